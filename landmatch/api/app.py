@@ -1,0 +1,26 @@
+"""``create_app(settings)`` builds the application; nothing happens at import time."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from landmatch import __version__
+from landmatch.api import problems
+from landmatch.api.routes import health, parcels
+from landmatch.db.engine import get_engine, session_factory
+from landmatch.settings import Settings
+
+
+def create_app(settings: Settings) -> FastAPI:
+    app = FastAPI(
+        title="landmatch 熟地清单与选址匹配",
+        version=__version__,
+        description="河北省熟地清单“一张图”与项目选址匹配 API",
+    )
+    app.state.settings = settings
+    app.state.engine = get_engine(settings.database_url)
+    app.state.sessions = session_factory(app.state.engine)
+    problems.install(app)
+    app.include_router(health.router)
+    app.include_router(parcels.router)
+    return app

@@ -1,0 +1,38 @@
+"""Dependencies shared by the routes: settings, database session, caller."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from landmatch.auth import PUBLIC, Principal, principal_for_token
+from landmatch.errors import Unauthorized
+from landmatch.settings import Settings
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings  # type: ignore[no-any-return]
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    factory = request.app.state.sessions
+    with factory() as session:
+        yield session
+
+
+def get_principal(request: Request, session: Annotated[Session, Depends(get_session)]) -> Principal:
+    header = request.headers.get("authorization")
+    if not header:
+        return PUBLIC
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("Authorization 头格式应为：Bearer <令牌>")
+    return principal_for_token(session, token.strip())
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+SessionDep = Annotated[Session, Depends(get_session)]
+PrincipalDep = Annotated[Principal, Depends(get_principal)]

@@ -1,0 +1,30 @@
+"""``/healthz``: is the database there, and which PostGIS."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+from landmatch import __version__
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz", summary="Service health")
+def healthz(request: Request) -> JSONResponse:
+    engine = request.app.state.engine
+    try:
+        with engine.connect() as conn:
+            pg = conn.execute(text("SHOW server_version")).scalar()
+            postgis = conn.execute(text("SELECT postgis_lib_version()")).scalar()
+            rev = conn.execute(text("SELECT version_num FROM landmatch.alembic_version")).scalar()
+    except Exception as exc:  # noqa: BLE001 - any failure means "not healthy", with the reason
+        reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0][:300]
+        return JSONResponse(
+            {"status": "unavailable", "database": "unreachable", "reason": reason,
+             "version": __version__},
+            status_code=503,
+        )
+    return JSONResponse({"status": "ok", "database": "ok", "postgres": pg, "postgis": postgis,
+                         "schema_revision": rev, "version": __version__})

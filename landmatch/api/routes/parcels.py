@@ -1,0 +1,72 @@
+"""``/api/parcels``: the inventory as GeoJSON."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from landmatch import vocab
+from landmatch.api.deps import PrincipalDep, SessionDep, SettingsDep
+from landmatch.db.parcels import ParcelFilter, get_parcel, list_parcels
+from landmatch.errors import InvalidInput
+
+router = APIRouter(prefix="/api/parcels", tags=["parcels"])
+GEOJSON = "application/geo+json"
+
+
+class ParcelQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    status: str | None = Field(None, description="Comma-separated statuses: ready, unsupplied, idle, supplied, withdrawn")
+    city: str | None = Field(None, pattern=r"^\d{6}$", description="City code (GB/T 2260)")
+    zone: str | None = Field(None, max_length=40, description="Development-zone code")
+    bbox: str | None = Field(None, description="minLon,minLat,maxLon,maxLat (CGCS2000)")
+    limit: int | None = Field(None, ge=1, le=100_000)
+    offset: int = Field(0, ge=0, le=10_000_000)
+
+    @field_validator("status")
+    @classmethod
+    def _statuses(cls, v: str | None) -> str | None:
+        if v:
+            bad = [s for s in v.split(",") if s not in vocab.PARCEL_STATUS]
+            if bad:
+                raise ValueError(f"未知状态 {','.join(bad)}；可选 {','.join(vocab.PARCEL_STATUS)}")
+        return v
+
+
+def parse_bbox(v: str | None) -> tuple[float, float, float, float] | None:
+    if not v:
+        return None
+    try:
+        parts = tuple(float(x) for x in v.split(","))
+    except ValueError:
+        raise InvalidInput("bbox 应为 4 个数字：minLon,minLat,maxLon,maxLat") from None
+    if len(parts) != 4 or not all(abs(x) < 1e9 for x in parts):
+        raise InvalidInput("bbox 应为 4 个数字：minLon,minLat,maxLon,maxLat")
+    x0, y0, x1, y1 = parts
+    if x0 > x1 or y0 > y1 or not (-180 <= x0 <= 180 and -90 <= y0 <= 90 and -180 <= x1 <= 180 and -90 <= y1 <= 90):
+        raise InvalidInput("bbox 范围无效：应为经度 -180..180、纬度 -90..90，且最小值不大于最大值")
+    return parts  # type: ignore[return-value]
+
+
+@router.get("", summary="List parcels as a GeoJSON FeatureCollection")
+def parcels(
+    q: Annotated[ParcelQuery, Query()],
+    session: SessionDep,
+    principal: PrincipalDep,
+    settings: SettingsDep,
+) -> JSONResponse:
+    limit = min(q.limit or settings.default_page_size, settings.max_page_size)
+    f = ParcelFilter(
+        status=q.status.split(",") if q.status else None,
+        city=q.city, zone=q.zone, bbox=parse_bbox(q.bbox), limit=limit, offset=q.offset,
+    )
+    return JSONResponse(list_parcels(session, f, principal), media_type=GEOJSON)
+
+
+@router.get("/{code}", summary="One parcel as a GeoJSON Feature")
+def parcel(code: str, session: SessionDep, principal: PrincipalDep) -> JSONResponse:
+    return JSONResponse(get_parcel(session, code, principal), media_type=GEOJSON)

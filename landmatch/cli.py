@@ -1,0 +1,151 @@
+"""The ``landmatch`` command."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+import time
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from landmatch.errors import LandMatchError
+
+app = typer.Typer(
+    help="landmatch：河北省熟地清单与项目选址匹配系统 / Hebei ready-land inventory and site matching.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+db_app = typer.Typer(help="Database schema commands.", no_args_is_help=True)
+users_app = typer.Typer(help="Manage users and their API tokens.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(users_app, name="users")
+
+console = Console()
+err = Console(stderr=True)
+
+
+def _settings():  # type: ignore[no-untyped-def]
+    from landmatch.settings import get_settings
+
+    return get_settings()
+
+
+def _engine():  # type: ignore[no-untyped-def]
+    from landmatch.db.engine import get_engine
+
+    return get_engine(_settings().database_url)
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = typer.Argument("head", help="Target revision.")) -> None:
+    """Create or migrate the schema to the latest version (installs PostGIS if needed)."""
+    from landmatch.db.engine import upgrade
+
+    upgrade(_settings().database_url, revision)
+    console.print("[green]数据库结构已是最新 / schema is up to date[/green]")
+
+
+@app.command()
+def seed(
+    parcels: Annotated[int, typer.Option("--parcels", min=0, max=5_000_000,
+                                         help="How many demo parcels to create.")] = 20_000,
+    seed_value: Annotated[int, typer.Option("--seed", help="Random seed; same seed, same data.")] = 42,
+    as_of: Annotated[str, typer.Option("--as-of", help="Reference date of the demo data (YYYY-MM-DD).")] = "2026-11-01",
+    reset: Annotated[bool, typer.Option("--reset", help="Delete the existing inventory first.")] = False,
+    if_empty: Annotated[bool, typer.Option("--if-empty", help="Do nothing when parcels exist.")] = False,
+) -> None:
+    """Load the reference layers and a deterministic demo inventory."""
+    from sqlalchemy import text
+
+    from landmatch.seed.run import reset as reset_db
+    from landmatch.seed.run import seed as run_seed
+
+    try:
+        ref = dt.date.fromisoformat(as_of)
+    except ValueError:
+        raise typer.BadParameter(f"日期格式应为 YYYY-MM-DD：{as_of}", param_hint="--as-of") from None
+    engine = _engine()
+    if if_empty:
+        with engine.connect() as conn:
+            if conn.execute(text("SELECT count(*) FROM landmatch.parcel")).scalar():
+                console.print("已有地块数据，跳过初始化 / parcels exist, nothing to do")
+                return
+    t0 = time.perf_counter()
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=console, transient=False) as bar:
+        tasks: dict[str, int] = {}
+        labels = {"place": "生成地块 placing", "load": "写入数据库 loading",
+                  "history": "写入历史 history"}
+
+        def progress(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(labels.get(stage, stage), total=total)
+            bar.update(tasks[stage], completed=done)
+
+        with engine.begin() as conn:
+            if reset:
+                reset_db(conn)
+            report = run_seed(conn, n=parcels, seed_value=seed_value, as_of=ref,
+                              progress=progress)
+        with engine.begin() as conn:
+            conn.execute(text("ANALYZE landmatch.parcel"))
+    console.print(
+        f"[green]完成[/green]：{report.parcels} 宗地块，{report.zones} 个开发区，"
+        f"{report.policies} 条政策，{report.facilities} 个设施，{report.constraints} 个管控区，"
+        f"{report.admin_divisions} 个行政区划；用时 {time.perf_counter() - t0:.1f} 秒"
+    )
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to bind (default from settings).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default from settings).")] = None,
+    workers: Annotated[int, typer.Option(min=1, max=32, help="Worker processes.")] = 1,
+) -> None:
+    """Serve the API and the maps."""
+    import uvicorn
+
+    s = _settings()
+    uvicorn.run("landmatch.api.main:app", host=host or s.host, port=port or s.port,
+                workers=workers, log_level="info")
+
+
+@users_app.command("add")
+def users_add(
+    name: Annotated[str, typer.Argument(help="Login name.")],
+    role: Annotated[str, typer.Option("--role", help="admin, bureau, zone or promoter.")],
+    city: Annotated[str | None, typer.Option("--city", help="City code for a bureau (e.g. 130100).")] = None,
+    zone: Annotated[str | None, typer.Option("--zone", help="Zone code for a zone committee.")] = None,
+) -> None:
+    """Create a user and print its API token (shown once)."""
+    from landmatch.auth import add_user
+    from landmatch.db.engine import session_factory
+
+    with session_factory(_engine()).begin() as session:
+        token = add_user(session, name, role, city, zone)
+    console.print(token)
+
+
+def main() -> None:
+    """Entry point: domain errors become a plain message and a non-zero exit."""
+    try:
+        app()
+    except LandMatchError as exc:
+        err.print(f"[red]错误[/red]：{exc.message}")
+        sys.exit(2)
+    except Exception as exc:  # noqa: BLE001 - last resort: never a traceback for users
+        from sqlalchemy.exc import OperationalError
+
+        if isinstance(exc, OperationalError):
+            err.print(f"[red]错误[/red]：无法连接数据库（LANDMATCH_DATABASE_URL）：{exc.orig}")
+            sys.exit(3)
+        err.print(f"[red]内部错误[/red]：{type(exc).__name__}: {exc}")
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,124 @@
+"""Parcel queries: listing, one parcel, and what each caller may see."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from landmatch.auth import Principal
+from landmatch.errors import NotFound
+
+M2_PER_MU = 10000 / 15
+
+# Fields any caller may see. Everything else on the parcel row is internal.
+PUBLIC_COLUMNS: tuple[str, ...] = (
+    "code", "name", "city_code", "county_code", "address", "status", "land_use",
+    "compatible_uses", "far_min", "far_max", "density_max", "building_coeff_min",
+    "green_ratio_max", "height_max_m", "is_standard_land", "invest_intensity_min",
+    "tax_per_mu_min", "energy_per_value_max", "emission_value_min", "supply_modes",
+    "lease_years", "ref_price_wan_per_mu", "power_kva", "power_as_of", "water_m3d",
+    "water_as_of", "sewage_m3d", "sewage_as_of", "gas_m3d", "gas_as_of", "heat_mw",
+    "heat_as_of", "telecom_5g", "fibre", "telecom_as_of", "readiness", "area_m2",
+    "brochure_url", "data_updated_on",
+)
+INTERNAL_COLUMNS: tuple[str, ...] = (
+    "id", "visibility", "checklist", "price_public", "reserve_price_wan_per_mu",
+    "approval_doc_no", "approval_batch", "approval_date", "supply_date", "contract_no",
+    "contract_date", "holder", "land_price_wan", "agreed_start_date", "agreed_completion_date",
+    "actual_start_date", "stopped_since", "total_investment_wan", "invested_wan",
+    "developed_ratio", "invest_ratio", "gov_caused", "gov_cause", "contact_name",
+    "contact_phone", "notes", "declared_area_m2", "version", "created_at", "updated_at",
+    "updated_by", "import_id",
+)
+PUBLIC_WHERE = "p.deleted_at IS NULL AND p.status = 'ready' AND p.visibility = 'public'"
+
+
+@dataclass
+class ParcelFilter:
+    status: list[str] | None = None
+    city: str | None = None
+    zone: str | None = None
+    bbox: tuple[float, float, float, float] | None = None
+    limit: int = 100
+    offset: int = 0
+
+
+def _select(principal: Principal) -> str:
+    cols = PUBLIC_COLUMNS if principal.is_public else PUBLIC_COLUMNS + INTERNAL_COLUMNS
+    parts = [f"p.{c}" for c in cols if c != "ref_price_wan_per_mu"]
+    if principal.is_public:
+        parts.append("CASE WHEN p.price_public THEN p.ref_price_wan_per_mu END AS ref_price_wan_per_mu")
+    else:
+        parts.append("p.ref_price_wan_per_mu")
+    parts += ["z.code AS zone_code", "z.name AS zone_name", "a.name AS city_name",
+              "ST_AsGeoJSON(p.geom, 7) AS geometry"]
+    return ", ".join(parts)
+
+
+def _feature(row: Any) -> dict[str, Any]:
+    props = dict(row._mapping)
+    geometry = json.loads(props.pop("geometry"))
+    for k, v in list(props.items()):
+        if hasattr(v, "isoformat"):
+            props[k] = v.isoformat()
+        elif v is not None and type(v).__name__ == "Decimal":
+            props[k] = float(v)
+    area = props.get("area_m2")
+    if area is not None:
+        props["area_mu"] = round(area / M2_PER_MU, 2)
+        props["area_ha"] = round(area / 10000, 4)
+    return {"type": "Feature", "id": props["code"], "geometry": geometry, "properties": props}
+
+
+def list_parcels(session: Session, f: ParcelFilter, principal: Principal) -> dict[str, Any]:
+    where = ["p.deleted_at IS NULL"]
+    params: dict[str, Any] = {"limit": f.limit, "offset": f.offset}
+    if principal.is_public:
+        where = [PUBLIC_WHERE]
+    if f.status:
+        where.append("p.status = ANY(:status)")
+        params["status"] = f.status
+    if f.city:
+        where.append("p.city_code = :city")
+        params["city"] = f.city
+    if f.zone:
+        where.append("z.code = :zone")
+        params["zone"] = f.zone
+    if f.bbox:
+        where.append("p.geom && ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4490)")
+        params.update(x0=f.bbox[0], y0=f.bbox[1], x1=f.bbox[2], y1=f.bbox[3])
+    sql = (
+        f"SELECT {_select(principal)} FROM landmatch.parcel p "
+        "LEFT JOIN landmatch.dev_zone z ON z.id = p.zone_id "
+        "LEFT JOIN landmatch.admin_division a ON a.code = p.city_code "
+        f"WHERE {' AND '.join(where)} ORDER BY p.id LIMIT :limit OFFSET :offset"
+    )
+    rows = session.execute(text(sql), params).all()
+    features = [_feature(r) for r in rows]
+    return {
+        "type": "FeatureCollection",
+        "features": features,
+        "numberReturned": len(features),
+        "limit": f.limit,
+        "offset": f.offset,
+    }
+
+
+def get_parcel(session: Session, code: str, principal: Principal) -> dict[str, Any]:
+    where = PUBLIC_WHERE if principal.is_public else "p.deleted_at IS NULL"
+    row = session.execute(
+        text(
+            f"SELECT {_select(principal)} FROM landmatch.parcel p "
+            "LEFT JOIN landmatch.dev_zone z ON z.id = p.zone_id "
+            "LEFT JOIN landmatch.admin_division a ON a.code = p.city_code "
+            f"WHERE p.code = :code AND {where}"
+        ),
+        {"code": code},
+    ).first()
+    if row is None:
+        raise NotFound(f"未找到地块 {code}")
+    return _feature(row)

@@ -1,0 +1,513 @@
+"""The schema ``landmatch`` as typed SQLAlchemy tables.
+
+Geometry is stored as MULTIPOLYGON/POINT in EPSG:4490 (CGCS2000) with a Web Mercator copy for
+tiles, kept in step by database triggers (see migrations). Areas are in m², computed on the
+ellipsoid by the same triggers. Every enumeration is constrained in the database.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from geoalchemy2 import Geometry
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Double,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from landmatch import vocab
+
+SCHEMA = "landmatch"
+
+
+def _in(column: str, values: object) -> str:
+    quoted = ", ".join(f"'{v}'" for v in values)  # type: ignore[attr-defined]
+    return f"{column} IN ({quoted})"
+
+
+def _subset(column: str, values: object) -> str:
+    quoted = ", ".join(f"'{v}'" for v in values)  # type: ignore[attr-defined]
+    return f"{column} <@ ARRAY[{quoted}]::text[]"
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(
+        schema=SCHEMA,
+        naming_convention={
+            "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+            "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+            "ck": "ck_%(table_name)s_%(constraint_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+            "pk": "pk_%(table_name)s",
+        },
+    )
+
+
+def _now() -> Any:
+    return mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
+
+
+MultiPolygon4490 = Geometry("MULTIPOLYGON", srid=4490, spatial_index=False)
+MultiPolygon3857 = Geometry("MULTIPOLYGON", srid=3857, spatial_index=False)
+Point4490 = Geometry("POINT", srid=4490, spatial_index=False)
+Point3857 = Geometry("POINT", srid=3857, spatial_index=False)
+
+
+class LandUseCode(Base):
+    """用地用海分类 codes (lookup table, FK target of parcel.land_use)."""
+
+    __tablename__ = "land_use_code"
+    code: Mapped[str] = mapped_column(String(8), primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+
+
+class Industry(Base):
+    """GB/T 4754-2017 divisions the engine knows, with a default pollution class."""
+
+    __tablename__ = "industry"
+    code: Mapped[str] = mapped_column(String(6), primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    pollution_class: Mapped[int] = mapped_column(Integer)
+    __table_args__ = (CheckConstraint("pollution_class BETWEEN 1 AND 3", name="pollution"),)
+
+
+class AdminDivision(Base):
+    __tablename__ = "admin_division"
+    code: Mapped[str] = mapped_column(String(6), primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    level: Mapped[str] = mapped_column(String(10))
+    parent_code: Mapped[str | None] = mapped_column(String(6))
+    province_managed: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    geom: Mapped[Any] = mapped_column(MultiPolygon4490, nullable=False)
+    geom_3857: Mapped[Any] = mapped_column(MultiPolygon3857)
+    area_m2: Mapped[float | None] = mapped_column(Double)
+    source: Mapped[str | None] = mapped_column(Text)
+    __table_args__ = (
+        CheckConstraint(_in("level", vocab.ADMIN_LEVELS), name="level"),
+        CheckConstraint("code ~ '^[0-9]{6}$'", name="code"),
+        Index("ix_admin_division_geom", "geom", postgresql_using="gist"),
+        Index("ix_admin_division_geom_3857", "geom_3857", postgresql_using="gist"),
+    )
+
+
+class DevZone(Base):
+    """开发区: a development zone with its leading industries and regional assessments."""
+
+    __tablename__ = "dev_zone"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(Text)
+    city_code: Mapped[str] = mapped_column(ForeignKey("admin_division.code"))
+    level: Mapped[str] = mapped_column(String(12))
+    kind: Mapped[str] = mapped_column(Text)
+    leading_industries: Mapped[list[str]] = mapped_column(
+        ARRAY(Text), server_default=text("'{}'::text[]")
+    )
+    contact_name: Mapped[str | None] = mapped_column(Text)
+    contact_phone: Mapped[str | None] = mapped_column(Text)
+    approximate: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    source: Mapped[str | None] = mapped_column(Text)
+    geom: Mapped[Any] = mapped_column(MultiPolygon4490, nullable=False)
+    geom_3857: Mapped[Any] = mapped_column(MultiPolygon3857)
+    area_m2: Mapped[float | None] = mapped_column(Double)
+    version: Mapped[int] = mapped_column(Integer, server_default=text("1"))
+    created_at: Mapped[dt.datetime] = _now()
+    updated_at: Mapped[dt.datetime] = _now()
+    __table_args__ = (
+        CheckConstraint(_in("level", vocab.ZONE_LEVELS), name="level"),
+        CheckConstraint(_in("kind", vocab.ZONE_KINDS), name="kind"),
+        Index("ix_dev_zone_geom", "geom", postgresql_using="gist"),
+        Index("ix_dev_zone_geom_3857", "geom_3857", postgresql_using="gist"),
+    )
+
+
+class ZoneAssessment(Base):
+    """A completed regional assessment (区域评估) of a zone, with its validity."""
+
+    __tablename__ = "zone_assessment"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    zone_id: Mapped[int] = mapped_column(ForeignKey("dev_zone.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str | None] = mapped_column(Text)
+    approved_on: Mapped[dt.date] = mapped_column(Date)
+    valid_until: Mapped[dt.date | None] = mapped_column(Date)
+    doc_no: Mapped[str | None] = mapped_column(Text)
+    __table_args__ = (
+        CheckConstraint("valid_until IS NULL OR valid_until >= approved_on", name="validity"),
+        Index("ix_zone_assessment_zone", "zone_id"),
+    )
+
+
+class Parcel(Base):
+    """地块. The whole row is copied into parcel_version by a trigger on every write."""
+
+    __tablename__ = "parcel"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(Text)
+    city_code: Mapped[str] = mapped_column(ForeignKey("admin_division.code"))
+    county_code: Mapped[str | None] = mapped_column(String(6))
+    zone_id: Mapped[int | None] = mapped_column(ForeignKey("dev_zone.id", ondelete="SET NULL"))
+    address: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(12))
+    visibility: Mapped[str] = mapped_column(String(10), server_default=text("'internal'"))
+    # Land use (用地用海分类) and compatible uses.
+    land_use: Mapped[str] = mapped_column(ForeignKey("land_use_code.code"))
+    compatible_uses: Mapped[list[str]] = mapped_column(
+        ARRAY(Text), server_default=text("'{}'::text[]")
+    )
+    # Planning conditions.
+    far_min: Mapped[float | None] = mapped_column(Numeric(6, 2))
+    far_max: Mapped[float | None] = mapped_column(Numeric(6, 2))
+    density_max: Mapped[float | None] = mapped_column(Numeric(5, 2))  # 建筑密度, %
+    building_coeff_min: Mapped[float | None] = mapped_column(Numeric(5, 2))  # 建筑系数, %
+    green_ratio_max: Mapped[float | None] = mapped_column(Numeric(5, 2))  # 绿地率, %
+    height_max_m: Mapped[float | None] = mapped_column(Numeric(6, 1))
+    # 标准地 indicators (thresholds the project must reach).
+    is_standard_land: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    invest_intensity_min: Mapped[float | None] = mapped_column(Numeric(10, 2))  # 万元/亩
+    tax_per_mu_min: Mapped[float | None] = mapped_column(Numeric(10, 2))  # 万元/亩·年
+    energy_per_value_max: Mapped[float | None] = mapped_column(Numeric(10, 4))  # 吨标煤/万元
+    emission_value_min: Mapped[float | None] = mapped_column(Numeric(10, 2))  # 万元/吨
+    # Supply and price.
+    supply_modes: Mapped[list[str]] = mapped_column(
+        ARRAY(Text), server_default=text("'{}'::text[]")
+    )
+    lease_years: Mapped[int | None] = mapped_column(Integer)
+    ref_price_wan_per_mu: Mapped[float | None] = mapped_column(Numeric(10, 2))  # public
+    price_public: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    reserve_price_wan_per_mu: Mapped[float | None] = mapped_column(Numeric(10, 2))  # internal
+    # Utilities: capacity at the boundary and the date it was confirmed (NULL = unknown).
+    power_kva: Mapped[float | None] = mapped_column(Double)
+    power_as_of: Mapped[dt.date | None] = mapped_column(Date)
+    water_m3d: Mapped[float | None] = mapped_column(Double)
+    water_as_of: Mapped[dt.date | None] = mapped_column(Date)
+    sewage_m3d: Mapped[float | None] = mapped_column(Double)
+    sewage_as_of: Mapped[dt.date | None] = mapped_column(Date)
+    gas_m3d: Mapped[float | None] = mapped_column(Double)
+    gas_as_of: Mapped[dt.date | None] = mapped_column(Date)
+    heat_mw: Mapped[float | None] = mapped_column(Double)
+    heat_as_of: Mapped[dt.date | None] = mapped_column(Date)
+    telecom_5g: Mapped[bool | None] = mapped_column(Boolean)
+    fibre: Mapped[bool | None] = mapped_column(Boolean)
+    telecom_as_of: Mapped[dt.date | None] = mapped_column(Date)
+    readiness: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default=text("'{}'::text[]"))
+    checklist: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default=text("'{}'::text[]"))
+    # Approval, contract and development (批—供—用).
+    approval_doc_no: Mapped[str | None] = mapped_column(Text)
+    approval_batch: Mapped[str | None] = mapped_column(Text)
+    approval_date: Mapped[dt.date | None] = mapped_column(Date)
+    supply_date: Mapped[dt.date | None] = mapped_column(Date)
+    contract_no: Mapped[str | None] = mapped_column(Text)
+    contract_date: Mapped[dt.date | None] = mapped_column(Date)
+    holder: Mapped[str | None] = mapped_column(Text)
+    land_price_wan: Mapped[float | None] = mapped_column(Numeric(14, 2))
+    agreed_start_date: Mapped[dt.date | None] = mapped_column(Date)
+    agreed_completion_date: Mapped[dt.date | None] = mapped_column(Date)
+    actual_start_date: Mapped[dt.date | None] = mapped_column(Date)
+    stopped_since: Mapped[dt.date | None] = mapped_column(Date)
+    total_investment_wan: Mapped[float | None] = mapped_column(Numeric(14, 2))
+    invested_wan: Mapped[float | None] = mapped_column(Numeric(14, 2))
+    developed_ratio: Mapped[float | None] = mapped_column(Numeric(5, 4))
+    invest_ratio: Mapped[float | None] = mapped_column(Numeric(5, 4))
+    gov_caused: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    gov_cause: Mapped[str | None] = mapped_column(Text)
+    # Contacts and notes are internal.
+    contact_name: Mapped[str | None] = mapped_column(Text)
+    contact_phone: Mapped[str | None] = mapped_column(Text)
+    notes: Mapped[str | None] = mapped_column(Text)
+    brochure_url: Mapped[str | None] = mapped_column(Text)
+    # Geometry and measures.
+    declared_area_m2: Mapped[float | None] = mapped_column(Double)
+    area_m2: Mapped[float] = mapped_column(Double)
+    geom: Mapped[Any] = mapped_column(MultiPolygon4490, nullable=False)
+    geom_3857: Mapped[Any] = mapped_column(MultiPolygon3857)
+    # Bookkeeping.
+    version: Mapped[int] = mapped_column(Integer, server_default=text("1"))
+    data_updated_on: Mapped[dt.date | None] = mapped_column(Date)
+    created_at: Mapped[dt.datetime] = _now()
+    updated_at: Mapped[dt.datetime] = _now()
+    updated_by: Mapped[str | None] = mapped_column(Text)
+    deleted_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    import_id: Mapped[int | None] = mapped_column(BigInteger)
+
+    __table_args__ = (
+        CheckConstraint(_in("status", vocab.PARCEL_STATUS), name="status"),
+        CheckConstraint(_in("visibility", vocab.VISIBILITY), name="visibility"),
+        CheckConstraint(_subset("supply_modes", vocab.SUPPLY_MODES), name="supply_modes"),
+        CheckConstraint(_subset("readiness", vocab.READINESS), name="readiness"),
+        CheckConstraint(_subset("checklist", vocab.READY_CHECKLIST), name="checklist"),
+        CheckConstraint("code ~ '^[A-Za-z0-9_\\-]{3,64}$'", name="code"),
+        CheckConstraint("area_m2 > 0", name="area"),
+        CheckConstraint("far_min IS NULL OR far_max IS NULL OR far_min <= far_max", name="far"),
+        CheckConstraint(
+            "contract_date IS NULL OR agreed_start_date IS NULL "
+            "OR agreed_start_date >= contract_date",
+            name="start_after_contract",
+        ),
+        CheckConstraint(
+            "developed_ratio IS NULL OR developed_ratio BETWEEN 0 AND 1", name="developed_ratio"
+        ),
+        CheckConstraint("invest_ratio IS NULL OR invest_ratio BETWEEN 0 AND 1", name="invest_ratio"),
+        Index("ix_parcel_geom", "geom", postgresql_using="gist"),
+        Index("ix_parcel_geom_3857", "geom_3857", postgresql_using="gist"),
+        Index("ix_parcel_city_status", "city_code", "status"),
+        Index("ix_parcel_zone", "zone_id"),
+        Index("ix_parcel_status_area", "status", "area_m2"),
+    )
+
+
+class ParcelVersion(Base):
+    """Every state a parcel has had: the whole row, who, when, why, what changed."""
+
+    __tablename__ = "parcel_version"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    parcel_id: Mapped[int] = mapped_column(BigInteger)
+    code: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(Integer)
+    op: Mapped[str] = mapped_column(String(10))
+    row: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    geom: Mapped[Any] = mapped_column(MultiPolygon4490)
+    changed: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default=text("'{}'::text[]"))
+    actor: Mapped[str | None] = mapped_column(Text)
+    reason: Mapped[str | None] = mapped_column(Text)
+    import_id: Mapped[int | None] = mapped_column(BigInteger)
+    at: Mapped[dt.datetime] = _now()
+    __table_args__ = (
+        CheckConstraint(_in("op", ("insert", "update", "delete", "restore")), name="op"),
+        Index("ix_parcel_version_parcel", "parcel_id", "version"),
+        Index("ix_parcel_version_import", "import_id"),
+    )
+
+
+class ImportBatch(Base):
+    __tablename__ = "import_batch"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    filename: Mapped[str | None] = mapped_column(Text)
+    format: Mapped[str | None] = mapped_column(String(16))
+    actor: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), server_default=text("'committed'"))
+    report: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    created_at: Mapped[dt.datetime] = _now()
+    __table_args__ = (
+        CheckConstraint(_in("status", ("committed", "rolled_back", "seed")), name="status"),
+    )
+
+
+class ParcelFact(Base):
+    """Prepared per-parcel facts kept current by the layers and parcel write paths, so a match
+    reads numbers instead of recomputing geometry."""
+
+    __tablename__ = "parcel_fact"
+    parcel_id: Mapped[int] = mapped_column(
+        ForeignKey("parcel.id", ondelete="CASCADE"), primary_key=True
+    )
+    zone_id: Mapped[int | None] = mapped_column(Integer)
+    dist_port_km: Mapped[float | None] = mapped_column(Double)
+    dist_airport_km: Mapped[float | None] = mapped_column(Double)
+    dist_rail_freight_km: Mapped[float | None] = mapped_column(Double)
+    dist_highway_interchange_km: Mapped[float | None] = mapped_column(Double)
+    dist_logistics_hub_km: Mapped[float | None] = mapped_column(Double)
+    dist_cold_chain_km: Mapped[float | None] = mapped_column(Double)
+    dist_bonded_zone_km: Mapped[float | None] = mapped_column(Double)
+    dist_substation_km: Mapped[float | None] = mapped_column(Double)
+    excluded: Mapped[bool | None] = mapped_column(Boolean)  # NULL = not checked
+    constraint_hits: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONB)
+    computed_at: Mapped[dt.datetime] = _now()
+
+
+class Policy(Base):
+    """A land or preferential policy (政策)."""
+
+    __tablename__ = "policy"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    title: Mapped[str] = mapped_column(Text)
+    issuer: Mapped[str] = mapped_column(Text)
+    doc_no: Mapped[str | None] = mapped_column(Text)
+    issued_on: Mapped[dt.date | None] = mapped_column(Date)
+    valid_from: Mapped[dt.date | None] = mapped_column(Date)
+    valid_until: Mapped[dt.date | None] = mapped_column(Date)
+    scope_level: Mapped[str] = mapped_column(String(10))
+    scope_code: Mapped[str] = mapped_column(String(40))
+    industries: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default=text("'{}'::text[]"))
+    statuses: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default=text("'{}'::text[]"))
+    land_uses: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default=text("'{}'::text[]"))
+    benefit_kind: Mapped[str] = mapped_column(String(24))
+    benefit_rate: Mapped[float | None] = mapped_column(Numeric(8, 4))
+    benefit_cap_wan: Mapped[float | None] = mapped_column(Numeric(12, 2))
+    benefit_amount_wan: Mapped[float | None] = mapped_column(Numeric(12, 2))
+    benefit_basis: Mapped[str | None] = mapped_column(Text)
+    conditions: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    summary: Mapped[str] = mapped_column(Text)
+    source: Mapped[str | None] = mapped_column(Text)
+    visibility: Mapped[str] = mapped_column(String(10), server_default=text("'public'"))
+    version: Mapped[int] = mapped_column(Integer, server_default=text("1"))
+    created_at: Mapped[dt.datetime] = _now()
+    updated_at: Mapped[dt.datetime] = _now()
+    __table_args__ = (
+        CheckConstraint(_in("scope_level", vocab.POLICY_SCOPES), name="scope_level"),
+        CheckConstraint(_in("benefit_kind", vocab.BENEFIT_KINDS), name="benefit_kind"),
+        CheckConstraint(_in("visibility", vocab.VISIBILITY), name="visibility"),
+        CheckConstraint(
+            "valid_until IS NULL OR valid_from IS NULL OR valid_until >= valid_from",
+            name="validity",
+        ),
+    )
+
+
+class Facility(Base):
+    __tablename__ = "facility"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(24))
+    city_code: Mapped[str | None] = mapped_column(String(6))
+    approximate: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    confidence: Mapped[str | None] = mapped_column(String(4))
+    source: Mapped[str | None] = mapped_column(Text)
+    geom: Mapped[Any] = mapped_column(Point4490, nullable=False)
+    geom_3857: Mapped[Any] = mapped_column(Point3857)
+    version: Mapped[int] = mapped_column(Integer, server_default=text("1"))
+    updated_at: Mapped[dt.datetime] = _now()
+    __table_args__ = (
+        CheckConstraint(_in("kind", vocab.FACILITY_KINDS), name="kind"),
+        Index("ix_facility_geom", "geom", postgresql_using="gist"),
+        Index("ix_facility_geom_3857", "geom_3857", postgresql_using="gist"),
+        Index("ix_facility_kind", "kind"),
+    )
+
+
+class ConstraintArea(Base):
+    __tablename__ = "constraint_area"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(24))
+    severity: Mapped[str] = mapped_column(String(12))
+    source: Mapped[str | None] = mapped_column(Text)
+    geom: Mapped[Any] = mapped_column(MultiPolygon4490, nullable=False)
+    geom_3857: Mapped[Any] = mapped_column(MultiPolygon3857)
+    area_m2: Mapped[float | None] = mapped_column(Double)
+    version: Mapped[int] = mapped_column(Integer, server_default=text("1"))
+    updated_at: Mapped[dt.datetime] = _now()
+    __table_args__ = (
+        CheckConstraint(_in("kind", vocab.CONSTRAINT_KINDS), name="kind"),
+        CheckConstraint(_in("severity", vocab.CONSTRAINT_SEVERITY), name="severity"),
+        Index("ix_constraint_area_geom", "geom", postgresql_using="gist"),
+        Index("ix_constraint_area_geom_3857", "geom_3857", postgresql_using="gist"),
+    )
+
+
+class LayerVersion(Base):
+    """History of reference layers (zones, policies, facilities, constraints)."""
+
+    __tablename__ = "layer_version"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    layer: Mapped[str] = mapped_column(String(24))
+    record_id: Mapped[int] = mapped_column(Integer)
+    op: Mapped[str] = mapped_column(String(10))
+    row: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    actor: Mapped[str | None] = mapped_column(Text)
+    reason: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[dt.datetime] = _now()
+    __table_args__ = (Index("ix_layer_version_record", "layer", "record_id"),)
+
+
+class AppUser(Base):
+    __tablename__ = "app_user"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(12))
+    city_code: Mapped[str | None] = mapped_column(ForeignKey("admin_division.code"))
+    zone_id: Mapped[int | None] = mapped_column(ForeignKey("dev_zone.id"))
+    active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    created_at: Mapped[dt.datetime] = _now()
+    __table_args__ = (
+        CheckConstraint(_in("role", vocab.ROLES), name="role"),
+        CheckConstraint("role <> 'zone' OR zone_id IS NOT NULL", name="zone_scope"),
+    )
+
+
+class ApiToken(Base):
+    __tablename__ = "api_token"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = _now()
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Project(Base):
+    __tablename__ = "project"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    industry_code: Mapped[str | None] = mapped_column(ForeignKey("industry.code"))
+    requirement: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    pipeline_status: Mapped[str] = mapped_column(String(12), server_default=text("'new'"))
+    investor: Mapped[str | None] = mapped_column(Text)
+    owner: Mapped[str | None] = mapped_column(Text)
+    notes: Mapped[str | None] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer, server_default=text("1"))
+    created_at: Mapped[dt.datetime] = _now()
+    updated_at: Mapped[dt.datetime] = _now()
+    __table_args__ = (
+        CheckConstraint(_in("pipeline_status", vocab.PROJECT_PIPELINE), name="pipeline"),
+    )
+
+
+class MatchRun(Base):
+    __tablename__ = "match_run"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    project_id: Mapped[int | None] = mapped_column(ForeignKey("project.id", ondelete="SET NULL"))
+    request: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    response: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    actor: Mapped[str | None] = mapped_column(Text)
+    public: Mapped[bool] = mapped_column(Boolean)
+    data_version: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[dt.datetime] = _now()
+
+
+class Reservation(Base):
+    __tablename__ = "reservation"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    parcel_id: Mapped[int] = mapped_column(ForeignKey("parcel.id", ondelete="CASCADE"))
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"))
+    reserved_by: Mapped[str | None] = mapped_column(Text)
+    until: Mapped[dt.date | None] = mapped_column(Date)
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = _now()
+    released_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    __table_args__ = (
+        Index(
+            "uq_reservation_active_parcel",
+            "parcel_id",
+            unique=True,
+            postgresql_where=text("released_at IS NULL"),
+        ),
+    )
+
+
+class DataState(Base):
+    """Named counters bumped by every write (the tile cache keys on them)."""
+
+    __tablename__ = "data_state"
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))

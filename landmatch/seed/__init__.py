@@ -1,0 +1,1 @@
+"""The demo inventory: deterministic synthetic parcels on real Hebei geography."""

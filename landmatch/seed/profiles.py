@@ -1,0 +1,64 @@
+"""Per-city figures the demo inventory draws from.
+
+Prices and 标准地 thresholds are illustrative demo values of a plausible order of magnitude
+(not official schedules): higher near Beijing/Tianjin and in the large cities, lower in the
+north. City seats are the lon/lat of domain-rules.md §6.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class CityProfile:
+    seat: tuple[float, float]
+    price_wan_per_mu: float  # reference transfer price of industrial land
+    invest_intensity: float  # 万元/亩, 标准地 minimum
+    tax_per_mu: float  # 万元/亩·年
+    weight: float  # share of the demo inventory
+
+
+CITY_PROFILES: dict[str, CityProfile] = {
+    "130100": CityProfile((114.51, 38.04), 42.0, 300.0, 20.0, 1.4),
+    "130200": CityProfile((118.18, 39.63), 36.0, 280.0, 18.0, 1.3),
+    "130300": CityProfile((119.60, 39.94), 32.0, 250.0, 15.0, 0.7),
+    "130400": CityProfile((114.54, 36.63), 30.0, 250.0, 15.0, 1.0),
+    "130500": CityProfile((114.50, 37.07), 26.0, 220.0, 12.0, 0.9),
+    "130600": CityProfile((115.46, 38.87), 38.0, 280.0, 18.0, 1.2),
+    "130700": CityProfile((114.88, 40.82), 18.0, 150.0, 8.0, 0.6),
+    "130800": CityProfile((117.96, 40.95), 18.0, 150.0, 8.0, 0.5),
+    "130900": CityProfile((116.84, 38.30), 30.0, 250.0, 15.0, 1.0),
+    "131000": CityProfile((116.68, 39.54), 60.0, 350.0, 25.0, 1.1),
+    "131100": CityProfile((115.67, 37.74), 24.0, 200.0, 12.0, 0.7),
+    "130181": CityProfile((115.22, 37.94), 26.0, 220.0, 12.0, 0.2),
+    "130682": CityProfile((114.99, 38.52), 28.0, 220.0, 12.0, 0.2),
+}
+
+ROAD_NAMES = (
+    "长江大道", "黄河大道", "创新路", "科技大街", "工业路", "兴业街", "发展大道", "海河道",
+    "太行大街", "燕山路", "滨河路", "建设大街", "振兴路", "富强路", "友谊大街", "园区一路",
+    "园区二路", "经五路", "纬三路", "物流大道",
+)
+
+CONTACT_SURNAMES = "王李张刘陈杨赵黄周吴徐孙马朱胡郭何高林罗"
+
+# Demo constraint areas: illustrative extents around real protected places, marked as
+# schematic (示意范围) in their source. (lon, lat, semi-axes in km, rotation in degrees).
+CONSTRAINTS: tuple[tuple[str, str, str, str, float, float, float, float, float], ...] = (
+    ("eco-baiyangdian", "白洋淀生态保护红线（示意）", "eco_redline", "excludes", 115.98, 38.93, 9, 7, 20),
+    ("eco-hengshuihu", "衡水湖生态保护红线（示意）", "eco_redline", "excludes", 115.62, 37.64, 6, 4, 30),
+    ("eco-saihanba", "塞罕坝生态保护红线（示意）", "eco_redline", "excludes", 117.30, 42.35, 25, 15, 0),
+    ("eco-beidaihe", "北戴河湿地生态保护红线（示意）", "eco_redline", "excludes", 119.40, 39.82, 5, 3, 60),
+    ("eco-xiaowutai", "小五台山生态保护红线（示意）", "eco_redline", "excludes", 115.05, 39.95, 12, 8, 45),
+    ("ws-gangnan", "岗南水库饮用水水源保护区（示意）", "water_source", "excludes", 113.98, 38.33, 9, 5, 35),
+    ("ws-huangbizhuang", "黄壁庄水库饮用水水源保护区（示意）", "water_source", "excludes", 114.23, 38.23, 5, 3, 20),
+    ("ws-panjiakou", "潘家口水库饮用水水源保护区（示意）", "water_source", "excludes", 118.28, 40.45, 10, 4, 70),
+    ("ws-wangkuai", "王快水库饮用水水源保护区（示意）", "water_source", "excludes", 114.62, 38.78, 5, 3, 10),
+    ("ws-yuecheng", "岳城水库饮用水水源保护区（示意）", "water_source", "excludes", 114.20, 36.28, 6, 3, 80),
+    ("ws-taolinkou", "桃林口水库饮用水水源保护区（示意）", "water_source", "excludes", 119.05, 40.13, 5, 3, 0),
+    ("flood-dongdian", "东淀蓄滞洪区（示意）", "flood", "penalises", 116.55, 38.85, 12, 6, 10),
+    ("flood-ningjinbo", "宁晋泊蓄滞洪区（示意）", "flood", "penalises", 115.00, 37.55, 8, 5, 0),
+    ("eco-gaocheng-demo", "滹沱河生态廊道（示意）", "eco_redline", "excludes", 114.75, 38.06, 8, 1.2, 5),
+    ("eco-langfang-demo", "永定河生态廊道（示意）", "eco_redline", "excludes", 116.62, 39.45, 9, 1.0, 40),
+)
