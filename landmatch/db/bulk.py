@@ -11,6 +11,7 @@ import math
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+import pandas as pd
 import shapely
 from sqlalchemy import Connection
 
@@ -26,7 +27,7 @@ def _array_literal(values: Iterable[str]) -> str:
 
 
 def _cell(v: Any) -> Any:
-    if v is None:
+    if v is None or v is pd.NA or v is pd.NaT:
         return None
     if isinstance(v, float) and math.isnan(v):
         return None

@@ -111,7 +111,7 @@ def place_parcels(
         lat = clat[ci] + r * np.sin(ang) / M_PER_DEG_LAT
         lon = clon[ci] + r * np.cos(ang) / (M_PER_DEG_LAT * np.cos(np.radians(lat)))
         # Areas: log-normal long tail, 5..500 亩.
-        area_mu = np.clip(np.exp(rng.normal(np.log(38), 0.95, m)), 5, 500)
+        area_mu = np.clip(np.exp(rng.normal(np.log(38), 0.95, m)), 5.6, 500)
         area = area_mu * M2_PER_MU
         aspect = np.exp(rng.normal(0, 0.3, m))
         i0 = ((lat - miny) / CELL_LAT).astype(np.int64)
@@ -195,7 +195,7 @@ def place_parcels(
             "county_code": [counties[i].code for i in cidx],
             "county_name": [counties[i].name for i in cidx],
             "city_code": [counties[i].city_code for i in cidx],
-            "zone_id": [zones[i].id if i >= 0 else None for i in zidx],
+            "zone_id": pd.array([zones[i].id if i >= 0 else None for i in zidx], dtype="Int64"),
             "zone_pos": zidx,
         }
     )
