@@ -199,6 +199,8 @@ def _read_lines(text: str) -> tuple[dict[str, str], list[_RawParcel]]:
 
 
 def _looks_swapped(x: float, y: float) -> bool:
+    if abs(x) <= 360 and abs(y) <= 360:  # degrees (with --crs): X should be lat, Y lon
+        return x > y
     if x >= 1e7 > y:  # the zone-prefixed easting is in the X column
         return True
     # Without prefixes: northings in China (≥ 2e6) exceed eastings (< 1e6).

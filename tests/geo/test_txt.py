@@ -174,6 +174,16 @@ def test_other_datums_and_six_degree_zones():
         parse_txt(make_txt(BODY, 几度分带="6"))
 
 
+@pytest.mark.parametrize("swap", [False, True])
+def test_geographic_coordinates_with_explicit_crs(swap):
+    ring = [(38.039, 114.509), (38.039, 114.510), (38.040, 114.510), (38.040, 114.509)]
+    ring.append(ring[0])
+    pts = [f"J{i},1,{(b if swap else a)},{(a if swap else b)}" for i, (a, b) in enumerate(ring, 1)]
+    f = parse_txt(make_txt(parcel(pts), 带号=""), crs=4490)
+    assert f.epsg == 4490 and any("互换" in w for w in f.warnings) == swap
+    assert f.parcels[0].geometry_4490.equals(shapes.SQUARE_SJZ)
+
+
 def test_explicit_crs_overrides_header():
     assert parse_txt(shapes.TXT_EXAMPLE.encode(), crs=4526).epsg == 4526
     with pytest.raises(CRSError):
