@@ -130,6 +130,11 @@ def users_add(
     console.print(token)
 
 
+from landmatch.match.cli import match_command  # noqa: E402
+
+app.command("match")(match_command)
+
+
 def main() -> None:
     """Entry point: domain errors become a plain message and a non-zero exit."""
     try:

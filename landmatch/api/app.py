@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from landmatch import __version__
 from landmatch.api import problems
-from landmatch.api.routes import health, parcels
+from landmatch.api.routes import health, match, parcels, projects
 from landmatch.db.engine import get_engine, session_factory
 from landmatch.settings import Settings
 
@@ -22,5 +22,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.sessions = session_factory(app.state.engine)
     problems.install(app)
     app.include_router(health.router)
+    app.include_router(match.router)  # before parcels: /api/parcels/{code}/matching-projects
     app.include_router(parcels.router)
+    app.include_router(projects.router)
     return app
