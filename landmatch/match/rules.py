@@ -282,7 +282,7 @@ def location_sql(req: Requirement, ps: Params, zone_ids: list[int] | None) -> li
         out.append(f"p.city_code = ANY({ps.add(loc.cities, 'text[]')})")
     if zone_ids is not None:
         z = ps.add(zone_ids, "int[]")
-        out.append(f"(p.zone_id = ANY({z}) OR (p.zone_id IS NULL AND f.zone_id = ANY({z})))")
+        out.append(f"COALESCE(COALESCE(p.zone_id, f.zone_id) = ANY({z}), false)")
     elif loc.in_zone_only:
         out.append("(p.zone_id IS NOT NULL OR f.zone_id IS NOT NULL)")
     if loc.bbox:
