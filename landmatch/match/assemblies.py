@@ -35,7 +35,7 @@ def area_fit(area_mu: float, lo: float | None, hi: float | None) -> float:
     half = max((hi - lo) / 2, 0.05 * mid, 1e-6)
     if lo <= area_mu <= hi:
         return 1 - 0.3 * abs(area_mu - mid) / half
-    return 0.7 * math.exp(-3 * min(abs(area_mu - lo), abs(area_mu - hi)) / half)
+    return 0.7 * math.exp(max(-50.0, -3 * min(abs(area_mu - lo), abs(area_mu - hi)) / half))
 
 
 def find_assemblies(session: Session, req: Requirement, *, pieces_sql: str,

@@ -215,7 +215,9 @@ def area_fit_sql(req: Requirement, ps: Params, area: str = AMU) -> str:
     lo_p, hi_p, mid_p, half_p = (ps.add(v, "float8") for v in (lo, hi, mid, half))
     return (f"(CASE WHEN {area} BETWEEN {lo_p} AND {hi_p} "
             f"THEN 1 - 0.3 * abs({area} - {mid_p}) / {half_p} "
-            f"ELSE 0.7 * exp(-3 * LEAST(abs({area} - {lo_p}), abs({area} - {hi_p})) / {half_p}) "
+            # exp() of a large negative number underflows to an error in PostgreSQL: clamp.
+            f"ELSE 0.7 * exp(GREATEST(-50, -3 * LEAST(abs({area} - {lo_p}), abs({area} - {hi_p}))"
+            f" / {half_p})) "
             "END)")
 
 
