@@ -26,7 +26,7 @@ from landmatch.match.rules import AMU, Params, price_sql, render_rules, scope_sq
 from landmatch.match.scores import (
     Reference,
     combine,
-    context_join,
+    context_exprs,
     contexts,
     policy_applies,
     policy_value,
@@ -77,8 +77,9 @@ class Plan:
         self.zone_ids = _zone_ids(ref, req)
         self.scope = scope_sql(req, self.ps, public, self.zone_ids)
         self.rules = render_rules(req, self.ps, public)
-        self.join = context_join(contexts(ref, req, today), self.ps)
-        self.scores = score_sql(req, self.ps, public, today, stale_after_days)
+        self.join = ""  # context values are array lookups, no join (see context_exprs)
+        cx = context_exprs(contexts(ref, req, today), self.ps)
+        self.scores = score_sql(req, self.ps, public, today, stale_after_days, cx)
         self.weights = req.effective_weights
         self.total = total_sql(self.scores, self.weights, self.ps)
         self.price = price_sql(public)

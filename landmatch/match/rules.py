@@ -107,15 +107,17 @@ def _land_use(req: Requirement, ps: Params, public: bool) -> Rendered:
 
 
 def _area(req: Requirement, ps: Params, public: bool) -> Rendered:
+    # Compared in m² so that the (status, land_use, area_m2) index can range-scan.
     lo = req.area_mu_min or 0.0
     hi = req.area_mu_max
     lo_p = ps.add(lo, "float8")
+    lo_m2 = ps.add(lo * M2_PER_MU, "float8")
     if hi is None:
-        sql = f"{AMU} >= {lo_p}"
+        sql = f"p.area_m2 >= {lo_m2}"
         gap = f"{AMU} - {lo_p}"
     else:
         hi_p = ps.add(hi, "float8")
-        sql = f"({AMU} >= {lo_p} AND {AMU} <= {hi_p})"
+        sql = f"(p.area_m2 >= {lo_m2} AND p.area_m2 <= {ps.add(hi * M2_PER_MU, 'float8')})"
         gap = f"(CASE WHEN {AMU} < {lo_p} THEN {AMU} - {lo_p} ELSE {AMU} - {hi_p} END)"
 
     def change(g: float, row: dict[str, Any]) -> str:

@@ -186,19 +186,26 @@ def contexts(ref: Reference, req: Requirement, today: dt.date) -> list[Context]:
     return out
 
 
-def context_join(ctxs: list[Context], ps: Params) -> str:
-    cols = {
-        "city": ([c.city for c in ctxs], "text[]"),
-        "zkey": ([c.zone_id for c in ctxs], "int[]"),
-        "s_zone": ([c.zone_fit for c in ctxs], "float8[]"),
-        "assess": ([c.assess_share for c in ctxs], "float8[]"),
-        "npol": ([c.policy_count for c in ctxs], "int[]"),
-        "pfixed": ([c.policy_fixed for c in ctxs], "float8[]"),
-        "prate": ([c.land_rate for c in ctxs], "float8[]"),
-    }
-    arrays = ", ".join(ps.add(v, cast) for v, cast in cols.values())
-    return (f"LEFT JOIN unnest({arrays}) AS cx({', '.join(cols)}) "
-            "ON cx.city = p.city_code AND cx.zkey = COALESCE(p.zone_id, f.zone_id, 0)")
+def context_exprs(ctxs: list[Context], ps: Params) -> dict[str, str]:
+    """SQL for each context value of a parcel: arrays indexed by zone id (parcels in a zone)
+    or by city position (parcels outside any zone), so the ranking needs no join."""
+    zones = [c for c in ctxs if c.zone_id]
+    cities = [c for c in ctxs if not c.zone_id]
+    size = max((c.zone_id for c in zones), default=0)
+    city_codes = ps.add([c.city for c in cities], "text[]")
+    zone = "COALESCE(p.zone_id, f.zone_id)"
+    out = {}
+    for name, attr, cast in (("s_zone", "zone_fit", "float8"), ("assess", "assess_share", "float8"),
+                             ("npol", "policy_count", "float8"), ("pfixed", "policy_fixed", "float8"),
+                             ("prate", "land_rate", "float8")):
+        zarr: list[float | None] = [None] * size
+        for c in zones:
+            zarr[c.zone_id - 1] = getattr(c, attr)
+        z = ps.add(zarr, f"{cast}[]")
+        cy = ps.add([getattr(c, attr) for c in cities], f"{cast}[]")
+        out[name] = (f"COALESCE(CASE WHEN {zone} IS NOT NULL THEN ({z})[{zone}] "
+                     f"ELSE ({cy})[array_position({city_codes}, p.city_code::text)] END, 0)")
+    return out
 
 
 def area_fit_sql(req: Requirement, ps: Params, area: str = AMU) -> str:
@@ -222,8 +229,8 @@ def area_fit_sql(req: Requirement, ps: Params, area: str = AMU) -> str:
 
 
 def score_sql(req: Requirement, ps: Params, public: bool, today: dt.date,
-              stale_after_days: int) -> dict[str, str]:
-    """SQL for each criterion's score in [0, 1] and the raw values shown beside it."""
+              stale_after_days: int, cx: dict[str, str]) -> dict[str, str]:
+    """SQL for each criterion's score in [0, 1]; ``cx`` holds the context expressions."""
     kinds = req.distance_interest
     price = price_sql(public)
     dist_parts = [
@@ -245,15 +252,15 @@ def score_sql(req: Requirement, ps: Params, public: bool, today: dt.date,
                 for c in ("power_kva", "water_m3d", "gas_m3d")]
     s_util = f"(({' + '.join(util)})::float8 / {len(util)})"
     s_ready = (
-        f"((0.5 * cardinality(p.readiness) / 8.0 + 0.3 * COALESCE(cx.assess, 0) + 0.2 * {s_util})"
+        f"((0.5 * cardinality(p.readiness) / 8.0 + 0.3 * {cx['assess']} + 0.2 * {s_util})"
         " * CASE WHEN f.constraint_hits @> '[{\"severity\": \"penalises\"}]' THEN 0.7 ELSE 1 END)"
     )
     ref_price = (req.budget.max_wan_per_mu * 1.25 if req.budget.max_wan_per_mu
                  else DEFAULT_PRICE_REF)
     s_price = (f"COALESCE(GREATEST(0, LEAST(1, 1 - {price} / {ps.add(ref_price, 'float8')})), 0)")
     scale = max(100.0, 0.02 * (req.investment_wan or 0))
-    pol_value = f"(COALESCE(cx.pfixed, 0) + COALESCE(cx.prate, 0) * COALESCE({price}, 0) * {AMU})"
-    s_policy = (f"(0.5 * LEAST(1, COALESCE(cx.npol, 0) / 6.0) + 0.5 * LEAST(1, {pol_value} / "
+    pol_value = f"({cx['pfixed']} + {cx['prate']} * COALESCE({price}, 0) * {AMU})"
+    s_policy = (f"(0.5 * LEAST(1, {cx['npol']} / 6.0) + 0.5 * LEAST(1, {pol_value} / "
                 f"{ps.add(scale, 'float8')}))")
     today_p = ps.add(today, "date")
     s_fresh = (f"COALESCE(GREATEST(0, LEAST(1, 1 - ({today_p} - p.data_updated_on) / "
@@ -261,7 +268,7 @@ def score_sql(req: Requirement, ps: Params, public: bool, today: dt.date,
     return {
         "area_fit": area_fit_sql(req, ps),
         "distance": s_dist,
-        "zone_fit": "COALESCE(cx.s_zone, 0)",
+        "zone_fit": cx["s_zone"],
         "readiness": s_ready,
         "price": s_price,
         "policy": s_policy,
