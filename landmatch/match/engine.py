@@ -284,9 +284,8 @@ def run_match(session: Session, req: Requirement, principal: Principal, *,
 
     t2 = time.perf_counter()
     inventory = inventory_counts(session, version)
-    summary = why_not(session, plan.scope, plan.rules, plan.ps, inventory=inventory,
-                      statuses=req.statuses, public=public,
-                      location_active=req.location.active, joins=plan.join)
+    summary = why_not(session, plan, inventory=inventory, statuses=req.statuses, public=public,
+                      location_active=req.location.active)
     whynot_ms = (time.perf_counter() - t2) * 1000
 
     assembly_features = []

@@ -82,6 +82,7 @@ class Rendered:
     gap: str | None = None  # signed numeric gap for near misses (SQL), NULL if not relaxable
     change: Callable[[float, dict[str, Any]], str] | None = None
     ref: float = 1.0  # the request's own figure: near misses rank by |gap| / ref
+    window: str | None = None  # bounds the near-miss search for this rule (indexable)
 
 
 @dataclass(frozen=True)
@@ -123,7 +124,11 @@ def _area(req: Requirement, ps: Params, public: bool) -> Rendered:
     def change(g: float, row: dict[str, Any]) -> str:
         return f"面积下限 -{_fmt(-g)} 亩" if g < 0 else f"面积上限 +{_fmt(g)} 亩"
 
-    return Rendered("area", "面积不符", sql, gap, change, float(hi or lo or 1.0))
+    # Near misses on area: within a factor 1.5 of the range (keeps the search on the index).
+    window = f"p.area_m2 >= {ps.add(lo * M2_PER_MU / 1.5, 'float8')}"
+    if hi is not None:
+        window += f" AND p.area_m2 <= {ps.add(hi * M2_PER_MU * 1.5, 'float8')}"
+    return Rendered("area", "面积不符", sql, gap, change, float(hi or lo or 1.0), window)
 
 
 def _invest(req: Requirement, ps: Params, public: bool) -> Rendered:

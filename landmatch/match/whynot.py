@@ -1,92 +1,112 @@
 """Why not: what removed the parcels a match considered, and the near misses.
 
-One pass over the considered parcels (status, visibility and location scope) computes, per
-rule, how many parcels fail it (a parcel failing two rules counts under both), and the parcels
-that fail exactly one relaxable rule, ranked by the smallest relative change to the request
-that would admit them ("面积上限 +12 亩", "预算 +3 万元/亩").
+Counts: per rule, how many considered parcels (status, visibility and location scope) fail
+it; a parcel failing two rules counts under both. When the scope holds more than
+``EXACT_LIMIT`` parcels, the counts come from a repeatable page sample of the parcel table
+(``TABLESAMPLE SYSTEM … REPEATABLE``), scaled up and marked ``estimated`` — exact counting
+would read the whole inventory on every request.
+
+Near misses are always exact: for each relaxable rule, the indexed candidate query is run
+with that one rule inverted (every other rule still applies), ordered by the relative change
+to the request that would admit the parcel ("面积上限 +12 亩", "预算 +3 万元/亩").
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from landmatch import vocab
-from landmatch.match.rules import RULE_LABELS, Params, Rendered
+from landmatch.match.rules import AMU, RULE_LABELS
+
+if TYPE_CHECKING:
+    from landmatch.match.engine import Plan
 
 NEAR_MISSES = 10
+EXACT_LIMIT = 30_000
+SAMPLE_SEED = 7
+FROM = "FROM landmatch.parcel p {sample} LEFT JOIN landmatch.parcel_fact f ON f.parcel_id = p.id"
 
 
-def why_not(session: Session, scope: str, rules: list[Rendered], ps: Params, *,
-            inventory: dict[tuple[str, bool], int], statuses: list[str], public: bool,
-            location_active: bool, joins: str) -> dict[str, Any]:
-    """Counts per failed rule and up to 10 near misses."""
-    if not rules:
-        rules = [Rendered("none", "", "true")]
-    fails = ", ".join(f"(NOT ({r.sql}))::int AS f{i}" for i, r in enumerate(rules))
-    gaps = ", ".join(f"({r.gap})::float8 AS g{i}" for i, r in enumerate(rules) if r.gap)
-    nfail = " + ".join(f"f{i}" for i in range(len(rules)))
-    rel_cases = " ".join(
-        f"WHEN f{i} = 1 THEN abs(g{i}) / {ps.add(max(abs(r.ref), 1e-9), 'float8')}"
-        for i, r in enumerate(rules) if r.gap)
-    rel = f"(CASE {rel_cases} END)" if rel_cases else "NULL::float8"
-    counts = ", ".join(f"count(*) FILTER (WHERE f{i} = 1)" for i in range(len(rules)))
-    gap_cols = ", ".join(f"g{i}" for i, r in enumerate(rules) if r.gap)
-    sql = f"""
-WITH s AS MATERIALIZED (
-  SELECT p.id, p.code, p.supply_modes, p.area_m2, {fails}{', ' + gaps if gaps else ''}
-  FROM landmatch.parcel p LEFT JOIN landmatch.parcel_fact f ON f.parcel_id = p.id {joins}
-  WHERE {scope}
-), n AS (
-  SELECT *, {nfail} AS nfail FROM s
-)
-SELECT json_build_array(count(*), count(*) FILTER (WHERE nfail = 0), {counts}) AS counts,
-  (SELECT json_agg(x) FROM (
-     SELECT id, code, supply_modes, area_m2, {rel} AS rel,
-            {', '.join(f'f{i}' for i in range(len(rules)))}{', ' + gap_cols if gap_cols else ''}
-     FROM n WHERE nfail = 1 AND {rel} IS NOT NULL
-     ORDER BY {rel}, code LIMIT {NEAR_MISSES}) x) AS near
-FROM n
-"""
-    row = session.execute(text(sql), ps.values).one()
-    considered, passed, *per_rule = row.counts
-    failed = [
-        {"rule": r.name, "label": r.label, "count": int(c)}
-        for r, c in zip(rules, per_rule, strict=True) if c and r.name != "none"
-    ]
+def _counts(session: Session, plan: Plan, sample_pct: float | None) -> tuple[int, int, list[int]]:
+    rules = plan.rules
+    fails = [f"count(*) FILTER (WHERE NOT ({r.sql}))" for r in rules]
+    passed = " AND ".join(r.sql for r in rules) or "true"
+    sample = (f"TABLESAMPLE SYSTEM ({sample_pct:.6f}) REPEATABLE ({SAMPLE_SEED})"
+              if sample_pct is not None else "")
+    row = session.execute(text(
+        f"SELECT count(*), count(*) FILTER (WHERE {passed}){''.join(', ' + f for f in fails)} "
+        f"{FROM.format(sample=sample)} WHERE {plan.scope}"), plan.ps.values).one()
+    return int(row[0]), int(row[1]), [int(x) for x in row[2:]]
+
+
+def _near_misses(session: Session, plan: Plan) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    for i, r in enumerate(plan.rules):
+        if r.gap is None:
+            continue
+        others = [x.sql for j, x in enumerate(plan.rules) if j != i]
+        where = " AND ".join([plan.scope, *others, f"NOT ({r.sql})"]
+                             + ([r.window] if r.window else []))
+        ref = plan.ps.add(max(abs(r.ref), 1e-9), "float8")
+        rows = session.execute(text(
+            f"SELECT p.code, p.supply_modes, {AMU} AS amu, ({r.gap})::float8 AS gap, "
+            f"abs(({r.gap})::float8) / {ref} AS rel {FROM.format(sample='')} WHERE {where} "
+            f"ORDER BY rel, p.code LIMIT {NEAR_MISSES}"), plan.ps.values).mappings()
+        for x in rows:
+            found.append({
+                "code": x["code"], "rule": r.name, "label": r.label,
+                "gap": round(x["gap"], 3),
+                "change": r.change(x["gap"], dict(x)) if r.change else r.label,
+                "area_mu": round(x["amu"], 2), "_rel": x["rel"],
+            })
+    found.sort(key=lambda n: (n["_rel"], n["code"]))
+    out = []
+    for n in found[:NEAR_MISSES]:
+        n.pop("_rel")
+        out.append(n)
+    return out
+
+
+def why_not(session: Session, plan: Plan, *, inventory: dict[tuple[str, bool], int],
+            statuses: list[str], public: bool, location_active: bool) -> dict[str, Any]:
+    """Counts per failed rule (exact or sampled) and up to 10 exact near misses."""
+    total_live = sum(inventory.values())
     if public:
         in_status = inventory.get(("ready", True), 0)
         status_out = 0
     else:
         in_status = sum(v for (s, _pub), v in inventory.items() if s in statuses)
-        status_out = sum(inventory.values()) - in_status
-    location_out = max(0, in_status - considered) if location_active else 0
-    scope_counts = []
+        status_out = total_live - in_status
+    sample_pct = None
+    if in_status > EXACT_LIMIT and total_live:
+        sample_pct = min(100.0, 100.0 * EXACT_LIMIT * 0.5 / total_live)
+    considered, passed, per_rule = _counts(session, plan, sample_pct)
+    scale = 1.0 if sample_pct is None else 100.0 / sample_pct
+    if sample_pct is not None and not location_active:
+        # Without a location filter the scope is the status set, whose size is known exactly.
+        scale = in_status / considered if considered else scale
+    considered_est = in_status if (sample_pct is not None and not location_active) else round(
+        considered * scale)
+    failed = [
+        {"rule": r.name, "label": r.label, "count": round(c * scale)}
+        for r, c in zip(plan.rules, per_rule, strict=True) if c
+    ]
+    location_out = max(0, in_status - considered_est) if location_active else 0
     if status_out:
-        scope_counts.append({"rule": "status", "label": RULE_LABELS["status"],
-                             "count": status_out,
-                             "statuses": [vocab.label(vocab.PARCEL_STATUS, s) for s in statuses]})
+        failed.append({"rule": "status", "label": RULE_LABELS["status"], "count": status_out,
+                       "statuses": [vocab.label(vocab.PARCEL_STATUS, s) for s in statuses]})
     if location_out:
-        scope_counts.append({"rule": "location", "label": RULE_LABELS["location"],
-                             "count": location_out})
-    near = []
-    for x in row.near or []:
-        i = next(i for i in range(len(rules)) if x[f"f{i}"] == 1)
-        r = rules[i]
-        gap = float(x[f"g{i}"])
-        near.append({
-            "code": x["code"],
-            "rule": r.name,
-            "label": r.label,
-            "gap": round(gap, 3),
-            "change": r.change(gap, x) if r.change else r.label,
-            "area_mu": round(x["area_m2"] / (10000 / 15), 2),
-        })
+        failed.append({"rule": "location", "label": RULE_LABELS["location"],
+                       "count": location_out})
     return {
-        "considered": int(considered),
-        "passed": int(passed),
-        "failed": sorted(scope_counts + failed, key=lambda d: (-d["count"], d["rule"])),
-        "near_misses": near,
+        "considered": considered_est,
+        "passed": round(passed * scale),
+        "estimated": sample_pct is not None,
+        "sample": None if sample_pct is None else {"rows": considered,
+                                                   "pages_percent": round(sample_pct, 3)},
+        "failed": sorted(failed, key=lambda d: (-d["count"], d["rule"])),
+        "near_misses": _near_misses(session, plan),
     }

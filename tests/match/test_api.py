@@ -194,3 +194,23 @@ def test_reverse_match(client, tokens):
     assert fit["id"] in [p["project_id"] for p in r.json()["projects"]]
     assert client.get(f"/api/parcels/{code}/matching-projects").status_code == 401
     assert client.get("/api/parcels/NO-SUCH/matching-projects", headers=h).status_code == 404
+
+
+def test_large_scopes_count_from_a_repeatable_sample(client, tokens, monkeypatch):
+    from landmatch.match import whynot
+
+    h = auth(tokens["promoter"])
+    body = {**REQ, "area_mu_max": 40, "include_coming": True}
+    exact = client.post("/api/match", json=body, headers=h).json()["why_not"]
+    assert exact["estimated"] is False
+    monkeypatch.setattr(whynot, "EXACT_LIMIT", 200)
+    s1 = client.post("/api/match", json=body, headers=h).json()["why_not"]
+    s2 = client.post("/api/match", json=body, headers=h).json()["why_not"]
+    assert s1["estimated"] is True and 0 < s1["sample"]["rows"] < exact["considered"]
+    assert s1 == s2  # repeatable
+    # Without a location filter the considered total is known exactly; near misses are exact.
+    assert s1["considered"] == exact["considered"]
+    assert s1["near_misses"] == exact["near_misses"]
+    area = {x["rule"]: x["count"] for x in exact["failed"]}["area"]
+    area_est = {x["rule"]: x["count"] for x in s1["failed"]}["area"]
+    assert 0.5 * area <= area_est <= 1.5 * area
