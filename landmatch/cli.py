@@ -93,6 +93,8 @@ def seed(
                               progress=progress)
         with engine.begin() as conn:
             conn.execute(text("ANALYZE landmatch.parcel"))
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("VACUUM ANALYZE landmatch.parcel_fact"))  # index-only matching
     console.print(
         f"[green]完成[/green]：{report.parcels} 宗地块，{report.zones} 个开发区，"
         f"{report.policies} 条政策，{report.facilities} 个设施，{report.constraints} 个管控区，"

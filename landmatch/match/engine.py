@@ -22,7 +22,7 @@ from landmatch.errors import InvalidInput, NotFound
 from landmatch.match import assemblies as asm
 from landmatch.match.reference import data_version, inventory_counts, load_reference
 from landmatch.match.requirements import CRITERIA, CRITERION_LABELS, Requirement
-from landmatch.match.rules import AMU, Params, price_sql, render_rules, scope_sql
+from landmatch.match.rules import AMU, MATCH_FROM, Params, price_sql, render_rules, scope_sql
 from landmatch.match.scores import (
     Reference,
     combine,
@@ -77,7 +77,6 @@ class Plan:
         self.zone_ids = _zone_ids(ref, req)
         self.scope = scope_sql(req, self.ps, public, self.zone_ids)
         self.rules = render_rules(req, self.ps, public)
-        self.join = ""  # context values are array lookups, no join (see context_exprs)
         cx = context_exprs(contexts(ref, req, today), self.ps)
         self.scores = score_sql(req, self.ps, public, today, stale_after_days, cx)
         self.weights = req.effective_weights
@@ -91,8 +90,7 @@ class Plan:
         return (
             f"SELECT p.id, p.code, p.city_code, p.status, {AMU} AS amu, {self.price} AS price, "
             f"{cols}, {self.total} AS total "
-            "FROM landmatch.parcel p LEFT JOIN landmatch.parcel_fact f ON f.parcel_id = p.id "
-            f"{self.join} WHERE {where} {extra}"
+            f"{MATCH_FROM.format(sample='')} WHERE {where} {extra}"
         )
 
 

@@ -25,6 +25,20 @@ INDUSTRIAL = ("100101", "100102", "100103")
 LOGISTICS = ("110101", "110102", "110103")
 
 
+# The match reads parcel_fact alone: ``p`` names the parcel columns copied into it, ``f`` the
+# spatial facts (see landmatch.db.facts and migration 0002_match).
+_P_COLUMNS = (
+    "code", "status", "visibility", "deleted_at", "city_code", "land_use", "compatible_uses",
+    "area_m2", "price_public", "ref_price_wan_per_mu", "invest_intensity_min", "tax_per_mu_min",
+    "energy_per_value_max", "power_kva", "water_m3d", "gas_m3d", "heat_mw", "telecom_5g",
+    "fibre", "supply_modes", "readiness", "data_updated_on",
+)
+MATCH_FROM = (
+    "FROM landmatch.parcel_fact f {sample} CROSS JOIN LATERAL (SELECT f.parcel_id AS id, "
+    "f.parcel_zone_id AS zone_id, " + ", ".join(f"f.{c}" for c in _P_COLUMNS) + ") p"
+)
+
+
 class Params:
     """Collects bound parameters while SQL is rendered."""
 
@@ -295,10 +309,12 @@ def location_sql(req: Requirement, ps: Params, zone_ids: list[int] | None) -> li
     if loc.bbox:
         x0, y0, x1, y1 = (ps.add(v, "float8") for v in loc.bbox)
         env = f"ST_MakeEnvelope({x0}, {y0}, {x1}, {y1}, 4490)"
-        out.append(f"(p.geom && {env} AND ST_Intersects(p.geom, {env}))")
+        out.append("EXISTS (SELECT 1 FROM landmatch.parcel g WHERE g.id = p.id AND "
+                   f"g.geom && {env} AND ST_Intersects(g.geom, {env}))")
     if loc.polygon:
         import json
 
         g = f"ST_SetSRID(ST_GeomFromGeoJSON({ps.add(json.dumps(loc.polygon), 'text')}), 4490)"
-        out.append(f"ST_Intersects(p.geom, {g})")
+        out.append("EXISTS (SELECT 1 FROM landmatch.parcel g WHERE g.id = p.id AND "
+                   f"ST_Intersects(g.geom, {g}))")
     return out

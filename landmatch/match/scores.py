@@ -253,7 +253,7 @@ def score_sql(req: Requirement, ps: Params, public: bool, today: dt.date,
     s_util = f"(({' + '.join(util)})::float8 / {len(util)})"
     s_ready = (
         f"((0.5 * cardinality(p.readiness) / 8.0 + 0.3 * {cx['assess']} + 0.2 * {s_util})"
-        " * CASE WHEN f.constraint_hits @> '[{\"severity\": \"penalises\"}]' THEN 0.7 ELSE 1 END)"
+        " * CASE WHEN f.penalised THEN 0.7 ELSE 1 END)"
     )
     ref_price = (req.budget.max_wan_per_mu * 1.25 if req.budget.max_wan_per_mu
                  else DEFAULT_PRICE_REF)

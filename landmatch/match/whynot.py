@@ -19,7 +19,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from landmatch import vocab
-from landmatch.match.rules import AMU, RULE_LABELS
+from landmatch.match.rules import AMU, MATCH_FROM, RULE_LABELS
 
 if TYPE_CHECKING:
     from landmatch.match.engine import Plan
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 NEAR_MISSES = 10
 EXACT_LIMIT = 30_000
 SAMPLE_SEED = 7
-FROM = "FROM landmatch.parcel p {sample} LEFT JOIN landmatch.parcel_fact f ON f.parcel_id = p.id"
+FROM = MATCH_FROM
 
 
 def _counts(session: Session, plan: Plan, sample_pct: float | None) -> tuple[int, int, list[int]]:

@@ -26,7 +26,7 @@ def verdicts(session: Session, req: Requirement | dict[str, Any], pid: int,
     cols = ", ".join(f"({r.sql}) AS {r.name}" for r in plan.rules)
     row = session.execute(text(
         f"SELECT ({plan.scope}) AS scope, {cols} FROM landmatch.parcel p "
-        f"LEFT JOIN landmatch.parcel_fact f ON f.parcel_id = p.id {plan.join} "
+        "LEFT JOIN landmatch.parcel_fact f ON f.parcel_id = p.id "
         "WHERE p.id = :target"), {**plan.ps.values, "target": pid}).mappings().one()
     out = dict(row)
     out["candidate"] = session.execute(

@@ -60,16 +60,43 @@ def test_geometry_edit_invalidates_then_refresh_restores(conn, make_parcel):
         {"p": pid}).scalar_one()
     conn.execute(text("UPDATE landmatch.parcel SET geom = ST_Translate(geom, 0.5, 0.3) "
                       "WHERE id = :p"), {"p": pid})
-    assert conn.execute(text("SELECT count(*) FROM landmatch.parcel_fact WHERE parcel_id = :p"),
-                        {"p": pid}).scalar_one() == 0
-    # An attribute edit keeps the facts.
+    row = conn.execute(text(
+        "SELECT excluded, zone_id, dist_substation_km, code FROM landmatch.parcel_fact "
+        "WHERE parcel_id = :p"), {"p": pid}).one()
+    assert row.excluded is None and row.dist_substation_km is None  # not checked
+    assert row.code is not None  # the copied columns stay
+    # An attribute edit keeps the spatial facts and updates the copy.
     other = make_parcel()
-    conn.execute(text("UPDATE landmatch.parcel SET name = '改名' WHERE id = :p"), {"p": other})
-    assert conn.execute(text("SELECT count(*) FROM landmatch.parcel_fact WHERE parcel_id = :p"),
-                        {"p": other}).scalar_one() == 1
+    conn.execute(text("UPDATE landmatch.parcel SET ref_price_wan_per_mu = 77, status = 'idle' "
+                      "WHERE id = :p"), {"p": other})
+    row = conn.execute(text(
+        "SELECT excluded, ref_price_wan_per_mu, status FROM landmatch.parcel_fact "
+        "WHERE parcel_id = :p"), {"p": other}).one()
+    assert row.excluded is not None and float(row.ref_price_wan_per_mu) == 77
+    assert row.status == "idle"
+    assert missing_facts(conn) == 1
     assert refresh_missing(conn) == 1
     after = conn.execute(text(
         "SELECT dist_substation_km FROM landmatch.parcel_fact WHERE parcel_id = :p"),
         {"p": pid}).scalar_one()
     assert after is not None and abs(after - before) > 1  # moved ~50 km
     assert refresh_facts(conn, []) == 0
+
+
+def test_copied_columns_match_the_parcel(conn):
+    from landmatch.db.facts import COPIED
+
+    for col in COPIED:
+        src = "zone_id" if col == "parcel_zone_id" else col
+        bad = conn.execute(text(
+            f"SELECT count(*) FROM landmatch.parcel p JOIN landmatch.parcel_fact f "
+            f"ON f.parcel_id = p.id WHERE p.{src} IS DISTINCT FROM f.{col}")).scalar_one()
+        assert bad == 0, col
+
+
+def test_new_parcel_is_matchable_but_unchecked_until_refreshed(conn, make_parcel):
+    pid = make_parcel(facts=False)
+    row = conn.execute(text(
+        "SELECT status, excluded FROM landmatch.parcel_fact WHERE parcel_id = :p"),
+        {"p": pid}).one()
+    assert row.status == "ready" and row.excluded is None
