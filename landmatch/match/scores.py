@@ -72,6 +72,7 @@ class Reference:
     policies: list[PolicyInfo]
     version: int
     zone_by_code: dict[str, int] = field(default_factory=dict)
+    contexts: dict[tuple[Any, ...], list[Context]] = field(default_factory=dict)
 
 
 def valid_assessments(zone: ZoneInfo | None, today: dt.date) -> list[str]:
@@ -169,6 +170,16 @@ class Context:
 
 
 def contexts(ref: Reference, req: Requirement, today: dt.date) -> list[Context]:
+    """Per (city, zone) context for ``req``; memoised on the reference data (it depends on the
+    request only through the industry and the investment)."""
+    key = (req.industry, req.investment_wan, today)
+    hit = ref.contexts.get(key)
+    if hit is None:
+        hit = ref.contexts[key] = _contexts(ref, req, today)
+    return hit
+
+
+def _contexts(ref: Reference, req: Requirement, today: dt.date) -> list[Context]:
     out = []
     keys: list[tuple[str, ZoneInfo | None]] = [(c, None) for c in vocab.CITIES]
     keys += [(z.city_code, z) for z in ref.zones.values()]
@@ -252,15 +263,15 @@ def score_sql(req: Requirement, ps: Params, public: bool, today: dt.date,
                 for c in ("power_kva", "water_m3d", "gas_m3d")]
     s_util = f"(({' + '.join(util)})::float8 / {len(util)})"
     s_ready = (
-        f"((0.5 * cardinality(p.readiness) / 8.0 + 0.3 * {cx['assess']} + 0.2 * {s_util})"
-        " * CASE WHEN f.penalised THEN 0.7 ELSE 1 END)"
+        f"((0.0625::float8 * cardinality(p.readiness) + 0.3::float8 * {cx['assess']} + 0.2::float8 * {s_util})"
+        " * CASE WHEN f.penalised THEN 0.7::float8 ELSE 1::float8 END)"
     )
     ref_price = (req.budget.max_wan_per_mu * 1.25 if req.budget.max_wan_per_mu
                  else DEFAULT_PRICE_REF)
     s_price = (f"COALESCE(GREATEST(0, LEAST(1, 1 - {price} / {ps.add(ref_price, 'float8')})), 0)")
     scale = max(100.0, 0.02 * (req.investment_wan or 0))
     pol_value = f"({cx['pfixed']} + {cx['prate']} * COALESCE({price}, 0) * {AMU})"
-    s_policy = (f"(0.5 * LEAST(1, {cx['npol']} / 6.0) + 0.5 * LEAST(1, {pol_value} / "
+    s_policy = (f"(0.5::float8 * LEAST(1::float8, {cx['npol']} / 6::float8) + 0.5::float8 * LEAST(1::float8, {pol_value} / "
                 f"{ps.add(scale, 'float8')}))")
     today_p = ps.add(today, "date")
     s_fresh = (f"COALESCE(GREATEST(0, LEAST(1, 1 - ({today_p} - p.data_updated_on) / "

@@ -6,9 +6,10 @@ it; a parcel failing two rules counts under both. When the scope holds more than
 (``TABLESAMPLE SYSTEM … REPEATABLE``), scaled up and marked ``estimated`` — exact counting
 would read the whole inventory on every request.
 
-Near misses are always exact: for each relaxable rule, the indexed candidate query is run
-with that one rule inverted (every other rule still applies), ordered by the relative change
-to the request that would admit the parcel ("面积上限 +12 亩", "预算 +3 万元/亩").
+Near misses are always exact: one indexed pass over the scope — bounded by the request's area
+range widened by a factor 1.5 — keeps the parcels failing exactly one rule, that rule one the
+request could relax, ordered by the relative change that would admit them ("面积上限 +12 亩",
+"预算 +3 万元/亩").
 """
 
 from __future__ import annotations
@@ -43,30 +44,34 @@ def _counts(session: Session, plan: Plan, sample_pct: float | None) -> tuple[int
 
 
 def _near_misses(session: Session, plan: Plan) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = []
-    for i, r in enumerate(plan.rules):
-        if r.gap is None:
-            continue
-        others = [x.sql for j, x in enumerate(plan.rules) if j != i]
-        where = " AND ".join([plan.scope, *others, f"NOT ({r.sql})"]
-                             + ([r.window] if r.window else []))
-        ref = plan.ps.add(max(abs(r.ref), 1e-9), "float8")
-        rows = session.execute(text(
-            f"SELECT p.code, p.supply_modes, {AMU} AS amu, ({r.gap})::float8 AS gap, "
-            f"abs(({r.gap})::float8) / {ref} AS rel {FROM.format(sample='')} WHERE {where} "
-            f"ORDER BY rel, p.code LIMIT {NEAR_MISSES}"), plan.ps.values).mappings()
-        for x in rows:
-            found.append({
-                "code": x["code"], "rule": r.name, "label": r.label,
-                "gap": round(x["gap"], 3),
-                "change": r.change(x["gap"], dict(x)) if r.change else r.label,
-                "area_mu": round(x["amu"], 2), "_rel": x["rel"],
-            })
-    found.sort(key=lambda n: (n["_rel"], n["code"]))
+    """One indexed pass over the scope (bounded by the area window when the request has an
+    area range): the parcels failing exactly one rule, that rule relaxable, by relative change."""
+    rules = plan.rules
+    relax = [(i, r) for i, r in enumerate(rules) if r.gap is not None]
+    if not relax:
+        return []
+    fails = ", ".join(f"(NOT ({r.sql}))::int AS f{i}" for i, r in enumerate(rules))
+    gaps = ", ".join(f"({r.gap})::float8 AS g{i}" for i, r in relax)
+    refs = {i: plan.ps.add(max(abs(r.ref), 1e-9), "float8") for i, r in relax}
+    rel = "CASE " + " ".join(f"WHEN f{i} = 1 THEN abs(g{i}) / {refs[i]}" for i, _r in relax) + " END"
+    nfail = " + ".join(f"f{i}" for i in range(len(rules)))
+    window = [r.window for r in rules if r.window]
+    where = " AND ".join([plan.scope, *window])
+    rows = session.execute(text(
+        f"SELECT * FROM (SELECT s.*, {rel} AS rel FROM (SELECT p.code, p.supply_modes, "
+        f"{AMU} AS amu, {fails}, {gaps} {FROM.format(sample='')} WHERE {where}) s "
+        f"WHERE {nfail} = 1) n WHERE rel IS NOT NULL ORDER BY rel, code LIMIT {NEAR_MISSES}"),
+        plan.ps.values).mappings()
     out = []
-    for n in found[:NEAR_MISSES]:
-        n.pop("_rel")
-        out.append(n)
+    for x in rows:
+        i = next(i for i, _r in relax if x[f"f{i}"] == 1)
+        r = rules[i]
+        gap = float(x[f"g{i}"])
+        out.append({
+            "code": x["code"], "rule": r.name, "label": r.label, "gap": round(gap, 3),
+            "change": r.change(gap, dict(x)) if r.change else r.label,
+            "area_mu": round(x["amu"], 2),
+        })
     return out
 
 
