@@ -26,7 +26,8 @@ if TYPE_CHECKING:
     from landmatch.match.engine import Plan
 
 NEAR_MISSES = 10
-EXACT_LIMIT = 30_000
+EXACT_LIMIT = 10_000
+SAMPLE_ROWS = 5_000  # rows of the whole table a sample aims at
 SAMPLE_SEED = 7
 FROM = MATCH_FROM
 
@@ -87,7 +88,7 @@ def why_not(session: Session, plan: Plan, *, inventory: dict[tuple[str, bool], i
         status_out = total_live - in_status
     sample_pct = None
     if in_status > EXACT_LIMIT and total_live:
-        sample_pct = min(100.0, 100.0 * EXACT_LIMIT * 0.5 / total_live)
+        sample_pct = min(100.0, 100.0 * SAMPLE_ROWS / total_live)
     considered, passed, per_rule = _counts(session, plan, sample_pct)
     scale = 1.0 if sample_pct is None else 100.0 / sample_pct
     if sample_pct is not None and not location_active:

@@ -204,6 +204,7 @@ def test_large_scopes_count_from_a_repeatable_sample(client, tokens, monkeypatch
     exact = client.post("/api/match", json=body, headers=h).json()["why_not"]
     assert exact["estimated"] is False
     monkeypatch.setattr(whynot, "EXACT_LIMIT", 200)
+    monkeypatch.setattr(whynot, "SAMPLE_ROWS", 1500)
     s1 = client.post("/api/match", json=body, headers=h).json()["why_not"]
     s2 = client.post("/api/match", json=body, headers=h).json()["why_not"]
     assert s1["estimated"] is True and 0 < s1["sample"]["rows"] < exact["considered"]
