@@ -57,7 +57,10 @@ def _near_misses(session: Session, plan: Plan) -> list[dict[str, Any]]:
     rel = "CASE " + " ".join(f"WHEN f{i} = 1 THEN abs(g{i}) / {refs[i]}" for i, _r in relax) + " END"
     nfail = " + ".join(f"f{i}" for i in range(len(rules)))
     window = [r.window for r in rules if r.window]
-    where = " AND ".join([plan.scope, *window])
+    # A near miss fails one relaxable rule, so every other rule passes: the rules that cannot
+    # be relaxed (land use among them) bound the scan on the index as well.
+    fixed = [r.sql for r in rules if r.gap is None]
+    where = " AND ".join([plan.scope, *window, *fixed])
     rows = session.execute(text(
         f"SELECT * FROM (SELECT s.*, {rel} AS rel FROM (SELECT p.code, p.supply_modes, "
         f"{AMU} AS amu, {fails}, {gaps} {FROM.format(sample='')} WHERE {where}) s "
