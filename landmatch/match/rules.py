@@ -114,11 +114,14 @@ def _fmt(x: float) -> str:
 
 def _land_use(req: Requirement, ps: Params, public: bool) -> Rendered:
     main, compat = allowed_land_uses(req)
-    sql = f"(p.land_use = ANY({ps.add(main, 'text[]')})"
-    if compat:
-        sql += (f" OR (p.land_use LIKE '1001%' AND "
-                f"p.compatible_uses && {ps.add(compat, 'text[]')})")
-    return Rendered("land_use", "用地性质不兼容", sql + ")")
+    if not compat:
+        return Rendered("land_use", "用地性质不兼容", f"p.land_use = ANY({ps.add(main, 'text[]')})")
+    # The leading "= ANY(all codes)" is redundant but lets the index range-scan.
+    every = sorted(set(main) | set(INDUSTRIAL))
+    sql = (f"(p.land_use = ANY({ps.add(every, 'text[]')}) AND "
+           f"(p.land_use = ANY({ps.add(main, 'text[]')}) OR (p.land_use LIKE '1001%' AND "
+           f"p.compatible_uses && {ps.add(compat, 'text[]')})))")
+    return Rendered("land_use", "用地性质不兼容", sql)
 
 
 def _area(req: Requirement, ps: Params, public: bool) -> Rendered:
