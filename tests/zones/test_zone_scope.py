@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from sqlalchemy import text
-
 from shapely.geometry import shape
+from sqlalchemy import text
 
 from landmatch.auth import Principal
 from landmatch.geo.measure import area_m2
