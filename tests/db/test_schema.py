@@ -46,9 +46,8 @@ def test_area_is_ellipsoidal_and_web_mercator_copy_is_kept(conn):
      ("supply_modes", ["auction", "barter"]), ("readiness", ["wifi"]), ("code", "bad code!")],
 )
 def test_enumerations_are_constrained_in_the_database(conn, column, value):
-    with pytest.raises(IntegrityError):
-        with conn.begin_nested():
-            _insert(conn, **{column: value})
+    with pytest.raises(IntegrityError), conn.begin_nested():
+        _insert(conn, **{column: value})
 
 
 def test_parcel_codes_are_unique(conn):

@@ -35,7 +35,7 @@ def test_statuses_areas_and_zones_are_mixed(conn):
     assert set(by_status) == {"ready", "unsupplied", "idle", "supplied"}
     lo, hi, in_zone = conn.execute(text(
         "SELECT min(area_m2), max(area_m2), count(zone_id) FROM landmatch.parcel")).one()
-    assert 5 * 10000 / 15 <= lo and hi <= 505 * 10000 / 15
+    assert lo >= 5 * 10000 / 15 and hi <= 505 * 10000 / 15
     assert in_zone > 0
     cities = conn.execute(text("SELECT count(DISTINCT city_code) FROM landmatch.parcel")).scalar()
     assert cities == 13
