@@ -1,19 +1,19 @@
 -- Idle-land stages of the whole inventory (Order 53), the SQL twin of landmatch.monitoring.idle.
--- Parameters: :as_of date, :city text (NULL = all), and the defaults of each threshold
--- (:d_idle, :d_recover, :d_window, :d_dev, :d_inv, :d_fallback, :d_fee, :d_stalled) used where
+-- Parameters: as_of (date), city (text, NULL = all), and the default of each threshold
+-- (d_idle, d_recover, d_window, d_dev, d_inv, d_fallback, d_fee, d_stalled) used where
 -- neither the city nor the province (130000) has a monitoring_rule row.
 WITH base AS (
   SELECT p.id, p.code, p.name, p.city_code, p.county_code, p.zone_id, p.status, p.area_m2,
          p.holder, p.land_price_wan, p.contract_date, p.agreed_start_date, p.actual_start_date,
          p.stopped_since, p.developed_ratio, p.invest_ratio, p.gov_caused, p.gov_cause,
-         COALESCE(c.idle_after_days, pr.idle_after_days, :d_idle) AS idle_after,
-         COALESCE(c.recover_after_days, pr.recover_after_days, :d_recover) AS recover_after,
-         COALESCE(c.at_risk_window_days, pr.at_risk_window_days, :d_window) AS risk_window,
-         COALESCE(c.developed_ratio_min, pr.developed_ratio_min, :d_dev) AS dev_min,
-         COALESCE(c.invest_ratio_min, pr.invest_ratio_min, :d_inv) AS inv_min,
-         COALESCE(c.start_fallback_days, pr.start_fallback_days, :d_fallback) AS fallback_days,
-         COALESCE(c.fee_rate, pr.fee_rate, :d_fee) AS fee_rate,
-         COALESCE(c.stalled_clause, pr.stalled_clause, :d_stalled) AS stalled_clause
+         COALESCE(c.idle_after_days, pr.idle_after_days, CAST(:d_idle AS integer)) AS idle_after,
+         COALESCE(c.recover_after_days, pr.recover_after_days, CAST(:d_recover AS integer)) AS recover_after,
+         COALESCE(c.at_risk_window_days, pr.at_risk_window_days, CAST(:d_window AS integer)) AS risk_window,
+         COALESCE(c.developed_ratio_min, pr.developed_ratio_min, CAST(:d_dev AS numeric)) AS dev_min,
+         COALESCE(c.invest_ratio_min, pr.invest_ratio_min, CAST(:d_inv AS numeric)) AS inv_min,
+         COALESCE(c.start_fallback_days, pr.start_fallback_days, CAST(:d_fallback AS integer)) AS fallback_days,
+         COALESCE(c.fee_rate, pr.fee_rate, CAST(:d_fee AS numeric)) AS fee_rate,
+         COALESCE(c.stalled_clause, pr.stalled_clause, CAST(:d_stalled AS boolean)) AS stalled_clause
     FROM landmatch.parcel p
     LEFT JOIN landmatch.monitoring_rule c ON c.city_code = p.city_code
     LEFT JOIN landmatch.monitoring_rule pr ON pr.city_code = '130000'
