@@ -20,7 +20,8 @@ from landmatch import vocab
 from landmatch.auth import Principal
 from landmatch.db.engine import audited
 from landmatch.errors import Conflict, Forbidden, InvalidInput, NotFound
-from landmatch.monitoring.idle import IdleInputs, IdleRule, assess
+from landmatch.monitoring.idle import IdleInputs, assess
+from landmatch.monitoring.rules import rule_for_city
 from landmatch.monitoring.terms import (
     CASE_KINDS,
     DECISIONS,
@@ -94,10 +95,11 @@ def get_case(session: Session, case_id: int) -> dict[str, Any]:
 
 
 def open_case(session: Session, principal: Principal, parcel_code: str, *,
-              opened_on: dt.date, rule: IdleRule, note: str | None = None) -> dict[str, Any]:
+              opened_on: dt.date, fee_rate: float, note: str | None = None) -> dict[str, Any]:
     """Open the case of an idle (or supplied, at-risk) or unsupplied parcel and plan its steps."""
     p = _parcel(session, parcel_code)
     _check_scope(principal, p["city_code"])
+    rule = rule_for_city(session, p["city_code"], fee_rate)
     if p["status"] in ("idle", "supplied"):
         kind = "idle"
     elif p["status"] == "unsupplied":
@@ -197,7 +199,7 @@ def _update_parcel(session: Session, parcel_id: int, changes: dict[str, Any]) ->
 
 
 def decide(session: Session, principal: Principal, case_id: int, decision: str, *,
-           decided_on: dt.date, rule: IdleRule, fee_wan: float | None = None,
+           decided_on: dt.date, fee_rate: float, fee_wan: float | None = None,
            new_start_date: dt.date | None = None, new_land_use: str | None = None,
            publish: bool = True, doc_no: str | None = None,
            note: str | None = None) -> dict[str, Any]:
@@ -224,6 +226,7 @@ def decide(session: Session, principal: Principal, case_id: int, decision: str, 
     stamp = f"[{decided_on}] {DECISIONS[decision]}（处置案件 {case_id}）"
     notes = f"{p['notes']}\n{stamp}" if p["notes"] else stamp
     changes: dict[str, Any] = {"notes": notes, "data_updated_on": decided_on}
+    rule = rule_for_city(session, c["city_code"], fee_rate)
     if decision == "fee" and fee_wan is None:
         if p["land_price_wan"] is None:
             raise InvalidInput("地块缺少出让价款，请填写闲置费金额 fee_wan",

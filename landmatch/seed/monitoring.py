@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session
 from landmatch import vocab
 from landmatch.auth import Principal
 from landmatch.monitoring import cases
-from landmatch.monitoring.idle import IdleRule
 
 SEED_ACTOR = Principal(name="seed", role="admin")
 DEMO_SOURCE = "演示数据：按存量比例生成，非正式下达任务"
@@ -72,7 +71,6 @@ def seed_cases(conn: Connection, as_of: dt.date, fee_rate: float = 0.20) -> int:
     """Two idle and one unsupplied parcel per city get a case; the procedure has advanced
     differently for each, some decisions made this year so targets show progress."""
     session = Session(bind=conn, join_transaction_mode="create_savepoint")
-    rule = IdleRule(fee_rate=fee_rate)
     picks = conn.execute(text("""
         SELECT code, status, rn FROM (
           SELECT code, status, city_code,
@@ -85,7 +83,7 @@ def seed_cases(conn: Connection, as_of: dt.date, fee_rate: float = 0.20) -> int:
     for i, (code, status, _rn) in enumerate(picks):
         plan = i % 4
         opened = year_start + dt.timedelta(days=20 + 13 * i % 120)
-        c = cases.open_case(session, SEED_ACTOR, code, opened_on=opened, rule=rule,
+        c = cases.open_case(session, SEED_ACTOR, code, opened_on=opened, fee_rate=fee_rate,
                             note="演示案件")
         n += 1
         day = opened
@@ -100,7 +98,7 @@ def seed_cases(conn: Connection, as_of: dt.date, fee_rate: float = 0.20) -> int:
             else:
                 decision = "supply" if plan == 0 else "withdraw"
             cases.decide(session, SEED_ACTOR, c["id"], decision,
-                         decided_on=day + dt.timedelta(days=20), rule=rule,
+                         decided_on=day + dt.timedelta(days=20), fee_rate=fee_rate,
                          doc_no=f"演示处置决定〔{as_of.year}〕{i + 1}号")
     session.flush()
     return n
