@@ -12,7 +12,9 @@ from rich.table import Table
 
 
 def idle_scan(
-    as_of: Annotated[str | None, typer.Option("--as-of", help="统计日期 YYYY-MM-DD（默认今天）.")] = None,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="统计日期 YYYY-MM-DD（默认今天）.")
+    ] = None,
     city: Annotated[str | None, typer.Option("--city", help="只扫描一个城市（代码）.")] = None,
     show: Annotated[int, typer.Option("--show", min=0, help="列出多少宗闲置/临近闲置地块.")] = 10,
     xlsx: Annotated[Path | None, typer.Option("--xlsx", help="同时导出全部监测表到 Excel.")] = None,
@@ -26,7 +28,9 @@ def idle_scan(
     try:
         day = dt.date.fromisoformat(as_of) if as_of else dt.date.today()
     except ValueError:
-        raise typer.BadParameter(f"日期格式应为 YYYY-MM-DD：{as_of}", param_hint="--as-of") from None
+        raise typer.BadParameter(
+            f"日期格式应为 YYYY-MM-DD：{as_of}", param_hint="--as-of"
+        ) from None
     settings = get_settings()
     console = Console()
     defaults = default_rule(settings.idle_fee_rate)
@@ -41,17 +45,27 @@ def idle_scan(
     for s in r["stages"]:
         t.add_row(s["label"], str(s["count"]), f"{s['area_mu']:.1f}")
     console.print(t)
-    console.print(f"应征闲置费合计：{r['fee_total_wan']:.2f} 万元（默认费率 {defaults.fee_rate:.0%}）；"
-                  f"按合同日期推定开工日期的：{r['flagged_fallback']} 宗；逾期处置步骤：{len(alerts)} 个")
-    worst = [i for i in r["items"] if i["stage"] in ("recoverable", "idle_fee", "gov_caused", "at_risk")]
+    console.print(
+        f"应征闲置费合计：{r['fee_total_wan']:.2f} 万元（默认费率 {defaults.fee_rate:.0%}）；"
+        f"按合同日期推定开工日期的：{r['flagged_fallback']} 宗；逾期处置步骤：{len(alerts)} 个"
+    )
+    worst = [
+        i for i in r["items"] if i["stage"] in ("recoverable", "idle_fee", "gov_caused", "at_risk")
+    ]
     worst.sort(key=lambda i: -(i["days"] or 0))
     if show and worst:
         lt = Table(title=f"闲置天数最长的 {min(show, len(worst))} 宗")
         for col in ("地块编码", "城市", "阶段", "天数", "闲置费（万元）", "标记"):
             lt.add_column(col)
         for i in worst[:show]:
-            lt.add_row(i["code"], i["city_code"], i["stage_label"], str(i["days"]),
-                       "" if i["fee_wan"] is None else f"{i['fee_wan']:.2f}", "；".join(i["flags"]))
+            lt.add_row(
+                i["code"],
+                i["city_code"],
+                i["stage_label"],
+                str(i["days"]),
+                "" if i["fee_wan"] is None else f"{i['fee_wan']:.2f}",
+                "；".join(i["flags"]),
+            )
         console.print(lt)
     if xlsx:
         console.print(f"已导出：{xlsx}")

@@ -37,8 +37,9 @@ def _cell(v: Any) -> Any:
     return v
 
 
-def workbook(session: Session, as_of: dt.date, defaults: IdleRule,
-             city: str | None = None) -> bytes:
+def workbook(
+    session: Session, as_of: dt.date, defaults: IdleRule, city: str | None = None
+) -> bytes:
     idle = scan.idle_report(session, as_of, defaults, city=city, limit=MAX_ROWS)
     ages = unsupplied.age_bands(session, as_of, city)
     sheets: list[tuple[str, list[dict[str, Any]]]] = [

@@ -112,8 +112,9 @@ def assess(inputs: IdleInputs, as_of: dt.date, rule: IdleRule | None = None) -> 
         clause = "not_started"
         if due is None:
             flags.append("no_start_basis")
-            return IdleAssessment("unknown", "unknown", clause, None, None, None, None,
-                                  tuple(flags))
+            return IdleAssessment(
+                "unknown", "unknown", clause, None, None, None, None, tuple(flags)
+            )
         days = (as_of - due).days
     else:
         dev, inv = inputs.developed_ratio, inputs.invest_ratio
@@ -122,7 +123,8 @@ def assess(inputs: IdleInputs, as_of: dt.date, rule: IdleRule | None = None) -> 
             flags.append("ratios_missing")
         else:
             short = (dev is not None and dev < rule.developed_ratio_min) or (
-                inv is not None and inv < rule.invest_ratio_min)
+                inv is not None and inv < rule.invest_ratio_min
+            )
         stopped = inputs.stopped_since is not None and inputs.stopped_since <= as_of
         if not (rule.stalled_clause and short and stopped):
             return IdleAssessment("normal", "normal", None, due, None, None, None, tuple(flags))

@@ -23,19 +23,27 @@ def default_rule(fee_rate: float) -> IdleRule:
 def sql_defaults(rule: IdleRule) -> dict[str, Any]:
     """Bound parameters of ``monitoring_idle.sql`` for the built-in defaults."""
     return {
-        "d_idle": rule.idle_after_days, "d_recover": rule.recover_after_days,
-        "d_window": rule.at_risk_window_days, "d_dev": rule.developed_ratio_min,
-        "d_inv": rule.invest_ratio_min, "d_fallback": rule.start_fallback_days,
-        "d_fee": rule.fee_rate, "d_stalled": rule.stalled_clause,
+        "d_idle": rule.idle_after_days,
+        "d_recover": rule.recover_after_days,
+        "d_window": rule.at_risk_window_days,
+        "d_dev": rule.developed_ratio_min,
+        "d_inv": rule.invest_ratio_min,
+        "d_fallback": rule.start_fallback_days,
+        "d_fee": rule.fee_rate,
+        "d_stalled": rule.stalled_clause,
     }
 
 
 def rule_for_city(session: Session, city_code: str | None, fee_rate: float) -> IdleRule:
     base = asdict(default_rule(fee_rate))
     codes = [vocab.PROVINCE_CODE] + ([city_code] if city_code else [])
-    rows = session.execute(
-        text("SELECT * FROM landmatch.monitoring_rule WHERE city_code = ANY(:c)"), {"c": codes}
-    ).mappings().all()
+    rows = (
+        session.execute(
+            text("SELECT * FROM landmatch.monitoring_rule WHERE city_code = ANY(:c)"), {"c": codes}
+        )
+        .mappings()
+        .all()
+    )
     by_code = {r["city_code"]: r for r in rows}
     for code in codes:  # province first, the city overrides it
         r = by_code.get(code)
@@ -48,8 +56,11 @@ def rule_for_city(session: Session, city_code: str | None, fee_rate: float) -> I
 
 
 def list_rules(session: Session) -> list[dict[str, Any]]:
-    rows = session.execute(
-        text("SELECT * FROM landmatch.monitoring_rule ORDER BY city_code")).mappings().all()
+    rows = (
+        session.execute(text("SELECT * FROM landmatch.monitoring_rule ORDER BY city_code"))
+        .mappings()
+        .all()
+    )
     return [dict(r) for r in rows]
 
 
@@ -67,7 +78,11 @@ def set_rule(session: Session, city_code: str, values: dict[str, Any], actor: st
     cols = ["city_code", *merged, "updated_by"]
     params = {"city_code": city_code, **merged, "updated_by": actor}
     sets = ", ".join(f"{k} = EXCLUDED.{k}" for k in cols if k != "city_code")
-    session.execute(text(
-        f"INSERT INTO landmatch.monitoring_rule ({', '.join(cols)}) "
-        f"VALUES ({', '.join(':' + c for c in cols)}) "
-        f"ON CONFLICT (city_code) DO UPDATE SET {sets}, updated_at = now()"), params)
+    session.execute(
+        text(
+            f"INSERT INTO landmatch.monitoring_rule ({', '.join(cols)}) "
+            f"VALUES ({', '.join(':' + c for c in cols)}) "
+            f"ON CONFLICT (city_code) DO UPDATE SET {sets}, updated_at = now()"
+        ),
+        params,
+    )

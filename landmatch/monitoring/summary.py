@@ -14,11 +14,20 @@ from landmatch.monitoring.idle import IdleRule
 
 
 def area_by_city_status(session: Session) -> list[dict[str, Any]]:
-    rows = session.execute(text(
-        "SELECT city_code, status, count(*) AS parcels, sum(area_m2) AS area_m2 "
-        "FROM landmatch.parcel WHERE deleted_at IS NULL GROUP BY 1, 2 ORDER BY 1, 2")).mappings()
-    return [{**dict(r), "city_name": vocab.CITIES.get(r["city_code"], r["city_code"]),
-             "status_label": vocab.PARCEL_STATUS[r["status"]]} for r in rows]
+    rows = session.execute(
+        text(
+            "SELECT city_code, status, count(*) AS parcels, sum(area_m2) AS area_m2 "
+            "FROM landmatch.parcel WHERE deleted_at IS NULL GROUP BY 1, 2 ORDER BY 1, 2"
+        )
+    ).mappings()
+    return [
+        {
+            **dict(r),
+            "city_name": vocab.CITIES.get(r["city_code"], r["city_code"]),
+            "status_label": vocab.PARCEL_STATUS[r["status"]],
+        }
+        for r in rows
+    ]
 
 
 def dashboard_data(session: Session, as_of: dt.date, defaults: IdleRule) -> dict[str, Any]:

@@ -25,25 +25,39 @@ def _rate(supplied: float | None, approved: float | None) -> float | None:
 
 def age_bands(session: Session, as_of: dt.date, city: str | None = None) -> dict[str, Any]:
     """Stock by band (< 2 y, 2–5 y, > 5 y), per city and status, with rows per county."""
-    rows = session.execute(text(sql.load("monitoring_unsupplied_age")),
-                           {"as_of": as_of, "city": city}).mappings().all()
-    totals = {b: {"band": b, "label": AGE_BANDS[b], "parcels": 0, "area_m2": 0.0}
-              for b in AGE_BANDS}
+    rows = (
+        session.execute(text(sql.load("monitoring_unsupplied_age")), {"as_of": as_of, "city": city})
+        .mappings()
+        .all()
+    )
+    totals = {
+        b: {"band": b, "label": AGE_BANDS[b], "parcels": 0, "area_m2": 0.0} for b in AGE_BANDS
+    }
     cities: dict[str, dict[str, Any]] = {}
     for r in rows:
         t = totals[r["band"]]
         t["parcels"] += r["parcels"]
         t["area_m2"] += r["area_m2"]
-        c = cities.setdefault(r["city_code"], {
-            "city_code": r["city_code"], "city_name": vocab.CITIES.get(r["city_code"]),
-            **{f"{b}_m2": 0.0 for b in AGE_BANDS}, "unsupplied_m2": 0.0, "ready_m2": 0.0})
+        c = cities.setdefault(
+            r["city_code"],
+            {
+                "city_code": r["city_code"],
+                "city_name": vocab.CITIES.get(r["city_code"]),
+                **{f"{b}_m2": 0.0 for b in AGE_BANDS},
+                "unsupplied_m2": 0.0,
+                "ready_m2": 0.0,
+            },
+        )
         c[f"{r['band']}_m2"] += r["area_m2"]
         c["unsupplied_m2" if r["status"] == "unsupplied" else "ready_m2"] += r["area_m2"]
     for t in totals.values():
         t["area_mu"] = round(t["area_m2"] / M2_PER_MU, 2)
-    return {"as_of": as_of.isoformat(), "bands": list(totals.values()),
-            "by_city": sorted(cities.values(), key=lambda c: c["city_code"]),
-            "rows": [dict(r) for r in rows]}
+    return {
+        "as_of": as_of.isoformat(),
+        "bands": list(totals.values()),
+        "by_city": sorted(cities.values(), key=lambda c: c["city_code"]),
+        "rows": [dict(r) for r in rows],
+    }
 
 
 def supply_rates(session: Session, as_of: dt.date, city: str | None = None) -> dict[str, Any]:
@@ -53,13 +67,21 @@ def supply_rates(session: Session, as_of: dt.date, city: str | None = None) -> d
     cohorts = {"five_year": (y - 5, y - 1), "last_year": (y - 1, y - 1)}
     merged: dict[tuple[str, str | None], dict[str, Any]] = {}
     for name, (y0, y1) in cohorts.items():
-        rows = session.execute(text(sql.load("monitoring_supply_rate")),
-                               {"as_of": as_of, "city": city, "y0": y0, "y1": y1}).mappings()
+        rows = session.execute(
+            text(sql.load("monitoring_supply_rate")),
+            {"as_of": as_of, "city": city, "y0": y0, "y1": y1},
+        ).mappings()
         for r in rows:
             key = (r["city_code"], None if r["city_total"] else r["county_code"])
-            m = merged.setdefault(key, {
-                "city_code": r["city_code"], "city_name": vocab.CITIES.get(r["city_code"]),
-                "county_code": key[1], "level": "city" if key[1] is None else "county"})
+            m = merged.setdefault(
+                key,
+                {
+                    "city_code": r["city_code"],
+                    "city_name": vocab.CITIES.get(r["city_code"]),
+                    "county_code": key[1],
+                    "level": "city" if key[1] is None else "county",
+                },
+            )
             m[f"{name}_approved_m2"] = r["approved_m2"]
             m[f"{name}_supplied_m2"] = r["supplied_m2"] or 0.0
             m[f"{name}_rate"] = _rate(r["supplied_m2"], r["approved_m2"])
@@ -69,19 +91,28 @@ def supply_rates(session: Session, as_of: dt.date, city: str | None = None) -> d
             m.setdefault(f"{name}_approved_m2", 0.0)
             m.setdefault(f"{name}_supplied_m2", 0.0)
             m.setdefault(f"{name}_rate", None)
-    return {"as_of": as_of.isoformat(),
-            "cohorts": {k: {"from_year": a, "to_year": b} for k, (a, b) in cohorts.items()},
-            "rows": out}
+    return {
+        "as_of": as_of.isoformat(),
+        "cohorts": {k: {"from_year": a, "to_year": b} for k, (a, b) in cohorts.items()},
+        "rows": out,
+    }
 
 
 def batches(session: Session, as_of: dt.date, city: str | None = None) -> dict[str, Any]:
     """Approved minus supplied geometry for every stored approval batch."""
-    rows = [dict(r) for r in session.execute(
-        text(sql.load("monitoring_batches")), {"as_of": as_of, "city": city}).mappings()]
+    rows = [
+        dict(r)
+        for r in session.execute(
+            text(sql.load("monitoring_batches")), {"as_of": as_of, "city": city}
+        ).mappings()
+    ]
     for r in rows:
         r["approval_date"] = r["approval_date"].isoformat()
         r["supply_rate"] = _rate(r["supplied_m2"], r["approved_m2"])
         r["unsupplied_mu"] = round(r["unsupplied_m2"] / M2_PER_MU, 2)
-    return {"as_of": as_of.isoformat(), "rows": rows,
-            "approved_m2": sum(r["approved_m2"] or 0 for r in rows),
-            "unsupplied_m2": sum(r["unsupplied_m2"] for r in rows)}
+    return {
+        "as_of": as_of.isoformat(),
+        "rows": rows,
+        "approved_m2": sum(r["approved_m2"] or 0 for r in rows),
+        "unsupplied_m2": sum(r["unsupplied_m2"] for r in rows),
+    }

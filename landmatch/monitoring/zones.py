@@ -28,8 +28,13 @@ from landmatch import vocab
 from landmatch.monitoring import sql
 
 M2_PER_MU = 10000 / 15
-KPIS = ("supply_rate", "built_up_rate", "industrial_far", "invest_intensity_wan_per_mu",
-        "tax_wan_per_ha")
+KPIS = (
+    "supply_rate",
+    "built_up_rate",
+    "industrial_far",
+    "invest_intensity_wan_per_mu",
+    "tax_wan_per_ha",
+)
 KPI_LABELS = {
     "supply_rate": "供地率",
     "built_up_rate": "建成率（按开发面积比例，代理）",
@@ -46,8 +51,11 @@ def _div(a: Any, b: Any) -> float | None:
 
 
 def zone_kpis(session: Session, as_of: dt.date, city: str | None = None) -> dict[str, Any]:
-    rows = session.execute(text(sql.load("monitoring_zone_kpis")),
-                           {"as_of": as_of, "city": city}).mappings().all()
+    rows = (
+        session.execute(text(sql.load("monitoring_zone_kpis")), {"as_of": as_of, "city": city})
+        .mappings()
+        .all()
+    )
     zones = []
     for r in rows:
         k = {
@@ -55,17 +63,27 @@ def zone_kpis(session: Session, as_of: dt.date, city: str | None = None) -> dict
             "built_up_rate": _div(r["built_m2"], r["supplied_m2"]),
             "industrial_far": _div(r["far_x_area"], r["far_area"]),
             "invest_intensity_wan_per_mu": _div(
-                r["invested_wan"], (r["invest_area_m2"] or 0) / M2_PER_MU),
+                r["invested_wan"], (r["invest_area_m2"] or 0) / M2_PER_MU
+            ),
             "tax_wan_per_ha": _div(r["tax_wan"], (r["tax_area_m2"] or 0) / 10000),
         }
-        zones.append({
-            "code": r["code"], "name": r["name"], "city_code": r["city_code"],
-            "city_name": vocab.CITIES.get(r["city_code"]), "level": r["level"],
-            "kind": r["kind"], "parcels": r["parcels"], "zone_area_m2": r["zone_area_m2"],
-            "approved_m2": r["approved_m2"], "supplied_m2": r["supplied_m2"],
-            "ready_m2": r["ready_m2"], "idle_m2": r["idle_m2"],
-            **{n: (None if v is None else round(v, 4)) for n, v in k.items()},
-        })
+        zones.append(
+            {
+                "code": r["code"],
+                "name": r["name"],
+                "city_code": r["city_code"],
+                "city_name": vocab.CITIES.get(r["city_code"]),
+                "level": r["level"],
+                "kind": r["kind"],
+                "parcels": r["parcels"],
+                "zone_area_m2": r["zone_area_m2"],
+                "approved_m2": r["approved_m2"],
+                "supplied_m2": r["supplied_m2"],
+                "ready_m2": r["ready_m2"],
+                "idle_m2": r["idle_m2"],
+                **{n: (None if v is None else round(v, 4)) for n, v in k.items()},
+            }
+        )
     for name in KPIS:
         have = sorted({z[name] for z in zones if z[name] is not None})
         n = len(have)
