@@ -6,7 +6,15 @@ from fastapi import FastAPI
 
 from landmatch import __version__
 from landmatch.api import problems
-from landmatch.api.routes import health, layers, parcels, policies, zones
+from landmatch.api.routes import (
+    dashboard,
+    health,
+    layers,
+    monitoring,
+    parcels,
+    policies,
+    zones,
+)
 from landmatch.db.engine import get_engine, session_factory
 from landmatch.settings import Settings
 
@@ -26,4 +34,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(zones.router)
     app.include_router(policies.router)
     app.include_router(layers.router)
+    app.include_router(monitoring.router)
+    app.include_router(dashboard.router)
+    dashboard.mount_vendor(app, settings)
     return app
