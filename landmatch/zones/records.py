@@ -21,9 +21,11 @@ from landmatch.reflayers import facts
 from landmatch.reflayers.files import polygon_for_storage, read_features
 from landmatch.zones.assessments import all_assessments, valid_assessments
 
-PUBLIC_FIELDS = ("code", "name", "city_code", "level", "kind", "leading_industries", "area_m2")
-INTERNAL_FIELDS = ("id", "contact_name", "contact_phone", "approximate", "source", "version",
-                   "updated_at")
+# A zone's contact is its public investment-promotion desk (招商服务), shown to investors on the
+# map card; parcel-level contacts stay internal.
+PUBLIC_FIELDS = ("code", "name", "city_code", "level", "kind", "leading_industries", "area_m2",
+                 "contact_name", "contact_phone")
+INTERNAL_FIELDS = ("id", "approximate", "source", "version", "updated_at")
 # What a zone committee may change on its own record; level, kind, city and code are
 # designations made above it (admin / bureau).
 ZONE_EDITABLE = frozenset({"name", "leading_industries", "contact_name", "contact_phone",
