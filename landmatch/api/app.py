@@ -6,7 +6,16 @@ from fastapi import FastAPI
 
 from landmatch import __version__
 from landmatch.api import problems
-from landmatch.api.routes import health, parcels, tiles
+from landmatch.api.routes import (
+    dashboard,
+    health,
+    layers,
+    monitoring,
+    parcels,
+    policies,
+    tiles,
+    zones,
+)
 from landmatch.db.engine import get_engine, session_factory
 from landmatch.settings import Settings
 
@@ -24,4 +33,10 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(health.router)
     app.include_router(parcels.router)
     app.include_router(tiles.router)
+    app.include_router(zones.router)
+    app.include_router(policies.router)
+    app.include_router(layers.router)
+    app.include_router(monitoring.router)
+    app.include_router(dashboard.router)
+    dashboard.mount_vendor(app, settings)
     return app

@@ -1,7 +1,7 @@
 """tiles: per-zoom parcel cell aggregates for low-zoom vector tiles
 
 Revision ID: 0002_tiles
-Revises: 0001
+Revises: 0007_monitoring
 
 ``parcel_cell`` holds, for every zoom 6..11, the parcels counted into a grid of cells 1/16 of a
 tile wide (the tile grid of zoom z+4), split by the filter dimensions (status, public, city,
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0002_tiles"
-down_revision = "0001"
+down_revision = "0007_monitoring"
 branch_labels = None
 depends_on = None
 
