@@ -13,6 +13,7 @@ from landmatch.api.routes import (
     monitoring,
     parcels,
     policies,
+    tiles,
     zones,
 )
 from landmatch.db.engine import get_engine, session_factory
@@ -31,6 +32,7 @@ def create_app(settings: Settings) -> FastAPI:
     problems.install(app)
     app.include_router(health.router)
     app.include_router(parcels.router)
+    app.include_router(tiles.router)
     app.include_router(zones.router)
     app.include_router(policies.router)
     app.include_router(layers.router)
