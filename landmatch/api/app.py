@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from landmatch import __version__
 from landmatch.api import problems
-from landmatch.api.routes import health, parcels
+from landmatch.api.routes import exports, health, imports, parcel_edits, parcels, qa
 from landmatch.db.engine import get_engine, session_factory
 from landmatch.settings import Settings
 
@@ -23,4 +23,8 @@ def create_app(settings: Settings) -> FastAPI:
     problems.install(app)
     app.include_router(health.router)
     app.include_router(parcels.router)
+    app.include_router(parcel_edits.router)
+    app.include_router(imports.router)
+    app.include_router(exports.router)
+    app.include_router(qa.router)
     return app

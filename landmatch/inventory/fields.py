@@ -169,3 +169,23 @@ def code_for(f: Field, value: str) -> str | None:
         if label == v:
             return code
     return f.extra.get(v)
+
+
+def _short_names() -> dict[str, str]:
+    """10-character DBF field names for the shapefile export (and their recognition)."""
+    out: dict[str, str] = {}
+    used: set[str] = set()
+    for f in FIELDS:
+        short = f.name[:10]
+        k = 1
+        while short in used:
+            short = f"{f.name[:9]}{k}"
+            k += 1
+        used.add(short)
+        out[f.name] = short
+    return out
+
+
+SHP_NAMES: dict[str, str] = _short_names()
+for _name, _short in SHP_NAMES.items():
+    _HEADER_MAP.setdefault(_norm(_short), _name)
