@@ -126,7 +126,9 @@ def write_parcels(
         return WriteResult(actions={}, problems=problems)
     all_cols = [*cols, *(["zone_id"] if has_zone and "zone_id" not in cols else [])]
 
-    same_attrs = " AND ".join(f"s.{c} IS NOT DISTINCT FROM p.{c}" for c in all_cols) or "true"
+    same_attrs = " AND ".join(
+        f"COALESCE(s.{c}, p.{c}) IS NOT DISTINCT FROM p.{c}" if c in _NOT_NULL
+        else f"s.{c} IS NOT DISTINCT FROM p.{c}" for c in all_cols) or "true"
     conn.execute(text(
         "UPDATE _stage s SET pid = p.id, action = CASE "
         " WHEN p.deleted_at IS NULL AND " + same_attrs + " AND (s.geom IS NULL OR "

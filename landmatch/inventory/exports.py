@@ -150,7 +150,7 @@ def _xlsx(frame: pd.DataFrame, geoms: np.ndarray) -> bytes:
     ws = wb.active
     ws.title = "熟地清单"
     names = [c for c in frame.columns if c != "area_m2"]
-    header = ["城市", *(BY_NAME[n].label for n in names), "计算面积(亩)", "计算面积(公顷)", "几何(WKT)"]
+    header = ["城市名称", *(BY_NAME[n].label for n in names), "计算面积(亩)", "计算面积(公顷)", "几何(WKT)"]
     ws.append(header)
     for cell in ws[1]:
         cell.font = Font(bold=True)

@@ -119,7 +119,7 @@ AREA_HEADERS: dict[str, float] = {
 # Columns written by exports or GIS tools that carry no input: accepted and ignored.
 IGNORED_HEADERS = frozenset({
     "fid", "ogc_fid", "objectid", "id", "shape_leng", "shape_area", "shape_length", "area_m2",
-    "计算面积(平方米)", "城市", "城市名称", "city_name", "zone_name", "开发区名称", "状态名称",
+    "计算面积(平方米)", "城市名称", "city_name", "zone_name", "开发区名称", "状态名称",
     "用途名称", "zone_id", "version", "updated_at", "updated_by", "created_at", "import_id",
     "计算面积(亩)", "计算面积(公顷)",
 })

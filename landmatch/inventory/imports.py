@@ -78,6 +78,10 @@ def run_import(
     checked = check_frame(frame, src.geoms, crs=src.crs, regions=load_regions(conn),
                           existing=existing, repair_geometry=opts.repair,
                           default_city=opts.city, declared_area_m2=declared)
+    if src.format == "txt" and "declared_area_m2" in checked.values:
+        # The TXT's 地块面积 is checked (warning > 1 %) but not stored: writers fill it with
+        # their own computed area, which is not a declaration by the land office.
+        checked.values = checked.values.drop(columns=["declared_area_m2"])
     wkt_rows = {p["row"] for p in src.row_problems}
     problems = src.row_problems + [
         p for p in checked.problems if not (p["row"] in wkt_rows and p["field"] == "geometry")]

@@ -119,7 +119,7 @@ def _missing(v: Any) -> bool:
 
 def _blank(series: pd.Series) -> np.ndarray:
     s = series
-    mask = s.isna().to_numpy()
+    mask = s.isna().to_numpy().copy()
     if s.dtype == object:
         mask |= s.map(lambda v: isinstance(v, str) and not v.strip()).to_numpy(dtype=bool)
     return mask
@@ -227,10 +227,14 @@ def _coerce_code(s: pd.Series, f: Field, c: _Collector) -> pd.Series:
     return out.astype(object)
 
 
-def _split_list(v: Any) -> list[str]:
+def _split_list(v: Any, f: Field) -> list[str]:
     if isinstance(v, list | tuple | np.ndarray):
         return [str(x).strip() for x in v if str(x).strip()]
     text = _as_text(v).strip("{}[]")
+    # Labels may contain separators (“已收储，权属清晰”): swap whole labels for codes first.
+    for code, label in sorted((f.vocab or {}).items(), key=lambda kv: -len(kv[1])):
+        if label in text:
+            text = text.replace(label, f",{code},")
     return [p.strip().strip('"\'') for p in _LIST_SPLIT.split(text) if p.strip().strip('"\'')]
 
 
@@ -241,7 +245,7 @@ def _coerce_list(s: pd.Series, f: Field, c: _Collector) -> pd.Series:
             values.append(None)
             continue
         codes, unknown = [], []
-        for part in _split_list(v):
+        for part in _split_list(v, f):
             code = code_for(f, part)
             (codes if code else unknown).append(code or part)
         if unknown:
