@@ -24,6 +24,7 @@ from sqlalchemy import create_engine, text
 from landmatch.auth import Principal
 from landmatch.db.engine import upgrade
 from landmatch.inventory.imports import ImportOptions, load_regions, run_import
+from landmatch.inventory.validate import planar_area_m2
 
 
 def make_gpkg(path: Path, n: int, regions, seed: int = 1) -> None:  # type: ignore[no-untyped-def]
@@ -57,7 +58,7 @@ def make_gpkg(path: Path, n: int, regions, seed: int = 1) -> None:  # type: igno
         "供电容量(kVA)": np.round(rng.uniform(500, 20000, m)),
         "供电数据日期": ["2025-06-01"] * m,
         "供地方式": rng.choice(["auction", "auction,flexible_term"], m),
-        "面积(亩)": np.round(shapely.area(geoms) * 111320**2 * np.cos(np.radians(38)) / 666.67, 2),
+        "面积(亩)": np.round(planar_area_m2(geoms) / (10000 / 15), 2),
     }, geometry=geoms, crs="EPSG:4490")
     gdf.to_file(path, driver="GPKG", layer="parcels", engine="pyogrio")
 

@@ -16,7 +16,6 @@ import shapely
 from sqlalchemy import Connection, text
 
 from landmatch import vocab
-from landmatch.db.bulk import copy_rows
 from landmatch.db.tables import Parcel
 
 # Columns a write may set (everything but identity, derived values and bookkeeping).
@@ -92,7 +91,7 @@ def write_parcels(
         f"CREATE TEMP TABLE _stage ON COMMIT DROP AS SELECT code, geom{', ' if cols else ''}"
         f"{col_list} FROM landmatch.parcel WITH NO DATA"))
     conn.execute(text("ALTER TABLE _stage ADD COLUMN row_no bigint, ADD COLUMN zone_code text, "
-                      "ADD COLUMN action text, ADD COLUMN pid bigint"
+                      "ADD COLUMN action text DEFAULT 'created', ADD COLUMN pid bigint"
                       + (", ADD COLUMN zone_id integer" if "zone_id" not in cols else "")))
     n = len(values)
     row_labels = [str(r) for r in rows]
@@ -106,7 +105,10 @@ def write_parcels(
         for i in range(n):
             yield [i, codes[i], geom_arr[i], *(fc[i] for fc in frame_cols), zone_codes[i]]
 
-    copy_rows(conn, "_stage", data_cols, gen(), schema="pg_temp", progress=progress)
+    _copy_frame(conn, "_stage", data_cols, [np.arange(n), codes, geom_arr, *frame_cols, zone_codes],
+                progress)
+    conn.execute(text("CREATE INDEX ON _stage (code)"))
+    conn.execute(text("ANALYZE _stage (code)"))
     problems: list[dict[str, Any]] = []
     if has_zone:
         conn.execute(text("UPDATE _stage s SET zone_id = z.id FROM landmatch.dev_zone z "
@@ -135,7 +137,6 @@ def write_parcels(
         "  ST_OrderingEquals(s.geom, p.geom) OR (ST_NPoints(s.geom) = ST_NPoints(p.geom) AND "
         f"  ST_HausdorffDistance(s.geom, p.geom) < {GEOM_TOLERANCE_DEG})) THEN 'unchanged' "
         " ELSE 'updated' END FROM landmatch.parcel p WHERE p.code = s.code"))
-    conn.execute(text("UPDATE _stage SET action = 'created' WHERE action IS NULL"))
 
     # Updates: one statement, history by trigger.
     sets = []
@@ -156,21 +157,54 @@ def write_parcels(
             ins_cols.append(c)
             exprs.append(d)
     _bulk(conn, True)
+    # One statement: the rows and their first versions (RETURNING carries trigger-derived values).
     conn.execute(text(
-        f"INSERT INTO landmatch.parcel (code, geom, import_id, updated_by, {', '.join(ins_cols)}) "
-        f"SELECT s.code, s.geom, :imp, :actor, {', '.join(exprs)} FROM _stage s "
-        "WHERE s.action = 'created' ORDER BY s.row_no"), {"imp": import_id, "actor": actor})
-    conn.execute(text(
+        f"WITH ins AS (INSERT INTO landmatch.parcel (code, geom, import_id, updated_by, "
+        f"{', '.join(ins_cols)}) SELECT s.code, s.geom, :imp, :actor, {', '.join(exprs)} "
+        "FROM _stage s WHERE s.action = 'created' ORDER BY s.row_no RETURNING *) "
         "INSERT INTO landmatch.parcel_version (parcel_id, code, version, op, row, geom, actor, "
-        "reason, import_id) SELECT p.id, p.code, p.version, 'insert', "
-        "to_jsonb(p) - 'geom' - 'geom_3857', p.geom, :actor, :reason, :imp "
-        "FROM landmatch.parcel p JOIN _stage s ON s.code = p.code WHERE s.action = 'created'"),
+        "reason, import_id) SELECT ins.id, ins.code, ins.version, 'insert', "
+        "to_jsonb(ins) - 'geom' - 'geom_3857', ins.geom, :actor, :reason, :imp FROM ins"),
         {"imp": import_id, "actor": actor, "reason": reason})
     _bulk(conn, False)
     actions = {}
     for r in conn.execute(text("SELECT row_no, action FROM _stage")):
         actions[row_labels[r[0]]] = r[1]
     return WriteResult(actions=actions)
+
+
+def _array_literal(v: Any) -> Any:
+    if v is None or (isinstance(v, float) and np.isnan(v)):
+        return None
+    items = (str(x).replace("\\", "\\\\").replace('"', '\\"') for x in v)
+    return "{" + ",".join(f'"{x}"' for x in items) + "}"
+
+
+def _copy_frame(conn: Connection, table: str, columns: Sequence[str], arrays: Sequence[Any],
+                progress: Callable[[int], None] | None = None, chunk: int = 50_000) -> None:
+    """COPY column arrays into a temporary table via pandas' C CSV writer (fast path)."""
+    data: dict[str, Any] = {}
+    for name, arr in zip(columns, arrays, strict=True):
+        arr = np.asarray(arr, dtype=object) if not isinstance(arr, np.ndarray) else arr
+        if name == "geom":
+            arr = shapely.to_wkb(shapely.set_srid(arr.astype(object), 4490), hex=True,
+                                 include_srid=True)
+        elif arr.dtype == object and any(isinstance(v, list) for v in arr[:1000]):
+            arr = np.array([_array_literal(v) for v in arr], dtype=object)
+        elif arr.dtype == object:
+            arr = np.array([("t" if v else "f") if isinstance(v, bool | np.bool_) else v
+                            for v in arr], dtype=object)
+        data[name] = arr
+    frame = pd.DataFrame(data)
+    cols = ", ".join(f'"{c}"' for c in columns)
+    dbapi = conn.connection.driver_connection
+    with dbapi.cursor() as cur, cur.copy(  # type: ignore[union-attr]
+            f"COPY pg_temp.{table} ({cols}) FROM STDIN WITH (FORMAT csv, NULL '\\N')") as copy:
+        for start in range(0, len(frame), chunk):
+            part = frame.iloc[start:start + chunk]
+            copy.write(part.to_csv(index=False, header=False, na_rep="\\N"))
+            if progress:
+                progress(len(part))
 
 
 def restore_versions(conn: Connection, version_ids: Sequence[int], *, undelete: bool = True) -> int:

@@ -72,7 +72,7 @@ def detect_format(filename: str, data: bytes) -> str:
         return "csv"
     if ext == "txt":
         return "txt"
-    if ext == "zip" or data[:2] == b"PK":
+    if ext == "zip" or (not ext and data[:2] == b"PK"):
         return "shp"
     raise FormatError(
         f"无法识别的文件类型“{filename}”；支持 GeoJSON、GeoPackage、Shapefile（zip）、"
@@ -157,8 +157,8 @@ def resolve_crs(geoms: np.ndarray | None, declared: int | None, override: str | 
     geographic = x0 >= -180 and x1 <= 180 and y0 >= -90 and y1 <= 90
     if declared and declared not in (WGS84_EPSG, STORAGE_EPSG):
         return declared
-    if geographic:
-        return STORAGE_EPSG
+    if geographic or (x0 >= -90 and x1 <= 90 and y0 >= -180 and y1 <= 180):
+        return STORAGE_EPSG  # lon/lat (or swapped: the per-row checks say so)
     xs = coords[:, 0]
     if (xs >= 1e7).all() and (xs < 1e8).all():
         zones = np.unique((xs // 1e6).astype(int))
@@ -200,12 +200,16 @@ def _check_rows(n: int, opts: ReadOptions) -> None:
         raise FormatError("文件中没有任何地块记录")
 
 
+_FORMAT_NAMES = {"gpkg": "GeoPackage", "geojson": "GeoJSON", "shp": "Shapefile"}
+
+
 def _read_ogr(path: Path, fmt: str, opts: ReadOptions, encoding: str | None = None,
               prj_epsg: int | None = None) -> Source:
+    label = _FORMAT_NAMES.get(fmt, fmt)
     try:
         layers = pyogrio.list_layers(path)
     except Exception as exc:  # noqa: BLE001 - GDAL's own error text
-        raise FormatError(f"无法读取 {fmt} 文件：{_gdal_message(exc)}") from None
+        raise FormatError(f"无法读取 {label} 文件（文件损坏或格式不符）：{_gdal_message(exc)}") from None
     if len(layers) == 0:
         raise FormatError("文件中没有图层")
     if len(layers) > 1 and fmt == "gpkg":
@@ -218,7 +222,7 @@ def _read_ogr(path: Path, fmt: str, opts: ReadOptions, encoding: str | None = No
     except (FormatError, PayloadTooLarge):
         raise
     except Exception as exc:  # noqa: BLE001
-        raise FormatError(f"无法读取 {fmt} 文件：{_gdal_message(exc)}") from None
+        raise FormatError(f"无法读取 {label} 文件（文件损坏或格式不符）：{_gdal_message(exc)}") from None
     _check_rows(len(df), opts)
     geoms = np.asarray(df.geometry.to_numpy() if "geometry" in df else [None] * len(df),
                        dtype=object)

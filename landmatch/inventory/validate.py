@@ -239,20 +239,29 @@ def _split_list(v: Any, f: Field) -> list[str]:
 
 
 def _coerce_list(s: pd.Series, f: Field, c: _Collector) -> pd.Series:
+    cache: dict[str, tuple[list[str] | None, list[str]]] = {}
+
+    def parse(v: Any) -> tuple[list[str] | None, list[str]]:
+        codes, unknown = [], []
+        for part in _split_list(v, f):
+            code = code_for(f, part)
+            (codes if code else unknown).append(code or part)
+        return (None if unknown else sorted(set(codes), key=codes.index)), unknown
+
     values: list[Any] = []
     for i, v in enumerate(s):
         if not isinstance(v, list | tuple | np.ndarray) and _missing(v):
             values.append(None)
             continue
-        codes, unknown = [], []
-        for part in _split_list(v, f):
-            code = code_for(f, part)
-            (codes if code else unknown).append(code or part)
+        if isinstance(v, str):
+            if v not in cache:
+                cache[v] = parse(v)
+            codes, unknown = cache[v]
+        else:
+            codes, unknown = parse(v)
         if unknown:
             c.reject([i], f.name, f"{f.label}含无法识别的取值：{'、'.join(unknown)}")
-            values.append(None)
-        else:
-            values.append(sorted(set(codes), key=codes.index))
+        values.append(codes)
     return pd.Series(values, index=s.index, dtype=object)
 
 
@@ -342,6 +351,20 @@ def to_storage_inverse(geoms: np.ndarray, epsg: int) -> np.ndarray:
     return shapely.transform(geoms, proj)
 
 
+def _as_multipolygons(geoms: np.ndarray) -> np.ndarray:
+    """Vectorised ``to_multipolygon``: polygons wrapped, multipolygons kept, others per row."""
+    out = np.array(geoms, dtype=object)
+    if not len(out):
+        return out
+    tid = shapely.get_type_id(out)
+    poly = np.flatnonzero(tid == 3)
+    if len(poly):
+        out[poly] = shapely.multipolygons(out[poly], indices=np.arange(len(poly)))
+    for i in np.flatnonzero((tid != 3) & (tid != 6)):
+        out[i] = to_multipolygon(out[i])
+    return out
+
+
 def _check_geometry(geoms: np.ndarray, crs: CrsCode, fix: bool, c: _Collector) -> np.ndarray:
     n = len(geoms)
     out = np.full(n, None, dtype=object)
@@ -381,7 +404,7 @@ def _check_geometry(geoms: np.ndarray, crs: CrsCode, fix: bool, c: _Collector) -
             c.reject([i], "geometry", text + hint)
     ok &= ~c.bad
     stored = to_storage_array(g[ok], crs)
-    out[ok] = [to_multipolygon(x) for x in stored]
+    out[ok] = _as_multipolygons(stored)
     idx = np.flatnonzero(ok)
     # Where is it? China, then Hebei (with a hint for swapped axes).
     bounds = shapely.bounds(stored) if len(stored) else np.zeros((0, 4))

@@ -124,8 +124,8 @@ def build() -> dict[str, tuple[bytes, dict, str]]:  # type: ignore[type-arg]
                            {}, "Point"),
         "swapped_latlon.geojson": (fc(feature(props(), poly([[y, x] for x, y in SQ]))), {},
                                    "经纬度颠倒"),
-        "nan_coords.csv": (csv(HEADER, 'BAD-1,坏,100101,ready,"POLYGON((NaN 38.04, 114.502 38.04, '
-                               '114.502 38.042, NaN 38.04))"'), {}, "NaN"),
+        "nan_coords.csv": (csv(HEADER, 'BAD-1,坏,100101,ready,"POLYGON((114.5 38.04, NaN 38.04, '
+                               '114.502 38.042, 114.5 38.04))"'), {}, "NaN"),
         "outside_china.geojson": (fc(feature(props(), poly([[2.35 + x - 114.5, 48.85 + y - 38.04]
                                                             for x, y in SQ]))), {}, "超出中国"),
         "beijing.geojson": (fc(feature(props(), poly([[116.40 + x - 114.5, 39.90 + y - 38.04]
