@@ -6,7 +6,19 @@ from fastapi import FastAPI
 
 from landmatch import __version__
 from landmatch.api import problems
-from landmatch.api.routes import exports, health, imports, parcel_edits, parcels, qa
+from landmatch.api.routes import (
+    dashboard,
+    exports,
+    health,
+    imports,
+    layers,
+    monitoring,
+    parcel_edits,
+    parcels,
+    policies,
+    qa,
+    zones,
+)
 from landmatch.db.engine import get_engine, session_factory
 from landmatch.settings import Settings
 
@@ -27,4 +39,10 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(imports.router)
     app.include_router(exports.router)
     app.include_router(qa.router)
+    app.include_router(zones.router)
+    app.include_router(policies.router)
+    app.include_router(layers.router)
+    app.include_router(monitoring.router)
+    app.include_router(dashboard.router)
+    dashboard.mount_vendor(app, settings)
     return app
