@@ -25,6 +25,7 @@ db_app = typer.Typer(help="Database schema commands.", no_args_is_help=True)
 users_app = typer.Typer(help="Manage users and their API tokens.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
+__import__("landmatch.inventory.commands", fromlist=["register"]).register(app)
 register_layers(app)
 app.command("idle-scan")(idle_scan)
 

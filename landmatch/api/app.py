@@ -8,11 +8,15 @@ from landmatch import __version__
 from landmatch.api import problems
 from landmatch.api.routes import (
     dashboard,
+    exports,
     health,
+    imports,
     layers,
     monitoring,
+    parcel_edits,
     parcels,
     policies,
+    qa,
     tiles,
     zones,
 )
@@ -33,6 +37,10 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(health.router)
     app.include_router(parcels.router)
     app.include_router(tiles.router)
+    app.include_router(parcel_edits.router)
+    app.include_router(imports.router)
+    app.include_router(exports.router)
+    app.include_router(qa.router)
     app.include_router(zones.router)
     app.include_router(policies.router)
     app.include_router(layers.router)
