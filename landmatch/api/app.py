@@ -6,7 +6,22 @@ from fastapi import FastAPI
 
 from landmatch import __version__
 from landmatch.api import problems
-from landmatch.api.routes import health, match, parcels, projects
+from landmatch.api.routes import (
+    dashboard,
+    exports,
+    health,
+    imports,
+    layers,
+    match,
+    monitoring,
+    parcel_edits,
+    parcels,
+    policies,
+    projects,
+    qa,
+    tiles,
+    zones,
+)
 from landmatch.db.engine import get_engine, session_factory
 from landmatch.settings import Settings
 
@@ -24,5 +39,16 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(health.router)
     app.include_router(match.router)  # before parcels: /api/parcels/{code}/matching-projects
     app.include_router(parcels.router)
+    app.include_router(tiles.router)
+    app.include_router(parcel_edits.router)
+    app.include_router(imports.router)
+    app.include_router(exports.router)
+    app.include_router(qa.router)
+    app.include_router(zones.router)
+    app.include_router(policies.router)
+    app.include_router(layers.router)
+    app.include_router(monitoring.router)
+    app.include_router(dashboard.router)
+    dashboard.mount_vendor(app, settings)
     app.include_router(projects.router)
     return app

@@ -57,15 +57,16 @@ def copy_rows(
     srid: int = 4490,
     chunk: int = 20_000,
     progress: Callable[[int], None] | None = None,
+    schema: str = SCHEMA,
 ) -> int:
     """COPY ``rows`` (sequences in ``columns`` order) into ``landmatch.<table>``.
 
     Geometry columns hold shapely geometries; they are sent as hex EWKB with ``srid``.
-    Returns the number of rows written.
+    Returns the number of rows written. ``schema="pg_temp"`` loads a temporary table.
     """
     geom_pos = [i for i, c in enumerate(columns) if c in geom_columns]
     cols = ", ".join(f'"{c}"' for c in columns)
-    sql = f"COPY {SCHEMA}.{table} ({cols}) FROM STDIN WITH (FORMAT csv, NULL '\\N')"
+    sql = f"COPY {schema}.{table} ({cols}) FROM STDIN WITH (FORMAT csv, NULL '\\N')"
     dbapi = conn.connection.driver_connection
     total = 0
     with dbapi.cursor() as cur, cur.copy(sql) as copy:  # type: ignore[union-attr]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -69,4 +69,7 @@ def parcels(
 
 @router.get("/{code}", summary="One parcel as a GeoJSON Feature")
 def parcel(code: str, session: SessionDep, principal: PrincipalDep) -> JSONResponse:
-    return JSONResponse(get_parcel(session, code, principal), media_type=GEOJSON)
+    feature = get_parcel(session, code, principal)
+    version = feature["properties"].get("version")
+    headers = {"ETag": f'"{code}.v{version}"'} if version is not None else None
+    return JSONResponse(feature, media_type=GEOJSON, headers=headers)

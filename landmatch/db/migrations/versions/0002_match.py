@@ -1,7 +1,7 @@
 """matching engine: parcel_fact as the match table, its index, KNN index, sync trigger
 
 Revision ID: 0002_match
-Revises: 0001
+Revises: 0002_tiles
 
 A match reads ``parcel_fact`` only: besides the spatial facts (nearest facility per kind,
 containing zone, constraint hits) each row carries a copy of the parcel columns the hard rules
@@ -23,7 +23,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "0002_match"
-down_revision = "0001"
+down_revision = "0002_tiles"  # chained after main's head at merge time
 branch_labels = None
 depends_on = None
 

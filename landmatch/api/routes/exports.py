@@ -1,0 +1,29 @@
+"""``GET /api/exports/parcels``: the inventory as a file, with the listing's filters."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Response
+
+from landmatch.api.deps import PrincipalDep, SessionDep
+from landmatch.api.routes.parcels import ParcelQuery, parse_bbox
+from landmatch.db.parcels import ParcelFilter
+from landmatch.inventory.exports import export_parcels
+
+router = APIRouter(prefix="/api/exports", tags=["exports"])
+
+
+class ExportQuery(ParcelQuery):
+    format: Literal["geojson", "gpkg", "shp", "xlsx", "txt"] = "geojson"
+    encoding: Literal["UTF-8", "GBK"] = "UTF-8"
+
+
+@router.get("/parcels", summary="Export parcels: geojson, gpkg, shp (zip), xlsx (熟地清单), txt")
+def parcels(q: Annotated[ExportQuery, Query()], session: SessionDep,
+            principal: PrincipalDep) -> Response:
+    f = ParcelFilter(status=q.status.split(",") if q.status else None, city=q.city, zone=q.zone,
+                     bbox=parse_bbox(q.bbox))
+    out = export_parcels(session, f, principal, q.format, q.encoding)
+    return Response(out.data, media_type=out.media_type,
+                    headers={"Content-Disposition": f'attachment; filename="{out.filename}"'})

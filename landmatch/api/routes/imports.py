@@ -1,0 +1,41 @@
+"""Bulk imports: ``POST /api/imports`` (multipart), dry runs, roll back a whole import."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Form, Request, UploadFile
+
+from landmatch.api.deps import PrincipalDep, SessionDep, SettingsDep
+from landmatch.inventory import imports
+from landmatch.inventory.uploads import read_upload
+
+router = APIRouter(prefix="/api/imports", tags=["imports"])
+
+
+@router.post("", summary="Import parcels from a file (GeoJSON, GPKG, Shapefile zip, TXT, xlsx, CSV)")
+async def create(
+    request: Request, session: SessionDep, principal: PrincipalDep, settings: SettingsDep,
+    file: Annotated[UploadFile, File(description="The file to import")],
+    dry_run: Annotated[bool, Form()] = False,
+    city: Annotated[str | None, Form(pattern=r"^\d{6}$")] = None,
+    crs: Annotated[str | None, Form(max_length=100)] = None,
+    encoding: Annotated[str | None, Form(max_length=40)] = None,
+    repair: Annotated[bool, Form()] = False,
+    reason: Annotated[str | None, Form(max_length=500)] = None,
+) -> dict[str, Any]:
+    imports.require_editor(principal)
+    data = await read_upload(request, file, settings.max_upload_mb)
+    opts = imports.ImportOptions(dry_run=dry_run, city=city, crs=crs, encoding=encoding,
+                                 repair=repair, reason=reason, max_rows=settings.max_import_rows)
+    report = imports.run_import(session.connection(), data, file.filename or "upload", principal,
+                                opts)
+    session.commit()
+    return report
+
+
+@router.post("/{import_id}/rollback", summary="Undo a whole import in one step")
+def rollback(import_id: int, session: SessionDep, principal: PrincipalDep) -> dict[str, Any]:
+    out = imports.rollback_import(session.connection(), import_id, principal)
+    session.commit()
+    return out

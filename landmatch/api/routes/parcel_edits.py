@@ -1,0 +1,66 @@
+"""Parcel edits: create, patch (If-Match), soft delete, restore, history."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Header, Query, Response
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from landmatch.api.deps import PrincipalDep, SessionDep
+from landmatch.inventory import edits
+
+router = APIRouter(prefix="/api/parcels", tags=["parcel edits"])
+GEOJSON = "application/geo+json"
+
+
+class RestoreBody(BaseModel):
+    version: int | None = Field(None, ge=1, description="Version to bring back; omit to undelete")
+    reason: str | None = Field(None, max_length=500)
+
+
+def _feature(result: tuple[dict[str, Any], str], status: int = 200) -> JSONResponse:
+    feature, tag = result
+    return JSONResponse(feature, status_code=status, media_type=GEOJSON, headers={"ETag": tag})
+
+
+@router.post("", status_code=201, summary="Create a parcel (GeoJSON Feature)")
+def create(
+    session: SessionDep, principal: PrincipalDep,
+    body: Annotated[dict[str, Any], Body(description="GeoJSON Feature; properties are field names")],
+    repair: Annotated[bool, Query(description="Repair an invalid geometry (with a warning)")] = False,
+) -> JSONResponse:
+    return _feature(edits.create_parcel(session, body, principal, repair=repair), 201)
+
+
+@router.patch("/{code}", summary="Change a parcel; needs If-Match with its ETag")
+def patch(
+    code: str, session: SessionDep, principal: PrincipalDep,
+    body: Annotated[dict[str, Any], Body()],
+    if_match: Annotated[str | None, Header()] = None,
+    repair: Annotated[bool, Query()] = False,
+) -> JSONResponse:
+    return _feature(edits.update_parcel(session, code, body, if_match, principal, repair=repair))
+
+
+@router.delete("/{code}", status_code=204, summary="Soft-delete a parcel (restorable)")
+def delete(
+    code: str, session: SessionDep, principal: PrincipalDep,
+    if_match: Annotated[str | None, Header()] = None,
+    reason: Annotated[str | None, Query(max_length=500)] = None,
+) -> Response:
+    edits.delete_parcel(session, code, if_match, principal, reason)
+    return Response(status_code=204)
+
+
+@router.post("/{code}/restore", summary="Undelete a parcel or bring back one of its versions")
+def restore(code: str, session: SessionDep, principal: PrincipalDep,
+            body: RestoreBody | None = None) -> JSONResponse:
+    b = body or RestoreBody()
+    return _feature(edits.restore_parcel(session, code, b.version, principal, b.reason))
+
+
+@router.get("/{code}/history", summary="Every version with who, when, why and what changed")
+def history(code: str, session: SessionDep, principal: PrincipalDep) -> dict[str, Any]:
+    return edits.history(session, code, principal)

@@ -1,0 +1,231 @@
+"""Exports of the inventory (with the listing's filters): GeoJSON, GeoPackage, zipped Shapefile
+(UTF-8 or GBK, with .cpg), the 熟地清单 as xlsx, and the 界址点 TXT. Full coordinate precision,
+so an export imports back unchanged. Public callers get public parcels and fields only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from landmatch import vocab
+from landmatch.auth import Principal
+from landmatch.db.parcels import PUBLIC_WHERE, ParcelFilter
+from landmatch.errors import InvalidInput, NotFound
+from landmatch.geo.measure import M2_PER_HA, M2_PER_MU
+from landmatch.geo.txt import write_txt
+from landmatch.inventory.fields import BY_NAME, FIELDS, SHP_NAMES
+
+FORMATS = {
+    "geojson": ("application/geo+json", "geojson"),
+    "gpkg": ("application/geopackage+sqlite3", "gpkg"),
+    "shp": ("application/zip", "zip"),
+    "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx"),
+    "txt": ("text/plain; charset=utf-8", "txt"),
+}
+
+
+@dataclass
+class Export:
+    data: bytes
+    media_type: str
+    filename: str
+
+
+def _fields(principal: Principal) -> list[str]:
+    names = [f.name for f in FIELDS if f.public or not principal.is_public]
+    return names
+
+
+def fetch(session: Session, f: ParcelFilter, principal: Principal) -> tuple[pd.DataFrame, np.ndarray]:
+    """Rows (field columns + area_m2) and geometries (EPSG:4490, full precision)."""
+    names = [n for n in _fields(principal) if n != "zone_code"]
+    cols = [f"p.{n}" for n in names if n != "ref_price_wan_per_mu"]
+    if "ref_price_wan_per_mu" in names:
+        cols.append("CASE WHEN p.price_public THEN p.ref_price_wan_per_mu END AS ref_price_wan_per_mu"
+                    if principal.is_public else "p.ref_price_wan_per_mu")
+    where = [PUBLIC_WHERE] if principal.is_public else ["p.deleted_at IS NULL"]
+    params: dict[str, Any] = {}
+    if f.status:
+        where.append("p.status = ANY(:status)")
+        params["status"] = f.status
+    if f.city:
+        where.append("p.city_code = :city")
+        params["city"] = f.city
+    if f.zone:
+        where.append("z.code = :zone")
+        params["zone"] = f.zone
+    if f.bbox:
+        where.append("p.geom && ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4490)")
+        params.update(x0=f.bbox[0], y0=f.bbox[1], x1=f.bbox[2], y1=f.bbox[3])
+    sql = (f"SELECT {', '.join(cols)}, z.code AS zone_code, p.area_m2, ST_AsBinary(p.geom) AS wkb "
+           "FROM landmatch.parcel p LEFT JOIN landmatch.dev_zone z ON z.id = p.zone_id "
+           f"WHERE {' AND '.join(where)} ORDER BY p.code")
+    rows = session.execute(text(sql), params).mappings().all()
+    frame = pd.DataFrame([{k: v for k, v in r.items() if k != "wkb"} for r in rows],
+                         columns=[*names, "zone_code", "area_m2"])
+    frame = frame[[n for n in _fields(principal)] + ["area_m2"]]
+    geoms = shapely.from_wkb(np.array([bytes(r["wkb"]) for r in rows], dtype=object))
+    return frame, geoms
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, Decimal):
+        return float(v)
+    if isinstance(v, list):
+        return ",".join(v)
+    if isinstance(v, dt.datetime):
+        return v.isoformat()
+    if isinstance(v, dt.date):
+        return v.isoformat()
+    if isinstance(v, float) and np.isnan(v):
+        return None
+    return v
+
+
+def _plain_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    out = pd.DataFrame(index=frame.index)
+    for c in frame.columns:
+        out[c] = [_plain(v) for v in frame[c]]
+    return out
+
+
+def _geojson(frame: pd.DataFrame, geoms: np.ndarray) -> bytes:
+    feats = []
+    plain = _plain_frame(frame)
+    for rec, g in zip(plain.to_dict("records"), geoms, strict=True):
+        rec = {k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in rec.items()}
+        feats.append({"type": "Feature", "id": rec["code"], "properties": rec,
+                      "geometry": json.loads(shapely.to_geojson(g))})
+    return json.dumps({"type": "FeatureCollection", "features": feats}, ensure_ascii=False,
+                      default=str).encode()
+
+
+def _ogr(frame: pd.DataFrame, geoms: np.ndarray, driver: str, encoding: str) -> bytes:
+    plain = _plain_frame(frame.drop(columns=["area_m2"]))
+    if driver == "ESRI Shapefile":
+        plain = plain.rename(columns=SHP_NAMES)
+    gdf = gpd.GeoDataFrame(plain, geometry=list(geoms), crs="EPSG:4490")
+    with tempfile.TemporaryDirectory(prefix="lm-export-") as d:
+        if driver == "GPKG":
+            path = Path(d) / "parcels.gpkg"
+            gdf.to_file(path, driver="GPKG", layer="parcels", engine="pyogrio")
+            return path.read_bytes()
+        path = Path(d) / "parcels.shp"
+        gdf.to_file(path, driver="ESRI Shapefile", engine="pyogrio", encoding=encoding)
+        cpg = path.with_suffix(".cpg")
+        cpg.write_text("UTF-8" if encoding.upper().replace("-", "") == "UTF8" else "GBK")
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+            for p in sorted(Path(d).iterdir()):
+                zf.write(p, p.name)
+        return buf.getvalue()
+
+
+def _label_list(values: Any, f: Any) -> Any:
+    if isinstance(values, list):
+        return "、".join(f.vocab.get(v, v) for v in values) if f.vocab else "、".join(values)
+    return values
+
+
+def _xlsx(frame: pd.DataFrame, geoms: np.ndarray) -> bytes:
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "熟地清单"
+    names = [c for c in frame.columns if c != "area_m2"]
+    header = ["城市名称", *(BY_NAME[n].label for n in names), "计算面积(亩)", "计算面积(公顷)", "几何(WKT)"]
+    ws.append(header)
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+    wkts = shapely.to_wkt(geoms, rounding_precision=-1)
+    for rec, wkt in zip(frame.to_dict("records"), wkts, strict=True):
+        row: list[Any] = [vocab.CITIES.get(rec["city_code"], rec["city_code"])]
+        for n in names:
+            f, v = BY_NAME[n], rec[n]
+            if f.kind == "code" and v is not None:
+                v = f.vocab.get(v, v)  # type: ignore[union-attr]
+            elif f.kind == "list":
+                v = _label_list(v, f)
+            elif f.kind == "bool" and v is not None:
+                v = "是" if v else "否"
+            elif isinstance(v, Decimal):
+                v = float(v)
+            if isinstance(v, float) and np.isnan(v):
+                v = None
+            row.append(v)
+        area = rec["area_m2"]
+        row += [round(area / M2_PER_MU, 2), round(area / M2_PER_HA, 4),
+                wkt if len(wkt) < 32000 else None]
+        ws.append(row)
+    ws.freeze_panes = "B2"
+    summary = wb.create_sheet("按城市汇总")
+    statuses = list(vocab.PARCEL_STATUS)
+    summary.append(["城市代码", "城市", "地块数", "面积(亩)", "面积(公顷)",
+                    *(f"{vocab.PARCEL_STATUS[s]}(宗)" for s in statuses),
+                    *(f"{vocab.PARCEL_STATUS[s]}(亩)" for s in statuses)])
+    for cell in summary[1]:
+        cell.font = Font(bold=True)
+    if len(frame):
+        g = frame.assign(status=frame.get("status", "")).groupby("city_code")
+        for city, part in g:
+            counts = part["status"].value_counts()
+            areas = part.groupby("status")["area_m2"].sum()
+            total = part["area_m2"].sum()
+            summary.append([city, vocab.CITIES.get(city, city), len(part),
+                            round(total / M2_PER_MU, 2), round(total / M2_PER_HA, 4),
+                            *(int(counts.get(s, 0)) for s in statuses),
+                            *(round(float(areas.get(s, 0)) / M2_PER_MU, 2) for s in statuses)])
+        total = frame["area_m2"].sum()
+        summary.append(["合计", "", len(frame), round(total / M2_PER_MU, 2),
+                        round(total / M2_PER_HA, 4)])
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def _txt(frame: pd.DataFrame, geoms: np.ndarray) -> bytes:
+    items = [{"code": r["code"], "name": r["name"],
+              "use": vocab.LAND_USE.get(r["land_use"], r["land_use"]), "geometry_4490": g}
+             for r, g in zip(frame.to_dict("records"), geoms, strict=True)]
+    return write_txt(items, produced_on=dt.date.today(), producer="landmatch")
+
+
+def export_parcels(session: Session, f: ParcelFilter, principal: Principal, fmt: str,
+                   encoding: str = "UTF-8") -> Export:
+    if fmt not in FORMATS:
+        raise InvalidInput(f"不支持的导出格式 {fmt}；可选：{', '.join(FORMATS)}")
+    if encoding.upper().replace("-", "") not in ("UTF8", "GBK", "GB18030"):
+        raise InvalidInput("encoding 仅支持 UTF-8 或 GBK")
+    frame, geoms = fetch(session, f, principal)
+    if fmt == "txt" and not len(frame):
+        raise NotFound("没有符合条件的地块可导出")
+    media, ext = FORMATS[fmt]
+    if fmt == "geojson":
+        data = _geojson(frame, geoms)
+    elif fmt == "gpkg":
+        data = _ogr(frame, geoms, "GPKG", "UTF-8")
+    elif fmt == "shp":
+        data = _ogr(frame, geoms, "ESRI Shapefile", encoding)
+    elif fmt == "xlsx":
+        data = _xlsx(frame, geoms)
+    else:
+        data = _txt(frame, geoms)
+    stamp = dt.date.today().strftime("%Y%m%d")
+    return Export(data=data, media_type=media, filename=f"parcels-{stamp}.{ext}")

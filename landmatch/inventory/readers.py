@@ -1,0 +1,461 @@
+"""Reading import files: GeoJSON, GeoPackage, zipped Shapefile, 界址点 TXT, Excel and CSV.
+
+Each reader returns a :class:`Source`: raw attribute columns (original headers), geometries in
+the file's CRS and that CRS (from the file, ``--crs``, or the coordinates themselves). Archives
+are unpacked defensively (size, ratio, entry count, paths, links).
+"""
+
+from __future__ import annotations
+
+import io
+import stat
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyogrio
+import shapely
+
+from landmatch.errors import CRSError, FormatError, PayloadTooLarge, UnprocessableInput
+from landmatch.geo.crs import (
+    GCJ02,
+    STORAGE_EPSG,
+    WGS84_EPSG,
+    CrsCode,
+    crs_from_wkt,
+    gk_epsg,
+    parse_crs,
+)
+from landmatch.geo.txt import parse_txt
+from landmatch.inventory import fields as F
+
+FORMATS = ("geojson", "gpkg", "shp", "txt", "xlsx", "csv")
+MAX_ZIP_ENTRIES = 200
+MAX_ZIP_RATIO = 100  # uncompressed / compressed, per entry above 1 MB
+CRS_HINT = "请用 --crs 指定坐标系（例如 --crs EPSG:4527 表示 CGCS2000 3° 带 39 带无带号，--crs EPSG:4490 表示经纬度）"
+
+
+@dataclass
+class Source:
+    frame: pd.DataFrame  # raw attributes, original headers; index = row labels
+    geoms: np.ndarray | None
+    crs: CrsCode
+    format: str
+    warnings: list[str] = field(default_factory=list)
+    row_problems: list[dict[str, Any]] = field(default_factory=list)
+    declared_area_m2: np.ndarray | None = None
+
+
+@dataclass
+class ReadOptions:
+    crs: str | None = None
+    encoding: str | None = None
+    max_rows: int = 200_000
+    max_unpacked_bytes: int = 2 * 1024**3
+
+
+def detect_format(filename: str, data: bytes) -> str:
+    """The import format, from the file name and its first bytes."""
+    name = filename.lower()
+    ext = name.rsplit(".", 1)[-1] if "." in name else ""
+    if ext in ("geojson", "json"):
+        return "geojson"
+    if ext == "gpkg" or data[:16] == b"SQLite format 3\x00":
+        return "gpkg"
+    if ext in ("xlsx", "xlsm"):
+        return "xlsx"
+    if ext == "csv":
+        return "csv"
+    if ext == "txt":
+        return "txt"
+    if ext == "zip" or (not ext and data[:2] == b"PK"):
+        return "shp"
+    raise FormatError(
+        f"无法识别的文件类型“{filename}”；支持 GeoJSON、GeoPackage、Shapefile（zip）、"
+        "界址点坐标 TXT、Excel（xlsx）和 CSV"
+    )
+
+
+# --------------------------------------------------------------------------- archives
+
+
+def safe_extract(data: bytes, dest: Path, max_bytes: int) -> list[Path]:
+    """Unpack a zip into ``dest`` refusing bombs, absolute or parent paths and links."""
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+        infos = zf.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError):
+        raise FormatError("压缩包已损坏或不完整（无法读取 zip 目录）") from None
+    if len(infos) > MAX_ZIP_ENTRIES:
+        raise FormatError(f"压缩包内文件过多（{len(infos)} 个，上限 {MAX_ZIP_ENTRIES}）")
+    total = 0
+    out: list[Path] = []
+    for info in infos:
+        name = info.filename
+        pure = PurePosixPath(name.replace("\\", "/"))
+        if pure.is_absolute() or ".." in pure.parts or ":" in name:
+            raise FormatError(f"压缩包内含不安全的路径“{name}”，已拒绝")
+        if stat.S_ISLNK(info.external_attr >> 16):
+            raise FormatError(f"压缩包内含符号链接“{name}”，已拒绝")
+        if info.is_dir():
+            continue
+        total += info.file_size
+        if total > max_bytes:
+            raise FormatError("压缩包解压后过大，疑似压缩炸弹，已拒绝")
+        if info.file_size > 1024**2 and info.file_size > MAX_ZIP_RATIO * max(info.compress_size, 1):
+            raise FormatError(f"压缩包内“{name}”压缩比异常（疑似压缩炸弹），已拒绝")
+        target = dest / pure.name  # flatten: shapefile parts belong together
+        written = 0
+        try:
+            with zf.open(info) as src, open(target, "wb") as dst:
+                while chunk := src.read(1 << 20):
+                    written += len(chunk)
+                    if written > info.file_size or written > max_bytes:
+                        raise FormatError("压缩包内文件大小与目录不符，疑似压缩炸弹，已拒绝")
+                    dst.write(chunk)
+        except (zipfile.BadZipFile, EOFError, OSError, zlib_error()) as exc:
+            raise FormatError(f"压缩包已损坏或不完整（“{name}”无法解压：{type(exc).__name__}）") from None
+        out.append(target)
+    return out
+
+
+def zlib_error() -> type[Exception]:
+    import zlib
+
+    return zlib.error
+
+
+# --------------------------------------------------------------------------- CRS
+
+
+def _coords(geoms: np.ndarray | None) -> np.ndarray:
+    if geoms is None:
+        return np.zeros((0, 2))
+    valid = np.array([g is not None and not g.is_empty for g in geoms], dtype=bool)
+    if not valid.any():
+        return np.zeros((0, 2))
+    coords = shapely.get_coordinates(geoms[valid])
+    return coords[np.isfinite(coords).all(axis=1)]
+
+
+def resolve_crs(geoms: np.ndarray | None, declared: int | None, override: str | None,
+                warnings: list[str]) -> CrsCode:
+    """The CRS of ``geoms``: ``--crs``, else the file's own (unless it claims lon/lat and the
+    numbers are plainly projected), else lon/lat by range, else Gauss–Krüger with a zone
+    prefix. Anything else is ambiguous and refused with a hint to use ``--crs``."""
+    if override:
+        return parse_crs(override)
+    coords = _coords(geoms)
+    if not len(coords):
+        return declared or STORAGE_EPSG  # nothing to look at; geometry checks will reject
+    x0, y0 = coords.min(axis=0)
+    x1, y1 = coords.max(axis=0)
+    geographic = x0 >= -180 and x1 <= 180 and y0 >= -90 and y1 <= 90
+    if declared and declared not in (WGS84_EPSG, STORAGE_EPSG):
+        return declared
+    if geographic or (x0 >= -90 and x1 <= 90 and y0 >= -180 and y1 <= 180):
+        return STORAGE_EPSG  # lon/lat (or swapped: the per-row checks say so)
+    xs = coords[:, 0]
+    if (xs >= 1e7).all() and (xs < 1e8).all():
+        zones = np.unique((xs // 1e6).astype(int))
+        if len(zones) > 1:
+            raise CRSError(f"坐标的带号前缀不一致（{', '.join(map(str, zones))}），同一文件不能混用投影带；"
+                           + CRS_HINT)
+        zone = int(zones[0])
+        if not 25 <= zone <= 45:
+            raise CRSError(f"带号前缀 {zone} 不是有效的 3° 带（25–45）；" + CRS_HINT)
+        epsg = gk_epsg(zone, prefixed=True)
+        warnings.append(f"文件未声明坐标系，按横坐标带号前缀判定为 CGCS2000 3° 带第 {zone} 带（EPSG:{epsg}）")
+        return epsg
+    raise CRSError("无法确定坐标系：坐标不是经纬度，也没有带号前缀或坐标系定义。" + CRS_HINT)
+
+
+def _declared_epsg(crs_text: str | None) -> int | None:
+    if not crs_text:
+        return None
+    try:
+        code = parse_crs(crs_text)
+        return code if isinstance(code, int) else None
+    except CRSError:
+        pass
+    try:
+        return crs_from_wkt(crs_text)
+    except CRSError:
+        return None
+
+
+# --------------------------------------------------------------------------- readers
+
+
+def _check_rows(n: int, opts: ReadOptions) -> None:
+    if n > opts.max_rows:
+        raise PayloadTooLarge(
+            f"文件包含 {n} 条记录，超过单次导入上限 {opts.max_rows} 条；请拆分后分批导入",
+        )
+    if n == 0:
+        raise FormatError("文件中没有任何地块记录")
+
+
+_FORMAT_NAMES = {"gpkg": "GeoPackage", "geojson": "GeoJSON", "shp": "Shapefile"}
+
+
+def _read_ogr(path: Path, fmt: str, opts: ReadOptions, encoding: str | None = None,
+              prj_epsg: int | None = None) -> Source:
+    label = _FORMAT_NAMES.get(fmt, fmt)
+    try:
+        layers = pyogrio.list_layers(path)
+    except Exception as exc:  # noqa: BLE001 - GDAL's own error text
+        raise FormatError(f"无法读取 {label} 文件（文件损坏或格式不符）：{_gdal_message(exc)}") from None
+    if len(layers) == 0:
+        raise FormatError("文件中没有图层")
+    if len(layers) > 1 and fmt == "gpkg":
+        names = [str(x[0]) for x in layers]
+        raise FormatError(f"GeoPackage 含多个图层（{'、'.join(names)}），请只保留一个地块图层")
+    try:
+        info = pyogrio.read_info(path, encoding=encoding)
+        _check_rows(int(info.get("features") or 0), opts)
+        df = pyogrio.read_dataframe(path, encoding=encoding, fid_as_index=False)
+    except (FormatError, PayloadTooLarge):
+        raise
+    except Exception as exc:  # noqa: BLE001
+        raise FormatError(f"无法读取 {label} 文件（文件损坏或格式不符）：{_gdal_message(exc)}") from None
+    _check_rows(len(df), opts)
+    geoms = np.asarray(df.geometry.to_numpy() if "geometry" in df else [None] * len(df),
+                       dtype=object)
+    frame = pd.DataFrame(df.drop(columns=["geometry"], errors="ignore"))
+    frame.index = np.arange(1, len(frame) + 1)
+    declared = prj_epsg
+    if declared is None and df.crs is not None:
+        declared = df.crs.to_epsg() or _declared_epsg(df.crs.to_wkt())
+    warnings: list[str] = []
+    if fmt == "geojson" and declared == WGS84_EPSG:
+        declared = None  # the GeoJSON default; the coordinates decide
+    crs = resolve_crs(geoms, declared, opts.crs, warnings)
+    return Source(frame=frame, geoms=geoms, crs=crs, format=fmt, warnings=warnings)
+
+
+def _gdal_message(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text[:300]
+
+
+def _dbf_encoding(dbf: bytes) -> str:
+    header_len = int.from_bytes(dbf[8:10], "little") if len(dbf) >= 10 else 0
+    body = dbf[header_len:]
+    try:
+        body.decode("utf-8")
+        return "UTF-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        body.decode("gb18030")
+        return "GB18030"
+    except UnicodeDecodeError:
+        raise FormatError("DBF 属性表编码无法识别（既不是 UTF-8 也不是 GBK/GB18030）；"
+                          "请用 --encoding 指定") from None
+
+
+def _read_shapefile_zip(data: bytes, tmp: Path, opts: ReadOptions) -> Source:
+    files = safe_extract(data, tmp, opts.max_unpacked_bytes)
+    shps = [f for f in files if f.suffix.lower() == ".shp"]
+    if not shps:
+        raise FormatError("压缩包中没有 .shp 文件")
+    if len(shps) > 1:
+        raise FormatError(f"压缩包中有多个 .shp 图层（{'、'.join(f.name for f in shps)}），请一次只导入一个")
+    shp = shps[0]
+    siblings = {f.suffix.lower(): f for f in files if f.stem.lower() == shp.stem.lower()}
+    for ext, what in ((".shx", "索引文件 .shx"), (".dbf", "属性表 .dbf")):
+        if ext not in siblings:
+            raise FormatError(f"Shapefile 不完整：缺少{what}（{shp.stem}{ext}）")
+    prj_epsg = None
+    if ".prj" in siblings:
+        prj = siblings[".prj"].read_bytes().decode("utf-8", errors="replace")
+        prj_epsg = crs_from_wkt(prj)
+        if prj_epsg is None and not opts.crs:
+            raise CRSError(".prj 中的坐标系无法识别；" + CRS_HINT)
+    encoding = opts.encoding
+    if not encoding and ".cpg" in siblings:
+        encoding = siblings[".cpg"].read_text("ascii", errors="replace").strip() or None
+        if encoding and encoding.upper() in ("936", "CP936"):
+            encoding = "GBK"
+    if not encoding:
+        encoding = _dbf_encoding(siblings[".dbf"].read_bytes())
+    try:
+        "测试".encode(encoding)
+    except LookupError:
+        raise FormatError(f"未知的字符编码“{encoding}”") from None
+    return _read_ogr(shp, "shp", opts, encoding=encoding, prj_epsg=prj_epsg)
+
+
+def decode_text(data: bytes, encoding: str | None) -> str:
+    """Decode text: the given encoding, else UTF-8 (BOM stripped), else GB18030."""
+    if encoding:
+        try:
+            return data.decode(encoding)
+        except (UnicodeDecodeError, LookupError) as exc:
+            raise FormatError(f"无法按 {encoding} 解码文件：{exc}") from None
+    for enc in ("utf-8-sig", "gb18030"):
+        try:
+            return data.decode(enc)
+        except UnicodeDecodeError:
+            continue
+    raise FormatError("文件编码无法识别（既不是 UTF-8 也不是 GBK/GB18030，或混用了多种编码）；"
+                      "请用 --encoding 指定")
+
+
+def _geometry_columns(frame: pd.DataFrame, opts: ReadOptions) -> Source:
+    headers = list(frame.columns)
+    wkt = [h for h in headers if F.is_geometry_header(h)]
+    lon = [h for h in headers if str(h).strip().lower() in F.LON_HEADERS]
+    lat = [h for h in headers if str(h).strip().lower() in F.LAT_HEADERS]
+    n = len(frame)
+    problems: list[dict[str, Any]] = []
+    if wkt:
+        col = frame[wkt[0]]
+        texts = col.to_numpy(dtype=object)
+        geoms = np.full(n, None, dtype=object)
+        for i, t in enumerate(texts):
+            if t is None or (isinstance(t, float) and np.isnan(t)) or not str(t).strip():
+                continue
+            try:
+                geoms[i] = shapely.from_wkt(str(t))
+            except Exception as exc:  # noqa: BLE001 - GEOS parse error
+                msg = str(exc).split(":")[-1].strip()[:120]
+                zh = "环未闭合" if "closed" in msg else "格式错误"
+                problems.append({"row": int(frame.index[i]), "code": None, "field": "geometry",
+                                 "reason": f"WKT 无法解析（{zh}：{msg}）"})
+        frame = frame.drop(columns=wkt)
+    elif lon and lat:
+        x = pd.to_numeric(frame[lon[0]], errors="coerce").to_numpy(dtype=float)
+        y = pd.to_numeric(frame[lat[0]], errors="coerce").to_numpy(dtype=float)
+        geoms = shapely.points(x, y)
+        frame = frame.drop(columns=[lon[0], lat[0]])
+    else:
+        geoms = None
+    warnings: list[str] = []
+    crs = resolve_crs(geoms, None, opts.crs, warnings) if geoms is not None else (
+        parse_crs(opts.crs) if opts.crs else STORAGE_EPSG)
+    return Source(frame=frame, geoms=geoms, crs=crs, format="", warnings=warnings,
+                  row_problems=problems)
+
+
+def _read_csv(data: bytes, opts: ReadOptions) -> Source:
+    text = decode_text(data, opts.encoding)
+    try:
+        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False,
+                            skipinitialspace=True)
+    except Exception as exc:  # noqa: BLE001 - pandas parser errors
+        raise FormatError(f"CSV 格式错误：{str(exc).splitlines()[0][:200]}") from None
+    _check_rows(len(frame), opts)
+    frame.index = np.arange(2, len(frame) + 2)  # spreadsheet row numbers (header is row 1)
+    src = _geometry_columns(frame, opts)
+    src.format = "csv"
+    return src
+
+
+def _read_xlsx(data: bytes, tmp: Path, opts: ReadOptions) -> Source:
+    import openpyxl
+
+    safe_extract(data, tmp, opts.max_unpacked_bytes)  # the same bomb checks as any zip
+    try:
+        wb = openpyxl.load_workbook(io.BytesIO(data), data_only=True)
+    except Exception as exc:  # noqa: BLE001
+        raise FormatError(f"无法读取 Excel 文件：{type(exc).__name__}") from None
+    ws = wb["熟地清单"] if "熟地清单" in wb.sheetnames else wb.worksheets[0]
+    for rng in ws.merged_cells.ranges:
+        if rng.min_row <= 1:
+            raise FormatError(f"表头含合并单元格（{rng.coord}）；请取消合并，每列保留一个表头")
+    rows = list(ws.iter_rows(values_only=True))
+    if not rows:
+        raise FormatError("工作表为空")
+    header = [str(h).strip() if h is not None else "" for h in rows[0]]
+    while header and not header[-1]:
+        header.pop()
+    if not all(header):
+        raise FormatError("表头含空白列名；请为每一列填写表头")
+    body = [list(r[: len(header)]) for r in rows[1:] if any(v is not None for v in r)]
+    _check_rows(len(body), opts)
+    frame = pd.DataFrame(body, columns=header, dtype=object)
+    frame.index = np.arange(2, len(frame) + 2)
+    src = _geometry_columns(frame, opts)
+    src.format = "xlsx"
+    return src
+
+
+def _read_txt(data: bytes, opts: ReadOptions) -> Source:
+    parsed = parse_txt(data, crs=opts.crs)
+    _check_rows(len(parsed.parcels), opts)
+    frame = pd.DataFrame({
+        "code": [p.code for p in parsed.parcels],
+        "name": [p.name for p in parsed.parcels],
+        "land_use": [p.use or None for p in parsed.parcels],
+    }, index=[p.line or i + 1 for i, p in enumerate(parsed.parcels)])
+    declared = np.array([p.declared_area_ha * 10000 if p.declared_area_ha else np.nan
+                         for p in parsed.parcels])
+    return Source(frame=frame, geoms=np.array([p.geometry for p in parsed.parcels], dtype=object),
+                  crs=parsed.epsg, format="txt", warnings=list(parsed.warnings),
+                  declared_area_m2=declared)
+
+
+def read_source(data: bytes, filename: str, opts: ReadOptions) -> Source:
+    """Read an import file of any supported format."""
+    fmt = detect_format(filename, data)
+    if opts.crs and fmt == "txt" and parse_crs(opts.crs) == GCJ02:
+        raise CRSError("界址点坐标 TXT 文件不能使用 GCJ-02 坐标系")
+    with tempfile.TemporaryDirectory(prefix="lm-import-") as d:
+        tmp = Path(d)
+        if fmt == "txt":
+            return _read_txt(data, opts)
+        if fmt == "csv":
+            return _read_csv(data, opts)
+        if fmt == "xlsx":
+            return _read_xlsx(data, tmp, opts)
+        if fmt == "shp":
+            return _read_shapefile_zip(data, tmp, opts)
+        suffix = ".gpkg" if fmt == "gpkg" else ".geojson"
+        path = tmp / f"upload{suffix}"
+        path.write_bytes(data)
+        if fmt == "geojson":
+            try:
+                import json
+
+                json.loads(decode_text(data, "utf-8"))
+            except ValueError as exc:
+                raise FormatError(f"GeoJSON 不是有效的 JSON：{str(exc)[:200]}") from None
+        return _read_ogr(path, fmt, opts)
+
+
+def map_columns(frame: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray | None]:
+    """Rename headers to field names; collect a declared area in 亩/公顷/m²; refuse unknown
+    columns (a typo would otherwise silently drop data)."""
+    renamed: dict[str, str] = {}
+    area: np.ndarray | None = None
+    unknown: list[str] = []
+    drop: list[str] = []
+    for h in frame.columns:
+        name = F.field_for_header(h)
+        factor = F.area_factor_for_header(h)
+        if name:
+            if name in renamed.values():
+                raise UnprocessableInput(f"多列对应同一字段“{F.BY_NAME[name].label}”（含“{h}”）")
+            renamed[h] = name
+        elif factor:
+            vals = pd.to_numeric(frame[h], errors="coerce").to_numpy(dtype=float)
+            area = vals * factor
+            drop.append(h)
+        elif F.is_ignored(h):
+            drop.append(h)
+        else:
+            unknown.append(str(h))
+    if unknown:
+        raise UnprocessableInput(
+            f"无法识别的列：{'、'.join(unknown)}。请使用标准表头（如 地块编号、地块名称、用途、"
+            "状态、面积(亩)）或英文字段名",
+            detail=[{"row": 1, "field": u, "reason": "无法识别的列"} for u in unknown],
+        )
+    out = frame.drop(columns=drop).rename(columns=renamed)
+    return out, area

@@ -1,0 +1,535 @@
+"""Validation of parcel records, shared by edits and imports, vectorised over a frame.
+
+Input is a frame whose columns are field names (see :mod:`landmatch.inventory.fields`) plus
+an array of geometries in a source CRS. Output is typed values for the good rows, the rejected
+rows with row, field and reason (Chinese), and warnings. Nothing here writes to the database.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import shapely
+from shapely.geometry.base import BaseGeometry
+
+from landmatch import vocab
+from landmatch.geo import gcj02
+from landmatch.geo.crs import (
+    CHINA_BBOX,
+    GCJ02,
+    HEBEI_BBOX,
+    STORAGE_EPSG,
+    CrsCode,
+    gk_epsg,
+    transformer,
+)
+from landmatch.geo.validate import check_polygonal, looks_swapped_latlon, repair, to_multipolygon
+from landmatch.inventory.fields import BY_NAME, Field, code_for
+
+AREA_TOLERANCE = 0.01
+_TRUE = {"true", "t", "1", "yes", "y", "是", "有", "√", "✓"}
+_FALSE = {"false", "f", "0", "no", "n", "否", "无", "×", ""}
+_LIST_SPLIT = re.compile(r"[,，、;；|/\s]+")
+_CN_DATE = re.compile(r"^(\d{4})\s*[年./-]\s*(\d{1,2})\s*[月./-]\s*(\d{1,2})\s*日?$")
+
+
+@dataclass
+class Regions:
+    """Hebei and its cities (plus the province-managed county-level cities), in EPSG:4490."""
+
+    province: BaseGeometry
+    cities: dict[str, BaseGeometry]
+    tolerance_deg: float = 0.0005  # ≈ 50 m: the stored boundaries are simplified (DP 30 m)
+    _province_buffered: BaseGeometry | None = None
+
+    def __post_init__(self) -> None:
+        self._province_buffered = self.province.buffer(self.tolerance_deg)
+        shapely.prepare(self._province_buffered)
+        for g in self.cities.values():
+            shapely.prepare(g)
+
+    def inside_province(self, geoms: np.ndarray) -> np.ndarray:
+        return shapely.contains(self._province_buffered, geoms)
+
+    def city_of(self, points: np.ndarray) -> np.ndarray:
+        """City code containing each point ('' outside); county-level cities take precedence."""
+        out = np.full(len(points), "", dtype=object)
+        x, y = shapely.get_x(points), shapely.get_y(points)
+        # Regional cities first, then the province-managed ones overwrite inside them.
+        for code in sorted(self.cities, key=lambda c: c.endswith("00"), reverse=True):
+            hit = shapely.contains_xy(self.cities[code], x, y)
+            out[hit] = code
+        return out
+
+
+@dataclass
+class Checked:
+    """Outcome of :func:`check_frame`."""
+
+    values: pd.DataFrame  # typed values of accepted rows, columns = provided fields
+    geoms: np.ndarray  # MultiPolygons (EPSG:4490) of accepted rows; None where not provided
+    rows: np.ndarray  # source row labels of accepted rows
+    problems: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[dict[str, Any]] = field(default_factory=list)
+
+
+class _Collector:
+    def __init__(self, rows: np.ndarray, codes: np.ndarray) -> None:
+        self.rows, self.codes = rows, codes
+        self.problems: list[dict[str, Any]] = []
+        self.warnings: list[dict[str, Any]] = []
+        self.bad = np.zeros(len(rows), dtype=bool)
+
+    def _item(self, i: int, fld: str, text: str, key: str) -> dict[str, Any]:
+        code = self.codes[i]
+        return {"row": _jsonable(self.rows[i]), "code": None if _missing(code) else str(code),
+                "field": fld, key: text}
+
+    def reject(self, mask: np.ndarray | Iterable[int], fld: str, reason: Any) -> None:
+        idx = np.flatnonzero(mask) if isinstance(mask, np.ndarray) and mask.dtype == bool else mask
+        for i in idx:
+            text = reason(i) if callable(reason) else reason
+            self.problems.append(self._item(int(i), fld, text, "reason"))
+            self.bad[i] = True
+
+    def warn(self, i: int, fld: str, message: str) -> None:
+        self.warnings.append(self._item(i, fld, message, "message"))
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, np.integer):
+        return int(v)
+    return v
+
+
+def _missing(v: Any) -> bool:
+    if v is None or v is pd.NA or v is pd.NaT:
+        return True
+    if isinstance(v, float) and math.isnan(v):
+        return True
+    return isinstance(v, str) and not v.strip()
+
+
+def _blank(series: pd.Series) -> np.ndarray:
+    s = series
+    mask = s.isna().to_numpy().copy()
+    if s.dtype == object:
+        mask |= s.map(lambda v: isinstance(v, str) and not v.strip()).to_numpy(dtype=bool)
+    return mask
+
+
+def _as_text(v: Any) -> str:
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v).strip()
+
+
+# --------------------------------------------------------------------------- attributes
+
+
+def _coerce_text(s: pd.Series, f: Field, c: _Collector) -> pd.Series:
+    blank = _blank(s)
+    out = pd.Series(np.where(blank, None, s.map(_as_text, na_action="ignore")), index=s.index,
+                    dtype=object)
+    too_long = ~blank & (out.map(lambda v: len(v) if isinstance(v, str) else 0) > f.max_len)
+    c.reject(too_long.to_numpy(), f.name, f"{f.label}过长（最多 {f.max_len} 个字符）")
+    return out
+
+
+def _coerce_num(s: pd.Series, f: Field, c: _Collector) -> pd.Series:
+    blank = _blank(s)
+    raw = s if s.dtype != object else s.map(
+        lambda v: v.strip().replace(",", "") if isinstance(v, str) else v)
+    num = pd.to_numeric(raw, errors="coerce").astype(float)
+    arr = num.to_numpy()
+    bad = ~blank & ~np.isfinite(arr)
+    c.reject(bad, f.name, lambda i: f"{f.label}应为数字，收到“{s.iloc[i]}”")
+    ok = ~blank & ~bad
+    if f.lo is not None:
+        low = ok & (arr < f.lo)
+        c.reject(low, f.name, lambda i: f"{f.label}={arr[i]:g} 低于允许的最小值 {f.lo:g}")
+    if f.hi is not None:
+        high = ok & (arr > f.hi)
+        c.reject(high, f.name, lambda i: f"{f.label}={arr[i]:g} 超过允许的最大值 {f.hi:g}")
+    if f.kind == "int":
+        frac = ok & np.isfinite(arr) & (np.mod(np.nan_to_num(arr), 1) != 0)
+        c.reject(frac, f.name, f"{f.label}应为整数")
+        return pd.Series([None if not o else int(v) for o, v in zip(ok, arr, strict=True)],
+                         index=s.index, dtype=object)
+    return pd.Series(np.where(ok, arr, np.nan), index=s.index)
+
+
+def _parse_date(v: Any) -> dt.date | None | str:
+    if _missing(v):
+        return None
+    if isinstance(v, pd.Timestamp | dt.datetime):
+        return v.date()
+    if isinstance(v, dt.date):
+        return v
+    text = _as_text(v)
+    m = _CN_DATE.match(text)
+    if m:
+        try:
+            return dt.date(int(m[1]), int(m[2]), int(m[3]))
+        except ValueError:
+            return "bad"
+    try:
+        return dt.date.fromisoformat(text[:10])
+    except ValueError:
+        return "bad"
+
+
+def _coerce_date(s: pd.Series, f: Field, c: _Collector) -> pd.Series:
+    if pd.api.types.is_datetime64_any_dtype(s):
+        out = pd.Series([None if pd.isna(v) else v.date() for v in s], index=s.index, dtype=object)
+    else:
+        parsed = s.map(_parse_date)
+        bad = parsed.map(lambda v: v == "bad").to_numpy(dtype=bool)
+        c.reject(bad, f.name, lambda i: f"{f.label}不是有效日期（应为 YYYY-MM-DD），收到“{s.iloc[i]}”")
+        out = parsed.where(~bad, None).astype(object)
+    far = np.array([isinstance(v, dt.date) and not (1900 <= v.year <= 2100) for v in out])
+    c.reject(far, f.name, f"{f.label}年份超出 1900–2100")
+    return out
+
+
+def _coerce_bool(s: pd.Series, f: Field, c: _Collector) -> pd.Series:
+    def one(v: Any) -> Any:
+        if _missing(v):
+            return None
+        if isinstance(v, bool | np.bool_):
+            return bool(v)
+        t = _as_text(v).lower()
+        if t in _TRUE:
+            return True
+        if t in _FALSE:
+            return False
+        return "bad"
+
+    out = s.map(one)
+    bad = out.map(lambda v: v == "bad" and not isinstance(v, bool)).to_numpy(dtype=bool)
+    c.reject(bad, f.name, lambda i: f"{f.label}应为 是/否，收到“{s.iloc[i]}”")
+    return out.where(~bad, None).astype(object)
+
+
+def _coerce_code(s: pd.Series, f: Field, c: _Collector) -> pd.Series:
+    uniques = {v: (None if _missing(v) else code_for(f, _as_text(v))) for v in s.dropna().unique()}
+    out = s.map(lambda v: uniques.get(v) if not _missing(v) else None)
+    bad = (~_blank(s)) & out.isna().to_numpy()
+    allowed = "、".join(f"{k}（{lab}）" for k, lab in list(f.vocab.items())[:8])  # type: ignore[union-attr]
+    c.reject(bad, f.name, lambda i: f"{f.label}取值“{s.iloc[i]}”无法识别；可选：{allowed}")
+    return out.astype(object)
+
+
+def _split_list(v: Any, f: Field) -> list[str]:
+    if isinstance(v, list | tuple | np.ndarray):
+        return [str(x).strip() for x in v if str(x).strip()]
+    text = _as_text(v).strip("{}[]")
+    # Labels may contain separators (“已收储，权属清晰”): swap whole labels for codes first.
+    for code, label in sorted((f.vocab or {}).items(), key=lambda kv: -len(kv[1])):
+        if label in text:
+            text = text.replace(label, f",{code},")
+    return [p.strip().strip('"\'') for p in _LIST_SPLIT.split(text) if p.strip().strip('"\'')]
+
+
+def _coerce_list(s: pd.Series, f: Field, c: _Collector) -> pd.Series:
+    cache: dict[str, tuple[list[str] | None, list[str]]] = {}
+
+    def parse(v: Any) -> tuple[list[str] | None, list[str]]:
+        codes, unknown = [], []
+        for part in _split_list(v, f):
+            code = code_for(f, part)
+            (codes if code else unknown).append(code or part)
+        return (None if unknown else sorted(set(codes), key=codes.index)), unknown
+
+    values: list[Any] = []
+    for i, v in enumerate(s):
+        if not isinstance(v, list | tuple | np.ndarray) and _missing(v):
+            values.append(None)
+            continue
+        if isinstance(v, str):
+            if v not in cache:
+                cache[v] = parse(v)
+            codes, unknown = cache[v]
+        else:
+            codes, unknown = parse(v)
+        if unknown:
+            c.reject([i], f.name, f"{f.label}含无法识别的取值：{'、'.join(unknown)}")
+        values.append(codes)
+    return pd.Series(values, index=s.index, dtype=object)
+
+
+_COERCE = {"text": _coerce_text, "int": _coerce_num, "num": _coerce_num, "date": _coerce_date,
+           "bool": _coerce_bool, "code": _coerce_code, "list": _coerce_list}
+
+# (earlier, later, message): the later date may not precede the earlier one.
+DATE_ORDER = (
+    ("approval_date", "supply_date", "供地日期早于批准日期"),
+    ("contract_date", "agreed_start_date", "约定开工日期早于合同签订日期"),
+    ("agreed_start_date", "agreed_completion_date", "约定竣工日期早于约定开工日期"),
+    ("contract_date", "actual_start_date", "实际开工日期早于合同签订日期"),
+    ("actual_start_date", "stopped_since", "停工日期早于实际开工日期"),
+)
+NOT_FUTURE = ("power_as_of", "water_as_of", "sewage_as_of", "gas_as_of", "heat_as_of",
+              "telecom_as_of", "data_updated_on", "approval_date", "contract_date",
+              "actual_start_date", "stopped_since")
+
+
+def _coherence(values: pd.DataFrame, c: _Collector, today: dt.date) -> None:
+    cols = values.columns
+    for early, late, msg in DATE_ORDER:
+        if early in cols and late in cols:
+            a, b = values[early].to_numpy(), values[late].to_numpy()
+            bad = np.array([isinstance(x, dt.date) and isinstance(y, dt.date) and y < x
+                            for x, y in zip(a, b, strict=True)], dtype=bool)
+            c.reject(bad, late, lambda i, a=a, b=b, msg=msg: f"{msg}（{b[i]} < {a[i]}）")
+    for name in NOT_FUTURE:
+        if name in cols:
+            v = values[name].to_numpy()
+            bad = np.array([isinstance(x, dt.date) and x > today for x in v], dtype=bool)
+            c.reject(bad, name, f"{BY_NAME[name].label}晚于今天")
+    pairs = (("far_min", "far_max", "容积率下限大于上限"),
+             ("invested_wan", "total_investment_wan", "已投资超过总投资"))
+    for lo, hi, msg in pairs:
+        if lo in cols and hi in cols:
+            a = pd.to_numeric(values[lo], errors="coerce").to_numpy(dtype=float)
+            b = pd.to_numeric(values[hi], errors="coerce").to_numpy(dtype=float)
+            with np.errstate(invalid="ignore"):
+                bad = np.isfinite(a) & np.isfinite(b) & (a > b)
+            c.reject(bad, lo, msg)
+
+
+# --------------------------------------------------------------------------- geometry
+
+
+def to_storage_array(geoms: np.ndarray, crs: CrsCode) -> np.ndarray:
+    """Transform an array of geometries from ``crs`` (EPSG code or GCJ02) to EPSG:4490."""
+    if crs == GCJ02:
+        def conv(xy: np.ndarray) -> np.ndarray:
+            lon, lat = gcj02.gcj02_to_wgs84(xy[:, 0], xy[:, 1])
+            return np.column_stack([lon, lat])
+        return shapely.transform(geoms, conv)
+    if crs in (STORAGE_EPSG, 4326):
+        return geoms  # PROJ treats 4326 ↔ 4490 as a no-op; so do we
+    tr = transformer(int(crs), STORAGE_EPSG)
+
+    def proj(xy: np.ndarray) -> np.ndarray:
+        x, y = tr.transform(xy[:, 0], xy[:, 1])
+        return np.column_stack([x, y])
+
+    return shapely.transform(geoms, proj)
+
+
+def planar_area_m2(geoms: np.ndarray) -> np.ndarray:
+    """Area (m²) in each geometry's 3° Gauss–Krüger zone (< 0.03 % off the ellipsoid in Hebei)."""
+    out = np.full(len(geoms), np.nan)
+    if not len(geoms):
+        return out
+    lon = shapely.get_x(shapely.centroid(geoms))
+    zones = np.round(lon / 3).astype(int)
+    for zone in np.unique(zones):
+        sel = zones == zone
+        if not 25 <= zone <= 45:
+            continue
+        out[sel] = shapely.area(to_storage_inverse(geoms[sel], gk_epsg(int(zone))))
+    return out
+
+
+def to_storage_inverse(geoms: np.ndarray, epsg: int) -> np.ndarray:
+    tr = transformer(STORAGE_EPSG, epsg)
+
+    def proj(xy: np.ndarray) -> np.ndarray:
+        x, y = tr.transform(xy[:, 0], xy[:, 1])
+        return np.column_stack([x, y])
+
+    return shapely.transform(geoms, proj)
+
+
+def _as_multipolygons(geoms: np.ndarray) -> np.ndarray:
+    """Vectorised ``to_multipolygon``: polygons wrapped, multipolygons kept, others per row."""
+    out = np.array(geoms, dtype=object)
+    if not len(out):
+        return out
+    tid = shapely.get_type_id(out)
+    poly = np.flatnonzero(tid == 3)
+    if len(poly):
+        out[poly] = shapely.multipolygons(out[poly], indices=np.arange(len(poly)))
+    for i in np.flatnonzero((tid != 3) & (tid != 6)):
+        out[i] = to_multipolygon(out[i])
+    return out
+
+
+def _check_geometry(geoms: np.ndarray, crs: CrsCode, fix: bool, c: _Collector) -> np.ndarray:
+    n = len(geoms)
+    out = np.full(n, None, dtype=object)
+    missing = np.array([g is None for g in geoms], dtype=bool)
+    c.reject(missing, "geometry", "缺少几何图形")
+    present = ~missing
+    g = np.where(present, geoms, None)
+    empty = present & shapely.is_empty(g)
+    c.reject(empty, "geometry", "几何图形为空")
+    ok = present & ~empty
+    type_id = shapely.get_type_id(g)
+    polygonal = np.isin(type_id, (3, 6, 7))  # Polygon, MultiPolygon, GeometryCollection
+    wrong = ok & ~polygonal
+    c.reject(wrong, "geometry", lambda i: check_polygonal(g[i])[0].message_zh)
+    ok &= polygonal
+    coords, index = shapely.get_coordinates(g[ok], return_index=True)
+    finite = np.ones(n, dtype=bool)
+    if len(coords):
+        bad_pts = ~np.isfinite(coords).all(axis=1)
+        finite[np.flatnonzero(ok)[np.unique(index[bad_pts])]] = False
+    c.reject(ok & ~finite, "geometry", "坐标含 NaN 或无穷值")
+    ok &= finite
+    invalid = ok & ~shapely.is_valid(g)
+    for i in np.flatnonzero(invalid):
+        problems = check_polygonal(g[i])
+        text = problems[0].message_zh if problems else "几何图形无效"
+        if fix and (not problems or problems[0].code == "invalid"):
+            try:
+                g[i], notes = repair(g[i])
+            except Exception as exc:  # GeometryError
+                c.reject([i], "geometry", f"{text}；修复失败：{getattr(exc, 'message', exc)}")
+                continue
+            for note in notes:
+                c.warn(int(i), "geometry", note)
+        else:
+            hint = "" if fix else "（可选择“自动修复”后重试）"
+            c.reject([i], "geometry", text + hint)
+    ok &= ~c.bad
+    stored = to_storage_array(g[ok], crs)
+    out[ok] = _as_multipolygons(stored)
+    idx = np.flatnonzero(ok)
+    # Where is it? China, then Hebei (with a hint for swapped axes).
+    bounds = shapely.bounds(stored) if len(stored) else np.zeros((0, 4))
+    for k, i in enumerate(idx):
+        x0, y0, x1, y1 = bounds[k]
+        if not np.isfinite(bounds[k]).all():
+            c.reject([i], "geometry", "坐标转换失败（坐标超出所选坐标系的有效范围）")
+        elif not (CHINA_BBOX[0] <= x0 and x1 <= CHINA_BBOX[2] and CHINA_BBOX[1] <= y0
+                  and y1 <= CHINA_BBOX[3]):
+            hint = "；疑似经纬度颠倒" if looks_swapped_latlon(stored[k]) else "；请检查坐标系（--crs）"
+            c.reject([i], "geometry",
+                     f"坐标超出中国范围（{x0:.4f}, {y0:.4f}）{hint}")
+        elif not (HEBEI_BBOX[0] <= x0 and x1 <= HEBEI_BBOX[2] and HEBEI_BBOX[1] <= y0
+                  and y1 <= HEBEI_BBOX[3]):
+            hint = "；疑似经纬度颠倒" if looks_swapped_latlon(stored[k]) else ""
+            c.reject([i], "geometry", f"地块不在河北省范围内（{x0:.4f}, {y0:.4f}）{hint}")
+    return out
+
+
+# --------------------------------------------------------------------------- frame
+
+
+def check_frame(
+    frame: pd.DataFrame,
+    geoms: np.ndarray | None,
+    *,
+    crs: CrsCode = STORAGE_EPSG,
+    regions: Regions,
+    existing: set[str],
+    repair_geometry: bool = False,
+    default_city: str | None = None,
+    declared_area_m2: np.ndarray | None = None,
+    today: dt.date | None = None,
+) -> Checked:
+    """Validate a frame of parcel records.
+
+    ``frame`` columns are field names; ``geoms`` the geometries in ``crs`` (``None`` when the
+    input carries none, e.g. an attribute-only edit); ``existing`` the codes already stored, so
+    that new rows must carry the required fields.
+    """
+    today = today or dt.date.today()
+    n = len(frame)
+    rows = frame.index.to_numpy()
+    codes = frame["code"].map(_as_text, na_action="ignore").to_numpy() if "code" in frame \
+        else np.full(n, None, dtype=object)
+    c = _Collector(rows, codes)
+    values = pd.DataFrame(index=frame.index)
+    for name in frame.columns:
+        f = BY_NAME[name]
+        values[name] = _COERCE[f.kind](frame[name].reset_index(drop=True), f, c).to_numpy()
+
+    # Codes: present, well-formed, unique within the input.
+    if "code" not in values:
+        c.reject(np.ones(n, dtype=bool), "code", "缺少地块编号（地块编号/code 列）")
+    else:
+        code = values["code"].to_numpy()
+        blank = np.array([v is None for v in code], dtype=bool)
+        c.reject(blank, "code", "缺少地块编号")
+        form = np.array([v is not None and not re.fullmatch(r"[A-Za-z0-9_\-]{3,64}", v)
+                         for v in code], dtype=bool)
+        c.reject(form, "code", lambda i: f"地块编号“{code[i]}”格式不正确（3–64 位字母、数字、-、_）")
+        dup = pd.Series(code).duplicated(keep=False).to_numpy() & ~blank
+        first_row: dict[str, Any] = {}
+        for i in np.flatnonzero(dup):
+            first_row.setdefault(code[i], rows[i])
+        c.reject(dup, "code", lambda i: f"地块编号“{code[i]}”在文件中重复（首次出现于第 {first_row[code[i]]} 行）")
+    is_new = np.array([v not in existing for v in codes], dtype=bool)
+    for name, label in (("name", "地块名称"), ("land_use", "用途")):
+        miss = is_new & (values[name].isna().to_numpy() if name in values else True)
+        c.reject(miss, name, f"新地块缺少{label}")
+    if geoms is None:
+        c.reject(is_new, "geometry", "新地块缺少几何图形")
+        out_geoms = np.full(n, None, dtype=object)
+    else:
+        out_geoms = _check_geometry(np.asarray(geoms, dtype=object), crs, repair_geometry, c)
+
+    # City: stated, defaulted, or derived from the location; must match the location.
+    if "city_code" not in values:
+        values["city_code"] = default_city
+    elif default_city:
+        stated = values["city_code"].to_numpy()
+        mismatch = np.array([v is not None and v != default_city for v in stated], dtype=bool)
+        c.reject(mismatch, "city_code", lambda i: f"城市代码 {stated[i]} 与导入时指定的城市 {default_city} 不符")
+        values["city_code"] = values["city_code"].fillna(default_city)
+    has_geom = np.array([g is not None for g in out_geoms], dtype=bool) & ~c.bad
+    if has_geom.any():
+        gs = out_geoms[has_geom]
+        idx = np.flatnonzero(has_geom)
+        outside = ~regions.inside_province(gs)
+        c.reject(idx[outside], "geometry", "地块超出河北省界")
+        located = regions.city_of(shapely.point_on_surface(gs))
+        stated = values["city_code"].to_numpy(dtype=object, copy=True)
+        for k, i in enumerate(idx):
+            if outside[k]:
+                continue
+            where = located[k]
+            if not where:
+                c.reject([i], "geometry", "地块不在河北省任何城市范围内")
+            elif stated[i] is None:
+                stated[i] = where
+            elif stated[i] != where and not (stated[i] == "130100" and where == "130181") \
+                    and not (stated[i] == "130600" and where == "130682"):
+                c.reject([i], "city_code",
+                         f"地块位于{vocab.CITIES.get(where, where)}，与所填城市"
+                         f"{vocab.CITIES.get(stated[i], stated[i])}不符")
+        values["city_code"] = stated
+    city_missing = is_new & values["city_code"].isna().to_numpy()
+    c.reject(city_missing & ~c.bad, "city_code", "新地块缺少城市代码，且无法由位置确定")
+
+    # Declared area vs computed area (> 1 % → warning).
+    declared = declared_area_m2
+    if declared is None and "declared_area_m2" in values:
+        declared = pd.to_numeric(values["declared_area_m2"], errors="coerce").to_numpy(dtype=float)
+    if declared is not None:
+        values["declared_area_m2"] = declared
+        sel = has_geom & ~c.bad & np.isfinite(declared)
+        if sel.any():
+            computed = planar_area_m2(out_geoms[sel])
+            for k, i in enumerate(np.flatnonzero(sel)):
+                d, a = declared[i], computed[k]
+                if np.isfinite(a) and a > 0 and abs(d - a) / a > AREA_TOLERANCE:
+                    c.warn(int(i), "declared_area_m2",
+                           f"申报面积 {d / 666.6667:.2f} 亩与计算面积 {a / 666.6667:.2f} 亩相差 "
+                           f"{(d - a) / a * 100:+.1f}%（超过 1%）")
+    _coherence(values, c, today)
+    keep = ~c.bad
+    return Checked(values=values[keep].reset_index(drop=True), geoms=out_geoms[keep],
+                   rows=rows[keep], problems=c.problems, warnings=c.warnings)

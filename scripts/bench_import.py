@@ -1,0 +1,113 @@
+"""Benchmark: import N parcels from a GeoPackage with full validation vs ``ogr2ogr`` (the floor).
+
+Usage: PYTHONPATH=. python scripts/bench_import.py [--parcels 100000] [--db lm_inventory_bench]
+
+Creates (or reuses) a scratch database, loads the reference layers once, writes a GeoPackage of
+synthetic parcels inside Hebei's cities, then times (1) ``ogr2ogr`` into a scratch table of the
+same database and (2) ``landmatch`` import (read, validate, COPY to staging, upsert, history) into
+the empty parcel table. Prints both times and the ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import shapely
+from sqlalchemy import create_engine, text
+
+from landmatch.auth import Principal
+from landmatch.db.engine import upgrade
+from landmatch.inventory.imports import ImportOptions, load_regions, run_import
+from landmatch.inventory.validate import planar_area_m2
+
+
+def make_gpkg(path: Path, n: int, regions, seed: int = 1) -> None:  # type: ignore[no-untyped-def]
+    rng = np.random.default_rng(seed)
+    xs, ys, cities = [], [], []
+    while sum(map(len, xs)) < n:
+        x = rng.uniform(113.5, 119.8, n)
+        y = rng.uniform(36.1, 42.6, n)
+        c = regions.city_of(shapely.points(x, y))
+        ok = c != ""
+        xs.append(x[ok])
+        ys.append(y[ok])
+        cities.append(c[ok])
+    x, y, city = (np.concatenate(a)[:n] for a in (xs, ys, cities))
+    w = rng.uniform(0.0008, 0.003, n)
+    h = rng.uniform(0.0008, 0.003, n)
+    geoms = shapely.box(x - w / 2, y - h / 2, x + w / 2, y + h / 2)
+    inside = regions.inside_province(geoms)
+    geoms, city = geoms[inside], city[inside]
+    m = len(geoms)
+    status = rng.choice(["ready", "unsupplied", "idle"], m)
+    gdf = gpd.GeoDataFrame({
+        "地块编号": [f"B-{i:07d}" for i in range(m)],
+        "地块名称": [f"基准地块{i}" for i in range(m)],
+        "城市代码": city,
+        "用途": rng.choice(["100101", "100102", "二类工业用地", "110101"], m),
+        "状态": status,
+        "容积率下限": rng.choice([0.8, 1.0, 1.2], m),
+        "容积率上限": rng.choice([2.0, 2.5, 3.0], m),
+        "参考价格(万元/亩)": np.round(rng.uniform(10, 60, m), 1),
+        "供电容量(kVA)": np.round(rng.uniform(500, 20000, m)),
+        "供电数据日期": ["2025-06-01"] * m,
+        "供地方式": rng.choice(["auction", "auction,flexible_term"], m),
+        "面积(亩)": np.round(planar_area_m2(geoms) / (10000 / 15), 2),
+    }, geometry=geoms, crs="EPSG:4490")
+    gdf.to_file(path, driver="GPKG", layer="parcels", engine="pyogrio")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--parcels", type=int, default=100_000)
+    ap.add_argument("--db", default="lm_inventory_bench")
+    args = ap.parse_args()
+    subprocess.run(["createdb", "-h", "127.0.0.1", args.db], capture_output=True)
+    url = f"postgresql+psycopg://root@127.0.0.1:5432/{args.db}"
+    upgrade(url)
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        if not conn.execute(text("SELECT count(*) FROM landmatch.admin_division")).scalar():
+            from landmatch.seed.run import seed
+
+            seed(conn, n=10)  # layers; the parcels are truncated below
+        conn.execute(text("TRUNCATE landmatch.parcel_version, landmatch.parcel, "
+                          "landmatch.import_batch RESTART IDENTITY CASCADE"))
+        conn.execute(text("CREATE SCHEMA IF NOT EXISTS scratch"))
+        conn.execute(text("DROP TABLE IF EXISTS scratch.ogr_parcels"))
+        regions = load_regions(conn)
+    with tempfile.TemporaryDirectory() as d:
+        gpkg = Path(d) / "bench.gpkg"
+        t = time.perf_counter()
+        make_gpkg(gpkg, args.parcels, regions)
+        print(f"generated {gpkg.stat().st_size / 1e6:.1f} MB GeoPackage in {time.perf_counter() - t:.1f} s")
+        data = gpkg.read_bytes()
+
+        t = time.perf_counter()
+        subprocess.run(["ogr2ogr", "-f", "PostgreSQL", f"PG:host=127.0.0.1 dbname={args.db} user=root",
+                        str(gpkg), "-nln", "scratch.ogr_parcels", "-overwrite"], check=True)
+        t_ogr = time.perf_counter() - t
+
+        t = time.perf_counter()
+        with engine.begin() as conn:
+            report = run_import(conn, data, "bench.gpkg", Principal(name="bench", role="admin"),
+                                ImportOptions(max_rows=10**6))
+        t_lm = time.perf_counter() - t
+    with engine.connect() as conn:
+        n_ogr = conn.execute(text("SELECT count(*) FROM scratch.ogr_parcels")).scalar()
+        n_lm = conn.execute(text("SELECT count(*) FROM landmatch.parcel")).scalar()
+        n_v = conn.execute(text("SELECT count(*) FROM landmatch.parcel_version")).scalar()
+    print(f"ogr2ogr (floor)      : {n_ogr} rows in {t_ogr:.2f} s")
+    print(f"landmatch import     : {n_lm} rows ({report['totals']['created']} created, "
+          f"{n_v} versions, {len(report['warnings'])} warnings) in {t_lm:.2f} s")
+    print(f"ratio                : {t_lm / t_ogr:.2f}x (target <= 3x)")
+
+
+if __name__ == "__main__":
+    main()
