@@ -76,7 +76,7 @@ INSERT INTO landmatch.parcel_fact (parcel_id, {', '.join(cols)})
 SELECT p.id, zone.zone_id,
   {dists},
   COALESCE(hits.excluded, false), COALESCE(hits.hits, '[]'::jsonb),
-  COALESCE(hits.penalised, false), now(), {copied}
+  COALESCE(hits.penalised, false), clock_timestamp(), {copied}
 FROM target p
 LEFT JOIN zone ON zone.id = p.id
 LEFT JOIN hits ON hits.id = p.id
