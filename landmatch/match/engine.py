@@ -199,7 +199,7 @@ class Explainer:
                 v = policy_value(p, req, price, area_mu)
                 pols.append({"code": p.code, "title": p.title,
                              "benefit_kind": vocab.label(vocab.BENEFIT_KINDS, p.benefit_kind),
-                             "value_wan": v, "summary": p.summary,
+                             "value_wan": v,
                              "value_note": "可估算" if v is not None else "需按企业条件核定"})
         pol_total = round(sum(p["value_wan"] or 0 for p in pols), 2)
         raw = {
@@ -332,6 +332,9 @@ def run_match(session: Session, req: Requirement, principal: Principal, *,
         "numberReturned": len(features),
         "assemblies": len(assembly_features),
         "why_not": summary,
+        # Each policy's text once (features list the policies that apply by code).
+        "policy_texts": {p.code: p.summary for p in ref.policies if any(
+            p.code == q["code"] for f in features for q in f["properties"]["policies"])},
         "warnings": run_warnings,
         "timing_ms": {"candidate_query": round(candidate_ms, 2),
                       "why_not": round(whynot_ms, 2),
