@@ -368,6 +368,16 @@ class ParcelFact(Base):
                   "readiness", "data_updated_on", "zone_id", "dist_port_km", "dist_airport_km",
                   "dist_rail_freight_km", "dist_highway_interchange_km",
                   "dist_logistics_hub_km", "dist_substation_km", "excluded", "penalised"]),
+        Index("ix_parcel_fact_match_city", "status", "city_code", "land_use", "area_m2",
+              postgresql_where=text("deleted_at IS NULL"),
+              postgresql_include=[
+                  "parcel_id", "code", "visibility", "parcel_zone_id", "compatible_uses",
+                  "price_public", "ref_price_wan_per_mu", "invest_intensity_min",
+                  "tax_per_mu_min", "energy_per_value_max", "power_kva", "water_m3d", "gas_m3d",
+                  "heat_mw", "telecom_5g", "fibre", "supply_modes", "readiness",
+                  "data_updated_on", "zone_id", "dist_port_km", "dist_airport_km",
+                  "dist_rail_freight_km", "dist_highway_interchange_km",
+                  "dist_logistics_hub_km", "dist_substation_km", "excluded", "penalised"]),
     )
 
 

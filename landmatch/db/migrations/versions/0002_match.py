@@ -10,6 +10,7 @@ and scores read, kept in step by the ``fact_sync`` trigger on every parcel inser
 - ``ix_parcel_fact_match``: the candidate query range-scans live rows by status, land use and
   area and reads everything else from the index (INCLUDE) — an index-only scan, no heap, no
   join; ``landmatch.db.facts.refresh_facts`` vacuums after large refreshes so it stays so.
+- ``ix_parcel_fact_match_city``: the same with the city in the key, for requests naming cities.
 - ``ix_facility_kind_geom`` (btree_gist): nearest facility *of one kind* by ``<->`` in one
   index scan, used by ``refresh_facts``.
 - A parcel whose geometry changes keeps its copied columns but its spatial facts become NULL
@@ -90,6 +91,13 @@ def upgrade() -> None:
         f"CREATE INDEX ix_parcel_fact_match ON landmatch.parcel_fact ({', '.join(INDEX_KEY)}) "
         f"INCLUDE ({include}) WHERE deleted_at IS NULL"
     )
+    # The same with the city in the key, for requests that name cities (most do).
+    include_city = ", ".join(c for c in include.split(", ") if c != "city_code")
+    op.execute(
+        "CREATE INDEX ix_parcel_fact_match_city ON landmatch.parcel_fact "
+        f"(status, city_code, land_use, area_m2) INCLUDE ({include_city}) "
+        "WHERE deleted_at IS NULL"
+    )
     op.execute(
         "CREATE INDEX ix_facility_kind_geom ON landmatch.facility USING gist (kind, geom)"
     )
@@ -123,6 +131,7 @@ def downgrade() -> None:
     op.execute("DROP INDEX IF EXISTS landmatch.ix_match_run_project")
     op.execute("DROP INDEX IF EXISTS landmatch.ix_reservation_project")
     op.execute("DROP INDEX IF EXISTS landmatch.ix_facility_kind_geom")
+    op.execute("DROP INDEX IF EXISTS landmatch.ix_parcel_fact_match_city")
     op.execute("DROP INDEX IF EXISTS landmatch.ix_parcel_fact_match")
     op.drop_column("parcel_fact", "penalised", schema="landmatch")
     for name, _t in reversed(COPIED):
