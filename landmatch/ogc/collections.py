@@ -8,7 +8,7 @@ reaches SQL. Property types are read from the typed tables, so they cannot drift
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
@@ -84,8 +84,7 @@ class Collection:
     state: str = ""  # data_state counter bumped by writes to this table
     id_where: str = ""  # predicate matching :fid; defaults to id_sql = :fid
     fid_text: bool = False  # :fid is passed as a 6-digit text code
-    geometry_type: str = "feature"
-    extra_docs: dict[str, str] = field(default_factory=dict)
+    key_sql: str = ""  # primary-key expression used for joins and ordering; default id_sql
 
     def props(self, public: bool) -> tuple[Prop, ...]:
         return self.public_props if public else self.public_props + self.internal_props
@@ -107,6 +106,10 @@ class Collection:
     @property
     def from_sql(self) -> str:
         return f"landmatch.{self.table} {self.alias}"
+
+    @property
+    def key(self) -> str:
+        return self.key_sql or self.id_sql
 
     @property
     def fid_predicate(self) -> str:
@@ -190,7 +193,7 @@ ADMIN = Collection(
     ), enums={"level": tuple(vocab.ADMIN_LEVELS)},
         titles={"code": "行政区划代码", "name": "名称", "level": "级别"}),
     geometry="MULTIPOLYGON", state="admin_division",
-    id_where="a.code = :fid", fid_text=True,
+    id_where="a.code = :fid", fid_text=True, key_sql="a.code",
 )
 
 FACILITIES = Collection(

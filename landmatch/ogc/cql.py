@@ -18,9 +18,9 @@ from pygeofilter.backends.evaluator import handle
 from pygeofilter.backends.sqlalchemy.evaluate import SQLAlchemyFilterEvaluator
 from pygeofilter.parsers.cql2_json import parse as parse_json
 from pygeofilter.parsers.cql2_text import parse as parse_text
+from shapely.geometry import box, shape
 from sqlalchemy import ColumnElement, bindparam, func, literal_column
 from sqlalchemy.dialects.postgresql.base import PGDialect
-from shapely.geometry import box, shape
 
 from landmatch.errors import InvalidInput
 from landmatch.ogc.collections import Collection
