@@ -36,7 +36,7 @@ def data_version(session: Session, state: str) -> int | None:
 
 
 def database_key(session: Session) -> str:
-    return str(session.get_bind().url)
+    return str(session.get_bind().engine.url)
 
 
 def get(key: tuple[Any, ...]) -> Any:
