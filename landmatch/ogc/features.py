@@ -46,10 +46,15 @@ def _geometry_sql(coll: Collection, c: ogc_crs.OgcCrs) -> str:
 
 
 def _props_sql(props: tuple[Prop, ...]) -> str:
+    return "to_json(r)::text" if props else "'{}'"
+
+
+def _lateral(props: tuple[Prop, ...]) -> str:
+    """The properties as a lateral row ``r`` (cheaper than a per-row sub-select)."""
     if not props:
-        return "'{}'"
+        return ""
     cols = ", ".join(f'{p.sql} AS "{p.name}"' for p in props)
-    return f"(SELECT to_json(r) FROM (SELECT {cols}) r)::text"
+    return f" CROSS JOIN LATERAL (SELECT {cols}) r"
 
 
 def _feature_sql(coll: Collection, q: ItemsQuery, fid: str) -> str:
@@ -121,6 +126,7 @@ def items(session: Session, coll: Collection, q: ItemsQuery) -> Page:
         f"SELECT count(*), coalesce(string_agg({_feature_sql(coll, q, coll.id_sql)}, ',' "
         f"ORDER BY page.rn), '') "
         f"FROM page JOIN {coll.from_sql} ON {coll.key} = page.k {coll.joins}"
+        f"{_lateral(q.properties)}"
     )
     returned, body = session.execute(text(sql), params).one()
     matched = count(session, coll, q, version)
@@ -136,8 +142,8 @@ def item(session: Session, coll: Collection, q: ItemsQuery, fid: str) -> str:
     value: Any = f"{n:06d}" if coll.fid_text else n
     if coll.fid_text and not 0 <= n <= 999999:
         raise NotFound(f"集合 {coll.id} 中没有要素 {fid}")
-    sql = (f"SELECT {_feature_sql(coll, q, coll.id_sql)} FROM {coll.from_sql} {coll.joins} "
-           f"WHERE ({_where(q)}) AND {coll.fid_predicate}")
+    sql = (f"SELECT {_feature_sql(coll, q, coll.id_sql)} FROM {coll.from_sql} {coll.joins}"
+           f"{_lateral(q.properties)} WHERE ({_where(q)}) AND {coll.fid_predicate}")
     row = session.execute(text(sql), {**q.params, "fid": value}).first()
     if row is None:
         raise NotFound(f"集合 {coll.id} 中没有要素 {fid}")
