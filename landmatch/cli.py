@@ -11,7 +11,9 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from landmatch.cli_layers import register as register_layers
 from landmatch.errors import LandMatchError
+from landmatch.monitoring.commands import idle_scan
 
 app = typer.Typer(
     help="landmatch：河北省熟地清单与项目选址匹配系统 / Hebei ready-land inventory and site matching.",
@@ -23,6 +25,8 @@ db_app = typer.Typer(help="Database schema commands.", no_args_is_help=True)
 users_app = typer.Typer(help="Manage users and their API tokens.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
+register_layers(app)
+app.command("idle-scan")(idle_scan)
 
 console = Console()
 err = Console(stderr=True)

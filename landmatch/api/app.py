@@ -6,7 +6,16 @@ from fastapi import FastAPI
 
 from landmatch import __version__
 from landmatch.api import problems
-from landmatch.api.routes import health, ogc, parcels
+from landmatch.api.routes import (
+    dashboard,
+    health,
+    layers,
+    monitoring,
+    ogc,
+    parcels,
+    policies,
+    zones,
+)
 from landmatch.db.engine import get_engine, session_factory
 from landmatch.settings import Settings
 
@@ -23,5 +32,11 @@ def create_app(settings: Settings) -> FastAPI:
     problems.install(app)
     app.include_router(health.router)
     app.include_router(parcels.router)
+    app.include_router(zones.router)
+    app.include_router(policies.router)
+    app.include_router(layers.router)
+    app.include_router(monitoring.router)
+    app.include_router(dashboard.router)
     app.include_router(ogc.router)
+    dashboard.mount_vendor(app, settings)
     return app

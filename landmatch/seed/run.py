@@ -17,6 +17,7 @@ from landmatch.db.bulk import copy_rows
 from landmatch.errors import Conflict
 from landmatch.layers import read_layer
 from landmatch.seed import parcels as gen
+from landmatch.seed.monitoring import reset_monitoring, seed_monitoring
 from landmatch.seed.policies import local_policies, plan_policies
 from landmatch.seed.profiles import CONSTRAINTS
 from landmatch.seed.zones import _ellipse, build_zones
@@ -233,12 +234,14 @@ def seed(
         "FROM landmatch.parcel p"))
     if progress:
         progress("history", 1, 1)
+    seed_monitoring(conn, as_of)
     return SeedReport(parcels=n, zones=len(demo_zones), policies=len(policies),
                       facilities=n_fac, constraints=len(CONSTRAINTS), admin_divisions=n_admin)
 
 
 def reset(conn: Connection) -> None:
     """Remove the inventory and demo layers (keeps users, vocabularies and admin divisions)."""
+    reset_monitoring(conn)
     conn.execute(text(
         "TRUNCATE landmatch.reservation, landmatch.match_run, landmatch.parcel_fact, "
         "landmatch.parcel_version, landmatch.parcel, landmatch.import_batch, "
