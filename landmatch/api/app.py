@@ -14,6 +14,7 @@ from landmatch.api.routes import (
     layers,
     match,
     monitoring,
+    ogc,
     parcel_edits,
     parcels,
     policies,
@@ -49,6 +50,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(layers.router)
     app.include_router(monitoring.router)
     app.include_router(dashboard.router)
+    app.include_router(ogc.router)
     dashboard.mount_vendor(app, settings)
     app.include_router(projects.router)
     return app
