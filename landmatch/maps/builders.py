@@ -83,8 +83,7 @@ FACILITY_ICONS = {"port": "anchor", "airport": "plane", "rail_freight": "train",
                   "bonded_zone": "warehouse", "substation": "bolt"}
 # Markers are built in the browser from a compact array (FastMarkerCluster): 10× less HTML
 # than one folium Marker per facility.
-FACILITY_CALLBACK = """
-var callback = function (row) {
+FACILITY_CALLBACK = """function (row) {
     var icon = L.AwesomeMarkers.icon({icon: row[2], prefix: 'fa', markerColor: 'cadetblue'});
     return L.marker(new L.LatLng(row[0], row[1]), {icon: icon}).bindTooltip(row[3]);
 };
@@ -125,6 +124,13 @@ def _common(m: folium.Map, settings: Settings, *, staff: bool,
     return layers
 
 
+def _head(root: Any) -> None:
+    # A viewport for phones, and an inline icon so the browser asks for no /favicon.ico.
+    root.header.add_child(folium.Element(
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        '<link rel="icon" href="data:,">'))
+
+
 def _filters_context(cities: list[tuple[str, str]], staff: bool) -> dict[str, Any]:
     return {
         "cities": cities,
@@ -143,7 +149,7 @@ def public_map(settings: Settings, *, cities: list[tuple[str, str]],
     layers = _common(m, settings, staff=False, facilities=facilities)
     folium.LayerControl(collapsed=True, position="topright").add_to(m)
     root = m.get_root()
-    root.header.add_child(folium.Element('<meta name="viewport" content="width=device-width, initial-scale=1">'))
+    _head(root)
     root.title = "河北省熟地“一张图”"
     root.html.add_child(panel("map_panel.html", title="河北省熟地“一张图”", public=True,
                               legend=legend_items(staff=False), **_filters_context(cities, False)))
@@ -161,7 +167,7 @@ def staff_map(settings: Settings, *, cities: list[tuple[str, str]],
     layers = _common(m, settings, staff=True, facilities=facilities)
     folium.LayerControl(collapsed=True, position="topright").add_to(m)
     root = m.get_root()
-    root.header.add_child(folium.Element('<meta name="viewport" content="width=device-width, initial-scale=1">'))
+    _head(root)
     root.title = "熟地“一张图”（内部）"
     root.html.add_child(panel("map_panel.html", title="熟地“一张图”（内部）", public=False, user=user,
                               legend=legend_items(staff=True), **_filters_context(cities, True)))
@@ -250,7 +256,7 @@ def match_map(settings: Settings, *, match_id: str, run: dict[str, Any],
     layers["ranked"] = ranked
     folium.LayerControl(collapsed=True, position="topright").add_to(m)
     root = m.get_root()
-    root.header.add_child(folium.Element('<meta name="viewport" content="width=device-width, initial-scale=1">'))
+    _head(root)
     root.title = "匹配结果地图"
     criteria: dict[str, str] = {}
     for s in sites[:5]:
