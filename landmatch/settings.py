@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     basemap: Literal["none", "osm", "tianditu"] = "none"
     tianditu_key: str = ""
     osm_tile_url: str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+    # In-process vector-tile cache per worker, in MB (0 disables it).
+    tile_cache_mb: int = Field(256, ge=0, le=65_536)
     # Where the front-end assets installed from npm live (web/node_modules).
     web_assets_dir: str = ""
 

@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from landmatch import __version__
 from landmatch.api import problems
-from landmatch.api.routes import health, pages, parcels, stub_tiles
+from landmatch.api.routes import health, pages, parcels, tiles
 from landmatch.db.engine import get_engine, session_factory
 from landmatch.settings import Settings
 
@@ -23,6 +23,6 @@ def create_app(settings: Settings) -> FastAPI:
     problems.install(app)
     app.include_router(health.router)
     app.include_router(parcels.router)
+    app.include_router(tiles.router)
     pages.install(app, settings)
-    app.include_router(stub_tiles.router)  # TEMPORARY
     return app

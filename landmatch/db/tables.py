@@ -23,6 +23,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     Numeric,
+    SmallInteger,
     String,
     Text,
     func,
@@ -511,3 +512,39 @@ class DataState(Base):
     __tablename__ = "data_state"
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
     version: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+
+
+class ParcelCell(Base):
+    """Parcels counted per zoom (6..11) into cells of the zoom-(z+4) tile grid, split by the tile
+    filter dimensions. Kept exact by statement triggers on ``parcel`` (migration 0002_tiles);
+    low-zoom vector tiles read it instead of a million polygons."""
+
+    __tablename__ = "parcel_cell"
+    z: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    cx: Mapped[int] = mapped_column(Integer, primary_key=True)
+    cy: Mapped[int] = mapped_column(Integer, primary_key=True)
+    status: Mapped[str] = mapped_column(String(12), primary_key=True)
+    public: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    city_code: Mapped[str] = mapped_column(String(6), primary_key=True)
+    in_zone: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    land_use: Mapped[str] = mapped_column(String(8), primary_key=True)
+    area_class: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    n: Mapped[int] = mapped_column(Integer)
+    area_m2: Mapped[float] = mapped_column(Double)
+    sx: Mapped[float] = mapped_column(Double)
+    sy: Mapped[float] = mapped_column(Double)
+
+
+class ParcelCellTotal(Base):
+    """``parcel_cell`` rolled up by status and public only (unfiltered low-zoom tiles)."""
+
+    __tablename__ = "parcel_cell_total"
+    z: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    cx: Mapped[int] = mapped_column(Integer, primary_key=True)
+    cy: Mapped[int] = mapped_column(Integer, primary_key=True)
+    status: Mapped[str] = mapped_column(String(12), primary_key=True)
+    public: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    n: Mapped[int] = mapped_column(Integer)
+    area_m2: Mapped[float] = mapped_column(Double)
+    sx: Mapped[float] = mapped_column(Double)
+    sy: Mapped[float] = mapped_column(Double)

@@ -1,0 +1,416 @@
+"""Mapbox vector tiles from PostGIS, one SQL statement per tile, with a data-versioned cache.
+
+Every layer follows the same plan: ``ST_TileEnvelope`` (with a margin for the buffer) → rows
+whose stored, indexed ``geom_3857`` intersects it → ``ST_AsMVTGeom(geom, env, 4096, 256, true)``
+→ ``ST_AsMVT``. Nothing is transformed per request.
+
+Parcels from ``PARCEL_MIN_ZOOM`` (12) are drawn as polygons. Below that a tile carries
+``parcel_cells`` instead: one point per grid cell (1/16 of a tile wide) with the number and the
+area of the parcels in it, by status, read from ``landmatch.parcel_cell`` (kept exact by triggers,
+see migration 0002_tiles). Nothing is dropped: every parcel matching the filters is counted in
+exactly one cell. An area filter whose bounds are not class edges (``AREA_CLASS_EDGES_MU``) is
+answered by aggregating the parcel rows live instead — exact, but slower.
+
+Public tiles carry only parcels that pass ``PUBLIC_WHERE`` and only fields listed in
+``PUBLIC_COLUMNS`` (or derived from them); the constraint layer is internal.
+
+SQL identifiers come only from the constants in this module; every value is a bound parameter.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from sqlalchemy import text
+
+from landmatch import vocab
+from landmatch.db.parcels import M2_PER_MU, PUBLIC_COLUMNS, PUBLIC_WHERE
+from landmatch.errors import Forbidden, InvalidInput, NotFound
+
+EXTENT = 4096
+BUFFER = 256
+MAX_ZOOM = 22
+PARCEL_MIN_ZOOM = 12
+CELL_MIN_ZOOM = 6
+CELL_MAX_ZOOM = PARCEL_MIN_ZOOM - 1
+CELL_SUBDIVISION = 4  # a cell at zoom z is a tile of zoom z + 4: 16 × 16 cells per tile
+ADMIN_COUNTY_MIN_ZOOM = 7
+# Area classes of parcel_cell, in 亩: class k holds areas in [edge[k-1], edge[k]).
+AREA_CLASS_EDGES_MU: tuple[float, ...] = (5, 10, 20, 30, 50, 100, 200, 500, 1000)
+
+LAYERS: dict[str, str] = {
+    "parcels": "地块",
+    "zones": "开发区",
+    "constraints": "管控区",
+    "admin": "行政区划",
+    "facilities": "设施",
+}
+INTERNAL_LAYERS = frozenset({"constraints"})
+# The data_state counter whose bump invalidates a layer's tiles.
+LAYER_STATE: dict[str, str] = {
+    "parcels": "parcel",
+    "zones": "dev_zone",
+    "constraints": "constraint_area",
+    "admin": "admin_division",
+    "facilities": "facility",
+}
+
+# Parcel fields carried by tiles. Public ones must be public columns (checked at import).
+PARCEL_TILE_PUBLIC = ("code", "name", "status", "land_use", "city_code", "is_standard_land")
+PARCEL_TILE_INTERNAL = ("visibility",)
+assert set(PARCEL_TILE_PUBLIC) <= set(PUBLIC_COLUMNS), "tile fields must be public columns"
+
+CELL_STATUSES = tuple(vocab.PARCEL_STATUS)
+
+
+class Executes(Protocol):
+    def execute(self, statement: Any, parameters: Any = ...) -> Any: ...
+
+
+@dataclass(frozen=True)
+class TileFilter:
+    """Parcel filters, applied in SQL. ``area_*_mu`` is the half-open range [min, max) in 亩."""
+
+    status: tuple[str, ...] = ()
+    land_use: tuple[str, ...] = ()  # code prefixes, e.g. "1001" for all industrial land
+    area_min_mu: float | None = None
+    area_max_mu: float | None = None
+    city: str | None = None
+    in_zone: bool | None = None
+
+    def __post_init__(self) -> None:
+        bad = [s for s in self.status if s not in vocab.PARCEL_STATUS]
+        if bad:
+            raise InvalidInput(f"未知状态 {','.join(bad)}；可选 {','.join(vocab.PARCEL_STATUS)}")
+        bad = [u for u in self.land_use if not (u.isdigit() and 2 <= len(u) <= 8)]
+        if bad:
+            raise InvalidInput(f"用地分类前缀应为 2–8 位数字：{','.join(bad)}")
+        if self.city is not None and not (self.city.isdigit() and len(self.city) == 6):
+            raise InvalidInput("city 应为 6 位行政区划代码")
+        for v in (self.area_min_mu, self.area_max_mu):
+            if v is not None and not 0 <= v < 1e9:
+                raise InvalidInput("面积范围应为非负数（亩）")
+        if (self.area_min_mu is not None and self.area_max_mu is not None
+                and self.area_min_mu > self.area_max_mu):
+            raise InvalidInput("面积下限不能大于上限")
+
+    @property
+    def areas_on_class_edges(self) -> bool:
+        edges = (0.0, *AREA_CLASS_EDGES_MU)
+        return all(v is None or float(v) in edges for v in (self.area_min_mu, self.area_max_mu))
+
+    def key(self) -> str:
+        return repr((sorted(self.status), sorted(self.land_use), self.area_min_mu,
+                     self.area_max_mu, self.city, self.in_zone))
+
+
+NO_FILTER = TileFilter()
+
+
+def _parcel_where(f: TileFilter, public: bool, params: dict[str, Any]) -> list[str]:
+    where = [PUBLIC_WHERE] if public else ["p.deleted_at IS NULL"]
+    if f.status:
+        where.append("p.status = ANY(:status)")
+        params["status"] = list(f.status)
+    if f.land_use:
+        where.append("p.land_use LIKE ANY(:land_use)")
+        params["land_use"] = [u + "%" for u in f.land_use]
+    if f.area_min_mu is not None:
+        where.append("p.area_m2 >= :area_min")
+        params["area_min"] = f.area_min_mu * M2_PER_MU
+    if f.area_max_mu is not None:
+        where.append("p.area_m2 < :area_max")
+        params["area_max"] = f.area_max_mu * M2_PER_MU
+    if f.city:
+        where.append("p.city_code = :city")
+        params["city"] = f.city
+    if f.in_zone is not None:
+        where.append("p.zone_id IS NOT NULL" if f.in_zone else "p.zone_id IS NULL")
+    return where
+
+
+def _cell_where(f: TileFilter, public: bool, params: dict[str, Any]) -> list[str]:
+    where = ["c.public"] if public else []
+    if f.status:
+        where.append("c.status = ANY(:status)")
+        params["status"] = list(f.status)
+    if f.land_use:
+        where.append("c.land_use LIKE ANY(:land_use)")
+        params["land_use"] = [u + "%" for u in f.land_use]
+    edges = (0.0, *AREA_CLASS_EDGES_MU)
+    if f.area_min_mu is not None:
+        where.append("c.area_class >= :class_min")
+        params["class_min"] = edges.index(float(f.area_min_mu))
+    if f.area_max_mu is not None:
+        where.append("c.area_class < :class_max")
+        params["class_max"] = edges.index(float(f.area_max_mu))
+    if f.city:
+        where.append("c.city_code = :city")
+        params["city"] = f.city
+    if f.in_zone is not None:
+        where.append("c.in_zone" if f.in_zone else "NOT c.in_zone")
+    return where
+
+
+ENV = (
+    "WITH env AS (SELECT ST_TileEnvelope(:z, :x, :y) AS e,"
+    f" ST_TileEnvelope(:z, :x, :y, margin => {BUFFER / EXTENT}) AS m)"
+)
+
+
+def _mvt(layer_name: str, inner: str, id_column: str | None = None) -> str:
+    idc = f", '{id_column}'" if id_column else ""
+    return (f"{ENV} SELECT ST_AsMVT(t, '{layer_name}', {EXTENT}, 'geom'{idc}) FROM ({inner}) t"
+            " WHERE t.geom IS NOT NULL")
+
+
+def _geom(column: str, env: str = "env.e") -> str:
+    return f"ST_AsMVTGeom({column}, {env}, {EXTENT}, {BUFFER}, true) AS geom"
+
+
+def _parcels_sql(f: TileFilter, public: bool, params: dict[str, Any]) -> str:
+    fields = PARCEL_TILE_PUBLIC if public else PARCEL_TILE_PUBLIC + PARCEL_TILE_INTERNAL
+    cols = ", ".join(f"p.{c}" for c in fields)
+    where = " AND ".join(["p.geom_3857 && env.m", *_parcel_where(f, public, params)])
+    extra = "" if public else ", p.id AS fid"
+    inner = (
+        f"SELECT {_geom('p.geom_3857')}, {cols}, round((p.area_m2 / {M2_PER_MU!r})::numeric, 2)"
+        "::float8 AS area_mu, p.zone_id IS NOT NULL AS in_zone" + extra +
+        f" FROM landmatch.parcel p, env WHERE {where}"
+    )
+    return _mvt("parcels", inner, None if public else "fid")
+
+
+def _cell_columns(public: bool, prefix: str) -> str:
+    cols = [
+        _geom("ST_SetSRID(ST_MakePoint(sum(sx) / sum(n), sum(sy) / sum(n)), 3857)",
+              "(SELECT e FROM env)"),
+        "sum(n)::int AS n",
+        f"round((sum(area_m2) / {M2_PER_MU!r})::numeric, 1)::float8 AS area_mu",
+    ]
+    if not public:
+        cols += [f"coalesce(sum(n) FILTER (WHERE {prefix}status = '{s}'), 0)::int AS n_{s}"
+                 for s in CELL_STATUSES]
+    return ", ".join(cols)
+
+
+def _cell_range(z: int, x: int, y: int) -> tuple[int, int, int, int, int]:
+    cz = min(max(z, CELL_MIN_ZOOM), CELL_MAX_ZOOM)
+    shift = cz + CELL_SUBDIVISION - z
+    f = 1 << shift
+    return cz, x * f, (x + 1) * f - 1, y * f, (y + 1) * f - 1
+
+
+def _cells_sql(z: int, x: int, y: int, f: TileFilter, public: bool,
+               params: dict[str, Any]) -> str:
+    cz, cx0, cx1, cy0, cy1 = _cell_range(z, x, y)
+    params.update(cz=cz, cx0=cx0, cx1=cx1, cy0=cy0, cy1=cy1)
+    where = " AND ".join(["c.z = :cz", "c.cx BETWEEN :cx0 AND :cx1",
+                          "c.cy BETWEEN :cy0 AND :cy1", *_cell_where(f, public, params)])
+    # Filters on status alone are answered by the small roll-up.
+    table = "parcel_cell_total" if f == TileFilter(status=f.status) else "parcel_cell"
+    inner = (f"SELECT {_cell_columns(public, '')} FROM landmatch.{table} c"
+             f" WHERE {where} GROUP BY c.cx, c.cy HAVING sum(n) > 0")
+    return _mvt("parcel_cells", inner)
+
+
+def _cells_live_sql(z: int, x: int, y: int, f: TileFilter, public: bool,
+                    params: dict[str, Any]) -> str:
+    """The same cells computed from the parcel rows (for filters the table cannot answer)."""
+    cz = min(max(z, CELL_MIN_ZOOM), CELL_MAX_ZOOM)
+    params["cell"] = 40075016.68557849 / (1 << (cz + CELL_SUBDIVISION))
+    where = " AND ".join(["p.geom_3857 && env.e", *_parcel_where(f, public, params)])
+    rows = (
+        "SELECT p.status, p.area_m2 AS area_m2, 1 AS n,"
+        " (ST_XMin(p.geom_3857) + ST_XMax(p.geom_3857)) / 2 AS sx,"
+        " (ST_YMin(p.geom_3857) + ST_YMax(p.geom_3857)) / 2 AS sy"
+        f" FROM landmatch.parcel p, env WHERE {where}"
+    )
+    inner = (
+        f"SELECT {_cell_columns(public, 'r.')} FROM ({rows}) r, env"
+        " WHERE ST_Intersects(ST_SetSRID(ST_MakePoint(r.sx, r.sy), 3857), env.e)"
+        " GROUP BY floor((r.sx + 20037508.342789244) / :cell),"
+        " floor((20037508.342789244 - r.sy) / :cell)"
+    )
+    return _mvt("parcel_cells", inner)
+
+
+def _zones_sql() -> str:
+    inner = (f"SELECT {_geom('d.geom_3857')}, d.code, d.name, d.level, d.kind, d.city_code,"
+             f" round((d.area_m2 / {M2_PER_MU!r})::numeric, 1)::float8 AS area_mu"
+             " FROM landmatch.dev_zone d, env WHERE d.geom_3857 && env.m")
+    return _mvt("zones", inner)
+
+
+def _constraints_sql() -> str:
+    inner = (f"SELECT {_geom('k.geom_3857')}, k.code, k.name, k.kind, k.severity"
+             " FROM landmatch.constraint_area k, env WHERE k.geom_3857 && env.m")
+    return _mvt("constraints", inner)
+
+
+def _admin_sql(z: int) -> str:
+    level = "" if z >= ADMIN_COUNTY_MIN_ZOOM else " AND a.level <> 'county'"
+    inner = (f"SELECT {_geom('a.geom_3857')}, a.code, a.name, a.level, a.parent_code"
+             f" FROM landmatch.admin_division a, env WHERE a.geom_3857 && env.m{level}")
+    return _mvt("admin", inner)
+
+
+def _facilities_sql() -> str:
+    inner = (f"SELECT {_geom('f.geom_3857')}, f.code, f.name, f.kind, f.city_code, f.approximate"
+             " FROM landmatch.facility f, env WHERE f.geom_3857 && env.m")
+    return _mvt("facilities", inner)
+
+
+def check_tile(layer: str, z: int, x: int, y: int, public: bool) -> None:
+    if layer not in LAYERS:
+        raise NotFound(f"未知图层 {layer}；可选 {', '.join(LAYERS)}")
+    if not 0 <= z <= MAX_ZOOM:
+        raise InvalidInput(f"缩放级别 z 应在 0–{MAX_ZOOM} 之间")
+    n = 1 << z
+    if not (0 <= x < n and 0 <= y < n):
+        raise InvalidInput(f"瓦片坐标超出范围：z={z} 时 x、y 应在 0–{n - 1} 之间")
+    if public and layer in INTERNAL_LAYERS:
+        raise Forbidden(f"图层 {layer}（{LAYERS[layer]}）仅供内部用户使用")
+
+
+def tile_sql(layer: str, z: int, x: int, y: int, filters: TileFilter,
+             public: bool) -> tuple[str, dict[str, Any]]:
+    """The one statement that renders a tile, and its parameters."""
+    check_tile(layer, z, x, y, public)
+    params: dict[str, Any] = {"z": z, "x": x, "y": y}
+    if layer == "parcels":
+        if z >= PARCEL_MIN_ZOOM:
+            sql = _parcels_sql(filters, public, params)
+        elif filters.areas_on_class_edges:
+            sql = _cells_sql(z, x, y, filters, public, params)
+        else:
+            sql = _cells_live_sql(z, x, y, filters, public, params)
+    elif layer == "zones":
+        sql = _zones_sql()
+    elif layer == "constraints":
+        sql = _constraints_sql()
+    elif layer == "admin":
+        sql = _admin_sql(z)
+    else:
+        sql = _facilities_sql()
+    return sql, params
+
+
+def render_tile(conn: Executes, layer: str, z: int, x: int, y: int,
+                filters: TileFilter = NO_FILTER, public: bool = True) -> bytes:
+    """Render one tile as MVT bytes (empty bytes when nothing is in it)."""
+    sql, params = tile_sql(layer, z, x, y, filters, public)
+    data = conn.execute(text(sql), params).scalar()
+    return bytes(data) if data else b""
+
+
+def layer_version(conn: Executes, layer: str) -> int:
+    """The data_state counter of a layer's table (bumped by every write to it)."""
+    v = conn.execute(
+        text("SELECT version FROM landmatch.data_state WHERE name = :n"),
+        {"n": LAYER_STATE[layer]},
+    ).scalar()
+    return int(v or 0)
+
+
+@dataclass(frozen=True)
+class Tile:
+    etag: str
+    body: bytes
+    gzipped: bytes
+
+    @property
+    def size(self) -> int:
+        return len(self.body) + len(self.gzipped) + 200
+
+
+class TileCache:
+    """An in-process LRU of rendered tiles, bounded by total bytes. Keys include the layer's
+    data version, so a write makes every older entry unreachable (and it ages out)."""
+
+    def __init__(self, max_bytes: int = 256 * 1024 * 1024) -> None:
+        self.max_bytes = max_bytes
+        self._items: OrderedDict[tuple[Any, ...], Tile] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, key: tuple[Any, ...]) -> Tile | None:
+        with self._lock:
+            tile = self._items.get(key)
+            if tile is None:
+                self.misses += 1
+                return None
+            self._items.move_to_end(key)
+            self.hits += 1
+            return tile
+
+    def put(self, key: tuple[Any, ...], tile: Tile) -> None:
+        if tile.size > self.max_bytes:
+            return
+        with self._lock:
+            old = self._items.pop(key, None)
+            if old is not None:
+                self._bytes -= old.size
+            self._items[key] = tile
+            self._bytes += tile.size
+            while self._bytes > self.max_bytes:
+                _, evicted = self._items.popitem(last=False)
+                self._bytes -= evicted.size
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+            self._bytes = 0
+
+    @property
+    def nbytes(self) -> int:
+        return self._bytes
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+def tile_key(layer: str, z: int, x: int, y: int, filters: TileFilter, public: bool,
+             version: int) -> tuple[Any, ...]:
+    return (layer, z, x, y, filters.key(), public, version)
+
+
+def make_etag(key: tuple[Any, ...]) -> str:
+    return '"' + hashlib.blake2b(repr(key).encode(), digest_size=12).hexdigest() + '"'
+
+
+def get_tile(conn: Executes, cache: TileCache, layer: str, z: int, x: int, y: int,
+             filters: TileFilter = NO_FILTER, public: bool = True,
+             if_none_match: str | None = None) -> tuple[str, Tile | None]:
+    """The tile's ETag and the tile (from the cache, or rendered and cached), keyed by the
+    layer's data version. The tile is None when ``if_none_match`` already names this ETag."""
+    check_tile(layer, z, x, y, public)
+    key = tile_key(layer, z, x, y, filters, public, layer_version(conn, layer))
+    etag = make_etag(key)
+    if if_none_match and (if_none_match.strip() == "*" or etag in (
+            t.strip().removeprefix("W/") for t in if_none_match.split(","))):
+        return etag, None
+    tile = cache.get(key)
+    if tile is None:
+        body = render_tile(conn, layer, z, x, y, filters, public)
+        tile = Tile(etag, body, gzip.compress(body, compresslevel=5))
+        cache.put(key, tile)
+    return etag, tile
+
+
+def tile_at(lon: float, lat: float, z: int) -> tuple[int, int]:
+    """The (x, y) of the Web Mercator tile at zoom z holding a lon/lat point."""
+    import math
+
+    n = 1 << z
+    x = int((lon + 180.0) / 360.0 * n)
+    r = math.radians(lat)
+    y = int((1.0 - math.asinh(math.tan(r)) / math.pi) / 2.0 * n)
+    return min(max(x, 0), n - 1), min(max(y, 0), n - 1)
