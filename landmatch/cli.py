@@ -79,7 +79,7 @@ def seed(
                   TimeElapsedColumn(), console=console, transient=False) as bar:
         tasks: dict[str, int] = {}
         labels = {"place": "生成地块 placing", "load": "写入数据库 loading",
-                  "history": "写入历史 history"}
+                  "history": "写入历史 history", "facts": "计算地块事实 facts"}
 
         def progress(stage: str, done: int, total: int) -> None:
             if stage not in tasks:
@@ -128,6 +128,11 @@ def users_add(
     with session_factory(_engine()).begin() as session:
         token = add_user(session, name, role, city, zone)
     console.print(token)
+
+
+from landmatch.match.cli import match_command  # noqa: E402
+
+app.command("match")(match_command)
 
 
 def main() -> None:

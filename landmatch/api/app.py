@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from landmatch import __version__
 from landmatch.api import problems
-from landmatch.api.routes import health, pages, parcels, tiles
+from landmatch.api.routes import health, match, pages, parcels, projects, tiles
 from landmatch.db.engine import get_engine, session_factory
 from landmatch.settings import Settings
 
@@ -22,7 +22,9 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.sessions = session_factory(app.state.engine)
     problems.install(app)
     app.include_router(health.router)
+    app.include_router(match.router)  # before parcels: /api/parcels/{code}/matching-projects
     app.include_router(parcels.router)
+    app.include_router(projects.router)
     app.include_router(tiles.router)
     pages.install(app, settings)
     return app

@@ -271,6 +271,11 @@ class Parcel(Base):
         Index("ix_parcel_city_status", "city_code", "status"),
         Index("ix_parcel_zone", "zone_id"),
         Index("ix_parcel_status_area", "status", "area_m2"),
+        # The candidate query of a match (migration 0002_match).
+        Index("ix_parcel_match_city", "status", "city_code", "land_use", "area_m2",
+              postgresql_where=text("deleted_at IS NULL")),
+        Index("ix_parcel_match", "status", "land_use", "area_m2",
+              postgresql_where=text("deleted_at IS NULL")),
     )
 
 
@@ -392,6 +397,8 @@ class Facility(Base):
         Index("ix_facility_geom", "geom", postgresql_using="gist"),
         Index("ix_facility_geom_3857", "geom_3857", postgresql_using="gist"),
         Index("ix_facility_kind", "kind"),
+        # Nearest facility of one kind by <-> (btree_gist; migration 0002_match).
+        Index("ix_facility_kind_geom", "kind", "geom", postgresql_using="gist"),
     )
 
 
@@ -484,6 +491,7 @@ class MatchRun(Base):
     public: Mapped[bool] = mapped_column(Boolean)
     data_version: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[dt.datetime] = _now()
+    __table_args__ = (Index("ix_match_run_project", "project_id"),)
 
 
 class Reservation(Base):
@@ -503,6 +511,8 @@ class Reservation(Base):
             unique=True,
             postgresql_where=text("released_at IS NULL"),
         ),
+        Index("ix_reservation_project", "project_id",
+              postgresql_where=text("released_at IS NULL")),
     )
 
 
