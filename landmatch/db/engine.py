@@ -31,7 +31,8 @@ def alembic_config(url: str) -> Config:
     return cfg
 
 
-def upgrade(url: str, revision: str = "head") -> None:
+def upgrade(url: str, revision: str = "heads") -> None:
+    # "heads": parallel branches each add a migration off 0001 until the lead re-chains them.
     command.upgrade(alembic_config(url), revision)
 
 

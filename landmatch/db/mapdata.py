@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from sqlalchemy import text
@@ -11,7 +10,7 @@ from sqlalchemy.orm import Session
 from landmatch import vocab
 from landmatch.auth import Principal
 from landmatch.db.parcels import PUBLIC_WHERE
-from landmatch.errors import InvalidInput, NotFound
+from landmatch.errors import InvalidInput
 
 _BOX = "ST_XMin(g)::float8, ST_YMin(g)::float8, ST_XMax(g)::float8, ST_YMax(g)::float8"
 
@@ -66,17 +65,3 @@ def cities(session: Session) -> list[tuple[str, str]]:
         text("SELECT code, name FROM landmatch.admin_division WHERE level = 'city' ORDER BY code")
     )
     return [(r[0], r[1]) for r in rows]
-
-
-def match_run(session: Session, match_id: str, principal: Principal) -> dict[str, Any]:
-    """A stored match run's response. Runs made by staff are not shown to the public."""
-    if len(match_id) > 36:
-        raise NotFound("未找到该匹配结果")
-    row = session.execute(
-        text("SELECT response, public, created_at FROM landmatch.match_run WHERE id = :i"),
-        {"i": match_id},
-    ).first()
-    if row is None or (principal.is_public and not row.public):
-        raise NotFound("未找到该匹配结果")
-    response = row.response if isinstance(row.response, dict) else json.loads(row.response)
-    return {"response": response, "public": row.public, "created_at": row.created_at.isoformat()}

@@ -58,8 +58,11 @@ def base_map(settings: Settings, *, location: tuple[float, float] = HEBEI_CENTRE
 def _vector(url: str, name: str, style: str, *, show: bool = True, pane: str | None = None,
             min_zoom: int | None = None) -> plugins.VectorGridProtobuf:
     layer_name = url.split("/")[2]  # /tiles/<layer>/...
+    styles = {layer_name: JsCode(style)}
+    if layer_name == "parcels":  # below z12 the engine sends per-cell aggregates instead
+        styles["parcel_cells"] = JsCode(style)
     options: dict[str, Any] = {
-        "vectorTileLayerStyles": {layer_name: JsCode(style)},
+        "vectorTileLayerStyles": styles,
         "interactive": False,  # clicks are answered by /api/identify (VectorGrid issue 274)
         "maxNativeZoom": 18,
         "maxZoom": 19,
@@ -204,7 +207,9 @@ def _breakdown(raw: Any) -> list[dict[str, Any]]:
 def match_sites(response: dict[str, Any], top: int = MATCH_TOP_INLINE) -> list[dict[str, Any]]:
     """The ranked candidates of a match response (parcels and assemblies), top N only."""
     feats = [f for f in response.get("features", []) if f.get("geometry")]
-    feats.sort(key=lambda f: (f.get("properties", {}).get("rank") or 10**9))
+    # Parcels first, by rank; then assemblies (ranked among themselves, labelled A1, A2 …).
+    feats.sort(key=lambda f: (f.get("properties", {}).get("kind") == "assembly",
+                              f.get("properties", {}).get("rank") or 10**9))
     sites = []
     for f in feats[:top]:
         p = dict(f.get("properties") or {})
@@ -213,8 +218,10 @@ def match_sites(response: dict[str, Any], top: int = MATCH_TOP_INLINE) -> list[d
         is_assembly = bool(p.get("assembly") or p.get("kind") == "assembly" or
                            (isinstance(members, list) and len(members) > 1))
         label_point = geom.representative_point()
+        tts = p.get("time_to_start")
         sites.append({
             "rank": p.get("rank"),
+            "label": f"A{p.get('rank')}" if is_assembly else str(p.get("rank")),
             "score": p.get("score"),
             "code": p.get("code") or (p.get("id") if not is_assembly else None),
             "name": p.get("name") or ("组合地块" if is_assembly else p.get("code")),
@@ -230,7 +237,7 @@ def match_sites(response: dict[str, Any], top: int = MATCH_TOP_INLINE) -> list[d
             "breakdown": _breakdown(p.get("breakdown")),
             "policies": p.get("policies") or [],
             "warnings": p.get("warnings") or [],
-            "days_to_start": p.get("days_to_start") or p.get("est_days_to_start"),
+            "days_to_start": tts.get("days") if isinstance(tts, dict) else tts,
             "lat": label_point.y,
             "lon": label_point.x,
             "geometry": geom.__geo_interface__,

@@ -90,7 +90,7 @@ def idle_parcel(engine: Engine) -> dict[str, Any]:
 @pytest.fixture(scope="session")
 def match_id(live_url: str, engine: Engine, public_parcel: dict[str, Any]) -> Iterator[str]:
     """A public match run made by the matching engine through ``POST /api/match``."""
-    body = {"industry": "34", "area_min_mu": 10, "area_max_mu": 400, "top_n": 10}
+    body = {"industry": "34", "area_mu_min": 10, "area_mu_max": 400, "top": 10}
     r = httpx.post(live_url + "/api/match", json=body, timeout=60)
     assert r.status_code == 200, r.text
     mid = r.json()["match_id"]

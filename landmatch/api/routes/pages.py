@@ -16,6 +16,7 @@ from landmatch.db import mapdata
 from landmatch.db.cards import extract_shapes, parcel_card
 from landmatch.errors import Unauthorized
 from landmatch.maps import brochure, builders
+from landmatch.match.engine import get_run
 from landmatch.maps.assets import app_static_dir, node_modules
 from landmatch.maps.elements import render
 from landmatch.settings import Settings
@@ -92,8 +93,8 @@ def logout() -> Response:
 @router.get("/match/{match_id}/map", response_class=HTMLResponse)
 def match_map(match_id: str, session: SessionDep, settings: SettingsDep,
               principal: PrincipalDep) -> HTMLResponse:
-    run = mapdata.match_run(session, match_id, principal)
-    staff = not principal.is_public and not run["public"]
+    run = {"response": get_run(session, match_id, principal)}
+    staff = not principal.is_public
     html = builders.match_map(settings, match_id=match_id, run=run,
                               facilities=mapdata.facilities(session), staff=staff)
     return HTMLResponse(html)

@@ -73,7 +73,7 @@
     var statuses = Array.prototype.slice.call(f.querySelectorAll('input[name="status"]:checked'))
       .map(function (i) { return i.value; });
     if (f.querySelector('input[name="status"]')) q.status = statuses.join(",");
-    ["area_min_mu", "area_max_mu", "city", "land_use", "in_zone"].forEach(function (k) {
+    ["area_min", "area_max", "city", "land_use", "in_zone"].forEach(function (k) {
       var el = f.elements[k];
       if (el && el.value !== "") q[k] = el.value; else delete q[k];
     });
@@ -88,7 +88,7 @@
     var q = filterQuery();
     var msg = $("lm-filter-msg");
     if (msg) msg.textContent = "";
-    if (q.area_min_mu && q.area_max_mu && Number(q.area_min_mu) > Number(q.area_max_mu)) {
+    if (q.area_min && q.area_max && Number(q.area_min) > Number(q.area_max)) {
       if (msg) msg.textContent = "面积下限不能大于上限";
       return;
     }
@@ -217,13 +217,13 @@
     var f = ev.target, out = $("lm-match-result");
     var body = {
       industry: f.elements.industry.value,
-      area_min_mu: Number(f.elements.area_min_mu.value),
-      area_max_mu: Number(f.elements.area_max_mu.value),
-      top_n: 10
+      area_mu_min: Number(f.elements.area_min_mu.value),
+      area_mu_max: Number(f.elements.area_max_mu.value),
+      top: 10
     };
-    if (f.elements.investment_wan.value) body.total_investment_wan = Number(f.elements.investment_wan.value);
-    if (f.elements.city.value) body.cities = [f.elements.city.value];
-    if (body.area_min_mu > body.area_max_mu) { out.innerHTML = '<span class="text-danger">用地下限不能大于上限</span>'; return; }
+    if (f.elements.investment_wan.value) body.investment_wan = Number(f.elements.investment_wan.value);
+    if (f.elements.city.value) body.location = { cities: [f.elements.city.value] };
+    if (body.area_mu_min > body.area_mu_max) { out.innerHTML = '<span class="text-danger">用地下限不能大于上限</span>'; return; }
     out.textContent = "正在匹配 …";
     fetch("/api/match", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) })
       .then(function (r) { return r.json().then(function (b) { return { ok: r.ok, body: b }; }); })
@@ -247,7 +247,7 @@
 
   // ---- match result page ------------------------------------------------------------------
   function showSite(s) {
-    var h = ['<h2 class="h6">第 ' + esc(s.rank) + " 名：" + esc(s.name) + (s.code ? ' <small class="text-muted">' + esc(s.code) + "</small>" : "") + "</h2>"];
+    var h = ['<h2 class="h6">' + (s.assembly ? "组合 " + esc(s.label) : "第 " + esc(s.label) + " 名") + "：" + esc(s.name) + (s.code ? ' <small class="text-muted">' + esc(s.code) + "</small>" : "") + "</h2>"];
     if (s.assembly) h.push('<div class="small">组合地块：' + esc(s.members.join("、")) + "</div>");
     h.push('<div class="small">总分 <b>' + num(s.score, 1) + "</b>，面积 " + num(s.area_mu) + " 亩" + (s.days_to_start ? "，预计 " + num(s.days_to_start, 0) + " 天可开工" : "") + "</div>");
     h.push('<table class="table table-sm lm-breakdown"><thead><tr><th>指标</th><th>原始值</th><th>得分</th><th>权重</th><th>贡献</th></tr></thead><tbody>');
@@ -275,8 +275,8 @@
                           : { color: "#c0392b", weight: 2, fillOpacity: 0.25 }
       }).addTo(group);
       var marker = L.marker([s.lat, s.lon], {
-        icon: L.divIcon({ className: "lm-rank-icon", html: "<span>" + esc(s.rank) + "</span>", iconSize: [26, 26] }),
-        title: "第 " + s.rank + " 名"
+        icon: L.divIcon({ className: "lm-rank-icon", html: "<span>" + esc(s.label) + "</span>", iconSize: [26, 26] }),
+        title: (s.assembly ? "组合 " : "第 ") + s.label + (s.assembly ? "" : " 名")
       }).addTo(group);
       var open = function () { showSite(s); };
       marker.on("click", open);
