@@ -77,21 +77,30 @@ def measure(browser, url: str, shot: Path | None, city: tuple[float, float]) -> 
     if shot:
         page.screenshot(path=str(shot))
     t0 = page.evaluate("performance.now()")
-    page.evaluate("window.__lmLoaded = new Set(); for (const k of ['admin','zones','parcels']) "
-                  "LM.layers[k].once('load', () => __lmLoaded.add(LM.layers[k]._leaflet_id));")
+    page.evaluate(
+        "window.__lmLoaded = new Set(); for (const k of ['admin','zones','parcels']) "
+        "LM.layers[k].once('load', () => __lmLoaded.add(LM.layers[k]._leaflet_id));"
+    )
     page.evaluate(f"LM.map.setView([{city[0]}, {city[1]}], 14, {{animate: false}})")
     page.wait_for_function(WAIT_LAYERS_JS, timeout=60000, polling=20)
     city_ms = page.evaluate("performance.now()") - t0
     if shot:
         page.screenshot(path=str(shot.with_name(shot.stem + "_z14.png")))
     ctx.close()
-    return {"dcl_ms": n["domContentLoadedEventEnd"], "load_ms": n["loadEventEnd"],
-            "first_render_ms": first, "city_z14_ms": city_ms, "errors": len(errors),
-            "html_kb": n.get("transferSize", 0) / 1024}
+    return {
+        "dcl_ms": n["domContentLoadedEventEnd"],
+        "load_ms": n["loadEventEnd"],
+        "first_render_ms": first,
+        "city_z14_ms": city_ms,
+        "errors": len(errors),
+        "html_kb": n.get("transferSize", 0) / 1024,
+    }
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--db", default="postgresql+psycopg://root@127.0.0.1:5432/lm_1m")
     ap.add_argument("--runs", type=int, default=3, help="warm runs after the cold one")
     ap.add_argument("--city", default="38.04,114.51", help="lat,lon of the dense view (石家庄)")
@@ -102,8 +111,19 @@ def main() -> int:
     port = free_port()
     env = dict(os.environ, LANDMATCH_DATABASE_URL=args.db, PYTHONPATH=str(ROOT))
     server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "landmatch.api.main:app", "--port", str(port),
-         "--log-level", "warning"], env=env, cwd=ROOT)
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "landmatch.api.main:app",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+        cwd=ROOT,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(200):
@@ -114,18 +134,23 @@ def main() -> int:
                 time.sleep(0.1)
         lat, lon = (float(v) for v in args.city.split(","))
         with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path="/usr/bin/chromium",
-                                         args=["--no-sandbox", "--disable-gpu"])
+            browser = pw.chromium.launch(
+                executable_path="/usr/bin/chromium", args=["--no-sandbox", "--disable-gpu"]
+            )
             shot = out / "bench_map_first_render.png"
             rows = [("cold", measure(browser, url, shot, (lat, lon)))]
             for i in range(args.runs):
                 rows.append((f"warm{i + 1}", measure(browser, url, None, (lat, lon))))
             browser.close()
         print(f"database: {args.db.rsplit('/', 1)[-1]}")
-        print(f"{'run':<7}{'DCL ms':>9}{'load ms':>9}{'first render ms':>17}{'z14 city ms':>13}{'errors':>8}")
+        print(
+            f"{'run':<7}{'DCL ms':>9}{'load ms':>9}{'first render ms':>17}{'z14 city ms':>13}{'errors':>8}"
+        )
         for name, r in rows:
-            print(f"{name:<7}{r['dcl_ms']:>9.0f}{r['load_ms']:>9.0f}{r['first_render_ms']:>17.0f}"
-                  f"{r['city_z14_ms']:>13.0f}{r['errors']:>8}")
+            print(
+                f"{name:<7}{r['dcl_ms']:>9.0f}{r['load_ms']:>9.0f}{r['first_render_ms']:>17.0f}"
+                f"{r['city_z14_ms']:>13.0f}{r['errors']:>8}"
+            )
         print("target: first render <= 2000 ms")
         print(f"screenshots: {shot} and {shot.with_name(shot.stem + '_z14.png')}")
     finally:

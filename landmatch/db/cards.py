@@ -21,8 +21,17 @@ from landmatch.db.parcels import PUBLIC_WHERE, get_parcel
 from landmatch.errors import NotFound
 
 POLICY_FIELDS = (
-    "code", "title", "issuer", "doc_no", "valid_until", "scope_level", "benefit_kind",
-    "benefit_rate", "benefit_cap_wan", "benefit_amount_wan", "summary",
+    "code",
+    "title",
+    "issuer",
+    "doc_no",
+    "valid_until",
+    "scope_level",
+    "benefit_kind",
+    "benefit_rate",
+    "benefit_cap_wan",
+    "benefit_amount_wan",
+    "summary",
 )
 
 
@@ -41,8 +50,10 @@ def zone_of(session: Session, zone_code: str | None, today: dt.date) -> dict[str
     if not zone_code:
         return None
     row = session.execute(
-        text("SELECT id, code, name, level, kind, leading_industries, contact_name, contact_phone "
-             "FROM landmatch.dev_zone WHERE code = :c"),
+        text(
+            "SELECT id, code, name, level, kind, leading_industries, contact_name, contact_phone "
+            "FROM landmatch.dev_zone WHERE code = :c"
+        ),
         {"c": zone_code},
     ).first()
     if row is None:
@@ -51,14 +62,17 @@ def zone_of(session: Session, zone_code: str | None, today: dt.date) -> dict[str
     zid = zone.pop("id")
     zone["level_label"] = vocab.label(vocab.ZONE_LEVELS, zone["level"])
     zone["industries"] = [
-        {"code": c, "name": vocab.INDUSTRIES.get(c, (c, 0))[0]} for c in zone.pop("leading_industries") or []
+        {"code": c, "name": vocab.INDUSTRIES.get(c, (c, 0))[0]}
+        for c in zone.pop("leading_industries") or []
     ]
     zone["assessments"] = [
         _plain(r) | {"label": vocab.label(vocab.ASSESSMENTS, r.kind)}
         for r in session.execute(
-            text("SELECT kind, name, approved_on, valid_until, doc_no FROM landmatch.zone_assessment "
-                 "WHERE zone_id = :z AND approved_on <= :d AND (valid_until IS NULL OR valid_until >= :d) "
-                 "ORDER BY kind"),
+            text(
+                "SELECT kind, name, approved_on, valid_until, doc_no FROM landmatch.zone_assessment "
+                "WHERE zone_id = :z AND approved_on <= :d AND (valid_until IS NULL OR valid_until >= :d) "
+                "ORDER BY kind"
+            ),
             {"z": zid, "d": today},
         )
     ]
@@ -82,13 +96,21 @@ def policies_for(
             "ORDER BY CASE scope_level WHEN 'zone' THEN 0 WHEN 'county' THEN 1 WHEN 'city' THEN 2 "
             "ELSE 3 END, code"
         ),
-        {"city": parcel.get("city_code"), "county": parcel.get("county_code") or "",
-         "zone": parcel.get("zone_code") or "", "status": parcel.get("status"),
-         "land_use": parcel.get("land_use"), "d": today},
+        {
+            "city": parcel.get("city_code"),
+            "county": parcel.get("county_code") or "",
+            "zone": parcel.get("zone_code") or "",
+            "status": parcel.get("status"),
+            "land_use": parcel.get("land_use"),
+            "d": today,
+        },
     )
     return [
-        _plain(r) | {"benefit_label": vocab.label(vocab.BENEFIT_KINDS, r.benefit_kind),
-                     "scope_label": vocab.label(vocab.POLICY_SCOPES, r.scope_level)}
+        _plain(r)
+        | {
+            "benefit_label": vocab.label(vocab.BENEFIT_KINDS, r.benefit_kind),
+            "scope_label": vocab.label(vocab.POLICY_SCOPES, r.scope_level),
+        }
         for r in rows
     ]
 
@@ -103,13 +125,29 @@ def _utilities(p: dict[str, Any], stale_before: dt.date) -> list[dict[str, Any]]
     ]
     out = []
     for key, label, value, unit, as_of in spec:
-        out.append({"key": key, "label": label, "value": value, "unit": unit, "as_of": as_of,
-                    "stale": bool(as_of and dt.date.fromisoformat(as_of) < stale_before)})
+        out.append(
+            {
+                "key": key,
+                "label": label,
+                "value": value,
+                "unit": unit,
+                "as_of": as_of,
+                "stale": bool(as_of and dt.date.fromisoformat(as_of) < stale_before),
+            }
+        )
     tel = [t for t, on in (("5G", p.get("telecom_5g")), ("光纤", p.get("fibre"))) if on]
-    out.append({"key": "telecom", "label": "通信", "value": "、".join(tel) if tel else None,
-                "unit": "", "as_of": p.get("telecom_as_of"),
-                "stale": bool(p.get("telecom_as_of")
-                              and dt.date.fromisoformat(p["telecom_as_of"]) < stale_before)})
+    out.append(
+        {
+            "key": "telecom",
+            "label": "通信",
+            "value": "、".join(tel) if tel else None,
+            "unit": "",
+            "as_of": p.get("telecom_as_of"),
+            "stale": bool(
+                p.get("telecom_as_of") and dt.date.fromisoformat(p["telecom_as_of"]) < stale_before
+            ),
+        }
+    )
     return out
 
 
@@ -126,8 +164,11 @@ def _qa_flags(p: dict[str, Any], utilities: list[dict[str, Any]]) -> list[str]:
     if unknown:
         flags.append("配套容量未知：" + "、".join(unknown))
     if p.get("status") == "ready":
-        missing = [vocab.READY_CHECKLIST[k] for k in vocab.READY_CHECKLIST
-                   if k not in (p.get("checklist") or [])]
+        missing = [
+            vocab.READY_CHECKLIST[k]
+            for k in vocab.READY_CHECKLIST
+            if k not in (p.get("checklist") or [])
+        ]
         if missing:
             flags.append("熟地核查未完成：" + "、".join(missing))
     return flags
@@ -135,17 +176,23 @@ def _qa_flags(p: dict[str, Any], utilities: list[dict[str, Any]]) -> list[str]:
 
 def _reservation(session: Session, code: str) -> dict[str, Any] | None:
     row = session.execute(
-        text("SELECT r.reserved_by, r.until, r.note, r.created_at, pr.name AS project "
-             "FROM landmatch.reservation r JOIN landmatch.parcel p ON p.id = r.parcel_id "
-             "JOIN landmatch.project pr ON pr.id = r.project_id "
-             "WHERE p.code = :c AND r.released_at IS NULL"),
+        text(
+            "SELECT r.reserved_by, r.until, r.note, r.created_at, pr.name AS project "
+            "FROM landmatch.reservation r JOIN landmatch.parcel p ON p.id = r.parcel_id "
+            "JOIN landmatch.project pr ON pr.id = r.project_id "
+            "WHERE p.code = :c AND r.released_at IS NULL"
+        ),
         {"c": code},
     ).first()
     return _plain(row) if row else None
 
 
 def parcel_card(
-    session: Session, code: str, principal: Principal, *, stale_after_days: int,
+    session: Session,
+    code: str,
+    principal: Principal,
+    *,
+    stale_after_days: int,
     today: dt.date | None = None,
 ) -> dict[str, Any]:
     """Everything the parcel card and the brochure show, filtered by who is asking.
@@ -163,8 +210,12 @@ def parcel_card(
         "labels": {
             "status": vocab.label(vocab.PARCEL_STATUS, p.get("status")),
             "land_use": vocab.label(vocab.LAND_USE, p.get("land_use")),
-            "compatible_uses": [vocab.label(vocab.LAND_USE, c) for c in p.get("compatible_uses") or []],
-            "supply_modes": [vocab.label(vocab.SUPPLY_MODES, m) for m in p.get("supply_modes") or []],
+            "compatible_uses": [
+                vocab.label(vocab.LAND_USE, c) for c in p.get("compatible_uses") or []
+            ],
+            "supply_modes": [
+                vocab.label(vocab.SUPPLY_MODES, m) for m in p.get("supply_modes") or []
+            ],
             "readiness": [vocab.label(vocab.READINESS, r) for r in p.get("readiness") or []],
         },
         "utilities": utilities,
@@ -172,8 +223,12 @@ def parcel_card(
         "policies": policies_for(session, p, principal, today),
         "contact": (
             {"name": zone["contact_name"], "phone": zone["contact_phone"], "source": "zone"}
-            if zone and zone.get("contact_name") else
-            {"name": f"{p.get('city_name') or ''}自然资源和规划局", "phone": None, "source": "city"}
+            if zone and zone.get("contact_name")
+            else {
+                "name": f"{p.get('city_name') or ''}自然资源和规划局",
+                "phone": None,
+                "source": "city",
+            }
         ),
         "brochure_url": f"/parcels/{code}/brochure",
     }
@@ -198,8 +253,10 @@ def extract_shapes(
     zone boundary, each as GeoJSON in CGCS2000, within a box around the parcel."""
     where = PUBLIC_WHERE if principal.is_public else "p.deleted_at IS NULL"
     box = session.execute(
-        text(f"SELECT ST_XMin(p.geom), ST_YMin(p.geom), ST_XMax(p.geom), ST_YMax(p.geom), p.zone_id "
-             f"FROM landmatch.parcel p WHERE p.code = :c AND {where}"),
+        text(
+            f"SELECT ST_XMin(p.geom), ST_YMin(p.geom), ST_XMax(p.geom), ST_YMax(p.geom), p.zone_id "
+            f"FROM landmatch.parcel p WHERE p.code = :c AND {where}"
+        ),
         {"c": code},
     ).first()
     if box is None:
@@ -211,15 +268,19 @@ def extract_shapes(
     env = {"a": cx - half, "b": cy - half, "c2": cx + half, "d": cy + half}
     envelope = "ST_MakeEnvelope(:a, :b, :c2, :d, 4490)"
     neighbours = session.execute(
-        text(f"SELECT p.code, ST_AsGeoJSON(ST_Intersection(p.geom, {envelope}), 7) FROM landmatch.parcel p "
-             f"WHERE p.geom && {envelope} AND p.code <> :c AND {where} LIMIT 400"),
+        text(
+            f"SELECT p.code, ST_AsGeoJSON(ST_Intersection(p.geom, {envelope}), 7) FROM landmatch.parcel p "
+            f"WHERE p.geom && {envelope} AND p.code <> :c AND {where} LIMIT 400"
+        ),
         env | {"c": code},
     ).all()
     zone = None
     if zone_id is not None:
         zone = session.execute(
-            text(f"SELECT ST_AsGeoJSON(ST_Boundary(ST_Intersection(geom, {envelope})), 7) "
-                 "FROM landmatch.dev_zone WHERE id = :z"),
+            text(
+                f"SELECT ST_AsGeoJSON(ST_Boundary(ST_Intersection(geom, {envelope})), 7) "
+                "FROM landmatch.dev_zone WHERE id = :z"
+            ),
             env | {"z": zone_id},
         ).scalar()
     parcel = session.execute(

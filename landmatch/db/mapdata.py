@@ -42,22 +42,35 @@ def search(session: Session, q: str, principal: Principal, limit: int = 10) -> l
       (SELECT 'facility', f.code, f.name, {_BOX} FROM landmatch.facility f,
               LATERAL (SELECT f.geom AS g) x WHERE f.name ILIKE :like ORDER BY f.name LIMIT :n)
     """
-    rows = session.execute(text(sql), {"like": like, "prefix": q.replace("%", "") + "%", "n": limit})
+    rows = session.execute(
+        text(sql), {"like": like, "prefix": q.replace("%", "") + "%", "n": limit}
+    )
     labels = {"parcel": "地块", "zone": "开发区", "admin": "行政区", "facility": "设施"}
     out = []
     for r in rows:
         kind, code, label, x0, y0, x1, y1 = r
-        out.append({"kind": kind, "kind_label": labels[kind], "code": code, "label": label,
-                    "bbox": [round(x0, 6), round(y0, 6), round(x1, 6), round(y1, 6)]})
+        out.append(
+            {
+                "kind": kind,
+                "kind_label": labels[kind],
+                "code": code,
+                "label": label,
+                "bbox": [round(x0, 6), round(y0, 6), round(x1, 6), round(y1, 6)],
+            }
+        )
     return out[: limit * 2]
 
 
 def facilities(session: Session) -> list[dict[str, Any]]:
     rows = session.execute(
-        text("SELECT code, name, kind, ST_X(geom)::float8 AS lon, ST_Y(geom)::float8 AS lat, "
-             "approximate FROM landmatch.facility ORDER BY kind, code")
+        text(
+            "SELECT code, name, kind, ST_X(geom)::float8 AS lon, ST_Y(geom)::float8 AS lat, "
+            "approximate FROM landmatch.facility ORDER BY kind, code"
+        )
     )
-    return [dict(r._mapping) | {"kind_label": vocab.label(vocab.FACILITY_KINDS, r.kind)} for r in rows]
+    return [
+        dict(r._mapping) | {"kind_label": vocab.label(vocab.FACILITY_KINDS, r.kind)} for r in rows
+    ]
 
 
 def cities(session: Session) -> list[tuple[str, str]]:

@@ -43,24 +43,23 @@ APP_JS = f"{APP}/landmatch.js"
 _done = False
 
 
-def _local(pairs: list[tuple[str, str]], table: dict[str, str]) -> list[tuple[str, str]]:
-    out = []
-    for name, _url in pairs:
-        if name in table:
-            out.append((name, table[name]))
-    return out
-
-
 def localise_folium() -> None:
     """Point folium's and the used plugins' asset lists at the app's own copies (once)."""
     global _done
     if _done:
         return
-    folium.Map.default_js = [(k, JS[k]) for k in ("leaflet", "jquery", "bootstrap", "awesome_markers")]
+    folium.Map.default_js = [
+        (k, JS[k]) for k in ("leaflet", "jquery", "bootstrap", "awesome_markers")
+    ]
     folium.Map.default_css = [
         (k, CSS[k])
-        for k in ("leaflet_css", "bootstrap_css", "awesome_markers_font_css",
-                  "awesome_markers_css", "landmatch_css")
+        for k in (
+            "leaflet_css",
+            "bootstrap_css",
+            "awesome_markers_font_css",
+            "awesome_markers_css",
+            "landmatch_css",
+        )
     ]
     plugins.VectorGridProtobuf.default_js = [("vectorGrid", JS["vectorGrid"])]
     plugins.MarkerCluster.default_js = [("markerclusterjs", JS["markerclusterjs"])]

@@ -16,8 +16,14 @@ from landmatch.errors import ServiceUnavailable
 from landmatch.maps.elements import render
 
 CHROMIUM_FLAGS = (
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run", "--no-pdf-header-footer",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--no-pdf-header-footer",
 )
 SVG_SIZE = 520
 
@@ -73,10 +79,21 @@ def svg_extract(shapes: dict[str, Any], size: int = SVG_SIZE) -> dict[str, Any]:
     }
 
 
-def brochure_html(card: dict[str, Any], shapes: dict[str, Any], *, today: dt.date | None = None,
-                  pdf_url: str | None = None) -> str:
-    return render("brochure.html", c=card, p=card["parcel"], svg=svg_extract(shapes),
-                  today=(today or dt.date.today()).isoformat(), pdf_url=pdf_url)
+def brochure_html(
+    card: dict[str, Any],
+    shapes: dict[str, Any],
+    *,
+    today: dt.date | None = None,
+    pdf_url: str | None = None,
+) -> str:
+    return render(
+        "brochure.html",
+        c=card,
+        p=card["parcel"],
+        svg=svg_extract(shapes),
+        today=(today or dt.date.today()).isoformat(),
+        pdf_url=pdf_url,
+    )
 
 
 def chromium_path() -> str:
@@ -94,8 +111,13 @@ def html_to_pdf(html: str, timeout_s: float = 60) -> bytes:
         src = Path(tmp) / "brochure.html"
         out = Path(tmp) / "brochure.pdf"
         src.write_text(html, encoding="utf-8")
-        cmd = [exe, *CHROMIUM_FLAGS, f"--user-data-dir={tmp}/profile", f"--print-to-pdf={out}",
-               src.as_uri()]
+        cmd = [
+            exe,
+            *CHROMIUM_FLAGS,
+            f"--user-data-dir={tmp}/profile",
+            f"--print-to-pdf={out}",
+            src.as_uri(),
+        ]
         try:
             subprocess.run(cmd, check=True, capture_output=True, timeout=timeout_s)
         except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:

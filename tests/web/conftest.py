@@ -35,8 +35,9 @@ def live_url(settings: Settings, engine: Engine) -> Iterator[str]:
     from landmatch.api.app import create_app
 
     port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port,
-                                           log_level="warning"))
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{port}"
@@ -70,20 +71,26 @@ def staff_token(engine: Engine) -> Iterator[str]:
 def public_parcel(engine: Engine) -> dict[str, Any]:
     """A public ready parcel with its interior point, for clicks."""
     with engine.connect() as c:
-        row = c.execute(text(
-            "SELECT code, ST_X(ST_PointOnSurface(geom)), ST_Y(ST_PointOnSurface(geom)) "
-            "FROM landmatch.parcel WHERE status = 'ready' AND visibility = 'public' "
-            "AND deleted_at IS NULL ORDER BY area_m2 DESC LIMIT 1")).one()
+        row = c.execute(
+            text(
+                "SELECT code, ST_X(ST_PointOnSurface(geom)), ST_Y(ST_PointOnSurface(geom)) "
+                "FROM landmatch.parcel WHERE status = 'ready' AND visibility = 'public' "
+                "AND deleted_at IS NULL ORDER BY area_m2 DESC LIMIT 1"
+            )
+        ).one()
     return {"code": row[0], "lon": row[1], "lat": row[2]}
 
 
 @pytest.fixture(scope="session")
 def idle_parcel(engine: Engine) -> dict[str, Any]:
     with engine.connect() as c:
-        row = c.execute(text(
-            "SELECT code, ST_X(ST_PointOnSurface(geom)), ST_Y(ST_PointOnSurface(geom)), contact_phone "
-            "FROM landmatch.parcel WHERE status = 'idle' AND deleted_at IS NULL "
-            "ORDER BY area_m2 DESC LIMIT 1")).one()
+        row = c.execute(
+            text(
+                "SELECT code, ST_X(ST_PointOnSurface(geom)), ST_Y(ST_PointOnSurface(geom)), contact_phone "
+                "FROM landmatch.parcel WHERE status = 'idle' AND deleted_at IS NULL "
+                "ORDER BY area_m2 DESC LIMIT 1"
+            )
+        ).one()
     return {"code": row[0], "lon": row[1], "lat": row[2], "contact_phone": row[3]}
 
 
@@ -116,8 +123,12 @@ class Watched:
         self.page = page
         self.errors: list[str] = []
         self.requests: list[str] = []
-        page.on("console", lambda m: self.errors.append(f"console {m.type}: {m.text}")
-                if m.type == "error" else None)
+        page.on(
+            "console",
+            lambda m: (
+                self.errors.append(f"console {m.type}: {m.text}") if m.type == "error" else None
+            ),
+        )
         page.on("pageerror", lambda e: self.errors.append(f"pageerror: {e}"))
         page.on("requestfailed", lambda r: self.errors.append(f"requestfailed: {r.url}"))
         page.on("request", lambda r: self.requests.append(r.url))
@@ -134,8 +145,9 @@ def watched(browser: Any) -> Iterator[Any]:
     made: list[Any] = []
 
     def make(viewport: tuple[int, int] = (1280, 800), cookies: list[dict] | None = None) -> Watched:
-        ctx = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]},
-                                  locale="zh-CN")
+        ctx = browser.new_context(
+            viewport={"width": viewport[0], "height": viewport[1]}, locale="zh-CN"
+        )
         if cookies:
             ctx.add_cookies(cookies)
         made.append(ctx)
@@ -164,7 +176,6 @@ def go_to(page: Any, lat: float, lon: float, zoom: int = 16) -> None:
 
 
 def click_lonlat(page: Any, lat: float, lon: float) -> None:
-    pt = json.loads(page.evaluate(
-        f"JSON.stringify(LM.map.latLngToContainerPoint([{lat}, {lon}]))"))
+    pt = json.loads(page.evaluate(f"JSON.stringify(LM.map.latLngToContainerPoint([{lat}, {lon}]))"))
     box = page.locator(".folium-map").bounding_box()
     page.mouse.click(box["x"] + pt["x"], box["y"] + pt["y"])

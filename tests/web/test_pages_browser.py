@@ -12,8 +12,9 @@ from landmatch.db.parcels import INTERNAL_COLUMNS
 from tests.web.conftest import TILES_DRAWN_JS, click_lonlat, go_to
 
 
-def test_public_map_draws_tiles_and_click_opens_card(live_url: str, watched: Any,
-                                                     public_parcel: dict[str, Any]) -> None:
+def test_public_map_draws_tiles_and_click_opens_card(
+    live_url: str, watched: Any, public_parcel: dict[str, Any]
+) -> None:
     w = watched()
     w.page.goto(live_url + "/map")
     go_to(w.page, public_parcel["lat"], public_parcel["lon"])
@@ -26,14 +27,17 @@ def test_public_map_draws_tiles_and_click_opens_card(live_url: str, watched: Any
     assert "亩" in text and "公顷" in text
     assert "适用政策" in text and "联系" in text
     assert "内部信息" not in text and card.locator(".lm-internal").count() == 0
-    assert card.locator("a", has_text="地块推介书").get_attribute("href") == \
-        f"/parcels/{public_parcel['code']}/brochure"
+    assert (
+        card.locator("a", has_text="地块推介书").get_attribute("href")
+        == f"/parcels/{public_parcel['code']}/brochure"
+    )
     w.shot("public_map_card")
     assert w.errors == []
 
 
-def test_public_filters_rerequest_tiles_with_params(live_url: str, watched: Any,
-                                                   public_parcel: dict[str, Any]) -> None:
+def test_public_filters_rerequest_tiles_with_params(
+    live_url: str, watched: Any, public_parcel: dict[str, Any]
+) -> None:
     w = watched()
     w.page.goto(live_url + "/map")
     go_to(w.page, public_parcel["lat"], public_parcel["lon"], 14)
@@ -50,8 +54,9 @@ def test_public_filters_rerequest_tiles_with_params(live_url: str, watched: Any,
     assert w.errors == []
 
 
-def test_public_search_finds_parcel_by_code(live_url: str, watched: Any,
-                                            public_parcel: dict[str, Any]) -> None:
+def test_public_search_finds_parcel_by_code(
+    live_url: str, watched: Any, public_parcel: dict[str, Any]
+) -> None:
     w = watched()
     w.page.goto(live_url + "/map")
     w.page.fill("#lm-q", public_parcel["code"])
@@ -97,15 +102,18 @@ def test_staff_map_login_all_statuses_and_internal_card(
     w.page.click("button[type=submit]")
     w.page.wait_for_url(re.compile(r"/internal/map$"))
     go_to(w.page, idle_parcel["lat"], idle_parcel["lon"])
-    assert any("/tiles/parcels/" in u and "status=ready,unsupplied,idle,supplied" in u
-               for u in w.requests)
+    assert any(
+        "/tiles/parcels/" in u and "status=ready,unsupplied,idle,supplied" in u for u in w.requests
+    )
     click_lonlat(w.page, idle_parcel["lat"], idle_parcel["lon"])
     w.page.locator("#lm-card .lm-internal").wait_for(timeout=10000)
     text = w.page.inner_text("#lm-card")
     assert idle_parcel["code"] in text and "闲置" in text
     assert "数据质量提示" in text and "预留" in text
-    assert w.page.locator("#lm-card a", has_text="变更历史").get_attribute("href") == \
-        f"/api/parcels/{idle_parcel['code']}/history"
+    assert (
+        w.page.locator("#lm-card a", has_text="变更历史").get_attribute("href")
+        == f"/api/parcels/{idle_parcel['code']}/history"
+    )
     w.shot("staff_map_card")
     assert w.errors == [], [u for u in w.requests]
 
@@ -125,8 +133,9 @@ def test_brochure_page_and_pdf(live_url: str, watched: Any, public_parcel: dict[
     assert pdf.headers["content-type"] == "application/pdf"
 
 
-def test_match_map_numbers_sites_and_shows_breakdown(live_url: str, watched: Any,
-                                                     match_id: str) -> None:
+def test_match_map_numbers_sites_and_shows_breakdown(
+    live_url: str, watched: Any, match_id: str
+) -> None:
     run = httpx.get(f"{live_url}/api/match/{match_id}").json()
     ranked = [f for f in run["features"] if f.get("geometry")]
     w = watched()

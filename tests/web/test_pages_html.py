@@ -22,8 +22,9 @@ def test_public_map_has_no_external_url_with_default_basemap(client) -> None:
             assert client.get(src).status_code == 200, src
 
 
-@pytest.mark.parametrize("basemap, expected", [("osm", "tile.openstreetmap.org"),
-                                               ("tianditu", "tianditu.gov.cn")])
+@pytest.mark.parametrize(
+    "basemap, expected", [("osm", "tile.openstreetmap.org"), ("tianditu", "tianditu.gov.cn")]
+)
 def test_configured_basemap_is_the_only_external_url(settings, basemap, expected) -> None:
     s = load_settings(database_url=settings.database_url, basemap=basemap, tianditu_key="k123")
     html = builders.public_map(s, cities=[("130100", "石家庄市")], facilities=[])
@@ -32,20 +33,29 @@ def test_configured_basemap_is_the_only_external_url(settings, basemap, expected
 
 
 def test_card_public_vs_staff(client, session, tokens) -> None:
-    code = session.execute(text(
-        "SELECT code FROM landmatch.parcel WHERE status='ready' AND visibility='public' LIMIT 1")).scalar()
+    code = session.execute(
+        text(
+            "SELECT code FROM landmatch.parcel WHERE status='ready' AND visibility='public' LIMIT 1"
+        )
+    ).scalar()
     pub = client.get(f"/api/parcels/{code}/card").json()
     assert "internal" not in pub and pub["parcel"]["code"] == code
     staff = client.get(f"/api/parcels/{code}/card", headers=auth(tokens["promoter"])).json()
     assert staff["internal"]["history_url"] == f"/api/parcels/{code}/history"
-    idle = session.execute(text("SELECT code FROM landmatch.parcel WHERE status='idle' LIMIT 1")).scalar()
+    idle = session.execute(
+        text("SELECT code FROM landmatch.parcel WHERE status='idle' LIMIT 1")
+    ).scalar()
     assert client.get(f"/api/parcels/{idle}/card").status_code == 404
-    assert client.get(f"/api/parcels/{idle}/card", headers=auth(tokens["promoter"])).status_code == 200
+    assert (
+        client.get(f"/api/parcels/{idle}/card", headers=auth(tokens["promoter"])).status_code == 200
+    )
 
 
 def test_search_validates_and_hides_internal_parcels(client, session) -> None:
     assert client.get("/api/search?q=%20").status_code == 400
-    idle = session.execute(text("SELECT code FROM landmatch.parcel WHERE status='idle' LIMIT 1")).scalar()
+    idle = session.execute(
+        text("SELECT code FROM landmatch.parcel WHERE status='idle' LIMIT 1")
+    ).scalar()
     hits = client.get(f"/api/search?q={idle}").json()["results"]
     assert all(h["code"] != idle for h in hits)
 
@@ -63,6 +73,8 @@ def test_staff_login_cookie_and_get_only(client, tokens) -> None:
 
 
 def test_brochure_of_internal_parcel_is_404(client, session) -> None:
-    idle = session.execute(text("SELECT code FROM landmatch.parcel WHERE status='idle' LIMIT 1")).scalar()
+    idle = session.execute(
+        text("SELECT code FROM landmatch.parcel WHERE status='idle' LIMIT 1")
+    ).scalar()
     r = client.get(f"/parcels/{idle}/brochure")
     assert r.status_code == 404 and r.headers["content-type"].startswith("application/problem+json")

@@ -18,7 +18,9 @@ def card(code: str, session: SessionDep, principal: PrincipalDep, settings: Sett
     return parcel_card(session, code, principal, stale_after_days=settings.stale_after_days)
 
 
-@router.get("/api/search", summary="Find parcels by code, name or address; zones and places by name")
+@router.get(
+    "/api/search", summary="Find parcels by code, name or address; zones and places by name"
+)
 def find(
     q: Annotated[str, Query(max_length=60, description="Search text")],
     session: SessionDep,

@@ -16,9 +16,9 @@ from landmatch.db import mapdata
 from landmatch.db.cards import extract_shapes, parcel_card
 from landmatch.errors import Unauthorized
 from landmatch.maps import brochure, builders
-from landmatch.match.engine import get_run
 from landmatch.maps.assets import app_static_dir, node_modules
 from landmatch.maps.elements import render
+from landmatch.match.engine import get_run
 from landmatch.settings import Settings
 
 router = APIRouter(include_in_schema=False)
@@ -38,8 +38,9 @@ def install(app: FastAPI, settings: Settings) -> None:
 
 @router.get("/map", response_class=HTMLResponse)
 def public_map(session: SessionDep, settings: SettingsDep) -> HTMLResponse:
-    html = builders.public_map(settings, cities=mapdata.cities(session),
-                               facilities=mapdata.facilities(session))
+    html = builders.public_map(
+        settings, cities=mapdata.cities(session), facilities=mapdata.facilities(session)
+    )
     return HTMLResponse(html)
 
 
@@ -48,23 +49,40 @@ def _login_redirect(next_url: str) -> RedirectResponse:
 
 
 @router.get("/internal/map", response_class=HTMLResponse)
-def staff_map(request: Request, session: SessionDep, settings: SettingsDep,
-              principal: PrincipalDep, token: str | None = None) -> Response:
+def staff_map(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: PrincipalDep,
+    token: str | None = None,
+) -> Response:
     if token:  # ?token= is exchanged for the cookie, then dropped from the address bar
         return _with_cookie(session, settings, token, "/internal/map")
     if principal.is_public:
         return _login_redirect("/internal/map")
     principal.require(*STAFF_ROLES)
-    html = builders.staff_map(settings, cities=mapdata.cities(session),
-                              facilities=mapdata.facilities(session), user=principal.actor)
+    html = builders.staff_map(
+        settings,
+        cities=mapdata.cities(session),
+        facilities=mapdata.facilities(session),
+        user=principal.actor,
+    )
     return HTMLResponse(html)
 
 
 def _with_cookie(session: SessionDep, settings: Settings, token: str, next_url: str) -> Response:
     principal_for_token(session, token.strip())  # raises Unauthorized (401) when invalid
-    resp = RedirectResponse(next_url if next_url.startswith("/") else "/internal/map", status_code=303)
-    resp.set_cookie(STAFF_COOKIE, token.strip(), httponly=True, samesite="strict",
-                    secure=settings.public_base_url.startswith("https"), max_age=8 * 3600)
+    resp = RedirectResponse(
+        next_url if next_url.startswith("/") else "/internal/map", status_code=303
+    )
+    resp.set_cookie(
+        STAFF_COOKIE,
+        token.strip(),
+        httponly=True,
+        samesite="strict",
+        secure=settings.public_base_url.startswith("https"),
+        max_age=8 * 3600,
+    )
     return resp
 
 
@@ -74,13 +92,18 @@ def login_form(next: str = "/internal/map", error: str | None = None) -> HTMLRes
 
 
 @router.post("/internal/login")
-def login(session: SessionDep, settings: SettingsDep, token: Annotated[str, Form(max_length=200)],
-          next: Annotated[str, Form(max_length=200)] = "/internal/map") -> Response:
+def login(
+    session: SessionDep,
+    settings: SettingsDep,
+    token: Annotated[str, Form(max_length=200)],
+    next: Annotated[str, Form(max_length=200)] = "/internal/map",
+) -> Response:
     try:
         return _with_cookie(session, settings, token, next)
     except Unauthorized:
-        return HTMLResponse(render("login.html", next=next, error="令牌无效或已被吊销"),
-                            status_code=401)
+        return HTMLResponse(
+            render("login.html", next=next, error="令牌无效或已被吊销"), status_code=401
+        )
 
 
 @router.get("/internal/logout")
@@ -91,12 +114,14 @@ def logout() -> Response:
 
 
 @router.get("/match/{match_id}/map", response_class=HTMLResponse)
-def match_map(match_id: str, session: SessionDep, settings: SettingsDep,
-              principal: PrincipalDep) -> HTMLResponse:
+def match_map(
+    match_id: str, session: SessionDep, settings: SettingsDep, principal: PrincipalDep
+) -> HTMLResponse:
     run = {"response": get_run(session, match_id, principal)}
     staff = not principal.is_public
-    html = builders.match_map(settings, match_id=match_id, run=run,
-                              facilities=mapdata.facilities(session), staff=staff)
+    html = builders.match_map(
+        settings, match_id=match_id, run=run, facilities=mapdata.facilities(session), staff=staff
+    )
     return HTMLResponse(html)
 
 
@@ -104,7 +129,9 @@ def _brochure(session: SessionDep, settings: Settings, code: str, pdf: bool) -> 
     # A brochure is for investors: always the public view, whoever asks.
     card = parcel_card(session, code, PUBLIC, stale_after_days=settings.stale_after_days)
     shapes = extract_shapes(session, code, PUBLIC)
-    return brochure.brochure_html(card, shapes, pdf_url=None if pdf else f"/parcels/{quote(code)}/brochure.pdf")
+    return brochure.brochure_html(
+        card, shapes, pdf_url=None if pdf else f"/parcels/{quote(code)}/brochure.pdf"
+    )
 
 
 @router.get("/parcels/{code}/brochure", response_class=HTMLResponse)
@@ -116,5 +143,8 @@ def brochure_page(code: str, session: SessionDep, settings: SettingsDep) -> HTML
 def brochure_pdf(code: str, session: SessionDep, settings: SettingsDep) -> Response:
     # Sync handler: runs in the thread pool while Chromium prints a temporary file.
     data = brochure.html_to_pdf(_brochure(session, settings, code, True))
-    return Response(data, media_type="application/pdf", headers={
-        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(code)}-brochure.pdf"})
+    return Response(
+        data,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(code)}-brochure.pdf"},
+    )
