@@ -37,6 +37,37 @@ class Principal:
             return self.city_code in (None, vocab.PROVINCE_CODE, city_code)
         return False
 
+    def can_edit_zone(self, zone_id: int, zone_city_code: str | None = None) -> bool:
+        """May this caller edit the zone's own data (boundary, industries, assessments, contact)?
+
+        The single rule for zone scope: admin everywhere; a zone committee only its own zone;
+        a bureau the zones of its city (pass ``zone_city_code``).
+        """
+        if self.role == "admin":
+            return True
+        if self.role == "zone":
+            return self.zone_id is not None and self.zone_id == zone_id
+        if self.role == "bureau" and zone_city_code is not None:
+            return self.can_edit_city(zone_city_code)
+        return False
+
+    def can_edit_parcel(self, city_code: str, zone_id: int | None) -> bool:
+        """May this caller write a parcel in ``city_code`` / ``zone_id``? Parcel write paths call
+        this for the parcel as it is and as it will be (a zone user cannot move a parcel out)."""
+        if self.role == "zone":
+            return self.zone_id is not None and zone_id == self.zone_id
+        return self.can_edit_city(city_code)
+
+    def require_zone(self, zone_id: int, zone_city_code: str | None = None) -> None:
+        self.require("admin", "bureau", "zone")
+        if not self.can_edit_zone(zone_id, zone_city_code):
+            raise Forbidden("无权编辑该开发区：开发区账号只能维护本开发区的数据")
+
+    def require_parcel(self, city_code: str, zone_id: int | None) -> None:
+        self.require("admin", "bureau", "zone")
+        if not self.can_edit_parcel(city_code, zone_id):
+            raise Forbidden("无权编辑该地块：超出本账号的城市或开发区范围")
+
     def require(self, *roles: str) -> None:
         if self.is_public:
             raise Unauthorized("需要登录：请在请求头中提供 Bearer 令牌")

@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from landmatch.cli_layers import register as register_layers
 from landmatch.errors import LandMatchError
 
 app = typer.Typer(
@@ -23,6 +24,7 @@ db_app = typer.Typer(help="Database schema commands.", no_args_is_help=True)
 users_app = typer.Typer(help="Manage users and their API tokens.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
+register_layers(app)
 
 console = Console()
 err = Console(stderr=True)

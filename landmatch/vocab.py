@@ -213,3 +213,17 @@ def label(vocab: dict[str, str], code: str | None) -> str | None:
     if code is None:
         return None
     return vocab.get(code, code)
+
+# Enterprise types a policy condition may require (河北省2024年要素环境提升专项行动方案 and
+# common national designations).
+ENTERPRISE_TYPES: dict[str, str] = {
+    "high_tech": "高新技术企业",
+    "tech_sme": "科技型中小企业",
+    "tech_enterprise": "科技型企业",
+    "specialised": "专精特新中小企业",
+    "little_giant": "专精特新“小巨人”企业",
+    "cluster_leader": "县域特色产业集群“领跑者”企业",
+    "micro_small": "小微企业",
+    "soe": "国有企业",
+    "key_project": "省重点项目",
+}

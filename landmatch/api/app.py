@@ -6,7 +6,17 @@ from fastapi import FastAPI
 
 from landmatch import __version__
 from landmatch.api import problems
-from landmatch.api.routes import health, match, pages, parcels, projects, tiles
+from landmatch.api.routes import (
+    health,
+    layers,
+    match,
+    pages,
+    parcels,
+    policies,
+    projects,
+    tiles,
+    zones,
+)
 from landmatch.db.engine import get_engine, session_factory
 from landmatch.settings import Settings
 
@@ -26,5 +36,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(parcels.router)
     app.include_router(projects.router)
     app.include_router(tiles.router)
+    app.include_router(zones.router)
+    app.include_router(policies.router)
+    app.include_router(layers.router)
     pages.install(app, settings)
     return app

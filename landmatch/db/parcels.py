@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 
 from landmatch.auth import Principal
 from landmatch.errors import NotFound
+from landmatch.geo.measure import M2_PER_MU
 
-M2_PER_MU = 10000 / 15
 
 # Fields any caller may see. Everything else on the parcel row is internal.
 PUBLIC_COLUMNS: tuple[str, ...] = (

@@ -438,6 +438,33 @@ class LayerVersion(Base):
     __table_args__ = (Index("ix_layer_version_record", "layer", "record_id"),)
 
 
+class LayerAlert(Base):
+    """A reference-layer change that touches ready parcels, raised for one city's bureau."""
+
+    __tablename__ = "layer_alert"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    layer: Mapped[str] = mapped_column(String(24))
+    record_code: Mapped[str] = mapped_column(String(64))
+    op: Mapped[str] = mapped_column(String(10))
+    city_code: Mapped[str] = mapped_column(String(6))
+    parcel_ids: Mapped[list[int]] = mapped_column(
+        ARRAY(BigInteger), server_default=text("'{}'::bigint[]")
+    )
+    parcel_codes: Mapped[list[str]] = mapped_column(
+        ARRAY(Text), server_default=text("'{}'::text[]")
+    )
+    ready_count: Mapped[int] = mapped_column(Integer)
+    message: Mapped[str] = mapped_column(Text)
+    actor: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = _now()
+    acknowledged_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    acknowledged_by: Mapped[str | None] = mapped_column(Text)
+    __table_args__ = (
+        CheckConstraint(_in("op", ("insert", "update", "delete")), name="op"),
+        Index("ix_layer_alert_city", "city_code", "created_at"),
+    )
+
+
 class AppUser(Base):
     __tablename__ = "app_user"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

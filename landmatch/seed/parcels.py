@@ -18,13 +18,13 @@ import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from landmatch.geo.measure import M2_PER_MU
 from landmatch.seed.profiles import CITY_PROFILES, CONTACT_SURNAMES, ROAD_NAMES
 
 CELL_LAT = 0.0018  # ≈ 200 m
 CELL_LON = 0.00225  # ≈ 200 m at 36.5°N, 175 m at 42.5°N
 M_PER_DEG_LAT = 110_950.0
 MARGIN_M = 12.0
-M2_PER_MU = 10000 / 15
 
 STATUS_P = {"ready": 0.45, "unsupplied": 0.18, "idle": 0.10, "supplied": 0.27}
 LAND_USE_P = {

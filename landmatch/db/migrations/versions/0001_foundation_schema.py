@@ -1,7 +1,7 @@
 """foundation schema
 
 Revision ID: 0001
-Revises: 
+Revises:
 Tables are as generated from landmatch.db.tables at this revision; the triggers that keep
 derived geometry, areas, history and data versions in step follow them.
 
@@ -10,9 +10,9 @@ Create Date: 2026-11-26 14:00:20.160930
 
 from __future__ import annotations
 
+import geoalchemy2
 import sqlalchemy as sa
 from alembic import op
-import geoalchemy2
 from sqlalchemy.dialects import postgresql
 
 revision = '0001'

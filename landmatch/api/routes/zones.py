@@ -1,0 +1,157 @@
+"""``/api/zones``: development zones, their boundaries and regional assessments."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Form, Query, UploadFile
+from pydantic import BaseModel, ConfigDict, Field
+
+from landmatch.api.deps import PrincipalDep, SessionDep, SettingsDep
+from landmatch.errors import PayloadTooLarge
+from landmatch.zones import assessments, records
+
+router = APIRouter(prefix="/api/zones", tags=["zones"])
+
+
+class ZoneIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: str = Field(pattern=r"^[A-Za-z0-9_\-]{3,40}$")
+    name: str = Field(min_length=1, max_length=200)
+    city_code: str = Field(pattern=r"^\d{6}$")
+    level: str
+    kind: str
+    leading_industries: list[str] = Field(default_factory=list)
+    contact_name: str | None = Field(None, max_length=100)
+    contact_phone: str | None = Field(None, max_length=50)
+    source: str | None = None
+    geometry: dict[str, Any] = Field(description="GeoJSON Polygon/MultiPolygon, EPSG:4490 lon/lat")
+
+
+class ZonePatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(None, min_length=1, max_length=200)
+    city_code: str | None = Field(None, pattern=r"^\d{6}$")
+    level: str | None = None
+    kind: str | None = None
+    leading_industries: list[str] | None = None
+    contact_name: str | None = Field(None, max_length=100)
+    contact_phone: str | None = Field(None, max_length=50)
+    source: str | None = None
+    geometry: dict[str, Any] | None = None
+
+
+class AssessmentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: str = Field(description="WATER_RES, GEOHAZARD, MINERAL, ENERGY, ENV, SEISMIC, RELICS, "
+                                  "CLIMATE, SOIL_WATER, FLOOD, LIGHTNING, TRAFFIC or OTHER")
+    name: str | None = None
+    approved_on: dt.date
+    valid_until: dt.date | None = None
+    doc_no: str | None = Field(None, max_length=200)
+
+
+class AssessmentPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: str | None = None
+    name: str | None = None
+    approved_on: dt.date | None = None
+    valid_until: dt.date | None = None
+    doc_no: str | None = None
+
+
+@router.get("", summary="List development zones")
+def list_zones(session: SessionDep, principal: PrincipalDep, city: str | None = None,
+               industry: str | None = None, as_of: dt.date | None = None) -> list[dict[str, Any]]:
+    return records.list_zones(session, principal, city=city, industry=industry, as_of=as_of)
+
+
+@router.get("/{code}", summary="One zone with its boundary and assessments")
+def show_zone(code: str, session: SessionDep, principal: PrincipalDep,
+              as_of: dt.date | None = None) -> dict[str, Any]:
+    return records.show_zone(session, principal, code, as_of)
+
+
+@router.post("", status_code=201, summary="Create a zone (admin, bureau of its city)")
+def create_zone(body: ZoneIn, session: SessionDep, principal: PrincipalDep) -> dict[str, Any]:
+    geom, warnings = records.boundary_from_geojson(body.geometry)
+    out = records.create_zone(session, principal, body.model_dump(exclude={"geometry"}), geom)
+    session.commit()
+    return out | {"warnings": warnings}
+
+
+@router.patch("/{code}", summary="Edit a zone (its committee, bureau of its city, admin)")
+def update_zone(code: str, body: ZonePatch, session: SessionDep,
+                principal: PrincipalDep) -> dict[str, Any]:
+    changes = body.model_dump(exclude_unset=True)
+    geometry = changes.pop("geometry", None)
+    geom, warnings = records.boundary_from_geojson(geometry) if geometry else (None, [])
+    out = records.update_zone(session, principal, code, changes, geom)
+    session.commit()
+    return out | {"warnings": warnings}
+
+
+@router.put("/{code}/boundary", summary="Replace the boundary from a file (GeoJSON, GPKG, zip)")
+async def replace_boundary(code: str, session: SessionDep, principal: PrincipalDep,
+                           settings: SettingsDep, file: Annotated[UploadFile, File()],
+                           crs: Annotated[str | None, Form()] = None) -> dict[str, Any]:
+    data = await file.read()
+    if len(data) > settings.max_upload_mb * 1024 * 1024:
+        raise PayloadTooLarge(f"文件超过 {settings.max_upload_mb} MB")
+    geom, warnings = records.boundary_from_file(data, file.filename or "upload", crs)
+    out = records.update_zone(session, principal, code, {}, geom, reason="导入开发区边界")
+    session.commit()
+    return out | {"warnings": warnings}
+
+
+@router.delete("/{code}", status_code=204, summary="Delete a zone (admin, bureau)")
+def delete_zone(code: str, session: SessionDep, principal: PrincipalDep) -> None:
+    records.delete_zone(session, principal, code)
+    session.commit()
+
+
+@router.get("/{code}/history", summary="Every recorded state of the zone and its assessments")
+def zone_history(code: str, session: SessionDep, principal: PrincipalDep) -> list[dict[str, Any]]:
+    return records.zone_history(session, principal, code)
+
+
+@router.get("/{code}/assessments", summary="Assessments; valid_only=true → only those that count")
+def list_assessments(code: str, session: SessionDep, principal: PrincipalDep,
+                     as_of: dt.date | None = None,
+                     valid_only: Annotated[bool, Query()] = False) -> list[dict[str, Any]]:
+    zone = records.get_zone_row(session, code)
+    if valid_only or principal.is_public:
+        return assessments.valid_assessments(session, zone["id"], as_of)
+    return assessments.all_assessments(session, zone["id"], as_of)
+
+
+@router.post("/{code}/assessments", status_code=201, summary="Record a regional assessment")
+def add_assessment(code: str, body: AssessmentIn, session: SessionDep,
+                   principal: PrincipalDep) -> dict[str, Any]:
+    zone = records.get_zone_row(session, code)
+    out = assessments.add_assessment(session, principal, zone, **body.model_dump())
+    session.commit()
+    return out
+
+
+@router.patch("/{code}/assessments/{assessment_id}", summary="Edit a regional assessment")
+def update_assessment(code: str, assessment_id: int, body: AssessmentPatch, session: SessionDep,
+                      principal: PrincipalDep) -> dict[str, Any]:
+    zone = records.get_zone_row(session, code)
+    out = assessments.update_assessment(session, principal, zone, assessment_id,
+                                        body.model_dump(exclude_unset=True))
+    session.commit()
+    return out
+
+
+@router.delete("/{code}/assessments/{assessment_id}", status_code=204)
+def delete_assessment(code: str, assessment_id: int, session: SessionDep,
+                      principal: PrincipalDep) -> None:
+    zone = records.get_zone_row(session, code)
+    assessments.delete_assessment(session, principal, zone, assessment_id)
+    session.commit()

@@ -1,0 +1,202 @@
+"""``landmatch policies|zones|layers|alerts``: the library and layers kept by their owners.
+
+CLI calls act as an admin-equivalent local operator (``--actor`` names them in the history).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+console = Console()
+policies_app = typer.Typer(help="Policy library (政策库).", no_args_is_help=True)
+zones_app = typer.Typer(help="Development zones (开发区).", no_args_is_help=True)
+layers_app = typer.Typer(help="Facilities and constraint layers, alerts.", no_args_is_help=True)
+
+ActorOpt = Annotated[str, typer.Option("--actor", help="Name recorded in the history.")]
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(policies_app, name="policies")
+    app.add_typer(zones_app, name="zones")
+    app.add_typer(layers_app, name="layers")
+
+
+def _session():  # type: ignore[no-untyped-def]
+    from landmatch.db.engine import get_engine, session_factory
+    from landmatch.settings import get_settings
+
+    return session_factory(get_engine(get_settings().database_url)).begin()
+
+
+def _operator(actor: str):  # type: ignore[no-untyped-def]
+    from landmatch.auth import Principal
+
+    return Principal(name=actor, role="admin")
+
+
+def _print_json(obj: Any) -> None:
+    console.print_json(json.dumps(obj, ensure_ascii=False, default=str))
+
+
+@policies_app.command("list")
+def policies_list(
+    q: Annotated[str | None, typer.Option("--q", help="Search text.")] = None,
+    industry: Annotated[str | None, typer.Option(help="GB/T 4754 code.")] = None,
+    scope: Annotated[str | None, typer.Option(help="province, city, county or zone.")] = None,
+    include_expired: Annotated[bool, typer.Option("--include-expired")] = False,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="YYYY-MM-DD")] = None,
+) -> None:
+    """Search the policy library."""
+    from landmatch.policies.library import search_policies
+
+    day = dt.date.fromisoformat(as_of) if as_of else None
+    with _session() as s:
+        res = search_policies(s, _operator("cli"), q=q, industry=industry, scope_level=scope,
+                              include_expired=include_expired, as_of=day, limit=1000)
+    t = Table("编码", "标题", "范围", "类型", "比例", "上限/金额(万元)", "有效期至", "有效")
+    for p in res["items"]:
+        t.add_row(p["code"], p["title"], f"{p['scope_label']} {p['scope_code']}",
+                  p["benefit_label"], "" if p["benefit_rate"] is None else f"{p['benefit_rate']:g}",
+                  str(p["benefit_cap_wan"] or p["benefit_amount_wan"] or ""),
+                  str(p["valid_until"] or ""), "是" if p["active"] else "否")
+    console.print(t)
+    console.print(f"共 {res['total']} 条")
+
+
+@policies_app.command("show")
+def policies_show(code: str) -> None:
+    """Show one policy."""
+    from landmatch.policies.library import get_policy
+
+    with _session() as s:
+        _print_json(get_policy(s, _operator("cli"), code))
+
+
+@policies_app.command("add")
+def policies_add(
+    file: Annotated[Path, typer.Argument(help="JSON file with the policy's fields.")],
+    actor: ActorOpt = "cli",
+) -> None:
+    """Create a policy from a JSON file."""
+    from landmatch.policies.library import create_policy
+
+    with _session() as s:
+        _print_json(create_policy(s, _operator(actor), json.loads(file.read_text("utf-8"))))
+
+
+@policies_app.command("update")
+def policies_update(
+    code: str,
+    set_: Annotated[list[str], typer.Option("--set", help="field=value (JSON values allowed).")],
+    actor: ActorOpt = "cli",
+) -> None:
+    """Change fields of a policy: ``--set valid_until=2025-12-31 --set benefit_rate=0.2``."""
+    from landmatch.errors import InvalidInput
+    from landmatch.policies.library import update_policy
+
+    changes: dict[str, Any] = {}
+    for item in set_:
+        key, sep, raw = item.partition("=")
+        if not sep:
+            raise InvalidInput(f"--set 应为 字段=值：{item}")
+        try:
+            changes[key] = json.loads(raw)
+        except json.JSONDecodeError:
+            changes[key] = raw
+    with _session() as s:
+        _print_json(update_policy(s, _operator(actor), code, changes))
+
+
+@policies_app.command("delete")
+def policies_delete(code: str, actor: ActorOpt = "cli") -> None:
+    """Delete a policy (its history stays in layer_version)."""
+    from landmatch.policies.library import delete_policy
+
+    with _session() as s:
+        delete_policy(s, _operator(actor), code)
+    console.print(f"已删除政策 {code}")
+
+
+@policies_app.command("import")
+def policies_import(
+    file: Annotated[Path, typer.Argument(help=".xlsx with Chinese headers.")],
+    dry_run: Annotated[bool, typer.Option("--dry-run")] = False,
+    actor: ActorOpt = "cli",
+) -> None:
+    """Import policies from Excel (all rows or none)."""
+    from landmatch.policies.excel import import_policies
+
+    with _session() as s:
+        res = import_policies(s, _operator(actor), file.read_bytes(), dry_run=dry_run)
+    console.print(f"{res['rows']} 行：新增 {len(res['created'])}，更新 {len(res['updated'])}"
+                  + ("（试运行，未写入）" if dry_run else ""))
+
+
+@zones_app.command("list")
+def zones_list(city: Annotated[str | None, typer.Option()] = None) -> None:
+    """List zones with their currently valid assessments."""
+    from landmatch.zones.records import list_zones
+
+    with _session() as s:
+        rows = list_zones(s, _operator("cli"), city=city)
+    t = Table("编码", "名称", "城市", "级别", "类型", "主导产业", "面积(公顷)", "有效区域评估")
+    for z in rows:
+        t.add_row(z["code"], z["name"], z["city_code"], z["level_label"], z["kind"],
+                  ",".join(z["leading_industries"]), f"{z['area_ha']:.1f}",
+                  ",".join(z["assessments_valid_kinds"]))
+    console.print(t)
+
+
+@zones_app.command("boundary")
+def zones_boundary(
+    code: str,
+    file: Annotated[Path, typer.Argument(help="GeoJSON, GPKG or zipped Shapefile.")],
+    crs: Annotated[str | None, typer.Option(help="CRS if the file has none, or GCJ02.")] = None,
+    actor: ActorOpt = "cli",
+) -> None:
+    """Replace a zone's boundary from a file (checked like parcels; overlaps refused)."""
+    from landmatch.zones.records import boundary_from_file, update_zone
+
+    geom, warnings = boundary_from_file(file.read_bytes(), file.name, crs)
+    with _session() as s:
+        out = update_zone(s, _operator(actor), code, {}, geom, reason="导入开发区边界")
+    for w in warnings:
+        console.print(f"[yellow]提示[/yellow]：{w}")
+    console.print(f"{code} 边界已更新，面积 {out['area_ha']:.2f} 公顷；{out.get('facts')}")
+
+
+@layers_app.command("import")
+def layers_import(
+    layer: Annotated[str, typer.Argument(help="facility or constraint_area")],
+    file: Annotated[Path, typer.Argument(help="GeoJSON, GPKG or zipped Shapefile.")],
+    crs: Annotated[str | None, typer.Option()] = None,
+    replace: Annotated[bool, typer.Option("--replace", help="Delete records not in the file.")] = False,
+    reason: Annotated[str | None, typer.Option()] = None,
+    actor: ActorOpt = "cli",
+) -> None:
+    """Import/update a reference layer and print the change report."""
+    from landmatch.reflayers.changes import import_file
+
+    with _session() as s:
+        report = import_file(s, _operator(actor), layer, file.read_bytes(), file.name, crs=crs,
+                             replace=replace, reason=reason)
+    _print_json(report.to_dict())
+
+
+@layers_app.command("alerts")
+def layers_alerts(city: Annotated[str | None, typer.Option()] = None,
+                  open_only: Annotated[bool, typer.Option("--open")] = False) -> None:
+    """List alerts raised by layer changes."""
+    from landmatch.reflayers.alerts import list_alerts
+
+    with _session() as s:
+        rows = list_alerts(s, _operator("cli"), city=city, open_only=open_only)
+    for a in rows:
+        console.print(f"#{a['id']} {a['created_at']:%Y-%m-%d %H:%M} {a['city_code']} {a['message']}")

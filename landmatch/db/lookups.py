@@ -1,0 +1,46 @@
+"""Checks of codes against the lookup tables (industries, land uses, scopes)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import Connection, text
+from sqlalchemy.orm import Session
+
+from landmatch import vocab
+
+
+def unknown_industries(db: Session | Connection, codes: Iterable[str]) -> list[str]:
+    """GB/T 4754 codes not in the ``industry`` table. A 3- or 4-digit code counts as known when
+    its 2-digit division is (the table holds divisions; groups and classes refine them)."""
+    wanted = list(dict.fromkeys(codes))
+    if not wanted:
+        return []
+    known = set(db.execute(text("SELECT code FROM landmatch.industry")).scalars())
+    return [c for c in wanted
+            if not (isinstance(c, str) and c.isdigit() and 2 <= len(c) <= 4 and c[:2] in known)]
+
+
+def unknown_land_uses(db: Session | Connection, codes: Iterable[str]) -> list[str]:
+    wanted = list(dict.fromkeys(codes))
+    if not wanted:
+        return []
+    known = set(db.execute(text(
+        "SELECT code FROM landmatch.land_use_code WHERE code = ANY(:c)"), {"c": wanted}).scalars())
+    return [c for c in wanted if c not in known]
+
+
+def scope_exists(db: Session | Connection, level: str, code: str) -> bool:
+    """Does a policy scope (province / city / county / zone) name something that exists?"""
+    if level == "province":
+        return code == vocab.PROVINCE_CODE
+    if level == "zone":
+        return db.execute(text("SELECT 1 FROM landmatch.dev_zone WHERE code = :c"),
+                          {"c": code}).first() is not None
+    if level == "city" and code in vocab.CITIES:
+        return True
+    if level in ("city", "county"):
+        return db.execute(text(
+            "SELECT 1 FROM landmatch.admin_division WHERE code = :c AND level = :l"),
+            {"c": code, "l": level}).first() is not None
+    return False

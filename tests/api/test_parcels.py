@@ -1,0 +1,111 @@
+"""``/healthz`` and ``/api/parcels`` against real PostGIS."""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+
+from landmatch.db.parcels import INTERNAL_COLUMNS
+from tests.conftest import auth
+
+PROBLEM = "application/problem+json"
+
+
+def test_healthz_reports_database_and_postgis(client):
+    r = client.get("/healthz")
+    assert r.status_code == 200
+    body = r.json()
+    assert body["status"] == "ok" and body["postgis"].startswith("3.")
+
+
+def test_healthz_answers_503_with_the_reason_when_the_database_is_unreachable(settings):
+    from fastapi.testclient import TestClient
+
+    from landmatch.api.app import create_app
+    from landmatch.settings import load_settings
+
+    bad = load_settings(database_url="postgresql+psycopg://nobody@127.0.0.1:1/none", mode="test")
+    with TestClient(create_app(bad)) as c:
+        r = c.get("/healthz")
+    assert r.status_code == 503
+    assert r.json()["database"] == "unreachable" and r.json()["reason"]
+
+
+def test_public_listing_shows_only_public_ready_parcels_and_fields(client):
+    r = client.get("/api/parcels", params={"limit": 50})
+    assert r.status_code == 200 and r.headers["content-type"].startswith("application/geo+json")
+    fc = r.json()
+    assert fc["type"] == "FeatureCollection" and len(fc["features"]) == 50
+    for f in fc["features"]:
+        props = f["properties"]
+        assert props["status"] == "ready"
+        leaked = set(props) & set(INTERNAL_COLUMNS)
+        assert not leaked, leaked
+        assert f["geometry"]["type"] == "MultiPolygon"
+        assert abs(props["area_mu"] - props["area_m2"] * 15 / 10000) < 0.01
+
+
+def test_public_cannot_fetch_an_internal_parcel(client, conn):
+    code = conn.execute(text(
+        "SELECT code FROM landmatch.parcel WHERE status = 'idle' LIMIT 1")).scalar()
+    assert client.get(f"/api/parcels/{code}").status_code == 404
+
+
+def test_staff_see_internal_fields_and_all_statuses(client, tokens):
+    r = client.get("/api/parcels", params={"status": "idle,unsupplied", "limit": 20},
+                   headers=auth(tokens["promoter"]))
+    assert r.status_code == 200
+    feats = r.json()["features"]
+    assert feats and {f["properties"]["status"] for f in feats} <= {"idle", "unsupplied"}
+    assert "contact_phone" in feats[0]["properties"]
+    one = client.get(f"/api/parcels/{feats[0]['id']}", headers=auth(tokens["admin"]))
+    assert one.status_code == 200 and one.json()["properties"]["code"] == feats[0]["id"]
+
+
+def test_filters_city_zone_bbox(client, conn, tokens):
+    r = client.get("/api/parcels", params={"city": "130200", "limit": 30},
+                   headers=auth(tokens["admin"]))
+    assert {f["properties"]["city_code"] for f in r.json()["features"]} == {"130200"}
+    zone = conn.execute(text(
+        "SELECT z.code FROM landmatch.dev_zone z JOIN landmatch.parcel p ON p.zone_id = z.id "
+        "GROUP BY 1 ORDER BY count(*) DESC LIMIT 1")).scalar()
+    r = client.get("/api/parcels", params={"zone": zone}, headers=auth(tokens["admin"]))
+    assert r.json()["features"] and all(
+        f["properties"]["zone_code"] == zone for f in r.json()["features"])
+    r = client.get("/api/parcels", params={"bbox": "114.3,37.9,114.8,38.2", "limit": 1000},
+                   headers=auth(tokens["admin"]))
+    for f in r.json()["features"]:
+        xs = [p[0] for ring in f["geometry"]["coordinates"][0] for p in ring]
+        assert min(xs) > 114.29 and max(xs) < 114.81
+
+
+def test_paging_is_stable_and_limit_is_clamped(client, settings):
+    a = client.get("/api/parcels", params={"limit": 5}).json()["features"]
+    b = client.get("/api/parcels", params={"limit": 5, "offset": 5}).json()["features"]
+    assert not {f["id"] for f in a} & {f["id"] for f in b}
+    big = client.get("/api/parcels", params={"limit": 99999}).json()
+    assert big["limit"] == settings.max_page_size
+
+
+def test_malformed_requests_get_problem_responses(client):
+    for params, status in [
+        ({"bbox": "1,2,3"}, 400),
+        ({"bbox": "a,b,c,d"}, 400),
+        ({"bbox": "120,40,110,30"}, 400),
+        ({"limit": "-1"}, 422),
+        ({"limit": "abc"}, 422),
+        ({"status": "sold"}, 422),
+        ({"city": "13'; DROP TABLE x"}, 422),
+        ({"colour": "red"}, 422),
+    ]:
+        r = client.get("/api/parcels", params=params)
+        assert r.status_code == status, (params, r.text)
+        assert r.headers["content-type"] == PROBLEM
+        assert r.json()["detail"]
+    assert client.get("/api/parcels/NOPE-404").status_code == 404
+
+
+def test_tokens_are_checked(client):
+    r = client.get("/api/parcels", headers={"Authorization": "Bearer lm_forged"})
+    assert r.status_code == 401 and r.headers["content-type"] == PROBLEM
+    r = client.get("/api/parcels", headers={"Authorization": "Basic abc"})
+    assert r.status_code == 401
