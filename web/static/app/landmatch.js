@@ -276,7 +276,8 @@
       }).addTo(group);
       var marker = L.marker([s.lat, s.lon], {
         icon: L.divIcon({ className: "lm-rank-icon", html: "<span>" + esc(s.label) + "</span>", iconSize: [26, 26] }),
-        title: (s.assembly ? "组合 " : "第 ") + s.label + (s.assembly ? "" : " 名")
+        title: (s.assembly ? "组合 " : "第 ") + s.label + (s.assembly ? "" : " 名"),
+        zIndexOffset: 1000  // above facility clusters
       }).addTo(group);
       var open = function () { showSite(s); };
       marker.on("click", open);
