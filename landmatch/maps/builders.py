@@ -4,6 +4,7 @@ a match's top N)."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 from urllib.parse import urlencode
 
@@ -86,11 +87,14 @@ def _vector(
     min_zoom: int | None = None,
 ) -> plugins.VectorGridProtobuf:
     layer_name = url.split("/")[2]  # /tiles/<layer>/...
-    styles = {layer_name: JsCode(style)}
+    styles = {layer_name: style}
     if layer_name == "parcels":  # below z12 the engine sends per-cell aggregates instead
-        styles["parcel_cells"] = JsCode(style)
+        styles["parcel_cells"] = style
     options: dict[str, Any] = {
-        "vectorTileLayerStyles": styles,
+        # A JS literal, not a dict: folium would camelize the keys (parcel_cells → parcelCells).
+        "vectorTileLayerStyles": JsCode(
+            "{" + ", ".join(f"{json.dumps(k)}: {v}" for k, v in styles.items()) + "}"
+        ),
         "interactive": False,  # clicks are answered by /api/identify (VectorGrid issue 274)
         "maxNativeZoom": 18,
         "maxZoom": 19,
