@@ -13,6 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from landmatch.cli_layers import register as register_layers
 from landmatch.errors import LandMatchError
+from landmatch.monitoring.commands import idle_scan
 
 app = typer.Typer(
     help="landmatch：河北省熟地清单与项目选址匹配系统 / Hebei ready-land inventory and site matching.",
@@ -25,6 +26,7 @@ users_app = typer.Typer(help="Manage users and their API tokens.", no_args_is_he
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 register_layers(app)
+app.command("idle-scan")(idle_scan)
 
 console = Console()
 err = Console(stderr=True)

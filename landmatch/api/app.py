@@ -7,9 +7,11 @@ from fastapi import FastAPI
 from landmatch import __version__
 from landmatch.api import problems
 from landmatch.api.routes import (
+    dashboard,
     health,
     layers,
     match,
+    monitoring,
     pages,
     parcels,
     policies,
@@ -39,5 +41,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(zones.router)
     app.include_router(policies.router)
     app.include_router(layers.router)
+    app.include_router(monitoring.router)
+    app.include_router(dashboard.router)
+    dashboard.mount_vendor(app, settings)
     pages.install(app, settings)
     return app

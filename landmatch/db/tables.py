@@ -585,3 +585,110 @@ class ParcelCellTotal(Base):
     area_m2: Mapped[float] = mapped_column(Double)
     sx: Mapped[float] = mapped_column(Double)
     sy: Mapped[float] = mapped_column(Double)
+# --- Monitoring (migration 0007_monitoring) -------------------------------------------------
+
+
+class MonitoringRule(Base):
+    """Idle-land thresholds of one city (or 130000 for the province default)."""
+
+    __tablename__ = "monitoring_rule"
+    city_code: Mapped[str] = mapped_column(String(6), primary_key=True)
+    idle_after_days: Mapped[int] = mapped_column(Integer, server_default=text("365"))
+    recover_after_days: Mapped[int] = mapped_column(Integer, server_default=text("730"))
+    at_risk_window_days: Mapped[int] = mapped_column(Integer, server_default=text("365"))
+    stall_min_days: Mapped[int] = mapped_column(Integer, server_default=text("365"))
+    developed_ratio_min: Mapped[float] = mapped_column(Numeric(5, 4), server_default=text("0.3333"))
+    invest_ratio_min: Mapped[float] = mapped_column(Numeric(5, 4), server_default=text("0.25"))
+    start_fallback_days: Mapped[int] = mapped_column(Integer, server_default=text("365"))
+    fee_rate: Mapped[float | None] = mapped_column(Numeric(5, 4))
+    stalled_clause: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    note: Mapped[str | None] = mapped_column(Text)
+    updated_by: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[dt.datetime] = _now()
+    __table_args__ = (
+        CheckConstraint("city_code ~ '^[0-9]{6}$'", name="city_code"),
+        CheckConstraint("recover_after_days > idle_after_days", name="order"),
+    )
+
+
+class ApprovalBatch(Base):
+    """批次用地: an approved conversion/expropriation batch with its approved geometry."""
+
+    __tablename__ = "approval_batch"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(Text)
+    doc_no: Mapped[str | None] = mapped_column(Text)
+    approval_date: Mapped[dt.date] = mapped_column(Date)
+    city_code: Mapped[str] = mapped_column(ForeignKey("admin_division.code"))
+    county_code: Mapped[str | None] = mapped_column(String(6))
+    source: Mapped[str | None] = mapped_column(Text)
+    geom: Mapped[Any] = mapped_column(MultiPolygon4490, nullable=False)
+    geom_3857: Mapped[Any] = mapped_column(MultiPolygon3857)
+    area_m2: Mapped[float | None] = mapped_column(Double)
+    created_at: Mapped[dt.datetime] = _now()
+    __table_args__ = (
+        Index("ix_approval_batch_geom", "geom", postgresql_using="gist"),
+        Index("ix_approval_batch_city", "city_code"),
+    )
+
+
+class DisposalCase(Base):
+    """A disposal case (处置案件) of one idle or unsupplied parcel."""
+
+    __tablename__ = "disposal_case"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    parcel_id: Mapped[int] = mapped_column(ForeignKey("parcel.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(12))
+    status: Mapped[str] = mapped_column(String(8), server_default=text("'open'"))
+    city_code: Mapped[str] = mapped_column(String(6))
+    area_m2: Mapped[float] = mapped_column(Double)
+    stage_at_open: Mapped[str | None] = mapped_column(String(12))
+    opened_on: Mapped[dt.date] = mapped_column(Date)
+    decision: Mapped[str | None] = mapped_column(String(24))
+    decided_on: Mapped[dt.date | None] = mapped_column(Date)
+    closed_on: Mapped[dt.date | None] = mapped_column(Date)
+    fee_wan: Mapped[float | None] = mapped_column(Numeric(14, 2))
+    new_start_date: Mapped[dt.date | None] = mapped_column(Date)
+    note: Mapped[str | None] = mapped_column(Text)
+    opened_by: Mapped[str | None] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer, server_default=text("1"))
+    created_at: Mapped[dt.datetime] = _now()
+    updated_at: Mapped[dt.datetime] = _now()
+    __table_args__ = (
+        CheckConstraint("kind IN ('idle', 'unsupplied')", name="kind"),
+        CheckConstraint("status IN ('open', 'closed')", name="status"),
+        Index("uq_disposal_case_open_parcel", "parcel_id", unique=True,
+              postgresql_where=text("status = 'open'")),
+        Index("ix_disposal_case_city", "city_code", "status"),
+    )
+
+
+class DisposalStep(Base):
+    """A dated step of a disposal case with its deadline."""
+
+    __tablename__ = "disposal_step"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("disposal_case.id", ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(24))
+    due_on: Mapped[dt.date] = mapped_column(Date)
+    done_on: Mapped[dt.date | None] = mapped_column(Date)
+    doc_no: Mapped[str | None] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(Text)
+    actor: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[dt.datetime] = _now()
+
+
+class DisposalTarget(Base):
+    """Annual disposal target of a city (area), with its deadline."""
+
+    __tablename__ = "disposal_target"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    city_code: Mapped[str] = mapped_column(String(6))
+    year: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(12))
+    target_area_m2: Mapped[float] = mapped_column(Double)
+    deadline: Mapped[dt.date] = mapped_column(Date)
+    source: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[dt.datetime] = _now()

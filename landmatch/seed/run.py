@@ -18,6 +18,7 @@ from landmatch.db.facts import refresh_facts
 from landmatch.errors import Conflict
 from landmatch.layers import read_layer
 from landmatch.seed import parcels as gen
+from landmatch.seed.monitoring import reset_monitoring, seed_monitoring
 from landmatch.seed.policies import local_policies, plan_policies
 from landmatch.seed.profiles import CONSTRAINTS
 from landmatch.seed.zones import _ellipse, build_zones
@@ -238,12 +239,14 @@ def seed(
     refresh_facts(conn)
     if progress:
         progress("facts", 1, 1)
+    seed_monitoring(conn, as_of)
     return SeedReport(parcels=n, zones=len(demo_zones), policies=len(policies),
                       facilities=n_fac, constraints=len(CONSTRAINTS), admin_divisions=n_admin)
 
 
 def reset(conn: Connection) -> None:
     """Remove the inventory and demo layers (keeps users, vocabularies and admin divisions)."""
+    reset_monitoring(conn)
     conn.execute(text(
         "TRUNCATE landmatch.reservation, landmatch.match_run, landmatch.parcel_fact, "
         "landmatch.parcel_version, landmatch.parcel, landmatch.import_batch, "

@@ -31,8 +31,9 @@ def install(app: FastAPI, settings: Settings) -> None:
 
     app.include_router(router)
     app.include_router(mapdata_routes.router)
-    vendor = node_modules(settings)
-    app.mount("/static/vendor", StaticFiles(directory=vendor, check_dir=False), name="vendor")
+    if not any(getattr(r, "path", None) == "/static/vendor" for r in app.routes):
+        vendor = node_modules(settings)
+        app.mount("/static/vendor", StaticFiles(directory=vendor, check_dir=False), name="vendor")
     app.mount("/static/app", StaticFiles(directory=app_static_dir()), name="app-static")
 
 

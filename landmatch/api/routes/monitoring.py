@@ -1,0 +1,305 @@
+"""``/api/monitoring``: idle land, 批而未供, transfer routes, disposal cases, targets, zone KPIs.
+
+Reading needs a staff token (any role); writing cases, targets and rules needs admin or a
+bureau within its city. Nothing here is ever public (architecture: idle-land cases are internal).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from landmatch.api.deps import PrincipalDep, SessionDep, SettingsDep
+from landmatch.auth import Principal
+from landmatch.errors import Forbidden
+from landmatch.monitoring import (
+    cases,
+    export,
+    rules,
+    scan,
+    summary,
+    targets,
+    transfer,
+    unsupplied,
+    zones,
+)
+from landmatch.monitoring.rules import default_rule
+from landmatch.monitoring.terms import IDLE_STAGES
+
+router = APIRouter(prefix="/api/monitoring", tags=["monitoring"])
+STAFF = ("admin", "bureau", "zone", "promoter")
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+AsOf = Annotated[dt.date | None, Query(description="统计日期 YYYY-MM-DD（默认今天）")]
+City = Annotated[str | None, Query(pattern=r"^\d{6}$", description="城市代码")]
+
+
+def _staff(principal: Principal) -> None:
+    principal.require(*STAFF)
+
+
+def _day(as_of: dt.date | None) -> dt.date:
+    return as_of or dt.date.today()
+
+
+@router.get("/idle", summary="Idle-land stages of the inventory (Order 53)")
+def idle(
+    session: SessionDep,
+    principal: PrincipalDep,
+    settings: SettingsDep,
+    as_of: AsOf = None,
+    city: City = None,
+    stage: Annotated[Literal[tuple(IDLE_STAGES)] | None, Query()] = None,  # type: ignore[valid-type]
+    limit: Annotated[int, Query(ge=0, le=100_000)] = 500,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> dict[str, Any]:
+    _staff(principal)
+    return scan.idle_report(
+        session,
+        _day(as_of),
+        default_rule(settings.idle_fee_rate),
+        city=city,
+        stage=stage,
+        limit=limit,
+        offset=offset,
+    )
+
+
+@router.get("/unsupplied", summary="批而未供: age bands, supply rates, spatial measure per batch")
+def unsupplied_stock(
+    session: SessionDep, principal: PrincipalDep, as_of: AsOf = None, city: City = None
+) -> dict[str, Any]:
+    _staff(principal)
+    day = _day(as_of)
+    return {
+        "as_of": day.isoformat(),
+        "age": unsupplied.age_bands(session, day, city),
+        "supply_rates": unsupplied.supply_rates(session, day, city),
+        "batches": unsupplied.batches(session, day, city),
+    }
+
+
+@router.get("/transfer", summary="Transfer route of each supplied parcel (25 % investment test)")
+def transfer_route(
+    session: SessionDep, principal: PrincipalDep, city: City = None
+) -> dict[str, Any]:
+    _staff(principal)
+    return transfer.transfer_routes(session, city)
+
+
+@router.get("/zones", summary="Development-zone KPIs, ranked")
+def zone_kpis(
+    session: SessionDep, principal: PrincipalDep, as_of: AsOf = None, city: City = None
+) -> dict[str, Any]:
+    _staff(principal)
+    return zones.zone_kpis(session, _day(as_of), city)
+
+
+@router.get("/targets", summary="Annual disposal targets per city with progress")
+def target_progress(
+    session: SessionDep,
+    principal: PrincipalDep,
+    as_of: AsOf = None,
+    year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
+    city: City = None,
+) -> dict[str, Any]:
+    _staff(principal)
+    return targets.progress(session, _day(as_of), year, city)
+
+
+class TargetIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    city_code: str = Field(pattern=r"^\d{6}$")
+    year: int = Field(ge=2000, le=2100)
+    kind: Literal["idle", "unsupplied"]
+    target_area_m2: float = Field(ge=0, le=1e11)
+    deadline: dt.date | None = None
+    source: str | None = Field(None, max_length=500)
+
+
+@router.put("/targets", summary="Set a city's annual disposal target (deadline: 30 Sept)")
+def put_target(body: TargetIn, session: SessionDep, principal: PrincipalDep) -> dict[str, Any]:
+    targets.set_target(session, principal, **body.model_dump())
+    session.commit()
+    return targets.progress(session, dt.date.today(), body.year, body.city_code)
+
+
+@router.get("/alerts", summary="Overdue steps of open disposal cases")
+def alerts(
+    session: SessionDep, principal: PrincipalDep, as_of: AsOf = None, city: City = None
+) -> dict[str, Any]:
+    _staff(principal)
+    items = cases.overdue(session, _day(as_of), city)
+    return {"as_of": _day(as_of).isoformat(), "count": len(items), "items": items}
+
+
+@router.get("/cases", summary="Disposal cases")
+def list_cases(
+    session: SessionDep,
+    principal: PrincipalDep,
+    city: City = None,
+    status: Annotated[Literal["open", "closed"] | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=100_000)] = 500,
+) -> dict[str, Any]:
+    _staff(principal)
+    items = cases.list_cases(session, city=city, status=status, limit=limit)
+    return {"count": len(items), "items": items}
+
+
+class CaseIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    parcel_code: str = Field(min_length=3, max_length=64)
+    opened_on: dt.date | None = None
+    note: str | None = Field(None, max_length=2000)
+
+
+@router.post("/cases", status_code=201, summary="Open a disposal case for a parcel")
+def open_case(
+    body: CaseIn, session: SessionDep, principal: PrincipalDep, settings: SettingsDep
+) -> dict[str, Any]:
+    out = cases.open_case(
+        session,
+        principal,
+        body.parcel_code,
+        opened_on=body.opened_on or dt.date.today(),
+        fee_rate=settings.idle_fee_rate,
+        note=body.note,
+    )
+    session.commit()
+    return out
+
+
+@router.get("/cases/{case_id}", summary="One disposal case with its steps")
+def get_case(case_id: int, session: SessionDep, principal: PrincipalDep) -> dict[str, Any]:
+    _staff(principal)
+    return cases.get_case(session, case_id)
+
+
+class StepIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["investigation_notice", "holder_reply", "determination", "public_notice", "plan"]
+    done_on: dt.date
+    doc_no: str | None = Field(None, max_length=200)
+    note: str | None = Field(None, max_length=2000)
+
+
+@router.post("/cases/{case_id}/steps", summary="Record the next step as done")
+def complete_step(
+    case_id: int, body: StepIn, session: SessionDep, principal: PrincipalDep
+) -> dict[str, Any]:
+    out = cases.complete_step(
+        session,
+        principal,
+        case_id,
+        body.kind,
+        done_on=body.done_on,
+        doc_no=body.doc_no,
+        note=body.note,
+    )
+    session.commit()
+    return out
+
+
+class DecisionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    decision: Literal[
+        "fee",
+        "recovery",
+        "extension",
+        "change_use",
+        "temporary_use",
+        "negotiated_recovery",
+        "swap",
+        "supply",
+        "withdraw",
+        "adjust",
+    ]
+    decided_on: dt.date
+    fee_wan: float | None = Field(None, ge=0, le=1e9)
+    new_start_date: dt.date | None = None
+    new_land_use: str | None = Field(None, max_length=8)
+    publish: bool = Field(True, description="收回后作为熟地公开（公开地图与公开匹配可见）")
+    doc_no: str | None = Field(None, max_length=200)
+    note: str | None = Field(None, max_length=2000)
+
+
+@router.post("/cases/{case_id}/decision", summary="Decide, close the case, update the parcel")
+def decide(
+    case_id: int,
+    body: DecisionIn,
+    session: SessionDep,
+    principal: PrincipalDep,
+    settings: SettingsDep,
+) -> dict[str, Any]:
+    d = body.model_dump()
+    decision = d.pop("decision")
+    out = cases.decide(session, principal, case_id, decision, fee_rate=settings.idle_fee_rate, **d)
+    session.commit()
+    return out
+
+
+@router.get("/rules", summary="Idle-land thresholds per city")
+def get_rules(
+    session: SessionDep, principal: PrincipalDep, settings: SettingsDep
+) -> dict[str, Any]:
+    _staff(principal)
+    return {
+        "defaults": default_rule(settings.idle_fee_rate).__dict__,
+        "rules": rules.list_rules(session),
+    }
+
+
+class RuleIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    idle_after_days: int | None = Field(None, ge=1, le=3650)
+    recover_after_days: int | None = Field(None, ge=2, le=7300)
+    at_risk_window_days: int | None = Field(None, ge=0, le=3650)
+    stall_min_days: int | None = Field(None, ge=1, le=3650)
+    developed_ratio_min: float | None = Field(None, ge=0, le=1)
+    invest_ratio_min: float | None = Field(None, ge=0, le=1)
+    start_fallback_days: int | None = Field(None, ge=0, le=3650)
+    fee_rate: float | None = Field(None, ge=0, le=1)
+    stalled_clause: bool | None = None
+
+
+@router.put("/rules/{city_code}", summary="Set a city's idle-land thresholds (130000 = province)")
+def put_rule(
+    city_code: str, body: RuleIn, session: SessionDep, principal: PrincipalDep
+) -> dict[str, Any]:
+    principal.require("admin", "bureau")
+    if not principal.can_edit_city(city_code) or (
+        principal.role == "bureau" and city_code == "130000" and principal.city_code
+    ):
+        raise Forbidden("无权修改该城市的闲置认定阈值")
+    rules.set_rule(session, city_code, body.model_dump(exclude_none=True), principal.actor)
+    session.commit()
+    return {"rules": rules.list_rules(session)}
+
+
+@router.get("/summary", summary="Everything the dashboard draws")
+def dashboard_summary(
+    session: SessionDep, principal: PrincipalDep, settings: SettingsDep, as_of: AsOf = None
+) -> dict[str, Any]:
+    _staff(principal)
+    return summary.dashboard_data(session, _day(as_of), default_rule(settings.idle_fee_rate))
+
+
+@router.get("/export.xlsx", summary="Excel workbook of every monitoring table")
+def export_xlsx(
+    session: SessionDep,
+    principal: PrincipalDep,
+    settings: SettingsDep,
+    as_of: AsOf = None,
+    city: City = None,
+) -> Response:
+    _staff(principal)
+    day = _day(as_of)
+    data = export.workbook(session, day, default_rule(settings.idle_fee_rate), city)
+    name = f"monitoring-{city or '130000'}-{day.isoformat()}.xlsx"
+    return Response(
+        data, media_type=XLSX, headers={"Content-Disposition": f'attachment; filename="{name}"'}
+    )

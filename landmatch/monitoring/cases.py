@@ -1,0 +1,470 @@
+"""Disposal cases (处置案件) with dated steps and deadlines.
+
+Idle land follows Order 53's procedure (domain-rules §1.4): investigation notice → the holder's
+reply (30 days) → determination → public notice → decision. Unsupplied land: a disposal plan,
+then a decision (supply, withdraw the approval, adjust). Every write goes through
+:func:`landmatch.db.engine.audited`, so cases and steps keep each state in ``layer_version`` and
+the parcel keeps its own in ``parcel_version``. Closing a case updates the parcel: recovered land
+(recovery, negotiated recovery, swap) becomes ``ready`` stock that matching offers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from landmatch import vocab
+from landmatch.auth import Principal
+from landmatch.db.engine import audited
+from landmatch.errors import Conflict, Forbidden, InvalidInput, NotFound
+from landmatch.monitoring.idle import IdleInputs, assess
+from landmatch.monitoring.rules import rule_for_city
+from landmatch.monitoring.terms import (
+    CASE_KINDS,
+    DECISIONS,
+    IDLE_DECISIONS,
+    RECOVERING_DECISIONS,
+    STEP_KINDS,
+    UNSUPPLIED_DECISIONS,
+)
+
+# Days each step may take after the previous one. The 30-day reply is Order 53's; the others
+# are working defaults [GK] to be replaced by the local procedure.
+STEP_PLAN: dict[str, tuple[tuple[str, int], ...]] = {
+    "idle": (
+        ("investigation_notice", 15),
+        ("holder_reply", 30),
+        ("determination", 30),
+        ("public_notice", 15),
+        ("decision", 60),
+    ),
+    "unsupplied": (("plan", 60), ("decision", 120)),
+}
+EXTENSION_MAX_DAYS = 365
+
+_PARCEL_SQL = (
+    "SELECT id, code, status, city_code, area_m2, contract_date, agreed_start_date, "
+    "actual_start_date, stopped_since, developed_ratio, invest_ratio, gov_caused, land_price_wan, "
+    "notes FROM landmatch.parcel WHERE deleted_at IS NULL AND {where}"
+)
+
+
+def _check_scope(principal: Principal, city_code: str) -> None:
+    principal.require("admin", "bureau")
+    if not principal.can_edit_city(city_code):
+        raise Forbidden(f"无权处置 {vocab.CITIES.get(city_code, city_code)} 的土地")
+
+
+def _parcel(session: Session, code: str) -> dict[str, Any]:
+    row = (
+        session.execute(text(_PARCEL_SQL.format(where="code = :c")), {"c": code}).mappings().first()
+    )
+    if row is None:
+        raise NotFound(f"未找到地块 {code}")
+    return dict(row)
+
+
+def _case(session: Session, case_id: int, lock: bool = False) -> dict[str, Any]:
+    row = (
+        session.execute(
+            text(
+                "SELECT * FROM landmatch.disposal_case WHERE id = :i"
+                + (" FOR UPDATE" if lock else "")
+            ),
+            {"i": case_id},
+        )
+        .mappings()
+        .first()
+    )
+    if row is None:
+        raise NotFound(f"未找到处置案件 {case_id}")
+    return dict(row)
+
+
+def _steps(session: Session, case_id: int) -> list[dict[str, Any]]:
+    return [
+        dict(r)
+        for r in session.execute(
+            text("SELECT * FROM landmatch.disposal_step WHERE case_id = :i ORDER BY seq"),
+            {"i": case_id},
+        ).mappings()
+    ]
+
+
+def _plain(v: Any) -> Any:
+    if hasattr(v, "isoformat"):
+        return v.isoformat()
+    if type(v).__name__ == "Decimal":
+        return float(v)
+    return v
+
+
+def get_case(session: Session, case_id: int) -> dict[str, Any]:
+    c = {k: _plain(v) for k, v in _case(session, case_id).items()}
+    c["parcel_code"] = session.execute(
+        text("SELECT code FROM landmatch.parcel WHERE id = :i"), {"i": c["parcel_id"]}
+    ).scalar()
+    c["kind_label"] = CASE_KINDS[c["kind"]]
+    c["decision_label"] = DECISIONS.get(c["decision"] or "")
+    c["steps"] = [
+        {**{k: _plain(v) for k, v in s.items()}, "label": STEP_KINDS[s["kind"]]}
+        for s in _steps(session, case_id)
+    ]
+    return c
+
+
+def open_case(
+    session: Session,
+    principal: Principal,
+    parcel_code: str,
+    *,
+    opened_on: dt.date,
+    fee_rate: float,
+    note: str | None = None,
+) -> dict[str, Any]:
+    """Open the case of an idle (or supplied, at-risk) or unsupplied parcel and plan its steps."""
+    p = _parcel(session, parcel_code)
+    _check_scope(principal, p["city_code"])
+    rule = rule_for_city(session, p["city_code"], fee_rate)
+    if p["status"] in ("idle", "supplied"):
+        kind = "idle"
+    elif p["status"] == "unsupplied":
+        kind = "unsupplied"
+    else:
+        raise InvalidInput(
+            f"地块 {parcel_code} 状态为“{vocab.PARCEL_STATUS[p['status']]}”，"
+            "只有闲置（或已供应）与批而未供地块可以立案处置"
+        )
+    stage = None
+    if kind == "idle":
+        stage = assess(
+            IdleInputs(
+                contract_date=p["contract_date"],
+                agreed_start_date=p["agreed_start_date"],
+                actual_start_date=p["actual_start_date"],
+                stopped_since=p["stopped_since"],
+                developed_ratio=_f(p["developed_ratio"]),
+                invest_ratio=_f(p["invest_ratio"]),
+                gov_caused=p["gov_caused"],
+                land_price_wan=_f(p["land_price_wan"]),
+            ),
+            opened_on,
+            rule,
+        ).stage
+    busy = session.execute(
+        text("SELECT id FROM landmatch.disposal_case WHERE parcel_id = :p AND status = 'open'"),
+        {"p": p["id"]},
+    ).scalar()
+    if busy:
+        raise Conflict(f"地块 {parcel_code} 已有办理中的处置案件 {busy}")
+    with audited(session, principal.actor, f"处置立案 {parcel_code}"):
+        case_id = session.execute(
+            text(
+                "INSERT INTO landmatch.disposal_case (parcel_id, kind, city_code, area_m2, "
+                "stage_at_open, opened_on, note, opened_by) VALUES (:p, :k, :c, :a, :s, :o, :n, :by) "
+                "RETURNING id"
+            ),
+            {
+                "p": p["id"],
+                "k": kind,
+                "c": p["city_code"],
+                "a": p["area_m2"],
+                "s": stage,
+                "o": opened_on,
+                "n": note,
+                "by": principal.actor,
+            },
+        ).scalar_one()
+        due = opened_on
+        for seq, (step, days) in enumerate(STEP_PLAN[kind], 1):
+            due = due + dt.timedelta(days=days)
+            session.execute(
+                text(
+                    "INSERT INTO landmatch.disposal_step (case_id, seq, kind, due_on, actor) "
+                    "VALUES (:c, :s, :k, :d, :a)"
+                ),
+                {"c": case_id, "s": seq, "k": step, "d": due, "a": principal.actor},
+            )
+    return get_case(session, case_id)
+
+
+def _f(v: Any) -> float | None:
+    return None if v is None else float(v)
+
+
+def complete_step(
+    session: Session,
+    principal: Principal,
+    case_id: int,
+    kind: str,
+    *,
+    done_on: dt.date,
+    doc_no: str | None = None,
+    note: str | None = None,
+) -> dict[str, Any]:
+    """Record the next step as done and re-plan the deadlines of the steps after it."""
+    c = _case(session, case_id, lock=True)
+    _check_scope(principal, c["city_code"])
+    if c["status"] != "open":
+        raise Conflict(f"案件 {case_id} 已办结，不能再登记步骤")
+    if kind == "decision":
+        raise InvalidInput("处置决定请通过“作出处置决定”登记（POST .../decision）")
+    steps = _steps(session, case_id)
+    pending = [s for s in steps if s["done_on"] is None]
+    if not pending or pending[0]["kind"] != kind:
+        nxt = STEP_KINDS[pending[0]["kind"]] if pending else "无"
+        raise Conflict(f"步骤顺序不符：下一步应为“{nxt}”，而不是“{STEP_KINDS.get(kind, kind)}”")
+    last_done = max([s["done_on"] for s in steps if s["done_on"]] + [c["opened_on"]])
+    if done_on < last_done:
+        raise InvalidInput(f"完成日期 {done_on} 早于上一步骤或立案日期 {last_done}")
+    plan = dict(STEP_PLAN[c["kind"]])
+    with audited(session, principal.actor, f"处置步骤 {STEP_KINDS[kind]}"):
+        session.execute(
+            text(
+                "UPDATE landmatch.disposal_step SET done_on = :d, doc_no = :doc, note = :n, "
+                "actor = :a, updated_at = now() WHERE id = :i"
+            ),
+            {"d": done_on, "doc": doc_no, "n": note, "a": principal.actor, "i": pending[0]["id"]},
+        )
+        due = done_on
+        for s in pending[1:]:
+            due = due + dt.timedelta(days=plan[s["kind"]])
+            session.execute(
+                text(
+                    "UPDATE landmatch.disposal_step SET due_on = :d, updated_at = now() WHERE id = :i"
+                ),
+                {"d": due, "i": s["id"]},
+            )
+        session.execute(
+            text(
+                "UPDATE landmatch.disposal_case SET version = version + 1, updated_at = now() "
+                "WHERE id = :i"
+            ),
+            {"i": case_id},
+        )
+    return get_case(session, case_id)
+
+
+# Parcel columns a decision may change (the whitelist for the UPDATE below).
+_CLEARED_ON_RECOVERY = (
+    "holder",
+    "contract_no",
+    "contract_date",
+    "supply_date",
+    "land_price_wan",
+    "agreed_start_date",
+    "agreed_completion_date",
+    "actual_start_date",
+    "stopped_since",
+    "total_investment_wan",
+    "invested_wan",
+    "developed_ratio",
+    "invest_ratio",
+    "gov_cause",
+)
+_WRITABLE = frozenset(_CLEARED_ON_RECOVERY) | {
+    "status",
+    "visibility",
+    "gov_caused",
+    "notes",
+    "data_updated_on",
+    "land_use",
+}
+
+
+def _update_parcel(session: Session, parcel_id: int, changes: dict[str, Any]) -> None:
+    bad = set(changes) - _WRITABLE
+    assert not bad, bad  # programming error, never user input
+    sets = ", ".join(f"{k} = :{k}" for k in changes)
+    session.execute(
+        text(f"UPDATE landmatch.parcel SET {sets} WHERE id = :_id"), {**changes, "_id": parcel_id}
+    )
+
+
+def decide(
+    session: Session,
+    principal: Principal,
+    case_id: int,
+    decision: str,
+    *,
+    decided_on: dt.date,
+    fee_rate: float,
+    fee_wan: float | None = None,
+    new_start_date: dt.date | None = None,
+    new_land_use: str | None = None,
+    publish: bool = True,
+    doc_no: str | None = None,
+    note: str | None = None,
+) -> dict[str, Any]:
+    """Record the decision, close the case and update the parcel (versioned, audited)."""
+    c = _case(session, case_id, lock=True)
+    _check_scope(principal, c["city_code"])
+    if c["status"] != "open":
+        raise Conflict(f"案件 {case_id} 已办结")
+    allowed = IDLE_DECISIONS if c["kind"] == "idle" else UNSUPPLIED_DECISIONS
+    if decision not in allowed:
+        raise InvalidInput(
+            f"{CASE_KINDS[c['kind']]}的处置方式只能是：{'、'.join(allowed.values())}",
+            detail={"field": "decision", "allowed": list(allowed)},
+        )
+    steps = _steps(session, case_id)
+    pending = [s for s in steps if s["done_on"] is None]
+    if [s["kind"] for s in pending] != ["decision"]:
+        raise Conflict(
+            f"尚有未完成的步骤：{'、'.join(STEP_KINDS[s['kind']] for s in pending[:-1])}"
+        )
+    last_done = max([s["done_on"] for s in steps if s["done_on"]] + [c["opened_on"]])
+    if decided_on < last_done:
+        raise InvalidInput(f"决定日期 {decided_on} 早于上一步骤日期 {last_done}")
+    p = (
+        session.execute(text(_PARCEL_SQL.format(where="id = :i")), {"i": c["parcel_id"]})
+        .mappings()
+        .first()
+    )
+    if p is None:
+        raise Conflict("案件对应的地块已被删除")
+    stamp = f"[{decided_on}] {DECISIONS[decision]}（处置案件 {case_id}）"
+    notes = f"{p['notes']}\n{stamp}" if p["notes"] else stamp
+    changes: dict[str, Any] = {"notes": notes, "data_updated_on": decided_on}
+    rule = rule_for_city(session, c["city_code"], fee_rate)
+    if decision == "fee" and fee_wan is None:
+        if p["land_price_wan"] is None:
+            raise InvalidInput(
+                "地块缺少出让价款，请填写闲置费金额 fee_wan", detail={"field": "fee_wan"}
+            )
+        fee_wan = round(rule.fee_rate * float(p["land_price_wan"]), 2)
+    if decision in RECOVERING_DECISIONS:
+        changes.update(dict.fromkeys(_CLEARED_ON_RECOVERY))
+        changes.update(
+            status="ready", visibility="public" if publish else "internal", gov_caused=False
+        )
+    elif decision in ("extension", "change_use"):
+        if new_start_date is None:
+            raise InvalidInput(
+                "延期或调整用途须给出新的约定开工日期 new_start_date",
+                detail={"field": "new_start_date"},
+            )
+        if decision == "extension" and new_start_date > decided_on + dt.timedelta(
+            days=EXTENSION_MAX_DAYS
+        ):
+            raise InvalidInput("延长动工开发期限最长不超过一年", detail={"field": "new_start_date"})
+        if new_start_date < decided_on:
+            raise InvalidInput(
+                "新的约定开工日期不能早于决定日期", detail={"field": "new_start_date"}
+            )
+        changes.update(status="supplied", agreed_start_date=new_start_date, stopped_since=None)
+        if decision == "change_use" and new_land_use:
+            if new_land_use not in vocab.LAND_USE:
+                raise InvalidInput(
+                    f"未知用地分类代码 {new_land_use}", detail={"field": "new_land_use"}
+                )
+            changes["land_use"] = new_land_use
+    elif decision == "supply":
+        changes.update(status="supplied", supply_date=decided_on, contract_date=decided_on)
+    elif decision in ("withdraw", "adjust"):
+        changes.update(status="withdrawn")
+    # fee and temporary_use leave the status as it is.
+    with audited(session, principal.actor, f"处置决定：{DECISIONS[decision]}（案件 {case_id}）"):
+        session.execute(
+            text(
+                "UPDATE landmatch.disposal_step SET done_on = :d, doc_no = :doc, note = :n, "
+                "actor = :a, updated_at = now() WHERE id = :i"
+            ),
+            {
+                "d": decided_on,
+                "doc": doc_no,
+                "n": note,
+                "a": principal.actor,
+                "i": pending[0]["id"],
+            },
+        )
+        session.execute(
+            text(
+                "UPDATE landmatch.disposal_case SET status = 'closed', decision = :dec, "
+                "decided_on = :d, closed_on = :d, fee_wan = :fee, new_start_date = :ns, "
+                "note = COALESCE(:n, note), version = version + 1, updated_at = now() WHERE id = :i"
+            ),
+            {
+                "dec": decision,
+                "d": decided_on,
+                "fee": fee_wan,
+                "ns": new_start_date,
+                "n": note,
+                "i": case_id,
+            },
+        )
+        _update_parcel(session, c["parcel_id"], changes)
+    return get_case(session, case_id)
+
+
+def list_cases(
+    session: Session, *, city: str | None = None, status: str | None = None, limit: int = 500
+) -> list[dict[str, Any]]:
+    rows = session.execute(
+        text(
+            "SELECT c.*, p.code AS parcel_code, p.name AS parcel_name, "
+            "(SELECT s.kind FROM landmatch.disposal_step s WHERE s.case_id = c.id "
+            " AND s.done_on IS NULL ORDER BY s.seq LIMIT 1) AS next_step, "
+            "(SELECT s.due_on FROM landmatch.disposal_step s WHERE s.case_id = c.id "
+            " AND s.done_on IS NULL ORDER BY s.seq LIMIT 1) AS next_due "
+            "FROM landmatch.disposal_case c JOIN landmatch.parcel p ON p.id = c.parcel_id "
+            "WHERE (CAST(:city AS text) IS NULL OR c.city_code = CAST(:city AS text)) "
+            "AND (CAST(:status AS text) IS NULL OR c.status = CAST(:status AS text)) "
+            "ORDER BY c.id LIMIT :limit"
+        ),
+        {"city": city, "status": status, "limit": limit},
+    ).mappings()
+    out = []
+    for r in rows:
+        d = {k: _plain(v) for k, v in r.items()}
+        d["kind_label"] = CASE_KINDS[d["kind"]]
+        d["decision_label"] = DECISIONS.get(d["decision"] or "")
+        d["next_step_label"] = STEP_KINDS.get(d["next_step"] or "")
+        out.append(d)
+    return out
+
+
+def list_steps(session: Session, *, city: str | None = None) -> list[dict[str, Any]]:
+    rows = session.execute(
+        text(
+            "SELECT s.*, c.city_code, p.code AS parcel_code FROM landmatch.disposal_step s "
+            "JOIN landmatch.disposal_case c ON c.id = s.case_id "
+            "JOIN landmatch.parcel p ON p.id = c.parcel_id "
+            "WHERE (CAST(:city AS text) IS NULL OR c.city_code = CAST(:city AS text)) "
+            "ORDER BY s.case_id, s.seq"
+        ),
+        {"city": city},
+    ).mappings()
+    return [{**{k: _plain(v) for k, v in r.items()}, "label": STEP_KINDS[r["kind"]]} for r in rows]
+
+
+def overdue(session: Session, as_of: dt.date, city: str | None = None) -> list[dict[str, Any]]:
+    """Alerts: the current (first undone) step of each open case when its deadline has passed."""
+    rows = session.execute(
+        text(
+            "SELECT DISTINCT ON (c.id) c.id AS case_id, c.kind, c.city_code, p.code AS parcel_code, "
+            "p.name AS parcel_name, s.kind AS step, s.due_on, :as_of - s.due_on AS days_overdue "
+            "FROM landmatch.disposal_case c JOIN landmatch.disposal_step s ON s.case_id = c.id "
+            "JOIN landmatch.parcel p ON p.id = c.parcel_id "
+            "WHERE c.status = 'open' AND s.done_on IS NULL "
+            "AND (CAST(:city AS text) IS NULL OR c.city_code = CAST(:city AS text)) "
+            "ORDER BY c.id, s.seq"
+        ),
+        {"as_of": as_of, "city": city},
+    ).mappings()
+    out = []
+    for r in rows:
+        if r["days_overdue"] <= 0:
+            continue
+        d = {k: _plain(v) for k, v in r.items()}
+        d["step_label"] = STEP_KINDS[r["step"]]
+        d["city_name"] = vocab.CITIES.get(r["city_code"])
+        d["message"] = (
+            f"{d['city_name']} 地块 {r['parcel_code']}：“{d['step_label']}”已逾期 "
+            f"{r['days_overdue']} 天（期限 {r['due_on']}）"
+        )
+        out.append(d)
+    return sorted(out, key=lambda d: -d["days_overdue"])

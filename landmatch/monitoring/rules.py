@@ -1,0 +1,88 @@
+"""Per-city idle-land thresholds (table ``monitoring_rule``): city row, else the province row
+(130000), else the built-in defaults with the fee rate from settings."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, fields
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from landmatch import vocab
+from landmatch.errors import InvalidInput
+from landmatch.monitoring.idle import IdleRule
+
+RULE_FIELDS = tuple(f.name for f in fields(IdleRule))
+
+
+def default_rule(fee_rate: float) -> IdleRule:
+    return IdleRule(fee_rate=fee_rate)
+
+
+def sql_defaults(rule: IdleRule) -> dict[str, Any]:
+    """Bound parameters of ``monitoring_idle.sql`` for the built-in defaults."""
+    return {
+        "d_idle": rule.idle_after_days,
+        "d_recover": rule.recover_after_days,
+        "d_window": rule.at_risk_window_days,
+        "d_dev": rule.developed_ratio_min,
+        "d_inv": rule.invest_ratio_min,
+        "d_fallback": rule.start_fallback_days,
+        "d_fee": rule.fee_rate,
+        "d_stalled": rule.stalled_clause,
+    }
+
+
+def rule_for_city(session: Session, city_code: str | None, fee_rate: float) -> IdleRule:
+    base = asdict(default_rule(fee_rate))
+    codes = [vocab.PROVINCE_CODE] + ([city_code] if city_code else [])
+    rows = (
+        session.execute(
+            text("SELECT * FROM landmatch.monitoring_rule WHERE city_code = ANY(:c)"), {"c": codes}
+        )
+        .mappings()
+        .all()
+    )
+    by_code = {r["city_code"]: r for r in rows}
+    for code in codes:  # province first, the city overrides it
+        r = by_code.get(code)
+        if r is None:
+            continue
+        for k in RULE_FIELDS:
+            if r.get(k) is not None:
+                base[k] = float(r[k]) if k.endswith(("_min", "rate")) else r[k]
+    return IdleRule(**base)
+
+
+def list_rules(session: Session) -> list[dict[str, Any]]:
+    rows = (
+        session.execute(text("SELECT * FROM landmatch.monitoring_rule ORDER BY city_code"))
+        .mappings()
+        .all()
+    )
+    return [dict(r) for r in rows]
+
+
+def set_rule(session: Session, city_code: str, values: dict[str, Any], actor: str) -> None:
+    """Insert or replace a city's thresholds (unknown keys are refused)."""
+    bad = [k for k in values if k not in RULE_FIELDS]
+    if bad:
+        raise InvalidInput(f"未知阈值字段：{', '.join(bad)}；可选：{', '.join(RULE_FIELDS)}")
+    if city_code != vocab.PROVINCE_CODE and city_code not in vocab.CITIES:
+        raise InvalidInput(f"未知城市代码 {city_code}")
+    merged = {k: v for k, v in values.items() if v is not None}
+    idle = merged.get("idle_after_days", 365)
+    if merged.get("recover_after_days", max(730, idle + 1)) <= idle:
+        raise InvalidInput("无偿收回天数必须大于闲置天数（recover_after_days > idle_after_days）")
+    cols = ["city_code", *merged, "updated_by"]
+    params = {"city_code": city_code, **merged, "updated_by": actor}
+    sets = ", ".join(f"{k} = EXCLUDED.{k}" for k in cols if k != "city_code")
+    session.execute(
+        text(
+            f"INSERT INTO landmatch.monitoring_rule ({', '.join(cols)}) "
+            f"VALUES ({', '.join(':' + c for c in cols)}) "
+            f"ON CONFLICT (city_code) DO UPDATE SET {sets}, updated_at = now()"
+        ),
+        params,
+    )

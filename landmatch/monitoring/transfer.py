@@ -1,0 +1,46 @@
+"""Transfer route of supplied land (domain-rules §10): investment ≥ 25 % of the total →
+transferable now (城市房地产管理法 Art. 39); below → 预告登记 route (国办发〔2019〕34号).
+
+Only the investment test is applied: premium payment and the title certificate are not
+recorded in the inventory, so "transferable now" means "meets the investment test"."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from landmatch import vocab
+from landmatch.monitoring.terms import TRANSFER_ROUTES
+
+THRESHOLD = 0.25
+
+_SQL = """
+SELECT p.code, p.name, p.city_code, p.county_code, p.status, p.holder, p.area_m2,
+       p.total_investment_wan, p.invested_wan,
+       COALESCE(p.invest_ratio, p.invested_wan / NULLIF(p.total_investment_wan, 0)) AS ratio
+  FROM landmatch.parcel p
+ WHERE p.deleted_at IS NULL AND p.status IN ('supplied', 'idle')
+   AND (CAST(:city AS text) IS NULL OR p.city_code = CAST(:city AS text))
+ ORDER BY p.city_code, p.code
+"""
+
+
+def route(ratio: float | None, threshold: float = THRESHOLD) -> str:
+    if ratio is None:
+        return "unknown"
+    return "transferable_now" if ratio >= threshold else "notice_registration"
+
+
+def transfer_routes(session: Session, city: str | None = None) -> dict[str, Any]:
+    rows = []
+    counts = dict.fromkeys(TRANSFER_ROUTES, 0)
+    for r in session.execute(text(_SQL), {"city": city}).mappings():
+        d = {k: (float(v) if type(v).__name__ == "Decimal" else v) for k, v in r.items()}
+        d["route"] = route(d["ratio"])
+        d["route_label"] = TRANSFER_ROUTES[d["route"]]
+        d["city_name"] = vocab.CITIES.get(d["city_code"])
+        counts[d["route"]] += 1
+        rows.append(d)
+    return {"threshold": THRESHOLD, "counts": counts, "rows": rows}

@@ -1,0 +1,217 @@
+"""The idle-land rules of Order 53 as a table of dated cases (pure, no database)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from landmatch.monitoring.idle import IdleInputs, IdleRule, assess
+
+AS_OF = dt.date(2026, 6, 30)
+
+
+def ago(days: int) -> dt.date:
+    return AS_OF - dt.timedelta(days=days)
+
+
+PRICE = 1234.5
+CASES = [
+    # id, inputs, expected stage, expected days, expected clause, flags that must be present
+    (
+        "not_due_yet",
+        IdleInputs(contract_date=ago(100), agreed_start_date=ago(-30)),
+        "normal",
+        -30,
+        "not_started",
+        (),
+    ),
+    ("due_today", IdleInputs(agreed_start_date=ago(0)), "at_risk", 0, "not_started", ()),
+    (
+        "clause1_day_364",
+        IdleInputs(agreed_start_date=ago(364), land_price_wan=PRICE),
+        "at_risk",
+        364,
+        "not_started",
+        (),
+    ),
+    (
+        "clause1_day_365",
+        IdleInputs(agreed_start_date=ago(365), land_price_wan=PRICE),
+        "idle_fee",
+        365,
+        "not_started",
+        (),
+    ),
+    (
+        "clause1_day_729",
+        IdleInputs(agreed_start_date=ago(729), land_price_wan=PRICE),
+        "idle_fee",
+        729,
+        "not_started",
+        (),
+    ),
+    (
+        "clause1_day_730",
+        IdleInputs(agreed_start_date=ago(730), land_price_wan=PRICE),
+        "recoverable",
+        730,
+        "not_started",
+        (),
+    ),
+    (
+        "clause2_stalled_400_days_low_investment",
+        IdleInputs(
+            agreed_start_date=ago(900),
+            actual_start_date=ago(800),
+            stopped_since=ago(400),
+            developed_ratio=0.5,
+            invest_ratio=0.10,
+            land_price_wan=PRICE,
+        ),
+        "idle_fee",
+        400,
+        "stalled",
+        ("discretionary",),
+    ),
+    (
+        "clause2_stalled_800_days_low_development",
+        IdleInputs(
+            agreed_start_date=ago(1200),
+            actual_start_date=ago(1100),
+            stopped_since=ago(800),
+            developed_ratio=0.2,
+            invest_ratio=0.6,
+            land_price_wan=PRICE,
+        ),
+        "recoverable",
+        800,
+        "stalled",
+        ("discretionary",),
+    ),
+    (
+        "clause2_stoppage_not_yet_a_year",
+        IdleInputs(
+            agreed_start_date=ago(900),
+            actual_start_date=ago(800),
+            stopped_since=ago(200),
+            developed_ratio=0.1,
+            invest_ratio=0.05,
+            land_price_wan=PRICE,
+        ),
+        "at_risk",
+        200,
+        "stalled",
+        ("discretionary",),
+    ),
+    (
+        "stalled_but_ratios_met_is_not_idle",
+        IdleInputs(
+            agreed_start_date=ago(900),
+            actual_start_date=ago(800),
+            stopped_since=ago(500),
+            developed_ratio=0.5,
+            invest_ratio=0.3,
+            land_price_wan=PRICE,
+        ),
+        "normal",
+        None,
+        None,
+        (),
+    ),
+    (
+        "started_and_working",
+        IdleInputs(
+            agreed_start_date=ago(900),
+            actual_start_date=ago(880),
+            developed_ratio=0.1,
+            invest_ratio=0.1,
+        ),
+        "normal",
+        None,
+        None,
+        (),
+    ),
+    (
+        "government_caused_delay",
+        IdleInputs(agreed_start_date=ago(1000), gov_caused=True, land_price_wan=PRICE),
+        "gov_caused",
+        1000,
+        "not_started",
+        ("gov_caused",),
+    ),
+    (
+        "missing_start_date_fallback",
+        IdleInputs(contract_date=ago(365 + 400), land_price_wan=PRICE),
+        "idle_fee",
+        400,
+        "not_started",
+        ("start_date_fallback",),
+    ),
+    ("missing_everything", IdleInputs(), "unknown", None, "not_started", ("no_start_basis",)),
+    (
+        "idle_without_price",
+        IdleInputs(agreed_start_date=ago(500)),
+        "idle_fee",
+        500,
+        "not_started",
+        ("price_missing",),
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("inputs", "stage", "days", "clause", "flags"),
+    [c[1:] for c in CASES],
+    ids=[c[0] for c in CASES],
+)
+def test_stage_table(inputs, stage, days, clause, flags):  # type: ignore[no-untyped-def]
+    r = assess(inputs, AS_OF)
+    assert (r.stage, r.days, r.clause) == (stage, days, clause)
+    assert set(flags) <= set(r.flags)
+
+
+def test_fee_only_in_idle_stages_and_from_configured_rate() -> None:
+    at_risk = assess(IdleInputs(agreed_start_date=ago(364), land_price_wan=PRICE), AS_OF)
+    assert at_risk.fee_wan is None
+    fee = assess(IdleInputs(agreed_start_date=ago(365), land_price_wan=PRICE), AS_OF)
+    assert fee.fee_wan == round(0.20 * PRICE, 2)
+    cheaper = assess(
+        IdleInputs(agreed_start_date=ago(365), land_price_wan=PRICE), AS_OF, IdleRule(fee_rate=0.10)
+    )
+    assert cheaper.fee_wan == round(0.10 * PRICE, 2)
+
+
+def test_government_caused_keeps_underlying_stage_and_charges_no_fee() -> None:
+    r = assess(IdleInputs(agreed_start_date=ago(800), gov_caused=True, land_price_wan=PRICE), AS_OF)
+    assert r.stage == "gov_caused" and r.underlying == "recoverable" and r.fee_wan is None
+    # Before the idle threshold a government cause changes nothing but the flag.
+    early = assess(IdleInputs(agreed_start_date=ago(100), gov_caused=True), AS_OF)
+    assert early.stage == "at_risk" and "gov_caused" in early.flags
+
+
+def test_fallback_start_is_contract_plus_one_year() -> None:
+    r = assess(IdleInputs(contract_date=dt.date(2024, 3, 1)), AS_OF)
+    assert r.start_due == dt.date(2024, 3, 1) + dt.timedelta(days=365)
+    assert "start_date_fallback" in r.flags
+
+
+def test_city_thresholds_are_configurable() -> None:
+    strict = IdleRule(idle_after_days=180, recover_after_days=365, at_risk_window_days=90)
+    inputs = IdleInputs(agreed_start_date=ago(200), land_price_wan=PRICE)
+    assert assess(inputs, AS_OF).stage == "at_risk"
+    assert assess(inputs, AS_OF, strict).stage == "idle_fee"
+    assert assess(IdleInputs(agreed_start_date=ago(60)), AS_OF, strict).stage == "normal"
+    assert assess(IdleInputs(agreed_start_date=ago(95)), AS_OF, strict).stage == "at_risk"
+
+
+def test_stalled_clause_can_be_switched_off_per_city() -> None:
+    inputs = IdleInputs(
+        agreed_start_date=ago(900),
+        actual_start_date=ago(800),
+        stopped_since=ago(400),
+        invest_ratio=0.1,
+        developed_ratio=0.1,
+    )
+    assert assess(inputs, AS_OF).stage == "idle_fee"
+    assert assess(inputs, AS_OF, IdleRule(stalled_clause=False)).stage == "normal"

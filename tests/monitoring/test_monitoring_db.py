@@ -1,0 +1,398 @@
+"""Monitoring against the real PostGIS test inventory (seeded by tests/conftest.py)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import text
+
+from landmatch.auth import Principal
+from landmatch.db.parcels import ParcelFilter, list_parcels
+from landmatch.errors import Conflict, Forbidden, InvalidInput
+from landmatch.monitoring import cases, export, rules, scan, targets, transfer, unsupplied, zones
+from landmatch.monitoring.idle import IdleInputs, IdleRule, assess
+from tests.conftest import auth
+
+AS_OF = dt.date(2026, 11, 1)
+ADMIN = Principal(name="t-admin", role="admin")
+FEE = 0.20
+
+
+def _f(v):  # type: ignore[no-untyped-def]
+    return None if v is None else float(v)
+
+
+def test_sql_scan_agrees_with_pure_rules_row_by_row(session) -> None:  # type: ignore[no-untyped-def]
+    rows = scan.scan_rows(session, AS_OF, IdleRule(fee_rate=FEE))
+    assert len(rows) > 100
+    stages = set()
+    for r in rows:
+        a = assess(
+            IdleInputs(
+                contract_date=r["contract_date"],
+                agreed_start_date=r["agreed_start_date"],
+                actual_start_date=r["actual_start_date"],
+                stopped_since=r["stopped_since"],
+                developed_ratio=_f(r["developed_ratio"]),
+                invest_ratio=_f(r["invest_ratio"]),
+                gov_caused=r["gov_caused"],
+                land_price_wan=_f(r["land_price_wan"]),
+            ),
+            AS_OF,
+            IdleRule(fee_rate=FEE),
+        )
+        assert (r["stage"], r["underlying"], r["clause"], r["days"]) == (
+            a.stage,
+            a.underlying,
+            a.clause,
+            a.days,
+        ), r["code"]
+        assert set(r["flags"]) == set(a.flags), r["code"]
+        assert (r["fee_wan"] is None) == (a.fee_wan is None)
+        if a.fee_wan is not None:
+            assert float(r["fee_wan"]) == pytest.approx(a.fee_wan, abs=0.011)
+        stages.add(r["stage"])
+    assert {"normal", "recoverable", "gov_caused"} <= stages
+
+
+def test_city_rule_changes_the_scan(session) -> None:  # type: ignore[no-untyped-def]
+    before = {r["code"]: r for r in scan.scan_rows(session, AS_OF, IdleRule(), city="130100")}
+    rules.set_rule(
+        session,
+        "130100",
+        {"idle_after_days": 3000, "recover_after_days": 4000, "fee_rate": 0.1},
+        "t",
+    )
+    after = scan.scan_rows(session, AS_OF, IdleRule(), city="130100")
+    rule = rules.rule_for_city(session, "130100", FEE)
+    assert rule.idle_after_days == 3000 and rule.fee_rate == pytest.approx(0.1)
+    assert not any(r["stage"] in ("idle_fee", "recoverable") for r in after)
+    assert any(before[r["code"]]["stage"] in ("idle_fee", "recoverable") for r in after)
+    with pytest.raises(InvalidInput):
+        rules.set_rule(session, "130100", {"idle_after_days": 800, "recover_after_days": 700}, "t")
+
+
+def test_age_bands_partition_the_unsupplied_stock(session) -> None:  # type: ignore[no-untyped-def]
+    r = unsupplied.age_bands(session, AS_OF)
+    total = session.execute(
+        text(
+            "SELECT sum(area_m2) FROM landmatch.parcel WHERE deleted_at IS NULL "
+            "AND status IN ('unsupplied','ready') AND approval_date <= :d "
+            "AND (supply_date IS NULL OR supply_date > :d)"
+        ),
+        {"d": AS_OF},
+    ).scalar()
+    assert sum(b["area_m2"] for b in r["bands"]) == pytest.approx(total)
+    assert all(b["parcels"] > 0 for b in r["bands"])
+    # Boundary: approved exactly two years ago is in 2–5, one day later is under two.
+    code = session.execute(
+        text("SELECT code FROM landmatch.parcel WHERE status='unsupplied' ORDER BY id LIMIT 1")
+    ).scalar()
+    for day, band in (
+        (dt.date(2024, 11, 1), "2to5"),
+        (dt.date(2024, 11, 2), "lt2"),
+        (dt.date(2021, 11, 1), "2to5"),
+        (dt.date(2021, 10, 31), "gt5"),
+    ):
+        session.execute(
+            text("UPDATE landmatch.parcel SET approval_date = :d WHERE code = :c"),
+            {"d": day, "c": code},
+        )
+        got = session.execute(
+            text(
+                "SELECT band FROM ("
+                + __import__("landmatch.monitoring.sql", fromlist=["load"])
+                .load("monitoring_unsupplied_age")
+                .replace("GROUP BY 1, 2, 3, 4", "")
+                .replace("ORDER BY 1, 2, 3, 4", "")
+                .replace("count(*) AS parcels, sum(p.area_m2) AS area_m2", "p.code")
+                + ") q WHERE code = :c"
+            ),
+            {"as_of": AS_OF, "city": None, "c": code},
+        ).scalar()
+        assert got == band, day
+
+
+def test_supply_rates_per_city_and_county(session) -> None:  # type: ignore[no-untyped-def]
+    r = unsupplied.supply_rates(session, AS_OF)
+    assert r["cohorts"]["five_year"] == {"from_year": 2021, "to_year": 2025}
+    cities = [x for x in r["rows"] if x["level"] == "city"]
+    counties = [x for x in r["rows"] if x["level"] == "county"]
+    assert cities and counties
+    for c in cities:
+        parts = [x for x in counties if x["city_code"] == c["city_code"]]
+        assert sum(x["five_year_approved_m2"] for x in parts) == pytest.approx(
+            c["five_year_approved_m2"]
+        )
+        if c["five_year_rate"] is not None:
+            assert 0 <= c["five_year_rate"] <= 1
+    sjz = next(x for x in cities if x["city_code"] == "130100")
+    expect = session.execute(
+        text(
+            "SELECT sum(area_m2) FILTER (WHERE supply_date <= :d) / sum(area_m2) FROM landmatch.parcel "
+            "WHERE deleted_at IS NULL AND status <> 'withdrawn' AND city_code = '130100' "
+            "AND extract(year FROM approval_date) = 2025"
+        ),
+        {"d": AS_OF},
+    ).scalar()
+    assert sjz["last_year_rate"] == pytest.approx(float(expect), abs=1e-4)
+
+
+def test_batches_measure_unsupplied_spatially(session) -> None:  # type: ignore[no-untyped-def]
+    r = unsupplied.batches(session, AS_OF)
+    assert r["rows"], "the seed stores demo approval batches"
+    for b in r["rows"]:
+        members = session.execute(
+            text(
+                "SELECT coalesce(sum(p.area_m2) FILTER (WHERE p.status IN ('supplied','idle')), 0), "
+                "count(*) FROM landmatch.parcel p JOIN landmatch.approval_batch b "
+                "ON ST_Within(p.geom, b.geom) WHERE b.id = :i AND p.deleted_at IS NULL"
+            ),
+            {"i": b["id"]},
+        ).one()
+        assert members[1] >= 2
+        assert b["supplied_m2"] == pytest.approx(members[0], rel=1e-6)
+        assert b["supplied_m2"] + b["unsupplied_m2"] == pytest.approx(b["approved_m2"], rel=1e-6)
+    # A supplied parcel straddling the batch edge counts only with the part inside the batch.
+    b = r["rows"][0]
+    session.execute(
+        text(
+            "UPDATE landmatch.parcel SET geom = ST_Multi(ST_Union(geom, ST_Translate(geom, 0.01, 0))) "
+            "WHERE id = (SELECT p.id FROM landmatch.parcel p JOIN landmatch.approval_batch b "
+            "ON ST_Within(p.geom, b.geom) WHERE b.id = :i AND p.status IN ('supplied','idle') "
+            "ORDER BY p.id LIMIT 1)"
+        ),
+        {"i": b["id"]},
+    )
+    again = next(x for x in unsupplied.batches(session, AS_OF)["rows"] if x["id"] == b["id"])
+    assert again["supplied_m2"] == pytest.approx(b["supplied_m2"], rel=1e-6)
+
+
+def test_transfer_route_threshold(session) -> None:  # type: ignore[no-untyped-def]
+    r = transfer.transfer_routes(session)
+    assert r["counts"]["transferable_now"] > 0 and r["counts"]["notice_registration"] > 0
+    for row in r["rows"]:
+        if row["ratio"] is not None:
+            assert (row["route"] == "transferable_now") == (row["ratio"] >= 0.25)
+    assert transfer.route(0.25) == "transferable_now"
+    assert transfer.route(0.2499) == "notice_registration"
+
+
+def _idle_parcel(session, stage: str = "recoverable"):  # type: ignore[no-untyped-def]
+    taken = {c["parcel_code"] for c in cases.list_cases(session, status="open")}
+    for r in scan.scan_rows(session, AS_OF, IdleRule()):
+        if r["stage"] == stage and r["status"] == "idle" and r["code"] not in taken:
+            return r
+    raise AssertionError("no idle parcel in the seed")
+
+
+def _walk(session, case_id: int, start: dt.date) -> dt.date:  # type: ignore[no-untyped-def]
+    day = start
+    for k in ("investigation_notice", "holder_reply", "determination", "public_notice"):
+        day += dt.timedelta(days=10)
+        cases.complete_step(session, ADMIN, case_id, k, done_on=day)
+    return day
+
+
+def test_recovery_case_makes_the_parcel_ready_and_matchable(session) -> None:  # type: ignore[no-untyped-def]
+    p = _idle_parcel(session)
+    public = Principal()
+    visible = list_parcels(session, ParcelFilter(status=["ready"], limit=100_000), public)
+    assert p["code"] not in {f["id"] for f in visible["features"]}
+    c = cases.open_case(session, ADMIN, p["code"], opened_on=AS_OF, fee_rate=FEE)
+    assert c["kind"] == "idle" and c["stage_at_open"] == "recoverable"
+    assert [s["kind"] for s in c["steps"]][:2] == ["investigation_notice", "holder_reply"]
+    # The holder's reply is due 30 days after the notice.
+    notice = AS_OF + dt.timedelta(days=5)
+    c = cases.complete_step(session, ADMIN, c["id"], "investigation_notice", done_on=notice)
+    assert c["steps"][1]["due_on"] == (notice + dt.timedelta(days=30)).isoformat()
+    with pytest.raises(Conflict):
+        cases.decide(session, ADMIN, c["id"], "recovery", decided_on=notice, fee_rate=FEE)
+    day = notice
+    for k in ("holder_reply", "determination", "public_notice"):
+        day += dt.timedelta(days=10)
+        cases.complete_step(session, ADMIN, c["id"], k, done_on=day)
+    done = cases.decide(session, ADMIN, c["id"], "recovery", decided_on=day, fee_rate=FEE)
+    assert done["status"] == "closed" and done["decision"] == "recovery"
+    row = session.execute(
+        text(
+            "SELECT status, visibility, holder, contract_date, version FROM landmatch.parcel "
+            "WHERE code = :c"
+        ),
+        {"c": p["code"]},
+    ).one()
+    assert row.status == "ready" and row.visibility == "public" and row.holder is None
+    ver = session.execute(
+        text(
+            "SELECT actor, reason, row->>'status' FROM landmatch.parcel_version WHERE code = :c "
+            "ORDER BY version DESC LIMIT 1"
+        ),
+        {"c": p["code"]},
+    ).one()
+    assert ver[0] == "t-admin" and "无偿收回" in ver[1] and ver[2] == "ready"
+    visible = list_parcels(session, ParcelFilter(status=["ready"], limit=100_000), public)
+    assert p["code"] in {f["id"] for f in visible["features"]}
+    hist = session.execute(
+        text(
+            "SELECT count(*) FROM landmatch.layer_version WHERE layer = 'disposal_case' "
+            "AND record_id = :i"
+        ),
+        {"i": c["id"]},
+    ).scalar()
+    assert hist >= 5  # insert + one update per step + the decision
+
+
+def test_case_rules(session) -> None:  # type: ignore[no-untyped-def]
+    p = _idle_parcel(session, "idle_fee")
+    with pytest.raises(Forbidden):
+        cases.open_case(
+            session, Principal(name="p", role="promoter"), p["code"], opened_on=AS_OF, fee_rate=FEE
+        )
+    if p["city_code"] != "130200":
+        with pytest.raises(Forbidden):
+            cases.open_case(
+                session,
+                Principal(name="b", role="bureau", city_code="130200"),
+                p["code"],
+                opened_on=AS_OF,
+                fee_rate=FEE,
+            )
+    c = cases.open_case(session, ADMIN, p["code"], opened_on=AS_OF, fee_rate=FEE)
+    with pytest.raises(Conflict):
+        cases.open_case(session, ADMIN, p["code"], opened_on=AS_OF, fee_rate=FEE)
+    with pytest.raises(Conflict):  # out of order
+        cases.complete_step(session, ADMIN, c["id"], "determination", done_on=AS_OF)
+    day = _walk(session, c["id"], AS_OF)
+    with pytest.raises(InvalidInput):  # unsupplied decision on an idle case
+        cases.decide(session, ADMIN, c["id"], "supply", decided_on=day, fee_rate=FEE)
+    with pytest.raises(InvalidInput):  # extension beyond one year
+        cases.decide(
+            session,
+            ADMIN,
+            c["id"],
+            "extension",
+            decided_on=day,
+            fee_rate=FEE,
+            new_start_date=day + dt.timedelta(days=400),
+        )
+    fee = cases.decide(session, ADMIN, c["id"], "fee", decided_on=day, fee_rate=FEE)
+    assert fee["fee_wan"] == pytest.approx(round(FEE * float(p["land_price_wan"]), 2))
+    status = session.execute(
+        text("SELECT status FROM landmatch.parcel WHERE code = :c"), {"c": p["code"]}
+    ).scalar()
+    assert status == "idle"  # a fee alone does not dispose of the land
+
+
+def test_overdue_steps_raise_alerts(session) -> None:  # type: ignore[no-untyped-def]
+    p = _idle_parcel(session)
+    c = cases.open_case(session, ADMIN, p["code"], opened_on=AS_OF, fee_rate=FEE)
+    first_due = dt.date.fromisoformat(c["steps"][0]["due_on"])
+    assert c["id"] not in {a["case_id"] for a in cases.overdue(session, first_due)}
+    late = cases.overdue(session, first_due + dt.timedelta(days=3))
+    mine = [a for a in late if a["case_id"] == c["id"]]
+    assert len(mine) == 1 and mine[0]["days_overdue"] == 3
+    assert mine[0]["step"] == "investigation_notice"
+
+
+def test_targets_progress_counts_closed_disposals(session) -> None:  # type: ignore[no-untyped-def]
+    p = _idle_parcel(session)
+    year = 2027
+    targets.set_target(
+        session,
+        ADMIN,
+        city_code=p["city_code"],
+        year=year,
+        kind="idle",
+        target_area_m2=p["area_m2"] * 2,
+    )
+    t0 = targets.progress(session, dt.date(year, 3, 1), city=p["city_code"])["targets"][0]
+    assert t0["deadline"] == f"{year}-09-30" and t0["done_area_m2"] == 0
+    c = cases.open_case(session, ADMIN, p["code"], opened_on=dt.date(year, 1, 5), fee_rate=FEE)
+    day = _walk(session, c["id"], dt.date(year, 1, 5))
+    cases.decide(session, ADMIN, c["id"], "negotiated_recovery", decided_on=day, fee_rate=FEE)
+    t1 = targets.progress(session, dt.date(year, 3, 1), city=p["city_code"])["targets"][0]
+    assert t1["done_area_m2"] == pytest.approx(p["area_m2"])
+    assert t1["progress"] == pytest.approx(0.5, abs=1e-4) and t1["state"] == "on_track"
+    t2 = targets.progress(session, dt.date(year, 10, 1), city=p["city_code"])["targets"][0]
+    assert t2["state"] == "missed" and t2["days_left"] == -1
+
+
+def test_zone_kpis_ranked(session) -> None:  # type: ignore[no-untyped-def]
+    r = zones.zone_kpis(session, AS_OF)
+    ranked = [z for z in r["zones"] if z["rank"] is not None]
+    assert len(ranked) > 10
+    scores = [z["score"] for z in ranked]
+    assert scores == sorted(scores, reverse=True)
+    z = next(z for z in ranked if z["supplied_m2"] > 0 and z["approved_m2"] > 0)
+    assert z["supply_rate"] == pytest.approx(z["supplied_m2"] / z["approved_m2"], abs=1e-4)
+
+
+def test_workbook_has_every_table(session) -> None:  # type: ignore[no-untyped-def]
+    data = export.workbook(session, AS_OF, IdleRule())
+    wb = load_workbook(io.BytesIO(data), read_only=True)
+    assert {
+        "闲置土地",
+        "批而未供账龄",
+        "供地率",
+        "批次空间核算",
+        "转让路径",
+        "处置案件",
+        "处置步骤",
+        "逾期提醒",
+        "年度处置目标",
+        "开发区指标排名",
+    } <= set(wb.sheetnames)
+    ws = wb["闲置土地"]
+    header = next(ws.iter_rows(max_row=1, values_only=True))
+    assert "stage" in header and "fee_wan" in header
+    n = sum(1 for _ in ws.iter_rows(min_row=2))
+    assert n == len(scan.scan_rows(session, AS_OF, IdleRule()))
+
+
+def test_api_monitoring(client, tokens) -> None:  # type: ignore[no-untyped-def]
+    assert client.get("/api/monitoring/idle").status_code == 401
+    h = auth(tokens["promoter"])
+    r = client.get(
+        "/api/monitoring/idle",
+        params={"as_of": "2026-11-01", "stage": "recoverable", "limit": 5},
+        headers=h,
+    )
+    assert r.status_code == 200
+    body = r.json()
+    assert body["numberReturned"] == 5 and all(i["stage"] == "recoverable" for i in body["items"])
+    bad = client.get("/api/monitoring/idle", params={"stage": "nope"}, headers=h)
+    assert bad.status_code == 422
+    t = client.get("/api/monitoring/targets", params={"as_of": "2026-11-01"}, headers=h).json()
+    assert t["targets"] and all(x["deadline"].endswith("-09-30") for x in t["targets"])
+    for path in ("unsupplied", "transfer", "zones", "alerts", "cases", "rules", "summary"):
+        assert client.get(f"/api/monitoring/{path}", headers=h).status_code == 200, path
+    x = client.get("/api/monitoring/export.xlsx", params={"city": "130100"}, headers=h)
+    assert x.status_code == 200 and x.content[:2] == b"PK"
+    # Writes: promoters may not, a bureau only in its city.
+    put = {"city_code": "130100", "year": 2027, "kind": "idle", "target_area_m2": 1000}
+    assert client.put("/api/monitoring/targets", json=put, headers=h).status_code == 403
+    r = client.put("/api/monitoring/targets", json=put, headers=auth(tokens["bureau"]))
+    assert r.status_code == 200 and r.json()["targets"][0]["target_area_m2"] == 1000
+    r = client.put(
+        "/api/monitoring/targets",
+        json={**put, "city_code": "130200"},
+        headers=auth(tokens["bureau"]),
+    )
+    assert r.status_code == 403 and r.headers["content-type"].startswith("application/problem+json")
+    r = client.post(
+        "/api/monitoring/cases",
+        json={"parcel_code": "no-such-parcel"},
+        headers=auth(tokens["admin"]),
+    )
+    assert r.status_code == 404
+
+
+def test_dashboard_page_and_vendor_assets(client) -> None:  # type: ignore[no-untyped-def]
+    page = client.get("/dashboard")
+    assert page.status_code == 200 and "土地监测看板" in page.text
+    assert "/static/vendor/echarts/dist/echarts.min.js" in page.text
+    js = client.get("/static/vendor/echarts/dist/echarts.min.js")
+    assert js.status_code == 200 and len(js.content) > 100_000
