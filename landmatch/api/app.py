@@ -15,6 +15,7 @@ from landmatch.api.routes import (
     match,
     monitoring,
     ogc,
+    pages,
     parcel_edits,
     parcels,
     policies,
@@ -45,6 +46,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(imports.router)
     app.include_router(exports.router)
     app.include_router(qa.router)
+    app.include_router(projects.router)
     app.include_router(zones.router)
     app.include_router(policies.router)
     app.include_router(layers.router)
@@ -52,5 +54,5 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(dashboard.router)
     app.include_router(ogc.router)
     dashboard.mount_vendor(app, settings)
-    app.include_router(projects.router)
+    pages.install(app, settings)
     return app
