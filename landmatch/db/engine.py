@@ -32,7 +32,6 @@ def alembic_config(url: str) -> Config:
 
 
 def upgrade(url: str, revision: str = "head") -> None:
-    # "heads": parallel branches each add a migration off 0001 until the lead re-chains them.
     command.upgrade(alembic_config(url), revision)
 
 
