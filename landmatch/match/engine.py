@@ -7,11 +7,11 @@ The database does the filtering and ranking in one indexed query over ``parcel``
 from __future__ import annotations
 
 import datetime as dt
-import json
 import time
 import uuid
 from typing import Any
 
+import orjson
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
@@ -80,17 +80,24 @@ class Plan:
         cx = context_exprs(contexts(ref, req, today), self.ps)
         self.scores = score_sql(req, self.ps, public, today, stale_after_days, cx)
         self.weights = req.effective_weights
-        self.total = total_sql(self.scores, self.weights, self.ps)
+        # The total over the inner query's score columns (see ``select``).
+        self.total = total_sql({c: f"s.s_{c}" for c in self.scores}, self.weights, self.ps)
         self.price = price_sql(public)
 
-    def select(self, rules: list[str] | None = None, extra: str = "") -> str:
+    def select(self, rules: list[str] | None = None, extra: str = "", order: str = "") -> str:
+        """Rows passing ``rules`` (all when None) with their scores and total. ``extra`` is
+        added to the WHERE clause, ``order`` (ORDER BY / LIMIT over the output columns) after.
+
+        The scores are computed once per row in an inner query that the planner keeps apart
+        (``OFFSET 0``); the total is summed from them outside, where the top-N sort runs.
+        """
         chosen = [r for r in self.rules if rules is None or r.name in rules]
         where = " AND ".join([self.scope] + [r.sql for r in chosen])
         cols = ", ".join(f"{sql} AS s_{c}" for c, sql in self.scores.items())
         return (
-            f"SELECT p.id, p.code, p.city_code, p.status, {AMU} AS amu, {self.price} AS price, "
-            f"{cols}, {self.total} AS total "
-            f"{MATCH_FROM.format(sample='')} WHERE {where} {extra}"
+            f"SELECT s.*, {self.total} AS total FROM (SELECT p.id, p.code, p.city_code, p.status, "
+            f"{AMU} AS amu, {self.price} AS price, {cols} "
+            f"{MATCH_FROM.format(sample='')} WHERE {where} {extra} OFFSET 0) s {order}"
         )
 
 
@@ -246,11 +253,55 @@ class Explainer:
         return props
 
 
+def _rank_key(plan: Plan, row: dict[str, Any]) -> tuple[float, str]:
+    total = combine({c: float(row[f"s_{c}"]) for c in CRITERIA}, plan.weights)[0]
+    return (-round(total, 6), row["code"])
+
+
+def _ranked(session: Session, plan: Plan, top: int) -> list[dict[str, Any]]:
+    """The top rows by (total rounded to 6 places desc, code): the database sorts by the float
+    total (cheap), Python re-sorts the few rows fetched by the exact key. The cut is exact when
+    the last row fetched rounds strictly below the N-th; otherwise (ties across the cut, rare)
+    the database sorts by the exact key itself."""
+    k = top + OVERFETCH
+    rows = [dict(r) for r in session.execute(text(plan.select(
+        order=f"ORDER BY total DESC, code LIMIT {k}")), plan.ps.values).mappings()]
+    ranked = sorted(rows, key=lambda r: _rank_key(plan, r))
+    if len(rows) == k and not round(float(rows[-1]["total"]) + 1e-9, 6) < -_rank_key(
+            plan, ranked[top - 1])[0]:
+        rows = [dict(r) for r in session.execute(text(plan.select(
+            order=f"ORDER BY round(total::numeric, 6) DESC, code LIMIT {k}")),
+            plan.ps.values).mappings()]
+        ranked = sorted(rows, key=lambda r: _rank_key(plan, r))
+    return ranked[:top]
+
+
+def _default(v: Any) -> Any:
+    out = _jsonable(v)
+    if out is v:
+        raise TypeError(f"not JSON serialisable: {type(v).__name__}")
+    return out
+
+
+def encode(response: dict[str, Any]) -> bytes:
+    """The response as compact UTF-8 JSON (the bytes returned and stored)."""
+    return orjson.dumps(response, default=_default)
+
+
 def run_match(session: Session, req: Requirement, principal: Principal, *,
               stale_after_days: int = 365, store: bool = True,
               today: dt.date | None = None) -> dict[str, Any]:
     """Rank parcels for ``req``; returns the response (a GeoJSON FeatureCollection with the
     why-not summary and ``match_id``) and stores it as a match run."""
+    return match_encoded(session, req, principal, stale_after_days=stale_after_days,
+                         store=store, today=today)[0]
+
+
+def match_encoded(session: Session, req: Requirement, principal: Principal, *,
+                  stale_after_days: int = 365, store: bool = True,
+                  today: dt.date | None = None) -> tuple[dict[str, Any], bytes]:
+    """``run_match`` with the response also encoded once: the same bytes are stored as the run
+    and returned to the caller, so serialising is not done twice."""
     t0 = time.perf_counter()
     today = today or dt.date.today()
     public = principal.is_public
@@ -260,14 +311,9 @@ def run_match(session: Session, req: Requirement, principal: Principal, *,
     session.execute(text("SET LOCAL jit = off"))  # short queries: compiling costs more
 
     t1 = time.perf_counter()
-    k = req.top + OVERFETCH
-    rows = [dict(r) for r in session.execute(text(plan.select(
-        extra=f"ORDER BY round(({plan.total})::numeric, 6) DESC, p.code LIMIT {k}")),
-        plan.ps.values).mappings()]
+    ranked = _ranked(session, plan, req.top)
     candidate_ms = (time.perf_counter() - t1) * 1000
 
-    ranked = sorted(rows, key=lambda r: (-round(combine(
-        {c: float(r[f"s_{c}"]) for c in CRITERIA}, plan.weights)[0], 6), r["code"]))[: req.top]
     explainer = Explainer(req, ref, today, stale_after_days)
     features = []
     if ranked:
@@ -275,7 +321,7 @@ def run_match(session: Session, req: Requirement, principal: Principal, *,
             text(_detail_sql(public)), {"ids": [r["id"] for r in ranked]}).mappings()}
         for i, row in enumerate(ranked, start=1):
             d = details[row["id"]]
-            geometry = json.loads(d["_geometry"])
+            geometry = orjson.loads(d["_geometry"])
             props = explainer.properties(i, row, d)
             features.append({"type": "Feature", "id": d["code"], "geometry": geometry,
                              "properties": props})
@@ -290,7 +336,7 @@ def run_match(session: Session, req: Requirement, principal: Principal, *,
     if req.assemblies and not ranked and req.area_mu_min is not None:
         relaxed = [r.name for r in plan.rules if r.name not in ("area", "budget_total")]
         cap = f" AND {AMU} < {plan.ps.add(req.area_mu_min, 'float8')}"
-        pieces_sql = plan.select(relaxed, extra=cap + " ORDER BY total DESC, p.code")
+        pieces_sql = plan.select(relaxed, extra=cap, order="ORDER BY total DESC, code")
         for j, a in enumerate(asm.find_assemblies(session, req, pieces_sql=pieces_sql,
                                                   params=plan.ps.values,
                                                   price_col=plan.price), start=1):
@@ -319,6 +365,7 @@ def run_match(session: Session, req: Requirement, principal: Principal, *,
     if req.annual_tax_wan is None:
         run_warnings.append("未填写年税收：未核验亩均税收")
     match_id = str(uuid.uuid4())
+    req_json = req.model_dump(mode="json")
     response = {
         "type": "FeatureCollection",
         "match_id": match_id,
@@ -326,7 +373,7 @@ def run_match(session: Session, req: Requirement, principal: Principal, *,
         "as_of": today.isoformat(),
         "public": public,
         "data_version": version[0],
-        "requirement": req.model_dump(mode="json"),
+        "requirement": req_json,
         "weights": {c: round(w / sum(plan.weights.values()), 4) for c, w in plan.weights.items()},
         "features": features + assembly_features,
         "numberReturned": len(features),
@@ -340,16 +387,15 @@ def run_match(session: Session, req: Requirement, principal: Principal, *,
                       "why_not": round(whynot_ms, 2),
                       "total": round((time.perf_counter() - t0) * 1000, 2)},
     }
+    body = encode(response)
     if store:
         session.execute(text(
             "INSERT INTO landmatch.match_run (id, project_id, request, response, actor, public, "
             "data_version) VALUES (:id, :pid, CAST(:req AS jsonb), CAST(:resp AS jsonb), :actor, "
             ":pub, :dv)"),
-            {"id": match_id, "pid": req.project_id,
-             "req": json.dumps(req.model_dump(mode="json"), ensure_ascii=False),
-             "resp": json.dumps(response, ensure_ascii=False), "actor": principal.actor,
-             "pub": public, "dv": version[0]})
-    return response
+            {"id": match_id, "pid": req.project_id, "req": orjson.dumps(req_json).decode(),
+             "resp": body.decode(), "actor": principal.actor, "pub": public, "dv": version[0]})
+    return response, body
 
 
 def get_run(session: Session, match_id: str, principal: Principal) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from landmatch import vocab
-from landmatch.match.rules import AMU, MATCH_FROM, RULE_LABELS
+from landmatch.match.rules import AMU, M2_PER_MU, MATCH_FROM, RULE_LABELS
 
 if TYPE_CHECKING:
     from landmatch.match.engine import Plan
@@ -29,6 +29,7 @@ NEAR_MISSES = 10
 EXACT_LIMIT = 10_000
 SAMPLE_ROWS = 5_000  # rows of the whole table a sample aims at
 SAMPLE_SEED = 7
+FIRST_REL = 0.1  # near misses looked for first: a change of at most 10 %
 FROM = MATCH_FROM
 
 
@@ -46,26 +47,19 @@ def _counts(session: Session, plan: Plan, sample_pct: float | None) -> tuple[int
 
 def _near_misses(session: Session, plan: Plan) -> list[dict[str, Any]]:
     """One indexed pass over the scope (bounded by the area window when the request has an
-    area range): the parcels failing exactly one rule, that rule relaxable, by relative change."""
+    area range): the parcels failing exactly one rule, that rule relaxable, by relative change.
+
+    A first pass looks only at changes up to ``FIRST_REL`` (the area window narrowed to match,
+    so fewer index entries are read); when it finds ``NEAR_MISSES`` they are exactly the first
+    ones, as every other near miss needs a larger change. Otherwise the full window is read.
+    """
     rules = plan.rules
     relax = [(i, r) for i, r in enumerate(rules) if r.gap is not None]
     if not relax:
         return []
-    fails = ", ".join(f"(NOT ({r.sql}))::int AS f{i}" for i, r in enumerate(rules))
-    gaps = ", ".join(f"({r.gap})::float8 AS g{i}" for i, r in relax)
-    refs = {i: plan.ps.add(max(abs(r.ref), 1e-9), "float8") for i, r in relax}
-    rel = "CASE " + " ".join(f"WHEN f{i} = 1 THEN abs(g{i}) / {refs[i]}" for i, _r in relax) + " END"
-    nfail = " + ".join(f"f{i}" for i in range(len(rules)))
-    window = [r.window for r in rules if r.window]
-    # A near miss fails one relaxable rule, so every other rule passes: the rules that cannot
-    # be relaxed (land use among them) bound the scan on the index as well.
-    fixed = [r.sql for r in rules if r.gap is None]
-    where = " AND ".join([plan.scope, *window, *fixed])
-    rows = session.execute(text(
-        f"SELECT * FROM (SELECT s.*, {rel} AS rel FROM (SELECT p.code, p.supply_modes, "
-        f"{AMU} AS amu, {fails}, {gaps} {FROM.format(sample='')} WHERE {where}) s "
-        f"WHERE {nfail} = 1) n WHERE rel IS NOT NULL ORDER BY rel, code LIMIT {NEAR_MISSES}"),
-        plan.ps.values).mappings()
+    rows = _near_miss_rows(session, plan, FIRST_REL)
+    if len(rows) < NEAR_MISSES:
+        rows = _near_miss_rows(session, plan, None)
     out = []
     for x in rows:
         i = next(i for i, _r in relax if x[f"f{i}"] == 1)
@@ -77,6 +71,36 @@ def _near_misses(session: Session, plan: Plan) -> list[dict[str, Any]]:
             "area_mu": round(x["amu"], 2),
         })
     return out
+
+
+def _near_miss_rows(session: Session, plan: Plan, max_rel: float | None) -> list[Any]:
+    rules = plan.rules
+    relax = [(i, r) for i, r in enumerate(rules) if r.gap is not None]
+    fails = ", ".join(f"(NOT ({r.sql}))::int AS f{i}" for i, r in enumerate(rules))
+    gaps = ", ".join(f"({r.gap})::float8 AS g{i}" for i, r in relax)
+    refs = {i: plan.ps.add(max(abs(r.ref), 1e-9), "float8") for i, r in relax}
+    rel = "CASE " + " ".join(f"WHEN f{i} = 1 THEN abs(g{i}) / {refs[i]}" for i, _r in relax) + " END"
+    nfail = " + ".join(f"f{i}" for i in range(len(rules)))
+    window = [r.window for r in rules if r.window]
+    cut = ""
+    if max_rel is not None:
+        cut = f" AND rel <= {plan.ps.add(max_rel, 'float8')}"
+        area = next((r for r in rules if r.name == "area"), None)
+        if area is not None:  # |gap| / ref <= max_rel bounds the area itself
+            lo = (plan.req.area_mu_min or 0.0) - max_rel * area.ref
+            window.append(f"p.area_m2 >= {plan.ps.add(lo * M2_PER_MU, 'float8')}")
+            if plan.req.area_mu_max is not None:
+                hi = plan.req.area_mu_max + max_rel * area.ref
+                window.append(f"p.area_m2 <= {plan.ps.add(hi * M2_PER_MU, 'float8')}")
+    # A near miss fails one relaxable rule, so every other rule passes: the rules that cannot
+    # be relaxed (land use among them) bound the scan on the index as well.
+    fixed = [r.sql for r in rules if r.gap is None]
+    where = " AND ".join([plan.scope, *window, *fixed])
+    return list(session.execute(text(
+        f"SELECT * FROM (SELECT s.*, {rel} AS rel FROM (SELECT p.code, p.supply_modes, "
+        f"{AMU} AS amu, {fails}, {gaps} {FROM.format(sample='')} WHERE {where}) s "
+        f"WHERE {nfail} = 1) n WHERE rel IS NOT NULL{cut} ORDER BY rel, code "
+        f"LIMIT {NEAR_MISSES}"), plan.ps.values).mappings())
 
 
 def why_not(session: Session, plan: Plan, *, inventory: dict[tuple[str, bool], int],

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from landmatch.api.deps import PrincipalDep, SessionDep, SettingsDep
-from landmatch.match.engine import get_run, run_match
+from landmatch.match.engine import get_run, match_encoded
 from landmatch.match.projects import matching_projects
 from landmatch.match.requirements import Requirement
 
@@ -23,10 +23,11 @@ def schema() -> dict[str, Any]:
 
 @router.post("/api/match", summary="Rank parcels for a requirement (GeoJSON + why-not)")
 def match(req: Requirement, session: SessionDep, principal: PrincipalDep,
-          settings: SettingsDep) -> JSONResponse:
-    result = run_match(session, req, principal, stale_after_days=settings.stale_after_days)
+          settings: SettingsDep) -> Response:
+    _result, body = match_encoded(session, req, principal,
+                                  stale_after_days=settings.stale_after_days)
     session.commit()
-    return JSONResponse(result, media_type=GEOJSON)
+    return Response(body, media_type=GEOJSON)
 
 
 @router.get("/api/match/{match_id}", summary="A stored match run, exactly as it was returned")
