@@ -15,6 +15,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Computed,
     Date,
     DateTime,
     Double,
@@ -311,6 +312,23 @@ class ImportBatch(Base):
     )
 
 
+# What a match reads from parcel_fact besides the index key (migration 0003_perfmatch).
+_FACT_INCLUDE = (
+    "parcel_id", "code", "visibility", "city_code", "eff_zone_id", "compatible_uses",
+    "price_public", "price_f8", "invest_f8", "tax_f8", "energy_f8", "power_kva", "water_m3d",
+    "gas_m3d", "heat_mw", "telecom_5g", "fibre", "supply_modes", "readiness", "data_updated_on",
+    "dist_port_km", "dist_airport_km", "dist_rail_freight_km", "dist_highway_interchange_km",
+    "dist_logistics_hub_km", "dist_substation_km", "excluded", "penalised",
+)
+_FACT_INDEXES = (
+    ("ix_parcel_fact_match", ("status", "land_use", "area_m2"), "deleted_at IS NULL"),
+    ("ix_parcel_fact_match_city", ("status", "city_code", "land_use", "area_m2"),
+     "deleted_at IS NULL"),
+    ("ix_parcel_fact_match_zone", ("eff_zone_id", "status", "land_use", "area_m2"),
+     "deleted_at IS NULL AND eff_zone_id IS NOT NULL"),
+)
+
+
 class ParcelFact(Base):
     """Prepared per-parcel facts kept current by the layers and parcel write paths, so a match
     reads numbers instead of recomputing geometry."""
@@ -357,27 +375,22 @@ class ParcelFact(Base):
     supply_modes: Mapped[list[str] | None] = mapped_column(ARRAY(Text))
     readiness: Mapped[list[str] | None] = mapped_column(ARRAY(Text))
     data_updated_on: Mapped[dt.date | None] = mapped_column(Date)
-    __table_args__ = (
-        Index("ix_parcel_fact_match", "status", "land_use", "area_m2",
-              postgresql_where=text("deleted_at IS NULL"),
-              postgresql_include=[
-                  "parcel_id", "code", "visibility", "city_code", "parcel_zone_id",
-                  "compatible_uses", "price_public", "ref_price_wan_per_mu",
-                  "invest_intensity_min", "tax_per_mu_min", "energy_per_value_max", "power_kva",
-                  "water_m3d", "gas_m3d", "heat_mw", "telecom_5g", "fibre", "supply_modes",
-                  "readiness", "data_updated_on", "zone_id", "dist_port_km", "dist_airport_km",
-                  "dist_rail_freight_km", "dist_highway_interchange_km",
-                  "dist_logistics_hub_km", "dist_substation_km", "excluded", "penalised"]),
-        Index("ix_parcel_fact_match_city", "status", "city_code", "land_use", "area_m2",
-              postgresql_where=text("deleted_at IS NULL"),
-              postgresql_include=[
-                  "parcel_id", "code", "visibility", "parcel_zone_id", "compatible_uses",
-                  "price_public", "ref_price_wan_per_mu", "invest_intensity_min",
-                  "tax_per_mu_min", "energy_per_value_max", "power_kva", "water_m3d", "gas_m3d",
-                  "heat_mw", "telecom_5g", "fibre", "supply_modes", "readiness",
-                  "data_updated_on", "zone_id", "dist_port_km", "dist_airport_km",
-                  "dist_rail_freight_km", "dist_highway_interchange_km",
-                  "dist_logistics_hub_km", "dist_substation_km", "excluded", "penalised"]),
+    # Derived by PostgreSQL (migration 0003_perfmatch): the zone a match uses, and the numeric
+    # figures as float8 so that ranking does not convert numeric on every row.
+    eff_zone_id: Mapped[int | None] = mapped_column(
+        Integer, Computed("COALESCE(parcel_zone_id, zone_id)", persisted=True))
+    price_f8: Mapped[float | None] = mapped_column(
+        Double, Computed("ref_price_wan_per_mu::float8", persisted=True))
+    invest_f8: Mapped[float | None] = mapped_column(
+        Double, Computed("invest_intensity_min::float8", persisted=True))
+    tax_f8: Mapped[float | None] = mapped_column(
+        Double, Computed("tax_per_mu_min::float8", persisted=True))
+    energy_f8: Mapped[float | None] = mapped_column(
+        Double, Computed("energy_per_value_max::float8", persisted=True))
+    __table_args__ = tuple(
+        Index(name, *key, postgresql_where=text(where),
+              postgresql_include=[c for c in _FACT_INCLUDE if c not in key])
+        for name, key, where in _FACT_INDEXES
     )
 
 

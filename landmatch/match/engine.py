@@ -104,7 +104,7 @@ class Plan:
 def _detail_sql(public: bool) -> str:
     cols = PUBLIC_COLUMNS if public else PUBLIC_COLUMNS + INTERNAL_COLUMNS
     parts = [f"p.{c}" for c in cols if c != "ref_price_wan_per_mu"]
-    parts.append(f"{price_sql(public)} AS ref_price_wan_per_mu")
+    parts.append(f"{price_sql(public)}::float8 AS ref_price_wan_per_mu")
     dists = ", ".join(f"f.dist_{k}_km" for k in vocab.FACILITY_KINDS)
     return (
         f"SELECT p.id AS _id, {', '.join(parts)}, {dists}, f.excluded AS _excluded, "

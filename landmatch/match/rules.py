@@ -26,16 +26,20 @@ LOGISTICS = ("110101", "110102", "110103")
 
 
 # The match reads parcel_fact alone: ``p`` names the parcel columns copied into it, ``f`` the
-# spatial facts (see landmatch.db.facts and migration 0002_match).
+# spatial facts (see landmatch.db.facts and migrations 0002_match, 0003_perfmatch). Numeric
+# figures are read from their float8 copies under the parcel's column names, and ``p.zone_key``
+# is the zone a match uses (the parcel's own, else the containing one).
 _P_COLUMNS = (
     "code", "status", "visibility", "deleted_at", "city_code", "land_use", "compatible_uses",
-    "area_m2", "price_public", "ref_price_wan_per_mu", "invest_intensity_min", "tax_per_mu_min",
-    "energy_per_value_max", "power_kva", "water_m3d", "gas_m3d", "heat_mw", "telecom_5g",
+    "area_m2", "price_public", "power_kva", "water_m3d", "gas_m3d", "heat_mw", "telecom_5g",
     "fibre", "supply_modes", "readiness", "data_updated_on",
 )
+_P_FLOAT = (("price_f8", "ref_price_wan_per_mu"), ("invest_f8", "invest_intensity_min"),
+            ("tax_f8", "tax_per_mu_min"), ("energy_f8", "energy_per_value_max"))
 MATCH_FROM = (
     "FROM landmatch.parcel_fact f {sample} CROSS JOIN LATERAL (SELECT f.parcel_id AS id, "
-    "f.parcel_zone_id AS zone_id, " + ", ".join(f"f.{c}" for c in _P_COLUMNS) + ") p"
+    "f.eff_zone_id AS zone_key, " + ", ".join(f"f.{c}" for c in _P_COLUMNS) + ", "
+    + ", ".join(f"f.{a} AS {b}" for a, b in _P_FLOAT) + ") p"
 )
 
 
@@ -54,8 +58,8 @@ class Params:
 def price_sql(public: bool) -> str:
     """The price the caller may see (万元/亩); NULL when unknown or not published."""
     if public:
-        return "(CASE WHEN p.price_public THEN p.ref_price_wan_per_mu END)::float8"
-    return "p.ref_price_wan_per_mu::float8"
+        return "(CASE WHEN p.price_public THEN p.ref_price_wan_per_mu END)"
+    return "p.ref_price_wan_per_mu"
 
 
 def allowed_land_uses(req: Requirement) -> tuple[list[str], list[str]]:
@@ -306,9 +310,9 @@ def location_sql(req: Requirement, ps: Params, zone_ids: list[int] | None) -> li
         out.append(f"p.city_code = ANY({ps.add(loc.cities, 'text[]')})")
     if zone_ids is not None:
         z = ps.add(zone_ids, "int[]")
-        out.append(f"COALESCE(COALESCE(p.zone_id, f.zone_id) = ANY({z}), false)")
+        out.append(f"COALESCE(p.zone_key = ANY({z}), false)")
     elif loc.in_zone_only:
-        out.append("(p.zone_id IS NOT NULL OR f.zone_id IS NOT NULL)")
+        out.append("p.zone_key IS NOT NULL")
     if loc.bbox:
         x0, y0, x1, y1 = (ps.add(v, "float8") for v in loc.bbox)
         env = f"ST_MakeEnvelope({x0}, {y0}, {x1}, {y1}, 4490)"

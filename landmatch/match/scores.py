@@ -199,23 +199,34 @@ def _contexts(ref: Reference, req: Requirement, today: dt.date) -> list[Context]
 
 def context_exprs(ctxs: list[Context], ps: Params) -> dict[str, str]:
     """SQL for each context value of a parcel: arrays indexed by zone id (parcels in a zone)
-    or by city position (parcels outside any zone), so the ranking needs no join."""
+    or by city position (parcels outside any zone), so the ranking needs no join. A value that
+    is the same in every zone, or in every city, is written as that constant."""
     zones = [c for c in ctxs if c.zone_id]
     cities = [c for c in ctxs if not c.zone_id]
     size = max((c.zone_id for c in zones), default=0)
-    city_codes = ps.add([c.city for c in cities], "text[]")
-    zone = "COALESCE(p.zone_id, f.zone_id)"
+    zone = "p.zone_key"
+    city_pos: str | None = None
     out = {}
-    for name, attr, cast in (("s_zone", "zone_fit", "float8"), ("assess", "assess_share", "float8"),
-                             ("npol", "policy_count", "float8"), ("pfixed", "policy_fixed", "float8"),
-                             ("prate", "land_rate", "float8")):
-        zarr: list[float | None] = [None] * size
-        for c in zones:
-            zarr[c.zone_id - 1] = getattr(c, attr)
-        z = ps.add(zarr, f"{cast}[]")
-        cy = ps.add([getattr(c, attr) for c in cities], f"{cast}[]")
-        out[name] = (f"COALESCE(CASE WHEN {zone} IS NOT NULL THEN ({z})[{zone}] "
-                     f"ELSE ({cy})[array_position({city_codes}, p.city_code::text)] END, 0)")
+    for name, attr in (("s_zone", "zone_fit"), ("assess", "assess_share"),
+                       ("npol", "policy_count"), ("pfixed", "policy_fixed"),
+                       ("prate", "land_rate")):
+        zvals = {float(getattr(c, attr)) for c in zones}
+        if len(zvals) <= 1:
+            z = f"{zvals.pop() if zvals else 0.0}::float8"
+        else:
+            zarr: list[float | None] = [None] * size
+            for c in zones:
+                zarr[c.zone_id - 1] = getattr(c, attr)
+            z = f"({ps.add(zarr, 'float8[]')})[{zone}]"
+        cvals = [float(getattr(c, attr)) for c in cities]
+        if len(set(cvals)) <= 1:
+            cy = f"{cvals[0] if cvals else 0.0}::float8"
+        else:
+            if city_pos is None:
+                codes = ps.add([c.city for c in cities], "text[]")
+                city_pos = f"array_position({codes}, p.city_code::text)"
+            cy = f"({ps.add(cvals, 'float8[]')})[{city_pos}]"
+        out[name] = f"COALESCE(CASE WHEN {zone} IS NOT NULL THEN {z} ELSE {cy} END, 0)"
     return out
 
 

@@ -25,7 +25,10 @@ def verdicts(session: Session, req: Requirement | dict[str, Any], pid: int,
     plan = Plan(session, req, public, ref, TODAY, 365)
     cols = ", ".join(f"({r.sql}) AS {r.name}" for r in plan.rules)
     row = session.execute(text(
-        f"SELECT ({plan.scope}) AS scope, {cols} FROM landmatch.parcel p "
+        f"SELECT ({plan.scope}) AS scope, {cols} FROM (SELECT q.*, "
+        # The zone a match uses: the parcel's own, else the one containing it.
+        "COALESCE(q.zone_id, g.zone_id) AS zone_key FROM landmatch.parcel q "
+        "LEFT JOIN landmatch.parcel_fact g ON g.parcel_id = q.id) p "
         "LEFT JOIN landmatch.parcel_fact f ON f.parcel_id = p.id "
         "WHERE p.id = :target"), {**plan.ps.values, "target": pid}).mappings().one()
     out = dict(row)
