@@ -22,6 +22,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     Numeric,
     SmallInteger,
@@ -569,12 +570,18 @@ class MatchRun(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     project_id: Mapped[int | None] = mapped_column(ForeignKey("project.id", ondelete="SET NULL"))
     request: Mapped[dict[str, Any]] = mapped_column(JSONB)
-    response: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    # Runs store ``body``, the response bytes exactly as returned (migration 0003_perfmatch);
+    # older runs have ``response`` only.
+    response: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    body: Mapped[bytes | None] = mapped_column(LargeBinary)
     actor: Mapped[str | None] = mapped_column(Text)
     public: Mapped[bool] = mapped_column(Boolean)
     data_version: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[dt.datetime] = _now()
-    __table_args__ = (Index("ix_match_run_project", "project_id"),)
+    __table_args__ = (
+        Index("ix_match_run_project", "project_id"),
+        CheckConstraint("response IS NOT NULL OR body IS NOT NULL", name="stored"),
+    )
 
 
 class Reservation(Base):

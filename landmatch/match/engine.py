@@ -390,23 +390,27 @@ def match_encoded(session: Session, req: Requirement, principal: Principal, *,
     body = encode(response)
     if store:
         session.execute(text(
-            "INSERT INTO landmatch.match_run (id, project_id, request, response, actor, public, "
-            "data_version) VALUES (:id, :pid, CAST(:req AS jsonb), CAST(:resp AS jsonb), :actor, "
-            ":pub, :dv)"),
+            "INSERT INTO landmatch.match_run (id, project_id, request, body, actor, public, "
+            "data_version) VALUES (:id, :pid, CAST(:req AS jsonb), :body, :actor, :pub, :dv)"),
             {"id": match_id, "pid": req.project_id, "req": orjson.dumps(req_json).decode(),
-             "resp": body.decode(), "actor": principal.actor, "pub": public, "dv": version[0]})
+             "body": body, "actor": principal.actor, "pub": public, "dv": version[0]})
     return response, body
 
 
 def get_run(session: Session, match_id: str, principal: Principal) -> dict[str, Any]:
     """A stored run exactly as it was returned. Internal runs are not shown to the public."""
+    return orjson.loads(get_run_body(session, match_id, principal))  # type: ignore[no-any-return]
+
+
+def get_run_body(session: Session, match_id: str, principal: Principal) -> bytes:
+    """The stored run's response bytes, as returned when it ran (older runs: from jsonb)."""
     try:
         uuid.UUID(match_id)
     except ValueError:
         raise NotFound(f"未找到匹配记录 {match_id}") from None
     row = session.execute(text(
-        "SELECT response, public FROM landmatch.match_run WHERE id = :id"),
+        "SELECT body, response, public FROM landmatch.match_run WHERE id = :id"),
         {"id": match_id}).first()
     if row is None or (principal.is_public and not row.public):
         raise NotFound(f"未找到匹配记录 {match_id}")
-    return row.response  # type: ignore[no-any-return]
+    return bytes(row.body) if row.body is not None else encode(row.response)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 
 from landmatch.api.deps import PrincipalDep, SessionDep, SettingsDep
-from landmatch.match.engine import get_run, match_encoded
+from landmatch.match.engine import get_run_body, match_encoded
 from landmatch.match.projects import matching_projects
 from landmatch.match.requirements import Requirement
 
@@ -31,8 +31,8 @@ def match(req: Requirement, session: SessionDep, principal: PrincipalDep,
 
 
 @router.get("/api/match/{match_id}", summary="A stored match run, exactly as it was returned")
-def stored(match_id: str, session: SessionDep, principal: PrincipalDep) -> JSONResponse:
-    return JSONResponse(get_run(session, match_id, principal), media_type=GEOJSON)
+def stored(match_id: str, session: SessionDep, principal: PrincipalDep) -> Response:
+    return Response(get_run_body(session, match_id, principal), media_type=GEOJSON)
 
 
 @router.get("/api/parcels/{code}/matching-projects",

@@ -13,6 +13,9 @@ Revises: 0002_match
 - ``ix_parcel_fact_match`` / ``_city`` are rebuilt to carry these instead of the columns they
   replace (still index-only), and ``ix_parcel_fact_match_zone`` keys on the zone for requests
   naming zones or zone levels, which otherwise filter every parcel in the status/use/area range.
+- ``match_run.body``: the response exactly as returned (UTF-8 JSON bytes, lz4-compressed), so a
+  run is stored without parsing ~100 kB into jsonb on every match; ``response`` (jsonb) stays for
+  older runs and may now be NULL when ``body`` is set.
 """
 
 from __future__ import annotations
@@ -64,9 +67,16 @@ def upgrade() -> None:
         include = ", ".join(c for c in INCLUDE if c not in key)
         op.execute(f"CREATE INDEX {name} ON landmatch.parcel_fact ({', '.join(key)}) "
                    f"INCLUDE ({include}) WHERE {where}")
+    op.execute("ALTER TABLE landmatch.match_run ADD COLUMN body bytea, "
+               "ALTER COLUMN body SET COMPRESSION lz4, ALTER COLUMN response DROP NOT NULL, "
+               "ADD CONSTRAINT ck_match_run_stored CHECK (response IS NOT NULL OR body IS NOT NULL)")
 
 
 def downgrade() -> None:
+    op.execute("UPDATE landmatch.match_run SET response = convert_from(body, 'UTF8')::jsonb "
+               "WHERE response IS NULL")
+    op.execute("ALTER TABLE landmatch.match_run DROP CONSTRAINT ck_match_run_stored, "
+               "DROP COLUMN body, ALTER COLUMN response SET NOT NULL")
     for name, _key, _where in INDEXES:
         op.execute(f"DROP INDEX IF EXISTS landmatch.{name}")
     op.execute(
