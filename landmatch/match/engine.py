@@ -364,6 +364,7 @@ def match_encoded(session: Session, req: Requirement, principal: Principal, *,
         run_warnings.append("未填写总投资：未核验标准地投资强度")
     if req.annual_tax_wan is None:
         run_warnings.append("未填写年税收：未核验亩均税收")
+    used_policies = {q["code"] for f in features for q in f["properties"]["policies"]}
     match_id = str(uuid.uuid4())
     req_json = req.model_dump(mode="json")
     response = {
@@ -380,8 +381,7 @@ def match_encoded(session: Session, req: Requirement, principal: Principal, *,
         "assemblies": len(assembly_features),
         "why_not": summary,
         # Each policy's text once (features list the policies that apply by code).
-        "policy_texts": {p.code: p.summary for p in ref.policies if any(
-            p.code == q["code"] for f in features for q in f["properties"]["policies"])},
+        "policy_texts": {p.code: p.summary for p in ref.policies if p.code in used_policies},
         "warnings": run_warnings,
         "timing_ms": {"candidate_query": round(candidate_ms, 2),
                       "why_not": round(whynot_ms, 2),
