@@ -83,6 +83,14 @@ def _near_miss_rows(session: Session, plan: Plan, max_rel: float | None) -> list
     nfail = " + ".join(f"f{i}" for i in range(len(rules)))
     window = [r.window for r in rules if r.window]
     cut = ""
+    # Cheap test first: the row fails some relaxable rule (within max_rel of it). Most rows in
+    # scope pass them all, and are dropped before their flags and gaps are computed.
+    if max_rel is None:
+        some = [f"NOT ({r.sql})" for _i, r in relax]
+    else:
+        some = [f"(NOT ({r.sql}) AND abs({r.gap}) <= {plan.ps.add(max_rel * max(abs(r.ref), 1e-9), 'float8')})"
+                for _i, r in relax]
+    prefilter = "(" + " OR ".join(some) + ")"
     if max_rel is not None:
         cut = f" AND rel <= {plan.ps.add(max_rel, 'float8')}"
         area = next((r for r in rules if r.name == "area"), None)
@@ -95,10 +103,10 @@ def _near_miss_rows(session: Session, plan: Plan, max_rel: float | None) -> list
     # A near miss fails one relaxable rule, so every other rule passes: the rules that cannot
     # be relaxed (land use among them) bound the scan on the index as well.
     fixed = [r.sql for r in rules if r.gap is None]
-    where = " AND ".join([plan.scope, *window, *fixed])
+    where = " AND ".join([plan.scope, *window, *fixed, prefilter])
     return list(session.execute(text(
         f"SELECT * FROM (SELECT s.*, {rel} AS rel FROM (SELECT p.code, p.supply_modes, "
-        f"{AMU} AS amu, {fails}, {gaps} {FROM.format(sample='')} WHERE {where}) s "
+        f"{AMU} AS amu, {fails}, {gaps} {FROM.format(sample='')} WHERE {where} OFFSET 0) s "
         f"WHERE {nfail} = 1) n WHERE rel IS NOT NULL{cut} ORDER BY rel, code "
         f"LIMIT {NEAR_MISSES}"), plan.ps.values).mappings())
 
