@@ -23,9 +23,17 @@ def get_session(request: Request) -> Iterator[Session]:
         yield session
 
 
+# The staff map's login stores the token in this HttpOnly, SameSite=Strict cookie. It is read
+# for safe methods only (GET/HEAD), so a forged cross-site form can never write as staff.
+STAFF_COOKIE = "lm_staff"
+
+
 def get_principal(request: Request, session: Annotated[Session, Depends(get_session)]) -> Principal:
     header = request.headers.get("authorization")
     if not header:
+        cookie = request.cookies.get(STAFF_COOKIE)
+        if cookie and request.method in ("GET", "HEAD"):
+            return principal_for_token(session, cookie)
         return PUBLIC
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
