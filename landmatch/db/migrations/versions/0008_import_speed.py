@@ -1,7 +1,7 @@
 """import speed: parcel history without GeoJSON, single-pass parcel_cell maintenance
 
 Revision ID: 0008_import_speed
-Revises: 0002_tiles
+Revises: 0002_match
 
 ``parcel_history`` turned each row (twice per update) into jsonb with ``to_jsonb(row)``, which
 renders both geometries as GeoJSON only to drop them again: most of the trigger's cost. It now
@@ -22,7 +22,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0008_import_speed"
-down_revision = "0002_tiles"
+down_revision = "0002_match"
 branch_labels = None
 depends_on = None
 
