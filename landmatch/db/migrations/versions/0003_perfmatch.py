@@ -13,6 +13,8 @@ Revises: 0008_import_speed
 - ``ix_parcel_fact_match`` / ``_city`` are rebuilt to carry these instead of the columns they
   replace (still index-only), and ``ix_parcel_fact_match_zone`` keys on the zone for requests
   naming zones or zone levels, which otherwise filter every parcel in the status/use/area range.
+- ``parcel_fact`` is vacuumed after 2 % of its rows change (default 20 %): the match reads it
+  index-only, which needs the visibility map current; every parcel write touches it.
 - ``match_run.body``: the response exactly as returned (UTF-8 JSON bytes, lz4-compressed), so a
   run is stored without parsing ~100 kB into jsonb on every match; ``response`` (jsonb) stays for
   older runs and may now be NULL when ``body`` is set.
@@ -56,6 +58,8 @@ _OLD_INCLUDE = (
     "data_updated_on, zone_id, dist_port_km, dist_airport_km, dist_rail_freight_km, "
     "dist_highway_interchange_km, dist_logistics_hub_km, dist_substation_km, excluded, penalised"
 )
+_VACUUM = ("autovacuum_vacuum_scale_factor", "autovacuum_vacuum_insert_scale_factor",
+           "autovacuum_analyze_scale_factor")
 
 
 def upgrade() -> None:
@@ -67,12 +71,14 @@ def upgrade() -> None:
         include = ", ".join(c for c in INCLUDE if c not in key)
         op.execute(f"CREATE INDEX {name} ON landmatch.parcel_fact ({', '.join(key)}) "
                    f"INCLUDE ({include}) WHERE {where}")
+    op.execute(f"ALTER TABLE landmatch.parcel_fact SET ({', '.join(f'{o} = 0.02' for o in _VACUUM)})")
     op.execute("ALTER TABLE landmatch.match_run ADD COLUMN body bytea, "
                "ALTER COLUMN body SET COMPRESSION lz4, ALTER COLUMN response DROP NOT NULL, "
                "ADD CONSTRAINT ck_match_run_stored CHECK (response IS NOT NULL OR body IS NOT NULL)")
 
 
 def downgrade() -> None:
+    op.execute(f"ALTER TABLE landmatch.parcel_fact RESET ({', '.join(_VACUUM)})")
     op.execute("UPDATE landmatch.match_run SET response = convert_from(body, 'UTF8')::jsonb "
                "WHERE response IS NULL")
     op.execute("ALTER TABLE landmatch.match_run DROP CONSTRAINT ck_match_run_stored, "
