@@ -29,7 +29,7 @@ NEAR_MISSES = 10
 EXACT_LIMIT = 10_000
 SAMPLE_ROWS = 5_000  # rows of the whole table a sample aims at
 SAMPLE_SEED = 7
-FIRST_REL = 0.1  # near misses looked for first: a change of at most 10 %
+REL_STEPS = (0.01, 0.1)  # near misses looked for first within these changes (1 %, then 10 %)
 FROM = MATCH_FROM
 
 
@@ -49,17 +49,20 @@ def _near_misses(session: Session, plan: Plan) -> list[dict[str, Any]]:
     """One indexed pass over the scope (bounded by the area window when the request has an
     area range): the parcels failing exactly one rule, that rule relaxable, by relative change.
 
-    A first pass looks only at changes up to ``FIRST_REL`` (the area window narrowed to match,
-    so fewer index entries are read); when it finds ``NEAR_MISSES`` they are exactly the first
-    ones, as every other near miss needs a larger change. Otherwise the full window is read.
+    The passes look at changes up to 1 %, then 10 % (``REL_STEPS``; the area window narrowed to
+    match, so fewer index entries are read and fewer rows are worked on); the first pass that
+    finds ``NEAR_MISSES`` gives exactly the first ones, as every other near miss needs a larger
+    change. Otherwise the full window is read.
     """
     rules = plan.rules
     relax = [(i, r) for i, r in enumerate(rules) if r.gap is not None]
     if not relax:
         return []
-    rows = _near_miss_rows(session, plan, FIRST_REL)
-    if len(rows) < NEAR_MISSES:
-        rows = _near_miss_rows(session, plan, None)
+    rows: list[Any] = []
+    for step in (*REL_STEPS, None):
+        rows = _near_miss_rows(session, plan, step)
+        if len(rows) >= NEAR_MISSES:
+            break
     out = []
     for x in rows:
         i = next(i for i, _r in relax if x[f"f{i}"] == 1)
