@@ -8,8 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
-from landmatch.auth import PUBLIC, Principal, principal_for_token
-from landmatch.errors import Unauthorized
+from landmatch.auth import PUBLIC, Principal, parse_bearer, principal_for_token
 from landmatch.settings import Settings
 
 
@@ -24,13 +23,8 @@ def get_session(request: Request) -> Iterator[Session]:
 
 
 def get_principal(request: Request, session: Annotated[Session, Depends(get_session)]) -> Principal:
-    header = request.headers.get("authorization")
-    if not header:
-        return PUBLIC
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthorized("Authorization 头格式应为：Bearer <令牌>")
-    return principal_for_token(session, token.strip())
+    token = parse_bearer(request.headers.get("authorization"))
+    return PUBLIC if token is None else principal_for_token(session, token)
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]

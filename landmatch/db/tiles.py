@@ -19,10 +19,6 @@ SQL identifiers come only from the constants in this module; every value is a bo
 
 from __future__ import annotations
 
-import gzip
-import hashlib
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -309,6 +305,27 @@ def render_tile(conn: Executes, layer: str, z: int, x: int, y: int,
     return bytes(data) if data else b""
 
 
+def render_versioned(conn: Executes, layer: str, z: int, x: int, y: int,
+                     filters: TileFilter = NO_FILTER, public: bool = True) -> tuple[int, bytes]:
+    """Render one tile and read its layer's data version in the same statement (one snapshot,
+    one round trip), so the version a cached tile is keyed by is exactly the data it shows."""
+    sql, params = tile_sql(layer, z, x, y, filters, public)
+    params["state"] = LAYER_STATE[layer]
+    row = conn.execute(text(
+        "SELECT (SELECT version FROM landmatch.data_state WHERE name = :state),"
+        f" ({sql})"), params).one()
+    return int(row[0] or 0), bytes(row[1]) if row[1] else b""
+
+
+def data_versions(conn: Executes) -> dict[str, int]:
+    """Every layer's data version, in one query: ``{layer: version}``."""
+    rows = conn.execute(text(
+        "SELECT name, version FROM landmatch.data_state WHERE name = ANY(:n)"),
+        {"n": list(set(LAYER_STATE.values()))}).all()
+    by_state = {name: int(v) for name, v in rows}
+    return {layer: by_state.get(state, 0) for layer, state in LAYER_STATE.items()}
+
+
 def layer_version(conn: Executes, layer: str) -> int:
     """The data_state counter of a layer's table (bumped by every write to it)."""
     v = conn.execute(
@@ -316,93 +333,6 @@ def layer_version(conn: Executes, layer: str) -> int:
         {"n": LAYER_STATE[layer]},
     ).scalar()
     return int(v or 0)
-
-
-@dataclass(frozen=True)
-class Tile:
-    etag: str
-    body: bytes
-    gzipped: bytes
-
-    @property
-    def size(self) -> int:
-        return len(self.body) + len(self.gzipped) + 200
-
-
-class TileCache:
-    """An in-process LRU of rendered tiles, bounded by total bytes. Keys include the layer's
-    data version, so a write makes every older entry unreachable (and it ages out)."""
-
-    def __init__(self, max_bytes: int = 256 * 1024 * 1024) -> None:
-        self.max_bytes = max_bytes
-        self._items: OrderedDict[tuple[Any, ...], Tile] = OrderedDict()
-        self._bytes = 0
-        self._lock = threading.Lock()
-        self.hits = 0
-        self.misses = 0
-
-    def get(self, key: tuple[Any, ...]) -> Tile | None:
-        with self._lock:
-            tile = self._items.get(key)
-            if tile is None:
-                self.misses += 1
-                return None
-            self._items.move_to_end(key)
-            self.hits += 1
-            return tile
-
-    def put(self, key: tuple[Any, ...], tile: Tile) -> None:
-        if tile.size > self.max_bytes:
-            return
-        with self._lock:
-            old = self._items.pop(key, None)
-            if old is not None:
-                self._bytes -= old.size
-            self._items[key] = tile
-            self._bytes += tile.size
-            while self._bytes > self.max_bytes:
-                _, evicted = self._items.popitem(last=False)
-                self._bytes -= evicted.size
-
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
-            self._bytes = 0
-
-    @property
-    def nbytes(self) -> int:
-        return self._bytes
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-
-def tile_key(layer: str, z: int, x: int, y: int, filters: TileFilter, public: bool,
-             version: int) -> tuple[Any, ...]:
-    return (layer, z, x, y, filters.key(), public, version)
-
-
-def make_etag(key: tuple[Any, ...]) -> str:
-    return '"' + hashlib.blake2b(repr(key).encode(), digest_size=12).hexdigest() + '"'
-
-
-def get_tile(conn: Executes, cache: TileCache, layer: str, z: int, x: int, y: int,
-             filters: TileFilter = NO_FILTER, public: bool = True,
-             if_none_match: str | None = None) -> tuple[str, Tile | None]:
-    """The tile's ETag and the tile (from the cache, or rendered and cached), keyed by the
-    layer's data version. The tile is None when ``if_none_match`` already names this ETag."""
-    check_tile(layer, z, x, y, public)
-    key = tile_key(layer, z, x, y, filters, public, layer_version(conn, layer))
-    etag = make_etag(key)
-    if if_none_match and (if_none_match.strip() == "*" or etag in (
-            t.strip().removeprefix("W/") for t in if_none_match.split(","))):
-        return etag, None
-    tile = cache.get(key)
-    if tile is None:
-        body = render_tile(conn, layer, z, x, y, filters, public)
-        tile = Tile(etag, body, gzip.compress(body, compresslevel=5))
-        cache.put(key, tile)
-    return etag, tile
 
 
 def tile_at(lon: float, lat: float, z: int) -> tuple[int, int]:

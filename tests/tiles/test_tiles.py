@@ -189,6 +189,7 @@ def test_http_etag_304_and_write_bumps(client, conn: Connection, tokens) -> None
     assert r2.status_code == 304 and r2.headers["etag"] == etag and not r2.content
     code = features(r1.content, "parcels")[0]["properties"]["code"]
     conn.execute(text("UPDATE landmatch.parcel SET status = 'withdrawn' WHERE code = :c"), {"c": code})
+    client.app.state.tile_server.clock.expire()  # or wait LANDMATCH_TILE_VERSION_POLL_MS
     r3 = client.get(url, headers={**h, "If-None-Match": etag})
     assert r3.status_code == 200 and r3.headers["etag"] != etag
     after = {f["properties"]["code"]: f["properties"]["status"] for f in features(r3.content, "parcels")}
