@@ -187,15 +187,20 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--warm-passes", type=int, default=5)
     ap.add_argument("--tipg-venv", default="/tmp/tipg-venv")
+    ap.add_argument("--runs", default="tipg,live,cache",
+                    help="Which servers to measure (comma-separated: tipg, live, cache).")
     args = ap.parse_args()
 
+    runs = set(args.runs.split(","))
     url = prepare_db(args.source, args.db)
     tiles = tile_list(url, args.per_zoom)
-    install_tipg(Path(args.tipg_venv))
+    if "tipg" in runs:
+        install_tipg(Path(args.tipg_venv))
     print({k: len(v) for k, v in tiles.items()}, flush=True)
 
-    ours = [sys.executable, "-m", "uvicorn", "landmatch.api.main:app", "--host", HOST,
-            "--workers", str(args.workers), "--no-access-log", "--log-level", "warning"]
+    # Served the documented way (``landmatch serve --workers N``).
+    ours = [sys.executable, "-m", "landmatch.cli", "serve", "--host", HOST,
+            "--workers", str(args.workers), "--no-access-log"]
     base_env = {"PYTHONPATH": str(ROOT), "LANDMATCH_DATABASE_URL": url}
     tipg_cmd = [str(Path(args.tipg_venv) / "bin" / "uvicorn"), "tipg.main:app", "--host", HOST,
                 "--workers", str(args.workers), "--no-access-log", "--log-level", "warning"]
@@ -222,32 +227,37 @@ def main() -> None:
                 results.append(row(f"{label} {group} c{conc}", r))
                 print(results[-1], flush=True)
 
+    print(f"load average before: {os.getloadavg()}", flush=True)
     print(head, flush=True)
     # 1. tipg: first pass (cold) and warm passes.
-    p = start(tipg_cmd + ["--port", "8811"], tipg_env, 8811, "/collections")
-    try:
-        bench("tipg cold", 8811, tipg_path, 1)
-        bench("tipg warm", 8811, tipg_path, args.warm_passes)
-    finally:
-        p.terminate()
-        p.wait()
+    if "tipg" in runs:
+        p = start(tipg_cmd + ["--port", "8811"], tipg_env, 8811, "/collections")
+        try:
+            bench("tipg cold", 8811, tipg_path, 1)
+            bench("tipg warm", 8811, tipg_path, args.warm_passes)
+        finally:
+            p.terminate()
+            p.wait()
     # 2. landmatch live (no tile cache).
-    p = start(ours + ["--port", "8812"], base_env | {"LANDMATCH_TILE_CACHE_MB": "0"}, 8812,
-              "/healthz")
-    try:
-        bench("landmatch live", 8812, ours_path, args.warm_passes)
-    finally:
-        p.terminate()
-        p.wait()
+    if "live" in runs:
+        p = start(ours + ["--port", "8812"], base_env | {"LANDMATCH_TILE_CACHE_MB": "0"}, 8812,
+                  "/healthz")
+        try:
+            bench("landmatch live", 8812, ours_path, args.warm_passes)
+        finally:
+            p.terminate()
+            p.wait()
     # 3. landmatch cached: cold pass (empty cache per worker), then warm passes.
-    p = start(ours + ["--port", "8813"], base_env, 8813, "/healthz")
-    try:
-        bench("landmatch cache cold", 8813, ours_path, 1)
-        bench("landmatch cache warm", 8813, ours_path, args.warm_passes * 4)
-    finally:
-        p.terminate()
-        p.wait()
-    print("\n" + head)
+    if "cache" in runs:
+        p = start(ours + ["--port", "8813"], base_env, 8813, "/healthz")
+        try:
+            bench("landmatch cache cold", 8813, ours_path, 1)
+            bench("landmatch cache warm", 8813, ours_path, args.warm_passes * 4)
+        finally:
+            p.terminate()
+            p.wait()
+    print(f"\nload average after: {os.getloadavg()}")
+    print(head)
     print("\n".join(results))
 
 
