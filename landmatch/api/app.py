@@ -13,6 +13,7 @@ from landmatch.api.routes import (
     imports,
     layers,
     monitoring,
+    ogc,
     parcel_edits,
     parcels,
     policies,
@@ -48,5 +49,6 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(layers.router)
     app.include_router(monitoring.router)
     app.include_router(dashboard.router)
+    app.include_router(ogc.router)
     dashboard.mount_vendor(app, settings)
     return app

@@ -39,6 +39,19 @@ def etag(code: str, version: int) -> str:
     return f'"{code}.v{version}"'
 
 
+def _require_scope(session: Session, principal: Principal, city: str | None,
+                   zone_code: str | None = None, zone_id: int | None = None) -> None:
+    """Bureaus edit within their city; a zone committee only its own zone's parcels (checked
+    for the parcel as it is and as it will be, so it cannot move one out of its zone)."""
+    if principal.role != "zone":
+        require_editor(principal, city)
+        return
+    if zone_id is None and zone_code:
+        zone_id = session.execute(text("SELECT id FROM landmatch.dev_zone WHERE code = :c"),
+                                  {"c": zone_code}).scalar()
+    principal.require_parcel(city or "", zone_id)
+
+
 def _current(session: Session, code: str, *, deleted: bool | None = False) -> dict[str, Any]:
     cond = {False: "AND deleted_at IS NULL", True: "AND deleted_at IS NOT NULL", None: ""}[deleted]
     row = session.execute(
@@ -111,17 +124,17 @@ def _answer(session: Session, code: str, principal: Principal,
 
 def create_parcel(session: Session, body: dict[str, Any], principal: Principal, *,
                   repair: bool = False) -> tuple[dict[str, Any], str]:
-    require_editor(principal)
+    principal.require("admin", "bureau", "zone")
     props, env = _split(body)
     if not props.get("code"):
         raise UnprocessableInput("缺少地块编号", detail=[{"field": "code", "reason": "必填"}])
     if props.get("city_code"):
-        require_editor(principal, str(props["city_code"]))
+        _require_scope(session, principal, str(props["city_code"]), props.get("zone_code"))
     if existing_codes(session.connection(), [str(props["code"])]):
         raise Conflict(f"地块编号 {props['code']} 已存在（含已删除地块）；请改用 PATCH 或恢复")
     geom, crs = _geometry(env)
     checked, warnings = _check_one(session, props, geom, crs, exists=False, repair=repair)
-    require_editor(principal, checked.values["city_code"].iloc[0])
+    _require_scope(session, principal, checked.values["city_code"].iloc[0], props.get("zone_code"))
     _write(session, checked, principal, env.get("reason") or "新建地块")
     session.commit()
     return _answer(session, str(props["code"]), principal, warnings)
@@ -129,11 +142,11 @@ def create_parcel(session: Session, body: dict[str, Any], principal: Principal, 
 
 def update_parcel(session: Session, code: str, body: dict[str, Any], if_match: str | None,
                   principal: Principal, *, repair: bool = False) -> tuple[dict[str, Any], str]:
-    require_editor(principal)
+    principal.require("admin", "bureau", "zone")
     if not if_match:
         raise PreconditionRequired("修改地块需要 If-Match 请求头（取自 GET 响应的 ETag）")
     cur = _current(session, code)
-    require_editor(principal, cur["city_code"])
+    _require_scope(session, principal, cur["city_code"], zone_id=cur["zone_id"])
     if if_match.strip() != "*" and if_match.strip().removeprefix("W/") != etag(code, cur["version"]):
         raise PreconditionFailed(
             f"地块 {code} 已被修改（当前版本 {cur['version']}），请重新获取后再提交")
@@ -149,7 +162,7 @@ def update_parcel(session: Session, code: str, body: dict[str, Any], if_match: s
     if geom is None:
         geom, crs = shapely.from_wkb(bytes(cur["wkb"])), STORAGE_EPSG
     checked, warnings = _check_one(session, merged, geom, crs, exists=True, repair=repair)
-    require_editor(principal, checked.values["city_code"].iloc[0])
+    _require_scope(session, principal, checked.values["city_code"].iloc[0], merged.get("zone_code"))
     keep = ["code", *[k for k in props if k != "code"]]
     if "declared_area_m2" not in keep and "declared_area_m2" in checked.values:
         checked.values = checked.values.drop(columns=["declared_area_m2"])
@@ -164,9 +177,9 @@ def update_parcel(session: Session, code: str, body: dict[str, Any], if_match: s
 def delete_parcel(session: Session, code: str, if_match: str | None, principal: Principal,
                   reason: str | None = None) -> None:
     """Soft delete: the parcel disappears from listings and can be restored."""
-    require_editor(principal)
+    principal.require("admin", "bureau", "zone")
     cur = _current(session, code)
-    require_editor(principal, cur["city_code"])
+    _require_scope(session, principal, cur["city_code"], zone_id=cur["zone_id"])
     if if_match and if_match.strip() != "*" and \
             if_match.strip().removeprefix("W/") != etag(code, cur["version"]):
         raise PreconditionFailed(f"地块 {code} 已被修改（当前版本 {cur['version']}）")
@@ -179,9 +192,9 @@ def delete_parcel(session: Session, code: str, if_match: str | None, principal: 
 def restore_parcel(session: Session, code: str, version: int | None, principal: Principal,
                    reason: str | None = None) -> tuple[dict[str, Any], str]:
     """Undelete a parcel, or bring back the state of one of its versions (undeleted)."""
-    require_editor(principal)
+    principal.require("admin", "bureau", "zone")
     cur = _current(session, code, deleted=None)
-    require_editor(principal, cur["city_code"])
+    _require_scope(session, principal, cur["city_code"], zone_id=cur["zone_id"])
     if version is None:
         if cur["deleted_at"] is None:
             raise Conflict(f"地块 {code} 未被删除；如需回到某一版本请指定 version")
@@ -190,11 +203,12 @@ def restore_parcel(session: Session, code: str, version: int | None, principal: 
                             {"c": code})
     else:
         vid = session.execute(text(
-            "SELECT id, row ->> 'city_code' FROM landmatch.parcel_version WHERE parcel_id = :p "
+            "SELECT id, row ->> 'city_code', (row ->> 'zone_id')::int FROM "
+            "landmatch.parcel_version WHERE parcel_id = :p "
             "AND version = :v ORDER BY id DESC LIMIT 1"), {"p": cur["id"], "v": version}).first()
         if vid is None:
             raise NotFound(f"地块 {code} 没有版本 {version}")
-        require_editor(principal, vid[1])
+        _require_scope(session, principal, vid[1], zone_id=vid[2])
         with audited(session, principal.actor, reason or f"恢复到版本 {version}"):
             restore_versions(session.connection(), [vid[0]], undelete=True)
     session.commit()

@@ -333,7 +333,6 @@ def fill_attributes(
 
     # Dates and development, by status (days relative to as_of).
     approval = -rng.integers(120, 9 * 365, n)
-    out["approval_date"] = _dates(as_of, approval)
     out["approval_doc_no"] = [f"冀政转征函〔{(as_of + dt.timedelta(days=int(d))).year}〕{int(k)}号"
                               for d, k in zip(approval, rng.integers(1, 900, n), strict=True)]
     out["approval_batch"] = [f"{cn}{(as_of + dt.timedelta(days=int(d))).year}年度第{int(b)}批次"
@@ -356,9 +355,12 @@ def fill_attributes(
     actual = np.where(started, np.minimum(actual, -1), actual)
     # Some idle land started and then stalled for over a year (Art. 2, clause 2).
     stalled = idle & (rng.random(n) < 0.25)
-    actual = np.where(stalled, start_due + rng.integers(0, 120, n), actual)
-    stopped = np.where(stalled, np.minimum(-366 - rng.integers(0, 700, n), -1), NONE_DAY)
-    stopped = np.where(stalled, np.maximum(stopped, actual + 30), stopped)
+    stopped = np.where(stalled, -366 - rng.integers(0, 700, n), NONE_DAY)
+    actual = np.where(stalled, np.minimum(start_due + rng.integers(0, 120, n), stopped - 30), actual)
+    contract = np.where(stalled, np.minimum(contract, actual - 30), contract)
+    # Approval comes before supply (批 → 供).
+    approval = np.where(supplied_like, np.minimum(approval, contract - 30), approval)
+    out["approval_date"] = _dates(as_of, approval)
     gov = idle & (rng.random(n) < 0.15)
     out["contract_date"] = _dates(as_of, contract)
     out["supply_date"] = _dates(as_of, contract)

@@ -100,3 +100,12 @@ def test_the_generator_is_deterministic():
     a, b, c = _frame(5), _frame(5), _frame(6)
     assert a.to_json() == b.to_json()
     assert a.to_json() != c.to_json()
+
+
+def test_seeded_dates_follow_approval_supply_start(conn):
+    bad = conn.execute(text(
+        "SELECT count(*) FROM landmatch.parcel WHERE "
+        "(supply_date < approval_date) OR (contract_date < approval_date) "
+        "OR (actual_start_date < contract_date) OR (stopped_since < actual_start_date)"
+    )).scalar()
+    assert bad == 0

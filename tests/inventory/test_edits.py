@@ -93,3 +93,35 @@ def test_validation_rejects_with_field_and_location(client, tokens):  # type: ig
         assert field in {e["field"] for e in r.json()["errors"]}, (props, r.json())
     dup = client.post("/api/parcels", json=feature("EDIT-BOW"), headers=h)
     assert dup.status_code == 409
+
+
+def test_zone_committee_edits_only_its_own_zones_parcels(client, tokens, session):  # type: ignore[no-untyped-def]
+    from sqlalchemy import text
+
+    zone_id, zone_code = session.execute(text(
+        "SELECT z.id, z.code FROM landmatch.app_user u JOIN landmatch.dev_zone z "
+        "ON z.id = u.zone_id WHERE u.name = 't-zone'")).one()
+    mine = session.execute(text(
+        "SELECT code FROM landmatch.parcel WHERE zone_id = :z AND deleted_at IS NULL "
+        "ORDER BY id LIMIT 1"), {"z": zone_id}).scalar()
+    other = session.execute(text(
+        "SELECT code FROM landmatch.parcel WHERE zone_id IS DISTINCT FROM :z "
+        "AND deleted_at IS NULL ORDER BY id LIMIT 1"), {"z": zone_id}).scalar()
+    h = auth(tokens["zone"])
+    assert mine is not None
+    etag = client.get(f"/api/parcels/{mine}", headers=h).headers["ETag"]
+    ok = client.patch(f"/api/parcels/{mine}", json={"power_kva": 4000},
+                      headers={**h, "If-Match": etag})
+    assert ok.status_code == 200, ok.text
+    # Not another zone's (or a zone-less) parcel, and not moving its own out of the zone.
+    etag_o = client.get(f"/api/parcels/{other}", headers=h).headers["ETag"]
+    assert client.patch(f"/api/parcels/{other}", json={"power_kva": 1},
+                        headers={**h, "If-Match": etag_o}).status_code == 403
+    moved = client.patch(f"/api/parcels/{mine}", json={"zone_code": None},
+                         headers={**h, "If-Match": ok.headers["ETag"]})
+    assert moved.status_code in (403, 422), moved.text
+    assert client.delete(f"/api/parcels/{other}", headers=h).status_code == 403
+    # Bulk imports stay with the land bureau.
+    r = client.post("/api/imports", headers=h,
+                    files={"file": ("z.geojson", b'{"type":"FeatureCollection","features":[]}')})
+    assert r.status_code == 403, (zone_code, r.text)

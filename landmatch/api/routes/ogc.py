@@ -1,0 +1,123 @@
+"""``/ogc``: OGC API – Features (Parts 1–3) and Tiles. Thin: parse → service → response."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+
+from landmatch.api.deps import PrincipalDep, SessionDep, SettingsDep
+from landmatch.ogc import crs as ogc_crs
+from landmatch.ogc import html, query, service
+from landmatch.ogc.documents import MVT
+
+router = APIRouter(prefix="/ogc", tags=["ogc"])
+
+
+def _base(request: Request) -> str:
+    return str(request.base_url).rstrip("/") + "/ogc"
+
+
+def _params(request: Request) -> dict[str, list[str]]:
+    qp = request.query_params
+    return {k: qp.getlist(k) for k in qp.keys()}  # noqa: SIM118 (MultiDict)
+
+
+def _respond(request: Request, params: dict[str, list[str]], reply: service.Reply) -> Response:
+    headers = {"Content-Crs": reply.crs.header, "Vary": "Accept"}
+    if query.output_format(params, request.headers.get("accept")) == "html":
+        body = html.render(reply.template, reply.title, reply.as_dict(), _base(request),
+                           **reply.context)
+        return HTMLResponse(body, headers=headers)
+    return Response(reply.json_text(), media_type=reply.media_type, headers=headers)
+
+
+@router.get("", summary="Landing page", include_in_schema=False)
+@router.get("/", summary="Landing page")
+def landing(request: Request) -> Response:
+    p = _params(request)
+    return _respond(request, p, service.landing(_base(request), p))
+
+
+@router.get("/conformance", summary="Conformance classes")
+def conformance(request: Request) -> Response:
+    p = _params(request)
+    return _respond(request, p, service.conformance(_base(request), p))
+
+
+@router.get("/api", summary="OpenAPI 3.0 document of the OGC API")
+def api(request: Request, settings: SettingsDep) -> Response:
+    p = _params(request)
+    reply = service.api(_base(request), p, settings.default_page_size, settings.max_page_size)
+    return _respond(request, p, reply)
+
+
+@router.get("/collections", summary="Collections")
+def collections(request: Request, session: SessionDep, principal: PrincipalDep) -> Response:
+    p = _params(request)
+    return _respond(request, p, service.collections(session, _base(request), p,
+                                                    principal.is_public))
+
+
+@router.get("/collections/{cid}", summary="One collection")
+def collection(cid: str, request: Request, session: SessionDep,
+               principal: PrincipalDep) -> Response:
+    p = _params(request)
+    return _respond(request, p, service.collection(session, _base(request), cid, p,
+                                                   principal.is_public))
+
+
+@router.get("/collections/{cid}/queryables", summary="Queryables (JSON Schema 2020-12)")
+def queryables(cid: str, request: Request, principal: PrincipalDep) -> Response:
+    p = _params(request)
+    return _respond(request, p, service.queryables(_base(request), cid, p, principal.is_public))
+
+
+@router.get("/collections/{cid}/items", summary="Features")
+def items(cid: str, request: Request, session: SessionDep, principal: PrincipalDep,
+          settings: SettingsDep) -> Response:
+    p = _params(request)
+    reply = service.items(session, _base(request), cid, p, principal.is_public,
+                          settings.default_page_size, settings.max_page_size)
+    return _respond(request, p, reply)
+
+
+@router.get("/collections/{cid}/items/{fid}", summary="One feature")
+def item(cid: str, fid: str, request: Request, session: SessionDep,
+         principal: PrincipalDep) -> Response:
+    p = _params(request)
+    return _respond(request, p, service.item(session, _base(request), cid, fid, p,
+                                             principal.is_public))
+
+
+@router.get("/tileMatrixSets", summary="Tile matrix sets")
+def tile_matrix_sets(request: Request) -> Response:
+    p = _params(request)
+    return _respond(request, p, service.tile_matrix_sets(_base(request), p))
+
+
+@router.get("/tileMatrixSets/WebMercatorQuad", summary="WebMercatorQuad definition")
+def web_mercator_quad(request: Request) -> Response:
+    p = _params(request)
+    return _respond(request, p, service.web_mercator_quad(_base(request), p))
+
+
+@router.get("/collections/{cid}/tiles", summary="Vector tilesets of a collection")
+def tilesets(cid: str, request: Request) -> Response:
+    p = _params(request)
+    return _respond(request, p, service.tilesets(_base(request), cid, p))
+
+
+@router.get("/collections/{cid}/tiles/WebMercatorQuad", summary="Vector tileset")
+def tileset(cid: str, request: Request) -> Response:
+    p = _params(request)
+    return _respond(request, p, service.tileset(_base(request), cid, p))
+
+
+@router.get("/collections/{cid}/tiles/WebMercatorQuad/{z}/{y}/{x}", summary="Vector tile (MVT)")
+def tile(cid: str, z: int, y: int, x: int, request: Request, session: SessionDep,
+         principal: PrincipalDep) -> Response:
+    data = service.tile(session, cid, z, y, x, _params(request), principal.is_public)
+    headers = {"Content-Crs": ogc_crs.WEB_MERCATOR.header}
+    if not principal.is_public:
+        headers["Cache-Control"] = "private, no-store"
+    return Response(data, media_type=MVT, headers=headers)

@@ -1,0 +1,190 @@
+"""The JSON documents of the API: landing page, conformance, collections, queryables, tiling.
+
+``base`` is the absolute URL of the API root (``…/ogc``); every link is absolute.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from landmatch.ogc import crs as ogc_crs
+from landmatch.ogc import features
+from landmatch.ogc.collections import COLLECTIONS, Collection
+
+JSON = "application/json"
+GEOJSON = "application/geo+json"
+HTML = "text/html"
+OPENAPI = "application/vnd.oai.openapi+json;version=3.0"
+SCHEMA = "application/schema+json"
+MVT = "application/vnd.mapbox-vector-tile"
+REL_QUERYABLES = "http://www.opengis.net/def/rel/ogc/1.0/queryables"
+REL_CONFORMANCE = "http://www.opengis.net/def/rel/ogc/1.0/conformance"
+REL_TMS = "http://www.opengis.net/def/rel/ogc/1.0/tiling-schemes"
+REL_TILESETS = "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector"
+
+# Exactly the classes implemented and exercised by tests/ogc (nothing more: clients act on it).
+CONFORMANCE = [
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables-query-parameters",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/features-filter",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-cql2",
+    "http://www.opengis.net/spec/cql2/1.0/conf/advanced-comparison-operators",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-text",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-json",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tileset",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tilesets-list",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/geodata-tilesets",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/mvt",
+]
+
+
+def _link(href: str, rel: str, type_: str, title: str | None = None) -> dict[str, str]:
+    out = {"href": href, "rel": rel, "type": type_}
+    if title:
+        out["title"] = title
+    return out
+
+
+def _self_alt(url: str, json_type: str = JSON) -> list[dict[str, str]]:
+    return [_link(f"{url}?f=json", "self", json_type, "本文档（JSON）"),
+            _link(f"{url}?f=html", "alternate", HTML, "本文档（HTML）")]
+
+
+def landing(base: str) -> dict[str, Any]:
+    return {
+        "title": "landmatch 熟地清单 OGC API",
+        "description": "河北省熟地清单“一张图”：地块、开发区、行政区划、设施、管控区与政策，"
+                       "符合 OGC API – Features（第 1–3 部分）与 OGC API – Tiles。",
+        "links": [
+            _link(f"{base}/?f=json", "self", JSON, "本文档"),
+            _link(f"{base}/?f=html", "alternate", HTML, "本文档（HTML）"),
+            _link(f"{base}/api", "service-desc", OPENAPI, "API 定义（OpenAPI 3.0）"),
+            _link(f"{base}/api?f=html", "service-doc", HTML, "API 文档"),
+            _link(f"{base}/conformance", "conformance", JSON, "符合性声明"),
+            _link(f"{base}/conformance", REL_CONFORMANCE, JSON, "符合性声明"),
+            _link(f"{base}/collections", "data", JSON, "要素集合"),
+            _link(f"{base}/tileMatrixSets", REL_TMS, JSON, "瓦片矩阵集"),
+        ],
+    }
+
+
+def conformance(base: str) -> dict[str, Any]:
+    return {"conformsTo": CONFORMANCE, "links": _self_alt(f"{base}/conformance")}
+
+
+def collection(session: Session, base: str, coll: Collection, public: bool) -> dict[str, Any]:
+    url = f"{base}/collections/{coll.id}"
+    links = [
+        *_self_alt(url),
+        _link(f"{url}/items?f=json", "items", GEOJSON, "要素（GeoJSON）"),
+        _link(f"{url}/items?f=html", "items", HTML, "要素（HTML）"),
+        _link(f"{url}/queryables", REL_QUERYABLES, SCHEMA, "可查询属性"),
+    ]
+    if coll.geometry:
+        links.append(_link(f"{url}/tiles", REL_TILESETS, JSON, "矢量瓦片集"))
+    out: dict[str, Any] = {
+        "id": coll.id,
+        "title": coll.title,
+        "description": coll.description,
+        "itemType": "feature",
+        "extent": features.extent(session, coll, public),
+        "links": links,
+    }
+    if coll.geometry:
+        out["crs"] = ogc_crs.CRS_LIST
+        out["storageCrs"] = ogc_crs.STORAGE.uri
+    return out
+
+
+def collections(session: Session, base: str, public: bool) -> dict[str, Any]:
+    return {
+        "links": _self_alt(f"{base}/collections"),
+        "collections": [collection(session, base, c, public) for c in COLLECTIONS.values()],
+        "crs": ogc_crs.CRS_LIST,
+    }
+
+
+def queryables(base: str, coll: Collection, public: bool) -> dict[str, Any]:
+    props: dict[str, Any] = {}
+    if coll.geometry:
+        kind = "Point" if coll.geometry == "POINT" else "MultiPolygon"
+        props["geometry"] = {"title": "几何", "format": f"geometry-{kind.lower()}",
+                             "$ref": f"https://geojson.org/schema/{kind}.json"}
+    for name, p in coll.queryables(public).items():
+        props[name] = p.schema
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": f"{base}/collections/{coll.id}/queryables",
+        "type": "object",
+        "title": coll.title,
+        "properties": props,
+        "additionalProperties": False,
+    }
+
+
+def tile_matrix_sets(base: str) -> dict[str, Any]:
+    return {"tileMatrixSets": [{
+        "id": "WebMercatorQuad",
+        "title": "Google Maps Compatible for the World",
+        "uri": "http://www.opengis.net/def/tilematrixset/OGC/1.0/WebMercatorQuad",
+        "links": [_link(f"{base}/tileMatrixSets/WebMercatorQuad", "self", JSON)],
+    }], "links": _self_alt(f"{base}/tileMatrixSets")}
+
+
+def web_mercator_quad(base: str) -> dict[str, Any]:
+    origin = 20037508.3427892
+    matrices = []
+    for z in range(0, 23):
+        n = 2**z
+        matrices.append({
+            "id": str(z),
+            "scaleDenominator": 559082264.0287178 / n,
+            "cellSize": 156543.03392804097 / n,
+            "cornerOfOrigin": "topLeft",
+            "pointOfOrigin": [-origin, origin],
+            "tileWidth": 256, "tileHeight": 256, "matrixWidth": n, "matrixHeight": n,
+        })
+    return {
+        "id": "WebMercatorQuad",
+        "title": "Google Maps Compatible for the World",
+        "uri": "http://www.opengis.net/def/tilematrixset/OGC/1.0/WebMercatorQuad",
+        "crs": "http://www.opengis.net/def/crs/EPSG/0/3857",
+        "orderedAxes": ["X", "Y"],
+        "wellKnownScaleSet": "http://www.opengis.net/def/wkss/OGC/1.0/GoogleMapsCompatible",
+        "tileMatrices": matrices,
+        "links": [_link(f"{base}/tileMatrixSets/WebMercatorQuad", "self", JSON)],
+    }
+
+
+def tilesets(base: str, coll: Collection) -> dict[str, Any]:
+    return {"tilesets": [tileset(base, coll)],
+            "links": _self_alt(f"{base}/collections/{coll.id}/tiles")}
+
+
+def tileset(base: str, coll: Collection) -> dict[str, Any]:
+    url = f"{base}/collections/{coll.id}/tiles/WebMercatorQuad"
+    return {
+        "title": f"{coll.title}（矢量瓦片）",
+        "dataType": "vector",
+        "crs": "http://www.opengis.net/def/crs/EPSG/0/3857",
+        "tileMatrixSetURI": "http://www.opengis.net/def/tilematrixset/OGC/1.0/WebMercatorQuad",
+        "layers": [{"id": coll.id, "dataType": "vector",
+                    "geometryType": "points" if coll.geometry == "POINT" else "polygons"}],
+        "links": [
+            _link(url, "self", JSON),
+            _link(f"{base}/tileMatrixSets/WebMercatorQuad",
+                  "http://www.opengis.net/def/rel/ogc/1.0/tiling-scheme", JSON),
+            {"href": url + "/{tileMatrix}/{tileRow}/{tileCol}", "rel": "item", "type": MVT,
+             "templated": True},
+        ],
+    }
