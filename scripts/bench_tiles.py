@@ -169,7 +169,9 @@ def start(cmd: list[str], env: dict[str, str], port: int, probe: str) -> subproc
 def install_tipg(venv: Path) -> None:
     if not (venv / "bin" / "python").exists():
         sh(sys.executable, "-m", "venv", str(venv))
-    sh(str(venv / "bin" / "pip"), "install", "-q", "tipg", "uvicorn")
+    # uvicorn[standard] (uvloop, httptools), as landmatch runs: with plain uvicorn (h11) tipg
+    # answered every keep-alive request ~45 ms late (Nagle × delayed ACK), not its own cost.
+    sh(str(venv / "bin" / "pip"), "install", "-q", "tipg", "uvicorn[standard]")
     v = sh(str(venv / "bin" / "python"), "-c", "import tipg; print(tipg.__version__)").stdout
     print(f"tipg {v.strip()} in {venv}", flush=True)
 
