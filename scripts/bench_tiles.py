@@ -189,13 +189,15 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--warm-passes", type=int, default=5)
     ap.add_argument("--tipg-venv", default="/tmp/tipg-venv")
+    ap.add_argument("--groups", default="z12-z16,z6-z11",
+                    help="Which tile groups to measure (comma-separated).")
     ap.add_argument("--runs", default="tipg,live,cache",
                     help="Which servers to measure (comma-separated: tipg, live, cache).")
     args = ap.parse_args()
 
     runs = set(args.runs.split(","))
     url = prepare_db(args.source, args.db)
-    tiles = tile_list(url, args.per_zoom)
+    tiles = {g: t for g, t in tile_list(url, args.per_zoom).items() if g in args.groups.split(",")}
     if "tipg" in runs:
         install_tipg(Path(args.tipg_venv))
     print({k: len(v) for k, v in tiles.items()}, flush=True)
