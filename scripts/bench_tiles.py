@@ -223,10 +223,11 @@ def main() -> None:
     # Internal (all statuses) tiles, as tipg serves the whole table; identity encoding for both.
     hdr = {"Accept-Encoding": "identity", "Authorization": f"Bearer {staff_token(url)}"}
 
-    def bench(label: str, port: int, path, passes: int) -> None:  # type: ignore[no-untyped-def]
+    def bench(label: str, port: int, path, passes: int,  # type: ignore[no-untyped-def]
+              concs: tuple[int, ...] = (1, 4)) -> None:
         for group, tl in tiles.items():
             paths = [path(*t) for t in tl]
-            for conc in (1, 4):
+            for conc in concs:
                 r = asyncio.run(run(port, paths * passes, conc, hdr))
                 results.append(row(f"{label} {group} c{conc}", r))
                 print(results[-1], flush=True)
@@ -251,11 +252,20 @@ def main() -> None:
         finally:
             p.terminate()
             p.wait()
-    # 3. landmatch cached: cold pass (empty cache per worker), then warm passes.
+    # 3. landmatch cached: a cold pass per concurrency (a fresh server: empty caches), then
+    #    warm passes (after one priming pass, not measured).
     if "cache" in runs:
+        for conc in (1, 4):
+            p = start(ours + ["--port", "8813"], base_env, 8813, "/healthz")
+            try:
+                bench("landmatch cache cold", 8813, ours_path, 1, (conc,))
+            finally:
+                p.terminate()
+                p.wait()
         p = start(ours + ["--port", "8813"], base_env, 8813, "/healthz")
         try:
-            bench("landmatch cache cold", 8813, ours_path, 1)
+            for tl in tiles.values():
+                asyncio.run(run(8813, [ours_path(*t) for t in tl] * 2, 4, hdr))
             bench("landmatch cache warm", 8813, ours_path, args.warm_passes * 4)
         finally:
             p.terminate()
