@@ -84,7 +84,7 @@ def seed(
                   TimeElapsedColumn(), console=console, transient=False) as bar:
         tasks: dict[str, int] = {}
         labels = {"place": "生成地块 placing", "load": "写入数据库 loading",
-                  "history": "写入历史 history"}
+                  "history": "写入历史 history", "facts": "计算地块事实 facts"}
 
         def progress(stage: str, done: int, total: int) -> None:
             if stage not in tasks:
@@ -98,6 +98,8 @@ def seed(
                               progress=progress)
         with engine.begin() as conn:
             conn.execute(text("ANALYZE landmatch.parcel"))
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("VACUUM ANALYZE landmatch.parcel_fact"))  # index-only matching
     console.print(
         f"[green]完成[/green]：{report.parcels} 宗地块，{report.zones} 个开发区，"
         f"{report.policies} 条政策，{report.facilities} 个设施，{report.constraints} 个管控区，"
@@ -135,6 +137,11 @@ def users_add(
     with session_factory(_engine()).begin() as session:
         token = add_user(session, name, role, city, zone)
     console.print(token)
+
+
+from landmatch.match.cli import match_command  # noqa: E402
+
+app.command("match")(match_command)
 
 
 def main() -> None:

@@ -16,8 +16,9 @@ as_root() {
 
 ensure_system_packages() {
   # PostGIS for the database, GDAL for ogr2ogr/ogrinfo (import benchmark, OGC client tests),
-  # Chromium for the browser tests, Node/npm for the front-end assets.
-  local want=(postgresql-15 postgresql-15-postgis-3 postgresql-client-15 gdal-bin chromium nodejs npm)
+  # Chromium for the browser tests and brochure PDFs (with a CJK font), Node/npm for the
+  # front-end assets.
+  local want=(postgresql-15 postgresql-15-postgis-3 postgresql-client-15 gdal-bin chromium fonts-wqy-microhei nodejs npm)
   local missing=()
   for p in "${want[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

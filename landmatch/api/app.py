@@ -12,11 +12,14 @@ from landmatch.api.routes import (
     health,
     imports,
     layers,
+    match,
     monitoring,
     ogc,
+    pages,
     parcel_edits,
     parcels,
     policies,
+    projects,
     qa,
     tiles,
     zones,
@@ -38,12 +41,14 @@ def create_app(settings: Settings) -> FastAPI:
     problems.install(app)
     app.router.routes.insert(0, tiles.lean_route)  # ahead of every other route (routes/tiles.py)
     app.include_router(health.router)
+    app.include_router(match.router)  # before parcels: /api/parcels/{code}/matching-projects
     app.include_router(parcels.router)
     app.include_router(tiles.router)
     app.include_router(parcel_edits.router)
     app.include_router(imports.router)
     app.include_router(exports.router)
     app.include_router(qa.router)
+    app.include_router(projects.router)
     app.include_router(zones.router)
     app.include_router(policies.router)
     app.include_router(layers.router)
@@ -51,4 +56,5 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(dashboard.router)
     app.include_router(ogc.router)
     dashboard.mount_vendor(app, settings)
+    pages.install(app, settings)
     return app

@@ -22,8 +22,22 @@ def get_session(request: Request) -> Iterator[Session]:
         yield session
 
 
+# The staff map's login stores the token in this HttpOnly, SameSite=Strict cookie. It is read
+# for safe methods only (GET/HEAD), so a forged cross-site form can never write as staff.
+STAFF_COOKIE = "lm_staff"
+
+
+def caller_token(request: Request) -> str | None:
+    """The caller's token: the bearer header, else (GET/HEAD only) the staff cookie."""
+    header = request.headers.get("authorization")
+    if not header:
+        cookie = request.cookies.get(STAFF_COOKIE)
+        return cookie if cookie and request.method in ("GET", "HEAD") else None
+    return parse_bearer(header)
+
+
 def get_principal(request: Request, session: Annotated[Session, Depends(get_session)]) -> Principal:
-    token = parse_bearer(request.headers.get("authorization"))
+    token = caller_token(request)
     return PUBLIC if token is None else principal_for_token(session, token)
 
 

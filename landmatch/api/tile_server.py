@@ -37,7 +37,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from landmatch.auth import PUBLIC, Principal, parse_bearer, principal_for_token
+from landmatch.api.deps import caller_token
+from landmatch.auth import PUBLIC, Principal, principal_for_token
 from landmatch.db.tiles import NO_FILTER, TileFilter, check_tile, data_versions, render_versioned
 from landmatch.errors import InvalidInput, Unauthorized
 
@@ -236,7 +237,7 @@ class TileServer:
         return found
 
     async def principal(self, request: Request) -> Principal:
-        token = parse_bearer(request.headers.get("authorization"))
+        token = caller_token(request)  # bearer header, or the staff map's cookie
         if token is None:
             return PUBLIC
         return await self.tokens.principal(token)

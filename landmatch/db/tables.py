@@ -330,7 +330,55 @@ class ParcelFact(Base):
     dist_substation_km: Mapped[float | None] = mapped_column(Double)
     excluded: Mapped[bool | None] = mapped_column(Boolean)  # NULL = not checked
     constraint_hits: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONB)
+    penalised: Mapped[bool | None] = mapped_column(Boolean)  # hits a 'penalises' constraint
     computed_at: Mapped[dt.datetime] = _now()
+    # Copies of the parcel columns a match reads, kept in step by the fact_sync trigger
+    # (migration 0002_match), so that ranking is one index-only scan of this table.
+    code: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str | None] = mapped_column(String(12))
+    visibility: Mapped[str | None] = mapped_column(String(10))
+    deleted_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    city_code: Mapped[str | None] = mapped_column(String(6))
+    parcel_zone_id: Mapped[int | None] = mapped_column(Integer)
+    land_use: Mapped[str | None] = mapped_column(String(8))
+    compatible_uses: Mapped[list[str] | None] = mapped_column(ARRAY(Text))
+    area_m2: Mapped[float | None] = mapped_column(Double)
+    price_public: Mapped[bool | None] = mapped_column(Boolean)
+    ref_price_wan_per_mu: Mapped[float | None] = mapped_column(Numeric(10, 2))
+    invest_intensity_min: Mapped[float | None] = mapped_column(Numeric(10, 2))
+    tax_per_mu_min: Mapped[float | None] = mapped_column(Numeric(10, 2))
+    energy_per_value_max: Mapped[float | None] = mapped_column(Numeric(10, 4))
+    power_kva: Mapped[float | None] = mapped_column(Double)
+    water_m3d: Mapped[float | None] = mapped_column(Double)
+    gas_m3d: Mapped[float | None] = mapped_column(Double)
+    heat_mw: Mapped[float | None] = mapped_column(Double)
+    telecom_5g: Mapped[bool | None] = mapped_column(Boolean)
+    fibre: Mapped[bool | None] = mapped_column(Boolean)
+    supply_modes: Mapped[list[str] | None] = mapped_column(ARRAY(Text))
+    readiness: Mapped[list[str] | None] = mapped_column(ARRAY(Text))
+    data_updated_on: Mapped[dt.date | None] = mapped_column(Date)
+    __table_args__ = (
+        Index("ix_parcel_fact_match", "status", "land_use", "area_m2",
+              postgresql_where=text("deleted_at IS NULL"),
+              postgresql_include=[
+                  "parcel_id", "code", "visibility", "city_code", "parcel_zone_id",
+                  "compatible_uses", "price_public", "ref_price_wan_per_mu",
+                  "invest_intensity_min", "tax_per_mu_min", "energy_per_value_max", "power_kva",
+                  "water_m3d", "gas_m3d", "heat_mw", "telecom_5g", "fibre", "supply_modes",
+                  "readiness", "data_updated_on", "zone_id", "dist_port_km", "dist_airport_km",
+                  "dist_rail_freight_km", "dist_highway_interchange_km",
+                  "dist_logistics_hub_km", "dist_substation_km", "excluded", "penalised"]),
+        Index("ix_parcel_fact_match_city", "status", "city_code", "land_use", "area_m2",
+              postgresql_where=text("deleted_at IS NULL"),
+              postgresql_include=[
+                  "parcel_id", "code", "visibility", "parcel_zone_id", "compatible_uses",
+                  "price_public", "ref_price_wan_per_mu", "invest_intensity_min",
+                  "tax_per_mu_min", "energy_per_value_max", "power_kva", "water_m3d", "gas_m3d",
+                  "heat_mw", "telecom_5g", "fibre", "supply_modes", "readiness",
+                  "data_updated_on", "zone_id", "dist_port_km", "dist_airport_km",
+                  "dist_rail_freight_km", "dist_highway_interchange_km",
+                  "dist_logistics_hub_km", "dist_substation_km", "excluded", "penalised"]),
+    )
 
 
 class Policy(Base):
@@ -392,6 +440,8 @@ class Facility(Base):
         Index("ix_facility_geom", "geom", postgresql_using="gist"),
         Index("ix_facility_geom_3857", "geom_3857", postgresql_using="gist"),
         Index("ix_facility_kind", "kind"),
+        # Nearest facility of one kind by <-> (btree_gist; migration 0002_match).
+        Index("ix_facility_kind_geom", "kind", "geom", postgresql_using="gist"),
     )
 
 
@@ -511,6 +561,7 @@ class MatchRun(Base):
     public: Mapped[bool] = mapped_column(Boolean)
     data_version: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[dt.datetime] = _now()
+    __table_args__ = (Index("ix_match_run_project", "project_id"),)
 
 
 class Reservation(Base):
@@ -530,6 +581,8 @@ class Reservation(Base):
             unique=True,
             postgresql_where=text("released_at IS NULL"),
         ),
+        Index("ix_reservation_project", "project_id",
+              postgresql_where=text("released_at IS NULL")),
     )
 
 

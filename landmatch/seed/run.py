@@ -14,6 +14,7 @@ from sqlalchemy import Connection, text
 
 from landmatch import vocab
 from landmatch.db.bulk import copy_rows
+from landmatch.db.facts import refresh_facts
 from landmatch.errors import Conflict
 from landmatch.layers import read_layer
 from landmatch.seed import parcels as gen
@@ -235,6 +236,11 @@ def seed(
     if progress:
         progress("history", 1, 1)
     seed_monitoring(conn, as_of)
+    if progress:
+        progress("facts", 0, 1)
+    refresh_facts(conn)
+    if progress:
+        progress("facts", 1, 1)
     return SeedReport(parcels=n, zones=len(demo_zones), policies=len(policies),
                       facilities=n_fac, constraints=len(CONSTRAINTS), admin_divisions=n_admin)
 

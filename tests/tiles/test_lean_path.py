@@ -159,3 +159,19 @@ def test_filters_and_errors_on_the_lean_path(make_client, conn, cache_mb: int) -
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "colour"
     assert client.get(f"/tiles/parcels/12/{x}/y.pbf").status_code == 400
     assert client.head(url).status_code == 200
+
+
+def test_staff_cookie_gets_internal_tiles(make_client, conn, tokens) -> None:  # type: ignore[no-untyped-def]
+    """The staff map authenticates its tile requests with the login cookie, not a header."""
+    from landmatch.api.deps import STAFF_COOKIE
+
+    client = make_client()
+    x, y = busiest_tile(conn, 12)
+    url = f"/tiles/parcels/12/{x}/{y}.pbf"
+    public = features(client.get(url, headers=IDENTITY).content, "parcels")
+    client.cookies.set(STAFF_COOKIE, tokens["promoter"])
+    staff = features(client.get(url, headers=IDENTITY).content, "parcels")
+    assert len(staff) > len(public) and all("visibility" in f["properties"] for f in staff)
+    assert client.get("/tiles/constraints/6/52/24.pbf").status_code == 200
+    client.cookies.set(STAFF_COOKIE, "lm_forged")
+    assert client.get(url).status_code == 401

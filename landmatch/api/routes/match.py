@@ -1,0 +1,41 @@
+"""``/api/match``: rank parcels for a project's requirement; stored runs; reverse match."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from landmatch.api.deps import PrincipalDep, SessionDep, SettingsDep
+from landmatch.match.engine import get_run, run_match
+from landmatch.match.projects import matching_projects
+from landmatch.match.requirements import Requirement
+
+router = APIRouter(tags=["match"])
+GEOJSON = "application/geo+json"
+
+
+@router.get("/api/match/schema", summary="JSON Schema of the match requirement")
+def schema() -> dict[str, Any]:
+    return Requirement.model_json_schema()
+
+
+@router.post("/api/match", summary="Rank parcels for a requirement (GeoJSON + why-not)")
+def match(req: Requirement, session: SessionDep, principal: PrincipalDep,
+          settings: SettingsDep) -> JSONResponse:
+    result = run_match(session, req, principal, stale_after_days=settings.stale_after_days)
+    session.commit()
+    return JSONResponse(result, media_type=GEOJSON)
+
+
+@router.get("/api/match/{match_id}", summary="A stored match run, exactly as it was returned")
+def stored(match_id: str, session: SessionDep, principal: PrincipalDep) -> JSONResponse:
+    return JSONResponse(get_run(session, match_id, principal), media_type=GEOJSON)
+
+
+@router.get("/api/parcels/{code}/matching-projects",
+            summary="Open projects this parcel fits, best first (reverse match)")
+def reverse(code: str, session: SessionDep, principal: PrincipalDep,
+            settings: SettingsDep) -> dict[str, Any]:
+    return matching_projects(session, principal, code, settings.stale_after_days)

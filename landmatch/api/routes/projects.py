@@ -1,0 +1,79 @@
+"""``/api/projects`` (with pipeline status) and ``/api/reservations``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Query, Response
+from fastapi.responses import JSONResponse
+
+from landmatch.api.deps import PrincipalDep, SessionDep, SettingsDep
+from landmatch.match import projects as svc
+from landmatch.match.engine import run_match
+
+router = APIRouter(tags=["projects"])
+
+
+@router.get("/api/projects", summary="List projects")
+def list_(session: SessionDep, principal: PrincipalDep,
+          status: str | None = Query(None, description="Pipeline status")) -> list[dict[str, Any]]:
+    return svc.list_projects(session, principal, status)
+
+
+@router.post("/api/projects", status_code=201, summary="Create a project")
+def create(body: svc.ProjectIn, session: SessionDep, principal: PrincipalDep) -> dict[str, Any]:
+    out = svc.create_project(session, principal, body)
+    session.commit()
+    return out
+
+
+@router.get("/api/projects/{project_id}", summary="One project")
+def get(project_id: int, session: SessionDep, principal: PrincipalDep) -> dict[str, Any]:
+    return svc.get_project(session, principal, project_id)
+
+
+@router.patch("/api/projects/{project_id}", summary="Change a project or its pipeline status")
+def patch(project_id: int, body: svc.ProjectPatch, session: SessionDep,
+          principal: PrincipalDep) -> dict[str, Any]:
+    out = svc.update_project(session, principal, project_id, body)
+    session.commit()
+    return out
+
+
+@router.delete("/api/projects/{project_id}", status_code=204, summary="Delete a project")
+def delete(project_id: int, session: SessionDep, principal: PrincipalDep) -> Response:
+    svc.delete_project(session, principal, project_id)
+    session.commit()
+    return Response(status_code=204)
+
+
+@router.post("/api/projects/{project_id}/match", summary="Match the project's requirement")
+def match_project(project_id: int, session: SessionDep, principal: PrincipalDep,
+                  settings: SettingsDep) -> JSONResponse:
+    req = svc.project_requirement(session, principal, project_id)
+    out = run_match(session, req, principal, stale_after_days=settings.stale_after_days)
+    session.commit()
+    return JSONResponse(out, media_type="application/geo+json")
+
+
+@router.get("/api/reservations", summary="Active reservations (all with active=false)")
+def reservations(session: SessionDep, principal: PrincipalDep,
+                 active: bool = True) -> list[dict[str, Any]]:
+    return svc.list_reservations(session, principal, active)
+
+
+@router.post("/api/reservations", status_code=201,
+             summary="Hold a parcel for a project (409 when already held)")
+def reserve(body: svc.ReservationIn, session: SessionDep, principal: PrincipalDep
+            ) -> dict[str, Any]:
+    out = svc.reserve(session, principal, body)
+    session.commit()
+    return out
+
+
+@router.delete("/api/reservations/{reservation_id}", summary="Release a hold")
+def release(reservation_id: int, session: SessionDep, principal: PrincipalDep
+            ) -> dict[str, Any]:
+    out = svc.release(session, principal, reservation_id)
+    session.commit()
+    return out

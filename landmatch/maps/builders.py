@@ -1,0 +1,412 @@
+"""Page builders: the public map, the staff map and a match result map, each a folium map on
+vector tiles (large layers) with small inline layers only where they are small (facilities,
+a match's top N)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import urlencode
+
+import folium
+from folium import plugins
+from folium.utilities import JsCode
+from shapely.geometry import shape
+
+from landmatch import vocab
+from landmatch.maps.assets import localise_folium
+from landmatch.maps.elements import AppInit, panel
+from landmatch.maps.styles import (
+    CONSTRAINT_COLOURS,
+    LAND_USE_COLOURS,
+    STATUS_COLOURS,
+    ZONE_COLOURS,
+    legend_items,
+)
+from landmatch.settings import Settings
+
+localise_folium()
+
+HEBEI_CENTRE = (38.9, 115.9)
+TIANDITU = (
+    "http://t{s}.tianditu.gov.cn/{layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0"
+    "&LAYER={layer}&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={z}&TILEROW={y}"
+    "&TILECOL={x}&tk={key}"
+)
+# Layers the tile engine serves, and the default query for each page.
+TILE_LAYERS = ("parcels", "zones", "constraints", "admin")
+MATCH_TOP_INLINE = 20
+STAFF_QUERY = {"status": "ready,unsupplied,idle,supplied"}
+
+
+def base_map(
+    settings: Settings, *, location: tuple[float, float] = HEBEI_CENTRE, zoom: int = 7
+) -> folium.Map:
+    """A map with the configured basemap. ``none`` draws the administrative boundaries as the
+    base (vector tiles from our own server), so the default works with no internet at all."""
+    m = folium.Map(
+        location=location,
+        zoom_start=zoom,
+        tiles=None,
+        min_zoom=5,
+        max_zoom=19,
+        prefer_canvas=True,
+        control_scale=False,  # a metric-only scale is added by LM.init
+        attribution_control=True,
+    )
+    if settings.basemap == "osm":
+        folium.TileLayer(
+            settings.osm_tile_url,
+            name="OpenStreetMap",
+            attr="© OpenStreetMap contributors",
+            max_zoom=19,
+            overlay=False,
+        ).add_to(m)
+    elif settings.basemap == "tianditu":
+        for layer, name, overlay in (("vec", "天地图矢量", False), ("cva", "天地图注记", True)):
+            url = TIANDITU.replace("{layer}", layer).replace("{key}", settings.tianditu_key)
+            folium.TileLayer(
+                url,
+                name=name,
+                attr="© 天地图",
+                subdomains="01234567",
+                max_zoom=18,
+                overlay=overlay,
+                control=not overlay,
+            ).add_to(m)
+    return m
+
+
+def _vector(
+    url: str,
+    name: str,
+    style: str,
+    *,
+    show: bool = True,
+    pane: str | None = None,
+    min_zoom: int | None = None,
+) -> plugins.VectorGridProtobuf:
+    layer_name = url.split("/")[2]  # /tiles/<layer>/...
+    styles = {layer_name: style}
+    if layer_name == "parcels":  # below z12 the engine sends per-cell aggregates instead
+        styles["parcel_cells"] = style
+    options: dict[str, Any] = {
+        # A JS literal, not a dict: folium would camelize the keys (parcel_cells → parcelCells).
+        "vectorTileLayerStyles": JsCode(
+            "{" + ", ".join(f"{json.dumps(k)}: {v}" for k, v in styles.items()) + "}"
+        ),
+        "interactive": False,  # clicks are answered by /api/identify (VectorGrid issue 274)
+        "maxNativeZoom": 18,
+        "maxZoom": 19,
+        "rendererFactory": JsCode("L.canvas.tile"),
+        "attribution": "landmatch",
+    }
+    if pane:
+        options["pane"] = pane
+    if min_zoom is not None:
+        options["minZoom"] = min_zoom
+    return plugins.VectorGridProtobuf(url, name=name, options=options, show=show)
+
+
+def _tile_url(layer: str, query: dict[str, str] | None = None) -> str:
+    url = f"/tiles/{layer}/{{z}}/{{x}}/{{y}}.pbf"
+    return url + ("?" + urlencode(query, safe=",") if query else "")
+
+
+FACILITY_ICONS = {
+    "port": "anchor",
+    "airport": "plane",
+    "rail_freight": "train",
+    "highway_interchange": "road",
+    "logistics_hub": "truck",
+    "cold_chain": "snowflake",
+    "bonded_zone": "warehouse",
+    "substation": "bolt",
+}
+# Markers are built in the browser from a compact array (FastMarkerCluster): 10× less HTML
+# than one folium Marker per facility.
+FACILITY_CALLBACK = """function (row) {
+    var icon = L.AwesomeMarkers.icon({icon: row[2], prefix: 'fa', markerColor: 'cadetblue'});
+    return L.marker(new L.LatLng(row[0], row[1]), {icon: icon}).bindTooltip(row[3]);
+};
+"""
+
+
+def _facilities(m: folium.Map, facilities: list[dict[str, Any]]) -> plugins.FastMarkerCluster:
+    rows = [
+        [
+            f["lat"],
+            f["lon"],
+            FACILITY_ICONS.get(f["kind"], "circle"),
+            f"{f['kind_label']}：{f['name']}" + ("（位置为近似）" if f.get("approximate") else ""),
+        ]
+        for f in facilities
+    ]
+    cluster = plugins.FastMarkerCluster(
+        rows,
+        callback=FACILITY_CALLBACK,
+        name="设施（港口、机场、物流等）",
+        options={"maxClusterRadius": 50, "disableClusteringAtZoom": 12},
+    )
+    cluster.add_to(m)
+    return cluster
+
+
+def _common(
+    m: folium.Map, settings: Settings, *, staff: bool, facilities: list[dict[str, Any]]
+) -> dict[str, Any]:
+    admin_style = "LM.style.adminBase" if settings.basemap == "none" else "LM.style.admin"
+    layers: dict[str, Any] = {
+        "admin": _vector(_tile_url("admin"), "行政区划", admin_style),
+        "zones": _vector(_tile_url("zones"), "开发区（按级别）", "LM.style.zones"),
+    }
+    if staff:
+        layers["constraints"] = _vector(
+            _tile_url("constraints"), "管控区（红线、基本农田等）", "LM.style.constraints"
+        )
+    layers["parcels"] = _vector(
+        _tile_url("parcels", STAFF_QUERY if staff else None),
+        "地块（按状态）" if staff else "熟地（按用途）",
+        "LM.style.parcelsByStatus" if staff else "LM.style.parcelsByLandUse",
+    )
+    for layer in layers.values():
+        layer.add_to(m)
+    layers["facilities"] = _facilities(m, facilities)
+    return layers
+
+
+def _head(root: Any) -> None:
+    # A viewport for phones, and an inline icon so the browser asks for no /favicon.ico.
+    root.header.add_child(
+        folium.Element(
+            '<meta name="viewport" content="width=device-width, initial-scale=1">'
+            '<link rel="icon" href="data:,">'
+        )
+    )
+
+
+def _filters_context(cities: list[tuple[str, str]], staff: bool) -> dict[str, Any]:
+    return {
+        "cities": cities,
+        "land_uses": list(vocab.LAND_USE.items()),
+        "statuses": [(k, v) for k, v in vocab.PARCEL_STATUS.items() if k != "withdrawn"],
+        "industries": [(k, v[0]) for k, v in vocab.INDUSTRIES.items()],
+        "staff": staff,
+    }
+
+
+def public_map(
+    settings: Settings, *, cities: list[tuple[str, str]], facilities: list[dict[str, Any]]
+) -> str:
+    """``/map``: public ready land by land use, zones, boundaries, facilities, search, filters,
+    parcel card and the "find sites for my project" form."""
+    m = base_map(settings)
+    layers = _common(m, settings, staff=False, facilities=facilities)
+    folium.LayerControl(collapsed=True, position="topright").add_to(m)
+    root = m.get_root()
+    _head(root)
+    root.title = "河北省熟地“一张图”"
+    root.html.add_child(
+        panel(
+            "map_panel.html",
+            title="河北省熟地“一张图”",
+            public=True,
+            legend=legend_items(staff=False),
+            **_filters_context(cities, False),
+        )
+    )
+    AppInit(
+        layers,
+        {
+            "page": "public",
+            "staff": False,
+            "tileBase": "/tiles",
+            "landUse": LAND_USE_COLOURS,
+            "status": STATUS_COLOURS,
+            "zones": ZONE_COLOURS,
+            "constraints": CONSTRAINT_COLOURS,
+            "defaultQuery": {},
+        },
+    ).add_to(m)
+    return root.render()
+
+
+def staff_map(
+    settings: Settings,
+    *,
+    cities: list[tuple[str, str]],
+    facilities: list[dict[str, Any]],
+    user: str,
+) -> str:
+    """``/internal/map``: every status coloured, constraint areas, QA flags, reservations."""
+    m = base_map(settings)
+    layers = _common(m, settings, staff=True, facilities=facilities)
+    folium.LayerControl(collapsed=True, position="topright").add_to(m)
+    root = m.get_root()
+    _head(root)
+    root.title = "熟地“一张图”（内部）"
+    root.html.add_child(
+        panel(
+            "map_panel.html",
+            title="熟地“一张图”（内部）",
+            public=False,
+            user=user,
+            legend=legend_items(staff=True),
+            **_filters_context(cities, True),
+        )
+    )
+    AppInit(
+        layers,
+        {
+            "page": "staff",
+            "staff": True,
+            "tileBase": "/tiles",
+            "landUse": LAND_USE_COLOURS,
+            "status": STATUS_COLOURS,
+            "zones": ZONE_COLOURS,
+            "constraints": CONSTRAINT_COLOURS,
+            "defaultQuery": STAFF_QUERY,
+        },
+    ).add_to(m)
+    return root.render()
+
+
+def _breakdown(raw: Any) -> list[dict[str, Any]]:
+    """The score breakdown as rows, whether the engine sent a list of rows or a mapping."""
+    if isinstance(raw, dict):
+        rows = [
+            {"criterion": k} | (v if isinstance(v, dict) else {"contribution": v})
+            for k, v in raw.items()
+        ]
+    elif isinstance(raw, list):
+        rows = [r for r in raw if isinstance(r, dict)]
+    else:
+        rows = []
+    out = []
+    for r in rows:
+        out.append(
+            {
+                "criterion": r.get("criterion") or r.get("name") or r.get("key"),
+                "label": r.get("label") or r.get("criterion") or r.get("name"),
+                "raw": r.get("raw", r.get("value")),
+                "score": r.get("score"),
+                "weight": r.get("weight"),
+                "contribution": r.get("contribution"),
+                "note": r.get("note") or r.get("explanation"),
+            }
+        )
+    return out
+
+
+def match_sites(response: dict[str, Any], top: int = MATCH_TOP_INLINE) -> list[dict[str, Any]]:
+    """The ranked candidates of a match response (parcels and assemblies), top N only."""
+    feats = [f for f in response.get("features", []) if f.get("geometry")]
+    # Parcels first, by rank; then assemblies (ranked among themselves, labelled A1, A2 …).
+    feats.sort(
+        key=lambda f: (
+            f.get("properties", {}).get("kind") == "assembly",
+            f.get("properties", {}).get("rank") or 10**9,
+        )
+    )
+    sites = []
+    for f in feats[:top]:
+        p = dict(f.get("properties") or {})
+        geom = shape(f["geometry"])
+        members = p.get("members") or p.get("parcels") or p.get("parcel_codes")
+        is_assembly = bool(
+            p.get("assembly")
+            or p.get("kind") == "assembly"
+            or (isinstance(members, list) and len(members) > 1)
+        )
+        label_point = geom.representative_point()
+        tts = p.get("time_to_start")
+        sites.append(
+            {
+                "rank": p.get("rank"),
+                "label": f"A{p.get('rank')}" if is_assembly else str(p.get("rank")),
+                "score": p.get("score"),
+                "code": p.get("code") or (p.get("id") if not is_assembly else None),
+                "name": p.get("name") or ("组合地块" if is_assembly else p.get("code")),
+                "area_mu": p.get("area_mu")
+                or (round(p["area_m2"] / (10000 / 15), 2) if p.get("area_m2") else None),
+                "zone_name": p.get("zone_name"),
+                "city_name": p.get("city_name"),
+                "land_use": vocab.label(vocab.LAND_USE, p.get("land_use")),
+                "price": p.get("ref_price_wan_per_mu"),
+                "assembly": is_assembly,
+                "members": [
+                    m if isinstance(m, str) else (m.get("code") if isinstance(m, dict) else str(m))
+                    for m in members
+                ]
+                if isinstance(members, list)
+                else [],
+                "breakdown": _breakdown(p.get("breakdown")),
+                "policies": p.get("policies") or [],
+                "warnings": p.get("warnings") or [],
+                "days_to_start": tts.get("days") if isinstance(tts, dict) else tts,
+                "lat": label_point.y,
+                "lon": label_point.x,
+                "geometry": geom.__geo_interface__,
+                "outline": geom.buffer(0).__geo_interface__ if is_assembly else None,
+            }
+        )
+    return sites
+
+
+def match_map(
+    settings: Settings,
+    *,
+    match_id: str,
+    run: dict[str, Any],
+    facilities: list[dict[str, Any]],
+    staff: bool,
+) -> str:
+    """``/match/{id}/map``: numbered ranked sites, score breakdown, assemblies outlined as one
+    site, and the top five side by side."""
+    sites = match_sites(run["response"])
+    if sites:
+        lats = [s["lat"] for s in sites]
+        lons = [s["lon"] for s in sites]
+        m = base_map(settings, location=(sum(lats) / len(lats), sum(lons) / len(lons)), zoom=9)
+        m.fit_bounds([[min(lats), min(lons)], [max(lats), max(lons)]], padding=(30, 30))
+    else:
+        m = base_map(settings)
+    layers = _common(m, settings, staff=staff, facilities=facilities)
+    ranked = folium.FeatureGroup(name=f"匹配结果（前 {len(sites)}）").add_to(m)
+    layers["ranked"] = ranked
+    folium.LayerControl(collapsed=True, position="topright").add_to(m)
+    root = m.get_root()
+    _head(root)
+    root.title = "匹配结果地图"
+    criteria: dict[str, str] = {}
+    for s in sites[:5]:
+        s["by_criterion"] = {b["criterion"]: b for b in s["breakdown"]}
+        for b in s["breakdown"]:
+            criteria.setdefault(b["criterion"], b["label"] or b["criterion"])
+    root.html.add_child(
+        panel(
+            "match_panel.html",
+            match_id=match_id,
+            sites=sites,
+            top5=sites[:5],
+            run=run,
+            staff=staff,
+            criteria=list(criteria.items()),
+            summary=run["response"].get("why_not") or run["response"].get("summary"),
+        )
+    )
+    AppInit(
+        layers,
+        {
+            "page": "match",
+            "staff": staff,
+            "tileBase": "/tiles",
+            "landUse": LAND_USE_COLOURS,
+            "status": STATUS_COLOURS,
+            "zones": ZONE_COLOURS,
+            "constraints": CONSTRAINT_COLOURS,
+            "defaultQuery": STAFF_QUERY if staff else {},
+            "sites": sites,
+        },
+    ).add_to(m)
+    return root.render()

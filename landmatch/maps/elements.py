@@ -1,0 +1,72 @@
+"""Folium elements of our own: the page's side panel (HTML from a Jinja template), the legend,
+and the call that hands the folium-built map and layers to ``landmatch.js``."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from branca.element import Element, MacroElement
+from folium.elements import JSCSSMixin
+from folium.template import Template
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from landmatch.maps.assets import APP_JS, templates_dir
+
+_env: Environment | None = None
+
+
+def jinja() -> Environment:
+    global _env
+    if _env is None:
+        _env = Environment(
+            loader=FileSystemLoader(str(templates_dir())),
+            autoescape=select_autoescape(["html"]),
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+    return _env
+
+
+def render(template: str, **context: Any) -> str:
+    return jinja().get_template(template).render(**context)
+
+
+class RawHtml(Element):
+    """HTML placed as is (not re-read as a template by branca)."""
+
+    def __init__(self, html: str) -> None:
+        super().__init__()
+        self.html = html
+
+    def render(self, **kwargs: Any) -> str:
+        return self.html
+
+
+def panel(template: str, **context: Any) -> RawHtml:
+    """Static HTML (the side panel, forms) placed in the page body next to the map."""
+    return RawHtml(render(template, **context))
+
+
+class AppInit(JSCSSMixin, MacroElement):
+    """Runs ``LM.init`` after folium has created the map and the layers."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        LM.init({{ this._parent.get_name() }}, {
+            {%- for key, layer in this.layers.items() %}
+            {{ key|tojson }}: {{ layer.get_name() }},
+            {%- endfor %}
+        }, {{ this.config_json }});
+        {% endmacro %}
+        """
+    )
+    default_js = [("landmatch_js", APP_JS)]
+
+    def __init__(self, layers: dict[str, Any], config: dict[str, Any]) -> None:
+        super().__init__()
+        self._name = "AppInit"
+        self.layers = layers
+        # Escape "</" so no string in the config can close the script element.
+        self.config_json = json.dumps(config, ensure_ascii=False).replace("</", "<\\/")

@@ -1,0 +1,71 @@
+"""Colours of the map layers and the legend built from them (one place for both)."""
+
+from __future__ import annotations
+
+from landmatch import vocab
+
+LAND_USE_COLOURS: dict[str, str] = {
+    "100101": "#c9a0dc",
+    "100102": "#9b59b6",
+    "100103": "#6c3483",
+    "110101": "#85c1e9",
+    "110102": "#3498db",
+    "110103": "#1f618d",
+    "1102": "#117a65",
+    "0802": "#f39c12",
+    "0901": "#e74c3c",
+    "0902": "#b03a2e",
+    "1303": "#7d8c3a",
+    "1304": "#7d8c3a",
+    "1305": "#7d8c3a",
+    "1306": "#7d8c3a",
+    "16": "#aab7b8",
+}
+STATUS_COLOURS: dict[str, str] = {
+    "ready": "#1e8449",
+    "unsupplied": "#f5a623",
+    "idle": "#d0312d",
+    "supplied": "#7f8c8d",
+    "withdrawn": "#34495e",
+}
+ZONE_COLOURS: dict[str, str] = {"national": "#1f5fbf", "provincial": "#8e44ad"}
+CONSTRAINT_COLOURS: dict[str, str] = {"excludes": "#c0392b", "penalises": "#e67e22"}
+
+
+def legend_items(*, staff: bool) -> list[tuple[str, list[tuple[str, str, str]]]]:
+    """Legend sections: (title, [(colour, label, shape)])."""
+    sections: list[tuple[str, list[tuple[str, str, str]]]] = []
+    if staff:
+        sections.append(
+            (
+                "地块状态",
+                [
+                    (STATUS_COLOURS[k], v, "fill")
+                    for k, v in vocab.PARCEL_STATUS.items()
+                    if k != "withdrawn"
+                ],
+            )
+        )
+    else:
+        seen: dict[str, str] = {}
+        for code, colour in LAND_USE_COLOURS.items():
+            name = vocab.LAND_USE[code]
+            if code.startswith("130"):
+                name = "公用设施用地"
+            seen.setdefault(name, colour)
+        sections.append(("熟地（按用途）", [(c, n, "fill") for n, c in seen.items()]))
+    sections.append(
+        ("开发区", [(ZONE_COLOURS[k], v, "line") for k, v in vocab.ZONE_LEVELS.items()])
+    )
+    if staff:
+        sections.append(
+            (
+                "管控区",
+                [
+                    (CONSTRAINT_COLOURS[k], v + "类", "hatch")
+                    for k, v in vocab.CONSTRAINT_SEVERITY.items()
+                ],
+            )
+        )
+    sections.append(("其他", [("#555555", "行政区界", "line"), ("#5f9ea0", "设施（聚合）", "dot")]))
+    return sections

@@ -1,0 +1,366 @@
+"""Run a match: hard rules → scores → explanation, assemblies, why-not; store the run.
+
+The database does the filtering and ranking in one indexed query over ``parcel`` and
+``parcel_fact`` (the candidate query); only the top N rows come back to Python to be explained.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+import uuid
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from landmatch import vocab
+from landmatch.auth import Principal
+from landmatch.db.parcels import INTERNAL_COLUMNS, PUBLIC_COLUMNS
+from landmatch.errors import InvalidInput, NotFound
+from landmatch.match import assemblies as asm
+from landmatch.match.reference import data_version, inventory_counts, load_reference
+from landmatch.match.requirements import CRITERIA, CRITERION_LABELS, Requirement
+from landmatch.match.rules import AMU, MATCH_FROM, Params, price_sql, render_rules, scope_sql
+from landmatch.match.scores import (
+    Reference,
+    combine,
+    context_exprs,
+    contexts,
+    policy_applies,
+    policy_value,
+    score_sql,
+    time_to_start,
+    total_sql,
+    valid_assessments,
+)
+from landmatch.match.whynot import why_not
+
+M2_PER_MU = 10000 / 15
+OVERFETCH = 3  # rows fetched beyond N so float ties at the cut cannot change the order
+
+
+def _zone_ids(ref: Reference, req: Requirement) -> list[int] | None:
+    loc = req.location
+    if not loc.zones and not loc.zone_levels:
+        return None
+    ids = set(ref.zones)
+    if loc.zones:
+        unknown = [c for c in loc.zones if c not in ref.zone_by_code]
+        if unknown:
+            raise InvalidInput(f"未知开发区编码：{', '.join(unknown)}",
+                               detail=[{"field": "location.zones", "reason": "未知开发区"}])
+        ids &= {ref.zone_by_code[c] for c in loc.zones}
+    if loc.zone_levels:
+        ids &= {z.id for z in ref.zones.values() if z.level in loc.zone_levels}
+    return sorted(ids)
+
+
+def _reserved_ids(session: Session, project_id: int | None, today: dt.date) -> list[int]:
+    return [r[0] for r in session.execute(text(
+        "SELECT parcel_id FROM landmatch.reservation WHERE released_at IS NULL "
+        "AND (until IS NULL OR until >= :d) AND project_id IS DISTINCT FROM :p"),
+        {"d": today, "p": project_id})]
+
+
+class Plan:
+    """The SQL of one match, rendered once and shared by the candidate, why-not and assembly
+    queries so that all three apply exactly the same rules."""
+
+    def __init__(self, session: Session, req: Requirement, public: bool, ref: Reference,
+                 today: dt.date, stale_after_days: int) -> None:
+        self.req = req
+        self.public = public
+        self.ps = Params()
+        self.ps.values["reserved_ids"] = _reserved_ids(session, req.project_id, today)
+        self.zone_ids = _zone_ids(ref, req)
+        self.scope = scope_sql(req, self.ps, public, self.zone_ids)
+        self.rules = render_rules(req, self.ps, public)
+        cx = context_exprs(contexts(ref, req, today), self.ps)
+        self.scores = score_sql(req, self.ps, public, today, stale_after_days, cx)
+        self.weights = req.effective_weights
+        self.total = total_sql(self.scores, self.weights, self.ps)
+        self.price = price_sql(public)
+
+    def select(self, rules: list[str] | None = None, extra: str = "") -> str:
+        chosen = [r for r in self.rules if rules is None or r.name in rules]
+        where = " AND ".join([self.scope] + [r.sql for r in chosen])
+        cols = ", ".join(f"{sql} AS s_{c}" for c, sql in self.scores.items())
+        return (
+            f"SELECT p.id, p.code, p.city_code, p.status, {AMU} AS amu, {self.price} AS price, "
+            f"{cols}, {self.total} AS total "
+            f"{MATCH_FROM.format(sample='')} WHERE {where} {extra}"
+        )
+
+
+def _detail_sql(public: bool) -> str:
+    cols = PUBLIC_COLUMNS if public else PUBLIC_COLUMNS + INTERNAL_COLUMNS
+    parts = [f"p.{c}" for c in cols if c != "ref_price_wan_per_mu"]
+    parts.append(f"{price_sql(public)} AS ref_price_wan_per_mu")
+    dists = ", ".join(f"f.dist_{k}_km" for k in vocab.FACILITY_KINDS)
+    return (
+        f"SELECT p.id AS _id, {', '.join(parts)}, {dists}, f.excluded AS _excluded, "
+        "f.constraint_hits AS _hits, (f.parcel_id IS NOT NULL) AS _has_facts, "
+        "COALESCE(p.zone_id, f.zone_id) AS _zone_id, a.name AS city_name, "
+        "ST_AsGeoJSON(p.geom, 7) AS _geometry "
+        "FROM landmatch.parcel p LEFT JOIN landmatch.parcel_fact f ON f.parcel_id = p.id "
+        "LEFT JOIN landmatch.admin_division a ON a.code = p.city_code WHERE p.id = ANY(:ids)"
+    )
+
+
+def _jsonable(v: Any) -> Any:
+    if hasattr(v, "isoformat"):
+        return v.isoformat()
+    if type(v).__name__ == "Decimal":
+        return float(v)
+    return v
+
+
+def _round(x: float | None, n: int = 4) -> float | None:
+    return None if x is None else round(float(x), n)
+
+
+class Explainer:
+    """Turns a ranked row and its parcel detail into feature properties."""
+
+    def __init__(self, req: Requirement, ref: Reference, today: dt.date, stale_days: int) -> None:
+        self.req = req
+        self.ref = ref
+        self.today = today
+        self.stale_days = stale_days
+
+    def utilities(self, d: dict[str, Any]) -> tuple[list[dict[str, Any]], list[str]]:
+        u = self.req.utilities
+        checks, short = [], []
+        for col, need, name, unit, key in (
+            ("power_kva", u.power_kva, "供电", "kVA", "power"),
+            ("water_m3d", u.water_m3d, "供水", "m³/日", "water"),
+            ("gas_m3d", u.gas_m3d, "供气", "m³/日", "gas"),
+            ("heat_mw", u.heat_mw, "供热", "MW", "heat"),
+        ):
+            if need is None:
+                continue
+            have = d.get(col)
+            state = "unknown" if have is None else ("met" if float(have) >= need else "short")
+            if state != "met":
+                short.append(key)
+            checks.append({"utility": key, "label": name, "need": need, "capacity": _jsonable(have),
+                           "unit": unit, "state": state,
+                           "state_label": {"met": "满足", "short": "不足",
+                                           "unknown": "未知"}[state]})
+        for col, wanted, name in (("telecom_5g", u.need_5g, "5G"), ("fibre", u.need_fibre, "光纤")):
+            if wanted:
+                have = d.get(col)
+                state = "unknown" if have is None else ("met" if have else "short")
+                checks.append({"utility": col, "label": name, "state": state,
+                               "state_label": {"met": "满足", "short": "不足",
+                                               "unknown": "未知"}[state]})
+        return checks, short
+
+    def warnings(self, d: dict[str, Any], util_checks: list[dict[str, Any]]) -> list[str]:
+        out = []
+        updated = d.get("data_updated_on")
+        if updated is None:
+            out.append("数据更新日期未知")
+        elif (self.today - updated).days > self.stale_days:
+            out.append(f"数据已 {(self.today - updated).days} 天未更新，请核实")
+        for c in util_checks:
+            if c["state"] == "unknown":
+                out.append(f"{c['label']}容量未知，未按满足计")
+        for col, label in (("power_as_of", "供电"), ("water_as_of", "供水"), ("gas_as_of", "供气")):
+            as_of = d.get(col)
+            if as_of is not None and (self.today - as_of).days > self.stale_days:
+                out.append(f"{label}容量确认于 {as_of.isoformat()}，已超过 {self.stale_days} 天")
+        if d.get("ref_price_wan_per_mu") is None:
+            out.append("地价未公开或未知")
+        if not d["_has_facts"]:
+            out.append("地块区位事实尚未计算（距离、管控区未核验）")
+        elif d.get("_excluded") is None:
+            out.append("管控区未核验")
+        for h in d.get("_hits") or []:
+            if h.get("severity") == "penalises":
+                out.append(f"涉及{h.get('name')}（限制类管控区）")
+        return out
+
+    def properties(self, rank: int, row: dict[str, Any], d: dict[str, Any]) -> dict[str, Any]:
+        req = self.req
+        zone = self.ref.zones.get(d["_zone_id"]) if d["_zone_id"] else None
+        area_mu = d["area_m2"] / M2_PER_MU
+        price = None if d.get("ref_price_wan_per_mu") is None else float(d["ref_price_wan_per_mu"])
+        scores = {c: float(row[f"s_{c}"]) for c in CRITERIA}
+        total, contrib = combine(scores, req.effective_weights)
+        assess = valid_assessments(zone, self.today)
+        util_checks, short = self.utilities(d)
+        pols = []
+        for p in self.ref.policies:
+            if policy_applies(p, req, d["city_code"], d.get("county_code"), zone, self.today,
+                              d["status"], d["land_use"]):
+                v = policy_value(p, req, price, area_mu)
+                pols.append({"code": p.code, "title": p.title,
+                             "benefit_kind": vocab.label(vocab.BENEFIT_KINDS, p.benefit_kind),
+                             "value_wan": v,
+                             "value_note": "可估算" if v is not None else "需按企业条件核定"})
+        pol_total = round(sum(p["value_wan"] or 0 for p in pols), 2)
+        raw = {
+            "area_fit": {"area_mu": round(area_mu, 2), "range_mu": [req.area_mu_min,
+                                                                    req.area_mu_max]},
+            "distance": {k: _round(d.get(f"dist_{k}_km"), 2) for k, _m in req.distance_interest},
+            "zone_fit": {"zone": zone.name if zone else None,
+                         "leading_industries": zone.leading if zone else [],
+                         "industry": req.industry},
+            "readiness": {"readiness": len(d.get("readiness") or []), "of": 8,
+                          "assessments_valid": len(assess),
+                          "utilities": [c["state"] for c in util_checks]},
+            "price": {"wan_per_mu": price},
+            "policy": {"policies": len(pols), "value_wan": pol_total},
+            "freshness": {"data_updated_on": _jsonable(d.get("data_updated_on"))},
+        }
+        wsum = sum(req.effective_weights.values())
+        breakdown = [{
+            "criterion": c, "label": CRITERION_LABELS[c], "raw": raw[c],
+            "score": round(scores[c], 4), "weight": round(req.effective_weights[c] / wsum, 4),
+            "contribution": round(contrib[c], 4),
+        } for c in CRITERIA]
+        props = {k: _jsonable(v) for k, v in d.items() if not k.startswith("_")
+                 and not k.startswith("dist_")}
+        props.update({
+            "rank": rank,
+            "kind": "parcel",
+            "score": round(total, 4),
+            "breakdown": breakdown,
+            "policies": pols,
+            "policy_value_wan": pol_total,
+            "time_to_start": time_to_start(d["status"], assess, d.get("readiness") or [], short),
+            "utility_checks": util_checks,
+            "warnings": self.warnings(d, util_checks),
+            "coming_available": d["status"] != "ready",
+            "status_label": vocab.label(vocab.PARCEL_STATUS, d["status"]),
+            "zone_code": zone.code if zone else None,
+            "zone_name": zone.name if zone else None,
+            "area_mu": round(area_mu, 2),
+            "area_ha": round(d["area_m2"] / 10000, 4),
+            "distances_km": {k: _round(d.get(f"dist_{k}_km"), 2) for k in vocab.FACILITY_KINDS},
+            "constraint_hits": d.get("_hits"),
+        })
+        return props
+
+
+def run_match(session: Session, req: Requirement, principal: Principal, *,
+              stale_after_days: int = 365, store: bool = True,
+              today: dt.date | None = None) -> dict[str, Any]:
+    """Rank parcels for ``req``; returns the response (a GeoJSON FeatureCollection with the
+    why-not summary and ``match_id``) and stores it as a match run."""
+    t0 = time.perf_counter()
+    today = today or dt.date.today()
+    public = principal.is_public
+    version = data_version(session)
+    ref = load_reference(session, version)
+    plan = Plan(session, req, public, ref, today, stale_after_days)
+    session.execute(text("SET LOCAL jit = off"))  # short queries: compiling costs more
+
+    t1 = time.perf_counter()
+    k = req.top + OVERFETCH
+    rows = [dict(r) for r in session.execute(text(plan.select(
+        extra=f"ORDER BY round(({plan.total})::numeric, 6) DESC, p.code LIMIT {k}")),
+        plan.ps.values).mappings()]
+    candidate_ms = (time.perf_counter() - t1) * 1000
+
+    ranked = sorted(rows, key=lambda r: (-round(combine(
+        {c: float(r[f"s_{c}"]) for c in CRITERIA}, plan.weights)[0], 6), r["code"]))[: req.top]
+    explainer = Explainer(req, ref, today, stale_after_days)
+    features = []
+    if ranked:
+        details = {r["_id"]: dict(r) for r in session.execute(
+            text(_detail_sql(public)), {"ids": [r["id"] for r in ranked]}).mappings()}
+        for i, row in enumerate(ranked, start=1):
+            d = details[row["id"]]
+            geometry = json.loads(d["_geometry"])
+            props = explainer.properties(i, row, d)
+            features.append({"type": "Feature", "id": d["code"], "geometry": geometry,
+                             "properties": props})
+
+    t2 = time.perf_counter()
+    inventory = inventory_counts(session, version)
+    summary = why_not(session, plan, inventory=inventory, statuses=req.statuses, public=public,
+                      location_active=req.location.active)
+    whynot_ms = (time.perf_counter() - t2) * 1000
+
+    assembly_features = []
+    if req.assemblies and not ranked and req.area_mu_min is not None:
+        relaxed = [r.name for r in plan.rules if r.name not in ("area", "budget_total")]
+        cap = f" AND {AMU} < {plan.ps.add(req.area_mu_min, 'float8')}"
+        pieces_sql = plan.select(relaxed, extra=cap + " ORDER BY total DESC, p.code")
+        for j, a in enumerate(asm.find_assemblies(session, req, pieces_sql=pieces_sql,
+                                                  params=plan.ps.values,
+                                                  price_col=plan.price), start=1):
+            wsum = sum(plan.weights.values())
+            assembly_features.append({
+                "type": "Feature", "id": "+".join(a["members"]),
+                "geometry": asm.assembly_geometry(session, a["member_ids"]),
+                "properties": {
+                    "rank": j, "kind": "assembly", "members": a["members"],
+                    "score": round(a["score"], 4), "area_mu": a["area_mu"],
+                    "status": a["status"], "city_code": a["city_code"],
+                    "total_price_wan": a["total_price_wan"],
+                    "coming_available": a["status"] != "ready",
+                    "breakdown": [{"criterion": c, "label": CRITERION_LABELS[c],
+                                   "score": round(a["scores"][c], 4),
+                                   "weight": round(plan.weights[c] / wsum, 4),
+                                   "contribution": round(a["contributions"][c], 4)}
+                                  for c in CRITERIA],
+                    "warnings": ["组合地块：需分别办理供地手续，相邻间距不超过 30 米"],
+                },
+            })
+
+    run_warnings = []
+    if req.investment_wan is None:
+        run_warnings.append("未填写总投资：未核验标准地投资强度")
+    if req.annual_tax_wan is None:
+        run_warnings.append("未填写年税收：未核验亩均税收")
+    match_id = str(uuid.uuid4())
+    response = {
+        "type": "FeatureCollection",
+        "match_id": match_id,
+        "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "as_of": today.isoformat(),
+        "public": public,
+        "data_version": version[0],
+        "requirement": req.model_dump(mode="json"),
+        "weights": {c: round(w / sum(plan.weights.values()), 4) for c, w in plan.weights.items()},
+        "features": features + assembly_features,
+        "numberReturned": len(features),
+        "assemblies": len(assembly_features),
+        "why_not": summary,
+        # Each policy's text once (features list the policies that apply by code).
+        "policy_texts": {p.code: p.summary for p in ref.policies if any(
+            p.code == q["code"] for f in features for q in f["properties"]["policies"])},
+        "warnings": run_warnings,
+        "timing_ms": {"candidate_query": round(candidate_ms, 2),
+                      "why_not": round(whynot_ms, 2),
+                      "total": round((time.perf_counter() - t0) * 1000, 2)},
+    }
+    if store:
+        session.execute(text(
+            "INSERT INTO landmatch.match_run (id, project_id, request, response, actor, public, "
+            "data_version) VALUES (:id, :pid, CAST(:req AS jsonb), CAST(:resp AS jsonb), :actor, "
+            ":pub, :dv)"),
+            {"id": match_id, "pid": req.project_id,
+             "req": json.dumps(req.model_dump(mode="json"), ensure_ascii=False),
+             "resp": json.dumps(response, ensure_ascii=False), "actor": principal.actor,
+             "pub": public, "dv": version[0]})
+    return response
+
+
+def get_run(session: Session, match_id: str, principal: Principal) -> dict[str, Any]:
+    """A stored run exactly as it was returned. Internal runs are not shown to the public."""
+    try:
+        uuid.UUID(match_id)
+    except ValueError:
+        raise NotFound(f"未找到匹配记录 {match_id}") from None
+    row = session.execute(text(
+        "SELECT response, public FROM landmatch.match_run WHERE id = :id"),
+        {"id": match_id}).first()
+    if row is None or (principal.is_public and not row.public):
+        raise NotFound(f"未找到匹配记录 {match_id}")
+    return row.response  # type: ignore[no-any-return]

@@ -1,0 +1,267 @@
+"""What an incoming project needs: the ``Requirement`` model and the weight presets.
+
+The model's JSON Schema is published at ``/api/match/schema``. Areas are asked in 亩, money in
+万元, energy in tonnes of standard coal (tce).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from landmatch import vocab
+
+Criterion = Literal["area_fit", "distance", "zone_fit", "readiness", "price", "policy", "freshness"]
+CRITERIA: tuple[str, ...] = (
+    "area_fit", "distance", "zone_fit", "readiness", "price", "policy", "freshness",
+)
+CRITERION_LABELS: dict[str, str] = {
+    "area_fit": "面积匹配",
+    "distance": "设施距离",
+    "zone_fit": "园区产业契合",
+    "readiness": "开工条件",
+    "price": "地价",
+    "policy": "政策红利",
+    "freshness": "数据时效",
+}
+
+FacilityKind = Literal[
+    "port", "airport", "rail_freight", "highway_interchange", "logistics_hub", "cold_chain",
+    "bonded_zone", "substation",
+]
+SupplyMode = Literal["auction", "long_lease", "lease_then_transfer", "flexible_term"]
+ZoneLevel = Literal["national", "provincial"]
+Status = Literal["ready", "unsupplied", "idle"]
+Preset = Literal["general_manufacturing", "logistics", "chemicals", "high_tech"]
+
+PRESET_LABELS: dict[str, str] = {
+    "general_manufacturing": "一般制造业",
+    "logistics": "物流仓储",
+    "chemicals": "化工",
+    "high_tech": "高新技术/研发",
+}
+
+Positive = Annotated[float, Field(gt=0, le=1e9)]
+
+
+class Weights(BaseModel):
+    """Relative weights of the criteria (any non-negative numbers; they are normalised)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    area_fit: float = Field(1.0, ge=0, le=100)
+    distance: float = Field(1.0, ge=0, le=100)
+    zone_fit: float = Field(1.0, ge=0, le=100)
+    readiness: float = Field(1.0, ge=0, le=100)
+    price: float = Field(1.0, ge=0, le=100)
+    policy: float = Field(1.0, ge=0, le=100)
+    freshness: float = Field(0.5, ge=0, le=100)
+
+    @model_validator(mode="after")
+    def _not_all_zero(self) -> Weights:
+        if sum(self.as_dict().values()) <= 0:
+            raise ValueError("权重不能全部为 0")
+        return self
+
+    def as_dict(self) -> dict[str, float]:
+        return {c: float(getattr(self, c)) for c in CRITERIA}
+
+
+class Proximity(BaseModel):
+    """Distance to the nearest facility of a kind: hard (a rule) or soft (a score)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: FacilityKind
+    max_km: float = Field(gt=0, le=2000, description="最大距离（公里）")
+    hard: bool = Field(False, description="true：超出即排除；false：只影响评分")
+
+
+# Default facility interest per preset (kind, max km): used for the distance score when the
+# request names none.
+PRESETS: dict[str, tuple[Weights, tuple[tuple[str, float], ...]]] = {
+    "general_manufacturing": (
+        Weights(area_fit=1.0, distance=0.8, zone_fit=1.0, readiness=1.2, price=1.0, policy=0.8,
+                freshness=0.4),
+        (("highway_interchange", 15.0), ("rail_freight", 60.0)),
+    ),
+    "logistics": (
+        Weights(area_fit=0.8, distance=2.0, zone_fit=0.6, readiness=0.8, price=1.0, policy=0.5,
+                freshness=0.4),
+        (("highway_interchange", 10.0), ("logistics_hub", 50.0), ("port", 150.0),
+         ("rail_freight", 50.0)),
+    ),
+    "chemicals": (
+        Weights(area_fit=1.0, distance=0.8, zone_fit=1.5, readiness=1.5, price=0.7, policy=0.6,
+                freshness=0.5),
+        (("port", 120.0), ("rail_freight", 60.0), ("highway_interchange", 20.0)),
+    ),
+    "high_tech": (
+        Weights(area_fit=0.8, distance=0.8, zone_fit=1.5, readiness=1.0, price=0.6, policy=1.2,
+                freshness=0.4),
+        (("airport", 80.0), ("highway_interchange", 15.0)),
+    ),
+}
+
+
+class Utilities(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    power_kva: float | None = Field(None, ge=0, le=1e7, description="用电负荷 kVA")
+    water_m3d: float | None = Field(None, ge=0, le=1e7, description="用水 m³/日")
+    gas_m3d: float | None = Field(None, ge=0, le=1e8, description="用气 m³/日")
+    heat_mw: float | None = Field(None, ge=0, le=1e5, description="用热 MW")
+    need_5g: bool = Field(False, description="需要 5G 覆盖")
+    need_fibre: bool = Field(False, description="需要光纤接入")
+
+
+class Budget(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    max_wan_per_mu: float | None = Field(None, gt=0, le=1e5, description="地价上限 万元/亩")
+    max_total_wan: float | None = Field(None, gt=0, le=1e8, description="土地总价上限 万元")
+
+
+class Location(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    cities: list[str] = Field(default_factory=list, max_length=20, description="城市代码")
+    zones: list[str] = Field(default_factory=list, max_length=200, description="开发区编码")
+    zone_levels: list[ZoneLevel] = Field(default_factory=list, description="开发区级别")
+    in_zone_only: bool = Field(False, description="只要开发区内地块")
+    bbox: tuple[float, float, float, float] | None = Field(
+        None, description="minLon,minLat,maxLon,maxLat（CGCS2000）")
+    polygon: dict[str, Any] | None = Field(
+        None, description="GeoJSON Polygon/MultiPolygon（CGCS2000 经纬度）")
+
+    @field_validator("cities")
+    @classmethod
+    def _cities(cls, v: list[str]) -> list[str]:
+        bad = [c for c in v if c not in vocab.CITIES]
+        if bad:
+            raise ValueError(f"未知城市代码 {','.join(bad)}")
+        return sorted(set(v))
+
+    @field_validator("bbox")
+    @classmethod
+    def _bbox(cls, v: tuple[float, float, float, float] | None) -> Any:
+        if v is None:
+            return v
+        x0, y0, x1, y1 = v
+        if not (-180 <= x0 < x1 <= 180 and -90 <= y0 < y1 <= 90):
+            raise ValueError("bbox 范围无效：应为 minLon,minLat,maxLon,maxLat 且最小值小于最大值")
+        return v
+
+    @field_validator("polygon")
+    @classmethod
+    def _polygon(cls, v: dict[str, Any] | None) -> Any:
+        if v is None:
+            return v
+        import shapely.geometry
+
+        if v.get("type") not in ("Polygon", "MultiPolygon"):
+            raise ValueError("polygon 应为 GeoJSON Polygon 或 MultiPolygon")
+        try:
+            g = shapely.geometry.shape(v)
+        except Exception as exc:  # noqa: BLE001 - any parse failure is the caller's input
+            raise ValueError(f"polygon 无法解析：{exc}") from None
+        if g.is_empty or not g.is_valid:
+            raise ValueError("polygon 无效（为空或自相交）")
+        minx, miny, maxx, maxy = g.bounds
+        if not (minx >= -180 and maxx <= 180 and miny >= -90 and maxy <= 90):
+            raise ValueError("polygon 坐标应为经纬度（CGCS2000）")
+        return v
+
+    @property
+    def active(self) -> bool:
+        return bool(self.cities or self.zones or self.zone_levels or self.in_zone_only
+                    or self.bbox or self.polygon)
+
+
+class Requirement(BaseModel):
+    """An incoming project's needs, as a promotion team enters them."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"title": "项目用地需求"})
+
+    name: str | None = Field(None, max_length=200, description="项目名称")
+    industry: str | None = Field(None, description="行业代码（GB/T 4754-2017 大类，如 36）")
+    pollution_class: int | None = Field(
+        None, ge=1, le=3, description="污染类别 1/2/3（一/二/三类工业）；默认取行业默认值")
+    land_uses: list[str] = Field(
+        default_factory=list, description="直接指定可接受的用地代码（用地用海分类）；优先于行业")
+    area_mu_min: float | None = Field(None, ge=0, le=1e6, description="面积下限（亩）")
+    area_mu_max: float | None = Field(None, gt=0, le=1e6, description="面积上限（亩）")
+    investment_wan: float | None = Field(None, gt=0, le=1e9, description="总投资（万元）")
+    annual_tax_wan: float | None = Field(None, ge=0, le=1e8, description="预计年税收（万元）")
+    energy_tce: float | None = Field(None, ge=0, le=1e9, description="年综合能耗（吨标煤）")
+    value_added_wan: float | None = Field(None, gt=0, le=1e9, description="预计年增加值（万元）")
+    utilities: Utilities = Field(default_factory=Utilities)
+    require_known_utilities: bool = Field(
+        False, description="true：容量未知的地块视为不满足（默认只标注“未知”）")
+    budget: Budget = Field(default_factory=Budget)
+    supply_modes: list[SupplyMode] = Field(default_factory=list, description="可接受的供地方式")
+    location: Location = Field(default_factory=Location)
+    proximity: list[Proximity] = Field(default_factory=list, max_length=8)
+    include_coming: bool = Field(
+        False, description="同时匹配批而未供、闲置土地（标为“即将可供”）")
+    preset: Preset = Field("general_manufacturing", description="权重预设")
+    weights: Weights | None = Field(None, description="自定义权重（覆盖预设）")
+    top: int = Field(20, ge=1, le=200, description="返回前 N 名")
+    assemblies: bool = Field(True, description="单宗面积不足时考虑相邻地块组合")
+    project_id: int | None = Field(None, description="所属项目（其预留地块不被排除）")
+
+    @field_validator("industry")
+    @classmethod
+    def _industry(cls, v: str | None) -> str | None:
+        if v is not None and v not in vocab.INDUSTRIES:
+            raise ValueError(f"未知行业代码 {v}（应为 GB/T 4754-2017 大类，如 26、36、59）")
+        return v
+
+    @field_validator("land_uses")
+    @classmethod
+    def _land_uses(cls, v: list[str]) -> list[str]:
+        bad = [c for c in v if c not in vocab.LAND_USE]
+        if bad:
+            raise ValueError(f"未知用地代码 {','.join(bad)}")
+        return sorted(set(v))
+
+    @field_validator("supply_modes")
+    @classmethod
+    def _modes(cls, v: list[str]) -> list[str]:
+        return sorted(set(v))
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Requirement:
+        if (self.area_mu_min is not None and self.area_mu_max is not None
+                and self.area_mu_min > self.area_mu_max):
+            raise ValueError("面积下限不能大于面积上限")
+        kinds = [p.kind for p in self.proximity]
+        if len(kinds) != len(set(kinds)):
+            raise ValueError("同一类设施的距离要求只能填写一次")
+        return self
+
+    # Derived views -------------------------------------------------------------------------
+
+    @property
+    def statuses(self) -> list[str]:
+        return ["ready", "unsupplied", "idle"] if self.include_coming else ["ready"]
+
+    @property
+    def effective_pollution(self) -> int | None:
+        if self.pollution_class is not None:
+            return self.pollution_class
+        if self.industry is not None:
+            return vocab.INDUSTRIES[self.industry][1]
+        return None
+
+    @property
+    def effective_weights(self) -> dict[str, float]:
+        return (self.weights or PRESETS[self.preset][0]).as_dict()
+
+    @property
+    def distance_interest(self) -> list[tuple[str, float]]:
+        """(kind, max km) pairs the distance score looks at."""
+        if self.proximity:
+            return [(p.kind, p.max_km) for p in self.proximity]
+        return list(PRESETS[self.preset][1])

@@ -1,0 +1,323 @@
+"""Hard rules: a parcel failing one is out, and the rule is counted.
+
+The rules are a table. Each entry says when it applies to a requirement, renders its pass test
+as SQL over ``p`` (landmatch.parcel) and ``f`` (landmatch.parcel_fact), and, where the request
+could be relaxed to admit the parcel, the signed gap and the Chinese change text for "why not".
+
+Pass tests never evaluate to NULL: unknown data is decided explicitly. An unknown utility
+capacity passes (it is flagged "unknown" in the explanation, never reported as met) unless the
+request sets ``require_known_utilities``; an unknown distance never passes a hard proximity.
+Status and location are the search scope (see ``scope_sql``) and are counted from it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from landmatch import vocab
+from landmatch.match.requirements import Requirement
+
+M2_PER_MU = 10000 / 15
+AMU = "(p.area_m2 * 0.0015)"  # area in 亩 (1 亩 = 10000/15 m²)
+INDUSTRIAL = ("100101", "100102", "100103")
+LOGISTICS = ("110101", "110102", "110103")
+
+
+# The match reads parcel_fact alone: ``p`` names the parcel columns copied into it, ``f`` the
+# spatial facts (see landmatch.db.facts and migration 0002_match).
+_P_COLUMNS = (
+    "code", "status", "visibility", "deleted_at", "city_code", "land_use", "compatible_uses",
+    "area_m2", "price_public", "ref_price_wan_per_mu", "invest_intensity_min", "tax_per_mu_min",
+    "energy_per_value_max", "power_kva", "water_m3d", "gas_m3d", "heat_mw", "telecom_5g",
+    "fibre", "supply_modes", "readiness", "data_updated_on",
+)
+MATCH_FROM = (
+    "FROM landmatch.parcel_fact f {sample} CROSS JOIN LATERAL (SELECT f.parcel_id AS id, "
+    "f.parcel_zone_id AS zone_id, " + ", ".join(f"f.{c}" for c in _P_COLUMNS) + ") p"
+)
+
+
+class Params:
+    """Collects bound parameters while SQL is rendered."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, Any] = {}
+
+    def add(self, value: Any, cast: str | None = None) -> str:
+        name = f"m{len(self.values)}"
+        self.values[name] = value
+        return f"CAST(:{name} AS {cast})" if cast else f":{name}"
+
+
+def price_sql(public: bool) -> str:
+    """The price the caller may see (万元/亩); NULL when unknown or not published."""
+    if public:
+        return "(CASE WHEN p.price_public THEN p.ref_price_wan_per_mu END)::float8"
+    return "p.ref_price_wan_per_mu::float8"
+
+
+def allowed_land_uses(req: Requirement) -> tuple[list[str], list[str]]:
+    """Land-use compatibility, domain-rules §4: (main uses accepted, compatible uses that
+    admit an industrial 1001xx parcel).
+
+    三类 industry only on 100103; 二类 on 100102/100103; 一类 on any 1001xx; logistics on
+    1101xx or on industrial land whose compatible uses include logistics; R&D on 0802 or on
+    industrial land compatible with R&D (and, being 一类, on any 1001xx). Explicit land-use
+    codes in the request replace the table.
+    """
+    if req.land_uses:
+        return list(req.land_uses), list(req.land_uses)
+    main: set[str] = set()
+    compat: set[str] = set()
+    if req.industry in vocab.LOGISTICS_INDUSTRIES:
+        main |= set(LOGISTICS)
+        compat |= set(LOGISTICS)
+        return sorted(main), sorted(compat)
+    if req.industry in vocab.RESEARCH_INDUSTRIES:
+        main |= {"0802"}
+        compat |= {"0802"}
+    pc = req.effective_pollution
+    if pc == 3:
+        main |= {"100103"}
+    elif pc == 2:
+        main |= {"100102", "100103"}
+    else:  # 一类 or unknown: any industrial land
+        main |= set(INDUSTRIAL)
+    return sorted(main), sorted(compat)
+
+
+@dataclass(frozen=True)
+class Rendered:
+    name: str
+    label: str
+    sql: str  # pass test, never NULL
+    gap: str | None = None  # signed numeric gap for near misses (SQL), NULL if not relaxable
+    change: Callable[[float, dict[str, Any]], str] | None = None
+    ref: float = 1.0  # the request's own figure: near misses rank by |gap| / ref
+    window: str | None = None  # bounds the near-miss search for this rule (indexable)
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    label: str
+    applies: Callable[[Requirement], bool]
+    render: Callable[[Requirement, Params, bool], Rendered]
+    doc: str = field(default="")
+
+
+def _fmt(x: float) -> str:
+    return f"{x:,.1f}".rstrip("0").rstrip(".") if abs(x) < 100 else f"{x:,.0f}"
+
+
+def _land_use(req: Requirement, ps: Params, public: bool) -> Rendered:
+    main, compat = allowed_land_uses(req)
+    if not compat:
+        return Rendered("land_use", "用地性质不兼容", f"p.land_use = ANY({ps.add(main, 'text[]')})")
+    # The leading "= ANY(all codes)" is redundant but lets the index range-scan.
+    every = sorted(set(main) | set(INDUSTRIAL))
+    sql = (f"(p.land_use = ANY({ps.add(every, 'text[]')}) AND "
+           f"(p.land_use = ANY({ps.add(main, 'text[]')}) OR (p.land_use LIKE '1001%' AND "
+           f"p.compatible_uses && {ps.add(compat, 'text[]')})))")
+    return Rendered("land_use", "用地性质不兼容", sql)
+
+
+def _area(req: Requirement, ps: Params, public: bool) -> Rendered:
+    # Compared in m² so that the (status, land_use, area_m2) index can range-scan.
+    lo = req.area_mu_min or 0.0
+    hi = req.area_mu_max
+    lo_p = ps.add(lo, "float8")
+    lo_m2 = ps.add(lo * M2_PER_MU, "float8")
+    if hi is None:
+        sql = f"p.area_m2 >= {lo_m2}"
+        gap = f"{AMU} - {lo_p}"
+    else:
+        hi_p = ps.add(hi, "float8")
+        sql = f"(p.area_m2 >= {lo_m2} AND p.area_m2 <= {ps.add(hi * M2_PER_MU, 'float8')})"
+        gap = f"(CASE WHEN {AMU} < {lo_p} THEN {AMU} - {lo_p} ELSE {AMU} - {hi_p} END)"
+
+    def change(g: float, row: dict[str, Any]) -> str:
+        return f"面积下限 -{_fmt(-g)} 亩" if g < 0 else f"面积上限 +{_fmt(g)} 亩"
+
+    # Near misses on area: within a factor 1.5 of the range (keeps the search on the index).
+    window = f"p.area_m2 >= {ps.add(lo * M2_PER_MU / 1.5, 'float8')}"
+    if hi is not None:
+        window += f" AND p.area_m2 <= {ps.add(hi * M2_PER_MU * 1.5, 'float8')}"
+    return Rendered("area", "面积不符", sql, gap, change, float(hi or lo or 1.0), window)
+
+
+def _invest(req: Requirement, ps: Params, public: bool) -> Rendered:
+    inv = ps.add(req.investment_wan, "float8")
+    sql = f"(p.invest_intensity_min IS NULL OR p.invest_intensity_min * {AMU} <= {inv})"
+    gap = f"(p.invest_intensity_min * {AMU} - {inv})"
+    return Rendered("invest_intensity", "投资强度未达标准地要求", sql, gap,
+                    lambda g, r: f"总投资 +{_fmt(g)} 万元", float(req.investment_wan or 1))
+
+
+def _tax(req: Requirement, ps: Params, public: bool) -> Rendered:
+    tax = ps.add(req.annual_tax_wan, "float8")
+    sql = f"(p.tax_per_mu_min IS NULL OR p.tax_per_mu_min * {AMU} <= {tax})"
+    gap = f"(p.tax_per_mu_min * {AMU} - {tax})"
+    return Rendered("tax_per_mu", "亩均税收未达标准地要求", sql, gap,
+                    lambda g, r: f"年税收 +{_fmt(g)} 万元", float(req.annual_tax_wan or 1))
+
+
+def _energy(req: Requirement, ps: Params, public: bool) -> Rendered:
+    assert req.energy_tce is not None and req.value_added_wan is not None
+    per = ps.add(req.energy_tce / req.value_added_wan, "float8")
+    va = ps.add(req.value_added_wan, "float8")
+    sql = f"(p.energy_per_value_max IS NULL OR {per} <= p.energy_per_value_max)"
+    gap = f"(({per} - p.energy_per_value_max) * {va})"
+    return Rendered("energy", "单位增加值能耗超过标准地要求", sql, gap,
+                    lambda g, r: f"年能耗 -{_fmt(g)} 吨标煤", float(req.energy_tce or 1))
+
+
+def _capacity(column: str, name: str, label: str, unit: str, need_label: str
+              ) -> Callable[[Requirement, Params, bool], Rendered]:
+    def render(req: Requirement, ps: Params, public: bool) -> Rendered:
+        need = ps.add(getattr(req.utilities, column), "float8")
+        if req.require_known_utilities:
+            sql = f"COALESCE(p.{column} >= {need}, false)"
+        else:
+            sql = f"(p.{column} IS NULL OR p.{column} >= {need})"
+        gap = f"({need} - p.{column})"
+        return Rendered(name, label, sql, gap, lambda g, r: f"{need_label} -{_fmt(g)} {unit}",
+                        float(getattr(req.utilities, column) or 1))
+
+    return render
+
+
+def _telecom(req: Requirement, ps: Params, public: bool) -> Rendered:
+    parts = []
+    for col, wanted in (("telecom_5g", req.utilities.need_5g), ("fibre", req.utilities.need_fibre)):
+        if wanted:
+            parts.append(f"COALESCE(p.{col}, false)" if req.require_known_utilities
+                         else f"p.{col} IS NOT FALSE")
+    return Rendered("telecom", "通信条件不满足", "(" + " AND ".join(parts) + ")")
+
+
+def _excluded(req: Requirement, ps: Params, public: bool) -> Rendered:
+    return Rendered("excluded", "位于禁止建设的管控区", "f.excluded IS NOT TRUE")
+
+
+def _budget_mu(req: Requirement, ps: Params, public: bool) -> Rendered:
+    b = ps.add(req.budget.max_wan_per_mu, "float8")
+    price = price_sql(public)
+    return Rendered("budget_per_mu", "地价超出单价预算", f"({price} IS NULL OR {price} <= {b})",
+                    f"({price} - {b})", lambda g, r: f"预算 +{_fmt(g)} 万元/亩",
+                    float(req.budget.max_wan_per_mu or 1))
+
+
+def _budget_total(req: Requirement, ps: Params, public: bool) -> Rendered:
+    b = ps.add(req.budget.max_total_wan, "float8")
+    price = price_sql(public)
+    return Rendered("budget_total", "土地总价超出预算",
+                    f"({price} IS NULL OR {price} * {AMU} <= {b})",
+                    f"({price} * {AMU} - {b})", lambda g, r: f"总预算 +{_fmt(g)} 万元",
+                    float(req.budget.max_total_wan or 1))
+
+
+def _supply(req: Requirement, ps: Params, public: bool) -> Rendered:
+    def change(g: float, row: dict[str, Any]) -> str:
+        modes = [vocab.label(vocab.SUPPLY_MODES, m) for m in row.get("supply_modes") or []]
+        return "接受供地方式：" + "、".join(m for m in modes if m)
+
+    return Rendered("supply_mode", "供地方式不符",
+                    f"p.supply_modes && {ps.add(list(req.supply_modes), 'text[]')}", "1", change)
+
+
+def _near(kind: str) -> Rule:
+    label = vocab.FACILITY_KINDS[kind]
+
+    def applies(req: Requirement) -> bool:
+        return any(p.kind == kind and p.hard for p in req.proximity)
+
+    def render(req: Requirement, ps: Params, public: bool) -> Rendered:
+        max_km = next(p.max_km for p in req.proximity if p.kind == kind)
+        m = ps.add(max_km, "float8")
+        col = f"f.dist_{kind}_km"
+        return Rendered(f"near_{kind}", f"距{label}超过 {_fmt(max_km)} 公里",
+                        f"COALESCE({col} <= {m}, false)", f"({col} - {m})",
+                        lambda g, r: f"{label}距离上限 +{_fmt(g)} 公里", float(max_km))
+
+    return Rule(f"near_{kind}", f"距{label}过远", applies, render)
+
+
+def _reserved(req: Requirement, ps: Params, public: bool) -> Rendered:
+    # Active holds are few; the engine passes the reserved parcel ids (other projects only).
+    return Rendered("reserved", "已被其他项目预留", "NOT (p.id = ANY(CAST(:reserved_ids AS bigint[])))")
+
+
+RULES: tuple[Rule, ...] = (
+    Rule("land_use", "用地性质不兼容", lambda r: True, _land_use),
+    Rule("area", "面积不符", lambda r: r.area_mu_min is not None or r.area_mu_max is not None,
+         _area),
+    Rule("invest_intensity", "投资强度未达标准地要求", lambda r: r.investment_wan is not None,
+         _invest),
+    Rule("tax_per_mu", "亩均税收未达标准地要求", lambda r: r.annual_tax_wan is not None, _tax),
+    Rule("energy", "单位增加值能耗超标",
+         lambda r: r.energy_tce is not None and r.value_added_wan is not None, _energy),
+    Rule("power", "供电容量不足", lambda r: r.utilities.power_kva is not None,
+         _capacity("power_kva", "power", "供电容量不足", "kVA", "用电需求")),
+    Rule("water", "供水能力不足", lambda r: r.utilities.water_m3d is not None,
+         _capacity("water_m3d", "water", "供水能力不足", "m³/日", "用水需求")),
+    Rule("gas", "供气能力不足", lambda r: r.utilities.gas_m3d is not None,
+         _capacity("gas_m3d", "gas", "供气能力不足", "m³/日", "用气需求")),
+    Rule("heat", "供热能力不足", lambda r: r.utilities.heat_mw is not None,
+         _capacity("heat_mw", "heat", "供热能力不足", "MW", "用热需求")),
+    Rule("telecom", "通信条件不满足",
+         lambda r: r.utilities.need_5g or r.utilities.need_fibre, _telecom),
+    Rule("excluded", "位于禁止建设的管控区", lambda r: True, _excluded),
+    Rule("budget_per_mu", "地价超出单价预算", lambda r: r.budget.max_wan_per_mu is not None,
+         _budget_mu),
+    Rule("budget_total", "土地总价超出预算", lambda r: r.budget.max_total_wan is not None,
+         _budget_total),
+    Rule("supply_mode", "供地方式不符", lambda r: bool(r.supply_modes), _supply),
+    *(_near(k) for k in vocab.FACILITY_KINDS),
+    Rule("reserved", "已被其他项目预留", lambda r: True, _reserved),
+)
+RULE_LABELS: dict[str, str] = {r.name: r.label for r in RULES} | {
+    "status": "地块状态不在范围内", "location": "不在指定区位内",
+}
+
+
+def render_rules(req: Requirement, ps: Params, public: bool) -> list[Rendered]:
+    """The rules that apply to ``req``, rendered to SQL."""
+    return [r.render(req, ps, public) for r in RULES if r.applies(req)]
+
+
+def scope_sql(req: Requirement, ps: Params, public: bool, zone_ids: list[int] | None) -> str:
+    """Status, visibility and location: the parcels a match considers."""
+    where = ["p.deleted_at IS NULL"]
+    if public:
+        where.append("p.status = 'ready' AND p.visibility = 'public'")
+    else:
+        where.append(f"p.status = ANY({ps.add(req.statuses, 'text[]')})")
+    where.extend(location_sql(req, ps, zone_ids))
+    return " AND ".join(where)
+
+
+def location_sql(req: Requirement, ps: Params, zone_ids: list[int] | None) -> list[str]:
+    loc = req.location
+    out = []
+    if loc.cities:
+        out.append(f"p.city_code = ANY({ps.add(loc.cities, 'text[]')})")
+    if zone_ids is not None:
+        z = ps.add(zone_ids, "int[]")
+        out.append(f"COALESCE(COALESCE(p.zone_id, f.zone_id) = ANY({z}), false)")
+    elif loc.in_zone_only:
+        out.append("(p.zone_id IS NOT NULL OR f.zone_id IS NOT NULL)")
+    if loc.bbox:
+        x0, y0, x1, y1 = (ps.add(v, "float8") for v in loc.bbox)
+        env = f"ST_MakeEnvelope({x0}, {y0}, {x1}, {y1}, 4490)"
+        out.append("EXISTS (SELECT 1 FROM landmatch.parcel g WHERE g.id = p.id AND "
+                   f"g.geom && {env} AND ST_Intersects(g.geom, {env}))")
+    if loc.polygon:
+        import json
+
+        g = f"ST_SetSRID(ST_GeomFromGeoJSON({ps.add(json.dumps(loc.polygon), 'text')}), 4490)"
+        out.append("EXISTS (SELECT 1 FROM landmatch.parcel g WHERE g.id = p.id AND "
+                   f"ST_Intersects(g.geom, {g}))")
+    return out

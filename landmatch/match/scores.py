@@ -1,0 +1,331 @@
+"""Scores: each criterion gives a score in [0, 1] per parcel; weights combine them.
+
+The per-parcel scores are SQL expressions (so the database ranks and cuts to the top N);
+the zone and city context (zone industry fit, regional assessments still valid, the policies
+that apply and their value) is computed here from the small reference tables and joined in as
+a lookup. ``combine`` turns scores and weights into contributions that sum to the total (0-100).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from landmatch import vocab
+from landmatch.match.requirements import CRITERIA, Requirement
+from landmatch.match.rules import AMU, Params, price_sql
+
+# Project-level durations (days) a valid regional assessment saves; the project's own
+# approvals run in parallel, so the slowest missing one sets the pace [GK, estimates].
+ASSESSMENT_DAYS: dict[str, int] = {
+    "ENV": 60, "ENERGY": 30, "SEISMIC": 30, "GEOHAZARD": 30, "MINERAL": 20, "SOIL_WATER": 20,
+    "WATER_RES": 30, "RELICS": 45, "CLIMATE": 15, "FLOOD": 30, "LIGHTNING": 10, "TRAFFIC": 20,
+}
+PLAN_ASSESSMENTS = ("WATER_RES", "GEOHAZARD", "MINERAL", "ENERGY", "ENV", "SEISMIC", "RELICS",
+                    "CLIMATE", "SOIL_WATER")
+# Base lead time by status: 熟地 goes straight to 招拍挂 (notice ≥ 20 days, listing ≥ 10, contract,
+# permits); 批而未供 first needs supply preparation; 闲置 land needs disposal first [GK].
+STATUS_DAYS: dict[str, int] = {"ready": 90, "unsupplied": 180, "idle": 365}
+UTILITY_DAYS: dict[str, int] = {"power": 60, "water": 30, "sewage": 30, "gas": 45, "heat": 45,
+                                "road": 30, "telecom": 15}
+LEVELLING_DAYS = 30
+DEFAULT_PRICE_REF = 100.0  # 万元/亩: the price score's zero when no budget is given
+
+
+@dataclass
+class ZoneInfo:
+    id: int
+    code: str
+    name: str
+    city_code: str
+    level: str
+    leading: list[str]
+    assessments: dict[str, dict[str, Any]]  # kind -> {approved_on, valid_until}
+
+
+@dataclass
+class PolicyInfo:
+    code: str
+    title: str
+    scope_level: str
+    scope_code: str
+    industries: list[str]
+    statuses: list[str]
+    land_uses: list[str]
+    benefit_kind: str
+    rate: float | None
+    cap: float | None
+    amount: float | None
+    basis: str | None
+    conditions: dict[str, Any]
+    summary: str
+    valid_from: dt.date | None
+    valid_until: dt.date | None
+
+
+@dataclass
+class Reference:
+    """The small reference tables a match needs, cached per data version."""
+
+    zones: dict[int, ZoneInfo]
+    policies: list[PolicyInfo]
+    version: int
+    zone_by_code: dict[str, int] = field(default_factory=dict)
+    contexts: dict[tuple[Any, ...], list[Context]] = field(default_factory=dict)
+
+
+def valid_assessments(zone: ZoneInfo | None, today: dt.date) -> list[str]:
+    """Assessment kinds of ``zone`` approved and not expired on ``today``."""
+    if zone is None:
+        return []
+    out = []
+    for kind, a in zone.assessments.items():
+        until = a.get("valid_until")
+        if a["approved_on"] <= today and (until is None or until >= today):
+            out.append(kind)
+    return sorted(out)
+
+
+def zone_fit(zone: ZoneInfo | None, industry: str | None) -> float:
+    """Zone industry fit: 1 when the project's division leads the zone, 0.5 for a zone whose
+    leading industries share the project's broad kind (manufacturing vs services), 0.3 for
+    another zone, 0 outside any zone; national zones get +0.1 (capped at 1)."""
+    if zone is None:
+        return 0.0
+    bonus = 0.1 if zone.level == "national" else 0.0
+    if industry is None:
+        return min(1.0, 0.4 + bonus)
+    if industry in zone.leading:
+        return 1.0
+    manu = industry.isdigit() and 13 <= int(industry) <= 43
+    same_kind = any((c.isdigit() and 13 <= int(c) <= 43) == manu for c in zone.leading)
+    return min(1.0, (0.5 if same_kind else 0.3) + bonus)
+
+
+def policy_applies(pol: PolicyInfo, req: Requirement, city: str, county: str | None,
+                   zone: ZoneInfo | None, today: dt.date, status: str | None = None,
+                   land_use: str | None = None) -> bool:
+    if pol.valid_until is not None and pol.valid_until < today:
+        return False
+    if pol.valid_from is not None and pol.valid_from > today:
+        return False
+    scope_ok = (
+        pol.scope_level == "province"
+        or (pol.scope_level == "city" and pol.scope_code == city)
+        or (pol.scope_level == "county" and pol.scope_code == county)
+        or (pol.scope_level == "zone" and zone is not None and pol.scope_code == zone.code)
+    )
+    if not scope_ok:
+        return False
+    if pol.industries and (req.industry is None or req.industry not in pol.industries):
+        return False
+    levels = pol.conditions.get("zone_levels")
+    if levels and (zone is None or zone.level not in levels):
+        return False
+    if status is not None and pol.statuses and status not in pol.statuses:
+        return False
+    return not (land_use is not None and pol.land_uses and land_use not in pol.land_uses)
+
+
+def policy_value(pol: PolicyInfo, req: Requirement, price: float | None, area_mu: float
+                 ) -> float | None:
+    """Estimated value in 万元, where it can be computed from the request and the parcel."""
+    cond = pol.conditions
+    if cond.get("requires") or cond.get("enterprise_types"):
+        return None  # depends on the enterprise's own qualification
+    min_inv = cond.get("min_investment_wan")
+    if min_inv is not None and (req.investment_wan is None or req.investment_wan < min_inv):
+        return None
+    value: float | None = None
+    if pol.benefit_kind == "land_price_discount" and pol.rate and price is not None:
+        value = float(pol.rate) * price * area_mu
+    elif pol.basis == "fixed" and pol.amount is not None:
+        value = float(pol.amount)
+    if value is not None and pol.cap is not None:
+        value = min(value, float(pol.cap))
+    return None if value is None else round(value, 2)
+
+
+def _land_rate(pol: PolicyInfo, req: Requirement) -> float:
+    """Share of the land price a land-price policy is worth (0 when not estimable)."""
+    if pol.benefit_kind != "land_price_discount" or not pol.rate:
+        return 0.0
+    if policy_value(pol, req, 1.0, 1.0) is None:
+        return 0.0
+    return float(pol.rate)
+
+
+@dataclass
+class Context:
+    """Per (city, zone) numbers joined into the ranking query."""
+
+    city: str
+    zone_id: int  # 0 = outside any zone
+    zone_fit: float
+    assess_share: float
+    policy_count: int
+    policy_fixed: float
+    land_rate: float
+
+
+def contexts(ref: Reference, req: Requirement, today: dt.date) -> list[Context]:
+    """Per (city, zone) context for ``req``; memoised on the reference data (it depends on the
+    request only through the industry and the investment)."""
+    key = (req.industry, req.investment_wan, today)
+    hit = ref.contexts.get(key)
+    if hit is None:
+        hit = ref.contexts[key] = _contexts(ref, req, today)
+    return hit
+
+
+def _contexts(ref: Reference, req: Requirement, today: dt.date) -> list[Context]:
+    out = []
+    keys: list[tuple[str, ZoneInfo | None]] = [(c, None) for c in vocab.CITIES]
+    keys += [(z.city_code, z) for z in ref.zones.values()]
+    for city, zone in keys:
+        pols = [p for p in ref.policies if policy_applies(p, req, city, None, zone, today)]
+        fixed = 0.0
+        rate = 0.0
+        for p in pols:
+            v = policy_value(p, req, None, 0.0) if p.benefit_kind != "land_price_discount" else None
+            fixed += v or 0.0
+            rate += _land_rate(p, req)
+        out.append(Context(
+            city, zone.id if zone else 0, zone_fit(zone, req.industry),
+            len(valid_assessments(zone, today)) / len(PLAN_ASSESSMENTS), len(pols), fixed, rate))
+    return out
+
+
+def context_exprs(ctxs: list[Context], ps: Params) -> dict[str, str]:
+    """SQL for each context value of a parcel: arrays indexed by zone id (parcels in a zone)
+    or by city position (parcels outside any zone), so the ranking needs no join."""
+    zones = [c for c in ctxs if c.zone_id]
+    cities = [c for c in ctxs if not c.zone_id]
+    size = max((c.zone_id for c in zones), default=0)
+    city_codes = ps.add([c.city for c in cities], "text[]")
+    zone = "COALESCE(p.zone_id, f.zone_id)"
+    out = {}
+    for name, attr, cast in (("s_zone", "zone_fit", "float8"), ("assess", "assess_share", "float8"),
+                             ("npol", "policy_count", "float8"), ("pfixed", "policy_fixed", "float8"),
+                             ("prate", "land_rate", "float8")):
+        zarr: list[float | None] = [None] * size
+        for c in zones:
+            zarr[c.zone_id - 1] = getattr(c, attr)
+        z = ps.add(zarr, f"{cast}[]")
+        cy = ps.add([getattr(c, attr) for c in cities], f"{cast}[]")
+        out[name] = (f"COALESCE(CASE WHEN {zone} IS NOT NULL THEN ({z})[{zone}] "
+                     f"ELSE ({cy})[array_position({city_codes}, p.city_code::text)] END, 0)")
+    return out
+
+
+def area_fit_sql(req: Requirement, ps: Params, area: str = AMU) -> str:
+    """1 at the middle of the requested range, 0.7 at its edges, decaying outside."""
+    lo, hi = req.area_mu_min, req.area_mu_max
+    if lo is None and hi is None:
+        return "1.0"
+    if hi is None:
+        hi = 2 * lo if lo else 1.0  # type: ignore[operator]
+    if lo is None:
+        lo = hi / 2
+    mid = (lo + hi) / 2
+    half = max((hi - lo) / 2, 0.05 * mid, 1e-6)
+    lo_p, hi_p, mid_p, half_p = (ps.add(v, "float8") for v in (lo, hi, mid, half))
+    return (f"(CASE WHEN {area} BETWEEN {lo_p} AND {hi_p} "
+            f"THEN 1 - 0.3 * abs({area} - {mid_p}) / {half_p} "
+            # exp() of a large negative number underflows to an error in PostgreSQL: clamp.
+            f"ELSE 0.7 * exp(GREATEST(-50, -3 * LEAST(abs({area} - {lo_p}), abs({area} - {hi_p}))"
+            f" / {half_p})) "
+            "END)")
+
+
+def score_sql(req: Requirement, ps: Params, public: bool, today: dt.date,
+              stale_after_days: int, cx: dict[str, str]) -> dict[str, str]:
+    """SQL for each criterion's score in [0, 1]; ``cx`` holds the context expressions."""
+    kinds = req.distance_interest
+    price = price_sql(public)
+    dist_parts = [
+        f"GREATEST(0, 1 - COALESCE(f.dist_{k}_km, 1e9) / {ps.add(2 * m, 'float8')})"
+        for k, m in kinds
+    ]
+    s_dist = f"(({' + '.join(dist_parts)}) / {len(dist_parts)})" if dist_parts else "1.0"
+    u = req.utilities
+    util = []
+    for col, need in (("power_kva", u.power_kva), ("water_m3d", u.water_m3d),
+                      ("gas_m3d", u.gas_m3d), ("heat_mw", u.heat_mw)):
+        if need is not None:
+            util.append(f"(CASE WHEN p.{col} >= {ps.add(need, 'float8')} THEN 1 ELSE 0 END)")
+    for col, wanted in (("telecom_5g", u.need_5g), ("fibre", u.need_fibre)):
+        if wanted:
+            util.append(f"(CASE WHEN p.{col} THEN 1 ELSE 0 END)")
+    if not util:  # nothing asked: knowing the capacities is what counts
+        util = [f"(CASE WHEN p.{c} IS NOT NULL THEN 1 ELSE 0 END)"
+                for c in ("power_kva", "water_m3d", "gas_m3d")]
+    s_util = f"(({' + '.join(util)})::float8 / {len(util)})"
+    s_ready = (
+        f"((0.0625::float8 * cardinality(p.readiness) + 0.3::float8 * {cx['assess']} + 0.2::float8 * {s_util})"
+        " * CASE WHEN f.penalised THEN 0.7::float8 ELSE 1::float8 END)"
+    )
+    ref_price = (req.budget.max_wan_per_mu * 1.25 if req.budget.max_wan_per_mu
+                 else DEFAULT_PRICE_REF)
+    # PostgreSQL's LEAST/GREATEST skip NULLs, so an unknown price or date must be caught
+    # first: unknown scores 0 (shown as unknown), never as a pass.
+    s_price = (f"CASE WHEN {price} IS NULL THEN 0::float8 ELSE GREATEST(0, LEAST(1, 1 - {price} / "
+               f"{ps.add(ref_price, 'float8')})) END")
+    scale = max(100.0, 0.02 * (req.investment_wan or 0))
+    pol_value = f"({cx['pfixed']} + {cx['prate']} * COALESCE({price}, 0) * {AMU})"
+    s_policy = (f"(0.5::float8 * LEAST(1::float8, {cx['npol']} / 6::float8) + 0.5::float8 * LEAST(1::float8, {pol_value} / "
+                f"{ps.add(scale, 'float8')}))")
+    today_p = ps.add(today, "date")
+    s_fresh = (f"CASE WHEN p.data_updated_on IS NULL THEN 0::float8 ELSE GREATEST(0, LEAST(1, "
+               f"1 - ({today_p} - p.data_updated_on) / {ps.add(2.0 * stale_after_days, 'float8')}"
+               f")) END")
+    return {
+        "area_fit": area_fit_sql(req, ps),
+        "distance": s_dist,
+        "zone_fit": cx["s_zone"],
+        "readiness": s_ready,
+        "price": s_price,
+        "policy": s_policy,
+        "freshness": s_fresh,
+    }
+
+
+def total_sql(scores: dict[str, str], weights: dict[str, float], ps: Params) -> str:
+    """Weighted total (0-100) in SQL, the same arithmetic as ``combine``."""
+    wsum = sum(weights.values())
+    parts = [f"{ps.add(100.0 * weights[c] / wsum, 'float8')} * {scores[c]}" for c in CRITERIA
+             if weights[c] > 0]
+    return "(" + " + ".join(parts) + ")" if parts else "0.0"
+
+
+def combine(scores: dict[str, float], weights: dict[str, float]) -> tuple[float, dict[str, float]]:
+    """Contributions (each 100·wᵢ·sᵢ/Σw) and their sum, the total in [0, 100]."""
+    wsum = sum(weights.values())
+    contrib = {c: 100.0 * weights[c] * scores[c] / wsum for c in CRITERIA}
+    return sum(contrib.values()), contrib
+
+
+def time_to_start(status: str, assessments: list[str], readiness: list[str],
+                  utility_short: list[str]) -> dict[str, Any]:
+    """Estimated days to the start of works, with the parts that add up to it."""
+    base = STATUS_DAYS.get(status, 365)
+    missing = [k for k in PLAN_ASSESSMENTS if k not in assessments]
+    assess_days = max((ASSESSMENT_DAYS[k] for k in missing), default=0)
+    utility_missing = [k for k in ("power", "water", "sewage", "road") if k not in readiness]
+    utility_missing += [k for k in utility_short if k not in utility_missing]
+    util_days = max((UTILITY_DAYS.get(k, 30) for k in utility_missing), default=0)
+    level_days = 0 if "levelled" in readiness else LEVELLING_DAYS
+    total = base + assess_days + max(util_days, level_days)
+    return {
+        "days": total,
+        "parts": {
+            "status": base,
+            "assessments_missing": missing,
+            "assessment_days": assess_days,
+            "utilities_missing": utility_missing,
+            "utility_days": util_days,
+            "levelling_days": level_days,
+        },
+        "note": "估算：状态基础周期 + 未覆盖区域评估中最长的一项 + 配套/场平中较长的一项",
+    }

@@ -1,0 +1,121 @@
+"""Why not: what removed the parcels a match considered, and the near misses.
+
+Counts: per rule, how many considered parcels (status, visibility and location scope) fail
+it; a parcel failing two rules counts under both. When the scope holds more than
+``EXACT_LIMIT`` parcels, the counts come from a repeatable page sample of the parcel table
+(``TABLESAMPLE SYSTEM … REPEATABLE``), scaled up and marked ``estimated`` — exact counting
+would read the whole inventory on every request.
+
+Near misses are always exact: one indexed pass over the scope — bounded by the request's area
+range widened by a factor 1.5 — keeps the parcels failing exactly one rule, that rule one the
+request could relax, ordered by the relative change that would admit them ("面积上限 +12 亩",
+"预算 +3 万元/亩").
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from landmatch import vocab
+from landmatch.match.rules import AMU, MATCH_FROM, RULE_LABELS
+
+if TYPE_CHECKING:
+    from landmatch.match.engine import Plan
+
+NEAR_MISSES = 10
+EXACT_LIMIT = 10_000
+SAMPLE_ROWS = 5_000  # rows of the whole table a sample aims at
+SAMPLE_SEED = 7
+FROM = MATCH_FROM
+
+
+def _counts(session: Session, plan: Plan, sample_pct: float | None) -> tuple[int, int, list[int]]:
+    rules = plan.rules
+    fails = [f"count(*) FILTER (WHERE NOT ({r.sql}))" for r in rules]
+    passed = " AND ".join(r.sql for r in rules) or "true"
+    sample = (f"TABLESAMPLE SYSTEM ({sample_pct:.6f}) REPEATABLE ({SAMPLE_SEED})"
+              if sample_pct is not None else "")
+    row = session.execute(text(
+        f"SELECT count(*), count(*) FILTER (WHERE {passed}){''.join(', ' + f for f in fails)} "
+        f"{FROM.format(sample=sample)} WHERE {plan.scope}"), plan.ps.values).one()
+    return int(row[0]), int(row[1]), [int(x) for x in row[2:]]
+
+
+def _near_misses(session: Session, plan: Plan) -> list[dict[str, Any]]:
+    """One indexed pass over the scope (bounded by the area window when the request has an
+    area range): the parcels failing exactly one rule, that rule relaxable, by relative change."""
+    rules = plan.rules
+    relax = [(i, r) for i, r in enumerate(rules) if r.gap is not None]
+    if not relax:
+        return []
+    fails = ", ".join(f"(NOT ({r.sql}))::int AS f{i}" for i, r in enumerate(rules))
+    gaps = ", ".join(f"({r.gap})::float8 AS g{i}" for i, r in relax)
+    refs = {i: plan.ps.add(max(abs(r.ref), 1e-9), "float8") for i, r in relax}
+    rel = "CASE " + " ".join(f"WHEN f{i} = 1 THEN abs(g{i}) / {refs[i]}" for i, _r in relax) + " END"
+    nfail = " + ".join(f"f{i}" for i in range(len(rules)))
+    window = [r.window for r in rules if r.window]
+    # A near miss fails one relaxable rule, so every other rule passes: the rules that cannot
+    # be relaxed (land use among them) bound the scan on the index as well.
+    fixed = [r.sql for r in rules if r.gap is None]
+    where = " AND ".join([plan.scope, *window, *fixed])
+    rows = session.execute(text(
+        f"SELECT * FROM (SELECT s.*, {rel} AS rel FROM (SELECT p.code, p.supply_modes, "
+        f"{AMU} AS amu, {fails}, {gaps} {FROM.format(sample='')} WHERE {where}) s "
+        f"WHERE {nfail} = 1) n WHERE rel IS NOT NULL ORDER BY rel, code LIMIT {NEAR_MISSES}"),
+        plan.ps.values).mappings()
+    out = []
+    for x in rows:
+        i = next(i for i, _r in relax if x[f"f{i}"] == 1)
+        r = rules[i]
+        gap = float(x[f"g{i}"])
+        out.append({
+            "code": x["code"], "rule": r.name, "label": r.label, "gap": round(gap, 3),
+            "change": r.change(gap, dict(x)) if r.change else r.label,
+            "area_mu": round(x["amu"], 2),
+        })
+    return out
+
+
+def why_not(session: Session, plan: Plan, *, inventory: dict[tuple[str, bool], int],
+            statuses: list[str], public: bool, location_active: bool) -> dict[str, Any]:
+    """Counts per failed rule (exact or sampled) and up to 10 exact near misses."""
+    total_live = sum(inventory.values())
+    if public:
+        in_status = inventory.get(("ready", True), 0)
+        status_out = 0
+    else:
+        in_status = sum(v for (s, _pub), v in inventory.items() if s in statuses)
+        status_out = total_live - in_status
+    sample_pct = None
+    if in_status > EXACT_LIMIT and total_live:
+        sample_pct = min(100.0, 100.0 * SAMPLE_ROWS / total_live)
+    considered, passed, per_rule = _counts(session, plan, sample_pct)
+    scale = 1.0 if sample_pct is None else 100.0 / sample_pct
+    if sample_pct is not None and not location_active:
+        # Without a location filter the scope is the status set, whose size is known exactly.
+        scale = in_status / considered if considered else scale
+    considered_est = in_status if (sample_pct is not None and not location_active) else round(
+        considered * scale)
+    failed = [
+        {"rule": r.name, "label": r.label, "count": round(c * scale)}
+        for r, c in zip(plan.rules, per_rule, strict=True) if c
+    ]
+    location_out = max(0, in_status - considered_est) if location_active else 0
+    if status_out:
+        failed.append({"rule": "status", "label": RULE_LABELS["status"], "count": status_out,
+                       "statuses": [vocab.label(vocab.PARCEL_STATUS, s) for s in statuses]})
+    if location_out:
+        failed.append({"rule": "location", "label": RULE_LABELS["location"],
+                       "count": location_out})
+    return {
+        "considered": considered_est,
+        "passed": round(passed * scale),
+        "estimated": sample_pct is not None,
+        "sample": None if sample_pct is None else {"rows": considered,
+                                                   "pages_percent": round(sample_pct, 3)},
+        "failed": sorted(failed, key=lambda d: (-d["count"], d["rule"])),
+        "near_misses": _near_misses(session, plan),
+    }

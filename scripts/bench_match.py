@@ -1,0 +1,250 @@
+#!/usr/bin/env python
+"""Benchmark ``POST /api/match`` end to end against two naive baselines.
+
+For each database given (e.g. 10k, 100k and 1M seeded parcels, with ``parcel_fact`` filled),
+five representative projects are matched through the real application in-process (ASGI
+TestClient, a promoter's token), ``--repeat`` times each after one warm-up. Printed: p50 and
+p95 of the end-to-end time, and the engine's own candidate-query time (from the response).
+
+Baselines, measured in the same run on the same data:
+
+- ``geopandas``: every request loads every live parcel (geometry and facts) with
+  ``geopandas.read_postgis`` and filters/scores it in pandas;
+- ``pandas``: the same filtering and scoring on a table loaded once and held in memory.
+
+Usage::
+
+    python scripts/bench_match.py postgresql+psycopg://root@127.0.0.1:5432/lm_match_10k ...
+        [--repeat 20] [--gpd-repeat 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+PROJECTS: dict[str, dict[str, Any]] = {
+    "汽车零部件（石家庄/保定）": {
+        "industry": "36", "area_mu_min": 50, "area_mu_max": 120, "investment_wan": 30000,
+        "annual_tax_wan": 1500, "utilities": {"power_kva": 5000}, "budget": {"max_wan_per_mu": 45},
+        "location": {"cities": ["130100", "130600"]},
+        "proximity": [{"kind": "highway_interchange", "max_km": 15, "hard": True}], "top": 20},
+    "物流枢纽（廊坊/沧州）": {
+        "industry": "59", "area_mu_min": 100, "area_mu_max": 300, "preset": "logistics",
+        "location": {"cities": ["131000", "130900"]}, "supply_modes": ["auction", "long_lease"],
+        "proximity": [{"kind": "highway_interchange", "max_km": 10, "hard": True},
+                      {"kind": "logistics_hub", "max_km": 60}], "top": 20},
+    "化工新材料（沧州/唐山，含即将可供）": {
+        "industry": "26", "area_mu_min": 150, "area_mu_max": 500, "preset": "chemicals",
+        "utilities": {"gas_m3d": 10000}, "location": {"cities": ["130900", "130200"]},
+        "proximity": [{"kind": "port", "max_km": 80, "hard": True}], "include_coming": True,
+        "top": 20},
+    "电子信息研发（国家级园区）": {
+        "industry": "39", "area_mu_min": 20, "area_mu_max": 60, "preset": "high_tech",
+        "investment_wan": 20000, "utilities": {"need_5g": True, "need_fibre": True},
+        "location": {"zone_levels": ["national"]}, "top": 20},
+    "食品加工（全省）": {
+        "industry": "14", "area_mu_min": 30, "area_mu_max": 80,
+        "budget": {"max_total_wan": 3000}, "top": 20},
+}
+
+
+def pct(xs: list[float], q: float) -> float:
+    return float(np.percentile(np.array(xs), q))
+
+
+# Naive baselines -------------------------------------------------------------------------
+
+BASE_SQL = """
+SELECT p.id, p.code, p.status, p.city_code, p.land_use, p.compatible_uses, p.area_m2,
+       p.ref_price_wan_per_mu::float8 AS price, p.invest_intensity_min::float8 AS iim,
+       p.tax_per_mu_min::float8 AS tax_min, p.power_kva, p.water_m3d, p.gas_m3d,
+       p.telecom_5g, p.fibre, p.supply_modes, p.readiness, p.data_updated_on,
+       COALESCE(p.zone_id, f.zone_id) AS zone_id, f.excluded,
+       f.dist_port_km, f.dist_highway_interchange_km, f.dist_logistics_hub_km,
+       f.dist_rail_freight_km, f.dist_airport_km {geom}
+FROM landmatch.parcel p LEFT JOIN landmatch.parcel_fact f ON f.parcel_id = p.id
+WHERE p.deleted_at IS NULL
+"""
+
+
+def pandas_match(df: pd.DataFrame, req: Any, zone_levels: dict[int, str],
+                 today: pd.Timestamp) -> pd.DataFrame:
+    """Filter and score the way a straightforward pandas implementation would."""
+    from landmatch.match.rules import allowed_land_uses
+
+    amu = df["area_m2"] / (10000 / 15)
+    m = df["status"].isin(req.statuses)
+    loc = req.location
+    if loc.cities:
+        m &= df["city_code"].isin(loc.cities)
+    if loc.zone_levels:
+        m &= df["zone_id"].map(zone_levels).isin(loc.zone_levels)
+    main, compat = allowed_land_uses(req)
+    lu_ok = df["land_use"].isin(main)
+    if compat:
+        lu_ok |= df["land_use"].str.startswith("1001") & df["compatible_uses"].apply(
+            lambda c: bool(set(c or []) & set(compat)))
+    m &= lu_ok
+    if req.area_mu_min is not None:
+        m &= amu >= req.area_mu_min
+    if req.area_mu_max is not None:
+        m &= amu <= req.area_mu_max
+    if req.investment_wan is not None:
+        m &= df["iim"].isna() | (df["iim"] * amu <= req.investment_wan)
+    if req.annual_tax_wan is not None:
+        m &= df["tax_min"].isna() | (df["tax_min"] * amu <= req.annual_tax_wan)
+    for col, need in (("power_kva", req.utilities.power_kva), ("gas_m3d", req.utilities.gas_m3d)):
+        if need is not None:
+            m &= df[col].isna() | (df[col] >= need)
+    if req.utilities.need_5g:
+        m &= df["telecom_5g"].ne(False)
+    m &= df["excluded"].ne(True)
+    if req.budget.max_wan_per_mu is not None:
+        m &= df["price"].isna() | (df["price"] <= req.budget.max_wan_per_mu)
+    if req.budget.max_total_wan is not None:
+        m &= df["price"].isna() | (df["price"] * amu <= req.budget.max_total_wan)
+    if req.supply_modes:
+        m &= df["supply_modes"].apply(lambda s: bool(set(s or []) & set(req.supply_modes)))
+    for p in req.proximity:
+        if p.hard:
+            m &= df[f"dist_{p.kind}_km"] <= p.max_km
+    fails = {"area": int((~((amu >= (req.area_mu_min or 0)))).sum())}  # a why-not count
+    c = df[m].copy()
+    a = amu[m]
+    lo, hi = req.area_mu_min or 0, req.area_mu_max or 2 * (req.area_mu_min or 1)
+    mid, half = (lo + hi) / 2, max((hi - lo) / 2, 1e-6)
+    s_area = np.where(a.between(lo, hi), 1 - 0.3 * (a - mid).abs() / half, 0.5)
+    dist = np.zeros(len(c))
+    kinds = req.distance_interest
+    for k, mx in kinds:
+        dist += np.clip(1 - c[f"dist_{k}_km"].fillna(1e9) / (2 * mx), 0, 1)
+    s_dist = dist / max(len(kinds), 1)
+    s_price = np.clip(1 - c["price"].fillna(1e9) / 100.0, 0, 1)
+    s_ready = c["readiness"].apply(len) / 8.0
+    age = (today - pd.to_datetime(c["data_updated_on"])).dt.days.fillna(1e9)
+    s_fresh = np.clip(1 - age / 730.0, 0, 1)
+    w = req.effective_weights
+    total = (w["area_fit"] * s_area + w["distance"] * s_dist + w["price"] * s_price
+             + w["readiness"] * s_ready + w["freshness"] * s_fresh) * 100 / sum(w.values())
+    c["score"] = total
+    c.attrs["fails"] = fails
+    return c.sort_values(["score", "code"], ascending=[False, True]).head(req.top)
+
+
+def bench_db(url: str, repeat: int, gpd_repeat: int) -> dict[str, Any]:
+    import geopandas as gpd
+    from fastapi.testclient import TestClient
+    from sqlalchemy import create_engine, text
+
+    from landmatch.api.app import create_app
+    from landmatch.auth import add_user
+    from landmatch.db.engine import session_factory
+    from landmatch.match.requirements import Requirement
+    from landmatch.settings import load_settings
+
+    settings = load_settings(database_url=url)
+    app = create_app(settings)
+    engine = create_engine(url)
+    with engine.connect() as c:
+        n = c.execute(text("SELECT count(*) FROM landmatch.parcel")).scalar_one()
+        n_facts = c.execute(text("SELECT count(*) FROM landmatch.parcel_fact")).scalar_one()
+        zone_levels = dict(c.execute(text("SELECT id, level FROM landmatch.dev_zone")).all())
+    if n_facts < n:
+        print(f"  ! parcel_fact has {n_facts} of {n} rows: run refresh_facts first")
+    name = f"bench-{int(time.time() * 1000)}"
+    with session_factory(engine).begin() as s:
+        token = add_user(s, name, "promoter")
+    headers = {"Authorization": f"Bearer {token}"}
+    out: dict[str, Any] = {"parcels": n, "projects": {}}
+    all_e2e: list[float] = []
+    all_cand: list[float] = []
+    with TestClient(app) as client:
+        for label, body in PROJECTS.items():
+            client.post("/api/match", json=body, headers=headers)  # warm caches
+            e2e, cand = [], []
+            for _ in range(repeat):
+                t = time.perf_counter()
+                r = client.post("/api/match", json=body, headers=headers)
+                e2e.append((time.perf_counter() - t) * 1000)
+                assert r.status_code == 200, r.text
+                cand.append(r.json()["timing_ms"]["candidate_query"])
+            res = r.json()
+            out["projects"][label] = {
+                "p50": statistics.median(e2e), "p95": pct(e2e, 95),
+                "cand_p50": statistics.median(cand), "cand_p95": pct(cand, 95),
+                "returned": res["numberReturned"], "considered": res["why_not"]["considered"],
+                "passed": res["why_not"]["passed"],
+            }
+            all_e2e += e2e
+            all_cand += cand
+    out["p50"], out["p95"] = statistics.median(all_e2e), pct(all_e2e, 95)
+    out["cand_p50"], out["cand_p95"] = statistics.median(all_cand), pct(all_cand, 95)
+
+    reqs = [Requirement.model_validate(b) for b in PROJECTS.values()]
+    today = pd.Timestamp.today().normalize()
+    # Baseline 2: pandas on a table held in memory (load once, not timed per request).
+    t = time.perf_counter()
+    with engine.connect() as c:
+        df = pd.read_sql(text(BASE_SQL.format(geom="")), c)
+    load_s = time.perf_counter() - t
+    pd_times = []
+    for _ in range(max(1, repeat // 4)):
+        for req in reqs:
+            t = time.perf_counter()
+            pandas_match(df, req, zone_levels, today)
+            pd_times.append((time.perf_counter() - t) * 1000)
+    del df
+    out["pandas_p50"], out["pandas_p95"] = statistics.median(pd_times), pct(pd_times, 95)
+    out["pandas_load_s"] = load_s
+    # Baseline 1: geopandas loading every parcel for each request.
+    gpd_times = []
+    for i in range(gpd_repeat):
+        req = reqs[i % len(reqs)]
+        t = time.perf_counter()
+        with engine.connect() as c:
+            gdf = gpd.read_postgis(text(BASE_SQL.format(geom=", p.geom")), c, geom_col="geom")
+        pandas_match(gdf, req, zone_levels, today)
+        gpd_times.append((time.perf_counter() - t) * 1000)
+        del gdf
+    out["gpd_p50"], out["gpd_p95"] = statistics.median(gpd_times), pct(gpd_times, 95)
+    with session_factory(engine).begin() as s:  # tidy up the bench user
+        s.execute(text("DELETE FROM landmatch.app_user WHERE name = :n"), {"n": name})
+    engine.dispose()
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("urls", nargs="+", help="Database URLs (seeded, facts filled).")
+    ap.add_argument("--repeat", type=int, default=20, help="Requests per project.")
+    ap.add_argument("--gpd-repeat", type=int, default=2, help="geopandas baseline requests.")
+    args = ap.parse_args()
+    results = []
+    for url in args.urls:
+        print(f"== {url.rsplit('/', 1)[-1]}", flush=True)
+        r = bench_db(url, args.repeat, args.gpd_repeat)
+        results.append(r)
+        for label, p in r["projects"].items():
+            print(f"  {label:<22} p50 {p['p50']:7.1f} ms  p95 {p['p95']:7.1f} ms  "
+                  f"candidate p50 {p['cand_p50']:6.2f} ms  p95 {p['cand_p95']:6.2f} ms  "
+                  f"returned {p['returned']:>3}  considered {p['considered']:>7}  "
+                  f"passed {p['passed']:>6}", flush=True)
+    print()
+    print("| parcels | /api/match p50 | p95 | candidate query p50 | p95 | pandas in memory p50 "
+          "| geopandas per request p50 | ratio pandas/engine | ratio geopandas/engine |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for r in results:
+        print(f"| {r['parcels']:,} | {r['p50']:.1f} ms | {r['p95']:.1f} ms | "
+              f"{r['cand_p50']:.2f} ms | {r['cand_p95']:.2f} ms | {r['pandas_p50']:.1f} ms | "
+              f"{r['gpd_p50']:.0f} ms | {r['pandas_p50'] / r['p50']:.2f}× | "
+              f"{r['gpd_p50'] / r['p50']:.0f}× |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,181 @@
+"""Browser fixtures: the real app served by uvicorn on a free port against the seeded test
+database, and Debian's Chromium driven by Playwright (no browser download)."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import Engine, text
+
+from landmatch.settings import Settings
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
+CHROMIUM = "/usr/bin/chromium"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def live_url(settings: Settings, engine: Engine) -> Iterator[str]:
+    import uvicorn
+
+    from landmatch.api.app import create_app
+
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(100):
+        try:
+            httpx.get(url + "/healthz", timeout=1)
+            break
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    yield url
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def staff_token(engine: Engine) -> Iterator[str]:
+    """A promoter's token, committed (the browser's requests use their own connections)."""
+    from sqlalchemy.orm import Session
+
+    from landmatch.auth import add_user
+
+    name = f"web-test-{uuid.uuid4().hex[:8]}"
+    with Session(engine) as s, s.begin():
+        token = add_user(s, name, "promoter")
+    yield token
+    with engine.begin() as c:
+        c.execute(text("DELETE FROM landmatch.app_user WHERE name = :n"), {"n": name})
+
+
+@pytest.fixture(scope="session")
+def public_parcel(engine: Engine) -> dict[str, Any]:
+    """A public ready parcel with its interior point, for clicks."""
+    with engine.connect() as c:
+        row = c.execute(
+            text(
+                "SELECT code, ST_X(ST_PointOnSurface(geom)), ST_Y(ST_PointOnSurface(geom)) "
+                "FROM landmatch.parcel WHERE status = 'ready' AND visibility = 'public' "
+                "AND deleted_at IS NULL ORDER BY area_m2 DESC LIMIT 1"
+            )
+        ).one()
+    return {"code": row[0], "lon": row[1], "lat": row[2]}
+
+
+@pytest.fixture(scope="session")
+def idle_parcel(engine: Engine) -> dict[str, Any]:
+    with engine.connect() as c:
+        row = c.execute(
+            text(
+                "SELECT code, ST_X(ST_PointOnSurface(geom)), ST_Y(ST_PointOnSurface(geom)), contact_phone "
+                "FROM landmatch.parcel WHERE status = 'idle' AND deleted_at IS NULL "
+                "ORDER BY area_m2 DESC LIMIT 1"
+            )
+        ).one()
+    return {"code": row[0], "lon": row[1], "lat": row[2], "contact_phone": row[3]}
+
+
+@pytest.fixture(scope="session")
+def match_id(live_url: str, engine: Engine, public_parcel: dict[str, Any]) -> Iterator[str]:
+    """A public match run made by the matching engine through ``POST /api/match``."""
+    body = {"industry": "34", "area_mu_min": 10, "area_mu_max": 400, "top": 10}
+    r = httpx.post(live_url + "/api/match", json=body, timeout=60)
+    assert r.status_code == 200, r.text
+    mid = r.json()["match_id"]
+    yield mid
+    with engine.begin() as c:
+        c.execute(text("DELETE FROM landmatch.match_run WHERE id = :i"), {"i": mid})
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        yield b
+        b.close()
+
+
+class Watched:
+    """A page plus every console error, page error and failed request it produced."""
+
+    def __init__(self, page: Any) -> None:
+        self.page = page
+        self.errors: list[str] = []
+        self.requests: list[str] = []
+        page.on(
+            "console",
+            lambda m: (
+                self.errors.append(f"console {m.type}: {m.text}") if m.type == "error" else None
+            ),
+        )
+        page.on("pageerror", lambda e: self.errors.append(f"pageerror: {e}"))
+        page.on("requestfailed", lambda r: self.errors.append(f"requestfailed: {r.url}"))
+        page.on("request", lambda r: self.requests.append(r.url))
+
+    def shot(self, name: str) -> Path:
+        ARTIFACTS.mkdir(exist_ok=True)
+        path = ARTIFACTS / f"{name}.png"
+        self.page.screenshot(path=str(path))
+        return path
+
+
+@pytest.fixture
+def watched(browser: Any) -> Iterator[Any]:
+    made: list[Any] = []
+
+    def make(viewport: tuple[int, int] = (1280, 800), cookies: list[dict] | None = None) -> Watched:
+        ctx = browser.new_context(
+            viewport={"width": viewport[0], "height": viewport[1]}, locale="zh-CN"
+        )
+        if cookies:
+            ctx.add_cookies(cookies)
+        made.append(ctx)
+        return Watched(ctx.new_page())
+
+    yield make
+    for ctx in made:
+        ctx.close()
+
+
+TILES_DRAWN_JS = """() => {
+  const canvases = document.querySelectorAll('.leaflet-overlay-pane canvas, .leaflet-tile-container canvas');
+  for (const c of canvases) {
+    if (!c.width || !c.height) continue;
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    for (let i = 3; i < d.length; i += 4 * 7) if (d[i] > 0) return true;
+  }
+  return false;
+}"""
+
+
+def go_to(page: Any, lat: float, lon: float, zoom: int = 16) -> None:
+    page.evaluate(f"LM.map.setView([{lat}, {lon}], {zoom}, {{animate: false}})")
+    page.wait_for_function(TILES_DRAWN_JS, timeout=15000)
+    page.wait_for_load_state("networkidle")
+
+
+def click_lonlat(page: Any, lat: float, lon: float) -> None:
+    pt = json.loads(page.evaluate(f"JSON.stringify(LM.map.latLngToContainerPoint([{lat}, {lon}]))"))
+    box = page.locator(".folium-map").bounding_box()
+    page.mouse.click(box["x"] + pt["x"], box["y"] + pt["y"])

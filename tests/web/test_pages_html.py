@@ -1,0 +1,80 @@
+"""Rendered HTML and the map's JSON, through the app (no browser)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import text
+
+from landmatch.maps import builders
+from landmatch.settings import load_settings
+from tests.conftest import auth
+
+URL = re.compile(r"""(?:https?:)?//[^\s"'<>)]+""")
+
+
+def test_public_map_has_no_external_url_with_default_basemap(client) -> None:
+    html = client.get("/map").text
+    assert URL.findall(html) == []
+    for src in re.findall(r'(?:src|href)="([^"]+)"', html):
+        if src.startswith("/static/"):
+            assert client.get(src).status_code == 200, src
+
+
+@pytest.mark.parametrize(
+    "basemap, expected", [("osm", "tile.openstreetmap.org"), ("tianditu", "tianditu.gov.cn")]
+)
+def test_configured_basemap_is_the_only_external_url(settings, basemap, expected) -> None:
+    s = load_settings(database_url=settings.database_url, basemap=basemap, tianditu_key="k123")
+    html = builders.public_map(s, cities=[("130100", "石家庄市")], facilities=[])
+    hosts = {u.split("/")[2] for u in URL.findall(html)}
+    assert hosts and all(expected in h for h in hosts)
+
+
+def test_card_public_vs_staff(client, session, tokens) -> None:
+    code = session.execute(
+        text(
+            "SELECT code FROM landmatch.parcel WHERE status='ready' AND visibility='public' LIMIT 1"
+        )
+    ).scalar()
+    pub = client.get(f"/api/parcels/{code}/card").json()
+    assert "internal" not in pub and pub["parcel"]["code"] == code
+    staff = client.get(f"/api/parcels/{code}/card", headers=auth(tokens["promoter"])).json()
+    assert staff["internal"]["history_url"] == f"/api/parcels/{code}/history"
+    idle = session.execute(
+        text("SELECT code FROM landmatch.parcel WHERE status='idle' LIMIT 1")
+    ).scalar()
+    assert client.get(f"/api/parcels/{idle}/card").status_code == 404
+    assert (
+        client.get(f"/api/parcels/{idle}/card", headers=auth(tokens["promoter"])).status_code == 200
+    )
+
+
+def test_search_validates_and_hides_internal_parcels(client, session) -> None:
+    assert client.get("/api/search?q=%20").status_code == 400
+    idle = session.execute(
+        text("SELECT code FROM landmatch.parcel WHERE status='idle' LIMIT 1")
+    ).scalar()
+    hits = client.get(f"/api/search?q={idle}").json()["results"]
+    assert all(h["code"] != idle for h in hits)
+
+
+def test_staff_login_cookie_and_get_only(client, tokens) -> None:
+    r = client.get("/internal/map", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].startswith("/internal/login")
+    bad = client.post("/internal/login", data={"token": "lm_wrong"}, follow_redirects=False)
+    assert bad.status_code == 401 and "令牌无效" in bad.text
+    ok = client.post("/internal/login", data={"token": tokens["promoter"]}, follow_redirects=False)
+    assert ok.status_code == 303 and "httponly" in ok.headers["set-cookie"].lower()
+    assert "samesite=strict" in ok.headers["set-cookie"].lower()
+    page = client.get("/internal/map")
+    assert page.status_code == 200 and "内部" in page.text
+
+
+def test_brochure_of_internal_parcel_is_404(client, session) -> None:
+    idle = session.execute(
+        text("SELECT code FROM landmatch.parcel WHERE status='idle' LIMIT 1")
+    ).scalar()
+    r = client.get(f"/parcels/{idle}/brochure")
+    assert r.status_code == 404 and r.headers["content-type"].startswith("application/problem+json")

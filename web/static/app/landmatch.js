@@ -1,0 +1,320 @@
+/* landmatch map pages: styles for the vector tiles, filters, search, identify → parcel card,
+ * the public "find sites" form and the match result page. Plain ES2017, no build step. */
+(function () {
+  "use strict";
+
+  var LM = (window.LM = window.LM || {});
+  var cfg = {};
+
+  function esc(v) {
+    return String(v === null || v === undefined ? "" : v)
+      .replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")
+      .replace(/"/g, "&quot;").replace(/'/g, "&#39;");
+  }
+  function num(v, nd) {
+    if (v === null || v === undefined || v === "") return '<span class="text-muted">未知</span>';
+    var n = Number(v);
+    return isFinite(n) ? esc(n.toLocaleString("zh-CN", { maximumFractionDigits: nd === undefined ? 2 : nd })) : esc(v);
+  }
+  function $(id) { return document.getElementById(id); }
+
+  // ---- styles (functions of the MVT feature properties) -------------------------------
+  function landUseColour(code) {
+    var c = (cfg.landUse || {})[code];
+    if (c) return c;
+    if (code && code.indexOf("1001") === 0) return "#9b59b6";
+    if (code && code.indexOf("1101") === 0) return "#3498db";
+    return "#95a5a6";
+  }
+  function aggregate(p) { return p && (p.count !== undefined || p.n !== undefined) && !p.code; }
+  function aggStyle(p) {
+    var n = Number(p.count || p.n || 1);
+    return { fill: true, fillColor: "#1e8449", fillOpacity: Math.min(0.75, 0.15 + Math.log10(n + 1) / 5),
+             color: "#145a32", weight: 0.5, radius: Math.min(14, 3 + Math.log2(n + 1)) };
+  }
+  LM.style = {
+    parcelsByLandUse: function (p) {
+      if (aggregate(p)) return aggStyle(p);
+      var c = landUseColour(p.land_use);
+      return { fill: true, fillColor: c, fillOpacity: 0.7, color: "#333", weight: 0.6, radius: 4 };
+    },
+    parcelsByStatus: function (p) {
+      if (aggregate(p)) return aggStyle(p);
+      var c = (cfg.status || {})[p.status] || "#34495e";
+      return { fill: true, fillColor: c, fillOpacity: 0.7, color: "#222", weight: 0.6, radius: 4 };
+    },
+    zones: function (p) {
+      var c = (cfg.zones || {})[p.level] || "#1f5fbf";
+      return { fill: true, fillColor: c, fillOpacity: 0.06, color: c, weight: 2,
+               dashArray: p.level === "national" ? null : "6 4" };
+    },
+    constraints: function (p) {
+      var c = (cfg.constraints || {})[p.severity] || "#c0392b";
+      return { fill: true, fillColor: c, fillOpacity: 0.25, color: c, weight: 1 };
+    },
+    admin: function (p) {
+      var lvl = p.level;
+      return { fill: false, color: "#555", weight: lvl === "city" || lvl === "province" ? 1.6 : 0.6,
+               dashArray: lvl === "county" ? "3 3" : null, opacity: 0.8 };
+    },
+    // With no basemap the boundaries are the base: a light fill so the map is not blank.
+    adminBase: function (p) {
+      var lvl = p.level;
+      return { fill: lvl === "county", fillColor: "#f6f1e7", fillOpacity: 1, color: "#6b6b6b",
+               weight: lvl === "city" || lvl === "province" ? 1.6 : 0.6, opacity: 0.9 };
+    }
+  };
+
+  // ---- filters ------------------------------------------------------------------------
+  function filterQuery() {
+    var f = $("lm-filters");
+    var q = Object.assign({}, cfg.defaultQuery || {});
+    if (!f) return q;
+    var statuses = Array.prototype.slice.call(f.querySelectorAll('input[name="status"]:checked'))
+      .map(function (i) { return i.value; });
+    if (f.querySelector('input[name="status"]')) q.status = statuses.join(",");
+    ["area_min", "area_max", "city", "land_use", "in_zone"].forEach(function (k) {
+      var el = f.elements[k];
+      if (el && el.value !== "") q[k] = el.value; else delete q[k];
+    });
+    return q;
+  }
+  function qs(q) {
+    var parts = Object.keys(q).filter(function (k) { return q[k] !== "" && q[k] !== undefined; })
+      .map(function (k) { return encodeURIComponent(k) + "=" + encodeURIComponent(q[k]); });
+    return parts.length ? "?" + parts.join("&") : "";
+  }
+  function applyFilters() {
+    var q = filterQuery();
+    var msg = $("lm-filter-msg");
+    if (msg) msg.textContent = "";
+    if (q.area_min && q.area_max && Number(q.area_min) > Number(q.area_max)) {
+      if (msg) msg.textContent = "面积下限不能大于上限";
+      return;
+    }
+    if (q.status === "") {
+      if (msg) msg.textContent = "请至少选择一种状态";
+      return;
+    }
+    LM.query = q;
+    var layer = LM.layers.parcels;
+    if (layer) layer.setUrl(cfg.tileBase + "/parcels/{z}/{x}/{y}.pbf" + qs(q));
+  }
+
+  // ---- search -------------------------------------------------------------------------
+  function search(ev) {
+    ev.preventDefault();
+    var q = $("lm-q").value.trim();
+    var hits = $("lm-hits");
+    if (!q) { hits.innerHTML = ""; return; }
+    fetch("/api/search?q=" + encodeURIComponent(q)).then(function (r) { return r.json(); })
+      .then(function (body) {
+        var items = body.results || [];
+        if (!items.length) { hits.innerHTML = '<li class="list-group-item small text-muted">未找到“' + esc(q) + '”</li>'; return; }
+        hits.innerHTML = items.map(function (h, i) {
+          return '<li class="list-group-item list-group-item-action small" data-i="' + i + '" tabindex="0">' +
+            '<span class="badge text-bg-secondary me-1">' + esc(h.kind_label) + "</span>" + esc(h.label) + "</li>";
+        }).join("");
+        Array.prototype.forEach.call(hits.children, function (li) {
+          li.addEventListener("click", function () { goTo(items[Number(li.dataset.i)]); });
+        });
+      });
+  }
+  function goTo(hit) {
+    var b = hit.bbox;
+    if (hit.kind === "facility" || (b[0] === b[2] && b[1] === b[3])) LM.map.setView([b[1], b[0]], 14);
+    else LM.map.fitBounds([[b[1], b[0]], [b[3], b[2]]], { maxZoom: 17 });
+    if (hit.kind === "parcel") showCard(hit.code);
+  }
+
+  // ---- identify and the parcel card -----------------------------------------------------
+  var highlight = null;
+  function identify(e) {
+    var ll = e.latlng;
+    fetch("/api/identify?lon=" + ll.lng.toFixed(7) + "&lat=" + ll.lat.toFixed(7))
+      .then(function (r) { return r.ok ? r.json() : { features: [] }; })
+      .then(function (body) {
+        var feats = body.features || body.parcels || body || [];
+        var codes = feats.map(function (f) { return (f.properties || f).code || f.id; }).filter(Boolean);
+        if (codes.length) showCard(codes[0], codes.slice(1));
+      });
+  }
+  function row(label, value) { return "<tr><th>" + esc(label) + "</th><td>" + value + "</td></tr>"; }
+  function renderCard(c, others) {
+    var p = c.parcel, L = c.labels, h = [];
+    h.push('<h2 class="h6 mb-1">' + esc(p.name) + ' <small class="text-muted">' + esc(p.code) + "</small></h2>");
+    h.push('<div class="small mb-2">' + esc(p.city_name || "") + " " + esc(p.address || "") +
+           ' <span class="badge" style="background:' + esc((cfg.status || {})[p.status] || "#555") + '">' + esc(L.status) + "</span></div>");
+    h.push('<table class="table table-sm lm-kv"><tbody>');
+    h.push(row("面积", num(p.area_mu) + " 亩 / " + num(p.area_ha, 4) + " 公顷"));
+    h.push(row("用途", esc(L.land_use) + (L.compatible_uses.length ? "<br><small>兼容：" + esc(L.compatible_uses.join("、")) + "</small>" : "")));
+    h.push(row("容积率", num(p.far_min) + " – " + num(p.far_max)));
+    h.push(row("建筑密度 / 绿地率", "≤" + num(p.density_max) + "% / ≤" + num(p.green_ratio_max) + "%"));
+    h.push(row("限高", num(p.height_max_m) + " 米"));
+    if (p.is_standard_land) {
+      h.push(row("标准地指标", "投资强度 ≥" + num(p.invest_intensity_min) + " 万元/亩；亩均税收 ≥" + num(p.tax_per_mu_min) +
+        " 万元/亩·年；单位能耗 ≤" + num(p.energy_per_value_max, 4) + " 吨标煤/万元；排放产出 ≥" + num(p.emission_value_min) + " 万元/吨"));
+    }
+    h.push(row("供地方式", esc(L.supply_modes.join("、") || "—") + (p.lease_years ? "（" + esc(p.lease_years) + " 年）" : "")));
+    h.push(row("参考价", p.ref_price_wan_per_mu === null || p.ref_price_wan_per_mu === undefined ? "不公开" : num(p.ref_price_wan_per_mu) + " 万元/亩"));
+    h.push(row("七通一平", esc(L.readiness.join("、") || "—")));
+    h.push("</tbody></table>");
+    h.push('<h3 class="h6">市政配套</h3><table class="table table-sm lm-kv"><tbody>');
+    c.utilities.forEach(function (u) {
+      var v = u.value === null || u.value === undefined ? '<span class="text-muted">未知</span>' :
+        (typeof u.value === "number" ? num(u.value) + " " + esc(u.unit) : esc(u.value));
+      h.push(row(u.label, v + (u.as_of ? ' <small class="' + (u.stale ? "text-danger" : "text-muted") + '">截至 ' + esc(u.as_of) + (u.stale ? "（已过期）" : "") + "</small>" : "")));
+    });
+    h.push("</tbody></table>");
+    if (c.zone) {
+      h.push('<h3 class="h6">所在开发区</h3><div class="small">' + esc(c.zone.name) + "（" + esc(c.zone.level_label) + "·" + esc(c.zone.kind) + "）</div>");
+      if (c.zone.industries.length) h.push('<div class="small text-muted">主导产业：' + esc(c.zone.industries.map(function (i) { return i.name; }).join("、")) + "</div>");
+      h.push('<div class="small">已完成区域评估：' + (c.zone.assessments.length ? esc(c.zone.assessments.map(function (a) { return a.label + "（" + a.approved_on + "）"; }).join("、")) : "无") + "</div>");
+    }
+    h.push('<h3 class="h6 mt-2">适用政策（' + c.policies.length + "）</h3><ul class=\"small lm-policies\">");
+    c.policies.slice(0, 8).forEach(function (pl) {
+      h.push("<li><b>" + esc(pl.title) + "</b> <span class=\"badge text-bg-light\">" + esc(pl.scope_label) + "·" + esc(pl.benefit_label) + "</span><br>" + esc(pl.summary) + "</li>");
+    });
+    if (c.policies.length > 8) h.push("<li>… 另有 " + (c.policies.length - 8) + " 项，详见推介书</li>");
+    h.push("</ul>");
+    h.push('<div class="small lm-contact"><i class="fa fa-phone"></i> 联系：' + esc(c.contact.name) + (c.contact.phone ? " " + esc(c.contact.phone) : "") + "</div>");
+    if (c.internal) {
+      var i = c.internal;
+      h.push('<div class="lm-internal mt-2"><h3 class="h6">内部信息</h3><table class="table table-sm lm-kv"><tbody>');
+      h.push(row("可见性", esc(i.visibility)));
+      h.push(row("底价", num(i.reserve_price_wan_per_mu) + " 万元/亩"));
+      h.push(row("土地使用权人", esc(i.holder || "—")));
+      h.push(row("经办人", esc((i.parcel_contact.name || "—") + " " + (i.parcel_contact.phone || ""))));
+      h.push(row("预留", i.reservation ? esc(i.reservation.project + "（" + (i.reservation.reserved_by || "") + "，至 " + (i.reservation.until || "未定") + "）") : "无"));
+      h.push("</tbody></table>");
+      h.push('<div class="small"><b>数据质量提示</b><ul class="lm-qa">' + (i.qa_flags.length ? i.qa_flags.map(function (q) { return "<li>" + esc(q) + "</li>"; }).join("") : "<li>无</li>") + "</ul></div>");
+      h.push('<a class="btn btn-sm btn-outline-secondary" href="' + esc(i.history_url) + '" target="_blank" rel="noopener">变更历史</a> ');
+      h.push("</div>");
+    }
+    h.push('<div class="mt-2"><a class="btn btn-sm btn-primary" href="' + esc(c.brochure_url) + '" target="_blank" rel="noopener"><i class="fa fa-file-lines"></i> 地块推介书</a> ' +
+           '<a class="btn btn-sm btn-outline-primary" href="' + esc(c.brochure_url) + '.pdf"><i class="fa fa-file-pdf"></i> PDF</a></div>');
+    if (others && others.length) h.push('<div class="small text-muted mt-1">此处另有重叠地块：' + esc(others.join("、")) + "</div>");
+    return h.join("");
+  }
+  function showCard(code, others) {
+    var card = $("lm-card");
+    card.innerHTML = '<p class="small text-muted">正在加载 ' + esc(code) + " …</p>";
+    fetch("/api/parcels/" + encodeURIComponent(code) + "/card")
+      .then(function (r) { return r.ok ? r.json() : r.json().then(function (b) { throw new Error(b.detail || b.title || r.status); }); })
+      .then(function (c) {
+        card.innerHTML = renderCard(c, others);
+        card.dataset.code = code;
+        if (highlight) LM.map.removeLayer(highlight);
+        highlight = L.geoJSON(c.geometry, { style: { color: "#00e5ff", weight: 3, fill: false } }).addTo(LM.map);
+        openPanel();
+      })
+      .catch(function (err) { card.innerHTML = '<p class="small text-danger">无法加载地块：' + esc(err.message) + "</p>"; });
+  }
+
+  // ---- public "find sites for my project" -------------------------------------------------
+  function runMatch(ev) {
+    ev.preventDefault();
+    var f = ev.target, out = $("lm-match-result");
+    var body = {
+      industry: f.elements.industry.value,
+      area_mu_min: Number(f.elements.area_min_mu.value),
+      area_mu_max: Number(f.elements.area_max_mu.value),
+      top: 10
+    };
+    if (f.elements.investment_wan.value) body.investment_wan = Number(f.elements.investment_wan.value);
+    if (f.elements.city.value) body.location = { cities: [f.elements.city.value] };
+    if (body.area_mu_min > body.area_mu_max) { out.innerHTML = '<span class="text-danger">用地下限不能大于上限</span>'; return; }
+    out.textContent = "正在匹配 …";
+    fetch("/api/match", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) })
+      .then(function (r) { return r.json().then(function (b) { return { ok: r.ok, body: b }; }); })
+      .then(function (res) {
+        if (!res.ok) { out.innerHTML = '<span class="text-danger">' + esc(res.body.detail || res.body.title || "匹配失败") + "</span>"; return; }
+        var feats = res.body.features || [];
+        var id = res.body.match_id;
+        var h = ["<div>找到 " + feats.length + " 个候选地块" + (id ? '，<a href="/match/' + encodeURIComponent(id) + '/map">在地图上查看全部结果与对比</a>' : "") + "</div><ol>"];
+        feats.slice(0, 5).forEach(function (ft) {
+          var p = ft.properties || {};
+          h.push("<li>" + esc(p.name || p.code || "组合地块") + "：" + num(p.score, 1) + " 分" + (p.code ? ' <a href="#" data-code="' + esc(p.code) + '">详情</a>' : "") + "</li>");
+        });
+        h.push("</ol>");
+        out.innerHTML = h.join("");
+        Array.prototype.forEach.call(out.querySelectorAll("a[data-code]"), function (a) {
+          a.addEventListener("click", function (e) { e.preventDefault(); showCard(a.dataset.code); });
+        });
+      })
+      .catch(function () { out.innerHTML = '<span class="text-danger">匹配服务暂不可用</span>'; });
+  }
+
+  // ---- match result page ------------------------------------------------------------------
+  function showSite(s) {
+    var h = ['<h2 class="h6">' + (s.assembly ? "组合 " + esc(s.label) : "第 " + esc(s.label) + " 名") + "：" + esc(s.name) + (s.code ? ' <small class="text-muted">' + esc(s.code) + "</small>" : "") + "</h2>"];
+    if (s.assembly) h.push('<div class="small">组合地块：' + esc(s.members.join("、")) + "</div>");
+    h.push('<div class="small">总分 <b>' + num(s.score, 1) + "</b>，面积 " + num(s.area_mu) + " 亩" + (s.days_to_start ? "，预计 " + num(s.days_to_start, 0) + " 天可开工" : "") + "</div>");
+    h.push('<table class="table table-sm lm-breakdown"><thead><tr><th>指标</th><th>原始值</th><th>得分</th><th>权重</th><th>贡献</th></tr></thead><tbody>');
+    s.breakdown.forEach(function (b) {
+      h.push("<tr><td>" + esc(b.label || b.criterion) + (b.note ? '<br><small class="text-muted">' + esc(b.note) + "</small>" : "") + "</td><td>" +
+             (b.raw === null || b.raw === undefined ? '<span class="text-muted">未知</span>' : esc(typeof b.raw === "object" ? JSON.stringify(b.raw) : b.raw)) +
+             "</td><td>" + num(b.score, 2) + "</td><td>" + num(b.weight, 2) + "</td><td>" + num(b.contribution, 1) + "</td></tr>");
+    });
+    h.push("</tbody></table>");
+    if (s.policies.length) {
+      h.push('<div class="small"><b>适用政策</b><ul>' + s.policies.map(function (p) {
+        return "<li>" + esc(p.title || p.code || p) + (p.value_wan ? "（约 " + num(p.value_wan) + " 万元）" : "") + "</li>";
+      }).join("") + "</ul></div>");
+    }
+    if (s.warnings.length) h.push('<div class="small text-warning-emphasis"><b>提示</b><ul>' + s.warnings.map(function (w) { return "<li>" + esc(w.message || w) + "</li>"; }).join("") + "</ul></div>");
+    if (s.code && !s.assembly) h.push('<a class="btn btn-sm btn-primary" href="/parcels/' + encodeURIComponent(s.code) + '/brochure" target="_blank" rel="noopener">地块推介书</a>');
+    $("lm-card").innerHTML = h.join("");
+    openPanel();
+  }
+  function drawSites() {
+    var group = LM.layers.ranked;
+    (cfg.sites || []).forEach(function (s) {
+      var shape = L.geoJSON(s.assembly && s.outline ? s.outline : s.geometry, {
+        style: s.assembly ? { color: "#e67e22", weight: 3, dashArray: "8 4", fillOpacity: 0.15 }
+                          : { color: "#c0392b", weight: 2, fillOpacity: 0.25 }
+      }).addTo(group);
+      var marker = L.marker([s.lat, s.lon], {
+        icon: L.divIcon({ className: "lm-rank-icon", html: "<span>" + esc(s.label) + "</span>", iconSize: [26, 26] }),
+        title: (s.assembly ? "组合 " : "第 ") + s.label + (s.assembly ? "" : " 名"),
+        zIndexOffset: 1000  // above facility clusters
+      }).addTo(group);
+      var open = function () { showSite(s); };
+      marker.on("click", open);
+      shape.on("click", function (e) { L.DomEvent.stopPropagation(e); open(); });
+    });
+    Array.prototype.forEach.call(document.querySelectorAll("#lm-ranked [data-rank]"), function (li, i) {
+      li.addEventListener("click", function () {
+        var s = cfg.sites[i];
+        LM.map.setView([s.lat, s.lon], Math.max(LM.map.getZoom(), 14));
+        showSite(s);
+      });
+    });
+  }
+
+  // ---- panel on phones ----------------------------------------------------------------------
+  function openPanel() { var p = $("lm-panel"); if (p) p.classList.add("lm-open"); }
+  function togglePanel() { var p = $("lm-panel"); if (p) p.classList.toggle("lm-open"); setTimeout(function () { LM.map.invalidateSize(); }, 250); }
+
+  LM.init = function (map, layers, config) {
+    cfg = config;
+    LM.map = map;
+    LM.layers = layers;
+    L.control.scale({ imperial: false }).addTo(map);  // metric only (公里/米)
+    LM.query = Object.assign({}, cfg.defaultQuery || {});  // the page built the first URL with it
+    var f = $("lm-filters");
+    if (f) {
+      f.addEventListener("submit", function (e) { e.preventDefault(); applyFilters(); });
+      f.addEventListener("reset", function () { setTimeout(applyFilters, 0); });
+    }
+    var s = $("lm-search");
+    if (s) s.addEventListener("submit", search);
+    var m = $("lm-match");
+    if (m) m.addEventListener("submit", runMatch);
+    var t = $("lm-toggle");
+    if (t) t.addEventListener("click", togglePanel);
+    if (cfg.page === "match") drawSites();
+    else map.on("click", identify);
+    setTimeout(function () { map.invalidateSize(); }, 0);
+  };
+})();
