@@ -73,6 +73,9 @@ def test_a_new_red_line_removes_parcels_from_the_next_match_and_tile(client, tok
     excluded0 = {f["rule"]: f["count"] for f in before["why_not"]["failed"]}.get("excluded", 0)
     assert excluded >= excluded0 + 1
     # The next constraints tile is re-rendered (new data version, new ETag) and has the line.
+    # Tile workers re-read data versions at most every LANDMATCH_TILE_VERSION_POLL_MS;
+    # let that interval pass.
+    client.app.state.tile_server.clock.expire()
     tile_after = client.get(tile_url, headers=auth(tokens["promoter"]))
     assert tile_after.headers["ETag"] != tile_before.headers["ETag"]
     assert len(tile_after.content) > len(tile_before.content)
