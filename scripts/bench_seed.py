@@ -47,15 +47,20 @@ def main() -> None:
     upgrade(url, "head")
     engine = get_engine(url)
     first: dict[str, float] = {}
+    cpu_at: dict[str, tuple[float, float]] = {}  # stage → (python, backend) CPU at its start
+    backend = 0
 
     def progress(stage: str, done: int, total: int) -> None:
-        first.setdefault(stage, time.perf_counter())
+        if stage not in first:
+            first[stage] = time.perf_counter()
+            cpu_at[stage] = (time.process_time(), _cpu(backend))
 
     t0 = time.perf_counter()
     p0 = time.process_time()
     with engine.begin() as conn:
         backend = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
         b0 = _cpu(backend)
+        cpu_at["layers"] = (p0, b0)
         report = seed(conn, n=args.parcels, progress=progress)
         b1 = _cpu(backend)
     t_commit = time.perf_counter()
@@ -73,6 +78,11 @@ def main() -> None:
     else:
         for (name, t), (_n2, t2) in zip(marks, marks[1:], strict=False):
             print(f"  {name:<12} {t2 - t:8.1f} s")
+    cpu_at["commit"] = (time.process_time(), b1)
+    print("  cpu by progress stage (python / backend seconds):")
+    names = [m[0] for m in marks]
+    for a, b in zip(names, names[1:], strict=False):
+        print(f"    {a:<12} {cpu_at[b][0] - cpu_at[a][0]:6.1f} / {cpu_at[b][1] - cpu_at[a][1]:6.1f}")
     print(f"  {'vacuum':<12} {t_end - t_commit:8.1f} s")
     print(f"  {'total':<12} {t_end - t0:8.1f} s")
     print(f"cpu seconds in the seed transaction: python {time.process_time() - p0:.1f}, "

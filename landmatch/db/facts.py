@@ -71,23 +71,28 @@ def candidates(
     rows_out: list[np.ndarray] = []
     fac_out: list[np.ndarray] = []
     n = len(boxes)
-    kinds = sorted(set(fac_kind.tolist()))
-    fu = _unit(fac_xy[:, 0], fac_xy[:, 1]) if len(fac_xy) else np.zeros((0, 3))
+    # Facilities grouped by kind so that each kind is a contiguous block of columns.
+    by_kind = np.argsort(fac_kind.astype(str), kind="stable")
+    kinds_sorted = fac_kind[by_kind]
+    edges = [0, *(np.flatnonzero(kinds_sorted[1:] != kinds_sorted[:-1]) + 1).tolist(),
+             len(by_kind)]
+    fu = _unit(fac_xy[by_kind, 0], fac_xy[by_kind, 1]) if len(fac_xy) else np.zeros((0, 3))
     for s in range(0, n, CHUNK):
         b = boxes[s : s + CHUNK]
         cx, cy = (b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2
         kx = M_PER_DEG_LAT * np.cos(np.radians(cy))
         r = np.hypot((b[:, 2] - b[:, 0]) * kx, (b[:, 3] - b[:, 1]) * M_PER_DEG_LAT) / 2
         dot = _unit(cx, cy) @ fu.T  # cosine of the central angle, parcel × facility
-        for kind in kinds:
-            pos = np.flatnonzero(fac_kind == kind)
-            d_min = EARTH_R * np.arccos(np.clip(dot[:, pos].max(axis=1), -1.0, 1.0))
+        for a, e in zip(edges, edges[1:], strict=False):
+            if a == e:
+                continue
+            block = dot[:, a:e]
+            d_min = EARTH_R * np.arccos(np.clip(block.max(axis=1), -1.0, 1.0))
             # d·(1−ε) − r − slack ≤ d_min·(1+ε) + r + slack  ⇔  d ≤ reach
             reach = (d_min * (1 + EPS) + 2 * (r + SLACK_M)) / (1 - EPS)
-            keep = dot[:, pos] >= np.cos(np.minimum(reach / EARTH_R, np.pi))[:, None]
-            rr, cc = np.nonzero(keep)
+            rr, cc = np.nonzero(block >= np.cos(np.minimum(reach / EARTH_R, np.pi))[:, None])
             rows_out.append(rr + s)
-            fac_out.append(pos[cc])
+            fac_out.append(by_kind[cc + a])
     if not rows_out:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     rows = np.concatenate(rows_out)
@@ -105,7 +110,7 @@ def _sql() -> str:
     facilities to measure for each are the pairs in ``pg_temp.fact_pair``."""
     dist_cols = _dist_cols()
     dists = ",\n    ".join(
-        f"min(_ST_DistanceUnCached(f.geom::geography, p.geom::geography, true)) FILTER "
+        f"min(_ST_DistanceUnCached(f.gg, p.gg, true)) FILTER "
         f"(WHERE f.kind = '{k}') / 1000.0 AS dist_{k}_km"
         for k in vocab.FACILITY_KINDS
     )
@@ -118,8 +123,10 @@ WITH dist AS (
   SELECT c.parcel_id AS id,
     {dists}
   FROM pg_temp.fact_pair c
-  JOIN landmatch.parcel p ON p.id = c.parcel_id
-  JOIN landmatch.facility f ON f.id = c.facility_id
+  JOIN (SELECT p.id, p.geom::geography AS gg FROM landmatch.parcel p WHERE {{where}}
+        OFFSET 0) p ON p.id = c.parcel_id
+  JOIN (SELECT id, kind, geom::geography AS gg FROM landmatch.facility OFFSET 0) f
+    ON f.id = c.facility_id
   GROUP BY c.parcel_id
 ), zone AS (
   SELECT DISTINCT ON (p.id) p.id, z.id AS zone_id
@@ -150,23 +157,43 @@ ON CONFLICT (parcel_id) DO UPDATE SET {updates}
 """
 
 
-def _load_candidates(conn: Connection, where: str, params: dict[str, object]) -> int:
+_BOX = np.dtype([("nf", ">i2"), ("l0", ">i4"), ("id", ">i8"), ("l1", ">i4"), ("x0", ">f8"),
+                 ("l2", ">i4"), ("y0", ">f8"), ("l3", ">i4"), ("x1", ">f8"), ("l4", ">i4"),
+                 ("y1", ">f8")])
+
+
+def _boxes(conn: Connection, where: str) -> tuple[np.ndarray, np.ndarray]:
+    """Ids and bounding boxes of the parcels matching ``where``, read by binary COPY."""
+    query = (
+        "SELECT p.id, ST_XMin(p.geom), ST_YMin(p.geom), ST_XMax(p.geom), ST_YMax(p.geom) "
+        f"FROM landmatch.parcel p WHERE {where} ORDER BY p.id"
+    )
+    dbapi = conn.connection.driver_connection
+    buf = bytearray()
+    with dbapi.cursor() as cur, cur.copy(  # type: ignore[union-attr]
+        f"COPY ({query}) TO STDOUT WITH (FORMAT binary)"
+    ) as copy:
+        for chunk in copy:
+            buf += chunk
+    body = memoryview(buf)[19 : len(buf) - 2]  # header (signature, flags, extension), trailer
+    rec = np.frombuffer(body, dtype=_BOX)
+    boxes = np.column_stack([rec["x0"], rec["y0"], rec["x1"], rec["y1"]]).astype(np.float64)
+    return rec["id"].astype(np.int64), boxes
+
+
+def _load_candidates(conn: Connection, where: str) -> int:
     fac = conn.execute(text(
         "SELECT id, kind, ST_X(geom), ST_Y(geom) FROM landmatch.facility ORDER BY id")).all()
     fac_id = np.array([r[0] for r in fac], dtype=np.int64)
     fac_kind = np.array([r[1] for r in fac], dtype=object)
     fac_xy = np.array([(r[2], r[3]) for r in fac], dtype=np.float64).reshape(-1, 2)
-    rows = conn.execute(text(
-        "SELECT p.id, ST_XMin(p.geom), ST_YMin(p.geom), ST_XMax(p.geom), ST_YMax(p.geom) "
-        f"FROM landmatch.parcel p WHERE {where} ORDER BY p.id"), params).all()
-    ids = [r[0] for r in rows]
-    boxes = np.array([r[1:] for r in rows], dtype=np.float64).reshape(-1, 4)
+    ids, boxes = _boxes(conn, where)
     rows_, facs = candidates(boxes, fac_kind, fac_xy)
     # Binary COPY straight from numpy: int16 field count, then (int32 length, value) each.
     rec = np.zeros(len(rows_), dtype=[("nf", ">i2"), ("l1", ">i4"), ("pid", ">i8"),
                                       ("l2", ">i4"), ("fid", ">i4")])
     rec["nf"], rec["l1"], rec["l2"] = 2, 8, 4
-    rec["pid"] = np.asarray(ids, dtype=np.int64)[rows_] if len(rows_) else []
+    rec["pid"] = ids[rows_]
     rec["fid"] = fac_id[facs]
     conn.execute(text("DROP TABLE IF EXISTS pg_temp.fact_pair"))
     conn.execute(text(
@@ -190,17 +217,17 @@ def refresh_facts(conn: Connection, parcel_ids: Sequence[int] | None = None) -> 
     used index-only; ``landmatch seed`` does.
     """
     if parcel_ids is None:
-        where, params = "true", {}
+        where = "true"
     else:
-        ids = sorted({int(i) for i in parcel_ids})
+        ids = sorted({int(i) for i in parcel_ids})  # integers only: safe to inline
         if not ids:
             return 0
-        where, params = "p.id = ANY(CAST(:ids AS bigint[]))", {"ids": ids}
-    if not _load_candidates(conn, where, params):
+        where = f"p.id = ANY('{{{','.join(map(str, ids))}}}'::bigint[])"
+    if not _load_candidates(conn, where):
         return 0
     # JIT compilation costs more than it saves on these geometry functions.
     conn.execute(text("SET LOCAL jit = off"))
-    result = conn.execute(text(_sql().replace("{where}", where)), params)
+    result = conn.execute(text(_sql().replace("{where}", where)))
     conn.execute(text("DROP TABLE pg_temp.fact_pair"))
     if parcel_ids is None:
         conn.execute(text("ANALYZE landmatch.parcel_fact"))
