@@ -31,6 +31,10 @@ def _cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def timings_in(report: object) -> bool:
+    return bool(getattr(report, "timings", None))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--db", required=True)
@@ -64,10 +68,12 @@ def main() -> None:
         report = seed(conn, n=args.parcels, progress=progress)
         b1 = _cpu(backend)
     t_commit = time.perf_counter()
-    with engine.begin() as conn:
-        conn.execute(text("ANALYZE landmatch.parcel"))
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text("VACUUM ANALYZE landmatch.parcel_fact"))
+        if timings_in(report):  # as `landmatch seed` does after it
+            conn.execute(text("VACUUM landmatch.parcel_fact"))
+        else:  # older code: as its CLI did
+            conn.execute(text("ANALYZE landmatch.parcel"))
+            conn.execute(text("VACUUM ANALYZE landmatch.parcel_fact"))
     t_end = time.perf_counter()
     marks = [("layers", t0), *sorted(first.items(), key=lambda kv: kv[1]), ("commit", t_commit)]
     timings = getattr(report, "timings", None)  # older code: derived from progress events

@@ -132,7 +132,8 @@ WITH dist AS (
   SELECT DISTINCT ON (p.id) p.id, z.id AS zone_id
   FROM landmatch.parcel p JOIN landmatch.dev_zone z ON ST_Intersects(z.geom, p.geom)
   WHERE {{where}}
-  ORDER BY p.id, ST_Area(ST_Intersection(z.geom, p.geom)) DESC, z.id
+  ORDER BY p.id, CASE WHEN ST_CoveredBy(p.geom, z.geom) THEN ST_Area(p.geom)
+                 ELSE ST_Area(ST_Intersection(z.geom, p.geom)) END DESC, z.id
 ), hits AS (
   SELECT p.id,
          bool_or(c.severity = 'excludes') AS excluded,
