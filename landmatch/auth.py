@@ -132,6 +132,16 @@ def issue_token(session: Session, user_id: int) -> str:
     return token
 
 
+def parse_bearer(header: str | None) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header (None without a header)."""
+    if not header:
+        return None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("Authorization 头格式应为：Bearer <令牌>")
+    return token.strip()
+
+
 def principal_for_token(session: Session, token: str) -> Principal:
     row = session.execute(
         text(

@@ -43,6 +43,11 @@ class Settings(BaseSettings):
     osm_tile_url: str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
     # In-process vector-tile cache per worker, in MB (0 disables it).
     tile_cache_mb: int = Field(256, ge=0, le=65_536)
+    # Tile workers re-read the data versions at most this often: a committed write reaches tiles
+    # (and their ETags) within this bound. 0 reads them on every tile request.
+    tile_version_poll_ms: int = Field(200, ge=0, le=60_000)
+    # Tile requests remember a bearer token's user this long: revocation reaches tiles within it.
+    token_cache_seconds: float = Field(15, ge=0, le=3600)
     # Where the front-end assets installed from npm live (web/node_modules).
     web_assets_dir: str = ""
 

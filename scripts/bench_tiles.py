@@ -169,7 +169,9 @@ def start(cmd: list[str], env: dict[str, str], port: int, probe: str) -> subproc
 def install_tipg(venv: Path) -> None:
     if not (venv / "bin" / "python").exists():
         sh(sys.executable, "-m", "venv", str(venv))
-    sh(str(venv / "bin" / "pip"), "install", "-q", "tipg", "uvicorn")
+    # uvicorn[standard] (uvloop, httptools), as landmatch runs: with plain uvicorn (h11) tipg
+    # answered every keep-alive request ~45 ms late (Nagle × delayed ACK), not its own cost.
+    sh(str(venv / "bin" / "pip"), "install", "-q", "tipg", "uvicorn[standard]")
     v = sh(str(venv / "bin" / "python"), "-c", "import tipg; print(tipg.__version__)").stdout
     print(f"tipg {v.strip()} in {venv}", flush=True)
 
@@ -187,15 +189,22 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--warm-passes", type=int, default=5)
     ap.add_argument("--tipg-venv", default="/tmp/tipg-venv")
+    ap.add_argument("--groups", default="z12-z16,z6-z11",
+                    help="Which tile groups to measure (comma-separated).")
+    ap.add_argument("--runs", default="tipg,live,cache",
+                    help="Which servers to measure (comma-separated: tipg, live, cache).")
     args = ap.parse_args()
 
+    runs = set(args.runs.split(","))
     url = prepare_db(args.source, args.db)
-    tiles = tile_list(url, args.per_zoom)
-    install_tipg(Path(args.tipg_venv))
+    tiles = {g: t for g, t in tile_list(url, args.per_zoom).items() if g in args.groups.split(",")}
+    if "tipg" in runs:
+        install_tipg(Path(args.tipg_venv))
     print({k: len(v) for k, v in tiles.items()}, flush=True)
 
-    ours = [sys.executable, "-m", "uvicorn", "landmatch.api.main:app", "--host", HOST,
-            "--workers", str(args.workers), "--no-access-log", "--log-level", "warning"]
+    # Served the documented way (``landmatch serve --workers N``).
+    ours = [sys.executable, "-m", "landmatch.cli", "serve", "--host", HOST,
+            "--workers", str(args.workers), "--no-access-log"]
     base_env = {"PYTHONPATH": str(ROOT), "LANDMATCH_DATABASE_URL": url}
     tipg_cmd = [str(Path(args.tipg_venv) / "bin" / "uvicorn"), "tipg.main:app", "--host", HOST,
                 "--workers", str(args.workers), "--no-access-log", "--log-level", "warning"]
@@ -214,40 +223,55 @@ def main() -> None:
     # Internal (all statuses) tiles, as tipg serves the whole table; identity encoding for both.
     hdr = {"Accept-Encoding": "identity", "Authorization": f"Bearer {staff_token(url)}"}
 
-    def bench(label: str, port: int, path, passes: int) -> None:  # type: ignore[no-untyped-def]
+    def bench(label: str, port: int, path, passes: int,  # type: ignore[no-untyped-def]
+              concs: tuple[int, ...] = (1, 4)) -> None:
         for group, tl in tiles.items():
             paths = [path(*t) for t in tl]
-            for conc in (1, 4):
+            for conc in concs:
                 r = asyncio.run(run(port, paths * passes, conc, hdr))
                 results.append(row(f"{label} {group} c{conc}", r))
                 print(results[-1], flush=True)
 
+    print(f"load average before: {os.getloadavg()}", flush=True)
     print(head, flush=True)
     # 1. tipg: first pass (cold) and warm passes.
-    p = start(tipg_cmd + ["--port", "8811"], tipg_env, 8811, "/collections")
-    try:
-        bench("tipg cold", 8811, tipg_path, 1)
-        bench("tipg warm", 8811, tipg_path, args.warm_passes)
-    finally:
-        p.terminate()
-        p.wait()
+    if "tipg" in runs:
+        p = start(tipg_cmd + ["--port", "8811"], tipg_env, 8811, "/collections")
+        try:
+            bench("tipg cold", 8811, tipg_path, 1)
+            bench("tipg warm", 8811, tipg_path, args.warm_passes)
+        finally:
+            p.terminate()
+            p.wait()
     # 2. landmatch live (no tile cache).
-    p = start(ours + ["--port", "8812"], base_env | {"LANDMATCH_TILE_CACHE_MB": "0"}, 8812,
-              "/healthz")
-    try:
-        bench("landmatch live", 8812, ours_path, args.warm_passes)
-    finally:
-        p.terminate()
-        p.wait()
-    # 3. landmatch cached: cold pass (empty cache per worker), then warm passes.
-    p = start(ours + ["--port", "8813"], base_env, 8813, "/healthz")
-    try:
-        bench("landmatch cache cold", 8813, ours_path, 1)
-        bench("landmatch cache warm", 8813, ours_path, args.warm_passes * 4)
-    finally:
-        p.terminate()
-        p.wait()
-    print("\n" + head)
+    if "live" in runs:
+        p = start(ours + ["--port", "8812"], base_env | {"LANDMATCH_TILE_CACHE_MB": "0"}, 8812,
+                  "/healthz")
+        try:
+            bench("landmatch live", 8812, ours_path, args.warm_passes)
+        finally:
+            p.terminate()
+            p.wait()
+    # 3. landmatch cached: a cold pass per concurrency (a fresh server: empty caches), then
+    #    warm passes (after one priming pass, not measured).
+    if "cache" in runs:
+        for conc in (1, 4):
+            p = start(ours + ["--port", "8813"], base_env, 8813, "/healthz")
+            try:
+                bench("landmatch cache cold", 8813, ours_path, 1, (conc,))
+            finally:
+                p.terminate()
+                p.wait()
+        p = start(ours + ["--port", "8813"], base_env, 8813, "/healthz")
+        try:
+            for tl in tiles.values():
+                asyncio.run(run(8813, [ours_path(*t) for t in tl] * 2, 4, hdr))
+            bench("landmatch cache warm", 8813, ours_path, args.warm_passes * 4)
+        finally:
+            p.terminate()
+            p.wait()
+    print(f"\nload average after: {os.getloadavg()}")
+    print(head)
     print("\n".join(results))
 
 

@@ -37,7 +37,9 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.settings = settings
     app.state.engine = get_engine(settings.database_url)
     app.state.sessions = session_factory(app.state.engine)
+    app.state.tile_server = tiles.tile_server(settings, lambda: app.state.sessions)
     problems.install(app)
+    app.router.routes.insert(0, tiles.lean_route)  # ahead of every other route (routes/tiles.py)
     app.include_router(health.router)
     app.include_router(match.router)  # before parcels: /api/parcels/{code}/matching-projects
     app.include_router(parcels.router)

@@ -8,8 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
-from landmatch.auth import PUBLIC, Principal, principal_for_token
-from landmatch.errors import Unauthorized
+from landmatch.auth import PUBLIC, Principal, parse_bearer, principal_for_token
 from landmatch.settings import Settings
 
 
@@ -28,17 +27,18 @@ def get_session(request: Request) -> Iterator[Session]:
 STAFF_COOKIE = "lm_staff"
 
 
-def get_principal(request: Request, session: Annotated[Session, Depends(get_session)]) -> Principal:
+def caller_token(request: Request) -> str | None:
+    """The caller's token: the bearer header, else (GET/HEAD only) the staff cookie."""
     header = request.headers.get("authorization")
     if not header:
         cookie = request.cookies.get(STAFF_COOKIE)
-        if cookie and request.method in ("GET", "HEAD"):
-            return principal_for_token(session, cookie)
-        return PUBLIC
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthorized("Authorization 头格式应为：Bearer <令牌>")
-    return principal_for_token(session, token.strip())
+        return cookie if cookie and request.method in ("GET", "HEAD") else None
+    return parse_bearer(header)
+
+
+def get_principal(request: Request, session: Annotated[Session, Depends(get_session)]) -> Principal:
+    token = caller_token(request)
+    return PUBLIC if token is None else principal_for_token(session, token)
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]

@@ -13,7 +13,6 @@ from landmatch.auth import Principal
 from landmatch.errors import NotFound
 from landmatch.geo.measure import M2_PER_MU
 
-
 # Fields any caller may see. Everything else on the parcel row is internal.
 PUBLIC_COLUMNS: tuple[str, ...] = (
     "code", "name", "city_code", "county_code", "address", "status", "land_use",
@@ -74,11 +73,11 @@ def _feature(row: Any) -> dict[str, Any]:
     return {"type": "Feature", "id": props["code"], "geometry": geometry, "properties": props}
 
 
-def list_parcels(session: Session, f: ParcelFilter, principal: Principal) -> dict[str, Any]:
-    where = ["p.deleted_at IS NULL"]
-    params: dict[str, Any] = {"limit": f.limit, "offset": f.offset}
-    if principal.is_public:
-        where = [PUBLIC_WHERE]
+def filter_sql(f: ParcelFilter, principal: Principal) -> tuple[list[str], dict[str, Any]]:
+    """WHERE clauses (on ``p`` = parcel, ``z`` = dev_zone) and bound parameters for the listing
+    filters; the public see public parcels only. Shared by listings and exports."""
+    where = [PUBLIC_WHERE] if principal.is_public else ["p.deleted_at IS NULL"]
+    params: dict[str, Any] = {}
     if f.status:
         where.append("p.status = ANY(:status)")
         params["status"] = f.status
@@ -91,6 +90,12 @@ def list_parcels(session: Session, f: ParcelFilter, principal: Principal) -> dic
     if f.bbox:
         where.append("p.geom && ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4490)")
         params.update(x0=f.bbox[0], y0=f.bbox[1], x1=f.bbox[2], y1=f.bbox[3])
+    return where, params
+
+
+def list_parcels(session: Session, f: ParcelFilter, principal: Principal) -> dict[str, Any]:
+    where, params = filter_sql(f, principal)
+    params.update(limit=f.limit, offset=f.offset)
     sql = (
         f"SELECT {_select(principal)} FROM landmatch.parcel p "
         "LEFT JOIN landmatch.dev_zone z ON z.id = p.zone_id "

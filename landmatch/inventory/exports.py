@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from landmatch import vocab
 from landmatch.auth import Principal
-from landmatch.db.parcels import PUBLIC_WHERE, ParcelFilter
+from landmatch.db.parcels import ParcelFilter, filter_sql
 from landmatch.errors import InvalidInput, NotFound
 from landmatch.geo.measure import M2_PER_HA, M2_PER_MU
 from landmatch.geo.txt import write_txt
@@ -58,20 +58,7 @@ def fetch(session: Session, f: ParcelFilter, principal: Principal) -> tuple[pd.D
     if "ref_price_wan_per_mu" in names:
         cols.append("CASE WHEN p.price_public THEN p.ref_price_wan_per_mu END AS ref_price_wan_per_mu"
                     if principal.is_public else "p.ref_price_wan_per_mu")
-    where = [PUBLIC_WHERE] if principal.is_public else ["p.deleted_at IS NULL"]
-    params: dict[str, Any] = {}
-    if f.status:
-        where.append("p.status = ANY(:status)")
-        params["status"] = f.status
-    if f.city:
-        where.append("p.city_code = :city")
-        params["city"] = f.city
-    if f.zone:
-        where.append("z.code = :zone")
-        params["zone"] = f.zone
-    if f.bbox:
-        where.append("p.geom && ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4490)")
-        params.update(x0=f.bbox[0], y0=f.bbox[1], x1=f.bbox[2], y1=f.bbox[3])
+    where, params = filter_sql(f, principal)
     sql = (f"SELECT {', '.join(cols)}, z.code AS zone_code, p.area_m2, ST_AsBinary(p.geom) AS wkb "
            "FROM landmatch.parcel p LEFT JOIN landmatch.dev_zone z ON z.id = p.zone_id "
            f"WHERE {' AND '.join(where)} ORDER BY p.code")

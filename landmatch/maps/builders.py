@@ -51,7 +51,7 @@ def base_map(
         min_zoom=5,
         max_zoom=19,
         prefer_canvas=True,
-        control_scale=True,
+        control_scale=False,  # a metric-only scale is added by LM.init
         attribution_control=True,
     )
     if settings.basemap == "osm":

@@ -268,14 +268,18 @@ def score_sql(req: Requirement, ps: Params, public: bool, today: dt.date,
     )
     ref_price = (req.budget.max_wan_per_mu * 1.25 if req.budget.max_wan_per_mu
                  else DEFAULT_PRICE_REF)
-    s_price = (f"COALESCE(GREATEST(0, LEAST(1, 1 - {price} / {ps.add(ref_price, 'float8')})), 0)")
+    # PostgreSQL's LEAST/GREATEST skip NULLs, so an unknown price or date must be caught
+    # first: unknown scores 0 (shown as unknown), never as a pass.
+    s_price = (f"CASE WHEN {price} IS NULL THEN 0::float8 ELSE GREATEST(0, LEAST(1, 1 - {price} / "
+               f"{ps.add(ref_price, 'float8')})) END")
     scale = max(100.0, 0.02 * (req.investment_wan or 0))
     pol_value = f"({cx['pfixed']} + {cx['prate']} * COALESCE({price}, 0) * {AMU})"
     s_policy = (f"(0.5::float8 * LEAST(1::float8, {cx['npol']} / 6::float8) + 0.5::float8 * LEAST(1::float8, {pol_value} / "
                 f"{ps.add(scale, 'float8')}))")
     today_p = ps.add(today, "date")
-    s_fresh = (f"COALESCE(GREATEST(0, LEAST(1, 1 - ({today_p} - p.data_updated_on) / "
-               f"{ps.add(2.0 * stale_after_days, 'float8')})), 0)")
+    s_fresh = (f"CASE WHEN p.data_updated_on IS NULL THEN 0::float8 ELSE GREATEST(0, LEAST(1, "
+               f"1 - ({today_p} - p.data_updated_on) / {ps.add(2.0 * stale_after_days, 'float8')}"
+               f")) END")
     return {
         "area_fit": area_fit_sql(req, ps),
         "distance": s_dist,

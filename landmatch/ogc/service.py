@@ -171,19 +171,19 @@ def tile(session: Session, cid: str, z: int, y: int, x: int, params: Params,
     if unknown:
         raise InvalidInput(f"不支持的瓦片参数：{', '.join(unknown)}；可用：{', '.join(allowed) or '无'}")
     kw: dict[str, Any] = {}
-    for name, field in allowed.items():
+    for name, target in allowed.items():
         v = query.single(params, name) if name in params else None
         if v is None:
             continue
         try:
-            if field in ("status", "land_use"):
-                kw[field] = tuple(p for p in v.split(",") if p)
-            elif field in ("area_min_mu", "area_max_mu"):
-                kw[field] = float(v)
-            elif field == "in_zone":
-                kw[field] = v.lower() in ("1", "true", "yes")
+            if target in ("status", "land_use"):
+                kw[target] = tuple(p for p in v.split(",") if p)
+            elif target in ("area_min_mu", "area_max_mu"):
+                kw[target] = float(v)
+            elif target == "in_zone":
+                kw[target] = v.lower() in ("1", "true", "yes")
             else:
-                kw[field] = v
+                kw[target] = v
         except ValueError:
             raise InvalidInput(f"瓦片参数 {name} 的值无效：{v}") from None
     return render_tile(session.connection(), TILE_LAYERS[coll.id], z, x, y, TileFilter(**kw),

@@ -161,3 +161,26 @@ def test_reserved_for_another_project(session, make_parcel, make_project):
     assert verdicts(session, {"project_id": mine}, pid)["reserved"] is False
     assert verdicts(session, {"project_id": theirs}, pid)["reserved"] is True
     assert verdicts(session, {}, pid)["reserved"] is False
+
+
+def test_unknown_price_and_freshness_score_zero_not_full(client, tokens, conn):  # type: ignore[no-untyped-def]
+    """PostgreSQL's LEAST() ignores NULL: an unknown price must not read as the best price."""
+    from sqlalchemy import text
+
+    from tests.conftest import auth
+
+    code = conn.execute(text(
+        "SELECT code FROM landmatch.parcel WHERE status = 'ready' AND deleted_at IS NULL "
+        "AND land_use = '100102' AND city_code = '130100' ORDER BY id LIMIT 1")).scalar()
+    conn.execute(text("UPDATE landmatch.parcel SET ref_price_wan_per_mu = NULL, "
+                      "data_updated_on = NULL WHERE code = :c"), {"c": code})
+    area_mu = conn.execute(text(
+        "SELECT area_m2 * 15 / 10000 FROM landmatch.parcel WHERE code = :c"), {"c": code}).scalar()
+    req = {"industry": "34", "area_mu_min": float(area_mu) - 1, "area_mu_max": float(area_mu) + 1,
+           "location": {"cities": ["130100"]}, "top": 200, "assemblies": False}
+    r = client.post("/api/match", json=req, headers=auth(tokens["promoter"]))
+    assert r.status_code == 200, r.text
+    feat = next(f for f in r.json()["features"] if f["properties"]["code"] == code)
+    parts = {b["criterion"]: b for b in feat["properties"]["breakdown"]}
+    assert parts["price"]["score"] == 0 and parts["price"]["contribution"] == 0
+    assert parts["freshness"]["score"] == 0

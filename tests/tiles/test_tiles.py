@@ -189,6 +189,7 @@ def test_http_etag_304_and_write_bumps(client, conn: Connection, tokens) -> None
     assert r2.status_code == 304 and r2.headers["etag"] == etag and not r2.content
     code = features(r1.content, "parcels")[0]["properties"]["code"]
     conn.execute(text("UPDATE landmatch.parcel SET status = 'withdrawn' WHERE code = :c"), {"c": code})
+    client.app.state.tile_server.clock.expire()  # or wait LANDMATCH_TILE_VERSION_POLL_MS
     r3 = client.get(url, headers={**h, "If-None-Match": etag})
     assert r3.status_code == 200 and r3.headers["etag"] != etag
     after = {f["properties"]["code"]: f["properties"]["status"] for f in features(r3.content, "parcels")}
@@ -251,3 +252,32 @@ def test_identify_public_and_internal(client, conn: Connection, tokens) -> None:
     assert near.status_code == 200
     bad = client.get("/api/identify", params={"lon": 200, "lat": 38})
     assert bad.status_code == 422
+
+
+@pytest.mark.parametrize("z", [12, 14, 16])
+def test_interior_fast_geometry_equals_st_asmvtgeom(conn: Connection, z: int) -> None:
+    """Parcels wholly inside a tile skip ST_AsMVTGeom's clip-and-validate pass: same shapes."""
+    from shapely.geometry import shape
+
+    from landmatch.db.tiles import _geom, _parcels_sql, _polygon_geom
+
+    x, y = busiest_tile(conn, z)
+    params: dict = {"z": z, "x": x, "y": y}
+    fast = _parcels_sql(NO_FILTER, False, params)
+    assert _polygon_geom("p.geom_3857") in fast
+    slow = fast.replace(_polygon_geom("p.geom_3857"), _geom("p.geom_3857"))
+
+    def shapes(sql: str) -> dict[int, object]:
+        body = conn.execute(text(sql), params).scalar()
+        return {f["id"]: shape(f["geometry"]) for f in features(bytes(body), "parcels")}
+
+    a, b = shapes(fast), shapes(slow)
+    assert a and set(a) == set(b)
+    inside = conn.execute(text(
+        "SELECT count(*) FROM landmatch.parcel p WHERE p.geom_3857 @ ST_TileEnvelope(:z, :x, :y)"
+        " AND p.deleted_at IS NULL"), params).scalar()
+    assert inside, "no parcel wholly inside the tile: the fast path would be untested"
+    for fid, g in a.items():
+        assert g.is_valid and g.equals(b[fid]), fid
+        if g.geom_type == "Polygon":  # same ring orientation as ST_AsMVTGeom gives
+            assert g.exterior.is_ccw == b[fid].exterior.is_ccw

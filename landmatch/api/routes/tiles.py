@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from starlette.routing import Route
 
-from landmatch.api.deps import PrincipalDep, SessionDep, SettingsDep
+from landmatch.api.deps import PrincipalDep, SessionDep
+from landmatch.api.tile_server import MVT, SessionFactory, TileServer, query_errors
 from landmatch.db.identify import parcels_at
-from landmatch.db.tiles import TileCache, TileFilter, get_tile
+from landmatch.db.tiles import TileFilter
+from landmatch.settings import Settings
 
 router = APIRouter(tags=["tiles"])
-MVT = "application/vnd.mapbox-vector-tile"
 
 
 class TileQuery(BaseModel):
@@ -35,38 +39,42 @@ class TileQuery(BaseModel):
                           city=self.city, in_zone=self.in_zone)
 
 
-def _cache(request: Request, max_mb: int) -> TileCache:
-    cache = getattr(request.app.state, "tile_cache", None)
-    if cache is None:
-        cache = request.app.state.tile_cache = TileCache(max_mb * 1024 * 1024)
-    return cache  # type: ignore[no-any-return]
+def parse_query(params: dict[str, str]) -> TileFilter:
+    """The query string as a filter; bad parameters are a 422 naming the field."""
+    try:
+        return TileQuery.model_validate(params).to_filter()
+    except ValidationError as exc:
+        raise RequestValidationError(query_errors(exc)) from None
 
 
-@router.get("/tiles/{layer}/{z}/{x}/{y}.pbf", summary="A Mapbox vector tile of one layer",
+def tile_server(settings: Settings, sessions: Callable[[], SessionFactory]) -> TileServer:
+    return TileServer(sessions, settings.tile_cache_mb, settings.tile_version_poll_ms / 1000,
+                      settings.token_cache_seconds, parse_query)
+
+
+async def _serve(request: Request) -> Response:
+    server: TileServer = request.app.state.tile_server
+    return await server.respond(request)
+
+
+TILE_PATH = "/tiles/{layer}/{z}/{x}/{y}.pbf"
+# Served ahead of the FastAPI routes (see create_app): no dependency chain, no thread pool and
+# no database round trip on a cache hit. The FastAPI route below documents the same endpoint.
+lean_route = Route(TILE_PATH, _serve, methods=["GET", "HEAD"], name="tile")
+
+
+@router.get(TILE_PATH, summary="A Mapbox vector tile of one layer",
             response_class=Response, responses={200: {"content": {MVT: {}}}, 304: {}})
-def tile(
+async def tile(
     layer: Annotated[str, Path(description="parcels, zones, constraints, admin or facilities")],
     z: int, x: int, y: int,
     q: Annotated[TileQuery, Query()],
     request: Request,
-    session: SessionDep,
-    principal: PrincipalDep,
-    settings: SettingsDep,
 ) -> Response:
-    public = principal.is_public
-    etag, found = get_tile(session, _cache(request, settings.tile_cache_mb), layer, z, x, y,
-                           q.to_filter(), public, request.headers.get("if-none-match"))
-    headers = {
-        "ETag": etag,
-        "Vary": "Accept-Encoding, Authorization",
-        "Cache-Control": "public, no-cache" if public else "private, no-cache",
-    }
-    if found is None:
-        return Response(status_code=304, headers=headers)
-    if "gzip" in request.headers.get("accept-encoding", ""):
-        headers["Content-Encoding"] = "gzip"
-        return Response(found.gzipped, media_type=MVT, headers=headers)
-    return Response(found.body, media_type=MVT, headers=headers)
+    """Cached per worker by the layer's data version (ETag / 304, gzip on request). A write
+    reaches tiles within ``LANDMATCH_TILE_VERSION_POLL_MS``; token revocation within
+    ``LANDMATCH_TOKEN_CACHE_SECONDS``. Public callers get public parcels and fields only."""
+    return await _serve(request)
 
 
 class IdentifyQuery(BaseModel):

@@ -300,6 +300,7 @@
     cfg = config;
     LM.map = map;
     LM.layers = layers;
+    L.control.scale({ imperial: false }).addTo(map);  // metric only (公里/米)
     LM.query = Object.assign({}, cfg.defaultQuery || {});  // the page built the first URL with it
     var f = $("lm-filters");
     if (f) {
