@@ -255,12 +255,20 @@ def seed(
     stage_done("cells")
     if progress:
         progress("history", 0, 1)
+    # A version's row is every parcel column but the geometries, as the history trigger
+    # stores it. Listing the columns (from the catalogue, so none is missed) instead of
+    # to_jsonb(p) - 'geom' - 'geom_3857' spares rendering both geometries as GeoJSON only to
+    # drop them: two thirds of this statement's cost. The jsonb is the same.
+    row_cols = conn.execute(text(
+        "SELECT string_agg('p.' || quote_ident(attname), ', ' ORDER BY attnum) "
+        "FROM pg_attribute WHERE attrelid = 'landmatch.parcel'::regclass AND attnum > 0 "
+        "AND NOT attisdropped AND attname NOT IN ('geom', 'geom_3857')")).scalar_one()
     with indexes_dropped(conn, "parcel_version"):
         conn.execute(text(
             "INSERT INTO landmatch.parcel_version (parcel_id, code, version, op, row, geom, "
-            "actor, reason, import_id) SELECT id, code, version, 'insert', "
-            "to_jsonb(p) - 'geom' - 'geom_3857', geom, 'seed', '演示数据初始化', import_id "
-            "FROM landmatch.parcel p"))
+            "actor, reason, import_id) SELECT p.id, p.code, p.version, 'insert', to_jsonb(r), "
+            "p.geom, 'seed', '演示数据初始化', p.import_id "
+            f"FROM landmatch.parcel p CROSS JOIN LATERAL (SELECT {row_cols}) r"))
     if progress:
         progress("history", 1, 1)
     stage_done("history")

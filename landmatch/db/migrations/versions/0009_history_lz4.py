@@ -1,7 +1,7 @@
 """parcel history rows compressed with lz4
 
-Revision ID: 0008_history_lz4
-Revises: 0002_match
+Revision ID: 0009_history_lz4
+Revises: 0008_import_speed
 
 ``parcel_version.row`` holds the whole parcel as jsonb (~2.3 kB), just above the TOAST
 threshold, so every version is compressed. pglz costs about a fifth of writing a version (the
@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0008_history_lz4"
-down_revision = "0002_match"
+revision = "0009_history_lz4"
+down_revision = "0008_import_speed"
 branch_labels = None
 depends_on = None
 
