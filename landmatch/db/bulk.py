@@ -119,14 +119,26 @@ def tune_bulk(conn: Connection, *, work_mem: str = "512MB", maintenance: str = "
 
 
 @contextmanager
-def indexes_dropped(conn: Connection, table: str, *, schema: str = SCHEMA) -> Iterator[int]:
-    """Drop the secondary indexes of ``schema.table`` (not those backing a primary key or a
-    unique constraint) and build them again on exit: one sorted build is much cheaper than
-    maintaining a GiST or btree row by row during a large load. Yields how many were dropped.
+def indexes_dropped(
+    conn: Connection, table: str, *, schema: str = SCHEMA, keys: bool = False
+) -> Iterator[int]:
+    """Drop the secondary indexes of ``schema.table`` and build them again on exit: one
+    sorted build is much cheaper than maintaining a GiST or btree row by row during a large
+    load. Indexes backing a primary key or unique constraint stay, unless ``keys`` (then those
+    constraints are dropped and added back too — only for a table no foreign key points at and
+    whose load does not rely on them, e.g. ON CONFLICT). Yields how many were dropped.
 
     Takes the table's ACCESS EXCLUSIVE lock for the rest of the transaction: for loads into
     an empty or private table (``landmatch seed``), not for a live inventory.
     """
+    t = f"{schema}.{table}"
+    constraints = conn.execute(
+        text(
+            "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+            "WHERE conrelid = CAST(:t AS regclass) AND contype IN ('p', 'u') ORDER BY conname"
+        ),
+        {"t": t},
+    ).all() if keys else []
     defs = [
         (name, ddl)
         for name, ddl in conn.execute(
@@ -137,12 +149,16 @@ def indexes_dropped(conn: Connection, table: str, *, schema: str = SCHEMA) -> It
                 "AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid) "
                 "ORDER BY c.relname"
             ),
-            {"t": f"{schema}.{table}"},
+            {"t": t},
         )
     ]
     for name, _ddl in defs:
         conn.execute(text(f'DROP INDEX {schema}."{name}"'))
-    yield len(defs)
+    for name, _ddl in constraints:
+        conn.execute(text(f'ALTER TABLE {t} DROP CONSTRAINT "{name}"'))
+    yield len(defs) + len(constraints)
+    for name, ddl in constraints:
+        conn.execute(text(f'ALTER TABLE {t} ADD CONSTRAINT "{name}" {ddl}'))
     for _name, ddl in defs:
         conn.execute(text(ddl))
 

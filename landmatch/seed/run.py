@@ -251,7 +251,10 @@ def seed(
             indexes_dropped(conn, "parcel"):
         copy_rows(conn, "parcel", cols, data, progress=on_copy)
     stage_done("load")
-    conn.execute(text("SELECT landmatch.parcel_cell_rebuild()"))
+    # The cell aggregates, once (parcel_cell_ins was off), their keys built after them.
+    with indexes_dropped(conn, "parcel_cell", keys=True), \
+            indexes_dropped(conn, "parcel_cell_total", keys=True):
+        conn.execute(text("SELECT landmatch.parcel_cell_rebuild()"))
     stage_done("cells")
     if progress:
         progress("history", 0, 1)
