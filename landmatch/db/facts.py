@@ -107,7 +107,7 @@ def _dist_cols() -> list[str]:
 
 def _sql() -> str:
     """Facts of the parcels matching ``{where}``, upserted into ``parcel_fact``; the
-    facilities to measure for each are the pairs in ``pg_temp.fact_pair``."""
+    facilities to measure for each are the (parcel_id, facility_id) pairs in ``{pairs}``."""
     dist_cols = _dist_cols()
     dists = ",\n    ".join(
         f"min(_ST_DistanceUnCached(f.gg, p.gg, true)) FILTER "
@@ -122,7 +122,7 @@ def _sql() -> str:
 WITH dist AS (
   SELECT c.parcel_id AS id,
     {dists}
-  FROM pg_temp.fact_pair c
+  FROM {{pairs}} c
   JOIN (SELECT p.id, p.geom::geography AS gg FROM landmatch.parcel p WHERE {{where}}
         OFFSET 0) p ON p.id = c.parcel_id
   JOIN (SELECT id, kind, geom::geography AS gg FROM landmatch.facility OFFSET 0) f
@@ -182,7 +182,17 @@ def _boxes(conn: Connection, where: str) -> tuple[np.ndarray, np.ndarray]:
     return rec["id"].astype(np.int64), boxes
 
 
-def _load_candidates(conn: Connection, where: str) -> int:
+# Up to this many pairs travel as two array parameters; more go through a temporary table.
+INLINE_PAIRS = 20_000
+_PAIRS_INLINE = (
+    "(SELECT * FROM unnest(CAST(:pair_parcel AS bigint[]), CAST(:pair_facility AS int[])) "
+    "AS u(parcel_id, facility_id))"
+)
+
+
+def _load_candidates(conn: Connection, where: str) -> tuple[int, str, dict[str, object]]:
+    """Pick the pairs to measure for the parcels matching ``where``; returns how many parcels,
+    the SQL relation holding the pairs and its parameters."""
     fac = conn.execute(text(
         "SELECT id, kind, ST_X(geom), ST_Y(geom) FROM landmatch.facility ORDER BY id")).all()
     fac_id = np.array([r[0] for r in fac], dtype=np.int64)
@@ -190,6 +200,9 @@ def _load_candidates(conn: Connection, where: str) -> int:
     fac_xy = np.array([(r[2], r[3]) for r in fac], dtype=np.float64).reshape(-1, 2)
     ids, boxes = _boxes(conn, where)
     rows_, facs = candidates(boxes, fac_kind, fac_xy)
+    if len(rows_) <= INLINE_PAIRS:  # an edit or an import: no temporary table
+        return len(ids), _PAIRS_INLINE, {"pair_parcel": ids[rows_].tolist(),
+                                         "pair_facility": fac_id[facs].tolist()}
     # Binary COPY straight from numpy: int16 field count, then (int32 length, value) each.
     rec = np.zeros(len(rows_), dtype=[("nf", ">i2"), ("l1", ">i4"), ("pid", ">i8"),
                                       ("l2", ">i4"), ("fid", ">i4")])
@@ -207,15 +220,15 @@ def _load_candidates(conn: Connection, where: str) -> int:
         copy.write(rec.tobytes())
         copy.write(b"\xff\xff")
     conn.execute(text("ANALYZE pg_temp.fact_pair"))
-    return len(ids)
+    return len(ids), "pg_temp.fact_pair", {}
 
 
 def refresh_facts(conn: Connection, parcel_ids: Sequence[int] | None = None) -> int:
     """Recompute the facts of ``parcel_ids`` (all parcels when None); returns the count.
 
-    Set-based, in the caller's transaction. After a full refresh of a large table run
-    ``VACUUM ANALYZE landmatch.parcel_fact`` (outside a transaction) so the match index is
-    used index-only; ``landmatch seed`` does.
+    Set-based, in the caller's transaction; a full refresh and a partial one run the same
+    code. After a full refresh of a large table run ``VACUUM landmatch.parcel_fact`` (outside
+    a transaction) so the match index is used index-only; ``landmatch seed`` does.
     """
     if parcel_ids is None:
         where = "true"
@@ -224,15 +237,20 @@ def refresh_facts(conn: Connection, parcel_ids: Sequence[int] | None = None) -> 
         if not ids:
             return 0
         where = f"p.id = ANY('{{{','.join(map(str, ids))}}}'::bigint[])"
-    if not _load_candidates(conn, where):
+    n, pairs, params = _load_candidates(conn, where)
+    if not n:
         return 0
     # JIT compilation costs more than it saves on these geometry functions.
     conn.execute(text("SET LOCAL jit = off"))
-    result = conn.execute(text(_sql().replace("{where}", where)))
-    conn.execute(text("DROP TABLE pg_temp.fact_pair"))
+    sql = _sql().replace("{where}", where).replace("{pairs}", pairs)
+    result = conn.execute(text(sql), params)
+    if pairs == "pg_temp.fact_pair":
+        conn.execute(text("DROP TABLE pg_temp.fact_pair"))
     if parcel_ids is None:
         conn.execute(text("ANALYZE landmatch.parcel_fact"))
     return result.rowcount or 0
+
+
 _UNCHECKED = ("SELECT p.id FROM landmatch.parcel p WHERE p.deleted_at IS NULL AND NOT EXISTS "
               "(SELECT 1 FROM landmatch.parcel_fact f WHERE f.parcel_id = p.id "
               "AND f.excluded IS NOT NULL)")
