@@ -8,12 +8,13 @@ from __future__ import annotations
 import csv
 import io
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import pandas as pd
 import shapely
-from sqlalchemy import Connection
+from sqlalchemy import Connection, text
 
 from landmatch.db.tables import SCHEMA
 
@@ -101,3 +102,75 @@ def copy_rows(
                 flush()
         flush()
     return total
+
+
+def tune_bulk(conn: Connection, *, work_mem: str = "512MB", maintenance: str = "1GB") -> None:
+    """Transaction-local settings for a large set-wise load: no wait for the WAL flush at
+    commit (a crash loses the whole load, never half of it), more memory for sorts, hashes and
+    index builds."""
+    conn.execute(
+        text(
+            "SELECT set_config('synchronous_commit', 'off', true),"
+            " set_config('work_mem', :w, true),"
+            " set_config('maintenance_work_mem', :m, true)"
+        ),
+        {"w": work_mem, "m": maintenance},
+    )
+
+
+@contextmanager
+def indexes_dropped(
+    conn: Connection, table: str, *, schema: str = SCHEMA, keys: bool = False
+) -> Iterator[int]:
+    """Drop the secondary indexes of ``schema.table`` and build them again on exit: one
+    sorted build is much cheaper than maintaining a GiST or btree row by row during a large
+    load. Indexes backing a primary key or unique constraint stay, unless ``keys`` (then those
+    constraints are dropped and added back too — only for a table no foreign key points at and
+    whose load does not rely on them, e.g. ON CONFLICT). Yields how many were dropped.
+
+    Takes the table's ACCESS EXCLUSIVE lock for the rest of the transaction: for loads into
+    an empty or private table (``landmatch seed``), not for a live inventory.
+    """
+    t = f"{schema}.{table}"
+    constraints = conn.execute(
+        text(
+            "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+            "WHERE conrelid = CAST(:t AS regclass) AND contype IN ('p', 'u') ORDER BY conname"
+        ),
+        {"t": t},
+    ).all() if keys else []
+    defs = [
+        (name, ddl)
+        for name, ddl in conn.execute(
+            text(
+                "SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i "
+                "JOIN pg_class c ON c.oid = i.indexrelid "
+                "WHERE i.indrelid = CAST(:t AS regclass) "
+                "AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid) "
+                "ORDER BY c.relname"
+            ),
+            {"t": t},
+        )
+    ]
+    for name, _ddl in defs:
+        conn.execute(text(f'DROP INDEX {schema}."{name}"'))
+    for name, _ddl in constraints:
+        conn.execute(text(f'ALTER TABLE {t} DROP CONSTRAINT "{name}"'))
+    yield len(defs) + len(constraints)
+    for name, ddl in constraints:
+        conn.execute(text(f'ALTER TABLE {t} ADD CONSTRAINT "{name}" {ddl}'))
+    for _name, ddl in defs:
+        conn.execute(text(ddl))
+
+
+@contextmanager
+def triggers_disabled(
+    conn: Connection, table: str, names: Sequence[str], *, schema: str = SCHEMA
+) -> Iterator[None]:
+    """Disable the named triggers of ``schema.table`` for the block (transactional DDL: a
+    failure rolls the switch back with the load). The caller does their work set-wise."""
+    for n in names:
+        conn.execute(text(f'ALTER TABLE {schema}.{table} DISABLE TRIGGER "{n}"'))
+    yield  # on an error the transaction rolls back, and the switch with it
+    for n in names:
+        conn.execute(text(f'ALTER TABLE {schema}.{table} ENABLE TRIGGER "{n}"'))

@@ -285,7 +285,7 @@ class ParcelVersion(Base):
     code: Mapped[str] = mapped_column(String(64))
     version: Mapped[int] = mapped_column(Integer)
     op: Mapped[str] = mapped_column(String(10))
-    row: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    row: Mapped[dict[str, Any]] = mapped_column(JSONB)  # lz4 (migration 0009_seed_speed)
     geom: Mapped[Any] = mapped_column(MultiPolygon4490)
     changed: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default=text("'{}'::text[]"))
     actor: Mapped[str | None] = mapped_column(Text)

@@ -32,18 +32,24 @@ class MonitoringSeed:
 def seed_batches(conn: Connection, limit: int = 12) -> int:
     return conn.execute(
         text("""
-        WITH g AS (
-          SELECT approval_batch AS name, min(approval_date) AS approval_date,
-                 min(approval_doc_no) AS doc_no, min(city_code) AS city_code,
-                 min(county_code) AS county_code, count(*) AS n,
-                 ST_Multi(ST_Union(geom)) AS geom
+        WITH pick AS (
+          SELECT approval_batch AS name
             FROM landmatch.parcel
            WHERE deleted_at IS NULL AND approval_batch IS NOT NULL AND status <> 'withdrawn'
            GROUP BY approval_batch
           HAVING bool_or(status = 'unsupplied') AND bool_or(status IN ('supplied', 'idle'))
              AND count(DISTINCT city_code) = 1
            ORDER BY count(*) DESC, approval_batch
-           LIMIT :limit)
+           LIMIT :limit
+        ), g AS (  -- the union only for the picked batches, not for every batch
+          SELECT approval_batch AS name, min(approval_date) AS approval_date,
+                 min(approval_doc_no) AS doc_no, min(city_code) AS city_code,
+                 min(county_code) AS county_code, count(*) AS n,
+                 ST_Multi(ST_Union(geom)) AS geom
+            FROM landmatch.parcel
+           WHERE deleted_at IS NULL AND status <> 'withdrawn'
+             AND approval_batch IN (SELECT name FROM pick)
+           GROUP BY approval_batch)
         INSERT INTO landmatch.approval_batch (code, name, doc_no, approval_date, city_code,
                                               county_code, source, geom)
         SELECT 'PC-' || county_code || '-' || row_number() OVER (ORDER BY name), name, doc_no,
