@@ -1,7 +1,7 @@
 """match speed: derived columns in parcel_fact, indexes that key on them, one keyed by zone
 
 Revision ID: 0003_perfmatch
-Revises: 0008_import_speed
+Revises: 0009_seed_speed
 
 - ``eff_zone_id`` = COALESCE(parcel's own zone, containing zone): the zone a match uses, one
   column instead of two in every rule and score.
@@ -25,7 +25,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0003_perfmatch"
-down_revision = "0008_import_speed"
+down_revision = "0009_seed_speed"
 branch_labels = None
 depends_on = None
 
