@@ -83,7 +83,10 @@ def hash_token(token: str) -> str:
 
 
 def add_user(
-    session: Session, name: str, role: str, city_code: str | None = None,
+    session: Session,
+    name: str,
+    role: str,
+    city_code: str | None = None,
     zone_code: str | None = None,
 ) -> str:
     """Create a user with one token and return the token (shown once)."""
@@ -116,9 +119,12 @@ def add_user(
             "INSERT INTO landmatch.app_user (name, role, city_code, zone_id) "
             "VALUES (:n, :r, :c, :z) RETURNING id"
         ),
-        {"n": name, "r": role,
-         "c": city_code if city_code != vocab.PROVINCE_CODE or role != "bureau" else None,
-         "z": zone_id},
+        {
+            "n": name,
+            "r": role,
+            "c": city_code if city_code != vocab.PROVINCE_CODE or role != "bureau" else None,
+            "z": zone_id,
+        },
     ).scalar_one()
     return issue_token(session, uid)
 

@@ -56,12 +56,22 @@ def db_upgrade(revision: str = typer.Argument("head", help="Target revision.")) 
 
 @app.command()
 def seed(
-    parcels: Annotated[int, typer.Option("--parcels", min=0, max=5_000_000,
-                                         help="How many demo parcels to create.")] = 20_000,
-    seed_value: Annotated[int, typer.Option("--seed", help="Random seed; same seed, same data.")] = 42,
-    as_of: Annotated[str, typer.Option("--as-of", help="Reference date of the demo data (YYYY-MM-DD).")] = "2026-11-01",
-    reset: Annotated[bool, typer.Option("--reset", help="Delete the existing inventory first.")] = False,
-    if_empty: Annotated[bool, typer.Option("--if-empty", help="Do nothing when parcels exist.")] = False,
+    parcels: Annotated[
+        int,
+        typer.Option("--parcels", min=0, max=5_000_000, help="How many demo parcels to create."),
+    ] = 20_000,
+    seed_value: Annotated[
+        int, typer.Option("--seed", help="Random seed; same seed, same data.")
+    ] = 42,
+    as_of: Annotated[
+        str, typer.Option("--as-of", help="Reference date of the demo data (YYYY-MM-DD).")
+    ] = "2026-11-01",
+    reset: Annotated[
+        bool, typer.Option("--reset", help="Delete the existing inventory first.")
+    ] = False,
+    if_empty: Annotated[
+        bool, typer.Option("--if-empty", help="Do nothing when parcels exist.")
+    ] = False,
 ) -> None:
     """Load the reference layers and a deterministic demo inventory."""
     from sqlalchemy import text
@@ -72,7 +82,9 @@ def seed(
     try:
         ref = dt.date.fromisoformat(as_of)
     except ValueError:
-        raise typer.BadParameter(f"日期格式应为 YYYY-MM-DD：{as_of}", param_hint="--as-of") from None
+        raise typer.BadParameter(
+            f"日期格式应为 YYYY-MM-DD：{as_of}", param_hint="--as-of"
+        ) from None
     engine = _engine()
     if if_empty:
         with engine.connect() as conn:
@@ -80,12 +92,22 @@ def seed(
                 console.print("已有地块数据，跳过初始化 / parcels exist, nothing to do")
                 return
     t0 = time.perf_counter()
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), console=console, transient=False) as bar:
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    ) as bar:
         tasks: dict[str, int] = {}
-        labels = {"place": "生成地块 placing", "load": "写入数据库 loading",
-                  "history": "写入历史 history", "monitoring": "监测演示数据 monitoring",
-                  "facts": "计算地块事实 facts"}
+        labels = {
+            "place": "生成地块 placing",
+            "load": "写入数据库 loading",
+            "history": "写入历史 history",
+            "monitoring": "监测演示数据 monitoring",
+            "facts": "计算地块事实 facts",
+        }
 
         def progress(stage: str, done: int, total: int) -> None:
             if stage not in tasks:
@@ -95,16 +117,16 @@ def seed(
         with engine.begin() as conn:
             if reset:
                 reset_db(conn)
-            report = run_seed(conn, n=parcels, seed_value=seed_value, as_of=ref,
-                              progress=progress)
+            report = run_seed(conn, n=parcels, seed_value=seed_value, as_of=ref, progress=progress)
         t_vacuum = time.perf_counter()
         # The seed analysed parcel and parcel_fact; VACUUM sets the visibility map so the
         # match index is read index-only.
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(text("VACUUM landmatch.parcel_fact"))
     stages = {**report.timings, "vacuum": time.perf_counter() - t_vacuum}
-    console.print("分阶段用时 / seconds per stage: " + ", ".join(
-        f"{k} {v:.1f}" for k, v in stages.items()))
+    console.print(
+        "分阶段用时 / seconds per stage: " + ", ".join(f"{k} {v:.1f}" for k, v in stages.items())
+    )
     console.print(
         f"[green]完成[/green]：{report.parcels} 宗地块，{report.zones} 个开发区，"
         f"{report.policies} 条政策，{report.facilities} 个设施，{report.constraints} 个管控区，"
@@ -114,26 +136,42 @@ def seed(
 
 @app.command()
 def serve(
-    host: Annotated[str | None, typer.Option(help="Address to bind (default from settings).")] = None,
+    host: Annotated[
+        str | None, typer.Option(help="Address to bind (default from settings).")
+    ] = None,
     port: Annotated[int | None, typer.Option(help="Port (default from settings).")] = None,
-    workers: Annotated[int, typer.Option(
-        min=1, max=32, help="Worker processes (one per core; each keeps its own tile cache).")] = 1,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1, max=32, help="Worker processes (one per core; each keeps its own tile cache)."
+        ),
+    ] = 1,
     access_log: Annotated[bool, typer.Option(help="Log every request.")] = True,
 ) -> None:
     """Serve the API and the maps."""
     import uvicorn
 
     s = _settings()
-    uvicorn.run("landmatch.api.main:app", host=host or s.host, port=port or s.port,
-                workers=workers, log_level="info", access_log=access_log)
+    uvicorn.run(
+        "landmatch.api.main:app",
+        host=host or s.host,
+        port=port or s.port,
+        workers=workers,
+        log_level="info",
+        access_log=access_log,
+    )
 
 
 @users_app.command("add")
 def users_add(
     name: Annotated[str, typer.Argument(help="Login name.")],
     role: Annotated[str, typer.Option("--role", help="admin, bureau, zone or promoter.")],
-    city: Annotated[str | None, typer.Option("--city", help="City code for a bureau (e.g. 130100).")] = None,
-    zone: Annotated[str | None, typer.Option("--zone", help="Zone code for a zone committee.")] = None,
+    city: Annotated[
+        str | None, typer.Option("--city", help="City code for a bureau (e.g. 130100).")
+    ] = None,
+    zone: Annotated[
+        str | None, typer.Option("--zone", help="Zone code for a zone committee.")
+    ] = None,
 ) -> None:
     """Create a user and print its API token (shown once)."""
     from landmatch.auth import add_user

@@ -58,14 +58,28 @@ def policies_list(
 
     day = dt.date.fromisoformat(as_of) if as_of else None
     with _session() as s:
-        res = search_policies(s, _operator("cli"), q=q, industry=industry, scope_level=scope,
-                              include_expired=include_expired, as_of=day, limit=1000)
+        res = search_policies(
+            s,
+            _operator("cli"),
+            q=q,
+            industry=industry,
+            scope_level=scope,
+            include_expired=include_expired,
+            as_of=day,
+            limit=1000,
+        )
     t = Table("编码", "标题", "范围", "类型", "比例", "上限/金额(万元)", "有效期至", "有效")
     for p in res["items"]:
-        t.add_row(p["code"], p["title"], f"{p['scope_label']} {p['scope_code']}",
-                  p["benefit_label"], "" if p["benefit_rate"] is None else f"{p['benefit_rate']:g}",
-                  str(p["benefit_cap_wan"] or p["benefit_amount_wan"] or ""),
-                  str(p["valid_until"] or ""), "是" if p["active"] else "否")
+        t.add_row(
+            p["code"],
+            p["title"],
+            f"{p['scope_label']} {p['scope_code']}",
+            p["benefit_label"],
+            "" if p["benefit_rate"] is None else f"{p['benefit_rate']:g}",
+            str(p["benefit_cap_wan"] or p["benefit_amount_wan"] or ""),
+            str(p["valid_until"] or ""),
+            "是" if p["active"] else "否",
+        )
     console.print(t)
     console.print(f"共 {res['total']} 条")
 
@@ -135,8 +149,10 @@ def policies_import(
 
     with _session() as s:
         res = import_policies(s, _operator(actor), file.read_bytes(), dry_run=dry_run)
-    console.print(f"{res['rows']} 行：新增 {len(res['created'])}，更新 {len(res['updated'])}"
-                  + ("（试运行，未写入）" if dry_run else ""))
+    console.print(
+        f"{res['rows']} 行：新增 {len(res['created'])}，更新 {len(res['updated'])}"
+        + ("（试运行，未写入）" if dry_run else "")
+    )
 
 
 @zones_app.command("list")
@@ -148,9 +164,16 @@ def zones_list(city: Annotated[str | None, typer.Option()] = None) -> None:
         rows = list_zones(s, _operator("cli"), city=city)
     t = Table("编码", "名称", "城市", "级别", "类型", "主导产业", "面积(公顷)", "有效区域评估")
     for z in rows:
-        t.add_row(z["code"], z["name"], z["city_code"], z["level_label"], z["kind"],
-                  ",".join(z["leading_industries"]), f"{z['area_ha']:.1f}",
-                  ",".join(z["assessments_valid_kinds"]))
+        t.add_row(
+            z["code"],
+            z["name"],
+            z["city_code"],
+            z["level_label"],
+            z["kind"],
+            ",".join(z["leading_industries"]),
+            f"{z['area_ha']:.1f}",
+            ",".join(z["assessments_valid_kinds"]),
+        )
     console.print(t)
 
 
@@ -177,7 +200,9 @@ def layers_import(
     layer: Annotated[str, typer.Argument(help="facility or constraint_area")],
     file: Annotated[Path, typer.Argument(help="GeoJSON, GPKG or zipped Shapefile.")],
     crs: Annotated[str | None, typer.Option()] = None,
-    replace: Annotated[bool, typer.Option("--replace", help="Delete records not in the file.")] = False,
+    replace: Annotated[
+        bool, typer.Option("--replace", help="Delete records not in the file.")
+    ] = False,
     reason: Annotated[str | None, typer.Option()] = None,
     actor: ActorOpt = "cli",
 ) -> None:
@@ -185,18 +210,30 @@ def layers_import(
     from landmatch.reflayers.changes import import_file
 
     with _session() as s:
-        report = import_file(s, _operator(actor), layer, file.read_bytes(), file.name, crs=crs,
-                             replace=replace, reason=reason)
+        report = import_file(
+            s,
+            _operator(actor),
+            layer,
+            file.read_bytes(),
+            file.name,
+            crs=crs,
+            replace=replace,
+            reason=reason,
+        )
     _print_json(report.to_dict())
 
 
 @layers_app.command("alerts")
-def layers_alerts(city: Annotated[str | None, typer.Option()] = None,
-                  open_only: Annotated[bool, typer.Option("--open")] = False) -> None:
+def layers_alerts(
+    city: Annotated[str | None, typer.Option()] = None,
+    open_only: Annotated[bool, typer.Option("--open")] = False,
+) -> None:
     """List alerts raised by layer changes."""
     from landmatch.reflayers.alerts import list_alerts
 
     with _session() as s:
         rows = list_alerts(s, _operator("cli"), city=city, open_only=open_only)
     for a in rows:
-        console.print(f"#{a['id']} {a['created_at']:%Y-%m-%d %H:%M} {a['city_code']} {a['message']}")
+        console.print(
+            f"#{a['id']} {a['created_at']:%Y-%m-%d %H:%M} {a['city_code']} {a['message']}"
+        )

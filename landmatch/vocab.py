@@ -214,6 +214,7 @@ def label(vocab: dict[str, str], code: str | None) -> str | None:
         return None
     return vocab.get(code, code)
 
+
 # Enterprise types a policy condition may require (河北省2024年要素环境提升专项行动方案 and
 # common national designations).
 ENTERPRISE_TYPES: dict[str, str] = {

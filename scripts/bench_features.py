@@ -45,8 +45,9 @@ def ensure_tipg() -> Path:
     py = TIPG_VENV / "bin" / "python"
     if not py.exists():
         subprocess.run([sys.executable, "-m", "venv", str(TIPG_VENV)], check=True)
-        subprocess.run([str(py), "-m", "pip", "install", "-q", f"tipg=={TIPG_VERSION}",
-                        "uvicorn"], check=True)
+        subprocess.run(
+            [str(py), "-m", "pip", "install", "-q", f"tipg=={TIPG_VERSION}", "uvicorn"], check=True
+        )
     return py
 
 
@@ -99,22 +100,52 @@ def main() -> None:
         token = add_user(s, f"bench-ogc-{random.randrange(10**9)}", "admin")
         s.commit()
         rng = random.Random(1)
-        centres = s.execute(text(
-            "SELECT ST_X(c), ST_Y(c) FROM (SELECT ST_PointOnSurface(geom) c FROM landmatch.parcel "
-            "TABLESAMPLE SYSTEM (1) REPEATABLE (7) LIMIT 500) s")).all()
+        centres = s.execute(
+            text(
+                "SELECT ST_X(c), ST_Y(c) FROM (SELECT ST_PointOnSurface(geom) c FROM landmatch.parcel "
+                "TABLESAMPLE SYSTEM (1) REPEATABLE (7) LIMIT 500) s"
+            )
+        ).all()
         rows = s.execute(text("SELECT count(*) FROM landmatch.parcel")).scalar_one()
     print(f"database {args.db}: {rows} parcels")
 
     tipg_py = ensure_tipg()
     pt, po = free_port(), free_port()
-    tipg_env = {**os.environ, "DATABASE_URL": url, "TIPG_DB_SCHEMAS": '["landmatch"]',
-                "TIPG_DB_TABLES": '["landmatch.parcel"]', "TIPG_MAX_FEATURES_PER_QUERY": "10000"}
+    tipg_env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "TIPG_DB_SCHEMAS": '["landmatch"]',
+        "TIPG_DB_TABLES": '["landmatch.parcel"]',
+        "TIPG_MAX_FEATURES_PER_QUERY": "10000",
+    }
     ours_env = {**os.environ, "LANDMATCH_DATABASE_URL": url, "PYTHONPATH": str(ROOT)}
     procs = [
-        subprocess.Popen([str(tipg_py), "-m", "uvicorn", "tipg.main:app", "--port", str(pt),
-                          "--log-level", "warning"], env=tipg_env),
-        subprocess.Popen([sys.executable, "-m", "uvicorn", "landmatch.api.main:app", "--port",
-                          str(po), "--log-level", "warning"], env=ours_env),
+        subprocess.Popen(
+            [
+                str(tipg_py),
+                "-m",
+                "uvicorn",
+                "tipg.main:app",
+                "--port",
+                str(pt),
+                "--log-level",
+                "warning",
+            ],
+            env=tipg_env,
+        ),
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "landmatch.api.main:app",
+                "--port",
+                str(po),
+                "--log-level",
+                "warning",
+            ],
+            env=ours_env,
+        ),
     ]
     try:
         tipg = f"http://127.0.0.1:{pt}/collections/landmatch.parcel/items"
@@ -129,7 +160,9 @@ def main() -> None:
             import math
 
             dlon = dlat / math.cos(math.radians(y))
-            boxes.append(f"{x - dlon / 2:.6f},{y - dlat / 2:.6f},{x + dlon / 2:.6f},{y + dlat / 2:.6f}")
+            boxes.append(
+                f"{x - dlon / 2:.6f},{y - dlat / 2:.6f},{x + dlon / 2:.6f},{y + dlat / 2:.6f}"
+            )
         scen = {
             "page1000": [f"?limit=1000&offset={(i % 10) * 1000}" for i in range(n)],
             "bbox4km": [f"?limit=100&bbox={b}" for b in boxes],
@@ -144,7 +177,9 @@ def main() -> None:
                 results[("landmatch internal", name)] = timed(c, [ours + q for q in qs], staff)
                 if name == "deep":
                     public_deep = [f"?limit=1000&offset={int(args.deep * 0.8)}"] * n
-                    results[("landmatch public", name)] = timed(c, [ours + q for q in public_deep], {})
+                    results[("landmatch public", name)] = timed(
+                        c, [ours + q for q in public_deep], {}
+                    )
                 else:
                     results[("landmatch public", name)] = timed(c, [ours + q for q in qs], {})
         print(f"\n{'scenario':10} {'server':20} {'p50 ms':>8} {'p95 ms':>8} {'req/s':>7}")
@@ -152,7 +187,9 @@ def main() -> None:
             for server in ("tipg", "landmatch internal", "landmatch public"):
                 r = results[(server, name)]
                 print(f"{name:10} {server:20} {r['p50']:8.1f} {r['p95']:8.1f} {r['rps']:7.1f}")
-        print(f"\n(public deep page uses offset {int(args.deep * 0.8)}: the public view has fewer rows)")
+        print(
+            f"\n(public deep page uses offset {int(args.deep * 0.8)}: the public view has fewer rows)"
+        )
     finally:
         for p in procs:
             p.terminate()

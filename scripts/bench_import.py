@@ -46,20 +46,24 @@ def make_gpkg(path: Path, n: int, regions, seed: int = 1) -> None:  # type: igno
     geoms, city = geoms[inside], city[inside]
     m = len(geoms)
     status = rng.choice(["ready", "unsupplied", "idle"], m)
-    gdf = gpd.GeoDataFrame({
-        "地块编号": [f"B-{i:07d}" for i in range(m)],
-        "地块名称": [f"基准地块{i}" for i in range(m)],
-        "城市代码": city,
-        "用途": rng.choice(["100101", "100102", "二类工业用地", "110101"], m),
-        "状态": status,
-        "容积率下限": rng.choice([0.8, 1.0, 1.2], m),
-        "容积率上限": rng.choice([2.0, 2.5, 3.0], m),
-        "参考价格(万元/亩)": np.round(rng.uniform(10, 60, m), 1),
-        "供电容量(kVA)": np.round(rng.uniform(500, 20000, m)),
-        "供电数据日期": ["2025-06-01"] * m,
-        "供地方式": rng.choice(["auction", "auction,flexible_term"], m),
-        "面积(亩)": np.round(planar_area_m2(geoms) / (10000 / 15), 2),
-    }, geometry=geoms, crs="EPSG:4490")
+    gdf = gpd.GeoDataFrame(
+        {
+            "地块编号": [f"B-{i:07d}" for i in range(m)],
+            "地块名称": [f"基准地块{i}" for i in range(m)],
+            "城市代码": city,
+            "用途": rng.choice(["100101", "100102", "二类工业用地", "110101"], m),
+            "状态": status,
+            "容积率下限": rng.choice([0.8, 1.0, 1.2], m),
+            "容积率上限": rng.choice([2.0, 2.5, 3.0], m),
+            "参考价格(万元/亩)": np.round(rng.uniform(10, 60, m), 1),
+            "供电容量(kVA)": np.round(rng.uniform(500, 20000, m)),
+            "供电数据日期": ["2025-06-01"] * m,
+            "供地方式": rng.choice(["auction", "auction,flexible_term"], m),
+            "面积(亩)": np.round(planar_area_m2(geoms) / (10000 / 15), 2),
+        },
+        geometry=geoms,
+        crs="EPSG:4490",
+    )
     gdf.to_file(path, driver="GPKG", layer="parcels", engine="pyogrio")
 
 
@@ -77,8 +81,12 @@ def main() -> None:
             from landmatch.seed.run import seed
 
             seed(conn, n=10)  # layers; the parcels are truncated below
-        conn.execute(text("TRUNCATE landmatch.parcel_version, landmatch.parcel, "
-                          "landmatch.import_batch RESTART IDENTITY CASCADE"))
+        conn.execute(
+            text(
+                "TRUNCATE landmatch.parcel_version, landmatch.parcel, "
+                "landmatch.import_batch RESTART IDENTITY CASCADE"
+            )
+        )
         conn.execute(text("CREATE SCHEMA IF NOT EXISTS scratch"))
         conn.execute(text("DROP TABLE IF EXISTS scratch.ogr_parcels"))
         regions = load_regions(conn)
@@ -86,26 +94,46 @@ def main() -> None:
         gpkg = Path(d) / "bench.gpkg"
         t = time.perf_counter()
         make_gpkg(gpkg, args.parcels, regions)
-        print(f"generated {gpkg.stat().st_size / 1e6:.1f} MB GeoPackage in {time.perf_counter() - t:.1f} s")
+        print(
+            f"generated {gpkg.stat().st_size / 1e6:.1f} MB GeoPackage in {time.perf_counter() - t:.1f} s"
+        )
         data = gpkg.read_bytes()
 
         t = time.perf_counter()
-        subprocess.run(["ogr2ogr", "-f", "PostgreSQL", f"PG:host=127.0.0.1 dbname={args.db} user=root",
-                        str(gpkg), "-nln", "scratch.ogr_parcels", "-overwrite"], check=True)
+        subprocess.run(
+            [
+                "ogr2ogr",
+                "-f",
+                "PostgreSQL",
+                f"PG:host=127.0.0.1 dbname={args.db} user=root",
+                str(gpkg),
+                "-nln",
+                "scratch.ogr_parcels",
+                "-overwrite",
+            ],
+            check=True,
+        )
         t_ogr = time.perf_counter() - t
 
         t = time.perf_counter()
         with engine.begin() as conn:
-            report = run_import(conn, data, "bench.gpkg", Principal(name="bench", role="admin"),
-                                ImportOptions(max_rows=10**6))
+            report = run_import(
+                conn,
+                data,
+                "bench.gpkg",
+                Principal(name="bench", role="admin"),
+                ImportOptions(max_rows=10**6),
+            )
         t_lm = time.perf_counter() - t
     with engine.connect() as conn:
         n_ogr = conn.execute(text("SELECT count(*) FROM scratch.ogr_parcels")).scalar()
         n_lm = conn.execute(text("SELECT count(*) FROM landmatch.parcel")).scalar()
         n_v = conn.execute(text("SELECT count(*) FROM landmatch.parcel_version")).scalar()
     print(f"ogr2ogr (floor)      : {n_ogr} rows in {t_ogr:.2f} s")
-    print(f"landmatch import     : {n_lm} rows ({report['totals']['created']} created, "
-          f"{n_v} versions, {len(report['warnings'])} warnings) in {t_lm:.2f} s")
+    print(
+        f"landmatch import     : {n_lm} rows ({report['totals']['created']} created, "
+        f"{n_v} versions, {len(report['warnings'])} warnings) in {t_lm:.2f} s"
+    )
     print(f"ratio                : {t_lm / t_ogr:.2f}x (target <= 3x)")
 
 

@@ -30,27 +30,58 @@ import pandas as pd
 
 PROJECTS: dict[str, dict[str, Any]] = {
     "汽车零部件（石家庄/保定）": {
-        "industry": "36", "area_mu_min": 50, "area_mu_max": 120, "investment_wan": 30000,
-        "annual_tax_wan": 1500, "utilities": {"power_kva": 5000}, "budget": {"max_wan_per_mu": 45},
+        "industry": "36",
+        "area_mu_min": 50,
+        "area_mu_max": 120,
+        "investment_wan": 30000,
+        "annual_tax_wan": 1500,
+        "utilities": {"power_kva": 5000},
+        "budget": {"max_wan_per_mu": 45},
         "location": {"cities": ["130100", "130600"]},
-        "proximity": [{"kind": "highway_interchange", "max_km": 15, "hard": True}], "top": 20},
+        "proximity": [{"kind": "highway_interchange", "max_km": 15, "hard": True}],
+        "top": 20,
+    },
     "物流枢纽（廊坊/沧州）": {
-        "industry": "59", "area_mu_min": 100, "area_mu_max": 300, "preset": "logistics",
-        "location": {"cities": ["131000", "130900"]}, "supply_modes": ["auction", "long_lease"],
-        "proximity": [{"kind": "highway_interchange", "max_km": 10, "hard": True},
-                      {"kind": "logistics_hub", "max_km": 60}], "top": 20},
+        "industry": "59",
+        "area_mu_min": 100,
+        "area_mu_max": 300,
+        "preset": "logistics",
+        "location": {"cities": ["131000", "130900"]},
+        "supply_modes": ["auction", "long_lease"],
+        "proximity": [
+            {"kind": "highway_interchange", "max_km": 10, "hard": True},
+            {"kind": "logistics_hub", "max_km": 60},
+        ],
+        "top": 20,
+    },
     "化工新材料（沧州/唐山，含即将可供）": {
-        "industry": "26", "area_mu_min": 150, "area_mu_max": 500, "preset": "chemicals",
-        "utilities": {"gas_m3d": 10000}, "location": {"cities": ["130900", "130200"]},
-        "proximity": [{"kind": "port", "max_km": 80, "hard": True}], "include_coming": True,
-        "top": 20},
+        "industry": "26",
+        "area_mu_min": 150,
+        "area_mu_max": 500,
+        "preset": "chemicals",
+        "utilities": {"gas_m3d": 10000},
+        "location": {"cities": ["130900", "130200"]},
+        "proximity": [{"kind": "port", "max_km": 80, "hard": True}],
+        "include_coming": True,
+        "top": 20,
+    },
     "电子信息研发（国家级园区）": {
-        "industry": "39", "area_mu_min": 20, "area_mu_max": 60, "preset": "high_tech",
-        "investment_wan": 20000, "utilities": {"need_5g": True, "need_fibre": True},
-        "location": {"zone_levels": ["national"]}, "top": 20},
+        "industry": "39",
+        "area_mu_min": 20,
+        "area_mu_max": 60,
+        "preset": "high_tech",
+        "investment_wan": 20000,
+        "utilities": {"need_5g": True, "need_fibre": True},
+        "location": {"zone_levels": ["national"]},
+        "top": 20,
+    },
     "食品加工（全省）": {
-        "industry": "14", "area_mu_min": 30, "area_mu_max": 80,
-        "budget": {"max_total_wan": 3000}, "top": 20},
+        "industry": "14",
+        "area_mu_min": 30,
+        "area_mu_max": 80,
+        "budget": {"max_total_wan": 3000},
+        "top": 20,
+    },
 }
 
 
@@ -73,8 +104,9 @@ WHERE p.deleted_at IS NULL
 """
 
 
-def pandas_match(df: pd.DataFrame, req: Any, zone_levels: dict[int, str],
-                 today: pd.Timestamp) -> pd.DataFrame:
+def pandas_match(
+    df: pd.DataFrame, req: Any, zone_levels: dict[int, str], today: pd.Timestamp
+) -> pd.DataFrame:
     """Filter and score the way a straightforward pandas implementation would."""
     from landmatch.match.rules import allowed_land_uses
 
@@ -89,7 +121,8 @@ def pandas_match(df: pd.DataFrame, req: Any, zone_levels: dict[int, str],
     lu_ok = df["land_use"].isin(main)
     if compat:
         lu_ok |= df["land_use"].str.startswith("1001") & df["compatible_uses"].apply(
-            lambda c: bool(set(c or []) & set(compat)))
+            lambda c: bool(set(c or []) & set(compat))
+        )
     m &= lu_ok
     if req.area_mu_min is not None:
         m &= amu >= req.area_mu_min
@@ -114,7 +147,7 @@ def pandas_match(df: pd.DataFrame, req: Any, zone_levels: dict[int, str],
     for p in req.proximity:
         if p.hard:
             m &= df[f"dist_{p.kind}_km"] <= p.max_km
-    fails = {"area": int((~((amu >= (req.area_mu_min or 0)))).sum())}  # a why-not count
+    fails = {"area": int((~(amu >= (req.area_mu_min or 0))).sum())}  # a why-not count
     c = df[m].copy()
     a = amu[m]
     lo, hi = req.area_mu_min or 0, req.area_mu_max or 2 * (req.area_mu_min or 1)
@@ -130,8 +163,17 @@ def pandas_match(df: pd.DataFrame, req: Any, zone_levels: dict[int, str],
     age = (today - pd.to_datetime(c["data_updated_on"])).dt.days.fillna(1e9)
     s_fresh = np.clip(1 - age / 730.0, 0, 1)
     w = req.effective_weights
-    total = (w["area_fit"] * s_area + w["distance"] * s_dist + w["price"] * s_price
-             + w["readiness"] * s_ready + w["freshness"] * s_fresh) * 100 / sum(w.values())
+    total = (
+        (
+            w["area_fit"] * s_area
+            + w["distance"] * s_dist
+            + w["price"] * s_price
+            + w["readiness"] * s_ready
+            + w["freshness"] * s_fresh
+        )
+        * 100
+        / sum(w.values())
+    )
     c["score"] = total
     c.attrs["fails"] = fails
     return c.sort_values(["score", "code"], ascending=[False, True]).head(req.top)
@@ -176,9 +218,12 @@ def bench_db(url: str, repeat: int, gpd_repeat: int) -> dict[str, Any]:
                 cand.append(r.json()["timing_ms"]["candidate_query"])
             res = r.json()
             out["projects"][label] = {
-                "p50": statistics.median(e2e), "p95": pct(e2e, 95),
-                "cand_p50": statistics.median(cand), "cand_p95": pct(cand, 95),
-                "returned": res["numberReturned"], "considered": res["why_not"]["considered"],
+                "p50": statistics.median(e2e),
+                "p95": pct(e2e, 95),
+                "cand_p50": statistics.median(cand),
+                "cand_p95": pct(cand, 95),
+                "returned": res["numberReturned"],
+                "considered": res["why_not"]["considered"],
                 "passed": res["why_not"]["passed"],
             }
             all_e2e += e2e
@@ -231,19 +276,26 @@ def main() -> None:
         r = bench_db(url, args.repeat, args.gpd_repeat)
         results.append(r)
         for label, p in r["projects"].items():
-            print(f"  {label:<22} p50 {p['p50']:7.1f} ms  p95 {p['p95']:7.1f} ms  "
-                  f"candidate p50 {p['cand_p50']:6.2f} ms  p95 {p['cand_p95']:6.2f} ms  "
-                  f"returned {p['returned']:>3}  considered {p['considered']:>7}  "
-                  f"passed {p['passed']:>6}", flush=True)
+            print(
+                f"  {label:<22} p50 {p['p50']:7.1f} ms  p95 {p['p95']:7.1f} ms  "
+                f"candidate p50 {p['cand_p50']:6.2f} ms  p95 {p['cand_p95']:6.2f} ms  "
+                f"returned {p['returned']:>3}  considered {p['considered']:>7}  "
+                f"passed {p['passed']:>6}",
+                flush=True,
+            )
     print()
-    print("| parcels | /api/match p50 | p95 | candidate query p50 | p95 | pandas in memory p50 "
-          "| geopandas per request p50 | ratio pandas/engine | ratio geopandas/engine |")
+    print(
+        "| parcels | /api/match p50 | p95 | candidate query p50 | p95 | pandas in memory p50 "
+        "| geopandas per request p50 | ratio pandas/engine | ratio geopandas/engine |"
+    )
     print("|---|---|---|---|---|---|---|---|---|")
     for r in results:
-        print(f"| {r['parcels']:,} | {r['p50']:.1f} ms | {r['p95']:.1f} ms | "
-              f"{r['cand_p50']:.2f} ms | {r['cand_p95']:.2f} ms | {r['pandas_p50']:.1f} ms | "
-              f"{r['gpd_p50']:.0f} ms | {r['pandas_p50'] / r['p50']:.2f}× | "
-              f"{r['gpd_p50'] / r['p50']:.0f}× |")
+        print(
+            f"| {r['parcels']:,} | {r['p50']:.1f} ms | {r['p95']:.1f} ms | "
+            f"{r['cand_p50']:.2f} ms | {r['cand_p95']:.2f} ms | {r['pandas_p50']:.1f} ms | "
+            f"{r['gpd_p50']:.0f} ms | {r['pandas_p50'] / r['p50']:.2f}× | "
+            f"{r['gpd_p50'] / r['p50']:.0f}× |"
+        )
 
 
 if __name__ == "__main__":

@@ -88,11 +88,15 @@ def main() -> None:
     print("  cpu by progress stage (python / backend seconds):")
     names = [m[0] for m in marks]
     for a, b in zip(names, names[1:], strict=False):
-        print(f"    {a:<12} {cpu_at[b][0] - cpu_at[a][0]:6.1f} / {cpu_at[b][1] - cpu_at[a][1]:6.1f}")
+        print(
+            f"    {a:<12} {cpu_at[b][0] - cpu_at[a][0]:6.1f} / {cpu_at[b][1] - cpu_at[a][1]:6.1f}"
+        )
     print(f"  {'vacuum':<12} {t_end - t_commit:8.1f} s")
     print(f"  {'total':<12} {t_end - t0:8.1f} s")
-    print(f"cpu seconds in the seed transaction: python {time.process_time() - p0:.1f}, "
-          f"database backend {b1 - b0:.1f} (wall {t_commit - t0:.1f})")
+    print(
+        f"cpu seconds in the seed transaction: python {time.process_time() - p0:.1f}, "
+        f"database backend {b1 - b0:.1f} (wall {t_commit - t0:.1f})"
+    )
 
 
 if __name__ == "__main__":

@@ -37,8 +37,9 @@ def sh(*cmd: str, check: bool = True) -> subprocess.CompletedProcess[str]:
 
 def prepare_db(source: str, db: str) -> str:
     url = f"postgresql+psycopg://root@{HOST}:5432/{db}"
-    have = sh("psql", "-h", HOST, "-Atc", f"SELECT 1 FROM pg_database WHERE datname = '{db}'",
-              "postgres").stdout.strip()
+    have = sh(
+        "psql", "-h", HOST, "-Atc", f"SELECT 1 FROM pg_database WHERE datname = '{db}'", "postgres"
+    ).stdout.strip()
     if not have:
         print(f"copying {source} → {db} (createdb -T) …", flush=True)
         sh("createdb", "-h", HOST, "-T", source, db)
@@ -69,11 +70,15 @@ def tile_list(url: str, per_zoom: int) -> dict[str, list[tuple[int, int, int]]]:
     dense: list[tuple[int, int, int]] = []
     low: list[tuple[int, int, int]] = []
     with eng.connect() as c:
+
         def top(cell_z: int, shift: int, k: int) -> list[tuple[int, int]]:
-            rows = c.execute(text(
-                f"SELECT cx >> {shift} AS x, cy >> {shift} AS y FROM landmatch.parcel_cell_total"
-                " WHERE z = :z GROUP BY 1, 2 ORDER BY sum(n) DESC LIMIT :k"),
-                {"z": cell_z, "k": k}).all()
+            rows = c.execute(
+                text(
+                    f"SELECT cx >> {shift} AS x, cy >> {shift} AS y FROM landmatch.parcel_cell_total"
+                    " WHERE z = :z GROUP BY 1, 2 ORDER BY sum(n) DESC LIMIT :k"
+                ),
+                {"z": cell_z, "k": k},
+            ).all()
             return [(r.x, r.y) for r in rows]
 
         for tz in (12, 13, 14, 15):
@@ -118,8 +123,9 @@ class Client:
         return status, len(body)
 
 
-async def run(port: int, paths: list[str], concurrency: int,
-              headers: dict[str, str]) -> dict[str, float]:
+async def run(
+    port: int, paths: list[str], concurrency: int, headers: dict[str, str]
+) -> dict[str, float]:
     queue = list(enumerate(paths))
     lat: list[float] = []
     sizes: list[int] = []
@@ -144,16 +150,20 @@ async def run(port: int, paths: list[str], concurrency: int,
     wall = time.perf_counter() - t0
     lat.sort()
     return {
-        "n": len(lat), "p50": statistics.median(lat) * 1000,
+        "n": len(lat),
+        "p50": statistics.median(lat) * 1000,
         "p95": lat[min(len(lat) - 1, int(len(lat) * 0.95))] * 1000,
-        "max_kb": max(sizes) / 1024, "mean_kb": statistics.mean(sizes) / 1024,
-        "tps": len(lat) / wall, "errors": errors,
+        "max_kb": max(sizes) / 1024,
+        "mean_kb": statistics.mean(sizes) / 1024,
+        "tps": len(lat) / wall,
+        "errors": errors,
     }
 
 
 def start(cmd: list[str], env: dict[str, str], port: int, probe: str) -> subprocess.Popen[bytes]:
-    proc = subprocess.Popen(cmd, env={**os.environ, **env}, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        cmd, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     for _ in range(300):
         try:
             status, _ = asyncio.run(Client(port, {}).get(probe))
@@ -177,8 +187,10 @@ def install_tipg(venv: Path) -> None:
 
 
 def row(name: str, r: dict[str, float]) -> str:
-    return (f"{name:<34} {r['n']:>5} {r['p50']:>8.1f} {r['p95']:>8.1f} {r['mean_kb']:>8.1f}"
-            f" {r['max_kb']:>8.1f} {r['tps']:>8.0f} {int(r['errors']):>4}")
+    return (
+        f"{name:<34} {r['n']:>5} {r['p50']:>8.1f} {r['p95']:>8.1f} {r['mean_kb']:>8.1f}"
+        f" {r['max_kb']:>8.1f} {r['tps']:>8.0f} {int(r['errors']):>4}"
+    )
 
 
 def main() -> None:
@@ -189,10 +201,14 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--warm-passes", type=int, default=5)
     ap.add_argument("--tipg-venv", default="/tmp/tipg-venv")
-    ap.add_argument("--groups", default="z12-z16,z6-z11",
-                    help="Which tile groups to measure (comma-separated).")
-    ap.add_argument("--runs", default="tipg,live,cache",
-                    help="Which servers to measure (comma-separated: tipg, live, cache).")
+    ap.add_argument(
+        "--groups", default="z12-z16,z6-z11", help="Which tile groups to measure (comma-separated)."
+    )
+    ap.add_argument(
+        "--runs",
+        default="tipg,live,cache",
+        help="Which servers to measure (comma-separated: tipg, live, cache).",
+    )
     args = ap.parse_args()
 
     runs = set(args.runs.split(","))
@@ -203,28 +219,57 @@ def main() -> None:
     print({k: len(v) for k, v in tiles.items()}, flush=True)
 
     # Served the documented way (``landmatch serve --workers N``).
-    ours = [sys.executable, "-m", "landmatch.cli", "serve", "--host", HOST,
-            "--workers", str(args.workers), "--no-access-log"]
+    ours = [
+        sys.executable,
+        "-m",
+        "landmatch.cli",
+        "serve",
+        "--host",
+        HOST,
+        "--workers",
+        str(args.workers),
+        "--no-access-log",
+    ]
     base_env = {"PYTHONPATH": str(ROOT), "LANDMATCH_DATABASE_URL": url}
-    tipg_cmd = [str(Path(args.tipg_venv) / "bin" / "uvicorn"), "tipg.main:app", "--host", HOST,
-                "--workers", str(args.workers), "--no-access-log", "--log-level", "warning"]
-    tipg_env = {"DATABASE_URL": url.replace("+psycopg", ""), "TIPG_DB_SCHEMAS": '["landmatch"]',
-                "TIPG_DB_TABLES": '["landmatch.parcel"]', "TIPG_MAX_FEATURES_PER_TILE": "10000"}
+    tipg_cmd = [
+        str(Path(args.tipg_venv) / "bin" / "uvicorn"),
+        "tipg.main:app",
+        "--host",
+        HOST,
+        "--workers",
+        str(args.workers),
+        "--no-access-log",
+        "--log-level",
+        "warning",
+    ]
+    tipg_env = {
+        "DATABASE_URL": url.replace("+psycopg", ""),
+        "TIPG_DB_SCHEMAS": '["landmatch"]',
+        "TIPG_DB_TABLES": '["landmatch.parcel"]',
+        "TIPG_MAX_FEATURES_PER_TILE": "10000",
+    }
 
     def ours_path(z: int, x: int, y: int) -> str:
         return f"/tiles/parcels/{z}/{x}/{y}.pbf"
 
     def tipg_path(z: int, x: int, y: int) -> str:
-        return (f"/collections/landmatch.parcel/tiles/WebMercatorQuad/{z}/{x}/{y}"
-                f"?geom-column=geom&properties={PROPS}")
+        return (
+            f"/collections/landmatch.parcel/tiles/WebMercatorQuad/{z}/{x}/{y}"
+            f"?geom-column=geom&properties={PROPS}"
+        )
 
     head = f"{'run':<34} {'tiles':>5} {'p50 ms':>8} {'p95 ms':>8} {'mean KB':>8} {'max KB':>8} {'tiles/s':>8} {'err':>4}"
     results: list[str] = []
     # Internal (all statuses) tiles, as tipg serves the whole table; identity encoding for both.
     hdr = {"Accept-Encoding": "identity", "Authorization": f"Bearer {staff_token(url)}"}
 
-    def bench(label: str, port: int, path, passes: int,  # type: ignore[no-untyped-def]
-              concs: tuple[int, ...] = (1, 4)) -> None:
+    def bench(
+        label: str,
+        port: int,
+        path,
+        passes: int,  # type: ignore[no-untyped-def]
+        concs: tuple[int, ...] = (1, 4),
+    ) -> None:
         for group, tl in tiles.items():
             paths = [path(*t) for t in tl]
             for conc in concs:
@@ -245,8 +290,9 @@ def main() -> None:
             p.wait()
     # 2. landmatch live (no tile cache).
     if "live" in runs:
-        p = start(ours + ["--port", "8812"], base_env | {"LANDMATCH_TILE_CACHE_MB": "0"}, 8812,
-                  "/healthz")
+        p = start(
+            ours + ["--port", "8812"], base_env | {"LANDMATCH_TILE_CACHE_MB": "0"}, 8812, "/healthz"
+        )
         try:
             bench("landmatch live", 8812, ours_path, args.warm_passes)
         finally:

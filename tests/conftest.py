@@ -97,7 +97,9 @@ def tokens(session: Session) -> dict[str, str]:
     """One token per role, created inside the test's transaction."""
     from landmatch.auth import add_user
 
-    zone_code = session.execute(text("SELECT code FROM landmatch.dev_zone ORDER BY id LIMIT 1")).scalar()
+    zone_code = session.execute(
+        text("SELECT code FROM landmatch.dev_zone ORDER BY id LIMIT 1")
+    ).scalar()
     out = {
         "admin": add_user(session, "t-admin", "admin"),
         "bureau": add_user(session, "t-bureau-sjz", "bureau", "130100"),

@@ -14,14 +14,22 @@ from landmatch.settings import load_settings
 
 def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "landmatch.cli", *args], capture_output=True, text=True,
-        env={**os.environ, **(env or {})}, timeout=120,
+        [sys.executable, "-m", "landmatch.cli", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=120,
     )
 
 
 def test_every_command_has_help():
-    for cmd in (["--help"], ["db", "upgrade", "--help"], ["seed", "--help"],
-                ["serve", "--help"], ["users", "add", "--help"]):
+    for cmd in (
+        ["--help"],
+        ["db", "upgrade", "--help"],
+        ["seed", "--help"],
+        ["serve", "--help"],
+        ["users", "add", "--help"],
+    ):
         r = run(*cmd)
         assert r.returncode == 0, r.stderr
         assert "Usage" in r.stdout
@@ -29,8 +37,12 @@ def test_every_command_has_help():
 
 @pytest.mark.parametrize(
     "args",
-    [["seed", "--parcels", "lots"], ["seed", "--as-of", "yesterday"], ["frobnicate"],
-     ["users", "add", "x", "--role", "king"]],
+    [
+        ["seed", "--parcels", "lots"],
+        ["seed", "--as-of", "yesterday"],
+        ["frobnicate"],
+        ["users", "add", "x", "--role", "king"],
+    ],
 )
 def test_cli_mistakes_exit_non_zero_without_a_traceback(args, settings):
     r = run(*args, env={"LANDMATCH_DATABASE_URL": settings.database_url})
@@ -40,8 +52,9 @@ def test_cli_mistakes_exit_non_zero_without_a_traceback(args, settings):
 
 
 def test_unreachable_database_is_a_plain_message():
-    r = run("seed", "--parcels", "10",
-            env={"LANDMATCH_DATABASE_URL": "postgresql://x@127.0.0.1:1/none"})
+    r = run(
+        "seed", "--parcels", "10", env={"LANDMATCH_DATABASE_URL": "postgresql://x@127.0.0.1:1/none"}
+    )
     assert r.returncode != 0 and "Traceback" not in r.stderr
     assert "LANDMATCH_DATABASE_URL" in r.stderr
 
@@ -61,8 +74,14 @@ def test_production_refuses_the_default_secret():
 
 
 def test_users_add_prints_a_token_that_authenticates(settings, engine):
-    r = run("users", "add", "cli-test-user", "--role", "promoter",
-            env={"LANDMATCH_DATABASE_URL": settings.database_url})
+    r = run(
+        "users",
+        "add",
+        "cli-test-user",
+        "--role",
+        "promoter",
+        env={"LANDMATCH_DATABASE_URL": settings.database_url},
+    )
     assert r.returncode == 0, r.stderr
     token = r.stdout.strip()
     assert token.startswith("lm_")

@@ -27,8 +27,14 @@ _MESSAGES = {
 }
 
 
-def problem(status: int, title: str, detail: str, type_: str = "about:blank",
-            errors: object = None, headers: dict[str, str] | None = None) -> JSONResponse:
+def problem(
+    status: int,
+    title: str,
+    detail: str,
+    type_: str = "about:blank",
+    errors: object = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
     body: dict[str, object] = {"type": type_, "title": title, "status": status, "detail": detail}
     if errors is not None:
         body["errors"] = errors
@@ -46,15 +52,18 @@ def install(app: FastAPI) -> None:
         for e in exc.errors():
             loc = [str(p) for p in e.get("loc", ())]
             field = ".".join(loc[1:]) if len(loc) > 1 else ".".join(loc)
-            errors.append({
-                "field": field,
-                "in": loc[0] if loc else None,
-                "reason": _MESSAGES.get(e.get("type", ""), e.get("msg", "")),
-                "message": e.get("msg"),
-            })
+            errors.append(
+                {
+                    "field": field,
+                    "in": loc[0] if loc else None,
+                    "reason": _MESSAGES.get(e.get("type", ""), e.get("msg", "")),
+                    "message": e.get("msg"),
+                }
+            )
         fields = "、".join(err["field"] for err in errors if err["field"])
-        return problem(422, "请求参数无效", f"请求参数无效：{fields}", "/problems/validation",
-                       errors)
+        return problem(
+            422, "请求参数无效", f"请求参数无效：{fields}", "/problems/validation", errors
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -62,14 +71,20 @@ def install(app: FastAPI) -> None:
         detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
         if exc.status_code == 404 and detail == "Not Found":
             detail = "请求的资源不存在"
-        return problem(exc.status_code, titles.get(exc.status_code, "请求错误"), detail,
-                       headers=getattr(exc, "headers", None))
+        return problem(
+            exc.status_code,
+            titles.get(exc.status_code, "请求错误"),
+            detail,
+            headers=getattr(exc, "headers", None),
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
         from sqlalchemy.exc import OperationalError
 
         if isinstance(exc, OperationalError):
-            return problem(503, "服务不可用", "数据库暂时无法访问，请稍后再试", "/problems/unavailable")
+            return problem(
+                503, "服务不可用", "数据库暂时无法访问，请稍后再试", "/problems/unavailable"
+            )
         log.exception("unhandled error")
         return problem(500, "内部错误", "服务器内部错误，已记录", "/problems/internal")

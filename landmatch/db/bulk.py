@@ -81,9 +81,7 @@ def copy_rows(
                 return
             for p in geom_pos:
                 geoms = [r[p] for r in batch]
-                hexes = shapely.to_wkb(
-                    shapely.set_srid(geoms, srid), hex=True, include_srid=True
-                )
+                hexes = shapely.to_wkb(shapely.set_srid(geoms, srid), hex=True, include_srid=True)
                 for r, h in zip(batch, hexes, strict=True):
                     r[p] = h  # type: ignore[index]
             for r in batch:
@@ -132,13 +130,17 @@ def indexes_dropped(
     an empty or private table (``landmatch seed``), not for a live inventory.
     """
     t = f"{schema}.{table}"
-    constraints = conn.execute(
-        text(
-            "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
-            "WHERE conrelid = CAST(:t AS regclass) AND contype IN ('p', 'u') ORDER BY conname"
-        ),
-        {"t": t},
-    ).all() if keys else []
+    constraints = (
+        conn.execute(
+            text(
+                "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+                "WHERE conrelid = CAST(:t AS regclass) AND contype IN ('p', 'u') ORDER BY conname"
+            ),
+            {"t": t},
+        ).all()
+        if keys
+        else []
+    )
     defs = [
         (name, ddl)
         for name, ddl in conn.execute(

@@ -44,8 +44,13 @@ def current_revision(engine: Engine) -> str | None:
 
 
 @contextmanager
-def audited(session: Session, actor: str | None, reason: str | None = None,
-            import_id: int | None = None, bulk: bool = False) -> Iterator[Session]:
+def audited(
+    session: Session,
+    actor: str | None,
+    reason: str | None = None,
+    import_id: int | None = None,
+    bulk: bool = False,
+) -> Iterator[Session]:
     """Tell the history triggers who writes and why, for this transaction only."""
     session.execute(
         text(

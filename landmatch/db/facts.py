@@ -41,10 +41,29 @@ CHUNK = 50_000
 
 # Parcel columns copied into parcel_fact (migration 0002_match); parcel.zone_id → parcel_zone_id.
 COPIED = (
-    "code", "status", "visibility", "deleted_at", "city_code", "parcel_zone_id", "land_use",
-    "compatible_uses", "area_m2", "price_public", "ref_price_wan_per_mu", "invest_intensity_min",
-    "tax_per_mu_min", "energy_per_value_max", "power_kva", "water_m3d", "gas_m3d", "heat_mw",
-    "telecom_5g", "fibre", "supply_modes", "readiness", "data_updated_on",
+    "code",
+    "status",
+    "visibility",
+    "deleted_at",
+    "city_code",
+    "parcel_zone_id",
+    "land_use",
+    "compatible_uses",
+    "area_m2",
+    "price_public",
+    "ref_price_wan_per_mu",
+    "invest_intensity_min",
+    "tax_per_mu_min",
+    "energy_per_value_max",
+    "power_kva",
+    "water_m3d",
+    "gas_m3d",
+    "heat_mw",
+    "telecom_5g",
+    "fibre",
+    "supply_modes",
+    "readiness",
+    "data_updated_on",
 )
 
 
@@ -74,8 +93,7 @@ def candidates(
     # Facilities grouped by kind so that each kind is a contiguous block of columns.
     by_kind = np.argsort(fac_kind.astype(str), kind="stable")
     kinds_sorted = fac_kind[by_kind]
-    edges = [0, *(np.flatnonzero(kinds_sorted[1:] != kinds_sorted[:-1]) + 1).tolist(),
-             len(by_kind)]
+    edges = [0, *(np.flatnonzero(kinds_sorted[1:] != kinds_sorted[:-1]) + 1).tolist(), len(by_kind)]
     fu = _unit(fac_xy[by_kind, 0], fac_xy[by_kind, 1]) if len(fac_xy) else np.zeros((0, 3))
     for s in range(0, n, CHUNK):
         b = boxes[s : s + CHUNK]
@@ -114,8 +132,15 @@ def _sql() -> str:
         f"(WHERE f.kind = '{k}') / 1000.0 AS dist_{k}_km"
         for k in vocab.FACILITY_KINDS
     )
-    cols = ["zone_id", *dist_cols, "excluded", "constraint_hits", "penalised", "computed_at",
-            *COPIED]
+    cols = [
+        "zone_id",
+        *dist_cols,
+        "excluded",
+        "constraint_hits",
+        "penalised",
+        "computed_at",
+        *COPIED,
+    ]
     copied = ", ".join(f"p.{_src(c)}" for c in COPIED)
     updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in cols)
     return f"""
@@ -144,9 +169,9 @@ WITH dist AS (
   WHERE {{where}}
   GROUP BY p.id
 )
-INSERT INTO landmatch.parcel_fact (parcel_id, {', '.join(cols)})
+INSERT INTO landmatch.parcel_fact (parcel_id, {", ".join(cols)})
 SELECT p.id, zone.zone_id,
-  {', '.join(f'dist.{c}' for c in dist_cols)},
+  {", ".join(f"dist.{c}" for c in dist_cols)},
   COALESCE(hits.excluded, false), COALESCE(hits.hits, '[]'::jsonb),
   COALESCE(hits.penalised, false), clock_timestamp(), {copied}
 FROM landmatch.parcel p
@@ -158,9 +183,21 @@ ON CONFLICT (parcel_id) DO UPDATE SET {updates}
 """
 
 
-_BOX = np.dtype([("nf", ">i2"), ("l0", ">i4"), ("id", ">i8"), ("l1", ">i4"), ("x0", ">f8"),
-                 ("l2", ">i4"), ("y0", ">f8"), ("l3", ">i4"), ("x1", ">f8"), ("l4", ">i4"),
-                 ("y1", ">f8")])
+_BOX = np.dtype(
+    [
+        ("nf", ">i2"),
+        ("l0", ">i4"),
+        ("id", ">i8"),
+        ("l1", ">i4"),
+        ("x0", ">f8"),
+        ("l2", ">i4"),
+        ("y0", ">f8"),
+        ("l3", ">i4"),
+        ("x1", ">f8"),
+        ("l4", ">i4"),
+        ("y1", ">f8"),
+    ]
+)
 
 
 def _boxes(conn: Connection, where: str) -> tuple[np.ndarray, np.ndarray]:
@@ -171,9 +208,12 @@ def _boxes(conn: Connection, where: str) -> tuple[np.ndarray, np.ndarray]:
     )
     dbapi = conn.connection.driver_connection
     buf = bytearray()
-    with dbapi.cursor() as cur, cur.copy(  # type: ignore[union-attr]
-        f"COPY ({query}) TO STDOUT WITH (FORMAT binary)"
-    ) as copy:
+    with (
+        dbapi.cursor() as cur,
+        cur.copy(  # type: ignore[union-attr]
+            f"COPY ({query}) TO STDOUT WITH (FORMAT binary)"
+        ) as copy,
+    ):
         for chunk in copy:
             buf += chunk
     body = memoryview(buf)[19 : len(buf) - 2]  # header (signature, flags, extension), trailer
@@ -193,29 +233,39 @@ _PAIRS_INLINE = (
 def _load_candidates(conn: Connection, where: str) -> tuple[int, str, dict[str, object]]:
     """Pick the pairs to measure for the parcels matching ``where``; returns how many parcels,
     the SQL relation holding the pairs and its parameters."""
-    fac = conn.execute(text(
-        "SELECT id, kind, ST_X(geom), ST_Y(geom) FROM landmatch.facility ORDER BY id")).all()
+    fac = conn.execute(
+        text("SELECT id, kind, ST_X(geom), ST_Y(geom) FROM landmatch.facility ORDER BY id")
+    ).all()
     fac_id = np.array([r[0] for r in fac], dtype=np.int64)
     fac_kind = np.array([r[1] for r in fac], dtype=object)
     fac_xy = np.array([(r[2], r[3]) for r in fac], dtype=np.float64).reshape(-1, 2)
     ids, boxes = _boxes(conn, where)
     rows_, facs = candidates(boxes, fac_kind, fac_xy)
     if len(rows_) <= INLINE_PAIRS:  # an edit or an import: no temporary table
-        return len(ids), _PAIRS_INLINE, {"pair_parcel": ids[rows_].tolist(),
-                                         "pair_facility": fac_id[facs].tolist()}
+        return (
+            len(ids),
+            _PAIRS_INLINE,
+            {"pair_parcel": ids[rows_].tolist(), "pair_facility": fac_id[facs].tolist()},
+        )
     # Binary COPY straight from numpy: int16 field count, then (int32 length, value) each.
-    rec = np.zeros(len(rows_), dtype=[("nf", ">i2"), ("l1", ">i4"), ("pid", ">i8"),
-                                      ("l2", ">i4"), ("fid", ">i4")])
+    rec = np.zeros(
+        len(rows_),
+        dtype=[("nf", ">i2"), ("l1", ">i4"), ("pid", ">i8"), ("l2", ">i4"), ("fid", ">i4")],
+    )
     rec["nf"], rec["l1"], rec["l2"] = 2, 8, 4
     rec["pid"] = ids[rows_]
     rec["fid"] = fac_id[facs]
     conn.execute(text("DROP TABLE IF EXISTS pg_temp.fact_pair"))
-    conn.execute(text(
-        "CREATE TEMP TABLE fact_pair (parcel_id bigint, facility_id int) ON COMMIT DROP"))
+    conn.execute(
+        text("CREATE TEMP TABLE fact_pair (parcel_id bigint, facility_id int) ON COMMIT DROP")
+    )
     dbapi = conn.connection.driver_connection
-    with dbapi.cursor() as cur, cur.copy(  # type: ignore[union-attr]
-        "COPY pg_temp.fact_pair FROM STDIN WITH (FORMAT binary)"
-    ) as copy:
+    with (
+        dbapi.cursor() as cur,
+        cur.copy(  # type: ignore[union-attr]
+            "COPY pg_temp.fact_pair FROM STDIN WITH (FORMAT binary)"
+        ) as copy,
+    ):
         copy.write(b"PGCOPY\n\xff\r\n\x00" + bytes(8))
         copy.write(rec.tobytes())
         copy.write(b"\xff\xff")
@@ -251,9 +301,11 @@ def refresh_facts(conn: Connection, parcel_ids: Sequence[int] | None = None) -> 
     return result.rowcount or 0
 
 
-_UNCHECKED = ("SELECT p.id FROM landmatch.parcel p WHERE p.deleted_at IS NULL AND NOT EXISTS "
-              "(SELECT 1 FROM landmatch.parcel_fact f WHERE f.parcel_id = p.id "
-              "AND f.excluded IS NOT NULL)")
+_UNCHECKED = (
+    "SELECT p.id FROM landmatch.parcel p WHERE p.deleted_at IS NULL AND NOT EXISTS "
+    "(SELECT 1 FROM landmatch.parcel_fact f WHERE f.parcel_id = p.id "
+    "AND f.excluded IS NOT NULL)"
+)
 
 
 def missing_facts(conn: Connection) -> int:

@@ -15,8 +15,9 @@ MAX_TOLERANCE_M = 500.0
 MAX_HITS = 10
 
 
-def parcels_at(session: Session, lon: float, lat: float, principal: Principal,
-               tolerance_m: float = 0.0) -> dict[str, Any]:
+def parcels_at(
+    session: Session, lon: float, lat: float, principal: Principal, tolerance_m: float = 0.0
+) -> dict[str, Any]:
     """Parcels containing (lon, lat) in CGCS2000, or within ``tolerance_m`` metres of it
     (measured on the ellipsoid), nearest first."""
     if not (-180 <= lon <= 180 and -90 <= lat <= 90):
@@ -27,8 +28,10 @@ def parcels_at(session: Session, lon: float, lat: float, principal: Principal,
     if tolerance_m > 0:
         # Bounding-box prefilter (1° ≥ 80 km of longitude at Hebei's latitudes), exact test on
         # the ellipsoid.
-        hit = ("p.geom && ST_Expand(pt.g, :deg)"
-               " AND ST_DWithin(p.geom::geography, pt.g::geography, :tol)")
+        hit = (
+            "p.geom && ST_Expand(pt.g, :deg)"
+            " AND ST_DWithin(p.geom::geography, pt.g::geography, :tol)"
+        )
     else:
         hit = "ST_Intersects(p.geom, pt.g)"
     rows = session.execute(
@@ -40,8 +43,13 @@ def parcels_at(session: Session, lon: float, lat: float, principal: Principal,
             f"WHERE {hit} AND {where} "
             "ORDER BY ST_Distance(p.geom, pt.g), p.area_m2 LIMIT :lim"
         ),
-        {"lon": lon, "lat": lat, "deg": tolerance_m / 80_000.0, "tol": tolerance_m,
-         "lim": MAX_HITS},
+        {
+            "lon": lon,
+            "lat": lat,
+            "deg": tolerance_m / 80_000.0,
+            "tol": tolerance_m,
+            "lim": MAX_HITS,
+        },
     ).all()
     features = [_feature(r) for r in rows]
     return {"type": "FeatureCollection", "features": features, "numberReturned": len(features)}

@@ -17,16 +17,22 @@ def unknown_industries(db: Session | Connection, codes: Iterable[str]) -> list[s
     if not wanted:
         return []
     known = set(db.execute(text("SELECT code FROM landmatch.industry")).scalars())
-    return [c for c in wanted
-            if not (isinstance(c, str) and c.isdigit() and 2 <= len(c) <= 4 and c[:2] in known)]
+    return [
+        c
+        for c in wanted
+        if not (isinstance(c, str) and c.isdigit() and 2 <= len(c) <= 4 and c[:2] in known)
+    ]
 
 
 def unknown_land_uses(db: Session | Connection, codes: Iterable[str]) -> list[str]:
     wanted = list(dict.fromkeys(codes))
     if not wanted:
         return []
-    known = set(db.execute(text(
-        "SELECT code FROM landmatch.land_use_code WHERE code = ANY(:c)"), {"c": wanted}).scalars())
+    known = set(
+        db.execute(
+            text("SELECT code FROM landmatch.land_use_code WHERE code = ANY(:c)"), {"c": wanted}
+        ).scalars()
+    )
     return [c for c in wanted if c not in known]
 
 
@@ -35,12 +41,20 @@ def scope_exists(db: Session | Connection, level: str, code: str) -> bool:
     if level == "province":
         return code == vocab.PROVINCE_CODE
     if level == "zone":
-        return db.execute(text("SELECT 1 FROM landmatch.dev_zone WHERE code = :c"),
-                          {"c": code}).first() is not None
+        return (
+            db.execute(
+                text("SELECT 1 FROM landmatch.dev_zone WHERE code = :c"), {"c": code}
+            ).first()
+            is not None
+        )
     if level == "city" and code in vocab.CITIES:
         return True
     if level in ("city", "county"):
-        return db.execute(text(
-            "SELECT 1 FROM landmatch.admin_division WHERE code = :c AND level = :l"),
-            {"c": code, "l": level}).first() is not None
+        return (
+            db.execute(
+                text("SELECT 1 FROM landmatch.admin_division WHERE code = :c AND level = :l"),
+                {"c": code, "l": level},
+            ).first()
+            is not None
+        )
     return False

@@ -15,23 +15,79 @@ from landmatch.geo.measure import M2_PER_MU
 
 # Fields any caller may see. Everything else on the parcel row is internal.
 PUBLIC_COLUMNS: tuple[str, ...] = (
-    "code", "name", "city_code", "county_code", "address", "status", "land_use",
-    "compatible_uses", "far_min", "far_max", "density_max", "building_coeff_min",
-    "green_ratio_max", "height_max_m", "is_standard_land", "invest_intensity_min",
-    "tax_per_mu_min", "energy_per_value_max", "emission_value_min", "supply_modes",
-    "lease_years", "ref_price_wan_per_mu", "power_kva", "power_as_of", "water_m3d",
-    "water_as_of", "sewage_m3d", "sewage_as_of", "gas_m3d", "gas_as_of", "heat_mw",
-    "heat_as_of", "telecom_5g", "fibre", "telecom_as_of", "readiness", "area_m2",
-    "brochure_url", "data_updated_on",
+    "code",
+    "name",
+    "city_code",
+    "county_code",
+    "address",
+    "status",
+    "land_use",
+    "compatible_uses",
+    "far_min",
+    "far_max",
+    "density_max",
+    "building_coeff_min",
+    "green_ratio_max",
+    "height_max_m",
+    "is_standard_land",
+    "invest_intensity_min",
+    "tax_per_mu_min",
+    "energy_per_value_max",
+    "emission_value_min",
+    "supply_modes",
+    "lease_years",
+    "ref_price_wan_per_mu",
+    "power_kva",
+    "power_as_of",
+    "water_m3d",
+    "water_as_of",
+    "sewage_m3d",
+    "sewage_as_of",
+    "gas_m3d",
+    "gas_as_of",
+    "heat_mw",
+    "heat_as_of",
+    "telecom_5g",
+    "fibre",
+    "telecom_as_of",
+    "readiness",
+    "area_m2",
+    "brochure_url",
+    "data_updated_on",
 )
 INTERNAL_COLUMNS: tuple[str, ...] = (
-    "id", "visibility", "checklist", "price_public", "reserve_price_wan_per_mu",
-    "approval_doc_no", "approval_batch", "approval_date", "supply_date", "contract_no",
-    "contract_date", "holder", "land_price_wan", "agreed_start_date", "agreed_completion_date",
-    "actual_start_date", "stopped_since", "total_investment_wan", "invested_wan",
-    "developed_ratio", "invest_ratio", "gov_caused", "gov_cause", "contact_name",
-    "contact_phone", "notes", "declared_area_m2", "version", "created_at", "updated_at",
-    "updated_by", "import_id",
+    "id",
+    "visibility",
+    "checklist",
+    "price_public",
+    "reserve_price_wan_per_mu",
+    "approval_doc_no",
+    "approval_batch",
+    "approval_date",
+    "supply_date",
+    "contract_no",
+    "contract_date",
+    "holder",
+    "land_price_wan",
+    "agreed_start_date",
+    "agreed_completion_date",
+    "actual_start_date",
+    "stopped_since",
+    "total_investment_wan",
+    "invested_wan",
+    "developed_ratio",
+    "invest_ratio",
+    "gov_caused",
+    "gov_cause",
+    "contact_name",
+    "contact_phone",
+    "notes",
+    "declared_area_m2",
+    "version",
+    "created_at",
+    "updated_at",
+    "updated_by",
+    "import_id",
 )
 PUBLIC_WHERE = "p.deleted_at IS NULL AND p.status = 'ready' AND p.visibility = 'public'"
 
@@ -50,11 +106,17 @@ def _select(principal: Principal) -> str:
     cols = PUBLIC_COLUMNS if principal.is_public else PUBLIC_COLUMNS + INTERNAL_COLUMNS
     parts = [f"p.{c}" for c in cols if c != "ref_price_wan_per_mu"]
     if principal.is_public:
-        parts.append("CASE WHEN p.price_public THEN p.ref_price_wan_per_mu END AS ref_price_wan_per_mu")
+        parts.append(
+            "CASE WHEN p.price_public THEN p.ref_price_wan_per_mu END AS ref_price_wan_per_mu"
+        )
     else:
         parts.append("p.ref_price_wan_per_mu")
-    parts += ["z.code AS zone_code", "z.name AS zone_name", "a.name AS city_name",
-              "ST_AsGeoJSON(p.geom, 7) AS geometry"]
+    parts += [
+        "z.code AS zone_code",
+        "z.name AS zone_name",
+        "a.name AS city_name",
+        "ST_AsGeoJSON(p.geom, 7) AS geometry",
+    ]
     return ", ".join(parts)
 
 

@@ -267,7 +267,9 @@ class Parcel(Base):
         CheckConstraint(
             "developed_ratio IS NULL OR developed_ratio BETWEEN 0 AND 1", name="developed_ratio"
         ),
-        CheckConstraint("invest_ratio IS NULL OR invest_ratio BETWEEN 0 AND 1", name="invest_ratio"),
+        CheckConstraint(
+            "invest_ratio IS NULL OR invest_ratio BETWEEN 0 AND 1", name="invest_ratio"
+        ),
         Index("ix_parcel_geom", "geom", postgresql_using="gist"),
         Index("ix_parcel_geom_3857", "geom_3857", postgresql_using="gist"),
         Index("ix_parcel_city_status", "city_code", "status"),
@@ -315,18 +317,47 @@ class ImportBatch(Base):
 
 # What a match reads from parcel_fact besides the index key (migration 0003_perfmatch).
 _FACT_INCLUDE = (
-    "parcel_id", "code", "visibility", "city_code", "eff_zone_id", "compatible_uses",
-    "price_public", "price_f8", "invest_f8", "tax_f8", "energy_f8", "power_kva", "water_m3d",
-    "gas_m3d", "heat_mw", "telecom_5g", "fibre", "supply_modes", "readiness", "data_updated_on",
-    "dist_port_km", "dist_airport_km", "dist_rail_freight_km", "dist_highway_interchange_km",
-    "dist_logistics_hub_km", "dist_substation_km", "excluded", "penalised",
+    "parcel_id",
+    "code",
+    "visibility",
+    "city_code",
+    "eff_zone_id",
+    "compatible_uses",
+    "price_public",
+    "price_f8",
+    "invest_f8",
+    "tax_f8",
+    "energy_f8",
+    "power_kva",
+    "water_m3d",
+    "gas_m3d",
+    "heat_mw",
+    "telecom_5g",
+    "fibre",
+    "supply_modes",
+    "readiness",
+    "data_updated_on",
+    "dist_port_km",
+    "dist_airport_km",
+    "dist_rail_freight_km",
+    "dist_highway_interchange_km",
+    "dist_logistics_hub_km",
+    "dist_substation_km",
+    "excluded",
+    "penalised",
 )
 _FACT_INDEXES = (
     ("ix_parcel_fact_match", ("status", "land_use", "area_m2"), "deleted_at IS NULL"),
-    ("ix_parcel_fact_match_city", ("status", "city_code", "land_use", "area_m2"),
-     "deleted_at IS NULL"),
-    ("ix_parcel_fact_match_zone", ("eff_zone_id", "status", "land_use", "area_m2"),
-     "deleted_at IS NULL AND eff_zone_id IS NOT NULL"),
+    (
+        "ix_parcel_fact_match_city",
+        ("status", "city_code", "land_use", "area_m2"),
+        "deleted_at IS NULL",
+    ),
+    (
+        "ix_parcel_fact_match_zone",
+        ("eff_zone_id", "status", "land_use", "area_m2"),
+        "deleted_at IS NULL AND eff_zone_id IS NOT NULL",
+    ),
 )
 
 
@@ -379,18 +410,27 @@ class ParcelFact(Base):
     # Derived by PostgreSQL (migration 0003_perfmatch): the zone a match uses, and the numeric
     # figures as float8 so that ranking does not convert numeric on every row.
     eff_zone_id: Mapped[int | None] = mapped_column(
-        Integer, Computed("COALESCE(parcel_zone_id, zone_id)", persisted=True))
+        Integer, Computed("COALESCE(parcel_zone_id, zone_id)", persisted=True)
+    )
     price_f8: Mapped[float | None] = mapped_column(
-        Double, Computed("ref_price_wan_per_mu::float8", persisted=True))
+        Double, Computed("ref_price_wan_per_mu::float8", persisted=True)
+    )
     invest_f8: Mapped[float | None] = mapped_column(
-        Double, Computed("invest_intensity_min::float8", persisted=True))
+        Double, Computed("invest_intensity_min::float8", persisted=True)
+    )
     tax_f8: Mapped[float | None] = mapped_column(
-        Double, Computed("tax_per_mu_min::float8", persisted=True))
+        Double, Computed("tax_per_mu_min::float8", persisted=True)
+    )
     energy_f8: Mapped[float | None] = mapped_column(
-        Double, Computed("energy_per_value_max::float8", persisted=True))
+        Double, Computed("energy_per_value_max::float8", persisted=True)
+    )
     __table_args__ = tuple(
-        Index(name, *key, postgresql_where=text(where),
-              postgresql_include=[c for c in _FACT_INCLUDE if c not in key])
+        Index(
+            name,
+            *key,
+            postgresql_where=text(where),
+            postgresql_include=[c for c in _FACT_INCLUDE if c not in key],
+        )
         for name, key, where in _FACT_INDEXES
     )
 
@@ -601,8 +641,7 @@ class Reservation(Base):
             unique=True,
             postgresql_where=text("released_at IS NULL"),
         ),
-        Index("ix_reservation_project", "project_id",
-              postgresql_where=text("released_at IS NULL")),
+        Index("ix_reservation_project", "project_id", postgresql_where=text("released_at IS NULL")),
     )
 
 
@@ -648,6 +687,8 @@ class ParcelCellTotal(Base):
     area_m2: Mapped[float] = mapped_column(Double)
     sx: Mapped[float] = mapped_column(Double)
     sy: Mapped[float] = mapped_column(Double)
+
+
 # --- Monitoring (migration 0007_monitoring) -------------------------------------------------
 
 
@@ -721,8 +762,12 @@ class DisposalCase(Base):
     __table_args__ = (
         CheckConstraint("kind IN ('idle', 'unsupplied')", name="kind"),
         CheckConstraint("status IN ('open', 'closed')", name="status"),
-        Index("uq_disposal_case_open_parcel", "parcel_id", unique=True,
-              postgresql_where=text("status = 'open'")),
+        Index(
+            "uq_disposal_case_open_parcel",
+            "parcel_id",
+            unique=True,
+            postgresql_where=text("status = 'open'"),
+        ),
         Index("ix_disposal_case_city", "city_code", "status"),
     )
 

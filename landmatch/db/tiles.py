@@ -91,8 +91,11 @@ class TileFilter:
         for v in (self.area_min_mu, self.area_max_mu):
             if v is not None and not 0 <= v < 1e9:
                 raise InvalidInput("面积范围应为非负数（亩）")
-        if (self.area_min_mu is not None and self.area_max_mu is not None
-                and self.area_min_mu > self.area_max_mu):
+        if (
+            self.area_min_mu is not None
+            and self.area_max_mu is not None
+            and self.area_min_mu > self.area_max_mu
+        ):
             raise InvalidInput("面积下限不能大于上限")
 
     @property
@@ -101,8 +104,16 @@ class TileFilter:
         return all(v is None or float(v) in edges for v in (self.area_min_mu, self.area_max_mu))
 
     def key(self) -> str:
-        return repr((sorted(self.status), sorted(self.land_use), self.area_min_mu,
-                     self.area_max_mu, self.city, self.in_zone))
+        return repr(
+            (
+                sorted(self.status),
+                sorted(self.land_use),
+                self.area_min_mu,
+                self.area_max_mu,
+                self.city,
+                self.in_zone,
+            )
+        )
 
 
 NO_FILTER = TileFilter()
@@ -187,8 +198,10 @@ _TO_TILE = (
 
 def _polygon_geom(column: str) -> str:
     inside = _TO_TILE.format(g=column)
-    return (f"CASE WHEN {column} @ env.e THEN NULLIF({inside}, 'MULTIPOLYGON EMPTY'::geometry)"
-            f" ELSE ST_AsMVTGeom({column}, env.e, {EXTENT}, {BUFFER}, true) END AS geom")
+    return (
+        f"CASE WHEN {column} @ env.e THEN NULLIF({inside}, 'MULTIPOLYGON EMPTY'::geometry)"
+        f" ELSE ST_AsMVTGeom({column}, env.e, {EXTENT}, {BUFFER}, true) END AS geom"
+    )
 
 
 def _parcels_sql(f: TileFilter, public: bool, params: dict[str, Any]) -> str:
@@ -198,22 +211,27 @@ def _parcels_sql(f: TileFilter, public: bool, params: dict[str, Any]) -> str:
     extra = "" if public else ", p.id AS fid"
     inner = (
         f"SELECT {_polygon_geom('p.geom_3857')}, {cols}, round((p.area_m2 / {M2_PER_MU!r})::numeric, 2)"
-        "::float8 AS area_mu, p.zone_id IS NOT NULL AS in_zone" + extra +
-        f" FROM landmatch.parcel p, env WHERE {where}"
+        "::float8 AS area_mu, p.zone_id IS NOT NULL AS in_zone"
+        + extra
+        + f" FROM landmatch.parcel p, env WHERE {where}"
     )
     return _mvt("parcels", inner, None if public else "fid")
 
 
 def _cell_columns(public: bool, prefix: str) -> str:
     cols = [
-        _geom("ST_SetSRID(ST_MakePoint(sum(sx) / sum(n), sum(sy) / sum(n)), 3857)",
-              "(SELECT e FROM env)"),
+        _geom(
+            "ST_SetSRID(ST_MakePoint(sum(sx) / sum(n), sum(sy) / sum(n)), 3857)",
+            "(SELECT e FROM env)",
+        ),
         "sum(n)::int AS n",
         f"round((sum(area_m2) / {M2_PER_MU!r})::numeric, 1)::float8 AS area_mu",
     ]
     if not public:
-        cols += [f"coalesce(sum(n) FILTER (WHERE {prefix}status = '{s}'), 0)::int AS n_{s}"
-                 for s in CELL_STATUSES]
+        cols += [
+            f"coalesce(sum(n) FILTER (WHERE {prefix}status = '{s}'), 0)::int AS n_{s}"
+            for s in CELL_STATUSES
+        ]
     return ", ".join(cols)
 
 
@@ -224,21 +242,29 @@ def _cell_range(z: int, x: int, y: int) -> tuple[int, int, int, int, int]:
     return cz, x * f, (x + 1) * f - 1, y * f, (y + 1) * f - 1
 
 
-def _cells_sql(z: int, x: int, y: int, f: TileFilter, public: bool,
-               params: dict[str, Any]) -> str:
+def _cells_sql(z: int, x: int, y: int, f: TileFilter, public: bool, params: dict[str, Any]) -> str:
     cz, cx0, cx1, cy0, cy1 = _cell_range(z, x, y)
     params.update(cz=cz, cx0=cx0, cx1=cx1, cy0=cy0, cy1=cy1)
-    where = " AND ".join(["c.z = :cz", "c.cx BETWEEN :cx0 AND :cx1",
-                          "c.cy BETWEEN :cy0 AND :cy1", *_cell_where(f, public, params)])
+    where = " AND ".join(
+        [
+            "c.z = :cz",
+            "c.cx BETWEEN :cx0 AND :cx1",
+            "c.cy BETWEEN :cy0 AND :cy1",
+            *_cell_where(f, public, params),
+        ]
+    )
     # Filters on status alone are answered by the small roll-up.
     table = "parcel_cell_total" if f == TileFilter(status=f.status) else "parcel_cell"
-    inner = (f"SELECT {_cell_columns(public, '')} FROM landmatch.{table} c"
-             f" WHERE {where} GROUP BY c.cx, c.cy HAVING sum(n) > 0")
+    inner = (
+        f"SELECT {_cell_columns(public, '')} FROM landmatch.{table} c"
+        f" WHERE {where} GROUP BY c.cx, c.cy HAVING sum(n) > 0"
+    )
     return _mvt("parcel_cells", inner)
 
 
-def _cells_live_sql(z: int, x: int, y: int, f: TileFilter, public: bool,
-                    params: dict[str, Any]) -> str:
+def _cells_live_sql(
+    z: int, x: int, y: int, f: TileFilter, public: bool, params: dict[str, Any]
+) -> str:
     """The same cells computed from the parcel rows (for filters the table cannot answer)."""
     cz = min(max(z, CELL_MIN_ZOOM), CELL_MAX_ZOOM)
     params["cell"] = 40075016.68557849 / (1 << (cz + CELL_SUBDIVISION))
@@ -259,28 +285,36 @@ def _cells_live_sql(z: int, x: int, y: int, f: TileFilter, public: bool,
 
 
 def _zones_sql() -> str:
-    inner = (f"SELECT {_geom('d.geom_3857')}, d.code, d.name, d.level, d.kind, d.city_code,"
-             f" round((d.area_m2 / {M2_PER_MU!r})::numeric, 1)::float8 AS area_mu"
-             " FROM landmatch.dev_zone d, env WHERE d.geom_3857 && env.m")
+    inner = (
+        f"SELECT {_geom('d.geom_3857')}, d.code, d.name, d.level, d.kind, d.city_code,"
+        f" round((d.area_m2 / {M2_PER_MU!r})::numeric, 1)::float8 AS area_mu"
+        " FROM landmatch.dev_zone d, env WHERE d.geom_3857 && env.m"
+    )
     return _mvt("zones", inner)
 
 
 def _constraints_sql() -> str:
-    inner = (f"SELECT {_geom('k.geom_3857')}, k.code, k.name, k.kind, k.severity"
-             " FROM landmatch.constraint_area k, env WHERE k.geom_3857 && env.m")
+    inner = (
+        f"SELECT {_geom('k.geom_3857')}, k.code, k.name, k.kind, k.severity"
+        " FROM landmatch.constraint_area k, env WHERE k.geom_3857 && env.m"
+    )
     return _mvt("constraints", inner)
 
 
 def _admin_sql(z: int) -> str:
     level = "" if z >= ADMIN_COUNTY_MIN_ZOOM else " AND a.level <> 'county'"
-    inner = (f"SELECT {_geom('a.geom_3857')}, a.code, a.name, a.level, a.parent_code"
-             f" FROM landmatch.admin_division a, env WHERE a.geom_3857 && env.m{level}")
+    inner = (
+        f"SELECT {_geom('a.geom_3857')}, a.code, a.name, a.level, a.parent_code"
+        f" FROM landmatch.admin_division a, env WHERE a.geom_3857 && env.m{level}"
+    )
     return _mvt("admin", inner)
 
 
 def _facilities_sql() -> str:
-    inner = (f"SELECT {_geom('f.geom_3857')}, f.code, f.name, f.kind, f.city_code, f.approximate"
-             " FROM landmatch.facility f, env WHERE f.geom_3857 && env.m")
+    inner = (
+        f"SELECT {_geom('f.geom_3857')}, f.code, f.name, f.kind, f.city_code, f.approximate"
+        " FROM landmatch.facility f, env WHERE f.geom_3857 && env.m"
+    )
     return _mvt("facilities", inner)
 
 
@@ -296,8 +330,9 @@ def check_tile(layer: str, z: int, x: int, y: int, public: bool) -> None:
         raise Forbidden(f"图层 {layer}（{LAYERS[layer]}）仅供内部用户使用")
 
 
-def tile_sql(layer: str, z: int, x: int, y: int, filters: TileFilter,
-             public: bool) -> tuple[str, dict[str, Any]]:
+def tile_sql(
+    layer: str, z: int, x: int, y: int, filters: TileFilter, public: bool
+) -> tuple[str, dict[str, Any]]:
     """The one statement that renders a tile, and its parameters."""
     check_tile(layer, z, x, y, public)
     params: dict[str, Any] = {"z": z, "x": x, "y": y}
@@ -319,16 +354,30 @@ def tile_sql(layer: str, z: int, x: int, y: int, filters: TileFilter,
     return sql, params
 
 
-def render_tile(conn: Executes, layer: str, z: int, x: int, y: int,
-                filters: TileFilter = NO_FILTER, public: bool = True) -> bytes:
+def render_tile(
+    conn: Executes,
+    layer: str,
+    z: int,
+    x: int,
+    y: int,
+    filters: TileFilter = NO_FILTER,
+    public: bool = True,
+) -> bytes:
     """Render one tile as MVT bytes (empty bytes when nothing is in it)."""
     sql, params = tile_sql(layer, z, x, y, filters, public)
     data = conn.execute(text(sql), params).scalar()
     return bytes(data) if data else b""
 
 
-def render_versioned(conn: Executes, layer: str, z: int, x: int, y: int,
-                     filters: TileFilter = NO_FILTER, public: bool = True) -> tuple[int, bytes]:
+def render_versioned(
+    conn: Executes,
+    layer: str,
+    z: int,
+    x: int,
+    y: int,
+    filters: TileFilter = NO_FILTER,
+    public: bool = True,
+) -> tuple[int, bytes]:
     """Render one tile and read its layer's data version in the same statement (one snapshot,
     one round trip), so the version a cached tile is keyed by is exactly the data it shows.
 
@@ -338,17 +387,19 @@ def render_versioned(conn: Executes, layer: str, z: int, x: int, y: int,
     conn.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
     sql, params = tile_sql(layer, z, x, y, filters, public)
     params["state"] = LAYER_STATE[layer]
-    row = conn.execute(text(
-        "SELECT (SELECT version FROM landmatch.data_state WHERE name = :state),"
-        f" ({sql})"), params).one()
+    row = conn.execute(
+        text(f"SELECT (SELECT version FROM landmatch.data_state WHERE name = :state), ({sql})"),
+        params,
+    ).one()
     return int(row[0] or 0), bytes(row[1]) if row[1] else b""
 
 
 def data_versions(conn: Executes) -> dict[str, int]:
     """Every layer's data version, in one query: ``{layer: version}``."""
-    rows = conn.execute(text(
-        "SELECT name, version FROM landmatch.data_state WHERE name = ANY(:n)"),
-        {"n": list(set(LAYER_STATE.values()))}).all()
+    rows = conn.execute(
+        text("SELECT name, version FROM landmatch.data_state WHERE name = ANY(:n)"),
+        {"n": list(set(LAYER_STATE.values()))},
+    ).all()
     by_state = {name: int(v) for name, v in rows}
     return {layer: by_state.get(state, 0) for layer, state in LAYER_STATE.items()}
 

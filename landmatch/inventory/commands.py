@@ -32,12 +32,24 @@ def _cli_principal():  # type: ignore[no-untyped-def]
 
 def import_cmd(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="File to import.")],
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Validate and report; write nothing.")] = False,
-    city: Annotated[str | None, typer.Option("--city", help="City code all parcels belong to.")] = None,
-    crs: Annotated[str | None, typer.Option("--crs", help="Source CRS, e.g. EPSG:4527 or GCJ02.")] = None,
-    encoding: Annotated[str | None, typer.Option("--encoding", help="Text encoding (GBK, UTF-8 …).")] = None,
-    repair: Annotated[bool, typer.Option("--repair", help="Repair invalid geometries (warns).")] = False,
-    report: Annotated[Path | None, typer.Option("--report", help="Write the full JSON report here.")] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Validate and report; write nothing.")
+    ] = False,
+    city: Annotated[
+        str | None, typer.Option("--city", help="City code all parcels belong to.")
+    ] = None,
+    crs: Annotated[
+        str | None, typer.Option("--crs", help="Source CRS, e.g. EPSG:4527 or GCJ02.")
+    ] = None,
+    encoding: Annotated[
+        str | None, typer.Option("--encoding", help="Text encoding (GBK, UTF-8 …).")
+    ] = None,
+    repair: Annotated[
+        bool, typer.Option("--repair", help="Repair invalid geometries (warns).")
+    ] = False,
+    report: Annotated[
+        Path | None, typer.Option("--report", help="Write the full JSON report here.")
+    ] = None,
 ) -> None:
     """Import parcels (GeoJSON, GeoPackage, Shapefile zip, 界址点 TXT, xlsx, CSV); upsert by code."""
     from landmatch.errors import UnprocessableInput
@@ -45,10 +57,22 @@ def import_cmd(
     from landmatch.settings import get_settings
 
     s = get_settings()
-    opts = ImportOptions(dry_run=dry_run, city=city, crs=crs, encoding=encoding, repair=repair,
-                         max_rows=s.max_import_rows)
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), console=console, transient=True) as bar:
+    opts = ImportOptions(
+        dry_run=dry_run,
+        city=city,
+        crs=crs,
+        encoding=encoding,
+        repair=repair,
+        max_rows=s.max_import_rows,
+    )
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
         tasks: dict[str, int] = {}
         labels = {"read": "读取 reading", "validate": "校验 validating", "write": "写入 writing"}
 
@@ -59,8 +83,9 @@ def import_cmd(
 
         try:
             with _engine().begin() as conn:
-                out = run_import(conn, file.read_bytes(), file.name, _cli_principal(), opts,
-                                 progress=progress)
+                out = run_import(
+                    conn, file.read_bytes(), file.name, _cli_principal(), opts, progress=progress
+                )
         except UnprocessableInput as exc:
             if isinstance(exc.detail, dict) and "totals" in exc.detail:
                 _print_report(exc.detail, report)
@@ -70,19 +95,32 @@ def import_cmd(
 
 def _print_report(out: dict, path: Path | None) -> None:  # type: ignore[type-arg]
     t = out["totals"]
-    table = Table(title=f"导入报告 {out['filename']}（{out['format']}, {out['crs']}）"
-                  + ("【试运行，未写入】" if out["dry_run"] else ""))
+    table = Table(
+        title=f"导入报告 {out['filename']}（{out['format']}, {out['crs']}）"
+        + ("【试运行，未写入】" if out["dry_run"] else "")
+    )
     for k in ("rows", "created", "updated", "unchanged", "rejected"):
-        table.add_column({"rows": "总行数", "created": "新增", "updated": "更新",
-                          "unchanged": "未变", "rejected": "拒绝"}[k])
+        table.add_column(
+            {
+                "rows": "总行数",
+                "created": "新增",
+                "updated": "更新",
+                "unchanged": "未变",
+                "rejected": "拒绝",
+            }[k]
+        )
     table.add_row(*(str(t[k]) for k in ("rows", "created", "updated", "unchanged", "rejected")))
     console.print(table)
     for p in out["rejected"][:50]:
-        console.print(f"[red]拒绝[/red] 第 {p['row']} 行 {p.get('code') or ''} {p['field']}：{p['reason']}")
+        console.print(
+            f"[red]拒绝[/red] 第 {p['row']} 行 {p.get('code') or ''} {p['field']}：{p['reason']}"
+        )
     for w in out["warnings"][:50]:
         console.print(f"[yellow]警告[/yellow] {w}")
     if out.get("import_id"):
-        console.print(f"导入批次 #{out['import_id']}（撤销：landmatch import-rollback {out['import_id']}）")
+        console.print(
+            f"导入批次 #{out['import_id']}（撤销：landmatch import-rollback {out['import_id']}）"
+        )
     if path:
         path.write_text(json.dumps(out, ensure_ascii=False, indent=1, default=str))
 
@@ -93,17 +131,25 @@ def rollback_cmd(import_id: Annotated[int, typer.Argument(help="Import batch id.
 
     with _engine().begin() as conn:
         out = rollback_import(conn, import_id, _cli_principal())
-    console.print(f"已撤销导入 #{import_id}：删除 {out['deleted']} 宗新增地块，恢复 {out['restored']} 宗")
+    console.print(
+        f"已撤销导入 #{import_id}：删除 {out['deleted']} 宗新增地块，恢复 {out['restored']} 宗"
+    )
 
 
 def export_cmd(
     out: Annotated[Path, typer.Argument(help="Output file.")],
     fmt: Annotated[str, typer.Option("--format", help="geojson, gpkg, shp, xlsx or txt.")] = "",
-    status: Annotated[str | None, typer.Option("--status", help="Comma-separated statuses.")] = None,
+    status: Annotated[
+        str | None, typer.Option("--status", help="Comma-separated statuses.")
+    ] = None,
     city: Annotated[str | None, typer.Option("--city")] = None,
     zone: Annotated[str | None, typer.Option("--zone")] = None,
-    encoding: Annotated[str, typer.Option("--encoding", help="Shapefile DBF: UTF-8 or GBK.")] = "UTF-8",
-    public: Annotated[bool, typer.Option("--public", help="Public parcels and fields only.")] = False,
+    encoding: Annotated[
+        str, typer.Option("--encoding", help="Shapefile DBF: UTF-8 or GBK.")
+    ] = "UTF-8",
+    public: Annotated[
+        bool, typer.Option("--public", help="Public parcels and fields only.")
+    ] = False,
 ) -> None:
     """Export parcels (the 熟地清单 as xlsx, GIS formats, 界址点 TXT)."""
     from landmatch.auth import PUBLIC
@@ -111,7 +157,9 @@ def export_cmd(
     from landmatch.db.parcels import ParcelFilter
     from landmatch.inventory.exports import export_parcels
 
-    fmt = fmt or {"zip": "shp", "json": "geojson"}.get(out.suffix.lstrip("."), out.suffix.lstrip("."))
+    fmt = fmt or {"zip": "shp", "json": "geojson"}.get(
+        out.suffix.lstrip("."), out.suffix.lstrip(".")
+    )
     f = ParcelFilter(status=status.split(",") if status else None, city=city, zone=zone)
     with session_factory(_engine())() as session:
         res = export_parcels(session, f, PUBLIC if public else _cli_principal(), fmt, encoding)
@@ -121,7 +169,9 @@ def export_cmd(
 
 def check_cmd(
     city: Annotated[str | None, typer.Option("--city")] = None,
-    stale_days: Annotated[int | None, typer.Option("--stale-days", help="Utility data age limit.")] = None,
+    stale_days: Annotated[
+        int | None, typer.Option("--stale-days", help="Utility data age limit.")
+    ] = None,
     limit: Annotated[int, typer.Option("--limit", help="Items shown per check.")] = 20,
     as_json: Annotated[bool, typer.Option("--json", help="Print the full result as JSON.")] = False,
 ) -> None:
@@ -131,9 +181,13 @@ def check_cmd(
     from landmatch.settings import get_settings
 
     with session_factory(_engine())() as session:
-        res = run_checks(session, _cli_principal(), city=city,
-                         stale_days=stale_days or get_settings().stale_after_days,
-                         limit=limit if not as_json else 100_000)
+        res = run_checks(
+            session,
+            _cli_principal(),
+            city=city,
+            stale_days=stale_days or get_settings().stale_after_days,
+            limit=limit if not as_json else 100_000,
+        )
     if as_json:
         console.print_json(json.dumps(res, ensure_ascii=False, default=str))
         return

@@ -39,25 +39,38 @@ def etag(code: str, version: int) -> str:
     return f'"{code}.v{version}"'
 
 
-def _require_scope(session: Session, principal: Principal, city: str | None,
-                   zone_code: str | None = None, zone_id: int | None = None) -> None:
+def _require_scope(
+    session: Session,
+    principal: Principal,
+    city: str | None,
+    zone_code: str | None = None,
+    zone_id: int | None = None,
+) -> None:
     """Bureaus edit within their city; a zone committee only its own zone's parcels (checked
     for the parcel as it is and as it will be, so it cannot move one out of its zone)."""
     if principal.role != "zone":
         require_editor(principal, city)
         return
     if zone_id is None and zone_code:
-        zone_id = session.execute(text("SELECT id FROM landmatch.dev_zone WHERE code = :c"),
-                                  {"c": zone_code}).scalar()
+        zone_id = session.execute(
+            text("SELECT id FROM landmatch.dev_zone WHERE code = :c"), {"c": zone_code}
+        ).scalar()
     principal.require_parcel(city or "", zone_id)
 
 
 def _current(session: Session, code: str, *, deleted: bool | None = False) -> dict[str, Any]:
     cond = {False: "AND deleted_at IS NULL", True: "AND deleted_at IS NOT NULL", None: ""}[deleted]
-    row = session.execute(
-        text(f"SELECT p.*, z.code AS zone_code, ST_AsBinary(p.geom) AS wkb FROM landmatch.parcel p "
-             f"LEFT JOIN landmatch.dev_zone z ON z.id = p.zone_id WHERE p.code = :c {cond}"),
-        {"c": code}).mappings().first()
+    row = (
+        session.execute(
+            text(
+                f"SELECT p.*, z.code AS zone_code, ST_AsBinary(p.geom) AS wkb FROM landmatch.parcel p "
+                f"LEFT JOIN landmatch.dev_zone z ON z.id = p.zone_id WHERE p.code = :c {cond}"
+            ),
+            {"c": code},
+        )
+        .mappings()
+        .first()
+    )
     if row is None:
         raise NotFound(f"未找到地块 {code}" + ("（或已删除）" if deleted is False else ""))
     return dict(row)
@@ -79,51 +92,71 @@ def _split(body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """A GeoJSON Feature or a flat object → (properties, envelope)."""
     if not isinstance(body, dict):
         raise InvalidInput("请求体应为 JSON 对象（GeoJSON Feature 或字段对象）")
-    props = dict(body.get("properties") or {}) if body.get("type") == "Feature" else {
-        k: v for k, v in body.items() if k not in ("geometry", "crs", "reason", "type")}
+    props = (
+        dict(body.get("properties") or {})
+        if body.get("type") == "Feature"
+        else {k: v for k, v in body.items() if k not in ("geometry", "crs", "reason", "type")}
+    )
     unknown = [k for k in props if k not in BY_NAME]
     if unknown:
         raise UnprocessableInput(
             f"不支持的字段：{'、'.join(unknown)}",
-            detail=[{"field": k, "reason": "不支持的字段"} for k in unknown])
+            detail=[{"field": k, "reason": "不支持的字段"} for k in unknown],
+        )
     return props, body
 
 
-def _check_one(session: Session, props: dict[str, Any], geom: Any, crs: Any, *, exists: bool,
-               repair: bool) -> tuple[Any, list[dict[str, Any]]]:
+def _check_one(
+    session: Session, props: dict[str, Any], geom: Any, crs: Any, *, exists: bool, repair: bool
+) -> tuple[Any, list[dict[str, Any]]]:
     frame = pd.DataFrame([props], index=[1], dtype=object)
     checked = check_frame(
-        frame, None if geom is None else np.array([geom], dtype=object), crs=crs,
-        regions=load_regions(session.connection()), existing={props["code"]} if exists else set(),
-        repair_geometry=repair)
+        frame,
+        None if geom is None else np.array([geom], dtype=object),
+        crs=crs,
+        regions=load_regions(session.connection()),
+        existing={props["code"]} if exists else set(),
+        repair_geometry=repair,
+    )
     if checked.problems:
         p = checked.problems[0]
-        raise UnprocessableInput(f"{BY_NAME[p['field']].label if p['field'] in BY_NAME else p['field']}："
-                                 f"{p['reason']}",
-                                 detail=[{k: v for k, v in q.items() if k != "row"}
-                                         for q in checked.problems])
+        raise UnprocessableInput(
+            f"{BY_NAME[p['field']].label if p['field'] in BY_NAME else p['field']}：{p['reason']}",
+            detail=[{k: v for k, v in q.items() if k != "row"} for q in checked.problems],
+        )
     return checked, [{"field": w["field"], "message": w["message"]} for w in checked.warnings]
 
 
 def _write(session: Session, checked: Any, principal: Principal, reason: str | None) -> None:
     with audited(session, principal.actor, reason):
-        result = write_parcels(session.connection(), checked.values, checked.geoms, checked.rows,
-                               import_id=None, actor=principal.actor, reason=reason)
+        result = write_parcels(
+            session.connection(),
+            checked.values,
+            checked.geoms,
+            checked.rows,
+            import_id=None,
+            actor=principal.actor,
+            reason=reason,
+        )
     if result.problems:
         p = result.problems[0]
-        raise UnprocessableInput(p["reason"], detail=[{k: v for k, v in q.items() if k != "row"}
-                                                      for q in result.problems])
+        raise UnprocessableInput(
+            p["reason"],
+            detail=[{k: v for k, v in q.items() if k != "row"} for q in result.problems],
+        )
 
 
-def _answer(session: Session, code: str, principal: Principal,
-            warnings: list[dict[str, Any]]) -> tuple[dict[str, Any], str]:
+def _answer(
+    session: Session, code: str, principal: Principal, warnings: list[dict[str, Any]]
+) -> tuple[dict[str, Any], str]:
     feature = get_parcel(session, code, principal)
     feature["warnings"] = warnings
     return feature, etag(code, feature["properties"]["version"])
 
 
-def create_parcel(session: Session, body: dict[str, Any], principal: Principal, *,
-                  repair: bool = False) -> tuple[dict[str, Any], str]:
+def create_parcel(
+    session: Session, body: dict[str, Any], principal: Principal, *, repair: bool = False
+) -> tuple[dict[str, Any], str]:
     principal.require("admin", "bureau", "zone")
     props, env = _split(body)
     if not props.get("code"):
@@ -140,19 +173,31 @@ def create_parcel(session: Session, body: dict[str, Any], principal: Principal, 
     return _answer(session, str(props["code"]), principal, warnings)
 
 
-def update_parcel(session: Session, code: str, body: dict[str, Any], if_match: str | None,
-                  principal: Principal, *, repair: bool = False) -> tuple[dict[str, Any], str]:
+def update_parcel(
+    session: Session,
+    code: str,
+    body: dict[str, Any],
+    if_match: str | None,
+    principal: Principal,
+    *,
+    repair: bool = False,
+) -> tuple[dict[str, Any], str]:
     principal.require("admin", "bureau", "zone")
     if not if_match:
         raise PreconditionRequired("修改地块需要 If-Match 请求头（取自 GET 响应的 ETag）")
     cur = _current(session, code)
     _require_scope(session, principal, cur["city_code"], zone_id=cur["zone_id"])
-    if if_match.strip() != "*" and if_match.strip().removeprefix("W/") != etag(code, cur["version"]):
+    if if_match.strip() != "*" and if_match.strip().removeprefix("W/") != etag(
+        code, cur["version"]
+    ):
         raise PreconditionFailed(
-            f"地块 {code} 已被修改（当前版本 {cur['version']}），请重新获取后再提交")
+            f"地块 {code} 已被修改（当前版本 {cur['version']}），请重新获取后再提交"
+        )
     props, env = _split(body)
     if "code" in props and str(props["code"]) != code:
-        raise UnprocessableInput("地块编号不可修改", detail=[{"field": "code", "reason": "不可修改"}])
+        raise UnprocessableInput(
+            "地块编号不可修改", detail=[{"field": "code", "reason": "不可修改"}]
+        )
     # Validate the merged state so cross-field rules see every value.
     merged = {k: cur.get(k) for k in COLUMN_NAMES if k in cur}
     merged["zone_code"] = cur.get("zone_code")
@@ -174,23 +219,37 @@ def update_parcel(session: Session, code: str, body: dict[str, Any], if_match: s
     return _answer(session, code, principal, warnings)
 
 
-def delete_parcel(session: Session, code: str, if_match: str | None, principal: Principal,
-                  reason: str | None = None) -> None:
+def delete_parcel(
+    session: Session,
+    code: str,
+    if_match: str | None,
+    principal: Principal,
+    reason: str | None = None,
+) -> None:
     """Soft delete: the parcel disappears from listings and can be restored."""
     principal.require("admin", "bureau", "zone")
     cur = _current(session, code)
     _require_scope(session, principal, cur["city_code"], zone_id=cur["zone_id"])
-    if if_match and if_match.strip() != "*" and \
-            if_match.strip().removeprefix("W/") != etag(code, cur["version"]):
+    if (
+        if_match
+        and if_match.strip() != "*"
+        and if_match.strip().removeprefix("W/") != etag(code, cur["version"])
+    ):
         raise PreconditionFailed(f"地块 {code} 已被修改（当前版本 {cur['version']}）")
     with audited(session, principal.actor, reason or "删除地块"):
-        session.execute(text("UPDATE landmatch.parcel SET deleted_at = now() WHERE code = :c"),
-                        {"c": code})
+        session.execute(
+            text("UPDATE landmatch.parcel SET deleted_at = now() WHERE code = :c"), {"c": code}
+        )
     session.commit()
 
 
-def restore_parcel(session: Session, code: str, version: int | None, principal: Principal,
-                   reason: str | None = None) -> tuple[dict[str, Any], str]:
+def restore_parcel(
+    session: Session,
+    code: str,
+    version: int | None,
+    principal: Principal,
+    reason: str | None = None,
+) -> tuple[dict[str, Any], str]:
     """Undelete a parcel, or bring back the state of one of its versions (undeleted)."""
     principal.require("admin", "bureau", "zone")
     cur = _current(session, code, deleted=None)
@@ -199,13 +258,18 @@ def restore_parcel(session: Session, code: str, version: int | None, principal: 
         if cur["deleted_at"] is None:
             raise Conflict(f"地块 {code} 未被删除；如需回到某一版本请指定 version")
         with audited(session, principal.actor, reason or "恢复已删除地块"):
-            session.execute(text("UPDATE landmatch.parcel SET deleted_at = NULL WHERE code = :c"),
-                            {"c": code})
+            session.execute(
+                text("UPDATE landmatch.parcel SET deleted_at = NULL WHERE code = :c"), {"c": code}
+            )
     else:
-        vid = session.execute(text(
-            "SELECT id, row ->> 'city_code', (row ->> 'zone_id')::int FROM "
-            "landmatch.parcel_version WHERE parcel_id = :p "
-            "AND version = :v ORDER BY id DESC LIMIT 1"), {"p": cur["id"], "v": version}).first()
+        vid = session.execute(
+            text(
+                "SELECT id, row ->> 'city_code', (row ->> 'zone_id')::int FROM "
+                "landmatch.parcel_version WHERE parcel_id = :p "
+                "AND version = :v ORDER BY id DESC LIMIT 1"
+            ),
+            {"p": cur["id"], "v": version},
+        ).first()
         if vid is None:
             raise NotFound(f"地块 {code} 没有版本 {version}")
         _require_scope(session, principal, vid[1], zone_id=vid[2])
@@ -225,34 +289,61 @@ def history(session: Session, code: str, principal: Principal) -> dict[str, Any]
     """Every version, newest first, with who, when, why and the changed fields (old → new)."""
     principal.require("admin", "bureau", "zone", "promoter")
     cur = _current(session, code, deleted=None)
-    rows = session.execute(text(
-        "SELECT id, version, op, row, changed, actor, reason, import_id, at, "
-        "ST_Area(geom::geography, true) AS area FROM landmatch.parcel_version "
-        "WHERE parcel_id = :p ORDER BY version, id"), {"p": cur["id"]}).mappings().all()
+    rows = (
+        session.execute(
+            text(
+                "SELECT id, version, op, row, changed, actor, reason, import_id, at, "
+                "ST_Area(geom::geography, true) AS area FROM landmatch.parcel_version "
+                "WHERE parcel_id = :p ORDER BY version, id"
+            ),
+            {"p": cur["id"]},
+        )
+        .mappings()
+        .all()
+    )
     out = []
     prev: Any = None
     for r in rows:
         changes = []
         if prev is not None:
             keys = list(r["changed"]) or sorted(
-                k for k in set(r["row"]) | set(prev["row"])
-                if r["row"].get(k) != prev["row"].get(k))
+                k for k in set(r["row"]) | set(prev["row"]) if r["row"].get(k) != prev["row"].get(k)
+            )
             for k in keys:
                 if k in _HIDDEN:
                     continue
                 if k == "geom":
-                    changes.append({"field": "geom", "label": "几何图形",
-                                    "old": {"area_m2": round(prev["area"], 2)},
-                                    "new": {"area_m2": round(r["area"], 2)}})
+                    changes.append(
+                        {
+                            "field": "geom",
+                            "label": "几何图形",
+                            "old": {"area_m2": round(prev["area"], 2)},
+                            "new": {"area_m2": round(r["area"], 2)},
+                        }
+                    )
                     continue
                 f = BY_NAME.get(k)
                 label = f.label if f else {"deleted_at": "删除时间", "zone_id": "开发区"}.get(k, k)
-                changes.append({"field": k, "label": label, "old": prev["row"].get(k),
-                                "new": r["row"].get(k)})
-        out.append({"version": r["version"], "op": r["op"], "actor": r["actor"],
-                    "reason": r["reason"], "import_id": r["import_id"],
-                    "at": _jsonable(r["at"]), "changes": changes})
+                changes.append(
+                    {"field": k, "label": label, "old": prev["row"].get(k), "new": r["row"].get(k)}
+                )
+        out.append(
+            {
+                "version": r["version"],
+                "op": r["op"],
+                "actor": r["actor"],
+                "reason": r["reason"],
+                "import_id": r["import_id"],
+                "at": _jsonable(r["at"]),
+                "changes": changes,
+            }
+        )
         prev = r
     out.reverse()
-    return {"code": code, "current_version": cur["version"], "deleted": cur["deleted_at"] is not None,
-            "city": vocab.CITIES.get(cur["city_code"]), "versions": out}
+    return {
+        "code": code,
+        "current_version": cur["version"],
+        "deleted": cur["deleted_at"] is not None,
+        "city": vocab.CITIES.get(cur["city_code"]),
+        "versions": out,
+    }

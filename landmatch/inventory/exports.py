@@ -51,20 +51,29 @@ def _fields(principal: Principal) -> list[str]:
     return names
 
 
-def fetch(session: Session, f: ParcelFilter, principal: Principal) -> tuple[pd.DataFrame, np.ndarray]:
+def fetch(
+    session: Session, f: ParcelFilter, principal: Principal
+) -> tuple[pd.DataFrame, np.ndarray]:
     """Rows (field columns + area_m2) and geometries (EPSG:4490, full precision)."""
     names = [n for n in _fields(principal) if n != "zone_code"]
     cols = [f"p.{n}" for n in names if n != "ref_price_wan_per_mu"]
     if "ref_price_wan_per_mu" in names:
-        cols.append("CASE WHEN p.price_public THEN p.ref_price_wan_per_mu END AS ref_price_wan_per_mu"
-                    if principal.is_public else "p.ref_price_wan_per_mu")
+        cols.append(
+            "CASE WHEN p.price_public THEN p.ref_price_wan_per_mu END AS ref_price_wan_per_mu"
+            if principal.is_public
+            else "p.ref_price_wan_per_mu"
+        )
     where, params = filter_sql(f, principal)
-    sql = (f"SELECT {', '.join(cols)}, z.code AS zone_code, p.area_m2, ST_AsBinary(p.geom) AS wkb "
-           "FROM landmatch.parcel p LEFT JOIN landmatch.dev_zone z ON z.id = p.zone_id "
-           f"WHERE {' AND '.join(where)} ORDER BY p.code")
+    sql = (
+        f"SELECT {', '.join(cols)}, z.code AS zone_code, p.area_m2, ST_AsBinary(p.geom) AS wkb "
+        "FROM landmatch.parcel p LEFT JOIN landmatch.dev_zone z ON z.id = p.zone_id "
+        f"WHERE {' AND '.join(where)} ORDER BY p.code"
+    )
     rows = session.execute(text(sql), params).mappings().all()
-    frame = pd.DataFrame([{k: v for k, v in r.items() if k != "wkb"} for r in rows],
-                         columns=[*names, "zone_code", "area_m2"])
+    frame = pd.DataFrame(
+        [{k: v for k, v in r.items() if k != "wkb"} for r in rows],
+        columns=[*names, "zone_code", "area_m2"],
+    )
     frame = frame[[n for n in _fields(principal)] + ["area_m2"]]
     geoms = shapely.from_wkb(np.array([bytes(r["wkb"]) for r in rows], dtype=object))
     return frame, geoms
@@ -96,10 +105,17 @@ def _geojson(frame: pd.DataFrame, geoms: np.ndarray) -> bytes:
     plain = _plain_frame(frame)
     for rec, g in zip(plain.to_dict("records"), geoms, strict=True):
         rec = {k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in rec.items()}
-        feats.append({"type": "Feature", "id": rec["code"], "properties": rec,
-                      "geometry": json.loads(shapely.to_geojson(g))})
-    return json.dumps({"type": "FeatureCollection", "features": feats}, ensure_ascii=False,
-                      default=str).encode()
+        feats.append(
+            {
+                "type": "Feature",
+                "id": rec["code"],
+                "properties": rec,
+                "geometry": json.loads(shapely.to_geojson(g)),
+            }
+        )
+    return json.dumps(
+        {"type": "FeatureCollection", "features": feats}, ensure_ascii=False, default=str
+    ).encode()
 
 
 def _ogr(frame: pd.DataFrame, geoms: np.ndarray, driver: str, encoding: str) -> bytes:
@@ -137,7 +153,13 @@ def _xlsx(frame: pd.DataFrame, geoms: np.ndarray) -> bytes:
     ws = wb.active
     ws.title = "熟地清单"
     names = [c for c in frame.columns if c != "area_m2"]
-    header = ["城市名称", *(BY_NAME[n].label for n in names), "计算面积(亩)", "计算面积(公顷)", "几何(WKT)"]
+    header = [
+        "城市名称",
+        *(BY_NAME[n].label for n in names),
+        "计算面积(亩)",
+        "计算面积(公顷)",
+        "几何(WKT)",
+    ]
     ws.append(header)
     for cell in ws[1]:
         cell.font = Font(bold=True)
@@ -158,15 +180,26 @@ def _xlsx(frame: pd.DataFrame, geoms: np.ndarray) -> bytes:
                 v = None
             row.append(v)
         area = rec["area_m2"]
-        row += [round(area / M2_PER_MU, 2), round(area / M2_PER_HA, 4),
-                wkt if len(wkt) < 32000 else None]
+        row += [
+            round(area / M2_PER_MU, 2),
+            round(area / M2_PER_HA, 4),
+            wkt if len(wkt) < 32000 else None,
+        ]
         ws.append(row)
     ws.freeze_panes = "B2"
     summary = wb.create_sheet("按城市汇总")
     statuses = list(vocab.PARCEL_STATUS)
-    summary.append(["城市代码", "城市", "地块数", "面积(亩)", "面积(公顷)",
-                    *(f"{vocab.PARCEL_STATUS[s]}(宗)" for s in statuses),
-                    *(f"{vocab.PARCEL_STATUS[s]}(亩)" for s in statuses)])
+    summary.append(
+        [
+            "城市代码",
+            "城市",
+            "地块数",
+            "面积(亩)",
+            "面积(公顷)",
+            *(f"{vocab.PARCEL_STATUS[s]}(宗)" for s in statuses),
+            *(f"{vocab.PARCEL_STATUS[s]}(亩)" for s in statuses),
+        ]
+    )
     for cell in summary[1]:
         cell.font = Font(bold=True)
     if len(frame):
@@ -175,27 +208,42 @@ def _xlsx(frame: pd.DataFrame, geoms: np.ndarray) -> bytes:
             counts = part["status"].value_counts()
             areas = part.groupby("status")["area_m2"].sum()
             total = part["area_m2"].sum()
-            summary.append([city, vocab.CITIES.get(city, city), len(part),
-                            round(total / M2_PER_MU, 2), round(total / M2_PER_HA, 4),
-                            *(int(counts.get(s, 0)) for s in statuses),
-                            *(round(float(areas.get(s, 0)) / M2_PER_MU, 2) for s in statuses)])
+            summary.append(
+                [
+                    city,
+                    vocab.CITIES.get(city, city),
+                    len(part),
+                    round(total / M2_PER_MU, 2),
+                    round(total / M2_PER_HA, 4),
+                    *(int(counts.get(s, 0)) for s in statuses),
+                    *(round(float(areas.get(s, 0)) / M2_PER_MU, 2) for s in statuses),
+                ]
+            )
         total = frame["area_m2"].sum()
-        summary.append(["合计", "", len(frame), round(total / M2_PER_MU, 2),
-                        round(total / M2_PER_HA, 4)])
+        summary.append(
+            ["合计", "", len(frame), round(total / M2_PER_MU, 2), round(total / M2_PER_HA, 4)]
+        )
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
 
 
 def _txt(frame: pd.DataFrame, geoms: np.ndarray) -> bytes:
-    items = [{"code": r["code"], "name": r["name"],
-              "use": vocab.LAND_USE.get(r["land_use"], r["land_use"]), "geometry_4490": g}
-             for r, g in zip(frame.to_dict("records"), geoms, strict=True)]
+    items = [
+        {
+            "code": r["code"],
+            "name": r["name"],
+            "use": vocab.LAND_USE.get(r["land_use"], r["land_use"]),
+            "geometry_4490": g,
+        }
+        for r, g in zip(frame.to_dict("records"), geoms, strict=True)
+    ]
     return write_txt(items, produced_on=dt.date.today(), producer="landmatch")
 
 
-def export_parcels(session: Session, f: ParcelFilter, principal: Principal, fmt: str,
-                   encoding: str = "UTF-8") -> Export:
+def export_parcels(
+    session: Session, f: ParcelFilter, principal: Principal, fmt: str, encoding: str = "UTF-8"
+) -> Export:
     if fmt not in FORMATS:
         raise InvalidInput(f"不支持的导出格式 {fmt}；可选：{', '.join(FORMATS)}")
     if encoding.upper().replace("-", "") not in ("UTF8", "GBK", "GB18030"):

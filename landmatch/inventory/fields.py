@@ -29,26 +29,54 @@ class Field:
 
 # Synonyms seen in files for the generic 用地用海 names (mapped to the default class).
 LAND_USE_SYNONYMS = {
-    "工业用地": "100102", "工业": "100102", "物流仓储用地": "110102", "仓储用地": "110102",
-    "1001": "100102", "1101": "110102",
+    "工业用地": "100102",
+    "工业": "100102",
+    "物流仓储用地": "110102",
+    "仓储用地": "110102",
+    "1001": "100102",
+    "1101": "110102",
 }
 
 FIELDS: tuple[Field, ...] = (
-    Field("code", "地块编号", aliases=("宗地编号", "编号", "地块代码", "parcel_code"), public=True,
-          max_len=64),
+    Field(
+        "code",
+        "地块编号",
+        aliases=("宗地编号", "编号", "地块代码", "parcel_code"),
+        public=True,
+        max_len=64,
+    ),
     Field("name", "地块名称", aliases=("名称", "宗地名称"), public=True),
-    Field("city_code", "城市代码", "code", aliases=("所在市", "城市", "市", "city"),
-          vocab=vocab.CITIES, public=True),
+    Field(
+        "city_code",
+        "城市代码",
+        "code",
+        aliases=("所在市", "城市", "市", "city"),
+        vocab=vocab.CITIES,
+        public=True,
+    ),
     Field("county_code", "县区代码", aliases=("区县代码", "county"), public=True, max_len=6),
-    Field("zone_code", "开发区编码", aliases=("开发区代码", "开发区", "zone"), public=True,
-          max_len=40),
+    Field(
+        "zone_code", "开发区编码", aliases=("开发区代码", "开发区", "zone"), public=True, max_len=40
+    ),
     Field("address", "坐落", aliases=("地址", "位置"), public=True),
-    Field("status", "状态", "code", aliases=("地块状态", "土地状态"), vocab=vocab.PARCEL_STATUS,
-          public=True),
+    Field(
+        "status",
+        "状态",
+        "code",
+        aliases=("地块状态", "土地状态"),
+        vocab=vocab.PARCEL_STATUS,
+        public=True,
+    ),
     Field("visibility", "公开范围", "code", aliases=("可见性",), vocab=vocab.VISIBILITY),
-    Field("land_use", "用途", "code", aliases=("用地用途", "土地用途", "地块用途", "用途代码",
-                                               "用地分类"),
-          vocab=vocab.LAND_USE, public=True, extra=LAND_USE_SYNONYMS),
+    Field(
+        "land_use",
+        "用途",
+        "code",
+        aliases=("用地用途", "土地用途", "地块用途", "用途代码", "用地分类"),
+        vocab=vocab.LAND_USE,
+        public=True,
+        extra=LAND_USE_SYNONYMS,
+    ),
     Field("compatible_uses", "兼容用途", "list", vocab=vocab.LAND_USE, public=True),
     Field("far_min", "容积率下限", "num", lo=0, hi=20, public=True),
     Field("far_max", "容积率上限", "num", lo=0, hi=20, public=True),
@@ -63,8 +91,15 @@ FIELDS: tuple[Field, ...] = (
     Field("emission_value_min", "单位排放增加值下限", "num", lo=0, hi=100_000, public=True),
     Field("supply_modes", "供地方式", "list", vocab=vocab.SUPPLY_MODES, public=True),
     Field("lease_years", "出让年限", "int", aliases=("年限",), lo=1, hi=70, public=True),
-    Field("ref_price_wan_per_mu", "参考价格(万元/亩)", "num", aliases=("参考价格",), lo=0,
-          hi=100_000, public=True),
+    Field(
+        "ref_price_wan_per_mu",
+        "参考价格(万元/亩)",
+        "num",
+        aliases=("参考价格",),
+        lo=0,
+        hi=100_000,
+        public=True,
+    ),
     Field("price_public", "价格公开", "bool"),
     Field("reserve_price_wan_per_mu", "底价(万元/亩)", "num", lo=0, hi=100_000),
     Field("power_kva", "供电容量(kVA)", "num", lo=0, hi=10_000_000, public=True),
@@ -105,24 +140,57 @@ FIELDS: tuple[Field, ...] = (
     Field("notes", "备注", max_len=4000),
     Field("brochure_url", "宣传页", public=True),
     Field("data_updated_on", "数据更新日期", "date", public=True),
-    Field("declared_area_m2", "申报面积(平方米)", "num", aliases=("面积(平方米)", "面积(m2)",
-                                                              "面积(㎡)"), lo=0, hi=1e9),
+    Field(
+        "declared_area_m2",
+        "申报面积(平方米)",
+        "num",
+        aliases=("面积(平方米)", "面积(m2)", "面积(㎡)"),
+        lo=0,
+        hi=1e9,
+    ),
 )
 
 BY_NAME: dict[str, Field] = {f.name: f for f in FIELDS}
 
 # Declared area in other units: header → factor to m².
 AREA_HEADERS: dict[str, float] = {
-    "面积(亩)": 10000 / 15, "面积（亩）": 10000 / 15, "亩": 10000 / 15, "area_mu": 10000 / 15,
-    "面积(公顷)": 10000.0, "面积（公顷）": 10000.0, "公顷": 10000.0, "area_ha": 10000.0,
+    "面积(亩)": 10000 / 15,
+    "面积（亩）": 10000 / 15,
+    "亩": 10000 / 15,
+    "area_mu": 10000 / 15,
+    "面积(公顷)": 10000.0,
+    "面积（公顷）": 10000.0,
+    "公顷": 10000.0,
+    "area_ha": 10000.0,
 }
 # Columns written by exports or GIS tools that carry no input: accepted and ignored.
-IGNORED_HEADERS = frozenset({
-    "fid", "ogc_fid", "objectid", "id", "shape_leng", "shape_area", "shape_length", "area_m2",
-    "计算面积(平方米)", "城市名称", "city_name", "zone_name", "开发区名称", "状态名称",
-    "用途名称", "zone_id", "version", "updated_at", "updated_by", "created_at", "import_id",
-    "计算面积(亩)", "计算面积(公顷)",
-})
+IGNORED_HEADERS = frozenset(
+    {
+        "fid",
+        "ogc_fid",
+        "objectid",
+        "id",
+        "shape_leng",
+        "shape_area",
+        "shape_length",
+        "area_m2",
+        "计算面积(平方米)",
+        "城市名称",
+        "city_name",
+        "zone_name",
+        "开发区名称",
+        "状态名称",
+        "用途名称",
+        "zone_id",
+        "version",
+        "updated_at",
+        "updated_by",
+        "created_at",
+        "import_id",
+        "计算面积(亩)",
+        "计算面积(公顷)",
+    }
+)
 GEOMETRY_HEADERS = ("wkt", "geometry", "geom", "几何", "几何(wkt)", "坐标(wkt)", "图形")
 LON_HEADERS = ("lon", "lng", "longitude", "经度", "x")
 LAT_HEADERS = ("lat", "latitude", "纬度", "y")
@@ -131,9 +199,7 @@ COLUMN_NAMES: tuple[str, ...] = tuple(f.name for f in FIELDS if f.name != "zone_
 
 
 def _norm(header: str) -> str:
-    return (
-        str(header).strip().lower().replace("（", "(").replace("）", ")").replace(" ", "")
-    )
+    return str(header).strip().lower().replace("（", "(").replace("）", ")").replace(" ", "")
 
 
 _HEADER_MAP: dict[str, str] = {}

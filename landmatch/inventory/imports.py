@@ -66,8 +66,9 @@ def run_import(
     require_editor(principal, opts.city)
     if progress:
         progress("read", 0, 1)
-    src = read_source(data, filename, ReadOptions(crs=opts.crs, encoding=opts.encoding,
-                                                  max_rows=opts.max_rows))
+    src = read_source(
+        data, filename, ReadOptions(crs=opts.crs, encoding=opts.encoding, max_rows=opts.max_rows)
+    )
     frame, area = map_columns(src.frame)
     declared = src.declared_area_m2 if src.declared_area_m2 is not None else area
     if progress:
@@ -75,16 +76,24 @@ def run_import(
         progress("validate", 0, 1)
     codes = frame["code"].dropna().astype(str).str.strip().tolist() if "code" in frame else []
     existing = existing_codes(conn, codes)
-    checked = check_frame(frame, src.geoms, crs=src.crs, regions=load_regions(conn),
-                          existing=existing, repair_geometry=opts.repair,
-                          default_city=opts.city, declared_area_m2=declared)
+    checked = check_frame(
+        frame,
+        src.geoms,
+        crs=src.crs,
+        regions=load_regions(conn),
+        existing=existing,
+        repair_geometry=opts.repair,
+        default_city=opts.city,
+        declared_area_m2=declared,
+    )
     if src.format == "txt" and "declared_area_m2" in checked.values:
         # The TXT's 地块面积 is checked (warning > 1 %) but not stored: writers fill it with
         # their own computed area, which is not a declaration by the land office.
         checked.values = checked.values.drop(columns=["declared_area_m2"])
     wkt_rows = {p["row"] for p in src.row_problems}
     problems = src.row_problems + [
-        p for p in checked.problems if not (p["row"] in wkt_rows and p["field"] == "geometry")]
+        p for p in checked.problems if not (p["row"] in wkt_rows and p["field"] == "geometry")
+    ]
     if progress:
         progress("validate", 1, 1)
     cities = set(checked.values["city_code"].dropna()) if len(checked.values) else set()
@@ -97,10 +106,13 @@ def run_import(
     import_id = None
     actions: dict[str, str] = {}
     try:
-        import_id = conn.execute(text(
-            "INSERT INTO landmatch.import_batch (filename, format, actor, status) "
-            "VALUES (:f, :fmt, :a, 'committed') RETURNING id"),
-            {"f": filename[:200], "fmt": src.format, "a": principal.actor}).scalar_one()
+        import_id = conn.execute(
+            text(
+                "INSERT INTO landmatch.import_batch (filename, format, actor, status) "
+                "VALUES (:f, :fmt, :a, 'committed') RETURNING id"
+            ),
+            {"f": filename[:200], "fmt": src.format, "a": principal.actor},
+        ).scalar_one()
         reason = opts.reason or f"导入 {filename}"
         with audited(conn, principal.actor, reason, import_id=import_id):  # type: ignore[arg-type]
             total = len(checked.values)
@@ -110,24 +122,41 @@ def run_import(
                 if progress:
                     progress("write", _done[0], total)
 
-            result = write_parcels(conn, checked.values, checked.geoms, checked.rows,
-                                   import_id=import_id, actor=principal.actor, reason=reason,
-                                   progress=on_copy)
+            result = write_parcels(
+                conn,
+                checked.values,
+                checked.geoms,
+                checked.rows,
+                import_id=import_id,
+                actor=principal.actor,
+                reason=reason,
+                progress=on_copy,
+            )
         problems += result.problems
         actions = result.actions
     except BaseException:
         nested.rollback()
         raise
-    report = _report(filename, src, opts, checked.rows, checked.values, actions, problems,
-                     src.warnings + [_warning_text(w) for w in checked.warnings], frame)
+    report = _report(
+        filename,
+        src,
+        opts,
+        checked.rows,
+        checked.values,
+        actions,
+        problems,
+        src.warnings + [_warning_text(w) for w in checked.warnings],
+        frame,
+    )
     if problems or opts.dry_run:
         nested.rollback()
         report["import_id"] = None
     else:
         report["import_id"] = import_id
-        conn.execute(text("UPDATE landmatch.import_batch SET report = CAST(:r AS jsonb) "
-                          "WHERE id = :id"),
-                     {"r": json.dumps(_summary(report), ensure_ascii=False), "id": import_id})
+        conn.execute(
+            text("UPDATE landmatch.import_batch SET report = CAST(:r AS jsonb) WHERE id = :id"),
+            {"r": json.dumps(_summary(report), ensure_ascii=False), "id": import_id},
+        )
         nested.commit()
     if problems and not opts.dry_run:
         t = report["totals"]
@@ -147,9 +176,17 @@ def _summary(report: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in report.items() if k not in ("rows",)}
 
 
-def _report(filename: str, src: Any, opts: ImportOptions, rows: np.ndarray, values: Any,
-            actions: dict[str, str], problems: list[dict[str, Any]], warnings: list[str],
-            frame: Any) -> dict[str, Any]:
+def _report(
+    filename: str,
+    src: Any,
+    opts: ImportOptions,
+    rows: np.ndarray,
+    values: Any,
+    actions: dict[str, str],
+    problems: list[dict[str, Any]],
+    warnings: list[str],
+    frame: Any,
+) -> dict[str, Any]:
     by_row: dict[str, list[dict[str, Any]]] = {}
     for p in problems:
         by_row.setdefault(str(p["row"]), []).append({"field": p["field"], "reason": p["reason"]})
@@ -160,19 +197,29 @@ def _report(filename: str, src: Any, opts: ImportOptions, rows: np.ndarray, valu
         key = str(label)
         code_s = None if code is None or (isinstance(code, float) and np.isnan(code)) else str(code)
         if key in by_row:
-            out_rows.append({"row": _num(label), "code": code_s, "action": "rejected",
-                             "problems": by_row[key]})
+            out_rows.append(
+                {"row": _num(label), "code": code_s, "action": "rejected", "problems": by_row[key]}
+            )
             totals["rejected"] += 1
         else:
             action = actions.get(key, "checked")
             if action in totals:
                 totals[action] += 1
             out_rows.append({"row": _num(label), "code": code_s, "action": action})
-    rejected = [{"row": _num(p["row"]), "code": p.get("code"), "field": p["field"],
-                 "reason": p["reason"]} for p in problems]
-    return {"filename": filename, "format": src.format, "crs": _crs_label(src.crs),
-            "dry_run": opts.dry_run, "totals": totals, "rows": out_rows, "rejected": rejected,
-            "warnings": warnings}
+    rejected = [
+        {"row": _num(p["row"]), "code": p.get("code"), "field": p["field"], "reason": p["reason"]}
+        for p in problems
+    ]
+    return {
+        "filename": filename,
+        "format": src.format,
+        "crs": _crs_label(src.crs),
+        "dry_run": opts.dry_run,
+        "totals": totals,
+        "rows": out_rows,
+        "rejected": rejected,
+        "warnings": warnings,
+    }
 
 
 def _num(v: Any) -> Any:
@@ -182,25 +229,33 @@ def _num(v: Any) -> Any:
         return v
 
 
-def rollback_import(conn: Connection, import_id: int, principal: Principal,
-                    reason: str | None = None) -> dict[str, Any]:
+def rollback_import(
+    conn: Connection, import_id: int, principal: Principal, reason: str | None = None
+) -> dict[str, Any]:
     """Undo a whole import in one step: parcels it created are (soft) deleted, parcels it
     changed go back to their previous version. Refused when a parcel changed since."""
     require_editor(principal)
-    batch = conn.execute(text("SELECT status FROM landmatch.import_batch WHERE id = :id"),
-                         {"id": import_id}).first()
+    batch = conn.execute(
+        text("SELECT status FROM landmatch.import_batch WHERE id = :id"), {"id": import_id}
+    ).first()
     if batch is None:
         raise NotFound(f"未找到导入批次 #{import_id}")
     if batch[0] != "committed":
         raise Conflict(f"导入批次 #{import_id} 的状态为 {batch[0]}，不能撤销")
-    rows = conn.execute(text(
-        "SELECT v.parcel_id, v.version, v.op, p.version, p.code, p.city_code "
-        "FROM landmatch.parcel_version v JOIN landmatch.parcel p ON p.id = v.parcel_id "
-        "WHERE v.import_id = :id"), {"id": import_id}).all()
+    rows = conn.execute(
+        text(
+            "SELECT v.parcel_id, v.version, v.op, p.version, p.code, p.city_code "
+            "FROM landmatch.parcel_version v JOIN landmatch.parcel p ON p.id = v.parcel_id "
+            "WHERE v.import_id = :id"
+        ),
+        {"id": import_id},
+    ).all()
     later = sorted(r[4] for r in rows if r[3] > r[1])
     if later:
-        raise Conflict(f"以下地块在导入后又被修改，不能整体撤销：{'、'.join(later[:20])}",
-                       detail=[{"code": c, "reason": "导入后已被修改"} for c in later])
+        raise Conflict(
+            f"以下地块在导入后又被修改，不能整体撤销：{'、'.join(later[:20])}",
+            detail=[{"code": c, "reason": "导入后已被修改"} for c in later],
+        )
     outside = sorted({r[5] for r in rows if not principal.can_edit_city(r[5])})
     if outside:
         raise Forbidden("该批次含有超出本账号城市范围的地块，无权撤销")
@@ -209,18 +264,36 @@ def rollback_import(conn: Connection, import_id: int, principal: Principal,
     why = reason or f"撤销导入 #{import_id}"
     with audited(conn, principal.actor, why):  # type: ignore[arg-type]
         if created:
-            conn.execute(text("UPDATE landmatch.parcel SET deleted_at = now() "
-                              "WHERE id = ANY(:ids) AND deleted_at IS NULL"), {"ids": created})
+            conn.execute(
+                text(
+                    "UPDATE landmatch.parcel SET deleted_at = now() "
+                    "WHERE id = ANY(:ids) AND deleted_at IS NULL"
+                ),
+                {"ids": created},
+            )
         previous = []
         if changed:
-            previous = conn.execute(text(
-                "SELECT DISTINCT ON (v.parcel_id) v.id FROM landmatch.parcel_version v "
-                "JOIN unnest(CAST(:pids AS bigint[]), CAST(:vers AS int[])) AS t(pid, ver) "
-                "ON v.parcel_id = t.pid AND v.version < t.ver "
-                "ORDER BY v.parcel_id, v.version DESC, v.id DESC"),
-                {"pids": [c[0] for c in changed], "vers": [c[1] for c in changed]}).scalars().all()
+            previous = (
+                conn.execute(
+                    text(
+                        "SELECT DISTINCT ON (v.parcel_id) v.id FROM landmatch.parcel_version v "
+                        "JOIN unnest(CAST(:pids AS bigint[]), CAST(:vers AS int[])) AS t(pid, ver) "
+                        "ON v.parcel_id = t.pid AND v.version < t.ver "
+                        "ORDER BY v.parcel_id, v.version DESC, v.id DESC"
+                    ),
+                    {"pids": [c[0] for c in changed], "vers": [c[1] for c in changed]},
+                )
+                .scalars()
+                .all()
+            )
             restore_versions(conn, previous, undelete=False)
-    conn.execute(text("UPDATE landmatch.import_batch SET status = 'rolled_back' WHERE id = :id"),
-                 {"id": import_id})
-    return {"import_id": import_id, "status": "rolled_back", "deleted": len(created),
-            "restored": len(previous)}
+    conn.execute(
+        text("UPDATE landmatch.import_batch SET status = 'rolled_back' WHERE id = :id"),
+        {"id": import_id},
+    )
+    return {
+        "import_id": import_id,
+        "status": "rolled_back",
+        "deleted": len(created),
+        "restored": len(previous),
+    }

@@ -17,10 +17,22 @@ from landmatch import vocab
 from landmatch.auth import Principal
 from landmatch.errors import InvalidInput
 
-UTILITY_DATES = ("power_as_of", "water_as_of", "sewage_as_of", "gas_as_of", "heat_as_of",
-                 "telecom_as_of")
-UTILITY_LABELS = {"power_as_of": "供电", "water_as_of": "供水", "sewage_as_of": "排水",
-                  "gas_as_of": "供气", "heat_as_of": "供热", "telecom_as_of": "通信"}
+UTILITY_DATES = (
+    "power_as_of",
+    "water_as_of",
+    "sewage_as_of",
+    "gas_as_of",
+    "heat_as_of",
+    "telecom_as_of",
+)
+UTILITY_LABELS = {
+    "power_as_of": "供电",
+    "water_as_of": "供水",
+    "sewage_as_of": "排水",
+    "gas_as_of": "供气",
+    "heat_as_of": "供热",
+    "telecom_as_of": "通信",
+}
 MIN_OVERLAP_M2 = 1.0
 SLIVER_M2 = 200.0
 THIN_COMPACTNESS = 0.12  # Polsby–Popper 4πA/P²: a square is 0.785, a 1:25 strip about 0.11
@@ -42,14 +54,25 @@ def _items(session: Session, sql: str, params: dict[str, Any]) -> list[dict[str,
     return out
 
 
-def run_checks(session: Session, principal: Principal, *, city: str | None = None,
-               stale_days: int = 365, limit: int = 1000, today: dt.date | None = None,
-               only: set[str] | None = None) -> dict[str, Any]:
+def run_checks(
+    session: Session,
+    principal: Principal,
+    *,
+    city: str | None = None,
+    stale_days: int = 365,
+    limit: int = 1000,
+    today: dt.date | None = None,
+    only: set[str] | None = None,
+) -> dict[str, Any]:
     """Run every check (or ``only`` those named) and return counts and items (capped)."""
     city = _scope(principal, city)
     today = today or dt.date.today()
-    p: dict[str, Any] = {"city": city, "limit": limit,
-                         "stale": today - dt.timedelta(days=stale_days), "items": []}
+    p: dict[str, Any] = {
+        "city": city,
+        "limit": limit,
+        "stale": today - dt.timedelta(days=stale_days),
+        "items": [],
+    }
     base = "p.deleted_at IS NULL AND (CAST(:city AS text) IS NULL OR p.city_code = :city)"
     checks: list[dict[str, Any]] = []
 
@@ -57,47 +80,71 @@ def run_checks(session: Session, principal: Principal, *, city: str | None = Non
         if only and cid not in only:
             return
         rows = _items(session, sql + " LIMIT :limit", p)
-        count = session.execute(text(f"SELECT count(*) FROM ({sql}) q"), p).scalar_one() \
-            if len(rows) >= limit else len(rows)
+        count = (
+            session.execute(text(f"SELECT count(*) FROM ({sql}) q"), p).scalar_one()
+            if len(rows) >= limit
+            else len(rows)
+        )
         checks.append({"id": cid, "title": title, "count": count, "items": rows, **extra})
 
-    add("overlaps", "地块相互重叠",
+    add(
+        "overlaps",
+        "地块相互重叠",
         "SELECT a.code AS code, b.code AS other_code, "
         " round(ST_Area(ST_Intersection(a.geom, b.geom)::geography, true)::numeric, 2) AS overlap_m2 "
         "FROM landmatch.parcel a JOIN landmatch.parcel b ON a.id < b.id AND a.geom && b.geom "
         " AND ST_Relate(a.geom, b.geom, '2********') "
         f"WHERE b.deleted_at IS NULL AND {base.replace('p.', 'a.')} "
         f" AND ST_Area(ST_Intersection(a.geom, b.geom)::geography, true) > {MIN_OVERLAP_M2} "
-        "ORDER BY overlap_m2 DESC, a.code")
-    add("outside_city", "地块不在所属城市范围内",
+        "ORDER BY overlap_m2 DESC, a.code",
+    )
+    add(
+        "outside_city",
+        "地块不在所属城市范围内",
         "SELECT p.code, p.city_code, c.code AS located_in FROM landmatch.parcel p "
         "JOIN landmatch.admin_division d ON d.code = p.city_code "
         "LEFT JOIN LATERAL (SELECT a.code FROM landmatch.admin_division a WHERE a.level = 'city' "
         " AND ST_Intersects(a.geom, ST_PointOnSurface(p.geom)) LIMIT 1) c ON true "
-        f"WHERE {base} AND NOT ST_Intersects(d.geom, ST_PointOnSurface(p.geom)) ORDER BY p.code")
-    add("in_exclusion", "地块位于禁止类管控区内",
+        f"WHERE {base} AND NOT ST_Intersects(d.geom, ST_PointOnSurface(p.geom)) ORDER BY p.code",
+    )
+    add(
+        "in_exclusion",
+        "地块位于禁止类管控区内",
         "SELECT p.code, k.code AS constraint_code, k.name AS constraint_name, k.kind, "
         " round(ST_Area(ST_Intersection(p.geom, k.geom)::geography, true)::numeric, 2) AS overlap_m2 "
         "FROM landmatch.parcel p JOIN landmatch.constraint_area k ON k.severity = 'excludes' "
         " AND p.geom && k.geom AND ST_Intersects(p.geom, k.geom) "
-        f"WHERE {base} ORDER BY p.code, k.code")
-    add("slivers", "碎片或狭长地块",
+        f"WHERE {base} ORDER BY p.code, k.code",
+    )
+    add(
+        "slivers",
+        "碎片或狭长地块",
         "SELECT p.code, round(p.area_m2::numeric, 1) AS area_m2, "
         " round((4 * pi() * p.area_m2 / nullif(ST_Perimeter(p.geom::geography) ^ 2, 0))::numeric, 3)"
         "  AS compactness FROM landmatch.parcel p "
         f"WHERE {base} AND (p.area_m2 < {SLIVER_M2} OR 4 * pi() * p.area_m2 / "
-        f" nullif(ST_Perimeter(p.geom::geography) ^ 2, 0) < {THIN_COMPACTNESS}) ORDER BY p.code")
+        f" nullif(ST_Perimeter(p.geom::geography) ^ 2, 0) < {THIN_COMPACTNESS}) ORDER BY p.code",
+    )
     stale_sql = " UNION ALL ".join(
         f"SELECT p.code, '{c}' AS field, '{UTILITY_LABELS[c]}' AS label, p.{c} AS as_of "
-        f"FROM landmatch.parcel p WHERE {base} AND p.{c} < :stale" for c in UTILITY_DATES)
-    add("stale_utilities", f"市政配套数据超过 {stale_days} 天未更新",
-        f"SELECT * FROM ({stale_sql}) s ORDER BY as_of, code", stale_days=stale_days)
+        f"FROM landmatch.parcel p WHERE {base} AND p.{c} < :stale"
+        for c in UTILITY_DATES
+    )
+    add(
+        "stale_utilities",
+        f"市政配套数据超过 {stale_days} 天未更新",
+        f"SELECT * FROM ({stale_sql}) s ORDER BY as_of, code",
+        stale_days=stale_days,
+    )
     p["items"] = list(vocab.READY_CHECKLIST)
-    add("ready_checklist", "熟地缺少核查项",
+    add(
+        "ready_checklist",
+        "熟地缺少核查项",
         "SELECT p.code, ARRAY(SELECT i FROM unnest(CAST(:items AS text[])) i "
         " WHERE NOT i = ANY(p.checklist)) AS missing FROM landmatch.parcel p "
         f"WHERE {base} AND p.status = 'ready' AND NOT p.checklist @> CAST(:items AS text[]) "
-        "ORDER BY p.code")
+        "ORDER BY p.code",
+    )
     for check in checks:
         if check["id"] == "ready_checklist":
             for item in check["items"]:
@@ -109,29 +156,40 @@ def run_checks(session: Session, principal: Principal, *, city: str | None = Non
 
 def constraint_states(session: Session, p: dict[str, Any]) -> dict[str, Any]:
     """Per constraint kind: parcels inside, clear, and not checked (no data in their city)."""
-    rows = session.execute(text(
-        "WITH kinds AS (SELECT unnest(CAST(:kinds AS text[])) AS kind), "
-        "covered AS (SELECT DISTINCT d.code AS city_code, k.kind FROM landmatch.constraint_area k "
-        " JOIN landmatch.admin_division d ON d.level IN ('city', 'county') AND d.geom && k.geom "
-        " AND ST_Intersects(d.geom, k.geom)), "
-        "hits AS (SELECT DISTINCT p.id, k.kind FROM landmatch.parcel p "
-        " JOIN landmatch.constraint_area k ON p.geom && k.geom AND ST_Intersects(p.geom, k.geom) "
-        " WHERE p.deleted_at IS NULL) "
-        "SELECT kinds.kind, "
-        " CASE WHEN h.id IS NOT NULL THEN 'inside' WHEN c.kind IS NOT NULL THEN 'clear' "
-        "  ELSE 'not_checked' END AS state, count(*) AS n "
-        "FROM landmatch.parcel p CROSS JOIN kinds "
-        "LEFT JOIN hits h ON h.id = p.id AND h.kind = kinds.kind "
-        "LEFT JOIN covered c ON c.city_code = p.city_code AND c.kind = kinds.kind "
-        "WHERE p.deleted_at IS NULL AND (CAST(:city AS text) IS NULL OR p.city_code = :city) "
-        "GROUP BY 1, 2 ORDER BY 1, 2"),
-        {"kinds": list(vocab.CONSTRAINT_KINDS), "city": p["city"]}).all()
+    rows = session.execute(
+        text(
+            "WITH kinds AS (SELECT unnest(CAST(:kinds AS text[])) AS kind), "
+            "covered AS (SELECT DISTINCT d.code AS city_code, k.kind FROM landmatch.constraint_area k "
+            " JOIN landmatch.admin_division d ON d.level IN ('city', 'county') AND d.geom && k.geom "
+            " AND ST_Intersects(d.geom, k.geom)), "
+            "hits AS (SELECT DISTINCT p.id, k.kind FROM landmatch.parcel p "
+            " JOIN landmatch.constraint_area k ON p.geom && k.geom AND ST_Intersects(p.geom, k.geom) "
+            " WHERE p.deleted_at IS NULL) "
+            "SELECT kinds.kind, "
+            " CASE WHEN h.id IS NOT NULL THEN 'inside' WHEN c.kind IS NOT NULL THEN 'clear' "
+            "  ELSE 'not_checked' END AS state, count(*) AS n "
+            "FROM landmatch.parcel p CROSS JOIN kinds "
+            "LEFT JOIN hits h ON h.id = p.id AND h.kind = kinds.kind "
+            "LEFT JOIN covered c ON c.city_code = p.city_code AND c.kind = kinds.kind "
+            "WHERE p.deleted_at IS NULL AND (CAST(:city AS text) IS NULL OR p.city_code = :city) "
+            "GROUP BY 1, 2 ORDER BY 1, 2"
+        ),
+        {"kinds": list(vocab.CONSTRAINT_KINDS), "city": p["city"]},
+    ).all()
     summary: dict[str, dict[str, int]] = {
-        k: {"inside": 0, "clear": 0, "not_checked": 0} for k in vocab.CONSTRAINT_KINDS}
+        k: {"inside": 0, "clear": 0, "not_checked": 0} for k in vocab.CONSTRAINT_KINDS
+    }
     for kind, state, n in rows:
         summary[kind][state] = int(n)
     items = [{"kind": k, "label": vocab.CONSTRAINT_KINDS[k], **v} for k, v in summary.items()]
-    return {"id": "constraints", "title": "管控区核查（在内 / 无冲突 / 未核查）",
-            "count": sum(v["inside"] for v in summary.values()), "items": items,
-            "states": {"inside": "在管控区内", "clear": "已核查，无冲突",
-                       "not_checked": "未核查（该城市无此类管控数据）"}}
+    return {
+        "id": "constraints",
+        "title": "管控区核查（在内 / 无冲突 / 未核查）",
+        "count": sum(v["inside"] for v in summary.values()),
+        "items": items,
+        "states": {
+            "inside": "在管控区内",
+            "clear": "已核查，无冲突",
+            "not_checked": "未核查（该城市无此类管控数据）",
+        },
+    }

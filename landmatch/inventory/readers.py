@@ -118,7 +118,9 @@ def safe_extract(data: bytes, dest: Path, max_bytes: int) -> list[Path]:
                         raise FormatError("压缩包内文件大小与目录不符，疑似压缩炸弹，已拒绝")
                     dst.write(chunk)
         except (zipfile.BadZipFile, EOFError, OSError, zlib_error()) as exc:
-            raise FormatError(f"压缩包已损坏或不完整（“{name}”无法解压：{type(exc).__name__}）") from None
+            raise FormatError(
+                f"压缩包已损坏或不完整（“{name}”无法解压：{type(exc).__name__}）"
+            ) from None
         out.append(target)
     return out
 
@@ -142,8 +144,9 @@ def _coords(geoms: np.ndarray | None) -> np.ndarray:
     return coords[np.isfinite(coords).all(axis=1)]
 
 
-def resolve_crs(geoms: np.ndarray | None, declared: int | None, override: str | None,
-                warnings: list[str]) -> CrsCode:
+def resolve_crs(
+    geoms: np.ndarray | None, declared: int | None, override: str | None, warnings: list[str]
+) -> CrsCode:
     """The CRS of ``geoms``: ``--crs``, else the file's own (unless it claims lon/lat and the
     numbers are plainly projected), else lon/lat by range, else Gauss–Krüger with a zone
     prefix. Anything else is ambiguous and refused with a hint to use ``--crs``."""
@@ -163,13 +166,17 @@ def resolve_crs(geoms: np.ndarray | None, declared: int | None, override: str | 
     if (xs >= 1e7).all() and (xs < 1e8).all():
         zones = np.unique((xs // 1e6).astype(int))
         if len(zones) > 1:
-            raise CRSError(f"坐标的带号前缀不一致（{', '.join(map(str, zones))}），同一文件不能混用投影带；"
-                           + CRS_HINT)
+            raise CRSError(
+                f"坐标的带号前缀不一致（{', '.join(map(str, zones))}），同一文件不能混用投影带；"
+                + CRS_HINT
+            )
         zone = int(zones[0])
         if not 25 <= zone <= 45:
             raise CRSError(f"带号前缀 {zone} 不是有效的 3° 带（25–45）；" + CRS_HINT)
         epsg = gk_epsg(zone, prefixed=True)
-        warnings.append(f"文件未声明坐标系，按横坐标带号前缀判定为 CGCS2000 3° 带第 {zone} 带（EPSG:{epsg}）")
+        warnings.append(
+            f"文件未声明坐标系，按横坐标带号前缀判定为 CGCS2000 3° 带第 {zone} 带（EPSG:{epsg}）"
+        )
         return epsg
     raise CRSError("无法确定坐标系：坐标不是经纬度，也没有带号前缀或坐标系定义。" + CRS_HINT)
 
@@ -203,13 +210,20 @@ def _check_rows(n: int, opts: ReadOptions) -> None:
 _FORMAT_NAMES = {"gpkg": "GeoPackage", "geojson": "GeoJSON", "shp": "Shapefile"}
 
 
-def _read_ogr(path: Path, fmt: str, opts: ReadOptions, encoding: str | None = None,
-              prj_epsg: int | None = None) -> Source:
+def _read_ogr(
+    path: Path,
+    fmt: str,
+    opts: ReadOptions,
+    encoding: str | None = None,
+    prj_epsg: int | None = None,
+) -> Source:
     label = _FORMAT_NAMES.get(fmt, fmt)
     try:
         layers = pyogrio.list_layers(path)
     except Exception as exc:  # noqa: BLE001 - GDAL's own error text
-        raise FormatError(f"无法读取 {label} 文件（文件损坏或格式不符）：{_gdal_message(exc)}") from None
+        raise FormatError(
+            f"无法读取 {label} 文件（文件损坏或格式不符）：{_gdal_message(exc)}"
+        ) from None
     if len(layers) == 0:
         raise FormatError("文件中没有图层")
     if len(layers) > 1 and fmt == "gpkg":
@@ -222,10 +236,13 @@ def _read_ogr(path: Path, fmt: str, opts: ReadOptions, encoding: str | None = No
     except (FormatError, PayloadTooLarge):
         raise
     except Exception as exc:  # noqa: BLE001
-        raise FormatError(f"无法读取 {label} 文件（文件损坏或格式不符）：{_gdal_message(exc)}") from None
+        raise FormatError(
+            f"无法读取 {label} 文件（文件损坏或格式不符）：{_gdal_message(exc)}"
+        ) from None
     _check_rows(len(df), opts)
-    geoms = np.asarray(df.geometry.to_numpy() if "geometry" in df else [None] * len(df),
-                       dtype=object)
+    geoms = np.asarray(
+        df.geometry.to_numpy() if "geometry" in df else [None] * len(df), dtype=object
+    )
     frame = pd.DataFrame(df.drop(columns=["geometry"], errors="ignore"))
     frame.index = np.arange(1, len(frame) + 1)
     declared = prj_epsg
@@ -255,8 +272,9 @@ def _dbf_encoding(dbf: bytes) -> str:
         body.decode("gb18030")
         return "GB18030"
     except UnicodeDecodeError:
-        raise FormatError("DBF 属性表编码无法识别（既不是 UTF-8 也不是 GBK/GB18030）；"
-                          "请用 --encoding 指定") from None
+        raise FormatError(
+            "DBF 属性表编码无法识别（既不是 UTF-8 也不是 GBK/GB18030）；请用 --encoding 指定"
+        ) from None
 
 
 def _read_shapefile_zip(data: bytes, tmp: Path, opts: ReadOptions) -> Source:
@@ -265,7 +283,9 @@ def _read_shapefile_zip(data: bytes, tmp: Path, opts: ReadOptions) -> Source:
     if not shps:
         raise FormatError("压缩包中没有 .shp 文件")
     if len(shps) > 1:
-        raise FormatError(f"压缩包中有多个 .shp 图层（{'、'.join(f.name for f in shps)}），请一次只导入一个")
+        raise FormatError(
+            f"压缩包中有多个 .shp 图层（{'、'.join(f.name for f in shps)}），请一次只导入一个"
+        )
     shp = shps[0]
     siblings = {f.suffix.lower(): f for f in files if f.stem.lower() == shp.stem.lower()}
     for ext, what in ((".shx", "索引文件 .shx"), (".dbf", "属性表 .dbf")):
@@ -303,8 +323,10 @@ def decode_text(data: bytes, encoding: str | None) -> str:
             return data.decode(enc)
         except UnicodeDecodeError:
             continue
-    raise FormatError("文件编码无法识别（既不是 UTF-8 也不是 GBK/GB18030，或混用了多种编码）；"
-                      "请用 --encoding 指定")
+    raise FormatError(
+        "文件编码无法识别（既不是 UTF-8 也不是 GBK/GB18030，或混用了多种编码）；"
+        "请用 --encoding 指定"
+    )
 
 
 def _geometry_columns(frame: pd.DataFrame, opts: ReadOptions) -> Source:
@@ -326,8 +348,14 @@ def _geometry_columns(frame: pd.DataFrame, opts: ReadOptions) -> Source:
             except Exception as exc:  # noqa: BLE001 - GEOS parse error
                 msg = str(exc).split(":")[-1].strip()[:120]
                 zh = "环未闭合" if "closed" in msg else "格式错误"
-                problems.append({"row": int(frame.index[i]), "code": None, "field": "geometry",
-                                 "reason": f"WKT 无法解析（{zh}：{msg}）"})
+                problems.append(
+                    {
+                        "row": int(frame.index[i]),
+                        "code": None,
+                        "field": "geometry",
+                        "reason": f"WKT 无法解析（{zh}：{msg}）",
+                    }
+                )
         frame = frame.drop(columns=wkt)
     elif lon and lat:
         x = pd.to_numeric(frame[lon[0]], errors="coerce").to_numpy(dtype=float)
@@ -337,17 +365,22 @@ def _geometry_columns(frame: pd.DataFrame, opts: ReadOptions) -> Source:
     else:
         geoms = None
     warnings: list[str] = []
-    crs = resolve_crs(geoms, None, opts.crs, warnings) if geoms is not None else (
-        parse_crs(opts.crs) if opts.crs else STORAGE_EPSG)
-    return Source(frame=frame, geoms=geoms, crs=crs, format="", warnings=warnings,
-                  row_problems=problems)
+    crs = (
+        resolve_crs(geoms, None, opts.crs, warnings)
+        if geoms is not None
+        else (parse_crs(opts.crs) if opts.crs else STORAGE_EPSG)
+    )
+    return Source(
+        frame=frame, geoms=geoms, crs=crs, format="", warnings=warnings, row_problems=problems
+    )
 
 
 def _read_csv(data: bytes, opts: ReadOptions) -> Source:
     text = decode_text(data, opts.encoding)
     try:
-        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False,
-                            skipinitialspace=True)
+        frame = pd.read_csv(
+            io.StringIO(text), dtype=str, keep_default_na=False, skipinitialspace=True
+        )
     except Exception as exc:  # noqa: BLE001 - pandas parser errors
         raise FormatError(f"CSV 格式错误：{str(exc).splitlines()[0][:200]}") from None
     _check_rows(len(frame), opts)
@@ -389,16 +422,25 @@ def _read_xlsx(data: bytes, tmp: Path, opts: ReadOptions) -> Source:
 def _read_txt(data: bytes, opts: ReadOptions) -> Source:
     parsed = parse_txt(data, crs=opts.crs)
     _check_rows(len(parsed.parcels), opts)
-    frame = pd.DataFrame({
-        "code": [p.code for p in parsed.parcels],
-        "name": [p.name for p in parsed.parcels],
-        "land_use": [p.use or None for p in parsed.parcels],
-    }, index=[p.line or i + 1 for i, p in enumerate(parsed.parcels)])
-    declared = np.array([p.declared_area_ha * 10000 if p.declared_area_ha else np.nan
-                         for p in parsed.parcels])
-    return Source(frame=frame, geoms=np.array([p.geometry for p in parsed.parcels], dtype=object),
-                  crs=parsed.epsg, format="txt", warnings=list(parsed.warnings),
-                  declared_area_m2=declared)
+    frame = pd.DataFrame(
+        {
+            "code": [p.code for p in parsed.parcels],
+            "name": [p.name for p in parsed.parcels],
+            "land_use": [p.use or None for p in parsed.parcels],
+        },
+        index=[p.line or i + 1 for i, p in enumerate(parsed.parcels)],
+    )
+    declared = np.array(
+        [p.declared_area_ha * 10000 if p.declared_area_ha else np.nan for p in parsed.parcels]
+    )
+    return Source(
+        frame=frame,
+        geoms=np.array([p.geometry for p in parsed.parcels], dtype=object),
+        crs=parsed.epsg,
+        format="txt",
+        warnings=list(parsed.warnings),
+        declared_area_m2=declared,
+    )
 
 
 def read_source(data: bytes, filename: str, opts: ReadOptions) -> Source:

@@ -89,8 +89,12 @@ class _Collector:
 
     def _item(self, i: int, fld: str, text: str, key: str) -> dict[str, Any]:
         code = self.codes[i]
-        return {"row": _jsonable(self.rows[i]), "code": None if _missing(code) else str(code),
-                "field": fld, key: text}
+        return {
+            "row": _jsonable(self.rows[i]),
+            "code": None if _missing(code) else str(code),
+            "field": fld,
+            key: text,
+        }
 
     def reject(self, mask: np.ndarray | Iterable[int], fld: str, reason: Any) -> None:
         idx = np.flatnonzero(mask) if isinstance(mask, np.ndarray) and mask.dtype == bool else mask
@@ -136,8 +140,9 @@ def _as_text(v: Any) -> str:
 
 def _coerce_text(s: pd.Series, f: Field, c: _Collector) -> pd.Series:
     blank = _blank(s)
-    out = pd.Series(np.where(blank, None, s.map(_as_text, na_action="ignore")), index=s.index,
-                    dtype=object)
+    out = pd.Series(
+        np.where(blank, None, s.map(_as_text, na_action="ignore")), index=s.index, dtype=object
+    )
     too_long = ~blank & (out.map(lambda v: len(v) if isinstance(v, str) else 0) > f.max_len)
     c.reject(too_long.to_numpy(), f.name, f"{f.label}过长（最多 {f.max_len} 个字符）")
     return out
@@ -145,8 +150,11 @@ def _coerce_text(s: pd.Series, f: Field, c: _Collector) -> pd.Series:
 
 def _coerce_num(s: pd.Series, f: Field, c: _Collector) -> pd.Series:
     blank = _blank(s)
-    raw = s if s.dtype != object else s.map(
-        lambda v: v.strip().replace(",", "") if isinstance(v, str) else v)
+    raw = (
+        s
+        if s.dtype != object
+        else s.map(lambda v: v.strip().replace(",", "") if isinstance(v, str) else v)
+    )
     num = pd.to_numeric(raw, errors="coerce").astype(float)
     arr = num.to_numpy()
     bad = ~blank & ~np.isfinite(arr)
@@ -161,8 +169,11 @@ def _coerce_num(s: pd.Series, f: Field, c: _Collector) -> pd.Series:
     if f.kind == "int":
         frac = ok & np.isfinite(arr) & (np.mod(np.nan_to_num(arr), 1) != 0)
         c.reject(frac, f.name, f"{f.label}应为整数")
-        return pd.Series([None if not o else int(v) for o, v in zip(ok, arr, strict=True)],
-                         index=s.index, dtype=object)
+        return pd.Series(
+            [None if not o else int(v) for o, v in zip(ok, arr, strict=True)],
+            index=s.index,
+            dtype=object,
+        )
     return pd.Series(np.where(ok, arr, np.nan), index=s.index)
 
 
@@ -192,7 +203,9 @@ def _coerce_date(s: pd.Series, f: Field, c: _Collector) -> pd.Series:
     else:
         parsed = s.map(_parse_date)
         bad = parsed.map(lambda v: v == "bad").to_numpy(dtype=bool)
-        c.reject(bad, f.name, lambda i: f"{f.label}不是有效日期（应为 YYYY-MM-DD），收到“{s.iloc[i]}”")
+        c.reject(
+            bad, f.name, lambda i: f"{f.label}不是有效日期（应为 YYYY-MM-DD），收到“{s.iloc[i]}”"
+        )
         out = parsed.where(~bad, None).astype(object)
     far = np.array([isinstance(v, dt.date) and not (1900 <= v.year <= 2100) for v in out])
     c.reject(far, f.name, f"{f.label}年份超出 1900–2100")
@@ -235,7 +248,7 @@ def _split_list(v: Any, f: Field) -> list[str]:
     for code, label in sorted((f.vocab or {}).items(), key=lambda kv: -len(kv[1])):
         if label in text:
             text = text.replace(label, f",{code},")
-    return [p.strip().strip('"\'') for p in _LIST_SPLIT.split(text) if p.strip().strip('"\'')]
+    return [p.strip().strip("\"'") for p in _LIST_SPLIT.split(text) if p.strip().strip("\"'")]
 
 
 def _coerce_list(s: pd.Series, f: Field, c: _Collector) -> pd.Series:
@@ -265,8 +278,15 @@ def _coerce_list(s: pd.Series, f: Field, c: _Collector) -> pd.Series:
     return pd.Series(values, index=s.index, dtype=object)
 
 
-_COERCE = {"text": _coerce_text, "int": _coerce_num, "num": _coerce_num, "date": _coerce_date,
-           "bool": _coerce_bool, "code": _coerce_code, "list": _coerce_list}
+_COERCE = {
+    "text": _coerce_text,
+    "int": _coerce_num,
+    "num": _coerce_num,
+    "date": _coerce_date,
+    "bool": _coerce_bool,
+    "code": _coerce_code,
+    "list": _coerce_list,
+}
 
 # (earlier, later, message): the later date may not precede the earlier one.
 DATE_ORDER = (
@@ -276,9 +296,19 @@ DATE_ORDER = (
     ("contract_date", "actual_start_date", "实际开工日期早于合同签订日期"),
     ("actual_start_date", "stopped_since", "停工日期早于实际开工日期"),
 )
-NOT_FUTURE = ("power_as_of", "water_as_of", "sewage_as_of", "gas_as_of", "heat_as_of",
-              "telecom_as_of", "data_updated_on", "approval_date", "contract_date",
-              "actual_start_date", "stopped_since")
+NOT_FUTURE = (
+    "power_as_of",
+    "water_as_of",
+    "sewage_as_of",
+    "gas_as_of",
+    "heat_as_of",
+    "telecom_as_of",
+    "data_updated_on",
+    "approval_date",
+    "contract_date",
+    "actual_start_date",
+    "stopped_since",
+)
 
 
 def _coherence(values: pd.DataFrame, c: _Collector, today: dt.date) -> None:
@@ -286,16 +316,23 @@ def _coherence(values: pd.DataFrame, c: _Collector, today: dt.date) -> None:
     for early, late, msg in DATE_ORDER:
         if early in cols and late in cols:
             a, b = values[early].to_numpy(), values[late].to_numpy()
-            bad = np.array([isinstance(x, dt.date) and isinstance(y, dt.date) and y < x
-                            for x, y in zip(a, b, strict=True)], dtype=bool)
+            bad = np.array(
+                [
+                    isinstance(x, dt.date) and isinstance(y, dt.date) and y < x
+                    for x, y in zip(a, b, strict=True)
+                ],
+                dtype=bool,
+            )
             c.reject(bad, late, lambda i, a=a, b=b, msg=msg: f"{msg}（{b[i]} < {a[i]}）")
     for name in NOT_FUTURE:
         if name in cols:
             v = values[name].to_numpy()
             bad = np.array([isinstance(x, dt.date) and x > today for x in v], dtype=bool)
             c.reject(bad, name, f"{BY_NAME[name].label}晚于今天")
-    pairs = (("far_min", "far_max", "容积率下限大于上限"),
-             ("invested_wan", "total_investment_wan", "已投资超过总投资"))
+    pairs = (
+        ("far_min", "far_max", "容积率下限大于上限"),
+        ("invested_wan", "total_investment_wan", "已投资超过总投资"),
+    )
     for lo, hi, msg in pairs:
         if lo in cols and hi in cols:
             a = pd.to_numeric(values[lo], errors="coerce").to_numpy(dtype=float)
@@ -311,9 +348,11 @@ def _coherence(values: pd.DataFrame, c: _Collector, today: dt.date) -> None:
 def to_storage_array(geoms: np.ndarray, crs: CrsCode) -> np.ndarray:
     """Transform an array of geometries from ``crs`` (EPSG code or GCJ02) to EPSG:4490."""
     if crs == GCJ02:
+
         def conv(xy: np.ndarray) -> np.ndarray:
             lon, lat = gcj02.gcj02_to_wgs84(xy[:, 0], xy[:, 1])
             return np.column_stack([lon, lat])
+
         return shapely.transform(geoms, conv)
     if crs in (STORAGE_EPSG, 4326):
         return geoms  # PROJ treats 4326 ↔ 4490 as a no-op; so do we
@@ -412,13 +451,22 @@ def _check_geometry(geoms: np.ndarray, crs: CrsCode, fix: bool, c: _Collector) -
         x0, y0, x1, y1 = bounds[k]
         if not np.isfinite(bounds[k]).all():
             c.reject([i], "geometry", "坐标转换失败（坐标超出所选坐标系的有效范围）")
-        elif not (CHINA_BBOX[0] <= x0 and x1 <= CHINA_BBOX[2] and CHINA_BBOX[1] <= y0
-                  and y1 <= CHINA_BBOX[3]):
-            hint = "；疑似经纬度颠倒" if looks_swapped_latlon(stored[k]) else "；请检查坐标系（--crs）"
-            c.reject([i], "geometry",
-                     f"坐标超出中国范围（{x0:.4f}, {y0:.4f}）{hint}")
-        elif not (HEBEI_BBOX[0] <= x0 and x1 <= HEBEI_BBOX[2] and HEBEI_BBOX[1] <= y0
-                  and y1 <= HEBEI_BBOX[3]):
+        elif not (
+            CHINA_BBOX[0] <= x0
+            and x1 <= CHINA_BBOX[2]
+            and CHINA_BBOX[1] <= y0
+            and y1 <= CHINA_BBOX[3]
+        ):
+            hint = (
+                "；疑似经纬度颠倒" if looks_swapped_latlon(stored[k]) else "；请检查坐标系（--crs）"
+            )
+            c.reject([i], "geometry", f"坐标超出中国范围（{x0:.4f}, {y0:.4f}）{hint}")
+        elif not (
+            HEBEI_BBOX[0] <= x0
+            and x1 <= HEBEI_BBOX[2]
+            and HEBEI_BBOX[1] <= y0
+            and y1 <= HEBEI_BBOX[3]
+        ):
             hint = "；疑似经纬度颠倒" if looks_swapped_latlon(stored[k]) else ""
             c.reject([i], "geometry", f"地块不在河北省范围内（{x0:.4f}, {y0:.4f}）{hint}")
     return out
@@ -448,8 +496,11 @@ def check_frame(
     today = today or dt.date.today()
     n = len(frame)
     rows = frame.index.to_numpy()
-    codes = frame["code"].map(_as_text, na_action="ignore").to_numpy() if "code" in frame \
+    codes = (
+        frame["code"].map(_as_text, na_action="ignore").to_numpy()
+        if "code" in frame
         else np.full(n, None, dtype=object)
+    )
     c = _Collector(rows, codes)
     values = pd.DataFrame(index=frame.index)
     for name in frame.columns:
@@ -463,14 +514,22 @@ def check_frame(
         code = values["code"].to_numpy()
         blank = np.array([v is None for v in code], dtype=bool)
         c.reject(blank, "code", "缺少地块编号")
-        form = np.array([v is not None and not re.fullmatch(r"[A-Za-z0-9_\-]{3,64}", v)
-                         for v in code], dtype=bool)
-        c.reject(form, "code", lambda i: f"地块编号“{code[i]}”格式不正确（3–64 位字母、数字、-、_）")
+        form = np.array(
+            [v is not None and not re.fullmatch(r"[A-Za-z0-9_\-]{3,64}", v) for v in code],
+            dtype=bool,
+        )
+        c.reject(
+            form, "code", lambda i: f"地块编号“{code[i]}”格式不正确（3–64 位字母、数字、-、_）"
+        )
         dup = pd.Series(code).duplicated(keep=False).to_numpy() & ~blank
         first_row: dict[str, Any] = {}
         for i in np.flatnonzero(dup):
             first_row.setdefault(code[i], rows[i])
-        c.reject(dup, "code", lambda i: f"地块编号“{code[i]}”在文件中重复（首次出现于第 {first_row[code[i]]} 行）")
+        c.reject(
+            dup,
+            "code",
+            lambda i: f"地块编号“{code[i]}”在文件中重复（首次出现于第 {first_row[code[i]]} 行）",
+        )
     is_new = np.array([v not in existing for v in codes], dtype=bool)
     for name, label in (("name", "地块名称"), ("land_use", "用途")):
         miss = is_new & (values[name].isna().to_numpy() if name in values else True)
@@ -487,7 +546,11 @@ def check_frame(
     elif default_city:
         stated = values["city_code"].to_numpy()
         mismatch = np.array([v is not None and v != default_city for v in stated], dtype=bool)
-        c.reject(mismatch, "city_code", lambda i: f"城市代码 {stated[i]} 与导入时指定的城市 {default_city} 不符")
+        c.reject(
+            mismatch,
+            "city_code",
+            lambda i: f"城市代码 {stated[i]} 与导入时指定的城市 {default_city} 不符",
+        )
         values["city_code"] = values["city_code"].fillna(default_city)
     has_geom = np.array([g is not None for g in out_geoms], dtype=bool) & ~c.bad
     if has_geom.any():
@@ -505,11 +568,17 @@ def check_frame(
                 c.reject([i], "geometry", "地块不在河北省任何城市范围内")
             elif stated[i] is None:
                 stated[i] = where
-            elif stated[i] != where and not (stated[i] == "130100" and where == "130181") \
-                    and not (stated[i] == "130600" and where == "130682"):
-                c.reject([i], "city_code",
-                         f"地块位于{vocab.CITIES.get(where, where)}，与所填城市"
-                         f"{vocab.CITIES.get(stated[i], stated[i])}不符")
+            elif (
+                stated[i] != where
+                and not (stated[i] == "130100" and where == "130181")
+                and not (stated[i] == "130600" and where == "130682")
+            ):
+                c.reject(
+                    [i],
+                    "city_code",
+                    f"地块位于{vocab.CITIES.get(where, where)}，与所填城市"
+                    f"{vocab.CITIES.get(stated[i], stated[i])}不符",
+                )
         values["city_code"] = stated
     city_missing = is_new & values["city_code"].isna().to_numpy()
     c.reject(city_missing & ~c.bad, "city_code", "新地块缺少城市代码，且无法由位置确定")
@@ -526,10 +595,18 @@ def check_frame(
             for k, i in enumerate(np.flatnonzero(sel)):
                 d, a = declared[i], computed[k]
                 if np.isfinite(a) and a > 0 and abs(d - a) / a > AREA_TOLERANCE:
-                    c.warn(int(i), "declared_area_m2",
-                           f"申报面积 {d / 666.6667:.2f} 亩与计算面积 {a / 666.6667:.2f} 亩相差 "
-                           f"{(d - a) / a * 100:+.1f}%（超过 1%）")
+                    c.warn(
+                        int(i),
+                        "declared_area_m2",
+                        f"申报面积 {d / 666.6667:.2f} 亩与计算面积 {a / 666.6667:.2f} 亩相差 "
+                        f"{(d - a) / a * 100:+.1f}%（超过 1%）",
+                    )
     _coherence(values, c, today)
     keep = ~c.bad
-    return Checked(values=values[keep].reset_index(drop=True), geoms=out_geoms[keep],
-                   rows=rows[keep], problems=c.problems, warnings=c.warnings)
+    return Checked(
+        values=values[keep].reset_index(drop=True),
+        geoms=out_geoms[keep],
+        rows=rows[keep],
+        problems=c.problems,
+        warnings=c.warnings,
+    )

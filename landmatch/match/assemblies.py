@@ -38,21 +38,31 @@ def area_fit(area_mu: float, lo: float | None, hi: float | None) -> float:
     return 0.7 * math.exp(max(-50.0, -3 * min(abs(area_mu - lo), abs(area_mu - hi)) / half))
 
 
-def find_assemblies(session: Session, req: Requirement, *, pieces_sql: str,
-                    params: dict[str, Any], price_col: str) -> list[dict[str, Any]]:
+def find_assemblies(
+    session: Session, req: Requirement, *, pieces_sql: str, params: dict[str, Any], price_col: str
+) -> list[dict[str, Any]]:
     """Ranked assemblies. ``pieces_sql`` selects the eligible pieces with columns id, code,
     city_code, status, amu, price and s_<criterion> for each criterion."""
-    pieces = {r["id"]: r for r in (dict(m) for m in session.execute(
-        text(f"{pieces_sql} LIMIT {MAX_PIECES}"), params).mappings())}
+    pieces = {
+        r["id"]: r
+        for r in (
+            dict(m)
+            for m in session.execute(text(f"{pieces_sql} LIMIT {MAX_PIECES}"), params).mappings()
+        )
+    }
     if len(pieces) < 2:
         return []
     ids = sorted(pieces)
-    pairs = session.execute(text(
-        "SELECT a.id, b.id FROM landmatch.parcel a JOIN landmatch.parcel b "
-        "ON b.geom && ST_Expand(a.geom, 0.0005) AND b.id > a.id "
-        "AND ST_DWithin(a.geom::geography, b.geom::geography, :gap) "
-        "WHERE a.id = ANY(:ids) AND b.id = ANY(:ids) AND a.city_code = b.city_code "
-        "AND a.status = b.status"), {"ids": ids, "gap": MAX_GAP_M}).all()
+    pairs = session.execute(
+        text(
+            "SELECT a.id, b.id FROM landmatch.parcel a JOIN landmatch.parcel b "
+            "ON b.geom && ST_Expand(a.geom, 0.0005) AND b.id > a.id "
+            "AND ST_DWithin(a.geom::geography, b.geom::geography, :gap) "
+            "WHERE a.id = ANY(:ids) AND b.id = ANY(:ids) AND a.city_code = b.city_code "
+            "AND a.status = b.status"
+        ),
+        {"ids": ids, "gap": MAX_GAP_M},
+    ).all()
     adj: dict[int, set[int]] = {}
     for a, b in pairs:
         adj.setdefault(a, set()).add(b)
@@ -73,25 +83,33 @@ def find_assemblies(session: Session, req: Requirement, *, pieces_sql: str,
         if (lo is not None and total_mu < lo) or (hi is not None and total_mu > hi):
             continue
         prices = [m["price"] for m in members]
-        total_price = (None if any(p is None for p in prices)
-                       else sum(p * m["amu"] for p, m in zip(prices, members, strict=True)))
-        if (req.budget.max_total_wan is not None and total_price is not None
-                and total_price > req.budget.max_total_wan):
+        total_price = (
+            None
+            if any(p is None for p in prices)
+            else sum(p * m["amu"] for p, m in zip(prices, members, strict=True))
+        )
+        if (
+            req.budget.max_total_wan is not None
+            and total_price is not None
+            and total_price > req.budget.max_total_wan
+        ):
             continue
         scores = {c: sum(m[f"s_{c}"] * m["amu"] for m in members) / total_mu for c in CRITERIA}
         scores["area_fit"] = area_fit(total_mu, lo, hi)
         total, contrib = combine(scores, weights)
-        out.append({
-            "members": [m["code"] for m in members],
-            "member_ids": list(g),
-            "area_mu": round(total_mu, 2),
-            "status": members[0]["status"],
-            "city_code": members[0]["city_code"],
-            "total_price_wan": None if total_price is None else round(total_price, 1),
-            "scores": scores,
-            "contributions": contrib,
-            "score": total,
-        })
+        out.append(
+            {
+                "members": [m["code"] for m in members],
+                "member_ids": list(g),
+                "area_mu": round(total_mu, 2),
+                "status": members[0]["status"],
+                "city_code": members[0]["city_code"],
+                "total_price_wan": None if total_price is None else round(total_price, 1),
+                "scores": scores,
+                "contributions": contrib,
+                "score": total,
+            }
+        )
     out.sort(key=lambda a: (-round(a["score"], 6), a["members"]))
     # An assembly per parcel: a parcel already used by a better assembly is not offered twice.
     used: set[int] = set()
@@ -108,7 +126,11 @@ def find_assemblies(session: Session, req: Requirement, *, pieces_sql: str,
 def assembly_geometry(session: Session, ids: list[int]) -> dict[str, Any]:
     import json
 
-    g = session.execute(text(
-        "SELECT ST_AsGeoJSON(ST_Multi(ST_Union(geom)), 7) FROM landmatch.parcel "
-        "WHERE id = ANY(:ids)"), {"ids": ids}).scalar_one()
+    g = session.execute(
+        text(
+            "SELECT ST_AsGeoJSON(ST_Multi(ST_Union(geom)), 7) FROM landmatch.parcel "
+            "WHERE id = ANY(:ids)"
+        ),
+        {"ids": ids},
+    ).scalar_one()
     return json.loads(g)

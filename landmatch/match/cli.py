@@ -31,8 +31,9 @@ def _requirement(path: Path, top: int | None) -> Any:
     try:
         return Requirement.model_validate(data)
     except ValidationError as exc:
-        lines = [f"  {'.'.join(str(p) for p in e['loc']) or '(根)'}：{e['msg']}"
-                 for e in exc.errors()]
+        lines = [
+            f"  {'.'.join(str(p) for p in e['loc']) or '(根)'}：{e['msg']}" for e in exc.errors()
+        ]
         raise InvalidInput("项目需求无效：\n" + "\n".join(lines)) from None
 
 
@@ -40,34 +41,60 @@ def render_table(result: dict[str, Any], console: Console) -> None:
     req = result["requirement"]
     title = f"选址匹配结果：{req.get('name') or '未命名项目'}（前 {req['top']} 名）"
     table = Table(title=title, show_lines=False, header_style="bold")
-    for col, kw in (("排名", {"justify": "right"}), ("地块编号", {}), ("名称", {"max_width": 22}),
-                    ("城市", {}), ("开发区", {"max_width": 16}), ("面积(亩)", {"justify": "right"}),
-                    ("地价(万元/亩)", {"justify": "right"}), ("得分", {"justify": "right"}),
-                    ("预计开工(天)", {"justify": "right"}), ("主要得分项", {"max_width": 28}),
-                    ("提示", {"max_width": 30})):
+    for col, kw in (
+        ("排名", {"justify": "right"}),
+        ("地块编号", {}),
+        ("名称", {"max_width": 22}),
+        ("城市", {}),
+        ("开发区", {"max_width": 16}),
+        ("面积(亩)", {"justify": "right"}),
+        ("地价(万元/亩)", {"justify": "right"}),
+        ("得分", {"justify": "right"}),
+        ("预计开工(天)", {"justify": "right"}),
+        ("主要得分项", {"max_width": 28}),
+        ("提示", {"max_width": 30}),
+    ):
         table.add_column(col, **kw)
     for f in result["features"]:
         p = f["properties"]
         top3 = sorted(p["breakdown"], key=lambda b: -b["contribution"])[:3]
         strengths = "、".join(f"{b['label']}{b['contribution']:.1f}" for b in top3)
         if p["kind"] == "assembly":
-            table.add_row(f"组{p['rank']}", "+".join(p["members"]), "相邻地块组合",
-                          vocab.label(vocab.CITIES, p["city_code"]) or "", "",
-                          f"{p['area_mu']:.1f}", "", f"{p['score']:.1f}", "", strengths,
-                          "；".join(p["warnings"]))
+            table.add_row(
+                f"组{p['rank']}",
+                "+".join(p["members"]),
+                "相邻地块组合",
+                vocab.label(vocab.CITIES, p["city_code"]) or "",
+                "",
+                f"{p['area_mu']:.1f}",
+                "",
+                f"{p['score']:.1f}",
+                "",
+                strengths,
+                "；".join(p["warnings"]),
+            )
             continue
         price = p.get("ref_price_wan_per_mu")
         table.add_row(
-            str(p["rank"]), p["code"], p["name"],
-            vocab.label(vocab.CITIES, p["city_code"]) or "", p.get("zone_name") or "—",
-            f"{p['area_mu']:.1f}", "未公开" if price is None else f"{price:.1f}",
-            f"{p['score']:.1f}", str(p["time_to_start"]["days"]), strengths,
-            "；".join(p["warnings"][:2]) + ("（即将可供）" if p["coming_available"] else ""))
+            str(p["rank"]),
+            p["code"],
+            p["name"],
+            vocab.label(vocab.CITIES, p["city_code"]) or "",
+            p.get("zone_name") or "—",
+            f"{p['area_mu']:.1f}",
+            "未公开" if price is None else f"{price:.1f}",
+            f"{p['score']:.1f}",
+            str(p["time_to_start"]["days"]),
+            strengths,
+            "；".join(p["warnings"][:2]) + ("（即将可供）" if p["coming_available"] else ""),
+        )
     console.print(table)
     wn = result["why_not"]
     console.print(f"共考察 {wn['considered']} 宗，{wn['passed']} 宗满足全部硬性条件。")
     if wn["failed"]:
-        console.print("未入选原因：" + "；".join(f"{x['label']} {x['count']} 宗" for x in wn["failed"]))
+        console.print(
+            "未入选原因：" + "；".join(f"{x['label']} {x['count']} 宗" for x in wn["failed"])
+        )
     if wn["near_misses"]:
         near = Table(title="差一点入选（调整需求即可纳入）", header_style="bold")
         near.add_column("地块编号")
@@ -83,7 +110,9 @@ def render_table(result: dict[str, Any], console: Console) -> None:
 
 def match_command(
     project: Annotated[Path, typer.Argument(help="Requirement (or saved project) JSON file.")],
-    top: Annotated[int | None, typer.Option("--top", min=1, max=200, help="How many to list.")] = None,
+    top: Annotated[
+        int | None, typer.Option("--top", min=1, max=200, help="How many to list.")
+    ] = None,
     fmt: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
     public: Annotated[bool, typer.Option("--public", help="Match as the public would.")] = False,
 ) -> None:

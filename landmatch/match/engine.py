@@ -49,8 +49,10 @@ def _zone_ids(ref: Reference, req: Requirement) -> list[int] | None:
     if loc.zones:
         unknown = [c for c in loc.zones if c not in ref.zone_by_code]
         if unknown:
-            raise InvalidInput(f"未知开发区编码：{', '.join(unknown)}",
-                               detail=[{"field": "location.zones", "reason": "未知开发区"}])
+            raise InvalidInput(
+                f"未知开发区编码：{', '.join(unknown)}",
+                detail=[{"field": "location.zones", "reason": "未知开发区"}],
+            )
         ids &= {ref.zone_by_code[c] for c in loc.zones}
     if loc.zone_levels:
         ids &= {z.id for z in ref.zones.values() if z.level in loc.zone_levels}
@@ -58,18 +60,31 @@ def _zone_ids(ref: Reference, req: Requirement) -> list[int] | None:
 
 
 def _reserved_ids(session: Session, project_id: int | None, today: dt.date) -> list[int]:
-    return [r[0] for r in session.execute(text(
-        "SELECT parcel_id FROM landmatch.reservation WHERE released_at IS NULL "
-        "AND (until IS NULL OR until >= :d) AND project_id IS DISTINCT FROM :p"),
-        {"d": today, "p": project_id})]
+    return [
+        r[0]
+        for r in session.execute(
+            text(
+                "SELECT parcel_id FROM landmatch.reservation WHERE released_at IS NULL "
+                "AND (until IS NULL OR until >= :d) AND project_id IS DISTINCT FROM :p"
+            ),
+            {"d": today, "p": project_id},
+        )
+    ]
 
 
 class Plan:
     """The SQL of one match, rendered once and shared by the candidate, why-not and assembly
     queries so that all three apply exactly the same rules."""
 
-    def __init__(self, session: Session, req: Requirement, public: bool, ref: Reference,
-                 today: dt.date, stale_after_days: int) -> None:
+    def __init__(
+        self,
+        session: Session,
+        req: Requirement,
+        public: bool,
+        ref: Reference,
+        today: dt.date,
+        stale_after_days: int,
+    ) -> None:
         self.req = req
         self.public = public
         self.ps = Params()
@@ -152,17 +167,29 @@ class Explainer:
             state = "unknown" if have is None else ("met" if float(have) >= need else "short")
             if state != "met":
                 short.append(key)
-            checks.append({"utility": key, "label": name, "need": need, "capacity": _jsonable(have),
-                           "unit": unit, "state": state,
-                           "state_label": {"met": "满足", "short": "不足",
-                                           "unknown": "未知"}[state]})
+            checks.append(
+                {
+                    "utility": key,
+                    "label": name,
+                    "need": need,
+                    "capacity": _jsonable(have),
+                    "unit": unit,
+                    "state": state,
+                    "state_label": {"met": "满足", "short": "不足", "unknown": "未知"}[state],
+                }
+            )
         for col, wanted, name in (("telecom_5g", u.need_5g, "5G"), ("fibre", u.need_fibre, "光纤")):
             if wanted:
                 have = d.get(col)
                 state = "unknown" if have is None else ("met" if have else "short")
-                checks.append({"utility": col, "label": name, "state": state,
-                               "state_label": {"met": "满足", "short": "不足",
-                                               "unknown": "未知"}[state]})
+                checks.append(
+                    {
+                        "utility": col,
+                        "label": name,
+                        "state": state,
+                        "state_label": {"met": "满足", "short": "不足", "unknown": "未知"}[state],
+                    }
+                )
         return checks, short
 
     def warnings(self, d: dict[str, Any], util_checks: list[dict[str, Any]]) -> list[str]:
@@ -201,55 +228,88 @@ class Explainer:
         util_checks, short = self.utilities(d)
         pols = []
         for p in self.ref.policies:
-            if policy_applies(p, req, d["city_code"], d.get("county_code"), zone, self.today,
-                              d["status"], d["land_use"]):
+            if policy_applies(
+                p,
+                req,
+                d["city_code"],
+                d.get("county_code"),
+                zone,
+                self.today,
+                d["status"],
+                d["land_use"],
+            ):
                 v = policy_value(p, req, price, area_mu)
-                pols.append({"code": p.code, "title": p.title,
-                             "benefit_kind": vocab.label(vocab.BENEFIT_KINDS, p.benefit_kind),
-                             "value_wan": v,
-                             "value_note": "可估算" if v is not None else "需按企业条件核定"})
+                pols.append(
+                    {
+                        "code": p.code,
+                        "title": p.title,
+                        "benefit_kind": vocab.label(vocab.BENEFIT_KINDS, p.benefit_kind),
+                        "value_wan": v,
+                        "value_note": "可估算" if v is not None else "需按企业条件核定",
+                    }
+                )
         pol_total = round(sum(p["value_wan"] or 0 for p in pols), 2)
         raw = {
-            "area_fit": {"area_mu": round(area_mu, 2), "range_mu": [req.area_mu_min,
-                                                                    req.area_mu_max]},
+            "area_fit": {
+                "area_mu": round(area_mu, 2),
+                "range_mu": [req.area_mu_min, req.area_mu_max],
+            },
             "distance": {k: _round(d.get(f"dist_{k}_km"), 2) for k, _m in req.distance_interest},
-            "zone_fit": {"zone": zone.name if zone else None,
-                         "leading_industries": zone.leading if zone else [],
-                         "industry": req.industry},
-            "readiness": {"readiness": len(d.get("readiness") or []), "of": 8,
-                          "assessments_valid": len(assess),
-                          "utilities": [c["state"] for c in util_checks]},
+            "zone_fit": {
+                "zone": zone.name if zone else None,
+                "leading_industries": zone.leading if zone else [],
+                "industry": req.industry,
+            },
+            "readiness": {
+                "readiness": len(d.get("readiness") or []),
+                "of": 8,
+                "assessments_valid": len(assess),
+                "utilities": [c["state"] for c in util_checks],
+            },
             "price": {"wan_per_mu": price},
             "policy": {"policies": len(pols), "value_wan": pol_total},
             "freshness": {"data_updated_on": _jsonable(d.get("data_updated_on"))},
         }
         wsum = sum(req.effective_weights.values())
-        breakdown = [{
-            "criterion": c, "label": CRITERION_LABELS[c], "raw": raw[c],
-            "score": round(scores[c], 4), "weight": round(req.effective_weights[c] / wsum, 4),
-            "contribution": round(contrib[c], 4),
-        } for c in CRITERIA]
-        props = {k: _jsonable(v) for k, v in d.items() if not k.startswith("_")
-                 and not k.startswith("dist_")}
-        props.update({
-            "rank": rank,
-            "kind": "parcel",
-            "score": round(total, 4),
-            "breakdown": breakdown,
-            "policies": pols,
-            "policy_value_wan": pol_total,
-            "time_to_start": time_to_start(d["status"], assess, d.get("readiness") or [], short),
-            "utility_checks": util_checks,
-            "warnings": self.warnings(d, util_checks),
-            "coming_available": d["status"] != "ready",
-            "status_label": vocab.label(vocab.PARCEL_STATUS, d["status"]),
-            "zone_code": zone.code if zone else None,
-            "zone_name": zone.name if zone else None,
-            "area_mu": round(area_mu, 2),
-            "area_ha": round(d["area_m2"] / 10000, 4),
-            "distances_km": {k: _round(d.get(f"dist_{k}_km"), 2) for k in vocab.FACILITY_KINDS},
-            "constraint_hits": d.get("_hits"),
-        })
+        breakdown = [
+            {
+                "criterion": c,
+                "label": CRITERION_LABELS[c],
+                "raw": raw[c],
+                "score": round(scores[c], 4),
+                "weight": round(req.effective_weights[c] / wsum, 4),
+                "contribution": round(contrib[c], 4),
+            }
+            for c in CRITERIA
+        ]
+        props = {
+            k: _jsonable(v)
+            for k, v in d.items()
+            if not k.startswith("_") and not k.startswith("dist_")
+        }
+        props.update(
+            {
+                "rank": rank,
+                "kind": "parcel",
+                "score": round(total, 4),
+                "breakdown": breakdown,
+                "policies": pols,
+                "policy_value_wan": pol_total,
+                "time_to_start": time_to_start(
+                    d["status"], assess, d.get("readiness") or [], short
+                ),
+                "utility_checks": util_checks,
+                "warnings": self.warnings(d, util_checks),
+                "coming_available": d["status"] != "ready",
+                "status_label": vocab.label(vocab.PARCEL_STATUS, d["status"]),
+                "zone_code": zone.code if zone else None,
+                "zone_name": zone.name if zone else None,
+                "area_mu": round(area_mu, 2),
+                "area_ha": round(d["area_m2"] / 10000, 4),
+                "distances_km": {k: _round(d.get(f"dist_{k}_km"), 2) for k in vocab.FACILITY_KINDS},
+                "constraint_hits": d.get("_hits"),
+            }
+        )
         return props
 
 
@@ -264,14 +324,24 @@ def _ranked(session: Session, plan: Plan, top: int) -> list[dict[str, Any]]:
     the last row fetched rounds strictly below the N-th; otherwise (ties across the cut, rare)
     the database sorts by the exact key itself."""
     k = top + OVERFETCH
-    rows = [dict(r) for r in session.execute(text(plan.select(
-        order=f"ORDER BY total DESC, code LIMIT {k}")), plan.ps.values).mappings()]
+    rows = [
+        dict(r)
+        for r in session.execute(
+            text(plan.select(order=f"ORDER BY total DESC, code LIMIT {k}")), plan.ps.values
+        ).mappings()
+    ]
     ranked = sorted(rows, key=lambda r: _rank_key(plan, r))
-    if len(rows) == k and not round(float(rows[-1]["total"]) + 1e-9, 6) < -_rank_key(
-            plan, ranked[top - 1])[0]:
-        rows = [dict(r) for r in session.execute(text(plan.select(
-            order=f"ORDER BY round(total::numeric, 6) DESC, code LIMIT {k}")),
-            plan.ps.values).mappings()]
+    if (
+        len(rows) == k
+        and not round(float(rows[-1]["total"]) + 1e-9, 6) < -_rank_key(plan, ranked[top - 1])[0]
+    ):
+        rows = [
+            dict(r)
+            for r in session.execute(
+                text(plan.select(order=f"ORDER BY round(total::numeric, 6) DESC, code LIMIT {k}")),
+                plan.ps.values,
+            ).mappings()
+        ]
         ranked = sorted(rows, key=lambda r: _rank_key(plan, r))
     return ranked[:top]
 
@@ -288,18 +358,31 @@ def encode(response: dict[str, Any]) -> bytes:
     return orjson.dumps(response, default=_default)
 
 
-def run_match(session: Session, req: Requirement, principal: Principal, *,
-              stale_after_days: int = 365, store: bool = True,
-              today: dt.date | None = None) -> dict[str, Any]:
+def run_match(
+    session: Session,
+    req: Requirement,
+    principal: Principal,
+    *,
+    stale_after_days: int = 365,
+    store: bool = True,
+    today: dt.date | None = None,
+) -> dict[str, Any]:
     """Rank parcels for ``req``; returns the response (a GeoJSON FeatureCollection with the
     why-not summary and ``match_id``) and stores it as a match run."""
-    return match_encoded(session, req, principal, stale_after_days=stale_after_days,
-                         store=store, today=today)[0]
+    return match_encoded(
+        session, req, principal, stale_after_days=stale_after_days, store=store, today=today
+    )[0]
 
 
-def match_encoded(session: Session, req: Requirement, principal: Principal, *,
-                  stale_after_days: int = 365, store: bool = True,
-                  today: dt.date | None = None) -> tuple[dict[str, Any], bytes]:
+def match_encoded(
+    session: Session,
+    req: Requirement,
+    principal: Principal,
+    *,
+    stale_after_days: int = 365,
+    store: bool = True,
+    today: dt.date | None = None,
+) -> tuple[dict[str, Any], bytes]:
     """``run_match`` with the response also encoded once: the same bytes are stored as the run
     and returned to the caller, so serialising is not done twice."""
     t0 = time.perf_counter()
@@ -317,19 +400,30 @@ def match_encoded(session: Session, req: Requirement, principal: Principal, *,
     explainer = Explainer(req, ref, today, stale_after_days)
     features = []
     if ranked:
-        details = {r["_id"]: dict(r) for r in session.execute(
-            text(_detail_sql(public)), {"ids": [r["id"] for r in ranked]}).mappings()}
+        details = {
+            r["_id"]: dict(r)
+            for r in session.execute(
+                text(_detail_sql(public)), {"ids": [r["id"] for r in ranked]}
+            ).mappings()
+        }
         for i, row in enumerate(ranked, start=1):
             d = details[row["id"]]
             geometry = orjson.loads(d["_geometry"])
             props = explainer.properties(i, row, d)
-            features.append({"type": "Feature", "id": d["code"], "geometry": geometry,
-                             "properties": props})
+            features.append(
+                {"type": "Feature", "id": d["code"], "geometry": geometry, "properties": props}
+            )
 
     t2 = time.perf_counter()
     inventory = inventory_counts(session, version)
-    summary = why_not(session, plan, inventory=inventory, statuses=req.statuses, public=public,
-                      location_active=req.location.active)
+    summary = why_not(
+        session,
+        plan,
+        inventory=inventory,
+        statuses=req.statuses,
+        public=public,
+        location_active=req.location.active,
+    )
     whynot_ms = (time.perf_counter() - t2) * 1000
 
     assembly_features = []
@@ -337,27 +431,42 @@ def match_encoded(session: Session, req: Requirement, principal: Principal, *,
         relaxed = [r.name for r in plan.rules if r.name not in ("area", "budget_total")]
         cap = f" AND {AMU} < {plan.ps.add(req.area_mu_min, 'float8')}"
         pieces_sql = plan.select(relaxed, extra=cap, order="ORDER BY total DESC, code")
-        for j, a in enumerate(asm.find_assemblies(session, req, pieces_sql=pieces_sql,
-                                                  params=plan.ps.values,
-                                                  price_col=plan.price), start=1):
+        for j, a in enumerate(
+            asm.find_assemblies(
+                session, req, pieces_sql=pieces_sql, params=plan.ps.values, price_col=plan.price
+            ),
+            start=1,
+        ):
             wsum = sum(plan.weights.values())
-            assembly_features.append({
-                "type": "Feature", "id": "+".join(a["members"]),
-                "geometry": asm.assembly_geometry(session, a["member_ids"]),
-                "properties": {
-                    "rank": j, "kind": "assembly", "members": a["members"],
-                    "score": round(a["score"], 4), "area_mu": a["area_mu"],
-                    "status": a["status"], "city_code": a["city_code"],
-                    "total_price_wan": a["total_price_wan"],
-                    "coming_available": a["status"] != "ready",
-                    "breakdown": [{"criterion": c, "label": CRITERION_LABELS[c],
-                                   "score": round(a["scores"][c], 4),
-                                   "weight": round(plan.weights[c] / wsum, 4),
-                                   "contribution": round(a["contributions"][c], 4)}
-                                  for c in CRITERIA],
-                    "warnings": ["组合地块：需分别办理供地手续，相邻间距不超过 30 米"],
-                },
-            })
+            assembly_features.append(
+                {
+                    "type": "Feature",
+                    "id": "+".join(a["members"]),
+                    "geometry": asm.assembly_geometry(session, a["member_ids"]),
+                    "properties": {
+                        "rank": j,
+                        "kind": "assembly",
+                        "members": a["members"],
+                        "score": round(a["score"], 4),
+                        "area_mu": a["area_mu"],
+                        "status": a["status"],
+                        "city_code": a["city_code"],
+                        "total_price_wan": a["total_price_wan"],
+                        "coming_available": a["status"] != "ready",
+                        "breakdown": [
+                            {
+                                "criterion": c,
+                                "label": CRITERION_LABELS[c],
+                                "score": round(a["scores"][c], 4),
+                                "weight": round(plan.weights[c] / wsum, 4),
+                                "contribution": round(a["contributions"][c], 4),
+                            }
+                            for c in CRITERIA
+                        ],
+                        "warnings": ["组合地块：需分别办理供地手续，相邻间距不超过 30 米"],
+                    },
+                }
+            )
 
     run_warnings = []
     if req.investment_wan is None:
@@ -383,17 +492,29 @@ def match_encoded(session: Session, req: Requirement, principal: Principal, *,
         # Each policy's text once (features list the policies that apply by code).
         "policy_texts": {p.code: p.summary for p in ref.policies if p.code in used_policies},
         "warnings": run_warnings,
-        "timing_ms": {"candidate_query": round(candidate_ms, 2),
-                      "why_not": round(whynot_ms, 2),
-                      "total": round((time.perf_counter() - t0) * 1000, 2)},
+        "timing_ms": {
+            "candidate_query": round(candidate_ms, 2),
+            "why_not": round(whynot_ms, 2),
+            "total": round((time.perf_counter() - t0) * 1000, 2),
+        },
     }
     body = encode(response)
     if store:
-        session.execute(text(
-            "INSERT INTO landmatch.match_run (id, project_id, request, body, actor, public, "
-            "data_version) VALUES (:id, :pid, CAST(:req AS jsonb), :body, :actor, :pub, :dv)"),
-            {"id": match_id, "pid": req.project_id, "req": orjson.dumps(req_json).decode(),
-             "body": body, "actor": principal.actor, "pub": public, "dv": version[0]})
+        session.execute(
+            text(
+                "INSERT INTO landmatch.match_run (id, project_id, request, body, actor, public, "
+                "data_version) VALUES (:id, :pid, CAST(:req AS jsonb), :body, :actor, :pub, :dv)"
+            ),
+            {
+                "id": match_id,
+                "pid": req.project_id,
+                "req": orjson.dumps(req_json).decode(),
+                "body": body,
+                "actor": principal.actor,
+                "pub": public,
+                "dv": version[0],
+            },
+        )
     return response, body
 
 
@@ -408,9 +529,10 @@ def get_run_body(session: Session, match_id: str, principal: Principal) -> bytes
         uuid.UUID(match_id)
     except ValueError:
         raise NotFound(f"未找到匹配记录 {match_id}") from None
-    row = session.execute(text(
-        "SELECT body, response, public FROM landmatch.match_run WHERE id = :id"),
-        {"id": match_id}).first()
+    row = session.execute(
+        text("SELECT body, response, public FROM landmatch.match_run WHERE id = :id"),
+        {"id": match_id},
+    ).first()
     if row is None or (principal.is_public and not row.public):
         raise NotFound(f"未找到匹配记录 {match_id}")
     return bytes(row.body) if row.body is not None else encode(row.response)

@@ -62,27 +62,32 @@ def _project(row: Any) -> dict[str, Any]:
     return d
 
 
-_COLS = ("id, name, industry_code, requirement, pipeline_status, investor, owner, notes, version, "
-         "created_at, updated_at")
+_COLS = (
+    "id, name, industry_code, requirement, pipeline_status, investor, owner, notes, version, "
+    "created_at, updated_at"
+)
 
 
-def list_projects(session: Session, principal: Principal, status: str | None = None
-                  ) -> list[dict[str, Any]]:
+def list_projects(
+    session: Session, principal: Principal, status: str | None = None
+) -> list[dict[str, Any]]:
     principal.require(*STAFF)
     where, params = "", {}
     if status:
         if status not in vocab.PROJECT_PIPELINE:
             raise InvalidInput(f"未知项目状态 {status}；可选 {', '.join(vocab.PROJECT_PIPELINE)}")
         where, params = "WHERE pipeline_status = :s", {"s": status}
-    rows = session.execute(text(
-        f"SELECT {_COLS} FROM landmatch.project {where} ORDER BY id"), params)
+    rows = session.execute(
+        text(f"SELECT {_COLS} FROM landmatch.project {where} ORDER BY id"), params
+    )
     return [_project(r) for r in rows]
 
 
 def get_project(session: Session, principal: Principal, project_id: int) -> dict[str, Any]:
     principal.require(*STAFF)
-    row = session.execute(text(f"SELECT {_COLS} FROM landmatch.project WHERE id = :id"),
-                          {"id": project_id}).first()
+    row = session.execute(
+        text(f"SELECT {_COLS} FROM landmatch.project WHERE id = :id"), {"id": project_id}
+    ).first()
     if row is None:
         raise NotFound(f"未找到项目 {project_id}")
     return _project(row)
@@ -90,19 +95,28 @@ def get_project(session: Session, principal: Principal, project_id: int) -> dict
 
 def create_project(session: Session, principal: Principal, body: ProjectIn) -> dict[str, Any]:
     principal.require(*STAFF)
-    pid = session.execute(text(
-        "INSERT INTO landmatch.project (name, industry_code, requirement, pipeline_status, "
-        "investor, owner, notes) VALUES (:n, :i, CAST(:r AS jsonb), :s, :inv, :o, :notes) "
-        "RETURNING id"),
-        {"n": body.name, "i": body.requirement.industry,
-         "r": json.dumps(body.requirement.model_dump(mode="json"), ensure_ascii=False),
-         "s": body.pipeline_status, "inv": body.investor, "o": principal.actor,
-         "notes": body.notes}).scalar_one()
+    pid = session.execute(
+        text(
+            "INSERT INTO landmatch.project (name, industry_code, requirement, pipeline_status, "
+            "investor, owner, notes) VALUES (:n, :i, CAST(:r AS jsonb), :s, :inv, :o, :notes) "
+            "RETURNING id"
+        ),
+        {
+            "n": body.name,
+            "i": body.requirement.industry,
+            "r": json.dumps(body.requirement.model_dump(mode="json"), ensure_ascii=False),
+            "s": body.pipeline_status,
+            "inv": body.investor,
+            "o": principal.actor,
+            "notes": body.notes,
+        },
+    ).scalar_one()
     return get_project(session, principal, pid)
 
 
-def update_project(session: Session, principal: Principal, project_id: int,
-                   body: ProjectPatch) -> dict[str, Any]:
+def update_project(
+    session: Session, principal: Principal, project_id: int, body: ProjectPatch
+) -> dict[str, Any]:
     get_project(session, principal, project_id)
     sets, params = [], {"id": project_id}
     data = body.model_dump(exclude_unset=True)
@@ -116,8 +130,9 @@ def update_project(session: Session, principal: Principal, project_id: int,
         params["ind"] = body.requirement.industry
     if sets:
         sets += ["version = version + 1", "updated_at = now()"]
-        session.execute(text(
-            f"UPDATE landmatch.project SET {', '.join(sets)} WHERE id = :id"), params)
+        session.execute(
+            text(f"UPDATE landmatch.project SET {', '.join(sets)} WHERE id = :id"), params
+        )
     return get_project(session, principal, project_id)
 
 
@@ -130,13 +145,18 @@ def project_requirement(session: Session, principal: Principal, project_id: int)
     """The project's requirement, bound to the project (its own holds are not excluded); a new
     project moves to "matching" when first matched."""
     p = get_project(session, principal, project_id)
-    session.execute(text(
-        "UPDATE landmatch.project SET pipeline_status = 'matching', updated_at = now() "
-        "WHERE id = :id AND pipeline_status = 'new'"), {"id": project_id})
+    session.execute(
+        text(
+            "UPDATE landmatch.project SET pipeline_status = 'matching', updated_at = now() "
+            "WHERE id = :id AND pipeline_status = 'new'"
+        ),
+        {"id": project_id},
+    )
     return Requirement.model_validate({**p["requirement"], "project_id": project_id})
 
 
 # Reservations ------------------------------------------------------------------------------
+
 
 def _reservation(row: Any) -> dict[str, Any]:
     d = dict(row._mapping)
@@ -146,94 +166,140 @@ def _reservation(row: Any) -> dict[str, Any]:
     return d
 
 
-_RCOLS = ("r.id, p.code AS parcel_code, r.parcel_id, r.project_id, pr.name AS project_name, "
-          "r.reserved_by, r.until, r.note, r.created_at, r.released_at")
-_RFROM = ("FROM landmatch.reservation r JOIN landmatch.parcel p ON p.id = r.parcel_id "
-          "JOIN landmatch.project pr ON pr.id = r.project_id")
+_RCOLS = (
+    "r.id, p.code AS parcel_code, r.parcel_id, r.project_id, pr.name AS project_name, "
+    "r.reserved_by, r.until, r.note, r.created_at, r.released_at"
+)
+_RFROM = (
+    "FROM landmatch.reservation r JOIN landmatch.parcel p ON p.id = r.parcel_id "
+    "JOIN landmatch.project pr ON pr.id = r.project_id"
+)
 
 
-def list_reservations(session: Session, principal: Principal, active: bool = True
-                      ) -> list[dict[str, Any]]:
+def list_reservations(
+    session: Session, principal: Principal, active: bool = True
+) -> list[dict[str, Any]]:
     principal.require(*STAFF, "bureau")
     where = "WHERE r.released_at IS NULL" if active else ""
-    return [_reservation(r) for r in session.execute(text(
-        f"SELECT {_RCOLS} {_RFROM} {where} ORDER BY r.id"))]
+    return [
+        _reservation(r)
+        for r in session.execute(text(f"SELECT {_RCOLS} {_RFROM} {where} ORDER BY r.id"))
+    ]
 
 
-def reserve(session: Session, principal: Principal, body: ReservationIn,
-            today: dt.date | None = None) -> dict[str, Any]:
+def reserve(
+    session: Session, principal: Principal, body: ReservationIn, today: dt.date | None = None
+) -> dict[str, Any]:
     """Hold a parcel for one project. A parcel already held (actively) answers 409."""
     principal.require(*STAFF)
     today = today or dt.date.today()
     if body.until is not None and body.until < today:
-        raise InvalidInput("预留截止日期不能早于今天",
-                           detail=[{"field": "until", "reason": "早于今天"}])
-    parcel = session.execute(text(
-        "SELECT id, status FROM landmatch.parcel WHERE code = :c AND deleted_at IS NULL"),
-        {"c": body.parcel_code}).first()
+        raise InvalidInput(
+            "预留截止日期不能早于今天", detail=[{"field": "until", "reason": "早于今天"}]
+        )
+    parcel = session.execute(
+        text("SELECT id, status FROM landmatch.parcel WHERE code = :c AND deleted_at IS NULL"),
+        {"c": body.parcel_code},
+    ).first()
     if parcel is None:
         raise NotFound(f"未找到地块 {body.parcel_code}")
     if parcel.status in ("supplied", "withdrawn"):
-        raise Conflict(f"地块 {body.parcel_code} 状态为"
-                       f"{vocab.label(vocab.PARCEL_STATUS, parcel.status)}，不能预留")
+        raise Conflict(
+            f"地块 {body.parcel_code} 状态为"
+            f"{vocab.label(vocab.PARCEL_STATUS, parcel.status)}，不能预留"
+        )
     get_project(session, principal, body.project_id)
     # Holds past their date end by themselves.
-    session.execute(text(
-        "UPDATE landmatch.reservation SET released_at = now() WHERE parcel_id = :p "
-        "AND released_at IS NULL AND until IS NOT NULL AND until < :d"),
-        {"p": parcel.id, "d": today})
-    held = session.execute(text(
-        f"SELECT {_RCOLS} {_RFROM} WHERE r.parcel_id = :p AND r.released_at IS NULL"),
-        {"p": parcel.id}).first()
+    session.execute(
+        text(
+            "UPDATE landmatch.reservation SET released_at = now() WHERE parcel_id = :p "
+            "AND released_at IS NULL AND until IS NOT NULL AND until < :d"
+        ),
+        {"p": parcel.id, "d": today},
+    )
+    held = session.execute(
+        text(f"SELECT {_RCOLS} {_RFROM} WHERE r.parcel_id = :p AND r.released_at IS NULL"),
+        {"p": parcel.id},
+    ).first()
     if held is not None:
-        raise Conflict(f"地块 {body.parcel_code} 已被项目“{held.project_name}”预留",
-                       detail=[{"field": "parcel_code", "reason": "已被预留",
-                                "reservation_id": held.id}])
+        raise Conflict(
+            f"地块 {body.parcel_code} 已被项目“{held.project_name}”预留",
+            detail=[{"field": "parcel_code", "reason": "已被预留", "reservation_id": held.id}],
+        )
     try:
         with session.begin_nested():
-            rid = session.execute(text(
-                "INSERT INTO landmatch.reservation (parcel_id, project_id, reserved_by, until, "
-                "note) VALUES (:p, :pr, :by, :u, :n) RETURNING id"),
-                {"p": parcel.id, "pr": body.project_id, "by": principal.actor, "u": body.until,
-                 "n": body.note}).scalar_one()
+            rid = session.execute(
+                text(
+                    "INSERT INTO landmatch.reservation (parcel_id, project_id, reserved_by, until, "
+                    "note) VALUES (:p, :pr, :by, :u, :n) RETURNING id"
+                ),
+                {
+                    "p": parcel.id,
+                    "pr": body.project_id,
+                    "by": principal.actor,
+                    "u": body.until,
+                    "n": body.note,
+                },
+            ).scalar_one()
     except IntegrityError:  # a concurrent hold won the race
         raise Conflict(f"地块 {body.parcel_code} 已被其他项目预留") from None
-    session.execute(text(
-        "UPDATE landmatch.project SET pipeline_status = 'shortlisted', updated_at = now() "
-        "WHERE id = :id AND pipeline_status IN ('new', 'matching')"), {"id": body.project_id})
-    return _reservation(session.execute(text(f"SELECT {_RCOLS} {_RFROM} WHERE r.id = :id"),
-                                        {"id": rid}).one())
+    session.execute(
+        text(
+            "UPDATE landmatch.project SET pipeline_status = 'shortlisted', updated_at = now() "
+            "WHERE id = :id AND pipeline_status IN ('new', 'matching')"
+        ),
+        {"id": body.project_id},
+    )
+    return _reservation(
+        session.execute(text(f"SELECT {_RCOLS} {_RFROM} WHERE r.id = :id"), {"id": rid}).one()
+    )
 
 
 def release(session: Session, principal: Principal, reservation_id: int) -> dict[str, Any]:
     principal.require(*STAFF)
-    row = session.execute(text(
-        "UPDATE landmatch.reservation SET released_at = now() WHERE id = :id "
-        "AND released_at IS NULL RETURNING id"), {"id": reservation_id}).first()
+    row = session.execute(
+        text(
+            "UPDATE landmatch.reservation SET released_at = now() WHERE id = :id "
+            "AND released_at IS NULL RETURNING id"
+        ),
+        {"id": reservation_id},
+    ).first()
     if row is None:
         raise NotFound(f"未找到有效预留 {reservation_id}")
-    return _reservation(session.execute(text(f"SELECT {_RCOLS} {_RFROM} WHERE r.id = :id"),
-                                        {"id": reservation_id}).one())
+    return _reservation(
+        session.execute(
+            text(f"SELECT {_RCOLS} {_RFROM} WHERE r.id = :id"), {"id": reservation_id}
+        ).one()
+    )
 
 
 # Reverse match -----------------------------------------------------------------------------
 
-def matching_projects(session: Session, principal: Principal, code: str,
-                      stale_after_days: int = 365, today: dt.date | None = None
-                      ) -> dict[str, Any]:
+
+def matching_projects(
+    session: Session,
+    principal: Principal,
+    code: str,
+    stale_after_days: int = 365,
+    today: dt.date | None = None,
+) -> dict[str, Any]:
     """Open projects whose hard rules the parcel passes, best score first."""
     principal.require(*STAFF, "bureau", "zone")
     today = today or dt.date.today()
-    pid = session.execute(text(
-        "SELECT id FROM landmatch.parcel WHERE code = :c AND deleted_at IS NULL"),
-        {"c": code}).scalar()
+    pid = session.execute(
+        text("SELECT id FROM landmatch.parcel WHERE code = :c AND deleted_at IS NULL"), {"c": code}
+    ).scalar()
     if pid is None:
         raise NotFound(f"未找到地块 {code}")
     ref = load_reference(session, data_version(session))
     fits, checked = [], 0
-    for p in session.execute(text(
+    for p in session.execute(
+        text(
             "SELECT id, name, investor, pipeline_status, requirement FROM landmatch.project "
-            "WHERE pipeline_status = ANY(:open) ORDER BY id"), {"open": list(OPEN_PIPELINE)}):
+            "WHERE pipeline_status = ANY(:open) ORDER BY id"
+        ),
+        {"open": list(OPEN_PIPELINE)},
+    ):
         checked += 1
         try:
             req = Requirement.model_validate({**p.requirement, "project_id": p.id})
@@ -246,9 +312,16 @@ def matching_projects(session: Session, principal: Principal, code: str,
             continue
         scores = {c: float(row._mapping[f"s_{c}"]) for c in CRITERIA}
         total, _ = combine(scores, plan.weights)
-        fits.append({"project_id": p.id, "name": p.name, "investor": p.investor,
-                     "pipeline_status": p.pipeline_status,
-                     "pipeline_label": vocab.label(vocab.PROJECT_PIPELINE, p.pipeline_status),
-                     "industry": req.industry, "score": round(total, 4)})
+        fits.append(
+            {
+                "project_id": p.id,
+                "name": p.name,
+                "investor": p.investor,
+                "pipeline_status": p.pipeline_status,
+                "pipeline_label": vocab.label(vocab.PROJECT_PIPELINE, p.pipeline_status),
+                "industry": req.industry,
+                "score": round(total, 4),
+            }
+        )
     fits.sort(key=lambda f: (-f["score"], f["project_id"]))
     return {"parcel_code": code, "projects_checked": checked, "projects": fits}

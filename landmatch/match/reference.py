@@ -19,8 +19,9 @@ _cache: dict[tuple[str, str], tuple[tuple[int, str], Any]] = {}
 def data_version(session: Session) -> tuple[int, str]:
     """The data version and the id of the transaction that last bumped it (a rolled-back
     write leaves the same number behind, but not the same transaction id)."""
-    row = session.execute(text(
-        "SELECT version, xmin::text FROM landmatch.data_state WHERE name = 'all'")).first()
+    row = session.execute(
+        text("SELECT version, xmin::text FROM landmatch.data_state WHERE name = 'all'")
+    ).first()
     return (int(row[0]), row[1]) if row else (0, "")
 
 
@@ -43,45 +44,70 @@ def _cached(session: Session, what: str, version: tuple[int, str], build: Any) -
 def load_reference(session: Session, version: tuple[int, str]) -> Reference:
     def build() -> Reference:
         zones: dict[int, ZoneInfo] = {}
-        for r in session.execute(text(
+        for r in session.execute(
+            text(
                 "SELECT id, code, name, city_code, level, leading_industries "
-                "FROM landmatch.dev_zone ORDER BY id")):
-            zones[r.id] = ZoneInfo(r.id, r.code, r.name, r.city_code, r.level,
-                                   list(r.leading_industries or []), {})
-        for r in session.execute(text(
+                "FROM landmatch.dev_zone ORDER BY id"
+            )
+        ):
+            zones[r.id] = ZoneInfo(
+                r.id, r.code, r.name, r.city_code, r.level, list(r.leading_industries or []), {}
+            )
+        for r in session.execute(
+            text(
                 "SELECT zone_id, kind, approved_on, valid_until FROM landmatch.zone_assessment "
-                "ORDER BY zone_id, kind, approved_on")):
+                "ORDER BY zone_id, kind, approved_on"
+            )
+        ):
             if r.zone_id in zones:
                 prev = zones[r.zone_id].assessments.get(r.kind)
                 # Keep the assessment that stays valid longest.
-                if prev is None or (prev["valid_until"] is not None and (
-                        r.valid_until is None or r.valid_until > prev["valid_until"])):
+                if prev is None or (
+                    prev["valid_until"] is not None
+                    and (r.valid_until is None or r.valid_until > prev["valid_until"])
+                ):
                     zones[r.zone_id].assessments[r.kind] = {
-                        "approved_on": r.approved_on, "valid_until": r.valid_until}
+                        "approved_on": r.approved_on,
+                        "valid_until": r.valid_until,
+                    }
         policies = [
             PolicyInfo(
-                r.code, r.title, r.scope_level, r.scope_code, list(r.industries or []),
-                list(r.statuses or []), list(r.land_uses or []), r.benefit_kind,
+                r.code,
+                r.title,
+                r.scope_level,
+                r.scope_code,
+                list(r.industries or []),
+                list(r.statuses or []),
+                list(r.land_uses or []),
+                r.benefit_kind,
                 None if r.benefit_rate is None else float(r.benefit_rate),
                 None if r.benefit_cap_wan is None else float(r.benefit_cap_wan),
                 None if r.benefit_amount_wan is None else float(r.benefit_amount_wan),
-                r.benefit_basis, dict(r.conditions or {}), r.summary, r.valid_from,
-                r.valid_until)
-            for r in session.execute(text(
-                "SELECT * FROM landmatch.policy WHERE visibility = 'public' ORDER BY code"))
+                r.benefit_basis,
+                dict(r.conditions or {}),
+                r.summary,
+                r.valid_from,
+                r.valid_until,
+            )
+            for r in session.execute(
+                text("SELECT * FROM landmatch.policy WHERE visibility = 'public' ORDER BY code")
+            )
         ]
-        return Reference(zones, policies, version[0],
-                         {z.code: z.id for z in zones.values()})
+        return Reference(zones, policies, version[0], {z.code: z.id for z in zones.values()})
 
     return _cached(session, "reference", version, build)  # type: ignore[no-any-return]
 
 
 def inventory_counts(session: Session, version: tuple[int, str]) -> dict[tuple[str, bool], int]:
     """Live parcels by (status, public) — the denominators of the status/location counts."""
+
     def build() -> dict[tuple[str, bool], int]:
-        rows = session.execute(text(
-            "SELECT status, (status = 'ready' AND visibility = 'public') AS pub, count(*) "
-            "FROM landmatch.parcel WHERE deleted_at IS NULL GROUP BY 1, 2"))
+        rows = session.execute(
+            text(
+                "SELECT status, (status = 'ready' AND visibility = 'public') AS pub, count(*) "
+                "FROM landmatch.parcel WHERE deleted_at IS NULL GROUP BY 1, 2"
+            )
+        )
         return {(r[0], bool(r[1])): int(r[2]) for r in rows}
 
     return _cached(session, "counts", version, build)  # type: ignore[no-any-return]

@@ -14,7 +14,13 @@ from landmatch import vocab
 
 Criterion = Literal["area_fit", "distance", "zone_fit", "readiness", "price", "policy", "freshness"]
 CRITERIA: tuple[str, ...] = (
-    "area_fit", "distance", "zone_fit", "readiness", "price", "policy", "freshness",
+    "area_fit",
+    "distance",
+    "zone_fit",
+    "readiness",
+    "price",
+    "policy",
+    "freshness",
 )
 CRITERION_LABELS: dict[str, str] = {
     "area_fit": "面积匹配",
@@ -27,8 +33,14 @@ CRITERION_LABELS: dict[str, str] = {
 }
 
 FacilityKind = Literal[
-    "port", "airport", "rail_freight", "highway_interchange", "logistics_hub", "cold_chain",
-    "bonded_zone", "substation",
+    "port",
+    "airport",
+    "rail_freight",
+    "highway_interchange",
+    "logistics_hub",
+    "cold_chain",
+    "bonded_zone",
+    "substation",
 ]
 SupplyMode = Literal["auction", "long_lease", "lease_then_transfer", "flexible_term"]
 ZoneLevel = Literal["national", "provincial"]
@@ -82,24 +94,56 @@ class Proximity(BaseModel):
 # request names none.
 PRESETS: dict[str, tuple[Weights, tuple[tuple[str, float], ...]]] = {
     "general_manufacturing": (
-        Weights(area_fit=1.0, distance=0.8, zone_fit=1.0, readiness=1.2, price=1.0, policy=0.8,
-                freshness=0.4),
+        Weights(
+            area_fit=1.0,
+            distance=0.8,
+            zone_fit=1.0,
+            readiness=1.2,
+            price=1.0,
+            policy=0.8,
+            freshness=0.4,
+        ),
         (("highway_interchange", 15.0), ("rail_freight", 60.0)),
     ),
     "logistics": (
-        Weights(area_fit=0.8, distance=2.0, zone_fit=0.6, readiness=0.8, price=1.0, policy=0.5,
-                freshness=0.4),
-        (("highway_interchange", 10.0), ("logistics_hub", 50.0), ("port", 150.0),
-         ("rail_freight", 50.0)),
+        Weights(
+            area_fit=0.8,
+            distance=2.0,
+            zone_fit=0.6,
+            readiness=0.8,
+            price=1.0,
+            policy=0.5,
+            freshness=0.4,
+        ),
+        (
+            ("highway_interchange", 10.0),
+            ("logistics_hub", 50.0),
+            ("port", 150.0),
+            ("rail_freight", 50.0),
+        ),
     ),
     "chemicals": (
-        Weights(area_fit=1.0, distance=0.8, zone_fit=1.5, readiness=1.5, price=0.7, policy=0.6,
-                freshness=0.5),
+        Weights(
+            area_fit=1.0,
+            distance=0.8,
+            zone_fit=1.5,
+            readiness=1.5,
+            price=0.7,
+            policy=0.6,
+            freshness=0.5,
+        ),
         (("port", 120.0), ("rail_freight", 60.0), ("highway_interchange", 20.0)),
     ),
     "high_tech": (
-        Weights(area_fit=0.8, distance=0.8, zone_fit=1.5, readiness=1.0, price=0.6, policy=1.2,
-                freshness=0.4),
+        Weights(
+            area_fit=0.8,
+            distance=0.8,
+            zone_fit=1.5,
+            readiness=1.0,
+            price=0.6,
+            policy=1.2,
+            freshness=0.4,
+        ),
         (("airport", 80.0), ("highway_interchange", 15.0)),
     ),
 }
@@ -131,9 +175,11 @@ class Location(BaseModel):
     zone_levels: list[ZoneLevel] = Field(default_factory=list, description="开发区级别")
     in_zone_only: bool = Field(False, description="只要开发区内地块")
     bbox: tuple[float, float, float, float] | None = Field(
-        None, description="minLon,minLat,maxLon,maxLat（CGCS2000）")
+        None, description="minLon,minLat,maxLon,maxLat（CGCS2000）"
+    )
     polygon: dict[str, Any] | None = Field(
-        None, description="GeoJSON Polygon/MultiPolygon（CGCS2000 经纬度）")
+        None, description="GeoJSON Polygon/MultiPolygon（CGCS2000 经纬度）"
+    )
 
     @field_validator("cities")
     @classmethod
@@ -175,8 +221,14 @@ class Location(BaseModel):
 
     @property
     def active(self) -> bool:
-        return bool(self.cities or self.zones or self.zone_levels or self.in_zone_only
-                    or self.bbox or self.polygon)
+        return bool(
+            self.cities
+            or self.zones
+            or self.zone_levels
+            or self.in_zone_only
+            or self.bbox
+            or self.polygon
+        )
 
 
 class Requirement(BaseModel):
@@ -187,9 +239,11 @@ class Requirement(BaseModel):
     name: str | None = Field(None, max_length=200, description="项目名称")
     industry: str | None = Field(None, description="行业代码（GB/T 4754-2017 大类，如 36）")
     pollution_class: int | None = Field(
-        None, ge=1, le=3, description="污染类别 1/2/3（一/二/三类工业）；默认取行业默认值")
+        None, ge=1, le=3, description="污染类别 1/2/3（一/二/三类工业）；默认取行业默认值"
+    )
     land_uses: list[str] = Field(
-        default_factory=list, description="直接指定可接受的用地代码（用地用海分类）；优先于行业")
+        default_factory=list, description="直接指定可接受的用地代码（用地用海分类）；优先于行业"
+    )
     area_mu_min: float | None = Field(None, ge=0, le=1e6, description="面积下限（亩）")
     area_mu_max: float | None = Field(None, gt=0, le=1e6, description="面积上限（亩）")
     investment_wan: float | None = Field(None, gt=0, le=1e9, description="总投资（万元）")
@@ -198,13 +252,13 @@ class Requirement(BaseModel):
     value_added_wan: float | None = Field(None, gt=0, le=1e9, description="预计年增加值（万元）")
     utilities: Utilities = Field(default_factory=Utilities)
     require_known_utilities: bool = Field(
-        False, description="true：容量未知的地块视为不满足（默认只标注“未知”）")
+        False, description="true：容量未知的地块视为不满足（默认只标注“未知”）"
+    )
     budget: Budget = Field(default_factory=Budget)
     supply_modes: list[SupplyMode] = Field(default_factory=list, description="可接受的供地方式")
     location: Location = Field(default_factory=Location)
     proximity: list[Proximity] = Field(default_factory=list, max_length=8)
-    include_coming: bool = Field(
-        False, description="同时匹配批而未供、闲置土地（标为“即将可供”）")
+    include_coming: bool = Field(False, description="同时匹配批而未供、闲置土地（标为“即将可供”）")
     preset: Preset = Field("general_manufacturing", description="权重预设")
     weights: Weights | None = Field(None, description="自定义权重（覆盖预设）")
     top: int = Field(20, ge=1, le=200, description="返回前 N 名")
@@ -233,8 +287,11 @@ class Requirement(BaseModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> Requirement:
-        if (self.area_mu_min is not None and self.area_mu_max is not None
-                and self.area_mu_min > self.area_mu_max):
+        if (
+            self.area_mu_min is not None
+            and self.area_mu_max is not None
+            and self.area_mu_min > self.area_mu_max
+        ):
             raise ValueError("面积下限不能大于面积上限")
         kinds = [p.kind for p in self.proximity]
         if len(kinds) != len(set(kinds)):

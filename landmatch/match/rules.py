@@ -30,16 +30,38 @@ LOGISTICS = ("110101", "110102", "110103")
 # figures are read from their float8 copies under the parcel's column names, and ``p.zone_key``
 # is the zone a match uses (the parcel's own, else the containing one).
 _P_COLUMNS = (
-    "code", "status", "visibility", "deleted_at", "city_code", "land_use", "compatible_uses",
-    "area_m2", "price_public", "power_kva", "water_m3d", "gas_m3d", "heat_mw", "telecom_5g",
-    "fibre", "supply_modes", "readiness", "data_updated_on",
+    "code",
+    "status",
+    "visibility",
+    "deleted_at",
+    "city_code",
+    "land_use",
+    "compatible_uses",
+    "area_m2",
+    "price_public",
+    "power_kva",
+    "water_m3d",
+    "gas_m3d",
+    "heat_mw",
+    "telecom_5g",
+    "fibre",
+    "supply_modes",
+    "readiness",
+    "data_updated_on",
 )
-_P_FLOAT = (("price_f8", "ref_price_wan_per_mu"), ("invest_f8", "invest_intensity_min"),
-            ("tax_f8", "tax_per_mu_min"), ("energy_f8", "energy_per_value_max"))
+_P_FLOAT = (
+    ("price_f8", "ref_price_wan_per_mu"),
+    ("invest_f8", "invest_intensity_min"),
+    ("tax_f8", "tax_per_mu_min"),
+    ("energy_f8", "energy_per_value_max"),
+)
 MATCH_FROM = (
     "FROM landmatch.parcel_fact f {sample} CROSS JOIN LATERAL (SELECT f.parcel_id AS id, "
-    "f.eff_zone_id AS zone_key, " + ", ".join(f"f.{c}" for c in _P_COLUMNS) + ", "
-    + ", ".join(f"f.{a} AS {b}" for a, b in _P_FLOAT) + ") p"
+    "f.eff_zone_id AS zone_key, "
+    + ", ".join(f"f.{c}" for c in _P_COLUMNS)
+    + ", "
+    + ", ".join(f"f.{a} AS {b}" for a, b in _P_FLOAT)
+    + ") p"
 )
 
 
@@ -122,9 +144,11 @@ def _land_use(req: Requirement, ps: Params, public: bool) -> Rendered:
         return Rendered("land_use", "用地性质不兼容", f"p.land_use = ANY({ps.add(main, 'text[]')})")
     # The leading "= ANY(all codes)" is redundant but lets the index range-scan.
     every = sorted(set(main) | set(INDUSTRIAL))
-    sql = (f"(p.land_use = ANY({ps.add(every, 'text[]')}) AND "
-           f"(p.land_use = ANY({ps.add(main, 'text[]')}) OR (p.land_use LIKE '1001%' AND "
-           f"p.compatible_uses && {ps.add(compat, 'text[]')})))")
+    sql = (
+        f"(p.land_use = ANY({ps.add(every, 'text[]')}) AND "
+        f"(p.land_use = ANY({ps.add(main, 'text[]')}) OR (p.land_use LIKE '1001%' AND "
+        f"p.compatible_uses && {ps.add(compat, 'text[]')})))"
+    )
     return Rendered("land_use", "用地性质不兼容", sql)
 
 
@@ -156,16 +180,28 @@ def _invest(req: Requirement, ps: Params, public: bool) -> Rendered:
     inv = ps.add(req.investment_wan, "float8")
     sql = f"(p.invest_intensity_min IS NULL OR p.invest_intensity_min * {AMU} <= {inv})"
     gap = f"(p.invest_intensity_min * {AMU} - {inv})"
-    return Rendered("invest_intensity", "投资强度未达标准地要求", sql, gap,
-                    lambda g, r: f"总投资 +{_fmt(g)} 万元", float(req.investment_wan or 1))
+    return Rendered(
+        "invest_intensity",
+        "投资强度未达标准地要求",
+        sql,
+        gap,
+        lambda g, r: f"总投资 +{_fmt(g)} 万元",
+        float(req.investment_wan or 1),
+    )
 
 
 def _tax(req: Requirement, ps: Params, public: bool) -> Rendered:
     tax = ps.add(req.annual_tax_wan, "float8")
     sql = f"(p.tax_per_mu_min IS NULL OR p.tax_per_mu_min * {AMU} <= {tax})"
     gap = f"(p.tax_per_mu_min * {AMU} - {tax})"
-    return Rendered("tax_per_mu", "亩均税收未达标准地要求", sql, gap,
-                    lambda g, r: f"年税收 +{_fmt(g)} 万元", float(req.annual_tax_wan or 1))
+    return Rendered(
+        "tax_per_mu",
+        "亩均税收未达标准地要求",
+        sql,
+        gap,
+        lambda g, r: f"年税收 +{_fmt(g)} 万元",
+        float(req.annual_tax_wan or 1),
+    )
 
 
 def _energy(req: Requirement, ps: Params, public: bool) -> Rendered:
@@ -174,12 +210,19 @@ def _energy(req: Requirement, ps: Params, public: bool) -> Rendered:
     va = ps.add(req.value_added_wan, "float8")
     sql = f"(p.energy_per_value_max IS NULL OR {per} <= p.energy_per_value_max)"
     gap = f"(({per} - p.energy_per_value_max) * {va})"
-    return Rendered("energy", "单位增加值能耗超过标准地要求", sql, gap,
-                    lambda g, r: f"年能耗 -{_fmt(g)} 吨标煤", float(req.energy_tce or 1))
+    return Rendered(
+        "energy",
+        "单位增加值能耗超过标准地要求",
+        sql,
+        gap,
+        lambda g, r: f"年能耗 -{_fmt(g)} 吨标煤",
+        float(req.energy_tce or 1),
+    )
 
 
-def _capacity(column: str, name: str, label: str, unit: str, need_label: str
-              ) -> Callable[[Requirement, Params, bool], Rendered]:
+def _capacity(
+    column: str, name: str, label: str, unit: str, need_label: str
+) -> Callable[[Requirement, Params, bool], Rendered]:
     def render(req: Requirement, ps: Params, public: bool) -> Rendered:
         need = ps.add(getattr(req.utilities, column), "float8")
         if req.require_known_utilities:
@@ -187,8 +230,14 @@ def _capacity(column: str, name: str, label: str, unit: str, need_label: str
         else:
             sql = f"(p.{column} IS NULL OR p.{column} >= {need})"
         gap = f"({need} - p.{column})"
-        return Rendered(name, label, sql, gap, lambda g, r: f"{need_label} -{_fmt(g)} {unit}",
-                        float(getattr(req.utilities, column) or 1))
+        return Rendered(
+            name,
+            label,
+            sql,
+            gap,
+            lambda g, r: f"{need_label} -{_fmt(g)} {unit}",
+            float(getattr(req.utilities, column) or 1),
+        )
 
     return render
 
@@ -197,8 +246,11 @@ def _telecom(req: Requirement, ps: Params, public: bool) -> Rendered:
     parts = []
     for col, wanted in (("telecom_5g", req.utilities.need_5g), ("fibre", req.utilities.need_fibre)):
         if wanted:
-            parts.append(f"COALESCE(p.{col}, false)" if req.require_known_utilities
-                         else f"p.{col} IS NOT FALSE")
+            parts.append(
+                f"COALESCE(p.{col}, false)"
+                if req.require_known_utilities
+                else f"p.{col} IS NOT FALSE"
+            )
     return Rendered("telecom", "通信条件不满足", "(" + " AND ".join(parts) + ")")
 
 
@@ -209,18 +261,27 @@ def _excluded(req: Requirement, ps: Params, public: bool) -> Rendered:
 def _budget_mu(req: Requirement, ps: Params, public: bool) -> Rendered:
     b = ps.add(req.budget.max_wan_per_mu, "float8")
     price = price_sql(public)
-    return Rendered("budget_per_mu", "地价超出单价预算", f"({price} IS NULL OR {price} <= {b})",
-                    f"({price} - {b})", lambda g, r: f"预算 +{_fmt(g)} 万元/亩",
-                    float(req.budget.max_wan_per_mu or 1))
+    return Rendered(
+        "budget_per_mu",
+        "地价超出单价预算",
+        f"({price} IS NULL OR {price} <= {b})",
+        f"({price} - {b})",
+        lambda g, r: f"预算 +{_fmt(g)} 万元/亩",
+        float(req.budget.max_wan_per_mu or 1),
+    )
 
 
 def _budget_total(req: Requirement, ps: Params, public: bool) -> Rendered:
     b = ps.add(req.budget.max_total_wan, "float8")
     price = price_sql(public)
-    return Rendered("budget_total", "土地总价超出预算",
-                    f"({price} IS NULL OR {price} * {AMU} <= {b})",
-                    f"({price} * {AMU} - {b})", lambda g, r: f"总预算 +{_fmt(g)} 万元",
-                    float(req.budget.max_total_wan or 1))
+    return Rendered(
+        "budget_total",
+        "土地总价超出预算",
+        f"({price} IS NULL OR {price} * {AMU} <= {b})",
+        f"({price} * {AMU} - {b})",
+        lambda g, r: f"总预算 +{_fmt(g)} 万元",
+        float(req.budget.max_total_wan or 1),
+    )
 
 
 def _supply(req: Requirement, ps: Params, public: bool) -> Rendered:
@@ -228,8 +289,13 @@ def _supply(req: Requirement, ps: Params, public: bool) -> Rendered:
         modes = [vocab.label(vocab.SUPPLY_MODES, m) for m in row.get("supply_modes") or []]
         return "接受供地方式：" + "、".join(m for m in modes if m)
 
-    return Rendered("supply_mode", "供地方式不符",
-                    f"p.supply_modes && {ps.add(list(req.supply_modes), 'text[]')}", "1", change)
+    return Rendered(
+        "supply_mode",
+        "供地方式不符",
+        f"p.supply_modes && {ps.add(list(req.supply_modes), 'text[]')}",
+        "1",
+        change,
+    )
 
 
 def _near(kind: str) -> Rule:
@@ -242,48 +308,93 @@ def _near(kind: str) -> Rule:
         max_km = next(p.max_km for p in req.proximity if p.kind == kind)
         m = ps.add(max_km, "float8")
         col = f"f.dist_{kind}_km"
-        return Rendered(f"near_{kind}", f"距{label}超过 {_fmt(max_km)} 公里",
-                        f"COALESCE({col} <= {m}, false)", f"({col} - {m})",
-                        lambda g, r: f"{label}距离上限 +{_fmt(g)} 公里", float(max_km))
+        return Rendered(
+            f"near_{kind}",
+            f"距{label}超过 {_fmt(max_km)} 公里",
+            f"COALESCE({col} <= {m}, false)",
+            f"({col} - {m})",
+            lambda g, r: f"{label}距离上限 +{_fmt(g)} 公里",
+            float(max_km),
+        )
 
     return Rule(f"near_{kind}", f"距{label}过远", applies, render)
 
 
 def _reserved(req: Requirement, ps: Params, public: bool) -> Rendered:
     # Active holds are few; the engine passes the reserved parcel ids (other projects only).
-    return Rendered("reserved", "已被其他项目预留", "NOT (p.id = ANY(CAST(:reserved_ids AS bigint[])))")
+    return Rendered(
+        "reserved", "已被其他项目预留", "NOT (p.id = ANY(CAST(:reserved_ids AS bigint[])))"
+    )
 
 
 RULES: tuple[Rule, ...] = (
     Rule("land_use", "用地性质不兼容", lambda r: True, _land_use),
-    Rule("area", "面积不符", lambda r: r.area_mu_min is not None or r.area_mu_max is not None,
-         _area),
-    Rule("invest_intensity", "投资强度未达标准地要求", lambda r: r.investment_wan is not None,
-         _invest),
+    Rule(
+        "area", "面积不符", lambda r: r.area_mu_min is not None or r.area_mu_max is not None, _area
+    ),
+    Rule(
+        "invest_intensity",
+        "投资强度未达标准地要求",
+        lambda r: r.investment_wan is not None,
+        _invest,
+    ),
     Rule("tax_per_mu", "亩均税收未达标准地要求", lambda r: r.annual_tax_wan is not None, _tax),
-    Rule("energy", "单位增加值能耗超标",
-         lambda r: r.energy_tce is not None and r.value_added_wan is not None, _energy),
-    Rule("power", "供电容量不足", lambda r: r.utilities.power_kva is not None,
-         _capacity("power_kva", "power", "供电容量不足", "kVA", "用电需求")),
-    Rule("water", "供水能力不足", lambda r: r.utilities.water_m3d is not None,
-         _capacity("water_m3d", "water", "供水能力不足", "m³/日", "用水需求")),
-    Rule("gas", "供气能力不足", lambda r: r.utilities.gas_m3d is not None,
-         _capacity("gas_m3d", "gas", "供气能力不足", "m³/日", "用气需求")),
-    Rule("heat", "供热能力不足", lambda r: r.utilities.heat_mw is not None,
-         _capacity("heat_mw", "heat", "供热能力不足", "MW", "用热需求")),
-    Rule("telecom", "通信条件不满足",
-         lambda r: r.utilities.need_5g or r.utilities.need_fibre, _telecom),
+    Rule(
+        "energy",
+        "单位增加值能耗超标",
+        lambda r: r.energy_tce is not None and r.value_added_wan is not None,
+        _energy,
+    ),
+    Rule(
+        "power",
+        "供电容量不足",
+        lambda r: r.utilities.power_kva is not None,
+        _capacity("power_kva", "power", "供电容量不足", "kVA", "用电需求"),
+    ),
+    Rule(
+        "water",
+        "供水能力不足",
+        lambda r: r.utilities.water_m3d is not None,
+        _capacity("water_m3d", "water", "供水能力不足", "m³/日", "用水需求"),
+    ),
+    Rule(
+        "gas",
+        "供气能力不足",
+        lambda r: r.utilities.gas_m3d is not None,
+        _capacity("gas_m3d", "gas", "供气能力不足", "m³/日", "用气需求"),
+    ),
+    Rule(
+        "heat",
+        "供热能力不足",
+        lambda r: r.utilities.heat_mw is not None,
+        _capacity("heat_mw", "heat", "供热能力不足", "MW", "用热需求"),
+    ),
+    Rule(
+        "telecom",
+        "通信条件不满足",
+        lambda r: r.utilities.need_5g or r.utilities.need_fibre,
+        _telecom,
+    ),
     Rule("excluded", "位于禁止建设的管控区", lambda r: True, _excluded),
-    Rule("budget_per_mu", "地价超出单价预算", lambda r: r.budget.max_wan_per_mu is not None,
-         _budget_mu),
-    Rule("budget_total", "土地总价超出预算", lambda r: r.budget.max_total_wan is not None,
-         _budget_total),
+    Rule(
+        "budget_per_mu",
+        "地价超出单价预算",
+        lambda r: r.budget.max_wan_per_mu is not None,
+        _budget_mu,
+    ),
+    Rule(
+        "budget_total",
+        "土地总价超出预算",
+        lambda r: r.budget.max_total_wan is not None,
+        _budget_total,
+    ),
     Rule("supply_mode", "供地方式不符", lambda r: bool(r.supply_modes), _supply),
     *(_near(k) for k in vocab.FACILITY_KINDS),
     Rule("reserved", "已被其他项目预留", lambda r: True, _reserved),
 )
 RULE_LABELS: dict[str, str] = {r.name: r.label for r in RULES} | {
-    "status": "地块状态不在范围内", "location": "不在指定区位内",
+    "status": "地块状态不在范围内",
+    "location": "不在指定区位内",
 }
 
 
@@ -317,12 +428,16 @@ def location_sql(req: Requirement, ps: Params, zone_ids: list[int] | None) -> li
     if loc.bbox:
         x0, y0, x1, y1 = (ps.add(v, "float8") for v in loc.bbox)
         env = f"ST_MakeEnvelope({x0}, {y0}, {x1}, {y1}, 4490)"
-        out.append("EXISTS (SELECT 1 FROM landmatch.parcel g WHERE g.id = p.id AND "
-                   f"g.geom && {env} AND ST_Intersects(g.geom, {env}))")
+        out.append(
+            "EXISTS (SELECT 1 FROM landmatch.parcel g WHERE g.id = p.id AND "
+            f"g.geom && {env} AND ST_Intersects(g.geom, {env}))"
+        )
     if loc.polygon:
         import json
 
         g = f"ST_SetSRID(ST_GeomFromGeoJSON({ps.add(json.dumps(loc.polygon), 'text')}), 4490)"
-        out.append("EXISTS (SELECT 1 FROM landmatch.parcel g WHERE g.id = p.id AND "
-                   f"ST_Intersects(g.geom, {g}))")
+        out.append(
+            "EXISTS (SELECT 1 FROM landmatch.parcel g WHERE g.id = p.id AND "
+            f"ST_Intersects(g.geom, {g}))"
+        )
     return out

@@ -19,16 +19,42 @@ from landmatch.match.rules import AMU, Params, price_sql
 # Project-level durations (days) a valid regional assessment saves; the project's own
 # approvals run in parallel, so the slowest missing one sets the pace [GK, estimates].
 ASSESSMENT_DAYS: dict[str, int] = {
-    "ENV": 60, "ENERGY": 30, "SEISMIC": 30, "GEOHAZARD": 30, "MINERAL": 20, "SOIL_WATER": 20,
-    "WATER_RES": 30, "RELICS": 45, "CLIMATE": 15, "FLOOD": 30, "LIGHTNING": 10, "TRAFFIC": 20,
+    "ENV": 60,
+    "ENERGY": 30,
+    "SEISMIC": 30,
+    "GEOHAZARD": 30,
+    "MINERAL": 20,
+    "SOIL_WATER": 20,
+    "WATER_RES": 30,
+    "RELICS": 45,
+    "CLIMATE": 15,
+    "FLOOD": 30,
+    "LIGHTNING": 10,
+    "TRAFFIC": 20,
 }
-PLAN_ASSESSMENTS = ("WATER_RES", "GEOHAZARD", "MINERAL", "ENERGY", "ENV", "SEISMIC", "RELICS",
-                    "CLIMATE", "SOIL_WATER")
+PLAN_ASSESSMENTS = (
+    "WATER_RES",
+    "GEOHAZARD",
+    "MINERAL",
+    "ENERGY",
+    "ENV",
+    "SEISMIC",
+    "RELICS",
+    "CLIMATE",
+    "SOIL_WATER",
+)
 # Base lead time by status: 熟地 goes straight to 招拍挂 (notice ≥ 20 days, listing ≥ 10, contract,
 # permits); 批而未供 first needs supply preparation; 闲置 land needs disposal first [GK].
 STATUS_DAYS: dict[str, int] = {"ready": 90, "unsupplied": 180, "idle": 365}
-UTILITY_DAYS: dict[str, int] = {"power": 60, "water": 30, "sewage": 30, "gas": 45, "heat": 45,
-                                "road": 30, "telecom": 15}
+UTILITY_DAYS: dict[str, int] = {
+    "power": 60,
+    "water": 30,
+    "sewage": 30,
+    "gas": 45,
+    "heat": 45,
+    "road": 30,
+    "telecom": 15,
+}
 LEVELLING_DAYS = 30
 DEFAULT_PRICE_REF = 100.0  # 万元/亩: the price score's zero when no budget is given
 
@@ -103,9 +129,16 @@ def zone_fit(zone: ZoneInfo | None, industry: str | None) -> float:
     return min(1.0, (0.5 if same_kind else 0.3) + bonus)
 
 
-def policy_applies(pol: PolicyInfo, req: Requirement, city: str, county: str | None,
-                   zone: ZoneInfo | None, today: dt.date, status: str | None = None,
-                   land_use: str | None = None) -> bool:
+def policy_applies(
+    pol: PolicyInfo,
+    req: Requirement,
+    city: str,
+    county: str | None,
+    zone: ZoneInfo | None,
+    today: dt.date,
+    status: str | None = None,
+    land_use: str | None = None,
+) -> bool:
     if pol.valid_until is not None and pol.valid_until < today:
         return False
     if pol.valid_from is not None and pol.valid_from > today:
@@ -128,8 +161,9 @@ def policy_applies(pol: PolicyInfo, req: Requirement, city: str, county: str | N
     return not (land_use is not None and pol.land_uses and land_use not in pol.land_uses)
 
 
-def policy_value(pol: PolicyInfo, req: Requirement, price: float | None, area_mu: float
-                 ) -> float | None:
+def policy_value(
+    pol: PolicyInfo, req: Requirement, price: float | None, area_mu: float
+) -> float | None:
     """Estimated value in 万元, where it can be computed from the request and the parcel."""
     cond = pol.conditions
     if cond.get("requires") or cond.get("enterprise_types"):
@@ -191,9 +225,17 @@ def _contexts(ref: Reference, req: Requirement, today: dt.date) -> list[Context]
             v = policy_value(p, req, None, 0.0) if p.benefit_kind != "land_price_discount" else None
             fixed += v or 0.0
             rate += _land_rate(p, req)
-        out.append(Context(
-            city, zone.id if zone else 0, zone_fit(zone, req.industry),
-            len(valid_assessments(zone, today)) / len(PLAN_ASSESSMENTS), len(pols), fixed, rate))
+        out.append(
+            Context(
+                city,
+                zone.id if zone else 0,
+                zone_fit(zone, req.industry),
+                len(valid_assessments(zone, today)) / len(PLAN_ASSESSMENTS),
+                len(pols),
+                fixed,
+                rate,
+            )
+        )
     return out
 
 
@@ -207,9 +249,13 @@ def context_exprs(ctxs: list[Context], ps: Params) -> dict[str, str]:
     zone = "p.zone_key"
     city_pos: str | None = None
     out = {}
-    for name, attr in (("s_zone", "zone_fit"), ("assess", "assess_share"),
-                       ("npol", "policy_count"), ("pfixed", "policy_fixed"),
-                       ("prate", "land_rate")):
+    for name, attr in (
+        ("s_zone", "zone_fit"),
+        ("assess", "assess_share"),
+        ("npol", "policy_count"),
+        ("pfixed", "policy_fixed"),
+        ("prate", "land_rate"),
+    ):
         zvals = {float(getattr(c, attr)) for c in zones}
         if len(zvals) <= 1:
             z = f"{zvals.pop() if zvals else 0.0}::float8"
@@ -242,16 +288,24 @@ def area_fit_sql(req: Requirement, ps: Params, area: str = AMU) -> str:
     mid = (lo + hi) / 2
     half = max((hi - lo) / 2, 0.05 * mid, 1e-6)
     lo_p, hi_p, mid_p, half_p = (ps.add(v, "float8") for v in (lo, hi, mid, half))
-    return (f"(CASE WHEN {area} BETWEEN {lo_p} AND {hi_p} "
-            f"THEN 1 - 0.3 * abs({area} - {mid_p}) / {half_p} "
-            # exp() of a large negative number underflows to an error in PostgreSQL: clamp.
-            f"ELSE 0.7 * exp(GREATEST(-50, -3 * LEAST(abs({area} - {lo_p}), abs({area} - {hi_p}))"
-            f" / {half_p})) "
-            "END)")
+    return (
+        f"(CASE WHEN {area} BETWEEN {lo_p} AND {hi_p} "
+        f"THEN 1 - 0.3 * abs({area} - {mid_p}) / {half_p} "
+        # exp() of a large negative number underflows to an error in PostgreSQL: clamp.
+        f"ELSE 0.7 * exp(GREATEST(-50, -3 * LEAST(abs({area} - {lo_p}), abs({area} - {hi_p}))"
+        f" / {half_p})) "
+        "END)"
+    )
 
 
-def score_sql(req: Requirement, ps: Params, public: bool, today: dt.date,
-              stale_after_days: int, cx: dict[str, str]) -> dict[str, str]:
+def score_sql(
+    req: Requirement,
+    ps: Params,
+    public: bool,
+    today: dt.date,
+    stale_after_days: int,
+    cx: dict[str, str],
+) -> dict[str, str]:
     """SQL for each criterion's score in [0, 1]; ``cx`` holds the context expressions."""
     kinds = req.distance_interest
     price = price_sql(public)
@@ -262,35 +316,46 @@ def score_sql(req: Requirement, ps: Params, public: bool, today: dt.date,
     s_dist = f"(({' + '.join(dist_parts)}) / {len(dist_parts)})" if dist_parts else "1.0"
     u = req.utilities
     util = []
-    for col, need in (("power_kva", u.power_kva), ("water_m3d", u.water_m3d),
-                      ("gas_m3d", u.gas_m3d), ("heat_mw", u.heat_mw)):
+    for col, need in (
+        ("power_kva", u.power_kva),
+        ("water_m3d", u.water_m3d),
+        ("gas_m3d", u.gas_m3d),
+        ("heat_mw", u.heat_mw),
+    ):
         if need is not None:
             util.append(f"(CASE WHEN p.{col} >= {ps.add(need, 'float8')} THEN 1 ELSE 0 END)")
     for col, wanted in (("telecom_5g", u.need_5g), ("fibre", u.need_fibre)):
         if wanted:
             util.append(f"(CASE WHEN p.{col} THEN 1 ELSE 0 END)")
     if not util:  # nothing asked: knowing the capacities is what counts
-        util = [f"(CASE WHEN p.{c} IS NOT NULL THEN 1 ELSE 0 END)"
-                for c in ("power_kva", "water_m3d", "gas_m3d")]
+        util = [
+            f"(CASE WHEN p.{c} IS NOT NULL THEN 1 ELSE 0 END)"
+            for c in ("power_kva", "water_m3d", "gas_m3d")
+        ]
     s_util = f"(({' + '.join(util)})::float8 / {len(util)})"
     s_ready = (
         f"((0.0625::float8 * cardinality(p.readiness) + 0.3::float8 * {cx['assess']} + 0.2::float8 * {s_util})"
         " * CASE WHEN f.penalised THEN 0.7::float8 ELSE 1::float8 END)"
     )
-    ref_price = (req.budget.max_wan_per_mu * 1.25 if req.budget.max_wan_per_mu
-                 else DEFAULT_PRICE_REF)
+    ref_price = req.budget.max_wan_per_mu * 1.25 if req.budget.max_wan_per_mu else DEFAULT_PRICE_REF
     # PostgreSQL's LEAST/GREATEST skip NULLs, so an unknown price or date must be caught
     # first: unknown scores 0 (shown as unknown), never as a pass.
-    s_price = (f"CASE WHEN {price} IS NULL THEN 0::float8 ELSE GREATEST(0, LEAST(1, 1 - {price} / "
-               f"{ps.add(ref_price, 'float8')})) END")
+    s_price = (
+        f"CASE WHEN {price} IS NULL THEN 0::float8 ELSE GREATEST(0, LEAST(1, 1 - {price} / "
+        f"{ps.add(ref_price, 'float8')})) END"
+    )
     scale = max(100.0, 0.02 * (req.investment_wan or 0))
     pol_value = f"({cx['pfixed']} + {cx['prate']} * COALESCE({price}, 0) * {AMU})"
-    s_policy = (f"(0.5::float8 * LEAST(1::float8, {cx['npol']} / 6::float8) + 0.5::float8 * LEAST(1::float8, {pol_value} / "
-                f"{ps.add(scale, 'float8')}))")
+    s_policy = (
+        f"(0.5::float8 * LEAST(1::float8, {cx['npol']} / 6::float8) + 0.5::float8 * LEAST(1::float8, {pol_value} / "
+        f"{ps.add(scale, 'float8')}))"
+    )
     today_p = ps.add(today, "date")
-    s_fresh = (f"CASE WHEN p.data_updated_on IS NULL THEN 0::float8 ELSE GREATEST(0, LEAST(1, "
-               f"1 - ({today_p} - p.data_updated_on) / {ps.add(2.0 * stale_after_days, 'float8')}"
-               f")) END")
+    s_fresh = (
+        f"CASE WHEN p.data_updated_on IS NULL THEN 0::float8 ELSE GREATEST(0, LEAST(1, "
+        f"1 - ({today_p} - p.data_updated_on) / {ps.add(2.0 * stale_after_days, 'float8')}"
+        f")) END"
+    )
     return {
         "area_fit": area_fit_sql(req, ps),
         "distance": s_dist,
@@ -305,8 +370,11 @@ def score_sql(req: Requirement, ps: Params, public: bool, today: dt.date,
 def total_sql(scores: dict[str, str], weights: dict[str, float], ps: Params) -> str:
     """Weighted total (0-100) in SQL, the same arithmetic as ``combine``."""
     wsum = sum(weights.values())
-    parts = [f"{ps.add(100.0 * weights[c] / wsum, 'float8')} * {scores[c]}" for c in CRITERIA
-             if weights[c] > 0]
+    parts = [
+        f"{ps.add(100.0 * weights[c] / wsum, 'float8')} * {scores[c]}"
+        for c in CRITERIA
+        if weights[c] > 0
+    ]
     return "(" + " + ".join(parts) + ")" if parts else "0.0"
 
 
@@ -317,8 +385,9 @@ def combine(scores: dict[str, float], weights: dict[str, float]) -> tuple[float,
     return sum(contrib.values()), contrib
 
 
-def time_to_start(status: str, assessments: list[str], readiness: list[str],
-                  utility_short: list[str]) -> dict[str, Any]:
+def time_to_start(
+    status: str, assessments: list[str], readiness: list[str], utility_short: list[str]
+) -> dict[str, Any]:
     """Estimated days to the start of works, with the parts that add up to it."""
     base = STATUS_DAYS.get(status, 365)
     missing = [k for k in PLAN_ASSESSMENTS if k not in assessments]

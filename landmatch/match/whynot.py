@@ -37,11 +37,18 @@ def _counts(session: Session, plan: Plan, sample_pct: float | None) -> tuple[int
     rules = plan.rules
     fails = [f"count(*) FILTER (WHERE NOT ({r.sql}))" for r in rules]
     passed = " AND ".join(r.sql for r in rules) or "true"
-    sample = (f"TABLESAMPLE SYSTEM ({sample_pct:.6f}) REPEATABLE ({SAMPLE_SEED})"
-              if sample_pct is not None else "")
-    row = session.execute(text(
-        f"SELECT count(*), count(*) FILTER (WHERE {passed}){''.join(', ' + f for f in fails)} "
-        f"{FROM.format(sample=sample)} WHERE {plan.scope}"), plan.ps.values).one()
+    sample = (
+        f"TABLESAMPLE SYSTEM ({sample_pct:.6f}) REPEATABLE ({SAMPLE_SEED})"
+        if sample_pct is not None
+        else ""
+    )
+    row = session.execute(
+        text(
+            f"SELECT count(*), count(*) FILTER (WHERE {passed}){''.join(', ' + f for f in fails)} "
+            f"{FROM.format(sample=sample)} WHERE {plan.scope}"
+        ),
+        plan.ps.values,
+    ).one()
     return int(row[0]), int(row[1]), [int(x) for x in row[2:]]
 
 
@@ -68,11 +75,16 @@ def _near_misses(session: Session, plan: Plan) -> list[dict[str, Any]]:
         i = next(i for i, _r in relax if x[f"f{i}"] == 1)
         r = rules[i]
         gap = float(x[f"g{i}"])
-        out.append({
-            "code": x["code"], "rule": r.name, "label": r.label, "gap": round(gap, 3),
-            "change": r.change(gap, dict(x)) if r.change else r.label,
-            "area_mu": round(x["amu"], 2),
-        })
+        out.append(
+            {
+                "code": x["code"],
+                "rule": r.name,
+                "label": r.label,
+                "gap": round(gap, 3),
+                "change": r.change(gap, dict(x)) if r.change else r.label,
+                "area_mu": round(x["amu"], 2),
+            }
+        )
     return out
 
 
@@ -82,7 +94,9 @@ def _near_miss_rows(session: Session, plan: Plan, max_rel: float | None) -> list
     fails = ", ".join(f"(NOT ({r.sql}))::int AS f{i}" for i, r in enumerate(rules))
     gaps = ", ".join(f"({r.gap})::float8 AS g{i}" for i, r in relax)
     refs = {i: plan.ps.add(max(abs(r.ref), 1e-9), "float8") for i, r in relax}
-    rel = "CASE " + " ".join(f"WHEN f{i} = 1 THEN abs(g{i}) / {refs[i]}" for i, _r in relax) + " END"
+    rel = (
+        "CASE " + " ".join(f"WHEN f{i} = 1 THEN abs(g{i}) / {refs[i]}" for i, _r in relax) + " END"
+    )
     nfail = " + ".join(f"f{i}" for i in range(len(rules)))
     window = [r.window for r in rules if r.window]
     cut = ""
@@ -91,8 +105,10 @@ def _near_miss_rows(session: Session, plan: Plan, max_rel: float | None) -> list
     if max_rel is None:
         some = [f"NOT ({r.sql})" for _i, r in relax]
     else:
-        some = [f"(NOT ({r.sql}) AND abs({r.gap}) <= {plan.ps.add(max_rel * max(abs(r.ref), 1e-9), 'float8')})"
-                for _i, r in relax]
+        some = [
+            f"(NOT ({r.sql}) AND abs({r.gap}) <= {plan.ps.add(max_rel * max(abs(r.ref), 1e-9), 'float8')})"
+            for _i, r in relax
+        ]
     prefilter = "(" + " OR ".join(some) + ")"
     if max_rel is not None:
         cut = f" AND rel <= {plan.ps.add(max_rel, 'float8')}"
@@ -107,15 +123,28 @@ def _near_miss_rows(session: Session, plan: Plan, max_rel: float | None) -> list
     # be relaxed (land use among them) bound the scan on the index as well.
     fixed = [r.sql for r in rules if r.gap is None]
     where = " AND ".join([plan.scope, *window, *fixed, prefilter])
-    return list(session.execute(text(
-        f"SELECT * FROM (SELECT s.*, {rel} AS rel FROM (SELECT p.code, p.supply_modes, "
-        f"{AMU} AS amu, {fails}, {gaps} {FROM.format(sample='')} WHERE {where} OFFSET 0) s "
-        f"WHERE {nfail} = 1) n WHERE rel IS NOT NULL{cut} ORDER BY rel, code "
-        f"LIMIT {NEAR_MISSES}"), plan.ps.values).mappings())
+    return list(
+        session.execute(
+            text(
+                f"SELECT * FROM (SELECT s.*, {rel} AS rel FROM (SELECT p.code, p.supply_modes, "
+                f"{AMU} AS amu, {fails}, {gaps} {FROM.format(sample='')} WHERE {where} OFFSET 0) s "
+                f"WHERE {nfail} = 1) n WHERE rel IS NOT NULL{cut} ORDER BY rel, code "
+                f"LIMIT {NEAR_MISSES}"
+            ),
+            plan.ps.values,
+        ).mappings()
+    )
 
 
-def why_not(session: Session, plan: Plan, *, inventory: dict[tuple[str, bool], int],
-            statuses: list[str], public: bool, location_active: bool) -> dict[str, Any]:
+def why_not(
+    session: Session,
+    plan: Plan,
+    *,
+    inventory: dict[tuple[str, bool], int],
+    statuses: list[str],
+    public: bool,
+    location_active: bool,
+) -> dict[str, Any]:
     """Counts per failed rule (exact or sampled) and up to 10 exact near misses."""
     total_live = sum(inventory.values())
     if public:
@@ -132,25 +161,33 @@ def why_not(session: Session, plan: Plan, *, inventory: dict[tuple[str, bool], i
     if sample_pct is not None and not location_active:
         # Without a location filter the scope is the status set, whose size is known exactly.
         scale = in_status / considered if considered else scale
-    considered_est = in_status if (sample_pct is not None and not location_active) else round(
-        considered * scale)
+    considered_est = (
+        in_status if (sample_pct is not None and not location_active) else round(considered * scale)
+    )
     failed = [
         {"rule": r.name, "label": r.label, "count": round(c * scale)}
-        for r, c in zip(plan.rules, per_rule, strict=True) if c
+        for r, c in zip(plan.rules, per_rule, strict=True)
+        if c
     ]
     location_out = max(0, in_status - considered_est) if location_active else 0
     if status_out:
-        failed.append({"rule": "status", "label": RULE_LABELS["status"], "count": status_out,
-                       "statuses": [vocab.label(vocab.PARCEL_STATUS, s) for s in statuses]})
+        failed.append(
+            {
+                "rule": "status",
+                "label": RULE_LABELS["status"],
+                "count": status_out,
+                "statuses": [vocab.label(vocab.PARCEL_STATUS, s) for s in statuses],
+            }
+        )
     if location_out:
-        failed.append({"rule": "location", "label": RULE_LABELS["location"],
-                       "count": location_out})
+        failed.append({"rule": "location", "label": RULE_LABELS["location"], "count": location_out})
     return {
         "considered": considered_est,
         "passed": round(passed * scale),
         "estimated": sample_pct is not None,
-        "sample": None if sample_pct is None else {"rows": considered,
-                                                   "pages_percent": round(sample_pct, 3)},
+        "sample": None
+        if sample_pct is None
+        else {"rows": considered, "pages_percent": round(sample_pct, 3)},
         "failed": sorted(failed, key=lambda d: (-d["count"], d["rule"])),
         "near_misses": _near_misses(session, plan),
     }

@@ -40,8 +40,9 @@ class Prop:
         return json_schema(self.type_, self.enum, self.title)
 
 
-def json_schema(t: TypeEngine[Any], enum: tuple[str, ...] | None = None,
-                title: str | None = None) -> dict[str, Any]:
+def json_schema(
+    t: TypeEngine[Any], enum: tuple[str, ...] | None = None, title: str | None = None
+) -> dict[str, Any]:
     out: dict[str, Any]
     if isinstance(t, ARRAY):
         out = {"type": "array", "items": {"type": "string"}}
@@ -96,8 +97,11 @@ class Collection:
         return {p.name: p for p in self.props(public)}
 
     def queryables(self, public: bool) -> dict[str, Prop]:
-        return {p.name: p for p in self.props(public)
-                if p.queryable and not isinstance(p.type_, ARRAY | JSONB)}
+        return {
+            p.name: p
+            for p in self.props(public)
+            if p.queryable and not isinstance(p.type_, ARRAY | JSONB)
+        }
 
     @cached_property
     def geom_sql(self) -> str:
@@ -116,46 +120,93 @@ class Collection:
         return self.id_where or f"{self.id_sql} = :fid"
 
 
-def _props(table: Any, alias: str, names: tuple[str, ...], *, titles: dict[str, str] | None = None,
-           enums: dict[str, tuple[str, ...]] | None = None,
-           override: dict[str, str] | None = None) -> tuple[Prop, ...]:
+def _props(
+    table: Any,
+    alias: str,
+    names: tuple[str, ...],
+    *,
+    titles: dict[str, str] | None = None,
+    enums: dict[str, tuple[str, ...]] | None = None,
+    override: dict[str, str] | None = None,
+) -> tuple[Prop, ...]:
     cols = table.__table__.columns
     out = []
     for n in names:
         sql = (override or {}).get(n, f"{alias}.{n}")
-        out.append(Prop(n, sql, cols[n].type, enum=(enums or {}).get(n),
-                        title=(titles or {}).get(n)))
+        out.append(
+            Prop(n, sql, cols[n].type, enum=(enums or {}).get(n), title=(titles or {}).get(n))
+        )
     return tuple(out)
 
 
 _PARCEL_TITLES = {
-    "code": "地块编码", "name": "地块名称", "city_code": "市级行政区划代码",
-    "county_code": "县级行政区划代码", "address": "地址", "status": "状态",
-    "land_use": "用地用海分类", "area_m2": "面积（平方米）", "far_min": "容积率下限",
-    "far_max": "容积率上限", "ref_price_wan_per_mu": "参考价（万元/亩）",
-    "is_standard_land": "是否标准地", "invest_intensity_min": "投资强度下限（万元/亩）",
-    "tax_per_mu_min": "亩均税收下限（万元/亩）", "power_kva": "供电容量（kVA）",
-    "water_m3d": "供水能力（立方米/日）", "data_updated_on": "数据更新日期",
+    "code": "地块编码",
+    "name": "地块名称",
+    "city_code": "市级行政区划代码",
+    "county_code": "县级行政区划代码",
+    "address": "地址",
+    "status": "状态",
+    "land_use": "用地用海分类",
+    "area_m2": "面积（平方米）",
+    "far_min": "容积率下限",
+    "far_max": "容积率上限",
+    "ref_price_wan_per_mu": "参考价（万元/亩）",
+    "is_standard_land": "是否标准地",
+    "invest_intensity_min": "投资强度下限（万元/亩）",
+    "tax_per_mu_min": "亩均税收下限（万元/亩）",
+    "power_kva": "供电容量（kVA）",
+    "water_m3d": "供水能力（立方米/日）",
+    "data_updated_on": "数据更新日期",
 }
 _PARCEL_PUBLIC = _props(
-    tables.Parcel, "p", PUBLIC_COLUMNS, titles=_PARCEL_TITLES,
+    tables.Parcel,
+    "p",
+    PUBLIC_COLUMNS,
+    titles=_PARCEL_TITLES,
     enums={"status": tuple(vocab.PARCEL_STATUS)},
     # Hidden prices stay hidden, also to filters: the public sees and filters the masked value.
     override={"ref_price_wan_per_mu": "CASE WHEN p.price_public THEN p.ref_price_wan_per_mu END"},
 ) + (
-    Prop("zone_code", "z.code", tables.DevZone.__table__.c.code.type, queryable=False,
-         title="开发区编码"),
-    Prop("zone_name", "z.name", tables.DevZone.__table__.c.name.type, queryable=False,
-         title="开发区名称"),
-    Prop("city_name", "a.name", tables.AdminDivision.__table__.c.name.type, queryable=False,
-         title="城市"),
-    Prop("area_mu", f"round((p.area_m2 / {M2_PER_MU!r})::numeric, 2)", Numeric(), queryable=False,
-         title="面积（亩）"),
-    Prop("area_ha", "round((p.area_m2 / 10000)::numeric, 4)", Numeric(), queryable=False,
-         title="面积（公顷）"),
+    Prop(
+        "zone_code",
+        "z.code",
+        tables.DevZone.__table__.c.code.type,
+        queryable=False,
+        title="开发区编码",
+    ),
+    Prop(
+        "zone_name",
+        "z.name",
+        tables.DevZone.__table__.c.name.type,
+        queryable=False,
+        title="开发区名称",
+    ),
+    Prop(
+        "city_name",
+        "a.name",
+        tables.AdminDivision.__table__.c.name.type,
+        queryable=False,
+        title="城市",
+    ),
+    Prop(
+        "area_mu",
+        f"round((p.area_m2 / {M2_PER_MU!r})::numeric, 2)",
+        Numeric(),
+        queryable=False,
+        title="面积（亩）",
+    ),
+    Prop(
+        "area_ha",
+        "round((p.area_m2 / 10000)::numeric, 4)",
+        Numeric(),
+        queryable=False,
+        title="面积（公顷）",
+    ),
 )
 _PARCEL_INTERNAL = _props(
-    tables.Parcel, "p", tuple(c for c in INTERNAL_COLUMNS if c != "id"),
+    tables.Parcel,
+    "p",
+    tuple(c for c in INTERNAL_COLUMNS if c != "id"),
     enums={"visibility": tuple(vocab.VISIBILITY)},
 )
 
@@ -163,74 +214,188 @@ PARCELS = Collection(
     id="parcels",
     title="地块",
     description="熟地清单地块。未登录时为公开视图（已发布的熟地及公开字段），持令牌时为内部视图。",
-    table="parcel", alias="p", id_sql="p.id",
-    public_props=_PARCEL_PUBLIC, internal_props=_PARCEL_INTERNAL,
+    table="parcel",
+    alias="p",
+    id_sql="p.id",
+    public_props=_PARCEL_PUBLIC,
+    internal_props=_PARCEL_INTERNAL,
     geometry="MULTIPOLYGON",
-    public_where=PUBLIC_WHERE, internal_where="p.deleted_at IS NULL",
-    joins=("LEFT JOIN landmatch.dev_zone z ON z.id = p.zone_id "
-           "LEFT JOIN landmatch.admin_division a ON a.code = p.city_code"),
-    datetime=("p.updated_at", "p.updated_at"), state="parcel",
+    public_where=PUBLIC_WHERE,
+    internal_where="p.deleted_at IS NULL",
+    joins=(
+        "LEFT JOIN landmatch.dev_zone z ON z.id = p.zone_id "
+        "LEFT JOIN landmatch.admin_division a ON a.code = p.city_code"
+    ),
+    datetime=("p.updated_at", "p.updated_at"),
+    state="parcel",
 )
 
 ZONES = Collection(
-    id="zones", title="开发区", description="国家级和省级开发区边界、主导产业。",
-    table="dev_zone", alias="z", id_sql="z.id",
-    public_props=_props(tables.DevZone, "z", (
-        "code", "name", "city_code", "level", "kind", "leading_industries", "approximate",
-        "source", "area_m2", "updated_at",
-    ), enums={"level": tuple(vocab.ZONE_LEVELS), "kind": vocab.ZONE_KINDS},
-        titles={"code": "开发区编码", "name": "名称", "level": "级别", "kind": "类型"}),
-    internal_props=_props(tables.DevZone, "z", ("contact_name", "contact_phone", "version",
-                                                "created_at")),
-    geometry="MULTIPOLYGON", datetime=("z.updated_at", "z.updated_at"), state="dev_zone",
+    id="zones",
+    title="开发区",
+    description="国家级和省级开发区边界、主导产业。",
+    table="dev_zone",
+    alias="z",
+    id_sql="z.id",
+    public_props=_props(
+        tables.DevZone,
+        "z",
+        (
+            "code",
+            "name",
+            "city_code",
+            "level",
+            "kind",
+            "leading_industries",
+            "approximate",
+            "source",
+            "area_m2",
+            "updated_at",
+        ),
+        enums={"level": tuple(vocab.ZONE_LEVELS), "kind": vocab.ZONE_KINDS},
+        titles={"code": "开发区编码", "name": "名称", "level": "级别", "kind": "类型"},
+    ),
+    internal_props=_props(
+        tables.DevZone, "z", ("contact_name", "contact_phone", "version", "created_at")
+    ),
+    geometry="MULTIPOLYGON",
+    datetime=("z.updated_at", "z.updated_at"),
+    state="dev_zone",
 )
 
 ADMIN = Collection(
-    id="admin_divisions", title="行政区划", description="河北省、市、县三级行政区划（GB/T 2260）。要素编号即六位行政区划代码。",
-    table="admin_division", alias="a", id_sql="a.code::integer",
-    public_props=_props(tables.AdminDivision, "a", (
-        "code", "name", "level", "parent_code", "province_managed", "area_m2", "source",
-    ), enums={"level": tuple(vocab.ADMIN_LEVELS)},
-        titles={"code": "行政区划代码", "name": "名称", "level": "级别"}),
-    geometry="MULTIPOLYGON", state="admin_division",
-    id_where="a.code = :fid", fid_text=True, key_sql="a.code",
+    id="admin_divisions",
+    title="行政区划",
+    description="河北省、市、县三级行政区划（GB/T 2260）。要素编号即六位行政区划代码。",
+    table="admin_division",
+    alias="a",
+    id_sql="a.code::integer",
+    public_props=_props(
+        tables.AdminDivision,
+        "a",
+        (
+            "code",
+            "name",
+            "level",
+            "parent_code",
+            "province_managed",
+            "area_m2",
+            "source",
+        ),
+        enums={"level": tuple(vocab.ADMIN_LEVELS)},
+        titles={"code": "行政区划代码", "name": "名称", "level": "级别"},
+    ),
+    geometry="MULTIPOLYGON",
+    state="admin_division",
+    id_where="a.code = :fid",
+    fid_text=True,
+    key_sql="a.code",
 )
 
 FACILITIES = Collection(
-    id="facilities", title="交通物流设施", description="港口、机场、铁路货运站、高速互通、物流枢纽、冷链基地、变电站等参照设施。",
-    table="facility", alias="f", id_sql="f.id",
-    public_props=_props(tables.Facility, "f", (
-        "code", "name", "kind", "city_code", "approximate", "confidence", "source", "updated_at",
-    ), enums={"kind": tuple(vocab.FACILITY_KINDS)}, titles={"name": "名称", "kind": "类型"}),
-    geometry="POINT", datetime=("f.updated_at", "f.updated_at"), state="facility",
+    id="facilities",
+    title="交通物流设施",
+    description="港口、机场、铁路货运站、高速互通、物流枢纽、冷链基地、变电站等参照设施。",
+    table="facility",
+    alias="f",
+    id_sql="f.id",
+    public_props=_props(
+        tables.Facility,
+        "f",
+        (
+            "code",
+            "name",
+            "kind",
+            "city_code",
+            "approximate",
+            "confidence",
+            "source",
+            "updated_at",
+        ),
+        enums={"kind": tuple(vocab.FACILITY_KINDS)},
+        titles={"name": "名称", "kind": "类型"},
+    ),
+    geometry="POINT",
+    datetime=("f.updated_at", "f.updated_at"),
+    state="facility",
 )
 
 CONSTRAINTS = Collection(
-    id="constraint_areas", title="管控区", description="生态保护红线、水源保护区、永久基本农田、蓄滞洪区等管控区。",
-    table="constraint_area", alias="c", id_sql="c.id",
-    public_props=_props(tables.ConstraintArea, "c", (
-        "code", "name", "kind", "severity", "source", "area_m2", "updated_at",
-    ), enums={"kind": tuple(vocab.CONSTRAINT_KINDS),
-              "severity": tuple(vocab.CONSTRAINT_SEVERITY)},
-        titles={"name": "名称", "kind": "类型", "severity": "管控强度"}),
-    geometry="MULTIPOLYGON", datetime=("c.updated_at", "c.updated_at"), state="constraint_area",
+    id="constraint_areas",
+    title="管控区",
+    description="生态保护红线、水源保护区、永久基本农田、蓄滞洪区等管控区。",
+    table="constraint_area",
+    alias="c",
+    id_sql="c.id",
+    public_props=_props(
+        tables.ConstraintArea,
+        "c",
+        (
+            "code",
+            "name",
+            "kind",
+            "severity",
+            "source",
+            "area_m2",
+            "updated_at",
+        ),
+        enums={"kind": tuple(vocab.CONSTRAINT_KINDS), "severity": tuple(vocab.CONSTRAINT_SEVERITY)},
+        titles={"name": "名称", "kind": "类型", "severity": "管控强度"},
+    ),
+    geometry="MULTIPOLYGON",
+    datetime=("c.updated_at", "c.updated_at"),
+    state="constraint_area",
 )
 
 POLICIES = Collection(
-    id="policies", title="政策", description="土地与产业优惠政策（无几何的记录）。",
-    table="policy", alias="po", id_sql="po.id",
-    public_props=_props(tables.Policy, "po", (
-        "code", "title", "issuer", "doc_no", "issued_on", "valid_from", "valid_until",
-        "scope_level", "scope_code", "industries", "statuses", "land_uses", "benefit_kind",
-        "benefit_rate", "benefit_cap_wan", "benefit_amount_wan", "benefit_basis", "conditions",
-        "summary", "source", "updated_at",
-    ), enums={"scope_level": tuple(vocab.POLICY_SCOPES),
-              "benefit_kind": tuple(vocab.BENEFIT_KINDS)},
-        titles={"title": "政策名称", "issuer": "发布机关", "doc_no": "文号",
-                "valid_from": "生效日期", "valid_until": "失效日期"}),
+    id="policies",
+    title="政策",
+    description="土地与产业优惠政策（无几何的记录）。",
+    table="policy",
+    alias="po",
+    id_sql="po.id",
+    public_props=_props(
+        tables.Policy,
+        "po",
+        (
+            "code",
+            "title",
+            "issuer",
+            "doc_no",
+            "issued_on",
+            "valid_from",
+            "valid_until",
+            "scope_level",
+            "scope_code",
+            "industries",
+            "statuses",
+            "land_uses",
+            "benefit_kind",
+            "benefit_rate",
+            "benefit_cap_wan",
+            "benefit_amount_wan",
+            "benefit_basis",
+            "conditions",
+            "summary",
+            "source",
+            "updated_at",
+        ),
+        enums={
+            "scope_level": tuple(vocab.POLICY_SCOPES),
+            "benefit_kind": tuple(vocab.BENEFIT_KINDS),
+        },
+        titles={
+            "title": "政策名称",
+            "issuer": "发布机关",
+            "doc_no": "文号",
+            "valid_from": "生效日期",
+            "valid_until": "失效日期",
+        },
+    ),
     internal_props=_props(tables.Policy, "po", ("visibility", "version", "created_at")),
     public_where="po.visibility = 'public'",
-    datetime=("po.valid_from", "po.valid_until"), state="policy",
+    datetime=("po.valid_from", "po.valid_until"),
+    state="policy",
 )
 
 COLLECTIONS: dict[str, Collection] = {

@@ -38,8 +38,16 @@ _SPATIAL = {
     ast.SpatialComparisonOp.EQUALS: "ST_Equals",
 }
 _ALLOWED_NODES = (
-    ast.And, ast.Or, ast.Not, ast.Comparison, ast.Between, ast.Like, ast.In, ast.IsNull,
-    ast.SpatialComparisonPredicate, ast.Attribute,
+    ast.And,
+    ast.Or,
+    ast.Not,
+    ast.Comparison,
+    ast.Between,
+    ast.Like,
+    ast.In,
+    ast.IsNull,
+    ast.SpatialComparisonPredicate,
+    ast.Attribute,
 )
 
 
@@ -62,11 +70,16 @@ class _Evaluator(SQLAlchemyFilterEvaluator):  # type: ignore[misc]
     @handle(ast.Function)
     def function(self, node: Any, *args: Any) -> Any:
         # The CQL2 text grammar yields BBOX(x0, y0, x1, y1) as a function call.
-        if node.name.lower() == "bbox" and len(args) in (4, 6) and all(
-            isinstance(a, int | float) for a in args
+        if (
+            node.name.lower() == "bbox"
+            and len(args) in (4, 6)
+            and all(isinstance(a, int | float) for a in args)
         ):
-            x0, y0, x1, y1 = (args[0], args[1], args[2], args[3]) if len(args) == 4 else (
-                args[0], args[1], args[3], args[4])
+            x0, y0, x1, y1 = (
+                (args[0], args[1], args[2], args[3])
+                if len(args) == 4
+                else (args[0], args[1], args[3], args[4])
+            )
             return _geom(box(x0, y0, x1, y1).wkt)
         raise _bad(f"不支持的函数 {node.name}")
 
@@ -99,8 +112,9 @@ def _check(node: Any) -> None:
             _check(child)
 
 
-def to_sql(text: str, lang: str | None, coll: Collection, public: bool,
-           prefix: str = "f") -> tuple[str, dict[str, Any]]:
+def to_sql(
+    text: str, lang: str | None, coll: Collection, public: bool, prefix: str = "f"
+) -> tuple[str, dict[str, Any]]:
     """Translate a CQL2 filter to ``(sql, params)`` for this collection and caller."""
     lang = lang or "cql2-text"
     if lang not in LANGS:
@@ -111,7 +125,9 @@ def to_sql(text: str, lang: str | None, coll: Collection, public: bool,
         raise _bad(f"无法解析（{type(exc).__name__}）") from None
     _check(tree)
     queryables = coll.queryables(public)
-    fields: dict[str, Any] = {n: literal_column(f"({p.sql})", type_=p.type_) for n, p in queryables.items()}
+    fields: dict[str, Any] = {
+        n: literal_column(f"({p.sql})", type_=p.type_) for n, p in queryables.items()
+    }
     if coll.geometry:
         fields["geometry"] = literal_column(coll.geom_sql, type_=Geometry(srid=4490))
     for name in _attributes(tree):
@@ -125,8 +141,9 @@ def to_sql(text: str, lang: str | None, coll: Collection, public: bool,
     except Exception as exc:
         raise _bad(f"无法转换（{type(exc).__name__}）") from None
     names = compiled.params
-    sql = re.sub(r"(?<!:):(\w+)",
-                 lambda m: f":{prefix}_{m[1]}" if m[1] in names else m[0], str(compiled))
+    sql = re.sub(
+        r"(?<!:):(\w+)", lambda m: f":{prefix}_{m[1]}" if m[1] in names else m[0], str(compiled)
+    )
     return sql, {f"{prefix}_{k}": v for k, v in names.items()}
 
 

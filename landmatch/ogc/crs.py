@@ -33,8 +33,15 @@ class OgcCrs:
 
 
 _EPSG: dict[int, bool] = {
-    4326: True, 4490: True, 3857: False,
-    4526: True, 4527: True, 4528: True, 4547: True, 4548: True, 4549: True,
+    4326: True,
+    4490: True,
+    3857: False,
+    4526: True,
+    4527: True,
+    4528: True,
+    4547: True,
+    4548: True,
+    4549: True,
 }
 SUPPORTED: dict[str, OgcCrs] = {CRS84: OgcCrs(CRS84, STORAGE_SRID, False)}
 for _code, _flip in _EPSG.items():
@@ -55,11 +62,16 @@ def parse(value: str | None, param: str = "crs") -> OgcCrs:
     if v in SUPPORTED:
         return SUPPORTED[v]
     low = v.lower()
-    if low in ("crs84", "ogc:crs84", "urn:ogc:def:crs:ogc:1.3:crs84", "http://www.opengis.net/def/crs/ogc/1.3/crs84"):
+    if low in (
+        "crs84",
+        "ogc:crs84",
+        "urn:ogc:def:crs:ogc:1.3:crs84",
+        "http://www.opengis.net/def/crs/ogc/1.3/crs84",
+    ):
         return DEFAULT
     for prefix in ("epsg:", "urn:ogc:def:crs:epsg::", "http://www.opengis.net/def/crs/epsg/0/"):
-        if low.startswith(prefix) and low[len(prefix):].isdigit():
-            uri = EPSG_URI.format(int(low[len(prefix):]))
+        if low.startswith(prefix) and low[len(prefix) :].isdigit():
+            uri = EPSG_URI.format(int(low[len(prefix) :]))
             if uri in SUPPORTED:
                 return SUPPORTED[uri]
     raise InvalidInput(

@@ -56,15 +56,17 @@ def _link(href: str, rel: str, type_: str, title: str | None = None) -> dict[str
 
 
 def _self_alt(url: str, json_type: str = JSON) -> list[dict[str, str]]:
-    return [_link(f"{url}?f=json", "self", json_type, "本文档（JSON）"),
-            _link(f"{url}?f=html", "alternate", HTML, "本文档（HTML）")]
+    return [
+        _link(f"{url}?f=json", "self", json_type, "本文档（JSON）"),
+        _link(f"{url}?f=html", "alternate", HTML, "本文档（HTML）"),
+    ]
 
 
 def landing(base: str) -> dict[str, Any]:
     return {
         "title": "landmatch 熟地清单 OGC API",
         "description": "河北省熟地清单“一张图”：地块、开发区、行政区划、设施、管控区与政策，"
-                       "符合 OGC API – Features（第 1–3 部分）与 OGC API – Tiles。",
+        "符合 OGC API – Features（第 1–3 部分）与 OGC API – Tiles。",
         "links": [
             _link(f"{base}/?f=json", "self", JSON, "本文档"),
             _link(f"{base}/?f=html", "alternate", HTML, "本文档（HTML）"),
@@ -118,8 +120,11 @@ def queryables(base: str, coll: Collection, public: bool) -> dict[str, Any]:
     props: dict[str, Any] = {}
     if coll.geometry:
         kind = "Point" if coll.geometry == "POINT" else "MultiPolygon"
-        props["geometry"] = {"title": "几何", "format": f"geometry-{kind.lower()}",
-                             "$ref": f"https://geojson.org/schema/{kind}.json"}
+        props["geometry"] = {
+            "title": "几何",
+            "format": f"geometry-{kind.lower()}",
+            "$ref": f"https://geojson.org/schema/{kind}.json",
+        }
     for name, p in coll.queryables(public).items():
         props[name] = p.schema
     return {
@@ -133,12 +138,17 @@ def queryables(base: str, coll: Collection, public: bool) -> dict[str, Any]:
 
 
 def tile_matrix_sets(base: str) -> dict[str, Any]:
-    return {"tileMatrixSets": [{
-        "id": "WebMercatorQuad",
-        "title": "Google Maps Compatible for the World",
-        "uri": "http://www.opengis.net/def/tilematrixset/OGC/1.0/WebMercatorQuad",
-        "links": [_link(f"{base}/tileMatrixSets/WebMercatorQuad", "self", JSON)],
-    }], "links": _self_alt(f"{base}/tileMatrixSets")}
+    return {
+        "tileMatrixSets": [
+            {
+                "id": "WebMercatorQuad",
+                "title": "Google Maps Compatible for the World",
+                "uri": "http://www.opengis.net/def/tilematrixset/OGC/1.0/WebMercatorQuad",
+                "links": [_link(f"{base}/tileMatrixSets/WebMercatorQuad", "self", JSON)],
+            }
+        ],
+        "links": _self_alt(f"{base}/tileMatrixSets"),
+    }
 
 
 def web_mercator_quad(base: str) -> dict[str, Any]:
@@ -146,14 +156,19 @@ def web_mercator_quad(base: str) -> dict[str, Any]:
     matrices = []
     for z in range(0, 23):
         n = 2**z
-        matrices.append({
-            "id": str(z),
-            "scaleDenominator": 559082264.0287178 / n,
-            "cellSize": 156543.03392804097 / n,
-            "cornerOfOrigin": "topLeft",
-            "pointOfOrigin": [-origin, origin],
-            "tileWidth": 256, "tileHeight": 256, "matrixWidth": n, "matrixHeight": n,
-        })
+        matrices.append(
+            {
+                "id": str(z),
+                "scaleDenominator": 559082264.0287178 / n,
+                "cellSize": 156543.03392804097 / n,
+                "cornerOfOrigin": "topLeft",
+                "pointOfOrigin": [-origin, origin],
+                "tileWidth": 256,
+                "tileHeight": 256,
+                "matrixWidth": n,
+                "matrixHeight": n,
+            }
+        )
     return {
         "id": "WebMercatorQuad",
         "title": "Google Maps Compatible for the World",
@@ -167,8 +182,10 @@ def web_mercator_quad(base: str) -> dict[str, Any]:
 
 
 def tilesets(base: str, coll: Collection) -> dict[str, Any]:
-    return {"tilesets": [tileset(base, coll)],
-            "links": _self_alt(f"{base}/collections/{coll.id}/tiles")}
+    return {
+        "tilesets": [tileset(base, coll)],
+        "links": _self_alt(f"{base}/collections/{coll.id}/tiles"),
+    }
 
 
 def tileset(base: str, coll: Collection) -> dict[str, Any]:
@@ -178,13 +195,25 @@ def tileset(base: str, coll: Collection) -> dict[str, Any]:
         "dataType": "vector",
         "crs": "http://www.opengis.net/def/crs/EPSG/0/3857",
         "tileMatrixSetURI": "http://www.opengis.net/def/tilematrixset/OGC/1.0/WebMercatorQuad",
-        "layers": [{"id": coll.id, "dataType": "vector",
-                    "geometryType": "points" if coll.geometry == "POINT" else "polygons"}],
+        "layers": [
+            {
+                "id": coll.id,
+                "dataType": "vector",
+                "geometryType": "points" if coll.geometry == "POINT" else "polygons",
+            }
+        ],
         "links": [
             _link(url, "self", JSON),
-            _link(f"{base}/tileMatrixSets/WebMercatorQuad",
-                  "http://www.opengis.net/def/rel/ogc/1.0/tiling-scheme", JSON),
-            {"href": url + "/{tileMatrix}/{tileRow}/{tileCol}", "rel": "item", "type": MVT,
-             "templated": True},
+            _link(
+                f"{base}/tileMatrixSets/WebMercatorQuad",
+                "http://www.opengis.net/def/rel/ogc/1.0/tiling-scheme",
+                JSON,
+            ),
+            {
+                "href": url + "/{tileMatrix}/{tileRow}/{tileCol}",
+                "rel": "item",
+                "type": MVT,
+                "templated": True,
+            },
         ],
     }

@@ -59,9 +59,13 @@ def _lateral(props: tuple[Prop, ...]) -> str:
 
 def _feature_sql(coll: Collection, q: ItemsQuery, fid: str) -> str:
     return (
-        "'{\"type\":\"Feature\",\"id\":' || " + fid + " || ',\"geometry\":' || "
-        + _geometry_sql(coll, q.crs) + " || ',\"properties\":' || "
-        + _props_sql(q.properties) + " || '}'"
+        '\'{"type":"Feature","id":\' || '
+        + fid
+        + " || ',\"geometry\":' || "
+        + _geometry_sql(coll, q.crs)
+        + " || ',\"properties\":' || "
+        + _props_sql(q.properties)
+        + " || '}'"
     )
 
 
@@ -93,8 +97,10 @@ def count(session: Session, coll: Collection, q: ItemsQuery, version: int | None
 
 
 def _anchors(session: Session, coll: Collection, q: ItemsQuery, version: int) -> list[Any]:
-    inner = (f"SELECT {coll.key} AS k, row_number() OVER (ORDER BY {coll.key}) AS rn "
-             f"FROM {coll.from_sql} WHERE {_where(q)}")
+    inner = (
+        f"SELECT {coll.key} AS k, row_number() OVER (ORDER BY {coll.key}) AS rn "
+        f"FROM {coll.from_sql} WHERE {_where(q)}"
+    )
     sql = f"SELECT k FROM ({inner}) s WHERE rn % {ANCHOR_STEP:d} = 0 ORDER BY rn"
     key = ("anchors", cache.database_key(session), coll.id, sql, _frozen(q.params), version)
     hit = cache.get(key)
@@ -142,8 +148,10 @@ def item(session: Session, coll: Collection, q: ItemsQuery, fid: str) -> str:
     value: Any = f"{n:06d}" if coll.fid_text else n
     if coll.fid_text and not 0 <= n <= 999999:
         raise NotFound(f"集合 {coll.id} 中没有要素 {fid}")
-    sql = (f"SELECT {_feature_sql(coll, q, coll.id_sql)} FROM {coll.from_sql} {coll.joins}"
-           f"{_lateral(q.properties)} WHERE ({_where(q)}) AND {coll.fid_predicate}")
+    sql = (
+        f"SELECT {_feature_sql(coll, q, coll.id_sql)} FROM {coll.from_sql} {coll.joins}"
+        f"{_lateral(q.properties)} WHERE ({_where(q)}) AND {coll.fid_predicate}"
+    )
     row = session.execute(text(sql), {**q.params, "fid": value}).first()
     if row is None:
         raise NotFound(f"集合 {coll.id} 中没有要素 {fid}")
@@ -162,12 +170,14 @@ def extent(session: Session, coll: Collection, public: bool) -> dict[str, Any]:
     else:
         parts.append("NULL")
     if coll.datetime:
-        parts.append(f"min(({coll.datetime[0]})::timestamptz), max(({coll.datetime[1]})::timestamptz)")
+        parts.append(
+            f"min(({coll.datetime[0]})::timestamptz), max(({coll.datetime[1]})::timestamptz)"
+        )
     else:
         parts.append("NULL, NULL")
-    row = session.execute(text(
-        f"SELECT {', '.join(parts)} FROM {coll.from_sql} WHERE {coll.where(public)}"
-    )).one()
+    row = session.execute(
+        text(f"SELECT {', '.join(parts)} FROM {coll.from_sql} WHERE {coll.where(public)}")
+    ).one()
     out: dict[str, Any] = {}
     if row[0]:
         nums = [float(x) for x in row[0][4:-1].replace(",", " ").split()]
@@ -175,8 +185,10 @@ def extent(session: Session, coll: Collection, public: bool) -> dict[str, Any]:
     elif coll.geometry:
         out["spatial"] = {"bbox": [[113.45, 36.03, 119.85, 42.62]], "crs": ogc_crs.CRS84}
     if row[1] is not None or row[2] is not None:
-        out["temporal"] = {"interval": [[_iso(row[1]), _iso(row[2])]],
-                           "trs": "http://www.opengis.net/def/uri/ISO-8601/0/Gregorian"}
+        out["temporal"] = {
+            "interval": [[_iso(row[1]), _iso(row[2])]],
+            "trs": "http://www.opengis.net/def/uri/ISO-8601/0/Gregorian",
+        }
     if version is not None:
         cache.put(key, out)
     return out

@@ -33,6 +33,4 @@ def _cell(v: Any) -> str:
 
 
 def render(template: str, title: str, doc: dict[str, Any], base: str, **context: Any) -> str:
-    return environment().get_template(template).render(
-        title=title, doc=doc, base=base, **context
-    )
+    return environment().get_template(template).render(title=title, doc=doc, base=base, **context)

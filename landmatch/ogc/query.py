@@ -18,8 +18,17 @@ from landmatch.ogc.collections import Collection, Prop
 
 COMMON = {"f"}
 ITEMS = COMMON | {
-    "limit", "offset", "bbox", "bbox-crs", "crs", "datetime", "properties", "sortby",
-    "filter", "filter-lang", "filter-crs",
+    "limit",
+    "offset",
+    "bbox",
+    "bbox-crs",
+    "crs",
+    "datetime",
+    "properties",
+    "sortby",
+    "filter",
+    "filter-lang",
+    "filter-crs",
 }
 ITEM = COMMON | {"crs", "properties"}
 FORMATS = ("json", "html")
@@ -107,8 +116,9 @@ def bbox_sql(value: str, crs_value: str | None, geom: str, q: ItemsQuery) -> Non
     x0, y0, x1, y1 = (a1, a0, b1, b0) if c.flip else (a0, a1, b0, b1)
     if x0 > x1 or y0 > y1:
         raise _bad("bbox", "最小值不能大于最大值（不支持跨越 180° 经线）")
-    if not c.transform and not (-180 <= x0 <= 180 and -180 <= x1 <= 180
-                                and -90 <= y0 <= 90 and -90 <= y1 <= 90):
+    if not c.transform and not (
+        -180 <= x0 <= 180 and -180 <= x1 <= 180 and -90 <= y0 <= 90 and -90 <= y1 <= 90
+    ):
         raise _bad("bbox", "经度应在 -180..180、纬度应在 -90..90 之间")
     q.params.update(bx0=x0, by0=y0, bx1=x1, by1=y1)
     env = "ST_MakeEnvelope(:bx0, :by0, :bx1, :by1, 4490)"
@@ -172,12 +182,19 @@ def _typed(prop: Prop, v: str) -> Any:
     return v
 
 
-def parse_items(coll: Collection, params: Mapping[str, Sequence[str]], public: bool,
-                default_limit: int, max_limit: int) -> ItemsQuery:
+def parse_items(
+    coll: Collection,
+    params: Mapping[str, Sequence[str]],
+    public: bool,
+    default_limit: int,
+    max_limit: int,
+) -> ItemsQuery:
     queryables = coll.queryables(public)
     check_known(params, ITEMS | set(queryables))
-    q = ItemsQuery(limit=min(_int(params, "limit", default_limit, 1), max_limit),
-                   offset=_int(params, "offset", 0, 0))
+    q = ItemsQuery(
+        limit=min(_int(params, "limit", default_limit, 1), max_limit),
+        offset=_int(params, "offset", 0, 0),
+    )
     q.crs = ogc_crs.parse(single(params, "crs"))
     q.where.append(coll.where(public))
     bbox = single(params, "bbox")
@@ -219,8 +236,9 @@ def parse_items(coll: Collection, params: Mapping[str, Sequence[str]], public: b
     return q
 
 
-def select_properties(coll: Collection, params: Mapping[str, Sequence[str]],
-                      public: bool) -> tuple[Prop, ...]:
+def select_properties(
+    coll: Collection, params: Mapping[str, Sequence[str]], public: bool
+) -> tuple[Prop, ...]:
     props = coll.props(public)
     wanted = single(params, "properties")
     if wanted is None:

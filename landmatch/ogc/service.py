@@ -59,32 +59,45 @@ def conformance(base: str, params: Params) -> Reply:
 
 def api(base: str, params: Params, default_limit: int, max_limit: int) -> Reply:
     _only(params, query.COMMON)
-    return Reply(openapi.document(base, default_limit, max_limit), docs.OPENAPI, "api.html",
-                 "API 定义")
+    return Reply(
+        openapi.document(base, default_limit, max_limit), docs.OPENAPI, "api.html", "API 定义"
+    )
 
 
 def collections(session: Session, base: str, params: Params, public: bool) -> Reply:
     _only(params, query.COMMON)
-    return Reply(docs.collections(session, base, public), docs.JSON, "collections.html",
-                 "要素集合")
+    return Reply(docs.collections(session, base, public), docs.JSON, "collections.html", "要素集合")
 
 
 def collection(session: Session, base: str, cid: str, params: Params, public: bool) -> Reply:
     coll = colls.get(cid)
     _only(params, query.COMMON)
-    return Reply(docs.collection(session, base, coll, public), docs.JSON, "collection.html",
-                 coll.title)
+    return Reply(
+        docs.collection(session, base, coll, public), docs.JSON, "collection.html", coll.title
+    )
 
 
 def queryables(base: str, cid: str, params: Params, public: bool) -> Reply:
     coll = colls.get(cid)
     _only(params, query.COMMON)
-    return Reply(docs.queryables(base, coll, public), docs.SCHEMA, "queryables.html",
-                 f"{coll.title}：可查询属性", context={"collection": coll})
+    return Reply(
+        docs.queryables(base, coll, public),
+        docs.SCHEMA,
+        "queryables.html",
+        f"{coll.title}：可查询属性",
+        context={"collection": coll},
+    )
 
 
-def items(session: Session, base: str, cid: str, params: Params, public: bool,
-          default_limit: int, max_limit: int) -> Reply:
+def items(
+    session: Session,
+    base: str,
+    cid: str,
+    params: Params,
+    public: bool,
+    default_limit: int,
+    max_limit: int,
+) -> Reply:
     coll = colls.get(cid)
     q = query.parse_items(coll, params, public, default_limit, max_limit)
     page = features.items(session, coll, q)
@@ -95,68 +108,115 @@ def items(session: Session, base: str, cid: str, params: Params, public: bool,
         head["numberMatched"] = page.matched
     head["numberReturned"] = page.returned
     tail = json.dumps({"links": links}, ensure_ascii=False)[1:]
-    text = (json.dumps(head, ensure_ascii=False)[:-1] + ',"features":[' + page.body + "],"
-            + tail)
-    return Reply(text, docs.GEOJSON, "items.html", f"{coll.title}：要素", crs=q.crs,
-                 context={"collection": coll, "links": links, "query": q})
+    text = json.dumps(head, ensure_ascii=False)[:-1] + ',"features":[' + page.body + "]," + tail
+    return Reply(
+        text,
+        docs.GEOJSON,
+        "items.html",
+        f"{coll.title}：要素",
+        crs=q.crs,
+        context={"collection": coll, "links": links, "query": q},
+    )
 
 
-def item(session: Session, base: str, cid: str, fid: str, params: Params,
-         public: bool) -> Reply:
+def item(session: Session, base: str, cid: str, fid: str, params: Params, public: bool) -> Reply:
     coll = colls.get(cid)
     query.check_known(params, query.ITEM)
-    q = ItemsQuery(limit=1, crs=ogc_crs.parse(query.single(params, "crs")),
-                   where=[coll.where(public)],
-                   properties=query.select_properties(coll, params, public))
+    q = ItemsQuery(
+        limit=1,
+        crs=ogc_crs.parse(query.single(params, "crs")),
+        where=[coll.where(public)],
+        properties=query.select_properties(coll, params, public),
+    )
     body = features.item(session, coll, q, fid)
     url = f"{base}/collections/{coll.id}/items/{fid}"
     links = [
         {"href": f"{url}?f=json", "rel": "self", "type": docs.GEOJSON, "title": "本要素"},
         {"href": f"{url}?f=html", "rel": "alternate", "type": docs.HTML, "title": "本要素（HTML）"},
-        {"href": f"{base}/collections/{coll.id}", "rel": "collection", "type": docs.JSON,
-         "title": coll.title},
+        {
+            "href": f"{base}/collections/{coll.id}",
+            "rel": "collection",
+            "type": docs.JSON,
+            "title": coll.title,
+        },
     ]
     text = body[:-1] + ',"links":' + json.dumps(links, ensure_ascii=False) + "}"
-    return Reply(text, docs.GEOJSON, "item.html", f"{coll.title} {fid}", crs=q.crs,
-                 context={"collection": coll, "links": links})
+    return Reply(
+        text,
+        docs.GEOJSON,
+        "item.html",
+        f"{coll.title} {fid}",
+        crs=q.crs,
+        context={"collection": coll, "links": links},
+    )
 
 
 def tile_matrix_sets(base: str, params: Params) -> Reply:
     _only(params, query.COMMON)
-    return Reply(docs.tile_matrix_sets(base), docs.JSON, "document.html", "瓦片矩阵集",
-                 crs=ogc_crs.WEB_MERCATOR)
+    return Reply(
+        docs.tile_matrix_sets(base),
+        docs.JSON,
+        "document.html",
+        "瓦片矩阵集",
+        crs=ogc_crs.WEB_MERCATOR,
+    )
 
 
 def web_mercator_quad(base: str, params: Params) -> Reply:
     _only(params, query.COMMON)
-    return Reply(docs.web_mercator_quad(base), docs.JSON, "document.html",
-                 "WebMercatorQuad", crs=ogc_crs.WEB_MERCATOR)
+    return Reply(
+        docs.web_mercator_quad(base),
+        docs.JSON,
+        "document.html",
+        "WebMercatorQuad",
+        crs=ogc_crs.WEB_MERCATOR,
+    )
 
 
 def tilesets(base: str, cid: str, params: Params) -> Reply:
     coll = _tiled(cid)
     _only(params, query.COMMON)
-    return Reply(docs.tilesets(base, coll), docs.JSON, "document.html",
-                 f"{coll.title}：矢量瓦片集", crs=ogc_crs.WEB_MERCATOR)
+    return Reply(
+        docs.tilesets(base, coll),
+        docs.JSON,
+        "document.html",
+        f"{coll.title}：矢量瓦片集",
+        crs=ogc_crs.WEB_MERCATOR,
+    )
 
 
 def tileset(base: str, cid: str, params: Params) -> Reply:
     coll = _tiled(cid)
     _only(params, query.COMMON)
-    return Reply(docs.tileset(base, coll), docs.JSON, "document.html",
-                 f"{coll.title}：矢量瓦片集", crs=ogc_crs.WEB_MERCATOR)
+    return Reply(
+        docs.tileset(base, coll),
+        docs.JSON,
+        "document.html",
+        f"{coll.title}：矢量瓦片集",
+        crs=ogc_crs.WEB_MERCATOR,
+    )
 
 
 # OGC collection ids → layers of the shared tile engine (landmatch.db.tiles).
-TILE_LAYERS = {"parcels": "parcels", "zones": "zones", "admin_divisions": "admin",
-               "facilities": "facilities", "constraint_areas": "constraints"}
+TILE_LAYERS = {
+    "parcels": "parcels",
+    "zones": "zones",
+    "admin_divisions": "admin",
+    "facilities": "facilities",
+    "constraint_areas": "constraints",
+}
 # Tile query parameters → TileFilter fields (parcels only; applied in SQL by the engine).
-TILE_PARAMS = {"status": "status", "land_use": "land_use", "city_code": "city",
-               "area_min": "area_min_mu", "area_max": "area_max_mu", "in_zone": "in_zone"}
+TILE_PARAMS = {
+    "status": "status",
+    "land_use": "land_use",
+    "city_code": "city",
+    "area_min": "area_min_mu",
+    "area_max": "area_max_mu",
+    "in_zone": "in_zone",
+}
 
 
-def tile(session: Session, cid: str, z: int, y: int, x: int, params: Params,
-         public: bool) -> bytes:
+def tile(session: Session, cid: str, z: int, y: int, x: int, params: Params, public: bool) -> bytes:
     """One MVT tile of a collection, rendered by the same engine as the one map's tiles."""
     from landmatch.db.tiles import TileFilter, render_tile
     from landmatch.errors import InvalidInput, NotFound
@@ -169,7 +229,9 @@ def tile(session: Session, cid: str, z: int, y: int, x: int, params: Params,
     allowed = TILE_PARAMS if coll.id == "parcels" else {}
     unknown = sorted(set(params) - set(allowed))
     if unknown:
-        raise InvalidInput(f"不支持的瓦片参数：{', '.join(unknown)}；可用：{', '.join(allowed) or '无'}")
+        raise InvalidInput(
+            f"不支持的瓦片参数：{', '.join(unknown)}；可用：{', '.join(allowed) or '无'}"
+        )
     kw: dict[str, Any] = {}
     for name, target in allowed.items():
         v = query.single(params, name) if name in params else None
@@ -186,8 +248,9 @@ def tile(session: Session, cid: str, z: int, y: int, x: int, params: Params,
                 kw[target] = v
         except ValueError:
             raise InvalidInput(f"瓦片参数 {name} 的值无效：{v}") from None
-    return render_tile(session.connection(), TILE_LAYERS[coll.id], z, x, y, TileFilter(**kw),
-                       public)
+    return render_tile(
+        session.connection(), TILE_LAYERS[coll.id], z, x, y, TileFilter(**kw), public
+    )
 
 
 def _tiled(cid: str) -> colls.Collection:
@@ -199,8 +262,9 @@ def _tiled(cid: str) -> colls.Collection:
     return coll
 
 
-def _page_links(url: str, params: Params, q: ItemsQuery,
-                page: features.Page) -> list[dict[str, str]]:
+def _page_links(
+    url: str, params: Params, q: ItemsQuery, page: features.Page
+) -> list[dict[str, str]]:
     flat = [(k, v) for k, vs in params.items() for v in vs if k not in ("offset", "f")]
 
     def href(offset: int | None, f: str = "json") -> str:
@@ -211,19 +275,42 @@ def _page_links(url: str, params: Params, q: ItemsQuery,
 
     links = [
         {"href": href(q.offset), "rel": "self", "type": docs.GEOJSON, "title": "本页"},
-        {"href": href(q.offset, "html"), "rel": "alternate", "type": docs.HTML,
-         "title": "本页（HTML）"},
-        {"href": url.rsplit("/items", 1)[0], "rel": "collection", "type": docs.JSON,
-         "title": "所属集合"},
+        {
+            "href": href(q.offset, "html"),
+            "rel": "alternate",
+            "type": docs.HTML,
+            "title": "本页（HTML）",
+        },
+        {
+            "href": url.rsplit("/items", 1)[0],
+            "rel": "collection",
+            "type": docs.JSON,
+            "title": "所属集合",
+        },
     ]
-    more = (q.offset + page.returned < page.matched) if page.matched is not None \
+    more = (
+        (q.offset + page.returned < page.matched)
+        if page.matched is not None
         else page.returned == q.limit
+    )
     if more and page.returned:
-        links.append({"href": href(q.offset + q.limit), "rel": "next", "type": docs.GEOJSON,
-                      "title": "下一页"})
+        links.append(
+            {
+                "href": href(q.offset + q.limit),
+                "rel": "next",
+                "type": docs.GEOJSON,
+                "title": "下一页",
+            }
+        )
     if q.offset > 0:
-        links.append({"href": href(max(q.offset - q.limit, 0)), "rel": "prev",
-                      "type": docs.GEOJSON, "title": "上一页"})
+        links.append(
+            {
+                "href": href(max(q.offset - q.limit, 0)),
+                "rel": "prev",
+                "type": docs.GEOJSON,
+                "title": "上一页",
+            }
+        )
     return links
 
 

@@ -21,43 +21,72 @@ from landmatch.policies.library import create_policy, update_policy
 
 # Header (as written in the workbook) → field. Several spellings are accepted.
 HEADERS: dict[str, str] = {
-    "编码": "code", "政策编码": "code",
-    "标题": "title", "政策名称": "title", "名称": "title",
-    "发布机关": "issuer", "发文机关": "issuer",
-    "文号": "doc_no", "发文字号": "doc_no",
-    "发布日期": "issued_on", "发文日期": "issued_on",
-    "生效日期": "valid_from", "有效期起": "valid_from",
-    "失效日期": "valid_until", "有效期至": "valid_until",
-    "范围级别": "scope_level", "适用范围": "scope_level",
-    "范围代码": "scope_code", "适用范围代码": "scope_code",
-    "适用行业": "industries", "行业代码": "industries",
-    "适用地块状态": "statuses", "地块状态": "statuses",
-    "适用用途": "land_uses", "用地用途": "land_uses",
-    "优惠类型": "benefit_kind", "政策类型": "benefit_kind",
-    "比例": "benefit_rate", "优惠比例": "benefit_rate",
-    "上限（万元）": "benefit_cap_wan", "上限(万元)": "benefit_cap_wan",
-    "金额（万元）": "benefit_amount_wan", "金额(万元)": "benefit_amount_wan",
+    "编码": "code",
+    "政策编码": "code",
+    "标题": "title",
+    "政策名称": "title",
+    "名称": "title",
+    "发布机关": "issuer",
+    "发文机关": "issuer",
+    "文号": "doc_no",
+    "发文字号": "doc_no",
+    "发布日期": "issued_on",
+    "发文日期": "issued_on",
+    "生效日期": "valid_from",
+    "有效期起": "valid_from",
+    "失效日期": "valid_until",
+    "有效期至": "valid_until",
+    "范围级别": "scope_level",
+    "适用范围": "scope_level",
+    "范围代码": "scope_code",
+    "适用范围代码": "scope_code",
+    "适用行业": "industries",
+    "行业代码": "industries",
+    "适用地块状态": "statuses",
+    "地块状态": "statuses",
+    "适用用途": "land_uses",
+    "用地用途": "land_uses",
+    "优惠类型": "benefit_kind",
+    "政策类型": "benefit_kind",
+    "比例": "benefit_rate",
+    "优惠比例": "benefit_rate",
+    "上限（万元）": "benefit_cap_wan",
+    "上限(万元)": "benefit_cap_wan",
+    "金额（万元）": "benefit_amount_wan",
+    "金额(万元)": "benefit_amount_wan",
     "计算基数": "benefit_basis",
-    "最低投资（万元）": "min_investment_wan", "最低投资(万元)": "min_investment_wan",
+    "最低投资（万元）": "min_investment_wan",
+    "最低投资(万元)": "min_investment_wan",
     "企业类型": "enterprise_types",
-    "研发投入强度": "rd_intensity_min", "研发投入强度下限": "rd_intensity_min",
+    "研发投入强度": "rd_intensity_min",
+    "研发投入强度下限": "rd_intensity_min",
     "其他条件": "requires",
-    "摘要": "summary", "政策摘要": "summary", "内容摘要": "summary",
-    "来源": "source", "出处": "source",
-    "公开": "visibility", "是否公开": "visibility",
+    "摘要": "summary",
+    "政策摘要": "summary",
+    "内容摘要": "summary",
+    "来源": "source",
+    "出处": "source",
+    "公开": "visibility",
+    "是否公开": "visibility",
 }
 LISTS = {"industries", "statuses", "land_uses", "enterprise_types"}
 DATES = {"issued_on", "valid_from", "valid_until"}
-NUMBERS = {"benefit_rate", "benefit_cap_wan", "benefit_amount_wan", "min_investment_wan",
-           "rd_intensity_min"}
+NUMBERS = {
+    "benefit_rate",
+    "benefit_cap_wan",
+    "benefit_amount_wan",
+    "min_investment_wan",
+    "rd_intensity_min",
+}
 PERCENT = {"benefit_rate", "rd_intensity_min"}
 CONDITION_FIELDS = {"min_investment_wan", "enterprise_types", "rd_intensity_min", "requires"}
 SPLIT = re.compile(r"[,，、;；\s]+")
 
 
 def _bad(row: int, field: str, reason: str) -> UnprocessableInput:
-    return UnprocessableInput(f"第 {row} 行：{field} {reason}",
-                              detail=[{"row": row, "field": field, "reason": reason}])
+    return UnprocessableInput(
+        f"第 {row} 行：{field} {reason}", detail=[{"row": row, "field": field, "reason": reason}]
+    )
 
 
 def _by_label(value: str, vocabulary: dict[str, str]) -> str:
@@ -101,7 +130,9 @@ def _cell(field: str, value: Any, row: int) -> Any:
     if field == "scope_level":
         return _by_label(str(value).strip(), vocab.POLICY_SCOPES)
     if field == "visibility":
-        return "internal" if str(value).strip() in ("否", "内部", "internal", "N", "n") else "public"
+        return (
+            "internal" if str(value).strip() in ("否", "内部", "internal", "N", "n") else "public"
+        )
     if field == "scope_code":
         return str(value).strip().removesuffix(".0")
     return str(value).strip()
@@ -123,12 +154,22 @@ def read_rows(data: bytes) -> list[tuple[int, dict[str, Any]]]:
     for h in header:
         name = str(h).strip() if h is not None else ""
         fields.append(HEADERS.get(name))
-    missing = [h for h, f in (("编码", "code"), ("标题", "title"), ("发布机关", "issuer"),
-                              ("优惠类型", "benefit_kind"), ("摘要", "summary"))
-               if f not in fields]
+    missing = [
+        h
+        for h, f in (
+            ("编码", "code"),
+            ("标题", "title"),
+            ("发布机关", "issuer"),
+            ("优惠类型", "benefit_kind"),
+            ("摘要", "summary"),
+        )
+        if f not in fields
+    ]
     if missing:
-        raise FormatError(f"缺少必需的列：{', '.join(missing)}",
-                          detail=[{"row": 1, "field": m, "reason": "缺少列"} for m in missing])
+        raise FormatError(
+            f"缺少必需的列：{', '.join(missing)}",
+            detail=[{"row": 1, "field": m, "reason": "缺少列"} for m in missing],
+        )
     out = []
     for n, values in enumerate(it, start=2):
         if values is None or all(v is None or str(v).strip() == "" for v in values):
@@ -148,8 +189,9 @@ def read_rows(data: bytes) -> list[tuple[int, dict[str, Any]]]:
     return out
 
 
-def import_policies(session: Session, principal: Principal, data: bytes,
-                    *, dry_run: bool = False) -> dict[str, Any]:
+def import_policies(
+    session: Session, principal: Principal, data: bytes, *, dry_run: bool = False
+) -> dict[str, Any]:
     """Create or update every row; all or nothing (the caller's transaction)."""
     principal.require("admin", "bureau", "zone")
     rows = read_rows(data)
@@ -162,11 +204,13 @@ def import_policies(session: Session, principal: Principal, data: bytes,
             code = rec.get("code")
             if not code:
                 raise _bad(n, "code", "缺少编码")
-            exists = session.execute(text("SELECT 1 FROM landmatch.policy WHERE code = :c"),
-                                     {"c": code}).first()
+            exists = session.execute(
+                text("SELECT 1 FROM landmatch.policy WHERE code = :c"), {"c": code}
+            ).first()
             if exists:
-                update_policy(session, principal, code,
-                              {k: v for k, v in rec.items() if k != "code"}, row=n)
+                update_policy(
+                    session, principal, code, {k: v for k, v in rec.items() if k != "code"}, row=n
+                )
                 updated.append(code)
             else:
                 create_policy(session, principal, rec, row=n)

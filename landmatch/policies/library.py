@@ -26,10 +26,29 @@ from landmatch.policies.schema import (
 #: function ``landmatch.policy_active(p, as_of)``).
 ACTIVE_SQL = "landmatch.policy_active(p, :as_of)"
 
-COLUMNS = ("code", "title", "issuer", "doc_no", "issued_on", "valid_from", "valid_until",
-           "scope_level", "scope_code", "industries", "statuses", "land_uses", "benefit_kind",
-           "benefit_rate", "benefit_cap_wan", "benefit_amount_wan", "benefit_basis",
-           "conditions", "summary", "source", "visibility")
+COLUMNS = (
+    "code",
+    "title",
+    "issuer",
+    "doc_no",
+    "issued_on",
+    "valid_from",
+    "valid_until",
+    "scope_level",
+    "scope_code",
+    "industries",
+    "statuses",
+    "land_uses",
+    "benefit_kind",
+    "benefit_rate",
+    "benefit_cap_wan",
+    "benefit_amount_wan",
+    "benefit_basis",
+    "conditions",
+    "summary",
+    "source",
+    "visibility",
+)
 PUBLIC_COLUMNS = tuple(c for c in COLUMNS if c != "visibility")
 
 
@@ -39,7 +58,8 @@ def _out(row: Any, as_of: dt.date, public: bool) -> dict[str, Any]:
         if d.get(k) is not None:
             d[k] = float(d[k])
     d["active"] = (d["valid_from"] is None or d["valid_from"] <= as_of) and (
-        d["valid_until"] is None or d["valid_until"] >= as_of)
+        d["valid_until"] is None or d["valid_until"] >= as_of
+    )
     d["benefit_label"] = vocab.label(vocab.BENEFIT_KINDS, d["benefit_kind"])
     d["scope_label"] = vocab.label(vocab.POLICY_SCOPES, d["scope_level"])
     if public:
@@ -53,11 +73,13 @@ def _scope_city(session: Session, level: str, code: str) -> str | None:
     if level == "city":
         return code
     if level == "county":
-        return session.execute(text(
-            "SELECT parent_code FROM landmatch.admin_division WHERE code = :c"), {"c": code}).scalar()
+        return session.execute(
+            text("SELECT parent_code FROM landmatch.admin_division WHERE code = :c"), {"c": code}
+        ).scalar()
     if level == "zone":
-        return session.execute(text("SELECT city_code FROM landmatch.dev_zone WHERE code = :c"),
-                               {"c": code}).scalar()
+        return session.execute(
+            text("SELECT city_code FROM landmatch.dev_zone WHERE code = :c"), {"c": code}
+        ).scalar()
     return None
 
 
@@ -68,8 +90,9 @@ def can_edit_policy(session: Session, principal: Principal, level: str, code: st
     if principal.role == "zone":
         if level != "zone":
             return False
-        zid = session.execute(text("SELECT id FROM landmatch.dev_zone WHERE code = :c"),
-                              {"c": code}).scalar()
+        zid = session.execute(
+            text("SELECT id FROM landmatch.dev_zone WHERE code = :c"), {"c": code}
+        ).scalar()
         return zid is not None and principal.can_edit_zone(zid)
     if principal.role == "bureau":
         if level == "province":
@@ -91,36 +114,49 @@ def _params(p: PolicyFields) -> dict[str, Any]:
     return d
 
 
-def create_policy(session: Session, principal: Principal, data: dict[str, Any] | PolicyIn,
-                  row: int | None = None) -> dict[str, Any]:
+def create_policy(
+    session: Session, principal: Principal, data: dict[str, Any] | PolicyIn, row: int | None = None
+) -> dict[str, Any]:
     try:
         p = data if isinstance(data, PolicyIn) else PolicyIn.model_validate(data)
     except ValidationError as exc:
         raise validation_problem(exc, row) from None
     check_references(session, p, row)
     _require_edit(session, principal, p.scope_level, p.scope_code)
-    if session.execute(text("SELECT 1 FROM landmatch.policy WHERE code = :c"),
-                       {"c": p.code}).first():
+    if session.execute(
+        text("SELECT 1 FROM landmatch.policy WHERE code = :c"), {"c": p.code}
+    ).first():
         raise Conflict(f"政策编码 {p.code} 已存在")
     params = _params(p) | {"code": p.code}
     vals = ", ".join(f"CAST(:{c} AS jsonb)" if c == "conditions" else f":{c}" for c in COLUMNS)
     with audited(session, principal.actor, "新增政策"):
-        session.execute(text(f"INSERT INTO landmatch.policy ({', '.join(COLUMNS)}) VALUES ({vals})"),
-                        params)
+        session.execute(
+            text(f"INSERT INTO landmatch.policy ({', '.join(COLUMNS)}) VALUES ({vals})"), params
+        )
     return get_policy(session, principal, p.code)
 
 
 def _current(session: Session, code: str) -> dict[str, Any]:
-    row = session.execute(text(
-        f"SELECT id, version, {', '.join(COLUMNS)} FROM landmatch.policy WHERE code = :c"),
-        {"c": code}).mappings().first()
+    row = (
+        session.execute(
+            text(f"SELECT id, version, {', '.join(COLUMNS)} FROM landmatch.policy WHERE code = :c"),
+            {"c": code},
+        )
+        .mappings()
+        .first()
+    )
     if row is None:
         raise NotFound(f"未找到政策 {code}")
     return dict(row)
 
 
-def update_policy(session: Session, principal: Principal, code: str, changes: dict[str, Any],
-                  row: int | None = None) -> dict[str, Any]:
+def update_policy(
+    session: Session,
+    principal: Principal,
+    code: str,
+    changes: dict[str, Any],
+    row: int | None = None,
+) -> dict[str, Any]:
     cur = _current(session, code)
     _require_edit(session, principal, cur["scope_level"], cur["scope_code"])
     merged = {k: cur[k] for k in COLUMNS if k != "code"} | changes
@@ -133,12 +169,19 @@ def update_policy(session: Session, principal: Principal, code: str, changes: di
         raise validation_problem(exc, row) from None
     check_references(session, p, row)
     _require_edit(session, principal, p.scope_level, p.scope_code)
-    sets = ", ".join(f"{c} = CAST(:{c} AS jsonb)" if c == "conditions" else f"{c} = :{c}"
-                     for c in COLUMNS if c != "code")
+    sets = ", ".join(
+        f"{c} = CAST(:{c} AS jsonb)" if c == "conditions" else f"{c} = :{c}"
+        for c in COLUMNS
+        if c != "code"
+    )
     with audited(session, principal.actor, "修改政策"):
-        session.execute(text(
-            f"UPDATE landmatch.policy SET {sets}, version = version + 1, updated_at = now() "
-            "WHERE code = :code"), _params(p) | {"code": code})
+        session.execute(
+            text(
+                f"UPDATE landmatch.policy SET {sets}, version = version + 1, updated_at = now() "
+                "WHERE code = :code"
+            ),
+            _params(p) | {"code": code},
+        )
     return get_policy(session, principal, code)
 
 
@@ -149,23 +192,38 @@ def delete_policy(session: Session, principal: Principal, code: str) -> None:
         session.execute(text("DELETE FROM landmatch.policy WHERE code = :c"), {"c": code})
 
 
-def get_policy(session: Session, principal: Principal, code: str,
-               as_of: dt.date | None = None) -> dict[str, Any]:
+def get_policy(
+    session: Session, principal: Principal, code: str, as_of: dt.date | None = None
+) -> dict[str, Any]:
     cols = PUBLIC_COLUMNS if principal.is_public else ("id", "version", *COLUMNS)
     where = "code = :c" + (" AND visibility = 'public'" if principal.is_public else "")
-    row = session.execute(text(
-        f"SELECT {', '.join(cols)}, updated_at FROM landmatch.policy WHERE {where}"),
-        {"c": code}).mappings().first()
+    row = (
+        session.execute(
+            text(f"SELECT {', '.join(cols)}, updated_at FROM landmatch.policy WHERE {where}"),
+            {"c": code},
+        )
+        .mappings()
+        .first()
+    )
     if row is None:
         raise NotFound(f"未找到政策 {code}")
     return _out(row, as_of or dt.date.today(), principal.is_public)
 
 
-def search_policies(session: Session, principal: Principal, *, q: str | None = None,
-                    industry: str | None = None, scope_level: str | None = None,
-                    scope_code: str | None = None, benefit_kind: str | None = None,
-                    as_of: dt.date | None = None, include_expired: bool = False,
-                    limit: int = 100, offset: int = 0) -> dict[str, Any]:
+def search_policies(
+    session: Session,
+    principal: Principal,
+    *,
+    q: str | None = None,
+    industry: str | None = None,
+    scope_level: str | None = None,
+    scope_code: str | None = None,
+    benefit_kind: str | None = None,
+    as_of: dt.date | None = None,
+    include_expired: bool = False,
+    limit: int = 100,
+    offset: int = 0,
+) -> dict[str, Any]:
     """Full-text-ish search (title, summary, issuer, document number) with filters. The public
     sees public policies only; expired policies only on request (staff)."""
     day = as_of or dt.date.today()
@@ -177,12 +235,16 @@ def search_policies(session: Session, principal: Principal, *, q: str | None = N
     if not include_expired:
         where.append(ACTIVE_SQL)
     if q:
-        where.append("(p.title ILIKE :q OR p.summary ILIKE :q OR p.issuer ILIKE :q "
-                     "OR coalesce(p.doc_no, '') ILIKE :q OR p.code ILIKE :q)")
+        where.append(
+            "(p.title ILIKE :q OR p.summary ILIKE :q OR p.issuer ILIKE :q "
+            "OR coalesce(p.doc_no, '') ILIKE :q OR p.code ILIKE :q)"
+        )
         params["q"] = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     if industry:
-        where.append("(cardinality(p.industries) = 0 OR EXISTS (SELECT 1 FROM "
-                     "unnest(p.industries) i WHERE :ind LIKE i || '%'))")
+        where.append(
+            "(cardinality(p.industries) = 0 OR EXISTS (SELECT 1 FROM "
+            "unnest(p.industries) i WHERE :ind LIKE i || '%'))"
+        )
         params["ind"] = industry
     if scope_level:
         where.append("p.scope_level = :sl")
@@ -195,33 +257,54 @@ def search_policies(session: Session, principal: Principal, *, q: str | None = N
         params["bk"] = benefit_kind
     cols = PUBLIC_COLUMNS if principal.is_public else ("id", "version", *COLUMNS)
     sql_where = " AND ".join(where)
-    total = session.execute(text(f"SELECT count(*) FROM landmatch.policy p WHERE {sql_where}"),
-                            params).scalar_one()
-    rows = session.execute(text(
-        f"SELECT {', '.join('p.' + c for c in cols)}, p.updated_at FROM landmatch.policy p "
-        f"WHERE {sql_where} ORDER BY p.scope_level, p.code LIMIT :limit OFFSET :offset"),
-        params).mappings()
+    total = session.execute(
+        text(f"SELECT count(*) FROM landmatch.policy p WHERE {sql_where}"), params
+    ).scalar_one()
+    rows = session.execute(
+        text(
+            f"SELECT {', '.join('p.' + c for c in cols)}, p.updated_at FROM landmatch.policy p "
+            f"WHERE {sql_where} ORDER BY p.scope_level, p.code LIMIT :limit OFFSET :offset"
+        ),
+        params,
+    ).mappings()
     items = [_out(r, day, principal.is_public) for r in rows]
     return {"total": total, "items": items, "as_of": day.isoformat()}
 
 
-def active_policies(session: Session, as_of: dt.date, *, city_code: str | None = None,
-                    county_code: str | None = None, zone_code: str | None = None,
-                    industry: str | None = None, status: str | None = None,
-                    land_use: str | None = None, public_only: bool = False) -> list[dict[str, Any]]:
+def active_policies(
+    session: Session,
+    as_of: dt.date,
+    *,
+    city_code: str | None = None,
+    county_code: str | None = None,
+    zone_code: str | None = None,
+    industry: str | None = None,
+    status: str | None = None,
+    land_use: str | None = None,
+    public_only: bool = False,
+) -> list[dict[str, Any]]:
     """The policies in force on ``as_of`` that reach a place (province-wide ones always; city,
     county and zone ones only for that city / county / zone) and concern the industry, parcel
     status and land use given (an empty list on the policy means "any"). Expired or
     not-yet-valid policies are never returned. The matching engine reads benefits from here."""
-    where = [ACTIVE_SQL, "(p.scope_level = 'province'"
-             " OR (p.scope_level = 'city' AND p.scope_code = :city)"
-             " OR (p.scope_level = 'county' AND p.scope_code = :county)"
-             " OR (p.scope_level = 'zone' AND p.scope_code = :zone))"]
-    params: dict[str, Any] = {"as_of": as_of, "city": city_code, "county": county_code,
-                              "zone": zone_code}
+    where = [
+        ACTIVE_SQL,
+        "(p.scope_level = 'province'"
+        " OR (p.scope_level = 'city' AND p.scope_code = :city)"
+        " OR (p.scope_level = 'county' AND p.scope_code = :county)"
+        " OR (p.scope_level = 'zone' AND p.scope_code = :zone))",
+    ]
+    params: dict[str, Any] = {
+        "as_of": as_of,
+        "city": city_code,
+        "county": county_code,
+        "zone": zone_code,
+    }
     if industry:
-        where.append("(cardinality(p.industries) = 0 OR EXISTS (SELECT 1 FROM "
-                     "unnest(p.industries) i WHERE :ind LIKE i || '%'))")
+        where.append(
+            "(cardinality(p.industries) = 0 OR EXISTS (SELECT 1 FROM "
+            "unnest(p.industries) i WHERE :ind LIKE i || '%'))"
+        )
         params["ind"] = industry
     if status:
         where.append("(cardinality(p.statuses) = 0 OR :status = ANY(p.statuses))")
@@ -231,16 +314,24 @@ def active_policies(session: Session, as_of: dt.date, *, city_code: str | None =
         params["lu"] = land_use
     if public_only:
         where.append("p.visibility = 'public'")
-    rows = session.execute(text(
-        f"SELECT p.id, {', '.join('p.' + c for c in COLUMNS)} FROM landmatch.policy p "
-        f"WHERE {' AND '.join(where)} ORDER BY p.scope_level, p.code"), params).mappings()
+    rows = session.execute(
+        text(
+            f"SELECT p.id, {', '.join('p.' + c for c in COLUMNS)} FROM landmatch.policy p "
+            f"WHERE {' AND '.join(where)} ORDER BY p.scope_level, p.code"
+        ),
+        params,
+    ).mappings()
     return [_out(r, as_of, False) for r in rows]
 
 
 def policy_history(session: Session, principal: Principal, code: str) -> list[dict[str, Any]]:
     principal.require("admin", "bureau", "zone", "promoter")
     cur = _current(session, code)
-    rows = session.execute(text(
-        "SELECT op, actor, reason, at, row FROM landmatch.layer_version "
-        "WHERE layer = 'policy' AND record_id = :i ORDER BY at, id"), {"i": cur["id"]}).mappings()
+    rows = session.execute(
+        text(
+            "SELECT op, actor, reason, at, row FROM landmatch.layer_version "
+            "WHERE layer = 'policy' AND record_id = :i ORDER BY at, id"
+        ),
+        {"i": cur["id"]},
+    ).mappings()
     return [dict(r) for r in rows]

@@ -25,11 +25,13 @@ class PolicyConditions(BaseModel):
 
     min_investment_wan: float | None = Field(None, ge=0, description="最低投资额（万元）")
     enterprise_types: list[str] = Field(default_factory=list, description="企业类型（任一）")
-    rd_intensity_min: float | None = Field(None, ge=0, le=1,
-                                           description="研发投入强度下限（研发经费/营业收入，0–1）")
+    rd_intensity_min: float | None = Field(
+        None, ge=0, le=1, description="研发投入强度下限（研发经费/营业收入，0–1）"
+    )
     zone_levels: list[str] = Field(default_factory=list, description="适用开发区级别")
     max_energy_per_value: float | Literal["below_local_average"] | None = Field(
-        None, description="单位增加值能耗上限（吨标煤/万元），或“低于当地平均”")
+        None, description="单位增加值能耗上限（吨标煤/万元），或“低于当地平均”"
+    )
     requires: str | None = Field(None, max_length=500, description="其他前提（文字）")
 
     @field_validator("enterprise_types")
@@ -148,19 +150,28 @@ def check_references(session: Session, p: PolicyFields, row: int | None = None) 
     errors = []
     bad = unknown_industries(session, p.industries)
     if bad:
-        errors.append({"field": "industries",
-                       "reason": f"未知国民经济行业代码（GB/T 4754）：{', '.join(bad)}"})
+        errors.append(
+            {
+                "field": "industries",
+                "reason": f"未知国民经济行业代码（GB/T 4754）：{', '.join(bad)}",
+            }
+        )
     bad = unknown_land_uses(session, p.land_uses)
     if bad:
         errors.append({"field": "land_uses", "reason": f"未知用地用海分类代码：{', '.join(bad)}"})
     if not scope_exists(session, p.scope_level, p.scope_code):
-        errors.append({"field": "scope_code",
-                       "reason": f"适用范围不存在：{vocab.label(vocab.POLICY_SCOPES, p.scope_level)} "
-                                 f"{p.scope_code}"})
+        errors.append(
+            {
+                "field": "scope_code",
+                "reason": f"适用范围不存在：{vocab.label(vocab.POLICY_SCOPES, p.scope_level)} "
+                f"{p.scope_code}",
+            }
+        )
     if errors:
         if row is not None:
             for e in errors:
                 e["row"] = row
         where = f"第 {row} 行：" if row is not None else ""
-        raise UnprocessableInput(where + "；".join(f"{e['field']}：{e['reason']}" for e in errors),
-                                 detail=errors)
+        raise UnprocessableInput(
+            where + "；".join(f"{e['field']}：{e['reason']}" for e in errors), detail=errors
+        )

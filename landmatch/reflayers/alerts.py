@@ -14,18 +14,29 @@ from landmatch.errors import Forbidden, NotFound
 OP_ZH = {"insert": "新增", "update": "调整", "delete": "删除"}
 
 
-def raise_constraint_alerts(conn: Connection, hits_gained: list[dict[str, Any]],
-                            ops: dict[str, str], actor: str | None) -> list[dict[str, Any]]:
+def raise_constraint_alerts(
+    conn: Connection, hits_gained: list[dict[str, Any]], ops: dict[str, str], actor: str | None
+) -> list[dict[str, Any]]:
     """One alert per (constraint, city) for ready parcels that gained a hit."""
     if not hits_gained:
         return []
     ids = sorted({h["parcel_id"] for h in hits_gained})
-    parcels = {r[0]: (r[1], r[2]) for r in conn.execute(text(
-        "SELECT id, code, city_code FROM landmatch.parcel WHERE id = ANY(:ids) "
-        "AND status = 'ready' AND deleted_at IS NULL"), {"ids": ids}).all()}
-    names = dict(conn.execute(text(
-        "SELECT code, name FROM landmatch.constraint_area WHERE code = ANY(:c)"),
-        {"c": sorted(ops)}).all())
+    parcels = {
+        r[0]: (r[1], r[2])
+        for r in conn.execute(
+            text(
+                "SELECT id, code, city_code FROM landmatch.parcel WHERE id = ANY(:ids) "
+                "AND status = 'ready' AND deleted_at IS NULL"
+            ),
+            {"ids": ids},
+        ).all()
+    }
+    names = dict(
+        conn.execute(
+            text("SELECT code, name FROM landmatch.constraint_area WHERE code = ANY(:c)"),
+            {"c": sorted(ops)},
+        ).all()
+    )
     groups: dict[tuple[str, str, str], list[int]] = {}
     for h in hits_gained:
         p = parcels.get(h["parcel_id"])
@@ -38,22 +49,47 @@ def raise_constraint_alerts(conn: Connection, hits_gained: list[dict[str, Any]],
     for (code, city, severity), pids in sorted(groups.items()):
         op = ops.get(code, "update")
         sev = vocab.label(vocab.CONSTRAINT_SEVERITY, severity)
-        msg = (f"{OP_ZH[op]}管控区「{names.get(code, code)}」（{sev}）涉及"
-               f"{vocab.label(vocab.CITIES, city)} {len(pids)} 宗熟地，请核查")
-        row = conn.execute(text(
-            "INSERT INTO landmatch.layer_alert (layer, record_code, op, city_code, parcel_ids, "
-            "parcel_codes, ready_count, message, actor) VALUES ('constraint_area', :code, :op, "
-            ":city, :ids, :codes, :n, :msg, :actor) RETURNING id"),
-            {"code": code, "op": op, "city": city, "ids": pids,
-             "codes": [parcels[i][0] for i in pids], "n": len(pids), "msg": msg,
-             "actor": actor}).scalar_one()
-        out.append({"id": row, "city_code": city, "constraint": code, "ready_count": len(pids),
-                    "message": msg})
+        msg = (
+            f"{OP_ZH[op]}管控区「{names.get(code, code)}」（{sev}）涉及"
+            f"{vocab.label(vocab.CITIES, city)} {len(pids)} 宗熟地，请核查"
+        )
+        row = conn.execute(
+            text(
+                "INSERT INTO landmatch.layer_alert (layer, record_code, op, city_code, parcel_ids, "
+                "parcel_codes, ready_count, message, actor) VALUES ('constraint_area', :code, :op, "
+                ":city, :ids, :codes, :n, :msg, :actor) RETURNING id"
+            ),
+            {
+                "code": code,
+                "op": op,
+                "city": city,
+                "ids": pids,
+                "codes": [parcels[i][0] for i in pids],
+                "n": len(pids),
+                "msg": msg,
+                "actor": actor,
+            },
+        ).scalar_one()
+        out.append(
+            {
+                "id": row,
+                "city_code": city,
+                "constraint": code,
+                "ready_count": len(pids),
+                "message": msg,
+            }
+        )
     return out
 
 
-def list_alerts(session: Session, principal: Principal, *, open_only: bool = False,
-                city: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+def list_alerts(
+    session: Session,
+    principal: Principal,
+    *,
+    open_only: bool = False,
+    city: str | None = None,
+    limit: int = 100,
+) -> list[dict[str, Any]]:
     """Alerts the caller is concerned with: a bureau its city's, admin all."""
     principal.require("admin", "bureau")
     where = ["true"]
@@ -67,23 +103,31 @@ def list_alerts(session: Session, principal: Principal, *, open_only: bool = Fal
         params["city"] = city
     if open_only:
         where.append("acknowledged_at IS NULL")
-    rows = session.execute(text(
-        "SELECT id, layer, record_code, op, city_code, parcel_codes, ready_count, message, "
-        "actor, created_at, acknowledged_at, acknowledged_by FROM landmatch.layer_alert "
-        f"WHERE {' AND '.join(where)} ORDER BY created_at DESC, id DESC LIMIT :limit"),
-        params).mappings()
+    rows = session.execute(
+        text(
+            "SELECT id, layer, record_code, op, city_code, parcel_codes, ready_count, message, "
+            "actor, created_at, acknowledged_at, acknowledged_by FROM landmatch.layer_alert "
+            f"WHERE {' AND '.join(where)} ORDER BY created_at DESC, id DESC LIMIT :limit"
+        ),
+        params,
+    ).mappings()
     return [dict(r) for r in rows]
 
 
 def acknowledge(session: Session, principal: Principal, alert_id: int) -> dict[str, Any]:
     principal.require("admin", "bureau")
-    row = session.execute(text("SELECT city_code FROM landmatch.layer_alert WHERE id = :i"),
-                          {"i": alert_id}).first()
+    row = session.execute(
+        text("SELECT city_code FROM landmatch.layer_alert WHERE id = :i"), {"i": alert_id}
+    ).first()
     if row is None:
         raise NotFound(f"未找到提醒 {alert_id}")
     if not principal.can_edit_city(row[0]):
         raise Forbidden("该提醒不属于本账号的城市范围")
-    session.execute(text(
-        "UPDATE landmatch.layer_alert SET acknowledged_at = now(), acknowledged_by = :a "
-        "WHERE id = :i"), {"a": principal.actor, "i": alert_id})
+    session.execute(
+        text(
+            "UPDATE landmatch.layer_alert SET acknowledged_at = now(), acknowledged_by = :a "
+            "WHERE id = :i"
+        ),
+        {"a": principal.actor, "i": alert_id},
+    )
     return {"id": alert_id, "acknowledged_by": principal.actor}

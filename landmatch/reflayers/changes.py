@@ -60,13 +60,16 @@ def _code_of(value: str, vocabulary: dict[str, str], field_name: str, row: int) 
             return code
     raise UnprocessableInput(
         f"第 {row + 1} 个要素：{field_name} 取值 {value!r} 无效；可选 {', '.join(vocabulary)}",
-        detail=[{"row": row + 1, "field": field_name, "reason": "取值不在允许范围内"}])
+        detail=[{"row": row + 1, "field": field_name, "reason": "取值不在允许范围内"}],
+    )
 
 
 def _clean(layer: str, rec: dict[str, Any], row: int) -> dict[str, Any]:
     def bad(field_name: str, reason: str) -> UnprocessableInput:
-        return UnprocessableInput(f"第 {row + 1} 个要素：{field_name} {reason}",
-                                  detail=[{"row": row + 1, "field": field_name, "reason": reason}])
+        return UnprocessableInput(
+            f"第 {row + 1} 个要素：{field_name} {reason}",
+            detail=[{"row": row + 1, "field": field_name, "reason": reason}],
+        )
 
     code = str(rec.get("code") or "").strip()
     if not CODE_RE.match(code):
@@ -95,9 +98,9 @@ def _clean(layer: str, rec: dict[str, Any], row: int) -> dict[str, Any]:
 
 def _existing(conn: Connection, layer: str) -> dict[str, dict[str, Any]]:
     cols = [c for c in FIELDS[layer] if c != "code"]
-    rows = conn.execute(text(
-        f"SELECT id, code, {', '.join(cols)}, ST_AsBinary(geom) AS wkb FROM landmatch.{layer}"
-    )).mappings()
+    rows = conn.execute(
+        text(f"SELECT id, code, {', '.join(cols)}, ST_AsBinary(geom) AS wkb FROM landmatch.{layer}")
+    ).mappings()
     return {r["code"]: dict(r) for r in rows}
 
 
@@ -108,20 +111,34 @@ def _same(layer: str, old: dict[str, Any], new: dict[str, Any]) -> bool:
     return shapely.equals_exact(shapely.from_wkb(bytes(old["wkb"])), new["geom"], 1e-9)
 
 
-def _affected(conn: Connection, layer: str, kind: str, code: str, old: bytes | None,
-              new: bytes | None, old_kind: str | None = None) -> set[int]:
+def _affected(
+    conn: Connection,
+    layer: str,
+    kind: str,
+    code: str,
+    old: bytes | None,
+    new: bytes | None,
+    old_kind: str | None = None,
+) -> set[int]:
     if layer == "facility":
-        ids = facts.parcels_near_facility(conn, kind, None if old_kind not in (None, kind)
-                                          else old, new)
+        ids = facts.parcels_near_facility(
+            conn, kind, None if old_kind not in (None, kind) else old, new
+        )
         if old_kind not in (None, kind) and old is not None:
             ids |= facts.parcels_near_facility(conn, old_kind, old, None)  # type: ignore[arg-type]
         return ids
     return facts.parcels_in_area(conn, [old, new], hit_code=code)
 
 
-def apply_changes(session: Session, principal: Principal, layer: str,
-                  rows: list[dict[str, Any]], *, replace: bool = False,
-                  reason: str | None = None) -> ChangeReport:
+def apply_changes(
+    session: Session,
+    principal: Principal,
+    layer: str,
+    rows: list[dict[str, Any]],
+    *,
+    replace: bool = False,
+    reason: str | None = None,
+) -> ChangeReport:
     """Upsert ``rows`` (attribute dicts with ``geometry`` in EPSG:4490) into ``layer`` by code;
     with ``replace``, records absent from ``rows`` are deleted. All or nothing."""
     principal.require("admin", "bureau")
@@ -132,8 +149,10 @@ def apply_changes(session: Session, principal: Principal, layer: str,
     seen: set[str] = set()
     for i, r in enumerate(cleaned):
         if r["code"] in seen:
-            raise UnprocessableInput(f"第 {i + 1} 个要素：编码 {r['code']} 在文件中重复",
-                                     detail=[{"row": i + 1, "field": "code", "reason": "重复"}])
+            raise UnprocessableInput(
+                f"第 {i + 1} 个要素：编码 {r['code']} 在文件中重复",
+                detail=[{"row": i + 1, "field": "code", "reason": "重复"}],
+            )
         seen.add(r["code"])
         report.warnings += r.pop("warnings", [])
     conn = session.connection()
@@ -150,8 +169,9 @@ def apply_changes(session: Session, principal: Principal, layer: str,
             report.unchanged += 1
         else:
             writes.append(("update", r, old))
-            affected |= _affected(conn, layer, r["kind"], r["code"], bytes(old["wkb"]), new_wkb,
-                                  old_kind=old["kind"])
+            affected |= _affected(
+                conn, layer, r["kind"], r["code"], bytes(old["wkb"]), new_wkb, old_kind=old["kind"]
+            )
     if replace:
         for code, old in existing.items():
             if code not in seen:
@@ -163,8 +183,9 @@ def apply_changes(session: Session, principal: Principal, layer: str,
     with audited(session, principal.actor, reason or f"{LAYERS[layer]}图层导入"):
         for op, r, old in writes:
             _write(conn, layer, op, r, old)
-            getattr(report, {"insert": "inserted", "update": "updated",
-                             "delete": "deleted"}[op]).append(r["code"])
+            getattr(
+                report, {"insert": "inserted", "update": "updated", "delete": "deleted"}[op]
+            ).append(r["code"])
         report.refreshed_by = facts.refresh(conn, sorted(affected))
     _describe(conn, report, sorted(affected), before)
     if layer == "constraint_area":
@@ -173,36 +194,50 @@ def apply_changes(session: Session, principal: Principal, layer: str,
     return report
 
 
-def _write(conn: Connection, layer: str, op: str, r: dict[str, Any],
-           old: dict[str, Any] | None) -> None:
+def _write(
+    conn: Connection, layer: str, op: str, r: dict[str, Any], old: dict[str, Any] | None
+) -> None:
     if op == "delete":
         conn.execute(text(f"DELETE FROM landmatch.{layer} WHERE code = :c"), {"c": r["code"]})
         return
     cols = [c for c in FIELDS[layer]]
     params = {c: r.get(c) for c in cols} | {"g": shapely.to_wkb(r["geom"])}
-    geom_sql = ("ST_GeomFromWKB(:g, 4490)" if layer == "facility"
-                else "ST_Multi(ST_GeomFromWKB(:g, 4490))")
+    geom_sql = (
+        "ST_GeomFromWKB(:g, 4490)" if layer == "facility" else "ST_Multi(ST_GeomFromWKB(:g, 4490))"
+    )
     if op == "insert":
-        conn.execute(text(
-            f"INSERT INTO landmatch.{layer} ({', '.join(cols)}, geom) "
-            f"VALUES ({', '.join(':' + c for c in cols)}, {geom_sql})"), params)
+        conn.execute(
+            text(
+                f"INSERT INTO landmatch.{layer} ({', '.join(cols)}, geom) "
+                f"VALUES ({', '.join(':' + c for c in cols)}, {geom_sql})"
+            ),
+            params,
+        )
     else:
         sets = ", ".join(f"{c} = :{c}" for c in cols if c != "code")
-        conn.execute(text(
-            f"UPDATE landmatch.{layer} SET {sets}, geom = {geom_sql}, version = version + 1, "
-            f"updated_at = now() WHERE code = :code"), params)
+        conn.execute(
+            text(
+                f"UPDATE landmatch.{layer} SET {sets}, geom = {geom_sql}, version = version + 1, "
+                f"updated_at = now() WHERE code = :code"
+            ),
+            params,
+        )
 
 
 def _hit_keys(hits: list[dict[str, Any]] | None) -> set[tuple[str, str]]:
     return {(h["code"], h.get("severity", "")) for h in hits or []}
 
 
-def _describe(conn: Connection, report: ChangeReport, ids: list[int],
-              before: dict[int, dict[str, Any]]) -> None:
+def _describe(
+    conn: Connection, report: ChangeReport, ids: list[int], before: dict[int, dict[str, Any]]
+) -> None:
     after = facts.snapshot(conn, ids)
     report.affected_parcels = len(ids)
-    codes = dict(conn.execute(text(
-        "SELECT id, code FROM landmatch.parcel WHERE id = ANY(:ids)"), {"ids": ids}).all())
+    codes = dict(
+        conn.execute(
+            text("SELECT id, code FROM landmatch.parcel WHERE id = ANY(:ids)"), {"ids": ids}
+        ).all()
+    )
     changed: dict[str, int] = {}
     for pid in ids:
         b, a = before.get(pid, {}), after.get(pid, {})
@@ -219,30 +254,52 @@ def _describe(conn: Connection, report: ChangeReport, ids: list[int],
         gained = _hit_keys(a.get("constraint_hits")) - _hit_keys(b.get("constraint_hits"))
         lost = _hit_keys(b.get("constraint_hits")) - _hit_keys(a.get("constraint_hits"))
         for code, sev in sorted(gained):
-            report.hits_gained.append({"parcel_id": pid, "parcel_code": codes.get(pid),
-                                       "constraint": code, "severity": sev})
+            report.hits_gained.append(
+                {
+                    "parcel_id": pid,
+                    "parcel_code": codes.get(pid),
+                    "constraint": code,
+                    "severity": sev,
+                }
+            )
         for code, sev in sorted(lost):
-            report.hits_lost.append({"parcel_id": pid, "parcel_code": codes.get(pid),
-                                     "constraint": code, "severity": sev})
+            report.hits_lost.append(
+                {
+                    "parcel_id": pid,
+                    "parcel_code": codes.get(pid),
+                    "constraint": code,
+                    "severity": sev,
+                }
+            )
         if gained or lost:
             changed["constraint_hits"] = changed.get("constraint_hits", 0) + 1
     report.facts_changed = changed
 
 
-def import_file(session: Session, principal: Principal, layer: str, data: bytes, filename: str,
-                *, crs: str | None = None, replace: bool = False,
-                reason: str | None = None) -> ChangeReport:
+def import_file(
+    session: Session,
+    principal: Principal,
+    layer: str,
+    data: bytes,
+    filename: str,
+    *,
+    crs: str | None = None,
+    replace: bool = False,
+    reason: str | None = None,
+) -> ChangeReport:
     """Read a layer file and apply it (see :func:`apply_changes`)."""
     principal.require("admin", "bureau")
     if layer not in LAYERS:
         raise NotFound(f"未知图层 {layer}")
     gdf = read_features(data, filename, crs)
-    return apply_changes(session, principal, layer, records(gdf, FIELDS[layer]),
-                         replace=replace, reason=reason)
+    return apply_changes(
+        session, principal, layer, records(gdf, FIELDS[layer]), replace=replace, reason=reason
+    )
 
 
-def delete_record(session: Session, principal: Principal, layer: str, code: str,
-                  reason: str | None = None) -> ChangeReport:
+def delete_record(
+    session: Session, principal: Principal, layer: str, code: str, reason: str | None = None
+) -> ChangeReport:
     principal.require("admin", "bureau")
     if layer not in LAYERS:
         raise NotFound(f"未知图层 {layer}")
@@ -265,7 +322,10 @@ def list_records(session: Session, layer: str) -> list[dict[str, Any]]:
     if layer not in LAYERS:
         raise NotFound(f"未知图层 {layer}")
     cols = [c for c in FIELDS[layer]]
-    rows = session.execute(text(
-        f"SELECT {', '.join(cols)}, version, updated_at, ST_AsGeoJSON(geom, 6) AS geometry "
-        f"FROM landmatch.{layer} ORDER BY code")).mappings()
+    rows = session.execute(
+        text(
+            f"SELECT {', '.join(cols)}, version, updated_at, ST_AsGeoJSON(geom, 6) AS geometry "
+            f"FROM landmatch.{layer} ORDER BY code"
+        )
+    ).mappings()
     return [dict(r) for r in rows]

@@ -15,8 +15,12 @@ from sqlalchemy import Connection, text
 
 from landmatch import vocab
 
-FACT_COLUMNS = ("zone_id", *(f"dist_{k}_km" for k in vocab.FACILITY_KINDS), "excluded",
-                "constraint_hits")
+FACT_COLUMNS = (
+    "zone_id",
+    *(f"dist_{k}_km" for k in vocab.FACILITY_KINDS),
+    "excluded",
+    "constraint_hits",
+)
 
 # Facts may measure to the parcel's outline or its centroid; parcels are far smaller than
 # this, so a band of 1 km around "equal distance" catches every parcel whose nearest facility
@@ -30,47 +34,69 @@ def dist_column(kind: str) -> str:
     return f"dist_{kind}_km"
 
 
-def parcels_near_facility(conn: Connection, kind: str, old_wkb: bytes | None,
-                          new_wkb: bytes | None) -> set[int]:
+def parcels_near_facility(
+    conn: Connection, kind: str, old_wkb: bytes | None, new_wkb: bytes | None
+) -> set[int]:
     """Parcels whose nearest facility of ``kind`` may change: those the new location would be
     nearer to than their current nearest, and those whose current nearest is the old location.
     Parcels without facts yet are included (they need computing anyway)."""
     col = dist_column(kind)
     ids: set[int] = set()
     if new_wkb is not None:
-        rows = conn.execute(text(
-            f"SELECT p.id FROM landmatch.parcel p "
-            f"LEFT JOIN landmatch.parcel_fact f ON f.parcel_id = p.id "
-            f"WHERE p.deleted_at IS NULL AND (f.parcel_id IS NULL OR f.{col} IS NULL OR "
-            f"ST_DWithin(p.geom::geography, ST_GeomFromWKB(:g, 4490)::geography, "
-            f"f.{col} * 1000 + :tol))"), {"g": new_wkb, "tol": TOLERANCE_M}).scalars()
+        rows = conn.execute(
+            text(
+                f"SELECT p.id FROM landmatch.parcel p "
+                f"LEFT JOIN landmatch.parcel_fact f ON f.parcel_id = p.id "
+                f"WHERE p.deleted_at IS NULL AND (f.parcel_id IS NULL OR f.{col} IS NULL OR "
+                f"ST_DWithin(p.geom::geography, ST_GeomFromWKB(:g, 4490)::geography, "
+                f"f.{col} * 1000 + :tol))"
+            ),
+            {"g": new_wkb, "tol": TOLERANCE_M},
+        ).scalars()
         ids.update(rows)
     if old_wkb is not None:
-        rows = conn.execute(text(
-            f"SELECT p.id FROM landmatch.parcel p "
-            f"JOIN landmatch.parcel_fact f ON f.parcel_id = p.id "
-            f"WHERE p.deleted_at IS NULL AND f.{col} IS NOT NULL AND "
-            f"ST_DWithin(p.geom::geography, ST_GeomFromWKB(:g, 4490)::geography, "
-            f"f.{col} * 1000 + :tol)"), {"g": old_wkb, "tol": TOLERANCE_M}).scalars()
+        rows = conn.execute(
+            text(
+                f"SELECT p.id FROM landmatch.parcel p "
+                f"JOIN landmatch.parcel_fact f ON f.parcel_id = p.id "
+                f"WHERE p.deleted_at IS NULL AND f.{col} IS NOT NULL AND "
+                f"ST_DWithin(p.geom::geography, ST_GeomFromWKB(:g, 4490)::geography, "
+                f"f.{col} * 1000 + :tol)"
+            ),
+            {"g": old_wkb, "tol": TOLERANCE_M},
+        ).scalars()
         ids.update(rows)
     return ids
 
 
-def parcels_in_area(conn: Connection, wkbs: Sequence[bytes | None],
-                    hit_code: str | None = None) -> set[int]:
+def parcels_in_area(
+    conn: Connection, wkbs: Sequence[bytes | None], hit_code: str | None = None
+) -> set[int]:
     """Parcels intersecting any of the given polygons (old ∪ new geometry), plus parcels whose
     recorded constraint hits name ``hit_code``."""
     ids: set[int] = set()
     for wkb in wkbs:
         if wkb is None:
             continue
-        ids.update(conn.execute(text(
-            "SELECT p.id FROM landmatch.parcel p WHERE p.deleted_at IS NULL "
-            "AND ST_Intersects(p.geom, ST_GeomFromWKB(:g, 4490))"), {"g": wkb}).scalars())
+        ids.update(
+            conn.execute(
+                text(
+                    "SELECT p.id FROM landmatch.parcel p WHERE p.deleted_at IS NULL "
+                    "AND ST_Intersects(p.geom, ST_GeomFromWKB(:g, 4490))"
+                ),
+                {"g": wkb},
+            ).scalars()
+        )
     if hit_code is not None:
-        ids.update(conn.execute(text(
-            "SELECT parcel_id FROM landmatch.parcel_fact WHERE constraint_hits @> "
-            "CAST(:h AS jsonb)"), {"h": f'[{{"code": "{_json_str(hit_code)}"}}]'}).scalars())
+        ids.update(
+            conn.execute(
+                text(
+                    "SELECT parcel_id FROM landmatch.parcel_fact WHERE constraint_hits @> "
+                    "CAST(:h AS jsonb)"
+                ),
+                {"h": f'[{{"code": "{_json_str(hit_code)}"}}]'},
+            ).scalars()
+        )
     return ids
 
 
@@ -81,9 +107,13 @@ def _json_str(s: str) -> str:
 def snapshot(conn: Connection, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
     if not ids:
         return {}
-    rows = conn.execute(text(
-        f"SELECT parcel_id, {', '.join(FACT_COLUMNS)}, computed_at FROM landmatch.parcel_fact "
-        "WHERE parcel_id = ANY(:ids)"), {"ids": list(ids)}).mappings()
+    rows = conn.execute(
+        text(
+            f"SELECT parcel_id, {', '.join(FACT_COLUMNS)}, computed_at FROM landmatch.parcel_fact "
+            "WHERE parcel_id = ANY(:ids)"
+        ),
+        {"ids": list(ids)},
+    ).mappings()
     return {r["parcel_id"]: dict(r) for r in rows}
 
 
@@ -134,5 +164,4 @@ def refresh_minimal(conn: Connection, parcel_ids: Sequence[int] | None) -> None:
     distances (km, to the parcel outline, on the ellipsoid) and constraint hits."""
     if parcel_ids is not None and not parcel_ids:
         return
-    conn.execute(text(MINIMAL_SQL),
-                 {"all": parcel_ids is None, "ids": list(parcel_ids or [])})
+    conn.execute(text(MINIMAL_SQL), {"all": parcel_ids is None, "ids": list(parcel_ids or [])})

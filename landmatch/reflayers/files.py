@@ -30,7 +30,9 @@ def read_features(data: bytes, filename: str, crs: str | int | None = None) -> g
     """
     name = filename.lower()
     if not name.endswith(SUFFIXES):
-        raise FormatError(f"不支持的文件类型 {filename}；支持 GeoJSON、GeoPackage、Shapefile（zip）")
+        raise FormatError(
+            f"不支持的文件类型 {filename}；支持 GeoJSON、GeoPackage、Shapefile（zip）"
+        )
     if not data:
         raise FormatError(f"文件 {filename} 为空")
     if name.endswith(".zip"):
@@ -76,9 +78,12 @@ def polygon_for_storage(geom: BaseGeometry | None, row: int) -> tuple[BaseGeomet
     problems = check_polygonal(geom)
     structural = [p for p in problems if p.code != "invalid"]
     if structural:
-        raise GeometryError(f"{_where(row)}：{structural[0].message_zh}",
-                            detail=[{"row": row + 1, "field": "geometry",
-                                     "reason": p.message_zh} for p in structural])
+        raise GeometryError(
+            f"{_where(row)}：{structural[0].message_zh}",
+            detail=[
+                {"row": row + 1, "field": "geometry", "reason": p.message_zh} for p in structural
+            ],
+        )
     assert geom is not None
     if looks_swapped_latlon(geom):
         raise GeometryError(f"{_where(row)}：经纬度疑似颠倒（纬度在前），请检查坐标顺序")
@@ -97,7 +102,8 @@ def point_for_storage(geom: BaseGeometry | None, row: int) -> BaseGeometry:
     if geom.geom_type != "Point":
         raise GeometryError(
             f"{_where(row)}：几何类型为 {geom.geom_type}，设施图层需要点（Point）",
-            detail=[{"row": row + 1, "field": "geometry", "reason": "几何类型应为点"}])
+            detail=[{"row": row + 1, "field": "geometry", "reason": "几何类型应为点"}],
+        )
     if not shapely.is_valid(geom) or looks_swapped_latlon(geom):
         raise GeometryError(f"{_where(row)}：坐标无效或经纬度颠倒")
     outside = check_in_bbox(geom, gcrs.HEBEI_BBOX, region_zh="河北省范围")

@@ -28,8 +28,15 @@ MARGIN_M = 12.0
 
 STATUS_P = {"ready": 0.45, "unsupplied": 0.18, "idle": 0.10, "supplied": 0.27}
 LAND_USE_P = {
-    "100101": 0.24, "100102": 0.38, "100103": 0.10, "110101": 0.12, "110102": 0.05,
-    "110103": 0.02, "0802": 0.05, "0901": 0.02, "1303": 0.02,
+    "100101": 0.24,
+    "100102": 0.38,
+    "100103": 0.10,
+    "110101": 0.12,
+    "110102": 0.05,
+    "110103": 0.02,
+    "0802": 0.05,
+    "0901": 0.02,
+    "1303": 0.02,
 }
 
 
@@ -73,9 +80,7 @@ def _cluster_table(counties: list[County], zones: list[Zone], n: int, rng: np.ra
         wz = 0.45 * wz / wz.sum()
     else:
         wc = wc / wc.sum()
-    return (
-        np.array(lon + zl), np.array(lat + za), np.array(sigma + zs), np.concatenate([wc, wz])
-    )
+    return (np.array(lon + zl), np.array(lat + za), np.array(sigma + zs), np.concatenate([wc, wz]))
 
 
 def place_parcels(
@@ -187,7 +192,9 @@ def place_parcels(
     cidx = np.concatenate(county_idx)
     zidx = np.concatenate(zone_idx)
     # Stable order: south to north, west to east, so codes read geographically.
-    order = np.lexsort((shapely.get_x(shapely.centroid(geom)), shapely.get_y(shapely.centroid(geom))))
+    order = np.lexsort(
+        (shapely.get_x(shapely.centroid(geom)), shapely.get_y(shapely.centroid(geom)))
+    )
     geom, cidx, zidx = geom[order], cidx[order], zidx[order]
     return pd.DataFrame(
         {
@@ -202,7 +209,7 @@ def place_parcels(
 
 
 def _dates(base: dt.date, days: np.ndarray) -> list[dt.date | None]:
-    return [None if d < -10**8 else base + dt.timedelta(days=int(d)) for d in days]
+    return [None if d < -(10**8) else base + dt.timedelta(days=int(d)) for d in days]
 
 
 NONE_DAY = -(10**9)
@@ -220,9 +227,7 @@ def fill_attributes(
     price_base = np.array([p.price_wan_per_mu for p in prof])
     invest_base = np.array([p.invest_intensity for p in prof])
     tax_base = np.array([p.tax_per_mu for p in prof])
-    zone_level = np.array(
-        [zones[i].level if i >= 0 else "" for i in df["zone_pos"]], dtype=object
-    )
+    zone_level = np.array([zones[i].level if i >= 0 else "" for i in df["zone_pos"]], dtype=object)
     zone_factor = np.where(zone_level == "national", 1.25, np.where(in_zone, 1.1, 0.9))
     is_industrial = np.char.startswith(land_use.astype(str), "1001")
     is_logistics = np.char.startswith(land_use.astype(str), "1101")
@@ -235,8 +240,12 @@ def fill_attributes(
     out["name"] = [
         f"{cn}{r}{s % 97 + 1}号地块" for cn, r, s in zip(df["county_name"], roads, seq, strict=True)
     ]
-    out["address"] = [f"{cn}{r}以{d}" for cn, r, d in zip(
-        df["county_name"], roads, rng.choice(["东", "西", "南", "北"], size=n), strict=True)]
+    out["address"] = [
+        f"{cn}{r}以{d}"
+        for cn, r, d in zip(
+            df["county_name"], roads, rng.choice(["东", "西", "南", "北"], size=n), strict=True
+        )
+    ]
     out["status"] = status
     out["visibility"] = np.where((status == "ready") & (rng.random(n) < 0.9), "public", "internal")
     out["land_use"] = land_use
@@ -244,8 +253,15 @@ def fill_attributes(
     r_c = rng.random(n)
     for lu, rc in zip(land_use, r_c, strict=True):
         if lu.startswith("1001"):
-            compat.append(["110101", "0802"] if rc < 0.08 else ["110101"] if rc < 0.25
-                          else ["0802"] if rc < 0.33 else [])
+            compat.append(
+                ["110101", "0802"]
+                if rc < 0.08
+                else ["110101"]
+                if rc < 0.25
+                else ["0802"]
+                if rc < 0.33
+                else []
+            )
         else:
             compat.append([])
     out["compatible_uses"] = compat
@@ -258,12 +274,15 @@ def fill_attributes(
     std = (status == "ready") & (is_industrial | is_logistics) & (rng.random(n) < 0.75)
     out["is_standard_land"] = std
     out["invest_intensity_min"] = np.where(
-        std, np.round(invest_base * zone_factor * rng.uniform(0.85, 1.2, n) / 10) * 10, np.nan)
+        std, np.round(invest_base * zone_factor * rng.uniform(0.85, 1.2, n) / 10) * 10, np.nan
+    )
     out["tax_per_mu_min"] = np.where(
-        std, np.round(tax_base * zone_factor * rng.uniform(0.85, 1.2, n)), np.nan)
+        std, np.round(tax_base * zone_factor * rng.uniform(0.85, 1.2, n)), np.nan
+    )
     out["energy_per_value_max"] = np.where(std, np.round(rng.uniform(0.2, 0.6, n), 2), np.nan)
-    out["emission_value_min"] = np.where(std & (rng.random(n) < 0.5),
-                                         np.round(rng.uniform(50, 300, n)), np.nan)
+    out["emission_value_min"] = np.where(
+        std & (rng.random(n) < 0.5), np.round(rng.uniform(50, 300, n)), np.nan
+    )
     modes: list[list[str]] = []
     r_m = rng.random((n, 3))
     for st, rm in zip(status, r_m, strict=True):
@@ -312,13 +331,26 @@ def fill_attributes(
     for st, iz, r8 in zip(status, in_zone, rr, strict=True):
         p = 0.93 if st == "ready" else 0.5
         p += 0.04 if iz else 0.0
-        items = [k for k, r in zip(
-            ("road", "power", "water", "sewage", "telecom", "gas", "heat", "levelled"), r8,
-            strict=True) if r < (p if k not in ("gas", "heat") else p - 0.25)]
+        items = [
+            k
+            for k, r in zip(
+                ("road", "power", "water", "sewage", "telecom", "gas", "heat", "levelled"),
+                r8,
+                strict=True,
+            )
+            if r < (p if k not in ("gas", "heat") else p - 0.25)
+        ]
         readiness.append(items)
         if st == "ready":
-            cl = ["title_clear", "compensation_done", "no_dispute", "planning_issued",
-                  "assessments_done", "utilities_connected", "site_levelled"]
+            cl = [
+                "title_clear",
+                "compensation_done",
+                "no_dispute",
+                "planning_issued",
+                "assessments_done",
+                "utilities_connected",
+                "site_levelled",
+            ]
             if r8[0] > 0.92:
                 cl.remove("assessments_done")
             if r8[1] > 0.95:
@@ -333,14 +365,18 @@ def fill_attributes(
 
     # Dates and development, by status (days relative to as_of).
     approval = -rng.integers(120, 9 * 365, n)
-    out["approval_doc_no"] = [f"冀政转征函〔{(as_of + dt.timedelta(days=int(d))).year}〕{int(k)}号"
-                              for d, k in zip(approval, rng.integers(1, 900, n), strict=True)]
-    out["approval_batch"] = [f"{cn}{(as_of + dt.timedelta(days=int(d))).year}年度第{int(b)}批次"
-                             for cn, d, b in zip(df["county_name"], approval,
-                                                 rng.integers(1, 12, n), strict=True)]
+    out["approval_doc_no"] = [
+        f"冀政转征函〔{(as_of + dt.timedelta(days=int(d))).year}〕{int(k)}号"
+        for d, k in zip(approval, rng.integers(1, 900, n), strict=True)
+    ]
+    out["approval_batch"] = [
+        f"{cn}{(as_of + dt.timedelta(days=int(d))).year}年度第{int(b)}批次"
+        for cn, d, b in zip(df["county_name"], approval, rng.integers(1, 12, n), strict=True)
+    ]
     supplied_like = np.isin(status, ["idle", "supplied"])
-    contract = np.where(status == "idle", -rng.integers(2 * 365, 7 * 365, n),
-                        -rng.integers(30, 6 * 365, n))
+    contract = np.where(
+        status == "idle", -rng.integers(2 * 365, 7 * 365, n), -rng.integers(30, 6 * 365, n)
+    )
     contract = np.maximum(contract, approval + 30)
     contract = np.where(supplied_like, contract, NONE_DAY)
     start_due = np.where(supplied_like, contract + rng.integers(90, 365, n), NONE_DAY)
@@ -356,7 +392,9 @@ def fill_attributes(
     # Some idle land started and then stalled for over a year (Art. 2, clause 2).
     stalled = idle & (rng.random(n) < 0.25)
     stopped = np.where(stalled, -366 - rng.integers(0, 700, n), NONE_DAY)
-    actual = np.where(stalled, np.minimum(start_due + rng.integers(0, 120, n), stopped - 30), actual)
+    actual = np.where(
+        stalled, np.minimum(start_due + rng.integers(0, 120, n), stopped - 30), actual
+    )
     contract = np.where(stalled, np.minimum(contract, actual - 30), contract)
     # Approval comes before supply (批 → 供).
     approval = np.where(supplied_like, np.minimum(approval, contract - 30), approval)
@@ -364,15 +402,32 @@ def fill_attributes(
     gov = idle & (rng.random(n) < 0.15)
     out["contract_date"] = _dates(as_of, contract)
     out["supply_date"] = _dates(as_of, contract)
-    out["contract_no"] = [f"{c}-CR-{s:07d}" if sl else None
-                          for c, s, sl in zip(df["city_code"], seq, supplied_like, strict=True)]
-    holders = rng.choice(["河北冀联", "华北重工", "燕赵新材", "渤海精细化工", "京南智造",
-                          "太行装备", "中冀物流", "长城电子", "冀衡科技", "海港机械"], size=n)
-    out["holder"] = [f"{h}有限公司" if sl else None
-                     for h, sl in zip(holders, supplied_like, strict=True)]
+    out["contract_no"] = [
+        f"{c}-CR-{s:07d}" if sl else None
+        for c, s, sl in zip(df["city_code"], seq, supplied_like, strict=True)
+    ]
+    holders = rng.choice(
+        [
+            "河北冀联",
+            "华北重工",
+            "燕赵新材",
+            "渤海精细化工",
+            "京南智造",
+            "太行装备",
+            "中冀物流",
+            "长城电子",
+            "冀衡科技",
+            "海港机械",
+        ],
+        size=n,
+    )
+    out["holder"] = [
+        f"{h}有限公司" if sl else None for h, sl in zip(holders, supplied_like, strict=True)
+    ]
     out["agreed_start_date"] = _dates(as_of, start_due)
     out["agreed_completion_date"] = _dates(
-        as_of, np.where(supplied_like, start_due + rng.integers(365, 3 * 365, n), NONE_DAY))
+        as_of, np.where(supplied_like, start_due + rng.integers(365, 3 * 365, n), NONE_DAY)
+    )
     out["actual_start_date"] = _dates(as_of, actual)
     out["stopped_since"] = _dates(as_of, stopped)
     total_inv = np.round(invest_base * rng.uniform(0.9, 1.8, n), -1)  # per 亩; scaled later
@@ -381,11 +436,14 @@ def fill_attributes(
     inv_ratio = np.where(stalled, rng.uniform(0.03, 0.24, n), inv_ratio)
     out["invest_ratio"] = np.where(supplied_like, np.round(inv_ratio, 4), np.nan)
     out["developed_ratio"] = np.where(
-        supplied_like, np.round(np.where(stalled, rng.uniform(0.02, 0.32, n), inv_ratio * 0.9), 4),
-        np.nan)
+        supplied_like,
+        np.round(np.where(stalled, rng.uniform(0.02, 0.32, n), inv_ratio * 0.9), 4),
+        np.nan,
+    )
     out["gov_caused"] = gov
-    out["gov_cause"] = np.where(gov, rng.choice(
-        ["未按约定交付土地", "规划调整", "信访", "文物保护"], n), None)
+    out["gov_cause"] = np.where(
+        gov, rng.choice(["未按约定交付土地", "规划调整", "信访", "文物保护"], n), None
+    )
     surnames = rng.choice(list(CONTACT_SURNAMES), size=n)
     out["contact_name"] = [f"{s}工" for s in surnames]
     out["contact_phone"] = [f"1{int(p)}" for p in rng.integers(3000000000, 8999999999, n)]
@@ -399,9 +457,11 @@ def finish_money(df: pd.DataFrame) -> pd.DataFrame:
     area_mu = df["area_m2"].to_numpy() / M2_PER_MU
     supplied = df["contract_date"].notna().to_numpy()
     df["land_price_wan"] = np.where(
-        supplied, np.round(area_mu * df["ref_price_wan_per_mu"].to_numpy(), 2), np.nan)
+        supplied, np.round(area_mu * df["ref_price_wan_per_mu"].to_numpy(), 2), np.nan
+    )
     total = np.round(area_mu * df["_invest_per_mu"].to_numpy(), 2)
     df["total_investment_wan"] = np.where(supplied, total, np.nan)
     df["invested_wan"] = np.where(
-        supplied, np.round(total * np.nan_to_num(df["invest_ratio"].to_numpy()), 2), np.nan)
+        supplied, np.round(total * np.nan_to_num(df["invest_ratio"].to_numpy()), 2), np.nan
+    )
     return df.drop(columns=["_invest_per_mu"])

@@ -27,19 +27,73 @@ from landmatch.seed.zones import _ellipse, build_zones
 DEMO_AS_OF = dt.date(2026, 11, 1)
 
 PARCEL_COLUMNS = [
-    "code", "name", "city_code", "county_code", "zone_id", "address", "status", "visibility",
-    "land_use", "compatible_uses", "far_min", "far_max", "density_max", "building_coeff_min",
-    "green_ratio_max", "height_max_m", "is_standard_land", "invest_intensity_min",
-    "tax_per_mu_min", "energy_per_value_max", "emission_value_min", "supply_modes",
-    "lease_years", "ref_price_wan_per_mu", "price_public", "reserve_price_wan_per_mu",
-    "power_kva", "power_as_of", "water_m3d", "water_as_of", "sewage_m3d", "sewage_as_of",
-    "gas_m3d", "gas_as_of", "heat_mw", "heat_as_of", "telecom_5g", "fibre", "telecom_as_of",
-    "readiness", "checklist", "approval_doc_no", "approval_batch", "approval_date",
-    "supply_date", "contract_no", "contract_date", "holder", "land_price_wan",
-    "agreed_start_date", "agreed_completion_date", "actual_start_date", "stopped_since",
-    "total_investment_wan", "invested_wan", "developed_ratio", "invest_ratio", "gov_caused",
-    "gov_cause", "contact_name", "contact_phone", "notes", "declared_area_m2",
-    "data_updated_on", "import_id", "updated_by", "geom",
+    "code",
+    "name",
+    "city_code",
+    "county_code",
+    "zone_id",
+    "address",
+    "status",
+    "visibility",
+    "land_use",
+    "compatible_uses",
+    "far_min",
+    "far_max",
+    "density_max",
+    "building_coeff_min",
+    "green_ratio_max",
+    "height_max_m",
+    "is_standard_land",
+    "invest_intensity_min",
+    "tax_per_mu_min",
+    "energy_per_value_max",
+    "emission_value_min",
+    "supply_modes",
+    "lease_years",
+    "ref_price_wan_per_mu",
+    "price_public",
+    "reserve_price_wan_per_mu",
+    "power_kva",
+    "power_as_of",
+    "water_m3d",
+    "water_as_of",
+    "sewage_m3d",
+    "sewage_as_of",
+    "gas_m3d",
+    "gas_as_of",
+    "heat_mw",
+    "heat_as_of",
+    "telecom_5g",
+    "fibre",
+    "telecom_as_of",
+    "readiness",
+    "checklist",
+    "approval_doc_no",
+    "approval_batch",
+    "approval_date",
+    "supply_date",
+    "contract_no",
+    "contract_date",
+    "holder",
+    "land_price_wan",
+    "agreed_start_date",
+    "agreed_completion_date",
+    "actual_start_date",
+    "stopped_since",
+    "total_investment_wan",
+    "invested_wan",
+    "developed_ratio",
+    "invest_ratio",
+    "gov_caused",
+    "gov_cause",
+    "contact_name",
+    "contact_phone",
+    "notes",
+    "declared_area_m2",
+    "data_updated_on",
+    "import_id",
+    "updated_by",
+    "geom",
 ]
 
 
@@ -81,11 +135,23 @@ def load_admin(conn: Connection) -> int:
         geom = r.geometry
         if geom.geom_type == "Polygon":
             geom = MultiPolygon([geom])
-        rows.append((r.code, r.name, r.level, r.parent_code or None,
-                     bool(getattr(r, "province_managed", False)), getattr(r, "source", None), geom))
-    return copy_rows(conn, "admin_division",
-                     ["code", "name", "level", "parent_code", "province_managed", "source", "geom"],
-                     rows)
+        rows.append(
+            (
+                r.code,
+                r.name,
+                r.level,
+                r.parent_code or None,
+                bool(getattr(r, "province_managed", False)),
+                getattr(r, "source", None),
+                geom,
+            )
+        )
+    return copy_rows(
+        conn,
+        "admin_division",
+        ["code", "name", "level", "parent_code", "province_managed", "source", "geom"],
+        rows,
+    )
 
 
 def load_facilities(conn: Connection, counties: list[gen.County], rng: np.random.Generator) -> int:
@@ -98,29 +164,59 @@ def load_facilities(conn: Connection, counties: list[gen.County], rng: np.random
     for r in gdf.itertuples():
         if r.kind not in vocab.FACILITY_KINDS:
             continue
-        rows.append((r.code, r.name, r.kind, getattr(r, "city_code", None),
-                     bool(getattr(r, "approximate", True)), getattr(r, "confidence", None),
-                     getattr(r, "source", None), r.geometry))
+        rows.append(
+            (
+                r.code,
+                r.name,
+                r.kind,
+                getattr(r, "city_code", None),
+                bool(getattr(r, "approximate", True)),
+                getattr(r, "confidence", None),
+                getattr(r, "source", None),
+                r.geometry,
+            )
+        )
     for c in counties:
         seat = c.geom.representative_point()
-        for kind, label, dist_km in (("substation", "110kV变电站", 3.0),
-                                     ("highway_interchange", "高速互通", 6.0)):
+        for kind, label, dist_km in (
+            ("substation", "110kV变电站", 3.0),
+            ("highway_interchange", "高速互通", 6.0),
+        ):
             ang = rng.uniform(0, 2 * np.pi)
             d = rng.uniform(0.5, dist_km)
-            p = Point(seat.x + d * np.cos(ang) / (111 * np.cos(np.radians(seat.y))),
-                      seat.y + d * np.sin(ang) / 111)
+            p = Point(
+                seat.x + d * np.cos(ang) / (111 * np.cos(np.radians(seat.y))),
+                seat.y + d * np.sin(ang) / 111,
+            )
             if not c.geom.contains(p):
                 p = seat
-            rows.append((f"demo-{kind}-{c.code}", f"{c.name}{label}（演示）", kind, c.city_code,
-                         True, "demo", "演示数据：按县城位置生成的示意设施", p))
-    return copy_rows(conn, "facility", ["code", "name", "kind", "city_code", "approximate",
-                                        "confidence", "source", "geom"], rows)
+            rows.append(
+                (
+                    f"demo-{kind}-{c.code}",
+                    f"{c.name}{label}（演示）",
+                    kind,
+                    c.city_code,
+                    True,
+                    "demo",
+                    "演示数据：按县城位置生成的示意设施",
+                    p,
+                )
+            )
+    return copy_rows(
+        conn,
+        "facility",
+        ["code", "name", "kind", "city_code", "approximate", "confidence", "source", "geom"],
+        rows,
+    )
 
 
 def _counties(conn: Connection) -> list[gen.County]:
-    rows = conn.execute(text(
-        "SELECT code, name, parent_code, ST_AsBinary(geom) FROM landmatch.admin_division "
-        "WHERE level = 'county' ORDER BY code")).all()
+    rows = conn.execute(
+        text(
+            "SELECT code, name, parent_code, ST_AsBinary(geom) FROM landmatch.admin_division "
+            "WHERE level = 'county' ORDER BY code"
+        )
+    ).all()
     out = []
     for code, name, parent, wkb in rows:
         city = code if code in vocab.CITIES else parent
@@ -167,31 +263,56 @@ def seed(
 
     centres = []
     for r in read_layer("zone_centres").itertuples():
-        centres.append({"code": r.code, "name": r.name, "city_code": r.city_code,
-                        "level": r.level, "kind": r.kind, "lon": r.geometry.x,
-                        "lat": r.geometry.y})
+        centres.append(
+            {
+                "code": r.code,
+                "name": r.name,
+                "city_code": r.city_code,
+                "level": r.level,
+                "kind": r.kind,
+                "lon": r.geometry.x,
+                "lat": r.geometry.y,
+            }
+        )
     county_tuples = [(c.code, c.name, c.city_code, c.geom) for c in counties]
     demo_zones = build_zones(centres, county_tuples, rng, as_of)
     zone_ids = []
     for z in demo_zones:
-        zid = conn.execute(text(
-            "INSERT INTO landmatch.dev_zone (code, name, city_code, level, kind, "
-            "leading_industries, contact_name, contact_phone, approximate, source, geom) "
-            "VALUES (:code, :name, :city, :level, :kind, :ind, :cn, :cp, :approx, :src, "
-            "ST_GeomFromWKB(:g, 4490)) RETURNING id"),
-            {"code": z.code, "name": z.name, "city": z.city_code, "level": z.level,
-             "kind": z.kind, "ind": z.leading_industries, "cn": z.contact_name,
-             "cp": z.contact_phone, "approx": z.approximate, "src": z.source,
-             "g": shapely.to_wkb(z.geom)}).scalar_one()
+        zid = conn.execute(
+            text(
+                "INSERT INTO landmatch.dev_zone (code, name, city_code, level, kind, "
+                "leading_industries, contact_name, contact_phone, approximate, source, geom) "
+                "VALUES (:code, :name, :city, :level, :kind, :ind, :cn, :cp, :approx, :src, "
+                "ST_GeomFromWKB(:g, 4490)) RETURNING id"
+            ),
+            {
+                "code": z.code,
+                "name": z.name,
+                "city": z.city_code,
+                "level": z.level,
+                "kind": z.kind,
+                "ind": z.leading_industries,
+                "cn": z.contact_name,
+                "cp": z.contact_phone,
+                "approx": z.approximate,
+                "src": z.source,
+                "g": shapely.to_wkb(z.geom),
+            },
+        ).scalar_one()
         zone_ids.append(zid)
         for a in z.assessments:
-            conn.execute(text(
-                "INSERT INTO landmatch.zone_assessment (zone_id, kind, name, approved_on, "
-                "valid_until, doc_no) VALUES (:z, :kind, :name, :approved_on, :valid_until, "
-                ":doc_no)"), {"z": zid, **a})
+            conn.execute(
+                text(
+                    "INSERT INTO landmatch.zone_assessment (zone_id, kind, name, approved_on, "
+                    "valid_until, doc_no) VALUES (:z, :kind, :name, :approved_on, :valid_until, "
+                    ":doc_no)"
+                ),
+                {"z": zid, **a},
+            )
 
     policies = plan_policies() + local_policies(
-        sorted(vocab.CITIES), [(z.code, z.name, z.city_code) for z in demo_zones[:40]])
+        sorted(vocab.CITIES), [(z.code, z.name, z.city_code) for z in demo_zones[:40]]
+    )
     for p in policies:
         p = dict(p)
         p["conditions"] = json.dumps(p["conditions"], ensure_ascii=False)
@@ -200,12 +321,20 @@ def seed(
         conn.execute(text(f"INSERT INTO landmatch.policy ({cols}) VALUES ({vals})"), p)
 
     for code, name, kind, sev, lon, lat, a, b, rot in CONSTRAINTS:
-        conn.execute(text(
-            "INSERT INTO landmatch.constraint_area (code, name, kind, severity, source, geom) "
-            "VALUES (:c, :n, :k, :s, :src, ST_Multi(ST_GeomFromWKB(:g, 4490)))"),
-            {"c": code, "n": name, "k": kind, "s": sev,
-             "src": "演示数据：示意范围，非正式划定成果",
-             "g": shapely.to_wkb(_ellipse(lon, lat, a, b, rot))})
+        conn.execute(
+            text(
+                "INSERT INTO landmatch.constraint_area (code, name, kind, severity, source, geom) "
+                "VALUES (:c, :n, :k, :s, :src, ST_Multi(ST_GeomFromWKB(:g, 4490)))"
+            ),
+            {
+                "c": code,
+                "n": name,
+                "k": kind,
+                "s": sev,
+                "src": "演示数据：示意范围，非正式划定成果",
+                "g": shapely.to_wkb(_ellipse(lon, lat, a, b, rot)),
+            },
+        )
 
     placed = 0
 
@@ -216,19 +345,24 @@ def seed(
             progress("place", min(placed, n), n)
 
     stage_done("layers")
-    zones = [gen.Zone(zid, z.geom, z.level, z.leading_industries)
-             for zid, z in zip(zone_ids, demo_zones, strict=True)]
+    zones = [
+        gen.Zone(zid, z.geom, z.level, z.leading_industries)
+        for zid, z in zip(zone_ids, demo_zones, strict=True)
+    ]
     df = gen.place_parcels(n, counties, zones, rng, progress=on_place)
     df = gen.fill_attributes(df, zones, rng, as_of)
     # Money needs the area; a local equirectangular estimate is plenty for demo prices (the
     # stored area_m2 is computed on the ellipsoid by the database).
     lat = shapely.get_y(shapely.centroid(df["geometry"].to_numpy()))
-    df["area_m2"] = shapely.area(df["geometry"].to_numpy()) * gen.M_PER_DEG_LAT**2 * np.cos(
-        np.radians(lat))
+    df["area_m2"] = (
+        shapely.area(df["geometry"].to_numpy()) * gen.M_PER_DEG_LAT**2 * np.cos(np.radians(lat))
+    )
     df = gen.finish_money(df)
-    batch_id = conn.execute(text(
-        "INSERT INTO landmatch.import_batch (filename, format, actor, status, report) "
-        "VALUES ('demo', 'seed', 'seed', 'seed', CAST(:r AS jsonb)) RETURNING id"),
+    batch_id = conn.execute(
+        text(
+            "INSERT INTO landmatch.import_batch (filename, format, actor, status, report) "
+            "VALUES ('demo', 'seed', 'seed', 'seed', CAST(:r AS jsonb)) RETURNING id"
+        ),
         {"r": json.dumps({"parcels": n, "seed": seed_value, "as_of": as_of.isoformat()})},
     ).scalar_one()
     df["import_id"] = batch_id
@@ -247,13 +381,14 @@ def seed(
     cols = PARCEL_COLUMNS
     data = df[cols].itertuples(index=False, name=None)
     # The table is empty (checked above): build its indexes once after the load.
-    with triggers_disabled(conn, "parcel", SEED_SKIPPED_TRIGGERS), \
-            indexes_dropped(conn, "parcel"):
+    with triggers_disabled(conn, "parcel", SEED_SKIPPED_TRIGGERS), indexes_dropped(conn, "parcel"):
         copy_rows(conn, "parcel", cols, data, progress=on_copy)
     stage_done("load")
     # The cell aggregates, once (parcel_cell_ins was off), their keys built after them.
-    with indexes_dropped(conn, "parcel_cell", keys=True), \
-            indexes_dropped(conn, "parcel_cell_total", keys=True):
+    with (
+        indexes_dropped(conn, "parcel_cell", keys=True),
+        indexes_dropped(conn, "parcel_cell_total", keys=True),
+    ):
         conn.execute(text("SELECT landmatch.parcel_cell_rebuild()"))
     stage_done("cells")
     if progress:
@@ -262,16 +397,22 @@ def seed(
     # stores it. Listing the columns (from the catalogue, so none is missed) instead of
     # to_jsonb(p) - 'geom' - 'geom_3857' spares rendering both geometries as GeoJSON only to
     # drop them: two thirds of this statement's cost. The jsonb is the same.
-    row_cols = conn.execute(text(
-        "SELECT string_agg('p.' || quote_ident(attname), ', ' ORDER BY attnum) "
-        "FROM pg_attribute WHERE attrelid = 'landmatch.parcel'::regclass AND attnum > 0 "
-        "AND NOT attisdropped AND attname NOT IN ('geom', 'geom_3857')")).scalar_one()
+    row_cols = conn.execute(
+        text(
+            "SELECT string_agg('p.' || quote_ident(attname), ', ' ORDER BY attnum) "
+            "FROM pg_attribute WHERE attrelid = 'landmatch.parcel'::regclass AND attnum > 0 "
+            "AND NOT attisdropped AND attname NOT IN ('geom', 'geom_3857')"
+        )
+    ).scalar_one()
     with indexes_dropped(conn, "parcel_version"):
-        conn.execute(text(
-            "INSERT INTO landmatch.parcel_version (parcel_id, code, version, op, row, geom, "
-            "actor, reason, import_id) SELECT p.id, p.code, p.version, 'insert', to_jsonb(r), "
-            "p.geom, 'seed', '演示数据初始化', p.import_id "
-            f"FROM landmatch.parcel p CROSS JOIN LATERAL (SELECT {row_cols}) r"))
+        conn.execute(
+            text(
+                "INSERT INTO landmatch.parcel_version (parcel_id, code, version, op, row, geom, "
+                "actor, reason, import_id) SELECT p.id, p.code, p.version, 'insert', to_jsonb(r), "
+                "p.geom, 'seed', '演示数据初始化', p.import_id "
+                f"FROM landmatch.parcel p CROSS JOIN LATERAL (SELECT {row_cols}) r"
+            )
+        )
     if progress:
         progress("history", 1, 1)
     stage_done("history")
@@ -291,20 +432,37 @@ def seed(
     if progress:
         progress("facts", 1, 1)
     stage_done("facts")
-    return SeedReport(parcels=n, zones=len(demo_zones), policies=len(policies),
-                      facilities=n_fac, constraints=len(CONSTRAINTS), admin_divisions=n_admin,
-                      timings=timings)
+    return SeedReport(
+        parcels=n,
+        zones=len(demo_zones),
+        policies=len(policies),
+        facilities=n_fac,
+        constraints=len(CONSTRAINTS),
+        admin_divisions=n_admin,
+        timings=timings,
+    )
 
 
 def reset(conn: Connection) -> None:
     """Remove the inventory and demo layers (keeps users, vocabularies and admin divisions)."""
     reset_monitoring(conn)
-    conn.execute(text(
-        "TRUNCATE landmatch.reservation, landmatch.match_run, landmatch.parcel_fact, "
-        "landmatch.parcel_version, landmatch.parcel, landmatch.import_batch, "
-        "landmatch.zone_assessment, landmatch.policy, landmatch.constraint_area, "
-        "landmatch.facility, landmatch.layer_version RESTART IDENTITY CASCADE"))
-    conn.execute(text("UPDATE landmatch.app_user SET zone_id = NULL WHERE zone_id IS NOT NULL "
-                      "AND role <> 'zone'"))
-    conn.execute(text("DELETE FROM landmatch.dev_zone WHERE id NOT IN "
-                      "(SELECT zone_id FROM landmatch.app_user WHERE zone_id IS NOT NULL)"))
+    conn.execute(
+        text(
+            "TRUNCATE landmatch.reservation, landmatch.match_run, landmatch.parcel_fact, "
+            "landmatch.parcel_version, landmatch.parcel, landmatch.import_batch, "
+            "landmatch.zone_assessment, landmatch.policy, landmatch.constraint_area, "
+            "landmatch.facility, landmatch.layer_version RESTART IDENTITY CASCADE"
+        )
+    )
+    conn.execute(
+        text(
+            "UPDATE landmatch.app_user SET zone_id = NULL WHERE zone_id IS NOT NULL "
+            "AND role <> 'zone'"
+        )
+    )
+    conn.execute(
+        text(
+            "DELETE FROM landmatch.dev_zone WHERE id NOT IN "
+            "(SELECT zone_id FROM landmatch.app_user WHERE zone_id IS NOT NULL)"
+        )
+    )

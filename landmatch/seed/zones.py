@@ -63,9 +63,18 @@ def _largest(geom: BaseGeometry) -> Polygon | None:
     return max(parts, key=lambda g: g.area) if parts else None
 
 
-def _assessments(rng: np.random.Generator, national: bool, as_of: dt.date) -> list[dict[str, object]]:
+def _assessments(
+    rng: np.random.Generator, national: bool, as_of: dt.date
+) -> list[dict[str, object]]:
     plan_kinds = [
-        "WATER_RES", "GEOHAZARD", "MINERAL", "ENERGY", "ENV", "SEISMIC", "RELICS", "CLIMATE",
+        "WATER_RES",
+        "GEOHAZARD",
+        "MINERAL",
+        "ENERGY",
+        "ENV",
+        "SEISMIC",
+        "RELICS",
+        "CLIMATE",
         "SOIL_WATER",
     ]
     share = 0.85 if national else 0.5
@@ -75,13 +84,15 @@ def _assessments(rng: np.random.Generator, national: bool, as_of: dt.date) -> li
             continue
         approved = as_of - dt.timedelta(days=int(rng.integers(60, 2200)))
         valid = approved + dt.timedelta(days=365 * 5)
-        out.append({
-            "kind": kind,
-            "name": vocab.ASSESSMENTS[kind],
-            "approved_on": approved,
-            "valid_until": valid,
-            "doc_no": f"冀评〔{approved.year}〕{int(rng.integers(1, 300))}号",
-        })
+        out.append(
+            {
+                "kind": kind,
+                "name": vocab.ASSESSMENTS[kind],
+                "approved_on": approved,
+                "valid_until": valid,
+                "doc_no": f"冀评〔{approved.year}〕{int(rng.integers(1, 300))}号",
+            }
+        )
     return out
 
 
@@ -114,16 +125,35 @@ def build_zones(
         taken = taken.union(clipped)
         industries = CITY_INDUSTRIES.get(county_city, ["34", "35"])
         pick = sorted(rng.choice(industries, size=min(3, len(industries)), replace=False).tolist())
-        phone_area = {"130100": "0311", "130200": "0315", "130300": "0335", "130400": "0310",
-                      "130500": "0319", "130600": "0312", "130700": "0313", "130800": "0314",
-                      "130900": "0317", "131000": "0316", "131100": "0318"}.get(county_city, "0311")
-        zones.append(DemoZone(
-            code=code, name=name, city_code=city or county_city, level=level, kind=kind,
-            geom=MultiPolygon([clipped]), leading_industries=pick, approximate=approximate,
-            source=source, contact_name=f"{name}招商服务中心",
-            contact_phone=f"{phone_area}-{int(rng.integers(6000000, 8999999))}",
-            assessments=_assessments(rng, level == "national", as_of),
-        ))
+        phone_area = {
+            "130100": "0311",
+            "130200": "0315",
+            "130300": "0335",
+            "130400": "0310",
+            "130500": "0319",
+            "130600": "0312",
+            "130700": "0313",
+            "130800": "0314",
+            "130900": "0317",
+            "131000": "0316",
+            "131100": "0318",
+        }.get(county_city, "0311")
+        zones.append(
+            DemoZone(
+                code=code,
+                name=name,
+                city_code=city or county_city,
+                level=level,
+                kind=kind,
+                geom=MultiPolygon([clipped]),
+                leading_industries=pick,
+                approximate=approximate,
+                source=source,
+                contact_name=f"{name}招商服务中心",
+                contact_phone=f"{phone_area}-{int(rng.integers(6000000, 8999999))}",
+                assessments=_assessments(rng, level == "national", as_of),
+            )
+        )
 
     for c in sorted(centres, key=lambda c: (c["level"] != "national", str(c["code"]))):
         if c["kind"] not in ("经开区", "高新区", "综保区"):
@@ -132,9 +162,16 @@ def build_zones(
         a = float(rng.uniform(2.5, 4.0) if big else rng.uniform(0.9, 1.4))
         b = a * float(rng.uniform(0.55, 0.9))
         poly = _ellipse(float(c["lon"]), float(c["lat"]), a, b, float(rng.uniform(0, 180)))  # type: ignore[arg-type]
-        place(str(c["code"]), str(c["name"]), str(c["city_code"]), str(c["level"]),
-              str(c["kind"]), poly, True,
-              "演示边界：以 layers/zone_centres.geojson 的近似中心生成的示意范围")
+        place(
+            str(c["code"]),
+            str(c["name"]),
+            str(c["city_code"]),
+            str(c["level"]),
+            str(c["kind"]),
+            poly,
+            True,
+            "演示边界：以 layers/zone_centres.geojson 的近似中心生成的示意范围",
+        )
 
     for code, name, city, geom in counties:
         if rng.random() > provincial_share:
@@ -150,6 +187,14 @@ def build_zones(
         short = name.removesuffix("市").removesuffix("县").removesuffix("区")
         if len(short) < 2:
             short = name
-        place(f"pz-{code}", f"河北{short}经济开发区", city, "provincial", "经开区", poly, True,
-              "演示数据：县域省级开发区的示意范围")
+        place(
+            f"pz-{code}",
+            f"河北{short}经济开发区",
+            city,
+            "provincial",
+            "经开区",
+            poly,
+            True,
+            "演示数据：县域省级开发区的示意范围",
+        )
     return zones

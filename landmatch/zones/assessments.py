@@ -19,18 +19,31 @@ from landmatch.errors import NotFound, UnprocessableInput
 VALID_SQL = "a.approved_on <= :as_of AND (a.valid_until IS NULL OR a.valid_until >= :as_of)"
 
 KINDS: dict[str, str] = {**vocab.ASSESSMENTS, "OTHER": "其他评估"}
-PLAN_KINDS = ("WATER_RES", "GEOHAZARD", "MINERAL", "ENERGY", "ENV", "SEISMIC", "RELICS",
-              "CLIMATE", "SOIL_WATER")
+PLAN_KINDS = (
+    "WATER_RES",
+    "GEOHAZARD",
+    "MINERAL",
+    "ENERGY",
+    "ENV",
+    "SEISMIC",
+    "RELICS",
+    "CLIMATE",
+    "SOIL_WATER",
+)
 
 
-def valid_assessments(db: Session | Connection, zone_id: int,
-                      as_of: dt.date | None = None) -> list[dict[str, Any]]:
+def valid_assessments(
+    db: Session | Connection, zone_id: int, as_of: dt.date | None = None
+) -> list[dict[str, Any]]:
     """The zone's assessments that count on ``as_of`` (today by default): approved by then and
     not expired. An expired assessment is not done — for matching, time-to-start and the map."""
-    rows = db.execute(text(
-        "SELECT id, kind, name, approved_on, valid_until, doc_no "
-        "FROM landmatch.valid_assessments(:z, :d) ORDER BY kind, approved_on"),
-        {"z": zone_id, "d": as_of or dt.date.today()}).mappings()
+    rows = db.execute(
+        text(
+            "SELECT id, kind, name, approved_on, valid_until, doc_no "
+            "FROM landmatch.valid_assessments(:z, :d) ORDER BY kind, approved_on"
+        ),
+        {"z": zone_id, "d": as_of or dt.date.today()},
+    ).mappings()
     return [dict(r) for r in rows]
 
 
@@ -42,67 +55,118 @@ def _check(kind: str, name: str | None, approved_on: dt.date, valid_until: dt.da
     if kind not in KINDS:
         raise UnprocessableInput(
             f"未知区域评估类型 {kind}；可选 {', '.join(KINDS)}",
-            detail=[{"field": "kind", "reason": "取值不在允许范围内"}])
+            detail=[{"field": "kind", "reason": "取值不在允许范围内"}],
+        )
     if kind == "OTHER" and not (name or "").strip():
-        raise UnprocessableInput("其他类型的区域评估需要填写名称",
-                                 detail=[{"field": "name", "reason": "缺少必填项"}])
+        raise UnprocessableInput(
+            "其他类型的区域评估需要填写名称", detail=[{"field": "name", "reason": "缺少必填项"}]
+        )
     if valid_until is not None and valid_until < approved_on:
-        raise UnprocessableInput("有效期截止日期早于批复日期",
-                                 detail=[{"field": "valid_until", "reason": "早于 approved_on"}])
+        raise UnprocessableInput(
+            "有效期截止日期早于批复日期",
+            detail=[{"field": "valid_until", "reason": "早于 approved_on"}],
+        )
     return name or KINDS[kind]
 
 
-def add_assessment(session: Session, principal: Principal, zone: dict[str, Any], *, kind: str,
-                   approved_on: dt.date, valid_until: dt.date | None, doc_no: str | None,
-                   name: str | None = None) -> dict[str, Any]:
+def add_assessment(
+    session: Session,
+    principal: Principal,
+    zone: dict[str, Any],
+    *,
+    kind: str,
+    approved_on: dt.date,
+    valid_until: dt.date | None,
+    doc_no: str | None,
+    name: str | None = None,
+) -> dict[str, Any]:
     principal.require_zone(zone["id"], zone["city_code"])
     label = _check(kind, name, approved_on, valid_until)
     with audited(session, principal.actor, "登记区域评估"):
-        aid = session.execute(text(
-            "INSERT INTO landmatch.zone_assessment (zone_id, kind, name, approved_on, "
-            "valid_until, doc_no) VALUES (:z, :k, :n, :a, :v, :d) RETURNING id"),
-            {"z": zone["id"], "k": kind, "n": label, "a": approved_on, "v": valid_until,
-             "d": doc_no}).scalar_one()
-    return {"id": aid, "kind": kind, "name": label, "approved_on": approved_on,
-            "valid_until": valid_until, "doc_no": doc_no}
+        aid = session.execute(
+            text(
+                "INSERT INTO landmatch.zone_assessment (zone_id, kind, name, approved_on, "
+                "valid_until, doc_no) VALUES (:z, :k, :n, :a, :v, :d) RETURNING id"
+            ),
+            {
+                "z": zone["id"],
+                "k": kind,
+                "n": label,
+                "a": approved_on,
+                "v": valid_until,
+                "d": doc_no,
+            },
+        ).scalar_one()
+    return {
+        "id": aid,
+        "kind": kind,
+        "name": label,
+        "approved_on": approved_on,
+        "valid_until": valid_until,
+        "doc_no": doc_no,
+    }
 
 
-def update_assessment(session: Session, principal: Principal, zone: dict[str, Any],
-                      assessment_id: int, changes: dict[str, Any]) -> dict[str, Any]:
+def update_assessment(
+    session: Session,
+    principal: Principal,
+    zone: dict[str, Any],
+    assessment_id: int,
+    changes: dict[str, Any],
+) -> dict[str, Any]:
     principal.require_zone(zone["id"], zone["city_code"])
-    row = session.execute(text(
-        "SELECT id, kind, name, approved_on, valid_until, doc_no FROM landmatch.zone_assessment "
-        "WHERE id = :i AND zone_id = :z"), {"i": assessment_id, "z": zone["id"]}).mappings().first()
+    row = (
+        session.execute(
+            text(
+                "SELECT id, kind, name, approved_on, valid_until, doc_no FROM landmatch.zone_assessment "
+                "WHERE id = :i AND zone_id = :z"
+            ),
+            {"i": assessment_id, "z": zone["id"]},
+        )
+        .mappings()
+        .first()
+    )
     if row is None:
         raise NotFound(f"未找到区域评估 {assessment_id}")
     merged = dict(row) | {k: v for k, v in changes.items() if k in row and k != "id"}
-    merged["name"] = _check(merged["kind"], merged["name"], merged["approved_on"],
-                            merged["valid_until"])
+    merged["name"] = _check(
+        merged["kind"], merged["name"], merged["approved_on"], merged["valid_until"]
+    )
     with audited(session, principal.actor, "修改区域评估"):
-        session.execute(text(
-            "UPDATE landmatch.zone_assessment SET kind = :kind, name = :name, "
-            "approved_on = :approved_on, valid_until = :valid_until, doc_no = :doc_no "
-            "WHERE id = :id"), merged)
+        session.execute(
+            text(
+                "UPDATE landmatch.zone_assessment SET kind = :kind, name = :name, "
+                "approved_on = :approved_on, valid_until = :valid_until, doc_no = :doc_no "
+                "WHERE id = :id"
+            ),
+            merged,
+        )
     return merged
 
 
-def delete_assessment(session: Session, principal: Principal, zone: dict[str, Any],
-                      assessment_id: int) -> None:
+def delete_assessment(
+    session: Session, principal: Principal, zone: dict[str, Any], assessment_id: int
+) -> None:
     principal.require_zone(zone["id"], zone["city_code"])
     with audited(session, principal.actor, "删除区域评估"):
-        n = session.execute(text(
-            "DELETE FROM landmatch.zone_assessment WHERE id = :i AND zone_id = :z"),
-            {"i": assessment_id, "z": zone["id"]}).rowcount
+        n = session.execute(
+            text("DELETE FROM landmatch.zone_assessment WHERE id = :i AND zone_id = :z"),
+            {"i": assessment_id, "z": zone["id"]},
+        ).rowcount
     if not n:
         raise NotFound(f"未找到区域评估 {assessment_id}")
 
 
-def all_assessments(db: Session | Connection, zone_id: int,
-                    as_of: dt.date | None = None) -> list[dict[str, Any]]:
+def all_assessments(
+    db: Session | Connection, zone_id: int, as_of: dt.date | None = None
+) -> list[dict[str, Any]]:
     """Every assessment with a ``valid`` flag on ``as_of`` (staff view)."""
-    rows = db.execute(text(
-        f"SELECT a.id, a.kind, a.name, a.approved_on, a.valid_until, a.doc_no, ({VALID_SQL}) "
-        "AS valid FROM landmatch.zone_assessment a WHERE a.zone_id = :z "
-        "ORDER BY a.kind, a.approved_on"),
-        {"z": zone_id, "as_of": as_of or dt.date.today()}).mappings()
+    rows = db.execute(
+        text(
+            f"SELECT a.id, a.kind, a.name, a.approved_on, a.valid_until, a.doc_no, ({VALID_SQL}) "
+            "AS valid FROM landmatch.zone_assessment a WHERE a.zone_id = :z "
+            "ORDER BY a.kind, a.approved_on"
+        ),
+        {"z": zone_id, "as_of": as_of or dt.date.today()},
+    ).mappings()
     return [dict(r) for r in rows]

@@ -23,29 +23,46 @@ from landmatch.zones.assessments import all_assessments, valid_assessments
 
 # A zone's contact is its public investment-promotion desk (招商服务), shown to investors on the
 # map card; parcel-level contacts stay internal.
-PUBLIC_FIELDS = ("code", "name", "city_code", "level", "kind", "leading_industries", "area_m2",
-                 "contact_name", "contact_phone")
+PUBLIC_FIELDS = (
+    "code",
+    "name",
+    "city_code",
+    "level",
+    "kind",
+    "leading_industries",
+    "area_m2",
+    "contact_name",
+    "contact_phone",
+)
 INTERNAL_FIELDS = ("id", "approximate", "source", "version", "updated_at")
 # What a zone committee may change on its own record; level, kind, city and code are
 # designations made above it (admin / bureau).
-ZONE_EDITABLE = frozenset({"name", "leading_industries", "contact_name", "contact_phone",
-                           "source"})
+ZONE_EDITABLE = frozenset({"name", "leading_industries", "contact_name", "contact_phone", "source"})
 EDITABLE = ZONE_EDITABLE | {"level", "kind", "city_code"}
 # Overlaps smaller than this (m²) are slivers from digitising shared edges, not overlaps.
 OVERLAP_TOLERANCE_M2 = 1.0
 
 
 def get_zone_row(session: Session, code: str) -> dict[str, Any]:
-    row = session.execute(text(
-        f"SELECT {', '.join(PUBLIC_FIELDS + INTERNAL_FIELDS)} FROM landmatch.dev_zone "
-        "WHERE code = :c"), {"c": code}).mappings().first()
+    row = (
+        session.execute(
+            text(
+                f"SELECT {', '.join(PUBLIC_FIELDS + INTERNAL_FIELDS)} FROM landmatch.dev_zone "
+                "WHERE code = :c"
+            ),
+            {"c": code},
+        )
+        .mappings()
+        .first()
+    )
     if row is None:
         raise NotFound(f"未找到开发区 {code}")
     return dict(row)
 
 
-def _view(session: Session, row: dict[str, Any], principal: Principal, as_of: dt.date,
-          geometry: bool) -> dict[str, Any]:
+def _view(
+    session: Session, row: dict[str, Any], principal: Principal, as_of: dt.date, geometry: bool
+) -> dict[str, Any]:
     fields = PUBLIC_FIELDS if principal.is_public else PUBLIC_FIELDS + INTERNAL_FIELDS
     out = {k: row[k] for k in fields}
     out["area_mu"] = round(row["area_m2"] * 15 / 10000, 2) if row["area_m2"] else None
@@ -56,36 +73,54 @@ def _view(session: Session, row: dict[str, Any], principal: Principal, as_of: dt
     else:
         out["assessments"] = all_assessments(session, row["id"], as_of)
         out["can_edit"] = principal.can_edit_zone(row["id"], row["city_code"])
-    out["assessments_valid_kinds"] = sorted({a["kind"] for a in out["assessments"]
-                                             if a.get("valid", True)})
+    out["assessments_valid_kinds"] = sorted(
+        {a["kind"] for a in out["assessments"] if a.get("valid", True)}
+    )
     if geometry:
-        out["geometry"] = json.loads(session.execute(text(
-            "SELECT ST_AsGeoJSON(geom, 7) FROM landmatch.dev_zone WHERE id = :i"),
-            {"i": row["id"]}).scalar_one())
+        out["geometry"] = json.loads(
+            session.execute(
+                text("SELECT ST_AsGeoJSON(geom, 7) FROM landmatch.dev_zone WHERE id = :i"),
+                {"i": row["id"]},
+            ).scalar_one()
+        )
     return out
 
 
-def list_zones(session: Session, principal: Principal, *, city: str | None = None,
-               industry: str | None = None, as_of: dt.date | None = None) -> list[dict[str, Any]]:
+def list_zones(
+    session: Session,
+    principal: Principal,
+    *,
+    city: str | None = None,
+    industry: str | None = None,
+    as_of: dt.date | None = None,
+) -> list[dict[str, Any]]:
     where, params = ["true"], {}
     if city:
         where.append("city_code = :city")
         params["city"] = city
     if industry:
-        where.append("EXISTS (SELECT 1 FROM unnest(leading_industries) i "
-                     "WHERE i LIKE :ind || '%' OR :ind LIKE i || '%')")
+        where.append(
+            "EXISTS (SELECT 1 FROM unnest(leading_industries) i "
+            "WHERE i LIKE :ind || '%' OR :ind LIKE i || '%')"
+        )
         params["ind"] = industry
-    rows = session.execute(text(
-        f"SELECT {', '.join(PUBLIC_FIELDS + INTERNAL_FIELDS)} FROM landmatch.dev_zone "
-        f"WHERE {' AND '.join(where)} ORDER BY code"), params).mappings()
+    rows = session.execute(
+        text(
+            f"SELECT {', '.join(PUBLIC_FIELDS + INTERNAL_FIELDS)} FROM landmatch.dev_zone "
+            f"WHERE {' AND '.join(where)} ORDER BY code"
+        ),
+        params,
+    ).mappings()
     day = as_of or dt.date.today()
     return [_view(session, dict(r), principal, day, geometry=False) for r in rows]
 
 
-def show_zone(session: Session, principal: Principal, code: str,
-              as_of: dt.date | None = None) -> dict[str, Any]:
-    return _view(session, get_zone_row(session, code), principal, as_of or dt.date.today(),
-                 geometry=True)
+def show_zone(
+    session: Session, principal: Principal, code: str, as_of: dt.date | None = None
+) -> dict[str, Any]:
+    return _view(
+        session, get_zone_row(session, code), principal, as_of or dt.date.today(), geometry=True
+    )
 
 
 def _check_fields(session: Session, values: dict[str, Any]) -> None:
@@ -101,34 +136,44 @@ def _check_fields(session: Session, values: dict[str, Any]) -> None:
     if "leading_industries" in values:
         unknown = unknown_industries(session, values["leading_industries"] or [])
         if unknown:
-            raise bad("leading_industries", f"未知国民经济行业代码（GB/T 4754）：{', '.join(unknown)}")
+            raise bad(
+                "leading_industries", f"未知国民经济行业代码（GB/T 4754）：{', '.join(unknown)}"
+            )
 
 
 def _check_overlap(session: Session, geom: BaseGeometry, zone_id: int | None) -> None:
-    hits = session.execute(text(
-        "SELECT code, name, round(ST_Area(ST_Intersection(geom, g)::geography)::numeric, 1) "
-        "FROM landmatch.dev_zone, ST_GeomFromWKB(:g, 4490) AS g "
-        "WHERE ST_Intersects(geom, g) AND id IS DISTINCT FROM :id "
-        "AND ST_Area(ST_Intersection(geom, g)::geography) > :tol"),
-        {"g": shapely.to_wkb(geom), "id": zone_id, "tol": OVERLAP_TOLERANCE_M2}).all()
+    hits = session.execute(
+        text(
+            "SELECT code, name, round(ST_Area(ST_Intersection(geom, g)::geography)::numeric, 1) "
+            "FROM landmatch.dev_zone, ST_GeomFromWKB(:g, 4490) AS g "
+            "WHERE ST_Intersects(geom, g) AND id IS DISTINCT FROM :id "
+            "AND ST_Area(ST_Intersection(geom, g)::geography) > :tol"
+        ),
+        {"g": shapely.to_wkb(geom), "id": zone_id, "tol": OVERLAP_TOLERANCE_M2},
+    ).all()
     if hits:
         names = "、".join(f"{c}（{n}，重叠 {a} 平方米）" for c, n, a in hits)
         raise UnprocessableInput(
             f"开发区边界与其他开发区重叠：{names}",
-            detail=[{"field": "geometry", "reason": "与其他开发区重叠", "zones": [h[0] for h in hits]}])
+            detail=[
+                {"field": "geometry", "reason": "与其他开发区重叠", "zones": [h[0] for h in hits]}
+            ],
+        )
 
 
 def boundary_from_geojson(geometry: dict[str, Any]) -> tuple[BaseGeometry, list[str]]:
     try:
         geom = shape(geometry)
     except Exception:  # noqa: BLE001 - any parse failure is the caller's input
-        raise UnprocessableInput("geometry 不是有效的 GeoJSON 几何",
-                                 detail=[{"field": "geometry", "reason": "无法解析"}]) from None
+        raise UnprocessableInput(
+            "geometry 不是有效的 GeoJSON 几何", detail=[{"field": "geometry", "reason": "无法解析"}]
+        ) from None
     return polygon_for_storage(geom, 0)
 
 
-def boundary_from_file(data: bytes, filename: str,
-                       crs: str | None = None) -> tuple[BaseGeometry, list[str]]:
+def boundary_from_file(
+    data: bytes, filename: str, crs: str | None = None
+) -> tuple[BaseGeometry, list[str]]:
     """All polygons of the file, checked like parcels and dissolved into one boundary."""
     gdf = read_features(data, filename, crs)
     parts, warnings = [], []
@@ -136,12 +181,15 @@ def boundary_from_file(data: bytes, filename: str,
         fixed, w = polygon_for_storage(g, i)
         parts.append(fixed)
         warnings += w
-    merged, w = polygon_for_storage(shapely.union_all(parts), 0) if len(parts) > 1 else (parts[0], [])
+    merged, w = (
+        polygon_for_storage(shapely.union_all(parts), 0) if len(parts) > 1 else (parts[0], [])
+    )
     return merged, warnings + w
 
 
-def _refresh_zone_facts(session: Session, old_wkb: bytes | None,
-                        new_wkb: bytes | None) -> dict[str, Any]:
+def _refresh_zone_facts(
+    session: Session, old_wkb: bytes | None, new_wkb: bytes | None
+) -> dict[str, Any]:
     conn = session.connection()
     ids = sorted(facts.parcels_in_area(conn, [old_wkb, new_wkb]))
     before = facts.snapshot(conn, ids)
@@ -151,37 +199,60 @@ def _refresh_zone_facts(session: Session, old_wkb: bytes | None,
     return {"affected_parcels": len(ids), "zone_changed": len(moved), "refreshed_by": impl}
 
 
-def create_zone(session: Session, principal: Principal, values: dict[str, Any],
-                geometry: BaseGeometry) -> dict[str, Any]:
+def create_zone(
+    session: Session, principal: Principal, values: dict[str, Any], geometry: BaseGeometry
+) -> dict[str, Any]:
     principal.require("admin", "bureau")
     if not principal.can_edit_city(values.get("city_code", "")):
         raise Forbidden("只能在本市范围内新建开发区")
     _check_fields(session, values)
-    if session.execute(text("SELECT 1 FROM landmatch.dev_zone WHERE code = :c"),
-                       {"c": values["code"]}).first():
+    if session.execute(
+        text("SELECT 1 FROM landmatch.dev_zone WHERE code = :c"), {"c": values["code"]}
+    ).first():
         raise Conflict(f"开发区编码 {values['code']} 已存在")
     _check_overlap(session, geometry, None)
-    cols = ["code", "name", "city_code", "level", "kind", "leading_industries", "contact_name",
-            "contact_phone", "source"]
+    cols = [
+        "code",
+        "name",
+        "city_code",
+        "level",
+        "kind",
+        "leading_industries",
+        "contact_name",
+        "contact_phone",
+        "source",
+    ]
     params = {c: values.get(c) for c in cols} | {"g": shapely.to_wkb(geometry)}
     params["leading_industries"] = params["leading_industries"] or []
     with audited(session, principal.actor, "新建开发区"):
-        session.execute(text(
-            f"INSERT INTO landmatch.dev_zone ({', '.join(cols)}, geom) VALUES "
-            f"({', '.join(':' + c for c in cols)}, ST_Multi(ST_GeomFromWKB(:g, 4490)))"), params)
+        session.execute(
+            text(
+                f"INSERT INTO landmatch.dev_zone ({', '.join(cols)}, geom) VALUES "
+                f"({', '.join(':' + c for c in cols)}, ST_Multi(ST_GeomFromWKB(:g, 4490)))"
+            ),
+            params,
+        )
         report = _refresh_zone_facts(session, None, params["g"])
     return show_zone(session, principal, values["code"]) | {"facts": report}
 
 
-def update_zone(session: Session, principal: Principal, code: str, changes: dict[str, Any],
-                geometry: BaseGeometry | None = None, reason: str | None = None) -> dict[str, Any]:
+def update_zone(
+    session: Session,
+    principal: Principal,
+    code: str,
+    changes: dict[str, Any],
+    geometry: BaseGeometry | None = None,
+    reason: str | None = None,
+) -> dict[str, Any]:
     zone = get_zone_row(session, code)
     principal.require_zone(zone["id"], zone["city_code"])
     allowed = ZONE_EDITABLE if principal.role == "zone" else EDITABLE
     refused = sorted(set(changes) - allowed)
     if refused:
-        raise Forbidden(f"当前账号不能修改字段：{', '.join(refused)}",
-                        detail=[{"field": f, "reason": "无权修改"} for f in refused])
+        raise Forbidden(
+            f"当前账号不能修改字段：{', '.join(refused)}",
+            detail=[{"field": f, "reason": "无权修改"} for f in refused],
+        )
     _check_fields(session, changes)
     if "city_code" in changes and not principal.can_edit_city(changes["city_code"]):
         raise Forbidden("不能把开发区划到本账号范围以外的城市")
@@ -190,18 +261,25 @@ def update_zone(session: Session, principal: Principal, code: str, changes: dict
     old_wkb = None
     if geometry is not None:
         _check_overlap(session, geometry, zone["id"])
-        old_wkb = bytes(session.execute(text(
-            "SELECT ST_AsBinary(geom) FROM landmatch.dev_zone WHERE id = :i"),
-            {"i": zone["id"]}).scalar_one())
+        old_wkb = bytes(
+            session.execute(
+                text("SELECT ST_AsBinary(geom) FROM landmatch.dev_zone WHERE id = :i"),
+                {"i": zone["id"]},
+            ).scalar_one()
+        )
         sets.append("geom = ST_Multi(ST_GeomFromWKB(:g, 4490))")
         params["g"] = shapely.to_wkb(geometry)
     if not sets:
         return show_zone(session, principal, code)
     report = None
     with audited(session, principal.actor, reason or "修改开发区"):
-        session.execute(text(
-            f"UPDATE landmatch.dev_zone SET {', '.join(sets)}, version = version + 1, "
-            "updated_at = now() WHERE id = :id"), params)
+        session.execute(
+            text(
+                f"UPDATE landmatch.dev_zone SET {', '.join(sets)}, version = version + 1, "
+                "updated_at = now() WHERE id = :id"
+            ),
+            params,
+        )
         if geometry is not None:
             report = _refresh_zone_facts(session, old_wkb, params["g"])
     out = show_zone(session, principal, code)
@@ -215,13 +293,17 @@ def delete_zone(session: Session, principal: Principal, code: str) -> None:
     principal.require("admin", "bureau")
     if not principal.can_edit_zone(zone["id"], zone["city_code"]):
         raise Forbidden("只能删除本市的开发区")
-    users = session.execute(text("SELECT count(*) FROM landmatch.app_user WHERE zone_id = :i"),
-                            {"i": zone["id"]}).scalar()
+    users = session.execute(
+        text("SELECT count(*) FROM landmatch.app_user WHERE zone_id = :i"), {"i": zone["id"]}
+    ).scalar()
     if users:
         raise Conflict(f"开发区 {code} 仍有 {users} 个管委会账号，请先停用或改派")
-    old_wkb = bytes(session.execute(text(
-        "SELECT ST_AsBinary(geom) FROM landmatch.dev_zone WHERE id = :i"),
-        {"i": zone["id"]}).scalar_one())
+    old_wkb = bytes(
+        session.execute(
+            text("SELECT ST_AsBinary(geom) FROM landmatch.dev_zone WHERE id = :i"),
+            {"i": zone["id"]},
+        ).scalar_one()
+    )
     with audited(session, principal.actor, "删除开发区"):
         session.execute(text("DELETE FROM landmatch.dev_zone WHERE id = :i"), {"i": zone["id"]})
         _refresh_zone_facts(session, old_wkb, None)
@@ -230,9 +312,12 @@ def delete_zone(session: Session, principal: Principal, code: str) -> None:
 def zone_history(session: Session, principal: Principal, code: str) -> list[dict[str, Any]]:
     zone = get_zone_row(session, code)
     principal.require("admin", "bureau", "zone", "promoter")
-    rows = session.execute(text(
-        "SELECT layer, record_id, op, actor, reason, at, row - 'geom' AS row "
-        "FROM landmatch.layer_version WHERE (layer = 'dev_zone' AND record_id = :i) "
-        "OR (layer = 'zone_assessment' AND (row ->> 'zone_id')::int = :i) ORDER BY at, id"),
-        {"i": zone["id"]}).mappings()
+    rows = session.execute(
+        text(
+            "SELECT layer, record_id, op, actor, reason, at, row - 'geom' AS row "
+            "FROM landmatch.layer_version WHERE (layer = 'dev_zone' AND record_id = :i) "
+            "OR (layer = 'zone_assessment' AND (row ->> 'zone_id')::int = :i) ORDER BY at, id"
+        ),
+        {"i": zone["id"]},
+    ).mappings()
     return [dict(r) for r in rows]

@@ -45,14 +45,18 @@ def test_public_listing_shows_only_public_ready_parcels_and_fields(client):
 
 
 def test_public_cannot_fetch_an_internal_parcel(client, conn):
-    code = conn.execute(text(
-        "SELECT code FROM landmatch.parcel WHERE status = 'idle' LIMIT 1")).scalar()
+    code = conn.execute(
+        text("SELECT code FROM landmatch.parcel WHERE status = 'idle' LIMIT 1")
+    ).scalar()
     assert client.get(f"/api/parcels/{code}").status_code == 404
 
 
 def test_staff_see_internal_fields_and_all_statuses(client, tokens):
-    r = client.get("/api/parcels", params={"status": "idle,unsupplied", "limit": 20},
-                   headers=auth(tokens["promoter"]))
+    r = client.get(
+        "/api/parcels",
+        params={"status": "idle,unsupplied", "limit": 20},
+        headers=auth(tokens["promoter"]),
+    )
     assert r.status_code == 200
     feats = r.json()["features"]
     assert feats and {f["properties"]["status"] for f in feats} <= {"idle", "unsupplied"}
@@ -62,17 +66,25 @@ def test_staff_see_internal_fields_and_all_statuses(client, tokens):
 
 
 def test_filters_city_zone_bbox(client, conn, tokens):
-    r = client.get("/api/parcels", params={"city": "130200", "limit": 30},
-                   headers=auth(tokens["admin"]))
+    r = client.get(
+        "/api/parcels", params={"city": "130200", "limit": 30}, headers=auth(tokens["admin"])
+    )
     assert {f["properties"]["city_code"] for f in r.json()["features"]} == {"130200"}
-    zone = conn.execute(text(
-        "SELECT z.code FROM landmatch.dev_zone z JOIN landmatch.parcel p ON p.zone_id = z.id "
-        "GROUP BY 1 ORDER BY count(*) DESC LIMIT 1")).scalar()
+    zone = conn.execute(
+        text(
+            "SELECT z.code FROM landmatch.dev_zone z JOIN landmatch.parcel p ON p.zone_id = z.id "
+            "GROUP BY 1 ORDER BY count(*) DESC LIMIT 1"
+        )
+    ).scalar()
     r = client.get("/api/parcels", params={"zone": zone}, headers=auth(tokens["admin"]))
     assert r.json()["features"] and all(
-        f["properties"]["zone_code"] == zone for f in r.json()["features"])
-    r = client.get("/api/parcels", params={"bbox": "114.3,37.9,114.8,38.2", "limit": 1000},
-                   headers=auth(tokens["admin"]))
+        f["properties"]["zone_code"] == zone for f in r.json()["features"]
+    )
+    r = client.get(
+        "/api/parcels",
+        params={"bbox": "114.3,37.9,114.8,38.2", "limit": 1000},
+        headers=auth(tokens["admin"]),
+    )
     for f in r.json()["features"]:
         xs = [p[0] for ring in f["geometry"]["coordinates"][0] for p in ring]
         assert min(xs) > 114.29 and max(xs) < 114.81

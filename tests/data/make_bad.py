@@ -18,8 +18,7 @@ import shapely
 BAD = Path(__file__).parent / "bad"
 SQ = [[114.50, 38.04], [114.502, 38.04], [114.502, 38.042], [114.50, 38.042], [114.50, 38.04]]
 SQ_WKT = "POLYGON((114.5 38.04, 114.502 38.04, 114.502 38.042, 114.5 38.042, 114.5 38.04))"
-TXT_HEAD = ("[属性描述]\r\n坐标系=2000国家大地坐标系\r\n几度分带=3\r\n带号={zone}\r\n"
-            "[地块坐标]\r\n")
+TXT_HEAD = "[属性描述]\r\n坐标系=2000国家大地坐标系\r\n几度分带=3\r\n带号={zone}\r\n[地块坐标]\r\n"
 
 
 def feature(props: dict, geometry: dict | None) -> dict:  # type: ignore[type-arg]
@@ -27,8 +26,9 @@ def feature(props: dict, geometry: dict | None) -> dict:  # type: ignore[type-ar
 
 
 def fc(*features: dict) -> bytes:  # type: ignore[type-arg]
-    return json.dumps({"type": "FeatureCollection", "features": list(features)},
-                      ensure_ascii=False).encode()
+    return json.dumps(
+        {"type": "FeatureCollection", "features": list(features)}, ensure_ascii=False
+    ).encode()
 
 
 def props(code: str = "BAD-001", **kw: object) -> dict:  # type: ignore[type-arg]
@@ -43,8 +43,11 @@ def shapefile_zip(drop: tuple[str, ...] = (), extra: dict[str, bytes] | None = N
     import tempfile
 
     with tempfile.TemporaryDirectory() as d:
-        gdf = gpd.GeoDataFrame({"code": ["BAD-SHP"], "name": ["坏"], "land_use": ["100101"]},
-                               geometry=[shapely.Polygon(SQ)], crs="EPSG:4490")
+        gdf = gpd.GeoDataFrame(
+            {"code": ["BAD-SHP"], "name": ["坏"], "land_use": ["100101"]},
+            geometry=[shapely.Polygon(SQ)],
+            crs="EPSG:4490",
+        )
         gdf.to_file(Path(d) / "p.shp", engine="pyogrio", encoding="UTF-8")
         buf = io.BytesIO()
         with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
@@ -96,59 +99,149 @@ def build() -> dict[str, tuple[bytes, dict, str]]:  # type: ignore[type-arg]
         "truncated.zip": (good_zip[: len(good_zip) // 2], {}, "压缩包已损坏"),
         "no_shx.zip": (shapefile_zip(drop=(".shx",)), {}, ".shx"),
         "no_dbf.zip": (shapefile_zip(drop=(".dbf",)), {}, ".dbf"),
-        "two_layers.zip": (shapefile_zip(extra={"q.shp": b"x", "q.shx": b"x", "q.dbf": b"x"}),
-                           {}, "多个 .shp"),
+        "two_layers.zip": (
+            shapefile_zip(extra={"q.shp": b"x", "q.shx": b"x", "q.dbf": b"x"}),
+            {},
+            "多个 .shp",
+        ),
         "zip_slip.zip": (slip(), {}, "不安全的路径"),
         "zip_bomb.zip": (bomb(), {}, "压缩炸弹"),
-        "undecodable.csv": (b"\xef\xbb\xbf" + HEADER.encode() + b"\nBAD-1,\xff\xfe\xfa,100101,ready,"
-                            + SQ_WKT.encode() + b"\n", {}, "编码"),
-        "wrong_encoding.csv": (csv(HEADER, f'BAD-1,坏地块,100101,ready,"{SQ_WKT}"', encoding="gbk"),
-                               {"encoding": "UTF-8"}, "无法按 UTF-8 解码"),
-        "no_at_line.txt": ((TXT_HEAD.format(zone=38) + "J1,1,4212000.000,38544700.000\r\n"
-                            "J2,1,4212000.000,38544800.000\r\n").encode("gbk"), {}, "@"),
-        "mixed_zones.txt": ((TXT_HEAD.format(zone="") +
-                             "4,1.0,A1,地块1,面,,工业用地,,@\r\n"
-                             "J1,1,4212000.000,38544700.000\r\nJ2,1,4212000.000,38544800.000\r\n"
-                             "J3,1,4212100.000,38544800.000\r\nJ1,1,4212000.000,38544700.000\r\n"
-                             "4,1.0,A2,地块2,面,,工业用地,,@\r\n"
-                             "J1,1,4212000.000,39544700.000\r\nJ2,1,4212000.000,39544800.000\r\n"
-                             "J3,1,4212100.000,39544800.000\r\nJ1,1,4212000.000,39544700.000\r\n"
-                             ).encode("gbk"), {}, "带"),
-        "open_ring.csv": (csv(HEADER, 'BAD-1,坏,100101,ready,"POLYGON((114.5 38.04, 114.502 38.04, '
-                              '114.502 38.042))"'), {}, "WKT"),
-        "bowtie.geojson": (fc(feature(props(), poly([[114.5, 38.04], [114.502, 38.042],
-                                                      [114.502, 38.04], [114.5, 38.042],
-                                                      [114.5, 38.04]]))), {}, "自相交"),
+        "undecodable.csv": (
+            b"\xef\xbb\xbf"
+            + HEADER.encode()
+            + b"\nBAD-1,\xff\xfe\xfa,100101,ready,"
+            + SQ_WKT.encode()
+            + b"\n",
+            {},
+            "编码",
+        ),
+        "wrong_encoding.csv": (
+            csv(HEADER, f'BAD-1,坏地块,100101,ready,"{SQ_WKT}"', encoding="gbk"),
+            {"encoding": "UTF-8"},
+            "无法按 UTF-8 解码",
+        ),
+        "no_at_line.txt": (
+            (
+                TXT_HEAD.format(zone=38) + "J1,1,4212000.000,38544700.000\r\n"
+                "J2,1,4212000.000,38544800.000\r\n"
+            ).encode("gbk"),
+            {},
+            "@",
+        ),
+        "mixed_zones.txt": (
+            (
+                TXT_HEAD.format(zone="") + "4,1.0,A1,地块1,面,,工业用地,,@\r\n"
+                "J1,1,4212000.000,38544700.000\r\nJ2,1,4212000.000,38544800.000\r\n"
+                "J3,1,4212100.000,38544800.000\r\nJ1,1,4212000.000,38544700.000\r\n"
+                "4,1.0,A2,地块2,面,,工业用地,,@\r\n"
+                "J1,1,4212000.000,39544700.000\r\nJ2,1,4212000.000,39544800.000\r\n"
+                "J3,1,4212100.000,39544800.000\r\nJ1,1,4212000.000,39544700.000\r\n"
+            ).encode("gbk"),
+            {},
+            "带",
+        ),
+        "open_ring.csv": (
+            csv(
+                HEADER,
+                'BAD-1,坏,100101,ready,"POLYGON((114.5 38.04, 114.502 38.04, 114.502 38.042))"',
+            ),
+            {},
+            "WKT",
+        ),
+        "bowtie.geojson": (
+            fc(
+                feature(
+                    props(),
+                    poly(
+                        [
+                            [114.5, 38.04],
+                            [114.502, 38.042],
+                            [114.502, 38.04],
+                            [114.5, 38.042],
+                            [114.5, 38.04],
+                        ]
+                    ),
+                )
+            ),
+            {},
+            "自相交",
+        ),
         "empty_geometry.geojson": (fc(feature(props(), None)), {}, "几何"),
-        "points.geojson": (fc(feature(props(), {"type": "Point", "coordinates": [114.5, 38.04]})),
-                           {}, "Point"),
-        "swapped_latlon.geojson": (fc(feature(props(), poly([[y, x] for x, y in SQ]))), {},
-                                   "经纬度颠倒"),
-        "nan_coords.csv": (csv(HEADER, 'BAD-1,坏,100101,ready,"POLYGON((114.5 38.04, NaN 38.04, '
-                               '114.502 38.042, 114.5 38.04))"'), {}, "NaN"),
-        "outside_china.geojson": (fc(feature(props(), poly([[2.35 + x - 114.5, 48.85 + y - 38.04]
-                                                            for x, y in SQ]))), {}, "超出中国"),
-        "beijing.geojson": (fc(feature(props(), poly([[116.40 + x - 114.5, 39.90 + y - 38.04]
-                                                      for x, y in SQ]))), {}, "河北"),
+        "points.geojson": (
+            fc(feature(props(), {"type": "Point", "coordinates": [114.5, 38.04]})),
+            {},
+            "Point",
+        ),
+        "swapped_latlon.geojson": (
+            fc(feature(props(), poly([[y, x] for x, y in SQ]))),
+            {},
+            "经纬度颠倒",
+        ),
+        "nan_coords.csv": (
+            csv(
+                HEADER,
+                'BAD-1,坏,100101,ready,"POLYGON((114.5 38.04, NaN 38.04, '
+                '114.502 38.042, 114.5 38.04))"',
+            ),
+            {},
+            "NaN",
+        ),
+        "outside_china.geojson": (
+            fc(feature(props(), poly([[2.35 + x - 114.5, 48.85 + y - 38.04] for x, y in SQ]))),
+            {},
+            "超出中国",
+        ),
+        "beijing.geojson": (
+            fc(feature(props(), poly([[116.40 + x - 114.5, 39.90 + y - 38.04] for x, y in SQ]))),
+            {},
+            "河北",
+        ),
         "wrong_city.geojson": (fc(feature(props(**{"城市代码": "130200"}), poly(SQ))), {}, "不符"),
-        "duplicate_codes.geojson": (fc(feature(props(), poly(SQ)), feature(props(), poly(SQ))), {},
-                                    "重复"),
-        "unknown_columns.csv": (csv(HEADER + ",颜色", f'BAD-1,坏,100101,ready,"{SQ_WKT}",红'), {},
-                                "无法识别的列"),
+        "duplicate_codes.geojson": (
+            fc(feature(props(), poly(SQ)), feature(props(), poly(SQ))),
+            {},
+            "重复",
+        ),
+        "unknown_columns.csv": (
+            csv(HEADER + ",颜色", f'BAD-1,坏,100101,ready,"{SQ_WKT}",红'),
+            {},
+            "无法识别的列",
+        ),
         "merged_header.xlsx": (merged_xlsx(), {}, "合并单元格"),
-        "ambiguous_crs.csv": (csv(HEADER, 'BAD-1,坏,100101,ready,"POLYGON((544700 4212000, 544800 '
-                                  '4212000, 544800 4212100, 544700 4212000))"'), {}, "--crs"),
+        "ambiguous_crs.csv": (
+            csv(
+                HEADER,
+                'BAD-1,坏,100101,ready,"POLYGON((544700 4212000, 544800 '
+                '4212000, 544800 4212100, 544700 4212000))"',
+            ),
+            {},
+            "--crs",
+        ),
         "unknown_status.csv": (csv(HEADER, f'BAD-1,坏,100101,待定,"{SQ_WKT}"'), {}, "状态"),
-        "out_of_range.csv": (csv(HEADER + ",容积率上限", f'BAD-1,坏,100101,ready,"{SQ_WKT}",99'), {},
-                             "最大值"),
-        "start_before_contract.csv": (csv(HEADER + ",合同签订日期,约定开工日期",
-                                          f'BAD-1,坏,100101,supplied,"{SQ_WKT}",2024-05-01,2024-01-01'),
-                                      {}, "早于合同签订日期"),
-        "bad_date.csv": (csv(HEADER + ",批准日期", f'BAD-1,坏,100101,ready,"{SQ_WKT}",2024-13-45'), {},
-                         "日期"),
+        "out_of_range.csv": (
+            csv(HEADER + ",容积率上限", f'BAD-1,坏,100101,ready,"{SQ_WKT}",99'),
+            {},
+            "最大值",
+        ),
+        "start_before_contract.csv": (
+            csv(
+                HEADER + ",合同签订日期,约定开工日期",
+                f'BAD-1,坏,100101,supplied,"{SQ_WKT}",2024-05-01,2024-01-01',
+            ),
+            {},
+            "早于合同签订日期",
+        ),
+        "bad_date.csv": (
+            csv(HEADER + ",批准日期", f'BAD-1,坏,100101,ready,"{SQ_WKT}",2024-13-45'),
+            {},
+            "日期",
+        ),
         "bad_code.csv": (csv(HEADER, f'地块 1,坏,100101,ready,"{SQ_WKT}"'), {}, "编号"),
-        "missing_name.geojson": (fc(feature({"地块编号": "BAD-002", "用途": "100101"}, poly(SQ))), {},
-                                 "名称"),
+        "missing_name.geojson": (
+            fc(feature({"地块编号": "BAD-002", "用途": "100101"}, poly(SQ))),
+            {},
+            "名称",
+        ),
         "not_json.geojson": (b"{ this is not json", {}, "JSON"),
         "no_features.geojson": (fc(), {}, "没有"),
         "corrupt.gpkg": (b"SQLite format 3\x00" + b"\x13" * 2000, {}, "GeoPackage"),
@@ -162,7 +255,11 @@ if __name__ == "__main__":
     BAD.mkdir(exist_ok=True)
     for name, (data, _opts, _msg) in CASES.items():
         (BAD / name).write_bytes(data)
-    (BAD / "cases.json").write_text(json.dumps(
-        {k: {"options": v[1], "expect": v[2]} for k, v in CASES.items()}, ensure_ascii=False,
-        indent=1))
+    (BAD / "cases.json").write_text(
+        json.dumps(
+            {k: {"options": v[1], "expect": v[2]} for k, v in CASES.items()},
+            ensure_ascii=False,
+            indent=1,
+        )
+    )
     print(f"wrote {len(CASES)} files to {BAD}")

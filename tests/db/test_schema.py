@@ -8,19 +8,25 @@ from sqlalchemy.exc import IntegrityError
 
 from landmatch.db.engine import audited
 
-SQUARE = (
-    "ST_Multi(ST_MakeEnvelope(114.5091900, 38.0394600, 114.5103300, 38.0403600, 4490))"
-)
+SQUARE = "ST_Multi(ST_MakeEnvelope(114.5091900, 38.0394600, 114.5103300, 38.0403600, 4490))"
 
 
 def _insert(conn, code="T-0001", status="ready", **extra):  # type: ignore[no-untyped-def]
-    cols = {"code": code, "name": "测试地块", "city_code": "130100", "status": status,
-            "land_use": "100102", **extra}
+    cols = {
+        "code": code,
+        "name": "测试地块",
+        "city_code": "130100",
+        "status": status,
+        "land_use": "100102",
+        **extra,
+    }
     names = ", ".join(cols)
     values = ", ".join(f":{k}" for k in cols)
     return conn.execute(
-        text(f"INSERT INTO landmatch.parcel ({names}, geom) VALUES ({values}, {SQUARE}) "
-             "RETURNING id, area_m2, ST_SRID(geom_3857), ST_SRID(geom)"),
+        text(
+            f"INSERT INTO landmatch.parcel ({names}, geom) VALUES ({values}, {SQUARE}) "
+            "RETURNING id, area_m2, ST_SRID(geom_3857), ST_SRID(geom)"
+        ),
         cols,
     ).one()
 
@@ -35,15 +41,20 @@ def test_area_is_ellipsoidal_and_web_mercator_copy_is_kept(conn):
 
     expected = area_m2(box(114.50919, 38.03946, 114.51033, 38.04036))
     assert area == pytest.approx(expected, rel=1e-6)
-    planar_3857 = conn.execute(text(
-        f"SELECT ST_Area(ST_Transform({SQUARE}, 3857))")).scalar()
+    planar_3857 = conn.execute(text(f"SELECT ST_Area(ST_Transform({SQUARE}, 3857))")).scalar()
     assert abs(planar_3857 - area) / area > 0.5  # Web Mercator would be ~1.6x off here
 
 
 @pytest.mark.parametrize(
     "column,value",
-    [("status", "sold"), ("visibility", "secret"), ("land_use", "999999"),
-     ("supply_modes", ["auction", "barter"]), ("readiness", ["wifi"]), ("code", "bad code!")],
+    [
+        ("status", "sold"),
+        ("visibility", "secret"),
+        ("land_use", "999999"),
+        ("supply_modes", ["auction", "barter"]),
+        ("readiness", ["wifi"]),
+        ("code", "bad code!"),
+    ],
 )
 def test_enumerations_are_constrained_in_the_database(conn, column, value):
     with pytest.raises(IntegrityError), conn.begin_nested():
@@ -65,14 +76,21 @@ def test_every_write_leaves_a_version_with_who_and_why(session):
     with audited(session, "王工", "新增熟地"):
         pid = _insert(session.connection())[0]
     with audited(session, "李工", "更新电力容量"):
-        session.execute(text("UPDATE landmatch.parcel SET power_kva = 2500, name = '改名' "
-                             "WHERE id = :id"), {"id": pid})
+        session.execute(
+            text("UPDATE landmatch.parcel SET power_kva = 2500, name = '改名' WHERE id = :id"),
+            {"id": pid},
+        )
     with audited(session, "李工", "撤下"):
-        session.execute(text("UPDATE landmatch.parcel SET deleted_at = now() WHERE id = :id"),
-                        {"id": pid})
-    rows = session.execute(text(
-        "SELECT version, op, actor, reason, changed, row->>'power_kva' FROM "
-        "landmatch.parcel_version WHERE parcel_id = :id ORDER BY id"), {"id": pid}).all()
+        session.execute(
+            text("UPDATE landmatch.parcel SET deleted_at = now() WHERE id = :id"), {"id": pid}
+        )
+    rows = session.execute(
+        text(
+            "SELECT version, op, actor, reason, changed, row->>'power_kva' FROM "
+            "landmatch.parcel_version WHERE parcel_id = :id ORDER BY id"
+        ),
+        {"id": pid},
+    ).all()
     assert [(r[0], r[1], r[2], r[3]) for r in rows] == [
         (1, "insert", "王工", "新增熟地"),
         (2, "update", "李工", "更新电力容量"),
@@ -86,24 +104,39 @@ def test_every_write_leaves_a_version_with_who_and_why(session):
 def test_hard_delete_is_kept_in_history(session):
     pid = _insert(session.connection(), code="T-GONE")[0]
     session.execute(text("DELETE FROM landmatch.parcel WHERE id = :id"), {"id": pid})
-    op, geom_ok = session.execute(text(
-        "SELECT op, geom IS NOT NULL FROM landmatch.parcel_version WHERE parcel_id = :id "
-        "ORDER BY id DESC LIMIT 1"), {"id": pid}).one()
+    op, geom_ok = session.execute(
+        text(
+            "SELECT op, geom IS NOT NULL FROM landmatch.parcel_version WHERE parcel_id = :id "
+            "ORDER BY id DESC LIMIT 1"
+        ),
+        {"id": pid},
+    ).one()
     assert (op, geom_ok) == ("delete", True)
 
 
 def test_writes_bump_the_data_version(conn):
-    before = conn.execute(text(
-        "SELECT version FROM landmatch.data_state WHERE name = 'parcel'")).scalar()
+    before = conn.execute(
+        text("SELECT version FROM landmatch.data_state WHERE name = 'parcel'")
+    ).scalar()
     _insert(conn, code="T-BUMP")
-    after = conn.execute(text(
-        "SELECT version FROM landmatch.data_state WHERE name = 'parcel'")).scalar()
+    after = conn.execute(
+        text("SELECT version FROM landmatch.data_state WHERE name = 'parcel'")
+    ).scalar()
     assert after == before + 1
 
 
 def test_spatial_indexes_exist(conn):
-    names = set(conn.execute(text(
-        "SELECT indexname FROM pg_indexes WHERE schemaname = 'landmatch' "
-        "AND indexdef ILIKE '%USING gist%'")).scalars())
-    assert {"ix_parcel_geom", "ix_parcel_geom_3857", "ix_dev_zone_geom",
-            "ix_admin_division_geom"} <= names
+    names = set(
+        conn.execute(
+            text(
+                "SELECT indexname FROM pg_indexes WHERE schemaname = 'landmatch' "
+                "AND indexdef ILIKE '%USING gist%'"
+            )
+        ).scalars()
+    )
+    assert {
+        "ix_parcel_geom",
+        "ix_parcel_geom_3857",
+        "ix_dev_zone_geom",
+        "ix_admin_division_geom",
+    } <= names

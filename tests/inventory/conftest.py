@@ -13,19 +13,26 @@ def fingerprint(session):  # type: ignore[no-untyped-def]
     """A function returning counts and a digest of parcels, versions and import batches."""
 
     def take() -> tuple:  # type: ignore[type-arg]
-        return session.execute(text(
-            "SELECT (SELECT count(*) FROM landmatch.parcel), "
-            "(SELECT md5(string_agg(code || ':' || version || ':' || coalesce(deleted_at::text, ''),"
-            " ',' ORDER BY code)) FROM landmatch.parcel), "
-            "(SELECT count(*) FROM landmatch.parcel_version), "
-            "(SELECT count(*) FROM landmatch.import_batch)")).one()
+        return session.execute(
+            text(
+                "SELECT (SELECT count(*) FROM landmatch.parcel), "
+                "(SELECT md5(string_agg(code || ':' || version || ':' || coalesce(deleted_at::text, ''),"
+                " ',' ORDER BY code)) FROM landmatch.parcel), "
+                "(SELECT count(*) FROM landmatch.parcel_version), "
+                "(SELECT count(*) FROM landmatch.import_batch)"
+            )
+        ).one()
 
     return take
 
 
 def square(lon: float = 114.50, lat: float = 38.04, d: float = 0.002) -> dict:  # type: ignore[type-arg]
-    return {"type": "Polygon", "coordinates": [[[lon, lat], [lon + d, lat], [lon + d, lat + d],
-                                                [lon, lat + d], [lon, lat]]]}
+    return {
+        "type": "Polygon",
+        "coordinates": [
+            [[lon, lat], [lon + d, lat], [lon + d, lat + d], [lon, lat + d], [lon, lat]]
+        ],
+    }
 
 
 def feature(code: str, geometry: dict | None = None, **props: object) -> dict:  # type: ignore[type-arg]
@@ -34,5 +41,6 @@ def feature(code: str, geometry: dict | None = None, **props: object) -> dict:  
 
 
 def geojson_bytes(*features: dict) -> bytes:  # type: ignore[type-arg]
-    return json.dumps({"type": "FeatureCollection", "features": list(features)},
-                      ensure_ascii=False).encode()
+    return json.dumps(
+        {"type": "FeatureCollection", "features": list(features)}, ensure_ascii=False
+    ).encode()

@@ -22,8 +22,12 @@ def test_corpus_is_large_enough() -> None:
 def test_bad_file_rejected_cleanly(name, client, tokens, fingerprint):  # type: ignore[no-untyped-def]
     case = CASES[name]
     before = fingerprint()
-    r = client.post("/api/imports", files={"file": (name, (BAD / name).read_bytes())},
-                    data=case["options"], headers=auth(tokens["admin"]))
+    r = client.post(
+        "/api/imports",
+        files={"file": (name, (BAD / name).read_bytes())},
+        data=case["options"],
+        headers=auth(tokens["admin"]),
+    )
     assert 400 <= r.status_code < 500, (r.status_code, r.text)
     assert r.headers["content-type"].startswith("application/problem+json")
     body = r.json()

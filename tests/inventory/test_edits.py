@@ -20,26 +20,34 @@ def test_create_patch_delete_restore_history(client, tokens):  # type: ignore[no
     assert any("申报面积" in w["message"] for w in body["warnings"])  # ≈ 4.4 ha vs 5 ha
 
     h = auth(tokens["bureau"])
-    assert client.patch("/api/parcels/EDIT-001", json={"name": "新名"}, headers=h).status_code == 428
-    stale = client.patch("/api/parcels/EDIT-001", json={"name": "新名"},
-                         headers={**h, "If-Match": '"EDIT-001.v9"'})
+    assert (
+        client.patch("/api/parcels/EDIT-001", json={"name": "新名"}, headers=h).status_code == 428
+    )
+    stale = client.patch(
+        "/api/parcels/EDIT-001", json={"name": "新名"}, headers={**h, "If-Match": '"EDIT-001.v9"'}
+    )
     assert stale.status_code == 412
-    ok = client.patch("/api/parcels/EDIT-001", json={"name": "新名", "far_max": 2.5},
-                      headers={**h, "If-Match": r.headers["ETag"]})
+    ok = client.patch(
+        "/api/parcels/EDIT-001",
+        json={"name": "新名", "far_max": 2.5},
+        headers={**h, "If-Match": r.headers["ETag"]},
+    )
     assert ok.status_code == 200, ok.text
     assert ok.headers["ETag"] == '"EDIT-001.v2"'
     assert ok.json()["properties"]["name"] == "新名"
     # The old ETag is stale now.
-    again = client.patch("/api/parcels/EDIT-001", json={"name": "x"},
-                         headers={**h, "If-Match": r.headers["ETag"]})
+    again = client.patch(
+        "/api/parcels/EDIT-001", json={"name": "x"}, headers={**h, "If-Match": r.headers["ETag"]}
+    )
     assert again.status_code == 412
 
     assert client.delete("/api/parcels/EDIT-001", headers=h).status_code == 204
     assert client.get("/api/parcels/EDIT-001", headers=h).status_code == 404
     back = client.post("/api/parcels/EDIT-001/restore", json={}, headers=h)
     assert back.status_code == 200 and back.json()["properties"]["name"] == "新名"
-    v1 = client.post("/api/parcels/EDIT-001/restore", json={"version": 1, "reason": "回退"},
-                     headers=h)
+    v1 = client.post(
+        "/api/parcels/EDIT-001/restore", json={"version": 1, "reason": "回退"}, headers=h
+    )
     assert v1.status_code == 200 and v1.json()["properties"]["name"] == "测试地块EDIT-001"
 
     hist = client.get("/api/parcels/EDIT-001/history", headers=h).json()
@@ -56,22 +64,41 @@ def test_create_patch_delete_restore_history(client, tokens):  # type: ignore[no
 
 def test_scope_and_roles(client, tokens):  # type: ignore[no-untyped-def]
     # A Shijiazhuang bureau may not create a parcel in Tangshan (118.18 E, 39.63 N).
-    r = _create(client, tokens["bureau"], "EDIT-TS", )
+    r = _create(
+        client,
+        tokens["bureau"],
+        "EDIT-TS",
+    )
     assert r.status_code == 201
-    ts = client.post("/api/parcels", json=feature("EDIT-TS2", square(118.18, 39.63)),
-                     headers=auth(tokens["bureau"]))
+    ts = client.post(
+        "/api/parcels",
+        json=feature("EDIT-TS2", square(118.18, 39.63)),
+        headers=auth(tokens["bureau"]),
+    )
     assert ts.status_code == 403
-    assert client.post("/api/parcels", json=feature("EDIT-P"), headers=auth(tokens["promoter"])).status_code == 403
+    assert (
+        client.post(
+            "/api/parcels", json=feature("EDIT-P"), headers=auth(tokens["promoter"])
+        ).status_code
+        == 403
+    )
     assert client.post("/api/parcels", json=feature("EDIT-P")).status_code == 401
-    admin = client.post("/api/parcels", json=feature("EDIT-TS3", square(118.18, 39.63)),
-                        headers=auth(tokens["admin"]))
+    admin = client.post(
+        "/api/parcels",
+        json=feature("EDIT-TS3", square(118.18, 39.63)),
+        headers=auth(tokens["admin"]),
+    )
     assert admin.status_code == 201 and admin.json()["properties"]["city_code"] == "130200"
 
 
 def test_validation_rejects_with_field_and_location(client, tokens):  # type: ignore[no-untyped-def]
     h = auth(tokens["admin"])
-    bow = {"type": "Polygon", "coordinates": [[[114.5, 38.04], [114.502, 38.042], [114.502, 38.04],
-                                               [114.5, 38.042], [114.5, 38.04]]]}
+    bow = {
+        "type": "Polygon",
+        "coordinates": [
+            [[114.5, 38.04], [114.502, 38.042], [114.502, 38.04], [114.5, 38.042], [114.5, 38.04]]
+        ],
+    }
     r = client.post("/api/parcels", json=feature("EDIT-BOW", bow), headers=h)
     assert r.status_code == 422
     assert "自相交" in r.json()["detail"] and "114.501" in r.json()["detail"]
@@ -98,30 +125,52 @@ def test_validation_rejects_with_field_and_location(client, tokens):  # type: ig
 def test_zone_committee_edits_only_its_own_zones_parcels(client, tokens, session):  # type: ignore[no-untyped-def]
     from sqlalchemy import text
 
-    zone_id, zone_code = session.execute(text(
-        "SELECT z.id, z.code FROM landmatch.app_user u JOIN landmatch.dev_zone z "
-        "ON z.id = u.zone_id WHERE u.name = 't-zone'")).one()
-    mine = session.execute(text(
-        "SELECT code FROM landmatch.parcel WHERE zone_id = :z AND deleted_at IS NULL "
-        "ORDER BY id LIMIT 1"), {"z": zone_id}).scalar()
-    other = session.execute(text(
-        "SELECT code FROM landmatch.parcel WHERE zone_id IS DISTINCT FROM :z "
-        "AND deleted_at IS NULL ORDER BY id LIMIT 1"), {"z": zone_id}).scalar()
+    zone_id, zone_code = session.execute(
+        text(
+            "SELECT z.id, z.code FROM landmatch.app_user u JOIN landmatch.dev_zone z "
+            "ON z.id = u.zone_id WHERE u.name = 't-zone'"
+        )
+    ).one()
+    mine = session.execute(
+        text(
+            "SELECT code FROM landmatch.parcel WHERE zone_id = :z AND deleted_at IS NULL "
+            "ORDER BY id LIMIT 1"
+        ),
+        {"z": zone_id},
+    ).scalar()
+    other = session.execute(
+        text(
+            "SELECT code FROM landmatch.parcel WHERE zone_id IS DISTINCT FROM :z "
+            "AND deleted_at IS NULL ORDER BY id LIMIT 1"
+        ),
+        {"z": zone_id},
+    ).scalar()
     h = auth(tokens["zone"])
     assert mine is not None
     etag = client.get(f"/api/parcels/{mine}", headers=h).headers["ETag"]
-    ok = client.patch(f"/api/parcels/{mine}", json={"power_kva": 4000},
-                      headers={**h, "If-Match": etag})
+    ok = client.patch(
+        f"/api/parcels/{mine}", json={"power_kva": 4000}, headers={**h, "If-Match": etag}
+    )
     assert ok.status_code == 200, ok.text
     # Not another zone's (or a zone-less) parcel, and not moving its own out of the zone.
     etag_o = client.get(f"/api/parcels/{other}", headers=h).headers["ETag"]
-    assert client.patch(f"/api/parcels/{other}", json={"power_kva": 1},
-                        headers={**h, "If-Match": etag_o}).status_code == 403
-    moved = client.patch(f"/api/parcels/{mine}", json={"zone_code": None},
-                         headers={**h, "If-Match": ok.headers["ETag"]})
+    assert (
+        client.patch(
+            f"/api/parcels/{other}", json={"power_kva": 1}, headers={**h, "If-Match": etag_o}
+        ).status_code
+        == 403
+    )
+    moved = client.patch(
+        f"/api/parcels/{mine}",
+        json={"zone_code": None},
+        headers={**h, "If-Match": ok.headers["ETag"]},
+    )
     assert moved.status_code in (403, 422), moved.text
     assert client.delete(f"/api/parcels/{other}", headers=h).status_code == 403
     # Bulk imports stay with the land bureau.
-    r = client.post("/api/imports", headers=h,
-                    files={"file": ("z.geojson", b'{"type":"FeatureCollection","features":[]}')})
+    r = client.post(
+        "/api/imports",
+        headers=h,
+        files={"file": ("z.geojson", b'{"type":"FeatureCollection","features":[]}')},
+    )
     assert r.status_code == 403, (zone_code, r.text)

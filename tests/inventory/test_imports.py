@@ -19,9 +19,12 @@ ADMIN = Principal(name="tester", role="admin")
 
 
 def _post(client, token, name, data, **form):  # type: ignore[no-untyped-def]
-    return client.post("/api/imports", files={"file": (name, data)},
-                       data={k: str(v).lower() if isinstance(v, bool) else v
-                             for k, v in form.items()}, headers=auth(token))
+    return client.post(
+        "/api/imports",
+        files={"file": (name, data)},
+        data={k: str(v).lower() if isinstance(v, bool) else v for k, v in form.items()},
+        headers=auth(token),
+    )
 
 
 def test_dry_run_reports_the_same_and_writes_nothing(client, tokens, fingerprint):  # type: ignore[no-untyped-def]
@@ -33,8 +36,11 @@ def test_dry_run_reports_the_same_and_writes_nothing(client, tokens, fingerprint
     real = _post(client, tokens["bureau"], "a.geojson", data)
     assert real.status_code == 200, real.text
     d, r = dry.json(), real.json()
-    assert d["totals"] == r["totals"] == {"rows": 2, "created": 2, "updated": 0, "unchanged": 0,
-                                          "rejected": 0}
+    assert (
+        d["totals"]
+        == r["totals"]
+        == {"rows": 2, "created": 2, "updated": 0, "unchanged": 0, "rejected": 0}
+    )
     assert [x["action"] for x in d["rows"]] == [x["action"] for x in r["rows"]]
     assert d["import_id"] is None and r["import_id"] > 0
     again = _post(client, tokens["bureau"], "a.geojson", data).json()
@@ -43,26 +49,53 @@ def test_dry_run_reports_the_same_and_writes_nothing(client, tokens, fingerprint
 
 def test_upsert_versions_carry_import_id_and_rollback(session):  # type: ignore[no-untyped-def]
     conn = session.connection()
-    first = run_import(conn, geojson_bytes(feature("IMP-R1"), feature("IMP-R2", square(114.52, 38.05))),
-                       "one.geojson", ADMIN, ImportOptions())
+    first = run_import(
+        conn,
+        geojson_bytes(feature("IMP-R1"), feature("IMP-R2", square(114.52, 38.05))),
+        "one.geojson",
+        ADMIN,
+        ImportOptions(),
+    )
     changed = feature("IMP-R1", far_max=2.0, name="改过")
-    second = run_import(conn, geojson_bytes(changed, feature("IMP-R3", square(114.53, 38.05))),
-                        "two.geojson", ADMIN, ImportOptions())
+    second = run_import(
+        conn,
+        geojson_bytes(changed, feature("IMP-R3", square(114.53, 38.05))),
+        "two.geojson",
+        ADMIN,
+        ImportOptions(),
+    )
     assert second["totals"]["updated"] == 1 and second["totals"]["created"] == 1
-    ids = conn.execute(text("SELECT code, import_id, op FROM landmatch.parcel_version "
-                            "WHERE code LIKE 'IMP-R%' ORDER BY id")).all()
-    assert [(c, i) for c, i, _ in ids] == [("IMP-R1", first["import_id"]), ("IMP-R2", first["import_id"]),
-                                           ("IMP-R1", second["import_id"]), ("IMP-R3", second["import_id"])] or \
-        sorted(ids) == sorted(ids)
+    ids = conn.execute(
+        text(
+            "SELECT code, import_id, op FROM landmatch.parcel_version "
+            "WHERE code LIKE 'IMP-R%' ORDER BY id"
+        )
+    ).all()
+    assert [(c, i) for c, i, _ in ids] == [
+        ("IMP-R1", first["import_id"]),
+        ("IMP-R2", first["import_id"]),
+        ("IMP-R1", second["import_id"]),
+        ("IMP-R3", second["import_id"]),
+    ] or sorted(ids) == sorted(ids)
     assert {i for _, i, _ in ids} == {first["import_id"], second["import_id"]}
     out = rollback_import(conn, second["import_id"], ADMIN)
-    assert out == {"import_id": second["import_id"], "status": "rolled_back", "deleted": 1, "restored": 1}
-    name = conn.execute(text("SELECT name, far_max FROM landmatch.parcel WHERE code = 'IMP-R1'")).one()
+    assert out == {
+        "import_id": second["import_id"],
+        "status": "rolled_back",
+        "deleted": 1,
+        "restored": 1,
+    }
+    name = conn.execute(
+        text("SELECT name, far_max FROM landmatch.parcel WHERE code = 'IMP-R1'")
+    ).one()
     assert name[0] == "测试地块IMP-R1" and name[1] is None
-    gone = conn.execute(text("SELECT deleted_at IS NOT NULL FROM landmatch.parcel WHERE code = 'IMP-R3'")).scalar()
+    gone = conn.execute(
+        text("SELECT deleted_at IS NOT NULL FROM landmatch.parcel WHERE code = 'IMP-R3'")
+    ).scalar()
     assert gone is True
-    status = conn.execute(text("SELECT status FROM landmatch.import_batch WHERE id = :i"),
-                          {"i": second["import_id"]}).scalar()
+    status = conn.execute(
+        text("SELECT status FROM landmatch.import_batch WHERE id = :i"), {"i": second["import_id"]}
+    ).scalar()
     assert status == "rolled_back"
 
 
@@ -81,17 +114,38 @@ def test_export_import_round_trip(client, tokens, session, fmt):  # type: ignore
     conn = session.connection()
     holes = shapely.Polygon(
         [(114.60, 38.10), (114.604, 38.10), (114.604, 38.104), (114.60, 38.104)],
-        [[(114.601, 38.101), (114.602, 38.101), (114.602, 38.102), (114.601, 38.102)]])
-    feats = [feature("RT-001", far_min=1.0, far_max=2.5, supply_modes=["auction", "flexible_term"],
-                     checklist=["title_clear", "no_dispute"], power_kva=1200.5,
-                     power_as_of="2025-01-02", notes="内部说明，含逗号", zone_code=None),
-             feature("RT-002", json.loads(shapely.to_geojson(holes)), status="unsupplied",
-                     land_use="110101", is_standard_land=True)]
+        [[(114.601, 38.101), (114.602, 38.101), (114.602, 38.102), (114.601, 38.102)]],
+    )
+    feats = [
+        feature(
+            "RT-001",
+            far_min=1.0,
+            far_max=2.5,
+            supply_modes=["auction", "flexible_term"],
+            checklist=["title_clear", "no_dispute"],
+            power_kva=1200.5,
+            power_as_of="2025-01-02",
+            notes="内部说明，含逗号",
+            zone_code=None,
+        ),
+        feature(
+            "RT-002",
+            json.loads(shapely.to_geojson(holes)),
+            status="unsupplied",
+            land_use="110101",
+            is_standard_land=True,
+        ),
+    ]
     run_import(conn, geojson_bytes(*feats), "rt.geojson", ADMIN, ImportOptions(city="130100"))
-    geoms_before = dict(conn.execute(text(
-        "SELECT code, ST_AsBinary(geom) FROM landmatch.parcel WHERE code LIKE 'RT-%'")).all())
-    r = client.get(f"/api/exports/parcels?format={fmt}&city=130100&status=ready,unsupplied",
-                   headers=auth(tokens["admin"]))
+    geoms_before = dict(
+        conn.execute(
+            text("SELECT code, ST_AsBinary(geom) FROM landmatch.parcel WHERE code LIKE 'RT-%'")
+        ).all()
+    )
+    r = client.get(
+        f"/api/exports/parcels?format={fmt}&city=130100&status=ready,unsupplied",
+        headers=auth(tokens["admin"]),
+    )
     assert r.status_code == 200, r.text
     name = {"shp": "x.zip"}.get(fmt, f"x.{fmt}")
     # Only our two parcels: re-import a filtered file for speed and a precise assertion.
@@ -119,10 +173,14 @@ def test_public_export_has_public_fields_only(client, tokens):  # type: ignore[n
     feats = r.json()["features"]
     assert feats, "the seed has public ready parcels in 130100"
     for f in feats:
-        assert "contact_phone" not in f["properties"] and "reserve_price_wan_per_mu" not in f["properties"]
+        assert (
+            "contact_phone" not in f["properties"]
+            and "reserve_price_wan_per_mu" not in f["properties"]
+        )
         assert f["properties"]["status"] == "ready"
-    staff = client.get("/api/exports/parcels?format=geojson&city=130100",
-                       headers=auth(tokens["admin"])).json()["features"]
+    staff = client.get(
+        "/api/exports/parcels?format=geojson&city=130100", headers=auth(tokens["admin"])
+    ).json()["features"]
     assert len(staff) > len(feats) and "contact_phone" in staff[0]["properties"]
 
 
@@ -147,8 +205,9 @@ def test_shapefile_gbk_with_cpg(client, tokens):  # type: ignore[no-untyped-def]
     import io
     import zipfile
 
-    r = client.get("/api/exports/parcels?format=shp&encoding=GBK&city=130100",
-                   headers=auth(tokens["admin"]))
+    r = client.get(
+        "/api/exports/parcels?format=shp&encoding=GBK&city=130100", headers=auth(tokens["admin"])
+    )
     zf = zipfile.ZipFile(io.BytesIO(r.content))
     assert zf.read("parcels.cpg").decode().strip() == "GBK"
     back = _post(client, tokens["admin"], "g.zip", r.content, dry_run=True)
@@ -157,11 +216,13 @@ def test_shapefile_gbk_with_cpg(client, tokens):  # type: ignore[no-untyped-def]
 
 
 def test_txt_import_with_projected_crs(client, tokens):  # type: ignore[no-untyped-def]
-    txt = ("[属性描述]\r\n坐标系=2000国家大地坐标系\r\n几度分带=3\r\n带号=38\r\n[地块坐标]\r\n"
-           "5,1.0000,TXT-1,地块1,面,,工业用地,,@\r\n"
-           "J1,1,4212000.000,38544700.000\r\nJ2,1,4212000.000,38544800.000\r\n"
-           "J3,1,4212100.000,38544800.000\r\nJ4,1,4212100.000,38544700.000\r\n"
-           "J1,1,4212000.000,38544700.000\r\n").encode("gbk")
+    txt = (
+        "[属性描述]\r\n坐标系=2000国家大地坐标系\r\n几度分带=3\r\n带号=38\r\n[地块坐标]\r\n"
+        "5,1.0000,TXT-1,地块1,面,,工业用地,,@\r\n"
+        "J1,1,4212000.000,38544700.000\r\nJ2,1,4212000.000,38544800.000\r\n"
+        "J3,1,4212100.000,38544800.000\r\nJ4,1,4212100.000,38544700.000\r\n"
+        "J1,1,4212000.000,38544700.000\r\n"
+    ).encode("gbk")
     r = _post(client, tokens["bureau"], "a.txt", txt)
     assert r.status_code == 200, r.text
     assert r.json()["crs"] == "EPSG:4526" and r.json()["totals"]["created"] == 1
@@ -170,9 +231,15 @@ def test_txt_import_with_projected_crs(client, tokens):  # type: ignore[no-untyp
 
 
 def test_limits(client, tokens, app):  # type: ignore[no-untyped-def]
-    app.state.settings = app.state.settings.model_copy(update={"max_upload_mb": 1, "max_import_rows": 1})
+    app.state.settings = app.state.settings.model_copy(
+        update={"max_upload_mb": 1, "max_import_rows": 1}
+    )
     big = _post(client, tokens["admin"], "a.geojson", b" " * (2 * 1024 * 1024))
     assert big.status_code == 413 and "MB" in big.json()["detail"]
-    rows = _post(client, tokens["admin"], "a.geojson",
-                 geojson_bytes(feature("LIM-1"), feature("LIM-2", square(114.52, 38.05))))
+    rows = _post(
+        client,
+        tokens["admin"],
+        "a.geojson",
+        geojson_bytes(feature("LIM-1"), feature("LIM-2", square(114.52, 38.05))),
+    )
     assert rows.status_code == 413 and "上限" in rows.json()["detail"]

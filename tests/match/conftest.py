@@ -20,8 +20,10 @@ DLON, DLAT = 0.00114, 0.0009
 
 
 def square(lon: float, lat: float, dlon: float = DLON, dlat: float = DLAT) -> str:
-    return (f"MULTIPOLYGON((({lon} {lat}, {lon + dlon} {lat}, {lon + dlon} {lat + dlat}, "
-            f"{lon} {lat + dlat}, {lon} {lat})))")
+    return (
+        f"MULTIPOLYGON((({lon} {lat}, {lon + dlon} {lat}, {lon + dlon} {lat + dlat}, "
+        f"{lon} {lat + dlat}, {lon} {lat})))"
+    )
 
 
 @pytest.fixture
@@ -31,17 +33,25 @@ def make_parcel(session: Session) -> Callable[..., int]:
     def make(*, wkt: str | None = None, facts: bool = True, **attrs: Any) -> int:
         n = next(_seq)
         row: dict[str, Any] = {
-            "code": f"T-MATCH-{n:05d}", "name": f"测试地块{n}", "city_code": "130100",
-            "status": "ready", "visibility": "public", "land_use": "100102",
-            "supply_modes": ["auction"], "ref_price_wan_per_mu": 40, "price_public": True,
-            "readiness": ["road", "power", "water"], "data_updated_on": None,
+            "code": f"T-MATCH-{n:05d}",
+            "name": f"测试地块{n}",
+            "city_code": "130100",
+            "status": "ready",
+            "visibility": "public",
+            "land_use": "100102",
+            "supply_modes": ["auction"],
+            "ref_price_wan_per_mu": 40,
+            "price_public": True,
+            "readiness": ["road", "power", "water"],
+            "data_updated_on": None,
         }
         row.update(attrs)
         cols = ", ".join(row) + ", geom"
         vals = ", ".join(f":{k}" for k in row) + ", ST_GeomFromText(:wkt, 4490)"
-        pid = session.execute(text(
-            f"INSERT INTO landmatch.parcel ({cols}) VALUES ({vals}) RETURNING id"),
-            {**row, "wkt": wkt or square(LON0 + 0.01 * n, LAT0)}).scalar_one()
+        pid = session.execute(
+            text(f"INSERT INTO landmatch.parcel ({cols}) VALUES ({vals}) RETURNING id"),
+            {**row, "wkt": wkt or square(LON0 + 0.01 * n, LAT0)},
+        ).scalar_one()
         if facts:
             refresh_facts(session.connection(), [pid])
         return int(pid)
@@ -51,13 +61,19 @@ def make_parcel(session: Session) -> Callable[..., int]:
 
 @pytest.fixture
 def make_project(session: Session) -> Callable[..., int]:
-    def make(name: str = "测试项目", requirement: dict[str, Any] | None = None,
-             status: str = "new") -> int:
+    def make(
+        name: str = "测试项目", requirement: dict[str, Any] | None = None, status: str = "new"
+    ) -> int:
         import json
 
-        return int(session.execute(text(
-            "INSERT INTO landmatch.project (name, requirement, pipeline_status) "
-            "VALUES (:n, CAST(:r AS jsonb), :s) RETURNING id"),
-            {"n": name, "r": json.dumps(requirement or {}), "s": status}).scalar_one())
+        return int(
+            session.execute(
+                text(
+                    "INSERT INTO landmatch.project (name, requirement, pipeline_status) "
+                    "VALUES (:n, CAST(:r AS jsonb), :s) RETURNING id"
+                ),
+                {"n": name, "r": json.dumps(requirement or {}), "s": status},
+            ).scalar_one()
+        )
 
     return make

@@ -15,8 +15,9 @@ from landmatch.match.requirements import Requirement
 TODAY = dt.date(2026, 11, 26)
 
 
-def verdicts(session: Session, req: Requirement | dict[str, Any], pid: int,
-             public: bool = False) -> dict[str, Any]:
+def verdicts(
+    session: Session, req: Requirement | dict[str, Any], pid: int, public: bool = False
+) -> dict[str, Any]:
     """Each applicable rule's pass/fail for parcel ``pid``, the scope test, and whether the
     candidate query returns the parcel."""
     if isinstance(req, dict):
@@ -24,15 +25,26 @@ def verdicts(session: Session, req: Requirement | dict[str, Any], pid: int,
     ref = load_reference(session, data_version(session))
     plan = Plan(session, req, public, ref, TODAY, 365)
     cols = ", ".join(f"({r.sql}) AS {r.name}" for r in plan.rules)
-    row = session.execute(text(
-        f"SELECT ({plan.scope}) AS scope, {cols} FROM (SELECT q.*, "
-        # The zone a match uses: the parcel's own, else the one containing it.
-        "COALESCE(q.zone_id, g.zone_id) AS zone_key FROM landmatch.parcel q "
-        "LEFT JOIN landmatch.parcel_fact g ON g.parcel_id = q.id) p "
-        "LEFT JOIN landmatch.parcel_fact f ON f.parcel_id = p.id "
-        "WHERE p.id = :target"), {**plan.ps.values, "target": pid}).mappings().one()
+    row = (
+        session.execute(
+            text(
+                f"SELECT ({plan.scope}) AS scope, {cols} FROM (SELECT q.*, "
+                # The zone a match uses: the parcel's own, else the one containing it.
+                "COALESCE(q.zone_id, g.zone_id) AS zone_key FROM landmatch.parcel q "
+                "LEFT JOIN landmatch.parcel_fact g ON g.parcel_id = q.id) p "
+                "LEFT JOIN landmatch.parcel_fact f ON f.parcel_id = p.id "
+                "WHERE p.id = :target"
+            ),
+            {**plan.ps.values, "target": pid},
+        )
+        .mappings()
+        .one()
+    )
     out = dict(row)
-    out["candidate"] = session.execute(
-        text(plan.select(extra="AND p.id = :target")),
-        {**plan.ps.values, "target": pid}).first() is not None
+    out["candidate"] = (
+        session.execute(
+            text(plan.select(extra="AND p.id = :target")), {**plan.ps.values, "target": pid}
+        ).first()
+        is not None
+    )
     return out

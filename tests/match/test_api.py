@@ -14,8 +14,20 @@ def test_schema(client):
     r = client.get("/api/match/schema")
     assert r.status_code == 200
     props = r.json()["properties"]
-    for k in ("industry", "area_mu_min", "utilities", "budget", "supply_modes", "location",
-              "proximity", "preset", "weights", "top", "assemblies", "include_coming"):
+    for k in (
+        "industry",
+        "area_mu_min",
+        "utilities",
+        "budget",
+        "supply_modes",
+        "location",
+        "proximity",
+        "preset",
+        "weights",
+        "top",
+        "assemblies",
+        "include_coming",
+    ):
         assert k in props
 
 
@@ -25,20 +37,31 @@ def test_public_match_sees_public_parcels_and_fields_only(client, session):
     body = r.json()
     assert body["type"] == "FeatureCollection" and body["features"]
     codes = [f["id"] for f in body["features"]]
-    rows = session.execute(text(
-        "SELECT code, status, visibility FROM landmatch.parcel WHERE code = ANY(:c)"),
-        {"c": codes}).all()
+    rows = session.execute(
+        text("SELECT code, status, visibility FROM landmatch.parcel WHERE code = ANY(:c)"),
+        {"c": codes},
+    ).all()
     assert {(s, v) for _c, s, v in rows} == {("ready", "public")}
-    leaked = {"contact_name", "contact_phone", "holder", "reserve_price_wan_per_mu", "notes",
-              "id", "visibility"} | set(INTERNAL_COLUMNS)
+    leaked = {
+        "contact_name",
+        "contact_phone",
+        "holder",
+        "reserve_price_wan_per_mu",
+        "notes",
+        "id",
+        "visibility",
+    } | set(INTERNAL_COLUMNS)
     for f in body["features"]:
         assert not leaked & set(f["properties"]), leaked & set(f["properties"])
     assert body["why_not"]["considered"] >= len(codes)
 
 
 def test_promoter_matches_internal_inventory(client, tokens):
-    r = client.post("/api/match", json={**REQ, "include_coming": True, "top": 50},
-                    headers=auth(tokens["promoter"]))
+    r = client.post(
+        "/api/match",
+        json={**REQ, "include_coming": True, "top": 50},
+        headers=auth(tokens["promoter"]),
+    )
     assert r.status_code == 200
     props = [f["properties"] for f in r.json()["features"]]
     assert props and all("contact_name" in p for p in props)
@@ -50,13 +73,21 @@ def test_feature_explanation(client, tokens):
     p = body["features"][0]["properties"]
     assert p["rank"] == 1
     assert {b["criterion"] for b in p["breakdown"]} == {
-        "area_fit", "distance", "zone_fit", "readiness", "price", "policy", "freshness"}
+        "area_fit",
+        "distance",
+        "zone_fit",
+        "readiness",
+        "price",
+        "policy",
+        "freshness",
+    }
     assert abs(sum(b["contribution"] for b in p["breakdown"]) - p["score"]) < 1e-2
     assert abs(sum(b["weight"] for b in p["breakdown"]) - 1) < 1e-3
     assert p["time_to_start"]["days"] > 0
     assert isinstance(p["policies"], list) and isinstance(p["warnings"], list)
     assert [f["properties"]["rank"] for f in body["features"]] == list(
-        range(1, len(body["features"]) + 1))
+        range(1, len(body["features"]) + 1)
+    )
 
 
 def test_stored_run_is_returned_as_it_was(client, tokens):
@@ -79,22 +110,36 @@ def test_bad_requests_are_problems(client):
     assert r.status_code == 400 and "未知开发区" in r.json()["detail"]
     r = client.post("/api/match", json={"top": 0})
     assert r.status_code == 422
-    r = client.post("/api/match", json={"location": {"polygon": {"type": "Polygon", "coordinates": [
-        [[0, 0], [1, 1], [1, 0], [0, 1], [0, 0]]]}}})
+    r = client.post(
+        "/api/match",
+        json={
+            "location": {
+                "polygon": {
+                    "type": "Polygon",
+                    "coordinates": [[[0, 0], [1, 1], [1, 0], [0, 1], [0, 0]]],
+                }
+            }
+        },
+    )
     assert r.status_code == 422
 
 
 def test_why_not_counts_and_near_misses(client, tokens):
-    body = client.post("/api/match", json={**REQ, "area_mu_max": 40, "budget": {
-        "max_wan_per_mu": 35}}, headers=auth(tokens["promoter"])).json()
+    body = client.post(
+        "/api/match",
+        json={**REQ, "area_mu_max": 40, "budget": {"max_wan_per_mu": 35}},
+        headers=auth(tokens["promoter"]),
+    ).json()
     wn = body["why_not"]
     rules = {x["rule"]: x["count"] for x in wn["failed"]}
     assert rules["area"] > 0 and rules["budget_per_mu"] > 0 and rules["status"] > 0
     assert 0 < len(wn["near_misses"]) <= 10
     for n in wn["near_misses"]:
         assert n["change"].startswith(("面积", "预算", "总投资", "年税收"))
-    assert any(n["change"].startswith("面积上限 +") or n["change"].startswith("预算 +")
-               for n in wn["near_misses"])
+    assert any(
+        n["change"].startswith("面积上限 +") or n["change"].startswith("预算 +")
+        for n in wn["near_misses"]
+    )
 
 
 def test_assemblies_when_no_single_parcel_is_big_enough(client, tokens, session, make_parcel):
@@ -105,11 +150,18 @@ def test_assemblies_when_no_single_parcel_is_big_enough(client, tokens, session,
     codes = []
     for i in range(3):
         pid = make_parcel(wkt=square(x0 + i * (DLON + gap), y0))
-        codes.append(session.execute(text("SELECT code FROM landmatch.parcel WHERE id = :i"),
-                                     {"i": pid}).scalar_one())
+        codes.append(
+            session.execute(
+                text("SELECT code FROM landmatch.parcel WHERE id = :i"), {"i": pid}
+            ).scalar_one()
+        )
     make_parcel(wkt=square(x0, y0 + DLAT + 0.0027))
-    req = {"industry": "36", "area_mu_min": 40, "area_mu_max": 50,
-           "location": {"bbox": [x0 - 0.01, y0 - 0.01, x0 + 0.02, y0 + 0.02]}}
+    req = {
+        "industry": "36",
+        "area_mu_min": 40,
+        "area_mu_max": 50,
+        "location": {"bbox": [x0 - 0.01, y0 - 0.01, x0 + 0.02, y0 + 0.02]},
+    }
     body = client.post("/api/match", json=req, headers=auth(tokens["promoter"])).json()
     assert body["numberReturned"] == 0
     assemblies = [f for f in body["features"] if f["properties"]["kind"] == "assembly"]
@@ -120,23 +172,31 @@ def test_assemblies_when_no_single_parcel_is_big_enough(client, tokens, session,
     assert assemblies[0]["geometry"]["type"] == "MultiPolygon"
     assert abs(sum(b["contribution"] for b in p["breakdown"]) - p["score"]) < 1e-2
     # Two of them make only ≈30 亩: with a 25–35 亩 range the best pair is offered instead.
-    body = client.post("/api/match", json={**req, "area_mu_min": 25, "area_mu_max": 35},
-                       headers=auth(tokens["promoter"])).json()
+    body = client.post(
+        "/api/match",
+        json={**req, "area_mu_min": 25, "area_mu_max": 35},
+        headers=auth(tokens["promoter"]),
+    ).json()
     pairs = [f["properties"]["members"] for f in body["features"]]
     assert pairs and all(len(m) == 2 for m in pairs)
     # Different availability never assembles.
-    session.execute(text("UPDATE landmatch.parcel SET status = 'idle' WHERE code = :c"),
-                    {"c": codes[1]})
-    body = client.post("/api/match", json={**req, "include_coming": True},
-                       headers=auth(tokens["promoter"])).json()
+    session.execute(
+        text("UPDATE landmatch.parcel SET status = 'idle' WHERE code = :c"), {"c": codes[1]}
+    )
+    body = client.post(
+        "/api/match", json={**req, "include_coming": True}, headers=auth(tokens["promoter"])
+    ).json()
     assert not [f for f in body["features"] if f["properties"]["kind"] == "assembly"]
 
 
 def test_projects_crud_and_pipeline(client, tokens):
     h = auth(tokens["promoter"])
     assert client.get("/api/projects").status_code == 401
-    r = client.post("/api/projects", json={"name": "汽车零部件", "investor": "某集团",
-                                           "requirement": REQ}, headers=h)
+    r = client.post(
+        "/api/projects",
+        json={"name": "汽车零部件", "investor": "某集团", "requirement": REQ},
+        headers=h,
+    )
     assert r.status_code == 201, r.text
     pid = r.json()["id"]
     assert r.json()["pipeline_status"] == "new" and r.json()["industry_code"] == "36"
@@ -157,11 +217,13 @@ def test_reservation_conflict_and_effect_on_matching(client, tokens, session):
     a = client.post("/api/projects", json={"name": "甲", "requirement": REQ}, headers=h).json()
     b = client.post("/api/projects", json={"name": "乙", "requirement": REQ}, headers=h).json()
     top = client.post(f"/api/projects/{a['id']}/match", headers=h).json()["features"][0]["id"]
-    r = client.post("/api/reservations", json={"parcel_code": top, "project_id": a["id"]},
-                    headers=h)
+    r = client.post(
+        "/api/reservations", json={"parcel_code": top, "project_id": a["id"]}, headers=h
+    )
     assert r.status_code == 201, r.text
-    r2 = client.post("/api/reservations", json={"parcel_code": top, "project_id": b["id"]},
-                     headers=h)
+    r2 = client.post(
+        "/api/reservations", json={"parcel_code": top, "project_id": b["id"]}, headers=h
+    )
     assert r2.status_code == 409 and "已被项目" in r2.json()["detail"]
     # The held parcel is out for project 乙 and counted, still in for project 甲.
     mb = client.post(f"/api/projects/{b['id']}/match", headers=h).json()
@@ -171,19 +233,33 @@ def test_reservation_conflict_and_effect_on_matching(client, tokens, session):
     assert top in [f["id"] for f in ma["features"]]
     # Release, then 乙 may hold it.
     assert client.delete(f"/api/reservations/{r.json()['id']}", headers=h).status_code == 200
-    assert client.post("/api/reservations", json={"parcel_code": top, "project_id": b["id"]},
-                       headers=h).status_code == 201
-    assert client.post("/api/reservations", json={"parcel_code": top, "project_id": a["id"]}
-                       ).status_code == 401
+    assert (
+        client.post(
+            "/api/reservations", json={"parcel_code": top, "project_id": b["id"]}, headers=h
+        ).status_code
+        == 201
+    )
+    assert (
+        client.post(
+            "/api/reservations", json={"parcel_code": top, "project_id": a["id"]}
+        ).status_code
+        == 401
+    )
 
 
 def test_reverse_match(client, tokens):
     h = auth(tokens["promoter"])
     fit = client.post("/api/projects", json={"name": "合适", "requirement": REQ}, headers=h).json()
-    client.post("/api/projects", json={"name": "太大", "requirement": {
-        **REQ, "area_mu_min": 5000, "area_mu_max": 9000}}, headers=h)
-    client.post("/api/projects", json={"name": "已签约", "pipeline_status": "signed",
-                                       "requirement": REQ}, headers=h)
+    client.post(
+        "/api/projects",
+        json={"name": "太大", "requirement": {**REQ, "area_mu_min": 5000, "area_mu_max": 9000}},
+        headers=h,
+    )
+    client.post(
+        "/api/projects",
+        json={"name": "已签约", "pipeline_status": "signed", "requirement": REQ},
+        headers=h,
+    )
     code = client.post("/api/match", json=REQ, headers=h).json()["features"][0]["id"]
     r = client.get(f"/api/parcels/{code}/matching-projects", headers=h)
     assert r.status_code == 200

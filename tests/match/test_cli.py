@@ -12,16 +12,31 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _run(settings, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "LANDMATCH_DATABASE_URL": settings.database_url, "COLUMNS": "200",
-           "PYTHONPATH": str(ROOT)}
-    return subprocess.run([sys.executable, "-m", "landmatch.cli", "match", *args],
-                          capture_output=True, text=True, env=env, timeout=120, check=False)
+    env = {
+        **os.environ,
+        "LANDMATCH_DATABASE_URL": settings.database_url,
+        "COLUMNS": "200",
+        "PYTHONPATH": str(ROOT),
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "landmatch.cli", "match", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
 
 
 def test_table_and_json(engine, settings, tmp_path):
     req = tmp_path / "p.json"
-    req.write_text(json.dumps({"name": "测试项目", "industry": "36", "area_mu_min": 20,
-                               "area_mu_max": 150}, ensure_ascii=False), encoding="utf-8")
+    req.write_text(
+        json.dumps(
+            {"name": "测试项目", "industry": "36", "area_mu_min": 20, "area_mu_max": 150},
+            ensure_ascii=False,
+        ),
+        encoding="utf-8",
+    )
     r = _run(settings, str(req), "--top", "3")
     assert r.returncode == 0, r.stderr
     assert "选址匹配结果：测试项目" in r.stdout and "排名" in r.stdout and "未入选原因" in r.stdout

@@ -21,7 +21,8 @@ PROMOTER = Principal(name="t", role="promoter")
 M2_PER_MU = 10000 / 15
 
 weights_st = st.fixed_dictionaries({c: st.floats(0, 10) for c in CRITERIA}).filter(
-    lambda w: sum(w.values()) > 0.01)
+    lambda w: sum(w.values()) > 0.01
+)
 scores_st = st.fixed_dictionaries({c: st.floats(0, 1) for c in CRITERIA})
 
 
@@ -52,7 +53,9 @@ def test_area_fit_peaks_inside_the_range(rng, area):
         assert area_fit(area, lo, hi) <= min(area_fit(lo, lo, hi), area_fit(hi, lo, hi)) + 1e-12
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(ranges, st.floats(0, 1500))
 def test_sql_area_fit_matches_python(conn, rng, area):
     lo, hi = rng
@@ -66,11 +69,13 @@ def test_sql_area_fit_matches_python(conn, rng, area):
 def _compatible(land_use: str, compat: list[str], req: Requirement) -> bool:
     """Independent oracle for domain-rules §4."""
     if req.industry in vocab.LOGISTICS_INDUSTRIES:
-        return land_use.startswith("1101") or (land_use.startswith("1001") and any(
-            c.startswith("1101") for c in compat))
+        return land_use.startswith("1101") or (
+            land_use.startswith("1001") and any(c.startswith("1101") for c in compat)
+        )
     pc = req.effective_pollution
     ok = {3: land_use == "100103", 2: land_use in ("100102", "100103")}.get(
-        pc, land_use.startswith("1001"))
+        pc, land_use.startswith("1001")
+    )
     if req.industry in vocab.RESEARCH_INDUSTRIES:
         ok = ok or land_use == "0802" or (land_use.startswith("1001") and "0802" in compat)
     return ok
@@ -103,30 +108,43 @@ def _check(props: dict[str, Any], req: Requirement) -> None:
 
 requirements_st = st.builds(
     lambda industry, lo, span, budget, power, inv, cities, modes, coming, near: Requirement(
-        industry=industry, area_mu_min=lo, area_mu_max=None if span is None else lo + span,
-        budget={"max_wan_per_mu": budget}, utilities={"power_kva": power}, investment_wan=inv,
-        location={"cities": cities}, supply_modes=modes, include_coming=coming,
+        industry=industry,
+        area_mu_min=lo,
+        area_mu_max=None if span is None else lo + span,
+        budget={"max_wan_per_mu": budget},
+        utilities={"power_kva": power},
+        investment_wan=inv,
+        location={"cities": cities},
+        supply_modes=modes,
+        include_coming=coming,
         proximity=[{"kind": "highway_interchange", "max_km": near, "hard": True}] if near else [],
-        top=30),
+        top=30,
+    ),
     st.sampled_from(["26", "36", "39", "59", "73", "13"]),
-    st.floats(5, 150), st.one_of(st.none(), st.floats(1, 300)),
-    st.one_of(st.none(), st.floats(15, 80)), st.one_of(st.none(), st.floats(500, 20000)),
+    st.floats(5, 150),
+    st.one_of(st.none(), st.floats(1, 300)),
+    st.one_of(st.none(), st.floats(15, 80)),
+    st.one_of(st.none(), st.floats(500, 20000)),
     st.one_of(st.none(), st.floats(1000, 100000)),
     st.lists(st.sampled_from(["130100", "130200", "130600", "130900", "131000"]), max_size=2),
     st.lists(st.sampled_from(["auction", "flexible_term", "long_lease"]), max_size=2),
-    st.booleans(), st.one_of(st.none(), st.floats(3, 40)),
+    st.booleans(),
+    st.one_of(st.none(), st.floats(3, 40)),
 )
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(requirements_st)
 def test_no_ranked_parcel_breaks_a_hard_rule(session, req):
     result = run_match(session, req, PROMOTER, store=False, today=TODAY)
     for f in result["features"]:
         if f["properties"]["kind"] == "parcel":
             _check(f["properties"], req)
-    scores = [f["properties"]["score"] for f in result["features"]
-              if f["properties"]["kind"] == "parcel"]
+    scores = [
+        f["properties"]["score"] for f in result["features"] if f["properties"]["kind"] == "parcel"
+    ]
     assert scores == sorted(scores, reverse=True)
     for f in result["features"]:
         b = f["properties"]["breakdown"]

@@ -14,8 +14,14 @@ CASES: list[tuple[str, dict[str, Any], dict[str, Any] | None, dict[str, Any], st
     # Land use, domain-rules §4.
     ("三类 on 100103", {"land_use": "100103"}, {}, {"industry": "26"}, "land_use", True),
     ("三类 not on 100102", {"land_use": "100102"}, {}, {"industry": "26"}, "land_use", False),
-    ("三类 by class on 100101", {"land_use": "100101"}, {}, {"industry": "36", "pollution_class": 3},
-     "land_use", False),
+    (
+        "三类 by class on 100101",
+        {"land_use": "100101"},
+        {},
+        {"industry": "36", "pollution_class": 3},
+        "land_use",
+        False,
+    ),
     ("二类 on 100102", {"land_use": "100102"}, {}, {"industry": "36"}, "land_use", True),
     ("二类 on 100103", {"land_use": "100103"}, {}, {"industry": "36"}, "land_use", True),
     ("二类 not on 100101", {"land_use": "100101"}, {}, {"industry": "36"}, "land_use", False),
@@ -23,10 +29,22 @@ CASES: list[tuple[str, dict[str, Any], dict[str, Any] | None, dict[str, Any], st
     ("一类 on 100103", {"land_use": "100103"}, {}, {"industry": "39"}, "land_use", True),
     ("一类 not on logistics", {"land_use": "110101"}, {}, {"industry": "39"}, "land_use", False),
     ("logistics on 110102", {"land_use": "110102"}, {}, {"industry": "59"}, "land_use", True),
-    ("logistics not on plain industrial", {"land_use": "100102"}, {}, {"industry": "59"},
-     "land_use", False),
-    ("logistics on industrial compatible with logistics",
-     {"land_use": "100102", "compatible_uses": ["110101"]}, {}, {"industry": "59"}, "land_use", True),
+    (
+        "logistics not on plain industrial",
+        {"land_use": "100102"},
+        {},
+        {"industry": "59"},
+        "land_use",
+        False,
+    ),
+    (
+        "logistics on industrial compatible with logistics",
+        {"land_use": "100102", "compatible_uses": ["110101"]},
+        {},
+        {"industry": "59"},
+        "land_use",
+        True,
+    ),
     ("R&D on 0802", {"land_use": "0802"}, {}, {"industry": "73"}, "land_use", True),
     ("R&D not on commerce", {"land_use": "0901"}, {}, {"industry": "73"}, "land_use", False),
     ("explicit land uses", {"land_use": "0901"}, {}, {"land_uses": ["0901"]}, "land_use", True),
@@ -35,66 +53,159 @@ CASES: list[tuple[str, dict[str, Any], dict[str, Any] | None, dict[str, Any], st
     ("area below min", {}, {}, {"area_mu_min": 20}, "area", False),
     ("area above max", {}, {}, {"area_mu_max": 10}, "area", False),
     # 标准地 on the parcel's own area: 300 万元/亩 × 15 亩 ≈ 4 500 万元.
-    ("intensity met", {"invest_intensity_min": 300}, {}, {"investment_wan": 5000},
-     "invest_intensity", True),
-    ("intensity short", {"invest_intensity_min": 300}, {}, {"investment_wan": 4000},
-     "invest_intensity", False),
+    (
+        "intensity met",
+        {"invest_intensity_min": 300},
+        {},
+        {"investment_wan": 5000},
+        "invest_intensity",
+        True,
+    ),
+    (
+        "intensity short",
+        {"invest_intensity_min": 300},
+        {},
+        {"investment_wan": 4000},
+        "invest_intensity",
+        False,
+    ),
     ("intensity not set", {}, {}, {"investment_wan": 10}, "invest_intensity", True),
     ("tax met", {"tax_per_mu_min": 20}, {}, {"annual_tax_wan": 400}, "tax_per_mu", True),
     ("tax short", {"tax_per_mu_min": 20}, {}, {"annual_tax_wan": 200}, "tax_per_mu", False),
-    ("energy met", {"energy_per_value_max": 0.5}, {}, {"energy_tce": 100, "value_added_wan": 1000},
-     "energy", True),
-    ("energy over", {"energy_per_value_max": 0.5}, {}, {"energy_tce": 800, "value_added_wan": 1000},
-     "energy", False),
+    (
+        "energy met",
+        {"energy_per_value_max": 0.5},
+        {},
+        {"energy_tce": 100, "value_added_wan": 1000},
+        "energy",
+        True,
+    ),
+    (
+        "energy over",
+        {"energy_per_value_max": 0.5},
+        {},
+        {"energy_tce": 800, "value_added_wan": 1000},
+        "energy",
+        False,
+    ),
     # Utilities: unknown is not a failure unless the request says so (and is never "met").
     ("power met", {"power_kva": 1000}, {}, {"utilities": {"power_kva": 500}}, "power", True),
     ("power short", {"power_kva": 1000}, {}, {"utilities": {"power_kva": 2000}}, "power", False),
     ("power unknown", {}, {}, {"utilities": {"power_kva": 2000}}, "power", True),
-    ("power unknown, known required", {}, {},
-     {"utilities": {"power_kva": 2000}, "require_known_utilities": True}, "power", False),
+    (
+        "power unknown, known required",
+        {},
+        {},
+        {"utilities": {"power_kva": 2000}, "require_known_utilities": True},
+        "power",
+        False,
+    ),
     ("water short", {"water_m3d": 100}, {}, {"utilities": {"water_m3d": 200}}, "water", False),
     ("gas met", {"gas_m3d": 1000}, {}, {"utilities": {"gas_m3d": 1000}}, "gas", True),
     ("heat short", {"heat_mw": 1}, {}, {"utilities": {"heat_mw": 5}}, "heat", False),
     ("5G missing", {"telecom_5g": False}, {}, {"utilities": {"need_5g": True}}, "telecom", False),
     ("5G unknown", {}, {}, {"utilities": {"need_5g": True}}, "telecom", True),
-    ("5G unknown, known required", {}, {},
-     {"utilities": {"need_5g": True}, "require_known_utilities": True}, "telecom", False),
+    (
+        "5G unknown, known required",
+        {},
+        {},
+        {"utilities": {"need_5g": True}, "require_known_utilities": True},
+        "telecom",
+        False,
+    ),
     # Exclusion constraints: three states.
     ("excluded", {}, {"excluded": True}, {}, "excluded", False),
     ("checked clear", {}, {"excluded": False}, {}, "excluded", True),
     ("not checked", {}, None, {}, "excluded", True),
     # Budget.
-    ("price within", {"ref_price_wan_per_mu": 40}, {}, {"budget": {"max_wan_per_mu": 45}},
-     "budget_per_mu", True),
-    ("price over", {"ref_price_wan_per_mu": 40}, {}, {"budget": {"max_wan_per_mu": 35}},
-     "budget_per_mu", False),
-    ("total within", {"ref_price_wan_per_mu": 40}, {}, {"budget": {"max_total_wan": 700}},
-     "budget_total", True),
-    ("total over", {"ref_price_wan_per_mu": 40}, {}, {"budget": {"max_total_wan": 500}},
-     "budget_total", False),
+    (
+        "price within",
+        {"ref_price_wan_per_mu": 40},
+        {},
+        {"budget": {"max_wan_per_mu": 45}},
+        "budget_per_mu",
+        True,
+    ),
+    (
+        "price over",
+        {"ref_price_wan_per_mu": 40},
+        {},
+        {"budget": {"max_wan_per_mu": 35}},
+        "budget_per_mu",
+        False,
+    ),
+    (
+        "total within",
+        {"ref_price_wan_per_mu": 40},
+        {},
+        {"budget": {"max_total_wan": 700}},
+        "budget_total",
+        True,
+    ),
+    (
+        "total over",
+        {"ref_price_wan_per_mu": 40},
+        {},
+        {"budget": {"max_total_wan": 500}},
+        "budget_total",
+        False,
+    ),
     # Supply mode.
-    ("mode offered", {"supply_modes": ["auction", "long_lease"]}, {},
-     {"supply_modes": ["long_lease"]}, "supply_mode", True),
-    ("mode not offered", {"supply_modes": ["auction"]}, {}, {"supply_modes": ["long_lease"]},
-     "supply_mode", False),
+    (
+        "mode offered",
+        {"supply_modes": ["auction", "long_lease"]},
+        {},
+        {"supply_modes": ["long_lease"]},
+        "supply_mode",
+        True,
+    ),
+    (
+        "mode not offered",
+        {"supply_modes": ["auction"]},
+        {},
+        {"supply_modes": ["long_lease"]},
+        "supply_mode",
+        False,
+    ),
     # Hard proximity.
-    ("port near enough", {}, {"dist_port_km": 50}, {"proximity": [
-        {"kind": "port", "max_km": 60, "hard": True}]}, "near_port", True),
-    ("port too far", {}, {"dist_port_km": 50}, {"proximity": [
-        {"kind": "port", "max_km": 40, "hard": True}]}, "near_port", False),
-    ("port distance unknown", {}, {"dist_port_km": None}, {"proximity": [
-        {"kind": "port", "max_km": 400, "hard": True}]}, "near_port", False),
+    (
+        "port near enough",
+        {},
+        {"dist_port_km": 50},
+        {"proximity": [{"kind": "port", "max_km": 60, "hard": True}]},
+        "near_port",
+        True,
+    ),
+    (
+        "port too far",
+        {},
+        {"dist_port_km": 50},
+        {"proximity": [{"kind": "port", "max_km": 40, "hard": True}]},
+        "near_port",
+        False,
+    ),
+    (
+        "port distance unknown",
+        {},
+        {"dist_port_km": None},
+        {"proximity": [{"kind": "port", "max_km": 400, "hard": True}]},
+        "near_port",
+        False,
+    ),
 ]
 
 
-@pytest.mark.parametrize(("case", "attrs", "facts", "req", "rule", "passes"), CASES,
-                         ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(
+    ("case", "attrs", "facts", "req", "rule", "passes"), CASES, ids=[c[0] for c in CASES]
+)
 def test_rule(session, make_parcel, case, attrs, facts, req, rule, passes):
     pid = make_parcel(facts=facts is not None, **attrs)
     if facts:
         sets = ", ".join(f"{k} = :{k}" for k in facts)
-        session.execute(text(f"UPDATE landmatch.parcel_fact SET {sets} WHERE parcel_id = :id"),
-                        {**facts, "id": pid})
+        session.execute(
+            text(f"UPDATE landmatch.parcel_fact SET {sets} WHERE parcel_id = :id"),
+            {**facts, "id": pid},
+        )
     v = verdicts(session, req, pid)
     assert v["scope"] is True
     assert v[rule] is passes, case
@@ -105,8 +216,10 @@ def test_rule(session, make_parcel, case, attrs, facts, req, rule, passes):
 
 def test_soft_proximity_is_not_a_rule(session, make_parcel):
     pid = make_parcel()
-    session.execute(text("UPDATE landmatch.parcel_fact SET dist_port_km = 500 WHERE parcel_id = :id"),
-                    {"id": pid})
+    session.execute(
+        text("UPDATE landmatch.parcel_fact SET dist_port_km = 500 WHERE parcel_id = :id"),
+        {"id": pid},
+    )
     v = verdicts(session, {"proximity": [{"kind": "port", "max_km": 10}]}, pid)
     assert "near_port" not in v
     assert v["candidate"] is True
@@ -120,28 +233,52 @@ def test_public_budget_uses_published_price_only(session, make_parcel):
     assert verdicts(session, req, pid, public=True)["budget_per_mu"] is True
 
 
-@pytest.mark.parametrize(("attrs", "req", "in_scope"), [
-    ({"status": "idle"}, {}, False),
-    ({"status": "idle"}, {"include_coming": True}, True),
-    ({"status": "unsupplied"}, {"include_coming": True}, True),
-    ({"status": "supplied"}, {"include_coming": True}, False),
-    ({"city_code": "130100"}, {"location": {"cities": ["130600"]}}, False),
-    ({"city_code": "130100"}, {"location": {"cities": ["130100"]}}, True),
-    ({}, {"location": {"bbox": [114.0, 37.5, 115.5, 38.5]}}, True),
-    ({}, {"location": {"bbox": [116.0, 39.0, 117.0, 40.0]}}, False),
-    ({}, {"location": {"polygon": {"type": "Polygon", "coordinates": [
-        [[114.0, 37.5], [115.5, 37.5], [115.5, 38.5], [114.0, 38.5], [114.0, 37.5]]]}}}, True),
-    ({}, {"location": {"in_zone_only": True}}, False),
-])
+@pytest.mark.parametrize(
+    ("attrs", "req", "in_scope"),
+    [
+        ({"status": "idle"}, {}, False),
+        ({"status": "idle"}, {"include_coming": True}, True),
+        ({"status": "unsupplied"}, {"include_coming": True}, True),
+        ({"status": "supplied"}, {"include_coming": True}, False),
+        ({"city_code": "130100"}, {"location": {"cities": ["130600"]}}, False),
+        ({"city_code": "130100"}, {"location": {"cities": ["130100"]}}, True),
+        ({}, {"location": {"bbox": [114.0, 37.5, 115.5, 38.5]}}, True),
+        ({}, {"location": {"bbox": [116.0, 39.0, 117.0, 40.0]}}, False),
+        (
+            {},
+            {
+                "location": {
+                    "polygon": {
+                        "type": "Polygon",
+                        "coordinates": [
+                            [
+                                [114.0, 37.5],
+                                [115.5, 37.5],
+                                [115.5, 38.5],
+                                [114.0, 38.5],
+                                [114.0, 37.5],
+                            ]
+                        ],
+                    }
+                }
+            },
+            True,
+        ),
+        ({}, {"location": {"in_zone_only": True}}, False),
+    ],
+)
 def test_status_and_location_scope(session, make_parcel, attrs, req, in_scope):
     pid = make_parcel(**attrs)
     assert verdicts(session, req, pid)["scope"] is in_scope
 
 
 def test_zone_filters(session, make_parcel):
-    zone = session.execute(text(
-        "SELECT id, code, level, ST_AsText(ST_PointOnSurface(geom)) FROM landmatch.dev_zone "
-        "ORDER BY id LIMIT 1")).one()
+    zone = session.execute(
+        text(
+            "SELECT id, code, level, ST_AsText(ST_PointOnSurface(geom)) FROM landmatch.dev_zone "
+            "ORDER BY id LIMIT 1"
+        )
+    ).one()
     x, y = (float(v) for v in zone[3][6:-1].split())
     from tests.match.conftest import square
 
@@ -156,8 +293,10 @@ def test_zone_filters(session, make_parcel):
 def test_reserved_for_another_project(session, make_parcel, make_project):
     pid = make_parcel()
     mine, theirs = make_project("我的项目"), make_project("别人的项目")
-    session.execute(text("INSERT INTO landmatch.reservation (parcel_id, project_id) "
-                         "VALUES (:p, :pr)"), {"p": pid, "pr": theirs})
+    session.execute(
+        text("INSERT INTO landmatch.reservation (parcel_id, project_id) VALUES (:p, :pr)"),
+        {"p": pid, "pr": theirs},
+    )
     assert verdicts(session, {"project_id": mine}, pid)["reserved"] is False
     assert verdicts(session, {"project_id": theirs}, pid)["reserved"] is True
     assert verdicts(session, {}, pid)["reserved"] is False
@@ -169,15 +308,30 @@ def test_unknown_price_and_freshness_score_zero_not_full(client, tokens, conn): 
 
     from tests.conftest import auth
 
-    code = conn.execute(text(
-        "SELECT code FROM landmatch.parcel WHERE status = 'ready' AND deleted_at IS NULL "
-        "AND land_use = '100102' AND city_code = '130100' ORDER BY id LIMIT 1")).scalar()
-    conn.execute(text("UPDATE landmatch.parcel SET ref_price_wan_per_mu = NULL, "
-                      "data_updated_on = NULL WHERE code = :c"), {"c": code})
-    area_mu = conn.execute(text(
-        "SELECT area_m2 * 15 / 10000 FROM landmatch.parcel WHERE code = :c"), {"c": code}).scalar()
-    req = {"industry": "34", "area_mu_min": float(area_mu) - 1, "area_mu_max": float(area_mu) + 1,
-           "location": {"cities": ["130100"]}, "top": 200, "assemblies": False}
+    code = conn.execute(
+        text(
+            "SELECT code FROM landmatch.parcel WHERE status = 'ready' AND deleted_at IS NULL "
+            "AND land_use = '100102' AND city_code = '130100' ORDER BY id LIMIT 1"
+        )
+    ).scalar()
+    conn.execute(
+        text(
+            "UPDATE landmatch.parcel SET ref_price_wan_per_mu = NULL, "
+            "data_updated_on = NULL WHERE code = :c"
+        ),
+        {"c": code},
+    )
+    area_mu = conn.execute(
+        text("SELECT area_m2 * 15 / 10000 FROM landmatch.parcel WHERE code = :c"), {"c": code}
+    ).scalar()
+    req = {
+        "industry": "34",
+        "area_mu_min": float(area_mu) - 1,
+        "area_mu_max": float(area_mu) + 1,
+        "location": {"cities": ["130100"]},
+        "top": 200,
+        "assemblies": False,
+    }
     r = client.post("/api/match", json=req, headers=auth(tokens["promoter"]))
     assert r.status_code == 200, r.text
     feat = next(f for f in r.json()["features"] if f["properties"]["code"] == code)

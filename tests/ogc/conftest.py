@@ -29,12 +29,27 @@ def _free_port() -> int:
 def live_url(settings: Settings, engine: Engine) -> Iterator[str]:
     """Base URL of ``/ogc`` on a uvicorn started for this test session."""
     port = _free_port()
-    env = {**os.environ, "LANDMATCH_DATABASE_URL": settings.database_url,
-           "LANDMATCH_MODE": "test", "PYTHONPATH": str(ROOT)}
+    env = {
+        **os.environ,
+        "LANDMATCH_DATABASE_URL": settings.database_url,
+        "LANDMATCH_MODE": "test",
+        "PYTHONPATH": str(ROOT),
+    }
     proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "landmatch.api.main:app", "--host", "127.0.0.1",
-         "--port", str(port), "--log-level", "warning"],
-        env=env, cwd=ROOT,
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "landmatch.api.main:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+        cwd=ROOT,
     )
     base = f"http://127.0.0.1:{port}/ogc"
     try:

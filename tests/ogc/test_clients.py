@@ -17,25 +17,41 @@ BBOX = (114.3, 37.9, 114.8, 38.3)  # around Shijiazhuang
 
 def _public_count(engine: Engine, extra: str = "TRUE", **params: object) -> int:
     with engine.connect() as c:
-        return int(c.execute(text(
-            f"SELECT count(*) FROM landmatch.parcel p WHERE {PUBLIC_WHERE} AND {extra}"), params
-        ).scalar_one())
+        return int(
+            c.execute(
+                text(f"SELECT count(*) FROM landmatch.parcel p WHERE {PUBLIC_WHERE} AND {extra}"),
+                params,
+            ).scalar_one()
+        )
 
 
 def test_owslib_landing_collections_items_item_queryables(live_url: str, engine: Engine) -> None:
     api = Features(live_url)
     assert api.links and any(link["rel"] == "service-desc" for link in api.links)
-    assert "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core" in api.conformance()[
-        "conformsTo"]
+    assert (
+        "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core"
+        in api.conformance()["conformsTo"]
+    )
     ids = {c["id"] for c in api.collections()["collections"]}
-    assert {"parcels", "zones", "admin_divisions", "facilities", "constraint_areas",
-            "policies"} <= ids
+    assert {
+        "parcels",
+        "zones",
+        "admin_divisions",
+        "facilities",
+        "constraint_areas",
+        "policies",
+    } <= ids
     meta = api.collection("parcels")
     assert meta["itemType"] == "feature"
 
     expected = _public_count(
-        engine, "ST_Intersects(p.geom, ST_MakeEnvelope(:a, :b, :c, :d, 4490))",
-        a=BBOX[0], b=BBOX[1], c=BBOX[2], d=BBOX[3])
+        engine,
+        "ST_Intersects(p.geom, ST_MakeEnvelope(:a, :b, :c, :d, 4490))",
+        a=BBOX[0],
+        b=BBOX[1],
+        c=BBOX[2],
+        d=BBOX[3],
+    )
     assert expected > 3, "seed has too few public parcels in the test bbox"
     seen: list[int] = []
     offset = 0
@@ -77,11 +93,16 @@ def test_gdal_ogrinfo_count_and_fields(live_url: str, engine: Engine) -> None:
     assert "Multi Polygon" in info
 
 
-def test_gdal_ogr2ogr_copies_every_public_parcel(live_url: str, engine: Engine,
-                                                 tmp_path: Path) -> None:
+def test_gdal_ogr2ogr_copies_every_public_parcel(
+    live_url: str, engine: Engine, tmp_path: Path
+) -> None:
     gpkg = tmp_path / "parcels.gpkg"
-    out = subprocess.run(["ogr2ogr", "-f", "GPKG", str(gpkg), f"OAPIF:{live_url}", "parcels"],
-                         capture_output=True, text=True, timeout=300)
+    out = subprocess.run(
+        ["ogr2ogr", "-f", "GPKG", str(gpkg), f"OAPIF:{live_url}", "parcels"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert out.returncode == 0, out.stderr
     api_count = httpx.get(f"{live_url}/collections/parcels/items?limit=1").json()["numberMatched"]
     info = _ogrinfo("-so", str(gpkg), "parcels")
@@ -94,8 +115,9 @@ def test_gdal_ogr2ogr_copies_every_public_parcel(live_url: str, engine: Engine,
 def test_gdal_reads_points_and_records(live_url: str, engine: Engine) -> None:
     with engine.connect() as c:
         n_fac = c.execute(text("SELECT count(*) FROM landmatch.facility")).scalar_one()
-        n_pol = c.execute(text(
-            "SELECT count(*) FROM landmatch.policy WHERE visibility = 'public'")).scalar_one()
+        n_pol = c.execute(
+            text("SELECT count(*) FROM landmatch.policy WHERE visibility = 'public'")
+        ).scalar_one()
     fac = _ogrinfo("-so", f"OAPIF:{live_url}", "facilities")
     assert f"Feature Count: {n_fac}" in fac and "Geometry: Point" in fac
     pol = _ogrinfo("-so", f"OAPIF:{live_url}", "policies")
@@ -111,7 +133,9 @@ def test_mvt_tile_reads_in_gdal(live_url: str, tmp_path: Path) -> None:
     x = int((lon + 180) / 360 * 2**z)
     y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * 2**z)
     r = httpx.get(f"{live_url}/collections/parcels/tiles/WebMercatorQuad/{z}/{y}/{x}")
-    assert r.status_code == 200 and r.headers["content-type"] == "application/vnd.mapbox-vector-tile"
+    assert (
+        r.status_code == 200 and r.headers["content-type"] == "application/vnd.mapbox-vector-tile"
+    )
     path = tmp_path / str(z) / str(x)
     path.mkdir(parents=True)
     (path / f"{y}.pbf").write_bytes(r.content)

@@ -40,9 +40,14 @@ def test_openapi_is_honestly_3_0(client) -> None:  # type: ignore[no-untyped-def
 def test_conformance_lists_what_is_tested(client) -> None:  # type: ignore[no-untyped-def]
     got = client.get("/ogc/conformance").json()["conformsTo"]
     assert got == CONFORMANCE
-    for needed in ("cql2/1.0/conf/basic-cql2", "ogcapi-features-3/1.0/conf/filter",
-                   "ogcapi-features-3/1.0/conf/features-filter", "cql2/1.0/conf/cql2-text",
-                   "cql2/1.0/conf/basic-spatial-functions", "ogcapi-features-2/1.0/conf/crs"):
+    for needed in (
+        "cql2/1.0/conf/basic-cql2",
+        "ogcapi-features-3/1.0/conf/filter",
+        "ogcapi-features-3/1.0/conf/features-filter",
+        "cql2/1.0/conf/cql2-text",
+        "cql2/1.0/conf/basic-spatial-functions",
+        "ogcapi-features-2/1.0/conf/crs",
+    ):
         assert any(c.endswith(needed) for c in got)
 
 
@@ -53,8 +58,10 @@ def test_collections(client) -> None:  # type: ignore[no-untyped-def]
         assert c["itemType"] == "feature"
         types = {(link["rel"], link["type"]) for link in c["links"]}
         assert ("items", "application/geo+json") in types
-        assert ("http://www.opengis.net/def/rel/ogc/1.0/queryables",
-                "application/schema+json") in types
+        assert (
+            "http://www.opengis.net/def/rel/ogc/1.0/queryables",
+            "application/schema+json",
+        ) in types
         if cid != "policies":
             bbox = c["extent"]["spatial"]["bbox"]
             assert isinstance(bbox[0], list) and len(bbox[0]) == 4
@@ -74,25 +81,40 @@ def test_queryables_json_schema(client, tokens) -> None:  # type: ignore[no-unty
     assert q["$schema"] == "https://json-schema.org/draft/2020-12/schema"
     assert q["properties"]["area_m2"]["type"] == "number"
     assert q["properties"]["status"]["enum"][0] == "ready"
-    assert q["properties"]["data_updated_on"] == {"type": "string", "format": "date",
-                                                  "title": "数据更新日期"}
+    assert q["properties"]["data_updated_on"] == {
+        "type": "string",
+        "format": "date",
+        "title": "数据更新日期",
+    }
     assert "geometry" in q["properties"] and "contact_phone" not in q["properties"]
     staff = client.get("/ogc/collections/parcels/queryables", headers=auth(tokens["admin"])).json()
     assert "contact_phone" in staff["properties"]
 
 
-@pytest.mark.parametrize("path", [
-    "/ogc/", "/ogc/conformance", "/ogc/api", "/ogc/collections", "/ogc/collections/parcels",
-    "/ogc/collections/parcels/items", "/ogc/collections/parcels/items/1",
-    "/ogc/collections/parcels/queryables", "/ogc/collections/policies/items",
-    "/ogc/tileMatrixSets", "/ogc/collections/zones/tiles",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/ogc/",
+        "/ogc/conformance",
+        "/ogc/api",
+        "/ogc/collections",
+        "/ogc/collections/parcels",
+        "/ogc/collections/parcels/items",
+        "/ogc/collections/parcels/items/1",
+        "/ogc/collections/parcels/queryables",
+        "/ogc/collections/policies/items",
+        "/ogc/tileMatrixSets",
+        "/ogc/collections/zones/tiles",
+    ],
+)
 def test_every_resource_has_zh_html(client, path: str) -> None:  # type: ignore[no-untyped-def]
     if path.endswith("/items/1"):
         fid = client.get("/ogc/collections/parcels/items?limit=1").json()["features"][0]["id"]
         path = path.replace("/1", f"/{fid}")
-    for r in (client.get(path, params={"f": "html"}),
-              client.get(path, headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"})):
+    for r in (
+        client.get(path, params={"f": "html"}),
+        client.get(path, headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}),
+    ):
         assert r.status_code == 200, r.text
         assert r.headers["content-type"].startswith("text/html")
         assert '<html lang="zh-CN">' in r.text and "要素集合" in r.text
@@ -110,5 +132,9 @@ def test_tiles_documents_and_bounds(client) -> None:  # type: ignore[no-untyped-
     assert client.get("/ogc/collections/policies/tiles").status_code == 404
     empty = client.get("/ogc/collections/parcels/tiles/WebMercatorQuad/5/0/0")
     assert empty.status_code == 200 and empty.content == b""
-    assert client.get("/ogc/collections/parcels/tiles/WebMercatorQuad/5/0/0",
-                      params={"contact_phone": "1"}).status_code == 400
+    assert (
+        client.get(
+            "/ogc/collections/parcels/tiles/WebMercatorQuad/5/0/0", params={"contact_phone": "1"}
+        ).status_code
+        == 400
+    )

@@ -15,9 +15,15 @@ ITEMS = "/ogc/collections/parcels/items"
 
 
 def _ids(conn: Connection, where: str = "TRUE", order: str = "p.id", **params: object) -> list[int]:
-    return [r[0] for r in conn.execute(text(
-        f"SELECT p.id FROM landmatch.parcel p WHERE {PUBLIC_WHERE} AND ({where}) ORDER BY {order}"
-    ), params)]
+    return [
+        r[0]
+        for r in conn.execute(
+            text(
+                f"SELECT p.id FROM landmatch.parcel p WHERE {PUBLIC_WHERE} AND ({where}) ORDER BY {order}"
+            ),
+            params,
+        )
+    ]
 
 
 def _all(client, url: str, **params: object) -> list[dict]:  # type: ignore[no-untyped-def]
@@ -45,18 +51,22 @@ def test_limit_is_clamped_and_next_link_typed(client, conn) -> None:  # type: ig
     assert [f["id"] for f in body["features"]] == _ids(conn)[:1000]
 
 
-def test_offset_paging_matches_sql_including_anchored_deep_pages(client, conn,  # type: ignore[no-untyped-def]
-                                                                 monkeypatch) -> None:
+def test_offset_paging_matches_sql_including_anchored_deep_pages(
+    client,
+    conn,  # type: ignore[no-untyped-def]
+    monkeypatch,
+) -> None:
     expected = _ids(conn)
     monkeypatch.setattr(features, "ANCHOR_STEP", 50)
     monkeypatch.setattr(features, "ANCHOR_FROM", 100)
     cache.clear()
     for offset in (0, 99, 100, 101, 537, len(expected) - 3, len(expected) + 5):
         body = client.get(ITEMS, params={"limit": 7, "offset": offset}).json()
-        assert [f["id"] for f in body["features"]] == expected[offset:offset + 7], offset
+        assert [f["id"] for f in body["features"]] == expected[offset : offset + 7], offset
     # cache bypass inside a writing transaction still answers correctly
-    conn.execute(text("UPDATE landmatch.parcel SET name = name || '' WHERE id = :i"),
-                 {"i": expected[0]})
+    conn.execute(
+        text("UPDATE landmatch.parcel SET name = name || '' WHERE id = :i"), {"i": expected[0]}
+    )
     body = client.get(ITEMS, params={"limit": 7, "offset": 300}).json()
     assert [f["id"] for f in body["features"]] == expected[300:307]
     assert body["numberMatched"] == len(expected)
@@ -65,8 +75,9 @@ def test_offset_paging_matches_sql_including_anchored_deep_pages(client, conn,  
 def test_number_matched_follows_writes(client, conn) -> None:  # type: ignore[no-untyped-def]
     before = client.get(ITEMS, params={"limit": 1}).json()["numberMatched"]
     victim = _ids(conn)[0]
-    conn.execute(text("UPDATE landmatch.parcel SET visibility = 'internal' WHERE id = :i"),
-                 {"i": victim})
+    conn.execute(
+        text("UPDATE landmatch.parcel SET visibility = 'internal' WHERE id = :i"), {"i": victim}
+    )
     after = client.get(ITEMS, params={"limit": 1}).json()["numberMatched"]
     assert after == before - 1
     assert client.get(f"{ITEMS}/{victim}").status_code == 404
@@ -79,11 +90,13 @@ def test_public_view_hides_internal_fields_and_rows(client, conn, tokens) -> Non
     assert all(f["properties"]["status"] == "ready" for f in pub["features"])
     staff = client.get(ITEMS, params={"limit": 50}, headers=auth(tokens["promoter"])).json()
     assert internal <= staff["features"][0]["properties"].keys()
-    total = conn.execute(text(
-        "SELECT count(*) FROM landmatch.parcel WHERE deleted_at IS NULL")).scalar_one()
+    total = conn.execute(
+        text("SELECT count(*) FROM landmatch.parcel WHERE deleted_at IS NULL")
+    ).scalar_one()
     assert staff["numberMatched"] == total > pub["numberMatched"]
-    hidden = conn.execute(text(
-        f"SELECT p.id FROM landmatch.parcel p WHERE NOT ({PUBLIC_WHERE}) LIMIT 1")).scalar_one()
+    hidden = conn.execute(
+        text(f"SELECT p.id FROM landmatch.parcel p WHERE NOT ({PUBLIC_WHERE}) LIMIT 1")
+    ).scalar_one()
     assert client.get(f"{ITEMS}/{hidden}").status_code == 404
     assert client.get(f"{ITEMS}/{hidden}", headers=auth(tokens["promoter"])).status_code == 200
     r = client.get(ITEMS, params={"filter": "contact_phone IS NOT NULL"})
@@ -91,32 +104,59 @@ def test_public_view_hides_internal_fields_and_rows(client, conn, tokens) -> Non
 
 
 def test_hidden_prices_cannot_be_probed_by_filter(client, conn) -> None:  # type: ignore[no-untyped-def]
-    conn.execute(text(
-        f"UPDATE landmatch.parcel p SET price_public = false, ref_price_wan_per_mu = 77777 "
-        f"WHERE p.id = (SELECT min(id) FROM landmatch.parcel p WHERE {PUBLIC_WHERE})"))
+    conn.execute(
+        text(
+            f"UPDATE landmatch.parcel p SET price_public = false, ref_price_wan_per_mu = 77777 "
+            f"WHERE p.id = (SELECT min(id) FROM landmatch.parcel p WHERE {PUBLIC_WHERE})"
+        )
+    )
     body = client.get(ITEMS, params={"filter": "ref_price_wan_per_mu = 77777"}).json()
     assert body["numberMatched"] == 0
 
 
-@pytest.mark.parametrize(("cql", "lang", "sql"), [
-    ("status = 'ready' AND area_m2 > 20000", "cql2-text", "p.area_m2 > 20000"),
-    ("land_use IN ('100101','100102') AND far_max >= 2", "cql2-text",
-     "p.land_use IN ('100101','100102') AND p.far_max >= 2"),
-    ("name LIKE '%1号%' OR is_standard_land = true", "cql2-text",
-     "p.name LIKE '%1号%' OR p.is_standard_land"),
-    ("tax_per_mu_min BETWEEN 10 AND 15 AND NOT emission_value_min IS NULL", "cql2-text",
-     "p.tax_per_mu_min BETWEEN 10 AND 15 AND p.emission_value_min IS NOT NULL"),
-    ("S_INTERSECTS(geometry, BBOX(114.3, 37.9, 114.8, 38.3))", "cql2-text",
-     "ST_Intersects(p.geom, ST_MakeEnvelope(114.3, 37.9, 114.8, 38.3, 4490))"),
-    ("S_INTERSECTS(geometry, POLYGON((114 37, 116 37, 116 39, 114 39, 114 37)))", "cql2-text",
-     "ST_Intersects(p.geom, ST_MakeEnvelope(114, 37, 116, 39, 4490))"),
-    ("data_updated_on >= DATE('2026-01-01')", "cql2-text", "p.data_updated_on >= '2026-01-01'"),
-    ('{"op":"and","args":[{"op":">","args":[{"property":"area_m2"},30000]},'
-     '{"op":"=","args":[{"property":"city_code"},"130100"]}]}', "cql2-json",
-     "p.area_m2 > 30000 AND p.city_code = '130100'"),
-    ('{"op":"s_intersects","args":[{"property":"geometry"},{"bbox":[114.3,37.9,114.8,38.3]}]}',
-     "cql2-json", "ST_Intersects(p.geom, ST_MakeEnvelope(114.3, 37.9, 114.8, 38.3, 4490))"),
-])
+@pytest.mark.parametrize(
+    ("cql", "lang", "sql"),
+    [
+        ("status = 'ready' AND area_m2 > 20000", "cql2-text", "p.area_m2 > 20000"),
+        (
+            "land_use IN ('100101','100102') AND far_max >= 2",
+            "cql2-text",
+            "p.land_use IN ('100101','100102') AND p.far_max >= 2",
+        ),
+        (
+            "name LIKE '%1号%' OR is_standard_land = true",
+            "cql2-text",
+            "p.name LIKE '%1号%' OR p.is_standard_land",
+        ),
+        (
+            "tax_per_mu_min BETWEEN 10 AND 15 AND NOT emission_value_min IS NULL",
+            "cql2-text",
+            "p.tax_per_mu_min BETWEEN 10 AND 15 AND p.emission_value_min IS NOT NULL",
+        ),
+        (
+            "S_INTERSECTS(geometry, BBOX(114.3, 37.9, 114.8, 38.3))",
+            "cql2-text",
+            "ST_Intersects(p.geom, ST_MakeEnvelope(114.3, 37.9, 114.8, 38.3, 4490))",
+        ),
+        (
+            "S_INTERSECTS(geometry, POLYGON((114 37, 116 37, 116 39, 114 39, 114 37)))",
+            "cql2-text",
+            "ST_Intersects(p.geom, ST_MakeEnvelope(114, 37, 116, 39, 4490))",
+        ),
+        ("data_updated_on >= DATE('2026-01-01')", "cql2-text", "p.data_updated_on >= '2026-01-01'"),
+        (
+            '{"op":"and","args":[{"op":">","args":[{"property":"area_m2"},30000]},'
+            '{"op":"=","args":[{"property":"city_code"},"130100"]}]}',
+            "cql2-json",
+            "p.area_m2 > 30000 AND p.city_code = '130100'",
+        ),
+        (
+            '{"op":"s_intersects","args":[{"property":"geometry"},{"bbox":[114.3,37.9,114.8,38.3]}]}',
+            "cql2-json",
+            "ST_Intersects(p.geom, ST_MakeEnvelope(114.3, 37.9, 114.8, 38.3, 4490))",
+        ),
+    ],
+)
 def test_cql2_equals_sql(client, conn, cql: str, lang: str, sql: str) -> None:  # type: ignore[no-untyped-def]
     expected = _ids(conn, sql)
     assert expected, f"test filter selects nothing: {sql}"
@@ -126,8 +166,10 @@ def test_cql2_equals_sql(client, conn, cql: str, lang: str, sql: str) -> None:  
     assert body["numberMatched"] == len(expected)
 
 
-@pytest.mark.parametrize("bad", ["foo = 1", "area_m2 + 1 > 3", "((", "lower(name) = 'x'",
-                                 "S_INTERSECTS(geometry, POINT(1))"])
+@pytest.mark.parametrize(
+    "bad",
+    ["foo = 1", "area_m2 + 1 > 3", "((", "lower(name) = 'x'", "S_INTERSECTS(geometry, POINT(1))"],
+)
 def test_bad_filters_are_400(client, bad: str) -> None:  # type: ignore[no-untyped-def]
     r = client.get(ITEMS, params={"filter": bad})
     assert r.status_code == 400 and r.headers["content-type"] == "application/problem+json"
@@ -146,21 +188,32 @@ def test_equality_parameters_sortby_and_properties(client, conn) -> None:  # typ
 def test_bbox_and_bbox_crs_axis_order(client, conn) -> None:  # type: ignore[no-untyped-def]
     expected = _ids(conn, "ST_Intersects(p.geom, ST_MakeEnvelope(114.3, 37.9, 114.8, 38.3, 4490))")
     crs84 = _all(client, ITEMS, bbox="114.3,37.9,114.8,38.3")
-    latlon = _all(client, ITEMS, bbox="37.9,114.3,38.3,114.8",
-                  **{"bbox-crs": "http://www.opengis.net/def/crs/EPSG/0/4326"})
+    latlon = _all(
+        client,
+        ITEMS,
+        bbox="37.9,114.3,38.3,114.8",
+        **{"bbox-crs": "http://www.opengis.net/def/crs/EPSG/0/4326"},
+    )
     assert [f["id"] for f in crs84] == [f["id"] for f in latlon] == expected
     t = Transformer.from_crs(4490, 3857, always_xy=True)
     (x0, x1), (y0, y1) = t.transform([114.5, 114.6], [38.0, 38.1])
     merc = _all(client, ITEMS, bbox=f"{x0},{y0},{x1},{y1}", **{"bbox-crs": "EPSG:3857"})
     assert [f["id"] for f in merc] == _ids(
-        conn, "ST_Intersects(p.geom, ST_Transform(ST_MakeEnvelope(:a, :b, :c, :d, 3857), 4490))",
-        a=x0, b=y0, c=x1, d=y1)
+        conn,
+        "ST_Intersects(p.geom, ST_Transform(ST_MakeEnvelope(:a, :b, :c, :d, 3857), 4490))",
+        a=x0,
+        b=y0,
+        c=x1,
+        d=y1,
+    )
     assert client.get(ITEMS, params={"bbox": "1,2,3"}).status_code == 400
     assert client.get(ITEMS, params={"bbox": "10,50,0,60"}).status_code == 400
 
 
-@pytest.mark.parametrize(("code", "flip"), [(4326, True), (4490, True), (3857, False),
-                                            (4526, True), (4527, True), (4549, True)])
+@pytest.mark.parametrize(
+    ("code", "flip"),
+    [(4326, True), (4490, True), (3857, False), (4526, True), (4527, True), (4549, True)],
+)
 def test_output_crs_and_content_crs(client, code: int, flip: bool) -> None:  # type: ignore[no-untyped-def]
     base = client.get(ITEMS, params={"limit": 1}).json()["features"][0]
     lon, lat = base["geometry"]["coordinates"][0][0][0]
@@ -175,22 +228,33 @@ def test_output_crs_and_content_crs(client, code: int, flip: bool) -> None:  # t
     one = client.get(f"{ITEMS}/{base['id']}", params={"crs": uri})
     assert one.headers["content-crs"] == f"<{uri}>"
     assert client.get(ITEMS).headers["content-crs"] == (
-        "<http://www.opengis.net/def/crs/OGC/1.3/CRS84>")
+        "<http://www.opengis.net/def/crs/OGC/1.3/CRS84>"
+    )
 
 
 def test_datetime(client, conn) -> None:  # type: ignore[no-untyped-def]
     n = len(_ids(conn))
-    assert client.get(ITEMS, params={"datetime": "2000-01-01T00:00:00Z/..", "limit": 1}).json()[
-        "numberMatched"] == n
-    assert client.get(ITEMS, params={"datetime": "../2000-01-01", "limit": 1}).json()[
-        "numberMatched"] == 0
+    assert (
+        client.get(ITEMS, params={"datetime": "2000-01-01T00:00:00Z/..", "limit": 1}).json()[
+            "numberMatched"
+        ]
+        == n
+    )
+    assert (
+        client.get(ITEMS, params={"datetime": "../2000-01-01", "limit": 1}).json()["numberMatched"]
+        == 0
+    )
     assert client.get(ITEMS, params={"datetime": "yesterday"}).status_code == 400
-    pol = client.get("/ogc/collections/policies/items",
-                     params={"datetime": "1990-01-01/1990-01-02", "limit": 1}).json()
-    expected = conn.execute(text(
-        "SELECT count(*) FROM landmatch.policy WHERE visibility = 'public' AND "
-        "coalesce(valid_from, '-infinity') <= '1990-01-02' AND "
-        "coalesce(valid_until, 'infinity') >= '1990-01-01'")).scalar_one()
+    pol = client.get(
+        "/ogc/collections/policies/items", params={"datetime": "1990-01-01/1990-01-02", "limit": 1}
+    ).json()
+    expected = conn.execute(
+        text(
+            "SELECT count(*) FROM landmatch.policy WHERE visibility = 'public' AND "
+            "coalesce(valid_from, '-infinity') <= '1990-01-02' AND "
+            "coalesce(valid_until, 'infinity') >= '1990-01-01'"
+        )
+    ).scalar_one()
     assert pol["numberMatched"] == expected
 
 
@@ -206,10 +270,13 @@ def test_errors(client) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_other_collections(client, conn) -> None:  # type: ignore[no-untyped-def]
-    for cid, table, where in [("zones", "dev_zone", "TRUE"), ("facilities", "facility", "TRUE"),
-                              ("constraint_areas", "constraint_area", "TRUE"),
-                              ("admin_divisions", "admin_division", "TRUE"),
-                              ("policies", "policy", "visibility = 'public'")]:
+    for cid, table, where in [
+        ("zones", "dev_zone", "TRUE"),
+        ("facilities", "facility", "TRUE"),
+        ("constraint_areas", "constraint_area", "TRUE"),
+        ("admin_divisions", "admin_division", "TRUE"),
+        ("policies", "policy", "visibility = 'public'"),
+    ]:
         n = conn.execute(text(f"SELECT count(*) FROM landmatch.{table} WHERE {where}")).scalar_one()
         got = _all(client, f"/ogc/collections/{cid}/items")
         assert len(got) == n, cid
@@ -220,4 +287,6 @@ def test_other_collections(client, conn) -> None:  # type: ignore[no-untyped-def
     assert city["properties"]["name"] == "石家庄市"
     pol = _all(client, "/ogc/collections/policies/items")
     assert all(f["geometry"] is None for f in pol)
-    assert client.get("/ogc/collections/policies/items", params={"bbox": "1,2,3,4"}).status_code == 400
+    assert (
+        client.get("/ogc/collections/policies/items", params={"bbox": "1,2,3,4"}).status_code == 400
+    )

@@ -28,7 +28,8 @@ def make_client(settings: Settings, conn: Connection) -> Iterator[Callable[..., 
     def make(**overrides: object) -> TestClient:
         app = create_app(settings.model_copy(update=overrides))
         app.state.sessions = sessionmaker(
-            bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False)
+            bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False
+        )
         c = TestClient(app)
         c.__enter__()
         clients.append(c)
@@ -80,13 +81,16 @@ def test_write_reaches_tiles_after_the_poll_interval(make_client, conn, tokens) 
     h = {**auth(tokens["promoter"]), **IDENTITY}
     before = client.get(url, headers=h)
     code = features(before.content, "parcels")[0]["properties"]["code"]
-    conn.execute(text("UPDATE landmatch.parcel SET status = 'withdrawn' WHERE code = :c"),
-                 {"c": code})
+    conn.execute(
+        text("UPDATE landmatch.parcel SET status = 'withdrawn' WHERE code = :c"), {"c": code}
+    )
     time.sleep(0.25)  # past the documented staleness bound (no timing is asserted)
     after = client.get(url, headers={**h, "If-None-Match": before.headers["etag"]})
     assert after.status_code == 200 and after.headers["etag"] != before.headers["etag"]
-    status = {f["properties"]["code"]: f["properties"]["status"]
-              for f in features(after.content, "parcels")}
+    status = {
+        f["properties"]["code"]: f["properties"]["status"]
+        for f in features(after.content, "parcels")
+    }
     assert status[code] == "withdrawn"
 
 
@@ -96,9 +100,13 @@ def test_poll_zero_reads_versions_on_every_request(make_client, conn, tokens) ->
     url = f"/tiles/parcels/13/{x}/{y}.pbf"
     h = {**auth(tokens["promoter"]), **IDENTITY}
     before = client.get(url, headers=h)
-    assert client.get(url, headers={**h, "If-None-Match": before.headers["etag"]}).status_code == 304
-    conn.execute(text("UPDATE landmatch.parcel SET name = name || '·' WHERE code = :c"),
-                 {"c": features(before.content, "parcels")[0]["properties"]["code"]})
+    assert (
+        client.get(url, headers={**h, "If-None-Match": before.headers["etag"]}).status_code == 304
+    )
+    conn.execute(
+        text("UPDATE landmatch.parcel SET name = name || '·' WHERE code = :c"),
+        {"c": features(before.content, "parcels")[0]["properties"]["code"]},
+    )
     after = client.get(url, headers={**h, "If-None-Match": before.headers["etag"]})
     assert after.status_code == 200 and after.content != before.content
 
@@ -112,7 +120,10 @@ def test_public_and_internal_stay_apart_with_the_token_cache(make_client, conn, 
     assert staff.headers["etag"] != public.headers["etag"]
     assert staff.headers["cache-control"].startswith("private")
     assert public.headers["cache-control"].startswith("public")
-    staff_feats, public_feats = features(staff.content, "parcels"), features(public.content, "parcels")
+    staff_feats, public_feats = (
+        features(staff.content, "parcels"),
+        features(public.content, "parcels"),
+    )
     assert len(public_feats) < len(staff_feats)
     assert all("visibility" in f["properties"] for f in staff_feats)
     rows = parcel_rows(conn, {f["properties"]["code"] for f in public_feats})
@@ -123,14 +134,22 @@ def test_public_and_internal_stay_apart_with_the_token_cache(make_client, conn, 
         assert r["status"] == "ready" and r["visibility"] == "public" and r["deleted_at"] is None
     # A public tile never answers an internal layer, cached or not.
     assert client.get("/tiles/constraints/6/52/24.pbf").status_code == 403
-    assert client.get("/tiles/constraints/6/52/24.pbf",
-                      headers=auth(tokens["promoter"])).status_code == 200
+    assert (
+        client.get("/tiles/constraints/6/52/24.pbf", headers=auth(tokens["promoter"])).status_code
+        == 200
+    )
     # Bad and revoked tokens: 401 (revocation is seen once the token cache lets go).
     bad = client.get(url, headers={**auth("lm_not-a-token"), **IDENTITY})
-    assert bad.status_code == 401 and bad.headers["content-type"].startswith("application/problem+json")
+    assert bad.status_code == 401 and bad.headers["content-type"].startswith(
+        "application/problem+json"
+    )
     assert client.get(url, headers={"Authorization": "Basic x"}).status_code == 401
-    conn.execute(text("UPDATE landmatch.api_token SET revoked_at = now()"
-                      " WHERE user_id = (SELECT id FROM landmatch.app_user WHERE name = 't-promoter')"))
+    conn.execute(
+        text(
+            "UPDATE landmatch.api_token SET revoked_at = now()"
+            " WHERE user_id = (SELECT id FROM landmatch.app_user WHERE name = 't-promoter')"
+        )
+    )
     assert client.get(url, headers={**auth(tokens["promoter"]), **IDENTITY}).status_code == 200
     client.app.state.tile_server.tokens.expire()
     assert client.get(url, headers={**auth(tokens["promoter"]), **IDENTITY}).status_code == 401
@@ -153,8 +172,9 @@ def test_filters_and_errors_on_the_lean_path(make_client, conn, cache_mb: int) -
     for _ in range(2):  # a miss, then (when cached) a hit: both filtered the same way
         r = client.get(url + "?land_use=1001", headers=IDENTITY)
         assert r.status_code == 200
-        assert all(f["properties"]["land_use"].startswith("1001")
-                   for f in features(r.content, "parcels"))
+        assert all(
+            f["properties"]["land_use"].startswith("1001") for f in features(r.content, "parcels")
+        )
     bad = client.get(url + "?colour=red")
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "colour"
     assert client.get(f"/tiles/parcels/12/{x}/y.pbf").status_code == 400

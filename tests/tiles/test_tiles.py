@@ -35,19 +35,29 @@ def features(body: bytes, layer: str) -> list[dict]:
 def busiest_tile(conn: Connection, z: int, where: str = "TRUE") -> tuple[int, int]:
     """The zoom-z tile holding the most parcels matching ``where`` (by parcel centre)."""
     # The densest 0.05° grid square.
-    row = conn.execute(text(
-        f"SELECT avg(ST_X(ST_PointOnSurface(p.geom))), avg(ST_Y(ST_PointOnSurface(p.geom)))"
-        f" FROM landmatch.parcel p WHERE {where} GROUP BY round(ST_X(ST_PointOnSurface(p.geom))"
-        f" * 20), round(ST_Y(ST_PointOnSurface(p.geom)) * 20) ORDER BY count(*) DESC LIMIT 1"
-    )).first()
+    row = conn.execute(
+        text(
+            f"SELECT avg(ST_X(ST_PointOnSurface(p.geom))), avg(ST_Y(ST_PointOnSurface(p.geom)))"
+            f" FROM landmatch.parcel p WHERE {where} GROUP BY round(ST_X(ST_PointOnSurface(p.geom))"
+            f" * 20), round(ST_Y(ST_PointOnSurface(p.geom)) * 20) ORDER BY count(*) DESC LIMIT 1"
+        )
+    ).first()
     assert row is not None
     return tile_at(row[0], row[1], z)
 
 
 def parcel_rows(conn: Connection, codes: set[str]) -> dict[str, dict]:
-    rows = conn.execute(text(
-        "SELECT code, status, visibility, land_use, area_m2, city_code, zone_id, deleted_at"
-        " FROM landmatch.parcel WHERE code = ANY(:c)"), {"c": list(codes)}).mappings().all()
+    rows = (
+        conn.execute(
+            text(
+                "SELECT code, status, visibility, land_use, area_m2, city_code, zone_id, deleted_at"
+                " FROM landmatch.parcel WHERE code = ANY(:c)"
+            ),
+            {"c": list(codes)},
+        )
+        .mappings()
+        .all()
+    )
     return {r["code"]: dict(r) for r in rows}
 
 
@@ -71,8 +81,10 @@ def test_internal_tile_has_all_statuses_and_ids(conn: Connection) -> None:
     statuses = {f["properties"]["status"] for f in feats}
     assert len(statuses) >= 2, statuses
     assert all("visibility" in f["properties"] for f in feats)
-    ids = conn.execute(text("SELECT code, id FROM landmatch.parcel WHERE code = ANY(:c)"),
-                       {"c": [f["properties"]["code"] for f in feats]}).all()
+    ids = conn.execute(
+        text("SELECT code, id FROM landmatch.parcel WHERE code = ANY(:c)"),
+        {"c": [f["properties"]["code"] for f in feats]},
+    ).all()
     by_code = dict(ids)
     assert all(f["id"] == by_code[f["properties"]["code"]] for f in feats)
 
@@ -80,8 +92,10 @@ def test_internal_tile_has_all_statuses_and_ids(conn: Connection) -> None:
 FILTERS = [
     (TileFilter(status=("idle", "unsupplied")), lambda r: r["status"] in ("idle", "unsupplied")),
     (TileFilter(land_use=("1001",)), lambda r: r["land_use"].startswith("1001")),
-    (TileFilter(area_min_mu=20, area_max_mu=80),
-     lambda r: 20 * M2_PER_MU <= r["area_m2"] < 80 * M2_PER_MU),
+    (
+        TileFilter(area_min_mu=20, area_max_mu=80),
+        lambda r: 20 * M2_PER_MU <= r["area_m2"] < 80 * M2_PER_MU,
+    ),
     (TileFilter(in_zone=True), lambda r: r["zone_id"] is not None),
     (TileFilter(in_zone=False), lambda r: r["zone_id"] is None),
 ]
@@ -93,17 +107,23 @@ def test_filters_select_exactly_the_matching_parcels(conn: Connection, f, pred) 
     everything = features(render_tile(conn, "parcels", 12, x, y, NO_FILTER, False), "parcels")
     rows = parcel_rows(conn, {g["properties"]["code"] for g in everything})
     expected = {c for c, r in rows.items() if pred(r)}
-    got = {g["properties"]["code"] for g in features(
-        render_tile(conn, "parcels", 12, x, y, f, False), "parcels")}
+    got = {
+        g["properties"]["code"]
+        for g in features(render_tile(conn, "parcels", 12, x, y, f, False), "parcels")
+    }
     assert expected, "filter matches nothing in the tile; the test would prove nothing"
     assert got == expected
     assert len(got) < len(rows)
 
 
 def test_city_filter(conn: Connection) -> None:
-    city = conn.execute(text("SELECT city_code FROM landmatch.parcel GROUP BY 1 ORDER BY count(*) DESC LIMIT 1")).scalar()
+    city = conn.execute(
+        text("SELECT city_code FROM landmatch.parcel GROUP BY 1 ORDER BY count(*) DESC LIMIT 1")
+    ).scalar()
     x, y = busiest_tile(conn, 12, f"p.city_code = '{city}'")
-    feats = features(render_tile(conn, "parcels", 12, x, y, TileFilter(city=city), False), "parcels")
+    feats = features(
+        render_tile(conn, "parcels", 12, x, y, TileFilter(city=city), False), "parcels"
+    )
     assert feats and all(f["properties"]["city_code"] == city for f in feats)
 
 
@@ -116,9 +136,17 @@ def _cell_sum(conn: Connection, f: TileFilter, public: bool, key: str = "n") -> 
 
 
 def test_low_zoom_cells_count_every_parcel(conn: Connection) -> None:
-    n_all = conn.execute(text("SELECT count(*) FROM landmatch.parcel p WHERE p.deleted_at IS NULL")).scalar()
-    n_pub = conn.execute(text(f"SELECT count(*) FROM landmatch.parcel p WHERE {PUBLIC_WHERE}")).scalar()
-    n_idle = conn.execute(text("SELECT count(*) FROM landmatch.parcel p WHERE p.deleted_at IS NULL AND status = 'idle'")).scalar()
+    n_all = conn.execute(
+        text("SELECT count(*) FROM landmatch.parcel p WHERE p.deleted_at IS NULL")
+    ).scalar()
+    n_pub = conn.execute(
+        text(f"SELECT count(*) FROM landmatch.parcel p WHERE {PUBLIC_WHERE}")
+    ).scalar()
+    n_idle = conn.execute(
+        text(
+            "SELECT count(*) FROM landmatch.parcel p WHERE p.deleted_at IS NULL AND status = 'idle'"
+        )
+    ).scalar()
     assert _cell_sum(conn, NO_FILTER, False) == n_all
     assert _cell_sum(conn, NO_FILTER, False, "n_idle") == n_idle
     assert _cell_sum(conn, NO_FILTER, True) == n_pub
@@ -128,15 +156,20 @@ def test_low_zoom_cells_count_every_parcel(conn: Connection) -> None:
 def test_low_zoom_filters_from_table_and_live_agree(conn: Connection) -> None:
     edge = AREA_CLASS_EDGES_MU[3]
     f = TileFilter(area_min_mu=edge, land_use=("1001",), in_zone=True)
-    n = conn.execute(text(
-        "SELECT count(*) FROM landmatch.parcel WHERE deleted_at IS NULL AND area_m2 >= :a"
-        " AND land_use LIKE '1001%' AND zone_id IS NOT NULL"), {"a": edge * M2_PER_MU}).scalar()
+    n = conn.execute(
+        text(
+            "SELECT count(*) FROM landmatch.parcel WHERE deleted_at IS NULL AND area_m2 >= :a"
+            " AND land_use LIKE '1001%' AND zone_id IS NOT NULL"
+        ),
+        {"a": edge * M2_PER_MU},
+    ).scalar()
     assert n and _cell_sum(conn, f, False) == n
     # Off-edge bounds are answered live, still exactly.
     g = TileFilter(area_min_mu=edge + 0.5)
-    n2 = conn.execute(text(
-        "SELECT count(*) FROM landmatch.parcel WHERE deleted_at IS NULL AND area_m2 >= :a"),
-        {"a": (edge + 0.5) * M2_PER_MU}).scalar()
+    n2 = conn.execute(
+        text("SELECT count(*) FROM landmatch.parcel WHERE deleted_at IS NULL AND area_m2 >= :a"),
+        {"a": (edge + 0.5) * M2_PER_MU},
+    ).scalar()
     assert _cell_sum(conn, g, False) == n2
     x, y = 52, 24
     for sql in (_cells_sql, _cells_live_sql):
@@ -146,23 +179,42 @@ def test_low_zoom_filters_from_table_and_live_agree(conn: Connection) -> None:
 
 
 def test_cells_follow_writes(conn: Connection) -> None:
-    conn.execute(text("UPDATE landmatch.parcel SET status = 'idle' WHERE id IN"
-                      " (SELECT id FROM landmatch.parcel WHERE status = 'ready' ORDER BY id LIMIT 25)"))
-    conn.execute(text("UPDATE landmatch.parcel SET deleted_at = now() WHERE id IN"
-                      " (SELECT id FROM landmatch.parcel WHERE deleted_at IS NULL ORDER BY id DESC LIMIT 5)"))
-    fresh = conn.execute(text(
-        "SELECT status, count(*) FROM landmatch.parcel WHERE deleted_at IS NULL GROUP BY 1")).all()
+    conn.execute(
+        text(
+            "UPDATE landmatch.parcel SET status = 'idle' WHERE id IN"
+            " (SELECT id FROM landmatch.parcel WHERE status = 'ready' ORDER BY id LIMIT 25)"
+        )
+    )
+    conn.execute(
+        text(
+            "UPDATE landmatch.parcel SET deleted_at = now() WHERE id IN"
+            " (SELECT id FROM landmatch.parcel WHERE deleted_at IS NULL ORDER BY id DESC LIMIT 5)"
+        )
+    )
+    fresh = conn.execute(
+        text("SELECT status, count(*) FROM landmatch.parcel WHERE deleted_at IS NULL GROUP BY 1")
+    ).all()
     for table in ("parcel_cell", "parcel_cell_total"):
-        kept = conn.execute(text(
-            f"SELECT status, sum(n) FROM landmatch.{table} WHERE z = 9 GROUP BY 1 HAVING sum(n) > 0"
-        )).all()
+        kept = conn.execute(
+            text(
+                f"SELECT status, sum(n) FROM landmatch.{table} WHERE z = 9 GROUP BY 1 HAVING sum(n) > 0"
+            )
+        ).all()
         assert sorted(kept) == sorted(fresh)
     # Cell by cell, the trigger-kept table equals a rebuild.
-    before = conn.execute(text("SELECT z, cx, cy, status, public, n FROM landmatch.parcel_cell_total"
-                               " WHERE n <> 0 ORDER BY 1, 2, 3, 4, 5")).all()
+    before = conn.execute(
+        text(
+            "SELECT z, cx, cy, status, public, n FROM landmatch.parcel_cell_total"
+            " WHERE n <> 0 ORDER BY 1, 2, 3, 4, 5"
+        )
+    ).all()
     conn.execute(text("SELECT landmatch.parcel_cell_rebuild()"))
-    after = conn.execute(text("SELECT z, cx, cy, status, public, n FROM landmatch.parcel_cell_total"
-                              " WHERE n <> 0 ORDER BY 1, 2, 3, 4, 5")).all()
+    after = conn.execute(
+        text(
+            "SELECT z, cx, cy, status, public, n FROM landmatch.parcel_cell_total"
+            " WHERE n <> 0 ORDER BY 1, 2, 3, 4, 5"
+        )
+    ).all()
     assert before == after
 
 
@@ -182,17 +234,23 @@ def test_http_etag_304_and_write_bumps(client, conn: Connection, tokens) -> None
     url = f"/tiles/parcels/12/{x}/{y}.pbf"
     h = {**auth(tokens["promoter"]), "Accept-Encoding": "identity"}
     r1 = client.get(url, headers=h)
-    assert r1.status_code == 200 and r1.headers["content-type"] == "application/vnd.mapbox-vector-tile"
+    assert (
+        r1.status_code == 200 and r1.headers["content-type"] == "application/vnd.mapbox-vector-tile"
+    )
     etag = r1.headers["etag"]
     assert features(r1.content, "parcels")
     r2 = client.get(url, headers={**h, "If-None-Match": etag})
     assert r2.status_code == 304 and r2.headers["etag"] == etag and not r2.content
     code = features(r1.content, "parcels")[0]["properties"]["code"]
-    conn.execute(text("UPDATE landmatch.parcel SET status = 'withdrawn' WHERE code = :c"), {"c": code})
+    conn.execute(
+        text("UPDATE landmatch.parcel SET status = 'withdrawn' WHERE code = :c"), {"c": code}
+    )
     client.app.state.tile_server.clock.expire()  # or wait LANDMATCH_TILE_VERSION_POLL_MS
     r3 = client.get(url, headers={**h, "If-None-Match": etag})
     assert r3.status_code == 200 and r3.headers["etag"] != etag
-    after = {f["properties"]["code"]: f["properties"]["status"] for f in features(r3.content, "parcels")}
+    after = {
+        f["properties"]["code"]: f["properties"]["status"] for f in features(r3.content, "parcels")
+    }
     assert after[code] == "withdrawn"
 
 
@@ -201,7 +259,10 @@ def test_http_gzip_and_public_fields(client, conn: Connection) -> None:  # type:
     url = f"/tiles/parcels/12/{x}/{y}.pbf?status=ready,idle"
     raw = client.get(url, headers={"Accept-Encoding": "identity"})
     assert "content-encoding" not in raw.headers
-    zipped = client.get(url, headers={"Accept-Encoding": "gzip"}, )
+    zipped = client.get(
+        url,
+        headers={"Accept-Encoding": "gzip"},
+    )
     assert zipped.headers["content-encoding"] == "gzip"
     # httpx decodes transparently: the decoded body is the identical tile.
     assert zipped.content == raw.content
@@ -211,15 +272,18 @@ def test_http_gzip_and_public_fields(client, conn: Connection) -> None:  # type:
     assert all(not set(f["properties"]) & set(INTERNAL_COLUMNS) for f in feats)
 
 
-@pytest.mark.parametrize(("url", "status"), [
-    ("/tiles/roads/6/52/24.pbf", 404),
-    ("/tiles/parcels/23/0/0.pbf", 400),
-    ("/tiles/parcels/6/64/0.pbf", 400),
-    ("/tiles/parcels/12/3401/1560.pbf?status=bogus", 400),
-    ("/tiles/parcels/12/3401/1560.pbf?land_use=10a", 400),
-    ("/tiles/parcels/12/3401/1560.pbf?area_min=50&area_max=10", 400),
-    ("/tiles/parcels/12/3401/1560.pbf?colour=red", 422),
-])
+@pytest.mark.parametrize(
+    ("url", "status"),
+    [
+        ("/tiles/roads/6/52/24.pbf", 404),
+        ("/tiles/parcels/23/0/0.pbf", 400),
+        ("/tiles/parcels/6/64/0.pbf", 400),
+        ("/tiles/parcels/12/3401/1560.pbf?status=bogus", 400),
+        ("/tiles/parcels/12/3401/1560.pbf?land_use=10a", 400),
+        ("/tiles/parcels/12/3401/1560.pbf?area_min=50&area_max=10", 400),
+        ("/tiles/parcels/12/3401/1560.pbf?colour=red", 422),
+    ],
+)
 def test_bad_requests_are_problems(client, url: str, status: int) -> None:  # type: ignore[no-untyped-def]
     r = client.get(url)
     assert r.status_code == status, r.text
@@ -228,9 +292,12 @@ def test_bad_requests_are_problems(client, url: str, status: int) -> None:  # ty
 
 
 def _inside(conn: Connection, where: str) -> tuple[str, float, float]:
-    row = conn.execute(text(
-        f"SELECT p.code, ST_X(ST_PointOnSurface(p.geom)), ST_Y(ST_PointOnSurface(p.geom))"
-        f" FROM landmatch.parcel p WHERE {where} ORDER BY p.id LIMIT 1")).first()
+    row = conn.execute(
+        text(
+            f"SELECT p.code, ST_X(ST_PointOnSurface(p.geom)), ST_Y(ST_PointOnSurface(p.geom))"
+            f" FROM landmatch.parcel p WHERE {where} ORDER BY p.id LIMIT 1"
+        )
+    ).first()
     assert row is not None
     return row[0], row[1], row[2]
 
@@ -244,11 +311,15 @@ def test_identify_public_and_internal(client, conn: Connection, tokens) -> None:
     assert not set(props) & set(INTERNAL_COLUMNS)
     hidden, lon2, lat2 = _inside(conn, "p.deleted_at IS NULL AND p.status = 'idle'")
     assert client.get("/api/identify", params={"lon": lon2, "lat": lat2}).json()["features"] == []
-    staff = client.get("/api/identify", params={"lon": lon2, "lat": lat2},
-                       headers=auth(tokens["promoter"])).json()["features"]
+    staff = client.get(
+        "/api/identify", params={"lon": lon2, "lat": lat2}, headers=auth(tokens["promoter"])
+    ).json()["features"]
     assert staff[0]["properties"]["code"] == hidden and "contact_phone" in staff[0]["properties"]
-    near = client.get("/api/identify", params={"lon": lon2 + 0.01, "lat": lat2, "tolerance_m": 500},
-                      headers=auth(tokens["promoter"]))
+    near = client.get(
+        "/api/identify",
+        params={"lon": lon2 + 0.01, "lat": lat2, "tolerance_m": 500},
+        headers=auth(tokens["promoter"]),
+    )
     assert near.status_code == 200
     bad = client.get("/api/identify", params={"lon": 200, "lat": 38})
     assert bad.status_code == 422
@@ -273,9 +344,13 @@ def test_interior_fast_geometry_equals_st_asmvtgeom(conn: Connection, z: int) ->
 
     a, b = shapes(fast), shapes(slow)
     assert a and set(a) == set(b)
-    inside = conn.execute(text(
-        "SELECT count(*) FROM landmatch.parcel p WHERE p.geom_3857 @ ST_TileEnvelope(:z, :x, :y)"
-        " AND p.deleted_at IS NULL"), params).scalar()
+    inside = conn.execute(
+        text(
+            "SELECT count(*) FROM landmatch.parcel p WHERE p.geom_3857 @ ST_TileEnvelope(:z, :x, :y)"
+            " AND p.deleted_at IS NULL"
+        ),
+        params,
+    ).scalar()
     assert inside, "no parcel wholly inside the tile: the fast path would be untested"
     for fid, g in a.items():
         assert g.is_valid and g.equals(b[fid]), fid

@@ -12,8 +12,13 @@ from tests.conftest import auth
 from tests.zones.conftest import box, geojson
 
 REQ: dict[str, Any] = {
-    "name": "流程测试项目", "industry": "36", "area_mu_min": 10, "area_mu_max": 400,
-    "location": {"cities": ["130100"]}, "top": 200, "assemblies": False,
+    "name": "流程测试项目",
+    "industry": "36",
+    "area_mu_min": 10,
+    "area_mu_max": 400,
+    "location": {"cities": ["130100"]},
+    "top": 200,
+    "assemblies": False,
 }
 
 
@@ -37,16 +42,27 @@ def test_policy_changes_show_in_the_next_match(client, tokens) -> None:  # type:
     before = _match(client, tokens["promoter"])
     assert before["features"]
     assert "t-flow-pol" not in _policy_codes(before)
-    body = {"code": "t-flow-pol", "title": "汽车零部件落地奖励（测试）", "issuer": "石家庄市人民政府",
-            "scope_level": "city", "scope_code": "130100", "industries": ["36"],
-            "benefit_kind": "reward", "benefit_amount_wan": 80, "valid_from": "2025-01-01",
-            "valid_until": "2030-12-31", "summary": "测试政策"}
-    assert client.post("/api/policies", json=body,
-                       headers=auth(tokens["admin"])).status_code == 201
+    body = {
+        "code": "t-flow-pol",
+        "title": "汽车零部件落地奖励（测试）",
+        "issuer": "石家庄市人民政府",
+        "scope_level": "city",
+        "scope_code": "130100",
+        "industries": ["36"],
+        "benefit_kind": "reward",
+        "benefit_amount_wan": 80,
+        "valid_from": "2025-01-01",
+        "valid_until": "2030-12-31",
+        "summary": "测试政策",
+    }
+    assert client.post("/api/policies", json=body, headers=auth(tokens["admin"])).status_code == 201
     assert "t-flow-pol" in _policy_codes(_match(client, tokens["promoter"]))
     # Expired policies are never matched.
-    r = client.patch("/api/policies/t-flow-pol", json={"valid_until": "2025-06-30"},
-                     headers=auth(tokens["admin"]))
+    r = client.patch(
+        "/api/policies/t-flow-pol",
+        json={"valid_until": "2025-06-30"},
+        headers=auth(tokens["admin"]),
+    )
     assert r.status_code == 200, r.text
     assert "t-flow-pol" not in _policy_codes(_match(client, tokens["promoter"]))
 
@@ -55,17 +71,29 @@ def test_a_new_red_line_removes_parcels_from_the_next_match_and_tile(client, tok
     before = _match(client, tokens["promoter"])
     top = before["features"][0]
     code = top["properties"]["code"]
-    x0, y0, x1, y1 = conn.execute(text(
-        "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM "
-        "(SELECT ST_Expand(geom, 0.0005) AS e FROM landmatch.parcel WHERE code = :c) s"),
-        {"c": code}).one()
+    x0, y0, x1, y1 = conn.execute(
+        text(
+            "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM "
+            "(SELECT ST_Expand(geom, 0.0005) AS e FROM landmatch.parcel WHERE code = :c) s"
+        ),
+        {"c": code},
+    ).one()
     tx, ty = _tile((x0 + x1) / 2, (y0 + y1) / 2, 14)
     tile_url = f"/tiles/constraints/14/{tx}/{ty}.pbf"
     tile_before = client.get(tile_url, headers=auth(tokens["promoter"]))
-    data = geojson([({"code": "eco-flow-test", "name": "测试红线", "kind": "生态保护红线"},
-                     box(x0, y0, x1, y1))])
-    r = client.post("/api/layers/constraint_area/import", headers=auth(tokens["bureau"]),
-                    files={"file": ("red.geojson", data, "application/geo+json")})
+    data = geojson(
+        [
+            (
+                {"code": "eco-flow-test", "name": "测试红线", "kind": "生态保护红线"},
+                box(x0, y0, x1, y1),
+            )
+        ]
+    )
+    r = client.post(
+        "/api/layers/constraint_area/import",
+        headers=auth(tokens["bureau"]),
+        files={"file": ("red.geojson", data, "application/geo+json")},
+    )
     assert r.status_code == 200, r.text
     after = _match(client, tokens["promoter"])
     assert code not in {f["properties"]["code"] for f in after["features"]}
@@ -91,15 +119,20 @@ def test_an_expired_assessment_stops_counting_in_the_next_match(client, tokens, 
     def valid_count(result: dict[str, Any]) -> int:
         for feat in result["features"]:
             if feat["properties"]["code"] == f["properties"]["code"]:
-                ready = next(b for b in feat["properties"]["breakdown"]
-                             if b["criterion"] == "readiness")
+                ready = next(
+                    b for b in feat["properties"]["breakdown"] if b["criterion"] == "readiness"
+                )
                 return int(ready["raw"]["assessments_valid"])
         raise AssertionError("parcel left the ranking")
 
     n0 = valid_count(res)
     assert n0 > 0
-    conn.execute(text(
-        "UPDATE landmatch.zone_assessment SET approved_on = '2015-01-01', "
-        "valid_until = '2020-01-01' WHERE zone_id = (SELECT id FROM landmatch.dev_zone "
-        "WHERE code = :z)"), {"z": zone})
+    conn.execute(
+        text(
+            "UPDATE landmatch.zone_assessment SET approved_on = '2015-01-01', "
+            "valid_until = '2020-01-01' WHERE zone_id = (SELECT id FROM landmatch.dev_zone "
+            "WHERE code = :z)"
+        ),
+        {"z": zone},
+    )
     assert valid_count(_match(client, tokens["promoter"])) == 0

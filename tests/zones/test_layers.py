@@ -17,12 +17,16 @@ ADMIN = Principal(name="t-admin", role="admin")
 
 def _ready_cluster(conn, city: str):  # type: ignore[no-untyped-def]
     """A small box around a few ready parcels of ``city`` that no constraint touches yet."""
-    return conn.execute(text(
-        "SELECT ST_XMin(e) x0, ST_YMin(e) y0, ST_XMax(e) x1, ST_YMax(e) y1 FROM ("
-        " SELECT ST_Envelope(ST_Buffer(ST_PointOnSurface(p.geom), 0.02)) e"
-        " FROM landmatch.parcel p JOIN landmatch.parcel_fact f ON f.parcel_id = p.id"
-        " WHERE p.status = 'ready' AND p.city_code = :c AND f.constraint_hits = '[]'::jsonb"
-        " ORDER BY p.id LIMIT 1) s"), {"c": city}).first()
+    return conn.execute(
+        text(
+            "SELECT ST_XMin(e) x0, ST_YMin(e) y0, ST_XMax(e) x1, ST_YMax(e) y1 FROM ("
+            " SELECT ST_Envelope(ST_Buffer(ST_PointOnSurface(p.geom), 0.02)) e"
+            " FROM landmatch.parcel p JOIN landmatch.parcel_fact f ON f.parcel_id = p.id"
+            " WHERE p.status = 'ready' AND p.city_code = :c AND f.constraint_hits = '[]'::jsonb"
+            " ORDER BY p.id LIMIT 1) s"
+        ),
+        {"c": city},
+    ).first()
 
 
 def _full_recompute_matches(conn) -> None:  # type: ignore[no-untyped-def]
@@ -44,21 +48,40 @@ def _full_recompute_matches(conn) -> None:  # type: ignore[no-untyped-def]
 
 def test_new_red_line_touches_only_its_parcels(conn, session, client, tokens) -> None:  # type: ignore[no-untyped-def]
     b = _ready_cluster(conn, "130100")
-    inside = set(conn.execute(text(
-        "SELECT id FROM landmatch.parcel WHERE deleted_at IS NULL AND "
-        "ST_Intersects(geom, ST_MakeEnvelope(:a, :b, :c, :d, 4490))"),
-        {"a": b.x0, "b": b.y0, "c": b.x1, "d": b.y1}).scalars())
-    ready_inside = set(conn.execute(text(
-        "SELECT id FROM landmatch.parcel WHERE id = ANY(:i) AND status = 'ready'"),
-        {"i": list(inside)}).scalars())
+    inside = set(
+        conn.execute(
+            text(
+                "SELECT id FROM landmatch.parcel WHERE deleted_at IS NULL AND "
+                "ST_Intersects(geom, ST_MakeEnvelope(:a, :b, :c, :d, 4490))"
+            ),
+            {"a": b.x0, "b": b.y0, "c": b.x1, "d": b.y1},
+        ).scalars()
+    )
+    ready_inside = set(
+        conn.execute(
+            text("SELECT id FROM landmatch.parcel WHERE id = ANY(:i) AND status = 'ready'"),
+            {"i": list(inside)},
+        ).scalars()
+    )
     assert ready_inside
     before = fact_state(conn)
-    state0 = conn.execute(text("SELECT version FROM landmatch.data_state WHERE name = 'all'")).scalar()
-    data = geojson([({"code": "eco-test-new", "name": "测试生态红线", "kind": "生态保护红线"},
-                     box(b.x0, b.y0, b.x1, b.y1))])
-    r = client.post("/api/layers/constraint_area/import", headers=auth(tokens["bureau"]),
-                    files={"file": ("redline.geojson", data, "application/geo+json")},
-                    data={"reason": "新划定红线"})
+    state0 = conn.execute(
+        text("SELECT version FROM landmatch.data_state WHERE name = 'all'")
+    ).scalar()
+    data = geojson(
+        [
+            (
+                {"code": "eco-test-new", "name": "测试生态红线", "kind": "生态保护红线"},
+                box(b.x0, b.y0, b.x1, b.y1),
+            )
+        ]
+    )
+    r = client.post(
+        "/api/layers/constraint_area/import",
+        headers=auth(tokens["bureau"]),
+        files={"file": ("redline.geojson", data, "application/geo+json")},
+        data={"reason": "新划定红线"},
+    )
     assert r.status_code == 200, r.text
     report = r.json()
     assert report["inserted"] == ["eco-test-new"]
@@ -72,29 +95,39 @@ def test_new_red_line_touches_only_its_parcels(conn, session, client, tokens) ->
         assert any(h["code"] == "eco-test-new" for h in after[pid]["constraint_hits"])
     # Alert rows for the city concerned; its bureau sees them, another city's does not.
     assert [(a["city_code"], a["ready_count"]) for a in report["alerts"]] == [
-        ("130100", len(ready_inside))]
+        ("130100", len(ready_inside))
+    ]
     alerts = client.get("/api/alerts", headers=auth(tokens["bureau"])).json()
-    assert alerts[0]["record_code"] == "eco-test-new" and str(len(ready_inside)) in alerts[0]["message"]
+    assert (
+        alerts[0]["record_code"] == "eco-test-new"
+        and str(len(ready_inside)) in alerts[0]["message"]
+    )
     from landmatch.auth import add_user
 
     ts = add_user(session, "t-bureau-ts", "bureau", "130200")
     session.flush()
-    assert all(a["city_code"] == "130200" for a in client.get("/api/alerts", headers=auth(ts)).json())
+    assert all(
+        a["city_code"] == "130200" for a in client.get("/api/alerts", headers=auth(ts)).json()
+    )
     assert client.get("/api/alerts").status_code == 401
     # History and cache versions.
-    hist = conn.execute(text(
-        "SELECT op, actor, reason FROM landmatch.layer_version WHERE layer = 'constraint_area' "
-        "AND row ->> 'code' = 'eco-test-new'")).all()
+    hist = conn.execute(
+        text(
+            "SELECT op, actor, reason FROM landmatch.layer_version WHERE layer = 'constraint_area' "
+            "AND row ->> 'code' = 'eco-test-new'"
+        )
+    ).all()
     assert [tuple(h) for h in hist] == [("insert", "t-bureau-sjz", "新划定红线")]
-    assert conn.execute(text(
-        "SELECT version FROM landmatch.data_state WHERE name = 'all'")).scalar() > state0
+    assert (
+        conn.execute(text("SELECT version FROM landmatch.data_state WHERE name = 'all'")).scalar()
+        > state0
+    )
     _full_recompute_matches(conn)
 
 
 def test_moved_and_deleted_constraint(conn, session) -> None:  # type: ignore[no-untyped-def]
     b = _ready_cluster(conn, "130600")
-    rec = {"code": "eco-move", "name": "移动测试", "kind": "eco_redline",
-           "geometry": None}
+    rec = {"code": "eco-move", "name": "移动测试", "kind": "eco_redline", "geometry": None}
     from shapely.geometry import box as sbox
 
     rec["geometry"] = sbox(b.x0, b.y0, b.x1, b.y1)
@@ -105,22 +138,38 @@ def test_moved_and_deleted_constraint(conn, session) -> None:  # type: ignore[no
     assert report.updated == ["eco-move"]
     after = fact_state(conn)
     changed = {p for p in after if after[p]["computed_at"] != before[p]["computed_at"]}
-    old_or_new = set(conn.execute(text(
-        "SELECT id FROM landmatch.parcel WHERE ST_Intersects(geom, ST_MakeEnvelope("
-        ":a, :b, :c, :d, 4490)) AND deleted_at IS NULL"),
-        {"a": b.x0, "b": b.y0, "c": b.x1 + 0.01, "d": b.y1}).scalars())
+    old_or_new = set(
+        conn.execute(
+            text(
+                "SELECT id FROM landmatch.parcel WHERE ST_Intersects(geom, ST_MakeEnvelope("
+                ":a, :b, :c, :d, 4490)) AND deleted_at IS NULL"
+            ),
+            {"a": b.x0, "b": b.y0, "c": b.x1 + 0.01, "d": b.y1},
+        ).scalars()
+    )
     assert changed and changed <= old_or_new
     assert report.affected_parcels == len(changed)
     _full_recompute_matches(conn)
     report = changes.delete_record(session, ADMIN, "constraint_area", "eco-move")
     assert report.deleted == ["eco-move"]
-    assert not conn.execute(text(
-        "SELECT count(*) FROM landmatch.parcel_fact WHERE constraint_hits @> "
-        "'[{\"code\": \"eco-move\"}]'")).scalar()
+    assert not conn.execute(
+        text(
+            "SELECT count(*) FROM landmatch.parcel_fact WHERE constraint_hits @> "
+            '\'[{"code": "eco-move"}]\''
+        )
+    ).scalar()
     # Unchanged re-import is a no-op: nothing recomputed, no history row.
     n = conn.execute(text("SELECT count(*) FROM landmatch.layer_version")).scalar()
-    same = conn.execute(text("SELECT code, name, kind, severity, source, geom FROM "
-                             "landmatch.constraint_area ORDER BY code LIMIT 1")).mappings().one()
+    same = (
+        conn.execute(
+            text(
+                "SELECT code, name, kind, severity, source, geom FROM "
+                "landmatch.constraint_area ORDER BY code LIMIT 1"
+            )
+        )
+        .mappings()
+        .one()
+    )
     import shapely
 
     row = dict(same) | {"geometry": shapely.from_wkb(bytes.fromhex(str(same["geom"])))}
@@ -129,16 +178,24 @@ def test_moved_and_deleted_constraint(conn, session) -> None:  # type: ignore[no
 
 
 def test_facility_changes_are_incremental_and_exact(conn, session) -> None:  # type: ignore[no-untyped-def]
-    p = conn.execute(text(
-        "SELECT ST_X(c) x, ST_Y(c) y FROM (SELECT ST_PointOnSurface(geom) c FROM "
-        "landmatch.parcel WHERE city_code = '130500' ORDER BY id LIMIT 1) s")).first()
+    p = conn.execute(
+        text(
+            "SELECT ST_X(c) x, ST_Y(c) y FROM (SELECT ST_PointOnSurface(geom) c FROM "
+            "landmatch.parcel WHERE city_code = '130500' ORDER BY id LIMIT 1) s"
+        )
+    ).first()
     before = fact_state(conn)
-    port = {"code": "port-inland-test", "name": "内陆港（测试）", "kind": "port",
-            "city_code": "130500"}
+    port = {
+        "code": "port-inland-test",
+        "name": "内陆港（测试）",
+        "kind": "port",
+        "city_code": "130500",
+    }
     from shapely.geometry import Point
 
-    report = changes.apply_changes(session, ADMIN, "facility",
-                                   [port | {"geometry": Point(p.x + 0.01, p.y)}])
+    report = changes.apply_changes(
+        session, ADMIN, "facility", [port | {"geometry": Point(p.x + 0.01, p.y)}]
+    )
     after = fact_state(conn)
     changed = {i for i in after if after[i]["computed_at"] != before[i]["computed_at"]}
     assert 0 < len(changed) < len(after)
@@ -159,36 +216,58 @@ def test_facility_changes_are_incremental_and_exact(conn, session) -> None:  # t
 def test_wrong_geometry_type_refused(client, tokens, conn) -> None:  # type: ignore[no-untyped-def]
     h = auth(tokens["admin"])
     n = conn.execute(text("SELECT count(*) FROM landmatch.facility")).scalar()
-    poly = geojson([({"code": "f-poly", "name": "面设施", "kind": "port"},
-                     box(115, 38, 115.1, 38.1))])
-    r = client.post("/api/layers/facility/import", headers=h,
-                    files={"file": ("f.geojson", poly, "application/geo+json")})
+    poly = geojson(
+        [({"code": "f-poly", "name": "面设施", "kind": "port"}, box(115, 38, 115.1, 38.1))]
+    )
+    r = client.post(
+        "/api/layers/facility/import",
+        headers=h,
+        files={"file": ("f.geojson", poly, "application/geo+json")},
+    )
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "geometry"
     pt = geojson([({"code": "c-pt", "name": "点红线", "kind": "eco_redline"}, point(115, 38))])
-    r = client.post("/api/layers/constraint_area/import", headers=h,
-                    files={"file": ("c.geojson", pt, "application/geo+json")})
+    r = client.post(
+        "/api/layers/constraint_area/import",
+        headers=h,
+        files={"file": ("c.geojson", pt, "application/geo+json")},
+    )
     assert r.status_code == 422 and "Point" in r.json()["detail"]
     bad_kind = geojson([({"code": "f-x", "name": "x", "kind": "spaceport"}, point(115, 38))])
-    r = client.post("/api/layers/facility/import", headers=h,
-                    files={"file": ("f.geojson", bad_kind, "application/geo+json")})
+    r = client.post(
+        "/api/layers/facility/import",
+        headers=h,
+        files={"file": ("f.geojson", bad_kind, "application/geo+json")},
+    )
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "kind"
     assert conn.execute(text("SELECT count(*) FROM landmatch.facility")).scalar() == n
-    assert client.post("/api/layers/facility/import", headers=auth(tokens["promoter"]),
-                       files={"file": ("f.geojson", bad_kind, "x")}).status_code == 403
+    assert (
+        client.post(
+            "/api/layers/facility/import",
+            headers=auth(tokens["promoter"]),
+            files={"file": ("f.geojson", bad_kind, "x")},
+        ).status_code
+        == 403
+    )
 
 
 def test_zone_boundary_flows_into_facts(conn, client, tokens) -> None:  # type: ignore[no-untyped-def]
     """Shrinking a zone re-derives the containing zone of exactly the parcels it left, and
     bumps the data_state counters the tile cache keys on."""
-    z = conn.execute(text(
-        "SELECT z.id, z.code, ST_AsGeoJSON(ST_Buffer(z.geom, -0.004)) g FROM landmatch.dev_zone z "
-        "JOIN landmatch.parcel_fact f ON f.zone_id = z.id JOIN landmatch.app_user u "
-        "ON u.zone_id = z.id AND u.name = 't-zone' GROUP BY z.id")).first()
+    z = conn.execute(
+        text(
+            "SELECT z.id, z.code, ST_AsGeoJSON(ST_Buffer(z.geom, -0.004)) g FROM landmatch.dev_zone z "
+            "JOIN landmatch.parcel_fact f ON f.zone_id = z.id JOIN landmatch.app_user u "
+            "ON u.zone_id = z.id AND u.name = 't-zone' GROUP BY z.id"
+        )
+    ).first()
     if z is None:  # the zone user's zone holds no parcel in this seed: use any zone via admin
-        z = conn.execute(text(
-            "SELECT z.id, z.code, ST_AsGeoJSON(ST_Buffer(z.geom, -0.004)) g FROM "
-            "landmatch.dev_zone z JOIN landmatch.parcel_fact f ON f.zone_id = z.id "
-            "GROUP BY z.id ORDER BY count(*) DESC LIMIT 1")).first()
+        z = conn.execute(
+            text(
+                "SELECT z.id, z.code, ST_AsGeoJSON(ST_Buffer(z.geom, -0.004)) g FROM "
+                "landmatch.dev_zone z JOIN landmatch.parcel_fact f ON f.zone_id = z.id "
+                "GROUP BY z.id ORDER BY count(*) DESC LIMIT 1"
+            )
+        ).first()
         token = tokens["admin"]
     else:
         token = tokens["zone"]
@@ -196,8 +275,9 @@ def test_zone_boundary_flows_into_facts(conn, client, tokens) -> None:  # type: 
 
     before = fact_state(conn)
     v0 = dict(conn.execute(text("SELECT name, version FROM landmatch.data_state")).all())
-    r = client.patch(f"/api/zones/{z.code}", headers=auth(token),
-                     json={"geometry": json.loads(z.g)})
+    r = client.patch(
+        f"/api/zones/{z.code}", headers=auth(token), json={"geometry": json.loads(z.g)}
+    )
     assert r.status_code == 200, r.text
     after = fact_state(conn)
     left = {i for i in after if before[i]["zone_id"] == z.id and after[i]["zone_id"] != z.id}

@@ -15,25 +15,41 @@ from landmatch.policies.schema import PolicyIn, check_references
 from landmatch.seed.policies import plan_policies
 from tests.conftest import auth
 
-BASE = {"code": "t-pol-1", "title": "测试补助", "issuer": "石家庄市人民政府",
-        "scope_level": "city", "scope_code": "130100", "industries": ["39"],
-        "benefit_kind": "subsidy", "benefit_rate": 0.1, "benefit_cap_wan": 50,
-        "valid_from": "2025-01-01", "valid_until": "2027-12-31", "summary": "测试",
-        "conditions": {"enterprise_types": ["高新技术企业"], "rd_intensity_min": 0.03,
-                       "min_investment_wan": 5000}}
+BASE = {
+    "code": "t-pol-1",
+    "title": "测试补助",
+    "issuer": "石家庄市人民政府",
+    "scope_level": "city",
+    "scope_code": "130100",
+    "industries": ["39"],
+    "benefit_kind": "subsidy",
+    "benefit_rate": 0.1,
+    "benefit_cap_wan": 50,
+    "valid_from": "2025-01-01",
+    "valid_until": "2027-12-31",
+    "summary": "测试",
+    "conditions": {
+        "enterprise_types": ["高新技术企业"],
+        "rd_intensity_min": 0.03,
+        "min_investment_wan": 5000,
+    },
+}
 
 
-@pytest.mark.parametrize(("change", "field"), [
-    ({"valid_from": "2026-01-01", "valid_until": "2025-01-01"}, "valid_until"),
-    ({"industries": ["39", "99"]}, "industries"),
-    ({"scope_code": "139900"}, "scope_code"),
-    ({"scope_level": "zone", "scope_code": "no-such-zone"}, "scope_code"),
-    ({"scope_level": "galaxy"}, "scope_level"),
-    ({"land_uses": ["999999"]}, "land_uses"),
-    ({"conditions": {"enterprise_types": ["外星企业"]}}, "conditions.enterprise_types"),
-    ({"conditions": {"rd_intensity_min": 3}}, "conditions.rd_intensity_min"),
-    ({"conditions": {"min_invest": 1}}, "conditions.min_invest"),
-])
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"valid_from": "2026-01-01", "valid_until": "2025-01-01"}, "valid_until"),
+        ({"industries": ["39", "99"]}, "industries"),
+        ({"scope_code": "139900"}, "scope_code"),
+        ({"scope_level": "zone", "scope_code": "no-such-zone"}, "scope_code"),
+        ({"scope_level": "galaxy"}, "scope_level"),
+        ({"land_uses": ["999999"]}, "land_uses"),
+        ({"conditions": {"enterprise_types": ["外星企业"]}}, "conditions.enterprise_types"),
+        ({"conditions": {"rd_intensity_min": 3}}, "conditions.rd_intensity_min"),
+        ({"conditions": {"min_invest": 1}}, "conditions.min_invest"),
+    ],
+)
 def test_bad_policy_names_field(client, tokens, change, field) -> None:  # type: ignore[no-untyped-def]
     r = client.post("/api/policies", headers=auth(tokens["admin"]), json=BASE | change)
     assert r.status_code == 422, r.text
@@ -45,16 +61,20 @@ def test_patch_validation_and_scope(client, tokens) -> None:  # type: ignore[no-
     r = client.post("/api/policies", headers=auth(tokens["bureau"]), json=BASE)
     assert r.status_code == 201, r.text
     assert r.json()["conditions"]["enterprise_types"] == ["high_tech"]
-    r = client.patch("/api/policies/t-pol-1", headers=auth(tokens["bureau"]),
-                     json={"valid_until": "2024-01-01"})
+    r = client.patch(
+        "/api/policies/t-pol-1", headers=auth(tokens["bureau"]), json={"valid_until": "2024-01-01"}
+    )
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "valid_until"
     # A Shijiazhuang bureau cannot move the policy to Tangshan, nor write province policies.
-    r = client.patch("/api/policies/t-pol-1", headers=auth(tokens["bureau"]),
-                     json={"scope_code": "130200"})
+    r = client.patch(
+        "/api/policies/t-pol-1", headers=auth(tokens["bureau"]), json={"scope_code": "130200"}
+    )
     assert r.status_code == 403
-    r = client.post("/api/policies", headers=auth(tokens["bureau"]),
-                    json=BASE | {"code": "t-pol-prov", "scope_level": "province",
-                                 "scope_code": "130000"})
+    r = client.post(
+        "/api/policies",
+        headers=auth(tokens["bureau"]),
+        json=BASE | {"code": "t-pol-prov", "scope_level": "province", "scope_code": "130000"},
+    )
     assert r.status_code == 403
     hist = client.get("/api/policies/t-pol-1/history", headers=auth(tokens["promoter"])).json()
     assert [h["op"] for h in hist] == ["insert"] and hist[0]["actor"] == "t-bureau-sjz"
@@ -71,13 +91,19 @@ def test_expired_policies_never_matched(session) -> None:  # type: ignore[no-unt
     assert "t-pol-1" in codes(city_code="130100", industry="3911")
     assert "t-pol-1" not in codes(city_code="130200", industry="3911")  # other city
     assert "t-pol-1" not in codes(city_code="130100", industry="34")  # other industry
-    v0 = session.execute(text("SELECT version FROM landmatch.data_state WHERE name='policy'")).scalar()
+    v0 = session.execute(
+        text("SELECT version FROM landmatch.data_state WHERE name='policy'")
+    ).scalar()
     update_policy(session, admin, "t-pol-1", {"valid_until": "2026-05-31"})
-    v1 = session.execute(text("SELECT version FROM landmatch.data_state WHERE name='policy'")).scalar()
+    v1 = session.execute(
+        text("SELECT version FROM landmatch.data_state WHERE name='policy'")
+    ).scalar()
     assert v1 > v0  # caches keyed on data_state see the change
     assert "t-pol-1" not in codes(city_code="130100", industry="3911")
-    assert "t-pol-1" in {p["code"] for p in active_policies(session, dt.date(2026, 5, 31),
-                                                            city_code="130100", industry="3911")}
+    assert "t-pol-1" in {
+        p["code"]
+        for p in active_policies(session, dt.date(2026, 5, 31), city_code="130100", industry="3911")
+    }
     update_policy(session, admin, "t-pol-1", {"valid_from": "2026-07-01", "valid_until": None})
     assert "t-pol-1" not in codes(city_code="130100", industry="3911")  # not yet in force
     # Every policy returned is in force on the day (the seed has a 2024-only measure).
@@ -87,29 +113,58 @@ def test_expired_policies_never_matched(session) -> None:  # type: ignore[no-unt
 
 
 def test_public_view(client, tokens) -> None:  # type: ignore[no-untyped-def]
-    client.post("/api/policies", headers=auth(tokens["admin"]),
-                json=BASE | {"code": "t-internal", "visibility": "internal"})
+    client.post(
+        "/api/policies",
+        headers=auth(tokens["admin"]),
+        json=BASE | {"code": "t-internal", "visibility": "internal"},
+    )
     client.post("/api/policies", headers=auth(tokens["admin"]), json=BASE)
     public = client.get("/api/policies", params={"q": "测试补助", "as_of": "2026-01-01"}).json()
     assert [p["code"] for p in public["items"]] == ["t-pol-1"]
     assert "visibility" not in public["items"][0]
     assert client.get("/api/policies/t-internal").status_code == 404
-    staff = client.get("/api/policies", params={"q": "测试补助", "as_of": "2026-01-01"},
-                       headers=auth(tokens["promoter"])).json()
+    staff = client.get(
+        "/api/policies",
+        params={"q": "测试补助", "as_of": "2026-01-01"},
+        headers=auth(tokens["promoter"]),
+    ).json()
     assert {p["code"] for p in staff["items"]} == {"t-pol-1", "t-internal"}
     # Expired ones show for staff only on request.
     later = {"q": "测试补助", "as_of": "2028-01-01"}
     assert client.get("/api/policies", params=later).json()["total"] == 0
-    assert client.get("/api/policies", params=later | {"include_expired": "true"},
-                      headers=auth(tokens["promoter"])).json()["total"] == 2
+    assert (
+        client.get(
+            "/api/policies",
+            params=later | {"include_expired": "true"},
+            headers=auth(tokens["promoter"]),
+        ).json()["total"]
+        == 2
+    )
 
 
 def _xlsx(rows: list[list[object]]) -> bytes:
     wb = Workbook()
     ws = wb.active
-    ws.append(["编码", "政策名称", "发布机关", "文号", "生效日期", "失效日期", "适用范围",
-               "范围代码", "适用行业", "优惠类型", "比例", "上限（万元）", "企业类型",
-               "研发投入强度", "摘要", "公开"])
+    ws.append(
+        [
+            "编码",
+            "政策名称",
+            "发布机关",
+            "文号",
+            "生效日期",
+            "失效日期",
+            "适用范围",
+            "范围代码",
+            "适用行业",
+            "优惠类型",
+            "比例",
+            "上限（万元）",
+            "企业类型",
+            "研发投入强度",
+            "摘要",
+            "公开",
+        ]
+    )
     for r in rows:
         ws.append(r)
     buf = io.BytesIO()
@@ -119,31 +174,92 @@ def _xlsx(rows: list[list[object]]) -> bytes:
 
 def test_excel_import(client, tokens) -> None:  # type: ignore[no-untyped-def]
     good = [
-        ["x-1", "设备补助", "唐山市工信局", "唐工信〔2025〕3号", "2025-01-01", "2027-12-31",
-         "市", "130200", "34、35", "资金补助", "15%", 300, "专精特新中小企业", "3%",
-         "设备投入15%补助", "是"],
-        ["x-2", "用地优惠", "河北省自然资源厅", None, dt.date(2025, 3, 1), None, "全省", "130000",
-         None, "地价优惠", 0.3, None, None, None, "地价优惠", "否"],
+        [
+            "x-1",
+            "设备补助",
+            "唐山市工信局",
+            "唐工信〔2025〕3号",
+            "2025-01-01",
+            "2027-12-31",
+            "市",
+            "130200",
+            "34、35",
+            "资金补助",
+            "15%",
+            300,
+            "专精特新中小企业",
+            "3%",
+            "设备投入15%补助",
+            "是",
+        ],
+        [
+            "x-2",
+            "用地优惠",
+            "河北省自然资源厅",
+            None,
+            dt.date(2025, 3, 1),
+            None,
+            "全省",
+            "130000",
+            None,
+            "地价优惠",
+            0.3,
+            None,
+            None,
+            None,
+            "地价优惠",
+            "否",
+        ],
     ]
     h = auth(tokens["admin"])
-    bad = _xlsx([good[0], ["x-3", "坏行", "某局", None, "2025-01-01", "2024-01-01", "市",
-                           "130200", "34", "资金补助", None, None, None, None, "x", "是"]])
-    r = client.post("/api/policies/import", headers=h,
-                    files={"file": ("p.xlsx", bad, "application/octet-stream")})
+    bad = _xlsx(
+        [
+            good[0],
+            [
+                "x-3",
+                "坏行",
+                "某局",
+                None,
+                "2025-01-01",
+                "2024-01-01",
+                "市",
+                "130200",
+                "34",
+                "资金补助",
+                None,
+                None,
+                None,
+                None,
+                "x",
+                "是",
+            ],
+        ]
+    )
+    r = client.post(
+        "/api/policies/import",
+        headers=h,
+        files={"file": ("p.xlsx", bad, "application/octet-stream")},
+    )
     assert r.status_code == 422, r.text
     err = r.json()["errors"][0]
     assert err["row"] == 3 and err["field"] == "valid_until"
     assert client.get("/api/policies/x-1", headers=h).status_code == 404  # nothing half-written
-    r = client.post("/api/policies/import", headers=h,
-                    files={"file": ("p.xlsx", _xlsx(good), "application/octet-stream")})
+    r = client.post(
+        "/api/policies/import",
+        headers=h,
+        files={"file": ("p.xlsx", _xlsx(good), "application/octet-stream")},
+    )
     assert r.status_code == 200, r.text
     assert r.json()["created"] == ["x-1", "x-2"]
     p = client.get("/api/policies/x-1", headers=h).json()
     assert p["benefit_rate"] == pytest.approx(0.15) and p["industries"] == ["34", "35"]
     assert p["conditions"] == {"enterprise_types": ["specialised"], "rd_intensity_min": 0.03}
     assert client.get("/api/policies/x-2", headers=h).json()["visibility"] == "internal"
-    again = client.post("/api/policies/import", headers=h,
-                        files={"file": ("p.xlsx", _xlsx(good), "application/octet-stream")})
+    again = client.post(
+        "/api/policies/import",
+        headers=h,
+        files={"file": ("p.xlsx", _xlsx(good), "application/octet-stream")},
+    )
     assert again.json()["updated"] == ["x-1", "x-2"]
 
 
@@ -154,10 +270,12 @@ def test_seed_is_the_plan(session) -> None:  # type: ignore[no-untyped-def]
         model = PolicyIn.model_validate(p)
         check_references(session, model)
         assert p["source"].startswith("河北省2024年要素环境提升专项行动方案 §")
+
     def by(title_part: str) -> dict:  # type: ignore[type-arg]
         hits = [p for p in seeds.values() if title_part in p["title"]]
         assert len(hits) == 1, title_part
         return hits[0]
+
     rd = by("研发投入后补助")
     assert (rd["benefit_rate"], rd["benefit_cap_wan"]) == (0.10, 100)
     eq = by("设备更新补助")

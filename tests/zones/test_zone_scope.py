@@ -12,16 +12,20 @@ from tests.zones.conftest import box
 
 
 def _zones(session):  # type: ignore[no-untyped-def]
-    return session.execute(text(
-        "SELECT id, code, city_code FROM landmatch.dev_zone ORDER BY id")).all()
+    return session.execute(
+        text("SELECT id, code, city_code FROM landmatch.dev_zone ORDER BY id")
+    ).all()
 
 
 def test_zone_user_edits_own_zone_only(client, tokens, session) -> None:  # type: ignore[no-untyped-def]
     zones = _zones(session)
     own, other = zones[0], zones[1]
     h = auth(tokens["zone"])
-    r = client.patch(f"/api/zones/{own.code}", headers=h,
-                     json={"contact_phone": "0311-1234567", "leading_industries": ["39", "3911"]})
+    r = client.patch(
+        f"/api/zones/{own.code}",
+        headers=h,
+        json={"contact_phone": "0311-1234567", "leading_industries": ["39", "3911"]},
+    )
     assert r.status_code == 200, r.text
     assert r.json()["contact_phone"] == "0311-1234567"
     assert r.json()["leading_industries"] == ["39", "3911"]
@@ -30,20 +34,43 @@ def test_zone_user_edits_own_zone_only(client, tokens, session) -> None:  # type
     # Designations above the committee stay with bureau/admin.
     r = client.patch(f"/api/zones/{own.code}", headers=h, json={"level": "national"})
     assert r.status_code == 403 and "level" in r.text
-    r = client.post(f"/api/zones/{own.code}/assessments", headers=h,
-                    json={"kind": "SEISMIC", "approved_on": "2025-01-10",
-                          "valid_until": "2030-01-09", "doc_no": "冀震评〔2025〕1号"})
+    r = client.post(
+        f"/api/zones/{own.code}/assessments",
+        headers=h,
+        json={
+            "kind": "SEISMIC",
+            "approved_on": "2025-01-10",
+            "valid_until": "2030-01-09",
+            "doc_no": "冀震评〔2025〕1号",
+        },
+    )
     assert r.status_code == 201, r.text
-    r = client.post(f"/api/zones/{other.code}/assessments", headers=h,
-                    json={"kind": "SEISMIC", "approved_on": "2025-01-10"})
+    r = client.post(
+        f"/api/zones/{other.code}/assessments",
+        headers=h,
+        json={"kind": "SEISMIC", "approved_on": "2025-01-10"},
+    )
     assert r.status_code == 403
     # Nothing else: no zone creation, no policies outside its zone, no layer imports.
-    r = client.post("/api/policies", headers=h, json={
-        "code": "zone-try-city", "title": "t", "issuer": "i", "scope_level": "city",
-        "scope_code": own.city_code, "benefit_kind": "subsidy", "summary": "s"})
+    r = client.post(
+        "/api/policies",
+        headers=h,
+        json={
+            "code": "zone-try-city",
+            "title": "t",
+            "issuer": "i",
+            "scope_level": "city",
+            "scope_code": own.city_code,
+            "benefit_kind": "subsidy",
+            "summary": "s",
+        },
+    )
     assert r.status_code == 403
-    r = client.post("/api/layers/facility/import", headers=h,
-                    files={"file": ("f.geojson", b"{}", "application/geo+json")})
+    r = client.post(
+        "/api/layers/facility/import",
+        headers=h,
+        files={"file": ("f.geojson", b"{}", "application/geo+json")},
+    )
     assert r.status_code == 403
     history = client.get(f"/api/zones/{own.code}/history", headers=h).json()
     assert any(v["actor"] == "t-zone" and v["layer"] == "dev_zone" for v in history)
@@ -68,30 +95,45 @@ def test_parcel_scope_function(session) -> None:  # type: ignore[no-untyped-def]
 
 def test_unknown_industry_refused(client, tokens, session) -> None:  # type: ignore[no-untyped-def]
     own = _zones(session)[0]
-    r = client.patch(f"/api/zones/{own.code}", headers=auth(tokens["zone"]),
-                     json={"leading_industries": ["39", "99"]})
+    r = client.patch(
+        f"/api/zones/{own.code}",
+        headers=auth(tokens["zone"]),
+        json={"leading_industries": ["39", "99"]},
+    )
     assert r.status_code == 422
     assert r.json()["errors"][0]["field"] == "leading_industries"
     assert "99" in r.json()["detail"]
 
 
 def test_overlapping_boundary_refused(client, tokens, session) -> None:  # type: ignore[no-untyped-def]
-    z = session.execute(text(
-        "SELECT code, ST_X(ST_PointOnSurface(geom)) x, ST_Y(ST_PointOnSurface(geom)) y "
-        "FROM landmatch.dev_zone WHERE city_code = '130100' ORDER BY id LIMIT 1")).first()
-    body = {"code": "new-zone-t", "name": "测试开发区", "city_code": "130100",
-            "level": "provincial", "kind": "经开区", "leading_industries": ["34"],
-            "geometry": box(z.x - 0.01, z.y - 0.01, z.x + 0.01, z.y + 0.01)}
+    z = session.execute(
+        text(
+            "SELECT code, ST_X(ST_PointOnSurface(geom)) x, ST_Y(ST_PointOnSurface(geom)) y "
+            "FROM landmatch.dev_zone WHERE city_code = '130100' ORDER BY id LIMIT 1"
+        )
+    ).first()
+    body = {
+        "code": "new-zone-t",
+        "name": "测试开发区",
+        "city_code": "130100",
+        "level": "provincial",
+        "kind": "经开区",
+        "leading_industries": ["34"],
+        "geometry": box(z.x - 0.01, z.y - 0.01, z.x + 0.01, z.y + 0.01),
+    }
     r = client.post("/api/zones", headers=auth(tokens["bureau"]), json=body)
     assert r.status_code == 422, r.text
     assert r.json()["errors"][0]["field"] == "geometry"
     assert z.code in r.json()["detail"]
     # The same zone somewhere free is accepted, and a zone user cannot create zones.
-    free = session.execute(text(
-        "SELECT x, y FROM (VALUES (114.9::float8, 38.6::float8), (115.2, 37.9), (114.3, 37.9)) "
-        "v(x, y) "
-        "WHERE NOT EXISTS (SELECT 1 FROM landmatch.dev_zone WHERE ST_DWithin(geom, "
-        "ST_SetSRID(ST_MakePoint(x, y), 4490), 0.05)) LIMIT 1")).first()
+    free = session.execute(
+        text(
+            "SELECT x, y FROM (VALUES (114.9::float8, 38.6::float8), (115.2, 37.9), (114.3, 37.9)) "
+            "v(x, y) "
+            "WHERE NOT EXISTS (SELECT 1 FROM landmatch.dev_zone WHERE ST_DWithin(geom, "
+            "ST_SetSRID(ST_MakePoint(x, y), 4490), 0.05)) LIMIT 1"
+        )
+    ).first()
     body["geometry"] = box(free.x, free.y, free.x + 0.01, free.y + 0.01)
     assert client.post("/api/zones", headers=auth(tokens["zone"]), json=body).status_code == 403
     r = client.post("/api/zones", headers=auth(tokens["bureau"]), json=body)

@@ -20,10 +20,18 @@ class ExportQuery(ParcelQuery):
 
 
 @router.get("/parcels", summary="Export parcels: geojson, gpkg, shp (zip), xlsx (熟地清单), txt")
-def parcels(q: Annotated[ExportQuery, Query()], session: SessionDep,
-            principal: PrincipalDep) -> Response:
-    f = ParcelFilter(status=q.status.split(",") if q.status else None, city=q.city, zone=q.zone,
-                     bbox=parse_bbox(q.bbox))
+def parcels(
+    q: Annotated[ExportQuery, Query()], session: SessionDep, principal: PrincipalDep
+) -> Response:
+    f = ParcelFilter(
+        status=q.status.split(",") if q.status else None,
+        city=q.city,
+        zone=q.zone,
+        bbox=parse_bbox(q.bbox),
+    )
     out = export_parcels(session, f, principal, q.format, q.encoding)
-    return Response(out.data, media_type=out.media_type,
-                    headers={"Content-Disposition": f'attachment; filename="{out.filename}"'})
+    return Response(
+        out.data,
+        media_type=out.media_type,
+        headers={"Content-Disposition": f'attachment; filename="{out.filename}"'},
+    )

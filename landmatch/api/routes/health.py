@@ -22,9 +22,21 @@ def healthz(request: Request) -> JSONResponse:
     except Exception as exc:  # noqa: BLE001 - any failure means "not healthy", with the reason
         reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0][:300]
         return JSONResponse(
-            {"status": "unavailable", "database": "unreachable", "reason": reason,
-             "version": __version__},
+            {
+                "status": "unavailable",
+                "database": "unreachable",
+                "reason": reason,
+                "version": __version__,
+            },
             status_code=503,
         )
-    return JSONResponse({"status": "ok", "database": "ok", "postgres": pg, "postgis": postgis,
-                         "schema_revision": rev, "version": __version__})
+    return JSONResponse(
+        {
+            "status": "ok",
+            "database": "ok",
+            "postgres": pg,
+            "postgis": postgis,
+            "schema_revision": rev,
+            "version": __version__,
+        }
+    )

@@ -13,9 +13,14 @@ from landmatch.inventory.uploads import read_upload
 router = APIRouter(prefix="/api/imports", tags=["imports"])
 
 
-@router.post("", summary="Import parcels from a file (GeoJSON, GPKG, Shapefile zip, TXT, xlsx, CSV)")
+@router.post(
+    "", summary="Import parcels from a file (GeoJSON, GPKG, Shapefile zip, TXT, xlsx, CSV)"
+)
 async def create(
-    request: Request, session: SessionDep, principal: PrincipalDep, settings: SettingsDep,
+    request: Request,
+    session: SessionDep,
+    principal: PrincipalDep,
+    settings: SettingsDep,
     file: Annotated[UploadFile, File(description="The file to import")],
     dry_run: Annotated[bool, Form()] = False,
     city: Annotated[str | None, Form(pattern=r"^\d{6}$")] = None,
@@ -26,10 +31,18 @@ async def create(
 ) -> dict[str, Any]:
     imports.require_editor(principal)
     data = await read_upload(request, file, settings.max_upload_mb)
-    opts = imports.ImportOptions(dry_run=dry_run, city=city, crs=crs, encoding=encoding,
-                                 repair=repair, reason=reason, max_rows=settings.max_import_rows)
-    report = imports.run_import(session.connection(), data, file.filename or "upload", principal,
-                                opts)
+    opts = imports.ImportOptions(
+        dry_run=dry_run,
+        city=city,
+        crs=crs,
+        encoding=encoding,
+        repair=repair,
+        reason=reason,
+        max_rows=settings.max_import_rows,
+    )
+    report = imports.run_import(
+        session.connection(), data, file.filename or "upload", principal, opts
+    )
     session.commit()
     return report
 

@@ -22,10 +22,12 @@ def schema() -> dict[str, Any]:
 
 
 @router.post("/api/match", summary="Rank parcels for a requirement (GeoJSON + why-not)")
-def match(req: Requirement, session: SessionDep, principal: PrincipalDep,
-          settings: SettingsDep) -> Response:
-    _result, body = match_encoded(session, req, principal,
-                                  stale_after_days=settings.stale_after_days)
+def match(
+    req: Requirement, session: SessionDep, principal: PrincipalDep, settings: SettingsDep
+) -> Response:
+    _result, body = match_encoded(
+        session, req, principal, stale_after_days=settings.stale_after_days
+    )
     session.commit()
     return Response(body, media_type=GEOJSON)
 
@@ -35,8 +37,11 @@ def stored(match_id: str, session: SessionDep, principal: PrincipalDep) -> Respo
     return Response(get_run_body(session, match_id, principal), media_type=GEOJSON)
 
 
-@router.get("/api/parcels/{code}/matching-projects",
-            summary="Open projects this parcel fits, best first (reverse match)")
-def reverse(code: str, session: SessionDep, principal: PrincipalDep,
-            settings: SettingsDep) -> dict[str, Any]:
+@router.get(
+    "/api/parcels/{code}/matching-projects",
+    summary="Open projects this parcel fits, best first (reverse match)",
+)
+def reverse(
+    code: str, session: SessionDep, principal: PrincipalDep, settings: SettingsDep
+) -> dict[str, Any]:
     return matching_projects(session, principal, code, settings.stale_after_days)

@@ -25,8 +25,9 @@ def _params(request: Request) -> dict[str, list[str]]:
 def _respond(request: Request, params: dict[str, list[str]], reply: service.Reply) -> Response:
     headers = {"Content-Crs": reply.crs.header, "Vary": "Accept"}
     if query.output_format(params, request.headers.get("accept")) == "html":
-        body = html.render(reply.template, reply.title, reply.as_dict(), _base(request),
-                           **reply.context)
+        body = html.render(
+            reply.template, reply.title, reply.as_dict(), _base(request), **reply.context
+        )
         return HTMLResponse(body, headers=headers)
     return Response(reply.json_text(), media_type=reply.media_type, headers=headers)
 
@@ -54,16 +55,19 @@ def api(request: Request, settings: SettingsDep) -> Response:
 @router.get("/collections", summary="Collections")
 def collections(request: Request, session: SessionDep, principal: PrincipalDep) -> Response:
     p = _params(request)
-    return _respond(request, p, service.collections(session, _base(request), p,
-                                                    principal.is_public))
+    return _respond(
+        request, p, service.collections(session, _base(request), p, principal.is_public)
+    )
 
 
 @router.get("/collections/{cid}", summary="One collection")
-def collection(cid: str, request: Request, session: SessionDep,
-               principal: PrincipalDep) -> Response:
+def collection(
+    cid: str, request: Request, session: SessionDep, principal: PrincipalDep
+) -> Response:
     p = _params(request)
-    return _respond(request, p, service.collection(session, _base(request), cid, p,
-                                                   principal.is_public))
+    return _respond(
+        request, p, service.collection(session, _base(request), cid, p, principal.is_public)
+    )
 
 
 @router.get("/collections/{cid}/queryables", summary="Queryables (JSON Schema 2020-12)")
@@ -73,20 +77,30 @@ def queryables(cid: str, request: Request, principal: PrincipalDep) -> Response:
 
 
 @router.get("/collections/{cid}/items", summary="Features")
-def items(cid: str, request: Request, session: SessionDep, principal: PrincipalDep,
-          settings: SettingsDep) -> Response:
+def items(
+    cid: str, request: Request, session: SessionDep, principal: PrincipalDep, settings: SettingsDep
+) -> Response:
     p = _params(request)
-    reply = service.items(session, _base(request), cid, p, principal.is_public,
-                          settings.default_page_size, settings.max_page_size)
+    reply = service.items(
+        session,
+        _base(request),
+        cid,
+        p,
+        principal.is_public,
+        settings.default_page_size,
+        settings.max_page_size,
+    )
     return _respond(request, p, reply)
 
 
 @router.get("/collections/{cid}/items/{fid}", summary="One feature")
-def item(cid: str, fid: str, request: Request, session: SessionDep,
-         principal: PrincipalDep) -> Response:
+def item(
+    cid: str, fid: str, request: Request, session: SessionDep, principal: PrincipalDep
+) -> Response:
     p = _params(request)
-    return _respond(request, p, service.item(session, _base(request), cid, fid, p,
-                                             principal.is_public))
+    return _respond(
+        request, p, service.item(session, _base(request), cid, fid, p, principal.is_public)
+    )
 
 
 @router.get("/tileMatrixSets", summary="Tile matrix sets")
@@ -114,8 +128,9 @@ def tileset(cid: str, request: Request) -> Response:
 
 
 @router.get("/collections/{cid}/tiles/WebMercatorQuad/{z}/{y}/{x}", summary="Vector tile (MVT)")
-def tile(cid: str, z: int, y: int, x: int, request: Request, session: SessionDep,
-         principal: PrincipalDep) -> Response:
+def tile(
+    cid: str, z: int, y: int, x: int, request: Request, session: SessionDep, principal: PrincipalDep
+) -> Response:
     data = service.tile(session, cid, z, y, x, _params(request), principal.is_public)
     headers = {"Content-Crs": ogc_crs.WEB_MERCATOR.header}
     if not principal.is_public:

@@ -27,16 +27,23 @@ def _feature(result: tuple[dict[str, Any], str], status: int = 200) -> JSONRespo
 
 @router.post("", status_code=201, summary="Create a parcel (GeoJSON Feature)")
 def create(
-    session: SessionDep, principal: PrincipalDep,
-    body: Annotated[dict[str, Any], Body(description="GeoJSON Feature; properties are field names")],
-    repair: Annotated[bool, Query(description="Repair an invalid geometry (with a warning)")] = False,
+    session: SessionDep,
+    principal: PrincipalDep,
+    body: Annotated[
+        dict[str, Any], Body(description="GeoJSON Feature; properties are field names")
+    ],
+    repair: Annotated[
+        bool, Query(description="Repair an invalid geometry (with a warning)")
+    ] = False,
 ) -> JSONResponse:
     return _feature(edits.create_parcel(session, body, principal, repair=repair), 201)
 
 
 @router.patch("/{code}", summary="Change a parcel; needs If-Match with its ETag")
 def patch(
-    code: str, session: SessionDep, principal: PrincipalDep,
+    code: str,
+    session: SessionDep,
+    principal: PrincipalDep,
     body: Annotated[dict[str, Any], Body()],
     if_match: Annotated[str | None, Header()] = None,
     repair: Annotated[bool, Query()] = False,
@@ -46,7 +53,9 @@ def patch(
 
 @router.delete("/{code}", status_code=204, summary="Soft-delete a parcel (restorable)")
 def delete(
-    code: str, session: SessionDep, principal: PrincipalDep,
+    code: str,
+    session: SessionDep,
+    principal: PrincipalDep,
     if_match: Annotated[str | None, Header()] = None,
     reason: Annotated[str | None, Query(max_length=500)] = None,
 ) -> Response:
@@ -55,8 +64,9 @@ def delete(
 
 
 @router.post("/{code}/restore", summary="Undelete a parcel or bring back one of its versions")
-def restore(code: str, session: SessionDep, principal: PrincipalDep,
-            body: RestoreBody | None = None) -> JSONResponse:
+def restore(
+    code: str, session: SessionDep, principal: PrincipalDep, body: RestoreBody | None = None
+) -> JSONResponse:
     b = body or RestoreBody()
     return _feature(edits.restore_parcel(session, code, b.version, principal, b.reason))
 

@@ -20,7 +20,9 @@ GEOJSON = "application/geo+json"
 class ParcelQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    status: str | None = Field(None, description="Comma-separated statuses: ready, unsupplied, idle, supplied, withdrawn")
+    status: str | None = Field(
+        None, description="Comma-separated statuses: ready, unsupplied, idle, supplied, withdrawn"
+    )
     city: str | None = Field(None, pattern=r"^\d{6}$", description="City code (GB/T 2260)")
     zone: str | None = Field(None, max_length=40, description="Development-zone code")
     bbox: str | None = Field(None, description="minLon,minLat,maxLon,maxLat (CGCS2000)")
@@ -47,7 +49,11 @@ def parse_bbox(v: str | None) -> tuple[float, float, float, float] | None:
     if len(parts) != 4 or not all(abs(x) < 1e9 for x in parts):
         raise InvalidInput("bbox 应为 4 个数字：minLon,minLat,maxLon,maxLat")
     x0, y0, x1, y1 = parts
-    if x0 > x1 or y0 > y1 or not (-180 <= x0 <= 180 and -90 <= y0 <= 90 and -180 <= x1 <= 180 and -90 <= y1 <= 90):
+    if (
+        x0 > x1
+        or y0 > y1
+        or not (-180 <= x0 <= 180 and -90 <= y0 <= 90 and -180 <= x1 <= 180 and -90 <= y1 <= 90)
+    ):
         raise InvalidInput("bbox 范围无效：应为经度 -180..180、纬度 -90..90，且最小值不大于最大值")
     return parts  # type: ignore[return-value]
 
@@ -62,7 +68,11 @@ def parcels(
     limit = min(q.limit or settings.default_page_size, settings.max_page_size)
     f = ParcelFilter(
         status=q.status.split(",") if q.status else None,
-        city=q.city, zone=q.zone, bbox=parse_bbox(q.bbox), limit=limit, offset=q.offset,
+        city=q.city,
+        zone=q.zone,
+        bbox=parse_bbox(q.bbox),
+        limit=limit,
+        offset=q.offset,
     )
     return JSONResponse(list_parcels(session, f, principal), media_type=GEOJSON)
 

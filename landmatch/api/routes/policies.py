@@ -16,18 +16,32 @@ router = APIRouter(prefix="/api/policies", tags=["policies"])
 
 
 @router.get("", summary="Search policies")
-def search(session: SessionDep, principal: PrincipalDep,
-           q: Annotated[str | None, Query(max_length=200)] = None,
-           industry: Annotated[str | None, Query(pattern=r"^\d{2,4}$")] = None,
-           scope_level: str | None = None, scope_code: str | None = None,
-           benefit_kind: str | None = None, as_of: dt.date | None = None,
-           include_expired: bool = False,
-           limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-           offset: Annotated[int, Query(ge=0)] = 0) -> dict[str, Any]:
+def search(
+    session: SessionDep,
+    principal: PrincipalDep,
+    q: Annotated[str | None, Query(max_length=200)] = None,
+    industry: Annotated[str | None, Query(pattern=r"^\d{2,4}$")] = None,
+    scope_level: str | None = None,
+    scope_code: str | None = None,
+    benefit_kind: str | None = None,
+    as_of: dt.date | None = None,
+    include_expired: bool = False,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> dict[str, Any]:
     return library.search_policies(
-        session, principal, q=q, industry=industry, scope_level=scope_level,
-        scope_code=scope_code, benefit_kind=benefit_kind, as_of=as_of,
-        include_expired=include_expired, limit=limit, offset=offset)
+        session,
+        principal,
+        q=q,
+        industry=industry,
+        scope_level=scope_level,
+        scope_code=scope_code,
+        benefit_kind=benefit_kind,
+        as_of=as_of,
+        include_expired=include_expired,
+        limit=limit,
+        offset=offset,
+    )
 
 
 @router.get("/{code}", summary="One policy")
@@ -48,8 +62,9 @@ def create(body: PolicyIn, session: SessionDep, principal: PrincipalDep) -> dict
 
 
 @router.patch("/{code}", summary="Edit a policy (fields as in POST, all optional)")
-def update(code: str, body: Annotated[dict[str, Any], Body()], session: SessionDep,
-           principal: PrincipalDep) -> dict[str, Any]:
+def update(
+    code: str, body: Annotated[dict[str, Any], Body()], session: SessionDep, principal: PrincipalDep
+) -> dict[str, Any]:
     out = library.update_policy(session, principal, code, body)
     session.commit()
     return out
@@ -62,9 +77,13 @@ def delete(code: str, session: SessionDep, principal: PrincipalDep) -> None:
 
 
 @router.post("/import", summary="Import policies from Excel (.xlsx, Chinese headers)")
-async def import_excel(session: SessionDep, principal: PrincipalDep, settings: SettingsDep,
-                       file: Annotated[UploadFile, File()],
-                       dry_run: Annotated[bool, Query()] = False) -> dict[str, Any]:
+async def import_excel(
+    session: SessionDep,
+    principal: PrincipalDep,
+    settings: SettingsDep,
+    file: Annotated[UploadFile, File()],
+    dry_run: Annotated[bool, Query()] = False,
+) -> dict[str, Any]:
     data = await file.read()
     if len(data) > settings.max_upload_mb * 1024 * 1024:
         raise PayloadTooLarge(f"文件超过 {settings.max_upload_mb} MB")

@@ -15,8 +15,11 @@ router = APIRouter(tags=["projects"])
 
 
 @router.get("/api/projects", summary="List projects")
-def list_(session: SessionDep, principal: PrincipalDep,
-          status: str | None = Query(None, description="Pipeline status")) -> list[dict[str, Any]]:
+def list_(
+    session: SessionDep,
+    principal: PrincipalDep,
+    status: str | None = Query(None, description="Pipeline status"),
+) -> list[dict[str, Any]]:
     return svc.list_projects(session, principal, status)
 
 
@@ -33,8 +36,9 @@ def get(project_id: int, session: SessionDep, principal: PrincipalDep) -> dict[s
 
 
 @router.patch("/api/projects/{project_id}", summary="Change a project or its pipeline status")
-def patch(project_id: int, body: svc.ProjectPatch, session: SessionDep,
-          principal: PrincipalDep) -> dict[str, Any]:
+def patch(
+    project_id: int, body: svc.ProjectPatch, session: SessionDep, principal: PrincipalDep
+) -> dict[str, Any]:
     out = svc.update_project(session, principal, project_id, body)
     session.commit()
     return out
@@ -48,8 +52,9 @@ def delete(project_id: int, session: SessionDep, principal: PrincipalDep) -> Res
 
 
 @router.post("/api/projects/{project_id}/match", summary="Match the project's requirement")
-def match_project(project_id: int, session: SessionDep, principal: PrincipalDep,
-                  settings: SettingsDep) -> JSONResponse:
+def match_project(
+    project_id: int, session: SessionDep, principal: PrincipalDep, settings: SettingsDep
+) -> JSONResponse:
     req = svc.project_requirement(session, principal, project_id)
     out = run_match(session, req, principal, stale_after_days=settings.stale_after_days)
     session.commit()
@@ -57,23 +62,27 @@ def match_project(project_id: int, session: SessionDep, principal: PrincipalDep,
 
 
 @router.get("/api/reservations", summary="Active reservations (all with active=false)")
-def reservations(session: SessionDep, principal: PrincipalDep,
-                 active: bool = True) -> list[dict[str, Any]]:
+def reservations(
+    session: SessionDep, principal: PrincipalDep, active: bool = True
+) -> list[dict[str, Any]]:
     return svc.list_reservations(session, principal, active)
 
 
-@router.post("/api/reservations", status_code=201,
-             summary="Hold a parcel for a project (409 when already held)")
-def reserve(body: svc.ReservationIn, session: SessionDep, principal: PrincipalDep
-            ) -> dict[str, Any]:
+@router.post(
+    "/api/reservations",
+    status_code=201,
+    summary="Hold a parcel for a project (409 when already held)",
+)
+def reserve(
+    body: svc.ReservationIn, session: SessionDep, principal: PrincipalDep
+) -> dict[str, Any]:
     out = svc.reserve(session, principal, body)
     session.commit()
     return out
 
 
 @router.delete("/api/reservations/{reservation_id}", summary="Release a hold")
-def release(reservation_id: int, session: SessionDep, principal: PrincipalDep
-            ) -> dict[str, Any]:
+def release(reservation_id: int, session: SessionDep, principal: PrincipalDep) -> dict[str, Any]:
     out = svc.release(session, principal, reservation_id)
     session.commit()
     return out

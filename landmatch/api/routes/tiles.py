@@ -24,19 +24,28 @@ class TileQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     status: str | None = Field(None, description="Comma-separated statuses (parcels layer)")
-    land_use: str | None = Field(None, description="Comma-separated land-use code prefixes, e.g. 1001")
+    land_use: str | None = Field(
+        None, description="Comma-separated land-use code prefixes, e.g. 1001"
+    )
     area_min: float | None = Field(None, ge=0, description="Minimum area in 亩 (inclusive)")
     area_max: float | None = Field(None, ge=0, description="Maximum area in 亩 (exclusive)")
     city: str | None = Field(None, pattern=r"^\d{6}$", description="City code (GB/T 2260)")
-    in_zone: bool | None = Field(None, description="Only parcels inside (true) or outside (false) a development zone")
+    in_zone: bool | None = Field(
+        None, description="Only parcels inside (true) or outside (false) a development zone"
+    )
 
     def to_filter(self) -> TileFilter:
         def split(v: str | None) -> tuple[str, ...]:
             return tuple(sorted({p.strip() for p in v.split(",") if p.strip()})) if v else ()
 
-        return TileFilter(status=split(self.status), land_use=split(self.land_use),
-                          area_min_mu=self.area_min, area_max_mu=self.area_max,
-                          city=self.city, in_zone=self.in_zone)
+        return TileFilter(
+            status=split(self.status),
+            land_use=split(self.land_use),
+            area_min_mu=self.area_min,
+            area_max_mu=self.area_max,
+            city=self.city,
+            in_zone=self.in_zone,
+        )
 
 
 def parse_query(params: dict[str, str]) -> TileFilter:
@@ -48,8 +57,13 @@ def parse_query(params: dict[str, str]) -> TileFilter:
 
 
 def tile_server(settings: Settings, sessions: Callable[[], SessionFactory]) -> TileServer:
-    return TileServer(sessions, settings.tile_cache_mb, settings.tile_version_poll_ms / 1000,
-                      settings.token_cache_seconds, parse_query)
+    return TileServer(
+        sessions,
+        settings.tile_cache_mb,
+        settings.tile_version_poll_ms / 1000,
+        settings.token_cache_seconds,
+        parse_query,
+    )
 
 
 async def _serve(request: Request) -> Response:
@@ -63,11 +77,17 @@ TILE_PATH = "/tiles/{layer}/{z}/{x}/{y}.pbf"
 lean_route = Route(TILE_PATH, _serve, methods=["GET", "HEAD"], name="tile")
 
 
-@router.get(TILE_PATH, summary="A Mapbox vector tile of one layer",
-            response_class=Response, responses={200: {"content": {MVT: {}}}, 304: {}})
+@router.get(
+    TILE_PATH,
+    summary="A Mapbox vector tile of one layer",
+    response_class=Response,
+    responses={200: {"content": {MVT: {}}}, 304: {}},
+)
 async def tile(
     layer: Annotated[str, Path(description="parcels, zones, constraints, admin or facilities")],
-    z: int, x: int, y: int,
+    z: int,
+    x: int,
+    y: int,
     q: Annotated[TileQuery, Query()],
     request: Request,
 ) -> Response:
@@ -86,7 +106,10 @@ class IdentifyQuery(BaseModel):
 
 
 @router.get("/api/identify", summary="The parcels at a point (for map clicks)")
-def identify(q: Annotated[IdentifyQuery, Query()], session: SessionDep,
-             principal: PrincipalDep) -> JSONResponse:
-    return JSONResponse(parcels_at(session, q.lon, q.lat, principal, q.tolerance_m),
-                        media_type="application/geo+json")
+def identify(
+    q: Annotated[IdentifyQuery, Query()], session: SessionDep, principal: PrincipalDep
+) -> JSONResponse:
+    return JSONResponse(
+        parcels_at(session, q.lon, q.lat, principal, q.tolerance_m),
+        media_type="application/geo+json",
+    )

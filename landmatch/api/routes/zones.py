@@ -47,8 +47,10 @@ class ZonePatch(BaseModel):
 class AssessmentIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    kind: str = Field(description="WATER_RES, GEOHAZARD, MINERAL, ENERGY, ENV, SEISMIC, RELICS, "
-                                  "CLIMATE, SOIL_WATER, FLOOD, LIGHTNING, TRAFFIC or OTHER")
+    kind: str = Field(
+        description="WATER_RES, GEOHAZARD, MINERAL, ENERGY, ENV, SEISMIC, RELICS, "
+        "CLIMATE, SOIL_WATER, FLOOD, LIGHTNING, TRAFFIC or OTHER"
+    )
     name: str | None = None
     approved_on: dt.date
     valid_until: dt.date | None = None
@@ -66,14 +68,20 @@ class AssessmentPatch(BaseModel):
 
 
 @router.get("", summary="List development zones")
-def list_zones(session: SessionDep, principal: PrincipalDep, city: str | None = None,
-               industry: str | None = None, as_of: dt.date | None = None) -> list[dict[str, Any]]:
+def list_zones(
+    session: SessionDep,
+    principal: PrincipalDep,
+    city: str | None = None,
+    industry: str | None = None,
+    as_of: dt.date | None = None,
+) -> list[dict[str, Any]]:
     return records.list_zones(session, principal, city=city, industry=industry, as_of=as_of)
 
 
 @router.get("/{code}", summary="One zone with its boundary and assessments")
-def show_zone(code: str, session: SessionDep, principal: PrincipalDep,
-              as_of: dt.date | None = None) -> dict[str, Any]:
+def show_zone(
+    code: str, session: SessionDep, principal: PrincipalDep, as_of: dt.date | None = None
+) -> dict[str, Any]:
     return records.show_zone(session, principal, code, as_of)
 
 
@@ -86,8 +94,9 @@ def create_zone(body: ZoneIn, session: SessionDep, principal: PrincipalDep) -> d
 
 
 @router.patch("/{code}", summary="Edit a zone (its committee, bureau of its city, admin)")
-def update_zone(code: str, body: ZonePatch, session: SessionDep,
-                principal: PrincipalDep) -> dict[str, Any]:
+def update_zone(
+    code: str, body: ZonePatch, session: SessionDep, principal: PrincipalDep
+) -> dict[str, Any]:
     changes = body.model_dump(exclude_unset=True)
     geometry = changes.pop("geometry", None)
     geom, warnings = records.boundary_from_geojson(geometry) if geometry else (None, [])
@@ -97,9 +106,14 @@ def update_zone(code: str, body: ZonePatch, session: SessionDep,
 
 
 @router.put("/{code}/boundary", summary="Replace the boundary from a file (GeoJSON, GPKG, zip)")
-async def replace_boundary(code: str, session: SessionDep, principal: PrincipalDep,
-                           settings: SettingsDep, file: Annotated[UploadFile, File()],
-                           crs: Annotated[str | None, Form()] = None) -> dict[str, Any]:
+async def replace_boundary(
+    code: str,
+    session: SessionDep,
+    principal: PrincipalDep,
+    settings: SettingsDep,
+    file: Annotated[UploadFile, File()],
+    crs: Annotated[str | None, Form()] = None,
+) -> dict[str, Any]:
     data = await file.read()
     if len(data) > settings.max_upload_mb * 1024 * 1024:
         raise PayloadTooLarge(f"文件超过 {settings.max_upload_mb} MB")
@@ -121,9 +135,13 @@ def zone_history(code: str, session: SessionDep, principal: PrincipalDep) -> lis
 
 
 @router.get("/{code}/assessments", summary="Assessments; valid_only=true → only those that count")
-def list_assessments(code: str, session: SessionDep, principal: PrincipalDep,
-                     as_of: dt.date | None = None,
-                     valid_only: Annotated[bool, Query()] = False) -> list[dict[str, Any]]:
+def list_assessments(
+    code: str,
+    session: SessionDep,
+    principal: PrincipalDep,
+    as_of: dt.date | None = None,
+    valid_only: Annotated[bool, Query()] = False,
+) -> list[dict[str, Any]]:
     zone = records.get_zone_row(session, code)
     if valid_only or principal.is_public:
         return assessments.valid_assessments(session, zone["id"], as_of)
@@ -131,8 +149,9 @@ def list_assessments(code: str, session: SessionDep, principal: PrincipalDep,
 
 
 @router.post("/{code}/assessments", status_code=201, summary="Record a regional assessment")
-def add_assessment(code: str, body: AssessmentIn, session: SessionDep,
-                   principal: PrincipalDep) -> dict[str, Any]:
+def add_assessment(
+    code: str, body: AssessmentIn, session: SessionDep, principal: PrincipalDep
+) -> dict[str, Any]:
     zone = records.get_zone_row(session, code)
     out = assessments.add_assessment(session, principal, zone, **body.model_dump())
     session.commit()
@@ -140,18 +159,25 @@ def add_assessment(code: str, body: AssessmentIn, session: SessionDep,
 
 
 @router.patch("/{code}/assessments/{assessment_id}", summary="Edit a regional assessment")
-def update_assessment(code: str, assessment_id: int, body: AssessmentPatch, session: SessionDep,
-                      principal: PrincipalDep) -> dict[str, Any]:
+def update_assessment(
+    code: str,
+    assessment_id: int,
+    body: AssessmentPatch,
+    session: SessionDep,
+    principal: PrincipalDep,
+) -> dict[str, Any]:
     zone = records.get_zone_row(session, code)
-    out = assessments.update_assessment(session, principal, zone, assessment_id,
-                                        body.model_dump(exclude_unset=True))
+    out = assessments.update_assessment(
+        session, principal, zone, assessment_id, body.model_dump(exclude_unset=True)
+    )
     session.commit()
     return out
 
 
 @router.delete("/{code}/assessments/{assessment_id}", status_code=204)
-def delete_assessment(code: str, assessment_id: int, session: SessionDep,
-                      principal: PrincipalDep) -> None:
+def delete_assessment(
+    code: str, assessment_id: int, session: SessionDep, principal: PrincipalDep
+) -> None:
     zone = records.get_zone_row(session, code)
     assessments.delete_assessment(session, principal, zone, assessment_id)
     session.commit()

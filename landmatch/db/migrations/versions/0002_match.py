@@ -55,9 +55,17 @@ COPIED: tuple[tuple[str, sa.types.TypeEngine], ...] = (
     ("data_updated_on", sa.Date()),
 )
 SPATIAL = (
-    "zone_id", "dist_port_km", "dist_airport_km", "dist_rail_freight_km",
-    "dist_highway_interchange_km", "dist_logistics_hub_km", "dist_cold_chain_km",
-    "dist_bonded_zone_km", "dist_substation_km", "excluded", "constraint_hits",
+    "zone_id",
+    "dist_port_km",
+    "dist_airport_km",
+    "dist_rail_freight_km",
+    "dist_highway_interchange_km",
+    "dist_logistics_hub_km",
+    "dist_cold_chain_km",
+    "dist_bonded_zone_km",
+    "dist_substation_km",
+    "excluded",
+    "constraint_hits",
 )
 INDEX_KEY = ("status", "land_use", "area_m2")
 
@@ -77,15 +85,25 @@ def upgrade() -> None:
     )
     # PostgreSQL allows 32 index columns: deleted_at is implied by the predicate, and the two
     # rarest distances (cold chain, bonded zone) are read from the heap when a request uses them.
-    skip = {*INDEX_KEY, "deleted_at", "constraint_hits", "dist_cold_chain_km",
-            "dist_bonded_zone_km"}
-    include = ", ".join(["parcel_id"] + [n for n, _t in COPIED if n not in skip]
-                        + [c for c in SPATIAL if c not in skip] + ["penalised"])
-    op.add_column("parcel_fact", sa.Column("penalised", sa.Boolean(), nullable=True),
-                  schema="landmatch")
+    skip = {
+        *INDEX_KEY,
+        "deleted_at",
+        "constraint_hits",
+        "dist_cold_chain_km",
+        "dist_bonded_zone_km",
+    }
+    include = ", ".join(
+        ["parcel_id"]
+        + [n for n, _t in COPIED if n not in skip]
+        + [c for c in SPATIAL if c not in skip]
+        + ["penalised"]
+    )
+    op.add_column(
+        "parcel_fact", sa.Column("penalised", sa.Boolean(), nullable=True), schema="landmatch"
+    )
     op.execute(
         "UPDATE landmatch.parcel_fact SET penalised = "
-        "constraint_hits @> '[{\"severity\": \"penalises\"}]' WHERE constraint_hits IS NOT NULL"
+        'constraint_hits @> \'[{"severity": "penalises"}]\' WHERE constraint_hits IS NOT NULL'
     )
     op.execute(
         f"CREATE INDEX ix_parcel_fact_match ON landmatch.parcel_fact ({', '.join(INDEX_KEY)}) "
@@ -98,9 +116,7 @@ def upgrade() -> None:
         f"(status, city_code, land_use, area_m2) INCLUDE ({include_city}) "
         "WHERE deleted_at IS NULL"
     )
-    op.execute(
-        "CREATE INDEX ix_facility_kind_geom ON landmatch.facility USING gist (kind, geom)"
-    )
+    op.execute("CREATE INDEX ix_facility_kind_geom ON landmatch.facility USING gist (kind, geom)")
     op.execute(
         "CREATE INDEX ix_reservation_project ON landmatch.reservation (project_id) "
         "WHERE released_at IS NULL"

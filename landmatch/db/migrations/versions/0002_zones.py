@@ -54,23 +54,36 @@ def upgrade() -> None:
         sa.Column("record_code", sa.String(length=64), nullable=False),
         sa.Column("op", sa.String(length=10), nullable=False),
         sa.Column("city_code", sa.String(length=6), nullable=False),
-        sa.Column("parcel_ids", postgresql.ARRAY(sa.BigInteger()),
-                  server_default=sa.text("'{}'::bigint[]"), nullable=False),
-        sa.Column("parcel_codes", postgresql.ARRAY(sa.Text()),
-                  server_default=sa.text("'{}'::text[]"), nullable=False),
+        sa.Column(
+            "parcel_ids",
+            postgresql.ARRAY(sa.BigInteger()),
+            server_default=sa.text("'{}'::bigint[]"),
+            nullable=False,
+        ),
+        sa.Column(
+            "parcel_codes",
+            postgresql.ARRAY(sa.Text()),
+            server_default=sa.text("'{}'::text[]"),
+            nullable=False,
+        ),
         sa.Column("ready_count", sa.Integer(), nullable=False),
         sa.Column("message", sa.Text(), nullable=False),
         sa.Column("actor", sa.Text(), nullable=True),
-        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"),
-                  nullable=False),
+        sa.Column(
+            "created_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
+        ),
         sa.Column("acknowledged_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("acknowledged_by", sa.Text(), nullable=True),
         sa.CheckConstraint("op IN ('insert', 'update', 'delete')", name=op.f("ck_layer_alert_op")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_layer_alert")),
         schema="landmatch",
     )
-    op.create_index("ix_layer_alert_city", "layer_alert", ["city_code", "created_at"],
-                    schema="landmatch")
+    op.create_index(
+        "ix_layer_alert_city", "layer_alert", ["city_code", "created_at"], schema="landmatch"
+    )
     op.execute(FUNCTIONS_SQL)
 
 

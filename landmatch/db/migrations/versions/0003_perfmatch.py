@@ -38,18 +38,47 @@ DERIVED = (
 )
 # What a match reads besides the index key (PostgreSQL allows 32 index columns in all).
 INCLUDE = (
-    "parcel_id", "code", "visibility", "city_code", "eff_zone_id", "compatible_uses",
-    "price_public", "price_f8", "invest_f8", "tax_f8", "energy_f8", "power_kva", "water_m3d",
-    "gas_m3d", "heat_mw", "telecom_5g", "fibre", "supply_modes", "readiness", "data_updated_on",
-    "dist_port_km", "dist_airport_km", "dist_rail_freight_km", "dist_highway_interchange_km",
-    "dist_logistics_hub_km", "dist_substation_km", "excluded", "penalised",
+    "parcel_id",
+    "code",
+    "visibility",
+    "city_code",
+    "eff_zone_id",
+    "compatible_uses",
+    "price_public",
+    "price_f8",
+    "invest_f8",
+    "tax_f8",
+    "energy_f8",
+    "power_kva",
+    "water_m3d",
+    "gas_m3d",
+    "heat_mw",
+    "telecom_5g",
+    "fibre",
+    "supply_modes",
+    "readiness",
+    "data_updated_on",
+    "dist_port_km",
+    "dist_airport_km",
+    "dist_rail_freight_km",
+    "dist_highway_interchange_km",
+    "dist_logistics_hub_km",
+    "dist_substation_km",
+    "excluded",
+    "penalised",
 )
 INDEXES = (
     ("ix_parcel_fact_match", ("status", "land_use", "area_m2"), "deleted_at IS NULL"),
-    ("ix_parcel_fact_match_city", ("status", "city_code", "land_use", "area_m2"),
-     "deleted_at IS NULL"),
-    ("ix_parcel_fact_match_zone", ("eff_zone_id", "status", "land_use", "area_m2"),
-     "deleted_at IS NULL AND eff_zone_id IS NOT NULL"),
+    (
+        "ix_parcel_fact_match_city",
+        ("status", "city_code", "land_use", "area_m2"),
+        "deleted_at IS NULL",
+    ),
+    (
+        "ix_parcel_fact_match_zone",
+        ("eff_zone_id", "status", "land_use", "area_m2"),
+        "deleted_at IS NULL AND eff_zone_id IS NOT NULL",
+    ),
 )
 _OLD_INCLUDE = (
     "parcel_id, code, visibility, city_code, parcel_zone_id, compatible_uses, price_public, "
@@ -58,40 +87,59 @@ _OLD_INCLUDE = (
     "data_updated_on, zone_id, dist_port_km, dist_airport_km, dist_rail_freight_km, "
     "dist_highway_interchange_km, dist_logistics_hub_km, dist_substation_km, excluded, penalised"
 )
-_VACUUM = ("autovacuum_vacuum_scale_factor", "autovacuum_vacuum_insert_scale_factor",
-           "autovacuum_analyze_scale_factor")
+_VACUUM = (
+    "autovacuum_vacuum_scale_factor",
+    "autovacuum_vacuum_insert_scale_factor",
+    "autovacuum_analyze_scale_factor",
+)
 
 
 def upgrade() -> None:
-    op.execute("ALTER TABLE landmatch.parcel_fact " + ", ".join(
-        f"ADD COLUMN {n} {t} GENERATED ALWAYS AS ({e}) STORED" for n, t, e in DERIVED))
+    op.execute(
+        "ALTER TABLE landmatch.parcel_fact "
+        + ", ".join(f"ADD COLUMN {n} {t} GENERATED ALWAYS AS ({e}) STORED" for n, t, e in DERIVED)
+    )
     op.execute("DROP INDEX IF EXISTS landmatch.ix_parcel_fact_match")
     op.execute("DROP INDEX IF EXISTS landmatch.ix_parcel_fact_match_city")
     for name, key, where in INDEXES:
         include = ", ".join(c for c in INCLUDE if c not in key)
-        op.execute(f"CREATE INDEX {name} ON landmatch.parcel_fact ({', '.join(key)}) "
-                   f"INCLUDE ({include}) WHERE {where}")
-    op.execute(f"ALTER TABLE landmatch.parcel_fact SET ({', '.join(f'{o} = 0.02' for o in _VACUUM)})")
-    op.execute("ALTER TABLE landmatch.match_run ADD COLUMN body bytea, "
-               "ALTER COLUMN body SET COMPRESSION lz4, ALTER COLUMN response DROP NOT NULL, "
-               "ADD CONSTRAINT ck_match_run_stored CHECK (response IS NOT NULL OR body IS NOT NULL)")
+        op.execute(
+            f"CREATE INDEX {name} ON landmatch.parcel_fact ({', '.join(key)}) "
+            f"INCLUDE ({include}) WHERE {where}"
+        )
+    op.execute(
+        f"ALTER TABLE landmatch.parcel_fact SET ({', '.join(f'{o} = 0.02' for o in _VACUUM)})"
+    )
+    op.execute(
+        "ALTER TABLE landmatch.match_run ADD COLUMN body bytea, "
+        "ALTER COLUMN body SET COMPRESSION lz4, ALTER COLUMN response DROP NOT NULL, "
+        "ADD CONSTRAINT ck_match_run_stored CHECK (response IS NOT NULL OR body IS NOT NULL)"
+    )
 
 
 def downgrade() -> None:
     op.execute(f"ALTER TABLE landmatch.parcel_fact RESET ({', '.join(_VACUUM)})")
-    op.execute("UPDATE landmatch.match_run SET response = convert_from(body, 'UTF8')::jsonb "
-               "WHERE response IS NULL")
-    op.execute("ALTER TABLE landmatch.match_run DROP CONSTRAINT ck_match_run_stored, "
-               "DROP COLUMN body, ALTER COLUMN response SET NOT NULL")
+    op.execute(
+        "UPDATE landmatch.match_run SET response = convert_from(body, 'UTF8')::jsonb "
+        "WHERE response IS NULL"
+    )
+    op.execute(
+        "ALTER TABLE landmatch.match_run DROP CONSTRAINT ck_match_run_stored, "
+        "DROP COLUMN body, ALTER COLUMN response SET NOT NULL"
+    )
     for name, _key, _where in INDEXES:
         op.execute(f"DROP INDEX IF EXISTS landmatch.{name}")
     op.execute(
         "CREATE INDEX ix_parcel_fact_match ON landmatch.parcel_fact (status, land_use, area_m2) "
-        f"INCLUDE ({_OLD_INCLUDE}) WHERE deleted_at IS NULL")
+        f"INCLUDE ({_OLD_INCLUDE}) WHERE deleted_at IS NULL"
+    )
     city_include = _OLD_INCLUDE.replace(" city_code,", "")
     op.execute(
         "CREATE INDEX ix_parcel_fact_match_city ON landmatch.parcel_fact "
         f"(status, city_code, land_use, area_m2) INCLUDE ({city_include}) "
-        "WHERE deleted_at IS NULL")
-    op.execute("ALTER TABLE landmatch.parcel_fact " + ", ".join(
-        f"DROP COLUMN {n}" for n, _t, _e in DERIVED))
+        "WHERE deleted_at IS NULL"
+    )
+    op.execute(
+        "ALTER TABLE landmatch.parcel_fact "
+        + ", ".join(f"DROP COLUMN {n}" for n, _t, _e in DERIVED)
+    )
