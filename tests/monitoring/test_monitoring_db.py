@@ -235,6 +235,30 @@ def test_recovery_case_makes_the_parcel_ready_and_matchable(session) -> None:  #
     assert ver[0] == "t-admin" and "无偿收回" in ver[1] and ver[2] == "ready"
     visible = list_parcels(session, ParcelFilter(status=["ready"], limit=100_000), public)
     assert p["code"] in {f["id"] for f in visible["features"]}
+    # ... and the matching engine offers it: a public match for land like it ranks it,
+    # unless it lies in an exclusion area (then that, not its status, is why).
+    from landmatch.match.engine import run_match
+    from landmatch.match.requirements import Requirement
+
+    area_mu, city, land_use, excluded = session.execute(
+        text(
+            "SELECT p.area_m2 * 15 / 10000, p.city_code, p.land_use, f.excluded "
+            "FROM landmatch.parcel p JOIN landmatch.parcel_fact f ON f.parcel_id = p.id "
+            "WHERE p.code = :c"
+        ),
+        {"c": p["code"]},
+    ).one()
+    req = Requirement(
+        land_uses=[land_use],
+        area_mu_min=float(area_mu) - 0.5,
+        area_mu_max=float(area_mu) + 0.5,
+        location={"cities": [city]},
+        top=200,
+        assemblies=False,
+    )
+    result = run_match(session, req, public, store=False, today=AS_OF)
+    ranked = {f["properties"]["code"] for f in result["features"]}
+    assert (p["code"] in ranked) != bool(excluded)
     hist = session.execute(
         text(
             "SELECT count(*) FROM landmatch.layer_version WHERE layer = 'disposal_case' "
