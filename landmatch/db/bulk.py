@@ -10,13 +10,16 @@ import io
 import math
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pandas as pd
 import shapely
 from sqlalchemy import Connection, text
 
 from landmatch.db.tables import SCHEMA
+
+if TYPE_CHECKING:
+    import psycopg
 
 
 def _array_literal(values: Iterable[str]) -> str:
@@ -48,6 +51,11 @@ def _cell(v: Any) -> Any:
     return v
 
 
+def psycopg_connection(conn: Connection) -> psycopg.Connection[Any]:
+    """The driver connection under ``conn``, for COPY (the engine's driver is psycopg 3)."""
+    return cast("psycopg.Connection[Any]", conn.connection.driver_connection)
+
+
 def copy_rows(
     conn: Connection,
     table: str,
@@ -68,9 +76,9 @@ def copy_rows(
     geom_pos = [i for i, c in enumerate(columns) if c in geom_columns]
     cols = ", ".join(f'"{c}"' for c in columns)
     sql = f"COPY {schema}.{table} ({cols}) FROM STDIN WITH (FORMAT csv, NULL '\\N')"
-    dbapi = conn.connection.driver_connection
+    dbapi = psycopg_connection(conn)
     total = 0
-    with dbapi.cursor() as cur, cur.copy(sql) as copy:  # type: ignore[union-attr]
+    with dbapi.cursor() as cur, cur.copy(sql) as copy:
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\n")
         batch: list[Sequence[Any]] = []

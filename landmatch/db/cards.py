@@ -285,7 +285,7 @@ def extract_shapes(
         ).scalar()
     parcel = session.execute(
         text("SELECT ST_AsGeoJSON(geom, 7) FROM landmatch.parcel WHERE code = :c"), {"c": code}
-    ).scalar()
+    ).scalar_one()
     return {
         "bbox": [env["a"], env["b"], env["c2"], env["d"]],
         "parcel": json.loads(parcel),

@@ -31,6 +31,7 @@ import numpy as np
 from sqlalchemy import Connection, text
 
 from landmatch import vocab
+from landmatch.db.bulk import psycopg_connection
 
 # Sphere bound: relative error allowed against the true ellipsoidal distance, plus metres.
 EPS = 0.02
@@ -206,13 +207,11 @@ def _boxes(conn: Connection, where: str) -> tuple[np.ndarray, np.ndarray]:
         "SELECT p.id, ST_XMin(p.geom), ST_YMin(p.geom), ST_XMax(p.geom), ST_YMax(p.geom) "
         f"FROM landmatch.parcel p WHERE {where} ORDER BY p.id"
     )
-    dbapi = conn.connection.driver_connection
+    dbapi = psycopg_connection(conn)
     buf = bytearray()
     with (
         dbapi.cursor() as cur,
-        cur.copy(  # type: ignore[union-attr]
-            f"COPY ({query}) TO STDOUT WITH (FORMAT binary)"
-        ) as copy,
+        cur.copy(f"COPY ({query}) TO STDOUT WITH (FORMAT binary)") as copy,
     ):
         for chunk in copy:
             buf += chunk
@@ -259,12 +258,10 @@ def _load_candidates(conn: Connection, where: str) -> tuple[int, str, dict[str, 
     conn.execute(
         text("CREATE TEMP TABLE fact_pair (parcel_id bigint, facility_id int) ON COMMIT DROP")
     )
-    dbapi = conn.connection.driver_connection
+    dbapi = psycopg_connection(conn)
     with (
         dbapi.cursor() as cur,
-        cur.copy(  # type: ignore[union-attr]
-            "COPY pg_temp.fact_pair FROM STDIN WITH (FORMAT binary)"
-        ) as copy,
+        cur.copy("COPY pg_temp.fact_pair FROM STDIN WITH (FORMAT binary)") as copy,
     ):
         copy.write(b"PGCOPY\n\xff\r\n\x00" + bytes(8))
         copy.write(rec.tobytes())

@@ -16,6 +16,7 @@ import shapely
 from sqlalchemy import Connection, text
 
 from landmatch import vocab
+from landmatch.db.bulk import psycopg_connection
 from landmatch.db.tables import Parcel
 
 # Columns a write may set (everything but identity, derived values and bookkeeping).
@@ -295,12 +296,10 @@ def _copy_frame(
         data[name] = arr
     frame = pd.DataFrame(data)
     cols = ", ".join(f'"{c}"' for c in columns)
-    dbapi = conn.connection.driver_connection
+    dbapi = psycopg_connection(conn)
     with (
         dbapi.cursor() as cur,
-        cur.copy(  # type: ignore[union-attr]
-            f"COPY pg_temp.{table} ({cols}) FROM STDIN WITH (FORMAT csv, NULL '\\N')"
-        ) as copy,
+        cur.copy(f"COPY pg_temp.{table} ({cols}) FROM STDIN WITH (FORMAT csv, NULL '\\N')") as copy,
     ):
         for start in range(0, len(frame), chunk):
             part = frame.iloc[start : start + chunk]

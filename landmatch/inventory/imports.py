@@ -5,7 +5,7 @@ transaction; a dry run does everything and rolls back, so its report is the real
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -271,7 +271,7 @@ def rollback_import(
                 ),
                 {"ids": created},
             )
-        previous = []
+        previous: Sequence[int] = []
         if changed:
             previous = (
                 conn.execute(

@@ -96,7 +96,7 @@ class _Collector:
             key: text,
         }
 
-    def reject(self, mask: np.ndarray | Iterable[int], fld: str, reason: Any) -> None:
+    def reject(self, mask: np.ndarray | Iterable[int | np.integer], fld: str, reason: Any) -> None:
         idx = np.flatnonzero(mask) if isinstance(mask, np.ndarray) and mask.dtype == bool else mask
         for i in idx:
             text = reason(i) if callable(reason) else reason
@@ -255,7 +255,8 @@ def _coerce_list(s: pd.Series, f: Field, c: _Collector) -> pd.Series:
     cache: dict[str, tuple[list[str] | None, list[str]]] = {}
 
     def parse(v: Any) -> tuple[list[str] | None, list[str]]:
-        codes, unknown = [], []
+        codes: list[str] = []
+        unknown: list[str] = []
         for part in _split_list(v, f):
             code = code_for(f, part)
             (codes if code else unknown).append(code or part)
@@ -410,7 +411,8 @@ def _check_geometry(geoms: np.ndarray, crs: CrsCode, fix: bool, c: _Collector) -
     missing = np.array([g is None for g in geoms], dtype=bool)
     c.reject(missing, "geometry", "缺少几何图形")
     present = ~missing
-    g = np.where(present, geoms, None)
+    # numpy's stubs reject None in np.where; at runtime it gives an object array.
+    g = np.where(present, geoms, None)  # type: ignore[call-overload]
     empty = present & shapely.is_empty(g)
     c.reject(empty, "geometry", "几何图形为空")
     ok = present & ~empty

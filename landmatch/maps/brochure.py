@@ -29,7 +29,8 @@ SVG_SIZE = 520
 
 
 def _rings(geom: dict[str, Any]) -> list[list[list[float]]]:
-    t, c = geom.get("type"), geom.get("coordinates")
+    t = geom.get("type")
+    c: Any = geom.get("coordinates")
     if t == "Polygon":
         return list(c)
     if t == "MultiPolygon":

@@ -5,10 +5,11 @@ a match's top N)."""
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlencode
 
 import folium
+from branca.element import Figure
 from folium import plugins
 from folium.utilities import JsCode
 from shapely.geometry import shape
@@ -203,7 +204,7 @@ def public_map(
     m = base_map(settings)
     layers = _common(m, settings, staff=False, facilities=facilities)
     folium.LayerControl(collapsed=True, position="topright").add_to(m)
-    root = m.get_root()
+    root = cast(Figure, m.get_root())  # a folium Map always sits in a Figure
     _head(root)
     root.title = "河北省熟地“一张图”"
     root.html.add_child(
@@ -242,7 +243,7 @@ def staff_map(
     m = base_map(settings)
     layers = _common(m, settings, staff=True, facilities=facilities)
     folium.LayerControl(collapsed=True, position="topright").add_to(m)
-    root = m.get_root()
+    root = cast(Figure, m.get_root())  # a folium Map always sits in a Figure
     _head(root)
     root.title = "熟地“一张图”（内部）"
     root.html.add_child(
@@ -375,7 +376,7 @@ def match_map(
     ranked = folium.FeatureGroup(name=f"匹配结果（前 {len(sites)}）").add_to(m)
     layers["ranked"] = ranked
     folium.LayerControl(collapsed=True, position="topright").add_to(m)
-    root = m.get_root()
+    root = cast(Figure, m.get_root())  # a folium Map always sits in a Figure
     _head(root)
     root.title = "匹配结果地图"
     criteria: dict[str, str] = {}

@@ -226,7 +226,7 @@ class Explainer:
         total, contrib = combine(scores, req.effective_weights)
         assess = valid_assessments(zone, self.today)
         util_checks, short = self.utilities(d)
-        pols = []
+        pols: list[dict[str, Any]] = []
         for p in self.ref.policies:
             if policy_applies(
                 p,

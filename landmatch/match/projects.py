@@ -118,7 +118,8 @@ def update_project(
     session: Session, principal: Principal, project_id: int, body: ProjectPatch
 ) -> dict[str, Any]:
     get_project(session, principal, project_id)
-    sets, params = [], {"id": project_id}
+    sets: list[str] = []
+    params: dict[str, Any] = {"id": project_id}
     data = body.model_dump(exclude_unset=True)
     for k in ("name", "investor", "notes", "pipeline_status"):
         if k in data:

@@ -37,7 +37,9 @@ def transfer_routes(session: Session, city: str | None = None) -> dict[str, Any]
     rows = []
     counts = dict.fromkeys(TRANSFER_ROUTES, 0)
     for r in session.execute(text(_SQL), {"city": city}).mappings():
-        d = {k: (float(v) if type(v).__name__ == "Decimal" else v) for k, v in r.items()}
+        d: dict[str, Any] = {
+            k: (float(v) if type(v).__name__ == "Decimal" else v) for k, v in r.items()
+        }
         d["route"] = route(d["ratio"])
         d["route_label"] = TRANSFER_ROUTES[d["route"]]
         d["city_name"] = vocab.CITIES.get(d["city_code"])

@@ -30,7 +30,7 @@ def age_bands(session: Session, as_of: dt.date, city: str | None = None) -> dict
         .mappings()
         .all()
     )
-    totals = {
+    totals: dict[str, dict[str, Any]] = {
         b: {"band": b, "label": AGE_BANDS[b], "parcels": 0, "area_m2": 0.0} for b in AGE_BANDS
     }
     cities: dict[str, dict[str, Any]] = {}

@@ -103,7 +103,7 @@ def items(
     page = features.items(session, coll, q)
     url = f"{base}/collections/{coll.id}/items"
     links = _page_links(url, params, q, page)
-    head = {"type": "FeatureCollection", "timeStamp": _now()}
+    head: dict[str, Any] = {"type": "FeatureCollection", "timeStamp": _now()}
     if page.matched is not None:
         head["numberMatched"] = page.matched
     head["numberReturned"] = page.returned

@@ -136,7 +136,7 @@ def validation_problem(exc: Any, row: int | None = None) -> UnprocessableInput:
     errors = []
     for e in exc.errors():
         msg = str(e.get("msg", "")).removeprefix("Value error, ")
-        item = {"field": _field_of(tuple(e.get("loc", ())), msg), "reason": msg}
+        item: dict[str, Any] = {"field": _field_of(tuple(e.get("loc", ())), msg), "reason": msg}
         if row is not None:
             item["row"] = row
         errors.append(item)
@@ -147,7 +147,7 @@ def validation_problem(exc: Any, row: int | None = None) -> UnprocessableInput:
 
 def check_references(session: Session, p: PolicyFields, row: int | None = None) -> None:
     """Industry codes, land uses and scope must exist in the database."""
-    errors = []
+    errors: list[dict[str, Any]] = []
     bad = unknown_industries(session, p.industries)
     if bad:
         errors.append(

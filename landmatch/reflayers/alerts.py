@@ -31,7 +31,7 @@ def raise_constraint_alerts(
             {"ids": ids},
         ).all()
     }
-    names = dict(
+    names: dict[str, str] = dict(
         conn.execute(
             text("SELECT code, name FROM landmatch.constraint_area WHERE code = ANY(:c)"),
             {"c": sorted(ops)},

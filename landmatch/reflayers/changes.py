@@ -233,7 +233,7 @@ def _describe(
 ) -> None:
     after = facts.snapshot(conn, ids)
     report.affected_parcels = len(ids)
-    codes = dict(
+    codes: dict[int, str] = dict(
         conn.execute(
             text("SELECT id, code FROM landmatch.parcel WHERE id = ANY(:ids)"), {"ids": ids}
         ).all()

@@ -66,14 +66,19 @@ def _cluster_table(counties: list[County], zones: list[Zone], n: int, rng: np.ra
         w = CITY_PROFILES.get(c.city_code, CITY_PROFILES["130100"]).weight / city_n[c.city_code]
         n_c = n * 0.55 * w / sum(pr.weight for pr in CITY_PROFILES.values())
         s = max(3.0, np.sqrt(2.5 * n_c * 0.08 / np.pi) / 2)
-        lon.append(p.x), lat.append(p.y), sigma.append(s), weight.append(w)
+        lon.append(p.x)
+        lat.append(p.y)
+        sigma.append(s)
+        weight.append(w)
     wc = np.array(weight)
     wc = 0.55 * wc / wc.sum()
     zl, za, zs, zw = [], [], [], []
     for z in zones:
         p = z.geom.representative_point()
         area_km2 = shapely.area(z.geom) * (M_PER_DEG_LAT / 1000) ** 2 * np.cos(np.radians(p.y))
-        zl.append(p.x), za.append(p.y), zs.append(np.sqrt(area_km2) / 2.2)
+        zl.append(p.x)
+        za.append(p.y)
+        zs.append(np.sqrt(area_km2) / 2.2)
         zw.append(area_km2 * (1.5 if z.level == "national" else 1.0))
     wz = np.array(zw) if zw else np.zeros(0)
     if wz.size:
@@ -322,8 +327,9 @@ def fill_attributes(
     out["gas_m3d"], out["gas_as_of"] = gas, _dates(as_of, gas_d)
     out["heat_mw"], out["heat_as_of"] = heat, _dates(as_of, heat_d)
     tel_known = rng.random(n) < 0.8
-    out["telecom_5g"] = np.where(tel_known, rng.random(n) < 0.7 + zone_bonus, None)
-    out["fibre"] = np.where(tel_known, rng.random(n) < 0.9, None)
+    # numpy's stubs reject None in np.where; at runtime it gives an object array.
+    out["telecom_5g"] = np.where(tel_known, rng.random(n) < 0.7 + zone_bonus, None)  # type: ignore[call-overload]
+    out["fibre"] = np.where(tel_known, rng.random(n) < 0.9, None)  # type: ignore[call-overload]
     out["telecom_as_of"] = _dates(as_of, np.where(tel_known, -rng.integers(10, 700, n), NONE_DAY))
     readiness: list[list[str]] = []
     checklist: list[list[str]] = []
@@ -441,7 +447,8 @@ def fill_attributes(
         np.nan,
     )
     out["gov_caused"] = gov
-    out["gov_cause"] = np.where(
+    # numpy's stubs reject None in np.where; at runtime it gives an object array.
+    out["gov_cause"] = np.where(  # type: ignore[call-overload]
         gov, rng.choice(["未按约定交付土地", "规划调整", "信访", "文物保护"], n), None
     )
     surnames = rng.choice(list(CONTACT_SURNAMES), size=n)

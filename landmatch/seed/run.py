@@ -300,14 +300,14 @@ def seed(
             },
         ).scalar_one()
         zone_ids.append(zid)
-        for a in z.assessments:
+        for assessment in z.assessments:
             conn.execute(
                 text(
                     "INSERT INTO landmatch.zone_assessment (zone_id, kind, name, approved_on, "
                     "valid_until, doc_no) VALUES (:z, :kind, :name, :approved_on, :valid_until, "
                     ":doc_no)"
                 ),
-                {"z": zid, **a},
+                {"z": zid, **assessment},
             )
 
     policies = plan_policies() + local_policies(
@@ -378,11 +378,11 @@ def seed(
         if progress:
             progress("load", written, n)
 
-    cols = PARCEL_COLUMNS
-    data = df[cols].itertuples(index=False, name=None)
+    parcel_cols = PARCEL_COLUMNS
+    data = df[parcel_cols].itertuples(index=False, name=None)
     # The table is empty (checked above): build its indexes once after the load.
     with triggers_disabled(conn, "parcel", SEED_SKIPPED_TRIGGERS), indexes_dropped(conn, "parcel"):
-        copy_rows(conn, "parcel", cols, data, progress=on_copy)
+        copy_rows(conn, "parcel", parcel_cols, data, progress=on_copy)
     stage_done("load")
     # The cell aggregates, once (parcel_cell_ins was off), their keys built after them.
     with (

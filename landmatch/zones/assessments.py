@@ -5,9 +5,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, CursorResult, text
 from sqlalchemy.orm import Session
 
 from landmatch import vocab
@@ -149,9 +149,13 @@ def delete_assessment(
 ) -> None:
     principal.require_zone(zone["id"], zone["city_code"])
     with audited(session, principal.actor, "删除区域评估"):
-        n = session.execute(
-            text("DELETE FROM landmatch.zone_assessment WHERE id = :i AND zone_id = :z"),
-            {"i": assessment_id, "z": zone["id"]},
+        # A DML statement's result is a CursorResult (Session.execute is typed as Result).
+        n = cast(
+            "CursorResult[Any]",
+            session.execute(
+                text("DELETE FROM landmatch.zone_assessment WHERE id = :i AND zone_id = :z"),
+                {"i": assessment_id, "z": zone["id"]},
+            ),
         ).rowcount
     if not n:
         raise NotFound(f"未找到区域评估 {assessment_id}")
