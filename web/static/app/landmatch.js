@@ -29,8 +29,10 @@
   function aggregate(p) { return p && (p.count !== undefined || p.n !== undefined) && !p.code; }
   function aggStyle(p) {
     var n = Number(p.count || p.n || 1);
-    return { fill: true, fillColor: "#1e8449", fillOpacity: Math.min(0.75, 0.15 + Math.log10(n + 1) / 5),
-             color: "#145a32", weight: 0.5, radius: Math.min(14, 3 + Math.log2(n + 1)) };
+    // A cell is 1/16 of a tile (16 px): keep each dot inside its cell so density reads from
+    // colour and size instead of overlapping blobs.
+    return { fill: true, fillColor: "#1e8449", fillOpacity: Math.min(0.85, 0.25 + Math.log10(n + 1) / 4),
+             color: "#145a32", weight: 0.4, radius: Math.min(7, 2 + Math.log2(n + 1) * 0.8) };
   }
   LM.style = {
     parcelsByLandUse: function (p) {
