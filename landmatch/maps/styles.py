@@ -67,5 +67,14 @@ def legend_items(*, staff: bool) -> list[tuple[str, list[tuple[str, str, str]]]]
                 ],
             )
         )
-    sections.append(("其他", [("#555555", "行政区界", "line"), ("#5f9ea0", "设施（聚合）", "dot")]))
+    sections.append(
+        (
+            "其他",
+            [
+                ("#1e8449", "地块密度（12 级以下按网格汇总）", "dot"),
+                ("#555555", "行政区界", "line"),
+                ("#5f9ea0", "设施（聚合）", "dot"),
+            ],
+        )
+    )
     return sections

@@ -16,6 +16,14 @@
     var n = Number(v);
     return isFinite(n) ? esc(n.toLocaleString("zh-CN", { maximumFractionDigits: nd === undefined ? 2 : nd })) : esc(v);
   }
+  function known(v) { return v !== null && v !== undefined && v !== ""; }
+  // "a – b", "≥ a" or "≤ b": a bound that is not set is left out rather than shown as unknown.
+  function range(lo, hi, unit) {
+    if (known(lo) && known(hi)) return num(lo) + " – " + num(hi) + unit;
+    if (known(lo)) return "≥" + num(lo) + unit;
+    if (known(hi)) return "≤" + num(hi) + unit;
+    return num(null);
+  }
   function $(id) { return document.getElementById(id); }
 
   // ---- styles (functions of the MVT feature properties) -------------------------------
@@ -29,8 +37,10 @@
   function aggregate(p) { return p && (p.count !== undefined || p.n !== undefined) && !p.code; }
   function aggStyle(p) {
     var n = Number(p.count || p.n || 1);
-    return { fill: true, fillColor: "#1e8449", fillOpacity: Math.min(0.75, 0.15 + Math.log10(n + 1) / 5),
-             color: "#145a32", weight: 0.5, radius: Math.min(14, 3 + Math.log2(n + 1)) };
+    // A cell is 1/16 of a tile (16 px): keep each dot inside its cell so density reads from
+    // colour and size instead of overlapping blobs.
+    return { fill: true, fillColor: "#1e8449", fillOpacity: Math.min(0.85, 0.25 + Math.log10(n + 1) / 4),
+             color: "#145a32", weight: 0.4, radius: Math.min(7, 2 + Math.log2(n + 1) * 0.8) };
   }
   LM.style = {
     parcelsByLandUse: function (p) {
@@ -148,12 +158,17 @@
     h.push('<table class="table table-sm lm-kv"><tbody>');
     h.push(row("面积", num(p.area_mu) + " 亩 / " + num(p.area_ha, 4) + " 公顷"));
     h.push(row("用途", esc(L.land_use) + (L.compatible_uses.length ? "<br><small>兼容：" + esc(L.compatible_uses.join("、")) + "</small>" : "")));
-    h.push(row("容积率", num(p.far_min) + " – " + num(p.far_max)));
+    h.push(row("容积率", range(p.far_min, p.far_max, "")));
     h.push(row("建筑密度 / 绿地率", "≤" + num(p.density_max) + "% / ≤" + num(p.green_ratio_max) + "%"));
     h.push(row("限高", num(p.height_max_m) + " 米"));
     if (p.is_standard_land) {
-      h.push(row("标准地指标", "投资强度 ≥" + num(p.invest_intensity_min) + " 万元/亩；亩均税收 ≥" + num(p.tax_per_mu_min) +
-        " 万元/亩·年；单位能耗 ≤" + num(p.energy_per_value_max, 4) + " 吨标煤/万元；排放产出 ≥" + num(p.emission_value_min) + " 万元/吨"));
+      // Only the indicators the parcel actually sets; an unset one is not a requirement.
+      var ind = [];
+      if (known(p.invest_intensity_min)) ind.push("投资强度 ≥" + num(p.invest_intensity_min) + " 万元/亩");
+      if (known(p.tax_per_mu_min)) ind.push("亩均税收 ≥" + num(p.tax_per_mu_min) + " 万元/亩·年");
+      if (known(p.energy_per_value_max)) ind.push("单位能耗 ≤" + num(p.energy_per_value_max, 4) + " 吨标煤/万元");
+      if (known(p.emission_value_min)) ind.push("排放产出 ≥" + num(p.emission_value_min) + " 万元/吨");
+      h.push(row("标准地指标", ind.join("；") || "—"));
     }
     h.push(row("供地方式", esc(L.supply_modes.join("、") || "—") + (p.lease_years ? "（" + esc(p.lease_years) + " 年）" : "")));
     h.push(row("参考价", p.ref_price_wan_per_mu === null || p.ref_price_wan_per_mu === undefined ? "不公开" : num(p.ref_price_wan_per_mu) + " 万元/亩"));
