@@ -89,6 +89,20 @@ ASSESSMENTS: dict[str, str] = {
     "TRAFFIC": "交通影响评价",
 }
 
+# The nine regional assessments the plan (§二（二）) orders every provincial-or-higher zone to
+# offer; the kinds a zone "has done" are measured against these.
+PLAN_ASSESSMENTS: tuple[str, ...] = (
+    "WATER_RES",
+    "GEOHAZARD",
+    "MINERAL",
+    "ENERGY",
+    "ENV",
+    "SEISMIC",
+    "RELICS",
+    "CLIMATE",
+    "SOIL_WATER",
+)
+
 PROJECT_PIPELINE: dict[str, str] = {
     "new": "新项目",
     "matching": "选址中",

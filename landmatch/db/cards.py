@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from landmatch import vocab
 from landmatch.auth import Principal
 from landmatch.db.parcels import PUBLIC_WHERE, get_parcel
+from landmatch.db.values import json_row
 from landmatch.errors import NotFound
 
 POLICY_FIELDS = (
@@ -35,16 +36,6 @@ POLICY_FIELDS = (
 )
 
 
-def _plain(row: Any) -> dict[str, Any]:
-    out = dict(row._mapping)
-    for k, v in list(out.items()):
-        if isinstance(v, dt.date | dt.datetime):
-            out[k] = v.isoformat()
-        elif type(v).__name__ == "Decimal":
-            out[k] = float(v)
-    return out
-
-
 def zone_of(session: Session, zone_code: str | None, today: dt.date) -> dict[str, Any] | None:
     """The zone with its completed, still valid regional assessments and its public contact."""
     if not zone_code:
@@ -58,7 +49,7 @@ def zone_of(session: Session, zone_code: str | None, today: dt.date) -> dict[str
     ).first()
     if row is None:
         return None
-    zone = _plain(row)
+    zone = json_row(row)
     zid = zone.pop("id")
     zone["level_label"] = vocab.label(vocab.ZONE_LEVELS, zone["level"])
     zone["industries"] = [
@@ -66,7 +57,7 @@ def zone_of(session: Session, zone_code: str | None, today: dt.date) -> dict[str
         for c in zone.pop("leading_industries") or []
     ]
     zone["assessments"] = [
-        _plain(r) | {"label": vocab.label(vocab.ASSESSMENTS, r.kind)}
+        json_row(r) | {"label": vocab.label(vocab.ASSESSMENTS, r.kind)}
         for r in session.execute(
             text(
                 "SELECT kind, name, approved_on, valid_until, doc_no FROM landmatch.zone_assessment "
@@ -106,7 +97,7 @@ def policies_for(
         },
     )
     return [
-        _plain(r)
+        json_row(r)
         | {
             "benefit_label": vocab.label(vocab.BENEFIT_KINDS, r.benefit_kind),
             "scope_label": vocab.label(vocab.POLICY_SCOPES, r.scope_level),
@@ -184,7 +175,7 @@ def _reservation(session: Session, code: str) -> dict[str, Any] | None:
         ),
         {"c": code},
     ).first()
-    return _plain(row) if row else None
+    return json_row(row) if row else None
 
 
 def parcel_card(

@@ -10,6 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from landmatch.auth import Principal
+from landmatch.db.values import json_row
 from landmatch.errors import NotFound
 from landmatch.geo.measure import M2_PER_MU
 
@@ -121,13 +122,8 @@ def _select(principal: Principal) -> str:
 
 
 def _feature(row: Any) -> dict[str, Any]:
-    props = dict(row._mapping)
+    props = json_row(row)
     geometry = json.loads(props.pop("geometry"))
-    for k, v in list(props.items()):
-        if hasattr(v, "isoformat"):
-            props[k] = v.isoformat()
-        elif v is not None and type(v).__name__ == "Decimal":
-            props[k] = float(v)
     area = props.get("area_m2")
     if area is not None:
         props["area_mu"] = round(area / M2_PER_MU, 2)

@@ -15,6 +15,7 @@ from folium.utilities import JsCode
 from shapely.geometry import shape
 
 from landmatch import vocab
+from landmatch.geo.measure import M2_PER_MU
 from landmatch.maps.assets import localise_folium
 from landmatch.maps.elements import AppInit, panel
 from landmatch.maps.styles import (
@@ -329,7 +330,7 @@ def match_sites(response: dict[str, Any], top: int = MATCH_TOP_INLINE) -> list[d
                 "code": p.get("code") or (p.get("id") if not is_assembly else None),
                 "name": p.get("name") or ("组合地块" if is_assembly else p.get("code")),
                 "area_mu": p.get("area_mu")
-                or (round(p["area_m2"] / (10000 / 15), 2) if p.get("area_m2") else None),
+                or (round(p["area_m2"] / M2_PER_MU, 2) if p.get("area_m2") else None),
                 "zone_name": p.get("zone_name"),
                 "city_name": p.get("city_name"),
                 "land_use": vocab.label(vocab.LAND_USE, p.get("land_use")),

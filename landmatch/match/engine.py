@@ -18,7 +18,9 @@ from sqlalchemy.orm import Session
 from landmatch import vocab
 from landmatch.auth import Principal
 from landmatch.db.parcels import INTERNAL_COLUMNS, PUBLIC_COLUMNS
+from landmatch.db.values import json_value
 from landmatch.errors import InvalidInput, NotFound
+from landmatch.geo.measure import M2_PER_MU
 from landmatch.match import assemblies as asm
 from landmatch.match.reference import data_version, inventory_counts, load_reference
 from landmatch.match.requirements import CRITERIA, CRITERION_LABELS, Requirement
@@ -37,7 +39,6 @@ from landmatch.match.scores import (
 )
 from landmatch.match.whynot import why_not
 
-M2_PER_MU = 10000 / 15
 OVERFETCH = 3  # rows fetched beyond N so float ties at the cut cannot change the order
 
 
@@ -131,14 +132,6 @@ def _detail_sql(public: bool) -> str:
     )
 
 
-def _jsonable(v: Any) -> Any:
-    if hasattr(v, "isoformat"):
-        return v.isoformat()
-    if type(v).__name__ == "Decimal":
-        return float(v)
-    return v
-
-
 def _round(x: float | None, n: int = 4) -> float | None:
     return None if x is None else round(float(x), n)
 
@@ -172,7 +165,7 @@ class Explainer:
                     "utility": key,
                     "label": name,
                     "need": need,
-                    "capacity": _jsonable(have),
+                    "capacity": json_value(have),
                     "unit": unit,
                     "state": state,
                     "state_label": {"met": "满足", "short": "不足", "unknown": "未知"}[state],
@@ -268,7 +261,7 @@ class Explainer:
             },
             "price": {"wan_per_mu": price},
             "policy": {"policies": len(pols), "value_wan": pol_total},
-            "freshness": {"data_updated_on": _jsonable(d.get("data_updated_on"))},
+            "freshness": {"data_updated_on": json_value(d.get("data_updated_on"))},
         }
         wsum = sum(req.effective_weights.values())
         breakdown = [
@@ -283,7 +276,7 @@ class Explainer:
             for c in CRITERIA
         ]
         props = {
-            k: _jsonable(v)
+            k: json_value(v)
             for k, v in d.items()
             if not k.startswith("_") and not k.startswith("dist_")
         }
@@ -347,7 +340,7 @@ def _ranked(session: Session, plan: Plan, top: int) -> list[dict[str, Any]]:
 
 
 def _default(v: Any) -> Any:
-    out = _jsonable(v)
+    out = json_value(v)
     if out is v:
         raise TypeError(f"not JSON serialisable: {type(v).__name__}")
     return out

@@ -17,9 +17,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from landmatch import vocab
+from landmatch.db.facts import COPIED
+from landmatch.geo.measure import M2_PER_MU
 from landmatch.match.requirements import Requirement
 
-M2_PER_MU = 10000 / 15
 AMU = "(p.area_m2 * 0.0015)"  # area in 亩 (1 亩 = 10000/15 m²)
 INDUSTRIAL = ("100101", "100102", "100103")
 LOGISTICS = ("110101", "110102", "110103")
@@ -29,31 +30,14 @@ LOGISTICS = ("110101", "110102", "110103")
 # spatial facts (see landmatch.db.facts and migrations 0002_match, 0003_perfmatch). Numeric
 # figures are read from their float8 copies under the parcel's column names, and ``p.zone_key``
 # is the zone a match uses (the parcel's own, else the containing one).
-_P_COLUMNS = (
-    "code",
-    "status",
-    "visibility",
-    "deleted_at",
-    "city_code",
-    "land_use",
-    "compatible_uses",
-    "area_m2",
-    "price_public",
-    "power_kva",
-    "water_m3d",
-    "gas_m3d",
-    "heat_mw",
-    "telecom_5g",
-    "fibre",
-    "supply_modes",
-    "readiness",
-    "data_updated_on",
-)
 _P_FLOAT = (
     ("price_f8", "ref_price_wan_per_mu"),
     ("invest_f8", "invest_intensity_min"),
     ("tax_f8", "tax_per_mu_min"),
     ("energy_f8", "energy_per_value_max"),
+)
+_P_COLUMNS = tuple(
+    c for c in COPIED if c != "parcel_zone_id" and c not in {name for _, name in _P_FLOAT}
 )
 MATCH_FROM = (
     "FROM landmatch.parcel_fact f {sample} CROSS JOIN LATERAL (SELECT f.parcel_id AS id, "

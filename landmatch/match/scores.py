@@ -32,17 +32,7 @@ ASSESSMENT_DAYS: dict[str, int] = {
     "LIGHTNING": 10,
     "TRAFFIC": 20,
 }
-PLAN_ASSESSMENTS = (
-    "WATER_RES",
-    "GEOHAZARD",
-    "MINERAL",
-    "ENERGY",
-    "ENV",
-    "SEISMIC",
-    "RELICS",
-    "CLIMATE",
-    "SOIL_WATER",
-)
+PLAN_ASSESSMENTS = vocab.PLAN_ASSESSMENTS
 # Base lead time by status: 熟地 goes straight to 招拍挂 (notice ≥ 20 days, listing ≥ 10, contract,
 # permits); 批而未供 first needs supply preparation; 闲置 land needs disposal first [GK].
 STATUS_DAYS: dict[str, int] = {"ready": 90, "unsupplied": 180, "idle": 365}

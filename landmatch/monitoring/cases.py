@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from landmatch import vocab
 from landmatch.auth import Principal
 from landmatch.db.engine import audited
+from landmatch.db.values import json_value
 from landmatch.errors import Conflict, Forbidden, InvalidInput, NotFound
 from landmatch.monitoring.idle import IdleInputs, assess
 from landmatch.monitoring.rules import rule_for_city
@@ -94,23 +95,15 @@ def _steps(session: Session, case_id: int) -> list[dict[str, Any]]:
     ]
 
 
-def _plain(v: Any) -> Any:
-    if hasattr(v, "isoformat"):
-        return v.isoformat()
-    if type(v).__name__ == "Decimal":
-        return float(v)
-    return v
-
-
 def get_case(session: Session, case_id: int) -> dict[str, Any]:
-    c = {k: _plain(v) for k, v in _case(session, case_id).items()}
+    c = {k: json_value(v) for k, v in _case(session, case_id).items()}
     c["parcel_code"] = session.execute(
         text("SELECT code FROM landmatch.parcel WHERE id = :i"), {"i": c["parcel_id"]}
     ).scalar()
     c["kind_label"] = CASE_KINDS[c["kind"]]
     c["decision_label"] = DECISIONS.get(c["decision"] or "")
     c["steps"] = [
-        {**{k: _plain(v) for k, v in s.items()}, "label": STEP_KINDS[s["kind"]]}
+        {**{k: json_value(v) for k, v in s.items()}, "label": STEP_KINDS[s["kind"]]}
         for s in _steps(session, case_id)
     ]
     return c
@@ -419,7 +412,7 @@ def list_cases(
     ).mappings()
     out = []
     for r in rows:
-        d = {k: _plain(v) for k, v in r.items()}
+        d = {k: json_value(v) for k, v in r.items()}
         d["kind_label"] = CASE_KINDS[d["kind"]]
         d["decision_label"] = DECISIONS.get(d["decision"] or "")
         d["next_step_label"] = STEP_KINDS.get(d["next_step"] or "")
@@ -438,7 +431,9 @@ def list_steps(session: Session, *, city: str | None = None) -> list[dict[str, A
         ),
         {"city": city},
     ).mappings()
-    return [{**{k: _plain(v) for k, v in r.items()}, "label": STEP_KINDS[r["kind"]]} for r in rows]
+    return [
+        {**{k: json_value(v) for k, v in r.items()}, "label": STEP_KINDS[r["kind"]]} for r in rows
+    ]
 
 
 def overdue(session: Session, as_of: dt.date, city: str | None = None) -> list[dict[str, Any]]:
@@ -459,7 +454,7 @@ def overdue(session: Session, as_of: dt.date, city: str | None = None) -> list[d
     for r in rows:
         if r["days_overdue"] <= 0:
             continue
-        d = {k: _plain(v) for k, v in r.items()}
+        d = {k: json_value(v) for k, v in r.items()}
         d["step_label"] = STEP_KINDS[r["step"]]
         d["city_name"] = vocab.CITIES.get(r["city_code"])
         d["message"] = (

@@ -10,21 +10,14 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from landmatch import vocab
+from landmatch.db.values import json_value
+from landmatch.geo.measure import M2_PER_MU
 from landmatch.monitoring import sql
 from landmatch.monitoring.idle import IdleRule
 from landmatch.monitoring.rules import sql_defaults
 from landmatch.monitoring.terms import IDLE_FLAGS, IDLE_STAGES
 
-M2_PER_MU = 10000 / 15
 STAGE_ORDER = ("normal", "at_risk", "idle_fee", "recoverable", "gov_caused", "unknown")
-
-
-def _plain(v: Any) -> Any:
-    if hasattr(v, "isoformat"):
-        return v.isoformat()
-    if type(v).__name__ == "Decimal":
-        return float(v)
-    return v
 
 
 def scan_rows(
@@ -71,7 +64,7 @@ def idle_report(
     listed = [r for r in rows if stage is None or r["stage"] == stage]
     items = []
     for r in listed[offset : offset + limit]:
-        item = {k: _plain(v) for k, v in r.items()}
+        item = {k: json_value(v) for k, v in r.items()}
         item["stage_label"] = IDLE_STAGES[r["stage"]]
         item["flag_labels"] = [IDLE_FLAGS[f] for f in r["flags"]]
         item["area_mu"] = round(r["area_m2"] / M2_PER_MU, 2)

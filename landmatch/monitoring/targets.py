@@ -19,9 +19,8 @@ from landmatch import vocab
 from landmatch.auth import Principal
 from landmatch.db.engine import audited
 from landmatch.errors import Forbidden, InvalidInput
+from landmatch.geo.measure import M2_PER_MU
 from landmatch.monitoring.terms import CASE_KINDS, NOT_DISPOSING_DECISIONS
-
-M2_PER_MU = 10000 / 15
 
 
 def default_deadline(year: int) -> dt.date:

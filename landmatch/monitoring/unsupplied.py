@@ -11,10 +11,9 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from landmatch import vocab
+from landmatch.geo.measure import M2_PER_MU
 from landmatch.monitoring import sql
 from landmatch.monitoring.terms import AGE_BANDS
-
-M2_PER_MU = 10000 / 15
 
 
 def _rate(supplied: float | None, approved: float | None) -> float | None:

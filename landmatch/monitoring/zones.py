@@ -25,9 +25,9 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from landmatch import vocab
+from landmatch.geo.measure import M2_PER_MU
 from landmatch.monitoring import sql
 
-M2_PER_MU = 10000 / 15
 KPIS = (
     "supply_rate",
     "built_up_rate",

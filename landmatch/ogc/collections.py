@@ -20,8 +20,8 @@ from landmatch import vocab
 from landmatch.db import tables
 from landmatch.db.parcels import INTERNAL_COLUMNS, PUBLIC_COLUMNS, PUBLIC_WHERE
 from landmatch.errors import NotFound
-
-M2_PER_MU = 10000 / 15
+from landmatch.geo.measure import M2_PER_MU
+from landmatch.policies.library import PUBLIC_COLUMNS as POLICY_PUBLIC_COLUMNS
 
 
 @dataclass(frozen=True)
@@ -357,29 +357,7 @@ POLICIES = Collection(
     public_props=_props(
         tables.Policy,
         "po",
-        (
-            "code",
-            "title",
-            "issuer",
-            "doc_no",
-            "issued_on",
-            "valid_from",
-            "valid_until",
-            "scope_level",
-            "scope_code",
-            "industries",
-            "statuses",
-            "land_uses",
-            "benefit_kind",
-            "benefit_rate",
-            "benefit_cap_wan",
-            "benefit_amount_wan",
-            "benefit_basis",
-            "conditions",
-            "summary",
-            "source",
-            "updated_at",
-        ),
+        (*POLICY_PUBLIC_COLUMNS, "updated_at"),
         enums={
             "scope_level": tuple(vocab.POLICY_SCOPES),
             "benefit_kind": tuple(vocab.BENEFIT_KINDS),

@@ -13,6 +13,7 @@ from typing import Any
 from landmatch import __version__
 from landmatch.ogc import crs as ogc_crs
 from landmatch.ogc.collections import COLLECTIONS, Collection
+from landmatch.ogc.query import ITEM_PARAMS
 
 
 def _param(
@@ -41,23 +42,7 @@ def _ref(name: str) -> dict[str, str]:
 
 
 def _items_path(coll: Collection) -> dict[str, Any]:
-    params = [
-        _ref(n)
-        for n in (
-            "f",
-            "limit",
-            "offset",
-            "bbox",
-            "bbox-crs",
-            "crs",
-            "datetime",
-            "properties",
-            "sortby",
-            "filter",
-            "filter-lang",
-            "filter-crs",
-        )
-    ]
+    params = [_ref(n) for n in ITEM_PARAMS]
     for name, p in coll.queryables(public=True).items():
         schema = dict(p.schema)
         schema.pop("title", None)

@@ -17,7 +17,9 @@ from landmatch.ogc import crs as ogc_crs
 from landmatch.ogc.collections import Collection, Prop
 
 COMMON = {"f"}
-ITEMS = COMMON | {
+# The /items parameters, in the order the OpenAPI document lists them.
+ITEM_PARAMS = (
+    "f",
     "limit",
     "offset",
     "bbox",
@@ -29,7 +31,8 @@ ITEMS = COMMON | {
     "filter",
     "filter-lang",
     "filter-crs",
-}
+)
+ITEMS = COMMON | set(ITEM_PARAMS)
 ITEM = COMMON | {"crs", "properties"}
 FORMATS = ("json", "html")
 

@@ -66,17 +66,7 @@ def _largest(geom: BaseGeometry) -> Polygon | None:
 def _assessments(
     rng: np.random.Generator, national: bool, as_of: dt.date
 ) -> list[dict[str, object]]:
-    plan_kinds = [
-        "WATER_RES",
-        "GEOHAZARD",
-        "MINERAL",
-        "ENERGY",
-        "ENV",
-        "SEISMIC",
-        "RELICS",
-        "CLIMATE",
-        "SOIL_WATER",
-    ]
+    plan_kinds = vocab.PLAN_ASSESSMENTS
     share = 0.85 if national else 0.5
     out = []
     for kind in plan_kinds:

@@ -19,17 +19,7 @@ from landmatch.errors import NotFound, UnprocessableInput
 VALID_SQL = "a.approved_on <= :as_of AND (a.valid_until IS NULL OR a.valid_until >= :as_of)"
 
 KINDS: dict[str, str] = {**vocab.ASSESSMENTS, "OTHER": "其他评估"}
-PLAN_KINDS = (
-    "WATER_RES",
-    "GEOHAZARD",
-    "MINERAL",
-    "ENERGY",
-    "ENV",
-    "SEISMIC",
-    "RELICS",
-    "CLIMATE",
-    "SOIL_WATER",
-)
+PLAN_KINDS = vocab.PLAN_ASSESSMENTS
 
 
 def valid_assessments(
