@@ -30,6 +30,11 @@ class Settings(BaseSettings):
     # Upload and import limits.
     max_upload_mb: int = Field(200, ge=1, le=10_000)
     max_import_rows: int = Field(200_000, ge=1)
+    # An import writing up to this many parcels settles their derived data (spatial facts, map
+    # cells) in its own transaction; a larger one right after its commit (landmatch.db.derived).
+    import_settle_inline_max: int = Field(5_000, ge=0)
+    # How often each server worker settles derived data left queued (by a crash, say); 0 = never.
+    settle_poll_seconds: float = Field(5, ge=0, le=3600)
     # Listing limits.
     default_page_size: int = Field(100, ge=1, le=10_000)
     max_page_size: int = Field(1000, ge=1, le=100_000)

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
+from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
 
 from landmatch import __version__
 from landmatch.api import problems
@@ -24,15 +31,45 @@ from landmatch.api.routes import (
     tiles,
     zones,
 )
+from landmatch.db import derived
 from landmatch.db.engine import get_engine, session_factory
 from landmatch.settings import Settings
 
+log = logging.getLogger("landmatch.settle")
+
+
+def _settle_pending(engine: Engine) -> None:
+    with engine.connect() as conn:
+        waiting = derived.pending(conn)
+    if waiting["facts"] or waiting["cells"]:
+        derived.drain(engine)
+
+
+async def _settler(engine: Engine, every: float) -> None:
+    """Settle derived data left queued (an import whose process stopped before settling)."""
+    while True:
+        try:
+            await run_in_threadpool(_settle_pending, engine)
+        except Exception:  # noqa: BLE001 - keep serving; the next round retries
+            log.exception("settling derived parcel data failed")
+        await asyncio.sleep(every)
+
 
 def create_app(settings: Settings) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        task = None
+        if settings.settle_poll_seconds > 0:
+            task = asyncio.create_task(_settler(app.state.engine, settings.settle_poll_seconds))
+        yield
+        if task is not None:
+            task.cancel()
+
     app = FastAPI(
         title="landmatch 熟地清单与选址匹配",
         version=__version__,
         description="河北省熟地清单“一张图”与项目选址匹配 API",
+        lifespan=lifespan,
     )
     app.state.settings = settings
     app.state.engine = get_engine(settings.database_url)

@@ -49,21 +49,18 @@ def audited(
     actor: str | None,
     reason: str | None = None,
     import_id: int | None = None,
-    bulk: bool = False,
 ) -> Iterator[Session]:
     """Tell the history triggers who writes and why, for this transaction only."""
     session.execute(
         text(
             "SELECT set_config('landmatch.actor', :actor, true),"
             " set_config('landmatch.reason', :reason, true),"
-            " set_config('landmatch.import_id', :import_id, true),"
-            " set_config('landmatch.bulk', :bulk, true)"
+            " set_config('landmatch.import_id', :import_id, true)"
         ),
         {
             "actor": actor or "",
             "reason": reason or "",
             "import_id": "" if import_id is None else str(import_id),
-            "bulk": "on" if bulk else "off",
         },
     )
     yield session

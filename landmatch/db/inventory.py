@@ -17,6 +17,7 @@ from sqlalchemy import Connection, text
 
 from landmatch import vocab
 from landmatch.db.bulk import psycopg_connection
+from landmatch.db.derived import settle
 from landmatch.db.tables import Parcel
 
 # Columns a write may set (everything but identity, derived values and bookkeeping).
@@ -86,12 +87,6 @@ class WriteResult:
     problems: list[dict[str, Any]] = field(default_factory=list)
 
 
-def _bulk(conn: Connection, on: bool) -> None:
-    conn.execute(
-        text("SELECT set_config('landmatch.bulk', :v, true)"), {"v": "on" if on else "off"}
-    )
-
-
 def write_parcels(
     conn: Connection,
     values: pd.DataFrame,
@@ -102,14 +97,17 @@ def write_parcels(
     actor: str,
     reason: str | None,
     progress: Callable[[int], None] | None = None,
+    deferred: bool = False,
 ) -> WriteResult:
     """Upsert validated records by code in the current transaction.
 
     ``values`` holds typed field values (column ``zone_code`` is resolved to ``zone_id``);
-    ``geoms`` MultiPolygons in EPSG:4490 or None (keep the stored geometry). Inserts write their
-    history set-wise; updates go through the history trigger (actor/reason/import id from
-    :func:`landmatch.db.engine.audited`). Returns each row's action, or problems (unknown zone
-    or county codes) — in which case nothing was written.
+    ``geoms`` MultiPolygons in EPSG:4490 or None (keep the stored geometry). The history
+    triggers record every version (actor/reason/import id from
+    :func:`landmatch.db.engine.audited`). The written parcels' spatial facts are settled
+    before returning, unless ``deferred`` (see :mod:`landmatch.db.derived`). Returns each
+    row's action, or problems (unknown zone or county codes) — in which case nothing was
+    written.
     """
     cols = [c for c in values.columns if c in WRITABLE]
     # These statements are simple scans whose cost estimate still crosses jit_above_cost for
@@ -223,40 +221,39 @@ def write_parcels(
         "import_id = :imp",
         "updated_by = :actor",
     ]
-    _bulk(conn, False)
-    conn.execute(
-        text(
-            f"UPDATE landmatch.parcel p SET {', '.join(sets)} FROM _stage s "
-            "WHERE s.pid = p.id AND s.action = 'updated'"
-        ),
-        {"imp": import_id, "actor": actor},
+    updated = (
+        conn.execute(
+            text(
+                f"UPDATE landmatch.parcel p SET {', '.join(sets)} FROM _stage s "
+                "WHERE s.pid = p.id AND s.action = 'updated' RETURNING p.id"
+            ),
+            {"imp": import_id, "actor": actor},
+        )
+        .scalars()
+        .all()
     )
 
-    # Inserts: one statement without the row trigger, then history set-wise.
+    # Inserts: one statement; the history and fact triggers work on it set-wise.
     ins_cols = list(all_cols)
     exprs = [f"COALESCE(s.{c}, {_DEFAULTS[c]})" if c in _DEFAULTS else f"s.{c}" for c in ins_cols]
     for c, d in _DEFAULTS.items():
         if c not in ins_cols:
             ins_cols.append(c)
             exprs.append(d)
-    _bulk(conn, True)
-    # One statement: the rows and their first versions (RETURNING carries trigger-derived
-    # values). The version row is every column but the geometries, which are left out of
-    # RETURNING: to_jsonb() would render them as GeoJSON only to drop them (most of the cost).
-    # The stored geometry is the staged one, unchanged.
-    conn.execute(
-        text(
-            f"WITH ins AS (INSERT INTO landmatch.parcel (code, geom, import_id, updated_by, "
-            f"{', '.join(ins_cols)}) SELECT s.code, s.geom, :imp, :actor, {', '.join(exprs)} "
-            "FROM _stage s WHERE s.action = 'created' ORDER BY s.row_no "
-            f"RETURNING {', '.join(_ROW_COLUMNS)}) "
-            "INSERT INTO landmatch.parcel_version (parcel_id, code, version, op, row, geom, actor, "
-            "reason, import_id) SELECT ins.id, ins.code, ins.version, 'insert', to_jsonb(ins), "
-            "s.geom, :actor, :reason, :imp FROM ins JOIN _stage s ON s.code = ins.code"
-        ),
-        {"imp": import_id, "actor": actor, "reason": reason},
+    created = (
+        conn.execute(
+            text(
+                f"INSERT INTO landmatch.parcel (code, geom, import_id, updated_by, "
+                f"{', '.join(ins_cols)}) SELECT s.code, s.geom, :imp, :actor, {', '.join(exprs)} "
+                "FROM _stage s WHERE s.action = 'created' ORDER BY s.row_no RETURNING id"
+            ),
+            {"imp": import_id, "actor": actor},
+        )
+        .scalars()
+        .all()
     )
-    _bulk(conn, False)
+    if not deferred:
+        settle(conn, [*created, *updated])
     actions = {}
     for r in conn.execute(text("SELECT row_no, action FROM _stage")):
         actions[row_labels[r[0]]] = r[1]
@@ -318,15 +315,18 @@ def restore_versions(conn: Connection, version_ids: Sequence[int], *, undelete: 
     try:
         res = conn.execute(
             text(
-                f"UPDATE landmatch.parcel p SET {', '.join(sets)} FROM landmatch.parcel_version v "
+                f"UPDATE landmatch.parcel p SET {', '.join(sets)} FROM "
+                "landmatch.parcel_version_full v "
                 "CROSS JOIN LATERAL jsonb_populate_record(NULL::landmatch.parcel, v.row) r "
-                "WHERE v.id = ANY(:ids) AND p.id = v.parcel_id"
+                "WHERE v.id = ANY(:ids) AND p.id = v.parcel_id RETURNING p.id"
             ),
             {"ids": list(version_ids)},
         )
+        restored = res.scalars().all()
+        settle(conn, restored)
     finally:
         conn.execute(text("SELECT set_config('landmatch.op', '', true)"))
-    return res.rowcount or 0
+    return len(restored)
 
 
 def geoms_from_wkb(values: Sequence[bytes | None]) -> np.ndarray:

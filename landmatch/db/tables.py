@@ -279,7 +279,12 @@ class Parcel(Base):
 
 
 class ParcelVersion(Base):
-    """Every state a parcel has had: the whole row, who, when, why, what changed."""
+    """Every version of a parcel: who, when, why, what changed, and its state (the whole row).
+
+    The current version's state is the ``parcel`` row itself, so its ``row`` and ``geom`` are
+    NULL until the next write supersedes it (migration 0010_write_path); read states through
+    the view ``parcel_version_full``, which fills them in.
+    """
 
     __tablename__ = "parcel_version"
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
@@ -287,8 +292,8 @@ class ParcelVersion(Base):
     code: Mapped[str] = mapped_column(String(64))
     version: Mapped[int] = mapped_column(Integer)
     op: Mapped[str] = mapped_column(String(10))
-    row: Mapped[dict[str, Any]] = mapped_column(JSONB)  # lz4 (migration 0009_seed_speed)
-    geom: Mapped[Any] = mapped_column(MultiPolygon4490)
+    row: Mapped[dict[str, Any] | None] = mapped_column(JSONB)  # lz4 (0009_seed_speed)
+    geom: Mapped[Any | None] = mapped_column(MultiPolygon4490)
     changed: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default=text("'{}'::text[]"))
     actor: Mapped[str | None] = mapped_column(Text)
     reason: Mapped[str | None] = mapped_column(Text)
@@ -672,6 +677,33 @@ class ParcelCell(Base):
     area_m2: Mapped[float] = mapped_column(Double)
     sx: Mapped[float] = mapped_column(Double)
     sy: Mapped[float] = mapped_column(Double)
+
+
+class ParcelDirty(Base):
+    """Parcels whose spatial facts are to be (re)computed: inserted or moved, not yet settled
+    (``landmatch.db.derived``)."""
+
+    __tablename__ = "parcel_dirty"
+    parcel_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    queued_at: Mapped[dt.datetime] = _now()
+
+
+class ParcelCellDelta(Base):
+    """Cell contributions written under ``landmatch.defer_derived`` (a large import), applied
+    to ``parcel_cell`` by ``landmatch.db.derived.drain`` after the commit. No key: a queue."""
+
+    __tablename__ = "parcel_cell_delta"
+    __mapper_args__ = {"primary_key": ["sign", "status", "city_code", "x", "y"]}
+    sign: Mapped[int] = mapped_column(SmallInteger)
+    status: Mapped[str] = mapped_column(String(12))
+    public: Mapped[bool] = mapped_column(Boolean)
+    city_code: Mapped[str] = mapped_column(String(6))
+    in_zone: Mapped[bool] = mapped_column(Boolean)
+    land_use: Mapped[str] = mapped_column(String(8))
+    area_class: Mapped[int] = mapped_column(SmallInteger)
+    area_m2: Mapped[float] = mapped_column(Double)
+    x: Mapped[float] = mapped_column(Double)
+    y: Mapped[float] = mapped_column(Double)
 
 
 class ParcelCellTotal(Base):

@@ -59,6 +59,7 @@ def import_cmd(
     ] = None,
 ) -> None:
     """Import parcels (GeoJSON, GeoPackage, Shapefile zip, 界址点 TXT, xlsx, CSV); upsert by code."""
+    from landmatch.db.derived import drain
     from landmatch.errors import UnprocessableInput
     from landmatch.inventory.imports import ImportOptions, run_import
     from landmatch.settings import get_settings
@@ -71,6 +72,7 @@ def import_cmd(
         encoding=encoding,
         repair=repair,
         max_rows=s.max_import_rows,
+        settle_inline_max=s.import_settle_inline_max,
     )
     with Progress(
         TextColumn("{task.description}"),
@@ -81,15 +83,21 @@ def import_cmd(
         transient=True,
     ) as bar:
         tasks: dict[str, TaskID] = {}
-        labels = {"read": "读取 reading", "validate": "校验 validating", "write": "写入 writing"}
+        labels = {
+            "read": "读取 reading",
+            "validate": "校验 validating",
+            "write": "写入 writing",
+            "settle": "更新匹配与地图数据 settling",
+        }
 
         def progress(stage: str, done: int, total: int) -> None:
             if stage not in tasks:
                 tasks[stage] = bar.add_task(labels.get(stage, stage), total=total)
             bar.update(tasks[stage], completed=done, total=total)
 
+        engine = _engine()
         try:
-            with _engine().begin() as conn:
+            with engine.begin() as conn:
                 out = run_import(
                     conn, file.read_bytes(), file.name, _cli_principal(), opts, progress=progress
                 )
@@ -97,6 +105,10 @@ def import_cmd(
             if isinstance(exc.detail, dict) and "totals" in exc.detail:
                 _print_report(exc.detail, report)
             raise
+        if out.get("derived") == "pending":
+            # Committed; the spatial facts and map cells of the new parcels follow.
+            drain(engine, progress=lambda done, total: progress("settle", done, total))
+            out["derived"] = "settled"
     _print_report(out, report)
 
 

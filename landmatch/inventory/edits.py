@@ -265,7 +265,7 @@ def restore_parcel(
         vid = session.execute(
             text(
                 "SELECT id, row ->> 'city_code', (row ->> 'zone_id')::int FROM "
-                "landmatch.parcel_version WHERE parcel_id = :p "
+                "landmatch.parcel_version_full WHERE parcel_id = :p "
                 "AND version = :v ORDER BY id DESC LIMIT 1"
             ),
             {"p": cur["id"], "v": version},
@@ -293,7 +293,7 @@ def history(session: Session, code: str, principal: Principal) -> dict[str, Any]
         session.execute(
             text(
                 "SELECT id, version, op, row, changed, actor, reason, import_id, at, "
-                "ST_Area(geom::geography, true) AS area FROM landmatch.parcel_version "
+                "ST_Area(geom::geography, true) AS area FROM landmatch.parcel_version_full "
                 "WHERE parcel_id = :p ORDER BY version, id"
             ),
             {"p": cur["id"]},

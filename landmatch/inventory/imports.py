@@ -15,6 +15,7 @@ from sqlalchemy import Connection, text
 
 from landmatch import vocab
 from landmatch.auth import Principal
+from landmatch.db import derived
 from landmatch.db.engine import audited
 from landmatch.db.inventory import existing_codes, load_regions_wkb, restore_versions, write_parcels
 from landmatch.errors import Conflict, Forbidden, InvalidInput, NotFound, UnprocessableInput
@@ -34,6 +35,9 @@ class ImportOptions:
     repair: bool = False
     reason: str | None = None
     max_rows: int = 200_000
+    # Up to this many written parcels, their derived data is settled inside the import's own
+    # transaction; above it, after the commit (see landmatch.db.derived).
+    settle_inline_max: int = 5_000
 
 
 def load_regions(conn: Connection) -> Regions:
@@ -104,6 +108,7 @@ def run_import(
 
     nested = conn.begin_nested()
     import_id = None
+    deferred = False
     actions: dict[str, str] = {}
     try:
         import_id = conn.execute(
@@ -114,8 +119,11 @@ def run_import(
             {"f": filename[:200], "fmt": src.format, "a": principal.actor},
         ).scalar_one()
         reason = opts.reason or f"导入 {filename}"
+        total = len(checked.values)
+        deferred = opts.dry_run or total > opts.settle_inline_max
+        if deferred:
+            derived.defer(conn)
         with audited(conn, principal.actor, reason, import_id=import_id):  # type: ignore[arg-type]
-            total = len(checked.values)
 
             def on_copy(k: int, _done: list[int] = [0]) -> None:  # noqa: B006
                 _done[0] += k
@@ -131,7 +139,10 @@ def run_import(
                 actor=principal.actor,
                 reason=reason,
                 progress=on_copy,
+                deferred=deferred,
             )
+        if deferred:
+            derived.defer(conn, False)
         problems += result.problems
         actions = result.actions
     except BaseException:
@@ -153,6 +164,8 @@ def run_import(
         report["import_id"] = None
     else:
         report["import_id"] = import_id
+        # "pending": the caller drains landmatch.db.derived after committing.
+        report["derived"] = "pending" if deferred else "settled"
         conn.execute(
             text("UPDATE landmatch.import_batch SET report = CAST(:r AS jsonb) WHERE id = :id"),
             {"r": json.dumps(_summary(report), ensure_ascii=False), "id": import_id},

@@ -108,22 +108,16 @@ class SeedReport:
     timings: dict[str, float] = field(default_factory=dict)  # seconds per stage, in order
 
 
-# Per-row parcel triggers the seed's COPY does without, each replaced by one set-wise step:
-# ``history`` (a no-op under landmatch.bulk=on; versions are written in one INSERT),
-# ``fact_sync`` (the full ``refresh_facts`` writes every fact row) and ``parcel_cell_ins``
-# (its transition table would hold every row; ``parcel_cell_rebuild()`` is one GROUP BY).
-# ``derive_geom`` stays: it is the one definition of geom_3857 and the ellipsoidal area.
-SEED_SKIPPED_TRIGGERS = ("history", "fact_sync", "parcel_cell_ins")
+# Statement triggers the seed's COPY does without: their transition tables would hold every
+# row, and each has a cheaper set-wise step once the table is loaded: ``history_ins`` (one
+# INSERT of the first versions), ``fact_ins`` (the full ``refresh_facts`` writes every fact
+# row) and ``parcel_cell_ins`` (``parcel_cell_rebuild()`` is one GROUP BY). ``derive_geom``
+# stays: it is the one definition of geom_3857 and the ellipsoidal area.
+SEED_SKIPPED_TRIGGERS = ("history_ins", "fact_ins", "parcel_cell_ins")
 
 
-def _bulk(conn: Connection, actor: str) -> None:
-    conn.execute(
-        text(
-            "SELECT set_config('landmatch.bulk', 'on', true),"
-            " set_config('landmatch.actor', :a, true)"
-        ),
-        {"a": actor},
-    )
+def _actor(conn: Connection, actor: str) -> None:
+    conn.execute(text("SELECT set_config('landmatch.actor', :a, true)"), {"a": actor})
 
 
 def load_admin(conn: Connection) -> int:
@@ -255,7 +249,7 @@ def seed(
         timings[name] = round(now - clock[0], 2)
         clock[0] = now
 
-    _bulk(conn, "seed")
+    _actor(conn, "seed")
     tune_bulk(conn)
     n_admin = load_admin(conn)
     counties = _province_managed_split(_counties(conn))
@@ -393,24 +387,13 @@ def seed(
     stage_done("cells")
     if progress:
         progress("history", 0, 1)
-    # A version's row is every parcel column but the geometries, as the history trigger
-    # stores it. Listing the columns (from the catalogue, so none is missed) instead of
-    # to_jsonb(p) - 'geom' - 'geom_3857' spares rendering both geometries as GeoJSON only to
-    # drop them: two thirds of this statement's cost. The jsonb is the same.
-    row_cols = conn.execute(
-        text(
-            "SELECT string_agg('p.' || quote_ident(attname), ', ' ORDER BY attnum) "
-            "FROM pg_attribute WHERE attrelid = 'landmatch.parcel'::regclass AND attnum > 0 "
-            "AND NOT attisdropped AND attname NOT IN ('geom', 'geom_3857')"
-        )
-    ).scalar_one()
+    # The first versions, as the history trigger writes them: their state is the parcel row.
     with indexes_dropped(conn, "parcel_version"):
         conn.execute(
             text(
-                "INSERT INTO landmatch.parcel_version (parcel_id, code, version, op, row, geom, "
-                "actor, reason, import_id) SELECT p.id, p.code, p.version, 'insert', to_jsonb(r), "
-                "p.geom, 'seed', '演示数据初始化', p.import_id "
-                f"FROM landmatch.parcel p CROSS JOIN LATERAL (SELECT {row_cols}) r"
+                "INSERT INTO landmatch.parcel_version (parcel_id, code, version, op, actor, "
+                "reason, import_id) SELECT p.id, p.code, p.version, 'insert', 'seed', "
+                "'演示数据初始化', p.import_id FROM landmatch.parcel p"
             )
         )
     if progress:

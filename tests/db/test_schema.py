@@ -87,7 +87,7 @@ def test_every_write_leaves_a_version_with_who_and_why(session):
     rows = session.execute(
         text(
             "SELECT version, op, actor, reason, changed, row->>'power_kva' FROM "
-            "landmatch.parcel_version WHERE parcel_id = :id ORDER BY id"
+            "landmatch.parcel_version_full WHERE parcel_id = :id ORDER BY id"
         ),
         {"id": pid},
     ).all()

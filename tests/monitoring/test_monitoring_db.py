@@ -227,7 +227,8 @@ def test_recovery_case_makes_the_parcel_ready_and_matchable(session) -> None:  #
     assert row.status == "ready" and row.visibility == "public" and row.holder is None
     ver = session.execute(
         text(
-            "SELECT actor, reason, row->>'status' FROM landmatch.parcel_version WHERE code = :c "
+            "SELECT actor, reason, row->>'status' FROM landmatch.parcel_version_full "
+            "WHERE code = :c "
             "ORDER BY version DESC LIMIT 1"
         ),
         {"c": p["code"]},

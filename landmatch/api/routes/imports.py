@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi import APIRouter, BackgroundTasks, File, Form, Request, UploadFile
+from starlette.concurrency import run_in_threadpool
 
 from landmatch.api.deps import PrincipalDep, SessionDep, SettingsDep
+from landmatch.db import derived
 from landmatch.inventory import imports
 from landmatch.inventory.uploads import read_upload
 
@@ -18,6 +20,7 @@ router = APIRouter(prefix="/api/imports", tags=["imports"])
 )
 async def create(
     request: Request,
+    background: BackgroundTasks,
     session: SessionDep,
     principal: PrincipalDep,
     settings: SettingsDep,
@@ -39,11 +42,20 @@ async def create(
         repair=repair,
         reason=reason,
         max_rows=settings.max_import_rows,
+        settle_inline_max=settings.import_settle_inline_max,
     )
-    report = imports.run_import(
-        session.connection(), data, file.filename or "upload", principal, opts
-    )
-    session.commit()
+
+    def run() -> dict[str, Any]:  # blocking work, off the event loop
+        report = imports.run_import(
+            session.connection(), data, file.filename or "upload", principal, opts
+        )
+        session.commit()
+        return report
+
+    report = await run_in_threadpool(run)
+    if report.get("derived") == "pending":
+        # Committed; the new parcels' facts and map cells are settled after the response.
+        background.add_task(derived.drain, request.app.state.engine)
     return report
 
 
