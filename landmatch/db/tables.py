@@ -158,20 +158,23 @@ class ZoneAssessment(Base):
 
 
 class Parcel(Base):
-    """地块. The whole row is copied into parcel_version by a trigger on every write."""
+    """地块. Every write is versioned in parcel_version by triggers (migration 0010_write_path).
+
+    The ASCII code columns compare byte-wise (``COLLATE "C"``, migration 0011_parcel_keys).
+    """
 
     __tablename__ = "parcel"
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    code: Mapped[str] = mapped_column(String(64), unique=True)
+    code: Mapped[str] = mapped_column(String(64, collation="C"), unique=True)
     name: Mapped[str] = mapped_column(Text)
-    city_code: Mapped[str] = mapped_column(ForeignKey("admin_division.code"))
+    city_code: Mapped[str] = mapped_column(String(6, collation="C"))
     county_code: Mapped[str | None] = mapped_column(String(6))
     zone_id: Mapped[int | None] = mapped_column(ForeignKey("dev_zone.id", ondelete="SET NULL"))
     address: Mapped[str | None] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(12))
+    status: Mapped[str] = mapped_column(String(12, collation="C"))
     visibility: Mapped[str] = mapped_column(String(10), server_default=text("'internal'"))
     # Land use (用地用海分类) and compatible uses.
-    land_use: Mapped[str] = mapped_column(ForeignKey("land_use_code.code"))
+    land_use: Mapped[str] = mapped_column(String(8, collation="C"))
     compatible_uses: Mapped[list[str]] = mapped_column(
         ARRAY(Text), server_default=text("'{}'::text[]")
     )
@@ -252,6 +255,8 @@ class Parcel(Base):
 
     __table_args__ = (
         CheckConstraint(_in("status", vocab.PARCEL_STATUS), name="status"),
+        CheckConstraint(_in("city_code", vocab.CITIES), name="city_code"),
+        CheckConstraint(_in("land_use", vocab.LAND_USE), name="land_use"),
         CheckConstraint(_in("visibility", vocab.VISIBILITY), name="visibility"),
         CheckConstraint(_subset("supply_modes", vocab.SUPPLY_MODES), name="supply_modes"),
         CheckConstraint(_subset("readiness", vocab.READINESS), name="readiness"),
@@ -271,7 +276,6 @@ class Parcel(Base):
             "invest_ratio IS NULL OR invest_ratio BETWEEN 0 AND 1", name="invest_ratio"
         ),
         Index("ix_parcel_geom", "geom", postgresql_using="gist"),
-        Index("ix_parcel_geom_3857", "geom_3857", postgresql_using="gist"),
         Index("ix_parcel_city_status", "city_code", "status"),
         Index("ix_parcel_zone", "zone_id"),
         Index("ix_parcel_status_area", "status", "area_m2"),

@@ -1,8 +1,10 @@
 """Mapbox vector tiles from PostGIS, one SQL statement per tile, with a data-versioned cache.
 
 Every layer follows the same plan: ``ST_TileEnvelope`` (with a margin for the buffer) → rows
-whose stored, indexed ``geom_3857`` intersects it → ``ST_AsMVTGeom(geom, env, 4096, 256, true)``
-→ ``ST_AsMVT``. Nothing is transformed per request.
+whose stored ``geom_3857`` intersects it → ``ST_AsMVTGeom(geom, env, 4096, 256, true)`` →
+``ST_AsMVT``. No geometry is transformed per request: the reference layers index their 3857 copy;
+parcels are found through their EPSG:4490 index with the envelope transformed (one rectangle,
+see ``ENV``), which spares every parcel write a second GiST.
 
 Parcels from ``PARCEL_MIN_ZOOM`` (12) are drawn as polygons. Below that a tile carries
 ``parcel_cells`` instead: one point per grid cell (1/16 of a tile wide) with the number and the
@@ -164,9 +166,16 @@ def _cell_where(f: TileFilter, public: bool, params: dict[str, Any]) -> list[str
     return where
 
 
+# e / m: the tile's envelope without and with the buffer margin (EPSG:3857); ge / gm: the same
+# rectangles in EPSG:4490, where parcels are indexed (Web Mercator maps a rectangle onto a
+# lon/lat rectangle; a nanodegree of slack covers rounding). Parcels are found by gm on the
+# indexed geom, then checked against m on the stored 3857 copy, so exactly the same pass.
 ENV = (
     "WITH env AS (SELECT ST_TileEnvelope(:z, :x, :y) AS e,"
-    f" ST_TileEnvelope(:z, :x, :y, margin => {BUFFER / EXTENT}) AS m)"
+    f" ST_TileEnvelope(:z, :x, :y, margin => {BUFFER / EXTENT}) AS m,"
+    " ST_Expand(ST_Transform(ST_TileEnvelope(:z, :x, :y), 4490), 1e-9) AS ge,"
+    f" ST_Expand(ST_Transform(ST_TileEnvelope(:z, :x, :y, margin => {BUFFER / EXTENT}),"
+    " 4490), 1e-9) AS gm)"
 )
 
 
@@ -207,7 +216,9 @@ def _polygon_geom(column: str) -> str:
 def _parcels_sql(f: TileFilter, public: bool, params: dict[str, Any]) -> str:
     fields = PARCEL_TILE_PUBLIC if public else PARCEL_TILE_PUBLIC + PARCEL_TILE_INTERNAL
     cols = ", ".join(f"p.{c}" for c in fields)
-    where = " AND ".join(["p.geom_3857 && env.m", *_parcel_where(f, public, params)])
+    where = " AND ".join(
+        ["p.geom && env.gm", "p.geom_3857 && env.m", *_parcel_where(f, public, params)]
+    )
     extra = "" if public else ", p.id AS fid"
     inner = (
         f"SELECT {_polygon_geom('p.geom_3857')}, {cols}, round((p.area_m2 / {M2_PER_MU!r})::numeric, 2)"
@@ -268,7 +279,9 @@ def _cells_live_sql(
     """The same cells computed from the parcel rows (for filters the table cannot answer)."""
     cz = min(max(z, CELL_MIN_ZOOM), CELL_MAX_ZOOM)
     params["cell"] = 40075016.68557849 / (1 << (cz + CELL_SUBDIVISION))
-    where = " AND ".join(["p.geom_3857 && env.e", *_parcel_where(f, public, params)])
+    where = " AND ".join(
+        ["p.geom && env.ge", "p.geom_3857 && env.e", *_parcel_where(f, public, params)]
+    )
     rows = (
         "SELECT p.status, p.area_m2 AS area_m2, 1 AS n,"
         " (ST_XMin(p.geom_3857) + ST_XMax(p.geom_3857)) / 2 AS sx,"

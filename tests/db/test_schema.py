@@ -136,7 +136,6 @@ def test_spatial_indexes_exist(conn):
     )
     assert {
         "ix_parcel_geom",
-        "ix_parcel_geom_3857",
         "ix_dev_zone_geom",
         "ix_admin_division_geom",
     } <= names
