@@ -1,4 +1,6 @@
-"""Set-based writes of parcel records: stage with COPY, classify, upsert, write history.
+"""Set-based writes of parcel records: new codes are copied straight into ``parcel``, known
+ones staged, classified (updated or unchanged) and updated in one statement; the triggers keep
+history and derived data (migration 0010_write_path).
 
 Used by single edits (one row) and bulk imports alike, so both follow the same rules. Also the
 reads that validation needs (regions, existing codes) and version restores.
@@ -16,7 +18,7 @@ import shapely
 from sqlalchemy import Connection, text
 
 from landmatch import vocab
-from landmatch.db.bulk import psycopg_connection
+from landmatch.db.bulk import copy_columns, ewkb_hex
 from landmatch.db.derived import settle
 from landmatch.db.tables import Parcel
 
@@ -39,23 +41,19 @@ WRITABLE: tuple[str, ...] = tuple(
         "import_id",
     )
 )
-# NOT NULL columns: an empty cell keeps (update) or defaults (insert) rather than clears.
-_DEFAULTS = {
-    "visibility": "'internal'",
-    "compatible_uses": "'{}'::text[]",
-    "supply_modes": "'{}'::text[]",
-    "readiness": "'{}'::text[]",
-    "checklist": "'{}'::text[]",
-    "is_standard_land": "false",
-    "price_public": "true",
-    "gov_caused": "false",
-    "status": "'unsupplied'",
+# NOT NULL columns: an empty cell keeps (update) or takes this default (insert).
+_DEFAULTS: dict[str, Any] = {
+    "visibility": "internal",
+    "compatible_uses": [],
+    "supply_modes": [],
+    "readiness": [],
+    "checklist": [],
+    "is_standard_land": False,
+    "price_public": True,
+    "gov_caused": False,
+    "status": "unsupplied",
 }
 _NOT_NULL = {c.name for c in Parcel.__table__.columns if not c.nullable}
-# What a version's ``row`` holds: every parcel column except the geometries.
-_ROW_COLUMNS: tuple[str, ...] = tuple(
-    c.name for c in Parcel.__table__.columns if c.name not in ("geom", "geom_3857")
-)
 # Geometries closer than this (degrees, ≈ 1 mm) count as unchanged.
 GEOM_TOLERANCE_DEG = 1e-8
 
@@ -75,16 +73,71 @@ def load_regions_wkb(conn: Connection) -> tuple[bytes, dict[str, bytes]]:
 
 
 def existing_codes(conn: Connection, codes: Sequence[str]) -> set[str]:
-    found = conn.execute(
-        text("SELECT code FROM landmatch.parcel WHERE code = ANY(:c)"), {"c": list(codes)}
-    ).scalars()
-    return set(found)
+    return set(existing_ids(conn, codes))
+
+
+def existing_ids(conn: Connection, codes: Sequence[str]) -> dict[str, int]:
+    """Stored parcels (deleted ones included) by code, for the given codes."""
+    rows = conn.execute(
+        text("SELECT code, id FROM landmatch.parcel WHERE code = ANY(:c)"), {"c": list(codes)}
+    )
+    return {r[0]: r[1] for r in rows}
 
 
 @dataclass
 class WriteResult:
     actions: dict[Any, str]  # row label → created / updated / unchanged
     problems: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _references(
+    conn: Connection, values: pd.DataFrame, rows: np.ndarray
+) -> tuple[np.ndarray | None, list[dict[str, Any]]]:
+    """Zone codes resolved to ids, and county codes checked, against the stored layers."""
+    problems: list[dict[str, Any]] = []
+    codes = values["code"].to_numpy()
+    zone_ids: np.ndarray | None = None
+    if "zone_code" in values.columns:
+        given = np.array([None if pd.isna(z) else z for z in values["zone_code"]], dtype=object)
+        wanted = sorted({z for z in given if z is not None})
+        known: dict[str, int] = {
+            r[0]: r[1]
+            for r in conn.execute(
+                text("SELECT code, id FROM landmatch.dev_zone WHERE code = ANY(:c)"), {"c": wanted}
+            )
+        }
+        zone_ids = np.array([None if z is None else known.get(z) for z in given], dtype=object)
+        for i in np.flatnonzero([z is not None and z not in known for z in given]):
+            problems.append(
+                {
+                    "row": rows[i],
+                    "code": codes[i],
+                    "field": "zone_code",
+                    "reason": f"未知开发区编码“{given[i]}”",
+                }
+            )
+    if "county_code" in values.columns:
+        given = np.array([None if pd.isna(c) else c for c in values["county_code"]], dtype=object)
+        wanted = sorted({c for c in given if c is not None})
+        known_counties = set(
+            conn.execute(
+                text(
+                    "SELECT code FROM landmatch.admin_division "
+                    "WHERE level = 'county' AND code = ANY(:c)"
+                ),
+                {"c": wanted},
+            ).scalars()
+        )
+        for i in np.flatnonzero([c is not None and c not in known_counties for c in given]):
+            problems.append(
+                {
+                    "row": rows[i],
+                    "code": codes[i],
+                    "field": "county_code",
+                    "reason": f"未知县区代码“{given[i]}”",
+                }
+            )
+    return zone_ids, problems
 
 
 def write_parcels(
@@ -109,200 +162,141 @@ def write_parcels(
     row's action, or problems (unknown zone or county codes) — in which case nothing was
     written.
     """
-    cols = [c for c in values.columns if c in WRITABLE]
+    zone_ids, problems = _references(conn, values, rows)
+    if problems:
+        return WriteResult(actions={}, problems=problems)
     # These statements are simple scans whose cost estimate still crosses jit_above_cost for
     # large imports; compiling them costs more than it saves.
     conn.execute(text("SET LOCAL jit = off"))
-    has_zone = "zone_code" in values.columns
-    conn.execute(text("DROP TABLE IF EXISTS pg_temp._stage"))
-    col_list = ", ".join(cols)
-    conn.execute(
-        text(
-            f"CREATE TEMP TABLE _stage ON COMMIT DROP AS SELECT code, geom{', ' if cols else ''}"
-            f"{col_list} FROM landmatch.parcel WITH NO DATA"
-        )
-    )
-    conn.execute(
-        text(
-            "ALTER TABLE _stage ADD COLUMN row_no bigint, ADD COLUMN zone_code text, "
-            "ADD COLUMN action text DEFAULT 'created', ADD COLUMN pid bigint"
-            + (", ADD COLUMN zone_id integer" if "zone_id" not in cols else "")
-        )
-    )
-    n = len(values)
-    row_labels = [str(r) for r in rows]
-    data_cols = ["row_no", "code", "geom", *cols, "zone_code"]
-    frame_cols = [values[c].to_numpy() for c in cols]
-    zone_codes = values["zone_code"].to_numpy() if has_zone else np.full(n, None, dtype=object)
-    codes = values["code"].to_numpy()
+    columns: dict[str, Any] = {c: values[c].to_numpy() for c in values.columns if c in WRITABLE}
+    if zone_ids is not None:
+        columns["zone_id"] = zone_ids
+    codes = values["code"].to_numpy(dtype=object)
     geom_arr = np.asarray(geoms, dtype=object)
-
-    def gen():  # type: ignore[no-untyped-def]
-        for i in range(n):
-            yield [i, codes[i], geom_arr[i], *(fc[i] for fc in frame_cols), zone_codes[i]]
-
-    _copy_frame(
-        conn,
-        "_stage",
-        data_cols,
-        [np.arange(n), codes, geom_arr, *frame_cols, zone_codes],
-        progress,
-    )
-    conn.execute(text("CREATE INDEX ON _stage (code)"))
-    conn.execute(text("ANALYZE _stage (code)"))
-    problems: list[dict[str, Any]] = []
-    if has_zone:
-        conn.execute(
-            text(
-                "UPDATE _stage s SET zone_id = z.id FROM landmatch.dev_zone z "
-                "WHERE z.code = s.zone_code"
-            )
+    known = existing_ids(conn, list(codes))
+    old = np.fromiter((c in known for c in codes), dtype=bool, count=len(codes))
+    labels = [str(r) for r in rows]
+    actions: dict[Any, str] = {labels[i]: "created" for i in np.flatnonzero(~old)}
+    updated: list[int] = []
+    if old.any():
+        idx = np.flatnonzero(old)
+        ids = np.array([known[c] for c in codes[idx]], dtype=np.int64)
+        changed, updated = _update(conn, idx, ids, codes, geom_arr, columns, import_id, actor)
+        for i in idx:
+            actions[labels[i]] = "updated" if i in changed else "unchanged"
+        if progress:
+            progress(len(idx))
+    created: list[int] = []
+    if (~old).any():
+        created = _insert(
+            conn,
+            np.flatnonzero(~old),
+            codes,
+            geom_arr,
+            columns,
+            import_id,
+            actor,
+            progress,
+            deferred,
         )
-        for r in conn.execute(
-            text(
-                "SELECT row_no, code, zone_code FROM _stage "
-                "WHERE zone_code IS NOT NULL AND zone_id IS NULL"
-            )
-        ):
-            problems.append(
-                {
-                    "row": rows[r[0]],
-                    "code": r[1],
-                    "field": "zone_code",
-                    "reason": f"未知开发区编码“{r[2]}”",
-                }
-            )
-    if "county_code" in cols:
-        for r in conn.execute(
-            text(
-                "SELECT s.row_no, s.code, s.county_code FROM _stage s WHERE s.county_code IS NOT "
-                "NULL AND NOT EXISTS (SELECT 1 FROM landmatch.admin_division a WHERE a.code = "
-                "s.county_code AND a.level = 'county')"
-            )
-        ):
-            problems.append(
-                {
-                    "row": rows[r[0]],
-                    "code": r[1],
-                    "field": "county_code",
-                    "reason": f"未知县区代码“{r[2]}”",
-                }
-            )
-    if problems:
-        return WriteResult(actions={}, problems=problems)
-    all_cols = [*cols, *(["zone_id"] if has_zone and "zone_id" not in cols else [])]
+    if not deferred:
+        settle(conn, [*created, *updated])
+    return WriteResult(actions=actions)
 
-    same_attrs = (
-        " AND ".join(
+
+def _insert(
+    conn: Connection,
+    idx: np.ndarray,
+    codes: np.ndarray,
+    geoms: np.ndarray,
+    columns: dict[str, Any],
+    import_id: int | None,
+    actor: str,
+    progress: Callable[[int], None] | None,
+    deferred: bool,
+) -> list[int]:
+    """COPY new parcels straight into the table; their ids (unless ``deferred``, when nobody
+    needs them now)."""
+    out: dict[str, Any] = {
+        "code": codes[idx],
+        "geom": ewkb_hex(geoms[idx]),
+        "import_id": np.full(len(idx), import_id, dtype=object),
+        "updated_by": np.full(len(idx), actor, dtype=object),
+    }
+    for name, arr in columns.items():
+        a = arr[idx]
+        if name in _DEFAULTS:
+            fill = _DEFAULTS[name]
+            a = np.array([fill if v is None else v for v in a.astype(object)], dtype=object)
+        out[name] = a
+    if "status" not in out:
+        out["status"] = np.full(len(idx), _DEFAULTS["status"], dtype=object)
+    copy_columns(conn, "landmatch.parcel", out, progress=progress)
+    if deferred:
+        return []
+    return list(
+        conn.execute(
+            text("SELECT id FROM landmatch.parcel WHERE code = ANY(:c)"), {"c": list(out["code"])}
+        ).scalars()
+    )
+
+
+def _update(
+    conn: Connection,
+    idx: np.ndarray,
+    ids: np.ndarray,
+    codes: np.ndarray,
+    geoms: np.ndarray,
+    columns: dict[str, Any],
+    import_id: int | None,
+    actor: str,
+) -> tuple[set[int], list[int]]:
+    """Stage the rows of known codes, keep the ones that differ from what is stored, update
+    those in one statement. Returns the changed positions (of ``idx``'s values) and ids."""
+    cols = list(columns)
+    conn.execute(text("DROP TABLE IF EXISTS pg_temp._stage"))
+    conn.execute(
+        text(
+            "CREATE TEMP TABLE _stage ON COMMIT DROP AS SELECT id AS pid, geom"
+            f"{''.join(', ' + c for c in cols)} FROM landmatch.parcel WITH NO DATA"
+        )
+    )
+    conn.execute(text("ALTER TABLE _stage ADD COLUMN row_no bigint"))
+    copy_columns(
+        conn,
+        "pg_temp._stage",
+        {"row_no": idx, "pid": ids, "geom": ewkb_hex(geoms[idx])}
+        | {c: columns[c][idx] for c in cols},
+    )
+    conn.execute(text("ANALYZE _stage"))
+    same_attrs = " AND ".join(
+        [
             f"COALESCE(s.{c}, p.{c}) IS NOT DISTINCT FROM p.{c}"
             if c in _NOT_NULL
             else f"s.{c} IS NOT DISTINCT FROM p.{c}"
-            for c in all_cols
-        )
-        or "true"
+            for c in cols
+        ]
+        or ["true"]
     )
-    conn.execute(
-        text(
-            "UPDATE _stage s SET pid = p.id, action = CASE "
-            " WHEN p.deleted_at IS NULL AND " + same_attrs + " AND (s.geom IS NULL OR "
-            "  ST_OrderingEquals(s.geom, p.geom) OR (ST_NPoints(s.geom) = ST_NPoints(p.geom) AND "
-            f"  ST_HausdorffDistance(s.geom, p.geom) < {GEOM_TOLERANCE_DEG})) THEN 'unchanged' "
-            " ELSE 'updated' END FROM landmatch.parcel p WHERE p.code = s.code"
-        )
-    )
-
-    # Updates: one statement, history by trigger.
-    sets = []
-    for c in all_cols:
-        sets.append(f"{c} = COALESCE(s.{c}, p.{c})" if c in _NOT_NULL else f"{c} = s.{c}")
+    sets = [f"{c} = COALESCE(s.{c}, p.{c})" if c in _NOT_NULL else f"{c} = s.{c}" for c in cols]
     sets += [
         "geom = COALESCE(s.geom, p.geom)",
         "deleted_at = NULL",
         "import_id = :imp",
         "updated_by = :actor",
     ]
-    updated = (
-        conn.execute(
-            text(
-                f"UPDATE landmatch.parcel p SET {', '.join(sets)} FROM _stage s "
-                "WHERE s.pid = p.id AND s.action = 'updated' RETURNING p.id"
-            ),
-            {"imp": import_id, "actor": actor},
-        )
-        .scalars()
-        .all()
-    )
-
-    # Inserts: one statement; the history and fact triggers work on it set-wise.
-    ins_cols = list(all_cols)
-    exprs = [f"COALESCE(s.{c}, {_DEFAULTS[c]})" if c in _DEFAULTS else f"s.{c}" for c in ins_cols]
-    for c, d in _DEFAULTS.items():
-        if c not in ins_cols:
-            ins_cols.append(c)
-            exprs.append(d)
-    created = (
-        conn.execute(
-            text(
-                f"INSERT INTO landmatch.parcel (code, geom, import_id, updated_by, "
-                f"{', '.join(ins_cols)}) SELECT s.code, s.geom, :imp, :actor, {', '.join(exprs)} "
-                "FROM _stage s WHERE s.action = 'created' ORDER BY s.row_no RETURNING id"
-            ),
-            {"imp": import_id, "actor": actor},
-        )
-        .scalars()
-        .all()
-    )
-    if not deferred:
-        settle(conn, [*created, *updated])
-    actions = {}
-    for r in conn.execute(text("SELECT row_no, action FROM _stage")):
-        actions[row_labels[r[0]]] = r[1]
-    return WriteResult(actions=actions)
-
-
-def _array_literal(v: Any) -> Any:
-    if v is None or (isinstance(v, float) and np.isnan(v)):
-        return None
-    items = (str(x).replace("\\", "\\\\").replace('"', '\\"') for x in v)
-    return "{" + ",".join(f'"{x}"' for x in items) + "}"
-
-
-def _copy_frame(
-    conn: Connection,
-    table: str,
-    columns: Sequence[str],
-    arrays: Sequence[Any],
-    progress: Callable[[int], None] | None = None,
-    chunk: int = 50_000,
-) -> None:
-    """COPY column arrays into a temporary table via pandas' C CSV writer (fast path)."""
-    data: dict[str, Any] = {}
-    for name, arr in zip(columns, arrays, strict=True):
-        arr = np.asarray(arr, dtype=object) if not isinstance(arr, np.ndarray) else arr
-        if name == "geom":
-            arr = shapely.to_wkb(
-                shapely.set_srid(arr.astype(object), 4490), hex=True, include_srid=True
-            )
-        elif arr.dtype == object and any(isinstance(v, list) for v in arr[:1000]):
-            arr = np.array([_array_literal(v) for v in arr], dtype=object)
-        elif arr.dtype == object:
-            arr = np.array(
-                [("t" if v else "f") if isinstance(v, bool | np.bool_) else v for v in arr],
-                dtype=object,
-            )
-        data[name] = arr
-    frame = pd.DataFrame(data)
-    cols = ", ".join(f'"{c}"' for c in columns)
-    dbapi = psycopg_connection(conn)
-    with (
-        dbapi.cursor() as cur,
-        cur.copy(f"COPY pg_temp.{table} ({cols}) FROM STDIN WITH (FORMAT csv, NULL '\\N')") as copy,
-    ):
-        for start in range(0, len(frame), chunk):
-            part = frame.iloc[start : start + chunk]
-            copy.write(part.to_csv(index=False, header=False, na_rep="\\N"))
-            if progress:
-                progress(len(part))
+    # One statement: the history and fact triggers see every changed row at once.
+    result = conn.execute(
+        text(
+            f"UPDATE landmatch.parcel p SET {', '.join(sets)} FROM _stage s WHERE p.id = s.pid "
+            f"AND NOT (p.deleted_at IS NULL AND {same_attrs} AND (s.geom IS NULL OR "
+            "ST_OrderingEquals(s.geom, p.geom) OR (ST_NPoints(s.geom) = ST_NPoints(p.geom) AND "
+            f"ST_HausdorffDistance(s.geom, p.geom) < {GEOM_TOLERANCE_DEG}))) "
+            "RETURNING s.row_no, p.id"
+        ),
+        {"imp": import_id, "actor": actor},
+    ).all()
+    return {int(r[0]) for r in result}, [int(r[1]) for r in result]
 
 
 def restore_versions(conn: Connection, version_ids: Sequence[int], *, undelete: bool = True) -> int:

@@ -121,6 +121,43 @@ def _missing(v: Any) -> bool:
     return isinstance(v, str) and not v.strip()
 
 
+def _as_text(v: Any) -> str:
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v).strip()
+
+
+def _distinct(s: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
+    """(codes, uniques) of a column, for coercing each distinct value once: ``codes`` indexes
+    ``uniques`` per row, -1 where the cell is missing (None, NaN, blank text). ``None`` when
+    the column holds unhashable cells (lists from GeoJSON)."""
+    arr = s.to_numpy(dtype=object)
+    try:
+        codes, uniques = pd.factorize(arr, use_na_sentinel=True)
+    except TypeError:
+        return None
+    uniques = np.asarray(uniques, dtype=object)
+    blank = np.fromiter((_missing(u) for u in uniques), dtype=bool, count=len(uniques))
+    missing = codes < 0
+    if blank.any():
+        missing |= blank[np.where(missing, 0, codes)]
+    return np.where(missing, -1, codes), uniques
+
+
+def _per_value(s: pd.Series, fn: Any) -> tuple[np.ndarray, np.ndarray]:
+    """``fn`` applied to each distinct present value of ``s``, spread back over the rows:
+    (values as an object array with None where missing, the missing mask)."""
+    d = _distinct(s)
+    if d is None:
+        vals = np.array([None if _missing(v) else fn(v) for v in s], dtype=object)
+        return vals, np.array([_missing(v) for v in s], dtype=bool)
+    codes, uniques = d
+    out_u = np.empty(len(uniques) + 1, dtype=object)
+    out_u[:-1] = [fn(u) for u in uniques]
+    out_u[-1] = None
+    return out_u[codes], codes < 0  # codes == -1 reads the trailing None
+
+
 def _blank(series: pd.Series) -> np.ndarray:
     s = series
     mask = s.isna().to_numpy().copy()
@@ -129,34 +166,33 @@ def _blank(series: pd.Series) -> np.ndarray:
     return mask
 
 
-def _as_text(v: Any) -> str:
-    if isinstance(v, float) and v.is_integer():
-        return str(int(v))
-    return str(v).strip()
-
-
 # --------------------------------------------------------------------------- attributes
 
 
 def _coerce_text(s: pd.Series, f: Field, c: _Collector) -> pd.Series:
-    blank = _blank(s)
-    out = pd.Series(
-        np.where(blank, None, s.map(_as_text, na_action="ignore")), index=s.index, dtype=object
-    )
-    too_long = ~blank & (out.map(lambda v: len(v) if isinstance(v, str) else 0) > f.max_len)
-    c.reject(too_long.to_numpy(), f.name, f"{f.label}过长（最多 {f.max_len} 个字符）")
-    return out
+    out, blank = _per_value(s, _as_text)
+    lengths = np.fromiter((len(v) if v is not None else 0 for v in out), dtype=np.int64)
+    too_long = ~blank & (lengths > f.max_len)
+    c.reject(too_long, f.name, f"{f.label}过长（最多 {f.max_len} 个字符）")
+    return pd.Series(out, index=s.index, dtype=object)
+
+
+def _number(v: Any) -> float:
+    if isinstance(v, str):
+        v = v.strip().replace(",", "")
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return math.nan
 
 
 def _coerce_num(s: pd.Series, f: Field, c: _Collector) -> pd.Series:
-    blank = _blank(s)
-    raw = (
-        s
-        if s.dtype != object
-        else s.map(lambda v: v.strip().replace(",", "") if isinstance(v, str) else v)
-    )
-    num = pd.to_numeric(raw, errors="coerce").astype(float)
-    arr = num.to_numpy()
+    if s.dtype.kind in "fiub":
+        arr = s.to_numpy(dtype=float)
+        blank = np.isnan(arr)
+    else:
+        vals, blank = _per_value(s, _number)
+        arr = np.where(blank, np.nan, vals).astype(float)
     bad = ~blank & ~np.isfinite(arr)
     c.reject(bad, f.name, lambda i: f"{f.label}应为数字，收到“{s.iloc[i]}”")
     ok = ~blank & ~bad
@@ -199,45 +235,48 @@ def _parse_date(v: Any) -> dt.date | None | str:
 
 def _coerce_date(s: pd.Series, f: Field, c: _Collector) -> pd.Series:
     if pd.api.types.is_datetime64_any_dtype(s):
-        out = pd.Series([None if pd.isna(v) else v.date() for v in s], index=s.index, dtype=object)
+        out = np.array([None if pd.isna(v) else v.date() for v in s], dtype=object)
     else:
-        parsed = s.map(_parse_date)
-        bad = parsed.map(lambda v: v == "bad").to_numpy(dtype=bool)
+        out, _blank_rows = _per_value(s, _parse_date)
+        bad = np.fromiter((isinstance(v, str) for v in out), dtype=bool, count=len(out))
         c.reject(
             bad, f.name, lambda i: f"{f.label}不是有效日期（应为 YYYY-MM-DD），收到“{s.iloc[i]}”"
         )
-        out = parsed.where(~bad, None).astype(object)
-    far = np.array([isinstance(v, dt.date) and not (1900 <= v.year <= 2100) for v in out])
+        out[bad] = None
+    far = np.fromiter(
+        (isinstance(v, dt.date) and not (1900 <= v.year <= 2100) for v in out),
+        dtype=bool,
+        count=len(out),
+    )
     c.reject(far, f.name, f"{f.label}年份超出 1900–2100")
-    return out
+    return pd.Series(out, index=s.index, dtype=object)
+
+
+def _bool_value(v: Any) -> Any:
+    if isinstance(v, bool | np.bool_):
+        return bool(v)
+    t = _as_text(v).lower()
+    if t in _TRUE:
+        return True
+    if t in _FALSE:
+        return False
+    return "bad"
 
 
 def _coerce_bool(s: pd.Series, f: Field, c: _Collector) -> pd.Series:
-    def one(v: Any) -> Any:
-        if _missing(v):
-            return None
-        if isinstance(v, bool | np.bool_):
-            return bool(v)
-        t = _as_text(v).lower()
-        if t in _TRUE:
-            return True
-        if t in _FALSE:
-            return False
-        return "bad"
-
-    out = s.map(one)
-    bad = out.map(lambda v: v == "bad" and not isinstance(v, bool)).to_numpy(dtype=bool)
+    out, _blank_rows = _per_value(s, _bool_value)
+    bad = np.fromiter((isinstance(v, str) for v in out), dtype=bool, count=len(out))
     c.reject(bad, f.name, lambda i: f"{f.label}应为 是/否，收到“{s.iloc[i]}”")
-    return out.where(~bad, None).astype(object)
+    out[bad] = None
+    return pd.Series(out, index=s.index, dtype=object)
 
 
 def _coerce_code(s: pd.Series, f: Field, c: _Collector) -> pd.Series:
-    uniques = {v: (None if _missing(v) else code_for(f, _as_text(v))) for v in s.dropna().unique()}
-    out = s.map(lambda v: uniques.get(v) if not _missing(v) else None)
-    bad = (~_blank(s)) & out.isna().to_numpy()
+    out, blank = _per_value(s, lambda v: code_for(f, _as_text(v)))
+    bad = ~blank & np.fromiter((v is None for v in out), dtype=bool, count=len(out))
     allowed = "、".join(f"{k}（{lab}）" for k, lab in list(f.vocab.items())[:8])  # type: ignore[union-attr]
     c.reject(bad, f.name, lambda i: f"{f.label}取值“{s.iloc[i]}”无法识别；可选：{allowed}")
-    return out.astype(object)
+    return pd.Series(out, index=s.index, dtype=object)
 
 
 def _split_list(v: Any, f: Field) -> list[str]:
@@ -252,8 +291,6 @@ def _split_list(v: Any, f: Field) -> list[str]:
 
 
 def _coerce_list(s: pd.Series, f: Field, c: _Collector) -> pd.Series:
-    cache: dict[str, tuple[list[str] | None, list[str]]] = {}
-
     def parse(v: Any) -> tuple[list[str] | None, list[str]]:
         codes: list[str] = []
         unknown: list[str] = []
@@ -262,20 +299,21 @@ def _coerce_list(s: pd.Series, f: Field, c: _Collector) -> pd.Series:
             (codes if code else unknown).append(code or part)
         return (None if unknown else sorted(set(codes), key=codes.index)), unknown
 
+    def present(v: Any) -> bool:
+        return isinstance(v, list | tuple | np.ndarray) or not _missing(v)
+
+    d = _distinct(s)
+    if d is None:  # lists in the cells (GeoJSON arrays): one at a time
+        parsed = [parse(v) if present(v) else (None, []) for v in s]
+    else:
+        codes, uniques = d
+        per_u = [parse(u) for u in uniques] + [(None, [])]
+        parsed = [per_u[k] for k in codes]
     values: list[Any] = []
-    for i, v in enumerate(s):
-        if not isinstance(v, list | tuple | np.ndarray) and _missing(v):
-            values.append(None)
-            continue
-        if isinstance(v, str):
-            if v not in cache:
-                cache[v] = parse(v)
-            codes, unknown = cache[v]
-        else:
-            codes, unknown = parse(v)
+    for i, (codes_i, unknown) in enumerate(parsed):
         if unknown:
             c.reject([i], f.name, f"{f.label}含无法识别的取值：{'、'.join(unknown)}")
-        values.append(codes)
+        values.append(None if codes_i is None else list(codes_i))
     return pd.Series(values, index=s.index, dtype=object)
 
 
@@ -408,7 +446,7 @@ def _as_multipolygons(geoms: np.ndarray) -> np.ndarray:
 def _check_geometry(geoms: np.ndarray, crs: CrsCode, fix: bool, c: _Collector) -> np.ndarray:
     n = len(geoms)
     out = np.full(n, None, dtype=object)
-    missing = np.array([g is None for g in geoms], dtype=bool)
+    missing = shapely.is_missing(geoms)
     c.reject(missing, "geometry", "缺少几何图形")
     present = ~missing
     # numpy's stubs reject None in np.where; at runtime it gives an object array.
@@ -448,29 +486,31 @@ def _check_geometry(geoms: np.ndarray, crs: CrsCode, fix: bool, c: _Collector) -
     out[ok] = _as_multipolygons(stored)
     idx = np.flatnonzero(ok)
     # Where is it? China, then Hebei (with a hint for swapped axes).
-    bounds = shapely.bounds(stored) if len(stored) else np.zeros((0, 4))
-    for k, i in enumerate(idx):
-        x0, y0, x1, y1 = bounds[k]
-        if not np.isfinite(bounds[k]).all():
-            c.reject([i], "geometry", "坐标转换失败（坐标超出所选坐标系的有效范围）")
-        elif not (
-            CHINA_BBOX[0] <= x0
-            and x1 <= CHINA_BBOX[2]
-            and CHINA_BBOX[1] <= y0
-            and y1 <= CHINA_BBOX[3]
-        ):
-            hint = (
-                "；疑似经纬度颠倒" if looks_swapped_latlon(stored[k]) else "；请检查坐标系（--crs）"
-            )
-            c.reject([i], "geometry", f"坐标超出中国范围（{x0:.4f}, {y0:.4f}）{hint}")
-        elif not (
-            HEBEI_BBOX[0] <= x0
-            and x1 <= HEBEI_BBOX[2]
-            and HEBEI_BBOX[1] <= y0
-            and y1 <= HEBEI_BBOX[3]
-        ):
-            hint = "；疑似经纬度颠倒" if looks_swapped_latlon(stored[k]) else ""
-            c.reject([i], "geometry", f"地块不在河北省范围内（{x0:.4f}, {y0:.4f}）{hint}")
+    b = shapely.bounds(stored) if len(stored) else np.zeros((0, 4))
+    with np.errstate(invalid="ignore"):
+        box_ok = np.asarray(np.isfinite(b).all(axis=1), dtype=bool)
+        in_china = (
+            box_ok
+            & (CHINA_BBOX[0] <= b[:, 0])
+            & (b[:, 2] <= CHINA_BBOX[2])
+            & (CHINA_BBOX[1] <= b[:, 1])
+            & (b[:, 3] <= CHINA_BBOX[3])
+        )
+        in_hebei = (
+            (HEBEI_BBOX[0] <= b[:, 0])
+            & (b[:, 2] <= HEBEI_BBOX[2])
+            & (HEBEI_BBOX[1] <= b[:, 1])
+            & (b[:, 3] <= HEBEI_BBOX[3])
+        )
+    c.reject(idx[~box_ok], "geometry", "坐标转换失败（坐标超出所选坐标系的有效范围）")
+    for k in np.flatnonzero(box_ok & ~in_china):
+        hint = "；疑似经纬度颠倒" if looks_swapped_latlon(stored[k]) else "；请检查坐标系（--crs）"
+        c.reject([idx[k]], "geometry", f"坐标超出中国范围（{b[k, 0]:.4f}, {b[k, 1]:.4f}）{hint}")
+    for k in np.flatnonzero(in_china & ~in_hebei):
+        hint = "；疑似经纬度颠倒" if looks_swapped_latlon(stored[k]) else ""
+        c.reject(
+            [idx[k]], "geometry", f"地块不在河北省范围内（{b[k, 0]:.4f}, {b[k, 1]:.4f}）{hint}"
+        )
     return out
 
 
@@ -554,33 +594,31 @@ def check_frame(
             lambda i: f"城市代码 {stated[i]} 与导入时指定的城市 {default_city} 不符",
         )
         values["city_code"] = values["city_code"].fillna(default_city)
-    has_geom = np.array([g is not None for g in out_geoms], dtype=bool) & ~c.bad
+    has_geom = ~shapely.is_missing(out_geoms) & ~c.bad
     if has_geom.any():
         gs = out_geoms[has_geom]
         idx = np.flatnonzero(has_geom)
         outside = ~regions.inside_province(gs)
         c.reject(idx[outside], "geometry", "地块超出河北省界")
-        located = regions.city_of(shapely.point_on_surface(gs))
+        where = regions.city_of(shapely.point_on_surface(gs))
         stated = values["city_code"].to_numpy(dtype=object, copy=True)
-        for k, i in enumerate(idx):
-            if outside[k]:
-                continue
-            where = located[k]
-            if not where:
-                c.reject([i], "geometry", "地块不在河北省任何城市范围内")
-            elif stated[i] is None:
-                stated[i] = where
-            elif (
-                stated[i] != where
-                and not (stated[i] == "130100" and where == "130181")
-                and not (stated[i] == "130600" and where == "130682")
-            ):
-                c.reject(
-                    [i],
-                    "city_code",
-                    f"地块位于{vocab.CITIES.get(where, where)}，与所填城市"
-                    f"{vocab.CITIES.get(stated[i], stated[i])}不符",
-                )
+        said = stated[idx]
+        inside = ~outside
+        c.reject(idx[inside & (where == "")], "geometry", "地块不在河北省任何城市范围内")
+        found = inside & (where != "")
+        unstated = found & pd.isna(said)
+        stated[idx[unstated]] = where[unstated]
+        # A province-managed city lies inside the city that it used to belong to.
+        enclave = ((said == "130100") & (where == "130181")) | (
+            (said == "130600") & (where == "130682")
+        )
+        for k in np.flatnonzero(found & ~unstated & (said != where) & ~enclave):
+            c.reject(
+                [idx[k]],
+                "city_code",
+                f"地块位于{vocab.CITIES.get(where[k], where[k])}，与所填城市"
+                f"{vocab.CITIES.get(said[k], said[k])}不符",
+            )
         values["city_code"] = stated
     city_missing = is_new & values["city_code"].isna().to_numpy()
     c.reject(city_missing & ~c.bad, "city_code", "新地块缺少城市代码，且无法由位置确定")
@@ -593,16 +631,23 @@ def check_frame(
         values["declared_area_m2"] = declared
         sel = has_geom & ~c.bad & np.isfinite(declared)
         if sel.any():
+            rows_sel = np.flatnonzero(sel)
             computed = planar_area_m2(out_geoms[sel])
-            for k, i in enumerate(np.flatnonzero(sel)):
-                d, a = declared[i], computed[k]
-                if np.isfinite(a) and a > 0 and abs(d - a) / a > AREA_TOLERANCE:
-                    c.warn(
-                        int(i),
-                        "declared_area_m2",
-                        f"申报面积 {d / 666.6667:.2f} 亩与计算面积 {a / 666.6667:.2f} 亩相差 "
-                        f"{(d - a) / a * 100:+.1f}%（超过 1%）",
-                    )
+            d = declared[sel]
+            with np.errstate(invalid="ignore", divide="ignore"):
+                off = (
+                    np.isfinite(computed)
+                    & (computed > 0)
+                    & (np.abs(d - computed) / computed > AREA_TOLERANCE)
+                )
+            for k in np.flatnonzero(off):
+                dk, a = d[k], computed[k]
+                c.warn(
+                    int(rows_sel[k]),
+                    "declared_area_m2",
+                    f"申报面积 {dk / 666.6667:.2f} 亩与计算面积 {a / 666.6667:.2f} 亩相差 "
+                    f"{(dk - a) / a * 100:+.1f}%（超过 1%）",
+                )
     _coherence(values, c, today)
     keep = ~c.bad
     return Checked(
