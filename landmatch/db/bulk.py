@@ -60,7 +60,8 @@ def _text_field(v: Any) -> str:
 
 
 def text_fields(values: Any) -> np.ndarray:
-    """One column as COPY text-format fields (object array of str)."""
+    """One column as COPY text-format fields (object array of str), each distinct value
+    encoded once."""
     a = np.asarray(values)
     if a.dtype.kind == "f":
         out = a.astype(str).astype(object)
@@ -70,7 +71,16 @@ def text_fields(values: Any) -> np.ndarray:
         return a.astype(str).astype(object)
     if a.dtype.kind == "b":
         return np.where(a, "t", "f").astype(object)
-    return np.array([_text_field(v) for v in a.astype(object)], dtype=object)
+    a = a.astype(object)
+    if pd.api.types.infer_dtype(a, skipna=True) in ("string", "empty"):
+        missing = pd.isna(a)
+        present = a[~missing]
+        if not any(ch in "".join(present) for ch in "\\\t\n\r"):  # nothing to escape
+            return np.where(missing, TEXT_NULL, a)
+    keys = np.array([tuple(v) if isinstance(v, list | np.ndarray) else v for v in a], dtype=object)
+    codes, uniques = pd.factorize(keys, use_na_sentinel=True)
+    encoded = np.array([*(_text_field(u) for u in uniques), TEXT_NULL], dtype=object)
+    return encoded[codes]
 
 
 def ewkb_hex(geoms: Any, srid: int = 4490) -> np.ndarray:
@@ -80,7 +90,10 @@ def ewkb_hex(geoms: Any, srid: int = 4490) -> np.ndarray:
     present = ~shapely.is_missing(g)
     if present.any():
         wkb = shapely.to_wkb(shapely.set_srid(g[present], srid), include_srid=True)
-        out[present] = [b.hex() for b in wkb]
+        ends = np.cumsum([len(b) for b in wkb]) * 2
+        starts = np.concatenate([[0], ends[:-1]])
+        hexed = b"".join(wkb).hex()  # one pass over all the bytes, then slices
+        out[present] = [hexed[s:e] for s, e in zip(starts.tolist(), ends.tolist(), strict=True)]
     return out
 
 

@@ -18,16 +18,18 @@ checked".
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import Connection, Engine, text
 
 from landmatch.db.facts import refresh_facts
 
-# Parcels per drain transaction (facts of ~20k parcels take about a second here).
-DRAIN_CHUNK = 20_000
-# pg_try_advisory_xact_lock key: one drain at a time across workers and processes.
-_LOCK = 0x1A4D_D3A1
+# Parcels per facts transaction (about half a second of work each here).
+DRAIN_CHUNK = 10_000
+# pg_try_advisory_xact_lock key: one transaction applies the cell deltas at a time.
+_CELLS = 0x1A4D_D3A1
 
 
 def defer(conn: Connection, on: bool = True) -> None:
@@ -70,19 +72,36 @@ def pending(conn: Connection) -> dict[str, int]:
     return {"facts": int(row[0]), "cells": int(row[1])}
 
 
-def drain_step(conn: Connection, chunk: int = DRAIN_CHUNK) -> dict[str, int] | None:
-    """One drain transaction's work in ``conn``'s transaction: every queued cell delta and up
-    to ``chunk`` queued parcels' facts. ``None`` when another drain holds the lock."""
-    if not conn.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": _LOCK}).scalar():
+def _bump(conn: Connection) -> None:
+    # Tiles and the match's reference data key on these counters.
+    conn.execute(
+        text(
+            "UPDATE landmatch.data_state SET version = version + 1 WHERE name IN ('parcel', 'all')"
+        )
+    )
+
+
+def drain_cells(conn: Connection) -> int | None:
+    """Apply every queued cell delta in ``conn``'s transaction (one aggregate upsert); the
+    number applied, or ``None`` when another transaction is applying them."""
+    if not conn.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": _CELLS}).scalar():
         return None
-    cells = int(conn.execute(text("SELECT count(*) FROM landmatch.parcel_cell_delta")).scalar_one())
-    if cells:
+    n = int(conn.execute(text("SELECT count(*) FROM landmatch.parcel_cell_delta")).scalar_one())
+    if n:
         conn.execute(text("SELECT landmatch.parcel_cell_drain()"))
+        _bump(conn)
+    return n
+
+
+def drain_facts(conn: Connection, chunk: int = DRAIN_CHUNK) -> int:
+    """Claim up to ``chunk`` queued parcels (rows other transactions hold are skipped) and
+    compute their facts in ``conn``'s transaction; how many."""
     ids = (
         conn.execute(
             text(
                 "DELETE FROM landmatch.parcel_dirty WHERE parcel_id IN (SELECT parcel_id "
-                "FROM landmatch.parcel_dirty ORDER BY parcel_id LIMIT :n) RETURNING parcel_id"
+                "FROM landmatch.parcel_dirty ORDER BY parcel_id LIMIT :n FOR UPDATE SKIP LOCKED) "
+                "RETURNING parcel_id"
             ),
             {"n": chunk},
         )
@@ -91,37 +110,42 @@ def drain_step(conn: Connection, chunk: int = DRAIN_CHUNK) -> dict[str, int] | N
     )
     if ids:
         refresh_facts(conn, ids)
-    if cells or ids:
-        # Tiles and the match's reference data key on these counters.
-        conn.execute(
-            text(
-                "UPDATE landmatch.data_state SET version = version + 1 "
-                "WHERE name IN ('parcel', 'all')"
-            )
-        )
-    return {"facts": len(ids), "cells": cells}
+        _bump(conn)
+    return len(ids)
 
 
 def drain(
     engine: Engine,
     *,
     chunk: int = DRAIN_CHUNK,
+    workers: int = 2,
     progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, int]:
-    """Apply the queues in transactions of ``chunk`` parcels until they are empty. Returns what
-    was done, with ``busy = 1`` when another drain held the lock (it finishes the queue)."""
-    done = {"facts": 0, "cells": 0, "busy": 0}
+    """Apply the queues until they are empty: the cell deltas in one transaction and the
+    facts in transactions of ``chunk`` parcels, on ``workers`` connections at once (each
+    transaction stands alone, so they can run side by side). Returns what was done."""
     with engine.connect() as conn:
         total = pending(conn)["facts"]
-    while True:
+    done = {"facts": 0, "cells": 0}
+    lock = threading.Lock()
+
+    def cells() -> None:
         with engine.begin() as conn:
-            step = drain_step(conn, chunk)
-        if step is None:
-            done["busy"] = 1
-            return done
-        done["facts"] += step["facts"]
-        done["cells"] += step["cells"]
-        if progress and total:
-            progress(min(done["facts"], total), total)
-        if step["facts"] < chunk:
-            return done
+            done["cells"] = drain_cells(conn) or 0
+
+    def facts() -> None:
+        while True:
+            with engine.begin() as conn:
+                n = drain_facts(conn, chunk)
+            if not n:
+                return
+            with lock:
+                done["facts"] += n
+                if progress and total:
+                    progress(min(done["facts"], total), total)
+
+    with ThreadPoolExecutor(max_workers=max(workers, 1) + 1) as pool:
+        jobs = [pool.submit(cells), *(pool.submit(facts) for _ in range(max(workers, 1)))]
+        for job in jobs:
+            job.result()
+    return done

@@ -101,6 +101,40 @@ def test_every_write_leaves_a_version_with_who_and_why(session):
     assert rows[2][4] == ["deleted_at"]
 
 
+def test_each_state_is_stored_once_current_in_parcel_superseded_in_versions(session):
+    pid = _insert(session.connection(), code="T-STATES", power_kva=100)[0]
+    for kva in (200, 300):
+        session.execute(
+            text("UPDATE landmatch.parcel SET power_kva = :k WHERE id = :id"), {"k": kva, "id": pid}
+        )
+    raw = session.execute(
+        text(
+            "SELECT version, row->>'power_kva', geom IS NOT NULL FROM landmatch.parcel_version "
+            "WHERE parcel_id = :id ORDER BY version"
+        ),
+        {"id": pid},
+    ).all()
+    # The superseded versions hold their states; the current one is the parcel row itself.
+    assert [(v, k, g) for v, k, g in raw] == [(1, "100", True), (2, "200", True), (3, None, False)]
+    full = session.execute(
+        text(
+            "SELECT version, (row->>'power_kva')::float, ST_Equals(geom, (SELECT geom FROM "
+            "landmatch.parcel WHERE id = :id)) FROM landmatch.parcel_version_full "
+            "WHERE parcel_id = :id ORDER BY version"
+        ),
+        {"id": pid},
+    ).all()
+    assert [tuple(r) for r in full] == [(1, 100.0, True), (2, 200.0, True), (3, 300.0, True)]
+    current = session.execute(
+        text(
+            "SELECT v.row = to_jsonb(p) - 'geom' - 'geom_3857' FROM landmatch.parcel_version_full v "
+            "JOIN landmatch.parcel p ON p.id = v.parcel_id WHERE v.parcel_id = :id AND v.version = 3"
+        ),
+        {"id": pid},
+    ).scalar()
+    assert current is True
+
+
 def test_hard_delete_is_kept_in_history(session):
     pid = _insert(session.connection(), code="T-GONE")[0]
     session.execute(text("DELETE FROM landmatch.parcel WHERE id = :id"), {"id": pid})

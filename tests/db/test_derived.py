@@ -1,0 +1,200 @@
+"""Derived parcel data (spatial facts, low-zoom cells) kept level with the inventory: settled
+inside small writes, queued by large imports and drained after their commit."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlalchemy import Connection, Engine, text
+
+from landmatch.auth import Principal
+from landmatch.db import derived
+from landmatch.inventory.imports import ImportOptions, run_import
+
+ADMIN = Principal(name="t-derived", role="admin")
+
+
+def _site(conn: Connection, inside_exclusion: bool) -> tuple[float, float]:
+    """A point well inside an excluding constraint area, or one clear of every area."""
+    if inside_exclusion:
+        row = conn.execute(
+            text(
+                "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(geom) AS p FROM "
+                "landmatch.constraint_area WHERE severity = 'excludes' AND ST_Area(geom) > 1e-4 "
+                "ORDER BY code LIMIT 1) x"
+            )
+        ).one()
+        return float(row[0]), float(row[1])
+    return 114.62, 38.11  # 石家庄, east of the city: no constraint area here (checked below)
+
+
+def _square(lon: float, lat: float, d: float = 0.002) -> dict:  # type: ignore[type-arg]
+    return {
+        "type": "Polygon",
+        "coordinates": [
+            [[lon, lat], [lon + d, lat], [lon + d, lat + d], [lon, lat + d], [lon, lat]]
+        ],
+    }
+
+
+def _file(features: list[tuple[str, dict]]) -> bytes:  # type: ignore[type-arg]
+    return json.dumps(
+        {
+            "type": "FeatureCollection",
+            "features": [
+                {
+                    "type": "Feature",
+                    "properties": {
+                        "code": code,
+                        "name": f"派生{code}",
+                        "land_use": "100102",
+                        "status": "ready",
+                    },
+                    "geometry": g,
+                }
+                for code, g in features
+            ],
+        },
+        ensure_ascii=False,
+    ).encode()
+
+
+def _facts(conn: Connection, codes: list[str]) -> dict[str, tuple]:  # type: ignore[type-arg]
+    rows = conn.execute(
+        text(
+            "SELECT p.code, f.excluded, f.dist_highway_interchange_km, f.status FROM "
+            "landmatch.parcel p LEFT JOIN landmatch.parcel_fact f ON f.parcel_id = p.id "
+            "WHERE p.code = ANY(:c)"
+        ),
+        {"c": codes},
+    ).all()
+    return {r[0]: tuple(r[1:]) for r in rows}
+
+
+def _queued(conn: Connection, codes: list[str]) -> int:
+    return int(
+        conn.execute(
+            text(
+                "SELECT count(*) FROM landmatch.parcel_dirty d JOIN landmatch.parcel p "
+                "ON p.id = d.parcel_id WHERE p.code = ANY(:c)"
+            ),
+            {"c": codes},
+        ).scalar_one()
+    )
+
+
+def test_the_clear_site_is_clear(conn):
+    lon, lat = _site(conn, inside_exclusion=False)
+    hits = conn.execute(
+        text(
+            "SELECT count(*) FROM landmatch.constraint_area WHERE ST_Intersects(geom, "
+            "ST_Buffer(ST_SetSRID(ST_MakePoint(:x, :y), 4490), 0.01))"
+        ),
+        {"x": lon, "y": lat},
+    ).scalar()
+    assert hits == 0
+
+
+def test_a_small_import_settles_its_facts_inside_the_import(conn):
+    red = _site(conn, inside_exclusion=True)
+    clear = _site(conn, inside_exclusion=False)
+    data = _file([("DV-RED", _square(*red, d=0.0005)), ("DV-CLEAR", _square(*clear))])
+    report = run_import(conn, data, "d.geojson", ADMIN, ImportOptions())
+    assert report["derived"] == "settled"
+    facts = _facts(conn, ["DV-RED", "DV-CLEAR"])
+    assert facts["DV-RED"][0] is True  # inside the red line: a match will exclude it
+    assert facts["DV-CLEAR"][0] is False  # checked and clear, not "not checked"
+    assert facts["DV-CLEAR"][1] is not None and facts["DV-CLEAR"][2] == "ready"
+    assert _queued(conn, ["DV-RED", "DV-CLEAR"]) == 0
+
+
+def test_a_large_import_queues_and_the_drain_settles(conn):
+    clear = _site(conn, inside_exclusion=False)
+    codes = [f"DV-Q{i}" for i in range(3)]
+    data = _file([(c, _square(clear[0] + 0.003 * i, clear[1])) for i, c in enumerate(codes)])
+    cells_before = conn.execute(
+        text("SELECT coalesce(sum(n), 0) FROM landmatch.parcel_cell_total WHERE z = 11")
+    ).scalar()
+    report = run_import(conn, data, "d.geojson", ADMIN, ImportOptions(settle_inline_max=2))
+    assert report["derived"] == "pending"
+    # Committed parcels without facts are simply not matched yet; nothing stale is stored.
+    assert all(f[0] is None and f[2] is None for f in _facts(conn, codes).values())
+    assert _queued(conn, codes) == 3
+    assert derived.pending(conn)["cells"] >= 3
+    assert derived.drain_cells(conn) >= 3
+    while derived.drain_facts(conn, chunk=2):
+        pass
+    assert derived.pending(conn) == {"facts": 0, "cells": 0}
+    facts = _facts(conn, codes)
+    assert all(f[0] is False and f[1] is not None and f[2] == "ready" for f in facts.values())
+    cells_after = conn.execute(
+        text("SELECT coalesce(sum(n), 0) FROM landmatch.parcel_cell_total WHERE z = 11")
+    ).scalar()
+    assert cells_after == cells_before + 3
+
+
+def test_a_moved_parcel_reads_not_checked_until_settled(conn):
+    red = _site(conn, inside_exclusion=True)
+    clear = _site(conn, inside_exclusion=False)
+    run_import(conn, _file([("DV-MOVE", _square(*clear))]), "d.geojson", ADMIN, ImportOptions())
+    assert _facts(conn, ["DV-MOVE"])["DV-MOVE"][0] is False
+    pid = conn.execute(text("SELECT id FROM landmatch.parcel WHERE code = 'DV-MOVE'")).scalar()
+    conn.execute(
+        text(
+            "UPDATE landmatch.parcel SET geom = ST_Multi(ST_Expand(ST_SetSRID("
+            "ST_MakePoint(:x, :y), 4490), 0.0002)) WHERE id = :id"
+        ),
+        {"x": red[0], "y": red[1], "id": pid},
+    )
+    assert _facts(conn, ["DV-MOVE"])["DV-MOVE"][0] is None  # not checked, never the old "clear"
+    assert derived.settle(conn, [pid]) == 1
+    assert _facts(conn, ["DV-MOVE"])["DV-MOVE"][0] is True
+
+
+@pytest.fixture
+def committed_codes(engine: Engine):  # type: ignore[no-untyped-def]
+    """Codes of parcels a test commits; removed again afterwards (versions and batches too)."""
+    codes: list[str] = []
+    yield codes
+    with engine.begin() as conn:
+        ids = conn.execute(
+            text("SELECT id, import_id FROM landmatch.parcel WHERE code = ANY(:c)"), {"c": codes}
+        ).all()
+        conn.execute(text("DELETE FROM landmatch.parcel WHERE code = ANY(:c)"), {"c": codes})
+        conn.execute(
+            text("DELETE FROM landmatch.parcel_version WHERE code = ANY(:c)"), {"c": codes}
+        )
+        conn.execute(
+            text("DELETE FROM landmatch.import_batch WHERE id = ANY(:i)"),
+            {"i": sorted({r[1] for r in ids if r[1] is not None})},
+        )
+        conn.execute(
+            text("DELETE FROM landmatch.parcel_dirty WHERE parcel_id = ANY(:i)"),
+            {"i": [r[0] for r in ids]},
+        )
+    derived.drain(engine)  # the hard delete's cell deltas are applied inline; nothing is left
+
+
+def test_drain_settles_a_committed_import_on_two_connections(engine, committed_codes):
+    with engine.connect() as conn:
+        clear = _site(conn, inside_exclusion=False)
+    codes = [f"DV-C{i}" for i in range(25)]
+    committed_codes.extend(codes)
+    data = _file(
+        [
+            (c, _square(clear[0] + 0.003 * (i % 5), clear[1] + 0.003 * (i // 5)))
+            for i, c in enumerate(codes)
+        ]
+    )
+    with engine.begin() as conn:
+        report = run_import(conn, data, "d.geojson", ADMIN, ImportOptions(settle_inline_max=0))
+    assert report["derived"] == "pending"
+    seen: list[tuple[int, int]] = []
+    done = derived.drain(engine, chunk=4, workers=2, progress=lambda d, t: seen.append((d, t)))
+    assert done["facts"] >= 25 and done["cells"] >= 25
+    assert seen and seen[-1][0] == seen[-1][1]
+    with engine.connect() as conn:
+        assert _queued(conn, codes) == 0
+        facts = _facts(conn, codes)
+    assert len(facts) == 25 and all(f[0] is False for f in facts.values())
