@@ -8,6 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from landmatch.errors import LandMatchError
 
@@ -17,14 +18,65 @@ log = logging.getLogger("landmatch")
 _MESSAGES = {
     "missing": "缺少必填项",
     "int_parsing": "应为整数",
+    "int_type": "应为整数",
+    "int_from_float": "应为整数",
     "float_parsing": "应为数字",
+    "float_type": "应为数字",
+    "bool_parsing": "应为 true 或 false",
+    "bool_type": "应为 true 或 false",
+    "string_type": "应为文本",
+    "dict_type": "应为 JSON 对象",
+    "list_type": "应为列表",
+    "model_attributes_type": "应为 JSON 对象",
     "less_than_equal": "超出允许的最大值",
+    "less_than": "超出允许的最大值",
     "greater_than_equal": "低于允许的最小值",
+    "greater_than": "低于允许的最小值",
     "literal_error": "取值不在允许范围内",
+    "enum": "取值不在允许范围内",
     "json_invalid": "JSON 格式错误",
+    "json_type": "应为 JSON",
     "string_pattern_mismatch": "格式不正确",
+    "string_too_long": "过长",
+    "string_too_short": "过短",
+    "too_long": "条目过多",
+    "too_short": "条目过少",
+    "date_parsing": "应为日期（YYYY-MM-DD）",
+    "date_from_datetime_parsing": "应为日期（YYYY-MM-DD）",
+    "datetime_parsing": "应为日期时间",
     "extra_forbidden": "不支持的字段",
 }
+
+
+def _reason(e: dict[str, object]) -> str:
+    """A pydantic error in Chinese: known types by table, our own validators' messages as
+    they are (they are written in Chinese), anything else generically."""
+    kind = str(e.get("type", ""))
+    if kind in _MESSAGES:
+        return _MESSAGES[kind]
+    msg = str(e.get("msg", ""))
+    if kind == "value_error":
+        return msg.removeprefix("Value error, ")
+    return "取值无效"
+
+
+class RejectNul:
+    """Refuse a request whose path or query carries a NUL character (PostgreSQL text cannot
+    hold one) before any route sees it: 400, in Chinese."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and (
+            "\x00" in scope.get("path", "")
+            or b"%00" in scope.get("query_string", b"").lower()
+            or b"\x00" in scope.get("query_string", b"")
+        ):
+            response = problem(400, "请求无效", "请求地址或参数中含有空字符（NUL），已拒绝")
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
 
 
 def problem(
@@ -42,27 +94,27 @@ def problem(
 
 
 def install(app: FastAPI) -> None:
+    app.add_middleware(RejectNul)
+
     @app.exception_handler(LandMatchError)
     async def _domain(_: Request, exc: LandMatchError) -> JSONResponse:
         return JSONResponse(exc.to_problem(), status_code=exc.status, media_type=PROBLEM)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = []
+        errors: list[dict[str, str | None]] = []
         for e in exc.errors():
             loc = [str(p) for p in e.get("loc", ())]
+            if e.get("type") == "json_invalid":  # loc is (body, character offset)
+                at = loc[1] if len(loc) > 1 else "?"
+                detail = f"请求体不是有效的 JSON（第 {at} 个字符附近有误）"
+                errors.append({"field": "body", "in": "body", "reason": "JSON 格式错误"})
+                return problem(422, "请求参数无效", detail, "/problems/validation", errors)
             field = ".".join(loc[1:]) if len(loc) > 1 else ".".join(loc)
-            errors.append(
-                {
-                    "field": field,
-                    "in": loc[0] if loc else None,
-                    "reason": _MESSAGES.get(e.get("type", ""), e.get("msg", "")),
-                    "message": e.get("msg"),
-                }
-            )
-        fields = "、".join(err["field"] for err in errors if err["field"])
+            errors.append({"field": field, "in": loc[0] if loc else None, "reason": _reason(e)})
+        where = "；".join(f"{err['field']}：{err['reason']}" for err in errors if err["field"])
         return problem(
-            422, "请求参数无效", f"请求参数无效：{fields}", "/problems/validation", errors
+            422, "请求参数无效", f"请求参数无效（{where}）", "/problems/validation", errors
         )
 
     @app.exception_handler(StarletteHTTPException)

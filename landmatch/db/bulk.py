@@ -59,6 +59,14 @@ def _text_field(v: Any) -> str:
     return str(v).translate(_TEXT_ESCAPES)
 
 
+def object_array(items: Iterable[Any]) -> np.ndarray:
+    """A 1-D object array of ``items`` (np.array would turn equally long lists into a 2-D one)."""
+    seq = list(items)
+    out = np.empty(len(seq), dtype=object)
+    out[:] = seq
+    return out
+
+
 def text_fields(values: Any) -> np.ndarray:
     """One column as COPY text-format fields (object array of str), each distinct value
     encoded once."""
@@ -77,7 +85,7 @@ def text_fields(values: Any) -> np.ndarray:
         present = a[~missing]
         if not any(ch in "".join(present) for ch in "\\\t\n\r"):  # nothing to escape
             return np.where(missing, TEXT_NULL, a)
-    keys = np.array([tuple(v) if isinstance(v, list | np.ndarray) else v for v in a], dtype=object)
+    keys = object_array(tuple(v) if isinstance(v, list | np.ndarray) else v for v in a)
     codes, uniques = pd.factorize(keys, use_na_sentinel=True)
     encoded = np.array([*(_text_field(u) for u in uniques), TEXT_NULL], dtype=object)
     return encoded[codes]

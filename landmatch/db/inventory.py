@@ -18,7 +18,7 @@ import shapely
 from sqlalchemy import Connection, text
 
 from landmatch import vocab
-from landmatch.db.bulk import copy_columns, ewkb_hex
+from landmatch.db.bulk import copy_columns, ewkb_hex, object_array
 from landmatch.db.derived import settle
 from landmatch.db.tables import Parcel
 
@@ -227,7 +227,7 @@ def _insert(
         a = arr[idx]
         if name in _DEFAULTS:
             fill = _DEFAULTS[name]
-            a = np.array([fill if v is None else v for v in a.astype(object)], dtype=object)
+            a = object_array(fill if v is None else v for v in a.astype(object))
         out[name] = a
     if "status" not in out:
         out["status"] = np.full(len(idx), _DEFAULTS["status"], dtype=object)
@@ -303,7 +303,9 @@ def restore_versions(conn: Connection, version_ids: Sequence[int], *, undelete: 
     """Set each parcel back to the state stored in the given ``parcel_version`` rows."""
     if not version_ids:
         return 0
-    sets = [f"{c} = r.{c}" for c in WRITABLE] + ["geom = v.geom"]
+    # The state comes back; the write is the restore's own, not the import's that first wrote
+    # that state (so a rolled-back import leaves no parcel pointing at it).
+    sets = [f"{c} = r.{c}" for c in WRITABLE] + ["geom = v.geom", "import_id = NULL"]
     sets.append("deleted_at = NULL" if undelete else "deleted_at = r.deleted_at")
     conn.execute(text("SELECT set_config('landmatch.op', 'restore', true)"))
     try:

@@ -5,6 +5,7 @@ readable history (changed fields with old and new values, from consecutive versi
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
 import numpy as np
@@ -28,11 +29,18 @@ from landmatch.errors import (
     UnprocessableInput,
 )
 from landmatch.geo.crs import STORAGE_EPSG, parse_crs
+from landmatch.geo.measure import distance_m, m2_to_mu
 from landmatch.inventory.fields import BY_NAME, COLUMN_NAMES
 from landmatch.inventory.imports import load_regions, require_editor
 from landmatch.inventory.validate import check_frame
 
 _HIDDEN = {"geom_3857", "updated_at", "updated_by", "version", "import_id", "area_m2", "id"}
+# Fields a parcel always has: a PATCH may change them but not clear them.
+REQUIRED = ("name", "status", "land_use", "visibility", "is_standard_land", "price_public")
+
+
+def _is_blank(v: Any) -> bool:
+    return v is None or (isinstance(v, str) and not v.strip())
 
 
 def etag(code: str, version: int) -> str:
@@ -80,23 +88,46 @@ def _geometry(body: dict[str, Any]) -> tuple[Any, int | str]:
     g = body.get("geometry")
     if g is None:
         return None, STORAGE_EPSG
+    if not isinstance(g, dict) or not isinstance(g.get("coordinates"), list):
+        raise GeometryError("几何图形（geometry）应为 GeoJSON 几何对象，含 type 与 coordinates")
     try:
-        geom = shapely.from_geojson(__import__("json").dumps(g))
+        geom = shapely.from_geojson(json.dumps(g))
     except Exception as exc:  # noqa: BLE001 - GEOS reader error
-        raise GeometryError(f"geometry 不是有效的 GeoJSON 几何：{str(exc)[:160]}") from None
-    crs = parse_crs(body.get("crs") or STORAGE_EPSG)
-    return geom, crs
+        raise GeometryError(
+            f"几何图形（geometry）不是有效的 GeoJSON 几何：{_geos_zh(exc)}"
+        ) from None
+    crs = body.get("crs")
+    if crs is not None and not isinstance(crs, str | int):
+        raise InvalidInput("坐标系（crs）应为文本，例如 EPSG:4490")
+    return geom, parse_crs(crs or STORAGE_EPSG)
+
+
+def _geos_zh(exc: Exception) -> str:
+    """A GEOS/GeoJSON reader error, in Chinese."""
+    text = str(exc)
+    if "closed linestring" in text or "LinearRing" in text:
+        return "环未闭合（首尾坐标应相同）或点数不足"
+    if "type" in text.lower():
+        return "几何类型无法识别（应为 Polygon 或 MultiPolygon）"
+    return "坐标结构不符合 GeoJSON 规范"
 
 
 def _split(body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """A GeoJSON Feature or a flat object → (properties, envelope)."""
     if not isinstance(body, dict):
         raise InvalidInput("请求体应为 JSON 对象（GeoJSON Feature 或字段对象）")
-    props = (
-        dict(body.get("properties") or {})
-        if body.get("type") == "Feature"
-        else {k: v for k, v in body.items() if k not in ("geometry", "crs", "reason", "type")}
-    )
+    if body.get("type") == "Feature":
+        raw = body.get("properties")
+        if raw is not None and not isinstance(raw, dict):
+            raise InvalidInput("properties 应为 JSON 对象（字段名: 值）")
+        props = dict(raw or {})
+    else:
+        props = {k: v for k, v in body.items() if k not in ("geometry", "crs", "reason", "type")}
+    reason = body.get("reason")
+    if reason is not None and (not isinstance(reason, str) or len(reason) > 500):
+        raise InvalidInput("修改原因（reason）应为不超过 500 字的文本")
+    if isinstance(reason, str) and "\x00" in reason:
+        raise InvalidInput("修改原因（reason）含有空字符（NUL）")
     unknown = [k for k in props if k not in BY_NAME]
     if unknown:
         raise UnprocessableInput(
@@ -124,7 +155,10 @@ def _check_one(
             f"{BY_NAME[p['field']].label if p['field'] in BY_NAME else p['field']}：{p['reason']}",
             detail=[{k: v for k, v in q.items() if k != "row"} for q in checked.problems],
         )
-    return checked, [{"field": w["field"], "message": w["message"]} for w in checked.warnings]
+    notes = [{"field": "geometry", "message": n} for n in checked.notes]
+    return checked, notes + [
+        {"field": w["field"], "message": w["message"]} for w in checked.warnings
+    ]
 
 
 def _write(session: Session, checked: Any, principal: Principal, reason: str | None) -> None:
@@ -198,6 +232,16 @@ def update_parcel(
         raise UnprocessableInput(
             "地块编号不可修改", detail=[{"field": "code", "reason": "不可修改"}]
         )
+    cleared = [k for k in REQUIRED if k in props and _is_blank(props[k])]
+    if cleared:
+        labels = "、".join(BY_NAME[k].label for k in cleared)
+        raise UnprocessableInput(
+            f"{labels}是必填项，不能清空",
+            detail=[{"field": k, "reason": "必填项不能清空"} for k in cleared],
+        )
+    for k, v in list(props.items()):
+        if k in BY_NAME and BY_NAME[k].kind == "list" and _is_blank(v):
+            props[k] = []  # clearing a list means: none
     # Validate the merged state so cross-field rules see every value.
     merged = {k: cur.get(k) for k in COLUMN_NAMES if k in cur}
     merged["zone_code"] = cur.get("zone_code")
@@ -285,6 +329,36 @@ def _jsonable(v: Any) -> Any:
     return v
 
 
+def _shape(r: Any) -> dict[str, Any]:
+    return {
+        "area_m2": round(r["area"], 2),
+        "area_mu": round(m2_to_mu(r["area"]), 4),
+        "vertices": r["points"],
+        "centroid": [round(r["cx"], 7), round(r["cy"], 7)],
+    }
+
+
+def _geometry_change(prev: Any, cur: Any) -> dict[str, Any]:
+    """What a geometry change did: area, vertex count and centroid before and after, how far
+    the centroid moved (m, on the ellipsoid), in one sentence too."""
+    old, new = _shape(prev), _shape(cur)
+    moved = distance_m((prev["cx"], prev["cy"]), (cur["cx"], cur["cy"]))
+    d_area = new["area_m2"] - old["area_m2"]
+    summary = (
+        f"中心点移动 {moved:.2f} 米，面积变化 {d_area:+.2f} 平方米（{m2_to_mu(d_area):+.4f} 亩）"
+    )
+    if new["vertices"] != old["vertices"]:
+        summary += f"，界址点数 {old['vertices']} → {new['vertices']}"
+    return {
+        "field": "geom",
+        "label": "几何图形",
+        "old": old,
+        "new": new,
+        "moved_m": round(moved, 3),
+        "summary": summary,
+    }
+
+
 def history(session: Session, code: str, principal: Principal) -> dict[str, Any]:
     """Every version, newest first, with who, when, why and the changed fields (old → new)."""
     principal.require("admin", "bureau", "zone", "promoter")
@@ -293,7 +367,9 @@ def history(session: Session, code: str, principal: Principal) -> dict[str, Any]
         session.execute(
             text(
                 "SELECT id, version, op, row, changed, actor, reason, import_id, at, "
-                "ST_Area(geom::geography, true) AS area FROM landmatch.parcel_version_full "
+                "ST_Area(geom::geography, true) AS area, ST_NPoints(geom) AS points, "
+                "ST_X(ST_Centroid(geom)) AS cx, ST_Y(ST_Centroid(geom)) AS cy "
+                "FROM landmatch.parcel_version_full "
                 "WHERE parcel_id = :p ORDER BY version, id"
             ),
             {"p": cur["id"]},
@@ -313,14 +389,7 @@ def history(session: Session, code: str, principal: Principal) -> dict[str, Any]
                 if k in _HIDDEN:
                     continue
                 if k == "geom":
-                    changes.append(
-                        {
-                            "field": "geom",
-                            "label": "几何图形",
-                            "old": {"area_m2": round(prev["area"], 2)},
-                            "new": {"area_m2": round(r["area"], 2)},
-                        }
-                    )
+                    changes.append(_geometry_change(prev, r))
                     continue
                 f = BY_NAME.get(k)
                 label = f.label if f else {"deleted_at": "删除时间", "zone_id": "开发区"}.get(k, k)

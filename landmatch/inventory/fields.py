@@ -37,6 +37,31 @@ LAND_USE_SYNONYMS = {
     "1101": "110102",
 }
 
+# The words domain-rules §10 and bureaus' lists use for the 七通一平 items (通水/通电/通气/通热/
+# 通讯, 通路, 场地平整) and their common variants.
+READINESS_SYNONYMS = {
+    "通水": "water",
+    "给水": "water",
+    "供水": "water",
+    "排水": "sewage",
+    "通污水": "sewage",
+    "污水": "sewage",
+    "通气": "gas",
+    "燃气": "gas",
+    "供气": "gas",
+    "通天然气": "gas",
+    "通信": "telecom",
+    "电信": "telecom",
+    "供热": "heat",
+    "通暖": "heat",
+    "通道路": "road",
+    "道路": "road",
+    "供电": "power",
+    "平整": "levelled",
+    "土地平整": "levelled",
+    "一平": "levelled",
+}
+
 FIELDS: tuple[Field, ...] = (
     Field(
         "code",
@@ -115,7 +140,14 @@ FIELDS: tuple[Field, ...] = (
     Field("telecom_5g", "5G覆盖", "bool", public=True),
     Field("fibre", "光纤接入", "bool", public=True),
     Field("telecom_as_of", "通信数据日期", "date", public=True),
-    Field("readiness", "七通一平", "list", vocab=vocab.READINESS, public=True),
+    Field(
+        "readiness",
+        "七通一平",
+        "list",
+        vocab=vocab.READINESS,
+        public=True,
+        extra=READINESS_SYNONYMS,
+    ),
     Field("checklist", "熟地核查项", "list", vocab=vocab.READY_CHECKLIST),
     Field("approval_doc_no", "批准文号"),
     Field("approval_batch", "批次"),
@@ -167,6 +199,9 @@ AREA_HEADERS: dict[str, float] = {
 IGNORED_HEADERS = frozenset(
     {
         "fid",
+        "序号",
+        "编号序号",
+        "no.",
         "ogc_fid",
         "objectid",
         "id",

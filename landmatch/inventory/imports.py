@@ -156,7 +156,7 @@ def run_import(
         checked.values,
         actions,
         problems,
-        src.warnings + [_warning_text(w) for w in checked.warnings],
+        src.warnings + checked.notes + [_warning_text(w) for w in checked.warnings],
         frame,
     )
     if problems or opts.dry_run:
@@ -279,7 +279,7 @@ def rollback_import(
         if created:
             conn.execute(
                 text(
-                    "UPDATE landmatch.parcel SET deleted_at = now() "
+                    "UPDATE landmatch.parcel SET deleted_at = now(), import_id = NULL "
                     "WHERE id = ANY(:ids) AND deleted_at IS NULL"
                 ),
                 {"ids": created},

@@ -78,6 +78,7 @@ class Checked:
     rows: np.ndarray  # source row labels of accepted rows
     problems: list[dict[str, Any]] = field(default_factory=list)
     warnings: list[dict[str, Any]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # about the input as a whole
 
 
 class _Collector:
@@ -85,6 +86,7 @@ class _Collector:
         self.rows, self.codes = rows, codes
         self.problems: list[dict[str, Any]] = []
         self.warnings: list[dict[str, Any]] = []
+        self.notes: list[str] = []
         self.bad = np.zeros(len(rows), dtype=bool)
 
     def _item(self, i: int, fld: str, text: str, key: str) -> dict[str, Any]:
@@ -125,6 +127,17 @@ def _as_text(v: Any) -> str:
     if isinstance(v, float) and v.is_integer():
         return str(int(v))
     return str(v).strip()
+
+
+def _xy(x: float, y: float) -> str:
+    """A corner as quoted in a message: degrees to 4 places, absurd values short."""
+    return ", ".join(f"{v:.4f}" if abs(v) < 1e7 else f"{v:.3g}" for v in (x, y))
+
+
+def _shown(v: Any, limit: int = 40) -> str:
+    """A received value as quoted back in a message: short, whatever it is."""
+    text = str(v)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _distinct(s: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
@@ -169,15 +182,35 @@ def _blank(series: pd.Series) -> np.ndarray:
 # --------------------------------------------------------------------------- attributes
 
 
+# What text fields refuse: a structure where a value belongs, or a NUL character (PostgreSQL
+# text cannot hold one).
+_NOT_TEXT = "\x00"
+
+
+def _text_value(v: Any) -> str | None:
+    if isinstance(v, dict | list | tuple | set | np.ndarray):
+        return _NOT_TEXT  # marked, rejected below
+    return _as_text(v)
+
+
 def _coerce_text(s: pd.Series, f: Field, c: _Collector) -> pd.Series:
-    out, blank = _per_value(s, _as_text)
+    out, blank = _per_value(s, _text_value)
+    structured = np.fromiter((v == _NOT_TEXT for v in out), dtype=bool, count=len(out))
+    c.reject(structured, f.name, f"{f.label}应为文本，收到的是列表或对象")
+    nul = ~structured & np.fromiter(
+        (v is not None and "\x00" in v for v in out), dtype=bool, count=len(out)
+    )
+    c.reject(nul, f.name, f"{f.label}含有空字符（NUL），请删除后重试")
     lengths = np.fromiter((len(v) if v is not None else 0 for v in out), dtype=np.int64)
-    too_long = ~blank & (lengths > f.max_len)
+    too_long = ~blank & ~structured & (lengths > f.max_len)
     c.reject(too_long, f.name, f"{f.label}过长（最多 {f.max_len} 个字符）")
+    out[structured | nul] = None
     return pd.Series(out, index=s.index, dtype=object)
 
 
 def _number(v: Any) -> float:
+    if isinstance(v, bool | np.bool_ | dict | list | tuple):
+        return math.nan  # 是/否 or a structure is not a number
     if isinstance(v, str):
         v = v.strip().replace(",", "")
     try:
@@ -187,14 +220,14 @@ def _number(v: Any) -> float:
 
 
 def _coerce_num(s: pd.Series, f: Field, c: _Collector) -> pd.Series:
-    if s.dtype.kind in "fiub":
+    if s.dtype.kind in "fiu":
         arr = s.to_numpy(dtype=float)
         blank = np.isnan(arr)
     else:
         vals, blank = _per_value(s, _number)
         arr = np.where(blank, np.nan, vals).astype(float)
     bad = ~blank & ~np.isfinite(arr)
-    c.reject(bad, f.name, lambda i: f"{f.label}应为数字，收到“{s.iloc[i]}”")
+    c.reject(bad, f.name, lambda i: f"{f.label}应为数字，收到“{_shown(s.iloc[i])}”")
     ok = ~blank & ~bad
     if f.lo is not None:
         low = ok & (arr < f.lo)
@@ -240,7 +273,9 @@ def _coerce_date(s: pd.Series, f: Field, c: _Collector) -> pd.Series:
         out, _blank_rows = _per_value(s, _parse_date)
         bad = np.fromiter((isinstance(v, str) for v in out), dtype=bool, count=len(out))
         c.reject(
-            bad, f.name, lambda i: f"{f.label}不是有效日期（应为 YYYY-MM-DD），收到“{s.iloc[i]}”"
+            bad,
+            f.name,
+            lambda i: f"{f.label}不是有效日期（应为 YYYY-MM-DD），收到“{_shown(s.iloc[i])}”",
         )
         out[bad] = None
     far = np.fromiter(
@@ -266,7 +301,7 @@ def _bool_value(v: Any) -> Any:
 def _coerce_bool(s: pd.Series, f: Field, c: _Collector) -> pd.Series:
     out, _blank_rows = _per_value(s, _bool_value)
     bad = np.fromiter((isinstance(v, str) for v in out), dtype=bool, count=len(out))
-    c.reject(bad, f.name, lambda i: f"{f.label}应为 是/否，收到“{s.iloc[i]}”")
+    c.reject(bad, f.name, lambda i: f"{f.label}应为 是/否，收到“{_shown(s.iloc[i])}”")
     out[bad] = None
     return pd.Series(out, index=s.index, dtype=object)
 
@@ -275,7 +310,7 @@ def _coerce_code(s: pd.Series, f: Field, c: _Collector) -> pd.Series:
     out, blank = _per_value(s, lambda v: code_for(f, _as_text(v)))
     bad = ~blank & np.fromiter((v is None for v in out), dtype=bool, count=len(out))
     allowed = "、".join(f"{k}（{lab}）" for k, lab in list(f.vocab.items())[:8])  # type: ignore[union-attr]
-    c.reject(bad, f.name, lambda i: f"{f.label}取值“{s.iloc[i]}”无法识别；可选：{allowed}")
+    c.reject(bad, f.name, lambda i: f"{f.label}取值“{_shown(s.iloc[i])}”无法识别；可选：{allowed}")
     return pd.Series(out, index=s.index, dtype=object)
 
 
@@ -294,13 +329,15 @@ def _coerce_list(s: pd.Series, f: Field, c: _Collector) -> pd.Series:
     def parse(v: Any) -> tuple[list[str] | None, list[str]]:
         codes: list[str] = []
         unknown: list[str] = []
+        if isinstance(v, dict):
+            return None, ["（应为列表或以逗号分隔的文本，收到的是对象）"]
         for part in _split_list(v, f):
             code = code_for(f, part)
             (codes if code else unknown).append(code or part)
         return (None if unknown else sorted(set(codes), key=codes.index)), unknown
 
     def present(v: Any) -> bool:
-        return isinstance(v, list | tuple | np.ndarray) or not _missing(v)
+        return isinstance(v, list | tuple | np.ndarray | dict) or not _missing(v)
 
     d = _distinct(s)
     if d is None:  # lists in the cells (GeoJSON arrays): one at a time
@@ -454,6 +491,13 @@ def _check_geometry(geoms: np.ndarray, crs: CrsCode, fix: bool, c: _Collector) -
     empty = present & shapely.is_empty(g)
     c.reject(empty, "geometry", "几何图形为空")
     ok = present & ~empty
+    # Surveyed files often carry heights (Z) or measures (M): parcels are planar, keep x, y.
+    extra_dims = ok & (shapely.has_z(g) | shapely.has_m(g))
+    if extra_dims.any():
+        g[extra_dims] = shapely.force_2d(g[extra_dims])
+        c.notes.append(
+            f"{int(extra_dims.sum())} 个地块的坐标含高程（Z）或量测值（M），已去除，只保留平面坐标"
+        )
     type_id = shapely.get_type_id(g)
     polygonal = np.isin(type_id, (3, 6, 7))  # Polygon, MultiPolygon, GeometryCollection
     wrong = ok & ~polygonal
@@ -505,12 +549,10 @@ def _check_geometry(geoms: np.ndarray, crs: CrsCode, fix: bool, c: _Collector) -
     c.reject(idx[~box_ok], "geometry", "坐标转换失败（坐标超出所选坐标系的有效范围）")
     for k in np.flatnonzero(box_ok & ~in_china):
         hint = "；疑似经纬度颠倒" if looks_swapped_latlon(stored[k]) else "；请检查坐标系（--crs）"
-        c.reject([idx[k]], "geometry", f"坐标超出中国范围（{b[k, 0]:.4f}, {b[k, 1]:.4f}）{hint}")
+        c.reject([idx[k]], "geometry", f"坐标超出中国范围（{_xy(b[k, 0], b[k, 1])}）{hint}")
     for k in np.flatnonzero(in_china & ~in_hebei):
         hint = "；疑似经纬度颠倒" if looks_swapped_latlon(stored[k]) else ""
-        c.reject(
-            [idx[k]], "geometry", f"地块不在河北省范围内（{b[k, 0]:.4f}, {b[k, 1]:.4f}）{hint}"
-        )
+        c.reject([idx[k]], "geometry", f"地块不在河北省范围内（{_xy(b[k, 0], b[k, 1])}）{hint}")
     return out
 
 
@@ -608,10 +650,20 @@ def check_frame(
         found = inside & (where != "")
         unstated = found & pd.isna(said)
         stated[idx[unstated]] = where[unstated]
-        # A province-managed city lies inside the city that it used to belong to.
-        enclave = ((said == "130100") & (where == "130181")) | (
-            (said == "130600") & (where == "130682")
+        # A province-managed city (辛集, 定州) lies inside the city it used to belong to: a
+        # parcel there stated as that city is accepted, and recorded as the province-managed
+        # city it lies in (its own bureau's scope).
+        enclave = found & (
+            ((said == "130100") & (where == "130181")) | ((said == "130600") & (where == "130682"))
         )
+        for k in np.flatnonzero(enclave):
+            stated[idx[k]] = where[k]
+            c.warn(
+                int(idx[k]),
+                "city_code",
+                f"地块位于省直管的{vocab.CITIES[where[k]]}，城市代码按位置记为 {where[k]}"
+                f"（所填为{vocab.CITIES[said[k]]}）",
+            )
         for k in np.flatnonzero(found & ~unstated & (said != where) & ~enclave):
             c.reject(
                 [idx[k]],
@@ -656,4 +708,5 @@ def check_frame(
         rows=rows[keep],
         problems=c.problems,
         warnings=c.warnings,
+        notes=c.notes,
     )

@@ -174,3 +174,123 @@ def test_zone_committee_edits_only_its_own_zones_parcels(client, tokens, session
         files={"file": ("z.geojson", b'{"type":"FeatureCollection","features":[]}')},
     )
     assert r.status_code == 403, (zone_code, r.text)
+
+
+def test_heights_are_dropped_with_a_warning(client, tokens, session):  # type: ignore[no-untyped-def]
+    g = square()
+    g["coordinates"] = [[[x, y, 75.0] for x, y in g["coordinates"][0]]]
+    r = client.post(
+        "/api/parcels", json=feature("EDIT-3D", geometry=g), headers=auth(tokens["admin"])
+    )
+    assert r.status_code == 201, r.text
+    assert any("高程" in w["message"] for w in r.json()["warnings"])
+    from sqlalchemy import text
+
+    dims = session.execute(
+        text("SELECT ST_NDims(geom) FROM landmatch.parcel WHERE code = 'EDIT-3D'")
+    ).scalar()
+    assert dims == 2
+
+
+BAD_BODIES = [
+    ({"type": "Feature", "properties": ["code", "x"], "geometry": square()}, "properties 应为"),
+    ({**feature("EDIT-B1"), "reason": {"why": 1}}, "修改原因"),
+    (feature("EDIT-B2", name="坏\x00名"), "空字符"),
+    (feature("EDIT-B3", name={"a": 1}), "应为文本"),
+    (feature("EDIT-B4", far_min=True), "应为数字"),
+    (feature("EDIT-B5", land_use=["100102"]), "用途取值"),
+    (feature("EDIT-B6", readiness={"a": 1}), "应为列表"),
+    ({**feature("EDIT-B7"), "geometry": "POLYGON((0 0,1 0,1 1,0 0))"}, "GeoJSON 几何对象"),
+    (
+        {
+            **feature("EDIT-B8"),
+            "geometry": {
+                "type": "Polygon",
+                "coordinates": [[[114.5, 38.0], [114.51, 38.0], [114.51, 38.01]]],
+            },
+        },
+        "环未闭合",
+    ),
+]
+
+
+def test_bad_bodies_are_refused_in_chinese(client, tokens, fingerprint):  # type: ignore[no-untyped-def]
+    before = fingerprint()
+    for body, expected in BAD_BODIES:
+        r = client.post("/api/parcels", json=body, headers=auth(tokens["admin"]))
+        assert r.status_code in (400, 422), (body, r.status_code, r.text)
+        text = r.json()["detail"] + "".join(str(d) for d in r.json().get("errors") or [])
+        assert expected in text, (body, r.json())
+    assert fingerprint() == before
+
+
+def test_malformed_json_and_nul_in_urls(client, tokens):  # type: ignore[no-untyped-def]
+    h = {**auth(tokens["admin"]), "Content-Type": "application/json"}
+    r = client.post("/api/parcels", content=b'{"type": "Feature", "properties": {', headers=h)
+    assert r.status_code == 422 and "不是有效的 JSON" in r.json()["detail"]
+    for url in (
+        "/api/parcels?zone=%00",
+        "/api/exports/parcels?format=geojson&zone=%00",
+        "/api/parcels/a%00b",
+        "/api/parcels/a%00b/history",
+    ):
+        r = client.get(url, headers=auth(tokens["admin"]))
+        assert r.status_code == 400 and "空字符" in r.json()["detail"], url
+
+
+def test_required_fields_cannot_be_cleared(client, tokens):  # type: ignore[no-untyped-def]
+    r = _create(client, tokens["admin"], "EDIT-CLR", supply_modes=["auction"])
+    h = {**auth(tokens["admin"]), "If-Match": r.headers["ETag"]}
+    for body in ({"name": None}, {"status": ""}, {"land_use": None}):
+        bad = client.patch("/api/parcels/EDIT-CLR", json=body, headers=h)
+        assert bad.status_code == 422 and "不能清空" in bad.json()["detail"], body
+    ok = client.patch("/api/parcels/EDIT-CLR", json={"supply_modes": None}, headers=h)
+    assert ok.status_code == 200 and ok.json()["properties"]["supply_modes"] == []
+
+
+def test_history_says_how_a_geometry_moved(client, tokens):  # type: ignore[no-untyped-def]
+    r = _create(client, tokens["admin"], "EDIT-MOVE")
+    moved = square(114.5005)  # 0.0005° east ≈ 44 m at 38° N
+    ok = client.patch(
+        "/api/parcels/EDIT-MOVE",
+        json={"geometry": moved},
+        headers={**auth(tokens["admin"]), "If-Match": r.headers["ETag"]},
+    )
+    assert ok.status_code == 200, ok.text
+    hist = client.get("/api/parcels/EDIT-MOVE/history", headers=auth(tokens["admin"])).json()
+    change = next(c for c in hist["versions"][0]["changes"] if c["field"] == "geom")
+    assert 40 < change["moved_m"] < 48
+    assert change["old"]["centroid"] != change["new"]["centroid"]
+    assert "中心点移动" in change["summary"]
+
+
+def test_a_province_managed_city_is_its_own_scope(client, tokens):  # type: ignore[no-untyped-def]
+    xinji = square(115.22, 37.94)  # inside 辛集市 (130181), within 石家庄's old borders
+    r = client.post(
+        "/api/parcels",
+        json=feature("EDIT-XJ", geometry=xinji, city_code="130100"),
+        headers=auth(tokens["bureau"]),  # 石家庄's bureau
+    )
+    assert r.status_code == 403 and "辛集" in r.json()["detail"]
+    ok = client.post(
+        "/api/parcels",
+        json=feature("EDIT-XJ", geometry=xinji, city_code="130100"),
+        headers=auth(tokens["admin"]),
+    )
+    assert ok.status_code == 201 and ok.json()["properties"]["city_code"] == "130181"
+    assert any("省直管" in w["message"] for w in ok.json()["warnings"])
+
+
+def test_readiness_words_from_the_lists_are_understood(client, tokens):  # type: ignore[no-untyped-def]
+    r = _create(
+        client, tokens["admin"], "EDIT-7T", readiness="通水、通电、通气、通信、通路、场地平整"
+    )
+    assert r.status_code == 201, r.text
+    assert set(r.json()["properties"]["readiness"]) == {
+        "water",
+        "power",
+        "gas",
+        "telecom",
+        "road",
+        "levelled",
+    }

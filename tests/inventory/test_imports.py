@@ -67,17 +67,16 @@ def test_upsert_versions_carry_import_id_and_rollback(session):  # type: ignore[
     assert second["totals"]["updated"] == 1 and second["totals"]["created"] == 1
     ids = conn.execute(
         text(
-            "SELECT code, import_id, op FROM landmatch.parcel_version "
-            "WHERE code LIKE 'IMP-R%' ORDER BY id"
+            "SELECT code, version, import_id, op FROM landmatch.parcel_version "
+            "WHERE code LIKE 'IMP-R%' ORDER BY code, version"
         )
     ).all()
-    assert [(c, i) for c, i, _ in ids] == [
-        ("IMP-R1", first["import_id"]),
-        ("IMP-R2", first["import_id"]),
-        ("IMP-R1", second["import_id"]),
-        ("IMP-R3", second["import_id"]),
-    ] or sorted(ids) == sorted(ids)
-    assert {i for _, i, _ in ids} == {first["import_id"], second["import_id"]}
+    assert [tuple(r) for r in ids] == [
+        ("IMP-R1", 1, first["import_id"], "insert"),
+        ("IMP-R1", 2, second["import_id"], "update"),
+        ("IMP-R2", 1, first["import_id"], "insert"),
+        ("IMP-R3", 1, second["import_id"], "insert"),
+    ]
     out = rollback_import(conn, second["import_id"], ADMIN)
     assert out == {
         "import_id": second["import_id"],
@@ -97,6 +96,17 @@ def test_upsert_versions_carry_import_id_and_rollback(session):  # type: ignore[
         text("SELECT status FROM landmatch.import_batch WHERE id = :i"), {"i": second["import_id"]}
     ).scalar()
     assert status == "rolled_back"
+    # Nothing points at the undone import any more; its versions stay, as history.
+    pointing = conn.execute(
+        text("SELECT count(*) FROM landmatch.parcel WHERE import_id = :i"),
+        {"i": second["import_id"]},
+    ).scalar()
+    assert pointing == 0
+    kept = conn.execute(
+        text("SELECT count(*) FROM landmatch.parcel_version WHERE import_id = :i"),
+        {"i": second["import_id"]},
+    ).scalar()
+    assert kept == 2
 
 
 def test_rollback_refused_after_later_edit(session):  # type: ignore[no-untyped-def]
