@@ -61,6 +61,34 @@ def db_upgrade(revision: str = typer.Argument("head", help="Target revision.")) 
     console.print("[green]数据库结构已是最新 / schema is up to date[/green]")
 
 
+@db_app.command("settle")
+def db_settle() -> None:
+    """Compute the derived data still queued (new parcels' facts, map cells): what a large
+    import settles after its commit, should the process have stopped before it finished."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from landmatch.db.derived import drain, pending
+
+    engine = _engine()
+    with engine.connect() as conn:
+        waiting = pending(conn)
+    if not waiting["facts"] and not waiting["cells"]:
+        console.print("没有待更新的派生数据 / nothing queued")
+        return
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("更新匹配与地图数据 settling", total=waiting["facts"] or 1)
+        done = drain(engine, progress=lambda d, t: bar.update(task, completed=d, total=t))
+    console.print(
+        f"已更新 {done['facts']} 个地块的区位事实、{done['cells']} 条地图汇总变更 / settled"
+    )
+
+
 @app.command()
 def seed(
     parcels: Annotated[
@@ -204,8 +232,13 @@ def main() -> None:
     except Exception as exc:  # noqa: BLE001 - last resort: never a traceback for users
         from sqlalchemy.exc import OperationalError
 
+        from landmatch.db.engine import UPGRADE_HINT, schema_behind
+
         if isinstance(exc, OperationalError):
             err.print(f"[red]错误[/red]：无法连接数据库（LANDMATCH_DATABASE_URL）：{exc.orig}")
+            sys.exit(3)
+        if schema_behind(exc):
+            err.print(f"[red]错误[/red]：{UPGRADE_HINT}")
             sys.exit(3)
         err.print(f"[red]内部错误[/red]：{type(exc).__name__}: {exc}")
         sys.exit(1)

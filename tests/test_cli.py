@@ -26,6 +26,7 @@ def test_every_command_has_help():
     for cmd in (
         ["--help"],
         ["db", "upgrade", "--help"],
+        ["db", "settle", "--help"],
         ["seed", "--help"],
         ["serve", "--help"],
         ["users", "add", "--help"],
@@ -93,3 +94,41 @@ def test_users_add_prints_a_token_that_authenticates(settings, engine):
     with session_factory(engine).begin() as s:
         assert principal_for_token(s, token).role == "promoter"
         s.execute(text("DELETE FROM landmatch.app_user WHERE name = 'cli-test-user'"))
+
+
+def test_an_old_schema_asks_for_db_upgrade(settings, tmp_path):
+    """Code newer than the database: the command says what to run, not a table name."""
+    from sqlalchemy import create_engine, text
+
+    from landmatch.db.engine import UPGRADE_HINT, upgrade
+
+    base, _, _name = settings.database_url.rpartition("/")
+    name = f"landmatch_old_{os.getpid()}"
+    admin = create_engine(settings.database_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        url = f"{base}/{name}"
+        upgrade(url, "0003_perfmatch")  # before the write-path migrations
+        r = run("db", "settle", env={"LANDMATCH_DATABASE_URL": url})
+        assert r.returncode != 0 and "Traceback" not in r.stderr + r.stdout
+        assert UPGRADE_HINT in r.stderr, r.stderr
+        # No reference layers loaded yet: an import says so instead of failing inside.
+        upgrade(url)
+        f = tmp_path / "one.geojson"
+        f.write_text(
+            '{"type":"FeatureCollection","features":[{"type":"Feature","properties":'
+            '{"code":"OLD-1","name":"旧库","land_use":"100102"},"geometry":{"type":"Polygon",'
+            '"coordinates":[[[114.5,38.04],[114.502,38.04],[114.502,38.042],[114.5,38.04]]]}}]}',
+            encoding="utf-8",
+        )
+        r = run("import", str(f), env={"LANDMATCH_DATABASE_URL": url})
+        assert r.returncode != 0 and "Traceback" not in r.stderr + r.stdout
+        assert "行政区划图层未加载" in r.stderr, r.stderr
+        r = run("db", "settle", env={"LANDMATCH_DATABASE_URL": url})
+        assert r.returncode == 0 and "nothing queued" in r.stdout
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()

@@ -134,9 +134,14 @@ def install(app: FastAPI) -> None:
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
         from sqlalchemy.exc import OperationalError
 
+        from landmatch.db.engine import UPGRADE_HINT, schema_behind
+
         if isinstance(exc, OperationalError):
             return problem(
                 503, "服务不可用", "数据库暂时无法访问，请稍后再试", "/problems/unavailable"
             )
+        if schema_behind(exc):
+            log.error("database schema is behind the code: %s", exc)
+            return problem(503, "服务不可用", UPGRADE_HINT, "/problems/unavailable")
         log.exception("unhandled error")
         return problem(500, "内部错误", "服务器内部错误，已记录", "/problems/internal")

@@ -21,6 +21,7 @@ from landmatch import vocab
 from landmatch.db.bulk import copy_columns, ewkb_hex, object_array
 from landmatch.db.derived import settle
 from landmatch.db.tables import Parcel
+from landmatch.errors import ServiceUnavailable
 
 # Columns a write may set (everything but identity, derived values and bookkeeping).
 WRITABLE: tuple[str, ...] = tuple(
@@ -67,8 +68,13 @@ def load_regions_wkb(conn: Connection) -> tuple[bytes, dict[str, bytes]]:
         ),
         {"extra": [c for c in vocab.CITIES if not c.endswith("00")]},
     ).all()
-    province = next(bytes(r[2]) for r in rows if r[1] == "province")
+    province = next((bytes(r[2]) for r in rows if r[1] == "province"), None)
     cities = {r[0]: bytes(r[2]) for r in rows if r[1] != "province"}
+    if province is None or set(cities) != set(vocab.CITIES):
+        raise ServiceUnavailable(
+            "行政区划图层未加载（缺少河北省或其城市边界），无法核对地块位置；"
+            "请先运行 landmatch seed（或 ./scripts/up）加载参考图层"
+        )
     return province, cities
 
 
