@@ -13,7 +13,8 @@ import datetime as dt
 import io
 import math
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
+from types import TracebackType
 from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
@@ -105,6 +106,50 @@ def ewkb_hex(geoms: Any, srid: int = 4490) -> np.ndarray:
     return out
 
 
+class CopyStream:
+    """One ``COPY table (columns) FROM STDIN`` (text format) kept open while batches of column
+    arrays are sent: each batch is encoded here while a writer thread sends the previous ones,
+    so PostgreSQL inserts one batch while the caller prepares the next. Use as a context
+    manager; leaving it ends the COPY (and raises what the server refused)."""
+
+    def __init__(self, conn: Connection, table: str, names: Sequence[str], chunk: int = 10_000):
+        self.names = list(names)
+        self.chunk = chunk
+        self.sent = 0
+        cols = ", ".join(f'"{c}"' for c in self.names)
+        self._stack = ExitStack()
+        cur = self._stack.enter_context(psycopg_connection(conn).cursor())
+        self._copy = self._stack.enter_context(
+            cur.copy(f"COPY {table} ({cols}) FROM STDIN", writer=QueuedLibpqWriter(cur))
+        )
+
+    def send(self, columns: dict[str, Any], progress: Callable[[int], None] | None = None) -> None:
+        """Send equally long arrays, one per column name (geometry already hex EWKB)."""
+        if list(columns) != self.names:
+            raise ValueError(f"COPY columns {list(columns)} differ from {self.names}")
+        arrays = [a if isinstance(a, np.ndarray) else object_array(a) for a in columns.values()]
+        n = len(arrays[0]) if arrays else 0
+        for start in range(0, n, self.chunk):
+            fields = [text_fields(a[start : start + self.chunk]) for a in arrays]
+            lines = "\n".join(map("\t".join, zip(*fields, strict=True)))
+            self._copy.write((lines + "\n").encode())
+            k = min(self.chunk, n - start)
+            self.sent += k
+            if progress:
+                progress(k)
+
+    def __enter__(self) -> CopyStream:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._stack.__exit__(kind, value, tb)
+
+
 def copy_columns(
     conn: Connection,
     table: str,
@@ -114,27 +159,10 @@ def copy_columns(
     progress: Callable[[int], None] | None = None,
 ) -> int:
     """COPY equally long column arrays (name → values) into ``table`` (schema-qualified or a
-    temporary table). Geometry columns must already be hex EWKB (:func:`ewkb_hex`). Chunks
-    are encoded while a writer thread sends the previous ones. Returns the rows sent."""
-    names = list(columns)
-    arrays = [
-        np.asarray(columns[c], dtype=object)
-        if not isinstance(columns[c], np.ndarray)
-        else columns[c]
-        for c in names
-    ]
-    n = len(arrays[0]) if arrays else 0
-    cols = ", ".join(f'"{c}"' for c in names)
-    dbapi = psycopg_connection(conn)
-    sql = f"COPY {table} ({cols}) FROM STDIN"
-    with dbapi.cursor() as cur, cur.copy(sql, writer=QueuedLibpqWriter(cur)) as copy:
-        for start in range(0, n, chunk):
-            fields = [text_fields(a[start : start + chunk]) for a in arrays]
-            lines = "\n".join(map("\t".join, zip(*fields, strict=True)))
-            copy.write((lines + "\n").encode())
-            if progress:
-                progress(min(chunk, n - start))
-    return n
+    temporary table) in one go; see :class:`CopyStream`. Returns the rows sent."""
+    with CopyStream(conn, table, list(columns), chunk) as stream:
+        stream.send(columns, progress)
+    return stream.sent
 
 
 def _cell(v: Any) -> Any:

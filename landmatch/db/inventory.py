@@ -8,6 +8,7 @@ reads that validation needs (regions, existing codes) and version restores.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,7 +19,7 @@ import shapely
 from sqlalchemy import Connection, text
 
 from landmatch import vocab
-from landmatch.db.bulk import copy_columns, ewkb_hex, object_array
+from landmatch.db.bulk import CopyStream, copy_columns, ewkb_hex, object_array
 from landmatch.db.derived import settle
 from landmatch.db.tables import Parcel
 from landmatch.errors import ServiceUnavailable
@@ -96,54 +97,183 @@ class WriteResult:
     problems: list[dict[str, Any]] = field(default_factory=list)
 
 
-def _references(
-    conn: Connection, values: pd.DataFrame, rows: np.ndarray
-) -> tuple[np.ndarray | None, list[dict[str, Any]]]:
-    """Zone codes resolved to ids, and county codes checked, against the stored layers."""
-    problems: list[dict[str, Any]] = []
-    codes = values["code"].to_numpy()
-    zone_ids: np.ndarray | None = None
-    if "zone_code" in values.columns:
-        given = np.array([None if pd.isna(z) else z for z in values["zone_code"]], dtype=object)
-        wanted = sorted({z for z in given if z is not None})
-        known: dict[str, int] = {
-            r[0]: r[1]
-            for r in conn.execute(
-                text("SELECT code, id FROM landmatch.dev_zone WHERE code = ANY(:c)"), {"c": wanted}
-            )
+class ParcelWriter:
+    """Writes validated parcel records in the current transaction, batch by batch.
+
+    Records of new codes go straight into ``parcel`` through one COPY that stays open across
+    batches, so PostgreSQL inserts a batch while the caller validates the next; records of
+    stored codes are kept and, at :meth:`finish`, staged, compared (updated or unchanged) and
+    updated in one statement. The history and fact triggers work on those two statements
+    set-wise (actor, reason and import id from :func:`landmatch.db.engine.audited`).
+
+    Zone and county codes are resolved against the stored layers (read once, up front: no
+    other statement can run while the COPY is open). A row with an unknown one is left out
+    and reported; the caller then rolls back, as for any rejected row (the others are still
+    written first, so that a rejected import reports what it would have done, as a dry run).
+    """
+
+    def __init__(
+        self,
+        conn: Connection,
+        *,
+        known: dict[str, int],
+        import_id: int | None,
+        actor: str,
+        deferred: bool = False,
+        progress: Callable[[int], None] | None = None,
+    ) -> None:
+        self.conn = conn
+        self.known = known
+        self.import_id = import_id
+        self.actor = actor
+        self.deferred = deferred
+        self.progress = progress
+        self.actions: dict[Any, str] = {}
+        self.problems: list[dict[str, Any]] = []
+        self._created: list[str] = []
+        self._old: list[tuple[np.ndarray, np.ndarray, dict[str, Any], list[str]]] = []
+        self._copy: CopyStream | None = None
+        # These statements are simple scans whose cost estimate still crosses jit_above_cost
+        # for large imports; compiling them costs more than it saves.
+        conn.execute(text("SET LOCAL jit = off"))
+        self.zones: dict[str, int] = {
+            r[0]: r[1] for r in conn.execute(text("SELECT code, id FROM landmatch.dev_zone"))
         }
-        zone_ids = np.array([None if z is None else known.get(z) for z in given], dtype=object)
-        for i in np.flatnonzero([z is not None and z not in known for z in given]):
-            problems.append(
-                {
-                    "row": rows[i],
-                    "code": codes[i],
-                    "field": "zone_code",
-                    "reason": f"未知开发区编码“{given[i]}”",
-                }
-            )
-    if "county_code" in values.columns:
-        given = np.array([None if pd.isna(c) else c for c in values["county_code"]], dtype=object)
-        wanted = sorted({c for c in given if c is not None})
-        known_counties = set(
+        self.counties = set(
             conn.execute(
-                text(
-                    "SELECT code FROM landmatch.admin_division "
-                    "WHERE level = 'county' AND code = ANY(:c)"
-                ),
-                {"c": wanted},
+                text("SELECT code FROM landmatch.admin_division WHERE level = 'county'")
             ).scalars()
         )
-        for i in np.flatnonzero([c is not None and c not in known_counties for c in given]):
-            problems.append(
-                {
-                    "row": rows[i],
-                    "code": codes[i],
-                    "field": "county_code",
-                    "reason": f"未知县区代码“{given[i]}”",
-                }
+
+    def add(self, values: pd.DataFrame, geoms: np.ndarray, rows: np.ndarray) -> None:
+        """Write (or keep for :meth:`finish`) one batch. Rows with an unknown zone or county
+        code are left out and reported in :attr:`problems`."""
+        zone_ids, problems = self._references(values, rows)
+        if problems:
+            self.problems += problems
+            bad = {str(p["row"]) for p in problems}
+            keep = np.array([str(r) not in bad for r in rows], dtype=bool)
+            values, geoms, rows = values[keep], np.asarray(geoms, dtype=object)[keep], rows[keep]
+            zone_ids = None if zone_ids is None else zone_ids[keep]
+        if not len(values):
+            return
+        columns: dict[str, Any] = {c: values[c].to_numpy() for c in values.columns if c in WRITABLE}
+        if zone_ids is not None:
+            columns["zone_id"] = zone_ids
+        codes = values["code"].to_numpy(dtype=object)
+        geom_arr = np.asarray(geoms, dtype=object)
+        labels = [str(r) for r in rows]
+        old = np.fromiter((c in self.known for c in codes), dtype=bool, count=len(codes))
+        if old.any():
+            idx = np.flatnonzero(old)
+            self._old.append(
+                (
+                    codes[idx],
+                    geom_arr[idx],
+                    {c: a[idx] for c, a in columns.items()},
+                    [labels[i] for i in idx],
+                )
             )
-    return zone_ids, problems
+        new = np.flatnonzero(~old)
+        if len(new):
+            self._insert(codes[new], geom_arr[new], {c: a[new] for c, a in columns.items()})
+            for i in new:
+                self.actions[labels[i]] = "created"
+
+    def finish(self) -> WriteResult:
+        """End the COPY, apply the updates, settle the written parcels' spatial facts (unless
+        ``deferred``: see :mod:`landmatch.db.derived`)."""
+        if self._copy is not None:
+            self._copy.__exit__(None, None, None)
+            self._copy = None
+        updated: list[int] = []
+        if self._old:
+            codes = np.concatenate([o[0] for o in self._old])
+            geoms = np.concatenate([o[1] for o in self._old])
+            columns = {c: np.concatenate([o[2][c] for o in self._old]) for c in self._old[0][2]}
+            labels = [label for o in self._old for label in o[3]]
+            idx = np.arange(len(codes))
+            ids = np.array([self.known[c] for c in codes], dtype=np.int64)
+            changed, updated = _update(
+                self.conn, idx, ids, codes, geoms, columns, self.import_id, self.actor
+            )
+            for i, label in enumerate(labels):
+                self.actions[label] = "updated" if i in changed else "unchanged"
+            if self.progress:
+                self.progress(len(codes))
+        if not self.deferred:
+            created = (
+                list(
+                    self.conn.execute(
+                        text("SELECT id FROM landmatch.parcel WHERE code = ANY(:c)"),
+                        {"c": self._created},
+                    ).scalars()
+                )
+                if self._created
+                else []
+            )
+            settle(self.conn, [*created, *updated])
+        return WriteResult(actions=self.actions, problems=self.problems)
+
+    def abort(self, exc: BaseException) -> None:
+        """Cancel an open COPY after ``exc`` (the caller rolls the transaction back)."""
+        if self._copy is not None:
+            copy, self._copy = self._copy, None
+            # Sends CopyFail; the original error is the one to report, not this one's.
+            with contextlib.suppress(Exception):
+                copy.__exit__(type(exc), exc, exc.__traceback__)
+
+    def _insert(self, codes: np.ndarray, geoms: np.ndarray, columns: dict[str, Any]) -> None:
+        n = len(codes)
+        out: dict[str, Any] = {
+            "code": codes,
+            "geom": ewkb_hex(geoms),
+            "import_id": np.full(n, self.import_id, dtype=object),
+            "updated_by": np.full(n, self.actor, dtype=object),
+        }
+        for name, arr in columns.items():
+            if name in _DEFAULTS:
+                fill = _DEFAULTS[name]
+                arr = object_array(fill if v is None else v for v in arr.astype(object))
+            out[name] = arr
+        if "status" not in out:
+            out["status"] = np.full(n, _DEFAULTS["status"], dtype=object)
+        if self._copy is None:
+            self._copy = CopyStream(self.conn, "landmatch.parcel", list(out))
+        self._copy.send(out, self.progress)
+        self._created.extend(codes.tolist())
+
+    def _references(
+        self, values: pd.DataFrame, rows: np.ndarray
+    ) -> tuple[np.ndarray | None, list[dict[str, Any]]]:
+        """Zone codes resolved to ids and county codes checked, against the stored layers."""
+        problems: list[dict[str, Any]] = []
+        codes = values["code"].to_numpy()
+        zone_ids: np.ndarray | None = None
+        if "zone_code" in values.columns:
+            given = object_array(None if pd.isna(z) else z for z in values["zone_code"])
+            zone_ids = object_array(None if z is None else self.zones.get(z) for z in given)
+            for i in np.flatnonzero([z is not None and z not in self.zones for z in given]):
+                problems.append(
+                    {
+                        "row": rows[i],
+                        "code": codes[i],
+                        "field": "zone_code",
+                        "reason": f"未知开发区编码“{given[i]}”",
+                    }
+                )
+        if "county_code" in values.columns:
+            given = object_array(None if pd.isna(c) else c for c in values["county_code"])
+            for i in np.flatnonzero([c is not None and c not in self.counties for c in given]):
+                problems.append(
+                    {
+                        "row": rows[i],
+                        "code": codes[i],
+                        "field": "county_code",
+                        "reason": f"未知县区代码“{given[i]}”",
+                    }
+                )
+        return zone_ids, problems
 
 
 def write_parcels(
@@ -154,97 +284,15 @@ def write_parcels(
     *,
     import_id: int | None,
     actor: str,
-    reason: str | None,
-    progress: Callable[[int], None] | None = None,
     deferred: bool = False,
 ) -> WriteResult:
-    """Upsert validated records by code in the current transaction.
-
-    ``values`` holds typed field values (column ``zone_code`` is resolved to ``zone_id``);
-    ``geoms`` MultiPolygons in EPSG:4490 or None (keep the stored geometry). The history
-    triggers record every version (actor/reason/import id from
-    :func:`landmatch.db.engine.audited`). The written parcels' spatial facts are settled
-    before returning, unless ``deferred`` (see :mod:`landmatch.db.derived`). Returns each
-    row's action, or problems (unknown zone or county codes) — in which case nothing was
-    written.
-    """
-    zone_ids, problems = _references(conn, values, rows)
-    if problems:
-        return WriteResult(actions={}, problems=problems)
-    # These statements are simple scans whose cost estimate still crosses jit_above_cost for
-    # large imports; compiling them costs more than it saves.
-    conn.execute(text("SET LOCAL jit = off"))
-    columns: dict[str, Any] = {c: values[c].to_numpy() for c in values.columns if c in WRITABLE}
-    if zone_ids is not None:
-        columns["zone_id"] = zone_ids
-    codes = values["code"].to_numpy(dtype=object)
-    geom_arr = np.asarray(geoms, dtype=object)
-    known = existing_ids(conn, list(codes))
-    old = np.fromiter((c in known for c in codes), dtype=bool, count=len(codes))
-    labels = [str(r) for r in rows]
-    actions: dict[Any, str] = {labels[i]: "created" for i in np.flatnonzero(~old)}
-    updated: list[int] = []
-    if old.any():
-        idx = np.flatnonzero(old)
-        ids = np.array([known[c] for c in codes[idx]], dtype=np.int64)
-        changed, updated = _update(conn, idx, ids, codes, geom_arr, columns, import_id, actor)
-        for i in idx:
-            actions[labels[i]] = "updated" if i in changed else "unchanged"
-        if progress:
-            progress(len(idx))
-    created: list[int] = []
-    if (~old).any():
-        created = _insert(
-            conn,
-            np.flatnonzero(~old),
-            codes,
-            geom_arr,
-            columns,
-            import_id,
-            actor,
-            progress,
-            deferred,
-        )
-    if not deferred:
-        settle(conn, [*created, *updated])
-    return WriteResult(actions=actions)
-
-
-def _insert(
-    conn: Connection,
-    idx: np.ndarray,
-    codes: np.ndarray,
-    geoms: np.ndarray,
-    columns: dict[str, Any],
-    import_id: int | None,
-    actor: str,
-    progress: Callable[[int], None] | None,
-    deferred: bool,
-) -> list[int]:
-    """COPY new parcels straight into the table; their ids (unless ``deferred``, when nobody
-    needs them now)."""
-    out: dict[str, Any] = {
-        "code": codes[idx],
-        "geom": ewkb_hex(geoms[idx]),
-        "import_id": np.full(len(idx), import_id, dtype=object),
-        "updated_by": np.full(len(idx), actor, dtype=object),
-    }
-    for name, arr in columns.items():
-        a = arr[idx]
-        if name in _DEFAULTS:
-            fill = _DEFAULTS[name]
-            a = object_array(fill if v is None else v for v in a.astype(object))
-        out[name] = a
-    if "status" not in out:
-        out["status"] = np.full(len(idx), _DEFAULTS["status"], dtype=object)
-    copy_columns(conn, "landmatch.parcel", out, progress=progress)
-    if deferred:
-        return []
-    return list(
-        conn.execute(
-            text("SELECT id FROM landmatch.parcel WHERE code = ANY(:c)"), {"c": list(out["code"])}
-        ).scalars()
-    )
+    """Upsert validated records by code in the current transaction, in one batch (an edit);
+    see :class:`ParcelWriter`. Returns each row's action, or problems (unknown zone or county
+    codes) — in which case nothing was written."""
+    known = existing_ids(conn, list(values["code"]))
+    writer = ParcelWriter(conn, known=known, import_id=import_id, actor=actor, deferred=deferred)
+    writer.add(values, geoms, rows)
+    return writer.finish()
 
 
 def _update(

@@ -32,7 +32,7 @@ from landmatch.geo.crs import STORAGE_EPSG, parse_crs
 from landmatch.geo.measure import distance_m, m2_to_mu
 from landmatch.inventory.fields import BY_NAME, COLUMN_NAMES
 from landmatch.inventory.imports import load_regions, require_editor
-from landmatch.inventory.validate import check_frame
+from landmatch.inventory.validate import check_frame, flattened_note
 
 _HIDDEN = {"geom_3857", "updated_at", "updated_by", "version", "import_id", "area_m2", "id"}
 # Fields a parcel always has: a PATCH may change them but not clear them.
@@ -155,7 +155,11 @@ def _check_one(
             f"{BY_NAME[p['field']].label if p['field'] in BY_NAME else p['field']}：{p['reason']}",
             detail=[{k: v for k, v in q.items() if k != "row"} for q in checked.problems],
         )
-    notes = [{"field": "geometry", "message": n} for n in checked.notes]
+    notes = (
+        [{"field": "geometry", "message": flattened_note(checked.flattened)}]
+        if checked.flattened
+        else []
+    )
     return checked, notes + [
         {"field": w["field"], "message": w["message"]} for w in checked.warnings
     ]
@@ -170,7 +174,6 @@ def _write(session: Session, checked: Any, principal: Principal, reason: str | N
             checked.rows,
             import_id=None,
             actor=principal.actor,
-            reason=reason,
         )
     if result.problems:
         p = result.problems[0]

@@ -17,13 +17,15 @@ from landmatch import vocab
 from landmatch.auth import Principal
 from landmatch.db import derived
 from landmatch.db.engine import audited
-from landmatch.db.inventory import existing_codes, load_regions_wkb, restore_versions, write_parcels
+from landmatch.db.inventory import ParcelWriter, existing_ids, load_regions_wkb, restore_versions
 from landmatch.errors import Conflict, Forbidden, InvalidInput, NotFound, UnprocessableInput
 from landmatch.geo.crs import GCJ02
 from landmatch.inventory.readers import ReadOptions, map_columns, read_source
-from landmatch.inventory.validate import Regions, check_frame
+from landmatch.inventory.validate import Regions, check_frame, flattened_note, repeated_codes
 
 Progress = Callable[[str, int, int], None]
+# Rows validated and handed to the writer at a time.
+BATCH = 20_000
 
 
 @dataclass
@@ -77,39 +79,22 @@ def run_import(
     declared = src.declared_area_m2 if src.declared_area_m2 is not None else area
     if progress:
         progress("read", 1, 1)
-        progress("validate", 0, 1)
     codes = frame["code"].dropna().astype(str).str.strip().tolist() if "code" in frame else []
-    existing = existing_codes(conn, codes)
-    checked = check_frame(
-        frame,
-        src.geoms,
-        crs=src.crs,
-        regions=load_regions(conn),
-        existing=existing,
-        repair_geometry=opts.repair,
-        default_city=opts.city,
-        declared_area_m2=declared,
-    )
-    if src.format == "txt" and "declared_area_m2" in checked.values:
-        # The TXT's 地块面积 is checked (warning > 1 %) but not stored: writers fill it with
-        # their own computed area, which is not a declaration by the land office.
-        checked.values = checked.values.drop(columns=["declared_area_m2"])
+    known = existing_ids(conn, codes)
+    regions = load_regions(conn)
+    repeated = repeated_codes(frame["code"]) if "code" in frame else {}
     wkt_rows = {p["row"] for p in src.row_problems}
-    problems = src.row_problems + [
-        p for p in checked.problems if not (p["row"] in wkt_rows and p["field"] == "geometry")
-    ]
-    if progress:
-        progress("validate", 1, 1)
-    cities = set(checked.values["city_code"].dropna()) if len(checked.values) else set()
-    outside = sorted(c for c in cities if not principal.can_edit_city(c))
-    if outside:
-        names = "、".join(vocab.CITIES.get(c, c) for c in outside)
-        raise Forbidden(f"文件中含有超出本账号城市范围的地块（{names}），无权导入")
+    problems: list[dict[str, Any]] = list(src.row_problems)
+    warnings: list[dict[str, Any]] = []
+    flattened = 0
+    total = len(frame)
+    deferred = opts.dry_run or total > opts.settle_inline_max
+    reason = opts.reason or f"导入 {filename}"
 
     nested = conn.begin_nested()
     import_id = None
-    deferred = False
     actions: dict[str, str] = {}
+    writer: ParcelWriter | None = None
     try:
         import_id = conn.execute(
             text(
@@ -118,45 +103,78 @@ def run_import(
             ),
             {"f": filename[:200], "fmt": src.format, "a": principal.actor},
         ).scalar_one()
-        reason = opts.reason or f"导入 {filename}"
-        total = len(checked.values)
-        deferred = opts.dry_run or total > opts.settle_inline_max
         if deferred:
             derived.defer(conn)
         with audited(conn, principal.actor, reason, import_id=import_id):  # type: ignore[arg-type]
+            written = [0]
 
-            def on_copy(k: int, _done: list[int] = [0]) -> None:  # noqa: B006
-                _done[0] += k
+            def on_write(k: int) -> None:
+                written[0] += k
                 if progress:
-                    progress("write", _done[0], total)
+                    progress("write", written[0], total)
 
-            result = write_parcels(
+            writer = ParcelWriter(
                 conn,
-                checked.values,
-                checked.geoms,
-                checked.rows,
+                known=known,
                 import_id=import_id,
                 actor=principal.actor,
-                reason=reason,
-                progress=on_copy,
                 deferred=deferred,
+                progress=on_write,
             )
+            # Validate a batch, hand its accepted rows to the writer, validate the next while
+            # PostgreSQL inserts this one. With any row rejected the whole import is rolled
+            # back at the end; the other rows are written first all the same, so the report
+            # says what each would have done (the same report as a dry run).
+            for start in range(0, total, BATCH):
+                end = min(start + BATCH, total)
+                checked = check_frame(
+                    frame.iloc[start:end],
+                    None if src.geoms is None else src.geoms[start:end],
+                    crs=src.crs,
+                    regions=regions,
+                    existing=set(known),
+                    repair_geometry=opts.repair,
+                    default_city=opts.city,
+                    declared_area_m2=None if declared is None else declared[start:end],
+                    repeated=repeated,
+                )
+                if src.format == "txt" and "declared_area_m2" in checked.values:
+                    # The TXT's 地块面积 is checked (warning > 1 %) but not stored: writers
+                    # fill it with their own computed area, not a land office's declaration.
+                    checked.values = checked.values.drop(columns=["declared_area_m2"])
+                problems += [
+                    p
+                    for p in checked.problems
+                    if not (p["row"] in wkt_rows and p["field"] == "geometry")
+                ]
+                warnings += checked.warnings
+                flattened += checked.flattened
+                if progress:
+                    progress("validate", end, total)
+                cities = set(checked.values["city_code"].dropna()) if len(checked.values) else set()
+                outside = sorted(c for c in cities if not principal.can_edit_city(c))
+                if outside:
+                    names = "、".join(vocab.CITIES.get(c, c) for c in outside)
+                    raise Forbidden(f"文件中含有超出本账号城市范围的地块（{names}），无权导入")
+                writer.add(checked.values, checked.geoms, checked.rows)
+            result = writer.finish()
         if deferred:
             derived.defer(conn, False)
         problems += result.problems
         actions = result.actions
-    except BaseException:
+    except BaseException as exc:
+        if writer is not None:
+            writer.abort(exc)
         nested.rollback()
         raise
+    notes = [flattened_note(flattened)] if flattened else []
     report = _report(
         filename,
         src,
         opts,
-        checked.rows,
-        checked.values,
         actions,
         problems,
-        src.warnings + checked.notes + [_warning_text(w) for w in checked.warnings],
+        src.warnings + notes + [_warning_text(w) for w in warnings],
         frame,
     )
     if problems or opts.dry_run:
@@ -193,8 +211,6 @@ def _report(
     filename: str,
     src: Any,
     opts: ImportOptions,
-    rows: np.ndarray,
-    values: Any,
     actions: dict[str, str],
     problems: list[dict[str, Any]],
     warnings: list[str],

@@ -78,7 +78,7 @@ class Checked:
     rows: np.ndarray  # source row labels of accepted rows
     problems: list[dict[str, Any]] = field(default_factory=list)
     warnings: list[dict[str, Any]] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)  # about the input as a whole
+    flattened: int = 0  # geometries whose Z/M coordinates were dropped
 
 
 class _Collector:
@@ -86,7 +86,7 @@ class _Collector:
         self.rows, self.codes = rows, codes
         self.problems: list[dict[str, Any]] = []
         self.warnings: list[dict[str, Any]] = []
-        self.notes: list[str] = []
+        self.flattened = 0
         self.bad = np.zeros(len(rows), dtype=bool)
 
     def _item(self, i: int, fld: str, text: str, key: str) -> dict[str, Any]:
@@ -495,9 +495,7 @@ def _check_geometry(geoms: np.ndarray, crs: CrsCode, fix: bool, c: _Collector) -
     extra_dims = ok & (shapely.has_z(g) | shapely.has_m(g))
     if extra_dims.any():
         g[extra_dims] = shapely.force_2d(g[extra_dims])
-        c.notes.append(
-            f"{int(extra_dims.sum())} 个地块的坐标含高程（Z）或量测值（M），已去除，只保留平面坐标"
-        )
+        c.flattened = int(extra_dims.sum())
     type_id = shapely.get_type_id(g)
     polygonal = np.isin(type_id, (3, 6, 7))  # Polygon, MultiPolygon, GeometryCollection
     wrong = ok & ~polygonal
@@ -559,6 +557,17 @@ def _check_geometry(geoms: np.ndarray, crs: CrsCode, fix: bool, c: _Collector) -
 # --------------------------------------------------------------------------- frame
 
 
+def repeated_codes(codes: pd.Series) -> dict[str, Any]:
+    """Codes that occur more than once, each with the row label of its first occurrence."""
+    norm = codes.map(_as_text, na_action="ignore")
+    twice = norm[norm.duplicated(keep=False) & norm.notna() & (norm != "")]
+    return {code: label for label, code in twice[~twice.duplicated()].items()}
+
+
+def flattened_note(n: int) -> str:
+    return f"{n} 个地块的坐标含高程（Z）或量测值（M），已去除，只保留平面坐标"
+
+
 def check_frame(
     frame: pd.DataFrame,
     geoms: np.ndarray | None,
@@ -570,12 +579,15 @@ def check_frame(
     default_city: str | None = None,
     declared_area_m2: np.ndarray | None = None,
     today: dt.date | None = None,
+    repeated: dict[str, Any] | None = None,
 ) -> Checked:
     """Validate a frame of parcel records.
 
     ``frame`` columns are field names; ``geoms`` the geometries in ``crs`` (``None`` when the
     input carries none, e.g. an attribute-only edit); ``existing`` the codes already stored, so
-    that new rows must carry the required fields.
+    that new rows must carry the required fields. ``repeated`` (from :func:`repeated_codes`
+    over a whole file) lets a slice of the file be checked on its own: codes repeated anywhere
+    in the file, with the row of their first occurrence.
     """
     today = today or dt.date.today()
     n = len(frame)
@@ -605,10 +617,11 @@ def check_frame(
         c.reject(
             form, "code", lambda i: f"地块编号“{code[i]}”格式不正确（3–64 位字母、数字、-、_）"
         )
-        dup = pd.Series(code).duplicated(keep=False).to_numpy() & ~blank
-        first_row: dict[str, Any] = {}
-        for i in np.flatnonzero(dup):
-            first_row.setdefault(code[i], rows[i])
+        if repeated is None:
+            first_row = repeated_codes(pd.Series(code, index=frame.index))
+        else:
+            first_row = repeated
+        dup = np.fromiter((v in first_row for v in code), dtype=bool, count=n) & ~blank
         c.reject(
             dup,
             "code",
@@ -708,5 +721,5 @@ def check_frame(
         rows=rows[keep],
         problems=c.problems,
         warnings=c.warnings,
-        notes=c.notes,
+        flattened=c.flattened,
     )

@@ -253,3 +253,69 @@ def test_limits(client, tokens, app):  # type: ignore[no-untyped-def]
         geojson_bytes(feature("LIM-1"), feature("LIM-2", square(114.52, 38.05))),
     )
     assert rows.status_code == 413 and "上限" in rows.json()["detail"]
+
+
+def _mixed_file(n: int, *, bad_at: int | None = None, foreign_at: int | None = None) -> bytes:
+    feats = []
+    for i in range(n):
+        lon, lat = 114.60 + 0.003 * (i % 10), 38.10 + 0.003 * (i // 10)
+        props: dict = {}  # type: ignore[type-arg]
+        if i == bad_at:
+            props["far_min"] = "很高"
+        geom = square(lon, lat)
+        if i == foreign_at:
+            geom = square(114.48, 39.40)  # 保定市, outside 石家庄's bureau scope
+        feats.append(feature(f"IMP-B{i:03d}", geom, **props))
+    return geojson_bytes(*feats)
+
+
+def test_batches_are_written_in_turn_and_a_late_rejection_writes_nothing(
+    session, fingerprint, monkeypatch
+):  # type: ignore[no-untyped-def]
+    import landmatch.inventory.imports as imports
+    from landmatch.errors import Forbidden, UnprocessableInput
+
+    monkeypatch.setattr(imports, "BATCH", 4)  # 11 rows: three batches
+    conn = session.connection()
+    before = fingerprint()
+    with pytest.raises(UnprocessableInput) as bad:
+        run_import(conn, _mixed_file(11, bad_at=9), "m.geojson", ADMIN, ImportOptions())
+    report = bad.value.detail
+    # What the other rows would have done, as a dry run says; none of it stays.
+    assert report["totals"] == {
+        "rows": 11,
+        "created": 10,
+        "updated": 0,
+        "unchanged": 0,
+        "rejected": 1,
+    }
+    assert report["rejected"][0]["row"] == 10 and report["rejected"][0]["field"] == "far_min"
+    assert fingerprint() == before  # every batch was sent, then rolled back
+    bureau = Principal(name="t-b", role="bureau", city_code="130100")
+    with pytest.raises(Forbidden):
+        run_import(conn, _mixed_file(11, foreign_at=10), "f.geojson", bureau, ImportOptions())
+    assert fingerprint() == before
+    ok = run_import(conn, _mixed_file(11), "ok.geojson", ADMIN, ImportOptions())
+    assert ok["totals"]["created"] == 11
+    again = run_import(conn, _mixed_file(11), "ok.geojson", ADMIN, ImportOptions())
+    assert again["totals"]["unchanged"] == 11
+
+
+def test_repeated_codes_are_found_across_batches(session, monkeypatch):  # type: ignore[no-untyped-def]
+    import landmatch.inventory.imports as imports
+    from landmatch.errors import UnprocessableInput
+
+    monkeypatch.setattr(imports, "BATCH", 2)
+    data = geojson_bytes(
+        feature("IMP-D1"),
+        feature("IMP-D2", square(114.52, 38.05)),
+        feature("IMP-D3", square(114.53, 38.05)),
+        feature("IMP-D1", square(114.54, 38.05)),
+    )
+    with pytest.raises(UnprocessableInput) as bad:
+        run_import(session.connection(), data, "d.geojson", ADMIN, ImportOptions())
+    reasons = [(p["row"], p["reason"]) for p in bad.value.detail["rejected"]]
+    assert reasons == [
+        (1, "地块编号“IMP-D1”在文件中重复（首次出现于第 1 行）"),
+        (4, "地块编号“IMP-D1”在文件中重复（首次出现于第 1 行）"),
+    ]
