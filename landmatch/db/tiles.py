@@ -168,14 +168,15 @@ def _cell_where(f: TileFilter, public: bool, params: dict[str, Any]) -> list[str
 
 # e / m: the tile's envelope without and with the buffer margin (EPSG:3857); ge / gm: the same
 # rectangles in EPSG:4490, where parcels are indexed (Web Mercator maps a rectangle onto a
-# lon/lat rectangle; a nanodegree of slack covers rounding). Parcels are found by gm on the
-# indexed geom, then checked against m on the stored 3857 copy, so exactly the same pass.
+# lon/lat rectangle). Bounding boxes are compared in single precision, rounded outwards (about
+# 1 m either way), so ge / gm are 2e-5° (~2 m) larger: a superset. Parcels are found by gm on
+# the indexed geom, then checked against m on the stored 3857 copy as before: the same pass.
 ENV = (
     "WITH env AS (SELECT ST_TileEnvelope(:z, :x, :y) AS e,"
     f" ST_TileEnvelope(:z, :x, :y, margin => {BUFFER / EXTENT}) AS m,"
-    " ST_Expand(ST_Transform(ST_TileEnvelope(:z, :x, :y), 4490), 1e-9) AS ge,"
+    " ST_Expand(ST_Transform(ST_TileEnvelope(:z, :x, :y), 4490), 2e-5) AS ge,"
     f" ST_Expand(ST_Transform(ST_TileEnvelope(:z, :x, :y, margin => {BUFFER / EXTENT}),"
-    " 4490), 1e-9) AS gm)"
+    " 4490), 2e-5) AS gm)"
 )
 
 
