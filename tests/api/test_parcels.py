@@ -15,6 +15,10 @@ def test_healthz_reports_database_and_postgis(client):
     assert r.status_code == 200
     body = r.json()
     assert body["status"] == "ok" and body["postgis"].startswith("3.")
+    from landmatch.db.engine import head_revision
+
+    assert body["schema_revision"] == head_revision()
+    assert set(body["pending"]) == {"facts", "cells"}
 
 
 def test_healthz_answers_503_with_the_reason_when_the_database_is_unreachable(settings):

@@ -7,6 +7,8 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from landmatch import __version__
+from landmatch.db import derived
+from landmatch.db.engine import UPGRADE_HINT, head_revision
 
 router = APIRouter(tags=["health"])
 
@@ -19,6 +21,8 @@ def healthz(request: Request) -> JSONResponse:
             pg = conn.execute(text("SHOW server_version")).scalar()
             postgis = conn.execute(text("SELECT postgis_lib_version()")).scalar()
             rev = conn.execute(text("SELECT version_num FROM landmatch.alembic_version")).scalar()
+            current = rev == head_revision()
+            waiting = derived.pending(conn) if current else None
     except Exception as exc:  # noqa: BLE001 - any failure means "not healthy", with the reason
         reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0][:300]
         return JSONResponse(
@@ -30,13 +34,17 @@ def healthz(request: Request) -> JSONResponse:
             },
             status_code=503,
         )
-    return JSONResponse(
-        {
-            "status": "ok",
-            "database": "ok",
-            "postgres": pg,
-            "postgis": postgis,
-            "schema_revision": rev,
-            "version": __version__,
-        }
-    )
+    body = {
+        "status": "ok" if current else "unavailable",
+        "database": "ok",
+        "postgres": pg,
+        "postgis": postgis,
+        "schema_revision": rev,
+        "version": __version__,
+    }
+    if not current:
+        body["reason"] = f"{UPGRADE_HINT}（需要 {head_revision()}）"
+        return JSONResponse(body, status_code=503)
+    # Derived data a large import has not settled yet (facts, map cells): 0 once it has.
+    body["pending"] = waiting
+    return JSONResponse(body)
