@@ -113,19 +113,51 @@ class _Ring:
 # --------------------------------------------------------------------------- reading
 
 
-def _decode(data: bytes) -> str:
+_UTF_BOMS = (  # longest first: the UTF-32 LE BOM starts with the UTF-16 LE one
+    (codecs.BOM_UTF32_LE, "UTF-32"),
+    (codecs.BOM_UTF32_BE, "UTF-32"),
+    (codecs.BOM_UTF16_LE, "UTF-16"),
+    (codecs.BOM_UTF16_BE, "UTF-16"),
+)
+
+
+def _decode(data: bytes, encoding: str | None = None) -> str:
+    """The file's text: ``encoding`` if given, else by its BOM, else UTF-8, else GB18030.
+
+    Every failure is a :class:`FormatError` for the user, never a ``UnicodeDecodeError``.
+    """
+    if encoding:
+        try:
+            codec = codecs.lookup(encoding).name
+            "".encode(codec)  # LookupError also for codecs that are not text encodings
+        except LookupError:
+            raise FormatError(f"未知的字符编码“{encoding}”") from None
+        if codec == "utf-8":
+            codec = "utf-8-sig"  # the BOM is not part of the text
+        try:
+            return data.decode(codec)
+        except UnicodeDecodeError as exc:
+            raise FormatError(
+                f"无法按 {encoding} 解码文件（第 {exc.start + 1} 字节起不是有效的 {encoding} 编码）；"
+                "请检查 --encoding，或不指定让系统自动识别"
+            ) from None
     if data.startswith(codecs.BOM_UTF8):
         data = data[len(codecs.BOM_UTF8) :]
-    elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return data.decode("utf-16")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("gb18030")
-    except UnicodeDecodeError:
-        raise FormatError("无法识别文件编码（既不是 UTF-8，也不是 GBK/GB18030）") from None
+    for bom, codec in _UTF_BOMS:
+        if data.startswith(bom):
+            try:
+                return data.decode(codec)
+            except UnicodeDecodeError:
+                raise FormatError(
+                    f"文件以 {codec} 字节顺序标记（BOM）开头，但内容不是有效的 {codec} 文本；"
+                    "文件可能已损坏，或不是界址点坐标 TXT 文件"
+                ) from None
+    for codec in ("utf-8", "gb18030"):
+        try:
+            return data.decode(codec)
+        except UnicodeDecodeError:
+            continue
+    raise FormatError("无法识别文件编码（既不是 UTF-8，也不是 GBK/GB18030）；请用 --encoding 指定")
 
 
 def _split(line: str) -> list[str]:
@@ -350,7 +382,9 @@ def _check_area(
         return declared * M2_PER_MU / M2_PER_HA
     diff = (declared - computed_ha) / computed_ha * 100
     warnings.append(
-        f"{label}：申报面积 {declared} 公顷与坐标计算面积 {computed_ha:.4f} 公顷相差 {diff:+.2f}%"
+        f"{label}：申报面积 {declared} 公顷（{declared * M2_PER_HA / M2_PER_MU:.2f} 亩）"
+        f"与坐标计算面积 {computed_ha:.4f} 公顷（{computed_m2 / M2_PER_MU:.2f} 亩）"
+        f"相差 {diff:+.2f}%（超过 {AREA_TOLERANCE:.0%}）"
     )
     return declared
 
@@ -401,7 +435,7 @@ def _build_parcel(raw: _RawParcel, epsg: int, swapped: bool, warnings: list[str]
     )
 
 
-def parse_txt(data: bytes, *, crs: int | str | None = None) -> TxtFile:
+def parse_txt(data: bytes, *, crs: int | str | None = None, encoding: str | None = None) -> TxtFile:
     """Parse a 界址点坐标 TXT file.
 
     Parameters
@@ -410,6 +444,8 @@ def parse_txt(data: bytes, *, crs: int | str | None = None) -> TxtFile:
         The file's bytes (UTF-8 with or without BOM, or GBK/GB18030).
     crs
         EPSG code of the coordinates, overriding the zone taken from ``带号`` or the Y prefix.
+    encoding
+        The text encoding (e.g. ``"GBK"``), overriding the detection.
 
     Returns
     -------
@@ -419,11 +455,12 @@ def parse_txt(data: bytes, *, crs: int | str | None = None) -> TxtFile:
     Raises
     ------
     FormatError
-        Not this format, or a malformed line (the message names the line number).
+        Not this format, undecodable text, or a malformed line (the message names the line
+        number).
     CRSError
         Mixed zones, or no zone can be determined (the message suggests ``--crs``).
     """
-    header, raw_parcels = _read_lines(_decode(data))
+    header, raw_parcels = _read_lines(_decode(data, encoding))
     warnings: list[str] = []
     points = [p for raw in raw_parcels for p in raw.points]
     swapped = sum(_looks_swapped(p.x, p.y) for p in points) * 2 > len(points)
@@ -457,6 +494,30 @@ def _text(value: Any) -> str:
     return text.replace(",", "，").replace("\r", " ").replace("\n", " ").strip()
 
 
+def parcel_zone(geom_4490: BaseGeometry) -> int:
+    """The 3° Gauss–Krüger zone a parcel is written in: that of its centroid's longitude.
+
+    Examples
+    --------
+    >>> from shapely import box
+    >>> parcel_zone(box(114.50, 38.03, 114.51, 38.04)), parcel_zone(box(119.15, 39.70, 119.16, 39.71))
+    (38, 40)
+    """
+    return gk_zone_for_lon(geom_4490.centroid.x)
+
+
+def _polygonal(items: list[Any]) -> list[MultiPolygon]:
+    if not items:
+        raise FormatError("没有可写出的地块")
+    geometries = []
+    for item in items:
+        geom = _get(item, "geometry_4490", None)
+        if geom is None or geom.is_empty:
+            raise GeometryError(f"地块“{_get(item, 'code')}”的几何图形为空，无法写出")
+        geometries.append(to_multipolygon(geom))
+    return geometries
+
+
 def write_txt(
     parcels: Iterable[ParcelLike | Mapping[str, Any]],
     *,
@@ -470,24 +531,68 @@ def write_txt(
     """Write parcels (geometries in EPSG:4490) as a CGCS2000 3° GK 界址点坐标 TXT file.
 
     Each parcel needs ``code``, ``name``, ``use`` and ``geometry_4490`` (``land_class``
-    optional), as attributes or mapping keys. Coordinates are projected to ``zone`` (default: the
-    zone of the first parcel's centroid) and written to the millimetre; points are numbered
-    J1, J2 … per parcel with each ring closed by repeating its first point; holes are rings
-    2, 3 …; every further part starts again at ring 1. 地块面积 is the planar GK area in 公顷.
+    optional), as attributes or mapping keys. Coordinates are projected to ``zone`` and written
+    to the millimetre; points are numbered J1, J2 … per parcel with each ring closed by
+    repeating its first point; holes are rings 2, 3 …; every further part starts again at
+    ring 1. 地块面积 is the planar GK area in 公顷.
+
+    Without ``zone``, all parcels must lie in one zone (:func:`parcel_zone`): a file carries a
+    single 带号 and readers reject files that mix zones. Use :func:`write_txt_zones` for
+    parcels that span several zones.
     """
     items = list(parcels)
-    if not items:
-        raise FormatError("没有可写出的地块")
-    geometries = []
-    for item in items:
-        geom = _get(item, "geometry_4490", None)
-        if geom is None or geom.is_empty:
-            raise GeometryError(f"地块“{_get(item, 'code')}”的几何图形为空，无法写出")
-        geometries.append(to_multipolygon(geom))
+    geometries = _polygonal(items)
     if zone is None:
-        zone = gk_zone_for_lon(geometries[0].centroid.x)
-    epsg = gk_epsg(zone, prefixed=prefixed)
+        zones = sorted({parcel_zone(g) for g in geometries})
+        if len(zones) > 1:
+            raise FormatError(
+                f"地块分属多个 3° 投影带（{'、'.join(map(str, zones))} 带），"
+                "一个界址点坐标 TXT 文件只能有一个带号；请按带分别写出"
+            )
+        zone = zones[0]
+    return _write(items, geometries, zone, prefixed, encoding, producer, produced_on, newline)
 
+
+def write_txt_zones(
+    parcels: Iterable[ParcelLike | Mapping[str, Any]], **options: Any
+) -> dict[int, bytes]:
+    """Write parcels as one TXT file per 3° zone, each parcel in its own zone.
+
+    Returns ``{zone: file bytes}`` in zone order; parcels keep their order within a file.
+    ``options`` are those of :func:`write_txt` except ``zone``.
+
+    Examples
+    --------
+    >>> from shapely import box
+    >>> files = write_txt_zones([
+    ...     {"code": "A-1", "name": "", "use": "", "geometry_4490": box(119.15, 39.70, 119.16, 39.71)},
+    ...     {"code": "A-2", "name": "", "use": "", "geometry_4490": box(114.50, 38.03, 114.51, 38.04)},
+    ... ])
+    >>> {zone: parse_txt(data).epsg for zone, data in files.items()}
+    {38: 4526, 40: 4528}
+    """
+    items = list(parcels)
+    geometries = _polygonal(items)
+    by_zone: dict[int, list[int]] = {}
+    for i, geom in enumerate(geometries):
+        by_zone.setdefault(parcel_zone(geom), []).append(i)
+    return {
+        zone: write_txt([items[i] for i in by_zone[zone]], zone=zone, **options)
+        for zone in sorted(by_zone)
+    }
+
+
+def _write(
+    items: list[Any],
+    geometries: list[MultiPolygon],
+    zone: int,
+    prefixed: bool,
+    encoding: str,
+    producer: str,
+    produced_on: dt.date | None,
+    newline: str,
+) -> bytes:
+    epsg = gk_epsg(zone, prefixed=prefixed)
     lines = [
         "[属性描述]",
         "格式版本号=1.01版本",

@@ -51,6 +51,14 @@ def import_cmd(
     encoding: Annotated[
         str | None, typer.Option("--encoding", help="Text encoding (GBK, UTF-8 …).")
     ] = None,
+    code_prefix: Annotated[
+        str | None,
+        typer.Option(
+            "--code-prefix",
+            help="Prefix for the file's parcel codes: code 1 becomes PREFIX-1 "
+            "(needed for 界址点 TXT files, whose codes only number the parcels in the file).",
+        ),
+    ] = None,
     repair: Annotated[
         bool, typer.Option("--repair", help="Repair invalid geometries (warns).")
     ] = False,
@@ -70,6 +78,7 @@ def import_cmd(
         city=city,
         crs=crs,
         encoding=encoding,
+        code_prefix=code_prefix,
         repair=repair,
         max_rows=s.max_import_rows,
         settle_inline_max=s.import_settle_inline_max,
@@ -182,6 +191,10 @@ def export_cmd(
     f = ParcelFilter(status=status.split(",") if status else None, city=city, zone=zone)
     with session_factory(_engine())() as session:
         res = export_parcels(session, f, PUBLIC if public else _cli_principal(), fmt, encoding)
+    if fmt == "txt" and res.filename.endswith(".zip") and out.suffix.lower() != ".zip":
+        # A TXT export spanning several zones is a zip of one file per zone.
+        out = out.with_suffix(".zip")
+        console.print(f"[yellow]注意[/yellow] {res.note}；已写出为 zip 压缩包")
     out.write_bytes(res.data)
     console.print(f"已导出 {out}（{len(res.data) / 1024:.0f} KB）")
 

@@ -1,6 +1,7 @@
 """Exports of the inventory (with the listing's filters): GeoJSON, GeoPackage, zipped Shapefile
-(UTF-8 or GBK, with .cpg), the 熟地清单 as xlsx, and the 界址点 TXT. Full coordinate precision,
-so an export imports back unchanged. Public callers get public parcels and fields only.
+(UTF-8 or GBK, with .cpg), the 熟地清单 as xlsx, and the 界址点 TXT (a zip of one TXT per
+3° zone when the parcels span several). Full coordinate precision, so an export imports back
+unchanged. Public callers get public parcels and fields only.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from landmatch.auth import Principal
 from landmatch.db.parcels import ParcelFilter, filter_sql
 from landmatch.errors import InvalidInput, NotFound
 from landmatch.geo.measure import M2_PER_HA, M2_PER_MU
-from landmatch.geo.txt import write_txt
+from landmatch.geo.txt import write_txt_zones
 from landmatch.inventory.fields import BY_NAME, FIELDS, SHP_NAMES
 
 FORMATS = {
@@ -44,6 +45,7 @@ class Export:
     data: bytes
     media_type: str
     filename: str
+    note: str = ""  # for the user, e.g. why a TXT export is a zip
 
 
 def _fields(principal: Principal) -> list[str]:
@@ -228,7 +230,9 @@ def _xlsx(frame: pd.DataFrame, geoms: np.ndarray) -> bytes:
     return buf.getvalue()
 
 
-def _txt(frame: pd.DataFrame, geoms: np.ndarray) -> bytes:
+def _txt(frame: pd.DataFrame, geoms: np.ndarray) -> dict[int, bytes]:
+    """One 界址点 TXT per 3° zone, each parcel in the zone of its centroid (a file carries one
+    带号, and readers reject files that mix zones)."""
     items = [
         {
             "code": r["code"],
@@ -238,7 +242,20 @@ def _txt(frame: pd.DataFrame, geoms: np.ndarray) -> bytes:
         }
         for r, g in zip(frame.to_dict("records"), geoms, strict=True)
     ]
-    return write_txt(items, produced_on=dt.date.today(), producer="landmatch")
+    return write_txt_zones(items, produced_on=dt.date.today(), producer="landmatch")
+
+
+def txt_name(zone: int) -> str:
+    """The name of a zone's file inside a zipped TXT export."""
+    return f"界址点_{zone}带.txt"
+
+
+def _zip(files: dict[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in files.items():
+            zf.writestr(name, data)
+    return buf.getvalue()
 
 
 def export_parcels(
@@ -252,15 +269,25 @@ def export_parcels(
     if fmt == "txt" and not len(frame):
         raise NotFound("没有符合条件的地块可导出")
     media, ext = FORMATS[fmt]
+    stamp = dt.date.today().strftime("%Y%m%d")
+    if fmt == "txt":
+        by_zone = _txt(frame, geoms)
+        if len(by_zone) == 1:
+            [data] = by_zone.values()
+            return Export(data=data, media_type=media, filename=f"parcels-{stamp}.txt")
+        zones = "、".join(str(z) for z in by_zone)
+        return Export(
+            data=_zip({txt_name(z): d for z, d in by_zone.items()}),
+            media_type="application/zip",
+            filename=f"parcels-{stamp}-txt.zip",
+            note=f"地块分属 {zones} 共 {len(by_zone)} 个投影带，每带一个界址点 TXT 文件",
+        )
     if fmt == "geojson":
         data = _geojson(frame, geoms)
     elif fmt == "gpkg":
         data = _ogr(frame, geoms, "GPKG", "UTF-8")
     elif fmt == "shp":
         data = _ogr(frame, geoms, "ESRI Shapefile", encoding)
-    elif fmt == "xlsx":
-        data = _xlsx(frame, geoms)
     else:
-        data = _txt(frame, geoms)
-    stamp = dt.date.today().strftime("%Y%m%d")
+        data = _xlsx(frame, geoms)
     return Export(data=data, media_type=media, filename=f"parcels-{stamp}.{ext}")

@@ -20,6 +20,7 @@ from landmatch.db.engine import audited
 from landmatch.db.inventory import ParcelWriter, existing_ids, load_regions_wkb, restore_versions
 from landmatch.errors import Conflict, Forbidden, InvalidInput, NotFound, UnprocessableInput
 from landmatch.geo.crs import GCJ02
+from landmatch.inventory import codes
 from landmatch.inventory.readers import ReadOptions, map_columns, read_source
 from landmatch.inventory.validate import Regions, check_frame, flattened_note, repeated_codes
 
@@ -34,6 +35,8 @@ class ImportOptions:
     city: str | None = None
     crs: str | None = None
     encoding: str | None = None
+    # Each code of the file becomes f"{code_prefix}-{code}" (see landmatch.inventory.codes).
+    code_prefix: str | None = None
     repair: bool = False
     reason: str | None = None
     max_rows: int = 200_000
@@ -70,20 +73,27 @@ def run_import(
     if opts.city is not None and opts.city not in vocab.CITIES:
         raise InvalidInput(f"未知城市代码 {opts.city}；可选：{', '.join(vocab.CITIES)}")
     require_editor(principal, opts.city)
+    prefix = codes.check_prefix(opts.code_prefix)
     if progress:
         progress("read", 0, 1)
     src = read_source(
         data, filename, ReadOptions(crs=opts.crs, encoding=opts.encoding, max_rows=opts.max_rows)
     )
     frame, area = map_columns(src.frame)
-    declared = src.declared_area_m2 if src.declared_area_m2 is not None else area
+    unusable = _apply_prefix(frame, prefix, src.row_problems)
+    # A TXT's 地块面积 is checked against the file's own coordinates by the parser (one
+    # warning, in 亩 and 公顷) and not stored: writers fill it with their own computed area,
+    # which is not a declaration by the land office.
+    declared = None if src.format == "txt" else src.declared_area_m2
+    if declared is None:
+        declared = area
     if progress:
         progress("read", 1, 1)
-    codes = frame["code"].dropna().astype(str).str.strip().tolist() if "code" in frame else []
-    known = existing_ids(conn, codes)
+    file_codes = frame["code"].dropna().astype(str).str.strip().tolist() if "code" in frame else []
+    known = existing_ids(conn, file_codes)
     regions = load_regions(conn)
     repeated = repeated_codes(frame["code"]) if "code" in frame else {}
-    wkt_rows = {p["row"] for p in src.row_problems}
+    wkt_rows = {p["row"] for p in src.row_problems if p["field"] == "geometry"}
     problems: list[dict[str, Any]] = list(src.row_problems)
     warnings: list[dict[str, Any]] = []
     flattened = 0
@@ -138,14 +148,13 @@ def run_import(
                     declared_area_m2=None if declared is None else declared[start:end],
                     repeated=repeated,
                 )
-                if src.format == "txt" and "declared_area_m2" in checked.values:
-                    # The TXT's 地块面积 is checked (warning > 1 %) but not stored: writers
-                    # fill it with their own computed area, not a land office's declaration.
-                    checked.values = checked.values.drop(columns=["declared_area_m2"])
+                if src.format == "txt" and prefix is None:
+                    _hint_file_codes(checked.problems)
                 problems += [
                     p
                     for p in checked.problems
                     if not (p["row"] in wkt_rows and p["field"] == "geometry")
+                    and not (p["row"] in unusable and p["field"] == "code")
                 ]
                 warnings += checked.warnings
                 flattened += checked.flattened
@@ -199,6 +208,42 @@ def run_import(
     return report
 
 
+def _hint_file_codes(problems: list[dict[str, Any]]) -> None:
+    """A TXT's 地块编号 is a number within the survey file: where one fails the code pattern,
+    say how to import it (once per row)."""
+    hinted: set[Any] = set()
+    for p in problems:
+        code = p.get("code")
+        if p["field"] == "code" and code and not codes.is_code(code) and p["row"] not in hinted:
+            p["reason"] += codes.TXT_HINT
+            hinted.add(p["row"])
+
+
+def _apply_prefix(frame: Any, prefix: str | None, problems: list[dict[str, Any]]) -> set[Any]:
+    """Prefix the codes of ``frame`` in place; rows whose code has nothing usable get a
+    problem in ``problems`` and are returned (their code is blanked, so nothing is written)."""
+    if prefix is None or "code" not in frame:
+        return set()
+    unusable: set[Any] = set()
+    out = []
+    for label, value in zip(frame.index, frame["code"], strict=True):
+        code = codes.with_prefix(value, prefix)
+        if code is None and codes.code_text(value) is not None:
+            unusable.add(_num(label))
+            problems.append(
+                {
+                    "row": _num(label),
+                    "code": codes.code_text(value),
+                    "field": "code",
+                    "reason": f"地块编号“{codes.code_text(value)}”中没有字母或数字，"
+                    f"加前缀 {prefix} 后无法构成编号；请在文件中填写编号",
+                }
+            )
+        out.append(code)
+    frame["code"] = out
+    return unusable
+
+
 def _warning_text(w: dict[str, Any]) -> str:
     return f"第 {w['row']} 行（{w['code']}）{w['field']}：{w['message']}"
 
@@ -219,10 +264,10 @@ def _report(
     by_row: dict[str, list[dict[str, Any]]] = {}
     for p in problems:
         by_row.setdefault(str(p["row"]), []).append({"field": p["field"], "reason": p["reason"]})
-    codes = frame["code"].to_numpy() if "code" in frame else [None] * len(frame)
+    row_codes = frame["code"].to_numpy() if "code" in frame else [None] * len(frame)
     out_rows = []
     totals = {"rows": len(frame), "created": 0, "updated": 0, "unchanged": 0, "rejected": 0}
-    for label, code in zip(frame.index, codes, strict=True):
+    for label, code in zip(frame.index, row_codes, strict=True):
         key = str(label)
         code_s = None if code is None or (isinstance(code, float) and np.isnan(code)) else str(code)
         if key in by_row:
@@ -243,6 +288,7 @@ def _report(
         "filename": filename,
         "format": src.format,
         "crs": _crs_label(src.crs),
+        "code_prefix": codes.check_prefix(opts.code_prefix),
         "dry_run": opts.dry_run,
         "totals": totals,
         "rows": out_rows,

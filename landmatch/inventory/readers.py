@@ -8,6 +8,7 @@ are unpacked defensively (size, ratio, entry count, paths, links).
 from __future__ import annotations
 
 import io
+import re
 import stat
 import tempfile
 import zipfile
@@ -30,10 +31,11 @@ from landmatch.geo.crs import (
     gk_epsg,
     parse_crs,
 )
+from landmatch.geo.dbf import cpg_encoding, dbf_encoding
 from landmatch.geo.txt import parse_txt
 from landmatch.inventory import fields as F
+from landmatch.inventory.formats import detect_format
 
-FORMATS = ("geojson", "gpkg", "shp", "txt", "xlsx", "csv")
 MAX_ZIP_ENTRIES = 200
 MAX_ZIP_RATIO = 100  # uncompressed / compressed, per entry above 1 MB
 CRS_HINT = "请用 --crs 指定坐标系（例如 --crs EPSG:4527 表示 CGCS2000 3° 带 39 带无带号，--crs EPSG:4490 表示经纬度）"
@@ -56,28 +58,6 @@ class ReadOptions:
     encoding: str | None = None
     max_rows: int = 200_000
     max_unpacked_bytes: int = 2 * 1024**3
-
-
-def detect_format(filename: str, data: bytes) -> str:
-    """The import format, from the file name and its first bytes."""
-    name = filename.lower()
-    ext = name.rsplit(".", 1)[-1] if "." in name else ""
-    if ext in ("geojson", "json"):
-        return "geojson"
-    if ext == "gpkg" or data[:16] == b"SQLite format 3\x00":
-        return "gpkg"
-    if ext in ("xlsx", "xlsm"):
-        return "xlsx"
-    if ext == "csv":
-        return "csv"
-    if ext == "txt":
-        return "txt"
-    if ext == "zip" or (not ext and data[:2] == b"PK"):
-        return "shp"
-    raise FormatError(
-        f"无法识别的文件类型“{filename}”；支持 GeoJSON、GeoPackage、Shapefile（zip）、"
-        "界址点坐标 TXT、Excel（xlsx）和 CSV"
-    )
 
 
 # --------------------------------------------------------------------------- archives
@@ -214,15 +194,17 @@ def _read_ogr(
     path: Path,
     fmt: str,
     opts: ReadOptions,
+    shown: str,
     encoding: str | None = None,
     prj_epsg: int | None = None,
 ) -> Source:
+    """Read ``path`` (a server temp file); GDAL's messages name ``shown``, the user's file."""
     label = _FORMAT_NAMES.get(fmt, fmt)
     try:
         layers = pyogrio.list_layers(path)
     except Exception as exc:  # noqa: BLE001 - GDAL's own error text
         raise FormatError(
-            f"无法读取 {label} 文件（文件损坏或格式不符）：{_gdal_message(exc)}"
+            f"无法读取 {label} 文件（文件损坏或格式不符）：{_gdal_message(exc, path, shown, label)}"
         ) from None
     if len(layers) == 0:
         raise FormatError("文件中没有图层")
@@ -235,9 +217,14 @@ def _read_ogr(
         df = pyogrio.read_dataframe(path, encoding=encoding, fid_as_index=False)
     except (FormatError, PayloadTooLarge):
         raise
+    except UnicodeDecodeError as exc:  # pyogrio decodes names and values with ``encoding``
+        raise FormatError(
+            f"{label} 的属性表无法按 {encoding or exc.encoding} 解码（字段名或属性值用的是其他编码）；"
+            "请用 --encoding 指定正确的编码（如 GBK 或 UTF-8）"
+        ) from None
     except Exception as exc:  # noqa: BLE001
         raise FormatError(
-            f"无法读取 {label} 文件（文件损坏或格式不符）：{_gdal_message(exc)}"
+            f"无法读取 {label} 文件（文件损坏或格式不符）：{_gdal_message(exc, path, shown, label)}"
         ) from None
     _check_rows(len(df), opts)
     geoms = np.asarray(
@@ -255,29 +242,24 @@ def _read_ogr(
     return Source(frame=frame, geoms=geoms, crs=crs, format=fmt, warnings=warnings)
 
 
-def _gdal_message(exc: Exception) -> str:
+_GDAL_HINT = re.compile(r"\s*;?\s*It might help to specify the correct driver explicitly.*$")
+_TEMP_DIR = re.compile(re.escape(tempfile.gettempdir()) + r"/lm-import-[^/\s'\"]*/?")
+
+
+def _gdal_message(exc: Exception, path: Path, shown: str, label: str) -> str:
+    """GDAL's error text for the user: the server's temp path replaced by the user's file name
+    (``x.gpkg``; ``x.zip/p.dbf`` for a member of a zip), GDAL's hint for developers dropped."""
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return text[:300]
+    if "not recognized as being in a supported file format" in text:
+        return f"“{shown}”不是可识别的 {label} 文件"
+    text = _GDAL_HINT.sub("", text)
+    text = text.replace(str(path), shown)
+    folder = shown.rsplit("/", 1)[0] + "/" if "/" in shown else ""
+    text = text.replace(str(path.parent) + "/", folder).replace(str(path.parent), folder)
+    return _TEMP_DIR.sub(folder, text)[:300]
 
 
-def _dbf_encoding(dbf: bytes) -> str:
-    header_len = int.from_bytes(dbf[8:10], "little") if len(dbf) >= 10 else 0
-    body = dbf[header_len:]
-    try:
-        body.decode("utf-8")
-        return "UTF-8"
-    except UnicodeDecodeError:
-        pass
-    try:
-        body.decode("gb18030")
-        return "GB18030"
-    except UnicodeDecodeError:
-        raise FormatError(
-            "DBF 属性表编码无法识别（既不是 UTF-8 也不是 GBK/GB18030）；请用 --encoding 指定"
-        ) from None
-
-
-def _read_shapefile_zip(data: bytes, tmp: Path, opts: ReadOptions) -> Source:
+def _read_shapefile_zip(data: bytes, filename: str, tmp: Path, opts: ReadOptions) -> Source:
     files = safe_extract(data, tmp, opts.max_unpacked_bytes)
     shps = [f for f in files if f.suffix.lower() == ".shp"]
     if not shps:
@@ -297,18 +279,18 @@ def _read_shapefile_zip(data: bytes, tmp: Path, opts: ReadOptions) -> Source:
         prj_epsg = crs_from_wkt(prj)
         if prj_epsg is None and not opts.crs:
             raise CRSError(".prj 中的坐标系无法识别；" + CRS_HINT)
+    # --encoding, else the .cpg, else the DBF's language driver id, else detection.
     encoding = opts.encoding
     if not encoding and ".cpg" in siblings:
-        encoding = siblings[".cpg"].read_text("ascii", errors="replace").strip() or None
-        if encoding and encoding.upper() in ("936", "CP936"):
-            encoding = "GBK"
+        encoding = cpg_encoding(siblings[".cpg"].read_text("ascii", errors="replace"))
     if not encoding:
-        encoding = _dbf_encoding(siblings[".dbf"].read_bytes())
+        encoding = dbf_encoding(siblings[".dbf"].read_bytes())
     try:
-        "测试".encode(encoding)
+        "".encode(encoding)  # LookupError also for codecs that are not text encodings
     except LookupError:
         raise FormatError(f"未知的字符编码“{encoding}”") from None
-    return _read_ogr(shp, "shp", opts, encoding=encoding, prj_epsg=prj_epsg)
+    shown = f"{filename}/{shp.name}"
+    return _read_ogr(shp, "shp", opts, shown, encoding=encoding, prj_epsg=prj_epsg)
 
 
 def decode_text(data: bytes, encoding: str | None) -> str:
@@ -316,8 +298,13 @@ def decode_text(data: bytes, encoding: str | None) -> str:
     if encoding:
         try:
             return data.decode(encoding)
-        except (UnicodeDecodeError, LookupError) as exc:
-            raise FormatError(f"无法按 {encoding} 解码文件：{exc}") from None
+        except LookupError:
+            raise FormatError(f"未知的字符编码“{encoding}”") from None
+        except UnicodeDecodeError as exc:
+            raise FormatError(
+                f"无法按 {encoding} 解码文件（第 {exc.start + 1} 字节起不是有效的 {encoding} 编码）；"
+                "请检查 --encoding，或不指定让系统自动识别"
+            ) from None
     for enc in ("utf-8-sig", "gb18030"):
         try:
             return data.decode(enc)
@@ -420,7 +407,7 @@ def _read_xlsx(data: bytes, tmp: Path, opts: ReadOptions) -> Source:
 
 
 def _read_txt(data: bytes, opts: ReadOptions) -> Source:
-    parsed = parse_txt(data, crs=opts.crs)
+    parsed = parse_txt(data, crs=opts.crs, encoding=opts.encoding)
     _check_rows(len(parsed.parcels), opts)
     frame = pd.DataFrame(
         {
@@ -444,8 +431,15 @@ def _read_txt(data: bytes, opts: ReadOptions) -> Source:
 
 
 def read_source(data: bytes, filename: str, opts: ReadOptions) -> Source:
-    """Read an import file of any supported format."""
-    fmt = detect_format(filename, data)
+    """Read an import file of any supported format (judged by content, then extension)."""
+    fmt, warning = detect_format(filename, data)
+    src = _read(data, filename, fmt, opts)
+    if warning:
+        src.warnings.insert(0, warning)
+    return src
+
+
+def _read(data: bytes, filename: str, fmt: str, opts: ReadOptions) -> Source:
     if opts.crs and fmt == "txt" and parse_crs(opts.crs) == GCJ02:
         raise CRSError("界址点坐标 TXT 文件不能使用 GCJ-02 坐标系")
     with tempfile.TemporaryDirectory(prefix="lm-import-") as d:
@@ -457,7 +451,7 @@ def read_source(data: bytes, filename: str, opts: ReadOptions) -> Source:
         if fmt == "xlsx":
             return _read_xlsx(data, tmp, opts)
         if fmt == "shp":
-            return _read_shapefile_zip(data, tmp, opts)
+            return _read_shapefile_zip(data, filename, tmp, opts)
         suffix = ".gpkg" if fmt == "gpkg" else ".geojson"
         path = tmp / f"upload{suffix}"
         path.write_bytes(data)
@@ -468,7 +462,7 @@ def read_source(data: bytes, filename: str, opts: ReadOptions) -> Source:
                 json.loads(decode_text(data, "utf-8"))
             except ValueError as exc:
                 raise FormatError(f"GeoJSON 不是有效的 JSON：{str(exc)[:200]}") from None
-        return _read_ogr(path, fmt, opts)
+        return _read_ogr(path, fmt, opts, filename)
 
 
 def map_columns(frame: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray | None]:

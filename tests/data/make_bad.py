@@ -39,7 +39,12 @@ def poly(coords: list) -> dict:  # type: ignore[type-arg]
     return {"type": "Polygon", "coordinates": [coords]}
 
 
-def shapefile_zip(drop: tuple[str, ...] = (), extra: dict[str, bytes] | None = None) -> bytes:
+def shapefile_zip(
+    drop: tuple[str, ...] = (),
+    extra: dict[str, bytes] | None = None,
+    dbf: tuple[bytes, bytes] | None = None,
+) -> bytes:
+    """A one-parcel shapefile zip; ``dbf`` = (old, new) replaces bytes in the .dbf."""
     import tempfile
 
     with tempfile.TemporaryDirectory() as d:
@@ -49,6 +54,9 @@ def shapefile_zip(drop: tuple[str, ...] = (), extra: dict[str, bytes] | None = N
             crs="EPSG:4490",
         )
         gdf.to_file(Path(d) / "p.shp", engine="pyogrio", encoding="UTF-8")
+        if dbf:
+            path = Path(d) / "p.dbf"
+            path.write_bytes(path.read_bytes().replace(*dbf))
         buf = io.BytesIO()
         with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
             for p in sorted(Path(d).iterdir()):
@@ -76,6 +84,15 @@ def merged_xlsx() -> bytes:
     return buf.getvalue()
 
 
+def word_document() -> bytes:
+    """The parts that make a .docx (an OOXML zip, but no workbook)."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("[Content_Types].xml", '<?xml version="1.0"?><Types/>')
+        zf.writestr("word/document.xml", '<?xml version="1.0"?><document/>')
+    return buf.getvalue()
+
+
 def bomb() -> bytes:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
@@ -91,6 +108,15 @@ def slip() -> bytes:
 
 
 HEADER = "地块编号,地块名称,用途,状态,WKT"
+
+
+# Domain rules §5.3, as a Windows tool writes it (GBK, CRLF).
+EXAMPLE_TXT = (
+    TXT_HEAD.format(zone=38) + "5,1.0000,1,地块1,面,,工业用地,,@\r\n"
+    "J1,1,4212000.000,38544700.000\r\nJ2,1,4212000.000,38544800.000\r\n"
+    "J3,1,4212100.000,38544800.000\r\nJ4,1,4212100.000,38544700.000\r\n"
+    "J1,1,4212000.000,38544700.000\r\n"
+).encode("gbk")
 
 
 def build() -> dict[str, tuple[bytes, dict, str]]:  # type: ignore[type-arg]
@@ -139,6 +165,25 @@ def build() -> dict[str, tuple[bytes, dict, str]]:  # type: ignore[type-arg]
             ).encode("gbk"),
             {},
             "带",
+        ),
+        "utf16_garbage.txt": (b"\xff\xfe\x00\x01garbage", {}, "UTF-16 字节顺序标记"),
+        "txt_file_codes.txt": (EXAMPLE_TXT, {}, "请用 --code-prefix 指定前缀"),
+        "bad_code_prefix.txt": (EXAMPLE_TXT, {"code_prefix": "石家庄/2024"}, "地块编号前缀"),
+        "dbf_undecodable.zip": (
+            shapefile_zip(drop=(".cpg",), dbf=(b"BAD-SHP", b"\xff\xfe\xfa\x80\xff\x80\xfe")),
+            {},
+            "DBF 属性表编码无法识别",
+        ),
+        "dbf_unknown_cpg.zip": (
+            shapefile_zip(drop=(".cpg",), extra={"p.cpg": b"KLINGON"}),
+            {},
+            "未知的字符编码“KLINGON”",
+        ),
+        "word_as_xlsx.xlsx": (word_document(), {}, "Office 文档，不是 Excel 工作簿"),
+        "old_excel.xls": (
+            b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 504,
+            {},
+            "另存为“Excel 工作簿（*.xlsx）”",
         ),
         "open_ring.csv": (
             csv(

@@ -30,6 +30,11 @@ MULTIPART = MultiPolygon(
     [box(116.680, 39.540, 116.681, 39.541), box(116.683, 39.540, 116.684, 39.541)]
 )
 
+# Two disjoint squares near 昌黎 (Qinhuangdao, zone 40).
+MULTIPART_CHANGLI = MultiPolygon(
+    [box(119.170, 39.700, 119.171, 39.701), box(119.173, 39.700, 119.174, 39.701)]
+)
+
 POINT = Point(114.51, 38.04)
 LINE = LineString([(114.51, 38.04), (114.52, 38.05)])
 

@@ -10,7 +10,7 @@ from shapely import MultiPolygon, Polygon, box
 
 from landmatch.errors import CRSError, FormatError, GeometryError
 from landmatch.geo import crs, measure
-from landmatch.geo.txt import TxtParcel, parse_txt, write_txt
+from landmatch.geo.txt import TxtParcel, parcel_zone, parse_txt, write_txt, write_txt_zones
 from tests.geo import shapes
 
 HEADER, BODY = shapes.TXT_EXAMPLE.split("[地块坐标]\n")
@@ -112,6 +112,53 @@ def test_project_section_keys_are_kept():
 def test_undecodable_bytes():
     with pytest.raises(FormatError, match="编码"):
         parse_txt(b"\x81\x30\x81")  # truncated GB18030 four-byte sequence
+
+
+@pytest.mark.parametrize(
+    ("data", "bom"),
+    [
+        (b"\xff\xfe\x00\x01garbage", "UTF-16"),  # odd length after the BOM
+        (b"\xfe\xff\xd8\x00\x00\x41", "UTF-16"),  # lone surrogate
+        (b"\xff\xfe\x00\x00\xff\xff\xff\xff", "UTF-32"),  # beyond U+10FFFF
+    ],
+)
+def test_garbage_after_a_utf_bom_is_a_format_error(data, bom):
+    with pytest.raises(FormatError, match=f"以 {bom} 字节顺序标记（BOM）开头，但内容不是有效的"):
+        parse_txt(data)
+
+
+@pytest.mark.parametrize("codec", ["utf-16", "utf-32"])
+def test_utf16_and_utf32_with_bom_parse(codec):
+    [p] = parse_txt(shapes.TXT_EXAMPLE.encode(codec)).parcels
+    assert p.name == "地块1" and p.geometry_4490.equals_exact(EXAMPLE_GEOM_4490, 1e-12)
+
+
+def test_explicit_encoding_is_honoured():
+    data = shapes.TXT_EXAMPLE.encode("utf-16-le")  # no BOM: detection cannot know
+    with pytest.raises(FormatError, match="--encoding"):
+        parse_txt(data)
+    [p] = parse_txt(data, encoding="UTF-16LE").parcels
+    assert p.name == "地块1" and p.use == "工业用地"
+    # It wins over detection: these UTF-8 bytes would be detected, but UTF-16 was asked for.
+    with pytest.raises(FormatError, match="无法按 UTF-16LE 解码"):
+        parse_txt(shapes.TXT_EXAMPLE.encode(), encoding="UTF-16LE")
+    assert parse_txt(shapes.TXT_EXAMPLE.encode("gbk"), encoding="GBK").parcels[0].name == "地块1"
+    bom = b"\xef\xbb\xbf" + shapes.TXT_EXAMPLE.encode()
+    assert parse_txt(bom, encoding="utf8").header["带号"] == "38"
+
+
+@pytest.mark.parametrize(
+    ("data", "encoding", "message"),
+    [
+        (shapes.TXT_EXAMPLE.encode("gbk"), "UTF-8", "无法按 UTF-8 解码文件（第 "),
+        (shapes.TXT_EXAMPLE.encode(), "no-such-codec", "未知的字符编码“no-such-codec”"),
+        (shapes.TXT_EXAMPLE.encode(), "rot13", "未知的字符编码“rot13”"),  # not a text codec
+        (shapes.TXT_EXAMPLE.encode(), "zlib", "未知的字符编码“zlib”"),
+    ],
+)
+def test_explicit_encoding_failures_are_format_errors(data, encoding, message):
+    with pytest.raises(FormatError, match=message):
+        parse_txt(data, encoding=encoding)
 
 
 # --------------------------------------------------------------------------- zones
@@ -300,7 +347,11 @@ def test_declared_area_in_mu_detected():
 def test_declared_area_mismatch_warns():
     f = parse_txt(make_txt(BODY.replace("5,1.0000,", "5,1.0200,")))
     assert f.parcels[0].declared_area_ha == 1.02
-    assert any("相差 +2.00%" in w for w in f.warnings)
+    # One warning, in 公顷 and 亩 together.
+    assert f.warnings == [
+        "地块“1”（第 13 行）：申报面积 1.02 公顷（15.30 亩）与坐标计算面积 1.0000 公顷"
+        "（15.00 亩）相差 +2.00%（超过 1%）"
+    ]
     # Within 1 %: no warning.
     assert parse_txt(make_txt(BODY.replace("5,1.0000,", "5,1.0050,"))).warnings == []
 
@@ -445,6 +496,48 @@ def test_write_explicit_zone():
     f = parse_txt(data)
     assert f.epsg == 4527
     assert shapely.hausdorff_distance(f.parcels[0].geometry_4490, shapes.SQUARE_SJZ) < 1e-8
+
+
+CHANGLI = box(119.160, 39.700, 119.164, 39.704)  # 昌黎, zone 40
+
+
+def test_parcel_zone_is_that_of_the_centroid():
+    assert parcel_zone(shapes.SQUARE_SJZ) == 38
+    assert parcel_zone(CHANGLI) == 40
+    assert parcel_zone(box(115.49, 38.0, 115.52, 38.01)) == 39  # centroid 115.505 °E
+
+
+def test_write_refuses_mixed_zones_without_an_explicit_zone():
+    items = [
+        {"code": "Z38", "name": "", "use": "", "geometry_4490": shapes.SQUARE_SJZ},
+        {"code": "Z40", "name": "", "use": "", "geometry_4490": CHANGLI},
+    ]
+    with pytest.raises(FormatError, match="多个 3° 投影带（38、40 带）"):
+        write_txt(items)
+    assert parse_txt(write_txt(items, zone=39)).epsg == 4527  # the caller's explicit choice
+
+
+def test_write_txt_zones_puts_each_parcel_in_its_own_zone():
+    items = [
+        {"code": "Z40-A", "name": "昌黎", "use": "工业用地", "geometry_4490": CHANGLI},
+        {"code": "Z38", "name": "石家庄", "use": "工业用地", "geometry_4490": shapes.SQUARE_SJZ},
+        {"code": "Z40-B", "name": "", "use": "", "geometry_4490": shapes.MULTIPART_CHANGLI},
+    ]
+    files = write_txt_zones(items, produced_on=dt.date(2024, 5, 1))
+    assert list(files) == [38, 40]
+    f38, f40 = parse_txt(files[38]), parse_txt(files[40])
+    assert (f38.epsg, f40.epsg) == (4526, 4528) and f38.warnings == f40.warnings == []
+    assert (f38.header["带号"], f40.header["带号"]) == ("38", "40")
+    assert [p.code for p in f38.parcels] == ["Z38"]
+    assert [p.code for p in f40.parcels] == ["Z40-A", "Z40-B"]  # the input order
+    by_code = {item["code"]: item["geometry_4490"] for item in items}
+    for p in [*f38.parcels, *f40.parcels]:
+        assert shapely.hausdorff_distance(p.geometry_4490, by_code[p.code]) < 1e-8
+    # 地块面积 is the area in the parcel's own zone; zone 38 would be 0.47 % too large.
+    [changli] = [p for p in f40.parcels if p.code == "Z40-A"]
+    in_40, in_38 = _gk(CHANGLI, 4528).area, _gk(CHANGLI, 4526).area
+    assert changli.declared_area_ha == pytest.approx(in_40 / 1e4, abs=5e-5)
+    assert in_38 / in_40 - 1 == pytest.approx(0.0047, abs=0.0005)
 
 
 def test_write_refuses_nothing_and_empty():

@@ -177,6 +177,99 @@ def test_export_import_round_trip(client, tokens, session, fmt):  # type: ignore
             assert shapely.hausdorff_distance(before, p.geometry_4490) < 1e-8
 
 
+def test_txt_export_per_zone_round_trip(client, tokens, session):  # type: ignore[no-untyped-def]
+    """Parcels in zones 38 and 40: a zip of one TXT per zone, each parcel in its own zone, and
+    every file imports back unchanged to 1 mm."""
+    import io
+    import zipfile
+
+    from landmatch.geo.crs import transform_geom
+
+    conn = session.connection()
+    changli = shapely.box(119.160, 39.700, 119.164, 39.704)  # 昌黎, zone 40
+    shijiazhuang = shapely.box(114.600, 38.100, 114.603, 38.103)  # zone 38
+    feats = [
+        feature("ZN-40", json.loads(shapely.to_geojson(changli)), status="withdrawn"),
+        feature("ZN-38", json.loads(shapely.to_geojson(shijiazhuang)), status="withdrawn"),
+    ]
+    run_import(conn, geojson_bytes(*feats), "zn.geojson", ADMIN, ImportOptions())
+    stored = {
+        code: shapely.from_wkb(bytes(wkb))
+        for code, wkb in conn.execute(
+            text("SELECT code, ST_AsBinary(geom) FROM landmatch.parcel WHERE code LIKE 'ZN-%'")
+        ).all()
+    }
+    r = client.get(
+        "/api/exports/parcels?format=txt&status=withdrawn", headers=auth(tokens["admin"])
+    )
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"] == "application/zip"
+    assert r.headers["content-disposition"].endswith('-txt.zip"')
+    files = {
+        name: zipfile.ZipFile(io.BytesIO(r.content)).read(name)
+        for name in zipfile.ZipFile(io.BytesIO(r.content)).namelist()
+    }
+    assert {"界址点_38带.txt", "界址点_40带.txt"} <= set(files)
+    seen: dict[str, int] = {}
+    for name, data in files.items():
+        zone = int(name.removeprefix("界址点_").removesuffix("带.txt"))
+        parsed = parse_txt(data)
+        assert parsed.epsg == 4488 + zone and parsed.header["带号"] == str(zone)
+        assert parsed.warnings == []
+        for p in parsed.parcels:
+            if p.code in stored:
+                seen[p.code] = zone
+                assert shapely.hausdorff_distance(stored[p.code], p.geometry_4490) < 1e-8
+                # 地块面积 is the area in the parcel's own zone.
+                own = transform_geom(stored[p.code], 4490, 4488 + zone).area / 1e4
+                assert p.declared_area_ha == pytest.approx(own, abs=5e-5)
+        back = _post(client, tokens["admin"], name, data, dry_run=True)
+        assert back.status_code in (200, 422), back.text
+        body = back.json() if back.status_code == 200 else back.json()["errors"]
+        assert body["totals"]["created"] == 0
+        rows = {x["code"]: x["action"] for x in body["rows"]}
+        assert all(rows[code] == "unchanged" for code, z in seen.items() if z == zone)
+    assert seen == {"ZN-40": 40, "ZN-38": 38}
+    # The old export put ZN-40 in zone 38: its area would be 0.47 % too large.
+    in_38 = transform_geom(stored["ZN-40"], 4490, 4526).area
+    in_40 = transform_geom(stored["ZN-40"], 4490, 4528).area
+    assert in_38 / in_40 - 1 > 0.004
+
+
+def test_txt_export_in_one_zone_is_one_file(client, tokens):  # type: ignore[no-untyped-def]
+    r = client.get("/api/exports/parcels?format=txt&city=130100", headers=auth(tokens["admin"]))
+    assert r.status_code == 200
+    assert r.headers["content-type"].startswith("text/plain")
+    assert r.headers["content-disposition"].endswith('.txt"')
+    assert parse_txt(r.content).epsg == 4526
+
+
+def test_cli_txt_export_over_several_zones_writes_a_zip(tmp_path, settings, monkeypatch):  # type: ignore[no-untyped-def]
+    import zipfile
+
+    from typer.testing import CliRunner
+
+    from landmatch.cli import app
+    from landmatch.settings import get_settings
+
+    monkeypatch.setenv("LANDMATCH_DATABASE_URL", settings.database_url)
+    get_settings.cache_clear()
+    out = tmp_path / "x.txt"
+    r = CliRunner().invoke(app, ["export", str(out), "--format", "txt"])
+    assert r.exit_code == 0, r.output
+    assert not out.exists() and (tmp_path / "x.zip").exists()
+    assert "投影带" in r.output
+    names = zipfile.ZipFile(tmp_path / "x.zip").namelist()
+    assert {"界址点_38带.txt", "界址点_39带.txt", "界址点_40带.txt"} <= set(names)
+    for name in names:
+        zone = int(name.removeprefix("界址点_").removesuffix("带.txt"))
+        assert parse_txt(zipfile.ZipFile(tmp_path / "x.zip").read(name)).epsg == 4488 + zone
+    single = tmp_path / "sjz.txt"
+    r = CliRunner().invoke(app, ["export", str(single), "--format", "txt", "--city", "130100"])
+    assert r.exit_code == 0, r.output
+    assert parse_txt(single.read_bytes()).epsg == 4526
+
+
 def test_public_export_has_public_fields_only(client, tokens):  # type: ignore[no-untyped-def]
     r = client.get("/api/exports/parcels?format=geojson&city=130100")
     assert r.status_code == 200

@@ -19,7 +19,10 @@ class ExportQuery(ParcelQuery):
     encoding: Literal["UTF-8", "GBK"] = "UTF-8"
 
 
-@router.get("/parcels", summary="Export parcels: geojson, gpkg, shp (zip), xlsx (熟地清单), txt")
+@router.get(
+    "/parcels",
+    summary="Export parcels: geojson, gpkg, shp (zip), xlsx (熟地清单), txt (a zip of one TXT per 3° zone when the parcels span several)",
+)
 def parcels(
     q: Annotated[ExportQuery, Query()], session: SessionDep, principal: PrincipalDep
 ) -> Response:

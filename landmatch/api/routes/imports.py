@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from landmatch.api.deps import PrincipalDep, SessionDep, SettingsDep
 from landmatch.db import derived
 from landmatch.inventory import imports
-from landmatch.inventory.uploads import read_upload
+from landmatch.inventory.uploads import read_upload, single_fields
 
 router = APIRouter(prefix="/api/imports", tags=["imports"])
 
@@ -29,16 +29,25 @@ async def create(
     city: Annotated[str | None, Form(pattern=r"^\d{6}$")] = None,
     crs: Annotated[str | None, Form(max_length=100)] = None,
     encoding: Annotated[str | None, Form(max_length=40)] = None,
+    code_prefix: Annotated[
+        str | None,
+        Form(
+            max_length=200,  # the 1–40 rule is checked by the import, with a message for users
+            description="Prefix for the file's parcel codes: code 1 becomes PREFIX-1",
+        ),
+    ] = None,
     repair: Annotated[bool, Form()] = False,
     reason: Annotated[str | None, Form(max_length=500)] = None,
 ) -> dict[str, Any]:
     imports.require_editor(principal)
+    await single_fields(request)
     data = await read_upload(request, file, settings.max_upload_mb)
     opts = imports.ImportOptions(
         dry_run=dry_run,
         city=city,
         crs=crs,
         encoding=encoding,
+        code_prefix=code_prefix,
         repair=repair,
         reason=reason,
         max_rows=settings.max_import_rows,

@@ -1,0 +1,470 @@
+"""Import files as users send them: TXT parcel numbers and --code-prefix, encodings (TXT and
+DBF), files whose extension lies, GDAL messages without server paths, one file per upload.
+
+Against the real database and real files; rejections are checked for their Chinese message and
+for leaving the database as it was.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import tempfile
+import zipfile
+from pathlib import Path
+
+import geopandas as gpd
+import pytest
+from sqlalchemy import text
+from typer.testing import CliRunner
+
+from landmatch.auth import Principal
+from landmatch.errors import InvalidInput, UnprocessableInput
+from landmatch.inventory.imports import ImportOptions, run_import
+from tests.conftest import auth
+from tests.geo import shapes
+from tests.inventory.conftest import feature, geojson_bytes, square
+
+ADMIN = Principal(name="tester", role="admin")
+EXAMPLE = shapes.TXT_EXAMPLE.replace("\n", "\r\n").encode("gbk")  # as a Windows tool writes it
+EXAMPLE_HEADER_LINE = 13
+
+
+def _post(client, token, name, data, **form):  # type: ignore[no-untyped-def]
+    return client.post(
+        "/api/imports",
+        files={"file": (name, data)},
+        data={k: str(v).lower() if isinstance(v, bool) else v for k, v in form.items()},
+        headers=auth(token),
+    )
+
+
+def _problem(r) -> str:  # type: ignore[no-untyped-def]
+    assert r.headers["content-type"].startswith("application/problem+json"), r.text
+    body = r.json()
+    return body["detail"] + json.dumps(body.get("errors"), ensure_ascii=False)
+
+
+# --------------------------------------------------------------------------- TXT codes
+
+
+def test_txt_file_numbers_are_refused_with_a_hint(client, tokens, fingerprint):  # type: ignore[no-untyped-def]
+    before = fingerprint()
+    r = _post(client, tokens["admin"], "zdx.txt", EXAMPLE)
+    assert r.status_code == 422, r.text
+    report = r.json()["errors"]
+    [row] = report["rows"]
+    assert row["row"] == EXAMPLE_HEADER_LINE and row["code"] == "1"
+    [problem] = row["problems"]
+    assert problem["field"] == "code"
+    assert problem["reason"].startswith("地块编号“1”格式不正确（3–64 位字母、数字、-、_）；")
+    assert "界址点文件的地块编号只是文件内序号，请用 --code-prefix 指定前缀" in problem["reason"]
+    assert "--code-prefix 130100-2024-XY" in problem["reason"]
+    assert "请用 --code-prefix" in r.json()["detail"]  # the summary names the first problem
+    assert fingerprint() == before
+
+
+def test_txt_hint_is_given_once_per_row(session):  # type: ignore[no-untyped-def]
+    head, body = shapes.TXT_EXAMPLE.split("[地块坐标]\n")
+    second = body.replace(",385447", ",385457").replace(",385448", ",385458")
+    txt = (head + "[地块坐标]\n" + body + second).encode()  # two parcels, both numbered 1
+    rep = run_import(session.connection(), txt, "a.txt", ADMIN, ImportOptions(dry_run=True))
+    assert [r["row"] for r in rep["rows"]] == [13, 19]
+    for row in rep["rows"]:
+        reasons = [p["reason"] for p in row["problems"]]
+        assert len(reasons) == 2 and "在文件中重复" in reasons[1]
+        assert [r.count("--code-prefix 指定前缀") for r in reasons] == [1, 0]
+    rep = run_import(
+        session.connection(), txt, "a.txt", ADMIN, ImportOptions(dry_run=True, code_prefix="S")
+    )
+    assert rep["totals"]["rejected"] == 2  # S-1 twice: still duplicates, without the hint
+    assert all("--code-prefix" not in p["reason"] for p in rep["rejected"])
+
+
+def test_txt_with_code_prefix_creates_prefix_dash_number(client, tokens, session):  # type: ignore[no-untyped-def]
+    r = _post(client, tokens["bureau"], "zdx.txt", EXAMPLE, code_prefix="SJZ-2024")
+    assert r.status_code == 200, r.text
+    report = r.json()
+    assert report["code_prefix"] == "SJZ-2024" and report["crs"] == "EPSG:4526"
+    assert report["rows"] == [
+        {"row": EXAMPLE_HEADER_LINE, "code": "SJZ-2024-1", "action": "created"}
+    ]
+    assert report["warnings"] == []
+    area, city = session.execute(
+        text("SELECT area_m2, city_code FROM landmatch.parcel WHERE code = 'SJZ-2024-1'")
+    ).one()
+    assert float(area) == pytest.approx(10_000, rel=1e-3)  # 1 公顷 within 0.1 %
+    assert city == "130100"
+
+
+def test_cli_import_with_code_prefix(tmp_path, engine, settings, monkeypatch):  # type: ignore[no-untyped-def]
+    from landmatch.cli import app
+    from landmatch.settings import get_settings
+
+    monkeypatch.setenv("LANDMATCH_DATABASE_URL", settings.database_url)
+    get_settings.cache_clear()
+    f = tmp_path / "zdx.txt"
+    f.write_bytes(EXAMPLE)
+    out = tmp_path / "report.json"
+    args = ["import", str(f), "--dry-run", "--code-prefix", "SJZ-2024", "--report", str(out)]
+    r = CliRunner().invoke(app, args)
+    assert r.exit_code == 0, r.output
+    report = json.loads(out.read_text())
+    assert report["rows"] == [
+        {"row": EXAMPLE_HEADER_LINE, "code": "SJZ-2024-1", "action": "created"}
+    ]
+    r = CliRunner().invoke(app, ["import", str(f), "--dry-run", "--report", str(out)])
+    assert r.exit_code == 0 and "拒绝" in r.output  # a dry run reports rejections
+    [rejected] = json.loads(out.read_text())["rejected"]
+    assert rejected["row"] == EXAMPLE_HEADER_LINE
+    assert "请用 --code-prefix 指定前缀" in rejected["reason"]
+    r = CliRunner().invoke(app, ["import", str(f), "--dry-run", "--code-prefix", "石家庄"])
+    assert isinstance(r.exception, InvalidInput)
+    assert "地块编号前缀“石家庄”无效" in r.exception.message
+    with engine.connect() as c:
+        assert not c.execute(
+            text("SELECT count(*) FROM landmatch.parcel WHERE code LIKE 'SJZ-2024-%'")
+        ).scalar()
+
+
+def test_code_prefix_sanitises_and_applies_to_every_format(session):  # type: ignore[no-untyped-def]
+    conn = session.connection()
+    txt = shapes.TXT_EXAMPLE.replace(",1,地块1,", ",B/R-14,地块1,").encode()
+    rep = run_import(conn, txt, "a.txt", ADMIN, ImportOptions(code_prefix="QHD_2024"))
+    assert [r["code"] for r in rep["rows"]] == ["QHD_2024-B-R-14"]
+    geo = geojson_bytes(feature("7"), feature("A 8 /", square(114.52, 38.05)))
+    rep = run_import(conn, geo, "b.geojson", ADMIN, ImportOptions(code_prefix="-HB-"))
+    assert [r["code"] for r in rep["rows"]] == ["HB-7", "HB-A-8"]
+    stored = conn.execute(
+        text(
+            "SELECT code FROM landmatch.parcel WHERE code IN ('QHD_2024-B-R-14', 'HB-7', 'HB-A-8')"
+        )
+    ).scalars()
+    assert sorted(stored) == ["HB-7", "HB-A-8", "QHD_2024-B-R-14"]
+
+
+@pytest.mark.parametrize("prefix", ["石家庄", "SJZ 2024", "a" * 41, "---", "SJZ/2024"])
+def test_malformed_prefix_is_refused(session, fingerprint, prefix):  # type: ignore[no-untyped-def]
+    before = fingerprint()
+    with pytest.raises(InvalidInput, match="地块编号前缀“.*”无效：只能包含字母、数字、-、_"):
+        run_import(session.connection(), EXAMPLE, "a.txt", ADMIN, ImportOptions(code_prefix=prefix))
+    assert fingerprint() == before
+
+
+def test_blank_prefix_means_none(session):  # type: ignore[no-untyped-def]
+    rep = run_import(
+        session.connection(),
+        geojson_bytes(feature("PFX-001")),
+        "a.geojson",
+        ADMIN,
+        ImportOptions(code_prefix="  ", dry_run=True),
+    )
+    assert rep["code_prefix"] is None and rep["rows"][0]["code"] == "PFX-001"
+
+
+def test_code_without_letters_or_digits_cannot_take_a_prefix(session, fingerprint):  # type: ignore[no-untyped-def]
+    before = fingerprint()
+    txt = shapes.TXT_EXAMPLE.replace(",1,地块1,", ",一号,地块1,").encode()
+    with pytest.raises(UnprocessableInput) as info:
+        run_import(session.connection(), txt, "a.txt", ADMIN, ImportOptions(code_prefix="SJZ"))
+    [row] = info.value.detail["rows"]
+    assert row["row"] == EXAMPLE_HEADER_LINE
+    assert [p["reason"] for p in row["problems"]] == [
+        "地块编号“一号”中没有字母或数字，加前缀 SJZ 后无法构成编号；请在文件中填写编号"
+    ]
+    assert fingerprint() == before
+
+
+# --------------------------------------------------------------------------- TXT content
+
+
+def test_txt_area_mismatch_is_warned_once_in_mu_and_hectares(session):  # type: ignore[no-untyped-def]
+    txt = shapes.TXT_EXAMPLE.replace("5,1.0000,", "5,1.2000,").encode()
+    rep = run_import(
+        session.connection(), txt, "a.txt", ADMIN, ImportOptions(code_prefix="SJZ", dry_run=True)
+    )
+    assert rep["warnings"] == [
+        "地块“1”（第 13 行）：申报面积 1.2 公顷（18.00 亩）与坐标计算面积 1.0000 公顷"
+        "（15.00 亩）相差 +20.00%（超过 1%）"
+    ]
+
+
+def test_utf16_garbage_txt_is_a_clear_format_error(client, tokens, fingerprint):  # type: ignore[no-untyped-def]
+    before = fingerprint()
+    r = _post(client, tokens["admin"], "x.txt", b"\xff\xfe\x00\x01garbage")
+    assert r.status_code == 422
+    assert r.json()["title"] == "文件格式错误"
+    assert "文件以 UTF-16 字节顺序标记（BOM）开头，但内容不是有效的 UTF-16 文本" in _problem(r)
+    assert fingerprint() == before
+
+
+def test_txt_encoding_option_is_honoured(client, tokens, fingerprint):  # type: ignore[no-untyped-def]
+    utf16 = shapes.TXT_EXAMPLE.encode("utf-16-le")  # no BOM: only --encoding can tell
+    before = fingerprint()
+    r = _post(client, tokens["admin"], "a.txt", utf16, code_prefix="SJZ", dry_run=True)
+    assert r.status_code == 422 and "--encoding" in _problem(r)
+    r = _post(
+        client,
+        tokens["admin"],
+        "a.txt",
+        utf16,
+        code_prefix="SJZ",
+        encoding="UTF-16LE",
+        dry_run=True,
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["rows"][0]["code"] == "SJZ-1" and r.json()["totals"]["created"] == 1
+    r = _post(client, tokens["admin"], "a.txt", EXAMPLE, code_prefix="SJZ", encoding="UTF-8")
+    assert r.status_code == 422 and "无法按 UTF-8 解码文件" in _problem(r)
+    assert fingerprint() == before
+
+
+# --------------------------------------------------------------------------- shapefile DBF
+
+
+def _gbk_shapefile(tmp: Path, values: dict[str, list[str]], *, ldid: int, cpg: str | None) -> bytes:
+    """A real shapefile zip, DBF in GBK with Chinese field names, LDID byte set, no/with .cpg."""
+    gdf = gpd.GeoDataFrame(values, geometry=[shapes.SQUARE_SJZ], crs="EPSG:4490")
+    gdf.to_file(tmp / "p.shp", engine="pyogrio", encoding="GBK")
+    dbf = bytearray((tmp / "p.dbf").read_bytes())
+    dbf[29] = ldid
+    (tmp / "p.dbf").write_bytes(bytes(dbf))
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for p in sorted(tmp.iterdir()):
+            if p.suffix not in (".cpg", ".zip"):
+                zf.write(p, p.name)
+        if cpg is not None:
+            zf.writestr("p.cpg", cpg)
+    return buf.getvalue()
+
+
+ASCII_VALUES = {"地块编号": ["SHP-GBK-1"], "地块名称": ["Plot A"], "用途": ["100101"]}
+
+
+@pytest.mark.parametrize("ldid", [0x00, 0x4D, 0x7A, 0x57])
+def test_gbk_field_names_without_cpg(tmp_path, session, ldid):  # type: ignore[no-untyped-def]
+    data = _gbk_shapefile(tmp_path, ASCII_VALUES, ldid=ldid, cpg=None)
+    rep = run_import(session.connection(), data, "gbk.zip", ADMIN, ImportOptions())
+    assert rep["rows"] == [{"row": 1, "code": "SHP-GBK-1", "action": "created"}]
+    name = session.execute(
+        text("SELECT name FROM landmatch.parcel WHERE code = 'SHP-GBK-1'")
+    ).scalar()
+    assert name == "Plot A"
+
+
+def test_dbf_ldid_gives_chinese_values(tmp_path, session):  # type: ignore[no-untyped-def]
+    values = {**ASCII_VALUES, "地块名称": ["昌黎东区地块"]}
+    data = _gbk_shapefile(tmp_path, values, ldid=0x4D, cpg=None)
+    run_import(session.connection(), data, "gbk.zip", ADMIN, ImportOptions())
+    name = session.execute(
+        text("SELECT name FROM landmatch.parcel WHERE code = 'SHP-GBK-1'")
+    ).scalar()
+    assert name == "昌黎东区地块"
+
+
+def test_encoding_precedence_option_then_cpg_then_ldid(tmp_path, session, fingerprint):  # type: ignore[no-untyped-def]
+    conn = session.connection()
+    before = fingerprint()
+    # A .cpg that lies (UTF-8) beats the LDID (GBK): the names do not decode.
+    lying = _gbk_shapefile(tmp_path, ASCII_VALUES, ldid=0x4D, cpg="UTF-8")
+    with pytest.raises(UnprocessableInput, match="无法按 UTF-8 解码.*请用 --encoding 指定"):
+        run_import(conn, lying, "gbk.zip", ADMIN, ImportOptions())
+    assert fingerprint() == before
+    # --encoding beats the .cpg.
+    rep = run_import(conn, lying, "gbk.zip", ADMIN, ImportOptions(encoding="GBK", dry_run=True))
+    assert rep["rows"][0]["code"] == "SHP-GBK-1"
+    # The .cpg beats the LDID (which says CP1252 here).
+    right = _gbk_shapefile(tmp_path, ASCII_VALUES, ldid=0x03, cpg="936")
+    rep = run_import(conn, right, "gbk.zip", ADMIN, ImportOptions(dry_run=True))
+    assert rep["rows"][0]["code"] == "SHP-GBK-1"
+
+
+# --------------------------------------------------------------------------- content vs name
+
+
+def _xlsx(*rows: list[object]) -> bytes:
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    for row in rows:
+        wb.active.append(row)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def _gpkg(code: str) -> bytes:
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "p.gpkg"
+        gpd.GeoDataFrame(
+            {"code": [code], "name": ["测试"], "land_use": ["100101"]},
+            geometry=[shapes.SQUARE_SJZ],
+            crs="EPSG:4490",
+        ).to_file(path, driver="GPKG", engine="pyogrio")
+        return path.read_bytes()
+
+
+def _shp_zip(code: str) -> bytes:
+    with tempfile.TemporaryDirectory() as d:
+        gpd.GeoDataFrame(
+            {"code": [code], "name": ["测试"], "land_use": ["100101"]},
+            geometry=[shapes.SQUARE_SJZ],
+            crs="EPSG:4490",
+        ).to_file(Path(d) / "p.shp", engine="pyogrio", encoding="UTF-8")
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w") as zf:
+            for p in sorted(Path(d).iterdir()):
+                zf.write(p, p.name)
+        return buf.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("name", "make", "fmt", "warning"),
+    [
+        (
+            "清单.csv",
+            lambda: _xlsx(
+                ["地块编号", "地块名称", "用途", "WKT"],
+                ["CT-1", "测试", "100101", shapes.SQUARE_SJZ.wkt],
+            ),
+            "xlsx",
+            "文件“清单.csv”的扩展名为 .csv（CSV），但内容是 Excel 工作簿（xlsx）；"
+            "已按内容读取为 Excel 工作簿（xlsx）",
+        ),
+        (
+            "p.geojson",
+            lambda: _gpkg("CT-1"),
+            "gpkg",
+            "文件“p.geojson”的扩展名为 .geojson（GeoJSON），但内容是 GeoPackage；"
+            "已按内容读取为 GeoPackage",
+        ),
+        (
+            "p.txt",
+            lambda: geojson_bytes(feature("CT-1")),
+            "geojson",
+            "文件“p.txt”的扩展名为 .txt（界址点坐标 TXT），但内容是 GeoJSON；已按内容读取为 GeoJSON",
+        ),
+        (
+            "p.xlsx",
+            lambda: _shp_zip("CT-1"),
+            "shp",
+            "文件“p.xlsx”的扩展名为 .xlsx（Excel 工作簿（xlsx）），但内容是 Shapefile（zip 压缩包）；"
+            "已按内容读取为 Shapefile（zip 压缩包）",
+        ),
+        (
+            "p.dat",
+            lambda: _gpkg("CT-1"),
+            "gpkg",
+            "文件“p.dat”的扩展名为 .dat，但内容是 GeoPackage；已按内容读取为 GeoPackage",
+        ),
+    ],
+)
+def test_content_decides_with_a_warning(client, tokens, fingerprint, name, make, fmt, warning):  # type: ignore[no-untyped-def]
+    before = fingerprint()
+    r = _post(client, tokens["admin"], name, make(), dry_run=True, city="130100")
+    assert r.status_code == 200, r.text
+    report = r.json()
+    assert report["format"] == fmt and report["totals"]["created"] == 1
+    assert report["warnings"][0] == warning
+    assert fingerprint() == before
+
+
+def test_matching_extension_gives_no_warning(client, tokens):  # type: ignore[no-untyped-def]
+    r = _post(client, tokens["admin"], "p.gpkg", _gpkg("CT-2"), dry_run=True)
+    assert r.status_code == 200, r.text
+    assert r.json()["warnings"] == []
+
+
+def test_office_documents_that_are_no_workbook_are_refused(client, tokens, fingerprint):  # type: ignore[no-untyped-def]
+    from tests.data.make_bad import word_document
+
+    before = fingerprint()
+    r = _post(client, tokens["admin"], "清单.xlsx", word_document())
+    assert r.status_code == 422
+    assert "无法识别的文件类型“清单.xlsx”：内容是 Word、PowerPoint 等 Office 文档" in _problem(r)
+    assert fingerprint() == before
+
+
+# --------------------------------------------------------------------------- GDAL messages
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "shown"),
+    [
+        ("地块.gpkg", b"this is no database at all", "“地块.gpkg”不是可识别的 GeoPackage 文件"),
+        ("p.geojson", b'{"type": "Unknown"}', "“p.geojson”不是可识别的 GeoJSON 文件"),
+        (
+            "parcels.zip",
+            None,
+            "“parcels.zip/p.shp”不是可识别的 Shapefile 文件",
+        ),
+    ],
+)
+def test_gdal_messages_name_the_users_file(client, tokens, fingerprint, name, data, shown):  # type: ignore[no-untyped-def]
+    if data is None:
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w") as zf:
+            for ext in ("shp", "shx", "dbf"):
+                zf.writestr(f"p.{ext}", b"x" * 200)
+        data = buf.getvalue()
+    before = fingerprint()
+    r = _post(client, tokens["admin"], name, data)
+    assert r.status_code == 422
+    message = _problem(r)
+    assert shown in message
+    assert "/tmp" not in message and "lm-import-" not in message and "upload." not in message
+    assert fingerprint() == before
+
+
+def test_gdal_message_paths_are_replaced():  # type: ignore[no-untyped-def]
+    from landmatch.inventory.readers import _gdal_message
+
+    tmp = Path(tempfile.gettempdir()) / "lm-import-abc123"
+    exc = RuntimeError(f"sqlite3_open({tmp}/upload.gpkg) failed: {tmp}/upload.gpkg-wal locked")
+    assert (
+        _gdal_message(exc, tmp / "upload.gpkg", "地块.gpkg", "GeoPackage")
+        == "sqlite3_open(地块.gpkg) failed: 地块.gpkg-wal locked"
+    )
+    exc = RuntimeError(f"Failed to open {tmp}/p.dbf; at {tmp}")
+    assert (
+        _gdal_message(exc, tmp / "p.shp", "x.zip/p.shp", "Shapefile")
+        == "Failed to open x.zip/p.dbf; at x.zip/"
+    )
+
+
+# --------------------------------------------------------------------------- the upload
+
+
+def test_two_file_parts_are_refused(client, tokens, fingerprint):  # type: ignore[no-untyped-def]
+    before = fingerprint()
+    r = client.post(
+        "/api/imports",
+        files=[
+            ("file", ("a.geojson", geojson_bytes(feature("TWO-001")))),
+            ("file", ("b.geojson", geojson_bytes(feature("TWO-002", square(114.52, 38.05))))),
+        ],
+        headers=auth(tokens["admin"]),
+    )
+    assert r.status_code == 422
+    assert "一次只能导入一个文件：表单中有 2 个 file 字段" in _problem(r)
+    assert fingerprint() == before
+
+
+def test_repeated_form_fields_are_refused(client, tokens, fingerprint):  # type: ignore[no-untyped-def]
+    before = fingerprint()
+    r = client.post(
+        "/api/imports",
+        files=[("file", ("a.geojson", geojson_bytes(feature("TWO-001"))))],
+        data={"crs": ["EPSG:4490", "EPSG:4526"]},
+        headers=auth(tokens["admin"]),
+    )
+    assert r.status_code == 422
+    assert "表单字段 crs 重复出现" in _problem(r)
+    assert fingerprint() == before
+
+
+def test_a_single_file_part_is_accepted(client, tokens):  # type: ignore[no-untyped-def]
+    r = _post(client, tokens["admin"], "a.geojson", geojson_bytes(feature("ONE-001")), dry_run=True)
+    assert r.status_code == 200, r.text
+    assert r.json()["totals"]["created"] == 1
