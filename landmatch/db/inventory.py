@@ -91,6 +91,22 @@ def existing_ids(conn: Connection, codes: Sequence[str]) -> dict[str, int]:
     return {r[0]: r[1] for r in rows}
 
 
+def distances_m(conn: Connection, ids: Sequence[int], points: np.ndarray) -> list[float | None]:
+    """How far each point (EPSG:4490) lies from its stored parcel, in metres on the ellipsoid
+    (0 inside; None where the parcel is gone)."""
+    if not len(ids):
+        return []
+    rows = conn.execute(
+        text(
+            "SELECT u.n, ST_Distance(p.geom::geography, ST_GeomFromWKB(u.w, 4490)::geography) "
+            "FROM unnest(CAST(:ids AS bigint[]), CAST(:wkb AS bytea[])) WITH ORDINALITY "
+            "AS u(id, w, n) LEFT JOIN landmatch.parcel p ON p.id = u.id ORDER BY u.n"
+        ),
+        {"ids": [int(i) for i in ids], "wkb": list(shapely.to_wkb(points))},
+    ).all()
+    return [None if r[1] is None else float(r[1]) for r in rows]
+
+
 @dataclass
 class WriteResult:
     actions: dict[Any, str]  # row label → created / updated / unchanged

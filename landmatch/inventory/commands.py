@@ -173,24 +173,34 @@ def export_cmd(
     city: Annotated[str | None, typer.Option("--city")] = None,
     zone: Annotated[str | None, typer.Option("--zone")] = None,
     encoding: Annotated[
-        str, typer.Option("--encoding", help="Shapefile DBF: UTF-8 or GBK.")
+        str, typer.Option("--encoding", help="Shapefile DBF and 界址点 TXT: UTF-8 or GBK.")
     ] = "UTF-8",
+    gk_zone: Annotated[
+        int | None,
+        typer.Option("--gk-zone", help="TXT: write every parcel in this 3° zone (e.g. 38)."),
+    ] = None,
     public: Annotated[
         bool, typer.Option("--public", help="Public parcels and fields only.")
     ] = False,
 ) -> None:
     """Export parcels (the 熟地清单 as xlsx, GIS formats, 界址点 TXT)."""
+    from landmatch import vocab
     from landmatch.auth import PUBLIC
     from landmatch.db.engine import session_factory
     from landmatch.db.parcels import ParcelFilter
+    from landmatch.errors import InvalidInput
     from landmatch.inventory.exports import export_parcels
 
     fmt = fmt or {"zip": "shp", "json": "geojson"}.get(
         out.suffix.lstrip("."), out.suffix.lstrip(".")
     )
+    if city is not None and city not in vocab.CITIES:
+        raise InvalidInput(f"未知城市代码 {city}；可选：{', '.join(vocab.CITIES)}")
     f = ParcelFilter(status=status.split(",") if status else None, city=city, zone=zone)
     with session_factory(_engine())() as session:
-        res = export_parcels(session, f, PUBLIC if public else _cli_principal(), fmt, encoding)
+        res = export_parcels(
+            session, f, PUBLIC if public else _cli_principal(), fmt, encoding, zone=gk_zone
+        )
     if fmt == "txt" and res.filename.endswith(".zip") and out.suffix.lower() != ".zip":
         # A TXT export spanning several zones is a zip of one file per zone.
         out = out.with_suffix(".zip")

@@ -28,7 +28,7 @@ from landmatch.auth import Principal
 from landmatch.db.parcels import ParcelFilter, filter_sql
 from landmatch.errors import InvalidInput, NotFound
 from landmatch.geo.measure import M2_PER_HA, M2_PER_MU
-from landmatch.geo.txt import write_txt_zones
+from landmatch.geo.txt import write_txt, write_txt_zones
 from landmatch.inventory.fields import BY_NAME, FIELDS, SHP_NAMES
 
 FORMATS = {
@@ -54,9 +54,10 @@ def _fields(principal: Principal) -> list[str]:
 
 
 def fetch(
-    session: Session, f: ParcelFilter, principal: Principal
+    session: Session, f: ParcelFilter, principal: Principal, limit: int | None = None
 ) -> tuple[pd.DataFrame, np.ndarray]:
-    """Rows (field columns + area_m2) and geometries (EPSG:4490, full precision)."""
+    """Rows (field columns + area_m2) and geometries (EPSG:4490, full precision), in code
+    order; ``limit`` (None: all) and ``f.offset`` page through them as a listing does."""
     names = [n for n in _fields(principal) if n != "zone_code"]
     cols = [f"p.{n}" for n in names if n != "ref_price_wan_per_mu"]
     if "ref_price_wan_per_mu" in names:
@@ -66,10 +67,17 @@ def fetch(
             else "p.ref_price_wan_per_mu"
         )
     where, params = filter_sql(f, principal)
+    page = ""
+    if limit is not None:
+        page = " LIMIT :limit OFFSET :offset"
+        params.update(limit=limit, offset=f.offset)
+    elif f.offset:
+        page = " OFFSET :offset"
+        params["offset"] = f.offset
     sql = (
         f"SELECT {', '.join(cols)}, z.code AS zone_code, p.area_m2, ST_AsBinary(p.geom) AS wkb "
         "FROM landmatch.parcel p LEFT JOIN landmatch.dev_zone z ON z.id = p.zone_id "
-        f"WHERE {' AND '.join(where)} ORDER BY p.code"
+        f"WHERE {' AND '.join(where)} ORDER BY p.code{page}"
     )
     rows = session.execute(text(sql), params).mappings().all()
     frame = pd.DataFrame(
@@ -147,7 +155,9 @@ def _label_list(values: Any, f: Any) -> Any:
     return values
 
 
-def _xlsx(frame: pd.DataFrame, geoms: np.ndarray) -> bytes:
+def _xlsx(frame: pd.DataFrame, geoms: np.ndarray, county_names: dict[str, str]) -> bytes:
+    """The 熟地清单: one row per parcel (Chinese headers, labels, 亩 and 公顷), a summary
+    sheet by city, and for each city a summary sheet by county and by land use."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
@@ -189,50 +199,62 @@ def _xlsx(frame: pd.DataFrame, geoms: np.ndarray) -> bytes:
         ]
         ws.append(row)
     ws.freeze_panes = "B2"
-    summary = wb.create_sheet("按城市汇总")
     statuses = list(vocab.PARCEL_STATUS)
-    summary.append(
-        [
-            "城市代码",
-            "城市",
-            "地块数",
-            "面积(亩)",
-            "面积(公顷)",
-            *(f"{vocab.PARCEL_STATUS[s]}(宗)" for s in statuses),
-            *(f"{vocab.PARCEL_STATUS[s]}(亩)" for s in statuses),
+    status_cols = [
+        *(f"{vocab.PARCEL_STATUS[s]}(宗)" for s in statuses),
+        *(f"{vocab.PARCEL_STATUS[s]}(亩)" for s in statuses),
+    ]
+
+    def tally(part: pd.DataFrame) -> list[Any]:
+        counts = part["status"].value_counts() if "status" in part else pd.Series(dtype=int)
+        areas = part.groupby("status")["area_m2"].sum() if "status" in part else pd.Series()
+        total = part["area_m2"].sum()
+        return [
+            len(part),
+            round(total / M2_PER_MU, 2),
+            round(total / M2_PER_HA, 4),
+            *(int(counts.get(s, 0)) for s in statuses),
+            *(round(float(areas.get(s, 0)) / M2_PER_MU, 2) for s in statuses),
         ]
-    )
-    for cell in summary[1]:
-        cell.font = Font(bold=True)
+
+    def sheet(title: str, head: list[str]) -> Any:
+        ws2 = wb.create_sheet(title[:31])
+        ws2.append([*head, "地块数", "面积(亩)", "面积(公顷)", *status_cols])
+        for cell in ws2[1]:
+            cell.font = Font(bold=True)
+        return ws2
+
+    # The province at a glance: one row per city.
+    summary = sheet("按城市汇总", ["城市代码", "城市"])
+    for city, part in frame.groupby("city_code"):
+        summary.append([city, vocab.CITIES.get(city, city), *tally(part)])
     if len(frame):
-        g = frame.assign(status=frame.get("status", "")).groupby("city_code")
-        for city, part in g:
-            counts = part["status"].value_counts()
-            areas = part.groupby("status")["area_m2"].sum()
-            total = part["area_m2"].sum()
-            summary.append(
-                [
-                    city,
-                    vocab.CITIES.get(city, city),
-                    len(part),
-                    round(total / M2_PER_MU, 2),
-                    round(total / M2_PER_HA, 4),
-                    *(int(counts.get(s, 0)) for s in statuses),
-                    *(round(float(areas.get(s, 0)) / M2_PER_MU, 2) for s in statuses),
-                ]
-            )
-        total = frame["area_m2"].sum()
-        summary.append(
-            ["合计", "", len(frame), round(total / M2_PER_MU, 2), round(total / M2_PER_HA, 4)]
-        )
+        summary.append(["合计", "", *tally(frame)])
+    # Each city's own summary sheet: by county, then by land use.
+    for city, part in frame.groupby("city_code"):
+        ws2 = sheet(f"{vocab.CITIES.get(city, city)}汇总", ["区县代码", "区县"])
+        if "county_code" in part:
+            counties = part.assign(county=part["county_code"].fillna(""))
+            for county, sub in counties.groupby("county"):
+                ws2.append([county or "—", county_names.get(county, "未填区县"), *tally(sub)])
+        ws2.append(["合计", "", *tally(part)])
+        ws2.append([])
+        ws2.append(["用途代码", "用途", "地块数", "面积(亩)", "面积(公顷)"])
+        for cell in ws2[ws2.max_row]:
+            cell.font = Font(bold=True)
+        for use, sub in part.groupby("land_use"):
+            ws2.append([use, vocab.LAND_USE.get(use, use), *tally(sub)[:3]])
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
 
 
-def _txt(frame: pd.DataFrame, geoms: np.ndarray) -> dict[int, bytes]:
+def _txt(
+    frame: pd.DataFrame, geoms: np.ndarray, encoding: str, zone: int | None
+) -> dict[int, bytes]:
     """One 界址点 TXT per 3° zone, each parcel in the zone of its centroid (a file carries one
-    带号, and readers reject files that mix zones)."""
+    带号, and readers reject files that mix zones); with ``zone``, every parcel in that one
+    (a city that keeps its surveys in one zone)."""
     items = [
         {
             "code": r["code"],
@@ -242,7 +264,13 @@ def _txt(frame: pd.DataFrame, geoms: np.ndarray) -> dict[int, bytes]:
         }
         for r, g in zip(frame.to_dict("records"), geoms, strict=True)
     ]
-    return write_txt_zones(items, produced_on=dt.date.today(), producer="landmatch")
+    today = dt.date.today()
+    if zone is not None:
+        data = write_txt(
+            items, zone=zone, produced_on=today, producer="landmatch", encoding=encoding
+        )
+        return {zone: data}
+    return write_txt_zones(items, produced_on=today, producer="landmatch", encoding=encoding)
 
 
 def txt_name(zone: int) -> str:
@@ -259,19 +287,31 @@ def _zip(files: dict[str, bytes]) -> bytes:
 
 
 def export_parcels(
-    session: Session, f: ParcelFilter, principal: Principal, fmt: str, encoding: str = "UTF-8"
+    session: Session,
+    f: ParcelFilter,
+    principal: Principal,
+    fmt: str,
+    encoding: str = "UTF-8",
+    *,
+    limit: int | None = None,
+    zone: int | None = None,
 ) -> Export:
+    """The filtered parcels as a file. ``encoding`` (UTF-8 or GBK) applies to shp and txt;
+    ``zone`` (a 3° zone; 37–40 cover Hebei) writes a TXT export in that one zone."""
     if fmt not in FORMATS:
         raise InvalidInput(f"不支持的导出格式 {fmt}；可选：{', '.join(FORMATS)}")
     if encoding.upper().replace("-", "") not in ("UTF8", "GBK", "GB18030"):
         raise InvalidInput("encoding 仅支持 UTF-8 或 GBK")
-    frame, geoms = fetch(session, f, principal)
+    if zone is not None and (fmt != "txt" or not 25 <= zone <= 45):
+        raise InvalidInput("zone（3° 带号 25–45）只用于界址点 TXT 导出")
+    frame, geoms = fetch(session, f, principal, limit)
     if fmt == "txt" and not len(frame):
         raise NotFound("没有符合条件的地块可导出")
     media, ext = FORMATS[fmt]
     stamp = dt.date.today().strftime("%Y%m%d")
     if fmt == "txt":
-        by_zone = _txt(frame, geoms)
+        txt_encoding = "utf-8" if encoding.upper().replace("-", "") == "UTF8" else "gbk"
+        by_zone = _txt(frame, geoms, txt_encoding, zone)
         if len(by_zone) == 1:
             [data] = by_zone.values()
             return Export(data=data, media_type=media, filename=f"parcels-{stamp}.txt")
@@ -289,5 +329,8 @@ def export_parcels(
     elif fmt == "shp":
         data = _ogr(frame, geoms, "ESRI Shapefile", encoding)
     else:
-        data = _xlsx(frame, geoms)
+        counties = session.execute(
+            text("SELECT code, name FROM landmatch.admin_division WHERE level = 'county'")
+        ).all()
+        data = _xlsx(frame, geoms, {r[0]: r[1] for r in counties})
     return Export(data=data, media_type=media, filename=f"parcels-{stamp}.{ext}")

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import shapely
 from sqlalchemy import Connection, text
 
@@ -17,12 +18,24 @@ from landmatch import vocab
 from landmatch.auth import Principal
 from landmatch.db import derived
 from landmatch.db.engine import audited
-from landmatch.db.inventory import ParcelWriter, existing_ids, load_regions_wkb, restore_versions
+from landmatch.db.inventory import (
+    ParcelWriter,
+    distances_m,
+    existing_ids,
+    load_regions_wkb,
+    restore_versions,
+)
 from landmatch.errors import Conflict, Forbidden, InvalidInput, NotFound, UnprocessableInput
 from landmatch.geo.crs import GCJ02
 from landmatch.inventory import codes
 from landmatch.inventory.readers import ReadOptions, map_columns, read_source
-from landmatch.inventory.validate import Regions, check_frame, flattened_note, repeated_codes
+from landmatch.inventory.validate import (
+    Regions,
+    check_frame,
+    flattened_note,
+    repeated_codes,
+    to_storage_array,
+)
 
 Progress = Callable[[str, int, int], None]
 # Rows validated and handed to the writer at a time.
@@ -97,6 +110,10 @@ def run_import(
     problems: list[dict[str, Any]] = list(src.row_problems)
     warnings: list[dict[str, Any]] = []
     flattened = 0
+    no_boundary = "新地块缺少几何图形"
+    if src.points is not None:
+        problems += _check_points(conn, frame, src, known)
+        no_boundary = NO_BOUNDARY_FROM_POINTS
     total = len(frame)
     deferred = opts.dry_run or total > opts.settle_inline_max
     reason = opts.reason or f"导入 {filename}"
@@ -147,6 +164,7 @@ def run_import(
                     default_city=opts.city,
                     declared_area_m2=None if declared is None else declared[start:end],
                     repeated=repeated,
+                    no_boundary=no_boundary,
                 )
                 if src.format == "txt" and prefix is None:
                     _hint_file_codes(checked.problems)
@@ -206,6 +224,56 @@ def run_import(
             detail=report,
         )
     return report
+
+
+NO_BOUNDARY_FROM_POINTS = (
+    "新地块需要边界：经纬度列只能核对已登记地块的位置，请提供 WKT 边界列（如“几何(WKT)”）"
+    "或界址点坐标文件"
+)
+# A table's lon/lat may lie this far outside the parcel it names (a centre read off a map).
+POINT_TOLERANCE_M = 50.0
+
+
+def _check_points(
+    conn: Connection, frame: Any, src: Any, known: dict[str, int]
+) -> list[dict[str, Any]]:
+    """A table's lon/lat columns name a location, not a boundary: each must lie in (or within
+    :data:`POINT_TOLERANCE_M` of) the stored parcel of its code. Returns the problems."""
+    problems: list[dict[str, Any]] = []
+    codes = [None if pd.isna(c) else str(c).strip() for c in frame.get("code", [])]
+    pts = src.points
+    coords = shapely.get_coordinates(pts, include_z=False) if len(pts) else np.zeros((0, 2))
+    finite = np.isfinite(shapely.get_x(pts)) & np.isfinite(shapely.get_y(pts))
+    check: list[int] = []
+    for i, c in enumerate(codes):
+        if c is None or c not in known:
+            continue
+        if finite[i]:
+            check.append(i)
+        else:
+            problems.append(_point_problem(frame, i, c, "经纬度不是有效的数字"))
+    if not check:
+        return problems
+    stored = to_storage_array(pts[check], src.crs)
+    far = distances_m(conn, [known[str(codes[i])] for i in check], stored)
+    for k, i in enumerate(check):
+        d = far[k]
+        if d is not None and d > POINT_TOLERANCE_M:
+            x, y = coords[i]
+            problems.append(
+                _point_problem(
+                    frame,
+                    i,
+                    codes[i],
+                    f"经纬度（{x:.6f}, {y:.6f}）不在已登记地块 {codes[i]} 的范围内"
+                    f"（相距 {d:.0f} 米，允许 {POINT_TOLERANCE_M:.0f} 米）",
+                )
+            )
+    return problems
+
+
+def _point_problem(frame: Any, i: int, code: str | None, reason: str) -> dict[str, Any]:
+    return {"row": _num(frame.index[i]), "code": code, "field": "geometry", "reason": reason}
 
 
 def _hint_file_codes(problems: list[dict[str, Any]]) -> None:

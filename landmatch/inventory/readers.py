@@ -50,6 +50,9 @@ class Source:
     warnings: list[str] = field(default_factory=list)
     row_problems: list[dict[str, Any]] = field(default_factory=list)
     declared_area_m2: np.ndarray | None = None
+    # Lon/lat (or x/y) columns of a table: a location to check a stored parcel against, not a
+    # boundary (a point cannot be a parcel); in ``crs``, like ``geoms``.
+    points: np.ndarray | None = None
 
 
 @dataclass
@@ -347,8 +350,19 @@ def _geometry_columns(frame: pd.DataFrame, opts: ReadOptions) -> Source:
     elif lon and lat:
         x = pd.to_numeric(frame[lon[0]], errors="coerce").to_numpy(dtype=float)
         y = pd.to_numeric(frame[lat[0]], errors="coerce").to_numpy(dtype=float)
-        geoms = shapely.points(x, y)
+        points = shapely.points(x, y)
         frame = frame.drop(columns=[lon[0], lat[0]])
+        notes: list[str] = []
+        crs = resolve_crs(points, None, opts.crs, notes)
+        return Source(
+            frame=frame,
+            geoms=None,
+            crs=crs,
+            format="",
+            warnings=notes,
+            row_problems=problems,
+            points=points,
+        )
     else:
         geoms = None
     warnings: list[str] = []

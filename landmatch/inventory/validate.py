@@ -580,6 +580,7 @@ def check_frame(
     declared_area_m2: np.ndarray | None = None,
     today: dt.date | None = None,
     repeated: dict[str, Any] | None = None,
+    no_boundary: str = "新地块缺少几何图形",
 ) -> Checked:
     """Validate a frame of parcel records.
 
@@ -587,7 +588,8 @@ def check_frame(
     input carries none, e.g. an attribute-only edit); ``existing`` the codes already stored, so
     that new rows must carry the required fields. ``repeated`` (from :func:`repeated_codes`
     over a whole file) lets a slice of the file be checked on its own: codes repeated anywhere
-    in the file, with the row of their first occurrence.
+    in the file, with the row of their first occurrence. ``no_boundary`` is the reason given to
+    a new parcel without geometry.
     """
     today = today or dt.date.today()
     n = len(frame)
@@ -632,7 +634,7 @@ def check_frame(
         miss = is_new & (values[name].isna().to_numpy() if name in values else True)
         c.reject(miss, name, f"新地块缺少{label}")
     if geoms is None:
-        c.reject(is_new, "geometry", "新地块缺少几何图形")
+        c.reject(is_new, "geometry", no_boundary)
         out_geoms = np.full(n, None, dtype=object)
     else:
         out_geoms = _check_geometry(np.asarray(geoms, dtype=object), crs, repair_geometry, c)

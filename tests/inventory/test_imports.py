@@ -294,7 +294,6 @@ def test_xlsx_is_the_ready_land_list(client, tokens):  # type: ignore[no-untyped
 
     r = client.get("/api/exports/parcels?format=xlsx&status=ready", headers=auth(tokens["admin"]))
     wb = load_workbook(io.BytesIO(r.content))
-    assert wb.sheetnames == ["熟地清单", "按城市汇总"]
     header = [c.value for c in wb["熟地清单"][1]]
     assert {"地块编号", "地块名称", "计算面积(亩)", "计算面积(公顷)", "状态"} <= set(header)
     rows = list(wb["熟地清单"].iter_rows(min_row=2, values_only=True))
@@ -302,6 +301,51 @@ def test_xlsx_is_the_ready_land_list(client, tokens):  # type: ignore[no-untyped
     assert all(abs(r_[mu] * 10000 / 15 - r_[ha] * 10000) < 5 for r_ in rows)
     summary = list(wb["按城市汇总"].iter_rows(min_row=2, values_only=True))
     assert sum(s[2] for s in summary[:-1]) == len(rows) == summary[-1][2]
+    # One summary sheet per city: by county (with a total), then by land use.
+    cities = [s[1] for s in summary[:-1]]
+    assert wb.sheetnames == ["熟地清单", "按城市汇总", *(f"{c}汇总" for c in cities)]
+    city_col = header.index("城市名称")
+    for c, line in zip(cities, summary[:-1], strict=True):
+        lines = list(wb[f"{c}汇总"].iter_rows(min_row=2, values_only=True))
+        total = next(x for x in lines if x and x[0] == "合计")
+        assert total[2] == line[2] == sum(1 for r_ in rows if r_[city_col] == c)
+        start = lines.index(total)
+        by_county = lines[:start]
+        assert sum(x[2] for x in by_county) == total[2]
+        uses = [x for x in lines[start + 3 :] if x and x[0]]
+        assert sum(x[2] for x in uses) == total[2]
+        assert abs(sum(x[3] for x in uses) - total[3]) < 0.05 * len(uses)
+
+
+def test_export_pages_and_refuses_unknown_cities(client, tokens):  # type: ignore[no-untyped-def]
+    h = auth(tokens["admin"])
+    every = client.get("/api/exports/parcels?format=geojson&status=ready", headers=h).json()
+    page = client.get(
+        "/api/exports/parcels?format=geojson&status=ready&limit=5&offset=3", headers=h
+    ).json()
+    codes = [f["properties"]["code"] for f in every["features"]]
+    assert [f["properties"]["code"] for f in page["features"]] == codes[3:8]
+    bad = client.get("/api/exports/parcels?format=geojson&city=999999", headers=h)
+    assert bad.status_code == 422 and "未知城市代码" in bad.json()["detail"]
+    assert client.get("/api/parcels?city=999999", headers=h).status_code == 422
+
+
+def test_txt_export_in_gbk_and_in_one_chosen_zone(client, tokens):  # type: ignore[no-untyped-def]
+    h = auth(tokens["admin"])
+    r = client.get(
+        "/api/exports/parcels?format=txt&city=130200&status=ready&encoding=GBK&gk_zone=39",
+        headers=h,
+    )
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"].startswith("text/plain")
+    text_ = r.content.decode("gbk")  # 唐山 spans zones 39 and 40: all written in 39
+    assert "带号=39" in text_
+    with pytest.raises(UnicodeDecodeError):
+        r.content.decode("utf-8")
+    parsed = parse_txt(r.content)
+    assert parsed.epsg == 4527 and len(parsed.parcels) > 0
+    bad = client.get("/api/exports/parcels?format=geojson&gk_zone=39", headers=h)
+    assert bad.status_code == 400 and "只用于界址点" in bad.json()["detail"]
 
 
 def test_shapefile_gbk_with_cpg(client, tokens):  # type: ignore[no-untyped-def]
@@ -412,3 +456,33 @@ def test_repeated_codes_are_found_across_batches(session, monkeypatch):  # type:
         (1, "地块编号“IMP-D1”在文件中重复（首次出现于第 1 行）"),
         (4, "地块编号“IMP-D1”在文件中重复（首次出现于第 1 行）"),
     ]
+
+
+def test_lon_lat_columns_check_a_stored_parcel_and_never_make_one(session, fingerprint):  # type: ignore[no-untyped-def]
+    from landmatch.errors import UnprocessableInput
+
+    conn = session.connection()
+    code, x, y = conn.execute(
+        text(
+            "SELECT code, ST_X(ST_PointOnSurface(geom)), ST_Y(ST_PointOnSurface(geom)) "
+            "FROM landmatch.parcel WHERE deleted_at IS NULL ORDER BY id LIMIT 1"
+        )
+    ).one()
+    ok = f"地块编号,经度,纬度,参考价格(万元/亩)\n{code},{x:.7f},{y:.7f},33.5\n".encode()
+    report = run_import(conn, ok, "price.csv", ADMIN, ImportOptions())
+    assert report["totals"]["updated"] == 1
+    price = conn.execute(
+        text("SELECT ref_price_wan_per_mu FROM landmatch.parcel WHERE code = :c"), {"c": code}
+    ).scalar()
+    assert float(price) == 33.5
+    before = fingerprint()
+    far = f"地块编号,经度,纬度,参考价格(万元/亩)\n{code},{x + 0.05:.7f},{y:.7f},34\n".encode()
+    with pytest.raises(UnprocessableInput) as bad:
+        run_import(conn, far, "far.csv", ADMIN, ImportOptions())
+    [problem] = bad.value.detail["rejected"]
+    assert problem["field"] == "geometry" and f"不在已登记地块 {code} 的范围内" in problem["reason"]
+    new = f"地块编号,地块名称,用途,经度,纬度\nLL-NEW-1,点位地块,100102,{x:.6f},{y:.6f}\n".encode()
+    with pytest.raises(UnprocessableInput) as bad:
+        run_import(conn, new, "new.csv", ADMIN, ImportOptions())
+    assert "经纬度列只能核对已登记地块的位置" in bad.value.detail["rejected"][0]["reason"]
+    assert fingerprint() == before

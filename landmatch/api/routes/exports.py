@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
+from pydantic import Field
 
 from landmatch.api.deps import PrincipalDep, SessionDep
 from landmatch.api.routes.parcels import ParcelQuery, parse_bbox
@@ -16,7 +17,12 @@ router = APIRouter(prefix="/api/exports", tags=["exports"])
 
 class ExportQuery(ParcelQuery):
     format: Literal["geojson", "gpkg", "shp", "xlsx", "txt"] = "geojson"
-    encoding: Literal["UTF-8", "GBK"] = "UTF-8"
+    encoding: Literal["UTF-8", "GBK"] = Field(
+        "UTF-8", description="Shapefile DBF and 界址点 TXT text encoding"
+    )
+    gk_zone: int | None = Field(
+        None, ge=25, le=45, description="TXT: write every parcel in this 3° zone (e.g. 38)"
+    )
 
 
 @router.get(
@@ -32,7 +38,9 @@ def parcels(
         zone=q.zone,
         bbox=parse_bbox(q.bbox),
     )
-    out = export_parcels(session, f, principal, q.format, q.encoding)
+    # limit / offset page through the parcels in code order, as the listing does.
+    f.offset = q.offset
+    out = export_parcels(session, f, principal, q.format, q.encoding, limit=q.limit, zone=q.gk_zone)
     return Response(
         out.data,
         media_type=out.media_type,

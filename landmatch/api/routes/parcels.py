@@ -29,6 +29,13 @@ class ParcelQuery(BaseModel):
     limit: int | None = Field(None, ge=1, le=100_000)
     offset: int = Field(0, ge=0, le=10_000_000)
 
+    @field_validator("city")
+    @classmethod
+    def _city(cls, v: str | None) -> str | None:
+        if v is not None and v not in vocab.CITIES:
+            raise ValueError(f"未知城市代码 {v}；可选 {','.join(vocab.CITIES)}")
+        return v
+
     @field_validator("status")
     @classmethod
     def _statuses(cls, v: str | None) -> str | None:
