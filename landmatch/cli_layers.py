@@ -18,6 +18,12 @@ console = Console()
 policies_app = typer.Typer(help="Policy library (政策库).", no_args_is_help=True)
 zones_app = typer.Typer(help="Development zones (开发区).", no_args_is_help=True)
 layers_app = typer.Typer(help="Facilities and constraint layers, alerts.", no_args_is_help=True)
+coverage_app = typer.Typer(
+    help="Declared coverage of the constraint layers (管控数据覆盖范围): for which cities a "
+    "kind's data is complete. Without it a parcel reads 'not checked', never 'clear'.",
+    no_args_is_help=True,
+)
+layers_app.add_typer(coverage_app, name="coverage")
 
 ActorOpt = Annotated[str, typer.Option("--actor", help="Name recorded in the history.")]
 
@@ -204,11 +210,29 @@ def layers_import(
         bool, typer.Option("--replace", help="Delete records not in the file.")
     ] = False,
     reason: Annotated[str | None, typer.Option()] = None,
+    covers: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--covers",
+            help="constraint_area only: a city code the file's data is complete for, for every "
+            "kind in the file (repeat for several cities). Needs --as-of.",
+        ),
+    ] = None,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="With --covers: the data's as-of date.")
+    ] = None,
+    source: Annotated[
+        str | None,
+        typer.Option("--source", help="With --covers: where the data comes from (file name)."),
+    ] = None,
     actor: ActorOpt = "cli",
 ) -> None:
     """Import/update a reference layer and print the change report."""
-    from landmatch.reflayers.changes import import_file
+    from landmatch.reflayers.changes import Covers, import_file
 
+    if (as_of or source) and not covers:
+        raise typer.BadParameter("--as-of / --source 只与 --covers 一起使用", param_hint="--covers")
+    cover = Covers(tuple(covers), _date(as_of), source) if covers else None
     with _session() as s:
         report = import_file(
             s,
@@ -219,7 +243,90 @@ def layers_import(
             crs=crs,
             replace=replace,
             reason=reason,
+            covers=cover,
         )
+    _print_json(report.to_dict())
+
+
+def _date(value: str | None) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(
+            f"日期格式应为 YYYY-MM-DD：{value}", param_hint="--as-of"
+        ) from None
+
+
+KindsArg = Annotated[
+    list[str], typer.Option("--kind", help="Constraint kind (code or Chinese name); repeatable.")
+]
+CitiesArg = Annotated[list[str], typer.Option("--city", help="City code; repeatable.")]
+
+
+@coverage_app.command("list")
+def coverage_list(
+    city: Annotated[str | None, typer.Option()] = None,
+    kind: Annotated[str | None, typer.Option()] = None,
+) -> None:
+    """List the coverage declarations."""
+    from landmatch.reflayers.coverage import list_coverage
+
+    with _session() as s:
+        rows = list_coverage(s, _operator("cli"), city=city, kind=kind)
+    t = Table("城市", "管控类型", "数据来源", "现势日期", "声明人", "声明时间")
+    for r in rows:
+        t.add_row(
+            f"{r['city_name']} {r['city_code']}",
+            r["kind_label"],
+            r["source"],
+            r["as_of"].isoformat(),
+            r["declared_by"],
+            f"{r['declared_at']:%Y-%m-%d %H:%M}",
+        )
+    console.print(t)
+    console.print(f"共 {len(rows)} 条；未声明的城市与类型在质量检查中为“未核查”")
+
+
+@coverage_app.command("declare")
+def coverage_declare(
+    kind: KindsArg,
+    city: CitiesArg,
+    source: Annotated[str, typer.Option("--source", help="Where the complete data comes from.")],
+    as_of: Annotated[str, typer.Option("--as-of", help="The data's as-of date, YYYY-MM-DD.")],
+    reason: Annotated[str | None, typer.Option()] = None,
+    actor: ActorOpt = "cli",
+) -> None:
+    """Declare the stored areas of each --kind complete for each --city; the facts of the
+    parcels concerned are recomputed. Prints the change report."""
+    from landmatch.reflayers.coverage import change
+
+    with _session() as s:
+        report = change(
+            s,
+            _operator(actor),
+            kind,
+            city,
+            source=source,
+            as_of=_date(as_of),
+            reason=reason,
+        )
+    _print_json(report.to_dict())
+
+
+@coverage_app.command("withdraw")
+def coverage_withdraw(
+    kind: KindsArg,
+    city: CitiesArg,
+    reason: Annotated[str | None, typer.Option()] = None,
+    actor: ActorOpt = "cli",
+) -> None:
+    """Withdraw coverage declarations (their parcels read "not checked" again)."""
+    from landmatch.reflayers.coverage import change
+
+    with _session() as s:
+        report = change(s, _operator(actor), kind, city, withdraw=True, reason=reason)
     _print_json(report.to_dict())
 
 

@@ -73,6 +73,22 @@ CONSTRAINT_KINDS: dict[str, str] = {
 
 CONSTRAINT_SEVERITY: dict[str, str] = {"excludes": "禁止", "penalises": "限制"}
 
+# The severity an area of each kind gets when its file does not say. The kinds that exclude by
+# default are the ones construction is barred from by rule (red lines, drinking-water
+# protection, permanent basic farmland): a parcel is "checked and clear" of exclusions
+# (parcel_fact.excluded = false) only where the data of every one of them is declared complete
+# for its city (landmatch.db.constraints).
+CONSTRAINT_DEFAULT_SEVERITY: dict[str, str] = {
+    "eco_redline": "excludes",
+    "water_source": "excludes",
+    "basic_farmland": "excludes",
+    "flood": "penalises",
+    "residential_setback": "penalises",
+}
+EXCLUDING_KINDS: tuple[str, ...] = tuple(
+    k for k, s in CONSTRAINT_DEFAULT_SEVERITY.items() if s == "excludes"
+)
+
 # Regional assessments (区域评估), domain-rules.md §9 and the plan's list.
 ASSESSMENTS: dict[str, str] = {
     "WATER_RES": "规划水资源论证",

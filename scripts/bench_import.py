@@ -161,7 +161,7 @@ def main() -> None:
         n_lm = conn.execute(text("SELECT count(*) FROM landmatch.parcel")).scalar()
         n_v = conn.execute(text("SELECT count(*) FROM landmatch.parcel_version")).scalar()
         n_f = conn.execute(
-            text("SELECT count(*) FROM landmatch.parcel_fact WHERE excluded IS NOT NULL")
+            text("SELECT count(*) FROM landmatch.parcel_fact WHERE constraint_hits IS NOT NULL")
         ).scalar()
     ogr, imp, settle, again_t = (statistics.median(x) for x in (t_ogr, t_imp, t_settle, t_again))
     runs = lambda xs: ", ".join(f"{x:.2f}" for x in xs)  # noqa: E731

@@ -1,8 +1,12 @@
 """Prepared per-parcel facts (``parcel_fact``) so a match reads numbers, not geometry.
 
 Facts per parcel: distance in km on the ellipsoid to the nearest facility of each kind, the
-containing zone (largest overlap), and constraint hits. ``excluded`` has three states:
-NULL = not checked, false = checked and clear, true = inside an excluding constraint area.
+containing zone (largest overlap), and constraint hits. A hit is an interior overlap of at
+least ``MIN_OVERLAP_M2`` (a parcel that only touches an area is not in it). ``excluded`` has
+three states (``landmatch.db.constraints`` defines them): true = inside an excluding area,
+false = outside every excluding area *and* every excluding kind's data is declared complete
+for the parcel's city (``constraint_coverage``), NULL = not checked. A coverage change or a
+city change therefore calls for a refresh of that city's parcels, like a layer change does.
 
 Each row also carries a copy of the parcel columns a match reads (the ``fact_sync`` trigger
 keeps them in step on every parcel insert and update), so ranking reads this table alone.
@@ -32,6 +36,7 @@ from sqlalchemy import Connection, text
 
 from landmatch import vocab
 from landmatch.db.bulk import psycopg_connection
+from landmatch.db.constraints import checked_cities_sql, overlaps_sql
 
 # Sphere bound: relative error allowed against the true ellipsoidal distance, plus metres.
 EPS = 0.02
@@ -166,19 +171,21 @@ WITH dist AS (
          bool_or(c.severity = 'penalises') AS penalised,
          jsonb_agg(jsonb_build_object('code', c.code, 'name', c.name, 'kind', c.kind,
                    'severity', c.severity) ORDER BY c.code) AS hits
-  FROM landmatch.parcel p JOIN landmatch.constraint_area c ON ST_Intersects(c.geom, p.geom)
+  FROM landmatch.parcel p JOIN landmatch.constraint_area c ON {overlaps_sql("c.geom", "p.geom")}
   WHERE {{where}}
   GROUP BY p.id
-)
+), checked AS MATERIALIZED {checked_cities_sql()}
 INSERT INTO landmatch.parcel_fact (parcel_id, {", ".join(cols)})
 SELECT p.id, zone.zone_id,
   {", ".join(f"dist.{c}" for c in dist_cols)},
-  COALESCE(hits.excluded, false), COALESCE(hits.hits, '[]'::jsonb),
+  CASE WHEN hits.excluded THEN true WHEN checked.city_code IS NOT NULL THEN false END,
+  COALESCE(hits.hits, '[]'::jsonb),
   COALESCE(hits.penalised, false), clock_timestamp(), {copied}
 FROM landmatch.parcel p
 LEFT JOIN dist ON dist.id = p.id
 LEFT JOIN zone ON zone.id = p.id
 LEFT JOIN hits ON hits.id = p.id
+LEFT JOIN checked ON checked.city_code = p.city_code
 WHERE {{where}}
 ON CONFLICT (parcel_id) DO UPDATE SET {updates}
 """
@@ -298,10 +305,12 @@ def refresh_facts(conn: Connection, parcel_ids: Sequence[int] | None = None) -> 
     return result.rowcount or 0
 
 
+# A computed row always has its constraint hits (``[]`` when none); ``excluded`` is no marker,
+# it stays NULL after a refresh where the coverage is incomplete.
 _UNCHECKED = (
     "SELECT p.id FROM landmatch.parcel p WHERE p.deleted_at IS NULL AND NOT EXISTS "
     "(SELECT 1 FROM landmatch.parcel_fact f WHERE f.parcel_id = p.id "
-    "AND f.excluded IS NOT NULL)"
+    "AND f.constraint_hits IS NOT NULL)"
 )
 
 

@@ -28,6 +28,7 @@ from sqlalchemy import (
     SmallInteger,
     String,
     Text,
+    UniqueConstraint,
     func,
     text,
 )
@@ -526,6 +527,28 @@ class ConstraintArea(Base):
         CheckConstraint(_in("severity", vocab.CONSTRAINT_SEVERITY), name="severity"),
         Index("ix_constraint_area_geom", "geom", postgresql_using="gist"),
         Index("ix_constraint_area_geom_3857", "geom_3857", postgresql_using="gist"),
+    )
+
+
+class ConstraintCoverage(Base):
+    """A constraint kind whose stored areas are declared complete for a city (migration
+    0012_constraint_coverage): where it is, a parcel outside every area of the kind is "clear";
+    elsewhere it is "not checked" (``landmatch.db.constraints``)."""
+
+    __tablename__ = "constraint_coverage"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(24))
+    city_code: Mapped[str] = mapped_column(String(6))
+    source: Mapped[str] = mapped_column(Text)
+    as_of: Mapped[dt.date] = mapped_column(Date)
+    declared_by: Mapped[str] = mapped_column(Text)
+    declared_at: Mapped[dt.datetime] = _now()
+    __table_args__ = (
+        CheckConstraint(_in("kind", vocab.CONSTRAINT_KINDS), name="kind"),
+        CheckConstraint(_in("city_code", vocab.CITIES), name="city_code"),
+        CheckConstraint("btrim(source) <> ''", name="source"),
+        UniqueConstraint("kind", "city_code"),
+        Index("ix_constraint_coverage_city_code", "city_code"),
     )
 
 

@@ -1,8 +1,11 @@
 """Data-quality checks over the stored inventory (set-based SQL, one query per check).
 
 Constraint checks have three states per parcel and constraint kind: ``inside``, ``clear`` and
-``not_checked``. A kind counts as checked for a parcel only where data of that kind exists in
-the parcel's city; elsewhere the answer is "not checked", never "clear".
+``not_checked`` (``landmatch.db.constraints``). *Inside* means an interior overlap of at least
+``MIN_OVERLAP_M2`` with an area of the kind (touching is not inside). A kind counts as checked
+for a parcel only where its coverage is declared for the parcel's city
+(``constraint_coverage``); elsewhere the answer is "not checked", never "clear" — whatever
+polygons of the kind happen to lie in or spill into the city.
 """
 
 from __future__ import annotations
@@ -15,7 +18,8 @@ from sqlalchemy.orm import Session
 
 from landmatch import vocab
 from landmatch.auth import Principal
-from landmatch.errors import InvalidInput
+from landmatch.db.constraints import MIN_OVERLAP_M2, overlap_m2_sql, overlaps_sql
+from landmatch.errors import Forbidden, InvalidInput
 
 UTILITY_DATES = (
     "power_as_of",
@@ -33,17 +37,24 @@ UTILITY_LABELS = {
     "heat_as_of": "供热",
     "telecom_as_of": "通信",
 }
-MIN_OVERLAP_M2 = 1.0
 SLIVER_M2 = 200.0
 THIN_COMPACTNESS = 0.12  # Polsby–Popper 4πA/P²: a square is 0.785, a 1:25 strip about 0.11
 
 
 def _scope(principal: Principal, city: str | None) -> str | None:
+    """The city the checks run over: a city bureau's own (asking for another is refused),
+    anyone else's choice (None = every city)."""
     principal.require("admin", "bureau", "zone", "promoter")
     if city is not None and city not in vocab.CITIES:
         raise InvalidInput(f"未知城市代码 {city}")
-    if principal.role == "bureau" and principal.city_code not in (None, vocab.PROVINCE_CODE):
-        return principal.city_code
+    own = principal.city_code
+    if principal.role == "bureau" and own not in (None, vocab.PROVINCE_CODE):
+        if city is not None and city != own:
+            raise Forbidden(
+                f"无权查看{vocab.label(vocab.CITIES, city)}（{city}）的数据质量检查："
+                f"本账号的城市范围为{vocab.label(vocab.CITIES, own)}（{own}）"
+            )
+        return own
     return city
 
 
@@ -91,11 +102,10 @@ def run_checks(
         "overlaps",
         "地块相互重叠",
         "SELECT a.code AS code, b.code AS other_code, "
-        " round(ST_Area(ST_Intersection(a.geom, b.geom)::geography, true)::numeric, 2) AS overlap_m2 "
-        "FROM landmatch.parcel a JOIN landmatch.parcel b ON a.id < b.id AND a.geom && b.geom "
-        " AND ST_Relate(a.geom, b.geom, '2********') "
+        f" round({overlap_m2_sql('a.geom', 'b.geom')}::numeric, 2) AS overlap_m2 "
+        f"FROM landmatch.parcel a JOIN landmatch.parcel b ON a.id < b.id "
+        f" AND {overlaps_sql('a.geom', 'b.geom')} "
         f"WHERE b.deleted_at IS NULL AND {base.replace('p.', 'a.')} "
-        f" AND ST_Area(ST_Intersection(a.geom, b.geom)::geography, true) > {MIN_OVERLAP_M2} "
         "ORDER BY overlap_m2 DESC, a.code",
     )
     add(
@@ -111,9 +121,9 @@ def run_checks(
         "in_exclusion",
         "地块位于禁止类管控区内",
         "SELECT p.code, k.code AS constraint_code, k.name AS constraint_name, k.kind, "
-        " round(ST_Area(ST_Intersection(p.geom, k.geom)::geography, true)::numeric, 2) AS overlap_m2 "
+        f" round({overlap_m2_sql('p.geom', 'k.geom')}::numeric, 2) AS overlap_m2 "
         "FROM landmatch.parcel p JOIN landmatch.constraint_area k ON k.severity = 'excludes' "
-        " AND p.geom && k.geom AND ST_Intersects(p.geom, k.geom) "
+        f" AND {overlaps_sql('p.geom', 'k.geom')} "
         f"WHERE {base} ORDER BY p.code, k.code",
     )
     add(
@@ -154,42 +164,83 @@ def run_checks(
     return {"as_of": today.isoformat(), "city": city, "checks": checks}
 
 
+STATE_LABELS = {
+    "inside": "在管控区内",
+    "clear": "已核查，无冲突",
+    "not_checked": "未核查（该市未声明此类管控数据完整）",
+}
+
+
+LIVE = "p.deleted_at IS NULL AND (CAST(:city AS text) IS NULL OR p.city_code = :city)"
+
+
 def constraint_states(session: Session, p: dict[str, Any]) -> dict[str, Any]:
-    """Per constraint kind: parcels inside, clear, and not checked (no data in their city)."""
+    """Per constraint kind, and per city and kind: parcels inside, clear, and not checked
+    (no coverage declared for their city), with the declarations the states rest on."""
     rows = session.execute(
         text(
             "WITH kinds AS (SELECT unnest(CAST(:kinds AS text[])) AS kind), "
-            "covered AS (SELECT DISTINCT d.code AS city_code, k.kind FROM landmatch.constraint_area k "
-            " JOIN landmatch.admin_division d ON d.level IN ('city', 'county') AND d.geom && k.geom "
-            " AND ST_Intersects(d.geom, k.geom)), "
             "hits AS (SELECT DISTINCT p.id, k.kind FROM landmatch.parcel p "
-            " JOIN landmatch.constraint_area k ON p.geom && k.geom AND ST_Intersects(p.geom, k.geom) "
-            " WHERE p.deleted_at IS NULL) "
-            "SELECT kinds.kind, "
+            f" JOIN landmatch.constraint_area k ON {overlaps_sql('p.geom', 'k.geom')} "
+            f" WHERE {LIVE}) "
+            "SELECT p.city_code, kinds.kind, "
             " CASE WHEN h.id IS NOT NULL THEN 'inside' WHEN c.kind IS NOT NULL THEN 'clear' "
             "  ELSE 'not_checked' END AS state, count(*) AS n "
             "FROM landmatch.parcel p CROSS JOIN kinds "
             "LEFT JOIN hits h ON h.id = p.id AND h.kind = kinds.kind "
-            "LEFT JOIN covered c ON c.city_code = p.city_code AND c.kind = kinds.kind "
-            "WHERE p.deleted_at IS NULL AND (CAST(:city AS text) IS NULL OR p.city_code = :city) "
-            "GROUP BY 1, 2 ORDER BY 1, 2"
+            "LEFT JOIN landmatch.constraint_coverage c ON c.city_code = p.city_code "
+            " AND c.kind = kinds.kind "
+            f"WHERE {LIVE} GROUP BY 1, 2, 3"
         ),
         {"kinds": list(vocab.CONSTRAINT_KINDS), "city": p["city"]},
     ).all()
-    summary: dict[str, dict[str, int]] = {
-        k: {"inside": 0, "clear": 0, "not_checked": 0} for k in vocab.CONSTRAINT_KINDS
+    declared = {
+        (r["city_code"], r["kind"]): r
+        for r in session.execute(
+            text(
+                "SELECT kind, city_code, source, as_of, declared_by FROM "
+                "landmatch.constraint_coverage WHERE CAST(:city AS text) IS NULL "
+                "OR city_code = :city"
+            ),
+            {"city": p["city"]},
+        ).mappings()
     }
-    for kind, state, n in rows:
-        summary[kind][state] = int(n)
+    zero = {"inside": 0, "clear": 0, "not_checked": 0}
+    summary: dict[str, dict[str, int]] = {k: dict(zero) for k in vocab.CONSTRAINT_KINDS}
+    cities = [p["city"]] if p["city"] else sorted({r[0] for r in rows})
+    by_city: dict[tuple[str, str], dict[str, int]] = {
+        (c, k): dict(zero) for c in cities for k in vocab.CONSTRAINT_KINDS
+    }
+    for city, kind, state, n in rows:
+        summary[kind][state] += int(n)
+        by_city[(city, kind)][state] += int(n)
     items = [{"kind": k, "label": vocab.CONSTRAINT_KINDS[k], **v} for k, v in summary.items()]
+    city_items = []
+    for (city, kind), counts in by_city.items():
+        d = declared.get((city, kind))
+        city_items.append(
+            {
+                "city_code": city,
+                "city_name": vocab.label(vocab.CITIES, city),
+                "kind": kind,
+                "label": vocab.CONSTRAINT_KINDS[kind],
+                "covered": d is not None,
+                "coverage": None
+                if d is None
+                else {
+                    "source": d["source"],
+                    "as_of": d["as_of"].isoformat(),
+                    "declared_by": d["declared_by"],
+                },
+                **counts,
+            }
+        )
     return {
         "id": "constraints",
         "title": "管控区核查（在内 / 无冲突 / 未核查）",
         "count": sum(v["inside"] for v in summary.values()),
         "items": items,
-        "states": {
-            "inside": "在管控区内",
-            "clear": "已核查，无冲突",
-            "not_checked": "未核查（该城市无此类管控数据）",
-        },
+        "by_city": city_items,
+        "states": STATE_LABELS,
+        "min_overlap_m2": MIN_OVERLAP_M2,
     }

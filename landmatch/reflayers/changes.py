@@ -8,8 +8,10 @@ the next match see the change without a restart.
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import shapely
@@ -19,37 +21,19 @@ from sqlalchemy.orm import Session
 from landmatch import vocab
 from landmatch.auth import Principal
 from landmatch.db.engine import audited
-from landmatch.errors import NotFound, UnprocessableInput
-from landmatch.reflayers import facts
+from landmatch.errors import InvalidInput, NotFound, UnprocessableInput
+from landmatch.reflayers import coverage, facts
 from landmatch.reflayers.alerts import raise_constraint_alerts
 from landmatch.reflayers.files import point_for_storage, polygon_for_storage, read_features, records
+from landmatch.reflayers.report import ChangeReport, describe
 
 LAYERS = {"facility": "设施", "constraint_area": "管控区"}
 CODE_RE = re.compile(r"^[A-Za-z0-9_\-]{3,64}$")
-DEFAULT_SEVERITY = {"flood": "penalises", "residential_setback": "penalises"}
+DEFAULT_SEVERITY = vocab.CONSTRAINT_DEFAULT_SEVERITY
 FIELDS = {
     "facility": ("code", "name", "kind", "city_code", "source"),
     "constraint_area": ("code", "name", "kind", "severity", "source"),
 }
-
-
-@dataclass
-class ChangeReport:
-    layer: str
-    inserted: list[str] = field(default_factory=list)
-    updated: list[str] = field(default_factory=list)
-    deleted: list[str] = field(default_factory=list)
-    unchanged: int = 0
-    affected_parcels: int = 0
-    facts_changed: dict[str, int] = field(default_factory=dict)
-    hits_gained: list[dict[str, Any]] = field(default_factory=list)
-    hits_lost: list[dict[str, Any]] = field(default_factory=list)
-    alerts: list[dict[str, Any]] = field(default_factory=list)
-    refreshed_by: str = ""
-    warnings: list[str] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def _code_of(value: str, vocabulary: dict[str, str], field_name: str, row: int) -> str:
@@ -90,7 +74,7 @@ def _clean(layer: str, rec: dict[str, Any], row: int) -> dict[str, Any]:
         out["geom"] = point_for_storage(rec["geometry"], row)
     else:
         out["kind"] = _code_of(str(rec["kind"]), vocab.CONSTRAINT_KINDS, "kind", row)
-        sev = rec.get("severity") or DEFAULT_SEVERITY.get(out["kind"], "excludes")
+        sev = rec.get("severity") or DEFAULT_SEVERITY[out["kind"]]
         out["severity"] = _code_of(str(sev), vocab.CONSTRAINT_SEVERITY, "severity", row)
         out["geom"], out["warnings"] = polygon_for_storage(rec["geometry"], row)
     return out
@@ -130,6 +114,16 @@ def _affected(
     return facts.parcels_in_area(conn, [old, new], hit_code=code)
 
 
+@dataclass(frozen=True)
+class Covers:
+    """With a constraint-layer import: the cities the file's data is complete for, for every
+    kind in the file (a declaration, see :mod:`landmatch.reflayers.coverage`)."""
+
+    cities: tuple[str, ...]
+    as_of: dt.date | None
+    source: str | None = None
+
+
 def apply_changes(
     session: Session,
     principal: Principal,
@@ -138,12 +132,17 @@ def apply_changes(
     *,
     replace: bool = False,
     reason: str | None = None,
+    covers: Covers | None = None,
 ) -> ChangeReport:
     """Upsert ``rows`` (attribute dicts with ``geometry`` in EPSG:4490) into ``layer`` by code;
-    with ``replace``, records absent from ``rows`` are deleted. All or nothing."""
+    with ``replace``, records absent from ``rows`` are deleted. With ``covers`` (constraint
+    areas only), the importer also declares the file's kinds complete for those cities. All or
+    nothing."""
     principal.require("admin", "bureau")
     if layer not in LAYERS:
         raise NotFound(f"未知图层 {layer}")
+    if covers is not None and layer != "constraint_area":
+        raise InvalidInput("只有管控区图层可以声明覆盖范围（covers）")
     report = ChangeReport(layer=layer)
     cleaned = [_clean(layer, r, i) for i, r in enumerate(rows)]
     seen: set[str] = set()
@@ -177,17 +176,35 @@ def apply_changes(
             if code not in seen:
                 writes.append(("delete", {"code": code}, old))
                 affected |= _affected(conn, layer, old["kind"], code, bytes(old["wkb"]), None)
-    if not writes:
+    cover_plan = None
+    if covers is not None:
+        kinds = sorted({r["kind"] for r in cleaned})
+        if not kinds:
+            raise InvalidInput("文件中没有管控区要素，无法声明覆盖范围")
+        cover_plan = coverage.plan(
+            conn,
+            principal,
+            kinds,
+            covers.cities,
+            source=covers.source or reason or "管控区图层导入",
+            as_of=covers.as_of,
+        )
+        report.coverage = coverage.summary(cover_plan)
+        report.warnings += cover_plan.warnings
+    if not writes and (cover_plan is None or cover_plan.empty):
         return report
-    before = facts.snapshot(conn, sorted(affected))
     with audited(session, principal.actor, reason or f"{LAYERS[layer]}图层导入"):
         for op, r, old in writes:
             _write(conn, layer, op, r, old)
             getattr(
                 report, {"insert": "inserted", "update": "updated", "delete": "deleted"}[op]
             ).append(r["code"])
+        if cover_plan is not None:
+            affected |= coverage.write(conn, cover_plan)
+        # Writing records and declarations changes no fact: this is still the old state.
+        before = facts.snapshot(conn, sorted(affected))
         report.refreshed_by = facts.refresh(conn, sorted(affected))
-    _describe(conn, report, sorted(affected), before)
+    describe(conn, report, sorted(affected), before)
     if layer == "constraint_area":
         ops = {r["code"]: op for op, r, _ in writes}
         report.alerts = raise_constraint_alerts(conn, report.hits_gained, ops, principal.actor)
@@ -224,58 +241,6 @@ def _write(
         )
 
 
-def _hit_keys(hits: list[dict[str, Any]] | None) -> set[tuple[str, str]]:
-    return {(h["code"], h.get("severity", "")) for h in hits or []}
-
-
-def _describe(
-    conn: Connection, report: ChangeReport, ids: list[int], before: dict[int, dict[str, Any]]
-) -> None:
-    after = facts.snapshot(conn, ids)
-    report.affected_parcels = len(ids)
-    codes: dict[int, str] = dict(
-        conn.execute(
-            text("SELECT id, code FROM landmatch.parcel WHERE id = ANY(:ids)"), {"ids": ids}
-        ).all()
-    )
-    changed: dict[str, int] = {}
-    for pid in ids:
-        b, a = before.get(pid, {}), after.get(pid, {})
-        for col in facts.FACT_COLUMNS:
-            if col == "constraint_hits":
-                continue
-            bv, av = b.get(col), a.get(col)
-            if isinstance(bv, float) and isinstance(av, float):
-                moved = abs(bv - av) > 1e-6
-            else:
-                moved = bv != av
-            if moved:
-                changed[col] = changed.get(col, 0) + 1
-        gained = _hit_keys(a.get("constraint_hits")) - _hit_keys(b.get("constraint_hits"))
-        lost = _hit_keys(b.get("constraint_hits")) - _hit_keys(a.get("constraint_hits"))
-        for code, sev in sorted(gained):
-            report.hits_gained.append(
-                {
-                    "parcel_id": pid,
-                    "parcel_code": codes.get(pid),
-                    "constraint": code,
-                    "severity": sev,
-                }
-            )
-        for code, sev in sorted(lost):
-            report.hits_lost.append(
-                {
-                    "parcel_id": pid,
-                    "parcel_code": codes.get(pid),
-                    "constraint": code,
-                    "severity": sev,
-                }
-            )
-        if gained or lost:
-            changed["constraint_hits"] = changed.get("constraint_hits", 0) + 1
-    report.facts_changed = changed
-
-
 def import_file(
     session: Session,
     principal: Principal,
@@ -286,14 +251,23 @@ def import_file(
     crs: str | None = None,
     replace: bool = False,
     reason: str | None = None,
+    covers: Covers | None = None,
 ) -> ChangeReport:
     """Read a layer file and apply it (see :func:`apply_changes`)."""
     principal.require("admin", "bureau")
     if layer not in LAYERS:
         raise NotFound(f"未知图层 {layer}")
     gdf = read_features(data, filename, crs)
+    if covers is not None and not covers.source:
+        covers = dataclasses.replace(covers, source=filename)
     return apply_changes(
-        session, principal, layer, records(gdf, FIELDS[layer]), replace=replace, reason=reason
+        session,
+        principal,
+        layer,
+        records(gdf, FIELDS[layer]),
+        replace=replace,
+        reason=reason,
+        covers=covers,
     )
 
 
@@ -314,7 +288,7 @@ def delete_record(
         _write(conn, layer, "delete", {"code": code}, old)
         report.refreshed_by = facts.refresh(conn, ids)
     report.deleted.append(code)
-    _describe(conn, report, ids, before)
+    describe(conn, report, ids, before)
     return report
 
 

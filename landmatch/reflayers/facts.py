@@ -1,9 +1,9 @@
 """Which parcels a reference-layer change touches, and refreshing their prepared facts.
 
-``refresh`` calls the matching engine's ``landmatch.db.facts.refresh_facts(conn, parcel_ids)``
-when it exists. Until that lands on main, :func:`refresh_minimal` (clearly a stand-in) fills
-the columns this module's selection depends on: containing zone, nearest-facility distances
-per kind and constraint hits.
+``refresh`` is ``landmatch.db.facts.refresh_facts`` on the parcels selected here: the one
+definition of every fact (nearest facilities, containing zone, constraint hits and the three
+states of ``excluded``). The stand-in that computed them here before the matching engine's
+refresh existed is gone: it counted a touching area as a hit and "no hit" as "clear".
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from landmatch import vocab
+from landmatch.db.facts import refresh_facts
 
 FACT_COLUMNS = (
     "zone_id",
@@ -118,50 +119,21 @@ def snapshot(conn: Connection, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
 
 
 def refresh(conn: Connection, parcel_ids: Sequence[int] | None) -> str:
-    """Recompute facts for ``parcel_ids`` (``None`` = all). Returns which implementation ran."""
-    try:
-        from landmatch.db.facts import refresh_facts  # the matching engine's, once merged
-    except ImportError:
-        refresh_minimal(conn, parcel_ids)
-        return "minimal"
+    """Recompute facts for ``parcel_ids`` (``None`` = all). Returns which implementation ran
+    (reported to the caller as ``refreshed_by``)."""
     refresh_facts(conn, parcel_ids=None if parcel_ids is None else list(parcel_ids))
     return "landmatch.db.facts"
 
 
-_KIND_DIST = ",\n".join(
-    f"(SELECT min(ST_Distance(p.geom::geography, n.geom::geography)) / 1000 FROM "
-    f"(SELECT geom FROM landmatch.facility WHERE kind = '{k}' "
-    f"ORDER BY geom <-> ST_PointOnSurface(p.geom) LIMIT 5) n) AS dist_{k}_km"
-    for k in vocab.FACILITY_KINDS
-)
-
-MINIMAL_SQL = f"""
-INSERT INTO landmatch.parcel_fact AS t (parcel_id, zone_id, {", ".join(FACT_COLUMNS[1:])},
-                                        computed_at)
-SELECT p.id,
-  (SELECT z.id FROM landmatch.dev_zone z WHERE ST_Intersects(z.geom, ST_PointOnSurface(p.geom))
-    ORDER BY z.id LIMIT 1),
-  {_KIND_DIST},
-  coalesce(bool_or(c.severity = 'excludes'), false),
-  coalesce(jsonb_agg(jsonb_build_object(
-     'code', c.code, 'kind', c.kind, 'severity', c.severity,
-     'overlap_m2', round(ST_Area(ST_Intersection(p.geom, c.geom)::geography)::numeric, 1))
-     ORDER BY c.code) FILTER (WHERE c.id IS NOT NULL), '[]'::jsonb),
-  clock_timestamp()
-FROM landmatch.parcel p
-LEFT JOIN landmatch.constraint_area c ON ST_Intersects(p.geom, c.geom)
-WHERE p.deleted_at IS NULL AND (CAST(:all AS boolean) OR p.id = ANY(:ids))
-GROUP BY p.id
-ON CONFLICT (parcel_id) DO UPDATE SET
-  zone_id = EXCLUDED.zone_id,
-  {", ".join(f"{c} = EXCLUDED.{c}" for c in FACT_COLUMNS[1:])},
-  computed_at = EXCLUDED.computed_at
-"""
-
-
-def refresh_minimal(conn: Connection, parcel_ids: Sequence[int] | None) -> None:
-    """STAND-IN until ``landmatch.db.facts.refresh_facts`` is merged: zone, nearest-facility
-    distances (km, to the parcel outline, on the ellipsoid) and constraint hits."""
-    if parcel_ids is not None and not parcel_ids:
-        return
-    conn.execute(text(MINIMAL_SQL), {"all": parcel_ids is None, "ids": list(parcel_ids or [])})
+def parcels_of_cities(conn: Connection, cities: Sequence[str]) -> set[int]:
+    """Live parcels of ``cities`` (a coverage declaration changes their ``excluded``)."""
+    if not cities:
+        return set()
+    return set(
+        conn.execute(
+            text(
+                "SELECT id FROM landmatch.parcel WHERE deleted_at IS NULL AND city_code = ANY(:c)"
+            ),
+            {"c": list(cities)},
+        ).scalars()
+    )

@@ -209,3 +209,27 @@ CONSTRAINTS: tuple[tuple[str, str, str, str, float, float, float, float, float],
         40,
     ),
 )
+
+# The city whose constraint layer each demo area belongs to. The seed declares coverage
+# (constraint_coverage) of a kind for a city only from these: an area that spills over a city
+# boundary (白洋淀 into 沧州, 潘家口 into 承德, 岳城 beyond Hebei) does not make the neighbour's
+# layer complete. No demo layer holds 永久基本农田, so no city is covered for every excluding
+# kind and no demo parcel reads "checked and clear" (parcel_fact.excluded stays NULL outside
+# the areas).
+CONSTRAINT_LAYER_CITY: dict[str, str] = {
+    "eco-baiyangdian": "130600",  # 保定 (安新, 雄安)
+    "eco-hengshuihu": "131100",  # 衡水
+    "eco-saihanba": "130800",  # 承德 (围场)
+    "eco-beidaihe": "130300",  # 秦皇岛
+    "eco-xiaowutai": "130700",  # 张家口 (蔚县)
+    "eco-gaocheng-demo": "130100",  # 石家庄 (藁城)
+    "eco-langfang-demo": "131000",  # 廊坊
+    "ws-gangnan": "130100",  # 石家庄 (平山)
+    "ws-huangbizhuang": "130100",  # 石家庄 (鹿泉)
+    "ws-panjiakou": "130200",  # 唐山 (迁西)
+    "ws-wangkuai": "130600",  # 保定 (阜平, 曲阳)
+    "ws-yuecheng": "130400",  # 邯郸 (磁县)
+    "ws-taolinkou": "130300",  # 秦皇岛 (青龙)
+    "flood-dongdian": "131000",  # 廊坊 (霸州, 文安)
+    "flood-ningjinbo": "130500",  # 邢台 (宁晋)
+}

@@ -21,7 +21,7 @@ from landmatch.layers import read_layer
 from landmatch.seed import parcels as gen
 from landmatch.seed.monitoring import reset_monitoring, seed_monitoring
 from landmatch.seed.policies import local_policies, plan_policies
-from landmatch.seed.profiles import CONSTRAINTS
+from landmatch.seed.profiles import CONSTRAINT_LAYER_CITY, CONSTRAINTS
 from landmatch.seed.zones import _ellipse, build_zones
 
 DEMO_AS_OF = dt.date(2026, 11, 1)
@@ -204,6 +204,22 @@ def load_facilities(conn: Connection, counties: list[gen.County], rng: np.random
     )
 
 
+def seed_coverage(conn: Connection, as_of: dt.date) -> int:
+    """Declare the demo constraint layers complete for the cities they belong to (one row per
+    kind and city, see ``CONSTRAINT_LAYER_CITY``); returns how many were declared."""
+    kinds = {c[0]: c[2] for c in CONSTRAINTS}
+    pairs = sorted({(kinds[code], city) for code, city in CONSTRAINT_LAYER_CITY.items()})
+    for kind, city in pairs:
+        conn.execute(
+            text(
+                "INSERT INTO landmatch.constraint_coverage (kind, city_code, source, as_of, "
+                "declared_by) VALUES (:k, :c, :s, :a, 'seed')"
+            ),
+            {"k": kind, "c": city, "s": "演示数据：本市示意管控图层（非正式划定成果）", "a": as_of},
+        )
+    return len(pairs)
+
+
 def _counties(conn: Connection) -> list[gen.County]:
     rows = conn.execute(
         text(
@@ -329,6 +345,7 @@ def seed(
                 "g": shapely.to_wkb(_ellipse(lon, lat, a, b, rot)),
             },
         )
+    seed_coverage(conn, as_of)
 
     placed = 0
 
@@ -434,6 +451,7 @@ def reset(conn: Connection) -> None:
             "TRUNCATE landmatch.reservation, landmatch.match_run, landmatch.parcel_fact, "
             "landmatch.parcel_version, landmatch.parcel, landmatch.import_batch, "
             "landmatch.zone_assessment, landmatch.policy, landmatch.constraint_area, "
+            "landmatch.constraint_coverage, "
             "landmatch.facility, landmatch.layer_version RESTART IDENTITY CASCADE"
         )
     )

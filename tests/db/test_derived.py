@@ -29,6 +29,18 @@ def _site(conn: Connection, inside_exclusion: bool) -> tuple[float, float]:
     return 114.62, 38.11  # 石家庄, east of the city: no constraint area here (checked below)
 
 
+def _cover_clear_site(conn: Connection) -> None:
+    """Declare basic farmland covered for 石家庄 (the seed covers its red lines and water
+    sources only), so a parcel at the clear site reads "checked and clear" (false) rather
+    than "not checked" (NULL). Rolled back with the test."""
+    conn.execute(
+        text(
+            "INSERT INTO landmatch.constraint_coverage (kind, city_code, source, as_of, "
+            "declared_by) VALUES ('basic_farmland', '130100', '测试', '2025-01-01', 't-derived')"
+        )
+    )
+
+
 def _square(lon: float, lat: float, d: float = 0.002) -> dict:  # type: ignore[type-arg]
     return {
         "type": "Polygon",
@@ -97,6 +109,7 @@ def test_the_clear_site_is_clear(conn):
 
 
 def test_a_small_import_settles_its_facts_inside_the_import(conn):
+    _cover_clear_site(conn)
     red = _site(conn, inside_exclusion=True)
     clear = _site(conn, inside_exclusion=False)
     data = _file([("DV-RED", _square(*red, d=0.0005)), ("DV-CLEAR", _square(*clear))])
@@ -110,6 +123,7 @@ def test_a_small_import_settles_its_facts_inside_the_import(conn):
 
 
 def test_a_large_import_queues_and_the_drain_settles(conn):
+    _cover_clear_site(conn)
     clear = _site(conn, inside_exclusion=False)
     codes = [f"DV-Q{i}" for i in range(3)]
     data = _file([(c, _square(clear[0] + 0.003 * i, clear[1])) for i, c in enumerate(codes)])
@@ -135,6 +149,7 @@ def test_a_large_import_queues_and_the_drain_settles(conn):
 
 
 def test_a_moved_parcel_reads_not_checked_until_settled(conn):
+    _cover_clear_site(conn)
     red = _site(conn, inside_exclusion=True)
     clear = _site(conn, inside_exclusion=False)
     run_import(conn, _file([("DV-MOVE", _square(*clear))]), "d.geojson", ADMIN, ImportOptions())
@@ -197,4 +212,6 @@ def test_drain_settles_a_committed_import_on_two_connections(engine, committed_c
     with engine.connect() as conn:
         assert _queued(conn, codes) == 0
         facts = _facts(conn, codes)
-    assert len(facts) == 25 and all(f[0] is False for f in facts.values())
+    # Settled (distances computed); "not checked" for exclusions, as the seed declares no
+    # basic-farmland layer for 石家庄 (the coverage is not committed here).
+    assert len(facts) == 25 and all(f[0] is None and f[1] is not None for f in facts.values())

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from sqlalchemy import text
 
 from landmatch.auth import Principal
@@ -91,25 +93,198 @@ def test_outside_city_and_exclusion(session):  # type: ignore[no-untyped-def]
     assert hits and hits[0]["constraint_code"] == k[0] and float(hits[0]["overlap_m2"]) > 0
 
 
+def _states(session, city=None):  # type: ignore[no-untyped-def]
+    res = {c["id"]: c for c in run_checks(session, ADMIN, city=city)["checks"]}
+    return res["constraints"]
+
+
+def _live(session, city=None) -> int:  # type: ignore[no-untyped-def]
+    return int(
+        session.execute(
+            text(
+                "SELECT count(*) FROM landmatch.parcel WHERE deleted_at IS NULL "
+                "AND (CAST(:c AS text) IS NULL OR city_code = :c)"
+            ),
+            {"c": city},
+        ).scalar_one()
+    )
+
+
 def test_constraint_states_three_way(session):  # type: ignore[no-untyped-def]
-    res = {c["id"]: c for c in run_checks(session, ADMIN)["checks"]}
-    states = res["constraints"]["items"]
-    total = session.execute(
-        text("SELECT count(*) FROM landmatch.parcel WHERE deleted_at IS NULL")
-    ).scalar()
-    for s in states:
+    states = _states(session)
+    total = _live(session)
+    for s in states["items"]:
         assert s["inside"] + s["clear"] + s["not_checked"] == total
-    # Cities with no data of a kind are "not checked", never "clear".
-    covered = session.execute(
+    # "Clear" only where the kind's coverage is declared for the parcel's city; the rest of
+    # the parcels not inside are "not checked", never "clear".
+    covered = {
+        kind: int(
+            session.execute(
+                text(
+                    "SELECT count(*) FROM landmatch.parcel p WHERE p.deleted_at IS NULL AND "
+                    "EXISTS (SELECT 1 FROM landmatch.constraint_coverage c "
+                    "WHERE c.city_code = p.city_code AND c.kind = :k)"
+                ),
+                {"k": kind},
+            ).scalar_one()
+        )
+        for kind in ("flood", "basic_farmland")
+    }
+    flood = next(s for s in states["items"] if s["kind"] == "flood")
+    assert covered["flood"] > 0 and flood["clear"] > 0
+    assert flood["clear"] <= covered["flood"]
+    assert flood["inside"] + flood["clear"] + flood["not_checked"] == total
+    farmland = next(s for s in states["items"] if s["kind"] == "basic_farmland")
+    assert covered["basic_farmland"] == 0  # the demo has no farmland layer, nor claims one
+    assert farmland["clear"] == 0 and farmland["not_checked"] == total - farmland["inside"]
+    # Per city and kind, with the declaration each "clear" rests on.
+    for row in states["by_city"]:
+        assert row["inside"] + row["clear"] + row["not_checked"] == _live(session, row["city_code"])
+        if not row["covered"]:
+            assert row["clear"] == 0 and row["coverage"] is None
+        else:
+            assert row["not_checked"] == 0 and row["coverage"]["as_of"]
+
+
+def test_a_red_line_spilling_into_a_city_does_not_cover_it(session):  # type: ignore[no-untyped-def]
+    """白洋淀 (保定) reaches 2 km² into 沧州 and 潘家口 (唐山) into 承德: neither neighbour is
+    "checked" for that kind, while the cities the layers belong to are."""
+    spill = session.execute(
         text(
-            "SELECT count(*) FROM landmatch.parcel p WHERE p.deleted_at IS NULL AND EXISTS ("
-            "SELECT 1 FROM landmatch.constraint_area k JOIN landmatch.admin_division d "
-            "ON d.code = p.city_code AND ST_Intersects(d.geom, k.geom) WHERE k.kind = 'flood')"
+            "SELECT k.code, d.code FROM landmatch.constraint_area k JOIN landmatch.admin_division d "
+            "ON d.level = 'city' AND ST_Intersects(d.geom, k.geom) WHERE k.code IN "
+            "('eco-baiyangdian', 'ws-panjiakou') ORDER BY 1, 2"
+        )
+    ).all()
+    assert ("eco-baiyangdian", "130900") in spill and ("ws-panjiakou", "130800") in spill
+    for city, kind, owner in (
+        ("130900", "eco_redline", "130600"),
+        ("130800", "water_source", "130200"),
+    ):
+        n = _live(session, city)
+        assert n > 0
+        states = _states(session, city)
+        total = next(i for i in states["items"] if i["kind"] == kind)
+        assert total["clear"] == 0 and total["inside"] + total["not_checked"] == n
+        row = next(r for r in states["by_city"] if r["kind"] == kind)
+        assert row["covered"] is False and row["clear"] == 0
+        owner_row = next(r for r in _states(session, owner)["by_city"] if r["kind"] == kind)
+        assert owner_row["covered"] is True and owner_row["clear"] > 0
+        assert owner_row["not_checked"] == 0
+
+
+def test_declaring_and_withdrawing_coverage_moves_parcels_between_states(session):  # type: ignore[no-untyped-def]
+    from landmatch.reflayers import coverage
+
+    n = _live(session, "130900")
+
+    def eco():  # type: ignore[no-untyped-def]
+        return next(r for r in _states(session, "130900")["by_city"] if r["kind"] == "eco_redline")
+
+    assert (eco()["clear"], eco()["not_checked"]) == (0, n - eco()["inside"])
+    coverage.change(
+        session,
+        ADMIN,
+        ["生态保护红线"],
+        ["130900"],
+        source="沧州市生态保护红线成果（测试）",
+        as_of=dt.date(2025, 6, 30),
+    )
+    row = eco()
+    assert row["covered"] and row["coverage"]["source"] == "沧州市生态保护红线成果（测试）"
+    assert (row["clear"], row["not_checked"]) == (n - row["inside"], 0)
+    coverage.change(session, ADMIN, ["eco_redline"], ["130900"], withdraw=True)
+    assert eco()["clear"] == 0 and eco()["covered"] is False
+
+
+def _box(x0: float, y0: float, x1: float, y1: float) -> str:
+    return f"ST_Multi(ST_MakeEnvelope({x0}, {y0}, {x1}, {y1}, 4490))"
+
+
+def _plant_edge_case(session) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    """An excluding area and three parcels around it: one sharing its west edge, one touching
+    its north-east corner, one overlapping it by about 0.0005° × 0.001° (≈ 4 800 m²)."""
+    from landmatch.db.facts import refresh_facts
+
+    x0, y0, x1, y1 = 114.640, 38.120, 114.650, 38.130  # 石家庄, clear of the demo areas
+    session.execute(
+        text(
+            "INSERT INTO landmatch.constraint_area (code, name, kind, severity, geom) "
+            f"VALUES ('eco-edge-test', '边界测试红线', 'eco_redline', 'excludes', {_box(x0, y0, x1, y1)})"
+        )
+    )
+    ids = {}
+    for code, geom in (
+        ("QA-EDGE", _box(x0 - 0.002, y0 + 0.002, x0, y0 + 0.004)),
+        ("QA-CORNER", _box(x1, y1, x1 + 0.002, y1 + 0.002)),
+        ("QA-OVERLAP", _box(x1 - 0.0005, y0 + 0.002, x1 + 0.0015, y0 + 0.003)),
+    ):
+        ids[code] = session.execute(
+            text(
+                "INSERT INTO landmatch.parcel (code, name, city_code, status, land_use, geom) "
+                f"VALUES (:c, :n, '130100', 'ready', '100102', {geom}) RETURNING id"
+            ),
+            {"c": code, "n": f"测试{code}"},
+        ).scalar_one()
+    refresh_facts(session.connection(), list(ids.values()))
+    return ids
+
+
+def test_touching_an_exclusion_area_is_not_inside(session):  # type: ignore[no-untyped-def]
+    ids = _plant_edge_case(session)
+    touching = session.execute(
+        text(
+            "SELECT count(*) FROM landmatch.parcel p JOIN landmatch.constraint_area k "
+            "ON k.code = 'eco-edge-test' AND ST_Touches(p.geom, k.geom) WHERE p.code IN "
+            "('QA-EDGE', 'QA-CORNER')"
         )
     ).scalar()
-    flood = next(s for s in states if s["kind"] == "flood")
-    assert flood["inside"] + flood["clear"] == covered
-    assert flood["not_checked"] == total - covered
+    assert touching == 2  # they do share boundary points (ST_Intersects is true for both)
+    res = {c["id"]: c for c in run_checks(session, ADMIN, city="130100")["checks"]}
+    listed = {i["code"]: i for i in res["in_exclusion"]["items"]}
+    assert "QA-EDGE" not in listed and "QA-CORNER" not in listed
+    assert 4_000 < float(listed["QA-OVERLAP"]["overlap_m2"]) < 5_500
+    assert all(float(i["overlap_m2"]) >= 1 for i in res["in_exclusion"]["items"])
+    facts = dict(
+        session.execute(
+            text(
+                "SELECT p.code, f.excluded FROM landmatch.parcel_fact f JOIN landmatch.parcel p "
+                "ON p.id = f.parcel_id WHERE f.parcel_id = ANY(:i)"
+            ),
+            {"i": list(ids.values())},
+        ).all()
+    )
+    # 石家庄 is not covered for every excluding kind (no farmland layer): not checked.
+    assert facts == {"QA-EDGE": None, "QA-CORNER": None, "QA-OVERLAP": True}
+    hits = session.execute(
+        text("SELECT constraint_hits FROM landmatch.parcel_fact WHERE parcel_id = :i"),
+        {"i": ids["QA-EDGE"]},
+    ).scalar_one()
+    assert hits == []
+
+
+def test_a_sliver_below_one_square_metre_is_not_inside(session):  # type: ignore[no-untyped-def]
+    from landmatch.db.constraints import MIN_OVERLAP_M2
+
+    _plant_edge_case(session)
+    # Overlapping by 1e-8° × 0.002° ≈ 0.2 m²: interiors meet, but not by a meaningful area.
+    session.execute(
+        text(
+            "INSERT INTO landmatch.parcel (code, name, city_code, status, land_use, geom) VALUES "
+            "('QA-SLIVER', 'QA-SLIVER', '130100', 'ready', '100102', "
+            f"{_box(114.64999999, 38.1205, 114.652, 38.1225)})"
+        )
+    )
+    area = session.execute(
+        text(
+            "SELECT ST_Area(ST_Intersection(p.geom, k.geom)::geography, true) FROM "
+            "landmatch.parcel p, landmatch.constraint_area k WHERE p.code = 'QA-SLIVER' "
+            "AND k.code = 'eco-edge-test'"
+        )
+    ).scalar_one()
+    assert 0 < area < MIN_OVERLAP_M2
+    res = {c["id"]: c for c in run_checks(session, ADMIN, city="130100")["checks"]}
+    assert "QA-SLIVER" not in {i["code"] for i in res["in_exclusion"]["items"]}
 
 
 def test_qa_api_roles(client, tokens):  # type: ignore[no-untyped-def]
@@ -127,3 +302,25 @@ def test_qa_api_roles(client, tokens):  # type: ignore[no-untyped-def]
         "ready_checklist",
         "constraints",
     }
+
+
+def test_qa_api_keeps_a_bureau_to_its_city(client, tokens):  # type: ignore[no-untyped-def]
+    h = auth(tokens["bureau"])  # 石家庄's bureau
+    r = client.get("/api/qa?city=130200&limit=1", headers=h)
+    assert r.status_code == 403
+    problem = r.json()
+    assert "唐山市" in problem["detail"] and "石家庄市" in problem["detail"]
+    assert r.headers["content-type"].startswith("application/problem+json")
+    r = client.get("/api/qa?city=130100&limit=1", headers=h)
+    assert r.status_code == 200 and r.json()["city"] == "130100"
+    # The province and other roles choose any city.
+    r = client.get("/api/qa?city=130200&limit=1", headers=auth(tokens["admin"]))
+    assert r.status_code == 200 and r.json()["city"] == "130200"
+    cities = {
+        row["city_code"]
+        for c in r.json()["checks"]
+        if c["id"] == "constraints"
+        for row in c["by_city"]
+    }
+    assert cities == {"130200"}
+    assert client.get("/api/qa?city=999999", headers=h).status_code == 400

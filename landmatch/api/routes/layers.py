@@ -1,16 +1,70 @@
-"""``/api/layers/{facility|constraint_area}`` imports with change reports; ``/api/alerts``."""
+"""``/api/layers/{facility|constraint_area}`` imports with change reports, the constraint
+layers' declared coverage (``/api/layers/constraint_area/coverage``); ``/api/alerts``."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, UploadFile
+from pydantic import BaseModel, Field
 
 from landmatch.api.deps import PrincipalDep, SessionDep, SettingsDep
 from landmatch.errors import PayloadTooLarge
-from landmatch.reflayers import alerts, changes
+from landmatch.reflayers import alerts, changes, coverage
 
 router = APIRouter(tags=["layers"])
+COVERAGE = "/api/layers/constraint_area/coverage"
+
+
+class CoverageIn(BaseModel):
+    """Declare the stored areas of ``kinds`` complete for ``cities``."""
+
+    kinds: list[str] = Field(min_length=1, max_length=10, description="codes or Chinese names")
+    cities: list[str] = Field(min_length=1, max_length=20)
+    source: str = Field(min_length=1, max_length=500)
+    as_of: dt.date
+    reason: str | None = Field(default=None, max_length=500)
+
+
+@router.get(COVERAGE, summary="Declared coverage of the constraint layers (kind × city)")
+def list_coverage(
+    session: SessionDep,
+    principal: PrincipalDep,
+    city: Annotated[str | None, Query(pattern=r"^\d{6}$")] = None,
+    kind: str | None = None,
+) -> list[dict[str, Any]]:
+    return coverage.list_coverage(session, principal, city=city, kind=kind)
+
+
+@router.post(COVERAGE, summary="Declare coverage; the parcels concerned are refreshed")
+def declare_coverage(
+    body: CoverageIn, session: SessionDep, principal: PrincipalDep
+) -> dict[str, Any]:
+    report = coverage.change(
+        session,
+        principal,
+        body.kinds,
+        body.cities,
+        source=body.source,
+        as_of=body.as_of,
+        reason=body.reason,
+    )
+    session.commit()
+    return report.to_dict()
+
+
+@router.delete(COVERAGE + "/{kind}/{city_code}", summary="Withdraw one coverage declaration")
+def withdraw_coverage(
+    kind: str,
+    city_code: str,
+    session: SessionDep,
+    principal: PrincipalDep,
+    reason: Annotated[str | None, Query(max_length=500)] = None,
+) -> dict[str, Any]:
+    report = coverage.change(session, principal, [kind], [city_code], withdraw=True, reason=reason)
+    session.commit()
+    return report.to_dict()
 
 
 @router.get("/api/layers/{layer}", summary="Records of a reference layer")
@@ -28,10 +82,23 @@ async def import_layer(
     crs: Annotated[str | None, Form()] = None,
     replace: Annotated[bool, Form()] = False,
     reason: Annotated[str | None, Form()] = None,
+    covers: Annotated[
+        str | None,
+        Form(
+            pattern=r"^\d{6}(,\d{6})*$",
+            description="constraint_area: city codes (comma-separated) the file's data is "
+            "complete for, for every kind in it",
+        ),
+    ] = None,
+    covers_as_of: Annotated[dt.date | None, Form()] = None,
+    covers_source: Annotated[str | None, Form(max_length=500)] = None,
 ) -> dict[str, Any]:
     data = await file.read()
     if len(data) > settings.max_upload_mb * 1024 * 1024:
         raise PayloadTooLarge(f"文件超过 {settings.max_upload_mb} MB")
+    cover = (
+        changes.Covers(tuple(covers.split(",")), covers_as_of, covers_source) if covers else None
+    )
     report = changes.import_file(
         session,
         principal,
@@ -41,6 +108,7 @@ async def import_layer(
         crs=crs,
         replace=replace,
         reason=reason,
+        covers=cover,
     )
     session.commit()
     return report.to_dict()
