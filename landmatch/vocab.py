@@ -237,6 +237,10 @@ CITIES: dict[str, str] = {
 }
 PROVINCE_CODE = "130000"
 
+# Codes of parcels, policies and layer features: 3–64 letters, digits, "-" and "_" (the
+# database CHECKs say the same). Unanchored: use fullmatch, or anchor it for a schema.
+CODE_PATTERN = r"[A-Za-z0-9_\-]{3,64}"
+
 
 def label(vocab: dict[str, str], code: str | None) -> str | None:
     """The Chinese label of a code, or the code itself when unknown."""

@@ -262,7 +262,7 @@ class Parcel(Base):
         CheckConstraint(_subset("supply_modes", vocab.SUPPLY_MODES), name="supply_modes"),
         CheckConstraint(_subset("readiness", vocab.READINESS), name="readiness"),
         CheckConstraint(_subset("checklist", vocab.READY_CHECKLIST), name="checklist"),
-        CheckConstraint("code ~ '^[A-Za-z0-9_\\-]{3,64}$'", name="code"),
+        CheckConstraint(f"code ~ '^{vocab.CODE_PATTERN}$'", name="code"),
         CheckConstraint("area_m2 > 0", name="area"),
         CheckConstraint("far_min IS NULL OR far_max IS NULL OR far_min <= far_max", name="far"),
         CheckConstraint(

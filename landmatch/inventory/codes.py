@@ -20,10 +20,11 @@ from typing import Any
 
 import pandas as pd
 
+from landmatch import vocab
 from landmatch.errors import InvalidInput
 
 #: The inventory's parcel code (also a CHECK on landmatch.parcel.code).
-CODE_RE = re.compile(r"[A-Za-z0-9_\-]{3,64}")
+CODE_RE = re.compile(vocab.CODE_PATTERN)
 PREFIX_RE = re.compile(r"[A-Za-z0-9_\-]{1,40}")
 _OUTSIDE = re.compile(r"[^A-Za-z0-9_\-]+")
 _DASHES = re.compile(r"-{2,}")

@@ -20,7 +20,15 @@ from rich.progress import (
 from rich.table import Table
 
 console = Console()
-CLI_USER = "cli"
+
+def _cli_user() -> str:
+    """Who a command writes as in the history: ``cli:<login>`` (the account that ran it)."""
+    import getpass
+
+    try:
+        return f"cli:{getpass.getuser()}"
+    except Exception:  # noqa: BLE001 - no login name (a container): still the CLI
+        return "cli"
 
 
 def _engine():  # type: ignore[no-untyped-def]
@@ -34,7 +42,7 @@ def _cli_principal():  # type: ignore[no-untyped-def]
     from landmatch.auth import Principal
 
     # The CLI runs with database access, i.e. as the provincial data office.
-    return Principal(name=CLI_USER, role="admin")
+    return Principal(name=_cli_user(), role="admin")
 
 
 def import_cmd(
@@ -62,6 +70,10 @@ def import_cmd(
     repair: Annotated[
         bool, typer.Option("--repair", help="Repair invalid geometries (warns).")
     ] = False,
+    reason: Annotated[
+        str | None,
+        typer.Option("--reason", help="Why, for the history (default: 导入 FILE)."),
+    ] = None,
     report: Annotated[
         Path | None, typer.Option("--report", help="Write the full JSON report here.")
     ] = None,
@@ -80,6 +92,7 @@ def import_cmd(
         encoding=encoding,
         code_prefix=code_prefix,
         repair=repair,
+        reason=reason,
         max_rows=s.max_import_rows,
         settle_inline_max=s.import_settle_inline_max,
     )

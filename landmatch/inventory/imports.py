@@ -86,6 +86,8 @@ def run_import(
     if opts.city is not None and opts.city not in vocab.CITIES:
         raise InvalidInput(f"未知城市代码 {opts.city}；可选：{', '.join(vocab.CITIES)}")
     require_editor(principal, opts.city)
+    if opts.reason is not None and len(opts.reason) > 500:
+        raise InvalidInput("导入原因过长（最多 500 个字符）")
     prefix = codes.check_prefix(opts.code_prefix)
     if progress:
         progress("read", 0, 1)

@@ -613,7 +613,7 @@ def check_frame(
         blank = np.array([v is None for v in code], dtype=bool)
         c.reject(blank, "code", "缺少地块编号")
         form = np.array(
-            [v is not None and not re.fullmatch(r"[A-Za-z0-9_\-]{3,64}", v) for v in code],
+            [v is not None and not re.fullmatch(vocab.CODE_PATTERN, v) for v in code],
             dtype=bool,
         )
         c.reject(

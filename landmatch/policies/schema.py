@@ -14,7 +14,7 @@ from landmatch import vocab
 from landmatch.db.lookups import scope_exists, unknown_industries, unknown_land_uses
 from landmatch.errors import UnprocessableInput
 
-CODE_PATTERN = r"^[A-Za-z0-9_\-]{3,64}$"
+CODE_PATTERN = f"^{vocab.CODE_PATTERN}$"
 
 
 class PolicyConditions(BaseModel):

@@ -28,7 +28,7 @@ from landmatch.reflayers.files import point_for_storage, polygon_for_storage, re
 from landmatch.reflayers.report import ChangeReport, describe
 
 LAYERS = {"facility": "设施", "constraint_area": "管控区"}
-CODE_RE = re.compile(r"^[A-Za-z0-9_\-]{3,64}$")
+CODE_RE = re.compile(f"^{vocab.CODE_PATTERN}$")
 DEFAULT_SEVERITY = vocab.CONSTRAINT_DEFAULT_SEVERITY
 FIELDS = {
     "facility": ("code", "name", "kind", "city_code", "source"),
