@@ -21,6 +21,7 @@ from rich.table import Table
 
 console = Console()
 
+
 def _cli_user() -> str:
     """Who a command writes as in the history: ``cli:<login>`` (the account that ran it)."""
     import getpass

@@ -208,14 +208,38 @@ CONSTRAINTS: tuple[tuple[str, str, str, str, float, float, float, float, float],
         1.0,
         40,
     ),
+    # 永久基本农田 for two cities, so that their layers are complete for every excluding
+    # kind and the demo shows all three states (inside / checked and clear / not checked).
+    (
+        "bf-qingyuan-demo",
+        "清苑区永久基本农田（示意）",
+        "basic_farmland",
+        "excludes",
+        115.45,
+        38.72,
+        5,
+        3,
+        0,
+    ),
+    (
+        "bf-changli-demo",
+        "昌黎县永久基本农田（示意）",
+        "basic_farmland",
+        "excludes",
+        119.05,
+        39.62,
+        4,
+        2.5,
+        30,
+    ),
 )
 
 # The city whose constraint layer each demo area belongs to. The seed declares coverage
 # (constraint_coverage) of a kind for a city only from these: an area that spills over a city
 # boundary (白洋淀 into 沧州, 潘家口 into 承德, 岳城 beyond Hebei) does not make the neighbour's
-# layer complete. No demo layer holds 永久基本农田, so no city is covered for every excluding
-# kind and no demo parcel reads "checked and clear" (parcel_fact.excluded stays NULL outside
-# the areas).
+# layer complete. 保定 and 秦皇岛 have demo layers of all three excluding kinds, so their
+# parcels outside them read "checked and clear"; elsewhere (石家庄 has no farmland layer)
+# parcel_fact.excluded stays NULL ("not checked") outside the areas.
 CONSTRAINT_LAYER_CITY: dict[str, str] = {
     "eco-baiyangdian": "130600",  # 保定 (安新, 雄安)
     "eco-hengshuihu": "131100",  # 衡水
@@ -232,4 +256,6 @@ CONSTRAINT_LAYER_CITY: dict[str, str] = {
     "ws-taolinkou": "130300",  # 秦皇岛 (青龙)
     "flood-dongdian": "131000",  # 廊坊 (霸州, 文安)
     "flood-ningjinbo": "130500",  # 邢台 (宁晋)
+    "bf-qingyuan-demo": "130600",  # 保定 (清苑)
+    "bf-changli-demo": "130300",  # 秦皇岛 (昌黎)
 }

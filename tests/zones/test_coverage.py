@@ -45,11 +45,18 @@ def test_the_seed_declares_what_its_demo_layers_belong_to(conn):
     assert got == want
     assert ("eco_redline", "130900") not in got  # 白洋淀 only spills into 沧州
     assert ("water_source", "130800") not in got  # 潘家口 belongs to 唐山's layer
-    assert not any(k == "basic_farmland" for k, _c in got)
-    # Hence no demo parcel is "checked and clear".
-    assert not conn.execute(
-        text("SELECT count(*) FROM landmatch.parcel_fact WHERE excluded IS FALSE")
-    ).scalar()
+    # Only 保定 and 秦皇岛 have demo layers of every excluding kind: only their parcels can
+    # read "checked and clear"; the others outside an area are "not checked".
+    assert {c for k, c in got if k == "basic_farmland"} == {"130600", "130300"}
+    clear_cities = set(
+        conn.execute(
+            text(
+                "SELECT DISTINCT city_code FROM landmatch.parcel_fact WHERE excluded IS FALSE "
+                "AND deleted_at IS NULL"
+            )
+        ).scalars()
+    )
+    assert clear_cities == {"130600", "130300"}
 
 
 def test_declare_and_withdraw_over_http(conn, client, tokens):
@@ -81,7 +88,8 @@ def test_declare_and_withdraw_over_http(conn, client, tokens):
     hist = conn.execute(
         text(
             "SELECT op, actor, reason, row ->> 'source' FROM landmatch.layer_version "
-            "WHERE layer = 'constraint_coverage' AND row ->> 'kind' = 'basic_farmland'"
+            "WHERE layer = 'constraint_coverage' AND row ->> 'kind' = 'basic_farmland' "
+            "AND row ->> 'city_code' = '130100'"
         )
     ).all()
     assert [tuple(x) for x in hist] == [
@@ -98,7 +106,10 @@ def test_declare_and_withdraw_over_http(conn, client, tokens):
     assert r.json()["deleted"] == ["basic_farmland:130100"]
     assert _null_excluded(conn, "130100") > 0
     assert not conn.execute(
-        text("SELECT count(*) FROM landmatch.parcel_fact WHERE excluded IS FALSE")
+        text(
+            "SELECT count(*) FROM landmatch.parcel_fact WHERE excluded IS FALSE "
+            "AND city_code = '130100'"
+        )
     ).scalar()
     _full_recompute_matches(conn)
     assert client.delete(URL + "/basic_farmland/130100", headers=h).status_code == 404
