@@ -279,7 +279,6 @@ class Parcel(Base):
         Index("ix_parcel_geom", "geom", postgresql_using="gist"),
         Index("ix_parcel_city_status", "city_code", "status"),
         Index("ix_parcel_zone", "zone_id"),
-        Index("ix_parcel_status_area", "status", "area_m2"),
     )
 
 

@@ -29,6 +29,15 @@ UTILITY_DATES = (
     "heat_as_of",
     "telecom_as_of",
 )
+# The capacity (or availability) each as-of date confirms.
+UTILITY_VALUES = {
+    "power_as_of": "p.power_kva IS NOT NULL",
+    "water_as_of": "p.water_m3d IS NOT NULL",
+    "sewage_as_of": "p.sewage_m3d IS NOT NULL",
+    "gas_as_of": "p.gas_m3d IS NOT NULL",
+    "heat_as_of": "p.heat_mw IS NOT NULL",
+    "telecom_as_of": "(p.telecom_5g IS NOT NULL OR p.fibre IS NOT NULL)",
+}
 UTILITY_LABELS = {
     "power_as_of": "供电",
     "water_as_of": "供水",
@@ -145,6 +154,17 @@ def run_checks(
         f"市政配套数据超过 {stale_days} 天未更新",
         f"SELECT * FROM ({stale_sql}) s ORDER BY as_of, code",
         stale_days=stale_days,
+    )
+    # A capacity nobody dated is of unknown age: never counted as current.
+    undated_sql = " UNION ALL ".join(
+        f"SELECT p.code, '{c}' AS field, '{UTILITY_LABELS[c]}' AS label "
+        f"FROM landmatch.parcel p WHERE {base} AND {UTILITY_VALUES[c]} AND p.{c} IS NULL"
+        for c in UTILITY_DATES
+    )
+    add(
+        "undated_utilities",
+        "市政配套容量未注明确认日期",
+        f"SELECT * FROM ({undated_sql}) s ORDER BY code, field",
     )
     p["items"] = list(vocab.READY_CHECKLIST)
     add(

@@ -88,6 +88,7 @@ class _Collector:
         self.warnings: list[dict[str, Any]] = []
         self.flattened = 0
         self.bad = np.zeros(len(rows), dtype=bool)
+        self.bad_fields: dict[str, set[int]] = {}
 
     def _item(self, i: int, fld: str, text: str, key: str) -> dict[str, Any]:
         code = self.codes[i]
@@ -104,6 +105,13 @@ class _Collector:
             text = reason(i) if callable(reason) else reason
             self.problems.append(self._item(int(i), fld, text, "reason"))
             self.bad[i] = True
+            self.bad_fields.setdefault(fld, set()).add(int(i))
+
+    def rejected(self, fld: str) -> np.ndarray:
+        """Rows already rejected for ``fld`` (so a second reason is not piled on)."""
+        out = np.zeros(len(self.rows), dtype=bool)
+        out[list(self.bad_fields.get(fld, ()))] = True
+        return out
 
     def warn(self, i: int, fld: str, message: str) -> None:
         self.warnings.append(self._item(i, fld, message, "message"))
@@ -632,7 +640,7 @@ def check_frame(
     is_new = np.array([v not in existing for v in codes], dtype=bool)
     for name, label in (("name", "地块名称"), ("land_use", "用途")):
         miss = is_new & (values[name].isna().to_numpy() if name in values else True)
-        c.reject(miss, name, f"新地块缺少{label}")
+        c.reject(miss & ~c.rejected(name), name, f"新地块缺少{label}")
     if geoms is None:
         c.reject(is_new, "geometry", no_boundary)
         out_geoms = np.full(n, None, dtype=object)

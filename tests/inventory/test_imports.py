@@ -486,3 +486,13 @@ def test_lon_lat_columns_check_a_stored_parcel_and_never_make_one(session, finge
         run_import(conn, new, "new.csv", ADMIN, ImportOptions())
     assert "经纬度列只能核对已登记地块的位置" in bad.value.detail["rejected"][0]["reason"]
     assert fingerprint() == before
+
+
+def test_one_reason_per_bad_field(session):  # type: ignore[no-untyped-def]
+    from landmatch.errors import UnprocessableInput
+
+    data = geojson_bytes(feature("IMP-LU1", land_use="月球用地"))
+    with pytest.raises(UnprocessableInput) as bad:
+        run_import(session.connection(), data, "lu.geojson", ADMIN, ImportOptions())
+    [problem] = bad.value.detail["rejected"]  # not also "新地块缺少用途"
+    assert problem["field"] == "land_use" and "无法识别" in problem["reason"]

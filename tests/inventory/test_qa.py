@@ -39,7 +39,7 @@ def _plant(conn) -> None:  # type: ignore[no-untyped-def]
                 power_kva=800,
                 power_as_of="2020-01-01",
             ),
-            feature("QA-B", square(114.601, 38.301, 0.002), status="unsupplied"),
+            feature("QA-B", square(114.601, 38.301, 0.002), status="unsupplied", water_m3d=500),
             feature("QA-THIN", thin, status="unsupplied"),
         ),
         "qa.geojson",
@@ -61,6 +61,9 @@ def test_checks_find_planted_problems(session):  # type: ignore[no-untyped-def]
     assert "QA-THIN" in {i["code"] for i in res["slivers"]["items"]}
     stale = [i for i in res["stale_utilities"]["items"] if i["code"] == "QA-A"]
     assert stale and stale[0]["field"] == "power_as_of"
+    undated = [i for i in res["undated_utilities"]["items"] if i["code"] == "QA-B"]
+    assert [i["field"] for i in undated] == ["water_as_of"]  # a capacity of unknown age
+    assert not [i for i in res["undated_utilities"]["items"] if i["code"] == "QA-A"]
     missing = [i for i in res["ready_checklist"]["items"] if i["code"] == "QA-A"][0]
     assert "no_dispute" in missing["missing"] and "title_clear" not in missing["missing"]
     assert "无法律经济纠纷" in missing["missing_labels"]
@@ -301,6 +304,7 @@ def test_qa_api_roles(client, tokens):  # type: ignore[no-untyped-def]
         "in_exclusion",
         "slivers",
         "stale_utilities",
+        "undated_utilities",
         "ready_checklist",
         "constraints",
     }
