@@ -242,6 +242,14 @@ PROVINCE_CODE = "130000"
 CODE_PATTERN = r"[A-Za-z0-9_\-]{3,64}"
 
 
+def code_of(vocab: dict[str, str], value: str) -> str | None:
+    """The code for ``value`` given as a code or as its Chinese label; None when neither."""
+    v = value.strip()
+    if v in vocab:
+        return v
+    return next((code for code, name in vocab.items() if name == v), None)
+
+
 def label(vocab: dict[str, str], code: str | None) -> str | None:
     """The Chinese label of a code, or the code itself when unknown."""
     if code is None:

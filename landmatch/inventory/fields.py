@@ -263,13 +263,7 @@ def is_geometry_header(header: str) -> bool:
 def code_for(f: Field, value: str) -> str | None:
     """A vocabulary value given as code, Chinese label or synonym → the code, else None."""
     assert f.vocab is not None
-    v = value.strip()
-    if v in f.vocab:
-        return v
-    for code, label in f.vocab.items():
-        if label == v:
-            return code
-    return f.extra.get(v)
+    return vocab.code_of(f.vocab, value) or f.extra.get(value.strip())
 
 
 def _short_names() -> dict[str, str]:

@@ -51,12 +51,9 @@ def _label(key: tuple[str, str]) -> str:
 
 def kind_code(value: str) -> str:
     """A constraint kind from its code or its Chinese name."""
-    value = value.strip()
-    if value in vocab.CONSTRAINT_KINDS:
-        return value
-    for code, name in vocab.CONSTRAINT_KINDS.items():
-        if value == name:
-            return code
+    code = vocab.code_of(vocab.CONSTRAINT_KINDS, value)
+    if code is not None:
+        return code
     raise InvalidInput(
         f"未知管控区类型 {value!r}；可选："
         + "、".join(f"{c}（{n}）" for c, n in vocab.CONSTRAINT_KINDS.items())

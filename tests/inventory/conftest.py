@@ -40,6 +40,18 @@ def feature(code: str, geometry: dict | None = None, **props: object) -> dict:  
     return {"type": "Feature", "properties": {**base, **props}, "geometry": geometry or square()}
 
 
+def post_import(client, token, name, data, **form):  # type: ignore[no-untyped-def]
+    """POST a file to /api/imports with form fields (booleans as true/false)."""
+    from tests.conftest import auth
+
+    return client.post(
+        "/api/imports",
+        files={"file": (name, data)},
+        data={k: str(v).lower() if isinstance(v, bool) else v for k, v in form.items()},
+        headers=auth(token),
+    )
+
+
 def geojson_bytes(*features: dict) -> bytes:  # type: ignore[type-arg]
     return json.dumps(
         {"type": "FeatureCollection", "features": list(features)}, ensure_ascii=False

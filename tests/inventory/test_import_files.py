@@ -23,20 +23,11 @@ from landmatch.errors import InvalidInput, UnprocessableInput
 from landmatch.inventory.imports import ImportOptions, run_import
 from tests.conftest import auth
 from tests.geo import shapes
-from tests.inventory.conftest import feature, geojson_bytes, square
+from tests.inventory.conftest import feature, geojson_bytes, post_import, square
 
 ADMIN = Principal(name="tester", role="admin")
 EXAMPLE = shapes.TXT_EXAMPLE.replace("\n", "\r\n").encode("gbk")  # as a Windows tool writes it
 EXAMPLE_HEADER_LINE = 13
-
-
-def _post(client, token, name, data, **form):  # type: ignore[no-untyped-def]
-    return client.post(
-        "/api/imports",
-        files={"file": (name, data)},
-        data={k: str(v).lower() if isinstance(v, bool) else v for k, v in form.items()},
-        headers=auth(token),
-    )
 
 
 def _problem(r) -> str:  # type: ignore[no-untyped-def]
@@ -50,7 +41,7 @@ def _problem(r) -> str:  # type: ignore[no-untyped-def]
 
 def test_txt_file_numbers_are_refused_with_a_hint(client, tokens, fingerprint):  # type: ignore[no-untyped-def]
     before = fingerprint()
-    r = _post(client, tokens["admin"], "zdx.txt", EXAMPLE)
+    r = post_import(client, tokens["admin"], "zdx.txt", EXAMPLE)
     assert r.status_code == 422, r.text
     report = r.json()["errors"]
     [row] = report["rows"]
@@ -82,7 +73,7 @@ def test_txt_hint_is_given_once_per_row(session):  # type: ignore[no-untyped-def
 
 
 def test_txt_with_code_prefix_creates_prefix_dash_number(client, tokens, session):  # type: ignore[no-untyped-def]
-    r = _post(client, tokens["bureau"], "zdx.txt", EXAMPLE, code_prefix="SJZ-2024")
+    r = post_import(client, tokens["bureau"], "zdx.txt", EXAMPLE, code_prefix="SJZ-2024")
     assert r.status_code == 200, r.text
     report = r.json()
     assert report["code_prefix"] == "SJZ-2024" and report["crs"] == "EPSG:4526"
@@ -191,7 +182,7 @@ def test_txt_area_mismatch_is_warned_once_in_mu_and_hectares(session):  # type: 
 
 def test_utf16_garbage_txt_is_a_clear_format_error(client, tokens, fingerprint):  # type: ignore[no-untyped-def]
     before = fingerprint()
-    r = _post(client, tokens["admin"], "x.txt", b"\xff\xfe\x00\x01garbage")
+    r = post_import(client, tokens["admin"], "x.txt", b"\xff\xfe\x00\x01garbage")
     assert r.status_code == 422
     assert r.json()["title"] == "文件格式错误"
     assert "文件以 UTF-16 字节顺序标记（BOM）开头，但内容不是有效的 UTF-16 文本" in _problem(r)
@@ -201,9 +192,9 @@ def test_utf16_garbage_txt_is_a_clear_format_error(client, tokens, fingerprint):
 def test_txt_encoding_option_is_honoured(client, tokens, fingerprint):  # type: ignore[no-untyped-def]
     utf16 = shapes.TXT_EXAMPLE.encode("utf-16-le")  # no BOM: only --encoding can tell
     before = fingerprint()
-    r = _post(client, tokens["admin"], "a.txt", utf16, code_prefix="SJZ", dry_run=True)
+    r = post_import(client, tokens["admin"], "a.txt", utf16, code_prefix="SJZ", dry_run=True)
     assert r.status_code == 422 and "--encoding" in _problem(r)
-    r = _post(
+    r = post_import(
         client,
         tokens["admin"],
         "a.txt",
@@ -214,7 +205,7 @@ def test_txt_encoding_option_is_honoured(client, tokens, fingerprint):  # type: 
     )
     assert r.status_code == 200, r.text
     assert r.json()["rows"][0]["code"] == "SJZ-1" and r.json()["totals"]["created"] == 1
-    r = _post(client, tokens["admin"], "a.txt", EXAMPLE, code_prefix="SJZ", encoding="UTF-8")
+    r = post_import(client, tokens["admin"], "a.txt", EXAMPLE, code_prefix="SJZ", encoding="UTF-8")
     assert r.status_code == 422 and "无法按 UTF-8 解码文件" in _problem(r)
     assert fingerprint() == before
 
@@ -362,7 +353,7 @@ def _shp_zip(code: str) -> bytes:
 )
 def test_content_decides_with_a_warning(client, tokens, fingerprint, name, make, fmt, warning):  # type: ignore[no-untyped-def]
     before = fingerprint()
-    r = _post(client, tokens["admin"], name, make(), dry_run=True, city="130100")
+    r = post_import(client, tokens["admin"], name, make(), dry_run=True, city="130100")
     assert r.status_code == 200, r.text
     report = r.json()
     assert report["format"] == fmt and report["totals"]["created"] == 1
@@ -371,7 +362,7 @@ def test_content_decides_with_a_warning(client, tokens, fingerprint, name, make,
 
 
 def test_matching_extension_gives_no_warning(client, tokens):  # type: ignore[no-untyped-def]
-    r = _post(client, tokens["admin"], "p.gpkg", _gpkg("CT-2"), dry_run=True)
+    r = post_import(client, tokens["admin"], "p.gpkg", _gpkg("CT-2"), dry_run=True)
     assert r.status_code == 200, r.text
     assert r.json()["warnings"] == []
 
@@ -380,7 +371,7 @@ def test_office_documents_that_are_no_workbook_are_refused(client, tokens, finge
     from tests.data.make_bad import word_document
 
     before = fingerprint()
-    r = _post(client, tokens["admin"], "清单.xlsx", word_document())
+    r = post_import(client, tokens["admin"], "清单.xlsx", word_document())
     assert r.status_code == 422
     assert "无法识别的文件类型“清单.xlsx”：内容是 Word、PowerPoint 等 Office 文档" in _problem(r)
     assert fingerprint() == before
@@ -409,7 +400,7 @@ def test_gdal_messages_name_the_users_file(client, tokens, fingerprint, name, da
                 zf.writestr(f"p.{ext}", b"x" * 200)
         data = buf.getvalue()
     before = fingerprint()
-    r = _post(client, tokens["admin"], name, data)
+    r = post_import(client, tokens["admin"], name, data)
     assert r.status_code == 422
     message = _problem(r)
     assert shown in message
@@ -465,6 +456,8 @@ def test_repeated_form_fields_are_refused(client, tokens, fingerprint):  # type:
 
 
 def test_a_single_file_part_is_accepted(client, tokens):  # type: ignore[no-untyped-def]
-    r = _post(client, tokens["admin"], "a.geojson", geojson_bytes(feature("ONE-001")), dry_run=True)
+    r = post_import(
+        client, tokens["admin"], "a.geojson", geojson_bytes(feature("ONE-001")), dry_run=True
+    )
     assert r.status_code == 200, r.text
     assert r.json()["totals"]["created"] == 1

@@ -13,27 +13,18 @@ from landmatch.auth import Principal
 from landmatch.geo.txt import parse_txt
 from landmatch.inventory.imports import ImportOptions, rollback_import, run_import
 from tests.conftest import auth
-from tests.inventory.conftest import feature, geojson_bytes, square
+from tests.inventory.conftest import feature, geojson_bytes, post_import, square
 
 ADMIN = Principal(name="tester", role="admin")
-
-
-def _post(client, token, name, data, **form):  # type: ignore[no-untyped-def]
-    return client.post(
-        "/api/imports",
-        files={"file": (name, data)},
-        data={k: str(v).lower() if isinstance(v, bool) else v for k, v in form.items()},
-        headers=auth(token),
-    )
 
 
 def test_dry_run_reports_the_same_and_writes_nothing(client, tokens, fingerprint):  # type: ignore[no-untyped-def]
     data = geojson_bytes(feature("IMP-001"), feature("IMP-002", square(114.52, 38.05)))
     before = fingerprint()
-    dry = _post(client, tokens["bureau"], "a.geojson", data, dry_run=True)
+    dry = post_import(client, tokens["bureau"], "a.geojson", data, dry_run=True)
     assert dry.status_code == 200, dry.text
     assert fingerprint() == before
-    real = _post(client, tokens["bureau"], "a.geojson", data)
+    real = post_import(client, tokens["bureau"], "a.geojson", data)
     assert real.status_code == 200, real.text
     d, r = dry.json(), real.json()
     assert (
@@ -43,7 +34,7 @@ def test_dry_run_reports_the_same_and_writes_nothing(client, tokens, fingerprint
     )
     assert [x["action"] for x in d["rows"]] == [x["action"] for x in r["rows"]]
     assert d["import_id"] is None and r["import_id"] > 0
-    again = _post(client, tokens["bureau"], "a.geojson", data).json()
+    again = post_import(client, tokens["bureau"], "a.geojson", data).json()
     assert again["totals"]["unchanged"] == 2
 
 
@@ -163,7 +154,7 @@ def test_export_import_round_trip(client, tokens, session, fmt):  # type: ignore
     if fmt == "txt":
         parsed = parse_txt(data)
         assert {"RT-001", "RT-002"} <= {p.code for p in parsed.parcels}
-    rep = _post(client, tokens["admin"], name, data, dry_run=True)
+    rep = post_import(client, tokens["admin"], name, data, dry_run=True)
     assert rep.status_code in (200, 422), rep.text
     body = rep.json() if rep.status_code == 200 else rep.json()["errors"]
     rows = {x["code"]: x["action"] for x in body["rows"]}
@@ -223,7 +214,7 @@ def test_txt_export_per_zone_round_trip(client, tokens, session):  # type: ignor
                 # 地块面积 is the area in the parcel's own zone.
                 own = transform_geom(stored[p.code], 4490, 4488 + zone).area / 1e4
                 assert p.declared_area_ha == pytest.approx(own, abs=5e-5)
-        back = _post(client, tokens["admin"], name, data, dry_run=True)
+        back = post_import(client, tokens["admin"], name, data, dry_run=True)
         assert back.status_code in (200, 422), back.text
         body = back.json() if back.status_code == 200 else back.json()["errors"]
         assert body["totals"]["created"] == 0
@@ -357,7 +348,7 @@ def test_shapefile_gbk_with_cpg(client, tokens):  # type: ignore[no-untyped-def]
     )
     zf = zipfile.ZipFile(io.BytesIO(r.content))
     assert zf.read("parcels.cpg").decode().strip() == "GBK"
-    back = _post(client, tokens["admin"], "g.zip", r.content, dry_run=True)
+    back = post_import(client, tokens["admin"], "g.zip", r.content, dry_run=True)
     body = back.json() if back.status_code == 200 else back.json()["errors"]
     assert body["totals"]["created"] == 0 and body["totals"]["unchanged"] > 0
 
@@ -370,7 +361,7 @@ def test_txt_import_with_projected_crs(client, tokens):  # type: ignore[no-untyp
         "J3,1,4212100.000,38544800.000\r\nJ4,1,4212100.000,38544700.000\r\n"
         "J1,1,4212000.000,38544700.000\r\n"
     ).encode("gbk")
-    r = _post(client, tokens["bureau"], "a.txt", txt)
+    r = post_import(client, tokens["bureau"], "a.txt", txt)
     assert r.status_code == 200, r.text
     assert r.json()["crs"] == "EPSG:4526" and r.json()["totals"]["created"] == 1
     p = client.get("/api/parcels/TXT-1", headers=auth(tokens["bureau"])).json()["properties"]
@@ -381,9 +372,9 @@ def test_limits(client, tokens, app):  # type: ignore[no-untyped-def]
     app.state.settings = app.state.settings.model_copy(
         update={"max_upload_mb": 1, "max_import_rows": 1}
     )
-    big = _post(client, tokens["admin"], "a.geojson", b" " * (2 * 1024 * 1024))
+    big = post_import(client, tokens["admin"], "a.geojson", b" " * (2 * 1024 * 1024))
     assert big.status_code == 413 and "MB" in big.json()["detail"]
-    rows = _post(
+    rows = post_import(
         client,
         tokens["admin"],
         "a.geojson",
