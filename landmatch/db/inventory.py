@@ -217,7 +217,7 @@ class ParcelWriter:
                 self.actions[label] = "updated" if i in changed else "unchanged"
             if self.progress:
                 self.progress(len(codes))
-        if not self.deferred:
+        if not self.deferred and not self.problems:  # a rejected write is rolled back
             created = (
                 list(
                     self.conn.execute(

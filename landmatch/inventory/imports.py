@@ -150,6 +150,7 @@ def run_import(
                 deferred=deferred,
                 progress=on_write,
             )
+            known_codes = set(known)
             # Validate a batch, hand its accepted rows to the writer, validate the next while
             # PostgreSQL inserts this one. With any row rejected the whole import is rolled
             # back at the end; the other rows are written first all the same, so the report
@@ -161,7 +162,7 @@ def run_import(
                     None if src.geoms is None else src.geoms[start:end],
                     crs=src.crs,
                     regions=regions,
-                    existing=set(known),
+                    existing=known_codes,
                     repair_geometry=opts.repair,
                     default_city=opts.city,
                     declared_area_m2=None if declared is None else declared[start:end],
