@@ -30,7 +30,7 @@ from landmatch.errors import (
 )
 from landmatch.geo.crs import STORAGE_EPSG, parse_crs
 from landmatch.geo.measure import distance_m, m2_to_mu
-from landmatch.inventory.fields import BY_NAME, COLUMN_NAMES
+from landmatch.inventory.fields import BY_NAME, COLUMN_NAMES, label_of
 from landmatch.inventory.imports import load_regions, require_editor
 from landmatch.inventory.validate import check_frame, flattened_note
 
@@ -152,7 +152,7 @@ def _check_one(
     if checked.problems:
         p = checked.problems[0]
         raise UnprocessableInput(
-            f"{BY_NAME[p['field']].label if p['field'] in BY_NAME else p['field']}：{p['reason']}",
+            f"{label_of(p['field'])}：{p['reason']}",
             detail=[{k: v for k, v in q.items() if k != "row"} for q in checked.problems],
         )
     notes = (

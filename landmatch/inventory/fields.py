@@ -252,6 +252,13 @@ def area_factor_for_header(header: str) -> float | None:
     return {_norm(k): v for k, v in AREA_HEADERS.items()}.get(_norm(header))
 
 
+def label_of(name: str) -> str:
+    """The Chinese name of a field (or of the geometry) as messages quote it."""
+    if name in BY_NAME:
+        return BY_NAME[name].label
+    return {"geometry": "几何图形", "geom": "几何图形", "zone_id": "开发区"}.get(name, name)
+
+
 def is_ignored(header: str) -> bool:
     return _norm(header) in {_norm(h) for h in IGNORED_HEADERS}
 

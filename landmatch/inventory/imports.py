@@ -28,6 +28,7 @@ from landmatch.db.inventory import (
 from landmatch.errors import Conflict, Forbidden, InvalidInput, NotFound, UnprocessableInput
 from landmatch.geo.crs import GCJ02
 from landmatch.inventory import codes
+from landmatch.inventory import fields as F
 from landmatch.inventory.readers import ReadOptions, map_columns, read_source
 from landmatch.inventory.validate import (
     Regions,
@@ -223,7 +224,7 @@ def run_import(
         t = report["totals"]
         raise UnprocessableInput(
             f"导入被拒绝：{t['rejected']} 行未通过校验，未写入任何数据（首个问题：第 "
-            f"{problems[0]['row']} 行 {problems[0]['field']}：{problems[0]['reason']}）",
+            f"{problems[0]['row']} 行 {F.label_of(problems[0]['field'])}：{problems[0]['reason']}）",
             detail=report,
         )
     return report
@@ -316,7 +317,7 @@ def _apply_prefix(frame: Any, prefix: str | None, problems: list[dict[str, Any]]
 
 
 def _warning_text(w: dict[str, Any]) -> str:
-    return f"第 {w['row']} 行（{w['code']}）{w['field']}：{w['message']}"
+    return f"第 {w['row']} 行（{w['code']}）{F.label_of(w['field'])}：{w['message']}"
 
 
 def _summary(report: dict[str, Any]) -> dict[str, Any]:
