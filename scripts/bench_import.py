@@ -14,7 +14,7 @@ synthetic parcels inside Hebei's cities, then, ``--repeat`` times each, in the s
 3. ``landmatch`` imports the same file again: every row is compared and found unchanged;
 4. for scale, the floor of the parcel table itself: the imported rows copied server-side
    (``INSERT … SELECT``, no parsing, no validation, no history or derived data) into an empty
-   copy of ``landmatch.parcel`` with the same indexes, constraints and geometry trigger.
+   copy of ``landmatch.parcel`` with the same indexes, constraints and generated columns.
 
 Prints the median of each with the ratios to the ogr2ogr median.
 """
@@ -108,19 +108,13 @@ def _import(engine, data: bytes) -> tuple[float, dict]:  # type: ignore[no-untyp
 
 def _table_floor(engine) -> float:  # type: ignore[no-untyped-def]
     """Seconds to insert the stored parcels into an empty copy of the table (same indexes,
-    CHECKs and derive_geom trigger), server-side, rolled back."""
+    CHECKs and generated geometry columns), server-side, rolled back."""
     with engine.connect() as conn:
         conn.execute(text("DROP TABLE IF EXISTS scratch.parcel_floor"))
         conn.execute(
             text(
                 "CREATE TABLE scratch.parcel_floor (LIKE landmatch.parcel INCLUDING DEFAULTS "
-                "INCLUDING CONSTRAINTS INCLUDING INDEXES)"
-            )
-        )
-        conn.execute(
-            text(
-                "CREATE TRIGGER derive_geom BEFORE INSERT ON scratch.parcel_floor "
-                "FOR EACH ROW EXECUTE FUNCTION landmatch.derive_polygon()"
+                "INCLUDING CONSTRAINTS INCLUDING INDEXES INCLUDING GENERATED)"
             )
         )
         conn.commit()

@@ -1,8 +1,9 @@
 """The schema ``landmatch`` as typed SQLAlchemy tables.
 
 Geometry is stored as MULTIPOLYGON/POINT in EPSG:4490 (CGCS2000) with a Web Mercator copy for
-tiles, kept in step by database triggers (see migrations). Areas are in m², computed on the
-ellipsoid by the same triggers. Every enumeration is constrained in the database.
+tiles; areas are in m², computed on the ellipsoid. Both are stored generated columns
+(``MERCATOR``, ``ELLIPSOIDAL_AREA``; migration 0014_generated_geometry). Every enumeration is
+constrained in the database.
 """
 
 from __future__ import annotations
@@ -38,6 +39,9 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from landmatch import vocab
 
 SCHEMA = "landmatch"
+# The derived geometry columns' expressions (as in migration 0014_generated_geometry).
+MERCATOR = "ST_Transform(geom, 3857)"
+ELLIPSOIDAL_AREA = "ST_Area(geom::geography, true)"
 
 
 def _in(column: str, values: object) -> str:
@@ -99,8 +103,8 @@ class AdminDivision(Base):
     parent_code: Mapped[str | None] = mapped_column(String(6))
     province_managed: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
     geom: Mapped[Any] = mapped_column(MultiPolygon4490, nullable=False)
-    geom_3857: Mapped[Any] = mapped_column(MultiPolygon3857)
-    area_m2: Mapped[float | None] = mapped_column(Double)
+    geom_3857: Mapped[Any] = mapped_column(MultiPolygon3857, Computed(MERCATOR))
+    area_m2: Mapped[float | None] = mapped_column(Double, Computed(ELLIPSOIDAL_AREA))
     source: Mapped[str | None] = mapped_column(Text)
     __table_args__ = (
         CheckConstraint(_in("level", vocab.ADMIN_LEVELS), name="level"),
@@ -128,8 +132,8 @@ class DevZone(Base):
     approximate: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
     source: Mapped[str | None] = mapped_column(Text)
     geom: Mapped[Any] = mapped_column(MultiPolygon4490, nullable=False)
-    geom_3857: Mapped[Any] = mapped_column(MultiPolygon3857)
-    area_m2: Mapped[float | None] = mapped_column(Double)
+    geom_3857: Mapped[Any] = mapped_column(MultiPolygon3857, Computed(MERCATOR))
+    area_m2: Mapped[float | None] = mapped_column(Double, Computed(ELLIPSOIDAL_AREA))
     version: Mapped[int] = mapped_column(Integer, server_default=text("1"))
     created_at: Mapped[dt.datetime] = _now()
     updated_at: Mapped[dt.datetime] = _now()
@@ -242,9 +246,9 @@ class Parcel(Base):
     brochure_url: Mapped[str | None] = mapped_column(Text)
     # Geometry and measures.
     declared_area_m2: Mapped[float | None] = mapped_column(Double)
-    area_m2: Mapped[float] = mapped_column(Double)
+    area_m2: Mapped[float] = mapped_column(Double, Computed(ELLIPSOIDAL_AREA))
     geom: Mapped[Any] = mapped_column(MultiPolygon4490, nullable=False)
-    geom_3857: Mapped[Any] = mapped_column(MultiPolygon3857)
+    geom_3857: Mapped[Any] = mapped_column(MultiPolygon3857, Computed(MERCATOR))
     # Bookkeeping.
     version: Mapped[int] = mapped_column(Integer, server_default=text("1"))
     data_updated_on: Mapped[dt.date | None] = mapped_column(Date)
@@ -262,7 +266,7 @@ class Parcel(Base):
         CheckConstraint(_subset("supply_modes", vocab.SUPPLY_MODES), name="supply_modes"),
         CheckConstraint(_subset("readiness", vocab.READINESS), name="readiness"),
         CheckConstraint(_subset("checklist", vocab.READY_CHECKLIST), name="checklist"),
-        CheckConstraint(f"code ~ '^{vocab.CODE_PATTERN}$'", name="code"),
+        CheckConstraint(vocab.CODE_CHECK_SQL, name="code"),
         CheckConstraint("area_m2 > 0", name="area"),
         CheckConstraint("far_min IS NULL OR far_max IS NULL OR far_min <= far_max", name="far"),
         CheckConstraint(
@@ -495,7 +499,7 @@ class Facility(Base):
     confidence: Mapped[str | None] = mapped_column(String(4))
     source: Mapped[str | None] = mapped_column(Text)
     geom: Mapped[Any] = mapped_column(Point4490, nullable=False)
-    geom_3857: Mapped[Any] = mapped_column(Point3857)
+    geom_3857: Mapped[Any] = mapped_column(Point3857, Computed(MERCATOR))
     version: Mapped[int] = mapped_column(Integer, server_default=text("1"))
     updated_at: Mapped[dt.datetime] = _now()
     __table_args__ = (
@@ -517,8 +521,8 @@ class ConstraintArea(Base):
     severity: Mapped[str] = mapped_column(String(12))
     source: Mapped[str | None] = mapped_column(Text)
     geom: Mapped[Any] = mapped_column(MultiPolygon4490, nullable=False)
-    geom_3857: Mapped[Any] = mapped_column(MultiPolygon3857)
-    area_m2: Mapped[float | None] = mapped_column(Double)
+    geom_3857: Mapped[Any] = mapped_column(MultiPolygon3857, Computed(MERCATOR))
+    area_m2: Mapped[float | None] = mapped_column(Double, Computed(ELLIPSOIDAL_AREA))
     version: Mapped[int] = mapped_column(Integer, server_default=text("1"))
     updated_at: Mapped[dt.datetime] = _now()
     __table_args__ = (
@@ -786,8 +790,8 @@ class ApprovalBatch(Base):
     county_code: Mapped[str | None] = mapped_column(String(6))
     source: Mapped[str | None] = mapped_column(Text)
     geom: Mapped[Any] = mapped_column(MultiPolygon4490, nullable=False)
-    geom_3857: Mapped[Any] = mapped_column(MultiPolygon3857)
-    area_m2: Mapped[float | None] = mapped_column(Double)
+    geom_3857: Mapped[Any] = mapped_column(MultiPolygon3857, Computed(MERCATOR))
+    area_m2: Mapped[float | None] = mapped_column(Double, Computed(ELLIPSOIDAL_AREA))
     created_at: Mapped[dt.datetime] = _now()
     __table_args__ = (
         Index("ix_approval_batch_geom", "geom", postgresql_using="gist"),

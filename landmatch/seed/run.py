@@ -111,8 +111,8 @@ class SeedReport:
 # Statement triggers the seed's COPY does without: their transition tables would hold every
 # row, and each has a cheaper set-wise step once the table is loaded: ``history_ins`` (one
 # INSERT of the first versions), ``fact_ins`` (the full ``refresh_facts`` writes every fact
-# row) and ``parcel_cell_ins`` (``parcel_cell_rebuild()`` is one GROUP BY). ``derive_geom``
-# stays: it is the one definition of geom_3857 and the ellipsoidal area.
+# row) and ``parcel_cell_ins`` (``parcel_cell_rebuild()`` is one GROUP BY). geom_3857 and the
+# ellipsoidal area are generated columns, computed as the rows are copied.
 SEED_SKIPPED_TRIGGERS = ("history_ins", "fact_ins", "parcel_cell_ins")
 
 
