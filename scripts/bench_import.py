@@ -42,7 +42,9 @@ from landmatch.inventory.validate import planar_area_m2
 
 def make_gpkg(path: Path, n: int, regions, seed: int = 1) -> None:  # type: ignore[no-untyped-def]
     rng = np.random.default_rng(seed)
-    xs, ys, cities = [], [], []
+    xs: list[np.ndarray] = []
+    ys: list[np.ndarray] = []
+    cities: list[np.ndarray] = []
     while sum(map(len, xs)) < n:
         x = rng.uniform(113.5, 119.8, n)
         y = rng.uniform(36.1, 42.6, n)

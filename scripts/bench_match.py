@@ -196,7 +196,9 @@ def bench_db(url: str, repeat: int, gpd_repeat: int) -> dict[str, Any]:
     with engine.connect() as c:
         n = c.execute(text("SELECT count(*) FROM landmatch.parcel")).scalar_one()
         n_facts = c.execute(text("SELECT count(*) FROM landmatch.parcel_fact")).scalar_one()
-        zone_levels = dict(c.execute(text("SELECT id, level FROM landmatch.dev_zone")).all())
+        zone_levels: dict[int, str] = dict(
+            c.execute(text("SELECT id, level FROM landmatch.dev_zone")).tuples().all()
+        )
     if n_facts < n:
         print(f"  ! parcel_fact has {n_facts} of {n} rows: run refresh_facts first")
     name = f"bench-{int(time.time() * 1000)}"

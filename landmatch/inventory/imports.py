@@ -39,8 +39,22 @@ from landmatch.inventory.validate import (
 )
 
 Progress = Callable[[str, int, int], None]
-# Rows validated and handed to the writer at a time.
+# Rows validated and handed to the writer at a time; the first batches are smaller, so that
+# PostgreSQL starts inserting early instead of waiting for a whole batch to be validated.
 BATCH = 20_000
+FIRST_BATCHES = (2_000, 8_000)
+
+
+def batches(total: int) -> list[tuple[int, int]]:
+    """(start, end) of each batch of ``total`` rows."""
+    out: list[tuple[int, int]] = []
+    start = 0
+    sizes = iter(FIRST_BATCHES)
+    while start < total:
+        end = min(start + next(sizes, BATCH), total)
+        out.append((start, end))
+        start = end
+    return out
 
 
 @dataclass
@@ -156,8 +170,7 @@ def run_import(
             # PostgreSQL inserts this one. With any row rejected the whole import is rolled
             # back at the end; the other rows are written first all the same, so the report
             # says what each would have done (the same report as a dry run).
-            for start in range(0, total, BATCH):
-                end = min(start + BATCH, total)
+            for start, end in batches(total):
                 checked = check_frame(
                     frame.iloc[start:end],
                     None if src.geoms is None else src.geoms[start:end],

@@ -201,15 +201,45 @@ def _text_value(v: Any) -> str | None:
     return _as_text(v)
 
 
+def _string_column(s: pd.Series) -> tuple[pd.Series, np.ndarray] | None:
+    """A column of text cells only (and missing ones), stripped column-wise: (the values as a
+    string Series, the blank-or-missing mask). ``None`` for any other column (numbers,
+    structures), which is coerced value by value. Strips what ``str.strip`` strips."""
+    if pd.api.types.infer_dtype(s, skipna=True) != "string":
+        return None
+    t = s.astype("string").str.strip()
+    return t, (t.isna() | (t == "")).to_numpy(dtype=bool)
+
+
+def _text_cells(s: pd.Series) -> np.ndarray:
+    """Each cell as stripped text (None where missing or blank), as an object array."""
+    col = _string_column(s)
+    if col is None:
+        return s.map(_as_text, na_action="ignore").to_numpy(dtype=object)
+    t, blank = col
+    out = t.to_numpy(dtype=object, na_value=None)
+    out[blank] = None
+    return out
+
+
 def _coerce_text(s: pd.Series, f: Field, c: _Collector) -> pd.Series:
-    out, blank = _per_value(s, _text_value)
-    structured = np.fromiter((v == _NOT_TEXT for v in out), dtype=bool, count=len(out))
+    col = _string_column(s)
+    if col is not None:  # the usual case, column-wise
+        t, blank = col
+        structured = np.zeros(len(s), dtype=bool)
+        nul = ~blank & t.str.contains("\x00", regex=False).fillna(False).to_numpy(dtype=bool)
+        lengths = t.str.len().fillna(0).to_numpy(dtype=np.int64)
+        out = t.to_numpy(dtype=object, na_value=None)
+        out[blank] = None
+    else:
+        out, blank = _per_value(s, _text_value)
+        structured = np.fromiter((v == _NOT_TEXT for v in out), dtype=bool, count=len(out))
+        nul = ~structured & np.fromiter(
+            (v is not None and "\x00" in v for v in out), dtype=bool, count=len(out)
+        )
+        lengths = np.fromiter((len(v) if v is not None else 0 for v in out), dtype=np.int64)
     c.reject(structured, f.name, f"{f.label}应为文本，收到的是列表或对象")
-    nul = ~structured & np.fromiter(
-        (v is not None and "\x00" in v for v in out), dtype=bool, count=len(out)
-    )
     c.reject(nul, f.name, f"{f.label}含有空字符（NUL），请删除后重试")
-    lengths = np.fromiter((len(v) if v is not None else 0 for v in out), dtype=np.int64)
     too_long = ~blank & ~structured & (lengths > f.max_len)
     c.reject(too_long, f.name, f"{f.label}过长（最多 {f.max_len} 个字符）")
     out[structured | nul] = None
@@ -454,14 +484,40 @@ def planar_area_m2(geoms: np.ndarray) -> np.ndarray:
     out = np.full(len(geoms), np.nan)
     if not len(geoms):
         return out
-    lon = shapely.get_x(shapely.centroid(geoms))
-    zones = np.round(lon / 3).astype(int)
+    b = shapely.bounds(geoms)
+    with np.errstate(invalid="ignore"):
+        zones = np.nan_to_num(np.round((b[:, 0] + b[:, 2]) / 6), nan=-1).astype(int)
     for zone in np.unique(zones):
         sel = zones == zone
         if not 25 <= zone <= 45:
             continue
-        out[sel] = shapely.area(to_storage_inverse(geoms[sel], gk_epsg(int(zone))))
+        out[sel] = projected_area_m2(geoms[sel], gk_epsg(int(zone)))
     return out
+
+
+def projected_area_m2(geoms: np.ndarray, epsg: int) -> np.ndarray:
+    """Area of each (multi)polygon of EPSG:4490 projected to ``epsg``: the shoelace sum of
+    its rings' projected vertices (exteriors minus holes), all rings in one pass."""
+    polys, of_geom = shapely.get_parts(geoms, return_index=True)
+    out = np.zeros(len(geoms))
+    if not len(polys):
+        return out
+    rings, of_poly = shapely.get_rings(polys, return_index=True)
+    # get_rings lists each polygon's exterior first, then its holes.
+    first = np.r_[True, of_poly[1:] != of_poly[:-1]]
+    xy, of_ring = shapely.get_coordinates(rings, return_index=True)
+    x, y = transformer(STORAGE_EPSG, epsg).transform(xy[:, 0], xy[:, 1])
+    starts = np.r_[0, np.flatnonzero(of_ring[1:] != of_ring[:-1]) + 1]
+    x = x - np.repeat(x[starts], np.diff(np.r_[starts, len(x)]))  # per-ring origin: precision
+    y = y - np.repeat(y[starts], np.diff(np.r_[starts, len(y)]))
+    cross = x[:-1] * y[1:] - x[1:] * y[:-1]
+    same = of_ring[:-1] == of_ring[1:]
+    ring_area = np.abs(
+        np.bincount(of_ring[:-1][same], weights=cross[same], minlength=len(rings)) / 2
+    )
+    signed = np.where(first, ring_area, -ring_area)
+    poly_area = np.bincount(of_poly, weights=signed, minlength=len(polys))
+    return np.bincount(of_geom, weights=poly_area, minlength=len(geoms))
 
 
 def to_storage_inverse(geoms: np.ndarray, epsg: int) -> np.ndarray:
@@ -567,8 +623,8 @@ def _check_geometry(geoms: np.ndarray, crs: CrsCode, fix: bool, c: _Collector) -
 
 def repeated_codes(codes: pd.Series) -> dict[str, Any]:
     """Codes that occur more than once, each with the row label of its first occurrence."""
-    norm = codes.map(_as_text, na_action="ignore")
-    twice = norm[norm.duplicated(keep=False) & norm.notna() & (norm != "")]
+    norm = pd.Series(_text_cells(codes), index=codes.index, dtype=object)
+    twice = norm[norm.duplicated(keep=False) & norm.notna()]
     return {code: label for label, code in twice[~twice.duplicated()].items()}
 
 
@@ -602,11 +658,7 @@ def check_frame(
     today = today or dt.date.today()
     n = len(frame)
     rows = frame.index.to_numpy()
-    codes = (
-        frame["code"].map(_as_text, na_action="ignore").to_numpy()
-        if "code" in frame
-        else np.full(n, None, dtype=object)
-    )
+    codes = _text_cells(frame["code"]) if "code" in frame else np.full(n, None, dtype=object)
     c = _Collector(rows, codes)
     values = pd.DataFrame(index=frame.index)
     for name in frame.columns:
@@ -618,12 +670,11 @@ def check_frame(
         c.reject(np.ones(n, dtype=bool), "code", "缺少地块编号（地块编号/code 列）")
     else:
         code = values["code"].to_numpy()
-        blank = np.array([v is None for v in code], dtype=bool)
+        blank = pd.isna(code)
         c.reject(blank, "code", "缺少地块编号")
-        form = np.array(
-            [v is not None and not re.fullmatch(vocab.CODE_PATTERN, v) for v in code],
-            dtype=bool,
-        )
+        form = ~blank & ~pd.Series(code, dtype="string").str.fullmatch(vocab.CODE_PATTERN).fillna(
+            True
+        ).to_numpy(dtype=bool)
         c.reject(
             form, "code", lambda i: f"地块编号“{code[i]}”格式不正确（3–64 位字母、数字、-、_）"
         )

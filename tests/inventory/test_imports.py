@@ -397,13 +397,25 @@ def _mixed_file(n: int, *, bad_at: int | None = None, foreign_at: int | None = N
     return geojson_bytes(*feats)
 
 
+def test_batches_start_small_and_cover_every_row_once() -> None:
+    from landmatch.inventory.imports import BATCH, batches
+
+    assert batches(0) == []
+    assert batches(1_500) == [(0, 1_500)]
+    spans = batches(100_000)
+    assert spans[:3] == [(0, 2_000), (2_000, 10_000), (10_000, 10_000 + BATCH)]
+    assert spans[-1][1] == 100_000
+    assert all(a[1] == b[0] for a, b in zip(spans, spans[1:], strict=False))
+
+
 def test_batches_are_written_in_turn_and_a_late_rejection_writes_nothing(
     session, fingerprint, monkeypatch
 ):  # type: ignore[no-untyped-def]
     import landmatch.inventory.imports as imports
     from landmatch.errors import Forbidden, UnprocessableInput
 
-    monkeypatch.setattr(imports, "BATCH", 4)  # 11 rows: three batches
+    monkeypatch.setattr(imports, "FIRST_BATCHES", (1,))
+    monkeypatch.setattr(imports, "BATCH", 4)  # 11 rows: four batches (1, 4, 4, 2)
     conn = session.connection()
     before = fingerprint()
     with pytest.raises(UnprocessableInput) as bad:
@@ -433,6 +445,7 @@ def test_repeated_codes_are_found_across_batches(session, monkeypatch):  # type:
     import landmatch.inventory.imports as imports
     from landmatch.errors import UnprocessableInput
 
+    monkeypatch.setattr(imports, "FIRST_BATCHES", ())
     monkeypatch.setattr(imports, "BATCH", 2)
     data = geojson_bytes(
         feature("IMP-D1"),
