@@ -201,36 +201,33 @@ def _text_value(v: Any) -> str | None:
     return _as_text(v)
 
 
-def _string_column(s: pd.Series) -> tuple[pd.Series, np.ndarray] | None:
+def _string_column(s: pd.Series) -> tuple[pd.Series, np.ndarray, np.ndarray] | None:
     """A column of text cells only (and missing ones), stripped column-wise: (the values as a
-    string Series, the blank-or-missing mask). ``None`` for any other column (numbers,
-    structures), which is coerced value by value. Strips what ``str.strip`` strips."""
+    string Series, as an object array with None where blank or missing, the blank-or-missing
+    mask). ``None`` for any other column (numbers, structures), which is coerced value by
+    value. Strips what ``str.strip`` strips."""
     if pd.api.types.infer_dtype(s, skipna=True) != "string":
         return None
     t = s.astype("string").str.strip()
-    return t, (t.isna() | (t == "")).to_numpy(dtype=bool)
+    blank = (t.isna() | (t == "")).to_numpy(dtype=bool)
+    out = t.to_numpy(dtype=object, na_value=None)
+    out[blank] = None
+    return t, out, blank
 
 
 def _text_cells(s: pd.Series) -> np.ndarray:
     """Each cell as stripped text (None where missing or blank), as an object array."""
     col = _string_column(s)
-    if col is None:
-        return s.map(_as_text, na_action="ignore").to_numpy(dtype=object)
-    t, blank = col
-    out = t.to_numpy(dtype=object, na_value=None)
-    out[blank] = None
-    return out
+    return _per_value(s, _as_text)[0] if col is None else col[1]
 
 
 def _coerce_text(s: pd.Series, f: Field, c: _Collector) -> pd.Series:
     col = _string_column(s)
     if col is not None:  # the usual case, column-wise
-        t, blank = col
+        t, out, blank = col
         structured = np.zeros(len(s), dtype=bool)
         nul = ~blank & t.str.contains("\x00", regex=False).fillna(False).to_numpy(dtype=bool)
         lengths = t.str.len().fillna(0).to_numpy(dtype=np.int64)
-        out = t.to_numpy(dtype=object, na_value=None)
-        out[blank] = None
     else:
         out, blank = _per_value(s, _text_value)
         structured = np.fromiter((v == _NOT_TEXT for v in out), dtype=bool, count=len(out))
@@ -518,16 +515,6 @@ def projected_area_m2(geoms: np.ndarray, epsg: int) -> np.ndarray:
     signed = np.where(first, ring_area, -ring_area)
     poly_area = np.bincount(of_poly, weights=signed, minlength=len(polys))
     return np.bincount(of_geom, weights=poly_area, minlength=len(geoms))
-
-
-def to_storage_inverse(geoms: np.ndarray, epsg: int) -> np.ndarray:
-    tr = transformer(STORAGE_EPSG, epsg)
-
-    def proj(xy: np.ndarray) -> np.ndarray:
-        x, y = tr.transform(xy[:, 0], xy[:, 1])
-        return np.column_stack([x, y])
-
-    return shapely.transform(geoms, proj)
 
 
 def _as_multipolygons(geoms: np.ndarray) -> np.ndarray:

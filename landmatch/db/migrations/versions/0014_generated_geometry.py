@@ -56,6 +56,10 @@ END $$;
 """
 
 
+def _columns(has_area: bool) -> tuple[str, ...]:
+    return ("geom_3857", "area_m2") if has_area else ("geom_3857",)
+
+
 def _dependants(table: str, columns: tuple[str, ...]) -> tuple[list[str], list[str]]:
     """DDL of the indexes and CHECK constraints on ``columns`` of ``table``, to re-create
     after the columns are replaced."""
@@ -98,7 +102,7 @@ def _not_null(table: str, column: str) -> bool:
 def _generate(table: str, kind: str, has_area: bool) -> None:
     """Replace the trigger-kept columns of ``table`` by generated ones (same names, values,
     nullability, indexes and CHECKs)."""
-    columns = ("geom_3857", "area_m2") if has_area else ("geom_3857",)
+    columns = _columns(has_area)
     indexes, checks = _dependants(table, columns)
     t = f"landmatch.{table}"
     types = {"geom_3857": f"geometry({kind}, 3857)", "area_m2": "double precision"}
@@ -135,7 +139,7 @@ def downgrade() -> None:
     op.execute(DERIVE_FUNCTIONS)
     for table, (_kind, has_area) in TABLES.items():
         t = f"landmatch.{table}"
-        columns = ("geom_3857", "area_m2") if has_area else ("geom_3857",)
+        columns = _columns(has_area)
         # Plain columns again, values kept; the trigger keeps them from here on.
         op.execute(
             f"ALTER TABLE {t} " + ", ".join(f"ALTER COLUMN {c} DROP EXPRESSION" for c in columns)
