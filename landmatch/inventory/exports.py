@@ -30,6 +30,7 @@ from landmatch.errors import InvalidInput, NotFound
 from landmatch.geo.measure import M2_PER_HA, M2_PER_MU
 from landmatch.geo.txt import write_txt, write_txt_zones
 from landmatch.inventory.fields import BY_NAME, FIELDS, SHP_NAMES
+from landmatch.spreadsheets import safe_cell
 
 FORMATS = {
     "geojson": ("application/geo+json", "geojson"),
@@ -159,10 +160,15 @@ def _xlsx(frame: pd.DataFrame, geoms: np.ndarray, county_names: dict[str, str]) 
     """The 熟地清单: one row per parcel (Chinese headers, labels, 亩 and 公顷), a summary
     sheet by city, and for each city a summary sheet by county and by land use."""
     from openpyxl import Workbook
+    from openpyxl.cell.cell import Cell
     from openpyxl.styles import Font
 
     wb = Workbook()
     ws = wb.active
+
+    def put(sheet: Any, values: list[Any]) -> None:
+        sheet.append([safe_cell(v, Cell(sheet)) for v in values])
+
     ws.title = "熟地清单"
     names = [c for c in frame.columns if c != "area_m2"]
     header = [
@@ -172,7 +178,7 @@ def _xlsx(frame: pd.DataFrame, geoms: np.ndarray, county_names: dict[str, str]) 
         "计算面积(公顷)",
         "几何(WKT)",
     ]
-    ws.append(header)
+    put(ws, header)
     for cell in ws[1]:
         cell.font = Font(bold=True)
     wkts = shapely.to_wkt(geoms, rounding_precision=-1)
@@ -197,7 +203,7 @@ def _xlsx(frame: pd.DataFrame, geoms: np.ndarray, county_names: dict[str, str]) 
             round(area / M2_PER_HA, 4),
             wkt if len(wkt) < 32000 else None,
         ]
-        ws.append(row)
+        put(ws, row)
     ws.freeze_panes = "B2"
     statuses = list(vocab.PARCEL_STATUS)
     status_cols = [
@@ -219,7 +225,7 @@ def _xlsx(frame: pd.DataFrame, geoms: np.ndarray, county_names: dict[str, str]) 
 
     def sheet(title: str, head: list[str]) -> Any:
         ws2 = wb.create_sheet(title[:31])
-        ws2.append([*head, "地块数", "面积(亩)", "面积(公顷)", *status_cols])
+        put(ws2, [*head, "地块数", "面积(亩)", "面积(公顷)", *status_cols])
         for cell in ws2[1]:
             cell.font = Font(bold=True)
         return ws2
@@ -227,23 +233,23 @@ def _xlsx(frame: pd.DataFrame, geoms: np.ndarray, county_names: dict[str, str]) 
     # The province at a glance: one row per city.
     summary = sheet("按城市汇总", ["城市代码", "城市"])
     for city, part in frame.groupby("city_code"):
-        summary.append([city, vocab.CITIES.get(city, city), *tally(part)])
+        put(summary, [city, vocab.CITIES.get(city, city), *tally(part)])
     if len(frame):
-        summary.append(["合计", "", *tally(frame)])
+        put(summary, ["合计", "", *tally(frame)])
     # Each city's own summary sheet: by county, then by land use.
     for city, part in frame.groupby("city_code"):
         ws2 = sheet(f"{vocab.CITIES.get(city, city)}汇总", ["区县代码", "区县"])
         if "county_code" in part:
             counties = part.assign(county=part["county_code"].fillna(""))
             for county, sub in counties.groupby("county"):
-                ws2.append([county or "—", county_names.get(county, "未填区县"), *tally(sub)])
-        ws2.append(["合计", "", *tally(part)])
+                put(ws2, [county or "—", county_names.get(county, "未填区县"), *tally(sub)])
+        put(ws2, ["合计", "", *tally(part)])
         ws2.append([])
-        ws2.append(["用途代码", "用途", "地块数", "面积(亩)", "面积(公顷)"])
+        put(ws2, ["用途代码", "用途", "地块数", "面积(亩)", "面积(公顷)"])
         for cell in ws2[ws2.max_row]:
             cell.font = Font(bold=True)
         for use, sub in part.groupby("land_use"):
-            ws2.append([use, vocab.LAND_USE.get(use, use), *tally(sub)[:3]])
+            put(ws2, [use, vocab.LAND_USE.get(use, use), *tally(sub)[:3]])
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()

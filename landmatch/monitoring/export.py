@@ -7,23 +7,30 @@ import io
 from typing import Any
 
 from openpyxl import Workbook
+from openpyxl.cell.cell import Cell
+from openpyxl.worksheet.worksheet import Worksheet
 from sqlalchemy.orm import Session
 
 from landmatch.monitoring import cases, scan, targets, transfer, unsupplied, zones
 from landmatch.monitoring.idle import IdleRule
+from landmatch.spreadsheets import safe_cell
 
 MAX_ROWS = 1_000_000
+
+
+def _append(ws: Worksheet, values: list[Any]) -> None:
+    ws.append([safe_cell(v, Cell(ws)) for v in values])
 
 
 def _sheet(wb: Workbook, title: str, rows: list[dict[str, Any]]) -> None:
     ws = wb.create_sheet(title)
     if not rows:
-        ws.append(["（无数据）"])
+        _append(ws, ["（无数据）"])
         return
     cols = list(rows[0])
-    ws.append(cols)
+    _append(ws, cols)
     for r in rows[:MAX_ROWS]:
-        ws.append([_cell(r.get(c)) for c in cols])
+        _append(ws, [_cell(r.get(c)) for c in cols])
     ws.freeze_panes = "A2"
 
 
@@ -60,10 +67,10 @@ def workbook(
     wb = Workbook()
     wb.remove(wb.active)
     info = wb.create_sheet("说明")
-    info.append(["统计日期", as_of.isoformat()])
-    info.append(["城市", city or "全省"])
-    info.append(["面积单位", "平方米（m²）；亩 = 10000/15 m²"])
-    info.append(["金额单位", "万元"])
+    _append(info, ["统计日期", as_of.isoformat()])
+    _append(info, ["城市", city or "全省"])
+    _append(info, ["面积单位", "平方米（m²）；亩 = 10000/15 m²"])
+    _append(info, ["金额单位", "万元"])
     for title, rows in sheets:
         _sheet(wb, title, rows)
     buf = io.BytesIO()
