@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import sys
 import time
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -87,6 +88,56 @@ def db_settle() -> None:
     console.print(
         f"已更新 {done['facts']} 个地块的区位事实、{done['cells']} 条地图汇总变更 / settled"
     )
+
+
+def _bar(label: str):  # type: ignore[no-untyped-def]
+    """A progress bar for a long command, and the callback that moves it."""
+    bar = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )
+    task = bar.add_task(label, total=None)
+    return bar, lambda done, total: bar.update(task, completed=done, total=total)
+
+
+@db_app.command("backup")
+def db_backup(
+    file: Annotated[Path, typer.Argument(help="Backup file to write (pg_dump custom format).")],
+) -> None:
+    """Back up the whole landmatch schema (parcels with their history, zones, policies, layers,
+    users, projects) to FILE with pg_dump."""
+    from landmatch.db.backup import backup
+
+    bar, progress = _bar("备份 backing up")
+    with bar:
+        revision = backup(_settings().database_url, file, progress)
+    size = file.stat().st_size / 1024 / 1024
+    console.print(f"[green]已备份[/green]到 {file}（{size:,.1f} MB，数据结构版本 {revision}）")
+
+
+@db_app.command("restore")
+def db_restore(
+    file: Annotated[Path, typer.Argument(help="Backup file written by landmatch db backup.")],
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Replace the database's landmatch data with FILE, in one transaction (a failure changes
+    nothing). Refuses a backup of another schema revision. Stop the servers first."""
+    from landmatch.db.backup import dump_revision, restore
+
+    revision = dump_revision(file)
+    if not yes:
+        typer.confirm(
+            f"将用 {file}（数据结构版本 {revision}）替换当前数据库中的全部 landmatch 数据，继续吗？",
+            abort=True,
+        )
+    bar, progress = _bar("恢复 restoring")
+    with bar:
+        restore(_settings().database_url, file, progress)
+    console.print(f"[green]已恢复[/green] {file}（数据结构版本 {revision}）")
 
 
 @app.command()

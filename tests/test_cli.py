@@ -27,6 +27,8 @@ def test_every_command_has_help():
         ["--help"],
         ["db", "upgrade", "--help"],
         ["db", "settle", "--help"],
+        ["db", "backup", "--help"],
+        ["db", "restore", "--help"],
         ["seed", "--help"],
         ["serve", "--help"],
         ["users", "add", "--help"],
