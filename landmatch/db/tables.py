@@ -759,13 +759,14 @@ class MonitoringRule(Base):
 
     __tablename__ = "monitoring_rule"
     city_code: Mapped[str] = mapped_column(String(6), primary_key=True)
-    idle_after_days: Mapped[int] = mapped_column(Integer, server_default=text("365"))
-    recover_after_days: Mapped[int] = mapped_column(Integer, server_default=text("730"))
-    at_risk_window_days: Mapped[int] = mapped_column(Integer, server_default=text("365"))
-    stall_min_days: Mapped[int] = mapped_column(Integer, server_default=text("365"))
+    # Calendar months (12 = 满一年), migration 0015_calendar_months.
+    idle_after_months: Mapped[int] = mapped_column(Integer, server_default=text("12"))
+    recover_after_months: Mapped[int] = mapped_column(Integer, server_default=text("24"))
+    at_risk_window_months: Mapped[int] = mapped_column(Integer, server_default=text("12"))
+    stall_min_months: Mapped[int] = mapped_column(Integer, server_default=text("12"))
     developed_ratio_min: Mapped[float] = mapped_column(Numeric(5, 4), server_default=text("0.3333"))
     invest_ratio_min: Mapped[float] = mapped_column(Numeric(5, 4), server_default=text("0.25"))
-    start_fallback_days: Mapped[int] = mapped_column(Integer, server_default=text("365"))
+    start_fallback_months: Mapped[int] = mapped_column(Integer, server_default=text("12"))
     fee_rate: Mapped[float | None] = mapped_column(Numeric(5, 4))
     stalled_clause: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
     note: Mapped[str | None] = mapped_column(Text)
@@ -773,7 +774,7 @@ class MonitoringRule(Base):
     updated_at: Mapped[dt.datetime] = _now()
     __table_args__ = (
         CheckConstraint("city_code ~ '^[0-9]{6}$'", name="city_code"),
-        CheckConstraint("recover_after_days > idle_after_days", name="order"),
+        CheckConstraint("recover_after_months > idle_after_months", name="order"),
     )
 
 

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from landmatch import vocab
 from landmatch.auth import Principal
+from landmatch.dates import add_years
 from landmatch.db.engine import audited
 from landmatch.db.values import json_value
 from landmatch.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -32,8 +33,9 @@ from landmatch.monitoring.terms import (
     UNSUPPLIED_DECISIONS,
 )
 
-# Days each step may take after the previous one. The 30-day reply is Order 53's; the others
-# are working defaults [GK] to be replaced by the local procedure.
+# Days each step may take after the previous one. The 30-day reply is Order 53's (a period in
+# days, 三十日内, so counted in days); the others are working defaults [GK] to be replaced by
+# the local procedure.
 STEP_PLAN: dict[str, tuple[tuple[str, int], ...]] = {
     "idle": (
         ("investigation_notice", 15),
@@ -44,7 +46,9 @@ STEP_PLAN: dict[str, tuple[tuple[str, int], ...]] = {
     ),
     "unsupplied": (("plan", 60), ("decision", 120)),
 }
-EXTENSION_MAX_DAYS = 365
+# An extension of the start deadline is at most one year (Art. 12): a calendar year, up to the
+# decision's anniversary (landmatch.dates), not 365 days.
+EXTENSION_MAX_YEARS = 1
 
 _PARCEL_SQL = (
     "SELECT id, code, status, city_code, area_m2, contract_date, agreed_start_date, "
@@ -340,9 +344,7 @@ def decide(
                 "延期或调整用途须给出新的约定开工日期 new_start_date",
                 detail={"field": "new_start_date"},
             )
-        if decision == "extension" and new_start_date > decided_on + dt.timedelta(
-            days=EXTENSION_MAX_DAYS
-        ):
+        if decision == "extension" and new_start_date > add_years(decided_on, EXTENSION_MAX_YEARS):
             raise InvalidInput("延长动工开发期限最长不超过一年", detail={"field": "new_start_date"})
         if new_start_date < decided_on:
             raise InvalidInput(

@@ -6,18 +6,22 @@ against this module row by row.
 
 Rules (all thresholds in :class:`IdleRule`, configurable per city):
 
-* **Art. 2 clause 1, not started**: ``days = as_of − start_due`` where ``start_due`` is the
-  agreed start date (约定开工日期). When it is missing, the documented fallback is the contract
-  date + ``start_fallback_days`` (one year, after the 1999 text) and the row is flagged.
+* **Art. 2 clause 1, not started**: the clock runs from ``start_due``, the agreed start date
+  (约定开工日期). When it is missing, the documented fallback is the contract date +
+  ``start_fallback_months`` (one year, after the 1999 text) and the row is flagged.
 * **Art. 2 clause 2, started but stalled**: work started, the developed area is below 1/3 of
   what it should be *or* the investment below 25 %, and work has been stopped since
-  ``stopped_since``: ``days = as_of − stopped_since``. The article says such land "may" be
+  ``stopped_since``, which starts the clock. The article says such land "may" be
   treated as idle, so the result is flagged ``discretionary``. Started land whose ratios meet
   both tests is not idle, whatever the stoppage.
-* **Stages** on ``days``: ``recoverable`` at ≥ ``recover_after_days`` (730), ``idle_fee`` at
-  ≥ ``idle_after_days`` (365), ``at_risk`` when fewer than ``at_risk_window_days`` remain before
-  the idle threshold (default: from day 0 to day 364), else ``normal``. Days are whole calendar
-  days, so day 364 is at risk and day 365 is idle.
+* **Stages** by calendar anniversaries of the clock's start, not by day counts (满一年 /
+  满两年, domain-rules §1.5; :mod:`landmatch.dates` for the legal reading): ``idle_fee`` from
+  ``start + idle_after_months`` (12: the first anniversary) on, ``recoverable`` from
+  ``start + recover_after_months`` (24) on, ``at_risk`` from ``at_risk_window_months`` (12)
+  before the idle line, else ``normal``. A start of 2023-10-02 is idle on 2024-10-02, not on
+  2024-10-01 (365 days later, 2024 having a 29 February); a start of 29 February reaches its
+  anniversary on 28 February of a common year. ``days = as_of − start`` is kept for display
+  and ``days_to_idle`` counts the days left to the idle anniversary.
 * **Government-caused** (Art. 8): land that would be idle is recorded in the separate stage
   ``gov_caused``, with no fee and no free recovery (it is disposed of by negotiation, Art. 12).
   Its ``underlying`` stage is kept.
@@ -29,18 +33,20 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from landmatch.dates import add_months
+
 
 @dataclass(frozen=True)
 class IdleRule:
     """Thresholds of the idle test. One per city (table ``monitoring_rule``), else defaults."""
 
-    idle_after_days: int = 365
-    recover_after_days: int = 730
-    at_risk_window_days: int = 365
-    stall_min_days: int = 365  # informational: the stall clock uses the same stage thresholds
+    idle_after_months: int = 12  # 满一年
+    recover_after_months: int = 24  # 满两年
+    at_risk_window_months: int = 12
+    stall_min_months: int = 12  # informational: the stall clock uses the same stage thresholds
     developed_ratio_min: float = 1 / 3
     invest_ratio_min: float = 0.25
-    start_fallback_days: int = 365
+    start_fallback_months: int = 12
     fee_rate: float = 0.20
     stalled_clause: bool = True
 
@@ -71,23 +77,24 @@ class IdleAssessment:
     flags: tuple[str, ...] = field(default_factory=tuple)
 
 
-def _stage(days: int, rule: IdleRule) -> str:
-    if days >= rule.recover_after_days:
+def _stage(start: dt.date, as_of: dt.date, rule: IdleRule) -> str:
+    """The stage on ``as_of`` of a clock started on ``start`` (anniversaries, not day counts)."""
+    if as_of >= add_months(start, rule.recover_after_months):
         return "recoverable"
-    if days >= rule.idle_after_days:
+    if as_of >= add_months(start, rule.idle_after_months):
         return "idle_fee"
-    if days >= rule.idle_after_days - rule.at_risk_window_days:
+    if as_of >= add_months(start, rule.idle_after_months - rule.at_risk_window_months):
         return "at_risk"
     return "normal"
 
 
 def start_due(inputs: IdleInputs, rule: IdleRule) -> tuple[dt.date | None, bool]:
-    """The agreed start date, or the fallback (contract date + one year); second item says
-    whether the fallback was used."""
+    """The agreed start date, or the fallback (the contract date's anniversary, by default);
+    second item says whether the fallback was used."""
     if inputs.agreed_start_date is not None:
         return inputs.agreed_start_date, False
     if inputs.contract_date is not None:
-        return inputs.contract_date + dt.timedelta(days=rule.start_fallback_days), True
+        return add_months(inputs.contract_date, rule.start_fallback_months), True
     return None, False
 
 
@@ -107,7 +114,7 @@ def assess(inputs: IdleInputs, as_of: dt.date, rule: IdleRule | None = None) -> 
     started = inputs.actual_start_date is not None and inputs.actual_start_date <= as_of
 
     clause: str | None
-    days: int | None
+    clock: dt.date
     if not started:
         clause = "not_started"
         if due is None:
@@ -115,7 +122,7 @@ def assess(inputs: IdleInputs, as_of: dt.date, rule: IdleRule | None = None) -> 
             return IdleAssessment(
                 "unknown", "unknown", clause, None, None, None, None, tuple(flags)
             )
-        days = (as_of - due).days
+        clock = due
     else:
         dev, inv = inputs.developed_ratio, inputs.invest_ratio
         if dev is None and inv is None:
@@ -130,10 +137,12 @@ def assess(inputs: IdleInputs, as_of: dt.date, rule: IdleRule | None = None) -> 
             return IdleAssessment("normal", "normal", None, due, None, None, None, tuple(flags))
         clause = "stalled"
         flags.append("discretionary")
-        days = (as_of - inputs.stopped_since).days  # type: ignore[operator]
+        assert inputs.stopped_since is not None  # stopped
+        clock = inputs.stopped_since
 
-    underlying = _stage(days, rule)
-    days_to_idle = max(rule.idle_after_days - days, 0)
+    days = (as_of - clock).days
+    underlying = _stage(clock, as_of, rule)
+    days_to_idle = max((add_months(clock, rule.idle_after_months) - as_of).days, 0)
     idle = underlying in ("idle_fee", "recoverable")
     fee: float | None = None
     stage = underlying

@@ -1,5 +1,6 @@
 """Per-city idle-land thresholds (table ``monitoring_rule``): city row, else the province row
-(130000), else the built-in defaults with the fee rate from settings."""
+(130000), else the built-in defaults with the fee rate from settings. Periods are in calendar
+months (12 = 满一年, 24 = 满两年; see :mod:`landmatch.dates`), never in days."""
 
 from __future__ import annotations
 
@@ -23,12 +24,12 @@ def default_rule(fee_rate: float) -> IdleRule:
 def sql_defaults(rule: IdleRule) -> dict[str, Any]:
     """Bound parameters of ``monitoring_idle.sql`` for the built-in defaults."""
     return {
-        "d_idle": rule.idle_after_days,
-        "d_recover": rule.recover_after_days,
-        "d_window": rule.at_risk_window_days,
+        "d_idle": rule.idle_after_months,
+        "d_recover": rule.recover_after_months,
+        "d_window": rule.at_risk_window_months,
         "d_dev": rule.developed_ratio_min,
         "d_inv": rule.invest_ratio_min,
-        "d_fallback": rule.start_fallback_days,
+        "d_fallback": rule.start_fallback_months,
         "d_fee": rule.fee_rate,
         "d_stalled": rule.stalled_clause,
     }
@@ -72,9 +73,11 @@ def set_rule(session: Session, city_code: str, values: dict[str, Any], actor: st
     if city_code != vocab.PROVINCE_CODE and city_code not in vocab.CITIES:
         raise InvalidInput(f"未知城市代码 {city_code}")
     merged = {k: v for k, v in values.items() if v is not None}
-    idle = merged.get("idle_after_days", 365)
-    if merged.get("recover_after_days", max(730, idle + 1)) <= idle:
-        raise InvalidInput("无偿收回天数必须大于闲置天数（recover_after_days > idle_after_days）")
+    idle = merged.get("idle_after_months", 12)
+    if merged.get("recover_after_months", max(24, idle + 1)) <= idle:
+        raise InvalidInput(
+            "无偿收回月数必须大于闲置月数（recover_after_months > idle_after_months）"
+        )
     cols = ["city_code", *merged, "updated_by"]
     params = {"city_code": city_code, **merged, "updated_by": actor}
     sets = ", ".join(f"{k} = EXCLUDED.{k}" for k in cols if k != "city_code")

@@ -68,7 +68,8 @@ def seed_targets(conn: Connection, as_of: dt.date) -> int:
         SELECT city_code, :y, kind, round(area * share), make_date(:y, 9, 30), :src FROM (
           SELECT city_code, 'unsupplied' AS kind, 0.2 AS share, sum(area_m2) AS area
             FROM landmatch.parcel WHERE deleted_at IS NULL AND status = 'unsupplied'
-             AND approval_date < CAST(:as_of AS date) - 730 GROUP BY city_code
+             AND approval_date <= CAST(CAST(:as_of AS date) - interval '2 years' AS date)
+           GROUP BY city_code
           UNION ALL
           SELECT city_code, 'idle', 0.3, sum(area_m2)
             FROM landmatch.parcel WHERE deleted_at IS NULL AND status = 'idle' GROUP BY city_code

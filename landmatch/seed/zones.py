@@ -12,6 +12,7 @@ from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry.base import BaseGeometry
 
 from landmatch import vocab
+from landmatch.dates import add_years
 
 KM_PER_DEG_LAT = 110.95
 
@@ -73,7 +74,7 @@ def _assessments(
         if rng.random() > share:
             continue
         approved = as_of - dt.timedelta(days=int(rng.integers(60, 2200)))
-        valid = approved + dt.timedelta(days=365 * 5)
+        valid = add_years(approved, 5)
         out.append(
             {
                 "kind": kind,

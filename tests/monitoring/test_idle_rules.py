@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import doctest
+import importlib
 
 import pytest
 
+from landmatch.dates import add_months, add_years
 from landmatch.monitoring.idle import IdleInputs, IdleRule, assess
+from tests.monitoring.calendar_cases import CASES as CALENDAR_CASES
 
 AS_OF = dt.date(2026, 6, 30)
 
@@ -190,14 +194,52 @@ def test_government_caused_keeps_underlying_stage_and_charges_no_fee() -> None:
     assert early.stage == "at_risk" and "gov_caused" in early.flags
 
 
-def test_fallback_start_is_contract_plus_one_year() -> None:
+def test_fallback_start_is_the_contracts_anniversary() -> None:
     r = assess(IdleInputs(contract_date=dt.date(2024, 3, 1)), AS_OF)
-    assert r.start_due == dt.date(2024, 3, 1) + dt.timedelta(days=365)
+    assert r.start_due == dt.date(2025, 3, 1)
     assert "start_date_fallback" in r.flags
+    leap = assess(IdleInputs(contract_date=dt.date(2024, 2, 29)), AS_OF)
+    assert leap.start_due == dt.date(2025, 2, 28)  # 29 February → 28 February
+    march = assess(IdleInputs(contract_date=dt.date(2023, 3, 1)), AS_OF)
+    assert march.start_due == dt.date(2024, 3, 1)  # not 2024-02-29 (365 days)
+
+
+@pytest.mark.parametrize("case", CALENDAR_CASES, ids=[c.id for c in CALENDAR_CASES])
+def test_lines_are_calendar_anniversaries_across_leap_years(case) -> None:  # type: ignore[no-untyped-def]
+    r = assess(case.inputs, case.as_of)
+    assert (r.stage, r.days_to_idle) == (case.stage, case.days_to_idle)
+    if r.days is not None:
+        start = r.start_due if r.clause == "not_started" else case.inputs.stopped_since
+        assert r.days == (case.as_of - start).days  # the day count stays, for display
+
+
+def test_every_start_date_of_a_leap_cycle_turns_idle_on_its_anniversary() -> None:
+    """2023-01-01 … 2028-12-31, every day: the last day before each line and the line itself."""
+    start = dt.date(2023, 1, 1)
+    while start <= dt.date(2028, 12, 31):
+        inputs = IdleInputs(agreed_start_date=start)
+        one, two = add_years(start, 1), add_years(start, 2)
+        assert assess(inputs, one - dt.timedelta(days=1)).stage == "at_risk", start
+        assert assess(inputs, one).stage == "idle_fee", start
+        assert assess(inputs, two - dt.timedelta(days=1)).stage == "idle_fee", start
+        assert assess(inputs, two).stage == "recoverable", start
+        assert (one.month, one.day) == (
+            (start.month, start.day) if (start.month, start.day) != (2, 29) else (2, 28)
+        )
+        start += dt.timedelta(days=1)
+
+
+def test_add_months_clamps_to_the_end_of_the_month() -> None:
+    assert add_months(dt.date(2024, 1, 31), 1) == dt.date(2024, 2, 29)
+    assert add_months(dt.date(2023, 1, 31), 1) == dt.date(2023, 2, 28)
+    assert add_months(dt.date(2024, 3, 31), -1) == dt.date(2024, 2, 29)
+    assert add_months(dt.date(2024, 12, 15), 1) == dt.date(2025, 1, 15)
+    assert add_months(dt.date(2025, 1, 15), -1) == dt.date(2024, 12, 15)
+    assert add_months(dt.date(2024, 2, 29), 48) == dt.date(2028, 2, 29)
 
 
 def test_city_thresholds_are_configurable() -> None:
-    strict = IdleRule(idle_after_days=180, recover_after_days=365, at_risk_window_days=90)
+    strict = IdleRule(idle_after_months=6, recover_after_months=12, at_risk_window_months=3)
     inputs = IdleInputs(agreed_start_date=ago(200), land_price_wan=PRICE)
     assert assess(inputs, AS_OF).stage == "at_risk"
     assert assess(inputs, AS_OF, strict).stage == "idle_fee"
@@ -215,3 +257,9 @@ def test_stalled_clause_can_be_switched_off_per_city() -> None:
     )
     assert assess(inputs, AS_OF).stage == "idle_fee"
     assert assess(inputs, AS_OF, IdleRule(stalled_clause=False)).stage == "normal"
+
+
+@pytest.mark.parametrize("name", ["landmatch.dates", "landmatch.monitoring.idle"])
+def test_docstring_examples(name: str) -> None:
+    result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0 and result.failed == 0

@@ -10,11 +10,15 @@ from openpyxl import load_workbook
 from sqlalchemy import text
 
 from landmatch.auth import Principal
+from landmatch.dates import add_months
 from landmatch.db.parcels import ParcelFilter, list_parcels
 from landmatch.errors import Conflict, Forbidden, InvalidInput
 from landmatch.monitoring import cases, export, rules, scan, targets, transfer, unsupplied, zones
 from landmatch.monitoring.idle import IdleInputs, IdleRule, assess
+from landmatch.monitoring.terms import IDLE_STAGES
 from tests.conftest import auth
+from tests.monitoring.calendar_cases import CASES as CALENDAR_CASES
+from tests.monitoring.calendar_cases import Case
 
 AS_OF = dt.date(2026, 11, 1)
 ADMIN = Principal(name="t-admin", role="admin")
@@ -25,37 +29,128 @@ def _f(v):  # type: ignore[no-untyped-def]
     return None if v is None else float(v)
 
 
+def _inputs(r) -> IdleInputs:  # type: ignore[no-untyped-def]
+    return IdleInputs(
+        contract_date=r["contract_date"],
+        agreed_start_date=r["agreed_start_date"],
+        actual_start_date=r["actual_start_date"],
+        stopped_since=r["stopped_since"],
+        developed_ratio=_f(r["developed_ratio"]),
+        invest_ratio=_f(r["invest_ratio"]),
+        gov_caused=r["gov_caused"],
+        land_price_wan=_f(r["land_price_wan"]),
+    )
+
+
+def _agrees(r, a) -> None:  # type: ignore[no-untyped-def]
+    """One SQL row against the pure assessment of the same inputs, field by field."""
+    got = (r["stage"], r["underlying"], r["clause"], r["start_due"], r["days"], r["days_to_idle"])
+    want = (a.stage, a.underlying, a.clause, a.start_due, a.days, a.days_to_idle)
+    assert got == want, r["code"]
+    assert set(r["flags"]) == set(a.flags), r["code"]
+    assert (r["fee_wan"] is None) == (a.fee_wan is None), r["code"]
+    if a.fee_wan is not None:
+        assert float(r["fee_wan"]) == pytest.approx(a.fee_wan, abs=0.011)
+
+
 def test_sql_scan_agrees_with_pure_rules_row_by_row(session) -> None:  # type: ignore[no-untyped-def]
     rows = scan.scan_rows(session, AS_OF, IdleRule(fee_rate=FEE))
     assert len(rows) > 100
     stages = set()
     for r in rows:
-        a = assess(
-            IdleInputs(
-                contract_date=r["contract_date"],
-                agreed_start_date=r["agreed_start_date"],
-                actual_start_date=r["actual_start_date"],
-                stopped_since=r["stopped_since"],
-                developed_ratio=_f(r["developed_ratio"]),
-                invest_ratio=_f(r["invest_ratio"]),
-                gov_caused=r["gov_caused"],
-                land_price_wan=_f(r["land_price_wan"]),
-            ),
-            AS_OF,
-            IdleRule(fee_rate=FEE),
-        )
-        assert (r["stage"], r["underlying"], r["clause"], r["days"]) == (
-            a.stage,
-            a.underlying,
-            a.clause,
-            a.days,
-        ), r["code"]
-        assert set(r["flags"]) == set(a.flags), r["code"]
-        assert (r["fee_wan"] is None) == (a.fee_wan is None)
-        if a.fee_wan is not None:
-            assert float(r["fee_wan"]) == pytest.approx(a.fee_wan, abs=0.011)
+        _agrees(r, assess(_inputs(r), AS_OF, IdleRule(fee_rate=FEE)))
         stages.add(r["stage"])
     assert {"normal", "recoverable", "gov_caused"} <= stages
+
+
+def _stage_cases(session, city: str) -> dict[str, Case]:  # type: ignore[no-untyped-def]
+    """Give seeded supplied parcels of ``city`` the dates of the calendar cases; by code."""
+    codes = (
+        session.execute(
+            text(
+                "SELECT code FROM landmatch.parcel WHERE city_code = :c AND deleted_at IS NULL "
+                "AND status IN ('supplied', 'idle') ORDER BY code LIMIT :n"
+            ),
+            {"c": city, "n": len(CALENDAR_CASES)},
+        )
+        .scalars()
+        .all()
+    )
+    assert len(codes) == len(CALENDAR_CASES)
+    for code, case in zip(codes, CALENDAR_CASES, strict=True):
+        i = case.inputs
+        session.execute(
+            text(
+                "UPDATE landmatch.parcel SET contract_date = :c, agreed_start_date = :a, "
+                "actual_start_date = :s, stopped_since = :st, developed_ratio = :d, "
+                "invest_ratio = :i, gov_caused = :g, land_price_wan = :p WHERE code = :code"
+            ),
+            {
+                "c": i.contract_date,
+                "a": i.agreed_start_date,
+                "s": i.actual_start_date,
+                "st": i.stopped_since,
+                "d": i.developed_ratio,
+                "i": i.invest_ratio,
+                "g": i.gov_caused,
+                "p": i.land_price_wan,
+                "code": code,
+            },
+        )
+    return dict(zip(codes, CALENDAR_CASES, strict=True))
+
+
+def test_sql_twin_agrees_on_every_stage_at_the_calendar_boundaries(session) -> None:  # type: ignore[no-untyped-def]
+    """The leap-year boundary cases through monitoring_idle.sql and the pure rule: both give
+    the expected stage on the last day before each anniversary and on the anniversary, for
+    every stage (normal, at_risk, idle_fee, recoverable, gov_caused, unknown)."""
+    by_code = _stage_cases(session, "130100")
+    seen = set()
+    for code, case in by_code.items():
+        rows = {
+            r["code"]: r
+            for r in scan.scan_rows(session, case.as_of, IdleRule(fee_rate=FEE), "130100")
+        }
+        r = rows[code]
+        _agrees(r, assess(case.inputs, case.as_of, IdleRule(fee_rate=FEE)))
+        assert (r["stage"], r["days_to_idle"]) == (case.stage, case.days_to_idle), case.id
+        seen.add(r["stage"])
+    assert seen == set(IDLE_STAGES)
+
+
+def test_sql_twin_agrees_under_city_and_province_thresholds(session) -> None:  # type: ignore[no-untyped-def]
+    """The same cases where a city's row (130200) or the province's (130000, for a city
+    without a row of its own) sets the months."""
+    rules.set_rule(
+        session,
+        "130200",
+        {"idle_after_months": 6, "recover_after_months": 18, "at_risk_window_months": 3},
+        "t",
+    )
+    rules.set_rule(session, "130000", {"idle_after_months": 9, "start_fallback_months": 7}, "t")
+    for city, idle, fallback in (("130200", 6, 12), ("130300", 9, 7)):
+        rule = rules.rule_for_city(session, city, FEE)
+        assert (rule.idle_after_months, rule.start_fallback_months) == (idle, fallback)
+        by_code = _stage_cases(session, city)
+        for code, case in by_code.items():
+            for as_of in (case.as_of, add_months(case.as_of, -6), add_months(case.as_of, 1)):
+                rows = scan.scan_rows(session, as_of, IdleRule(fee_rate=FEE), city)
+                _agrees(
+                    next(r for r in rows if r["code"] == code), assess(case.inputs, as_of, rule)
+                )
+
+
+def test_sql_month_arithmetic_is_the_python_one_on_every_day(session) -> None:  # type: ignore[no-untyped-def]
+    """PostgreSQL's date + n months and landmatch.dates.add_months, 2023-01-01 … 2028-12-31."""
+    rows = session.execute(
+        text(
+            "SELECT d::date, n, CAST(d + make_interval(months => n) AS date) FROM "
+            "generate_series(DATE '2023-01-01', DATE '2028-12-31', interval '1 day') d, "
+            "unnest(ARRAY[-13, -1, 1, 6, 12, 24, 25]) n"
+        )
+    ).all()
+    assert len(rows) == 2192 * 7
+    assert [r[2] for r in rows] == [add_months(r[0], r[1]) for r in rows]
 
 
 def test_city_rule_changes_the_scan(session) -> None:  # type: ignore[no-untyped-def]
@@ -63,16 +158,18 @@ def test_city_rule_changes_the_scan(session) -> None:  # type: ignore[no-untyped
     rules.set_rule(
         session,
         "130100",
-        {"idle_after_days": 3000, "recover_after_days": 4000, "fee_rate": 0.1},
+        {"idle_after_months": 100, "recover_after_months": 130, "fee_rate": 0.1},
         "t",
     )
     after = scan.scan_rows(session, AS_OF, IdleRule(), city="130100")
     rule = rules.rule_for_city(session, "130100", FEE)
-    assert rule.idle_after_days == 3000 and rule.fee_rate == pytest.approx(0.1)
+    assert rule.idle_after_months == 100 and rule.fee_rate == pytest.approx(0.1)
     assert not any(r["stage"] in ("idle_fee", "recoverable") for r in after)
     assert any(before[r["code"]]["stage"] in ("idle_fee", "recoverable") for r in after)
     with pytest.raises(InvalidInput):
-        rules.set_rule(session, "130100", {"idle_after_days": 800, "recover_after_days": 700}, "t")
+        rules.set_rule(
+            session, "130100", {"idle_after_months": 26, "recover_after_months": 24}, "t"
+        )
 
 
 def test_age_bands_partition_the_unsupplied_stock(session) -> None:  # type: ignore[no-untyped-def]
@@ -309,6 +406,46 @@ def test_case_rules(session) -> None:  # type: ignore[no-untyped-def]
         text("SELECT status FROM landmatch.parcel WHERE code = :c"), {"c": p["code"]}
     ).scalar()
     assert status == "idle"  # a fee alone does not dispose of the land
+
+
+@pytest.mark.parametrize(
+    ("decided", "latest"),
+    [
+        # 365 days after 2023-03-01 is 2024-02-29; the year runs to the anniversary, 1 March.
+        (dt.date(2023, 3, 1), dt.date(2024, 3, 1)),
+        # From 29 February the year ends on 28 February of the common year.
+        (dt.date(2024, 2, 29), dt.date(2025, 2, 28)),
+    ],
+)
+def test_extension_is_at_most_one_calendar_year(session, decided, latest) -> None:  # type: ignore[no-untyped-def]
+    p = _idle_parcel(session)
+    opened = decided - dt.timedelta(days=40)
+    c = cases.open_case(session, ADMIN, p["code"], opened_on=opened, fee_rate=FEE)
+    assert _walk(session, c["id"], opened) == decided
+    with pytest.raises(InvalidInput, match="不超过一年"):
+        cases.decide(
+            session,
+            ADMIN,
+            c["id"],
+            "extension",
+            decided_on=decided,
+            fee_rate=FEE,
+            new_start_date=latest + dt.timedelta(days=1),
+        )
+    out = cases.decide(
+        session,
+        ADMIN,
+        c["id"],
+        "extension",
+        decided_on=decided,
+        fee_rate=FEE,
+        new_start_date=latest,
+    )
+    assert out["decision"] == "extension"
+    start = session.execute(
+        text("SELECT agreed_start_date FROM landmatch.parcel WHERE code = :c"), {"c": p["code"]}
+    ).scalar()
+    assert start == latest
 
 
 def test_overdue_steps_raise_alerts(session) -> None:  # type: ignore[no-untyped-def]

@@ -255,13 +255,14 @@ def get_rules(
 
 class RuleIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    idle_after_days: int | None = Field(None, ge=1, le=3650)
-    recover_after_days: int | None = Field(None, ge=2, le=7300)
-    at_risk_window_days: int | None = Field(None, ge=0, le=3650)
-    stall_min_days: int | None = Field(None, ge=1, le=3650)
+    # Calendar months (12 = 满一年, 24 = 满两年): periods end on anniversaries, not day counts.
+    idle_after_months: int | None = Field(None, ge=1, le=120)
+    recover_after_months: int | None = Field(None, ge=2, le=240)
+    at_risk_window_months: int | None = Field(None, ge=0, le=120)
+    stall_min_months: int | None = Field(None, ge=1, le=120)
     developed_ratio_min: float | None = Field(None, ge=0, le=1)
     invest_ratio_min: float | None = Field(None, ge=0, le=1)
-    start_fallback_days: int | None = Field(None, ge=0, le=3650)
+    start_fallback_months: int | None = Field(None, ge=0, le=120)
     fee_rate: float | None = Field(None, ge=0, le=1)
     stalled_clause: bool | None = None
 

@@ -2,16 +2,19 @@
 -- Parameters: as_of (date), city (text, NULL = all), and the default of each threshold
 -- (d_idle, d_recover, d_window, d_dev, d_inv, d_fallback, d_fee, d_stalled) used where
 -- neither the city nor the province (130000) has a monitoring_rule row.
+-- Stage lines are calendar anniversaries of the clock's start (满一年 / 满两年), computed as
+-- CAST(start + make_interval(months => n) AS date): the day is clamped to the end of the
+-- target month (29 February + 1 year = 28 February), exactly landmatch.dates.add_months.
 WITH base AS (
   SELECT p.id, p.code, p.name, p.city_code, p.county_code, p.zone_id, p.status, p.area_m2,
          p.holder, p.land_price_wan, p.contract_date, p.agreed_start_date, p.actual_start_date,
          p.stopped_since, p.developed_ratio, p.invest_ratio, p.gov_caused, p.gov_cause,
-         COALESCE(c.idle_after_days, pr.idle_after_days, CAST(:d_idle AS integer)) AS idle_after,
-         COALESCE(c.recover_after_days, pr.recover_after_days, CAST(:d_recover AS integer)) AS recover_after,
-         COALESCE(c.at_risk_window_days, pr.at_risk_window_days, CAST(:d_window AS integer)) AS risk_window,
+         COALESCE(c.idle_after_months, pr.idle_after_months, CAST(:d_idle AS integer)) AS idle_after,
+         COALESCE(c.recover_after_months, pr.recover_after_months, CAST(:d_recover AS integer)) AS recover_after,
+         COALESCE(c.at_risk_window_months, pr.at_risk_window_months, CAST(:d_window AS integer)) AS risk_window,
          COALESCE(c.developed_ratio_min, pr.developed_ratio_min, CAST(:d_dev AS numeric)) AS dev_min,
          COALESCE(c.invest_ratio_min, pr.invest_ratio_min, CAST(:d_inv AS numeric)) AS inv_min,
-         COALESCE(c.start_fallback_days, pr.start_fallback_days, CAST(:d_fallback AS integer)) AS fallback_days,
+         COALESCE(c.start_fallback_months, pr.start_fallback_months, CAST(:d_fallback AS integer)) AS fallback_months,
          COALESCE(c.fee_rate, pr.fee_rate, CAST(:d_fee AS numeric)) AS fee_rate,
          COALESCE(c.stalled_clause, pr.stalled_clause, CAST(:d_stalled AS boolean)) AS stalled_clause
     FROM landmatch.parcel p
@@ -21,7 +24,8 @@ WITH base AS (
      AND (CAST(:city AS text) IS NULL OR p.city_code = CAST(:city AS text))
 ), d AS (
   SELECT b.*,
-         COALESCE(b.agreed_start_date, b.contract_date + b.fallback_days) AS start_due,
+         COALESCE(b.agreed_start_date,
+                  CAST(b.contract_date + make_interval(months => b.fallback_months) AS date)) AS start_due,
          (b.agreed_start_date IS NULL AND b.contract_date IS NOT NULL) AS fallback,
          (b.actual_start_date IS NOT NULL AND b.actual_start_date <= CAST(:as_of AS date)) AS started,
          (b.developed_ratio IS NULL AND b.invest_ratio IS NULL) AS ratios_missing,
@@ -33,25 +37,32 @@ WITH base AS (
   SELECT d.*,
          CASE WHEN NOT d.started THEN 'not_started'
               WHEN d.stalled_clause AND d.short AND d.stopped THEN 'stalled' END AS clause,
-         CASE WHEN NOT d.started THEN CAST(:as_of AS date) - d.start_due
-              WHEN d.stalled_clause AND d.short AND d.stopped
-                THEN CAST(:as_of AS date) - d.stopped_since END AS days
+         CASE WHEN NOT d.started THEN d.start_due
+              WHEN d.stalled_clause AND d.short AND d.stopped THEN d.stopped_since END AS clock
     FROM d
-), s AS (
+), l AS (
   SELECT c.*,
-         CASE WHEN c.clause IS NULL THEN 'normal'
-              WHEN c.days IS NULL THEN 'unknown'
-              WHEN c.days >= c.recover_after THEN 'recoverable'
-              WHEN c.days >= c.idle_after THEN 'idle_fee'
-              WHEN c.days >= c.idle_after - c.risk_window THEN 'at_risk'
-              ELSE 'normal' END AS underlying
+         CAST(:as_of AS date) - c.clock AS days,
+         CAST(c.clock + make_interval(months => c.idle_after) AS date) AS idle_on,
+         CAST(c.clock + make_interval(months => c.recover_after) AS date) AS recover_on,
+         CAST(c.clock + make_interval(months => c.idle_after - c.risk_window) AS date) AS risk_on
     FROM c
+), s AS (
+  SELECT l.*,
+         CASE WHEN l.clause IS NULL THEN 'normal'
+              WHEN l.clock IS NULL THEN 'unknown'
+              WHEN CAST(:as_of AS date) >= l.recover_on THEN 'recoverable'
+              WHEN CAST(:as_of AS date) >= l.idle_on THEN 'idle_fee'
+              WHEN CAST(:as_of AS date) >= l.risk_on THEN 'at_risk'
+              ELSE 'normal' END AS underlying
+    FROM l
 )
 SELECT s.id, s.code, s.name, s.city_code, s.county_code, s.zone_id, s.status, s.area_m2,
        s.holder, s.land_price_wan, s.contract_date, s.agreed_start_date, s.actual_start_date,
        s.stopped_since, s.developed_ratio, s.invest_ratio, s.gov_caused, s.gov_cause,
        s.start_due, s.clause, s.days,
-       CASE WHEN s.days IS NULL THEN NULL ELSE GREATEST(s.idle_after - s.days, 0) END AS days_to_idle,
+       CASE WHEN s.idle_on IS NOT NULL THEN GREATEST(s.idle_on - CAST(:as_of AS date), 0) END
+         AS days_to_idle,
        s.underlying,
        CASE WHEN s.gov_caused AND s.underlying IN ('idle_fee', 'recoverable') THEN 'gov_caused'
             ELSE s.underlying END AS stage,

@@ -1,0 +1,41 @@
+"""Calendar arithmetic for legal periods counted in months and years (pure).
+
+A period "of one year" (满一年) ends on the anniversary, not after 365 days: counting days puts a
+29 February on the wrong side of the line. The rule is 《民法典》 Art. 202: a period counted in
+years or months ends on the corresponding day of the final month, and where that month has no
+corresponding day, on its last day. So 29 February + 1 year is 28 February of a common year,
+and 31 January + 1 month is 28 (or 29) February.
+
+That is exactly PostgreSQL's ``date + interval 'n months'`` (the day is clamped to the end of
+the target month, in one step for any ``n``): the SQL twins use
+``CAST(d + make_interval(months => n) AS date)`` and agree with :func:`add_months` on every
+date, which the tests check across leap years.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+
+
+def add_months(d: dt.date, months: int) -> dt.date:
+    """``d`` moved by ``months`` calendar months, the day clamped to the target month's end.
+
+    >>> add_months(dt.date(2024, 2, 29), 12), add_months(dt.date(2024, 1, 31), 1)
+    (datetime.date(2025, 2, 28), datetime.date(2024, 2, 29))
+    >>> add_months(dt.date(2023, 10, 2), 12), add_months(dt.date(2024, 3, 31), -1)
+    (datetime.date(2024, 10, 2), datetime.date(2024, 2, 29))
+    """
+    index = d.year * 12 + (d.month - 1) + months
+    year, month0 = divmod(index, 12)
+    last = calendar.monthrange(year, month0 + 1)[1]
+    return dt.date(year, month0 + 1, min(d.day, last))
+
+
+def add_years(d: dt.date, years: int) -> dt.date:
+    """The ``years``-th anniversary of ``d`` (29 February → 28 February in a common year).
+
+    >>> add_years(dt.date(2024, 2, 29), 1), add_years(dt.date(2024, 2, 29), 4)
+    (datetime.date(2025, 2, 28), datetime.date(2028, 2, 29))
+    """
+    return add_months(d, 12 * years)
