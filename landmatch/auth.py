@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -36,6 +37,13 @@ class Principal:
         if self.role == "bureau":
             return self.city_code in (None, vocab.PROVINCE_CODE, city_code)
         return False
+
+    def can_edit_feature(self, city_code: str | None) -> bool:
+        """May this caller write a reference-layer feature kept by ``city_code`` (None =
+        province-wide)? Province-wide features are the admin's (``landmatch.reflayers.scope``)."""
+        if self.role == "admin":
+            return True
+        return city_code is not None and self.can_edit_city(city_code)
 
     def can_edit_zone(self, zone_id: int, zone_city_code: str | None = None) -> bool:
         """May this caller edit the zone's own data (boundary, industries, assessments, contact)?
@@ -148,15 +156,32 @@ def parse_bearer(header: str | None) -> str | None:
     return token.strip()
 
 
+# What a caller is made of, read from ``app_user u``.
+_PRINCIPAL_SQL = "SELECT u.name, u.role, u.city_code, u.zone_id FROM landmatch.app_user u"
+
+
+def _principal(row: Any) -> Principal:
+    return Principal(name=row[0], role=row[1], city_code=row[2], zone_id=row[3])
+
+
 def principal_for_token(session: Session, token: str) -> Principal:
     row = session.execute(
         text(
-            "SELECT u.name, u.role, u.city_code, u.zone_id FROM landmatch.api_token t "
-            "JOIN landmatch.app_user u ON u.id = t.user_id "
+            f"{_PRINCIPAL_SQL} JOIN landmatch.api_token t ON u.id = t.user_id "
             "WHERE t.token_hash = :h AND t.revoked_at IS NULL AND u.active"
         ),
         {"h": hash_token(token)},
     ).first()
     if row is None:
         raise Unauthorized("令牌无效或已被吊销")
-    return Principal(name=row[0], role=row[1], city_code=row[2], zone_id=row[3])
+    return _principal(row)
+
+
+def principal_for_user(session: Session, name: str) -> Principal:
+    """The stored, active user ``name`` as a caller (the CLI's ``--user``: act as that user)."""
+    row = session.execute(
+        text(f"{_PRINCIPAL_SQL} WHERE u.name = :n AND u.active"), {"n": name}
+    ).first()
+    if row is None:
+        raise NotFound(f"未找到有效用户 {name}")
+    return _principal(row)

@@ -1,6 +1,8 @@
 """``landmatch policies|zones|layers|alerts``: the library and layers kept by their owners.
 
-CLI calls act as an admin-equivalent local operator (``--actor`` names them in the history).
+CLI calls act as an admin-equivalent local operator (``--actor`` names them in the history);
+the reference-layer writes take ``--user NAME`` to act as that stored user instead, with its
+role and city scope (``landmatch.reflayers.scope``).
 """
 
 from __future__ import annotations
@@ -26,6 +28,13 @@ coverage_app = typer.Typer(
 layers_app.add_typer(coverage_app, name="coverage")
 
 ActorOpt = Annotated[str, typer.Option("--actor", help="Name recorded in the history.")]
+UserOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--user",
+        help="Act as this stored user (its role and city scope) instead of the local operator.",
+    ),
+]
 
 
 def register(app: typer.Typer) -> None:
@@ -45,6 +54,13 @@ def _operator(actor: str):  # type: ignore[no-untyped-def]
     from landmatch.auth import Principal
 
     return Principal(name=actor, role="admin")
+
+
+def _caller(session, user: str | None, actor: str):  # type: ignore[no-untyped-def]
+    """The stored user ``user`` (``--user``), else the local operator named ``actor``."""
+    from landmatch.auth import principal_for_user
+
+    return _operator(actor) if user is None else principal_for_user(session, user)
 
 
 def _print_json(obj: Any) -> None:
@@ -226,6 +242,7 @@ def layers_import(
         typer.Option("--source", help="With --covers: where the data comes from (file name)."),
     ] = None,
     actor: ActorOpt = "cli",
+    user: UserOpt = None,
 ) -> None:
     """Import/update a reference layer and print the change report."""
     from landmatch.reflayers.changes import Covers, import_file
@@ -236,7 +253,7 @@ def layers_import(
     with _session() as s:
         report = import_file(
             s,
-            _operator(actor),
+            _caller(s, user, actor),
             layer,
             file.read_bytes(),
             file.name,
@@ -245,6 +262,22 @@ def layers_import(
             reason=reason,
             covers=cover,
         )
+    _print_json(report.to_dict())
+
+
+@layers_app.command("delete")
+def layers_delete(
+    layer: Annotated[str, typer.Argument(help="facility or constraint_area")],
+    code: Annotated[str, typer.Argument(help="The feature's code.")],
+    reason: Annotated[str | None, typer.Option()] = None,
+    actor: ActorOpt = "cli",
+    user: UserOpt = None,
+) -> None:
+    """Delete one feature (its history stays in layer_version) and print the change report."""
+    from landmatch.reflayers.changes import delete_record
+
+    with _session() as s:
+        report = delete_record(s, _caller(s, user, actor), layer, code, reason)
     _print_json(report.to_dict())
 
 
@@ -297,6 +330,7 @@ def coverage_declare(
     as_of: Annotated[str, typer.Option("--as-of", help="The data's as-of date, YYYY-MM-DD.")],
     reason: Annotated[str | None, typer.Option()] = None,
     actor: ActorOpt = "cli",
+    user: UserOpt = None,
 ) -> None:
     """Declare the stored areas of each --kind complete for each --city; the facts of the
     parcels concerned are recomputed. Prints the change report."""
@@ -305,7 +339,7 @@ def coverage_declare(
     with _session() as s:
         report = change(
             s,
-            _operator(actor),
+            _caller(s, user, actor),
             kind,
             city,
             source=source,
@@ -321,12 +355,13 @@ def coverage_withdraw(
     city: CitiesArg,
     reason: Annotated[str | None, typer.Option()] = None,
     actor: ActorOpt = "cli",
+    user: UserOpt = None,
 ) -> None:
     """Withdraw coverage declarations (their parcels read "not checked" again)."""
     from landmatch.reflayers.coverage import change
 
     with _session() as s:
-        report = change(s, _operator(actor), kind, city, withdraw=True, reason=reason)
+        report = change(s, _caller(s, user, actor), kind, city, withdraw=True, reason=reason)
     _print_json(report.to_dict())
 
 

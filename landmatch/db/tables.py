@@ -494,7 +494,7 @@ class Facility(Base):
     code: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(Text)
     kind: Mapped[str] = mapped_column(String(24))
-    city_code: Mapped[str | None] = mapped_column(String(6))
+    city_code: Mapped[str | None] = mapped_column(String(6))  # NULL = province-wide
     approximate: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
     confidence: Mapped[str | None] = mapped_column(String(4))
     source: Mapped[str | None] = mapped_column(Text)
@@ -504,6 +504,7 @@ class Facility(Base):
     updated_at: Mapped[dt.datetime] = _now()
     __table_args__ = (
         CheckConstraint(_in("kind", vocab.FACILITY_KINDS), name="kind"),
+        CheckConstraint(f"city_code IS NULL OR {_in('city_code', vocab.CITIES)}", name="city_code"),
         Index("ix_facility_geom", "geom", postgresql_using="gist"),
         Index("ix_facility_geom_3857", "geom_3857", postgresql_using="gist"),
         Index("ix_facility_kind", "kind"),
@@ -519,6 +520,8 @@ class ConstraintArea(Base):
     name: Mapped[str] = mapped_column(Text)
     kind: Mapped[str] = mapped_column(String(24))
     severity: Mapped[str] = mapped_column(String(12))
+    # The city that keeps it; NULL = province-wide (migration 0015_layer_city).
+    city_code: Mapped[str | None] = mapped_column(String(6))
     source: Mapped[str | None] = mapped_column(Text)
     geom: Mapped[Any] = mapped_column(MultiPolygon4490, nullable=False)
     geom_3857: Mapped[Any] = mapped_column(MultiPolygon3857, Computed(MERCATOR))
@@ -528,6 +531,7 @@ class ConstraintArea(Base):
     __table_args__ = (
         CheckConstraint(_in("kind", vocab.CONSTRAINT_KINDS), name="kind"),
         CheckConstraint(_in("severity", vocab.CONSTRAINT_SEVERITY), name="severity"),
+        CheckConstraint(f"city_code IS NULL OR {_in('city_code', vocab.CITIES)}", name="city_code"),
         Index("ix_constraint_area_geom", "geom", postgresql_using="gist"),
         Index("ix_constraint_area_geom_3857", "geom_3857", postgresql_using="gist"),
     )

@@ -22,7 +22,7 @@ from landmatch import vocab
 from landmatch.auth import Principal
 from landmatch.db.engine import audited
 from landmatch.errors import InvalidInput, NotFound, UnprocessableInput
-from landmatch.reflayers import coverage, facts
+from landmatch.reflayers import coverage, facts, scope
 from landmatch.reflayers.alerts import raise_constraint_alerts
 from landmatch.reflayers.files import point_for_storage, polygon_for_storage, read_features, records
 from landmatch.reflayers.report import ChangeReport, describe
@@ -32,7 +32,7 @@ CODE_RE = re.compile(f"^{vocab.CODE_PATTERN}$")
 DEFAULT_SEVERITY = vocab.CONSTRAINT_DEFAULT_SEVERITY
 FIELDS = {
     "facility": ("code", "name", "kind", "city_code", "source"),
-    "constraint_area": ("code", "name", "kind", "severity", "source"),
+    "constraint_area": ("code", "name", "kind", "severity", "city_code", "source"),
 }
 
 
@@ -64,13 +64,13 @@ def _clean(layer: str, rec: dict[str, Any], row: int) -> dict[str, Any]:
     if not rec.get("kind"):
         raise bad("kind", "缺少类型")
     out: dict[str, Any] = {"code": code, "name": name, "source": rec.get("source")}
+    city = rec.get("city_code")
+    city = None if city in (None, "") else str(city).strip()
+    if city is not None and city not in vocab.CITIES and city != vocab.PROVINCE_CODE:
+        raise bad("city_code", f"未知城市代码 {city}")
+    out["city_code"] = city  # settled by scope.assign
     if layer == "facility":
         out["kind"] = _code_of(str(rec["kind"]), vocab.FACILITY_KINDS, "kind", row)
-        city = rec.get("city_code")
-        city = None if city in (None, "") else str(city).strip()
-        if city is not None and city not in vocab.CITIES:
-            raise bad("city_code", f"未知城市代码 {city}")
-        out["city_code"] = city
         out["geom"] = point_for_storage(rec["geometry"], row)
     else:
         out["kind"] = _code_of(str(rec["kind"]), vocab.CONSTRAINT_KINDS, "kind", row)
@@ -135,9 +135,10 @@ def apply_changes(
     covers: Covers | None = None,
 ) -> ChangeReport:
     """Upsert ``rows`` (attribute dicts with ``geometry`` in EPSG:4490) into ``layer`` by code;
-    with ``replace``, records absent from ``rows`` are deleted. With ``covers`` (constraint
-    areas only), the importer also declares the file's kinds complete for those cities. All or
-    nothing."""
+    with ``replace``, records absent from ``rows`` are deleted — those within the caller's
+    scope only (``landmatch.reflayers.scope``: a bureau writes its own city's features). With
+    ``covers`` (constraint areas only), the importer also declares the file's kinds complete
+    for those cities. All or nothing."""
     principal.require("admin", "bureau")
     if layer not in LAYERS:
         raise NotFound(f"未知图层 {layer}")
@@ -156,6 +157,7 @@ def apply_changes(
         report.warnings += r.pop("warnings", [])
     conn = session.connection()
     existing = _existing(conn, layer)
+    scope.assign(conn, principal, layer, cleaned, existing)
     writes: list[tuple[str, dict[str, Any], dict[str, Any] | None]] = []
     affected: set[int] = set()
     for r in cleaned:
@@ -173,7 +175,7 @@ def apply_changes(
             )
     if replace:
         for code, old in existing.items():
-            if code not in seen:
+            if code not in seen and principal.can_edit_feature(old["city_code"]):
                 writes.append(("delete", {"code": code}, old))
                 affected |= _affected(conn, layer, old["kind"], code, bytes(old["wkb"]), None)
     cover_plan = None
@@ -281,6 +283,7 @@ def delete_record(
     old = _existing(conn, layer).get(code)
     if old is None:
         raise NotFound(f"未找到{LAYERS[layer]} {code}")
+    scope.require(principal, LAYERS[layer], code, old["city_code"])
     report = ChangeReport(layer=layer)
     ids = sorted(_affected(conn, layer, old["kind"], code, bytes(old["wkb"]), None))
     before = facts.snapshot(conn, ids)

@@ -18,6 +18,7 @@ from landmatch.db.bulk import copy_rows, indexes_dropped, triggers_disabled, tun
 from landmatch.db.facts import refresh_facts
 from landmatch.errors import Conflict
 from landmatch.layers import read_layer
+from landmatch.reflayers.scope import cities_reached, home_city
 from landmatch.seed import parcels as gen
 from landmatch.seed.monitoring import reset_monitoring, seed_monitoring
 from landmatch.seed.policies import local_policies, plan_policies
@@ -330,19 +331,24 @@ def seed(
         vals = ", ".join(f"CAST(:{k} AS jsonb)" if k == "conditions" else f":{k}" for k in p)
         conn.execute(text(f"INSERT INTO landmatch.policy ({cols}) VALUES ({vals})"), p)
 
-    for code, name, kind, sev, lon, lat, a, b, rot in CONSTRAINTS:
+    areas = [_ellipse(lon, lat, a, b, rot) for *_, lon, lat, a, b, rot in CONSTRAINTS]
+    for (code, name, kind, sev, *_), geom, reached in zip(
+        CONSTRAINTS, areas, cities_reached(conn, areas), strict=True
+    ):
         conn.execute(
             text(
-                "INSERT INTO landmatch.constraint_area (code, name, kind, severity, source, geom) "
-                "VALUES (:c, :n, :k, :s, :src, ST_Multi(ST_GeomFromWKB(:g, 4490)))"
+                "INSERT INTO landmatch.constraint_area (code, name, kind, severity, city_code, "
+                "source, geom) VALUES (:c, :n, :k, :s, :city, :src, "
+                "ST_Multi(ST_GeomFromWKB(:g, 4490)))"
             ),
             {
                 "c": code,
                 "n": name,
                 "k": kind,
                 "s": sev,
+                "city": home_city(reached),
                 "src": "演示数据：示意范围，非正式划定成果",
-                "g": shapely.to_wkb(_ellipse(lon, lat, a, b, rot)),
+                "g": shapely.to_wkb(geom),
             },
         )
     seed_coverage(conn, as_of)
