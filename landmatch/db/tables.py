@@ -520,7 +520,7 @@ class ConstraintArea(Base):
     name: Mapped[str] = mapped_column(Text)
     kind: Mapped[str] = mapped_column(String(24))
     severity: Mapped[str] = mapped_column(String(12))
-    # The city that keeps it; NULL = province-wide (migration 0015_layer_city).
+    # The city that keeps it; NULL = province-wide (migration 0016_layer_city).
     city_code: Mapped[str | None] = mapped_column(String(6))
     source: Mapped[str | None] = mapped_column(Text)
     geom: Mapped[Any] = mapped_column(MultiPolygon4490, nullable=False)

@@ -1,7 +1,7 @@
 """reference-layer features keep their city: constraint_area.city_code
 
-Revision ID: 0015_layer_city
-Revises: 0014_generated_geometry
+Revision ID: 0016_layer_city
+Revises: 0015_calendar_months
 
 Reference-layer writes are scoped to the caller's city (``landmatch.reflayers.scope``): a city
 bureau writes the features of its own city only, province-wide ones are the admin's. For that
@@ -19,8 +19,8 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0015_layer_city"
-down_revision = "0014_generated_geometry"
+revision = "0016_layer_city"
+down_revision = "0015_calendar_months"
 branch_labels = None
 depends_on = None
 
@@ -65,7 +65,7 @@ def upgrade() -> None:
     # The triggers keep a history row of each backfilled feature, naming this migration.
     op.execute(
         "SELECT set_config('landmatch.actor', 'migration', true), "
-        "set_config('landmatch.reason', '0015_layer_city: 按位置记录要素所属城市', true)"
+        "set_config('landmatch.reason', '0016_layer_city: 按位置记录要素所属城市', true)"
     )
     op.execute(_backfill("constraint_area"))
     op.execute(_backfill("facility"))
