@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from landmatch import __version__
 from landmatch.api import problems
+from landmatch.api.csp import CSPMiddleware
 from landmatch.api.routes import (
     dashboard,
     exports,
@@ -70,12 +71,15 @@ def create_app(settings: Settings) -> FastAPI:
         version=__version__,
         description="河北省熟地清单“一张图”与项目选址匹配 API",
         lifespan=lifespan,
+        docs_url=None,  # served by pages.api_docs from our own swagger-ui-dist (no CDN)
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.engine = get_engine(settings.database_url)
     app.state.sessions = session_factory(app.state.engine)
     app.state.tile_server = tiles.tile_server(settings, lambda: app.state.sessions)
     problems.install(app)
+    app.add_middleware(CSPMiddleware, settings=settings)
     app.router.routes.insert(0, tiles.lean_route)  # ahead of every other route (routes/tiles.py)
     app.include_router(health.router)
     app.include_router(match.router)  # before parcels: /api/parcels/{code}/matching-projects

@@ -129,7 +129,9 @@ FACILITY_ICONS = {
 # than one folium Marker per facility.
 FACILITY_CALLBACK = """function (row) {
     var icon = L.AwesomeMarkers.icon({icon: row[2], prefix: 'fa', markerColor: 'cadetblue'});
-    return L.marker(new L.LatLng(row[0], row[1]), {icon: icon}).bindTooltip(row[3]);
+    // Leaflet reads a string tooltip as HTML: hand it a text node so a name stays text.
+    return L.marker(new L.LatLng(row[0], row[1]), {icon: icon})
+        .bindTooltip(document.createTextNode(row[3]));
 };
 """
 

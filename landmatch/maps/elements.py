@@ -10,6 +10,7 @@ from branca.element import Element, MacroElement
 from folium.elements import JSCSSMixin
 from folium.template import Template
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2.utils import htmlsafe_json_dumps
 
 from landmatch.maps.assets import APP_JS, templates_dir
 
@@ -68,5 +69,6 @@ class AppInit(JSCSSMixin, MacroElement):
         super().__init__()
         self._name = "AppInit"
         self.layers = layers
-        # Escape "</" so no string in the config can close the script element.
-        self.config_json = json.dumps(config, ensure_ascii=False).replace("</", "<\\/")
+        # <, >, & and ' as \u escapes: no string in the config can end the script element
+        # or open an HTML comment inside it.
+        self.config_json = str(htmlsafe_json_dumps(config, dumps=json.dumps, ensure_ascii=False))

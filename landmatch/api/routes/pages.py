@@ -7,6 +7,7 @@ from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import APIRouter, FastAPI, Form, Request
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
@@ -16,7 +17,7 @@ from landmatch.db import mapdata
 from landmatch.db.cards import extract_shapes, parcel_card
 from landmatch.errors import Unauthorized
 from landmatch.maps import brochure, builders
-from landmatch.maps.assets import app_static_dir, node_modules
+from landmatch.maps.assets import VENDOR, app_static_dir, node_modules
 from landmatch.maps.elements import render
 from landmatch.match.engine import get_run
 from landmatch.settings import Settings
@@ -35,6 +36,18 @@ def install(app: FastAPI, settings: Settings) -> None:
         vendor = node_modules(settings)
         app.mount("/static/vendor", StaticFiles(directory=vendor, check_dir=False), name="vendor")
     app.mount("/static/app", StaticFiles(directory=app_static_dir()), name="app-static")
+
+
+@router.get("/docs", response_class=HTMLResponse)
+def api_docs() -> HTMLResponse:
+    """Swagger UI, from the npm package the app serves (no CDN)."""
+    return get_swagger_ui_html(
+        openapi_url="/openapi.json",
+        title="landmatch API 文档",
+        swagger_js_url=f"{VENDOR}/swagger-ui-dist/swagger-ui-bundle.js",
+        swagger_css_url=f"{VENDOR}/swagger-ui-dist/swagger-ui.css",
+        swagger_favicon_url="data:,",
+    )
 
 
 @router.get("/map", response_class=HTMLResponse)
