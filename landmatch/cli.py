@@ -281,16 +281,16 @@ def main() -> None:
         err.print(f"[red]错误[/red]：{exc.message}")
         sys.exit(2)
     except Exception as exc:  # noqa: BLE001 - last resort: never a traceback for users
-        from sqlalchemy.exc import OperationalError
+        from landmatch.db.failures import as_domain_error, schema_behind, unavailable
 
-        from landmatch.db.engine import UPGRADE_HINT, schema_behind
-
-        if isinstance(exc, OperationalError):
-            err.print(f"[red]错误[/red]：无法连接数据库（LANDMATCH_DATABASE_URL）：{exc.orig}")
+        if unavailable(exc) and not isinstance(exc, LandMatchError):
+            reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0][:300]
+            err.print(f"[red]错误[/red]：无法连接数据库（LANDMATCH_DATABASE_URL）：{reason}")
             sys.exit(3)
-        if schema_behind(exc):
-            err.print(f"[red]错误[/red]：{UPGRADE_HINT}")
-            sys.exit(3)
+        known = as_domain_error(exc)
+        if known is not None:
+            err.print(f"[red]错误[/red]：{known.message}")
+            sys.exit(3 if schema_behind(exc) else 2)
         err.print(f"[red]内部错误[/red]：{type(exc).__name__}: {exc}")
         sys.exit(1)
 

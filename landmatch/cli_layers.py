@@ -134,6 +134,7 @@ def policies_update(
     actor: ActorOpt = "cli",
 ) -> None:
     """Change fields of a policy: ``--set valid_until=2025-12-31 --set benefit_rate=0.2``."""
+    from landmatch.db.locking import ANY
     from landmatch.errors import InvalidInput
     from landmatch.policies.library import update_policy
 
@@ -147,16 +148,17 @@ def policies_update(
         except json.JSONDecodeError:
             changes[key] = raw
     with _session() as s:
-        _print_json(update_policy(s, _operator(actor), code, changes))
+        _print_json(update_policy(s, _operator(actor), code, changes, if_match=ANY))
 
 
 @policies_app.command("delete")
 def policies_delete(code: str, actor: ActorOpt = "cli") -> None:
     """Delete a policy (its history stays in layer_version)."""
+    from landmatch.db.locking import ANY
     from landmatch.policies.library import delete_policy
 
     with _session() as s:
-        delete_policy(s, _operator(actor), code)
+        delete_policy(s, _operator(actor), code, if_match=ANY)
     console.print(f"已删除政策 {code}")
 
 
@@ -207,11 +209,14 @@ def zones_boundary(
     actor: ActorOpt = "cli",
 ) -> None:
     """Replace a zone's boundary from a file (checked like parcels; overlaps refused)."""
+    from landmatch.db.locking import ANY
     from landmatch.zones.records import boundary_from_file, update_zone
 
     geom, warnings = boundary_from_file(file.read_bytes(), file.name, crs)
     with _session() as s:
-        out = update_zone(s, _operator(actor), code, {}, geom, reason="导入开发区边界")
+        out = update_zone(
+            s, _operator(actor), code, {}, geom, reason="导入开发区边界", if_match=ANY
+        )
     for w in warnings:
         console.print(f"[yellow]提示[/yellow]：{w}")
     console.print(f"{code} 边界已更新，面积 {out['area_ha']:.2f} 公顷；{out.get('facts')}")

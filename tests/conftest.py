@@ -154,3 +154,10 @@ def live_server(settings: Settings, engine: Engine) -> Iterator[str]:
 
 def auth(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+def with_etag(client, url: str, headers: dict[str, str]) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """``headers`` plus ``If-Match`` with the current ETag of the resource at ``url`` (GET)."""
+    r = client.get(url, headers=headers)
+    assert r.status_code == 200 and "ETag" in r.headers, (url, r.status_code, r.text[:200])
+    return {**headers, "If-Match": r.headers["ETag"]}

@@ -102,7 +102,8 @@ def test_an_old_schema_asks_for_db_upgrade(settings, tmp_path):
     """Code newer than the database: the command says what to run, not a table name."""
     from sqlalchemy import create_engine, text
 
-    from landmatch.db.engine import UPGRADE_HINT, upgrade
+    from landmatch.db.engine import upgrade
+    from landmatch.db.failures import UPGRADE_HINT
 
     base, _, _name = settings.database_url.rpartition("/")
     name = f"landmatch_old_{os.getpid()}"

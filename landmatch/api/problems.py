@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import logging
+import re
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from landmatch.errors import LandMatchError
+from landmatch.db.failures import as_domain_error
+from landmatch.errors import InvalidInput, LandMatchError
 
 PROBLEM = "application/problem+json"
 log = logging.getLogger("landmatch")
@@ -60,15 +62,31 @@ def _reason(e: dict[str, object]) -> str:
     return "取值无效"
 
 
+# A NUL escape in JSON text: ``\u0000`` after an even number of backslashes (an odd one makes
+# it the six characters ``\u0000``, which is fine).
+_JSON_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
+
+
+def _is_json(scope: Scope) -> bool:
+    for name, value in scope.get("headers", ()):
+        if name == b"content-type":
+            kind = value.split(b";", 1)[0].strip().lower()
+            return kind == b"application/json" or kind.endswith(b"+json")
+    return False
+
+
 class RejectNul:
-    """Refuse a request whose path or query carries a NUL character (PostgreSQL text cannot
-    hold one) before any route sees it: 400, in Chinese."""
+    """Refuse a request whose path, query or JSON body carries a NUL character (PostgreSQL
+    text cannot hold one) before any route sees it: 400, in Chinese."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and (
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if (
             "\x00" in scope.get("path", "")
             or b"%00" in scope.get("query_string", b"").lower()
             or b"\x00" in scope.get("query_string", b"")
@@ -76,7 +94,86 @@ class RejectNul:
             response = problem(400, "请求无效", "请求地址或参数中含有空字符（NUL），已拒绝")
             await response(scope, receive, send)
             return
-        await self.app(scope, receive, send)
+        if not _is_json(scope):
+            await self.app(scope, receive, send)
+            return
+        # A JSON body is read whole by its route anyway: read it here, look, hand it on.
+        chunks, more = [], True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":  # the client went away
+                return
+            chunks.append(message.get("body", b""))
+            more = message.get("more_body", False)
+        body = b"".join(chunks)
+        if b"\x00" in body or _JSON_NUL.search(body):
+            response = problem(400, "请求无效", "请求体中含有空字符（NUL），已拒绝")
+            await response(scope, receive, send)
+            return
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+
+class CatchAll:
+    """The last resort for an exception no handler took: a problem+json answer (503 when the
+    database is away or too slow, 4xx for what a database constraint refused, 500 for a
+    defect), logged in one line unless it is a defect.
+
+    Starlette's own last resort (``ServerErrorMiddleware``) re-raises after answering, and the
+    server then closes the connection: the client's next request on the same keep-alive
+    connection is reset. Here the exception ends with the answer, and the connection stays
+    usable."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        state = {"started": False, "done": False}
+
+        async def watch(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                state["started"] = True
+            elif message["type"] == "http.response.body" and not message.get("more_body"):
+                state["done"] = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        except Exception as exc:  # noqa: BLE001 - the last resort
+            where = f"{scope.get('method')} {scope.get('path')}"
+            if state["done"]:  # a background task after the answer: the answer stands
+                log.exception("%s: background task failed", where)
+                return
+            if state["started"]:  # cut mid-answer: the connection must close
+                raise
+            response = _unexpected(exc, where)
+            await response(scope, receive, send)
+
+
+def _unexpected(exc: Exception, where: str) -> JSONResponse:
+    known = as_domain_error(exc)
+    if known is None:
+        if isinstance(exc, RecursionError):
+            known = InvalidInput("请求数据嵌套层级过深，无法处理")
+        else:
+            log.exception("%s: unhandled error", where)
+            return problem(500, "内部错误", "服务器内部错误，已记录", "/problems/internal")
+    reason = str(getattr(exc, "orig", exc)).strip().splitlines()
+    log.warning(
+        "%s: %s %s (%s)", where, known.status, known.message, reason[0][:200] if reason else ""
+    )
+    return JSONResponse(known.to_problem(), status_code=known.status, media_type=PROBLEM)
 
 
 def problem(
@@ -95,6 +192,7 @@ def problem(
 
 def install(app: FastAPI) -> None:
     app.add_middleware(RejectNul)
+    app.add_middleware(CatchAll)  # outermost: also catches what the middlewares raise
 
     @app.exception_handler(LandMatchError)
     async def _domain(_: Request, exc: LandMatchError) -> JSONResponse:
@@ -129,19 +227,3 @@ def install(app: FastAPI) -> None:
             detail,
             headers=getattr(exc, "headers", None),
         )
-
-    @app.exception_handler(Exception)
-    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
-        from sqlalchemy.exc import OperationalError
-
-        from landmatch.db.engine import UPGRADE_HINT, schema_behind
-
-        if isinstance(exc, OperationalError):
-            return problem(
-                503, "服务不可用", "数据库暂时无法访问，请稍后再试", "/problems/unavailable"
-            )
-        if schema_behind(exc):
-            log.error("database schema is behind the code: %s", exc)
-            return problem(503, "服务不可用", UPGRADE_HINT, "/problems/unavailable")
-        log.exception("unhandled error")
-        return problem(500, "内部错误", "服务器内部错误，已记录", "/problems/internal")

@@ -53,18 +53,6 @@ def current_revision(engine: Engine) -> str | None:
             return None
 
 
-def schema_behind(exc: BaseException) -> bool:
-    """Whether a database error means the schema is older than the code (a table, column or
-    function it expects is missing): the answer is ``landmatch db upgrade``."""
-    import psycopg.errors as pe
-
-    orig = getattr(exc, "orig", None)
-    return isinstance(orig, pe.UndefinedTable | pe.UndefinedColumn | pe.UndefinedFunction)
-
-
-UPGRADE_HINT = "数据库结构不是最新版本，请先运行 landmatch db upgrade（或 ./scripts/up）"
-
-
 @contextmanager
 def audited(
     session: Session,

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import psycopg
 import shapely
 from sqlalchemy import Connection, text
 
@@ -22,7 +23,7 @@ from landmatch import vocab
 from landmatch.db.bulk import CopyStream, copy_columns, ewkb_hex, object_array
 from landmatch.db.derived import settle
 from landmatch.db.tables import Parcel
-from landmatch.errors import ServiceUnavailable
+from landmatch.errors import Conflict, ServiceUnavailable
 
 # Columns a write may set (everything but identity, derived values and bookkeeping).
 WRITABLE: tuple[str, ...] = tuple(
@@ -238,6 +239,24 @@ class ParcelWriter:
             # Sends CopyFail; the original error is the one to report, not this one's.
             with contextlib.suppress(Exception):
                 copy.__exit__(type(exc), exc, exc.__traceback__)
+
+    def taken_meanwhile(self, exc: BaseException) -> Conflict | None:
+        """After ``exc`` and the rollback of this write: when ``exc`` is the parcel-code
+        uniqueness (another transaction created some of this write's new codes and committed
+        first), a 409 naming those codes; else None."""
+        orig = getattr(exc, "orig", exc)
+        if not (
+            isinstance(orig, psycopg.errors.UniqueViolation)
+            and orig.diag.constraint_name == "uq_parcel_code"
+        ):
+            return None
+        taken = sorted(existing_codes(self.conn, self._created)) if self._created else []
+        shown = "、".join(taken[:20]) + (f" 等 {len(taken)} 个" if len(taken) > 20 else "")
+        return Conflict(
+            f"地块编号 {shown or '（未知）'} 已被同时进行的另一次导入或编辑创建；"
+            "本次导入未写入任何数据，请重新导入（这些地块将按更新处理）",
+            detail=[{"field": "code", "code": c, "reason": "已被同时创建"} for c in taken],
+        )
 
     def _insert(self, codes: np.ndarray, geoms: np.ndarray, columns: dict[str, Any]) -> None:
         n = len(codes)

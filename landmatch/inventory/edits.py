@@ -18,14 +18,13 @@ from landmatch import vocab
 from landmatch.auth import Principal
 from landmatch.db.engine import audited
 from landmatch.db.inventory import existing_codes, restore_versions, write_parcels
+from landmatch.db.locking import check_version, etag, lock_row, require_if_match
 from landmatch.db.parcels import get_parcel
 from landmatch.errors import (
     Conflict,
     GeometryError,
     InvalidInput,
     NotFound,
-    PreconditionFailed,
-    PreconditionRequired,
     UnprocessableInput,
 )
 from landmatch.geo.crs import STORAGE_EPSG, parse_crs
@@ -41,10 +40,6 @@ REQUIRED = ("name", "status", "land_use", "visibility", "is_standard_land", "pri
 
 def _is_blank(v: Any) -> bool:
     return v is None or (isinstance(v, str) and not v.strip())
-
-
-def etag(code: str, version: int) -> str:
-    return f'"{code}.v{version}"'
 
 
 def _require_scope(
@@ -66,22 +61,35 @@ def _require_scope(
     principal.require_parcel(city or "", zone_id)
 
 
-def _current(session: Session, code: str, *, deleted: bool | None = False) -> dict[str, Any]:
+def _current(
+    session: Session, code: str, *, deleted: bool | None = False, lock: bool = False
+) -> dict[str, Any]:
+    """The parcel's row; with ``lock``, locked until the end of the transaction (every state,
+    deleted or not: a writer compares versions first, then looks at the state)."""
     cond = {False: "AND deleted_at IS NULL", True: "AND deleted_at IS NOT NULL", None: ""}[deleted]
-    row = (
-        session.execute(
-            text(
-                f"SELECT p.*, z.code AS zone_code, ST_AsBinary(p.geom) AS wkb FROM landmatch.parcel p "
-                f"LEFT JOIN landmatch.dev_zone z ON z.id = p.zone_id WHERE p.code = :c {cond}"
-            ),
-            {"c": code},
-        )
-        .mappings()
-        .first()
+    sql = (
+        f"SELECT p.*, z.code AS zone_code, ST_AsBinary(p.geom) AS wkb FROM landmatch.parcel p "
+        f"LEFT JOIN landmatch.dev_zone z ON z.id = p.zone_id WHERE p.code = :c {cond}"
     )
+    missing = f"未找到地块 {code}" + ("（或已删除）" if deleted is False else "")
+    if lock:
+        return lock_row(session, sql + " FOR UPDATE OF p", {"c": code}, missing)
+    row = session.execute(text(sql), {"c": code}).mappings().first()
     if row is None:
-        raise NotFound(f"未找到地块 {code}" + ("（或已删除）" if deleted is False else ""))
+        raise NotFound(missing)
     return dict(row)
+
+
+def _locked(
+    session: Session, code: str, if_match: str | None, principal: Principal, action: str
+) -> dict[str, Any]:
+    """The parcel locked for a write against the version ``if_match`` names: 428 without it,
+    412 when another write came first (also when that write deleted it), 403 out of scope."""
+    require_if_match(if_match, f"{action}地块")
+    cur = _current(session, code, deleted=None, lock=True)
+    _require_scope(session, principal, cur["city_code"], zone_id=cur["zone_id"])
+    check_version(if_match, code, cur["version"], what="地块", action=action)
+    return cur
 
 
 def _geometry(body: dict[str, Any]) -> tuple[Any, int | str]:
@@ -220,16 +228,9 @@ def update_parcel(
     repair: bool = False,
 ) -> tuple[dict[str, Any], str]:
     principal.require("admin", "bureau", "zone")
-    if not if_match:
-        raise PreconditionRequired("修改地块需要 If-Match 请求头（取自 GET 响应的 ETag）")
-    cur = _current(session, code)
-    _require_scope(session, principal, cur["city_code"], zone_id=cur["zone_id"])
-    if if_match.strip() != "*" and if_match.strip().removeprefix("W/") != etag(
-        code, cur["version"]
-    ):
-        raise PreconditionFailed(
-            f"地块 {code} 已被修改（当前版本 {cur['version']}），请重新获取后再提交"
-        )
+    cur = _locked(session, code, if_match, principal, "修改")
+    if cur["deleted_at"] is not None:
+        raise NotFound(f"地块 {code} 已删除；如需修改请先恢复")
     props, env = _split(body)
     if "code" in props and str(props["code"]) != code:
         raise UnprocessableInput(
@@ -272,35 +273,35 @@ def delete_parcel(
     if_match: str | None,
     principal: Principal,
     reason: str | None = None,
-) -> None:
-    """Soft delete: the parcel disappears from listings and can be restored."""
+) -> str:
+    """Soft delete: the parcel disappears from listings and can be restored (against the
+    returned ETag, the deleted version's; the history shows it too)."""
     principal.require("admin", "bureau", "zone")
-    cur = _current(session, code)
-    _require_scope(session, principal, cur["city_code"], zone_id=cur["zone_id"])
-    if (
-        if_match
-        and if_match.strip() != "*"
-        and if_match.strip().removeprefix("W/") != etag(code, cur["version"])
-    ):
-        raise PreconditionFailed(f"地块 {code} 已被修改（当前版本 {cur['version']}）")
+    cur = _locked(session, code, if_match, principal, "删除")
+    if cur["deleted_at"] is not None:
+        raise NotFound(f"地块 {code} 已删除")
     with audited(session, principal.actor, reason or "删除地块"):
-        session.execute(
-            text("UPDATE landmatch.parcel SET deleted_at = now() WHERE code = :c"), {"c": code}
-        )
+        version = session.execute(
+            text(
+                "UPDATE landmatch.parcel SET deleted_at = now() WHERE code = :c RETURNING version"
+            ),
+            {"c": code},
+        ).scalar_one()
     session.commit()
+    return etag(code, version)
 
 
 def restore_parcel(
     session: Session,
     code: str,
     version: int | None,
+    if_match: str | None,
     principal: Principal,
     reason: str | None = None,
 ) -> tuple[dict[str, Any], str]:
     """Undelete a parcel, or bring back the state of one of its versions (undeleted)."""
     principal.require("admin", "bureau", "zone")
-    cur = _current(session, code, deleted=None)
-    _require_scope(session, principal, cur["city_code"], zone_id=cur["zone_id"])
+    cur = _locked(session, code, if_match, principal, "恢复")
     if version is None:
         if cur["deleted_at"] is None:
             raise Conflict(f"地块 {code} 未被删除；如需回到某一版本请指定 version")

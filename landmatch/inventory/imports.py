@@ -210,6 +210,9 @@ def run_import(
         if writer is not None:
             writer.abort(exc)
         nested.rollback()
+        clash = writer.taken_meanwhile(exc) if writer is not None else None
+        if clash is not None:
+            raise clash from None
         raise
     notes = [flattened_note(flattened)] if flattened else []
     report = _report(

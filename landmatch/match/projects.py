@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from landmatch import vocab
 from landmatch.auth import Principal
+from landmatch.db.locking import check_version, lock_row, require_if_match
 from landmatch.errors import Conflict, InvalidInput, NotFound
 from landmatch.match.engine import Plan
 from landmatch.match.reference import data_version, load_reference
@@ -93,6 +94,22 @@ def get_project(session: Session, principal: Principal, project_id: int) -> dict
     return _project(row)
 
 
+def _locked(
+    session: Session, principal: Principal, project_id: int, if_match: str | None, action: str
+) -> dict[str, Any]:
+    """The project locked for a write against the version ``if_match`` names (428, 412)."""
+    principal.require(*STAFF)
+    require_if_match(if_match, f"{action}项目")
+    row = lock_row(
+        session,
+        "SELECT id, version FROM landmatch.project WHERE id = :id",
+        {"id": project_id},
+        f"未找到项目 {project_id}",
+    )
+    check_version(if_match, project_id, row["version"], what="项目", action=action)
+    return row
+
+
 def create_project(session: Session, principal: Principal, body: ProjectIn) -> dict[str, Any]:
     principal.require(*STAFF)
     pid = session.execute(
@@ -115,9 +132,14 @@ def create_project(session: Session, principal: Principal, body: ProjectIn) -> d
 
 
 def update_project(
-    session: Session, principal: Principal, project_id: int, body: ProjectPatch
+    session: Session,
+    principal: Principal,
+    project_id: int,
+    body: ProjectPatch,
+    *,
+    if_match: str | None,
 ) -> dict[str, Any]:
-    get_project(session, principal, project_id)
+    _locked(session, principal, project_id, if_match, "修改")
     sets: list[str] = []
     params: dict[str, Any] = {"id": project_id}
     data = body.model_dump(exclude_unset=True)
@@ -137,8 +159,10 @@ def update_project(
     return get_project(session, principal, project_id)
 
 
-def delete_project(session: Session, principal: Principal, project_id: int) -> None:
-    get_project(session, principal, project_id)
+def delete_project(
+    session: Session, principal: Principal, project_id: int, *, if_match: str | None
+) -> None:
+    _locked(session, principal, project_id, if_match, "删除")
     session.execute(text("DELETE FROM landmatch.project WHERE id = :id"), {"id": project_id})
 
 
@@ -148,8 +172,8 @@ def project_requirement(session: Session, principal: Principal, project_id: int)
     p = get_project(session, principal, project_id)
     session.execute(
         text(
-            "UPDATE landmatch.project SET pipeline_status = 'matching', updated_at = now() "
-            "WHERE id = :id AND pipeline_status = 'new'"
+            "UPDATE landmatch.project SET pipeline_status = 'matching', version = version + 1, "
+            "updated_at = now() WHERE id = :id AND pipeline_status = 'new'"
         ),
         {"id": project_id},
     )
@@ -246,8 +270,8 @@ def reserve(
         raise Conflict(f"地块 {body.parcel_code} 已被其他项目预留") from None
     session.execute(
         text(
-            "UPDATE landmatch.project SET pipeline_status = 'shortlisted', updated_at = now() "
-            "WHERE id = :id AND pipeline_status IN ('new', 'matching')"
+            "UPDATE landmatch.project SET pipeline_status = 'shortlisted', version = version + 1, "
+            "updated_at = now() WHERE id = :id AND pipeline_status IN ('new', 'matching')"
         ),
         {"id": body.project_id},
     )

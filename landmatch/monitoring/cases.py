@@ -20,6 +20,7 @@ from landmatch import vocab
 from landmatch.auth import Principal
 from landmatch.dates import add_years
 from landmatch.db.engine import audited
+from landmatch.db.locking import check_version, require_if_match
 from landmatch.db.values import json_value
 from landmatch.errors import Conflict, Forbidden, InvalidInput, NotFound
 from landmatch.monitoring.idle import IdleInputs, assess
@@ -87,6 +88,18 @@ def _case(session: Session, case_id: int, lock: bool = False) -> dict[str, Any]:
     if row is None:
         raise NotFound(f"未找到处置案件 {case_id}")
     return dict(row)
+
+
+def _locked(
+    session: Session, principal: Principal, case_id: int, if_match: str | None
+) -> dict[str, Any]:
+    """The case locked for a write (a step, the decision) against the version ``if_match``
+    names (428, 412)."""
+    require_if_match(if_match, "办理处置案件")
+    c = _case(session, case_id, lock=True)
+    _check_scope(principal, c["city_code"])
+    check_version(if_match, case_id, c["version"], what="处置案件", action="办理")
+    return c
 
 
 def _steps(session: Session, case_id: int) -> list[dict[str, Any]]:
@@ -201,10 +214,10 @@ def complete_step(
     done_on: dt.date,
     doc_no: str | None = None,
     note: str | None = None,
+    if_match: str | None,
 ) -> dict[str, Any]:
     """Record the next step as done and re-plan the deadlines of the steps after it."""
-    c = _case(session, case_id, lock=True)
-    _check_scope(principal, c["city_code"])
+    c = _locked(session, principal, case_id, if_match)
     if c["status"] != "open":
         raise Conflict(f"案件 {case_id} 已办结，不能再登记步骤")
     if kind == "decision":
@@ -295,10 +308,10 @@ def decide(
     publish: bool = True,
     doc_no: str | None = None,
     note: str | None = None,
+    if_match: str | None,
 ) -> dict[str, Any]:
     """Record the decision, close the case and update the parcel (versioned, audited)."""
-    c = _case(session, case_id, lock=True)
-    _check_scope(principal, c["city_code"])
+    c = _locked(session, principal, case_id, if_match)
     if c["status"] != "open":
         raise Conflict(f"案件 {case_id} 已办结")
     allowed = IDLE_DECISIONS if c["kind"] == "idle" else UNSUPPLIED_DECISIONS

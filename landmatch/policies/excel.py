@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from landmatch import vocab
 from landmatch.auth import Principal
+from landmatch.db.locking import ANY
 from landmatch.errors import FormatError, UnprocessableInput
 from landmatch.policies.library import create_policy, update_policy
 
@@ -208,9 +209,8 @@ def import_policies(
                 text("SELECT 1 FROM landmatch.policy WHERE code = :c"), {"c": code}
             ).first()
             if exists:
-                update_policy(
-                    session, principal, code, {k: v for k, v in rec.items() if k != "code"}, row=n
-                )
+                changes = {k: v for k, v in rec.items() if k != "code"}
+                update_policy(session, principal, code, changes, row=n, if_match=ANY)
                 updated.append(code)
             else:
                 create_policy(session, principal, rec, row=n)

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from landmatch import vocab
 from landmatch.auth import Principal
 from landmatch.db.engine import audited
+from landmatch.db.locking import check_version, lock_row, require_if_match
 from landmatch.errors import Conflict, Forbidden, NotFound
 from landmatch.policies.schema import (
     PolicyFields,
@@ -136,18 +137,22 @@ def create_policy(
     return get_policy(session, principal, p.code)
 
 
+_CURRENT_SQL = f"SELECT id, version, {', '.join(COLUMNS)} FROM landmatch.policy WHERE code = :c"
+
+
 def _current(session: Session, code: str) -> dict[str, Any]:
-    row = (
-        session.execute(
-            text(f"SELECT id, version, {', '.join(COLUMNS)} FROM landmatch.policy WHERE code = :c"),
-            {"c": code},
-        )
-        .mappings()
-        .first()
-    )
+    row = session.execute(text(_CURRENT_SQL), {"c": code}).mappings().first()
     if row is None:
         raise NotFound(f"未找到政策 {code}")
     return dict(row)
+
+
+def _locked(session: Session, code: str, if_match: str | None, action: str) -> dict[str, Any]:
+    """The policy locked for a write against the version ``if_match`` names (428, 412)."""
+    require_if_match(if_match, f"{action}政策")
+    cur = lock_row(session, _CURRENT_SQL, {"c": code}, f"未找到政策 {code}")
+    check_version(if_match, code, cur["version"], what="政策", action=action)
+    return cur
 
 
 def update_policy(
@@ -156,8 +161,10 @@ def update_policy(
     code: str,
     changes: dict[str, Any],
     row: int | None = None,
+    *,
+    if_match: str | None,
 ) -> dict[str, Any]:
-    cur = _current(session, code)
+    cur = _locked(session, code, if_match, "修改")
     _require_edit(session, principal, cur["scope_level"], cur["scope_code"])
     merged = {k: cur[k] for k in COLUMNS if k != "code"} | changes
     for k in ("benefit_rate", "benefit_cap_wan", "benefit_amount_wan"):
@@ -185,8 +192,10 @@ def update_policy(
     return get_policy(session, principal, code)
 
 
-def delete_policy(session: Session, principal: Principal, code: str) -> None:
-    cur = _current(session, code)
+def delete_policy(
+    session: Session, principal: Principal, code: str, *, if_match: str | None
+) -> None:
+    cur = _locked(session, code, if_match, "删除")
     _require_edit(session, principal, cur["scope_level"], cur["scope_code"])
     with audited(session, principal.actor, "删除政策"):
         session.execute(text("DELETE FROM landmatch.policy WHERE code = :c"), {"c": code})

@@ -10,17 +10,20 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 import re
 from dataclasses import dataclass
 from typing import Any
 
 import shapely
+import shapely.geometry
 from sqlalchemy import Connection, text
 from sqlalchemy.orm import Session
 
 from landmatch import vocab
 from landmatch.auth import Principal
 from landmatch.db.engine import audited
+from landmatch.db.locking import check_version, lock_row, require_if_match
 from landmatch.errors import InvalidInput, NotFound, UnprocessableInput
 from landmatch.reflayers import coverage, facts, scope
 from landmatch.reflayers.alerts import raise_constraint_alerts
@@ -273,12 +276,72 @@ def import_file(
     )
 
 
-def delete_record(
-    session: Session, principal: Principal, layer: str, code: str, reason: str | None = None
-) -> ChangeReport:
-    principal.require("admin", "bureau")
+def _locked(
+    session: Session, layer: str, code: str, if_match: str | None, action: str
+) -> dict[str, Any]:
+    """The record locked for a write against the version ``if_match`` names (428, 412)."""
     if layer not in LAYERS:
         raise NotFound(f"未知图层 {layer}")
+    require_if_match(if_match, f"{action}{LAYERS[layer]}")
+    row = lock_row(
+        session,
+        f"SELECT id, version FROM landmatch.{layer} WHERE code = :c",
+        {"c": code},
+        f"未找到{LAYERS[layer]} {code}",
+    )
+    check_version(if_match, code, row["version"], what=LAYERS[layer], action=action)
+    return row
+
+
+def update_record(
+    session: Session,
+    principal: Principal,
+    layer: str,
+    code: str,
+    changes: dict[str, Any],
+    *,
+    if_match: str | None,
+    reason: str | None = None,
+) -> ChangeReport:
+    """Change one record's attributes or geometry (GeoJSON, EPSG:4490), checked and applied
+    like an import of that one record (:func:`apply_changes`), against the version
+    ``if_match`` names."""
+    principal.require("admin", "bureau")
+    _locked(session, layer, code, if_match, "修改")
+    unknown = sorted(set(changes) - (set(FIELDS[layer]) - {"code"} | {"geometry"}))
+    if unknown:
+        raise UnprocessableInput(
+            f"不支持修改的字段：{'、'.join(unknown)}",
+            detail=[{"field": k, "reason": "不支持修改"} for k in unknown],
+        )
+    current = _existing(session.connection(), layer)[code]
+    record = {k: current.get(k) for k in FIELDS[layer]} | {"code": code} | changes
+    if changes.get("geometry") is None:
+        record["geometry"] = shapely.from_wkb(bytes(current["wkb"]))
+    else:
+        try:
+            record["geometry"] = shapely.geometry.shape(changes["geometry"])
+        except Exception:  # noqa: BLE001 - any parse failure is the caller's input
+            raise UnprocessableInput(
+                "geometry 不是有效的 GeoJSON 几何",
+                detail=[{"field": "geometry", "reason": "无法解析"}],
+            ) from None
+    return apply_changes(
+        session, principal, layer, [record], reason=reason or f"修改{LAYERS[layer]}"
+    )
+
+
+def delete_record(
+    session: Session,
+    principal: Principal,
+    layer: str,
+    code: str,
+    reason: str | None = None,
+    *,
+    if_match: str | None,
+) -> ChangeReport:
+    principal.require("admin", "bureau")
+    _locked(session, layer, code, if_match, "删除")
     conn = session.connection()
     old = _existing(conn, layer).get(code)
     if old is None:
@@ -293,6 +356,37 @@ def delete_record(
     report.deleted.append(code)
     describe(conn, report, ids, before)
     return report
+
+
+def get_record(session: Session, principal: Principal, layer: str, code: str) -> dict[str, Any]:
+    """One record (staff), with its ``version`` for ``If-Match``."""
+    principal.require("admin", "bureau", "zone", "promoter")
+    if layer not in LAYERS:
+        raise NotFound(f"未知图层 {layer}")
+    row = (
+        session.execute(
+            text(
+                f"{_RECORD_SQL.format(cols=', '.join(FIELDS[layer]), layer=layer)} WHERE code = :c"
+            ),
+            {"c": code},
+        )
+        .mappings()
+        .first()
+    )
+    if row is None:
+        raise NotFound(f"未找到{LAYERS[layer]} {code}")
+    return _record(row)
+
+
+_RECORD_SQL = (
+    "SELECT {cols}, version, updated_at, ST_AsGeoJSON(geom, 7) AS geometry FROM landmatch.{layer}"
+)
+
+
+def _record(row: Any) -> dict[str, Any]:
+    d = dict(row)
+    d["geometry"] = json.loads(d["geometry"])
+    return d
 
 
 def list_records(session: Session, layer: str) -> list[dict[str, Any]]:

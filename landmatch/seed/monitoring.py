@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from landmatch import vocab
 from landmatch.auth import Principal
+from landmatch.db.locking import ANY
 from landmatch.monitoring import cases
 
 SEED_ACTOR = Principal(name="seed", role="admin")
@@ -105,7 +106,7 @@ def seed_cases(conn: Connection, as_of: dt.date, fee_rate: float = 0.20) -> int:
         todo = steps if plan in (0, 1) else steps[: plan - 1]
         for k in todo:
             day = day + dt.timedelta(days=12)
-            cases.complete_step(session, SEED_ACTOR, c["id"], k, done_on=day)
+            cases.complete_step(session, SEED_ACTOR, c["id"], k, done_on=day, if_match=ANY)
         if plan in (0, 1) and day + dt.timedelta(days=20) < as_of:
             if status == "idle":
                 decision = "recovery" if plan == 0 else "negotiated_recovery"
@@ -119,6 +120,7 @@ def seed_cases(conn: Connection, as_of: dt.date, fee_rate: float = 0.20) -> int:
                 decided_on=day + dt.timedelta(days=20),
                 fee_rate=fee_rate,
                 doc_no=f"演示处置决定〔{as_of.year}〕{i + 1}号",
+                if_match=ANY,
             )
     session.flush()
     return n

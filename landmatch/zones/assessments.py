@@ -59,6 +59,17 @@ def _check(kind: str, name: str | None, approved_on: dt.date, valid_until: dt.da
     return name or KINDS[kind]
 
 
+def _bump_zone(session: Session, zone_id: int) -> None:
+    """An assessment is part of its zone: writing one is a new version of the zone (its ETag
+    changes, and :func:`landmatch.zones.records.lock_zone` serialises the writers)."""
+    session.execute(
+        text(
+            "UPDATE landmatch.dev_zone SET version = version + 1, updated_at = now() WHERE id = :z"
+        ),
+        {"z": zone_id},
+    )
+
+
 def add_assessment(
     session: Session,
     principal: Principal,
@@ -87,6 +98,7 @@ def add_assessment(
                 "d": doc_no,
             },
         ).scalar_one()
+        _bump_zone(session, zone["id"])
     return {
         "id": aid,
         "kind": kind,
@@ -131,6 +143,7 @@ def update_assessment(
             ),
             merged,
         )
+        _bump_zone(session, zone["id"])
     return merged
 
 
@@ -147,6 +160,7 @@ def delete_assessment(
                 {"i": assessment_id, "z": zone["id"]},
             ),
         ).rowcount
+        _bump_zone(session, zone["id"])
     if not n:
         raise NotFound(f"未找到区域评估 {assessment_id}")
 

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from landmatch import vocab
 from landmatch.auth import Principal
 from landmatch.db.engine import audited
+from landmatch.db.locking import check_version, lock_row, require_if_match
 from landmatch.db.lookups import unknown_industries
 from landmatch.errors import Conflict, Forbidden, NotFound, UnprocessableInput
 from landmatch.reflayers import facts
@@ -43,21 +44,25 @@ EDITABLE = ZONE_EDITABLE | {"level", "kind", "city_code"}
 OVERLAP_TOLERANCE_M2 = 1.0
 
 
+_ROW_SQL = f"SELECT {', '.join(PUBLIC_FIELDS + INTERNAL_FIELDS)} FROM landmatch.dev_zone"
+
+
 def get_zone_row(session: Session, code: str) -> dict[str, Any]:
-    row = (
-        session.execute(
-            text(
-                f"SELECT {', '.join(PUBLIC_FIELDS + INTERNAL_FIELDS)} FROM landmatch.dev_zone "
-                "WHERE code = :c"
-            ),
-            {"c": code},
-        )
-        .mappings()
-        .first()
-    )
+    row = session.execute(text(_ROW_SQL + " WHERE code = :c"), {"c": code}).mappings().first()
     if row is None:
         raise NotFound(f"未找到开发区 {code}")
     return dict(row)
+
+
+def lock_zone(
+    session: Session, code: str, if_match: str | None, action: str = "修改"
+) -> dict[str, Any]:
+    """The zone's row, locked for a write (its own, its boundary's or an assessment's) against
+    the version ``if_match`` names (428 without it, 412 when another write came first)."""
+    require_if_match(if_match, f"{action}开发区")
+    zone = lock_row(session, _ROW_SQL + " WHERE code = :c", {"c": code}, f"未找到开发区 {code}")
+    check_version(if_match, code, zone["version"], what="开发区", action=action)
+    return zone
 
 
 def _view(
@@ -243,8 +248,10 @@ def update_zone(
     changes: dict[str, Any],
     geometry: BaseGeometry | None = None,
     reason: str | None = None,
+    *,
+    if_match: str | None,
 ) -> dict[str, Any]:
-    zone = get_zone_row(session, code)
+    zone = lock_zone(session, code, if_match)
     principal.require_zone(zone["id"], zone["city_code"])
     allowed = ZONE_EDITABLE if principal.role == "zone" else EDITABLE
     refused = sorted(set(changes) - allowed)
@@ -288,8 +295,8 @@ def update_zone(
     return out
 
 
-def delete_zone(session: Session, principal: Principal, code: str) -> None:
-    zone = get_zone_row(session, code)
+def delete_zone(session: Session, principal: Principal, code: str, *, if_match: str | None) -> None:
+    zone = lock_zone(session, code, if_match, "删除")
     principal.require("admin", "bureau")
     if not principal.can_edit_zone(zone["id"], zone["city_code"]):
         raise Forbidden("只能删除本市的开发区")

@@ -41,12 +41,27 @@ def test_create_patch_delete_restore_history(client, tokens):  # type: ignore[no
     )
     assert again.status_code == 412
 
-    assert client.delete("/api/parcels/EDIT-001", headers=h).status_code == 204
+    # Delete and restore need If-Match too (428), and a current one (412).
+    assert client.delete("/api/parcels/EDIT-001", headers=h).status_code == 428
+    stale_del = client.delete("/api/parcels/EDIT-001", headers={**h, "If-Match": r.headers["ETag"]})
+    assert stale_del.status_code == 412 and "已被他人修改" in stale_del.json()["detail"]
+    gone = client.delete("/api/parcels/EDIT-001", headers={**h, "If-Match": ok.headers["ETag"]})
+    assert gone.status_code == 204 and gone.headers["ETag"] == '"EDIT-001.v3"'
     assert client.get("/api/parcels/EDIT-001", headers=h).status_code == 404
-    back = client.post("/api/parcels/EDIT-001/restore", json={}, headers=h)
+    # The history shows a deleted parcel's ETag too.
+    assert (
+        client.get("/api/parcels/EDIT-001/history", headers=h).headers["ETag"]
+        == gone.headers["ETag"]
+    )
+    assert client.post("/api/parcels/EDIT-001/restore", json={}, headers=h).status_code == 428
+    back = client.post(
+        "/api/parcels/EDIT-001/restore", json={}, headers={**h, "If-Match": gone.headers["ETag"]}
+    )
     assert back.status_code == 200 and back.json()["properties"]["name"] == "新名"
     v1 = client.post(
-        "/api/parcels/EDIT-001/restore", json={"version": 1, "reason": "回退"}, headers=h
+        "/api/parcels/EDIT-001/restore",
+        json={"version": 1, "reason": "回退"},
+        headers={**h, "If-Match": back.headers["ETag"]},
     )
     assert v1.status_code == 200 and v1.json()["properties"]["name"] == "测试地块EDIT-001"
 
@@ -166,7 +181,9 @@ def test_zone_committee_edits_only_its_own_zones_parcels(client, tokens, session
         headers={**h, "If-Match": ok.headers["ETag"]},
     )
     assert moved.status_code in (403, 422), moved.text
-    assert client.delete(f"/api/parcels/{other}", headers=h).status_code == 403
+    assert (
+        client.delete(f"/api/parcels/{other}", headers={**h, "If-Match": etag_o}).status_code == 403
+    )
     # Bulk imports stay with the land bureau.
     r = client.post(
         "/api/imports",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import text
 
 from landmatch.db.parcels import INTERNAL_COLUMNS
-from tests.conftest import auth
+from tests.conftest import auth, with_etag
 
 REQ = {"industry": "36", "area_mu_min": 20, "area_mu_max": 150, "top": 10}
 
@@ -198,17 +198,34 @@ def test_projects_crud_and_pipeline(client, tokens):
         headers=h,
     )
     assert r.status_code == 201, r.text
+    created = r
     pid = r.json()["id"]
     assert r.json()["pipeline_status"] == "new" and r.json()["industry_code"] == "36"
     m = client.post(f"/api/projects/{pid}/match", headers=h)
     assert m.status_code == 200 and m.json()["requirement"]["project_id"] == pid
     assert client.get(f"/api/projects/{pid}", headers=h).json()["pipeline_status"] == "matching"
-    r = client.patch(f"/api/projects/{pid}", json={"pipeline_status": "visiting"}, headers=h)
+    # Matching moved it on: a new version (its first ETag is stale), so edits need the new one.
+    stale = client.patch(
+        f"/api/projects/{pid}",
+        json={"pipeline_status": "visiting"},
+        headers={**h, "If-Match": created.headers["ETag"]},
+    )
+    assert stale.status_code == 412
+    r = client.patch(
+        f"/api/projects/{pid}",
+        json={"pipeline_status": "visiting"},
+        headers=with_etag(client, f"/api/projects/{pid}", h),
+    )
     assert r.json()["pipeline_status"] == "visiting" and r.json()["pipeline_label"] == "考察中"
-    r = client.patch(f"/api/projects/{pid}", json={"pipeline_status": "won"}, headers=h)
+    visiting = r.headers["ETag"]
+    r = client.patch(
+        f"/api/projects/{pid}", json={"pipeline_status": "won"}, headers={**h, "If-Match": "*"}
+    )
     assert r.status_code == 422
     assert [p["id"] for p in client.get("/api/projects?status=visiting", headers=h).json()] == [pid]
-    assert client.delete(f"/api/projects/{pid}", headers=h).status_code == 204
+    assert client.delete(f"/api/projects/{pid}", headers=h).status_code == 428
+    gone = client.delete(f"/api/projects/{pid}", headers={**h, "If-Match": visiting})
+    assert gone.status_code == 204
     assert client.get(f"/api/projects/{pid}", headers=h).status_code == 404
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import text
 
 from landmatch.auth import Principal
 from landmatch.dates import add_months
+from landmatch.db.locking import ANY
 from landmatch.db.parcels import ParcelFilter, list_parcels
 from landmatch.errors import Conflict, Forbidden, InvalidInput
 from landmatch.monitoring import cases, export, rules, scan, targets, transfer, unsupplied, zones
@@ -290,7 +291,7 @@ def _walk(session, case_id: int, start: dt.date) -> dt.date:  # type: ignore[no-
     day = start
     for k in ("investigation_notice", "holder_reply", "determination", "public_notice"):
         day += dt.timedelta(days=10)
-        cases.complete_step(session, ADMIN, case_id, k, done_on=day)
+        cases.complete_step(session, ADMIN, case_id, k, done_on=day, if_match=ANY)
     return day
 
 
@@ -304,15 +305,21 @@ def test_recovery_case_makes_the_parcel_ready_and_matchable(session) -> None:  #
     assert [s["kind"] for s in c["steps"]][:2] == ["investigation_notice", "holder_reply"]
     # The holder's reply is due 30 days after the notice.
     notice = AS_OF + dt.timedelta(days=5)
-    c = cases.complete_step(session, ADMIN, c["id"], "investigation_notice", done_on=notice)
+    c = cases.complete_step(
+        session, ADMIN, c["id"], "investigation_notice", done_on=notice, if_match=ANY
+    )
     assert c["steps"][1]["due_on"] == (notice + dt.timedelta(days=30)).isoformat()
     with pytest.raises(Conflict):
-        cases.decide(session, ADMIN, c["id"], "recovery", decided_on=notice, fee_rate=FEE)
+        cases.decide(
+            session, ADMIN, c["id"], "recovery", decided_on=notice, fee_rate=FEE, if_match=ANY
+        )
     day = notice
     for k in ("holder_reply", "determination", "public_notice"):
         day += dt.timedelta(days=10)
-        cases.complete_step(session, ADMIN, c["id"], k, done_on=day)
-    done = cases.decide(session, ADMIN, c["id"], "recovery", decided_on=day, fee_rate=FEE)
+        cases.complete_step(session, ADMIN, c["id"], k, done_on=day, if_match=ANY)
+    done = cases.decide(
+        session, ADMIN, c["id"], "recovery", decided_on=day, fee_rate=FEE, if_match=ANY
+    )
     assert done["status"] == "closed" and done["decision"] == "recovery"
     row = session.execute(
         text(
@@ -386,10 +393,10 @@ def test_case_rules(session) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(Conflict):
         cases.open_case(session, ADMIN, p["code"], opened_on=AS_OF, fee_rate=FEE)
     with pytest.raises(Conflict):  # out of order
-        cases.complete_step(session, ADMIN, c["id"], "determination", done_on=AS_OF)
+        cases.complete_step(session, ADMIN, c["id"], "determination", done_on=AS_OF, if_match=ANY)
     day = _walk(session, c["id"], AS_OF)
     with pytest.raises(InvalidInput):  # unsupplied decision on an idle case
-        cases.decide(session, ADMIN, c["id"], "supply", decided_on=day, fee_rate=FEE)
+        cases.decide(session, ADMIN, c["id"], "supply", decided_on=day, fee_rate=FEE, if_match=ANY)
     with pytest.raises(InvalidInput):  # extension beyond one year
         cases.decide(
             session,
@@ -399,8 +406,9 @@ def test_case_rules(session) -> None:  # type: ignore[no-untyped-def]
             decided_on=day,
             fee_rate=FEE,
             new_start_date=day + dt.timedelta(days=400),
+            if_match=ANY,
         )
-    fee = cases.decide(session, ADMIN, c["id"], "fee", decided_on=day, fee_rate=FEE)
+    fee = cases.decide(session, ADMIN, c["id"], "fee", decided_on=day, fee_rate=FEE, if_match=ANY)
     assert fee["fee_wan"] == pytest.approx(round(FEE * float(p["land_price_wan"]), 2))
     status = session.execute(
         text("SELECT status FROM landmatch.parcel WHERE code = :c"), {"c": p["code"]}
@@ -431,6 +439,7 @@ def test_extension_is_at_most_one_calendar_year(session, decided, latest) -> Non
             decided_on=decided,
             fee_rate=FEE,
             new_start_date=latest + dt.timedelta(days=1),
+            if_match=ANY,
         )
     out = cases.decide(
         session,
@@ -440,6 +449,7 @@ def test_extension_is_at_most_one_calendar_year(session, decided, latest) -> Non
         decided_on=decided,
         fee_rate=FEE,
         new_start_date=latest,
+        if_match=ANY,
     )
     assert out["decision"] == "extension"
     start = session.execute(
@@ -474,7 +484,9 @@ def test_targets_progress_counts_closed_disposals(session) -> None:  # type: ign
     assert t0["deadline"] == f"{year}-09-30" and t0["done_area_m2"] == 0
     c = cases.open_case(session, ADMIN, p["code"], opened_on=dt.date(year, 1, 5), fee_rate=FEE)
     day = _walk(session, c["id"], dt.date(year, 1, 5))
-    cases.decide(session, ADMIN, c["id"], "negotiated_recovery", decided_on=day, fee_rate=FEE)
+    cases.decide(
+        session, ADMIN, c["id"], "negotiated_recovery", decided_on=day, fee_rate=FEE, if_match=ANY
+    )
     t1 = targets.progress(session, dt.date(year, 3, 1), city=p["city_code"])["targets"][0]
     assert t1["done_area_m2"] == pytest.approx(p["area_m2"])
     assert t1["progress"] == pytest.approx(0.5, abs=1e-4) and t1["state"] == "on_track"

@@ -8,7 +8,7 @@ from sqlalchemy import text
 
 from landmatch.auth import Principal
 from landmatch.zones import assessments
-from tests.conftest import auth
+from tests.conftest import auth, with_etag
 
 
 def test_expiry(session, client, tokens) -> None:  # type: ignore[no-untyped-def]
@@ -81,7 +81,7 @@ def test_expiry(session, client, tokens) -> None:  # type: ignore[no-untyped-def
 
 def test_bad_assessment(client, tokens, session) -> None:  # type: ignore[no-untyped-def]
     code = session.execute(text("SELECT code FROM landmatch.dev_zone ORDER BY id LIMIT 1")).scalar()
-    h = auth(tokens["zone"])
+    h = with_etag(client, f"/api/zones/{code}", auth(tokens["zone"]))
     r = client.post(
         f"/api/zones/{code}/assessments",
         headers=h,

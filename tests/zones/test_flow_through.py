@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import text
 
-from tests.conftest import auth
+from tests.conftest import auth, with_etag
 from tests.zones.conftest import box, geojson
 
 REQ: dict[str, Any] = {
@@ -61,7 +61,7 @@ def test_policy_changes_show_in_the_next_match(client, tokens) -> None:  # type:
     r = client.patch(
         "/api/policies/t-flow-pol",
         json={"valid_until": "2025-06-30"},
-        headers=auth(tokens["admin"]),
+        headers=with_etag(client, "/api/policies/t-flow-pol", auth(tokens["admin"])),
     )
     assert r.status_code == 200, r.text
     assert "t-flow-pol" not in _policy_codes(_match(client, tokens["promoter"]))

@@ -7,8 +7,9 @@ import pytest
 from sqlalchemy import text
 
 from landmatch.auth import Principal
+from landmatch.db.locking import ANY
 from landmatch.reflayers import changes, facts
-from tests.conftest import auth
+from tests.conftest import auth, with_etag
 from tests.zones.conftest import box, fact_state, geojson, point
 
 pytestmark = pytest.mark.usefixtures("facts_ready")
@@ -150,7 +151,7 @@ def test_moved_and_deleted_constraint(conn, session) -> None:  # type: ignore[no
     assert changed and changed <= old_or_new
     assert report.affected_parcels == len(changed)
     _full_recompute_matches(conn)
-    report = changes.delete_record(session, ADMIN, "constraint_area", "eco-move")
+    report = changes.delete_record(session, ADMIN, "constraint_area", "eco-move", if_match=ANY)
     assert report.deleted == ["eco-move"]
     assert not conn.execute(
         text(
@@ -207,7 +208,7 @@ def test_facility_changes_are_incremental_and_exact(conn, session) -> None:  # t
     # Moving it far away and then deleting it restores the original distances.
     changes.apply_changes(session, ADMIN, "facility", [port | {"geometry": Point(115.5, 41.9)}])
     _full_recompute_matches(conn)
-    changes.delete_record(session, ADMIN, "facility", "port-inland-test")
+    changes.delete_record(session, ADMIN, "facility", "port-inland-test", if_match=ANY)
     final = fact_state(conn)
     for i in before:
         assert final[i]["dist_port_km"] == pytest.approx(before[i]["dist_port_km"], abs=1e-9)
@@ -275,9 +276,8 @@ def test_zone_boundary_flows_into_facts(conn, client, tokens) -> None:  # type: 
 
     before = fact_state(conn)
     v0 = dict(conn.execute(text("SELECT name, version FROM landmatch.data_state")).all())
-    r = client.patch(
-        f"/api/zones/{z.code}", headers=auth(token), json={"geometry": json.loads(z.g)}
-    )
+    h = with_etag(client, f"/api/zones/{z.code}", auth(token))
+    r = client.patch(f"/api/zones/{z.code}", headers=h, json={"geometry": json.loads(z.g)})
     assert r.status_code == 200, r.text
     after = fact_state(conn)
     left = {i for i in after if before[i]["zone_id"] == z.id and after[i]["zone_id"] != z.id}

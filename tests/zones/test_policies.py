@@ -10,10 +10,11 @@ from openpyxl import Workbook
 from sqlalchemy import text
 
 from landmatch.auth import Principal
+from landmatch.db.locking import ANY
 from landmatch.policies.library import active_policies, create_policy, update_policy
 from landmatch.policies.schema import PolicyIn, check_references
 from landmatch.seed.policies import plan_policies
-from tests.conftest import auth
+from tests.conftest import auth, with_etag
 
 BASE = {
     "code": "t-pol-1",
@@ -61,14 +62,15 @@ def test_patch_validation_and_scope(client, tokens) -> None:  # type: ignore[no-
     r = client.post("/api/policies", headers=auth(tokens["bureau"]), json=BASE)
     assert r.status_code == 201, r.text
     assert r.json()["conditions"]["enterprise_types"] == ["high_tech"]
-    r = client.patch(
-        "/api/policies/t-pol-1", headers=auth(tokens["bureau"]), json={"valid_until": "2024-01-01"}
-    )
+    h = auth(tokens["bureau"])
+    assert r.headers["ETag"] == '"t-pol-1.v1"'
+    r = client.patch("/api/policies/t-pol-1", headers=h, json={"valid_until": "2024-01-01"})
+    assert r.status_code == 428
+    h = with_etag(client, "/api/policies/t-pol-1", h)
+    r = client.patch("/api/policies/t-pol-1", headers=h, json={"valid_until": "2024-01-01"})
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "valid_until"
     # A Shijiazhuang bureau cannot move the policy to Tangshan, nor write province policies.
-    r = client.patch(
-        "/api/policies/t-pol-1", headers=auth(tokens["bureau"]), json={"scope_code": "130200"}
-    )
+    r = client.patch("/api/policies/t-pol-1", headers=h, json={"scope_code": "130200"})
     assert r.status_code == 403
     r = client.post(
         "/api/policies",
@@ -94,7 +96,7 @@ def test_expired_policies_never_matched(session) -> None:  # type: ignore[no-unt
     v0 = session.execute(
         text("SELECT version FROM landmatch.data_state WHERE name='policy'")
     ).scalar()
-    update_policy(session, admin, "t-pol-1", {"valid_until": "2026-05-31"})
+    update_policy(session, admin, "t-pol-1", {"valid_until": "2026-05-31"}, if_match=ANY)
     v1 = session.execute(
         text("SELECT version FROM landmatch.data_state WHERE name='policy'")
     ).scalar()
@@ -104,7 +106,9 @@ def test_expired_policies_never_matched(session) -> None:  # type: ignore[no-unt
         p["code"]
         for p in active_policies(session, dt.date(2026, 5, 31), city_code="130100", industry="3911")
     }
-    update_policy(session, admin, "t-pol-1", {"valid_from": "2026-07-01", "valid_until": None})
+    update_policy(
+        session, admin, "t-pol-1", {"valid_from": "2026-07-01", "valid_until": None}, if_match=ANY
+    )
     assert "t-pol-1" not in codes(city_code="130100", industry="3911")  # not yet in force
     # Every policy returned is in force on the day (the seed has a 2024-only measure).
     for p in active_policies(session, day, city_code="130100"):

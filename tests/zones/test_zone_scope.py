@@ -7,7 +7,7 @@ from sqlalchemy import text
 
 from landmatch.auth import Principal
 from landmatch.geo.measure import area_m2
-from tests.conftest import auth
+from tests.conftest import auth, with_etag
 from tests.zones.conftest import box
 
 
@@ -23,20 +23,28 @@ def test_zone_user_edits_own_zone_only(client, tokens, session) -> None:  # type
     h = auth(tokens["zone"])
     r = client.patch(
         f"/api/zones/{own.code}",
-        headers=h,
+        headers=with_etag(client, f"/api/zones/{own.code}", h),
         json={"contact_phone": "0311-1234567", "leading_industries": ["39", "3911"]},
     )
     assert r.status_code == 200, r.text
     assert r.json()["contact_phone"] == "0311-1234567"
     assert r.json()["leading_industries"] == ["39", "3911"]
-    r = client.patch(f"/api/zones/{other.code}", headers=h, json={"contact_phone": "1"})
+    r = client.patch(
+        f"/api/zones/{other.code}",
+        headers=with_etag(client, f"/api/zones/{other.code}", h),
+        json={"contact_phone": "1"},
+    )
     assert r.status_code == 403
     # Designations above the committee stay with bureau/admin.
-    r = client.patch(f"/api/zones/{own.code}", headers=h, json={"level": "national"})
+    r = client.patch(
+        f"/api/zones/{own.code}",
+        headers=with_etag(client, f"/api/zones/{own.code}", h),
+        json={"level": "national"},
+    )
     assert r.status_code == 403 and "level" in r.text
     r = client.post(
         f"/api/zones/{own.code}/assessments",
-        headers=h,
+        headers=with_etag(client, f"/api/zones/{own.code}", h),
         json={
             "kind": "SEISMIC",
             "approved_on": "2025-01-10",
@@ -47,7 +55,7 @@ def test_zone_user_edits_own_zone_only(client, tokens, session) -> None:  # type
     assert r.status_code == 201, r.text
     r = client.post(
         f"/api/zones/{other.code}/assessments",
-        headers=h,
+        headers=with_etag(client, f"/api/zones/{other.code}", h),
         json={"kind": "SEISMIC", "approved_on": "2025-01-10"},
     )
     assert r.status_code == 403
@@ -97,7 +105,7 @@ def test_unknown_industry_refused(client, tokens, session) -> None:  # type: ign
     own = _zones(session)[0]
     r = client.patch(
         f"/api/zones/{own.code}",
-        headers=auth(tokens["zone"]),
+        headers=with_etag(client, f"/api/zones/{own.code}", auth(tokens["zone"])),
         json={"leading_industries": ["39", "99"]},
     )
     assert r.status_code == 422

@@ -8,7 +8,8 @@ from sqlalchemy import text
 
 from landmatch import __version__
 from landmatch.db import derived
-from landmatch.db.engine import UPGRADE_HINT, head_revision
+from landmatch.db.engine import head_revision
+from landmatch.db.failures import UPGRADE_HINT
 
 router = APIRouter(tags=["health"])
 

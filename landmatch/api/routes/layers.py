@@ -6,15 +6,17 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Query, UploadFile
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, File, Form, Header, Query, Response, UploadFile
+from pydantic import BaseModel, ConfigDict, Field
 
 from landmatch.api.deps import PrincipalDep, SessionDep, SettingsDep
+from landmatch.api.etags import tagged
 from landmatch.errors import PayloadTooLarge
 from landmatch.reflayers import alerts, changes, coverage
 
 router = APIRouter(tags=["layers"])
 COVERAGE = "/api/layers/constraint_area/coverage"
+IfMatch = Annotated[str | None, Header(description="The record's ETag (from GET)")]
 
 
 class CoverageIn(BaseModel):
@@ -114,11 +116,59 @@ async def import_layer(
     return report.to_dict()
 
 
-@router.delete("/api/layers/{layer}/{code}", summary="Delete one record; change report")
-def delete_record(
-    layer: str, code: str, session: SessionDep, principal: PrincipalDep
+class RecordPatch(BaseModel):
+    """Fields of a facility or constraint area to change (those the layer has)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(None, min_length=1, max_length=200)
+    kind: str | None = Field(None, min_length=1, max_length=64)
+    severity: str | None = Field(None, min_length=1, max_length=32)
+    city_code: str | None = Field(None, pattern=r"^\d{6}$")
+    source: str | None = Field(None, max_length=500)
+    geometry: dict[str, Any] | None = Field(None, description="GeoJSON geometry, EPSG:4490")
+    reason: str | None = Field(None, max_length=500)
+
+
+@router.get("/api/layers/{layer}/{code}", summary="One record of a reference layer (staff)")
+def get_record(
+    layer: str, code: str, session: SessionDep, principal: PrincipalDep, response: Response
 ) -> dict[str, Any]:
-    report = changes.delete_record(session, principal, layer, code)
+    return tagged(response, code, changes.get_record(session, principal, layer, code))
+
+
+@router.patch(
+    "/api/layers/{layer}/{code}", summary="Change one record; change report; needs If-Match"
+)
+def update_record(
+    layer: str,
+    code: str,
+    body: RecordPatch,
+    session: SessionDep,
+    principal: PrincipalDep,
+    if_match: IfMatch = None,
+) -> dict[str, Any]:
+    fields = body.model_dump(exclude_unset=True)
+    reason = fields.pop("reason", None)
+    report = changes.update_record(
+        session, principal, layer, code, fields, if_match=if_match, reason=reason
+    )
+    session.commit()
+    return report.to_dict()
+
+
+@router.delete(
+    "/api/layers/{layer}/{code}", summary="Delete one record; change report; needs If-Match"
+)
+def delete_record(
+    layer: str,
+    code: str,
+    session: SessionDep,
+    principal: PrincipalDep,
+    if_match: IfMatch = None,
+    reason: Annotated[str | None, Query(max_length=500)] = None,
+) -> dict[str, Any]:
+    report = changes.delete_record(session, principal, layer, code, reason, if_match=if_match)
     session.commit()
     return report.to_dict()
 

@@ -9,11 +9,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Header, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from landmatch.api.deps import PrincipalDep, SessionDep, SettingsDep
+from landmatch.api.etags import tagged
 from landmatch.auth import Principal
 from landmatch.errors import Forbidden
 from landmatch.monitoring import (
@@ -36,6 +37,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 AsOf = Annotated[dt.date | None, Query(description="统计日期 YYYY-MM-DD（默认今天）")]
 City = Annotated[str | None, Query(pattern=r"^\d{6}$", description="城市代码")]
+IfMatch = Annotated[str | None, Header(description="The case's ETag (from GET)")]
 
 
 def _staff(principal: Principal) -> None:
@@ -159,7 +161,11 @@ class CaseIn(BaseModel):
 
 @router.post("/cases", status_code=201, summary="Open a disposal case for a parcel")
 def open_case(
-    body: CaseIn, session: SessionDep, principal: PrincipalDep, settings: SettingsDep
+    body: CaseIn,
+    session: SessionDep,
+    principal: PrincipalDep,
+    settings: SettingsDep,
+    response: Response,
 ) -> dict[str, Any]:
     out = cases.open_case(
         session,
@@ -170,13 +176,15 @@ def open_case(
         note=body.note,
     )
     session.commit()
-    return out
+    return tagged(response, out["id"], out)
 
 
 @router.get("/cases/{case_id}", summary="One disposal case with its steps")
-def get_case(case_id: int, session: SessionDep, principal: PrincipalDep) -> dict[str, Any]:
+def get_case(
+    case_id: int, session: SessionDep, principal: PrincipalDep, response: Response
+) -> dict[str, Any]:
     _staff(principal)
-    return cases.get_case(session, case_id)
+    return tagged(response, case_id, cases.get_case(session, case_id))
 
 
 class StepIn(BaseModel):
@@ -187,9 +195,14 @@ class StepIn(BaseModel):
     note: str | None = Field(None, max_length=2000)
 
 
-@router.post("/cases/{case_id}/steps", summary="Record the next step as done")
+@router.post("/cases/{case_id}/steps", summary="Record the next step as done; needs If-Match")
 def complete_step(
-    case_id: int, body: StepIn, session: SessionDep, principal: PrincipalDep
+    case_id: int,
+    body: StepIn,
+    session: SessionDep,
+    principal: PrincipalDep,
+    response: Response,
+    if_match: IfMatch = None,
 ) -> dict[str, Any]:
     out = cases.complete_step(
         session,
@@ -199,9 +212,10 @@ def complete_step(
         done_on=body.done_on,
         doc_no=body.doc_no,
         note=body.note,
+        if_match=if_match,
     )
     session.commit()
-    return out
+    return tagged(response, case_id, out)
 
 
 class DecisionIn(BaseModel):
@@ -227,19 +241,32 @@ class DecisionIn(BaseModel):
     note: str | None = Field(None, max_length=2000)
 
 
-@router.post("/cases/{case_id}/decision", summary="Decide, close the case, update the parcel")
+@router.post(
+    "/cases/{case_id}/decision",
+    summary="Decide, close the case, update the parcel; needs If-Match",
+)
 def decide(
     case_id: int,
     body: DecisionIn,
     session: SessionDep,
     principal: PrincipalDep,
     settings: SettingsDep,
+    response: Response,
+    if_match: IfMatch = None,
 ) -> dict[str, Any]:
     d = body.model_dump()
     decision = d.pop("decision")
-    out = cases.decide(session, principal, case_id, decision, fee_rate=settings.idle_fee_rate, **d)
+    out = cases.decide(
+        session,
+        principal,
+        case_id,
+        decision,
+        fee_rate=settings.idle_fee_rate,
+        if_match=if_match,
+        **d,
+    )
     session.commit()
-    return out
+    return tagged(response, case_id, out)
 
 
 @router.get("/rules", summary="Idle-land thresholds per city")

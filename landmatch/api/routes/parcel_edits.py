@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from landmatch.api.deps import PrincipalDep, SessionDep
+from landmatch.db.locking import etag
 from landmatch.inventory import edits
 
 router = APIRouter(prefix="/api/parcels", tags=["parcel edits"])
@@ -51,7 +52,9 @@ def patch(
     return _feature(edits.update_parcel(session, code, body, if_match, principal, repair=repair))
 
 
-@router.delete("/{code}", status_code=204, summary="Soft-delete a parcel (restorable)")
+@router.delete(
+    "/{code}", status_code=204, summary="Soft-delete a parcel (restorable); needs If-Match"
+)
 def delete(
     code: str,
     session: SessionDep,
@@ -59,18 +62,33 @@ def delete(
     if_match: Annotated[str | None, Header()] = None,
     reason: Annotated[str | None, Query(max_length=500)] = None,
 ) -> Response:
-    edits.delete_parcel(session, code, if_match, principal, reason)
-    return Response(status_code=204)
+    tag = edits.delete_parcel(session, code, if_match, principal, reason)
+    return Response(status_code=204, headers={"ETag": tag})
 
 
-@router.post("/{code}/restore", summary="Undelete a parcel or bring back one of its versions")
+@router.post(
+    "/{code}/restore",
+    summary="Undelete a parcel or bring back one of its versions; needs If-Match with its ETag",
+)
 def restore(
-    code: str, session: SessionDep, principal: PrincipalDep, body: RestoreBody | None = None
+    code: str,
+    session: SessionDep,
+    principal: PrincipalDep,
+    body: RestoreBody | None = None,
+    if_match: Annotated[str | None, Header()] = None,
 ) -> JSONResponse:
     b = body or RestoreBody()
-    return _feature(edits.restore_parcel(session, code, b.version, principal, b.reason))
+    return _feature(edits.restore_parcel(session, code, b.version, if_match, principal, b.reason))
 
 
-@router.get("/{code}/history", summary="Every version with who, when, why and what changed")
-def history(code: str, session: SessionDep, principal: PrincipalDep) -> dict[str, Any]:
-    return edits.history(session, code, principal)
+@router.get(
+    "/{code}/history",
+    summary="Every version with who, when, why and what changed; the ETag of the current one "
+    "(also of a deleted parcel, for restore)",
+)
+def history(
+    code: str, session: SessionDep, principal: PrincipalDep, response: Response
+) -> dict[str, Any]:
+    out = edits.history(session, code, principal)
+    response.headers["ETag"] = etag(code, out["current_version"])
+    return out

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from landmatch import vocab
 from landmatch.api.deps import PrincipalDep, SessionDep, SettingsDep
+from landmatch.db.locking import etag
 from landmatch.db.parcels import ParcelFilter, get_parcel, list_parcels
 from landmatch.errors import InvalidInput
 
@@ -88,5 +89,5 @@ def parcels(
 def parcel(code: str, session: SessionDep, principal: PrincipalDep) -> JSONResponse:
     feature = get_parcel(session, code, principal)
     version = feature["properties"].get("version")
-    headers = {"ETag": f'"{code}.v{version}"'} if version is not None else None
+    headers = {"ETag": etag(code, version)} if version is not None else None
     return JSONResponse(feature, media_type=GEOJSON, headers=headers)

@@ -5,14 +5,16 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, File, Query, UploadFile
+from fastapi import APIRouter, Body, File, Header, Query, Response, UploadFile
 
 from landmatch.api.deps import PrincipalDep, SessionDep, SettingsDep
+from landmatch.api.etags import tagged
 from landmatch.errors import PayloadTooLarge
 from landmatch.policies import excel, library
 from landmatch.policies.schema import PolicyIn
 
 router = APIRouter(prefix="/api/policies", tags=["policies"])
+IfMatch = Annotated[str | None, Header(description="The policy's ETag (from GET)")]
 
 
 @router.get("", summary="Search policies")
@@ -45,8 +47,10 @@ def search(
 
 
 @router.get("/{code}", summary="One policy")
-def show(code: str, session: SessionDep, principal: PrincipalDep) -> dict[str, Any]:
-    return library.get_policy(session, principal, code)
+def show(
+    code: str, session: SessionDep, principal: PrincipalDep, response: Response
+) -> dict[str, Any]:
+    return tagged(response, code, library.get_policy(session, principal, code))
 
 
 @router.get("/{code}/history", summary="Every recorded state of the policy")
@@ -55,24 +59,33 @@ def history(code: str, session: SessionDep, principal: PrincipalDep) -> list[dic
 
 
 @router.post("", status_code=201, summary="Create a policy")
-def create(body: PolicyIn, session: SessionDep, principal: PrincipalDep) -> dict[str, Any]:
+def create(
+    body: PolicyIn, session: SessionDep, principal: PrincipalDep, response: Response
+) -> dict[str, Any]:
     out = library.create_policy(session, principal, body)
     session.commit()
-    return out
+    return tagged(response, body.code, out)
 
 
-@router.patch("/{code}", summary="Edit a policy (fields as in POST, all optional)")
+@router.patch("/{code}", summary="Edit a policy (fields as in POST, all optional); needs If-Match")
 def update(
-    code: str, body: Annotated[dict[str, Any], Body()], session: SessionDep, principal: PrincipalDep
+    code: str,
+    body: Annotated[dict[str, Any], Body()],
+    session: SessionDep,
+    principal: PrincipalDep,
+    response: Response,
+    if_match: IfMatch = None,
 ) -> dict[str, Any]:
-    out = library.update_policy(session, principal, code, body)
+    out = library.update_policy(session, principal, code, body, if_match=if_match)
     session.commit()
-    return out
+    return tagged(response, code, out)
 
 
-@router.delete("/{code}", status_code=204)
-def delete(code: str, session: SessionDep, principal: PrincipalDep) -> None:
-    library.delete_policy(session, principal, code)
+@router.delete("/{code}", status_code=204, summary="Delete a policy; needs If-Match")
+def delete(
+    code: str, session: SessionDep, principal: PrincipalDep, if_match: IfMatch = None
+) -> None:
+    library.delete_policy(session, principal, code, if_match=if_match)
     session.commit()
 
 

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Header, Query, Response
 from fastapi.responses import JSONResponse
 
 from landmatch.api.deps import PrincipalDep, SessionDep, SettingsDep
+from landmatch.api.etags import tagged
 from landmatch.match import projects as svc
 from landmatch.match.engine import run_match
 
 router = APIRouter(tags=["projects"])
+IfMatch = Annotated[str | None, Header(description="The project's ETag (from GET)")]
 
 
 @router.get("/api/projects", summary="List projects")
@@ -24,29 +26,45 @@ def list_(
 
 
 @router.post("/api/projects", status_code=201, summary="Create a project")
-def create(body: svc.ProjectIn, session: SessionDep, principal: PrincipalDep) -> dict[str, Any]:
+def create(
+    body: svc.ProjectIn, session: SessionDep, principal: PrincipalDep, response: Response
+) -> dict[str, Any]:
     out = svc.create_project(session, principal, body)
     session.commit()
-    return out
+    return tagged(response, out["id"], out)
 
 
 @router.get("/api/projects/{project_id}", summary="One project")
-def get(project_id: int, session: SessionDep, principal: PrincipalDep) -> dict[str, Any]:
-    return svc.get_project(session, principal, project_id)
-
-
-@router.patch("/api/projects/{project_id}", summary="Change a project or its pipeline status")
-def patch(
-    project_id: int, body: svc.ProjectPatch, session: SessionDep, principal: PrincipalDep
+def get(
+    project_id: int, session: SessionDep, principal: PrincipalDep, response: Response
 ) -> dict[str, Any]:
-    out = svc.update_project(session, principal, project_id, body)
+    return tagged(response, project_id, svc.get_project(session, principal, project_id))
+
+
+@router.patch(
+    "/api/projects/{project_id}",
+    summary="Change a project or its pipeline status; needs If-Match",
+)
+def patch(
+    project_id: int,
+    body: svc.ProjectPatch,
+    session: SessionDep,
+    principal: PrincipalDep,
+    response: Response,
+    if_match: IfMatch = None,
+) -> dict[str, Any]:
+    out = svc.update_project(session, principal, project_id, body, if_match=if_match)
     session.commit()
-    return out
+    return tagged(response, project_id, out)
 
 
-@router.delete("/api/projects/{project_id}", status_code=204, summary="Delete a project")
-def delete(project_id: int, session: SessionDep, principal: PrincipalDep) -> Response:
-    svc.delete_project(session, principal, project_id)
+@router.delete(
+    "/api/projects/{project_id}", status_code=204, summary="Delete a project; needs If-Match"
+)
+def delete(
+    project_id: int, session: SessionDep, principal: PrincipalDep, if_match: IfMatch = None
+) -> Response:
+    svc.delete_project(session, principal, project_id, if_match=if_match)
     session.commit()
     return Response(status_code=204)
 

@@ -5,14 +5,19 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Query, UploadFile
+from fastapi import APIRouter, File, Form, Header, Query, Response, UploadFile
 from pydantic import BaseModel, ConfigDict, Field
 
 from landmatch.api.deps import PrincipalDep, SessionDep, SettingsDep
+from landmatch.api.etags import tagged
+from landmatch.db.locking import etag
 from landmatch.errors import PayloadTooLarge
 from landmatch.zones import assessments, records
 
 router = APIRouter(prefix="/api/zones", tags=["zones"])
+IfMatch = Annotated[
+    str | None, Header(description="The zone's ETag (from GET); assessments are part of it")
+]
 
 
 class ZoneIn(BaseModel):
@@ -80,52 +85,74 @@ def list_zones(
 
 @router.get("/{code}", summary="One zone with its boundary and assessments")
 def show_zone(
-    code: str, session: SessionDep, principal: PrincipalDep, as_of: dt.date | None = None
+    code: str,
+    session: SessionDep,
+    principal: PrincipalDep,
+    response: Response,
+    as_of: dt.date | None = None,
 ) -> dict[str, Any]:
-    return records.show_zone(session, principal, code, as_of)
+    return tagged(response, code, records.show_zone(session, principal, code, as_of))
 
 
 @router.post("", status_code=201, summary="Create a zone (admin, bureau of its city)")
-def create_zone(body: ZoneIn, session: SessionDep, principal: PrincipalDep) -> dict[str, Any]:
+def create_zone(
+    body: ZoneIn, session: SessionDep, principal: PrincipalDep, response: Response
+) -> dict[str, Any]:
     geom, warnings = records.boundary_from_geojson(body.geometry)
     out = records.create_zone(session, principal, body.model_dump(exclude={"geometry"}), geom)
     session.commit()
-    return out | {"warnings": warnings}
+    return tagged(response, body.code, out | {"warnings": warnings})
 
 
-@router.patch("/{code}", summary="Edit a zone (its committee, bureau of its city, admin)")
+@router.patch(
+    "/{code}", summary="Edit a zone (its committee, bureau of its city, admin); needs If-Match"
+)
 def update_zone(
-    code: str, body: ZonePatch, session: SessionDep, principal: PrincipalDep
+    code: str,
+    body: ZonePatch,
+    session: SessionDep,
+    principal: PrincipalDep,
+    response: Response,
+    if_match: IfMatch = None,
 ) -> dict[str, Any]:
     changes = body.model_dump(exclude_unset=True)
     geometry = changes.pop("geometry", None)
     geom, warnings = records.boundary_from_geojson(geometry) if geometry else (None, [])
-    out = records.update_zone(session, principal, code, changes, geom)
+    out = records.update_zone(session, principal, code, changes, geom, if_match=if_match)
     session.commit()
-    return out | {"warnings": warnings}
+    return tagged(response, code, out | {"warnings": warnings})
 
 
-@router.put("/{code}/boundary", summary="Replace the boundary from a file (GeoJSON, GPKG, zip)")
+@router.put(
+    "/{code}/boundary",
+    summary="Replace the boundary from a file (GeoJSON, GPKG, zip); needs If-Match",
+)
 async def replace_boundary(
     code: str,
     session: SessionDep,
     principal: PrincipalDep,
     settings: SettingsDep,
+    response: Response,
     file: Annotated[UploadFile, File()],
     crs: Annotated[str | None, Form()] = None,
+    if_match: IfMatch = None,
 ) -> dict[str, Any]:
     data = await file.read()
     if len(data) > settings.max_upload_mb * 1024 * 1024:
         raise PayloadTooLarge(f"文件超过 {settings.max_upload_mb} MB")
     geom, warnings = records.boundary_from_file(data, file.filename or "upload", crs)
-    out = records.update_zone(session, principal, code, {}, geom, reason="导入开发区边界")
+    out = records.update_zone(
+        session, principal, code, {}, geom, reason="导入开发区边界", if_match=if_match
+    )
     session.commit()
-    return out | {"warnings": warnings}
+    return tagged(response, code, out | {"warnings": warnings})
 
 
-@router.delete("/{code}", status_code=204, summary="Delete a zone (admin, bureau)")
-def delete_zone(code: str, session: SessionDep, principal: PrincipalDep) -> None:
-    records.delete_zone(session, principal, code)
+@router.delete("/{code}", status_code=204, summary="Delete a zone (admin, bureau); needs If-Match")
+def delete_zone(
+    code: str, session: SessionDep, principal: PrincipalDep, if_match: IfMatch = None
+) -> None:
+    records.delete_zone(session, principal, code, if_match=if_match)
     session.commit()
 
 
@@ -148,36 +175,60 @@ def list_assessments(
     return assessments.all_assessments(session, zone["id"], as_of)
 
 
-@router.post("/{code}/assessments", status_code=201, summary="Record a regional assessment")
+@router.post(
+    "/{code}/assessments",
+    status_code=201,
+    summary="Record a regional assessment; needs the zone's If-Match",
+)
 def add_assessment(
-    code: str, body: AssessmentIn, session: SessionDep, principal: PrincipalDep
+    code: str,
+    body: AssessmentIn,
+    session: SessionDep,
+    principal: PrincipalDep,
+    response: Response,
+    if_match: IfMatch = None,
 ) -> dict[str, Any]:
-    zone = records.get_zone_row(session, code)
+    zone = records.lock_zone(session, code, if_match)
     out = assessments.add_assessment(session, principal, zone, **body.model_dump())
     session.commit()
+    response.headers["ETag"] = etag(code, zone["version"] + 1)
     return out
 
 
-@router.patch("/{code}/assessments/{assessment_id}", summary="Edit a regional assessment")
+@router.patch(
+    "/{code}/assessments/{assessment_id}",
+    summary="Edit a regional assessment; needs the zone's If-Match",
+)
 def update_assessment(
     code: str,
     assessment_id: int,
     body: AssessmentPatch,
     session: SessionDep,
     principal: PrincipalDep,
+    response: Response,
+    if_match: IfMatch = None,
 ) -> dict[str, Any]:
-    zone = records.get_zone_row(session, code)
+    zone = records.lock_zone(session, code, if_match)
     out = assessments.update_assessment(
         session, principal, zone, assessment_id, body.model_dump(exclude_unset=True)
     )
     session.commit()
+    response.headers["ETag"] = etag(code, zone["version"] + 1)
     return out
 
 
-@router.delete("/{code}/assessments/{assessment_id}", status_code=204)
+@router.delete(
+    "/{code}/assessments/{assessment_id}",
+    status_code=204,
+    summary="Delete a regional assessment; needs the zone's If-Match",
+)
 def delete_assessment(
-    code: str, assessment_id: int, session: SessionDep, principal: PrincipalDep
+    code: str,
+    assessment_id: int,
+    session: SessionDep,
+    principal: PrincipalDep,
+    if_match: IfMatch = None,
 ) -> None:
-    zone = records.get_zone_row(session, code)
+    zone = records.lock_zone(session, code, if_match, "删除")
     assessments.delete_assessment(session, principal, zone, assessment_id)
     session.commit()
