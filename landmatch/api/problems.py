@@ -190,6 +190,14 @@ def problem(
     return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
 
 
+# Starlette's and FastAPI's own English details, in Chinese.
+_HTTP_DETAILS = {
+    "Not Found": "请求的资源不存在",
+    "Method Not Allowed": "不支持的请求方法",
+    "There was an error parsing the body": "请求体无法解析（格式错误或嵌套层级过深）",
+}
+
+
 def install(app: FastAPI) -> None:
     app.add_middleware(RejectNul)
     app.add_middleware(CatchAll)  # outermost: also catches what the middlewares raise
@@ -219,8 +227,7 @@ def install(app: FastAPI) -> None:
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         titles = {404: "未找到", 405: "不支持的请求方法", 401: "未认证", 403: "无权限"}
         detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
-        if exc.status_code == 404 and detail == "Not Found":
-            detail = "请求的资源不存在"
+        detail = _HTTP_DETAILS.get(detail, detail)
         return problem(
             exc.status_code,
             titles.get(exc.status_code, "请求错误"),

@@ -491,6 +491,8 @@ def _read(data: bytes, filename: str, fmt: str, opts: ReadOptions) -> Source:
                 json.loads(decode_text(data, "utf-8"))
             except ValueError as exc:
                 raise FormatError(f"GeoJSON 不是有效的 JSON：{str(exc)[:200]}") from None
+            except RecursionError:
+                raise FormatError("GeoJSON 嵌套层级过深，不是有效的要素文件") from None
         return _read_ogr(path, fmt, opts, filename)
 
 

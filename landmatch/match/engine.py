@@ -19,7 +19,7 @@ from landmatch import vocab
 from landmatch.auth import Principal
 from landmatch.db.parcels import INTERNAL_COLUMNS, PUBLIC_COLUMNS
 from landmatch.db.values import json_value
-from landmatch.errors import InvalidInput, NotFound
+from landmatch.errors import InvalidInput, NotFound, UnprocessableInput
 from landmatch.geo.measure import M2_PER_MU
 from landmatch.match import assemblies as asm
 from landmatch.match.reference import data_version, inventory_counts, load_reference
@@ -58,6 +58,20 @@ def _zone_ids(ref: Reference, req: Requirement) -> list[int] | None:
     if loc.zone_levels:
         ids &= {z.id for z in ref.zones.values() if z.level in loc.zone_levels}
     return sorted(ids)
+
+
+def _require_project(session: Session, project_id: int | None) -> None:
+    """A requirement bound to a project names one that exists."""
+    if project_id is not None and (
+        session.execute(
+            text("SELECT 1 FROM landmatch.project WHERE id = :p"), {"p": project_id}
+        ).first()
+        is None
+    ):
+        raise UnprocessableInput(
+            f"项目 {project_id} 不存在",
+            detail=[{"field": "project_id", "reason": "项目不存在"}],
+        )
 
 
 def _reserved_ids(session: Session, project_id: int | None, today: dt.date) -> list[int]:
@@ -381,6 +395,7 @@ def match_encoded(
     t0 = time.perf_counter()
     today = today or dt.date.today()
     public = principal.is_public
+    _require_project(session, req.project_id)
     version = data_version(session)
     ref = load_reference(session, version)
     plan = Plan(session, req, public, ref, today, stale_after_days)

@@ -6,7 +6,7 @@ import datetime as dt
 import json
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -17,7 +17,7 @@ from landmatch.db.locking import check_version, lock_row, require_if_match
 from landmatch.errors import Conflict, InvalidInput, NotFound
 from landmatch.match.engine import Plan
 from landmatch.match.reference import data_version, load_reference
-from landmatch.match.requirements import CRITERIA, Requirement
+from landmatch.match.requirements import CRITERIA, Key, Requirement
 from landmatch.match.scores import combine
 
 Pipeline = Literal["new", "matching", "shortlisted", "visiting", "signed", "lost"]
@@ -36,6 +36,8 @@ class ProjectIn(BaseModel):
 
 
 class ProjectPatch(BaseModel):
+    """Fields to change; ``investor`` and ``notes`` may be cleared with null, the others not."""
+
     model_config = ConfigDict(extra="forbid")
 
     name: str | None = Field(None, min_length=1, max_length=200)
@@ -44,12 +46,30 @@ class ProjectPatch(BaseModel):
     pipeline_status: Pipeline | None = None
     requirement: Requirement | None = None
 
+    @model_validator(mode="after")
+    def _required_stay(self) -> ProjectPatch:
+        cleared = [
+            k
+            for k in ("name", "pipeline_status", "requirement")
+            if k in self.model_fields_set and getattr(self, k) is None
+        ]
+        if cleared:
+            raise ValueError(f"{'、'.join(_LABELS[k] for k in cleared)}是必填项，不能清空")
+        return self
+
+
+_LABELS = {
+    "name": "项目名称（name）",
+    "pipeline_status": "项目状态（pipeline_status）",
+    "requirement": "用地需求（requirement）",
+}
+
 
 class ReservationIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     parcel_code: str = Field(min_length=3, max_length=64)
-    project_id: int
+    project_id: Key
     until: dt.date | None = Field(None, description="预留截止日期（含）")
     note: str | None = Field(None, max_length=2000)
 

@@ -54,7 +54,11 @@ PRESET_LABELS: dict[str, str] = {
     "high_tech": "高新技术/研发",
 }
 
-Positive = Annotated[float, Field(gt=0, le=1e9)]
+# Positive amounts: from a millionth up (a denormal such as 5e-324 is no amount and overflows in
+# PostgreSQL's arithmetic).
+Positive = Annotated[float, Field(ge=1e-6, le=1e9)]
+# Database integer keys (PostgreSQL integer).
+Key = Annotated[int, Field(ge=1, le=2_147_483_647)]
 
 
 class Weights(BaseModel):
@@ -86,7 +90,7 @@ class Proximity(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: FacilityKind
-    max_km: float = Field(gt=0, le=2000, description="最大距离（公里）")
+    max_km: float = Field(ge=0.001, le=2000, description="最大距离（公里，至少 0.001 即 1 米）")
     hard: bool = Field(False, description="true：超出即排除；false：只影响评分")
 
 
@@ -163,8 +167,8 @@ class Utilities(BaseModel):
 class Budget(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    max_wan_per_mu: float | None = Field(None, gt=0, le=1e5, description="地价上限 万元/亩")
-    max_total_wan: float | None = Field(None, gt=0, le=1e8, description="土地总价上限 万元")
+    max_wan_per_mu: float | None = Field(None, ge=1e-6, le=1e5, description="地价上限 万元/亩")
+    max_total_wan: float | None = Field(None, ge=1e-6, le=1e8, description="土地总价上限 万元")
 
 
 class Location(BaseModel):
@@ -245,11 +249,11 @@ class Requirement(BaseModel):
         default_factory=list, description="直接指定可接受的用地代码（用地用海分类）；优先于行业"
     )
     area_mu_min: float | None = Field(None, ge=0, le=1e6, description="面积下限（亩）")
-    area_mu_max: float | None = Field(None, gt=0, le=1e6, description="面积上限（亩）")
-    investment_wan: float | None = Field(None, gt=0, le=1e9, description="总投资（万元）")
+    area_mu_max: float | None = Field(None, ge=1e-6, le=1e6, description="面积上限（亩）")
+    investment_wan: float | None = Field(None, ge=1e-6, le=1e9, description="总投资（万元）")
     annual_tax_wan: float | None = Field(None, ge=0, le=1e8, description="预计年税收（万元）")
     energy_tce: float | None = Field(None, ge=0, le=1e9, description="年综合能耗（吨标煤）")
-    value_added_wan: float | None = Field(None, gt=0, le=1e9, description="预计年增加值（万元）")
+    value_added_wan: float | None = Field(None, ge=1e-6, le=1e9, description="预计年增加值（万元）")
     utilities: Utilities = Field(default_factory=Utilities)
     require_known_utilities: bool = Field(
         False, description="true：容量未知的地块视为不满足（默认只标注“未知”）"
@@ -263,7 +267,7 @@ class Requirement(BaseModel):
     weights: Weights | None = Field(None, description="自定义权重（覆盖预设）")
     top: int = Field(20, ge=1, le=200, description="返回前 N 名")
     assemblies: bool = Field(True, description="单宗面积不足时考虑相邻地块组合")
-    project_id: int | None = Field(None, description="所属项目（其预留地块不被排除）")
+    project_id: Key | None = Field(None, description="所属项目（其预留地块不被排除）")
 
     @field_validator("industry")
     @classmethod
