@@ -279,10 +279,11 @@ def layers_delete(
     user: UserOpt = None,
 ) -> None:
     """Delete one feature (its history stays in layer_version) and print the change report."""
+    from landmatch.db.locking import ANY
     from landmatch.reflayers.changes import delete_record
 
     with _session() as s:
-        report = delete_record(s, _caller(s, user, actor), layer, code, reason)
+        report = delete_record(s, _caller(s, user, actor), layer, code, reason, if_match=ANY)
     _print_json(report.to_dict())
 
 
