@@ -14,7 +14,7 @@ from sqlalchemy import text
 
 from landmatch.auth import add_user
 from landmatch.reflayers.scope import cities_reached
-from tests.conftest import auth
+from tests.conftest import auth, with_etag
 from tests.zones.conftest import box, geojson, point
 
 pytestmark = pytest.mark.usefixtures("facts_ready")
@@ -59,15 +59,21 @@ def test_a_bureau_cannot_delete_another_citys_features(conn, client, tokens) -> 
         (CA, "bf-changli-demo", "秦皇岛市"),  # 秦皇岛's permanent basic farmland
         (CA, "eco-baiyangdian", "全省"),  # reaches 保定 and 沧州: province-wide
     ):
-        r = client.delete(f"{url}/{code}", headers=h)
+        r = client.delete(f"{url}/{code}", headers={**h, "If-Match": "*"})
         assert r.status_code == 403, r.text
         assert where in r.json()["detail"]
     assert {"bf-changli-demo", "eco-baiyangdian"} <= _codes(conn, "constraint_area")
     assert "airport-tvs" in _codes(conn, "facility")
     # Its own city's features it may delete; the admin every one.
-    assert client.delete(f"{CA}/ws-gangnan", headers=h).status_code == 200
-    assert client.delete(f"{FAC}/airport-sjw", headers=h).status_code == 200
-    r = client.delete(f"{CA}/eco-baiyangdian", headers=auth(tokens["admin"]))
+    own = f"{CA}/ws-gangnan"
+    assert client.delete(own, headers=h).status_code == 428  # If-Match, as for every write
+    assert client.delete(own, headers=with_etag(client, own, h)).status_code == 200
+    own = f"{FAC}/airport-sjw"
+    assert client.delete(own, headers=with_etag(client, own, h)).status_code == 200
+    admin = auth(tokens["admin"])
+    r = client.delete(
+        f"{CA}/eco-baiyangdian", headers=with_etag(client, f"{CA}/eco-baiyangdian", admin)
+    )
     assert r.status_code == 200 and r.json()["deleted"] == ["eco-baiyangdian"]
     for role in ("promoter", "zone"):
         assert client.delete(f"{CA}/bf-changli-demo", headers=auth(tokens[role])).status_code == 403
