@@ -20,6 +20,7 @@ from rich.progress import (
 )
 
 from landmatch.cli_layers import register as register_layers
+from landmatch.cli_users import users_app
 from landmatch.errors import LandMatchError
 from landmatch.monitoring.commands import idle_scan
 
@@ -30,7 +31,6 @@ app = typer.Typer(
     add_completion=False,
 )
 db_app = typer.Typer(help="Database schema commands.", no_args_is_help=True)
-users_app = typer.Typer(help="Manage users and their API tokens.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 __import__("landmatch.inventory.commands", fromlist=["register"]).register(app)
@@ -246,26 +246,6 @@ def serve(
         log_level="info",
         access_log=access_log,
     )
-
-
-@users_app.command("add")
-def users_add(
-    name: Annotated[str, typer.Argument(help="Login name.")],
-    role: Annotated[str, typer.Option("--role", help="admin, bureau, zone or promoter.")],
-    city: Annotated[
-        str | None, typer.Option("--city", help="City code for a bureau (e.g. 130100).")
-    ] = None,
-    zone: Annotated[
-        str | None, typer.Option("--zone", help="Zone code for a zone committee.")
-    ] = None,
-) -> None:
-    """Create a user and print its API token (shown once)."""
-    from landmatch.auth import add_user
-    from landmatch.db.engine import session_factory
-
-    with session_factory(_engine()).begin() as session:
-        token = add_user(session, name, role, city, zone)
-    console.print(token)
 
 
 from landmatch.match.cli import match_command  # noqa: E402

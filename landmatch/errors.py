@@ -7,6 +7,8 @@ Messages are written for the user, in Chinese; ``detail`` may carry structured c
 
 from __future__ import annotations
 
+import datetime as dt
+import math
 from typing import Any
 
 
@@ -101,6 +103,23 @@ class PreconditionFailed(LandMatchError):
     status = 412
     type = "/problems/precondition-failed"
     title = "数据已被他人修改"
+
+
+class TooManyRequests(LandMatchError):
+    """Refused for now; ``retry_at`` says when to try again (sent as ``Retry-After``)."""
+
+    status = 429
+    type = "/problems/too-many-requests"
+    title = "请求过多"
+
+    def __init__(self, message: str, *, retry_at: dt.datetime, detail: Any = None) -> None:
+        super().__init__(message, detail=detail)
+        self.retry_at = retry_at
+
+    @property
+    def retry_after(self) -> int:
+        """Whole seconds until ``retry_at`` (at least 1)."""
+        return max(1, math.ceil((self.retry_at - dt.datetime.now(dt.UTC)).total_seconds()))
 
 
 class PayloadTooLarge(LandMatchError):

@@ -5,6 +5,7 @@ Every variable is listed with its default in ``.env.example``.
 
 from __future__ import annotations
 
+import ipaddress
 from functools import lru_cache
 from typing import Literal
 
@@ -55,6 +56,23 @@ class Settings(BaseSettings):
     token_cache_seconds: float = Field(15, ge=0, le=3600)
     # Where the front-end assets installed from npm live (web/node_modules).
     web_assets_dir: str = ""
+    # Sign-in: a workbench session ends after this long without a request (idle) and this long
+    # after the sign-in whatever happens (absolute).
+    session_idle_minutes: int = Field(60, ge=1, le=7 * 24 * 60)
+    session_absolute_hours: float = Field(12, gt=0, le=30 * 24)
+    # Failed sign-ins (form and HTTP Basic) within the window: more than these many per account
+    # or per client address are refused with 429 until the oldest counted failure ages out.
+    login_failure_window_minutes: int = Field(15, ge=1, le=24 * 60)
+    login_max_failures_per_account: int = Field(5, ge=1, le=1000)
+    login_max_failures_per_address: int = Field(20, ge=1, le=100_000)
+    password_min_length: int = Field(10, ge=8, le=128)
+    # Named API tokens made in the workbench: the expiry offered, and the longest allowed.
+    token_default_days: int = Field(90, ge=1, le=3650)
+    token_max_days: int = Field(365, ge=1, le=3650)
+    # Reverse proxies (addresses or CIDR ranges, comma-separated) whose X-Forwarded-For and
+    # X-Forwarded-Proto are believed: the client address for throttling and the audit log,
+    # and the Secure flag of the session cookie behind an HTTPS proxy.
+    trusted_proxies: str = ""
 
     @field_validator("database_url")
     @classmethod
@@ -66,6 +84,21 @@ class Settings(BaseSettings):
         if v.startswith("postgresql://"):
             v = "postgresql+psycopg://" + v[len("postgresql://") :]
         return v
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_networks(cls, v: str) -> str:
+        for part in filter(None, (p.strip() for p in v.split(","))):
+            try:
+                ipaddress.ip_network(part, strict=False)
+            except ValueError:
+                raise ValueError(f"not an address or CIDR range: {part}") from None
+        return v
+
+    @property
+    def proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        parts = filter(None, (p.strip() for p in self.trusted_proxies.split(",")))
+        return tuple(ipaddress.ip_network(p, strict=False) for p in parts)
 
     @model_validator(mode="after")
     def _no_default_secret_in_production(self) -> Settings:

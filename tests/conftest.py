@@ -161,3 +161,54 @@ def with_etag(client, url: str, headers: dict[str, str]) -> dict[str, str]:  # t
     r = client.get(url, headers=headers)
     assert r.status_code == 200 and "ETag" in r.headers, (url, r.status_code, r.text[:200])
     return {**headers, "If-Match": r.headers["ETag"]}
+
+
+# ---- signed-in staff (workbench sessions) ----------------------------------------------------
+
+TEST_PASSWORD = "河北-test-口令-2026"
+ROLE_USERS = {
+    "admin": "t-admin",
+    "bureau": "t-bureau-sjz",
+    "promoter": "t-promoter",
+    "zone": "t-zone",
+}
+
+
+@pytest.fixture(scope="session")
+def password_hash() -> str:
+    """One argon2id hash of TEST_PASSWORD for every test account (hashing costs ~0.3 s)."""
+    from landmatch.accounts.passwords import hash_password
+
+    return hash_password(TEST_PASSWORD)
+
+
+@pytest.fixture
+def passwords(session: Session, tokens: dict[str, str], password_hash: str) -> dict[str, str]:
+    """The ``tokens`` accounts get TEST_PASSWORD (no forced change); role → user name."""
+    session.execute(
+        text(
+            "UPDATE landmatch.app_user SET password_hash = :h, must_change_password = false "
+            "WHERE name = ANY(:n)"
+        ),
+        {"h": password_hash, "n": list(ROLE_USERS.values())},
+    )
+    session.flush()
+    return dict(ROLE_USERS)
+
+
+def sign_in(client, name: str, password: str = TEST_PASSWORD, next_url: str = "/workbench") -> str:  # type: ignore[no-untyped-def]
+    """Sign the test client in through the form; return the session's CSRF token (read from
+    the page's meta element, as scripts do)."""
+    import re
+
+    r = client.post(
+        "/workbench/login",
+        data={"name": name, "password": password, "next": next_url},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303, r.text
+    page = client.get("/workbench/account")
+    assert page.status_code == 200, page.text
+    found = re.search(r'<meta name="csrf-token" content="([^"]+)">', page.text)
+    assert found, "no CSRF token on the page"
+    return found.group(1)

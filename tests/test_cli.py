@@ -90,7 +90,7 @@ def test_users_add_prints_a_token_that_authenticates(settings, engine):
     assert token.startswith("lm_")
     from sqlalchemy import text
 
-    from landmatch.auth import principal_for_token
+    from landmatch.accounts.tokens import principal_for_token
     from landmatch.db.engine import session_factory
 
     with session_factory(engine).begin() as s:

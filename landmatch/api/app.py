@@ -30,6 +30,8 @@ from landmatch.api.routes import (
     projects,
     qa,
     tiles,
+    users,
+    workbench,
     zones,
 )
 from landmatch.db import derived
@@ -96,6 +98,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(monitoring.router)
     app.include_router(dashboard.router)
     app.include_router(ogc.router)
+    app.include_router(users.router)
     dashboard.mount_vendor(app, settings)
     pages.install(app, settings)
+    workbench.install(app)
     return app

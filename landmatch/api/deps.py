@@ -8,7 +8,11 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
-from landmatch.auth import PUBLIC, Principal, parse_bearer, principal_for_token
+from landmatch.accounts.audit import Client
+from landmatch.accounts.principals import Resolved, resolve
+from landmatch.api.security import check_csrf, client_of, parse_credentials, submitted_csrf
+from landmatch.auth import Principal
+from landmatch.errors import Forbidden
 from landmatch.settings import Settings
 
 
@@ -22,25 +26,39 @@ def get_session(request: Request) -> Iterator[Session]:
         yield session
 
 
-# The staff map's login stores the token in this HttpOnly, SameSite=Strict cookie. It is read
-# for safe methods only (GET/HEAD), so a forged cross-site form can never write as staff.
-STAFF_COOKIE = "lm_staff"
+def get_client(request: Request, settings: Annotated[Settings, Depends(get_settings)]) -> Client:
+    return client_of(request, settings)
 
 
-def caller_token(request: Request) -> str | None:
-    """The caller's token: the bearer header, else (GET/HEAD only) the staff cookie."""
-    header = request.headers.get("authorization")
-    if not header:
-        cookie = request.cookies.get(STAFF_COOKIE)
-        return cookie if cookie and request.method in ("GET", "HEAD") else None
-    return parse_bearer(header)
+def get_auth(
+    request: Request,
+    session: Annotated[Session, Depends(get_session)],
+    settings: Annotated[Settings, Depends(get_settings)],
+    client: Annotated[Client, Depends(get_client)],
+    csrf: Annotated[str | None, Depends(submitted_csrf)],
+) -> Resolved:
+    """Who is calling, from the one resolver (bearer, Basic or session cookie). A request
+    authenticated by the session cookie with an unsafe method must carry its CSRF token:
+    checked here, where the cookie becomes a principal, so every route gets the check."""
+    creds = parse_credentials(request)
+    resolved = resolve(session, creds, client, settings)
+    if creds.kind is not None:
+        session.commit()  # last-used / last-seen marks, independent of what the route does
+    if resolved.signed_in is not None:
+        check_csrf(resolved.signed_in, csrf, request.method)
+    request.state.auth = resolved
+    return resolved
 
 
-def get_principal(request: Request, session: Annotated[Session, Depends(get_session)]) -> Principal:
-    token = caller_token(request)
-    return PUBLIC if token is None else principal_for_token(session, token)
+def get_principal(auth: Annotated[Resolved, Depends(get_auth)]) -> Principal:
+    """The caller for the API; a session that must first change its password gets 403."""
+    if auth.signed_in is not None and auth.signed_in.must_change_password:
+        raise Forbidden("请先在工作台修改初始密码")
+    return auth.principal
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 SessionDep = Annotated[Session, Depends(get_session)]
+ClientDep = Annotated[Client, Depends(get_client)]
+AuthDep = Annotated[Resolved, Depends(get_auth)]
 PrincipalDep = Annotated[Principal, Depends(get_principal)]

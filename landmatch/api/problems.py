@@ -12,7 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from landmatch.db.failures import as_domain_error
-from landmatch.errors import InvalidInput, LandMatchError
+from landmatch.errors import InvalidInput, LandMatchError, TooManyRequests
 
 PROBLEM = "application/problem+json"
 log = logging.getLogger("landmatch")
@@ -198,13 +198,34 @@ _HTTP_DETAILS = {
 }
 
 
+def challenge(status: int, headers: dict[str, str] | None = None) -> dict[str, str] | None:
+    """Every 401 names the schemes a client may use (RFC 9110 §11.6.1)."""
+    if status != 401:
+        return headers
+    from landmatch.api.security import CHALLENGE
+
+    return {**(headers or {}), "WWW-Authenticate": CHALLENGE}
+
+
+def domain_response(exc: LandMatchError) -> JSONResponse:
+    headers = challenge(exc.status)
+    if isinstance(exc, TooManyRequests):
+        headers = {**(headers or {}), "Retry-After": str(exc.retry_after)}
+    return JSONResponse(
+        exc.to_problem(), status_code=exc.status, media_type=PROBLEM, headers=headers
+    )
+
+
 def install(app: FastAPI) -> None:
+    from landmatch.api.security import RefuseQueryCredentials
+
     app.add_middleware(RejectNul)
+    app.add_middleware(RefuseQueryCredentials)  # before any route reads the query
     app.add_middleware(CatchAll)  # outermost: also catches what the middlewares raise
 
     @app.exception_handler(LandMatchError)
     async def _domain(_: Request, exc: LandMatchError) -> JSONResponse:
-        return JSONResponse(exc.to_problem(), status_code=exc.status, media_type=PROBLEM)
+        return domain_response(exc)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -232,5 +253,5 @@ def install(app: FastAPI) -> None:
             exc.status_code,
             titles.get(exc.status_code, "请求错误"),
             detail,
-            headers=getattr(exc, "headers", None),
+            headers=challenge(exc.status_code, getattr(exc, "headers", None)),
         )

@@ -10,7 +10,7 @@ Staleness bounds (per worker process):
 
 - a committed write reaches tiles and their ETags within ``tile_version_poll_ms`` (default
   200 ms) plus one round trip; a tile is never labelled with a version newer than its data;
-- a revoked token or deactivated user keeps tile access (to what that role could already see)
+- a revoked token or session, or a deactivated user, keeps tile access (to what that role could already see)
   for at most ``token_cache_seconds`` (default 15 s). Only tiles use this cache; every other
   endpoint resolves the token on each request.
 
@@ -37,10 +37,13 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from landmatch.api.deps import caller_token
-from landmatch.auth import PUBLIC, Principal, principal_for_token
+from landmatch.accounts.audit import Client
+from landmatch.accounts.principals import Credentials, resolve
+from landmatch.api.security import client_of, parse_credentials
+from landmatch.auth import PUBLIC, Principal
 from landmatch.db.tiles import NO_FILTER, TileFilter, check_tile, data_versions, render_versioned
 from landmatch.errors import InvalidInput, Unauthorized
+from landmatch.settings import Settings
 
 MVT = "application/vnd.mapbox-vector-tile"
 GZIP_LEVEL = 5
@@ -153,38 +156,51 @@ class DataClock:
 
 
 class TokenCache:
-    """Bearer token → principal, remembered for ``ttl`` seconds (revocation bounded by it)."""
+    """Credentials (bearer token, Basic, session cookie) → principal, remembered for ``ttl``
+    seconds (revocation bounded by it). Resolved by the one resolver
+    (``landmatch.accounts.principals``), so Basic failures are throttled and logged as anywhere;
+    a refusal is remembered too, so a wrong password costs one check per ``ttl``."""
 
     def __init__(
-        self, sessions: Callable[[], SessionFactory], ttl: float, max_entries: int = 10_000
+        self,
+        sessions: Callable[[], SessionFactory],
+        ttl: float,
+        settings: Settings,
+        max_entries: int = 10_000,
     ) -> None:
         self._sessions = sessions
         self.ttl = ttl
+        self.settings = settings
         self.max_entries = max_entries
-        self._items: OrderedDict[str, tuple[float, Principal | None]] = OrderedDict()
+        self._items: OrderedDict[tuple[str, str, str], tuple[float, Principal | None]] = (
+            OrderedDict()
+        )
 
     def expire(self) -> None:
         self._items.clear()
 
-    async def principal(self, token: str) -> Principal:
+    async def principal(self, creds: Credentials, client: Client) -> Principal:
         now = time.monotonic()
-        hit = self._items.get(token)
+        key = creds.cache_key()
+        hit = self._items.get(key)
         if hit is None or now - hit[0] >= self.ttl:
-            found = await run_in_threadpool(self._lookup, token)
-            self._items[token] = hit = (now, found)
-            self._items.move_to_end(token)
+            found = await run_in_threadpool(self._lookup, creds, client)
+            self._items[key] = hit = (now, found)
+            self._items.move_to_end(key)
             while len(self._items) > self.max_entries:
                 self._items.popitem(last=False)
         if hit[1] is None:
-            raise Unauthorized("令牌无效或已被吊销")
+            raise Unauthorized("令牌、密码或登录状态无效")
         return hit[1]
 
-    def _lookup(self, token: str) -> Principal | None:
+    def _lookup(self, creds: Credentials, client: Client) -> Principal | None:
         with self._sessions()() as session:
             try:
-                return principal_for_token(session, token)
+                found = resolve(session, creds, client, self.settings).principal
             except Unauthorized:
                 return None
+            session.commit()  # last-used / last-seen marks
+            return found
 
 
 def make_etag(key: tuple[Any, ...]) -> str:
@@ -216,10 +232,11 @@ class TileServer:
         poll_seconds: float,
         token_ttl: float,
         parse_query: Callable[[dict[str, str]], TileFilter],
+        settings: Settings,
     ) -> None:
         self.cache = TileCache(cache_mb * 1024 * 1024) if cache_mb > 0 else None
         self.clock = DataClock(sessions, poll_seconds)
-        self.tokens = TokenCache(sessions, token_ttl)
+        self.tokens = TokenCache(sessions, token_ttl, settings)
         self._sessions = sessions
         self._parse_query = parse_query
         self._filters: dict[str, TileFilter] = {}
@@ -237,10 +254,10 @@ class TileServer:
         return found
 
     async def principal(self, request: Request) -> Principal:
-        token = caller_token(request)  # bearer header, or the staff map's cookie
-        if token is None:
+        creds = parse_credentials(request)  # bearer, Basic, or the session cookie
+        if creds.kind is None:
             return PUBLIC
-        return await self.tokens.principal(token)
+        return await self.tokens.principal(creds, client_of(request, self.tokens.settings))
 
     def _render(
         self, layer: str, z: int, x: int, y: int, filters: TileFilter, public: bool

@@ -4,6 +4,7 @@ a match's top N)."""
 
 from __future__ import annotations
 
+import html
 import json
 from typing import Any, cast
 from urllib.parse import urlencode
@@ -241,13 +242,18 @@ def staff_map(
     cities: list[tuple[str, str]],
     facilities: list[dict[str, Any]],
     user: str,
+    csrf_token: str,
 ) -> str:
-    """``/internal/map``: every status coloured, constraint areas, QA flags, reservations."""
+    """``/internal/map``: every status coloured, constraint areas, QA flags, reservations.
+    ``csrf_token``: the session's, for the sign-out form and the page's script requests."""
     m = base_map(settings)
     layers = _common(m, settings, staff=True, facilities=facilities)
     folium.LayerControl(collapsed=True, position="topright").add_to(m)
     root = cast(Figure, m.get_root())  # a folium Map always sits in a Figure
     _head(root)
+    root.header.add_child(
+        folium.Element(f'<meta name="csrf-token" content="{html.escape(csrf_token)}">')
+    )
     root.title = "熟地“一张图”（内部）"
     root.html.add_child(
         panel(
@@ -255,6 +261,7 @@ def staff_map(
             title="熟地“一张图”（内部）",
             public=False,
             user=user,
+            csrf_token=csrf_token,
             legend=legend_items(staff=True),
             **_filters_context(cities, True),
         )

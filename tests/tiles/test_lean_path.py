@@ -181,17 +181,20 @@ def test_filters_and_errors_on_the_lean_path(make_client, conn, cache_mb: int) -
     assert client.head(url).status_code == 200
 
 
-def test_staff_cookie_gets_internal_tiles(make_client, conn, tokens) -> None:  # type: ignore[no-untyped-def]
-    """The staff map authenticates its tile requests with the login cookie, not a header."""
-    from landmatch.api.deps import STAFF_COOKIE
+def test_staff_cookie_gets_internal_tiles(make_client, conn, passwords) -> None:  # type: ignore[no-untyped-def]
+    """The staff map authenticates its tile requests with the session cookie, not a header."""
+    from landmatch.api.security import SESSION_COOKIE
+    from tests.conftest import sign_in
 
     client = make_client()
     x, y = busiest_tile(conn, 12)
     url = f"/tiles/parcels/12/{x}/{y}.pbf"
     public = features(client.get(url, headers=IDENTITY).content, "parcels")
-    client.cookies.set(STAFF_COOKIE, tokens["promoter"])
+    sign_in(client, passwords["promoter"])
     staff = features(client.get(url, headers=IDENTITY).content, "parcels")
     assert len(staff) > len(public) and all("visibility" in f["properties"] for f in staff)
     assert client.get("/tiles/constraints/6/52/24.pbf").status_code == 200
-    client.cookies.set(STAFF_COOKIE, "lm_forged")
-    assert client.get(url).status_code == 401
+    client.cookies.set(SESSION_COOKIE, "forged-session-value")
+    refused = client.get(url)
+    assert refused.status_code == 401
+    assert "Basic" in refused.headers["www-authenticate"]

@@ -9,7 +9,7 @@ from sqlalchemy import text
 
 from landmatch.maps import builders
 from landmatch.settings import load_settings
-from tests.conftest import auth
+from tests.conftest import TEST_PASSWORD, auth
 
 URL = re.compile(r"""(?:https?:)?//[^\s"'<>)]+""")
 
@@ -60,16 +60,30 @@ def test_search_validates_and_hides_internal_parcels(client, session) -> None:
     assert all(h["code"] != idle for h in hits)
 
 
-def test_staff_login_cookie_and_get_only(client, tokens) -> None:
+def test_staff_map_behind_the_workbench_sign_in(client, passwords) -> None:
     r = client.get("/internal/map", follow_redirects=False)
-    assert r.status_code == 303 and r.headers["location"].startswith("/internal/login")
-    bad = client.post("/internal/login", data={"token": "lm_wrong"}, follow_redirects=False)
-    assert bad.status_code == 401 and "令牌无效" in bad.text
-    ok = client.post("/internal/login", data={"token": tokens["promoter"]}, follow_redirects=False)
-    assert ok.status_code == 303 and "httponly" in ok.headers["set-cookie"].lower()
-    assert "samesite=strict" in ok.headers["set-cookie"].lower()
+    assert r.status_code == 303
+    assert r.headers["location"] == "/workbench/login?next=/internal/map"
+    old = client.get("/internal/login?next=/internal/map", follow_redirects=False)
+    assert old.headers["location"] == "/workbench/login?next=/internal/map"
+    bad = client.post(
+        "/workbench/login",
+        data={"name": passwords["promoter"], "password": "wrong-password-1"},
+        follow_redirects=False,
+    )
+    assert bad.status_code == 422 and "用户名或密码错误" in bad.text
+    ok = client.post(
+        "/workbench/login",
+        data={"name": passwords["promoter"], "password": TEST_PASSWORD, "next": "/internal/map"},
+        follow_redirects=False,
+    )
+    assert ok.status_code == 303 and ok.headers["location"] == "/internal/map"
+    cookie = ok.headers["set-cookie"].lower()
+    assert "lm_session=" in cookie and "httponly" in cookie and "samesite=lax" in cookie
+    assert "secure" not in cookie  # plain http, no trusted proxy
     page = client.get("/internal/map")
     assert page.status_code == 200 and "内部" in page.text
+    assert '<meta name="csrf-token" content="' in page.text
 
 
 def test_brochure_of_internal_parcel_is_404(client, session) -> None:

@@ -1,8 +1,9 @@
 """``/dashboard``: the monitoring dashboard page and the vendor asset mount.
 
-The page itself holds no data. It asks for a staff token in a login form, keeps it in the
-tab's ``sessionStorage`` (gone when the tab closes, never in a cookie or URL) and sends it as a
-Bearer header to ``/api/monitoring/summary``; every chart is drawn from that live response.
+The page itself holds no data. It is served to a signed-in staff member (the workbench's
+session; otherwise the browser goes to the sign-in page and comes back) and reads
+``/api/monitoring/summary`` with the same session cookie; every chart is drawn from that live
+response.
 ECharts comes from npm (``web/package.json``) and is served from ``web/node_modules`` under
 ``/static/vendor`` — no CDN.
 """
@@ -15,6 +16,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
+from landmatch.api.routes.workbench.common import StaffDep
 from landmatch.settings import Settings
 
 WEB = Path(__file__).resolve().parents[3] / "web"
@@ -22,7 +24,7 @@ router = APIRouter(tags=["dashboard"])
 
 
 @router.get("/dashboard", response_class=HTMLResponse, include_in_schema=False)
-def dashboard() -> HTMLResponse:
+def dashboard(staff: StaffDep) -> HTMLResponse:
     return HTMLResponse((WEB / "templates" / "dashboard.html").read_text(encoding="utf-8"))
 
 

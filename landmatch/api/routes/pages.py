@@ -1,29 +1,26 @@
-"""HTML pages: the public map, the staff map (with its token login), match results and the
+"""HTML pages: the public map, the staff map (behind the workbench sign-in), match results and the
 parcel brochure. Thin: each reads what it needs and hands it to a builder in landmatch.maps."""
 
 from __future__ import annotations
 
-from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, FastAPI, Form, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from landmatch.api.deps import STAFF_COOKIE, PrincipalDep, SessionDep, SettingsDep
-from landmatch.auth import PUBLIC, principal_for_token
+from landmatch.api.deps import PrincipalDep, SessionDep, SettingsDep
+from landmatch.api.routes.workbench.common import StaffDep, login_url, safe_next
+from landmatch.auth import PUBLIC
 from landmatch.db import mapdata
 from landmatch.db.cards import extract_shapes, parcel_card
-from landmatch.errors import Unauthorized
 from landmatch.maps import brochure, builders
 from landmatch.maps.assets import VENDOR, app_static_dir, node_modules
-from landmatch.maps.elements import render
 from landmatch.match.engine import get_run
 from landmatch.settings import Settings
 
 router = APIRouter(include_in_schema=False)
-STAFF_ROLES = ("admin", "bureau", "zone", "promoter")
 
 
 def install(app: FastAPI, settings: Settings) -> None:
@@ -58,73 +55,29 @@ def public_map(session: SessionDep, settings: SettingsDep) -> HTMLResponse:
     return HTMLResponse(html)
 
 
-def _login_redirect(next_url: str) -> RedirectResponse:
-    return RedirectResponse(f"/internal/login?next={quote(next_url)}", status_code=303)
-
-
 @router.get("/internal/map", response_class=HTMLResponse)
 def staff_map(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    principal: PrincipalDep,
-    token: str | None = None,
+    request: Request, session: SessionDep, settings: SettingsDep, staff: StaffDep
 ) -> Response:
-    if token:  # ?token= is exchanged for the cookie, then dropped from the address bar
-        return _with_cookie(session, settings, token, "/internal/map")
-    if principal.is_public:
-        return _login_redirect("/internal/map")
-    principal.require(*STAFF_ROLES)
     html = builders.staff_map(
         settings,
         cities=mapdata.cities(session),
         facilities=mapdata.facilities(session),
-        user=principal.actor,
+        user=staff.principal.actor,
+        csrf_token=staff.csrf_token,
     )
     return HTMLResponse(html)
 
 
-def _with_cookie(session: SessionDep, settings: Settings, token: str, next_url: str) -> Response:
-    principal_for_token(session, token.strip())  # raises Unauthorized (401) when invalid
-    resp = RedirectResponse(
-        next_url if next_url.startswith("/") else "/internal/map", status_code=303
-    )
-    resp.set_cookie(
-        STAFF_COOKIE,
-        token.strip(),
-        httponly=True,
-        samesite="strict",
-        secure=settings.public_base_url.startswith("https"),
-        max_age=8 * 3600,
-    )
-    return resp
-
-
-@router.get("/internal/login", response_class=HTMLResponse)
-def login_form(next: str = "/internal/map", error: str | None = None) -> HTMLResponse:
-    return HTMLResponse(render("login.html", next=next, error=error))
-
-
-@router.post("/internal/login")
-def login(
-    session: SessionDep,
-    settings: SettingsDep,
-    token: Annotated[str, Form(max_length=200)],
-    next: Annotated[str, Form(max_length=200)] = "/internal/map",
-) -> Response:
-    try:
-        return _with_cookie(session, settings, token, next)
-    except Unauthorized:
-        return HTMLResponse(
-            render("login.html", next=next, error="令牌无效或已被吊销"), status_code=401
-        )
+# The staff map's old sign-in addresses lead to the workbench's.
+@router.get("/internal/login")
+def login_form(next: str = "/internal/map") -> Response:
+    return RedirectResponse(login_url(safe_next(next, "/internal/map")), status_code=303)
 
 
 @router.get("/internal/logout")
 def logout() -> Response:
-    resp = RedirectResponse("/map", status_code=303)
-    resp.delete_cookie(STAFF_COOKIE)
-    return resp
+    return RedirectResponse("/workbench/logout", status_code=303)
 
 
 @router.get("/match/{match_id}/map", response_class=HTMLResponse)

@@ -63,6 +63,7 @@ def tile_server(settings: Settings, sessions: Callable[[], SessionFactory]) -> T
         settings.tile_version_poll_ms / 1000,
         settings.token_cache_seconds,
         parse_query,
+        settings,
     )
 
 

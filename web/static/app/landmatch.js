@@ -240,7 +240,12 @@
     if (f.elements.city.value) body.location = { cities: [f.elements.city.value] };
     if (body.area_mu_min > body.area_mu_max) { out.innerHTML = '<span class="text-danger">用地下限不能大于上限</span>'; return; }
     out.textContent = "正在匹配 …";
-    fetch("/api/match", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) })
+    // The staff map sends its session's CSRF token; the public map sends no cookie at all
+    // (a public match, whoever is signed in elsewhere).
+    var csrf = document.querySelector('meta[name="csrf-token"]');
+    var headers = { "Content-Type": "application/json" };
+    if (csrf) headers["X-CSRF-Token"] = csrf.getAttribute("content");
+    fetch("/api/match", { method: "POST", headers: headers, body: JSON.stringify(body), credentials: csrf ? "same-origin" : "omit" })
       .then(function (r) { return r.json().then(function (b) { return { ok: r.ok, body: b }; }); })
       .then(function (res) {
         if (!res.ok) { out.innerHTML = '<span class="text-danger">' + esc(res.body.detail || res.body.title || "匹配失败") + "</span>"; return; }

@@ -1,0 +1,388 @@
+"""Accounts: create, list, change role and scope, disable, reset and change passwords.
+
+Every function that changes an account takes the caller (``by``) and checks inside itself that
+the caller may do it (admin), then writes the audit entry in the same transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from landmatch import vocab
+from landmatch.accounts import audit, passwords
+from landmatch.accounts.audit import NO_CLIENT, Client
+from landmatch.auth import Principal
+from landmatch.errors import Conflict, Forbidden, NotFound, UnprocessableInput
+from landmatch.paging import Page
+
+# Letters (Chinese too), digits, "_", "." and "-": no spaces, and no ":" (HTTP Basic splits
+# the user name from the password at the first colon).
+NAME_PATTERN = re.compile(r"^[\w.\-]{2,64}$")
+TEAM_MAX = 64
+
+
+@dataclass(frozen=True)
+class Account:
+    id: int
+    name: str
+    role: str
+    city_code: str | None
+    zone_id: int | None
+    zone_code: str | None
+    team: str | None
+    active: bool
+    must_change_password: bool
+    has_password: bool
+    last_login_at: dt.datetime | None
+    created_at: dt.datetime
+    city_name: str | None = None
+    zone_name: str | None = None
+
+    @property
+    def role_label(self) -> str:
+        return vocab.ROLES.get(self.role, self.role)
+
+    @property
+    def scope_label(self) -> str:
+        """The account's scope in words: 全省, a city, a zone, plus the team."""
+        parts = []
+        if self.role == "zone":
+            parts.append(self.zone_name or self.zone_code or "")
+        elif self.city_code:
+            parts.append(self.city_name or self.city_code)
+        elif self.role in ("admin", "bureau"):
+            parts.append("全省")
+        if self.team:
+            parts.append(f"团队：{self.team}")
+        return " · ".join(p for p in parts if p) or "—"
+
+    def principal(self) -> Principal:
+        return Principal(
+            name=self.name,
+            role=self.role,
+            city_code=self.city_code,
+            zone_id=self.zone_id,
+            team=self.team,
+            user_id=self.id,
+        )
+
+
+@dataclass(frozen=True)
+class AccountSpec:
+    """What an admin sets on an account (``city_code`` 130000 means the whole province)."""
+
+    name: str
+    role: str
+    city_code: str | None = None
+    zone_code: str | None = None
+    team: str | None = None
+
+
+@dataclass
+class _Scope:
+    city_code: str | None
+    zone_id: int | None
+    team: str | None
+    errors: list[dict[str, str]] = field(default_factory=list)
+
+
+SELECT = """
+SELECT u.id, u.name, u.role, u.city_code, u.zone_id, z.code, u.team, u.active,
+       u.must_change_password, u.password_hash IS NOT NULL, u.last_login_at, u.created_at,
+       d.name, z.name
+FROM landmatch.app_user u
+LEFT JOIN landmatch.dev_zone z ON z.id = u.zone_id
+LEFT JOIN landmatch.admin_division d ON d.code = u.city_code
+"""
+
+
+def _account(row: Any) -> Account:
+    return Account(*row)
+
+
+def get(session: Session, name: str) -> Account:
+    row = session.execute(text(SELECT + " WHERE u.name = :n"), {"n": name}).first()
+    if row is None:
+        raise NotFound(f"账号 {name} 不存在")
+    return _account(row)
+
+
+def by_id(session: Session, user_id: int) -> Account:
+    row = session.execute(text(SELECT + " WHERE u.id = :i"), {"i": user_id}).first()
+    if row is None:
+        raise NotFound("账号不存在")
+    return _account(row)
+
+
+def listing(
+    session: Session,
+    *,
+    q: str | None = None,
+    role: str | None = None,
+    active: bool | None = None,
+    offset: int = 0,
+    limit: int = 50,
+) -> Page[Account]:
+    where = ["true"]
+    params: dict[str, Any] = {"o": offset, "l": limit}
+    if q:
+        where.append("(u.name ILIKE :q OR u.team ILIKE :q)")
+        params["q"] = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    if role:
+        where.append("u.role = :role")
+        params["role"] = role
+    if active is not None:
+        where.append("u.active = :active")
+        params["active"] = active
+    cond = " AND ".join(where)
+    total = session.execute(
+        text(f"SELECT count(*) FROM landmatch.app_user u WHERE {cond}"), params
+    ).scalar_one()
+    rows = session.execute(
+        text(SELECT + f" WHERE {cond} ORDER BY u.name OFFSET :o LIMIT :l"), params
+    ).all()
+    return Page([_account(r) for r in rows], int(total), offset, limit)
+
+
+def _require_admin(by: Principal) -> None:
+    by.require("admin")
+
+
+def _scope(session: Session, spec: AccountSpec) -> _Scope:
+    """Check role, city, zone and team together; every problem at once, by field."""
+    errors: list[dict[str, str]] = []
+    city = spec.city_code or None
+    zone_id = None
+    if spec.role not in vocab.ROLES:
+        errors.append({"field": "role", "reason": f"未知角色；可选：{'、'.join(vocab.ROLES)}"})
+    if spec.role == "bureau" and city is None:
+        errors.append(
+            {"field": "city_code", "reason": "自然资源局账号需要指定城市（全省用 130000）"}
+        )
+    if city is not None and city != vocab.PROVINCE_CODE:
+        found = session.execute(
+            text("SELECT 1 FROM landmatch.admin_division WHERE code = :c"), {"c": city}
+        ).first()
+        if not found:
+            errors.append({"field": "city_code", "reason": f"未知行政区划代码 {city}"})
+    if spec.role == "zone":
+        if not spec.zone_code:
+            errors.append({"field": "zone_code", "reason": "开发区账号需要指定开发区编码"})
+        else:
+            zone_id = session.execute(
+                text("SELECT id FROM landmatch.dev_zone WHERE code = :c"), {"c": spec.zone_code}
+            ).scalar()
+            if zone_id is None:
+                errors.append({"field": "zone_code", "reason": f"未知开发区 {spec.zone_code}"})
+    team = (spec.team or "").strip() or None
+    if team is not None and len(team) > TEAM_MAX:
+        errors.append({"field": "team", "reason": f"团队名称最多 {TEAM_MAX} 个字符"})
+    if city == vocab.PROVINCE_CODE:
+        city = None  # the province is stored as "no city limit"
+    return _Scope(city, zone_id, team, errors)
+
+
+def _raise(errors: list[dict[str, str]]) -> None:
+    if errors:
+        raise UnprocessableInput("；".join(e["reason"] for e in errors), detail=errors)
+
+
+def create(
+    session: Session,
+    spec: AccountSpec,
+    by: Principal,
+    *,
+    password: str | None,
+    min_length: int,
+    client: Client = NO_CLIENT,
+) -> Account:
+    """Create an account. With a password, the user must choose a new one at first sign-in."""
+    _require_admin(by)
+    errors: list[dict[str, str]] = []
+    if not NAME_PATTERN.match(spec.name):
+        errors.append(
+            {
+                "field": "name",
+                "reason": "用户名为 2–64 个字符：字母、汉字、数字、下划线、点或连字符，不含空格和冒号",
+            }
+        )
+    scope = _scope(session, spec)
+    errors += scope.errors
+    if password is not None:
+        try:
+            passwords.check_policy(password, spec.name, min_length)
+        except UnprocessableInput as exc:
+            errors += exc.detail
+    _raise(errors)
+    if session.execute(
+        text("SELECT 1 FROM landmatch.app_user WHERE name = :n"), {"n": spec.name}
+    ).first():
+        raise Conflict(
+            f"用户 {spec.name} 已存在", detail=[{"field": "name", "reason": "该用户名已被使用"}]
+        )
+    session.execute(
+        text(
+            "INSERT INTO landmatch.app_user (name, role, city_code, zone_id, team, password_hash, "
+            "must_change_password, password_changed_at) VALUES (:n, :r, :c, :z, :t, CAST(:p AS text), :m, "
+            "CASE WHEN CAST(:p AS text) IS NULL THEN NULL ELSE now() END)"
+        ),
+        {
+            "n": spec.name,
+            "r": spec.role,
+            "c": scope.city_code,
+            "z": scope.zone_id,
+            "t": scope.team,
+            "p": None if password is None else passwords.hash_password(password),
+            "m": password is not None,
+        },
+    )
+    account = get(session, spec.name)
+    audit.record(
+        session,
+        "user_created",
+        actor=by.actor,
+        subject=spec.name,
+        client=client,
+        detail={"role": spec.role, "scope": account.scope_label},
+    )
+    return account
+
+
+def update(
+    session: Session, name: str, spec: AccountSpec, by: Principal, client: Client = NO_CLIENT
+) -> Account:
+    """Change an account's role, scope and team (the name stays)."""
+    _require_admin(by)
+    before = get(session, name)
+    scope = _scope(session, spec)
+    _raise(scope.errors)
+    if before.id == by.user_id and spec.role != "admin":
+        raise Forbidden("不能取消自己的管理员角色")
+    session.execute(
+        text(
+            "UPDATE landmatch.app_user SET role = :r, city_code = :c, zone_id = :z, team = :t "
+            "WHERE id = :i"
+        ),
+        {"r": spec.role, "c": scope.city_code, "z": scope.zone_id, "t": scope.team, "i": before.id},
+    )
+    after = get(session, name)
+    changes = {
+        k: [getattr(before, k), getattr(after, k)]
+        for k in ("role", "city_code", "zone_code", "team")
+        if getattr(before, k) != getattr(after, k)
+    }
+    if changes:
+        audit.record(
+            session, "user_updated", actor=by.actor, subject=name, client=client, detail=changes
+        )
+    return after
+
+
+def set_active(
+    session: Session, name: str, active: bool, by: Principal, client: Client = NO_CLIENT
+) -> Account:
+    """Disable (every session ends, every token stops working) or enable an account."""
+    from landmatch.accounts import sessions
+
+    _require_admin(by)
+    account = get(session, name)
+    if not active and account.id == by.user_id:
+        raise Forbidden("不能停用自己的账号")
+    if account.active == active:
+        return account
+    session.execute(
+        text("UPDATE landmatch.app_user SET active = :a WHERE id = :i"),
+        {"a": active, "i": account.id},
+    )
+    if not active:
+        sessions.end_all(session, account.id, reason="disabled")
+    audit.record(
+        session,
+        "user_enabled" if active else "user_disabled",
+        actor=by.actor,
+        subject=name,
+        client=client,
+    )
+    return get(session, name)
+
+
+def reset_password(
+    session: Session,
+    name: str,
+    password: str,
+    by: Principal,
+    *,
+    min_length: int,
+    client: Client = NO_CLIENT,
+) -> Account:
+    """Set a new initial password: every session ends, the user must change it at sign-in."""
+    from landmatch.accounts import sessions
+
+    _require_admin(by)
+    account = get(session, name)
+    passwords.check_policy(password, name, min_length)
+    session.execute(
+        text(
+            "UPDATE landmatch.app_user SET password_hash = :p, must_change_password = true, "
+            "password_changed_at = now() WHERE id = :i"
+        ),
+        {"p": passwords.hash_password(password), "i": account.id},
+    )
+    sessions.end_all(session, account.id, reason="password_reset")
+    audit.record(session, "password_reset", actor=by.actor, subject=name, client=client)
+    return get(session, name)
+
+
+def change_password(
+    session: Session,
+    user_id: int,
+    current: str,
+    new: str,
+    *,
+    min_length: int,
+    keep_session: int | None = None,
+    client: Client = NO_CLIENT,
+) -> Account:
+    """The user's own change: the current password, then the policy; other sessions end."""
+    from landmatch.accounts import sessions
+
+    account = by_id(session, user_id)
+    stored = session.execute(
+        text("SELECT password_hash FROM landmatch.app_user WHERE id = :i"), {"i": user_id}
+    ).scalar()
+    errors: list[dict[str, str]] = []
+    if not passwords.verify_password(stored, current):
+        errors.append({"field": "current", "reason": "当前密码不正确"})
+    try:
+        passwords.check_policy(new, account.name, min_length, field="new")
+    except UnprocessableInput as exc:
+        errors += exc.detail
+    if not errors and new == current:
+        errors.append({"field": "new", "reason": "新密码不能与当前密码相同"})
+    _raise(errors)
+    session.execute(
+        text(
+            "UPDATE landmatch.app_user SET password_hash = :p, must_change_password = false, "
+            "password_changed_at = now() WHERE id = :i"
+        ),
+        {"p": passwords.hash_password(new), "i": user_id},
+    )
+    sessions.end_all(session, user_id, reason="password_changed", keep=keep_session)
+    audit.record(
+        session, "password_changed", actor=account.name, subject=account.name, client=client
+    )
+    return by_id(session, user_id)
+
+
+def scope_choices(session: Session) -> dict[str, list[tuple[str, str]]]:
+    """Cities and zones an account can be scoped to (for the admin's form)."""
+    from landmatch.db.mapdata import cities
+
+    zones = session.execute(text("SELECT code, name FROM landmatch.dev_zone ORDER BY code")).all()
+    return {"cities": cities(session), "zones": [(r[0], r[1]) for r in zones]}

@@ -1,0 +1,19 @@
+"""The staff workbench: server-rendered pages under ``/workbench``, one module per area.
+
+Each module holds a ``router``; ``install`` includes them all and the handlers that turn a
+page dependency's redirect and a domain error on a page into HTML (``common``).
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from landmatch.api.routes.workbench import account, audit, common, home, signin, users
+
+AREAS = (signin, home, account, users, audit)
+
+
+def install(app: FastAPI) -> None:
+    for area in AREAS:
+        app.include_router(area.router)
+    common.install_handlers(app)

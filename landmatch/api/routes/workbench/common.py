@@ -1,0 +1,313 @@
+"""Building blocks of every staff page (see /work/coord/NOTES.md "workbench building blocks").
+
+- ``StaffDep`` / ``staff_with(*roles)``: the signed-in staff member of a page; without a live
+  session the browser is sent to the sign-in page (and back afterwards), with a password to
+  change to the password page; a role outside ``roles`` gets the 403 page.
+- ``render(request, template, **context)``: a template under ``web/templates`` with the base
+  context (``staff``, ``csrf_token``, ``nav``, ``flashes``, ``page_url``).
+- ``redirect(url, flash=...)``: the POST-redirect-GET answer, with a flash message for the
+  next page.
+- ``form_errors(exc)``: a service's validation error as ``{field: reason}`` for the form
+  macros (``_forms.html``).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote, urlencode
+
+from fastapi import Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from landmatch import vocab
+from landmatch.accounts import users
+from landmatch.accounts.principals import Resolved, resolve
+from landmatch.accounts.sessions import SignedIn
+from landmatch.api.deps import SessionDep, SettingsDep, get_client, submitted_csrf
+from landmatch.api.security import SESSION_COOKIE, check_csrf, parse_credentials
+from landmatch.auth import Principal
+from landmatch.errors import Forbidden, LandMatchError, Unauthorized
+from landmatch.settings import Settings
+
+TEMPLATES = Path(__file__).resolve().parents[4] / "web" / "templates"
+FLASH_COOKIE = "lm_flash"
+LOGIN_URL = "/workbench/login"
+PASSWORD_URL = "/workbench/password"
+STAFF_ROLES = tuple(vocab.ROLES)
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str
+    href: str
+    roles: tuple[str, ...] = STAFF_ROLES
+
+
+# The navigation, in order; each area's author adds its entry here (one place).
+NAV: list[NavItem] = [
+    NavItem("首页", "/workbench"),
+    NavItem("内部地图", "/internal/map"),
+    NavItem("监测看板", "/dashboard"),
+    NavItem("账号管理", "/workbench/users", ("admin",)),
+    NavItem("审计日志", "/workbench/audit", ("admin",)),
+]
+
+
+class Redirect(Exception):
+    """Raised by page dependencies: answer with a 303 to ``url`` (handled in install())."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        self.url = url
+
+
+@dataclass(frozen=True)
+class Staff:
+    """The signed-in staff member of a page request."""
+
+    principal: Principal
+    signed_in: SignedIn
+    account: users.Account
+
+    @property
+    def csrf_token(self) -> str:
+        return self.signed_in.csrf_token
+
+
+def safe_next(value: str | None, default: str = "/workbench") -> str:
+    """Only a same-site relative path is followed after sign-in: one "/" then not another
+    "/" or "\\", no scheme, no control characters; anything else goes to ``default``."""
+    if not value or len(value) > 2000:
+        return default
+    if not value.startswith("/") or value.startswith(("//", "/\\")):
+        return default
+    if any(c in value for c in "\\\r\n\t\x00") or any(ord(c) < 0x20 for c in value):
+        return default
+    return value
+
+
+def login_url(next_url: str) -> str:
+    return f"{LOGIN_URL}?next={quote(next_url, safe='/')}"
+
+
+def _here(request: Request) -> str:
+    q = request.url.query
+    return request.url.path + (f"?{q}" if q else "")
+
+
+def _signed_in(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    csrf: Annotated[str | None, Depends(submitted_csrf)],
+) -> Staff | None:
+    """The page's session, or None; CSRF is checked here for unsafe methods, as in the API."""
+    try:
+        creds = parse_credentials(request)
+    except Unauthorized:
+        return None
+    if creds.kind != "session":
+        return None  # pages are signed in with the session cookie only
+    try:
+        resolved: Resolved = resolve(session, creds, get_client(request, settings), settings)
+    except Unauthorized:
+        return None
+    session.commit()
+    assert resolved.signed_in is not None
+    check_csrf(resolved.signed_in, csrf, request.method)
+    account = users.by_id(session, resolved.signed_in.principal.user_id or 0)
+    staff = Staff(resolved.principal, resolved.signed_in, account)
+    request.state.staff = staff
+    request.state.auth = resolved
+    return staff
+
+
+OptionalStaffDep = Annotated[Staff | None, Depends(_signed_in)]
+
+
+def staff_with(*roles: str, allow_password_change: bool = False) -> Callable[..., Staff]:
+    """A dependency: the signed-in staff member with one of ``roles`` (any staff role if
+    none are given)."""
+    allowed = roles or STAFF_ROLES
+
+    def dependency(request: Request, staff: OptionalStaffDep) -> Staff:
+        if staff is None:
+            raise Redirect(login_url(_here(request)))
+        if staff.signed_in.must_change_password and not allow_password_change:
+            raise Redirect(f"{PASSWORD_URL}?next={quote(_here(request), safe='/')}")
+        if staff.principal.role not in allowed:
+            raise Forbidden(
+                f"当前角色（{vocab.label(vocab.ROLES, staff.principal.role)}）无权访问此页面"
+            )
+        return staff
+
+    return dependency
+
+
+StaffDep = Annotated[Staff, Depends(staff_with())]
+AdminDep = Annotated[Staff, Depends(staff_with("admin"))]
+
+
+# ---- flash messages (a signed cookie read once) ---------------------------------------------
+
+
+def _sign(settings: Settings, payload: bytes) -> str:
+    mac = hmac.new(settings.secret_key.encode(), payload, hashlib.sha256).hexdigest()[:32]
+    return base64.urlsafe_b64encode(payload).decode() + "." + mac
+
+
+def _unsign(settings: Settings, value: str) -> Any:
+    data, _, mac = value.partition(".")
+    try:
+        payload = base64.urlsafe_b64decode(data.encode())
+    except ValueError:
+        return None
+    if not hmac.compare_digest(_sign(settings, payload), value):
+        return None
+    return json.loads(payload)
+
+
+def redirect(
+    request: Request, url: str, flash: tuple[str, str] | None = None, status: int = 303
+) -> RedirectResponse:
+    """POST-redirect-GET; ``flash`` = (kind, message), kind one of success, info, warning,
+    danger (Bootstrap's alert colours), shown once on the next page."""
+    resp = RedirectResponse(url, status_code=status)
+    if flash is not None:
+        settings: Settings = request.app.state.settings
+        value = _sign(settings, json.dumps([list(flash)], ensure_ascii=False).encode())
+        resp.set_cookie(FLASH_COOKIE, value, max_age=120, httponly=True, samesite="lax", path="/")
+    return resp
+
+
+def _flashes(request: Request) -> list[tuple[str, str]]:
+    raw = request.cookies.get(FLASH_COOKIE)
+    if not raw:
+        return []
+    found = _unsign(request.app.state.settings, raw)
+    if not isinstance(found, list):
+        return []
+    return [(str(k), str(m)) for k, m in found if k in ("success", "info", "warning", "danger")]
+
+
+# ---- form errors ---------------------------------------------------------------------------
+
+
+def form_errors(exc: LandMatchError) -> dict[str, str]:
+    """``{field: reason}`` from a service error's ``detail`` (list of {field, reason}); the
+    whole message under ``""`` when no field is named."""
+    out: dict[str, str] = {}
+    if isinstance(exc.detail, list):
+        for e in exc.detail:
+            if isinstance(e, dict) and e.get("field"):
+                out.setdefault(str(e["field"]), str(e.get("reason", "")))
+    if not out:
+        out[""] = exc.message
+    return out
+
+
+# ---- rendering -----------------------------------------------------------------------------
+
+_env: Environment | None = None
+
+
+def templates() -> Environment:
+    global _env
+    if _env is None:
+        _env = Environment(
+            loader=FileSystemLoader(str(TEMPLATES)),
+            autoescape=select_autoescape(["html"]),
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        _env.filters["dt"] = _fmt_datetime
+        _env.globals["ROLES"] = vocab.ROLES
+    return _env
+
+
+def _fmt_datetime(value: Any) -> str:
+    """A timestamp in Beijing time, ``2026-11-01 14:03``; empty for None."""
+    import datetime as dt
+
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(dt.timezone(dt.timedelta(hours=8)))
+        return value.strftime("%Y-%m-%d %H:%M")
+    return str(value)
+
+
+def page_url(request: Request, **changes: Any) -> str:
+    """This page's URL with some query parameters changed (None removes one): for pagers,
+    sorting and filter links, so every view has its URL."""
+    params = dict(request.query_params)
+    for k, v in changes.items():
+        if v is None or v == "":
+            params.pop(k, None)
+        else:
+            params[k] = str(v)
+    return request.url.path + ("?" + urlencode(params) if params else "")
+
+
+def render(request: Request, template: str, *, status: int = 200, **context: Any) -> HTMLResponse:
+    """Render a page with the base context; a flash message shown is cleared."""
+    staff: Staff | None = getattr(request.state, "staff", None)
+    role = staff.principal.role if staff else None
+    base = {
+        "request": request,
+        "staff": staff,
+        "csrf_token": staff.csrf_token if staff else "",
+        "nav": [n for n in NAV if role in n.roles] if staff else [],
+        "path": request.url.path,
+        "flashes": _flashes(request),
+        "page_url": lambda **changes: page_url(request, **changes),
+    }
+    html = templates().get_template(template).render(**base, **context)
+    resp = HTMLResponse(html, status_code=status)
+    if base["flashes"]:
+        resp.delete_cookie(FLASH_COOKIE, path="/")
+    return resp
+
+
+def install_handlers(app: Any) -> None:
+    """Redirects from page dependencies; errors on /workbench pages as an HTML page."""
+    from landmatch.api.problems import domain_response
+
+    @app.exception_handler(Redirect)
+    async def _redirect(_: Request, exc: Redirect) -> Response:
+        return RedirectResponse(exc.url, status_code=303)
+
+    @app.exception_handler(LandMatchError)
+    async def _domain(request: Request, exc: LandMatchError) -> Response:
+        if request.url.path.startswith("/workbench") and exc.status < 500:
+            return render(request, "workbench/error.html", status=exc.status, error=exc)
+        return domain_response(exc)
+
+
+__all__ = [
+    "AdminDep",
+    "NAV",
+    "NavItem",
+    "OptionalStaffDep",
+    "Redirect",
+    "SESSION_COOKIE",
+    "Staff",
+    "StaffDep",
+    "form_errors",
+    "login_url",
+    "page_url",
+    "redirect",
+    "render",
+    "safe_next",
+    "staff_with",
+    "templates",
+]

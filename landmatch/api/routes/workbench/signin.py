@@ -1,0 +1,180 @@
+"""Sign-in, sign-out and the (forced) password change."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import quote, urlsplit
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from landmatch.accounts import passwords, sessions, users
+from landmatch.api.deps import ClientDep, SessionDep, SettingsDep
+from landmatch.api.routes.workbench.common import (
+    LOGIN_URL,
+    PASSWORD_URL,
+    OptionalStaffDep,
+    Staff,
+    form_errors,
+    redirect,
+    render,
+    safe_next,
+    staff_with,
+)
+from landmatch.api.security import clear_session_cookie, set_session_cookie
+from landmatch.errors import Forbidden, TooManyRequests, Unauthorized, UnprocessableInput
+
+router = APIRouter(include_in_schema=False)
+PasswordStaffDep = Annotated[Staff, Depends(staff_with(allow_password_change=True))]
+
+
+def _same_origin(request: Request) -> None:
+    """Refuse a sign-in posted from another site (login CSRF): the browser's Origin header,
+    when sent, must be this site."""
+    origin = request.headers.get("origin")
+    if origin and origin != "null":
+        host = urlsplit(origin).netloc
+        if host != request.headers.get("host", ""):
+            raise Forbidden("登录请求来自其他网站，已拒绝")
+
+
+@router.get(LOGIN_URL, response_class=HTMLResponse)
+def login_form(request: Request, staff: OptionalStaffDep, next: str = "/workbench") -> Response:
+    target = safe_next(next)
+    if staff is not None and not staff.signed_in.must_change_password:
+        return RedirectResponse(target, status_code=303)
+    return render(request, "workbench/login.html", next=target, name="", errors={})
+
+
+@router.post(LOGIN_URL)
+def login(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    client: ClientDep,
+    name: Annotated[str, Form(max_length=64)] = "",
+    password: Annotated[str, Form(max_length=passwords.MAX_LENGTH)] = "",
+    next: Annotated[str, Form(max_length=2000)] = "/workbench",
+) -> Response:
+    _same_origin(request)
+    target = safe_next(next)
+    name = name.strip()
+    if not name or not password:
+        errors = {"": "请输入用户名和密码"}
+        return render(
+            request, "workbench/login.html", status=422, next=target, name=name, errors=errors
+        )
+    try:
+        cookie, signed_in = sessions.sign_in(session, name, password, client, settings)
+    except TooManyRequests as exc:
+        page = render(
+            request,
+            "workbench/login.html",
+            status=429,
+            next=target,
+            name=name,
+            errors={"": exc.message},
+        )
+        page.headers["Retry-After"] = str(exc.retry_after)
+        return page
+    except Unauthorized as exc:
+        # 422, not 401: a 401 carries the Basic challenge, and browsers answer that with
+        # their own password dialog.
+        return render(
+            request,
+            "workbench/login.html",
+            status=422,
+            next=target,
+            name=name,
+            errors={"": exc.message},
+        )
+    session.commit()
+    resp: Response
+    if signed_in.must_change_password:
+        resp = redirect(
+            request,
+            f"{PASSWORD_URL}?next={quote(target, safe='/')}",
+            flash=("warning", "首次登录或密码已被重置：请先设置新密码"),
+        )
+    else:
+        resp = RedirectResponse(target, status_code=303)
+    set_session_cookie(resp, request, settings, cookie)
+    return resp
+
+
+@router.get("/workbench/logout", response_class=HTMLResponse)
+def logout_confirm(request: Request, staff: OptionalStaffDep) -> Response:
+    if staff is None:
+        return RedirectResponse(LOGIN_URL, status_code=303)
+    return render(request, "workbench/logout.html")
+
+
+@router.post("/workbench/logout")
+def logout(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    client: ClientDep,
+    staff: PasswordStaffDep,
+) -> Response:
+    sessions.sign_out(session, staff.signed_in, client)
+    session.commit()
+    resp = redirect(request, LOGIN_URL, flash=("success", "已退出登录"))
+    clear_session_cookie(resp, request, settings)
+    return resp
+
+
+@router.get(PASSWORD_URL, response_class=HTMLResponse)
+def password_form(
+    request: Request, staff: PasswordStaffDep, settings: SettingsDep, next: str = "/workbench"
+) -> Response:
+    return render(
+        request,
+        "workbench/password.html",
+        next=safe_next(next),
+        errors={},
+        policy=passwords.policy_text(settings.password_min_length),
+        forced=staff.signed_in.must_change_password,
+    )
+
+
+@router.post(PASSWORD_URL)
+def change_password(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    client: ClientDep,
+    staff: PasswordStaffDep,
+    current: Annotated[str, Form(max_length=passwords.MAX_LENGTH)] = "",
+    new: Annotated[str, Form(max_length=passwords.MAX_LENGTH)] = "",
+    confirm: Annotated[str, Form(max_length=passwords.MAX_LENGTH)] = "",
+    next: Annotated[str, Form(max_length=2000)] = "/workbench",
+) -> Response:
+    target = safe_next(next)
+    try:
+        if new != confirm:
+            raise UnprocessableInput(
+                "两次输入的新密码不一致",
+                detail=[{"field": "confirm", "reason": "两次输入的新密码不一致"}],
+            )
+        users.change_password(
+            session,
+            staff.account.id,
+            current,
+            new,
+            min_length=settings.password_min_length,
+            keep_session=staff.signed_in.session_id,
+            client=client,
+        )
+    except UnprocessableInput as exc:
+        return render(
+            request,
+            "workbench/password.html",
+            status=422,
+            next=target,
+            errors=form_errors(exc),
+            policy=passwords.policy_text(settings.password_min_length),
+            forced=staff.signed_in.must_change_password,
+        )
+    session.commit()
+    return redirect(request, target, flash=("success", "密码已修改；其他设备上的登录已退出"))

@@ -1,0 +1,167 @@
+"""HTTP side of sign-in: which credentials a request carries, where it came from, the session
+cookie, CSRF, the ``WWW-Authenticate`` challenge and the refusal of credentials in URLs.
+
+- ``Authorization: Bearer <token>`` and ``Authorization: Basic <user:password-or-token>``
+  are for scripts and desktop GIS; they need no CSRF token.
+- The ``lm_session`` cookie (HttpOnly, SameSite=Lax, Secure behind HTTPS) is the workbench's
+  sign-in. Every request with an unsafe method that is authenticated by it must carry the
+  session's CSRF token, as the ``X-CSRF-Token`` header (scripts, htmx) or the ``csrf_token``
+  form field; ``landmatch.api.deps.get_auth`` checks it wherever the cookie is resolved, so no
+  route can be reached as the cookie's user without it.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+import ipaddress
+from urllib.parse import parse_qsl, urlencode
+
+from starlette.requests import HTTPConnection, Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from landmatch.accounts.audit import Client
+from landmatch.accounts.principals import NONE, Credentials
+from landmatch.accounts.sessions import SignedIn
+from landmatch.errors import Forbidden, Unauthorized
+from landmatch.settings import Settings
+
+SESSION_COOKIE = "lm_session"
+CSRF_HEADER = "x-csrf-token"
+CSRF_FIELD = "csrf_token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+CHALLENGE = 'Bearer realm="landmatch", Basic realm="landmatch", charset="UTF-8"'
+# Query parameters that would put a credential in a URL (and so in logs and histories).
+QUERY_CREDENTIALS = frozenset({"token", "access_token"})
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def parse_credentials(conn: HTTPConnection) -> Credentials:
+    """The credentials of a request: the Authorization header first, else the session cookie."""
+    header = conn.headers.get("authorization")
+    if header:
+        scheme, _, value = header.strip().partition(" ")
+        value = value.strip()
+        if scheme.lower() == "bearer" and value:
+            return Credentials("bearer", value)
+        if scheme.lower() == "basic" and value:
+            try:
+                decoded = base64.b64decode(value, validate=True).decode("utf-8")
+            except (binascii.Error, UnicodeDecodeError):
+                raise Unauthorized("Basic 认证格式错误：应为 base64(用户名:密码)") from None
+            user, sep, secret = decoded.partition(":")
+            if not sep or not user or not secret:
+                raise Unauthorized("Basic 认证格式错误：应为 base64(用户名:密码)")
+            return Credentials("basic", secret, user)
+        raise Unauthorized(
+            "Authorization 头格式应为：Bearer <令牌>，或 Basic <base64(用户名:密码或令牌)>"
+        )
+    cookie = conn.cookies.get(SESSION_COOKIE)
+    return Credentials("session", cookie) if cookie else NONE
+
+
+def _trusted(peer: str | None, settings: Settings) -> bool:
+    if not peer or not settings.trusted_proxies:
+        return False
+    try:
+        ip = ipaddress.ip_address(peer)
+    except ValueError:
+        return False
+    return any(ip in net for net in settings.proxy_networks)
+
+
+def client_of(conn: HTTPConnection, settings: Settings) -> Client:
+    """The client's address (through trusted proxies' X-Forwarded-For) and user agent."""
+    address = conn.client.host if conn.client else None
+    if _trusted(address, settings):
+        hops = [h.strip() for h in conn.headers.get("x-forwarded-for", "").split(",") if h.strip()]
+        # Walk from the nearest hop; the first address not of a trusted proxy is the client.
+        for hop in reversed(hops):
+            address = hop
+            if not _trusted(hop, settings):
+                break
+    return Client(address, conn.headers.get("user-agent"))
+
+
+def is_https(conn: HTTPConnection, settings: Settings) -> bool:
+    """Whether the browser talks HTTPS to us: the public URL says so, the connection is TLS,
+    or a trusted proxy says it terminated TLS."""
+    if settings.public_base_url.startswith("https://") or conn.url.scheme == "https":
+        return True
+    peer = conn.client.host if conn.client else None
+    return _trusted(peer, settings) and conn.headers.get("x-forwarded-proto", "") == "https"
+
+
+def set_session_cookie(
+    response: Response, conn: HTTPConnection, settings: Settings, value: str
+) -> None:
+    response.set_cookie(
+        SESSION_COOKIE,
+        value,
+        max_age=int(settings.session_absolute_hours * 3600),
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=is_https(conn, settings),
+    )
+
+
+def clear_session_cookie(response: Response, conn: HTTPConnection, settings: Settings) -> None:
+    response.delete_cookie(
+        SESSION_COOKIE, path="/", httponly=True, samesite="lax", secure=is_https(conn, settings)
+    )
+
+
+async def submitted_csrf(request: Request) -> str | None:
+    """The CSRF token a state-changing cookie request carries: the header, else (for a form)
+    the ``csrf_token`` field. Reads nothing for safe methods or other credentials."""
+    if request.method in SAFE_METHODS:
+        return None
+    header = request.headers.get(CSRF_HEADER)
+    if header:
+        return header
+    if request.headers.get("authorization") or SESSION_COOKIE not in request.cookies:
+        return None
+    if request.headers.get("content-type", "").startswith(FORM_TYPES):
+        value = (await request.form()).get(CSRF_FIELD)
+        return value if isinstance(value, str) else None
+    return None
+
+
+def check_csrf(signed_in: SignedIn, submitted: str | None, method: str) -> None:
+    if method in SAFE_METHODS:
+        return
+    if not submitted or not hmac.compare_digest(submitted.encode(), signed_in.csrf_token.encode()):
+        raise Forbidden("请求缺少有效的 CSRF 令牌：请刷新页面后重试")
+
+
+class RefuseQueryCredentials:
+    """Answer 400 to any request with ``?token=`` or ``?access_token=``, before any route.
+
+    The credential is blanked in the request's scope first, so the server's access log (which
+    reads the same scope when the response goes out) never records it."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope.get("query_string"):
+            pairs = parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)
+            if any(k.lower() in QUERY_CREDENTIALS for k, _ in pairs):
+                scope["query_string"] = urlencode(
+                    [(k, "***" if k.lower() in QUERY_CREDENTIALS else v) for k, v in pairs]
+                ).encode("latin-1")
+                from landmatch.api.problems import problem
+
+                response = problem(
+                    400,
+                    "请求无效",
+                    "网址中不能携带令牌或密码（会被记录在日志和浏览历史中）："
+                    "请使用 Authorization 请求头（Bearer 或 Basic），或登录工作台",
+                    "/problems/credential-in-url",
+                )
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
