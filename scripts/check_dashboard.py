@@ -1,9 +1,10 @@
 """Open /dashboard in headless Chromium against a live server and check it.
 
 Starts the app with uvicorn on a free port (LANDMATCH_DATABASE_URL must hold seeded data),
-creates a throwaway admin token, logs in through the form, waits for the charts, checks that
-there are no console errors and every chart canvas has drawn pixels, saves a screenshot to
-artifacts/dashboard.png and removes the token's user again. Exit code 0 = all checks passed.
+creates a throwaway admin account, signs in through the workbench's form (the dashboard sends
+the browser there and back), waits for the charts, checks that there are no console errors and
+every chart canvas has drawn pixels, saves a screenshot to artifacts/dashboard.png and removes
+the account again. Exit code 0 = all checks passed.
 
     LANDMATCH_DATABASE_URL=... python scripts/check_dashboard.py [--as-of 2026-11-01]
 """
@@ -22,8 +23,9 @@ import uvicorn
 from playwright.sync_api import sync_playwright
 from sqlalchemy import text
 
+from landmatch.accounts import users
 from landmatch.api.app import create_app
-from landmatch.auth import add_user
+from landmatch.auth import Principal
 from landmatch.db.engine import get_engine, session_factory
 from landmatch.settings import get_settings
 
@@ -49,8 +51,14 @@ def check(as_of: str, out: Path) -> list[str]:
     settings = get_settings()
     sessions = session_factory(get_engine(settings.database_url))
     user = f"dashboard-check-{secrets.token_hex(4)}"
+    password = secrets.token_urlsafe(16)
     with sessions.begin() as s:
-        token = add_user(s, user, "admin")
+        spec = users.AccountSpec(user, "admin")
+        users.create(s, spec, Principal("check", "admin"), password=password, min_length=10)
+        s.execute(
+            text("UPDATE landmatch.app_user SET must_change_password = false WHERE name = :n"),
+            {"n": user},
+        )
     port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
@@ -69,9 +77,14 @@ def check(as_of: str, out: Path) -> list[str]:
             page.on("pageerror", lambda e: errors.append(str(e)))
             page.on("requestfailed", lambda r: errors.append(f"request failed {r.url}"))
             page.goto(f"http://127.0.0.1:{port}/dashboard")
+            page.fill("#f-name", user)
+            page.fill("#f-password", password)
+            page.click("#login-form button[type=submit]")
+            page.wait_for_url(f"http://127.0.0.1:{port}/dashboard")
+            page.wait_for_selector("body[data-ready='1']", timeout=30_000)
+            page.evaluate("document.body.removeAttribute('data-ready')")
             page.fill("#asof", as_of)
-            page.fill("#token", token)
-            page.click("#loginForm button")
+            page.click("#reload")
             page.wait_for_selector("body[data-ready='1']", timeout=30_000)
             page.wait_for_timeout(1500)  # let the chart animations finish
             for cid in CHARTS:

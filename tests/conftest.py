@@ -93,6 +93,43 @@ def client(app):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
+def make_client(settings: Settings, conn: Connection):  # type: ignore[no-untyped-def]
+    """A client for an app built with setting overrides, bound to the test's transaction."""
+    from fastapi.testclient import TestClient
+
+    from landmatch.api.app import create_app
+
+    clients: list[TestClient] = []
+
+    def make(**overrides: object) -> TestClient:
+        application = create_app(settings.model_copy(update=overrides))
+        application.state.sessions = sessionmaker(
+            bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False
+        )
+        c = TestClient(application)
+        c.__enter__()
+        clients.append(c)
+        return c
+
+    yield make
+    for c in clients:
+        c.__exit__(None, None, None)
+
+
+@pytest.fixture
+def public_code(session: Session) -> str:
+    """A public ready parcel of 石家庄 (writable by the admin and the 石家庄 bureau)."""
+    return str(
+        session.execute(
+            text(
+                "SELECT code FROM landmatch.parcel WHERE status = 'ready' AND visibility = 'public' "
+                "AND city_code = '130100' AND deleted_at IS NULL ORDER BY code LIMIT 1"
+            )
+        ).scalar_one()
+    )
+
+
+@pytest.fixture
 def tokens(session: Session) -> dict[str, str]:
     """One token per role, created inside the test's transaction."""
     from landmatch.auth import add_user

@@ -94,7 +94,7 @@ def policy_text(min_length: int) -> str:
     """The policy as shown beside every password field."""
     return (
         f"密码至少 {min_length} 个字符（最多 {MAX_LENGTH} 个），不能与用户名相同或包含用户名，"
-        "不能是常见弱密码（如 12345678、password、qwerty123），也不能全部是同一个字符。"
+        "不能是常见弱密码（如 12345678、password、qwerty123），不能全部是数字或同一个字符。"
         "建议使用一句好记的话或几个不相关的词组合。"
     )
 
@@ -117,6 +117,8 @@ def _policy_reason(password: str, user_name: str, min_length: int) -> str | None
         return "密码不能与用户名相同，也不能包含用户名"
     if len(set(password)) == 1:
         return "密码不能全部是同一个字符"
+    if password.isdigit():
+        return "密码不能全部是数字（手机号、生日等容易被猜中）"
     common = common_passwords()
     if lowered in common or lowered.rstrip("0123456789!@#.") in common:
         return "密码过于常见，容易被猜中，请换一个"

@@ -3,41 +3,16 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import Connection, event, text
-from sqlalchemy.orm import sessionmaker
 
 from landmatch.db.parcels import INTERNAL_COLUMNS, PUBLIC_WHERE
-from landmatch.settings import Settings
 from tests.conftest import auth
 from tests.tiles.test_tiles import busiest_tile, features, parcel_rows
 
 IDENTITY = {"Accept-Encoding": "identity"}
-
-
-@pytest.fixture
-def make_client(settings: Settings, conn: Connection) -> Iterator[Callable[..., TestClient]]:
-    """A client for an app built with setting overrides, bound to the test's transaction."""
-    from landmatch.api.app import create_app
-
-    clients: list[TestClient] = []
-
-    def make(**overrides: object) -> TestClient:
-        app = create_app(settings.model_copy(update=overrides))
-        app.state.sessions = sessionmaker(
-            bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False
-        )
-        c = TestClient(app)
-        c.__enter__()
-        clients.append(c)
-        return c
-
-    yield make
-    for c in clients:
-        c.__exit__(None, None, None)
 
 
 @pytest.fixture

@@ -22,19 +22,59 @@ def live_url(live_server: str) -> str:
     return live_server
 
 
-@pytest.fixture(scope="session")
-def staff_token(engine: Engine) -> Iterator[str]:
-    """A promoter's token, committed (the browser's requests use their own connections)."""
+def make_account(engine: Engine, role: str, **scope: str | None) -> str:
+    """A committed account with TEST_PASSWORD and no forced change; returns its name (the
+    caller deletes it)."""
     from sqlalchemy.orm import Session
 
-    from landmatch.auth import add_user
+    from landmatch.accounts import users
+    from landmatch.auth import Principal
+    from tests.conftest import TEST_PASSWORD
 
-    name = f"web-test-{uuid.uuid4().hex[:8]}"
+    name = f"web-{role}-{uuid.uuid4().hex[:8]}"
+    admin = Principal(name="test", role="admin")
     with Session(engine) as s, s.begin():
-        token = add_user(s, name, "promoter")
-    yield token
+        spec = users.AccountSpec(
+            name, role, scope.get("city"), scope.get("zone"), scope.get("team")
+        )
+        users.create(s, spec, admin, password=TEST_PASSWORD, min_length=10)
+        s.execute(
+            text("UPDATE landmatch.app_user SET must_change_password = false WHERE name = :n"),
+            {"n": name},
+        )
+    return name
+
+
+def drop_account(engine: Engine, name: str) -> None:
     with engine.begin() as c:
         c.execute(text("DELETE FROM landmatch.app_user WHERE name = :n"), {"n": name})
+
+
+@pytest.fixture(scope="session")
+def staff_user(engine: Engine) -> Iterator[str]:
+    """A promoter who signs in with TEST_PASSWORD (committed: the browser's requests use their
+    own connections)."""
+    name = make_account(engine, "promoter")
+    yield name
+    drop_account(engine, name)
+
+
+@pytest.fixture(scope="session")
+def admin_user(engine: Engine) -> Iterator[str]:
+    name = make_account(engine, "admin")
+    yield name
+    drop_account(engine, name)
+
+
+def browser_sign_in(page: Any, base: str, name: str, password: str | None = None) -> None:
+    """Sign in through the form of whatever sign-in page the browser is on (or goes to)."""
+    from tests.conftest import TEST_PASSWORD
+
+    if "/workbench/login" not in page.url:
+        page.goto(base + "/workbench/login")
+    page.fill("#f-name", name)
+    page.fill("#f-password", password or TEST_PASSWORD)
+    page.click("#login-form button[type=submit]")
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 
 from landmatch.db.parcels import INTERNAL_COLUMNS
-from tests.web.conftest import TILES_DRAWN_JS, click_lonlat, go_to
+from tests.web.conftest import TILES_DRAWN_JS, browser_sign_in, click_lonlat, go_to
 
 
 def test_public_map_draws_tiles_and_click_opens_card(
@@ -93,13 +93,12 @@ def test_public_pages_hold_no_internal_field(live_url: str, public_parcel: dict[
 
 
 def test_staff_map_login_all_statuses_and_internal_card(
-    live_url: str, watched: Any, staff_token: str, idle_parcel: dict[str, Any]
+    live_url: str, watched: Any, staff_user: str, idle_parcel: dict[str, Any]
 ) -> None:
     w = watched()
     w.page.goto(live_url + "/internal/map")
-    assert "/internal/login" in w.page.url
-    w.page.fill("#token", staff_token)
-    w.page.click("button[type=submit]")
+    assert "/workbench/login" in w.page.url
+    browser_sign_in(w.page, live_url, staff_user)
     w.page.wait_for_url(re.compile(r"/internal/map$"))
     go_to(w.page, idle_parcel["lat"], idle_parcel["lon"])
     assert any(

@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 from landmatch.accounts import sessions, tokens
 from landmatch.api.deps import ClientDep, SessionDep, SettingsDep
 from landmatch.api.routes.workbench.common import (
+    FORM_ERROR,
     LOGIN_URL,
     StaffDep,
     form_errors,
@@ -121,7 +122,7 @@ def create_token(
             client=client,
         )
     except UnprocessableInput as exc:
-        return _page(request, session, settings, staff, status=422, errors=form_errors(exc))
+        return _page(request, session, settings, staff, status=FORM_ERROR, errors=form_errors(exc))
     session.commit()
     # Shown once, on this response (not kept anywhere to show again).
     return _page(request, session, settings, staff, status=201, new_token=token)

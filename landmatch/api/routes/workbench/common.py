@@ -42,6 +42,9 @@ FLASH_COOKIE = "lm_flash"
 LOGIN_URL = "/workbench/login"
 PASSWORD_URL = "/workbench/password"
 STAFF_ROLES = tuple(vocab.ROLES)
+# A form sent back with its errors answers 200, as Django's admin does: htmx swaps only 2xx
+# answers by default, and browsers log every 4xx page load as a console error.
+FORM_ERROR = 200
 
 
 @dataclass(frozen=True)
@@ -266,7 +269,10 @@ def render(request: Request, template: str, *, status: int = 200, **context: Any
         "request": request,
         "staff": staff,
         "csrf_token": staff.csrf_token if staff else "",
-        "nav": [n for n in NAV if role in n.roles] if staff else [],
+        # Until a forced password change is done, the navigation offers nothing else.
+        "nav": [n for n in NAV if role in n.roles]
+        if staff and not staff.signed_in.must_change_password
+        else [],
         "path": request.url.path,
         "flashes": _flashes(request),
         "page_url": lambda **changes: page_url(request, **changes),
@@ -295,6 +301,7 @@ def install_handlers(app: Any) -> None:
 
 __all__ = [
     "AdminDep",
+    "FORM_ERROR",
     "NAV",
     "NavItem",
     "OptionalStaffDep",

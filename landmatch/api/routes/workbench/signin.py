@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from landmatch.accounts import passwords, sessions, users
 from landmatch.api.deps import ClientDep, SessionDep, SettingsDep
 from landmatch.api.routes.workbench.common import (
+    FORM_ERROR,
     LOGIN_URL,
     PASSWORD_URL,
     OptionalStaffDep,
@@ -62,7 +63,12 @@ def login(
     if not name or not password:
         errors = {"": "请输入用户名和密码"}
         return render(
-            request, "workbench/login.html", status=422, next=target, name=name, errors=errors
+            request,
+            "workbench/login.html",
+            status=FORM_ERROR,
+            next=target,
+            name=name,
+            errors=errors,
         )
     try:
         cookie, signed_in = sessions.sign_in(session, name, password, client, settings)
@@ -78,12 +84,12 @@ def login(
         page.headers["Retry-After"] = str(exc.retry_after)
         return page
     except Unauthorized as exc:
-        # 422, not 401: a 401 carries the Basic challenge, and browsers answer that with
-        # their own password dialog.
+        # Not 401: a 401 carries the Basic challenge, and browsers answer that with their own
+        # password dialog.
         return render(
             request,
             "workbench/login.html",
-            status=422,
+            status=FORM_ERROR,
             next=target,
             name=name,
             errors={"": exc.message},
@@ -170,7 +176,7 @@ def change_password(
         return render(
             request,
             "workbench/password.html",
-            status=422,
+            status=FORM_ERROR,
             next=target,
             errors=form_errors(exc),
             policy=passwords.policy_text(settings.password_min_length),

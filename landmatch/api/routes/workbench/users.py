@@ -12,7 +12,13 @@ from landmatch import vocab
 from landmatch.accounts import passwords, sessions, tokens, users
 from landmatch.api.deps import ClientDep, SessionDep, SettingsDep
 from landmatch.api.routes.workbench.account import expiry, token_page_context
-from landmatch.api.routes.workbench.common import AdminDep, form_errors, redirect, render
+from landmatch.api.routes.workbench.common import (
+    FORM_ERROR,
+    AdminDep,
+    form_errors,
+    redirect,
+    render,
+)
 from landmatch.errors import Conflict, LandMatchError, UnprocessableInput
 from landmatch.settings import Settings
 
@@ -114,7 +120,7 @@ def create_user(
         values = {"name": name, "role": role, "city_code": city_code, "zone_code": zone_code}
         values["team"] = team
         return _new_form(
-            request, session, settings, values=values, errors=form_errors(exc), status=422
+            request, session, settings, values=values, errors=form_errors(exc), status=FORM_ERROR
         )
     session.commit()
     return redirect(
@@ -184,7 +190,13 @@ def update_user(
     except UnprocessableInput as exc:
         values = {"role": role, "city_code": city_code, "zone_code": zone_code, "team": team}
         return _detail(
-            request, session, settings, name, status=422, errors=form_errors(exc), values=values
+            request,
+            session,
+            settings,
+            name,
+            status=FORM_ERROR,
+            errors=form_errors(exc),
+            values=values,
         )
     session.commit()
     return redirect(request, f"{URL}/{name}", flash=("success", "账号已保存"))
@@ -230,7 +242,7 @@ def reset_password(
             client=client,
         )
     except UnprocessableInput as exc:
-        return _detail(request, session, settings, name, status=422, errors=form_errors(exc))
+        return _detail(request, session, settings, name, status=FORM_ERROR, errors=form_errors(exc))
     session.commit()
     return redirect(
         request,
@@ -279,7 +291,7 @@ def create_token(
     except LandMatchError as exc:
         if exc.status != 422:
             raise
-        return _detail(request, session, settings, name, status=422, errors=form_errors(exc))
+        return _detail(request, session, settings, name, status=FORM_ERROR, errors=form_errors(exc))
     session.commit()
     return _detail(request, session, settings, name, status=201, new_token=token)
 
