@@ -12,13 +12,16 @@ from landmatch.errors import ConfigError
 from landmatch.settings import load_settings
 
 
-def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def run(
+    *args: str, env: dict[str, str] | None = None, input: str | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "landmatch.cli", *args],
         capture_output=True,
         text=True,
         env={**os.environ, **(env or {})},
         timeout=120,
+        input=input,
     )
 
 
@@ -135,3 +138,80 @@ def test_an_old_schema_asks_for_db_upgrade(settings, tmp_path):
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def test_users_commands_add_list_revoke_disable(settings, engine):
+    """users add with a password from stdin (and a token), list, tokens, revoke, disable."""
+    from sqlalchemy import text
+
+    from landmatch.accounts.tokens import principal_for_token
+    from landmatch.db.engine import session_factory
+    from landmatch.errors import Unauthorized
+
+    env = {"LANDMATCH_DATABASE_URL": settings.database_url}
+    name = "cli-pw-user"
+    try:
+        r = run(
+            "users",
+            "add",
+            name,
+            "--role",
+            "promoter",
+            "--team",
+            "南区",
+            "--password-stdin",
+            "--token",
+            env=env,
+            input="石家庄-招商-口令-1\n",
+        )
+        assert r.returncode == 0, r.stderr
+        token = r.stdout.strip()
+        assert token.startswith("lm_") and "石家庄" not in r.stdout
+        weak = run(
+            "users",
+            "add",
+            "cli-weak",
+            "--role",
+            "promoter",
+            "--password-stdin",
+            env=env,
+            input="password123\n",
+        )
+        assert weak.returncode == 2 and "过于常见" in weak.stderr
+        listed = run("users", "list", env=env)
+        assert name in listed.stdout and "待改密码" in listed.stdout and "南区" in listed.stdout
+        tok_list = run("users", "tokens", name, env=env)
+        assert "命令行创建" in tok_list.stdout and "有效" in tok_list.stdout
+        assert run("users", "revoke", token, env=env).returncode == 0
+        with session_factory(engine).begin() as s, pytest.raises(Unauthorized):
+            principal_for_token(s, token)
+        second = run(
+            "users", "token", name, "--name", "夜间导出", "--days", "7", env=env
+        ).stdout.strip()
+        assert run("users", "disable", name, env=env).returncode == 0
+        with session_factory(engine).begin() as s, pytest.raises(Unauthorized):
+            principal_for_token(s, second)
+        assert "已停用" in run("users", "list", "--all", env=env).stdout
+        assert run("users", "enable", name, env=env).returncode == 0
+        with session_factory(engine).begin() as s:
+            assert principal_for_token(s, second).name == name
+            events = (
+                s.execute(
+                    text("SELECT event FROM landmatch.audit_log WHERE subject = :n"), {"n": name}
+                )
+                .scalars()
+                .all()
+            )
+            assert {"user_created", "token_created", "token_revoked", "user_disabled"} <= set(
+                events
+            )
+            assert all(
+                a.startswith("cli")
+                for a in s.execute(
+                    text("SELECT actor FROM landmatch.audit_log WHERE subject = :n"), {"n": name}
+                ).scalars()
+            )
+    finally:
+        with engine.begin() as c:
+            c.execute(text("DELETE FROM landmatch.app_user WHERE name = :n"), {"n": name})
+            c.execute(text("DELETE FROM landmatch.audit_log WHERE subject = :n"), {"n": name})
