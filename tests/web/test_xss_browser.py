@@ -9,6 +9,7 @@ from the payload; and where the planted text is shown, it must read as the text 
 from __future__ import annotations
 
 import re
+import secrets
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -18,7 +19,8 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
-from landmatch.api.deps import STAFF_COOKIE
+from landmatch.accounts.tokens import hash_token
+from landmatch.api.security import SESSION_COOKIE
 from tests.conftest import auth
 from tests.routes import api_routes
 from tests.web.conftest import Watched
@@ -58,7 +60,14 @@ WATCH_JS = """() => {
   document.addEventListener('securitypolicyviolation',
     e => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));
 }"""
-NOT_PAGES = ("/api/", "/healthz", "/openapi.json", "/tiles/", "/internal/logout")
+NOT_PAGES = (
+    "/api/",
+    "/healthz",
+    "/openapi.json",
+    "/tiles/",
+    "/internal/logout",
+    "/workbench/logout",
+)
 MATCH_BODY = {"industry": "34", "area_mu_min": 10, "area_mu_max": 400, "top": 10}
 
 
@@ -148,6 +157,17 @@ def planted(engine: Engine, live_url: str) -> Iterator[dict[str, Any]]:
         )[0]
         created.append(("import_batch", batch))
         token = add_user(s, user, "admin")
+        # A signed-in session of the same admin (the pages' cookie); made directly, the
+        # sign-in form is tested elsewhere.
+        cookie = secrets.token_urlsafe(32)
+        s.execute(
+            text(
+                "INSERT INTO landmatch.user_session (user_id, token_hash, csrf_token, expires_at) "
+                "SELECT id, :h, :c, now() + interval '12 hours' FROM landmatch.app_user "
+                "WHERE name = :n"
+            ),
+            {"h": hash_token(cookie), "c": secrets.token_urlsafe(32), "n": user},
+        )
     again = httpx.post(live_url + "/api/match", json=MATCH_BODY, timeout=60).json()
     runs.append(again["match_id"])
     # Reserved after the match (a reserved parcel leaves public results): the staff card
@@ -168,6 +188,7 @@ def planted(engine: Engine, live_url: str) -> Iterator[dict[str, Any]]:
         "code": code,
         "match_id": again["match_id"],
         "token": token,
+        "cookie": cookie,
         "facility": f,
         "ids": ids,
     }
@@ -191,9 +212,9 @@ def _one_facility(engine: Engine, fid: int) -> dict[str, Any]:
     return {"lat": r[0], "lon": r[1]}
 
 
-def _open(watched: Any, url: str, token: str | None = None, **kw: Any) -> Watched:
+def _open(watched: Any, url: str, cookie: str | None = None, **kw: Any) -> Watched:
     base = re.match(r"https?://[^/]+", url).group(0)  # type: ignore[union-attr]
-    cookies = [{"name": STAFF_COOKIE, "value": token, "url": base + "/"}] if token else None
+    cookies = [{"name": SESSION_COOKIE, "value": cookie, "url": base + "/"}] if cookie else None
     w = watched(cookies=cookies, **kw)
     w.dialogs = []
     w.page.on("dialog", lambda d: (w.dialogs.append(d.message), d.dismiss()))
@@ -246,7 +267,7 @@ def test_maps_show_planted_text_as_text(
     live_url: str, watched: Any, planted: dict[str, Any], staff: bool
 ) -> None:
     page = "/internal/map" if staff else "/map"
-    w = _open(watched, live_url + page, planted["token"] if staff else None)
+    w = _open(watched, live_url + page, planted["cookie"] if staff else None)
     assert w.page.url.endswith(page)
     _open_card(w, planted["code"])
     card = w.page.inner_text("#lm-card")
@@ -300,11 +321,11 @@ def test_brochure_and_its_pdf_keep_planted_text_as_text(
 
 
 def test_dashboard_with_planted_data(live_url: str, watched: Any, planted: dict[str, Any]) -> None:
-    w = watched()
+    base = re.match(r"https?://[^/]+", live_url).group(0)  # type: ignore[union-attr]
+    w = watched(cookies=[{"name": SESSION_COOKIE, "value": planted["cookie"], "url": base + "/"}])
     w.dialogs = []
     w.page.on("dialog", lambda d: (w.dialogs.append(d.message), d.dismiss()))
     w.page.add_init_script(f"({WATCH_JS})()")
-    w.page.add_init_script(f"sessionStorage.setItem('landmatch.token', '{planted['token']}')")
     w.page.goto(live_url + "/dashboard")
     w.page.wait_for_selector("body[data-ready='1']", timeout=30000)
     box = w.page.locator("#c-zones").bounding_box()
@@ -354,7 +375,7 @@ def test_ogc_html_pages_keep_planted_text_as_text(
     pages.append((f"/ogc/collections/parcels/items?f=html&bbox={box}", True))
     pages.append(("/ogc/collections/policies/items?f=html&limit=1000", True))
     for path, shows in pages:
-        w = _open(watched, live_url + path, token)
+        w = _open(watched, live_url + path, planted["cookie"])
         _check(w, shows_payload=shows)
         w.page.context.close()
 
@@ -388,7 +409,7 @@ def test_every_html_page_sends_the_policy(live_url: str, planted: dict[str, Any]
 
     app = create_app(load_settings())
     html_seen = []
-    cookies = {STAFF_COOKIE: planted["token"]}
+    cookies = {SESSION_COOKIE: planted["cookie"]}
     for path in _html_pages(app, planted):
         for who in ({}, cookies):
             r = httpx.get(

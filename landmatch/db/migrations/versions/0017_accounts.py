@@ -1,7 +1,7 @@
 """accounts: passwords, server-side sessions, named tokens with an expiry, the audit log
 
-Revision ID: 0015_accounts
-Revises: 0014_generated_geometry
+Revision ID: 0017_accounts
+Revises: 0016_layer_city
 
 ``app_user`` gains a password (argon2id, ``landmatch.accounts.passwords``), the flag that
 forces a new password at the next sign-in, the time of the last sign-in and the promoter
@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0015_accounts"
-down_revision = "0014_generated_geometry"
+revision = "0017_accounts"
+down_revision = "0016_layer_city"
 branch_labels = None
 depends_on = None
 
