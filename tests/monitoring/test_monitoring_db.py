@@ -564,7 +564,13 @@ def test_api_monitoring(client, tokens) -> None:  # type: ignore[no-untyped-def]
     assert r.status_code == 404
 
 
-def test_dashboard_page_and_vendor_assets(client) -> None:  # type: ignore[no-untyped-def]
+def test_dashboard_page_and_vendor_assets(client, passwords) -> None:  # type: ignore[no-untyped-def]
+    from tests.conftest import sign_in
+
+    signed_out = client.get("/dashboard", follow_redirects=False)
+    assert signed_out.status_code == 303
+    assert signed_out.headers["location"] == "/workbench/login?next=/dashboard"
+    sign_in(client, passwords["bureau"])
     page = client.get("/dashboard")
     assert page.status_code == 200 and "土地监测看板" in page.text
     assert "/static/vendor/echarts/dist/echarts.min.js" in page.text
