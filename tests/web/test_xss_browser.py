@@ -429,7 +429,7 @@ def test_every_html_page_sends_the_policy(live_url: str, planted: dict[str, Any]
             for tag in re.findall(r"<script\b[^>]*>", r.text, flags=re.I):
                 assert f'nonce="{nonce.group(1)}"' in tag, (path, tag)
             assert "object-src 'none'" in csp and "base-uri 'none'" in csp
-    for page in ("/map", "/internal/map", "/dashboard", "/docs", "/internal/login", "/ogc"):
+    for page in ("/map", "/internal/map", "/dashboard", "/docs", "/workbench/login", "/ogc"):
         assert page in html_seen, page
 
 
