@@ -172,7 +172,11 @@ def policies_import(
     from landmatch.policies.excel import import_policies
 
     with _session() as s:
-        res = import_policies(s, _operator(actor), file.read_bytes(), dry_run=dry_run)
+        from landmatch.inventory.uploads import EXCEL_FILES, read_file
+        from landmatch.settings import get_settings
+
+        data = read_file(file, EXCEL_FILES, get_settings().max_unpacked_mb).data
+        res = import_policies(s, _operator(actor), data, dry_run=dry_run)
     console.print(
         f"{res['rows']} 行：新增 {len(res['created'])}，更新 {len(res['updated'])}"
         + ("（试运行，未写入）" if dry_run else "")
@@ -210,9 +214,12 @@ def zones_boundary(
 ) -> None:
     """Replace a zone's boundary from a file (checked like parcels; overlaps refused)."""
     from landmatch.db.locking import ANY
+    from landmatch.inventory.uploads import LAYER_FILES, read_file
+    from landmatch.settings import get_settings
     from landmatch.zones.records import boundary_from_file, update_zone
 
-    geom, warnings = boundary_from_file(file.read_bytes(), file.name, crs)
+    up = read_file(file, LAYER_FILES, get_settings().max_unpacked_mb)
+    geom, warnings = boundary_from_file(up.data, up.filename, crs)
     with _session() as s:
         out = update_zone(
             s, _operator(actor), code, {}, geom, reason="导入开发区边界", if_match=ANY
@@ -255,13 +262,17 @@ def layers_import(
     if (as_of or source) and not covers:
         raise typer.BadParameter("--as-of / --source 只与 --covers 一起使用", param_hint="--covers")
     cover = Covers(tuple(covers), _date(as_of), source) if covers else None
+    from landmatch.inventory.uploads import LAYER_FILES, read_file
+    from landmatch.settings import get_settings
+
+    up = read_file(file, LAYER_FILES, get_settings().max_unpacked_mb)
     with _session() as s:
         report = import_file(
             s,
             _caller(s, user, actor),
             layer,
-            file.read_bytes(),
-            file.name,
+            up.data,
+            up.filename,
             crs=crs,
             replace=replace,
             reason=reason,

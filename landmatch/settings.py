@@ -31,6 +31,10 @@ class Settings(BaseSettings):
     # Upload and import limits.
     max_upload_mb: int = Field(200, ge=1, le=10_000)
     max_import_rows: int = Field(200_000, ge=1)
+    # What the zips of an upload (Shapefile zip, xlsx) may unpack to, in MB (zip-bomb guard).
+    max_unpacked_mb: int = Field(2048, ge=1, le=100_000)
+    # Vertices one parcel (or zone, constraint area) may have: more is refused with the row named.
+    max_parcel_vertices: int = Field(20_000, ge=100, le=10_000_000)
     # An import writing up to this many parcels settles their derived data (spatial facts, map
     # cells) in its own transaction; a larger one right after its commit (landmatch.db.derived).
     import_settle_inline_max: int = Field(5_000, ge=0)

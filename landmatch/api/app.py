@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from landmatch import __version__
 from landmatch.api import problems
 from landmatch.api.csp import CSPMiddleware
+from landmatch.api.limits import BodyLimitMiddleware
 from landmatch.api.routes import (
     dashboard,
     exports,
@@ -82,6 +83,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.tile_server = tiles.tile_server(settings, lambda: app.state.sessions)
     problems.install(app)
     app.add_middleware(CSPMiddleware, settings=settings)
+    app.add_middleware(BodyLimitMiddleware, max_mb=settings.max_upload_mb)
     app.router.routes.insert(0, tiles.lean_route)  # ahead of every other route (routes/tiles.py)
     app.include_router(health.router)
     app.include_router(match.router)  # before parcels: /api/parcels/{code}/matching-projects

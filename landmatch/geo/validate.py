@@ -53,6 +53,23 @@ _REASONS_ZH = {
 _REASON_RE = re.compile(r"^(?P<reason>[^\[]+?)\s*\[(?P<x>\S+)\s+(?P<y>\S+)(?:\s+\S+)?\]\s*$")
 
 
+def too_many_vertices(n: int, limit: int) -> Problem | None:
+    """A geometry with more than ``limit`` vertices (every response carrying it would be
+    megabytes): refused, with the count, the limit and what to do.
+
+    >>> too_many_vertices(500_000, 20_000).message_zh
+    '几何图形有 500,000 个顶点，超过上限 20,000 个；请先抽稀（简化）边界再导入'
+    >>> too_many_vertices(5, 20_000) is None
+    True
+    """
+    if n <= limit:
+        return None
+    return Problem(
+        "too_many_vertices",
+        f"几何图形有 {n:,} 个顶点，超过上限 {limit:,} 个；请先抽稀（简化）边界再导入",
+    )
+
+
 def _fmt(v: float) -> str:
     return repr(round(float(v), 6))
 

@@ -83,6 +83,7 @@ def import_cmd(
     from landmatch.db.derived import drain
     from landmatch.errors import UnprocessableInput
     from landmatch.inventory.imports import ImportOptions, run_import
+    from landmatch.inventory.uploads import PARCEL_FILES, read_file
     from landmatch.settings import get_settings
 
     s = get_settings()
@@ -121,8 +122,9 @@ def import_cmd(
         engine = _engine()
         try:
             with engine.begin() as conn:
+                up = read_file(file, PARCEL_FILES, s.max_unpacked_mb)
                 out = run_import(
-                    conn, file.read_bytes(), file.name, _cli_principal(), opts, progress=progress
+                    conn, up.data, up.filename, _cli_principal(), opts, progress=progress
                 )
         except UnprocessableInput as exc:
             if isinstance(exc.detail, dict) and "totals" in exc.detail:

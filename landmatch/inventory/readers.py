@@ -67,8 +67,10 @@ class ReadOptions:
 # --------------------------------------------------------------------------- archives
 
 
-def safe_extract(data: bytes, dest: Path, max_bytes: int) -> list[Path]:
-    """Unpack a zip into ``dest`` refusing bombs, absolute or parent paths and links."""
+def check_archive(data: bytes, max_bytes: int) -> zipfile.ZipFile:
+    """The zip's directory checked without unpacking anything: entry count, absolute or parent
+    paths, links, total declared size and per-entry compression ratio (zip bombs). Used for
+    every uploaded zip, xlsx included (``landmatch.inventory.uploads``)."""
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
         infos = zf.infolist()
@@ -77,7 +79,6 @@ def safe_extract(data: bytes, dest: Path, max_bytes: int) -> list[Path]:
     if len(infos) > MAX_ZIP_ENTRIES:
         raise FormatError(f"压缩包内文件过多（{len(infos)} 个，上限 {MAX_ZIP_ENTRIES}）")
     total = 0
-    out: list[Path] = []
     for info in infos:
         name = info.filename
         pure = PurePosixPath(name.replace("\\", "/"))
@@ -85,13 +86,23 @@ def safe_extract(data: bytes, dest: Path, max_bytes: int) -> list[Path]:
             raise FormatError(f"压缩包内含不安全的路径“{name}”，已拒绝")
         if stat.S_ISLNK(info.external_attr >> 16):
             raise FormatError(f"压缩包内含符号链接“{name}”，已拒绝")
-        if info.is_dir():
-            continue
         total += info.file_size
         if total > max_bytes:
             raise FormatError("压缩包解压后过大，疑似压缩炸弹，已拒绝")
         if info.file_size > 1024**2 and info.file_size > MAX_ZIP_RATIO * max(info.compress_size, 1):
             raise FormatError(f"压缩包内“{name}”压缩比异常（疑似压缩炸弹），已拒绝")
+    return zf
+
+
+def safe_extract(data: bytes, dest: Path, max_bytes: int) -> list[Path]:
+    """Unpack a zip into ``dest`` refusing bombs, absolute or parent paths and links."""
+    zf = check_archive(data, max_bytes)
+    out: list[Path] = []
+    for info in zf.infolist():
+        name = info.filename
+        pure = PurePosixPath(name.replace("\\", "/"))
+        if info.is_dir():
+            continue
         target = dest / pure.name  # flatten: shapefile parts belong together
         written = 0
         try:

@@ -30,8 +30,15 @@ from landmatch.geo.crs import (
     gk_epsg,
     transformer,
 )
-from landmatch.geo.validate import check_polygonal, looks_swapped_latlon, repair, to_multipolygon
+from landmatch.geo.validate import (
+    check_polygonal,
+    looks_swapped_latlon,
+    repair,
+    to_multipolygon,
+    too_many_vertices,
+)
 from landmatch.inventory.fields import BY_NAME, Field, code_for
+from landmatch.settings import get_settings
 
 AREA_TOLERANCE = 0.01
 _TRUE = {"true", "t", "1", "yes", "y", "是", "有", "√", "✓"}
@@ -552,6 +559,14 @@ def _check_geometry(geoms: np.ndarray, crs: CrsCode, fix: bool, c: _Collector) -
     wrong = ok & ~polygonal
     c.reject(wrong, "geometry", lambda i: check_polygonal(g[i])[0].message_zh)
     ok &= polygonal
+    limit = get_settings().max_parcel_vertices
+    counts = shapely.get_num_coordinates(g)
+    c.reject(
+        ok & (counts > limit),
+        "geometry",
+        lambda i: too_many_vertices(int(counts[i]), limit).message_zh,  # type: ignore[union-attr]
+    )
+    ok &= counts <= limit
     coords, index = shapely.get_coordinates(g[ok], return_index=True)
     finite = np.ones(n, dtype=bool)
     if len(coords):

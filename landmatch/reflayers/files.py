@@ -18,7 +18,14 @@ from shapely.geometry.base import BaseGeometry
 from landmatch.errors import CRSError, FormatError, GeometryError
 from landmatch.geo import crs as gcrs
 from landmatch.geo import gcj02
-from landmatch.geo.validate import check_in_bbox, check_polygonal, looks_swapped_latlon, repair
+from landmatch.geo.validate import (
+    check_in_bbox,
+    check_polygonal,
+    looks_swapped_latlon,
+    repair,
+    too_many_vertices,
+)
+from landmatch.settings import get_settings
 
 SUFFIXES = (".geojson", ".json", ".gpkg", ".zip")
 
@@ -85,6 +92,12 @@ def polygon_for_storage(geom: BaseGeometry | None, row: int) -> tuple[BaseGeomet
             ],
         )
     assert geom is not None
+    dense = too_many_vertices(shapely.get_num_coordinates(geom), get_settings().max_parcel_vertices)
+    if dense:
+        raise GeometryError(
+            f"{_where(row)}：{dense.message_zh}",
+            detail=[{"row": row + 1, "field": "geometry", "reason": dense.message_zh}],
+        )
     if looks_swapped_latlon(geom):
         raise GeometryError(f"{_where(row)}：经纬度疑似颠倒（纬度在前），请检查坐标顺序")
     outside = check_in_bbox(geom, gcrs.HEBEI_BBOX, region_zh="河北省范围")

@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from landmatch.api.deps import PrincipalDep, SessionDep, SettingsDep
 from landmatch.db import derived
 from landmatch.inventory import imports
-from landmatch.inventory.uploads import read_upload, single_fields
+from landmatch.inventory.uploads import PARCEL_FILES, receive
 
 router = APIRouter(prefix="/api/imports", tags=["imports"])
 
@@ -40,8 +40,9 @@ async def create(
     reason: Annotated[str | None, Form(max_length=500)] = None,
 ) -> dict[str, Any]:
     imports.require_editor(principal)
-    await single_fields(request)
-    data = await read_upload(request, file, settings.max_upload_mb)
+    up = await receive(
+        request, file, PARCEL_FILES, settings.max_upload_mb, settings.max_unpacked_mb
+    )
     opts = imports.ImportOptions(
         dry_run=dry_run,
         city=city,
@@ -55,9 +56,7 @@ async def create(
     )
 
     def run() -> dict[str, Any]:  # blocking work, off the event loop
-        report = imports.run_import(
-            session.connection(), data, file.filename or "upload", principal, opts
-        )
+        report = imports.run_import(session.connection(), up.data, up.filename, principal, opts)
         session.commit()
         return report
 

@@ -6,12 +6,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Header, Query, Response, UploadFile
+from fastapi import APIRouter, File, Form, Header, Query, Request, Response, UploadFile
 from pydantic import BaseModel, ConfigDict, Field
 
 from landmatch.api.deps import PrincipalDep, SessionDep, SettingsDep
 from landmatch.api.etags import tagged
-from landmatch.errors import PayloadTooLarge
+from landmatch.inventory.uploads import LAYER_FILES, receive
 from landmatch.reflayers import alerts, changes, coverage
 
 router = APIRouter(tags=["layers"])
@@ -76,6 +76,7 @@ def list_layer(layer: str, session: SessionDep) -> list[dict[str, Any]]:
 
 @router.post("/api/layers/{layer}/import", summary="Import/update a layer file; change report")
 async def import_layer(
+    request: Request,
     layer: str,
     session: SessionDep,
     principal: PrincipalDep,
@@ -95,9 +96,7 @@ async def import_layer(
     covers_as_of: Annotated[dt.date | None, Form()] = None,
     covers_source: Annotated[str | None, Form(max_length=500)] = None,
 ) -> dict[str, Any]:
-    data = await file.read()
-    if len(data) > settings.max_upload_mb * 1024 * 1024:
-        raise PayloadTooLarge(f"文件超过 {settings.max_upload_mb} MB")
+    up = await receive(request, file, LAYER_FILES, settings.max_upload_mb, settings.max_unpacked_mb)
     cover = (
         changes.Covers(tuple(covers.split(",")), covers_as_of, covers_source) if covers else None
     )
@@ -105,8 +104,8 @@ async def import_layer(
         session,
         principal,
         layer,
-        data,
-        file.filename or "upload",
+        up.data,
+        up.filename,
         crs=crs,
         replace=replace,
         reason=reason,

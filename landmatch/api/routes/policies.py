@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, File, Header, Query, Response, UploadFile
+from fastapi import APIRouter, Body, File, Header, Query, Request, Response, UploadFile
 
 from landmatch.api.deps import PrincipalDep, SessionDep, SettingsDep
 from landmatch.api.etags import tagged
-from landmatch.errors import PayloadTooLarge
+from landmatch.inventory.uploads import EXCEL_FILES, receive
 from landmatch.policies import excel, library
 from landmatch.policies.schema import PolicyIn
 
@@ -91,15 +91,14 @@ def delete(
 
 @router.post("/import", summary="Import policies from Excel (.xlsx, Chinese headers)")
 async def import_excel(
+    request: Request,
     session: SessionDep,
     principal: PrincipalDep,
     settings: SettingsDep,
     file: Annotated[UploadFile, File()],
     dry_run: Annotated[bool, Query()] = False,
 ) -> dict[str, Any]:
-    data = await file.read()
-    if len(data) > settings.max_upload_mb * 1024 * 1024:
-        raise PayloadTooLarge(f"文件超过 {settings.max_upload_mb} MB")
-    out = excel.import_policies(session, principal, data, dry_run=dry_run)
+    up = await receive(request, file, EXCEL_FILES, settings.max_upload_mb, settings.max_unpacked_mb)
+    out = excel.import_policies(session, principal, up.data, dry_run=dry_run)
     session.commit()
     return out

@@ -5,13 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Header, Query, Response, UploadFile
+from fastapi import APIRouter, File, Form, Header, Query, Request, Response, UploadFile
 from pydantic import BaseModel, ConfigDict, Field
 
 from landmatch.api.deps import PrincipalDep, SessionDep, SettingsDep
 from landmatch.api.etags import tagged
 from landmatch.db.locking import etag
-from landmatch.errors import PayloadTooLarge
+from landmatch.inventory.uploads import LAYER_FILES, receive
 from landmatch.zones import assessments, records
 
 router = APIRouter(prefix="/api/zones", tags=["zones"])
@@ -128,6 +128,7 @@ def update_zone(
     summary="Replace the boundary from a file (GeoJSON, GPKG, zip); needs If-Match",
 )
 async def replace_boundary(
+    request: Request,
     code: str,
     session: SessionDep,
     principal: PrincipalDep,
@@ -137,10 +138,8 @@ async def replace_boundary(
     crs: Annotated[str | None, Form()] = None,
     if_match: IfMatch = None,
 ) -> dict[str, Any]:
-    data = await file.read()
-    if len(data) > settings.max_upload_mb * 1024 * 1024:
-        raise PayloadTooLarge(f"文件超过 {settings.max_upload_mb} MB")
-    geom, warnings = records.boundary_from_file(data, file.filename or "upload", crs)
+    up = await receive(request, file, LAYER_FILES, settings.max_upload_mb, settings.max_unpacked_mb)
+    geom, warnings = records.boundary_from_file(up.data, up.filename, crs)
     out = records.update_zone(
         session, principal, code, {}, geom, reason="导入开发区边界", if_match=if_match
     )
