@@ -40,6 +40,13 @@ class Settings(BaseSettings):
     import_settle_inline_max: int = Field(5_000, ge=0)
     # How often each server worker settles derived data left queued (by a crash, say); 0 = never.
     settle_poll_seconds: float = Field(5, ge=0, le=3600)
+    # Heavy requests (parcel exports, brochure PDFs) running at once per server worker; more get
+    # 429 with Retry-After (seconds) so the map stays responsive while they run.
+    max_concurrent_exports: int = Field(2, ge=1, le=64)
+    max_concurrent_pdfs: int = Field(2, ge=1, le=64)
+    busy_retry_after_seconds: int = Field(10, ge=1, le=3600)
+    # Brochure PDFs kept per worker (by parcel and data version), in MB; 0 disables the cache.
+    brochure_cache_mb: int = Field(64, ge=0, le=4096)
     # Listing limits.
     default_page_size: int = Field(100, ge=1, le=10_000)
     max_page_size: int = Field(1000, ge=1, le=100_000)

@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from landmatch import __version__
 from landmatch.api import problems
 from landmatch.api.csp import CSPMiddleware
-from landmatch.api.limits import BodyLimitMiddleware
+from landmatch.api.limits import BodyLimitMiddleware, slots
 from landmatch.api.routes import (
     dashboard,
     exports,
@@ -37,6 +37,7 @@ from landmatch.api.routes import (
 )
 from landmatch.db import derived
 from landmatch.db.engine import get_engine, session_factory
+from landmatch.maps import brochure
 from landmatch.settings import Settings
 
 log = logging.getLogger("landmatch.settle")
@@ -80,6 +81,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.settings = settings
     app.state.engine = get_engine(settings.database_url)
     app.state.sessions = session_factory(app.state.engine)
+    app.state.slots = slots(settings)  # heavy requests at once: exports, brochure PDFs
+    app.state.brochures = brochure.PdfCache(settings.brochure_cache_mb * 1024 * 1024)
     app.state.tile_server = tiles.tile_server(settings, lambda: app.state.sessions)
     problems.install(app)
     app.add_middleware(CSPMiddleware, settings=settings)

@@ -3,12 +3,19 @@ how many heavy public requests (xlsx exports, brochure PDFs) run at once."""
 
 from __future__ import annotations
 
-from fastapi import HTTPException
+import datetime as dt
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from fastapi import Depends, HTTPException, Request
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from landmatch.api.problems import PROBLEM
-from landmatch.errors import PayloadTooLarge
+from landmatch.errors import PayloadTooLarge, TooManyRequests
+from landmatch.settings import Settings
 
 
 class BodyLimitMiddleware:
@@ -43,3 +50,44 @@ class BodyLimitMiddleware:
             return msg
 
         await self.app(scope, counted, send)
+
+
+class Slots:
+    """At most N requests of each heavy kind at once (per worker); one more gets 429 with
+    Retry-After at once instead of queueing behind the others."""
+
+    TITLES = {"export": "导出", "pdf": "推介书 PDF 生成"}
+
+    def __init__(self, sizes: dict[str, int], retry_after: int) -> None:
+        self._free = {kind: threading.BoundedSemaphore(n) for kind, n in sizes.items()}
+        self.retry_after = retry_after
+
+    @contextmanager
+    def take(self, kind: str) -> Iterator[None]:
+        sem = self._free[kind]
+        if not sem.acquire(blocking=False):
+            raise TooManyRequests(
+                f"{self.TITLES.get(kind, kind)}请求较多，请 {self.retry_after} 秒后重试",
+                retry_at=dt.datetime.now(dt.UTC) + dt.timedelta(seconds=self.retry_after),
+            )
+        try:
+            yield
+        finally:
+            sem.release()
+
+
+def slots(settings: Settings) -> Slots:
+    return Slots(
+        {"export": settings.max_concurrent_exports, "pdf": settings.max_concurrent_pdfs},
+        settings.busy_retry_after_seconds,
+    )
+
+
+def heavy(kind: str) -> Any:
+    """A route dependency holding one ``kind`` slot for the request (429 when none is free)."""
+
+    def hold(request: Request) -> Iterator[None]:
+        with request.app.state.slots.take(kind):
+            yield
+
+    return Depends(hold)

@@ -1,4 +1,5 @@
-"""Checks of codes against the lookup tables (industries, land uses, scopes)."""
+"""Checks of codes against the lookup tables (industries, land uses, scopes), and the
+versions a cached brochure depends on."""
 
 from __future__ import annotations
 
@@ -8,6 +9,19 @@ from sqlalchemy import Connection, text
 from sqlalchemy.orm import Session
 
 from landmatch import vocab
+
+
+def brochure_version(db: Session | Connection, code: str) -> tuple[str, int, int] | None:
+    """What a parcel's brochure depends on: the parcel's version and the data version (every
+    write bumps it: neighbours, zone, policies). None for no such parcel."""
+    row = db.execute(
+        text(
+            "SELECT p.version, (SELECT version FROM landmatch.data_state WHERE name = 'all') "
+            "FROM landmatch.parcel p WHERE p.code = :c AND p.deleted_at IS NULL"
+        ),
+        {"c": code},
+    ).first()
+    return None if row is None else (code, int(row[0]), int(row[1] or 0))
 
 
 def unknown_industries(db: Session | Connection, codes: Iterable[str]) -> list[str]:

@@ -9,6 +9,9 @@ import math
 import shutil
 import subprocess
 import tempfile
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
 from pathlib import Path
 from typing import Any
 
@@ -95,6 +98,46 @@ def brochure_html(
         today=(today or dt.date.today()).isoformat(),
         pdf_url=pdf_url,
     )
+
+
+class PdfCache:
+    """Printed brochures by (parcel code, parcel version, data version), least recently used
+    first out, bounded in bytes: a repeat request starts no Chromium."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self._items: OrderedDict[Hashable, bytes] = OrderedDict()
+        self._size = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable) -> bytes | None:
+        with self._lock:
+            data = self._items.get(key)
+            if data is not None:
+                self._items.move_to_end(key)
+            return data
+
+    def put(self, key: Hashable, data: bytes) -> None:
+        if len(data) > self.max_bytes:
+            return
+        with self._lock:
+            old = self._items.pop(key, None)
+            self._size -= len(old) if old else 0
+            self._items[key] = data
+            self._size += len(data)
+            while self._size > self.max_bytes:
+                _, dropped = self._items.popitem(last=False)
+                self._size -= len(dropped)
+
+    def fetch(self, key: Hashable | None, make: Callable[[], bytes]) -> bytes:
+        """The cached PDF, or ``make()``'s (kept for next time). ``key`` None: not cached."""
+        found = None if key is None else self.get(key)
+        if found is not None:
+            return found
+        data = make()
+        if key is not None:
+            self.put(key, data)
+        return data
 
 
 def chromium_path() -> str:

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Response
 from pydantic import Field
 
 from landmatch.api.deps import PrincipalDep, SessionDep
+from landmatch.api.limits import heavy
 from landmatch.api.routes.parcels import ParcelQuery, parse_bbox
 from landmatch.db.parcels import ParcelFilter
 from landmatch.inventory.exports import export_parcels
@@ -30,7 +31,10 @@ class ExportQuery(ParcelQuery):
     summary="Export parcels: geojson, gpkg, shp (zip), xlsx (熟地清单), txt (a zip of one TXT per 3° zone when the parcels span several)",
 )
 def parcels(
-    q: Annotated[ExportQuery, Query()], session: SessionDep, principal: PrincipalDep
+    q: Annotated[ExportQuery, Query()],
+    session: SessionDep,
+    principal: PrincipalDep,
+    _slot: Annotated[None, heavy("export")],
 ) -> Response:
     f = ParcelFilter(
         status=q.status.split(",") if q.status else None,

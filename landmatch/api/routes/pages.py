@@ -15,6 +15,7 @@ from landmatch.api.routes.workbench.common import StaffDep, login_url, safe_next
 from landmatch.auth import PUBLIC
 from landmatch.db import mapdata
 from landmatch.db.cards import extract_shapes, parcel_card
+from landmatch.db.lookups import brochure_version
 from landmatch.maps import brochure, builders
 from landmatch.maps.assets import VENDOR, app_static_dir, node_modules
 from landmatch.match.engine import get_run
@@ -106,10 +107,21 @@ def brochure_page(code: str, session: SessionDep, settings: SettingsDep) -> HTML
     return HTMLResponse(_brochure(session, settings, code, pdf=False))
 
 
+def _print(request: Request, session: SessionDep, settings: Settings, code: str) -> bytes:
+    html = _brochure(session, settings, code, True)  # 404 before taking a slot
+    with request.app.state.slots.take("pdf"):  # 429 when every PDF slot is busy
+        return brochure.html_to_pdf(html)
+
+
 @router.get("/parcels/{code}/brochure.pdf")
-def brochure_pdf(code: str, session: SessionDep, settings: SettingsDep) -> Response:
-    # Sync handler: runs in the thread pool while Chromium prints a temporary file.
-    data = brochure.html_to_pdf(_brochure(session, settings, code, True))
+def brochure_pdf(
+    code: str, request: Request, session: SessionDep, settings: SettingsDep
+) -> Response:
+    # Sync handler: runs in the thread pool while Chromium prints a temporary file. A repeat
+    # request for the same parcel and data version is served from the cache (no Chromium).
+    data = request.app.state.brochures.fetch(
+        brochure_version(session, code), lambda: _print(request, session, settings, code)
+    )
     return Response(
         data,
         media_type="application/pdf",
