@@ -385,6 +385,29 @@ def test_reflected_login_parameter_is_text(live_url: str, watched: Any) -> None:
     _check(w, shows_payload=False)
 
 
+def test_workbench_pages_with_planted_data(
+    live_url: str, watched: Any, planted: dict[str, Any]
+) -> None:
+    """Every parameterless workbench page, signed in as admin, with the payload planted."""
+    from landmatch.api.app import create_app
+    from landmatch.settings import load_settings
+
+    app = create_app(load_settings())
+    pages = sorted(
+        path
+        for path, route in api_routes(app)
+        if path.startswith("/workbench")
+        and "GET" in route.methods
+        and "{" not in path
+        and not path.startswith(NOT_PAGES)
+    )
+    assert "/workbench" in pages or "/workbench/" in pages, pages
+    for path in pages:
+        w = _open(watched, live_url + path, planted["cookie"])
+        _check(w, shows_payload=False)
+        w.page.context.close()
+
+
 # ---- the Content-Security-Policy header --------------------------------------------------------
 
 
