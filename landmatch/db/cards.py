@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from landmatch import vocab
 from landmatch.auth import Principal
+from landmatch.db.geometry import geojson_sql
 from landmatch.db.parcels import PUBLIC_WHERE, get_parcel
 from landmatch.db.values import json_row
 from landmatch.errors import NotFound
@@ -260,7 +261,8 @@ def extract_shapes(
     envelope = "ST_MakeEnvelope(:a, :b, :c2, :d, 4490)"
     neighbours = session.execute(
         text(
-            f"SELECT p.code, ST_AsGeoJSON(ST_Intersection(p.geom, {envelope}), 7) FROM landmatch.parcel p "
+            f"SELECT p.code, {geojson_sql(f'ST_Intersection(p.geom, {envelope})', 7)} "
+            "FROM landmatch.parcel p "
             f"WHERE p.geom && {envelope} AND p.code <> :c AND {where} LIMIT 400"
         ),
         env | {"c": code},
@@ -269,13 +271,13 @@ def extract_shapes(
     if zone_id is not None:
         zone = session.execute(
             text(
-                f"SELECT ST_AsGeoJSON(ST_Boundary(ST_Intersection(geom, {envelope})), 7) "
+                f"SELECT {geojson_sql(f'ST_Boundary(ST_Intersection(geom, {envelope}))', 7)} "
                 "FROM landmatch.dev_zone WHERE id = :z"
             ),
             env | {"z": zone_id},
         ).scalar()
     parcel = session.execute(
-        text("SELECT ST_AsGeoJSON(geom, 7) FROM landmatch.parcel WHERE code = :c"), {"c": code}
+        text(f"SELECT {geojson_sql('geom', 7)} FROM landmatch.parcel WHERE code = :c"), {"c": code}
     ).scalar_one()
     return {
         "bbox": [env["a"], env["b"], env["c2"], env["d"]],

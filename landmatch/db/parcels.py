@@ -10,6 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from landmatch.auth import Principal
+from landmatch.db.geometry import geojson_sql
 from landmatch.db.values import json_row
 from landmatch.errors import NotFound
 from landmatch.geo.measure import M2_PER_MU
@@ -116,7 +117,7 @@ def _select(principal: Principal) -> str:
         "z.code AS zone_code",
         "z.name AS zone_name",
         "a.name AS city_name",
-        "ST_AsGeoJSON(p.geom, 7) AS geometry",
+        f"{geojson_sql('p.geom', 7)} AS geometry",
     ]
     return ", ".join(parts)
 

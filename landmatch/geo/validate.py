@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 import shapely
@@ -19,6 +20,7 @@ from landmatch.errors import GeometryError
 from landmatch.geo.crs import HEBEI_BBOX
 
 Bbox = tuple[float, float, float, float]
+G = TypeVar("G", BaseGeometry, np.ndarray)  # one geometry, or an array of them
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +169,28 @@ def to_multipolygon(geom: BaseGeometry) -> MultiPolygon:
     if geom.geom_type == "GeometryCollection":
         return MultiPolygon(_polygon_parts(geom))
     raise GeometryError(f"几何类型为 {geom.geom_type}，无法转换为面（MultiPolygon）")
+
+
+def normalise_polygons(geoms: G) -> G:
+    """Polygonal geometries as every writer stores them and every output gives them:
+    repeated consecutive vertices removed, exterior rings counterclockwise and holes clockwise
+    (RFC 7946 §3.1.6, the OGC Simple Features convention). The point set is unchanged (same
+    area, same shape); other geometry types and ``None`` pass through.
+
+    The SQL twin, for geometries built in the database (unions, stored rows), is
+    ``ST_ForcePolygonCCW(ST_RemoveRepeatedPoints(g))`` (``landmatch.db.geometry``).
+
+    Examples
+    --------
+    >>> from shapely import Polygon
+    >>> cw = Polygon([(0, 0), (0, 1), (1, 1), (1, 1), (1, 0), (0, 0)])
+    >>> normalise_polygons(cw).wkt
+    'POLYGON ((0 0, 1 0, 1 1, 0 1, 0 0))'
+    >>> normalise_polygons(np.array([cw, None], dtype=object))[1] is None
+    True
+    """
+    out = shapely.remove_repeated_points(geoms, 0.0)
+    return shapely.orient_polygons(out, exterior_cw=False)  # type: ignore[no-any-return]
 
 
 def repair(geom: BaseGeometry) -> tuple[MultiPolygon, list[str]]:

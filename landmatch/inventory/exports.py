@@ -29,6 +29,7 @@ from landmatch.db.parcels import ParcelFilter, filter_sql
 from landmatch.errors import InvalidInput, NotFound
 from landmatch.geo.measure import M2_PER_HA, M2_PER_MU
 from landmatch.geo.txt import write_txt, write_txt_zones
+from landmatch.geo.validate import normalise_polygons
 from landmatch.inventory.fields import BY_NAME, FIELDS, SHP_NAMES
 from landmatch.spreadsheets import safe_cell
 
@@ -87,7 +88,8 @@ def fetch(
     )
     frame = frame[[n for n in _fields(principal)] + ["area_m2"]]
     geoms = shapely.from_wkb(np.array([bytes(r["wkb"]) for r in rows], dtype=object))
-    return frame, geoms
+    # Stored rows are normalised already; every format gets the guarantee all the same.
+    return frame, normalise_polygons(geoms)
 
 
 def _plain(v: Any) -> Any:

@@ -33,6 +33,7 @@ from landmatch.geo.crs import (
 from landmatch.geo.validate import (
     check_polygonal,
     looks_swapped_latlon,
+    normalise_polygons,
     repair,
     to_multipolygon,
     too_many_vertices,
@@ -591,7 +592,7 @@ def _check_geometry(geoms: np.ndarray, crs: CrsCode, fix: bool, c: _Collector) -
             c.reject([i], "geometry", text + hint)
     ok &= ~c.bad
     stored = to_storage_array(g[ok], crs)
-    out[ok] = _as_multipolygons(stored)
+    out[ok] = normalise_polygons(_as_multipolygons(stored))
     idx = np.flatnonzero(ok)
     # Where is it? China, then Hebei (with a hint for swapped axes).
     b = shapely.bounds(stored) if len(stored) else np.zeros((0, 4))

@@ -17,6 +17,7 @@ from shapely.geometry import shape
 
 from landmatch import vocab
 from landmatch.geo.measure import M2_PER_MU
+from landmatch.geo.validate import normalise_polygons
 from landmatch.maps.assets import localise_folium
 from landmatch.maps.elements import AppInit, panel
 from landmatch.maps.styles import (
@@ -357,8 +358,10 @@ def match_sites(response: dict[str, Any], top: int = MATCH_TOP_INLINE) -> list[d
                 "days_to_start": tts.get("days") if isinstance(tts, dict) else tts,
                 "lat": label_point.y,
                 "lon": label_point.x,
-                "geometry": geom.__geo_interface__,
-                "outline": geom.buffer(0).__geo_interface__ if is_assembly else None,
+                "geometry": normalise_polygons(geom).__geo_interface__,
+                "outline": normalise_polygons(geom.buffer(0)).__geo_interface__
+                if is_assembly
+                else None,
             }
         )
     return sites

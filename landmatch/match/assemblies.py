@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from landmatch.db.geometry import geojson_sql
 from landmatch.match.requirements import CRITERIA, Requirement
 from landmatch.match.scores import combine
 
@@ -128,7 +129,7 @@ def assembly_geometry(session: Session, ids: list[int]) -> dict[str, Any]:
 
     g = session.execute(
         text(
-            "SELECT ST_AsGeoJSON(ST_Multi(ST_Union(geom)), 7) FROM landmatch.parcel "
+            f"SELECT {geojson_sql('ST_Multi(ST_Union(geom))', 7)} FROM landmatch.parcel "
             "WHERE id = ANY(:ids)"
         ),
         {"ids": ids},

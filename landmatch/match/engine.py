@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from landmatch import vocab
 from landmatch.auth import Principal
+from landmatch.db.geometry import geojson_sql
 from landmatch.db.parcels import INTERNAL_COLUMNS, PUBLIC_COLUMNS
 from landmatch.db.values import json_value
 from landmatch.errors import InvalidInput, NotFound, UnprocessableInput
@@ -140,7 +141,7 @@ def _detail_sql(public: bool) -> str:
         f"SELECT p.id AS _id, {', '.join(parts)}, {dists}, f.excluded AS _excluded, "
         "f.constraint_hits AS _hits, (f.parcel_id IS NOT NULL) AS _has_facts, "
         "COALESCE(p.zone_id, f.zone_id) AS _zone_id, a.name AS city_name, "
-        "ST_AsGeoJSON(p.geom, 7) AS _geometry "
+        f"{geojson_sql('p.geom', 7)} AS _geometry "
         "FROM landmatch.parcel p LEFT JOIN landmatch.parcel_fact f ON f.parcel_id = p.id "
         "LEFT JOIN landmatch.admin_division a ON a.code = p.city_code WHERE p.id = ANY(:ids)"
     )

@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from landmatch.db.geometry import geojson_sql
 from landmatch.errors import NotFound
 from landmatch.ogc import cache
 from landmatch.ogc import crs as ogc_crs
@@ -39,10 +40,8 @@ def _geometry_sql(coll: Collection, c: ogc_crs.OgcCrs) -> str:
         g = f"ST_Transform({a}.geom, {c.srid:d})"
     else:
         g = f"{a}.geom"
-    if c.flip:
-        g = f"ST_FlipCoordinates({g})"
     digits = 3 if c.transform else 7
-    return f"coalesce(ST_AsGeoJSON({g}, {digits}, 0), 'null')"
+    return f"coalesce({geojson_sql(g, digits, flip=c.flip, options=0)}, 'null')"
 
 
 def _props_sql(props: tuple[Prop, ...]) -> str:

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from landmatch import vocab
 from landmatch.auth import Principal
 from landmatch.db.engine import audited
+from landmatch.db.geometry import geojson_sql
 from landmatch.db.locking import check_version, lock_row, require_if_match
 from landmatch.errors import InvalidInput, NotFound, UnprocessableInput
 from landmatch.reflayers import coverage, facts, scope
@@ -395,7 +396,7 @@ def list_records(session: Session, layer: str) -> list[dict[str, Any]]:
     cols = [c for c in FIELDS[layer]]
     rows = session.execute(
         text(
-            f"SELECT {', '.join(cols)}, version, updated_at, ST_AsGeoJSON(geom, 6) AS geometry "
+            f"SELECT {', '.join(cols)}, version, updated_at, {geojson_sql('geom', 6)} AS geometry "
             f"FROM landmatch.{layer} ORDER BY code"
         )
     ).mappings()

@@ -22,6 +22,7 @@ from landmatch.geo.validate import (
     check_in_bbox,
     check_polygonal,
     looks_swapped_latlon,
+    normalise_polygons,
     repair,
     too_many_vertices,
 )
@@ -104,7 +105,7 @@ def polygon_for_storage(geom: BaseGeometry | None, row: int) -> tuple[BaseGeomet
     if outside:
         raise GeometryError(f"{_where(row)}：{outside.message_zh}")
     fixed, warnings = repair(geom)
-    return fixed, [f"{_where(row)}：{w}" for w in warnings]
+    return normalise_polygons(fixed), [f"{_where(row)}：{w}" for w in warnings]
 
 
 def point_for_storage(geom: BaseGeometry | None, row: int) -> BaseGeometry:

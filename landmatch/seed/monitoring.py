@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from landmatch import vocab
 from landmatch.auth import Principal
+from landmatch.db.geometry import normalised_sql
 from landmatch.db.locking import ANY
 from landmatch.monitoring import cases
 
@@ -32,7 +33,7 @@ class MonitoringSeed:
 
 def seed_batches(conn: Connection, limit: int = 12) -> int:
     return conn.execute(
-        text("""
+        text(f"""
         WITH pick AS (
           SELECT approval_batch AS name
             FROM landmatch.parcel
@@ -46,7 +47,7 @@ def seed_batches(conn: Connection, limit: int = 12) -> int:
           SELECT approval_batch AS name, min(approval_date) AS approval_date,
                  min(approval_doc_no) AS doc_no, min(city_code) AS city_code,
                  min(county_code) AS county_code, count(*) AS n,
-                 ST_Multi(ST_Union(geom)) AS geom
+                 {normalised_sql("ST_Multi(ST_Union(geom))")} AS geom
             FROM landmatch.parcel
            WHERE deleted_at IS NULL AND status <> 'withdrawn'
              AND approval_batch IN (SELECT name FROM pick)

@@ -19,6 +19,7 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from landmatch.geo.measure import M2_PER_MU
+from landmatch.geo.validate import normalise_polygons
 from landmatch.seed.profiles import CITY_PROFILES, CONTACT_SURNAMES, ROAD_NAMES
 
 CELL_LAT = 0.0018  # ≈ 200 m
@@ -174,7 +175,8 @@ def place_parcels(
             ],
             axis=1,
         )
-        polys = shapely.polygons(np.round(ring, 7))
+        # Uncut rectangles repeat their north-east corner: stored without it (hygiene).
+        polys = normalise_polygons(shapely.polygons(np.round(ring, 7)))
         pi, ci_ = county_tree.query(polys, predicate="within")
         inside = np.full(idx.size, -1)
         inside[pi] = ci_

@@ -17,6 +17,7 @@ from landmatch import vocab
 from landmatch.db.bulk import copy_rows, indexes_dropped, triggers_disabled, tune_bulk
 from landmatch.db.facts import refresh_facts
 from landmatch.errors import Conflict
+from landmatch.geo.validate import normalise_polygons
 from landmatch.layers import read_layer
 from landmatch.reflayers.scope import cities_reached, home_city
 from landmatch.seed import parcels as gen
@@ -130,6 +131,7 @@ def load_admin(conn: Connection) -> int:
         geom = r.geometry
         if geom.geom_type == "Polygon":
             geom = MultiPolygon([geom])
+        geom = normalise_polygons(geom)
         rows.append(
             (
                 r.code,
@@ -331,7 +333,9 @@ def seed(
         vals = ", ".join(f"CAST(:{k} AS jsonb)" if k == "conditions" else f":{k}" for k in p)
         conn.execute(text(f"INSERT INTO landmatch.policy ({cols}) VALUES ({vals})"), p)
 
-    areas = [_ellipse(lon, lat, a, b, rot) for *_, lon, lat, a, b, rot in CONSTRAINTS]
+    areas = [
+        normalise_polygons(_ellipse(lon, lat, a, b, rot)) for *_, lon, lat, a, b, rot in CONSTRAINTS
+    ]
     for (code, name, kind, sev, *_), geom, reached in zip(
         CONSTRAINTS, areas, cities_reached(conn, areas), strict=True
     ):

@@ -13,6 +13,7 @@ from shapely.geometry.base import BaseGeometry
 
 from landmatch import vocab
 from landmatch.dates import add_years
+from landmatch.geo.validate import normalise_polygons
 
 KM_PER_DEG_LAT = 110.95
 
@@ -136,7 +137,7 @@ def build_zones(
                 city_code=city or county_city,
                 level=level,
                 kind=kind,
-                geom=MultiPolygon([clipped]),
+                geom=normalise_polygons(MultiPolygon([clipped])),
                 leading_industries=pick,
                 approximate=approximate,
                 source=source,

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from landmatch import vocab
 from landmatch.auth import Principal
 from landmatch.db.engine import audited
+from landmatch.db.geometry import geojson_sql
 from landmatch.db.locking import check_version, lock_row, require_if_match
 from landmatch.db.lookups import unknown_industries
 from landmatch.errors import Conflict, Forbidden, NotFound, UnprocessableInput
@@ -84,7 +85,7 @@ def _view(
     if geometry:
         out["geometry"] = json.loads(
             session.execute(
-                text("SELECT ST_AsGeoJSON(geom, 7) FROM landmatch.dev_zone WHERE id = :i"),
+                text(f"SELECT {geojson_sql('geom', 7)} FROM landmatch.dev_zone WHERE id = :i"),
                 {"i": row["id"]},
             ).scalar_one()
         )
