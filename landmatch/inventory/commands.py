@@ -135,6 +135,9 @@ def import_cmd(
             drain(engine, progress=lambda done, total: progress("settle", done, total))
             out["derived"] = "settled"
     _print_report(out, report)
+    if out["rejected"]:
+        # A dry run that the real import would refuse fails as the real import would.
+        raise typer.Exit(2)
 
 
 def _print_report(out: dict, path: Path | None) -> None:  # type: ignore[type-arg]

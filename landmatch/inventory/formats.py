@@ -7,6 +7,7 @@ content says nothing (plain text), the extension decides.
 
 from __future__ import annotations
 
+import codecs
 import io
 import zipfile
 
@@ -37,6 +38,53 @@ _OFFICE = "office"  # a Word/PowerPoint (OOXML) document: a zip, but not a workb
 _OLD_OFFICE = "ole2"
 
 
+_BOMS = (  # longest first: the UTF-32 LE mark starts with the UTF-16 LE one
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+
+
+def text_encoding(data: bytes) -> str | None:
+    """The Unicode encoding a text shows by its byte-order mark, or (without one) by the zero
+    bytes UTF-16 gives ASCII characters; None for anything else (UTF-8 without BOM, GBK …).
+
+    Examples
+    --------
+    >>> text_encoding('{"a": 1}'.encode("utf-16")), text_encoding('{"a"'.encode("utf-16-le"))
+    ('utf-16', 'utf-16-le')
+    >>> text_encoding(b'\\xef\\xbb\\xbf{}'), text_encoding(b'{}') is None
+    ('utf-8-sig', True)
+    """
+    for bom, codec in _BOMS:
+        if data.startswith(bom):
+            return codec
+    head = data[:4]
+    if len(head) == 4 and head[1] == head[3] == 0 and head[0] and head[2]:
+        return "utf-16-le"
+    if len(head) == 4 and head[0] == head[2] == 0 and head[1] and head[3]:
+        return "utf-16-be"
+    return None
+
+
+def utf8_json(data: bytes) -> bytes:
+    """JSON text as UTF-8 without a byte-order mark (RFC 8259), whatever Unicode encoding the
+    file was saved in (Windows tools write a BOM, or UTF-16); other bytes are returned as they
+    are. Raises :class:`FormatError` when the marked encoding does not decode."""
+    codec = text_encoding(data)
+    if codec is None:
+        return data
+    try:
+        return data.decode(codec).encode("utf-8")
+    except UnicodeDecodeError:
+        raise FormatError(
+            f"文件以 {codec.upper().removesuffix('-SIG')} 编码标记开头，但内容无法按该编码解码；"
+            "文件可能已损坏"
+        ) from None
+
+
 def sniff(data: bytes) -> str | None:
     """The format the content shows, or ``None`` when it shows none (plain text, damage).
 
@@ -64,7 +112,12 @@ def sniff(data: bytes) -> str | None:
         if any(n.endswith(".shp") for n in names):
             return "shp"
         return _OFFICE if ooxml else None
-    if data.removeprefix(b"\xef\xbb\xbf").lstrip()[:1] == b"{":
+    codec = text_encoding(data)
+    if codec is not None:
+        start = data[:64].decode(codec, errors="ignore")
+        if start.lstrip()[:1] == "{":
+            return "geojson"
+    elif data.lstrip()[:1] == b"{":
         return "geojson"
     return None
 

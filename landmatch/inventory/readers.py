@@ -7,10 +7,12 @@ are unpacked defensively (size, ratio, entry count, paths, links).
 
 from __future__ import annotations
 
+import csv
 import io
-import re
+import json
 import stat
 import tempfile
+import warnings
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -33,9 +35,10 @@ from landmatch.geo.crs import (
     parse_crs,
 )
 from landmatch.geo.dbf import cpg_encoding, dbf_encoding
+from landmatch.geo.messages import csv_zh, gdal_zh, geos_zh, json_zh
 from landmatch.geo.txt import parse_txt
 from landmatch.inventory import fields as F
-from landmatch.inventory.formats import detect_format
+from landmatch.inventory.formats import detect_format, utf8_json
 
 MAX_ZIP_ENTRIES = 200
 MAX_ZIP_RATIO = 100  # uncompressed / compressed, per entry above 1 MB
@@ -219,7 +222,7 @@ def _read_ogr(
         layers = pyogrio.list_layers(path)
     except Exception as exc:  # noqa: BLE001 - GDAL's own error text
         raise FormatError(
-            f"无法读取 {label} 文件（文件损坏或格式不符）：{_gdal_message(exc, path, shown, label)}"
+            f"无法读取 {label} 文件（文件损坏或格式不符）：{_gdal_message(exc, shown, label)}"
         ) from None
     if len(layers) == 0:
         raise FormatError("文件中没有图层")
@@ -239,7 +242,7 @@ def _read_ogr(
         ) from None
     except Exception as exc:  # noqa: BLE001
         raise FormatError(
-            f"无法读取 {label} 文件（文件损坏或格式不符）：{_gdal_message(exc, path, shown, label)}"
+            f"无法读取 {label} 文件（文件损坏或格式不符）：{_gdal_message(exc, shown, label)}"
         ) from None
     _check_rows(len(df), opts)
     geoms = np.asarray(
@@ -271,21 +274,11 @@ def _read_frame(path: Path, fmt: str, encoding: str | None) -> Any:
     return pyogrio.read_dataframe(path, encoding=encoding, fid_as_index=False)
 
 
-_GDAL_HINT = re.compile(r"\s*;?\s*It might help to specify the correct driver explicitly.*$")
-_TEMP_DIR = re.compile(re.escape(tempfile.gettempdir()) + r"/lm-import-[^/\s'\"]*/?")
-
-
-def _gdal_message(exc: Exception, path: Path, shown: str, label: str) -> str:
-    """GDAL's error text for the user: the server's temp path replaced by the user's file name
-    (``x.gpkg``; ``x.zip/p.dbf`` for a member of a zip), GDAL's hint for developers dropped."""
+def _gdal_message(exc: Exception, shown: str, label: str) -> str:
+    """GDAL's error about a server temp file, in Chinese, naming the user's file ``shown``
+    (``x.gpkg``; ``x.zip/p.shp`` for a member of a zip)."""
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    if "not recognized as being in a supported file format" in text:
-        return f"“{shown}”不是可识别的 {label} 文件"
-    text = _GDAL_HINT.sub("", text)
-    text = text.replace(str(path), shown)
-    folder = shown.rsplit("/", 1)[0] + "/" if "/" in shown else ""
-    text = text.replace(str(path.parent) + "/", folder).replace(str(path.parent), folder)
-    return _TEMP_DIR.sub(folder, text)[:300]
+    return gdal_zh(text, shown, label)
 
 
 def _read_shapefile_zip(data: bytes, filename: str, tmp: Path, opts: ReadOptions) -> Source:
@@ -362,14 +355,13 @@ def _geometry_columns(frame: pd.DataFrame, opts: ReadOptions) -> Source:
             try:
                 geoms[i] = shapely.from_wkt(str(t))
             except Exception as exc:  # noqa: BLE001 - GEOS parse error
-                msg = str(exc).split(":")[-1].strip()[:120]
-                zh = "环未闭合" if "closed" in msg else "格式错误"
+                zh = geos_zh(str(exc)) or "格式错误"
                 problems.append(
                     {
                         "row": int(frame.index[i]),
                         "code": None,
                         "field": "geometry",
-                        "reason": f"WKT 无法解析（{zh}：{msg}）",
+                        "reason": f"WKT 无法解析：{zh}",
                     }
                 )
         frame = frame.drop(columns=wkt)
@@ -405,16 +397,38 @@ def _geometry_columns(frame: pd.DataFrame, opts: ReadOptions) -> Source:
 def _read_csv(data: bytes, opts: ReadOptions) -> Source:
     text = decode_text(data, opts.encoding)
     try:
-        frame = pd.read_csv(
-            io.StringIO(text), dtype=str, keep_default_na=False, skipinitialspace=True
-        )
+        with warnings.catch_warnings():
+            # A row longer than the header: pandas would drop its tail (or, without
+            # index_col=False, shift every column by one) with only a warning.
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            frame = pd.read_csv(
+                io.StringIO(text),
+                dtype=str,
+                keep_default_na=False,
+                skipinitialspace=True,
+                index_col=False,
+            )
+    except pd.errors.ParserWarning:
+        raise FormatError(f"CSV 格式错误：{_long_row(text)}") from None
     except Exception as exc:  # noqa: BLE001 - pandas parser errors
-        raise FormatError(f"CSV 格式错误：{str(exc).splitlines()[0][:200]}") from None
+        raise FormatError(f"CSV 格式错误：{csv_zh(str(exc))}") from None
     _check_rows(len(frame), opts)
     frame.index = np.arange(2, len(frame) + 2)  # spreadsheet row numbers (header is row 1)
     src = _geometry_columns(frame, opts)
     src.format = "csv"
     return src
+
+
+def _long_row(text: str) -> str:
+    """Which row of a CSV has more columns than its header."""
+    rows = csv.reader(io.StringIO(text))
+    width = len(next(rows, []))
+    for line, row in enumerate(rows, start=2):
+        if len(row) > width:
+            return (
+                f"第 {line} 行有 {len(row)} 列，而表头只有 {width} 列（文本中的逗号是否未加引号？）"
+            )
+    return "有的行比表头的列多"
 
 
 def _read_xlsx(data: bytes, tmp: Path, opts: ReadOptions) -> Source:
@@ -494,16 +508,15 @@ def _read(data: bytes, filename: str, fmt: str, opts: ReadOptions) -> Source:
             return _read_shapefile_zip(data, filename, tmp, opts)
         suffix = ".gpkg" if fmt == "gpkg" else ".geojson"
         path = tmp / f"upload{suffix}"
-        path.write_bytes(data)
         if fmt == "geojson":
+            data = utf8_json(data)  # a BOM, or UTF-16 as Windows tools save it
             try:
-                import json
-
                 json.loads(decode_text(data, "utf-8"))
             except ValueError as exc:
-                raise FormatError(f"GeoJSON 不是有效的 JSON：{str(exc)[:200]}") from None
+                raise FormatError(f"GeoJSON 不是有效的 JSON：{json_zh(exc)}") from None
             except RecursionError:
                 raise FormatError("GeoJSON 嵌套层级过深，不是有效的要素文件") from None
+        path.write_bytes(data)
         return _read_ogr(path, fmt, opts, filename)
 
 

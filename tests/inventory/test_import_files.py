@@ -105,7 +105,7 @@ def test_cli_import_with_code_prefix(tmp_path, engine, settings, monkeypatch):  
         {"row": EXAMPLE_HEADER_LINE, "code": "SJZ-2024-1", "action": "created"}
     ]
     r = CliRunner().invoke(app, ["import", str(f), "--dry-run", "--report", str(out)])
-    assert r.exit_code == 0 and "拒绝" in r.output  # a dry run reports rejections
+    assert r.exit_code == 2 and "拒绝" in r.output  # a dry run reports rejections, exits 2
     [rejected] = json.loads(out.read_text())["rejected"]
     assert rejected["row"] == EXAMPLE_HEADER_LINE
     assert "请用 --code-prefix 指定前缀" in rejected["reason"]
@@ -409,18 +409,24 @@ def test_gdal_messages_name_the_users_file(client, tokens, fingerprint, name, da
 
 
 def test_gdal_message_paths_are_replaced():  # type: ignore[no-untyped-def]
+    """GDAL's text names the server's temp files; the user reads Chinese naming their file."""
     from landmatch.inventory.readers import _gdal_message
 
     tmp = Path(tempfile.gettempdir()) / "lm-import-abc123"
     exc = RuntimeError(f"sqlite3_open({tmp}/upload.gpkg) failed: {tmp}/upload.gpkg-wal locked")
     assert (
-        _gdal_message(exc, tmp / "upload.gpkg", "地块.gpkg", "GeoPackage")
-        == "sqlite3_open(地块.gpkg) failed: 地块.gpkg-wal locked"
+        _gdal_message(exc, "地块.gpkg", "GeoPackage")
+        == "“地块.gpkg”已损坏或不完整（数据库文件损坏）"
     )
-    exc = RuntimeError(f"Failed to open {tmp}/p.dbf; at {tmp}")
+    exc = RuntimeError(f"Unable to open {tmp}/p.shx or {tmp}/p.SHX. Set SHAPE_RESTORE_SHX")
     assert (
-        _gdal_message(exc, tmp / "p.shp", "x.zip/p.shp", "Shapefile")
-        == "Failed to open x.zip/p.dbf; at x.zip/"
+        _gdal_message(exc, "x.zip/p.shp", "Shapefile")
+        == "“x.zip/p.shp”缺少索引文件 .shx 或它已损坏"
+    )
+    exc = RuntimeError(f"Something new at {tmp}/p.dbf")
+    assert (
+        _gdal_message(exc, "x.zip/p.shp", "Shapefile")
+        == "“x.zip/p.shp”已损坏或不是有效的 Shapefile 文件"
     )
 
 

@@ -1,0 +1,153 @@
+"""Imports of files as Hebei offices send them (issue #16, items 3–9): survey TXT without 用途,
+old land-use codes, every problem of a row at once, the bureau's Excel 清单, Chinese parcel
+codes, what the import decided, rollback, dry-run exit codes, BOM/UTF-16 GeoJSON and Chinese
+messages. The files are made in the tests (tests/data/office_files.py)."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import zipfile
+
+import geopandas as gpd
+import pytest
+import shapely
+from typer.testing import CliRunner
+
+from landmatch.auth import Principal
+from landmatch.cli import app
+from landmatch.errors import UnprocessableInput
+from landmatch.inventory.imports import ImportOptions, run_import
+from tests.data import office_files as office
+from tests.inventory.conftest import feature, geojson_bytes, post_import
+
+ADMIN = Principal(name="tester", role="admin")
+
+
+def _dry(session, data: bytes, name: str, **opts):  # type: ignore[no-untyped-def]
+    """A dry-run report; a rejected import's report (the same shape) when rows are refused."""
+    try:
+        return run_import(
+            session.connection(), data, name, ADMIN, ImportOptions(dry_run=True, **opts)
+        )
+    except UnprocessableInput as exc:
+        assert isinstance(exc.detail, dict), exc.message
+        return exc.detail
+
+
+# --------------------------------------------------------------------------- item 9
+
+
+def test_cli_dry_run_exits_2_when_a_row_would_be_rejected(tmp_path, engine, settings, monkeypatch):  # type: ignore[no-untyped-def]
+    from landmatch.settings import get_settings
+
+    monkeypatch.setenv("LANDMATCH_DATABASE_URL", settings.database_url)
+    get_settings.cache_clear()
+    good = tmp_path / "good.geojson"
+    good.write_bytes(geojson_bytes(feature("CLI-DRY-1")))
+    bad = tmp_path / "bad.geojson"
+    bad.write_bytes(geojson_bytes(feature("CLI-DRY-2"), feature("CLI-DRY-3", status="乱填")))
+    ok = CliRunner().invoke(app, ["import", str(good), "--dry-run"])
+    assert ok.exit_code == 0, ok.output
+    refused = CliRunner().invoke(app, ["import", str(bad), "--dry-run"])
+    assert refused.exit_code == 2, refused.output
+    assert "试运行" in refused.output and "乱填" in refused.output
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16", "utf-16-le", "utf-16-be"])
+def test_geojson_with_bom_or_in_utf16_is_read(session, encoding):  # type: ignore[no-untyped-def]
+    data = office.geojson([feature("BOM-001", name="带BOM的地块")], encoding=encoding)
+    rep = _dry(session, data, "windows.geojson")
+    assert rep["totals"]["created"] == 1, rep
+    assert rep["format"] == "geojson"
+
+
+def _gpkg() -> bytes:
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "p.gpkg"
+        gdf = gpd.GeoDataFrame(
+            {"地块编号": ["GP-1"]}, geometry=[shapely.box(114.5, 38.0, 114.51, 38.01)], crs=4490
+        )
+        gdf.to_file(path, engine="pyogrio")
+        return path.read_bytes()
+
+
+def _corrupt_shp_zip() -> bytes:
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as d:
+        gdf = gpd.GeoDataFrame(
+            {"code": ["SHP-1"]}, geometry=[shapely.box(114.5, 38.0, 114.51, 38.01)], crs=4490
+        )
+        gdf.to_file(Path(d) / "p.shp", engine="pyogrio")
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w") as zf:
+            for p in sorted(Path(d).iterdir()):
+                data = p.read_bytes()
+                zf.writestr(p.name, data[:60] if p.suffix == ".shp" else data)
+        return buf.getvalue()
+
+
+OPEN_RING = {
+    "type": "Feature",
+    "properties": {"地块编号": "RING-1"},
+    "geometry": {
+        "type": "Polygon",
+        "coordinates": [[[114.5, 38.0], [114.51, 38.0], [114.5, 38.01], [114.49, 38.0]]],
+    },
+}
+# Words a Chinese message may contain: format names, file names, codes.
+ALLOWED_WORDS = {
+    "GeoJSON",
+    "GeoPackage",
+    "Shapefile",
+    "JSON",
+    "CSV",
+    "WKT",
+    "Excel",
+    "xlsx",
+    "shp",
+    "shx",
+    "dbf",
+    "UTF",
+    "BOM",
+    "EPSG",
+    "gpkg",
+    "geojson",
+    "csv",
+    "zip",
+}
+
+
+@pytest.mark.parametrize(
+    ("name", "make"),
+    [
+        ("地块.gpkg", lambda: _gpkg()[:3000]),
+        ("地块.gpkg", lambda: _gpkg()[:100] + b"\0" * 4000),
+        ("地块.zip", _corrupt_shp_zip),
+        (
+            "地块.geojson",
+            lambda: json.dumps({"type": "FeatureCollection", "features": [OPEN_RING]}).encode(),
+        ),
+        ("地块.geojson", lambda: b'{"type": "FeatureCollection", "features": [,]}'),
+        ("地块.geojson", lambda: b'{"type": "FeatureCollection"} trailing'),
+        ("地块.csv", lambda: "地块编号,地块名称\nA-1,一,多余\n".encode()),
+        ("地块.csv", lambda: '地块编号,WKT\nW-1,"POLYGON((114.5 38, 114.6 38, 114.6"\n'.encode()),
+    ],
+)
+def test_parser_and_gdal_messages_are_in_chinese(client, tokens, fingerprint, name, make):  # type: ignore[no-untyped-def]
+    before = fingerprint()
+    r = post_import(client, tokens["admin"], name, make())
+    assert r.status_code == 422, r.text
+    body = r.json()
+    report = body.get("errors") if isinstance(body.get("errors"), dict) else {}
+    messages = [body["detail"], *(p["reason"] for p in report.get("rejected", []))]
+    text = " ".join(messages).replace(name, "")
+    words = set(re.findall(r"[A-Za-z]{3,}", text)) - ALLOWED_WORDS
+    assert not words, text
+    assert fingerprint() == before
