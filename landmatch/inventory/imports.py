@@ -392,11 +392,42 @@ def _num(v: Any) -> Any:
         return v
 
 
+# What refers to a parcel and would go with it (ON DELETE CASCADE): work done since the import.
+_USES = (
+    ("landmatch.reservation", "预留"),
+    ("landmatch.disposal_case", "处置案件"),
+)
+
+
+def _refuse_used(conn: Connection, parcel_ids: list[int]) -> None:
+    """Refuse to undo the creation of parcels that were reserved or given a case since."""
+    if not parcel_ids:
+        return
+    used = conn.execute(
+        text(
+            " UNION ALL ".join(
+                f"SELECT p.code, '{what}' FROM {table} t JOIN landmatch.parcel p "
+                "ON p.id = t.parcel_id WHERE t.parcel_id = ANY(:ids)"
+                for table, what in _USES
+            )
+            + " ORDER BY 1"
+        ),
+        {"ids": parcel_ids},
+    ).all()
+    if used:
+        listed = "、".join(f"{code}（{what}）" for code, what in used[:20])
+        raise Conflict(
+            f"以下地块在导入后已被使用，不能整体撤销：{listed}",
+            detail=[{"code": code, "reason": f"导入后已有{what}"} for code, what in used],
+        )
+
+
 def rollback_import(
     conn: Connection, import_id: int, principal: Principal, reason: str | None = None
 ) -> dict[str, Any]:
-    """Undo a whole import in one step: parcels it created are (soft) deleted, parcels it
-    changed go back to their previous version. Refused when a parcel changed since."""
+    """Undo a whole import in one step: parcels it created are deleted (their codes free
+    again, their history kept), parcels it changed go back to their previous version. Refused
+    when a parcel changed, or a created one was reserved or given a case, since."""
     require_editor(principal)
     batch = conn.execute(
         text("SELECT status FROM landmatch.import_batch WHERE id = :id"), {"id": import_id}
@@ -424,15 +455,20 @@ def rollback_import(
         raise Forbidden("该批次含有超出本账号城市范围的地块，无权撤销")
     created = [r[0] for r in rows if r[2] == "insert"]
     changed = [(r[0], r[1]) for r in rows if r[2] != "insert"]
+    _refuse_used(conn, created)
     why = reason or f"撤销导入 #{import_id}"
     with audited(conn, principal.actor, why):  # type: ignore[arg-type]
         if created:
+            # The parcels the import created go, and their codes are free again: a later
+            # import of one creates a new parcel (not a restore of this one with fields the
+            # new file never had). Their history stays in parcel_version, the last state in a
+            # 'delete' version (migration 0010_write_path).
             conn.execute(
-                text(
-                    "UPDATE landmatch.parcel SET deleted_at = now(), import_id = NULL "
-                    "WHERE id = ANY(:ids) AND deleted_at IS NULL"
-                ),
+                text("DELETE FROM landmatch.parcel_dirty WHERE parcel_id = ANY(:ids)"),
                 {"ids": created},
+            )
+            conn.execute(
+                text("DELETE FROM landmatch.parcel WHERE id = ANY(:ids)"), {"ids": created}
             )
         previous: Sequence[int] = []
         if changed:

@@ -151,3 +151,90 @@ def test_parser_and_gdal_messages_are_in_chinese(client, tokens, fingerprint, na
     words = set(re.findall(r"[A-Za-z]{3,}", text)) - ALLOWED_WORDS
     assert not words, text
     assert fingerprint() == before
+
+
+# --------------------------------------------------------------------------- item 8
+
+
+def test_rollback_frees_the_codes_it_created(session):  # type: ignore[no-untyped-def]
+    from sqlalchemy import text
+
+    from landmatch.inventory.imports import rollback_import
+
+    conn = session.connection()
+    first = run_import(
+        conn,
+        geojson_bytes(feature("RB-NEW-1", notes="第一次导入的备注", far_max=2.0)),
+        "first.geojson",
+        ADMIN,
+        ImportOptions(),
+    )
+    old_id = conn.execute(text("SELECT id FROM landmatch.parcel WHERE code = 'RB-NEW-1'")).scalar()
+    rollback_import(conn, first["import_id"], ADMIN)
+    again = run_import(
+        conn, geojson_bytes(feature("RB-NEW-1")), "again.geojson", ADMIN, ImportOptions()
+    )
+    assert again["totals"]["created"] == 1 and again["rows"][0]["action"] == "created"
+    row = conn.execute(
+        text("SELECT id, version, notes, far_max FROM landmatch.parcel WHERE code = 'RB-NEW-1'")
+    ).one()
+    assert row.id != old_id and row.version == 1
+    assert row.notes is None and row.far_max is None  # nothing of the rolled-back file
+    # The rolled-back parcel's history is kept: inserted, then deleted by the rollback.
+    ops = conn.execute(
+        text(
+            "SELECT op, row ->> 'notes' FROM landmatch.parcel_version_full "
+            "WHERE parcel_id = :p ORDER BY version, id"
+        ),
+        {"p": old_id},
+    ).all()
+    assert [tuple(o) for o in ops] == [
+        ("insert", "第一次导入的备注"),
+        ("delete", "第一次导入的备注"),
+    ]
+
+
+def test_rollback_refused_when_a_created_parcel_was_reserved(session):  # type: ignore[no-untyped-def]
+    from sqlalchemy import text
+
+    from landmatch.errors import Conflict
+    from landmatch.inventory.imports import rollback_import
+
+    conn = session.connection()
+    rep = run_import(conn, geojson_bytes(feature("RB-RES-1")), "r.geojson", ADMIN, ImportOptions())
+    project = conn.execute(
+        text(
+            "INSERT INTO landmatch.project (name, requirement) "
+            "VALUES ('汽车零部件项目', '{}'::jsonb) RETURNING id"
+        )
+    ).scalar()
+    conn.execute(
+        text(
+            "INSERT INTO landmatch.reservation (parcel_id, project_id, reserved_by) "
+            "SELECT id, :pr, 'promoter' FROM landmatch.parcel WHERE code = 'RB-RES-1'"
+        ),
+        {"pr": project},
+    )
+    with pytest.raises(Conflict) as info:
+        rollback_import(conn, rep["import_id"], ADMIN)
+    assert "RB-RES-1（预留）" in info.value.message
+    assert (
+        conn.execute(
+            text(
+                "SELECT count(*) FROM landmatch.reservation r JOIN landmatch.parcel p "
+                "ON p.id = r.parcel_id WHERE p.code = 'RB-RES-1'"
+            )
+        ).scalar()
+        == 1
+    )
+
+
+def test_csv_row_longer_than_its_header_is_refused_not_shifted(session):  # type: ignore[no-untyped-def]
+    from landmatch.errors import FormatError
+
+    data = (
+        f'地块编号,地块名称,用途,WKT\nCSV-1,一号,100102,"{office.square_wkt(114.5, 38.04)}",多余\n'
+    )
+    with pytest.raises(FormatError) as info:
+        _dry(session, data.encode(), "a.csv")
+    assert "第 2 行有 5 列，而表头只有 4 列" in info.value.message
