@@ -34,6 +34,7 @@ from landmatch.inventory.validate import (
     Regions,
     check_frame,
     flattened_note,
+    order_problems,
     repeated_codes,
     to_storage_array,
 )
@@ -215,6 +216,7 @@ def run_import(
             raise clash from None
         raise
     notes = [flattened_note(flattened)] if flattened else []
+    problems = order_problems(problems, frame.index)
     report = _report(
         filename,
         src,

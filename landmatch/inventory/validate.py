@@ -38,10 +38,11 @@ from landmatch.geo.validate import (
     to_multipolygon,
     too_many_vertices,
 )
-from landmatch.inventory.fields import BY_NAME, Field, code_for
+from landmatch.inventory.fields import BY_NAME, FIELDS, Field, code_for
 from landmatch.settings import get_settings
 
 AREA_TOLERANCE = 0.01
+OUTSIDE_HEBEI = "地块不在河北省范围内"
 _TRUE = {"true", "t", "1", "yes", "y", "是", "有", "√", "✓"}
 _FALSE = {"false", "f", "0", "no", "n", "否", "无", "×", ""}
 _LIST_SPLIT = re.compile(r"[,，、;；|/\s]+")
@@ -590,7 +591,8 @@ def _check_geometry(geoms: np.ndarray, crs: CrsCode, fix: bool, c: _Collector) -
         else:
             hint = "" if fix else "（可选择“自动修复”后重试）"
             c.reject([i], "geometry", text + hint)
-    ok &= ~c.bad
+    # Rows rejected for other fields are still located: every problem of a row is reported.
+    ok &= ~c.rejected("geometry")
     stored = to_storage_array(g[ok], crs)
     out[ok] = normalise_polygons(_as_multipolygons(stored))
     idx = np.flatnonzero(ok)
@@ -617,11 +619,28 @@ def _check_geometry(geoms: np.ndarray, crs: CrsCode, fix: bool, c: _Collector) -
         c.reject([idx[k]], "geometry", f"坐标超出中国范围（{_xy(b[k, 0], b[k, 1])}）{hint}")
     for k in np.flatnonzero(in_china & ~in_hebei):
         hint = "；疑似经纬度颠倒" if looks_swapped_latlon(stored[k]) else ""
-        c.reject([idx[k]], "geometry", f"地块不在河北省范围内（{_xy(b[k, 0], b[k, 1])}）{hint}")
+        c.reject([idx[k]], "geometry", f"{OUTSIDE_HEBEI}（{_xy(b[k, 0], b[k, 1])}）{hint}")
     return out
 
 
 # --------------------------------------------------------------------------- frame
+
+
+# The order of a row's problems: where it is (geometry, city, county) before what it is.
+_FIRST = ("geometry", "city_code", "county_code", "zone_code", "code")
+_RANK = {name: k for k, name in enumerate((*_FIRST, *(f.name for f in FIELDS)))}
+
+
+def order_problems(problems: list[dict[str, Any]], rows: Iterable[Any]) -> list[dict[str, Any]]:
+    """``problems`` in a stable order: by row (in file order), then location and geometry
+    before attributes (fields in the order of :data:`~landmatch.inventory.fields.FIELDS`),
+    then as found. Problems of rows not in ``rows`` (a header, say) come first."""
+    position = {str(r): k for k, r in enumerate(rows)}
+    keyed = [
+        (position.get(str(p["row"]), -1), _RANK.get(p["field"], len(_RANK)), k)
+        for k, p in enumerate(problems)
+    ]
+    return [problems[k] for *_key, k in sorted(keyed)]
 
 
 def repeated_codes(codes: pd.Series) -> dict[str, Any]:
@@ -713,12 +732,12 @@ def check_frame(
             lambda i: f"城市代码 {stated[i]} 与导入时指定的城市 {default_city} 不符",
         )
         values["city_code"] = values["city_code"].fillna(default_city)
-    has_geom = ~shapely.is_missing(out_geoms) & ~c.bad
+    has_geom = ~shapely.is_missing(out_geoms) & ~c.rejected("geometry")
     if has_geom.any():
         gs = out_geoms[has_geom]
         idx = np.flatnonzero(has_geom)
         outside = ~regions.inside_province(gs)
-        c.reject(idx[outside], "geometry", "地块超出河北省界")
+        c.reject(idx[outside], "geometry", f"{OUTSIDE_HEBEI}（越出河北省界）")
         where = regions.city_of(shapely.point_on_surface(gs))
         stated = values["city_code"].to_numpy(dtype=object, copy=True)
         said = stated[idx]
@@ -750,7 +769,8 @@ def check_frame(
             )
         values["city_code"] = stated
     city_missing = is_new & values["city_code"].isna().to_numpy()
-    c.reject(city_missing & ~c.bad, "city_code", "新地块缺少城市代码，且无法由位置确定")
+    located = ~c.rejected("geometry") & ~c.rejected("city_code")
+    c.reject(city_missing & located, "city_code", "新地块缺少城市代码，且无法由位置确定")
 
     # Declared area vs computed area (> 1 % → warning).
     declared = declared_area_m2
@@ -758,7 +778,7 @@ def check_frame(
         declared = pd.to_numeric(values["declared_area_m2"], errors="coerce").to_numpy(dtype=float)
     if declared is not None:
         values["declared_area_m2"] = declared
-        sel = has_geom & ~c.bad & np.isfinite(declared)
+        sel = has_geom & ~c.rejected("geometry") & np.isfinite(declared)
         if sel.any():
             rows_sel = np.flatnonzero(sel)
             computed = planar_area_m2(out_geoms[sel])
@@ -783,7 +803,7 @@ def check_frame(
         values=values[keep].reset_index(drop=True),
         geoms=out_geoms[keep],
         rows=rows[keep],
-        problems=c.problems,
+        problems=order_problems(c.problems, rows),
         warnings=c.warnings,
         flattened=c.flattened,
     )

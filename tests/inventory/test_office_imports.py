@@ -20,7 +20,7 @@ from landmatch.cli import app
 from landmatch.errors import UnprocessableInput
 from landmatch.inventory.imports import ImportOptions, run_import
 from tests.data import office_files as office
-from tests.inventory.conftest import feature, geojson_bytes, post_import
+from tests.inventory.conftest import feature, geojson_bytes, post_import, square
 
 ADMIN = Principal(name="tester", role="admin")
 
@@ -239,3 +239,64 @@ def test_csv_row_longer_than_its_header_is_refused_not_shifted(session):  # type
     with pytest.raises(FormatError) as info:
         _dry(session, data.encode(), "a.csv")
     assert "第 2 行有 5 列，而表头只有 4 列" in info.value.message
+
+
+# --------------------------------------------------------------------------- item 4
+
+
+def test_every_problem_of_a_row_at_once_location_first(session):  # type: ignore[no-untyped-def]
+    """A parcel in Beijing that also lacks its code and has a bad status and date; a parcel
+    in 唐山 stated as 石家庄 with a FAR out of range: every problem, location first."""
+    beijing = {
+        "type": "Feature",
+        "properties": {
+            "name": "北京的地块",
+            "land_use": "100102",
+            "status": "乱填",
+            "approval_date": "2024-13-45",
+        },
+        "geometry": square(116.40, 39.90),
+    }
+    tangshan = feature("ORD-2", square(118.18, 39.63), city_code="130100", far_max=99)
+    rep = _dry(session, geojson_bytes(beijing, tangshan), "faults.geojson")
+    first, second = rep["rows"]
+    assert [p["field"] for p in first["problems"]] == [
+        "geometry",
+        "code",
+        "status",
+        "approval_date",
+    ]
+    assert first["problems"][0]["reason"].startswith("地块不在河北省范围内")
+    assert first["problems"][1]["reason"] == "缺少地块编号"
+    assert [p["field"] for p in second["problems"]] == ["city_code", "far_max"]
+    assert "地块位于唐山市，与所填城市石家庄市不符" in second["problems"][0]["reason"]
+    # The flat list is in the same order.
+    assert [p["field"] for p in rep["rejected"]] == [
+        "geometry",
+        "code",
+        "status",
+        "approval_date",
+        "city_code",
+        "far_max",
+    ]
+
+
+def test_txt_parcel_outside_hebei_without_code_reports_the_location_first(session):  # type: ignore[no-untyped-def]
+    """A survey TXT (GBK) whose second parcel lies in Beijing (zone 39) and has no code."""
+    txt = office.survey_txt(
+        [
+            {
+                "code": "石经开2025-31号",
+                "name": "经开区31号地",
+                "corners": office.gk_square(116.71, 39.1, zone=39),
+            },
+            {"code": "", "name": "京界地块", "corners": office.gk_square(116.40, 39.90, zone=39)},
+        ],
+        zone=39,
+    )
+    rep = _dry(session, txt, "勘测定界.txt")
+    outside = rep["rows"][1]
+    assert outside["action"] == "rejected"
+    assert outside["problems"][0]["field"] == "geometry"
+    assert outside["problems"][0]["reason"].startswith("地块不在河北省范围内")
+    assert any(p["field"] == "code" for p in outside["problems"][1:])
