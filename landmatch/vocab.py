@@ -163,6 +163,7 @@ LAND_USE: dict[str, str] = {
     "110102": "二类物流仓储用地",
     "110103": "三类物流仓储用地",
     "1102": "储备库用地",
+    "1002": "采矿用地",
     "0802": "科研用地",
     "0901": "商业用地",
     "0902": "商务金融用地",
@@ -172,6 +173,11 @@ LAND_USE: dict[str, str] = {
     "1306": "通信用地",
     "16": "留白用地",
 }
+# A parcel whose land use is not known yet (a survey file without 地块用途): stored unpublished
+# and flagged by QA; it cannot be made public until its use is set (ck_parcel_pending_use).
+LAND_USE_PENDING = "TBD"
+# What a parcel's land_use may hold: the classes, or 待定.
+PARCEL_LAND_USE: dict[str, str] = {**LAND_USE, LAND_USE_PENDING: "待定"}
 
 # GB/T 4754-2017 codes the engine knows: manufacturing divisions (section C) and the
 # service divisions industrial sites are asked for. Pollution class: 1/2/3 (一/二/三类),
@@ -237,12 +243,21 @@ CITIES: dict[str, str] = {
 }
 PROVINCE_CODE = "130000"
 
-# Codes of parcels, policies and layer features: 3–64 letters, digits, "-" and "_" (the
-# database CHECKs say the same). Unanchored: use fullmatch, or anchor it for a schema.
-CODE_PATTERN = r"[A-Za-z0-9_\-]{3,64}"
+# Codes of parcels, policies and layer features: 3–64 printable characters of any script
+# (石经开2025-31号, SJZ-2024-07) — no whitespace, control or invisible characters, and no "/"
+# or "\\" (a code is one segment of a URL path). Unanchored: use fullmatch, or anchor it for a
+# schema. The same class in Python, pydantic (Rust) and PostgreSQL regular expressions.
+CODE_FORBIDDEN = (
+    r"\u0000-\u0020\u007f-\u00a0\u00ad\u1680\u180e\u2000-\u200f\u2028-\u202f"
+    r"\u205f-\u206f\u3000\ufeff/\\"
+)
+CODE_PATTERN = f"[^{CODE_FORBIDDEN}]{{3,64}}"
+CODE_RULE = "3–64 个字符，不含空格、控制字符和 /、\\"
 # The same rule as a CHECK on parcel codes: a length test and a negated class are far cheaper
-# for PostgreSQL's regex engine than the bounded repetition (migration 0014).
-CODE_CHECK_SQL = "length(code) BETWEEN 3 AND 64 AND code !~ '[^A-Za-z0-9_-]'"
+# for PostgreSQL's regex engine than the bounded repetition (migration 0014). PostgreSQL text
+# holds no NUL, and its regex takes none.
+_SQL_FORBIDDEN = CODE_FORBIDDEN.replace(r"\u0000", r"\u0001")
+CODE_CHECK_SQL = f"length(code) BETWEEN 3 AND 64 AND code !~ '[{_SQL_FORBIDDEN}]'"
 
 
 def code_of(vocab: dict[str, str], value: str) -> str | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from typing import Any
+from urllib.parse import quote
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -146,6 +147,8 @@ def _utilities(p: dict[str, Any], stale_before: dt.date) -> list[dict[str, Any]]
 def _qa_flags(p: dict[str, Any], utilities: list[dict[str, Any]]) -> list[str]:
     """Data-quality flags staff should see (never shown to the public)."""
     flags = []
+    if p.get("land_use") == vocab.LAND_USE_PENDING:
+        flags.append("用途待定：补充用途后才能公开")
     declared, area = p.get("declared_area_m2"), p.get("area_m2")
     if declared and area and abs(declared - area) / area > 0.05:
         flags.append(f"申报面积与实测面积相差 {abs(declared - area) / area:.0%}")
@@ -201,7 +204,7 @@ def parcel_card(
         "geometry": feature["geometry"],
         "labels": {
             "status": vocab.label(vocab.PARCEL_STATUS, p.get("status")),
-            "land_use": vocab.label(vocab.LAND_USE, p.get("land_use")),
+            "land_use": vocab.label(vocab.PARCEL_LAND_USE, p.get("land_use")),
             "compatible_uses": [
                 vocab.label(vocab.LAND_USE, c) for c in p.get("compatible_uses") or []
             ],
@@ -222,7 +225,7 @@ def parcel_card(
                 "source": "city",
             }
         ),
-        "brochure_url": f"/parcels/{code}/brochure",
+        "brochure_url": f"/parcels/{quote(code, safe='')}/brochure",
     }
     if not principal.is_public:
         card["internal"] = {
@@ -233,7 +236,7 @@ def parcel_card(
             "notes": p.get("notes"),
             "reservation": _reservation(session, code),
             "qa_flags": _qa_flags(p, utilities),
-            "history_url": f"/api/parcels/{code}/history",
+            "history_url": f"/api/parcels/{quote(code, safe='')}/history",
         }
     return json.loads(json.dumps(card, default=str))
 

@@ -21,6 +21,7 @@ from sqlalchemy import Connection, text
 
 from landmatch import vocab
 from landmatch.db.bulk import CopyStream, copy_columns, ewkb_hex, object_array
+from landmatch.db.constraints import overlap_m2_sql, overlaps_sql
 from landmatch.db.derived import settle
 from landmatch.db.tables import Parcel
 from landmatch.errors import Conflict, ServiceUnavailable
@@ -80,6 +81,18 @@ def load_regions_wkb(conn: Connection) -> tuple[bytes, dict[str, bytes]]:
     return province, cities
 
 
+def load_counties_wkb(conn: Connection) -> list[tuple[str, str, str, bytes]]:
+    """Hebei's counties: (code, name, city code, boundary WKB); a province-managed city
+    (辛集, 定州) is its own city."""
+    rows = conn.execute(
+        text(
+            "SELECT code, name, parent_code, ST_AsBinary(geom) FROM landmatch.admin_division "
+            "WHERE level = 'county' ORDER BY code"
+        )
+    ).all()
+    return [(r[0], r[1], r[0] if r[0] in vocab.CITIES else (r[2] or ""), bytes(r[3])) for r in rows]
+
+
 def existing_codes(conn: Connection, codes: Sequence[str]) -> set[str]:
     return set(existing_ids(conn, codes))
 
@@ -90,6 +103,52 @@ def existing_ids(conn: Connection, codes: Sequence[str]) -> dict[str, int]:
         text("SELECT code, id FROM landmatch.parcel WHERE code = ANY(:c)"), {"c": list(codes)}
     )
     return {r[0]: r[1] for r in rows}
+
+
+def pending_codes(conn: Connection, codes: Sequence[str]) -> set[str]:
+    """The given codes whose stored land use is 待定 (``vocab.LAND_USE_PENDING``)."""
+    rows = conn.execute(
+        text("SELECT code FROM landmatch.parcel WHERE code = ANY(:c) AND land_use = :p"),
+        {"c": list(codes), "p": vocab.LAND_USE_PENDING},
+    )
+    return set(rows.scalars())
+
+
+def overlaps_of_new(conn: Connection, import_id: int) -> list[tuple[str, str, float]]:
+    """(new code, stored code, overlap m²) for each parcel the import created whose interior
+    overlaps a parcel stored before it (``landmatch.db.constraints.overlaps_sql``)."""
+    rows = conn.execute(
+        text(
+            f"SELECT n.code, e.code, {overlap_m2_sql('n.geom', 'e.geom')} "
+            "FROM landmatch.parcel n JOIN landmatch.parcel e "
+            f"ON e.id <> n.id AND {overlaps_sql('n.geom', 'e.geom')} "
+            "WHERE n.import_id = :imp AND n.version = 1 AND e.deleted_at IS NULL "
+            "AND NOT (e.import_id IS NOT DISTINCT FROM :imp AND e.version = 1) "
+            "ORDER BY n.code, e.code"
+        ),
+        {"imp": import_id},
+    ).all()
+    return [(r[0], r[1], float(r[2])) for r in rows]
+
+
+def changes_of_updates(
+    conn: Connection, import_id: int, limit: int
+) -> list[tuple[str, list[str], dict[str, Any], dict[str, Any]]]:
+    """(code, changed columns, old state, new state) of up to ``limit`` parcels the import
+    updated (in code order)."""
+    rows = conn.execute(
+        text(
+            "SELECT v.code, v.changed, o.row, to_jsonb(p) - 'geom' - 'geom_3857' "
+            "FROM landmatch.parcel_version v "
+            "JOIN landmatch.parcel p ON p.id = v.parcel_id "
+            "JOIN LATERAL (SELECT w.row FROM landmatch.parcel_version w "
+            " WHERE w.parcel_id = v.parcel_id AND w.version < v.version "
+            " ORDER BY w.version DESC, w.id DESC LIMIT 1) o ON true "
+            "WHERE v.import_id = :imp AND v.op <> 'insert' ORDER BY v.code LIMIT :n"
+        ),
+        {"imp": import_id, "n": limit},
+    ).all()
+    return [(r[0], list(r[1]), dict(r[2] or {}), dict(r[3])) for r in rows]
 
 
 def distances_m(conn: Connection, ids: Sequence[int], points: np.ndarray) -> list[float | None]:
@@ -123,7 +182,7 @@ class ParcelWriter:
     updated in one statement. The history and fact triggers work on those two statements
     set-wise (actor, reason and import id from :func:`landmatch.db.engine.audited`).
 
-    Zone and county codes are resolved against the stored layers (read once, up front: no
+    Zone codes are resolved against the stored layer (read once, up front: no
     other statement can run while the COPY is open). A row with an unknown one is left out
     and reported; the caller then rolls back, as for any rejected row (the others are still
     written first, so that a rejected import reports what it would have done, as a dry run).
@@ -156,15 +215,12 @@ class ParcelWriter:
         self.zones: dict[str, int] = {
             r[0]: r[1] for r in conn.execute(text("SELECT code, id FROM landmatch.dev_zone"))
         }
-        self.counties = set(
-            conn.execute(
-                text("SELECT code FROM landmatch.admin_division WHERE level = 'county'")
-            ).scalars()
-        )
 
     def add(self, values: pd.DataFrame, geoms: np.ndarray, rows: np.ndarray) -> None:
-        """Write (or keep for :meth:`finish`) one batch. Rows with an unknown zone or county
-        code are left out and reported in :attr:`problems`."""
+        """Write (or keep for :meth:`finish`) one batch. Rows with an unknown zone code are
+        left out and reported in :attr:`problems`."""
+        if not len(values):
+            return
         zone_ids, problems = self._references(values, rows)
         if problems:
             self.problems += problems
@@ -281,7 +337,8 @@ class ParcelWriter:
     def _references(
         self, values: pd.DataFrame, rows: np.ndarray
     ) -> tuple[np.ndarray | None, list[dict[str, Any]]]:
-        """Zone codes resolved to ids and county codes checked, against the stored layers."""
+        """Zone codes resolved to ids against the stored layer (county codes are checked by
+        landmatch.inventory.validate, with the parcel's location)."""
         problems: list[dict[str, Any]] = []
         codes = values["code"].to_numpy()
         zone_ids: np.ndarray | None = None
@@ -295,17 +352,6 @@ class ParcelWriter:
                         "code": codes[i],
                         "field": "zone_code",
                         "reason": f"未知开发区编码“{given[i]}”",
-                    }
-                )
-        if "county_code" in values.columns:
-            given = object_array(None if pd.isna(c) else c for c in values["county_code"])
-            for i in np.flatnonzero([c is not None and c not in self.counties for c in given]):
-                problems.append(
-                    {
-                        "row": rows[i],
-                        "code": codes[i],
-                        "field": "county_code",
-                        "reason": f"未知县区代码“{given[i]}”",
                     }
                 )
         return zone_ids, problems
@@ -322,7 +368,7 @@ def write_parcels(
     deferred: bool = False,
 ) -> WriteResult:
     """Upsert validated records by code in the current transaction, in one batch (an edit);
-    see :class:`ParcelWriter`. Returns each row's action, or problems (unknown zone or county
+    see :class:`ParcelWriter`. Returns each row's action, or problems (unknown zone
     codes) — in which case nothing was written."""
     known = existing_ids(conn, list(values["code"]))
     writer = ParcelWriter(conn, known=known, import_id=import_id, actor=actor, deferred=deferred)

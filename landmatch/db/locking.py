@@ -14,6 +14,7 @@ locked, whatever its version.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -25,8 +26,9 @@ ANY = "*"
 
 
 def etag(key: object, version: int) -> str:
-    """The strong ETag of version ``version`` of the resource ``key``."""
-    return f'"{key}.v{version}"'
+    """The strong ETag of version ``version`` of the resource ``key``. A header holds Latin-1
+    only: the key (a parcel code such as 石经开2025-31号) is percent-encoded, as in its URL."""
+    return f'"{quote(str(key), safe="")}.v{version}"'
 
 
 def matches(if_match: str, current: str) -> bool:

@@ -261,7 +261,10 @@ class Parcel(Base):
     __table_args__ = (
         CheckConstraint(_in("status", vocab.PARCEL_STATUS), name="status"),
         CheckConstraint(_in("city_code", vocab.CITIES), name="city_code"),
-        CheckConstraint(_in("land_use", vocab.LAND_USE), name="land_use"),
+        CheckConstraint(_in("land_use", vocab.PARCEL_LAND_USE), name="land_use"),
+        CheckConstraint(
+            f"land_use <> '{vocab.LAND_USE_PENDING}' OR visibility = 'internal'", name="pending_use"
+        ),
         CheckConstraint(_in("visibility", vocab.VISIBILITY), name="visibility"),
         CheckConstraint(_subset("supply_modes", vocab.SUPPLY_MODES), name="supply_modes"),
         CheckConstraint(_subset("readiness", vocab.READINESS), name="readiness"),

@@ -60,6 +60,9 @@ class TxtParcel:
     epsg: int
     point_count_declared: int | None = None
     line: int | None = None  # line number of the parcel's header line
+    # What was noticed about this parcel (also in TxtFile.warnings): an area off the measured
+    # one, a ring closed, a point count that disagrees.
+    notes: list[str] = field(default_factory=list)
 
     @property
     def geometry_4490(self) -> BaseGeometry:
@@ -73,8 +76,9 @@ class TxtFile:
 
     header: dict[str, str]
     parcels: list[TxtParcel]
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # the file's and every parcel's
     epsg: int = STORAGE_EPSG
+    file_warnings: list[str] = field(default_factory=list)  # about the file, not a parcel
 
 
 class ParcelLike(Protocol):
@@ -389,12 +393,28 @@ def _check_area(
     return declared
 
 
-def _build_parcel(raw: _RawParcel, epsg: int, swapped: bool, warnings: list[str]) -> TxtParcel:
+def _build_parcel(raw: _RawParcel, epsg: int, swapped: bool, file_warnings: list[str]) -> TxtParcel:
+    warnings: list[str] = []  # this parcel's, added to the file's at the end
+    parcel = _parcel(raw, epsg, swapped, warnings)
+    label = _label(raw)
+    parcel.notes = [w.removeprefix(label).removeprefix("：") for w in warnings]
+    file_warnings.extend(warnings)
+    return parcel
+
+
+def _label(raw: _RawParcel) -> str:
+    """How a message names a parcel of the file."""
+    code = raw.fields[2] if len(raw.fields) > 2 else ""
+    name = raw.fields[3] if len(raw.fields) > 3 else ""
+    return f"地块“{code or name or raw.line}”（第 {raw.line} 行）"
+
+
+def _parcel(raw: _RawParcel, epsg: int, swapped: bool, warnings: list[str]) -> TxtParcel:
     def fld(i: int) -> str:
         return raw.fields[i] if len(raw.fields) > i else ""
 
     code, name = fld(2), fld(3)
-    label = f"地块“{code or name or raw.line}”（第 {raw.line} 行）"
+    label = _label(raw)
     rings = _assemble_rings(raw.points, swapped)
     for ring in rings:
         if len(set(ring.coords)) < 3:
@@ -476,8 +496,11 @@ def parse_txt(data: bytes, *, crs: int | str | None = None, encoding: str | None
         epsg = code
     else:
         epsg = _detect_epsg(header, eastings, warnings)
+    about_file = list(warnings)
     parcels = [_build_parcel(raw, epsg, swapped, warnings) for raw in raw_parcels]
-    return TxtFile(header=header, parcels=parcels, warnings=warnings, epsg=epsg)
+    return TxtFile(
+        header=header, parcels=parcels, warnings=warnings, epsg=epsg, file_warnings=about_file
+    )
 
 
 # --------------------------------------------------------------------------- writing

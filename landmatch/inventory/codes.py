@@ -2,13 +2,16 @@
 
 A 界址点 TXT numbers its parcels within the survey file ("1", "2", sometimes "B/R-14"); such a
 number cannot be the inventory's code, which is unique across the province. ``--code-prefix``
-turns each code of the file into ``前缀-编号``.
+turns each code of the file into ``前缀-编号``. Codes may be written in any script
+(石经开2025-31号, ``vocab.CODE_PATTERN``).
 
 Examples
 --------
 >>> with_prefix("1", "SJZ-2024"), with_prefix("B/R-14", "SJZ-2024"), with_prefix(2.0, "X1")
 ('SJZ-2024-1', 'SJZ-2024-B-R-14', 'X1-2')
->>> with_prefix("地块", "SJZ-2024") is None  # nothing usable left after the prefix
+>>> with_prefix("31号", "石经开2025")
+'石经开2025-31号'
+>>> with_prefix("、/", "SJZ-2024") is None  # nothing usable left after the prefix
 True
 """
 
@@ -25,8 +28,9 @@ from landmatch.errors import InvalidInput
 
 #: The inventory's parcel code (also a CHECK on landmatch.parcel.code).
 CODE_RE = re.compile(vocab.CODE_PATTERN)
-PREFIX_RE = re.compile(r"[A-Za-z0-9_\-]{1,40}")
-_OUTSIDE = re.compile(r"[^A-Za-z0-9_\-]+")
+PREFIX_RE = re.compile(f"[^{vocab.CODE_FORBIDDEN}]{{1,40}}")
+_OUTSIDE = re.compile(f"[{vocab.CODE_FORBIDDEN}]+")
+_USABLE = re.compile(r"\w")  # a letter or digit of any script
 _DASHES = re.compile(r"-{2,}")
 EXAMPLE_PREFIX = "130100-2024-XY"
 TXT_HINT = (
@@ -41,10 +45,10 @@ def check_prefix(prefix: str | None) -> str | None:
     if prefix is None or not prefix.strip():
         return None
     prefix = prefix.strip()
-    if not PREFIX_RE.fullmatch(prefix) or not re.search(r"[A-Za-z0-9]", prefix):
+    if not PREFIX_RE.fullmatch(prefix) or not _USABLE.search(prefix):
         raise InvalidInput(
-            f"地块编号前缀“{prefix[:60]}”无效：只能包含字母、数字、-、_，长度 1–40 位，"
-            f"且至少含一个字母或数字（如 {EXAMPLE_PREFIX}）"
+            f"地块编号前缀“{prefix[:60]}”无效：1–40 个字符，不含空格、控制字符和 /、\\，"
+            f"且至少含一个文字或数字（如 {EXAMPLE_PREFIX}）"
         )
     return prefix
 
@@ -62,12 +66,13 @@ def code_text(value: Any) -> str | None:
 
 
 def with_prefix(value: Any, prefix: str) -> str | None:
-    """``前缀-编号`` with characters outside ``[A-Za-z0-9_-]`` turned into ``-`` (runs of ``-``
-    collapsed, none at either end); ``None`` when the file's code has nothing usable."""
+    """``前缀-编号`` with characters a code cannot hold (spaces, ``/`` …) turned into ``-``
+    (runs of ``-`` collapsed, none at either end); ``None`` when the file's code has no
+    letter or digit."""
     code = code_text(value)
     if code is None:
         return None
-    if not re.search(r"[A-Za-z0-9_]", code):
+    if not _USABLE.search(code):
         return None
     return _DASHES.sub("-", _OUTSIDE.sub("-", f"{prefix}-{code}")).strip("-")
 
@@ -75,3 +80,34 @@ def with_prefix(value: Any, prefix: str) -> str | None:
 def is_code(value: str | None) -> bool:
     """Whether ``value`` is a well-formed inventory parcel code."""
     return value is not None and CODE_RE.fullmatch(value) is not None
+
+
+#: NBS statistical codes of function zones (development zones, new areas, management areas):
+#: in county-code lists, but no counties (domain rules §7). A parcel "in 130171" lies in a
+#: county of its own; the import names it.
+ZONE_STAT_CODES: dict[str, str] = {
+    "130171": "石家庄高新技术产业开发区",
+    "130172": "石家庄循环化工园区",
+    "130271": "芦台经济开发区",
+    "130272": "汉沽管理区",
+    "130273": "唐山高新技术产业开发区",
+    "130274": "唐山海港经济开发区",
+    "130371": "秦皇岛市经济技术开发区",
+    "130372": "北戴河新区",
+    "130471": "邯郸经济技术开发区",
+    "130473": "邯郸冀南新区",
+    "130571": "河北邢台经济开发区",
+    "130671": "保定高新技术产业开发区",
+    "130672": "保定白沟新城",
+    "130771": "张家口经济开发区",
+    "130772": "张家口市察北管理区",
+    "130773": "张家口市塞北管理区",
+    "130871": "承德高新技术产业开发区",
+    "130971": "沧州经济开发区",
+    "130972": "沧州高新技术产业开发区",
+    "130973": "沧州渤海新区",
+    "131071": "廊坊经济技术开发区",
+    "131171": "河北衡水高新技术产业开发区",
+    "131172": "衡水滨湖新区",
+    "133100": "雄安新区",
+}

@@ -75,6 +75,34 @@ def import_cmd(
         str | None,
         typer.Option("--reason", help="Why, for the history (default: 导入 FILE)."),
     ] = None,
+    land_use: Annotated[
+        str | None,
+        typer.Option(
+            "--land-use",
+            help="Default land use of new parcels without one (用地用海 code or name, or an old "
+            "GB/T 21010 / GB 50137 code); without it they are stored unpublished as 待定.",
+        ),
+    ] = None,
+    status: Annotated[
+        str | None,
+        typer.Option("--status", help="Default status of new parcels without one (unsupplied)."),
+    ] = None,
+    visibility: Annotated[
+        str | None,
+        typer.Option(
+            "--visibility", help="Default visibility of new parcels without one (internal)."
+        ),
+    ] = None,
+    boundaries: Annotated[
+        Path | None,
+        typer.Option(
+            "--boundaries",
+            exists=True,
+            dir_okay=False,
+            help="A boundary file (TXT, Shapefile zip, GeoPackage, GeoJSON) joined by parcel "
+            "code to a table without boundaries (the Excel 清单).",
+        ),
+    ] = None,
     report: Annotated[
         Path | None, typer.Option("--report", help="Write the full JSON report here.")
     ] = None,
@@ -83,7 +111,7 @@ def import_cmd(
     from landmatch.db.derived import drain
     from landmatch.errors import UnprocessableInput
     from landmatch.inventory.imports import ImportOptions, run_import
-    from landmatch.inventory.uploads import PARCEL_FILES, read_file
+    from landmatch.inventory.uploads import BOUNDARY_FILES, PARCEL_FILES, read_file
     from landmatch.settings import get_settings
 
     s = get_settings()
@@ -95,6 +123,9 @@ def import_cmd(
         code_prefix=code_prefix,
         repair=repair,
         reason=reason,
+        land_use=land_use,
+        status=status,
+        visibility=visibility,
         max_rows=s.max_import_rows,
         settle_inline_max=s.import_settle_inline_max,
     )
@@ -123,8 +154,19 @@ def import_cmd(
         try:
             with engine.begin() as conn:
                 up = read_file(file, PARCEL_FILES, s.max_unpacked_mb)
+                shapes = (
+                    None
+                    if boundaries is None
+                    else read_file(boundaries, BOUNDARY_FILES, s.max_unpacked_mb)
+                )
                 out = run_import(
-                    conn, up.data, up.filename, _cli_principal(), opts, progress=progress
+                    conn,
+                    up.data,
+                    up.filename,
+                    _cli_principal(),
+                    opts,
+                    progress=progress,
+                    boundaries=None if shapes is None else (shapes.data, shapes.filename),
                 )
         except UnprocessableInput as exc:
             if isinstance(exc.detail, dict) and "totals" in exc.detail:
@@ -158,12 +200,19 @@ def _print_report(out: dict, path: Path | None) -> None:  # type: ignore[type-ar
         )
     table.add_row(*(str(t[k]) for k in ("rows", "created", "updated", "unchanged", "rejected")))
     console.print(table)
+    from rich.markup import escape
+
+    from landmatch.inventory.fields import label_of
+    from landmatch.inventory.report import where
+
+    # File text is no rich markup: "[地块坐标]" is printed as it is.
     for p in out["rejected"][:50]:
         console.print(
-            f"[red]拒绝[/red] 第 {p['row']} 行 {p.get('code') or ''} {p['field']}：{p['reason']}"
+            f"[red]拒绝[/red] {escape(where(p['row']))} {escape(p.get('code') or '')} "
+            f"{escape(label_of(p['field']))}：{escape(p['reason'])}"
         )
     for w in out["warnings"][:50]:
-        console.print(f"[yellow]警告[/yellow] {w}")
+        console.print(f"[yellow]提示[/yellow] {escape(w)}")
     if out.get("import_id"):
         console.print(
             f"导入批次 #{out['import_id']}（撤销：landmatch import-rollback {out['import_id']}）"

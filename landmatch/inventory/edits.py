@@ -168,7 +168,8 @@ def _check_one(
         if checked.flattened
         else []
     )
-    return checked, notes + [
+    decided = [{"field": fld, "message": message} for fld, message in checked.decisions]
+    return checked, notes + decided + [
         {"field": w["field"], "message": w["message"]} for w in checked.warnings
     ]
 

@@ -5,10 +5,14 @@ One table drives edits, imports (header recognition) and exports (headers of the
 
 from __future__ import annotations
 
+import difflib
+import re
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Literal
 
 from landmatch import vocab
+from landmatch.inventory.quantities import unit_factor
 
 Kind = Literal["text", "int", "num", "date", "bool", "code", "list"]
 
@@ -25,17 +29,15 @@ class Field:
     public: bool = False
     max_len: int = 500
     extra: dict[str, str] = field(default_factory=dict)  # synonyms → code
+    # The shapefile (DBF) field name: pinyin initials of the Chinese name, as 国土 data has
+    # them (DKBH 地块编号, TDYT 土地用途 …); at most 10 characters.
+    shp: str = ""
+    # The unit of a number (landmatch.inventory.quantities.UNITS) and the sense of a threshold
+    # ("min": 不低于, "max": 不高于): values written with another unit or sense are converted
+    # or refused.
+    dimension: str | None = None
+    direction: str | None = None
 
-
-# Synonyms seen in files for the generic 用地用海 names (mapped to the default class).
-LAND_USE_SYNONYMS = {
-    "工业用地": "100102",
-    "工业": "100102",
-    "物流仓储用地": "110102",
-    "仓储用地": "110102",
-    "1001": "100102",
-    "1101": "110102",
-}
 
 # The words domain-rules §10 and bureaus' lists use for the 七通一平 items (通水/通电/通气/通热/
 # 通讯, 通路, 场地平整) and their common variants.
@@ -66,11 +68,27 @@ FIELDS: tuple[Field, ...] = (
     Field(
         "code",
         "地块编号",
-        aliases=("宗地编号", "编号", "地块代码", "parcel_code"),
+        aliases=(
+            "宗地编号",
+            "编号",
+            "地块代码",
+            "宗地代码",
+            "parcel_code",
+        ),
         public=True,
         max_len=64,
+        shp="DKBH",
     ),
-    Field("name", "地块名称", aliases=("名称", "宗地名称"), public=True),
+    Field(
+        "name",
+        "地块名称",
+        aliases=(
+            "名称",
+            "宗地名称",
+        ),
+        public=True,
+        shp="DKMC",
+    ),
     Field(
         "city_code",
         "城市代码",
@@ -78,12 +96,37 @@ FIELDS: tuple[Field, ...] = (
         aliases=("所在市", "城市", "市", "city"),
         vocab=vocab.CITIES,
         public=True,
+        shp="CSDM",
     ),
-    Field("county_code", "县区代码", aliases=("区县代码", "county"), public=True, max_len=6),
     Field(
-        "zone_code", "开发区编码", aliases=("开发区代码", "开发区", "zone"), public=True, max_len=40
+        "county_code",
+        "县区代码",
+        aliases=(
+            "区县代码",
+            "county",
+            "县（市、区）",
+            "县(市、区)",
+            "县（市区）",
+            "县市区",
+            "县区",
+            "区县",
+            "所在县区",
+            "所属县区",
+            "县（市、区）名称",
+        ),
+        public=True,
+        max_len=6,
+        shp="XZQDM",
     ),
-    Field("address", "坐落", aliases=("地址", "位置"), public=True),
+    Field(
+        "zone_code",
+        "开发区编码",
+        aliases=("开发区代码", "开发区", "zone"),
+        public=True,
+        max_len=40,
+        shp="KFQBM",
+    ),
+    Field("address", "坐落", aliases=("地址", "位置"), public=True, shp="ZL"),
     Field(
         "status",
         "状态",
@@ -91,55 +134,270 @@ FIELDS: tuple[Field, ...] = (
         aliases=("地块状态", "土地状态"),
         vocab=vocab.PARCEL_STATUS,
         public=True,
+        shp="DKZT",
     ),
-    Field("visibility", "公开范围", "code", aliases=("可见性",), vocab=vocab.VISIBILITY),
+    Field(
+        "visibility", "公开范围", "code", aliases=("可见性",), vocab=vocab.VISIBILITY, shp="GKFW"
+    ),
+    # Read by landmatch.inventory.land_use (old GB/T 21010 and GB 50137 codes too).
     Field(
         "land_use",
         "用途",
         "code",
-        aliases=("用地用途", "土地用途", "地块用途", "用途代码", "用地分类"),
-        vocab=vocab.LAND_USE,
+        aliases=(
+            "用地用途",
+            "土地用途",
+            "地块用途",
+            "用途代码",
+            "用地分类",
+            "用地性质",
+            "土地性质",
+            "规划用途",
+            "地类编码",
+        ),
+        vocab=vocab.PARCEL_LAND_USE,
         public=True,
-        extra=LAND_USE_SYNONYMS,
+        shp="TDYT",
     ),
-    Field("compatible_uses", "兼容用途", "list", vocab=vocab.LAND_USE, public=True),
-    Field("far_min", "容积率下限", "num", lo=0, hi=20, public=True),
-    Field("far_max", "容积率上限", "num", lo=0, hi=20, public=True),
-    Field("density_max", "建筑密度上限(%)", "num", lo=0, hi=100, public=True),
-    Field("building_coeff_min", "建筑系数下限(%)", "num", lo=0, hi=100, public=True),
-    Field("green_ratio_max", "绿地率上限(%)", "num", lo=0, hi=100, public=True),
-    Field("height_max_m", "限高(米)", "num", lo=0, hi=1000, public=True),
-    Field("is_standard_land", "标准地", "bool", aliases=("是否标准地",), public=True),
-    Field("invest_intensity_min", "投资强度下限(万元/亩)", "num", lo=0, hi=100_000, public=True),
-    Field("tax_per_mu_min", "亩均税收下限(万元/亩)", "num", lo=0, hi=10_000, public=True),
-    Field("energy_per_value_max", "单位产值能耗上限", "num", lo=0, hi=100, public=True),
-    Field("emission_value_min", "单位排放增加值下限", "num", lo=0, hi=100_000, public=True),
-    Field("supply_modes", "供地方式", "list", vocab=vocab.SUPPLY_MODES, public=True),
-    Field("lease_years", "出让年限", "int", aliases=("年限",), lo=1, hi=70, public=True),
+    Field("compatible_uses", "兼容用途", "list", vocab=vocab.LAND_USE, public=True, shp="JRYT"),
+    Field("far_min", "容积率下限", "num", lo=0, hi=20, public=True, shp="RJLXX", direction="min"),
+    Field("far_max", "容积率上限", "num", lo=0, hi=20, public=True, shp="RJLSX", direction="max"),
+    Field(
+        "density_max",
+        "建筑密度上限(%)",
+        "num",
+        lo=0,
+        hi=100,
+        public=True,
+        shp="JZMDSX",
+        dimension="pct",
+        direction="max",
+        aliases=(
+            "建筑密度",
+            "建筑密度上限",
+        ),
+    ),
+    Field(
+        "building_coeff_min",
+        "建筑系数下限(%)",
+        "num",
+        lo=0,
+        hi=100,
+        public=True,
+        shp="JZXSXX",
+        dimension="pct",
+        direction="min",
+        aliases=(
+            "建筑系数",
+            "建筑系数下限",
+        ),
+    ),
+    Field(
+        "green_ratio_max",
+        "绿地率上限(%)",
+        "num",
+        lo=0,
+        hi=100,
+        public=True,
+        shp="LDLSX",
+        dimension="pct",
+        direction="max",
+        aliases=(
+            "绿地率",
+            "绿化率",
+            "绿地率上限",
+        ),
+    ),
+    Field(
+        "height_max_m",
+        "限高(米)",
+        "num",
+        lo=0,
+        hi=1000,
+        public=True,
+        shp="XG",
+        dimension="m",
+        direction="max",
+        aliases=(
+            "限高",
+            "建筑限高",
+            "建筑高度",
+        ),
+    ),
+    Field("is_standard_land", "标准地", "bool", aliases=("是否标准地",), public=True, shp="SFBZD"),
+    Field(
+        "invest_intensity_min",
+        "投资强度下限(万元/亩)",
+        "num",
+        lo=0,
+        hi=100_000,
+        public=True,
+        shp="TZQDXX",
+        dimension="wan_per_mu",
+        direction="min",
+        aliases=(
+            "投资强度",
+            "固定资产投资强度",
+            "投资强度下限",
+        ),
+    ),
+    Field(
+        "tax_per_mu_min",
+        "亩均税收下限(万元/亩)",
+        "num",
+        lo=0,
+        hi=10_000,
+        public=True,
+        shp="MJSSXX",
+        dimension="wan_per_mu",
+        direction="min",
+        aliases=(
+            "亩均税收",
+            "亩均税收下限",
+        ),
+    ),
+    Field(
+        "energy_per_value_max",
+        "单位产值能耗上限",
+        "num",
+        lo=0,
+        hi=100,
+        public=True,
+        shp="DWNHSX",
+        direction="max",
+    ),
+    Field(
+        "emission_value_min",
+        "单位排放增加值下限",
+        "num",
+        lo=0,
+        hi=100_000,
+        public=True,
+        shp="DWPFXX",
+        direction="min",
+    ),
+    Field("supply_modes", "供地方式", "list", vocab=vocab.SUPPLY_MODES, public=True, shp="GDFS"),
+    Field(
+        "lease_years",
+        "出让年限",
+        "int",
+        aliases=(
+            "年限",
+            "出让年限",
+            "使用年限",
+        ),
+        lo=1,
+        hi=70,
+        public=True,
+        shp="CRNX",
+        dimension="year",
+    ),
     Field(
         "ref_price_wan_per_mu",
         "参考价格(万元/亩)",
         "num",
-        aliases=("参考价格",),
+        aliases=(
+            "参考价格",
+            "参考价",
+            "参考地价",
+        ),
         lo=0,
         hi=100_000,
         public=True,
+        shp="CKJG",
+        dimension="wan_per_mu",
     ),
-    Field("price_public", "价格公开", "bool"),
-    Field("reserve_price_wan_per_mu", "底价(万元/亩)", "num", lo=0, hi=100_000),
-    Field("power_kva", "供电容量(kVA)", "num", lo=0, hi=10_000_000, public=True),
-    Field("power_as_of", "供电数据日期", "date", public=True),
-    Field("water_m3d", "供水能力(m³/d)", "num", lo=0, hi=10_000_000, public=True),
-    Field("water_as_of", "供水数据日期", "date", public=True),
-    Field("sewage_m3d", "排水能力(m³/d)", "num", lo=0, hi=10_000_000, public=True),
-    Field("sewage_as_of", "排水数据日期", "date", public=True),
-    Field("gas_m3d", "供气能力(m³/d)", "num", lo=0, hi=10_000_000, public=True),
-    Field("gas_as_of", "供气数据日期", "date", public=True),
-    Field("heat_mw", "供热能力(MW)", "num", lo=0, hi=10_000, public=True),
-    Field("heat_as_of", "供热数据日期", "date", public=True),
-    Field("telecom_5g", "5G覆盖", "bool", public=True),
-    Field("fibre", "光纤接入", "bool", public=True),
-    Field("telecom_as_of", "通信数据日期", "date", public=True),
+    Field("price_public", "价格公开", "bool", shp="JGGK"),
+    Field(
+        "reserve_price_wan_per_mu",
+        "底价(万元/亩)",
+        "num",
+        lo=0,
+        hi=100_000,
+        shp="DJ",
+        dimension="wan_per_mu",
+    ),
+    Field(
+        "power_kva",
+        "供电容量(kVA)",
+        "num",
+        lo=0,
+        hi=10_000_000,
+        public=True,
+        shp="GDRL",
+        dimension="kva",
+        aliases=(
+            "供电能力",
+            "供电容量",
+            "供电",
+        ),
+    ),
+    Field("power_as_of", "供电数据日期", "date", public=True, shp="GDSJRQ"),
+    Field(
+        "water_m3d",
+        "供水能力(m³/d)",
+        "num",
+        lo=0,
+        hi=10_000_000,
+        public=True,
+        shp="GSNL",
+        dimension="m3d",
+        aliases=(
+            "供水能力",
+            "供水",
+        ),
+    ),
+    Field("water_as_of", "供水数据日期", "date", public=True, shp="GSSJRQ"),
+    Field(
+        "sewage_m3d",
+        "排水能力(m³/d)",
+        "num",
+        lo=0,
+        hi=10_000_000,
+        public=True,
+        shp="PSNL",
+        dimension="m3d",
+        aliases=(
+            "排水能力",
+            "污水处理能力",
+            "排水",
+        ),
+    ),
+    Field("sewage_as_of", "排水数据日期", "date", public=True, shp="PSSJRQ"),
+    Field(
+        "gas_m3d",
+        "供气能力(m³/d)",
+        "num",
+        lo=0,
+        hi=10_000_000,
+        public=True,
+        shp="GQNL",
+        dimension="m3d",
+        aliases=(
+            "供气能力",
+            "燃气供应能力",
+            "供气",
+        ),
+    ),
+    Field("gas_as_of", "供气数据日期", "date", public=True, shp="GQSJRQ"),
+    Field(
+        "heat_mw",
+        "供热能力(MW)",
+        "num",
+        lo=0,
+        hi=10_000,
+        public=True,
+        shp="GRNL",
+        dimension="mw",
+        aliases=(
+            "供热能力",
+            "供热",
+        ),
+    ),
+    Field("heat_as_of", "供热数据日期", "date", public=True, shp="GRSJRQ"),
+    Field("telecom_5g", "5G覆盖", "bool", public=True, shp="WGFG"),
+    Field("fibre", "光纤接入", "bool", public=True, shp="GXJR"),
+    Field("telecom_as_of", "通信数据日期", "date", public=True, shp="TXSJRQ"),
     Field(
         "readiness",
         "七通一平",
@@ -147,31 +405,57 @@ FIELDS: tuple[Field, ...] = (
         vocab=vocab.READINESS,
         public=True,
         extra=READINESS_SYNONYMS,
+        shp="QTYP",
+        aliases=(
+            "七通一平情况",
+            "基础设施配套",
+            "配套情况",
+            "通平情况",
+            "土地开发程度",
+            "开发程度",
+        ),
     ),
-    Field("checklist", "熟地核查项", "list", vocab=vocab.READY_CHECKLIST),
-    Field("approval_doc_no", "批准文号"),
-    Field("approval_batch", "批次"),
-    Field("approval_date", "批准日期", "date"),
-    Field("supply_date", "供地日期", "date"),
-    Field("contract_no", "合同编号"),
-    Field("contract_date", "合同签订日期", "date"),
-    Field("holder", "用地单位", aliases=("受让人",)),
-    Field("land_price_wan", "成交价(万元)", "num", lo=0, hi=1e9),
-    Field("agreed_start_date", "约定开工日期", "date"),
-    Field("agreed_completion_date", "约定竣工日期", "date"),
-    Field("actual_start_date", "实际开工日期", "date"),
-    Field("stopped_since", "停工日期", "date"),
-    Field("total_investment_wan", "总投资(万元)", "num", lo=0, hi=1e9),
-    Field("invested_wan", "已投资(万元)", "num", lo=0, hi=1e9),
-    Field("developed_ratio", "已开发比例", "num", lo=0, hi=1),
-    Field("invest_ratio", "已投资比例", "num", lo=0, hi=1),
-    Field("gov_caused", "政府原因", "bool"),
-    Field("gov_cause", "政府原因说明"),
-    Field("contact_name", "联系人"),
-    Field("contact_phone", "联系电话", max_len=40),
-    Field("notes", "备注", max_len=4000),
-    Field("brochure_url", "宣传页", public=True),
-    Field("data_updated_on", "数据更新日期", "date", public=True),
+    Field("checklist", "熟地核查项", "list", vocab=vocab.READY_CHECKLIST, shp="SDHCX"),
+    Field("approval_doc_no", "批准文号", shp="PZWH"),
+    Field("approval_batch", "批次", shp="PC"),
+    Field("approval_date", "批准日期", "date", shp="PZRQ"),
+    Field("supply_date", "供地日期", "date", shp="GDRQ"),
+    Field("contract_no", "合同编号", shp="HTBH"),
+    Field("contract_date", "合同签订日期", "date", shp="HTQDRQ"),
+    Field(
+        "holder",
+        "用地单位",
+        aliases=(
+            "受让人",
+            "竞得人",
+        ),
+        shp="YDDW",
+    ),
+    Field("land_price_wan", "成交价(万元)", "num", lo=0, hi=1e9, shp="CJJ", dimension="wan"),
+    Field("agreed_start_date", "约定开工日期", "date", shp="YDKGRQ"),
+    Field("agreed_completion_date", "约定竣工日期", "date", shp="YDJGRQ"),
+    Field("actual_start_date", "实际开工日期", "date", shp="SJKGRQ"),
+    Field("stopped_since", "停工日期", "date", shp="TGRQ"),
+    Field("total_investment_wan", "总投资(万元)", "num", lo=0, hi=1e9, shp="ZTZ", dimension="wan"),
+    Field("invested_wan", "已投资(万元)", "num", lo=0, hi=1e9, shp="YTZ", dimension="wan"),
+    Field("developed_ratio", "已开发比例", "num", lo=0, hi=1, shp="YKFBL"),
+    Field("invest_ratio", "已投资比例", "num", lo=0, hi=1, shp="YTZBL"),
+    Field("gov_caused", "政府原因", "bool", shp="ZFYY"),
+    Field("gov_cause", "政府原因说明", shp="ZFYYSM"),
+    Field("contact_name", "联系人", shp="LXR"),
+    Field("contact_phone", "联系电话", max_len=40, shp="LXDH", aliases=("联系方式",)),
+    Field(
+        "notes",
+        "备注",
+        max_len=4000,
+        shp="BZ",
+        aliases=(
+            "备注",
+            "说明",
+        ),
+    ),
+    Field("brochure_url", "宣传页", public=True, shp="XCY"),
+    Field("data_updated_on", "数据更新日期", "date", public=True, shp="SJGXRQ"),
     Field(
         "declared_area_m2",
         "申报面积(平方米)",
@@ -179,22 +463,23 @@ FIELDS: tuple[Field, ...] = (
         aliases=("面积(平方米)", "面积(m2)", "面积(㎡)"),
         lo=0,
         hi=1e9,
+        shp="SBMJ",
+        dimension="m2",
     ),
 )
 
 BY_NAME: dict[str, Field] = {f.name: f for f in FIELDS}
 
-# Declared area in other units: header → factor to m².
-AREA_HEADERS: dict[str, float] = {
-    "面积(亩)": 10000 / 15,
-    "面积（亩）": 10000 / 15,
-    "亩": 10000 / 15,
-    "area_mu": 10000 / 15,
-    "面积(公顷)": 10000.0,
-    "面积（公顷）": 10000.0,
-    "公顷": 10000.0,
-    "area_ha": 10000.0,
+# 七通一平 and its siblings as bureaus write them: the bundle → the items it stands for
+# (domain rules §10: 通水/通电/通气/通热/通讯, 通路, 场地平整) [GK]; 九通一平 adds rain water
+# and cable television, which the inventory does not keep apart.
+READINESS_BUNDLES: dict[str, tuple[str, ...]] = {
+    "三通一平": ("water", "power", "road", "levelled"),
+    "五通一平": ("water", "power", "road", "gas", "telecom", "levelled"),
+    "七通一平": ("road", "power", "water", "sewage", "telecom", "gas", "heat", "levelled"),
+    "九通一平": ("road", "power", "water", "sewage", "telecom", "gas", "heat", "levelled"),
 }
+
 # Columns written by exports or GIS tools that carry no input: accepted and ignored.
 IGNORED_HEADERS = frozenset(
     {
@@ -211,6 +496,7 @@ IGNORED_HEADERS = frozenset(
         "area_m2",
         "计算面积(平方米)",
         "城市名称",
+        "县区名称",
         "city_name",
         "zone_name",
         "开发区名称",
@@ -224,57 +510,38 @@ IGNORED_HEADERS = frozenset(
         "import_id",
         "计算面积(亩)",
         "计算面积(公顷)",
+        "mj_mu",
+        "mj_gq",
+        "csmc",
+        "xzqmc",
     }
 )
 GEOMETRY_HEADERS = ("wkt", "geometry", "geom", "几何", "几何(wkt)", "坐标(wkt)", "图形")
-LON_HEADERS = ("lon", "lng", "longitude", "经度", "x")
-LAT_HEADERS = ("lat", "latitude", "纬度", "y")
+LON_HEADERS = ("lon", "lng", "longitude", "经度", "x", "中心点经度", "中心经度", "中心点x")
+LAT_HEADERS = ("lat", "latitude", "纬度", "y", "中心点纬度", "中心纬度", "中心点y")
+# A declared area: a header such as 面积(亩), 宗地面积（公顷）, or 面积 over 亩 in a two-level
+# header; the unit gives the factor to m².
+AREA_BASES = ("面积", "宗地面积", "用地面积", "地块面积", "出让面积", "土地面积", "申报面积", "")
 
 COLUMN_NAMES: tuple[str, ...] = tuple(f.name for f in FIELDS if f.name != "zone_code")
+#: Field name → shapefile (DBF) field name.
+SHP_NAMES: dict[str, str] = {f.name: f.shp for f in FIELDS}
 
 
-def _norm(header: str) -> str:
-    return str(header).strip().lower().replace("（", "(").replace("）", ")").replace(" ", "")
+def norm(header: object) -> str:
+    """A header as compared: full-width forms as ASCII (NFKC), lower case, no spaces."""
+    text = unicodedata.normalize("NFKC", str(header)).strip().lower()
+    return re.sub(r"\s+", "", text)
 
 
-_HEADER_MAP: dict[str, str] = {}
-for _f in FIELDS:
-    for _h in (_f.name, _f.label, *_f.aliases):
-        _HEADER_MAP[_norm(_h)] = _f.name
-
-
-def field_for_header(header: str) -> str | None:
-    """The field a column header names (English name, Chinese label or alias), or None."""
-    return _HEADER_MAP.get(_norm(header))
-
-
-def area_factor_for_header(header: str) -> float | None:
-    return {_norm(k): v for k, v in AREA_HEADERS.items()}.get(_norm(header))
-
-
-def label_of(name: str) -> str:
-    """The Chinese name of a field (or of the geometry) as messages quote it."""
-    if name in BY_NAME:
-        return BY_NAME[name].label
-    return {"geometry": "几何图形", "geom": "几何图形", "zone_id": "开发区"}.get(name, name)
-
-
-def is_ignored(header: str) -> bool:
-    return _norm(header) in {_norm(h) for h in IGNORED_HEADERS}
-
-
-def is_geometry_header(header: str) -> bool:
-    return _norm(header) in GEOMETRY_HEADERS
-
-
-def code_for(f: Field, value: str) -> str | None:
-    """A vocabulary value given as code, Chinese label or synonym → the code, else None."""
-    assert f.vocab is not None
-    return vocab.code_of(f.vocab, value) or f.extra.get(value.strip())
+def _split_unit(header: str) -> tuple[str, str | None]:
+    """``供电能力(kVA)`` → (``供电能力``, ``kva``), on a normalised header."""
+    m = re.fullmatch(r"(.*?)\(([^()]*)\)", header)
+    return (m[1], m[2]) if m else (header, None)
 
 
 def _short_names() -> dict[str, str]:
-    """10-character DBF field names for the shapefile export (and their recognition)."""
+    """The 10-character English DBF names earlier exports wrote (recognised on import)."""
     out: dict[str, str] = {}
     used: set[str] = set()
     for f in FIELDS:
@@ -288,6 +555,123 @@ def _short_names() -> dict[str, str]:
     return out
 
 
-SHP_NAMES: dict[str, str] = _short_names()
-for _name, _short in SHP_NAMES.items():
-    _HEADER_MAP.setdefault(_norm(_short), _name)
+_HEADER_MAP: dict[str, str] = {}
+for _f in FIELDS:
+    for _h in (_f.name, _f.label, *_f.aliases, _f.shp):
+        _HEADER_MAP.setdefault(norm(_h), _f.name)
+    # A label with its unit (供电容量(kVA)) is also known by its base (供电容量).
+    _HEADER_MAP.setdefault(_split_unit(norm(_f.label))[0], _f.name)
+for _name, _short in _short_names().items():
+    _HEADER_MAP.setdefault(norm(_short), _name)
+#: 容积率 as one column (1.0-2.0, ≥1.0): read into 容积率下限 and 容积率上限.
+FAR_HEADERS = frozenset({norm("容积率"), norm("规划容积率")})
+
+
+@dataclass(frozen=True)
+class Header:
+    """What a column header says: a field (with the unit the header names) or a declared area
+    (its factor to m²), the 容积率 range, a column to ignore — or nothing known."""
+
+    field: str | None = None
+    unit: str | None = None  # for a field with a dimension
+    area_factor: float | None = None
+    far: bool = False
+    ignored: bool = False
+
+
+def read_header(header: object) -> Header:
+    """Recognise a column header (Chinese label, alias, English or shapefile name, with or
+    without a unit in brackets)."""
+    h = norm(header)
+    if h in _HEADER_MAP:
+        return Header(field=_HEADER_MAP[h])
+    if h in FAR_HEADERS:
+        return Header(far=True)
+    if h in {norm(x) for x in IGNORED_HEADERS}:
+        return Header(ignored=True)
+    base, unit = _split_unit(h)
+    if unit is not None:
+        factor = _area_factor(base, unit)
+        if factor is not None:
+            return Header(area_factor=factor)
+        name = _HEADER_MAP.get(base)
+        dim = BY_NAME[name].dimension if name else None
+        if name and dim and (unit_factor(unit, dim) is not None):
+            return Header(field=name, unit=unit)
+        if base in FAR_HEADERS and unit in ("", "-", "—"):
+            return Header(far=True)
+    for unit in ("亩", "公顷", "平方米", "m2", "㎡", "area_mu", "area_ha"):
+        if h == unit:
+            return Header(area_factor=_area_factor("", unit.removeprefix("area_")))
+    return Header()
+
+
+def _area_factor(base: str, unit: str) -> float | None:
+    if base not in AREA_BASES:
+        return None
+    unit = {"mu": "亩", "ha": "公顷"}.get(unit, unit)
+    return unit_factor(unit, "m2")
+
+
+def field_for_header(header: str) -> str | None:
+    """The field a column header names (English name, Chinese label or alias), or None."""
+    return _HEADER_MAP.get(norm(header))
+
+
+def suggest(header: object) -> str | None:
+    """The known header closest to an unrecognised one (a typo, a near synonym), or None; of
+    equally close ones, the field that comes first."""
+    h = norm(header)
+    order = {f.name: k for k, f in enumerate(FIELDS)}
+    known = [(k, BY_NAME[v].label, order[v]) for k, v in _HEADER_MAP.items() if not k.isascii()]
+    known += [(k, "容积率", order["far_min"]) for k in FAR_HEADERS]
+    best: tuple[float, int, str] | None = None
+    for key, label, rank in known:
+        score = difflib.SequenceMatcher(None, h, key).ratio()
+        if len(key) >= 2 and key in h:  # a known name inside a longer header: 地块编号（必填）
+            score = max(score, 0.9)
+        if score >= 0.5 and (best is None or (score, -rank) > (best[0], -best[1])):
+            best = (score, rank, label)
+    return best[2] if best else None
+
+
+def label_of(name: str) -> str:
+    """The Chinese name of a field (or of the geometry) as messages quote it."""
+    if name in BY_NAME:
+        return BY_NAME[name].label
+    return {"geometry": "几何图形", "geom": "几何图形", "zone_id": "开发区"}.get(name, name)
+
+
+def shown_value(name: str, value: object) -> str:
+    """A stored value as a report shows it: labels for codes, 是/否, （空）."""
+    f = BY_NAME.get(name)
+    if value is None or value == [] or value == "":
+        return "（空）"
+    words = vocab.PARCEL_LAND_USE if name == "land_use" else (f.vocab if f else None)
+    if isinstance(value, list):
+        return "、".join(str(words.get(v, v)) if words else str(v) for v in value)
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if words and isinstance(value, str):
+        return f"{words.get(value, value)}（{value}）" if value in words else value
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def is_geometry_header(header: str) -> bool:
+    return norm(header) in GEOMETRY_HEADERS
+
+
+def is_lon_header(header: str) -> bool:
+    return norm(header) in LON_HEADERS
+
+
+def is_lat_header(header: str) -> bool:
+    return norm(header) in LAT_HEADERS
+
+
+def code_for(f: Field, value: str) -> str | None:
+    """A vocabulary value given as code, Chinese label or synonym → the code, else None."""
+    assert f.vocab is not None
+    return vocab.code_of(f.vocab, value) or f.extra.get(value.strip())

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -20,17 +20,26 @@ from landmatch.db import derived
 from landmatch.db.engine import audited
 from landmatch.db.inventory import (
     ParcelWriter,
+    changes_of_updates,
     distances_m,
     existing_ids,
+    load_counties_wkb,
     load_regions_wkb,
+    overlaps_of_new,
+    pending_codes,
     restore_versions,
 )
 from landmatch.errors import Conflict, Forbidden, InvalidInput, NotFound, UnprocessableInput
 from landmatch.geo.crs import GCJ02
-from landmatch.inventory import codes
+from landmatch.geo.measure import M2_PER_MU
+from landmatch.inventory import codes, land_use
 from landmatch.inventory import fields as F
-from landmatch.inventory.readers import ReadOptions, map_columns, read_source
+from landmatch.inventory.boundaries import join_boundaries
+from landmatch.inventory.columns import map_columns
+from landmatch.inventory.readers import ReadOptions, read_source
+from landmatch.inventory.report import Findings, build_report, row_number, summary, where
 from landmatch.inventory.validate import (
+    County,
     Regions,
     check_frame,
     flattened_note,
@@ -68,6 +77,12 @@ class ImportOptions:
     code_prefix: str | None = None
     repair: bool = False
     reason: str | None = None
+    # Defaults for a new parcel's blank land use, status and visibility (codes or labels;
+    # a land use also as an old GB/T 21010 or GB 50137 code). Without one: 待定 (unpublished),
+    # 批而未供, internal (landmatch.inventory.validate.FALLBACK).
+    land_use: str | None = None
+    status: str | None = None
+    visibility: str | None = None
     max_rows: int = 200_000
     # Up to this many written parcels, their derived data is settled inside the import's own
     # transaction; above it, after the commit (see landmatch.db.derived).
@@ -76,7 +91,38 @@ class ImportOptions:
 
 def load_regions(conn: Connection) -> Regions:
     province, cities = load_regions_wkb(conn)
-    return Regions(shapely.from_wkb(province), {k: shapely.from_wkb(v) for k, v in cities.items()})
+    return Regions(
+        shapely.from_wkb(province),
+        {k: shapely.from_wkb(v) for k, v in cities.items()},
+        counties=tuple(
+            County(code, name, city, shapely.from_wkb(wkb))
+            for code, name, city, wkb in load_counties_wkb(conn)
+        ),
+    )
+
+
+def import_defaults(opts: ImportOptions) -> dict[str, str]:
+    """The import's defaults as codes (field → code); :class:`InvalidInput` for an unknown one."""
+    out: dict[str, str] = {}
+    if opts.land_use is not None and opts.land_use.strip():
+        code, note = land_use.read(opts.land_use)
+        if code is None:
+            raise InvalidInput(
+                note or f"默认用途“{opts.land_use[:40]}”无法识别；请填写用地用海分类代码或名称"
+            )
+        out["land_use"] = code
+    for name, given, words in (
+        ("status", opts.status, vocab.PARCEL_STATUS),
+        ("visibility", opts.visibility, vocab.VISIBILITY),
+    ):
+        if given is None or not given.strip():
+            continue
+        code = vocab.code_of(words, given)
+        if code is None:
+            choices = "、".join(f"{k}（{v}）" for k, v in words.items())
+            raise InvalidInput(f"默认{F.label_of(name)}“{given[:40]}”无法识别；可选：{choices}")
+        out[name] = code
+    return out
 
 
 def require_editor(principal: Principal, city: str | None = None) -> None:
@@ -96,42 +142,65 @@ def run_import(
     principal: Principal,
     opts: ImportOptions,
     progress: Progress | None = None,
+    boundaries: tuple[bytes, str] | None = None,
 ) -> dict[str, Any]:
     """Import a file; return the report. Raises :class:`UnprocessableInput` (with the report
-    as ``detail``) when any row is rejected — then nothing is written."""
+    as ``detail``) when any row (or a column) is rejected — then nothing is written.
+    ``boundaries`` (data, file name): a boundary file joined by code to a table without
+    boundaries (:mod:`landmatch.inventory.boundaries`)."""
     if opts.city is not None and opts.city not in vocab.CITIES:
         raise InvalidInput(f"未知城市代码 {opts.city}；可选：{', '.join(vocab.CITIES)}")
     require_editor(principal, opts.city)
     if opts.reason is not None and len(opts.reason) > 500:
         raise InvalidInput("导入原因过长（最多 500 个字符）")
     prefix = codes.check_prefix(opts.code_prefix)
+    defaults = import_defaults(opts)
     if progress:
         progress("read", 0, 1)
+    read_opts = ReadOptions(crs=opts.crs, encoding=opts.encoding, max_rows=opts.max_rows)
+    # With a boundary file, --crs is the boundaries' (a table's lon/lat are lon/lat).
     src = read_source(
-        data, filename, ReadOptions(crs=opts.crs, encoding=opts.encoding, max_rows=opts.max_rows)
+        data, filename, read_opts if boundaries is None else replace(read_opts, crs=None)
     )
-    frame, area = map_columns(src.frame)
+    mapped = map_columns(src.frame, src.header_row)
+    frame = mapped.frame
     unusable = _apply_prefix(frame, prefix, src.row_problems)
-    # A TXT's 地块面积 is checked against the file's own coordinates by the parser (one
-    # warning, in 亩 and 公顷) and not stored: writers fill it with their own computed area,
-    # which is not a declaration by the land office.
+    joined = None
+    if boundaries is not None:
+        joined = join_boundaries(src, frame, *boundaries, read_opts, prefix)
+        src.geoms, src.crs = joined.geoms, joined.crs
+        src.warnings += joined.notes
+    # A TXT's 地块面积 is checked against the file's own coordinates by the parser (a warning
+    # on the parcel's row, in 亩 and 公顷) and not stored: writers fill it with their own
+    # computed area, which is not a declaration by the land office.
     declared = None if src.format == "txt" else src.declared_area_m2
     if declared is None:
-        declared = area
+        declared = mapped.area
     if progress:
         progress("read", 1, 1)
     file_codes = frame["code"].dropna().astype(str).str.strip().tolist() if "code" in frame else []
     known = existing_ids(conn, file_codes)
     regions = load_regions(conn)
     repeated = repeated_codes(frame["code"]) if "code" in frame else {}
+    stored_pending = (
+        pending_codes(conn, list(known))
+        if "visibility" in frame and "land_use" not in frame
+        else set()
+    )
     wkt_rows = {p["row"] for p in src.row_problems if p["field"] == "geometry"}
-    problems: list[dict[str, Any]] = list(src.row_problems)
-    warnings: list[dict[str, Any]] = []
+    problems: list[dict[str, Any]] = [*src.row_problems, *mapped.problems]
+    warnings: list[dict[str, Any]] = [
+        {**w, "code": codes.code_text(frame.at[w["row"], "code"]) if "code" in frame else None}
+        for w in src.row_warnings
+    ]
+    decisions: dict[tuple[str, str], list[Any]] = dict(mapped.decisions)
     flattened = 0
     no_boundary = "新地块缺少几何图形"
     if src.points is not None:
         problems += _check_points(conn, frame, src, known)
         no_boundary = NO_BOUNDARY_FROM_POINTS
+    if joined is not None:
+        no_boundary = f"边界文件“{boundaries[1]}”中没有这个编号的地块，新地块需要边界"  # type: ignore[index]
     total = len(frame)
     deferred = opts.dry_run or total > opts.settle_inline_max
     reason = opts.reason or f"导入 {filename}"
@@ -183,6 +252,10 @@ def run_import(
                     declared_area_m2=None if declared is None else declared[start:end],
                     repeated=repeated,
                     no_boundary=no_boundary,
+                    defaults=defaults,
+                    stored_pending=stored_pending,
+                    units=mapped.units,
+                    keep_missing_geometry=joined is not None,
                 )
                 if src.format == "txt" and prefix is None:
                     _hint_file_codes(checked.problems)
@@ -194,6 +267,8 @@ def run_import(
                 ]
                 warnings += checked.warnings
                 flattened += checked.flattened
+                for key, decided in checked.decisions.items():
+                    decisions.setdefault(key, []).extend(decided)
                 if progress:
                     progress("validate", end, total)
                 cities = set(checked.values["city_code"].dropna()) if len(checked.values) else set()
@@ -207,6 +282,8 @@ def run_import(
             derived.defer(conn, False)
         problems += result.problems
         actions = result.actions
+        overlaps, changes = _effects(conn, import_id, frame)
+        warnings += overlaps
     except BaseException as exc:
         if writer is not None:
             writer.abort(exc)
@@ -216,16 +293,24 @@ def run_import(
             raise clash from None
         raise
     notes = [flattened_note(flattened)] if flattened else []
-    problems = order_problems(problems, frame.index)
-    report = _report(
-        filename,
-        src,
-        opts,
-        actions,
-        problems,
-        src.warnings + notes + [_warning_text(w) for w in warnings],
+    report = build_report(
         frame,
+        actions,
+        Findings(
+            problems=order_problems(problems, frame.index),
+            warnings=warnings,
+            decisions=decisions,
+            notes=src.warnings + notes,
+            columns=mapped.columns,
+            changes=changes,
+        ),
+        filename=filename,
+        format=src.format,
+        crs=_crs_label(src.crs),
+        code_prefix=prefix,
+        dry_run=opts.dry_run,
     )
+    problems = report["rejected"]
     if problems or opts.dry_run:
         nested.rollback()
         report["import_id"] = None
@@ -235,17 +320,81 @@ def run_import(
         report["derived"] = "pending" if deferred else "settled"
         conn.execute(
             text("UPDATE landmatch.import_batch SET report = CAST(:r AS jsonb) WHERE id = :id"),
-            {"r": json.dumps(_summary(report), ensure_ascii=False), "id": import_id},
+            {"r": json.dumps(summary(report), ensure_ascii=False), "id": import_id},
         )
         nested.commit()
     if problems and not opts.dry_run:
         t = report["totals"]
+        first = problems[0]
+        what = f"{t['rejected']} 行未通过校验" if t["rejected"] else "表头有误"
         raise UnprocessableInput(
-            f"导入被拒绝：{t['rejected']} 行未通过校验，未写入任何数据（首个问题：第 "
-            f"{problems[0]['row']} 行 {F.label_of(problems[0]['field'])}：{problems[0]['reason']}）",
+            f"导入被拒绝：{what}，未写入任何数据（首个问题：{where(first['row'])} "
+            f"{F.label_of(first['field'])}：{first['reason']}）",
             detail=report,
         )
     return report
+
+
+# Updated parcels whose changes (old → new) a report lists field by field.
+CHANGES_SHOWN = 10_000
+# Bookkeeping and derived columns a report does not list as changes.
+_NOT_CHANGES = frozenset(
+    {"import_id", "updated_by", "updated_at", "version", "area_m2", "zone_id", "created_at"}
+)
+
+
+def _effects(
+    conn: Connection, import_id: int, frame: Any
+) -> tuple[list[dict[str, Any]], dict[str, list[dict[str, Any]]]]:
+    """What the written rows do to the stored inventory: a warning for each new parcel that
+    overlaps a stored one (both codes), and each updated parcel's changes (old → new), by
+    row label."""
+    rows = {
+        codes.code_text(code): label
+        for label, code in zip(frame.index, frame.get("code", []), strict=False)
+    }
+    warnings = [
+        {
+            "row": row_number(rows.get(new, "")),
+            "code": new,
+            "field": "geometry",
+            "message": f"与已登记地块 {other} 重叠 {m2:,.0f} 平方米（{m2 / M2_PER_MU:,.2f} 亩）",
+        }
+        for new, other, m2 in overlaps_of_new(conn, import_id)
+    ]
+    changes: dict[str, list[dict[str, Any]]] = {}
+    for code, changed, old, new in changes_of_updates(conn, import_id, CHANGES_SHOWN):
+        items = []
+        for col in changed:
+            if col in _NOT_CHANGES:
+                continue
+            if col == "geom":
+                before, after = old.get("area_m2"), new.get("area_m2")
+                items.append(
+                    {
+                        "field": "geometry",
+                        "label": "几何图形",
+                        "old": f"面积 {_mu(before)}",
+                        "new": f"面积 {_mu(after)}",
+                    }
+                )
+            elif col == "deleted_at":
+                items.append({"field": col, "label": "删除", "old": "已删除", "new": "恢复"})
+            else:
+                items.append(
+                    {
+                        "field": col,
+                        "label": F.label_of(col),
+                        "old": F.shown_value(col, old.get(col)),
+                        "new": F.shown_value(col, new.get(col)),
+                    }
+                )
+        changes[str(rows.get(code, code))] = items
+    return warnings, changes
+
+
+def _mu(m2: Any) -> str:
+    return "（未知）" if m2 is None else f"{float(m2) / M2_PER_MU:,.2f} 亩"
 
 
 NO_BOUNDARY_FROM_POINTS = (
@@ -295,7 +444,7 @@ def _check_points(
 
 
 def _point_problem(frame: Any, i: int, code: str | None, reason: str) -> dict[str, Any]:
-    return {"row": _num(frame.index[i]), "code": code, "field": "geometry", "reason": reason}
+    return {"row": row_number(frame.index[i]), "code": code, "field": "geometry", "reason": reason}
 
 
 def _hint_file_codes(problems: list[dict[str, Any]]) -> None:
@@ -319,10 +468,10 @@ def _apply_prefix(frame: Any, prefix: str | None, problems: list[dict[str, Any]]
     for label, value in zip(frame.index, frame["code"], strict=True):
         code = codes.with_prefix(value, prefix)
         if code is None and codes.code_text(value) is not None:
-            unusable.add(_num(label))
+            unusable.add(row_number(label))
             problems.append(
                 {
-                    "row": _num(label),
+                    "row": row_number(label),
                     "code": codes.code_text(value),
                     "field": "code",
                     "reason": f"地块编号“{codes.code_text(value)}”中没有字母或数字，"
@@ -332,66 +481,6 @@ def _apply_prefix(frame: Any, prefix: str | None, problems: list[dict[str, Any]]
         out.append(code)
     frame["code"] = out
     return unusable
-
-
-def _warning_text(w: dict[str, Any]) -> str:
-    return f"第 {w['row']} 行（{w['code']}）{F.label_of(w['field'])}：{w['message']}"
-
-
-def _summary(report: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in report.items() if k not in ("rows",)}
-
-
-def _report(
-    filename: str,
-    src: Any,
-    opts: ImportOptions,
-    actions: dict[str, str],
-    problems: list[dict[str, Any]],
-    warnings: list[str],
-    frame: Any,
-) -> dict[str, Any]:
-    by_row: dict[str, list[dict[str, Any]]] = {}
-    for p in problems:
-        by_row.setdefault(str(p["row"]), []).append({"field": p["field"], "reason": p["reason"]})
-    row_codes = frame["code"].to_numpy() if "code" in frame else [None] * len(frame)
-    out_rows = []
-    totals = {"rows": len(frame), "created": 0, "updated": 0, "unchanged": 0, "rejected": 0}
-    for label, code in zip(frame.index, row_codes, strict=True):
-        key = str(label)
-        code_s = None if code is None or (isinstance(code, float) and np.isnan(code)) else str(code)
-        if key in by_row:
-            out_rows.append(
-                {"row": _num(label), "code": code_s, "action": "rejected", "problems": by_row[key]}
-            )
-            totals["rejected"] += 1
-        else:
-            action = actions.get(key, "checked")
-            if action in totals:
-                totals[action] += 1
-            out_rows.append({"row": _num(label), "code": code_s, "action": action})
-    rejected = [
-        {"row": _num(p["row"]), "code": p.get("code"), "field": p["field"], "reason": p["reason"]}
-        for p in problems
-    ]
-    return {
-        "filename": filename,
-        "format": src.format,
-        "crs": _crs_label(src.crs),
-        "code_prefix": codes.check_prefix(opts.code_prefix),
-        "dry_run": opts.dry_run,
-        "totals": totals,
-        "rows": out_rows,
-        "rejected": rejected,
-        "warnings": warnings,
-    }
-
-
-def _num(v: Any) -> Any:
-    try:
-        return int(v)
-    except (TypeError, ValueError):
-        return v
 
 
 # What refers to a parcel and would go with it (ON DELETE CASCADE): work done since the import.

@@ -166,6 +166,13 @@ def run_checks(
         "市政配套容量未注明确认日期",
         f"SELECT * FROM ({undated_sql}) s ORDER BY code, field",
     )
+    p["pending_use"] = vocab.LAND_USE_PENDING
+    add(
+        "land_use_pending",
+        "用途待定（不能公开，请补充用途）",
+        "SELECT p.code, p.name, p.import_id FROM landmatch.parcel p "
+        f"WHERE {base} AND p.land_use = :pending_use ORDER BY p.code",
+    )
     p["items"] = list(vocab.READY_CHECKLIST)
     add(
         "ready_checklist",

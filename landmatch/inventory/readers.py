@@ -24,7 +24,7 @@ import pyogrio
 import shapely
 from pyogrio.errors import DataSourceError
 
-from landmatch.errors import CRSError, FormatError, PayloadTooLarge, UnprocessableInput
+from landmatch.errors import CRSError, FormatError, PayloadTooLarge
 from landmatch.geo.crs import (
     GCJ02,
     STORAGE_EPSG,
@@ -38,7 +38,9 @@ from landmatch.geo.dbf import cpg_encoding, dbf_encoding
 from landmatch.geo.messages import csv_zh, gdal_zh, geos_zh, json_zh
 from landmatch.geo.txt import parse_txt
 from landmatch.inventory import fields as F
+from landmatch.inventory import land_use
 from landmatch.inventory.formats import detect_format, utf8_json
+from landmatch.inventory.sheets import read_table
 
 MAX_ZIP_ENTRIES = 200
 MAX_ZIP_RATIO = 100  # uncompressed / compressed, per entry above 1 MB
@@ -57,6 +59,10 @@ class Source:
     # Lon/lat (or x/y) columns of a table: a location to check a stored parcel against, not a
     # boundary (a point cannot be a parcel); in ``crs``, like ``geoms``.
     points: np.ndarray | None = None
+    # Where the column headers are, as problems with a header name it ("表头（第 4 行）").
+    header_row: Any = "表头"
+    # Warnings about single rows (row, code, field, message), e.g. a TXT parcel's area.
+    row_warnings: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -341,8 +347,8 @@ def decode_text(data: bytes, encoding: str | None) -> str:
 def _geometry_columns(frame: pd.DataFrame, opts: ReadOptions) -> Source:
     headers = list(frame.columns)
     wkt = [h for h in headers if F.is_geometry_header(h)]
-    lon = [h for h in headers if str(h).strip().lower() in F.LON_HEADERS]
-    lat = [h for h in headers if str(h).strip().lower() in F.LAT_HEADERS]
+    lon = [h for h in headers if F.is_lon_header(h)]
+    lat = [h for h in headers if F.is_lat_header(h)]
     n = len(frame)
     problems: list[dict[str, Any]] = []
     if wkt:
@@ -416,6 +422,7 @@ def _read_csv(data: bytes, opts: ReadOptions) -> Source:
     frame.index = np.arange(2, len(frame) + 2)  # spreadsheet row numbers (header is row 1)
     src = _geometry_columns(frame, opts)
     src.format = "csv"
+    src.header_row = "表头（第 1 行）"
     return src
 
 
@@ -437,39 +444,33 @@ def _read_xlsx(data: bytes, tmp: Path, opts: ReadOptions) -> Source:
     safe_extract(data, tmp, opts.max_unpacked_bytes)  # the same bomb checks as any zip
     try:
         wb = openpyxl.load_workbook(io.BytesIO(data), data_only=True)
-    except Exception as exc:  # noqa: BLE001
-        raise FormatError(f"无法读取 Excel 文件：{type(exc).__name__}") from None
-    ws = wb["熟地清单"] if "熟地清单" in wb.sheetnames else wb.worksheets[0]
-    for rng in ws.merged_cells.ranges:
-        if rng.min_row <= 1:
-            raise FormatError(f"表头含合并单元格（{rng.coord}）；请取消合并，每列保留一个表头")
-    rows = list(ws.iter_rows(values_only=True))
-    if not rows:
-        raise FormatError("工作表为空")
-    header = [str(h).strip() if h is not None else "" for h in rows[0]]
-    while header and not header[-1]:
-        header.pop()
-    if not all(header):
-        raise FormatError("表头含空白列名；请为每一列填写表头")
-    body = [list(r[: len(header)]) for r in rows[1:] if any(v is not None for v in r)]
-    _check_rows(len(body), opts)
-    frame = pd.DataFrame(body, columns=header, dtype=object)
-    frame.index = np.arange(2, len(frame) + 2)
+    except Exception:  # noqa: BLE001 - openpyxl's many ways of failing on a bad file
+        raise FormatError("无法读取 Excel 文件：文件已损坏，或不是有效的 xlsx 工作簿") from None
+    table = read_table(wb)
+    _check_rows(len(table.rows), opts)
+    frame = pd.DataFrame(table.rows, columns=table.headers, dtype=object)
+    frame.index = np.array(table.labels, dtype=np.int64)
     src = _geometry_columns(frame, opts)
     src.format = "xlsx"
+    src.header_row = table.header_row
+    if table.skipped:
+        shown = "、".join(f"第 {r} 行（{why}）" for r, why in table.skipped[:10])
+        src.warnings.append(f"工作表“{table.sheet}”中以下行不是地块，未导入：{shown}")
     return src
 
 
 def _read_txt(data: bytes, opts: ReadOptions) -> Source:
     parsed = parse_txt(data, crs=opts.crs, encoding=opts.encoding)
     _check_rows(len(parsed.parcels), opts)
+    rows = [p.line or i + 1 for i, p in enumerate(parsed.parcels)]
     frame = pd.DataFrame(
         {
             "code": [p.code for p in parsed.parcels],
             "name": [p.name for p in parsed.parcels],
-            "land_use": [p.use or None for p in parsed.parcels],
+            # 地块用途, else a 地类编码 (0601 …) when that is what the surveyor filled in.
+            "land_use": [_txt_use(p.use, p.land_class) for p in parsed.parcels],
         },
-        index=[p.line or i + 1 for i, p in enumerate(parsed.parcels)],
+        index=rows,
     )
     declared = np.array(
         [p.declared_area_ha * 10000 if p.declared_area_ha else np.nan for p in parsed.parcels]
@@ -479,9 +480,22 @@ def _read_txt(data: bytes, opts: ReadOptions) -> Source:
         geoms=np.array([p.geometry for p in parsed.parcels], dtype=object),
         crs=parsed.epsg,
         format="txt",
-        warnings=list(parsed.warnings),
+        warnings=list(parsed.file_warnings),
         declared_area_m2=declared,
+        row_warnings=[
+            {"row": row, "code": p.code or None, "field": "geometry", "message": note}
+            for row, p in zip(rows, parsed.parcels, strict=True)
+            for note in p.notes
+        ],
     )
+
+
+def _txt_use(use: str, land_class: str) -> str | None:
+    if use.strip():
+        return use
+    if land_class.strip() and land_use.read(land_class)[0] is not None:
+        return land_class
+    return None
 
 
 def read_source(data: bytes, filename: str, opts: ReadOptions) -> Source:
@@ -518,35 +532,3 @@ def _read(data: bytes, filename: str, fmt: str, opts: ReadOptions) -> Source:
                 raise FormatError("GeoJSON 嵌套层级过深，不是有效的要素文件") from None
         path.write_bytes(data)
         return _read_ogr(path, fmt, opts, filename)
-
-
-def map_columns(frame: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray | None]:
-    """Rename headers to field names; collect a declared area in 亩/公顷/m²; refuse unknown
-    columns (a typo would otherwise silently drop data)."""
-    renamed: dict[str, str] = {}
-    area: np.ndarray | None = None
-    unknown: list[str] = []
-    drop: list[str] = []
-    for h in frame.columns:
-        name = F.field_for_header(h)
-        factor = F.area_factor_for_header(h)
-        if name:
-            if name in renamed.values():
-                raise UnprocessableInput(f"多列对应同一字段“{F.BY_NAME[name].label}”（含“{h}”）")
-            renamed[h] = name
-        elif factor:
-            vals = pd.to_numeric(frame[h], errors="coerce").to_numpy(dtype=float)
-            area = vals * factor
-            drop.append(h)
-        elif F.is_ignored(h):
-            drop.append(h)
-        else:
-            unknown.append(str(h))
-    if unknown:
-        raise UnprocessableInput(
-            f"无法识别的列：{'、'.join(unknown)}。请使用标准表头（如 地块编号、地块名称、用途、"
-            "状态、面积(亩)）或英文字段名",
-            detail=[{"row": 1, "field": u, "reason": "无法识别的列"} for u in unknown],
-        )
-    out = frame.drop(columns=drop).rename(columns=renamed)
-    return out, area

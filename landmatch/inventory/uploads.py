@@ -25,6 +25,7 @@ from landmatch.inventory.readers import check_archive
 # What each kind of import accepts (the parcel import: every format it reads).
 PARCEL_FILES = frozenset(("geojson", "gpkg", "shp", "txt", "xlsx", "csv"))
 LAYER_FILES = frozenset(("geojson", "gpkg", "shp"))
+BOUNDARY_FILES = frozenset(("geojson", "gpkg", "shp", "txt"))  # joined to an Excel 清单 by code
 EXCEL_FILES = frozenset(("xlsx",))
 _TEXT = frozenset(("geojson", "txt", "csv"))  # formats whose content may show no signature
 _ZIP = (b"PK\x03\x04", b"PK\x05\x06")

@@ -38,7 +38,8 @@ from landmatch.geo.validate import (
     to_multipolygon,
     too_many_vertices,
 )
-from landmatch.inventory.fields import BY_NAME, FIELDS, Field, code_for
+from landmatch.inventory import codes, land_use, quantities
+from landmatch.inventory.fields import BY_NAME, FIELDS, READINESS_BUNDLES, Field, code_for
 from landmatch.settings import get_settings
 
 AREA_TOLERANCE = 0.01
@@ -49,20 +50,45 @@ _LIST_SPLIT = re.compile(r"[,，、;；|/\s]+")
 _CN_DATE = re.compile(r"^(\d{4})\s*[年./-]\s*(\d{1,2})\s*[月./-]\s*(\d{1,2})\s*日?$")
 
 
+@dataclass(frozen=True)
+class County:
+    code: str
+    name: str
+    city: str  # the city code it belongs to (辛集, 定州: their own)
+    geom: BaseGeometry
+
+
 @dataclass
 class Regions:
-    """Hebei and its cities (plus the province-managed county-level cities), in EPSG:4490."""
+    """Hebei, its cities (plus the province-managed county-level cities) and counties, in
+    EPSG:4490."""
 
     province: BaseGeometry
     cities: dict[str, BaseGeometry]
     tolerance_deg: float = 0.0005  # ≈ 50 m: the stored boundaries are simplified (DP 30 m)
     _province_buffered: BaseGeometry | None = None
+    counties: tuple[County, ...] = ()
 
     def __post_init__(self) -> None:
         self._province_buffered = self.province.buffer(self.tolerance_deg)
         shapely.prepare(self._province_buffered)
         for g in self.cities.values():
             shapely.prepare(g)
+        self.county_by_code = {k.code: k for k in self.counties}
+        self.counties_by_name: dict[str, list[County]] = {}
+        for k in self.counties:
+            for name in {k.name, _short_county(k.name)}:
+                self.counties_by_name.setdefault(name, []).append(k)
+
+    def county_of(self, points: np.ndarray) -> np.ndarray:
+        """The county (or None) containing each point."""
+        out = np.full(len(points), None, dtype=object)
+        if not self.counties or not len(points):
+            return out
+        tree = shapely.STRtree([k.geom for k in self.counties])
+        at, which = tree.query(points, predicate="within")
+        out[at] = [self.counties[w] for w in which]
+        return out
 
     def inside_province(self, geoms: np.ndarray) -> np.ndarray:
         return shapely.contains(self._province_buffered, geoms)
@@ -88,6 +114,8 @@ class Checked:
     problems: list[dict[str, Any]] = field(default_factory=list)
     warnings: list[dict[str, Any]] = field(default_factory=list)
     flattened: int = 0  # geometries whose Z/M coordinates were dropped
+    # (field, message) → rows: defaults applied, old codes read (see _Collector.decide).
+    decisions: dict[tuple[str, str], list[Any]] = field(default_factory=dict)
 
 
 class _Collector:
@@ -98,6 +126,9 @@ class _Collector:
         self.flattened = 0
         self.bad = np.zeros(len(rows), dtype=bool)
         self.bad_fields: dict[str, set[int]] = {}
+        # What the validation decided for rows (a default applied, an old code read): one
+        # entry per (field, message), with the rows it applies to.
+        self.decisions: dict[tuple[str, str], list[Any]] = {}
 
     def _item(self, i: int, fld: str, text: str, key: str) -> dict[str, Any]:
         code = self.codes[i]
@@ -124,6 +155,17 @@ class _Collector:
 
     def warn(self, i: int, fld: str, message: str) -> None:
         self.warnings.append(self._item(i, fld, message, "message"))
+
+    def decide(self, mask: np.ndarray | Iterable[int], fld: str, message: str) -> None:
+        """Record a decision taken for the rows of ``mask`` (a boolean mask or positions),
+        reported once with its rows."""
+        if isinstance(mask, np.ndarray) and mask.dtype == bool:
+            idx = np.flatnonzero(mask)
+        else:
+            idx = np.fromiter(mask, dtype=np.int64)
+        if len(idx):
+            rows = self.decisions.setdefault((fld, message), [])
+            rows.extend(_jsonable(r) for r in self.rows[idx])
 
 
 def _jsonable(v: Any) -> Any:
@@ -252,24 +294,43 @@ def _coerce_text(s: pd.Series, f: Field, c: _Collector) -> pd.Series:
     return pd.Series(out, index=s.index, dtype=object)
 
 
-def _number(v: Any) -> float:
+def _number(v: Any, f: Field, unit: str | None) -> tuple[float, str | None, bool]:
+    """A cell as a number of ``f``'s unit: (value or NaN, why it is refused, whether it was a
+    word that means "no value", such as 面议). ``unit`` is the unit the header names."""
     if isinstance(v, bool | np.bool_ | dict | list | tuple):
-        return math.nan  # 是/否 or a structure is not a number
-    if isinstance(v, str):
-        v = v.strip().replace(",", "")
-    try:
-        return float(v)
-    except (TypeError, ValueError):
-        return math.nan
+        return math.nan, None, False  # 是/否 or a structure is not a number
+    if isinstance(v, int | float | np.number):
+        factor = quantities.unit_factor(unit, f.dimension) if unit and f.dimension else None
+        return float(v) * (factor or 1.0), None, False
+    value, why = quantities.read(str(v), f.dimension, default_unit=unit, direction=f.direction)
+    if why is not None:
+        return math.nan, why, False
+    if value is None:
+        return math.nan, None, True
+    return value, None, False
 
 
-def _coerce_num(s: pd.Series, f: Field, c: _Collector) -> pd.Series:
+def _coerce_num(s: pd.Series, f: Field, c: _Collector, unit: str | None = None) -> pd.Series:
+    factor = quantities.unit_factor(unit, f.dimension) if unit and f.dimension else None
     if s.dtype.kind in "fiu":
-        arr = s.to_numpy(dtype=float)
+        arr = s.to_numpy(dtype=float) * (factor or 1.0)
         blank = np.isnan(arr)
     else:
-        vals, blank = _per_value(s, _number)
-        arr = np.where(blank, np.nan, vals).astype(float)
+        parsed, blank = _per_value(s, lambda v: _number(v, f, unit))
+        got = [(math.nan, None, False) if p is None else p for p in parsed]
+        arr = np.fromiter((g[0] for g in got), dtype=float, count=len(got))
+        why = np.array([g[1] for g in got], dtype=object)
+        words = np.fromiter((g[2] for g in got), dtype=bool, count=len(got))
+        for word in pd.unique(s.to_numpy(dtype=object)[words]):
+            c.decide(
+                words & (s.to_numpy(dtype=object) == word),
+                f.name,
+                f"“{_shown(word)}”不是数值，按未填写处理",
+            )
+        blank = blank | words
+        reasons = ~blank & ~pd.isna(why)
+        c.reject(reasons, f.name, lambda i: f"{f.label}：{why[i]}")
+        blank = blank | reasons
     bad = ~blank & ~np.isfinite(arr)
     c.reject(bad, f.name, lambda i: f"{f.label}应为数字，收到“{_shown(s.iloc[i])}”")
     ok = ~blank & ~bad
@@ -358,10 +419,32 @@ def _coerce_code(s: pd.Series, f: Field, c: _Collector) -> pd.Series:
     return pd.Series(out, index=s.index, dtype=object)
 
 
+def _coerce_land_use(s: pd.Series, f: Field, c: _Collector) -> pd.Series:
+    """用途: a 用地用海 code or name, or an old code (GB/T 21010, GB 50137) read through
+    :mod:`landmatch.inventory.land_use`, which says how (a decision) or why not (refused)."""
+    out, blank = _per_value(s, lambda v: land_use.read(_as_text(v)))
+    codes = np.array([None if v is None else v[0] for v in out], dtype=object)
+    notes = np.array([None if v is None else v[1] for v in out], dtype=object)
+    bad = ~blank & pd.isna(codes)
+    allowed = "、".join(f"{k}（{lab}）" for k, lab in list(vocab.LAND_USE.items())[:8])
+    c.reject(
+        bad,
+        f.name,
+        lambda i: notes[i] or f"{f.label}取值“{_shown(s.iloc[i])}”无法识别；可选：{allowed}",
+    )
+    read = ~bad & ~pd.isna(notes)
+    for note in pd.unique(notes[read]):
+        c.decide(read & (notes == note), f.name, str(note))
+    return pd.Series(codes, index=s.index, dtype=object)
+
+
 def _split_list(v: Any, f: Field) -> list[str]:
     if isinstance(v, list | tuple | np.ndarray):
         return [str(x).strip() for x in v if str(x).strip()]
     text = _as_text(v).strip("{}[]")
+    if f.name == "readiness":  # 七通一平 … stand for their items
+        for bundle, items in READINESS_BUNDLES.items():
+            text = text.replace(bundle, "," + ",".join(items) + ",")
     # Labels may contain separators (“已收储，权属清晰”): swap whole labels for codes first.
     for code, label in sorted((f.vocab or {}).items(), key=lambda kv: -len(kv[1])):
         if label in text:
@@ -395,7 +478,20 @@ def _coerce_list(s: pd.Series, f: Field, c: _Collector) -> pd.Series:
         if unknown:
             c.reject([i], f.name, f"{f.label}含无法识别的取值：{'、'.join(unknown)}")
         values.append(None if codes_i is None else list(codes_i))
+    if f.name == "readiness":
+        _bundles_read(s, values, c)
     return pd.Series(values, index=s.index, dtype=object)
+
+
+def _bundles_read(s: pd.Series, values: list[Any], c: _Collector) -> None:
+    """Say how 五通一平, 七通一平 … were read (each bundle once, with its rows)."""
+    texts = [v if isinstance(v, str) else "" for v in s]
+    for bundle, items in READINESS_BUNDLES.items():
+        rows = [i for i, t in enumerate(texts) if bundle in t and values[i] is not None]
+        if rows:
+            shown = "、".join(vocab.READINESS[k] for k in items)
+            extra = "（有线电视、雨水等不单列）" if bundle == "九通一平" else ""
+            c.decide(rows, "readiness", f"“{bundle}”记为：{shown}{extra}")
 
 
 _COERCE = {
@@ -540,11 +636,14 @@ def _as_multipolygons(geoms: np.ndarray) -> np.ndarray:
     return out
 
 
-def _check_geometry(geoms: np.ndarray, crs: CrsCode, fix: bool, c: _Collector) -> np.ndarray:
+def _check_geometry(
+    geoms: np.ndarray, crs: CrsCode, fix: bool, c: _Collector, keep: np.ndarray | None = None
+) -> np.ndarray:
+    """Check, transform and locate ``geoms``; rows of ``keep`` have none and need none."""
     n = len(geoms)
     out = np.full(n, None, dtype=object)
     missing = shapely.is_missing(geoms)
-    c.reject(missing, "geometry", "缺少几何图形")
+    c.reject(missing if keep is None else missing & ~keep, "geometry", "缺少几何图形")
     present = ~missing
     # numpy's stubs reject None in np.where; at runtime it gives an object array.
     g = np.where(present, geoms, None)  # type: ignore[call-overload]
@@ -623,6 +722,136 @@ def _check_geometry(geoms: np.ndarray, crs: CrsCode, fix: bool, c: _Collector) -
     return out
 
 
+# --------------------------------------------------------------------------- counties
+
+
+def _short_county(name: str) -> str:
+    """藁城区 → 藁城, 正定县 → 正定 (a name as lists often write it)."""
+    return name[:-1] if len(name) > 2 and name[-1] in "区县市旗" else name
+
+
+def _check_counties(
+    values: pd.DataFrame, geoms: np.ndarray, located: np.ndarray, regions: Regions, c: _Collector
+) -> None:
+    """县区: a county code or name (藁城区, 藁城) → the county's code, in the parcel's city.
+    A development zone's statistical code (130171) is no county: the parcel's own is named."""
+    if not regions.counties:
+        return
+    given = values["county_code"].to_numpy(dtype=object)
+    cities = values["city_code"].to_numpy(dtype=object)
+    out = given.copy()
+    points = np.full(len(values), None, dtype=object)
+    if located.any():
+        points[located] = shapely.point_on_surface(geoms[located])
+    here = regions.county_of(points[located]) if located.any() else np.zeros(0, dtype=object)
+    lies_in = np.full(len(values), None, dtype=object)
+    lies_in[located] = here
+    for i in np.flatnonzero(~pd.isna(given) & ~c.rejected("county_code")):
+        value = str(given[i]).strip()
+        county = regions.county_by_code.get(value)
+        if county is None and value in codes.ZONE_STAT_CODES:
+            k = lies_in[i]
+            where = (
+                f"地块位于{k.name}（{k.code}），请填写 {k.code}"
+                if k
+                else "请填写地块所在县区的代码"
+            )
+            c.reject(
+                [i],
+                "county_code",
+                f"“{value}”是{codes.ZONE_STAT_CODES[value]}的统计代码，不是县区代码；{where}",
+            )
+            continue
+        if county is None:
+            named = regions.counties_by_name.get(value, [])
+            inside = [k for k in named if k.city == cities[i]] or named
+            if len(inside) > 1 and lies_in[i] in inside:
+                inside = [lies_in[i]]
+            if len(inside) == 1:
+                county = inside[0]
+                c.decide(
+                    [int(i)],
+                    "county_code",
+                    f"县区“{value}”按名称记为 {county.code}（{county.name}）",
+                )
+            elif inside:
+                c.reject([i], "county_code", f"县区“{value}”有多个同名县区，请填写县区代码")
+                continue
+            else:
+                c.reject([i], "county_code", f"未知县区“{_shown(value)}”（应为县区代码或名称）")
+                continue
+        if isinstance(cities[i], str) and county.city != cities[i]:
+            c.reject(
+                [i],
+                "county_code",
+                f"县区 {county.code}（{county.name}）不属于{vocab.label(vocab.CITIES, cities[i])}",
+            )
+            continue
+        out[i] = county.code
+    values["county_code"] = out
+
+
+# --------------------------------------------------------------------------- defaults
+
+#: What a new parcel's blank land use, status and visibility become when the import gives no
+#: default: 待定 (stored unpublished), 批而未供, internal.
+FALLBACK: dict[str, str] = {
+    "land_use": vocab.LAND_USE_PENDING,
+    "status": "unsupplied",
+    "visibility": "internal",
+}
+PENDING_NOT_PUBLIC = "用途待定的地块不能公开：请先填写用途，或把公开范围设为内部"
+
+
+def _defaults(
+    values: pd.DataFrame,
+    is_new: np.ndarray,
+    given: dict[str, str],
+    stored_pending: set[str],
+    codes: np.ndarray,
+    c: _Collector,
+) -> None:
+    """Fill the blank land use, status and visibility of new parcels (the import's default,
+    else :data:`FALLBACK`), each decision recorded; keep 待定 parcels unpublished."""
+    n = len(values)
+    filled: dict[str, np.ndarray] = {}
+    for name, fallback in FALLBACK.items():
+        f = BY_NAME[name]
+        col = (
+            values[name].to_numpy(dtype=object, copy=True)
+            if name in values
+            else np.full(n, None, dtype=object)
+        )
+        blank = is_new & pd.isna(col) & ~c.rejected(name)
+        filled[name] = blank
+        if not blank.any():
+            continue
+        value = given.get(name) or fallback
+        col[blank] = value
+        values[name] = col
+        shown = vocab.label(vocab.PARCEL_LAND_USE if name == "land_use" else f.vocab or {}, value)
+        if name in given:
+            c.decide(blank, name, f"未填写{f.label}，按导入时指定的默认值记为“{shown}”")
+        elif name == "land_use":
+            c.decide(
+                blank, name, "未填写用途：记为“待定”，地块保存为不公开（内部）；补充用途后才能公开"
+            )
+        else:
+            c.decide(blank, name, f"未填写{f.label}，按默认记为“{shown}”（导入时可指定默认值）")
+    if "visibility" not in values:
+        return
+    if "land_use" in values:
+        pending = values["land_use"].to_numpy(dtype=object) == vocab.LAND_USE_PENDING
+    else:
+        pending = np.fromiter((v in stored_pending for v in codes), dtype=bool, count=n)
+    public = pending & (values["visibility"].to_numpy(dtype=object) == "public")
+    by_default = public & filled["visibility"]
+    if by_default.any():  # the import's default gives way: 待定 is never public
+        values.loc[by_default, "visibility"] = "internal"
+        c.decide(by_default, "visibility", "用途待定，不按默认值公开，记为“内部”")
+    c.reject(public & ~by_default, "visibility", PENDING_NOT_PUBLIC)
+
+
 # --------------------------------------------------------------------------- frame
 
 
@@ -667,6 +896,10 @@ def check_frame(
     today: dt.date | None = None,
     repeated: dict[str, Any] | None = None,
     no_boundary: str = "新地块缺少几何图形",
+    defaults: dict[str, str] | None = None,
+    stored_pending: set[str] | None = None,
+    units: dict[str, str] | None = None,
+    keep_missing_geometry: bool = False,
 ) -> Checked:
     """Validate a frame of parcel records.
 
@@ -675,7 +908,9 @@ def check_frame(
     that new rows must carry the required fields. ``repeated`` (from :func:`repeated_codes`
     over a whole file) lets a slice of the file be checked on its own: codes repeated anywhere
     in the file, with the row of their first occurrence. ``no_boundary`` is the reason given to
-    a new parcel without geometry.
+    a new parcel without geometry. ``defaults`` (field → code) fill a new parcel's blank land
+    use, status and visibility (see :data:`FALLBACK`); ``stored_pending`` are the codes among
+    ``existing`` whose stored land use is 待定 (they cannot be made public).
     """
     today = today or dt.date.today()
     n = len(frame)
@@ -685,7 +920,13 @@ def check_frame(
     values = pd.DataFrame(index=frame.index)
     for name in frame.columns:
         f = BY_NAME[name]
-        values[name] = _COERCE[f.kind](frame[name].reset_index(drop=True), f, c).to_numpy()
+        col = frame[name].reset_index(drop=True)
+        if name == "land_use":
+            values[name] = _coerce_land_use(col, f, c).to_numpy()
+        elif f.kind in ("num", "int"):
+            values[name] = _coerce_num(col, f, c, (units or {}).get(name)).to_numpy()
+        else:
+            values[name] = _COERCE[f.kind](col, f, c).to_numpy()
 
     # Codes: present, well-formed, unique within the input.
     if "code" not in values:
@@ -694,11 +935,10 @@ def check_frame(
         code = values["code"].to_numpy()
         blank = pd.isna(code)
         c.reject(blank, "code", "缺少地块编号")
-        form = ~blank & ~pd.Series(code, dtype="string").str.fullmatch(vocab.CODE_PATTERN).fillna(
-            True
-        ).to_numpy(dtype=bool)
+        matches = pd.Series(code, dtype="string").str.fullmatch(vocab.CODE_PATTERN)
+        form = ~blank & ~c.rejected("code") & ~matches.fillna(True).to_numpy(dtype=bool)
         c.reject(
-            form, "code", lambda i: f"地块编号“{code[i]}”格式不正确（3–64 位字母、数字、-、_）"
+            form, "code", lambda i: f"地块编号“{_shown(code[i])}”格式不正确（{vocab.CODE_RULE}）"
         )
         if repeated is None:
             first_row = repeated_codes(pd.Series(code, index=frame.index))
@@ -711,14 +951,19 @@ def check_frame(
             lambda i: f"地块编号“{code[i]}”在文件中重复（首次出现于第 {first_row[code[i]]} 行）",
         )
     is_new = np.array([v not in existing for v in codes], dtype=bool)
-    for name, label in (("name", "地块名称"), ("land_use", "用途")):
-        miss = is_new & (values[name].isna().to_numpy() if name in values else True)
-        c.reject(miss & ~c.rejected(name), name, f"新地块缺少{label}")
+    miss = is_new & (values["name"].isna().to_numpy() if "name" in values else True)
+    c.reject(miss & ~c.rejected("name"), "name", "新地块缺少地块名称")
+    _defaults(values, is_new, defaults or {}, stored_pending or set(), codes, c)
     if geoms is None:
         c.reject(is_new, "geometry", no_boundary)
         out_geoms = np.full(n, None, dtype=object)
     else:
-        out_geoms = _check_geometry(np.asarray(geoms, dtype=object), crs, repair_geometry, c)
+        geoms = np.asarray(geoms, dtype=object)
+        keep = None
+        if keep_missing_geometry:  # a stored parcel keeps its boundary; a new one needs one
+            keep = shapely.is_missing(geoms)
+            c.reject(keep & is_new, "geometry", no_boundary)
+        out_geoms = _check_geometry(geoms, crs, repair_geometry, c, keep)
 
     # City: stated, defaulted, or derived from the location; must match the location.
     if "city_code" not in values:
@@ -768,6 +1013,8 @@ def check_frame(
                 f"{vocab.CITIES.get(said[k], said[k])}不符",
             )
         values["city_code"] = stated
+    if "county_code" in values:
+        _check_counties(values, out_geoms, has_geom & ~c.rejected("geometry"), regions, c)
     city_missing = is_new & values["city_code"].isna().to_numpy()
     located = ~c.rejected("geometry") & ~c.rejected("city_code")
     c.reject(city_missing & located, "city_code", "新地块缺少城市代码，且无法由位置确定")
@@ -804,6 +1051,7 @@ def check_frame(
         geoms=out_geoms[keep],
         rows=rows[keep],
         problems=order_problems(c.problems, rows),
+        decisions=c.decisions,
         warnings=c.warnings,
         flattened=c.flattened,
     )

@@ -343,7 +343,7 @@ def match_sites(response: dict[str, Any], top: int = MATCH_TOP_INLINE) -> list[d
                 or (round(p["area_m2"] / M2_PER_MU, 2) if p.get("area_m2") else None),
                 "zone_name": p.get("zone_name"),
                 "city_name": p.get("city_name"),
-                "land_use": vocab.label(vocab.LAND_USE, p.get("land_use")),
+                "land_use": vocab.label(vocab.PARCEL_LAND_USE, p.get("land_use")),
                 "price": p.get("ref_price_wan_per_mu"),
                 "assembly": is_assembly,
                 "members": [

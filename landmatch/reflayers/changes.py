@@ -61,7 +61,7 @@ def _clean(layer: str, rec: dict[str, Any], row: int) -> dict[str, Any]:
 
     code = str(rec.get("code") or "").strip()
     if not CODE_RE.match(code):
-        raise bad("code", "缺失或格式不正确（3–64 位字母、数字、_ 或 -）")
+        raise bad("code", f"缺失或格式不正确（{vocab.CODE_RULE}）")
     name = str(rec.get("name") or "").strip()
     if not name:
         raise bad("name", "缺少名称")

@@ -9,6 +9,7 @@ import io
 import json
 import re
 import zipfile
+from urllib.parse import quote
 
 import geopandas as gpd
 import pytest
@@ -17,8 +18,9 @@ from typer.testing import CliRunner
 
 from landmatch.auth import Principal
 from landmatch.cli import app
-from landmatch.errors import UnprocessableInput
+from landmatch.errors import InvalidInput, UnprocessableInput
 from landmatch.inventory.imports import ImportOptions, run_import
+from tests.conftest import auth
 from tests.data import office_files as office
 from tests.inventory.conftest import feature, geojson_bytes, post_import, square
 
@@ -300,3 +302,506 @@ def test_txt_parcel_outside_hebei_without_code_reports_the_location_first(sessio
     assert outside["problems"][0]["field"] == "geometry"
     assert outside["problems"][0]["reason"].startswith("地块不在河北省范围内")
     assert any(p["field"] == "code" for p in outside["problems"][1:])
+
+
+# --------------------------------------------------------------------------- item 3
+
+
+SURVEY = [  # a survey delivery: Chinese codes, 地块用途 left empty (GBK, CRLF)
+    {"code": "石经开2025-31号", "name": "经开区31号地", "corners": office.gk_square(114.71, 38.01)},
+    {"code": "石经开2025-32号", "name": "经开区32号地", "corners": office.gk_square(114.72, 38.01)},
+]
+
+
+def test_survey_txt_without_land_use_is_stored_unpublished_as_pending(client, tokens, session):  # type: ignore[no-untyped-def]
+    from sqlalchemy import text
+
+    r = post_import(client, tokens["admin"], "勘测定界.txt", office.survey_txt(SURVEY))
+    assert r.status_code == 200, r.text
+    rep = r.json()
+    assert rep["totals"]["created"] == 2
+    decided = {d["field"]: d for d in rep["decisions"]}
+    assert decided["land_use"]["count"] == 2
+    assert "记为“待定”，地块保存为不公开（内部）" in decided["land_use"]["message"]
+    assert decided["status"]["message"] == "未填写状态，按默认记为“批而未供”（导入时可指定默认值）"
+    assert (
+        decided["visibility"]["message"] == "未填写公开范围，按默认记为“内部”（导入时可指定默认值）"
+    )
+    stored = session.execute(
+        text(
+            "SELECT land_use, visibility, status FROM landmatch.parcel "
+            "WHERE code = '石经开2025-31号'"
+        )
+    ).one()
+    assert tuple(stored) == ("TBD", "internal", "unsupplied")
+    # QA flags it ...
+    qa = client.get("/api/qa?city=130100&limit=1000", headers=auth(tokens["admin"])).json()
+    pending = next(c for c in qa["checks"] if c["id"] == "land_use_pending")
+    assert {"石经开2025-31号", "石经开2025-32号"} <= {i["code"] for i in pending["items"]}
+    # ... and it cannot be published until its land use is set.
+    url = f"/api/parcels/{quote('石经开2025-31号', safe='')}"
+    tag = client.get(url, headers=auth(tokens["admin"])).headers["ETag"]
+    refused = client.patch(
+        url,
+        json={"visibility": "public", "status": "ready"},
+        headers={**auth(tokens["admin"]), "If-Match": tag},
+    )
+    assert refused.status_code == 422, refused.text
+    assert "用途待定的地块不能公开" in refused.json()["detail"]
+    ok = client.patch(
+        url,
+        json={"land_use": "M2", "visibility": "public", "status": "ready"},
+        headers={**auth(tokens["admin"]), "If-Match": tag},
+    )
+    assert ok.status_code == 200, ok.text
+    assert ok.json()["properties"]["land_use"] == "100102"
+
+
+def test_pending_land_use_is_never_public_in_the_database(session):  # type: ignore[no-untyped-def]
+    from sqlalchemy import text
+    from sqlalchemy.exc import IntegrityError
+
+    conn = session.connection()
+    run_import(conn, office.survey_txt(SURVEY[:1]), "a.txt", ADMIN, ImportOptions())
+    with pytest.raises(IntegrityError, match="ck_parcel_pending_use"), conn.begin_nested():
+        conn.execute(
+            text("UPDATE landmatch.parcel SET visibility = 'public' WHERE code = '石经开2025-31号'")
+        )
+
+
+def test_defaults_given_with_the_import_fill_blanks_and_say_so(
+    tmp_path, engine, settings, monkeypatch
+):  # type: ignore[no-untyped-def]
+    from sqlalchemy import text
+
+    from landmatch.settings import get_settings
+
+    monkeypatch.setenv("LANDMATCH_DATABASE_URL", settings.database_url)
+    get_settings.cache_clear()
+    f = tmp_path / "勘测定界.txt"
+    f.write_bytes(office.survey_txt(SURVEY))
+    out = tmp_path / "report.json"
+    args = ["import", str(f), "--land-use", "0601", "--status", "熟地", "--visibility", "public"]
+    r = CliRunner().invoke(app, [*args, "--dry-run", "--report", str(out)])
+    assert r.exit_code == 0, r.output
+    rep = json.loads(out.read_text())
+    messages = {d["field"]: d["message"] for d in rep["decisions"]}
+    assert messages == {
+        "land_use": "未填写用途，按导入时指定的默认值记为“二类工业用地”",
+        "status": "未填写状态，按导入时指定的默认值记为“熟地”",
+        "visibility": "未填写公开范围，按导入时指定的默认值记为“公开”",
+    }
+    bad = CliRunner().invoke(app, ["import", str(f), "--dry-run", "--land-use", "0604"])
+    assert isinstance(bad.exception, InvalidInput)  # main() prints it and exits 2
+    assert "不是一一对应" in bad.exception.message
+    with engine.connect() as c:
+        assert not c.execute(
+            text("SELECT count(*) FROM landmatch.parcel WHERE code LIKE '石经开2025-3_号'")
+        ).scalar()
+
+
+def test_api_defaults_and_pending_use_gives_way_to_internal(client, tokens):  # type: ignore[no-untyped-def]
+    r = post_import(
+        client,
+        tokens["admin"],
+        "a.txt",
+        office.survey_txt(SURVEY),
+        dry_run=True,
+        visibility="公开",
+        status="ready",
+    )
+    assert r.status_code == 200, r.text
+    decided = {d["message"] for d in r.json()["decisions"]}
+    assert "用途待定，不按默认值公开，记为“内部”" in decided
+
+
+@pytest.mark.parametrize(
+    ("written", "stored", "note"),
+    [
+        ("M2", "100102", None),
+        ("W1", "110101", None),
+        ("0602", "1002", None),
+        ("A35", "0802", None),
+        ("0601", "100102", "GB/T 21010-2017 工业用地"),
+        ("0508", "110102", "三调工作分类 物流仓储用地"),
+        ("工业用地", "100102", "未分一、二、三类"),
+        ("0604", None, "可能是 1101 物流仓储用地，也可能是 1102 储备库用地"),
+        ("0804", None, "在用地用海分类中 0804 是教育用地"),
+        ("U15", None, "不是一一对应"),
+        ("住宅", None, "无法识别"),
+    ],
+)
+def test_old_land_use_codes_are_read_where_one_to_one(session, written, stored, note):  # type: ignore[no-untyped-def]
+    rep = _dry(session, geojson_bytes(feature("LU-1", land_use=written)), "lu.geojson")
+    row = rep["rows"][0]
+    if stored is None:
+        assert row["action"] == "rejected"
+        assert note in row["problems"][0]["reason"]
+        return
+    assert row["action"] == "created"
+    land_use_notes = [d["message"] for d in rep["decisions"] if d["field"] == "land_use"]
+    assert (note is None and not land_use_notes) or note in land_use_notes[0]
+
+
+def test_txt_land_class_is_read_when_the_use_is_empty(session):  # type: ignore[no-untyped-def]
+    from sqlalchemy import text
+
+    txt = office.survey_txt([{**SURVEY[0], "land_class": "0601"}])
+    run_import(session.connection(), txt, "a.txt", ADMIN, ImportOptions())
+    assert (
+        session.execute(
+            text("SELECT land_use FROM landmatch.parcel WHERE code = '石经开2025-31号'")
+        ).scalar()
+        == "100102"
+    )
+
+
+def test_crosswalk_targets_are_inventory_codes() -> None:
+    from landmatch import vocab
+    from landmatch.inventory.land_use import CROSSWALK
+
+    assert len({c.code for c in CROSSWALK}) == len(CROSSWALK)
+    for c in CROSSWALK:
+        assert c.target is None or c.target in vocab.LAND_USE, c
+        assert c.target is not None or c.note, c  # a refusal says why
+
+
+# --------------------------------------------------------------------------- item 5
+
+BUREAU_ROWS = [
+    # 序号, 编号, 名称, 县（市、区）, 亩, 公顷, 用地性质, 容积率, 建筑密度（%）, 绿地率（%）,
+    # 七通一平情况, 供电能力（kVA）, 供水能力（m³/d）, 出让年限, 参考价格, 经度, 纬度, 状态
+    [
+        1,
+        "石经开2025-31号",
+        "经开区31号地",
+        "藁城区",
+        15.0,
+        1.0,
+        "M2",
+        "1.0-2.0",
+        "≤40",
+        "≤15",
+        "七通一平",
+        "8000kVA",
+        "1.2万",
+        "50年",
+        "面议",
+        None,
+        None,
+        "熟地",
+    ],
+    [
+        2,
+        "石经开2025-32号",
+        "经开区32号地",
+        "藁城",
+        15.2,
+        1.01,
+        "0601",
+        "1.2",
+        35,
+        "15",
+        "五通一平",
+        "1.2MVA",
+        3000,
+        50,
+        "35",
+        None,
+        None,
+        "批而未供",
+    ],
+]
+
+
+def test_bureau_excel_with_a_boundary_file_through_the_api(client, tokens, session):  # type: ignore[no-untyped-def]
+    from sqlalchemy import text
+
+    r = client.post(
+        "/api/imports",
+        files={
+            "file": ("石家庄市熟地清单.xlsx", office.bureau_xlsx(BUREAU_ROWS)),
+            "boundaries": ("勘测定界.txt", office.survey_txt(SURVEY)),
+        },
+        headers=auth(tokens["admin"]),
+    )
+    assert r.status_code == 200, r.text
+    rep = r.json()
+    assert rep["totals"]["created"] == 2 and rep["crs"] == "EPSG:4526"
+    assert any("第 7 行（合计行）、第 8 行（表下说明）" in w for w in rep["warnings"])
+    rows = {
+        r_.code: r_
+        for r_ in session.execute(
+            text(
+                "SELECT code, county_code, land_use, status, far_min, far_max, density_max, "
+                "green_ratio_max, readiness, power_kva, water_m3d, lease_years, "
+                "ref_price_wan_per_mu, declared_area_m2 FROM landmatch.parcel "
+                "WHERE code LIKE '石经开2025-3_号'"
+            )
+        )
+    }
+    a, b = rows["石经开2025-31号"], rows["石经开2025-32号"]
+    assert (a.county_code, b.county_code) == ("130109", "130109")  # 藁城区 and 藁城
+    assert (a.land_use, b.land_use) == ("100102", "100102")  # M2 and GB/T 21010 0601
+    assert (a.status, b.status) == ("ready", "unsupplied")
+    assert (float(a.far_min), float(a.far_max), float(b.far_min), b.far_max) == (
+        1.0,
+        2.0,
+        1.2,
+        None,
+    )
+    assert (float(a.density_max), float(b.density_max)) == (40.0, 35.0)
+    assert float(a.green_ratio_max) == 15.0
+    assert sorted(a.readiness) == sorted(
+        ["road", "power", "water", "sewage", "telecom", "gas", "heat", "levelled"]
+    )
+    assert sorted(b.readiness) == sorted(["water", "power", "road", "gas", "telecom", "levelled"])
+    assert (a.power_kva, b.power_kva) == (8000.0, 1200.0)
+    assert (a.water_m3d, b.water_m3d) == (12000.0, 3000.0)
+    assert (a.lease_years, b.lease_years) == (50, 50)
+    assert a.ref_price_wan_per_mu is None and float(b.ref_price_wan_per_mu) == 35.0
+    assert a.declared_area_m2 == pytest.approx(15.0 * 10000 / 15)
+    decided = " ".join(d["message"] for d in rep["decisions"])
+    for said in (
+        "“面议”不是数值",
+        "“七通一平”记为",
+        "“五通一平”记为",
+        "按下限记录",
+        "藁城区",
+        "0601",
+    ):
+        assert said in decided, said
+
+
+def test_bureau_excel_with_boundaries_from_the_cli(tmp_path, engine, settings, monkeypatch):  # type: ignore[no-untyped-def]
+    from landmatch.settings import get_settings
+
+    monkeypatch.setenv("LANDMATCH_DATABASE_URL", settings.database_url)
+    get_settings.cache_clear()
+    sheet = tmp_path / "清单.xlsx"
+    sheet.write_bytes(office.bureau_xlsx(BUREAU_ROWS))
+    txt = tmp_path / "勘测定界.txt"
+    txt.write_bytes(office.survey_txt(SURVEY[:1]))
+    out = tmp_path / "r.json"
+    r = CliRunner().invoke(
+        app, ["import", str(sheet), "--boundaries", str(txt), "--dry-run", "--report", str(out)]
+    )
+    assert r.exit_code == 2, r.output  # the second parcel has no boundary
+    rep = json.loads(out.read_text())
+    assert [x["action"] for x in rep["rows"]] == ["created", "rejected"]
+    assert rep["rows"][1]["problems"] == [
+        {
+            "field": "geometry",
+            "reason": "边界文件“勘测定界.txt”中没有这个编号的地块，新地块需要边界",
+        }
+    ]
+
+
+def test_unknown_headers_and_bad_values_are_all_reported_at_once(session):  # type: ignore[no-untyped-def]
+    groups = [
+        (None, ["序号"]),
+        (None, ["地块编号"]),
+        (None, ["地块名称"]),
+        (None, ["颜色"]),
+        (None, ["容积律"]),
+        (None, ["供电能力（kVA）"]),
+        (None, ["建筑密度（%）"]),
+        (None, ["出让年限"]),
+        (None, ["几何(WKT)"]),
+    ]
+    wkt = office.square_wkt(114.50, 38.04)
+    rows = [
+        [1, "HDR-1", "一号", "红", "1.0", "10kV", "≥40", "长期", wkt],
+        [2, "HDR-2", "二号", "蓝", "1.0", "8000", "30", "50年", wkt],
+    ]
+    rep = _dry(session, office.bureau_xlsx(rows, groups=groups, footer=False), "清单.xlsx")
+    header_problems = [p for p in rep["rejected"] if str(p["row"]).startswith("表头")]
+    assert [(p["field"], p["reason"]) for p in header_problems] == [
+        ("颜色", "无法识别的列“颜色”"),
+        ("容积律", "无法识别的列“容积律”；最接近的已知字段：“容积率”"),
+    ]
+    assert header_problems[0]["row"] == "表头（第 3–4 行）"
+    first = rep["rows"][0]
+    assert [p["field"] for p in first["problems"]] == ["density_max", "lease_years", "power_kva"]
+    reasons = " ".join(p["reason"] for p in first["problems"])
+    assert "“10kV”是电压等级（kV），不是供电容量" in reasons
+    assert "“≥40”与字段不符：此处应填上限（≤）" in reasons
+    assert "“长期”不是数字" in reasons
+    assert rep["rows"][1]["action"] == "created"  # checked in the same attempt
+
+
+def test_percent_cells_and_title_only_sheets(session):  # type: ignore[no-untyped-def]
+    """A 建筑密度 cell formatted as a percentage (0.4 shown as 40%) is 40, not 0.4; the sheet
+    with the list is found among others (a 说明 sheet first)."""
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    info = wb.active
+    info.title = "说明"
+    info.append(["本表由石家庄市自然资源和规划局填报"])
+    ws = wb.create_sheet("地块")
+    ws.append(["地块编号", "地块名称", "用途", "建筑密度（%）", "几何(WKT)"])
+    ws.append(["PCT-1", "百分比", "100102", 0.4, office.square_wkt(114.5, 38.04)])
+    ws["D2"].number_format = "0%"
+    buf = io.BytesIO()
+    wb.save(buf)
+    from sqlalchemy import text
+
+    run_import(session.connection(), buf.getvalue(), "x.xlsx", ADMIN, ImportOptions())
+    assert (
+        session.execute(
+            text("SELECT density_max FROM landmatch.parcel WHERE code = 'PCT-1'")
+        ).scalar()
+        == 40
+    )
+
+
+# --------------------------------------------------------------------------- item 6
+
+
+def test_a_chinese_code_works_end_to_end(client, tokens, session):  # type: ignore[no-untyped-def]
+    import gzip
+
+    import mapbox_vector_tile
+
+    from landmatch.db.tiles import tile_at
+
+    code = "石经开2025-31号"
+    enc = quote(code, safe="")
+    props = {"status": "ready", "visibility": "public", "city_code": "130100"}
+    r = post_import(
+        client,
+        tokens["admin"],
+        "a.geojson",
+        geojson_bytes(feature(code, square(114.71, 38.01), **props)),
+    )
+    assert r.status_code == 200, r.text
+    admin = auth(tokens["admin"])
+    got = client.get(f"/api/parcels/{enc}", headers=admin)
+    assert got.status_code == 200 and got.json()["properties"]["code"] == code
+    assert got.headers["ETag"].isascii()
+    patched = client.patch(
+        f"/api/parcels/{enc}",
+        json={"name": "改名"},
+        headers={**admin, "If-Match": got.headers["ETag"]},
+    )
+    assert patched.status_code == 200, patched.text
+    assert patched.json()["properties"]["name"] == "改名"
+    card = client.get(f"/api/parcels/{enc}/card", headers=admin).json()
+    assert card["brochure_url"] == f"/parcels/{enc}/brochure"
+    assert card["internal"]["history_url"] == f"/api/parcels/{enc}/history"
+    assert client.get(card["internal"]["history_url"], headers=admin).status_code == 200
+    brochure = client.get(card["brochure_url"])
+    assert brochure.status_code == 200 and code in brochure.text
+    # OGC API: filter by the code, follow the item's own link.
+    items = client.get(f"/ogc/collections/parcels/items?code={enc}&f=json")
+    assert items.status_code == 200, items.text
+    [feat] = items.json()["features"]
+    assert feat["properties"]["code"] == code
+    self_link = next(link["href"] for link in items.json()["links"] if link["rel"] == "self")
+    assert enc in self_link
+    assert client.get(f"/ogc/collections/parcels/items/{feat['id']}?f=json").status_code == 200
+    # A vector tile carries it, and a click finds it.
+    x, y = tile_at(114.711, 38.011, 15)
+    tile = client.get(f"/tiles/parcels/15/{x}/{y}.pbf")
+    assert tile.status_code == 200
+    body = tile.content if tile.content[:2] != b"\x1f\x8b" else gzip.decompress(tile.content)
+    codes = {
+        f["properties"].get("code") for f in mapbox_vector_tile.decode(body)["parcels"]["features"]
+    }
+    assert code in codes
+    hit = client.get("/api/identify?lon=114.711&lat=38.011")
+    assert code in hit.text
+
+
+@pytest.mark.parametrize("bad", ["地块 1", "A/B-1", "x\u200by1", "ab", "a" * 65])
+def test_codes_with_spaces_slashes_or_invisible_characters_are_refused(session, bad):  # type: ignore[no-untyped-def]
+    rep = _dry(session, geojson_bytes(feature(bad)), "a.geojson")
+    [problem] = rep["rows"][0]["problems"]
+    assert problem["field"] == "code"
+    rule = "不含空格、控制字符和 /、\\" if len(bad) <= 64 else "最多 64 个字符"
+    assert rule in problem["reason"]
+
+
+def test_a_zone_statistical_code_as_county_names_the_county(session):  # type: ignore[no-untyped-def]
+    rep = _dry(
+        session,
+        geojson_bytes(feature("HT-1", square(114.52, 38.04), county_code="130171")),
+        "a.geojson",
+    )
+    [problem] = rep["rows"][0]["problems"]
+    assert problem["field"] == "county_code"
+    assert problem["reason"].startswith(
+        "“130171”是石家庄高新技术产业开发区的统计代码，不是县区代码；地块位于"
+    )
+    assert "请填写 1301" in problem["reason"]
+
+
+# --------------------------------------------------------------------------- item 7
+
+
+def test_a_new_parcel_overlapping_a_stored_one_is_warned_with_both_codes(session):  # type: ignore[no-untyped-def]
+    conn = session.connection()
+    run_import(
+        conn,
+        geojson_bytes(feature("OV-OLD", square(114.60, 38.10))),
+        "a.geojson",
+        ADMIN,
+        ImportOptions(),
+    )
+    rep = run_import(
+        conn,
+        geojson_bytes(
+            feature("OV-NEW", square(114.601, 38.101)), feature("OV-FAR", square(114.65, 38.10))
+        ),
+        "b.geojson",
+        ADMIN,
+        ImportOptions(dry_run=True),
+    )
+    new, far = rep["rows"]
+    [warning] = new["warnings"]
+    assert warning["message"].startswith("与已登记地块 OV-OLD 重叠 ")
+    assert "warnings" not in far
+    assert any(
+        w.startswith("第 1 行（OV-NEW）几何图形：与已登记地块 OV-OLD 重叠") for w in rep["warnings"]
+    )
+
+
+def test_a_dry_run_update_lists_what_changes_old_to_new(session):  # type: ignore[no-untyped-def]
+    conn = session.connection()
+    run_import(
+        conn,
+        geojson_bytes(feature("UPD-1", far_max=2.0, status="ready")),
+        "a.geojson",
+        ADMIN,
+        ImportOptions(),
+    )
+    rep = run_import(
+        conn,
+        geojson_bytes(feature("UPD-1", square(114.50, 38.04, 0.003), far_max=2.5, status="idle")),
+        "b.geojson",
+        ADMIN,
+        ImportOptions(dry_run=True),
+    )
+    [row] = rep["rows"]
+    assert row["action"] == "updated"
+    changes = {c["field"]: (c["old"], c["new"]) for c in row["changes"]}
+    assert changes["far_max"] == ("2", "2.5")
+    assert changes["status"] == ("熟地（ready）", "闲置（idle）")
+    assert (
+        changes["geometry"][0].startswith("面积 ")
+        and changes["geometry"][0] != changes["geometry"][1]
+    )
+    assert set(changes) == {"far_max", "status", "geometry"}
+
+
+def test_declared_area_off_by_more_than_one_percent_is_a_warning_row(session):  # type: ignore[no-untyped-def]
+    rep = _dry(
+        session,
+        geojson_bytes(feature("AR-1", **{"面积(亩)": 999}), feature("AR-2", square(114.52, 38.05))),
+        "a.geojson",
+    )
+    first, second = rep["rows"]
+    assert first["action"] == "created" and "warnings" not in second
+    [warning] = first["warnings"]
+    assert warning["field"] == "declared_area_m2" and "超过 1%" in warning["message"]

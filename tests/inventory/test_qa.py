@@ -305,6 +305,7 @@ def test_qa_api_roles(client, tokens):  # type: ignore[no-untyped-def]
         "slivers",
         "stale_utilities",
         "undated_utilities",
+        "land_use_pending",
         "ready_checklist",
         "constraints",
     }

@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from landmatch.api.deps import PrincipalDep, SessionDep, SettingsDep
 from landmatch.db import derived
 from landmatch.inventory import imports
-from landmatch.inventory.uploads import PARCEL_FILES, receive
+from landmatch.inventory.uploads import BOUNDARY_FILES, PARCEL_FILES, receive
 
 router = APIRouter(prefix="/api/imports", tags=["imports"])
 
@@ -38,10 +38,32 @@ async def create(
     ] = None,
     repair: Annotated[bool, Form()] = False,
     reason: Annotated[str | None, Form(max_length=500)] = None,
+    land_use: Annotated[
+        str | None,
+        Form(max_length=40, description="Default land use of new parcels without one"),
+    ] = None,
+    status: Annotated[
+        str | None, Form(max_length=20, description="Default status of new parcels without one")
+    ] = None,
+    visibility: Annotated[
+        str | None,
+        Form(max_length=20, description="Default visibility of new parcels without one"),
+    ] = None,
+    boundaries: Annotated[
+        UploadFile | None,
+        File(description="Boundaries joined by parcel code to a table without them"),
+    ] = None,
 ) -> dict[str, Any]:
     imports.require_editor(principal)
     up = await receive(
         request, file, PARCEL_FILES, settings.max_upload_mb, settings.max_unpacked_mb
+    )
+    shapes = (
+        None
+        if boundaries is None
+        else await receive(
+            request, boundaries, BOUNDARY_FILES, settings.max_upload_mb, settings.max_unpacked_mb
+        )
     )
     opts = imports.ImportOptions(
         dry_run=dry_run,
@@ -51,12 +73,22 @@ async def create(
         code_prefix=code_prefix,
         repair=repair,
         reason=reason,
+        land_use=land_use,
+        status=status,
+        visibility=visibility,
         max_rows=settings.max_import_rows,
         settle_inline_max=settings.import_settle_inline_max,
     )
 
     def run() -> dict[str, Any]:  # blocking work, off the event loop
-        report = imports.run_import(session.connection(), up.data, up.filename, principal, opts)
+        report = imports.run_import(
+            session.connection(),
+            up.data,
+            up.filename,
+            principal,
+            opts,
+            boundaries=None if shapes is None else (shapes.data, shapes.filename),
+        )
         session.commit()
         return report
 

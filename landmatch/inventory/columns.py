@@ -1,0 +1,135 @@
+"""From a file's columns to parcel fields: each header recognised (with the unit it names), the
+declared area collected, 容积率 split into its bounds — and every unrecognised header reported
+at once, with the closest known one suggested, as a problem of the import (not a refusal of
+the file), so that the report names all that is wrong in one attempt.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from landmatch.inventory import fields as F
+from landmatch.inventory import quantities
+
+
+@dataclass
+class Mapped:
+    frame: pd.DataFrame  # columns named by field; index = the file's row labels
+    area: np.ndarray | None = None  # a declared area column, in m²
+    units: dict[str, str] = field(default_factory=dict)  # field → the unit its header names
+    columns: list[dict[str, Any]] = field(default_factory=list)  # how each column was read
+    problems: list[dict[str, Any]] = field(default_factory=list)
+    decisions: dict[tuple[str, str], list[Any]] = field(default_factory=dict)
+
+
+def _problem(row: Any, fld: str, reason: str, code: Any = None) -> dict[str, Any]:
+    return {"row": row, "code": code, "field": fld, "reason": reason}
+
+
+def map_columns(frame: pd.DataFrame, header_row: Any = 1) -> Mapped:
+    """Recognise the headers of ``frame`` (the file's own); ``header_row`` is where problems
+    with a header are reported (the row of the header in the file)."""
+    out = Mapped(frame=pd.DataFrame(index=frame.index))
+    taken: dict[str, str] = {}
+    far_column: str | None = None
+    for h in frame.columns:
+        head = F.read_header(h)
+        entry: dict[str, Any] = {"header": str(h)}
+        name = head.field
+        if name is not None:
+            if name in taken:
+                out.problems.append(
+                    _problem(
+                        header_row,
+                        str(h),
+                        f"列“{h}”与列“{taken[name]}”对应同一字段“{F.BY_NAME[name].label}”；"
+                        "请删除其中一列",
+                    )
+                )
+                continue
+            taken[name] = str(h)
+            out.frame[name] = frame[h].to_numpy()
+            entry |= {"field": name, "label": F.BY_NAME[name].label}
+            if head.unit is not None:
+                out.units[name] = head.unit
+                entry["unit"] = head.unit
+        elif head.area_factor is not None and "declared_area_m2" in taken:
+            entry |= {
+                "ignored": True,
+                "note": f"已有面积列“{taken['declared_area_m2']}”，此列未使用",
+            }
+        elif head.area_factor is not None:
+            out.area = _area(frame[h], head.area_factor, h, out)
+            taken["declared_area_m2"] = str(h)
+            entry |= {
+                "field": "declared_area_m2",
+                "label": "申报面积",
+                "factor_to_m2": head.area_factor,
+            }
+        elif head.far:
+            far_column = str(h)
+            entry |= {"field": "far_min,far_max", "label": "容积率（下限、上限）"}
+        elif head.ignored:
+            entry["ignored"] = True
+        else:
+            hint = F.suggest(h)
+            near = f"；最接近的已知字段：“{hint}”" if hint else ""
+            out.problems.append(_problem(header_row, str(h), f"无法识别的列“{h}”{near}"))
+            entry |= {"field": None, "suggestion": hint}
+        out.columns.append(entry)
+    if far_column is not None:
+        if "far_min" in taken or "far_max" in taken:
+            out.problems.append(
+                _problem(
+                    header_row,
+                    far_column,
+                    f"列“{far_column}”与容积率下限/上限列重复；请只保留一种写法",
+                )
+            )
+        else:
+            _split_far(frame[far_column], far_column, out)
+    return out
+
+
+def _area(col: pd.Series, factor: float, header: Any, out: Mapped) -> np.ndarray:
+    """A declared-area column in m² (values may carry their own unit: 1.2万平方米, 15亩)."""
+    if pd.api.types.is_numeric_dtype(col):
+        return col.to_numpy(dtype=float) * factor
+    values = np.full(len(col), np.nan)
+    for i, (label, v) in enumerate(col.items()):
+        if v is None or (isinstance(v, float) and np.isnan(v)):
+            continue
+        if isinstance(v, int | float):
+            values[i] = float(v) * factor
+            continue
+        value, why = quantities.read(str(v), "m2")
+        if why is not None:
+            out.problems.append(_problem(label, "declared_area_m2", f"{header}：{why}"))
+        elif value is not None:
+            has_unit = not str(v).strip().replace(".", "", 1).isdigit()
+            values[i] = value if has_unit else value * factor
+    return values
+
+
+def _split_far(col: pd.Series, header: str, out: Mapped) -> None:
+    """容积率 written as one column (1.0-2.0, ≥1.0, ≤2.0, 1.2) → 容积率下限 and 容积率上限."""
+    lo = np.full(len(col), None, dtype=object)
+    hi = np.full(len(col), None, dtype=object)
+    for i, (label, v) in enumerate(col.items()):
+        if v is None or (isinstance(v, float) and np.isnan(v)):
+            continue
+        bounds, note = quantities.far(str(v) if not isinstance(v, float) else f"{v:g}")
+        if bounds is None:
+            out.problems.append(_problem(label, "far_min", note or f"容积率“{v}”无法识别"))
+            continue
+        lo[i], hi[i] = bounds
+        if note:
+            message = f"{header}只写了一个数字（如“{v}”），{note}（≥）"
+            key = next((k for k in out.decisions if k[0] == "far_min"), ("far_min", message))
+            out.decisions.setdefault(key, []).append(label)
+    out.frame["far_min"] = lo
+    out.frame["far_max"] = hi
