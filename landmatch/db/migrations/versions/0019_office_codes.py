@@ -1,7 +1,7 @@
 """parcel codes in any script; land use 待定 (never public) and 1002 采矿用地
 
-Revision ID: 0018_office_codes
-Revises: 0017_accounts
+Revision ID: 0019_office_codes
+Revises: 0018_geometry_hygiene
 
 - Parcel codes are 3–64 printable characters of any script (石经开2025-31号): no whitespace,
   control or invisible characters, no "/" or "\\" (``vocab.CODE_CHECK_SQL``).
@@ -17,8 +17,8 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0018_office_codes"
-down_revision = "0017_accounts"
+revision = "0019_office_codes"
+down_revision = "0018_geometry_hygiene"
 branch_labels = None
 depends_on = None
 
