@@ -48,9 +48,9 @@ def _settings():  # type: ignore[no-untyped-def]
 
 
 def _engine():  # type: ignore[no-untyped-def]
-    from landmatch.db.engine import get_engine
+    from landmatch.db.engine import job_engine
 
-    return get_engine(_settings().database_url)
+    return job_engine(_settings())
 
 
 @db_app.command("upgrade")

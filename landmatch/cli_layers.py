@@ -44,10 +44,10 @@ def register(app: typer.Typer) -> None:
 
 
 def _session():  # type: ignore[no-untyped-def]
-    from landmatch.db.engine import get_engine, session_factory
+    from landmatch.db.engine import job_engine, session_factory
     from landmatch.settings import get_settings
 
-    return session_factory(get_engine(get_settings().database_url)).begin()
+    return session_factory(job_engine(get_settings())).begin()
 
 
 def _operator(actor: str):  # type: ignore[no-untyped-def]

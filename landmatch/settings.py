@@ -47,6 +47,16 @@ class Settings(BaseSettings):
     busy_retry_after_seconds: int = Field(10, ge=1, le=3600)
     # Brochure PDFs kept per worker (by parcel and data version), in MB; 0 disables the cache.
     brochure_cache_mb: int = Field(64, ge=0, le=4096)
+    # Database time limits for requests, in seconds: opening a connection (libpq counts whole
+    # seconds, at least 2), waiting for a pooled one, one statement. A request that reaches one
+    # answers 503; a frozen or unreachable server cannot hold a request longer than about
+    # connect + statement + 2 s. /healthz answers within 2 s whatever the database does.
+    db_connect_timeout: float = Field(3, ge=1, le=60)
+    db_pool_timeout: float = Field(3, ge=0.1, le=300)
+    db_statement_timeout: float = Field(5, ge=0.1, le=3600)
+    # Long jobs (imports, exports, settling derived data, the seed, every CLI command): one
+    # statement may take this long (0 = no limit).
+    db_job_statement_timeout: float = Field(1800, ge=0, le=86_400)
     # Listing limits.
     default_page_size: int = Field(100, ge=1, le=10_000)
     max_page_size: int = Field(1000, ge=1, le=100_000)

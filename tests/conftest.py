@@ -81,6 +81,15 @@ def app(settings: Settings, conn: Connection):  # type: ignore[no-untyped-def]
     application.state.sessions = sessionmaker(
         bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False
     )
+    # One session per request here (long jobs get their own connection in production).
+    from fastapi import Depends
+
+    from landmatch.api.deps import get_job_session, get_session
+
+    def same_session(session: Session = Depends(get_session)) -> Session:  # noqa: B008
+        return session
+
+    application.dependency_overrides[get_job_session] = same_session
     return application
 
 

@@ -36,7 +36,15 @@ from landmatch.api.routes import (
     zones,
 )
 from landmatch.db import derived
-from landmatch.db.engine import get_engine, session_factory
+from landmatch.db.engine import (
+    get_engine,
+    health_limits,
+    job_engine,
+    request_engine,
+    session_factory,
+)
+from landmatch.db.failures import unavailable
+from landmatch.db.health import Probe
 from landmatch.maps import brochure
 from landmatch.settings import Settings
 
@@ -55,8 +63,11 @@ async def _settler(engine: Engine, every: float) -> None:
     while True:
         try:
             await run_in_threadpool(_settle_pending, engine)
-        except Exception:  # noqa: BLE001 - keep serving; the next round retries
-            log.exception("settling derived parcel data failed")
+        except Exception as exc:  # noqa: BLE001 - keep serving; the next round retries
+            if unavailable(exc):  # one line per round while the database is away
+                log.warning("settling derived parcel data: database unavailable (%s)", exc)
+            else:
+                log.exception("settling derived parcel data failed")
         await asyncio.sleep(every)
 
 
@@ -65,7 +76,7 @@ def create_app(settings: Settings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         task = None
         if settings.settle_poll_seconds > 0:
-            task = asyncio.create_task(_settler(app.state.engine, settings.settle_poll_seconds))
+            task = asyncio.create_task(_settler(app.state.job_engine, settings.settle_poll_seconds))
         yield
         if task is not None:
             task.cancel()
@@ -79,10 +90,15 @@ def create_app(settings: Settings) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
-    app.state.engine = get_engine(settings.database_url)
+    # Requests and long jobs (imports, exports, settling) have their own time limits; /healthz
+    # its own small pool and deadline.
+    app.state.engine = request_engine(settings)
     app.state.sessions = session_factory(app.state.engine)
     app.state.slots = slots(settings)  # heavy requests at once: exports, brochure PDFs
     app.state.brochures = brochure.PdfCache(settings.brochure_cache_mb * 1024 * 1024)
+    app.state.job_engine = job_engine(settings)
+    app.state.job_sessions = session_factory(app.state.job_engine)
+    app.state.health = Probe(get_engine(settings.database_url, health_limits(settings), 1))
     app.state.tile_server = tiles.tile_server(settings, lambda: app.state.sessions)
     problems.install(app)
     app.add_middleware(CSPMiddleware, settings=settings)

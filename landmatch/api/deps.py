@@ -30,6 +30,14 @@ def get_client(request: Request, settings: Annotated[Settings, Depends(get_setti
     return client_of(request, settings)
 
 
+def get_job_session(request: Request) -> Iterator[Session]:
+    """A session for a long job (an import, an export): the job limits, not the request ones
+    (``landmatch.db.engine.job_limits``)."""
+    factory = request.app.state.job_sessions
+    with factory() as session:
+        yield session
+
+
 def get_auth(
     request: Request,
     session: Annotated[Session, Depends(get_session)],
@@ -61,4 +69,5 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 SessionDep = Annotated[Session, Depends(get_session)]
 ClientDep = Annotated[Client, Depends(get_client)]
 AuthDep = Annotated[Resolved, Depends(get_auth)]
+JobSessionDep = Annotated[Session, Depends(get_job_session)]
 PrincipalDep = Annotated[Principal, Depends(get_principal)]

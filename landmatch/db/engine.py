@@ -1,23 +1,123 @@
-"""Engine, sessions and migrations."""
+"""Engine, sessions and migrations; the database time limits (connect, pool, statement)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, create_engine, event, exc, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from landmatch.db.watchdog import WATCHDOG
+
+if TYPE_CHECKING:
+    from landmatch.settings import Settings
+
 MIGRATIONS = Path(__file__).parent / "migrations"
+#: How much longer than its statement limit a statement may go unanswered before the client cuts
+#: its connection (a running server cancels it at the limit itself).
+GRACE_S = 2.0
+#: /healthz's own limits: it answers within 2 s whatever the database does.
+HEALTH_DEADLINE_S = 1.8
 
 
-@lru_cache(maxsize=8)
-def get_engine(url: str) -> Engine:
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+@dataclass(frozen=True)
+class Limits:
+    """How long database work may wait, in seconds: ``connect_s`` to open a connection (libpq
+    counts whole seconds, at least 2), ``pool_s`` for a pooled connection to come free,
+    ``statement_s`` for one statement (cancelled by the server; 0 = no limit). Past
+    ``statement_s + GRACE_S`` — a frozen or unreachable server cancels nothing — the client
+    cuts the connection (:mod:`landmatch.db.watchdog`), so no caller waits for ever."""
+
+    connect_s: float = 3
+    pool_s: float = 3
+    statement_s: float = 5
+
+
+def request_limits(settings: Settings) -> Limits:
+    return Limits(
+        settings.db_connect_timeout, settings.db_pool_timeout, settings.db_statement_timeout
+    )
+
+
+def job_limits(settings: Settings) -> Limits:
+    """Long jobs (imports, exports, settling, the seed, the CLI): their own statement limit."""
+    return Limits(settings.db_connect_timeout, 60, settings.db_job_statement_timeout)
+
+
+def health_limits(settings: Settings) -> Limits:
+    return Limits(min(settings.db_connect_timeout, 2), 0.5, 1)
+
+
+@lru_cache(maxsize=16)
+def get_engine(url: str, limits: Limits | None = None, pool_size: int = 10) -> Engine:
+    """The engine for ``url``. With ``limits``, every connection, pool wait and statement is
+    bounded (:class:`Limits`); without, none is (migrations, test fixtures)."""
+    if limits is None:
+        return create_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=10)
+    connect_args: dict[str, Any] = {"connect_timeout": max(2, round(limits.connect_s))}
+    if limits.statement_s:
+        connect_args["options"] = f"-c statement_timeout={round(limits.statement_s * 1000)}"
+    engine = create_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_timeout=limits.pool_s,
+        connect_args=connect_args,
+    )
+    _watch(engine, limits)
+    return engine
+
+
+def _watch(engine: Engine, limits: Limits) -> None:
+    """Put every statement, and the ping that checks a pooled connection before it is handed
+    out, under the watchdog (SQLAlchemy's own ``pool_pre_ping`` would wait for ever on a
+    frozen server)."""
+    ping_s = max(limits.connect_s, 1.0)
+
+    @event.listens_for(engine, "checkout")
+    def _ping(dbapi_conn: Any, record: Any, proxy: Any) -> None:
+        try:
+            with WATCHDOG.armed(dbapi_conn, ping_s):
+                engine.dialect.do_ping(dbapi_conn)
+        except Exception as e:  # noqa: BLE001 - a dead connection: the pool opens a new one
+            raise exc.DisconnectionError(str(e)) from e
+
+    if not limits.statement_s:
+        return
+    overdue = limits.statement_s + GRACE_S
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _arm(conn: Any, cursor: Any, *_: Any) -> None:
+        WATCHDOG.arm(cursor.connection, overdue)
+
+    @event.listens_for(engine, "after_cursor_execute")
+    def _disarm(conn: Any, cursor: Any, *_: Any) -> None:
+        WATCHDOG.disarm(cursor.connection)
+
+    @event.listens_for(engine, "handle_error")
+    def _failed(context: Any) -> None:
+        cursor = getattr(context.execution_context, "cursor", None)
+        if cursor is not None:
+            WATCHDOG.disarm(cursor.connection)
+
+    @event.listens_for(engine, "checkin")
+    def _returned(dbapi_conn: Any, record: Any) -> None:
+        WATCHDOG.disarm(dbapi_conn)  # whatever happened, a connection at rest is not watched
+
+
+def request_engine(settings: Settings) -> Engine:
+    return get_engine(settings.database_url, request_limits(settings))
+
+
+def job_engine(settings: Settings) -> Engine:
+    return get_engine(settings.database_url, job_limits(settings), pool_size=4)
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -42,8 +42,8 @@ def schema_behind(exc: BaseException) -> bool:
 
 def unavailable(exc: BaseException) -> bool:
     """Whether ``exc`` says the database is away, frozen, overloaded or too slow (503)."""
-    if isinstance(exc, sa_exc.TimeoutError):  # no pooled connection came free in time
-        return True
+    if isinstance(exc, sa_exc.TimeoutError | sa_exc.DisconnectionError):
+        return True  # no pooled connection came free in time; none could be (re)opened
     orig = getattr(exc, "orig", exc)
     if isinstance(orig, pe.QueryCanceled | pe.AdminShutdown | pe.CannotConnectNow):
         return True

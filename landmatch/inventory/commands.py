@@ -33,10 +33,10 @@ def _cli_user() -> str:
 
 
 def _engine():  # type: ignore[no-untyped-def]
-    from landmatch.db.engine import get_engine
+    from landmatch.db.engine import job_engine
     from landmatch.settings import get_settings
 
-    return get_engine(get_settings().database_url)
+    return job_engine(get_settings())
 
 
 def _cli_principal():  # type: ignore[no-untyped-def]

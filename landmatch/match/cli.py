@@ -118,7 +118,7 @@ def match_command(
 ) -> None:
     """Rank parcels for a project's requirement (中文结果表)."""
     from landmatch.auth import PUBLIC, Principal
-    from landmatch.db.engine import get_engine, session_factory
+    from landmatch.db.engine import job_engine, session_factory
     from landmatch.match.engine import run_match
     from landmatch.settings import get_settings
 
@@ -127,7 +127,7 @@ def match_command(
     req = _requirement(project, top)
     settings = get_settings()
     principal = PUBLIC if public else Principal(name="cli", role="promoter")
-    with session_factory(get_engine(settings.database_url)).begin() as session:
+    with session_factory(job_engine(settings)).begin() as session:
         result = run_match(session, req, principal, stale_after_days=settings.stale_after_days)
     console = Console()
     if fmt == "json":

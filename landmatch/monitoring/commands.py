@@ -20,7 +20,7 @@ def idle_scan(
     xlsx: Annotated[Path | None, typer.Option("--xlsx", help="同时导出全部监测表到 Excel.")] = None,
 ) -> None:
     """Scan supplied land for idle stages (Order 53) and print the summary."""
-    from landmatch.db.engine import get_engine, session_factory
+    from landmatch.db.engine import job_engine, session_factory
     from landmatch.monitoring import cases, export, scan
     from landmatch.monitoring.rules import default_rule
     from landmatch.settings import get_settings
@@ -34,7 +34,7 @@ def idle_scan(
     settings = get_settings()
     console = Console()
     defaults = default_rule(settings.idle_fee_rate)
-    with session_factory(get_engine(settings.database_url))() as session:
+    with session_factory(job_engine(settings))() as session:
         r = scan.idle_report(session, day, defaults, city=city, limit=100_000)
         alerts = cases.overdue(session, day, city)
         if xlsx:

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Response
 from pydantic import Field
 
-from landmatch.api.deps import PrincipalDep, SessionDep
+from landmatch.api.deps import JobSessionDep, PrincipalDep
 from landmatch.api.limits import heavy
 from landmatch.api.routes.parcels import ParcelQuery, parse_bbox
 from landmatch.db.parcels import ParcelFilter
@@ -32,7 +32,7 @@ class ExportQuery(ParcelQuery):
 )
 def parcels(
     q: Annotated[ExportQuery, Query()],
-    session: SessionDep,
+    session: JobSessionDep,
     principal: PrincipalDep,
     _slot: Annotated[None, heavy("export")],
 ) -> Response:

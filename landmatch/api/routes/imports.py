@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, BackgroundTasks, File, Form, Request, UploadFile
 from starlette.concurrency import run_in_threadpool
 
-from landmatch.api.deps import PrincipalDep, SessionDep, SettingsDep
+from landmatch.api.deps import JobSessionDep, PrincipalDep, SettingsDep
 from landmatch.db import derived
 from landmatch.inventory import imports
 from landmatch.inventory.uploads import BOUNDARY_FILES, PARCEL_FILES, receive
@@ -21,7 +21,7 @@ router = APIRouter(prefix="/api/imports", tags=["imports"])
 async def create(
     request: Request,
     background: BackgroundTasks,
-    session: SessionDep,
+    session: JobSessionDep,
     principal: PrincipalDep,
     settings: SettingsDep,
     file: Annotated[UploadFile, File(description="The file to import")],
@@ -95,12 +95,12 @@ async def create(
     report = await run_in_threadpool(run)
     if report.get("derived") == "pending":
         # Committed; the new parcels' facts and map cells are settled after the response.
-        background.add_task(derived.drain, request.app.state.engine)
+        background.add_task(derived.drain, request.app.state.job_engine)
     return report
 
 
 @router.post("/{import_id}/rollback", summary="Undo a whole import in one step")
-def rollback(import_id: int, session: SessionDep, principal: PrincipalDep) -> dict[str, Any]:
+def rollback(import_id: int, session: JobSessionDep, principal: PrincipalDep) -> dict[str, Any]:
     out = imports.rollback_import(session.connection(), import_id, principal)
     session.commit()
     return out

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Form, Header, Query, Request, Response, UploadFile
 from pydantic import BaseModel, ConfigDict, Field
 
-from landmatch.api.deps import PrincipalDep, SessionDep, SettingsDep
+from landmatch.api.deps import JobSessionDep, PrincipalDep, SessionDep, SettingsDep
 from landmatch.api.etags import tagged
 from landmatch.inventory.uploads import LAYER_FILES, receive
 from landmatch.reflayers import alerts, changes, coverage
@@ -78,7 +78,7 @@ def list_layer(layer: str, session: SessionDep) -> list[dict[str, Any]]:
 async def import_layer(
     request: Request,
     layer: str,
-    session: SessionDep,
+    session: JobSessionDep,
     principal: PrincipalDep,
     settings: SettingsDep,
     file: Annotated[UploadFile, File()],

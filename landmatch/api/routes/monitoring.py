@@ -13,7 +13,7 @@ from fastapi import APIRouter, Header, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from landmatch.api.deps import PrincipalDep, SessionDep, SettingsDep
+from landmatch.api.deps import JobSessionDep, PrincipalDep, SessionDep, SettingsDep
 from landmatch.api.etags import tagged
 from landmatch.auth import Principal
 from landmatch.errors import Forbidden
@@ -318,7 +318,7 @@ def dashboard_summary(
 
 @router.get("/export.xlsx", summary="Excel workbook of every monitoring table")
 def export_xlsx(
-    session: SessionDep,
+    session: JobSessionDep,
     principal: PrincipalDep,
     settings: SettingsDep,
     as_of: AsOf = None,

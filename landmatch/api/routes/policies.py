@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, File, Header, Query, Request, Response, UploadFile
 
-from landmatch.api.deps import PrincipalDep, SessionDep, SettingsDep
+from landmatch.api.deps import JobSessionDep, PrincipalDep, SessionDep, SettingsDep
 from landmatch.api.etags import tagged
 from landmatch.inventory.uploads import EXCEL_FILES, receive
 from landmatch.policies import excel, library
@@ -92,7 +92,7 @@ def delete(
 @router.post("/import", summary="Import policies from Excel (.xlsx, Chinese headers)")
 async def import_excel(
     request: Request,
-    session: SessionDep,
+    session: JobSessionDep,
     principal: PrincipalDep,
     settings: SettingsDep,
     file: Annotated[UploadFile, File()],

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Form, Header, Query, Request, Response, UploadFile
 from pydantic import BaseModel, ConfigDict, Field
 
-from landmatch.api.deps import PrincipalDep, SessionDep, SettingsDep
+from landmatch.api.deps import JobSessionDep, PrincipalDep, SessionDep, SettingsDep
 from landmatch.api.etags import tagged
 from landmatch.db.locking import etag
 from landmatch.inventory.uploads import LAYER_FILES, receive
@@ -130,7 +130,7 @@ def update_zone(
 async def replace_boundary(
     request: Request,
     code: str,
-    session: SessionDep,
+    session: JobSessionDep,
     principal: PrincipalDep,
     settings: SettingsDep,
     response: Response,
