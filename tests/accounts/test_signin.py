@@ -107,35 +107,28 @@ def test_a_success_restarts_the_account_count(make_client, session, passwords) -
 
 
 @pytest.mark.parametrize(
-    "target",
+    ("target", "expected"),
     [
-        "//evil.example.com/x",
-        "/\\evil.example.com/x",
-        "https://evil.example.com/",
-        "javascript:alert(1)",
-        "evil.example.com",
-        "/%0d%0aSet-Cookie:x=1",  # stays a path (percent-encoded): allowed as is
-        "/\tevil",
-        "",
+        ("//evil.example.com/x", "/workbench"),
+        ("/\\evil.example.com/x", "/workbench"),
+        ("https://evil.example.com/", "/workbench"),
+        ("javascript:alert(1)", "/workbench"),
+        ("evil.example.com", "/workbench"),
+        ("/\tevil", "/workbench"),
+        ("", "/workbench"),
+        ("/%2F%2Fevil.example.com", "/%2F%2Fevil.example.com"),  # a local path, stays local
     ],
 )
-def test_next_accepts_only_same_site_paths(client, passwords, target: str) -> None:
+def test_next_accepts_only_same_site_paths(client, passwords, target: str, expected: str) -> None:
     r = client.post(
         "/workbench/login",
         data={"name": passwords["admin"], "password": TEST_PASSWORD, "next": target},
         follow_redirects=False,
     )
-    assert r.status_code == 303
-    location = r.headers["location"]
-    assert location.startswith("/") and not location.startswith(("//", "/\\"))
-    assert "evil" not in location or location == "/%0d%0aSet-Cookie:x=1" == target
-    if target.startswith("/%0d"):
-        assert location == target
-    # and the form's GET side never echoes a foreign target either
-    page = client.get(
-        "/workbench/login", params={"next": "//evil.example.com/"}, follow_redirects=False
-    )
-    assert page.status_code == 303 and page.headers["location"] == "/workbench"
+    assert r.status_code == 303 and r.headers["location"] == expected
+    # Already signed in, the form's GET side redirects to the same safe target.
+    page = client.get("/workbench/login", params={"next": target}, follow_redirects=False)
+    assert page.status_code == 303 and page.headers["location"] == expected
 
 
 def test_next_keeps_a_local_path(client, passwords) -> None:
