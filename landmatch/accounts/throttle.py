@@ -65,8 +65,10 @@ def check(session: Session, name: str, address: str | None, limits: Limits) -> N
     """Raise ``TooManyRequests`` (429, with when to retry) while throttled."""
     until = blocked_until(session, name, address, limits)
     if until is not None and until > dt.datetime.now(dt.UTC):
-        local = until.astimezone(dt.timezone(dt.timedelta(hours=8)))
+        beijing = dt.timezone(dt.timedelta(hours=8))
+        local = until.astimezone(beijing)
+        day = "" if local.date() == dt.datetime.now(beijing).date() else f"{local:%m月%d日} "
         raise TooManyRequests(
-            f"登录失败次数过多，请稍后再试：{local:%H:%M:%S}（北京时间）后可再次登录",
+            f"登录失败次数过多，请稍后再试：{day}{local:%H:%M:%S}（北京时间）后可再次登录",
             retry_at=until,
         )
