@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -14,6 +15,7 @@ from landmatch.db.geometry import geojson_sql
 from landmatch.db.values import json_row
 from landmatch.errors import NotFound
 from landmatch.geo.measure import M2_PER_MU
+from landmatch.inventory.qa import flag_params, flag_sql
 
 # Fields any caller may see. Everything else on the parcel row is internal.
 PUBLIC_COLUMNS: tuple[str, ...] = (
@@ -96,12 +98,31 @@ PUBLIC_WHERE = "p.deleted_at IS NULL AND p.status = 'ready' AND p.visibility = '
 
 @dataclass
 class ParcelFilter:
+    """What a listing or an export selects. The first fields are the API's; the others are the
+    workbench list's (``landmatch.inventory.listing``), and exports take them all."""
+
     status: list[str] | None = None
     city: str | None = None
     zone: str | None = None
     bbox: tuple[float, float, float, float] | None = None
     limit: int = 100
     offset: int = 0
+    county: str | None = None
+    land_use: list[str] | None = None
+    area_mu_min: float | None = None
+    area_mu_max: float | None = None
+    visibility: str | None = None
+    # A QA check's flag (``landmatch.inventory.qa.FLAG_TITLES``).
+    qa: str | None = None
+    # Data age by data_updated_on: "fresh", "stale" (older than ``stale_days``) or "unknown".
+    age: str | None = None
+    stale_days: int = 365
+    # Code or name contains this text.
+    q: str | None = None
+    # Deleted parcels instead of live ones (staff only).
+    deleted: bool = False
+    # The caller's own zone (a zone committee's scope), by id.
+    zone_id: int | None = None
 
 
 def _select(principal: Principal) -> str:
@@ -135,7 +156,10 @@ def _feature(row: Any) -> dict[str, Any]:
 def filter_sql(f: ParcelFilter, principal: Principal) -> tuple[list[str], dict[str, Any]]:
     """WHERE clauses (on ``p`` = parcel, ``z`` = dev_zone) and bound parameters for the listing
     filters; the public see public parcels only. Shared by listings and exports."""
-    where = [PUBLIC_WHERE] if principal.is_public else ["p.deleted_at IS NULL"]
+    if principal.is_public:
+        where = [PUBLIC_WHERE]
+    else:
+        where = ["p.deleted_at IS NOT NULL" if f.deleted else "p.deleted_at IS NULL"]
     params: dict[str, Any] = {}
     if f.status:
         where.append("p.status = ANY(:status)")
@@ -149,6 +173,39 @@ def filter_sql(f: ParcelFilter, principal: Principal) -> tuple[list[str], dict[s
     if f.bbox:
         where.append("p.geom && ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4490)")
         params.update(x0=f.bbox[0], y0=f.bbox[1], x1=f.bbox[2], y1=f.bbox[3])
+    if f.zone_id is not None:
+        where.append("p.zone_id = :zone_id")
+        params["zone_id"] = f.zone_id
+    if f.county:
+        where.append("p.county_code = :county")
+        params["county"] = f.county
+    if f.land_use:
+        where.append("p.land_use = ANY(:land_use)")
+        params["land_use"] = f.land_use
+    if f.area_mu_min is not None:
+        where.append("p.area_m2 >= :area_min")
+        params["area_min"] = f.area_mu_min * M2_PER_MU
+    if f.area_mu_max is not None:
+        where.append("p.area_m2 <= :area_max")
+        params["area_max"] = f.area_mu_max * M2_PER_MU
+    if f.visibility and not principal.is_public:
+        where.append("p.visibility = :visibility")
+        params["visibility"] = f.visibility
+    if f.age:
+        params["age_before"] = dt.date.today() - dt.timedelta(days=f.stale_days)
+        where.append(
+            {
+                "fresh": "p.data_updated_on >= :age_before",
+                "stale": "p.data_updated_on < :age_before",
+                "unknown": "p.data_updated_on IS NULL",
+            }[f.age]
+        )
+    if f.q:
+        where.append("(p.code ILIKE :q ESCAPE '\\' OR p.name ILIKE :q ESCAPE '\\')")
+        params["q"] = "%" + f.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    if f.qa and not principal.is_public:
+        where.append(flag_sql(f.qa))
+        params.update(flag_params(f.stale_days))
     return where, params
 
 

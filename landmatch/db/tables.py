@@ -286,6 +286,30 @@ class Parcel(Base):
         Index("ix_parcel_geom", "geom", postgresql_using="gist"),
         Index("ix_parcel_city_status", "city_code", "status"),
         Index("ix_parcel_zone", "zone_id"),
+        # The workbench list (migration 0018_parcel_list).
+        Index(
+            "ix_parcel_list",
+            "city_code",
+            "code",
+            postgresql_where=text("deleted_at IS NULL"),
+            postgresql_include=[
+                "status",
+                "visibility",
+                "land_use",
+                "county_code",
+                "zone_id",
+                "area_m2",
+                "data_updated_on",
+                "updated_at",
+                "name",
+            ],
+        ),
+        Index(
+            "ix_parcel_deleted",
+            "city_code",
+            "code",
+            postgresql_where=text("deleted_at IS NOT NULL"),
+        ),
     )
 
 
@@ -314,6 +338,7 @@ class ParcelVersion(Base):
         CheckConstraint(_in("op", ("insert", "update", "delete", "restore")), name="op"),
         Index("ix_parcel_version_parcel", "parcel_id", "version"),
         Index("ix_parcel_version_import", "import_id"),
+        Index("ix_parcel_version_edits", "id", postgresql_where=text("import_id IS NULL")),
     )
 
 

@@ -237,6 +237,21 @@ def update_parcel(
         raise UnprocessableInput(
             "地块编号不可修改", detail=[{"field": "code", "reason": "不可修改"}]
         )
+    merged = _merged(cur, props)
+    geom, crs = _geometry(env)
+    if geom is None:
+        geom, crs = shapely.from_wkb(bytes(cur["wkb"])), STORAGE_EPSG
+    checked, warnings = _check_one(session, merged, geom, crs, exists=True, repair=repair)
+    _require_scope(session, principal, checked.values["city_code"].iloc[0], merged.get("zone_code"))
+    _only_given(checked, props, geometry=env.get("geometry") is not None)
+    _write(session, checked, principal, env.get("reason") or "修改地块")
+    session.commit()
+    return _answer(session, code, principal, warnings)
+
+
+def _merged(cur: dict[str, Any], props: dict[str, Any]) -> dict[str, Any]:
+    """The parcel's state with ``props`` applied (what validation sees, so cross-field rules
+    see every value); required fields cannot be cleared, a cleared list means none."""
     cleared = [k for k in REQUIRED if k in props and _is_blank(props[k])]
     if cleared:
         labels = "、".join(BY_NAME[k].label for k in cleared)
@@ -247,25 +262,100 @@ def update_parcel(
     for k, v in list(props.items()):
         if k in BY_NAME and BY_NAME[k].kind == "list" and _is_blank(v):
             props[k] = []  # clearing a list means: none
-    # Validate the merged state so cross-field rules see every value.
     merged = {k: cur.get(k) for k in COLUMN_NAMES if k in cur}
     merged["zone_code"] = cur.get("zone_code")
     merged.update(props)
-    merged["code"] = code
-    geom, crs = _geometry(env)
-    if geom is None:
-        geom, crs = shapely.from_wkb(bytes(cur["wkb"])), STORAGE_EPSG
-    checked, warnings = _check_one(session, merged, geom, crs, exists=True, repair=repair)
-    _require_scope(session, principal, checked.values["city_code"].iloc[0], merged.get("zone_code"))
+    merged["code"] = cur["code"]
+    return merged
+
+
+def _only_given(checked: Any, props: dict[str, Any], *, geometry: bool) -> None:
+    """Write only the fields the caller gave (and the geometry if given): the rest of the
+    validated state is what is stored already."""
     keep = ["code", *[k for k in props if k != "code"]]
     if "declared_area_m2" not in keep and "declared_area_m2" in checked.values:
         checked.values = checked.values.drop(columns=["declared_area_m2"])
     checked.values = checked.values[[c for c in checked.values.columns if c in keep]]
-    if env.get("geometry") is None:
-        checked.geoms = np.full(1, None, dtype=object)
-    _write(session, checked, principal, env.get("reason") or "修改地块")
+    if not geometry:
+        checked.geoms = np.full(len(checked.values), None, dtype=object)
+
+
+# What a bulk action on a selection may set (the list's publish / unpublish / status change).
+BULK_FIELDS = ("visibility", "status")
+
+
+def bulk_update(
+    session: Session,
+    items: list[tuple[str, str | None]],
+    props: dict[str, Any],
+    principal: Principal,
+    reason: str | None,
+) -> dict[str, str]:
+    """Set the same ``props`` on many parcels, each named with the ETag it was seen at
+    (``(code, if_match)``): in one transaction, every parcel locked, its scope and version
+    checked inside the write, the merged states validated by the same code as a single edit,
+    then written in one statement (each changed parcel gets its own version). Any refusal
+    (out of scope, stale, deleted, invalid) writes nothing. Returns each code's new ETag."""
+    principal.require("admin", "bureau", "zone")
+    if not items:
+        raise UnprocessableInput("未选择地块", detail=[{"field": "codes", "reason": "未选择地块"}])
+    unknown = [k for k in props if k not in BULK_FIELDS]
+    if unknown or not props:
+        raise UnprocessableInput(f"批量操作只能修改：{'、'.join(label_of(k) for k in BULK_FIELDS)}")
+    if not reason or not reason.strip():
+        raise UnprocessableInput(
+            "批量操作须填写原因", detail=[{"field": "reason", "reason": "必填"}]
+        )
+    codes = [c for c, _ in items]
+    if len(set(codes)) != len(codes):
+        raise UnprocessableInput("所选地块有重复")
+    for _, tag in items:
+        require_if_match(tag, "批量修改地块")
+    rows = {
+        r["code"]: dict(r)
+        for r in session.execute(
+            text(
+                "SELECT p.*, z.code AS zone_code, ST_AsBinary(p.geom) AS wkb FROM landmatch.parcel p "
+                "LEFT JOIN landmatch.dev_zone z ON z.id = p.zone_id WHERE p.code = ANY(:c) "
+                "ORDER BY p.id FOR UPDATE OF p"
+            ),
+            {"c": codes},
+        ).mappings()
+    }
+    missing = [c for c in codes if c not in rows]
+    if missing:
+        raise NotFound(f"未找到地块 {'、'.join(missing[:20])}")
+    for code, tag in items:
+        cur = rows[code]
+        _require_scope(session, principal, cur["city_code"], zone_id=cur["zone_id"])
+        check_version(tag, code, cur["version"], what="地块", action="修改")
+        if cur["deleted_at"] is not None:
+            raise NotFound(f"地块 {code} 已删除；如需修改请先恢复")
+    merged = [_merged(rows[c], dict(props)) for c in codes]
+    frame = pd.DataFrame(merged, index=range(1, len(codes) + 1), dtype=object)
+    geoms = shapely.from_wkb(np.array([bytes(rows[c]["wkb"]) for c in codes], dtype=object))
+    checked = check_frame(
+        frame,
+        geoms,
+        crs=STORAGE_EPSG,
+        regions=load_regions(session.connection()),
+        existing=set(codes),
+    )
+    if checked.problems:
+        p = checked.problems[0]
+        raise UnprocessableInput(
+            f"地块 {p.get('code')}：{label_of(p['field'])}：{p['reason']}",
+            detail=[{k: v for k, v in q.items() if k != "row"} for q in checked.problems],
+        )
+    for city, zone in zip(checked.values["city_code"], frame["zone_code"], strict=True):
+        _require_scope(session, principal, city, zone)
+    _only_given(checked, props, geometry=False)
+    _write(session, checked, principal, reason.strip())
     session.commit()
-    return _answer(session, code, principal, warnings)
+    versions = session.execute(
+        text("SELECT code, version FROM landmatch.parcel WHERE code = ANY(:c)"), {"c": codes}
+    ).all()
+    return {c: etag(c, v) for c, v in versions}
 
 
 def delete_parcel(

@@ -675,3 +675,112 @@ def code_for(f: Field, value: str) -> str | None:
     """A vocabulary value given as code, Chinese label or synonym → the code, else None."""
     assert f.vocab is not None
     return vocab.code_of(f.vocab, value) or f.extra.get(value.strip())
+
+
+# The fields as staff think of them (parcel page, edit form): group title → field names.
+GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    (
+        "基本信息",
+        (
+            "code",
+            "name",
+            "city_code",
+            "county_code",
+            "zone_code",
+            "address",
+            "status",
+            "visibility",
+            "land_use",
+            "compatible_uses",
+            "declared_area_m2",
+            "data_updated_on",
+            "contact_name",
+            "contact_phone",
+            "brochure_url",
+            "notes",
+        ),
+    ),
+    (
+        "规划条件",
+        (
+            "far_min",
+            "far_max",
+            "density_max",
+            "building_coeff_min",
+            "green_ratio_max",
+            "height_max_m",
+        ),
+    ),
+    (
+        "标准地指标",
+        (
+            "is_standard_land",
+            "invest_intensity_min",
+            "tax_per_mu_min",
+            "energy_per_value_max",
+            "emission_value_min",
+        ),
+    ),
+    (
+        "配套设施",
+        (
+            "power_kva",
+            "power_as_of",
+            "water_m3d",
+            "water_as_of",
+            "sewage_m3d",
+            "sewage_as_of",
+            "gas_m3d",
+            "gas_as_of",
+            "heat_mw",
+            "heat_as_of",
+            "telecom_5g",
+            "fibre",
+            "telecom_as_of",
+            "readiness",
+            "checklist",
+        ),
+    ),
+    (
+        "供地与价格",
+        (
+            "supply_modes",
+            "lease_years",
+            "ref_price_wan_per_mu",
+            "price_public",
+            "reserve_price_wan_per_mu",
+            "land_price_wan",
+        ),
+    ),
+    (
+        "监管",
+        (
+            "approval_doc_no",
+            "approval_batch",
+            "approval_date",
+            "supply_date",
+            "contract_no",
+            "contract_date",
+            "holder",
+            "agreed_start_date",
+            "agreed_completion_date",
+            "actual_start_date",
+            "stopped_since",
+            "total_investment_wan",
+            "invested_wan",
+            "developed_ratio",
+            "invest_ratio",
+            "gov_caused",
+            "gov_cause",
+        ),
+    ),
+)
+
+
+def split_label(name: str) -> tuple[str, str]:
+    """A field's label without its unit, and the unit: ``限高(米)`` → (限高, 米)."""
+    label = BY_NAME[name].label
+    if label.endswith(")") and "(" in label:
+        head, _, unit = label[:-1].rpartition("(")
+        return head, unit
+    return label, ""

@@ -50,6 +50,71 @@ SLIVER_M2 = 200.0
 THIN_COMPACTNESS = 0.12  # Polsby–Popper 4πA/P²: a square is 0.785, a 1:25 strip about 0.11
 
 
+def _stale_sql(c: str) -> str:
+    """A utility's as-of date older than ``:stale`` (the check's cut-off)."""
+    return f"p.{c} < :stale"
+
+
+def _undated_sql(c: str) -> str:
+    """A utility capacity given without the date it was confirmed."""
+    return f"({UTILITY_VALUES[c]} AND p.{c} IS NULL)"
+
+
+SLIVER_SQL = (
+    f"(p.area_m2 < {SLIVER_M2} OR 4 * pi() * p.area_m2 / "
+    f"nullif(ST_Perimeter(p.geom::geography) ^ 2, 0) < {THIN_COMPACTNESS})"
+)
+CHECKLIST_SQL = "(p.status = 'ready' AND NOT p.checklist @> CAST(:items AS text[]))"
+OUTSIDE_CITY_SQL = (
+    "EXISTS (SELECT 1 FROM landmatch.admin_division d WHERE d.code = p.city_code "
+    "AND NOT ST_Intersects(d.geom, ST_PointOnSurface(p.geom)))"
+)
+
+# Per-parcel flags (what a listing filters on), one per check of :func:`run_checks`, built from
+# the same pieces as the checks. SQL predicates on ``p`` (a parcel); parameters ``:stale`` (the
+# cut-off date of stale utilities) and ``:items`` (the ready checklist) as the checks bind them.
+FLAG_TITLES: dict[str, str] = {
+    "overlaps": "与其他地块重叠",
+    "outside_city": "不在所属城市范围内",
+    "in_exclusion": "位于禁止类管控区内",
+    "slivers": "碎片或狭长地块",
+    "stale_utilities": "市政配套数据过期",
+    "undated_utilities": "配套容量未注明日期",
+    "ready_checklist": "熟地缺少核查项",
+}
+
+
+def flag_sql(check: str) -> str:
+    """The SQL predicate (on ``p``) of one QA check's flag; see :data:`FLAG_TITLES`."""
+    if check == "overlaps":
+        return (
+            "EXISTS (SELECT 1 FROM landmatch.parcel b WHERE b.id <> p.id "
+            f"AND b.deleted_at IS NULL AND {overlaps_sql('p.geom', 'b.geom')})"
+        )
+    if check == "outside_city":
+        return OUTSIDE_CITY_SQL
+    if check == "in_exclusion":
+        return (
+            "EXISTS (SELECT 1 FROM landmatch.constraint_area k WHERE k.severity = 'excludes' "
+            f"AND {overlaps_sql('p.geom', 'k.geom')})"
+        )
+    if check == "slivers":
+        return SLIVER_SQL
+    if check == "stale_utilities":
+        return "(" + " OR ".join(_stale_sql(c) for c in UTILITY_DATES) + ")"
+    if check == "undated_utilities":
+        return "(" + " OR ".join(_undated_sql(c) for c in UTILITY_DATES) + ")"
+    if check == "ready_checklist":
+        return CHECKLIST_SQL
+    raise InvalidInput(f"未知的数据质量检查项 {check}；可选：{'、'.join(FLAG_TITLES)}")
+
+
+def flag_params(stale_days: int, today: dt.date | None = None) -> dict[str, Any]:
+    """The parameters :func:`flag_sql` predicates bind."""
+    today = today or dt.date.today()
+    return {"stale": today - dt.timedelta(days=stale_days), "items": list(vocab.READY_CHECKLIST)}
+
+
 def _scope(principal: Principal, city: str | None) -> str | None:
     """The city the checks run over: a city bureau's own (asking for another is refused),
     anyone else's choice (None = every city)."""
@@ -121,10 +186,9 @@ def run_checks(
         "outside_city",
         "地块不在所属城市范围内",
         "SELECT p.code, p.city_code, c.code AS located_in FROM landmatch.parcel p "
-        "JOIN landmatch.admin_division d ON d.code = p.city_code "
         "LEFT JOIN LATERAL (SELECT a.code FROM landmatch.admin_division a WHERE a.level = 'city' "
         " AND ST_Intersects(a.geom, ST_PointOnSurface(p.geom)) LIMIT 1) c ON true "
-        f"WHERE {base} AND NOT ST_Intersects(d.geom, ST_PointOnSurface(p.geom)) ORDER BY p.code",
+        f"WHERE {base} AND {OUTSIDE_CITY_SQL} ORDER BY p.code",
     )
     add(
         "in_exclusion",
@@ -141,12 +205,11 @@ def run_checks(
         "SELECT p.code, round(p.area_m2::numeric, 1) AS area_m2, "
         " round((4 * pi() * p.area_m2 / nullif(ST_Perimeter(p.geom::geography) ^ 2, 0))::numeric, 3)"
         "  AS compactness FROM landmatch.parcel p "
-        f"WHERE {base} AND (p.area_m2 < {SLIVER_M2} OR 4 * pi() * p.area_m2 / "
-        f" nullif(ST_Perimeter(p.geom::geography) ^ 2, 0) < {THIN_COMPACTNESS}) ORDER BY p.code",
+        f"WHERE {base} AND {SLIVER_SQL} ORDER BY p.code",
     )
     stale_sql = " UNION ALL ".join(
         f"SELECT p.code, '{c}' AS field, '{UTILITY_LABELS[c]}' AS label, p.{c} AS as_of "
-        f"FROM landmatch.parcel p WHERE {base} AND p.{c} < :stale"
+        f"FROM landmatch.parcel p WHERE {base} AND {_stale_sql(c)}"
         for c in UTILITY_DATES
     )
     add(
@@ -158,7 +221,7 @@ def run_checks(
     # A capacity nobody dated is of unknown age: never counted as current.
     undated_sql = " UNION ALL ".join(
         f"SELECT p.code, '{c}' AS field, '{UTILITY_LABELS[c]}' AS label "
-        f"FROM landmatch.parcel p WHERE {base} AND {UTILITY_VALUES[c]} AND p.{c} IS NULL"
+        f"FROM landmatch.parcel p WHERE {base} AND {_undated_sql(c)}"
         for c in UTILITY_DATES
     )
     add(
@@ -179,8 +242,7 @@ def run_checks(
         "熟地缺少核查项",
         "SELECT p.code, ARRAY(SELECT i FROM unnest(CAST(:items AS text[])) i "
         " WHERE NOT i = ANY(p.checklist)) AS missing FROM landmatch.parcel p "
-        f"WHERE {base} AND p.status = 'ready' AND NOT p.checklist @> CAST(:items AS text[]) "
-        "ORDER BY p.code",
+        f"WHERE {base} AND {CHECKLIST_SQL} ORDER BY p.code",
     )
     for check in checks:
         if check["id"] == "ready_checklist":

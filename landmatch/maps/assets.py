@@ -27,6 +27,7 @@ JS: dict[str, str] = {
     "awesome_markers": f"{VENDOR}/leaflet.awesome-markers/dist/leaflet.awesome-markers.min.js",
     "vectorGrid": f"{VENDOR}/leaflet.vectorgrid/dist/Leaflet.VectorGrid.bundled.min.js",
     "markerclusterjs": f"{VENDOR}/leaflet.markercluster/dist/leaflet.markercluster.js",
+    "leaflet_geoman_js": f"{VENDOR}/@geoman-io/leaflet-geoman-free/dist/leaflet-geoman.min.js",
 }
 CSS: dict[str, str] = {
     "leaflet_css": f"{VENDOR}/leaflet/dist/leaflet.css",
@@ -35,6 +36,7 @@ CSS: dict[str, str] = {
     "awesome_markers_css": f"{VENDOR}/leaflet.awesome-markers/dist/leaflet.awesome-markers.css",
     "markerclustercss": f"{VENDOR}/leaflet.markercluster/dist/MarkerCluster.css",
     "markerclusterdefaultcss": f"{VENDOR}/leaflet.markercluster/dist/MarkerCluster.Default.css",
+    "leaflet_geoman_css": f"{VENDOR}/@geoman-io/leaflet-geoman-free/dist/leaflet-geoman.css",
     # Replaces folium's awesome-rotate CSS and glyphicons (not on npm): our own stylesheet.
     "landmatch_css": f"{APP}/landmatch.css",
 }
@@ -67,6 +69,8 @@ def localise_folium() -> None:
         ("markerclustercss", CSS["markerclustercss"]),
         ("markerclusterdefaultcss", CSS["markerclusterdefaultcss"]),
     ]
+    plugins.GeoMan.default_js = [("leaflet_geoman_js", JS["leaflet_geoman_js"])]
+    plugins.GeoMan.default_css = [("leaflet_geoman_css", CSS["leaflet_geoman_css"])]
     _done = True
 
 

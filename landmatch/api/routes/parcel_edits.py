@@ -26,6 +26,31 @@ def _feature(result: tuple[dict[str, Any], str], status: int = 200) -> JSONRespo
     return JSONResponse(feature, status_code=status, media_type=GEOJSON, headers={"ETag": tag})
 
 
+class BulkItem(BaseModel):
+    code: str = Field(max_length=64)
+    etag: str = Field(max_length=200, description="The parcel's ETag as last seen (If-Match)")
+
+
+class BulkBody(BaseModel):
+    items: list[BulkItem] = Field(min_length=1, max_length=1000)
+    visibility: str | None = Field(None, description="public or internal (publish / unpublish)")
+    status: str | None = Field(None, description="New status of every selected parcel")
+    reason: str = Field(min_length=1, max_length=500)
+
+
+@router.post(
+    "/bulk",
+    summary="Publish / unpublish or change the status of many parcels in one transaction; "
+    "each item carries its ETag, every parcel is versioned",
+)
+def bulk(session: SessionDep, principal: PrincipalDep, body: BulkBody) -> dict[str, Any]:
+    props = {k: v for k, v in (("visibility", body.visibility), ("status", body.status)) if v}
+    tags = edits.bulk_update(
+        session, [(i.code, i.etag) for i in body.items], props, principal, body.reason
+    )
+    return {"updated": len(tags), "etags": tags}
+
+
 @router.post("", status_code=201, summary="Create a parcel (GeoJSON Feature)")
 def create(
     session: SessionDep,

@@ -8,9 +8,17 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from landmatch.api.routes.workbench import account, audit, common, home, signin, users
+from landmatch.api.routes.workbench import (
+    account,
+    audit,
+    common,
+    home,
+    parcels,
+    signin,
+    users,
+)
 
-AREAS = (signin, home, account, users, audit)
+AREAS = (signin, home, account, users, audit, parcels)
 
 
 def install(app: FastAPI) -> None:

@@ -57,6 +57,7 @@ class NavItem:
 # The navigation, in order; each area's author adds its entry here (one place).
 NAV: list[NavItem] = [
     NavItem("首页", "/workbench"),
+    NavItem("地块清单", "/workbench/parcels"),
     NavItem("内部地图", "/internal/map"),
     NavItem("监测看板", "/dashboard"),
     NavItem("账号管理", "/workbench/users", ("admin",)),

@@ -1,15 +1,30 @@
-"""``/workbench``: the staff home page (each area fills its own card)."""
+"""``/workbench``: the staff home page (each area fills its own card): the inventory at a glance
+in the user's scope, each figure linking to the list behind it."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
+from landmatch.api.deps import SessionDep, SettingsDep
 from landmatch.api.routes.workbench.common import StaffDep, render
+from landmatch.inventory import listing, overview
 
 router = APIRouter(include_in_schema=False)
 
 
 @router.get("/workbench", response_class=HTMLResponse)
-def home(request: Request, staff: StaffDep) -> HTMLResponse:
-    return render(request, "workbench/home.html")
+def home(
+    request: Request, session: SessionDep, settings: SettingsDep, staff: StaffDep
+) -> HTMLResponse:
+    inventory = overview.overview(session, staff.principal, stale_days=settings.stale_after_days)
+    return render(request, "workbench/home.html", inventory=inventory)
+
+
+@router.get("/workbench/parcels-qa", response_class=HTMLResponse)
+def qa_counts(
+    request: Request, session: SessionDep, settings: SettingsDep, staff: StaffDep
+) -> HTMLResponse:
+    """The home page's QA card (loaded after the page: the checks read every parcel in scope)."""
+    flags = listing.flag_counts(session, staff.principal, stale_days=settings.stale_after_days)
+    return render(request, "workbench/parcels/_qa_counts.html", flags=flags)

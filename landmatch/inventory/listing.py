@@ -1,0 +1,236 @@
+"""The staff inventory list: one parcel filter (``landmatch.db.parcels.ParcelFilter``, the one
+exports take too) within the caller's scope, sorted and paged on the server, with its count.
+
+Reusable by every workbench area (imports, QA, cases link here with their filters):
+
+- :func:`scoped`: a filter narrowed to what the caller keeps (a bureau its city, a zone
+  committee its zone); asking for another city is refused;
+- :func:`parcel_page`: one page of rows and the total;
+- :func:`status_counts`: parcels and area by status in the caller's scope;
+- :func:`flag_counts`: parcels per QA flag in the caller's scope.
+
+Paging is an index-backed offset: the page's ids come from an index-only scan of
+``ix_parcel_list`` (migration 0018_parcel_list: the list's filter and sort columns covered), the
+rows are read for those ids only, and the total is counted once per data version (cached), so
+a deep page costs about what the first does.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import replace
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from landmatch import vocab
+from landmatch.auth import Principal
+from landmatch.db.parcels import ParcelFilter, filter_sql
+from landmatch.db.values import json_row
+from landmatch.errors import Forbidden, InvalidInput
+from landmatch.geo.measure import M2_PER_MU
+from landmatch.inventory.qa import FLAG_TITLES, flag_params, flag_sql
+from landmatch.ogc import cache
+from landmatch.paging import Page
+
+# Sort keys → SQL (each in ix_parcel_list; the code breaks ties).
+SORTS: dict[str, str] = {
+    "code": "p.code",
+    "name": "p.name",
+    "area": "p.area_m2",
+    "status": "p.status",
+    "land_use": "p.land_use",
+    "data": "p.data_updated_on",
+    "updated": "p.updated_at",
+}
+SORT_LABELS: dict[str, str] = {
+    "code": "地块编号",
+    "name": "地块名称",
+    "area": "面积",
+    "status": "状态",
+    "land_use": "用途",
+    "data": "数据更新日期",
+    "updated": "最后修改",
+}
+AGES: dict[str, str] = {"fresh": "数据较新", "stale": "数据过期", "unknown": "未注明日期"}
+MAX_PAGE = 500
+_FROM = "landmatch.parcel p LEFT JOIN landmatch.dev_zone z ON z.id = p.zone_id"
+_ROW = (
+    "p.id, p.code, p.name, p.city_code, p.county_code, p.status, p.visibility, p.land_use, "
+    "p.area_m2, p.data_updated_on, p.updated_at, p.updated_by, p.version, p.deleted_at, "
+    "z.code AS zone_code, z.name AS zone_name, c.name AS county_name"
+)
+
+
+def own_city(principal: Principal) -> str | None:
+    """The city a bureau keeps (None: every city — the province's bureau, admins, promoters)."""
+    if principal.role == "bureau" and principal.city_code not in (None, vocab.PROVINCE_CODE):
+        return principal.city_code
+    return None
+
+
+def scoped(f: ParcelFilter, principal: Principal) -> ParcelFilter:
+    """``f`` narrowed to the caller's scope: a city bureau sees its city (asking for another is
+    refused), a zone committee its zone's parcels; admins and promoters see every city."""
+    principal.require("admin", "bureau", "zone", "promoter")
+    if f.city is not None and f.city not in vocab.CITIES:
+        raise InvalidInput(f"未知城市代码 {f.city}")
+    city = own_city(principal)
+    if city is not None:
+        if f.city not in (None, city):
+            raise Forbidden(
+                f"无权查看{vocab.label(vocab.CITIES, f.city)}的地块：本账号的城市范围为"
+                f"{vocab.label(vocab.CITIES, city)}"
+            )
+        return replace(f, city=city)
+    if principal.role == "zone":
+        return replace(f, zone_id=principal.zone_id if principal.zone_id is not None else -1)
+    return f
+
+
+def check_filter(f: ParcelFilter) -> None:
+    """Refuse values outside the vocabularies (the page's selects offer only these)."""
+    bad = [s for s in f.status or [] if s not in vocab.PARCEL_STATUS]
+    bad += [u for u in f.land_use or [] if u not in vocab.LAND_USE]
+    if f.visibility and f.visibility not in vocab.VISIBILITY:
+        bad.append(f.visibility)
+    if f.age and f.age not in AGES:
+        bad.append(f.age)
+    if f.qa and f.qa not in FLAG_TITLES:
+        bad.append(f.qa)
+    if bad:
+        raise InvalidInput(f"未知的筛选值：{'、'.join(bad)}")
+    lo, hi = f.area_mu_min, f.area_mu_max
+    if lo is not None and hi is not None and lo > hi:
+        raise InvalidInput("面积下限不能大于上限")
+
+
+def _key(f: ParcelFilter) -> tuple[Any, ...]:
+    return tuple(
+        tuple(v) if isinstance(v, list) else v
+        for k, v in vars(f).items()
+        if k not in ("limit", "offset")
+    )
+
+
+def count(session: Session, f: ParcelFilter, principal: Principal) -> int:
+    """How many parcels ``f`` selects (counted once per data version)."""
+    version = cache.data_version(session, "parcel")
+    key = ("wb-count", cache.database_key(session), version, principal.is_public, _key(f))
+    if version is not None:
+        hit = cache.get(key)
+        if hit is not None:
+            return int(hit)
+    where, params = filter_sql(f, principal)
+    n = int(
+        session.execute(
+            text(f"SELECT count(*) FROM {_FROM} WHERE {' AND '.join(where)}"), params
+        ).scalar_one()
+    )
+    if version is not None:
+        cache.put(key, n)
+    return n
+
+
+def parcel_page(
+    session: Session,
+    f: ParcelFilter,
+    principal: Principal,
+    *,
+    sort: str = "code",
+    descending: bool = False,
+) -> Page[dict[str, Any]]:
+    """One page (``f.offset``, ``f.limit``) of the parcels ``f`` selects within the caller's
+    scope, as table rows (labels, 亩 and 公顷), and the total."""
+    f = scoped(f, principal)
+    check_filter(f)
+    if sort not in SORTS:
+        raise InvalidInput(f"未知的排序字段 {sort}；可选：{'、'.join(SORTS)}")
+    limit = max(1, min(f.limit, MAX_PAGE))
+    total = count(session, f, principal)
+    where, params = filter_sql(f, principal)
+    d = "DESC" if descending else "ASC"
+    order = f"{SORTS[sort]} {d} NULLS LAST, p.code {d}" if sort != "code" else f"p.code {d}"
+    params.update(limit=limit, offset=f.offset)
+    rows = session.execute(
+        text(
+            "WITH page AS MATERIALIZED (SELECT p.id, row_number() OVER () AS n FROM ("
+            f"SELECT p.id FROM {_FROM} WHERE {' AND '.join(where)} ORDER BY {order} "
+            "LIMIT :limit OFFSET :offset) p) "
+            f"SELECT {_ROW} FROM page JOIN landmatch.parcel p ON p.id = page.id "
+            "LEFT JOIN landmatch.dev_zone z ON z.id = p.zone_id "
+            "LEFT JOIN landmatch.admin_division c ON c.code = p.county_code ORDER BY page.n"
+        ),
+        params,
+    ).mappings()
+    return Page([_row(r) for r in rows], total, f.offset, limit)
+
+
+def _row(r: Any) -> dict[str, Any]:
+    out = json_row(r)
+    area = r["area_m2"] or 0.0
+    out["area_mu"] = area / M2_PER_MU
+    out["area_ha"] = area / 10_000
+    out["status_label"] = vocab.label(vocab.PARCEL_STATUS, r["status"])
+    out["land_use_label"] = vocab.label(vocab.LAND_USE, r["land_use"])
+    out["visibility_label"] = vocab.label(vocab.VISIBILITY, r["visibility"])
+    out["city_name"] = vocab.label(vocab.CITIES, r["city_code"])
+    out["updated_at"] = r["updated_at"]
+    out["deleted_at"] = r["deleted_at"]
+    return out
+
+
+def status_counts(session: Session, principal: Principal) -> list[dict[str, Any]]:
+    """Parcels and their area (亩) by status in the caller's scope, every status listed."""
+    f = scoped(ParcelFilter(), principal)
+    where, params = filter_sql(f, principal)
+    found = {
+        r[0]: (int(r[1]), float(r[2] or 0))
+        for r in session.execute(
+            text(
+                f"SELECT p.status, count(*), sum(p.area_m2) FROM {_FROM} "
+                f"WHERE {' AND '.join(where)} GROUP BY p.status"
+            ),
+            params,
+        )
+    }
+    return [
+        {
+            "status": s,
+            "label": label,
+            "count": found.get(s, (0, 0.0))[0],
+            "area_mu": found.get(s, (0, 0.0))[1] / M2_PER_MU,
+        }
+        for s, label in vocab.PARCEL_STATUS.items()
+    ]
+
+
+def flag_counts(
+    session: Session, principal: Principal, *, stale_days: int, checks: tuple[str, ...] = ()
+) -> list[dict[str, Any]]:
+    """Parcels per QA flag (``landmatch.inventory.qa``) in the caller's scope, in one pass,
+    counted once per data version."""
+    f = scoped(ParcelFilter(stale_days=stale_days), principal)
+    names = checks or tuple(FLAG_TITLES)
+    version = cache.data_version(session, "parcel")
+    key = ("wb-flags", cache.database_key(session), version, dt.date.today(), names, _key(f))
+    found = cache.get(key) if version is not None else None
+    if found is None:
+        where, params = filter_sql(f, principal)
+        params.update(flag_params(stale_days))
+        cols = ", ".join(f"count(*) FILTER (WHERE {flag_sql(c)})" for c in names)
+        row = session.execute(
+            text(f"SELECT {cols} FROM {_FROM} WHERE {' AND '.join(where)}"), params
+        ).one()
+        found = tuple(int(v) for v in row)
+        if version is not None:
+            cache.put(key, found)
+    return [
+        {"check": c, "title": FLAG_TITLES[c], "count": n} for c, n in zip(names, found, strict=True)
+    ]
+
+
+def deleted_count(session: Session, principal: Principal) -> int:
+    f = scoped(ParcelFilter(deleted=True), principal)
+    return count(session, f, principal)
