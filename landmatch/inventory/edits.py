@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from landmatch import vocab
 from landmatch.auth import Principal
+from landmatch.db.constraints import overlap_m2_sql, overlaps_sql
 from landmatch.db.engine import audited
 from landmatch.db.inventory import existing_codes, restore_versions, write_parcels
 from landmatch.db.locking import check_version, etag, lock_row, require_if_match
@@ -511,3 +512,122 @@ def history(session: Session, code: str, principal: Principal) -> dict[str, Any]
         "city": vocab.CITIES.get(cur["city_code"]),
         "versions": out,
     }
+
+
+def version_state(
+    session: Session, code: str, version: int | None, principal: Principal
+) -> dict[str, Any]:
+    """One version of a parcel (the current one when ``version`` is None, deleted or not): its
+    stored fields (``row``), the geometry as GeoJSON, and who wrote it, when and why."""
+    principal.require("admin", "bureau", "zone", "promoter")
+    cur = _current(session, code, deleted=None)
+    row = (
+        session.execute(
+            text(
+                "SELECT v.version, v.op, v.row, v.actor, v.reason, v.import_id, v.at, "
+                "ST_AsGeoJSON(v.geom, 8) AS geometry FROM landmatch.parcel_version_full v "
+                "WHERE v.parcel_id = :p AND v.version = :v ORDER BY v.id DESC LIMIT 1"
+            ),
+            {"p": cur["id"], "v": version if version is not None else cur["version"]},
+        )
+        .mappings()
+        .first()
+    )
+    if row is None:
+        raise NotFound(f"地块 {code} 没有版本 {version}")
+    out = dict(row)
+    out["geometry"] = json.loads(row["geometry"]) if row["geometry"] else None
+    out["row"] = dict(row["row"]) | {"zone_code": cur.get("zone_code")}
+    out["city_code"] = cur["city_code"]
+    out["zone_id"] = cur["zone_id"]
+    out["current_version"] = cur["version"]
+    out["deleted"] = cur["deleted_at"] is not None
+    return out
+
+
+def geometry_versions(
+    session: Session, code: str, principal: Principal, limit: int = 20
+) -> list[dict[str, Any]]:
+    """The parcel's boundary changes, newest first (up to ``limit``): each version whose
+    geometry differs from the one before, with both geometries as GeoJSON (EPSG:4490)."""
+    principal.require("admin", "bureau", "zone", "promoter")
+    cur = _current(session, code, deleted=None)
+    rows = session.execute(
+        text(
+            "WITH v AS (SELECT version, actor, at, geom, lag(geom) OVER (ORDER BY version, id) "
+            "AS prev FROM landmatch.parcel_version_full WHERE parcel_id = :p) "
+            "SELECT version, actor, at, ST_AsGeoJSON(prev, 8) AS before, "
+            "ST_AsGeoJSON(geom, 8) AS after FROM v WHERE prev IS NOT NULL "
+            "AND NOT ST_OrderingEquals(prev, geom) ORDER BY version DESC LIMIT :n"
+        ),
+        {"p": cur["id"], "n": limit},
+    ).mappings()
+    return [
+        {
+            "version": r["version"],
+            "actor": r["actor"],
+            "at": _jsonable(r["at"]),
+            "before": json.loads(r["before"]),
+            "after": json.loads(r["after"]),
+        }
+        for r in rows
+    ]
+
+
+def preview_boundary(
+    session: Session, code: str | None, geometry: Any, principal: Principal
+) -> dict[str, Any]:
+    """What saving ``geometry`` (EPSG:4490) as the boundary of parcel ``code`` (None: a new
+    parcel) would do, writing nothing: the problems validation finds (the same checks as a
+    save), the area on the ellipsoid (what would be stored), and the live parcels it would
+    overlap (the QA overlap rule), each with the overlap."""
+    principal.require("admin", "bureau", "zone")
+    props: dict[str, Any] = {"code": code or "NEW-PREVIEW"}
+    if code is not None:
+        cur = _current(session, code)
+        _require_scope(session, principal, cur["city_code"], zone_id=cur["zone_id"])
+        props = _merged(cur, {})
+    else:
+        props |= {"name": "预览", "land_use": "100102"}
+    frame = pd.DataFrame([props], index=[1], dtype=object)
+    checked = check_frame(
+        frame,
+        np.array([geometry], dtype=object),
+        crs=STORAGE_EPSG,
+        regions=load_regions(session.connection()),
+        existing={code} if code else set(),
+    )
+    problems = [
+        {"field": p["field"], "label": label_of(p["field"]), "reason": p["reason"]}
+        for p in checked.problems
+    ]
+    out: dict[str, Any] = {"problems": problems, "warnings": checked.warnings, "overlaps": []}
+    if problems:
+        return out
+    wkb = shapely.to_wkb(checked.geoms[0])
+    g = "ST_GeomFromWKB(:w, 4490)"
+    area = session.execute(text(f"SELECT ST_Area({g}::geography, true)"), {"w": wkb}).scalar_one()
+    rows = session.execute(
+        text(
+            f"SELECT p.code, p.name, round({overlap_m2_sql('p.geom', g)}::numeric, 1) AS m2, "
+            f"ST_AsGeoJSON(ST_Intersection(p.geom, {g}), 8) AS overlap FROM landmatch.parcel p "
+            f"WHERE p.deleted_at IS NULL AND p.code IS DISTINCT FROM :c "
+            f"AND {overlaps_sql('p.geom', g)} ORDER BY m2 DESC LIMIT 50"
+        ),
+        {"w": wkb, "c": code},
+    ).mappings()
+    out["overlaps"] = [
+        {
+            "code": r["code"],
+            "name": r["name"],
+            "overlap_m2": float(r["m2"]),
+            "geometry": json.loads(r["overlap"]),
+        }
+        for r in rows
+    ]
+    out["area_m2"] = float(area)
+    out["area_mu"] = m2_to_mu(float(area))
+    out["area_ha"] = float(area) / 10_000
+    out["geometry"] = json.loads(shapely.to_geojson(checked.geoms[0]))
+    out["city_code"] = checked.values["city_code"].iloc[0]
+    return out

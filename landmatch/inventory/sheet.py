@@ -201,7 +201,7 @@ def form_groups(
             if name in READ_ONLY:
                 item["shown"] = display(name, values.get(name) or None)
             items.append(item)
-        groups.append({"title": title, "items": items})
+        groups.append({"title": title, "fields": items})
     return groups
 
 

@@ -11,14 +11,17 @@ from fastapi import FastAPI
 from landmatch.api.routes.workbench import (
     account,
     audit,
+    boundary,
     common,
     home,
+    parcel_edit,
     parcels,
     signin,
     users,
 )
 
-AREAS = (signin, home, account, users, audit, parcels)
+# boundary (/workbench/parcels/new) and parcel_edit before /workbench/parcels/{code}.
+AREAS = (signin, home, account, users, audit, boundary, parcel_edit, parcels)
 
 
 def install(app: FastAPI) -> None:

@@ -1,0 +1,324 @@
+"""``/workbench/parcels/{code}/boundary`` and ``/workbench/parcels/new``: a parcel's boundary
+edited on a Folium map with GeoMan (vertices dragged, added, removed; snapping to the
+neighbouring parcels), typed as coordinates, or replaced from an uploaded file (TXT, GeoJSON,
+zipped Shapefile); a preview from the server first (the ellipsoidal area that will be
+stored, validation problems, overlaps with neighbours); new parcels drawn or uploaded.
+
+Who: admins, bureaus (their city), zone committees (their zone).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+import numpy as np
+import shapely
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+
+from landmatch import vocab
+from landmatch.api.deps import SessionDep, SettingsDep
+from landmatch.api.routes.workbench.common import (
+    FORM_ERROR,
+    Staff,
+    form_errors,
+    redirect,
+    render,
+    staff_with,
+)
+from landmatch.db.locking import etag
+from landmatch.errors import Forbidden, GeometryError, LandMatchError, PreconditionFailed
+from landmatch.geo.coords import polygon_from_text, text_from_geometry
+from landmatch.inventory import edits, sheet
+from landmatch.inventory.readers import ReadOptions, read_source
+from landmatch.inventory.uploads import read_upload, single_fields
+from landmatch.inventory.validate import to_storage_array
+from landmatch.maps.workbench import boundary_editor, bounds_of
+from landmatch.settings import Settings
+
+router = APIRouter(include_in_schema=False)
+EditorDep = Annotated[Staff, Depends(staff_with("admin", "bureau", "zone"))]
+Coords = Annotated[str, Form(max_length=2_000_000)]
+HEBEI = [[36.0, 113.4], [42.6, 119.9]]
+NEW_FIELDS = ("code", "name", "land_use", "status", "visibility")
+
+
+def _geometry(coords: str) -> Any:
+    return polygon_from_text(coords)
+
+
+def _page(
+    request: Request,
+    session: Any,
+    settings: Settings,
+    staff: Staff,
+    *,
+    code: str | None,
+    geometry: dict[str, Any] | None,
+    version: int | None = None,
+    values: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    notice: str | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    surroundings: dict[str, Any] = {"neighbours": [], "zones": [], "constraints": []}
+    name = None
+    if code is not None:
+        state = edits.version_state(session, code, None, staff.principal)
+        sheet.require_view(staff.principal, state["city_code"], state["zone_id"])
+        if not sheet.may_edit(staff.principal, state["city_code"], state["zone_id"]):
+            raise Forbidden("无权编辑该地块：超出本账号的城市或开发区范围")
+        version = version or state["version"]
+        geometry = geometry or state["geometry"]
+        surroundings = sheet.surroundings(session, int(state["row"]["id"]))
+        name = state["row"].get("name")
+    bounds = bounds_of(geometry) if geometry else HEBEI
+    parts = boundary_editor(settings, bounds, draw=code is None)
+    config = {
+        "map": parts.name,
+        "drawn": parts.drawn,
+        "editable": True,
+        "parcel": {"type": "Feature", "geometry": geometry, "properties": {}} if geometry else None,
+        **surroundings,
+    }
+    return render(
+        request,
+        "workbench/parcels/boundary.html",
+        status=status,
+        code=code,
+        name=name,
+        version=version,
+        map=parts,
+        map_config=config,
+        coords=text_from_geometry(shapely.geometry.shape(geometry)) if geometry else "",
+        values=values or {"status": "unsupplied", "visibility": "internal", "land_use": "100102"},
+        errors=errors or {},
+        notice=notice,
+        land_uses=list(vocab.LAND_USE.items()),
+        statuses=list(vocab.PARCEL_STATUS.items()),
+        visibilities=list(vocab.VISIBILITY.items()),
+        max_mb=settings.max_upload_mb,
+    )
+
+
+@router.get("/workbench/parcels/new", response_class=HTMLResponse)
+def new_parcel(
+    request: Request, session: SessionDep, settings: SettingsDep, staff: EditorDep
+) -> HTMLResponse:
+    return _page(request, session, settings, staff, code=None, geometry=None)
+
+
+@router.post("/workbench/parcels/new")
+async def create(
+    request: Request, session: SessionDep, settings: SettingsDep, staff: EditorDep
+) -> Response:
+    form = await request.form()
+    values = {k: str(form.get(k) or "").strip() for k in (*NEW_FIELDS, "reason")}
+    coords = str(form.get("coords") or "")
+    geometry = None
+    try:
+        geom = _geometry(coords)
+        geometry = json.loads(shapely.to_geojson(geom))
+        props = {k: values[k] or None for k in NEW_FIELDS}
+        body = {
+            "type": "Feature",
+            "properties": props,
+            "geometry": geometry,
+            "reason": values["reason"] or "在工作台新建地块",
+        }
+        edits.create_parcel(session, body, staff.principal)
+    except LandMatchError as exc:
+        if exc.status >= 500 or exc.status == 403:
+            raise
+        session.rollback()
+        errors = form_errors(exc)
+        if isinstance(exc, GeometryError) and "geometry" not in errors:
+            errors = {"geometry": exc.message}
+        return _page(
+            request,
+            session,
+            settings,
+            staff,
+            code=None,
+            geometry=geometry,
+            values=values,
+            errors=errors,
+            status=FORM_ERROR,
+        )
+    code = values["code"]
+    return redirect(
+        request,
+        f"/workbench/parcels/{code}/edit",
+        flash=("success", f"地块 {code} 已创建；请补充其余属性"),
+    )
+
+
+@router.get("/workbench/parcels/{code}/boundary", response_class=HTMLResponse)
+def boundary(
+    request: Request, code: str, session: SessionDep, settings: SettingsDep, staff: EditorDep
+) -> HTMLResponse:
+    return _page(request, session, settings, staff, code=code, geometry=None)
+
+
+def _preview(session: Any, code: str | None, coords: str, staff: Staff) -> JSONResponse:
+    try:
+        geom = _geometry(coords)
+    except GeometryError as exc:
+        return JSONResponse({"problems": [{"field": "geometry", "reason": exc.message}]})
+    return JSONResponse(edits.preview_boundary(session, code, geom, staff.principal))
+
+
+@router.post("/workbench/parcels/{code}/boundary/preview")
+def preview(code: str, session: SessionDep, staff: EditorDep, coords: Coords = "") -> JSONResponse:
+    """The server's figures for a boundary before it is saved (JSON for the page's script)."""
+    return _preview(session, code, coords, staff)
+
+
+@router.post("/workbench/parcels/new/preview")
+def preview_new(session: SessionDep, staff: EditorDep, coords: Coords = "") -> JSONResponse:
+    return _preview(session, None, coords, staff)
+
+
+@router.post("/workbench/parcels/{code}/boundary")
+def save_boundary(
+    request: Request,
+    code: str,
+    session: SessionDep,
+    settings: SettingsDep,
+    staff: EditorDep,
+    version: Annotated[int, Form(ge=1)] = 0,
+    coords: Coords = "",
+    reason: Annotated[str, Form(max_length=500)] = "",
+) -> Response:
+    geometry = None
+    try:
+        geom = _geometry(coords)
+        geometry = json.loads(shapely.to_geojson(geom))
+        body = {"geometry": geometry, "reason": reason.strip() or "在工作台修改边界"}
+        edits.update_parcel(session, code, body, etag(code, version), staff.principal)
+    except PreconditionFailed:
+        session.rollback()
+        now = edits.version_state(session, code, None, staff.principal)
+        return _page(
+            request,
+            session,
+            settings,
+            staff,
+            code=code,
+            geometry=geometry,
+            version=version,
+            notice=f"未保存：{now['actor'] or '他人'}在您打开此页后保存了版本 {now['version']}"
+            f"（{now['reason'] or '无原因'}）。请重新加载后再修改边界，或用下方坐标重新应用您的边界。",
+            status=FORM_ERROR,
+        )
+    except LandMatchError as exc:
+        if exc.status >= 500 or exc.status == 403:
+            raise
+        session.rollback()
+        errors = form_errors(exc)
+        return _page(
+            request,
+            session,
+            settings,
+            staff,
+            code=code,
+            geometry=geometry,
+            version=version,
+            errors={"geometry": errors.get("geometry") or "；".join(errors.values())},
+            status=FORM_ERROR,
+        )
+    return redirect(request, f"/workbench/parcels/{code}", flash=("success", "边界已保存"))
+
+
+async def _uploaded_geometry(
+    request: Request, file: UploadFile, settings: Settings, code: str | None
+) -> dict[str, Any]:
+    """One parcel's boundary (EPSG:4490) from an uploaded file, read through the guarded
+    upload path and the import's readers (TXT, GeoJSON, zipped Shapefile…, CRS detected)."""
+    await single_fields(request)
+    data = await read_upload(request, file, settings.max_upload_mb)
+    source = read_source(data, file.filename or "upload", ReadOptions())
+    geoms = np.asarray(source.geoms if source.geoms is not None else [], dtype=object)
+    keep = np.array([g is not None for g in geoms], dtype=bool)
+    if code is not None and keep.sum() > 1:
+        # Several parcels: the one whose row carries this code, in any column.
+        same = source.frame.astype(str).eq(code).any(axis=1).to_numpy()
+        if (same & keep).sum() == 1:
+            keep &= same
+    if keep.sum() != 1:
+        raise GeometryError(
+            f"文件中有 {int(keep.sum())} 个地块的边界；替换或新建一宗地块时，文件应只含一个地块"
+            + ("（或只有一个地块的编号与本地块相同）" if code else "")
+        )
+    stored = to_storage_array(geoms[keep], source.crs)
+    return json.loads(shapely.to_geojson(stored[0]))
+
+
+@router.post("/workbench/parcels/{code}/boundary/upload")
+async def upload_boundary(
+    request: Request,
+    code: str,
+    session: SessionDep,
+    settings: SettingsDep,
+    staff: EditorDep,
+    file: Annotated[UploadFile, File()],
+) -> Response:
+    try:
+        geometry = await _uploaded_geometry(request, file, settings, code)
+    except LandMatchError as exc:
+        if exc.status >= 500 or exc.status == 403:
+            raise
+        return _page(
+            request,
+            session,
+            settings,
+            staff,
+            code=code,
+            geometry=None,
+            errors={"file": exc.message},
+            status=FORM_ERROR,
+        )
+    return _page(
+        request,
+        session,
+        settings,
+        staff,
+        code=code,
+        geometry=geometry,
+        notice="已读入文件中的边界（尚未保存）：请预览核对面积与重叠后保存。",
+    )
+
+
+@router.post("/workbench/parcels/new/upload")
+async def upload_new(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    staff: EditorDep,
+    file: Annotated[UploadFile, File()],
+) -> Response:
+    try:
+        geometry = await _uploaded_geometry(request, file, settings, None)
+    except LandMatchError as exc:
+        if exc.status >= 500 or exc.status == 403:
+            raise
+        return _page(
+            request,
+            session,
+            settings,
+            staff,
+            code=None,
+            geometry=None,
+            errors={"file": exc.message},
+            status=FORM_ERROR,
+        )
+    return _page(
+        request,
+        session,
+        settings,
+        staff,
+        code=None,
+        geometry=geometry,
+        notice="已读入文件中的边界（尚未保存）：请填写编号、名称等并保存。",
+    )

@@ -1,0 +1,283 @@
+"""``/workbench/parcels/{code}/…``: the edit form (validated by the edit service, the API's own
+code, with each message beside its field; the version travels with the form and a save made
+in between opens the conflict screen), delete, the history and restore.
+
+Who: admins, bureaus (their city) and zone committees (their zone) edit; promoters read the
+history; everyone else is refused (403 page) or sent to sign in.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, Response
+
+from landmatch.api.deps import SessionDep, SettingsDep
+from landmatch.api.routes.workbench.common import (
+    FORM_ERROR,
+    Staff,
+    StaffDep,
+    form_errors,
+    redirect,
+    render,
+    staff_with,
+)
+from landmatch.db.locking import etag
+from landmatch.errors import Forbidden, InvalidInput, PreconditionFailed, UnprocessableInput
+from landmatch.inventory import edits, sheet
+from landmatch.inventory.fields import BY_NAME
+from landmatch.maps.workbench import bounds_of, parcel_map
+
+router = APIRouter(include_in_schema=False)
+URL = "/workbench/parcels/{code}"
+EditorDep = Annotated[Staff, Depends(staff_with("admin", "bureau", "zone"))]
+Reason = Annotated[str, Form(max_length=500)]
+
+
+def _editable_state(session: Any, code: str, staff: Staff) -> dict[str, Any]:
+    """The parcel's current version, refused unless the caller may edit it."""
+    state = edits.version_state(session, code, None, staff.principal)
+    if state["deleted"]:
+        raise InvalidInput(f"地块 {code} 已删除；请先在“历史”页恢复")
+    sheet.require_view(staff.principal, state["city_code"], state["zone_id"])
+    if not sheet.may_edit(staff.principal, state["city_code"], state["zone_id"]):
+        raise Forbidden("无权编辑该地块：超出本账号的城市或开发区范围")
+    return state
+
+
+def _form(
+    request: Request,
+    session: Any,
+    code: str,
+    state: dict[str, Any],
+    *,
+    values: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+    reason: str = "",
+    status: int = 200,
+) -> HTMLResponse:
+    row = state["row"]
+    shown = {n: sheet.form_value(n, row.get(n)) for n in sheet.EDITABLE}
+    shown |= {n: row.get(n) for n in sheet.READ_ONLY}
+    shown |= values or {}
+    return render(
+        request,
+        "workbench/parcels/edit.html",
+        status=status,
+        code=code,
+        name=row.get("name"),
+        version=state["version"],
+        groups=sheet.form_groups(shown, errors or {}, sheet.counties_of(session, row["city_code"])),
+        errors=errors or {},
+        reason=reason,
+    )
+
+
+@router.get(URL + "/edit", response_class=HTMLResponse)
+def edit_form(request: Request, code: str, session: SessionDep, staff: EditorDep) -> HTMLResponse:
+    return _form(request, session, code, _editable_state(session, code, staff))
+
+
+@router.post(URL + "/edit")
+async def save(request: Request, code: str, session: SessionDep, staff: EditorDep) -> Response:
+    form = await request.form()
+    raw = {k: [str(v) for v in form.getlist(k)] for k in form}
+    try:
+        base_version = int(raw.get("version", [""])[0])
+    except ValueError:
+        raise InvalidInput("表单缺少版本号；请重新打开编辑页") from None
+    reason = (raw.get("reason", [""])[0] or "").strip()[:500]
+    sent = sheet.submitted(raw)
+    current = _editable_state(session, code, staff)
+    base = (
+        current
+        if base_version == current["version"]
+        else edits.version_state(session, code, base_version, staff.principal)
+    )
+    props = sheet.changed_props(sent, base["row"])
+    if not props:
+        return redirect(request, f"/workbench/parcels/{code}", flash=("info", "没有修改"))
+    body = {**props, "reason": reason or "在工作台修改"}
+    try:
+        edits.update_parcel(session, code, body, etag(code, base_version), staff.principal)
+    except PreconditionFailed:
+        session.rollback()
+        return _conflict(request, session, code, staff, base, sent, props, reason)
+    except UnprocessableInput as exc:
+        session.rollback()
+        errors = form_errors(exc)
+        values = {n: v for n, v in sent.items()}
+        return _form(
+            request,
+            session,
+            code,
+            base | {"version": base_version},
+            values=values,
+            errors=errors,
+            reason=reason,
+            status=FORM_ERROR,
+        )
+    return redirect(request, f"/workbench/parcels/{code}", flash=("success", "已保存"))
+
+
+def _conflict(
+    request: Request,
+    session: Any,
+    code: str,
+    staff: Staff,
+    base: dict[str, Any],
+    sent: dict[str, Any],
+    mine: dict[str, Any],
+    reason: str,
+) -> HTMLResponse:
+    """Someone saved after the form was opened: who and when, each field either side changed
+    (theirs as saved, mine as sent) side by side; reload, or re-apply my changes on top."""
+    theirs = edits.version_state(session, code, None, staff.principal)
+    rows = []
+    names = [n for n in sheet.EDITABLE if n in mine or theirs["row"].get(n) != base["row"].get(n)]
+    for n in names:
+        label, unit = sheet.split_label(n)
+        rows.append(
+            {
+                "name": n,
+                "label": label,
+                "unit": unit,
+                "base": sheet.display(n, base["row"].get(n)),
+                "theirs": sheet.display(n, theirs["row"].get(n)),
+                "mine": sheet.display(n, _typed(n, sent[n])) if n in mine else None,
+                "they_changed": theirs["row"].get(n) != base["row"].get(n),
+            }
+        )
+    hidden = []
+    for n in mine:
+        key = sheet.AREA_FORM if n == sheet.AREA_FIELD else n
+        v = sent[n]
+        if isinstance(v, list):
+            hidden.append((f"{key}__present", "1"))
+            hidden += [(key, x) for x in v]
+        else:
+            hidden.append((key, v))
+    return render(
+        request,
+        "workbench/parcels/conflict.html",
+        status=FORM_ERROR,
+        code=code,
+        base=base,
+        theirs=theirs,
+        rows=rows,
+        hidden=hidden,
+        reason=reason,
+    )
+
+
+def _typed(name: str, value: Any) -> Any:
+    """A sent form value as the display helper takes it (the area is sent in 亩)."""
+    if name == sheet.AREA_FIELD and isinstance(value, str) and value.strip():
+        try:
+            return float(value) * (10000 / 15)
+        except ValueError:
+            return value
+    if BY_NAME[name].kind == "bool" and isinstance(value, str):
+        return {"true": True, "false": False}.get(value, value or None)
+    return value or None
+
+
+@router.post(URL + "/delete")
+def delete(
+    request: Request,
+    code: str,
+    session: SessionDep,
+    staff: EditorDep,
+    version: Annotated[int, Form(ge=1)] = 0,
+    reason: Reason = "",
+) -> Response:
+    _editable_state(session, code, staff)
+    try:
+        edits.delete_parcel(
+            session, code, etag(code, version), staff.principal, reason.strip() or None
+        )
+    except PreconditionFailed as exc:
+        return redirect(request, f"/workbench/parcels/{code}", flash=("danger", exc.message))
+    return redirect(
+        request,
+        f"/workbench/parcels/{code}/history",
+        flash=("success", f"地块 {code} 已删除；可在本页恢复"),
+    )
+
+
+@router.get(URL + "/history", response_class=HTMLResponse)
+def history(
+    request: Request, code: str, session: SessionDep, settings: SettingsDep, staff: StaffDep
+) -> HTMLResponse:
+    state = edits.version_state(session, code, None, staff.principal)
+    sheet.require_view(staff.principal, state["city_code"], state["zone_id"])
+    timeline = edits.history(session, code, staff.principal)
+    for v in timeline["versions"]:
+        v["at_dt"] = dt.datetime.fromisoformat(v["at"])
+        for c in v["changes"]:
+            if c["field"] in BY_NAME:
+                c["old_text"] = sheet.display(c["field"], c["old"])
+                c["new_text"] = sheet.display(c["field"], c["new"])
+                c["unit"] = sheet.split_label(c["field"])[1]
+                c["label"] = sheet.split_label(c["field"])[0]
+    geometries = edits.geometry_versions(session, code, staff.principal)
+    config: dict[str, Any] | None = None
+    parts = None
+    if state["geometry"] is not None:
+        parts = parcel_map(settings, bounds_of(state["geometry"]))
+        config = {"map": parts.name, "geometries": geometries}
+        if not geometries:
+            config["parcel"] = {"type": "Feature", "geometry": state["geometry"], "properties": {}}
+    return render(
+        request,
+        "workbench/parcels/history.html",
+        code=code,
+        state=state,
+        timeline=timeline,
+        current_etag=etag(code, state["current_version"]),
+        can_edit=sheet.may_edit(staff.principal, state["city_code"], state["zone_id"]),
+        map=parts,
+        map_config=config,
+    )
+
+
+@router.post(URL + "/restore")
+def restore(
+    request: Request,
+    code: str,
+    session: SessionDep,
+    staff: EditorDep,
+    current: Annotated[int, Form(ge=1)] = 0,
+    version: Annotated[int | None, Form(ge=1)] = None,
+    reason: Reason = "",
+) -> Response:
+    """Bring back version ``version`` (or undelete, without it) against the version the page
+    showed (``current``); a change made meanwhile is refused with who made it."""
+    if not reason.strip():
+        return redirect(
+            request, f"/workbench/parcels/{code}/history", flash=("danger", "恢复须填写原因")
+        )
+    try:
+        edits.restore_parcel(
+            session, code, version, etag(code, current), staff.principal, reason.strip()
+        )
+    except PreconditionFailed:
+        session.rollback()
+        now = edits.version_state(session, code, None, staff.principal)
+        return redirect(
+            request,
+            f"/workbench/parcels/{code}/history",
+            flash=(
+                "warning",
+                f"未恢复：{now['actor'] or '他人'}于 {_beijing(now['at'])} 保存了版本 "
+                f"{now['version']}；请查看最新历史后再决定是否恢复",
+            ),
+        )
+    done = f"已恢复到版本 {version}" if version else "已恢复删除的地块"
+    return redirect(request, f"/workbench/parcels/{code}", flash=("success", done))
+
+
+def _beijing(at: dt.datetime) -> str:
+    return at.astimezone(dt.timezone(dt.timedelta(hours=8))).strftime("%Y-%m-%d %H:%M")

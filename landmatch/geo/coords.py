@@ -1,0 +1,80 @@
+"""A boundary typed as text: one vertex per line (``经度,纬度``, EPSG:4490), a blank line
+between rings. The keyboard's way to edit a boundary (the map's is GeoMan).
+
+A ring that lies inside the shell of a polygon read before it is that polygon's hole; any
+other ring starts a new polygon.
+
+>>> g = polygon_from_text("114.5,38.0\\n114.51,38.0\\n114.51,38.01\\n114.5,38.01")
+>>> g.geom_type, len(g.geoms[0].exterior.coords)
+('MultiPolygon', 5)
+>>> text_from_geometry(g).splitlines()[0]
+'114.50000000,38.00000000'
+"""
+
+from __future__ import annotations
+
+import re
+
+from shapely.geometry import MultiPolygon, Polygon
+from shapely.geometry.base import BaseGeometry
+
+from landmatch.errors import GeometryError
+
+_SPLIT = re.compile(r"[,，\s]+")
+MAX_CHARS = 2_000_000
+
+
+def polygon_from_text(text: str) -> MultiPolygon:
+    """Rings of ``lon,lat`` lines → a MultiPolygon (rings closed if they are not);
+    GeometryError naming the line of a problem."""
+    if len(text) > MAX_CHARS:
+        raise GeometryError("坐标文本过长")
+    rings: list[list[tuple[float, float]]] = []
+    current: list[tuple[float, float]] = []
+    for n, line in enumerate(text.splitlines(), start=1):
+        line = line.strip()
+        if not line:
+            if current:
+                rings.append(current)
+                current = []
+            continue
+        parts = [p for p in _SPLIT.split(line) if p]
+        if len(parts) != 2:
+            raise GeometryError(f"第 {n} 行应为“经度,纬度”两个数：{line[:40]}")
+        try:
+            x, y = float(parts[0]), float(parts[1])
+        except ValueError:
+            raise GeometryError(f"第 {n} 行不是数字：{line[:40]}") from None
+        if not (-180 <= x <= 180 and -90 <= y <= 90):
+            raise GeometryError(f"第 {n} 行坐标超出经纬度范围：{line[:40]}")
+        current.append((x, y))
+    if current:
+        rings.append(current)
+    if not rings:
+        raise GeometryError("没有坐标：每行一个界址点“经度,纬度”，环与环之间空一行")
+    polygons: list[tuple[list[tuple[float, float]], list[list[tuple[float, float]]]]] = []
+    for k, ring in enumerate(rings, start=1):
+        if ring[0] != ring[-1]:
+            ring = [*ring, ring[0]]
+        if len(ring) < 4:
+            raise GeometryError(f"第 {k} 个环至少需要 3 个不同的界址点")
+        shell_of = next(
+            (p for p in polygons if Polygon(p[0]).contains(Polygon(ring).representative_point())),
+            None,
+        )
+        if shell_of is None:
+            polygons.append((ring, []))
+        else:
+            shell_of[1].append(ring)
+    return MultiPolygon([Polygon(shell, holes) for shell, holes in polygons])
+
+
+def text_from_geometry(geom: BaseGeometry, digits: int = 8) -> str:
+    """A (Multi)Polygon as the text :func:`polygon_from_text` reads (closing vertex left out)."""
+    parts = list(geom.geoms) if isinstance(geom, MultiPolygon) else [geom]
+    blocks = []
+    for poly in parts:
+        for ring in (poly.exterior, *poly.interiors):
+            coords = list(ring.coords)[:-1]
+            blocks.append("\n".join(f"{x:.{digits}f},{y:.{digits}f}" for x, y, *_ in coords))
+    return "\n\n".join(blocks)

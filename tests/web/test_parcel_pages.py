@@ -1,0 +1,518 @@
+"""The inventory pages of the workbench (issue #14 §2) through the app, without a browser:
+every page and form walked as each role, scope refused beside it (a bureau's other city, a
+zone committee's other zone), CSRF refused, stored text shown as text, and the behaviour of
+the list (filters, sort, count, paging, export), bulk actions, the edit form (errors beside
+the field, the conflict screen and re-applying), history, restore and deleted parcels.
+
+Decided per page (README "Workbench"): list, parcel page and history are readable by every
+staff role within its scope (promoters: every city, read only); edit, boundary, delete,
+restore, bulk and new parcels by admins, bureaus (their city) and zone committees (their
+zone); the public is sent to sign in.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from typing import Any
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from tests.conftest import auth, sign_in
+
+ROLES = ("public", "admin", "bureau", "zone", "promoter")
+EDITORS = ("admin", "bureau", "zone")
+
+
+def _one(session: Session, sql: str, **params: Any) -> Any:
+    return session.execute(text(sql), params).scalar_one()
+
+
+@pytest.fixture
+def codes(session: Session, tokens: dict[str, str]) -> dict[str, str]:
+    """Parcels in and out of each scope: 石家庄 (the bureau's city) inside the zone user's
+    zone and outside it, and one of 唐山 (another city)."""
+    zone_id = _one(session, "SELECT zone_id FROM landmatch.app_user WHERE name = 't-zone'")
+    zone_city = _one(session, "SELECT city_code FROM landmatch.dev_zone WHERE id = :z", z=zone_id)
+    return {
+        "own": _one(
+            session,
+            "SELECT code FROM landmatch.parcel WHERE city_code = '130100' AND deleted_at IS NULL "
+            "AND (zone_id IS NULL OR zone_id <> :z) ORDER BY code LIMIT 1",
+            z=zone_id,
+        ),
+        "other_city": _one(
+            session,
+            "SELECT code FROM landmatch.parcel WHERE city_code = '130200' AND deleted_at IS NULL "
+            "AND (zone_id IS NULL OR zone_id <> :z) ORDER BY code LIMIT 1",
+            z=zone_id,
+        ),
+        "zone": _one(
+            session,
+            "SELECT code FROM landmatch.parcel WHERE zone_id = :z AND deleted_at IS NULL "
+            "ORDER BY code LIMIT 1",
+            z=zone_id,
+        ),
+        "zone_city": zone_city,
+    }
+
+
+def _may_read(role: str, which: str, codes: dict[str, str]) -> bool:
+    if role in ("admin", "promoter"):
+        return True
+    if role == "bureau":
+        return which == "own" or (which == "zone" and codes["zone_city"] == "130100")
+    return which == "zone"  # zone committee
+
+
+def _may_edit(role: str, which: str, codes: dict[str, str]) -> bool:
+    return role != "promoter" and _may_read(role, which, codes)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_pages_as_each_role(client, passwords, codes, role: str) -> None:
+    if role != "public":
+        sign_in(client, passwords[role])
+    for path, allowed in [
+        ("/workbench/parcels", ("admin", "bureau", "zone", "promoter")),
+        ("/workbench/parcels?deleted=1", ("admin", "bureau", "zone", "promoter")),
+        ("/workbench/parcels-qa", ("admin", "bureau", "zone", "promoter")),
+        ("/workbench/parcels/new", EDITORS),
+    ]:
+        r = client.get(path, follow_redirects=False)
+        if role == "public":
+            assert r.status_code == 303 and r.headers["location"].startswith("/workbench/login")
+        else:
+            assert r.status_code == (200 if role in allowed else 403), (role, path)
+    for which in ("own", "other_city", "zone"):
+        code = codes[which]
+        for suffix, rule in (
+            ("", _may_read),
+            ("/history", _may_read),
+            ("/edit", _may_edit),
+            ("/boundary", _may_edit),
+        ):
+            r = client.get(f"/workbench/parcels/{code}{suffix}", follow_redirects=False)
+            if role == "public":
+                assert r.status_code == 303, (code, suffix)
+                continue
+            expected = 200 if rule(role, which, codes) else 403
+            assert r.status_code == expected, (role, which, suffix, r.text[:300])
+            if expected == 403:
+                assert "<html" in r.text and "无权" in r.text
+
+
+def _csrf_and_version(client, code: str) -> tuple[str, int]:
+    page = client.get(f"/workbench/parcels/{code}/edit")
+    assert page.status_code == 200, page.text[:300]
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
+    version = int(re.search(r'name="version" value="(\d+)"', page.text).group(1))  # type: ignore[union-attr]
+    return csrf, version
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_writes_as_each_role_and_scope(client, passwords, codes, session, role: str) -> None:
+    """Every form that writes, as each role, on a parcel in and out of its scope: refused
+    (403) or done; the public is sent to sign in; nothing is written when refused."""
+    csrf = sign_in(client, passwords[role]) if role != "public" else ""
+    for which in ("own", "other_city", "zone"):
+        code = codes[which]
+        before = _one(session, "SELECT version FROM landmatch.parcel WHERE code = :c", c=code)
+        forms = [
+            (f"/workbench/parcels/{code}/edit", {"version": before, "name": f"改名-{role}"}),
+            (f"/workbench/parcels/{code}/delete", {"version": before, "reason": "walk"}),
+            (
+                f"/workbench/parcels/{code}/restore",
+                {"current": before, "version": 1, "reason": "w"},
+            ),
+            (
+                "/workbench/parcels/bulk",
+                {"action": "unpublish", "reason": "walk", "sel": f'{code}|"{code}.v{before}"'},
+            ),
+        ]
+        for url, data in forms:
+            r = client.post(url, data={**data, "csrf_token": csrf}, follow_redirects=False)
+            after = _one(session, "SELECT version FROM landmatch.parcel WHERE code = :c", c=code)
+            if role == "public":
+                assert r.status_code == 303 and "/workbench/login" in r.headers["location"]
+            elif not _may_edit(role, which, codes):
+                refused = r.status_code == 403 or (
+                    url.endswith("/bulk") and "未执行" in _flash(client, r)
+                )
+                assert refused, (role, which, url, r.status_code)
+                assert after == before, (role, which, url)
+            else:
+                assert r.status_code in (200, 303), (role, which, url, r.text[:300])
+            before = after
+
+
+def _flash(client, r) -> str:  # type: ignore[no-untyped-def]
+    """The flash message the redirect ``r`` carries (shown on the page it leads to)."""
+    if r.status_code != 303:
+        return r.text
+    return client.get(r.headers["location"]).text
+
+
+def test_unsafe_requests_need_the_csrf_token(client, passwords, codes, session) -> None:
+    sign_in(client, passwords["bureau"])
+    code = codes["own"]
+    _, version = _csrf_and_version(client, code)
+    for url, data in [
+        (f"/workbench/parcels/{code}/edit", {"version": version, "name": "无令牌"}),
+        (f"/workbench/parcels/{code}/delete", {"version": version, "reason": "x"}),
+        (f"/workbench/parcels/{code}/restore", {"current": version, "version": 1, "reason": "x"}),
+        ("/workbench/parcels/bulk", {"action": "publish", "reason": "x", "sel": code}),
+        (f"/workbench/parcels/{code}/boundary/preview", {"version": version}),
+        (f"/workbench/parcels/{code}/boundary", {"version": version}),
+        ("/workbench/parcels/new", {"code": "X-CSRF-1"}),
+    ]:
+        r = client.post(url, data=data, follow_redirects=False)
+        assert r.status_code == 403, (url, r.status_code)
+    assert _one(session, "SELECT version FROM landmatch.parcel WHERE code = :c", c=code) == version
+
+
+def test_stored_text_is_text(client, passwords, codes, session) -> None:
+    payload = "<img src=x onerror=alert(1)>"
+    code = codes["own"]
+    session.execute(
+        text("UPDATE landmatch.parcel SET name = :p, notes = :p, holder = :p WHERE code = :c"),
+        {"p": payload, "c": code},
+    )
+    session.flush()
+    sign_in(client, passwords["bureau"])
+    for path in (
+        f"/workbench/parcels?q={code}",
+        f"/workbench/parcels/{code}",
+        f"/workbench/parcels/{code}/edit",
+        f"/workbench/parcels/{code}/history",
+        f"/workbench/parcels/{code}/boundary",
+        "/workbench",
+    ):
+        html = client.get(path).text
+        assert payload not in html, path
+        if path != "/workbench":
+            assert "&lt;img src=x onerror=alert(1)&gt;" in html, path
+
+
+def test_list_filters_sort_count_and_paging(client, passwords, session) -> None:
+    sign_in(client, passwords["bureau"])
+    n_city = _one(
+        session,
+        "SELECT count(*) FROM landmatch.parcel WHERE city_code = '130100' AND deleted_at IS NULL",
+    )
+    first = client.get("/workbench/parcels")
+    assert f"共 {n_city:,} 条" in first.text
+    # Only the bureau's city, even when another is asked for: refused.
+    assert client.get("/workbench/parcels?city=130200").status_code == 403
+    expected = _one(
+        session,
+        "SELECT count(*) FROM landmatch.parcel WHERE city_code = '130100' AND deleted_at IS NULL "
+        "AND status = 'ready' AND land_use = '100102' AND area_m2 BETWEEN 30 * 10000 / 15.0 "
+        "AND 200 * 10000 / 15.0",
+    )
+    r = client.get(
+        "/workbench/parcels?status=ready&land_use=100102&area_min=30&area_max=200&sort=area&desc=1"
+    )
+    assert f"共 {expected:,} 条" in r.text
+    areas = [
+        float(a.replace(",", "")) for a in re.findall(r'class="text-end">([\d,.]+)</td>', r.text)
+    ]
+    assert areas == sorted(areas, reverse=True) and all(30 <= a <= 200 for a in areas)
+    # A deep page shows rows in the same order as the whole sorted set.
+    ordered = list(
+        session.execute(
+            text(
+                "SELECT code FROM landmatch.parcel WHERE city_code = '130100' "
+                "AND deleted_at IS NULL ORDER BY code"
+            )
+        ).scalars()
+    )
+    offset = (len(ordered) // 50 - 1) * 50
+    deep = client.get(f"/workbench/parcels?offset={offset}")
+    shown = re.findall(r'<a href="/workbench/parcels/([^"/?]+)">', deep.text)
+    assert shown[:50] == ordered[offset : offset + 50]
+    # QA and data-age filters count what the QA checks flag.
+    stale = client.get("/workbench/parcels?age=stale")
+    assert stale.status_code == 200 and "共 " in stale.text
+    assert client.get("/workbench/parcels?status=nonsense").status_code == 400
+
+
+def test_qa_filter_matches_the_qa_check(client, passwords, session) -> None:
+    from landmatch.auth import Principal
+    from landmatch.inventory.qa import run_checks
+
+    sign_in(client, passwords["bureau"])
+    bureau = Principal(name="t", role="bureau", city_code="130100")
+    checks = run_checks(session, bureau, only={"ready_checklist", "slivers"}, limit=100000)
+    for check in checks["checks"]:
+        r = client.get(f"/workbench/parcels?qa={check['id']}")
+        assert f"共 {check['count']:,} 条" in r.text, check["id"]
+
+
+def test_export_is_exactly_the_filtered_set(client, passwords, session) -> None:
+    sign_in(client, passwords["bureau"])
+    want = set(
+        session.execute(
+            text(
+                "SELECT code FROM landmatch.parcel WHERE city_code = '130100' "
+                "AND deleted_at IS NULL AND status = 'idle'"
+            )
+        ).scalars()
+    )
+    r = client.get("/workbench/parcels/export?status=idle&format=xlsx")
+    assert r.status_code == 200
+    ws = load_workbook(io.BytesIO(r.content))["熟地清单"]
+    header = [c.value for c in ws[1]]
+    col = header.index("地块编号")
+    got = {row[col] for row in ws.iter_rows(min_row=2, values_only=True)}
+    assert got == want and want
+    geo = client.get("/workbench/parcels/export?status=idle&format=geojson").json()
+    assert {f["id"] for f in geo["features"]} == want
+    txt = client.get("/workbench/parcels/export?status=idle&format=txt&encoding=GBK&gk_zone=38")
+    assert txt.status_code == 200
+    shp = client.get("/workbench/parcels/export?status=idle&format=shp")
+    assert {n.rsplit(".", 1)[1] for n in zipfile.ZipFile(io.BytesIO(shp.content)).namelist()} >= {
+        "shp",
+        "dbf",
+        "cpg",
+    }
+
+
+def test_bulk_publish_in_one_transaction(client, passwords, session, codes) -> None:
+    csrf = sign_in(client, passwords["bureau"])
+    rows = session.execute(
+        text(
+            "SELECT code, version FROM landmatch.parcel WHERE city_code = '130100' "
+            "AND deleted_at IS NULL AND visibility = 'internal' AND status = 'ready' "
+            "ORDER BY code LIMIT 3"
+        )
+    ).all()
+    sel = [f'{c}|"{c}.v{v}"' for c, v in rows]
+    # One stale ETag: nothing is written at all.
+    stale = [*sel[:2], f'{rows[2][0]}|"{rows[2][0]}.v{rows[2][1] - 1}"']
+    r = client.post(
+        "/workbench/parcels/bulk",
+        data={"csrf_token": csrf, "action": "publish", "reason": "批量公开", "sel": stale},
+    )
+    assert "批量操作未执行" in r.text
+    codes_ = [c for c, _ in rows]
+    assert set(
+        session.execute(
+            text("SELECT visibility FROM landmatch.parcel WHERE code = ANY(:c)"), {"c": codes_}
+        ).scalars()
+    ) == {"internal"}
+    # Without a reason: refused too.
+    r = client.post(
+        "/workbench/parcels/bulk",
+        data={"csrf_token": csrf, "action": "publish", "reason": "", "sel": sel},
+    )
+    assert "须填写原因" in r.text
+    r = client.post(
+        "/workbench/parcels/bulk",
+        data={"csrf_token": csrf, "action": "publish", "reason": "批量公开", "sel": sel},
+    )
+    assert "已将 3 宗地块设为公开" in r.text
+    after = session.execute(
+        text(
+            "SELECT p.visibility, p.version, v.reason FROM landmatch.parcel p "
+            "JOIN landmatch.parcel_version v ON v.parcel_id = p.id AND v.version = p.version "
+            "WHERE p.code = ANY(:c)"
+        ),
+        {"c": codes_},
+    ).all()
+    assert {(a[0], a[2]) for a in after} == {("public", "批量公开")}
+    assert sorted(a[1] for a in after) == sorted(v + 1 for _, v in rows)
+    # Out of scope in the same selection: nothing written.
+    other = _one(
+        session, "SELECT version FROM landmatch.parcel WHERE code = :c", c=codes["other_city"]
+    )
+    r = client.post(
+        "/workbench/parcels/bulk",
+        data={
+            "csrf_token": csrf,
+            "action": "status",
+            "status": "idle",
+            "reason": "越权",
+            "sel": [
+                sel[0].replace(f'v{rows[0][1]}"', f'v{rows[0][1] + 1}"'),
+                f'{codes["other_city"]}|"{codes["other_city"]}.v{other}"',
+            ],
+        },
+    )
+    assert "未执行" in r.text and "无权" in r.text
+    assert (
+        _one(session, "SELECT status FROM landmatch.parcel WHERE code = :c", c=codes_[0]) == "ready"
+    )
+
+
+def test_bulk_api_endpoint(client, tokens, session, codes) -> None:
+    code = codes["own"]
+    v = _one(session, "SELECT version FROM landmatch.parcel WHERE code = :c", c=code)
+    vis = _one(session, "SELECT visibility FROM landmatch.parcel WHERE code = :c", c=code)
+    flipped = "public" if vis == "internal" else "internal"
+    body = {
+        "items": [{"code": code, "etag": f'"{code}.v{v}"'}],
+        "visibility": flipped,
+        "reason": "API 批量",
+    }
+    assert client.post("/api/parcels/bulk", json=body).status_code == 401
+    assert (
+        client.post("/api/parcels/bulk", json=body, headers=auth(tokens["promoter"])).status_code
+        == 403
+    )
+    r = client.post("/api/parcels/bulk", json=body, headers=auth(tokens["bureau"]))
+    assert r.status_code == 200, r.text
+    assert r.json()["etags"] == {code: f'"{code}.v{v + 1}"'}
+    stale = client.post("/api/parcels/bulk", json=body, headers=auth(tokens["bureau"]))
+    assert stale.status_code == 412
+
+
+def test_edit_form_errors_beside_the_field_then_saved(client, passwords, codes, session) -> None:
+    csrf = sign_in(client, passwords["bureau"])
+    code = codes["own"]
+    _, version = _csrf_and_version(client, code)
+    bad = client.post(
+        f"/workbench/parcels/{code}/edit",
+        data={
+            "csrf_token": csrf,
+            "version": version,
+            "far_min": "3",
+            "far_max": "1.5",
+            "height_max_m": "abc",
+        },
+    )
+    assert bad.status_code == 200
+    # The message sits beside its field (the same text the API gives).
+    api = client.patch(
+        f"/api/parcels/{code}",
+        json={"height_max_m": "abc"},
+        headers={"If-Match": f'"{code}.v{version}"', "X-CSRF-Token": csrf},
+    )
+    assert api.status_code == 422
+    reason = next(e["reason"] for e in api.json()["errors"] if e["field"] == "height_max_m")
+    block = re.search(r'id="f-height_max_m-msg">([^<]+)<', bad.text)
+    assert block and block.group(1) == reason
+    assert 'value="abc"' in bad.text  # what was typed is kept
+    ok = client.post(
+        f"/workbench/parcels/{code}/edit",
+        data={
+            "csrf_token": csrf,
+            "version": version,
+            "height_max_m": "45",
+            "declared_area_mu": "12.5",
+            "supply_modes__present": "1",
+            "supply_modes": ["auction", "long_lease"],
+            "reason": "核实规划条件",
+        },
+        follow_redirects=False,
+    )
+    assert ok.status_code == 303
+    row = session.execute(
+        text(
+            "SELECT height_max_m, declared_area_m2, supply_modes, version FROM landmatch.parcel "
+            "WHERE code = :c"
+        ),
+        {"c": code},
+    ).one()
+    assert float(row[0]) == 45 and abs(row[1] - 12.5 * 10000 / 15) < 1e-6
+    assert sorted(row[2]) == ["auction", "long_lease"] and row[3] == version + 1
+    assert "已保存" in client.get(ok.headers["location"]).text
+
+
+def test_conflict_screen_and_reapply(client, passwords, codes, session, tokens) -> None:
+    csrf = sign_in(client, passwords["bureau"])
+    code = codes["own"]
+    _, version = _csrf_and_version(client, code)
+    # Someone else saves in between (through the API, as another user).
+    other = client.patch(
+        f"/api/parcels/{code}",
+        json={"address": "他人修改的坐落", "reason": "他人的修改"},
+        headers={**auth(tokens["admin"]), "If-Match": f'"{code}.v{version}"'},
+    )
+    assert other.status_code == 200, other.text
+    r = client.post(
+        f"/workbench/parcels/{code}/edit",
+        data={
+            "csrf_token": csrf,
+            "version": version,
+            "holder": "我填的用地单位",
+            "address": "我填的坐落",
+            "reason": "我的修改",
+        },
+    )
+    assert r.status_code == 200 and 'id="conflict"' in r.text
+    assert "t-admin" in r.text and "他人的修改" in r.text
+    assert "他人修改的坐落" in r.text and "我填的坐落" in r.text and "我填的用地单位" in r.text
+    reapply = re.search(
+        r'<form method="post" action="[^"]+/edit" id="reapply-form">(.*?)</form>', r.text, re.S
+    )
+    assert reapply
+    fields = dict(re.findall(r'name="([^"]+)" value="([^"]*)"', reapply.group(1)))
+    assert fields["version"] == str(version + 1) and fields["holder"] == "我填的用地单位"
+    done = client.post(f"/workbench/parcels/{code}/edit", data=fields, follow_redirects=False)
+    assert done.status_code == 303
+    row = session.execute(
+        text("SELECT holder, address, version FROM landmatch.parcel WHERE code = :c"), {"c": code}
+    ).one()
+    assert tuple(row) == ("我填的用地单位", "我填的坐落", version + 2)
+
+
+def test_history_restore_and_deleted_parcels(client, passwords, codes, session) -> None:
+    csrf = sign_in(client, passwords["bureau"])
+    code = codes["own"]
+    _, v = _csrf_and_version(client, code)
+    client.post(
+        f"/workbench/parcels/{code}/edit",
+        data={"csrf_token": csrf, "version": v, "lease_years": "40", "reason": "年限调整"},
+    )
+    page = client.get(f"/workbench/parcels/{code}/history").text
+    assert "年限调整" in page and "出让年限" in page and "→" in page
+    # Restore the version before, with a reason, against the current version.
+    r = client.post(
+        f"/workbench/parcels/{code}/restore",
+        data={"csrf_token": csrf, "current": v + 1, "version": v, "reason": "撤销年限调整"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    assert _one(session, "SELECT version FROM landmatch.parcel WHERE code = :c", c=code) == v + 2
+    # A stale restore is refused with who saved meanwhile.
+    stale = client.post(
+        f"/workbench/parcels/{code}/restore",
+        data={"csrf_token": csrf, "current": v, "version": v, "reason": "过期"},
+    )
+    assert "未恢复" in stale.text
+    # Delete, find it among the deleted, restore it.
+    client.post(
+        f"/workbench/parcels/{code}/delete",
+        data={"csrf_token": csrf, "version": v + 2, "reason": "重复录入"},
+    )
+    assert code not in client.get(f"/workbench/parcels?q={code}").text.split("<tbody>")[1]
+    listed = client.get(f"/workbench/parcels?deleted=1&q={code}").text
+    assert f"/workbench/parcels/{code}/history" in listed
+    hist = client.get(f"/workbench/parcels/{code}/history").text
+    assert 'id="undelete-form"' in hist and "重复录入" in hist
+    current = int(re.search(r'name="current" value="(\d+)"', hist).group(1))  # type: ignore[union-attr]
+    back = client.post(
+        f"/workbench/parcels/{code}/restore",
+        data={"csrf_token": csrf, "current": current, "reason": "误删恢复"},
+        follow_redirects=False,
+    )
+    assert back.status_code == 303
+    assert _one(session, "SELECT deleted_at IS NULL FROM landmatch.parcel WHERE code = :c", c=code)
+
+
+def test_home_counts_link_to_the_list(client, passwords, session) -> None:
+    sign_in(client, passwords["bureau"])
+    html = client.get("/workbench").text
+    n = _one(
+        session,
+        "SELECT count(*) FROM landmatch.parcel WHERE city_code = '130100' AND deleted_at IS NULL "
+        "AND status = 'idle'",
+    )
+    assert re.search(rf'href="/workbench/parcels\?status=idle">闲置</a><span>{n:,} 宗', html)
+    qa = client.get("/workbench/parcels-qa").text
+    assert 'href="/workbench/parcels?qa=ready_checklist"' in qa
