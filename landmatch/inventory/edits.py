@@ -525,7 +525,7 @@ def version_state(
         session.execute(
             text(
                 "SELECT v.version, v.op, v.row, v.actor, v.reason, v.import_id, v.at, "
-                "ST_AsGeoJSON(v.geom, 8) AS geometry FROM landmatch.parcel_version_full v "
+                "ST_AsGeoJSON(v.geom, 8, 0) AS geometry FROM landmatch.parcel_version_full v "
                 "WHERE v.parcel_id = :p AND v.version = :v ORDER BY v.id DESC LIMIT 1"
             ),
             {"p": cur["id"], "v": version if version is not None else cur["version"]},
@@ -556,8 +556,8 @@ def geometry_versions(
         text(
             "WITH v AS (SELECT version, actor, at, geom, lag(geom) OVER (ORDER BY version, id) "
             "AS prev FROM landmatch.parcel_version_full WHERE parcel_id = :p) "
-            "SELECT version, actor, at, ST_AsGeoJSON(prev, 8) AS before, "
-            "ST_AsGeoJSON(geom, 8) AS after FROM v WHERE prev IS NOT NULL "
+            "SELECT version, actor, at, ST_AsGeoJSON(prev, 8, 0) AS before, "
+            "ST_AsGeoJSON(geom, 8, 0) AS after FROM v WHERE prev IS NOT NULL "
             "AND NOT ST_OrderingEquals(prev, geom) ORDER BY version DESC LIMIT :n"
         ),
         {"p": cur["id"], "n": limit},
@@ -610,7 +610,7 @@ def preview_boundary(
     rows = session.execute(
         text(
             f"SELECT p.code, p.name, round({overlap_m2_sql('p.geom', g)}::numeric, 1) AS m2, "
-            f"ST_AsGeoJSON(ST_Intersection(p.geom, {g}), 8) AS overlap FROM landmatch.parcel p "
+            f"ST_AsGeoJSON(ST_Intersection(p.geom, {g}), 8, 0) AS overlap FROM landmatch.parcel p "
             f"WHERE p.deleted_at IS NULL AND p.code IS DISTINCT FROM :c "
             f"AND {overlaps_sql('p.geom', g)} ORDER BY m2 DESC LIMIT 50"
         ),

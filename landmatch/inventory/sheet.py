@@ -150,8 +150,11 @@ def changed_props(sent: Mapping[str, str | list[str]], stored: Mapping[str, Any]
     return out
 
 
-def field_rows(props: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """Every field grouped as staff think of them, with label, unit and shown value."""
+def field_rows(
+    props: Mapping[str, Any], names: Mapping[str, str] | None = None
+) -> list[dict[str, Any]]:
+    """Every field grouped as staff think of them, with label, unit and shown value
+    (``names``: what to show for codes outside the vocabularies, e.g. county codes)."""
     groups = []
     for title, names in GROUPS:
         rows = []
@@ -213,7 +216,7 @@ def counties_of(session: Session, city_code: str) -> list[tuple[str, str]]:
         ),
         {"c": city_code},
     ).all()
-    return [(r[0], f"{r[1]}（{r[0]}）") for r in rows]
+    return [(r[0], r[1]) for r in rows]
 
 
 def parcel_flags(session: Session, parcel_id: int, stale_days: int) -> list[str]:
@@ -248,16 +251,16 @@ def surroundings(session: Session, parcel_id: int, margin_m: float = 400) -> dic
 
     return {
         "neighbours": features(
-            "SELECT x.code, x.name, x.status, ST_AsGeoJSON(x.geom, 8) AS g FROM "
+            "SELECT x.code, x.name, x.status, ST_AsGeoJSON(x.geom, 8, 0) AS g FROM "
             f"landmatch.parcel x WHERE x.id <> :id AND x.deleted_at IS NULL AND {box} "
             f"AND {near} ORDER BY x.code LIMIT {NEIGHBOUR_LIMIT}"
         ),
         "zones": features(
-            "SELECT x.code, x.name, ST_AsGeoJSON(x.geom, 7) AS g FROM landmatch.dev_zone x "
+            "SELECT x.code, x.name, ST_AsGeoJSON(x.geom, 7, 0) AS g FROM landmatch.dev_zone x "
             f"WHERE {box} AND {near}"
         ),
         "constraints": features(
-            "SELECT x.code, x.name, x.kind, x.severity, ST_AsGeoJSON(x.geom, 7) AS g "
+            "SELECT x.code, x.name, x.kind, x.severity, ST_AsGeoJSON(x.geom, 7, 0) AS g "
             f"FROM landmatch.constraint_area x WHERE {box} AND {near}"
         ),
     }
@@ -290,7 +293,8 @@ def parcel_sheet(
     return {
         "feature": feature,
         "parcel": p,
-        "groups": field_rows(p),
+        "groups": field_rows(p, dict(counties_of(session, p["city_code"]))),
+        "updated_at": dt.datetime.fromisoformat(p["updated_at"]) if p.get("updated_at") else None,
         "status_label": vocab.label(vocab.PARCEL_STATUS, p["status"]),
         "visibility_label": vocab.label(vocab.VISIBILITY, p.get("visibility")),
         "area_mu": area / M2_PER_MU,

@@ -50,7 +50,7 @@ def _parts(m: folium.Map, drawn: str = "") -> MapParts:
     return MapParts(
         head=head,
         html=root.html.render(),
-        script=root.script.render(),
+        script=f"<script>{root.script.render()}</script>",
         name=m.get_name(),
         drawn=drawn,
     )
