@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from landmatch.settings import Settings
-from tests.conftest import auth
+from tests.conftest import auth, sign_in
 from tests.routes import api_routes
 
 BOMB_MB = 30  # zeros: a few kB compressed, far beyond the 100:1 ratio a real file shows
@@ -65,24 +65,42 @@ def small_app(settings: Settings, conn):  # type: ignore[no-untyped-def]
 
 def _url(path: str, session: Any) -> str:
     zone = session.execute(text("SELECT code FROM landmatch.dev_zone ORDER BY id LIMIT 1")).scalar()
-    values = {"layer": "constraint_area", "code": zone}
+    parcel = session.execute(
+        text("SELECT code FROM landmatch.parcel WHERE deleted_at IS NULL ORDER BY code LIMIT 1")
+    ).scalar()
+    values = {"layer": "constraint_area", "code": parcel if path.startswith("/workbench") else zone}
     return path.format(**values)  # KeyError: a new upload route needs a value here
 
 
-def test_every_upload_route_is_guarded(small_app, session, tokens) -> None:  # type: ignore[no-untyped-def]
+def _detail(r: Any) -> str:
+    """The refusal's message: problem+json from the API; a workbench page shows it beside the
+    file field of the re-rendered form (answered 200, as every workbench form error is)."""
+    return (
+        str(r.json()["detail"]) if r.headers["content-type"].startswith("application/") else r.text
+    )
+
+
+def test_every_upload_route_is_guarded(small_app, session, tokens, passwords) -> None:  # type: ignore[no-untyped-def]
     routes = _upload_routes(small_app)
     assert {p for _, p, _ in routes} >= {
         "/api/imports",
         "/api/policies/import",
         "/api/layers/{layer}/import",
         "/api/zones/{code}/boundary",
+        "/workbench/parcels/{code}/boundary/upload",
+        "/workbench/parcels/new/upload",
     }
     h = auth(tokens["admin"])
-    with TestClient(small_app) as client:
+    with TestClient(small_app) as client, TestClient(small_app) as page_client:
+        csrf = sign_in(page_client, passwords["admin"])
         for method, path, field in routes:
             url = _url(path, session)
+            page = path.startswith("/workbench")
+            refused = 200 if page else 422
 
-            def send(files: Any, method: str = method, url: str = url) -> Any:
+            def send(files: Any, method: str = method, url: str = url, page: bool = page) -> Any:
+                if page:  # a workbench page: the session cookie and its CSRF token
+                    return page_client.request(method, url, files=files, data={"csrf_token": csrf})
                 return client.request(method, url, files=files, headers=h)
 
             # Far over the cap: refused by Content-Length before the body is parsed.
@@ -98,15 +116,15 @@ def test_every_upload_route_is_guarded(small_app, session, tokens) -> None:  # t
             bombs = []
             for name, data in (("p.zip", SHP_BOMB), ("bomb.xlsx", XLSX_BOMB)):
                 r = send({field: (name, data)})
-                assert r.status_code == 422, (path, name, r.status_code, r.text[:300])
-                detail = r.json()["detail"]
-                assert "压缩炸弹" in detail or "此处只接受" in detail, (path, detail)
+                assert r.status_code == refused, (path, name, r.status_code, r.text[:300])
+                detail = _detail(r)
+                assert "压缩炸弹" in detail or "此处只接受" in detail, (path, detail[:300])
                 bombs.append("压缩炸弹" in detail)
             assert any(bombs), path
             # One file per field.
             two = [(field, ("a.geojson", b"{}")), (field, ("b.geojson", b"{}"))]
             r = send(two)
-            assert r.status_code == 422 and "一个文件" in r.json()["detail"], (path, r.text)
+            assert r.status_code == refused and "一个文件" in _detail(r), (path, r.text[:300])
 
 
 def test_content_must_be_a_kind_the_route_takes(client, tokens) -> None:  # type: ignore[no-untyped-def]

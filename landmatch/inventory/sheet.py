@@ -151,10 +151,10 @@ def changed_props(sent: Mapping[str, str | list[str]], stored: Mapping[str, Any]
 
 
 def field_rows(
-    props: Mapping[str, Any], names: Mapping[str, str] | None = None
+    props: Mapping[str, Any], code_names: Mapping[str, str] | None = None
 ) -> list[dict[str, Any]]:
     """Every field grouped as staff think of them, with label, unit and shown value
-    (``names``: what to show for codes outside the vocabularies, e.g. county codes)."""
+    (``code_names``: names of codes outside the vocabularies, e.g. county codes)."""
     groups = []
     for title, names in GROUPS:
         rows = []
@@ -162,14 +162,11 @@ def field_rows(
             label, unit = split_label(name)
             if name == AREA_FIELD:
                 label, unit = "申报面积", "亩"
-            rows.append(
-                {
-                    "name": name,
-                    "label": label,
-                    "unit": unit,
-                    "value": display(name, props.get(name)),
-                }
-            )
+            value = props.get(name)
+            shown = display(name, value)
+            if code_names and isinstance(value, str) and value in code_names:
+                shown = f"{code_names[value]}（{value}）"
+            rows.append({"name": name, "label": label, "unit": unit, "value": shown})
         groups.append({"title": title, "rows": rows})
     return groups
 

@@ -514,5 +514,6 @@ def test_home_counts_link_to_the_list(client, passwords, session) -> None:
         "AND status = 'idle'",
     )
     assert re.search(rf'href="/workbench/parcels\?status=idle">闲置</a><span>{n:,} 宗', html)
-    qa = client.get("/workbench/parcels-qa").text
+    qa = client.get("/workbench/parcels-qa", headers={"HX-Request": "true"}).text
+    assert "<html" not in qa and "<html" in client.get("/workbench/parcels-qa").text
     assert 'href="/workbench/parcels?qa=ready_checklist"' in qa

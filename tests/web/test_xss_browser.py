@@ -67,6 +67,7 @@ NOT_PAGES = (
     "/tiles/",
     "/internal/logout",
     "/workbench/logout",
+    "/workbench/parcels/export",  # a file download, not a page
 )
 MATCH_BODY = {"industry": "34", "area_mu_min": 10, "area_mu_max": 400, "top": 10}
 
@@ -408,6 +409,25 @@ def test_workbench_pages_with_planted_data(
         w.page.context.close()
 
 
+PARCEL_PAGES = ("", "/edit", "/boundary", "/history")
+
+
+def test_parcel_pages_with_planted_data(
+    live_url: str, watched: Any, planted: dict[str, Any]
+) -> None:
+    """The inventory pages of the planted parcel (list, page, edit form, boundary editor with
+    its map, history), signed in as admin: the planted text reads as text."""
+    code = planted["code"]
+    pages = [
+        f"/workbench/parcels?q={code}",
+        *(f"/workbench/parcels/{code}{p}" for p in PARCEL_PAGES),
+    ]
+    for path in pages:
+        w = _open(watched, live_url + path, planted["cookie"])
+        _check(w)
+        w.page.context.close()
+
+
 # ---- the Content-Security-Policy header --------------------------------------------------------
 
 
@@ -419,6 +439,7 @@ def _html_pages(app: Any, planted: dict[str, Any]) -> list[str]:
         f"/parcels/{planted['code']}/brochure",
         f"/ogc/collections/parcels/items/{planted['code']}?f=html",
         "/ogc/collections/zones?f=html",
+        *(f"/workbench/parcels/{planted['code']}{p}" for p in PARCEL_PAGES),
     }
     for path, route in api_routes(app):
         if "GET" in route.methods and "{" not in path and not path.startswith(NOT_PAGES):

@@ -28,11 +28,17 @@ from landmatch.api.routes.workbench.common import (
     staff_with,
 )
 from landmatch.db.locking import etag
-from landmatch.errors import Forbidden, GeometryError, LandMatchError, PreconditionFailed
+from landmatch.errors import (
+    Forbidden,
+    GeometryError,
+    LandMatchError,
+    PreconditionFailed,
+    UnprocessableInput,
+)
 from landmatch.geo.coords import polygon_from_text, text_from_geometry
 from landmatch.inventory import edits, sheet
 from landmatch.inventory.readers import ReadOptions, read_source
-from landmatch.inventory.uploads import read_upload, single_fields
+from landmatch.inventory.uploads import PARCEL_FILES, receive
 from landmatch.inventory.validate import to_storage_array
 from landmatch.maps.workbench import boundary_editor, bounds_of
 from landmatch.settings import Settings
@@ -42,6 +48,8 @@ EditorDep = Annotated[Staff, Depends(staff_with("admin", "bureau", "zone"))]
 Coords = Annotated[str, Form(max_length=2_000_000)]
 HEBEI = [[36.0, 113.4], [42.6, 119.9]]
 NEW_FIELDS = ("code", "name", "land_use", "status", "visibility")
+# A boundary comes from a file that carries geometry (not an attribute table).
+BOUNDARY_FILES = PARCEL_FILES - {"xlsx", "csv"}
 
 
 def _geometry(coords: str) -> Any:
@@ -236,9 +244,11 @@ async def _uploaded_geometry(
 ) -> dict[str, Any]:
     """One parcel's boundary (EPSG:4490) from an uploaded file, read through the guarded
     upload path and the import's readers (TXT, GeoJSON, zipped Shapefile…, CRS detected)."""
-    await single_fields(request)
-    data = await read_upload(request, file, settings.max_upload_mb)
-    source = read_source(data, file.filename or "upload", ReadOptions())
+    up = await receive(
+        request, file, BOUNDARY_FILES, settings.max_upload_mb, settings.max_unpacked_mb
+    )
+    opts = ReadOptions(max_unpacked_bytes=settings.max_unpacked_mb * 1024 * 1024)
+    source = read_source(up.data, up.filename, opts)
     geoms = np.asarray(source.geoms if source.geoms is not None else [], dtype=object)
     keep = np.array([g is not None for g in geoms], dtype=bool)
     if code is not None and keep.sum() > 1:
@@ -266,9 +276,7 @@ async def upload_boundary(
 ) -> Response:
     try:
         geometry = await _uploaded_geometry(request, file, settings, code)
-    except LandMatchError as exc:
-        if exc.status >= 500 or exc.status == 403:
-            raise
+    except UnprocessableInput as exc:  # the file's problem, beside the file field
         return _page(
             request,
             session,
@@ -300,9 +308,7 @@ async def upload_new(
 ) -> Response:
     try:
         geometry = await _uploaded_geometry(request, file, settings, None)
-    except LandMatchError as exc:
-        if exc.status >= 500 or exc.status == 403:
-            raise
+    except UnprocessableInput as exc:  # the file's problem, beside the file field
         return _page(
             request,
             session,

@@ -25,6 +25,9 @@ def home(
 def qa_counts(
     request: Request, session: SessionDep, settings: SettingsDep, staff: StaffDep
 ) -> HTMLResponse:
-    """The home page's QA card (loaded after the page: the checks read every parcel in scope)."""
+    """The home page's QA card (loaded by htmx after the page: the checks read every parcel in
+    scope); opened directly, a page of its own."""
     flags = listing.flag_counts(session, staff.principal, stale_days=settings.stale_after_days)
-    return render(request, "workbench/parcels/_qa_counts.html", flags=flags)
+    if request.headers.get("HX-Request") == "true":
+        return render(request, "workbench/parcels/_qa_counts.html", flags=flags)
+    return render(request, "workbench/parcels/qa_counts.html", flags=flags)

@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from landmatch import vocab
 from landmatch.api.deps import SessionDep, SettingsDep
+from landmatch.api.limits import heavy
 from landmatch.api.routes.workbench.common import (
     Staff,
     StaffDep,
@@ -179,6 +180,7 @@ EXPORT_LABELS = {
 
 @router.get(URL + "/export")
 def export(
+    _slot: Annotated[None, heavy("export")],
     session: SessionDep,
     staff: StaffDep,
     lq: ListQueryDep,
