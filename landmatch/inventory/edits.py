@@ -18,6 +18,7 @@ from landmatch import vocab
 from landmatch.auth import Principal
 from landmatch.db.constraints import overlap_m2_sql, overlaps_sql
 from landmatch.db.engine import audited
+from landmatch.db.geometry import geojson_sql
 from landmatch.db.inventory import existing_codes, restore_versions, write_parcels
 from landmatch.db.locking import check_version, etag, lock_row, require_if_match
 from landmatch.db.parcels import get_parcel
@@ -525,7 +526,7 @@ def version_state(
         session.execute(
             text(
                 "SELECT v.version, v.op, v.row, v.actor, v.reason, v.import_id, v.at, "
-                "ST_AsGeoJSON(v.geom, 8, 0) AS geometry FROM landmatch.parcel_version_full v "
+                f"{geojson_sql('v.geom', 8, options=0)} AS geometry FROM landmatch.parcel_version_full v "
                 "WHERE v.parcel_id = :p AND v.version = :v ORDER BY v.id DESC LIMIT 1"
             ),
             {"p": cur["id"], "v": version if version is not None else cur["version"]},
@@ -556,8 +557,8 @@ def geometry_versions(
         text(
             "WITH v AS (SELECT version, actor, at, geom, lag(geom) OVER (ORDER BY version, id) "
             "AS prev FROM landmatch.parcel_version_full WHERE parcel_id = :p) "
-            "SELECT version, actor, at, ST_AsGeoJSON(prev, 8, 0) AS before, "
-            "ST_AsGeoJSON(geom, 8, 0) AS after FROM v WHERE prev IS NOT NULL "
+            f"SELECT version, actor, at, {geojson_sql('prev', 8, options=0)} AS before, "
+            f"{geojson_sql('geom', 8, options=0)} AS after FROM v WHERE prev IS NOT NULL "
             "AND NOT ST_OrderingEquals(prev, geom) ORDER BY version DESC LIMIT :n"
         ),
         {"p": cur["id"], "n": limit},
@@ -606,11 +607,12 @@ def preview_boundary(
         return out
     wkb = shapely.to_wkb(checked.geoms[0])
     g = "ST_GeomFromWKB(:w, 4490)"
+    overlap = f"ST_Intersection(p.geom, {g})"
     area = session.execute(text(f"SELECT ST_Area({g}::geography, true)"), {"w": wkb}).scalar_one()
     rows = session.execute(
         text(
             f"SELECT p.code, p.name, round({overlap_m2_sql('p.geom', g)}::numeric, 1) AS m2, "
-            f"ST_AsGeoJSON(ST_Intersection(p.geom, {g}), 8, 0) AS overlap FROM landmatch.parcel p "
+            f"{geojson_sql(overlap, 8, options=0)} AS overlap FROM landmatch.parcel p "
             f"WHERE p.deleted_at IS NULL AND p.code IS DISTINCT FROM :c "
             f"AND {overlaps_sql('p.geom', g)} ORDER BY m2 DESC LIMIT 50"
         ),

@@ -10,7 +10,7 @@ Reusable by every workbench area (imports, QA, cases link here with their filter
 - :func:`flag_counts`: parcels per QA flag in the caller's scope.
 
 Paging is an index-backed offset: the page's ids come from an index-only scan of
-``ix_parcel_list`` (migration 0018_parcel_list: the list's filter and sort columns covered), the
+``ix_parcel_list`` (migration 0019_parcel_list: the list's filter and sort columns covered), the
 rows are read for those ids only, and the total is counted once per data version (cached), so
 a deep page costs about what the first does.
 """

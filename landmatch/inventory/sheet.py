@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from landmatch import vocab
 from landmatch.auth import Principal
 from landmatch.db.cards import zone_of
+from landmatch.db.geometry import geojson_sql
 from landmatch.db.parcels import get_parcel
 from landmatch.errors import Forbidden
 from landmatch.geo.measure import M2_PER_HA, M2_PER_MU
@@ -248,16 +249,16 @@ def surroundings(session: Session, parcel_id: int, margin_m: float = 400) -> dic
 
     return {
         "neighbours": features(
-            "SELECT x.code, x.name, x.status, ST_AsGeoJSON(x.geom, 8, 0) AS g FROM "
+            f"SELECT x.code, x.name, x.status, {geojson_sql('x.geom', 8, options=0)} AS g FROM "
             f"landmatch.parcel x WHERE x.id <> :id AND x.deleted_at IS NULL AND {box} "
             f"AND {near} ORDER BY x.code LIMIT {NEIGHBOUR_LIMIT}"
         ),
         "zones": features(
-            "SELECT x.code, x.name, ST_AsGeoJSON(x.geom, 7, 0) AS g FROM landmatch.dev_zone x "
+            f"SELECT x.code, x.name, {geojson_sql('x.geom', 7, options=0)} AS g FROM landmatch.dev_zone x "
             f"WHERE {box} AND {near}"
         ),
         "constraints": features(
-            "SELECT x.code, x.name, x.kind, x.severity, ST_AsGeoJSON(x.geom, 7, 0) AS g "
+            f"SELECT x.code, x.name, x.kind, x.severity, {geojson_sql('x.geom', 7, options=0)} AS g "
             f"FROM landmatch.constraint_area x WHERE {box} AND {near}"
         ),
     }
