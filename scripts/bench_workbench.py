@@ -1,0 +1,360 @@
+#!/usr/bin/env python
+"""Benchmark the workbench's inventory pages on a large database (issue #14 quality bar).
+
+    PYTHONPATH=. .venv/bin/python scripts/bench_workbench.py --db lm_wb_1m            # 1,000,000
+    PYTHONPATH=. .venv/bin/python scripts/bench_workbench.py --db lm_wb_100k --parcels 100000
+
+Ensures the database (created, migrated and seeded with ``landmatch seed --parcels N`` when it
+is missing or smaller; then VACUUM ANALYZE so the list's index is read index-only), gives 20
+parcels a few versions each (the history page), starts the app (one uvicorn worker) and times,
+sequentially, signed in as the 石家庄 bureau (its city holds about a tenth of the parcels):
+
+* the list with filters (status, land use, area): first page, middle and last (deep) pages,
+  sorted by code and by area;
+* the unfiltered list of the city: first and last page;
+* a parcel page; the history page;
+
+each beside a baseline measured in the same run: the JSON API call for the same rows
+(``/api/parcels?city=…&offset=…``) and a bare SELECT of the page's rows (and of the count) on
+one psycopg connection. Prints p50 / p95 in ms of the time the request took on the loopback
+(server time: one worker, nothing else queued), and the machine's load average.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import psycopg
+
+ROOT = Path(__file__).resolve().parents[1]
+PASSWORD = "bench-口令-河北-2026"
+CITY = "130100"
+FILTERS = "status=ready&status=unsupplied&land_use=100101&land_use=100102&area_min=10"
+BARE_FILTER = (
+    "p.deleted_at IS NULL AND p.city_code = %(city)s AND p.status = ANY(%(status)s) "
+    "AND p.land_use = ANY(%(uses)s) AND p.area_m2 >= %(amin)s"
+)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def ensure_database(pg: str, db: str, parcels: int) -> str:
+    """The database URL; created, migrated and seeded as needed."""
+    url = f"{pg}/{db}"
+    with psycopg.connect(f"{pg}/postgres", autocommit=True) as c:
+        if not c.execute("SELECT 1 FROM pg_database WHERE datname = %s", (db,)).fetchone():
+            print(f"creating database {db}")
+            c.execute(f'CREATE DATABASE "{db}"')
+    env = {
+        **os.environ,
+        "LANDMATCH_DATABASE_URL": url.replace("postgresql://", "postgresql+psycopg://"),
+    }
+    cli = [sys.executable, "-m", "landmatch.cli"]
+    subprocess.run([*cli, "db", "upgrade"], env=env, check=True, cwd=ROOT)
+    with psycopg.connect(url) as c:
+        have = c.execute("SELECT count(*) FROM landmatch.parcel").fetchone()[0]  # type: ignore[index]
+    if have < parcels * 0.99:
+        print(f"seeding {parcels:,} parcels (had {have:,}); load average {load()}")
+        t0 = time.perf_counter()
+        subprocess.run(
+            [*cli, "seed", "--parcels", str(parcels), "--reset"], env=env, check=True, cwd=ROOT
+        )
+        print(f"seeded in {time.perf_counter() - t0:.0f} s")
+        with psycopg.connect(url, autocommit=True) as c:
+            c.execute("VACUUM ANALYZE landmatch.parcel")
+            c.execute("VACUUM ANALYZE landmatch.parcel_version")
+    return url
+
+
+def prepare(url: str) -> tuple[str, list[str]]:
+    """A 石家庄 bureau account (the bench signs in as it) and 20 parcels with a history."""
+    sys.path.insert(0, str(ROOT))
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.orm import Session
+
+    from landmatch.accounts import users
+    from landmatch.auth import Principal
+    from landmatch.inventory import edits
+
+    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
+    name = "bench-wb-bureau"
+    admin = Principal(name="bench", role="admin")
+    with Session(engine) as s, s.begin():
+        if not s.execute(
+            text("SELECT 1 FROM landmatch.app_user WHERE name = :n"), {"n": name}
+        ).first():
+            spec = users.AccountSpec(name, "bureau", CITY, None, None)
+            users.create(s, spec, admin, password=PASSWORD, min_length=10)
+        s.execute(
+            text("UPDATE landmatch.app_user SET must_change_password = false WHERE name = :n"),
+            {"n": name},
+        )
+    with Session(engine) as s:
+        codes = list(
+            s.execute(
+                text(
+                    "SELECT code FROM landmatch.parcel TABLESAMPLE SYSTEM (1) REPEATABLE (3) "
+                    "WHERE city_code = :c AND deleted_at IS NULL LIMIT 20"
+                ),
+                {"c": CITY},
+            ).scalars()
+        )
+        bureau = Principal(name=name, role="bureau", city_code=CITY)
+        for code in codes:
+            n = s.execute(
+                text(
+                    "SELECT count(*) FROM landmatch.parcel_version v JOIN landmatch.parcel p "
+                    "ON p.id = v.parcel_id WHERE p.code = :c"
+                ),
+                {"c": code},
+            ).scalar_one()
+            for k in range(max(0, 6 - n)):
+                edits.update_parcel(
+                    s,
+                    code,
+                    {"lease_years": 30 + k, "notes": f"bench {k}", "reason": "bench"},
+                    "*",
+                    bureau,
+                )
+    engine.dispose()
+    return name, codes
+
+
+def timed(fn: Callable[[], object], n: int) -> dict[str, float]:
+    for _ in range(2):  # warm-up (the first request per data version counts the set)
+        fn()
+    lat = []
+    for _ in range(n):
+        t = time.perf_counter()
+        fn()
+        lat.append((time.perf_counter() - t) * 1000)
+    q = statistics.quantiles(lat, n=20) if len(lat) > 1 else lat * 19
+    return {"p50": statistics.median(lat), "p95": q[18]}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--db", default="lm_wb_1m", help="database name (created and seeded if needed)")
+    ap.add_argument("--pg", default="postgresql://root@127.0.0.1:5432", help="server URL")
+    ap.add_argument("--parcels", type=int, default=1_000_000)
+    ap.add_argument("-n", type=int, default=25, help="requests per scenario")
+    args = ap.parse_args()
+    print(f"load average at start: {load()} ({os.cpu_count()} cores)")
+    url = ensure_database(args.pg, args.db, args.parcels)
+    user, codes = prepare(url)
+    conn = psycopg.connect(url, autocommit=True)
+    total_all = conn.execute("SELECT count(*) FROM landmatch.parcel").fetchone()[0]  # type: ignore[index]
+    params = {
+        "city": CITY,
+        "status": ["ready", "unsupplied"],
+        "uses": ["100101", "100102"],
+        "amin": 10 * 10000 / 15,
+    }
+    city_n = conn.execute(
+        "SELECT count(*) FROM landmatch.parcel WHERE city_code = %s AND deleted_at IS NULL", (CITY,)
+    ).fetchone()[0]  # type: ignore[index]
+    filtered_n = conn.execute(
+        f"SELECT count(*) FROM landmatch.parcel p WHERE {BARE_FILTER}", params
+    ).fetchone()[0]  # type: ignore[index]
+    print(
+        f"database {args.db}: {total_all:,} parcels; {CITY}: {city_n:,}; filtered: {filtered_n:,}"
+    )
+
+    port = free_port()
+    env = {
+        **os.environ,
+        "LANDMATCH_DATABASE_URL": url.replace("postgresql://", "postgresql+psycopg://"),
+        "LANDMATCH_SETTLE_POLL_SECONDS": "0",
+        "PYTHONPATH": str(ROOT),
+    }
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "landmatch.api.main:app",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+        cwd=ROOT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(base + "/healthz", timeout=3).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline or server.poll() is not None:
+                raise SystemExit("the server did not start")
+            time.sleep(0.3)
+        web = httpx.Client(base_url=base, timeout=120)
+        r = web.post(
+            "/workbench/login",
+            data={"name": user, "password": PASSWORD, "next": "/workbench"},
+            headers={"Origin": base},
+        )
+        assert r.status_code in (200, 303), r.text[:300]
+        api = httpx.Client(base_url=base, timeout=120, auth=(user, PASSWORD))
+
+        def page(path: str) -> Callable[[], object]:
+            def get() -> object:
+                resp = web.get(path)
+                resp.raise_for_status()
+                assert "熟地清单工作台" in resp.text, path
+                return resp
+
+            return get
+
+        def api_get(path: str) -> Callable[[], object]:
+            def get() -> object:
+                resp = api.get(path)
+                resp.raise_for_status()
+                return resp.content
+
+            return get
+
+        def bare(sql: str, p: dict[str, object]) -> Callable[[], object]:
+            return lambda: conn.execute(sql, p).fetchall()
+
+        last_f = (filtered_n - 1) // 50 * 50
+        mid_f = filtered_n // 2 // 50 * 50
+        last_c = (city_n - 1) // 50 * 50
+        cols = "p.id, p.code, p.name, p.status, p.land_use, p.area_m2, p.visibility, p.updated_at"
+        rows_sql = (
+            f"SELECT {cols} FROM landmatch.parcel p WHERE {BARE_FILTER} ORDER BY p.code "
+            "LIMIT 50 OFFSET %(off)s"
+        )
+        city_sql = (
+            f"SELECT {cols} FROM landmatch.parcel p WHERE p.deleted_at IS NULL AND p.city_code = "
+            "%(city)s ORDER BY p.code LIMIT 50 OFFSET %(off)s"
+        )
+        rng = random.Random(5)
+        sample = [
+            r[0]
+            for r in conn.execute(
+                "SELECT code FROM landmatch.parcel TABLESAMPLE SYSTEM (1) REPEATABLE (9) "
+                "WHERE city_code = %s AND deleted_at IS NULL LIMIT 200",
+                (CITY,),
+            )
+        ]
+        L = "/workbench/parcels"
+        scenarios: list[tuple[str, Callable[[], object], str, Callable[[], object] | None]] = [
+            (
+                "list, filters, first page",
+                page(f"{L}?{FILTERS}"),
+                "bare SELECT of the page",
+                bare(rows_sql, {**params, "off": 0}),
+            ),
+            (
+                "list, filters, middle page",
+                page(f"{L}?{FILTERS}&offset={mid_f}"),
+                "bare SELECT of the page",
+                bare(rows_sql, {**params, "off": mid_f}),
+            ),
+            (
+                "list, filters, last page",
+                page(f"{L}?{FILTERS}&offset={last_f}"),
+                "bare SELECT of the page",
+                bare(rows_sql, {**params, "off": last_f}),
+            ),
+            (
+                "list, filters, by area, first",
+                page(f"{L}?{FILTERS}&sort=area&desc=1"),
+                "bare count(*) of the set",
+                bare(f"SELECT count(*) FROM landmatch.parcel p WHERE {BARE_FILTER}", params),
+            ),
+            (
+                "list, filters, by area, last",
+                page(f"{L}?{FILTERS}&sort=area&desc=1&offset={last_f}"),
+                "",
+                None,
+            ),
+            (
+                "list, whole city, first page",
+                page(L),
+                "JSON API, same rows",
+                api_get(f"/api/parcels?city={CITY}&limit=50&offset=0"),
+            ),
+            (
+                "list, whole city, last page",
+                page(f"{L}?offset={last_c}"),
+                "JSON API, same rows",
+                api_get(f"/api/parcels?city={CITY}&limit=50&offset={last_c}"),
+            ),
+            (
+                "list, whole city, last (bare)",
+                page(f"{L}?offset={last_c}"),
+                "bare SELECT of the page",
+                bare(city_sql, {"city": CITY, "off": last_c}),
+            ),
+        ]
+        results = []
+        for name, fn, bname, bfn in scenarios:
+            results.append((name, timed(fn, args.n), bname, timed(bfn, args.n) if bfn else None))
+        parcel_paths = iter(rng.choice(sample) for _ in range(10**6))
+        results.append(
+            (
+                "parcel page",
+                timed(lambda: page(f"{L}/{next(parcel_paths)}")(), args.n),
+                "JSON API GET /api/parcels/{code}",
+                timed(lambda: api_get(f"/api/parcels/{rng.choice(sample)}")(), args.n),
+            )
+        )
+        hist = iter(rng.choice(codes) for _ in range(10**6))
+        results.append(
+            (
+                "history page (6+ versions)",
+                timed(lambda: page(f"{L}/{next(hist)}/history")(), args.n),
+                "JSON API GET …/history",
+                timed(lambda: api_get(f"/api/parcels/{rng.choice(codes)}/history")(), args.n),
+            )
+        )
+        results.append(
+            (
+                "home page",
+                timed(page("/workbench"), args.n),
+                "QA card (htmx, cached per version)",
+                timed(page("/workbench/parcels-qa"), max(3, args.n // 5)),
+            )
+        )
+        print(
+            f"\n{'scenario':32} {'p50 ms':>8} {'p95 ms':>8}   {'baseline':34} {'p50 ms':>8} {'p95 ms':>8}"
+        )
+        for name, r, bname, b in results:
+            bl = f"{bname:34} {b['p50']:8.1f} {b['p95']:8.1f}" if b else ""
+            print(f"{name:32} {r['p50']:8.1f} {r['p95']:8.1f}   {bl}")
+        print(f"\nload average at end: {load()}")
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+        conn.close()
+
+
+if __name__ == "__main__":
+    main()
