@@ -293,6 +293,7 @@ class Parcel(Base):
             "code",
             postgresql_where=text("deleted_at IS NULL"),
             postgresql_include=[
+                "id",
                 "status",
                 "visibility",
                 "land_use",

@@ -11,8 +11,9 @@ Reusable by every workbench area (imports, QA, cases link here with their filter
 
 Paging is an index-backed offset: the page's ids come from an index-only scan of
 ``ix_parcel_list`` (migration 0019_parcel_list: the list's filter and sort columns covered), the
-rows are read for those ids only, and the total is counted once per data version (cached), so
-a deep page costs about what the first does.
+rows are read for those ids only, the total is counted once per data version (cached), and a
+page past the middle is read from the other end (reversed order), so the last page costs what
+the first does and the middle one skips half the set's index entries.
 """
 
 from __future__ import annotations
@@ -150,9 +151,16 @@ def parcel_page(
     limit = max(1, min(f.limit, MAX_PAGE))
     total = count(session, f, principal)
     where, params = filter_sql(f, principal)
-    d = "DESC" if descending else "ASC"
-    order = f"{SORTS[sort]} {d} NULLS LAST, p.code {d}" if sort != "code" else f"p.code {d}"
-    params.update(limit=limit, offset=f.offset)
+    # Past the middle, read from the other end: the last page costs what the first does.
+    reverse = f.offset > total // 2
+    offset, take = f.offset, limit
+    if reverse:
+        take = min(limit, total - f.offset)
+        offset = max(total - f.offset - take, 0)
+        if take <= 0:
+            return Page([], total, f.offset, limit)
+    order = _order(sort, descending, reverse=reverse)
+    params.update(limit=take, offset=offset)
     rows = session.execute(
         text(
             "WITH page AS MATERIALIZED (SELECT p.id, row_number() OVER () AS n FROM ("
@@ -164,7 +172,18 @@ def parcel_page(
         ),
         params,
     ).mappings()
-    return Page([_row(r) for r in rows], total, f.offset, limit)
+    items = [_row(r) for r in rows]
+    return Page(items[::-1] if reverse else items, total, f.offset, limit)
+
+
+def _order(sort: str, descending: bool, *, reverse: bool = False) -> str:
+    """ORDER BY of a sort key, empty values last either way; ``reverse``: the exact reverse
+    of that order (to read a page from the other end)."""
+    d = "DESC" if descending != reverse else "ASC"
+    nulls = "FIRST" if reverse else "LAST"
+    if sort == "code":
+        return f"p.code {d}"
+    return f"{SORTS[sort]} {d} NULLS {nulls}, p.code {d}"
 
 
 def _row(r: Any) -> dict[str, Any]:

@@ -235,6 +235,29 @@ def test_list_filters_sort_count_and_paging(client, passwords, session) -> None:
     deep = client.get(f"/workbench/parcels?offset={offset}")
     shown = re.findall(r'<a href="/workbench/parcels/([^"/?]+)">', deep.text)
     assert shown[:50] == ordered[offset : offset + 50]
+    # Sorted by a column with empty values, descending: a page past the middle (read from the
+    # other end) is the same rows as the whole sorted set's, empty dates last.
+    session.execute(
+        text(
+            "UPDATE landmatch.parcel SET data_updated_on = NULL WHERE id IN (SELECT id FROM "
+            "landmatch.parcel WHERE city_code = '130100' ORDER BY code DESC LIMIT 80)"
+        )
+    )
+    session.flush()
+    by_date = list(
+        session.execute(
+            text(
+                "SELECT code FROM landmatch.parcel WHERE city_code = '130100' "
+                "AND deleted_at IS NULL ORDER BY data_updated_on DESC NULLS LAST, code DESC"
+            )
+        ).scalars()
+    )
+    for off in (0, offset - 50, offset):
+        got = client.get(f"/workbench/parcels?sort=data&desc=1&offset={off}").text
+        assert (
+            re.findall(r'<a href="/workbench/parcels/([^"/?]+)">', got)[:50]
+            == by_date[off : off + 50]
+        )
     # QA and data-age filters count what the QA checks flag.
     stale = client.get("/workbench/parcels?age=stale")
     assert stale.status_code == 200 and "共 " in stale.text

@@ -24,7 +24,7 @@ depends_on = None
 def upgrade() -> None:
     op.execute(
         "CREATE INDEX IF NOT EXISTS ix_parcel_list ON landmatch.parcel (city_code, code) "
-        "INCLUDE (status, visibility, land_use, county_code, zone_id, area_m2, data_updated_on, "
+        "INCLUDE (id, status, visibility, land_use, county_code, zone_id, area_m2, data_updated_on, "
         "updated_at, name) WHERE deleted_at IS NULL"
     )
     # The home page's "recent changes" reads the newest edits (not imports) newest first.
