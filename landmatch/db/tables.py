@@ -286,7 +286,7 @@ class Parcel(Base):
         Index("ix_parcel_geom", "geom", postgresql_using="gist"),
         Index("ix_parcel_city_status", "city_code", "status"),
         Index("ix_parcel_zone", "zone_id"),
-        # The workbench list (migration 0019_parcel_list).
+        # The workbench list (migration 0020_parcel_list).
         Index(
             "ix_parcel_list",
             "city_code",

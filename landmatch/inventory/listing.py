@@ -10,7 +10,7 @@ Reusable by every workbench area (imports, QA, cases link here with their filter
 - :func:`flag_counts`: parcels per QA flag in the caller's scope.
 
 Paging is an index-backed offset: the page's ids come from an index-only scan of
-``ix_parcel_list`` (migration 0019_parcel_list: the list's filter and sort columns covered), the
+``ix_parcel_list`` (migration 0020_parcel_list: the list's filter and sort columns covered), the
 rows are read for those ids only, the total is counted once per data version (cached), and a
 page past the middle is read from the other end (reversed order), so the last page costs what
 the first does and the middle one skips half the set's index entries.
@@ -93,7 +93,7 @@ def scoped(f: ParcelFilter, principal: Principal) -> ParcelFilter:
 def check_filter(f: ParcelFilter) -> None:
     """Refuse values outside the vocabularies (the page's selects offer only these)."""
     bad = [s for s in f.status or [] if s not in vocab.PARCEL_STATUS]
-    bad += [u for u in f.land_use or [] if u not in vocab.LAND_USE]
+    bad += [u for u in f.land_use or [] if u not in vocab.PARCEL_LAND_USE]
     if f.visibility and f.visibility not in vocab.VISIBILITY:
         bad.append(f.visibility)
     if f.age and f.age not in AGES:
@@ -192,7 +192,7 @@ def _row(r: Any) -> dict[str, Any]:
     out["area_mu"] = area / M2_PER_MU
     out["area_ha"] = area / 10_000
     out["status_label"] = vocab.label(vocab.PARCEL_STATUS, r["status"])
-    out["land_use_label"] = vocab.label(vocab.LAND_USE, r["land_use"])
+    out["land_use_label"] = vocab.label(vocab.PARCEL_LAND_USE, r["land_use"])
     out["visibility_label"] = vocab.label(vocab.VISIBILITY, r["visibility"])
     out["city_name"] = vocab.label(vocab.CITIES, r["city_code"])
     out["updated_at"] = r["updated_at"]

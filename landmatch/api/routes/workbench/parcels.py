@@ -140,7 +140,7 @@ def _choices(session: Any, staff: Staff) -> dict[str, Any]:
         "zones": [(r[0], r[1]) for r in zones] if staff.principal.role != "zone" else [],
         "counties": [(r[0], r[1]) for r in counties],
         "statuses": list(vocab.PARCEL_STATUS.items()),
-        "land_uses": list(vocab.LAND_USE.items()),
+        "land_uses": list(vocab.PARCEL_LAND_USE.items()),
         "visibilities": list(vocab.VISIBILITY.items()),
         "flags": list(FLAG_TITLES.items()),
         "ages": list(listing.AGES.items()),

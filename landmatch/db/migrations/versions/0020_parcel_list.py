@@ -1,7 +1,7 @@
 """parcel: ix_parcel_list, the workbench list's covering index
 
-Revision ID: 0019_parcel_list
-Revises: 0018_geometry_hygiene
+Revision ID: 0020_parcel_list
+Revises: 0019_office_codes
 
 The staff list (``landmatch.inventory.listing``) filters one city's live parcels by status,
 county, zone, land use, area, visibility and data age, sorts them by code (or name, area,
@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0019_parcel_list"
-down_revision = "0018_geometry_hygiene"
+revision = "0020_parcel_list"
+down_revision = "0019_office_codes"
 branch_labels = None
 depends_on = None
 
