@@ -540,3 +540,141 @@ def test_home_counts_link_to_the_list(client, passwords, session) -> None:
     qa = client.get("/workbench/parcels-qa", headers={"HX-Request": "true"}).text
     assert "<html" not in qa and "<html" in client.get("/workbench/parcels-qa").text
     assert 'href="/workbench/parcels?qa=ready_checklist"' in qa
+
+
+def _square(lon: float, lat: float, d: float = 0.002) -> str:
+    return f"{lon},{lat}\n{lon + d},{lat}\n{lon + d},{lat + d}\n{lon},{lat + d}"
+
+
+def test_boundary_preview_save_and_new_parcels(client, passwords, codes, session) -> None:
+    csrf = sign_in(client, passwords["bureau"])
+    code = codes["own"]
+    # A neighbour's outline as the new boundary: the preview shows the overlap with it, the
+    # ellipsoidal area, and no problem; nothing is written.
+    other, x0, y0, x1, y1 = session.execute(
+        text(
+            "SELECT b.code, ST_XMin(b.geom), ST_YMin(b.geom), ST_XMax(b.geom), ST_YMax(b.geom) "
+            "FROM landmatch.parcel a JOIN landmatch.parcel b ON b.city_code = a.city_code "
+            "AND b.code <> a.code AND b.deleted_at IS NULL WHERE a.code = :c ORDER BY b.code "
+            "LIMIT 1"
+        ),
+        {"c": code},
+    ).one()
+    coords = f"{x0},{y0}\n{x1},{y0}\n{x1},{y1}\n{x0},{y1}"
+    version = _one(session, "SELECT version FROM landmatch.parcel WHERE code = :c", c=code)
+    r = client.post(
+        f"/workbench/parcels/{code}/boundary/preview",
+        data={"csrf_token": csrf, "coords": coords},
+    )
+    body = r.json()
+    assert body["problems"] == [] and other in {o["code"] for o in body["overlaps"]}
+    expected = _one(
+        session,
+        "SELECT ST_Area(ST_MakeEnvelope(:a, :b, :c, :d, 4490)::geography, true)",
+        a=x0,
+        b=y0,
+        c=x1,
+        d=y1,
+    )
+    assert abs(body["area_m2"] - expected) < 0.01
+    assert _one(session, "SELECT version FROM landmatch.parcel WHERE code = :c", c=code) == version
+    # A ring outside Hebei: the problem is named, not saved.
+    bad = client.post(
+        f"/workbench/parcels/{code}/boundary",
+        data={"csrf_token": csrf, "version": version, "coords": _square(100.0, 30.0)},
+    )
+    assert bad.status_code == 200 and 'id="f-coords-msg"' in bad.text
+    # Saved: the stored area is the ellipsoidal one the preview gave.
+    ok = client.post(
+        f"/workbench/parcels/{code}/boundary",
+        data={"csrf_token": csrf, "version": version, "coords": coords, "reason": "测绘成果"},
+        follow_redirects=False,
+    )
+    assert ok.status_code == 303
+    assert (
+        abs(
+            _one(session, "SELECT area_m2 FROM landmatch.parcel WHERE code = :c", c=code) - expected
+        )
+        < 0.01
+    )
+    # A stale version: refused with who saved meanwhile, the typed boundary kept on the page.
+    stale = client.post(
+        f"/workbench/parcels/{code}/boundary",
+        data={"csrf_token": csrf, "version": version, "coords": _square(114.5, 38.0)},
+    )
+    assert "未保存" in stale.text and "114.50000000,38.00000000" in stale.text
+    # A new parcel from typed coordinates (inside 石家庄), then one read from a GeoJSON file.
+    new = client.post(
+        "/workbench/parcels/new",
+        data={
+            "csrf_token": csrf,
+            "code": "SJZ-WB-NEW-1",
+            "name": "工作台新建地块",
+            "land_use": "100101",
+            "status": "unsupplied",
+            "visibility": "internal",
+            "coords": _square(114.52, 38.05),
+        },
+        follow_redirects=False,
+    )
+    assert new.status_code == 303, new.text[:500]
+    assert (
+        _one(session, "SELECT city_code FROM landmatch.parcel WHERE code = 'SJZ-WB-NEW-1'")
+        == "130100"
+    )
+    feature = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "properties": {"code": "x"},
+                "geometry": {
+                    "type": "Polygon",
+                    "coordinates": [
+                        [
+                            [114.53, 38.05],
+                            [114.532, 38.05],
+                            [114.532, 38.052],
+                            [114.53, 38.052],
+                            [114.53, 38.05],
+                        ]
+                    ],
+                },
+            }
+        ],
+    }
+    import json
+
+    up = client.post(
+        "/workbench/parcels/new/upload",
+        data={"csrf_token": csrf},
+        files={"file": ("one.geojson", json.dumps(feature).encode())},
+    )
+    assert (
+        up.status_code == 200
+        and "已读入文件中的边界" in up.text
+        and "114.53000000,38.05000000" in up.text
+    )
+    two = {"type": "FeatureCollection", "features": feature["features"] * 2}
+    many = client.post(
+        f"/workbench/parcels/{code}/boundary/upload",
+        data={"csrf_token": csrf},
+        files={"file": ("two.geojson", json.dumps(two).encode())},
+    )
+    assert many.status_code == 200 and 'id="f-file-msg"' in many.text and "2 个地块" in many.text
+    # Out of scope (a bureau creating in another city): refused, nothing written.
+    out = client.post(
+        "/workbench/parcels/new",
+        data={
+            "csrf_token": csrf,
+            "code": "TS-WB-NEW-1",
+            "name": "唐山",
+            "land_use": "100101",
+            "coords": _square(118.2, 39.63),
+        },
+    )
+    assert out.status_code == 403
+    assert (
+        session.execute(text("SELECT 1 FROM landmatch.parcel WHERE code = 'TS-WB-NEW-1'")).first()
+        is None
+    )
