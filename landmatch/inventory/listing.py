@@ -19,6 +19,7 @@ the first does and the middle one skips half the set's index entries.
 from __future__ import annotations
 
 import datetime as dt
+import time
 from dataclasses import replace
 from typing import Any
 
@@ -56,6 +57,8 @@ SORT_LABELS: dict[str, str] = {
 }
 AGES: dict[str, str] = {"fresh": "数据较新", "stale": "数据过期", "unknown": "未注明日期"}
 MAX_PAGE = 500
+# How long the home page's QA counts are reused (they read every parcel in scope).
+FLAG_COUNTS_MAX_AGE_S = 600.0
 _FROM = "landmatch.parcel p LEFT JOIN landmatch.dev_zone z ON z.id = p.zone_id"
 _ROW = (
     "p.id, p.code, p.name, p.city_code, p.county_code, p.status, p.visibility, p.land_use, "
@@ -226,28 +229,41 @@ def status_counts(session: Session, principal: Principal) -> list[dict[str, Any]
 
 
 def flag_counts(
-    session: Session, principal: Principal, *, stale_days: int, checks: tuple[str, ...] = ()
-) -> list[dict[str, Any]]:
-    """Parcels per QA flag (``landmatch.inventory.qa``) in the caller's scope, in one pass,
-    counted once per data version."""
+    session: Session,
+    principal: Principal,
+    *,
+    stale_days: int,
+    checks: tuple[str, ...] = (),
+    max_age_s: float = FLAG_COUNTS_MAX_AGE_S,
+) -> dict[str, Any]:
+    """Parcels per QA flag (``landmatch.inventory.qa``) in the caller's scope, in one pass.
+    The spatial checks read every parcel in scope (seconds on a large city), so a result is
+    reused for ``max_age_s`` whatever was written meanwhile, and says when it was counted."""
     f = scoped(ParcelFilter(stale_days=stale_days), principal)
     names = checks or tuple(FLAG_TITLES)
     version = cache.data_version(session, "parcel")
-    key = ("wb-flags", cache.database_key(session), version, dt.date.today(), names, _key(f))
-    found = cache.get(key) if version is not None else None
-    if found is None:
+    key = ("wb-flags", cache.database_key(session), names, _key(f))
+    now = time.time()
+    hit = cache.get(key) if version is not None else None
+    if hit is not None and now - hit[0] <= max_age_s:
+        at, found = hit
+    else:
         where, params = filter_sql(f, principal)
         params.update(flag_params(stale_days))
         cols = ", ".join(f"count(*) FILTER (WHERE {flag_sql(c)})" for c in names)
         row = session.execute(
             text(f"SELECT {cols} FROM {_FROM} WHERE {' AND '.join(where)}"), params
         ).one()
-        found = tuple(int(v) for v in row)
+        at, found = now, tuple(int(v) for v in row)
         if version is not None:
-            cache.put(key, found)
-    return [
-        {"check": c, "title": FLAG_TITLES[c], "count": n} for c, n in zip(names, found, strict=True)
-    ]
+            cache.put(key, (at, found))
+    return {
+        "at": dt.datetime.fromtimestamp(at, dt.UTC),
+        "flags": [
+            {"check": c, "title": FLAG_TITLES[c], "count": n}
+            for c, n in zip(names, found, strict=True)
+        ],
+    }
 
 
 def deleted_count(session: Session, principal: Principal) -> int:

@@ -27,7 +27,8 @@ def qa_counts(
 ) -> HTMLResponse:
     """The home page's QA card (loaded by htmx after the page: the checks read every parcel in
     scope); opened directly, a page of its own."""
-    flags = listing.flag_counts(session, staff.principal, stale_days=settings.stale_after_days)
-    if request.headers.get("HX-Request") == "true":
-        return render(request, "workbench/parcels/_qa_counts.html", flags=flags)
-    return render(request, "workbench/parcels/qa_counts.html", flags=flags)
+    counted = listing.flag_counts(session, staff.principal, stale_days=settings.stale_after_days)
+    template = (
+        "_qa_counts.html" if request.headers.get("HX-Request") == "true" else "qa_counts.html"
+    )
+    return render(request, f"workbench/parcels/{template}", **counted)
