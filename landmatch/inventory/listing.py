@@ -184,8 +184,8 @@ def _order(sort: str, descending: bool, *, reverse: bool = False) -> str:
     of that order (to read a page from the other end)."""
     d = "DESC" if descending != reverse else "ASC"
     nulls = "FIRST" if reverse else "LAST"
-    if sort == "code":
-        return f"p.code {d}"
+    if sort == "code":  # by city first: the index's order, also across cities
+        return f"p.city_code {d}, p.code {d}"
     return f"{SORTS[sort]} {d} NULLS {nulls}, p.code {d}"
 
 
