@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from landmatch import vocab
-from landmatch.api.deps import SessionDep, SettingsDep
+from landmatch.api.deps import JobSessionDep, SessionDep, SettingsDep
 from landmatch.api.limits import heavy
 from landmatch.api.routes.workbench.common import (
     Staff,
@@ -181,7 +181,7 @@ EXPORT_LABELS = {
 @router.get(URL + "/export")
 def export(
     _slot: Annotated[None, heavy("export")],
-    session: SessionDep,
+    session: JobSessionDep,
     staff: StaffDep,
     lq: ListQueryDep,
     format: Annotated[str, Query(max_length=8)] = "xlsx",
