@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from landmatch.api.deps import SessionDep, SettingsDep
+from landmatch.api.deps import JobSessionDep, SessionDep, SettingsDep
 from landmatch.api.routes.workbench.common import StaffDep, render
 from landmatch.inventory import listing, overview
 
@@ -23,10 +23,11 @@ def home(
 
 @router.get("/workbench/parcels-qa", response_class=HTMLResponse)
 def qa_counts(
-    request: Request, session: SessionDep, settings: SettingsDep, staff: StaffDep
+    request: Request, session: JobSessionDep, settings: SettingsDep, staff: StaffDep
 ) -> HTMLResponse:
     """The home page's QA card (loaded by htmx after the page: the checks read every parcel in
-    scope); opened directly, a page of its own."""
+    scope: many seconds on a large city, hence the job session's statement limit); opened
+    directly, a page of its own."""
     counted = listing.flag_counts(session, staff.principal, stale_days=settings.stale_after_days)
     template = (
         "_qa_counts.html" if request.headers.get("HX-Request") == "true" else "qa_counts.html"

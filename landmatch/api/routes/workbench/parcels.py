@@ -7,11 +7,13 @@ committees (their zone's parcels), promoters (read only: no selection, no edit l
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.orm import Session
 
 from landmatch import vocab
 from landmatch.api.deps import JobSessionDep, SessionDep, SettingsDep
@@ -148,9 +150,20 @@ def _choices(session: Any, staff: Staff) -> dict[str, Any]:
     }
 
 
+def list_session(request: Request, lq: ListQueryDep) -> Iterator[Session]:
+    """The request's session, or with a QA filter the job session: the spatial checks read
+    every parcel in scope (many seconds on a large city, past the request limit)."""
+    factory = request.app.state.job_sessions if lq.filter.qa else request.app.state.sessions
+    with factory() as session:
+        yield session
+
+
 @router.get(URL, response_class=HTMLResponse)
 def parcel_list(
-    request: Request, session: SessionDep, staff: StaffDep, lq: ListQueryDep
+    request: Request,
+    session: Annotated[Session, Depends(list_session)],
+    staff: StaffDep,
+    lq: ListQueryDep,
 ) -> HTMLResponse:
     page = listing.parcel_page(
         session, lq.filter, staff.principal, sort=lq.sort, descending=lq.descending
