@@ -150,12 +150,14 @@ def _choices(session: Any, staff: Staff) -> dict[str, Any]:
     }
 
 
-def list_session(request: Request, lq: ListQueryDep) -> Iterator[Session]:
+def list_session(request: Request, lq: ListQueryDep, session: SessionDep) -> Iterator[Session]:
     """The request's session, or with a QA filter the job session: the spatial checks read
     every parcel in scope (many seconds on a large city, past the request limit)."""
-    factory = request.app.state.job_sessions if lq.filter.qa else request.app.state.sessions
-    with factory() as session:
+    if not lq.filter.qa:
         yield session
+        return
+    with request.app.state.job_sessions() as job:
+        yield job
 
 
 @router.get(URL, response_class=HTMLResponse)
