@@ -62,7 +62,7 @@ class Settings(BaseSettings):
     max_page_size: int = Field(1000, ge=1, le=100_000)
     # Data older than this many days is flagged as stale (utilities, prices).
     stale_after_days: int = Field(365, ge=1)
-    # Idle-land fee rate (Order 53 Art. 14: 20 %), kept configurable (domain-rules §1.2).
+    # Idle-land fee rate (Order 53 Art. 14: 20 %), kept configurable (docs/domain.md §5).
     idle_fee_rate: float = Field(0.20, ge=0, le=1)
     # Basemap: "none" (administrative boundaries as base, works offline), "osm" or "tianditu".
     basemap: Literal["none", "osm", "tianditu"] = "none"

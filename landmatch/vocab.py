@@ -35,7 +35,7 @@ READINESS: dict[str, str] = {
     "levelled": "场地平整",
 }
 
-# 熟地 checklist, domain-rules.md §10 (end).
+# 熟地 checklist, docs/domain.md §11.
 READY_CHECKLIST: dict[str, str] = {
     "title_clear": "已收储，权属清晰",
     "compensation_done": "征收补偿安置到位",
@@ -89,7 +89,7 @@ EXCLUDING_KINDS: tuple[str, ...] = tuple(
     k for k, s in CONSTRAINT_DEFAULT_SEVERITY.items() if s == "excludes"
 )
 
-# Regional assessments (区域评估), domain-rules.md §9 and the plan's list.
+# Regional assessments (区域评估), docs/domain.md §9 and the plan's list.
 ASSESSMENTS: dict[str, str] = {
     "WATER_RES": "规划水资源论证",
     "GEOHAZARD": "地质灾害危险性评估",

@@ -1,7 +1,7 @@
-"""Build ``layers/facilities.geojson`` and ``layers/zone_centres.geojson`` from domain-rules §8.
+"""Build ``layers/facilities.geojson`` and ``layers/zone_centres.geojson`` (docs/domain.md §14).
 
-The records below are transcribed from ``/work/shared/reference/domain-rules.md`` §8 (and the
-city seats of §6 where a location had to be borrowed — see each ``note``). §8 states that **all
+The records below are transcribed from the team's domain-rules reference, its §8 (and the
+city seats of its §6 where a location had to be borrowed — see each ``note``). §8 states that **all
 its coordinates are approximate centroids (±3–5 km) from general knowledge [GK?]**, so every
 point carries ``approximate: true``. ``confidence`` is the doc's tag for the entry itself
 (existence / status / list membership): ``V`` verified, ``GK`` general knowledge, ``GK?``

@@ -1,7 +1,7 @@
 """Coordinate reference systems: constants, cached transformers, Gauss–Krüger zones, parsing.
 
 Storage is CGCS2000 geographic (EPSG:4490) with lon/lat axis order everywhere in code
-(``always_xy=True``). Survey files use the CGCS2000 3° Gauss–Krüger projections (domain rules §6):
+(``always_xy=True``). Survey files use the CGCS2000 3° Gauss–Krüger projections (docs/domain.md §1):
 with zone prefix EPSG ``4488 + zone`` (zones 25–45), without prefix EPSG ``4534 + (CM − 75)/3``.
 
 GCJ-02 (Amap/Tencent) has no EPSG code; :func:`parse_crs` returns the string :data:`GCJ02` for it

@@ -1,6 +1,6 @@
 """Areas and distances: geodesic on the CGCS2000 ellipsoid, never in degrees or Web Mercator.
 
-Store square metres; derive 亩 and 公顷 with the exact factors of domain rules §0.
+Store square metres; derive 亩 and 公顷 with the exact factors of docs/domain.md §0.
 """
 
 from __future__ import annotations

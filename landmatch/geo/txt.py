@@ -1,6 +1,6 @@
 """The 自然资源部 界址点坐标 TXT exchange format ("坐标文件"): lenient reader and strict writer.
 
-Layout and parser rules follow domain rules §5.1–5.2. In the file, X is the northing and Y the
+Layout and parser rules follow docs/domain.md §2. In the file, X is the northing and Y the
 easting (usually with a 2-digit zone prefix); in the shapely geometries here x is the easting and
 y the northing, as everywhere else in code.
 
@@ -43,7 +43,7 @@ _FULLWIDTH = str.maketrans(
     {"【": "[", "】": "]", "［": "[", "］": "]", "＠": "@", "＝": "=", "\u3000": " "}
 )
 _SECTION_RE = re.compile(r"^\[\s*(.+?)\s*\]$")
-#: Relative tolerance for the declared-area check (domain rules §5.1).
+#: Relative tolerance for the declared-area check (docs/domain.md §2).
 AREA_TOLERANCE = 0.01
 
 

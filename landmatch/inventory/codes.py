@@ -83,7 +83,7 @@ def is_code(value: str | None) -> bool:
 
 
 #: NBS statistical codes of function zones (development zones, new areas, management areas):
-#: in county-code lists, but no counties (domain rules §7). A parcel "in 130171" lies in a
+#: in county-code lists, but no counties (docs/domain.md §4). A parcel "in 130171" lies in a
 #: county of its own; the import names it.
 ZONE_STAT_CODES: dict[str, str] = {
     "130171": "石家庄高新技术产业开发区",

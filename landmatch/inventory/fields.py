@@ -39,7 +39,7 @@ class Field:
     direction: str | None = None
 
 
-# The words domain-rules §10 and bureaus' lists use for the 七通一平 items (通水/通电/通气/通热/
+# The words docs/domain.md §11 and bureaus' lists use for the 七通一平 items (通水/通电/通气/通热/
 # 通讯, 通路, 场地平整) and their common variants.
 READINESS_SYNONYMS = {
     "通水": "water",
@@ -471,7 +471,7 @@ FIELDS: tuple[Field, ...] = (
 BY_NAME: dict[str, Field] = {f.name: f for f in FIELDS}
 
 # 七通一平 and its siblings as bureaus write them: the bundle → the items it stands for
-# (domain rules §10: 通水/通电/通气/通热/通讯, 通路, 场地平整) [GK]; 九通一平 adds rain water
+# (docs/domain.md §11: 通水/通电/通气/通热/通讯, 通路, 场地平整) [GK]; 九通一平 adds rain water
 # and cable television, which the inventory does not keep apart.
 READINESS_BUNDLES: dict[str, tuple[str, ...]] = {
     "三通一平": ("water", "power", "road", "levelled"),

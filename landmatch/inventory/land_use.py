@@ -3,7 +3,7 @@
 The inventory stores 用地用海分类 codes (``vocab.LAND_USE``; level 3 where the guide has one,
 e.g. 100102). Files still carry older codes: GB/T 21010-2017 《土地利用现状分类》 (and the
 三调 working classes, e.g. 0508), and the planning codes of GB 50137-2011 (M1, W2 …).
-:data:`CROSSWALK` is the one table of them (domain rules §4): each old code with its name and
+:data:`CROSSWALK` is the one table of them (docs/domain.md §3): each old code with its name and
 the inventory code it becomes — or, where the classes are not one-to-one, ``None`` and why.
 
 Three kinds of entry:
@@ -69,7 +69,7 @@ def _outside(guide: str) -> str:
     return f"对应用地用海分类 {guide}，不是本系统管理的用途（工矿、仓储、商服、科研、公用设施等）"
 
 
-#: The one table of old land-use codes (domain rules §4.1–4.2). [GK] where the standards were
+#: The one table of old land-use codes (docs/domain.md §3). [GK] where the standards were
 #: read from general knowledge; the one-to-one lines are the 三调 crosswalk of §4.1.
 CROSSWALK: tuple[Crosswalk, ...] = (
     # GB/T 21010-2017 土地利用现状分类: 05 商服用地, 06 工矿仓储用地, 08 公共管理与公共服务用地.

@@ -69,7 +69,7 @@ def price_sql(public: bool) -> str:
 
 
 def allowed_land_uses(req: Requirement) -> tuple[list[str], list[str]]:
-    """Land-use compatibility, domain-rules §4: (main uses accepted, compatible uses that
+    """Land-use compatibility, docs/domain.md §3: (main uses accepted, compatible uses that
     admit an industrial 1001xx parcel).
 
     三类 industry only on 100103; 二类 on 100102/100103; 一类 on any 1001xx; logistics on

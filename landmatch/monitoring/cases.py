@@ -1,6 +1,6 @@
 """Disposal cases (处置案件) with dated steps and deadlines.
 
-Idle land follows Order 53's procedure (domain-rules §1.4): investigation notice → the holder's
+Idle land follows Order 53's procedure (docs/domain.md §5): investigation notice → the holder's
 reply (30 days) → determination → public notice → decision. Unsupplied land: a disposal plan,
 then a decision (supply, withdraw the approval, adjust). Every write goes through
 :func:`landmatch.db.engine.audited`, so cases and steps keep each state in ``layer_version`` and

@@ -1,4 +1,4 @@
-"""Idle-land detection by Order 53 (闲置土地处置办法, 国土资源部令第53号), domain-rules §1.
+"""Idle-land detection by Order 53 (闲置土地处置办法, 国土资源部令第53号), docs/domain.md §5.
 
 A pure function of dated inputs: no database, no clock. The SQL that scans the whole
 inventory (``landmatch/db/sql/monitoring_idle.sql``) implements the same rules and is tested
@@ -15,7 +15,7 @@ Rules (all thresholds in :class:`IdleRule`, configurable per city):
   treated as idle, so the result is flagged ``discretionary``. Started land whose ratios meet
   both tests is not idle, whatever the stoppage.
 * **Stages** by calendar anniversaries of the clock's start, not by day counts (满一年 /
-  满两年, domain-rules §1.5; :mod:`landmatch.dates` for the legal reading): ``idle_fee`` from
+  满两年, docs/domain.md §5; :mod:`landmatch.dates` for the legal reading): ``idle_fee`` from
   ``start + idle_after_months`` (12: the first anniversary) on, ``recoverable`` from
   ``start + recover_after_months`` (24) on, ``at_risk`` from ``at_risk_window_months`` (12)
   before the idle line, else ``normal``. A start of 2023-10-02 is idle on 2024-10-02, not on

@@ -28,7 +28,7 @@ IDLE_FLAGS: dict[str, str] = {
 CASE_KINDS: dict[str, str] = {"idle": "闲置土地处置", "unsupplied": "批而未供处置"}
 CASE_STATUS: dict[str, str] = {"open": "办理中", "closed": "已办结"}
 
-# Procedure of Order 53 (domain-rules §1.4) and of the 批而未供 disposal.
+# Procedure of Order 53 (docs/domain.md §5) and of the 批而未供 disposal.
 STEP_KINDS: dict[str, str] = {
     "investigation_notice": "下达闲置土地调查通知书",
     "holder_reply": "土地使用权人答复",

@@ -1,4 +1,4 @@
-"""Transfer route of supplied land (domain-rules §10): investment ≥ 25 % of the total →
+"""Transfer route of supplied land (docs/domain.md §7): investment ≥ 25 % of the total →
 transferable now (城市房地产管理法 Art. 39); below → 预告登记 route (国办发〔2019〕34号).
 
 Only the investment test is applied: premium payment and the title certificate are not

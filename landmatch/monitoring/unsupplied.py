@@ -1,5 +1,5 @@
 """批而未供 (approved but not supplied): age bands, supply rates, spatial measure per batch
-(domain-rules §2). The stock is approved land not supplied by the reporting date and not
+(docs/domain.md §6). The stock is approved land not supplied by the reporting date and not
 withdrawn; ``ready`` parcels (熟地) are part of it and are shown as such."""
 
 from __future__ import annotations

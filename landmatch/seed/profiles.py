@@ -2,7 +2,7 @@
 
 Prices and 标准地 thresholds are illustrative demo values of a plausible order of magnitude
 (not official schedules): higher near Beijing/Tianjin and in the large cities, lower in the
-north. City seats are the lon/lat of domain-rules.md §6.
+north. City seats are the lon/lat of docs/domain.md §1.
 """
 
 from __future__ import annotations

@@ -32,7 +32,7 @@ CITIES = {
 }
 PROVINCE_MANAGED = {"130181": ("辛集市", "130100"), "130682": ("定州市", "130600")}
 
-# City seats from domain-rules §6: (lon, lat) -> (city code, county-level code or None).
+# City seats from docs/domain.md §1: (lon, lat) -> (city code, county-level code or None).
 SEATS = {
     "石家庄": ((114.51, 38.04), "130100", None),
     "唐山": ((118.18, 39.63), "130200", None),

@@ -27,7 +27,7 @@ def _gk_square(east: float, north: float, side: float, epsg: int = 4526):
 
 
 def test_one_hectare_square_geodesic_and_gk():
-    # 100 m × 100 m drawn in GK zone 38 (domain rules §5.3).
+    # 100 m × 100 m drawn in GK zone 38 (docs/domain.md §2).
     sq = _gk_square(38544700.0, 4212000.0, 100.0)
     assert measure.area_m2(sq) == pytest.approx(10000.0, rel=1e-3)
     assert measure.area_m2_gk(sq) == pytest.approx(10000.0, rel=1e-6)

@@ -67,7 +67,7 @@ def test_sql_area_fit_matches_python(conn, rng, area):
 
 
 def _compatible(land_use: str, compat: list[str], req: Requirement) -> bool:
-    """Independent oracle for domain-rules §4."""
+    """Independent oracle for docs/domain.md §3."""
     if req.industry in vocab.LOGISTICS_INDUSTRIES:
         return land_use.startswith("1101") or (
             land_use.startswith("1001") and any(c.startswith("1101") for c in compat)

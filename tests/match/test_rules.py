@@ -11,7 +11,7 @@ from tests.match.helpers import verdicts
 
 # (case id, parcel attributes, fact overrides or None for "no fact row", request, rule, passes)
 CASES: list[tuple[str, dict[str, Any], dict[str, Any] | None, dict[str, Any], str, bool]] = [
-    # Land use, domain-rules §4.
+    # Land use, docs/domain.md §3.
     ("三类 on 100103", {"land_use": "100103"}, {}, {"industry": "26"}, "land_use", True),
     ("三类 not on 100102", {"land_use": "100102"}, {}, {"industry": "26"}, "land_use", False),
     (

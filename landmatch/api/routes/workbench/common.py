@@ -1,4 +1,4 @@
-"""Building blocks of every staff page (see /work/coord/NOTES.md "workbench building blocks").
+"""Building blocks of every staff page (CONTRIBUTING.md, "Adding a page").
 
 - ``StaffDep`` / ``staff_with(*roles)``: the signed-in staff member of a page; without a live
   session the browser is sent to the sign-in page (and back afterwards), with a password to
