@@ -64,6 +64,15 @@ class Principal:
             return self.zone_id is not None and zone_id == self.zone_id
         return self.can_edit_city(city_code)
 
+    def owns(self, owner_team: str | None) -> bool:
+        """May this caller see and write what belongs to the promotion team ``owner_team`` (a
+        project with its investor, the project's match runs and reservations)? Admin: all; a
+        promoter: its own team's; nobody else (an owner_team of None: admins only). The
+        services apply it through :mod:`landmatch.match.ownership`."""
+        if self.role == "admin":
+            return True
+        return self.role == "promoter" and self.team is not None and self.team == owner_team
+
     def require_zone(self, zone_id: int, zone_city_code: str | None = None) -> None:
         self.require("admin", "bureau", "zone")
         if not self.can_edit_zone(zone_id, zone_city_code):

@@ -149,7 +149,7 @@ def tokens(session: Session) -> dict[str, str]:
     out = {
         "admin": add_user(session, "t-admin", "admin"),
         "bureau": add_user(session, "t-bureau-sjz", "bureau", "130100"),
-        "promoter": add_user(session, "t-promoter", "promoter"),
+        "promoter": add_user(session, "t-promoter", "promoter", team="t-team-a"),
         "zone": add_user(session, "t-zone", "zone", zone_code=zone_code),
     }
     session.flush()

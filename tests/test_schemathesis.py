@@ -37,6 +37,7 @@ SEED = int(os.environ.get("LANDMATCH_SCHEMATHESIS_SEED", "20251"))
 # takes a minute or more per role: part of a long run, not of every suite run.
 PHASES = os.environ.get("LANDMATCH_SCHEMATHESIS_PHASES", "examples,fuzzing")
 ROLES = ("public", "admin", "bureau", "promoter")
+FUZZ_TEAM = "模糊测试团队"  # the promoter's: the known projects are its team's
 FUZZ_PARCELS = 400
 HOOKS = Path(__file__).with_name("schemathesis_hooks.py")
 
@@ -67,7 +68,7 @@ def fuzz_server(settings: Settings, tmp_path_factory) -> Iterator[tuple[str, dic
             tokens = {
                 "admin": add_user(s, "fuzz-admin", "admin"),
                 "bureau": add_user(s, "fuzz-bureau", "bureau", "130100"),
-                "promoter": add_user(s, "fuzz-promoter", "promoter"),
+                "promoter": add_user(s, "fuzz-promoter", "promoter", team=FUZZ_TEAM),
             }
             known = _known(s)
         engine.dispose()
@@ -107,7 +108,9 @@ def _known(s: Session) -> dict[str, list[Any]]:
     staff = Principal(name="fuzz", role="admin")
     req = Requirement(industry="36", area_mu_min=10, area_mu_max=500, top=5)
     projects = [
-        create_project(s, staff, ProjectIn(name=f"模糊测试项目{i}", requirement=req))["id"]
+        create_project(
+            s, staff, ProjectIn(name=f"模糊测试项目{i}", requirement=req, team=FUZZ_TEAM)
+        )["id"]
         for i in range(3)
     ]
     run = run_match(s, req.model_copy(update={"project_id": projects[0]}), staff)

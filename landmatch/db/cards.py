@@ -169,17 +169,25 @@ def _qa_flags(p: dict[str, Any], utilities: list[dict[str, Any]]) -> list[str]:
     return flags
 
 
-def _reservation(session: Session, code: str) -> dict[str, Any] | None:
+def _reservation(session: Session, code: str, principal: Principal) -> dict[str, Any] | None:
+    """The parcel's active hold: in full for the holding team and admins; for others that
+    the parcel is held and until when (``landmatch.match.ownership``)."""
     row = session.execute(
         text(
-            "SELECT r.reserved_by, r.until, r.note, r.created_at, pr.name AS project "
+            "SELECT r.reserved_by, r.owner_team, r.until, r.note, r.created_at, "
+            "pr.name AS project "
             "FROM landmatch.reservation r JOIN landmatch.parcel p ON p.id = r.parcel_id "
             "JOIN landmatch.project pr ON pr.id = r.project_id "
             "WHERE p.code = :c AND r.released_at IS NULL"
         ),
         {"c": code},
     ).first()
-    return json_row(row) if row else None
+    if row is None:
+        return None
+    held = json_row(row)
+    if principal.owns(held.pop("owner_team")):
+        return held | {"own": True}
+    return {"until": held["until"], "own": False}
 
 
 def parcel_card(
@@ -234,7 +242,7 @@ def parcel_card(
             "parcel_contact": {"name": p.get("contact_name"), "phone": p.get("contact_phone")},
             "holder": p.get("holder"),
             "notes": p.get("notes"),
-            "reservation": _reservation(session, code),
+            "reservation": _reservation(session, code, principal),
             "qa_flags": _qa_flags(p, utilities),
             "history_url": f"/api/parcels/{quote(code, safe='')}/history",
         }

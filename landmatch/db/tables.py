@@ -703,6 +703,8 @@ class Project(Base):
     pipeline_status: Mapped[str] = mapped_column(String(12), server_default=text("'new'"))
     investor: Mapped[str | None] = mapped_column(Text)
     owner: Mapped[str | None] = mapped_column(Text)
+    # The promotion team the project belongs to (migration 0021_owned_projects).
+    owner_team: Mapped[str | None] = mapped_column(Text, index=True)
     notes: Mapped[str | None] = mapped_column(Text)
     version: Mapped[int] = mapped_column(Integer, server_default=text("1"))
     created_at: Mapped[dt.datetime] = _now()
@@ -722,6 +724,7 @@ class MatchRun(Base):
     response: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     body: Mapped[bytes | None] = mapped_column(LargeBinary)
     actor: Mapped[str | None] = mapped_column(Text)
+    owner_team: Mapped[str | None] = mapped_column(Text)  # runs made for a project
     public: Mapped[bool] = mapped_column(Boolean)
     data_version: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[dt.datetime] = _now()
@@ -737,6 +740,7 @@ class Reservation(Base):
     parcel_id: Mapped[int] = mapped_column(ForeignKey("parcel.id", ondelete="CASCADE"))
     project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"))
     reserved_by: Mapped[str | None] = mapped_column(Text)
+    owner_team: Mapped[str | None] = mapped_column(Text)
     until: Mapped[dt.date | None] = mapped_column(Date)
     note: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = _now()

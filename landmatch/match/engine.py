@@ -61,18 +61,20 @@ def _zone_ids(ref: Reference, req: Requirement) -> list[int] | None:
     return sorted(ids)
 
 
-def _require_project(session: Session, project_id: int | None) -> None:
-    """A requirement bound to a project names one that exists."""
-    if project_id is not None and (
-        session.execute(
-            text("SELECT 1 FROM landmatch.project WHERE id = :p"), {"p": project_id}
-        ).first()
-        is None
-    ):
+def _project_team(session: Session, principal: Principal, project_id: int | None) -> str | None:
+    """A requirement bound to a project names one of the caller's team's (another team's
+    reads as not existing); the run then belongs to that team. Returns the project's team."""
+    if project_id is None:
+        return None
+    row = session.execute(
+        text("SELECT owner_team FROM landmatch.project WHERE id = :p"), {"p": project_id}
+    ).first()
+    if row is None or not principal.owns(row.owner_team):
         raise UnprocessableInput(
             f"项目 {project_id} 不存在",
             detail=[{"field": "project_id", "reason": "项目不存在"}],
         )
+    return row.owner_team  # type: ignore[no-any-return]
 
 
 def _reserved_ids(session: Session, project_id: int | None, today: dt.date) -> list[int]:
@@ -396,7 +398,7 @@ def match_encoded(
     t0 = time.perf_counter()
     today = today or dt.date.today()
     public = principal.is_public
-    _require_project(session, req.project_id)
+    owner_team = _project_team(session, principal, req.project_id)
     version = data_version(session)
     ref = load_reference(session, version)
     plan = Plan(session, req, public, ref, today, stale_after_days)
@@ -511,8 +513,9 @@ def match_encoded(
     if store:
         session.execute(
             text(
-                "INSERT INTO landmatch.match_run (id, project_id, request, body, actor, public, "
-                "data_version) VALUES (:id, :pid, CAST(:req AS jsonb), :body, :actor, :pub, :dv)"
+                "INSERT INTO landmatch.match_run (id, project_id, request, body, actor, "
+                "owner_team, public, data_version) "
+                "VALUES (:id, :pid, CAST(:req AS jsonb), :body, :actor, :team, :pub, :dv)"
             ),
             {
                 "id": match_id,
@@ -520,6 +523,7 @@ def match_encoded(
                 "req": orjson.dumps(req_json).decode(),
                 "body": body,
                 "actor": principal.actor,
+                "team": owner_team,
                 "pub": public,
                 "dv": version[0],
             },
@@ -528,7 +532,9 @@ def match_encoded(
 
 
 def get_run(session: Session, match_id: str, principal: Principal) -> dict[str, Any]:
-    """A stored run exactly as it was returned. Internal runs are not shown to the public."""
+    """A stored run exactly as it was returned. Internal runs are not shown to the public; a
+    run made for a project (it carries the investor's requirement) only to the project's team
+    and admins."""
     return orjson.loads(get_run_body(session, match_id, principal))  # type: ignore[no-any-return]
 
 
@@ -539,9 +545,17 @@ def get_run_body(session: Session, match_id: str, principal: Principal) -> bytes
     except ValueError:
         raise NotFound(f"未找到匹配记录 {match_id}") from None
     row = session.execute(
-        text("SELECT body, response, public FROM landmatch.match_run WHERE id = :id"),
+        text(
+            "SELECT body, response, public, owner_team, "
+            "request->>'project_id' IS NOT NULL AS for_project "
+            "FROM landmatch.match_run WHERE id = :id"
+        ),
         {"id": match_id},
     ).first()
-    if row is None or (principal.is_public and not row.public):
+    if (
+        row is None
+        or (principal.is_public and not row.public)
+        or (row.for_project and not principal.owns(row.owner_team))
+    ):
         raise NotFound(f"未找到匹配记录 {match_id}")
     return bytes(row.body) if row.body is not None else encode(row.response)

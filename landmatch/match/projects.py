@@ -13,8 +13,9 @@ from sqlalchemy.orm import Session
 
 from landmatch import vocab
 from landmatch.auth import Principal
-from landmatch.db.locking import check_version, lock_row, require_if_match
+from landmatch.db.locking import check_version, require_if_match
 from landmatch.errors import Conflict, InvalidInput, NotFound
+from landmatch.match import ownership
 from landmatch.match.engine import Plan
 from landmatch.match.reference import data_version, load_reference
 from landmatch.match.requirements import CRITERIA, Key, Requirement
@@ -33,6 +34,11 @@ class ProjectIn(BaseModel):
     notes: str | None = Field(None, max_length=4000)
     pipeline_status: Pipeline = "new"
     requirement: Requirement
+    team: str | None = Field(
+        None,
+        max_length=64,
+        description="所属招商团队：推介账号为本团队（可省略）；管理员可指定任一团队",
+    )
 
 
 class ProjectPatch(BaseModel):
@@ -84,32 +90,36 @@ def _project(row: Any) -> dict[str, Any]:
 
 
 _COLS = (
-    "id, name, industry_code, requirement, pipeline_status, investor, owner, notes, version, "
-    "created_at, updated_at"
+    "id, name, industry_code, requirement, pipeline_status, investor, owner, owner_team, notes, "
+    "version, created_at, updated_at"
 )
 
 
 def list_projects(
     session: Session, principal: Principal, status: str | None = None
 ) -> list[dict[str, Any]]:
+    """The caller's team's projects (an admin: all)."""
     principal.require(*STAFF)
-    where, params = "", {}
+    params: dict[str, Any] = {}
+    where = ownership.visible_sql(principal, "owner_team", params)
     if status:
         if status not in vocab.PROJECT_PIPELINE:
             raise InvalidInput(f"未知项目状态 {status}；可选 {', '.join(vocab.PROJECT_PIPELINE)}")
-        where, params = "WHERE pipeline_status = :s", {"s": status}
+        where += " AND pipeline_status = :s"
+        params["s"] = status
     rows = session.execute(
-        text(f"SELECT {_COLS} FROM landmatch.project {where} ORDER BY id"), params
+        text(f"SELECT {_COLS} FROM landmatch.project WHERE {where} ORDER BY id"), params
     )
     return [_project(r) for r in rows]
 
 
 def get_project(session: Session, principal: Principal, project_id: int) -> dict[str, Any]:
+    """One project of the caller's team (another team's: 404, as if it did not exist)."""
     principal.require(*STAFF)
     row = session.execute(
         text(f"SELECT {_COLS} FROM landmatch.project WHERE id = :id"), {"id": project_id}
     ).first()
-    if row is None:
+    if row is None or not ownership.owns(principal, row.owner_team):
         raise NotFound(f"未找到项目 {project_id}")
     return _project(row)
 
@@ -117,12 +127,14 @@ def get_project(session: Session, principal: Principal, project_id: int) -> dict
 def _locked(
     session: Session, principal: Principal, project_id: int, if_match: str | None, action: str
 ) -> dict[str, Any]:
-    """The project locked for a write against the version ``if_match`` names (428, 412)."""
+    """The project locked for a write against the version ``if_match`` names (428, 412), if
+    the caller's team owns it (404 otherwise), checked under the lock."""
     principal.require(*STAFF)
     require_if_match(if_match, f"{action}项目")
-    row = lock_row(
+    row = ownership.lock_owned(
         session,
-        "SELECT id, version FROM landmatch.project WHERE id = :id",
+        principal,
+        "SELECT id, version, owner_team FROM landmatch.project WHERE id = :id",
         {"id": project_id},
         f"未找到项目 {project_id}",
     )
@@ -132,11 +144,12 @@ def _locked(
 
 def create_project(session: Session, principal: Principal, body: ProjectIn) -> dict[str, Any]:
     principal.require(*STAFF)
+    team = ownership.team_for_new(principal, body.team)
     pid = session.execute(
         text(
             "INSERT INTO landmatch.project (name, industry_code, requirement, pipeline_status, "
-            "investor, owner, notes) VALUES (:n, :i, CAST(:r AS jsonb), :s, :inv, :o, :notes) "
-            "RETURNING id"
+            "investor, owner, owner_team, notes) "
+            "VALUES (:n, :i, CAST(:r AS jsonb), :s, :inv, :o, :team, :notes) RETURNING id"
         ),
         {
             "n": body.name,
@@ -145,6 +158,7 @@ def create_project(session: Session, principal: Principal, body: ProjectIn) -> d
             "s": body.pipeline_status,
             "inv": body.investor,
             "o": principal.actor,
+            "team": team,
             "notes": body.notes,
         },
     ).scalar_one()
@@ -188,7 +202,15 @@ def delete_project(
 
 def project_requirement(session: Session, principal: Principal, project_id: int) -> Requirement:
     """The project's requirement, bound to the project (its own holds are not excluded); a new
-    project moves to "matching" when first matched."""
+    project moves to "matching" when first matched. The caller's team's projects only."""
+    principal.require(*STAFF)
+    ownership.lock_owned(
+        session,
+        principal,
+        "SELECT owner_team FROM landmatch.project WHERE id = :id",
+        {"id": project_id},
+        f"未找到项目 {project_id}",
+    )
     p = get_project(session, principal, project_id)
     session.execute(
         text(
@@ -203,17 +225,25 @@ def project_requirement(session: Session, principal: Principal, project_id: int)
 # Reservations ------------------------------------------------------------------------------
 
 
-def _reservation(row: Any) -> dict[str, Any]:
+#: What everyone who may list reservations sees of another team's: that the parcel is held and
+#: until when, not by whom or for what.
+OTHERS_SEE = ("id", "parcel_code", "parcel_id", "until", "created_at", "released_at")
+
+
+def _reservation(row: Any, principal: Principal) -> dict[str, Any]:
     d = dict(row._mapping)
     for k, v in list(d.items()):
         if hasattr(v, "isoformat"):
             d[k] = v.isoformat()
+    d["own"] = ownership.owns(principal, d["owner_team"])
+    if not d["own"]:
+        d = {k: d[k] for k in (*OTHERS_SEE, "own")}
     return d
 
 
 _RCOLS = (
     "r.id, p.code AS parcel_code, r.parcel_id, r.project_id, pr.name AS project_name, "
-    "r.reserved_by, r.until, r.note, r.created_at, r.released_at"
+    "r.reserved_by, r.owner_team, r.until, r.note, r.created_at, r.released_at"
 )
 _RFROM = (
     "FROM landmatch.reservation r JOIN landmatch.parcel p ON p.id = r.parcel_id "
@@ -224,10 +254,12 @@ _RFROM = (
 def list_reservations(
     session: Session, principal: Principal, active: bool = True
 ) -> list[dict[str, Any]]:
+    """Every hold (active ones by default): the caller's team's in full, others' as
+    :data:`OTHERS_SEE`."""
     principal.require(*STAFF, "bureau")
     where = "WHERE r.released_at IS NULL" if active else ""
     return [
-        _reservation(r)
+        _reservation(r, principal)
         for r in session.execute(text(f"SELECT {_RCOLS} {_RFROM} {where} ORDER BY r.id"))
     ]
 
@@ -253,7 +285,14 @@ def reserve(
             f"地块 {body.parcel_code} 状态为"
             f"{vocab.label(vocab.PARCEL_STATUS, parcel.status)}，不能预留"
         )
-    get_project(session, principal, body.project_id)
+    # The project is the caller's team's, locked until the hold is written (404 otherwise).
+    project = ownership.lock_owned(
+        session,
+        principal,
+        "SELECT id, owner_team FROM landmatch.project WHERE id = :id",
+        {"id": body.project_id},
+        f"未找到项目 {body.project_id}",
+    )
     # Holds past their date end by themselves.
     session.execute(
         text(
@@ -267,21 +306,24 @@ def reserve(
         {"p": parcel.id},
     ).first()
     if held is not None:
+        by = f"项目“{held.project_name}”" if principal.owns(held.owner_team) else "其他项目"
+        until = f"（至 {held.until.isoformat()}）" if held.until else ""
         raise Conflict(
-            f"地块 {body.parcel_code} 已被项目“{held.project_name}”预留",
+            f"地块 {body.parcel_code} 已被{by}预留{until}",
             detail=[{"field": "parcel_code", "reason": "已被预留", "reservation_id": held.id}],
         )
     try:
         with session.begin_nested():
             rid = session.execute(
                 text(
-                    "INSERT INTO landmatch.reservation (parcel_id, project_id, reserved_by, until, "
-                    "note) VALUES (:p, :pr, :by, :u, :n) RETURNING id"
+                    "INSERT INTO landmatch.reservation (parcel_id, project_id, reserved_by, "
+                    "owner_team, until, note) VALUES (:p, :pr, :by, :team, :u, :n) RETURNING id"
                 ),
                 {
                     "p": parcel.id,
                     "pr": body.project_id,
                     "by": principal.actor,
+                    "team": project["owner_team"],
                     "u": body.until,
                     "n": body.note,
                 },
@@ -296,25 +338,32 @@ def reserve(
         {"id": body.project_id},
     )
     return _reservation(
-        session.execute(text(f"SELECT {_RCOLS} {_RFROM} WHERE r.id = :id"), {"id": rid}).one()
+        session.execute(text(f"SELECT {_RCOLS} {_RFROM} WHERE r.id = :id"), {"id": rid}).one(),
+        principal,
     )
 
 
 def release(session: Session, principal: Principal, reservation_id: int) -> dict[str, Any]:
+    """End a hold: the holding team or an admin (403 for others), checked under the lock."""
     principal.require(*STAFF)
-    row = session.execute(
-        text(
-            "UPDATE landmatch.reservation SET released_at = now() WHERE id = :id "
-            "AND released_at IS NULL RETURNING id"
-        ),
+    missing = f"未找到有效预留 {reservation_id}"
+    ownership.lock_owned(
+        session,
+        principal,
+        "SELECT id, owner_team FROM landmatch.reservation WHERE id = :id AND released_at IS NULL",
         {"id": reservation_id},
-    ).first()
-    if row is None:
-        raise NotFound(f"未找到有效预留 {reservation_id}")
+        missing,
+        hidden=False,
+    )
+    session.execute(
+        text("UPDATE landmatch.reservation SET released_at = now() WHERE id = :id"),
+        {"id": reservation_id},
+    )
     return _reservation(
         session.execute(
             text(f"SELECT {_RCOLS} {_RFROM} WHERE r.id = :id"), {"id": reservation_id}
-        ).one()
+        ).one(),
+        principal,
     )
 
 
@@ -328,7 +377,8 @@ def matching_projects(
     stale_after_days: int = 365,
     today: dt.date | None = None,
 ) -> dict[str, Any]:
-    """Open projects whose hard rules the parcel passes, best score first."""
+    """Open projects whose hard rules the parcel passes, best score first. Another team's
+    project shows its industry, status and score only (not its id, name or investor)."""
     principal.require(*STAFF, "bureau", "zone")
     today = today or dt.date.today()
     pid = session.execute(
@@ -340,7 +390,8 @@ def matching_projects(
     fits, checked = [], 0
     for p in session.execute(
         text(
-            "SELECT id, name, investor, pipeline_status, requirement FROM landmatch.project "
+            "SELECT id, name, investor, owner_team, pipeline_status, requirement "
+            "FROM landmatch.project "
             "WHERE pipeline_status = ANY(:open) ORDER BY id"
         ),
         {"open": list(OPEN_PIPELINE)},
@@ -357,16 +408,21 @@ def matching_projects(
             continue
         scores = {c: float(row._mapping[f"s_{c}"]) for c in CRITERIA}
         total, _ = combine(scores, plan.weights)
+        own = principal.owns(p.owner_team)
         fits.append(
             {
-                "project_id": p.id,
-                "name": p.name,
-                "investor": p.investor,
+                "project_id": p.id if own else None,
+                "name": p.name if own else None,
+                "investor": p.investor if own else None,
+                "own": own,
                 "pipeline_status": p.pipeline_status,
                 "pipeline_label": vocab.label(vocab.PROJECT_PIPELINE, p.pipeline_status),
                 "industry": req.industry,
                 "score": round(total, 4),
+                "_id": p.id,
             }
         )
-    fits.sort(key=lambda f: (-f["score"], f["project_id"]))
+    fits.sort(key=lambda f: (-f["score"], f["_id"]))
+    for f in fits:
+        del f["_id"]
     return {"parcel_code": code, "projects_checked": checked, "projects": fits}

@@ -1,0 +1,67 @@
+"""Who owns a project, its match runs and its reservations: a promotion team.
+
+The rule itself is :meth:`landmatch.auth.Principal.owns` (admin: everything; a promoter: its
+own team's). This module applies it for the services: as a SQL filter for lists, and under the
+row lock for writes, so a write by another team is refused inside the writing transaction.
+A caller gets its team as ``principal.team`` (the account's ``team``; ``PrincipalDep`` and the
+workbench's ``StaffDep`` resolve it).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from landmatch.auth import Principal
+from landmatch.db.locking import lock_row
+from landmatch.errors import Forbidden, NotFound
+
+
+def owns(principal: Principal, owner_team: str | None) -> bool:
+    """Whether ``principal`` may see and write what belongs to ``owner_team``."""
+    return principal.owns(owner_team)
+
+
+def visible_sql(principal: Principal, column: str, params: dict[str, Any]) -> str:
+    """A SQL predicate on ``column`` (an ``owner_team``) true for the rows the caller owns;
+    binds ``:_owner_team`` in ``params``."""
+    if principal.role == "admin":
+        return "TRUE"
+    if principal.role != "promoter" or principal.team is None:
+        return "FALSE"
+    params["_owner_team"] = principal.team
+    return f"{column} = :_owner_team"
+
+
+def team_for_new(principal: Principal, requested: str | None) -> str | None:
+    """The team a new project belongs to: the promoter's own (403 without one, or naming
+    another); an admin may name any team (or none: then only admins see it)."""
+    requested = (requested or "").strip() or None
+    if principal.role == "admin":
+        return requested
+    if principal.team is None:
+        raise Forbidden("本账号未分配招商团队，不能建立项目；请管理员在账号管理中设置团队")
+    if requested is not None and requested != principal.team:
+        raise Forbidden(f"只能为本团队（{principal.team}）建立项目")
+    return principal.team
+
+
+def lock_owned(
+    session: Session,
+    principal: Principal,
+    sql: str,
+    params: dict[str, Any],
+    not_found: str,
+    *,
+    hidden: bool = True,
+) -> dict[str, Any]:
+    """The row of ``sql`` (selecting its ``owner_team``) locked for a write, if the caller owns
+    it. Another team's row: 404 when its existence is not shown to others (``hidden``, as a
+    project), else 403 (a reservation, which everyone sees is there)."""
+    row = lock_row(session, sql, params, not_found)
+    if not principal.owns(row["owner_team"]):
+        if hidden:
+            raise NotFound(not_found)
+        raise Forbidden("只有所属招商团队或管理员可以执行此操作")
+    return row
