@@ -235,11 +235,13 @@ def flag_counts(
     stale_days: int,
     checks: tuple[str, ...] = (),
     max_age_s: float = FLAG_COUNTS_MAX_AGE_S,
+    city: str | None = None,
 ) -> dict[str, Any]:
-    """Parcels per QA flag (``landmatch.inventory.qa``) in the caller's scope, in one pass.
-    The spatial checks read every parcel in scope (seconds on a large city), so a result is
-    reused for ``max_age_s`` whatever was written meanwhile, and says when it was counted."""
-    f = scoped(ParcelFilter(stale_days=stale_days), principal)
+    """Parcels per QA flag (``landmatch.inventory.qa``) in the caller's scope (narrowed to
+    ``city`` if given), in one pass. The spatial checks read every parcel in scope (seconds on
+    a large city), so a result is reused for ``max_age_s`` whatever was written meanwhile, and
+    says when it was counted."""
+    f = scoped(ParcelFilter(stale_days=stale_days, city=city), principal)
     names = checks or tuple(FLAG_TITLES)
     version = cache.data_version(session, "parcel")
     key = ("wb-flags", cache.database_key(session), names, _key(f))

@@ -115,6 +115,18 @@ def flag_params(stale_days: int, today: dt.date | None = None) -> dict[str, Any]
     return {"stale": today - dt.timedelta(days=stale_days), "items": list(vocab.READY_CHECKLIST)}
 
 
+def flags_of(session: Session, ids: list[int], stale_days: int) -> dict[int, list[str]]:
+    """The QA flags (titles) of each parcel of ``ids``: a page of a listing, in one query."""
+    if not ids:
+        return {}
+    cols = ", ".join(f"{flag_sql(c)} AS {c}" for c in FLAG_TITLES)
+    rows = session.execute(
+        text(f"SELECT p.id, {cols} FROM landmatch.parcel p WHERE p.id = ANY(:ids)"),
+        {"ids": ids, **flag_params(stale_days)},
+    ).mappings()
+    return {r["id"]: [FLAG_TITLES[c] for c in FLAG_TITLES if r[c]] for r in rows}
+
+
 def _scope(principal: Principal, city: str | None) -> str | None:
     """The city the checks run over: a city bureau's own (asking for another is refused),
     anyone else's choice (None = every city)."""

@@ -408,9 +408,27 @@ def decide(
     return get_case(session, case_id)
 
 
+_LIST_WHERE = (
+    "WHERE (CAST(:city AS text) IS NULL OR c.city_code = CAST(:city AS text)) "
+    "AND (CAST(:status AS text) IS NULL OR c.status = CAST(:status AS text)) "
+    "AND (CAST(:overdue_on AS date) IS NULL OR (c.status = 'open' AND EXISTS ("
+    " SELECT 1 FROM landmatch.disposal_step o WHERE o.case_id = c.id AND o.done_on IS NULL "
+    " AND o.due_on < CAST(:overdue_on AS date) AND o.seq = (SELECT min(m.seq) FROM "
+    " landmatch.disposal_step m WHERE m.case_id = c.id AND m.done_on IS NULL))))"
+)
+
+
 def list_cases(
-    session: Session, *, city: str | None = None, status: str | None = None, limit: int = 500
+    session: Session,
+    *,
+    city: str | None = None,
+    status: str | None = None,
+    limit: int = 500,
+    offset: int = 0,
+    overdue_on: dt.date | None = None,
 ) -> list[dict[str, Any]]:
+    """Cases by id, with each one's next step and its deadline; ``overdue_on``: only open
+    cases whose next step was due before that day (what :func:`overdue` alerts on)."""
     rows = session.execute(
         text(
             "SELECT c.*, p.code AS parcel_code, p.name AS parcel_name, "
@@ -419,11 +437,15 @@ def list_cases(
             "(SELECT s.due_on FROM landmatch.disposal_step s WHERE s.case_id = c.id "
             " AND s.done_on IS NULL ORDER BY s.seq LIMIT 1) AS next_due "
             "FROM landmatch.disposal_case c JOIN landmatch.parcel p ON p.id = c.parcel_id "
-            "WHERE (CAST(:city AS text) IS NULL OR c.city_code = CAST(:city AS text)) "
-            "AND (CAST(:status AS text) IS NULL OR c.status = CAST(:status AS text)) "
-            "ORDER BY c.id LIMIT :limit"
+            f"{_LIST_WHERE} ORDER BY c.id LIMIT :limit OFFSET :offset"
         ),
-        {"city": city, "status": status, "limit": limit},
+        {
+            "city": city,
+            "status": status,
+            "limit": limit,
+            "offset": offset,
+            "overdue_on": overdue_on,
+        },
     ).mappings()
     out = []
     for r in rows:
@@ -433,6 +455,45 @@ def list_cases(
         d["next_step_label"] = STEP_KINDS.get(d["next_step"] or "")
         out.append(d)
     return out
+
+
+def count_cases(
+    session: Session,
+    *,
+    city: str | None = None,
+    status: str | None = None,
+    overdue_on: dt.date | None = None,
+) -> int:
+    """How many cases :func:`list_cases` selects with the same filters."""
+    return int(
+        session.execute(
+            text(f"SELECT count(*) FROM landmatch.disposal_case c {_LIST_WHERE}"),
+            {"city": city, "status": status, "overdue_on": overdue_on},
+        ).scalar_one()
+    )
+
+
+def require_scope(principal: Principal, city_code: str) -> None:
+    """Admins, and bureaus within their city (the province's bureau: every city), keep the
+    cases of ``city_code``; anyone else is refused."""
+    _check_scope(principal, city_code)
+
+
+def parcel_of(session: Session, parcel_code: str) -> dict[str, Any]:
+    """The live parcel a case would be opened on (404 when there is none)."""
+    return _parcel(session, parcel_code)
+
+
+def open_case_of(session: Session, parcel_ids: list[int]) -> dict[int, int]:
+    """The open case of each of these parcels that has one: ``{parcel_id: case_id}``."""
+    rows = session.execute(
+        text(
+            "SELECT parcel_id, id FROM landmatch.disposal_case WHERE status = 'open' "
+            "AND parcel_id = ANY(:p)"
+        ),
+        {"p": parcel_ids},
+    )
+    return {int(r[0]): int(r[1]) for r in rows}
 
 
 def list_steps(session: Session, *, city: str | None = None) -> list[dict[str, Any]]:

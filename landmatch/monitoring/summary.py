@@ -9,16 +9,38 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from landmatch import vocab
+from landmatch.auth import Principal
+from landmatch.errors import Forbidden, InvalidInput
+from landmatch.inventory.listing import own_city
 from landmatch.monitoring import cases, scan, targets, unsupplied, zones
 from landmatch.monitoring.idle import IdleRule
 
 
-def area_by_city_status(session: Session) -> list[dict[str, Any]]:
+def city_scope(principal: Principal, city: str | None) -> str | None:
+    """The city the dashboard shows: a city bureau its own (another is refused), anyone else
+    the city asked for (None: the whole province)."""
+    principal.require("admin", "bureau", "zone", "promoter")
+    if city is not None and city not in vocab.CITIES:
+        raise InvalidInput(f"未知城市代码 {city}")
+    own = own_city(principal)
+    if own is not None:
+        if city not in (None, own):
+            raise Forbidden(
+                f"无权查看{vocab.label(vocab.CITIES, city)}的监测数据：本账号的城市范围为"
+                f"{vocab.label(vocab.CITIES, own)}"
+            )
+        return own
+    return city
+
+
+def area_by_city_status(session: Session, city: str | None = None) -> list[dict[str, Any]]:
     rows = session.execute(
         text(
             "SELECT city_code, status, count(*) AS parcels, sum(area_m2) AS area_m2 "
-            "FROM landmatch.parcel WHERE deleted_at IS NULL GROUP BY 1, 2 ORDER BY 1, 2"
-        )
+            "FROM landmatch.parcel WHERE deleted_at IS NULL "
+            "AND (CAST(:city AS text) IS NULL OR city_code = :city) GROUP BY 1, 2 ORDER BY 1, 2"
+        ),
+        {"city": city},
     ).mappings()
     return [
         {
@@ -30,19 +52,24 @@ def area_by_city_status(session: Session) -> list[dict[str, Any]]:
     ]
 
 
-def dashboard_data(session: Session, as_of: dt.date, defaults: IdleRule) -> dict[str, Any]:
-    idle = scan.idle_report(session, as_of, defaults, limit=0)
-    ages = unsupplied.age_bands(session, as_of)
+def dashboard_data(
+    session: Session, as_of: dt.date, defaults: IdleRule, city: str | None = None
+) -> dict[str, Any]:
+    """Every figure of the dashboard, for one city (``city``) or the whole province (None)."""
+    idle = scan.idle_report(session, as_of, defaults, city=city, limit=0)
+    ages = unsupplied.age_bands(session, as_of, city)
     return {
         "as_of": as_of.isoformat(),
+        "city": city,
+        "city_name": vocab.CITIES.get(city) if city else "全省",
         "statuses": vocab.PARCEL_STATUS,
-        "cities": vocab.CITIES,
-        "area_by_city_status": area_by_city_status(session),
+        "cities": {city: vocab.CITIES[city]} if city else vocab.CITIES,
+        "area_by_city_status": area_by_city_status(session, city),
         "idle_stages": idle["stages"],
         "idle_fee_total_wan": idle["fee_total_wan"],
         "unsupplied_age": ages["by_city"],
         "unsupplied_bands": ages["bands"],
-        "targets": targets.progress(session, as_of)["targets"],
-        "zones": zones.zone_kpis(session, as_of)["zones"][:20],
-        "alerts": cases.overdue(session, as_of)[:20],
+        "targets": targets.progress(session, as_of, None, city)["targets"],
+        "zones": zones.zone_kpis(session, as_of, city)["zones"][:20],
+        "alerts": cases.overdue(session, as_of, city)[:20],
     }

@@ -1,9 +1,11 @@
 """``/dashboard``: the monitoring dashboard page and the vendor asset mount.
 
-The page itself holds no data. It is served to a signed-in staff member (the workbench's
-session; otherwise the browser goes to the sign-in page and comes back) and reads
-``/api/monitoring/summary`` with the same session cookie; every chart is drawn from that live
-response.
+The page is a workbench page (its navigation, the same sign-in: without a live session the
+browser goes to the sign-in page and comes back) and holds no data: it reads
+``/api/monitoring/summary`` for its city with the same session cookie, and every chart is drawn
+from that live response. It opens on the user's own city (a city bureau: its city, which it
+cannot leave; a zone committee: its zone's city); admins, the province's bureau and promoters
+open on the whole province and get a city selector.
 ECharts comes from npm (``web/package.json``) and is served from ``web/node_modules`` under
 ``/static/vendor`` — no CDN.
 """
@@ -11,12 +13,18 @@ ECharts comes from npm (``web/package.json``) and is served from ``web/node_modu
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy import text
 
-from landmatch.api.routes.workbench.common import StaffDep
+from landmatch import vocab
+from landmatch.api.deps import SessionDep
+from landmatch.api.routes.workbench.common import StaffDep, render
+from landmatch.inventory.listing import own_city
+from landmatch.monitoring.summary import city_scope
 from landmatch.settings import Settings
 
 WEB = Path(__file__).resolve().parents[3] / "web"
@@ -24,8 +32,26 @@ router = APIRouter(tags=["dashboard"])
 
 
 @router.get("/dashboard", response_class=HTMLResponse, include_in_schema=False)
-def dashboard(staff: StaffDep) -> HTMLResponse:
-    return HTMLResponse((WEB / "templates" / "dashboard.html").read_text(encoding="utf-8"))
+def dashboard(
+    request: Request,
+    session: SessionDep,
+    staff: StaffDep,
+    city: Annotated[str | None, Query(max_length=6)] = None,
+) -> HTMLResponse:
+    principal = staff.principal
+    if city is None and principal.role == "zone" and principal.zone_id is not None:
+        city = session.execute(
+            text("SELECT city_code FROM landmatch.dev_zone WHERE id = :z"),
+            {"z": principal.zone_id},
+        ).scalar()
+    scope = city_scope(principal, city or None)
+    return render(
+        request,
+        "dashboard.html",
+        city=scope or "",
+        city_name=vocab.CITIES[scope] if scope else "全省",
+        cities=list(vocab.CITIES.items()) if own_city(principal) is None else [],
+    )
 
 
 def mount_vendor(app: FastAPI, settings: Settings) -> None:

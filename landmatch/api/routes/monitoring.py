@@ -7,11 +7,13 @@ bureau within its city. Nothing here is ever public (architecture: idle-land cas
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
 
 from landmatch.api.deps import JobSessionDep, PrincipalDep, SessionDep, SettingsDep
 from landmatch.api.etags import tagged
@@ -308,12 +310,28 @@ def put_rule(
     return {"rules": rules.list_rules(session)}
 
 
-@router.get("/summary", summary="Everything the dashboard draws")
+def summary_session(request: Request, session: SessionDep, city: City = None) -> Iterator[Session]:
+    """One city's summary runs within the request's statement limit; the whole province's
+    (every parcel scanned) on the job session's, as exports do."""
+    if city:
+        yield session
+        return
+    with request.app.state.job_sessions() as job:
+        yield job
+
+
+@router.get("/summary", summary="Everything the dashboard draws, for one city or the province")
 def dashboard_summary(
-    session: SessionDep, principal: PrincipalDep, settings: SettingsDep, as_of: AsOf = None
+    session: Annotated[Session, Depends(summary_session)],
+    principal: PrincipalDep,
+    settings: SettingsDep,
+    as_of: AsOf = None,
+    city: City = None,
 ) -> dict[str, Any]:
-    _staff(principal)
-    return summary.dashboard_data(session, _day(as_of), default_rule(settings.idle_fee_rate))
+    """A city bureau sees its own city (asking for another is refused); everyone else the city
+    asked for, or the whole province without ``city``."""
+    scope = summary.city_scope(principal, city)
+    return summary.dashboard_data(session, _day(as_of), default_rule(settings.idle_fee_rate), scope)
 
 
 @router.get("/export.xlsx", summary="Excel workbook of every monitoring table")

@@ -12,16 +12,18 @@ from landmatch.api.routes.workbench import (
     account,
     audit,
     boundary,
+    cases,
     common,
     home,
     parcel_edit,
     parcels,
+    qa,
     signin,
     users,
 )
 
 # boundary (/workbench/parcels/new) and parcel_edit before /workbench/parcels/{code}.
-AREAS = (signin, home, account, users, audit, boundary, parcel_edit, parcels)
+AREAS = (signin, home, account, users, audit, boundary, parcel_edit, parcels, qa, cases)
 
 
 def install(app: FastAPI) -> None:

@@ -60,6 +60,8 @@ NAV: list[NavItem] = [
     NavItem("地块清单", "/workbench/parcels"),
     NavItem("内部地图", "/internal/map"),
     NavItem("监测看板", "/dashboard"),
+    NavItem("数据质量", "/workbench/qa", ("admin", "bureau", "zone")),
+    NavItem("处置案件", "/workbench/cases", ("admin", "bureau")),
     NavItem("账号管理", "/workbench/users", ("admin",)),
     NavItem("审计日志", "/workbench/audit", ("admin",)),
 ]
@@ -295,7 +297,7 @@ def install_handlers(app: Any) -> None:
 
     @app.exception_handler(LandMatchError)
     async def _domain(request: Request, exc: LandMatchError) -> Response:
-        if request.url.path.startswith("/workbench") and exc.status < 500:
+        if request.url.path.startswith(("/workbench", "/dashboard")) and exc.status < 500:
             return render(request, "workbench/error.html", status=exc.status, error=exc)
         return domain_response(exc)
 

@@ -1,0 +1,479 @@
+"""``/workbench/cases``: disposal cases (处置案件) in the browser, on the API's own service
+(``landmatch.monitoring.cases``): the idle-land list to open a case from, opening a case (also
+from the parcel page), each step recorded with its date and document number, deadlines and
+what is overdue, and the decision that closes the case (recovery makes the parcel ready stock,
+as the service does).
+
+Every write carries the CSRF token and the case's version (a hidden field, sent to the service
+as ``If-Match``); a step recorded meanwhile by someone else opens the conflict screen (who and
+when, the case as it is now beside what was sent; reload, or re-apply on the new version).
+
+Who: admins (every city, or one city chosen), bureaus (their city; the province's bureau every
+city). Zone committees and promoters are refused (the service writes for admins and bureaus
+only, and idle-land cases are internal).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse, Response
+
+from landmatch import vocab
+from landmatch.api.deps import SessionDep, SettingsDep
+from landmatch.api.routes.workbench.common import (
+    FORM_ERROR,
+    Staff,
+    redirect,
+    render,
+    staff_with,
+)
+from landmatch.db.locking import etag
+from landmatch.db.parcels import ParcelFilter
+from landmatch.errors import Conflict, InvalidInput, LandMatchError, PreconditionFailed
+from landmatch.inventory import listing
+from landmatch.monitoring import cases, scan
+from landmatch.monitoring.rules import default_rule
+from landmatch.monitoring.terms import (
+    CASE_STATUS,
+    DECISIONS,
+    IDLE_DECISIONS,
+    IDLE_STAGES,
+    RECOVERING_DECISIONS,
+    STEP_KINDS,
+    UNSUPPLIED_DECISIONS,
+)
+from landmatch.paging import Page
+
+router = APIRouter(include_in_schema=False)
+URL = "/workbench/cases"
+PAGE_SIZE = 50
+# The stages a case is opened from, most urgent first (the idle list's tabs).
+LIST_STAGES = ("recoverable", "idle_fee", "gov_caused", "at_risk", "unknown")
+KeeperDep = Annotated[Staff, Depends(staff_with("admin", "bureau"))]
+CityQuery = Annotated[str | None, Query(max_length=6)]
+
+
+def _city(staff: Staff, city: str | None) -> str | None:
+    """The city a page lists: a city bureau's own (asking for another is refused by the
+    inventory's one scope rule), anyone else's choice (None: every city)."""
+    if city and city not in vocab.CITIES:
+        raise InvalidInput(f"未知城市代码 {city}")
+    own = listing.own_city(staff.principal)
+    if own is not None:
+        listing.scoped(ParcelFilter(city=city or None), staff.principal)
+        return own
+    return city or None
+
+
+def _cities(staff: Staff) -> list[tuple[str, str]]:
+    return list(vocab.CITIES.items()) if listing.own_city(staff.principal) is None else []
+
+
+def _date(raw: Any, field: str, errors: dict[str, str]) -> dt.date | None:
+    value = str(raw or "").strip()
+    if not value:
+        errors[field] = "请填写日期"
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        errors[field] = "日期格式应为 YYYY-MM-DD"
+        return None
+
+
+def _text(raw: Any, limit: int) -> str | None:
+    value = str(raw or "").strip()
+    return value[:limit] or None
+
+
+def _version(raw: Any) -> int:
+    try:
+        return int(str(raw))
+    except ValueError:
+        raise InvalidInput("表单缺少版本号；请重新打开案件页") from None
+
+
+# ---- lists -----------------------------------------------------------------------------------
+
+
+@router.get(URL, response_class=HTMLResponse)
+def case_list(
+    request: Request,
+    session: SessionDep,
+    staff: KeeperDep,
+    status: Annotated[str | None, Query(max_length=8)] = "open",
+    overdue: Annotated[str | None, Query(max_length=1)] = None,
+    city: CityQuery = None,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+) -> HTMLResponse:
+    scope = _city(staff, city)
+    status = status if status in CASE_STATUS else None
+    today = dt.date.today()
+    overdue_on = today if overdue == "1" else None
+    total = cases.count_cases(session, city=scope, status=status, overdue_on=overdue_on)
+    items = cases.list_cases(
+        session, city=scope, status=status, limit=PAGE_SIZE, offset=offset, overdue_on=overdue_on
+    )
+    for c in items:
+        due = c.get("next_due")
+        c["days_overdue"] = (today - dt.date.fromisoformat(due)).days if due else 0
+        c["city_name"] = vocab.label(vocab.CITIES, c["city_code"])
+    alerts = cases.overdue(session, today, scope)
+    return render(
+        request,
+        "workbench/cases/list.html",
+        page=Page(items, total, offset, PAGE_SIZE),
+        case_status=status or "",
+        overdue=overdue == "1",
+        overdue_count=len(alerts),
+        city=scope if listing.own_city(staff.principal) is None else None,
+        cities=_cities(staff),
+        statuses=list(CASE_STATUS.items()),
+        today=today,
+    )
+
+
+@router.get(URL + "/idle", response_class=HTMLResponse)
+def idle_list(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    staff: KeeperDep,
+    stage: Annotated[str | None, Query(max_length=12)] = None,
+    city: CityQuery = None,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+) -> HTMLResponse:
+    """The monitoring list of idle land (Order 53 stages, ``scan.idle_report``) to open cases
+    from: one stage at a time, paged."""
+    scope = _city(staff, city)
+    if stage and stage not in LIST_STAGES:
+        raise InvalidInput(f"未知的闲置阶段 {stage}")
+    rule = default_rule(settings.idle_fee_rate)
+    today = dt.date.today()
+    counts = scan.idle_report(session, today, rule, city=scope, limit=0)
+    by_stage = {s["stage"]: s for s in counts["stages"]}
+    if not stage:
+        stage = next((s for s in LIST_STAGES if by_stage[s]["count"]), LIST_STAGES[0])
+    report = scan.idle_report(
+        session, today, rule, city=scope, stage=stage, limit=PAGE_SIZE, offset=offset
+    )
+    open_cases = cases.open_case_of(session, [r["id"] for r in report["items"]])
+    return render(
+        request,
+        "workbench/cases/idle.html",
+        stage=stage,
+        stages=[by_stage[s] for s in LIST_STAGES],
+        page=Page(report["items"], report["numberMatched"], offset, PAGE_SIZE),
+        open_cases=open_cases,
+        city=scope if listing.own_city(staff.principal) is None else None,
+        cities=_cities(staff),
+        today=today,
+    )
+
+
+# ---- opening a case --------------------------------------------------------------------------
+
+
+def _new_form(
+    request: Request,
+    parcel: dict[str, Any],
+    *,
+    opened_on: str,
+    note: str = "",
+    errors: dict[str, str] | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    return render(
+        request,
+        "workbench/cases/new.html",
+        status=status,
+        parcel=parcel,
+        status_label=vocab.label(vocab.PARCEL_STATUS, parcel["status"]),
+        city_name=vocab.label(vocab.CITIES, parcel["city_code"]),
+        area_mu=parcel["area_m2"] / (10000 / 15),
+        opened_on=opened_on,
+        note=note,
+        errors=errors or {},
+    )
+
+
+@router.get(URL + "/new", response_class=HTMLResponse)
+def new_case(
+    request: Request,
+    session: SessionDep,
+    staff: KeeperDep,
+    parcel: Annotated[str | None, Query(max_length=64)] = None,
+) -> Response:
+    """The form opening a case on ``parcel``; without one, a form asking for the parcel code
+    (an unsupplied parcel is opened from here or from its page: the idle list shows idle land)."""
+    if not parcel or not parcel.strip():
+        return render(request, "workbench/cases/pick.html")
+    p = cases.parcel_of(session, parcel.strip())
+    cases.require_scope(staff.principal, p["city_code"])
+    busy = cases.open_case_of(session, [p["id"]]).get(p["id"])
+    if busy:
+        return redirect(
+            request, f"{URL}/{busy}", flash=("info", f"地块 {parcel} 已有办理中的处置案件 {busy}")
+        )
+    return _new_form(request, p, opened_on=dt.date.today().isoformat())
+
+
+@router.post(URL)
+async def open_case(
+    request: Request, session: SessionDep, settings: SettingsDep, staff: KeeperDep
+) -> Response:
+    form = await request.form()
+    code = _text(form.get("parcel_code"), 64) or ""
+    p = cases.parcel_of(session, code)
+    cases.require_scope(staff.principal, p["city_code"])
+    errors: dict[str, str] = {}
+    raw_date = str(form.get("opened_on") or dt.date.today().isoformat())
+    opened_on = _date(raw_date, "opened_on", errors)
+    note = _text(form.get("note"), 2000)
+    if opened_on is not None and opened_on > dt.date.today():
+        errors["opened_on"] = "立案日期不能晚于今天"
+    if not errors:
+        assert opened_on is not None
+        try:
+            out = cases.open_case(
+                session,
+                staff.principal,
+                code,
+                opened_on=opened_on,
+                fee_rate=settings.idle_fee_rate,
+                note=note,
+            )
+            session.commit()
+            return redirect(
+                request, f"{URL}/{out['id']}", flash=("success", f"已立案：处置案件 {out['id']}")
+            )
+        except (InvalidInput, Conflict) as exc:
+            session.rollback()
+            errors[""] = exc.message
+    return _new_form(
+        request, p, opened_on=raw_date, note=note or "", errors=errors, status=FORM_ERROR
+    )
+
+
+# ---- one case: steps, deadlines, decision ----------------------------------------------------
+
+
+def _case_view(session: Any, staff: Staff, case_id: int) -> dict[str, Any]:
+    c = cases.get_case(session, case_id)
+    cases.require_scope(staff.principal, c["city_code"])
+    today = dt.date.today()
+    pending = [s for s in c["steps"] if not s["done_on"]]
+    for s in c["steps"]:
+        due = dt.date.fromisoformat(s["due_on"])
+        s["current"] = bool(pending) and s["id"] == pending[0]["id"]
+        s["days_overdue"] = (today - due).days if not s["done_on"] and today > due else 0
+    c["next"] = pending[0] if pending and c["status"] == "open" else None
+    c["city_name"] = vocab.label(vocab.CITIES, c["city_code"])
+    c["status_label"] = CASE_STATUS[c["status"]]
+    c["stage_label"] = IDLE_STAGES.get(c["stage_at_open"] or "")
+    c["area_mu"] = float(c["area_m2"]) / (10000 / 15)
+    c["etag"] = etag(case_id, c["version"])
+    return c
+
+
+def _case_page(
+    request: Request,
+    session: Any,
+    staff: Staff,
+    case_id: int,
+    *,
+    errors: dict[str, str] | None = None,
+    values: dict[str, Any] | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    c = _case_view(session, staff, case_id)
+    decisions = IDLE_DECISIONS if c["kind"] == "idle" else UNSUPPLIED_DECISIONS
+    return render(
+        request,
+        "workbench/cases/case.html",
+        status=status,
+        c=c,
+        today=dt.date.today(),
+        decisions=list(decisions.items()),
+        recovering=sorted(RECOVERING_DECISIONS),
+        land_uses=list(vocab.PARCEL_LAND_USE.items()),
+        errors=errors or {},
+        values=values or {},
+    )
+
+
+@router.get(URL + "/{case_id}", response_class=HTMLResponse)
+def case_page(request: Request, case_id: int, session: SessionDep, staff: KeeperDep) -> Response:
+    return _case_page(request, session, staff, case_id)
+
+
+def _conflict(
+    request: Request, session: Any, staff: Staff, case_id: int, base: int, sent: dict[str, Any]
+) -> HTMLResponse:
+    """Someone recorded a step (or the decision) after the page was opened: who and when, the
+    steps as they are now, what this form sent; reload, or re-apply on the new version."""
+    now = _case_view(session, staff, case_id)
+    done = [s for s in now["steps"] if s["done_on"]]
+    last = max(done, key=lambda s: s["updated_at"]) if done else None
+    kind = sent.get("kind") or "decision"
+    still_next = now["next"] is not None and now["next"]["kind"] == kind
+    label = STEP_KINDS.get(kind, kind)
+    if kind == "decision" and sent.get("decision") in DECISIONS:
+        label += "：" + DECISIONS[sent["decision"]]
+    return render(
+        request,
+        "workbench/cases/conflict.html",
+        status=FORM_ERROR,
+        c=now,
+        base=base,
+        last=last,
+        last_at=dt.datetime.fromisoformat(last["updated_at"]) if last else None,
+        sent=sent,
+        sent_label=label,
+        still_next=still_next,
+        action=f"{URL}/{case_id}/" + ("decision" if kind == "decision" else "steps"),
+        hidden=[(k, v) for k, v in sent.items() if v not in (None, "")],
+    )
+
+
+@router.post(URL + "/{case_id}/steps")
+async def record_step(
+    request: Request, case_id: int, session: SessionDep, staff: KeeperDep
+) -> Response:
+    form = await request.form()
+    version = _version(form.get("version"))
+    errors: dict[str, str] = {}
+    kind = _text(form.get("kind"), 24) or ""
+    sent: dict[str, Any] = {
+        "kind": kind,
+        "done_on": str(form.get("done_on") or ""),
+        "doc_no": _text(form.get("doc_no"), 200),
+        "note": _text(form.get("note"), 2000),
+    }
+    done_on = _date(sent["done_on"], "done_on", errors)
+    if done_on is not None and done_on > dt.date.today():
+        errors["done_on"] = "完成日期不能晚于今天"
+    if kind not in STEP_KINDS or kind == "decision":
+        errors[""] = "未知的步骤"
+    if errors:
+        return _case_page(
+            request, session, staff, case_id, errors=errors, values=sent, status=FORM_ERROR
+        )
+    assert done_on is not None
+    try:
+        cases.complete_step(
+            session,
+            staff.principal,
+            case_id,
+            kind,
+            done_on=done_on,
+            doc_no=sent["doc_no"],
+            note=sent["note"],
+            if_match=etag(case_id, version),
+        )
+        session.commit()
+    except PreconditionFailed:
+        session.rollback()
+        return _conflict(request, session, staff, case_id, version, sent)
+    except (InvalidInput, Conflict) as exc:
+        session.rollback()
+        field = "done_on" if "日期" in exc.message else ""
+        return _case_page(
+            request,
+            session,
+            staff,
+            case_id,
+            errors={field: exc.message},
+            values=sent,
+            status=FORM_ERROR,
+        )
+    return redirect(
+        request,
+        f"{URL}/{case_id}",
+        flash=("success", f"已登记：{STEP_KINDS[kind]}（{done_on}）"),
+    )
+
+
+@router.post(URL + "/{case_id}/decision")
+async def record_decision(
+    request: Request, case_id: int, session: SessionDep, settings: SettingsDep, staff: KeeperDep
+) -> Response:
+    form = await request.form()
+    version = _version(form.get("version"))
+    errors: dict[str, str] = {}
+    sent: dict[str, Any] = {
+        "decision": _text(form.get("decision"), 24) or "",
+        "decided_on": str(form.get("decided_on") or ""),
+        "fee_wan": _text(form.get("fee_wan"), 20),
+        "new_start_date": _text(form.get("new_start_date"), 10),
+        "new_land_use": _text(form.get("new_land_use"), 8),
+        "publish": "1" if form.get("publish") else "",
+        "doc_no": _text(form.get("doc_no"), 200),
+        "note": _text(form.get("note"), 2000),
+    }
+    decided_on = _date(sent["decided_on"], "decided_on", errors)
+    if decided_on is not None and decided_on > dt.date.today():
+        errors["decided_on"] = "决定日期不能晚于今天"
+    fee: float | None = None
+    if sent["fee_wan"]:
+        try:
+            fee = float(sent["fee_wan"].replace(",", ""))
+            if not 0 <= fee < 1e9:
+                raise ValueError
+        except ValueError:
+            errors["fee_wan"] = "闲置费应为不小于 0 的数字（万元）"
+    new_start = None
+    if sent["new_start_date"]:
+        new_start = _date(sent["new_start_date"], "new_start_date", errors)
+    if not sent["decision"]:
+        errors["decision"] = "请选择处置方式"
+    if errors:
+        return _case_page(
+            request, session, staff, case_id, errors=errors, values=sent, status=FORM_ERROR
+        )
+    assert decided_on is not None
+    try:
+        out = cases.decide(
+            session,
+            staff.principal,
+            case_id,
+            sent["decision"],
+            decided_on=decided_on,
+            fee_rate=settings.idle_fee_rate,
+            fee_wan=fee,
+            new_start_date=new_start,
+            new_land_use=sent["new_land_use"],
+            publish=bool(sent["publish"]),
+            doc_no=sent["doc_no"],
+            note=sent["note"],
+            if_match=etag(case_id, version),
+        )
+        session.commit()
+    except PreconditionFailed:
+        session.rollback()
+        return _conflict(request, session, staff, case_id, version, {**sent, "kind": "decision"})
+    except LandMatchError as exc:
+        if exc.status >= 500 or not isinstance(exc, InvalidInput | Conflict):
+            raise
+        session.rollback()
+        field = ""
+        if isinstance(exc.detail, dict) and exc.detail.get("field"):
+            field = str(exc.detail["field"])
+        elif "日期" in exc.message:
+            field = "decided_on"
+        return _case_page(
+            request,
+            session,
+            staff,
+            case_id,
+            errors={field: exc.message},
+            values=sent,
+            status=FORM_ERROR,
+        )
+    done = f"案件 {case_id} 已办结：{out['decision_label']}"
+    if sent["decision"] in RECOVERING_DECISIONS:
+        done += f"；地块 {out['parcel_code']} 已转为熟地"
+    return redirect(request, f"{URL}/{case_id}", flash=("success", done))

@@ -1,0 +1,189 @@
+"""The bureau's QA, monitoring and disposal journey (issue #14 §4) in real headless Chromium
+against the live app and PostGIS, failing on any console error (a CSP violation is one): the
+石家庄 bureau opens the QA report from the home card, follows a flagged parcel to its edit form
+and fixes it; opens the dashboard on its city; opens a disposal case on an idle parcel (from
+the monitoring list through the parcel page), records a step with its document number, sees an
+overdue deadline, records the others and closes the case by recovery. Only the keyboard is used
+on the forms' controls where a mouse is not needed. Screenshots go to artifacts/ (README's come
+from there)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, text
+
+from tests.web.conftest import browser_sign_in, drop_account, make_account
+
+
+@pytest.fixture
+def bureau_user(engine: Engine) -> Iterator[str]:
+    name = make_account(engine, "bureau", city="130100")
+    yield name
+    drop_account(engine, name)
+
+
+@pytest.fixture
+def put_back(engine: Engine) -> Iterator[Callable[[str], None]]:
+    """``put_back(code)`` before the journey's first write to a parcel: afterwards the parcel is
+    restored to that version and the cases opened on it are removed (the history keeps the
+    journey's versions)."""
+    from landmatch.db.inventory import restore_versions
+
+    before: dict[str, tuple[int, int]] = {}
+
+    def remember(code: str) -> None:
+        with engine.connect() as c:
+            pid, version = c.execute(
+                text("SELECT id, version FROM landmatch.parcel WHERE code = :c"), {"c": code}
+            ).one()
+        before[code] = (pid, version)
+
+    yield remember
+    with engine.begin() as c:
+        for pid, version in before.values():
+            c.execute(text("DELETE FROM landmatch.disposal_case WHERE parcel_id = :p"), {"p": pid})
+            vid = c.execute(
+                text(
+                    "SELECT id FROM landmatch.parcel_version_full WHERE parcel_id = :p "
+                    "AND version = :v ORDER BY id DESC LIMIT 1"
+                ),
+                {"p": pid, "v": version},
+            ).scalar_one()
+            restore_versions(c, [vid])
+
+
+def _flagged(engine: Engine, code: str, check: str) -> bool:
+    from landmatch.inventory.qa import flag_params, flag_sql
+
+    with engine.connect() as c:
+        return bool(
+            c.execute(
+                text(f"SELECT {flag_sql(check)} FROM landmatch.parcel p WHERE p.code = :c"),
+                {"c": code, **flag_params(365)},
+            ).scalar_one()
+        )
+
+
+def test_bureau_qa_dashboard_and_disposal_journey(
+    live_url: str, watched: Any, bureau_user: str, put_back: Callable[[str], None], engine: Engine
+) -> None:
+    w = watched(viewport=(1280, 900))
+    page = w.page
+    page.goto(live_url + "/workbench")
+    browser_sign_in(page, live_url, bureau_user)
+    page.wait_for_url(re.compile(r"/workbench$"))
+
+    # QA: the home card (loaded after the page) opens the report.
+    page.wait_for_selector("#qa-report-link", timeout=60000)
+    page.click("#qa-report-link")
+    page.wait_for_url(re.compile(r"/workbench/qa$"))
+    page.click("#qa-checks a[data-check='ready_checklist']")
+    page.wait_for_url(re.compile(r"check=ready_checklist"))
+    w.shot("workbench_qa")
+    row = page.locator("#qa-parcels tbody tr[data-code]").first
+    code = row.get_attribute("data-code")
+    assert code and _flagged(engine, code, "ready_checklist")
+    put_back(code)
+    row.locator("a.lm-fix").click()
+    page.wait_for_url(re.compile(r"/edit$"))
+    boxes = page.locator("#edit-form input[name='checklist']")
+    for i in range(boxes.count()):
+        boxes.nth(i).check()
+    page.fill("#f-reason", "补齐熟地核查项")
+    page.click("#edit-form button[type=submit]")
+    page.wait_for_selector(".alert-success")
+    assert not _flagged(engine, code, "ready_checklist")
+
+    # The dashboard, from the navigation, on the bureau's city.
+    page.click("#lm-nav a:has-text('监测看板')")
+    page.wait_for_url(re.compile(r"/dashboard$"))
+    page.wait_for_selector("body[data-ready='1']", timeout=60000)
+    assert page.inner_text("#dash-scope") == "石家庄市"
+    assert page.locator("#dash-city").count() == 0
+    w.shot("workbench_dashboard")
+
+    # Disposal: the monitoring list, a parcel of it, a case opened 60 days ago.
+    page.click("#lm-nav a:has-text('处置案件')")
+    page.wait_for_url(re.compile(r"/workbench/cases$"))
+    page.click("#case-tabs a:has-text('闲置土地监测')")
+    page.wait_for_url(re.compile(r"/workbench/cases/idle"))
+    w.shot("workbench_idle")
+    row = page.locator("#idle-parcels tbody tr:has(form.lm-open-case)").first
+    idle_code = row.get_attribute("data-code")
+    assert idle_code
+    put_back(idle_code)
+    row.locator("td a").first.click()
+    page.wait_for_url(re.compile(r"/workbench/parcels/[^/]+$"))
+    page.click("#open-case")
+    page.wait_for_url(re.compile(r"/workbench/cases/new"))
+    opened = dt.date.today() - dt.timedelta(days=60)
+    page.fill("#f-opened_on", opened.isoformat())
+    page.fill("#f-note", "年度闲置土地清查")
+    page.focus("#open-case-form button[type=submit]")
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"/workbench/cases/\d+$"))
+    # The first step was due 15 days after opening: overdue.
+    assert "逾期 45 天" in page.inner_text("tr[data-step='investigation_notice']")
+
+    def record(step: str, day: dt.date, doc: str) -> None:
+        assert page.locator("#step-form input[name='kind']").input_value() == step
+        page.fill("#f-done_on", day.isoformat())
+        page.fill("#f-doc_no", doc)
+        page.click("#step-form button[type=submit]")
+        page.wait_for_selector(".alert-success")
+
+    record("investigation_notice", opened + dt.timedelta(days=10), "石自然资闲调〔2026〕7号")
+    done = page.locator("tr[data-step='investigation_notice']")
+    assert "石自然资闲调〔2026〕7号" in done.inner_text() and "已完成" in done.inner_text()
+    # The holder's 30 days ran out 20 days ago: the new deadline is overdue too.
+    assert "逾期 20 天" in page.inner_text("tr[data-step='holder_reply']")
+    w.shot("workbench_case")
+    record("holder_reply", opened + dt.timedelta(days=45), "答复函 2026-3")
+    record("determination", opened + dt.timedelta(days=50), "石自然资闲认〔2026〕7号")
+    record("public_notice", opened + dt.timedelta(days=55), "网上公示 2026-7")
+    page.select_option("#f-decision", "recovery")
+    page.fill("#f-decided_on", dt.date.today().isoformat())
+    page.fill("#f-doc_no", "石自然资收〔2026〕7号")
+    page.click("#decide")
+    page.wait_for_selector(".alert-success")
+    assert page.inner_text("#case-status") == "已办结"
+    assert "无偿收回" in page.inner_text("#case-decision")
+    w.shot("workbench_case_closed")
+    with engine.connect() as c:
+        status = c.execute(
+            text("SELECT status FROM landmatch.parcel WHERE code = :c"), {"c": idle_code}
+        ).scalar_one()
+    assert status == "ready"
+    assert w.errors == [], w.errors
+
+
+CONTROLS = "main input:not([type=hidden]), main select, main textarea, main button, main a[href]"
+
+
+def test_keyboard_reaches_every_action(live_url: str, watched: Any, bureau_user: str) -> None:
+    """Tab order on the new pages reaches each form control and link, every control has a
+    label (an accessible name), with no console errors."""
+    w = watched()
+    page = w.page
+    page.goto(live_url + "/workbench/cases/idle")
+    browser_sign_in(page, live_url, bureau_user)
+    page.wait_for_url(re.compile(r"/workbench/cases/idle"))
+    for path in ("/workbench/cases/idle", "/workbench/cases", "/workbench/qa", "/dashboard"):
+        page.goto(live_url + path)
+        unnamed = page.evaluate(
+            f"() => [...document.querySelectorAll('{CONTROLS}')]"
+            ".filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label')"
+            " && !(e.textContent || '').trim()).map(e => e.outerHTML.slice(0, 80))"
+        )
+        assert unnamed == [], (path, unnamed)
+        # The first Tab reaches the skip link, which moves on to the page's content.
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.textContent") == "跳到正文"
+        page.keyboard.press("Enter")
+        assert page.evaluate("location.hash") == "#main"
+    assert w.errors == [], w.errors

@@ -1,0 +1,420 @@
+"""QA, monitoring and disposal cases in the workbench (issue #14 §4) through the app, without a
+browser: every new page and endpoint walked as each role (the public, a bureau in its own city
+and asking for another, a zone committee, a promoter, an admin), CSRF and the case's version on
+every write, the QA report paged over the checks' own flags, the dashboard and its summary API
+scoped by city, and a disposal case opened, stepped through (errors beside the field, the
+conflict screen, re-applying), seen overdue and closed by recovery (the parcel becomes ready).
+
+Decided per page (README "QA, monitoring and disposal cases"): the QA report is for those who
+fix the inventory (admins, bureaus, zone committees); disposal cases for admins and bureaus
+(the service's writers); the dashboard for every staff role, a city bureau held to its city.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from landmatch.auth import Principal
+from landmatch.monitoring import cases
+from tests.conftest import sign_in
+
+ROLES = ("public", "admin", "bureau", "zone", "promoter")
+ADMIN = Principal(name="t-admin", role="admin")
+
+
+def _one(session: Session, sql: str, **params: Any) -> Any:
+    return session.execute(text(sql), params).scalar_one()
+
+
+def _idle(session: Session, city: str) -> str:
+    return str(
+        _one(
+            session,
+            "SELECT p.code FROM landmatch.parcel p WHERE p.city_code = :c AND p.status = 'idle' "
+            "AND p.deleted_at IS NULL AND NOT EXISTS (SELECT 1 FROM landmatch.disposal_case d "
+            "WHERE d.parcel_id = p.id AND d.status = 'open') ORDER BY p.code LIMIT 1",
+            c=city,
+        )
+    )
+
+
+@pytest.fixture
+def opened(session: Session, tokens: dict[str, str]) -> dict[str, Any]:
+    """An open case on an idle parcel of 石家庄 (the bureau's city), opened 200 days ago (its
+    first step overdue), and one of 唐山 (another city)."""
+    out = {}
+    for which, city in (("own", "130100"), ("other", "130200")):
+        code = _idle(session, city)
+        c = cases.open_case(
+            session,
+            ADMIN,
+            code,
+            opened_on=dt.date.today() - dt.timedelta(days=200),
+            fee_rate=0.2,
+        )
+        out[which] = {"id": c["id"], "code": code, "version": c["version"]}
+    session.flush()
+    return out
+
+
+def _status(r: Any) -> int:
+    return int(r.status_code)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_pages_as_each_role(client, passwords, opened, role: str) -> None:
+    if role != "public":
+        sign_in(client, passwords[role])
+    own, other = opened["own"], opened["other"]
+    keepers = ("admin", "bureau", "zone")
+    disposers = ("admin", "bureau")
+    staff = ("admin", "bureau", "zone", "promoter")
+    walk = [
+        ("/workbench/qa", keepers),
+        ("/workbench/qa?check=ready_checklist", keepers),
+        ("/workbench/qa?check=ready_checklist&city=130100", keepers),
+        ("/workbench/qa?city=130200", ("admin", "zone")),
+        ("/workbench/cases", disposers),
+        ("/workbench/cases?overdue=1", disposers),
+        ("/workbench/cases?status=all&city=130200", ("admin",)),
+        ("/workbench/cases/idle", disposers),
+        ("/workbench/cases/idle?stage=recoverable&city=130100", disposers),
+        ("/workbench/cases/new", disposers),
+        (f"/workbench/cases/{own['id']}", disposers),
+        (f"/workbench/cases/{other['id']}", ("admin",)),
+        (f"/workbench/cases/new?parcel={_q(own['code'])}", disposers),  # redirects to the case
+        (f"/workbench/cases/new?parcel={_q(other['code'])}", ("admin",)),
+        ("/dashboard", staff),
+        ("/dashboard?city=130100", staff),
+        ("/dashboard?city=130200", ("admin", "zone", "promoter")),
+    ]
+    for path, allowed in walk:
+        r = client.get(path, follow_redirects=False)
+        if role == "public":
+            assert _status(r) == 303 and "/workbench/login" in r.headers["location"], path
+            continue
+        if role in allowed:
+            assert _status(r) in (200, 303), (role, path, r.text[:300])
+            if _status(r) == 303:
+                assert r.headers["location"] in (
+                    f"/workbench/cases/{own['id']}",
+                    f"/workbench/cases/{other['id']}",
+                )
+        else:
+            assert _status(r) == 403, (role, path, _status(r))
+            assert "<html" in r.text and "无权" in r.text
+    for path, allowed in [
+        ("/api/monitoring/summary?city=130100", staff),
+        ("/api/monitoring/summary?city=130200", ("admin", "zone", "promoter")),
+    ]:
+        r = client.get(path)
+        if role == "public":
+            assert _status(r) == 401, path
+        else:
+            assert _status(r) == (200 if role in allowed else 403), (role, path)
+
+
+def _q(code: str) -> str:
+    from urllib.parse import quote
+
+    return quote(code, safe="")
+
+
+def _csrf(client, url: str) -> str:
+    page = client.get(url)
+    found = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert found, page.text[:300]
+    return found.group(1)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_writes_as_each_role_and_scope(client, passwords, opened, session, role: str) -> None:
+    """Opening a case, recording a step and deciding, on a case of the bureau's city and one of
+    another: refused (403) or done; the public is sent to sign in; nothing written when
+    refused."""
+    csrf = sign_in(client, passwords[role]) if role != "public" else ""
+    today = dt.date.today().isoformat()
+    for which in ("own", "other"):
+        case = opened[which]
+        allowed = role == "admin" or (role == "bureau" and which == "own")
+        before = _one(
+            session, "SELECT version FROM landmatch.disposal_case WHERE id = :i", i=case["id"]
+        )
+        r = client.post(
+            f"/workbench/cases/{case['id']}/steps",
+            data={
+                "csrf_token": csrf,
+                "version": before,
+                "kind": "investigation_notice",
+                "done_on": today,
+                "doc_no": f"walk-{role}",
+            },
+            follow_redirects=False,
+        )
+        after = _one(
+            session, "SELECT version FROM landmatch.disposal_case WHERE id = :i", i=case["id"]
+        )
+        if role == "public":
+            assert _status(r) == 303 and "/workbench/login" in r.headers["location"]
+        elif allowed:
+            assert _status(r) == 303 and after == before + 1, r.text[:300]
+        else:
+            assert _status(r) == 403 and after == before, (role, which)
+        # Opening a case on a parcel with one open: refused by scope first, else shown beside
+        # the form (never a second case).
+        r = client.post(
+            "/workbench/cases",
+            data={"csrf_token": csrf, "parcel_code": case["code"], "opened_on": today},
+            follow_redirects=False,
+        )
+        n = _one(
+            session,
+            "SELECT count(*) FROM landmatch.disposal_case d JOIN landmatch.parcel p ON "
+            "p.id = d.parcel_id WHERE p.code = :c",
+            c=case["code"],
+        )
+        assert n == 1
+        if role == "public":
+            assert _status(r) == 303
+        elif allowed:
+            assert _status(r) == 200 and "已有办理中的处置案件" in r.text
+        else:
+            assert _status(r) == 403
+
+
+def test_unsafe_requests_need_the_csrf_token(client, passwords, opened, session) -> None:
+    sign_in(client, passwords["bureau"])
+    case = opened["own"]
+    for url, data in [
+        (
+            f"/workbench/cases/{case['id']}/steps",
+            {"version": 1, "kind": "investigation_notice", "done_on": dt.date.today().isoformat()},
+        ),
+        (
+            f"/workbench/cases/{case['id']}/decision",
+            {"version": 1, "decision": "recovery", "decided_on": dt.date.today().isoformat()},
+        ),
+        ("/workbench/cases", {"parcel_code": _idle(session, "130100")}),
+    ]:
+        r = client.post(url, data=data, follow_redirects=False)
+        assert _status(r) == 403, url
+    assert (
+        _one(session, "SELECT version FROM landmatch.disposal_case WHERE id = :i", i=case["id"])
+        == 1
+    )
+
+
+def test_qa_report_counts_pages_and_links_to_the_edit_form(client, passwords, session) -> None:
+    from landmatch.inventory import listing
+
+    sign_in(client, passwords["bureau"])
+    bureau = Principal(name="t-bureau-sjz", role="bureau", city_code="130100")
+    counted = listing.flag_counts(session, bureau, stale_days=365, max_age_s=0)
+    html = client.get("/workbench/qa").text
+    for f in counted["flags"]:
+        assert re.search(
+            rf'data-check="{f["check"]}">{f["title"]}<span class="badge [^"]+">{f["count"]:,}</span>',
+            html,
+        ), f
+    check = next(f for f in counted["flags"] if f["count"] > 50 or f["check"] == "ready_checklist")
+    first = client.get(f"/workbench/qa?check={check['check']}").text
+    codes = re.findall(r'<tr data-code="([^"]+)">', first)
+    assert len(codes) == min(50, check["count"])
+    for code in codes:
+        assert f'href="/workbench/parcels/{_q(code)}/edit"' in first
+    assert f"共 {check['count']:,} 条" in first
+    if check["count"] > 50:
+        second = client.get(f"/workbench/qa?check={check['check']}&offset=50").text
+        more = re.findall(r'<tr data-code="([^"]+)">', second)
+        assert more and not set(more) & set(codes)
+    # The report's rows are exactly the flagged parcels of the city (the checks' own SQL).
+    from landmatch.inventory.qa import flag_params, flag_sql
+
+    expected = (
+        session.execute(
+            text(
+                "SELECT p.code FROM landmatch.parcel p WHERE p.deleted_at IS NULL AND "
+                f"p.city_code = '130100' AND {flag_sql(check['check'])} ORDER BY p.code LIMIT 50"
+            ),
+            flag_params(365),
+        )
+        .scalars()
+        .all()
+    )
+    assert sorted(codes) == sorted(expected)
+    bad = client.get("/workbench/qa?check=nonsense")
+    assert _status(bad) == 400 and "未知的数据质量检查项" in bad.text
+
+
+def test_dashboard_and_summary_scoped_by_city(client, passwords) -> None:
+    sign_in(client, passwords["bureau"])
+    page = client.get("/dashboard").text
+    assert 'data-city="130100"' in page and 'id="dash-city"' not in page
+    assert "/static/app/wb-dashboard.js" in page and 'href="/workbench/qa"' in page
+    mine = client.get("/api/monitoring/summary").json()
+    assert mine["city"] == "130100"
+    assert {r["city_code"] for r in mine["area_by_city_status"]} == {"130100"}
+    assert all(a["city_code"] == "130100" for a in mine["alerts"])
+    client.post("/workbench/logout", data={"csrf_token": _csrf(client, "/workbench/account")})
+    sign_in(client, passwords["admin"])
+    page = client.get("/dashboard").text
+    assert 'data-city=""' in page and 'id="dash-city"' in page
+    one = client.get("/api/monitoring/summary?city=130200").json()
+    assert one["city_name"] == "唐山市" and {
+        r["city_code"] for r in one["area_by_city_status"]
+    } == {"130200"}
+    assert _status(client.get("/api/monitoring/summary?city=999999")) == 400
+
+
+def test_case_journey_errors_conflict_overdue_and_recovery(client, passwords, session) -> None:
+    csrf = sign_in(client, passwords["bureau"])
+    code = _idle(session, "130100")
+    parcel = client.get(f"/workbench/parcels/{_q(code)}").text
+    assert f'href="/workbench/cases/new?parcel={_q(code)}"' in parcel
+    form = client.get(f"/workbench/cases/new?parcel={_q(code)}")
+    assert form.status_code == 200 and 'id="open-case-form"' in form.text
+    long_ago = (dt.date.today() - dt.timedelta(days=120)).isoformat()
+    r = client.post(
+        "/workbench/cases",
+        data={"csrf_token": csrf, "parcel_code": code, "opened_on": "2026-13-40"},
+    )
+    assert r.status_code == 200 and "日期格式应为" in r.text and "is-invalid" in r.text
+    r = client.post(
+        "/workbench/cases",
+        data={"csrf_token": csrf, "parcel_code": code, "opened_on": long_ago, "note": "<b>x</b>"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    case_id = int(r.headers["location"].rsplit("/", 1)[1])
+    page = client.get(f"/workbench/cases/{case_id}").text
+    assert "&lt;b&gt;x&lt;/b&gt;" in page and "<b>x</b>" not in page
+    # The first step (15 days after opening) is overdue; so say the list and the home card.
+    assert re.search(r'data-step="investigation_notice" class="table-danger"', page)
+    assert "逾期 105 天" in page
+    assert (
+        f'data-case="{case_id}" class="table-danger"'
+        in client.get("/workbench/cases?overdue=1").text
+    )
+    assert f'href="/workbench/cases/{case_id}"' in client.get("/workbench").text
+    # A date before the opening is refused beside the field, nothing recorded.
+    early = (dt.date.today() - dt.timedelta(days=200)).isoformat()
+    r = client.post(
+        f"/workbench/cases/{case_id}/steps",
+        data={"csrf_token": csrf, "version": 1, "kind": "investigation_notice", "done_on": early},
+    )
+    assert r.status_code == 200 and "早于上一步骤或立案日期" in r.text and "is-invalid" in r.text
+    # Recorded with its document number (stored text is text).
+    doc = "石自然资闲调〔2026〕<i>1</i>号"
+    step_day = (dt.date.today() - dt.timedelta(days=100)).isoformat()
+    r = client.post(
+        f"/workbench/cases/{case_id}/steps",
+        data={
+            "csrf_token": csrf,
+            "version": 1,
+            "kind": "investigation_notice",
+            "done_on": step_day,
+            "doc_no": doc,
+        },
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    page = client.get(f"/workbench/cases/{case_id}").text
+    assert "石自然资闲调〔2026〕&lt;i&gt;1&lt;/i&gt;号" in page
+    # A second tab still holding version 1: the conflict screen, then re-applying is refused
+    # for a step already done; a stale form for the next step re-applies on the new version.
+    r = client.post(
+        f"/workbench/cases/{case_id}/steps",
+        data={
+            "csrf_token": csrf,
+            "version": 1,
+            "kind": "investigation_notice",
+            "done_on": step_day,
+        },
+    )
+    assert r.status_code == 200 and 'id="conflict"' in r.text and 'id="no-reapply"' in r.text
+    assert "t-bureau-sjz" in r.text
+    r = client.post(
+        f"/workbench/cases/{case_id}/steps",
+        data={
+            "csrf_token": csrf,
+            "version": 1,
+            "kind": "holder_reply",
+            "done_on": step_day,
+            "doc_no": "答复-1",
+        },
+    )
+    assert r.status_code == 200 and 'id="reapply-form"' in r.text
+    hidden = dict(
+        re.findall(
+            r'<input type="hidden" name="([^"]+)" value="([^"]*)">',
+            r.text.split('id="reapply-form"')[1],
+        )
+    )
+    assert hidden["version"] == "2" and hidden["kind"] == "holder_reply"
+    r = client.post(f"/workbench/cases/{case_id}/steps", data=hidden, follow_redirects=False)
+    assert r.status_code == 303
+    for kind in ("determination", "public_notice"):
+        version = _one(
+            session, "SELECT version FROM landmatch.disposal_case WHERE id = :i", i=case_id
+        )
+        r = client.post(
+            f"/workbench/cases/{case_id}/steps",
+            data={"csrf_token": csrf, "version": version, "kind": kind, "done_on": step_day},
+            follow_redirects=False,
+        )
+        assert r.status_code == 303, r.text[:300]
+    page = client.get(f"/workbench/cases/{case_id}").text
+    assert 'id="decision-form"' in page and 'id="step-form"' not in page
+    version = _one(session, "SELECT version FROM landmatch.disposal_case WHERE id = :i", i=case_id)
+    r = client.post(
+        f"/workbench/cases/{case_id}/decision",
+        data={
+            "csrf_token": csrf,
+            "version": version,
+            "decision": "",
+            "decided_on": dt.date.today().isoformat(),
+        },
+    )
+    assert r.status_code == 200 and "请选择处置方式" in r.text
+    r = client.post(
+        f"/workbench/cases/{case_id}/decision",
+        data={
+            "csrf_token": csrf,
+            "version": version,
+            "decision": "recovery",
+            "decided_on": dt.date.today().isoformat(),
+            "doc_no": "收回-1",
+            "publish": "1",
+        },
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    status, visibility, holder = session.execute(
+        text("SELECT status, visibility, holder FROM landmatch.parcel WHERE code = :c"), {"c": code}
+    ).one()
+    assert (status, visibility, holder) == ("ready", "public", None)
+    page = client.get(f"/workbench/cases/{case_id}").text
+    assert "已办结" in page and "无偿收回" in page and 'id="decision-form"' not in page
+
+
+def test_idle_list_opens_a_case(client, passwords, session) -> None:
+    csrf = sign_in(client, passwords["bureau"])
+    html = client.get("/workbench/cases/idle").text
+    rows = re.findall(r'<tr data-code="([^"]+)">', html)
+    assert rows
+    code = next(c for c in rows if f'value="{c}"><input type="hidden" name="opened_on"' in html)
+    r = client.post(
+        "/workbench/cases",
+        data={"csrf_token": csrf, "parcel_code": code, "opened_on": dt.date.today().isoformat()},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303 and r.headers["location"].startswith("/workbench/cases/")
+    case_id = r.headers["location"].rsplit("/", 1)[1]
+    html = client.get("/workbench/cases/idle").text
+    assert f'href="/workbench/cases/{case_id}"' in html

@@ -1,0 +1,137 @@
+/* The monitoring dashboard (/dashboard): reads /api/monitoring/summary for the page's city
+   (data-city on #lm-dash; empty = the whole province) with the session cookie, draws every
+   chart with ECharts (from npm). The date and city are a plain GET form: every view has its URL. */
+(function () {
+  "use strict";
+  var MU = 10000 / 15;
+  var charts = {};
+  var $ = function (id) { return document.getElementById(id); };
+  var params = new URLSearchParams(window.location.search);
+  var city = $("lm-dash").getAttribute("data-city") || "";
+  $("asof").value = /^\d{4}-\d{2}-\d{2}$/.test(params.get("as_of") || "") ? params.get("as_of")
+    : new Date().toISOString().slice(0, 10);
+  function query() {
+    return "?as_of=" + encodeURIComponent($("asof").value) + (city ? "&city=" + encodeURIComponent(city) : "");
+  }
+
+  function showLogin(message) {
+    $("login").hidden = false; $("main-dash").hidden = true;
+    $("msg").textContent = message || "";
+  }
+  function api(path) {
+    return fetch(path, { credentials: "same-origin" }).then(function (r) {
+      if (r.status === 401 || r.status === 403) {
+        return r.json().then(function (p) { throw { auth: true, message: p.detail || p.title }; });
+      }
+      if (!r.ok) { throw { message: "请求失败：" + r.status }; }
+      return r;
+    });
+  }
+  function chart(id) {
+    if (!charts[id]) { charts[id] = echarts.init($(id), null, { renderer: "canvas" }); }
+    return charts[id];
+  }
+  function mu(m2) { return Math.round(m2 / MU * 10) / 10; }
+
+  function draw(d) {
+    var cities = Object.keys(d.cities);
+    var names = cities.map(function (c) { return d.cities[c]; });
+    var statuses = Object.keys(d.statuses);
+    var byKey = {};
+    d.area_by_city_status.forEach(function (r) { byKey[r.city_code + "/" + r.status] = r.area_m2; });
+    chart("c-city").setOption({
+      tooltip: { trigger: "axis" }, legend: { top: 0 },
+      grid: { left: 50, right: 10, bottom: 60, top: 30 },
+      xAxis: { type: "category", data: names, axisLabel: { rotate: 40 } }, yAxis: { type: "value", name: "亩" },
+      series: statuses.map(function (s) {
+        return { name: d.statuses[s], type: "bar", stack: "a",
+                 data: cities.map(function (c) { return mu(byKey[c + "/" + s] || 0); }) };
+      })
+    });
+    var stages = d.idle_stages.filter(function (s) { return s.stage !== "normal"; });
+    chart("c-funnel").setOption({
+      tooltip: { trigger: "item", formatter: "{b}：{c} 宗" }, legend: { top: 0 },
+      series: [{ type: "funnel", top: 30, bottom: 10, sort: "none", minSize: "20%",
+                 label: { formatter: "{b} {c}" },
+                 data: stages.map(function (s) { return { name: s.label, value: s.count }; }) }]
+    });
+    var tCities = []; var seen = {};
+    d.targets.forEach(function (t) { if (!seen[t.city_code]) { seen[t.city_code] = 1; tCities.push(t.city_code); } });
+    function tval(kind, field) {
+      return tCities.map(function (c) {
+        var t = d.targets.filter(function (x) { return x.city_code === c && x.kind === kind; })[0];
+        return t ? t[field] : 0;
+      });
+    }
+    chart("c-targets").setOption({
+      tooltip: { trigger: "axis" }, legend: { top: 0 },
+      grid: { left: 50, right: 10, bottom: 60, top: 40 },
+      xAxis: { type: "category", data: tCities.map(function (c) { return d.cities[c] || c; }), axisLabel: { rotate: 40 } },
+      yAxis: { type: "value", name: "亩" },
+      series: [
+        { name: "闲置目标", type: "bar", data: tval("idle", "target_mu") },
+        { name: "闲置完成", type: "bar", data: tval("idle", "done_mu") },
+        { name: "批而未供目标", type: "bar", data: tval("unsupplied", "target_mu") },
+        { name: "批而未供完成", type: "bar", data: tval("unsupplied", "done_mu") }
+      ]
+    });
+    var bands = d.unsupplied_bands;
+    chart("c-age").setOption({
+      tooltip: { trigger: "axis" }, legend: { top: 0 },
+      grid: { left: 50, right: 10, bottom: 60, top: 30 },
+      xAxis: { type: "category", data: d.unsupplied_age.map(function (r) { return r.city_name; }), axisLabel: { rotate: 40 } },
+      yAxis: { type: "value", name: "亩" },
+      series: bands.map(function (b) {
+        return { name: b.label, type: "bar", stack: "age",
+                 data: d.unsupplied_age.map(function (r) { return mu(r[b.band + "_m2"]); }) };
+      })
+    });
+    var zs = d.zones.filter(function (z) { return z.score !== null; }).slice(0, 20).reverse();
+    chart("c-zones").setOption({
+      tooltip: { trigger: "axis" }, grid: { left: 180, right: 20, top: 10, bottom: 20 },
+      xAxis: { type: "value", max: 1 },
+      yAxis: { type: "category", data: zs.map(function (z) { return z.rank + ". " + z.name; }) },
+      series: [{ type: "bar", name: "综合得分", data: zs.map(function (z) { return z.score; }) }]
+    });
+    var total = d.idle_stages.reduce(function (a, s) {
+      return a + (["idle_fee", "recoverable", "gov_caused"].indexOf(s.stage) >= 0 ? s.area_mu : 0); }, 0);
+    var unsup = bands.reduce(function (a, b) { return a + b.area_mu; }, 0);
+    $("cards").innerHTML = [
+      ["统计日期", d.as_of], ["闲置土地（亩）", total.toFixed(1)],
+      ["应征闲置费（万元）", d.idle_fee_total_wan.toFixed(1)], ["批而未供（亩）", unsup.toFixed(1)],
+      ["逾期处置步骤", d.alerts.length]
+    ].map(function (c) { return '<div class="lm-dash-card">' + c[0] + "<b>" + c[1] + "</b></div>"; }).join("");
+    var rows = d.alerts.map(function (a) {
+      var td = function (v) { var e = document.createElement("td"); e.textContent = v; return e.outerHTML; };
+      return "<tr>" + td(a.city_name) + td(a.parcel_code) + td(a.step_label) + td(a.due_on) + td(a.days_overdue) + "</tr>";
+    }).join("");
+    $("alerts").innerHTML = '<table class="table table-sm"><tr><th scope="col">城市</th><th scope="col">地块</th><th scope="col">当前步骤</th><th scope="col">期限</th><th scope="col">逾期天数</th></tr>' +
+      (rows || '<tr><td colspan="5">无逾期步骤</td></tr>') + "</table>";
+  }
+
+  function load() {
+    api("/api/monitoring/summary" + query()).then(function (r) { return r.json(); })
+      .then(function (d) {
+        $("login").hidden = true; $("main-dash").hidden = false; $("msg").textContent = "";
+        draw(d);
+        Object.keys(charts).forEach(function (k) { charts[k].resize(); });
+        document.body.setAttribute("data-ready", "1");
+      })
+      .catch(function (e) {
+        if (e.auth) { showLogin(e.message || "登录已过期"); }
+        else { $("msg").textContent = e.message || String(e); }
+      });
+  }
+  $("export").addEventListener("click", function () {
+    $("msg").textContent = "正在导出……";
+    api("/api/monitoring/export.xlsx" + query()).then(function (r) { return r.blob(); })
+      .then(function (b) {
+        $("msg").textContent = "";
+        var a = document.createElement("a"); a.href = URL.createObjectURL(b);
+        a.download = "土地监测-" + ($("dash-scope").textContent || "") + "-" + $("asof").value + ".xlsx"; a.click();
+        setTimeout(function () { URL.revokeObjectURL(a.href); }, 1000);
+      }).catch(function (e) { $("msg").textContent = e.message || "导出失败"; });
+  });
+  window.addEventListener("resize", function () { Object.keys(charts).forEach(function (k) { charts[k].resize(); }); });
+  load();
+})();
