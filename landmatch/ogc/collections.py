@@ -210,6 +210,8 @@ _PARCEL_INTERNAL = _props(
     enums={"visibility": tuple(vocab.VISIBILITY)},
 )
 
+_UPDATED_ON = "(p.data_updated_on::timestamp AT TIME ZONE 'UTC')"
+
 PARCELS = Collection(
     id="parcels",
     title="地块",
@@ -226,7 +228,9 @@ PARCELS = Collection(
         "LEFT JOIN landmatch.dev_zone z ON z.id = p.zone_id "
         "LEFT JOIN landmatch.admin_division a ON a.code = p.city_code"
     ),
-    datetime=("p.updated_at", "p.updated_at"),
+    # The parcel's temporal property is the day its data were last checked (not the row's
+    # write time): a date, read as that day's UTC midnight.
+    datetime=(_UPDATED_ON, _UPDATED_ON),
     state="parcel",
 )
 

@@ -8,6 +8,7 @@ default CRS is CRS84, identical to CGCS2000 lon/lat at map scale).
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from typing import Any
@@ -25,7 +26,10 @@ from sqlalchemy.dialects.postgresql.base import PGDialect
 from landmatch.errors import InvalidInput
 from landmatch.ogc.collections import Collection
 
-LANGS = ("cql2-text", "cql2-json")
+# "cql-text" is the pre-CQL2 name GDAL looks for in the OpenAPI document before it pushes a
+# ``-where`` down; what it sends is valid CQL2 text, parsed as such (anything else is a 400).
+LANGS = ("cql2-text", "cql2-json", "cql-text")
+TEXT_LANGS = ("cql2-text", "cql-text")
 _DIALECT = PGDialect(paramstyle="named")
 _SPATIAL = {
     ast.SpatialComparisonOp.INTERSECTS: "ST_Intersects",
@@ -120,7 +124,7 @@ def to_sql(
     if lang not in LANGS:
         raise InvalidInput(f"filter-lang 不支持 {lang}；可选：{', '.join(LANGS)}")
     try:
-        tree = parse_text(text) if lang == "cql2-text" else parse_json(json.loads(text))
+        tree = parse_text(text) if lang in TEXT_LANGS else parse_json(json.loads(text))
     except Exception as exc:  # parser errors come in many classes
         raise _bad(f"无法解析（{type(exc).__name__}）") from None
     _check(tree)
@@ -133,6 +137,7 @@ def to_sql(
     for name in _attributes(tree):
         if name not in fields:
             raise _bad(f"未知属性 {name}；可查询属性见 queryables")
+    _literals(tree, queryables)
     try:
         expr: ColumnElement[Any] = _Evaluator(fields).evaluate(tree)
         compiled = expr.compile(dialect=_DIALECT, compile_kwargs={"render_postcompile": True})
@@ -145,6 +150,46 @@ def to_sql(
         r"(?<!:):(\w+)", lambda m: f":{prefix}_{m[1]}" if m[1] in names else m[0], str(compiled)
     )
     return sql, {f"{prefix}_{k}": v for k, v in names.items()}
+
+
+def _literal(value: Any, prop: Any) -> Any:
+    """``value`` as the property's type: 1/0 stand for true/false (GDAL and QGIS keep
+    booleans as integers); any other mismatch is the caller's mistake (400), never SQL's."""
+    if isinstance(value, ast.Node | values.Geometry | values.Envelope):
+        return value
+    kind = prop.schema.get("type")
+    if kind == "boolean":
+        if isinstance(value, int) and not isinstance(value, bool) and value in (0, 1):
+            return bool(value)
+        ok = isinstance(value, bool)
+    elif kind in ("number", "integer"):
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+    elif prop.schema.get("format") in ("date", "date-time"):
+        ok = isinstance(value, str | dt.date)
+    else:
+        ok = isinstance(value, str)
+    if not ok:
+        raise _bad(f"属性 {prop.name} 的值 {value!r} 类型不符（应为 {kind}）")
+    return value
+
+
+def _literals(node: Any, props: dict[str, Any]) -> None:
+    """Check (and for booleans, convert) every literal compared with a property."""
+    if isinstance(node, ast.Node) and isinstance(getattr(node, "lhs", None), ast.Attribute):
+        prop = props.get(node.lhs.name)
+        if prop is not None:
+            if isinstance(node, ast.Comparison):
+                node.rhs = _literal(node.rhs, prop)
+            elif isinstance(node, ast.In):
+                node.sub_nodes = [_literal(v, prop) for v in node.sub_nodes]
+            elif isinstance(node, ast.Between):
+                node.low, node.high = _literal(node.low, prop), _literal(node.high, prop)
+    if isinstance(node, ast.Node):
+        for child in node.get_sub_nodes():
+            _literals(child, props)
+    elif isinstance(node, list | tuple):
+        for child in node:
+            _literals(child, props)
 
 
 def _attributes(node: Any) -> list[str]:

@@ -26,6 +26,7 @@ from landmatch.ogc import crs as ogc_crs
 from landmatch.ogc.collections import Collection, Prop
 from landmatch.ogc.query import ItemsQuery
 
+TRS = "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"  # OGC API Features 1, 7.14.4
 ANCHOR_STEP = 1000
 ANCHOR_FROM = 5 * ANCHOR_STEP  # below this, a plain OFFSET is cheap enough
 
@@ -186,7 +187,7 @@ def extent(session: Session, coll: Collection, public: bool) -> dict[str, Any]:
     if row[1] is not None or row[2] is not None:
         out["temporal"] = {
             "interval": [[_iso(row[1]), _iso(row[2])]],
-            "trs": "http://www.opengis.net/def/uri/ISO-8601/0/Gregorian",
+            "trs": TRS,
         }
     if version is not None:
         cache.put(key, out)

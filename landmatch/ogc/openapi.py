@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from landmatch import __version__
+from landmatch.ogc import cql
 from landmatch.ogc import crs as ogc_crs
 from landmatch.ogc.collections import COLLECTIONS, Collection
 from landmatch.ogc.query import ITEM_PARAMS
@@ -325,8 +326,8 @@ def document(base: str, default_limit: int = 100, max_limit: int = 1000) -> dict
                 "filter": _param("filter", {"type": "string"}, "CQL2 过滤表达式"),
                 "filter-lang": _param(
                     "filter-lang",
-                    {"type": "string", "enum": ["cql2-text", "cql2-json"], "default": "cql2-text"},
-                    "过滤语言",
+                    {"type": "string", "enum": list(cql.LANGS), "default": "cql2-text"},
+                    "过滤语言（cql-text 即 CQL2 文本）",
                 ),
                 "filter-crs": _param(
                     "filter-crs",

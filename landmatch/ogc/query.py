@@ -157,12 +157,26 @@ def datetime_sql(value: str, coll: Collection, q: ItemsQuery) -> None:
     if coll.datetime is None:
         return  # no temporal property: the parameter does not restrict (Part 1, 7.15.4)
     s, e = coll.datetime
+    # An interval with an open end (no valid_until) runs on for ever; an instant that is not
+    # known (NULL) matches no time at all.
+    low, high = ("'-infinity'", "'infinity'") if s != e else ("NULL", "NULL")
     if end is not None:
-        q.where.append(f"coalesce(({s})::timestamptz, '-infinity') <= :dt_end")
+        q.where.append(f"coalesce(({s})::timestamptz, {low}) <= :dt_end")
         q.params["dt_end"] = end
     if start is not None:
-        q.where.append(f"coalesce(({e})::timestamptz, 'infinity') >= :dt_start")
+        q.where.append(f"coalesce(({e})::timestamptz, {high}) >= :dt_start")
         q.params["dt_start"] = start
+
+
+BOOLEANS = {"true": True, "1": True, "false": False, "0": False}
+
+
+def parse_bool(v: str) -> bool:
+    """``true``/``false`` or ``1``/``0`` (GDAL and QGIS keep booleans as integers)."""
+    try:
+        return BOOLEANS[v.strip().lower()]
+    except KeyError:
+        raise ValueError(v) from None
 
 
 def _typed(prop: Prop, v: str) -> Any:
@@ -173,15 +187,14 @@ def _typed(prop: Prop, v: str) -> Any:
         if t == "number":
             return float(v)
         if t == "boolean":
-            if v.lower() not in ("true", "false"):
-                raise ValueError
-            return v.lower() == "true"
+            return parse_bool(v)
         if prop.schema.get("format") == "date":
             return dt.date.fromisoformat(v)
         if prop.schema.get("format") == "date-time":
             return _instant(v)
     except ValueError:
-        raise _bad(prop.name, f"应为 {t}") from None
+        hint = "true/false 或 1/0" if t == "boolean" else t
+        raise _bad(prop.name, f"应为 {hint}") from None
     return v
 
 

@@ -243,7 +243,7 @@ def tile(session: Session, cid: str, z: int, y: int, x: int, params: Params, pub
             elif target in ("area_min_mu", "area_max_mu"):
                 kw[target] = float(v)
             elif target == "in_zone":
-                kw[target] = v.lower() in ("1", "true", "yes")
+                kw[target] = query.parse_bool(v)
             else:
                 kw[target] = v
         except ValueError:
