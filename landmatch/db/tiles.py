@@ -65,6 +65,34 @@ assert set(PARCEL_TILE_PUBLIC) <= set(PUBLIC_COLUMNS), "tile fields must be publ
 
 CELL_STATUSES = tuple(vocab.PARCEL_STATUS)
 
+# The attributes each MVT layer carries, as JSON Schema types (for the tileset metadata GDAL,
+# QGIS and MapLibre read; tests/tiles checks them against decoded tiles). Internal-only ones
+# (``visibility``, the cells' per-status counts) are listed separately.
+_TEXT = {"type": "string"}
+LAYER_FIELDS: dict[str, dict[str, dict[str, str]]] = {
+    "parcels": {
+        **{c: _TEXT for c in PARCEL_TILE_PUBLIC if c != "is_standard_land"},
+        "is_standard_land": {"type": "boolean"},
+        "area_mu": {"type": "number"},
+        "in_zone": {"type": "boolean"},
+    },
+    "parcel_cells": {"n": {"type": "integer"}, "area_mu": {"type": "number"}},
+    "zones": {
+        **{c: _TEXT for c in ("code", "name", "level", "kind", "city_code")},
+        "area_mu": {"type": "number"},
+    },
+    "constraints": {c: _TEXT for c in ("code", "name", "kind", "severity")},
+    "admin": {c: _TEXT for c in ("code", "name", "level", "parent_code")},
+    "facilities": {
+        **{c: _TEXT for c in ("code", "name", "kind", "city_code")},
+        "approximate": {"type": "boolean"},
+    },
+}
+INTERNAL_FIELDS: dict[str, dict[str, dict[str, str]]] = {
+    "parcels": {c: _TEXT for c in PARCEL_TILE_INTERNAL},
+    "parcel_cells": {f"n_{s}": {"type": "integer"} for s in CELL_STATUSES},
+}
+
 
 class Executes(Protocol):
     def execute(self, statement: Any, parameters: Any = ...) -> Any: ...
@@ -248,10 +276,13 @@ def _cell_columns(public: bool, prefix: str) -> str:
 
 
 def _cell_range(z: int, x: int, y: int) -> tuple[int, int, int, int, int]:
+    """The cells of tile z/x/y and of its buffer margin (``BUFFER`` of ``EXTENT``), so that
+    a density point near a tile edge is drawn whole by both tiles, as facilities are."""
     cz = min(max(z, CELL_MIN_ZOOM), CELL_MAX_ZOOM)
     shift = cz + CELL_SUBDIVISION - z
     f = 1 << shift
-    return cz, x * f, (x + 1) * f - 1, y * f, (y + 1) * f - 1
+    m = -(-BUFFER * f // EXTENT)  # margin in cells, rounded up
+    return cz, x * f - m, (x + 1) * f - 1 + m, y * f - m, (y + 1) * f - 1 + m
 
 
 def _cells_sql(z: int, x: int, y: int, f: TileFilter, public: bool, params: dict[str, Any]) -> str:
@@ -281,7 +312,7 @@ def _cells_live_sql(
     cz = min(max(z, CELL_MIN_ZOOM), CELL_MAX_ZOOM)
     params["cell"] = 40075016.68557849 / (1 << (cz + CELL_SUBDIVISION))
     where = " AND ".join(
-        ["p.geom && env.ge", "p.geom_3857 && env.e", *_parcel_where(f, public, params)]
+        ["p.geom && env.gm", "p.geom_3857 && env.m", *_parcel_where(f, public, params)]
     )
     rows = (
         "SELECT p.status, p.area_m2 AS area_m2, 1 AS n,"
@@ -291,7 +322,7 @@ def _cells_live_sql(
     )
     inner = (
         f"SELECT {_cell_columns(public, 'r.')} FROM ({rows}) r, env"
-        " WHERE ST_Intersects(ST_SetSRID(ST_MakePoint(r.sx, r.sy), 3857), env.e)"
+        " WHERE ST_Intersects(ST_SetSRID(ST_MakePoint(r.sx, r.sy), 3857), env.m)"
         " GROUP BY floor((r.sx + 20037508.342789244) / :cell),"
         " floor((20037508.342789244 - r.sy) / :cell)"
     )

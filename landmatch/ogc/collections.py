@@ -86,6 +86,7 @@ class Collection:
     id_where: str = ""  # predicate matching :fid; defaults to id_sql = :fid
     fid_text: bool = False  # :fid is passed as a 6-digit text code
     key_sql: str = ""  # primary-key expression used for joins and ordering; default id_sql
+    code_sql: str = ""  # a unique text code that also addresses a feature (items/{code})
 
     def props(self, public: bool) -> tuple[Prop, ...]:
         return self.public_props if public else self.public_props + self.internal_props
@@ -219,6 +220,7 @@ PARCELS = Collection(
     table="parcel",
     alias="p",
     id_sql="p.id",
+    code_sql="p.code",
     public_props=_PARCEL_PUBLIC,
     internal_props=_PARCEL_INTERNAL,
     geometry="MULTIPOLYGON",
@@ -241,6 +243,7 @@ ZONES = Collection(
     table="dev_zone",
     alias="z",
     id_sql="z.id",
+    code_sql="z.code",
     public_props=_props(
         tables.DevZone,
         "z",
@@ -303,6 +306,7 @@ FACILITIES = Collection(
     table="facility",
     alias="f",
     id_sql="f.id",
+    code_sql="f.code",
     public_props=_props(
         tables.Facility,
         "f",
@@ -331,6 +335,7 @@ CONSTRAINTS = Collection(
     table="constraint_area",
     alias="c",
     id_sql="c.id",
+    code_sql="c.code",
     public_props=_props(
         tables.ConstraintArea,
         "c",

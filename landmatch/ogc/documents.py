@@ -9,6 +9,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from landmatch.db import tiles
+from landmatch.geo.crs import HEBEI_BBOX
 from landmatch.ogc import crs as ogc_crs
 from landmatch.ogc import features
 from landmatch.ogc.collections import COLLECTIONS, Collection
@@ -181,27 +183,86 @@ def web_mercator_quad(base: str) -> dict[str, Any]:
     }
 
 
-def tilesets(base: str, coll: Collection) -> dict[str, Any]:
+# OGC collection ids → layers of the shared tile engine (landmatch.db.tiles).
+TILE_LAYERS = {
+    "parcels": "parcels",
+    "zones": "zones",
+    "admin_divisions": "admin",
+    "facilities": "facilities",
+    "constraint_areas": "constraints",
+}
+# The deepest tile matrix listed in tileMatrixSetLimits: tiles exist below it (to z22), but a
+# client reading "the whole tileset" (GDAL) should not walk millions of them.
+LIMITS_MAX_ZOOM = 14
+
+
+def _mvt_layers(coll: Collection) -> list[tuple[str, str, int, int]]:
+    """The MVT layers of a collection's tiles: (name, geometry type, first zoom, last zoom)."""
+    if coll.id == "parcels":
+        return [
+            ("parcel_cells", "points", 0, tiles.CELL_MAX_ZOOM),
+            ("parcels", "polygons", tiles.PARCEL_MIN_ZOOM, tiles.MAX_ZOOM),
+        ]
+    kind = "points" if coll.geometry == "POINT" else "polygons"
+    return [(TILE_LAYERS[coll.id], kind, 0, tiles.MAX_ZOOM)]
+
+
+def _limits(max_zoom: int) -> list[dict[str, Any]]:
+    """Tile rows and columns that cover Hebei at each zoom (where data may be)."""
+    x0, y0, x1, y1 = HEBEI_BBOX
+    out = []
+    for z in range(max_zoom + 1):
+        c0, r1 = tiles.tile_at(x0, y0, z)
+        c1, r0 = tiles.tile_at(x1, y1, z)
+        out.append(
+            {
+                "tileMatrix": str(z),
+                "minTileRow": r0,
+                "maxTileRow": r1,
+                "minTileCol": c0,
+                "maxTileCol": c1,
+            }
+        )
+    return out
+
+
+def tilesets(base: str, coll: Collection, public: bool = True) -> dict[str, Any]:
     return {
-        "tilesets": [tileset(base, coll)],
+        "tilesets": [tileset(base, coll, public)],
         "links": _self_alt(f"{base}/collections/{coll.id}/tiles"),
     }
 
 
-def tileset(base: str, coll: Collection) -> dict[str, Any]:
+def tileset(base: str, coll: Collection, public: bool = True) -> dict[str, Any]:
     url = f"{base}/collections/{coll.id}/tiles/WebMercatorQuad"
+    layers = []
+    for name, kind, first, last in _mvt_layers(coll):
+        fields = dict(tiles.LAYER_FIELDS[name])
+        if not public:
+            fields.update(tiles.INTERNAL_FIELDS.get(name, {}))
+        layers.append(
+            {
+                "id": name,
+                "title": tiles.LAYERS.get(name, "地块密度（每格的地块数与面积）"),
+                "dataType": "vector",
+                "geometryType": kind,
+                "minTileMatrix": str(first),
+                "maxTileMatrix": str(last),
+                "propertiesSchema": {"type": "object", "properties": fields},
+            }
+        )
     return {
         "title": f"{coll.title}（矢量瓦片）",
         "dataType": "vector",
         "crs": "http://www.opengis.net/def/crs/EPSG/0/3857",
         "tileMatrixSetURI": "http://www.opengis.net/def/tilematrixset/OGC/1.0/WebMercatorQuad",
-        "layers": [
-            {
-                "id": coll.id,
-                "dataType": "vector",
-                "geometryType": "points" if coll.geometry == "POINT" else "polygons",
-            }
-        ],
+        "tileMatrixSetLimits": _limits(LIMITS_MAX_ZOOM),
+        "boundingBox": {
+            "lowerLeft": list(HEBEI_BBOX[:2]),
+            "upperRight": list(HEBEI_BBOX[2:]),
+            "crs": ogc_crs.CRS84,
+        },
+        "layers": layers,
         "links": [
             _link(url, "self", JSON),
             _link(

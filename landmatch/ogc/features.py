@@ -140,22 +140,32 @@ def items(session: Session, coll: Collection, q: ItemsQuery) -> Page:
 
 
 def item(session: Session, coll: Collection, q: ItemsQuery, fid: str) -> str:
-    """One feature as GeoJSON text, or NotFound."""
-    try:
-        n = int(fid)
-    except ValueError:
-        raise NotFound(f"集合 {coll.id} 中没有要素 {fid}（要素编号为整数）") from None
-    value: Any = f"{n:06d}" if coll.fid_text else n
-    if coll.fid_text and not 0 <= n <= 999999:
-        raise NotFound(f"集合 {coll.id} 中没有要素 {fid}")
-    sql = (
+    """One feature as GeoJSON text, or NotFound. ``fid`` is the integer feature id or, where
+    the collection has codes (a parcel's 地块编码), the code; the integer id is tried first."""
+    base = (
         f"SELECT {_feature_sql(coll, q, coll.id_sql)} FROM {coll.from_sql} {coll.joins}"
-        f"{_lateral(q.properties)} WHERE ({_where(q)}) AND {coll.fid_predicate}"
+        f"{_lateral(q.properties)} WHERE ({_where(q)}) AND "
     )
-    row = session.execute(text(sql), {**q.params, "fid": value}).first()
-    if row is None:
-        raise NotFound(f"集合 {coll.id} 中没有要素 {fid}")
-    return str(row[0])
+    try:
+        n: int | None = int(fid)
+    except ValueError:
+        n = None
+    if n is not None and not (coll.fid_text and not 0 <= n <= 999999):
+        value: Any = f"{n:06d}" if coll.fid_text else n
+        if -(2**63) <= n < 2**63:
+            row = session.execute(
+                text(base + coll.fid_predicate), {**q.params, "fid": value}
+            ).first()
+            if row is not None:
+                return str(row[0])
+    if coll.code_sql:
+        row = session.execute(
+            text(base + f"{coll.code_sql} = :fcode"), {**q.params, "fcode": fid}
+        ).first()
+        if row is not None:
+            return str(row[0])
+    hint = "" if coll.code_sql or n is not None else "（要素编号为整数）"
+    raise NotFound(f"集合 {coll.id} 中没有要素 {fid}{hint}")
 
 
 def extent(session: Session, coll: Collection, public: bool) -> dict[str, Any]:

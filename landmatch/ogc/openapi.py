@@ -338,8 +338,8 @@ def document(base: str, default_limit: int = 100, max_limit: int = 1000) -> dict
                     "name": "featureId",
                     "in": "path",
                     "required": True,
-                    "schema": {"type": "integer"},
-                    "description": "要素编号",
+                    "schema": {"type": "string"},
+                    "description": "要素编号（整数），或要素的编码（如地块编码）",
                 },
             },
             "responses": {

@@ -12,7 +12,7 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from sqlalchemy.orm import Session
 
@@ -33,6 +33,7 @@ class Reply:
     title: str
     crs: ogc_crs.OgcCrs = ogc_crs.DEFAULT
     context: dict[str, Any] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
 
     def json_text(self) -> str:
         if isinstance(self.data, str):
@@ -116,6 +117,7 @@ def items(
         f"{coll.title}：要素",
         crs=q.crs,
         context={"collection": coll, "links": links, "query": q},
+        headers={"Link": link_header(links)},
     )
 
 
@@ -129,7 +131,7 @@ def item(session: Session, base: str, cid: str, fid: str, params: Params, public
         properties=query.select_properties(coll, params, public),
     )
     body = features.item(session, coll, q, fid)
-    url = f"{base}/collections/{coll.id}/items/{fid}"
+    url = f"{base}/collections/{coll.id}/items/{quote(fid, safe='')}"
     links = [
         {"href": f"{url}?f=json", "rel": "self", "type": docs.GEOJSON, "title": "本要素"},
         {"href": f"{url}?f=html", "rel": "alternate", "type": docs.HTML, "title": "本要素（HTML）"},
@@ -148,6 +150,7 @@ def item(session: Session, base: str, cid: str, fid: str, params: Params, public
         f"{coll.title} {fid}",
         crs=q.crs,
         context={"collection": coll, "links": links},
+        headers={"Link": link_header(links)},
     )
 
 
@@ -173,11 +176,11 @@ def web_mercator_quad(base: str, params: Params) -> Reply:
     )
 
 
-def tilesets(base: str, cid: str, params: Params) -> Reply:
+def tilesets(base: str, cid: str, params: Params, public: bool) -> Reply:
     coll = _tiled(cid)
     _only(params, query.COMMON)
     return Reply(
-        docs.tilesets(base, coll),
+        docs.tilesets(base, coll, public),
         docs.JSON,
         "document.html",
         f"{coll.title}：矢量瓦片集",
@@ -185,11 +188,11 @@ def tilesets(base: str, cid: str, params: Params) -> Reply:
     )
 
 
-def tileset(base: str, cid: str, params: Params) -> Reply:
+def tileset(base: str, cid: str, params: Params, public: bool) -> Reply:
     coll = _tiled(cid)
     _only(params, query.COMMON)
     return Reply(
-        docs.tileset(base, coll),
+        docs.tileset(base, coll, public),
         docs.JSON,
         "document.html",
         f"{coll.title}：矢量瓦片集",
@@ -197,14 +200,7 @@ def tileset(base: str, cid: str, params: Params) -> Reply:
     )
 
 
-# OGC collection ids → layers of the shared tile engine (landmatch.db.tiles).
-TILE_LAYERS = {
-    "parcels": "parcels",
-    "zones": "zones",
-    "admin_divisions": "admin",
-    "facilities": "facilities",
-    "constraint_areas": "constraints",
-}
+TILE_LAYERS = docs.TILE_LAYERS
 # Tile query parameters → TileFilter fields (parcels only; applied in SQL by the engine).
 TILE_PARAMS = {
     "status": "status",
@@ -312,6 +308,12 @@ def _page_links(
             }
         )
     return links
+
+
+def link_header(links: list[dict[str, str]]) -> str:
+    """The links as an RFC 8288 ``Link`` header (Features Part 1, 7.15.7 recommends next, prev
+    and self there too). Hrefs are already percent-encoded, so none holds a comma."""
+    return ", ".join(f'<{k["href"]}>; rel="{k["rel"]}"; type="{k["type"]}"' for k in links)
 
 
 def _now() -> str:

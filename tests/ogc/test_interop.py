@@ -120,3 +120,136 @@ def test_data_updated_on_is_the_temporal_property(client, conn) -> None:  # type
         {"d": day},
     )
     assert _matched(client, datetime=day.isoformat()) == same_day - 1
+
+
+def _link_header(value: str) -> dict[str, tuple[str, str]]:
+    out = {}
+    for part in value.split(", "):
+        href, *attrs = part.split("; ")
+        kv = dict(a.split("=", 1) for a in attrs)
+        out[kv["rel"].strip('"')] = (href.strip("<>"), kv["type"].strip('"'))
+    return out
+
+
+def test_items_link_headers_next_prev_self(client, conn) -> None:  # type: ignore[no-untyped-def]
+    n = _count(conn)
+    r = client.get(ITEMS, params={"limit": 10, "offset": 20, "bbox": "113,36,120,43"})
+    links = _link_header(r.headers["link"])
+    body = {link["rel"]: link["href"] for link in r.json()["links"]}
+    assert {"self", "alternate", "next", "prev", "collection"} <= set(links)
+    for rel in ("self", "next", "prev"):
+        assert links[rel] == (body[rel], "application/geo+json")
+    assert "offset=30" in links["next"][0] and "offset=10" in links["prev"][0]
+    assert "%2C" in links["self"][0]  # the bbox's commas are encoded: the header splits on ","
+    last = client.get(ITEMS, params={"limit": 10, "offset": n - 5})
+    assert "next" not in _link_header(last.headers["link"])
+    html = client.get(ITEMS, params={"limit": 10, "f": "html"})
+    assert "next" in _link_header(html.headers["link"])
+
+
+def test_items_by_parcel_code_and_by_id(client, conn, tokens) -> None:  # type: ignore[no-untyped-def]
+    fid, code = conn.execute(
+        text(
+            f"SELECT p.id, p.code FROM landmatch.parcel p WHERE {PUBLIC_WHERE} ORDER BY p.id LIMIT 1"
+        )
+    ).one()
+    by_id = client.get(f"{ITEMS}/{fid}")
+    by_code = client.get(f"{ITEMS}/{code}")
+    assert by_id.status_code == by_code.status_code == 200
+    assert by_code.json()["id"] == fid and by_code.json()["properties"]["code"] == code
+    assert by_code.json()["geometry"] == by_id.json()["geometry"]
+    assert _link_header(by_code.headers["link"])["self"][0].endswith(f"/items/{code}?f=json")
+    hidden = conn.execute(
+        text(
+            "SELECT code FROM landmatch.parcel p WHERE p.visibility = 'internal' AND p.deleted_at IS NULL LIMIT 1"
+        )
+    ).scalar_one()
+    assert client.get(f"{ITEMS}/{hidden}").status_code == 404  # the public never see it
+    staff = {"Authorization": f"Bearer {tokens['admin']}"}
+    assert client.get(f"{ITEMS}/{hidden}", headers=staff).status_code == 200
+    for missing in ("130100-1999-9999999", "9" * 30, "地块"):
+        r = client.get(f"{ITEMS}/{missing}")
+        assert r.status_code == 404 and r.headers["content-type"] == "application/problem+json"
+    zone = conn.execute(text("SELECT id, code FROM landmatch.dev_zone ORDER BY id LIMIT 1")).one()
+    assert client.get(f"/ogc/collections/zones/items/{zone.code}").json()["id"] == zone.id
+
+
+def test_tileset_metadata_limits_and_fields(client, conn) -> None:  # type: ignore[no-untyped-def]
+    import mapbox_vector_tile
+
+    from landmatch.db.tiles import tile_at
+
+    ts = client.get("/ogc/collections/parcels/tiles/WebMercatorQuad").json()
+    limits = {lim["tileMatrix"]: lim for lim in ts["tileMatrixSetLimits"]}
+    assert set(limits) == {str(z) for z in range(15)}
+    layers = {layer["id"]: layer for layer in ts["layers"]}
+    assert set(layers) == {"parcels", "parcel_cells"}
+    assert layers["parcels"]["minTileMatrix"] == "12"
+    assert "visibility" not in layers["parcels"]["propertiesSchema"]["properties"]
+    lon, lat = conn.execute(
+        text(
+            f"SELECT ST_X(ST_PointOnSurface(p.geom)), ST_Y(ST_PointOnSurface(p.geom)) FROM landmatch.parcel p WHERE {PUBLIC_WHERE} LIMIT 1"
+        )
+    ).one()
+    for z in (6, 12, 14):
+        x, y = tile_at(lon, lat, z)
+        lim = limits[str(z)]
+        assert (
+            lim["minTileCol"] <= x <= lim["maxTileCol"]
+            and lim["minTileRow"] <= y <= lim["maxTileRow"]
+        )
+        body = client.get(f"/ogc/collections/parcels/tiles/WebMercatorQuad/{z}/{y}/{x}").content
+        for name, layer in mapbox_vector_tile.decode(body).items():
+            declared = layers[name]["propertiesSchema"]["properties"]
+            for feat in layer["features"]:
+                assert set(feat["properties"]) <= set(declared), name
+    # every collection's tileset names the layers its tiles really hold
+    for cid, layer in (
+        ("admin_divisions", "admin"),
+        ("zones", "zones"),
+        ("facilities", "facilities"),
+    ):
+        doc = client.get(f"/ogc/collections/{cid}/tiles/WebMercatorQuad").json()
+        assert [entry["id"] for entry in doc["layers"]] == [layer]
+        z, (x, y) = 8, tile_at(lon, lat, 8)
+        body = client.get(f"/ogc/collections/{cid}/tiles/WebMercatorQuad/{z}/{y}/{x}").content
+        decoded = mapbox_vector_tile.decode(body)
+        if decoded:
+            assert set(decoded) == {layer}
+            props = doc["layers"][0]["propertiesSchema"]["properties"]
+            assert all(set(f["properties"]) <= set(props) for f in decoded[layer]["features"])
+
+
+def test_density_points_get_the_edge_buffer(conn) -> None:  # type: ignore[no-untyped-def]
+    """A density point near a tile seam is in both tiles (as facilities are), at the same place."""
+    import mapbox_vector_tile
+
+    from landmatch.db.tiles import NO_FILTER, render_tile
+
+    z = 8
+    seen = 0
+    for x in range(206, 214):
+        for y in range(95, 104):
+            left = mapbox_vector_tile.decode(
+                render_tile(conn, "parcels", z, x, y, NO_FILTER, False) or b""
+            )
+            right = mapbox_vector_tile.decode(
+                render_tile(conn, "parcels", z, x + 1, y, NO_FILTER, False) or b""
+            )
+            a = [
+                f
+                for f in left.get("parcel_cells", {}).get("features", [])
+                if f["geometry"]["coordinates"][0] >= 4096
+            ]
+            b = {
+                (f["geometry"]["coordinates"][0] + 4096, f["geometry"]["coordinates"][1]): f[
+                    "properties"
+                ]
+                for f in right.get("parcel_cells", {}).get("features", [])
+                if f["geometry"]["coordinates"][0] < 256
+            }
+            for f in a:  # a point in the left tile's margin is a point of the right tile
+                xy = tuple(f["geometry"]["coordinates"])
+                assert b.get(xy) == f["properties"], (x, y, xy)
+                seen += 1
+    assert seen, "no density point near a seam: the test would prove nothing"

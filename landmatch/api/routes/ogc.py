@@ -23,7 +23,7 @@ def _params(request: Request) -> dict[str, list[str]]:
 
 
 def _respond(request: Request, params: dict[str, list[str]], reply: service.Reply) -> Response:
-    headers = {"Content-Crs": reply.crs.header, "Vary": "Accept"}
+    headers = {"Content-Crs": reply.crs.header, "Vary": "Accept", **reply.headers}
     if query.output_format(params, request.headers.get("accept")) == "html":
         body = html.render(
             reply.template, reply.title, reply.as_dict(), _base(request), **reply.context
@@ -116,15 +116,15 @@ def web_mercator_quad(request: Request) -> Response:
 
 
 @router.get("/collections/{cid}/tiles", summary="Vector tilesets of a collection")
-def tilesets(cid: str, request: Request) -> Response:
+def tilesets(cid: str, request: Request, principal: PrincipalDep) -> Response:
     p = _params(request)
-    return _respond(request, p, service.tilesets(_base(request), cid, p))
+    return _respond(request, p, service.tilesets(_base(request), cid, p, principal.is_public))
 
 
 @router.get("/collections/{cid}/tiles/WebMercatorQuad", summary="Vector tileset")
-def tileset(cid: str, request: Request) -> Response:
+def tileset(cid: str, request: Request, principal: PrincipalDep) -> Response:
     p = _params(request)
-    return _respond(request, p, service.tileset(_base(request), cid, p))
+    return _respond(request, p, service.tileset(_base(request), cid, p, principal.is_public))
 
 
 @router.get("/collections/{cid}/tiles/WebMercatorQuad/{z}/{y}/{x}", summary="Vector tile (MVT)")
