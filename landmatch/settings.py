@@ -6,6 +6,7 @@ Every variable is listed with its default in ``.env.example``.
 from __future__ import annotations
 
 import ipaddress
+import re
 from functools import lru_cache
 from typing import Literal
 
@@ -94,6 +95,10 @@ class Settings(BaseSettings):
     # X-Forwarded-Proto are believed: the client address for throttling and the audit log,
     # and the Secure flag of the session cookie behind an HTTPS proxy.
     trusted_proxies: str = ""
+    # Web origins (scheme://host[:port], comma-separated) allowed cross-origin access with
+    # credentials (a token or the session cookie) to /api, /ogc and /tiles. Public data is
+    # readable from any origin without credentials whatever this says.
+    cors_origins: str = ""
 
     @field_validator("database_url")
     @classmethod
@@ -115,6 +120,18 @@ class Settings(BaseSettings):
             except ValueError:
                 raise ValueError(f"not an address or CIDR range: {part}") from None
         return v
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, v: str) -> str:
+        for part in filter(None, (p.strip() for p in v.split(","))):
+            if not re.fullmatch(r"https?://[A-Za-z0-9.\-]+(:\d{1,5})?", part):
+                raise ValueError(f"not a web origin (scheme://host[:port], no path, no *): {part}")
+        return v
+
+    @property
+    def cors_origin_set(self) -> frozenset[str]:
+        return frozenset(p.strip().lower() for p in self.cors_origins.split(",") if p.strip())
 
     @property
     def proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:

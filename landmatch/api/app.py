@@ -13,8 +13,10 @@ from starlette.concurrency import run_in_threadpool
 
 from landmatch import __version__
 from landmatch.api import problems
+from landmatch.api.cors import CORSMiddleware
 from landmatch.api.csp import CSPMiddleware
 from landmatch.api.limits import BodyLimitMiddleware, slots
+from landmatch.api.methods import MethodsMiddleware
 from landmatch.api.routes import (
     dashboard,
     exports,
@@ -103,6 +105,8 @@ def create_app(settings: Settings) -> FastAPI:
     problems.install(app)
     app.add_middleware(CSPMiddleware, settings=settings)
     app.add_middleware(BodyLimitMiddleware, max_mb=settings.max_upload_mb)
+    app.add_middleware(MethodsMiddleware, router=app.router)  # HEAD, OPTIONS, 405 + Allow
+    app.add_middleware(CORSMiddleware, router=app.router, origins=settings.cors_origin_set)
     app.router.routes.insert(0, tiles.lean_route)  # ahead of every other route (routes/tiles.py)
     app.include_router(health.router)
     app.include_router(match.router)  # before parcels: /api/parcels/{code}/matching-projects

@@ -283,6 +283,12 @@ def _page_links(
             "type": docs.JSON,
             "title": "所属集合",
         },
+        {  # Part 3: a filterable resource links its queryables
+            "href": url.rsplit("/items", 1)[0] + "/queryables",
+            "rel": docs.REL_QUERYABLES,
+            "type": docs.SCHEMA,
+            "title": "可查询属性",
+        },
     ]
     more = (
         (q.offset + page.returned < page.matched)
