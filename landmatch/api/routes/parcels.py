@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -13,6 +14,8 @@ from landmatch.api.deps import PrincipalDep, SessionDep, SettingsDep
 from landmatch.db.locking import etag
 from landmatch.db.parcels import ParcelFilter, get_parcel, list_parcels
 from landmatch.errors import InvalidInput
+from landmatch.inventory import listing
+from landmatch.ogc.service import link_header
 
 router = APIRouter(prefix="/api/parcels", tags=["parcels"])
 GEOJSON = "application/geo+json"
@@ -69,6 +72,7 @@ def parse_bbox(v: str | None) -> tuple[float, float, float, float] | None:
 @router.get("", summary="List parcels as a GeoJSON FeatureCollection")
 def parcels(
     q: Annotated[ParcelQuery, Query()],
+    request: Request,
     session: SessionDep,
     principal: PrincipalDep,
     settings: SettingsDep,
@@ -82,7 +86,40 @@ def parcels(
         limit=limit,
         offset=q.offset,
     )
-    return JSONResponse(list_parcels(session, f, principal), media_type=GEOJSON)
+    page = list_parcels(session, f, principal)
+    matched = listing.count(session, f, principal)  # exact, counted once per data version
+    page["numberMatched"] = matched
+    links = _page_links(request, f, page["numberReturned"], matched)
+    page["links"] = links
+    return JSONResponse(page, media_type=GEOJSON, headers={"Link": link_header(links)})
+
+
+def _page_links(
+    request: Request, f: ParcelFilter, returned: int, matched: int
+) -> list[dict[str, str]]:
+    """self, next and prev, as the OGC items pages give them (same query, other offset)."""
+    kept = [(k, v) for k, v in request.query_params.multi_items() if k != "offset"]
+    url = str(request.url.remove_query_params(list(request.query_params.keys())))
+
+    def href(offset: int) -> str:
+        parts = kept + ([("offset", str(offset))] if offset else [])
+        return f"{url}?{urlencode(parts)}" if parts else url
+
+    links = [{"href": href(f.offset), "rel": "self", "type": GEOJSON, "title": "本页"}]
+    if returned and f.offset + returned < matched:
+        links.append(
+            {"href": href(f.offset + f.limit), "rel": "next", "type": GEOJSON, "title": "下一页"}
+        )
+    if f.offset > 0:
+        links.append(
+            {
+                "href": href(max(f.offset - f.limit, 0)),
+                "rel": "prev",
+                "type": GEOJSON,
+                "title": "上一页",
+            }
+        )
+    return links
 
 
 @router.get("/{code}", summary="One parcel as a GeoJSON Feature")
