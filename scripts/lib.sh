@@ -17,8 +17,8 @@ as_root() {
 ensure_system_packages() {
   # PostGIS for the database, GDAL for ogr2ogr/ogrinfo (import benchmark, OGC client tests),
   # Chromium for the browser tests and brochure PDFs (with a CJK font), Node/npm for the
-  # front-end assets.
-  local want=(postgresql-15 postgresql-15-postgis-3 postgresql-client-15 gdal-bin chromium fonts-wqy-microhei nodejs npm)
+  # front-end assets, QGIS's Python bindings for the headless QGIS client test.
+  local want=(postgresql-15 postgresql-15-postgis-3 postgresql-client-15 gdal-bin chromium fonts-wqy-microhei nodejs npm python3-qgis)
   local missing=()
   for p in "${want[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -50,6 +50,18 @@ ensure_venv() {
     .venv/bin/python -m pip install -q --upgrade pip
     .venv/bin/python -m pip install -q -e '.[dev]'
     touch "$stamp"
+  fi
+}
+
+ensure_ogctests() {
+  # ogctests (an independent OGC API - Features test suite) pins httpx, pytest and pyarrow
+  # below the project's own versions, so it gets a virtual environment of its own.
+  local want="ogctests==0.1.15"
+  if [ ! -f .venv-ogctests/.installed ] || [ "$(cat .venv-ogctests/.installed)" != "$want" ]; then
+    say "installing $want into .venv-ogctests"
+    "$PY" -m venv .venv-ogctests
+    .venv-ogctests/bin/python -m pip install -q "$want"
+    echo "$want" > .venv-ogctests/.installed
   fi
 }
 
