@@ -160,7 +160,11 @@ def test_every_exported_workbook_keeps_planted_text_as_text(client, session, tok
     assert set(PAYLOADS[:4]) <= staff  # name, address, holder and notes all reached the file
 
 
-WRITERS = re.compile(r"\bWorkbook\(|csv\.writer\(|DictWriter\(|\.to_excel\(|\.to_csv\(|xlsxwriter")
+WRITERS = re.compile(
+    r"\bWorkbook\(|new_workbook\(|csv\.writer\(|DictWriter\(|\.to_excel\(|\.to_csv\(|xlsxwriter"
+)
+# The shared layout writes every cell through safe_cell.
+SAFE = re.compile(r"\bsafe_cell\b|\bwrite_sheet\(")
 # Files the product writes that are not spreadsheets a person opens: COPY into PostgreSQL.
 NOT_SPREADSHEETS = {"db/bulk.py"}
 
@@ -175,8 +179,8 @@ def test_every_spreadsheet_writer_uses_safe_cell() -> None:
         if rel in NOT_SPREADSHEETS or rel == "spreadsheets.py" or not WRITERS.search(code):
             continue
         writers.append(rel)
-        assert "safe_cell" in src, f"{rel} writes a spreadsheet without safe_cell"
-    assert {"inventory/exports.py", "monitoring/export.py"} <= set(writers)
+        assert SAFE.search(src), f"{rel} writes a spreadsheet without safe_cell"
+    assert {"inventory/ledger.py", "monitoring/export.py"} <= set(writers)
 
 
 def test_docstring_examples() -> None:

@@ -177,3 +177,23 @@ def _example_dbf(name: bytes, *, ldid: int) -> bytes:
     descriptor[11] = ord("C")
     descriptor[16] = 10
     return bytes(header + descriptor) + b"\x0d" + b" " + b"BAD-1".ljust(10) + b"\x1a"
+
+
+#: Encoding → the LDID a writer sets for it (the byte readers map back with
+#: :data:`LDID_CODEPAGES`); UTF-8 has none.
+LDID_FOR: dict[str, int] = {"GBK": 0x4D, "CP936": 0x4D}
+
+
+def with_ldid(dbf: bytes, encoding: str) -> bytes:
+    """``dbf`` with its language driver id set for ``encoding`` (GBK → 0x4D, as ArcGIS writes
+    it), so readers decode the text right even when the ``.cpg`` is lost; unchanged for an
+    encoding without an LDID.
+
+    >>> dbf = with_ldid(_example_dbf("地块编号".encode("gbk"), ldid=0), "GBK")
+    >>> dbf[29] == 0x4D, dbf_encoding(dbf)
+    (True, 'GBK')
+    """
+    ldid = LDID_FOR.get(encoding.upper().replace("-", ""))
+    if ldid is None or len(dbf) < 32:
+        return dbf
+    return dbf[:29] + bytes([ldid]) + dbf[30:]

@@ -259,15 +259,27 @@ def export_cmd(
     from landmatch.errors import InvalidInput
     from landmatch.inventory.exports import export_parcels
 
-    fmt = fmt or {"zip": "shp", "json": "geojson"}.get(
-        out.suffix.lstrip("."), out.suffix.lstrip(".")
-    )
+    suffix = out.suffix.lower().lstrip(".")
+    fmt = fmt or {"zip": "shp", "json": "geojson"}.get(suffix, suffix)
+    layer = "parcels"
+    if fmt == "shp":
+        # A Shapefile is several files: x.shp is written as x.zip holding x.shp, x.dbf …
+        # (GDAL, QGIS and geopandas open the zip as it is).
+        if suffix == "shp":
+            layer = out.stem
+        out = out.with_suffix(".zip")
     if city is not None and city not in vocab.CITIES:
         raise InvalidInput(f"未知城市代码 {city}；可选：{', '.join(vocab.CITIES)}")
     f = ParcelFilter(status=status.split(",") if status else None, city=city, zone=zone)
     with session_factory(_engine())() as session:
         res = export_parcels(
-            session, f, PUBLIC if public else _cli_principal(), fmt, encoding, zone=gk_zone
+            session,
+            f,
+            PUBLIC if public else _cli_principal(),
+            fmt,
+            encoding,
+            zone=gk_zone,
+            layer=layer,
         )
     if fmt == "txt" and res.filename.endswith(".zip") and out.suffix.lower() != ".zip":
         # A TXT export spanning several zones is a zip of one file per zone.

@@ -1,7 +1,9 @@
 """Exports of the inventory (with the listing's filters): GeoJSON, GeoPackage, zipped Shapefile
-(UTF-8 or GBK, with .cpg), the 熟地清单 as xlsx, and the 界址点 TXT (a zip of one TXT per
-3° zone when the parcels span several). Full coordinate precision, so an export imports back
-unchanged. Public callers get public parcels and fields only.
+(UTF-8 or GBK; :mod:`landmatch.inventory.gisfiles`), the 熟地清单 as xlsx
+(:mod:`landmatch.inventory.ledger`), and the 界址点 TXT (a zip of one TXT per 3° zone when the
+parcels span several). Full coordinate precision, so an export imports back unchanged. Public
+callers get public parcels and fields only. The API, the workbench and the CLI all export
+through :func:`export_parcels`.
 """
 
 from __future__ import annotations
@@ -9,14 +11,11 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
-import tempfile
 import zipfile
 from dataclasses import dataclass
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
@@ -27,11 +26,11 @@ from landmatch import vocab
 from landmatch.auth import Principal
 from landmatch.db.parcels import ParcelFilter, filter_sql
 from landmatch.errors import InvalidInput, NotFound
-from landmatch.geo.measure import M2_PER_HA, M2_PER_MU
 from landmatch.geo.txt import write_txt, write_txt_zones
 from landmatch.geo.validate import normalise_polygons
-from landmatch.inventory.fields import BY_NAME, FIELDS, SHP_NAMES
-from landmatch.spreadsheets import safe_cell
+from landmatch.inventory.fields import FIELDS
+from landmatch.inventory.gisfiles import geopackage, shapefile_zip
+from landmatch.inventory.ledger import ledger_xlsx
 
 FORMATS = {
     "geojson": ("application/geo+json", "geojson"),
@@ -131,132 +130,6 @@ def _geojson(frame: pd.DataFrame, geoms: np.ndarray) -> bytes:
     ).encode()
 
 
-def _ogr(frame: pd.DataFrame, geoms: np.ndarray, driver: str, encoding: str) -> bytes:
-    plain = _plain_frame(frame.drop(columns=["area_m2"]))
-    if driver == "ESRI Shapefile":
-        plain = plain.rename(columns=SHP_NAMES)
-    gdf = gpd.GeoDataFrame(plain, geometry=list(geoms), crs="EPSG:4490")
-    with tempfile.TemporaryDirectory(prefix="lm-export-") as d:
-        if driver == "GPKG":
-            path = Path(d) / "parcels.gpkg"
-            gdf.to_file(path, driver="GPKG", layer="parcels", engine="pyogrio")
-            return path.read_bytes()
-        path = Path(d) / "parcels.shp"
-        gdf.to_file(path, driver="ESRI Shapefile", engine="pyogrio", encoding=encoding)
-        cpg = path.with_suffix(".cpg")
-        cpg.write_text("UTF-8" if encoding.upper().replace("-", "") == "UTF8" else "GBK")
-        buf = io.BytesIO()
-        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-            for p in sorted(Path(d).iterdir()):
-                zf.write(p, p.name)
-        return buf.getvalue()
-
-
-def _label_list(values: Any, f: Any) -> Any:
-    if isinstance(values, list):
-        return "、".join(f.vocab.get(v, v) for v in values) if f.vocab else "、".join(values)
-    return values
-
-
-def _xlsx(frame: pd.DataFrame, geoms: np.ndarray, county_names: dict[str, str]) -> bytes:
-    """The 熟地清单: one row per parcel (Chinese headers, labels, 亩 and 公顷), a summary
-    sheet by city, and for each city a summary sheet by county and by land use."""
-    from openpyxl import Workbook
-    from openpyxl.cell.cell import Cell
-    from openpyxl.styles import Font
-
-    wb = Workbook()
-    ws = wb.active
-
-    def put(sheet: Any, values: list[Any]) -> None:
-        sheet.append([safe_cell(v, Cell(sheet)) for v in values])
-
-    ws.title = "熟地清单"
-    names = [c for c in frame.columns if c != "area_m2"]
-    header = [
-        "城市名称",
-        *(BY_NAME[n].label for n in names),
-        "计算面积(亩)",
-        "计算面积(公顷)",
-        "几何(WKT)",
-    ]
-    put(ws, header)
-    for cell in ws[1]:
-        cell.font = Font(bold=True)
-    wkts = shapely.to_wkt(geoms, rounding_precision=-1)
-    for rec, wkt in zip(frame.to_dict("records"), wkts, strict=True):
-        row: list[Any] = [vocab.CITIES.get(rec["city_code"], rec["city_code"])]
-        for n in names:
-            f, v = BY_NAME[n], rec[n]
-            if f.kind == "code" and v is not None:
-                v = f.vocab.get(v, v)  # type: ignore[union-attr]
-            elif f.kind == "list":
-                v = _label_list(v, f)
-            elif f.kind == "bool" and v is not None:
-                v = "是" if v else "否"
-            elif isinstance(v, Decimal):
-                v = float(v)
-            if isinstance(v, float) and np.isnan(v):
-                v = None
-            row.append(v)
-        area = rec["area_m2"]
-        row += [
-            round(area / M2_PER_MU, 2),
-            round(area / M2_PER_HA, 4),
-            wkt if len(wkt) < 32000 else None,
-        ]
-        put(ws, row)
-    ws.freeze_panes = "B2"
-    statuses = list(vocab.PARCEL_STATUS)
-    status_cols = [
-        *(f"{vocab.PARCEL_STATUS[s]}(宗)" for s in statuses),
-        *(f"{vocab.PARCEL_STATUS[s]}(亩)" for s in statuses),
-    ]
-
-    def tally(part: pd.DataFrame) -> list[Any]:
-        counts = part["status"].value_counts() if "status" in part else pd.Series(dtype=int)
-        areas = part.groupby("status")["area_m2"].sum() if "status" in part else pd.Series()
-        total = part["area_m2"].sum()
-        return [
-            len(part),
-            round(total / M2_PER_MU, 2),
-            round(total / M2_PER_HA, 4),
-            *(int(counts.get(s, 0)) for s in statuses),
-            *(round(float(areas.get(s, 0)) / M2_PER_MU, 2) for s in statuses),
-        ]
-
-    def sheet(title: str, head: list[str]) -> Any:
-        ws2 = wb.create_sheet(title[:31])
-        put(ws2, [*head, "地块数", "面积(亩)", "面积(公顷)", *status_cols])
-        for cell in ws2[1]:
-            cell.font = Font(bold=True)
-        return ws2
-
-    # The province at a glance: one row per city.
-    summary = sheet("按城市汇总", ["城市代码", "城市"])
-    for city, part in frame.groupby("city_code"):
-        put(summary, [city, vocab.CITIES.get(city, city), *tally(part)])
-    if len(frame):
-        put(summary, ["合计", "", *tally(frame)])
-    # Each city's own summary sheet: by county, then by land use.
-    for city, part in frame.groupby("city_code"):
-        ws2 = sheet(f"{vocab.CITIES.get(city, city)}汇总", ["区县代码", "区县"])
-        if "county_code" in part:
-            counties = part.assign(county=part["county_code"].fillna(""))
-            for county, sub in counties.groupby("county"):
-                put(ws2, [county or "—", county_names.get(county, "未填区县"), *tally(sub)])
-        put(ws2, ["合计", "", *tally(part)])
-        ws2.append([])
-        put(ws2, ["用途代码", "用途", "地块数", "面积(亩)", "面积(公顷)"])
-        for cell in ws2[ws2.max_row]:
-            cell.font = Font(bold=True)
-        for use, sub in part.groupby("land_use"):
-            put(ws2, [use, vocab.LAND_USE.get(use, use), *tally(sub)[:3]])
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
-
-
 def _txt(
     frame: pd.DataFrame, geoms: np.ndarray, encoding: str, zone: int | None
 ) -> dict[int, bytes]:
@@ -303,9 +176,11 @@ def export_parcels(
     *,
     limit: int | None = None,
     zone: int | None = None,
+    layer: str = "parcels",
 ) -> Export:
     """The filtered parcels as a file. ``encoding`` (UTF-8 or GBK) applies to shp and txt;
-    ``zone`` (a 3° zone; 37–40 cover Hebei) writes a TXT export in that one zone."""
+    ``zone`` (a 3° zone; 37–40 cover Hebei) writes a TXT export in that one zone; ``layer``
+    names the files inside a Shapefile zip."""
     if fmt not in FORMATS:
         raise InvalidInput(f"不支持的导出格式 {fmt}；可选：{', '.join(FORMATS)}")
     if encoding.upper().replace("-", "") not in ("UTF8", "GBK", "GB18030"):
@@ -331,14 +206,54 @@ def export_parcels(
             note=f"地块分属 {zones} 共 {len(by_zone)} 个投影带，每带一个界址点 TXT 文件",
         )
     if fmt == "geojson":
-        data = _geojson(frame, geoms)
-    elif fmt == "gpkg":
-        data = _ogr(frame, geoms, "GPKG", "UTF-8")
+        return Export(_geojson(frame, geoms), media, f"parcels-{stamp}.{ext}")
+    rows = session.execute(
+        text("SELECT code, name FROM landmatch.admin_division WHERE level = 'county'")
+    ).all()
+    counties = {str(r[0]): str(r[1]) for r in rows}
+    if fmt == "gpkg":
+        data = geopackage(frame, geoms, counties)
     elif fmt == "shp":
-        data = _ogr(frame, geoms, "ESRI Shapefile", encoding)
+        data = shapefile_zip(frame, geoms, counties, encoding, layer=layer)
     else:
-        counties = session.execute(
-            text("SELECT code, name FROM landmatch.admin_division WHERE level = 'county'")
-        ).all()
-        data = _xlsx(frame, geoms, {r[0]: r[1] for r in counties})
+        fields = "公开字段（公众可见）" if principal.is_public else "全部字段（内部资料，注意保密）"
+        data = ledger_xlsx(frame, geoms, counties, scope=scope_text(f, principal), fields=fields)
     return Export(data=data, media_type=media, filename=f"parcels-{stamp}.{ext}")
+
+
+def scope_text(f: ParcelFilter, principal: Principal) -> str:
+    """Which parcels an export holds, in words (for the 说明 sheet)."""
+    parts = []
+    if f.city:
+        parts.append(f"城市 {vocab.CITIES.get(f.city, f.city)}（{f.city}）")
+    if f.county:
+        parts.append(f"县区 {f.county}")
+    if f.zone or f.zone_id:
+        parts.append(f"开发区 {f.zone or f.zone_id}")
+    if f.status:
+        parts.append("状态 " + "、".join(vocab.PARCEL_STATUS.get(s, s) for s in f.status))
+    if f.land_use:
+        parts.append("用途 " + "、".join(vocab.PARCEL_LAND_USE.get(u, u) for u in f.land_use))
+    if f.area_mu_min is not None or f.area_mu_max is not None:
+        lo = "" if f.area_mu_min is None else f"{f.area_mu_min:g}"
+        hi = "" if f.area_mu_max is None else f"{f.area_mu_max:g}"
+        parts.append(f"面积 {lo}–{hi} 亩")
+    if f.visibility:
+        parts.append(f"公开范围 {vocab.VISIBILITY.get(f.visibility, f.visibility)}")
+    if f.q:
+        parts.append(f"编号或名称含“{f.q}”")
+    if f.qa:
+        parts.append(f"质检问题 {f.qa}")
+    if f.age:
+        parts.append(
+            {"fresh": "数据较新", "stale": "数据过期", "unknown": "未注明更新日期"}.get(
+                f.age, f.age
+            )
+        )
+    if f.bbox:
+        parts.append("范围框 " + ",".join(f"{v:g}" for v in f.bbox))
+    if f.deleted:
+        parts.append("已删除的地块")
+    where = "；".join(parts) if parts else "全部地块"
+    who = "公开的熟地（公众导出）" if principal.is_public else f"{principal.name} 权限范围内"
+    return f"{who}；{where}"

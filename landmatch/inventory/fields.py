@@ -514,6 +514,9 @@ IGNORED_HEADERS = frozenset(
         "mj_gq",
         "csmc",
         "xzqmc",
+        "county_name",
+        "calc_area_mu",
+        "calc_area_ha",
     }
 )
 GEOMETRY_HEADERS = ("wkt", "geometry", "geom", "几何", "几何(wkt)", "坐标(wkt)", "图形")

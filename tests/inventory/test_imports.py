@@ -157,7 +157,10 @@ def test_export_import_round_trip(client, tokens, session, fmt):  # type: ignore
     body = rep.json() if rep.status_code == 200 else rep.json()["errors"]
     rows = {x["code"]: x["action"] for x in body["rows"]}
     assert rows["RT-001"] == "unchanged" and rows["RT-002"] == "unchanged", body["totals"]
-    assert body["totals"]["created"] == 0
+    # Every parcel of the file (the seeded ones too) comes back unchanged: zero changes.
+    changed = {c: a for c, a in rows.items() if a != "unchanged"}
+    assert not changed, (fmt, list(changed.items())[:5], body["rows"][:3])
+    assert body["totals"]["unchanged"] == body["totals"]["rows"] > 2, body["totals"]
     # Geometry really identical to 1 mm after a real TXT round trip.
     if fmt == "txt":
         txt_only = [p for p in parse_txt(data).parcels if p.code.startswith("RT-")]
@@ -288,22 +291,25 @@ def test_xlsx_is_the_ready_land_list(client, tokens):  # type: ignore[no-untyped
     rows = list(wb["熟地清单"].iter_rows(min_row=2, values_only=True))
     mu, ha = header.index("计算面积(亩)"), header.index("计算面积(公顷)")
     assert all(abs(r_[mu] * 10000 / 15 - r_[ha] * 10000) < 5 for r_ in rows)
+    # Each summary line: 序号, code, name, 地块数 …; the total: no 序号, 合计, "", 地块数 …
     summary = list(wb["按城市汇总"].iter_rows(min_row=2, values_only=True))
-    assert sum(s[2] for s in summary[:-1]) == len(rows) == summary[-1][2]
-    # One summary sheet per city: by county (with a total), then by land use.
-    cities = [s[1] for s in summary[:-1]]
-    assert wb.sheetnames == ["熟地清单", "按城市汇总", *(f"{c}汇总" for c in cities)]
+    assert summary[-1][1] == "合计" and summary[-1][0] is None
+    assert sum(s[3] for s in summary[:-1]) == len(rows) == summary[-1][3]
+    # One summary sheet per city: by county (with a total), then by land use; 说明 last.
+    cities = [s[2] for s in summary[:-1]]
+    assert wb.sheetnames == ["熟地清单", "按城市汇总", *(f"{c}汇总" for c in cities), "说明"]
     city_col = header.index("城市名称")
     for c, line in zip(cities, summary[:-1], strict=True):
         lines = list(wb[f"{c}汇总"].iter_rows(min_row=2, values_only=True))
-        total = next(x for x in lines if x and x[0] == "合计")
-        assert total[2] == line[2] == sum(1 for r_ in rows if r_[city_col] == c)
+        total = next(x for x in lines if x and x[1] == "合计")
+        assert total[3] == line[3] == sum(1 for r_ in rows if r_[city_col] == c)
         start = lines.index(total)
         by_county = lines[:start]
-        assert sum(x[2] for x in by_county) == total[2]
-        uses = [x for x in lines[start + 3 :] if x and x[0]]
-        assert sum(x[2] for x in uses) == total[2]
-        assert abs(sum(x[3] for x in uses) - total[3]) < 0.05 * len(uses)
+        assert sum(x[3] for x in by_county) == total[3]
+        assert lines[start + 2][:3] == ("序号", "用途代码", "用途")
+        uses = [x for x in lines[start + 3 :] if x and x[1]]
+        assert sum(x[3] for x in uses) == total[3]
+        assert abs(sum(x[4] for x in uses) - total[4]) < 0.05 * len(uses)
 
 
 def test_export_pages_and_refuses_unknown_cities(client, tokens):  # type: ignore[no-untyped-def]

@@ -81,8 +81,8 @@ def test_exports_beyond_the_limit_get_429_and_the_map_answers(
     live_url: str, settings: Settings, pool: ThreadPoolExecutor, monkeypatch: Any
 ) -> None:
     n = settings.max_concurrent_exports
-    held = Held(exports._xlsx)
-    monkeypatch.setattr(exports, "_xlsx", held)
+    held = Held(exports.ledger_xlsx)
+    monkeypatch.setattr(exports, "ledger_xlsx", held)
     url = live_url + "/api/exports/parcels?format=xlsx&city=130100&status=ready"
     futures = [pool.submit(httpx.get, url, timeout=WAIT) for _ in range(n + 4)]
     held.wait_entered(n)  # every export slot is taken and held
