@@ -86,7 +86,7 @@ def safe_cell(value: Any, cell: C | None = None) -> Any:
 # as dates — and every cell through :func:`safe_cell`. Workbooks are write-only (rows stream
 # to disk), so memory stays bounded however many rows a sheet has.
 
-Kind = Literal["text", "int", "num", "mu", "ha", "date", "bool"]
+Kind = Literal["text", "int", "num", "mu", "ha", "pct", "date", "bool"]
 
 HEADER_FONT = Font(bold=True)
 HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
@@ -101,7 +101,8 @@ _ROUND = {"mu": 2, "ha": 4}
 
 @dataclass(frozen=True)
 class Column:
-    """A column: its header and what its values are (``digits`` for ``num``)."""
+    """A column: its header and what its values are (``digits`` for ``num``; ``pct`` holds
+    fractions shown as percentages)."""
 
     header: str
     kind: Kind = "text"
@@ -113,6 +114,8 @@ class Column:
             return "#,##0"
         if self.kind == "date":
             return "yyyy-mm-dd"
+        if self.kind == "pct":
+            return "0.00%"
         if self.kind in ("num", "mu", "ha"):
             digits = _ROUND.get(self.kind, self.digits)
             return "#,##0" + ("." + "0" * digits if digits else "")
@@ -147,6 +150,8 @@ class Column:
         if isinstance(v, int | float) and self.kind in ("int", "num", "mu", "ha"):
             digits = 0 if self.kind == "int" else _ROUND.get(self.kind, self.digits)
             return f"{v:,.{digits}f}"
+        if isinstance(v, int | float) and self.kind == "pct":
+            return f"{v:.2%}"
         if isinstance(v, dt.datetime):
             return v.strftime("%Y-%m-%d %H:%M")
         if isinstance(v, dt.date):

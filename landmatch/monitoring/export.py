@@ -1,47 +1,257 @@
-"""Excel export of every monitoring table (one sheet each), Chinese sheet names."""
+"""Excel export of every monitoring table (``/api/monitoring/export.xlsx``): one sheet each,
+Chinese headers, areas in 亩, labels instead of codes, ratios as percentages, a 说明 sheet —
+laid out by :mod:`landmatch.spreadsheets` (write-only: memory stays bounded however many rows
+a table has, e.g. the idle scan of a province of a million parcels)."""
 
 from __future__ import annotations
 
 import datetime as dt
-import io
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from openpyxl import Workbook
-from openpyxl.cell.cell import Cell
-from openpyxl.worksheet.worksheet import Worksheet
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from landmatch.monitoring import cases, scan, targets, transfer, unsupplied, zones
+from landmatch import vocab
+from landmatch.geo.measure import M2_PER_MU
+from landmatch.monitoring import cases, scan, targets, terms, transfer, unsupplied, zones
 from landmatch.monitoring.idle import IdleRule
-from landmatch.spreadsheets import safe_cell
+from landmatch.spreadsheets import Column, Kind, Table, new_workbook, save, write_notes, write_sheet
 
 MAX_ROWS = 1_000_000
+BEIJING = dt.timezone(dt.timedelta(hours=8))
 
 
-def _append(ws: Worksheet, values: list[Any]) -> None:
-    ws.append([safe_cell(v, Cell(ws)) for v in values])
+@dataclass(frozen=True)
+class Col:
+    """A sheet column: the row key, the header, the kind; ``words`` turns a code into its
+    label; ``m2`` converts square metres to 亩 (the header says 亩)."""
+
+    key: str
+    header: str
+    kind: Kind = "text"
+    words: dict[str, str] | None = None
+    m2: bool = False
+    digits: int = 2
+
+    def value(self, row: dict[str, Any]) -> Any:
+        v = row.get(self.key)
+        if v is None:
+            return None
+        if self.words is not None:
+            if isinstance(v, list | tuple):
+                return "；".join(self.words.get(x, str(x)) for x in v)
+            return self.words.get(v, v)
+        if isinstance(v, list | tuple):
+            return "；".join(str(x) for x in v)
+        if self.m2:
+            return float(v) / M2_PER_MU
+        return v
 
 
-def _sheet(wb: Workbook, title: str, rows: list[dict[str, Any]]) -> None:
-    ws = wb.create_sheet(title)
-    if not rows:
-        _append(ws, ["（无数据）"])
-        return
-    cols = list(rows[0])
-    _append(ws, cols)
-    for r in rows[:MAX_ROWS]:
-        _append(ws, [_cell(r.get(c)) for c in cols])
-    ws.freeze_panes = "A2"
+def mu(key: str, header: str) -> Col:
+    return Col(key, f"{header}(亩)", "mu", m2=True)
 
 
-def _cell(v: Any) -> Any:
-    if isinstance(v, list | tuple):
-        return "；".join(str(x) for x in v)
-    if isinstance(v, dict):
-        return str(v)
-    if type(v).__name__ == "Decimal":
-        return float(v)
-    return v
+def pct(key: str, header: str) -> Col:
+    return Col(key, header, "pct")
+
+
+def _sheets(counties: dict[str, str]) -> dict[str, list[Col]]:
+    """Each sheet's columns, in order (ids, codes shown twice and internal keys left out)."""
+    city = Col("city_code", "城市", words=vocab.CITIES)
+    county = [Col("county_code", "县区代码"), Col("county_code", "县区", words=counties)]
+    status = Col("status", "状态", words=vocab.PARCEL_STATUS)
+    return {
+        "闲置土地": [
+            Col("code", "地块编号"),
+            Col("name", "地块名称"),
+            city,
+            *county,
+            status,
+            Col("holder", "用地单位"),
+            mu("area_m2", "面积"),
+            Col("land_price_wan", "出让价款(万元)", "num"),
+            Col("contract_date", "合同签订日期", "date"),
+            Col("agreed_start_date", "约定开工日期", "date"),
+            Col("actual_start_date", "实际开工日期", "date"),
+            Col("stopped_since", "停工日期", "date"),
+            Col("start_due", "应动工日期", "date"),
+            pct("developed_ratio", "已开发比例"),
+            pct("invest_ratio", "已投资比例"),
+            Col("gov_caused", "政府原因", "bool"),
+            Col("gov_cause", "政府原因说明"),
+            Col("stage", "闲置阶段", words=terms.IDLE_STAGES),
+            Col("clause", "认定情形", words=terms.IDLE_CLAUSES),
+            Col("days", "闲置天数", "int"),
+            Col("days_to_idle", "距满一年天数", "int"),
+            Col("fee_wan", "闲置费(万元)", "num"),
+            Col("flags", "提示", words=terms.IDLE_FLAGS),
+        ],
+        "闲置阶段汇总": [
+            Col("label", "闲置阶段"),
+            Col("count", "地块数", "int"),
+            mu("area_m2", "面积"),
+        ],
+        "闲置按城市": [
+            Col("city_code", "城市代码"),
+            Col("city_name", "城市"),
+            *(Col(k, f"{v}(宗)", "int") for k, v in terms.IDLE_STAGES.items()),
+            mu("idle_area_m2", "闲置面积"),
+        ],
+        "批而未供账龄": [
+            city,
+            *county,
+            status,
+            Col("band", "账龄", words=terms.AGE_BANDS),
+            Col("parcels", "地块数", "int"),
+            mu("area_m2", "面积"),
+        ],
+        "批而未供按城市": [
+            Col("city_code", "城市代码"),
+            Col("city_name", "城市"),
+            *(mu(f"{k}_m2", f"账龄{v}") for k, v in terms.AGE_BANDS.items()),
+            mu("unsupplied_m2", vocab.PARCEL_STATUS["unsupplied"]),
+            mu("ready_m2", vocab.PARCEL_STATUS["ready"]),
+        ],
+        "供地率": [
+            Col("city_name", "城市"),
+            Col("level", "级别", words=vocab.ADMIN_LEVELS),
+            *county,
+            mu("five_year_approved_m2", "近五年批准"),
+            mu("five_year_supplied_m2", "近五年供应"),
+            pct("five_year_rate", "近五年供地率"),
+            mu("last_year_approved_m2", "上年批准"),
+            mu("last_year_supplied_m2", "上年供应"),
+            pct("last_year_rate", "上年供地率"),
+        ],
+        "批次空间核算": [
+            Col("code", "批次编号"),
+            Col("name", "批次名称"),
+            Col("doc_no", "批准文号"),
+            Col("approval_date", "批准日期", "date"),
+            city,
+            *county,
+            mu("approved_m2", "批准面积"),
+            mu("supplied_m2", "已供应"),
+            mu("unsupplied_m2", "未供应"),
+            Col("parcels", "地块数", "int"),
+            Col("band", "账龄", words=terms.AGE_BANDS),
+            pct("supply_rate", "供地率"),
+        ],
+        "转让路径": [
+            Col("code", "地块编号"),
+            Col("name", "地块名称"),
+            city,
+            *county,
+            status,
+            Col("holder", "用地单位"),
+            mu("area_m2", "面积"),
+            Col("total_investment_wan", "总投资(万元)", "num"),
+            Col("invested_wan", "已投资(万元)", "num"),
+            pct("ratio", "投资比例"),
+            Col("route", "转让路径", words=terms.TRANSFER_ROUTES),
+        ],
+        "处置案件": [
+            Col("id", "案件编号", "int"),
+            Col("parcel_code", "地块编号"),
+            Col("parcel_name", "地块名称"),
+            city,
+            Col("kind", "案件类型", words=terms.CASE_KINDS),
+            Col("status", "办理状态", words=terms.CASE_STATUS),
+            mu("area_m2", "面积"),
+            Col("stage_at_open", "立案时阶段", words=terms.IDLE_STAGES),
+            Col("opened_on", "立案日期", "date"),
+            Col("decision", "处置决定", words=terms.DECISIONS),
+            Col("decided_on", "决定日期", "date"),
+            Col("closed_on", "办结日期", "date"),
+            Col("fee_wan", "闲置费(万元)", "num"),
+            Col("new_start_date", "新动工日期", "date"),
+            Col("next_step", "下一步骤", words=terms.STEP_KINDS),
+            Col("next_due", "下一步期限", "date"),
+            Col("note", "备注"),
+            Col("opened_by", "立案人"),
+        ],
+        "处置步骤": [
+            Col("case_id", "案件编号", "int"),
+            Col("parcel_code", "地块编号"),
+            city,
+            Col("seq", "步骤序号", "int"),
+            Col("kind", "步骤", words=terms.STEP_KINDS),
+            Col("due_on", "期限", "date"),
+            Col("done_on", "完成日期", "date"),
+            Col("doc_no", "文号"),
+            Col("note", "备注"),
+            Col("actor", "经办人"),
+        ],
+        "逾期提醒": [
+            Col("case_id", "案件编号", "int"),
+            Col("kind", "案件类型", words=terms.CASE_KINDS),
+            city,
+            Col("parcel_code", "地块编号"),
+            Col("parcel_name", "地块名称"),
+            Col("step", "步骤", words=terms.STEP_KINDS),
+            Col("due_on", "期限", "date"),
+            Col("days_overdue", "逾期天数", "int"),
+            Col("message", "提醒"),
+        ],
+        "年度处置目标": [
+            city,
+            Col("year", "年度"),  # text layout: 2026, not 2,026
+            Col("kind", "类型", words=terms.CASE_KINDS),
+            mu("target_area_m2", "目标面积"),
+            mu("done_area_m2", "已完成面积"),
+            Col("cases", "办结案件数", "int"),
+            pct("progress", "完成进度"),
+            pct("time_elapsed", "时间进度"),
+            Col("deadline", "截止日期", "date"),
+            Col("days_left", "剩余天数", "int"),
+            Col("state", "状态", words=terms.TARGET_STATES),
+            Col("source", "目标来源"),
+        ],
+        "开发区指标排名": [
+            Col("rank", "排名", "int"),
+            Col("code", "开发区代码"),
+            Col("name", "开发区名称"),
+            city,
+            Col("level", "级别", words=vocab.ZONE_LEVELS),
+            Col("kind", "类型"),
+            Col("parcels", "地块数", "int"),
+            mu("zone_area_m2", "开发区面积"),
+            mu("approved_m2", "批准"),
+            mu("supplied_m2", "已供应"),
+            mu("ready_m2", "熟地"),
+            mu("idle_m2", "闲置"),
+            pct("supply_rate", "供地率"),
+            pct("built_up_rate", "建成率"),
+            Col("industrial_far", "工业用地容积率", "num"),
+            Col("invest_intensity_wan_per_mu", "投资强度(万元/亩)", "num"),
+            Col("tax_wan_per_ha", "地均税收(万元/公顷)", "num"),
+            Col("score", "综合得分", "num", digits=4),
+        ],
+    }
+
+
+def _table(cols: Sequence[Col], rows: Sequence[dict[str, Any]]) -> Table:
+    columns = [Column(c.header, c.kind, c.digits) for c in cols]
+    return Table(columns, _RowView(cols, rows))
+
+
+class _RowView(Sequence[list[Any]]):
+    """The rows as the sheet's values, converted as they are read (no second copy)."""
+
+    def __init__(self, cols: Sequence[Col], rows: Sequence[dict[str, Any]]) -> None:
+        self.cols, self.rows = cols, rows
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, i: Any) -> Any:
+        if isinstance(i, slice):
+            return [self[k] for k in range(*i.indices(len(self)))]
+        row = self.rows[i]
+        return [c.value(row) for c in self.cols]
 
 
 def workbook(
@@ -49,30 +259,42 @@ def workbook(
 ) -> bytes:
     idle = scan.idle_report(session, as_of, defaults, city=city, limit=MAX_ROWS)
     ages = unsupplied.age_bands(session, as_of, city)
-    sheets: list[tuple[str, list[dict[str, Any]]]] = [
-        ("闲置土地", idle["items"]),
-        ("闲置阶段汇总", idle["stages"]),
-        ("闲置按城市", idle["by_city"]),
-        ("批而未供账龄", ages["rows"]),
-        ("批而未供按城市", ages["by_city"]),
-        ("供地率", unsupplied.supply_rates(session, as_of, city)["rows"]),
-        ("批次空间核算", unsupplied.batches(session, as_of, city)["rows"]),
-        ("转让路径", transfer.transfer_routes(session, city)["rows"]),
-        ("处置案件", cases.list_cases(session, city=city, limit=MAX_ROWS)),
-        ("处置步骤", cases.list_steps(session, city=city)),
-        ("逾期提醒", cases.overdue(session, as_of, city)),
-        ("年度处置目标", targets.progress(session, as_of, city=city)["targets"]),
-        ("开发区指标排名", zones.zone_kpis(session, as_of, city)["zones"]),
-    ]
-    wb = Workbook()
-    wb.remove(wb.active)
-    info = wb.create_sheet("说明")
-    _append(info, ["统计日期", as_of.isoformat()])
-    _append(info, ["城市", city or "全省"])
-    _append(info, ["面积单位", "平方米（m²）；亩 = 10000/15 m²"])
-    _append(info, ["金额单位", "万元"])
-    for title, rows in sheets:
-        _sheet(wb, title, rows)
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
+    data: dict[str, Callable[[], list[dict[str, Any]]]] = {
+        "闲置土地": lambda: idle["items"],
+        "闲置阶段汇总": lambda: idle["stages"],
+        "闲置按城市": lambda: idle["by_city"],
+        "批而未供账龄": lambda: ages["rows"],
+        "批而未供按城市": lambda: ages["by_city"],
+        "供地率": lambda: unsupplied.supply_rates(session, as_of, city)["rows"],
+        "批次空间核算": lambda: unsupplied.batches(session, as_of, city)["rows"],
+        "转让路径": lambda: transfer.transfer_routes(session, city)["rows"],
+        "处置案件": lambda: cases.list_cases(session, city=city, limit=MAX_ROWS),
+        "处置步骤": lambda: cases.list_steps(session, city=city),
+        "逾期提醒": lambda: cases.overdue(session, as_of, city),
+        "年度处置目标": lambda: targets.progress(session, as_of, city=city)["targets"],
+        "开发区指标排名": lambda: zones.zone_kpis(session, as_of, city)["zones"],
+    }
+    counties = {
+        str(r[0]): str(r[1])
+        for r in session.execute(
+            text("SELECT code, name FROM landmatch.admin_division WHERE level = 'county'")
+        ).all()
+    }
+    wb = new_workbook()
+    write_notes(
+        wb,
+        [
+            ("数据来源", "landmatch 地块库与闲置土地、批而未供监管数据（导出时的现状）"),
+            ("统计范围", f"{vocab.CITIES.get(city, city)}（{city}）" if city else "全省"),
+            ("统计日期", as_of.isoformat()),
+            ("导出时间", dt.datetime.now(BEIJING).strftime("%Y-%m-%d %H:%M（北京时间）")),
+            ("面积单位", "亩（1 亩 = 10000/15 平方米），保留 2 位小数；面积为 CGCS2000 椭球面积"),
+            ("金额单位", "万元"),
+            ("比例", "百分数（供地率、投资比例、完成进度等）"),
+            ("工作表", "、".join(data)),
+        ],
+    )
+    for title, cols in _sheets(counties).items():
+        rows = data[title]()
+        write_sheet(wb, title, _table(cols, rows[:MAX_ROWS]))
+    return save(wb)

@@ -65,4 +65,12 @@ TRANSFER_ROUTES: dict[str, str] = {
     "unknown": "投资比例未知",
 }
 
+# How a yearly disposal target stands (landmatch.monitoring.targets).
+TARGET_STATES: dict[str, str] = {
+    "done": "已完成",
+    "on_track": "进度正常",
+    "behind": "进度滞后",
+    "missed": "逾期未完成",
+}
+
 AGE_BANDS: dict[str, str] = {"lt2": "2年以内", "2to5": "2–5年", "gt5": "5年以上"}

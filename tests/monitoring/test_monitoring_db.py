@@ -521,7 +521,7 @@ def test_workbook_has_every_table(session) -> None:  # type: ignore[no-untyped-d
     } <= set(wb.sheetnames)
     ws = wb["闲置土地"]
     header = next(ws.iter_rows(max_row=1, values_only=True))
-    assert "stage" in header and "fee_wan" in header
+    assert "闲置阶段" in header and "闲置费(万元)" in header and header[0] == "序号"
     n = sum(1 for _ in ws.iter_rows(min_row=2))
     assert n == len(scan.scan_rows(session, AS_OF, IdleRule()))
 
