@@ -205,6 +205,35 @@ def zones_list(city: Annotated[str | None, typer.Option()] = None) -> None:
     console.print(t)
 
 
+@zones_app.command("membership")
+def zones_membership() -> None:
+    """Recompute which zone every parcel is in (after changing LANDMATCH_ZONE_MIN_SHARE)."""
+    from sqlalchemy import text
+
+    from landmatch.db.membership import assign_zones
+    from landmatch.settings import get_settings
+
+    with _session() as s:
+        before = s.execute(
+            text(
+                "SELECT count(*) FILTER (WHERE zone_id IS NOT NULL), count(*) "
+                "FROM landmatch.parcel WHERE deleted_at IS NULL"
+            )
+        ).one()
+        changed = assign_zones(s.connection())
+        after = s.execute(
+            text(
+                "SELECT count(*) FILTER (WHERE zone_id IS NOT NULL) FROM landmatch.parcel "
+                "WHERE deleted_at IS NULL"
+            )
+        ).scalar_one()
+    share = round(get_settings().zone_min_share * 100)
+    console.print(
+        f"按面积占比 ≥ {share} % 重新认定开发区：{before[1]} 宗地块中 {after} 宗位于开发区内"
+        f"（此前 {before[0]} 宗；{changed} 宗的开发区或占比有变化）"
+    )
+
+
 @zones_app.command("boundary")
 def zones_boundary(
     code: str,

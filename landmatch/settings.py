@@ -16,6 +16,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from landmatch.errors import ConfigError
 
 DEFAULT_SECRET = "change-me-in-production"
+#: A parcel is in a development zone when at least this share of its area lies inside it.
+DEFAULT_ZONE_MIN_SHARE = 0.5
 
 
 class Settings(BaseSettings):
@@ -65,6 +67,10 @@ class Settings(BaseSettings):
     stale_after_days: int = Field(365, ge=1)
     # Idle-land fee rate (Order 53 Art. 14: 20 %), kept configurable (docs/domain.md §5).
     idle_fee_rate: float = Field(0.20, ge=0, le=1)
+    # Zone membership: a parcel is in a development zone when at least this share of its area
+    # (on the ellipsoid) lies inside it (landmatch.db.membership). After a change, run
+    # ``landmatch zones membership`` to recompute the stored memberships.
+    zone_min_share: float = Field(DEFAULT_ZONE_MIN_SHARE, gt=0, le=1)
     # Basemap: "none" (administrative boundaries as base, works offline), "osm" or "tianditu".
     basemap: Literal["none", "osm", "tianditu"] = "none"
     tianditu_key: str = ""

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from landmatch import vocab
 from landmatch.auth import Principal
 from landmatch.db.geometry import geojson_sql
+from landmatch.db.membership import zone_label
 from landmatch.db.parcels import PUBLIC_WHERE, get_parcel
 from landmatch.db.values import json_row
 from landmatch.errors import NotFound
@@ -38,8 +39,12 @@ POLICY_FIELDS = (
 )
 
 
-def zone_of(session: Session, zone_code: str | None, today: dt.date) -> dict[str, Any] | None:
-    """The zone with its completed, still valid regional assessments and its public contact."""
+def zone_of(
+    session: Session, zone_code: str | None, today: dt.date, share: float | None = None
+) -> dict[str, Any] | None:
+    """The zone the parcel is in (``parcel.zone_id``, :mod:`landmatch.db.membership`) with its
+    completed, still valid regional assessments and its public contact; ``share`` is the share
+    of the parcel's area inside it, shown where it is partial (``label``)."""
     if not zone_code:
         return None
     row = session.execute(
@@ -54,6 +59,8 @@ def zone_of(session: Session, zone_code: str | None, today: dt.date) -> dict[str
     zone = json_row(row)
     zid = zone.pop("id")
     zone["level_label"] = vocab.label(vocab.ZONE_LEVELS, zone["level"])
+    zone["share"] = None if share is None else float(share)
+    zone["label"] = zone_label(zone["name"], share)
     zone["industries"] = [
         {"code": c, "name": vocab.INDUSTRIES.get(c, (c, 0))[0]}
         for c in zone.pop("leading_industries") or []
@@ -206,7 +213,7 @@ def parcel_card(
     feature = get_parcel(session, code, principal)
     p = feature["properties"]
     utilities = _utilities(p, today - dt.timedelta(days=stale_after_days))
-    zone = zone_of(session, p.get("zone_code"), today)
+    zone = zone_of(session, p.get("zone_code"), today, p.get("zone_share"))
     card: dict[str, Any] = {
         "parcel": p,
         "geometry": feature["geometry"],

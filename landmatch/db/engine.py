@@ -14,6 +14,7 @@ from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, exc, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from landmatch.db.membership import MIN_SHARE_GUC
 from landmatch.db.watchdog import WATCHDOG
 
 if TYPE_CHECKING:
@@ -56,14 +57,27 @@ def health_limits(settings: Settings) -> Limits:
 
 
 @lru_cache(maxsize=16)
-def get_engine(url: str, limits: Limits | None = None, pool_size: int = 10) -> Engine:
+def get_engine(
+    url: str,
+    limits: Limits | None = None,
+    pool_size: int = 10,
+    zone_min_share: float | None = None,
+) -> Engine:
     """The engine for ``url``. With ``limits``, every connection, pool wait and statement is
-    bounded (:class:`Limits`); without, none is (migrations, test fixtures)."""
+    bounded (:class:`Limits`); without, none is (migrations, test fixtures). With
+    ``zone_min_share``, every connection carries that zone-membership threshold
+    (:mod:`landmatch.db.membership`); without, the default applies."""
+    options = [f"-c {MIN_SHARE_GUC}={float(zone_min_share)!r}"] if zone_min_share else []
     if limits is None:
-        return create_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=10)
+        extra: dict[str, Any] = {"options": " ".join(options)} if options else {}
+        return create_engine(
+            url, pool_pre_ping=True, pool_size=pool_size, max_overflow=10, connect_args=extra
+        )
     connect_args: dict[str, Any] = {"connect_timeout": max(2, round(limits.connect_s))}
     if limits.statement_s:
-        connect_args["options"] = f"-c statement_timeout={round(limits.statement_s * 1000)}"
+        options.append(f"-c statement_timeout={round(limits.statement_s * 1000)}")
+    if options:
+        connect_args["options"] = " ".join(options)
     engine = create_engine(
         url,
         pool_size=pool_size,
@@ -113,11 +127,18 @@ def _watch(engine: Engine, limits: Limits) -> None:
 
 
 def request_engine(settings: Settings) -> Engine:
-    return get_engine(settings.database_url, request_limits(settings))
+    return get_engine(
+        settings.database_url, request_limits(settings), zone_min_share=settings.zone_min_share
+    )
 
 
 def job_engine(settings: Settings) -> Engine:
-    return get_engine(settings.database_url, job_limits(settings), pool_size=4)
+    return get_engine(
+        settings.database_url,
+        job_limits(settings),
+        pool_size=4,
+        zone_min_share=settings.zone_min_share,
+    )
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

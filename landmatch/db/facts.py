@@ -1,7 +1,8 @@
 """Prepared per-parcel facts (``parcel_fact``) so a match reads numbers, not geometry.
 
 Facts per parcel: distance in km on the ellipsoid to the nearest facility of each kind, the
-containing zone (largest overlap), and constraint hits. A hit is an interior overlap of at
+zone the parcel is in (``landmatch.db.membership``: stored on the parcel first, copied here),
+and constraint hits. A hit is an interior overlap of at
 least ``MIN_OVERLAP_M2`` (a parcel that only touches an area is not in it). ``excluded`` has
 three states (``landmatch.db.constraints`` defines them): true = inside an excluding area,
 false = outside every excluding area *and* every excluding kind's data is declared complete
@@ -37,6 +38,7 @@ from sqlalchemy import Connection, text
 from landmatch import vocab
 from landmatch.db.bulk import psycopg_connection
 from landmatch.db.constraints import checked_cities_sql, overlaps_sql
+from landmatch.db.membership import assign_zones_where, ids_where
 
 # Sphere bound: relative error allowed against the true ellipsoidal distance, plus metres.
 EPS = 0.02
@@ -159,12 +161,6 @@ WITH dist AS (
   JOIN (SELECT id, kind, geom::geography AS gg FROM landmatch.facility OFFSET 0) f
     ON f.id = c.facility_id
   GROUP BY c.parcel_id
-), zone AS (
-  SELECT DISTINCT ON (p.id) p.id, z.id AS zone_id
-  FROM landmatch.parcel p JOIN landmatch.dev_zone z ON ST_Intersects(z.geom, p.geom)
-  WHERE {{where}}
-  ORDER BY p.id, CASE WHEN ST_CoveredBy(p.geom, z.geom) THEN ST_Area(p.geom)
-                 ELSE ST_Area(ST_Intersection(z.geom, p.geom)) END DESC, z.id
 ), hits AS (
   SELECT p.id,
          bool_or(c.severity = 'excludes') AS excluded,
@@ -176,14 +172,13 @@ WITH dist AS (
   GROUP BY p.id
 ), checked AS MATERIALIZED {checked_cities_sql()}
 INSERT INTO landmatch.parcel_fact (parcel_id, {", ".join(cols)})
-SELECT p.id, zone.zone_id,
+SELECT p.id, p.zone_id,
   {", ".join(f"dist.{c}" for c in dist_cols)},
   CASE WHEN hits.excluded THEN true WHEN checked.city_code IS NOT NULL THEN false END,
   COALESCE(hits.hits, '[]'::jsonb),
   COALESCE(hits.penalised, false), clock_timestamp(), {copied}
 FROM landmatch.parcel p
 LEFT JOIN dist ON dist.id = p.id
-LEFT JOIN zone ON zone.id = p.id
 LEFT JOIN hits ON hits.id = p.id
 LEFT JOIN checked ON checked.city_code = p.city_code
 WHERE {{where}}
@@ -284,16 +279,14 @@ def refresh_facts(conn: Connection, parcel_ids: Sequence[int] | None = None) -> 
     code. After a full refresh of a large table run ``VACUUM landmatch.parcel_fact`` (outside
     a transaction) so the match index is used index-only; ``landmatch seed`` does.
     """
-    if parcel_ids is None:
-        where = "true"
-    else:
-        ids = sorted({int(i) for i in parcel_ids})  # integers only: safe to inline
-        if not ids:
-            return 0
-        where = f"p.id = ANY('{{{','.join(map(str, ids))}}}'::bigint[])"
+    where = ids_where(parcel_ids)
+    if where is None:
+        return 0
     n, pairs, params = _load_candidates(conn, where)
     if not n:
         return 0
+    # The zone first: it is stored on the parcel (the one definition), the fact copies it.
+    assign_zones_where(conn, where)
     # JIT compilation costs more than it saves on these geometry functions.
     conn.execute(text("SET LOCAL jit = off"))
     sql = _sql().replace("{where}", where).replace("{pairs}", pairs)

@@ -37,6 +37,9 @@ WRITABLE: tuple[str, ...] = tuple(
         "geom",
         "geom_3857",
         "area_m2",
+        # Derived from the geometry (landmatch.db.membership), never written by a writer.
+        "zone_id",
+        "zone_share",
         "version",
         "created_at",
         "updated_at",
@@ -221,18 +224,17 @@ class ParcelWriter:
         left out and reported in :attr:`problems`."""
         if not len(values):
             return
-        zone_ids, problems = self._references(values, rows)
+        problems = self._references(values, rows)
         if problems:
             self.problems += problems
             bad = {str(p["row"]) for p in problems}
             keep = np.array([str(r) not in bad for r in rows], dtype=bool)
             values, geoms, rows = values[keep], np.asarray(geoms, dtype=object)[keep], rows[keep]
-            zone_ids = None if zone_ids is None else zone_ids[keep]
         if not len(values):
             return
+        # A zone code in the file is checked against the layer, never stored: the zone a parcel
+        # is in follows from its geometry when it is settled (landmatch.db.membership).
         columns: dict[str, Any] = {c: values[c].to_numpy() for c in values.columns if c in WRITABLE}
-        if zone_ids is not None:
-            columns["zone_id"] = zone_ids
         codes = values["code"].to_numpy(dtype=object)
         geom_arr = np.asarray(geoms, dtype=object)
         labels = [str(r) for r in rows]
@@ -334,17 +336,13 @@ class ParcelWriter:
         self._copy.send(out, self.progress)
         self._created.extend(codes.tolist())
 
-    def _references(
-        self, values: pd.DataFrame, rows: np.ndarray
-    ) -> tuple[np.ndarray | None, list[dict[str, Any]]]:
-        """Zone codes resolved to ids against the stored layer (county codes are checked by
+    def _references(self, values: pd.DataFrame, rows: np.ndarray) -> list[dict[str, Any]]:
+        """Unknown zone codes (checked against the stored layer; county codes are checked by
         landmatch.inventory.validate, with the parcel's location)."""
         problems: list[dict[str, Any]] = []
         codes = values["code"].to_numpy()
-        zone_ids: np.ndarray | None = None
         if "zone_code" in values.columns:
             given = object_array(None if pd.isna(z) else z for z in values["zone_code"])
-            zone_ids = object_array(None if z is None else self.zones.get(z) for z in given)
             for i in np.flatnonzero([z is not None and z not in self.zones for z in given]):
                 problems.append(
                     {
@@ -354,7 +352,7 @@ class ParcelWriter:
                         "reason": f"未知开发区编码“{given[i]}”",
                     }
                 )
-        return zone_ids, problems
+        return problems
 
 
 def write_parcels(

@@ -137,6 +137,7 @@ def _select(principal: Principal) -> str:
     parts += [
         "z.code AS zone_code",
         "z.name AS zone_name",
+        "p.zone_share",
         "a.name AS city_name",
         f"{geojson_sql('p.geom', 7)} AS geometry",
     ]

@@ -174,7 +174,10 @@ class Parcel(Base):
     name: Mapped[str] = mapped_column(Text)
     city_code: Mapped[str] = mapped_column(String(6, collation="C"))
     county_code: Mapped[str | None] = mapped_column(String(6))
+    # The zone the parcel is in and the share of its area inside it (landmatch.db.membership;
+    # derived, migration 0022_zone_membership).
     zone_id: Mapped[int | None] = mapped_column(ForeignKey("dev_zone.id", ondelete="SET NULL"))
+    zone_share: Mapped[float | None] = mapped_column(Numeric(5, 4))
     address: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(12, collation="C"))
     visibility: Mapped[str] = mapped_column(String(10), server_default=text("'internal'"))
@@ -271,6 +274,10 @@ class Parcel(Base):
         CheckConstraint(_subset("checklist", vocab.READY_CHECKLIST), name="checklist"),
         CheckConstraint(vocab.CODE_CHECK_SQL, name="code"),
         CheckConstraint("area_m2 > 0", name="area"),
+        CheckConstraint(
+            "zone_share IS NULL OR (zone_share > 0 AND zone_share <= 1 AND zone_id IS NOT NULL)",
+            name="zone_share",
+        ),
         CheckConstraint("far_min IS NULL OR far_max IS NULL OR far_min <= far_max", name="far"),
         CheckConstraint(
             "contract_date IS NULL OR agreed_start_date IS NULL "

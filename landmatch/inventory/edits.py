@@ -52,7 +52,8 @@ def _require_scope(
     zone_id: int | None = None,
 ) -> None:
     """Bureaus edit within their city; a zone committee only its own zone's parcels (checked
-    for the parcel as it is and as it will be, so it cannot move one out of its zone)."""
+    for the parcel as it is and, by :func:`_require_scope_after`, as it is written, so it
+    cannot move one out of its zone)."""
     if principal.role != "zone":
         require_editor(principal, city)
         return
@@ -61,6 +62,18 @@ def _require_scope(
             text("SELECT id FROM landmatch.dev_zone WHERE code = :c"), {"c": zone_code}
         ).scalar()
     principal.require_parcel(city or "", zone_id)
+
+
+def _require_scope_after(session: Session, principal: Principal, code: str) -> None:
+    """After the write (before its commit): a zone committee's parcel is still in its zone.
+    The zone follows from the boundary (landmatch.db.membership), so this is where a boundary
+    moved out of the zone, or a new parcel drawn outside it, is refused."""
+    if principal.role != "zone":
+        return
+    city, zone_id = session.execute(
+        text("SELECT city_code, zone_id FROM landmatch.parcel WHERE code = :c"), {"c": code}
+    ).one()
+    principal.require_parcel(city, zone_id)
 
 
 def _current(
@@ -209,14 +222,17 @@ def create_parcel(
     props, env = _split(body)
     if not props.get("code"):
         raise UnprocessableInput("缺少地块编号", detail=[{"field": "code", "reason": "必填"}])
-    if props.get("city_code"):
-        _require_scope(session, principal, str(props["city_code"]), props.get("zone_code"))
+    zone = principal.role == "zone"  # its zone is known once written (_require_scope_after)
+    if props.get("city_code") and not zone:
+        _require_scope(session, principal, str(props["city_code"]))
     if existing_codes(session.connection(), [str(props["code"])]):
         raise Conflict(f"地块编号 {props['code']} 已存在（含已删除地块）；请改用 PATCH 或恢复")
     geom, crs = _geometry(env)
     checked, warnings = _check_one(session, props, geom, crs, exists=False, repair=repair)
-    _require_scope(session, principal, checked.values["city_code"].iloc[0], props.get("zone_code"))
+    if not zone:
+        _require_scope(session, principal, checked.values["city_code"].iloc[0])
     _write(session, checked, principal, env.get("reason") or "新建地块")
+    _require_scope_after(session, principal, str(props["code"]))
     session.commit()
     return _answer(session, str(props["code"]), principal, warnings)
 
@@ -244,9 +260,10 @@ def update_parcel(
     if geom is None:
         geom, crs = shapely.from_wkb(bytes(cur["wkb"])), STORAGE_EPSG
     checked, warnings = _check_one(session, merged, geom, crs, exists=True, repair=repair)
-    _require_scope(session, principal, checked.values["city_code"].iloc[0], merged.get("zone_code"))
+    _require_scope(session, principal, checked.values["city_code"].iloc[0], zone_id=cur["zone_id"])
     _only_given(checked, props, geometry=env.get("geometry") is not None)
     _write(session, checked, principal, env.get("reason") or "修改地块")
+    _require_scope_after(session, principal, code)
     session.commit()
     return _answer(session, code, principal, warnings)
 
@@ -416,6 +433,7 @@ def restore_parcel(
         _require_scope(session, principal, vid[1], zone_id=vid[2])
         with audited(session, principal.actor, reason or f"恢复到版本 {version}"):
             restore_versions(session.connection(), [vid[0]], undelete=True)
+        _require_scope_after(session, principal, code)
     session.commit()
     return _answer(session, code, principal, [])
 

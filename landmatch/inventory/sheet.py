@@ -297,7 +297,7 @@ def parcel_sheet(
         "visibility_label": vocab.label(vocab.VISIBILITY, p.get("visibility")),
         "area_mu": area / M2_PER_MU,
         "area_ha": area / M2_PER_HA,
-        "zone": zone_of(session, p.get("zone_code"), dt.date.today()),
+        "zone": zone_of(session, p.get("zone_code"), dt.date.today(), p.get("zone_share")),
         "constraints": hits,
         "excluded": None if facts is None else facts["excluded"],
         "distances": [

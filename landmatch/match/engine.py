@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from landmatch import vocab
 from landmatch.auth import Principal
 from landmatch.db.geometry import geojson_sql
+from landmatch.db.membership import zone_label
 from landmatch.db.parcels import INTERNAL_COLUMNS, PUBLIC_COLUMNS
 from landmatch.db.values import json_value
 from landmatch.errors import InvalidInput, NotFound, UnprocessableInput
@@ -142,7 +143,7 @@ def _detail_sql(public: bool) -> str:
     return (
         f"SELECT p.id AS _id, {', '.join(parts)}, {dists}, f.excluded AS _excluded, "
         "f.constraint_hits AS _hits, (f.parcel_id IS NOT NULL) AS _has_facts, "
-        "COALESCE(p.zone_id, f.zone_id) AS _zone_id, a.name AS city_name, "
+        "p.zone_id AS _zone_id, p.zone_share::float8 AS _zone_share, a.name AS city_name, "
         f"{geojson_sql('p.geom', 7)} AS _geometry "
         "FROM landmatch.parcel p LEFT JOIN landmatch.parcel_fact f ON f.parcel_id = p.id "
         "LEFT JOIN landmatch.admin_division a ON a.code = p.city_code WHERE p.id = ANY(:ids)"
@@ -314,6 +315,8 @@ class Explainer:
                 "status_label": vocab.label(vocab.PARCEL_STATUS, d["status"]),
                 "zone_code": zone.code if zone else None,
                 "zone_name": zone.name if zone else None,
+                "zone_share": d["_zone_share"] if zone else None,
+                "zone_label": zone_label(zone.name, d["_zone_share"]) if zone else None,
                 "area_mu": round(area_mu, 2),
                 "area_ha": round(d["area_m2"] / 10000, 4),
                 "distances_km": {k: _round(d.get(f"dist_{k}_km"), 2) for k in vocab.FACILITY_KINDS},

@@ -210,6 +210,8 @@ def place_parcels(
             "county_name": [counties[i].name for i in cidx],
             "city_code": [counties[i].city_code for i in cidx],
             "zone_id": pd.array([zones[i].id if i >= 0 else None for i in zidx], dtype="Int64"),
+            # Placed within the zone: all of the area inside (landmatch.db.membership).
+            "zone_share": [1.0 if i >= 0 else None for i in zidx],
             "zone_pos": zidx,
         }
     )

@@ -34,6 +34,7 @@ PARCEL_COLUMNS = [
     "city_code",
     "county_code",
     "zone_id",
+    "zone_share",
     "address",
     "status",
     "visibility",

@@ -18,6 +18,7 @@ from landmatch.db.engine import audited
 from landmatch.db.geometry import geojson_sql
 from landmatch.db.locking import check_version, lock_row, require_if_match
 from landmatch.db.lookups import unknown_industries
+from landmatch.db.membership import release_zone
 from landmatch.errors import Conflict, Forbidden, NotFound, UnprocessableInput
 from landmatch.reflayers import facts
 from landmatch.reflayers.files import polygon_for_storage, read_features
@@ -313,6 +314,7 @@ def delete_zone(session: Session, principal: Principal, code: str, *, if_match: 
         ).scalar_one()
     )
     with audited(session, principal.actor, "删除开发区"):
+        release_zone(session.connection(), zone["id"])
         session.execute(text("DELETE FROM landmatch.dev_zone WHERE id = :i"), {"i": zone["id"]})
         _refresh_zone_facts(session, old_wkb, None)
 

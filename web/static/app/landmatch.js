@@ -182,7 +182,7 @@
     });
     h.push("</tbody></table>");
     if (c.zone) {
-      h.push('<h3 class="h6">所在开发区</h3><div class="small">' + esc(c.zone.name) + "（" + esc(c.zone.level_label) + "·" + esc(c.zone.kind) + "）</div>");
+      h.push('<h3 class="h6">所在开发区</h3><div class="small">' + esc(c.zone.label || c.zone.name) + ' <span class="text-muted">' + esc(c.zone.level_label) + "·" + esc(c.zone.kind) + "</span></div>");
       if (c.zone.industries.length) h.push('<div class="small text-muted">主导产业：' + esc(c.zone.industries.map(function (i) { return i.name; }).join("、")) + "</div>");
       h.push('<div class="small">已完成区域评估：' + (c.zone.assessments.length ? esc(c.zone.assessments.map(function (a) { return a.label + "（" + a.approved_on + "）"; }).join("、")) : "无") + "</div>");
     }
