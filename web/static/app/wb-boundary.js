@@ -1,7 +1,8 @@
 /* The boundary editor: the parcel's polygon in GeoMan's feature group (vertices dragged, added,
    removed; snapping to the neighbours drawn by wb-map.js), the coordinates textarea kept in step
    with the map (and the map with it: "按坐标更新地图"), a live area estimate, and the server's
-   preview (ellipsoidal area, problems, overlaps drawn in red). The form posts the textarea. */
+   preview (ellipsoidal area, problems, overlaps drawn in red). The form posts the textarea.
+   Shared by the parcel and zone boundary pages (config.subject names what is edited). */
 (function () {
   "use strict";
   var el = document.getElementById("lm-map-config");
@@ -132,13 +133,14 @@
           d.area_m2.toLocaleString("zh-CN", { maximumFractionDigits: 1 }) + " 平方米）";
       }
       (d.overlaps || []).forEach(function (o) {
-        ul.appendChild(item("与地块 " + o.code + "（" + (o.name || "") + "）重叠 " + o.overlap_m2.toLocaleString("zh-CN") + " 平方米", "list-group-item-warning"));
+        ul.appendChild(item("与" + (cfg.subject || "地块") + " " + o.code + "（" + (o.name || "") + "）重叠 " + o.overlap_m2.toLocaleString("zh-CN") + " 平方米", "list-group-item-warning"));
       });
       if (d.overlaps && d.overlaps.length) {
         overlaps = L.geoJSON(d.overlaps.map(function (o) { return { type: "Feature", geometry: o.geometry, properties: {} }; }),
           { pmIgnore: true, snapIgnore: true, interactive: false, style: { color: "#d50000", weight: 2, fillOpacity: 0.5 } }).addTo(map);
       }
-      if (!ul.children.length) { ul.appendChild(item("校验通过，与相邻地块无重叠", "list-group-item-success")); }
+      if (!ul.children.length) { ul.appendChild(item("校验通过，与相邻" + (cfg.subject || "地块") + "无重叠", "list-group-item-success")); }
+      (d.warnings || []).forEach(function (w) { ul.appendChild(item("提示：" + w, "list-group-item-info")); });
       result.appendChild(ul);
     }).catch(function () { result.textContent = "预览失败，请稍后再试"; });
   });

@@ -20,10 +20,23 @@ from landmatch.api.routes.workbench import (
     qa,
     signin,
     users,
+    zones,
 )
 
 # boundary (/workbench/parcels/new) and parcel_edit before /workbench/parcels/{code}.
-AREAS = (signin, home, account, users, audit, boundary, parcel_edit, parcels, qa, cases)
+AREAS = (
+    signin,
+    home,
+    account,
+    users,
+    audit,
+    boundary,
+    parcel_edit,
+    parcels,
+    qa,
+    cases,
+    zones,
+)
 
 
 def install(app: FastAPI) -> None:

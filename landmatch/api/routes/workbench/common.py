@@ -62,6 +62,7 @@ NAV: list[NavItem] = [
     NavItem("监测看板", "/dashboard"),
     NavItem("数据质量", "/workbench/qa", ("admin", "bureau", "zone")),
     NavItem("处置案件", "/workbench/cases", ("admin", "bureau")),
+    NavItem("开发区", "/workbench/zones", ("admin", "bureau", "zone")),
     NavItem("账号管理", "/workbench/users", ("admin",)),
     NavItem("审计日志", "/workbench/audit", ("admin",)),
 ]

@@ -1,0 +1,544 @@
+"""``/workbench/zones``: the zone page — a zone committee keeps its own zone (boundary,
+leading industries, regional assessments, the 招商 desk contact) and sees its parcels; a bureau
+the zones of its city; an admin every zone.
+
+Every write goes through ``landmatch.zones`` as the API's do: the zone's row is locked and the
+version the form was opened at is checked (``If-Match`` = the hidden ``version``), so a save
+made in between is refused with the conflict shown; the history is the zone's
+``layer_version`` rows (zone and assessments), listed on the page.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Annotated, Any
+
+import shapely
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+
+from landmatch import vocab
+from landmatch.api.deps import SessionDep, SettingsDep
+from landmatch.api.routes.workbench.common import (
+    FORM_ERROR,
+    Staff,
+    form_errors,
+    redirect,
+    render,
+    staff_with,
+)
+from landmatch.db.locking import etag
+from landmatch.db.parcels import ParcelFilter
+from landmatch.errors import GeometryError, LandMatchError, PreconditionFailed, UnprocessableInput
+from landmatch.geo.coords import polygon_from_text, text_from_geometry
+from landmatch.inventory import listing
+from landmatch.inventory.uploads import LAYER_FILES, receive
+from landmatch.maps.workbench import boundary_editor, bounds_of, parcel_map
+from landmatch.zones import assessments, preview, records
+
+router = APIRouter(include_in_schema=False)
+URL = "/workbench/zones"
+ZoneStaffDep = Annotated[Staff, Depends(staff_with("admin", "bureau", "zone"))]
+Version = Annotated[int, Form(ge=0)]
+Short = Annotated[str, Form(max_length=200)]
+Coords = Annotated[str, Form(max_length=2_000_000)]
+PARCELS_SHOWN = 20
+HISTORY_SHOWN = 30
+# Forms of the zone page, named in ``form=`` so an error or a conflict reopens the right one.
+FORMS = ("basic", "contact", "assessment")
+
+
+def industry_options(selected: list[str]) -> list[tuple[str, str]]:
+    """GB/T 4754 choices as (code, "code name"): the divisions the engine knows, plus any code
+    the zone already holds (a group or class shown under its division's name)."""
+    known = {c: f"{c} {name}" for c, (name, _) in vocab.INDUSTRIES.items()}
+    for c in selected:
+        if c not in known:
+            division = vocab.INDUSTRIES.get(c[:2])
+            known[c] = f"{c} {division[0]}（细分）" if division else c
+    return sorted(known.items())
+
+
+def _zone_in_scope(session: Any, staff: Staff, code: str) -> dict[str, Any]:
+    zone = records.get_zone_row(session, code)
+    staff.principal.require_zone(zone["id"], zone["city_code"])
+    return zone
+
+
+def _assessment_state(a: dict[str, Any], today: dt.date) -> tuple[str, str]:
+    if a["approved_on"] > today:
+        return "future", "未生效"
+    if a["valid"]:
+        return "valid", "有效"
+    return "expired", "已过期"
+
+
+def _page(
+    request: Request,
+    session: Any,
+    settings: Any,
+    staff: Staff,
+    code: str,
+    *,
+    form: str = "",
+    values: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+    notice: str | None = None,
+    renew: int | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    _zone_in_scope(session, staff, code)
+    today = dt.date.today()
+    z = records.show_zone(session, staff.principal, code, today)
+    for a in z["assessments"]:
+        a["state"], a["state_label"] = _assessment_state(a, today)
+        a["days_left"] = (a["valid_until"] - today).days if a["valid_until"] else None
+    renewing = next((a for a in z["assessments"] if a["id"] == renew), None)
+    if form != "assessment" and renewing is not None:
+        values = {
+            "kind": renewing["kind"],
+            "name": renewing["name"],
+            "approved_on": today.isoformat(),
+        }
+    parcels = listing.parcel_page(
+        session, ParcelFilter(zone=code, limit=PARCELS_SHOWN), staff.principal
+    )
+    history = records.zone_history(session, staff.principal, code)[-HISTORY_SHOWN:][::-1]
+    parts = parcel_map(settings, bounds_of(z["geometry"]))
+    config = {
+        "map": parts.name,
+        "parcel": {"type": "Feature", "geometry": z["geometry"], "properties": {}},
+    }
+    return render(
+        request,
+        "workbench/zones/zone.html",
+        status=status,
+        z=z,
+        form=form,
+        values=values or {},
+        errors=errors or {},
+        notice=notice,
+        renewing=renewing,
+        zone_role=staff.principal.role == "zone",
+        levels=list(vocab.ZONE_LEVELS.items()),
+        kinds=[(k, k) for k in vocab.ZONE_KINDS],
+        industries=industry_options(z["leading_industries"]),
+        industry_names=dict(industry_options(z["leading_industries"])),
+        assessment_kinds=list(assessments.KINDS.items()),
+        parcels=parcels,
+        history=history,
+        map=parts,
+        map_config=config,
+        today=today,
+    )
+
+
+@router.get(URL, response_class=HTMLResponse)
+def zone_list(request: Request, session: SessionDep, staff: ZoneStaffDep) -> Response:
+    if staff.principal.role == "zone":
+        if not staff.account.zone_code:
+            return render(request, "workbench/zones/list.html", zones=[], city=None)
+        return redirect(request, f"{URL}/{staff.account.zone_code}")
+    city = listing.own_city(staff.principal)
+    zones = records.list_zones(session, staff.principal, city=city)
+    for z in zones:
+        z["city_label"] = vocab.label(vocab.CITIES, z["city_code"])
+        z["industry_labels"] = [
+            label
+            for _, label in industry_options(z["leading_industries"])
+            if _ in z["leading_industries"]
+        ]
+    return render(
+        request,
+        "workbench/zones/list.html",
+        zones=zones,
+        city=vocab.label(vocab.CITIES, city) if city else None,
+    )
+
+
+@router.get(URL + "/{code}", response_class=HTMLResponse)
+def zone_page(
+    request: Request,
+    code: str,
+    session: SessionDep,
+    settings: SettingsDep,
+    staff: ZoneStaffDep,
+    renew: int | None = None,
+) -> HTMLResponse:
+    return _page(request, session, settings, staff, code, renew=renew)
+
+
+def _conflict_notice(session: Any, staff: Staff, code: str, exc: LandMatchError) -> str:
+    last = records.zone_history(session, staff.principal, code)[-1:]
+    who = (
+        f"（最近一次保存：{last[0]['actor'] or '他人'}，{last[0]['at']:%Y-%m-%d %H:%M}）"
+        if last
+        else ""
+    )
+    return f"未保存：{exc.message}{who}。下方表单保留了您填写的内容，核对后可再次保存。"
+
+
+def _save(
+    request: Request,
+    session: Any,
+    settings: Any,
+    staff: Staff,
+    code: str,
+    form: str,
+    values: dict[str, Any],
+    write: Any,
+    done: str,
+) -> Response:
+    """Run ``write`` (a service call); on a refused value, re-open ``form`` with the errors
+    beside the fields; on a version conflict, with the notice and the current version."""
+    try:
+        write()
+    except PreconditionFailed as exc:
+        session.rollback()
+        return _page(
+            request,
+            session,
+            settings,
+            staff,
+            code,
+            form=form,
+            values=values,
+            notice=_conflict_notice(session, staff, code, exc),
+            status=FORM_ERROR,
+        )
+    except LandMatchError as exc:
+        if exc.status >= 500 or exc.status in (403, 404):
+            raise
+        session.rollback()
+        return _page(
+            request,
+            session,
+            settings,
+            staff,
+            code,
+            form=form,
+            values=values,
+            errors=form_errors(exc),
+            status=FORM_ERROR,
+        )
+    session.commit()
+    return redirect(request, f"{URL}/{code}#{form}", flash=("success", done))
+
+
+@router.post(URL + "/{code}")
+async def save_basic(
+    request: Request, code: str, session: SessionDep, settings: SettingsDep, staff: ZoneStaffDep
+) -> Response:
+    """Name, level, kind, leading industries and source: the fields the form carries (a zone
+    committee's form has no level or kind: the service refuses them from it)."""
+    form = await request.form()
+    version = int(str(form.get("version") or 0))
+    changes: dict[str, Any] = {
+        k: str(form.get(k) or "").strip() for k in ("name", "level", "kind", "source") if k in form
+    }
+    if "source" in changes:
+        changes["source"] = changes["source"] or None
+    changes["leading_industries"] = [str(v) for v in form.getlist("leading_industries") if v]
+    reason = str(form.get("reason") or "").strip()[:500] or "在工作台修改开发区信息"
+    values = changes | {"reason": reason}
+    return _save(
+        request,
+        session,
+        settings,
+        staff,
+        code,
+        "basic",
+        values,
+        lambda: records.update_zone(
+            session, staff.principal, code, changes, reason=reason, if_match=etag(code, version)
+        ),
+        "开发区信息已保存",
+    )
+
+
+@router.post(URL + "/{code}/contact")
+def save_contact(
+    request: Request,
+    code: str,
+    session: SessionDep,
+    settings: SettingsDep,
+    staff: ZoneStaffDep,
+    version: Version = 0,
+    contact_name: Annotated[str, Form(max_length=100)] = "",
+    contact_phone: Annotated[str, Form(max_length=50)] = "",
+    reason: Annotated[str, Form(max_length=500)] = "",
+) -> Response:
+    changes = {
+        "contact_name": contact_name.strip() or None,
+        "contact_phone": contact_phone.strip() or None,
+    }
+    why = reason.strip() or "在工作台修改招商服务联系方式"
+    return _save(
+        request,
+        session,
+        settings,
+        staff,
+        code,
+        "contact",
+        changes | {"reason": reason},
+        lambda: records.update_zone(
+            session, staff.principal, code, changes, reason=why, if_match=etag(code, version)
+        ),
+        "招商服务联系方式已保存",
+    )
+
+
+def _date(value: str, field: str, required: bool) -> dt.date | None:
+    value = value.strip()
+    if not value:
+        if required:
+            raise UnprocessableInput(
+                f"{field}：缺少必填项", detail=[{"field": field, "reason": "请填写日期"}]
+            )
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise UnprocessableInput(
+            f"{field}：日期格式应为 YYYY-MM-DD",
+            detail=[{"field": field, "reason": "日期格式应为 YYYY-MM-DD"}],
+        ) from None
+
+
+@router.post(URL + "/{code}/assessments")
+def add_assessment(
+    request: Request,
+    code: str,
+    session: SessionDep,
+    settings: SettingsDep,
+    staff: ZoneStaffDep,
+    version: Version = 0,
+    kind: Annotated[str, Form(max_length=20)] = "",
+    name: Short = "",
+    approved_on: Annotated[str, Form(max_length=20)] = "",
+    valid_until: Annotated[str, Form(max_length=20)] = "",
+    doc_no: Short = "",
+    renews: Annotated[int | None, Form()] = None,
+) -> Response:
+    """Record an assessment; a renewal is a new approval of the same kind (the expired one
+    stays listed as expired, and in the history)."""
+    values = {
+        "kind": kind,
+        "name": name,
+        "approved_on": approved_on,
+        "valid_until": valid_until,
+        "doc_no": doc_no,
+        "renews": renews,
+    }
+
+    def write() -> None:
+        approved = _date(approved_on, "approved_on", True)
+        until = _date(valid_until, "valid_until", False)
+        zone = records.lock_zone(session, code, etag(code, version))
+        assert approved is not None
+        assessments.add_assessment(
+            session,
+            staff.principal,
+            zone,
+            kind=kind,
+            approved_on=approved,
+            valid_until=until,
+            doc_no=doc_no.strip() or None,
+            name=name.strip() or None,
+        )
+
+    return _save(
+        request,
+        session,
+        settings,
+        staff,
+        code,
+        "assessment",
+        values,
+        write,
+        "区域评估已续期" if renews else "区域评估已登记",
+    )
+
+
+@router.post(URL + "/{code}/assessments/{assessment_id}/delete")
+def delete_assessment(
+    request: Request,
+    code: str,
+    assessment_id: int,
+    session: SessionDep,
+    settings: SettingsDep,
+    staff: ZoneStaffDep,
+    version: Version = 0,
+) -> Response:
+    def write() -> None:
+        zone = records.lock_zone(session, code, etag(code, version), "删除")
+        assessments.delete_assessment(session, staff.principal, zone, assessment_id)
+
+    return _save(request, session, settings, staff, code, "assessment", {}, write, "区域评估已删除")
+
+
+# ---- the boundary (the parcels' editor: workbench/_boundary.html, wb-boundary.js) ----------
+
+
+def _boundary_page(
+    request: Request,
+    session: Any,
+    settings: Any,
+    staff: Staff,
+    code: str,
+    *,
+    geometry: dict[str, Any] | None = None,
+    version: int | None = None,
+    errors: dict[str, str] | None = None,
+    notice: str | None = None,
+    reason: str = "",
+    status: int = 200,
+) -> HTMLResponse:
+    _zone_in_scope(session, staff, code)
+    z = records.show_zone(session, staff.principal, code)
+    geometry = geometry or z["geometry"]
+    parts = boundary_editor(settings, bounds_of(geometry), draw=False)
+    config = {
+        "map": parts.name,
+        "drawn": parts.drawn,
+        "editable": True,
+        "subject": "开发区",
+        "parcel": {"type": "Feature", "geometry": geometry, "properties": {}},
+        "neighbours": preview.neighbours(session, code),
+    }
+    return render(
+        request,
+        "workbench/zones/boundary.html",
+        status=status,
+        z=z,
+        version=version or z["version"],
+        map=parts,
+        map_config=config,
+        coords=text_from_geometry(shapely.geometry.shape(geometry)),
+        errors=errors or {},
+        notice=notice,
+        reason=reason,
+        max_mb=settings.max_upload_mb,
+    )
+
+
+@router.get(URL + "/{code}/boundary", response_class=HTMLResponse)
+def boundary(
+    request: Request, code: str, session: SessionDep, settings: SettingsDep, staff: ZoneStaffDep
+) -> HTMLResponse:
+    return _boundary_page(request, session, settings, staff, code)
+
+
+@router.post(URL + "/{code}/boundary/preview")
+def boundary_preview(
+    code: str, session: SessionDep, staff: ZoneStaffDep, coords: Coords = ""
+) -> JSONResponse:
+    """The server's figures for a boundary before it is saved (JSON for the page's script)."""
+    try:
+        geom = polygon_from_text(coords)
+    except GeometryError as exc:
+        return JSONResponse({"problems": [{"field": "geometry", "reason": exc.message}]})
+    return JSONResponse(preview.preview_boundary(session, staff.principal, code, geom))
+
+
+@router.post(URL + "/{code}/boundary")
+def save_boundary(
+    request: Request,
+    code: str,
+    session: SessionDep,
+    settings: SettingsDep,
+    staff: ZoneStaffDep,
+    version: Version = 0,
+    coords: Coords = "",
+    reason: Annotated[str, Form(max_length=500)] = "",
+) -> Response:
+    geometry = None
+    try:
+        geometry = json.loads(shapely.to_geojson(polygon_from_text(coords)))
+        geom, _ = records.boundary_from_geojson(geometry)
+        records.update_zone(
+            session,
+            staff.principal,
+            code,
+            {},
+            geom,
+            reason=reason.strip() or "在工作台修改开发区边界",
+            if_match=etag(code, version),
+        )
+    except PreconditionFailed as exc:
+        session.rollback()
+        return _boundary_page(
+            request,
+            session,
+            settings,
+            staff,
+            code,
+            geometry=geometry,
+            version=version,
+            notice=_conflict_notice(session, staff, code, exc)
+            + "请重新加载后再修改边界，或用下方坐标重新应用您的边界。",
+            reason=reason,
+            status=FORM_ERROR,
+        )
+    except LandMatchError as exc:
+        if exc.status >= 500 or exc.status in (403, 404):
+            raise
+        session.rollback()
+        errs = form_errors(exc)
+        return _boundary_page(
+            request,
+            session,
+            settings,
+            staff,
+            code,
+            geometry=geometry,
+            version=version,
+            errors={"geometry": errs.get("geometry") or "；".join(errs.values())},
+            reason=reason,
+            status=FORM_ERROR,
+        )
+    session.commit()
+    return redirect(request, f"{URL}/{code}", flash=("success", "开发区边界已保存"))
+
+
+@router.post(URL + "/{code}/boundary/upload")
+async def upload_boundary(
+    request: Request,
+    code: str,
+    session: SessionDep,
+    settings: SettingsDep,
+    staff: ZoneStaffDep,
+    file: Annotated[UploadFile, File()],
+    crs: Annotated[str, Form(max_length=40)] = "",
+) -> Response:
+    """Read a boundary file through the guarded upload path (every polygon of the file,
+    dissolved, as the API's PUT does); shown in the editor, saved only from there."""
+    _zone_in_scope(session, staff, code)
+    try:
+        up = await receive(
+            request, file, LAYER_FILES, settings.max_upload_mb, settings.max_unpacked_mb
+        )
+        geom, warnings = records.boundary_from_file(up.data, up.filename, crs.strip() or None)
+    except UnprocessableInput as exc:
+        return _boundary_page(
+            request,
+            session,
+            settings,
+            staff,
+            code,
+            errors={"file": exc.message},
+            status=FORM_ERROR,
+        )
+    notice = "已读入文件中的边界（尚未保存）：请预览核对面积与重叠后保存。"
+    if warnings:
+        notice += "提示：" + "；".join(warnings)
+    return _boundary_page(
+        request,
+        session,
+        settings,
+        staff,
+        code,
+        geometry=json.loads(shapely.to_geojson(geom)),
+        notice=notice,
+    )
