@@ -169,7 +169,7 @@ def policies_import(
     actor: ActorOpt = "cli",
 ) -> None:
     """Import policies from Excel (all rows or none)."""
-    from landmatch.policies.excel import import_policies
+    from landmatch.policies.excel import import_policies, summary
 
     with _session() as s:
         from landmatch.inventory.uploads import EXCEL_FILES, read_file
@@ -177,10 +177,7 @@ def policies_import(
 
         data = read_file(file, EXCEL_FILES, get_settings().max_unpacked_mb).data
         res = import_policies(s, _operator(actor), data, dry_run=dry_run)
-    console.print(
-        f"{res['rows']} 行：新增 {len(res['created'])}，更新 {len(res['updated'])}"
-        + ("（试运行，未写入）" if dry_run else "")
-    )
+    console.print(summary(res))
 
 
 @zones_app.command("list")

@@ -70,6 +70,11 @@ HEADERS: dict[str, str] = {
     "公开": "visibility",
     "是否公开": "visibility",
 }
+# Field → the header the template writes (the first spelling above), for reports.
+FIELD_LABELS: dict[str, str] = {}
+for _header, _field in HEADERS.items():
+    FIELD_LABELS.setdefault(_field, _header)
+
 LISTS = {"industries", "statuses", "land_uses", "enterprise_types"}
 DATES = {"issued_on", "valid_from", "valid_until"}
 NUMBERS = {
@@ -223,3 +228,15 @@ def import_policies(
     else:
         sp.commit()
     return {"rows": len(rows), "created": created, "updated": updated, "dry_run": dry_run}
+
+
+def field_label(field: str) -> str:
+    """A report's field in the workbook's words (a missing column is named by its header)."""
+    return FIELD_LABELS.get(field, field)
+
+
+def summary(result: dict[str, Any]) -> str:
+    """The one-line report of :func:`import_policies` (the CLI prints it; the page shows it)."""
+    return f"{result['rows']} 行：新增 {len(result['created'])}，更新 {len(result['updated'])}" + (
+        "（试运行，未写入）" if result["dry_run"] else ""
+    )

@@ -15,8 +15,10 @@ from landmatch.api.routes.workbench import (
     cases,
     common,
     home,
+    layers,
     parcel_edit,
     parcels,
+    policies,
     qa,
     signin,
     users,
@@ -36,6 +38,8 @@ AREAS = (
     qa,
     cases,
     zones,
+    policies,
+    layers,
 )
 
 

@@ -63,6 +63,8 @@ NAV: list[NavItem] = [
     NavItem("数据质量", "/workbench/qa", ("admin", "bureau", "zone")),
     NavItem("处置案件", "/workbench/cases", ("admin", "bureau")),
     NavItem("开发区", "/workbench/zones", ("admin", "bureau", "zone")),
+    NavItem("政策库", "/workbench/policies", ("admin", "bureau")),
+    NavItem("参考图层", "/workbench/layers", ("admin", "bureau")),
     NavItem("账号管理", "/workbench/users", ("admin",)),
     NavItem("审计日志", "/workbench/audit", ("admin",)),
 ]

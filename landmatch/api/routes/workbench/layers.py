@@ -1,0 +1,254 @@
+"""``/workbench/layers``: the reference layers (facilities, constraint areas) for admins and
+bureaus — records per layer and city, a file imported or replacing the layer within the
+caller's scope, and the constraint layers' coverage declarations (declare, withdraw), each
+write answered with the change report the CLI prints (``landmatch layers import``,
+``landmatch layers coverage declare|withdraw``), laid out as a page.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi.responses import HTMLResponse
+
+from landmatch import vocab
+from landmatch.api.deps import JobSessionDep, SessionDep, SettingsDep
+from landmatch.api.routes.workbench.common import FORM_ERROR, Staff, render, staff_with
+from landmatch.errors import InvalidInput, LandMatchError
+from landmatch.inventory.listing import own_city
+from landmatch.inventory.uploads import LAYER_FILES, receive
+from landmatch.reflayers import changes, coverage, listing
+
+router = APIRouter(include_in_schema=False)
+URL = "/workbench/layers"
+LayersDep = Annotated[Staff, Depends(staff_with("admin", "bureau"))]
+PAGE_SIZE = 100
+Text = Annotated[str, Form(max_length=500)]
+
+
+def _cities(staff: Staff) -> list[tuple[str, str]]:
+    """The cities the caller may name in a write (the service checks again)."""
+    city = own_city(staff.principal)
+    return [(c, n) for c, n in vocab.CITIES.items() if city in (None, c)]
+
+
+@router.get(URL, response_class=HTMLResponse)
+def layer_list(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    staff: LayersDep,
+    layer: Annotated[str, Query(max_length=20)] = "constraint_area",
+    city: Annotated[str | None, Query(max_length=6)] = None,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+) -> HTMLResponse:
+    page = listing.record_page(
+        session, staff.principal, layer, city=city, limit=PAGE_SIZE, offset=offset
+    )
+    return render(
+        request,
+        "workbench/layers/list.html",
+        layer=layer,
+        layers=changes.LAYERS,
+        city=city,
+        counts=listing.city_counts(session, staff.principal),
+        city_names=vocab.CITIES,
+        page=page,
+        cities=_cities(staff),
+        max_mb=settings.max_upload_mb,
+    )
+
+
+def _report_page(
+    request: Request,
+    title: str,
+    back: str,
+    *,
+    report: dict[str, Any] | None = None,
+    error: LandMatchError | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    problems = []
+    if error is not None and isinstance(error.detail, list):
+        problems = [
+            {
+                "row": d.get("row"),
+                "field": listing.FIELD_LABELS.get(str(d.get("field")), d.get("field")),
+                "reason": d.get("reason") or error.message,
+            }
+            for d in error.detail
+            if isinstance(d, dict)
+        ]
+    return render(
+        request,
+        "workbench/layers/report.html",
+        status=status,
+        title=title,
+        back=back,
+        report=report,
+        raw=json.dumps(report, ensure_ascii=False, indent=2, default=str) if report else "",
+        fact_label=listing.fact_label,
+        error=error,
+        problems=problems,
+    )
+
+
+def _date(value: str, what: str) -> dt.date | None:
+    if not value.strip():
+        return None
+    try:
+        return dt.date.fromisoformat(value.strip())
+    except ValueError:
+        raise InvalidInput(
+            f"{what}：日期格式应为 YYYY-MM-DD",
+            detail=[{"field": "as_of", "reason": "日期格式错误"}],
+        ) from None
+
+
+def _refused(exc: LandMatchError) -> bool:
+    """A refusal the report page explains (a bad file or value); out of scope (403) gets the
+    refusal page, a 5xx the server's."""
+    return exc.status < 500 and exc.status != 403
+
+
+@router.post(URL + "/{layer}/import", response_class=HTMLResponse)
+async def import_layer(
+    request: Request,
+    layer: str,
+    session: JobSessionDep,
+    settings: SettingsDep,
+    staff: LayersDep,
+    file: Annotated[UploadFile, File()],
+    crs: Annotated[str, Form(max_length=40)] = "",
+    replace: Annotated[str, Form(max_length=5)] = "",
+    reason: Text = "",
+    covers: Annotated[list[str] | None, Form()] = None,
+    covers_as_of: Annotated[str, Form(max_length=20)] = "",
+    covers_source: Text = "",
+) -> HTMLResponse:
+    title = f"导入{changes.LAYERS.get(layer, layer)}"
+    back = f"{URL}?layer={layer}"
+    try:
+        up = await receive(
+            request, file, LAYER_FILES, settings.max_upload_mb, settings.max_unpacked_mb
+        )
+        cities = tuple(c for c in covers or [] if c)
+        cover = (
+            changes.Covers(cities, _date(covers_as_of, "现势日期"), covers_source.strip() or None)
+            if cities
+            else None
+        )
+        report = changes.import_file(
+            session,
+            staff.principal,
+            layer,
+            up.data,
+            up.filename,
+            crs=crs.strip() or None,
+            replace=replace == "1",
+            reason=reason.strip() or None,
+            covers=cover,
+        )
+    except LandMatchError as exc:
+        if not _refused(exc):
+            raise
+        session.rollback()
+        return _report_page(request, title, back, error=exc, status=FORM_ERROR)
+    session.commit()
+    return _report_page(request, title, back, report=report.to_dict())
+
+
+@router.get(URL + "/coverage", response_class=HTMLResponse)
+def coverage_list(
+    request: Request,
+    session: SessionDep,
+    staff: LayersDep,
+    city: Annotated[str | None, Query(max_length=6)] = None,
+) -> HTMLResponse:
+    rows = coverage.list_coverage(session, staff.principal, city=city or None)
+    return render(
+        request,
+        "workbench/layers/coverage.html",
+        rows=rows,
+        city=city or "",
+        cities=_cities(staff),
+        all_cities=list(vocab.CITIES.items()),
+        kinds=list(vocab.CONSTRAINT_KINDS.items()),
+        today=dt.date.today(),
+    )
+
+
+@router.post(URL + "/coverage", response_class=HTMLResponse)
+def declare(
+    request: Request,
+    session: SessionDep,
+    staff: LayersDep,
+    kinds: Annotated[list[str] | None, Form()] = None,
+    cities: Annotated[list[str] | None, Form()] = None,
+    source: Text = "",
+    as_of: Annotated[str, Form(max_length=20)] = "",
+    reason: Text = "",
+) -> HTMLResponse:
+    back = f"{URL}/coverage"
+    try:
+        if not kinds or not cities:
+            raise InvalidInput(
+                "请至少选择一种管控类型和一个城市",
+                detail=[{"field": "kinds" if not kinds else "cities", "reason": "缺少必填项"}],
+            )
+        if not source.strip():
+            raise InvalidInput(
+                "请填写数据来源", detail=[{"field": "source", "reason": "缺少必填项"}]
+            )
+        day = _date(as_of, "现势日期")
+        if day is None:
+            raise InvalidInput(
+                "请填写现势日期", detail=[{"field": "as_of", "reason": "缺少必填项"}]
+            )
+        report = coverage.change(
+            session,
+            staff.principal,
+            kinds,
+            cities,
+            source=source.strip(),
+            as_of=day,
+            reason=reason.strip() or None,
+        )
+    except LandMatchError as exc:
+        if not _refused(exc):
+            raise
+        session.rollback()
+        return _report_page(request, "声明覆盖范围", back, error=exc, status=FORM_ERROR)
+    session.commit()
+    return _report_page(request, "声明覆盖范围", back, report=report.to_dict())
+
+
+@router.post(URL + "/coverage/{kind}/{city_code}/withdraw", response_class=HTMLResponse)
+def withdraw(
+    request: Request,
+    kind: str,
+    city_code: str,
+    session: SessionDep,
+    staff: LayersDep,
+    reason: Text = "",
+) -> HTMLResponse:
+    back = f"{URL}/coverage"
+    try:
+        report = coverage.change(
+            session,
+            staff.principal,
+            [kind],
+            [city_code],
+            withdraw=True,
+            reason=reason.strip() or None,
+        )
+    except LandMatchError as exc:
+        if not _refused(exc):
+            raise
+        session.rollback()
+        return _report_page(request, "撤销覆盖声明", back, error=exc, status=FORM_ERROR)
+    session.commit()
+    return _report_page(request, "撤销覆盖声明", back, report=report.to_dict())
