@@ -1,0 +1,225 @@
+"""Zone and admin journeys in real headless Chromium against the live app and PostGIS, each
+failing on any console error (a CSP violation is one): a zone committee signs in, renews an
+expired regional assessment (by keyboard), edits the 招商 desk contact and previews its
+boundary; an admin uploads a policy Excel (a rejected row first, then the import) and a
+reference layer, and reads the reports. Screenshots go to artifacts/ (the README's come from
+there)."""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, text
+
+from tests.web.conftest import browser_sign_in, drop_account, make_account
+from tests.zones.test_policies import _xlsx
+
+
+@pytest.fixture
+def zone_setup(engine: Engine) -> Iterator[dict[str, Any]]:
+    """A zone with an expired 洪水影响评价 and a committee account for it; the contact and the
+    assessments are put back afterwards (the history keeps the journey's versions)."""
+    with engine.begin() as c:
+        zid, code, contact_name, contact_phone = c.execute(
+            text(
+                "SELECT id, code, contact_name, contact_phone FROM landmatch.dev_zone "
+                "ORDER BY code DESC LIMIT 1"
+            )
+        ).one()
+        before = set(
+            c.execute(
+                text("SELECT id FROM landmatch.zone_assessment WHERE zone_id = :z"), {"z": zid}
+            ).scalars()
+        )
+        c.execute(
+            text(
+                "INSERT INTO landmatch.zone_assessment (zone_id, kind, name, approved_on, "
+                "valid_until, doc_no) VALUES (:z, 'FLOOD', '洪水影响评价', '2018-05-01', "
+                "'2023-04-30', '冀水审〔2018〕12号')"
+            ),
+            {"z": zid},
+        )
+    name = make_account(engine, "zone", zone=code)
+    yield {"code": code, "user": name}
+    drop_account(engine, name)
+    with engine.begin() as c:
+        c.execute(
+            text("DELETE FROM landmatch.zone_assessment WHERE zone_id = :z AND NOT (id = ANY(:k))"),
+            {"z": zid, "k": list(before)},
+        )
+        c.execute(
+            text(
+                "UPDATE landmatch.dev_zone SET contact_name = :n, contact_phone = :p WHERE id = :z"
+            ),
+            {"n": contact_name, "p": contact_phone, "z": zid},
+        )
+
+
+def test_zone_committee_renews_an_assessment_and_edits_the_contact(
+    live_url: str, watched: Any, zone_setup: dict[str, Any]
+) -> None:
+    code = zone_setup["code"]
+    w = watched(viewport=(1280, 1100))
+    page = w.page
+    page.goto(live_url + "/workbench/zones")
+    browser_sign_in(page, live_url, zone_setup["user"])
+    page.wait_for_url(re.compile(rf"/workbench/zones/{re.escape(code)}$"))
+    expired = page.locator('#assessments tr[data-kind="FLOOD"][data-state="expired"]')
+    assert "已过期" in expired.filter(has_text="冀水审〔2018〕12号").inner_text()
+    # Renew by keyboard: the 续期 link, then the form's fields.
+    page.focus('#assessments tr[data-kind="FLOOD"][data-state="expired"] a >> nth=0')
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"\?renew=\d+"))
+    assert "续期：洪水影响评价" in page.inner_text("#assessment-form")
+    assert page.input_value("#f-a-kind") == "FLOOD"
+    page.fill("#f-a-approved_on", "2026-03-02")
+    page.fill("#f-a-valid_until", "2031-03-01")
+    page.fill("#f-a-doc_no", "冀水审〔2026〕5号")
+    page.focus("#f-a-doc_no")
+    page.keyboard.press("Enter")  # submits the form
+    page.wait_for_url(re.compile(rf"/workbench/zones/{re.escape(code)}#assessment$"))
+    assert "区域评估已续期" in page.inner_text(".alert-success")
+    renewed = page.locator('#assessments tr[data-kind="FLOOD"][data-state="valid"]').filter(
+        has_text="冀水审〔2026〕5号"
+    )
+    assert "2031-03-01" in renewed.inner_text() and "冀水审〔2026〕5号" in renewed.inner_text()
+    assert page.locator('#assessments tr[data-kind="FLOOD"][data-state="expired"]').count() >= 1
+    # The desk contact.
+    page.fill("#f-contact_name", "开发区招商服务中心")
+    page.fill("#f-contact_phone", "0311-6789 1234")
+    page.fill("#f-contact-reason", "招商窗口换号")
+    page.click("#save-contact")
+    page.wait_for_url(re.compile(r"#contact$"))
+    assert "招商服务联系方式已保存" in page.inner_text(".alert-success")
+    assert page.input_value("#f-contact_phone") == "0311-6789 1234"
+    assert "招商窗口换号" in page.inner_text("#zone-history")
+    page.wait_for_load_state("networkidle")
+    w.shot("workbench_zone")
+    # The boundary in the parcels' editor: the server's preview of the current boundary.
+    page.click("#edit-boundary")
+    page.wait_for_url(re.compile(r"/boundary$"))
+    page.locator(".leaflet-marker-pane .marker-icon").first.wait_for(timeout=15000)
+    page.click("#preview-button")
+    page.wait_for_selector("#preview-list")
+    assert "亩" in page.inner_text("#area-server")
+    page.wait_for_load_state("networkidle")
+    w.shot("workbench_zone_boundary")
+    assert w.errors == []
+
+
+@pytest.fixture
+def admin_uploads(engine: Engine, admin_user: str) -> Iterator[dict[str, str]]:
+    tag = uuid.uuid4().hex[:6]
+    names = {"policy": f"wbj-{tag}", "facility": f"wbj-f-{tag}", "admin": admin_user}
+    yield names
+    from sqlalchemy.orm import Session
+
+    from landmatch.auth import Principal
+    from landmatch.db.locking import ANY
+    from landmatch.reflayers.changes import delete_record
+
+    with engine.begin() as c:
+        c.execute(text("DELETE FROM landmatch.policy WHERE code = :c"), {"c": names["policy"]})
+    with Session(engine) as s, s.begin():
+        found = s.execute(
+            text("SELECT 1 FROM landmatch.facility WHERE code = :c"), {"c": names["facility"]}
+        ).first()
+        if found:
+            delete_record(
+                s,
+                Principal(name="test", role="admin"),
+                "facility",
+                names["facility"],
+                "清理",
+                if_match=ANY,
+            )
+
+
+def _row(code: str, valid_until: str) -> list[object]:
+    return [
+        code,
+        "智能制造设备补助",
+        "石家庄市工业和信息化局",
+        "石工信〔2026〕8号",
+        "2026-01-01",
+        valid_until,
+        "市",
+        "130100",
+        "34、39",
+        "资金补助",
+        "10%",
+        200,
+        None,
+        None,
+        "智能化改造设备投入的10%补助，上限200万元",
+        "是",
+    ]
+
+
+def test_admin_uploads_a_policy_excel_and_a_reference_layer(
+    live_url: str, watched: Any, admin_uploads: dict[str, str], tmp_path: Any
+) -> None:
+    w = watched(viewport=(1280, 1000))
+    page = w.page
+    page.goto(live_url + "/workbench/policies")
+    browser_sign_in(page, live_url, admin_uploads["admin"])
+    page.wait_for_url(re.compile(r"/workbench/policies$"))
+    page.click("#import-link")
+    page.wait_for_url(re.compile(r"/workbench/policies/import$"))
+    code = admin_uploads["policy"]
+    bad = tmp_path / "政策.xlsx"
+    bad.write_bytes(_xlsx([_row(code, "2027-12-31"), _row(code + "-2", "2025-01-01")]))
+    page.set_input_files("#f-file", str(bad))
+    page.uncheck("#f-dry_run")
+    page.click("#import-submit")
+    page.wait_for_selector("#import-problems")
+    cells = page.locator("#import-problems tbody td").all_inner_texts()
+    assert cells[:2] == ["3", "失效日期"], cells
+    w.shot("workbench_policy_import_rejected")
+    good = tmp_path / "政策-改.xlsx"
+    good.write_bytes(_xlsx([_row(code, "2027-12-31")]))
+    page.set_input_files("#f-file", str(good))
+    page.uncheck("#f-dry_run")
+    page.click("#import-submit")
+    page.wait_for_selector("#import-summary")
+    assert page.inner_text("#import-summary") == "1 行：新增 1，更新 0"
+    page.click(f"#import-report a:text('{code}')")
+    page.wait_for_url(re.compile(rf"/workbench/policies/{code}$"))
+    assert "智能化改造设备投入" in page.inner_text("#policy-fields")
+    # A reference layer: a substation in 石家庄, and its change report.
+    page.goto(live_url + "/workbench/layers?layer=facility")
+    feature = {
+        "type": "Feature",
+        "properties": {
+            "code": admin_uploads["facility"],
+            "name": "正定110千伏变电站",
+            "kind": "变电站",
+            "city_code": "130100",
+        },
+        "geometry": {"type": "Point", "coordinates": [114.57, 38.15]},
+    }
+    layer = tmp_path / "变电站.geojson"
+    layer.write_bytes(
+        json.dumps(
+            {"type": "FeatureCollection", "features": [feature]}, ensure_ascii=False
+        ).encode()
+    )
+    page.set_input_files("#f-file", str(layer))
+    page.fill("#f-reason", "新投运变电站")
+    page.click("#layer-import-submit")
+    page.wait_for_selector("#change-report")
+    assert admin_uploads["facility"] in page.inner_text("#r-inserted")
+    assert "宗" in page.inner_text("#r-affected")
+    page.wait_for_load_state("networkidle")
+    w.shot("workbench_layer_report")
+    page.click("#report-back")
+    page.wait_for_url(re.compile(r"/workbench/layers\?layer=facility$"))
+    page.click("#city-counts a:text('石家庄市')")
+    assert admin_uploads["facility"] in page.inner_text("#records")
+    w.shot("workbench_layers")
+    assert w.errors == []
