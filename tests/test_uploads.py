@@ -68,7 +68,8 @@ def _url(path: str, session: Any) -> str:
     parcel = session.execute(
         text("SELECT code FROM landmatch.parcel WHERE deleted_at IS NULL ORDER BY code LIMIT 1")
     ).scalar()
-    values = {"layer": "constraint_area", "code": parcel if path.startswith("/workbench") else zone}
+    workbench_parcel = path.startswith("/workbench") and not path.startswith("/workbench/zones")
+    values = {"layer": "constraint_area", "code": parcel if workbench_parcel else zone}
     return path.format(**values)  # KeyError: a new upload route needs a value here
 
 
@@ -89,6 +90,9 @@ def test_every_upload_route_is_guarded(small_app, session, tokens, passwords) ->
         "/api/zones/{code}/boundary",
         "/workbench/parcels/{code}/boundary/upload",
         "/workbench/parcels/new/upload",
+        "/workbench/zones/{code}/boundary/upload",
+        "/workbench/policies/import",
+        "/workbench/layers/{layer}/import",
     }
     h = auth(tokens["admin"])
     with TestClient(small_app) as client, TestClient(small_app) as page_client:

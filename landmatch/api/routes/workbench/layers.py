@@ -108,12 +108,6 @@ def _date(value: str, what: str) -> dt.date | None:
         ) from None
 
 
-def _refused(exc: LandMatchError) -> bool:
-    """A refusal the report page explains (a bad file or value); out of scope (403) gets the
-    refusal page, a 5xx the server's."""
-    return exc.status < 500 and exc.status != 403
-
-
 @router.post(URL + "/{layer}/import", response_class=HTMLResponse)
 async def import_layer(
     request: Request,
@@ -152,9 +146,7 @@ async def import_layer(
             reason=reason.strip() or None,
             covers=cover,
         )
-    except LandMatchError as exc:
-        if not _refused(exc):
-            raise
+    except InvalidInput as exc:  # a bad file or value: the report page says which
         session.rollback()
         return _report_page(request, title, back, error=exc, status=FORM_ERROR)
     session.commit()
@@ -217,9 +209,7 @@ def declare(
             as_of=day,
             reason=reason.strip() or None,
         )
-    except LandMatchError as exc:
-        if not _refused(exc):
-            raise
+    except InvalidInput as exc:  # a bad file or value: the report page says which
         session.rollback()
         return _report_page(request, "声明覆盖范围", back, error=exc, status=FORM_ERROR)
     session.commit()
@@ -245,9 +235,7 @@ def withdraw(
             withdraw=True,
             reason=reason.strip() or None,
         )
-    except LandMatchError as exc:
-        if not _refused(exc):
-            raise
+    except InvalidInput as exc:  # a bad file or value: the report page says which
         session.rollback()
         return _report_page(request, "撤销覆盖声明", back, error=exc, status=FORM_ERROR)
     session.commit()

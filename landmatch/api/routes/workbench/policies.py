@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse
 
 from landmatch.api.deps import JobSessionDep, SessionDep, SettingsDep
 from landmatch.api.routes.workbench.common import FORM_ERROR, Staff, render, staff_with
-from landmatch.errors import LandMatchError
+from landmatch.errors import InvalidInput, LandMatchError
 from landmatch.inventory.uploads import EXCEL_FILES, receive
 from landmatch.paging import Page
 from landmatch.policies import excel, library
@@ -105,9 +105,7 @@ async def import_excel(
             request, file, EXCEL_FILES, settings.max_upload_mb, settings.max_unpacked_mb
         )
         result = excel.import_policies(session, staff.principal, up.data, dry_run=trial)
-    except LandMatchError as exc:
-        if exc.status >= 500 or exc.status == 403:
-            raise
+    except InvalidInput as exc:  # a bad file or row; too large, out of scope… get their pages
         session.rollback()
         return _import_page(request, settings, error=exc, dry_run=trial, status=FORM_ERROR)
     session.commit()
