@@ -22,6 +22,7 @@ from landmatch.api.routes import (
     exports,
     health,
     imports,
+    industries,
     layers,
     match,
     monitoring,
@@ -119,6 +120,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(projects.router)
     app.include_router(zones.router)
     app.include_router(policies.router)
+    app.include_router(industries.router)
     app.include_router(layers.router)
     app.include_router(monitoring.router)
     app.include_router(dashboard.router)

@@ -16,7 +16,7 @@ from urllib.parse import quote
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from landmatch import vocab
+from landmatch import industry_codes, vocab
 from landmatch.auth import Principal
 from landmatch.db.geometry import geojson_sql
 from landmatch.db.membership import zone_label
@@ -62,8 +62,7 @@ def zone_of(
     zone["share"] = None if share is None else float(share)
     zone["label"] = zone_label(zone["name"], share)
     zone["industries"] = [
-        {"code": c, "name": vocab.INDUSTRIES.get(c, (c, 0))[0]}
-        for c in zone.pop("leading_industries") or []
+        {"code": c, "name": industry_codes.name(c)} for c in zone.pop("leading_industries") or []
     ]
     zone["assessments"] = [
         json_row(r) | {"label": vocab.label(vocab.ASSESSMENTS, r.kind)}

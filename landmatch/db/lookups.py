@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from sqlalchemy import Connection, text
 from sqlalchemy.orm import Session
 
-from landmatch import vocab
+from landmatch import industry_codes, vocab
 
 
 def brochure_version(db: Session | Connection, code: str) -> tuple[str, int, int] | None:
@@ -25,16 +25,14 @@ def brochure_version(db: Session | Connection, code: str) -> tuple[str, int, int
 
 
 def unknown_industries(db: Session | Connection, codes: Iterable[str]) -> list[str]:
-    """GB/T 4754 codes not in the ``industry`` table. A 3- or 4-digit code counts as known when
-    its 2-digit division is (the table holds divisions; groups and classes refine them)."""
+    """Codes that are not GB/T 4754-2017 大类, 中类 or 小类 (``landmatch.industry_codes``; the
+    session is kept for the callers' signature)."""
     wanted = list(dict.fromkeys(codes))
-    if not wanted:
-        return []
-    known = set(db.execute(text("SELECT code FROM landmatch.industry")).scalars())
     return [
         c
         for c in wanted
-        if not (isinstance(c, str) and c.isdigit() and 2 <= len(c) <= 4 and c[:2] in known)
+        if not (isinstance(c, str) and c.isdigit() and 2 <= len(c) <= 4)
+        or industry_codes.unknown([c])
     ]
 
 

@@ -86,12 +86,12 @@ class LandUseCode(Base):
 
 
 class Industry(Base):
-    """GB/T 4754-2017 divisions the engine knows, with a default pollution class."""
+    """GB/T 4754-2017, every level (landmatch.industry_codes), with the derived pollution class."""
 
     __tablename__ = "industry"
     code: Mapped[str] = mapped_column(String(6), primary_key=True)
     name: Mapped[str] = mapped_column(Text)
-    pollution_class: Mapped[int] = mapped_column(Integer)
+    pollution_class: Mapped[int | None] = mapped_column(Integer)
     __table_args__ = (CheckConstraint("pollution_class BETWEEN 1 AND 3", name="pollution"),)
 
 

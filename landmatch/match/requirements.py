@@ -10,7 +10,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from landmatch import vocab
+from landmatch import industry_codes, vocab
+from landmatch.errors import LandMatchError
 
 Criterion = Literal["area_fit", "distance", "zone_fit", "readiness", "price", "policy", "freshness"]
 CRITERIA: tuple[str, ...] = (
@@ -241,7 +242,10 @@ class Requirement(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"title": "项目用地需求"})
 
     name: str | None = Field(None, max_length=200, description="项目名称")
-    industry: str | None = Field(None, description="行业代码（GB/T 4754-2017 大类，如 36）")
+    industry: str | None = Field(
+        None,
+        description="行业代码（GB/T 4754-2017，任一层级，可带门类字母：C、36、367、3670、C3670）",
+    )
     pollution_class: int | None = Field(
         None, ge=1, le=3, description="污染类别 1/2/3（一/二/三类工业）；默认取行业默认值"
     )
@@ -272,9 +276,12 @@ class Requirement(BaseModel):
     @field_validator("industry")
     @classmethod
     def _industry(cls, v: str | None) -> str | None:
-        if v is not None and v not in vocab.INDUSTRIES:
-            raise ValueError(f"未知行业代码 {v}（应为 GB/T 4754-2017 大类，如 26、36、59）")
-        return v
+        if v is None:
+            return None
+        try:
+            return industry_codes.normalize(v)
+        except LandMatchError as e:
+            raise ValueError(e.message) from None
 
     @field_validator("land_uses")
     @classmethod
@@ -312,9 +319,7 @@ class Requirement(BaseModel):
     def effective_pollution(self) -> int | None:
         if self.pollution_class is not None:
             return self.pollution_class
-        if self.industry is not None:
-            return vocab.INDUSTRIES[self.industry][1]
-        return None
+        return industry_codes.pollution_class(self.industry)
 
     @property
     def effective_weights(self) -> dict[str, float]:

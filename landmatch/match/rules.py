@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from landmatch import vocab
+from landmatch import industry_codes, vocab
 from landmatch.db.facts import COPIED
 from landmatch.geo.measure import M2_PER_MU
 from landmatch.match.requirements import Requirement
@@ -81,11 +81,12 @@ def allowed_land_uses(req: Requirement) -> tuple[list[str], list[str]]:
         return list(req.land_uses), list(req.land_uses)
     main: set[str] = set()
     compat: set[str] = set()
-    if req.industry in vocab.LOGISTICS_INDUSTRIES:
+    kind = industry_codes.kind(req.industry)
+    if kind == "logistics":
         main |= set(LOGISTICS)
         compat |= set(LOGISTICS)
         return sorted(main), sorted(compat)
-    if req.industry in vocab.RESEARCH_INDUSTRIES:
+    if kind == "research":
         main |= {"0802"}
         compat |= {"0802"}
     pc = req.effective_pollution

@@ -12,7 +12,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from landmatch import vocab
+from landmatch import industry_codes, vocab
 from landmatch.match.requirements import CRITERIA, Requirement
 from landmatch.match.rules import AMU, Params, price_sql
 
@@ -112,10 +112,11 @@ def zone_fit(zone: ZoneInfo | None, industry: str | None) -> float:
     bonus = 0.1 if zone.level == "national" else 0.0
     if industry is None:
         return min(1.0, 0.4 + bonus)
-    if industry in zone.leading:
+    leading = [c for c in zone.leading if not industry_codes.unknown([c])]
+    if any(industry_codes.related(industry, c) for c in leading):
         return 1.0
-    manu = industry.isdigit() and 13 <= int(industry) <= 43
-    same_kind = any((c.isdigit() and 13 <= int(c) <= 43) == manu for c in zone.leading)
+    manu = industry_codes.is_manufacturing(industry)
+    same_kind = any(industry_codes.is_manufacturing(c) == manu for c in leading)
     return min(1.0, (0.5 if same_kind else 0.3) + bonus)
 
 
@@ -141,7 +142,10 @@ def policy_applies(
     )
     if not scope_ok:
         return False
-    if pol.industries and (req.industry is None or req.industry not in pol.industries):
+    if pol.industries and (
+        req.industry is None
+        or not any(industry_codes.related(req.industry, c) for c in pol.industries)
+    ):
         return False
     levels = pol.conditions.get("zone_levels")
     if levels and (zone is None or zone.level not in levels):
