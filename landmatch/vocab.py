@@ -125,6 +125,7 @@ PROJECT_PIPELINE: dict[str, str] = {
     "shortlisted": "已入围",
     "visiting": "考察中",
     "signed": "已签约",
+    "landed": "已落地",
     "lost": "已流失",
 }
 

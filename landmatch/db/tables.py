@@ -713,11 +713,31 @@ class Project(Base):
     # The promotion team the project belongs to (migration 0021_owned_projects).
     owner_team: Mapped[str | None] = mapped_column(Text, index=True)
     notes: Mapped[str | None] = mapped_column(Text)
+    next_step: Mapped[str | None] = mapped_column(Text)
+    next_step_on: Mapped[dt.date | None] = mapped_column(Date)
     version: Mapped[int] = mapped_column(Integer, server_default=text("1"))
     created_at: Mapped[dt.datetime] = _now()
     updated_at: Mapped[dt.datetime] = _now()
     __table_args__ = (
         CheckConstraint(_in("pipeline_status", vocab.PROJECT_PIPELINE), name="pipeline"),
+    )
+
+
+class ProjectEvent(Base):
+    """A project's history: stage changes, notes, next steps (migration 0022)."""
+
+    __tablename__ = "project_event"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"))
+    at: Mapped[dt.datetime] = _now()
+    actor: Mapped[str | None] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(12))
+    from_status: Mapped[str | None] = mapped_column(String(12))
+    to_status: Mapped[str | None] = mapped_column(String(12))
+    body: Mapped[str | None] = mapped_column(Text)
+    __table_args__ = (
+        CheckConstraint("kind IN ('stage', 'note', 'next_step')", name="kind"),
+        Index("ix_project_event_project", "project_id", "at"),
     )
 
 

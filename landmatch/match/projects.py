@@ -21,7 +21,7 @@ from landmatch.match.reference import data_version, load_reference
 from landmatch.match.requirements import CRITERIA, Key, Requirement
 from landmatch.match.scores import combine
 
-Pipeline = Literal["new", "matching", "shortlisted", "visiting", "signed", "lost"]
+Pipeline = Literal["new", "matching", "shortlisted", "visiting", "signed", "landed", "lost"]
 OPEN_PIPELINE = ("new", "matching", "shortlisted", "visiting")
 STAFF = ("admin", "promoter")
 

@@ -12,6 +12,7 @@ Status and location are the search scope (see ``scope_sql``) and are counted fro
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -108,6 +109,9 @@ class Rendered:
     change: Callable[[float, dict[str, Any]], str] | None = None
     ref: float = 1.0  # the request's own figure: near misses rank by |gap| / ref
     window: str | None = None  # bounds the near-miss search for this rule (indexable)
+    # The requirement change that lets a near miss pass: a patch of nested fields (a
+    # proximity entry by kind), applied by ``landmatch.match.readable.relaxed``.
+    relax: Callable[[float, dict[str, Any]], dict[str, Any]] | None = None
 
 
 @dataclass(frozen=True)
@@ -117,6 +121,16 @@ class Rule:
     applies: Callable[[Requirement], bool]
     render: Callable[[Requirement, Params, bool], Rendered]
     doc: str = field(default="")
+
+
+def _up(x: float) -> float:
+    """Rounded up to 0.01 (an upper bound that admits the near miss)."""
+    return math.ceil(round(x * 100, 6)) / 100
+
+
+def _down(x: float) -> float:
+    """Rounded down to 0.01, not below 0 (a lower bound that admits the near miss)."""
+    return max(0.0, math.floor(round(x * 100, 6)) / 100)
 
 
 def _fmt(x: float) -> str:
@@ -158,7 +172,13 @@ def _area(req: Requirement, ps: Params, public: bool) -> Rendered:
     window = f"p.area_m2 >= {ps.add(lo * M2_PER_MU / 1.5, 'float8')}"
     if hi is not None:
         window += f" AND p.area_m2 <= {ps.add(hi * M2_PER_MU * 1.5, 'float8')}"
-    return Rendered("area", "面积不符", sql, gap, change, float(hi or lo or 1.0), window)
+
+    def relax(g: float, row: dict[str, Any]) -> dict[str, Any]:
+        return {"area_mu_min": _down(lo + g)} if g < 0 else {"area_mu_max": _up((hi or 0) + g)}
+
+    return Rendered(
+        "area", "面积不符", sql, gap, change, float(hi or lo or 1.0), window, relax=relax
+    )
 
 
 def _invest(req: Requirement, ps: Params, public: bool) -> Rendered:
@@ -172,6 +192,7 @@ def _invest(req: Requirement, ps: Params, public: bool) -> Rendered:
         gap,
         lambda g, r: f"总投资 +{_fmt(g)} 万元",
         float(req.investment_wan or 1),
+        relax=lambda g, r: {"investment_wan": _up((req.investment_wan or 0) + g)},
     )
 
 
@@ -186,6 +207,7 @@ def _tax(req: Requirement, ps: Params, public: bool) -> Rendered:
         gap,
         lambda g, r: f"年税收 +{_fmt(g)} 万元",
         float(req.annual_tax_wan or 1),
+        relax=lambda g, r: {"annual_tax_wan": _up((req.annual_tax_wan or 0) + g)},
     )
 
 
@@ -202,6 +224,7 @@ def _energy(req: Requirement, ps: Params, public: bool) -> Rendered:
         gap,
         lambda g, r: f"年能耗 -{_fmt(g)} 吨标煤",
         float(req.energy_tce or 1),
+        relax=lambda g, r: {"energy_tce": _down((req.energy_tce or 0) - g)},
     )
 
 
@@ -222,6 +245,9 @@ def _capacity(
             gap,
             lambda g, r: f"{need_label} -{_fmt(g)} {unit}",
             float(getattr(req.utilities, column) or 1),
+            relax=lambda g, r: {
+                "utilities": {column: _down((getattr(req.utilities, column) or 0) - g)}
+            },
         )
 
     return render
@@ -253,6 +279,9 @@ def _budget_mu(req: Requirement, ps: Params, public: bool) -> Rendered:
         f"({price} - {b})",
         lambda g, r: f"预算 +{_fmt(g)} 万元/亩",
         float(req.budget.max_wan_per_mu or 1),
+        relax=lambda g, r: {
+            "budget": {"max_wan_per_mu": _up((req.budget.max_wan_per_mu or 0) + g)}
+        },
     )
 
 
@@ -266,6 +295,7 @@ def _budget_total(req: Requirement, ps: Params, public: bool) -> Rendered:
         f"({price} * {AMU} - {b})",
         lambda g, r: f"总预算 +{_fmt(g)} 万元",
         float(req.budget.max_total_wan or 1),
+        relax=lambda g, r: {"budget": {"max_total_wan": _up((req.budget.max_total_wan or 0) + g)}},
     )
 
 
@@ -280,6 +310,9 @@ def _supply(req: Requirement, ps: Params, public: bool) -> Rendered:
         f"p.supply_modes && {ps.add(list(req.supply_modes), 'text[]')}",
         "1",
         change,
+        relax=lambda g, r: {
+            "supply_modes": sorted(set(req.supply_modes) | set(r.get("supply_modes") or []))
+        },
     )
 
 
@@ -300,6 +333,7 @@ def _near(kind: str) -> Rule:
             f"({col} - {m})",
             lambda g, r: f"{label}距离上限 +{_fmt(g)} 公里",
             float(max_km),
+            relax=lambda g, r: {"proximity": {"kind": kind, "max_km": _up(max_km + g)}},
         )
 
     return Rule(f"near_{kind}", f"距{label}过远", applies, render)

@@ -82,6 +82,7 @@ def _near_misses(session: Session, plan: Plan) -> list[dict[str, Any]]:
                 "label": r.label,
                 "gap": round(gap, 3),
                 "change": r.change(gap, dict(x)) if r.change else r.label,
+                "relax": r.relax(gap, dict(x)) if r.relax else None,
                 "area_mu": round(x["amu"], 2),
             }
         )

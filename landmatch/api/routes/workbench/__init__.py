@@ -16,9 +16,11 @@ from landmatch.api.routes.workbench import (
     common,
     home,
     layers,
+    matches,
     parcel_edit,
     parcels,
     policies,
+    projects,
     qa,
     signin,
     users,
@@ -40,6 +42,8 @@ AREAS = (
     zones,
     policies,
     layers,
+    projects,
+    matches,
 )
 
 

@@ -1,0 +1,113 @@
+"""``/workbench/matches/{id}``: a match run people can read — titled with the project's name,
+the ranked list beside the map, each site's explanation in words and units with its points,
+"compared with #1", the why-not funnel, near misses with a rerun, and the time to start.
+Everything shown comes from the stored run (``landmatch.match.readable``)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, Response
+
+from landmatch.api.deps import SessionDep, SettingsDep
+from landmatch.api.routes.workbench.common import Staff, redirect, render, staff_with
+from landmatch.errors import InvalidInput, LandMatchError
+from landmatch.match import pipeline, readable
+from landmatch.match.engine import get_run, run_match
+from landmatch.match.requirements import Requirement
+
+router = APIRouter(include_in_schema=False)
+URL = "/workbench/matches"
+PromoterDep = Annotated[Staff, Depends(staff_with("admin", "promoter"))]
+
+
+def _title(
+    session: SessionDep, staff: Staff, run: dict[str, Any]
+) -> tuple[str, dict[str, Any] | None]:
+    req = run.get("requirement") or {}
+    pid = req.get("project_id")
+    if pid:
+        try:
+            p = pipeline.project(session, staff.principal, int(pid))
+            return p["name"], p
+        except LandMatchError:
+            pass
+    return req.get("name") or "匹配结果", None
+
+
+def view(run: dict[str, Any]) -> dict[str, Any]:
+    feats = [f["properties"] for f in run.get("features") or []]
+    parcels = sorted((p for p in feats if p.get("kind") != "assembly"), key=lambda p: p["rank"])
+    assemblies = [p for p in feats if p.get("kind") == "assembly"]
+    first = parcels[0] if parcels else None
+    sites = []
+    for p in parcels:
+        sites.append(
+            {
+                "p": p,
+                "rows": readable.explanation(p),
+                "compare": readable.compare_with_first(p, first)
+                if first and p is not first
+                else [],
+                "start": readable.start_rows(p.get("time_to_start")),
+                "score_pct": round(100 * (p.get("score") or 0), 1),
+            }
+        )
+    return {
+        "sites": sites,
+        "assemblies": [
+            {"p": a, "rows": readable.explanation(a), "score_pct": round(100 * a["score"], 1)}
+            for a in assemblies
+        ],
+        "funnel": readable.funnel(run.get("why_not")),
+        "near": (run.get("why_not") or {}).get("near_misses") or [],
+        "num": readable.num,
+    }
+
+
+@router.get(URL + "/{match_id}", response_class=HTMLResponse)
+def results(
+    request: Request, session: SessionDep, staff: PromoterDep, match_id: str
+) -> HTMLResponse:
+    run = get_run(session, match_id, staff.principal)
+    title, project = _title(session, staff, run)
+    return render(
+        request,
+        "workbench/matches/results.html",
+        run=run,
+        match_id=match_id,
+        title=title,
+        project=project,
+        **view(run),
+    )
+
+
+@router.post(URL + "/{match_id}/relax")
+def relax(
+    request: Request,
+    session: SessionDep,
+    staff: PromoterDep,
+    settings: SettingsDep,
+    match_id: str,
+    near: Annotated[int, Form(ge=0, le=100)],
+) -> Response:
+    """Rerun with one near miss's relaxation applied to the run's requirement."""
+    run = get_run(session, match_id, staff.principal)
+    misses = (run.get("why_not") or {}).get("near_misses") or []
+    if near >= len(misses) or not misses[near].get("relax"):
+        raise InvalidInput("这条近似结果没有可直接应用的放宽条件")
+    req = readable.relaxed(run["requirement"], misses[near]["relax"])
+    if req.get("project_id"):
+        project = pipeline.project(session, staff.principal, int(req["project_id"]))
+        pipeline.may_write(staff.principal, project)
+    out = run_match(
+        session,
+        Requirement.model_validate(req),
+        staff.principal,
+        stale_after_days=settings.stale_after_days,
+    )
+    session.commit()
+    return redirect(
+        request, f"{URL}/{out['match_id']}", ("info", f"已放宽：{misses[near]['change']}，重新匹配")
+    )

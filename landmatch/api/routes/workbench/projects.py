@@ -1,0 +1,285 @@
+"""``/workbench/projects``: the promotion team's pipeline (招商项目库), a project's page and its
+requirement form; "save, then match" runs the engine as ``POST /api/projects/{id}/match``."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.responses import HTMLResponse, Response
+
+from landmatch.api.deps import SessionDep, SettingsDep
+from landmatch.api.routes.workbench import requirement_form
+from landmatch.api.routes.workbench.common import (
+    FORM_ERROR,
+    Staff,
+    form_errors,
+    redirect,
+    render,
+    staff_with,
+)
+from landmatch.db.locking import etag
+from landmatch.errors import LandMatchError
+from landmatch.match import pipeline
+from landmatch.match import projects as svc
+from landmatch.match.engine import run_match
+from landmatch.match.requirements import Requirement
+
+router = APIRouter(include_in_schema=False)
+URL = "/workbench/projects"
+PromoterDep = Annotated[Staff, Depends(staff_with("admin", "promoter"))]
+LIST_FIELDS = ("cities", "zone_levels", "supply_modes")
+
+
+@router.get(URL, response_class=HTMLResponse)
+def board(
+    request: Request,
+    session: SessionDep,
+    staff: PromoterDep,
+    stage: Annotated[str | None, Query(max_length=12)] = None,
+    owner: Annotated[str | None, Query(max_length=100)] = None,
+    industry: Annotated[str | None, Query(max_length=10)] = None,
+    q: Annotated[str | None, Query(max_length=100)] = None,
+) -> HTMLResponse:
+    data = pipeline.board(
+        session,
+        staff.principal,
+        stage=stage or None,
+        owner=owner or None,
+        industry=industry or None,
+        q=q or None,
+    )
+    return render(
+        request,
+        "workbench/projects/board.html",
+        board=data,
+        filters={
+            "stage": stage or "",
+            "owner": owner or "",
+            "industry": industry or "",
+            "q": q or "",
+        },
+    )
+
+
+async def _form(request: Request) -> tuple[dict[str, Any], dict[str, list[str]]]:
+    raw = await request.form()
+    flat = {k: str(v) for k, v in raw.items() if isinstance(v, str)}
+    lists = {k: [str(v) for v in raw.getlist(k)] for k in LIST_FIELDS}
+    return flat, lists
+
+
+def _form_page(
+    request: Request,
+    *,
+    project: dict[str, Any] | None,
+    req: dict[str, Any] | None,
+    head: dict[str, str],
+    errors: dict[str, str] | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    return render(
+        request,
+        "workbench/projects/form.html",
+        status=status,
+        project=project,
+        head=head,
+        f=requirement_form.context(req),
+        errors=errors or {},
+    )
+
+
+@router.get(URL + "/new", response_class=HTMLResponse)
+def new_form(request: Request, staff: PromoterDep) -> HTMLResponse:
+    return _form_page(request, project=None, req=None, head={"name": "", "investor": ""})
+
+
+def _match(session: SessionDep, staff: Staff, settings: SettingsDep, project_id: int) -> str:
+    req = svc.project_requirement(session, staff.principal, project_id)
+    out = run_match(session, req, staff.principal, stale_after_days=settings.stale_after_days)
+    return f"/workbench/matches/{out['match_id']}"
+
+
+@router.post(URL + "/new", response_class=HTMLResponse)
+async def create(
+    request: Request, session: SessionDep, staff: PromoterDep, settings: SettingsDep
+) -> Response:
+    flat, lists = await _form(request)
+    head = {"name": flat.get("name", "").strip(), "investor": flat.get("investor", "").strip()}
+    req, errors = requirement_form.parse(flat, lists)
+    if not head["name"]:
+        errors["name"] = "请填写项目名称"
+    if errors:
+        return _form_page(
+            request, project=None, req=req, head=head, errors=errors, status=FORM_ERROR
+        )
+    try:
+        p = svc.create_project(
+            session,
+            staff.principal,
+            svc.ProjectIn(
+                name=head["name"],
+                investor=head["investor"] or None,
+                requirement=Requirement.model_validate(req),
+            ),
+        )
+        target = f"{URL}/{p['id']}"
+        if flat.get("then") == "match":
+            target = _match(session, staff, settings, p["id"])
+        session.commit()
+    except LandMatchError as exc:
+        session.rollback()
+        return _form_page(
+            request, project=None, req=req, head=head, errors=form_errors(exc), status=FORM_ERROR
+        )
+    return redirect(request, target, ("success", f"已保存项目“{head['name']}”"))
+
+
+@router.get(URL + "/{project_id}", response_class=HTMLResponse)
+def show(
+    request: Request, session: SessionDep, staff: PromoterDep, project_id: int
+) -> HTMLResponse:
+    p = pipeline.project(session, staff.principal, project_id)
+    return render(
+        request,
+        "workbench/projects/project.html",
+        p=p,
+        stages=pipeline.STAGES,
+        events=pipeline.events(session, project_id),
+        runs=pipeline.runs(session, project_id),
+        reservations=pipeline.reservations(session, project_id),
+        req=requirement_form.context(p["requirement"]),
+        errors={},
+        today=dt.date.today(),
+    )
+
+
+@router.get(URL + "/{project_id}/requirement", response_class=HTMLResponse)
+def edit_form(
+    request: Request, session: SessionDep, staff: PromoterDep, project_id: int
+) -> HTMLResponse:
+    p = pipeline.project(session, staff.principal, project_id)
+    head = {"name": p["name"], "investor": p["investor"] or ""}
+    return _form_page(request, project=p, req=p["requirement"], head=head)
+
+
+@router.post(URL + "/{project_id}/requirement", response_class=HTMLResponse)
+async def save(
+    request: Request,
+    session: SessionDep,
+    staff: PromoterDep,
+    settings: SettingsDep,
+    project_id: int,
+) -> Response:
+    p = pipeline.project(session, staff.principal, project_id)
+    pipeline.may_write(staff.principal, p)
+    flat, lists = await _form(request)
+    head = {"name": flat.get("name", "").strip(), "investor": flat.get("investor", "").strip()}
+    req, errors = requirement_form.parse(flat, lists)
+    if not head["name"]:
+        errors["name"] = "请填写项目名称"
+    if errors:
+        return _form_page(request, project=p, req=req, head=head, errors=errors, status=FORM_ERROR)
+    try:
+        version = int(flat.get("version") or 0)
+        svc.update_project(
+            session,
+            staff.principal,
+            project_id,
+            svc.ProjectPatch(
+                name=head["name"],
+                investor=head["investor"] or None,
+                requirement=Requirement.model_validate(req),
+            ),
+            if_match=etag(project_id, version),
+        )
+        target = f"{URL}/{project_id}"
+        if flat.get("then") == "match":
+            target = _match(session, staff, settings, project_id)
+        session.commit()
+    except LandMatchError as exc:
+        session.rollback()
+        return _form_page(
+            request, project=p, req=req, head=head, errors=form_errors(exc), status=FORM_ERROR
+        )
+    return redirect(request, target, ("success", "已保存用地需求"))
+
+
+@router.post(URL + "/{project_id}/match")
+def match(
+    request: Request,
+    session: SessionDep,
+    staff: PromoterDep,
+    settings: SettingsDep,
+    project_id: int,
+) -> Response:
+    pipeline.may_write(staff.principal, pipeline.project(session, staff.principal, project_id))
+    target = _match(session, staff, settings, project_id)
+    session.commit()
+    return redirect(request, target)
+
+
+def _after(request: Request, session: SessionDep, project_id: int, ok: str) -> Response:
+    session.commit()
+    return redirect(request, f"{URL}/{project_id}", ("success", ok))
+
+
+def _failed(
+    request: Request, session: SessionDep, project_id: int, exc: LandMatchError
+) -> Response:
+    session.rollback()
+    return redirect(request, f"{URL}/{project_id}", ("danger", exc.message))
+
+
+@router.post(URL + "/{project_id}/stage")
+def stage(
+    request: Request,
+    session: SessionDep,
+    staff: PromoterDep,
+    project_id: int,
+    stage: Annotated[str, Form(max_length=12)],
+    version: Annotated[int, Form(ge=1)],
+    note: Annotated[str, Form(max_length=4000)] = "",
+) -> Response:
+    try:
+        pipeline.set_stage(
+            session, staff.principal, project_id, stage, version=version, note=note.strip() or None
+        )
+    except LandMatchError as exc:
+        return _failed(request, session, project_id, exc)
+    return _after(request, session, project_id, "已更新阶段")
+
+
+@router.post(URL + "/{project_id}/note")
+def note(
+    request: Request,
+    session: SessionDep,
+    staff: PromoterDep,
+    project_id: int,
+    note: Annotated[str, Form(max_length=4000)],
+    version: Annotated[int, Form(ge=1)],
+) -> Response:
+    try:
+        pipeline.add_note(session, staff.principal, project_id, note, version=version)
+    except LandMatchError as exc:
+        return _failed(request, session, project_id, exc)
+    return _after(request, session, project_id, "已添加备注")
+
+
+@router.post(URL + "/{project_id}/next-step")
+def next_step(
+    request: Request,
+    session: SessionDep,
+    staff: PromoterDep,
+    project_id: int,
+    version: Annotated[int, Form(ge=1)],
+    next_step: Annotated[str, Form(max_length=500)] = "",
+    next_step_on: Annotated[str, Form(max_length=10)] = "",
+) -> Response:
+    try:
+        on = pipeline.parse_date(next_step_on, "next_step_on")
+        pipeline.set_next_step(session, staff.principal, project_id, next_step, on, version=version)
+    except LandMatchError as exc:
+        return _failed(request, session, project_id, exc)
+    return _after(request, session, project_id, "已更新下一步")

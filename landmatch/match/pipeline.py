@@ -1,0 +1,332 @@
+"""The promotion team's project pipeline (招商项目库): stages, the board with counts, a project's
+history (stage changes, notes, next steps), its match runs and reservations.
+
+Stages group the stored ``pipeline_status`` values (the API's): 线索 = new; 洽谈 = matching or
+shortlisted (the engine moves a project there when it is matched or a site is reserved);
+考察 = visiting; 签约 = signed; 落地 = landed; 流失 = lost.
+
+Who may see and change a project is the team rule of ``landmatch.match.ownership`` (a
+promoter: its own team's projects; admin: all), applied here as in the project API: lists
+filtered by ``visible_sql``, another team's project reads as 404, writes lock the row and check
+the owner inside the write (``lock_owned``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from landmatch import industry_codes, vocab
+from landmatch.auth import Principal
+from landmatch.db.locking import check_version, etag
+from landmatch.errors import InvalidInput, NotFound
+from landmatch.match import ownership
+
+
+@dataclass(frozen=True)
+class Stage:
+    key: str
+    label: str
+    statuses: tuple[str, ...]
+
+
+STAGES: tuple[Stage, ...] = (
+    Stage("lead", "线索", ("new",)),
+    Stage("talks", "洽谈", ("matching", "shortlisted")),
+    Stage("visit", "考察", ("visiting",)),
+    Stage("signed", "签约", ("signed",)),
+    Stage("landed", "落地", ("landed",)),
+    Stage("lost", "流失", ("lost",)),
+)
+STAGE_OF: dict[str, Stage] = {s: st for st in STAGES for s in st.statuses}
+# The status a stage is moved to by hand (洽谈 keeps "shortlisted" when already there).
+STAGE_STATUS: dict[str, str] = {st.key: st.statuses[0] for st in STAGES}
+
+
+# ---- authorization: the team rule (landmatch.match.ownership) ------------------------------
+
+
+def may_read(principal: Principal) -> None:
+    principal.require("admin", "promoter")
+
+
+def may_write(principal: Principal, project: dict[str, Any]) -> None:
+    """Checked again under the row lock by every write here (``_lock``)."""
+    principal.require("admin", "promoter")
+    if not ownership.owns(principal, project.get("owner_team")):
+        raise NotFound(f"未找到项目 {project.get('id')}")
+
+
+# ---- reading -----------------------------------------------------------------------------
+
+
+def _size(req: dict[str, Any]) -> str:
+    """面积 and 投资 in words: 80–120 亩 · 5 亿元."""
+    parts = []
+    lo, hi = req.get("area_mu_min"), req.get("area_mu_max")
+    if lo is not None or hi is not None:
+        if lo is not None and hi is not None:
+            parts.append(f"{lo:,.0f}–{hi:,.0f} 亩")
+        elif lo is not None:
+            parts.append(f"≥{lo:,.0f} 亩")
+        else:
+            parts.append(f"≤{hi:,.0f} 亩")
+    inv = req.get("investment_wan")
+    if inv:
+        parts.append(
+            f"{inv / 10000:,.2f}".rstrip("0").rstrip(".") + " 亿元"
+            if inv >= 10000
+            else f"{inv:,.0f} 万元"
+        )
+    return " · ".join(parts)
+
+
+def _row(r: Any) -> dict[str, Any]:
+    d = dict(r._mapping)
+    st = STAGE_OF[d["pipeline_status"]]
+    req = d.get("requirement") or {}
+    d["stage"] = st.key
+    d["stage_label"] = st.label
+    d["status_label"] = vocab.label(vocab.PROJECT_PIPELINE, d["pipeline_status"])
+    ind = req.get("industry")
+    d["industry"] = industry_codes.get(ind).display if ind else None
+    d["size"] = _size(req)
+    return d
+
+
+_COLS = (
+    "id, name, investor, owner, owner_team, industry_code, requirement, pipeline_status, "
+    "next_step, next_step_on, notes, version, created_at, updated_at"
+)
+
+
+def board(
+    session: Session,
+    principal: Principal,
+    *,
+    stage: str | None = None,
+    owner: str | None = None,
+    industry: str | None = None,
+    q: str | None = None,
+) -> dict[str, Any]:
+    """The projects by stage with filters; counts per stage within the other filters."""
+    may_read(principal)
+    params: dict[str, Any] = {}
+    where = [ownership.visible_sql(principal, "owner_team", params)]
+    if owner:
+        where.append("owner = :owner")
+        params["owner"] = owner
+    if industry:
+        code = industry_codes.normalize(industry)
+        where.append("industry_code LIKE :ind")
+        params["ind"] = f"{code}%" if code.isdigit() else "%"
+        if not code.isdigit():  # a 门类: its divisions
+            divs = [i.code for i in industry_codes.all_codes() if i.parent == code]
+            where[-1] = "left(industry_code, 2) = ANY(:divs)"
+            params["divs"] = divs
+    if q:
+        where.append("(name ILIKE :q OR investor ILIKE :q)")
+        params["q"] = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    rows = [
+        _row(r)
+        for r in session.execute(
+            text(
+                f"SELECT {_COLS} FROM landmatch.project WHERE {' AND '.join(where)} "
+                "ORDER BY next_step_on NULLS LAST, updated_at DESC, id"
+            ),
+            params,
+        )
+    ]
+    counts = {st.key: 0 for st in STAGES}
+    for r in rows:
+        counts[r["stage"]] += 1
+    owners = sorted({r["owner"] for r in rows if r["owner"]})
+    if stage:
+        if stage not in counts:
+            raise InvalidInput(f"未知阶段 {stage}")
+        rows = [r for r in rows if r["stage"] == stage]
+    return {
+        "stages": [{"key": s.key, "label": s.label, "count": counts[s.key]} for s in STAGES],
+        "total": sum(counts.values()),
+        "rows": rows,
+        "owners": owners,
+    }
+
+
+def project(session: Session, principal: Principal, project_id: int) -> dict[str, Any]:
+    may_read(principal)
+    r = session.execute(
+        text(f"SELECT {_COLS} FROM landmatch.project WHERE id = :id"), {"id": project_id}
+    ).first()
+    if r is None or not ownership.owns(principal, r.owner_team):
+        raise NotFound(f"未找到项目 {project_id}")
+    return _row(r)
+
+
+def events(session: Session, project_id: int) -> list[dict[str, Any]]:
+    out = []
+    for r in session.execute(
+        text(
+            "SELECT at, actor, kind, from_status, to_status, body FROM landmatch.project_event "
+            "WHERE project_id = :id ORDER BY at DESC, id DESC"
+        ),
+        {"id": project_id},
+    ):
+        d = dict(r._mapping)
+        for k in ("from_status", "to_status"):
+            if d[k]:
+                d[k + "_label"] = STAGE_OF[d[k]].label
+        out.append(d)
+    return out
+
+
+def runs(session: Session, project_id: int, limit: int = 20) -> list[dict[str, Any]]:
+    """The project's match runs, newest first, with how many sites each returned."""
+    out = []
+    for r in session.execute(
+        text(
+            "SELECT id, created_at, actor, coalesce(convert_from(body, 'UTF8')::jsonb, response) "
+            "-> 'numberReturned' AS n FROM landmatch.match_run WHERE project_id = :id "
+            "ORDER BY created_at DESC LIMIT :lim"
+        ),
+        {"id": project_id, "lim": limit},
+    ):
+        out.append({"id": r.id, "created_at": r.created_at, "actor": r.actor, "count": r.n})
+    return out
+
+
+def reservations(session: Session, project_id: int) -> list[dict[str, Any]]:
+    return [
+        dict(r._mapping)
+        for r in session.execute(
+            text(
+                "SELECT r.id, p.code AS parcel_code, p.name AS parcel_name, r.reserved_by, "
+                "r.until, r.note, r.created_at, r.released_at FROM landmatch.reservation r "
+                "JOIN landmatch.parcel p ON p.id = r.parcel_id WHERE r.project_id = :id "
+                "ORDER BY r.released_at IS NOT NULL, r.created_at DESC"
+            ),
+            {"id": project_id},
+        )
+    ]
+
+
+# ---- writing -----------------------------------------------------------------------------
+
+
+def _lock(session: Session, principal: Principal, project_id: int, version: int) -> dict[str, Any]:
+    may_read(principal)
+    row = ownership.lock_owned(
+        session,
+        principal,
+        "SELECT id, version, pipeline_status, owner_team FROM landmatch.project WHERE id = :id",
+        {"id": project_id},
+        f"未找到项目 {project_id}",
+    )
+    # The page's form carries the version it showed: a stale one answers 412.
+    check_version(etag(project_id, version), project_id, row["version"], what="项目")
+    return row
+
+
+def _event(session: Session, principal: Principal, project_id: int, **values: Any) -> None:
+    session.execute(
+        text(
+            "INSERT INTO landmatch.project_event (project_id, actor, kind, from_status, "
+            "to_status, body) VALUES (:p, :a, :kind, :f, :t, :b)"
+        ),
+        {
+            "p": project_id,
+            "a": principal.actor,
+            "kind": values["kind"],
+            "f": values.get("from_status"),
+            "t": values.get("to_status"),
+            "b": values.get("body"),
+        },
+    )
+
+
+def _bump(session: Session, project_id: int, sets: str = "", **params: Any) -> None:
+    session.execute(
+        text(
+            f"UPDATE landmatch.project SET {sets}{', ' if sets else ''}version = version + 1, "
+            "updated_at = now() WHERE id = :id"
+        ),
+        {"id": project_id, **params},
+    )
+
+
+def set_stage(
+    session: Session,
+    principal: Principal,
+    project_id: int,
+    stage: str,
+    *,
+    version: int,
+    note: str | None = None,
+) -> None:
+    """Move the project to a stage, kept in its history with an optional note."""
+    if stage not in STAGE_STATUS:
+        raise InvalidInput(
+            "未知阶段",
+            detail=[
+                {"field": "stage", "reason": f"应为 {'、'.join(s.label for s in STAGES)} 之一"}
+            ],
+        )
+    row = _lock(session, principal, project_id, version)
+    old = row["pipeline_status"]
+    if STAGE_OF[old].key == stage:
+        return
+    new = STAGE_STATUS[stage]
+    _bump(session, project_id, "pipeline_status = :s", s=new)
+    _event(session, principal, project_id, kind="stage", from_status=old, to_status=new, body=note)
+
+
+def add_note(
+    session: Session, principal: Principal, project_id: int, body: str, *, version: int
+) -> None:
+    body = body.strip()
+    if not body:
+        raise InvalidInput("备注不能为空", detail=[{"field": "note", "reason": "不能为空"}])
+    if len(body) > 4000:
+        raise InvalidInput("备注太长", detail=[{"field": "note", "reason": "最多 4000 字"}])
+    _lock(session, principal, project_id, version)
+    _bump(session, project_id)
+    _event(session, principal, project_id, kind="note", body=body)
+
+
+def set_next_step(
+    session: Session,
+    principal: Principal,
+    project_id: int,
+    step: str,
+    on: dt.date | None,
+    *,
+    version: int,
+) -> None:
+    step = step.strip()
+    if len(step) > 500:
+        raise InvalidInput("下一步太长", detail=[{"field": "next_step", "reason": "最多 500 字"}])
+    _lock(session, principal, project_id, version)
+    _bump(session, project_id, "next_step = :s, next_step_on = :d", s=step or None, d=on)
+    label = f"{step}（{on.isoformat()}）" if on and step else (step or "已清除")
+    _event(session, principal, project_id, kind="next_step", body=label)
+
+
+def requirement_json(project: dict[str, Any]) -> str:
+    return json.dumps(project.get("requirement") or {}, ensure_ascii=False)
+
+
+def parse_date(raw: str, field: str) -> dt.date | None:
+    raw = (raw or "").strip()
+    if not raw:
+        return None
+    try:
+        return dt.date.fromisoformat(raw)
+    except ValueError:
+        raise InvalidInput(
+            f"日期 {raw} 无效，应为 年-月-日", detail=[{"field": field, "reason": "日期无效"}]
+        ) from None

@@ -1,0 +1,200 @@
+"""The readable match results page (issue #15 §2): titled with the project's name, each site's
+explanation in words and units with points, "compared with #1", the why-not funnel (never
+JSON), near misses with a rerun that applies the engine's relaxation, the time to start; walked
+as each role and as another team."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+from landmatch.match import readable
+from tests.conftest import auth, sign_in
+
+ROLES = ("public", "admin", "bureau", "zone", "promoter")
+REQ = {
+    "industry": "C3670",
+    "area_mu_min": 80,
+    "area_mu_max": 120,
+    "investment_wan": 50000,
+    "utilities": {"power_kva": 8000},
+    "proximity": [{"kind": "highway_interchange", "max_km": 10, "hard": True}],
+    "top": 5,
+}
+
+
+@pytest.fixture
+def run(client, tokens) -> dict[str, Any]:
+    h = auth(tokens["promoter"])
+    p = client.post(
+        "/api/projects", json={"name": "汽车零部件项目", "requirement": REQ}, headers=h
+    ).json()
+    body = client.post(f"/api/projects/{p['id']}/match", headers=h).json()
+    return {"project": p, "id": body["match_id"], "body": body}
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_results_as_each_role(client, passwords, run, role: str) -> None:
+    if role != "public":
+        sign_in(client, passwords[role])
+    r = client.get(f"/workbench/matches/{run['id']}", follow_redirects=False)
+    if role == "public":
+        assert r.status_code == 303
+    else:
+        assert r.status_code == (200 if role in ("admin", "promoter") else 403), role
+
+
+def test_results_read_as_words(client, passwords, run) -> None:
+    sign_in(client, passwords["promoter"])
+    page = client.get(f"/workbench/matches/{run['id']}").text
+    assert '<h1 class="h4 mb-1" id="results-title">汽车零部件项目</h1>' in page
+    assert "未入选原因" in page and "本次需求范围内" in page and "全部条件满足" in page
+    assert '"rule"' not in page and "\\u" not in page  # never JSON
+    feats = [
+        f["properties"] for f in run["body"]["features"] if f["properties"]["kind"] == "parcel"
+    ]
+    if feats:
+        first = feats[0]
+        assert f"面积 {readable.num(first['area_mu'])} 亩，在 80–120 亩 范围内" in page
+        assert "距高速互通" in page and "公里" in page
+        assert "多久能开工：约" in page and "区域评估" in page
+        assert "/match/" + run["id"] + "/map" in page  # the map beside the list
+    if len(feats) > 1:
+        assert "与第 1 名相比" in page
+    # The funnel: scope first, then each rule by count, as the engine counted.
+    wn = run["body"]["why_not"]
+    for f in wn["failed"]:
+        if f["rule"] not in ("status", "location"):
+            assert f["label"] in page
+
+
+def test_funnel_orders_scope_first_then_largest() -> None:
+    f = readable.funnel(
+        {
+            "considered": 100,
+            "passed": 5,
+            "failed": [
+                {"rule": "area", "label": "面积不符", "count": 40},
+                {
+                    "rule": "status",
+                    "label": "地块状态不在范围内",
+                    "count": 900,
+                    "statuses": ["熟地"],
+                },
+                {"rule": "near_port", "label": "距港口过远", "count": 70},
+                {"rule": "location", "label": "不在指定区位内", "count": 300},
+            ],
+        }
+    )
+    assert [r["label"] for r in f["scope"]] == ["非熟地", "不在指定区位内"]
+    assert [r["label"] for r in f["rules"]] == ["距港口过远", "面积不符"]
+    assert f["total"] == 1300 and f["rules"][0]["pct"] == 70.0
+
+
+def test_explanation_rows_and_compare() -> None:
+    first = {
+        "score": 0.8,
+        "area_mu": 96.0,
+        "breakdown": [
+            {
+                "criterion": "area_fit",
+                "label": "面积匹配",
+                "raw": {"area_mu": 96.0, "range_mu": [80, 120]},
+                "score": 1.0,
+                "weight": 0.2,
+                "contribution": 0.2,
+            },
+            {
+                "criterion": "distance",
+                "label": "设施距离",
+                "raw": {"highway_interchange": 3.2},
+                "score": 0.8,
+                "weight": 0.5,
+                "contribution": 0.4,
+            },
+        ],
+    }
+    third = {
+        "score": 0.6,
+        "area_mu": 130.0,
+        "breakdown": [
+            {
+                "criterion": "area_fit",
+                "label": "面积匹配",
+                "raw": {"area_mu": 130.0, "range_mu": [80, 120]},
+                "score": 0.5,
+                "weight": 0.2,
+                "contribution": 0.1,
+            },
+            {
+                "criterion": "distance",
+                "label": "设施距离",
+                "raw": {"highway_interchange": 8.0},
+                "score": 1.0,
+                "weight": 0.5,
+                "contribution": 0.5,
+            },
+        ],
+    }
+    rows = readable.explanation(first)
+    assert rows[0]["words"] == "面积 96 亩，在 80–120 亩 范围内"
+    assert rows[1]["words"] == "距高速互通 3.2 公里" and rows[1]["points"] == 40.0
+    cmp = readable.compare_with_first(third, first)
+    assert (
+        cmp[0]["label"] == "面积匹配" and cmp[0]["delta"] == -10.0 and cmp[0]["verdict"] == "少得"
+    )
+    assert "比上限 120 亩多 10 亩" in cmp[0]["this"]
+    assert cmp[1]["delta"] == 10.0 and cmp[1]["verdict"] == "多得"
+    assert cmp[-1] == {"label": "合计", "delta": -20.0, "verdict": "", "this": "", "first": ""}
+
+
+def test_near_miss_rerun_applies_the_engines_relaxation(client, passwords, tokens, session) -> None:
+    h = auth(tokens["promoter"])
+    # A narrow area window: parcels just outside it are near misses on area alone.
+    req = {"industry": "34", "area_mu_min": 50, "area_mu_max": 50.5, "top": 3, "assemblies": False}
+    p = client.post(
+        "/api/projects", json={"name": "窄面积项目", "requirement": req}, headers=h
+    ).json()
+    body = client.post(f"/api/projects/{p['id']}/match", headers=h).json()
+    misses = body["why_not"]["near_misses"]
+    assert misses, "the seeded inventory has parcels near 50 亩"
+    n = misses[0]
+    assert n["rule"] == "area" and set(n["relax"]) <= {"area_mu_min", "area_mu_max"}
+    csrf = sign_in(client, passwords["promoter"])
+    page = client.get(f"/workbench/matches/{body['match_id']}").text
+    assert "差一点入选" in page and n["change"] in page and "放宽后重新匹配" in page
+    r = client.post(
+        f"/workbench/matches/{body['match_id']}/relax",
+        data={"near": 0, "csrf_token": csrf},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    new_id = re.fullmatch(r"/workbench/matches/([0-9a-f-]+)", r.headers["location"]).group(1)  # type: ignore[union-attr]
+    new = session.execute(
+        text("SELECT request, project_id FROM landmatch.match_run WHERE id = :i"), {"i": new_id}
+    ).one()
+    assert new.project_id == p["id"]
+    for k, v in n["relax"].items():
+        assert new.request[k] == v
+    after = client.get(r.headers["location"]).text
+    assert n["code"] in after  # the near miss is now a result
+
+
+def test_another_team_cannot_read_or_rerun(client, run, session, password_hash) -> None:
+    from landmatch.auth import add_user
+
+    add_user(session, "t-promoter-b", "promoter", team="t-team-b")
+    session.execute(
+        text(
+            "UPDATE landmatch.app_user SET password_hash = :h, must_change_password = false "
+            "WHERE name = 't-promoter-b'"
+        ),
+        {"h": password_hash},
+    )
+    csrf = sign_in(client, "t-promoter-b")
+    assert client.get(f"/workbench/matches/{run['id']}").status_code == 404
+    r = client.post(f"/workbench/matches/{run['id']}/relax", data={"near": 0, "csrf_token": csrf})
+    assert r.status_code == 404

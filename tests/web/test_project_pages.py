@@ -1,0 +1,298 @@
+"""The promoters' project pages (issue #15 §1): the pipeline board, the requirement form, the
+project page and its forms, walked as each role through the app (no browser); bad input comes
+back beside its field in Chinese with nothing written; stale versions are refused."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from tests.conftest import sign_in
+
+ROLES = ("public", "admin", "bureau", "zone", "promoter")
+TEAM = ("admin", "promoter")
+
+# The 汽车零部件 project of the issue's quality bar, as the form posts it.
+FORM: dict[str, Any] = {
+    "name": "汽车零部件项目",
+    "investor": "某汽车零部件集团",
+    "industry": "C3670",
+    "area_mu_min": "80",
+    "area_mu_max": "120",
+    "investment_wan": "50,000",
+    "power_kva": "8000",
+    "km_highway_interchange": "10",
+    "hard_highway_interchange": "on",
+    "assemblies": "on",
+    "preset": "general_manufacturing",
+    "top": "20",
+    "then": "save",
+}
+
+
+def _csrf(page: str) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+
+
+def _project(session: Session, name: str) -> dict[str, Any]:
+    row = session.execute(
+        text("SELECT * FROM landmatch.project WHERE name = :n ORDER BY id DESC LIMIT 1"),
+        {"n": name},
+    ).first()
+    assert row is not None
+    return dict(row._mapping)
+
+
+@pytest.fixture
+def project_id(session: Session) -> int:
+    return session.execute(
+        text(
+            "INSERT INTO landmatch.project (name, industry_code, requirement, pipeline_status, "
+            "investor, owner, owner_team) VALUES ('已有项目', '3670', CAST(:r AS jsonb), 'new', "
+            "'投资方甲', 't-promoter', 't-team-a') RETURNING id"
+        ),
+        {"r": '{"industry": "3670", "area_mu_min": 50, "area_mu_max": 90}'},
+    ).scalar_one()
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_pages_as_each_role(client, passwords, project_id, role: str) -> None:
+    if role != "public":
+        sign_in(client, passwords[role])
+    for path in (
+        "/workbench/projects",
+        "/workbench/projects?stage=lead&industry=C36&q=项目",
+        "/workbench/projects/new",
+        f"/workbench/projects/{project_id}",
+        f"/workbench/projects/{project_id}/requirement",
+    ):
+        r = client.get(path, follow_redirects=False)
+        if role == "public":
+            assert r.status_code == 303 and r.headers["location"].startswith("/workbench/login")
+        else:
+            assert r.status_code == (200 if role in TEAM else 403), (role, path)
+            if role not in TEAM:
+                assert "无权" in r.text
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_writes_as_each_role(client, passwords, project_id, session, role: str) -> None:
+    csrf = sign_in(client, passwords[role]) if role != "public" else ""
+    forms = [
+        ("/workbench/projects/new", {**FORM, "name": f"新项目-{role}"}),
+        (f"/workbench/projects/{project_id}/requirement", {**FORM, "version": 1}),
+        (f"/workbench/projects/{project_id}/stage", {"stage": "visit", "version": 1}),
+        (f"/workbench/projects/{project_id}/note", {"note": "电话沟通", "version": 1}),
+        (f"/workbench/projects/{project_id}/next-step", {"next_step": "考察", "version": 1}),
+        (f"/workbench/projects/{project_id}/match", {}),
+    ]
+    for url, data in forms:
+        r = client.post(url, data={**data, "csrf_token": csrf}, follow_redirects=False)
+        if role == "public":
+            assert r.status_code in (303, 403), (url, r.status_code)
+            assert "/workbench/login" in r.headers.get("location", "/workbench/login")
+        elif role in TEAM:
+            assert r.status_code == 303, (url, r.text[:500])
+        else:
+            assert r.status_code == 403, (url, r.status_code)
+    if role not in TEAM:
+        n = session.execute(
+            text("SELECT count(*) FROM landmatch.project_event WHERE project_id = :p"),
+            {"p": project_id},
+        ).scalar_one()
+        assert n == 0
+        assert (
+            session.execute(
+                text("SELECT count(*) FROM landmatch.project WHERE name LIKE '新项目-%'")
+            ).scalar_one()
+            == 0
+        )
+
+
+def test_csrf_is_required(client, passwords, project_id, session) -> None:
+    sign_in(client, passwords["promoter"])
+    r = client.post(
+        f"/workbench/projects/{project_id}/note",
+        data={"note": "x", "version": 1},
+        follow_redirects=False,
+    )
+    assert r.status_code == 403
+    assert session.execute(text("SELECT count(*) FROM landmatch.project_event")).scalar_one() == 0
+
+
+def test_the_form_saves_every_field_then_matches(client, passwords, session) -> None:
+    csrf = sign_in(client, passwords["promoter"])
+    r = client.post(
+        "/workbench/projects/new",
+        data={
+            **FORM,
+            "csrf_token": csrf,
+            "cities": ["130100", "130600"],
+            "supply_modes": ["auction", "flexible_term"],
+            "zone_levels": ["national"],
+            "max_wan_per_mu": "30",
+            "need_5g": "on",
+            "custom_weights": "on",
+            **{
+                f"w_{c}": "1"
+                for c in ("area_fit", "distance", "zone_fit", "readiness", "price", "policy")
+            },
+            "w_freshness": "0",
+            "then": "match",
+        },
+        follow_redirects=False,
+    )
+    assert r.status_code == 303, r.text[:800]
+    assert re.fullmatch(r"/workbench/matches/[0-9a-f-]+", r.headers["location"])
+    p = _project(session, "汽车零部件项目")
+    req = p["requirement"]
+    assert p["industry_code"] == "3670" and p["owner"] == "t-promoter"
+    assert p["pipeline_status"] == "matching"
+    assert req["area_mu_min"] == 80 and req["area_mu_max"] == 120
+    assert req["investment_wan"] == 50000 and req["utilities"]["power_kva"] == 8000
+    assert req["utilities"]["need_5g"] is True
+    assert req["proximity"] == [{"kind": "highway_interchange", "max_km": 10, "hard": True}]
+    assert req["location"]["cities"] == ["130100", "130600"]
+    assert req["location"]["zone_levels"] == ["national"]
+    assert req["supply_modes"] == ["auction", "flexible_term"]
+    assert req["budget"]["max_wan_per_mu"] == 30
+    assert req["weights"]["freshness"] == 0 and req["weights"]["price"] == 1
+    runs = session.execute(
+        text("SELECT count(*) FROM landmatch.match_run WHERE project_id = :p"), {"p": p["id"]}
+    ).scalar_one()
+    assert runs == 1
+    page = client.get(f"/workbench/projects/{p['id']}")
+    assert page.status_code == 200
+    for words in (
+        "汽车零部件及配件制造",
+        "80",
+        "120 亩",
+        "8,000",
+        "距高速互通",
+        "10",
+        "硬性",
+        "石家庄市",
+    ):
+        assert words in page.text, words
+    assert "/workbench/matches/" in page.text  # the run is listed
+    board = client.get("/workbench/projects?stage=talks")
+    assert "汽车零部件项目" in board.text and "80–120 亩 · 5 亿元" in board.text
+
+
+def test_bad_input_beside_its_field_nothing_written(client, passwords, session) -> None:
+    csrf = sign_in(client, passwords["promoter"])
+    before = session.execute(text("SELECT count(*) FROM landmatch.project")).scalar_one()
+    cases = [
+        ({"industry": "A3670"}, "门类字母不对"),
+        ({"industry": "9999"}, "没有行业代码"),
+        ({"area_mu_min": "abc"}, "面积下限应为数字"),
+        ({"area_mu_min": "200", "area_mu_max": "100"}, "面积下限不能大于面积上限"),
+        ({"power_kva": "-5"}, "不能小于 0"),
+        ({"km_port": "0"}, "不能小于"),
+        ({"name": ""}, "请填写项目名称"),
+        ({"supply_modes": ["bogus"]}, "不是可选的值"),
+    ]
+    for change, reason in cases:
+        r = client.post(
+            "/workbench/projects/new",
+            data={**FORM, **change, "csrf_token": csrf},
+            follow_redirects=False,
+        )
+        assert r.status_code == 200, (change, r.status_code)
+        assert reason in r.text, (change, reason)
+        assert 'id="form-error"' in r.text
+    after = session.execute(text("SELECT count(*) FROM landmatch.project")).scalar_one()
+    assert after == before
+
+
+def test_stage_note_next_step_and_stale_versions(client, passwords, project_id, session) -> None:
+    csrf = sign_in(client, passwords["promoter"])
+    base = f"/workbench/projects/{project_id}"
+
+    def post(suffix: str, **data: Any) -> Any:
+        return client.post(base + suffix, data={**data, "csrf_token": csrf}, follow_redirects=False)
+
+    assert post("/stage", stage="visit", version=1, note="约好下周考察").status_code == 303
+    assert (
+        post("/next-step", next_step="陪同考察", next_step_on="2027-01-15", version=2).status_code
+        == 303
+    )
+    assert post("/note", note="<b>老板</b>很满意", version=3).status_code == 303
+    p = session.execute(
+        text(
+            "SELECT pipeline_status, next_step, next_step_on, version FROM landmatch.project WHERE id = :i"
+        ),
+        {"i": project_id},
+    ).one()
+    assert p.pipeline_status == "visiting" and p.next_step == "陪同考察" and p.version == 4
+    # A form showing version 1 is stale now: refused, nothing written.
+    r = post("/stage", stage="lost", version=1)
+    assert r.status_code == 303
+    flash = client.get(base)
+    assert "已被他人修改" in flash.text
+    assert (
+        session.execute(
+            text("SELECT pipeline_status FROM landmatch.project WHERE id = :i"), {"i": project_id}
+        ).scalar_one()
+        == "visiting"
+    )
+    page = client.get(base).text
+    assert "线索 → <strong>考察</strong>（约好下周考察）" in page
+    assert "&lt;b&gt;老板&lt;/b&gt;很满意" in page and "<b>老板</b>" not in page
+    assert "下一步：陪同考察（2027-01-15）" in page
+    r = post("/next-step", next_step="x", next_step_on="2027-13-40", version=4)
+    assert "日期 2027-13-40 无效" in client.get(base).text
+    board = client.get("/workbench/projects")
+    counts = dict(
+        re.findall(r'data-stage="(\w+)">[^<]+<span class="badge text-bg-light">(\d+)', board.text)
+    )
+    assert counts["visit"] == "1"
+
+
+def test_another_team_neither_sees_nor_writes(
+    client, passwords, project_id, session, password_hash
+) -> None:
+    from landmatch.auth import add_user
+
+    add_user(session, "t-promoter-b", "promoter", team="t-team-b")
+    session.execute(
+        text(
+            "UPDATE landmatch.app_user SET password_hash = :h, must_change_password = false "
+            "WHERE name = 't-promoter-b'"
+        ),
+        {"h": password_hash},
+    )
+    csrf = sign_in(client, "t-promoter-b")
+    board = client.get("/workbench/projects")
+    assert board.status_code == 200 and "已有项目" not in board.text
+    for suffix in ("", "/requirement"):
+        assert client.get(f"/workbench/projects/{project_id}{suffix}").status_code == 404
+    for suffix, data in (
+        ("/stage", {"stage": "lost", "version": 1}),
+        ("/note", {"note": "x", "version": 1}),
+        ("/next-step", {"next_step": "x", "version": 1}),
+        ("/requirement", {**FORM, "version": 1}),
+        ("/match", {}),
+    ):
+        r = client.post(
+            f"/workbench/projects/{project_id}{suffix}",
+            data={**data, "csrf_token": csrf},
+            follow_redirects=False,
+        )
+        assert r.status_code in (303, 404), (suffix, r.status_code)
+    row = session.execute(
+        text("SELECT pipeline_status, version FROM landmatch.project WHERE id = :i"),
+        {"i": project_id},
+    ).one()
+    assert row.pipeline_status == "new" and row.version == 1
+    assert (
+        session.execute(
+            text("SELECT count(*) FROM landmatch.project_event WHERE project_id = :p"),
+            {"p": project_id},
+        ).scalar_one()
+        == 0
+    )
