@@ -63,6 +63,10 @@ class Settings(BaseSettings):
     # Listing limits.
     default_page_size: int = Field(100, ge=1, le=10_000)
     max_page_size: int = Field(1000, ge=1, le=100_000)
+    # A parcel reserved for a project from the match results is held this many days; the home
+    # page reminds the team of holds ending within the reminder window.
+    reservation_days: int = Field(90, ge=1, le=3650)
+    reservation_reminder_days: int = Field(14, ge=0, le=365)
     # Data older than this many days is flagged as stale (utilities, prices).
     stale_after_days: int = Field(365, ge=1)
     # Idle-land fee rate (Order 53 Art. 14: 20 %), kept configurable (docs/domain.md §5).

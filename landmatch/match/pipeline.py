@@ -330,3 +330,41 @@ def parse_date(raw: str, field: str) -> dt.date | None:
         raise InvalidInput(
             f"日期 {raw} 无效，应为 年-月-日", detail=[{"field": field, "reason": "日期无效"}]
         ) from None
+
+
+def expiring(
+    session: Session, principal: Principal, within_days: int, today: dt.date | None = None
+) -> list[dict[str, Any]]:
+    """The caller's team's active holds ending within ``within_days`` (or already past their
+    date and not released), soonest first: the home page's reminder."""
+    today = today or dt.date.today()
+    params: dict[str, Any] = {"d": today + dt.timedelta(days=within_days)}
+    visible = ownership.visible_sql(principal, "pr.owner_team", params)
+    return [
+        dict(r._mapping) | {"days_left": (r.until - today).days}
+        for r in session.execute(
+            text(
+                "SELECT r.id, r.until, p.code AS parcel_code, pr.id AS project_id, "
+                "pr.name AS project_name FROM landmatch.reservation r "
+                "JOIN landmatch.parcel p ON p.id = r.parcel_id "
+                "JOIN landmatch.project pr ON pr.id = r.project_id "
+                f"WHERE r.released_at IS NULL AND r.until IS NOT NULL AND r.until <= :d AND {visible} "
+                "ORDER BY r.until, r.id LIMIT 20"
+            ),
+            params,
+        )
+    ]
+
+
+def home(
+    session: Session, principal: Principal, reminder_days: int, today: dt.date | None = None
+) -> dict[str, Any] | None:
+    """The home page's card: projects per stage and holds about to end (promoters, admins)."""
+    if principal.role not in ("admin", "promoter"):
+        return None
+    b = board(session, principal)
+    return {
+        "stages": b["stages"],
+        "expiring": expiring(session, principal, reminder_days, today),
+        "days": reminder_days,
+    }

@@ -38,13 +38,28 @@ def run(client, tokens) -> dict[str, Any]:
 
 @pytest.mark.parametrize("role", ROLES)
 def test_results_as_each_role(client, passwords, run, role: str) -> None:
-    if role != "public":
-        sign_in(client, passwords[role])
-    r = client.get(f"/workbench/matches/{run['id']}", follow_redirects=False)
-    if role == "public":
-        assert r.status_code == 303
-    else:
-        assert r.status_code == (200 if role in ("admin", "promoter") else 403), role
+    csrf = sign_in(client, passwords[role]) if role != "public" else ""
+    codes = "&".join(f"codes={f['properties']['code']}" for f in run["body"]["features"][:2])
+    for path in ("", f"/compare?{codes}", f"/compare.xlsx?{codes}"):
+        if not codes and path:
+            continue
+        r = client.get(f"/workbench/matches/{run['id']}{path}", follow_redirects=False)
+        if role == "public":
+            assert r.status_code == 303
+        else:
+            assert r.status_code == (200 if role in ("admin", "promoter") else 403), (role, path)
+    for path, data in (("/reserve", {"parcel_code": "X-000"}), ("/relax", {"near": 0})):
+        r = client.post(
+            f"/workbench/matches/{run['id']}{path}",
+            data={**data, "csrf_token": csrf},
+            follow_redirects=False,
+        )
+        if role in ("admin", "promoter"):
+            assert r.status_code in (303, 400), (role, path, r.status_code)
+        else:
+            assert r.status_code in (303, 403) and (
+                role != "public" or "/workbench/login" in r.headers["location"]
+            ), (role, path)
 
 
 def test_results_read_as_words(client, passwords, run) -> None:
@@ -198,3 +213,127 @@ def test_another_team_cannot_read_or_rerun(client, run, session, password_hash) 
     assert client.get(f"/workbench/matches/{run['id']}").status_code == 404
     r = client.post(f"/workbench/matches/{run['id']}/relax", data={"near": 0, "csrf_token": csrf})
     assert r.status_code == 404
+
+
+def _parcels(run: dict[str, Any]) -> list[dict[str, Any]]:
+    return [f["properties"] for f in run["body"]["features"] if f["properties"]["kind"] == "parcel"]
+
+
+@pytest.fixture
+def wide(client, tokens) -> dict[str, Any]:
+    """A run with several results (a wide request of the fixture promoter's team)."""
+    h = auth(tokens["promoter"])
+    req = {"industry": "34", "area_mu_min": 10, "area_mu_max": 400, "top": 8}
+    p = client.post(
+        "/api/projects", json={"name": "通用设备项目", "requirement": req}, headers=h
+    ).json()
+    body = client.post(f"/api/projects/{p['id']}/match", headers=h).json()
+    assert len([f for f in body["features"] if f["properties"]["kind"] == "parcel"]) >= 6
+    return {"project": p, "id": body["match_id"], "body": body}
+
+
+def test_compare_up_to_five_print_and_xlsx(client, passwords, wide) -> None:
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    sign_in(client, passwords["promoter"])
+    sites = _parcels(wide)
+    codes = [s["code"] for s in sites[:3]]
+    q = "&".join(f"codes={c}" for c in codes)
+    page = client.get(f"/workbench/matches/{wide['id']}/compare?{q}")
+    assert page.status_code == 200
+    assert "通用设备项目 · 地块对比" in page.text and "data-print" in page.text
+    for label in ("参考地价", "面积", "供电", "预计开工", "政策估算合计", "管控区"):
+        assert f">{label}</th>" in page.text, label
+    assert f"{readable.num(sites[0]['area_mu'])} 亩" in page.text
+    x = client.get(f"/workbench/matches/{wide['id']}/compare.xlsx?{q}")
+    assert x.status_code == 200 and x.headers["content-type"].startswith("application/vnd.openxml")
+    ws = load_workbook(BytesIO(x.content)).active
+    assert ws.cell(1, 1).value == "通用设备项目 · 地块对比"
+    assert [ws.cell(3, j).value for j in range(2, 5)] == ["第 1 名", "第 2 名", "第 3 名"]
+    six = "&".join(f"codes={s['code']}" for s in sites[:6])
+    r = client.get(f"/workbench/matches/{wide['id']}/compare?{six}")
+    assert r.status_code == 400 and "最多对比 5 宗" in r.text
+    r = client.get(f"/workbench/matches/{wide['id']}/compare?codes=不存在的地块")
+    assert r.status_code == 400 and "没有地块" in r.text
+
+
+def test_reserve_from_results_expiry_reminder_and_release(
+    client, passwords, wide, session, password_hash
+) -> None:
+    import datetime as dt
+
+    from landmatch.auth import add_user
+
+    csrf = sign_in(client, passwords["promoter"])
+    first = _parcels(wide)[0]
+    r = client.post(
+        f"/workbench/matches/{wide['id']}/reserve",
+        data={"parcel_code": first["code"], "csrf_token": csrf},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    row = session.execute(
+        text(
+            "SELECT r.id, r.until, r.owner_team FROM landmatch.reservation r JOIN landmatch.parcel p "
+            "ON p.id = r.parcel_id WHERE p.code = :c AND r.released_at IS NULL"
+        ),
+        {"c": first["code"]},
+    ).one()
+    assert row.until == dt.date.today() + dt.timedelta(days=90)  # the setting's default
+    assert row.owner_team == "t-team-a"
+    # Reserving it again is refused with the reason, nothing more written.
+    r = client.post(
+        f"/workbench/matches/{wide['id']}/reserve",
+        data={"parcel_code": first["code"], "csrf_token": csrf},
+    )
+    assert "已被项目" in r.text or "已被" in r.text
+    # A hold ending soon is on the home page.
+    session.execute(
+        text("UPDATE landmatch.reservation SET until = :d WHERE id = :i"),
+        {"d": dt.date.today() + dt.timedelta(days=3), "i": row.id},
+    )
+    home = client.get("/workbench").text
+    assert "预留即将到期" in home and first["code"] in home and "还有 3 天" in home
+    # Another team sees that the parcel is held but cannot release it.
+    add_user(session, "t-promoter-b", "promoter", team="t-team-b")
+    session.execute(
+        text(
+            "UPDATE landmatch.app_user SET password_hash = :h, must_change_password = false "
+            "WHERE name = 't-promoter-b'"
+        ),
+        {"h": password_hash},
+    )
+    client.cookies.clear()
+    csrf_b = sign_in(client, "t-promoter-b")
+    assert "预留即将到期" not in client.get("/workbench").text
+    r = client.post(
+        f"/workbench/projects/{wide['project']['id']}/reservations/{row.id}/release",
+        data={"csrf_token": csrf_b},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    assert (
+        session.execute(
+            text("SELECT released_at FROM landmatch.reservation WHERE id = :i"), {"i": row.id}
+        ).scalar_one()
+        is None
+    )
+    # The owning team releases it from the project page.
+    client.cookies.clear()
+    csrf = sign_in(client, passwords["promoter"])
+    page = client.get(f"/workbench/projects/{wide['project']['id']}").text
+    assert first["code"] in page and "预留中" in page
+    r = client.post(
+        f"/workbench/projects/{wide['project']['id']}/reservations/{row.id}/release",
+        data={"csrf_token": csrf},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    assert (
+        session.execute(
+            text("SELECT released_at FROM landmatch.reservation WHERE id = :i"), {"i": row.id}
+        ).scalar_one()
+        is not None
+    )

@@ -5,7 +5,9 @@ Everything shown comes from the stored run (``landmatch.match.readable``)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, Response
@@ -13,7 +15,8 @@ from fastapi.responses import HTMLResponse, Response
 from landmatch.api.deps import SessionDep, SettingsDep
 from landmatch.api.routes.workbench.common import Staff, redirect, render, staff_with
 from landmatch.errors import InvalidInput, LandMatchError
-from landmatch.match import pipeline, readable
+from landmatch.match import compare, pipeline, readable
+from landmatch.match import projects as svc
 from landmatch.match.engine import get_run, run_match
 from landmatch.match.requirements import Requirement
 
@@ -68,7 +71,7 @@ def view(run: dict[str, Any]) -> dict[str, Any]:
 
 @router.get(URL + "/{match_id}", response_class=HTMLResponse)
 def results(
-    request: Request, session: SessionDep, staff: PromoterDep, match_id: str
+    request: Request, session: SessionDep, staff: PromoterDep, settings: SettingsDep, match_id: str
 ) -> HTMLResponse:
     run = get_run(session, match_id, staff.principal)
     title, project = _title(session, staff, run)
@@ -79,6 +82,7 @@ def results(
         match_id=match_id,
         title=title,
         project=project,
+        reservation_days=settings.reservation_days,
         **view(run),
     )
 
@@ -110,4 +114,83 @@ def relax(
     session.commit()
     return redirect(
         request, f"{URL}/{out['match_id']}", ("info", f"已放宽：{misses[near]['change']}，重新匹配")
+    )
+
+
+def _codes(request: Request) -> list[str]:
+    return [c for c in request.query_params.getlist("codes") if c][: compare.MAX_SITES + 1]
+
+
+@router.get(URL + "/{match_id}/compare", response_class=HTMLResponse)
+def compare_page(
+    request: Request, session: SessionDep, staff: PromoterDep, match_id: str
+) -> HTMLResponse:
+    run = get_run(session, match_id, staff.principal)
+    title, project = _title(session, staff, run)
+    sites = compare.pick(run, _codes(request))
+    return render(
+        request,
+        "workbench/matches/compare.html",
+        title=title,
+        project=project,
+        match_id=match_id,
+        sites=sites,
+        table=compare.rows(run, sites),
+        query=request.url.query,
+    )
+
+
+@router.get(URL + "/{match_id}/compare.xlsx")
+def compare_xlsx(
+    request: Request, session: SessionDep, staff: PromoterDep, match_id: str
+) -> Response:
+    run = get_run(session, match_id, staff.principal)
+    title, _ = _title(session, staff, run)
+    sites = compare.pick(run, _codes(request))
+    data = compare.workbook(f"{title} · 地块对比", compare.rows(run, sites))
+    name = quote(f"{title}-地块对比.xlsx")
+    return Response(
+        data,
+        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={
+            "Content-Disposition": f"attachment; filename=compare.xlsx; filename*=UTF-8''{name}"
+        },
+    )
+
+
+@router.post(URL + "/{match_id}/reserve")
+def reserve(
+    request: Request,
+    session: SessionDep,
+    staff: PromoterDep,
+    settings: SettingsDep,
+    match_id: str,
+    parcel_code: Annotated[str, Form(min_length=3, max_length=64)],
+) -> Response:
+    """Hold a result's parcel for the run's project until today + the reservation setting."""
+    run = get_run(session, match_id, staff.principal)
+    pid = (run.get("requirement") or {}).get("project_id")
+    back = f"{URL}/{match_id}"
+    if not pid:
+        return redirect(
+            request, back, ("danger", "这次匹配不属于任何项目，不能预留；请从项目页发起匹配")
+        )
+    until = dt.date.today() + dt.timedelta(days=settings.reservation_days)
+    try:
+        svc.reserve(
+            session,
+            staff.principal,
+            svc.ReservationIn(
+                parcel_code=parcel_code,
+                project_id=int(pid),
+                until=until,
+                note=f"自匹配 {match_id[:8]} 预留",
+            ),
+        )
+        session.commit()
+    except LandMatchError as exc:
+        session.rollback()
+        return redirect(request, back, ("danger", exc.message))
+    return redirect(
+        request, back, ("success", f"已为本项目预留地块 {parcel_code}，至 {until.isoformat()}")
     )

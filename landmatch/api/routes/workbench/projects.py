@@ -64,7 +64,7 @@ def board(
 
 
 async def _form(request: Request) -> tuple[dict[str, Any], dict[str, list[str]]]:
-    raw = await request.form()
+    raw = await request.form(max_files=0, max_fields=300)
     flat = {k: str(v) for k, v in raw.items() if isinstance(v, str)}
     lists = {k: [str(v) for v in raw.getlist(k)] for k in LIST_FIELDS}
     return flat, lists
@@ -283,3 +283,16 @@ def next_step(
     except LandMatchError as exc:
         return _failed(request, session, project_id, exc)
     return _after(request, session, project_id, "已更新下一步")
+
+
+@router.post(URL + "/{project_id}/reservations/{reservation_id}/release")
+def release(
+    request: Request, session: SessionDep, staff: PromoterDep, project_id: int, reservation_id: int
+) -> Response:
+    """End a hold of this project (the holding team or an admin, checked under the lock)."""
+    try:
+        pipeline.project(session, staff.principal, project_id)
+        svc.release(session, staff.principal, reservation_id)
+    except LandMatchError as exc:
+        return _failed(request, session, project_id, exc)
+    return _after(request, session, project_id, "已释放预留")
