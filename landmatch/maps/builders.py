@@ -27,6 +27,7 @@ from landmatch.maps.styles import (
     ZONE_COLOURS,
     legend_items,
 )
+from landmatch.match import readable
 from landmatch.settings import Settings
 
 localise_folium()
@@ -378,6 +379,7 @@ def match_map(
     """``/match/{id}/map``: numbered ranked sites, score breakdown, assemblies outlined as one
     site, and the top five side by side."""
     sites = match_sites(run["response"])
+    why_not = run["response"].get("why_not")
     if sites:
         lats = [s["lat"] for s in sites]
         lons = [s["lon"] for s in sites]
@@ -406,7 +408,8 @@ def match_map(
             run=run,
             staff=staff,
             criteria=list(criteria.items()),
-            summary=run["response"].get("why_not") or run["response"].get("summary"),
+            funnel=readable.funnel(why_not) if why_not else None,
+            near=(why_not or {}).get("near_misses") or [],
         )
     )
     AppInit(

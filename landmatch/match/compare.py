@@ -48,7 +48,7 @@ def rows(run: dict[str, Any], sites: list[dict[str, Any]]) -> list[tuple[str, li
     out: list[tuple[str, list[str]]] = [
         ("名次", [f"第 {p['rank']} 名" for p in sites]),
         ("地块", [f"{p.get('name') or ''} {p['code']}".strip() for p in sites]),
-        ("总分", [f"{num(100 * (p.get('score') or 0))} 分" for p in sites]),
+        ("总分", [f"{num(p.get('score'))} 分" for p in sites]),
         (
             "城市 / 开发区",
             [

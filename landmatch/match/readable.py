@@ -111,7 +111,8 @@ def criterion_words(b: dict[str, Any], props: dict[str, Any]) -> str:
 
 
 def explanation(props: dict[str, Any]) -> list[dict[str, Any]]:
-    """The site's score as rows: criterion, words, score %, weight %, points (of 100)."""
+    """The site's score as rows: criterion, words, score %, weight %, points (the engine's
+    contribution: 100·weight·score, the points adding up to the total of 100)."""
     return [
         {
             "criterion": b["criterion"],
@@ -119,7 +120,7 @@ def explanation(props: dict[str, Any]) -> list[dict[str, Any]]:
             "words": criterion_words(b, props),
             "score_pct": round(100 * b["score"], 1),
             "weight_pct": round(100 * b["weight"], 1),
-            "points": round(100 * b["contribution"], 1),
+            "points": round(b["contribution"], 1),
         }
         for b in props.get("breakdown") or []
     ]
@@ -133,7 +134,7 @@ def compare_with_first(props: dict[str, Any], first: dict[str, Any]) -> list[dic
         b = mine.get(b1["criterion"])
         if b is None:
             continue
-        delta = round(100 * (b["contribution"] - b1["contribution"]), 1)
+        delta = round(b["contribution"] - b1["contribution"], 1)
         rows.append(
             {
                 "label": b1["label"],
@@ -144,7 +145,7 @@ def compare_with_first(props: dict[str, Any], first: dict[str, Any]) -> list[dic
             }
         )
     rows.sort(key=lambda r: r["delta"])
-    total = round(100 * ((props.get("score") or 0) - (first.get("score") or 0)), 1)
+    total = round((props.get("score") or 0) - (first.get("score") or 0), 1)
     return [*rows, {"label": "合计", "delta": total, "verdict": "", "this": "", "first": ""}]
 
 

@@ -111,7 +111,7 @@ def test_funnel_orders_scope_first_then_largest() -> None:
 
 def test_explanation_rows_and_compare() -> None:
     first = {
-        "score": 0.8,
+        "score": 60.0,
         "area_mu": 96.0,
         "breakdown": [
             {
@@ -120,7 +120,7 @@ def test_explanation_rows_and_compare() -> None:
                 "raw": {"area_mu": 96.0, "range_mu": [80, 120]},
                 "score": 1.0,
                 "weight": 0.2,
-                "contribution": 0.2,
+                "contribution": 20.0,
             },
             {
                 "criterion": "distance",
@@ -128,12 +128,12 @@ def test_explanation_rows_and_compare() -> None:
                 "raw": {"highway_interchange": 3.2},
                 "score": 0.8,
                 "weight": 0.5,
-                "contribution": 0.4,
+                "contribution": 40.0,
             },
         ],
     }
     third = {
-        "score": 0.6,
+        "score": 40.0,
         "area_mu": 130.0,
         "breakdown": [
             {
@@ -142,7 +142,7 @@ def test_explanation_rows_and_compare() -> None:
                 "raw": {"area_mu": 130.0, "range_mu": [80, 120]},
                 "score": 0.5,
                 "weight": 0.2,
-                "contribution": 0.1,
+                "contribution": 10.0,
             },
             {
                 "criterion": "distance",
@@ -150,7 +150,7 @@ def test_explanation_rows_and_compare() -> None:
                 "raw": {"highway_interchange": 8.0},
                 "score": 1.0,
                 "weight": 0.5,
-                "contribution": 0.5,
+                "contribution": 50.0,
             },
         ],
     }

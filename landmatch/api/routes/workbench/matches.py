@@ -54,13 +54,13 @@ def view(run: dict[str, Any]) -> dict[str, Any]:
                 if first and p is not first
                 else [],
                 "start": readable.start_rows(p.get("time_to_start")),
-                "score_pct": round(100 * (p.get("score") or 0), 1),
+                "score_pct": round(p.get("score") or 0, 1),
             }
         )
     return {
         "sites": sites,
         "assemblies": [
-            {"p": a, "rows": readable.explanation(a), "score_pct": round(100 * a["score"], 1)}
+            {"p": a, "rows": readable.explanation(a), "score_pct": round(a["score"], 1)}
             for a in assemblies
         ],
         "funnel": readable.funnel(run.get("why_not")),
