@@ -67,6 +67,8 @@ class Settings(BaseSettings):
     # page reminds the team of holds ending within the reminder window.
     reservation_days: int = Field(90, ge=1, le=3650)
     reservation_reminder_days: int = Field(14, ge=0, le=365)
+    # A proposal's (选址建议书) public link works this many days.
+    proposal_days: int = Field(30, ge=1, le=365)
     # Data older than this many days is flagged as stale (utilities, prices).
     stale_after_days: int = Field(365, ge=1)
     # Idle-land fee rate (Order 53 Art. 14: 20 %), kept configurable (docs/domain.md §5).

@@ -32,6 +32,7 @@ from landmatch.api.routes import (
     parcels,
     policies,
     projects,
+    proposals,
     qa,
     tiles,
     users,
@@ -121,6 +122,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(zones.router)
     app.include_router(policies.router)
     app.include_router(industries.router)
+    app.include_router(proposals.router)
     app.include_router(layers.router)
     app.include_router(monitoring.router)
     app.include_router(dashboard.router)

@@ -723,6 +723,34 @@ class Project(Base):
     )
 
 
+class Proposal(Base):
+    """A 选址建议书: chosen sites of a project's run behind a signed, expiring link (0024)."""
+
+    __tablename__ = "proposal"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"))
+    match_id: Mapped[str] = mapped_column(String(36))
+    parcel_codes: Mapped[list[str]] = mapped_column(ARRAY(Text))
+    title: Mapped[str] = mapped_column(Text)
+    owner_team: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = _now()
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    __table_args__ = (Index("ix_proposal_project", "project_id"),)
+
+
+class ProposalOpen(Base):
+    """Each opening of a proposal's public link."""
+
+    __tablename__ = "proposal_open"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    proposal_id: Mapped[str] = mapped_column(ForeignKey("proposal.id", ondelete="CASCADE"))
+    at: Mapped[dt.datetime] = _now()
+    user_agent: Mapped[str | None] = mapped_column(Text)
+    __table_args__ = (Index("ix_proposal_open_proposal", "proposal_id", "at"),)
+
+
 class ProjectEvent(Base):
     """A project's history: stage changes, notes, next steps (migration 0022)."""
 

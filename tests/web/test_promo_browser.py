@@ -93,6 +93,23 @@ def test_promoter_journey(live_url: str, watched: Any, teams: Any) -> None:
         held = page.evaluate("LMW.fetch('/api/reservations').then(r => r.json())")
         mine = [r for r in held if r.get("project_name") == "汽车零部件项目"]
         assert len(mine) == 1
+        # A proposal of the top 3, opened signed out: public fields only.
+        page.click("#compare-form button[type=submit]")
+        page.wait_for_url(re.compile(r"/compare\?"))
+        page.click("#proposal-form button[type=submit]")
+        page.wait_for_url(re.compile(r"/workbench/projects/\d+#proposals$"))
+        link = page.input_value("#link-1")
+        w.shot("workbench_project_proposal")
+        investor = watched((1280, 800))
+        investor.page.goto(link)
+        assert "汽车零部件项目 选址建议书" in investor.page.inner_text("#proposal-title")
+        html = investor.page.content()
+        for internal in ("reserve_price", "holder", "approval_doc_no", "内部", "t-journey"):
+            assert internal not in html, internal
+        investor.shot("proposal_public")
+        assert investor.errors == [], investor.errors
+        page.reload()
+        assert "打开 1 次" in page.inner_text("#proposals")
         # A second team sees that the parcel is held, not whose, and cannot release it.
         other = watched((1280, 800))
         other.page.goto(live_url + "/workbench")

@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, Response
 from landmatch.api.deps import SessionDep, SettingsDep
 from landmatch.api.routes.workbench.common import Staff, redirect, render, staff_with
 from landmatch.errors import InvalidInput, LandMatchError
-from landmatch.match import compare, pipeline, readable
+from landmatch.match import compare, pipeline, proposals, readable
 from landmatch.match import projects as svc
 from landmatch.match.engine import get_run, run_match
 from landmatch.match.requirements import Requirement
@@ -193,4 +193,44 @@ def reserve(
         return redirect(request, back, ("danger", exc.message))
     return redirect(
         request, back, ("success", f"已为本项目预留地块 {parcel_code}，至 {until.isoformat()}")
+    )
+
+
+@router.post(URL + "/{match_id}/proposal")
+async def proposal(
+    request: Request, session: SessionDep, staff: PromoterDep, settings: SettingsDep, match_id: str
+) -> Response:
+    """A 选址建议书 of the compared sites: a signed link valid for the proposal setting's days."""
+    form = await request.form(max_files=0, max_fields=20)
+    codes = [str(c) for c in form.getlist("codes")][: compare.MAX_SITES + 1]
+    try:
+        made = proposals.create(
+            session,
+            staff.principal,
+            match_id,
+            codes,
+            days=settings.proposal_days,
+            secret=settings.secret_key,
+        )
+        pid = int((get_run(session, match_id, staff.principal)["requirement"])["project_id"])
+        session.commit()
+    except LandMatchError as exc:
+        session.rollback()
+        return redirect(request, f"{URL}/{match_id}", ("danger", exc.message))
+    until = made["expires_at"].astimezone(dt.timezone(dt.timedelta(hours=8))).strftime("%Y-%m-%d")
+    return redirect(
+        request,
+        f"/workbench/projects/{pid}#proposals",
+        ("success", f"已生成选址建议书，链接有效至 {until}"),
+    )
+
+
+@router.post("/workbench/proposals/{proposal_id}/revoke")
+def revoke_proposal(
+    request: Request, session: SessionDep, staff: PromoterDep, proposal_id: str
+) -> Response:
+    project_id = proposals.revoke(session, staff.principal, proposal_id)
+    session.commit()
+    return redirect(
+        request, f"/workbench/projects/{project_id}#proposals", ("success", "已停用建议书链接")
     )

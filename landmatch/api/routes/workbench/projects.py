@@ -21,7 +21,7 @@ from landmatch.api.routes.workbench.common import (
 )
 from landmatch.db.locking import etag
 from landmatch.errors import LandMatchError
-from landmatch.match import pipeline
+from landmatch.match import pipeline, proposals
 from landmatch.match import projects as svc
 from landmatch.match.engine import run_match
 from landmatch.match.requirements import Requirement
@@ -138,7 +138,11 @@ async def create(
 
 @router.get(URL + "/{project_id}", response_class=HTMLResponse)
 def show(
-    request: Request, session: SessionDep, staff: PromoterDep, project_id: int
+    request: Request,
+    session: SessionDep,
+    staff: PromoterDep,
+    settings: SettingsDep,
+    project_id: int,
 ) -> HTMLResponse:
     p = pipeline.project(session, staff.principal, project_id)
     return render(
@@ -149,6 +153,7 @@ def show(
         events=pipeline.events(session, project_id),
         runs=pipeline.runs(session, project_id),
         reservations=pipeline.reservations(session, project_id),
+        proposals=proposals.for_project(session, staff.principal, project_id, settings.secret_key),
         req=requirement_form.context(p["requirement"]),
         errors={},
         today=dt.date.today(),

@@ -1,0 +1,38 @@
+"""``/p/{link}``: a 选址建议书 opened by an investor through its signed, expiring link (no sign-in;
+public fields only; each opening recorded for the team). See ``landmatch.match.proposals``."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Path, Request
+from fastapi.responses import HTMLResponse
+
+from landmatch.api.deps import SessionDep, SettingsDep
+from landmatch.api.routes.workbench.common import templates
+from landmatch.errors import NotFound
+from landmatch.match import proposals
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/p/{token}", response_class=HTMLResponse)
+def proposal_page(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    token: str = Path(max_length=120),
+) -> HTMLResponse:
+    headers = {"Cache-Control": "no-store"}  # the app sends Referrer-Policy: same-origin
+    try:
+        data = proposals.open_public(
+            session,
+            token,
+            secret=settings.secret_key,
+            stale_after_days=settings.stale_after_days,
+            user_agent=request.headers.get("user-agent"),
+        )
+    except NotFound as exc:
+        html = templates().get_template("proposal.html").render(error=exc.message)
+        return HTMLResponse(html, status_code=404, headers=headers)
+    session.commit()
+    html = templates().get_template("proposal.html").render(**data, error=None)
+    return HTMLResponse(html, headers=headers)
