@@ -724,7 +724,7 @@ class Project(Base):
 
 
 class Proposal(Base):
-    """A 选址建议书: chosen sites of a project's run behind a signed, expiring link (0024)."""
+    """A 选址建议书: chosen sites of a project's run behind a signed, expiring link (migration 0025)."""
 
     __tablename__ = "proposal"
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -752,7 +752,7 @@ class ProposalOpen(Base):
 
 
 class ProjectEvent(Base):
-    """A project's history: stage changes, notes, next steps (migration 0022)."""
+    """A project's history: stage changes, notes, next steps (migration 0024)."""
 
     __tablename__ = "project_event"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

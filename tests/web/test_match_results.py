@@ -337,3 +337,26 @@ def test_reserve_from_results_expiry_reminder_and_release(
         ).scalar_one()
         is not None
     )
+
+
+def test_nothing_near_says_what_is_possible(client, passwords, tokens) -> None:
+    """A 3,000–4,000 亩 request in 衡水: no site, no near miss; the page names the largest ready
+    sites there and their shortfall, nearer cities with sites of the size, and coming land."""
+    h = auth(tokens["promoter"])
+    req = {
+        "industry": "36",
+        "area_mu_min": 3000,
+        "area_mu_max": 4000,
+        "location": {"cities": ["131100"]},
+        "assemblies": False,
+    }
+    p = client.post(
+        "/api/projects", json={"name": "超大项目", "requirement": req}, headers=h
+    ).json()
+    body = client.post(f"/api/projects/{p['id']}/match", headers=h).json()
+    assert body["numberReturned"] == 0 and not body["why_not"]["near_misses"]
+    sign_in(client, passwords["promoter"])
+    page = client.get(f"/workbench/matches/{body['match_id']}").text
+    assert "没有只差一个条件的地块" in page and "按面积看，现在能做什么" in page
+    assert "所选范围内面积最大的熟地" in page and "比需求下限少" in page
+    assert "衡水市" in page

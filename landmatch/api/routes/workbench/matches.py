@@ -18,6 +18,7 @@ from landmatch.errors import InvalidInput, LandMatchError
 from landmatch.match import compare, pipeline, proposals, readable
 from landmatch.match import projects as svc
 from landmatch.match.engine import get_run, run_match
+from landmatch.match.possible import possible
 from landmatch.match.requirements import Requirement
 
 router = APIRouter(include_in_schema=False)
@@ -75,15 +76,18 @@ def results(
 ) -> HTMLResponse:
     run = get_run(session, match_id, staff.principal)
     title, project = _title(session, staff, run)
+    shown = view(run)
+    nothing = not shown["sites"] and not shown["near"]
     return render(
         request,
         "workbench/matches/results.html",
+        possible=possible(session, run.get("requirement") or {}) if nothing else None,
         run=run,
         match_id=match_id,
         title=title,
         project=project,
         reservation_days=settings.reservation_days,
-        **view(run),
+        **shown,
     )
 
 

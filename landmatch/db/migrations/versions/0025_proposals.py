@@ -1,8 +1,8 @@
 """proposal: a 选址建议书 for an investor — chosen sites of a project's match run behind a signed,
 expiring public link — and proposal_open, each time the link was opened
 
-Revision ID: 0024_proposals
-Revises: 0023_project_pipeline
+Revision ID: 0025_proposals
+Revises: 0024_project_pipeline
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects.postgresql import ARRAY
 
-revision = "0024_proposals"
-down_revision = "0023_project_pipeline"
+revision = "0025_proposals"
+down_revision = "0024_project_pipeline"
 branch_labels = None
 depends_on = None
 

@@ -1,8 +1,8 @@
 """project pipeline: the 落地 stage, the next step with its date, and the project's events
 (stage changes, notes, next steps) kept for its history
 
-Revision ID: 0023_project_pipeline
-Revises: 0022_industry_codes
+Revision ID: 0024_project_pipeline
+Revises: 0023_industry_codes
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0023_project_pipeline"
-down_revision = "0022_industry_codes"
+revision = "0024_project_pipeline"
+down_revision = "0023_industry_codes"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """industry: every GB/T 4754-2017 code (门类, 大类, 中类, 小类), not only the engine's divisions
 
-Revision ID: 0022_industry_codes
-Revises: 0021_owned_projects
+Revision ID: 0023_industry_codes
+Revises: 0022_zone_membership
 
 A project's industry may now be given at any level (C, 36, 367, 3670); ``project.industry_code``
 references this table, so it holds the whole table from the package data
@@ -14,8 +14,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0022_industry_codes"
-down_revision = "0021_owned_projects"
+revision = "0023_industry_codes"
+down_revision = "0022_zone_membership"
 branch_labels = None
 depends_on = None
 
