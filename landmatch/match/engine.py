@@ -24,6 +24,7 @@ from landmatch.db.values import json_value
 from landmatch.errors import InvalidInput, NotFound, UnprocessableInput
 from landmatch.geo.measure import M2_PER_MU
 from landmatch.match import assemblies as asm
+from landmatch.match.policy_values import estimate
 from landmatch.match.reference import data_version, inventory_counts, load_reference
 from landmatch.match.requirements import CRITERIA, CRITERION_LABELS, Requirement
 from landmatch.match.rules import AMU, MATCH_FROM, Params, price_sql, render_rules, scope_sql
@@ -33,7 +34,6 @@ from landmatch.match.scores import (
     context_exprs,
     contexts,
     policy_applies,
-    policy_value,
     score_sql,
     time_to_start,
     total_sql,
@@ -249,14 +249,17 @@ class Explainer:
                 d["status"],
                 d["land_use"],
             ):
-                v = policy_value(p, req, price, area_mu)
+                est = estimate(p, req, price, area_mu)
+                v = est.value_wan
                 pols.append(
                     {
                         "code": p.code,
                         "title": p.title,
                         "benefit_kind": vocab.label(vocab.BENEFIT_KINDS, p.benefit_kind),
                         "value_wan": v,
-                        "value_note": "可估算" if v is not None else "需按企业条件核定",
+                        "value_note": est.note,
+                        "formula": est.formula,
+                        "missing": est.missing,
                     }
                 )
         pol_total = round(sum(p["value_wan"] or 0 for p in pols), 2)

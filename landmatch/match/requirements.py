@@ -258,6 +258,21 @@ class Requirement(BaseModel):
     annual_tax_wan: float | None = Field(None, ge=0, le=1e8, description="预计年税收（万元）")
     energy_tce: float | None = Field(None, ge=0, le=1e9, description="年综合能耗（吨标煤）")
     value_added_wan: float | None = Field(None, ge=1e-6, le=1e9, description="预计年增加值（万元）")
+    # Inputs the plan's measures are valued from (all optional; landmatch.match.policy_values).
+    equipment_investment_wan: float | None = Field(
+        None, ge=0, le=1e9, description="设备投资（万元）"
+    )
+    rd_increase_wan: float | None = Field(None, ge=0, le=1e8, description="研发投入增量（万元）")
+    strategic_emerging: bool | None = Field(None, description="是否战略性新兴产业")
+    container_toll_wan: float | None = Field(
+        None, ge=0, le=1e7, description="国际标准集装箱车辆年通行费（万元）"
+    )
+    oversize_toll_wan: float | None = Field(
+        None, ge=0, le=1e7, description="大件运输（7 轴及以上）车辆年通行费（万元）"
+    )
+    enterprise_types: list[str] = Field(
+        default_factory=list, max_length=20, description="企业资质（高新技术企业、科技型企业…）"
+    )
     utilities: Utilities = Field(default_factory=Utilities)
     require_known_utilities: bool = Field(
         False, description="true：容量未知的地块视为不满足（默认只标注“未知”）"
@@ -282,6 +297,14 @@ class Requirement(BaseModel):
             return industry_codes.normalize(v)
         except LandMatchError as e:
             raise ValueError(e.message) from None
+
+    @field_validator("enterprise_types")
+    @classmethod
+    def _enterprise_types(cls, v: list[str]) -> list[str]:
+        bad = [t for t in v if t not in vocab.ENTERPRISE_TYPES]
+        if bad:
+            raise ValueError(f"未知企业资质 {','.join(bad)}")
+        return sorted(set(v))
 
     @field_validator("land_uses")
     @classmethod

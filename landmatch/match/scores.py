@@ -158,21 +158,11 @@ def policy_applies(
 def policy_value(
     pol: PolicyInfo, req: Requirement, price: float | None, area_mu: float
 ) -> float | None:
-    """Estimated value in 万元, where it can be computed from the request and the parcel."""
-    cond = pol.conditions
-    if cond.get("requires") or cond.get("enterprise_types"):
-        return None  # depends on the enterprise's own qualification
-    min_inv = cond.get("min_investment_wan")
-    if min_inv is not None and (req.investment_wan is None or req.investment_wan < min_inv):
-        return None
-    value: float | None = None
-    if pol.benefit_kind == "land_price_discount" and pol.rate and price is not None:
-        value = float(pol.rate) * price * area_mu
-    elif pol.basis == "fixed" and pol.amount is not None:
-        value = float(pol.amount)
-    if value is not None and pol.cap is not None:
-        value = min(value, float(pol.cap))
-    return None if value is None else round(value, 2)
+    """Estimated value in 万元, where it can be computed from the request and the parcel (one
+    definition: ``landmatch.match.policy_values.estimate``, which also gives the formula)."""
+    from landmatch.match.policy_values import estimate
+
+    return estimate(pol, req, price, area_mu).value_wan
 
 
 def _land_rate(pol: PolicyInfo, req: Requirement) -> float:
@@ -199,8 +189,17 @@ class Context:
 
 def contexts(ref: Reference, req: Requirement, today: dt.date) -> list[Context]:
     """Per (city, zone) context for ``req``; memoised on the reference data (it depends on the
-    request only through the industry and the investment)."""
-    key = (req.industry, req.investment_wan, today)
+    request only through the industry, the investment and the inputs policies are valued from)."""
+    key = (
+        req.industry,
+        req.investment_wan,
+        req.rd_increase_wan,
+        req.equipment_investment_wan,
+        req.container_toll_wan,
+        req.oversize_toll_wan,
+        tuple(req.enterprise_types),
+        today,
+    )
     hit = ref.contexts.get(key)
     if hit is None:
         hit = ref.contexts[key] = _contexts(ref, req, today)

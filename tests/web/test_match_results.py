@@ -360,3 +360,28 @@ def test_nothing_near_says_what_is_possible(client, passwords, tokens) -> None:
     assert "没有只差一个条件的地块" in page and "按面积看，现在能做什么" in page
     assert "所选范围内面积最大的熟地" in page and "比需求下限少" in page
     assert "衡水市" in page
+
+
+def test_policy_values_with_formula_on_the_results(client, passwords, tokens) -> None:
+    h = auth(tokens["promoter"])
+    req = {
+        "industry": "34",
+        "area_mu_min": 10,
+        "area_mu_max": 400,
+        "top": 2,
+        "rd_increase_wan": 600,
+        "enterprise_types": ["tech_enterprise"],
+    }
+    p = client.post(
+        "/api/projects", json={"name": "研发项目", "requirement": req}, headers=h
+    ).json()
+    body = client.post(f"/api/projects/{p['id']}/match", headers=h).json()
+    pols = body["features"][0]["properties"]["policies"]
+    rd = [q for q in pols if q["code"] == "hb2024-rd-post-subsidy"]
+    assert rd and rd[0]["value_wan"] == 60.0 and rd[0]["formula"] == "10% × 600 万元 = 60 万元"
+    other = [q for q in pols if q["value_wan"] is None]
+    assert all(q["value_note"].startswith("需按条件核定") for q in other)
+    sign_in(client, passwords["promoter"])
+    page = client.get(f"/workbench/matches/{body['match_id']}").text
+    assert "约 60 万元（10% × 600 万元 = 60 万元）" in page
+    assert "需按条件核定：" in page

@@ -142,6 +142,10 @@ def test_the_form_saves_every_field_then_matches(client, passwords, session) -> 
                 for c in ("area_fit", "distance", "zone_fit", "readiness", "price", "policy")
             },
             "w_freshness": "0",
+            "rd_increase_wan": "600",
+            "equipment_investment_wan": "1,200",
+            "enterprise_types": ["tech_enterprise", "cluster_leader"],
+            "strategic_emerging": "on",
             "then": "match",
         },
         follow_redirects=False,
@@ -161,6 +165,9 @@ def test_the_form_saves_every_field_then_matches(client, passwords, session) -> 
     assert req["supply_modes"] == ["auction", "flexible_term"]
     assert req["budget"]["max_wan_per_mu"] == 30
     assert req["weights"]["freshness"] == 0 and req["weights"]["price"] == 1
+    assert req["rd_increase_wan"] == 600 and req["equipment_investment_wan"] == 1200
+    assert req["enterprise_types"] == ["cluster_leader", "tech_enterprise"]
+    assert req["strategic_emerging"] is True
     runs = session.execute(
         text("SELECT count(*) FROM landmatch.match_run WHERE project_id = :p"), {"p": p["id"]}
     ).scalar_one()

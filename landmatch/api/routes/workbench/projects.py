@@ -29,7 +29,7 @@ from landmatch.match.requirements import Requirement
 router = APIRouter(include_in_schema=False)
 URL = "/workbench/projects"
 PromoterDep = Annotated[Staff, Depends(staff_with("admin", "promoter"))]
-LIST_FIELDS = ("cities", "zone_levels", "supply_modes")
+LIST_FIELDS = ("cities", "zone_levels", "supply_modes", "enterprise_types")
 
 
 @router.get(URL, response_class=HTMLResponse)

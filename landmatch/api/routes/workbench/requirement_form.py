@@ -32,6 +32,10 @@ NUMBERS: list[tuple[str, str, str, tuple[str, ...]]] = [
     ("heat_mw", "用热", "MW", ("utilities", "heat_mw")),
     ("max_wan_per_mu", "地价上限", "万元/亩", ("budget", "max_wan_per_mu")),
     ("max_total_wan", "土地总价上限", "万元", ("budget", "max_total_wan")),
+    ("equipment_investment_wan", "设备投资", "万元", ("equipment_investment_wan",)),
+    ("rd_increase_wan", "研发投入增量", "万元", ("rd_increase_wan",)),
+    ("container_toll_wan", "集装箱车辆年通行费", "万元", ("container_toll_wan",)),
+    ("oversize_toll_wan", "大件运输车辆年通行费", "万元", ("oversize_toll_wan",)),
 ]
 FLAGS: list[tuple[str, str, tuple[str, ...]]] = [
     ("need_5g", "需要 5G 覆盖", ("utilities", "need_5g")),
@@ -40,6 +44,7 @@ FLAGS: list[tuple[str, str, tuple[str, ...]]] = [
     ("in_zone_only", "只要开发区内地块", ("location", "in_zone_only")),
     ("include_coming", "同时匹配批而未供、闲置土地（即将可供）", ("include_coming",)),
     ("assemblies", "单宗面积不足时考虑相邻地块组合", ("assemblies",)),
+    ("strategic_emerging", "属于战略性新兴产业", ("strategic_emerging",)),
 ]
 FIELD_OF: dict[tuple[str, ...], str] = {path: name for name, _, _, path in NUMBERS}
 FIELD_OF.update({path: name for name, _, path in FLAGS})
@@ -85,6 +90,8 @@ def context(req: dict[str, Any] | None = None) -> dict[str, Any]:
         "facilities": vocab.FACILITY_KINDS,
         "prox": prox,
         "supply_modes": vocab.SUPPLY_MODES,
+        "enterprise_types": vocab.ENTERPRISE_TYPES,
+        "sel_types": set(req.get("enterprise_types") or []),
         "sel_modes": set(req.get("supply_modes") or []),
         "presets": PRESET_LABELS,
         "preset": preset,
@@ -155,6 +162,7 @@ def parse(
     zones = [z.strip() for z in form.get("zones", "").replace("，", ",").split(",") if z.strip()]
     req["location"]["zones"] = zones
     req["supply_modes"] = lists.get("supply_modes", [])
+    req["enterprise_types"] = lists.get("enterprise_types", [])
     prox = []
     for kind, label in vocab.FACILITY_KINDS.items():
         try:
