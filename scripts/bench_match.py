@@ -232,6 +232,7 @@ def bench_db(url: str, repeat: int, gpd_repeat: int) -> dict[str, Any]:
             all_cand += cand
     out["p50"], out["p95"] = statistics.median(all_e2e), pct(all_e2e, 95)
     out["cand_p50"], out["cand_p95"] = statistics.median(all_cand), pct(all_cand, 95)
+    out["pages"] = bench_pages(app, engine, repeat)
 
     reqs = [Requirement.model_validate(b) for b in PROJECTS.values()]
     today = pd.Timestamp.today().normalize()
@@ -266,6 +267,67 @@ def bench_db(url: str, repeat: int, gpd_repeat: int) -> dict[str, Any]:
     return out
 
 
+def bench_pages(app: Any, engine: Any, repeat: int) -> dict[str, dict[str, float]]:
+    """The promoters' workbench pages (#15): a project page and its results page, server time
+    through the app, signed in through the form as a promoter of a team."""
+    import re
+
+    from fastapi.testclient import TestClient
+    from sqlalchemy import text
+
+    from landmatch.accounts import users
+    from landmatch.auth import Principal
+    from landmatch.db.engine import session_factory
+
+    name, password = f"bench-page-{int(time.time() * 1000)}", "bench-口令-石家庄-2026"
+    with session_factory(engine).begin() as s:
+        spec = users.AccountSpec(name, "promoter", None, None, "bench-team")
+        users.create(
+            s, spec, Principal(name="bench", role="admin"), password=password, min_length=10
+        )
+        s.execute(
+            text("UPDATE landmatch.app_user SET must_change_password = false WHERE name = :n"),
+            {"n": name},
+        )
+    body = next(iter(PROJECTS.values()))
+    out: dict[str, dict[str, float]] = {}
+    with TestClient(app) as client:
+        client.post("/workbench/login", data={"name": name, "password": password, "next": "/"})
+        page = client.get("/workbench/projects/new").text
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+        form = {
+            "csrf_token": csrf,
+            "name": "汽车零部件（bench）",
+            "industry": "C3670",
+            "area_mu_min": str(body["area_mu_min"]),
+            "area_mu_max": str(body["area_mu_max"]),
+            "investment_wan": str(body["investment_wan"]),
+            "power_kva": str(body["utilities"]["power_kva"]),
+            "km_highway_interchange": "15",
+            "hard_highway_interchange": "on",
+            "cities": body["location"]["cities"],
+            "then": "match",
+        }
+        r = client.post("/workbench/projects/new", data=form, follow_redirects=False)
+        results_url = r.headers["location"]
+        pid = client.get(results_url).text.split("/workbench/projects/", 1)[1].split('"', 1)[0]
+        for label, url in (
+            ("project page", f"/workbench/projects/{pid}"),
+            ("results page", results_url),
+        ):
+            client.get(url)  # warm
+            times = []
+            for _ in range(repeat):
+                t = time.perf_counter()
+                assert client.get(url).status_code == 200
+                times.append((time.perf_counter() - t) * 1000)
+            out[label] = {"p50": statistics.median(times), "p95": pct(times, 95)}
+    with session_factory(engine).begin() as s:
+        s.execute(text("DELETE FROM landmatch.project WHERE owner_team = 'bench-team'"))
+        s.execute(text("DELETE FROM landmatch.app_user WHERE name = :n"), {"n": name})
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("urls", nargs="+", help="Database URLs (seeded, facts filled).")
@@ -283,6 +345,12 @@ def main() -> None:
                 f"candidate p50 {p['cand_p50']:6.2f} ms  p95 {p['cand_p95']:6.2f} ms  "
                 f"returned {p['returned']:>3}  considered {p['considered']:>7}  "
                 f"passed {p['passed']:>6}",
+                flush=True,
+            )
+        for label, p in r["pages"].items():
+            print(
+                f"  {label:<22} p50 {p['p50']:7.1f} ms  p95 {p['p95']:7.1f} ms  "
+                f"(the engine: /api/match p50 {r['p50']:.1f} ms)",
                 flush=True,
             )
     print()
