@@ -19,6 +19,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from landmatch import industry_codes
 from tests.conftest import sign_in
 
 ROLES = ("public", "admin", "bureau", "zone", "promoter")
@@ -209,7 +210,31 @@ def test_zone_committee_keeps_its_fields_only(client, passwords, zones, session)
     )
     assert r.status_code == 303
     page = client.get(f"/workbench/zones/{code}").text
-    assert "34 通用设备制造业" in page and "3911 计算机、通信和其他电子设备制造业（细分）" in page
+    assert "34 通用设备制造业" in page and f"3911 {industry_codes.name('3911')}" in page
+    # A code at any level from the picker, letter and all: added in its canonical form.
+    r = client.post(
+        f"/workbench/zones/{code}",
+        data={
+            "csrf_token": csrf,
+            "version": _version(session, code),
+            "name": "改名区",
+            "leading_industries": ["34"],
+            "add_industry": "C3670",
+        },
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    held = _one(
+        session, "SELECT leading_industries FROM landmatch.dev_zone WHERE code = :c", c=code
+    )
+    assert held == ["34", "3670"]
+    v = _version(session, code)
+    r = client.post(
+        f"/workbench/zones/{code}",
+        data={"csrf_token": csrf, "version": v, "name": "改名区", "add_industry": "C9999"},
+    )
+    assert r.status_code == 200 and 'id="f-add_industry-msg"' in r.text
+    assert _version(session, code) == v
 
 
 def test_admin_sets_level_and_kind(client, passwords, zones, session) -> None:

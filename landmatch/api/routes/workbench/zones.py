@@ -18,7 +18,7 @@ import shapely
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
-from landmatch import vocab
+from landmatch import industry_codes, vocab
 from landmatch.api.deps import SessionDep, SettingsDep
 from landmatch.api.routes.workbench.common import (
     FORM_ERROR,
@@ -50,13 +50,11 @@ FORMS = ("basic", "contact", "assessment")
 
 
 def industry_options(selected: list[str]) -> list[tuple[str, str]]:
-    """GB/T 4754 choices as (code, "code name"): the divisions the engine knows, plus any code
-    the zone already holds (a group or class shown under its division's name)."""
-    known = {c: f"{c} {name}" for c, (name, _) in vocab.INDUSTRIES.items()}
+    """GB/T 4754-2017 choices as (code, "code name"): the divisions (大类) the engine knows,
+    plus every code the zone holds, at any level, named from the full table."""
+    known = {c: f"{c} {industry_codes.name(c)}" for c in vocab.INDUSTRIES}
     for c in selected:
-        if c not in known:
-            division = vocab.INDUSTRIES.get(c[:2])
-            known[c] = f"{c} {division[0]}（细分）" if division else c
+        known.setdefault(c, f"{c} {industry_codes.name(c)}")
     return sorted(known.items())
 
 
@@ -240,20 +238,26 @@ async def save_basic(
     if "source" in changes:
         changes["source"] = changes["source"] or None
     changes["leading_industries"] = [str(v) for v in form.getlist("leading_industries") if v]
+    extra = str(form.get("add_industry") or "").strip()[:50]
     reason = str(form.get("reason") or "").strip()[:500] or "在工作台修改开发区信息"
-    values = changes | {"reason": reason}
-    return _save(
-        request,
-        session,
-        settings,
-        staff,
-        code,
-        "basic",
-        values,
-        lambda: records.update_zone(
+    values = changes | {"reason": reason, "add_industry": extra}
+
+    def write() -> None:
+        if extra:  # a code at any level from the picker (C3670 → 3670), added to the list
+            try:
+                code_added = industry_codes.normalize(extra)
+            except UnprocessableInput as exc:
+                raise UnprocessableInput(
+                    exc.message, detail=[{"field": "add_industry", "reason": exc.message}]
+                ) from None
+            if code_added not in changes["leading_industries"]:
+                changes["leading_industries"].append(code_added)
+        records.update_zone(
             session, staff.principal, code, changes, reason=reason, if_match=etag(code, version)
-        ),
-        "开发区信息已保存",
+        )
+
+    return _save(
+        request, session, settings, staff, code, "basic", values, write, "开发区信息已保存"
     )
 
 
