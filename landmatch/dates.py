@@ -39,3 +39,19 @@ def add_years(d: dt.date, years: int) -> dt.date:
     (datetime.date(2025, 2, 28), datetime.date(2028, 2, 29))
     """
     return add_months(d, 12 * years)
+
+
+def in_force(start: dt.date | None, end: dt.date | None, day: dt.date) -> bool:
+    """Whether ``day`` lies in the period from ``start`` to ``end``, both days included,
+    either end open (None): a policy in force, a regional assessment that counts.
+
+    The SQL twins are ``landmatch.policy_active(p, day)`` and
+    ``landmatch.valid_assessments(zone, day)`` (migration 0002_zones); the tests tie each to
+    this function over generated cases.
+
+    >>> in_force(dt.date(2025, 1, 1), None, dt.date(2025, 1, 1))
+    True
+    >>> in_force(None, dt.date(2024, 12, 31), dt.date(2025, 1, 1))
+    False
+    """
+    return (start is None or start <= day) and (end is None or end >= day)

@@ -23,6 +23,9 @@ from landmatch.db.membership import zone_label
 from landmatch.db.parcels import PUBLIC_WHERE, get_parcel
 from landmatch.db.values import json_row
 from landmatch.errors import NotFound
+from landmatch.policies.applicability import Site
+from landmatch.policies.library import policies_for_site
+from landmatch.zones.assessments import valid_assessments
 
 POLICY_FIELDS = (
     "code",
@@ -36,6 +39,7 @@ POLICY_FIELDS = (
     "benefit_cap_wan",
     "benefit_amount_wan",
     "summary",
+    "industries",
 )
 
 
@@ -65,53 +69,35 @@ def zone_of(
         {"code": c, "name": industry_codes.name(c)} for c in zone.pop("leading_industries") or []
     ]
     zone["assessments"] = [
-        json_row(r) | {"label": vocab.label(vocab.ASSESSMENTS, r.kind)}
-        for r in session.execute(
-            text(
-                "SELECT kind, name, approved_on, valid_until, doc_no FROM landmatch.zone_assessment "
-                "WHERE zone_id = :z AND approved_on <= :d AND (valid_until IS NULL OR valid_until >= :d) "
-                "ORDER BY kind"
-            ),
-            {"z": zid, "d": today},
-        )
+        json_row({k: a[k] for k in ("kind", "name", "approved_on", "valid_until", "doc_no")})
+        | {"label": vocab.label(vocab.ASSESSMENTS, a["kind"])}
+        for a in valid_assessments(session, zid, today)
     ]
     return zone
 
 
 def policies_for(
-    session: Session, parcel: dict[str, Any], principal: Principal, today: dt.date
+    session: Session,
+    parcel: dict[str, Any],
+    zone: dict[str, Any] | None,
+    principal: Principal,
+    today: dt.date,
 ) -> list[dict[str, Any]]:
-    """Policies whose scope covers the parcel and whose status / land-use conditions it meets."""
-    vis = "AND visibility = 'public'" if principal.is_public else ""
-    rows = session.execute(
-        text(
-            f"SELECT {', '.join(POLICY_FIELDS)} FROM landmatch.policy WHERE "
-            "((scope_level = 'province') OR (scope_level = 'city' AND scope_code = :city) "
-            " OR (scope_level = 'county' AND scope_code = :county) "
-            " OR (scope_level = 'zone' AND scope_code = :zone)) "
-            "AND (cardinality(statuses) = 0 OR :status = ANY(statuses)) "
-            "AND (cardinality(land_uses) = 0 OR :land_use = ANY(land_uses)) "
-            f"AND (valid_until IS NULL OR valid_until >= :d) {vis} "
-            "ORDER BY CASE scope_level WHEN 'zone' THEN 0 WHEN 'county' THEN 1 WHEN 'city' THEN 2 "
-            "ELSE 3 END, code"
-        ),
-        {
-            "city": parcel.get("city_code"),
-            "county": parcel.get("county_code") or "",
-            "zone": parcel.get("zone_code") or "",
-            "status": parcel.get("status"),
-            "land_use": parcel.get("land_use"),
-            "d": today,
-        },
+    """The policies that apply to the parcel (no project yet: any industry), by the match's
+    rule (:mod:`landmatch.policies.applicability`), as the caller may see them."""
+    site = Site(
+        parcel["city_code"],
+        county=parcel.get("county_code"),
+        zone_code=zone["code"] if zone else None,
+        zone_level=zone["level"] if zone else None,
+        status=parcel.get("status"),
+        land_use=parcel.get("land_use"),
     )
-    return [
-        json_row(r)
-        | {
-            "benefit_label": vocab.label(vocab.BENEFIT_KINDS, r.benefit_kind),
-            "scope_label": vocab.label(vocab.POLICY_SCOPES, r.scope_level),
-        }
-        for r in rows
-    ]
+    out = []
+    for r in policies_for_site(session, site, today, public=principal.is_public):
+        item = {k: r.get(k) for k in POLICY_FIELDS}
+        out.append(item | {"benefit_label": r["benefit_label"], "scope_label": r["scope_label"]})
+    return out
 
 
 def _utilities(p: dict[str, Any], stale_before: dt.date) -> list[dict[str, Any]]:
@@ -229,7 +215,7 @@ def parcel_card(
         },
         "utilities": utilities,
         "zone": zone,
-        "policies": policies_for(session, p, principal, today),
+        "policies": policies_for(session, p, zone, principal, today),
         "contact": (
             {"name": zone["contact_name"], "phone": zone["contact_phone"], "source": "zone"}
             if zone and zone.get("contact_name")

@@ -15,83 +15,25 @@ from landmatch.db.geometry import geojson_sql
 from landmatch.db.values import json_row
 from landmatch.errors import NotFound
 from landmatch.geo.measure import M2_PER_MU
+from landmatch.inventory.fields import COLUMN_NAMES as PARCEL_FIELD_COLUMNS
+from landmatch.inventory.fields import FIELDS
 from landmatch.inventory.qa import flag_params, flag_sql
 
-# Fields any caller may see. Everything else on the parcel row is internal.
+# Which columns any caller may see: derived from the field table (``Field.public`` in
+# landmatch.inventory.fields, the one source), plus the measured area. The zone (code, name,
+# share) is joined in by the readers. Everything else on the parcel row is internal: the
+# internal fields and the bookkeeping. tests/db/test_public_fields.py checks that every column
+# of the parcel table is classified.
+PUBLIC_DERIVED: tuple[str, ...] = ("area_m2",)
 PUBLIC_COLUMNS: tuple[str, ...] = (
-    "code",
-    "name",
-    "city_code",
-    "county_code",
-    "address",
-    "status",
-    "land_use",
-    "compatible_uses",
-    "far_min",
-    "far_max",
-    "density_max",
-    "building_coeff_min",
-    "green_ratio_max",
-    "height_max_m",
-    "is_standard_land",
-    "invest_intensity_min",
-    "tax_per_mu_min",
-    "energy_per_value_max",
-    "emission_value_min",
-    "supply_modes",
-    "lease_years",
-    "ref_price_wan_per_mu",
-    "power_kva",
-    "power_as_of",
-    "water_m3d",
-    "water_as_of",
-    "sewage_m3d",
-    "sewage_as_of",
-    "gas_m3d",
-    "gas_as_of",
-    "heat_mw",
-    "heat_as_of",
-    "telecom_5g",
-    "fibre",
-    "telecom_as_of",
-    "readiness",
-    "area_m2",
-    "brochure_url",
-    "data_updated_on",
+    *(f.name for f in FIELDS if f.public and f.name in PARCEL_FIELD_COLUMNS),
+    *PUBLIC_DERIVED,
 )
+BOOKKEEPING: tuple[str, ...] = ("version", "created_at", "updated_at", "updated_by", "import_id")
 INTERNAL_COLUMNS: tuple[str, ...] = (
     "id",
-    "visibility",
-    "checklist",
-    "price_public",
-    "reserve_price_wan_per_mu",
-    "approval_doc_no",
-    "approval_batch",
-    "approval_date",
-    "supply_date",
-    "contract_no",
-    "contract_date",
-    "holder",
-    "land_price_wan",
-    "agreed_start_date",
-    "agreed_completion_date",
-    "actual_start_date",
-    "stopped_since",
-    "total_investment_wan",
-    "invested_wan",
-    "developed_ratio",
-    "invest_ratio",
-    "gov_caused",
-    "gov_cause",
-    "contact_name",
-    "contact_phone",
-    "notes",
-    "declared_area_m2",
-    "version",
-    "created_at",
-    "updated_at",
-    "updated_by",
-    "import_id",
+    *(f.name for f in FIELDS if not f.public and f.name in PARCEL_FIELD_COLUMNS),
+    *BOOKKEEPING,
 )
 PUBLIC_WHERE = "p.deleted_at IS NULL AND p.status = 'ready' AND p.visibility = 'public'"
 

@@ -31,15 +31,17 @@ from landmatch.match.rules import AMU, MATCH_FROM, Params, price_sql, render_rul
 from landmatch.match.scores import (
     Reference,
     combine,
+    conditional_sql,
     context_exprs,
     contexts,
-    policy_applies,
     score_sql,
+    site_of,
     time_to_start,
     total_sql,
     valid_assessments,
 )
 from landmatch.match.whynot import why_not
+from landmatch.policies.applicability import applicable
 
 OVERFETCH = 3  # rows fetched beyond N so float ties at the cut cannot change the order
 
@@ -111,7 +113,9 @@ class Plan:
         self.zone_ids = _zone_ids(ref, req)
         self.scope = scope_sql(req, self.ps, public, self.zone_ids)
         self.rules = render_rules(req, self.ps, public)
-        cx = context_exprs(contexts(ref, req, today), self.ps)
+        cx = context_exprs(contexts(ref, req, today, public), self.ps)
+        for name, term in conditional_sql(ref, req, today, public, self.ps).items():
+            cx[name] = f"({cx[name]} + {term})"
         self.scores = score_sql(req, self.ps, public, today, stale_after_days, cx)
         self.weights = req.effective_weights
         # The total over the inner query's score columns (see ``select``).
@@ -157,11 +161,19 @@ def _round(x: float | None, n: int = 4) -> float | None:
 class Explainer:
     """Turns a ranked row and its parcel detail into feature properties."""
 
-    def __init__(self, req: Requirement, ref: Reference, today: dt.date, stale_days: int) -> None:
+    def __init__(
+        self,
+        req: Requirement,
+        ref: Reference,
+        today: dt.date,
+        stale_days: int,
+        public: bool = True,
+    ) -> None:
         self.req = req
         self.ref = ref
         self.today = today
         self.stale_days = stale_days
+        self.public = public
 
     def utilities(self, d: dict[str, Any]) -> tuple[list[dict[str, Any]], list[str]]:
         u = self.req.utilities
@@ -238,30 +250,29 @@ class Explainer:
         assess = valid_assessments(zone, self.today)
         util_checks, short = self.utilities(d)
         pols: list[dict[str, Any]] = []
-        for p in self.ref.policies:
-            if policy_applies(
-                p,
-                req,
-                d["city_code"],
-                d.get("county_code"),
-                zone,
-                self.today,
-                d["status"],
-                d["land_use"],
-            ):
-                est = estimate(p, req, price, area_mu)
-                v = est.value_wan
-                pols.append(
-                    {
-                        "code": p.code,
-                        "title": p.title,
-                        "benefit_kind": vocab.label(vocab.BENEFIT_KINDS, p.benefit_kind),
-                        "value_wan": v,
-                        "value_note": est.note,
-                        "formula": est.formula,
-                        "missing": est.missing,
-                    }
-                )
+        site = site_of(
+            d["city_code"],
+            zone,
+            county=d.get("county_code"),
+            status=d["status"],
+            land_use=d["land_use"],
+        )
+        for p in applicable(
+            self.ref.policies, site, self.today, industry=req.industry, public=self.public
+        ):
+            est = estimate(p, req, price, area_mu)
+            v = est.value_wan
+            pols.append(
+                {
+                    "code": p.code,
+                    "title": p.title,
+                    "benefit_kind": vocab.label(vocab.BENEFIT_KINDS, p.benefit_kind),
+                    "value_wan": v,
+                    "value_note": est.note,
+                    "formula": est.formula,
+                    "missing": est.missing,
+                }
+            )
         pol_total = round(sum(p["value_wan"] or 0 for p in pols), 2)
         raw = {
             "area_fit": {
@@ -414,7 +425,7 @@ def match_encoded(
     ranked = _ranked(session, plan, req.top)
     candidate_ms = (time.perf_counter() - t1) * 1000
 
-    explainer = Explainer(req, ref, today, stale_after_days)
+    explainer = Explainer(req, ref, today, stale_after_days, public)
     features = []
     if ranked:
         details = {

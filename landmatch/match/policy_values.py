@@ -12,7 +12,8 @@ figures, entered as optional fields of the requirement:
 * an enterprise qualification the policy requires (``conditions.enterprise_types``) is met when
   the requirement names one of them; otherwise the value needs it.
 
-Which policies apply is decided elsewhere (``scores.policy_applies``); this only values them.
+Which policies apply is decided elsewhere (``landmatch.policies.applicability``); this only
+values them.
 """
 
 from __future__ import annotations

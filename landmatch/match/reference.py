@@ -10,7 +10,8 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from landmatch.match.scores import PolicyInfo, Reference, ZoneInfo
+from landmatch.match.scores import Reference, ZoneInfo
+from landmatch.policies.applicability import from_row
 
 _lock = threading.Lock()
 _cache: dict[tuple[str, str], tuple[tuple[int, str], Any]] = {}
@@ -60,38 +61,13 @@ def load_reference(session: Session, version: tuple[int, str]) -> Reference:
             )
         ):
             if r.zone_id in zones:
-                prev = zones[r.zone_id].assessments.get(r.kind)
-                # Keep the assessment that stays valid longest.
-                if prev is None or (
-                    prev["valid_until"] is not None
-                    and (r.valid_until is None or r.valid_until > prev["valid_until"])
-                ):
-                    zones[r.zone_id].assessments[r.kind] = {
-                        "approved_on": r.approved_on,
-                        "valid_until": r.valid_until,
-                    }
+                periods = zones[r.zone_id].assessments.setdefault(r.kind, [])
+                periods.append((r.approved_on, r.valid_until))
+        # Every policy, with its visibility: who may see which is part of the one rule
+        # (landmatch.policies.applicability.applies).
         policies = [
-            PolicyInfo(
-                r.code,
-                r.title,
-                r.scope_level,
-                r.scope_code,
-                list(r.industries or []),
-                list(r.statuses or []),
-                list(r.land_uses or []),
-                r.benefit_kind,
-                None if r.benefit_rate is None else float(r.benefit_rate),
-                None if r.benefit_cap_wan is None else float(r.benefit_cap_wan),
-                None if r.benefit_amount_wan is None else float(r.benefit_amount_wan),
-                r.benefit_basis,
-                dict(r.conditions or {}),
-                r.summary,
-                r.valid_from,
-                r.valid_until,
-            )
-            for r in session.execute(
-                text("SELECT * FROM landmatch.policy WHERE visibility = 'public' ORDER BY code")
-            )
+            from_row(r)
+            for r in session.execute(text("SELECT * FROM landmatch.policy ORDER BY code"))
         ]
         return Reference(zones, policies, version[0], {z.code: z.id for z in zones.values()})
 

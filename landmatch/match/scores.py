@@ -13,8 +13,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from landmatch import industry_codes, vocab
+from landmatch.dates import in_force
 from landmatch.match.requirements import CRITERIA, Requirement
 from landmatch.match.rules import AMU, Params, price_sql
+from landmatch.policies.applicability import Policy, Site, applies, parcel_conditional
+
+#: The policy record a match reads (the library's: landmatch.policies.applicability).
+PolicyInfo = Policy
 
 # Project-level durations (days) a valid regional assessment saves; the project's own
 # approvals run in parallel, so the slowest missing one sets the pace [GK, estimates].
@@ -57,27 +62,8 @@ class ZoneInfo:
     city_code: str
     level: str
     leading: list[str]
-    assessments: dict[str, dict[str, Any]]  # kind -> {approved_on, valid_until}
-
-
-@dataclass
-class PolicyInfo:
-    code: str
-    title: str
-    scope_level: str
-    scope_code: str
-    industries: list[str]
-    statuses: list[str]
-    land_uses: list[str]
-    benefit_kind: str
-    rate: float | None
-    cap: float | None
-    amount: float | None
-    basis: str | None
-    conditions: dict[str, Any]
-    summary: str
-    valid_from: dt.date | None
-    valid_until: dt.date | None
+    # kind -> every (approved_on, valid_until) of that kind
+    assessments: dict[str, list[tuple[dt.date, dt.date | None]]]
 
 
 @dataclass
@@ -85,22 +71,23 @@ class Reference:
     """The small reference tables a match needs, cached per data version."""
 
     zones: dict[int, ZoneInfo]
-    policies: list[PolicyInfo]
+    policies: list[Policy]
     version: int
     zone_by_code: dict[str, int] = field(default_factory=dict)
     contexts: dict[tuple[Any, ...], list[Context]] = field(default_factory=dict)
 
 
 def valid_assessments(zone: ZoneInfo | None, today: dt.date) -> list[str]:
-    """Assessment kinds of ``zone`` approved and not expired on ``today``."""
+    """Assessment kinds of ``zone`` that count on ``today`` (one of its assessments of that
+    kind approved and not expired: :func:`landmatch.dates.in_force`, the SQL function
+    ``landmatch.valid_assessments``'s twin)."""
     if zone is None:
         return []
-    out = []
-    for kind, a in zone.assessments.items():
-        until = a.get("valid_until")
-        if a["approved_on"] <= today and (until is None or until >= today):
-            out.append(kind)
-    return sorted(out)
+    return sorted(
+        kind
+        for kind, periods in zone.assessments.items()
+        if any(in_force(start, end, today) for start, end in periods)
+    )
 
 
 def zone_fit(zone: ZoneInfo | None, industry: str | None) -> float:
@@ -120,43 +107,8 @@ def zone_fit(zone: ZoneInfo | None, industry: str | None) -> float:
     return min(1.0, (0.5 if same_kind else 0.3) + bonus)
 
 
-def policy_applies(
-    pol: PolicyInfo,
-    req: Requirement,
-    city: str,
-    county: str | None,
-    zone: ZoneInfo | None,
-    today: dt.date,
-    status: str | None = None,
-    land_use: str | None = None,
-) -> bool:
-    if pol.valid_until is not None and pol.valid_until < today:
-        return False
-    if pol.valid_from is not None and pol.valid_from > today:
-        return False
-    scope_ok = (
-        pol.scope_level == "province"
-        or (pol.scope_level == "city" and pol.scope_code == city)
-        or (pol.scope_level == "county" and pol.scope_code == county)
-        or (pol.scope_level == "zone" and zone is not None and pol.scope_code == zone.code)
-    )
-    if not scope_ok:
-        return False
-    if pol.industries and (
-        req.industry is None
-        or not any(industry_codes.related(req.industry, c) for c in pol.industries)
-    ):
-        return False
-    levels = pol.conditions.get("zone_levels")
-    if levels and (zone is None or zone.level not in levels):
-        return False
-    if status is not None and pol.statuses and status not in pol.statuses:
-        return False
-    return not (land_use is not None and pol.land_uses and land_use not in pol.land_uses)
-
-
 def policy_value(
-    pol: PolicyInfo, req: Requirement, price: float | None, area_mu: float
+    pol: Policy, req: Requirement, price: float | None, area_mu: float
 ) -> float | None:
     """Estimated value in 万元, where it can be computed from the request and the parcel (one
     definition: ``landmatch.match.policy_values.estimate``, which also gives the formula)."""
@@ -165,7 +117,7 @@ def policy_value(
     return estimate(pol, req, price, area_mu).value_wan
 
 
-def _land_rate(pol: PolicyInfo, req: Requirement) -> float:
+def _land_rate(pol: Policy, req: Requirement) -> float:
     """Share of the land price a land-price policy is worth (0 when not estimable)."""
     if pol.benefit_kind != "land_price_discount" or not pol.rate:
         return 0.0
@@ -187,9 +139,19 @@ class Context:
     land_rate: float
 
 
-def contexts(ref: Reference, req: Requirement, today: dt.date) -> list[Context]:
+def site_of(city: str, zone: ZoneInfo | None, **parcel: str | None) -> Site:
+    """The policy site of a parcel of ``city`` in ``zone`` (county, status, land use given)."""
+    return Site(
+        city,
+        zone_code=zone.code if zone else None,
+        zone_level=zone.level if zone else None,
+        **parcel,
+    )
+
+
+def contexts(ref: Reference, req: Requirement, today: dt.date, public: bool) -> list[Context]:
     """Per (city, zone) context for ``req``; memoised on the reference data (it depends on the
-    request only through the industry, the investment and the inputs policies are valued from)."""
+    request only through the industry, the investment the inputs policies are valued from, and who asks)."""
     key = (
         req.industry,
         req.investment_wan,
@@ -199,19 +161,24 @@ def contexts(ref: Reference, req: Requirement, today: dt.date) -> list[Context]:
         req.oversize_toll_wan,
         tuple(req.enterprise_types),
         today,
+        public,
     )
     hit = ref.contexts.get(key)
     if hit is None:
-        hit = ref.contexts[key] = _contexts(ref, req, today)
+        hit = ref.contexts[key] = _contexts(ref, req, today, public)
     return hit
 
 
-def _contexts(ref: Reference, req: Requirement, today: dt.date) -> list[Context]:
+def _contexts(ref: Reference, req: Requirement, today: dt.date, public: bool) -> list[Context]:
     out = []
     keys: list[tuple[str, ZoneInfo | None]] = [(c, None) for c in vocab.CITIES]
     keys += [(z.city_code, z) for z in ref.zones.values()]
+    # Policies that depend on the parcel (status, land use, county) are per-parcel terms
+    # (conditional_sql); the rest are decided here per (city, zone), by the same rule.
+    placed = [p for p in ref.policies if not parcel_conditional(p)]
     for city, zone in keys:
-        pols = [p for p in ref.policies if policy_applies(p, req, city, None, zone, today)]
+        site = site_of(city, zone)
+        pols = [p for p in placed if applies(p, site, today, industry=req.industry, public=public)]
         fixed = 0.0
         rate = 0.0
         for p in pols:
@@ -267,6 +234,61 @@ def context_exprs(ctxs: list[Context], ps: Params) -> dict[str, str]:
             cy = f"({ps.add(cvals, 'float8[]')})[{city_pos}]"
         out[name] = f"COALESCE(CASE WHEN {zone} IS NOT NULL THEN {z} ELSE {cy} END, 0)"
     return out
+
+
+def conditional_sql(
+    ref: Reference, req: Requirement, today: dt.date, public: bool, ps: Params
+) -> dict[str, str]:
+    """Per-parcel terms, added to the context values ``npol``, ``pfixed`` and ``prate``, for the
+    policies that depend on the parcel (status, land use, county): each counts where
+    :func:`landmatch.policies.applicability.applies` holds for the parcel. Where it reaches is
+    decided in Python per (city, zone), as for the context; the parcel's own conditions are
+    compared in SQL (``p`` = the ranking row)."""
+    terms: dict[str, list[str]] = {"npol": [], "pfixed": [], "prate": []}
+    for pol in ref.policies:
+        if not parcel_conditional(pol):
+            continue
+        county = pol.scope_code if pol.scope_level == "county" else None
+        # Where it applies to a parcel meeting its own conditions, by the one rule; the SQL
+        # below adds those conditions (status, land use, county).
+        own = {
+            "county": county,
+            "status": pol.statuses[0] if pol.statuses else None,
+            "land_use": pol.land_uses[0] if pol.land_uses else None,
+        }
+        kw: dict[str, Any] = {"industry": req.industry, "public": public}
+        zones = [
+            z.id
+            for z in ref.zones.values()
+            if applies(pol, site_of(z.city_code, z, **own), today, **kw)
+        ]
+        cities = [c for c in vocab.CITIES if applies(pol, Site(c, **own), today, **kw)]
+        if not zones and not cities:
+            continue
+        cond = [
+            f"CASE WHEN p.zone_key IS NOT NULL THEN p.zone_key = ANY({ps.add(zones, 'int[]')}) "
+            f"ELSE p.city_code = ANY({ps.add(cities, 'text[]')}) END"
+        ]
+        if pol.statuses:
+            cond.append(f"p.status = ANY({ps.add(list(pol.statuses), 'text[]')})")
+        if pol.land_uses:
+            cond.append(f"p.land_use = ANY({ps.add(list(pol.land_uses), 'text[]')})")
+        if county is not None:
+            cond.append(
+                "EXISTS (SELECT 1 FROM landmatch.parcel g WHERE g.id = p.id AND "
+                f"g.county_code = {ps.add(county, 'text')})"
+            )
+        hit = f"(CASE WHEN {' AND '.join(cond)} THEN 1::float8 ELSE 0::float8 END)"
+        terms["npol"].append(hit)
+        fixed = (
+            policy_value(pol, req, None, 0.0) if pol.benefit_kind != "land_price_discount" else None
+        )
+        if fixed:
+            terms["pfixed"].append(f"{hit} * {ps.add(fixed, 'float8')}")
+        rate = _land_rate(pol, req)
+        if rate:
+            terms["prate"].append(f"{hit} * {ps.add(rate, 'float8')}")
+    return {k: " + ".join(v) for k, v in terms.items() if v}
 
 
 def area_fit_sql(req: Requirement, ps: Params, area: str = AMU) -> str:

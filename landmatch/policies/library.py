@@ -1,5 +1,5 @@
-"""Policy library: create, edit, delete, search, and the one definition of the policies in
-force for a place and an industry (:func:`active_policies`)."""
+"""Policy library: create, edit, delete, search, and the policies that apply to a place
+(:func:`policies_for_site`, by the one rule of :mod:`landmatch.policies.applicability`)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,14 @@ from landmatch.auth import Principal
 from landmatch.db.engine import audited
 from landmatch.db.locking import check_version, lock_row, require_if_match
 from landmatch.errors import Conflict, Forbidden, NotFound
+from landmatch.policies.applicability import (
+    ANY_INDUSTRY,
+    IN_FORCE_SQL,
+    Site,
+    applicable,
+    from_row,
+    in_force,
+)
 from landmatch.policies.schema import (
     PolicyFields,
     PolicyIn,
@@ -23,9 +31,8 @@ from landmatch.policies.schema import (
     validation_problem,
 )
 
-#: Predicate on ``landmatch.policy p`` with bind parameter ``:as_of`` (same rule as the SQL
-#: function ``landmatch.policy_active(p, as_of)``).
-ACTIVE_SQL = "landmatch.policy_active(p, :as_of)"
+#: Predicate on ``landmatch.policy p`` with bind parameter ``:as_of``: in force that day.
+ACTIVE_SQL = IN_FORCE_SQL
 
 COLUMNS = (
     "code",
@@ -58,9 +65,7 @@ def _out(row: Any, as_of: dt.date, public: bool) -> dict[str, Any]:
     for k in ("benefit_rate", "benefit_cap_wan", "benefit_amount_wan"):
         if d.get(k) is not None:
             d[k] = float(d[k])
-    d["active"] = (d["valid_from"] is None or d["valid_from"] <= as_of) and (
-        d["valid_until"] is None or d["valid_until"] >= as_of
-    )
+    d["active"] = in_force(d["valid_from"], d["valid_until"], as_of)
     d["benefit_label"] = vocab.label(vocab.BENEFIT_KINDS, d["benefit_kind"])
     d["scope_label"] = vocab.label(vocab.POLICY_SCOPES, d["scope_level"])
     if public:
@@ -280,57 +285,27 @@ def search_policies(
     return {"total": total, "items": items, "as_of": day.isoformat()}
 
 
-def active_policies(
+def policies_for_site(
     session: Session,
+    site: Site,
     as_of: dt.date,
     *,
-    city_code: str | None = None,
-    county_code: str | None = None,
-    zone_code: str | None = None,
-    industry: str | None = None,
-    status: str | None = None,
-    land_use: str | None = None,
-    public_only: bool = False,
+    industry: str | None = ANY_INDUSTRY,
+    public: bool = False,
 ) -> list[dict[str, Any]]:
-    """The policies in force on ``as_of`` that reach a place (province-wide ones always; city,
-    county and zone ones only for that city / county / zone) and concern the industry, parcel
-    status and land use given (an empty list on the policy means "any"). Expired or
-    not-yet-valid policies are never returned. The matching engine reads benefits from here."""
-    where = [
-        ACTIVE_SQL,
-        "(p.scope_level = 'province'"
-        " OR (p.scope_level = 'city' AND p.scope_code = :city)"
-        " OR (p.scope_level = 'county' AND p.scope_code = :county)"
-        " OR (p.scope_level = 'zone' AND p.scope_code = :zone))",
-    ]
-    params: dict[str, Any] = {
-        "as_of": as_of,
-        "city": city_code,
-        "county": county_code,
-        "zone": zone_code,
+    """The policies that apply to ``site`` on ``as_of`` (for a project of ``industry``; by
+    default none: a card or brochure), as seen by the public or by staff, the most local
+    first: the rows with their labels. One rule (:func:`applicability.applies`), the match's."""
+    rows = {
+        r["code"]: r
+        for r in session.execute(
+            text(f"SELECT {', '.join(COLUMNS)} FROM landmatch.policy")
+        ).mappings()
     }
-    if industry:
-        where.append(
-            "(cardinality(p.industries) = 0 OR EXISTS (SELECT 1 FROM "
-            "unnest(p.industries) i WHERE :ind LIKE i || '%'))"
-        )
-        params["ind"] = industry
-    if status:
-        where.append("(cardinality(p.statuses) = 0 OR :status = ANY(p.statuses))")
-        params["status"] = status
-    if land_use:
-        where.append("(cardinality(p.land_uses) = 0 OR :lu = ANY(p.land_uses))")
-        params["lu"] = land_use
-    if public_only:
-        where.append("p.visibility = 'public'")
-    rows = session.execute(
-        text(
-            f"SELECT p.id, {', '.join('p.' + c for c in COLUMNS)} FROM landmatch.policy p "
-            f"WHERE {' AND '.join(where)} ORDER BY p.scope_level, p.code"
-        ),
-        params,
-    ).mappings()
-    return [_out(r, as_of, False) for r in rows]
+    hits = applicable(
+        (from_row(r) for r in rows.values()), site, as_of, industry=industry, public=public
+    )
+    return [_out(rows[p.code], as_of, public) for p in hits]
 
 
 def policy_history(session: Session, principal: Principal, code: str) -> list[dict[str, Any]]:

@@ -1,6 +1,9 @@
 """Regional assessments (区域评估) of a zone. One definition of "counts as done on a date":
-:func:`valid_assessments` (Python) = ``landmatch.valid_assessments(zone, as_of)`` (SQL)
-= :data:`VALID_SQL` (a predicate for set-wise joins on alias ``a``)."""
+approved by then and not expired — :func:`landmatch.dates.in_force` (``approved_on``,
+``valid_until``) in Python, whose SQL twin is ``landmatch.valid_assessments(zone, as_of)``
+(tied to it in ``tests/zones/test_assessments.py``). Every SQL reader goes through that
+function (:func:`valid_assessments`, :func:`all_assessments`, the card); the match's reference
+data uses the Python rule (``landmatch.match.scores.valid_assessments``)."""
 
 from __future__ import annotations
 
@@ -14,9 +17,6 @@ from landmatch import vocab
 from landmatch.auth import Principal
 from landmatch.db.engine import audited
 from landmatch.errors import NotFound, UnprocessableInput
-
-#: Predicate on ``landmatch.zone_assessment a`` with bind parameter ``:as_of``.
-VALID_SQL = "a.approved_on <= :as_of AND (a.valid_until IS NULL OR a.valid_until >= :as_of)"
 
 KINDS: dict[str, str] = {**vocab.ASSESSMENTS, "OTHER": "其他评估"}
 PLAN_KINDS = vocab.PLAN_ASSESSMENTS
@@ -171,8 +171,9 @@ def all_assessments(
     """Every assessment with a ``valid`` flag on ``as_of`` (staff view)."""
     rows = db.execute(
         text(
-            f"SELECT a.id, a.kind, a.name, a.approved_on, a.valid_until, a.doc_no, ({VALID_SQL}) "
-            "AS valid FROM landmatch.zone_assessment a WHERE a.zone_id = :z "
+            "SELECT a.id, a.kind, a.name, a.approved_on, a.valid_until, a.doc_no, a.id IN "
+            "(SELECT v.id FROM landmatch.valid_assessments(:z, :as_of) v) AS valid "
+            "FROM landmatch.zone_assessment a WHERE a.zone_id = :z "
             "ORDER BY a.kind, a.approved_on"
         ),
         {"z": zone_id, "as_of": as_of or dt.date.today()},

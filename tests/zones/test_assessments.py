@@ -94,3 +94,44 @@ def test_bad_assessment(client, tokens, session) -> None:  # type: ignore[no-unt
         json={"kind": "HOROSCOPE", "approved_on": "2025-01-10"},
     )
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "kind"
+
+
+def test_sql_twin_of_a_valid_assessment_agrees_with_python_and_the_match(session) -> None:  # type: ignore[no-untyped-def]
+    """``landmatch.valid_assessments`` (SQL), :func:`landmatch.dates.in_force` (Python), the
+    match's per-kind view and the card's list, over generated periods and days."""
+    import itertools
+
+    from landmatch.dates import in_force
+    from landmatch.match.reference import data_version, load_reference
+    from landmatch.match.scores import valid_assessments as match_valid
+
+    zid = session.execute(text("SELECT id FROM landmatch.dev_zone ORDER BY id LIMIT 1")).scalar()
+    session.execute(text("DELETE FROM landmatch.zone_assessment WHERE zone_id = :z"), {"z": zid})
+    base = dt.date(2024, 2, 28)
+    days = [base + dt.timedelta(days=n) for n in (-1, 0, 1, 2, 366)]
+    periods = [(a, u) for a, u in itertools.product(days, [None, *days]) if u is None or u >= a]
+    kinds = sorted(assessments.KINDS)
+    ids = {}
+    for i, (a, u) in enumerate(periods):
+        ids[i] = session.execute(
+            text(
+                "INSERT INTO landmatch.zone_assessment (zone_id, kind, name, approved_on, "
+                "valid_until) VALUES (:z, :k, :n, :a, :u) RETURNING id"
+            ),
+            {"z": zid, "k": kinds[i % len(kinds)], "n": f"评估{i}", "a": a, "u": u},
+        ).scalar()
+    session.execute(
+        text("UPDATE landmatch.data_state SET version = version + 1 WHERE name = 'all'")
+    )
+    zone = load_reference(session, data_version(session)).zones[zid]
+    for day in days:
+        sql = {a["id"] for a in assessments.valid_assessments(session, zid, day)}
+        python = {ids[i] for i, (a, u) in enumerate(periods) if in_force(a, u, day)}
+        assert sql == python, day
+        flagged = {a["id"] for a in assessments.all_assessments(session, zid, day) if a["valid"]}
+        assert flagged == python, day
+        by_kind = sorted(
+            {kinds[i % len(kinds)] for i, (a, u) in enumerate(periods) if in_force(a, u, day)}
+        )
+        assert match_valid(zone, day) == by_kind, day
+    assert len(periods) == 20
