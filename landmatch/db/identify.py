@@ -8,7 +8,8 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from landmatch.auth import Principal
-from landmatch.db.parcels import PUBLIC_WHERE, _feature, _select
+from landmatch.db.parcels import _feature, _select
+from landmatch.db.tiles import NO_FILTER, TileFilter, parcel_where
 from landmatch.errors import InvalidInput
 
 MAX_TOLERANCE_M = 500.0
@@ -16,15 +17,28 @@ MAX_HITS = 10
 
 
 def parcels_at(
-    session: Session, lon: float, lat: float, principal: Principal, tolerance_m: float = 0.0
+    session: Session,
+    lon: float,
+    lat: float,
+    principal: Principal,
+    tolerance_m: float = 0.0,
+    shown: TileFilter = NO_FILTER,
 ) -> dict[str, Any]:
     """Parcels containing (lon, lat) in CGCS2000, or within ``tolerance_m`` metres of it
-    (measured on the ellipsoid), nearest first."""
+    (measured on the ellipsoid), nearest first; only those the map shows with the filter
+    ``shown`` (the tiles' own)."""
     if not (-180 <= lon <= 180 and -90 <= lat <= 90):
         raise InvalidInput("经纬度超出范围：经度 -180..180，纬度 -90..90")
     if not 0 <= tolerance_m <= MAX_TOLERANCE_M:
         raise InvalidInput(f"容差应在 0–{MAX_TOLERANCE_M:g} 米之间")
-    where = PUBLIC_WHERE if principal.is_public else "p.deleted_at IS NULL"
+    params: dict[str, Any] = {
+        "lon": lon,
+        "lat": lat,
+        "deg": tolerance_m / 80_000.0,
+        "tol": tolerance_m,
+        "lim": MAX_HITS,
+    }
+    where = " AND ".join(parcel_where(shown, principal.is_public, params))
     if tolerance_m > 0:
         # Bounding-box prefilter (1° ≥ 80 km of longitude at Hebei's latitudes), exact test on
         # the ellipsoid.
@@ -43,13 +57,7 @@ def parcels_at(
             f"WHERE {hit} AND {where} "
             "ORDER BY ST_Distance(p.geom, pt.g), p.area_m2 LIMIT :lim"
         ),
-        {
-            "lon": lon,
-            "lat": lat,
-            "deg": tolerance_m / 80_000.0,
-            "tol": tolerance_m,
-            "lim": MAX_HITS,
-        },
+        params,
     ).all()
     features = [_feature(r) for r in rows]
     return {"type": "FeatureCollection", "features": features, "numberReturned": len(features)}

@@ -318,6 +318,17 @@ class Parcel(Base):
             "code",
             postgresql_where=text("deleted_at IS NOT NULL"),
         ),
+        # The map's search by any part of a code, name or address (migration 0021_search).
+        *(
+            Index(
+                f"ix_parcel_{column}_trgm",
+                column,
+                postgresql_using="gin",
+                postgresql_ops={column: "gin_trgm_ops"},
+                postgresql_where=text("deleted_at IS NULL"),
+            )
+            for column in ("code", "name", "address")
+        ),
     )
 
 

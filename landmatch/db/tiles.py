@@ -149,7 +149,10 @@ class TileFilter:
 NO_FILTER = TileFilter()
 
 
-def _parcel_where(f: TileFilter, public: bool, params: dict[str, Any]) -> list[str]:
+def parcel_where(f: TileFilter, public: bool, params: dict[str, Any]) -> list[str]:
+    """The SQL conditions (over ``p``, landmatch.parcel) of what the map shows: the caller's
+    view (public parcels only for the public) and the filter. Tiles and map clicks share it,
+    so a parcel the filters hide is neither drawn nor opened."""
     where = [PUBLIC_WHERE] if public else ["p.deleted_at IS NULL"]
     if f.status:
         where.append("p.status = ANY(:status)")
@@ -246,7 +249,7 @@ def _parcels_sql(f: TileFilter, public: bool, params: dict[str, Any]) -> str:
     fields = PARCEL_TILE_PUBLIC if public else PARCEL_TILE_PUBLIC + PARCEL_TILE_INTERNAL
     cols = ", ".join(f"p.{c}" for c in fields)
     where = " AND ".join(
-        ["p.geom && env.gm", "p.geom_3857 && env.m", *_parcel_where(f, public, params)]
+        ["p.geom && env.gm", "p.geom_3857 && env.m", *parcel_where(f, public, params)]
     )
     extra = "" if public else ", p.id AS fid"
     inner = (
@@ -312,7 +315,7 @@ def _cells_live_sql(
     cz = min(max(z, CELL_MIN_ZOOM), CELL_MAX_ZOOM)
     params["cell"] = 40075016.68557849 / (1 << (cz + CELL_SUBDIVISION))
     where = " AND ".join(
-        ["p.geom && env.gm", "p.geom_3857 && env.m", *_parcel_where(f, public, params)]
+        ["p.geom && env.gm", "p.geom_3857 && env.m", *parcel_where(f, public, params)]
     )
     rows = (
         "SELECT p.status, p.area_m2 AS area_m2, 1 AS n,"

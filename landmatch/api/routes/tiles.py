@@ -98,8 +98,8 @@ async def tile(
     return await _serve(request)
 
 
-class IdentifyQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class IdentifyQuery(TileQuery):
+    """A map click: the point, and the parcels layer's filters (what the map shows)."""
 
     lon: float = Field(ge=-180, le=180, description="Longitude (CGCS2000)")
     lat: float = Field(ge=-90, le=90, description="Latitude (CGCS2000)")
@@ -111,6 +111,6 @@ def identify(
     q: Annotated[IdentifyQuery, Query()], session: SessionDep, principal: PrincipalDep
 ) -> JSONResponse:
     return JSONResponse(
-        parcels_at(session, q.lon, q.lat, principal, q.tolerance_m),
+        parcels_at(session, q.lon, q.lat, principal, q.tolerance_m, q.to_filter()),
         media_type="application/geo+json",
     )

@@ -109,6 +109,7 @@
     LM.query = q;
     var layer = LM.layers.parcels;
     if (layer) layer.setUrl(cfg.tileBase + "/parcels/{z}/{x}/{y}.pbf" + qs(q));
+    writeUrl();
   }
 
   // ---- search -------------------------------------------------------------------------
@@ -141,7 +142,9 @@
   var highlight = null;
   function identify(e) {
     var ll = e.latlng;
-    fetch("/api/identify?lon=" + ll.lng.toFixed(7) + "&lat=" + ll.lat.toFixed(7))
+    // The parcels layer's filters go along: a parcel the map hides does not open either.
+    var q = Object.assign({}, LM.query, { lon: ll.lng.toFixed(7), lat: ll.lat.toFixed(7) });
+    fetch("/api/identify" + qs(q))
       .then(function (r) { return r.ok ? r.json() : { features: [] }; })
       .then(function (body) {
         var feats = body.features || body.parcels || body || [];
@@ -211,7 +214,7 @@
     if (others && others.length) h.push('<div class="small text-muted mt-1">此处另有重叠地块：' + esc(others.join("、")) + "</div>");
     return h.join("");
   }
-  function showCard(code, others) {
+  function showCard(code, others, zoom) {
     var card = $("lm-card");
     card.innerHTML = '<p class="small text-muted">正在加载 ' + esc(code) + " …</p>";
     fetch("/api/parcels/" + encodeURIComponent(code) + "/card")
@@ -221,6 +224,9 @@
         card.dataset.code = code;
         if (highlight) LM.map.removeLayer(highlight);
         highlight = L.geoJSON(c.geometry, { style: { color: "#00e5ff", weight: 3, fill: false } }).addTo(LM.map);
+        if (zoom) LM.map.fitBounds(highlight.getBounds(), { maxZoom: 17 });
+        openCode = code;
+        writeUrl();
         openPanel();
       })
       .catch(function (err) { card.innerHTML = '<p class="small text-danger">无法加载地块：' + esc(err.message) + "</p>"; });
@@ -312,6 +318,57 @@
     });
   }
 
+  // ---- the view in the URL: centre, zoom, filters, the open parcel ---------------------------
+  // /map?lat=38.04&lon=114.51&z=12&city=130100&parcel=CODE reopens the same view; 分享 copies it.
+  var FILTER_KEYS = ["status", "area_min", "area_max", "city", "land_use", "in_zone"];
+  var openCode = null;
+  function viewQuery() {
+    var c = LM.map.getCenter();
+    var q = { lat: c.lat.toFixed(5), lon: c.lng.toFixed(5), z: String(LM.map.getZoom()) };
+    FILTER_KEYS.forEach(function (k) { if (LM.query[k] !== undefined && LM.query[k] !== "") q[k] = LM.query[k]; });
+    if (openCode) q.parcel = openCode;
+    return q;
+  }
+  function writeUrl() {
+    if (!LM.map || cfg.page === "match") return;
+    history.replaceState(null, "", location.pathname + qs(viewQuery()));
+  }
+  function readUrl() {
+    var p = new URLSearchParams(location.search);
+    var lat = parseFloat(p.get("lat")), lon = parseFloat(p.get("lon")), z = parseInt(p.get("z"), 10);
+    var hasView = isFinite(lat) && isFinite(lon) && Math.abs(lat) <= 90 && Math.abs(lon) <= 180;
+    if (hasView) LM.map.setView([lat, lon], isFinite(z) ? Math.max(0, Math.min(z, 19)) : LM.map.getZoom());
+    var f = $("lm-filters"), any = false;
+    if (f) {
+      FILTER_KEYS.forEach(function (k) {
+        var v = p.get(k);
+        if (v === null) return;
+        any = true;
+        if (k === "status") {
+          var wanted = v.split(",");
+          Array.prototype.forEach.call(f.querySelectorAll('input[name="status"]'), function (i) { i.checked = wanted.indexOf(i.value) >= 0; });
+        } else if (f.elements[k]) {
+          f.elements[k].value = v;
+        }
+      });
+    }
+    if (any) applyFilters();
+    var code = p.get("parcel");
+    if (code) showCard(code, [], !hasView);
+  }
+  function share() {
+    writeUrl();
+    var url = location.href, msg = $("lm-share-msg");
+    var done = function () { if (msg) msg.textContent = "链接已复制，可粘贴发送"; };
+    var fallback = function () {
+      var box = $("lm-share-url");
+      if (box) { box.value = url; box.hidden = false; box.select(); }
+      if (msg) msg.textContent = "请复制上面的链接";
+    };
+    if (navigator.clipboard && window.isSecureContext) navigator.clipboard.writeText(url).then(done, fallback);
+    else fallback();
+  }
+
   // ---- panel on phones ----------------------------------------------------------------------
   function openPanel() { var p = $("lm-panel"); if (p) p.classList.add("lm-open"); }
   function togglePanel() { var p = $("lm-panel"); if (p) p.classList.toggle("lm-open"); setTimeout(function () { LM.map.invalidateSize(); }, 250); }
@@ -333,8 +390,14 @@
     if (m) m.addEventListener("submit", runMatch);
     var t = $("lm-toggle");
     if (t) t.addEventListener("click", togglePanel);
+    var sh = $("lm-share");
+    if (sh) sh.addEventListener("click", share);
     if (cfg.page === "match") drawSites();
-    else map.on("click", identify);
+    else {
+      map.on("click", identify);
+      readUrl();
+      map.on("moveend", writeUrl);
+    }
     setTimeout(function () { map.invalidateSize(); }, 0);
   };
 })();

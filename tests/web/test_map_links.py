@@ -1,0 +1,169 @@
+"""The investor's map (issue #18 items 3-4): search ranks places before parcels and knows the
+short names of zones; the view, filters and open parcel live in the URL; filters apply to
+clicks too."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+from sqlalchemy import Engine, text
+
+from tests.web.conftest import click_lonlat, go_to
+
+
+def _hits(client: Any, q: str) -> list[dict[str, Any]]:
+    r = client.get("/api/search", params={"q": q})
+    assert r.status_code == 200, r.text
+    return r.json()["results"]
+
+
+def test_search_finds_zones_by_short_name_and_kind_before_parcels(client: Any) -> None:
+    hits = _hits(client, "高新区")
+    zones = [h for h in hits if h["kind"] == "zone"]
+    assert zones and hits[0]["kind"] == "zone"
+    assert all("高新技术产业开发区" in h["label"] for h in zones)
+    assert hits[0]["kind_label"] == "国家级高新区"
+    kinds = [h["kind"] for h in hits]
+    assert "parcel" not in kinds[: len(zones)]
+
+    hits = _hits(client, "石家庄高新区")
+    assert hits[0]["label"] == "石家庄高新技术产业开发区"
+    hits = _hits(client, "正定经开区")
+    assert hits[0]["label"] == "河北正定经济开发区" and hits[0]["kind_label"] == "省级经开区"
+
+
+def test_search_ranks_places_first_and_says_what_each_hit_is(client: Any) -> None:
+    hits = _hits(client, "石家庄")
+    assert hits[0]["kind"] == "admin" and hits[0]["label"] == "石家庄市"
+    assert hits[0]["kind_label"] == "城市"
+    order = {"admin": 0, "zone": 0, "facility": 0, "parcel": 1}
+    ranks = [order[h["kind"]] for h in hits]
+    assert ranks == sorted(ranks), "a parcel came before a place"
+    assert {h["kind_label"] for h in hits if h["kind"] == "parcel"} <= {"地块"}
+
+
+def test_search_finds_a_parcel_by_any_part_of_its_code(client: Any, session: Any) -> None:
+    code = session.execute(
+        text(
+            "SELECT code FROM landmatch.parcel WHERE status = 'ready' AND visibility = 'public' "
+            "AND deleted_at IS NULL AND length(code) >= 8 ORDER BY code LIMIT 1"
+        )
+    ).scalar_one()
+    middle = code[2:-2]
+    hits = [h for h in _hits(client, middle) if h["kind"] == "parcel"]
+    assert code in [h["code"] for h in hits]
+
+
+def test_search_uses_the_trigram_index(session: Any) -> None:
+    session.execute(text("SET LOCAL enable_seqscan = off"))
+    plan = "\n".join(
+        r[0]
+        for r in session.execute(
+            text(
+                "EXPLAIN SELECT code FROM landmatch.parcel p "
+                "WHERE p.deleted_at IS NULL AND p.code ILIKE '%0100%'"
+            )
+        )
+    )
+    assert "ix_parcel_code_trgm" in plan, plan
+
+
+def test_identify_applies_the_maps_filters(client: Any, session: Any) -> None:
+    row = session.execute(
+        text(
+            "SELECT code, city_code, area_m2 / (10000.0 / 15), ST_X(ST_PointOnSurface(geom)), "
+            "ST_Y(ST_PointOnSurface(geom)) FROM landmatch.parcel WHERE status = 'ready' "
+            "AND visibility = 'public' AND deleted_at IS NULL ORDER BY area_m2 DESC LIMIT 1"
+        )
+    ).one()
+    code, city, area_mu, lon, lat = row
+    at = {"lon": lon, "lat": lat}
+
+    def codes(**filters: Any) -> list[str]:
+        r = client.get("/api/identify", params=at | filters)
+        assert r.status_code == 200, r.text
+        return [f["properties"]["code"] for f in r.json()["features"]]
+
+    assert code in codes()
+    assert code in codes(city=city, area_min=area_mu - 1)
+    assert code not in codes(area_max=area_mu / 2)
+    other = "130200" if city != "130200" else "130100"
+    assert code not in codes(city=other)
+    assert client.get("/api/identify", params=at | {"status": "bogus"}).status_code in (400, 422)
+
+
+def _query(url: str) -> dict[str, str]:
+    return {k: v[0] for k, v in parse_qs(urlparse(url).query).items()}
+
+
+def test_shared_link_reopens_the_view_filters_and_parcel(
+    live_url: str, watched: Any, public_parcel: dict[str, Any]
+) -> None:
+    code = public_parcel["code"]
+    w = watched()
+    w.page.goto(f"{live_url}/map?parcel={code}")
+    w.page.locator("#lm-card h2").wait_for(timeout=10000)
+    assert code in w.page.inner_text("#lm-card")
+    w.page.wait_for_function("location.search.indexOf('z=') >= 0", timeout=10000)
+    go_to(w.page, public_parcel["lat"], public_parcel["lon"], 15)
+    w.page.fill("#lm-amin", "1")
+    w.page.click("#lm-filters button[type=submit]")
+    w.page.wait_for_function("location.search.indexOf('area_min=1') >= 0", timeout=10000)
+    shared = w.page.url
+    q = _query(shared)
+    assert q["parcel"] == code and q["z"] == "15" and q["area_min"] == "1"
+    w.page.click("#lm-share")
+    w.page.wait_for_function("document.getElementById('lm-share-msg').textContent !== ''")
+    assert w.errors == []
+
+    again = watched()
+    again.page.goto(shared)
+    again.page.locator("#lm-card h2").wait_for(timeout=10000)
+    assert code in again.page.inner_text("#lm-card")
+    assert again.page.input_value("#lm-amin") == "1"
+    zoom = again.page.evaluate("LM.map.getZoom()")
+    centre = again.page.evaluate("[LM.map.getCenter().lat, LM.map.getCenter().lng]")
+    assert zoom == 15
+    assert abs(centre[0] - float(q["lat"])) < 1e-4 and abs(centre[1] - float(q["lon"])) < 1e-4
+    assert any("/tiles/parcels/" in u and "area_min=1" in u for u in again.requests)
+    assert again.errors == []
+
+
+def test_a_parcel_hidden_by_the_filters_does_not_open(
+    live_url: str, watched: Any, public_parcel: dict[str, Any], engine: Engine
+) -> None:
+    with engine.connect() as c:
+        area_mu = c.execute(
+            text("SELECT area_m2 / (10000.0 / 15) FROM landmatch.parcel WHERE code = :c"),
+            {"c": public_parcel["code"]},
+        ).scalar_one()
+    w = watched()
+    w.page.goto(f"{live_url}/map?area_max={area_mu / 2:.2f}")
+    go_to(w.page, public_parcel["lat"], public_parcel["lon"], 16)
+    with w.page.expect_response(re.compile(r"/api/identify\?")) as info:
+        click_lonlat(w.page, public_parcel["lat"], public_parcel["lon"])
+    assert "area_max=" in info.value.url
+    assert info.value.json()["features"] == []
+    assert public_parcel["code"] not in w.page.inner_text("#lm-card")
+    assert w.errors == []
+
+
+def test_search_box_lists_places_first(live_url: str, watched: Any) -> None:
+    w = watched()
+    w.page.goto(live_url + "/map")
+    w.page.fill("#lm-q", "高新区")
+    w.page.click("#lm-search button[type=submit]")
+    first = w.page.locator("#lm-hits li").first
+    first.wait_for(timeout=10000)
+    assert "高新区" in first.inner_text() and "高新技术产业开发区" in first.inner_text()
+    first.click()
+    w.page.wait_for_function("LM.map.getZoom() >= 10", timeout=10000)
+    assert w.errors == []
+
+
+def test_search_text_is_literal(client: Any) -> None:
+    # "%" and "_" are LIKE wildcards: unescaped, they would match every parcel.
+    for q in ("%", "_", "\\"):
+        assert [h for h in _hits(client, q) if h["kind"] == "parcel"] == []
