@@ -1,4 +1,4 @@
-"""Reads the map pages need besides tiles: search, facility points, cities, a stored match run."""
+"""Reads the map pages need besides tiles: search, the place summary, facility points, cities."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ from sqlalchemy.orm import Session
 from landmatch import vocab
 from landmatch.auth import Principal
 from landmatch.db.parcels import PUBLIC_WHERE
+from landmatch.db.tiles import data_versions
 from landmatch.errors import InvalidInput
+from landmatch.geo.measure import M2_PER_MU
 
 _BOX = "ST_XMin(g)::float8, ST_YMin(g)::float8, ST_XMax(g)::float8, ST_YMax(g)::float8"
 
@@ -26,7 +28,8 @@ ZONE_SHORT_NAMES: tuple[tuple[str, str], ...] = (
 
 
 def _short_name_sql(column: str) -> str:
-    out = column
+    """The zone's short name: 河北正定经济开发区 → 正定经开区, 石家庄高新技术产业开发区 → 石家庄高新区."""
+    out = f"regexp_replace({column}, '^河北(.{{2}})', '\\1')"
     for long, short in ZONE_SHORT_NAMES:
         out = f"replace({out}, '{long}', '{short}')"
     return out
@@ -137,3 +140,110 @@ def cities(session: Session) -> list[tuple[str, str]]:
         text("SELECT code, name FROM landmatch.admin_division WHERE level = 'city' ORDER BY code")
     )
     return [(r[0], r[1]) for r in rows]
+
+
+# The place summary changes with the parcels, zones and boundaries: kept per process by
+# (view, data versions), so the map's first question costs one small query after a write.
+_SUMMARY_CACHE: dict[tuple[bool, tuple[int, ...]], dict[str, Any]] = {}
+
+
+def place_summary(session: Session, principal: Principal) -> dict[str, Any]:
+    """Ready land (熟地) per city and per development zone — count and 亩 — with a point to
+    label each place, and the counties' label points: what the map shows before any parcel.
+
+    Cities are those parcels carry (the eleven and the province-managed 辛集, 定州). The public
+    count public ready parcels; staff every ready parcel. Cities are summed from the map's cell
+    table (exact, kept by triggers); zones from the parcels themselves.
+    """
+    public = principal.is_public
+    versions = data_versions(session)
+    key = (public, tuple(versions[k] for k in ("parcels", "zones", "admin")))
+    cached = _SUMMARY_CACHE.get(key)
+    if cached is not None:
+        return cached
+    visible = "c.public" if public else "TRUE"
+    cities = session.execute(
+        text(
+            f"""
+            WITH ready AS (
+              SELECT c.city_code, sum(c.n)::int AS n, sum(c.area_m2) AS area_m2
+                FROM landmatch.parcel_cell c
+               WHERE c.z = (SELECT min(z) FROM landmatch.parcel_cell)
+                 AND c.status = 'ready' AND {visible}
+               GROUP BY c.city_code)
+            SELECT a.code, a.name, ST_X(pt)::float8, ST_Y(pt)::float8, {_BOX},
+                   coalesce(r.n, 0), coalesce(r.area_m2, 0)::float8
+              FROM landmatch.admin_division a
+              LEFT JOIN ready r ON r.city_code = a.code,
+              LATERAL (SELECT a.geom AS g, ST_PointOnSurface(a.geom) AS pt) x
+             WHERE a.code = ANY(:cities) ORDER BY a.code
+            """
+        ),
+        {"cities": list(vocab.CITIES)},
+    ).all()
+    where = PUBLIC_WHERE if public else "p.deleted_at IS NULL AND p.status = 'ready'"
+    zones = session.execute(
+        text(
+            f"""
+            WITH ready AS (
+              SELECT p.zone_id, count(*)::int AS n, sum(p.area_m2) AS area_m2
+                FROM landmatch.parcel p WHERE {where} AND p.zone_id IS NOT NULL
+               GROUP BY p.zone_id)
+            SELECT z.code, z.name, {_short_name_sql("z.name")}, z.level, z.kind,
+                   ST_X(pt)::float8, ST_Y(pt)::float8, coalesce(r.n, 0),
+                   coalesce(r.area_m2, 0)::float8
+              FROM landmatch.dev_zone z LEFT JOIN ready r ON r.zone_id = z.id,
+              LATERAL (SELECT ST_PointOnSurface(z.geom) AS pt) x
+             ORDER BY z.level = 'national' DESC, z.code
+            """
+        )
+    ).all()
+    counties = session.execute(
+        text(
+            "SELECT a.code, a.name, ST_X(pt)::float8, ST_Y(pt)::float8 "
+            "FROM landmatch.admin_division a, LATERAL (SELECT ST_PointOnSurface(a.geom) AS pt) x "
+            "WHERE a.level = 'county' AND NOT a.code = ANY(:cities) ORDER BY a.code"
+        ),
+        {"cities": list(vocab.CITIES)},
+    ).all()
+
+    def mu(m2: float) -> float:
+        return round(m2 / M2_PER_MU, 1)
+
+    out = {
+        "cities": [
+            {
+                "code": code,
+                "name": name,
+                "lon": round(lon, 5),
+                "lat": round(lat, 5),
+                "bbox": [round(x0, 5), round(y0, 5), round(x1, 5), round(y1, 5)],
+                "parcels": n,
+                "area_mu": mu(area),
+            }
+            for code, name, lon, lat, x0, y0, x1, y1, n, area in cities
+        ],
+        "zones": [
+            {
+                "code": code,
+                "name": name,
+                "short_name": short,
+                "level": level,
+                "level_label": vocab.label(vocab.ZONE_LEVELS, level),
+                "kind": kind,
+                "lon": round(lon, 5),
+                "lat": round(lat, 5),
+                "parcels": n,
+                "area_mu": mu(area),
+            }
+            for code, name, short, level, kind, lon, lat, n, area in zones
+        ],
+        "counties": [
+            {"code": code, "name": name, "lon": round(lon, 5), "lat": round(lat, 5)}
+            for code, name, lon, lat in counties
+        ],
+    }
+    if len(_SUMMARY_CACHE) > 8:
+        _SUMMARY_CACHE.clear()
+    _SUMMARY_CACHE[key] = out
+    return out

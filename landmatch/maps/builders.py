@@ -128,40 +128,28 @@ FACILITY_ICONS = {
     "bonded_zone": "warehouse",
     "substation": "bolt",
 }
-# Markers are built in the browser from a compact array (FastMarkerCluster): 10× less HTML
-# than one folium Marker per facility.
-FACILITY_CALLBACK = """function (row) {
-    var icon = L.AwesomeMarkers.icon({icon: row[2], prefix: 'fa', markerColor: 'cadetblue'});
-    // Leaflet reads a string tooltip as HTML: hand it a text node so a name stays text.
-    return L.marker(new L.LatLng(row[0], row[1]), {icon: icon})
-        .bindTooltip(document.createTextNode(row[3]));
-};
-"""
+# Facilities an investor orients by: shown and labelled from province zoom. The others (highway
+# interchanges, substations: one per county) appear from city zoom (landmatch.js).
+MAJOR_FACILITIES = ("port", "airport", "rail_freight", "logistics_hub", "cold_chain", "bonded_zone")
 
 
-def _facilities(m: folium.Map, facilities: list[dict[str, Any]]) -> plugins.FastMarkerCluster:
-    rows = [
+def facility_rows(facilities: list[dict[str, Any]]) -> list[list[Any]]:
+    """Facilities as compact rows for the page script, which draws each as a labelled icon
+    (a name stays text: it is set as textContent): [lat, lon, icon, tooltip, major, name]."""
+    return [
         [
             f["lat"],
             f["lon"],
             FACILITY_ICONS.get(f["kind"], "circle"),
             f"{f['kind_label']}：{f['name']}" + ("（位置为近似）" if f.get("approximate") else ""),
+            f["kind"] in MAJOR_FACILITIES,
+            f["name"],
         ]
         for f in facilities
     ]
-    cluster = plugins.FastMarkerCluster(
-        rows,
-        callback=FACILITY_CALLBACK,
-        name="设施（港口、机场、物流等）",
-        options={"maxClusterRadius": 50, "disableClusteringAtZoom": 12},
-    )
-    cluster.add_to(m)
-    return cluster
 
 
-def _common(
-    m: folium.Map, settings: Settings, *, staff: bool, facilities: list[dict[str, Any]]
-) -> dict[str, Any]:
+def _common(m: folium.Map, settings: Settings, *, staff: bool) -> dict[str, Any]:
     admin_style = "LM.style.adminBase" if settings.basemap == "none" else "LM.style.admin"
     layers: dict[str, Any] = {
         "admin": _vector(_tile_url("admin"), "行政区划", admin_style),
@@ -178,7 +166,6 @@ def _common(
     )
     for layer in layers.values():
         layer.add_to(m)
-    layers["facilities"] = _facilities(m, facilities)
     return layers
 
 
@@ -208,8 +195,9 @@ def public_map(
     """``/map``: public ready land by land use, zones, boundaries, facilities, search, filters,
     parcel card and the "find sites for my project" form."""
     m = base_map(settings)
-    layers = _common(m, settings, staff=False, facilities=facilities)
-    folium.LayerControl(collapsed=True, position="topright").add_to(m)
+    layers = _common(m, settings, staff=False)
+    # The page script adds its own layers (places, facilities) to this control.
+    layers["control"] = folium.LayerControl(collapsed=True, position="topright").add_to(m)
     root = cast(Figure, m.get_root())  # a folium Map always sits in a Figure
     _head(root)
     root.title = "河北省熟地“一张图”"
@@ -226,6 +214,7 @@ def public_map(
         layers,
         {
             "page": "public",
+            "facilities": facility_rows(facilities),
             "staff": False,
             "tileBase": "/tiles",
             "landUse": LAND_USE_COLOURS,
@@ -249,8 +238,9 @@ def staff_map(
     """``/internal/map``: every status coloured, constraint areas, QA flags, reservations.
     ``csrf_token``: the session's, for the sign-out form and the page's script requests."""
     m = base_map(settings)
-    layers = _common(m, settings, staff=True, facilities=facilities)
-    folium.LayerControl(collapsed=True, position="topright").add_to(m)
+    layers = _common(m, settings, staff=True)
+    # The page script adds its own layers (places, facilities) to this control.
+    layers["control"] = folium.LayerControl(collapsed=True, position="topright").add_to(m)
     root = cast(Figure, m.get_root())  # a folium Map always sits in a Figure
     _head(root)
     root.header.add_child(
@@ -272,6 +262,7 @@ def staff_map(
         layers,
         {
             "page": "staff",
+            "facilities": facility_rows(facilities),
             "staff": True,
             "tileBase": "/tiles",
             "landUse": LAND_USE_COLOURS,
@@ -387,10 +378,11 @@ def match_map(
         m.fit_bounds([[min(lats), min(lons)], [max(lats), max(lons)]], padding=(30, 30))
     else:
         m = base_map(settings)
-    layers = _common(m, settings, staff=staff, facilities=facilities)
+    layers = _common(m, settings, staff=staff)
     ranked = folium.FeatureGroup(name=f"匹配结果（前 {len(sites)}）").add_to(m)
     layers["ranked"] = ranked
-    folium.LayerControl(collapsed=True, position="topright").add_to(m)
+    # The page script adds its own layers (places, facilities) to this control.
+    layers["control"] = folium.LayerControl(collapsed=True, position="topright").add_to(m)
     root = cast(Figure, m.get_root())  # a folium Map always sits in a Figure
     _head(root)
     root.title = "匹配结果地图"
@@ -416,6 +408,7 @@ def match_map(
         layers,
         {
             "page": "match",
+            "facilities": facility_rows(facilities),
             "staff": staff,
             "tileBase": "/tiles",
             "landUse": LAND_USE_COLOURS,

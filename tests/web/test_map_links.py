@@ -167,3 +167,88 @@ def test_search_text_is_literal(client: Any) -> None:
     # "%" and "_" are LIKE wildcards: unescaped, they would match every parcel.
     for q in ("%", "_", "\\"):
         assert [h for h in _hits(client, q) if h["kind"] == "parcel"] == []
+
+
+def test_place_summary_counts_the_ready_land_each_caller_may_see(
+    client: Any, session: Any, tokens: dict[str, str]
+) -> None:
+    public = client.get("/api/map/places").json()
+    expected = dict(
+        (code, (int(n), round(float(m2) / (10000 / 15), 1)))
+        for code, n, m2 in session.execute(
+            text(
+                "SELECT city_code, count(*), sum(area_m2) FROM landmatch.parcel "
+                "WHERE deleted_at IS NULL AND status = 'ready' AND visibility = 'public' "
+                "GROUP BY city_code"
+            )
+        )
+    )
+    got = {c["code"]: (c["parcels"], c["area_mu"]) for c in public["cities"] if c["parcels"]}
+    assert got == expected
+    zones = {
+        code: int(n)
+        for code, n in session.execute(
+            text(
+                "SELECT z.code, count(*) FROM landmatch.parcel p JOIN landmatch.dev_zone z "
+                "ON z.id = p.zone_id WHERE p.deleted_at IS NULL AND p.status = 'ready' "
+                "AND p.visibility = 'public' GROUP BY z.code"
+            )
+        )
+    }
+    assert {z["code"]: z["parcels"] for z in public["zones"] if z["parcels"]} == zones
+    assert len(public["counties"]) > 100 and all(-90 < c["lat"] < 90 for c in public["counties"])
+    short = {z["name"]: z["short_name"] for z in public["zones"]}
+    assert short.get("石家庄高新技术产业开发区") == "石家庄高新区"
+
+    staff = client.get(
+        "/api/map/places", headers={"Authorization": f"Bearer {tokens['promoter']}"}
+    ).json()
+    internal_ready = session.execute(
+        text("SELECT count(*) FROM landmatch.parcel WHERE deleted_at IS NULL AND status = 'ready'")
+    ).scalar_one()
+    assert sum(c["parcels"] for c in staff["cities"]) == internal_ready
+    assert internal_ready > sum(c["parcels"] for c in public["cities"])
+
+
+def _visible(page: Any, selector: str) -> int:
+    return int(
+        page.evaluate(
+            """(sel) => Array.from(document.querySelectorAll(sel))
+                 .filter(e => e.offsetParent !== null).length""",
+            selector,
+        )
+    )
+
+
+def test_province_view_answers_where_is_land(live_url: str, watched: Any) -> None:
+    w = watched(viewport=(1440, 900))
+    w.page.goto(live_url + "/map")
+    w.page.wait_for_function("document.querySelectorAll('.lm-place-city').length > 12")
+    w.page.wait_for_load_state("networkidle")
+    assert w.page.evaluate("LM.map.getZoom()") <= 7
+    cities = w.page.locator(".lm-place-city")
+    assert _visible(w.page, ".lm-place-city") == cities.count() == 13  # 11 + 辛集, 定州
+    assert "石家庄市" in w.page.inner_text(".leaflet-marker-pane")
+    assert "熟地" in cities.first.inner_text() and "亩" in cities.first.inner_text()
+    assert _visible(w.page, ".lm-place-county") == 0 and _visible(w.page, ".lm-place-zone") == 0
+    assert _visible(w.page, ".lm-fac-major") > 0 and _visible(w.page, ".lm-fac-minor") == 0
+    assert _visible(w.page, ".lm-fac-label") == 0  # no facility names at province zoom
+    w.shot("map_province_summary")
+
+    w.page.locator(".lm-place-city", has_text="石家庄市").click()
+    w.page.locator("#lm-city-list li").first.wait_for(timeout=10000)
+    assert "石家庄市熟地" in w.page.inner_text("#lm-card")
+    assert w.page.input_value("#lm-city") == "130100"
+    assert any("/tiles/parcels/" in u and "city=130100" in u for u in w.requests)
+    w.page.locator("#lm-city-list a").first.click()
+    w.page.locator("#lm-card h2", has_text="").wait_for()
+    w.page.wait_for_function("location.search.indexOf('parcel=') >= 0", timeout=10000)
+
+    w.page.evaluate("LM.map.setView([38.05, 114.55], 10, {animate: false})")
+    w.page.wait_for_load_state("networkidle")
+    assert _visible(w.page, ".lm-place-city") == 0
+    assert _visible(w.page, ".lm-place-zone") > 0 and _visible(w.page, ".lm-place-county") > 0
+    assert "石家庄高新区" in w.page.inner_text(".leaflet-marker-pane")
+    assert _visible(w.page, ".lm-fac-minor") > 0
+    w.shot("map_city_labels")
+    assert w.errors == []

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 
 from landmatch.api.deps import PrincipalDep, SessionDep, SettingsDep
 from landmatch.db.cards import parcel_card
-from landmatch.db.mapdata import search
+from landmatch.db.mapdata import place_summary, search
 
 router = APIRouter(tags=["map"])
 
@@ -27,3 +27,13 @@ def find(
     principal: PrincipalDep,
 ) -> dict:
     return {"query": q, "results": search(session, q, principal)}
+
+
+@router.get(
+    "/api/map/places",
+    summary="Ready land per city and per development zone (count, 亩), with label points",
+)
+def places(session: SessionDep, principal: PrincipalDep) -> dict:
+    """What the map shows before any parcel: per city and per zone the ready land the caller
+    may see (the public: public 熟地), and where to label each city, zone and county."""
+    return place_summary(session, principal)

@@ -318,6 +318,108 @@
     });
   }
 
+  // ---- orientation: places and facilities, labelled by zoom ---------------------------------
+  // The map container carries one zoom class; landmatch.css shows each kind of label only at
+  // the zooms where it helps (cities and their ready land at province zoom, counties and zones
+  // closer in, minor facilities at city zoom).
+  var ZOOM_CLASSES = ["lm-zoom-province", "lm-zoom-region", "lm-zoom-city", "lm-zoom-street"];
+  function zoomClass() {
+    var z = LM.map.getZoom(), el = LM.map.getContainer();
+    var cls = z < 8 ? 0 : z < 10 ? 1 : z < 13 ? 2 : 3;
+    ZOOM_CLASSES.forEach(function (c, i) { el.classList.toggle(c, i === cls); });
+  }
+  function el(tag, cls, textValue) {
+    var e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (textValue !== undefined) e.textContent = textValue;
+    return e;
+  }
+  function fmt(n, nd) { return Number(n).toLocaleString("zh-CN", { maximumFractionDigits: nd === undefined ? 1 : nd }); }
+  function drawFacilities(rows) {
+    var group = L.layerGroup();
+    rows.forEach(function (r) {
+      var box = el("div", "lm-fac " + (r[4] ? "lm-fac-major" : "lm-fac-minor"));
+      var i = el("i", "fa fa-" + r[2]);
+      i.setAttribute("aria-hidden", "true");
+      box.appendChild(i);
+      box.appendChild(el("span", "lm-fac-label", r[5]));
+      var icon = L.divIcon({ html: box, className: "lm-fac-icon", iconSize: null, iconAnchor: [9, 9] });
+      // Leaflet reads a string tooltip as HTML: hand it a text node so a name stays text.
+      L.marker([r[0], r[1]], { icon: icon, title: r[3], keyboard: false })
+        .bindTooltip(document.createTextNode(r[3])).addTo(group);
+    });
+    return group;
+  }
+  function drawPlaces(body) {
+    var group = L.layerGroup();
+    body.counties.forEach(function (c) {
+      L.marker([c.lat, c.lon], { interactive: false, keyboard: false,
+        icon: L.divIcon({ html: el("span", "", c.name), className: "lm-place lm-place-county", iconSize: null }) }).addTo(group);
+    });
+    body.zones.forEach(function (zn) {
+      var box = el("div");
+      box.appendChild(el("b", "", zn.short_name));
+      if (zn.parcels) box.appendChild(el("span", "lm-place-sub", " 熟地 " + fmt(zn.parcels, 0) + " 宗 · " + fmt(zn.area_mu) + " 亩"));
+      L.marker([zn.lat, zn.lon], { keyboard: false, title: zn.name + "（" + zn.level_label + zn.kind + "）",
+        icon: L.divIcon({ html: box, className: "lm-place lm-place-zone" + (zn.parcels ? "" : " lm-place-empty"), iconSize: null }) })
+        .on("click", function () { LM.map.setView([zn.lat, zn.lon], Math.max(LM.map.getZoom(), 13)); })
+        .addTo(group);
+    });
+    var maxMu = Math.max.apply(null, body.cities.map(function (c) { return c.area_mu; }).concat([1]));
+    body.cities.forEach(function (c) {
+      var box = el("div", "lm-city");
+      var dot = el("span", "lm-city-dot");
+      var d = Math.round(14 + 30 * Math.sqrt(c.area_mu / maxMu));
+      dot.style.width = dot.style.height = d + "px";
+      box.appendChild(dot);
+      var text = el("span", "lm-city-text");
+      text.appendChild(el("b", "", c.name));
+      text.appendChild(el("span", "lm-place-sub", c.parcels ? "熟地 " + fmt(c.parcels, 0) + " 宗 · " + fmt(c.area_mu) + " 亩" : "暂无公开熟地"));
+      box.appendChild(text);
+      var m = L.marker([c.lat, c.lon], { title: c.name + "：查看熟地清单",
+        icon: L.divIcon({ html: box, className: "lm-place lm-place-city", iconSize: null, iconAnchor: [d / 2, d / 2] }) });
+      m.on("click", function () { showCity(c); });
+      m.on("keypress", function (e) { if (e.originalEvent.key === "Enter") showCity(c); });
+      m.addTo(group);
+    });
+    return group;
+  }
+  // A city's ready land: zoom to it, filter the parcels to it, list its largest sites.
+  function showCity(c) {
+    LM.map.fitBounds([[c.bbox[1], c.bbox[0]], [c.bbox[3], c.bbox[2]]]);
+    var f = $("lm-filters");
+    if (f && f.elements.city) { f.elements.city.value = c.code; applyFilters(); }
+    var card = $("lm-card");
+    card.innerHTML = '<h2 class="h6 mb-1">' + esc(c.name) + "熟地</h2>" +
+      '<div class="small mb-2">' + (c.parcels ? fmt(c.parcels, 0) + " 宗，共 " + fmt(c.area_mu) + " 亩" : "暂无公开熟地") + "</div>" +
+      '<ol class="small lm-city-list" id="lm-city-list"></ol>';
+    openPanel();
+    if (!c.parcels) return;
+    var status = cfg.staff ? "" : "&status=ready";
+    fetch("/api/parcels?city=" + encodeURIComponent(c.code) + status + "&limit=20")
+      .then(function (r) { return r.ok ? r.json() : { features: [] }; })
+      .then(function (body) {
+        var list = $("lm-city-list");
+        if (!list) return;
+        (body.features || []).forEach(function (ft) {
+          var p = ft.properties || {};
+          var li = el("li");
+          var a = el("a", "", (p.name || p.code) + "（" + fmt(p.area_mu || 0) + " 亩）");
+          a.href = "#";
+          a.addEventListener("click", function (e) { e.preventDefault(); showCard(p.code, [], true); });
+          li.appendChild(a);
+          list.appendChild(li);
+        });
+      });
+  }
+  function loadPlaces() {
+    fetch("/api/map/places").then(function (r) { return r.ok ? r.json() : null; }).then(function (body) {
+      if (!body) return;
+      LM.layers.places = drawPlaces(body).addTo(LM.map);
+      if (LM.layers.control) LM.layers.control.addOverlay(LM.layers.places, "地名与熟地概况");
+    });
+  }
+
   // ---- the view in the URL: centre, zoom, filters, the open parcel ---------------------------
   // /map?lat=38.04&lon=114.51&z=12&city=130100&parcel=CODE reopens the same view; 分享 copies it.
   var FILTER_KEYS = ["status", "area_min", "area_max", "city", "land_use", "in_zone"];
@@ -390,6 +492,13 @@
     if (m) m.addEventListener("submit", runMatch);
     var t = $("lm-toggle");
     if (t) t.addEventListener("click", togglePanel);
+    zoomClass();
+    map.on("zoomend", zoomClass);
+    if (cfg.facilities) {
+      layers.facilities = drawFacilities(cfg.facilities).addTo(map);
+      if (layers.control) layers.control.addOverlay(layers.facilities, "设施（港口、机场、物流等）");
+    }
+    if (cfg.page !== "match") loadPlaces();
     var sh = $("lm-share");
     if (sh) sh.addEventListener("click", share);
     if (cfg.page === "match") drawSites();
