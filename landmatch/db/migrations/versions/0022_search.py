@@ -1,7 +1,7 @@
 """parcel: trigram indexes for the map's search (any part of a code, name or address)
 
-Revision ID: 0021_search
-Revises: 0020_parcel_list
+Revision ID: 0022_search
+Revises: 0021_owned_projects
 
 The search box finds parcels by any part of their code, name or address (``ILIKE '%…%'``):
 without an index that reads every parcel. pg_trgm's GIN indexes answer it from the index, on
@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0021_search"
-down_revision = "0020_parcel_list"
+revision = "0022_search"
+down_revision = "0021_owned_projects"
 branch_labels = None
 depends_on = None
 
