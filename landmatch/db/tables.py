@@ -318,7 +318,7 @@ class Parcel(Base):
             "code",
             postgresql_where=text("deleted_at IS NOT NULL"),
         ),
-        # The map's search by any part of a code, name or address (migration 0023_search).
+        # The map's search by any part of a code, name or address (migration 0026_search).
         *(
             Index(
                 f"ix_parcel_{column}_trgm",

@@ -1,7 +1,7 @@
 """parcel: trigram indexes for the map's search (any part of a code, name or address)
 
-Revision ID: 0023_search
-Revises: 0022_zone_membership
+Revision ID: 0026_search
+Revises: 0025_proposals
 
 The search box finds parcels by any part of their code, name or address (``ILIKE '%…%'``):
 without an index that reads every parcel. pg_trgm's GIN indexes answer it from the index, on
@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0023_search"
-down_revision = "0022_zone_membership"
+revision = "0026_search"
+down_revision = "0025_proposals"
 branch_labels = None
 depends_on = None
 
