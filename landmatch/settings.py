@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     # An import writing up to this many parcels settles their derived data (spatial facts, map
     # cells) in its own transaction; a larger one right after its commit (landmatch.db.derived).
     import_settle_inline_max: int = Field(5_000, ge=0)
+    # The workbench's import wizard runs a dry run or an import of files up to this size (KB)
+    # within the request; larger ones as a background job with a progress bar (0 = always).
+    import_inline_max_kb: int = Field(256, ge=0, le=10_000_000)
     # How often each server worker settles derived data left queued (by a crash, say); 0 = never.
     settle_poll_seconds: float = Field(5, ge=0, le=3600)
     # Heavy requests (parcel exports, brochure PDFs) running at once per server worker; more get

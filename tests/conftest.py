@@ -178,7 +178,13 @@ def live_server(settings: Settings, engine: Engine) -> Iterator[str]:
 
     port = _free_port()
     server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+        uvicorn.Config(
+            # Every import wizard job runs in the background here, as a large file's does.
+            create_app(settings.model_copy(update={"import_inline_max_kb": 0})),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+        )
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -133,3 +133,75 @@ def _split_far(col: pd.Series, header: str, out: Mapped) -> None:
             out.decisions.setdefault(key, []).append(label)
     out.frame["far_min"] = lo
     out.frame["far_max"] = hi
+
+
+# Known headers a file's unrecognised header may be mapped to (besides every field's label):
+# a declared area with its unit and 容积率 written as one column.
+EXTRA_TARGETS = (
+    ("面积(亩)", "面积（亩）"),
+    ("面积(公顷)", "面积（公顷）"),
+    ("面积(平方米)", "面积（平方米）"),
+    ("容积率", "容积率（一列，如 1.0-2.0）"),
+)
+
+
+def mapping_targets() -> list[tuple[str, str]]:
+    """(known header, label) pairs a column may be mapped to, in the field table's order."""
+    out = [(f.label, f.label) for f in F.FIELDS if f.name != "declared_area_m2"]
+    return out + list(EXTRA_TARGETS)
+
+
+def check_mapping(columns: dict[str, str | None]) -> dict[str, str | None]:
+    """A column mapping (file header → known header, or None to ignore) checked: every target
+    must be a header the import recognises; :class:`InvalidInput` names the first that is not."""
+    from landmatch.errors import InvalidInput
+
+    out: dict[str, str | None] = {}
+    for header, target in columns.items():
+        header = str(header)[:200]
+        if target is None or not str(target).strip():
+            out[header] = None
+            continue
+        head = F.read_header(target)
+        if head.field is None and head.area_factor is None and not head.far:
+            raise InvalidInput(
+                f"列“{header}”对应的字段“{str(target)[:40]}”无法识别",
+                detail=[{"field": header, "reason": "无法识别的字段"}],
+            )
+        out[header] = str(target)
+    return out
+
+
+def parse_mapping(text: str | None) -> dict[str, str | None] | None:
+    """A column mapping sent as JSON (``{"header": "known header" | null}``), checked."""
+    import json
+
+    from landmatch.errors import InvalidInput
+
+    if text is None or not text.strip():
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError:
+        raise InvalidInput("列映射 columns 不是有效的 JSON") from None
+    if not isinstance(value, dict) or not all(isinstance(v, str | None) for v in value.values()):
+        raise InvalidInput('列映射 columns 应为对象：{"文件表头": "字段" 或 null}')
+    return check_mapping(value)
+
+
+def apply_mapping(frame: pd.DataFrame, columns: dict[str, str | None]) -> pd.DataFrame:
+    """``frame`` with its headers renamed as ``columns`` says (a header mapped to None is
+    dropped); headers the mapping does not name stay as they are."""
+    mapping = check_mapping(columns)
+    drop = [h for h in frame.columns if mapping.get(str(h), "") is None]
+    renamed = {h: mapping[str(h)] for h in frame.columns if mapping.get(str(h))}
+    return frame.drop(columns=drop).rename(columns=renamed)
+
+
+def unknown_headers(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """The headers of ``frame`` the import does not recognise, each with the closest known one."""
+    return [
+        {"header": c["header"], "suggestion": c.get("suggestion")}
+        for c in map_columns(frame).columns
+        if c.get("field") is None and not c.get("ignored")
+    ]

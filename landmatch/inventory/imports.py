@@ -35,7 +35,7 @@ from landmatch.geo.measure import M2_PER_MU
 from landmatch.inventory import codes, land_use
 from landmatch.inventory import fields as F
 from landmatch.inventory.boundaries import join_boundaries
-from landmatch.inventory.columns import map_columns
+from landmatch.inventory.columns import apply_mapping, map_columns
 from landmatch.inventory.readers import ReadOptions, read_source
 from landmatch.inventory.report import Findings, build_report, row_number, summary, where
 from landmatch.inventory.validate import (
@@ -84,6 +84,9 @@ class ImportOptions:
     status: str | None = None
     visibility: str | None = None
     max_rows: int = 200_000
+    # The file's headers the import does not know, each mapped to a known header (a field's
+    # label, 面积(亩), 容积率 …) or to None (ignored): see landmatch.inventory.columns.
+    columns: dict[str, str | None] | None = None
     # Up to this many written parcels, their derived data is settled inside the import's own
     # transaction; above it, after the commit (see landmatch.db.derived).
     settle_inline_max: int = 5_000
@@ -143,11 +146,13 @@ def run_import(
     opts: ImportOptions,
     progress: Progress | None = None,
     boundaries: tuple[bytes, str] | None = None,
+    shapes: dict[Any, Any] | None = None,
 ) -> dict[str, Any]:
     """Import a file; return the report. Raises :class:`UnprocessableInput` (with the report
     as ``detail``) when any row (or a column) is rejected — then nothing is written.
     ``boundaries`` (data, file name): a boundary file joined by code to a table without
-    boundaries (:mod:`landmatch.inventory.boundaries`)."""
+    boundaries (:mod:`landmatch.inventory.boundaries`). ``shapes``, when given, receives each
+    row's boundary in EPSG:4490 by row number (the wizard's map of the file)."""
     if opts.city is not None and opts.city not in vocab.CITIES:
         raise InvalidInput(f"未知城市代码 {opts.city}；可选：{', '.join(vocab.CITIES)}")
     require_editor(principal, opts.city)
@@ -162,6 +167,8 @@ def run_import(
     src = read_source(
         data, filename, read_opts if boundaries is None else replace(read_opts, crs=None)
     )
+    if opts.columns:
+        src.frame = apply_mapping(src.frame, opts.columns)
     mapped = map_columns(src.frame, src.header_row)
     frame = mapped.frame
     unusable = _apply_prefix(frame, prefix, src.row_problems)
@@ -277,6 +284,8 @@ def run_import(
                     names = "、".join(vocab.CITIES.get(c, c) for c in outside)
                     raise Forbidden(f"文件中含有超出本账号城市范围的地块（{names}），无权导入")
                 writer.add(checked.values, checked.geoms, checked.rows)
+                if shapes is not None:
+                    _keep_shapes(shapes, checked, src, start, end, frame.index)
             result = writer.finish()
         if deferred:
             derived.defer(conn, False)
@@ -333,6 +342,26 @@ def run_import(
             detail=report,
         )
     return report
+
+
+def _keep_shapes(
+    shapes: dict[Any, Any], checked: Any, src: Any, start: int, end: int, labels: Any
+) -> None:
+    """Each row's boundary in EPSG:4490 by row label: the checked one, else (a rejected row)
+    the file's own where it converts."""
+    for label, geom in zip(checked.rows, checked.geoms, strict=True):
+        if geom is not None:
+            shapes[row_number(label)] = geom
+    if src.geoms is None:
+        return
+    for i in range(start, end):
+        key = row_number(labels[i])
+        if key in shapes or src.geoms[i] is None:
+            continue
+        try:
+            shapes[key] = to_storage_array(np.array([src.geoms[i]], dtype=object), src.crs)[0]
+        except Exception:  # noqa: BLE001 - a boundary that does not convert is not drawn
+            continue
 
 
 # Updated parcels whose changes (old → new) a report lists field by field.

@@ -333,11 +333,18 @@ def decode_text(data: bytes, encoding: str | None) -> str:
                 f"无法按 {encoding} 解码文件（第 {exc.start + 1} 字节起不是有效的 {encoding} 编码）；"
                 "请检查 --encoding，或不指定让系统自动识别"
             ) from None
+    return data.decode(text_encoding(data))
+
+
+def text_encoding(data: bytes) -> str:
+    """The encoding a text file is read with when none is given: UTF-8 (BOM allowed), else
+    GB18030 (a superset of GBK); :class:`FormatError` when it is neither."""
     for enc in ("utf-8-sig", "gb18030"):
         try:
-            return data.decode(enc)
+            data.decode(enc)
         except UnicodeDecodeError:
             continue
+        return enc
     raise FormatError(
         "文件编码无法识别（既不是 UTF-8 也不是 GBK/GB18030，或混用了多种编码）；"
         "请用 --encoding 指定"

@@ -11,14 +11,16 @@ zip — an xlsx is one — inspected for bombs, unsafe paths and links before an
 
 from __future__ import annotations
 
+import io
 import re
-from collections.abc import Collection
+import zipfile
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from fastapi import Request, UploadFile
 
-from landmatch.errors import FormatError, PayloadTooLarge, UnprocessableInput
+from landmatch.errors import FormatError, InvalidInput, PayloadTooLarge, UnprocessableInput
 from landmatch.inventory.formats import LABELS, detect_format, sniff
 from landmatch.inventory.readers import check_archive
 
@@ -27,6 +29,10 @@ PARCEL_FILES = frozenset(("geojson", "gpkg", "shp", "txt", "xlsx", "csv"))
 LAYER_FILES = frozenset(("geojson", "gpkg", "shp"))
 BOUNDARY_FILES = frozenset(("geojson", "gpkg", "shp", "txt"))  # joined to an Excel 清单 by code
 EXCEL_FILES = frozenset(("xlsx",))
+TABLE_FILES = frozenset(("xlsx", "csv"))  # a 清单 that may take its boundaries from a second file
+# The parts of a shapefile dropped one by one (packed into one zip before the checks).
+SHAPEFILE_PARTS = (".shp", ".shx", ".dbf", ".prj", ".cpg", ".qix", ".sbn", ".sbx", ".shp.xml")
+MAX_FILES = 12
 _TEXT = frozenset(("geojson", "txt", "csv"))  # formats whose content may show no signature
 _ZIP = (b"PK\x03\x04", b"PK\x05\x06")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -104,6 +110,100 @@ async def receive(
     await single_fields(request)
     data = await read_upload(request, file, max_mb)
     return checked(data, file.filename, accept, max_unpacked_mb * 1024 * 1024)
+
+
+@dataclass(frozen=True)
+class UploadSet:
+    """The files of one import: the parcel file, and the boundaries of a table without them."""
+
+    file: Upload
+    boundaries: Upload | None = None
+
+
+def _part_suffix(name: str) -> str | None:
+    low = name.lower()
+    return next((s for s in SHAPEFILE_PARTS if low.endswith(s)), None)
+
+
+def pack_shapefile(parts: Sequence[tuple[str, bytes]]) -> tuple[str, bytes]:
+    """A shapefile dropped as its parts (.shp, .shx, .dbf, .prj, .cpg …) as one zip, the way
+    the import reads a shapefile; :class:`FormatError` when a part is missing or two
+    shapefiles are mixed."""
+    by_suffix: dict[str, tuple[str, bytes]] = {}
+    stems = set()
+    for name, data in parts:
+        suffix = _part_suffix(name)
+        assert suffix is not None
+        if suffix in by_suffix:
+            raise FormatError(f"Shapefile 的 {suffix} 文件出现了两次；一次只能导入一个 Shapefile")
+        by_suffix[suffix] = (name, data)
+        stems.add(name[: -len(suffix)])
+    missing = [s for s in (".shp", ".shx", ".dbf") if s not in by_suffix]
+    if missing:
+        raise FormatError(
+            f"Shapefile 缺少 {'、'.join(missing)} 文件；请把同名的 .shp、.shx、.dbf"
+            "（以及 .prj、.cpg）一起拖入，或上传它们的 zip 压缩包"
+        )
+    if len(stems) > 1:
+        raise FormatError(f"这些 Shapefile 文件的名称不一致（{'、'.join(sorted(stems))}）")
+    stem = stems.pop()
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        for suffix, (_, data) in sorted(by_suffix.items()):
+            z.writestr(f"{stem}{suffix}", data)
+    return f"{stem}.zip", buf.getvalue()
+
+
+def group_files(named: Sequence[tuple[str, bytes]], max_unpacked: int) -> UploadSet:
+    """The files of one import as dropped together, each through :func:`checked`: one file;
+    a shapefile's parts (packed into a zip); or an Excel/CSV 清单 plus a boundary file
+    joined to it by parcel code. Anything else is refused with the reason."""
+    if not named:
+        raise InvalidInput("请选择要导入的文件")
+    if len(named) > MAX_FILES:
+        raise InvalidInput(f"一次最多上传 {MAX_FILES} 个文件")
+    parts = [(n, d) for n, d in named if _part_suffix(n)]
+    files = [(n, d) for n, d in named if not _part_suffix(n)]
+    if parts:
+        files.append(pack_shapefile(parts))
+    if len(files) == 1:
+        return UploadSet(checked(files[0][1], files[0][0], PARCEL_FILES, max_unpacked))
+    if len(files) == 2:
+        kinds = [detect_format(n, d)[0] if d else "" for n, d in files]
+        tables = [k in TABLE_FILES for k in kinds]
+        if tables.count(True) == 1:
+            table, shapes = (files[0], files[1]) if tables[0] else (files[1], files[0])
+            return UploadSet(
+                checked(table[1], table[0], TABLE_FILES, max_unpacked),
+                checked(shapes[1], shapes[0], BOUNDARY_FILES, max_unpacked),
+            )
+    listed = "、".join(safe_filename(n) for n, _ in files)
+    raise UnprocessableInput(
+        f"无法组合这些文件（{listed}）：一次导入只能是一个文件、一个 Shapefile 的各个组成文件，"
+        "或一个 Excel/CSV 清单加一个边界文件（按地块编号对应）"
+    )
+
+
+async def receive_set(
+    request: Request, files: Sequence[UploadFile], max_mb: int, max_unpacked_mb: int
+) -> UploadSet:
+    """The wizard's way to its files (several in the one ``files`` field): every other field
+    once, the size cap over all files together, then :func:`group_files`."""
+    form = await request.form()
+    repeated = sorted({key for key in form if key != "files" and len(form.getlist(key)) > 1})
+    if repeated:
+        raise UnprocessableInput(f"表单字段 {'、'.join(repeated)} 重复出现；每个字段只能填写一次")
+    named: list[tuple[str, bytes]] = []
+    total = 0
+    for f in files:
+        if not f.filename and not f.size:
+            continue  # an empty file input
+        data = await read_upload(request, f, max_mb)
+        total += len(data)
+        if total > max_mb * 1024 * 1024:
+            raise PayloadTooLarge(f"上传文件合计超过上限 {max_mb} MB")
+        named.append((safe_filename(f.filename), data))
+    return group_files(named, max_unpacked_mb * 1024 * 1024)
 
 
 def read_file(path: Path, accept: Collection[str], max_unpacked_mb: int) -> Upload:

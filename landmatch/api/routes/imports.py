@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from landmatch.api.deps import JobSessionDep, PrincipalDep, SettingsDep
 from landmatch.db import derived
 from landmatch.inventory import imports
+from landmatch.inventory.columns import parse_mapping
 from landmatch.inventory.uploads import BOUNDARY_FILES, PARCEL_FILES, receive
 
 router = APIRouter(prefix="/api/imports", tags=["imports"])
@@ -53,6 +54,13 @@ async def create(
         UploadFile | None,
         File(description="Boundaries joined by parcel code to a table without them"),
     ] = None,
+    columns: Annotated[
+        str | None,
+        Form(
+            max_length=20_000,
+            description='Column mapping, JSON: {"file header": "known header" or null (ignore)}',
+        ),
+    ] = None,
 ) -> dict[str, Any]:
     imports.require_editor(principal)
     up = await receive(
@@ -76,6 +84,7 @@ async def create(
         land_use=land_use,
         status=status,
         visibility=visibility,
+        columns=parse_mapping(columns),
         max_rows=settings.max_import_rows,
         settle_inline_max=settings.import_settle_inline_max,
     )

@@ -15,6 +15,7 @@ from landmatch.api.routes.workbench import (
     cases,
     common,
     home,
+    imports,
     layers,
     matches,
     parcel_edit,
@@ -44,6 +45,7 @@ AREAS = (
     layers,
     projects,
     matches,
+    imports,
 )
 
 

@@ -59,6 +59,7 @@ NAV: list[NavItem] = [
     NavItem("首页", "/workbench"),
     NavItem("地块清单", "/workbench/parcels"),
     NavItem("招商项目", "/workbench/projects", ("admin", "promoter")),
+    NavItem("数据导入", "/workbench/imports", ("admin", "bureau")),
     NavItem("内部地图", "/internal/map"),
     NavItem("监测看板", "/dashboard"),
     NavItem("数据质量", "/workbench/qa", ("admin", "bureau", "zone")),
