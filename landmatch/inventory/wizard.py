@@ -158,7 +158,24 @@ def _crs_text(crs: Any) -> str:
     return "GCJ02" if crs == GCJ02 else f"EPSG:{crs}"
 
 
-def detect(upload: UploadSet, limits: Limits) -> dict[str, Any]:
+def suggested_prefix(frame: Any, filename: str, city: str | None) -> str:
+    """A code prefix when the file's codes are not parcel codes (a survey TXT numbers its
+    parcels 1, 2 …): city-year-file name, as :mod:`landmatch.inventory.codes` allows; else ""."""
+    import datetime as dt
+    import re
+
+    found = columns.map_columns(frame).frame
+    if "code" not in found:
+        return ""
+    values = [codes.code_text(v) for v in found["code"]]
+    if all(v is None or codes.is_code(v) for v in values):
+        return ""
+    stem = re.sub(r"[^\w]+", "", filename.rsplit(".", 1)[0])[:12]
+    prefix = "-".join(p for p in (city or "", str(dt.date.today().year), stem) if p)
+    return prefix[:40] if codes.PREFIX_RE.fullmatch(prefix[:40]) else ""
+
+
+def detect(upload: UploadSet, limits: Limits, city: str | None = None) -> dict[str, Any]:
     """What the files say, read by the import's own readers: format, CRS, encoding, rows,
     headers, the headers it does not know (each with the closest known one). A file the
     readers refuse raises their error (in Chinese) and no job is made."""
@@ -180,12 +197,13 @@ def detect(upload: UploadSet, limits: Limits) -> dict[str, Any]:
         "headers": [str(h) for h in src.frame.columns],
         "unknown": columns.unknown_headers(src.frame),
         "notes": src.warnings[:20],
+        "code_prefix": suggested_prefix(src.frame, upload.file.filename, city),
     }
 
 
 def create_job(conn: Connection, principal: Principal, upload: UploadSet, limits: Limits) -> int:
     imports.require_editor(principal)
-    detected = detect(upload, limits)
+    detected = detect(upload, limits, own_city(principal))
     b = upload.boundaries
     return db.insert_job(
         conn,
@@ -203,7 +221,7 @@ def replace_files(
     """A corrected file for the same job: options and column mapping stay, the report goes."""
     job = job_for(conn, job_id, principal, lock=True)
     _require_idle(job)
-    detected = detect(upload, limits)
+    detected = detect(upload, limits, job["city_code"])
     b = upload.boundaries
     db.replace_files(
         conn,

@@ -535,3 +535,30 @@ def test_the_api_takes_the_same_mapping(client, tokens) -> None:  # type: ignore
         headers=auth(tokens["bureau"]),
     )
     assert r.status_code == 400 and "无法识别" in r.json()["detail"]
+
+
+def test_a_survey_txt_gets_a_code_prefix_suggested(client, passwords) -> None:  # type: ignore[no-untyped-def]
+    """A survey TXT numbers its parcels 1, 2 …: the wizard suggests a prefix (city-year-file),
+    pre-filled, and the dry run creates the parcels under it; GBK is detected."""
+    csrf = sign_in(client, passwords["bureau"])
+    txt = office.survey_txt(
+        [
+            {"code": "1", "name": "一号地", "corners": office.gk_square(114.55, 38.16)},
+            {"code": "2", "name": "二号地", "corners": office.gk_square(114.56, 38.16)},
+        ]
+    )
+    url = _job_url(_upload(client, csrf, [("勘测定界.txt", txt)]))
+    page = client.get(url)
+    prefix = re.search(
+        r'id="f-code_prefix" name="code_prefix" type="text" value="([^"]*)"', page.text
+    )
+    assert prefix and re.fullmatch(r"130100-20\d\d-勘测定界", prefix.group(1)), prefix
+    assert "GBK/GB18030" in page.text and "已建议前缀" in page.text
+    r = client.post(
+        url + "/check",
+        data={"csrf_token": csrf, "code_prefix": prefix.group(1), "land_use": "100101"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    page = client.get(url)
+    assert "新建 2" in page.text and f"{prefix.group(1)}-1" in page.text

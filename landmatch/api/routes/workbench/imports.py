@@ -218,6 +218,7 @@ def _page(
         status=status,
         job=job,
         options=options,
+        sent_options=sent is not None,
         errors=errors or {},
         mapping_rows=rows,
         offered=offered,
