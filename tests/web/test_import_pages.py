@@ -84,7 +84,7 @@ def other_bureau(session: Session, password_hash: str) -> str:
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_pages_as_each_role(client, passwords, role: str) -> None:  # type: ignore[no-untyped-def]
+def test_pages_as_each_role(client, passwords, session, role: str) -> None:  # type: ignore[no-untyped-def]
     if role != "public":
         sign_in(client, passwords[role])
     for path in (
@@ -102,6 +102,16 @@ def test_pages_as_each_role(client, passwords, role: str) -> None:  # type: igno
     home = client.get("/workbench", follow_redirects=False)
     if role != "public":
         assert ('href="/workbench/imports"' in home.text) == (role in IMPORTERS)
+    # The upload itself.
+    csrf = _csrf(home.text) if role != "public" else ""
+    before = _count(session, "SELECT count(*) FROM landmatch.import_job")
+    r = _upload(client, csrf, [("清单.xlsx", W.bureau_xlsx("E1", fixed=True))])
+    if role == "public":
+        assert r.status_code == 303 and r.headers["location"].startswith("/workbench/login")
+    else:
+        assert r.status_code == (303 if role in IMPORTERS else 403), (role, r.text[:300])
+    made = _count(session, "SELECT count(*) FROM landmatch.import_job") - before
+    assert made == (1 if role in IMPORTERS else 0)
 
 
 def test_job_pages_as_each_role_and_city(client, passwords, other_bureau, session) -> None:  # type: ignore[no-untyped-def]
