@@ -77,10 +77,7 @@ def _url(path: str, session: Any) -> str:
     parcel = session.execute(
         text("SELECT code FROM landmatch.parcel WHERE deleted_at IS NULL ORDER BY code LIMIT 1")
     ).scalar()
-<<<<<<< HEAD
     workbench_parcel = path.startswith("/workbench") and not path.startswith("/workbench/zones")
-    values = {"layer": "constraint_area", "code": parcel if workbench_parcel else zone}
-=======
     job = session.execute(
         text(
             "INSERT INTO landmatch.import_job (actor, filename, data) "
@@ -89,10 +86,9 @@ def _url(path: str, session: Any) -> str:
     ).scalar()
     values = {
         "layer": "constraint_area",
-        "code": parcel if path.startswith("/workbench") else zone,
+        "code": parcel if workbench_parcel else zone,
         "job_id": job,
     }
->>>>>>> cdc0ba7 (#14 §3: import wizard in the workbench (upload, options, column mapping saved per city, dry-run report table + map, background jobs in the database, imports list + rollback), Excel template; the wizard calls run_import/rollback_import, one guarded multi-file upload path (uploads.receive_set), columns mapping also on POST /api/imports)
     return path.format(**values)  # KeyError: a new upload route needs a value here
 
 
@@ -113,14 +109,11 @@ def test_every_upload_route_is_guarded(small_app, session, tokens, passwords) ->
         "/api/zones/{code}/boundary",
         "/workbench/parcels/{code}/boundary/upload",
         "/workbench/parcels/new/upload",
-<<<<<<< HEAD
         "/workbench/zones/{code}/boundary/upload",
         "/workbench/policies/import",
         "/workbench/layers/{layer}/import",
-=======
         "/workbench/imports",
         "/workbench/imports/{job_id}/files",
->>>>>>> cdc0ba7 (#14 §3: import wizard in the workbench (upload, options, column mapping saved per city, dry-run report table + map, background jobs in the database, imports list + rollback), Excel template; the wizard calls run_import/rollback_import, one guarded multi-file upload path (uploads.receive_set), columns mapping also on POST /api/imports)
     }
     h = auth(tokens["admin"])
     with TestClient(small_app) as client, TestClient(small_app) as page_client:
