@@ -68,6 +68,7 @@ NOT_PAGES = (
     "/internal/logout",
     "/workbench/logout",
     "/workbench/parcels/export",  # a file download, not a page
+    "/workbench/imports/template.xlsx",  # 〃
 )
 MATCH_BODY = {"industry": "34", "area_mu_min": 10, "area_mu_max": 400, "top": 10}
 
