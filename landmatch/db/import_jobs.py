@@ -1,4 +1,4 @@
-"""The import wizard's tables (migration 0026_import_jobs): jobs, their report lines and
+"""The import wizard's tables (migration 0027_import_jobs): jobs, their report lines and
 shapes, and a city's named column mappings. Plain SQL with bound parameters."""
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """import_job, import_job_line, import_job_shape, column_mapping: the workbench's import wizard
 
-Revision ID: 0026_import_jobs
-Revises: 0025_proposals
+Revision ID: 0027_import_jobs
+Revises: 0026_search
 
 An import made in the browser is a job kept in the database (``landmatch.inventory.wizard``):
 the uploaded file(s), the options, the column mapping, its state and progress (with a
@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0026_import_jobs"
-down_revision = "0025_proposals"
+revision = "0027_import_jobs"
+down_revision = "0026_search"
 branch_labels = None
 depends_on = None
 
