@@ -4,6 +4,10 @@ Geometry is stored as MULTIPOLYGON/POINT in EPSG:4490 (CGCS2000) with a Web Merc
 tiles; areas are in m², computed on the ellipsoid. Both are stored generated columns
 (``MERCATOR``, ``ELLIPSOIDAL_AREA``; migration 0014_generated_geometry). Every enumeration is
 constrained in the database.
+
+The migrations create the schema; this module declares the same tables, columns, indexes and
+constraints (``tests/db/test_schema_source.py`` compares it with a migrated database, and every
+vocabulary of ``vocab.py`` with the CHECK that holds it).
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Column,
     Computed,
     Date,
     DateTime,
@@ -28,13 +33,15 @@ from sqlalchemy import (
     Numeric,
     SmallInteger,
     String,
+    Table,
     Text,
     UniqueConstraint,
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, CHAR, JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.sql.naming import conv
 
 from landmatch import vocab
 
@@ -346,8 +353,15 @@ class ParcelVersion(Base):
     code: Mapped[str] = mapped_column(String(64))
     version: Mapped[int] = mapped_column(Integer)
     op: Mapped[str] = mapped_column(String(10))
-    row: Mapped[dict[str, Any] | None] = mapped_column(JSONB)  # lz4 (0009_seed_speed)
-    geom: Mapped[Any | None] = mapped_column(MultiPolygon4490)
+    row: Mapped[dict[str, Any] | None] = mapped_column(  # lz4 (0009_seed_speed)
+        JSONB,
+        comment="the state at this version (all columns but the geometries); NULL while it is "
+        "the current state, which lives in parcel",
+    )
+    # Its own type instance: geoalchemy2 copies a column's nullability onto its type.
+    geom: Mapped[Any | None] = mapped_column(
+        Geometry("MULTIPOLYGON", srid=4490, spatial_index=False, nullable=True)
+    )
     changed: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default=text("'{}'::text[]"))
     actor: Mapped[str | None] = mapped_column(Text)
     reason: Mapped[str | None] = mapped_column(Text)
@@ -603,6 +617,10 @@ class ConstraintCoverage(Base):
         CheckConstraint("btrim(source) <> ''", name="source"),
         UniqueConstraint("kind", "city_code"),
         Index("ix_constraint_coverage_city_code", "city_code"),
+        {
+            "comment": "constraint kinds whose stored areas are declared complete for a city "
+            "(see landmatch.db.constraints)"
+        },
     )
 
 
@@ -687,7 +705,7 @@ class UserSession(Base):
     __tablename__ = "user_session"
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"))
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    token_hash: Mapped[str] = mapped_column(CHAR(64))
     csrf_token: Mapped[str] = mapped_column(Text)
     address: Mapped[str | None] = mapped_column(Text)
     user_agent: Mapped[str | None] = mapped_column(Text)
@@ -696,6 +714,10 @@ class UserSession(Base):
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     end_reason: Mapped[str | None] = mapped_column(Text)
+    __table_args__ = (
+        UniqueConstraint("token_hash", name=conv("user_session_token_hash_key")),
+        Index("ix_user_session_user", "user_id"),
+    )
 
 
 class AuditLog(Base):
@@ -710,6 +732,22 @@ class AuditLog(Base):
     address: Mapped[str | None] = mapped_column(Text)
     user_agent: Mapped[str | None] = mapped_column(Text)
     detail: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    __table_args__ = (
+        Index("ix_audit_log_at", text("at DESC"), text("id DESC")),
+        Index("ix_audit_log_event_at", "event", text("at DESC")),
+        Index(
+            "ix_audit_log_fail_address",
+            "address",
+            "at",
+            postgresql_where=text("event = 'login_failed'"),
+        ),
+        Index(
+            "ix_audit_log_fail_subject",
+            "subject",
+            "at",
+            postgresql_where=text("event = 'login_failed'"),
+        ),
+    )
 
 
 class Project(Base):
@@ -775,7 +813,10 @@ class ProjectEvent(Base):
     to_status: Mapped[str | None] = mapped_column(String(12))
     body: Mapped[str | None] = mapped_column(Text)
     __table_args__ = (
-        CheckConstraint("kind IN ('stage', 'note', 'next_step')", name="kind"),
+        CheckConstraint(
+            "kind IN ('stage', 'note', 'next_step')",
+            name=conv("ck_project_event_ck_project_event_kind"),  # as 0024 named it
+        ),
         Index("ix_project_event_project", "project_id", "at"),
     )
 
@@ -915,8 +956,31 @@ class MonitoringRule(Base):
     updated_by: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[dt.datetime] = _now()
     __table_args__ = (
-        CheckConstraint("city_code ~ '^[0-9]{6}$'", name="city_code"),
+        CheckConstraint("city_code ~ '^[0-9]{6}$'", name=conv("monitoring_rule_city_code_check")),
         CheckConstraint("recover_after_months > idle_after_months", name="order"),
+        CheckConstraint(
+            "idle_after_months > 0", name=conv("monitoring_rule_idle_after_months_check")
+        ),
+        CheckConstraint(
+            "at_risk_window_months >= 0", name=conv("monitoring_rule_at_risk_window_months_check")
+        ),
+        CheckConstraint(
+            "stall_min_months > 0", name=conv("monitoring_rule_stall_min_months_check")
+        ),
+        CheckConstraint(
+            "developed_ratio_min BETWEEN 0 AND 1",
+            name=conv("monitoring_rule_developed_ratio_min_check"),
+        ),
+        CheckConstraint(
+            "invest_ratio_min BETWEEN 0 AND 1", name=conv("monitoring_rule_invest_ratio_min_check")
+        ),
+        CheckConstraint(
+            "start_fallback_months >= 0", name=conv("monitoring_rule_start_fallback_months_check")
+        ),
+        CheckConstraint(
+            "fee_rate IS NULL OR fee_rate BETWEEN 0 AND 1",
+            name=conv("monitoring_rule_fee_rate_check"),
+        ),
     )
 
 
@@ -925,7 +989,7 @@ class ApprovalBatch(Base):
 
     __tablename__ = "approval_batch"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    code: Mapped[str] = mapped_column(String(64), unique=True)
+    code: Mapped[str] = mapped_column(String(64))
     name: Mapped[str] = mapped_column(Text)
     doc_no: Mapped[str | None] = mapped_column(Text)
     approval_date: Mapped[dt.date] = mapped_column(Date)
@@ -937,9 +1001,33 @@ class ApprovalBatch(Base):
     area_m2: Mapped[float | None] = mapped_column(Double, Computed(ELLIPSOIDAL_AREA))
     created_at: Mapped[dt.datetime] = _now()
     __table_args__ = (
+        UniqueConstraint("code", name=conv("approval_batch_code_key")),
         Index("ix_approval_batch_geom", "geom", postgresql_using="gist"),
         Index("ix_approval_batch_city", "city_code"),
     )
+
+
+# Disposal vocabularies (their labels: landmatch.monitoring.terms; tests/db/test_schema_source.py
+# ties the two).
+_CASE_KINDS = ("idle", "unsupplied")
+_IDLE_DECISIONS = (
+    "fee",
+    "recovery",
+    "extension",
+    "change_use",
+    "temporary_use",
+    "negotiated_recovery",
+    "swap",
+)
+_UNSUPPLIED_DECISIONS = ("supply", "withdraw", "adjust")
+_STEP_KINDS = (
+    "investigation_notice",
+    "holder_reply",
+    "determination",
+    "public_notice",
+    "plan",
+    "decision",
+)
 
 
 class DisposalCase(Base):
@@ -965,8 +1053,20 @@ class DisposalCase(Base):
     created_at: Mapped[dt.datetime] = _now()
     updated_at: Mapped[dt.datetime] = _now()
     __table_args__ = (
-        CheckConstraint("kind IN ('idle', 'unsupplied')", name="kind"),
-        CheckConstraint("status IN ('open', 'closed')", name="status"),
+        CheckConstraint(_in("kind", _CASE_KINDS), name=conv("disposal_case_kind_check")),
+        CheckConstraint(_in("status", ("open", "closed")), name=conv("disposal_case_status_check")),
+        CheckConstraint(
+            f"decision IS NULL OR {_in('decision', _IDLE_DECISIONS + _UNSUPPLIED_DECISIONS)}",
+            name=conv("disposal_case_decision_check"),
+        ),
+        CheckConstraint(
+            "status = 'open' OR (decision IS NOT NULL AND closed_on IS NOT NULL)", name="closed"
+        ),
+        CheckConstraint(
+            f"decision IS NULL OR (kind = 'idle' AND {_in('decision', _IDLE_DECISIONS)}) OR "
+            f"(kind = 'unsupplied' AND {_in('decision', _UNSUPPLIED_DECISIONS)})",
+            name="decision_kind",
+        ),
         Index(
             "uq_disposal_case_open_parcel",
             "parcel_id",
@@ -991,6 +1091,11 @@ class DisposalStep(Base):
     note: Mapped[str | None] = mapped_column(Text)
     actor: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[dt.datetime] = _now()
+    __table_args__ = (
+        CheckConstraint(_in("kind", _STEP_KINDS), name=conv("disposal_step_kind_check")),
+        UniqueConstraint("case_id", "seq", name=conv("uq_disposal_step_case_seq")),
+        Index("ix_disposal_step_open", "due_on", postgresql_where=text("done_on IS NULL")),
+    )
 
 
 class DisposalTarget(Base):
@@ -1005,3 +1110,105 @@ class DisposalTarget(Base):
     deadline: Mapped[dt.date] = mapped_column(Date)
     source: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[dt.datetime] = _now()
+    __table_args__ = (
+        CheckConstraint("city_code ~ '^[0-9]{6}$'", name=conv("disposal_target_city_code_check")),
+        CheckConstraint("year BETWEEN 2000 AND 2100", name=conv("disposal_target_year_check")),
+        CheckConstraint(_in("kind", _CASE_KINDS), name=conv("disposal_target_kind_check")),
+        CheckConstraint("target_area_m2 >= 0", name=conv("disposal_target_target_area_m2_check")),
+        UniqueConstraint(
+            "city_code", "year", "kind", name=conv("uq_disposal_target_city_year_kind")
+        ),
+    )
+
+
+IMPORT_JOB_STATES = (
+    "uploaded",
+    "checking",
+    "checked",
+    "committing",
+    "committed",
+    "rejected",
+    "failed",
+    "rolled_back",
+)
+
+
+class ImportJob(Base):
+    """An import made in the workbench's wizard (migration 0027_import_jobs): the file, the
+    options and column mapping, its state and progress, the report's summary."""
+
+    __tablename__ = "import_job"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    city_code: Mapped[str | None] = mapped_column(String(6))
+    actor: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(Text, server_default=text("'uploaded'"))
+    filename: Mapped[str] = mapped_column(Text)
+    data: Mapped[bytes | None] = mapped_column(LargeBinary)
+    boundary_filename: Mapped[str | None] = mapped_column(Text)
+    boundary_data: Mapped[bytes | None] = mapped_column(LargeBinary)
+    options: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'"))
+    columns: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'"))
+    detected: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'"))
+    report: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    stage: Mapped[str | None] = mapped_column(Text)
+    done: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    total: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    error: Mapped[str | None] = mapped_column(Text)
+    import_id: Mapped[int | None] = mapped_column(
+        ForeignKey("import_batch.id", ondelete="SET NULL", name=conv("import_job_import_id_fkey"))
+    )
+    created_at: Mapped[dt.datetime] = _now()
+    updated_at: Mapped[dt.datetime] = _now()
+    heartbeat_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    __table_args__ = (
+        CheckConstraint(_in("state", IMPORT_JOB_STATES), name="state"),
+        Index("ix_import_job_city", "city_code", text("id DESC")),
+    )
+
+
+class ImportJobLine(Base):
+    """A line of an import job's report (row, code, action, field, reason)."""
+
+    __tablename__ = "import_job_line"
+    job_id: Mapped[int] = mapped_column(
+        ForeignKey("import_job.id", ondelete="CASCADE", name=conv("import_job_line_job_id_fkey")),
+        primary_key=True,
+    )
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    row_no: Mapped[str | None] = mapped_column(Text)
+    code: Mapped[str | None] = mapped_column(Text)
+    action: Mapped[str] = mapped_column(Text)
+    field: Mapped[str | None] = mapped_column(Text)
+    reason: Mapped[str | None] = mapped_column(Text)
+    __table_args__ = (Index("ix_import_job_line_action", "job_id", "action", "seq"),)
+
+
+# An import job's parcels for its map: no key of their own, so a plain table.
+import_job_shape = Table(
+    "import_job_shape",
+    Base.metadata,
+    Column(
+        "job_id",
+        BigInteger,
+        ForeignKey("import_job.id", ondelete="CASCADE", name=conv("import_job_shape_job_id_fkey")),
+        nullable=False,
+    ),
+    Column("row_no", Text, nullable=False),
+    Column("code", Text),
+    Column("action", Text, nullable=False),
+    Column("geom", MultiPolygon4490, nullable=False),
+    Index("ix_import_job_shape_job", "job_id"),
+)
+
+
+class ColumnMapping(Base):
+    """A city's named mapping from a file's headers to known ones, offered to the next import."""
+
+    __tablename__ = "column_mapping"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    city_code: Mapped[str] = mapped_column(String(6))
+    name: Mapped[str] = mapped_column(Text)
+    columns: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    created_by: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[dt.datetime] = _now()
+    __table_args__ = (UniqueConstraint("city_code", "name", name=conv("uq_column_mapping_name")),)

@@ -384,7 +384,7 @@ def _frozen(name: str) -> ModuleType:
 def downgrade() -> None:
     op.execute(DOWNGRADE_SQL)
     # 0008's row-level history function and cell trigger (without the queue), 0002's fact_sync.
-    op.execute(_frozen("0008_import_speed").UPGRADE_SQL)
+    op.execute(_frozen("0006_import_speed").UPGRADE_SQL)
     op.execute("DROP FUNCTION landmatch.parcel_cell_drain()")
     op.execute("DROP FUNCTION landmatch.parcel_cell_sql(text)")
     op.execute(

@@ -2,6 +2,8 @@
 
 Revision ID: 0002_match
 Revises: 0002_tiles
+(File renamed to 0005_match.py to sort in chain order; the revision id is kept, databases
+record it.)
 
 A match reads ``parcel_fact`` only: besides the spatial facts (nearest facility per kind,
 containing zone, constraint hits) each row carries a copy of the parcel columns the hard rules

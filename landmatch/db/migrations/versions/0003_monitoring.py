@@ -2,6 +2,8 @@
 
 Revision ID: 0007_monitoring
 Revises: 0002_zones
+(File renamed to 0003_monitoring.py to sort in chain order; the revision id is kept, databases
+record it.)
 """
 
 from __future__ import annotations

@@ -2,6 +2,8 @@
 
 Revision ID: 0009_seed_speed
 Revises: 0008_import_speed
+(File renamed to 0007_seed_speed.py to sort in chain order; the revision id is kept, databases
+record it.)
 
 - ``parcel_version.row`` holds the whole parcel as jsonb (~2.3 kB), just above the TOAST
   threshold, so every version is compressed; lz4 is several times faster than pglz at a similar

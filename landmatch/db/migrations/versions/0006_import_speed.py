@@ -2,6 +2,8 @@
 
 Revision ID: 0008_import_speed
 Revises: 0002_match
+(File renamed to 0006_import_speed.py to sort in chain order; the revision id is kept, databases
+record it.)
 
 ``parcel_history`` turned each row (twice per update) into jsonb with ``to_jsonb(row)``, which
 renders both geometries as GeoJSON only to drop them again: most of the trigger's cost. It now

@@ -2,6 +2,8 @@
 
 Revision ID: 0003_perfmatch
 Revises: 0009_seed_speed
+(File renamed to 0008_perfmatch.py to sort in chain order; the revision id is kept, databases
+record it.)
 
 - ``eff_zone_id`` = COALESCE(parcel's own zone, containing zone): the zone a match uses, one
   column instead of two in every rule and score.

@@ -2,6 +2,8 @@
 
 Revision ID: 0002_tiles
 Revises: 0007_monitoring
+(File renamed to 0004_tiles.py to sort in chain order; the revision id is kept, databases
+record it.)
 
 ``parcel_cell`` holds, for every zoom 6..11, the parcels counted into a grid of cells 1/16 of a
 tile wide (the tile grid of zoom z+4), split by the filter dimensions (status, public, city,
