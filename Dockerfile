@@ -1,14 +1,20 @@
 FROM python:3.11-slim-bookworm
 RUN apt-get update && apt-get install -y --no-install-recommends gdal-bin chromium nodejs npm \
     postgresql-client && rm -rf /var/lib/apt/lists/*
-WORKDIR /app
+WORKDIR /src
+# The npm packages the app serves (web/package.json) go to /opt/landmatch/node_modules.
+COPY web/package.json web/package-lock.json /opt/landmatch/
+RUN cd /opt/landmatch && npm ci --no-audit --no-fund
+# The package itself, installed as a wheel (templates, scripts, layers and migrations are
+# package data); the sources are not kept.
 COPY pyproject.toml README.md ./
 COPY landmatch ./landmatch
 COPY layers ./layers
-COPY web ./web
-COPY scripts ./scripts
-RUN pip install --no-cache-dir -e . \
-    && if [ -f web/package.json ]; then cd web && npm install --no-audit --no-fund; fi
-ENV LANDMATCH_HOST=0.0.0.0 LANDMATCH_PORT=8000
+COPY web/static ./web/static
+COPY web/templates ./web/templates
+RUN pip install --no-cache-dir . && cd / && rm -rf /src
+WORKDIR /var/lib/landmatch
+ENV LANDMATCH_HOST=0.0.0.0 LANDMATCH_PORT=8000 \
+    LANDMATCH_WEB_ASSETS_DIR=/opt/landmatch/node_modules
 EXPOSE 8000
 CMD ["sh", "-c", "landmatch db upgrade && landmatch seed --if-empty --parcels ${LANDMATCH_DEMO_PARCELS:-20000} && landmatch serve"]

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import geopandas as gpd
 
+from landmatch import resources
 from landmatch.errors import ConfigError
 
-DEFAULT_DIR = Path(__file__).resolve().parent.parent / "layers"
+DEFAULT_DIR = resources.LAYERS  # layers/ of the checkout, package data in a wheel
 
 
 def layers_dir() -> Path:

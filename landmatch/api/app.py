@@ -128,7 +128,6 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(dashboard.router)
     app.include_router(ogc.router)
     app.include_router(users.router)
-    dashboard.mount_vendor(app, settings)
     pages.install(app, settings)
     workbench.install(app)
     return app

@@ -13,11 +13,11 @@ from pathlib import Path
 import folium
 from folium import plugins
 
+from landmatch import resources
 from landmatch.settings import Settings
 
 VENDOR = "/static/vendor"
 APP = "/static/app"
-WEB_DIR = Path(__file__).resolve().parents[2] / "web"
 
 # Files taken from the npm packages named in web/package.json.
 JS: dict[str, str] = {
@@ -75,13 +75,16 @@ def localise_folium() -> None:
 
 
 def node_modules(settings: Settings) -> Path:
-    """Where the npm packages are installed (``LANDMATCH_WEB_ASSETS_DIR`` or web/node_modules)."""
-    return Path(settings.web_assets_dir) if settings.web_assets_dir else WEB_DIR / "node_modules"
+    """Where the npm packages are installed (``LANDMATCH_WEB_ASSETS_DIR``, or web/node_modules of
+    the checkout)."""
+    if settings.web_assets_dir:
+        return Path(settings.web_assets_dir)
+    return resources.CHECKOUT_NODE_MODULES
 
 
 def templates_dir() -> Path:
-    return WEB_DIR / "templates"
+    return resources.TEMPLATES
 
 
 def app_static_dir() -> Path:
-    return WEB_DIR / "static" / "app"
+    return resources.STATIC_APP

@@ -12,12 +12,10 @@ ECharts comes from npm (``web/package.json``) and is served from ``web/node_modu
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
-from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 
 from landmatch import vocab
@@ -25,9 +23,7 @@ from landmatch.api.deps import SessionDep
 from landmatch.api.routes.workbench.common import StaffDep, render
 from landmatch.inventory.listing import own_city
 from landmatch.monitoring.summary import city_scope
-from landmatch.settings import Settings
 
-WEB = Path(__file__).resolve().parents[3] / "web"
 router = APIRouter(tags=["dashboard"])
 
 
@@ -52,11 +48,3 @@ def dashboard(
         city_name=vocab.CITIES[scope] if scope else "全省",
         cities=list(vocab.CITIES.items()) if own_city(principal) is None else [],
     )
-
-
-def mount_vendor(app: FastAPI, settings: Settings) -> None:
-    """Serve npm packages from ``web/node_modules`` (or LANDMATCH_WEB_ASSETS_DIR)."""
-    if any(getattr(r, "path", None) == "/static/vendor" for r in app.routes):
-        return  # another module mounted it already
-    directory = Path(settings.web_assets_dir) if settings.web_assets_dir else WEB / "node_modules"
-    app.mount("/static/vendor", StaticFiles(directory=directory, check_dir=False), name="vendor")

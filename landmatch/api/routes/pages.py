@@ -30,9 +30,8 @@ def install(app: FastAPI, settings: Settings) -> None:
 
     app.include_router(router)
     app.include_router(mapdata_routes.router)
-    if not any(getattr(r, "path", None) == "/static/vendor" for r in app.routes):
-        vendor = node_modules(settings)
-        app.mount("/static/vendor", StaticFiles(directory=vendor, check_dir=False), name="vendor")
+    vendor = node_modules(settings)
+    app.mount("/static/vendor", StaticFiles(directory=vendor, check_dir=False), name="vendor")
     app.mount("/static/app", StaticFiles(directory=app_static_dir()), name="app-static")
 
 

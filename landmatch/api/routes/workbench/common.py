@@ -19,7 +19,6 @@ import hmac
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
@@ -27,7 +26,7 @@ from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from landmatch import vocab
+from landmatch import resources, vocab
 from landmatch.accounts import users
 from landmatch.accounts.principals import Resolved, resolve
 from landmatch.accounts.sessions import SignedIn
@@ -37,7 +36,7 @@ from landmatch.auth import Principal
 from landmatch.errors import Forbidden, LandMatchError, Unauthorized
 from landmatch.settings import Settings
 
-TEMPLATES = Path(__file__).resolve().parents[4] / "web" / "templates"
+TEMPLATES = resources.TEMPLATES
 FLASH_COOKIE = "lm_flash"
 LOGIN_URL = "/workbench/login"
 PASSWORD_URL = "/workbench/password"
