@@ -138,30 +138,47 @@ def _crs_label(crs: Any) -> str:
     return "GCJ-02" if crs == GCJ02 else f"EPSG:{crs}"
 
 
-def run_import(
-    conn: Connection,
-    data: bytes,
-    filename: str,
-    principal: Principal,
-    opts: ImportOptions,
-    progress: Progress | None = None,
-    boundaries: tuple[bytes, str] | None = None,
-    shapes: dict[Any, Any] | None = None,
-) -> dict[str, Any]:
-    """Import a file; return the report. Raises :class:`UnprocessableInput` (with the report
-    as ``detail``) when any row (or a column) is rejected — then nothing is written.
-    ``boundaries`` (data, file name): a boundary file joined by code to a table without
-    boundaries (:mod:`landmatch.inventory.boundaries`). ``shapes``, when given, receives each
-    row's boundary in EPSG:4490 by row number (the wizard's map of the file)."""
+@dataclass
+class _Source:
+    """A file read and its columns mapped to parcel fields: the rows an import validates."""
+
+    src: Any  # readers.Source
+    mapped: Any  # columns.Mapped
+    frame: pd.DataFrame
+    prefix: str | None
+    unusable: set[Any]  # rows whose code the prefix made unusable
+    joined: Any  # boundaries.Joined, with a boundary file
+    declared: Any  # declared areas (m²) per row, or None
+
+
+@dataclass
+class _Tally:
+    """What validating and writing found so far, batch after batch."""
+
+    problems: list[dict[str, Any]]
+    warnings: list[dict[str, Any]]
+    decisions: dict[tuple[str, str], list[Any]]
+    flattened: int = 0
+
+
+def _check_options(principal: Principal, opts: ImportOptions) -> tuple[str | None, dict[str, str]]:
+    """The options checked before anything is read: the code prefix (normalised) and the
+    defaults for empty cells."""
     if opts.city is not None and opts.city not in vocab.CITIES:
         raise InvalidInput(f"未知城市代码 {opts.city}；可选：{', '.join(vocab.CITIES)}")
     require_editor(principal, opts.city)
     if opts.reason is not None and len(opts.reason) > 500:
         raise InvalidInput("导入原因过长（最多 500 个字符）")
-    prefix = codes.check_prefix(opts.code_prefix)
-    defaults = import_defaults(opts)
-    if progress:
-        progress("read", 0, 1)
+    return codes.check_prefix(opts.code_prefix), import_defaults(opts)
+
+
+def _read(
+    data: bytes,
+    filename: str,
+    opts: ImportOptions,
+    prefix: str | None,
+    boundaries: tuple[bytes, str] | None,
+) -> _Source:
     read_opts = ReadOptions(crs=opts.crs, encoding=opts.encoding, max_rows=opts.max_rows)
     # With a boundary file, --crs is the boundaries' (a table's lon/lat are lon/lat).
     src = read_source(
@@ -183,31 +200,128 @@ def run_import(
     declared = None if src.format == "txt" else src.declared_area_m2
     if declared is None:
         declared = mapped.area
-    if progress:
-        progress("read", 1, 1)
-    file_codes = frame["code"].dropna().astype(str).str.strip().tolist() if "code" in frame else []
-    known = existing_ids(conn, file_codes)
+    return _Source(src, mapped, frame, prefix, unusable, joined, declared)
+
+
+def _first_findings(conn: Connection, source: _Source, known: dict[str, int]) -> _Tally:
+    """What the file shows before its rows are validated: unreadable rows and columns, the
+    readers' warnings, the column mapping's decisions, points that do not close."""
+    src, frame = source.src, source.frame
+    tally = _Tally(
+        problems=[*src.row_problems, *source.mapped.problems],
+        warnings=[
+            {**w, "code": codes.code_text(frame.at[w["row"], "code"]) if "code" in frame else None}
+            for w in src.row_warnings
+        ],
+        decisions=dict(source.mapped.decisions),
+    )
+    if src.points is not None:
+        tally.problems += _check_points(conn, frame, src, known)
+    return tally
+
+
+def _no_boundary(source: _Source, boundaries: tuple[bytes, str] | None) -> str:
+    """Why a new parcel without a boundary is rejected, in this file's terms."""
+    if boundaries is not None:
+        return f"边界文件“{boundaries[1]}”中没有这个编号的地块，新地块需要边界"
+    if source.src.points is not None:
+        return NO_BOUNDARY_FROM_POINTS
+    return "新地块缺少几何图形"
+
+
+def _validate_and_write(
+    conn: Connection,
+    source: _Source,
+    opts: ImportOptions,
+    principal: Principal,
+    writer: ParcelWriter,
+    tally: _Tally,
+    no_boundary: str,
+    defaults: dict[str, str],
+    progress: Progress | None,
+    shapes: dict[Any, Any] | None,
+) -> None:
+    """Validate a batch, hand its accepted rows to the writer, validate the next while
+    PostgreSQL inserts this one. With any row rejected the whole import is rolled back at the
+    end; the other rows are written first all the same, so the report says what each would
+    have done (the same report as a dry run)."""
+    src, frame, mapped, declared = source.src, source.frame, source.mapped, source.declared
+    known_codes = set(writer.known)
     regions = load_regions(conn)
     repeated = repeated_codes(frame["code"]) if "code" in frame else {}
     stored_pending = (
-        pending_codes(conn, list(known))
+        pending_codes(conn, list(writer.known))
         if "visibility" in frame and "land_use" not in frame
         else set()
     )
     wkt_rows = {p["row"] for p in src.row_problems if p["field"] == "geometry"}
-    problems: list[dict[str, Any]] = [*src.row_problems, *mapped.problems]
-    warnings: list[dict[str, Any]] = [
-        {**w, "code": codes.code_text(frame.at[w["row"], "code"]) if "code" in frame else None}
-        for w in src.row_warnings
-    ]
-    decisions: dict[tuple[str, str], list[Any]] = dict(mapped.decisions)
-    flattened = 0
-    no_boundary = "新地块缺少几何图形"
-    if src.points is not None:
-        problems += _check_points(conn, frame, src, known)
-        no_boundary = NO_BOUNDARY_FROM_POINTS
-    if joined is not None:
-        no_boundary = f"边界文件“{boundaries[1]}”中没有这个编号的地块，新地块需要边界"  # type: ignore[index]
+    total = len(frame)
+    for start, end in batches(total):
+        checked = check_frame(
+            frame.iloc[start:end],
+            None if src.geoms is None else src.geoms[start:end],
+            crs=src.crs,
+            regions=regions,
+            existing=known_codes,
+            repair_geometry=opts.repair,
+            default_city=opts.city,
+            declared_area_m2=None if declared is None else declared[start:end],
+            repeated=repeated,
+            no_boundary=no_boundary,
+            defaults=defaults,
+            stored_pending=stored_pending,
+            units=mapped.units,
+            keep_missing_geometry=source.joined is not None,
+        )
+        if src.format == "txt" and source.prefix is None:
+            _hint_file_codes(checked.problems)
+        tally.problems += [
+            p
+            for p in checked.problems
+            if not (p["row"] in wkt_rows and p["field"] == "geometry")
+            and not (p["row"] in source.unusable and p["field"] == "code")
+        ]
+        tally.warnings += checked.warnings
+        tally.flattened += checked.flattened
+        for key, decided in checked.decisions.items():
+            tally.decisions.setdefault(key, []).extend(decided)
+        if progress:
+            progress("validate", end, total)
+        cities = set(checked.values["city_code"].dropna()) if len(checked.values) else set()
+        outside = sorted(c for c in cities if not principal.can_edit_city(c))
+        if outside:
+            names = "、".join(vocab.CITIES.get(c, c) for c in outside)
+            raise Forbidden(f"文件中含有超出本账号城市范围的地块（{names}），无权导入")
+        writer.add(checked.values, checked.geoms, checked.rows)
+        if shapes is not None:
+            _keep_shapes(shapes, checked, src, start, end, frame.index)
+
+
+def run_import(
+    conn: Connection,
+    data: bytes,
+    filename: str,
+    principal: Principal,
+    opts: ImportOptions,
+    progress: Progress | None = None,
+    boundaries: tuple[bytes, str] | None = None,
+    shapes: dict[Any, Any] | None = None,
+) -> dict[str, Any]:
+    """Import a file; return the report. Raises :class:`UnprocessableInput` (with the report
+    as ``detail``) when any row (or a column) is rejected — then nothing is written.
+    ``boundaries`` (data, file name): a boundary file joined by code to a table without
+    boundaries (:mod:`landmatch.inventory.boundaries`). ``shapes``, when given, receives each
+    row's boundary in EPSG:4490 by row number (the wizard's map of the file)."""
+    prefix, defaults = _check_options(principal, opts)
+    if progress:
+        progress("read", 0, 1)
+    source = _read(data, filename, opts, prefix, boundaries)
+    src, frame = source.src, source.frame
+    if progress:
+        progress("read", 1, 1)
+    file_codes = frame["code"].dropna().astype(str).str.strip().tolist() if "code" in frame else []
+    known = existing_ids(conn, file_codes)
+    tally = _first_findings(conn, source, known)
     total = len(frame)
     deferred = opts.dry_run or total > opts.settle_inline_max
     reason = opts.reason or f"导入 {filename}"
@@ -242,57 +356,25 @@ def run_import(
                 deferred=deferred,
                 progress=on_write,
             )
-            known_codes = set(known)
-            # Validate a batch, hand its accepted rows to the writer, validate the next while
-            # PostgreSQL inserts this one. With any row rejected the whole import is rolled
-            # back at the end; the other rows are written first all the same, so the report
-            # says what each would have done (the same report as a dry run).
-            for start, end in batches(total):
-                checked = check_frame(
-                    frame.iloc[start:end],
-                    None if src.geoms is None else src.geoms[start:end],
-                    crs=src.crs,
-                    regions=regions,
-                    existing=known_codes,
-                    repair_geometry=opts.repair,
-                    default_city=opts.city,
-                    declared_area_m2=None if declared is None else declared[start:end],
-                    repeated=repeated,
-                    no_boundary=no_boundary,
-                    defaults=defaults,
-                    stored_pending=stored_pending,
-                    units=mapped.units,
-                    keep_missing_geometry=joined is not None,
-                )
-                if src.format == "txt" and prefix is None:
-                    _hint_file_codes(checked.problems)
-                problems += [
-                    p
-                    for p in checked.problems
-                    if not (p["row"] in wkt_rows and p["field"] == "geometry")
-                    and not (p["row"] in unusable and p["field"] == "code")
-                ]
-                warnings += checked.warnings
-                flattened += checked.flattened
-                for key, decided in checked.decisions.items():
-                    decisions.setdefault(key, []).extend(decided)
-                if progress:
-                    progress("validate", end, total)
-                cities = set(checked.values["city_code"].dropna()) if len(checked.values) else set()
-                outside = sorted(c for c in cities if not principal.can_edit_city(c))
-                if outside:
-                    names = "、".join(vocab.CITIES.get(c, c) for c in outside)
-                    raise Forbidden(f"文件中含有超出本账号城市范围的地块（{names}），无权导入")
-                writer.add(checked.values, checked.geoms, checked.rows)
-                if shapes is not None:
-                    _keep_shapes(shapes, checked, src, start, end, frame.index)
+            _validate_and_write(
+                conn,
+                source,
+                opts,
+                principal,
+                writer,
+                tally,
+                _no_boundary(source, boundaries),
+                defaults,
+                progress,
+                shapes,
+            )
             result = writer.finish()
         if deferred:
             derived.defer(conn, False)
-        problems += result.problems
+        tally.problems += result.problems
         actions = result.actions
         overlaps, changes = _effects(conn, import_id, frame)
-        warnings += overlaps
+        tally.warnings += overlaps
     except BaseException as exc:
         if writer is not None:
             writer.abort(exc)
@@ -301,16 +383,16 @@ def run_import(
         if clash is not None:
             raise clash from None
         raise
-    notes = [flattened_note(flattened)] if flattened else []
+    notes = [flattened_note(tally.flattened)] if tally.flattened else []
     report = build_report(
         frame,
         actions,
         Findings(
-            problems=order_problems(problems, frame.index),
-            warnings=warnings,
-            decisions=decisions,
+            problems=order_problems(tally.problems, frame.index),
+            warnings=tally.warnings,
+            decisions=tally.decisions,
             notes=src.warnings + notes,
-            columns=mapped.columns,
+            columns=source.mapped.columns,
             changes=changes,
         ),
         filename=filename,
