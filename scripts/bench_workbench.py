@@ -137,6 +137,7 @@ def prepare(url: str) -> tuple[str, list[str]]:
                     "*",
                     bureau,
                 )
+                s.commit()
     engine.dispose()
     return name, codes
 

@@ -1,5 +1,8 @@
 """Single-parcel edits with optimistic locking (ETag / If-Match), soft delete, restore and a
 readable history (changed fields with old and new values, from consecutive versions).
+
+The functions write in the caller's transaction and do not commit: the route (or the CLI)
+that called them owns the transaction and commits it.
 """
 
 from __future__ import annotations
@@ -233,7 +236,6 @@ def create_parcel(
         _require_scope(session, principal, checked.values["city_code"].iloc[0])
     _write(session, checked, principal, env.get("reason") or "新建地块")
     _require_scope_after(session, principal, str(props["code"]))
-    session.commit()
     return _answer(session, str(props["code"]), principal, warnings)
 
 
@@ -264,7 +266,6 @@ def update_parcel(
     _only_given(checked, props, geometry=env.get("geometry") is not None)
     _write(session, checked, principal, env.get("reason") or "修改地块")
     _require_scope_after(session, principal, code)
-    session.commit()
     return _answer(session, code, principal, warnings)
 
 
@@ -370,7 +371,6 @@ def bulk_update(
         _require_scope(session, principal, city, zone)
     _only_given(checked, props, geometry=False)
     _write(session, checked, principal, reason.strip())
-    session.commit()
     versions = session.execute(
         text("SELECT code, version FROM landmatch.parcel WHERE code = ANY(:c)"), {"c": codes}
     ).all()
@@ -397,7 +397,6 @@ def delete_parcel(
             ),
             {"c": code},
         ).scalar_one()
-    session.commit()
     return etag(code, version)
 
 
@@ -434,7 +433,6 @@ def restore_parcel(
         with audited(session, principal.actor, reason or f"恢复到版本 {version}"):
             restore_versions(session.connection(), [vid[0]], undelete=True)
         _require_scope_after(session, principal, code)
-    session.commit()
     return _answer(session, code, principal, [])
 
 

@@ -11,7 +11,8 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from landmatch import vocab
-from landmatch.errors import InvalidInput
+from landmatch.auth import Principal
+from landmatch.errors import Forbidden, InvalidInput
 from landmatch.monitoring.idle import IdleRule
 
 RULE_FIELDS = tuple(f.name for f in fields(IdleRule))
@@ -63,6 +64,28 @@ def list_rules(session: Session) -> list[dict[str, Any]]:
         .all()
     )
     return [dict(r) for r in rows]
+
+
+STAFF = ("admin", "bureau", "zone", "promoter")
+
+
+def rules_for(session: Session, principal: Principal) -> list[dict[str, Any]]:
+    """Every city's thresholds, for any staff member."""
+    principal.require(*STAFF)
+    return list_rules(session)
+
+
+def edit_rule(
+    session: Session, principal: Principal, city_code: str, values: dict[str, Any]
+) -> None:
+    """Set a city's thresholds as ``principal``: the admin any, a city bureau its own city's
+    (the province default only a bureau without a city)."""
+    principal.require("admin", "bureau")
+    if not principal.can_edit_city(city_code) or (
+        principal.role == "bureau" and city_code == vocab.PROVINCE_CODE and principal.city_code
+    ):
+        raise Forbidden("无权修改该城市的闲置认定阈值")
+    set_rule(session, city_code, values, principal.actor)
 
 
 def set_rule(session: Session, city_code: str, values: dict[str, Any], actor: str) -> None:

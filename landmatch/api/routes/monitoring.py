@@ -18,7 +18,6 @@ from sqlalchemy.orm import Session
 from landmatch.api.deps import JobSessionDep, PrincipalDep, SessionDep, SettingsDep
 from landmatch.api.etags import tagged
 from landmatch.auth import Principal
-from landmatch.errors import Forbidden
 from landmatch.monitoring import (
     cases,
     export,
@@ -34,16 +33,11 @@ from landmatch.monitoring.rules import default_rule
 from landmatch.monitoring.terms import IDLE_STAGES
 
 router = APIRouter(prefix="/api/monitoring", tags=["monitoring"])
-STAFF = ("admin", "bureau", "zone", "promoter")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 AsOf = Annotated[dt.date | None, Query(description="统计日期 YYYY-MM-DD（默认今天）")]
 City = Annotated[str | None, Query(pattern=r"^\d{6}$", description="城市代码")]
 IfMatch = Annotated[str | None, Header(description="The case's ETag (from GET)")]
-
-
-def _staff(principal: Principal) -> None:
-    principal.require(*STAFF)
 
 
 def _scope(principal: Principal, city: str | None) -> str | None:
@@ -282,10 +276,9 @@ def decide(
 def get_rules(
     session: SessionDep, principal: PrincipalDep, settings: SettingsDep
 ) -> dict[str, Any]:
-    _staff(principal)
     return {
+        "rules": rules.rules_for(session, principal),
         "defaults": default_rule(settings.idle_fee_rate).__dict__,
-        "rules": rules.list_rules(session),
     }
 
 
@@ -307,12 +300,7 @@ class RuleIn(BaseModel):
 def put_rule(
     city_code: str, body: RuleIn, session: SessionDep, principal: PrincipalDep
 ) -> dict[str, Any]:
-    principal.require("admin", "bureau")
-    if not principal.can_edit_city(city_code) or (
-        principal.role == "bureau" and city_code == "130000" and principal.city_code
-    ):
-        raise Forbidden("无权修改该城市的闲置认定阈值")
-    rules.set_rule(session, city_code, body.model_dump(exclude_none=True), principal.actor)
+    rules.edit_rule(session, principal, city_code, body.model_dump(exclude_none=True))
     session.commit()
     return {"rules": rules.list_rules(session)}
 

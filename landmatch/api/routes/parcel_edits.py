@@ -48,6 +48,7 @@ def bulk(session: SessionDep, principal: PrincipalDep, body: BulkBody) -> dict[s
     tags = edits.bulk_update(
         session, [(i.code, i.etag) for i in body.items], props, principal, body.reason
     )
+    session.commit()
     return {"updated": len(tags), "etags": tags}
 
 
@@ -62,7 +63,9 @@ def create(
         bool, Query(description="Repair an invalid geometry (with a warning)")
     ] = False,
 ) -> JSONResponse:
-    return _feature(edits.create_parcel(session, body, principal, repair=repair), 201)
+    feature = edits.create_parcel(session, body, principal, repair=repair)
+    session.commit()
+    return _feature(feature, 201)
 
 
 @router.patch("/{code}", summary="Change a parcel; needs If-Match with its ETag")
@@ -74,7 +77,9 @@ def patch(
     if_match: Annotated[str | None, Header()] = None,
     repair: Annotated[bool, Query()] = False,
 ) -> JSONResponse:
-    return _feature(edits.update_parcel(session, code, body, if_match, principal, repair=repair))
+    feature = edits.update_parcel(session, code, body, if_match, principal, repair=repair)
+    session.commit()
+    return _feature(feature)
 
 
 @router.delete(
@@ -88,6 +93,7 @@ def delete(
     reason: Annotated[str | None, Query(max_length=500)] = None,
 ) -> Response:
     tag = edits.delete_parcel(session, code, if_match, principal, reason)
+    session.commit()
     return Response(status_code=204, headers={"ETag": tag})
 
 
@@ -103,7 +109,9 @@ def restore(
     if_match: Annotated[str | None, Header()] = None,
 ) -> JSONResponse:
     b = body or RestoreBody()
-    return _feature(edits.restore_parcel(session, code, b.version, if_match, principal, b.reason))
+    feature = edits.restore_parcel(session, code, b.version, if_match, principal, b.reason)
+    session.commit()
+    return _feature(feature)
 
 
 @router.get(

@@ -136,6 +136,7 @@ async def create(
             "reason": values["reason"] or "在工作台新建地块",
         }
         edits.create_parcel(session, body, staff.principal)
+        session.commit()
     except LandMatchError as exc:
         if exc.status >= 500 or exc.status == 403:
             raise
@@ -205,6 +206,7 @@ def save_boundary(
         geometry = json.loads(shapely.to_geojson(geom))
         body = {"geometry": geometry, "reason": reason.strip() or "在工作台修改边界"}
         edits.update_parcel(session, code, body, etag(code, version), staff.principal)
+        session.commit()
     except PreconditionFailed:
         session.rollback()
         now = edits.version_state(session, code, None, staff.principal)

@@ -102,6 +102,7 @@ async def save(request: Request, code: str, session: SessionDep, staff: EditorDe
     body = {**props, "reason": reason or "在工作台修改"}
     try:
         edits.update_parcel(session, code, body, etag(code, base_version), staff.principal)
+        session.commit()
     except PreconditionFailed:
         session.rollback()
         return _conflict(request, session, code, staff, base, sent, props, reason)
@@ -198,6 +199,7 @@ def delete(
         edits.delete_parcel(
             session, code, etag(code, version), staff.principal, reason.strip() or None
         )
+        session.commit()
     except PreconditionFailed as exc:
         return redirect(request, f"/workbench/parcels/{code}", flash=("danger", exc.message))
     return redirect(
@@ -263,6 +265,7 @@ def restore(
         edits.restore_parcel(
             session, code, version, etag(code, current), staff.principal, reason.strip()
         )
+        session.commit()
     except PreconditionFailed:
         session.rollback()
         now = edits.version_state(session, code, None, staff.principal)

@@ -246,6 +246,7 @@ def bulk(
         if props is None:
             raise InvalidInput("请选择批量操作")
         tags = edits.bulk_update(session, items, props, staff.principal, reason)
+        session.commit()
     except LandMatchError as exc:
         if exc.status >= 500:
             raise

@@ -1,0 +1,47 @@
+"""Idle-land thresholds: who may read and set them (the rule lives in monitoring/rules.py), as
+each role: public, the bureau of 石家庄 (its own city, another city, the province default), a
+zone, a promoter, the admin."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import auth
+
+BODY = {"idle_after_months": 10, "recover_after_months": 20}
+
+
+@pytest.mark.parametrize(
+    "role,city,status",
+    [
+        (None, "130100", 401),
+        ("bureau", "130100", 200),
+        ("bureau", "130200", 403),
+        ("bureau", "130000", 403),
+        ("zone", "130100", 403),
+        ("promoter", "130100", 403),
+        ("admin", "130200", 200),
+        ("admin", "130000", 200),
+    ],
+)
+def test_setting_a_citys_thresholds(client, tokens, role, city, status):
+    headers = auth(tokens[role]) if role else {}
+    r = client.put(f"/api/monitoring/rules/{city}", json=BODY, headers=headers)
+    assert r.status_code == status, r.text
+    if status == 200:
+        saved = {x["city_code"]: x for x in r.json()["rules"]}[city]
+        assert (saved["idle_after_months"], saved["recover_after_months"]) == (10, 20)
+    else:
+        assert r.headers["content-type"].startswith("application/problem+json")
+
+
+@pytest.mark.parametrize(
+    "role,status",
+    [(None, 401), ("bureau", 200), ("zone", 200), ("promoter", 200), ("admin", 200)],
+)
+def test_reading_the_thresholds(client, tokens, role, status):
+    headers = auth(tokens[role]) if role else {}
+    r = client.get("/api/monitoring/rules", headers=headers)
+    assert r.status_code == status, r.text
+    if status == 200:
+        assert "defaults" in r.json() and isinstance(r.json()["rules"], list)
