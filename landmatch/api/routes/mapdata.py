@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
 from landmatch.api.deps import PrincipalDep, SessionDep, SettingsDep
+from landmatch.api.schemas import SearchResults
 from landmatch.db.cards import parcel_card
 from landmatch.db.mapdata import place_summary, search
 
@@ -19,13 +20,15 @@ def card(code: str, session: SessionDep, principal: PrincipalDep, settings: Sett
 
 
 @router.get(
-    "/api/search", summary="Find parcels by code, name or address; zones and places by name"
+    "/api/search",
+    summary="Find parcels by code, name or address; zones and places by name",
+    response_model=SearchResults,
 )
 def find(
     q: Annotated[str, Query(max_length=60, description="Search text")],
     session: SessionDep,
     principal: PrincipalDep,
-) -> dict:
+) -> dict[str, Any]:
     return {"query": q, "results": search(session, q, principal)}
 
 

@@ -1,0 +1,45 @@
+"""Response models of the JSON API: what ``/openapi.json`` shows is what the routes send, and
+``tests/api/test_contracts.py`` validates live answers against these models (extra keys are
+refused, so a shape that drifts fails there). Pages and the map's JavaScript read these shapes.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Contract(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Pending(Contract):
+    facts: int = Field(description="parcels whose spatial facts are not computed yet")
+    cells: int = Field(description="map-cell changes not applied yet")
+
+
+class Health(Contract):
+    status: Literal["ok", "unavailable"]
+    database: Literal["ok", "unreachable", "unresponsive"]
+    version: str = Field(description="landmatch's version")
+    postgres: str | None = None
+    postgis: str | None = None
+    schema_revision: str | None = Field(None, description="the database's migration revision")
+    reason: str | None = Field(None, description="why the service is unavailable (中文)")
+    pending: Pending | None = Field(None, description="derived data not settled yet")
+
+
+class SearchHit(Contract):
+    kind: Literal["admin", "zone", "facility", "parcel"]
+    kind_label: str = Field(description="what the hit is: 城市, 国家级高新区, 港口 …, 地块")
+    code: str
+    label: str
+    bbox: list[float] = Field(
+        min_length=4, max_length=4, description="[west, south, east, north], CGCS2000 lon/lat"
+    )
+
+
+class SearchResults(Contract):
+    query: str
+    results: list[SearchHit] = Field(description="places first, then parcels")
