@@ -215,21 +215,19 @@
     return h.join("");
   }
   function showCard(code, others, zoom) {
-    var card = $("lm-card");
-    card.innerHTML = '<p class="small text-muted">正在加载 ' + esc(code) + " …</p>";
+    var card = fillCard('<p class="small text-muted">正在加载 ' + esc(code) + " …</p>");
     fetch("/api/parcels/" + encodeURIComponent(code) + "/card")
       .then(function (r) { return r.ok ? r.json() : r.json().then(function (b) { throw new Error(b.detail || b.title || r.status); }); })
       .then(function (c) {
-        card.innerHTML = renderCard(c, others);
+        fillCard(renderCard(c, others));
         card.dataset.code = code;
         if (highlight) LM.map.removeLayer(highlight);
         highlight = L.geoJSON(c.geometry, { style: { color: "#00e5ff", weight: 3, fill: false } }).addTo(LM.map);
-        if (zoom) LM.map.fitBounds(highlight.getBounds(), { maxZoom: 17 });
+        if (zoom) LM.map.fitBounds(highlight.getBounds(), { maxZoom: 17, paddingTopLeft: [20, 20], paddingBottomRight: [20, 20 + sheetOverlap()] });
         openCode = code;
         writeUrl();
-        openPanel();
       })
-      .catch(function (err) { card.innerHTML = '<p class="small text-danger">无法加载地块：' + esc(err.message) + "</p>"; });
+      .catch(function (err) { fillCard('<p class="small text-danger">无法加载地块：' + esc(err.message) + "</p>"); });
   }
 
   // ---- public "find sites for my project" -------------------------------------------------
@@ -290,8 +288,7 @@
     }
     if (s.warnings.length) h.push('<div class="small text-warning-emphasis"><b>提示</b><ul>' + s.warnings.map(function (w) { return "<li>" + esc(w.message || w) + "</li>"; }).join("") + "</ul></div>");
     if (s.code && !s.assembly) h.push('<a class="btn btn-sm btn-primary" href="/parcels/' + encodeURIComponent(s.code) + '/brochure" target="_blank" rel="noopener">地块推介书</a>');
-    $("lm-card").innerHTML = h.join("");
-    openPanel();
+    fillCard(h.join(""));
   }
   function drawSites() {
     var group = LM.layers.ranked;
@@ -389,11 +386,9 @@
     LM.map.fitBounds([[c.bbox[1], c.bbox[0]], [c.bbox[3], c.bbox[2]]]);
     var f = $("lm-filters");
     if (f && f.elements.city) { f.elements.city.value = c.code; applyFilters(); }
-    var card = $("lm-card");
-    card.innerHTML = '<h2 class="h6 mb-1">' + esc(c.name) + "熟地</h2>" +
+    fillCard('<h2 class="h6 mb-1">' + esc(c.name) + "熟地</h2>" +
       '<div class="small mb-2">' + (c.parcels ? fmt(c.parcels, 0) + " 宗，共 " + fmt(c.area_mu) + " 亩" : "暂无公开熟地") + "</div>" +
-      '<ol class="small lm-city-list" id="lm-city-list"></ol>';
-    openPanel();
+      '<ol class="small lm-city-list" id="lm-city-list"></ol>');
     if (!c.parcels) return;
     var status = cfg.staff ? "" : "&status=ready";
     fetch("/api/parcels?city=" + encodeURIComponent(c.code) + status + "&limit=20")
@@ -471,8 +466,30 @@
     else fallback();
   }
 
-  // ---- panel on phones ----------------------------------------------------------------------
-  function openPanel() { var p = $("lm-panel"); if (p) p.classList.add("lm-open"); }
+  // ---- panel and card on phones ---------------------------------------------------------------
+  // The card sits in the panel on a desktop. On a phone (landmatch.css) it opens as a bottom
+  // sheet over the panel, so the filters and the match form stay where they were; 关闭 (or Esc)
+  // closes it (a tap on the parcel opens it again).
+  function fillCard(html) {
+    var card = $("lm-card");
+    card.innerHTML = '<div class="lm-sheet-bar"><span class="lm-sheet-grip" aria-hidden="true"></span>' +
+      '<button type="button" class="btn btn-sm btn-light lm-sheet-close" aria-label="关闭详情">关闭 ×</button></div>' + html;
+    card.querySelector(".lm-sheet-close").addEventListener("click", closeSheet);
+    card.classList.remove("lm-sheet-closed");
+    card.classList.add("lm-sheet");
+    card.scrollTop = 0;
+    return card;
+  }
+  // How much of the map's foot the open sheet hides (0 on a desktop), to fit a parcel above it.
+  function sheetOverlap() {
+    var c = $("lm-card");
+    if (!c || getComputedStyle(c).position !== "fixed") return 0;
+    return Math.max(0, LM.map.getContainer().getBoundingClientRect().bottom - c.getBoundingClientRect().top);
+  }
+  function closeSheet() {
+    var c = $("lm-card");
+    if (c && c.classList.contains("lm-sheet")) { c.classList.remove("lm-sheet"); c.classList.add("lm-sheet-closed"); }
+  }
   function togglePanel() { var p = $("lm-panel"); if (p) p.classList.toggle("lm-open"); setTimeout(function () { LM.map.invalidateSize(); }, 250); }
 
   LM.init = function (map, layers, config) {
@@ -492,6 +509,7 @@
     if (m) m.addEventListener("submit", runMatch);
     var t = $("lm-toggle");
     if (t) t.addEventListener("click", togglePanel);
+    document.addEventListener("keydown", function (e) { if (e.key === "Escape") closeSheet(); });
     zoomClass();
     map.on("zoomend", zoomClass);
     if (cfg.facilities) {
