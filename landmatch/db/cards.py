@@ -23,8 +23,9 @@ from landmatch.db.membership import zone_label
 from landmatch.db.parcels import PUBLIC_WHERE, get_parcel
 from landmatch.db.values import json_row
 from landmatch.errors import NotFound
+from landmatch.geo.measure import M2_PER_MU
 from landmatch.policies.applicability import Site
-from landmatch.policies.library import policies_for_site
+from landmatch.policies.library import applicable_to_site
 from landmatch.zones.assessments import valid_assessments
 
 POLICY_FIELDS = (
@@ -84,7 +85,13 @@ def policies_for(
     today: dt.date,
 ) -> list[dict[str, Any]]:
     """The policies that apply to the parcel (no project yet: any industry), by the match's
-    rule (:mod:`landmatch.policies.applicability`), as the caller may see them."""
+    rule (:mod:`landmatch.policies.applicability`), as the caller may see them; each with the
+    value the parcel alone gives it where it does (``value_wan``, its formula and the
+    conditions a project must meet: :func:`landmatch.match.policy_values.parcel_estimate`)."""
+    from landmatch.match.policy_values import parcel_estimate
+
+    price = parcel.get("ref_price_wan_per_mu")
+    area_mu = (parcel.get("area_m2") or 0.0) / M2_PER_MU
     site = Site(
         parcel["city_code"],
         county=parcel.get("county_code"),
@@ -94,9 +101,19 @@ def policies_for(
         land_use=parcel.get("land_use"),
     )
     out = []
-    for r in policies_for_site(session, site, today, public=principal.is_public):
+    for pol, r in applicable_to_site(session, site, today, public=principal.is_public):
         item = {k: r.get(k) for k in POLICY_FIELDS}
-        out.append(item | {"benefit_label": r["benefit_label"], "scope_label": r["scope_label"]})
+        est = parcel_estimate(pol, None if price is None else float(price), area_mu)
+        out.append(
+            item
+            | {
+                "benefit_label": r["benefit_label"],
+                "scope_label": r["scope_label"],
+                "value_wan": est.value_wan,
+                "value_formula": est.formula,
+                "value_conditions": list(est.conditions),
+            }
+        )
     return out
 
 

@@ -15,6 +15,11 @@ from collections.abc import Callable, Hashable
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.orm import Session
+
+from landmatch.auth import PUBLIC
+from landmatch.db import locator
+from landmatch.db.cards import extract_shapes, parcel_card
 from landmatch.errors import ServiceUnavailable
 from landmatch.maps.elements import render
 
@@ -83,21 +88,266 @@ def svg_extract(shapes: dict[str, Any], size: int = SVG_SIZE) -> dict[str, Any]:
     }
 
 
+# The location map (区位图): a glyph per facility kind, as printed (no icon font: the PDF is
+# printed from a file with no network and no script).
+FACILITY_GLYPHS = {"port": "港", "airport": "机", "rail_freight": "铁", "highway_interchange": "高"}
+LOCATION_W, LOCATION_H = 600, 460
+_MIN_HALF_M = 4_000  # the location map shows at least 8 km across
+# Facilities further than this set no extent: they are drawn at the map's edge, in their
+# direction, so that one distant port does not turn the map into the whole province.
+FAR_KM = 90
+_LABEL_PX = 15  # label font size in the SVG's units
+
+
+def _k(lat: float) -> float:
+    return math.cos(math.radians(lat))
+
+
+def location_box(
+    point: tuple[float, float],
+    facilities: list[dict[str, Any]],
+    *,
+    width: int = LOCATION_W,
+    height: int = LOCATION_H,
+) -> tuple[float, float, float, float]:
+    """The location map's box (lon/lat): the parcel and the facilities within :data:`FAR_KM`,
+    with a margin, at least 8 km across, widened to the map's proportions (a local
+    equirectangular frame)."""
+    near = [f for f in facilities if f.get("lon") is not None and (f.get("km") or 0) <= FAR_KM]
+    lons = [point[0]] + [f["lon"] for f in near]
+    lats = [point[1]] + [f["lat"] for f in near]
+    cx, cy = (min(lons) + max(lons)) / 2, (min(lats) + max(lats)) / 2
+    k = _k(cy)
+    half_w = max((max(lons) - min(lons)) / 2 * k * 111_320 * 1.18, _MIN_HALF_M)
+    half_h = max((max(lats) - min(lats)) / 2 * 111_320 * 1.18, _MIN_HALF_M)
+    # Room for the labels beside the facilities' glyphs, then the map's proportions.
+    half_w, half_h = half_w + 2_000, half_h + 1_000
+    if half_w / half_h < width / height:
+        half_w = half_h * width / height
+    else:
+        half_h = half_w * height / width
+    dx, dy = half_w / (k * 111_320), half_h / 111_320
+    return (cx - dx, cy - dy, cx + dx, cy + dy)
+
+
+def _scale_bar(width_m: float, size_px: float) -> tuple[float, float]:
+    bar = 10 ** math.floor(math.log10(width_m / 4)) if width_m > 0 else 100
+    for mult in (5, 2, 1):
+        if bar * mult <= width_m / 3:
+            bar *= mult
+            break
+    return bar, (bar / width_m * size_px if width_m else 0)
+
+
+def location_svg(
+    box: tuple[float, float, float, float],
+    point: tuple[float, float],
+    facilities: list[dict[str, Any]],
+    places: dict[str, Any],
+    *,
+    county_code: str | None = None,
+    zone_code: str | None = None,
+    width: int = LOCATION_W,
+    height: int = LOCATION_H,
+) -> dict[str, Any]:
+    """The location map as SVG pieces: boundaries by level, zones, the parcel's marker, each
+    facility with its glyph, name and distance (a dashed line to the parcel), and the names of
+    the places — cities always, counties and zones when the map is regional (under 150 km
+    across; the parcel's own county and zone always) — placed without overlapping."""
+    x0, y0, x1, y1 = box
+    k = _k((y0 + y1) / 2)
+    s = width / ((x1 - x0) * k)
+
+    def xy(lon: float, lat: float) -> tuple[float, float]:
+        return round((lon - x0) * k * s, 1), round((y1 - lat) * s, 1)
+
+    def path(geom: dict[str, Any] | None) -> str:
+        if not geom:
+            return ""
+        parts = []
+        for ring in _rings(geom):
+            pts = [xy(x, y) for x, y, *_ in ring]
+            if len(pts) > 1:
+                parts.append("M" + " L".join(f"{a},{b}" for a, b in pts))
+        return " ".join(parts)
+
+    width_m = (x1 - x0) * k * 111_320
+    regional = width_m < 150_000
+    taken: list[tuple[float, float, float, float]] = []
+
+    def free(r: tuple[float, float, float, float]) -> bool:
+        inside = r[0] >= 2 and r[2] <= width - 2 and r[1] >= 2 and r[3] <= height - 2
+        if inside and not any(
+            r[0] < t[2] and t[0] < r[2] and r[1] < t[3] and t[1] < r[3] for t in taken
+        ):
+            taken.append(r)
+            return True
+        return False
+
+    def text_width(label: str, size: float) -> float:
+        return sum(size if ord(ch) > 0x2E80 else size * 0.6 for ch in label)
+
+    def place(x: float, y: float, label: str, size: float = _LABEL_PX) -> bool:
+        """A label centred on x with its baseline at y, if it overlaps nothing placed."""
+        w = text_width(label, size)
+        return free((x - w / 2, y - size, x + w / 2, y + 3))
+
+    px, py = xy(*point)
+    taken.append((px - 12, py - 12, px + 12, py + 12))
+    drawn = []
+    for f in facilities:
+        if f.get("lon") is None:
+            continue
+        fx, fy = xy(f["lon"], f["lat"])
+        edge = not (16 <= fx <= width - 16 and 16 <= fy <= height - 16)
+        if edge:  # beyond the map: at its edge, on the line from the parcel towards it
+            t = min(
+                (b - a) / d
+                for a, d, lo, hi in ((px, fx - px, 16, width - 16), (py, fy - py, 16, height - 16))
+                if d
+                for b in (lo, hi)
+                if (b - a) / d > 0
+            )
+            fx, fy = round(px + (fx - px) * t, 1), round(py + (fy - py) * t, 1)
+        taken.append((fx - 12, fy - 12, fx + 12, fy + 12))
+        drawn.append(
+            f | {"x": fx, "y": fy, "edge": edge, "glyph": FACILITY_GLYPHS.get(f["kind"], "·")}
+        )
+    # The parcel's own label ("本地块") first: above the marker, else below, right or left.
+    pw = text_width("本地块", 14)
+    spots_p = (
+        (px, py - 14, (px - pw / 2, py - 29, px + pw / 2, py - 11)),
+        (px, py + 27, (px - pw / 2, py + 12, px + pw / 2, py + 30)),
+        (px + 14 + pw / 2, py + 5, (px + 13, py - 10, px + 15 + pw, py + 8)),
+        (px - 14 - pw / 2, py + 5, (px - 15 - pw, py - 10, px - 13, py + 8)),
+    )
+    spot_p = next((sp for sp in spots_p if free(sp[2])), spots_p[0])
+    parcel_label = {"x": spot_p[0], "y": spot_p[1]}
+    for f in drawn:  # the name and distance right of the glyph, else left, else below
+        f["label"] = f"{f['name']} {f['km']:,.1f} 公里" if f["km"] is not None else f["name"]
+        if f["edge"]:
+            f["label"] = "→ " + f["label"]
+        w = text_width(f["label"], 13)
+        x, y = f["x"], f["y"]
+        spots = (
+            ("start", x + 15, y + 5, (x + 14, y - 10, x + 16 + w, y + 8)),
+            ("end", x - 15, y + 5, (x - 16 - w, y - 10, x - 14, y + 8)),
+            ("middle", x, y + 28, (x - w / 2, y + 14, x + w / 2, y + 32)),
+            ("middle", x, y - 17, (x - w / 2, y - 31, x + w / 2, y - 13)),
+        )
+        # The first free spot; the first of all when none is (a label may then overlap).
+        spot = next((sp for sp in spots if free(sp[3])), spots[0])
+        f["anchor"], f["lx"], f["ly"] = spot[0], spot[1], spot[2]
+    labels = []
+    by_level = {"province": [], "city": [], "county": []}  # type: dict[str, list[str]]
+    for a in places.get("admin", []):
+        d = path(a.get("lines"))
+        if d:
+            by_level.setdefault(a["level"], []).append(d)
+    # The parcel's own county first, then the cities, then the other counties.
+    order = {"own": 0, "city": 1}
+    for a in sorted(
+        places.get("admin", []),
+        key=lambda a: order.get("own" if a["code"] == county_code else a["level"], 2),
+    ):
+        own = a["code"] == county_code
+        at = a.get("label_at") or (point if own else None)
+        if not at:
+            continue
+        if a["level"] == "city" or (a["level"] == "county" and (regional or own)):
+            x, y = xy(*at)
+            size = 17 if a["level"] == "city" else 14
+            # The own county's name moves aside rather than be left out.
+            shifts = ((0, 0), (0, 22), (0, -22), (50, 0), (-50, 0), (0, 44)) if own else ((0, 0),)
+            for dx, dy in shifts:
+                if place(x + dx, y + dy, a["name"], size):
+                    labels.append({"x": x + dx, "y": y + dy, "text": a["name"], "cls": a["level"]})
+                    break
+    zones = []
+    for z in places.get("zones", []):
+        zones.append({"d": path(z.get("lines")), "level": z["level"]})
+        at = z.get("label_at")
+        if at and (regional or z["code"] == zone_code):
+            x, y = xy(*at)
+            if place(x, y + 16, z["name"], 13):
+                labels.append({"x": x, "y": y + 16, "text": z["name"], "cls": "zone"})
+    bar_m, bar_px = _scale_bar(width_m, width)
+    return {
+        "width": width,
+        "height": height,
+        "admin": by_level,
+        "zones": zones,
+        "parcel": {"x": px, "y": py, "label": parcel_label},
+        "facilities": drawn,
+        "labels": labels,
+        "bar_m": bar_m,
+        "bar_px": bar_px,
+    }
+
+
+def policy_summary(policies: list[dict[str, Any]]) -> dict[str, Any]:
+    """The brochure's short policy summary: the measures the parcel alone gives a value to
+    (each with its 万元 estimate and formula, ``value_wan`` set by the card), then the rest as
+    one line — how many, by kind of benefit."""
+    valued = [p for p in policies if p.get("value_wan") is not None]
+    rest = [p for p in policies if p.get("value_wan") is None]
+    kinds: dict[str, int] = {}
+    for p in rest:
+        kinds[p["benefit_label"]] = kinds.get(p["benefit_label"], 0) + 1
+    return {
+        "valued": valued,
+        "rest": len(rest),
+        "rest_kinds": sorted(kinds.items(), key=lambda kv: (-kv[1], kv[0])),
+    }
+
+
 def brochure_html(
     card: dict[str, Any],
     shapes: dict[str, Any],
     *,
+    location: dict[str, Any] | None = None,
+    facilities: list[dict[str, Any]] | None = None,
     today: dt.date | None = None,
     pdf_url: str | None = None,
 ) -> str:
+    """The brochure: ``card`` (the public parcel card), ``shapes`` (the site extract),
+    ``location`` (:func:`location_svg`) and ``facilities`` (``landmatch.db.locator``)."""
     return render(
         "brochure.html",
         c=card,
         p=card["parcel"],
         svg=svg_extract(shapes),
+        loc=location,
+        facilities=facilities or [],
+        policies=policy_summary(card["policies"]),
         today=(today or dt.date.today()).isoformat(),
         pdf_url=pdf_url,
     )
+
+
+def build(session: Session, code: str, *, stale_after_days: int, pdf_url: str | None = None) -> str:
+    """The brochure of a public parcel, read as the public sees it whoever asks (raises
+    NotFound for a parcel that is not public ready land)."""
+    card = parcel_card(session, code, PUBLIC, stale_after_days=stale_after_days)
+    shapes = extract_shapes(session, code, PUBLIC)
+    facilities = locator.nearest_facilities(session, code)
+    point = locator.parcel_point(session, code)
+    box = location_box(point, facilities)
+    p = card["parcel"]
+    location = location_svg(
+        box,
+        point,
+        facilities,
+        locator.places_around(session, box),
+        county_code=p.get("county_code"),
+        zone_code=(card.get("zone") or {}).get("code"),
+    )
+    return brochure_html(card, shapes, location=location, facilities=facilities, pdf_url=pdf_url)
+
+
+def missing_html(code: str) -> str:
+    """The page a reader meets for a brochure that does not exist (or is not public)."""
+    return render("brochure_missing.html", code=code)
 
 
 class PdfCache:

@@ -19,6 +19,7 @@ from landmatch.errors import Conflict, Forbidden, NotFound
 from landmatch.policies.applicability import (
     ANY_INDUSTRY,
     IN_FORCE_SQL,
+    Policy,
     Site,
     applicable,
     from_row,
@@ -285,6 +286,28 @@ def search_policies(
     return {"total": total, "items": items, "as_of": day.isoformat()}
 
 
+def applicable_to_site(
+    session: Session,
+    site: Site,
+    as_of: dt.date,
+    *,
+    industry: str | None = ANY_INDUSTRY,
+    public: bool = False,
+) -> list[tuple[Policy, dict[str, Any]]]:
+    """:func:`policies_for_site` with each row's :class:`~applicability.Policy` beside it
+    (what a value estimate reads)."""
+    rows = {
+        r["code"]: r
+        for r in session.execute(
+            text(f"SELECT {', '.join(COLUMNS)} FROM landmatch.policy")
+        ).mappings()
+    }
+    hits = applicable(
+        (from_row(r) for r in rows.values()), site, as_of, industry=industry, public=public
+    )
+    return [(p, _out(rows[p.code], as_of, public)) for p in hits]
+
+
 def policies_for_site(
     session: Session,
     site: Site,
@@ -296,16 +319,10 @@ def policies_for_site(
     """The policies that apply to ``site`` on ``as_of`` (for a project of ``industry``; by
     default none: a card or brochure), as seen by the public or by staff, the most local
     first: the rows with their labels. One rule (:func:`applicability.applies`), the match's."""
-    rows = {
-        r["code"]: r
-        for r in session.execute(
-            text(f"SELECT {', '.join(COLUMNS)} FROM landmatch.policy")
-        ).mappings()
-    }
-    hits = applicable(
-        (from_row(r) for r in rows.values()), site, as_of, industry=industry, public=public
-    )
-    return [_out(rows[p.code], as_of, public) for p in hits]
+    return [
+        row
+        for _p, row in applicable_to_site(session, site, as_of, industry=industry, public=public)
+    ]
 
 
 def policy_history(session: Session, principal: Principal, code: str) -> list[dict[str, Any]]:

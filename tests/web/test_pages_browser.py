@@ -123,7 +123,7 @@ def test_brochure_page_and_pdf(live_url: str, watched: Any, public_parcel: dict[
     w.page.goto(f"{live_url}/parcels/{code}/brochure")
     text = w.page.inner_text("body")
     assert code in text and "亩" in text and "公顷" in text and "适用政策" in text
-    assert "联系方式" in text
+    assert "招商联系" in text
     assert w.page.locator("svg path").count() >= 1
     w.shot("brochure")
     assert w.errors == []

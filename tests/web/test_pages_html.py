@@ -91,4 +91,4 @@ def test_brochure_of_internal_parcel_is_404(client, session) -> None:
         text("SELECT code FROM landmatch.parcel WHERE status='idle' LIMIT 1")
     ).scalar()
     r = client.get(f"/parcels/{idle}/brochure")
-    assert r.status_code == 404 and r.headers["content-type"].startswith("application/problem+json")
+    assert r.status_code == 404 and r.headers["content-type"].startswith("text/html")

@@ -12,10 +12,9 @@ from fastapi.staticfiles import StaticFiles
 
 from landmatch.api.deps import PrincipalDep, SessionDep, SettingsDep
 from landmatch.api.routes.workbench.common import StaffDep, login_url, safe_next
-from landmatch.auth import PUBLIC
 from landmatch.db import mapdata
-from landmatch.db.cards import extract_shapes, parcel_card
 from landmatch.db.lookups import brochure_version
+from landmatch.errors import NotFound
 from landmatch.maps import brochure, builders
 from landmatch.maps.assets import VENDOR, app_static_dir, node_modules
 from landmatch.match.engine import get_run
@@ -94,16 +93,25 @@ def match_map(
 
 def _brochure(session: SessionDep, settings: Settings, code: str, pdf: bool) -> str:
     # A brochure is for investors: always the public view, whoever asks.
-    card = parcel_card(session, code, PUBLIC, stale_after_days=settings.stale_after_days)
-    shapes = extract_shapes(session, code, PUBLIC)
-    return brochure.brochure_html(
-        card, shapes, pdf_url=None if pdf else f"/parcels/{quote(code)}/brochure.pdf"
+    return brochure.build(
+        session,
+        code,
+        stale_after_days=settings.stale_after_days,
+        pdf_url=None if pdf else f"/parcels/{quote(code)}/brochure.pdf",
     )
+
+
+def _missing(code: str) -> HTMLResponse:
+    # A link to a brochure is followed by a person: the answer is a page, not problem+json.
+    return HTMLResponse(brochure.missing_html(code), status_code=404)
 
 
 @router.get("/parcels/{code}/brochure", response_class=HTMLResponse)
 def brochure_page(code: str, session: SessionDep, settings: SettingsDep) -> HTMLResponse:
-    return HTMLResponse(_brochure(session, settings, code, pdf=False))
+    try:
+        return HTMLResponse(_brochure(session, settings, code, pdf=False))
+    except NotFound:
+        return _missing(code)
 
 
 def _print(request: Request, session: SessionDep, settings: Settings, code: str) -> bytes:
@@ -118,9 +126,12 @@ def brochure_pdf(
 ) -> Response:
     # Sync handler: runs in the thread pool while Chromium prints a temporary file. A repeat
     # request for the same parcel and data version is served from the cache (no Chromium).
-    data = request.app.state.brochures.fetch(
-        brochure_version(session, code), lambda: _print(request, session, settings, code)
-    )
+    try:
+        data = request.app.state.brochures.fetch(
+            brochure_version(session, code), lambda: _print(request, session, settings, code)
+        )
+    except NotFound:
+        return _missing(code)
     return Response(
         data,
         media_type="application/pdf",
