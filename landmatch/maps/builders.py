@@ -370,7 +370,27 @@ def match_map(
     """``/match/{id}/map``: numbered ranked sites, score breakdown, assemblies outlined as one
     site, and the top five side by side."""
     sites = match_sites(run["response"])
-    why_not = run["response"].get("why_not")
+    # The explanation of each site, the funnel and the near misses: the staff results page's
+    # view (landmatch.match.readable), rendered by the same template macros.
+    shown = readable.results_view(run["response"])
+    by_rank = {
+        ("A" if v["p"].get("kind") == "assembly" else "") + str(v["p"]["rank"]): v
+        for v in shown["sites"] + shown["assemblies"]
+    }
+    views = []
+    for s in sites:
+        v = by_rank.get(s["label"])
+        if v is None:
+            continue
+        views.append(
+            v
+            | {
+                "label": s["label"],
+                "assembly": s["assembly"],
+                # An inquiry names a parcel: an assembly's first member stands for it.
+                "inquiry_code": s["code"] or (s["members"][0] if s["members"] else None),
+            }
+        )
     if sites:
         lats = [s["lat"] for s in sites]
         lons = [s["lon"] for s in sites]
@@ -400,8 +420,11 @@ def match_map(
             run=run,
             staff=staff,
             criteria=list(criteria.items()),
-            funnel=readable.funnel(why_not) if why_not else None,
-            near=(why_not or {}).get("near_misses") or [],
+            views=views,
+            funnel=shown["funnel"] if run["response"].get("why_not") else None,
+            near=shown["near"],
+            num=readable.num,
+            score=readable.score,
         )
     )
     AppInit(

@@ -234,3 +234,39 @@ def relaxed(requirement: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any
         else:
             out[k] = v
     return out
+
+
+def score(x: float | None) -> str:
+    """A score as every page writes it: one decimal, ``72.4`` (the points add up to 100)."""
+    return "—" if x is None else f"{x:.1f}"
+
+
+def results_view(run: dict[str, Any]) -> dict[str, Any]:
+    """A stored run as the results pages show it — the staff workbench's and the public match
+    map's: each ranked site's explanation in words, "compared with #1", its time to start;
+    the assemblies; the why-not funnel and the near misses."""
+    feats = [f["properties"] for f in run.get("features") or []]
+    parcels = sorted((p for p in feats if p.get("kind") != "assembly"), key=lambda p: p["rank"])
+    assemblies = [p for p in feats if p.get("kind") == "assembly"]
+    first = parcels[0] if parcels else None
+    sites = []
+    for p in parcels:
+        sites.append(
+            {
+                "p": p,
+                "rows": explanation(p),
+                "compare": compare_with_first(p, first) if first and p is not first else [],
+                "start": start_rows(p.get("time_to_start")),
+                "score_pct": round(p.get("score") or 0, 1),
+            }
+        )
+    return {
+        "sites": sites,
+        "assemblies": [
+            {"p": a, "rows": explanation(a), "score_pct": round(a["score"], 1)} for a in assemblies
+        ],
+        "funnel": funnel(run.get("why_not")),
+        "near": (run.get("why_not") or {}).get("near_misses") or [],
+        "num": num,
+        "score": score,
+    }

@@ -17,6 +17,8 @@
     return isFinite(n) ? esc(n.toLocaleString("zh-CN", { maximumFractionDigits: nd === undefined ? 2 : nd })) : esc(v);
   }
   function known(v) { return v !== null && v !== undefined && v !== ""; }
+  // A score as every page writes it (landmatch.match.readable.score): one decimal.
+  function score(v) { return known(v) && isFinite(Number(v)) ? Number(v).toFixed(1) : "—"; }
   // "a – b", "≥ a" or "≤ b": a bound that is not set is left out rather than shown as unknown.
   function range(lo, hi, unit) {
     if (known(lo) && known(hi)) return num(lo) + " – " + num(hi) + unit;
@@ -258,7 +260,11 @@
         var h = ["<div>找到 " + feats.length + " 个候选地块" + (id ? '，<a href="/match/' + encodeURIComponent(id) + '/map">在地图上查看全部结果与对比</a>' : "") + "</div><ol>"];
         feats.slice(0, 5).forEach(function (ft) {
           var p = ft.properties || {};
-          h.push("<li>" + esc(p.name || p.code || "组合地块") + "：" + num(p.score, 1) + " 分" + (p.code ? ' <a href="#" data-code="' + esc(p.code) + '">详情</a>' : "") + "</li>");
+          var code = p.code || (p.members || [])[0];
+          h.push("<li>" + esc(p.name || p.code || "组合地块") + "：" + score(p.score) + " 分" +
+                 (p.code ? ' <a href="#" data-code="' + esc(p.code) + '">详情</a>' : "") +
+                 (code && !cfg.staff ? ' <button type="button" class="btn btn-link btn-sm p-0 align-baseline" data-lm-inquiry="' + esc(code) +
+                  '" data-lm-name="' + esc(p.name || code) + '"' + (id ? ' data-lm-match="' + esc(id) + '"' : "") + ">我有意向</button>" : "") + "</li>");
         });
         h.push("</ol>");
         out.innerHTML = h.join("");
@@ -270,25 +276,11 @@
   }
 
   // ---- match result page ------------------------------------------------------------------
+  // A ranked site: its explanation was rendered by the server (the staff results page's
+  // renderer, match_panel.html's <template>s); shown in the card, a bottom sheet on a phone.
   function showSite(s) {
-    var h = ['<h2 class="h6">' + (s.assembly ? "组合 " + esc(s.label) : "第 " + esc(s.label) + " 名") + "：" + esc(s.name) + (s.code ? ' <small class="text-muted">' + esc(s.code) + "</small>" : "") + "</h2>"];
-    if (s.assembly) h.push('<div class="small">组合地块：' + esc(s.members.join("、")) + "</div>");
-    h.push('<div class="small">总分 <b>' + num(s.score, 1) + "</b>，面积 " + num(s.area_mu) + " 亩" + (s.days_to_start ? "，预计 " + num(s.days_to_start, 0) + " 天可开工" : "") + "</div>");
-    h.push('<table class="table table-sm lm-breakdown"><thead><tr><th>指标</th><th>原始值</th><th>得分</th><th>权重</th><th>贡献</th></tr></thead><tbody>');
-    s.breakdown.forEach(function (b) {
-      h.push("<tr><td>" + esc(b.label || b.criterion) + (b.note ? '<br><small class="text-muted">' + esc(b.note) + "</small>" : "") + "</td><td>" +
-             (b.raw === null || b.raw === undefined ? '<span class="text-muted">未知</span>' : esc(typeof b.raw === "object" ? JSON.stringify(b.raw) : b.raw)) +
-             "</td><td>" + num(b.score, 2) + "</td><td>" + num(b.weight, 2) + "</td><td>" + num(b.contribution, 1) + "</td></tr>");
-    });
-    h.push("</tbody></table>");
-    if (s.policies.length) {
-      h.push('<div class="small"><b>适用政策</b><ul>' + s.policies.map(function (p) {
-        return "<li>" + esc(p.title || p.code || p) + (p.value_wan ? "（约 " + num(p.value_wan) + " 万元）" : "") + "</li>";
-      }).join("") + "</ul></div>");
-    }
-    if (s.warnings.length) h.push('<div class="small text-warning-emphasis"><b>提示</b><ul>' + s.warnings.map(function (w) { return "<li>" + esc(w.message || w) + "</li>"; }).join("") + "</ul></div>");
-    if (s.code && !s.assembly) h.push('<a class="btn btn-sm btn-primary" href="/parcels/' + encodeURIComponent(s.code) + '/brochure" target="_blank" rel="noopener">地块推介书</a>');
-    fillCard(h.join(""));
+    var t = $("lm-site-" + s.label);
+    fillCard(t ? t.innerHTML : '<h2 class="h6">' + esc(s.name) + "</h2>");
   }
   function drawSites() {
     var group = LM.layers.ranked;

@@ -41,33 +41,8 @@ def _title(
 
 
 def view(run: dict[str, Any]) -> dict[str, Any]:
-    feats = [f["properties"] for f in run.get("features") or []]
-    parcels = sorted((p for p in feats if p.get("kind") != "assembly"), key=lambda p: p["rank"])
-    assemblies = [p for p in feats if p.get("kind") == "assembly"]
-    first = parcels[0] if parcels else None
-    sites = []
-    for p in parcels:
-        sites.append(
-            {
-                "p": p,
-                "rows": readable.explanation(p),
-                "compare": readable.compare_with_first(p, first)
-                if first and p is not first
-                else [],
-                "start": readable.start_rows(p.get("time_to_start")),
-                "score_pct": round(p.get("score") or 0, 1),
-            }
-        )
-    return {
-        "sites": sites,
-        "assemblies": [
-            {"p": a, "rows": readable.explanation(a), "score_pct": round(a["score"], 1)}
-            for a in assemblies
-        ],
-        "funnel": readable.funnel(run.get("why_not")),
-        "near": (run.get("why_not") or {}).get("near_misses") or [],
-        "num": readable.num,
-    }
+    """The run as the page shows it (the one view the public match map uses too)."""
+    return readable.results_view(run)
 
 
 @router.get(URL + "/{match_id}", response_class=HTMLResponse)
