@@ -9,18 +9,36 @@ Debian's Chromium through Playwright and measures, from navigation start:
 then moves to a dense city view (z14) and measures the time until its tiles are drawn.
 Runs cold (fresh server, empty tile cache) and warm (same server, new browser context).
 
+Also reports the page weight of the first render: the bytes every request until then
+transferred (Resource Timing, bodies as sent), by kind — the page's HTML, scripts, stylesheets,
+fonts, the map's JSON (places, …), vector tiles, images.
+
+``--ref GIT_REF`` measures the map of an earlier commit too, served from that commit's files
+(``git archive``, the same database, venv and npm packages), printed beside the current one: the
+figures before and after a change, from the same run.
+
+Runs from a fresh clone: the npm packages the page needs (web/node_modules) are installed first
+when missing (``scripts/lib.sh ensure_web_assets``).
+
     PYTHONPATH=. .venv/bin/python scripts/bench_map.py --db postgresql+psycopg://root@127.0.0.1:5432/lm_1m
+    PYTHONPATH=. .venv/bin/python scripts/bench_map.py --runs 2 --ref f5fc7f1
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import socket
 import subprocess
 import sys
+import tarfile
+import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 from playwright.sync_api import sync_playwright
@@ -52,13 +70,33 @@ DRAWN_JS = """() => {
 }"""
 
 
+# Resource Timing of everything loaded so far, with the navigation's own HTML, as
+# [kind, bytes] (encodedBodySize: the body as sent; transferSize is 0 for cached files).
+WEIGHT_JS = """() => {
+  const kind = (e) => {
+    const u = e.name;
+    if (e.entryType === 'navigation') return 'html';
+    if (u.indexOf('.pbf') >= 0) return 'tiles';
+    if (/\\.js(\\?|$)/.test(u)) return 'js';
+    if (/\\.css(\\?|$)/.test(u)) return 'css';
+    if (/\\.(woff2?|ttf|eot|otf)(\\?|$)/.test(u)) return 'fonts';
+    if (u.indexOf('/api/') >= 0) return 'json';
+    if (/\\.(png|svg|jpe?g|gif|webp)(\\?|$)/.test(u) || e.initiatorType === 'img') return 'images';
+    return 'other';
+  };
+  return performance.getEntriesByType('navigation').concat(performance.getEntriesByType('resource'))
+    .map(e => [kind(e), e.encodedBodySize || e.transferSize || 0]);
+}"""
+KINDS = ("html", "js", "css", "fonts", "json", "tiles", "images", "other")
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
 
 
-def measure(browser, url: str, shot: Path | None, city: tuple[float, float]) -> dict[str, float]:
+def measure(browser: Any, url: str, shot: Path | None, city: tuple[float, float]) -> dict[str, Any]:
     ctx = browser.new_context(viewport={"width": 1366, "height": 800}, locale="zh-CN")
     page = ctx.new_page()
     errors: list[str] = []
@@ -70,9 +108,10 @@ def measure(browser, url: str, shot: Path | None, city: tuple[float, float]) -> 
     page.wait_for_function(WAIT_LAYERS_JS, timeout=60000, polling=20)
     page.wait_for_function(DRAWN_JS, timeout=60000, polling=20)
     first = page.evaluate("performance.now()")
+    weight = dict.fromkeys(KINDS, 0)
+    for kind, size in page.evaluate(WEIGHT_JS):
+        weight[kind] += int(size)
     nav = page.evaluate("JSON.stringify(performance.getEntriesByType('navigation')[0])")
-    import json
-
     n = json.loads(nav)
     if shot:
         page.screenshot(path=str(shot))
@@ -93,23 +132,42 @@ def measure(browser, url: str, shot: Path | None, city: tuple[float, float]) -> 
         "first_render_ms": first,
         "city_z14_ms": city_ms,
         "errors": len(errors),
-        "html_kb": n.get("transferSize", 0) / 1024,
+        "weight": weight,
     }
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+def ensure_node_modules() -> None:
+    """A fresh clone has no web/node_modules: install them as set-up does."""
+    if (ROOT / "web" / "node_modules").is_dir():
+        return
+    print("web/node_modules missing: installing the npm packages (scripts/lib.sh)", flush=True)
+    subprocess.run(
+        ["bash", "-c", "source scripts/lib.sh && ensure_web_assets"], cwd=ROOT, check=True
     )
-    ap.add_argument("--db", default="postgresql+psycopg://root@127.0.0.1:5432/lm_1m")
-    ap.add_argument("--runs", type=int, default=3, help="warm runs after the cold one")
-    ap.add_argument("--city", default="38.04,114.51", help="lat,lon of the dense view (石家庄)")
-    ap.add_argument("--out", default=str(ROOT / "artifacts"))
-    args = ap.parse_args()
-    out = Path(args.out)
-    out.mkdir(exist_ok=True)
+
+
+@contextmanager
+def checkout(ref: str) -> Iterator[Path]:
+    """The files of commit ``ref`` in a temporary directory (git archive: the repository is
+    not touched), with the current npm packages linked in."""
+    with tempfile.TemporaryDirectory(prefix="lm-bench-map-") as tmp:
+        data = subprocess.run(
+            ["git", "archive", "--format=tar", ref], cwd=ROOT, check=True, capture_output=True
+        ).stdout
+        tar = Path(tmp) / "src.tar"
+        tar.write_bytes(data)
+        with tarfile.open(tar) as t:
+            t.extractall(Path(tmp) / "src", filter="data")
+        src = Path(tmp) / "src"
+        (src / "web" / "node_modules").symlink_to(ROOT / "web" / "node_modules")
+        yield src
+
+
+@contextmanager
+def serve(src: Path, db: str) -> Iterator[str]:
+    """The app of the source tree ``src`` on a free port (uvicorn, one worker)."""
     port = free_port()
-    env = dict(os.environ, LANDMATCH_DATABASE_URL=args.db, PYTHONPATH=str(ROOT))
+    env = dict(os.environ, LANDMATCH_DATABASE_URL=db, PYTHONPATH=str(src))
     server = subprocess.Popen(
         [
             sys.executable,
@@ -122,40 +180,82 @@ def main() -> int:
             "warning",
         ],
         env=env,
-        cwd=ROOT,
+        cwd=src,
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(200):
+        for _ in range(600):
             try:
                 httpx.get(url + "/healthz", timeout=1)
                 break
             except httpx.HTTPError:
                 time.sleep(0.1)
-        lat, lon = (float(v) for v in args.city.split(","))
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(
-                executable_path="/usr/bin/chromium", args=["--no-sandbox", "--disable-gpu"]
-            )
-            shot = out / "bench_map_first_render.png"
-            rows = [("cold", measure(browser, url, shot, (lat, lon)))]
-            for i in range(args.runs):
-                rows.append((f"warm{i + 1}", measure(browser, url, None, (lat, lon))))
-            browser.close()
-        print(f"database: {args.db.rsplit('/', 1)[-1]}")
-        print(
-            f"{'run':<7}{'DCL ms':>9}{'load ms':>9}{'first render ms':>17}{'z14 city ms':>13}{'errors':>8}"
-        )
-        for name, r in rows:
-            print(
-                f"{name:<7}{r['dcl_ms']:>9.0f}{r['load_ms']:>9.0f}{r['first_render_ms']:>17.0f}"
-                f"{r['city_z14_ms']:>13.0f}{r['errors']:>8}"
-            )
-        print("target: first render <= 2000 ms")
-        print(f"screenshots: {shot} and {shot.with_name(shot.stem + '_z14.png')}")
+        yield url
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def bench(
+    browser: Any, src: Path, args: Any, out: Path, tag: str
+) -> list[tuple[str, dict[str, Any]]]:
+    lat, lon = (float(v) for v in args.city.split(","))
+    with serve(src, args.db) as url:
+        shot = out / f"bench_map_first_render{tag}.png"
+        rows = [("cold", measure(browser, url, shot, (lat, lon)))]
+        for i in range(args.runs):
+            rows.append((f"warm{i + 1}", measure(browser, url, None, (lat, lon))))
+    return rows
+
+
+def report(title: str, rows: list[tuple[str, dict[str, Any]]]) -> None:
+    print(f"\n{title}")
+    print(
+        f"{'run':<7}{'DCL ms':>9}{'load ms':>9}{'first render ms':>17}{'z14 city ms':>13}"
+        f"{'errors':>8}{'weight KB':>11}"
+    )
+    for name, r in rows:
+        print(
+            f"{name:<7}{r['dcl_ms']:>9.0f}{r['load_ms']:>9.0f}{r['first_render_ms']:>17.0f}"
+            f"{r['city_z14_ms']:>13.0f}{r['errors']:>8}{sum(r['weight'].values()) / 1024:>11.1f}"
+        )
+    cold = rows[0][1]["weight"]
+    print(
+        "page weight of the first render (cold), KB: "
+        + ", ".join(f"{k} {cold[k] / 1024:.1f}" for k in KINDS if cold[k])
+        + f"; total {sum(cold.values()) / 1024:.1f}"
+    )
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--db", default="postgresql+psycopg://root@127.0.0.1:5432/lm_1m")
+    ap.add_argument("--runs", type=int, default=3, help="warm runs after the cold one")
+    ap.add_argument("--city", default="38.04,114.51", help="lat,lon of the dense view (石家庄)")
+    ap.add_argument("--ref", help="also measure this earlier commit (before/after)")
+    ap.add_argument("--out", default=str(ROOT / "artifacts"))
+    args = ap.parse_args()
+    out = Path(args.out)
+    out.mkdir(exist_ok=True)
+    ensure_node_modules()
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path="/usr/bin/chromium", args=["--no-sandbox", "--disable-gpu"]
+        )
+        before = None
+        if args.ref:
+            with checkout(args.ref) as src:
+                before = bench(browser, src, args, out, "_before")
+        after = bench(browser, ROOT, args, out, "")
+        browser.close()
+    print(f"database: {args.db.rsplit('/', 1)[-1]}; load average {os.getloadavg()[0]:.1f}")
+    if before:
+        report(f"before ({args.ref})", before)
+    report("now" if before else "the map", after)
+    print("target: first render <= 2000 ms")
+    print(f"screenshots: {out}/bench_map_first_render*.png")
     return 0
 
 

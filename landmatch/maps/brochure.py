@@ -139,6 +139,135 @@ def _scale_bar(width_m: float, size_px: float) -> tuple[float, float]:
     return bar, (bar / width_m * size_px if width_m else 0)
 
 
+def _text_width(label: str, size: float) -> float:
+    return sum(size if ord(ch) > 0x2E80 else size * 0.6 for ch in label)
+
+
+class _Spots:
+    """Rectangles already taken on the map (markers, labels): a label goes where it overlaps
+    none of them and stays inside the map."""
+
+    def __init__(self, width: int, height: int) -> None:
+        self.width, self.height = width, height
+        self.taken: list[tuple[float, float, float, float]] = []
+
+    def free(self, r: tuple[float, float, float, float]) -> bool:
+        """Take ``r`` if it is inside the map and overlaps nothing taken."""
+        inside = r[0] >= 2 and r[2] <= self.width - 2 and r[1] >= 2 and r[3] <= self.height - 2
+        if inside and not any(
+            r[0] < t[2] and t[0] < r[2] and r[1] < t[3] and t[1] < r[3] for t in self.taken
+        ):
+            self.taken.append(r)
+            return True
+        return False
+
+    def label(self, x: float, y: float, text: str, size: float = _LABEL_PX) -> bool:
+        """A label centred on x with its baseline at y."""
+        w = _text_width(text, size)
+        return self.free((x - w / 2, y - size, x + w / 2, y + 3))
+
+    def first_free(self, spots: list[tuple[Any, ...]]) -> tuple[Any, ...]:
+        """The first spot whose rectangle (its last item) is free; the first of all when none
+        is (the label may then overlap)."""
+        return next((sp for sp in spots if self.free(sp[-1])), spots[0])
+
+
+def _edge_point(
+    px: float, py: float, fx: float, fy: float, width: int, height: int
+) -> tuple[float, float]:
+    """Where the line from the parcel (px, py) towards (fx, fy) leaves the map (16 px in)."""
+    ts = [
+        (b - a) / d
+        for a, d, lo, hi in ((px, fx - px, 16, width - 16), (py, fy - py, 16, height - 16))
+        if d
+        for b in (lo, hi)
+        if (b - a) / d > 0
+    ]
+    t = min(ts)
+    return round(px + (fx - px) * t, 1), round(py + (fy - py) * t, 1)
+
+
+def _facility_marks(
+    facilities: list[dict[str, Any]],
+    xy: Callable[[float, float], tuple[float, float]],
+    parcel: tuple[float, float],
+    spots: _Spots,
+) -> list[dict[str, Any]]:
+    """Each facility's glyph (at the map's edge, in its direction, when beyond it)."""
+    px, py = parcel
+    drawn = []
+    for f in facilities:
+        if f.get("lon") is None:
+            continue
+        fx, fy = xy(f["lon"], f["lat"])
+        edge = not (16 <= fx <= spots.width - 16 and 16 <= fy <= spots.height - 16)
+        if edge:
+            fx, fy = _edge_point(px, py, fx, fy, spots.width, spots.height)
+        spots.taken.append((fx - 12, fy - 12, fx + 12, fy + 12))
+        glyph = FACILITY_GLYPHS.get(f["kind"], "·")
+        drawn.append(f | {"x": fx, "y": fy, "edge": edge, "glyph": glyph})
+    return drawn
+
+
+def _facility_labels(drawn: list[dict[str, Any]], spots: _Spots) -> None:
+    """Name and distance right of each glyph, else left, below or above."""
+    for f in drawn:
+        label = f"{f['name']} {f['km']:,.1f} 公里" if f["km"] is not None else f["name"]
+        f["label"] = ("→ " if f["edge"] else "") + label
+        w = _text_width(f["label"], 13)
+        x, y = f["x"], f["y"]
+        spot = spots.first_free(
+            [
+                ("start", x + 15, y + 5, (x + 14, y - 10, x + 16 + w, y + 8)),
+                ("end", x - 15, y + 5, (x - 16 - w, y - 10, x - 14, y + 8)),
+                ("middle", x, y + 28, (x - w / 2, y + 14, x + w / 2, y + 32)),
+                ("middle", x, y - 17, (x - w / 2, y - 31, x + w / 2, y - 13)),
+            ]
+        )
+        f["anchor"], f["lx"], f["ly"] = spot[0], spot[1], spot[2]
+
+
+def _place_labels(
+    places: dict[str, Any],
+    xy: Callable[[float, float], tuple[float, float]],
+    point: tuple[float, float],
+    spots: _Spots,
+    *,
+    regional: bool,
+    county_code: str | None,
+    zone_code: str | None,
+) -> list[dict[str, Any]]:
+    """Names of the places: the parcel's own county first (moved aside rather than left
+    out), the cities, then — on a regional map — the other counties and the zones (the
+    parcel's own zone always)."""
+    labels = []
+    order = {"own": 0, "city": 1}
+    admin = sorted(
+        places.get("admin", []),
+        key=lambda a: order.get("own" if a["code"] == county_code else a["level"], 2),
+    )
+    for a in admin:
+        own = a["code"] == county_code
+        at = a.get("label_at") or (point if own else None)
+        wanted = a["level"] == "city" or (a["level"] == "county" and (regional or own))
+        if not at or not wanted:
+            continue
+        x, y = xy(*at)
+        size = 17 if a["level"] == "city" else 14
+        shifts = ((0, 0), (0, 22), (0, -22), (50, 0), (-50, 0), (0, 44)) if own else ((0, 0),)
+        for dx, dy in shifts:
+            if spots.label(x + dx, y + dy, a["name"], size):
+                labels.append({"x": x + dx, "y": y + dy, "text": a["name"], "cls": a["level"]})
+                break
+    for z in places.get("zones", []):
+        at = z.get("label_at")
+        if at and (regional or z["code"] == zone_code):
+            x, y = xy(*at)
+            if spots.label(x, y + 16, z["name"], 13):
+                labels.append({"x": x, "y": y + 16, "text": z["name"], "cls": "zone"})
+    return labels
+
+
 def location_svg(
     box: tuple[float, float, float, float],
     point: tuple[float, float],
@@ -162,122 +291,52 @@ def location_svg(
         return round((lon - x0) * k * s, 1), round((y1 - lat) * s, 1)
 
     def path(geom: dict[str, Any] | None) -> str:
-        if not geom:
-            return ""
         parts = []
-        for ring in _rings(geom):
+        for ring in _rings(geom) if geom else []:
             pts = [xy(x, y) for x, y, *_ in ring]
             if len(pts) > 1:
                 parts.append("M" + " L".join(f"{a},{b}" for a, b in pts))
         return " ".join(parts)
 
     width_m = (x1 - x0) * k * 111_320
-    regional = width_m < 150_000
-    taken: list[tuple[float, float, float, float]] = []
-
-    def free(r: tuple[float, float, float, float]) -> bool:
-        inside = r[0] >= 2 and r[2] <= width - 2 and r[1] >= 2 and r[3] <= height - 2
-        if inside and not any(
-            r[0] < t[2] and t[0] < r[2] and r[1] < t[3] and t[1] < r[3] for t in taken
-        ):
-            taken.append(r)
-            return True
-        return False
-
-    def text_width(label: str, size: float) -> float:
-        return sum(size if ord(ch) > 0x2E80 else size * 0.6 for ch in label)
-
-    def place(x: float, y: float, label: str, size: float = _LABEL_PX) -> bool:
-        """A label centred on x with its baseline at y, if it overlaps nothing placed."""
-        w = text_width(label, size)
-        return free((x - w / 2, y - size, x + w / 2, y + 3))
-
+    spots = _Spots(width, height)
     px, py = xy(*point)
-    taken.append((px - 12, py - 12, px + 12, py + 12))
-    drawn = []
-    for f in facilities:
-        if f.get("lon") is None:
-            continue
-        fx, fy = xy(f["lon"], f["lat"])
-        edge = not (16 <= fx <= width - 16 and 16 <= fy <= height - 16)
-        if edge:  # beyond the map: at its edge, on the line from the parcel towards it
-            t = min(
-                (b - a) / d
-                for a, d, lo, hi in ((px, fx - px, 16, width - 16), (py, fy - py, 16, height - 16))
-                if d
-                for b in (lo, hi)
-                if (b - a) / d > 0
-            )
-            fx, fy = round(px + (fx - px) * t, 1), round(py + (fy - py) * t, 1)
-        taken.append((fx - 12, fy - 12, fx + 12, fy + 12))
-        drawn.append(
-            f | {"x": fx, "y": fy, "edge": edge, "glyph": FACILITY_GLYPHS.get(f["kind"], "·")}
-        )
-    # The parcel's own label ("本地块") first: above the marker, else below, right or left.
-    pw = text_width("本地块", 14)
-    spots_p = (
-        (px, py - 14, (px - pw / 2, py - 29, px + pw / 2, py - 11)),
-        (px, py + 27, (px - pw / 2, py + 12, px + pw / 2, py + 30)),
-        (px + 14 + pw / 2, py + 5, (px + 13, py - 10, px + 15 + pw, py + 8)),
-        (px - 14 - pw / 2, py + 5, (px - 15 - pw, py - 10, px - 13, py + 8)),
+    spots.taken.append((px - 12, py - 12, px + 12, py + 12))
+    drawn = _facility_marks(facilities, xy, (px, py), spots)
+    # The parcel's own label ("本地块") before the facilities': above, below, right or left.
+    pw = _text_width("本地块", 14)
+    own = spots.first_free(
+        [
+            (px, py - 14, (px - pw / 2, py - 29, px + pw / 2, py - 11)),
+            (px, py + 27, (px - pw / 2, py + 12, px + pw / 2, py + 30)),
+            (px + 14 + pw / 2, py + 5, (px + 13, py - 10, px + 15 + pw, py + 8)),
+            (px - 14 - pw / 2, py + 5, (px - 15 - pw, py - 10, px - 13, py + 8)),
+        ]
     )
-    spot_p = next((sp for sp in spots_p if free(sp[2])), spots_p[0])
-    parcel_label = {"x": spot_p[0], "y": spot_p[1]}
-    for f in drawn:  # the name and distance right of the glyph, else left, else below
-        f["label"] = f"{f['name']} {f['km']:,.1f} 公里" if f["km"] is not None else f["name"]
-        if f["edge"]:
-            f["label"] = "→ " + f["label"]
-        w = text_width(f["label"], 13)
-        x, y = f["x"], f["y"]
-        spots = (
-            ("start", x + 15, y + 5, (x + 14, y - 10, x + 16 + w, y + 8)),
-            ("end", x - 15, y + 5, (x - 16 - w, y - 10, x - 14, y + 8)),
-            ("middle", x, y + 28, (x - w / 2, y + 14, x + w / 2, y + 32)),
-            ("middle", x, y - 17, (x - w / 2, y - 31, x + w / 2, y - 13)),
-        )
-        # The first free spot; the first of all when none is (a label may then overlap).
-        spot = next((sp for sp in spots if free(sp[3])), spots[0])
-        f["anchor"], f["lx"], f["ly"] = spot[0], spot[1], spot[2]
-    labels = []
-    by_level = {"province": [], "city": [], "county": []}  # type: dict[str, list[str]]
+    _facility_labels(drawn, spots)
+    by_level: dict[str, list[str]] = {"province": [], "city": [], "county": []}
     for a in places.get("admin", []):
         d = path(a.get("lines"))
         if d:
             by_level.setdefault(a["level"], []).append(d)
-    # The parcel's own county first, then the cities, then the other counties.
-    order = {"own": 0, "city": 1}
-    for a in sorted(
-        places.get("admin", []),
-        key=lambda a: order.get("own" if a["code"] == county_code else a["level"], 2),
-    ):
-        own = a["code"] == county_code
-        at = a.get("label_at") or (point if own else None)
-        if not at:
-            continue
-        if a["level"] == "city" or (a["level"] == "county" and (regional or own)):
-            x, y = xy(*at)
-            size = 17 if a["level"] == "city" else 14
-            # The own county's name moves aside rather than be left out.
-            shifts = ((0, 0), (0, 22), (0, -22), (50, 0), (-50, 0), (0, 44)) if own else ((0, 0),)
-            for dx, dy in shifts:
-                if place(x + dx, y + dy, a["name"], size):
-                    labels.append({"x": x + dx, "y": y + dy, "text": a["name"], "cls": a["level"]})
-                    break
-    zones = []
-    for z in places.get("zones", []):
-        zones.append({"d": path(z.get("lines")), "level": z["level"]})
-        at = z.get("label_at")
-        if at and (regional or z["code"] == zone_code):
-            x, y = xy(*at)
-            if place(x, y + 16, z["name"], 13):
-                labels.append({"x": x, "y": y + 16, "text": z["name"], "cls": "zone"})
+    labels = _place_labels(
+        places,
+        xy,
+        point,
+        spots,
+        regional=width_m < 150_000,
+        county_code=county_code,
+        zone_code=zone_code,
+    )
     bar_m, bar_px = _scale_bar(width_m, width)
     return {
         "width": width,
         "height": height,
         "admin": by_level,
-        "zones": zones,
-        "parcel": {"x": px, "y": py, "label": parcel_label},
+        "zones": [
+            {"d": path(z.get("lines")), "level": z["level"]} for z in places.get("zones", [])
+        ],
+        "parcel": {"x": px, "y": py, "label": {"x": own[0], "y": own[1]}},
         "facilities": drawn,
         "labels": labels,
         "bar_m": bar_m,

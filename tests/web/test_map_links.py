@@ -8,6 +8,7 @@ import re
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+import pytest
 from sqlalchemy import Engine, text
 
 from tests.web.conftest import click_lonlat, go_to
@@ -94,20 +95,34 @@ def test_identify_applies_the_maps_filters(client: Any, session: Any) -> None:
     assert client.get("/api/identify", params=at | {"status": "bogus"}).status_code in (400, 422)
 
 
+# The investor's checks run on a desktop and on a phone (issue #18's quality bar).
+VIEWPORTS = [(1440, 900), (390, 844)]
+VIEWPORT_IDS = ["desktop", "phone"]
+
+
+def _close_sheet(page: Any) -> None:
+    """On a phone the card is a bottom sheet over the panel: close it to reach the panel."""
+    close = page.locator("#lm-card .lm-sheet-close")
+    if close.is_visible():
+        close.click()
+
+
 def _query(url: str) -> dict[str, str]:
     return {k: v[0] for k, v in parse_qs(urlparse(url).query).items()}
 
 
+@pytest.mark.parametrize("viewport", VIEWPORTS, ids=VIEWPORT_IDS)
 def test_shared_link_reopens_the_view_filters_and_parcel(
-    live_url: str, watched: Any, public_parcel: dict[str, Any]
+    live_url: str, watched: Any, public_parcel: dict[str, Any], viewport: tuple[int, int]
 ) -> None:
     code = public_parcel["code"]
-    w = watched()
+    w = watched(viewport=viewport)
     w.page.goto(f"{live_url}/map?parcel={code}")
     w.page.locator("#lm-card h2").wait_for(timeout=10000)
     assert code in w.page.inner_text("#lm-card")
     w.page.wait_for_function("location.search.indexOf('z=') >= 0", timeout=10000)
     go_to(w.page, public_parcel["lat"], public_parcel["lon"], 15)
+    _close_sheet(w.page)
     w.page.fill("#lm-amin", "1")
     w.page.click("#lm-filters button[type=submit]")
     w.page.wait_for_function("location.search.indexOf('area_min=1') >= 0", timeout=10000)
@@ -118,7 +133,7 @@ def test_shared_link_reopens_the_view_filters_and_parcel(
     w.page.wait_for_function("document.getElementById('lm-share-msg').textContent !== ''")
     assert w.errors == []
 
-    again = watched()
+    again = watched(viewport=viewport)
     again.page.goto(shared)
     again.page.locator("#lm-card h2").wait_for(timeout=10000)
     assert code in again.page.inner_text("#lm-card")
@@ -150,8 +165,11 @@ def test_a_parcel_hidden_by_the_filters_does_not_open(
     assert w.errors == []
 
 
-def test_search_box_lists_places_first(live_url: str, watched: Any) -> None:
-    w = watched()
+@pytest.mark.parametrize("viewport", VIEWPORTS, ids=VIEWPORT_IDS)
+def test_search_box_lists_places_first(
+    live_url: str, watched: Any, viewport: tuple[int, int]
+) -> None:
+    w = watched(viewport=viewport)
     w.page.goto(live_url + "/map")
     w.page.fill("#lm-q", "高新区")
     w.page.click("#lm-search button[type=submit]")
@@ -220,8 +238,11 @@ def _visible(page: Any, selector: str) -> int:
     )
 
 
-def test_province_view_answers_where_is_land(live_url: str, watched: Any) -> None:
-    w = watched(viewport=(1440, 900))
+@pytest.mark.parametrize("viewport", VIEWPORTS, ids=VIEWPORT_IDS)
+def test_province_view_answers_where_is_land(
+    live_url: str, watched: Any, viewport: tuple[int, int]
+) -> None:
+    w = watched(viewport=viewport)
     w.page.goto(live_url + "/map")
     w.page.wait_for_function("document.querySelectorAll('.lm-place-city').length > 12")
     w.page.wait_for_load_state("networkidle")
@@ -233,7 +254,7 @@ def test_province_view_answers_where_is_land(live_url: str, watched: Any) -> Non
     assert _visible(w.page, ".lm-place-county") == 0 and _visible(w.page, ".lm-place-zone") == 0
     assert _visible(w.page, ".lm-fac-major") > 0 and _visible(w.page, ".lm-fac-minor") == 0
     assert _visible(w.page, ".lm-fac-label") == 0  # no facility names at province zoom
-    w.shot("map_province_summary")
+    w.shot(f"map_province_summary_{viewport[0]}")
 
     w.page.locator(".lm-place-city", has_text="石家庄市").click()
     w.page.locator("#lm-city-list li").first.wait_for(timeout=10000)
@@ -250,5 +271,5 @@ def test_province_view_answers_where_is_land(live_url: str, watched: Any) -> Non
     assert _visible(w.page, ".lm-place-zone") > 0 and _visible(w.page, ".lm-place-county") > 0
     assert "石家庄高新区" in w.page.inner_text(".leaflet-marker-pane")
     assert _visible(w.page, ".lm-fac-minor") > 0
-    w.shot("map_city_labels")
+    w.shot(f"map_city_labels_{viewport[0]}")
     assert w.errors == []
