@@ -32,6 +32,22 @@ def test_configured_basemap_is_the_only_external_url(settings, basemap, expected
     assert hosts and all(expected in h for h in hosts)
 
 
+def test_tianditu_is_web_mercator_with_its_labels(settings) -> None:
+    """interop.md: 天地图's Web Mercator matrix set (w) for Leaflet's EPSG:3857, the vector
+    basemap and its label layer, subdomains 0-7, the key from configuration."""
+    s = load_settings(database_url=settings.database_url, basemap="tianditu", tianditu_key="k123")
+    html = builders.public_map(s, cities=[], facilities=[])
+    urls = [u for u in URL.findall(html) if "tianditu" in u]
+    layers = set()
+    for u in urls:
+        m = re.search(r"LAYER=(\w+)", u)
+        assert m, u
+        layers.add(m.group(1))
+    assert layers == {"vec", "cva"}
+    assert all("TILEMATRIXSET=w" in u and "tk=k123" in u and "t{s}." in u for u in urls)
+    assert '"01234567"' in html
+
+
 def test_card_public_vs_staff(client, session, tokens) -> None:
     code = session.execute(
         text(

@@ -17,7 +17,8 @@ REQ = {"industry": "34", "area_mu_min": 10, "area_mu_max": 400, "top": 10}
 def _public_run(client: Any) -> dict[str, Any]:
     r = client.post("/api/match", json=REQ)
     assert r.status_code == 200, r.text
-    return r.json()  # type: ignore[no-any-return]
+    body: dict[str, Any] = r.json()
+    return body
 
 
 def _first(html: str, pattern: str) -> str:
