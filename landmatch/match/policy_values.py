@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from landmatch import industry_codes, vocab
+from landmatch import vocab
 from landmatch.match.readable import num
 from landmatch.match.requirements import Requirement
 from landmatch.match.scores import PolicyInfo
@@ -49,30 +49,9 @@ def _capped(value: float, cap: float | None, formula: str) -> Estimate:
     return Estimate(round(value, 2), f"{formula} = {num(value, 2)} 万元", None)
 
 
-def _unmet(pol: PolicyInfo, req: Requirement) -> list[str]:
-    """The policy's conditions on the project that ``req`` does not meet, in words."""
-    cond = pol.conditions
-    out = []
-    if cond.get("requires"):
-        out.append(str(cond["requires"]))
-    wanted = cond.get("enterprise_types") or []
-    if wanted and not set(wanted) & set(req.enterprise_types):
-        names = "或".join(vocab.ENTERPRISE_TYPES.get(t, t) for t in wanted)
-        out.append(f"企业须为{names}")
-    min_inv = cond.get("min_investment_wan")
-    if min_inv is not None and (req.investment_wan is None or req.investment_wan < min_inv):
-        out.append(f"总投资不低于 {num(min_inv, 0)} 万元")
-    return out
-
-
-def estimate(pol: PolicyInfo, req: Requirement, price: float | None, area_mu: float) -> Estimate:
-    unmet = _unmet(pol, req)
-    if unmet:
-        return Estimate(None, None, unmet[0])
-    return _value(pol, req, price, area_mu)
-
-
 def _industries(codes: tuple[str, ...]) -> str:
+    from landmatch import industry_codes
+
     names = [industry_codes.name(c) or c for c in codes]
     if len(names) <= 2:
         return "限" + "、".join(names)
@@ -81,24 +60,39 @@ def _industries(codes: tuple[str, ...]) -> str:
 
 def parcel_estimate(pol: PolicyInfo, price: float | None, area_mu: float) -> Estimate:
     """What the parcel alone says of a policy's value (a card, a brochure: no project yet):
-    the value where the parcel's own figures suffice — land-price discounts (the public
-    reference price × area) and fixed amounts — with the conditions a project must meet for
-    it (``conditions``: investment, industry). No value for measures valued from a project's
-    own figures (R&D, equipment, tolls …) nor for awards to an enterprise's qualification or
-    achievement (``requires``, ``enterprise_types``): the enterprise decides those, not the
-    parcel."""
-    if pol.conditions.get("requires") or pol.conditions.get("enterprise_types"):
-        return Estimate(None, None, _unmet(pol, Requirement())[0])
-    est = _value(pol, Requirement(), price, area_mu)
+    :func:`estimate` for a project that meets the policy's investment threshold and gives no
+    figure of its own — so the value where the parcel's figures suffice (land-price discounts:
+    the public reference price × area; fixed amounts) — with the conditions a project must meet
+    for it (``conditions``: investment, industry). No value for awards to an enterprise's
+    qualification or achievement (``requires``, ``enterprise_types``): the enterprise decides
+    those, not the parcel."""
+    cond = pol.conditions
+    if cond.get("requires"):
+        return Estimate(None, None, str(cond["requires"]))
+    if cond.get("enterprise_types"):
+        return estimate(pol, Requirement(), price, area_mu)
+    min_inv = cond.get("min_investment_wan")
+    meets = Requirement(investment_wan=float(min_inv)) if min_inv is not None else Requirement()
+    est = estimate(pol, meets, price, area_mu)
     if est.value_wan is None:
         return est
-    conditions = _unmet(pol, Requirement())
+    conditions = [] if min_inv is None else [f"总投资不低于 {num(min_inv, 0)} 万元"]
     if pol.industries:
         conditions.append(_industries(pol.industries))
     return Estimate(est.value_wan, est.formula, None, tuple(conditions))
 
 
-def _value(pol: PolicyInfo, req: Requirement, price: float | None, area_mu: float) -> Estimate:
+def estimate(pol: PolicyInfo, req: Requirement, price: float | None, area_mu: float) -> Estimate:
+    cond = pol.conditions
+    if cond.get("requires"):
+        return Estimate(None, None, str(cond["requires"]))
+    wanted = cond.get("enterprise_types") or []
+    if wanted and not set(wanted) & set(req.enterprise_types):
+        names = "或".join(vocab.ENTERPRISE_TYPES.get(t, t) for t in wanted)
+        return Estimate(None, None, f"企业须为{names}")
+    min_inv = cond.get("min_investment_wan")
+    if min_inv is not None and (req.investment_wan is None or req.investment_wan < min_inv):
+        return Estimate(None, None, f"总投资不低于 {num(min_inv, 0)} 万元")
     rate = float(pol.rate) if pol.rate is not None else None
     cap = float(pol.cap) if pol.cap is not None else None
     if pol.benefit_kind == "land_price_discount" and rate:
