@@ -29,12 +29,18 @@ class Principal:
     def actor(self) -> str:
         return self.name or "public"
 
+    @property
+    def city_wide_everywhere(self) -> bool:
+        """The admin, or a province-level bureau (no city, or the province's code): the
+        caller acts for every city."""
+        return self.role == "admin" or (
+            self.role == "bureau" and self.city_code in (None, vocab.PROVINCE_CODE)
+        )
+
     def can_edit_city(self, city_code: str) -> bool:
-        if self.role == "admin":
+        if self.city_wide_everywhere:
             return True
-        if self.role == "bureau":
-            return self.city_code in (None, vocab.PROVINCE_CODE, city_code)
-        return False
+        return self.role == "bureau" and self.city_code == city_code
 
     def can_edit_feature(self, city_code: str | None) -> bool:
         """May this caller write a reference-layer feature kept by ``city_code`` (None =

@@ -11,6 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from landmatch.auth import Principal
+from landmatch.confidential import column_sql
 from landmatch.db.geometry import geojson_sql
 from landmatch.db.values import json_row
 from landmatch.errors import NotFound
@@ -69,13 +70,7 @@ class ParcelFilter:
 
 def _select(principal: Principal) -> str:
     cols = PUBLIC_COLUMNS if principal.is_public else PUBLIC_COLUMNS + INTERNAL_COLUMNS
-    parts = [f"p.{c}" for c in cols if c != "ref_price_wan_per_mu"]
-    if principal.is_public:
-        parts.append(
-            "CASE WHEN p.price_public THEN p.ref_price_wan_per_mu END AS ref_price_wan_per_mu"
-        )
-    else:
-        parts.append("p.ref_price_wan_per_mu")
+    parts = [column_sql(principal, c) for c in cols]
     parts += [
         "z.code AS zone_code",
         "z.name AS zone_name",

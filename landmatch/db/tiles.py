@@ -29,6 +29,7 @@ from sqlalchemy import text
 from landmatch import vocab
 from landmatch.db.parcels import M2_PER_MU, PUBLIC_COLUMNS, PUBLIC_WHERE
 from landmatch.errors import Forbidden, InvalidInput, NotFound
+from landmatch.reflayers.publication import published
 
 EXTENT = 4096
 BUFFER = 256
@@ -48,8 +49,7 @@ LAYERS: dict[str, str] = {
     "admin": "行政区划",
     "facilities": "设施",
 }
-INTERNAL_LAYERS = frozenset({"constraints"})
-# The data_state counter whose bump invalidates a layer's tiles.
+# The data_state counter whose bump invalidates a layer's tiles (also the layer's table).
 LAYER_STATE: dict[str, str] = {
     "parcels": "parcel",
     "zones": "dev_zone",
@@ -57,6 +57,8 @@ LAYER_STATE: dict[str, str] = {
     "admin": "admin_division",
     "facilities": "facility",
 }
+# Layers the public does not get (landmatch.reflayers.publication decides).
+INTERNAL_LAYERS = frozenset(k for k, table in LAYER_STATE.items() if not published(table))
 
 # Parcel fields carried by tiles. Public ones must be public columns (checked at import).
 PARCEL_TILE_PUBLIC = ("code", "name", "status", "land_use", "city_code", "is_standard_land")

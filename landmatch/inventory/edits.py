@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from landmatch import vocab
 from landmatch.auth import Principal
+from landmatch.confidential import redact
 from landmatch.db.constraints import overlap_m2_sql, overlaps_sql
 from landmatch.db.engine import audited
 from landmatch.db.geometry import geojson_sql
@@ -492,11 +493,14 @@ def history(session: Session, code: str, principal: Principal) -> dict[str, Any]
     )
     out = []
     prev: Any = None
+    prev_row: dict[str, Any] = {}
     for r in rows:
+        # What the caller may not read is left out of every state, so a change to it is too.
+        row = redact(principal, r["row"], cur["city_code"])
         changes = []
         if prev is not None:
             keys = list(r["changed"]) or sorted(
-                k for k in set(r["row"]) | set(prev["row"]) if r["row"].get(k) != prev["row"].get(k)
+                k for k in set(row) | set(prev_row) if row.get(k) != prev_row.get(k)
             )
             for k in keys:
                 if k in _HIDDEN:
@@ -504,10 +508,12 @@ def history(session: Session, code: str, principal: Principal) -> dict[str, Any]
                 if k == "geom":
                     changes.append(_geometry_change(prev, r))
                     continue
+                if k in row and row.get(k) == prev_row.get(k):
+                    continue
                 f = BY_NAME.get(k)
                 label = f.label if f else {"deleted_at": "删除时间", "zone_id": "开发区"}.get(k, k)
                 changes.append(
-                    {"field": k, "label": label, "old": prev["row"].get(k), "new": r["row"].get(k)}
+                    {"field": k, "label": label, "old": prev_row.get(k), "new": row.get(k)}
                 )
         out.append(
             {
@@ -520,7 +526,7 @@ def history(session: Session, code: str, principal: Principal) -> dict[str, Any]
                 "changes": changes,
             }
         )
-        prev = r
+        prev, prev_row = r, row
     out.reverse()
     return {
         "code": code,
@@ -554,7 +560,9 @@ def version_state(
         raise NotFound(f"地块 {code} 没有版本 {version}")
     out = dict(row)
     out["geometry"] = json.loads(row["geometry"]) if row["geometry"] else None
-    out["row"] = dict(row["row"]) | {"zone_code": cur.get("zone_code")}
+    out["row"] = redact(principal, row["row"], cur["city_code"]) | {
+        "zone_code": cur.get("zone_code")
+    }
     out["city_code"] = cur["city_code"]
     out["zone_id"] = cur["zone_id"]
     out["current_version"] = cur["version"]

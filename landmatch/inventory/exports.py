@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from landmatch import vocab
 from landmatch.auth import Principal
+from landmatch.confidential import column_sql
 from landmatch.db.parcels import ParcelFilter, filter_sql
 from landmatch.errors import InvalidInput, NotFound
 from landmatch.geo.txt import write_txt, write_txt_zones
@@ -60,13 +61,7 @@ def fetch(
     """Rows (field columns + area_m2) and geometries (EPSG:4490, full precision), in code
     order; ``limit`` (None: all) and ``f.offset`` page through them as a listing does."""
     names = [n for n in _fields(principal) if n != "zone_code"]
-    cols = [f"p.{n}" for n in names if n != "ref_price_wan_per_mu"]
-    if "ref_price_wan_per_mu" in names:
-        cols.append(
-            "CASE WHEN p.price_public THEN p.ref_price_wan_per_mu END AS ref_price_wan_per_mu"
-            if principal.is_public
-            else "p.ref_price_wan_per_mu"
-        )
+    cols = [column_sql(principal, n) for n in names]
     where, params = filter_sql(f, principal)
     page = ""
     if limit is not None:

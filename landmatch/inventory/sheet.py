@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -173,14 +173,20 @@ def field_rows(
 
 
 def form_groups(
-    values: Mapping[str, Any], errors: Mapping[str, str], counties: list[tuple[str, str]]
+    values: Mapping[str, Any],
+    errors: Mapping[str, str],
+    counties: list[tuple[str, str]],
+    hidden: Collection[str] = (),
 ) -> list[dict[str, Any]]:
     """The edit form: every editable field with its label, unit, input kind, choices and error
-    (``values``: form text by field name)."""
+    (``values``: form text by field name); ``hidden`` fields (those the editor may not read,
+    landmatch.confidential) are left out, so the form neither shows nor sends them."""
     groups = []
     for title, names in GROUPS:
         items = []
         for name in names:
+            if name in hidden:
+                continue
             f = BY_NAME[name]
             label, unit = split_label(name)
             item: dict[str, Any] = {

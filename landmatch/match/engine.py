@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from landmatch import vocab
 from landmatch.auth import Principal
+from landmatch.confidential import CONFIDENTIAL_FIELDS
 from landmatch.db.geometry import geojson_sql
 from landmatch.db.membership import zone_label
 from landmatch.db.parcels import INTERNAL_COLUMNS, PUBLIC_COLUMNS
@@ -27,7 +28,7 @@ from landmatch.match import assemblies as asm
 from landmatch.match.policy_values import estimate
 from landmatch.match.reference import data_version, inventory_counts, load_reference
 from landmatch.match.requirements import CRITERIA, CRITERION_LABELS, Requirement
-from landmatch.match.rules import AMU, MATCH_FROM, Params, price_sql, render_rules, scope_sql
+from landmatch.match.rules import AMU, MATCH_FROM, PRICE, Params, render_rules, scope_sql
 from landmatch.match.scores import (
     Reference,
     combine,
@@ -42,6 +43,7 @@ from landmatch.match.scores import (
 )
 from landmatch.match.whynot import why_not
 from landmatch.policies.applicability import applicable
+from landmatch.reflayers.publication import public_hits
 
 OVERFETCH = 3  # rows fetched beyond N so float ties at the cut cannot change the order
 
@@ -120,7 +122,7 @@ class Plan:
         self.weights = req.effective_weights
         # The total over the inner query's score columns (see ``select``).
         self.total = total_sql({c: f"s.s_{c}" for c in self.scores}, self.weights, self.ps)
-        self.price = price_sql(public)
+        self.price = PRICE
 
     def select(self, rules: list[str] | None = None, extra: str = "", order: str = "") -> str:
         """Rows passing ``rules`` (all when None) with their scores and total. ``extra`` is
@@ -140,9 +142,11 @@ class Plan:
 
 
 def _detail_sql(public: bool) -> str:
+    # A stored match run is read back by anyone it was shared with: it never carries the
+    # confidential fields (landmatch.confidential).
     cols = PUBLIC_COLUMNS if public else PUBLIC_COLUMNS + INTERNAL_COLUMNS
-    parts = [f"p.{c}" for c in cols if c != "ref_price_wan_per_mu"]
-    parts.append(f"{price_sql(public)}::float8 AS ref_price_wan_per_mu")
+    parts = [f"p.{c}" for c in cols if c != "ref_price_wan_per_mu" and c not in CONFIDENTIAL_FIELDS]
+    parts.append(f"{PRICE}::float8 AS ref_price_wan_per_mu")
     dists = ", ".join(f"f.dist_{k}_km" for k in vocab.FACILITY_KINDS)
     return (
         f"SELECT p.id AS _id, {', '.join(parts)}, {dists}, f.excluded AS _excluded, "
@@ -237,7 +241,13 @@ class Explainer:
             out.append("管控区未核验")
         for h in d.get("_hits") or []:
             if h.get("severity") == "penalises":
-                out.append(f"涉及{h.get('name')}（限制类管控区）")
+                # The public learns the kind of area, not its name (reflayers.publication).
+                what = (
+                    vocab.label(vocab.CONSTRAINT_KINDS, h.get("kind"))
+                    if self.public
+                    else h.get("name")
+                )
+                out.append(f"涉及{what}（限制类管控区）")
         return out
 
     def properties(self, rank: int, row: dict[str, Any], d: dict[str, Any]) -> dict[str, Any]:
@@ -334,7 +344,7 @@ class Explainer:
                 "area_mu": round(area_mu, 2),
                 "area_ha": round(d["area_m2"] / 10000, 4),
                 "distances_km": {k: _round(d.get(f"dist_{k}_km"), 2) for k in vocab.FACILITY_KINDS},
-                "constraint_hits": d.get("_hits"),
+                "constraint_hits": public_hits(d.get("_hits")) if self.public else d.get("_hits"),
             }
         )
         return props

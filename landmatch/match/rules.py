@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from landmatch import industry_codes, vocab
+from landmatch.confidential import PUBLISHED_PRICE_SQL
 from landmatch.db.facts import COPIED
 from landmatch.geo.measure import M2_PER_MU
 from landmatch.match.requirements import Requirement
@@ -62,11 +63,9 @@ class Params:
         return f"CAST(:{name} AS {cast})" if cast else f":{name}"
 
 
-def price_sql(public: bool) -> str:
-    """The price the caller may see (万元/亩); NULL when unknown or not published."""
-    if public:
-        return "(CASE WHEN p.price_public THEN p.ref_price_wan_per_mu END)"
-    return "p.ref_price_wan_per_mu"
+# The price a match ranks, filters and shows by (万元/亩), for every caller: the published
+# reference price, NULL when unknown or unpublished (landmatch.confidential).
+PRICE = PUBLISHED_PRICE_SQL
 
 
 def allowed_land_uses(req: Requirement) -> tuple[list[str], list[str]]:
@@ -271,7 +270,7 @@ def _excluded(req: Requirement, ps: Params, public: bool) -> Rendered:
 
 def _budget_mu(req: Requirement, ps: Params, public: bool) -> Rendered:
     b = ps.add(req.budget.max_wan_per_mu, "float8")
-    price = price_sql(public)
+    price = PRICE
     return Rendered(
         "budget_per_mu",
         "地价超出单价预算",
@@ -287,7 +286,7 @@ def _budget_mu(req: Requirement, ps: Params, public: bool) -> Rendered:
 
 def _budget_total(req: Requirement, ps: Params, public: bool) -> Rendered:
     b = ps.add(req.budget.max_total_wan, "float8")
-    price = price_sql(public)
+    price = PRICE
     return Rendered(
         "budget_total",
         "土地总价超出预算",

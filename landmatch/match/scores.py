@@ -15,7 +15,7 @@ from typing import Any
 from landmatch import industry_codes, vocab
 from landmatch.dates import in_force
 from landmatch.match.requirements import CRITERIA, Requirement
-from landmatch.match.rules import AMU, Params, price_sql
+from landmatch.match.rules import AMU, PRICE, Params
 from landmatch.policies.applicability import Policy, Site, applies, parcel_conditional
 
 #: The policy record a match reads (the library's: landmatch.policies.applicability).
@@ -323,7 +323,7 @@ def score_sql(
 ) -> dict[str, str]:
     """SQL for each criterion's score in [0, 1]; ``cx`` holds the context expressions."""
     kinds = req.distance_interest
-    price = price_sql(public)
+    price = PRICE
     dist_parts = [
         f"GREATEST(0, 1 - COALESCE(f.dist_{k}_km, 1e9) / {ps.add(2 * m, 'float8')})"
         for k, m in kinds

@@ -17,11 +17,13 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import TypeEngine
 
 from landmatch import vocab
+from landmatch.confidential import CONFIDENTIAL_FIELDS, PUBLISHED_PRICE_SQL
 from landmatch.db import tables
 from landmatch.db.parcels import INTERNAL_COLUMNS, PUBLIC_COLUMNS, PUBLIC_WHERE
-from landmatch.errors import NotFound
+from landmatch.errors import NotFound, Unauthorized
 from landmatch.geo.measure import M2_PER_MU
 from landmatch.policies.library import PUBLIC_COLUMNS as POLICY_PUBLIC_COLUMNS
+from landmatch.reflayers.publication import published
 
 
 @dataclass(frozen=True)
@@ -165,8 +167,8 @@ _PARCEL_PUBLIC = _props(
     PUBLIC_COLUMNS,
     titles=_PARCEL_TITLES,
     enums={"status": tuple(vocab.PARCEL_STATUS)},
-    # Hidden prices stay hidden, also to filters: the public sees and filters the masked value.
-    override={"ref_price_wan_per_mu": "CASE WHEN p.price_public THEN p.ref_price_wan_per_mu END"},
+    # Hidden prices stay hidden, also to filters: everyone sees and filters the published value.
+    override={"ref_price_wan_per_mu": PUBLISHED_PRICE_SQL},
 ) + (
     Prop(
         "zone_code",
@@ -207,7 +209,9 @@ _PARCEL_PUBLIC = _props(
 _PARCEL_INTERNAL = _props(
     tables.Parcel,
     "p",
-    tuple(c for c in INTERNAL_COLUMNS if c != "id"),
+    # One body serves every staff caller of every city: no confidential field
+    # (landmatch.confidential), neither shown nor filterable.
+    tuple(c for c in INTERNAL_COLUMNS if c != "id" and c not in CONFIDENTIAL_FIELDS),
     enums={"visibility": tuple(vocab.VISIBILITY)},
 )
 
@@ -390,8 +394,18 @@ COLLECTIONS: dict[str, Collection] = {
 }
 
 
-def get(collection_id: str) -> Collection:
+def visible(public: bool) -> list[Collection]:
+    """The collections a caller gets (landmatch.reflayers.publication: no constraint areas for
+    the public)."""
+    return [c for c in COLLECTIONS.values() if not public or published(c.table)]
+
+
+def get(collection_id: str, public: bool) -> Collection:
     try:
-        return COLLECTIONS[collection_id]
+        coll = COLLECTIONS[collection_id]
     except KeyError:
-        raise NotFound(f"未找到要素集合 {collection_id}；可用：{', '.join(COLLECTIONS)}") from None
+        names = ", ".join(c.id for c in visible(public))
+        raise NotFound(f"未找到要素集合 {collection_id}；可用：{names}") from None
+    if public and not published(coll.table):
+        raise Unauthorized(f"要素集合 {collection_id}（{coll.title}）仅对登录的工作人员开放")
+    return coll

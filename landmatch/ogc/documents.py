@@ -13,7 +13,7 @@ from landmatch.db import tiles
 from landmatch.geo.crs import HEBEI_BBOX
 from landmatch.ogc import crs as ogc_crs
 from landmatch.ogc import features
-from landmatch.ogc.collections import COLLECTIONS, Collection
+from landmatch.ogc.collections import Collection, visible
 
 JSON = "application/json"
 GEOJSON = "application/geo+json"
@@ -113,7 +113,7 @@ def collection(session: Session, base: str, coll: Collection, public: bool) -> d
 def collections(session: Session, base: str, public: bool) -> dict[str, Any]:
     return {
         "links": _self_alt(f"{base}/collections"),
-        "collections": [collection(session, base, c, public) for c in COLLECTIONS.values()],
+        "collections": [collection(session, base, c, public) for c in visible(public)],
         "crs": ogc_crs.CRS_LIST,
     }
 

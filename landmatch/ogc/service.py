@@ -71,7 +71,7 @@ def collections(session: Session, base: str, params: Params, public: bool) -> Re
 
 
 def collection(session: Session, base: str, cid: str, params: Params, public: bool) -> Reply:
-    coll = colls.get(cid)
+    coll = colls.get(cid, public)
     _only(params, query.COMMON)
     return Reply(
         docs.collection(session, base, coll, public), docs.JSON, "collection.html", coll.title
@@ -79,7 +79,7 @@ def collection(session: Session, base: str, cid: str, params: Params, public: bo
 
 
 def queryables(base: str, cid: str, params: Params, public: bool) -> Reply:
-    coll = colls.get(cid)
+    coll = colls.get(cid, public)
     _only(params, query.COMMON)
     return Reply(
         docs.queryables(base, coll, public),
@@ -99,7 +99,7 @@ def items(
     default_limit: int,
     max_limit: int,
 ) -> Reply:
-    coll = colls.get(cid)
+    coll = colls.get(cid, public)
     q = query.parse_items(coll, params, public, default_limit, max_limit)
     page = features.items(session, coll, q)
     url = f"{base}/collections/{coll.id}/items"
@@ -122,7 +122,7 @@ def items(
 
 
 def item(session: Session, base: str, cid: str, fid: str, params: Params, public: bool) -> Reply:
-    coll = colls.get(cid)
+    coll = colls.get(cid, public)
     query.check_known(params, query.ITEM)
     q = ItemsQuery(
         limit=1,
@@ -177,7 +177,7 @@ def web_mercator_quad(base: str, params: Params) -> Reply:
 
 
 def tilesets(base: str, cid: str, params: Params, public: bool) -> Reply:
-    coll = _tiled(cid)
+    coll = _tiled(cid, public)
     _only(params, query.COMMON)
     return Reply(
         docs.tilesets(base, coll, public),
@@ -189,7 +189,7 @@ def tilesets(base: str, cid: str, params: Params, public: bool) -> Reply:
 
 
 def tileset(base: str, cid: str, params: Params, public: bool) -> Reply:
-    coll = _tiled(cid)
+    coll = _tiled(cid, public)
     _only(params, query.COMMON)
     return Reply(
         docs.tileset(base, coll, public),
@@ -217,7 +217,7 @@ def tile(session: Session, cid: str, z: int, y: int, x: int, params: Params, pub
     from landmatch.db.tiles import TileFilter, render_tile
     from landmatch.errors import InvalidInput, NotFound
 
-    coll = _tiled(cid)
+    coll = _tiled(cid, public)
     if not 0 <= z <= 22:
         raise NotFound(f"瓦片层级 {z} 超出范围 0–22")
     if not (0 <= x < 2**z and 0 <= y < 2**z):
@@ -249,10 +249,10 @@ def tile(session: Session, cid: str, z: int, y: int, x: int, params: Params, pub
     )
 
 
-def _tiled(cid: str) -> colls.Collection:
+def _tiled(cid: str, public: bool) -> colls.Collection:
     from landmatch.errors import NotFound
 
-    coll = colls.get(cid)
+    coll = colls.get(cid, public)
     if not coll.geometry:
         raise NotFound(f"集合 {coll.id} 没有几何，不提供瓦片")
     return coll

@@ -29,6 +29,7 @@ from landmatch.errors import InvalidInput, NotFound, UnprocessableInput
 from landmatch.reflayers import coverage, facts, scope
 from landmatch.reflayers.alerts import raise_constraint_alerts
 from landmatch.reflayers.files import point_for_storage, polygon_for_storage, read_features, records
+from landmatch.reflayers.publication import require_published
 from landmatch.reflayers.report import ChangeReport, describe
 
 LAYERS = {"facility": "设施", "constraint_area": "管控区"}
@@ -392,9 +393,10 @@ def _record(row: Any) -> dict[str, Any]:
     return d
 
 
-def list_records(session: Session, layer: str) -> list[dict[str, Any]]:
+def list_records(session: Session, principal: Principal, layer: str) -> list[dict[str, Any]]:
     if layer not in LAYERS:
         raise NotFound(f"未知图层 {layer}")
+    require_published(principal, layer)
     cols = [c for c in FIELDS[layer]]
     rows = session.execute(
         text(

@@ -225,12 +225,16 @@ def test_soft_proximity_is_not_a_rule(session, make_parcel):
     assert v["candidate"] is True
 
 
-def test_public_budget_uses_published_price_only(session, make_parcel):
-    pid = make_parcel(ref_price_wan_per_mu=90, price_public=False)
+def test_budget_uses_published_price_only(session, make_parcel):
+    """An unpublished price is nobody's to filter by (landmatch.confidential): unknown, not a
+    failure (flagged in the explanation), for staff and public alike — a budget that failed on
+    it would let a promoter narrow it down."""
+    hidden = make_parcel(ref_price_wan_per_mu=90, price_public=False)
+    shown = make_parcel(ref_price_wan_per_mu=90, price_public=True)
     req = {"budget": {"max_wan_per_mu": 45}}
-    assert verdicts(session, req, pid, public=False)["budget_per_mu"] is False
-    # The public cannot see the price: unknown, not a failure (flagged in the explanation).
-    assert verdicts(session, req, pid, public=True)["budget_per_mu"] is True
+    for public in (False, True):
+        assert verdicts(session, req, hidden, public=public)["budget_per_mu"] is True
+        assert verdicts(session, req, shown, public=public)["budget_per_mu"] is False
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,7 @@ import pytest
 from pyproj import Transformer
 from sqlalchemy import Connection, text
 
+from landmatch.confidential import CONFIDENTIAL_FIELDS
 from landmatch.db.parcels import INTERNAL_COLUMNS, PUBLIC_WHERE
 from landmatch.ogc import cache, features
 from tests.conftest import auth
@@ -26,9 +27,9 @@ def _ids(conn: Connection, where: str = "TRUE", order: str = "p.id", **params: o
     ]
 
 
-def _all(client, url: str, **params: object) -> list[dict]:  # type: ignore[no-untyped-def]
+def _all(client, url: str, headers: dict[str, str] | None = None, **params: object) -> list[dict]:  # type: ignore[no-untyped-def]
     out: list[dict] = []
-    r = client.get(url, params={"limit": 1000, **params})
+    r = client.get(url, params={"limit": 1000, **params}, headers=headers)
     while True:
         assert r.status_code == 200, r.text
         body = r.json()
@@ -36,7 +37,7 @@ def _all(client, url: str, **params: object) -> list[dict]:  # type: ignore[no-u
         nxt = [link["href"] for link in body["links"] if link["rel"] == "next"]
         if not nxt:
             return out
-        r = client.get(nxt[0])
+        r = client.get(nxt[0], headers=headers)
 
 
 def test_limit_is_clamped_and_next_link_typed(client, conn) -> None:  # type: ignore[no-untyped-def]
@@ -89,7 +90,9 @@ def test_public_view_hides_internal_fields_and_rows(client, conn, tokens) -> Non
     assert all(not internal & f["properties"].keys() for f in pub["features"])
     assert all(f["properties"]["status"] == "ready" for f in pub["features"])
     staff = client.get(ITEMS, params={"limit": 50}, headers=auth(tokens["promoter"])).json()
-    assert internal <= staff["features"][0]["properties"].keys()
+    # One body for every staff caller: the confidential fields never (landmatch.confidential).
+    assert internal - set(CONFIDENTIAL_FIELDS) <= staff["features"][0]["properties"].keys()
+    assert not set(CONFIDENTIAL_FIELDS) & staff["features"][0]["properties"].keys()
     total = conn.execute(
         text("SELECT count(*) FROM landmatch.parcel WHERE deleted_at IS NULL")
     ).scalar_one()
@@ -101,6 +104,9 @@ def test_public_view_hides_internal_fields_and_rows(client, conn, tokens) -> Non
     assert client.get(f"{ITEMS}/{hidden}", headers=auth(tokens["promoter"])).status_code == 200
     r = client.get(ITEMS, params={"filter": "contact_phone IS NOT NULL"})
     assert r.status_code == 400
+    for who in (auth(tokens["admin"]), auth(tokens["bureau"])):
+        r = client.get(ITEMS, params={"filter": "reserve_price_wan_per_mu > 0"}, headers=who)
+        assert r.status_code == 400, r.text
 
 
 def test_hidden_prices_cannot_be_probed_by_filter(client, conn) -> None:  # type: ignore[no-untyped-def]
@@ -269,20 +275,22 @@ def test_errors(client) -> None:  # type: ignore[no-untyped-def]
     assert client.get("/ogc/collections", params={"x": 1}).status_code == 400
 
 
-def test_other_collections(client, conn) -> None:  # type: ignore[no-untyped-def]
-    for cid, table, where in [
-        ("zones", "dev_zone", "TRUE"),
-        ("facilities", "facility", "TRUE"),
-        ("constraint_areas", "constraint_area", "TRUE"),
-        ("admin_divisions", "admin_division", "TRUE"),
-        ("policies", "policy", "visibility = 'public'"),
+def test_other_collections(client, conn, tokens) -> None:  # type: ignore[no-untyped-def]
+    staff = auth(tokens["promoter"])
+    for cid, table, where, who in [
+        ("zones", "dev_zone", "TRUE", None),
+        ("facilities", "facility", "TRUE", None),
+        ("constraint_areas", "constraint_area", "TRUE", staff),  # staff only
+        ("admin_divisions", "admin_division", "TRUE", None),
+        ("policies", "policy", "visibility = 'public'", None),
     ]:
         n = conn.execute(text(f"SELECT count(*) FROM landmatch.{table} WHERE {where}")).scalar_one()
-        got = _all(client, f"/ogc/collections/{cid}/items")
+        got = _all(client, f"/ogc/collections/{cid}/items", headers=who)
         assert len(got) == n, cid
         assert all(isinstance(f["id"], int) for f in got)
-        one = client.get(f"/ogc/collections/{cid}/items/{got[0]['id']}").json()
+        one = client.get(f"/ogc/collections/{cid}/items/{got[0]['id']}", headers=who).json()
         assert one["id"] == got[0]["id"]
+    assert client.get("/ogc/collections/constraint_areas/items").status_code == 401
     city = client.get("/ogc/collections/admin_divisions/items/130100").json()
     assert city["properties"]["name"] == "石家庄市"
     pol = _all(client, "/ogc/collections/policies/items")

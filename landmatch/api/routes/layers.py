@@ -70,8 +70,8 @@ def withdraw_coverage(
 
 
 @router.get("/api/layers/{layer}", summary="Records of a reference layer")
-def list_layer(layer: str, session: SessionDep) -> list[dict[str, Any]]:
-    return changes.list_records(session, layer)
+def list_layer(layer: str, session: SessionDep, principal: PrincipalDep) -> list[dict[str, Any]]:
+    return changes.list_records(session, principal, layer)
 
 
 @router.post("/api/layers/{layer}/import", summary="Import/update a layer file; change report")

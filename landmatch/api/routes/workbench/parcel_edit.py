@@ -24,6 +24,7 @@ from landmatch.api.routes.workbench.common import (
     render,
     staff_with,
 )
+from landmatch.confidential import CONFIDENTIAL_FIELDS, may_read
 from landmatch.db.locking import etag
 from landmatch.errors import Forbidden, InvalidInput, PreconditionFailed, UnprocessableInput
 from landmatch.inventory import edits, sheet
@@ -50,6 +51,7 @@ def _editable_state(session: Any, code: str, staff: Staff) -> dict[str, Any]:
 def _form(
     request: Request,
     session: Any,
+    staff: Staff,
     code: str,
     state: dict[str, Any],
     *,
@@ -69,7 +71,12 @@ def _form(
         code=code,
         name=row.get("name"),
         version=state["version"],
-        groups=sheet.form_groups(shown, errors or {}, sheet.counties_of(session, row["city_code"])),
+        groups=sheet.form_groups(
+            shown,
+            errors or {},
+            sheet.counties_of(session, row["city_code"]),
+            hidden=() if may_read(staff.principal, row["city_code"]) else CONFIDENTIAL_FIELDS,
+        ),
         errors=errors or {},
         reason=reason,
     )
@@ -77,7 +84,7 @@ def _form(
 
 @router.get(URL + "/edit", response_class=HTMLResponse)
 def edit_form(request: Request, code: str, session: SessionDep, staff: EditorDep) -> HTMLResponse:
-    return _form(request, session, code, _editable_state(session, code, staff))
+    return _form(request, session, staff, code, _editable_state(session, code, staff))
 
 
 @router.post(URL + "/edit")
@@ -113,6 +120,7 @@ async def save(request: Request, code: str, session: SessionDep, staff: EditorDe
         return _form(
             request,
             session,
+            staff,
             code,
             base | {"version": base_version},
             values=values,
