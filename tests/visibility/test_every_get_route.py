@@ -204,7 +204,7 @@ def walk(app: Any, make_client: Any, planted: dict[str, Any], passwords: Any) ->
     clients: dict[str, Any] = {}
     for role in (*NOT_ENTITLED, *ENTITLED):
         # Pages read the sign-in cookie, the API, OGC API and tiles the bearer token (a script's).
-        page, api = make_client(), make_client()
+        page, api = _client(make_client), _client(make_client)
         if role != "public":
             sign_in(page, "t-bureau-ts" if role == "bureau_other" else ROLE_USERS[role])
             api.headers.update(auth(tokens[role]))
@@ -230,6 +230,21 @@ def walk(app: Any, make_client: Any, planted: dict[str, Any], passwords: Any) ->
         | {f"/api/parcels?city={CITY}&limit=50", f"/workbench/parcels?city={CITY}"}
     )
     return clients, urls
+
+
+def _client(make_client: Any) -> Any:
+    """A client whose long-job routes (exports …) also see the test's planted rows."""
+    from fastapi import Depends
+
+    from landmatch.api.deps import get_job_session, get_session
+
+    c = make_client()
+
+    def same_session(session: Any = Depends(get_session)) -> Any:  # noqa: B008
+        return session
+
+    c.app.dependency_overrides[get_job_session] = same_session
+    return c
 
 
 class Caller:
