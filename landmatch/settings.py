@@ -72,6 +72,12 @@ class Settings(BaseSettings):
     reservation_reminder_days: int = Field(14, ge=0, le=365)
     # A proposal's (选址建议书) public link works this many days.
     proposal_days: int = Field(30, ge=1, le=365)
+    # 我有意向 inquiries from the public map (landmatch.leads.inquiries): at most this many per
+    # client address per hour (429 beyond); a form sent sooner than the minimum seconds after it
+    # was opened (a robot) or later than the form's hours is refused.
+    inquiry_max_per_hour: int = Field(5, ge=1, le=10_000)
+    inquiry_min_seconds: int = Field(3, ge=0, le=600)
+    inquiry_form_hours: int = Field(2, ge=1, le=72)
     # Data older than this many days is flagged as stale (utilities, prices).
     stale_after_days: int = Field(365, ge=1)
     # Idle-land fee rate (Order 53 Art. 14: 20 %), kept configurable (docs/domain.md §5).

@@ -23,6 +23,7 @@ from landmatch.api.routes import (
     health,
     imports,
     industries,
+    inquiries,
     layers,
     match,
     monitoring,
@@ -123,6 +124,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(policies.router)
     app.include_router(industries.router)
     app.include_router(proposals.router)
+    app.include_router(inquiries.router)
     app.include_router(layers.router)
     app.include_router(monitoring.router)
     app.include_router(dashboard.router)

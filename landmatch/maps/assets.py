@@ -41,6 +41,8 @@ CSS: dict[str, str] = {
     "landmatch_css": f"{APP}/landmatch.css",
 }
 APP_JS = f"{APP}/landmatch.js"
+INQUIRY_JS = f"{APP}/inquiry.js"
+INQUIRY_CSS = f"{APP}/inquiry.css"
 
 _done = False
 

@@ -12,7 +12,7 @@ from folium.template import Template
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from jinja2.utils import htmlsafe_json_dumps
 
-from landmatch.maps.assets import APP_JS, templates_dir
+from landmatch.maps.assets import APP_JS, INQUIRY_CSS, INQUIRY_JS, templates_dir
 
 _env: Environment | None = None
 
@@ -63,7 +63,9 @@ class AppInit(JSCSSMixin, MacroElement):
         {% endmacro %}
         """
     )
-    default_js = [("landmatch_js", APP_JS)]
+    # The 我有意向 dialog rides along on every map page (its buttons open it).
+    default_js = [("landmatch_js", APP_JS), ("landmatch_inquiry_js", INQUIRY_JS)]
+    default_css = [("landmatch_inquiry_css", INQUIRY_CSS)]
 
     def __init__(self, layers: dict[str, Any], config: dict[str, Any]) -> None:
         super().__init__()

@@ -212,7 +212,10 @@
       h.push("</div>");
     }
     h.push('<div class="mt-2"><a class="btn btn-sm btn-primary" href="' + esc(c.brochure_url) + '" target="_blank" rel="noopener"><i class="fa fa-file-lines"></i> 地块推介书</a> ' +
-           '<a class="btn btn-sm btn-outline-primary" href="' + esc(c.brochure_url) + '.pdf"><i class="fa fa-file-pdf"></i> PDF</a></div>');
+           '<a class="btn btn-sm btn-outline-primary" href="' + esc(c.brochure_url) + '.pdf"><i class="fa fa-file-pdf"></i> PDF</a>' +
+           // 我有意向 (inquiry.js opens the dialog for any data-lm-inquiry element): investors only.
+           (cfg.staff || c.internal ? "" : ' <button type="button" class="btn btn-sm btn-success" id="lm-inquire" data-lm-inquiry="' + esc(p.code) +
+             '" data-lm-name="' + esc(p.name) + '"><i class="fa fa-handshake"></i> 我有意向</button>') + "</div>");
     if (others && others.length) h.push('<div class="small text-muted mt-1">此处另有重叠地块：' + esc(others.join("、")) + "</div>");
     return h.join("");
   }

@@ -17,6 +17,7 @@ from landmatch.api.routes.workbench import (
     home,
     imports,
     layers,
+    leads,
     matches,
     parcel_edit,
     parcels,
@@ -45,6 +46,7 @@ AREAS = (
     layers,
     projects,
     matches,
+    leads,
     imports,
 )
 

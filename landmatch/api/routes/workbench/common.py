@@ -58,6 +58,7 @@ NAV: list[NavItem] = [
     NavItem("首页", "/workbench"),
     NavItem("地块清单", "/workbench/parcels"),
     NavItem("招商项目", "/workbench/projects", ("admin", "promoter")),
+    NavItem("意向线索", "/workbench/leads", ("admin", "promoter")),
     NavItem("数据导入", "/workbench/imports", ("admin", "bureau")),
     NavItem("内部地图", "/internal/map"),
     NavItem("监测看板", "/dashboard"),
@@ -67,6 +68,7 @@ NAV: list[NavItem] = [
     NavItem("政策库", "/workbench/policies", ("admin", "bureau")),
     NavItem("参考图层", "/workbench/layers", ("admin", "bureau")),
     NavItem("账号管理", "/workbench/users", ("admin",)),
+    NavItem("团队覆盖", "/workbench/teams", ("admin",)),
     NavItem("审计日志", "/workbench/audit", ("admin",)),
 ]
 

@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse
 from landmatch.api.deps import JobSessionDep, SessionDep, SettingsDep
 from landmatch.api.routes.workbench.common import StaffDep, render
 from landmatch.inventory import listing, overview
+from landmatch.leads import leads
 from landmatch.match import pipeline
 
 router = APIRouter(include_in_schema=False)
@@ -20,7 +21,13 @@ def home(
 ) -> HTMLResponse:
     inventory = overview.overview(session, staff.principal, stale_days=settings.stale_after_days)
     projects = pipeline.home(session, staff.principal, settings.reservation_reminder_days)
-    return render(request, "workbench/home.html", inventory=inventory, projects=projects)
+    return render(
+        request,
+        "workbench/home.html",
+        inventory=inventory,
+        projects=projects,
+        leads=leads.home(session, staff.principal),
+    )
 
 
 @router.get("/workbench/parcels-qa", response_class=HTMLResponse)

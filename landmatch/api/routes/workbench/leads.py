@@ -1,0 +1,178 @@
+"""``/workbench/leads``: the team's 线索 from the public map's 我有意向 inquiries (convert into
+a project at stage 线索, dismiss; admins assign), and ``/workbench/teams``: which team covers
+which city or zone (admins). Thin: ``landmatch.leads`` holds the rules."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.responses import HTMLResponse, Response
+
+from landmatch import vocab
+from landmatch.api.deps import SessionDep
+from landmatch.api.routes.workbench.common import (
+    FORM_ERROR,
+    AdminDep,
+    Staff,
+    form_errors,
+    redirect,
+    render,
+    staff_with,
+)
+from landmatch.errors import LandMatchError
+from landmatch.leads import coverage
+from landmatch.leads import leads as svc
+
+router = APIRouter(include_in_schema=False)
+URL = "/workbench/leads"
+TEAMS_URL = "/workbench/teams"
+PromoterDep = Annotated[Staff, Depends(staff_with("admin", "promoter"))]
+
+
+@router.get(URL, response_class=HTMLResponse)
+def board(
+    request: Request,
+    session: SessionDep,
+    staff: PromoterDep,
+    status: Annotated[str, Query(max_length=12)] = "new",
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+) -> HTMLResponse:
+    rows = svc.list_leads(session, staff.principal, None if status == "all" else status, page)
+    return render(
+        request,
+        "workbench/leads/board.html",
+        rows=rows,
+        counts=svc.counts(session, staff.principal),
+        statuses=svc.STATUS,
+        current=status,
+        page=page,
+        more=len(rows) == svc.PAGE,
+    )
+
+
+@router.get(URL + "/{lead_id}", response_class=HTMLResponse)
+def show(request: Request, session: SessionDep, staff: PromoterDep, lead_id: int) -> HTMLResponse:
+    lead = svc.get_lead(session, staff.principal, lead_id)
+    teams = coverage.teams(session) if staff.principal.role == "admin" else []
+    return render(request, "workbench/leads/lead.html", lead=lead, teams=teams)
+
+
+def _failed(request: Request, session: SessionDep, lead_id: int, exc: LandMatchError) -> Response:
+    session.rollback()
+    return redirect(request, f"{URL}/{lead_id}", ("danger", exc.message))
+
+
+@router.post(URL + "/{lead_id}/convert")
+def convert(
+    request: Request,
+    session: SessionDep,
+    staff: PromoterDep,
+    lead_id: int,
+    version: Annotated[int, Form(ge=1)],
+) -> Response:
+    try:
+        project_id = svc.convert(session, staff.principal, lead_id, version)
+    except LandMatchError as exc:
+        return _failed(request, session, lead_id, exc)
+    session.commit()
+    return redirect(
+        request,
+        f"/workbench/projects/{project_id}/requirement",
+        ("success", "已转为项目（阶段：线索）：请补全用地需求后保存"),
+    )
+
+
+@router.post(URL + "/{lead_id}/dismiss")
+def dismiss(
+    request: Request,
+    session: SessionDep,
+    staff: PromoterDep,
+    lead_id: int,
+    version: Annotated[int, Form(ge=1)],
+    note: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    try:
+        svc.dismiss(session, staff.principal, lead_id, version, note)
+    except LandMatchError as exc:
+        return _failed(request, session, lead_id, exc)
+    session.commit()
+    return redirect(request, URL, ("success", f"已忽略线索 {lead_id}"))
+
+
+@router.post(URL + "/{lead_id}/assign")
+def assign(
+    request: Request,
+    session: SessionDep,
+    staff: AdminDep,
+    lead_id: int,
+    version: Annotated[int, Form(ge=1)],
+    team: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    try:
+        svc.assign(session, staff.principal, lead_id, version, team)
+    except LandMatchError as exc:
+        return _failed(request, session, lead_id, exc)
+    session.commit()
+    return redirect(request, f"{URL}/{lead_id}", ("success", f"已分派给 {team.strip()}"))
+
+
+# ---- team coverage (admins) ----------------------------------------------------------------
+
+
+def _teams_page(
+    request: Request,
+    session: SessionDep,
+    staff: Staff,
+    form: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    return render(
+        request,
+        "workbench/leads/teams.html",
+        status=status,
+        rows=coverage.list_coverage(session, staff.principal),
+        teams=coverage.teams(session),
+        cities=list(vocab.CITIES.items()),
+        zones=coverage.zone_choices(session),
+        form=form or {"team": "", "city": "", "zone": ""},
+        errors=errors or {},
+    )
+
+
+@router.get(TEAMS_URL, response_class=HTMLResponse)
+def teams(request: Request, session: SessionDep, staff: AdminDep) -> HTMLResponse:
+    return _teams_page(request, session, staff)
+
+
+@router.post(TEAMS_URL, response_class=HTMLResponse)
+def add_coverage(
+    request: Request,
+    session: SessionDep,
+    staff: AdminDep,
+    team: Annotated[str, Form(max_length=200)] = "",
+    city: Annotated[str, Form(max_length=12)] = "",
+    zone: Annotated[str, Form(max_length=64)] = "",
+) -> Response:
+    form = {"team": team, "city": city, "zone": zone}
+    try:
+        coverage.add(session, staff.principal, team, city, zone)
+    except LandMatchError as exc:
+        session.rollback()
+        return _teams_page(request, session, staff, form, form_errors(exc), FORM_ERROR)
+    session.commit()
+    return redirect(request, TEAMS_URL, ("success", f"已保存：{team.strip()} 的覆盖范围"))
+
+
+@router.post(TEAMS_URL + "/{coverage_id}/delete")
+def delete_coverage(
+    request: Request, session: SessionDep, staff: AdminDep, coverage_id: int
+) -> Response:
+    try:
+        coverage.remove(session, staff.principal, coverage_id)
+    except LandMatchError as exc:
+        session.rollback()
+        return redirect(request, TEAMS_URL, ("danger", exc.message))
+    session.commit()
+    return redirect(request, TEAMS_URL, ("success", "已删除该覆盖范围"))

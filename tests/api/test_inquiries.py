@@ -1,0 +1,228 @@
+"""我有意向 inquiries (issue #18 item 6, #15 §3 "Leads"): the public endpoint's anti-spam
+layers (signed, time-stamped token used once; honeypot; per-address limit with 429), its size
+and text checks in Chinese, routing to the team covering the parcel's zone or city, and that an
+inquiry is internal data."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from landmatch.leads import coverage, inquiries
+from tests.conftest import sign_in
+
+
+def _token(settings: Any, seconds_ago: float = 30) -> str:
+    at = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=seconds_ago)
+    return inquiries.issue_token(settings.secret_key, at)
+
+
+def _body(settings: Any, code: str, **changes: Any) -> dict[str, Any]:
+    body = {
+        "token": _token(settings),
+        "parcel": code,
+        "name": "张先生",
+        "company": "某汽车零部件有限公司",
+        "phone": "+86 138-0000-0000",
+        "email": "",
+        "message": "拟投资 5 亿元建设汽车零部件项目，\n需用地约 100 亩。",
+        "consent": True,
+        "website": "",
+    }
+    body.update(changes)
+    return body
+
+
+def _stored(session: Session) -> list[dict[str, Any]]:
+    rows = session.execute(text("SELECT * FROM landmatch.inquiry ORDER BY id"))
+    return [dict(r._mapping) for r in rows]
+
+
+def _admin() -> Any:
+    from landmatch.auth import Principal
+
+    return Principal(name="t-admin", role="admin")
+
+
+def test_form_token_is_signed_and_not_cached(client, settings) -> None:
+    r = client.get("/api/inquiries/form")
+    assert r.status_code == 200 and r.headers["cache-control"] == "no-store"
+    body = r.json()
+    assert "招商部门" in body["consent"] and body["min_seconds"] == settings.inquiry_min_seconds
+    issued, nonce, mac = body["token"].split(".")
+    assert issued.isdigit() and len(nonce) == 24 and len(mac) == 32
+
+
+def test_inquiry_reaches_the_team_covering_the_city(client, session, settings, public_code) -> None:
+    coverage.add(session, _admin(), "t-team-a", city_code="130100")
+    r = client.post("/api/inquiries", json=_body(settings, public_code))
+    assert r.status_code == 201, r.text
+    assert r.json() == {"message": inquiries.CONFIRMATION}
+    assert r.headers["cache-control"] == "no-store"
+    [row] = _stored(session)
+    assert row["owner_team"] == "t-team-a" and row["status"] == "new"
+    assert row["parcel_code"] == public_code and row["city_code"] == "130100"
+    assert row["message"] == "拟投资 5 亿元建设汽车零部件项目，\n需用地约 100 亩。"
+    assert row["phone"] == "+86 138-0000-0000" and row["email"] is None
+    assert row["address"] == "testclient" and row["consent_at"] is not None
+
+
+def test_a_zone_team_takes_precedence_over_the_city_team(client, session, settings) -> None:
+    code, zone = session.execute(
+        text(
+            "SELECT p.code, z.code FROM landmatch.parcel p JOIN landmatch.dev_zone z "
+            "ON z.id = p.zone_id WHERE p.status = 'ready' AND p.visibility = 'public' "
+            "AND p.deleted_at IS NULL ORDER BY p.code LIMIT 1"
+        )
+    ).one()
+    city = session.execute(
+        text("SELECT city_code FROM landmatch.parcel WHERE code = :c"), {"c": code}
+    ).scalar_one()
+    coverage.add(session, _admin(), "city-team", city_code=city)
+    coverage.add(session, _admin(), "zone-team", zone_code=zone)
+    assert client.post("/api/inquiries", json=_body(settings, code)).status_code == 201
+    assert _stored(session)[-1]["owner_team"] == "zone-team"
+
+
+def test_no_team_covers_it_then_admins_only(client, session, settings, public_code) -> None:
+    assert client.post("/api/inquiries", json=_body(settings, public_code)).status_code == 201
+    assert _stored(session)[-1]["owner_team"] is None
+
+
+def test_honeypot_answers_alike_and_stores_nothing(client, session, settings, public_code) -> None:
+    r = client.post("/api/inquiries", json=_body(settings, public_code, website="http://x"))
+    assert r.status_code == 201 and r.json() == {"message": inquiries.CONFIRMATION}
+    assert _stored(session) == []
+
+
+@pytest.mark.parametrize(
+    "token,reason",
+    [
+        ("1.2.3", "表单令牌无效"),
+        ("forged", "表单令牌无效"),
+        ("fresh", "提交过快"),
+        ("old", "表单已过期"),
+        ("tampered", "表单令牌无效"),
+    ],
+)
+def test_token_must_be_genuine_and_of_age(
+    client, session, settings, public_code, token: str, reason: str
+) -> None:
+    if token == "forged":
+        token = inquiries.issue_token("another-secret", dt.datetime.now(dt.UTC))
+    elif token == "fresh":
+        token = _token(settings, seconds_ago=0)
+    elif token == "old":
+        token = _token(settings, seconds_ago=settings.inquiry_form_hours * 3600 + 60)
+    elif token == "tampered":
+        issued, nonce, mac = _token(settings).split(".")
+        token = f"{int(issued) - 100}.{nonce}.{mac}"
+    r = client.post("/api/inquiries", json=_body(settings, public_code, token=token))
+    assert r.status_code == 400, r.text
+    assert reason in r.json()["detail"]
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert _stored(session) == []
+
+
+def test_one_form_is_sent_once(client, session, settings, public_code) -> None:
+    body = _body(settings, public_code)
+    assert client.post("/api/inquiries", json=body).status_code == 201
+    again = client.post("/api/inquiries", json=body)
+    assert again.status_code == 409 and "已提交过" in again.json()["detail"]
+    assert len(_stored(session)) == 1
+
+
+@pytest.mark.parametrize(
+    "changes,field,reason",
+    [
+        ({"name": "  "}, "name", "请填写姓名"),
+        ({"message": ""}, "message", "请填写留言"),
+        ({"phone": "", "email": ""}, "phone", "至少一项"),
+        ({"phone": "call me"}, "phone", "电话号码格式不正确"),
+        ({"email": "a@b", "phone": ""}, "email", "电子邮箱格式不正确"),
+        ({"consent": False}, "consent", "请阅读并勾选同意"),
+        ({"name": "张" * 51}, "name", "最多 50 个字"),
+        ({"message": "x" * 2001}, "message", "最多 2000 个字"),
+        ({"name": "张\u202e三"}, "name", "控制字符"),
+        ({"company": "a\x07b"}, "company", "控制字符"),
+        ({"match_id": "../../etc"}, "match_id", "格式不正确"),
+    ],
+)
+def test_bad_input_is_refused_beside_its_field(
+    client, session, settings, public_code, changes, field, reason
+) -> None:
+    r = client.post("/api/inquiries", json=_body(settings, public_code, **changes))
+    assert r.status_code == 422, r.text
+    errors = {e["field"]: e["reason"] for e in r.json()["errors"]}
+    assert reason in errors[field], errors
+    assert _stored(session) == []
+
+
+def test_text_is_stored_as_typed(client, session, settings, public_code) -> None:
+    payload = '<script>alert(1)</script>&amp; "引号"'
+    r = client.post(
+        "/api/inquiries", json=_body(settings, public_code, name=payload[:50], message=payload)
+    )
+    assert r.status_code == 201
+    row = _stored(session)[-1]
+    assert row["message"] == payload and row["name"] == payload[:50]
+
+
+def test_size_limits(client, session, settings, public_code) -> None:
+    big = _body(settings, public_code, message="x" * (inquiries.MAX_BODY + 10))
+    r = client.post("/api/inquiries", json=big)
+    assert r.status_code == 413 and "提交内容过大" in r.json()["detail"]
+    r = client.post("/api/inquiries", json=_body(settings, public_code, name="x" * 201))
+    assert r.status_code == 422
+    r = client.post("/api/inquiries", json=_body(settings, public_code, extra="x"))
+    assert r.status_code == 422
+    r = client.post(
+        "/api/inquiries", content=b"not json", headers={"Content-Type": "application/json"}
+    )
+    assert r.status_code == 400 and "JSON" in r.json()["detail"]
+    r = client.post("/api/inquiries", json=["a"])
+    assert r.status_code == 400
+    assert _stored(session) == []
+
+
+def test_only_public_parcels(client, session, settings) -> None:
+    hidden = session.execute(
+        text(
+            "SELECT code FROM landmatch.parcel WHERE deleted_at IS NULL AND "
+            "(status <> 'ready' OR visibility <> 'public') ORDER BY code LIMIT 1"
+        )
+    ).scalar_one()
+    for code in (hidden, "NO-SUCH-PARCEL"):
+        r = client.post("/api/inquiries", json=_body(settings, code))
+        assert r.status_code == 404 and "未找到公开地块" in r.json()["detail"], r.text
+    assert _stored(session) == []
+
+
+def test_rate_limit_per_address(make_client, session, settings, public_code) -> None:
+    c = make_client(inquiry_max_per_hour=2)
+    for _ in range(2):
+        assert c.post("/api/inquiries", json=_body(settings, public_code)).status_code == 201
+    r = c.post("/api/inquiries", json=_body(settings, public_code))
+    assert r.status_code == 429, r.text
+    assert "每小时最多 2 次" in r.json()["detail"] and int(r.headers["Retry-After"]) > 0
+    assert len(_stored(session)) == 2
+
+
+def test_signed_in_cookie_needs_csrf(client, session, settings, passwords, public_code) -> None:
+    csrf = sign_in(client, passwords["promoter"])
+    r = client.post("/api/inquiries", json=_body(settings, public_code))
+    assert r.status_code == 403 and "CSRF" in r.json()["detail"]
+    r = client.post(
+        "/api/inquiries", json=_body(settings, public_code), headers={"X-CSRF-Token": csrf}
+    )
+    assert r.status_code == 201
+
+
+def test_inquiries_are_not_readable_through_the_api(client, session, settings, public_code) -> None:
+    assert client.post("/api/inquiries", json=_body(settings, public_code)).status_code == 201
+    r = client.get("/api/inquiries")
+    assert r.status_code == 405
