@@ -91,6 +91,35 @@ def boundary_editor(settings: Settings, bounds: list[list[float]], *, draw: bool
     return _parts(m, drawn=group.get_name())
 
 
+#: [[south, west], [north, east]] of Hebei: where a requirement's area is drawn.
+HEBEI = [[36.0, 113.4], [42.6, 119.9]]
+
+
+def area_picker(settings: Settings) -> MapParts:
+    """The requirement form's map: draw (polygon or rectangle), edit and remove the area a match
+    is restricted to (``location.polygon``); ``wb-area.js`` keeps the form's field in step."""
+    (y0, x0), (y1, x1) = HEBEI
+    m = base_map(settings, location=((y0 + y1) / 2, (x0 + x1) / 2), zoom=7)
+    m.fit_bounds(HEBEI)
+    group = folium.FeatureGroup(name="选址范围", control=False).add_to(m)
+    plugins.GeoMan(
+        feature_group=group,
+        position="topleft",
+        drawMarker=False,
+        drawCircleMarker=False,
+        drawPolyline=False,
+        drawRectangle=True,
+        drawPolygon=True,
+        drawCircle=False,
+        drawText=False,
+        cutPolygon=False,
+        rotateMode=False,
+        dragMode=False,
+        removalMode=True,
+    ).add_to(m)
+    return _parts(m, drawn=group.get_name())
+
+
 def bounds_of(geojson: dict[str, Any]) -> list[list[float]]:
     """[[south, west], [north, east]] of a GeoJSON geometry's coordinates."""
     xs: list[float] = []

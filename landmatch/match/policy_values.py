@@ -9,6 +9,12 @@ figures, entered as optional fields of the requirement:
 * ``equipment_investment`` — 设备更新补助: rate × 设备投资, capped (20 %, ≤ 500 万元);
 * ``toll`` — 通行费优惠: rate × the year's tolls of the vehicles the measure names (国际标准集装箱
   or 大件运输, told apart by the policy's title);
+* ``energy_tce`` (用能指标无偿配置, ``energy_quota``) — the quota the project would otherwise
+  buy: 用能权 price × 年综合能耗 less its coal (不含用煤). The plan names no price: the policy's
+  rate (万元/吨标煤, editable in the policy library) or else :data:`ENERGY_QUOTA_WAN_PER_TCE`, an
+  illustrative reference price shown as such in the formula;
+* ``rent`` — 厂房租金补助: rate × 标准厂房年租金 × the years the measure covers
+  (``conditions.rent_years``, e.g. 2.5 for "前两年全额、第三年减半"; 1 when not stated), capped;
 * an enterprise qualification the policy requires (``conditions.enterprise_types``) is met when
   the requirement names one of them; otherwise the value needs it.
 
@@ -24,6 +30,10 @@ from landmatch import vocab
 from landmatch.match.readable import num
 from landmatch.match.requirements import Requirement
 from landmatch.match.scores import PolicyInfo
+
+#: 用能权 reference price (万元 per 吨标煤) for valuing a free energy quota when the policy record
+#: sets none: illustrative (500 元/吨标煤), to be replaced by the local 用能权 trading price.
+ENERGY_QUOTA_WAN_PER_TCE = 0.05
 
 
 @dataclass(frozen=True)
@@ -126,4 +136,35 @@ def estimate(pol: PolicyInfo, req: Requirement, price: float | None, area_mu: fl
         if toll is None:
             return Estimate(None, None, f"{label}（万元）")
         return _capped(rate * toll, cap, f"{num(rate * 100)}% × {label} {num(toll)} 万元")
+    if pol.benefit_kind == "energy_quota" and pol.basis == "energy_tce":
+        return _energy_quota(pol, req, rate)
+    if pol.basis == "rent" and rate:
+        if req.factory_rent_wan is None:
+            return Estimate(None, None, "标准厂房年租金（万元）")
+        years = float(cond.get("rent_years") or 1)
+        return _capped(
+            rate * req.factory_rent_wan * years,
+            cap,
+            f"{num(rate * 100)}% × 年租金 {num(req.factory_rent_wan)} 万元 × {num(years)} 年",
+        )
     return Estimate(None, None, None)
+
+
+def _energy_quota(pol: PolicyInfo, req: Requirement, rate: float | None) -> Estimate:
+    """A free energy quota (不含用煤) valued at the 用能权 price the project would otherwise pay.
+    Only the measure that allocates the quota free of charge (无偿配置) is valued: the others of
+    its kind (exemptions from the energy caps) have no price of their own."""
+    if "无偿" not in pol.title:
+        return Estimate(None, None, None)
+    if req.energy_tce is None:
+        return Estimate(None, None, "年综合能耗（吨标煤）")
+    coal = req.coal_tce or 0.0
+    tce = max(req.energy_tce - coal, 0.0)
+    price = rate if rate else ENERGY_QUOTA_WAN_PER_TCE
+    source = "用能权价格" if rate else "用能权参考价（示意，按当地交易价核定）"
+    less = f" − 用煤 {num(coal)}" if req.coal_tce is not None else "（未填用煤量，按全部非煤计）"
+    formula = (
+        f"{source} {num(price * 10000, 0)} 元/吨标煤 × "
+        f"（年综合能耗 {num(req.energy_tce)}{less}）吨标煤"
+    )
+    return _capped(price * tce, float(pol.cap) if pol.cap is not None else None, formula)

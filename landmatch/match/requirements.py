@@ -258,6 +258,12 @@ class Requirement(BaseModel):
     annual_tax_wan: float | None = Field(None, ge=0, le=1e8, description="预计年税收（万元）")
     energy_tce: float | None = Field(None, ge=0, le=1e9, description="年综合能耗（吨标煤）")
     value_added_wan: float | None = Field(None, ge=1e-6, le=1e9, description="预计年增加值（万元）")
+    coal_tce: float | None = Field(
+        None, ge=0, le=1e9, description="年综合能耗中的用煤（吨标煤）；用能指标无偿配置不含用煤"
+    )
+    factory_rent_wan: float | None = Field(
+        None, ge=0, le=1e7, description="拟租用标准厂房的年租金（万元）"
+    )
     # Inputs the plan's measures are valued from (all optional; landmatch.match.policy_values).
     equipment_investment_wan: float | None = Field(
         None, ge=0, le=1e9, description="设备投资（万元）"

@@ -459,6 +459,7 @@ def local_policies(
                 rate=1.0,
                 cap=200,
                 basis="rent",
+                conditions={"rent_years": 2.5},  # two years in full, the third half
                 source="演示数据：示意性园区政策，非正式文件",
             )
         )

@@ -11,7 +11,7 @@ import pytest
 from landmatch.match.policy_values import estimate
 from landmatch.match.requirements import Requirement
 from landmatch.match.scores import PolicyInfo
-from landmatch.seed.policies import plan_policies
+from landmatch.seed.policies import local_policies, plan_policies
 
 
 def _pol(row: dict[str, Any]) -> PolicyInfo:
@@ -157,3 +157,85 @@ def test_land_price_discount_and_fixed_amounts() -> None:
         }
     )
     assert estimate(fixed, Requirement(), None, 0).value_wan == 200.0
+
+
+LOCAL = {p["code"]: _pol(p) for p in local_policies(["130100"], [("Z1", "示例开发区", "130100")])}
+
+
+@pytest.mark.parametrize(
+    ("inputs", "value", "formula"),
+    [
+        # 用能指标无偿配置 (不含用煤): 500 元/吨标煤 × (20,000 − 5,000) 吨标煤 = 750 万元.
+        (
+            {"energy_tce": 20000, "coal_tce": 5000},
+            750.0,
+            "用能权参考价（示意，按当地交易价核定） 500 元/吨标煤 × "
+            "（年综合能耗 20,000 − 用煤 5,000）吨标煤 = 750 万元",
+        ),
+        # No coal figure: all of it counted as non-coal, and said so. 0.05 × 3,000 = 150.
+        (
+            {"energy_tce": 3000},
+            150.0,
+            "用能权参考价（示意，按当地交易价核定） 500 元/吨标煤 × "
+            "（年综合能耗 3,000（未填用煤量，按全部非煤计））吨标煤 = 150 万元",
+        ),
+        # Coal above the total: nothing left to allocate.
+        ({"energy_tce": 1000, "coal_tce": 1200}, 0.0, None),
+    ],
+)
+def test_energy_quota_by_hand(inputs: dict[str, Any], value: float, formula: str | None) -> None:
+    est = estimate(PLAN["hb2024-energy-quota-free"], Requirement(**inputs), None, 0.0)
+    assert est.value_wan == value
+    if formula is not None:
+        assert est.formula == formula
+
+
+def test_energy_quota_uses_the_policys_own_price_and_names_what_is_missing() -> None:
+    pol = PolicyInfo(**{**PLAN["hb2024-energy-quota-free"].__dict__, "rate": 0.03})
+    est = estimate(pol, Requirement(energy_tce=12000, coal_tce=2000), None, 0.0)
+    # 300 元/吨标煤 × 10,000 吨标煤 = 300 万元.
+    assert est.value_wan == 300.0
+    assert (
+        est.formula
+        == "用能权价格 300 元/吨标煤 × （年综合能耗 12,000 − 用煤 2,000）吨标煤 = 300 万元"
+    )
+    est = estimate(PLAN["hb2024-energy-quota-free"], Requirement(), None, 0.0)
+    assert est.note == "需按条件核定：年综合能耗（吨标煤）"
+    # The exemptions of the same kind carry no price of their own.
+    for code in ("hb2024-feedstock-energy", "hb2024-energy-guarantee"):
+        assert estimate(PLAN[code], Requirement(energy_tce=5000), None, 0.0).value_wan is None
+
+
+@pytest.mark.parametrize(
+    ("rent", "value", "formula"),
+    [
+        # 前两年全额、第三年减半: 100 % × 60 万元 × 2.5 年 = 150 万元.
+        (60, 150.0, "100% × 年租金 60 万元 × 2.5 年 = 150 万元"),
+        # 100 % × 100 万元 × 2.5 年 = 250, capped at 200 万元.
+        (100, 200.0, "100% × 年租金 100 万元 × 2.5 年 = 250，封顶 200 万元"),
+    ],
+)
+def test_zone_rent_measure_by_hand(rent: float, value: float, formula: str) -> None:
+    est = estimate(LOCAL["demo-Z1-rent-free"], Requirement(factory_rent_wan=rent), None, 0.0)
+    assert (est.value_wan, est.formula) == (value, formula)
+    missing = estimate(LOCAL["demo-Z1-rent-free"], Requirement(), None, 0.0)
+    assert missing.note == "需按条件核定：标准厂房年租金（万元）"
+
+
+def test_every_measure_with_rate_and_cap_local_ones_too_gets_a_value() -> None:
+    req = Requirement(
+        enterprise_types=ALL_TYPES,
+        investment_wan=50000,
+        rd_increase_wan=800,
+        equipment_investment_wan=1200,
+        container_toll_wan=50,
+        oversize_toll_wan=50,
+        energy_tce=10000,
+        factory_rent_wan=40,
+    )
+    policies = [*PLAN.values(), *LOCAL.values()]
+    with_rate_and_cap = [p for p in policies if p.rate is not None and p.cap is not None]
+    assert "demo-Z1-rent-free" in {p.code for p in with_rate_and_cap}
+    for p in with_rate_and_cap:
+        assert estimate(p, req, 30.0, 100.0).value_wan is not None, p.code
+    assert estimate(PLAN["hb2024-energy-quota-free"], req, None, 0.0).value_wan == 500.0

@@ -15,6 +15,8 @@ from fastapi.responses import HTMLResponse, Response
 from landmatch.api.deps import SessionDep, SettingsDep
 from landmatch.api.routes.workbench.common import Staff, redirect, render, staff_with
 from landmatch.errors import InvalidInput, LandMatchError
+from landmatch.maps import printed
+from landmatch.maps.brochure import html_to_pdf
 from landmatch.match import compare, pipeline, proposals, readable
 from landmatch.match import projects as svc
 from landmatch.match.engine import get_run, run_match
@@ -133,6 +135,27 @@ def compare_xlsx(
         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         headers={
             "Content-Disposition": f"attachment; filename=compare.xlsx; filename*=UTF-8''{name}"
+        },
+    )
+
+
+@router.get(URL + "/{match_id}/compare.pdf")
+def compare_pdf(
+    request: Request, session: SessionDep, staff: PromoterDep, match_id: str
+) -> Response:
+    """The comparison printed to PDF through the brochures' path (Chromium, the PDF slots)."""
+    run = get_run(session, match_id, staff.principal)
+    title, _ = _title(session, staff, run)
+    sites = compare.pick(run, _codes(request))
+    html = printed.compare_html(title, sites, compare.rows(run, sites))
+    with request.app.state.slots.take("pdf"):  # 429 when every PDF slot is busy
+        data = html_to_pdf(html)
+    name = quote(f"{title}-地块对比.pdf")
+    return Response(
+        data,
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f"attachment; filename=compare.pdf; filename*=UTF-8''{name}"
         },
     )
 

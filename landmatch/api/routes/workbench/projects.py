@@ -21,10 +21,12 @@ from landmatch.api.routes.workbench.common import (
 )
 from landmatch.db.locking import etag
 from landmatch.errors import LandMatchError
+from landmatch.maps.workbench import area_picker
 from landmatch.match import pipeline, proposals
 from landmatch.match import projects as svc
 from landmatch.match.engine import run_match
 from landmatch.match.requirements import Requirement
+from landmatch.settings import Settings
 
 router = APIRouter(include_in_schema=False)
 URL = "/workbench/projects"
@@ -72,6 +74,7 @@ async def _form(request: Request) -> tuple[dict[str, Any], dict[str, list[str]]]
 
 def _form_page(
     request: Request,
+    settings: Settings,
     *,
     project: dict[str, Any] | None,
     req: dict[str, Any] | None,
@@ -87,12 +90,13 @@ def _form_page(
         head=head,
         f=requirement_form.context(req),
         errors=errors or {},
+        area_map=area_picker(settings),
     )
 
 
 @router.get(URL + "/new", response_class=HTMLResponse)
-def new_form(request: Request, staff: PromoterDep) -> HTMLResponse:
-    return _form_page(request, project=None, req=None, head={"name": "", "investor": ""})
+def new_form(request: Request, staff: PromoterDep, settings: SettingsDep) -> HTMLResponse:
+    return _form_page(request, settings, project=None, req=None, head={"name": "", "investor": ""})
 
 
 def _match(session: SessionDep, staff: Staff, settings: SettingsDep, project_id: int) -> str:
@@ -112,7 +116,7 @@ async def create(
         errors["name"] = "请填写项目名称"
     if errors:
         return _form_page(
-            request, project=None, req=req, head=head, errors=errors, status=FORM_ERROR
+            request, settings, project=None, req=req, head=head, errors=errors, status=FORM_ERROR
         )
     try:
         p = svc.create_project(
@@ -131,7 +135,13 @@ async def create(
     except LandMatchError as exc:
         session.rollback()
         return _form_page(
-            request, project=None, req=req, head=head, errors=form_errors(exc), status=FORM_ERROR
+            request,
+            settings,
+            project=None,
+            req=req,
+            head=head,
+            errors=form_errors(exc),
+            status=FORM_ERROR,
         )
     return redirect(request, target, ("success", f"已保存项目“{head['name']}”"))
 
@@ -162,11 +172,15 @@ def show(
 
 @router.get(URL + "/{project_id}/requirement", response_class=HTMLResponse)
 def edit_form(
-    request: Request, session: SessionDep, staff: PromoterDep, project_id: int
+    request: Request,
+    session: SessionDep,
+    staff: PromoterDep,
+    settings: SettingsDep,
+    project_id: int,
 ) -> HTMLResponse:
     p = pipeline.project(session, staff.principal, project_id)
     head = {"name": p["name"], "investor": p["investor"] or ""}
-    return _form_page(request, project=p, req=p["requirement"], head=head)
+    return _form_page(request, settings, project=p, req=p["requirement"], head=head)
 
 
 @router.post(URL + "/{project_id}/requirement", response_class=HTMLResponse)
@@ -185,7 +199,9 @@ async def save(
     if not head["name"]:
         errors["name"] = "请填写项目名称"
     if errors:
-        return _form_page(request, project=p, req=req, head=head, errors=errors, status=FORM_ERROR)
+        return _form_page(
+            request, settings, project=p, req=req, head=head, errors=errors, status=FORM_ERROR
+        )
     try:
         version = int(flat.get("version") or 0)
         svc.update_project(
@@ -206,7 +222,13 @@ async def save(
     except LandMatchError as exc:
         session.rollback()
         return _form_page(
-            request, project=p, req=req, head=head, errors=form_errors(exc), status=FORM_ERROR
+            request,
+            settings,
+            project=p,
+            req=req,
+            head=head,
+            errors=form_errors(exc),
+            status=FORM_ERROR,
         )
     return redirect(request, target, ("success", "已保存用地需求"))
 

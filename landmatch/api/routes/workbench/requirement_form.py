@@ -4,6 +4,7 @@ errors come back keyed by the form's field names."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from pydantic import ValidationError
@@ -26,6 +27,7 @@ NUMBERS: list[tuple[str, str, str, tuple[str, ...]]] = [
     ("annual_tax_wan", "预计年税收", "万元", ("annual_tax_wan",)),
     ("value_added_wan", "预计年增加值", "万元", ("value_added_wan",)),
     ("energy_tce", "年综合能耗", "吨标煤", ("energy_tce",)),
+    ("coal_tce", "其中用煤", "吨标煤", ("coal_tce",)),
     ("power_kva", "用电负荷", "kVA", ("utilities", "power_kva")),
     ("water_m3d", "用水", "m³/日", ("utilities", "water_m3d")),
     ("gas_m3d", "用气", "m³/日", ("utilities", "gas_m3d")),
@@ -36,6 +38,7 @@ NUMBERS: list[tuple[str, str, str, tuple[str, ...]]] = [
     ("rd_increase_wan", "研发投入增量", "万元", ("rd_increase_wan",)),
     ("container_toll_wan", "集装箱车辆年通行费", "万元", ("container_toll_wan",)),
     ("oversize_toll_wan", "大件运输车辆年通行费", "万元", ("oversize_toll_wan",)),
+    ("factory_rent_wan", "标准厂房年租金", "万元", ("factory_rent_wan",)),
 ]
 FLAGS: list[tuple[str, str, tuple[str, ...]]] = [
     ("need_5g", "需要 5G 覆盖", ("utilities", "need_5g")),
@@ -48,6 +51,7 @@ FLAGS: list[tuple[str, str, tuple[str, ...]]] = [
 ]
 FIELD_OF: dict[tuple[str, ...], str] = {path: name for name, _, _, path in NUMBERS}
 FIELD_OF.update({path: name for name, _, path in FLAGS})
+FIELD_OF[("location", "polygon")] = "area_polygon"
 
 
 def context(req: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -85,6 +89,9 @@ def context(req: dict[str, Any] | None = None) -> dict[str, Any]:
         "cities": vocab.CITIES,
         "sel_cities": set(loc.get("cities") or []),
         "zones": ", ".join(loc.get("zones") or []),
+        # The drawn area (GeoJSON text); what was typed comes back as it was.
+        "area_polygon": loc.get("polygon_text")
+        or (json.dumps(loc["polygon"], ensure_ascii=False) if loc.get("polygon") else ""),
         "zone_levels": vocab.ZONE_LEVELS,
         "sel_levels": set(loc.get("zone_levels") or []),
         "facilities": vocab.FACILITY_KINDS,
@@ -161,6 +168,17 @@ def parse(
     req["location"]["zone_levels"] = lists.get("zone_levels", [])
     zones = [z.strip() for z in form.get("zones", "").replace("，", ",").split(",") if z.strip()]
     req["location"]["zones"] = zones
+    area = form.get("area_polygon", "").strip()
+    if area:
+        try:
+            polygon = json.loads(area)
+            if not isinstance(polygon, dict):
+                raise ValueError
+        except ValueError:
+            errors["area_polygon"] = "选址范围无法读取：请在地图上重新划定"
+            req["location"]["polygon_text"] = area
+        else:
+            req["location"]["polygon"] = polygon
     req["supply_modes"] = lists.get("supply_modes", [])
     req["enterprise_types"] = lists.get("enterprise_types", [])
     prox = []
@@ -199,7 +217,7 @@ def parse(
             if loc[:1] == ("weights",):
                 field = "weights"
             if loc[:1] == ("location",) and len(loc) > 1:
-                field = loc[1]
+                field = FIELD_OF.get(loc[:2]) or loc[1]
             msg = _chinese(e)
             errors.setdefault(field or "", msg)
         return req, errors
