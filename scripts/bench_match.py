@@ -15,7 +15,12 @@ Baselines, measured in the same run on the same data:
 Usage::
 
     python scripts/bench_match.py postgresql+psycopg://root@127.0.0.1:5432/lm_match_10k ...
-        [--repeat 20] [--gpd-repeat 2]
+        [--repeat 20] [--gpd-repeat 2] [--pages-only]
+
+The promoters' project page and results page (#15) are timed the same way, signed in as a
+promoter, and printed beside the engine's figures; ``--pages-only`` skips the two baselines
+(the geopandas one loads every parcel per request: minutes and gigabytes at 1,000,000). The
+script writes (a user, a project, its match runs, removed afterwards): run it on a copy.
 """
 
 from __future__ import annotations
@@ -179,7 +184,7 @@ def pandas_match(
     return c.sort_values(["score", "code"], ascending=[False, True]).head(req.top)
 
 
-def bench_db(url: str, repeat: int, gpd_repeat: int) -> dict[str, Any]:
+def bench_db(url: str, repeat: int, gpd_repeat: int, baselines: bool = True) -> dict[str, Any]:
     import geopandas as gpd
     from fastapi.testclient import TestClient
     from sqlalchemy import create_engine, text
@@ -233,6 +238,11 @@ def bench_db(url: str, repeat: int, gpd_repeat: int) -> dict[str, Any]:
     out["p50"], out["p95"] = statistics.median(all_e2e), pct(all_e2e, 95)
     out["cand_p50"], out["cand_p95"] = statistics.median(all_cand), pct(all_cand, 95)
     out["pages"] = bench_pages(app, engine, repeat)
+    if not baselines:  # --pages-only: the engine and the pages, no pandas/geopandas runs
+        with session_factory(engine).begin() as s:
+            s.execute(text("DELETE FROM landmatch.app_user WHERE name = :n"), {"n": name})
+        engine.dispose()
+        return out
 
     reqs = [Requirement.model_validate(b) for b in PROJECTS.values()]
     today = pd.Timestamp.today().normalize()
@@ -333,11 +343,16 @@ def main() -> None:
     ap.add_argument("urls", nargs="+", help="Database URLs (seeded, facts filled).")
     ap.add_argument("--repeat", type=int, default=20, help="Requests per project.")
     ap.add_argument("--gpd-repeat", type=int, default=2, help="geopandas baseline requests.")
+    ap.add_argument(
+        "--pages-only",
+        action="store_true",
+        help="Only the engine and the workbench pages (project, results): no baselines.",
+    )
     args = ap.parse_args()
     results = []
     for url in args.urls:
         print(f"== {url.rsplit('/', 1)[-1]}", flush=True)
-        r = bench_db(url, args.repeat, args.gpd_repeat)
+        r = bench_db(url, args.repeat, args.gpd_repeat, baselines=not args.pages_only)
         results.append(r)
         for label, p in r["projects"].items():
             print(
@@ -353,6 +368,17 @@ def main() -> None:
                 f"(the engine: /api/match p50 {r['p50']:.1f} ms)",
                 flush=True,
             )
+    print()
+    print("| parcels | page | p50 | p95 | the engine (/api/match) p50 | p95 | page / engine |")
+    print("|---|---|---|---|---|---|---|")
+    for r in results:
+        for label, p in r["pages"].items():
+            print(
+                f"| {r['parcels']:,} | {label} | {p['p50']:.1f} ms | {p['p95']:.1f} ms | "
+                f"{r['p50']:.1f} ms | {r['p95']:.1f} ms | {p['p50'] / r['p50']:.2f}× |"
+            )
+    if args.pages_only:
+        return
     print()
     print(
         "| parcels | /api/match p50 | p95 | candidate query p50 | p95 | pandas in memory p50 "

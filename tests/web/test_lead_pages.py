@@ -6,6 +6,7 @@ by admins only. A lead's text is shown as text."""
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -89,9 +90,10 @@ def test_lead_text_is_text(client, passwords, leads) -> None:
     assert PAYLOAD not in page and "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in page
 
 
-def _csrf(client, path: str) -> str:  # type: ignore[no-untyped-def]
-    page = client.get(path).text
-    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+def _csrf(client: Any, path: str) -> str:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', client.get(path).text)
+    assert found
+    return found.group(1)
 
 
 def test_convert_into_a_project_at_stage_lead(client, passwords, leads, session) -> None:
@@ -102,7 +104,9 @@ def test_convert_into_a_project_at_stage_lead(client, passwords, leads, session)
         url + "/convert", data={"version": 1, "csrf_token": csrf}, follow_redirects=False
     )
     assert r.status_code == 303, r.text
-    pid = int(re.search(r"/workbench/projects/(\d+)/requirement", r.headers["location"]).group(1))  # type: ignore[union-attr]
+    found = re.search(r"/workbench/projects/(\d+)/requirement", r.headers["location"])
+    assert found
+    pid = int(found.group(1))
     p = (
         session.execute(text("SELECT * FROM landmatch.project WHERE id = :i"), {"i": pid})
         .one()

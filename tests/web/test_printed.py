@@ -72,7 +72,7 @@ def test_compare_page_links_its_pdf(client, passwords, run) -> None:
     assert r.status_code == 400 and "没有地块" in r.text
 
 
-def _proposal(client, passwords, run) -> str:  # type: ignore[no-untyped-def]
+def _proposal(client: Any, passwords: dict[str, str], run: dict[str, Any]) -> str:
     csrf = sign_in(client, passwords["promoter"])
     r = client.post(
         f"/workbench/matches/{run['id']}/proposal",
@@ -81,7 +81,9 @@ def _proposal(client, passwords, run) -> str:  # type: ignore[no-untyped-def]
     )
     assert r.status_code == 303
     page = client.get(f"/workbench/projects/{run['project']['id']}").text
-    return re.search(r"/p/[0-9a-f-]+\.\d+\.[0-9a-f]+", page).group(0)  # type: ignore[union-attr]
+    found = re.search(r"/p/[0-9a-f-]+\.\d+\.[0-9a-f]+", page)
+    assert found
+    return found.group(0)
 
 
 def test_proposal_pdf_public_fields_only(client, passwords, run, session, settings) -> None:

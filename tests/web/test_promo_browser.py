@@ -1,12 +1,13 @@
 """The promoter's journey in Chromium (issue #15 quality bar, as far as the features exist):
 the 汽车零部件 project (80–120 亩, 5 亿元, 8,000 kVA, a highway interchange within 10 km,
 industry C3670 through the picker), save and match, #1's explanation, why #3 is lower, a near
-miss relaxed and rerun, the top 3 compared, #1 reserved; a second team's promoter sees the hold
-but cannot release it. Zero console errors, failed requests or page errors throughout."""
+miss relaxed and rerun, the top 3 compared (and downloaded as a PDF), #1 reserved, a proposal
+opened signed out (and its PDF); a second team's promoter sees the hold but cannot release it. Zero console errors, failed requests or page errors throughout."""
 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -84,6 +85,9 @@ def test_promoter_journey(live_url: str, watched: Any, teams: Any) -> None:
         page.wait_for_url(re.compile(r"/compare\?"))
         assert page.locator("#compare thead th").count() == 1 + min(3, sites)
         w.shot("workbench_compare")
+        with page.expect_download() as got:  # the comparison as a PDF
+            page.click("#pdf")
+        assert Path(got.value.path()).read_bytes()[:5] == b"%PDF-"
         page.goto(results_url)
         page.wait_for_load_state("networkidle")
         page.click('[data-reserve="1"]')
@@ -107,9 +111,12 @@ def test_promoter_journey(live_url: str, watched: Any, teams: Any) -> None:
         for internal in ("reserve_price", "holder", "approval_doc_no", "内部", "t-journey"):
             assert internal not in html, internal
         investor.shot("proposal_public")
+        with investor.page.expect_download() as got:  # and as a PDF
+            investor.page.click("#proposal-pdf")
+        assert Path(got.value.path()).read_bytes()[:5] == b"%PDF-"
         assert investor.errors == [], investor.errors
         page.reload()
-        assert "打开 1 次" in page.inner_text("#proposals")
+        assert "打开 2 次" in page.inner_text("#proposals")  # the page and its PDF
         # A second team sees that the parcel is held, not whose, and cannot release it.
         other = watched((1280, 800))
         other.page.goto(live_url + "/workbench")

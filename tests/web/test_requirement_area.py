@@ -77,7 +77,9 @@ def test_form_saves_the_drawn_area_and_matches_within_it(client, passwords, sess
         follow_redirects=False,
     )
     assert r.status_code == 303, r.text[:800]
-    mid = re.fullmatch(r"/workbench/matches/([0-9a-f-]+)", r.headers["location"]).group(1)  # type: ignore[union-attr]
+    found = re.fullmatch(r"/workbench/matches/([0-9a-f-]+)", r.headers["location"])
+    assert found
+    mid = found.group(1)
     req = session.execute(
         text("SELECT requirement FROM landmatch.project WHERE name = '划定范围项目'")
     ).scalar_one()
@@ -90,7 +92,9 @@ def test_form_saves_the_drawn_area_and_matches_within_it(client, passwords, sess
         text("SELECT id FROM landmatch.project WHERE name = '划定范围项目'")
     ).scalar_one()
     form = client.get(f"/workbench/projects/{pid}/requirement").text
-    stored = re.search(r'id="f-area_polygon" name="area_polygon" value="([^"]*)"', form).group(1)  # type: ignore[union-attr]
+    value = re.search(r'id="f-area_polygon" name="area_polygon" value="([^"]*)"', form)
+    assert value
+    stored = value.group(1)
     assert json.loads(stored.replace("&#34;", '"').replace("&quot;", '"')) == box
 
 

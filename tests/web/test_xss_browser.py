@@ -158,6 +158,16 @@ def planted(engine: Engine, live_url: str) -> Iterator[dict[str, Any]]:
             v=PAYLOAD,
         )[0]
         created.append(("import_batch", batch))
+        # A 我有意向 inquiry (a lead) with the payload in every text field.
+        lead = _one(
+            s,
+            "INSERT INTO landmatch.inquiry (parcel_id, parcel_code, city_code, name, company, "
+            "phone, email, message, consent_at, nonce) SELECT id, code, city_code, :v, :v, :v, "
+            ":v, :v, now(), md5(random()::text) FROM landmatch.parcel WHERE id = :p RETURNING id",
+            v=PAYLOAD,
+            p=ids["parcel"],
+        )[0]
+        created.append(("inquiry", lead))
         token = add_user(s, user, "admin")
         # A signed-in session of the same admin (the pages' cookie); made directly, the
         # sign-in form is tested elsewhere.
@@ -193,6 +203,7 @@ def planted(engine: Engine, live_url: str) -> Iterator[dict[str, Any]]:
         "cookie": cookie,
         "facility": f,
         "ids": ids,
+        "lead": lead,
     }
     with Session(engine) as s, s.begin():
         for table, key in reversed(created):
@@ -429,6 +440,19 @@ def test_parcel_pages_with_planted_data(
         w.page.context.close()
 
 
+def test_lead_pages_with_planted_data(live_url: str, watched: Any, planted: dict[str, Any]) -> None:
+    """A lead from the public 我有意向 form with the payload in every field, signed in as
+    admin: the list, the lead and the home page's card read it as text."""
+    for path, shows in (
+        ("/workbench/leads?status=all", True),
+        (f"/workbench/leads/{planted['lead']}", True),
+        ("/workbench", False),
+    ):
+        w = _open(watched, live_url + path, planted["cookie"])
+        _check(w, shows_payload=shows)
+        w.page.context.close()
+
+
 # ---- the Content-Security-Policy header --------------------------------------------------------
 
 
@@ -441,6 +465,7 @@ def _html_pages(app: Any, planted: dict[str, Any]) -> list[str]:
         f"/ogc/collections/parcels/items/{planted['code']}?f=html",
         "/ogc/collections/zones?f=html",
         *(f"/workbench/parcels/{planted['code']}{p}" for p in PARCEL_PAGES),
+        f"/workbench/leads/{planted['lead']}",
     }
     for path, route in api_routes(app):
         if "GET" in route.methods and "{" not in path and not path.startswith(NOT_PAGES):
