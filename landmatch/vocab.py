@@ -119,6 +119,9 @@ PLAN_ASSESSMENTS: tuple[str, ...] = (
     "SOIL_WATER",
 )
 
+# A 我有意向 inquiry (a lead) as its team handles it (landmatch.leads; migration 0029_inquiries).
+INQUIRY_STATUS: dict[str, str] = {"new": "待处理", "converted": "已转为项目", "dismissed": "已忽略"}
+
 PROJECT_PIPELINE: dict[str, str] = {
     "new": "新项目",
     "matching": "选址中",

@@ -1212,3 +1212,82 @@ class ColumnMapping(Base):
     created_by: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[dt.datetime] = _now()
     __table_args__ = (UniqueConstraint("city_code", "name", name=conv("uq_column_mapping_name")),)
+
+
+class TeamCoverage(Base):
+    """Which promotion team covers a city or a development zone (migration 0029_inquiries):
+    a 我有意向 inquiry goes to its parcel's zone's team, else its city's."""
+
+    __tablename__ = "team_coverage"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team: Mapped[str] = mapped_column(Text)
+    city_code: Mapped[str | None] = mapped_column(
+        String(6),
+        ForeignKey("admin_division.code", name=conv("team_coverage_city_code_fkey")),
+    )
+    zone_id: Mapped[int | None] = mapped_column(
+        ForeignKey("dev_zone.id", ondelete="CASCADE", name=conv("team_coverage_zone_id_fkey"))
+    )
+    created_by: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = _now()
+    __table_args__ = (
+        CheckConstraint(
+            "length(team) >= 1 AND length(team) <= 64", name=conv("team_coverage_team_check")
+        ),
+        CheckConstraint("(city_code IS NULL) <> (zone_id IS NULL)", name="one_place"),
+        Index(
+            "uq_team_coverage_city",
+            "city_code",
+            unique=True,
+            postgresql_where=text("city_code IS NOT NULL"),
+        ),
+        Index(
+            "uq_team_coverage_zone",
+            "zone_id",
+            unique=True,
+            postgresql_where=text("zone_id IS NOT NULL"),
+        ),
+    )
+
+
+class Inquiry(Base):
+    """A 我有意向 inquiry from the public map (migration 0029_inquiries): internal data, routed to
+    ``owner_team`` (NULL: admins), handled as a lead (``landmatch.leads``)."""
+
+    __tablename__ = "inquiry"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    created_at: Mapped[dt.datetime] = _now()
+    parcel_id: Mapped[int | None] = mapped_column(
+        ForeignKey("parcel.id", ondelete="SET NULL", name=conv("inquiry_parcel_id_fkey"))
+    )
+    parcel_code: Mapped[str] = mapped_column(Text)
+    match_id: Mapped[str | None] = mapped_column(String(36))
+    city_code: Mapped[str] = mapped_column(String(6))
+    zone_id: Mapped[int | None] = mapped_column(
+        ForeignKey("dev_zone.id", ondelete="SET NULL", name=conv("inquiry_zone_id_fkey"))
+    )
+    owner_team: Mapped[str | None] = mapped_column(Text)
+    name: Mapped[str] = mapped_column(Text)
+    company: Mapped[str | None] = mapped_column(Text)
+    phone: Mapped[str | None] = mapped_column(Text)
+    email: Mapped[str | None] = mapped_column(Text)
+    message: Mapped[str] = mapped_column(Text)
+    consent_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    address: Mapped[str | None] = mapped_column(Text)
+    user_agent: Mapped[str | None] = mapped_column(Text)
+    nonce: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(12), server_default=text("'new'"))
+    project_id: Mapped[int | None] = mapped_column(
+        ForeignKey("project.id", ondelete="SET NULL", name=conv("inquiry_project_id_fkey"))
+    )
+    handled_by: Mapped[str | None] = mapped_column(Text)
+    handled_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    handled_note: Mapped[str | None] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer, server_default=text("1"))
+    __table_args__ = (
+        CheckConstraint(_in("status", vocab.INQUIRY_STATUS), name="status"),
+        CheckConstraint("phone IS NOT NULL OR email IS NOT NULL", name="reachable"),
+        UniqueConstraint("nonce", name=conv("inquiry_nonce_key")),
+        Index("ix_inquiry_team", "owner_team", "status", text("created_at DESC")),
+        Index("ix_inquiry_address", "address", "created_at"),
+    )

@@ -23,7 +23,7 @@ from landmatch.match import ownership
 from landmatch.match import projects as project_svc
 from landmatch.match.requirements import Location, Requirement
 
-STATUS: dict[str, str] = {"new": "待处理", "converted": "已转为项目", "dismissed": "已忽略"}
+STATUS = vocab.INQUIRY_STATUS
 PAGE = 50
 MU = 10000 / 15  # m² per 亩
 

@@ -45,6 +45,7 @@ VOCABULARY_CHECKS: dict[tuple[str, str], Mapping[str, object] | tuple[str, ...]]
     ("facility", "ck_facility_kind"): vocab.FACILITY_KINDS,
     ("import_batch", "ck_import_batch_status"): ("committed", "rolled_back", "seed"),
     ("import_job", "ck_import_job_state"): IMPORT_JOB_STATES,
+    ("inquiry", "ck_inquiry_status"): vocab.INQUIRY_STATUS,
     ("layer_alert", "ck_layer_alert_op"): ("insert", "update", "delete"),
     ("parcel", "ck_parcel_checklist"): vocab.READY_CHECKLIST,
     ("parcel", "ck_parcel_city_code"): vocab.CITIES,

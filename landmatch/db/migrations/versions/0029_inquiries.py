@@ -45,7 +45,7 @@ def upgrade() -> None:
         CREATE TABLE landmatch.inquiry (
           id bigserial PRIMARY KEY,
           created_at timestamptz NOT NULL DEFAULT now(),
-          parcel_id integer REFERENCES landmatch.parcel (id) ON DELETE SET NULL,
+          parcel_id bigint REFERENCES landmatch.parcel (id) ON DELETE SET NULL,
           parcel_code text NOT NULL,
           match_id varchar(36),
           city_code varchar(6) NOT NULL,
