@@ -154,17 +154,25 @@ def tile_matrix_sets(base: str) -> dict[str, Any]:
 
 
 def web_mercator_quad(base: str) -> dict[str, Any]:
+    """The WebMercatorQuad definition in OGC TMS 2.0 JSON, with the TMS 1.0 member names beside
+    it (``identifier``, ``supportedCRS``, ``topLeftCorner``, the bounding box corners) for
+    clients that read only those: GDAL before 3.7 (Debian 12's 3.6) recognises a tile matrix set
+    document by ``identifier`` + ``boundingBox`` + ``tileMatrices`` and reads the 1.0 names, so
+    its OGC API driver could not open a tileset whose tiling scheme was 2.0 alone."""
     origin = 20037508.3427892
+    crs = "http://www.opengis.net/def/crs/EPSG/0/3857"
     matrices = []
     for z in range(0, 23):
         n = 2**z
         matrices.append(
             {
                 "id": str(z),
+                "identifier": str(z),
                 "scaleDenominator": 559082264.0287178 / n,
                 "cellSize": 156543.03392804097 / n,
                 "cornerOfOrigin": "topLeft",
                 "pointOfOrigin": [-origin, origin],
+                "topLeftCorner": [-origin, origin],
                 "tileWidth": 256,
                 "tileHeight": 256,
                 "matrixWidth": n,
@@ -173,11 +181,20 @@ def web_mercator_quad(base: str) -> dict[str, Any]:
         )
     return {
         "id": "WebMercatorQuad",
+        "identifier": "WebMercatorQuad",
         "title": "Google Maps Compatible for the World",
         "uri": "http://www.opengis.net/def/tilematrixset/OGC/1.0/WebMercatorQuad",
-        "crs": "http://www.opengis.net/def/crs/EPSG/0/3857",
+        "crs": crs,
+        "supportedCRS": crs,
         "orderedAxes": ["X", "Y"],
         "wellKnownScaleSet": "http://www.opengis.net/def/wkss/OGC/1.0/GoogleMapsCompatible",
+        "boundingBox": {
+            "crs": crs,
+            "lowerLeft": [-origin, -origin],
+            "upperRight": [origin, origin],
+            "lowerCorner": [-origin, -origin],
+            "upperCorner": [origin, origin],
+        },
         "tileMatrices": matrices,
         "links": [_link(f"{base}/tileMatrixSets/WebMercatorQuad", "self", JSON)],
     }
