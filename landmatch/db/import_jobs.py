@@ -9,6 +9,8 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
+from landmatch.db.geometry import geojson_sql
+
 # A running job whose worker has not written its heartbeat for this long has stopped.
 STALE = "interval '90 seconds'"
 RUNNING = ("checking", "committing")
@@ -320,8 +322,8 @@ def line_fields(conn: Connection, job_id: int) -> list[str]:
 def shapes_geojson(conn: Connection, job_id: int, limit: int) -> list[dict[str, Any]]:
     rows = conn.execute(
         text(
-            "SELECT row_no, code, action, ST_AsGeoJSON(geom, 6) FROM landmatch.import_job_shape "
-            "WHERE job_id = :job ORDER BY row_no LIMIT :limit"
+            f"SELECT row_no, code, action, {geojson_sql('geom', 6)} "
+            "FROM landmatch.import_job_shape WHERE job_id = :job ORDER BY row_no LIMIT :limit"
         ),
         {"job": job_id, "limit": limit},
     ).all()

@@ -19,6 +19,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from landmatch.auth import add_user
+from tests.api.test_geojson_rfc7946 import check
 from tests.conftest import sign_in
 from tests.data import import_wizard_files as W
 from tests.data import office_files as office
@@ -191,6 +192,7 @@ def test_the_wizard_from_upload_to_rollback(client, passwords, session) -> None:
     assert re.findall(r'<tr class="lm-line-\w+"><td>(\d+)</td>', r.text) == [str(W.FIRST_ROW)]
     # The map's parcels, each with its action; the report as xlsx.
     fc = client.get(url + "/features.geojson").json()
+    assert check(fc, "the import map") == len(fc["features"])  # RFC 7946 (issue 17 item 6)
     assert sorted(f["properties"]["action"] for f in fc["features"]) == [
         "created",
         "created",
