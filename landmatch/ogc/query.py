@@ -130,7 +130,9 @@ def bbox_sql(value: str, crs_value: str | None, geom: str, q: ItemsQuery) -> Non
     q.where.append(f"ST_Intersects({geom}, {env})")
 
 
-def _instant(v: str) -> dt.datetime | None:
+def _instant(v: str, field: str = "datetime") -> dt.datetime | None:
+    """An RFC 3339 time or date (a date is its midnight, UTC); ``..`` or nothing is an open end.
+    ``field`` is the parameter the value came in (named in the error)."""
     if v in ("..", ""):
         return None
     try:
@@ -138,7 +140,8 @@ def _instant(v: str) -> dt.datetime | None:
             return dt.datetime.combine(dt.date.fromisoformat(v), dt.time(), dt.UTC)
         t = dt.datetime.fromisoformat(v)
     except ValueError:
-        raise _bad("datetime", "应为 RFC 3339 时间、日期或以 / 分隔的区间（开放端用 ..）") from None
+        what = "时间、日期或以 / 分隔的区间（开放端用 ..）" if field == "datetime" else "时间或日期"
+        raise _bad(field, f"应为 RFC 3339 {what}") from None
     return t if t.tzinfo else t.replace(tzinfo=dt.UTC)
 
 
@@ -191,7 +194,7 @@ def _typed(prop: Prop, v: str) -> Any:
         if prop.schema.get("format") == "date":
             return dt.date.fromisoformat(v)
         if prop.schema.get("format") == "date-time":
-            return _instant(v)
+            return _instant(v, prop.name)
     except ValueError:
         hint = "true/false 或 1/0" if t == "boolean" else t
         raise _bad(prop.name, f"应为 {hint}") from None

@@ -70,6 +70,17 @@ def test_equality_parameter_booleans(client, conn) -> None:  # type: ignore[no-u
     assert client.get(tile, params={"in_zone": "maybe"}).status_code == 400
 
 
+def test_bad_time_in_an_equality_parameter_names_that_parameter(client) -> None:  # type: ignore[no-untyped-def]
+    r = client.get("/ogc/collections/zones/items", params={"updated_at": "valid-value"})
+    assert r.status_code == 400 and r.headers["content-type"] == "application/problem+json"
+    assert [e["field"] for e in r.json()["errors"]] == ["updated_at"]
+    assert "updated_at" in r.json()["detail"] and "区间" not in r.json()["detail"]
+    r = client.get("/ogc/collections/zones/items", params={"datetime": "valid-value"})
+    assert r.status_code == 400 and [e["field"] for e in r.json()["errors"]] == ["datetime"]
+    ok = client.get("/ogc/collections/zones/items", params={"updated_at": "2020-01-01T00:00:00Z"})
+    assert ok.status_code == 200
+
+
 def test_openapi_lists_cql_text(client) -> None:  # type: ignore[no-untyped-def]
     doc = client.get("/ogc/api").json()
     langs = doc["components"]["parameters"]["filter-lang"]["schema"]["enum"]
