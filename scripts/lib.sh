@@ -39,6 +39,19 @@ ensure_system_packages() {
   fi
 }
 
+ensure_qgis_desktop() {
+  # The QGIS desktop and a virtual X server: only for scripts/qgis_screenshot (README pictures).
+  local missing=()
+  for p in qgis xvfb xauth; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    say "installing ${missing[*]}"
+    as_root apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+}
+
 ensure_venv() {
   local stamp=.venv/.installed
   if [ ! -x .venv/bin/python ]; then
