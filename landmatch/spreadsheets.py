@@ -22,11 +22,13 @@ import io
 import math
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from copy import copy
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
-from typing import Any, Literal, TypeVar
+from itertools import islice
+from pathlib import Path
+from typing import Any, BinaryIO, Literal, TypeVar
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
@@ -162,12 +164,17 @@ class Column:
 @dataclass
 class Table:
     """A table of a sheet: columns, body rows (numbered 序号 1, 2, … unless ``numbered`` is
-    false) and total rows under them (bold, without a number)."""
+    false) and total rows under them (bold, without a number).
+
+    ``rows`` may be a stream (any iterable, e.g. rows read from a server-side cursor): it is
+    read once, as it is written, so memory stays bounded; its widths are measured on its first
+    ``WIDTH_SAMPLE`` rows, and ``count`` (when known) sizes the 序号 column."""
 
     columns: Sequence[Column]
-    rows: Sequence[Sequence[Any]]
+    rows: Sequence[Sequence[Any]] | Iterable[Sequence[Any]]
     totals: Sequence[Sequence[Any]] = ()
     numbered: bool = True
+    count: int | None = None
 
     @property
     def all_columns(self) -> list[Column]:
@@ -183,16 +190,39 @@ def text_width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
+class _Stream:
+    """A stream of rows read once; its first ``WIDTH_SAMPLE`` rows are kept for the widths."""
+
+    def __init__(self, rows: Iterable[Sequence[Any]], count: int | None) -> None:
+        self._rest = iter(rows)
+        self.head = list(islice(self._rest, WIDTH_SAMPLE))
+        self.count = count if count is not None else len(self.head)
+
+    def __iter__(self) -> Iterator[Sequence[Any]]:
+        yield from self.head
+        self.head = []
+        yield from self._rest
+
+
+def _sample(table: Table) -> tuple[int, list[Sequence[Any]]]:
+    """How many rows the table has and the rows its widths are measured on."""
+    if isinstance(table.rows, _Stream):
+        return table.rows.count, table.rows.head
+    rows = table.rows
+    assert isinstance(rows, Sequence)
+    n = len(rows)
+    step = max(1, n // WIDTH_SAMPLE)
+    return n, [rows[i] for i in range(0, n, step)]
+
+
 def _widths(tables: Sequence[Table]) -> list[float]:
     widths: list[int] = []
     for table in tables:
         cols = table.all_columns
-        n = len(table.rows)
-        step = max(1, n // WIDTH_SAMPLE)
-        sample = [table.rows[i] for i in range(0, n, step)]
+        n, sample = _sample(table)
         lines = [[c.header for c in cols]]
         for row in [*sample, *table.totals]:
-            values = [len(table.rows), *row] if table.numbered else list(row)
+            values = [n, *row] if table.numbered else list(row)
             lines.append([c.shown(c.value(v)) for c, v in zip(cols, values, strict=False)])
         for line in lines:
             for k, text in enumerate(line):
@@ -214,6 +244,10 @@ def write_sheet(
     expect; the header of the first is frozen (with ``freeze_cols`` columns after 序号) and
     carries the autofilter."""
     ws = wb.create_sheet(title[:31])
+    tables = tuple(
+        t if isinstance(t.rows, Sequence) else replace(t, rows=_Stream(t.rows, t.count))
+        for t in tables
+    )
     for k, width in enumerate(_widths(tables), start=1):
         ws.column_dimensions[get_column_letter(k)].width = width
     first = tables[0]
@@ -270,7 +304,11 @@ def write_notes(wb: Workbook, lines: Sequence[tuple[str, str]], title: str = "�
     write_sheet(wb, title, Table([Column("项目"), Column("内容")], lines, numbered=False))
 
 
-def save(wb: Workbook) -> bytes:
+def save(wb: Workbook, target: str | Path | BinaryIO | None = None) -> bytes:
+    """The workbook as bytes, or written to ``target`` (a path or a binary file; then b"")."""
+    if target is not None:
+        wb.save(target)
+        return b""
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()

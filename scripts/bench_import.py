@@ -1,7 +1,7 @@
 """Benchmark: import N parcels from a GeoPackage with full validation vs ``ogr2ogr`` (the floor).
 
 Usage: PYTHONPATH=. python scripts/bench_import.py [--parcels 100000] [--repeat 3]
-                                                   [--db lm_inventory_bench]
+                                                   [--db lm_inventory_bench] [--pg URL]
 
 Creates (or reuses) a scratch database, loads the reference layers once, writes a GeoPackage of
 synthetic parcels inside Hebei's cities, then, ``--repeat`` times each, in the same run:
@@ -31,7 +31,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import shapely
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, make_url, text
 
 from landmatch.auth import Principal
 from landmatch.db.derived import drain
@@ -142,10 +142,16 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--parcels", type=int, default=100_000)
     ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--db", default="lm_inventory_bench")
+    ap.add_argument("--db", default="lm_inventory_bench", help="created if missing")
+    ap.add_argument("--pg", default="postgresql+psycopg://root@127.0.0.1:5432", help="server")
     args = ap.parse_args()
-    subprocess.run(["createdb", "-h", "127.0.0.1", args.db], capture_output=True)
-    url = f"postgresql+psycopg://root@127.0.0.1:5432/{args.db}"
+    server = make_url(args.pg)
+    conn_args = ["-h", server.host or "127.0.0.1", "-p", str(server.port or 5432)]
+    conn_args += ["-U", server.username] if server.username else []
+    subprocess.run(["createdb", *conn_args, args.db], capture_output=True)
+    url = server.set(drivername="postgresql+psycopg", database=args.db).render_as_string(
+        hide_password=False
+    )
     upgrade(url)
     engine = create_engine(url)
     with engine.begin() as conn:

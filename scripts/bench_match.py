@@ -12,6 +12,14 @@ Baselines, measured in the same run on the same data:
   ``geopandas.read_postgis`` and filters/scores it in pandas;
 - ``pandas``: the same filtering and scoring on a table loaded once and held in memory.
 
+And the engine against its own reference path, alternating in the same run: the ranking
+pruned by bounds (``Plan.select_top``, what a match runs on a large scope) beside the plain
+query that scores every passing parcel (``prune=False``), for the ranking alone and for the
+whole match (``run_match``, not stored); both must return the same ranking.
+
+``--engine-only`` stops after that comparison, ``--projects 食品,汽车`` picks projects, and
+``--pg URL --db NAME`` (repeatable) names databases on a server instead of full URLs.
+
 Usage::
 
     python scripts/bench_match.py postgresql+psycopg://root@127.0.0.1:5432/lm_match_10k ...
@@ -92,6 +100,64 @@ PROJECTS: dict[str, dict[str, Any]] = {
 
 def pct(xs: list[float], q: float) -> float:
     return float(np.percentile(np.array(xs), q))
+
+
+def bench_engine(url: str, repeat: int, projects: dict[str, dict[str, Any]]) -> None:
+    """Pruned vs plain ranking, and whole matches with each, alternating per request (the same
+    load for both); prints medians, p95 and the ratio plain / pruned."""
+    import datetime as dt
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.orm import Session
+
+    from landmatch.auth import Principal
+    from landmatch.match.engine import Plan, _ranked, run_match
+    from landmatch.match.reference import data_version, load_reference
+    from landmatch.match.requirements import Requirement
+
+    engine = create_engine(url)
+    who = Principal(name="bench", role="promoter")
+    today = dt.date.today()
+    print(
+        "  engine (in process): ranking pruned vs plain, then the whole match (not stored)",
+        flush=True,
+    )
+    with Session(engine) as s:
+        s.execute(text("SET jit = off"))
+        ref = load_reference(s, data_version(s))
+        for label, body in projects.items():
+            req = Requirement.model_validate(body)
+            plan = Plan(s, req, False, ref, today, 365)
+            t: dict[str, list[float]] = {"rank1": [], "rank0": [], "run1": [], "run0": []}
+            same = True
+            passed = 0
+            for i in range(repeat + 1):
+                for prune in (True, False) if i % 2 else (False, True):
+                    t0 = time.perf_counter()
+                    ranked, passed = _ranked(s, plan, req.top, prune=prune)
+                    dt_rank = (time.perf_counter() - t0) * 1000
+                    t0 = time.perf_counter()
+                    res = run_match(s, req, who, store=False, today=today, prune=prune)
+                    dt_run = (time.perf_counter() - t0) * 1000
+                    if i:  # the first round warms caches
+                        t[f"rank{int(prune)}"].append(dt_rank)
+                        t[f"run{int(prune)}"].append(dt_run)
+                    ids = [f["id"] for f in res["features"]]
+                    if prune:
+                        ids_pruned = ids
+                    else:
+                        same = same and ids == ids_pruned if i else same
+            r1, r0 = statistics.median(t["rank1"]), statistics.median(t["rank0"])
+            m1, m0 = statistics.median(t["run1"]), statistics.median(t["run0"])
+            print(
+                f"  {label:<22} passing {passed:>7}  ranking pruned p50 {r1:6.1f} "
+                f"p95 {pct(t['rank1'], 95):6.1f}  plain p50 {r0:6.1f} p95 {pct(t['rank0'], 95):6.1f}"
+                f"  ×{r0 / r1:4.2f} | match pruned p50 {m1:6.1f} p95 {pct(t['run1'], 95):6.1f}  "
+                f"plain p50 {m0:6.1f} p95 {pct(t['run0'], 95):6.1f}  ×{m0 / m1:4.2f}  "
+                f"same ranking: {same}",
+                flush=True,
+            )
+    engine.dispose()
 
 
 # Naive baselines -------------------------------------------------------------------------
@@ -340,7 +406,15 @@ def bench_pages(app: Any, engine: Any, repeat: int) -> dict[str, dict[str, float
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("urls", nargs="+", help="Database URLs (seeded, facts filled).")
+    ap.add_argument("urls", nargs="*", help="Database URLs (seeded, facts filled).")
+    ap.add_argument("--pg", default="postgresql+psycopg://root@127.0.0.1:5432", help="server")
+    ap.add_argument("--db", action="append", default=[], help="database name on --pg (repeat)")
+    ap.add_argument(
+        "--engine-only",
+        action="store_true",
+        help="only the engine's pruned vs plain comparison (no API, pages or pandas baselines)",
+    )
+    ap.add_argument("--projects", default="", help="comma-separated label prefixes (default all)")
     ap.add_argument("--repeat", type=int, default=20, help="Requests per project.")
     ap.add_argument("--gpd-repeat", type=int, default=2, help="geopandas baseline requests.")
     ap.add_argument(
@@ -349,6 +423,18 @@ def main() -> None:
         help="Only the engine and the workbench pages (project, results): no baselines.",
     )
     args = ap.parse_args()
+    args.urls = list(args.urls) + [f"{args.pg.rstrip('/')}/{db}" for db in args.db]
+    if not args.urls:
+        ap.error("give database URLs or --db NAME")
+    global PROJECTS
+    if args.projects:
+        wanted = [p.strip() for p in args.projects.split(",") if p.strip()]
+        PROJECTS = {k: v for k, v in PROJECTS.items() if any(k.startswith(w) for w in wanted)}
+    for url in args.urls:
+        print(f"== {url.rsplit('/', 1)[-1]}: the engine, pruned vs plain", flush=True)
+        bench_engine(url, args.repeat, PROJECTS)
+    if args.engine_only:
+        return
     results = []
     for url in args.urls:
         print(f"== {url.rsplit('/', 1)[-1]}", flush=True)

@@ -40,11 +40,19 @@ def main() -> None:
     ap.add_argument("--db", required=True)
     ap.add_argument("--parcels", type=int, default=100_000)
     ap.add_argument("--keep", action="store_true", help="reuse the database (must be empty)")
+    ap.add_argument("--pg", default=f"postgresql+psycopg://root@{HOST}:5432", help="server")
     args = ap.parse_args()
+    from sqlalchemy import make_url
+
+    server = make_url(args.pg)
+    conn_args = ["-h", server.host or HOST, "-p", str(server.port or 5432)]
+    conn_args += ["-U", server.username] if server.username else []
     if not args.keep:
-        subprocess.run(["dropdb", "-h", HOST, "--if-exists", "--force", args.db], check=True)
-        subprocess.run(["createdb", "-h", HOST, args.db], check=True)
-    url = f"postgresql+psycopg://root@{HOST}:5432/{args.db}"
+        subprocess.run(["dropdb", *conn_args, "--if-exists", "--force", args.db], check=True)
+        subprocess.run(["createdb", *conn_args, args.db], check=True)
+    url = server.set(drivername="postgresql+psycopg", database=args.db).render_as_string(
+        hide_password=False
+    )
     from landmatch.db.engine import get_engine, upgrade
     from landmatch.seed.run import seed
 

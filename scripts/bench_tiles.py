@@ -24,7 +24,7 @@ import sys
 import time
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, make_url, text
 
 ROOT = Path(__file__).resolve().parents[1]
 HOST = "127.0.0.1"
@@ -35,14 +35,19 @@ def sh(*cmd: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     return subprocess.run(cmd, check=check, text=True, capture_output=True)
 
 
-def prepare_db(source: str, db: str) -> str:
-    url = f"postgresql+psycopg://root@{HOST}:5432/{db}"
+def prepare_db(source: str, db: str, pg: str) -> str:
+    server = make_url(pg)
+    conn_args = ["-h", server.host or HOST, "-p", str(server.port or 5432)]
+    conn_args += ["-U", server.username] if server.username else []
+    url = server.set(drivername="postgresql+psycopg", database=db).render_as_string(
+        hide_password=False
+    )
     have = sh(
-        "psql", "-h", HOST, "-Atc", f"SELECT 1 FROM pg_database WHERE datname = '{db}'", "postgres"
+        "psql", *conn_args, "-Atc", f"SELECT 1 FROM pg_database WHERE datname = '{db}'", "postgres"
     ).stdout.strip()
     if not have:
         print(f"copying {source} → {db} (createdb -T) …", flush=True)
-        sh("createdb", "-h", HOST, "-T", source, db)
+        sh("createdb", *conn_args, "-T", source, db)
     from landmatch.db.engine import upgrade
 
     upgrade(url)
@@ -201,6 +206,13 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--warm-passes", type=int, default=5)
     ap.add_argument("--tipg-venv", default="/tmp/tipg-venv")
+    ap.add_argument("--pg", default=f"postgresql+psycopg://root@{HOST}:5432", help="server")
+    ap.add_argument(
+        "--port-base",
+        type=int,
+        default=8811,
+        help="tipg listens on this port, landmatch live on the next, cached on the one after",
+    )
     ap.add_argument(
         "--groups", default="z12-z16,z6-z11", help="Which tile groups to measure (comma-separated)."
     )
@@ -212,7 +224,8 @@ def main() -> None:
     args = ap.parse_args()
 
     runs = set(args.runs.split(","))
-    url = prepare_db(args.source, args.db)
+    url = prepare_db(args.source, args.db, args.pg)
+    p_tipg, p_live, p_cache = args.port_base, args.port_base + 1, args.port_base + 2
     tiles = {g: t for g, t in tile_list(url, args.per_zoom).items() if g in args.groups.split(",")}
     if "tipg" in runs:
         install_tipg(Path(args.tipg_venv))
@@ -281,20 +294,23 @@ def main() -> None:
     print(head, flush=True)
     # 1. tipg: first pass (cold) and warm passes.
     if "tipg" in runs:
-        p = start(tipg_cmd + ["--port", "8811"], tipg_env, 8811, "/collections")
+        p = start(tipg_cmd + ["--port", str(p_tipg)], tipg_env, p_tipg, "/collections")
         try:
-            bench("tipg cold", 8811, tipg_path, 1)
-            bench("tipg warm", 8811, tipg_path, args.warm_passes)
+            bench("tipg cold", p_tipg, tipg_path, 1)
+            bench("tipg warm", p_tipg, tipg_path, args.warm_passes)
         finally:
             p.terminate()
             p.wait()
     # 2. landmatch live (no tile cache).
     if "live" in runs:
         p = start(
-            ours + ["--port", "8812"], base_env | {"LANDMATCH_TILE_CACHE_MB": "0"}, 8812, "/healthz"
+            ours + ["--port", str(p_live)],
+            base_env | {"LANDMATCH_TILE_CACHE_MB": "0"},
+            p_live,
+            "/healthz",
         )
         try:
-            bench("landmatch live", 8812, ours_path, args.warm_passes)
+            bench("landmatch live", p_live, ours_path, args.warm_passes)
         finally:
             p.terminate()
             p.wait()
@@ -302,17 +318,17 @@ def main() -> None:
     #    warm passes (after one priming pass, not measured).
     if "cache" in runs:
         for conc in (1, 4):
-            p = start(ours + ["--port", "8813"], base_env, 8813, "/healthz")
+            p = start(ours + ["--port", str(p_cache)], base_env, p_cache, "/healthz")
             try:
-                bench("landmatch cache cold", 8813, ours_path, 1, (conc,))
+                bench("landmatch cache cold", p_cache, ours_path, 1, (conc,))
             finally:
                 p.terminate()
                 p.wait()
-        p = start(ours + ["--port", "8813"], base_env, 8813, "/healthz")
+        p = start(ours + ["--port", str(p_cache)], base_env, p_cache, "/healthz")
         try:
             for tl in tiles.values():
-                asyncio.run(run(8813, [ours_path(*t) for t in tl] * 2, 4, hdr))
-            bench("landmatch cache warm", 8813, ours_path, args.warm_passes * 4)
+                asyncio.run(run(p_cache, [ours_path(*t) for t in tl] * 2, 4, hdr))
+            bench("landmatch cache warm", p_cache, ours_path, args.warm_passes * 4)
         finally:
             p.terminate()
             p.wait()

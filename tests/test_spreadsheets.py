@@ -190,3 +190,33 @@ def test_docstring_examples() -> None:
 
     result = doctest.testmod(landmatch.spreadsheets)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_a_streamed_table_writes_what_the_listed_one_does() -> None:
+    """``Table.rows`` as a stream (read once, e.g. from a server-side cursor): the same cells,
+    number formats, 序号, widths (under WIDTH_SAMPLE rows) and autofilter as the same rows
+    listed; risky text stays text."""
+    from landmatch.spreadsheets import Column, Table, new_workbook, save, write_sheet
+
+    cols = [Column("地块编号"), Column("面积(亩)", "mu"), Column("日期", "date")]
+    rows = [[f"DK-{i}", i * 1.234567, dt.date(2026, 1, 1 + i % 28)] for i in range(300)]
+    rows[7][0] = PAYLOAD
+    books = []
+    for table in (
+        Table(cols, rows),
+        Table(cols, (list(r) for r in rows), count=len(rows)),
+    ):
+        wb = new_workbook()
+        write_sheet(wb, "表", table)
+        books.append(load_workbook(io.BytesIO(save(wb)))["表"])
+    listed, streamed = books
+    assert [[c.value for c in r] for r in streamed.iter_rows()] == [
+        [c.value for c in r] for r in listed.iter_rows()
+    ]
+    assert streamed.max_row == 301 and streamed["A301"].value == 300
+    assert streamed["B9"].value == PAYLOAD and streamed["B9"].data_type == "s"
+    assert [c.number_format for c in streamed[2]] == [c.number_format for c in listed[2]]
+    assert streamed.auto_filter.ref == listed.auto_filter.ref
+    assert {k: d.width for k, d in streamed.column_dimensions.items()} == {
+        k: d.width for k, d in listed.column_dimensions.items()
+    }

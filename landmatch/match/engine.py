@@ -26,7 +26,7 @@ from landmatch.errors import InvalidInput, NotFound, UnprocessableInput
 from landmatch.geo.measure import M2_PER_MU
 from landmatch.match import assemblies as asm
 from landmatch.match.policy_values import estimate
-from landmatch.match.reference import data_version, inventory_counts, load_reference
+from landmatch.match.reference import data_version, inventory_counts, load_reference, scope_size
 from landmatch.match.requirements import CRITERIA, CRITERION_LABELS, Requirement
 from landmatch.match.rules import AMU, MATCH_FROM, PRICE, Params, render_rules, scope_sql
 from landmatch.match.scores import (
@@ -35,6 +35,7 @@ from landmatch.match.scores import (
     conditional_sql,
     context_exprs,
     contexts,
+    score_bounds,
     score_sql,
     site_of,
     time_to_start,
@@ -46,6 +47,28 @@ from landmatch.policies.applicability import applicable
 from landmatch.reflayers.publication import public_hits
 
 OVERFETCH = 3  # rows fetched beyond N so float ties at the cut cannot change the order
+# Pruning (``Plan.select_top``): the threshold is the N-th best exact total among the
+# PRUNE_FETCH·N + 20 rows of highest bound; rows bounded below it (less this margin, far above
+# float error and the 6-place rounding of the rank key) cannot reach the top N.
+PRUNE_FETCH = 4
+PRUNE_MARGIN = 1e-4
+# Below this many parcels in the status and city scope the plain query is as fast (planning
+# the pruned one costs a few milliseconds): the ranking prunes only above it.
+PRUNE_MIN_SCOPE = 20_000
+
+
+def site_policies(
+    ref: Reference, site: Any, today: dt.date, industry: str | None, public: bool
+) -> list[Any]:
+    """``applicable`` for a ranked parcel's site, memoised on the reference data (per data
+    version): the explanation of every feature asks it, and sites repeat."""
+    key = ("site", site, today, industry, public)
+    hit = ref.memo.get(key)
+    if hit is None:
+        hit = ref.memo[key] = applicable(
+            ref.policies, site, today, industry=industry, public=public
+        )
+    return hit  # type: ignore[no-any-return]
 
 
 def _zone_ids(ref: Reference, req: Requirement) -> list[int] | None:
@@ -110,12 +133,15 @@ class Plan:
     ) -> None:
         self.req = req
         self.public = public
+        self._bound: str | None = None  # the total's upper bound (``select_top``)
         self.ps = Params()
         self.ps.values["reserved_ids"] = _reserved_ids(session, req.project_id, today)
         self.zone_ids = _zone_ids(ref, req)
         self.scope = scope_sql(req, self.ps, public, self.zone_ids)
         self.rules = render_rules(req, self.ps, public)
-        cx = context_exprs(contexts(ref, req, today, public), self.ps)
+        ctxs = contexts(ref, req, today, public)
+        self.ref, self.ctxs = ref, ctxs
+        cx = context_exprs(ctxs, self.ps)
         for name, term in conditional_sql(ref, req, today, public, self.ps).items():
             cx[name] = f"({cx[name]} + {term})"
         self.scores = score_sql(req, self.ps, public, today, stale_after_days, cx)
@@ -138,6 +164,46 @@ class Plan:
             f"SELECT s.*, {self.total} AS total FROM (SELECT p.id, p.code, p.city_code, p.status, "
             f"{AMU} AS amu, {self.price} AS price, {cols} "
             f"{MATCH_FROM.format(sample='')} WHERE {where} {extra} OFFSET 0) s {order}"
+        )
+
+    def select_top(self, top: int, order: str) -> str:
+        """``select()`` for the ranking, pruned: one index scan computes each passing row's
+        bound (``score_bounds``) — not its scores — into ``c``; the exact totals of the
+        ``PRUNE_FETCH``·N + 20 rows of highest bound give a threshold (the N-th best of them,
+        a lower bound of the true N-th total); only rows whose bound reaches it are scored.
+        A row pruned has total <= bound < threshold - margin <= the N-th total - margin, so
+        it can neither enter the top N nor tie the N-th at the rank key's 6 places. Each
+        output row also carries ``passed``: how many rows pass every rule (exact)."""
+        where = " AND ".join([self.scope] + [r.sql for r in self.rules])
+        cols = ", ".join(f"{sql} AS s_{c}" for c, sql in self.scores.items())
+        if self._bound is None:
+            # An upper bound of the total, cheap per row: the costliest scores bounded
+            # (``score_bounds``), the others exact — term by term the same float arithmetic,
+            # so bound >= total holds in floating point too.
+            bounds = score_bounds(self.ref, self.req, self.ctxs, self.price, self.ps)
+            self._bound = total_sql(self.scores | bounds, self.weights, self.ps)
+
+        def scored(ids: str) -> str:
+            return (
+                f"SELECT s.*, {self.total} AS total FROM (SELECT p.id, p.code, p.city_code, "
+                f"p.status, {AMU} AS amu, {self.price} AS price, {cols} "
+                f"{MATCH_FROM.format(sample='')} WHERE f.parcel_id = ANY(ARRAY({ids})) "
+                "OFFSET 0) s"
+            )
+
+        best = f"SELECT id FROM c ORDER BY ub DESC, id LIMIT {PRUNE_FETCH * top + 20}"
+        threshold = (
+            f"(SELECT t.total FROM ({scored(best)}) t ORDER BY t.total DESC "
+            f"OFFSET {top - 1} LIMIT 1)"
+        )
+        keep = (
+            "SELECT id FROM c WHERE "
+            f"ub >= COALESCE({threshold}, '-Infinity'::float8) - {PRUNE_MARGIN!r}"
+        )
+        return (
+            f"WITH c AS MATERIALIZED (SELECT p.id, {self._bound} AS ub "
+            f"{MATCH_FROM.format(sample='')} WHERE {where}) "
+            f"SELECT r.*, (SELECT count(*) FROM c) AS passed FROM ({scored(keep)}) r {order}"
         )
 
 
@@ -267,9 +333,7 @@ class Explainer:
             status=d["status"],
             land_use=d["land_use"],
         )
-        for p in applicable(
-            self.ref.policies, site, self.today, industry=req.industry, public=self.public
-        ):
+        for p in site_policies(self.ref, site, self.today, req.industry, self.public):
             est = estimate(p, req, price, area_mu)
             v = est.value_wan
             pols.append(
@@ -355,32 +419,39 @@ def _rank_key(plan: Plan, row: dict[str, Any]) -> tuple[float, str]:
     return (-round(total, 6), row["code"])
 
 
-def _ranked(session: Session, plan: Plan, top: int) -> list[dict[str, Any]]:
+def _ranked(
+    session: Session, plan: Plan, top: int, *, prune: bool = True
+) -> tuple[list[dict[str, Any]], int]:
     """The top rows by (total rounded to 6 places desc, code): the database sorts by the float
     total (cheap), Python re-sorts the few rows fetched by the exact key. The cut is exact when
     the last row fetched rounds strictly below the N-th; otherwise (ties across the cut, rare)
-    the database sorts by the exact key itself."""
+    the database sorts by the exact key itself.
+
+    With ``prune`` the rows are ranked by ``Plan.select_top``, which scores only the rows
+    whose bound can reach the top N; without, by the plain query that scores every passing
+    row (the reference the equivalence test compares with). Either way the count of rows
+    passing every rule comes back with them, exactly (second item)."""
     k = top + OVERFETCH
-    rows = [
-        dict(r)
-        for r in session.execute(
-            text(plan.select(order=f"ORDER BY total DESC, code LIMIT {k}")), plan.ps.values
-        ).mappings()
-    ]
+
+    def fetch(order: str) -> list[dict[str, Any]]:
+        if prune:
+            sql = plan.select_top(top, order)
+        else:  # every passing row scored; counted by the window before the cut
+            sql = f"SELECT q.*, count(*) OVER () AS passed FROM ({plan.select()}) q {order}"
+        return [dict(r) for r in session.execute(text(sql), plan.ps.values).mappings()]
+
+    rows = fetch(f"ORDER BY total DESC, code LIMIT {k}")
     ranked = sorted(rows, key=lambda r: _rank_key(plan, r))
     if (
         len(rows) == k
         and not round(float(rows[-1]["total"]) + 1e-9, 6) < -_rank_key(plan, ranked[top - 1])[0]
     ):
-        rows = [
-            dict(r)
-            for r in session.execute(
-                text(plan.select(order=f"ORDER BY round(total::numeric, 6) DESC, code LIMIT {k}")),
-                plan.ps.values,
-            ).mappings()
-        ]
+        rows = fetch(f"ORDER BY round(total::numeric, 6) DESC, code LIMIT {k}")
         ranked = sorted(rows, key=lambda r: _rank_key(plan, r))
-    return ranked[:top]
+    passed = int(rows[0]["passed"]) if rows else 0
+    for r in rows:
+        del r["passed"]
+    return ranked[:top], passed
 
 
 def _default(v: Any) -> Any:
@@ -403,11 +474,20 @@ def run_match(
     stale_after_days: int = 365,
     store: bool = True,
     today: dt.date | None = None,
+    prune: bool | None = None,
 ) -> dict[str, Any]:
     """Rank parcels for ``req``; returns the response (a GeoJSON FeatureCollection with the
-    why-not summary and ``match_id``) and stores it as a match run."""
+    why-not summary and ``match_id``) and stores it as a match run. The ranking is pruned
+    (``Plan.select_top``) when the scope is large (``prune=None``), always (True) or never
+    (False: the reference path every passing parcel is scored on, for tests and benchmarks)."""
     return match_encoded(
-        session, req, principal, stale_after_days=stale_after_days, store=store, today=today
+        session,
+        req,
+        principal,
+        stale_after_days=stale_after_days,
+        store=store,
+        today=today,
+        prune=prune,
     )[0]
 
 
@@ -419,6 +499,7 @@ def match_encoded(
     stale_after_days: int = 365,
     store: bool = True,
     today: dt.date | None = None,
+    prune: bool | None = None,
 ) -> tuple[dict[str, Any], bytes]:
     """``run_match`` with the response also encoded once: the same bytes are stored as the run
     and returned to the caller, so serialising is not done twice."""
@@ -431,8 +512,11 @@ def match_encoded(
     plan = Plan(session, req, public, ref, today, stale_after_days)
     session.execute(text("SET LOCAL jit = off"))  # short queries: compiling costs more
 
+    if prune is None:
+        cities = list(req.location.cities or [])
+        prune = scope_size(session, version, req.statuses, public, cities) > PRUNE_MIN_SCOPE
     t1 = time.perf_counter()
-    ranked = _ranked(session, plan, req.top)
+    ranked, passed = _ranked(session, plan, req.top, prune=prune)
     candidate_ms = (time.perf_counter() - t1) * 1000
 
     explainer = Explainer(req, ref, today, stale_after_days, public)
@@ -461,6 +545,7 @@ def match_encoded(
         statuses=req.statuses,
         public=public,
         location_active=req.location.active,
+        passed=passed,
     )
     whynot_ms = (time.perf_counter() - t2) * 1000
 

@@ -87,3 +87,27 @@ def inventory_counts(session: Session, version: tuple[int, str]) -> dict[tuple[s
         return {(r[0], bool(r[1])): int(r[2]) for r in rows}
 
     return _cached(session, "counts", version, build)  # type: ignore[no-any-return]
+
+
+def scope_size(
+    session: Session, version: tuple[int, str], statuses: list[str], public: bool, cities: list[str]
+) -> int:
+    """Live parcels a match may consider by status (public: ready and public) and city (all
+    cities when ``cities`` is empty) — before zones, areas and rules; cached per data version.
+    The engine prunes its ranking when this is large (``landmatch.match.engine``)."""
+
+    def build() -> dict[tuple[str, bool, str], int]:
+        rows = session.execute(
+            text(
+                "SELECT status, (status = 'ready' AND visibility = 'public') AS pub, city_code, "
+                "count(*) FROM landmatch.parcel WHERE deleted_at IS NULL GROUP BY 1, 2, 3"
+            )
+        )
+        return {(r[0], bool(r[1]), r[2]): int(r[3]) for r in rows}
+
+    counts: dict[tuple[str, bool, str], int] = _cached(session, "scope", version, build)
+    return sum(
+        n
+        for (status, pub, city), n in counts.items()
+        if (pub if public else status in statuses) and (not cities or city in cities)
+    )

@@ -75,6 +75,10 @@ class Reference:
     version: int
     zone_by_code: dict[str, int] = field(default_factory=dict)
     contexts: dict[tuple[Any, ...], list[Context]] = field(default_factory=dict)
+    # Other results that depend only on this data version and a few request fields: where
+    # each conditional policy reaches (``conditional_sql``), the policies of a site
+    # (``landmatch.match.engine.site_policies``).
+    memo: dict[tuple[Any, ...], Any] = field(default_factory=dict)
 
 
 def valid_assessments(zone: ZoneInfo | None, today: dt.date) -> list[str]:
@@ -149,10 +153,9 @@ def site_of(city: str, zone: ZoneInfo | None, **parcel: str | None) -> Site:
     )
 
 
-def contexts(ref: Reference, req: Requirement, today: dt.date, public: bool) -> list[Context]:
-    """Per (city, zone) context for ``req``; memoised on the reference data (it depends on the
-    request only through the industry, the investment the inputs policies are valued from, and who asks)."""
-    key = (
+def _context_key(req: Requirement, today: dt.date, public: bool) -> tuple[Any, ...]:
+    """What of a request the policy contexts depend on."""
+    return (
         req.industry,
         req.investment_wan,
         req.rd_increase_wan,
@@ -163,6 +166,12 @@ def contexts(ref: Reference, req: Requirement, today: dt.date, public: bool) -> 
         today,
         public,
     )
+
+
+def contexts(ref: Reference, req: Requirement, today: dt.date, public: bool) -> list[Context]:
+    """Per (city, zone) context for ``req``; memoised on the reference data (it depends on the
+    request only through the industry, the investment the inputs policies are valued from, and who asks)."""
+    key = _context_key(req, today, public)
     hit = ref.contexts.get(key)
     if hit is None:
         hit = ref.contexts[key] = _contexts(ref, req, today, public)
@@ -236,21 +245,41 @@ def context_exprs(ctxs: list[Context], ps: Params) -> dict[str, str]:
     return out
 
 
-def conditional_sql(
-    ref: Reference, req: Requirement, today: dt.date, public: bool, ps: Params
-) -> dict[str, str]:
-    """Per-parcel terms, added to the context values ``npol``, ``pfixed`` and ``prate``, for the
-    policies that depend on the parcel (status, land use, county): each counts where
-    :func:`landmatch.policies.applicability.applies` holds for the parcel. Where it reaches is
-    decided in Python per (city, zone), as for the context; the parcel's own conditions are
-    compared in SQL (``p`` = the ranking row)."""
-    terms: dict[str, list[str]] = {"npol": [], "pfixed": [], "prate": []}
+@dataclass(frozen=True)
+class Reach:
+    """Where a conditional policy applies for a request, and what it adds where it does."""
+
+    pol: Policy
+    county: str | None
+    zones: list[int]
+    cities: list[str]
+    fixed: float | None
+    rate: float
+
+
+def conditional_reach(
+    ref: Reference, req: Requirement, today: dt.date, public: bool
+) -> list[Reach]:
+    """The policies that depend on the parcel (status, land use, county), each with the zones
+    and cities it reaches by :func:`landmatch.policies.applicability.applies` for a parcel
+    meeting its own conditions; memoised on the reference data like :func:`contexts`."""
+    key = ("reach", *_context_key(req, today, public))
+    hit = ref.memo.get(key)
+    if hit is None:
+        hit = ref.memo[key] = _conditional_reach(ref, req, today, public)
+    return hit  # type: ignore[no-any-return]
+
+
+def _conditional_reach(
+    ref: Reference, req: Requirement, today: dt.date, public: bool
+) -> list[Reach]:
+    out = []
     for pol in ref.policies:
         if not parcel_conditional(pol):
             continue
         county = pol.scope_code if pol.scope_level == "county" else None
         # Where it applies to a parcel meeting its own conditions, by the one rule; the SQL
-        # below adds those conditions (status, land use, county).
+        # adds those conditions (status, land use, county).
         own = {
             "county": county,
             "status": pol.statuses[0] if pol.statuses else None,
@@ -265,30 +294,77 @@ def conditional_sql(
         cities = [c for c in vocab.CITIES if applies(pol, Site(c, **own), today, **kw)]
         if not zones and not cities:
             continue
+        fixed = (
+            policy_value(pol, req, None, 0.0) if pol.benefit_kind != "land_price_discount" else None
+        )
+        out.append(Reach(pol, county, zones, cities, fixed, _land_rate(pol, req)))
+    return out
+
+
+def conditional_sql(
+    ref: Reference, req: Requirement, today: dt.date, public: bool, ps: Params
+) -> dict[str, str]:
+    """Per-parcel terms, added to the context values ``npol``, ``pfixed`` and ``prate``, for the
+    policies that depend on the parcel (status, land use, county): each counts where
+    :func:`landmatch.policies.applicability.applies` holds for the parcel. Where it reaches is
+    decided in Python per (city, zone), as for the context (:func:`conditional_reach`); the
+    parcel's own conditions are compared in SQL (``p`` = the ranking row)."""
+    terms: dict[str, list[str]] = {"npol": [], "pfixed": [], "prate": []}
+    for r in conditional_reach(ref, req, today, public):
+        pol = r.pol
         cond = [
-            f"CASE WHEN p.zone_key IS NOT NULL THEN p.zone_key = ANY({ps.add(zones, 'int[]')}) "
-            f"ELSE p.city_code = ANY({ps.add(cities, 'text[]')}) END"
+            f"CASE WHEN p.zone_key IS NOT NULL THEN p.zone_key = ANY({ps.add(r.zones, 'int[]')}) "
+            f"ELSE p.city_code = ANY({ps.add(r.cities, 'text[]')}) END"
         ]
         if pol.statuses:
             cond.append(f"p.status = ANY({ps.add(list(pol.statuses), 'text[]')})")
         if pol.land_uses:
             cond.append(f"p.land_use = ANY({ps.add(list(pol.land_uses), 'text[]')})")
-        if county is not None:
+        if r.county is not None:
             cond.append(
                 "EXISTS (SELECT 1 FROM landmatch.parcel g WHERE g.id = p.id AND "
-                f"g.county_code = {ps.add(county, 'text')})"
+                f"g.county_code = {ps.add(r.county, 'text')})"
             )
         hit = f"(CASE WHEN {' AND '.join(cond)} THEN 1::float8 ELSE 0::float8 END)"
         terms["npol"].append(hit)
-        fixed = (
-            policy_value(pol, req, None, 0.0) if pol.benefit_kind != "land_price_discount" else None
-        )
-        if fixed:
-            terms["pfixed"].append(f"{hit} * {ps.add(fixed, 'float8')}")
-        rate = _land_rate(pol, req)
-        if rate:
-            terms["prate"].append(f"{hit} * {ps.add(rate, 'float8')}")
+        if r.fixed:
+            terms["pfixed"].append(f"{hit} * {ps.add(r.fixed, 'float8')}")
+        if r.rate:
+            terms["prate"].append(f"{hit} * {ps.add(r.rate, 'float8')}")
     return {k: " + ".join(v) for k, v in terms.items() if v}
+
+
+def score_bounds(
+    ref: Reference, req: Requirement, ctxs: list[Context], price: str, ps: Params
+) -> dict[str, str]:
+    """Upper bounds, cheap per row, of the costliest scores of ``score_sql``: the policy
+    score, whose per-parcel policy terms cost more than every other score together. The
+    ranking prunes the parcels whose total, with these in place of the scores, cannot reach
+    the top N (``landmatch.match.engine.Plan.select_top``).
+
+    The bound takes the largest context anywhere, counts every conditional policy as applying
+    and uses absolute values, so no sign of a rate or a price can break it; it is the score's
+    own arithmetic with larger operands, so it holds in floating point too. ``price`` is the
+    price expression the scores read (the caller's ``Plan.price``)."""
+    conditional = [p for p in ref.policies if parcel_conditional(p)]
+    npol = max((c.policy_count for c in ctxs), default=0) + len(conditional)
+    fixed = max((abs(c.policy_fixed) for c in ctxs), default=0.0)
+    rate = max((abs(c.land_rate) for c in ctxs), default=0.0)
+    for pol in conditional:
+        v = policy_value(pol, req, None, 0.0) if pol.benefit_kind != "land_price_discount" else None
+        fixed += abs(v or 0.0)
+        rate += abs(_land_rate(pol, req))
+    scale = max(100.0, 0.02 * (req.investment_wan or 0))
+    value = (
+        f"({ps.add(fixed, 'float8')} + {ps.add(rate, 'float8')} * "
+        f"abs(COALESCE({price}, 0)) * {AMU})"
+    )
+    return {
+        "policy": (
+            f"(0.5::float8 * {min(1.0, npol / 6.0)!r}::float8 + 0.5::float8 * LEAST(1::float8, "
+            f"{value} / {ps.add(scale, 'float8')}))"
+        ),
+    }
 
 
 def area_fit_sql(req: Requirement, ps: Params, area: str = AMU) -> str:

@@ -145,8 +145,11 @@ def why_not(
     statuses: list[str],
     public: bool,
     location_active: bool,
+    passed: int | None = None,
 ) -> dict[str, Any]:
-    """Counts per failed rule (exact or sampled) and up to 10 exact near misses."""
+    """Counts per failed rule (exact or sampled) and up to 10 exact near misses. ``passed``
+    is the ranking's own exact count of the parcels passing every rule (reported as such
+    even where the rule counts are sampled); without it, it is counted here too."""
     total_live = sum(inventory.values())
     if public:
         in_status = inventory.get(("ready", True), 0)
@@ -157,7 +160,7 @@ def why_not(
     sample_pct = None
     if in_status > EXACT_LIMIT and total_live:
         sample_pct = min(100.0, 100.0 * SAMPLE_ROWS / total_live)
-    considered, passed, per_rule = _counts(session, plan, sample_pct)
+    considered, sample_passed, per_rule = _counts(session, plan, sample_pct)
     scale = 1.0 if sample_pct is None else 100.0 / sample_pct
     if sample_pct is not None and not location_active:
         # Without a location filter the scope is the status set, whose size is known exactly.
@@ -165,6 +168,7 @@ def why_not(
     considered_est = (
         in_status if (sample_pct is not None and not location_active) else round(considered * scale)
     )
+    scaled_passed = round(sample_passed * scale)
     failed = [
         {"rule": r.name, "label": r.label, "count": round(c * scale)}
         for r, c in zip(plan.rules, per_rule, strict=True)
@@ -184,7 +188,7 @@ def why_not(
         failed.append({"rule": "location", "label": RULE_LABELS["location"], "count": location_out})
     return {
         "considered": considered_est,
-        "passed": round(passed * scale),
+        "passed": scaled_passed if passed is None else passed,
         "estimated": sample_pct is not None,
         "sample": None
         if sample_pct is None

@@ -38,7 +38,7 @@ def idle_scan(
         r = scan.idle_report(session, day, defaults, city=city, limit=100_000)
         alerts = cases.overdue(session, day, city)
         if xlsx:
-            xlsx.write_bytes(export.workbook(session, day, defaults, city))
+            export.write_workbook(session, day, defaults, city, xlsx)
     t = Table(title=f"闲置土地扫描 {r['as_of']}（共 {r['scanned']} 宗已供应土地）")
     for col in ("阶段", "宗数", "面积（亩）"):
         t.add_column(col, justify="right" if col != "阶段" else "left")

@@ -6,9 +6,12 @@ a table has, e.g. the idle scan of a province of a million parcels)."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+import io
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from itertools import islice
+from pathlib import Path
+from typing import Any, BinaryIO
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -254,13 +257,36 @@ class _RowView(Sequence[list[Any]]):
         return [c.value(row) for c in self.cols]
 
 
+def _stream(cols: Sequence[Col], rows: Iterable[dict[str, Any]], count: int) -> Table:
+    """A sheet's rows converted as they stream past (``Table.rows`` read once)."""
+    columns = [Column(c.header, c.kind, c.digits) for c in cols]
+    return Table(columns, ([c.value(r) for c in cols] for r in rows), count=count)
+
+
 def workbook(
     session: Session, as_of: dt.date, defaults: IdleRule, city: str | None = None
 ) -> bytes:
-    idle = scan.idle_report(session, as_of, defaults, city=city, limit=MAX_ROWS)
+    """The workbook's bytes (see :func:`write_workbook`)."""
+    buf = io.BytesIO()
+    write_workbook(session, as_of, defaults, city, buf)
+    return buf.getvalue()
+
+
+def write_workbook(
+    session: Session,
+    as_of: dt.date,
+    defaults: IdleRule,
+    city: str | None,
+    target: str | Path | BinaryIO,
+) -> None:
+    """Write the workbook to ``target`` (a path or a binary file). The idle-land sheet — a row
+    per supplied parcel, the one that grows with the province — streams from a server-side
+    cursor into the write-only sheet, so memory stays bounded; its summary sheets come from
+    the set-wise count (``scan.stage_groups``)."""
+    idle = scan.idle_report(session, as_of, defaults, city=city, limit=0)
     ages = unsupplied.age_bands(session, as_of, city)
     data: dict[str, Callable[[], list[dict[str, Any]]]] = {
-        "闲置土地": lambda: idle["items"],
+        "闲置土地": lambda: [],  # streamed below
         "闲置阶段汇总": lambda: idle["stages"],
         "闲置按城市": lambda: idle["by_city"],
         "批而未供账龄": lambda: ages["rows"],
@@ -295,6 +321,9 @@ def workbook(
         ],
     )
     for title, cols in _sheets(counties).items():
-        rows = data[title]()
-        write_sheet(wb, title, _table(cols, rows[:MAX_ROWS]))
-    return save(wb)
+        if title == "闲置土地":
+            rows = islice(scan.iter_rows(session, as_of, defaults, city), MAX_ROWS)
+            write_sheet(wb, title, _stream(cols, rows, min(idle["scanned"], MAX_ROWS)))
+            continue
+        write_sheet(wb, title, _table(cols, data[title]()[:MAX_ROWS]))
+    save(wb, target)

@@ -141,6 +141,77 @@ def test_sql_twin_agrees_under_city_and_province_thresholds(session) -> None:  #
                 )
 
 
+def _same_report(got, want) -> None:  # type: ignore[no-untyped-def]
+    """Two idle summaries: counts exact, areas and fees to their rounding."""
+    assert got["scanned"] == want["scanned"]
+    assert got["flagged_fallback"] == want["flagged_fallback"]
+    assert got["fee_total_wan"] == pytest.approx(want["fee_total_wan"], abs=0.011)
+    assert [(s["stage"], s["count"]) for s in got["stages"]] == [
+        (s["stage"], s["count"]) for s in want["stages"]
+    ]
+    for g, w in zip(got["stages"], want["stages"], strict=True):
+        assert g["area_m2"] == pytest.approx(w["area_m2"], abs=0.11)
+        assert g["area_mu"] == pytest.approx(w["area_mu"], abs=0.011)
+    assert len(got["by_city"]) == len(want["by_city"])
+    for g, w in zip(got["by_city"], want["by_city"], strict=True):
+        assert {k: v for k, v in g.items() if k != "idle_area_m2"} == {
+            k: v for k, v in w.items() if k != "idle_area_m2"
+        }
+        assert g["idle_area_m2"] == pytest.approx(w["idle_area_m2"], rel=1e-9, abs=1e-6)
+
+
+@pytest.mark.parametrize("as_of", [AS_OF, dt.date(2024, 2, 29), dt.date(2028, 3, 1)])
+def test_set_wise_summary_is_the_row_by_row_one(session, as_of) -> None:  # type: ignore[no-untyped-def]
+    """The report counted in SQL (GROUP BY city, stage) against the Python twin counting every
+    scanned row, for the province and each city, under a city's and the province's own
+    thresholds; and the stage listing paged in SQL against the rows filtered in Python."""
+    rules.set_rule(session, "130200", {"idle_after_months": 6, "recover_after_months": 18}, "t")
+    rules.set_rule(session, "130000", {"start_fallback_months": 7, "fee_rate": 0.1}, "t")
+    rule = IdleRule(fee_rate=FEE)
+    everything = scan.scan_rows(session, as_of, rule)
+    assert len({r["stage"] for r in everything}) >= 3
+    for city in (None, "130100", "130200", "130300", "139999"):
+        rows = [r for r in everything if city is None or r["city_code"] == city]
+        got = scan.idle_report(session, as_of, rule, city=city, limit=0)
+        _same_report(got, scan.summarise_rows(rows))
+        assert got["items"] == [] and got["numberMatched"] == len(rows)
+    for stage in ("recoverable", "at_risk", "normal"):
+        want = [r["code"] for r in everything if r["stage"] == stage]
+        page = scan.idle_report(session, as_of, rule, stage=stage, limit=7, offset=3)
+        assert page["numberMatched"] == len(want)
+        assert [i["code"] for i in page["items"]] == want[3:10]
+    assert scan.idle_report(session, as_of, rule, limit=5, offset=10**7)["items"] == []
+
+
+def test_dashboard_figures_are_reused_until_the_inventory_changes(session) -> None:  # type: ignore[no-untyped-def]
+    """The inventory's figures are computed once per inventory state: the same answer while
+    nothing changes; a parcel write or a city's thresholds give the fresh figures."""
+    from landmatch.monitoring import summary
+
+    rule = IdleRule(fee_rate=FEE)
+    first = summary.dashboard_data(session, AS_OF, rule)
+    state = summary.inventory_state(session)
+    assert summary.dashboard_data(session, AS_OF, rule) == first
+    assert summary.inventory_state(session) == state
+    pid = session.execute(
+        text(
+            "SELECT id FROM landmatch.parcel WHERE status = 'ready' AND deleted_at IS NULL "
+            "ORDER BY id LIMIT 1"
+        )
+    ).scalar_one()
+    session.execute(
+        text("UPDATE landmatch.parcel SET status = 'withdrawn' WHERE id = :id"), {"id": pid}
+    )
+    after = summary.dashboard_data(session, AS_OF, rule)
+    assert summary.inventory_state(session) != state
+    assert after["area_by_city_status"] == summary.area_by_city_status(session, None)
+    assert after["area_by_city_status"] != first["area_by_city_status"]
+    rules.set_rule(session, "130000", {"idle_after_months": 60, "recover_after_months": 72}, "t")
+    relaxed = summary.dashboard_data(session, AS_OF, rule)
+    fresh = scan.idle_report(session, AS_OF, rule, limit=0)
+    assert relaxed["idle_stages"] == fresh["stages"] != after["idle_stages"]
+
+
 def test_sql_month_arithmetic_is_the_python_one_on_every_day(session) -> None:  # type: ignore[no-untyped-def]
     """PostgreSQL's date + n months and landmatch.dates.add_months, 2023-01-01 … 2028-12-31."""
     rows = session.execute(
@@ -522,8 +593,10 @@ def test_workbook_has_every_table(session) -> None:  # type: ignore[no-untyped-d
     ws = wb["闲置土地"]
     header = next(ws.iter_rows(max_row=1, values_only=True))
     assert "闲置阶段" in header and "闲置费(万元)" in header and header[0] == "序号"
-    n = sum(1 for _ in ws.iter_rows(min_row=2))
-    assert n == len(scan.scan_rows(session, AS_OF, IdleRule()))
+    codes = [r[1] for r in ws.iter_rows(min_row=2, values_only=True)]
+    # The sheet streams from a server-side cursor: every scanned row, in order.
+    assert codes == [r["code"] for r in scan.scan_rows(session, AS_OF, IdleRule())]
+    assert [r["code"] for r in scan.iter_rows(session, AS_OF, IdleRule(), chunk=7)] == codes
 
 
 def test_api_monitoring(client, tokens) -> None:  # type: ignore[no-untyped-def]

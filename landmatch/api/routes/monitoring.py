@@ -7,13 +7,16 @@ bureau within its city. Nothing here is ever public (architecture: idle-land cas
 from __future__ import annotations
 
 import datetime as dt
+import os
+import tempfile
 from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Request
-from fastapi.responses import Response
+from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
+from starlette.background import BackgroundTask
 
 from landmatch.api.deps import JobSessionDep, PrincipalDep, SessionDep, SettingsDep
 from landmatch.api.etags import tagged
@@ -339,8 +342,16 @@ def export_xlsx(
 ) -> Response:
     city = _scope(principal, city)
     day = _day(as_of)
-    data = export.workbook(session, day, default_rule(settings.idle_fee_rate), city)
     name = f"monitoring-{city or '130000'}-{day.isoformat()}.xlsx"
-    return Response(
-        data, media_type=XLSX, headers={"Content-Disposition": f'attachment; filename="{name}"'}
+    # Written to a temporary file (the idle sheet streams from the database into it) and
+    # sent from there: a province's workbook is never held in memory.
+    fd, path = tempfile.mkstemp(prefix="lm-monitoring-", suffix=".xlsx")
+    os.close(fd)
+    try:
+        export.write_workbook(session, day, default_rule(settings.idle_fee_rate), city, path)
+    except BaseException:
+        os.unlink(path)
+        raise
+    return FileResponse(
+        path, media_type=XLSX, filename=name, background=BackgroundTask(os.unlink, path)
     )

@@ -1,4 +1,6 @@
 -- Idle-land stages of the whole inventory (Order 53), the SQL twin of landmatch.monitoring.idle.
+-- One row per supplied or idle parcel, unordered: landmatch.monitoring.scan wraps it to list
+-- (ORDER BY city_code, code) or to count set-wise (GROUP BY city_code, stage).
 -- Parameters: as_of (date), city (text, NULL = all), and the default of each threshold
 -- (d_idle, d_recover, d_window, d_dev, d_inv, d_fallback, d_fee, d_stalled) used where
 -- neither the city nor the province (130000) has a monitoring_rule row.
@@ -78,4 +80,3 @@ SELECT s.id, s.code, s.name, s.city_code, s.county_code, s.zone_id, s.status, s.
                    AND s.land_price_wan IS NULL THEN 'price_missing' END
        ], NULL) AS flags
   FROM s
- ORDER BY s.city_code, s.code

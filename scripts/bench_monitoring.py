@@ -1,0 +1,98 @@
+"""Benchmark the monitoring summary (``GET /api/monitoring/summary``'s service) beside its
+baselines measured in the same run.
+
+For the province and for one city: the idle report counted set-wise in SQL
+(``scan.stage_groups``, what the summary runs) beside the same report counted row by row in
+Python over every scanned row (``scan.summarise_rows(scan.scan_rows(...))``, what the summary
+ran before), then the whole summary cold (its kept figures dropped) and warm (answered from the
+figures kept for the inventory state). Read-only: safe on a shared database.
+
+Usage::
+
+    PYTHONPATH=. .venv/bin/python scripts/bench_monitoring.py --db lm_1m [--pg URL]
+        [--city 130100] [--repeat 3] [--no-baseline]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import resource
+import statistics
+import time
+from collections.abc import Callable
+from typing import Any
+
+
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _time(f: Callable[[], Any], repeat: int) -> list[float]:
+    out = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        f()
+        out.append((time.perf_counter() - t) * 1000)
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--pg", default="postgresql+psycopg://root@127.0.0.1:5432", help="server")
+    ap.add_argument("--db", required=True, help="database name (seeded; read only)")
+    ap.add_argument("--city", default="130100", help="the city measured besides the province")
+    ap.add_argument("--as-of", default=None, help="统计日期 YYYY-MM-DD (default today)")
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument(
+        "--no-baseline", action="store_true", help="skip the row-by-row baseline (slow at 1M)"
+    )
+    args = ap.parse_args()
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.orm import Session
+
+    from landmatch.monitoring import scan, summary
+    from landmatch.monitoring.idle import IdleRule
+
+    engine = create_engine(f"{args.pg.rstrip('/')}/{args.db}")
+    day = dt.date.fromisoformat(args.as_of) if args.as_of else dt.date.today()
+    rule = IdleRule()
+    print(f"== {args.db}, as of {day}, load average {os.getloadavg()[0]:.1f}", flush=True)
+    with Session(engine) as s:
+        s.execute(text("SET jit = off"))
+        n = s.execute(text("SELECT count(*) FROM landmatch.parcel")).scalar_one()
+        print(f"   {n:,} parcels", flush=True)
+        for city in (None, args.city):
+            label = city or "全省"
+            new = _time(
+                lambda c=city: scan.summarise(scan.stage_groups(s, day, rule, c)), args.repeat
+            )
+            line = f"   {label:<8} idle report set-wise p50 {statistics.median(new):8.0f} ms"
+            if not args.no_baseline:
+                before = _rss_mb()
+                old = _time(lambda c=city: scan.summarise_rows(scan.scan_rows(s, day, rule, c)), 1)
+                line += (
+                    f" | row by row (before) {old[0]:8.0f} ms, RSS +{_rss_mb() - before:5.0f} MB"
+                    f" | ×{old[0] / statistics.median(new):5.1f}"
+                )
+            print(line, flush=True)
+
+            def cold(c: str | None = city) -> None:
+                summary._cache.clear()
+                summary.dashboard_data(s, day, rule, c)
+
+            cold_ms = _time(cold, args.repeat)
+            warm_ms = _time(lambda c=city: summary.dashboard_data(s, day, rule, c), args.repeat)
+            print(
+                f"   {label:<8} summary cold p50 {statistics.median(cold_ms):8.0f} ms, "
+                f"warm (kept figures) p50 {statistics.median(warm_ms):6.1f} ms",
+                flush=True,
+            )
+    print(f"   load average now {os.getloadavg()[0]:.1f}; peak RSS {_rss_mb():.0f} MB")
+    engine.dispose()
+
+
+if __name__ == "__main__":
+    main()
