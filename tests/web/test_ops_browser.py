@@ -116,7 +116,23 @@ def test_bureau_qa_dashboard_and_disposal_journey(
     row = page.locator("#idle-parcels tbody tr:has(form.lm-open-case)").first
     idle_code = row.get_attribute("data-code")
     assert idle_code
+    assert "起算至今（天）" in page.inner_text("#idle-parcels thead")
     put_back(idle_code)
+    # 立案 on the list asks first; declining opens nothing.
+    asked: list[str] = []
+    page.once("dialog", lambda d: (asked.append(d.message), d.dismiss()))
+    row.locator("form.lm-open-case button").click()
+    page.wait_for_timeout(300)
+    assert asked and idle_code in asked[0] and "立案" in asked[0], asked
+    assert re.search(r"/workbench/cases/idle", page.url)
+    with engine.connect() as c:
+        assert not c.execute(
+            text(
+                "SELECT 1 FROM landmatch.disposal_case d JOIN landmatch.parcel p "
+                "ON p.id = d.parcel_id WHERE p.code = :c"
+            ),
+            {"c": idle_code},
+        ).first()
     row.locator("td a").first.click()
     page.wait_for_url(re.compile(r"/workbench/parcels/[^/]+$"))
     page.click("#open-case")

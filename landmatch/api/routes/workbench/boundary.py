@@ -267,18 +267,19 @@ async def _uploaded_geometry(
     return json.loads(shapely.to_geojson(stored[0]))
 
 
-@router.post("/workbench/parcels/{code}/boundary/upload")
-async def upload_boundary(
+async def _upload(
     request: Request,
-    code: str,
-    session: SessionDep,
-    settings: SettingsDep,
-    staff: EditorDep,
-    file: Annotated[UploadFile, File()],
-) -> Response:
+    session: Any,
+    settings: Settings,
+    staff: Staff,
+    file: UploadFile,
+    code: str | None,
+) -> HTMLResponse:
+    """A boundary read from a file into the editor (of ``code``, or of a new parcel: ``None``),
+    not saved; the file's problem goes beside the file field."""
     try:
         geometry = await _uploaded_geometry(request, file, settings, code)
-    except UnprocessableInput as exc:  # the file's problem, beside the file field
+    except UnprocessableInput as exc:
         return _page(
             request,
             session,
@@ -289,6 +290,7 @@ async def upload_boundary(
             errors={"file": exc.message},
             status=FORM_ERROR,
         )
+    then = "请预览核对面积与重叠后保存" if code else "请填写编号、名称等并保存"
     return _page(
         request,
         session,
@@ -296,8 +298,20 @@ async def upload_boundary(
         staff,
         code=code,
         geometry=geometry,
-        notice="已读入文件中的边界（尚未保存）：请预览核对面积与重叠后保存。",
+        notice=f"已读入文件中的边界（尚未保存）：{then}。",
     )
+
+
+@router.post("/workbench/parcels/{code}/boundary/upload")
+async def upload_boundary(
+    request: Request,
+    code: str,
+    session: SessionDep,
+    settings: SettingsDep,
+    staff: EditorDep,
+    file: Annotated[UploadFile, File()],
+) -> Response:
+    return await _upload(request, session, settings, staff, file, code)
 
 
 @router.post("/workbench/parcels/new/upload")
@@ -308,25 +322,4 @@ async def upload_new(
     staff: EditorDep,
     file: Annotated[UploadFile, File()],
 ) -> Response:
-    try:
-        geometry = await _uploaded_geometry(request, file, settings, None)
-    except UnprocessableInput as exc:  # the file's problem, beside the file field
-        return _page(
-            request,
-            session,
-            settings,
-            staff,
-            code=None,
-            geometry=None,
-            errors={"file": exc.message},
-            status=FORM_ERROR,
-        )
-    return _page(
-        request,
-        session,
-        settings,
-        staff,
-        code=None,
-        geometry=geometry,
-        notice="已读入文件中的边界（尚未保存）：请填写编号、名称等并保存。",
-    )
+    return await _upload(request, session, settings, staff, file, None)

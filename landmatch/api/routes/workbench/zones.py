@@ -190,38 +190,28 @@ def _save(
 ) -> Response:
     """Run ``write`` (a service call); on a refused value, re-open ``form`` with the errors
     beside the fields; on a version conflict, with the notice and the current version."""
+    refused = _attempt(session, staff, code, write)
+    if refused is None:
+        return redirect(request, f"{URL}/{code}#{form}", flash=("success", done))
+    return _page(request, session, settings, staff, code, form=form, values=values, **refused)
+
+
+def _attempt(session: Any, staff: Staff, code: str, write: Any) -> dict[str, Any] | None:
+    """Run ``write`` and commit; or roll back and return what the page shows instead: the
+    conflict notice (a save made in between) or the errors by field (a refused value).
+    Refusals of scope (403), a missing zone (404) and server errors propagate."""
     try:
         write()
     except PreconditionFailed as exc:
         session.rollback()
-        return _page(
-            request,
-            session,
-            settings,
-            staff,
-            code,
-            form=form,
-            values=values,
-            notice=_conflict_notice(session, staff, code, exc),
-            status=FORM_ERROR,
-        )
+        return {"notice": _conflict_notice(session, staff, code, exc), "status": FORM_ERROR}
     except LandMatchError as exc:
         if exc.status >= 500 or exc.status in (403, 404):
             raise
         session.rollback()
-        return _page(
-            request,
-            session,
-            settings,
-            staff,
-            code,
-            form=form,
-            values=values,
-            errors=form_errors(exc),
-            status=FORM_ERROR,
-        )
+        return {"errors": form_errors(exc), "status": FORM_ERROR}
     session.commit()
-    return redirect(request, f"{URL}/{code}#{form}", flash=("success", done))
+    return None
 
 
 @router.post(URL + "/{code}")
@@ -457,8 +447,10 @@ def save_boundary(
     coords: Coords = "",
     reason: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:
-    geometry = None
-    try:
+    geometry: dict[str, Any] | None = None
+
+    def write() -> None:
+        nonlocal geometry
         geometry = json.loads(shapely.to_geojson(polygon_from_text(coords)))
         geom, _ = records.boundary_from_geojson(geometry)
         records.update_zone(
@@ -470,40 +462,26 @@ def save_boundary(
             reason=reason.strip() or "在工作台修改开发区边界",
             if_match=etag(code, version),
         )
-    except PreconditionFailed as exc:
-        session.rollback()
-        return _boundary_page(
-            request,
-            session,
-            settings,
-            staff,
-            code,
-            geometry=geometry,
-            version=version,
-            notice=_conflict_notice(session, staff, code, exc)
-            + "请重新加载后再修改边界，或用下方坐标重新应用您的边界。",
-            reason=reason,
-            status=FORM_ERROR,
-        )
-    except LandMatchError as exc:
-        if exc.status >= 500 or exc.status in (403, 404):
-            raise
-        session.rollback()
-        errs = form_errors(exc)
-        return _boundary_page(
-            request,
-            session,
-            settings,
-            staff,
-            code,
-            geometry=geometry,
-            version=version,
-            errors={"geometry": errs.get("geometry") or "；".join(errs.values())},
-            reason=reason,
-            status=FORM_ERROR,
-        )
-    session.commit()
-    return redirect(request, f"{URL}/{code}", flash=("success", "开发区边界已保存"))
+
+    refused = _attempt(session, staff, code, write)
+    if refused is None:
+        return redirect(request, f"{URL}/{code}", flash=("success", "开发区边界已保存"))
+    if "notice" in refused:
+        refused["notice"] += "请重新加载后再修改边界，或用下方坐标重新应用您的边界。"
+    else:  # every problem of a boundary goes beside the coordinates
+        errs = refused["errors"]
+        refused["errors"] = {"geometry": errs.get("geometry") or "；".join(errs.values())}
+    return _boundary_page(
+        request,
+        session,
+        settings,
+        staff,
+        code,
+        geometry=geometry,
+        version=version,
+        reason=reason,
+        **refused,
+    )
 
 
 @router.post(URL + "/{code}/boundary/upload")
@@ -519,30 +497,17 @@ async def upload_boundary(
     """Read a boundary file through the guarded upload path (every polygon of the file,
     dissolved, as the API's PUT does); shown in the editor, saved only from there."""
     _zone_in_scope(session, staff, code)
+    shown: dict[str, Any]
     try:
         up = await receive(
             request, file, LAYER_FILES, settings.max_upload_mb, settings.max_unpacked_mb
         )
         geom, warnings = records.boundary_from_file(up.data, up.filename, crs.strip() or None)
     except UnprocessableInput as exc:
-        return _boundary_page(
-            request,
-            session,
-            settings,
-            staff,
-            code,
-            errors={"file": exc.message},
-            status=FORM_ERROR,
-        )
-    notice = "已读入文件中的边界（尚未保存）：请预览核对面积与重叠后保存。"
-    if warnings:
-        notice += "提示：" + "；".join(warnings)
-    return _boundary_page(
-        request,
-        session,
-        settings,
-        staff,
-        code,
-        geometry=json.loads(shapely.to_geojson(geom)),
-        notice=notice,
-    )
+        shown = {"errors": {"file": exc.message}, "status": FORM_ERROR}
+    else:
+        notice = "已读入文件中的边界（尚未保存）：请预览核对面积与重叠后保存。"
+        if warnings:
+            notice += "提示：" + "；".join(warnings)
+        shown = {"geometry": json.loads(shapely.to_geojson(geom)), "notice": notice}
+    return _boundary_page(request, session, settings, staff, code, **shown)
