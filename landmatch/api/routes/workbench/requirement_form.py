@@ -134,7 +134,7 @@ def _num(raw: str | None) -> float | None:
     return float(raw)
 
 
-def parse(
+def parse(  # noqa: C901 - to split by what it does once #15's drawn area (location.polygon) is in
     form: dict[str, Any], lists: dict[str, list[str]]
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """(requirement as a dict, errors {form field: reason}). The dict is validated by
