@@ -43,3 +43,31 @@ class SearchHit(Contract):
 class SearchResults(Contract):
     query: str
     results: list[SearchHit] = Field(description="places first, then parcels")
+
+
+class PlaceCounty(Contract):
+    code: str
+    name: str
+    lon: float = Field(description="label point, CGCS2000")
+    lat: float
+
+
+class PlaceCity(PlaceCounty):
+    bbox: list[float] = Field(min_length=4, max_length=4)
+    parcels: int = Field(description="ready parcels the caller may see")
+    area_mu: float = Field(description="their area, 亩")
+
+
+class PlaceZone(PlaceCounty):
+    short_name: str
+    level: str
+    level_label: str | None
+    kind: str
+    parcels: int
+    area_mu: float
+
+
+class PlaceSummary(Contract):
+    cities: list[PlaceCity]
+    zones: list[PlaceZone]
+    counties: list[PlaceCounty]

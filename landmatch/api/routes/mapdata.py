@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from landmatch.api.deps import PrincipalDep, SessionDep, SettingsDep
-from landmatch.api.schemas import SearchResults
+from landmatch.api.schemas import PlaceSummary, SearchResults
 from landmatch.db.cards import parcel_card
 from landmatch.db.mapdata import place_summary, search
 
@@ -35,8 +35,9 @@ def find(
 @router.get(
     "/api/map/places",
     summary="Ready land per city and per development zone (count, 亩), with label points",
+    response_model=PlaceSummary,
 )
-def places(session: SessionDep, principal: PrincipalDep) -> dict:
+def places(session: SessionDep, principal: PrincipalDep) -> dict[str, Any]:
     """What the map shows before any parcel: per city and per zone the ready land the caller
     may see (the public: public 熟地), and where to label each city, zone and county."""
     return place_summary(session, principal)
