@@ -134,13 +134,8 @@ def _num(raw: str | None) -> float | None:
     return float(raw)
 
 
-def parse(  # noqa: C901 - to split by what it does once #15's drawn area (location.polygon) is in
-    form: dict[str, Any], lists: dict[str, list[str]]
-) -> tuple[dict[str, Any], dict[str, str]]:
-    """(requirement as a dict, errors {form field: reason}). The dict is validated by
-    ``Requirement``; on errors it is what was typed, for the form to show again."""
-    errors: dict[str, str] = {}
-    req: dict[str, Any] = {"utilities": {}, "budget": {}, "location": {}}
+def _numbers(form: dict[str, Any], req: dict[str, Any], errors: dict[str, str]) -> None:
+    """The numeric fields and the flags, each put at its path in ``req``."""
 
     def put(path: tuple[str, ...], value: Any) -> None:
         cur = req
@@ -148,12 +143,6 @@ def parse(  # noqa: C901 - to split by what it does once #15's drawn area (locat
             cur = cur.setdefault(k, {})
         cur[path[-1]] = value
 
-    if form.get("req_name", "").strip():
-        req["name"] = form["req_name"].strip()
-    if form.get("industry", "").strip():
-        req["industry"] = form["industry"].strip()
-    if form.get("pollution_class"):
-        req["pollution_class"] = form["pollution_class"]
     for name, label, _, path in NUMBERS:
         try:
             x = _num(form.get(name))
@@ -164,10 +153,19 @@ def parse(  # noqa: C901 - to split by what it does once #15's drawn area (locat
             put(path, x)
     for name, _, path in FLAGS:
         put(path, form.get(name) == "on")
-    req["location"]["cities"] = lists.get("cities", [])
-    req["location"]["zone_levels"] = lists.get("zone_levels", [])
+
+
+def _location(
+    form: dict[str, Any], lists: dict[str, list[str]], errors: dict[str, str]
+) -> dict[str, Any]:
+    """Cities, zone levels, zones and the drawn area (GeoJSON text; kept as typed when it
+    cannot be read)."""
     zones = [z.strip() for z in form.get("zones", "").replace("，", ",").split(",") if z.strip()]
-    req["location"]["zones"] = zones
+    location: dict[str, Any] = {
+        "cities": lists.get("cities", []),
+        "zone_levels": lists.get("zone_levels", []),
+        "zones": zones,
+    }
     area = form.get("area_polygon", "").strip()
     if area:
         try:
@@ -176,11 +174,14 @@ def parse(  # noqa: C901 - to split by what it does once #15's drawn area (locat
                 raise ValueError
         except ValueError:
             errors["area_polygon"] = "选址范围无法读取：请在地图上重新划定"
-            req["location"]["polygon_text"] = area
+            location["polygon_text"] = area
         else:
-            req["location"]["polygon"] = polygon
-    req["supply_modes"] = lists.get("supply_modes", [])
-    req["enterprise_types"] = lists.get("enterprise_types", [])
+            location["polygon"] = polygon
+    return location
+
+
+def _proximity(form: dict[str, Any], errors: dict[str, str]) -> list[dict[str, Any]]:
+    """Distances to facilities (公里), each hard or scored."""
     prox = []
     for kind, label in vocab.FACILITY_KINDS.items():
         try:
@@ -190,20 +191,63 @@ def parse(  # noqa: C901 - to split by what it does once #15's drawn area (locat
             continue
         if km is not None:
             prox.append({"kind": kind, "max_km": km, "hard": form.get(f"hard_{kind}") == "on"})
-    req["proximity"] = prox
+    return prox
+
+
+def _weights(form: dict[str, Any], errors: dict[str, str]) -> dict[str, float]:
+    w = {}
+    for c in CRITERIA:
+        try:
+            w[c] = _num(form.get(f"w_{c}")) or 0.0
+        except ValueError:
+            errors[f"w_{c}"] = f"{CRITERION_LABELS[c]}权重应为数字"
+    return w
+
+
+def _typed(
+    form: dict[str, Any], lists: dict[str, list[str]], errors: dict[str, str]
+) -> dict[str, Any]:
+    """The requirement as typed (not yet validated); unreadable values go to ``errors``."""
+    req: dict[str, Any] = {"utilities": {}, "budget": {}, "location": {}}
+    if form.get("req_name", "").strip():
+        req["name"] = form["req_name"].strip()
+    if form.get("industry", "").strip():
+        req["industry"] = form["industry"].strip()
+    if form.get("pollution_class"):
+        req["pollution_class"] = form["pollution_class"]
+    _numbers(form, req, errors)
+    req["location"].update(_location(form, lists, errors))
+    req["supply_modes"] = lists.get("supply_modes", [])
+    req["enterprise_types"] = lists.get("enterprise_types", [])
+    req["proximity"] = _proximity(form, errors)
     req["preset"] = form.get("preset") or "general_manufacturing"
     if form.get("custom_weights") == "on":
-        w = {}
-        for c in CRITERIA:
-            try:
-                w[c] = _num(form.get(f"w_{c}")) or 0.0
-            except ValueError:
-                errors[f"w_{c}"] = f"{CRITERION_LABELS[c]}权重应为数字"
-        req["weights"] = w
+        req["weights"] = _weights(form, errors)
     try:
         req["top"] = int(form.get("top") or 20)
     except ValueError:
         errors["top"] = "返回名次应为整数"
+    return req
+
+
+def _form_field(loc: tuple[str, ...]) -> str:
+    """The form field a validation error of the requirement at ``loc`` belongs beside."""
+    if loc[:1] == ("proximity",):
+        return "proximity"
+    if loc[:1] == ("weights",):
+        return "weights"
+    if loc[:1] == ("location",) and len(loc) > 1:
+        return FIELD_OF.get(loc[:2]) or loc[1]
+    return FIELD_OF.get(loc) or (loc[-1] if loc else "")
+
+
+def parse(
+    form: dict[str, Any], lists: dict[str, list[str]]
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """(requirement as a dict, errors {form field: reason}). The dict is validated by
+    ``Requirement``; on errors it is what was typed, for the form to show again."""
+    errors: dict[str, str] = {}
+    req = _typed(form, lists, errors)
     if errors:
         return req, errors
     try:
@@ -211,14 +255,6 @@ def parse(  # noqa: C901 - to split by what it does once #15's drawn area (locat
     except ValidationError as exc:
         for e in exc.errors():
             loc = tuple(str(x) for x in e["loc"] if not isinstance(x, int))
-            field = FIELD_OF.get(loc) or (loc[-1] if loc else "")
-            if loc[:1] == ("proximity",):
-                field = "proximity"
-            if loc[:1] == ("weights",):
-                field = "weights"
-            if loc[:1] == ("location",) and len(loc) > 1:
-                field = FIELD_OF.get(loc[:2]) or loc[1]
-            msg = _chinese(e)
-            errors.setdefault(field or "", msg)
+            errors.setdefault(_form_field(loc), _chinese(e))
         return req, errors
     return model.model_dump(mode="json", exclude_none=True), {}
