@@ -7,6 +7,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from sqlalchemy import Engine, text
+
 from landmatch.match import readable
 from tests.conftest import sign_in
 from tests.web.conftest import TILES_DRAWN_JS
@@ -112,4 +114,40 @@ def test_a_site_opens_on_a_phone_with_its_inquiry_button(
     button = card.locator("[data-lm-inquiry]")
     assert button.is_visible() and button.get_attribute("data-lm-match") == match_id
     w.shot("match_phone_site")
+    assert w.errors == []
+
+
+def test_a_sites_inquiry_carries_its_parcel_and_the_run(
+    live_url: str, watched: Any, match_id: str, engine: Engine
+) -> None:
+    w = watched(viewport=(1440, 900))
+    w.page.goto(f"{live_url}/match/{match_id}/map")
+    w.page.wait_for_function(TILES_DRAWN_JS, timeout=15000)
+    w.page.locator("#lm-ranked li").first.click()
+    button = w.page.locator("#lm-card [data-lm-inquiry]")
+    code = button.get_attribute("data-lm-inquiry")
+    button.click()
+    w.page.locator("#lm-inquiry").wait_for(state="visible")
+    w.page.wait_for_function(
+        "document.getElementById('lm-inq-consent-text').textContent.length > 0"
+    )
+    company = "匹配意向测试公司"
+    w.page.fill("#lm-inq-name", "李先生")
+    w.page.fill("#lm-inq-company", company)
+    w.page.fill("#lm-inq-phone", "0311-8888 7777")
+    w.page.fill("#lm-inq-message", "对排名第一的地块有意向。")
+    w.page.check("#lm-inq-consent")
+    w.page.wait_for_timeout(3200)  # a person takes longer than the form token's minimum age
+    w.page.click("#lm-inq-send")
+    w.page.locator("#lm-inq-done").wait_for(state="visible")
+    with engine.begin() as c:
+        row = c.execute(
+            text(
+                "SELECT p.code, i.match_id FROM landmatch.inquiry i "
+                "JOIN landmatch.parcel p ON p.id = i.parcel_id WHERE i.company = :c"
+            ),
+            {"c": company},
+        ).one()
+        c.execute(text("DELETE FROM landmatch.inquiry WHERE company = :c"), {"c": company})
+    assert tuple(row) == (code, match_id)
     assert w.errors == []
