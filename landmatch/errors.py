@@ -132,3 +132,51 @@ class ServiceUnavailable(LandMatchError):
     status = 503
     type = "/problems/unavailable"
     title = "服务不可用"
+
+
+# pydantic error types in Chinese (the API's 422s and the services' own model checks).
+VALIDATION_MESSAGES = {
+    "missing": "缺少必填项",
+    "int_parsing": "应为整数",
+    "int_type": "应为整数",
+    "int_from_float": "应为整数",
+    "float_parsing": "应为数字",
+    "float_type": "应为数字",
+    "bool_parsing": "应为 true 或 false",
+    "bool_type": "应为 true 或 false",
+    "string_type": "应为文本",
+    "dict_type": "应为 JSON 对象",
+    "list_type": "应为列表",
+    "model_attributes_type": "应为 JSON 对象",
+    "less_than_equal": "超出允许的最大值",
+    "less_than": "超出允许的最大值",
+    "greater_than_equal": "低于允许的最小值",
+    "greater_than": "低于允许的最小值",
+    "literal_error": "取值不在允许范围内",
+    "enum": "取值不在允许范围内",
+    "json_invalid": "JSON 格式错误",
+    "json_type": "应为 JSON",
+    "string_pattern_mismatch": "格式不正确",
+    "string_too_long": "过长",
+    "string_too_short": "过短",
+    "too_long": "条目过多",
+    "too_short": "条目过少",
+    "date_parsing": "应为日期（YYYY-MM-DD）",
+    "date_from_datetime_parsing": "应为日期（YYYY-MM-DD）",
+    "datetime_parsing": "应为日期时间",
+    "extra_forbidden": "不支持的字段",
+}
+
+
+def validation_reason(e: Any) -> str:
+    """A pydantic error in Chinese: known types by table, our own validators' messages as
+    they are (they are written in Chinese), anything else generically."""
+    kind = str(e.get("type", ""))
+    if kind == "string_too_short" and e.get("input") in ("", None):
+        return "不能为空"
+    if kind in VALIDATION_MESSAGES:
+        return VALIDATION_MESSAGES[kind]
+    msg = str(e.get("msg", ""))
+    if kind == "value_error":
+        return msg.removeprefix("Value error, ")
+    return "取值无效"

@@ -15,12 +15,19 @@ sequentially, signed in as the 石家庄 bureau (its city holds about a tenth of
 * a parcel page; the history page;
 * the import wizard's dry-run report page of a 5,000-row file (uploaded through the wizard,
   checked by a background job the bench waits for): first page, last page, filtered, beside a
-  bare SELECT of the page's lines (``--imports-only`` runs just this one);
+  bare SELECT of the page's lines (section ``imports``);
+* QA, monitoring and disposal cases (section ``ops``): the QA report (its counts uncached once,
+  then as reused; one check's flagged parcels, first and last page), the dashboard of the
+  bureau's own city beside the summary API it loads, the case list, the idle-land list (first
+  and last page of the largest stage) and a case, each beside the JSON API of the same rows;
+* the policy library's Excel import of ``excel.MAX_ROWS`` rows, dry run (section
+  ``policies``), beside the same file through the API;
 
 each beside a baseline measured in the same run: the JSON API call for the same rows
 (``/api/parcels?city=…&offset=…``) and a bare SELECT of the page's rows (and of the count) on
 one psycopg connection. Prints p50 / p95 in ms of the time the request took on the loopback
 (server time: one worker, nothing else queued), and the machine's load average.
+``--sections list,imports,ops,policies`` picks what runs (all by default).
 """
 
 from __future__ import annotations
@@ -191,6 +198,133 @@ def import_job(web: httpx.Client, base: str, rows: int) -> int:
     return job
 
 
+def _total(html: str) -> int:
+    """The row count a paged workbench table states (共 N 条)."""
+    import re
+
+    found = re.search(r"共 ([\d,]+) 条", html)
+    return int(found.group(1).replace(",", "")) if found else 0
+
+
+def ops(
+    web: httpx.Client,
+    api: httpx.Client,
+    conn: psycopg.Connection,
+    page: Callable[[str], Callable[[], object]],
+    api_get: Callable[[str], Callable[[], object]],
+    report: Callable[..., None],
+) -> None:
+    """QA report, dashboard (the bureau's own city), disposal cases and the idle-land list."""
+    t = time.perf_counter()
+    page("/workbench/qa")()  # the first since the server started: the QA counts computed
+    print(f"{'QA report, counts uncached':32} {(time.perf_counter() - t) * 1000:8.1f} (once)")
+    report("QA report (counts reused)", page("/workbench/qa"))
+    check = "/workbench/qa?check=ready_checklist"
+    flagged = _total(web.get(check).text)
+    last = max(0, (flagged - 1) // 50 * 50)
+    report(f"QA ready_checklist ({flagged:,}), first", page(check))
+    report("QA ready_checklist, last page", page(f"{check}&offset={last}"))
+    report(
+        "dashboard page (own city)",
+        page("/dashboard"),
+        "summary API the page loads",
+        api_get("/api/monitoring/summary"),
+    )
+    report(
+        "case list (open)",
+        page("/workbench/cases"),
+        "JSON API GET /api/monitoring/cases",
+        api_get(f"/api/monitoring/cases?city={CITY}&status=open&limit=50"),
+    )
+    report("case list (all)", page("/workbench/cases?status=all"))
+    counts = api.get(f"/api/monitoring/idle?city={CITY}&limit=0").json()["stages"]
+    stage = max((s for s in counts if s["stage"] != "normal"), key=lambda s: s["count"])
+    n = stage["count"]
+    last = max(0, (n - 1) // 50 * 50)
+    idle = f"/workbench/cases/idle?stage={stage['stage']}"
+    idle_api = f"/api/monitoring/idle?city={CITY}&stage={stage['stage']}&limit=50"
+    report(
+        f"idle list ({stage['stage']} {n:,}), first",
+        page(idle),
+        "JSON API, same rows",
+        api_get(idle_api),
+    )
+    report(
+        "idle list, last page",
+        page(f"{idle}&offset={last}"),
+        "JSON API, same rows",
+        api_get(f"{idle_api}&offset={last}"),
+    )
+    case = conn.execute(
+        "SELECT id FROM landmatch.disposal_case WHERE city_code = %s ORDER BY status = 'open' "
+        "DESC, id LIMIT 1",
+        (CITY,),
+    ).fetchone()
+    if case is not None:
+        report(
+            "case page",
+            page(f"/workbench/cases/{case[0]}"),
+            "JSON API GET …/cases/{id}",
+            api_get(f"/api/monitoring/cases/{case[0]}"),
+        )
+
+
+def policy_workbook(rows: int) -> bytes:
+    """A policy Excel of ``rows`` 石家庄 policies (new codes)."""
+    import io
+
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    ws.append(
+        ["编码", "政策名称", "发布机关", "生效日期", "适用范围", "范围代码", "适用行业"]
+        + ["优惠类型", "比例", "上限（万元）", "摘要", "公开"]
+    )
+    for i in range(rows):
+        ws.append(
+            [f"bench-p-{i}", f"基准政策{i}", "石家庄市工信局", "2026-01-01", "市", CITY, "34"]
+            + ["资金补助", "15%", 300, "设备投入补助", "是"]
+        )
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def policy_import(
+    web: httpx.Client, api: httpx.Client, base: str, report: Callable[..., None]
+) -> None:
+    """The policy Excel import at its row limit, dry run, in the workbench and the API."""
+    import re
+
+    from landmatch.policies.excel import MAX_ROWS
+
+    data = policy_workbook(MAX_ROWS)
+    csrf = re.search(  # type: ignore[union-attr]
+        r'name="csrf-token" content="([^"]+)"', web.get("/workbench/policies/import").text
+    ).group(1)
+
+    def page() -> object:
+        r = web.post(
+            "/workbench/policies/import",
+            data={"csrf_token": csrf, "dry_run": "1"},
+            files={"file": ("p.xlsx", data, "application/octet-stream")},
+            headers={"Origin": base},
+        )
+        assert f"{MAX_ROWS} 行：新增 {MAX_ROWS}" in r.text, r.text[:300]
+        return r
+
+    def direct() -> object:
+        r = api.post(
+            "/api/policies/import?dry_run=true",
+            files={"file": ("p.xlsx", data, "application/octet-stream")},
+        )
+        r.raise_for_status()
+        return r
+
+    report(f"policy import {MAX_ROWS:,} rows, dry run", page, "API, same file", direct, n=3)
+
+
 def timed(fn: Callable[[], object], n: int) -> dict[str, float]:
     for _ in range(2):  # warm-up (the first request per data version counts the set)
         fn()
@@ -214,7 +348,14 @@ def main() -> None:
     ap.add_argument(
         "--imports-only", action="store_true", help="only the import wizard's report page"
     )
+    ap.add_argument(
+        "--sections",
+        default="list,imports,ops,policies",
+        help="comma-separated: list (inventory pages), imports, ops (QA, dashboard, cases), "
+        "policies",
+    )
     args = ap.parse_args()
+    sections = {"imports"} if args.imports_only else set(args.sections.split(","))
     print(f"load average at start: {load()} ({os.cpu_count()} cores)")
     url = ensure_database(args.pg, args.db, args.parcels)
     user, codes = prepare(url)
@@ -392,62 +533,61 @@ def main() -> None:
                 line += f"   {bname:34} {b['p50']:8.1f} {b['p95']:8.1f}"
             print(line, flush=True)
 
-        job = import_job(web, base, IMPORT_ROWS)
-        line_sql = (
-            "SELECT row_no, code, action, field, reason FROM landmatch.import_job_line "
-            "WHERE job_id = %(job)s ORDER BY seq LIMIT 100 OFFSET %(off)s"
-        )
-        lines_n = conn.execute(
-            "SELECT count(*) FROM landmatch.import_job_line WHERE job_id = %s", (job,)
-        ).fetchone()[0]  # type: ignore[index]
-        last_l = (lines_n - 1) // 100 * 100
-        J = f"/workbench/imports/{job}"
-        imports_scenarios: list[
-            tuple[str, Callable[[], object], str, Callable[[], object] | None]
-        ] = [
-            (
+        if "list" in sections:
+            for name, fn, bname, bfn in scenarios:
+                report(name, fn, bname, bfn)
+        if "imports" in sections:
+            job = import_job(web, base, IMPORT_ROWS)
+            line_sql = (
+                "SELECT row_no, code, action, field, reason FROM landmatch.import_job_line "
+                "WHERE job_id = %(job)s ORDER BY seq LIMIT 100 OFFSET %(off)s"
+            )
+            lines_n = conn.execute(
+                "SELECT count(*) FROM landmatch.import_job_line WHERE job_id = %s", (job,)
+            ).fetchone()[0]  # type: ignore[index]
+            last_l = (lines_n - 1) // 100 * 100
+            J = f"/workbench/imports/{job}"
+            report(
                 f"dry-run report ({IMPORT_ROWS:,} rows), first",
                 page(J),
                 "bare SELECT of the page's lines",
                 bare(line_sql, {"job": job, "off": 0}),
-            ),
-            (
+            )
+            report(
                 "dry-run report, last page",
                 page(f"{J}?offset={last_l}"),
                 "bare SELECT (OFFSET)",
                 bare(line_sql, {"job": job, "off": last_l}),
-            ),
-            ("dry-run report, filtered", page(f"{J}?action=created&q=BENCH-4"), "", None),
-        ]
-        if args.imports_only:
-            scenarios = []
-        for name, fn, bname, bfn in [*scenarios, *imports_scenarios]:
-            report(name, fn, bname, bfn)
-        if args.imports_only:
-            print(f"\nload average at end: {load()}")
-            return
-        parcel_paths = iter(rng.choice(sample) for _ in range(10**6))
-        report(
-            "parcel page",
-            lambda: page(f"{L}/{next(parcel_paths)}")(),
-            "JSON API GET /api/parcels/{code}",
-            lambda: api_get(f"/api/parcels/{rng.choice(sample)}")(),
-        )
-        hist = iter(rng.choice(codes) for _ in range(10**6))
-        report(
-            "history page (6+ versions)",
-            lambda: page(f"{L}/{next(hist)}/history")(),
-            "JSON API GET …/history",
-            lambda: api_get(f"/api/parcels/{rng.choice(codes)}/history")(),
-        )
-        report("home page", page("/workbench"))
-        report("edit form", lambda: page(f"{L}/{next(parcel_paths)}/edit")())
-        report("boundary editor", lambda: page(f"{L}/{next(parcel_paths)}/boundary")())
-        # The QA flags read every parcel of the city (spatial checks): measured a few times,
-        # uncached (max age 0 is not reachable from outside: the first call after a restart).
-        report("QA card (first, then cached)", page("/workbench/parcels-qa"), n=3)
-        report("list, QA filter ready_checklist", page(f"{L}?qa=ready_checklist"), n=5)
-        report("list, QA filter in_exclusion", page(f"{L}?qa=in_exclusion"), n=2)
+            )
+            report("dry-run report, filtered", page(f"{J}?action=created&q=BENCH-4"))
+        if "ops" in sections:
+            ops(web, api, conn, page, api_get, report)
+        if "policies" in sections:
+            policy_import(web, api, base, report)
+        if "list" in sections:
+            parcel_paths = iter(rng.choice(sample) for _ in range(10**6))
+            report(
+                "parcel page",
+                lambda: page(f"{L}/{next(parcel_paths)}")(),
+                "JSON API GET /api/parcels/{code}",
+                lambda: api_get(f"/api/parcels/{rng.choice(sample)}")(),
+            )
+            hist = iter(rng.choice(codes) for _ in range(10**6))
+            report(
+                "history page (6+ versions)",
+                lambda: page(f"{L}/{next(hist)}/history")(),
+                "JSON API GET …/history",
+                lambda: api_get(f"/api/parcels/{rng.choice(codes)}/history")(),
+            )
+            report("home page", page("/workbench"))
+            report("edit form", lambda: page(f"{L}/{next(parcel_paths)}/edit")())
+            report("boundary editor", lambda: page(f"{L}/{next(parcel_paths)}/boundary")())
+            # The QA flags read every parcel of the city (spatial checks): measured a few
+            # times, uncached (max age 0 is not reachable from outside: the first call after
+            # a restart).
+            report("QA card (first, then cached)", page("/workbench/parcels-qa"), n=3)
+            report("list, QA filter ready_checklist", page(f"{L}?qa=ready_checklist"), n=5)
+            report("list, QA filter in_exclusion", page(f"{L}?qa=in_exclusion"), n=2)
         print(f"\nload average at end: {load()}")
     finally:
         server.terminate()

@@ -49,8 +49,8 @@ HEADERS: dict[str, str] = {
     "用地用途": "land_uses",
     "优惠类型": "benefit_kind",
     "政策类型": "benefit_kind",
-    "比例": "benefit_rate",
     "优惠比例": "benefit_rate",
+    "比例": "benefit_rate",
     "上限（万元）": "benefit_cap_wan",
     "上限(万元)": "benefit_cap_wan",
     "金额（万元）": "benefit_amount_wan",
@@ -86,10 +86,16 @@ NUMBERS = {
 }
 PERCENT = {"benefit_rate", "rd_intensity_min"}
 CONDITION_FIELDS = {"min_investment_wan", "enterprise_types", "rd_intensity_min", "requires"}
+# A workbook's data rows at most. A province's whole library is a few hundred policies; the
+# import is checked and written in the request (bench_workbench.py times a file this size),
+# so a larger file is refused while it is read, before any row is checked.
+MAX_ROWS = 1_000
 SPLIT = re.compile(r"[,，、;；\s]+")
 
 
-def _bad(row: int, field: str, reason: str) -> UnprocessableInput:
+def _bad(row: int | None, field: str, reason: str) -> UnprocessableInput:
+    if row is None:  # a form's field
+        return UnprocessableInput(f"{field} {reason}", detail=[{"field": field, "reason": reason}])
     return UnprocessableInput(
         f"第 {row} 行：{field} {reason}", detail=[{"row": row, "field": field, "reason": reason}]
     )
@@ -102,7 +108,11 @@ def _by_label(value: str, vocabulary: dict[str, str]) -> str:
     return value
 
 
-def _cell(field: str, value: Any, row: int) -> Any:
+def cell_value(field: str, value: Any, row: int | None = None) -> Any:
+    """A cell (or a form field's text) as the field's value: lists split on commas, 、 and
+    spaces (statuses also by their Chinese names), dates in the usual spellings, numbers (a
+    rate or intensity above 1, or written with %, as a percentage), scope and visibility by
+    their Chinese names; blank is None. Refused with the row (when given) and field."""
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     if field in LISTS:
@@ -180,12 +190,17 @@ def read_rows(data: bytes) -> list[tuple[int, dict[str, Any]]]:
     for n, values in enumerate(it, start=2):
         if values is None or all(v is None or str(v).strip() == "" for v in values):
             continue
+        if len(out) == MAX_ROWS:
+            raise FormatError(
+                f"政策 Excel 最多 {MAX_ROWS:,} 行数据（第 {n} 行超出）；请分成几个文件导入",
+                detail=[{"row": n, "field": "", "reason": f"超过 {MAX_ROWS:,} 行"}],
+            )
         rec: dict[str, Any] = {}
         cond: dict[str, Any] = {}
         for f, v in zip(fields, values, strict=False):
             if f is None:
                 continue
-            val = _cell(f, v, n)
+            val = cell_value(f, v, n)
             if val is None:
                 continue
             (cond if f in CONDITION_FIELDS else rec)[f] = val
@@ -204,22 +219,26 @@ def import_policies(
     if not rows:
         raise FormatError("Excel 中没有数据行")
     created, updated = [], []
+    known = set(
+        session.execute(
+            text("SELECT code FROM landmatch.policy WHERE code = ANY(:c)"),
+            {"c": [str(rec["code"]) for _, rec in rows if rec.get("code")]},
+        ).scalars()
+    )
     sp = session.begin_nested()
     try:
         for n, rec in rows:
             code = rec.get("code")
             if not code:
                 raise _bad(n, "code", "缺少编码")
-            exists = session.execute(
-                text("SELECT 1 FROM landmatch.policy WHERE code = :c"), {"c": code}
-            ).first()
-            if exists:
+            if code in known:
                 changes = {k: v for k, v in rec.items() if k != "code"}
                 update_policy(session, principal, code, changes, row=n, if_match=ANY)
                 updated.append(code)
             else:
                 create_policy(session, principal, rec, row=n)
                 created.append(code)
+                known.add(code)  # a second row of the same code updates it
     except BaseException:
         sp.rollback()
         raise

@@ -122,8 +122,15 @@ def _params(p: PolicyFields) -> dict[str, Any]:
 
 
 def create_policy(
-    session: Session, principal: Principal, data: dict[str, Any] | PolicyIn, row: int | None = None
+    session: Session,
+    principal: Principal,
+    data: dict[str, Any] | PolicyIn,
+    row: int | None = None,
+    *,
+    reason: str | None = None,
 ) -> dict[str, Any]:
+    """A new policy, validated by :class:`PolicyIn` and :func:`check_references`, within the
+    caller's scope; ``reason`` goes to its history."""
     try:
         p = data if isinstance(data, PolicyIn) else PolicyIn.model_validate(data)
     except ValidationError as exc:
@@ -136,7 +143,7 @@ def create_policy(
         raise Conflict(f"政策编码 {p.code} 已存在")
     params = _params(p) | {"code": p.code}
     vals = ", ".join(f"CAST(:{c} AS jsonb)" if c == "conditions" else f":{c}" for c in COLUMNS)
-    with audited(session, principal.actor, "新增政策"):
+    with audited(session, principal.actor, reason or "新增政策"):
         session.execute(
             text(f"INSERT INTO landmatch.policy ({', '.join(COLUMNS)}) VALUES ({vals})"), params
         )
@@ -169,13 +176,17 @@ def update_policy(
     row: int | None = None,
     *,
     if_match: str | None,
+    reason: str | None = None,
 ) -> dict[str, Any]:
+    """Change some fields of a policy (the rest kept) against the version ``if_match`` names;
+    the whole result is validated again; ``reason`` goes to its history."""
     cur = _locked(session, code, if_match, "修改")
     _require_edit(session, principal, cur["scope_level"], cur["scope_code"])
-    merged = {k: cur[k] for k in COLUMNS if k != "code"} | changes
+    stored = {k: cur[k] for k in COLUMNS if k != "code"}
     for k in ("benefit_rate", "benefit_cap_wan", "benefit_amount_wan"):
-        if merged.get(k) is not None:
-            merged[k] = float(merged[k])
+        if stored.get(k) is not None:  # numeric columns read as Decimal
+            stored[k] = float(stored[k])
+    merged = stored | changes  # what was sent is the model's to check
     try:
         p = PolicyFields.model_validate(merged)
     except ValidationError as exc:
@@ -187,7 +198,7 @@ def update_policy(
         for c in COLUMNS
         if c != "code"
     )
-    with audited(session, principal.actor, "修改政策"):
+    with audited(session, principal.actor, reason or "修改政策"):
         session.execute(
             text(
                 f"UPDATE landmatch.policy SET {sets}, version = version + 1, updated_at = now() "

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from landmatch import vocab
 from landmatch.db.lookups import scope_exists, unknown_industries, unknown_land_uses
-from landmatch.errors import UnprocessableInput
+from landmatch.errors import UnprocessableInput, validation_reason
 
 CODE_PATTERN = f"^{vocab.CODE_PATTERN}$"
 
@@ -136,7 +136,8 @@ def validation_problem(exc: Any, row: int | None = None) -> UnprocessableInput:
     errors = []
     for e in exc.errors():
         msg = str(e.get("msg", "")).removeprefix("Value error, ")
-        item: dict[str, Any] = {"field": _field_of(tuple(e.get("loc", ())), msg), "reason": msg}
+        field = _field_of(tuple(e.get("loc", ())), msg)
+        item: dict[str, Any] = {"field": field, "reason": validation_reason(e)}
         if row is not None:
             item["row"] = row
         errors.append(item)

@@ -599,6 +599,44 @@ def test_workbook_has_every_table(session) -> None:  # type: ignore[no-untyped-d
     assert [r["code"] for r in scan.iter_rows(session, AS_OF, IdleRule(), chunk=7)] == codes
 
 
+@pytest.mark.parametrize("city", [None, "130100"])
+def test_idle_report_counts_in_sql_as_the_rows_say(session, city) -> None:  # type: ignore[no-untyped-def]
+    """The report's counts (a GROUP BY) and pages (LIMIT/OFFSET in SQL) against the scanned
+    rows themselves: per stage, per city, fees, fallbacks, and each stage's pages in order."""
+    from collections import Counter
+
+    rule = IdleRule(fee_rate=FEE)
+    rows = scan.scan_rows(session, AS_OF, rule, city)
+    report = scan.idle_report(session, AS_OF, rule, city=city, limit=0)
+    assert report["scanned"] == len(rows) and report["items"] == []
+    counts = Counter(r["stage"] for r in rows)
+    assert {s["stage"]: s["count"] for s in report["stages"]} == {
+        s: counts.get(s, 0) for s in scan.STAGE_ORDER
+    }
+    for s in report["stages"]:
+        area = sum(r["area_m2"] for r in rows if r["stage"] == s["stage"])
+        assert s["area_m2"] == pytest.approx(area, abs=0.1)
+    fees = sum(float(r["fee_wan"] or 0) for r in rows)
+    assert report["fee_total_wan"] == pytest.approx(fees, abs=0.01)
+    fallback = sum(1 for r in rows if "start_date_fallback" in r["flags"])
+    assert report["flagged_fallback"] == fallback
+    for c in report["by_city"]:
+        mine = [r for r in rows if r["city_code"] == c["city_code"]]
+        assert sum(c[s] for s in scan.STAGE_ORDER) == len(mine)
+        idle = sum(r["area_m2"] for r in mine if r["stage"] in scan.IDLE_AREA_STAGES)
+        assert c["idle_area_m2"] == pytest.approx(idle, abs=0.1)
+    stage = counts.most_common(1)[0][0]
+    listed = [r["code"] for r in rows if r["stage"] == stage]
+    first = scan.idle_report(session, AS_OF, rule, city=city, stage=stage, limit=7)
+    last = scan.idle_report(
+        session, AS_OF, rule, city=city, stage=stage, limit=7, offset=len(listed) - 3
+    )
+    assert first["numberMatched"] == len(listed) == last["numberMatched"]
+    assert [i["code"] for i in first["items"]] == listed[:7]
+    assert [i["code"] for i in last["items"]] == listed[-3:]
+    assert all(i["stage_label"] == IDLE_STAGES[stage] for i in first["items"])
+
+
 def test_api_monitoring(client, tokens) -> None:  # type: ignore[no-untyped-def]
     assert client.get("/api/monitoring/idle").status_code == 401
     h = auth(tokens["promoter"])

@@ -270,3 +270,243 @@ def test_layer_import_with_coverage(client, passwords, session) -> None:
     )
     assert r.status_code == 200, r.text[:500]
     assert 'id="r-coverage"' in r.text and "water_source:130100" in r.text
+
+
+# ---- one policy in a form: create, edit, conflict, history ------------------------------------
+
+FORM = {
+    "code": "wb-form-1",
+    "title": "设备投资补助",
+    "issuer": "石家庄市工信局",
+    "doc_no": "石工信〔2026〕1号",
+    "issued_on": "2026-01-05",
+    "valid_from": "2026-01-10",
+    "valid_until": "2030-12-31",
+    "visibility": "public",
+    "scope_level": "city",
+    "scope_code": "130100",
+    "industries": "34、35",
+    "statuses__present": "1",
+    "statuses": ["ready"],
+    "land_uses": "100101",
+    "benefit_kind": "subsidy",
+    "benefit_rate": "15%",
+    "benefit_cap_wan": "300",
+    "benefit_amount_wan": "",
+    "benefit_basis": "设备投资额",
+    "min_investment_wan": "5000",
+    "rd_intensity_min": "",
+    "enterprise_types__present": "1",
+    "enterprise_types": ["high_tech"],
+    "zone_levels__present": "1",
+    "max_energy_per_value": "低于当地平均",
+    "requires": "",
+    "summary": "设备投资额的 15% 补助，最高 300 万元",
+    "source": "",
+    "reason": "新文件",
+}
+
+
+def _policy_row(session, code: str) -> dict[str, Any] | None:  # type: ignore[no-untyped-def]
+    row = (
+        session.execute(text("SELECT * FROM landmatch.policy WHERE code = :c"), {"c": code})
+        .mappings()
+        .first()
+    )
+    return dict(row) if row else None
+
+
+def _invalid(html: str, field: str) -> str:
+    """The message shown beside ``field`` as its error, or ''."""
+    found = re.search(rf'<div class="invalid-feedback[^"]*" id="f-{field}-msg">([^<]*)<', html)
+    return found.group(1) if found else ""
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_policy_form_as_each_role(client, passwords, session, role: str) -> None:
+    """The form's pages and writes as each role: admins and bureaus (a bureau within its
+    city: a province-wide policy is read-only to it) keep policies; the rest do not."""
+    csrf = sign_in(client, passwords[role]) if role != "public" else ""
+    province = session.execute(
+        text("SELECT code FROM landmatch.policy WHERE scope_level = 'province' LIMIT 1")
+    ).scalar()
+    pages = {
+        "/workbench/policies/new": {"admin": 200, "bureau": 200},
+        f"/workbench/policies/{province}/edit": {"admin": 200, "bureau": 403},
+    }
+    for path, allowed in pages.items():
+        r = client.get(path, follow_redirects=False)
+        if role == "public":
+            assert r.status_code == 303 and "/workbench/login" in r.headers["location"], path
+        else:
+            assert r.status_code == allowed.get(role, 403), (role, path)
+    page = client.get(f"/workbench/policies/{province}").text if role in KEEPERS else ""
+    assert ('id="edit-link"' in page) == (role == "admin")
+    r = client.post(
+        "/workbench/policies/new",
+        data={**FORM, "code": f"wb-form-{role}", "csrf_token": csrf},
+        follow_redirects=False,
+    )
+    if role == "public":
+        assert r.status_code == 303 and "/workbench/login" in r.headers["location"]
+    elif role in KEEPERS:
+        assert (
+            r.status_code == 303 and r.headers["location"] == f"/workbench/policies/wb-form-{role}"
+        )
+    else:
+        assert r.status_code == 403
+    assert (_policy_row(session, f"wb-form-{role}") is not None) == (role in KEEPERS)
+    # Out of the bureau's city: refused beside the scope, nothing written.
+    if role == "bureau":
+        r = client.post(
+            "/workbench/policies/new",
+            data={**FORM, "code": "wb-form-ts", "scope_code": "130200", "csrf_token": csrf},
+        )
+        assert r.status_code == 200 and "无权维护该范围的政策" in _invalid(r.text, "scope_code")
+        assert _policy_row(session, "wb-form-ts") is None
+
+
+def test_policy_form_creates_with_errors_beside_fields(client, passwords, session) -> None:
+    csrf = sign_in(client, passwords["admin"])
+    bad = {
+        **FORM,
+        "csrf_token": csrf,
+        "title": "",
+        "valid_until": "2025-01-01",  # before valid_from
+        "benefit_cap_wan": "三百",
+        "industries": "34、99",
+    }
+    r = client.post("/workbench/policies/new", data=bad)
+    assert r.status_code == 200 and 'id="form-error"' in r.text
+    assert _invalid(r.text, "benefit_cap_wan") == "应为数字：三百"
+    assert _policy_row(session, "wb-form-1") is None
+    bad["benefit_cap_wan"] = "300"
+    r = client.post("/workbench/policies/new", data=bad)  # now the service's own checks
+    assert _invalid(r.text, "title") == "不能为空"
+    assert "早于开始日期" in _invalid(r.text, "valid_until")
+    assert 'value="34、99"' in r.text  # what was typed is kept
+    r = client.post(
+        "/workbench/policies/new", data={**FORM, "csrf_token": csrf}, follow_redirects=False
+    )
+    assert r.status_code == 303
+    row = _policy_row(session, "wb-form-1")
+    assert row is not None
+    assert float(row["benefit_rate"]) == pytest.approx(0.15) and row["industries"] == ["34", "35"]
+    assert row["conditions"] == {
+        "min_investment_wan": 5000.0,
+        "enterprise_types": ["high_tech"],
+        "max_energy_per_value": "below_local_average",
+    }
+    page = client.get("/workbench/policies/wb-form-1").text
+    assert "设备投资额的 15% 补助" in page and "新文件" in page
+    # The same code again: refused beside the code.
+    r = client.post("/workbench/policies/new", data={**FORM, "csrf_token": csrf})
+    assert "已存在" in _invalid(r.text, "code")
+    # Without the CSRF token: refused.
+    r = client.post("/workbench/policies/new", data={**FORM, "code": "wb-form-x"})
+    assert r.status_code == 403 and _policy_row(session, "wb-form-x") is None
+
+
+def _edit_values(html: str) -> dict[str, Any]:
+    """The edit form as a browser would send it (inputs, checked boxes, selected options)."""
+    form = re.search(
+        r'<form method="post" action="[^"]*/edit" id="policy-form".*?</form>', html, re.S
+    )
+    assert form, html[:1000]
+    out: dict[str, Any] = {}
+    for tag in re.findall(r"<input[^>]*>", form.group(0)):
+        name = re.search(r'name="([^"]+)"', tag)
+        value = re.search(r'value="([^"]*)"', tag)
+        if not name:
+            continue
+        if 'type="checkbox"' in tag:
+            if " checked" in tag:
+                out.setdefault(name.group(1), []).append(value.group(1) if value else "")
+            continue
+        out[name.group(1)] = value.group(1) if value else ""
+    for name, body in re.findall(
+        r'<select[^>]*name="([^"]+)"[^>]*>(.*?)</select>', form.group(0), re.S
+    ):
+        chosen = re.search(r'<option value="([^"]*)" selected', body)
+        out[name] = chosen.group(1) if chosen else ""
+    for name, body in re.findall(
+        r'<textarea[^>]*name="([^"]+)"[^>]*>(.*?)</textarea>', form.group(0), re.S
+    ):
+        out[name] = body
+    return {k: (v.replace("&amp;", "&") if isinstance(v, str) else v) for k, v in out.items()}
+
+
+def test_policy_edit_history_and_conflict(client, passwords, session) -> None:
+    from landmatch.auth import Principal
+    from landmatch.db.locking import etag
+    from landmatch.policies import library
+
+    csrf = sign_in(client, passwords["bureau"])
+    r = client.post(
+        "/workbench/policies/new", data={**FORM, "csrf_token": csrf}, follow_redirects=False
+    )
+    assert r.status_code == 303
+    assert _policy_row(session, "wb-form-1") is not None
+    opened = _edit_values(client.get("/workbench/policies/wb-form-1/edit").text)
+    assert opened["version"] == "1" and opened["benefit_rate"] == "15%"
+    assert opened["industries"] == "34、35" and opened["enterprise_types"] == ["high_tech"]
+    # Sent back unchanged: nothing to save.
+    r = client.post("/workbench/policies/wb-form-1/edit", data=opened, follow_redirects=False)
+    assert r.status_code == 303 and _policy_row(session, "wb-form-1")["version"] == 1
+    # Someone else saves in between (the API's service, as another account).
+    other = Principal(name="t-other", role="admin")
+    library.update_policy(
+        session,
+        other,
+        "wb-form-1",
+        {"issuer": "石家庄市工业和信息化局"},
+        if_match=etag("wb-form-1", 1),
+        reason="机构更名",
+    )
+    session.flush()
+    mine = {**opened, "title": "设备投资补助（修订）", "benefit_rate": "20%", "reason": "提高比例"}
+    r = client.post("/workbench/policies/wb-form-1/edit", data=mine)
+    assert r.status_code == 200 and 'id="conflict"' in r.text
+    assert "t-other" in r.text and "机构更名" in r.text
+    fields = re.findall(r'<tr[^>]*data-field="([^"]+)"', r.text)
+    assert set(fields) == {"title", "issuer", "benefit_rate"}, fields
+    row = _policy_row(session, "wb-form-1")
+    assert row["title"] == "设备投资补助" and row["version"] == 2  # nothing of mine saved
+    # Re-apply on the version saved now: mine on top of theirs.
+    reapply = re.search(r'<form method="post"[^>]*id="reapply-form">(.*?)</form>', r.text, re.S)
+    assert reapply
+    data: dict[str, Any] = {}
+    for name, value in re.findall(
+        r'<input type="hidden" name="([^"]+)" value="([^"]*)">', reapply.group(1)
+    ):
+        data[name] = value
+    assert data["version"] == "2" and "issuer" not in data
+    r = client.post("/workbench/policies/wb-form-1/edit", data=data, follow_redirects=False)
+    assert r.status_code == 303
+    row = _policy_row(session, "wb-form-1")
+    assert row["title"] == "设备投资补助（修订）" and row["issuer"] == "石家庄市工业和信息化局"
+    assert float(row["benefit_rate"]) == pytest.approx(0.2) and row["version"] == 3
+    assert row["conditions"]["enterprise_types"] == ["high_tech"]  # conditions kept
+    # The history: each save with who, why and the fields old → new.
+    page = client.get("/workbench/policies/wb-form-1").text
+    v3 = re.search(r'data-version="3">(.*?)</li>', page, re.S)
+    assert v3 and "提高比例" in v3.group(1) and passwords["bureau"] in v3.group(1)
+    assert "设备投资补助 → 设备投资补助（修订）" in v3.group(1) and "15% → 20%" in v3.group(1)
+    v2 = re.search(r'data-version="2">(.*?)</li>', page, re.S)
+    assert v2 and "t-other" in v2.group(1) and "机构更名" in v2.group(1)
+    # A refused value on edit: beside its field, the version kept for the next save.
+    edit = _edit_values(client.get("/workbench/policies/wb-form-1/edit").text)
+    r = client.post(
+        "/workbench/policies/wb-form-1/edit", data={**edit, "valid_until": "2020-01-01"}
+    )
+    assert "早于开始日期" in _invalid(r.text, "valid_until")
+    assert 'name="version" value="3"' in r.text
+    # Text stays text.
+    r = client.post(
+        "/workbench/policies/wb-form-1/edit",
+        data={**edit, "title": "<script>alert(1)</script>"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    page = client.get("/workbench/policies/wb-form-1").text
+    assert "<script>alert(1)" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page

@@ -418,3 +418,34 @@ def test_idle_list_opens_a_case(client, passwords, session) -> None:
     case_id = r.headers["location"].rsplit("/", 1)[1]
     html = client.get("/workbench/cases/idle").text
     assert f'href="/workbench/cases/{case_id}"' in html
+
+
+def test_province_idle_scans_run_on_the_job_session(app, client, passwords, tokens) -> None:
+    """The idle-land list of every city (the API without a city, the workbench's list for an
+    admin) reads every supplied parcel of the province: it runs on the job session's statement
+    limit, as the dashboard's summary does; one city's stays on the request's."""
+    from tests.conftest import auth
+
+    real = app.state.job_sessions
+    used: list[str] = []
+
+    def counted() -> Any:
+        used.append("job")
+        return real()
+
+    app.state.job_sessions = counted
+    try:
+        h = auth(tokens["admin"])
+        whole = client.get("/api/monitoring/idle?limit=5", headers=h)
+        assert whole.status_code == 200 and len(whole.json()["by_city"]) > 1
+        assert used == ["job"]
+        one = client.get("/api/monitoring/idle?city=130100&limit=5", headers=h)
+        assert one.status_code == 200 and used == ["job"]
+        sign_in(client, passwords["admin"])
+        page = client.get("/workbench/cases/idle")
+        assert page.status_code == 200 and 'id="idle-parcels"' in page.text
+        assert used == ["job", "job"]
+        assert client.get("/workbench/cases/idle?city=130100").status_code == 200
+        assert used == ["job", "job"]
+    finally:
+        app.state.job_sessions = real

@@ -204,6 +204,7 @@ def planted(engine: Engine, live_url: str) -> Iterator[dict[str, Any]]:
         "facility": f,
         "ids": ids,
         "lead": lead,
+        "policy": card["policies"][0]["code"],
     }
     with Session(engine) as s, s.begin():
         for table, key in reversed(created):
@@ -453,6 +454,22 @@ def test_lead_pages_with_planted_data(live_url: str, watched: Any, planted: dict
         w.page.context.close()
 
 
+POLICY_PAGES = ("", "/edit")
+
+
+def test_policy_pages_with_planted_data(
+    live_url: str, watched: Any, planted: dict[str, Any]
+) -> None:
+    """The planted policy's page (with its history) and its edit form, signed in as admin:
+    the planted text reads as text."""
+    for p in POLICY_PAGES:
+        w = _open(
+            watched, f"{live_url}/workbench/policies/{planted['policy']}{p}", planted["cookie"]
+        )
+        _check(w)
+        w.page.context.close()
+
+
 # ---- the Content-Security-Policy header --------------------------------------------------------
 
 
@@ -466,6 +483,7 @@ def _html_pages(app: Any, planted: dict[str, Any]) -> list[str]:
         "/ogc/collections/zones?f=html",
         *(f"/workbench/parcels/{planted['code']}{p}" for p in PARCEL_PAGES),
         f"/workbench/leads/{planted['lead']}",
+        *(f"/workbench/policies/{planted['policy']}{p}" for p in POLICY_PAGES),
     }
     for path, route in api_routes(app):
         if "GET" in route.methods and "{" not in path and not path.startswith(NOT_PAGES):

@@ -2,7 +2,9 @@
 failing on any console error (a CSP violation is one): a zone committee signs in, renews an
 expired regional assessment (by keyboard), edits the 招商 desk contact and previews its
 boundary; an admin uploads a policy Excel (a rejected row first, then the import) and a
-reference layer, and reads the reports. Screenshots go to artifacts/ (the README's come from
+reference layer, and reads the reports; an admin creates a policy in the form (a refused value
+first, beside its field), edits it, meets a save made from a second browser on the conflict
+screen, re-applies, and reads the history. Screenshots go to artifacts/ (the README's come from
 there)."""
 
 from __future__ import annotations
@@ -223,3 +225,74 @@ def test_admin_uploads_a_policy_excel_and_a_reference_layer(
     assert admin_uploads["facility"] in page.inner_text("#records")
     w.shot("workbench_layers")
     assert w.errors == []
+
+
+def test_admin_creates_and_edits_a_policy_in_the_form(
+    live_url: str, watched: Any, admin_uploads: dict[str, str], engine: Engine
+) -> None:
+    w = watched(viewport=(1280, 1000))
+    page = w.page
+    page.goto(live_url + "/workbench/policies")
+    browser_sign_in(page, live_url, admin_uploads["admin"])
+    page.wait_for_url(re.compile(r"/workbench/policies$"))
+    page.click("#new-link")
+    page.wait_for_url(re.compile(r"/workbench/policies/new$"))
+    code = admin_uploads["policy"]
+    page.fill("#f-code", code)
+    page.fill("#f-title", "高端装备用地奖励")
+    page.fill("#f-issuer", "河北省工业和信息化厅")
+    page.fill("#f-valid_from", "2026-01-01")
+    page.fill("#f-valid_until", "2025-12-31")  # before it starts: refused beside the field
+    page.select_option("#f-scope_level", "province")
+    page.fill("#f-scope_code", "130000")
+    page.fill("#f-industries", "34、35")
+    page.check("#f-statuses-ready")
+    page.select_option("#f-benefit_kind", "reward")
+    page.fill("#f-benefit_amount_wan", "500")
+    page.check("#f-enterprise_types-high_tech")
+    page.fill("#f-summary", "新落地高端装备项目按用地规模奖励，最高 500 万元")
+    page.fill("#f-reason", "2026 年新政")
+    page.focus("#policy-save")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#form-error")
+    assert "早于开始日期" in page.inner_text("#f-valid_until-msg")
+    assert page.input_value("#f-title") == "高端装备用地奖励"  # the rest is kept
+    w.shot("workbench_policy_form_error")
+    page.fill("#f-valid_until", "2030-12-31")
+    page.click("#policy-save")
+    page.wait_for_url(re.compile(rf"/workbench/policies/{code}$"))
+    assert "高端装备用地奖励" in page.inner_text("h1")
+    assert "2026 年新政" in page.inner_text("#policy-history")
+    # Edit: open the form; meanwhile a second browser saves the same policy.
+    page.click("#edit-link")
+    page.wait_for_url(re.compile(r"/edit$"))
+    assert page.input_value("#f-industries") == "34、35"
+    other = watched()
+    other.page.goto(f"{live_url}/workbench/policies/{code}/edit")
+    browser_sign_in(other.page, live_url, admin_uploads["admin"])
+    other.page.wait_for_url(re.compile(r"/edit$"))
+    other.page.fill("#f-issuer", "河北省工业和信息化厅（省中小企业局）")
+    other.page.fill("#f-reason", "发文机关全称")
+    other.page.click("#policy-save")
+    other.page.wait_for_url(re.compile(rf"/workbench/policies/{code}$"))
+    page.fill("#f-benefit_amount_wan", "800")
+    page.fill("#f-reason", "提高奖励上限")
+    page.click("#policy-save")
+    page.wait_for_selector("#conflict")
+    table = page.inner_text("#conflict-table")
+    assert "500" in table and "800" in table and "省中小企业局" in table
+    w.shot("workbench_policy_conflict")
+    page.click("#reapply")
+    page.wait_for_url(re.compile(rf"/workbench/policies/{code}$"))
+    fields = page.inner_text("#policy-fields")
+    assert "800.00 万元" in fields and "省中小企业局" in fields
+    history = page.inner_text("#policy-history")
+    assert "500 → 800" in history and "提高奖励上限" in history and "发文机关全称" in history
+    page.wait_for_load_state("networkidle")
+    w.shot("workbench_policy_history")
+    with engine.connect() as c:
+        version = c.execute(
+            text("SELECT version FROM landmatch.policy WHERE code = :c"), {"c": code}
+        ).scalar_one()
+    assert version == 3
+    assert w.errors == [] and other.errors == []

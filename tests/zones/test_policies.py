@@ -69,6 +69,13 @@ def test_patch_validation_and_scope(client, tokens) -> None:  # type: ignore[no-
     h = with_etag(client, "/api/policies/t-pol-1", h)
     r = client.patch("/api/policies/t-pol-1", headers=h, json={"valid_until": "2024-01-01"})
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "valid_until"
+    # The model's own type errors read in Chinese, as the API's request errors do.
+    r = client.patch("/api/policies/t-pol-1", headers=h, json={"benefit_cap_wan": "三百"})
+    assert r.status_code == 422 and r.json()["errors"] == [
+        {"field": "benefit_cap_wan", "reason": "应为数字"}
+    ]
+    r = client.patch("/api/policies/t-pol-1", headers=h, json={"title": ""})
+    assert r.json()["errors"] == [{"field": "title", "reason": "不能为空"}]
     # A Shijiazhuang bureau cannot move the policy to Tangshan, nor write province policies.
     r = client.patch("/api/policies/t-pol-1", headers=h, json={"scope_code": "130200"})
     assert r.status_code == 403
@@ -280,3 +287,36 @@ def test_seed_is_the_plan(session) -> None:  # type: ignore[no-untyped-def]
     assert by("减半征收")["benefit_rate"] == 0.5
     sections = {p["source"].split("§")[1][:1] for p in seeds.values()}
     assert sections == {"二", "三", "四", "五", "六"}
+
+
+def test_excel_import_is_bounded(client, tokens, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A workbook over ``MAX_ROWS`` data rows is refused while it is read, with the row."""
+    from landmatch.policies import excel
+
+    monkeypatch.setattr(excel, "MAX_ROWS", 2)
+    base = [
+        "b-1",
+        "设备补助",
+        "唐山市工信局",
+        None,
+        "2025-01-01",
+        None,
+        "市",
+        "130200",
+        None,
+        "资金补助",
+        "15%",
+        None,
+        None,
+        None,
+        "补助",
+        "是",
+    ]
+    rows = [[f"b-{i}", *base[1:]] for i in range(3)]
+    files = {"file": ("p.xlsx", _xlsx(rows), "application/octet-stream")}
+    r = client.post("/api/policies/import", headers=auth(tokens["admin"]), files=files)
+    assert r.status_code == 422, r.text
+    assert "最多 2 行" in r.json()["detail"] and r.json()["errors"][0]["row"] == 4
+    files = {"file": ("p.xlsx", _xlsx(rows[:2]), "application/octet-stream")}
+    r = client.post("/api/policies/import?dry_run=true", headers=auth(tokens["admin"]), files=files)
+    assert r.status_code == 200 and r.json()["created"] == ["b-0", "b-1"]

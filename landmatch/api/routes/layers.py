@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Header, Query, Request, Response, UploadFile
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
 
 from landmatch.api.deps import JobSessionDep, PrincipalDep, SessionDep, SettingsDep
 from landmatch.api.etags import tagged
@@ -100,7 +101,8 @@ async def import_layer(
     cover = (
         changes.Covers(tuple(covers.split(",")), covers_as_of, covers_source) if covers else None
     )
-    report = changes.import_file(
+    report = await run_in_threadpool(  # off the event loop: other requests go on
+        changes.import_file,
         session,
         principal,
         layer,

@@ -53,9 +53,22 @@ def _day(as_of: dt.date | None) -> dt.date:
     return as_of or dt.date.today()
 
 
+def summary_session(request: Request, session: SessionDep, city: City = None) -> Iterator[Session]:
+    """One city's summary (or idle-land scan) runs within the request's statement limit; the
+    whole province's (every parcel scanned) on the job session's, as exports do."""
+    if city:
+        yield session
+        return
+    with request.app.state.job_sessions() as job:
+        yield job
+
+
+ScanSessionDep = Annotated[Session, Depends(summary_session)]
+
+
 @router.get("/idle", summary="Idle-land stages of the inventory (Order 53)")
 def idle(
-    session: SessionDep,
+    session: ScanSessionDep,
     principal: PrincipalDep,
     settings: SettingsDep,
     as_of: AsOf = None,
@@ -308,19 +321,9 @@ def put_rule(
     return {"rules": rules.list_rules(session)}
 
 
-def summary_session(request: Request, session: SessionDep, city: City = None) -> Iterator[Session]:
-    """One city's summary runs within the request's statement limit; the whole province's
-    (every parcel scanned) on the job session's, as exports do."""
-    if city:
-        yield session
-        return
-    with request.app.state.job_sessions() as job:
-        yield job
-
-
 @router.get("/summary", summary="Everything the dashboard draws, for one city or the province")
 def dashboard_summary(
-    session: Annotated[Session, Depends(summary_session)],
+    session: ScanSessionDep,
     principal: PrincipalDep,
     settings: SettingsDep,
     as_of: AsOf = None,

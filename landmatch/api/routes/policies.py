@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, File, Header, Query, Request, Response, UploadFile
+from starlette.concurrency import run_in_threadpool
 
 from landmatch.api.deps import JobSessionDep, PrincipalDep, SessionDep, SettingsDep
 from landmatch.api.etags import tagged
@@ -99,6 +100,9 @@ async def import_excel(
     dry_run: Annotated[bool, Query()] = False,
 ) -> dict[str, Any]:
     up = await receive(request, file, EXCEL_FILES, settings.max_upload_mb, settings.max_unpacked_mb)
-    out = excel.import_policies(session, principal, up.data, dry_run=dry_run)
+    # Checked and written off the event loop: other requests go on meanwhile.
+    out = await run_in_threadpool(
+        excel.import_policies, session, principal, up.data, dry_run=dry_run
+    )
     session.commit()
     return out

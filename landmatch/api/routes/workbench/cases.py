@@ -16,6 +16,8 @@ only, and idle-land cases are internal).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -136,6 +138,17 @@ def case_list(
     )
 
 
+@contextmanager
+def _scan_session(request: Request, session: Any, scope: str | None) -> Iterator[Any]:
+    """One city's idle-land scan runs within the request's statement limit; every city's (the
+    province) on the job session's, as the dashboard's summary does."""
+    if scope:
+        yield session
+        return
+    with request.app.state.job_sessions() as job:
+        yield job
+
+
 @router.get(URL + "/idle", response_class=HTMLResponse)
 def idle_list(
     request: Request,
@@ -153,20 +166,23 @@ def idle_list(
         raise InvalidInput(f"未知的闲置阶段 {stage}")
     rule = default_rule(settings.idle_fee_rate)
     today = dt.date.today()
-    counts = scan.idle_report(session, today, rule, city=scope, limit=0)
-    by_stage = {s["stage"]: s for s in counts["stages"]}
-    if not stage:
-        stage = next((s for s in LIST_STAGES if by_stage[s]["count"]), LIST_STAGES[0])
-    report = scan.idle_report(
-        session, today, rule, city=scope, stage=stage, limit=PAGE_SIZE, offset=offset
-    )
-    open_cases = cases.open_case_of(session, [r["id"] for r in report["items"]])
+    with _scan_session(request, session, scope) as scan_session:
+        if not stage:  # the most urgent stage that has parcels
+            counts = scan.idle_report(scan_session, today, rule, city=scope, limit=0)
+            found = {s["stage"]: s["count"] for s in counts["stages"]}
+            stage = next((s for s in LIST_STAGES if found[s]), LIST_STAGES[0])
+        report = scan.idle_report(
+            scan_session, today, rule, city=scope, stage=stage, limit=PAGE_SIZE, offset=offset
+        )
+    by_stage = {s["stage"]: s for s in report["stages"]}
+    items = report["items"]
+    open_cases = cases.open_case_of(session, [r["id"] for r in items])
     return render(
         request,
         "workbench/cases/idle.html",
         stage=stage,
         stages=[by_stage[s] for s in LIST_STAGES],
-        page=Page(report["items"], report["numberMatched"], offset, PAGE_SIZE),
+        page=Page(items, by_stage[stage]["count"], offset, PAGE_SIZE),
         open_cases=open_cases,
         city=scope if listing.own_city(staff.principal) is None else None,
         cities=_cities(staff),

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse
+from starlette.concurrency import run_in_threadpool
 
 from landmatch import vocab
 from landmatch.api.deps import JobSessionDep, SessionDep, SettingsDep
@@ -135,7 +136,8 @@ async def import_layer(
             if cities
             else None
         )
-        report = changes.import_file(
+        report = await run_in_threadpool(  # off the event loop: other requests go on
+            changes.import_file,
             session,
             staff.principal,
             layer,

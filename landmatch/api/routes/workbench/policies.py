@@ -1,7 +1,13 @@
 """``/workbench/policies``: the policy library for admins and bureaus — list (search, expired
-on request), one policy with its history, and the Excel import through the guarded upload path
-with the CLI's report (``landmatch policies import``): the one-line summary, or the row, field
-and reason that refused the file (all rows or none).
+on request), one policy with its history (each save: who, when, why, the fields old → new), a
+policy created or edited in a form, and the Excel import through the guarded upload path with
+the CLI's report (``landmatch policies import``): the one-line summary, or the row, field and
+reason that refused the file (all rows or none).
+
+The form has no rule of its own: its text becomes values by the Excel import's own cell rules
+(``excel.cell_value``), and ``library.create_policy`` / ``update_policy`` (the API's) validate,
+check the scope and write. The version travels in the form (``If-Match``): a save made in
+between opens the conflict screen (who and when, the fields side by side; reload or re-apply).
 """
 
 from __future__ import annotations
@@ -9,14 +15,34 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
 
+from landmatch import vocab
 from landmatch.api.deps import JobSessionDep, SessionDep, SettingsDep
-from landmatch.api.routes.workbench.common import FORM_ERROR, Staff, render, staff_with
-from landmatch.errors import InvalidInput, LandMatchError
+from landmatch.api.routes.workbench.common import (
+    FORM_ERROR,
+    Staff,
+    form_errors,
+    redirect,
+    render,
+    staff_with,
+)
+from landmatch.db.locking import etag
+from landmatch.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    LandMatchError,
+    PreconditionFailed,
+    UnprocessableInput,
+)
+from landmatch.inventory import listing
 from landmatch.inventory.uploads import EXCEL_FILES, receive
 from landmatch.paging import Page
-from landmatch.policies import excel, library
+from landmatch.policies import excel, library, versions
+from landmatch.policies.versions import BELOW_AVERAGE, BELOW_AVERAGE_LABEL, CONDITIONS, display
 
 router = APIRouter(include_in_schema=False)
 URL = "/workbench/policies"
@@ -104,7 +130,10 @@ async def import_excel(
         up = await receive(
             request, file, EXCEL_FILES, settings.max_upload_mb, settings.max_unpacked_mb
         )
-        result = excel.import_policies(session, staff.principal, up.data, dry_run=trial)
+        # Checked and written off the event loop: other requests go on meanwhile.
+        result = await run_in_threadpool(
+            excel.import_policies, session, staff.principal, up.data, dry_run=trial
+        )
     except InvalidInput as exc:  # a bad file or row; too large, out of scope… get their pages
         session.rollback()
         return _import_page(request, settings, error=exc, dry_run=trial, status=FORM_ERROR)
@@ -112,18 +141,292 @@ async def import_excel(
     return _import_page(request, settings, result=result, dry_run=trial)
 
 
+# ---- one policy: the form (new and edit), the conflict screen, the page with its history -----
+
+# Fields shown as groups of checkboxes (a list of codes); the rest are typed.
+CHECKS: dict[str, dict[str, str]] = {
+    "statuses": vocab.PARCEL_STATUS,
+    "enterprise_types": vocab.ENTERPRISE_TYPES,
+    "zone_levels": vocab.ZONE_LEVELS,
+}
+LISTS = ("industries", "land_uses")
+REQUIRED = ("title", "issuer", "summary")
+FORM_FIELDS = ("code", *(f for f in versions.FIELDS if f != "code"), "reason")
+
+
+def _form_text(field: str, value: Any) -> Any:
+    """A stored value as the form shows it (and reads back by the same rules)."""
+    if field in CHECKS:
+        return list(value or [])
+    if value is None or value == []:
+        return ""
+    if field in LISTS:
+        return "、".join(value)
+    if field == "max_energy_per_value" and value == BELOW_AVERAGE:
+        return BELOW_AVERAGE_LABEL
+    if field in versions.PERCENT or isinstance(value, float | int):
+        return display(field, value).replace(",", "")
+    return str(value)  # text, and dates as YYYY-MM-DD
+
+
+def _sent(form: FormData) -> dict[str, Any]:
+    """The fields the form sent, as sent (a group of checkboxes marks itself present)."""
+    out: dict[str, Any] = {}
+    for f in FORM_FIELDS:
+        if f in CHECKS:
+            if f + "__present" in form:
+                out[f] = [str(v) for v in form.getlist(f) if str(v) in CHECKS[f]]
+        elif f in form:
+            out[f] = str(form.get(f) or "").strip()[:4000]
+    return out
+
+
+def _typed(sent: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    """The sent text as values, by the Excel import's cell rules; errors by field."""
+    values: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    for f, raw in sent.items():
+        if f == "reason":
+            continue
+        if f in CHECKS or f in REQUIRED:  # a blank title is the service's to refuse
+            values[f] = raw
+        elif f == "max_energy_per_value":
+            if raw in (BELOW_AVERAGE, BELOW_AVERAGE_LABEL):
+                values[f] = BELOW_AVERAGE
+            elif raw:
+                try:
+                    values[f] = float(raw)
+                except ValueError:
+                    errors[f] = f"应为数字，或填写“{BELOW_AVERAGE_LABEL}”"
+            else:
+                values[f] = None
+        else:
+            try:
+                value = excel.cell_value(f, raw)
+            except UnprocessableInput as exc:
+                errors[f] = exc.detail[0]["reason"] if exc.detail else exc.message
+                continue
+            values[f] = [] if value is None and f in LISTS else value
+    return values, errors
+
+
+def _service_data(values: dict[str, Any], conditions: dict[str, Any]) -> dict[str, Any]:
+    """The values as the service takes them: the conditions' keys folded into ``conditions``
+    over ``conditions`` (the ones kept), blanks dropped."""
+    data = {k: v for k, v in values.items() if k not in CONDITIONS}
+    if any(k in values for k in CONDITIONS):
+        merged = conditions | {k: v for k, v in values.items() if k in CONDITIONS}
+        data["conditions"] = {k: v for k, v in merged.items() if v not in (None, "", [])}
+    return data
+
+
+def _errors(exc: LandMatchError) -> dict[str, str]:
+    """A service's refusal by form field (``conditions.x`` is the field ``x``); what names no
+    field of the form goes above it."""
+    out: dict[str, str] = {}
+    for field, reason in form_errors(exc).items():
+        name = field.removeprefix("conditions.").split(".")[0]
+        key = name if name in FORM_FIELDS else ""
+        out[key] = (out[key] + "；" if key in out else "") + reason
+    return out
+
+
+def _form_page(
+    request: Request,
+    staff: Staff,
+    *,
+    values: dict[str, Any],
+    errors: dict[str, str] | None = None,
+    policy: dict[str, Any] | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    return render(
+        request,
+        "workbench/policies/form.html",
+        status=status,
+        p=policy,
+        v=values,
+        errors=errors or {},
+        labels=versions.LABELS,
+        choices={f: list(opts.items()) for f, opts in CHECKS.items()},
+        scopes=list(vocab.POLICY_SCOPES.items()),
+        kinds=list(vocab.BENEFIT_KINDS.items()),
+        visibilities=list(vocab.VISIBILITY.items()),
+        cities=[(vocab.PROVINCE_CODE, "河北省"), *vocab.CITIES.items()],
+        below_average=BELOW_AVERAGE_LABEL,
+    )
+
+
+@router.get(URL + "/new", response_class=HTMLResponse)
+def new_policy(request: Request, staff: LibraryDep) -> HTMLResponse:
+    city = listing.own_city(staff.principal)
+    values: dict[str, Any] = {f: _form_text(f, None) for f in FORM_FIELDS}
+    values |= {
+        "scope_level": "city" if city else "province",
+        "scope_code": city or vocab.PROVINCE_CODE,
+        "benefit_kind": "subsidy",
+        "visibility": "public",
+    }
+    return _form_page(request, staff, values=values)
+
+
+@router.post(URL + "/new")
+async def create_policy(request: Request, session: SessionDep, staff: LibraryDep) -> Response:
+    form = await request.form()
+    sent = _sent(form)
+    values, errors = _typed(sent)
+    if not errors:
+        data = _service_data(values, {})
+        try:
+            library.create_policy(
+                session, staff.principal, data, reason=sent.get("reason") or "在工作台新增政策"
+            )
+            session.commit()
+            code = str(values.get("code"))
+            return redirect(request, f"{URL}/{code}", flash=("success", f"已新增政策 {code}"))
+        except (InvalidInput, Conflict, Forbidden) as exc:
+            session.rollback()
+            errors = _errors(exc)
+            if isinstance(exc, Conflict):
+                errors = {"code": exc.message}
+            elif isinstance(exc, Forbidden):
+                errors = {"scope_code": exc.message}
+    return _form_page(request, staff, values=sent, errors=errors, status=FORM_ERROR)
+
+
+def _editable(session: Any, staff: Staff, code: str) -> dict[str, Any]:
+    p = library.get_policy(session, staff.principal, code)
+    if not library.can_edit_policy(session, staff.principal, p["scope_level"], p["scope_code"]):
+        raise Forbidden(
+            f"无权维护该范围的政策：{vocab.label(vocab.POLICY_SCOPES, p['scope_level'])} "
+            f"{p['scope_code']}"
+        )
+    return p
+
+
+@router.get(URL + "/{code}/edit", response_class=HTMLResponse)
+def edit_policy(request: Request, code: str, session: SessionDep, staff: LibraryDep) -> Response:
+    p = _editable(session, staff, code)
+    flat = versions.flat(p)
+    values = {f: _form_text(f, flat.get(f)) for f in FORM_FIELDS if f != "reason"}
+    return _form_page(request, staff, values=values | {"reason": ""}, policy=p)
+
+
+@router.post(URL + "/{code}/edit")
+async def save_policy(
+    request: Request, code: str, session: SessionDep, staff: LibraryDep
+) -> Response:
+    form = await request.form()
+    try:
+        base_version = int(str(form.get("version")))
+    except ValueError:
+        raise InvalidInput("表单缺少版本号；请重新打开编辑页") from None
+    sent = _sent(form)
+    sent.pop("code", None)  # the code is not edited
+    current = _editable(session, staff, code)
+    history = library.policy_history(session, staff.principal, code)
+    base = (
+        current if base_version == current["version"] else versions.state_at(history, base_version)
+    )
+    if base is None:
+        raise InvalidInput(f"政策 {code} 没有版本 {base_version}；请重新打开编辑页")
+    values, errors = _typed(sent)
+    opened = current | {"version": base_version}  # a form sent back keeps its version
+    if errors:
+        return _form_page(
+            request, staff, values=sent, errors=errors, policy=opened, status=FORM_ERROR
+        )
+    base_flat = versions.flat(base)
+    mine = {f: v for f, v in values.items() if display(f, v) != display(f, base_flat.get(f))}
+    if not mine:
+        return redirect(request, f"{URL}/{code}", flash=("info", "没有修改"))
+    data = _service_data(mine, dict(current.get("conditions") or {}))
+    try:
+        library.update_policy(
+            session,
+            staff.principal,
+            code,
+            data,
+            if_match=etag(code, base_version),
+            reason=sent.get("reason") or "在工作台修改政策",
+        )
+        session.commit()
+    except PreconditionFailed:
+        session.rollback()
+        return _conflict(request, staff, current, history, base, sent, mine)
+    except (InvalidInput, Conflict, Forbidden) as exc:
+        session.rollback()
+        errors = {"scope_code": exc.message} if isinstance(exc, Forbidden) else _errors(exc)
+        shown = {f: _form_text(f, v) for f, v in base_flat.items()} | sent
+        return _form_page(
+            request, staff, values=shown, errors=errors, policy=opened, status=FORM_ERROR
+        )
+    return redirect(request, f"{URL}/{code}", flash=("success", "已保存"))
+
+
+def _conflict(
+    request: Request,
+    staff: Staff,
+    theirs: dict[str, Any],
+    history: list[dict[str, Any]],
+    base: dict[str, Any],
+    sent: dict[str, Any],
+    mine: dict[str, Any],
+) -> HTMLResponse:
+    """Someone saved the policy after the form was opened: who and when, each field either
+    side changed (as opened, as saved now, as sent) side by side; reload, or re-apply mine on
+    the version saved now."""
+    b, t = versions.flat(base), versions.flat(theirs)
+    rows = []
+    for f in versions.FIELDS:
+        they_changed = display(f, t.get(f)) != display(f, b.get(f))
+        if f in mine or they_changed:
+            rows.append(
+                {
+                    "name": f,
+                    "label": versions.LABELS.get(f, f),
+                    "base": display(f, b.get(f)),
+                    "theirs": display(f, t.get(f)),
+                    "mine": display(f, mine[f]) if f in mine else None,
+                    "they_changed": they_changed,
+                }
+            )
+    hidden: list[tuple[str, str]] = []
+    for f in mine:
+        if f in CHECKS:
+            hidden.append((f + "__present", "1"))
+            hidden += [(f, x) for x in sent[f]]
+        else:
+            hidden.append((f, sent[f]))
+    last = history[-1] if history else {}
+    return render(
+        request,
+        "workbench/policies/conflict.html",
+        status=FORM_ERROR,
+        p=theirs,
+        base_version=base.get("version"),
+        last=last,
+        rows=rows,
+        hidden=hidden,
+        reason=sent.get("reason") or "",
+    )
+
+
 @router.get(URL + "/{code}", response_class=HTMLResponse)
 def policy_page(
     request: Request, code: str, session: SessionDep, staff: LibraryDep
 ) -> HTMLResponse:
     policy = library.get_policy(session, staff.principal, code)
-    history = library.policy_history(session, staff.principal, code)[::-1]
+    history = versions.timeline(library.policy_history(session, staff.principal, code))
     return render(
         request,
         "workbench/policies/policy.html",
         p=policy,
         history=history,
-        labels=excel.FIELD_LABELS,
+        conditions=[
+            (versions.LABELS.get(k, k), display(k, v))
+            for k, v in (policy.get("conditions") or {}).items()
+        ],
         can_edit=library.can_edit_policy(
             session, staff.principal, policy["scope_level"], policy["scope_code"]
         ),
