@@ -224,6 +224,7 @@ def ops(
     last = max(0, (flagged - 1) // 50 * 50)
     report(f"QA ready_checklist ({flagged:,}), first", page(check))
     report("QA ready_checklist, last page", page(f"{check}&offset={last}"))
+    report("QA in_exclusion (spatial), first", page("/workbench/qa?check=in_exclusion"), n=3)
     report(
         "dashboard page (own city)",
         page("/dashboard"),

@@ -56,13 +56,14 @@ def display(field: str, value: Any) -> str:
             "enterprise_types": vocab.ENTERPRISE_TYPES,
             "zone_levels": vocab.ZONE_LEVELS,
         }.get(field)
-        return "、".join(vocab.label(names, str(v)) if names else str(v) for v in value)
-    if field == "benefit_kind":
-        return vocab.label(vocab.BENEFIT_KINDS, str(value))
-    if field == "scope_level":
-        return vocab.label(vocab.POLICY_SCOPES, str(value))
-    if field == "visibility":
-        return vocab.label(vocab.VISIBILITY, str(value))
+        return "、".join((vocab.label(names, str(v)) if names else None) or str(v) for v in value)
+    vocabulary = {
+        "benefit_kind": vocab.BENEFIT_KINDS,
+        "scope_level": vocab.POLICY_SCOPES,
+        "visibility": vocab.VISIBILITY,
+    }.get(field)
+    if vocabulary is not None:
+        return vocab.label(vocabulary, str(value)) or str(value)
     if field == "max_energy_per_value" and value == BELOW_AVERAGE:
         return BELOW_AVERAGE_LABEL
     if field in PERCENT:

@@ -8,6 +8,7 @@ import io
 import pytest
 from openpyxl import load_workbook
 from sqlalchemy import text
+from sqlalchemy.orm import Session
 
 from landmatch.auth import Principal
 from landmatch.dates import add_months
@@ -600,7 +601,7 @@ def test_workbook_has_every_table(session) -> None:  # type: ignore[no-untyped-d
 
 
 @pytest.mark.parametrize("city", [None, "130100"])
-def test_idle_report_counts_in_sql_as_the_rows_say(session, city) -> None:  # type: ignore[no-untyped-def]
+def test_idle_report_counts_in_sql_as_the_rows_say(session: Session, city: str | None) -> None:
     """The report's counts (a GROUP BY) and pages (LIMIT/OFFSET in SQL) against the scanned
     rows themselves: per stage, per city, fees, fallbacks, and each stage's pages in order."""
     from collections import Counter

@@ -307,13 +307,13 @@ FORM = {
 }
 
 
-def _policy_row(session, code: str) -> dict[str, Any] | None:  # type: ignore[no-untyped-def]
+def _policy_row(session: Any, code: str) -> dict[str, Any]:
     row = (
         session.execute(text("SELECT * FROM landmatch.policy WHERE code = :c"), {"c": code})
         .mappings()
         .first()
     )
-    return dict(row) if row else None
+    return dict(row) if row else {}
 
 
 def _invalid(html: str, field: str) -> str:
@@ -355,7 +355,7 @@ def test_policy_form_as_each_role(client, passwords, session, role: str) -> None
         )
     else:
         assert r.status_code == 403
-    assert (_policy_row(session, f"wb-form-{role}") is not None) == (role in KEEPERS)
+    assert (bool(_policy_row(session, f"wb-form-{role}"))) == (role in KEEPERS)
     # Out of the bureau's city: refused beside the scope, nothing written.
     if role == "bureau":
         r = client.post(
@@ -363,7 +363,7 @@ def test_policy_form_as_each_role(client, passwords, session, role: str) -> None
             data={**FORM, "code": "wb-form-ts", "scope_code": "130200", "csrf_token": csrf},
         )
         assert r.status_code == 200 and "无权维护该范围的政策" in _invalid(r.text, "scope_code")
-        assert _policy_row(session, "wb-form-ts") is None
+        assert not _policy_row(session, "wb-form-ts")
 
 
 def test_policy_form_creates_with_errors_beside_fields(client, passwords, session) -> None:
@@ -379,7 +379,7 @@ def test_policy_form_creates_with_errors_beside_fields(client, passwords, sessio
     r = client.post("/workbench/policies/new", data=bad)
     assert r.status_code == 200 and 'id="form-error"' in r.text
     assert _invalid(r.text, "benefit_cap_wan") == "应为数字：三百"
-    assert _policy_row(session, "wb-form-1") is None
+    assert not _policy_row(session, "wb-form-1")
     bad["benefit_cap_wan"] = "300"
     r = client.post("/workbench/policies/new", data=bad)  # now the service's own checks
     assert _invalid(r.text, "title") == "不能为空"
@@ -390,7 +390,7 @@ def test_policy_form_creates_with_errors_beside_fields(client, passwords, sessio
     )
     assert r.status_code == 303
     row = _policy_row(session, "wb-form-1")
-    assert row is not None
+    assert row
     assert float(row["benefit_rate"]) == pytest.approx(0.15) and row["industries"] == ["34", "35"]
     assert row["conditions"] == {
         "min_investment_wan": 5000.0,
@@ -404,7 +404,7 @@ def test_policy_form_creates_with_errors_beside_fields(client, passwords, sessio
     assert "已存在" in _invalid(r.text, "code")
     # Without the CSRF token: refused.
     r = client.post("/workbench/policies/new", data={**FORM, "code": "wb-form-x"})
-    assert r.status_code == 403 and _policy_row(session, "wb-form-x") is None
+    assert r.status_code == 403 and not _policy_row(session, "wb-form-x")
 
 
 def _edit_values(html: str) -> dict[str, Any]:
@@ -446,7 +446,7 @@ def test_policy_edit_history_and_conflict(client, passwords, session) -> None:
         "/workbench/policies/new", data={**FORM, "csrf_token": csrf}, follow_redirects=False
     )
     assert r.status_code == 303
-    assert _policy_row(session, "wb-form-1") is not None
+    assert bool(_policy_row(session, "wb-form-1"))
     opened = _edit_values(client.get("/workbench/policies/wb-form-1/edit").text)
     assert opened["version"] == "1" and opened["benefit_rate"] == "15%"
     assert opened["industries"] == "34、35" and opened["enterprise_types"] == ["high_tech"]

@@ -120,7 +120,12 @@ def test_bureau_qa_dashboard_and_disposal_journey(
     put_back(idle_code)
     # 立案 on the list asks first; declining opens nothing.
     asked: list[str] = []
-    page.once("dialog", lambda d: (asked.append(d.message), d.dismiss()))
+
+    def decline(dialog: Any) -> None:
+        asked.append(dialog.message)
+        dialog.dismiss()
+
+    page.once("dialog", decline)
     row.locator("form.lm-open-case button").click()
     page.wait_for_timeout(300)
     assert asked and idle_code in asked[0] and "立案" in asked[0], asked
@@ -202,4 +207,71 @@ def test_keyboard_reaches_every_action(live_url: str, watched: Any, bureau_user:
         assert page.evaluate("document.activeElement.textContent") == "跳到正文"
         page.keyboard.press("Enter")
         assert page.evaluate("location.hash") == "#main"
+    assert w.errors == [], w.errors
+
+
+@pytest.fixture
+def admin_user(engine: Engine) -> Iterator[str]:
+    name = make_account(engine, "admin")
+    yield name
+    drop_account(engine, name)
+
+
+def test_every_workbench_page_labels_its_controls(
+    live_url: str, watched: Any, admin_user: str, engine: Engine
+) -> None:
+    """Every workbench page an admin opens (each parameterless page, and a parcel's, a
+    zone's and a policy's pages): every form control and link has an accessible name, and
+    the first Tab reaches the skip link to the content (issue #14 quality bar)."""
+    from landmatch.api.app import create_app
+    from landmatch.settings import load_settings
+    from tests.routes import api_routes
+
+    skip = ("/workbench/logout", "/workbench/parcels/export", "/workbench/imports/template")
+    app = create_app(load_settings())
+    paths = sorted(
+        path
+        for path, route in api_routes(app)
+        if path.startswith("/workbench")
+        and "GET" in route.methods
+        and "{" not in path
+        and not path.startswith(skip)
+        and path not in ("/workbench/login", "/workbench/password")
+    )
+    with engine.connect() as c:
+        parcel = c.execute(
+            text("SELECT code FROM landmatch.parcel WHERE deleted_at IS NULL ORDER BY code LIMIT 1")
+        ).scalar_one()
+        zone = c.execute(text("SELECT code FROM landmatch.dev_zone ORDER BY code LIMIT 1")).scalar()
+        policy = c.execute(text("SELECT code FROM landmatch.policy ORDER BY code LIMIT 1")).scalar()
+    paths += [f"/workbench/parcels/{parcel}{p}" for p in ("", "/edit", "/boundary", "/history")] + [
+        f"/workbench/zones/{zone}",
+        f"/workbench/policies/{policy}/edit",
+        "/dashboard",
+    ]
+    w = watched()
+    page = w.page
+    page.goto(live_url + "/workbench")
+    browser_sign_in(page, live_url, admin_user)
+    page.wait_for_url(re.compile(r"/workbench$"))
+    page.wait_for_selector("#qa-loading", state="detached", timeout=120000)
+    problems = {}
+    for path in paths:
+        page.goto(live_url + path)
+        page.wait_for_load_state("networkidle")  # parts loaded after the page (the QA card)
+        if page.locator("#qa-loading").count():
+            page.wait_for_selector("#qa-loading", state="detached", timeout=120000)
+        unnamed = page.evaluate(
+            f"() => [...document.querySelectorAll('{CONTROLS}')]"
+            ".filter(e => e.type !== 'file' || !e.closest('.visually-hidden'))"
+            ".filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label')"
+            " && !e.getAttribute('aria-labelledby') && !e.getAttribute('title')"
+            " && !(e.textContent || '').trim()).map(e => e.outerHTML.slice(0, 100))"
+        )
+        if unnamed:
+            problems[path] = unnamed
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.textContent") != "跳到正文":
+            problems.setdefault(path, []).append("first Tab is not the skip link")
+    assert problems == {}, problems
     assert w.errors == [], w.errors

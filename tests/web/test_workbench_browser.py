@@ -62,6 +62,9 @@ def test_admin_creates_a_user_who_must_change_the_password(
         assert name in user.page.inner_text("#lm-who") and "自然资源局" in user.page.inner_text(
             "#lm-who"
         )
+        # The QA card is loaded after the page (seconds on a loaded machine): wait for it, or
+        # leaving the page aborts its request.
+        user.page.wait_for_selector("#qa-loading", state="detached", timeout=120000)
         user.shot("workbench_home")
         # Same sign-in on the staff map, then sign out from the map.
         user.page.goto(live_url + "/internal/map")
@@ -86,6 +89,15 @@ def test_admin_creates_a_user_who_must_change_the_password(
         rows.first.locator("button", has_text="撤销").click()
         admin.page.wait_for_url(re.compile(rf"/workbench/users/{name}$"))
         assert "没有有效会话" in admin.page.inner_text("#sessions")
+        # The accounts list and the audit log, where the admin reads what happened.
+        admin.page.click("#lm-nav a:has-text('账号管理')")
+        admin.page.wait_for_url(re.compile(r"/workbench/users$"))
+        assert name in admin.page.inner_text("main")
+        admin.shot("workbench_users")
+        admin.page.click("#lm-nav a:has-text('审计日志')")
+        admin.page.wait_for_url(re.compile(r"/workbench/audit"))
+        assert name in admin.page.inner_text("main")
+        admin.shot("workbench_audit")
         user.page.reload()
         assert "/workbench/login" in user.page.url
         assert admin.errors == []

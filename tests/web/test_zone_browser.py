@@ -235,6 +235,7 @@ def test_admin_creates_and_edits_a_policy_in_the_form(
     page.goto(live_url + "/workbench/policies")
     browser_sign_in(page, live_url, admin_uploads["admin"])
     page.wait_for_url(re.compile(r"/workbench/policies$"))
+    w.shot("workbench_policies")
     page.click("#new-link")
     page.wait_for_url(re.compile(r"/workbench/policies/new$"))
     code = admin_uploads["policy"]

@@ -6,6 +6,7 @@ import datetime as dt
 import io
 
 import pytest
+from fastapi.testclient import TestClient
 from openpyxl import Workbook
 from sqlalchemy import text
 
@@ -289,12 +290,14 @@ def test_seed_is_the_plan(session) -> None:  # type: ignore[no-untyped-def]
     assert sections == {"二", "三", "四", "五", "六"}
 
 
-def test_excel_import_is_bounded(client, tokens, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_excel_import_is_bounded(
+    client: TestClient, tokens: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A workbook over ``MAX_ROWS`` data rows is refused while it is read, with the row."""
     from landmatch.policies import excel
 
     monkeypatch.setattr(excel, "MAX_ROWS", 2)
-    base = [
+    base: list[object] = [
         "b-1",
         "设备补助",
         "唐山市工信局",
@@ -312,7 +315,7 @@ def test_excel_import_is_bounded(client, tokens, monkeypatch) -> None:  # type: 
         "补助",
         "是",
     ]
-    rows = [[f"b-{i}", *base[1:]] for i in range(3)]
+    rows: list[list[object]] = [[f"b-{i}", *base[1:]] for i in range(3)]
     files = {"file": ("p.xlsx", _xlsx(rows), "application/octet-stream")}
     r = client.post("/api/policies/import", headers=auth(tokens["admin"]), files=files)
     assert r.status_code == 422, r.text

@@ -50,8 +50,11 @@ def report(
     counted = listing.flag_counts(
         session, staff.principal, stale_days=settings.stale_after_days, city=city
     )
-    if not check:
-        check = next((f["check"] for f in counted["flags"] if f["count"]), None)
+    if not check:  # an attribute check first: a spatial one's list reads every boundary
+        flagged = [f["check"] for f in counted["flags"] if f["count"]]
+        check = next((c for c in flagged if c not in BOUNDARY_CHECKS), None) or next(
+            iter(flagged), None
+        )
     page = None
     flags: dict[int, list[str]] = {}
     if check:
