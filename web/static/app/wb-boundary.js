@@ -81,17 +81,6 @@
   if (map && map.pm) {
     map.pm.setGlobalOptions({ snappable: true, snapDistance: 15, allowSelfIntersection: false });
     if (map.pm.setLang) { map.pm.setLang("zh"); }
-    // GeoMan names each toolbar button on its container's title: give the button itself that
-    // name, for screen readers (after setLang, which rebuilds the toolbar).
-    var nameButtons = function () {
-      var boxes = document.querySelectorAll(".leaflet-pm-toolbar .button-container[title]");
-      Array.prototype.forEach.call(boxes, function (box) {
-        var a = box.querySelector("a.leaflet-buttons-control-button");
-        if (a && !a.getAttribute("aria-label")) { a.setAttribute("aria-label", box.getAttribute("title")); }
-      });
-    };
-    nameButtons();
-    map.on("pm:langchange", nameButtons);
     map.on("pm:create", function (e) { watch(e.layer); update(); });
     map.on("pm:remove", update);
   }

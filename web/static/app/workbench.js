@@ -29,6 +29,19 @@
       navigator.clipboard.writeText(input.value).then(done, function () { document.execCommand("copy"); done(); });
     } else { document.execCommand("copy"); done(); }
   });
+  /* GeoMan (any map of a workbench page) names each toolbar button on its container's title:
+     give the button itself that name, for screen readers, whenever a toolbar is (re)built. */
+  var nameMapButtons = function () {
+    var boxes = document.querySelectorAll(".leaflet-pm-toolbar .button-container[title]");
+    Array.prototype.forEach.call(boxes, function (box) {
+      var a = box.querySelector("a.leaflet-buttons-control-button");
+      if (a && !a.getAttribute("aria-label")) { a.setAttribute("aria-label", box.getAttribute("title")); }
+    });
+  };
+  if (window.MutationObserver) {
+    new MutationObserver(nameMapButtons).observe(document.documentElement, { childList: true, subtree: true });
+  }
+  window.addEventListener("load", nameMapButtons);
   window.LMW = {
     csrf: csrf,
     /* fetch() with the session cookie and the CSRF header, for page scripts. */
