@@ -25,8 +25,8 @@ CREATE OR REPLACE FUNCTION landmatch.bump_data_version()
  LANGUAGE plpgsql
 AS $function$
 BEGIN
-  UPDATE landmatch.data_state SET version = version + 1
-   WHERE name IN (TG_TABLE_NAME, 'all');
+  UPDATE landmatch.data_state SET version = version + 1 WHERE name = 'all';
+  UPDATE landmatch.data_state SET version = version + 1 WHERE name = TG_TABLE_NAME;
   RETURN NULL;
 END $function$;
 
