@@ -1,7 +1,7 @@
 """parcel: ix_parcel_monitoring, the monitoring summary's covering index
 
 Revision ID: 0033_monitoring_index
-Revises: 0029_inquiries
+Revises: 0030_data_version_lock_order
 
 The dashboard's summary (``landmatch.monitoring.summary``) aggregates the live inventory four
 ways: area by city and status, the 批而未供 stock by age, the idle-land stages of supplied land
@@ -15,7 +15,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0033_monitoring_index"
-down_revision = "0029_inquiries"
+down_revision = "0030_data_version_lock_order"
 branch_labels = None
 depends_on = None
 
