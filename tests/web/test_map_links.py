@@ -63,8 +63,10 @@ def test_search_uses_the_trigram_index(session: Any) -> None:
         r[0]
         for r in session.execute(
             text(
+                # A selective partial code, as a user types one: on a 3,000-row table an
+                # unselective one ('%0100%') is as cheap through any other index.
                 "EXPLAIN SELECT code FROM landmatch.parcel p "
-                "WHERE p.deleted_at IS NULL AND p.code ILIKE '%0100%'"
+                "WHERE p.deleted_at IS NULL AND p.code ILIKE '%0000628%'"
             )
         )
     )
