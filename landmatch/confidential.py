@@ -28,16 +28,16 @@ from typing import Any
 from landmatch.auth import Principal
 
 CONFIDENTIAL_FIELDS: tuple[str, ...] = ("reserve_price_wan_per_mu", "contact_phone")
+_SQL_TYPES = {"reserve_price_wan_per_mu": "numeric", "contact_phone": "text"}
 REF_PRICE = "ref_price_wan_per_mu"
-PUBLISHED_PRICE_SQL = "(CASE WHEN p.price_public THEN p.ref_price_wan_per_mu END)"
 _CITY_CODE = re.compile(r"\d{6}")
 
 
 def may_read(principal: Principal, city_code: str | None) -> bool:
     """May ``principal`` read the confidential fields of a parcel of ``city_code``?"""
-    if principal.city_wide_everywhere:
-        return True
-    return city_code is not None and principal.can_edit_city(city_code)
+    return principal.city_wide_everywhere or (
+        city_code is not None and principal.can_edit_city(city_code)
+    )
 
 
 def _entitled_sql(principal: Principal, alias: str) -> str:
@@ -93,4 +93,5 @@ def redact(
     return out
 
 
-_SQL_TYPES = {"reserve_price_wan_per_mu": "numeric", "contact_phone": "text"}
+# The price everyone may see, as the match, OGC items and tiles use it: the public's view.
+PUBLISHED_PRICE_SQL = ref_price_sql(Principal())
