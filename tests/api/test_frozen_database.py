@@ -92,6 +92,11 @@ def cluster() -> Iterator[dict[str, Any]]:
         postmaster = int((data / "postmaster.pid").read_text().split()[0])
         yield {"url": url, "postmaster": postmaster}
     finally:
+        with contextlib.suppress(OSError):  # whatever a failed test left stopped
+            postmaster = int((data / "postmaster.pid").read_text().split()[0])
+            for pid in _cluster_pids(postmaster):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGCONT)
         subprocess.run(
             _as_postgres([str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]),
             capture_output=True,
@@ -122,15 +127,23 @@ class Frozen:
         self.pids: list[int] = []
 
     def __enter__(self) -> Frozen:
-        self.pids = _cluster_pids(self.postmaster)
-        for pid in self.pids:
-            os.kill(pid, signal.SIGSTOP)
+        # The postmaster first, so that it forks nothing while its children are being stopped;
+        # a backend that exits between the listing and its signal needs no freezing.
+        try:
+            for pid in _cluster_pids(self.postmaster):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGSTOP)
+                    self.pids.append(pid)
+        except BaseException:
+            self.__exit__()
+            raise
         return self
 
     def __exit__(self, *exc: object) -> None:
         for pid in self.pids:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGCONT)
+        self.pids = []
 
 
 @pytest.fixture(scope="module")
