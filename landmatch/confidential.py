@@ -25,7 +25,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from landmatch.auth import Principal
+from landmatch.viewer import Viewer
 
 CONFIDENTIAL_FIELDS: tuple[str, ...] = ("reserve_price_wan_per_mu", "contact_phone")
 _SQL_TYPES = {"reserve_price_wan_per_mu": "numeric", "contact_phone": "text"}
@@ -33,14 +33,14 @@ REF_PRICE = "ref_price_wan_per_mu"
 _CITY_CODE = re.compile(r"\d{6}")
 
 
-def may_read(principal: Principal, city_code: str | None) -> bool:
+def may_read(principal: Viewer, city_code: str | None) -> bool:
     """May ``principal`` read the confidential fields of a parcel of ``city_code``?"""
     return principal.city_wide_everywhere or (
         city_code is not None and principal.can_edit_city(city_code)
     )
 
 
-def _entitled_sql(principal: Principal, alias: str) -> str:
+def _entitled_sql(principal: Viewer, alias: str) -> str:
     """A SQL condition true for the rows whose confidential fields the caller may read."""
     if principal.city_wide_everywhere:
         return "TRUE"
@@ -51,7 +51,7 @@ def _entitled_sql(principal: Principal, alias: str) -> str:
     return "FALSE"
 
 
-def column_sql(principal: Principal, column: str, alias: str = "p") -> str:
+def column_sql(principal: Viewer, column: str, alias: str = "p") -> str:
     """The select-list entry for parcel ``column`` as ``principal`` may see it."""
     if column == REF_PRICE:
         return f"{ref_price_sql(principal, alias)} AS {REF_PRICE}"
@@ -65,9 +65,13 @@ def column_sql(principal: Principal, column: str, alias: str = "p") -> str:
     return f"CASE WHEN {cond} THEN {alias}.{column} END AS {column}"
 
 
-def ref_price_sql(principal: Principal, alias: str = "p") -> str:
+def ref_price_sql(principal: Viewer, alias: str = "p") -> str:
     """The reference price the caller may see: published, or any for the entitled."""
-    cond = _entitled_sql(principal, alias)
+    return _price_sql(_entitled_sql(principal, alias), alias)
+
+
+def _price_sql(cond: str, alias: str) -> str:
+    """The reference price where published or where ``cond`` (the caller's entitlement)."""
     if cond == "TRUE":
         return f"{alias}.{REF_PRICE}"
     published = f"{alias}.price_public"
@@ -77,7 +81,7 @@ def ref_price_sql(principal: Principal, alias: str = "p") -> str:
 
 
 def redact(
-    principal: Principal, row: Mapping[str, Any], city_code: str | None = None
+    principal: Viewer, row: Mapping[str, Any], city_code: str | None = None
 ) -> dict[str, Any]:
     """``row`` (a parcel's fields) without what ``principal`` may not read. ``city_code``
     defaults to the row's own; the reference price is kept only where published or entitled
@@ -93,5 +97,6 @@ def redact(
     return out
 
 
-# The price everyone may see, as the match, OGC items and tiles use it: the public's view.
-PUBLISHED_PRICE_SQL = ref_price_sql(Principal())
+# The price everyone may see, as the match, OGC items and tiles use it: the public's view
+# (entitled to nothing, as ``_entitled_sql`` answers for the public).
+PUBLISHED_PRICE_SQL = _price_sql("FALSE", "p")

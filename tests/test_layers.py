@@ -1,9 +1,12 @@
-"""The packages depend in one direction (docs/architecture.md): api → services → db/geo."""
+"""The packages depend in one direction (docs/architecture.md): api/cli → services → db/geo."""
 
 from __future__ import annotations
 
 import ast
 from pathlib import Path
+
+from landmatch import auth, confidential
+from landmatch.viewer import Viewer
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "landmatch"
@@ -27,6 +30,53 @@ def _modules(package: str) -> dict[str, set[str]]:
         for p in (PACKAGE / package).rglob("*.py")
         if "migrations" not in p.parts
     }
+
+
+def _offenders(package: str, forbidden: tuple[str, ...]) -> dict[str, list[str]]:
+    """The modules of ``package`` that import a module named by ``forbidden`` (prefixes)."""
+    found = {
+        path: sorted(m for m in imported if any(m == f or m.startswith(f + ".") for f in forbidden))
+        for path, imported in _modules(package).items()
+    }
+    return {path: mods for path, mods in found.items() if mods}
+
+
+def test_the_checks_see_lazy_imports(tmp_path: Path) -> None:
+    """The walker itself: a lazy import in a function and one under TYPE_CHECKING count."""
+    module = tmp_path / "m.py"
+    module.write_text(
+        "from typing import TYPE_CHECKING\n"
+        "if TYPE_CHECKING:\n    from landmatch.auth import Principal\n"
+        "def f():\n    import landmatch.api.app\n",
+        encoding="utf-8",
+    )
+    assert {"landmatch.auth", "landmatch.api.app"} <= _imports(module)
+
+
+def test_db_does_not_import_auth_or_the_callers() -> None:
+    """The db layer reads a ``Viewer`` (landmatch/viewer.py), not ``auth.Principal``; it never
+    reaches up to the API, the pages or the command line."""
+    forbidden = ("landmatch.auth", "landmatch.accounts", "landmatch.api", "landmatch.maps")
+    forbidden += ("landmatch.cli", "landmatch.cli_layers", "landmatch.cli_users")
+    assert _offenders("db", forbidden) == {}
+
+
+def test_the_confidentiality_rule_reads_a_viewer() -> None:
+    """``confidential`` sits under db/ (db.parcels selects through it): no ``auth`` either."""
+    imported = _imports(PACKAGE / "confidential.py") | _imports(PACKAGE / "viewer.py")
+    assert not {m for m in imported if m.startswith(("landmatch.auth", "landmatch.accounts"))}
+
+
+def test_a_principal_is_a_viewer() -> None:
+    assert isinstance(auth.PUBLIC, Viewer)
+    assert isinstance(auth.Principal(name="b", role="bureau", city_code="130100"), Viewer)
+
+
+def test_the_published_price_is_the_publics_view() -> None:
+    """``PUBLISHED_PRICE_SQL`` (match, OGC, tiles) is what ``ref_price_sql`` gives the public."""
+    assert confidential.ref_price_sql(auth.PUBLIC) == confidential.PUBLISHED_PRICE_SQL
+    staff = auth.Principal(name="b", role="bureau", city_code="130100")
+    assert confidential.ref_price_sql(staff) != confidential.PUBLISHED_PRICE_SQL
 
 
 def test_geo_is_pure():

@@ -17,7 +17,6 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from landmatch import industry_codes, vocab
-from landmatch.auth import Principal
 from landmatch.db.geometry import geojson_sql
 from landmatch.db.membership import zone_label
 from landmatch.db.parcels import PUBLIC_WHERE, get_parcel
@@ -26,6 +25,7 @@ from landmatch.errors import NotFound
 from landmatch.geo.measure import M2_PER_MU
 from landmatch.policies.applicability import Site
 from landmatch.policies.library import applicable_to_site
+from landmatch.viewer import Viewer
 from landmatch.zones.assessments import valid_assessments
 
 POLICY_FIELDS = (
@@ -81,7 +81,7 @@ def policies_for(
     session: Session,
     parcel: dict[str, Any],
     zone: dict[str, Any] | None,
-    principal: Principal,
+    principal: Viewer,
     today: dt.date,
 ) -> list[dict[str, Any]]:
     """The policies that apply to the parcel (no project yet: any industry), by the match's
@@ -178,7 +178,7 @@ def _qa_flags(p: dict[str, Any], utilities: list[dict[str, Any]]) -> list[str]:
     return flags
 
 
-def _reservation(session: Session, code: str, principal: Principal) -> dict[str, Any] | None:
+def _reservation(session: Session, code: str, principal: Viewer) -> dict[str, Any] | None:
     """The parcel's active hold: in full for the holding team and admins; for others that
     the parcel is held and until when (``landmatch.match.ownership``)."""
     row = session.execute(
@@ -202,7 +202,7 @@ def _reservation(session: Session, code: str, principal: Principal) -> dict[str,
 def parcel_card(
     session: Session,
     code: str,
-    principal: Principal,
+    principal: Viewer,
     *,
     stale_after_days: int,
     today: dt.date | None = None,
@@ -259,7 +259,7 @@ def parcel_card(
 
 
 def extract_shapes(
-    session: Session, code: str, principal: Principal, margin_ratio: float = 0.6
+    session: Session, code: str, principal: Viewer, margin_ratio: float = 0.6
 ) -> dict[str, Any]:
     """Geometries for a brochure's map extract: the parcel, its (visible) neighbours and the
     zone boundary, each as GeoJSON in CGCS2000, within a box around the parcel."""

@@ -7,10 +7,10 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from landmatch.auth import Principal
 from landmatch.db.parcels import _feature, _select
 from landmatch.db.tiles import NO_FILTER, TileFilter, parcel_where
 from landmatch.errors import InvalidInput
+from landmatch.viewer import Viewer
 
 MAX_TOLERANCE_M = 500.0
 MAX_HITS = 10
@@ -20,7 +20,7 @@ def parcels_at(
     session: Session,
     lon: float,
     lat: float,
-    principal: Principal,
+    principal: Viewer,
     tolerance_m: float = 0.0,
     shown: TileFilter = NO_FILTER,
 ) -> dict[str, Any]:

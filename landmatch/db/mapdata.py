@@ -8,11 +8,11 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from landmatch import vocab
-from landmatch.auth import Principal
 from landmatch.db.parcels import PUBLIC_WHERE
 from landmatch.db.tiles import data_versions
 from landmatch.errors import InvalidInput
 from landmatch.geo.measure import M2_PER_MU
+from landmatch.viewer import Viewer
 
 _BOX = "ST_XMin(g)::float8, ST_YMin(g)::float8, ST_XMax(g)::float8, ST_YMax(g)::float8"
 
@@ -39,7 +39,7 @@ def _escape_like(q: str) -> str:
     return q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def search(session: Session, q: str, principal: Principal, limit: int = 10) -> list[dict[str, Any]]:
+def search(session: Session, q: str, principal: Viewer, limit: int = 10) -> list[dict[str, Any]]:
     """Places first — cities, development zones (also by short name or kind: 高新区, 经开区),
     counties, facilities — then parcels by code (any part of it), name or address.
 
@@ -147,7 +147,7 @@ def cities(session: Session) -> list[tuple[str, str]]:
 _SUMMARY_CACHE: dict[tuple[bool, tuple[int, ...]], dict[str, Any]] = {}
 
 
-def place_summary(session: Session, principal: Principal) -> dict[str, Any]:
+def place_summary(session: Session, principal: Viewer) -> dict[str, Any]:
     """Ready land (熟地) per city and per development zone — count and 亩 — with a point to
     label each place, and the counties' label points: what the map shows before any parcel.
 

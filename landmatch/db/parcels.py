@@ -10,7 +10,6 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from landmatch.auth import Principal
 from landmatch.confidential import column_sql
 from landmatch.db.geometry import geojson_sql
 from landmatch.db.values import json_row
@@ -19,6 +18,7 @@ from landmatch.geo.measure import M2_PER_MU
 from landmatch.inventory.fields import COLUMN_NAMES as PARCEL_FIELD_COLUMNS
 from landmatch.inventory.fields import FIELDS
 from landmatch.inventory.qa import flag_params, flag_sql
+from landmatch.viewer import Viewer
 
 # Which columns any caller may see: derived from the field table (``Field.public`` in
 # landmatch.inventory.fields, the one source), plus the measured area. The zone (code, name,
@@ -68,7 +68,7 @@ class ParcelFilter:
     zone_id: int | None = None
 
 
-def _select(principal: Principal) -> str:
+def _select(principal: Viewer) -> str:
     cols = PUBLIC_COLUMNS if principal.is_public else PUBLIC_COLUMNS + INTERNAL_COLUMNS
     parts = [column_sql(principal, c) for c in cols]
     parts += [
@@ -91,7 +91,7 @@ def _feature(row: Any) -> dict[str, Any]:
     return {"type": "Feature", "id": props["code"], "geometry": geometry, "properties": props}
 
 
-def filter_sql(f: ParcelFilter, principal: Principal) -> tuple[list[str], dict[str, Any]]:
+def filter_sql(f: ParcelFilter, principal: Viewer) -> tuple[list[str], dict[str, Any]]:
     """WHERE clauses (on ``p`` = parcel, ``z`` = dev_zone) and bound parameters for the listing
     filters; the public see public parcels only. Shared by listings and exports."""
     if principal.is_public:
@@ -147,7 +147,7 @@ def filter_sql(f: ParcelFilter, principal: Principal) -> tuple[list[str], dict[s
     return where, params
 
 
-def list_parcels(session: Session, f: ParcelFilter, principal: Principal) -> dict[str, Any]:
+def list_parcels(session: Session, f: ParcelFilter, principal: Viewer) -> dict[str, Any]:
     where, params = filter_sql(f, principal)
     params.update(limit=f.limit, offset=f.offset)
     sql = (
@@ -167,7 +167,7 @@ def list_parcels(session: Session, f: ParcelFilter, principal: Principal) -> dic
     }
 
 
-def get_parcel(session: Session, code: str, principal: Principal) -> dict[str, Any]:
+def get_parcel(session: Session, code: str, principal: Viewer) -> dict[str, Any]:
     where = PUBLIC_WHERE if principal.is_public else "p.deleted_at IS NULL"
     row = session.execute(
         text(
