@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
 from landmatch import __version__
-from landmatch.api import problems
+from landmatch.api import openapi, problems
 from landmatch.api.cors import CORSMiddleware
 from landmatch.api.csp import CSPMiddleware
 from landmatch.api.limits import BodyLimitMiddleware, slots
@@ -132,4 +132,5 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(users.router)
     pages.install(app, settings)
     workbench.install(app)
+    openapi.install(app)
     return app

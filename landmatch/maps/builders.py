@@ -16,7 +16,6 @@ from folium.utilities import JsCode
 from shapely.geometry import shape
 
 from landmatch import vocab
-from landmatch.geo.measure import M2_PER_MU
 from landmatch.geo.validate import normalise_polygons
 from landmatch.maps.assets import localise_folium
 from landmatch.maps.elements import AppInit, panel
@@ -275,79 +274,37 @@ def staff_map(
     return root.render()
 
 
-def _breakdown(raw: Any) -> list[dict[str, Any]]:
-    """The score breakdown as rows, whether the engine sent a list of rows or a mapping."""
-    if isinstance(raw, dict):
-        rows = [
-            {"criterion": k} | (v if isinstance(v, dict) else {"contribution": v})
-            for k, v in raw.items()
-        ]
-    elif isinstance(raw, list):
-        rows = [r for r in raw if isinstance(r, dict)]
-    else:
-        rows = []
-    out = []
-    for r in rows:
-        out.append(
-            {
-                "criterion": r.get("criterion") or r.get("name") or r.get("key"),
-                "label": r.get("label") or r.get("criterion") or r.get("name"),
-                "raw": r.get("raw", r.get("value")),
-                "score": r.get("score"),
-                "weight": r.get("weight"),
-                "contribution": r.get("contribution"),
-                "note": r.get("note") or r.get("explanation"),
-            }
-        )
-    return out
-
-
 def match_sites(response: dict[str, Any], top: int = MATCH_TOP_INLINE) -> list[dict[str, Any]]:
     """The ranked candidates of a match response (parcels and assemblies), top N only."""
-    feats = [f for f in response.get("features", []) if f.get("geometry")]
     # Parcels first, by rank; then assemblies (ranked among themselves, labelled A1, A2 …).
-    feats.sort(
-        key=lambda f: (
-            f.get("properties", {}).get("kind") == "assembly",
-            f.get("properties", {}).get("rank") or 10**9,
-        )
+    feats = sorted(
+        response["features"],
+        key=lambda f: (f["properties"]["kind"] == "assembly", f["properties"]["rank"]),
     )
     sites = []
     for f in feats[:top]:
-        p = dict(f.get("properties") or {})
+        p = f["properties"]  # landmatch.api.schemas.match: MatchParcelProperties / …Assembly…
         geom = shape(f["geometry"])
-        members = p.get("members") or p.get("parcels") or p.get("parcel_codes")
-        is_assembly = bool(
-            p.get("assembly")
-            or p.get("kind") == "assembly"
-            or (isinstance(members, list) and len(members) > 1)
-        )
+        is_assembly = p["kind"] == "assembly"
         label_point = geom.representative_point()
-        tts = p.get("time_to_start")
         sites.append(
             {
-                "rank": p.get("rank"),
-                "label": f"A{p.get('rank')}" if is_assembly else str(p.get("rank")),
-                "score": p.get("score"),
-                "code": p.get("code") or (p.get("id") if not is_assembly else None),
-                "name": p.get("name") or ("组合地块" if is_assembly else p.get("code")),
-                "area_mu": p.get("area_mu")
-                or (round(p["area_m2"] / M2_PER_MU, 2) if p.get("area_m2") else None),
+                "rank": p["rank"],
+                "label": f"A{p['rank']}" if is_assembly else str(p["rank"]),
+                "score": p["score"],
+                "code": None if is_assembly else p["code"],
+                "name": p["name"] or p["members"][0],
+                "area_mu": p["area_mu"],
                 "zone_name": p.get("zone_name"),
                 "city_name": p.get("city_name"),
                 "land_use": vocab.label(vocab.PARCEL_LAND_USE, p.get("land_use")),
                 "price": p.get("ref_price_wan_per_mu"),
                 "assembly": is_assembly,
-                "members": [
-                    m if isinstance(m, str) else (m.get("code") if isinstance(m, dict) else str(m))
-                    for m in members
-                ]
-                if isinstance(members, list)
-                else [],
-                "breakdown": _breakdown(p.get("breakdown")),
-                "policies": p.get("policies") or [],
-                "warnings": p.get("warnings") or [],
-                "days_to_start": tts.get("days") if isinstance(tts, dict) else tts,
+                "members": p["members"],
+                "breakdown": p["breakdown"],
+                "policies": p.get("policies", []),
+                "warnings": p["warnings"],
+                "days_to_start": p["time_to_start"]["days"] if not is_assembly else None,
                 "lat": label_point.y,
                 "lon": label_point.x,
                 "geometry": normalise_polygons(geom).__geo_interface__,
@@ -388,7 +345,7 @@ def match_map(
                 "label": s["label"],
                 "assembly": s["assembly"],
                 # An inquiry names a parcel: an assembly's first member stands for it.
-                "inquiry_code": s["code"] or (s["members"][0] if s["members"] else None),
+                "inquiry_code": s["members"][0],
             }
         )
     if sites:

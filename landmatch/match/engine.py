@@ -390,6 +390,7 @@ class Explainer:
             {
                 "rank": rank,
                 "kind": "parcel",
+                "members": [d["code"]],
                 "score": round(total, 4),
                 "breakdown": breakdown,
                 "policies": pols,
@@ -569,6 +570,7 @@ def match_encoded(
                     "properties": {
                         "rank": j,
                         "kind": "assembly",
+                        "name": "组合地块",
                         "members": a["members"],
                         "score": round(a["score"], 4),
                         "area_mu": a["area_mu"],

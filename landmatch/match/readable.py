@@ -245,9 +245,9 @@ def results_view(run: dict[str, Any]) -> dict[str, Any]:
     """A stored run as the results pages show it — the staff workbench's and the public match
     map's: each ranked site's explanation in words, "compared with #1", its time to start;
     the assemblies; the why-not funnel and the near misses."""
-    feats = [f["properties"] for f in run.get("features") or []]
-    parcels = sorted((p for p in feats if p.get("kind") != "assembly"), key=lambda p: p["rank"])
-    assemblies = [p for p in feats if p.get("kind") == "assembly"]
+    feats = [f["properties"] for f in run["features"]]
+    parcels = sorted((p for p in feats if p["kind"] == "parcel"), key=lambda p: p["rank"])
+    assemblies = [p for p in feats if p["kind"] == "assembly"]
     first = parcels[0] if parcels else None
     sites = []
     for p in parcels:

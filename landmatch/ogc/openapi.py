@@ -245,6 +245,10 @@ def document(base: str, default_limit: int = 100, max_limit: int = 1000) -> dict
             }
         }
     }
+    # Any other error (401 for a bad credential, 405, 406, 413, 429, 503 …) is a problem too.
+    for ops in paths.values():
+        for op in ops.values():
+            op["responses"].setdefault("default", _ref_resp("error"))
     return {
         "openapi": "3.0.3",
         "info": {
@@ -345,6 +349,7 @@ def document(base: str, default_limit: int = 100, max_limit: int = 1000) -> dict
             "responses": {
                 "400": {"description": "请求参数无效", "content": problem},
                 "404": {"description": "未找到", "content": problem},
+                "error": {"description": "错误", "content": problem},
             },
         },
     }

@@ -5,7 +5,17 @@ from __future__ import annotations
 
 import pytest
 
-from landmatch.api.schemas import Health, PlaceSummary, SearchResults
+from landmatch.api.schemas import (
+    Health,
+    MatchResult,
+    ParcelCard,
+    ParcelCollection,
+    ParcelFeature,
+    ParcelsAtPoint,
+    PlaceSummary,
+    Problem,
+    SearchResults,
+)
 from tests.conftest import auth
 
 
@@ -51,3 +61,84 @@ def test_the_place_summary_is_its_model(client, tokens, role):
     places = PlaceSummary.model_validate(r.json())
     assert len(places.cities) == 13 and places.zones and places.counties
     assert sum(c.parcels for c in places.cities) > 0
+
+
+def _ref(spec: dict, path: str, method: str = "get") -> tuple[str, str]:
+    """The 200 answer's media type and model name as /openapi.json declares them."""
+    content = spec["paths"][path][method]["responses"]["200"]["content"]
+    (media, body), *_ = content.items()
+    return media, str(body["schema"]["$ref"]).rsplit("/", 1)[-1]
+
+
+def test_openapi_shows_the_parcel_and_match_models(client):
+    spec = client.get("/openapi.json").json()
+    geo = "application/geo+json"
+    assert _ref(spec, "/api/parcels") == (geo, "ParcelCollection")
+    assert _ref(spec, "/api/parcels/{code}") == (geo, "ParcelFeature")
+    assert _ref(spec, "/api/identify") == (geo, "ParcelsAtPoint")
+    assert _ref(spec, "/api/parcels/{code}/card") == ("application/json", "ParcelCard")
+    assert _ref(spec, "/api/match", "post") == (geo, "MatchResult")
+    assert _ref(spec, "/api/match/{match_id}") == (geo, "MatchResult")
+    assert _ref(spec, "/api/projects/{project_id}/match", "post") == (geo, "MatchResult")
+    parcel = spec["components"]["schemas"]["ParcelProperties"]
+    # The field table decides: public fields are always there, internal ones for staff only.
+    assert {"code", "status", "land_use", "area_mu", "zone_code"} <= set(parcel["required"])
+    assert "holder" in parcel["properties"] and "holder" not in parcel["required"]
+    ranked = spec["components"]["schemas"]["MatchParcelProperties"]["properties"]
+    assert "reserve_price_wan_per_mu" not in ranked and "members" in ranked
+
+
+def test_errors_are_declared_as_problems(client):
+    spec = client.get("/openapi.json").json()
+    assert "HTTPValidationError" not in spec["components"]["schemas"]
+    for path, ops in spec["paths"].items():
+        for method, op in ops.items():
+            default = op["responses"]["default"]["content"]
+            assert list(default) == ["application/problem+json"], (method, path)
+            if "422" in op["responses"]:
+                assert list(op["responses"]["422"]["content"]) == ["application/problem+json"]
+    r = client.get("/api/identify", params={"lon": "x", "lat": 38})
+    assert r.status_code == 422 and r.headers["content-type"] == "application/problem+json"
+    Problem.model_validate(r.json())
+
+
+@pytest.mark.parametrize("role", [None, "bureau", "promoter"])
+def test_parcels_identify_and_card_are_their_models(client, tokens, public_code, role):
+    headers = auth(tokens[role]) if role else {}
+    page = client.get("/api/parcels", params={"city": "130100", "limit": 5}, headers=headers)
+    assert page.status_code == 200, page.text
+    assert ParcelCollection.model_validate(page.json()).features
+    one = client.get(f"/api/parcels/{public_code}", headers=headers)
+    feature = ParcelFeature.model_validate(one.json())
+    staff = role is not None
+    assert (feature.properties.version is not None) == staff  # type: ignore[attr-defined]
+    lon, lat = _inside(feature.geometry.coordinates)
+    hit = client.get("/api/identify", params={"lon": lon, "lat": lat}, headers=headers)
+    assert hit.status_code == 200, hit.text
+    assert public_code in [f.id for f in ParcelsAtPoint.model_validate(hit.json()).features]
+    r = client.get(f"/api/parcels/{public_code}/card", headers=headers)
+    assert r.status_code == 200, r.text
+    card = ParcelCard.model_validate(r.json())
+    assert (card.internal is not None) == staff and card.parcel.code == public_code  # type: ignore[attr-defined]
+
+
+def _inside(coordinates: list) -> tuple[float, float]:
+    """A point inside a (multi)polygon parcel: the centre of its first ring's bounding box is
+    not always inside, so the mean of a small parcel's vertices is taken (they are convex)."""
+    ring = coordinates[0][0] if isinstance(coordinates[0][0][0], list) else coordinates[0]
+    xs, ys = [p[0] for p in ring[:-1]], [p[1] for p in ring[:-1]]
+    return sum(xs) / len(xs), sum(ys) / len(ys)
+
+
+@pytest.mark.parametrize("role", [None, "admin", "promoter"])
+def test_match_runs_are_the_match_model(client, tokens, role):
+    headers = auth(tokens[role]) if role else {}
+    req = {"industry": "36", "area_mu_min": 10, "area_mu_max": 500, "top": 5}
+    r = client.post("/api/match", json=req, headers=headers)
+    assert r.status_code == 200, r.text
+    run = MatchResult.model_validate(r.json())
+    assert run.features and run.public == (role is None)
+    for f in run.features:
+        assert f.properties.kind == "parcel" and f.properties.members == [f.id]  # type: ignore[attr-defined]
+    stored = client.get(f"/api/match/{run.match_id}", headers=headers)
+    assert MatchResult.model_validate(stored.json()) == run

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
+from landmatch.api.schemas import MatchResult
 from landmatch.db.parcels import INTERNAL_COLUMNS
 from tests.conftest import auth, with_etag
 
@@ -164,6 +165,7 @@ def test_assemblies_when_no_single_parcel_is_big_enough(client, tokens, session,
     }
     body = client.post("/api/match", json=req, headers=auth(tokens["promoter"])).json()
     assert body["numberReturned"] == 0
+    MatchResult.model_validate(body)  # the assembly is the declared shape
     assemblies = [f for f in body["features"] if f["properties"]["kind"] == "assembly"]
     assert len(assemblies) == 1
     p = assemblies[0]["properties"]

@@ -9,9 +9,10 @@ from pydantic import Field
 
 from landmatch.api.deps import JobSessionDep, PrincipalDep
 from landmatch.api.limits import heavy
+from landmatch.api.media import files
 from landmatch.api.routes.parcels import ParcelQuery, parse_bbox
 from landmatch.db.parcels import ParcelFilter
-from landmatch.inventory.exports import export_parcels
+from landmatch.inventory.exports import FORMATS, export_parcels
 
 router = APIRouter(prefix="/api/exports", tags=["exports"])
 
@@ -29,6 +30,8 @@ class ExportQuery(ParcelQuery):
 @router.get(
     "/parcels",
     summary="Export parcels: geojson, gpkg, shp (zip), xlsx (熟地清单), txt (a zip of one TXT per 3° zone when the parcels span several)",
+    response_class=Response,
+    responses=files(*sorted({media.split(";")[0] for media, _ext in FORMATS.values()})),
 )
 def parcels(
     q: Annotated[ExportQuery, Query()],

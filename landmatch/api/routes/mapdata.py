@@ -5,18 +5,28 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse
 
 from landmatch.api.deps import PrincipalDep, SessionDep, SettingsDep
-from landmatch.api.schemas import PlaceSummary, SearchResults
+from landmatch.api.schemas import ParcelCard, PlaceSummary, SearchResults
 from landmatch.db.cards import parcel_card
 from landmatch.db.mapdata import place_summary, search
 
 router = APIRouter(tags=["map"])
 
 
-@router.get("/api/parcels/{code}/card", summary="What the map's parcel card shows")
-def card(code: str, session: SessionDep, principal: PrincipalDep, settings: SettingsDep) -> dict:
-    return parcel_card(session, code, principal, stale_after_days=settings.stale_after_days)
+@router.get(
+    "/api/parcels/{code}/card",
+    summary="What the map's parcel card shows",
+    response_model=ParcelCard,
+)
+def card(
+    code: str, session: SessionDep, principal: PrincipalDep, settings: SettingsDep
+) -> JSONResponse:
+    # Sent as built (the model documents it; tests/api/test_contracts.py holds it to it).
+    return JSONResponse(
+        parcel_card(session, code, principal, stale_after_days=settings.stale_after_days)
+    )
 
 
 @router.get(

@@ -8,12 +8,13 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from landmatch.api.deps import PrincipalDep, SessionDep, SettingsDep
+from landmatch.api.media import GEOJSON, GeoJSONResponse
+from landmatch.api.schemas import MatchResult
 from landmatch.match.engine import get_run_body, match_encoded
 from landmatch.match.projects import matching_projects
 from landmatch.match.requirements import Requirement
 
 router = APIRouter(tags=["match"])
-GEOJSON = "application/geo+json"
 
 
 @router.get("/api/match/schema", summary="JSON Schema of the match requirement")
@@ -21,7 +22,14 @@ def schema() -> dict[str, Any]:
     return Requirement.model_json_schema()
 
 
-@router.post("/api/match", summary="Rank parcels for a requirement (GeoJSON + why-not)")
+# The match's bytes are encoded once by the engine (and stored as the run): the response model
+# documents them, it is not validated again on the way out (tests/api/test_contracts.py does).
+@router.post(
+    "/api/match",
+    summary="Rank parcels for a requirement (GeoJSON + why-not)",
+    response_model=MatchResult,
+    response_class=GeoJSONResponse,
+)
 def match(
     req: Requirement, session: SessionDep, principal: PrincipalDep, settings: SettingsDep
 ) -> Response:
@@ -32,7 +40,12 @@ def match(
     return Response(body, media_type=GEOJSON)
 
 
-@router.get("/api/match/{match_id}", summary="A stored match run, exactly as it was returned")
+@router.get(
+    "/api/match/{match_id}",
+    summary="A stored match run, exactly as it was returned",
+    response_model=MatchResult,
+    response_class=GeoJSONResponse,
+)
 def stored(match_id: str, session: SessionDep, principal: PrincipalDep) -> Response:
     return Response(get_run_body(session, match_id, principal), media_type=GEOJSON)
 

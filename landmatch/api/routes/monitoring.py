@@ -20,6 +20,7 @@ from starlette.background import BackgroundTask
 
 from landmatch.api.deps import JobSessionDep, PrincipalDep, SessionDep, SettingsDep
 from landmatch.api.etags import tagged
+from landmatch.api.media import XLSX, files
 from landmatch.auth import Principal
 from landmatch.monitoring import (
     cases,
@@ -36,7 +37,6 @@ from landmatch.monitoring.rules import default_rule
 from landmatch.monitoring.terms import IDLE_STAGES
 
 router = APIRouter(prefix="/api/monitoring", tags=["monitoring"])
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 AsOf = Annotated[dt.date | None, Query(description="统计日期 YYYY-MM-DD（默认今天）")]
 City = Annotated[str | None, Query(pattern=r"^\d{6}$", description="城市代码")]
@@ -335,7 +335,12 @@ def dashboard_summary(
     return summary.dashboard_data(session, _day(as_of), default_rule(settings.idle_fee_rate), scope)
 
 
-@router.get("/export.xlsx", summary="Excel workbook of every monitoring table")
+@router.get(
+    "/export.xlsx",
+    summary="Excel workbook of every monitoring table",
+    response_class=Response,
+    responses=files(XLSX),
+)
 def export_xlsx(
     session: JobSessionDep,
     principal: PrincipalDep,

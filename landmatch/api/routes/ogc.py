@@ -6,7 +6,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from landmatch.api.deps import PrincipalDep, SessionDep, SettingsDep
+from landmatch.api.media import documents, files
 from landmatch.ogc import crs as ogc_crs
+from landmatch.ogc import documents as docs
 from landmatch.ogc import html, query, service
 from landmatch.ogc.documents import MVT
 
@@ -33,26 +35,38 @@ def _respond(request: Request, params: dict[str, list[str]], reply: service.Repl
 
 
 @router.get("", summary="Landing page", include_in_schema=False)
-@router.get("/", summary="Landing page")
+@router.get("/", summary="Landing page", response_class=Response, responses=documents(docs.JSON))
 def landing(request: Request) -> Response:
     p = _params(request)
     return _respond(request, p, service.landing(_base(request), p))
 
 
-@router.get("/conformance", summary="Conformance classes")
+@router.get(
+    "/conformance",
+    summary="Conformance classes",
+    response_class=Response,
+    responses=documents(docs.JSON),
+)
 def conformance(request: Request) -> Response:
     p = _params(request)
     return _respond(request, p, service.conformance(_base(request), p))
 
 
-@router.get("/api", summary="OpenAPI 3.0 document of the OGC API")
+@router.get(
+    "/api",
+    summary="OpenAPI 3.0 document of the OGC API",
+    response_class=Response,
+    responses=documents(docs.OPENAPI),
+)
 def api(request: Request, settings: SettingsDep) -> Response:
     p = _params(request)
     reply = service.api(_base(request), p, settings.default_page_size, settings.max_page_size)
     return _respond(request, p, reply)
 
 
-@router.get("/collections", summary="Collections")
+@router.get(
+    "/collections", summary="Collections", response_class=Response, responses=documents(docs.JSON)
+)
 def collections(request: Request, session: SessionDep, principal: PrincipalDep) -> Response:
     p = _params(request)
     return _respond(
@@ -60,7 +74,12 @@ def collections(request: Request, session: SessionDep, principal: PrincipalDep) 
     )
 
 
-@router.get("/collections/{cid}", summary="One collection")
+@router.get(
+    "/collections/{cid}",
+    summary="One collection",
+    response_class=Response,
+    responses=documents(docs.JSON),
+)
 def collection(
     cid: str, request: Request, session: SessionDep, principal: PrincipalDep
 ) -> Response:
@@ -70,13 +89,23 @@ def collection(
     )
 
 
-@router.get("/collections/{cid}/queryables", summary="Queryables (JSON Schema 2020-12)")
+@router.get(
+    "/collections/{cid}/queryables",
+    summary="Queryables (JSON Schema 2020-12)",
+    response_class=Response,
+    responses=documents(docs.SCHEMA),
+)
 def queryables(cid: str, request: Request, principal: PrincipalDep) -> Response:
     p = _params(request)
     return _respond(request, p, service.queryables(_base(request), cid, p, principal.is_public))
 
 
-@router.get("/collections/{cid}/items", summary="Features")
+@router.get(
+    "/collections/{cid}/items",
+    summary="Features",
+    response_class=Response,
+    responses=documents(docs.GEOJSON),
+)
 def items(
     cid: str, request: Request, session: SessionDep, principal: PrincipalDep, settings: SettingsDep
 ) -> Response:
@@ -93,7 +122,12 @@ def items(
     return _respond(request, p, reply)
 
 
-@router.get("/collections/{cid}/items/{fid}", summary="One feature")
+@router.get(
+    "/collections/{cid}/items/{fid}",
+    summary="One feature",
+    response_class=Response,
+    responses=documents(docs.GEOJSON),
+)
 def item(
     cid: str, fid: str, request: Request, session: SessionDep, principal: PrincipalDep
 ) -> Response:
@@ -103,31 +137,56 @@ def item(
     )
 
 
-@router.get("/tileMatrixSets", summary="Tile matrix sets")
+@router.get(
+    "/tileMatrixSets",
+    summary="Tile matrix sets",
+    response_class=Response,
+    responses=documents(docs.JSON),
+)
 def tile_matrix_sets(request: Request) -> Response:
     p = _params(request)
     return _respond(request, p, service.tile_matrix_sets(_base(request), p))
 
 
-@router.get("/tileMatrixSets/WebMercatorQuad", summary="WebMercatorQuad definition")
+@router.get(
+    "/tileMatrixSets/WebMercatorQuad",
+    summary="WebMercatorQuad definition",
+    response_class=Response,
+    responses=documents(docs.JSON),
+)
 def web_mercator_quad(request: Request) -> Response:
     p = _params(request)
     return _respond(request, p, service.web_mercator_quad(_base(request), p))
 
 
-@router.get("/collections/{cid}/tiles", summary="Vector tilesets of a collection")
+@router.get(
+    "/collections/{cid}/tiles",
+    summary="Vector tilesets of a collection",
+    response_class=Response,
+    responses=documents(docs.JSON),
+)
 def tilesets(cid: str, request: Request, principal: PrincipalDep) -> Response:
     p = _params(request)
     return _respond(request, p, service.tilesets(_base(request), cid, p, principal.is_public))
 
 
-@router.get("/collections/{cid}/tiles/WebMercatorQuad", summary="Vector tileset")
+@router.get(
+    "/collections/{cid}/tiles/WebMercatorQuad",
+    summary="Vector tileset",
+    response_class=Response,
+    responses=documents(docs.JSON),
+)
 def tileset(cid: str, request: Request, principal: PrincipalDep) -> Response:
     p = _params(request)
     return _respond(request, p, service.tileset(_base(request), cid, p, principal.is_public))
 
 
-@router.get("/collections/{cid}/tiles/WebMercatorQuad/{z}/{y}/{x}", summary="Vector tile (MVT)")
+@router.get(
+    "/collections/{cid}/tiles/WebMercatorQuad/{z}/{y}/{x}",
+    summary="Vector tile (MVT)",
+    response_class=Response,
+    responses=files(MVT),
+)
 def tile(
     cid: str, z: int, y: int, x: int, request: Request, session: SessionDep, principal: PrincipalDep
 ) -> Response:

@@ -11,6 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from landmatch import vocab
 from landmatch.api.deps import PrincipalDep, SessionDep, SettingsDep
+from landmatch.api.media import GEOJSON, GeoJSONResponse
+from landmatch.api.schemas import ParcelCollection, ParcelFeature
 from landmatch.db.locking import etag
 from landmatch.db.parcels import ParcelFilter, get_parcel, list_parcels
 from landmatch.errors import InvalidInput
@@ -18,7 +20,6 @@ from landmatch.inventory import listing
 from landmatch.ogc.service import link_header
 
 router = APIRouter(prefix="/api/parcels", tags=["parcels"])
-GEOJSON = "application/geo+json"
 
 
 class ParcelQuery(BaseModel):
@@ -69,7 +70,12 @@ def parse_bbox(v: str | None) -> tuple[float, float, float, float] | None:
     return parts  # type: ignore[return-value]
 
 
-@router.get("", summary="List parcels as a GeoJSON FeatureCollection")
+@router.get(
+    "",
+    summary="List parcels as a GeoJSON FeatureCollection",
+    response_model=ParcelCollection,
+    response_class=GeoJSONResponse,
+)
 def parcels(
     q: Annotated[ParcelQuery, Query()],
     request: Request,
@@ -122,7 +128,12 @@ def _page_links(
     return links
 
 
-@router.get("/{code}", summary="One parcel as a GeoJSON Feature")
+@router.get(
+    "/{code}",
+    summary="One parcel as a GeoJSON Feature",
+    response_model=ParcelFeature,
+    response_class=GeoJSONResponse,
+)
 def parcel(code: str, session: SessionDep, principal: PrincipalDep) -> JSONResponse:
     feature = get_parcel(session, code, principal)
     version = feature["properties"].get("version")

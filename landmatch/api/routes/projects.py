@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Response
-from fastapi.responses import JSONResponse
 
 from landmatch.api.deps import PrincipalDep, SessionDep, SettingsDep
 from landmatch.api.etags import tagged
+from landmatch.api.media import GEOJSON, GeoJSONResponse
+from landmatch.api.schemas import MatchResult
 from landmatch.match import projects as svc
-from landmatch.match.engine import run_match
+from landmatch.match.engine import match_encoded
 
 router = APIRouter(tags=["projects"])
 IfMatch = Annotated[str | None, Header(description="The project's ETag (from GET)")]
@@ -69,14 +70,19 @@ def delete(
     return Response(status_code=204)
 
 
-@router.post("/api/projects/{project_id}/match", summary="Match the project's requirement")
+@router.post(
+    "/api/projects/{project_id}/match",
+    summary="Match the project's requirement",
+    response_model=MatchResult,
+    response_class=GeoJSONResponse,
+)
 def match_project(
     project_id: int, session: SessionDep, principal: PrincipalDep, settings: SettingsDep
-) -> JSONResponse:
+) -> Response:
     req = svc.project_requirement(session, principal, project_id)
-    out = run_match(session, req, principal, stale_after_days=settings.stale_after_days)
+    _out, body = match_encoded(session, req, principal, stale_after_days=settings.stale_after_days)
     session.commit()
-    return JSONResponse(out, media_type="application/geo+json")
+    return Response(body, media_type=GEOJSON)
 
 
 @router.get("/api/reservations", summary="Active reservations (all with active=false)")

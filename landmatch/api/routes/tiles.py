@@ -12,6 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.routing import Route
 
 from landmatch.api.deps import PrincipalDep, SessionDep
+from landmatch.api.media import GeoJSONResponse
+from landmatch.api.schemas import ParcelsAtPoint
 from landmatch.api.tile_server import MVT, SessionFactory, TileServer, query_errors
 from landmatch.db.identify import parcels_at
 from landmatch.db.tiles import TileFilter
@@ -106,11 +108,15 @@ class IdentifyQuery(TileQuery):
     tolerance_m: float = Field(0, ge=0, le=500, description="Search radius in metres")
 
 
-@router.get("/api/identify", summary="The parcels at a point (for map clicks)")
+@router.get(
+    "/api/identify",
+    summary="The parcels at a point (for map clicks)",
+    response_model=ParcelsAtPoint,
+    response_class=GeoJSONResponse,
+)
 def identify(
     q: Annotated[IdentifyQuery, Query()], session: SessionDep, principal: PrincipalDep
 ) -> JSONResponse:
-    return JSONResponse(
-        parcels_at(session, q.lon, q.lat, principal, q.tolerance_m, q.to_filter()),
-        media_type="application/geo+json",
+    return GeoJSONResponse(
+        parcels_at(session, q.lon, q.lat, principal, q.tolerance_m, q.to_filter())
     )

@@ -149,8 +149,8 @@
     fetch("/api/identify" + qs(q))
       .then(function (r) { return r.ok ? r.json() : { features: [] }; })
       .then(function (body) {
-        var feats = body.features || body.parcels || body || [];
-        var codes = feats.map(function (f) { return (f.properties || f).code || f.id; }).filter(Boolean);
+        // landmatch/api/schemas/parcels.py ParcelsAtPoint: features, each with its code as id
+        var codes = body.features.map(function (f) { return f.id; });
         if (codes.length) showCard(codes[0], codes.slice(1));
       });
   }
@@ -258,15 +258,16 @@
       .then(function (r) { return r.json().then(function (b) { return { ok: r.ok, body: b }; }); })
       .then(function (res) {
         if (!res.ok) { out.innerHTML = '<span class="text-danger">' + esc(res.body.detail || res.body.title || "匹配失败") + "</span>"; return; }
-        var feats = res.body.features || [];
+        var feats = res.body.features;
         var id = res.body.match_id;
         var h = ["<div>找到 " + feats.length + " 个候选地块" + (id ? '，<a href="/match/' + encodeURIComponent(id) + '/map">在地图上查看全部结果与对比</a>' : "") + "</div><ol>"];
         feats.slice(0, 5).forEach(function (ft) {
-          var p = ft.properties || {};
-          var code = p.code || (p.members || [])[0];
-          h.push("<li>" + esc(p.name || p.code || "组合地块") + "：" + score(p.score) + " 分" +
-                 (p.code ? ' <a href="#" data-code="' + esc(p.code) + '">详情</a>' : "") +
-                 (code && !cfg.staff ? ' <button type="button" class="btn btn-link btn-sm p-0 align-baseline" data-lm-inquiry="' + esc(code) +
+          // landmatch/api/schemas/match.py: every feature has kind, members and a name
+          // (a parcel's may be empty: its code stands in); an inquiry names the first member.
+          var p = ft.properties, code = p.members[0], parcel = p.kind === "parcel";
+          h.push("<li>" + esc(p.name || code) + "：" + score(p.score) + " 分" +
+                 (parcel ? ' <a href="#" data-code="' + esc(code) + '">详情</a>' : "") +
+                 (!cfg.staff ? ' <button type="button" class="btn btn-link btn-sm p-0 align-baseline" data-lm-inquiry="' + esc(code) +
                   '" data-lm-name="' + esc(p.name || code) + '"' + (id ? ' data-lm-match="' + esc(id) + '"' : "") + ">我有意向</button>" : "") + "</li>");
         });
         h.push("</ol>");

@@ -1,17 +1,12 @@
-"""Response models of the JSON API: what ``/openapi.json`` shows is what the routes send, and
-``tests/api/test_contracts.py`` validates live answers against these models (extra keys are
-refused, so a shape that drifts fails there). Pages and the map's JavaScript read these shapes.
-"""
+"""The service's health and what the map pages fetch besides parcels: search, place summary."""
 
 from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-
-class Contract(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+from landmatch.api.schemas.common import Contract
 
 
 class Pending(Contract):
