@@ -9,11 +9,13 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from landmatch.api.deps import PrincipalDep, SessionDep
+from landmatch.api.media import GEOJSON, GeoJSONResponse
+from landmatch.api.schemas.parcels import BulkResult, EditedParcel
 from landmatch.db.locking import etag
 from landmatch.inventory import edits
 
 router = APIRouter(prefix="/api/parcels", tags=["parcel edits"])
-GEOJSON = "application/geo+json"
+EDITED: dict[str, Any] = {"response_model": EditedParcel, "response_class": GeoJSONResponse}
 
 
 class RestoreBody(BaseModel):
@@ -42,6 +44,7 @@ class BulkBody(BaseModel):
     "/bulk",
     summary="Publish / unpublish or change the status of many parcels in one transaction; "
     "each item carries its ETag, every parcel is versioned",
+    response_model=BulkResult,
 )
 def bulk(session: SessionDep, principal: PrincipalDep, body: BulkBody) -> dict[str, Any]:
     props = {k: v for k, v in (("visibility", body.visibility), ("status", body.status)) if v}
@@ -52,7 +55,7 @@ def bulk(session: SessionDep, principal: PrincipalDep, body: BulkBody) -> dict[s
     return {"updated": len(tags), "etags": tags}
 
 
-@router.post("", status_code=201, summary="Create a parcel (GeoJSON Feature)")
+@router.post("", status_code=201, summary="Create a parcel (GeoJSON Feature)", **EDITED)
 def create(
     session: SessionDep,
     principal: PrincipalDep,
@@ -68,7 +71,7 @@ def create(
     return _feature(feature, 201)
 
 
-@router.patch("/{code}", summary="Change a parcel; needs If-Match with its ETag")
+@router.patch("/{code}", summary="Change a parcel; needs If-Match with its ETag", **EDITED)
 def patch(
     code: str,
     session: SessionDep,
@@ -100,6 +103,7 @@ def delete(
 @router.post(
     "/{code}/restore",
     summary="Undelete a parcel or bring back one of its versions; needs If-Match with its ETag",
+    **EDITED,
 )
 def restore(
     code: str,

@@ -209,3 +209,19 @@ class ParcelCard(Contract):
     contact: CardContact
     brochure_url: str
     internal: CardInternal | None = Field(None, description="staff only")
+
+
+class EditNote(Contract):
+    field: str
+    message: str = Field(description="what was decided or should be checked (中文)")
+
+
+class EditedParcel(ParcelFeature):
+    """The parcel as the write left it (its ETag in the header), with the write's notes."""
+
+    warnings: list[EditNote]
+
+
+class BulkResult(Contract):
+    updated: int
+    etags: dict[str, str] = Field(description="each parcel's new ETag, by code")
