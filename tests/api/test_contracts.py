@@ -4,6 +4,7 @@ live answers are that model (landmatch/api/schemas.py; extra keys refused)."""
 from __future__ import annotations
 
 import pytest
+from pydantic import TypeAdapter
 
 from landmatch.api.schemas import (
     Health,
@@ -15,6 +16,13 @@ from landmatch.api.schemas import (
     PlaceSummary,
     Problem,
     SearchResults,
+)
+from landmatch.api.schemas.monitoring import MonitoringSummary
+from landmatch.api.schemas.projects import (
+    MatchingProjects,
+    Project,
+    Reservation,
+    ReservationSeen,
 )
 from tests.conftest import auth
 
@@ -142,3 +150,43 @@ def test_match_runs_are_the_match_model(client, tokens, role):
         assert f.properties.kind == "parcel" and f.properties.members == [f.id]  # type: ignore[attr-defined]
     stored = client.get(f"/api/match/{run.match_id}", headers=headers)
     assert MatchResult.model_validate(stored.json()) == run
+
+
+def test_projects_holds_and_reverse_match_are_their_models(client, tokens):
+    team = auth(tokens["promoter"])
+    req = {"industry": "36", "area_mu_min": 10, "area_mu_max": 500, "top": 3}
+    r = client.post("/api/projects", json={"name": "契约", "requirement": req}, headers=team)
+    assert r.status_code == 201, r.text
+    project = Project.model_validate(r.json())
+    assert [Project.model_validate(p).id for p in client.get("/api/projects", headers=team).json()]
+    shown = client.get(f"/api/projects/{project.id}", headers=team)
+    assert shown.json() == r.json()  # sent as the service wrote it (timestamps too)
+    run = MatchResult.model_validate(
+        client.post(f"/api/projects/{project.id}/match", headers=team).json()
+    )
+    code = run.features[0].id
+    hold = {"parcel_code": code, "project_id": project.id}
+    held = Reservation.model_validate(
+        client.post("/api/reservations", json=hold, headers=team).json()
+    )
+    ours = TypeAdapter(list[Reservation | ReservationSeen])
+    assert held in ours.validate_python(client.get("/api/reservations", headers=team).json())
+    seen = ours.validate_python(
+        client.get("/api/reservations", headers=auth(tokens["bureau"])).json()
+    )
+    assert [h.own for h in seen if h.id == held.id] == [False]  # another's hold, unnamed
+    fits = MatchingProjects.model_validate(
+        client.get(f"/api/parcels/{code}/matching-projects", headers=team).json()
+    )
+    assert fits.parcel_code == code and fits.projects_checked >= 1
+    released = client.delete(f"/api/reservations/{held.id}", headers=team)
+    assert Reservation.model_validate(released.json()).released_at is not None
+
+
+@pytest.mark.parametrize("role", ["admin", "bureau"])
+def test_the_monitoring_summary_is_its_model(client, tokens, role):
+    r = client.get("/api/monitoring/summary", headers=auth(tokens[role]))
+    assert r.status_code == 200, r.text
+    shown = MonitoringSummary.model_validate(r.json())
+    assert shown.area_by_city_status and shown.unsupplied_age and shown.zones
+    assert (shown.city == "130100") == (role == "bureau")  # a bureau sees its own city

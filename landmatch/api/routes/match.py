@@ -10,6 +10,7 @@ from fastapi.responses import Response
 from landmatch.api.deps import PrincipalDep, SessionDep, SettingsDep
 from landmatch.api.media import GEOJSON, GeoJSONResponse
 from landmatch.api.schemas import MatchResult
+from landmatch.api.schemas.projects import MatchingProjects
 from landmatch.match.engine import get_run_body, match_encoded
 from landmatch.match.projects import matching_projects
 from landmatch.match.requirements import Requirement
@@ -53,6 +54,7 @@ def stored(match_id: str, session: SessionDep, principal: PrincipalDep) -> Respo
 @router.get(
     "/api/parcels/{code}/matching-projects",
     summary="Open projects this parcel fits, best first (reverse match)",
+    response_model=MatchingProjects,
 )
 def reverse(
     code: str, session: SessionDep, principal: PrincipalDep, settings: SettingsDep

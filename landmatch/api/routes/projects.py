@@ -10,6 +10,7 @@ from landmatch.api.deps import PrincipalDep, SessionDep, SettingsDep
 from landmatch.api.etags import tagged
 from landmatch.api.media import GEOJSON, GeoJSONResponse
 from landmatch.api.schemas import MatchResult
+from landmatch.api.schemas.projects import Project, Reservation, ReservationSeen
 from landmatch.match import projects as svc
 from landmatch.match.engine import match_encoded
 
@@ -17,7 +18,7 @@ router = APIRouter(tags=["projects"])
 IfMatch = Annotated[str | None, Header(description="The project's ETag (from GET)")]
 
 
-@router.get("/api/projects", summary="List projects")
+@router.get("/api/projects", summary="List projects", response_model=list[Project])
 def list_(
     session: SessionDep,
     principal: PrincipalDep,
@@ -26,7 +27,7 @@ def list_(
     return svc.list_projects(session, principal, status)
 
 
-@router.post("/api/projects", status_code=201, summary="Create a project")
+@router.post("/api/projects", status_code=201, summary="Create a project", response_model=Project)
 def create(
     body: svc.ProjectIn, session: SessionDep, principal: PrincipalDep, response: Response
 ) -> dict[str, Any]:
@@ -35,7 +36,7 @@ def create(
     return tagged(response, out["id"], out)
 
 
-@router.get("/api/projects/{project_id}", summary="One project")
+@router.get("/api/projects/{project_id}", summary="One project", response_model=Project)
 def get(
     project_id: int, session: SessionDep, principal: PrincipalDep, response: Response
 ) -> dict[str, Any]:
@@ -45,6 +46,7 @@ def get(
 @router.patch(
     "/api/projects/{project_id}",
     summary="Change a project or its pipeline status; needs If-Match",
+    response_model=Project,
 )
 def patch(
     project_id: int,
@@ -85,7 +87,11 @@ def match_project(
     return Response(body, media_type=GEOJSON)
 
 
-@router.get("/api/reservations", summary="Active reservations (all with active=false)")
+@router.get(
+    "/api/reservations",
+    summary="Active reservations (all with active=false)",
+    response_model=list[Reservation | ReservationSeen],
+)
 def reservations(
     session: SessionDep, principal: PrincipalDep, active: bool = True
 ) -> list[dict[str, Any]]:
@@ -96,6 +102,7 @@ def reservations(
     "/api/reservations",
     status_code=201,
     summary="Hold a parcel for a project (409 when already held)",
+    response_model=Reservation,
 )
 def reserve(
     body: svc.ReservationIn, session: SessionDep, principal: PrincipalDep
@@ -105,7 +112,9 @@ def reserve(
     return out
 
 
-@router.delete("/api/reservations/{reservation_id}", summary="Release a hold")
+@router.delete(
+    "/api/reservations/{reservation_id}", summary="Release a hold", response_model=Reservation
+)
 def release(reservation_id: int, session: SessionDep, principal: PrincipalDep) -> dict[str, Any]:
     out = svc.release(session, principal, reservation_id)
     session.commit()

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import datetime as dt
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 
 
 class Contract(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+# A timestamp sent as the services write it (``datetime.isoformat()``: ``…+00:00``), not
+# re-written by pydantic (``…Z``) where a route's answer goes through its model.
+Timestamp = Annotated[dt.datetime, PlainSerializer(lambda v: v.isoformat(), return_type=str)]
 
 
 class Geometry(Contract):
