@@ -24,6 +24,7 @@ from landmatch.api.schemas.projects import (
     Reservation,
     ReservationSeen,
 )
+from landmatch.api.schemas.zones import Zone, ZoneDetail
 from tests.conftest import auth
 
 
@@ -190,3 +191,14 @@ def test_the_monitoring_summary_is_its_model(client, tokens, role):
     shown = MonitoringSummary.model_validate(r.json())
     assert shown.area_by_city_status and shown.unsupplied_age and shown.zones
     assert (shown.city == "130100") == (role == "bureau")  # a bureau sees its own city
+
+
+@pytest.mark.parametrize("role", [None, "bureau"])
+def test_zones_are_their_models_without_staff_keys_for_the_public(client, tokens, role):
+    headers = auth(tokens[role]) if role else {}
+    listed = client.get("/api/zones", headers=headers).json()
+    zones = TypeAdapter(list[Zone]).validate_python(listed)
+    one = client.get(f"/api/zones/{zones[0].code}", headers=headers).json()
+    assert ZoneDetail.model_validate(one).geometry is not None
+    for shown in (listed[0], one):  # absent, not null, for the public
+        assert ("version" in shown and "can_edit" in shown) == (role is not None)

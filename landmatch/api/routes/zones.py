@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from landmatch.api.deps import JobSessionDep, PrincipalDep, SessionDep, SettingsDep
 from landmatch.api.etags import tagged
+from landmatch.api.schemas.zones import Zone, ZoneDetail
 from landmatch.db.locking import etag
 from landmatch.inventory.uploads import LAYER_FILES, receive
 from landmatch.zones import assessments, records
@@ -72,7 +73,12 @@ class AssessmentPatch(BaseModel):
     doc_no: str | None = None
 
 
-@router.get("", summary="List development zones")
+@router.get(
+    "",
+    summary="List development zones",
+    response_model=list[Zone],
+    response_model_exclude_unset=True,  # the staff-only keys stay absent for the public
+)
 def list_zones(
     session: SessionDep,
     principal: PrincipalDep,
@@ -83,7 +89,12 @@ def list_zones(
     return records.list_zones(session, principal, city=city, industry=industry, as_of=as_of)
 
 
-@router.get("/{code}", summary="One zone with its boundary and assessments")
+@router.get(
+    "/{code}",
+    summary="One zone with its boundary and assessments",
+    response_model=ZoneDetail,
+    response_model_exclude_unset=True,
+)
 def show_zone(
     code: str,
     session: SessionDep,
