@@ -10,7 +10,7 @@ import re
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from landmatch.errors import ConfigError
@@ -27,6 +27,15 @@ class Settings(BaseSettings):
 
     mode: Literal["development", "test", "production"] = "development"
     database_url: str = "postgresql+psycopg://root@127.0.0.1:5432/landmatch"
+    # A PostgreSQL streaming replica of database_url (empty: everything reads the primary).
+    # Public reads (tiles, OGC items, public listings, the public map's data, public matches)
+    # go to it once it has replayed the data version the request needs (landmatch.api.reads);
+    # signed-in callers and every write use the primary.
+    read_database_url: str = ""
+    # Each worker re-reads the replica's data versions at most this often (0: on every
+    # routed request): a public reader sees a write within this bound after the replica
+    # has replayed it.
+    replica_poll_ms: int = Field(200, ge=0, le=60_000)
     secret_key: str = DEFAULT_SECRET
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
@@ -121,9 +130,11 @@ class Settings(BaseSettings):
     # readable from any origin without credentials whatever this says.
     cors_origins: str = ""
 
-    @field_validator("database_url")
+    @field_validator("database_url", "read_database_url")
     @classmethod
-    def _postgres_only(cls, v: str) -> str:
+    def _postgres_only(cls, v: str, info: ValidationInfo) -> str:
+        if not v and info.field_name == "read_database_url":
+            return v
         if not v.startswith(("postgresql://", "postgresql+psycopg://", "postgres://")):
             raise ValueError("must be a PostgreSQL URL, e.g. postgresql+psycopg://user@host/db")
         if v.startswith("postgres://"):

@@ -17,6 +17,7 @@ from landmatch.api.cors import CORSMiddleware
 from landmatch.api.csp import CSPMiddleware
 from landmatch.api.limits import BodyLimitMiddleware, slots
 from landmatch.api.methods import MethodsMiddleware
+from landmatch.api.reads import DataVersionMiddleware, Reads
 from landmatch.api.routes import (
     dashboard,
     exports,
@@ -45,11 +46,13 @@ from landmatch.db.engine import (
     get_engine,
     health_limits,
     job_engine,
+    read_engine,
     request_engine,
     session_factory,
 )
 from landmatch.db.failures import unavailable
 from landmatch.db.health import Probe
+from landmatch.db.replica import ReplicaWatch
 from landmatch.maps import brochure
 from landmatch.settings import Settings
 
@@ -104,12 +107,23 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.job_engine = job_engine(settings)
     app.state.job_sessions = session_factory(app.state.job_engine)
     app.state.health = Probe(get_engine(settings.database_url, health_limits(settings), 1))
+    # Public reads on the streaming replica when one is configured (landmatch.api.reads).
+    replica = read_engine(settings)
+    app.state.reads = (
+        Reads(ReplicaWatch(replica, settings.replica_poll_ms / 1000), session_factory(replica))
+        if replica is not None
+        else Reads(None, None)
+    )
     app.state.tile_server = tiles.tile_server(settings, lambda: app.state.sessions)
     problems.install(app)
     app.add_middleware(CSPMiddleware, settings=settings)
     app.add_middleware(BodyLimitMiddleware, max_mb=settings.max_upload_mb)
     app.add_middleware(MethodsMiddleware, router=app.router)  # HEAD, OPTIONS, 405 + Allow
     app.add_middleware(CORSMiddleware, router=app.router, origins=settings.cors_origin_set)
+    if replica is not None:  # writers learn the data version to read back (read-your-writes)
+        app.add_middleware(
+            DataVersionMiddleware, sessions=lambda: app.state.sessions, settings=settings
+        )
     app.router.routes.insert(0, tiles.lean_route)  # ahead of every other route (routes/tiles.py)
     app.include_router(health.router)
     app.include_router(match.router)  # before parcels: /api/parcels/{code}/matching-projects

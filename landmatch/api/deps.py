@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from landmatch.accounts.audit import Client
 from landmatch.accounts.principals import Resolved, resolve
+from landmatch.api.reads import replica_sessions
 from landmatch.api.security import check_csrf, client_of, parse_credentials, submitted_csrf
 from landmatch.auth import Principal
 from landmatch.errors import Forbidden
@@ -21,7 +22,9 @@ def get_settings(request: Request) -> Settings:
 
 
 def get_session(request: Request) -> Iterator[Session]:
-    factory = request.app.state.sessions
+    """The request's session: on the primary, or on the read replica for a public read the
+    replica may answer (``landmatch.api.reads``)."""
+    factory = replica_sessions(request) or request.app.state.sessions
     with factory() as session:
         yield session
 

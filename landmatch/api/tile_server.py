@@ -29,7 +29,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
@@ -47,6 +47,9 @@ from landmatch.settings import Settings
 
 MVT = "application/vnd.mapbox-vector-tile"
 GZIP_LEVEL = 5
+
+if TYPE_CHECKING:
+    from landmatch.api.reads import Reads
 
 SessionFactory = Callable[[], Session]
 
@@ -260,9 +263,16 @@ class TileServer:
         return await self.tokens.principal(creds, client_of(request, self.tokens.settings))
 
     def _render(
-        self, layer: str, z: int, x: int, y: int, filters: TileFilter, public: bool
+        self,
+        sessions: SessionFactory,
+        layer: str,
+        z: int,
+        x: int,
+        y: int,
+        filters: TileFilter,
+        public: bool,
     ) -> tuple[int, bytes]:
-        with self._sessions()() as session:
+        with sessions() as session:
             return render_versioned(session, layer, z, x, y, filters, public)
 
     async def respond(self, request: Request) -> Response:
@@ -273,7 +283,17 @@ class TileServer:
         public = (await self.principal(request)).is_public
         check_tile(layer, z, x, y, public)
         head = (layer, z, x, y, filters, public)
-        key = (*head, await self.clock.version(layer))
+        # A public tile from the replica when it has replayed what the caller needs
+        # (landmatch.api.reads), keyed by the replica's version of the layer: a physical copy
+        # has the primary's data at the same version, so both share the cache.
+        reads: Reads = request.app.state.reads
+        replica = public and await reads.use_replica_async(request)
+        if replica and reads.watch is not None and reads.sessions is not None:
+            sessions: SessionFactory = reads.sessions
+            key = (*head, reads.watch.layer_version(layer))
+        else:
+            replica, sessions = False, self._sessions()
+            key = (*head, await self.clock.version(layer))
         tile = self.cache.get(key) if self.cache is not None else None
         headers = {
             "ETag": tile.etag if tile is not None else make_etag(key),
@@ -283,8 +303,9 @@ class TileServer:
         if etag_matches(request.headers.get("if-none-match"), headers["ETag"]):
             return Response(status_code=304, headers=headers)
         if tile is None:
-            version, body = await run_in_threadpool(self._render, *head)
-            self.clock.observe(layer, version)
+            version, body = await run_in_threadpool(self._render, sessions, *head)
+            if not replica:
+                self.clock.observe(layer, version)
             key = (*head, version)
             tile = Tile(make_etag(key), body)
             headers["ETag"] = tile.etag

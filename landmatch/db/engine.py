@@ -132,6 +132,18 @@ def request_engine(settings: Settings) -> Engine:
     )
 
 
+def read_engine(settings: Settings) -> Engine | None:
+    """The replica's engine for public reads, with the request limits; None without a
+    ``read_database_url`` (everything reads the primary)."""
+    if not settings.read_database_url:
+        return None
+    return get_engine(
+        settings.read_database_url,
+        request_limits(settings),
+        zone_min_share=settings.zone_min_share,
+    )
+
+
 def job_engine(settings: Settings) -> Engine:
     return get_engine(
         settings.database_url,

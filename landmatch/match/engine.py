@@ -501,9 +501,12 @@ def match_encoded(
     store: bool = True,
     today: dt.date | None = None,
     prune: bool | None = None,
+    store_in: Session | None = None,
 ) -> tuple[dict[str, Any], bytes]:
     """``run_match`` with the response also encoded once: the same bytes are stored as the run
-    and returned to the caller, so serialising is not done twice."""
+    and returned to the caller, so serialising is not done twice. With ``store_in`` the run is
+    stored through that session (the primary) while the match reads ``session`` (a read
+    replica: ``landmatch.api.reads``)."""
     t0 = time.perf_counter()
     today = today or dt.date.today()
     public = principal.is_public
@@ -623,6 +626,8 @@ def match_encoded(
             "total": round((time.perf_counter() - t0) * 1000, 2),
         },
     }
+    if store_in is not None:  # the run is kept on the primary, the match read the replica
+        session = store_in
     body = encode(response)
     if store:
         session.execute(

@@ -14,7 +14,6 @@ import logging
 import os
 import shutil
 import signal
-import subprocess
 import tempfile
 import threading
 import time
@@ -28,80 +27,33 @@ import pytest
 from landmatch.db.engine import upgrade
 from landmatch.settings import load_settings
 from tests.conftest import _free_port
+from tests.pgcluster import Cluster, own_dir
+from tests.serving import served
 
-PG_BIN = Path("/usr/lib/postgresql/15/bin")
 CLIENT_TIMEOUT = 30  # far above the limits under test: "answered" rather than "hung"
-
-
-def _as_postgres(args: list[str]) -> list[str]:
-    if os.geteuid() != 0:
-        return args
-    return ["su", "postgres", "-s", "/bin/sh", "-c", " ".join(f"'{a}'" for a in args)]
 
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[dict[str, Any]]:
     """A private PostgreSQL cluster on a free port with a migrated landmatch database."""
-    root = Path(tempfile.mkdtemp(prefix="lm-frozen-"))
-    data = root / "pg"
-    if os.geteuid() == 0:
-        shutil.chown(root, "postgres", "postgres")
-    port = _free_port()
-    run = {"check": True, "capture_output": True, "timeout": 120}
-    subprocess.run(
-        _as_postgres(
-            [
-                str(PG_BIN / "initdb"),
-                "-D",
-                str(data),
-                "-U",
-                "postgres",
-                "--auth=trust",
-                "-E",
-                "UTF8",
-            ]
-        ),
-        **run,  # type: ignore[call-overload]
-    )
-    subprocess.run(
-        _as_postgres(
-            [
-                str(PG_BIN / "pg_ctl"),
-                "-D",
-                str(data),
-                "-l",
-                str(root / "server.log"),
-                "-w",
-                "-o",
-                f"-p {port} -k {root} -c listen_addresses=127.0.0.1",
-                "start",
-            ]
-        ),
-        **run,  # type: ignore[call-overload]
-    )
-    base = f"postgresql+psycopg://postgres@127.0.0.1:{port}"
+    root = own_dir(Path(tempfile.mkdtemp(prefix="lm-frozen-")))
+    pg = Cluster(root, "pg", _free_port())
+    pg.initdb()
+    pg.start()
     try:
         import psycopg
 
-        with psycopg.connect(
-            f"postgresql://postgres@127.0.0.1:{port}/postgres", autocommit=True
-        ) as c:
+        with psycopg.connect(pg.url(driver="postgresql"), autocommit=True) as c:
             c.execute("CREATE DATABASE landmatch_frozen")
-        url = f"{base}/landmatch_frozen"
+        url = pg.url("landmatch_frozen")
         upgrade(url)
-        postmaster = int((data / "postmaster.pid").read_text().split()[0])
-        yield {"url": url, "postmaster": postmaster}
+        yield {"url": url, "postmaster": pg.postmaster}
     finally:
         with contextlib.suppress(OSError):  # whatever a failed test left stopped
-            postmaster = int((data / "postmaster.pid").read_text().split()[0])
-            for pid in _cluster_pids(postmaster):
+            for pid in _cluster_pids(pg.postmaster):
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGCONT)
-        subprocess.run(
-            _as_postgres([str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]),
-            capture_output=True,
-            timeout=60,
-        )
+        pg.stop("immediate")
         shutil.rmtree(root, ignore_errors=True)
 
 
@@ -149,7 +101,6 @@ class Frozen:
 @pytest.fixture(scope="module")
 def server(cluster) -> Iterator[tuple[str, list[logging.LogRecord]]]:  # type: ignore[no-untyped-def]
     """The app on the private cluster, with short limits, served by uvicorn in a thread."""
-    import uvicorn
 
     from landmatch.api.app import create_app
 
@@ -171,19 +122,8 @@ def server(cluster) -> Iterator[tuple[str, list[logging.LogRecord]]]:  # type: i
     watched = [logging.getLogger(n) for n in ("landmatch", "uvicorn.error", "sqlalchemy")]
     for lg in watched:
         lg.addHandler(handler)
-    port = _free_port()
-    srv = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not srv.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", records
-    srv.should_exit = True
-    thread.join(15)
+    with served(create_app(settings)) as url:
+        yield url, records
     for lg in watched:
         lg.removeHandler(handler)
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from landmatch.api import reads
 from landmatch.api.deps import PrincipalDep, SessionDep, SettingsDep
 from landmatch.api.media import GEOJSON, GeoJSONResponse
 from landmatch.api.schemas import MatchResult
@@ -32,11 +33,18 @@ def schema() -> dict[str, Any]:
     response_class=GeoJSONResponse,
 )
 def match(
-    req: Requirement, session: SessionDep, principal: PrincipalDep, settings: SettingsDep
+    req: Requirement,
+    session: SessionDep,
+    principal: PrincipalDep,
+    settings: SettingsDep,
+    request: Request,
 ) -> Response:
-    _result, body = match_encoded(
-        session, req, principal, stale_after_days=settings.stale_after_days
-    )
+    # A public match reads the replica when the routing rule allows it (landmatch.api.reads);
+    # its run is kept on the primary either way.
+    with reads.read_session(request, session) as read:
+        _result, body = match_encoded(
+            read, req, principal, stale_after_days=settings.stale_after_days, store_in=session
+        )
     session.commit()
     return Response(body, media_type=GEOJSON)
 
