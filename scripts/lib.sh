@@ -20,6 +20,7 @@ ensure_system_packages() {
   # front-end assets, QGIS's Python bindings for the headless QGIS client test.
   local want=(postgresql-15 postgresql-15-postgis-3 postgresql-client-15 gdal-bin chromium fonts-wqy-microhei nodejs npm python3-qgis)
   local missing=()
+  want+=(nginx)  # deploy/'s configuration in front of two app servers (tests/test_deploy.py, bench_scale)
   for p in "${want[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done
