@@ -111,7 +111,8 @@ def bench_engine(url: str, repeat: int, projects: dict[str, dict[str, Any]]) -> 
     from sqlalchemy.orm import Session
 
     from landmatch.auth import Principal
-    from landmatch.match.engine import Plan, _ranked, run_match
+    from landmatch.match.engine import _ranked, run_match
+    from landmatch.match.plan import Plan
     from landmatch.match.reference import data_version, load_reference
     from landmatch.match.requirements import Requirement
 

@@ -22,24 +22,19 @@ from landmatch.db.geometry import geojson_sql
 from landmatch.db.membership import zone_label
 from landmatch.db.parcels import INTERNAL_COLUMNS, PUBLIC_COLUMNS
 from landmatch.db.values import json_value
-from landmatch.errors import InvalidInput, NotFound, UnprocessableInput
+from landmatch.errors import NotFound, UnprocessableInput
 from landmatch.geo.measure import M2_PER_MU
 from landmatch.match import assemblies as asm
+from landmatch.match.plan import Plan
 from landmatch.match.policy_values import estimate
 from landmatch.match.reference import data_version, inventory_counts, load_reference, scope_size
 from landmatch.match.requirements import CRITERIA, CRITERION_LABELS, Requirement
-from landmatch.match.rules import AMU, MATCH_FROM, PRICE, Params, render_rules, scope_sql
+from landmatch.match.rules import AMU, PRICE
 from landmatch.match.scores import (
     Reference,
     combine,
-    conditional_sql,
-    context_exprs,
-    contexts,
-    score_bounds,
-    score_sql,
     site_of,
     time_to_start,
-    total_sql,
     valid_assessments,
 )
 from landmatch.match.whynot import why_not
@@ -47,11 +42,6 @@ from landmatch.policies.applicability import applicable
 from landmatch.reflayers.publication import public_hits
 
 OVERFETCH = 3  # rows fetched beyond N so float ties at the cut cannot change the order
-# Pruning (``Plan.select_top``): the threshold is the N-th best exact total among the
-# PRUNE_FETCH·N + 20 rows of highest bound; rows bounded below it (less this margin, far above
-# float error and the 6-place rounding of the rank key) cannot reach the top N.
-PRUNE_FETCH = 4
-PRUNE_MARGIN = 1e-4
 # Below this many parcels in the status and city scope the plain query is as fast (planning
 # the pruned one costs a few milliseconds): the ranking prunes only above it.
 PRUNE_MIN_SCOPE = 20_000
@@ -71,24 +61,6 @@ def site_policies(
     return hit  # type: ignore[no-any-return]
 
 
-def _zone_ids(ref: Reference, req: Requirement) -> list[int] | None:
-    loc = req.location
-    if not loc.zones and not loc.zone_levels:
-        return None
-    ids = set(ref.zones)
-    if loc.zones:
-        unknown = [c for c in loc.zones if c not in ref.zone_by_code]
-        if unknown:
-            raise InvalidInput(
-                f"未知开发区编码：{', '.join(unknown)}",
-                detail=[{"field": "location.zones", "reason": "未知开发区"}],
-            )
-        ids &= {ref.zone_by_code[c] for c in loc.zones}
-    if loc.zone_levels:
-        ids &= {z.id for z in ref.zones.values() if z.level in loc.zone_levels}
-    return sorted(ids)
-
-
 def _project_team(session: Session, principal: Principal, project_id: int | None) -> str | None:
     """A requirement bound to a project names one of the caller's team's (another team's
     reads as not existing); the run then belongs to that team. Returns the project's team."""
@@ -103,108 +75,6 @@ def _project_team(session: Session, principal: Principal, project_id: int | None
             detail=[{"field": "project_id", "reason": "项目不存在"}],
         )
     return row.owner_team  # type: ignore[no-any-return]
-
-
-def _reserved_ids(session: Session, project_id: int | None, today: dt.date) -> list[int]:
-    return [
-        r[0]
-        for r in session.execute(
-            text(
-                "SELECT parcel_id FROM landmatch.reservation WHERE released_at IS NULL "
-                "AND (until IS NULL OR until >= :d) AND project_id IS DISTINCT FROM :p"
-            ),
-            {"d": today, "p": project_id},
-        )
-    ]
-
-
-class Plan:
-    """The SQL of one match, rendered once and shared by the candidate, why-not and assembly
-    queries so that all three apply exactly the same rules."""
-
-    def __init__(
-        self,
-        session: Session,
-        req: Requirement,
-        public: bool,
-        ref: Reference,
-        today: dt.date,
-        stale_after_days: int,
-    ) -> None:
-        self.req = req
-        self.public = public
-        self._bound: str | None = None  # the total's upper bound (``select_top``)
-        self.ps = Params()
-        self.ps.values["reserved_ids"] = _reserved_ids(session, req.project_id, today)
-        self.zone_ids = _zone_ids(ref, req)
-        self.scope = scope_sql(req, self.ps, public, self.zone_ids)
-        self.rules = render_rules(req, self.ps, public)
-        ctxs = contexts(ref, req, today, public)
-        self.ref, self.ctxs = ref, ctxs
-        cx = context_exprs(ctxs, self.ps)
-        for name, term in conditional_sql(ref, req, today, public, self.ps).items():
-            cx[name] = f"({cx[name]} + {term})"
-        self.scores = score_sql(req, self.ps, public, today, stale_after_days, cx)
-        self.weights = req.effective_weights
-        # The total over the inner query's score columns (see ``select``).
-        self.total = total_sql({c: f"s.s_{c}" for c in self.scores}, self.weights, self.ps)
-        self.price = PRICE
-
-    def select(self, rules: list[str] | None = None, extra: str = "", order: str = "") -> str:
-        """Rows passing ``rules`` (all when None) with their scores and total. ``extra`` is
-        added to the WHERE clause, ``order`` (ORDER BY / LIMIT over the output columns) after.
-
-        The scores are computed once per row in an inner query that the planner keeps apart
-        (``OFFSET 0``); the total is summed from them outside, where the top-N sort runs.
-        """
-        chosen = [r for r in self.rules if rules is None or r.name in rules]
-        where = " AND ".join([self.scope] + [r.sql for r in chosen])
-        cols = ", ".join(f"{sql} AS s_{c}" for c, sql in self.scores.items())
-        return (
-            f"SELECT s.*, {self.total} AS total FROM (SELECT p.id, p.code, p.city_code, p.status, "
-            f"{AMU} AS amu, {self.price} AS price, {cols} "
-            f"{MATCH_FROM.format(sample='')} WHERE {where} {extra} OFFSET 0) s {order}"
-        )
-
-    def select_top(self, top: int, order: str) -> str:
-        """``select()`` for the ranking, pruned: one index scan computes each passing row's
-        bound (``score_bounds``) — not its scores — into ``c``; the exact totals of the
-        ``PRUNE_FETCH``·N + 20 rows of highest bound give a threshold (the N-th best of them,
-        a lower bound of the true N-th total); only rows whose bound reaches it are scored.
-        A row pruned has total <= bound < threshold - margin <= the N-th total - margin, so
-        it can neither enter the top N nor tie the N-th at the rank key's 6 places. Each
-        output row also carries ``passed``: how many rows pass every rule (exact)."""
-        where = " AND ".join([self.scope] + [r.sql for r in self.rules])
-        cols = ", ".join(f"{sql} AS s_{c}" for c, sql in self.scores.items())
-        if self._bound is None:
-            # An upper bound of the total, cheap per row: the costliest scores bounded
-            # (``score_bounds``), the others exact — term by term the same float arithmetic,
-            # so bound >= total holds in floating point too.
-            bounds = score_bounds(self.ref, self.req, self.ctxs, self.price, self.ps)
-            self._bound = total_sql(self.scores | bounds, self.weights, self.ps)
-
-        def scored(ids: str) -> str:
-            return (
-                f"SELECT s.*, {self.total} AS total FROM (SELECT p.id, p.code, p.city_code, "
-                f"p.status, {AMU} AS amu, {self.price} AS price, {cols} "
-                f"{MATCH_FROM.format(sample='')} WHERE f.parcel_id = ANY(ARRAY({ids})) "
-                "OFFSET 0) s"
-            )
-
-        best = f"SELECT id FROM c ORDER BY ub DESC, id LIMIT {PRUNE_FETCH * top + 20}"
-        threshold = (
-            f"(SELECT t.total FROM ({scored(best)}) t ORDER BY t.total DESC "
-            f"OFFSET {top - 1} LIMIT 1)"
-        )
-        keep = (
-            "SELECT id FROM c WHERE "
-            f"ub >= COALESCE({threshold}, '-Infinity'::float8) - {PRUNE_MARGIN!r}"
-        )
-        return (
-            f"WITH c AS MATERIALIZED (SELECT p.id, {self._bound} AS ub "
-            f"{MATCH_FROM.format(sample='')} WHERE {where}) "
-            f"SELECT r.*, (SELECT count(*) FROM c) AS passed FROM ({scored(keep)}) r {order}"
-        )
 
 
 def _detail_sql(public: bool) -> str:

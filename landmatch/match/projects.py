@@ -16,7 +16,7 @@ from landmatch.auth import Principal
 from landmatch.db.locking import check_version, require_if_match
 from landmatch.errors import Conflict, InvalidInput, NotFound
 from landmatch.match import ownership
-from landmatch.match.engine import Plan
+from landmatch.match.plan import Plan
 from landmatch.match.reference import data_version, load_reference
 from landmatch.match.requirements import CRITERIA, Key, Requirement
 from landmatch.match.scores import combine

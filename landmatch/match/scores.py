@@ -340,7 +340,7 @@ def score_bounds(
     """Upper bounds, cheap per row, of the costliest scores of ``score_sql``: the policy
     score, whose per-parcel policy terms cost more than every other score together. The
     ranking prunes the parcels whose total, with these in place of the scores, cannot reach
-    the top N (``landmatch.match.engine.Plan.select_top``).
+    the top N (``landmatch.match.plan.Plan.select_top``).
 
     The bound takes the largest context anywhere, counts every conditional policy as applying
     and uses absolute values, so no sign of a rate or a price can break it; it is the score's

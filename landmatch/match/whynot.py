@@ -14,16 +14,14 @@ request could relax, ordered by the relative change that would admit them ("Èù¢Á
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from landmatch import vocab
+from landmatch.match.plan import Plan
 from landmatch.match.rules import AMU, M2_PER_MU, MATCH_FROM, RULE_LABELS
-
-if TYPE_CHECKING:
-    from landmatch.match.engine import Plan
 
 NEAR_MISSES = 10
 EXACT_LIMIT = 10_000

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from landmatch.match.engine import Plan
+from landmatch.match.plan import Plan
 from landmatch.match.reference import data_version, load_reference
 from landmatch.match.requirements import Requirement
 
