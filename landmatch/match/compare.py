@@ -13,7 +13,7 @@ from openpyxl.styles import Alignment, Font
 
 from landmatch import vocab
 from landmatch.errors import InvalidInput
-from landmatch.match.readable import num
+from landmatch.match.numbers import num
 from landmatch.spreadsheets import safe_cell
 
 MAX_SITES = 5

@@ -27,9 +27,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from landmatch import vocab
-from landmatch.match.readable import num
+from landmatch.match.numbers import num
 from landmatch.match.requirements import Requirement
-from landmatch.match.scores import PolicyInfo
+from landmatch.policies.applicability import Policy
 
 #: 用能权 reference price (万元 per 吨标煤) for valuing a free energy quota when the policy record
 #: sets none: illustrative (500 元/吨标煤), to be replaced by the local 用能权 trading price.
@@ -68,7 +68,7 @@ def _industries(codes: tuple[str, ...]) -> str:
     return f"限{'、'.join(names[:2])}等 {len(names)} 个行业"
 
 
-def parcel_estimate(pol: PolicyInfo, price: float | None, area_mu: float) -> Estimate:
+def parcel_estimate(pol: Policy, price: float | None, area_mu: float) -> Estimate:
     """What the parcel alone says of a policy's value (a card, a brochure: no project yet):
     :func:`estimate` for a project that meets the policy's investment threshold and gives no
     figure of its own — so the value where the parcel's figures suffice (land-price discounts:
@@ -92,7 +92,7 @@ def parcel_estimate(pol: PolicyInfo, price: float | None, area_mu: float) -> Est
     return Estimate(est.value_wan, est.formula, None, tuple(conditions))
 
 
-def estimate(pol: PolicyInfo, req: Requirement, price: float | None, area_mu: float) -> Estimate:
+def estimate(pol: Policy, req: Requirement, price: float | None, area_mu: float) -> Estimate:
     cond = pol.conditions
     if cond.get("requires"):
         return Estimate(None, None, str(cond["requires"]))
@@ -150,7 +150,7 @@ def estimate(pol: PolicyInfo, req: Requirement, price: float | None, area_mu: fl
     return Estimate(None, None, None)
 
 
-def _energy_quota(pol: PolicyInfo, req: Requirement, rate: float | None) -> Estimate:
+def _energy_quota(pol: Policy, req: Requirement, rate: float | None) -> Estimate:
     """A free energy quota (不含用煤) valued at the 用能权 price the project would otherwise pay.
     Only the measure that allocates the quota free of charge (无偿配置) is valued: the others of
     its kind (exemptions from the energy caps) have no price of their own."""

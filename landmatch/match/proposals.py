@@ -25,6 +25,7 @@ from landmatch.errors import InvalidInput, LandMatchError, NotFound
 from landmatch.geo.measure import M2_PER_MU
 from landmatch.match import compare, ownership, pipeline
 from landmatch.match.engine import get_run
+from landmatch.match.numbers import num
 
 GONE = "链接无效或已过期，请联系招商团队重新获取"
 
@@ -167,7 +168,6 @@ def open_public(
 
 def public_rows(cards: list[dict[str, Any]]) -> list[tuple[str, list[str]]]:
     """The comparison of the proposal's sites from their public cards only."""
-    from landmatch.match.readable import num
 
     def area(c: dict[str, Any]) -> str:
         m2 = c["parcel"].get("area_m2") or 0

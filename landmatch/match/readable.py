@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from landmatch import industry_codes, vocab
+from landmatch.match.numbers import num
 from landmatch.match.scores import ASSESSMENT_DAYS, UTILITY_DAYS
 
 SCOPE_RULES = ("status", "location")
@@ -20,14 +21,6 @@ UTILITY_NAMES = {
     "heat": "供热",
 }
 AS_OF = {"power": "power_as_of", "water": "water_as_of", "gas": "gas_as_of"}
-
-
-def num(x: float | None, nd: int = 1) -> str:
-    """1,234.5 (thousands separators; trailing zeros dropped)."""
-    if x is None:
-        return "—"
-    s = f"{x:,.{nd}f}"
-    return s.rstrip("0").rstrip(".") if "." in s else s
 
 
 def _area_words(raw: dict[str, Any]) -> str:
