@@ -19,7 +19,7 @@ users_app = typer.Typer(help="Accounts, passwords and API tokens.", no_args_is_h
 
 def _admin():  # type: ignore[no-untyped-def]
     from landmatch.auth import Principal
-    from landmatch.inventory.commands import _cli_user
+    from landmatch.cli.imports import _cli_user
 
     return Principal(name=_cli_user(), role="admin")
 

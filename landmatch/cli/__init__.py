@@ -19,10 +19,11 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from landmatch.cli_layers import register as register_layers
-from landmatch.cli_users import users_app
+from landmatch.cli.imports import register as register_imports
+from landmatch.cli.layers import register as register_layers
+from landmatch.cli.monitoring import idle_scan
+from landmatch.cli.users import users_app
 from landmatch.errors import LandMatchError
-from landmatch.monitoring.commands import idle_scan
 
 app = typer.Typer(
     help="landmatch：河北省熟地清单与项目选址匹配系统 / Hebei ready-land inventory and site matching.",
@@ -33,7 +34,7 @@ app = typer.Typer(
 db_app = typer.Typer(help="Database schema commands.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
-__import__("landmatch.inventory.commands", fromlist=["register"]).register(app)
+register_imports(app)
 register_layers(app)
 app.command("idle-scan")(idle_scan)
 
@@ -248,7 +249,7 @@ def serve(
     )
 
 
-from landmatch.match.cli import match_command  # noqa: E402
+from landmatch.cli.match import match_command  # noqa: E402
 
 app.command("match")(match_command)
 
@@ -273,7 +274,3 @@ def main() -> None:
             sys.exit(3 if schema_behind(exc) else 2)
         err.print(f"[red]内部错误[/red]：{type(exc).__name__}: {exc}")
         sys.exit(1)
-
-
-if __name__ == "__main__":
-    main()
