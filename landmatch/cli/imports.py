@@ -1,49 +1,16 @@
-"""CLI commands: ``landmatch import``, ``landmatch export``, ``landmatch check``,
-``landmatch import-rollback``."""
+"""``landmatch import`` and ``landmatch import-rollback``: parcels from files, and undoing an
+import (the service of ``landmatch.api.routes.imports``)."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-)
 from rich.table import Table
 
-console = Console()
-
-
-def _cli_user() -> str:
-    """Who a command writes as in the history: ``cli:<login>`` (the account that ran it)."""
-    import getpass
-
-    try:
-        return f"cli:{getpass.getuser()}"
-    except Exception:  # noqa: BLE001 - no login name (a container): still the CLI
-        return "cli"
-
-
-def _engine():  # type: ignore[no-untyped-def]
-    from landmatch.db.engine import job_engine
-    from landmatch.settings import get_settings
-
-    return job_engine(get_settings())
-
-
-def _cli_principal():  # type: ignore[no-untyped-def]
-    from landmatch.auth import Principal
-
-    # The CLI runs with database access, i.e. as the provincial data office.
-    return Principal(name=_cli_user(), role="admin")
+from landmatch.cli.common import console, engine, operator, settings, stage_bars
 
 
 def import_cmd(
@@ -112,9 +79,8 @@ def import_cmd(
     from landmatch.errors import UnprocessableInput
     from landmatch.inventory.imports import ImportOptions, run_import
     from landmatch.inventory.uploads import BOUNDARY_FILES, PARCEL_FILES, read_file
-    from landmatch.settings import get_settings
 
-    s = get_settings()
+    s = settings()
     opts = ImportOptions(
         dry_run=dry_run,
         city=city,
@@ -129,30 +95,16 @@ def import_cmd(
         max_rows=s.max_import_rows,
         settle_inline_max=s.import_settle_inline_max,
     )
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    ) as bar:
-        tasks: dict[str, TaskID] = {}
-        labels = {
-            "read": "读取 reading",
-            "validate": "校验 validating",
-            "write": "写入 writing",
-            "settle": "更新匹配与地图数据 settling",
-        }
-
-        def progress(stage: str, done: int, total: int) -> None:
-            if stage not in tasks:
-                tasks[stage] = bar.add_task(labels.get(stage, stage), total=total)
-            bar.update(tasks[stage], completed=done, total=total)
-
-        engine = _engine()
+    labels = {
+        "read": "读取 reading",
+        "validate": "校验 validating",
+        "write": "写入 writing",
+        "settle": "更新匹配与地图数据 settling",
+    }
+    with stage_bars(labels) as progress:
+        eng = engine()
         try:
-            with engine.begin() as conn:
+            with eng.begin() as conn:
                 up = read_file(file, PARCEL_FILES, s.max_unpacked_mb)
                 shapes = (
                     None
@@ -163,7 +115,7 @@ def import_cmd(
                     conn,
                     up.data,
                     up.filename,
-                    _cli_principal(),
+                    operator(),
                     opts,
                     progress=progress,
                     boundaries=None if shapes is None else (shapes.data, shapes.filename),
@@ -174,7 +126,7 @@ def import_cmd(
             raise
         if out.get("derived") == "pending":
             # Committed; the spatial facts and map cells of the new parcels follow.
-            drain(engine, progress=lambda done, total: progress("settle", done, total))
+            drain(eng, progress=lambda done, total: progress("settle", done, total))
             out["derived"] = "settled"
     _print_report(out, report)
     if out["rejected"]:
@@ -182,7 +134,7 @@ def import_cmd(
         raise typer.Exit(2)
 
 
-def _print_report(out: dict, path: Path | None) -> None:  # type: ignore[type-arg]
+def _print_report(out: dict[str, Any], path: Path | None) -> None:
     t = out["totals"]
     table = Table(
         title=f"导入报告 {out['filename']}（{out['format']}, {out['crs']}）"
@@ -225,138 +177,8 @@ def rollback_cmd(import_id: Annotated[int, typer.Argument(help="Import batch id.
     """Undo a whole import in one step."""
     from landmatch.inventory.imports import rollback_import
 
-    with _engine().begin() as conn:
-        out = rollback_import(conn, import_id, _cli_principal())
+    with engine().begin() as conn:
+        out = rollback_import(conn, import_id, operator())
     console.print(
         f"已撤销导入 #{import_id}：删除 {out['deleted']} 宗新增地块，恢复 {out['restored']} 宗"
     )
-
-
-def export_cmd(
-    out: Annotated[Path, typer.Argument(help="Output file.")],
-    fmt: Annotated[str, typer.Option("--format", help="geojson, gpkg, shp, xlsx or txt.")] = "",
-    status: Annotated[
-        str | None, typer.Option("--status", help="Comma-separated statuses.")
-    ] = None,
-    city: Annotated[str | None, typer.Option("--city")] = None,
-    zone: Annotated[str | None, typer.Option("--zone")] = None,
-    encoding: Annotated[
-        str, typer.Option("--encoding", help="Shapefile DBF and 界址点 TXT: UTF-8 or GBK.")
-    ] = "UTF-8",
-    gk_zone: Annotated[
-        int | None,
-        typer.Option("--gk-zone", help="TXT: write every parcel in this 3° zone (e.g. 38)."),
-    ] = None,
-    public: Annotated[
-        bool, typer.Option("--public", help="Public parcels and fields only.")
-    ] = False,
-) -> None:
-    """Export parcels (the 熟地清单 as xlsx, GIS formats, 界址点 TXT)."""
-    from landmatch import vocab
-    from landmatch.auth import PUBLIC
-    from landmatch.db.engine import session_factory
-    from landmatch.db.parcels import ParcelFilter
-    from landmatch.errors import InvalidInput
-    from landmatch.inventory.exports import export_parcels
-
-    suffix = out.suffix.lower().lstrip(".")
-    fmt = fmt or {"zip": "shp", "json": "geojson"}.get(suffix, suffix)
-    layer = "parcels"
-    if fmt == "shp":
-        # A Shapefile is several files: x.shp is written as x.zip holding x.shp, x.dbf …
-        # (GDAL, QGIS and geopandas open the zip as it is).
-        if suffix == "shp":
-            layer = out.stem
-        out = out.with_suffix(".zip")
-    if city is not None and city not in vocab.CITIES:
-        raise InvalidInput(f"未知城市代码 {city}；可选：{', '.join(vocab.CITIES)}")
-    f = ParcelFilter(status=status.split(",") if status else None, city=city, zone=zone)
-    with session_factory(_engine())() as session:
-        res = export_parcels(
-            session,
-            f,
-            PUBLIC if public else _cli_principal(),
-            fmt,
-            encoding,
-            zone=gk_zone,
-            layer=layer,
-        )
-    if fmt == "txt" and res.filename.endswith(".zip") and out.suffix.lower() != ".zip":
-        # A TXT export spanning several zones is a zip of one file per zone.
-        out = out.with_suffix(".zip")
-        console.print(f"[yellow]注意[/yellow] {res.note}；已写出为 zip 压缩包")
-    out.write_bytes(res.data)
-    console.print(f"已导出 {out}（{len(res.data) / 1024:.0f} KB）")
-
-
-def check_cmd(
-    city: Annotated[str | None, typer.Option("--city")] = None,
-    stale_days: Annotated[
-        int | None, typer.Option("--stale-days", help="Utility data age limit.")
-    ] = None,
-    limit: Annotated[int, typer.Option("--limit", help="Items shown per check.")] = 20,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the full result as JSON.")] = False,
-) -> None:
-    """Data-quality checks: overlaps, outside city, exclusion zones, slivers, stale data, checklist."""
-    from landmatch.db.engine import session_factory
-    from landmatch.inventory.qa import run_checks
-    from landmatch.settings import get_settings
-
-    with session_factory(_engine())() as session:
-        res = run_checks(
-            session,
-            _cli_principal(),
-            city=city,
-            stale_days=stale_days or get_settings().stale_after_days,
-            limit=limit if not as_json else 100_000,
-        )
-    if as_json:
-        console.print_json(json.dumps(res, ensure_ascii=False, default=str))
-        return
-    for c in res["checks"]:
-        if c["id"] == "constraints":
-            continue
-        console.print(f"[bold]{c['title']}[/bold]：{c['count']}")
-        for item in c["items"][:limit]:
-            console.print("   " + ", ".join(f"{k}={v}" for k, v in item.items()))
-    states = next((c for c in res["checks"] if c["id"] == "constraints"), None)
-    if states is None:
-        return
-    # Every (city, kind): how many parcels are inside, checked and clear, or not checked, and
-    # the coverage declaration "clear" rests on (none: "not checked", never "clear").
-    labels = states["states"]
-    table = Table(title=states["title"])
-    table.add_column("城市", no_wrap=True)
-    table.add_column("管控类型", no_wrap=True)
-    table.add_column("覆盖声明（现势日期，来源）", overflow="fold")
-    for head in ("在内", "无冲突", "未核查"):
-        table.add_column(head, justify="right", no_wrap=True)
-    for row in states["by_city"]:
-        cov = row["coverage"]
-        table.add_row(
-            row["city_name"],
-            row["label"],
-            f"已声明 {cov['as_of']}，{cov['source']}" if cov else "[yellow]未声明[/yellow]",
-            str(row["inside"]) if not row["inside"] else f"[red]{row['inside']}[/red]",
-            str(row["clear"]),
-            str(row["not_checked"])
-            if not row["not_checked"]
-            else f"[yellow]{row['not_checked']}[/yellow]",
-        )
-    console.print(table)
-    console.print("合计：")
-    for i in states["items"]:
-        console.print(
-            f"   {i['label']}：在内 {i['inside']} / 无冲突 {i['clear']} / 未核查 {i['not_checked']}"
-        )
-    console.print(
-        f"说明：{labels['not_checked']}。“在内”指与管控区内部重叠不少于 "
-        f"{states['min_overlap_m2']:g} 平方米，仅边界相接不计。"
-    )
-
-
-def register(app: typer.Typer) -> None:
-    app.command("import")(import_cmd)
-    app.command("import-rollback")(rollback_cmd)
-    app.command("export")(export_cmd)
-    app.command("check")(check_cmd)

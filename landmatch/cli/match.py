@@ -1,4 +1,5 @@
-"""``landmatch match project.json``: rank parcels from the command line."""
+"""``landmatch match project.json``: rank parcels from the command line (the service of
+``landmatch.api.routes.match``)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from landmatch import vocab
+from landmatch.cli.common import console, print_json, settings, transaction
 from landmatch.errors import InvalidInput
 
 
@@ -118,19 +120,15 @@ def match_command(
 ) -> None:
     """Rank parcels for a project's requirement (中文结果表)."""
     from landmatch.auth import PUBLIC, Principal
-    from landmatch.db.engine import job_engine, session_factory
     from landmatch.match.engine import run_match
-    from landmatch.settings import get_settings
 
     if fmt not in ("table", "json"):
         raise typer.BadParameter("应为 table 或 json", param_hint="--format")
     req = _requirement(project, top)
-    settings = get_settings()
     principal = PUBLIC if public else Principal(name="cli", role="promoter")
-    with session_factory(job_engine(settings)).begin() as session:
-        result = run_match(session, req, principal, stale_after_days=settings.stale_after_days)
-    console = Console()
+    with transaction() as session:
+        result = run_match(session, req, principal, stale_after_days=settings().stale_after_days)
     if fmt == "json":
-        console.print_json(json.dumps(result, ensure_ascii=False))
+        print_json(result)
     else:
         render_table(result, console)

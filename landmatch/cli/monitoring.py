@@ -1,4 +1,5 @@
-"""``landmatch idle-scan``: the idle-land scan from the command line."""
+"""``landmatch idle-scan``: the idle-land scan from the command line (the services of
+``landmatch.api.routes.monitoring``)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
+
+from landmatch.cli.common import console, parse_date, reading, settings
 
 
 def idle_scan(
@@ -20,21 +22,12 @@ def idle_scan(
     xlsx: Annotated[Path | None, typer.Option("--xlsx", help="同时导出全部监测表到 Excel.")] = None,
 ) -> None:
     """Scan supplied land for idle stages (Order 53) and print the summary."""
-    from landmatch.db.engine import job_engine, session_factory
     from landmatch.monitoring import cases, export, scan
     from landmatch.monitoring.rules import default_rule
-    from landmatch.settings import get_settings
 
-    try:
-        day = dt.date.fromisoformat(as_of) if as_of else dt.date.today()
-    except ValueError:
-        raise typer.BadParameter(
-            f"日期格式应为 YYYY-MM-DD：{as_of}", param_hint="--as-of"
-        ) from None
-    settings = get_settings()
-    console = Console()
-    defaults = default_rule(settings.idle_fee_rate)
-    with session_factory(job_engine(settings))() as session:
+    day = parse_date(as_of) or dt.date.today()
+    defaults = default_rule(settings().idle_fee_rate)
+    with reading() as session:
         r = scan.idle_report(session, day, defaults, city=city, limit=100_000)
         alerts = cases.overdue(session, day, city)
         if xlsx:

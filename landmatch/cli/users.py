@@ -10,25 +10,11 @@ import sys
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-console = Console()
-users_app = typer.Typer(help="Accounts, passwords and API tokens.", no_args_is_help=True)
+from landmatch.cli.common import console, operator, reading, settings, transaction
 
-
-def _admin():  # type: ignore[no-untyped-def]
-    from landmatch.auth import Principal
-    from landmatch.cli.imports import _cli_user
-
-    return Principal(name=_cli_user(), role="admin")
-
-
-def _sessions():  # type: ignore[no-untyped-def]
-    from landmatch.db.engine import get_engine, session_factory
-    from landmatch.settings import get_settings
-
-    return session_factory(get_engine(get_settings().database_url))
+app = typer.Typer(help="Accounts, passwords and API tokens.", no_args_is_help=True)
 
 
 def _read_password() -> str:
@@ -46,7 +32,7 @@ def _when(value: dt.datetime | None) -> str:
     return value.astimezone(dt.timezone(dt.timedelta(hours=8))).strftime("%Y-%m-%d %H:%M")
 
 
-@users_app.command("add")
+@app.command("add")
 def users_add(
     name: Annotated[str, typer.Argument(help="Login name.")],
     role: Annotated[str, typer.Option("--role", help="admin, bureau, zone or promoter.")],
@@ -74,34 +60,33 @@ def users_add(
 ) -> None:
     """Create an account: with a password to sign in to the workbench, and/or an API token."""
     from landmatch.accounts import tokens, users
-    from landmatch.settings import get_settings
 
     password = _read_password() if password_stdin else None
-    with _sessions().begin() as session:
+    with transaction() as session:
         account = users.create(
             session,
             users.AccountSpec(name, role, city, zone, team),
-            _admin(),
+            operator(),
             password=password,
-            min_length=get_settings().password_min_length,
+            min_length=settings().password_min_length,
         )
         issued = None
         if token if token is not None else password is None:
-            issued = tokens.create(session, account.id, _admin(), name="命令行创建")[1]
+            issued = tokens.create(session, account.id, operator(), name="命令行创建")[1]
     if issued is not None:
         console.print(issued, soft_wrap=True, highlight=False)
     else:
         console.print(f"已创建账号 {account.name}（{account.role_label}，{account.scope_label}）")
 
 
-@users_app.command("list")
+@app.command("list")
 def users_list(
     all_: Annotated[bool, typer.Option("--all", help="Include disabled accounts.")] = False,
 ) -> None:
     """The accounts, with role, scope, state and last sign-in."""
     from landmatch.accounts import users
 
-    with _sessions()() as session:
+    with reading() as session:
         page = users.listing(session, active=None if all_ else True, limit=100_000)
     table = Table("用户名", "角色", "范围", "状态", "上次登录")
     for a in page.items:
@@ -112,12 +97,12 @@ def users_list(
     console.print(table)
 
 
-@users_app.command("tokens")
+@app.command("tokens")
 def users_tokens(name: Annotated[str, typer.Argument(help="Login name.")]) -> None:
     """An account's API tokens (the tokens themselves are never shown again)."""
     from landmatch.accounts import tokens, users
 
-    with _sessions()() as session:
+    with reading() as session:
         found = tokens.of_user(session, users.get(session, name).id)
     table = Table("编号", "名称", "创建", "到期", "最近使用", "状态")
     for t in found:
@@ -132,7 +117,7 @@ def users_tokens(name: Annotated[str, typer.Argument(help="Login name.")]) -> No
     console.print(table)
 
 
-@users_app.command("token")
+@app.command("token")
 def users_token(
     name: Annotated[str, typer.Argument(help="Login name.")],
     label: Annotated[str | None, typer.Option("--name", help="What the token is for.")] = None,
@@ -144,48 +129,48 @@ def users_token(
     from landmatch.accounts import tokens, users
 
     expires = None if days is None else dt.datetime.now(dt.UTC) + dt.timedelta(days=days)
-    with _sessions().begin() as session:
+    with transaction() as session:
         account = users.get(session, name)
-        token = tokens.create(session, account.id, _admin(), name=label, expires_at=expires)[1]
+        token = tokens.create(session, account.id, operator(), name=label, expires_at=expires)[1]
     console.print(token, soft_wrap=True, highlight=False)
 
 
-@users_app.command("revoke")
+@app.command("revoke")
 def users_revoke(
     token: Annotated[str, typer.Argument(help="The token's number (users tokens) or the token.")],
 ) -> None:
     """Revoke an API token, given by its number or as the token itself."""
     from landmatch.accounts import tokens
 
-    with _sessions().begin() as session:
+    with transaction() as session:
         tid = int(token) if token.isdigit() else tokens.id_of(session, token)
-        info = tokens.revoke(session, tid, _admin())
+        info = tokens.revoke(session, tid, operator())
     console.print(
         f"已吊销令牌 {info.id}（{info.user_name}{'，' + info.name if info.name else ''}）"
     )
 
 
-@users_app.command("disable")
+@app.command("disable")
 def users_disable(name: Annotated[str, typer.Argument(help="Login name.")]) -> None:
     """Disable an account: its sessions end and its tokens stop working at once."""
     from landmatch.accounts import users
 
-    with _sessions().begin() as session:
-        users.set_active(session, name, False, _admin())
+    with transaction() as session:
+        users.set_active(session, name, False, operator())
     console.print(f"已停用账号 {name}")
 
 
-@users_app.command("enable")
+@app.command("enable")
 def users_enable(name: Annotated[str, typer.Argument(help="Login name.")]) -> None:
     """Enable a disabled account again."""
     from landmatch.accounts import users
 
-    with _sessions().begin() as session:
-        users.set_active(session, name, True, _admin())
+    with transaction() as session:
+        users.set_active(session, name, True, operator())
     console.print(f"已启用账号 {name}")
 
 
-@users_app.command("reset-password")
+@app.command("reset-password")
 def users_reset_password(
     name: Annotated[str, typer.Argument(help="Login name.")],
     password_stdin: Annotated[
@@ -194,15 +179,14 @@ def users_reset_password(
 ) -> None:
     """Set a new initial password (read from standard input); the user changes it at sign-in."""
     from landmatch.accounts import users
-    from landmatch.settings import get_settings
 
     if not password_stdin:
         raise typer.BadParameter(
             "请用 --password-stdin 从标准输入提供新密码", param_hint="--password-stdin"
         )
     password = _read_password()
-    with _sessions().begin() as session:
+    with transaction() as session:
         users.reset_password(
-            session, name, password, _admin(), min_length=get_settings().password_min_length
+            session, name, password, operator(), min_length=settings().password_min_length
         )
     console.print(f"已重置 {name} 的密码：其会话已结束，下次登录须修改密码")
