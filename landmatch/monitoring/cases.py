@@ -25,6 +25,7 @@ from landmatch.db.values import json_value
 from landmatch.errors import Conflict, Forbidden, InvalidInput, NotFound
 from landmatch.monitoring.idle import IdleInputs, assess
 from landmatch.monitoring.rules import rule_for_city
+from landmatch.monitoring.scope import city_scope
 from landmatch.monitoring.terms import (
     CASE_KINDS,
     DECISIONS,
@@ -112,7 +113,16 @@ def _steps(session: Session, case_id: int) -> list[dict[str, Any]]:
     ]
 
 
-def get_case(session: Session, case_id: int) -> dict[str, Any]:
+def get_case(session: Session, principal: Principal, case_id: int) -> dict[str, Any]:
+    """One case with its steps, for a caller who may read its city's monitoring data
+    (:func:`landmatch.monitoring.scope.city_scope`: another city's case is refused to a city
+    bureau)."""
+    c = _detail(session, case_id)
+    city_scope(principal, c["city_code"])
+    return c
+
+
+def _detail(session: Session, case_id: int) -> dict[str, Any]:
     c = {k: json_value(v) for k, v in _case(session, case_id).items()}
     c["parcel_code"] = session.execute(
         text("SELECT code FROM landmatch.parcel WHERE id = :i"), {"i": c["parcel_id"]}
@@ -198,7 +208,7 @@ def open_case(
                 ),
                 {"c": case_id, "s": seq, "k": step, "d": due, "a": principal.actor},
             )
-    return get_case(session, case_id)
+    return _detail(session, case_id)
 
 
 def _f(v: Any) -> float | None:
@@ -255,7 +265,7 @@ def complete_step(
             ),
             {"i": case_id},
         )
-    return get_case(session, case_id)
+    return _detail(session, case_id)
 
 
 # Parcel columns a decision may change (the whitelist for the UPDATE below).
@@ -405,7 +415,7 @@ def decide(
             },
         )
         _update_parcel(session, c["parcel_id"], changes)
-    return get_case(session, case_id)
+    return _detail(session, case_id)
 
 
 _LIST_WHERE = (

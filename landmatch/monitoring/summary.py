@@ -12,28 +12,8 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from landmatch import vocab
-from landmatch.auth import Principal
-from landmatch.errors import Forbidden, InvalidInput
-from landmatch.inventory.listing import own_city
 from landmatch.monitoring import cases, scan, targets, unsupplied, zones
 from landmatch.monitoring.idle import IdleRule
-
-
-def city_scope(principal: Principal, city: str | None) -> str | None:
-    """The city the dashboard shows: a city bureau its own (another is refused), anyone else
-    the city asked for (None: the whole province)."""
-    principal.require("admin", "bureau", "zone", "promoter")
-    if city is not None and city not in vocab.CITIES:
-        raise InvalidInput(f"未知城市代码 {city}")
-    own = own_city(principal)
-    if own is not None:
-        if city not in (None, own):
-            raise Forbidden(
-                f"无权查看{vocab.label(vocab.CITIES, city)}的监测数据：本账号的城市范围为"
-                f"{vocab.label(vocab.CITIES, own)}"
-            )
-        return own
-    return city
 
 
 def area_by_city_status(session: Session, city: str | None = None) -> list[dict[str, Any]]:

@@ -179,3 +179,19 @@ def all_assessments(
         {"z": zone_id, "as_of": as_of or dt.date.today()},
     ).mappings()
     return [dict(r) for r in rows]
+
+
+def visible_assessments(
+    db: Session | Connection,
+    principal: Principal,
+    zone_id: int,
+    as_of: dt.date | None = None,
+    *,
+    valid_only: bool = False,
+) -> list[dict[str, Any]]:
+    """The zone's assessments as ``principal`` sees them: the public only those that count
+    (:func:`valid_assessments`); staff every one with its ``valid`` flag, or only those that
+    count when ``valid_only``."""
+    if valid_only or principal.is_public:
+        return valid_assessments(db, zone_id, as_of)
+    return all_assessments(db, zone_id, as_of)

@@ -22,7 +22,7 @@ from landmatch.db.membership import release_zone
 from landmatch.errors import Conflict, Forbidden, NotFound, UnprocessableInput
 from landmatch.reflayers import facts
 from landmatch.reflayers.files import polygon_for_storage, read_features
-from landmatch.zones.assessments import all_assessments, valid_assessments
+from landmatch.zones.assessments import visible_assessments
 
 # A zone's contact is its public investment-promotion desk (招商服务), shown to investors on the
 # map card; parcel-level contacts stay internal.
@@ -75,10 +75,8 @@ def _view(
     out["area_mu"] = round(row["area_m2"] * 15 / 10000, 2) if row["area_m2"] else None
     out["area_ha"] = round(row["area_m2"] / 10000, 4) if row["area_m2"] else None
     out["level_label"] = vocab.label(vocab.ZONE_LEVELS, row["level"])
-    if principal.is_public:
-        out["assessments"] = valid_assessments(session, row["id"], as_of)
-    else:
-        out["assessments"] = all_assessments(session, row["id"], as_of)
+    out["assessments"] = visible_assessments(session, principal, row["id"], as_of)
+    if not principal.is_public:
         out["can_edit"] = principal.can_edit_zone(row["id"], row["city_code"])
     out["assessments_valid_kinds"] = sorted(
         {a["kind"] for a in out["assessments"] if a.get("valid", True)}

@@ -16,13 +16,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
-from sqlalchemy import text
 
 from landmatch import vocab
 from landmatch.api.deps import SessionDep
 from landmatch.api.routes.workbench.common import StaffDep, render
-from landmatch.inventory.listing import own_city
-from landmatch.monitoring.summary import city_scope
+from landmatch.monitoring import scope as monitoring_scope
 
 router = APIRouter(tags=["dashboard"])
 
@@ -34,17 +32,13 @@ def dashboard(
     staff: StaffDep,
     city: Annotated[str | None, Query(max_length=6)] = None,
 ) -> HTMLResponse:
-    principal = staff.principal
-    if city is None and principal.role == "zone" and principal.zone_id is not None:
-        city = session.execute(
-            text("SELECT city_code FROM landmatch.dev_zone WHERE id = :z"),
-            {"z": principal.zone_id},
-        ).scalar()
-    scope = city_scope(principal, city or None)
+    scope = monitoring_scope.dashboard_city(session, staff.principal, city or None)
     return render(
         request,
         "dashboard.html",
         city=scope or "",
         city_name=vocab.CITIES[scope] if scope else "全省",
-        cities=list(vocab.CITIES.items()) if own_city(principal) is None else [],
+        cities=list(vocab.CITIES.items())
+        if monitoring_scope.may_choose_city(staff.principal)
+        else [],
     )

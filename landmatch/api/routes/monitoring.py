@@ -35,6 +35,7 @@ from landmatch.monitoring import (
     zones,
 )
 from landmatch.monitoring.rules import default_rule
+from landmatch.monitoring.scope import city_scope
 from landmatch.monitoring.terms import IDLE_STAGES
 
 router = APIRouter(prefix="/api/monitoring", tags=["monitoring"])
@@ -47,7 +48,7 @@ IfMatch = Annotated[str | None, Header(description="The case's ETag (from GET)")
 def _scope(principal: Principal, city: str | None) -> str | None:
     """The city a read covers: a city bureau its own (another city is refused), anyone else
     the city asked for (None: the province) — the dashboard's rule, for every read here."""
-    return summary.city_scope(principal, city)
+    return city_scope(principal, city)
 
 
 def _day(as_of: dt.date | None) -> dt.date:
@@ -202,9 +203,7 @@ def open_case(
 def get_case(
     case_id: int, session: SessionDep, principal: PrincipalDep, response: Response
 ) -> dict[str, Any]:
-    case = cases.get_case(session, case_id)
-    _scope(principal, case["city_code"])  # another city's case is refused to a city bureau
-    return tagged(response, case_id, case)
+    return tagged(response, case_id, cases.get_case(session, principal, case_id))
 
 
 class StepIn(BaseModel):
@@ -336,7 +335,7 @@ def dashboard_summary(
 ) -> JSONResponse:
     """A city bureau sees its own city (asking for another is refused); everyone else the city
     asked for, or the whole province without ``city``."""
-    scope = summary.city_scope(principal, city)
+    scope = city_scope(principal, city)
     rule = default_rule(settings.idle_fee_rate)
     # Sent as built (the model documents it; tests/api/test_contracts.py holds it to it).
     return JSONResponse(summary.dashboard_data(session, _day(as_of), rule, scope))

@@ -180,9 +180,9 @@ def list_assessments(
     valid_only: Annotated[bool, Query()] = False,
 ) -> list[dict[str, Any]]:
     zone = records.get_zone_row(session, code)
-    if valid_only or principal.is_public:
-        return assessments.valid_assessments(session, zone["id"], as_of)
-    return assessments.all_assessments(session, zone["id"], as_of)
+    return assessments.visible_assessments(
+        session, principal, zone["id"], as_of, valid_only=valid_only
+    )
 
 
 @router.post(

@@ -278,8 +278,8 @@ async def open_case(
 
 
 def _case_view(session: Any, staff: Staff, case_id: int) -> dict[str, Any]:
-    c = cases.get_case(session, case_id)
-    cases.require_scope(staff.principal, c["city_code"])
+    c = cases.get_case(session, staff.principal, case_id)
+    cases.require_scope(staff.principal, c["city_code"])  # the page is for who keeps the case
     today = dt.date.today()
     pending = [s for s in c["steps"] if not s["done_on"]]
     for s in c["steps"]:
