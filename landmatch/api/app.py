@@ -41,6 +41,7 @@ from landmatch.api.routes import (
     workbench,
     zones,
 )
+from landmatch.api.security import RefuseQueryCredentials
 from landmatch.db import derived
 from landmatch.db.engine import (
     get_engine,
@@ -115,7 +116,7 @@ def create_app(settings: Settings) -> FastAPI:
         else Reads(None, None)
     )
     app.state.tile_server = tiles.tile_server(settings, lambda: app.state.sessions)
-    problems.install(app)
+    problems.install(app, guards=[RefuseQueryCredentials])  # before any route reads the query
     app.add_middleware(CSPMiddleware, settings=settings)
     app.add_middleware(BodyLimitMiddleware, max_mb=settings.max_upload_mb)
     app.add_middleware(MethodsMiddleware, router=app.router)  # HEAD, OPTIONS, 405 + Allow

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable, Sequence
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -16,6 +17,8 @@ from landmatch.errors import InvalidInput, LandMatchError, TooManyRequests
 from landmatch.errors import validation_reason as _reason
 
 PROBLEM = "application/problem+json"
+# The schemes a 401 names (RFC 9110 §11.6.1): a bearer token, or HTTP Basic (landmatch.api.security).
+CHALLENGE = 'Bearer realm="landmatch", Basic realm="landmatch", charset="UTF-8"'
 log = logging.getLogger("landmatch")
 
 # A NUL escape in JSON text: ``\u0000`` after an even number of backslashes (an odd one makes
@@ -158,8 +161,6 @@ def challenge(status: int, headers: dict[str, str] | None = None) -> dict[str, s
     """Every 401 names the schemes a client may use (RFC 9110 §11.6.1)."""
     if status != 401:
         return headers
-    from landmatch.api.security import CHALLENGE
-
     return {**(headers or {}), "WWW-Authenticate": CHALLENGE}
 
 
@@ -172,11 +173,13 @@ def domain_response(exc: LandMatchError) -> JSONResponse:
     )
 
 
-def install(app: FastAPI) -> None:
-    from landmatch.api.security import RefuseQueryCredentials
-
+def install(app: FastAPI, guards: Sequence[Callable[[ASGIApp], ASGIApp]] = ()) -> None:
+    """The error handlers and the middleware that answers problem+json: ``RejectNul``, then
+    ``guards`` (refusals that must come before any route reads the request, e.g.
+    ``landmatch.api.security.RefuseQueryCredentials``), and ``CatchAll`` outermost."""
     app.add_middleware(RejectNul)
-    app.add_middleware(RefuseQueryCredentials)  # before any route reads the query
+    for guard in guards:
+        app.add_middleware(guard)
     app.add_middleware(CatchAll)  # outermost: also catches what the middlewares raise
 
     @app.exception_handler(LandMatchError)

@@ -25,6 +25,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from landmatch.accounts.audit import Client
 from landmatch.accounts.principals import NONE, Credentials
 from landmatch.accounts.sessions import SignedIn
+from landmatch.api.problems import problem
 from landmatch.errors import Forbidden, Unauthorized
 from landmatch.settings import Settings
 
@@ -32,7 +33,6 @@ SESSION_COOKIE = "lm_session"
 CSRF_HEADER = "x-csrf-token"
 CSRF_FIELD = "csrf_token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
-CHALLENGE = 'Bearer realm="landmatch", Basic realm="landmatch", charset="UTF-8"'
 # Query parameters that would put a credential in a URL (and so in logs and histories).
 QUERY_CREDENTIALS = frozenset({"token", "access_token"})
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
@@ -153,8 +153,6 @@ class RefuseQueryCredentials:
                 scope["query_string"] = urlencode(
                     [(k, "***" if k.lower() in QUERY_CREDENTIALS else v) for k, v in pairs]
                 ).encode("latin-1")
-                from landmatch.api.problems import problem
-
                 response = problem(
                     400,
                     "请求无效",
