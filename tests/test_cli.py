@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from typing import Any
 
 import pytest
 
@@ -216,56 +215,3 @@ def test_users_commands_add_list_revoke_disable(settings, engine):
         with engine.begin() as c:
             c.execute(text("DELETE FROM landmatch.app_user WHERE name = :n"), {"n": name})
             c.execute(text("DELETE FROM landmatch.audit_log WHERE subject = :n"), {"n": name})
-
-
-def _commands(command: Any, prefix: tuple[str, ...] = ()) -> list[str]:
-    if hasattr(command, "commands"):
-        return [
-            c for name, sub in command.commands.items() for c in _commands(sub, (*prefix, name))
-        ]
-    return [" ".join(prefix)]
-
-
-def test_the_command_tree() -> None:
-    """Every command the package's areas define is reachable from ``landmatch``."""
-    import typer.main
-
-    from landmatch.cli import app
-
-    assert sorted(_commands(typer.main.get_command(app))) == [
-        "check",
-        "db backup",
-        "db restore",
-        "db settle",
-        "db upgrade",
-        "export",
-        "idle-scan",
-        "import",
-        "import-rollback",
-        "layers alerts",
-        "layers coverage declare",
-        "layers coverage list",
-        "layers coverage withdraw",
-        "layers delete",
-        "layers import",
-        "match",
-        "policies add",
-        "policies delete",
-        "policies import",
-        "policies list",
-        "policies show",
-        "policies update",
-        "seed",
-        "serve",
-        "users add",
-        "users disable",
-        "users enable",
-        "users list",
-        "users reset-password",
-        "users revoke",
-        "users token",
-        "users tokens",
-        "zones boundary",
-        "zones list",
-        "zones membership",
-    ]

@@ -189,7 +189,7 @@ def test_no_new_import_cycle() -> None:
     assert [c for c in cycles if not any(c <= known for known in KNOWN_CYCLES)] == []
 
 
-def test_geo_is_pure():
+def test_geo_is_pure() -> None:
     allowed = ("landmatch.geo", "landmatch.errors")
     offenders = {
         path: sorted(m for m in imported if m.startswith("landmatch") and not m.startswith(allowed))
@@ -198,7 +198,7 @@ def test_geo_is_pure():
     assert {p: m for p, m in offenders.items() if m} == {}
 
 
-def test_only_the_api_imports_the_api():
+def test_only_the_api_imports_the_api() -> None:
     offenders = {
         str(p.relative_to(ROOT)): sorted(m for m in _imports(p) if m.startswith("landmatch.api"))
         for p in PACKAGE.rglob("*.py")
@@ -249,7 +249,12 @@ def test_the_authorization_check_sees_a_decision() -> None:
     assert not _AUTHORIZATION.search("    return service.read(session, principal, city)")
 
 
-def test_services_leave_the_commit_to_their_caller():
+def test_monitoring_routes_leave_authorization_to_the_services() -> None:
+    source = (PACKAGE / "api" / "routes" / "monitoring.py").read_text(encoding="utf-8")
+    assert ".require(" not in source and "Forbidden" not in source
+
+
+def test_services_leave_the_commit_to_their_caller() -> None:
     """Routes and the CLI own the transaction; a service writes in it. (The import wizard's
     background worker owns its own connection; a refused sign-in's audit row is committed on
     purpose, since the request then fails.)"""

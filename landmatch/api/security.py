@@ -25,6 +25,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from landmatch.accounts.audit import Client
 from landmatch.accounts.principals import NONE, Credentials
 from landmatch.accounts.sessions import SignedIn
+from landmatch.api.problems import CHALLENGE as CHALLENGE  # the 401 challenge, answered there
 from landmatch.api.problems import problem
 from landmatch.errors import Forbidden, Unauthorized
 from landmatch.settings import Settings

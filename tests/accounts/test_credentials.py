@@ -8,7 +8,7 @@ import logging
 import pytest
 from sqlalchemy import text
 
-from landmatch.api.problems import CHALLENGE
+from landmatch.api.security import CHALLENGE
 from tests.conftest import TEST_PASSWORD, auth
 from tests.tiles.test_tiles import busiest_tile, features
 

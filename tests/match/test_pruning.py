@@ -14,8 +14,7 @@ from sqlalchemy import text
 from landmatch import auth
 from landmatch.auth import Principal
 from landmatch.match import engine
-from landmatch.match.engine import _ranked, run_match
-from landmatch.match.plan import Plan
+from landmatch.match.engine import Plan, _ranked, run_match
 from landmatch.match.reference import data_version, load_reference
 from landmatch.match.requirements import CRITERIA, Requirement
 from landmatch.match.rules import MATCH_FROM
