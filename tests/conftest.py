@@ -8,9 +8,11 @@ every test runs inside a transaction that is rolled back.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
 from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -73,7 +75,7 @@ def session(conn: Connection) -> Iterator[Session]:
 
 
 @pytest.fixture
-def app(settings: Settings, conn: Connection):  # type: ignore[no-untyped-def]
+def app(settings: Settings, conn: Connection) -> FastAPI:
     """The application, its sessions bound to the test's rolled-back transaction."""
     from landmatch.api.app import create_app
 
@@ -94,18 +96,14 @@ def app(settings: Settings, conn: Connection):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def client(app):  # type: ignore[no-untyped-def]
-    from fastapi.testclient import TestClient
-
+def client(app: FastAPI) -> Iterator[TestClient]:
     with TestClient(app) as c:
         yield c
 
 
 @pytest.fixture
-def make_client(settings: Settings, conn: Connection):  # type: ignore[no-untyped-def]
+def make_client(settings: Settings, conn: Connection) -> Iterator[Callable[..., TestClient]]:
     """A client for an app built with setting overrides, bound to the test's transaction."""
-    from fastapi.testclient import TestClient
-
     from landmatch.api.app import create_app
 
     clients: list[TestClient] = []
@@ -208,7 +206,7 @@ def auth(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def with_etag(client, url: str, headers: dict[str, str]) -> dict[str, str]:  # type: ignore[no-untyped-def]
+def with_etag(client: TestClient, url: str, headers: dict[str, str]) -> dict[str, str]:
     """``headers`` plus ``If-Match`` with the current ETag of the resource at ``url`` (GET)."""
     r = client.get(url, headers=headers)
     assert r.status_code == 200 and "ETag" in r.headers, (url, r.status_code, r.text[:200])
@@ -248,7 +246,9 @@ def passwords(session: Session, tokens: dict[str, str], password_hash: str) -> d
     return dict(ROLE_USERS)
 
 
-def sign_in(client, name: str, password: str = TEST_PASSWORD, next_url: str = "/workbench") -> str:  # type: ignore[no-untyped-def]
+def sign_in(
+    client: TestClient, name: str, password: str = TEST_PASSWORD, next_url: str = "/workbench"
+) -> str:
     """Sign the test client in through the form; return the session's CSRF token (read from
     the page's meta element, as scripts do)."""
     import re

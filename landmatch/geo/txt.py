@@ -84,10 +84,14 @@ class TxtFile:
 class ParcelLike(Protocol):
     """What :func:`write_txt` needs; mappings with the same keys are accepted too."""
 
-    code: str
-    name: str
-    use: str
-    geometry_4490: BaseGeometry
+    @property
+    def code(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def use(self) -> str: ...
+    @property
+    def geometry_4490(self) -> BaseGeometry: ...
 
 
 @dataclass

@@ -31,7 +31,9 @@ CITY_VECTORS = [
 
 
 @pytest.mark.parametrize(("city", "lon", "lat", "zone", "epsg", "east", "north"), CITY_VECTORS)
-def test_city_vectors(city, lon, lat, zone, epsg, east, north):
+def test_city_vectors(
+    city: str, lon: float, lat: float, zone: int, epsg: int, east: float, north: float
+) -> None:
     assert crs.gk_zone_for_lon(lon) == zone
     assert crs.gk_epsg(zone) == epsg
     p = crs.transform_geom(Point(lon, lat), crs.STORAGE_EPSG, epsg)
@@ -45,7 +47,7 @@ def test_city_vectors(city, lon, lat, zone, epsg, east, north):
     assert back.x == pytest.approx(lon, abs=1e-9) and back.y == pytest.approx(lat, abs=1e-9)
 
 
-def test_constants():
+def test_constants() -> None:
     assert crs.STORAGE_EPSG == 4490 and crs.WGS84_EPSG == 4326 and crs.WEB_MERCATOR_EPSG == 3857
     minx, miny, maxx, maxy = crs.HEBEI_BBOX
     for _, lon, lat, *_ in CITY_VECTORS:
@@ -66,18 +68,18 @@ def test_constants():
         (40, False, "BEIJING54", "Beijing 1954 / 3-degree Gauss-Kruger CM 120E"),
     ],
 )
-def test_gk_epsg_matches_epsg_database(zone, prefixed, datum, name):
+def test_gk_epsg_matches_epsg_database(zone: int, prefixed: bool, datum: str, name: str) -> None:
     assert pyproj.CRS.from_epsg(crs.gk_epsg(zone, prefixed, datum=datum)).name == name
 
 
-def test_gk_epsg_rejects_out_of_range_zone():
+def test_gk_epsg_rejects_out_of_range_zone() -> None:
     with pytest.raises(CRSError, match="带号"):
         crs.gk_epsg(24)
     with pytest.raises(CRSError):
         crs.gk_epsg(46, prefixed=False)
 
 
-def test_gk_zone_from_epsg_round_trip():
+def test_gk_zone_from_epsg_round_trip() -> None:
     for zone in range(25, 46):
         for prefixed in (True, False):
             assert crs.gk_zone_from_epsg(crs.gk_epsg(zone, prefixed)) == (zone, prefixed)
@@ -87,20 +89,20 @@ def test_gk_zone_from_epsg_round_trip():
         assert not crs.is_gk_epsg(other)
 
 
-def test_zone_boundaries():
+def test_zone_boundaries() -> None:
     assert crs.gk_zone_for_lon(115.4999) == 38
     assert crs.gk_zone_for_lon(115.5) == 39
     assert crs.gk_zone_for_lon(118.5) == 40
 
 
-def test_transformer_is_cached_and_lon_lat_ordered():
+def test_transformer_is_cached_and_lon_lat_ordered() -> None:
     t = crs.transformer(4490, 4326)
     assert t is crs.transformer(4490, 4326)
     lon, lat = t.transform(114.5, 38.0)
     assert lon == pytest.approx(114.5, abs=1e-6) and lat == pytest.approx(38.0, abs=1e-6)
 
 
-def test_transform_geom_keeps_structure():
+def test_transform_geom_keeps_structure() -> None:
     out = crs.from_storage(shapes.POLYGON_WITH_HOLE, 4526)
     assert out.geom_type == "Polygon" and len(out.interiors) == 1
     assert shapely.get_num_coordinates(out) == shapely.get_num_coordinates(shapes.POLYGON_WITH_HOLE)
@@ -108,24 +110,24 @@ def test_transform_geom_keeps_structure():
     assert multi.geom_type == "MultiPolygon" and len(multi.geoms) == 2
 
 
-def test_transform_geom_same_crs_is_identity():
+def test_transform_geom_same_crs_is_identity() -> None:
     assert crs.transform_geom(shapes.SQUARE_SJZ, 4490, 4490) is shapes.SQUARE_SJZ
 
 
-def test_transform_geom_rejects_nan_and_gcj02():
+def test_transform_geom_rejects_nan_and_gcj02() -> None:
     with pytest.raises(GeometryError):
         crs.from_storage(shapes.NAN_POLYGON, 4526)
     with pytest.raises(CRSError, match="GCJ-02"):
-        crs.transform_geom(shapes.SQUARE_SJZ, crs.GCJ02, 4490)
+        crs.transform_geom(shapes.SQUARE_SJZ, crs.GCJ02, 4490)  # type: ignore[arg-type]
 
 
-def test_transform_out_of_domain_raises():
+def test_transform_out_of_domain_raises() -> None:
     # Projected coordinates misread as EPSG:4490 cannot be transformed.
     with pytest.raises(CRSError):
         crs.transform_geom(Point(4212000.0, 38544700.0), 4526, 4490)
 
 
-def test_gk_epsg_for_geometry():
+def test_gk_epsg_for_geometry() -> None:
     assert crs.gk_epsg_for_geometry(shapes.SQUARE_SJZ) == 4526
     assert crs.gk_epsg_for_geometry(shapes.MULTIPART) == 4527
     with pytest.raises(GeometryError):
@@ -156,18 +158,18 @@ def test_gk_epsg_for_geometry():
         ("gcj-02", "GCJ02"),
     ],
 )
-def test_parse_crs(text, expected):
+def test_parse_crs(text: int | str, expected: int | str) -> None:
     assert crs.parse_crs(text) == expected
 
 
 @pytest.mark.parametrize("text", ["", "EPSG:99999", 99999, "BD09", "火星坐标", "EPSG:abc", True])
-def test_parse_crs_rejects_unknown(text):
+def test_parse_crs_rejects_unknown(text: bool | int | str) -> None:
     with pytest.raises(CRSError) as info:
         crs.parse_crs(text)
     assert "坐标系" in info.value.message or "EPSG" in info.value.message
 
 
-def test_is_crs84():
+def test_is_crs84() -> None:
     assert crs.is_crs84("CRS84")
     assert crs.is_crs84("http://www.opengis.net/def/crs/OGC/1.3/CRS84")
     assert not crs.is_crs84("EPSG:4326")
@@ -176,12 +178,12 @@ def test_is_crs84():
 
 @pytest.mark.parametrize("epsg", [4490, 4326, 4526, 4527, 4528, 4547, 4548, 4549])
 @pytest.mark.parametrize("flavour", ["WKT1_ESRI", "WKT1_GDAL", "WKT2_2019"])
-def test_crs_from_wkt(epsg, flavour):
+def test_crs_from_wkt(epsg: int, flavour: str) -> None:
     wkt = pyproj.CRS.from_epsg(epsg).to_wkt(flavour)
     assert crs.crs_from_wkt(wkt) == epsg
 
 
-def test_crs_from_wkt_unknown_and_garbage():
+def test_crs_from_wkt_unknown_and_garbage() -> None:
     custom = pyproj.CRS.from_proj4(
         "+proj=tmerc +lat_0=0 +lon_0=114.3 +k=1 +x_0=500000 +ellps=GRS80"
     )
@@ -195,7 +197,7 @@ def test_crs_from_wkt_unknown_and_garbage():
     lat=st.floats(crs.HEBEI_BBOX[1], crs.HEBEI_BBOX[3]),
     prefixed=st.booleans(),
 )
-def test_gk_round_trip_property(lon, lat, prefixed):
+def test_gk_round_trip_property(lon: float, lat: float, prefixed: bool) -> None:
     epsg = crs.gk_epsg(crs.gk_zone_for_lon(lon), prefixed)
     back = crs.to_storage(crs.from_storage(Point(lon, lat), epsg), epsg)
     assert abs(back.x - lon) < 1e-9 and abs(back.y - lat) < 1e-9

@@ -8,6 +8,7 @@ import pytest
 import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from numpy.typing import ArrayLike
 from pyproj import Geod
 from shapely import LineString, Point, Polygon
 
@@ -27,14 +28,14 @@ hebei_lon = st.floats(min_value=113.4, max_value=119.9, allow_nan=False)
 hebei_lat = st.floats(min_value=36.0, max_value=42.7, allow_nan=False)
 
 
-def metres(lon1, lat1, lon2, lat2) -> np.ndarray:
+def metres(lon1: ArrayLike, lat1: ArrayLike, lon2: ArrayLike, lat2: ArrayLike) -> np.ndarray:
     _, _, dist = GEOD.inv(lon1, lat1, lon2, lat2)
     return np.asarray(dist)
 
 
 @settings(max_examples=500, deadline=None)
 @given(hebei_lon, hebei_lat)
-def test_forward_matches_prcoords(lon, lat):
+def test_forward_matches_prcoords(lon: float, lat: float) -> None:
     gx, gy = wgs84_to_gcj02(lon, lat)
     ref = prcoords.wgs_gcj((lat, lon))
     assert abs(float(gx) - ref.lon) < 1e-9
@@ -43,7 +44,7 @@ def test_forward_matches_prcoords(lon, lat):
 
 @settings(max_examples=500, deadline=None)
 @given(hebei_lon, hebei_lat)
-def test_inverse_round_trip_and_matches_prcoords(lon, lat):
+def test_inverse_round_trip_and_matches_prcoords(lon: float, lat: float) -> None:
     # Treat the sample as a GCJ-02 position, invert it, and push it forward again.
     wx, wy = gcj02_to_wgs84(lon, lat)
     gx, gy = wgs84_to_gcj02(wx, wy)
@@ -52,7 +53,7 @@ def test_inverse_round_trip_and_matches_prcoords(lon, lat):
     assert metres(ref.lon, ref.lat, float(wx), float(wy)) < 0.01
 
 
-def test_vectorised_batch_matches_scalar_reference():
+def test_vectorised_batch_matches_scalar_reference() -> None:
     rng = np.random.default_rng(2260)
     lon = rng.uniform(113.4, 119.9, 5000)
     lat = rng.uniform(36.0, 42.7, 5000)
@@ -64,7 +65,7 @@ def test_vectorised_batch_matches_scalar_reference():
     assert np.max(metres(lon, lat, wx, wy)) < 0.01
 
 
-def test_offset_magnitude_in_hebei_is_a_few_hundred_metres():
+def test_offset_magnitude_in_hebei_is_a_few_hundred_metres() -> None:
     lon, lat = np.meshgrid(np.linspace(113.4, 119.9, 40), np.linspace(36.0, 42.7, 40))
     gx, gy = wgs84_to_gcj02(lon.ravel(), lat.ravel())
     d = metres(lon.ravel(), lat.ravel(), gx, gy)
@@ -78,13 +79,13 @@ def test_offset_magnitude_in_hebei_is_a_few_hundred_metres():
     ("lon", "lat"),
     [(2.3522, 48.8566), (-74.006, 40.7128), (139.6917, 35.6895), (151.2093, -33.8688)],
 )
-def test_points_outside_china_are_unchanged(lon, lat):
+def test_points_outside_china_are_unchanged(lon: float, lat: float) -> None:
     assert out_of_china(lon, lat)
     assert wgs84_to_gcj02(lon, lat) == (lon, lat)
     assert gcj02_to_wgs84(lon, lat) == (lon, lat)
 
 
-def test_mixed_and_non_finite_inputs():
+def test_mixed_and_non_finite_inputs() -> None:
     lon = np.array([114.51, 2.35, np.nan])
     lat = np.array([38.04, 48.85, 38.0])
     gx, gy = wgs84_to_gcj02(lon, lat)
@@ -96,17 +97,17 @@ def test_mixed_and_non_finite_inputs():
     assert np.isnan(wx[2])
 
 
-def test_shape_mismatch_is_invalid_input():
+def test_shape_mismatch_is_invalid_input() -> None:
     with pytest.raises(InvalidInput):
         wgs84_to_gcj02([114.0, 115.0], [38.0, 39.0, 40.0])
 
 
-def test_non_convergence_raises():
+def test_non_convergence_raises() -> None:
     with pytest.raises(CRSError):
         gcj02_to_wgs84(114.51, 38.04, max_iter=1)
 
 
-def test_geometry_round_trip_keeps_shape_and_z():
+def test_geometry_round_trip_keeps_shape_and_z() -> None:
     poly = Polygon([(114.5, 38.0), (114.6, 38.0), (114.6, 38.1), (114.5, 38.1)])
     gcj = wgs84_to_gcj02_geom(poly)
     assert not gcj.equals_exact(poly, 1e-4)
@@ -119,7 +120,7 @@ def test_geometry_round_trip_keeps_shape_and_z():
     assert shapely.get_coordinates(out, include_z=True)[:, 2].tolist() == [12.5, 20.0]
 
 
-def test_geometry_arrays_are_converted_elementwise():
+def test_geometry_arrays_are_converted_elementwise() -> None:
     geoms = np.array([Point(114.51, 38.04), Point(115.0, 39.0, 5.0), None], dtype=object)
     out = wgs84_to_gcj02_geom(geoms)
     gx, gy = wgs84_to_gcj02([114.51, 115.0], [38.04, 39.0])
@@ -128,7 +129,7 @@ def test_geometry_arrays_are_converted_elementwise():
     assert out[2] is None
 
 
-def test_docstring_examples():
+def test_docstring_examples() -> None:
     import doctest
 
     import landmatch.geo.gcj02 as module

@@ -20,7 +20,7 @@ FORBIDDEN = (
 )
 
 
-def test_geo_imports_no_db_or_web_libraries():
+def test_geo_imports_no_db_or_web_libraries() -> None:
     root = Path(__file__).resolve().parents[2]
     code = (
         "import importlib, json, pkgutil, sys\n"

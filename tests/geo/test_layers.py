@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import shapely
 from shapely import Point
+from shapely.geometry.base import BaseGeometry
 
 LAYERS = Path(__file__).resolve().parents[2] / "layers"
 ADMIN = LAYERS / "admin_divisions.geojson"
@@ -61,24 +62,24 @@ def admin() -> gpd.GeoDataFrame:
 
 
 @pytest.fixture(scope="module")
-def province(admin):
+def province(admin: gpd.GeoDataFrame) -> BaseGeometry:
     rows = admin[admin.level == "province"]
     assert rows.code.tolist() == ["130000"]
     return rows.geometry.iloc[0]
 
 
 @pytest.fixture(scope="module", params=["facilities.geojson", "zone_centres.geojson"])
-def points(request) -> gpd.GeoDataFrame:
+def points(request: pytest.FixtureRequest) -> gpd.GeoDataFrame:
     return gpd.read_file(LAYERS / request.param)
 
 
-def test_file_sizes():
+def test_file_sizes() -> None:
     assert ADMIN.stat().st_size < 5_000_000
     for name in ("facilities.geojson", "zone_centres.geojson"):
         assert (LAYERS / name).stat().st_size < 100_000
 
 
-def test_cities_and_province_managed_present(admin):
+def test_cities_and_province_managed_present(admin: gpd.GeoDataFrame) -> None:
     cities = admin[admin.level == "city"]
     assert dict(zip(cities.code, cities.name, strict=True)) == CITIES
     assert set(cities.parent_code) == {"130000"}
@@ -89,7 +90,7 @@ def test_cities_and_province_managed_present(admin):
     assert set(admin[admin.province_managed].code) == set(PROVINCE_MANAGED)
 
 
-def test_codes_and_hierarchy(admin):
+def test_codes_and_hierarchy(admin: gpd.GeoDataFrame) -> None:
     assert admin.code.is_unique
     assert admin.code.str.fullmatch(r"13\d{4}").all()
     counties = admin[admin.level == "county"]
@@ -99,7 +100,7 @@ def test_codes_and_hierarchy(admin):
     assert "133100" not in set(admin.code)  # 雄安新区: absent from the source, see README
 
 
-def test_geometries_valid_and_in_hebei(admin):
+def test_geometries_valid_and_in_hebei(admin: gpd.GeoDataFrame) -> None:
     assert admin.crs.to_epsg() == 4326
     assert shapely.is_valid(admin.geometry.values).all()
     assert not admin.geometry.is_empty.any()
@@ -109,7 +110,7 @@ def test_geometries_valid_and_in_hebei(admin):
 
 
 @pytest.mark.parametrize("seat", list(SEATS))
-def test_city_seats_fall_in_their_city(admin, seat):
+def test_city_seats_fall_in_their_city(admin: gpd.GeoDataFrame, seat: str) -> None:
     (lon, lat), city, county = SEATS[seat]
     hits = admin[admin.contains(Point(lon, lat))]
     by_level = hits.groupby("level").code.apply(list).to_dict()
@@ -120,7 +121,9 @@ def test_city_seats_fall_in_their_city(admin, seat):
         assert by_level["county"] == [county]
 
 
-def test_cities_do_not_overlap_and_tile_the_province(admin, province):
+def test_cities_do_not_overlap_and_tile_the_province(
+    admin: gpd.GeoDataFrame, province: BaseGeometry
+) -> None:
     cities = admin[admin.level == "city"].to_crs(METRIC)
     overlaps = {
         (a.code, b.code): a.geometry.intersection(b.geometry).area
@@ -140,7 +143,7 @@ def test_cities_do_not_overlap_and_tile_the_province(admin, province):
     assert 180_000e6 < prov_area < 195_000e6  # Hebei is about 188 800 km²
 
 
-def test_counties_form_a_coverage_matching_their_cities(admin):
+def test_counties_form_a_coverage_matching_their_cities(admin: gpd.GeoDataFrame) -> None:
     counties = admin[admin.level == "county"]
     assert shapely.coverage_is_valid(counties.geometry.values)
     cities = admin[admin.level == "city"].set_index("code").geometry
@@ -149,7 +152,7 @@ def test_counties_form_a_coverage_matching_their_cities(admin):
         assert diff.area < 1e-9, code
 
 
-def test_point_layers_schema(points):
+def test_point_layers_schema(points: gpd.GeoDataFrame) -> None:
     assert points.code.is_unique
     assert points.confidence.isin({"V", "GK", "GK?"}).all()
     assert points.approximate.all()
@@ -177,7 +180,9 @@ def test_point_layers_schema(points):
         assert counts["自贸片区"] == 4
 
 
-def test_points_lie_in_hebei_and_their_city(points, admin, province):
+def test_points_lie_in_hebei_and_their_city(
+    points: gpd.GeoDataFrame, admin: gpd.GeoDataFrame, province: BaseGeometry
+) -> None:
     cities = admin[admin.level == "city"].set_index("code").geometry
     metric_province = gpd.GeoSeries([province], crs=4326).to_crs(METRIC).iloc[0]
     for row in points.itertuples():
@@ -191,7 +196,7 @@ def test_points_lie_in_hebei_and_their_city(points, admin, province):
         assert cities[row.city_code].contains(row.geometry), (row.code, row.city_code)
 
 
-def test_bonded_zones_agree_between_layers():
+def test_bonded_zones_agree_between_layers() -> None:
     fac = gpd.read_file(LAYERS / "facilities.geojson")
     zones = gpd.read_file(LAYERS / "zone_centres.geojson")
     a = fac[fac.kind == "bonded_zone"].set_index("code").sort_index()

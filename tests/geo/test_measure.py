@@ -5,13 +5,14 @@ import shapely
 from hypothesis import given
 from hypothesis import strategies as st
 from shapely import GeometryCollection, Point, affinity, box
+from shapely.geometry.base import BaseGeometry
 
 from landmatch.errors import GeometryError
 from landmatch.geo import crs, measure
 from tests.geo import shapes
 
 
-def test_unit_factors_are_exact():
+def test_unit_factors_are_exact() -> None:
     assert measure.M2_PER_MU == 10000 / 15
     assert measure.m2_to_mu(10000.0) == pytest.approx(15.0, rel=1e-15)
     assert measure.m2_to_ha(10000.0) == 1.0
@@ -22,11 +23,11 @@ def test_unit_factors_are_exact():
     assert measure.m2_to_mu(1e6) == pytest.approx(1500.0, rel=1e-15)
 
 
-def _gk_square(east: float, north: float, side: float, epsg: int = 4526):
+def _gk_square(east: float, north: float, side: float, epsg: int = 4526) -> BaseGeometry:
     return crs.to_storage(box(east, north, east + side, north + side), epsg)
 
 
-def test_one_hectare_square_geodesic_and_gk():
+def test_one_hectare_square_geodesic_and_gk() -> None:
     # 100 m × 100 m drawn in GK zone 38 (docs/domain.md §2).
     sq = _gk_square(38544700.0, 4212000.0, 100.0)
     assert measure.area_m2(sq) == pytest.approx(10000.0, rel=1e-3)
@@ -34,7 +35,7 @@ def test_one_hectare_square_geodesic_and_gk():
     assert measure.area_mu(sq) == pytest.approx(15.0, rel=1e-3)
 
 
-def test_area_subtracts_holes_regardless_of_orientation():
+def test_area_subtracts_holes_regardless_of_orientation() -> None:
     outer = measure.area_m2(shapely.Polygon(shapes.POLYGON_WITH_HOLE.exterior))
     hole = measure.area_m2(shapely.Polygon(shapes.POLYGON_WITH_HOLE.interiors[0]))
     expected = outer - hole
@@ -51,7 +52,7 @@ def test_area_subtracts_holes_regardless_of_orientation():
     assert measure.area_m2(cw_both) == pytest.approx(expected, rel=1e-9)
 
 
-def test_area_sums_parts_and_ignores_non_polygonal():
+def test_area_sums_parts_and_ignores_non_polygonal() -> None:
     a, b = shapes.MULTIPART.geoms
     total = measure.area_m2(a) + measure.area_m2(b)
     assert measure.area_m2(shapes.MULTIPART) == pytest.approx(total, rel=1e-12)
@@ -61,14 +62,14 @@ def test_area_sums_parts_and_ignores_non_polygonal():
     assert measure.area_m2(shapes.EMPTY) == 0.0
 
 
-def test_area_rejects_projected_coordinates_and_nan():
+def test_area_rejects_projected_coordinates_and_nan() -> None:
     with pytest.raises(GeometryError, match="经纬度"):
         measure.area_m2(box(38544700.0, 4212000.0, 38544800.0, 4212100.0))
     with pytest.raises(GeometryError, match="NaN"):
         measure.area_m2(shapes.NAN_POLYGON)
 
 
-def test_area_is_not_planar_degrees_or_web_mercator():
+def test_area_is_not_planar_degrees_or_web_mercator() -> None:
     sq = shapes.SQUARE_SJZ
     geodesic = measure.area_m2(sq)
     mercator = crs.from_storage(sq, crs.WEB_MERCATOR_EPSG).area
@@ -77,14 +78,14 @@ def test_area_is_not_planar_degrees_or_web_mercator():
     assert measure.area_m2_gk(sq) == pytest.approx(geodesic, rel=3e-4)
 
 
-def test_area_gk_with_explicit_zone():
+def test_area_gk_with_explicit_zone() -> None:
     sq = shapes.SQUARE_SJZ
     assert measure.area_m2_gk(sq, epsg=4547) == pytest.approx(measure.area_m2_gk(sq), rel=1e-9)
     # Zone 39 for a zone-38 parcel: still close, slightly more scale distortion.
     assert measure.area_m2_gk(sq, epsg=4527) == pytest.approx(measure.area_m2(sq), rel=2e-3)
 
 
-def test_distance():
+def test_distance() -> None:
     assert measure.distance_m(Point(114.51, 38.04), (114.51, 38.04)) == 0.0
     # Diagonal of the 100 m GK square: GK scale distortion in Hebei is < 0.03 %.
     a = crs.to_storage(Point(38544700.0, 4212000.0), 4526)
@@ -100,7 +101,7 @@ def test_distance():
         measure.distance_m(Point(), (114.5, 38.0))
 
 
-def test_bbox_of_radius_contains_circle_and_is_tight():
+def test_bbox_of_radius_contains_circle_and_is_tight() -> None:
     lon, lat, km = 116.68, 39.54, 25.0
     minx, miny, maxx, maxy = measure.bbox_of_radius(lon, lat, km)
     assert minx < lon < maxx and miny < lat < maxy
@@ -120,7 +121,7 @@ def test_bbox_of_radius_contains_circle_and_is_tight():
     lon=st.floats(113.5, 119.5),
     lat=st.floats(36.2, 42.4),
 )
-def test_area_scales_with_square_of_factor(k, lon, lat):
+def test_area_scales_with_square_of_factor(k: float, lon: float, lat: float) -> None:
     sq = box(lon, lat, lon + 0.001, lat + 0.001)
     scaled = affinity.scale(sq, xfact=k, yfact=k, origin=(lon, lat))
     ratio = measure.area_m2(scaled) / measure.area_m2(sq)

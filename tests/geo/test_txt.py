@@ -7,6 +7,7 @@ import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from shapely import MultiPolygon, Polygon, box
+from shapely.geometry.base import BaseGeometry
 
 from landmatch.errors import CRSError, FormatError, GeometryError
 from landmatch.geo import crs, measure
@@ -44,7 +45,7 @@ def parcel(points: list[str], area: str = "", code: str = "1", name: str = "地�
 # --------------------------------------------------------------------------- §5.3 example
 
 
-def test_example_parses():
+def test_example_parses() -> None:
     f = parse_txt(shapes.TXT_EXAMPLE.encode())
     assert f.epsg == 4526 and f.warnings == []
     assert f.header["带号"] == "38" and f.header["转换参数"] == ",,,,,,"
@@ -55,7 +56,7 @@ def test_example_parses():
     assert p.geometry.equals(box(38544700, 4212000, 38544800, 4212100))
 
 
-def test_example_location_and_area():
+def test_example_location_and_area() -> None:
     p = parse_txt(shapes.TXT_EXAMPLE.encode()).parcels[0]
     j1 = p.geometry_4490.exterior.coords[0]
     assert j1 == pytest.approx(shapes.TXT_EXAMPLE_J1_LONLAT, abs=1e-5)
@@ -96,7 +97,7 @@ def test_example_location_and_area():
         pytest.param(shapes.TXT_EXAMPLE.replace("\n", "\n\n  ").encode(), id="blank-lines-indent"),
     ],
 )
-def test_variants_give_the_example_parcel(data):
+def test_variants_give_the_example_parcel(data: bytes) -> None:
     f = parse_txt(data)
     assert f.epsg == 4526 and f.warnings == []
     [p] = f.parcels
@@ -104,12 +105,12 @@ def test_variants_give_the_example_parcel(data):
     assert p.geometry_4490.equals_exact(EXAMPLE_GEOM_4490, 1e-12)
 
 
-def test_project_section_keys_are_kept():
+def test_project_section_keys_are_kept() -> None:
     f = parse_txt(("[项目信息]\n项目名称=测试项目\n[其他]\n怪键=1\n" + shapes.TXT_EXAMPLE).encode())
     assert f.header["项目名称"] == "测试项目" and "怪键" not in f.header
 
 
-def test_undecodable_bytes():
+def test_undecodable_bytes() -> None:
     with pytest.raises(FormatError, match="编码"):
         parse_txt(b"\x81\x30\x81")  # truncated GB18030 four-byte sequence
 
@@ -122,18 +123,18 @@ def test_undecodable_bytes():
         (b"\xff\xfe\x00\x00\xff\xff\xff\xff", "UTF-32"),  # beyond U+10FFFF
     ],
 )
-def test_garbage_after_a_utf_bom_is_a_format_error(data, bom):
+def test_garbage_after_a_utf_bom_is_a_format_error(data: bytes, bom: str) -> None:
     with pytest.raises(FormatError, match=f"以 {bom} 字节顺序标记（BOM）开头，但内容不是有效的"):
         parse_txt(data)
 
 
 @pytest.mark.parametrize("codec", ["utf-16", "utf-32"])
-def test_utf16_and_utf32_with_bom_parse(codec):
+def test_utf16_and_utf32_with_bom_parse(codec: str) -> None:
     [p] = parse_txt(shapes.TXT_EXAMPLE.encode(codec)).parcels
     assert p.name == "地块1" and p.geometry_4490.equals_exact(EXAMPLE_GEOM_4490, 1e-12)
 
 
-def test_explicit_encoding_is_honoured():
+def test_explicit_encoding_is_honoured() -> None:
     data = shapes.TXT_EXAMPLE.encode("utf-16-le")  # no BOM: detection cannot know
     with pytest.raises(FormatError, match="--encoding"):
         parse_txt(data)
@@ -156,7 +157,9 @@ def test_explicit_encoding_is_honoured():
         (shapes.TXT_EXAMPLE.encode(), "zlib", "未知的字符编码“zlib”"),
     ],
 )
-def test_explicit_encoding_failures_are_format_errors(data, encoding, message):
+def test_explicit_encoding_failures_are_format_errors(
+    data: bytes, encoding: str, message: str
+) -> None:
     with pytest.raises(FormatError, match=message):
         parse_txt(data, encoding=encoding)
 
@@ -168,28 +171,28 @@ def _unprefixed_body() -> str:
     return BODY.replace(",385447", ",5447").replace(",385448", ",5448")
 
 
-def test_no_prefix_uses_header_zone_and_cm_variant():
+def test_no_prefix_uses_header_zone_and_cm_variant() -> None:
     f = parse_txt(make_txt(_unprefixed_body()))
     assert f.epsg == 4547 and f.warnings == []
     assert f.parcels[0].geometry_4490.equals_exact(EXAMPLE_GEOM_4490, 1e-9)
 
 
-def test_no_prefix_with_central_meridian_in_header():
+def test_no_prefix_with_central_meridian_in_header() -> None:
     assert parse_txt(make_txt(_unprefixed_body(), 带号="114")).epsg == 4547
 
 
-def test_zone_from_y_prefix_when_header_zone_empty():
+def test_zone_from_y_prefix_when_header_zone_empty() -> None:
     f = parse_txt(make_txt(BODY, 带号=""))
     assert f.epsg == 4526 and f.warnings == []
 
 
-def test_header_zone_conflicting_with_prefix_warns():
+def test_header_zone_conflicting_with_prefix_warns() -> None:
     f = parse_txt(make_txt(BODY, 带号="39"))
     assert f.epsg == 4526
     assert any("不一致" in w for w in f.warnings)
 
 
-def test_no_zone_determinable_suggests_crs_option():
+def test_no_zone_determinable_suggests_crs_option() -> None:
     with pytest.raises(CRSError, match="--crs"):
         parse_txt(make_txt(_unprefixed_body(), 带号=""))
     f = parse_txt(make_txt(_unprefixed_body(), 带号=""), crs="EPSG:4547")
@@ -197,7 +200,7 @@ def test_no_zone_determinable_suggests_crs_option():
     assert f.parcels[0].geometry_4490.equals_exact(EXAMPLE_GEOM_4490, 1e-9)
 
 
-def test_mixed_zones_rejected():
+def test_mixed_zones_rejected() -> None:
     body = parcel(square(1, 38544700, 4212000, 100)) + parcel(
         square(1, 39401300, 4324600, 100), code="2"
     )
@@ -205,7 +208,7 @@ def test_mixed_zones_rejected():
         parse_txt(make_txt(body))
 
 
-def test_prefixed_and_unprefixed_mixed_rejected():
+def test_prefixed_and_unprefixed_mixed_rejected() -> None:
     body = parcel(square(1, 38544700, 4212000, 100)) + parcel(
         square(1, 544700, 4212200, 100), code="2"
     )
@@ -213,7 +216,7 @@ def test_prefixed_and_unprefixed_mixed_rejected():
         parse_txt(make_txt(body))
 
 
-def test_other_datums_and_six_degree_zones():
+def test_other_datums_and_six_degree_zones() -> None:
     f = parse_txt(make_txt(BODY, 坐标系="1980西安坐标系"))
     assert f.epsg == 2362 and any("七参数" in w for w in f.warnings)
     assert parse_txt(make_txt(BODY, 坐标系="1954北京坐标系")).epsg == 2414
@@ -222,7 +225,7 @@ def test_other_datums_and_six_degree_zones():
 
 
 @pytest.mark.parametrize("swap", [False, True])
-def test_geographic_coordinates_with_explicit_crs(swap):
+def test_geographic_coordinates_with_explicit_crs(swap: bool) -> None:
     ring = [(38.039, 114.509), (38.039, 114.510), (38.040, 114.510), (38.040, 114.509)]
     ring.append(ring[0])
     pts = [f"J{i},1,{(b if swap else a)},{(a if swap else b)}" for i, (a, b) in enumerate(ring, 1)]
@@ -231,7 +234,7 @@ def test_geographic_coordinates_with_explicit_crs(swap):
     assert f.parcels[0].geometry_4490.equals(shapes.SQUARE_SJZ)
 
 
-def test_explicit_crs_overrides_header():
+def test_explicit_crs_overrides_header() -> None:
     assert parse_txt(shapes.TXT_EXAMPLE.encode(), crs=4526).epsg == 4526
     with pytest.raises(CRSError):
         parse_txt(shapes.TXT_EXAMPLE.encode(), crs="GCJ02")
@@ -241,7 +244,7 @@ def test_explicit_crs_overrides_header():
 
 
 @pytest.mark.parametrize("body", [BODY, _unprefixed_body()], ids=["prefixed", "unprefixed"])
-def test_swapped_columns_detected(body):
+def test_swapped_columns_detected(body: str) -> None:
     swapped_lines = []
     for line in body.splitlines():
         fields = line.split(",")
@@ -256,7 +259,7 @@ def test_swapped_columns_detected(body):
 # --------------------------------------------------------------------------- rings and parts
 
 
-def test_hole():
+def test_hole() -> None:
     points = square(1, 38544700, 4212000, 200) + square(2, 38544750, 4212050, 100, start=5)
     f = parse_txt(make_txt(parcel(points, area="3.0000")))
     g = f.parcels[0].geometry
@@ -265,7 +268,7 @@ def test_hole():
     assert f.warnings == []
 
 
-def test_separate_parts_numbered_1_2_3():
+def test_separate_parts_numbered_1_2_3() -> None:
     points = (
         square(1, 38544700, 4212000, 100)
         + square(2, 38545000, 4212000, 100, start=5)
@@ -278,7 +281,7 @@ def test_separate_parts_numbered_1_2_3():
     assert f.warnings == []
 
 
-def test_recurring_ring_number_starts_new_part():
+def test_recurring_ring_number_starts_new_part() -> None:
     # 1, 2 (hole), 1: a holed part followed by a second part.
     points = (
         square(1, 38544700, 4212000, 200)
@@ -293,7 +296,7 @@ def test_recurring_ring_number_starts_new_part():
     assert isinstance(g, MultiPolygon) and len(g.geoms) == 2
 
 
-def test_island_inside_hole_is_a_separate_part():
+def test_island_inside_hole_is_a_separate_part() -> None:
     points = (
         square(1, 38544700, 4212000, 300)
         + square(2, 38544750, 4212050, 200, start=5)
@@ -304,7 +307,7 @@ def test_island_inside_hole_is_a_separate_part():
     assert g.area == pytest.approx(90000 - 40000 + 10000)
 
 
-def test_two_parcels_in_one_file():
+def test_two_parcels_in_one_file() -> None:
     body = parcel(square(1, 38544700, 4212000, 100), area="1.0000") + parcel(
         square(1, 38545000, 4212000, 50), area="0.2500", code="2", name="地块2"
     )
@@ -315,14 +318,14 @@ def test_two_parcels_in_one_file():
     assert f.warnings == []
 
 
-def test_open_ring_closed_with_warning():
+def test_open_ring_closed_with_warning() -> None:
     points = square(1, 38544700, 4212000, 100)[:-1]
     f = parse_txt(make_txt(parcel(points, area="1.0000")))
     assert any("未闭合" in w and "第 13 行" in w for w in f.warnings)
     assert f.parcels[0].geometry_4490.equals_exact(EXAMPLE_GEOM_4490, 1e-9)
 
 
-def test_self_intersecting_parcel_is_read_with_a_warning():
+def test_self_intersecting_parcel_is_read_with_a_warning() -> None:
     pts = ["J1,1,4212000,38544700", "J2,1,4212100,38544800", "J3,1,4212000,38544800"]
     pts += ["J4,1,4212100,38544700", "J1,1,4212000,38544700"]
     f = parse_txt(make_txt(parcel(pts)))
@@ -332,19 +335,19 @@ def test_self_intersecting_parcel_is_read_with_a_warning():
 # --------------------------------------------------------------------------- declared values
 
 
-def test_declared_area_in_square_metres_detected():
+def test_declared_area_in_square_metres_detected() -> None:
     f = parse_txt(make_txt(BODY.replace("5,1.0000,", "5,10000.00,")))
     assert f.parcels[0].declared_area_ha == pytest.approx(1.0)
     assert any("平方米" in w for w in f.warnings)
 
 
-def test_declared_area_in_mu_detected():
+def test_declared_area_in_mu_detected() -> None:
     f = parse_txt(make_txt(BODY.replace("5,1.0000,", "5,15.0000,")))
     assert f.parcels[0].declared_area_ha == pytest.approx(1.0)
     assert any("亩" in w for w in f.warnings)
 
 
-def test_declared_area_mismatch_warns():
+def test_declared_area_mismatch_warns() -> None:
     f = parse_txt(make_txt(BODY.replace("5,1.0000,", "5,1.0200,")))
     assert f.parcels[0].declared_area_ha == 1.02
     # One warning, in 公顷 and 亩 together.
@@ -356,7 +359,7 @@ def test_declared_area_mismatch_warns():
     assert parse_txt(make_txt(BODY.replace("5,1.0000,", "5,1.0050,"))).warnings == []
 
 
-def test_point_count_is_only_a_check():
+def test_point_count_is_only_a_check() -> None:
     assert parse_txt(make_txt(BODY.replace("5,1.0000,", "4,1.0000,"))).warnings == []
     f = parse_txt(make_txt(BODY.replace("5,1.0000,", "7,1.0000,")))
     assert any("界址点数 7" in w for w in f.warnings)
@@ -366,20 +369,20 @@ def test_point_count_is_only_a_check():
 # --------------------------------------------------------------------------- errors
 
 
-def test_missing_at_header_names_line():
+def test_missing_at_header_names_line() -> None:
     with pytest.raises(FormatError, match="第 13 行") as info:
         parse_txt(make_txt(BODY.replace(",,@", ",,")))
     assert "@" in info.value.message and info.value.detail == {"line": 13}
 
 
-def test_non_numeric_coordinate_names_line():
+def test_non_numeric_coordinate_names_line() -> None:
     with pytest.raises(FormatError, match="第 15 行"):
         parse_txt(make_txt(BODY.replace("J2,1,4212000.000", "J2,1,42l2000.000")))
     with pytest.raises(FormatError, match="第 16 行"):
         parse_txt(make_txt(BODY.replace("J3,1,4212100.000", "J3,1,nan")))
 
 
-def test_short_point_line_and_bad_ring_number():
+def test_short_point_line_and_bad_ring_number() -> None:
     with pytest.raises(FormatError, match="第 14 行"):
         parse_txt(
             make_txt(BODY.replace("J1,1,4212000.000,38544700.000\nJ2", "J1,1,4212000.000\nJ2"))
@@ -388,19 +391,19 @@ def test_short_point_line_and_bad_ring_number():
         parse_txt(make_txt(BODY.replace("J2,1,", "J2,a,")))
 
 
-def test_no_coordinate_section():
+def test_no_coordinate_section() -> None:
     with pytest.raises(FormatError, match="地块坐标"):
         parse_txt(HEADER.encode())
 
 
-def test_no_points():
+def test_no_points() -> None:
     with pytest.raises(FormatError):
         parse_txt(make_txt(""))
     with pytest.raises(FormatError, match="第 13 行"):
         parse_txt(make_txt("5,1.0000,1,地块1,面,,工业用地,,@\n"))
 
 
-def test_ring_with_too_few_points():
+def test_ring_with_too_few_points() -> None:
     with pytest.raises(FormatError, match="少于 3"):
         parse_txt(make_txt(parcel(["J1,1,4212000,38544700", "J2,1,4212000,38544800"])))
 
@@ -408,7 +411,7 @@ def test_ring_with_too_few_points():
 # --------------------------------------------------------------------------- writing
 
 
-def _gk(geom, epsg):
+def _gk(geom: BaseGeometry, epsg: int) -> BaseGeometry:
     return crs.transform_geom(geom, crs.STORAGE_EPSG, epsg)
 
 
@@ -421,7 +424,7 @@ HOLED_MULTIPART = MultiPolygon([shapes.POLYGON_WITH_HOLE, box(115.465, 38.870, 1
     ids=["square", "hole", "multipart", "holed-multipart"],
 )
 @pytest.mark.parametrize("prefixed", [True, False])
-def test_write_parse_round_trip_to_1mm(geom, prefixed):
+def test_write_parse_round_trip_to_1mm(geom: BaseGeometry, prefixed: bool) -> None:
     data = write_txt(
         [{"code": "A-1", "name": "测试", "use": "工业用地", "geometry_4490": geom}],
         prefixed=prefixed,
@@ -442,7 +445,7 @@ def test_write_parse_round_trip_to_1mm(geom, prefixed):
     assert (p.code, p.name, p.use) == ("A-1", "测试", "工业用地")
 
 
-def test_write_layout():
+def test_write_layout() -> None:
     data = write_txt(
         [
             {"code": "1", "name": "地块1", "use": "工业用地", "geometry_4490": EXAMPLE_GEOM_4490},
@@ -479,7 +482,7 @@ def test_write_layout():
     assert [ln.split(",")[1] for ln in holed[1:]] == ["1"] * 5 + ["2"] * 5
 
 
-def test_write_gbk_and_txtparcel_objects():
+def test_write_gbk_and_txtparcel_objects() -> None:
     source = parse_txt(shapes.TXT_EXAMPLE.encode())
     data = write_txt(source.parcels, encoding="gbk")
     with pytest.raises(UnicodeDecodeError):
@@ -489,7 +492,7 @@ def test_write_gbk_and_txtparcel_objects():
     assert again.parcels[0].geometry.equals_exact(source.parcels[0].geometry, 1e-6)
 
 
-def test_write_explicit_zone():
+def test_write_explicit_zone() -> None:
     data = write_txt(
         [{"code": "1", "name": "", "use": "", "geometry_4490": shapes.SQUARE_SJZ}], zone=39
     )
@@ -501,13 +504,13 @@ def test_write_explicit_zone():
 CHANGLI = box(119.160, 39.700, 119.164, 39.704)  # 昌黎, zone 40
 
 
-def test_parcel_zone_is_that_of_the_centroid():
+def test_parcel_zone_is_that_of_the_centroid() -> None:
     assert parcel_zone(shapes.SQUARE_SJZ) == 38
     assert parcel_zone(CHANGLI) == 40
     assert parcel_zone(box(115.49, 38.0, 115.52, 38.01)) == 39  # centroid 115.505 °E
 
 
-def test_write_refuses_mixed_zones_without_an_explicit_zone():
+def test_write_refuses_mixed_zones_without_an_explicit_zone() -> None:
     items = [
         {"code": "Z38", "name": "", "use": "", "geometry_4490": shapes.SQUARE_SJZ},
         {"code": "Z40", "name": "", "use": "", "geometry_4490": CHANGLI},
@@ -517,7 +520,7 @@ def test_write_refuses_mixed_zones_without_an_explicit_zone():
     assert parse_txt(write_txt(items, zone=39)).epsg == 4527  # the caller's explicit choice
 
 
-def test_write_txt_zones_puts_each_parcel_in_its_own_zone():
+def test_write_txt_zones_puts_each_parcel_in_its_own_zone() -> None:
     items = [
         {"code": "Z40-A", "name": "昌黎", "use": "工业用地", "geometry_4490": CHANGLI},
         {"code": "Z38", "name": "石家庄", "use": "工业用地", "geometry_4490": shapes.SQUARE_SJZ},
@@ -540,7 +543,7 @@ def test_write_txt_zones_puts_each_parcel_in_its_own_zone():
     assert in_38 / in_40 - 1 == pytest.approx(0.0047, abs=0.0005)
 
 
-def test_write_refuses_nothing_and_empty():
+def test_write_refuses_nothing_and_empty() -> None:
     with pytest.raises(FormatError):
         write_txt([])
     with pytest.raises(GeometryError):
@@ -556,7 +559,7 @@ def test_write_refuses_nothing_and_empty():
     w=st.floats(1e-4, 1e-2),
     h=st.floats(1e-4, 1e-2),
 )
-def test_round_trip_property(lon, lat, w, h):
+def test_round_trip_property(lon: float, lat: float, w: float, h: float) -> None:
     geom = box(lon, lat, lon + w, lat + h)
     p = parse_txt(write_txt([{"code": "x", "name": "", "use": "", "geometry_4490": geom}])).parcels[
         0

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
+import httpx
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import text
+from sqlalchemy.orm import Session
 
 
 @pytest.fixture
-def fingerprint(session):  # type: ignore[no-untyped-def]
+def fingerprint(session: Session) -> Callable[[], tuple]:  # type: ignore[type-arg]
     """A function returning counts and a digest of parcels, versions and import batches."""
 
     def take() -> tuple:  # type: ignore[type-arg]
@@ -40,7 +44,9 @@ def feature(code: str, geometry: dict | None = None, **props: object) -> dict:  
     return {"type": "Feature", "properties": {**base, **props}, "geometry": geometry or square()}
 
 
-def post_import(client, token, name, data, **form):  # type: ignore[no-untyped-def]
+def post_import(
+    client: TestClient, token: str, name: str, data: bytes | str, **form: object
+) -> httpx.Response:
     """POST a file to /api/imports with form fields (booleans as true/false)."""
     from tests.conftest import auth
 
