@@ -10,6 +10,7 @@ import io
 import json
 import zipfile
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -18,8 +19,10 @@ import pytest
 import shapely
 from alembic.migration import MigrationContext
 from alembic.operations import Operations
+from fastapi.testclient import TestClient
 from openpyxl import load_workbook
-from sqlalchemy import text
+from sqlalchemy import Connection, text
+from sqlalchemy.orm import Session
 
 from landmatch.auth import Principal
 from landmatch.db.cards import extract_shapes
@@ -91,7 +94,7 @@ def problems(geometry: dict[str, Any], *, lat_first: bool = False) -> list[str]:
     return out
 
 
-def _insert_raw(conn, code: str, wkt: str) -> int:  # type: ignore[no-untyped-def]
+def _insert_raw(conn: Connection, code: str, wkt: str) -> int:
     """A public ready parcel written straight into the table, as an old row might be."""
     return int(
         conn.execute(
@@ -108,7 +111,7 @@ def _insert_raw(conn, code: str, wkt: str) -> int:  # type: ignore[no-untyped-de
 # --------------------------------------------------------------------------- storage
 
 
-def test_seeded_polygons_are_normalised(conn) -> None:  # type: ignore[no-untyped-def]
+def test_seeded_polygons_are_normalised(conn: Connection) -> None:
     for table in POLYGON_TABLES:
         total, bad = conn.execute(
             text(
@@ -120,7 +123,7 @@ def test_seeded_polygons_are_normalised(conn) -> None:  # type: ignore[no-untype
             assert total > 0, table
 
 
-def _migration():  # type: ignore[no-untyped-def]
+def _migration() -> ModuleType:
     path = Path(__file__).parents[2] / "landmatch/db/migrations/versions/0018_geometry_hygiene.py"
     spec = importlib.util.spec_from_file_location("m0016", path)
     assert spec is not None and spec.loader is not None
@@ -129,7 +132,7 @@ def _migration():  # type: ignore[no-untyped-def]
     return module
 
 
-def test_migration_fixes_stored_rows_without_new_versions(conn) -> None:  # type: ignore[no-untyped-def]
+def test_migration_fixes_stored_rows_without_new_versions(conn: Connection) -> None:
     pid = _insert_raw(conn, "HYG-M-1", BAD)
     conn.execute(text("DELETE FROM landmatch.parcel_dirty WHERE parcel_id = :p"), {"p": pid})
     # Old rows elsewhere: clockwise reference polygons, a superseded version with a repeat.
@@ -165,10 +168,10 @@ def test_migration_fixes_stored_rows_without_new_versions(conn) -> None:  # type
         _migration().upgrade()
 
     for table in POLYGON_TABLES:
-        bad = conn.execute(
+        remaining = conn.execute(
             text(f"SELECT count(*) FROM landmatch.{table} WHERE {NOT_NORMALISED}")
         ).scalar()
-        assert bad == 0, table
+        assert remaining == 0, table
     after = conn.execute(
         text("SELECT version, area_m2, ST_AsText(geom) FROM landmatch.parcel WHERE id = :p"),
         {"p": pid},
@@ -210,7 +213,7 @@ def _bad_feature(code: str) -> dict[str, Any]:
     }
 
 
-def _stored_ok(conn, code: str) -> bool:  # type: ignore[no-untyped-def]
+def _stored_ok(conn: Connection, code: str) -> bool:
     return bool(
         conn.execute(
             text(f"SELECT NOT ({NOT_NORMALISED}) FROM landmatch.parcel WHERE code = :c"),
@@ -219,7 +222,9 @@ def _stored_ok(conn, code: str) -> bool:  # type: ignore[no-untyped-def]
     )
 
 
-def test_imports_and_edits_store_normalised_polygons(client, tokens, conn) -> None:  # type: ignore[no-untyped-def]
+def test_imports_and_edits_store_normalised_polygons(
+    client: TestClient, tokens: dict[str, str], conn: Connection
+) -> None:
     data = json.dumps({"type": "FeatureCollection", "features": [_bad_feature("HYG-I-1")]}).encode()
     run_import(conn, data, "hyg.geojson", ADMIN, ImportOptions())
     assert _stored_ok(conn, "HYG-I-1")
@@ -248,8 +253,8 @@ def test_imports_and_edits_store_normalised_polygons(client, tokens, conn) -> No
 
 
 def test_reference_layers_and_zone_boundaries_store_normalised_polygons(
-    client, tokens, conn
-) -> None:  # type: ignore[no-untyped-def]
+    client: TestClient, tokens: dict[str, str], conn: Connection
+) -> None:
     code, wkt = conn.execute(
         text("SELECT code, ST_AsText(geom) FROM landmatch.dev_zone ORDER BY id LIMIT 1")
     ).one()
@@ -294,7 +299,7 @@ def test_reference_layers_and_zone_boundaries_store_normalised_polygons(
 
 
 @pytest.fixture
-def raw(conn) -> dict[str, int]:  # type: ignore[no-untyped-def]
+def raw(conn: Connection) -> dict[str, int]:
     """Two old-style rows (the writers would have normalised them)."""
     return {
         "HYG-O-1": _insert_raw(conn, "HYG-O-1", BAD),
@@ -302,7 +307,9 @@ def raw(conn) -> dict[str, int]:  # type: ignore[no-untyped-def]
     }
 
 
-def test_api_geojson_is_rfc7946(client, tokens, raw) -> None:  # type: ignore[no-untyped-def]
+def test_api_geojson_is_rfc7946(
+    client: TestClient, tokens: dict[str, str], raw: dict[str, int]
+) -> None:
     for headers in ({}, auth(tokens["admin"])):
         one = client.get("/api/parcels/HYG-O-1", headers=headers)
         assert one.status_code == 200, one.text
@@ -327,7 +334,9 @@ def test_api_geojson_is_rfc7946(client, tokens, raw) -> None:  # type: ignore[no
         ("http://www.opengis.net/def/crs/EPSG/0/4526", True),  # GK zone 38: northing first
     ],
 )
-def test_ogc_items_are_rfc7946(client, raw, crs, lat_first) -> None:  # type: ignore[no-untyped-def]
+def test_ogc_items_are_rfc7946(
+    client: TestClient, raw: dict[str, int], crs: str | None, lat_first: bool
+) -> None:
     params = {"crs": crs} if crs else {}
     one = client.get(f"/ogc/collections/parcels/items/{raw['HYG-O-1']}", params=params)
     assert one.status_code == 200, one.text
@@ -343,8 +352,8 @@ def test_ogc_items_are_rfc7946(client, raw, crs, lat_first) -> None:  # type: ig
 
 
 def test_brochure_shapes_assemblies_zones_and_layers_are_rfc7946(
-    client, tokens, session, raw
-) -> None:  # type: ignore[no-untyped-def]
+    client: TestClient, tokens: dict[str, str], session: Session, raw: dict[str, int]
+) -> None:
     shapes = extract_shapes(session, "HYG-O-1", ADMIN)
     assert problems(shapes["parcel"]) == []
     assert shapes["neighbours"], "HYG-O-2 is next door"
@@ -373,7 +382,7 @@ def test_brochure_shapes_assemblies_zones_and_layers_are_rfc7946(
         assert problems(json.loads(g) if isinstance(g, str) else g) == [], rec["code"]
 
 
-def _export(client, tokens, fmt: str) -> bytes:  # type: ignore[no-untyped-def]
+def _export(client: TestClient, tokens: dict[str, str], fmt: str) -> bytes:
     r = client.get(
         f"/api/exports/parcels?format={fmt}&city=130100&status=ready",
         headers=auth(tokens["admin"]),
@@ -390,7 +399,9 @@ def _vertices_repeat(geom: Any) -> bool:
     return False
 
 
-def test_exports_are_normalised(client, tokens, raw, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_exports_are_normalised(
+    client: TestClient, tokens: dict[str, str], raw: dict[str, int], tmp_path: Path
+) -> None:
     feats = json.loads(_export(client, tokens, "geojson"))["features"]
     ours = [f for f in feats if f["properties"]["code"] in raw]
     assert len(ours) == 2
@@ -421,7 +432,9 @@ def test_exports_are_normalised(client, tokens, raw, tmp_path) -> None:  # type:
         assert not _vertices_repeat(g) and bool(shapely.is_ccw(g.geoms[0].exterior))
 
 
-def test_txt_export_has_no_repeated_points(client, tokens, raw) -> None:  # type: ignore[no-untyped-def]
+def test_txt_export_has_no_repeated_points(
+    client: TestClient, tokens: dict[str, str], raw: dict[str, int]
+) -> None:
     data = _export(client, tokens, "txt")
     lines = data.decode("utf-8").splitlines()
     start = next(i for i, line in enumerate(lines) if "HYG-O-1" in line)
@@ -438,7 +451,7 @@ def test_txt_export_has_no_repeated_points(client, tokens, raw) -> None:  # type
     assert not _vertices_repeat(parsed["HYG-O-1"].geometry_4490)
 
 
-def test_every_seeded_output_polygon_is_rfc7946(client, tokens) -> None:  # type: ignore[no-untyped-def]
+def test_every_seeded_output_polygon_is_rfc7946(client: TestClient, tokens: dict[str, str]) -> None:
     """A page of the seeded public inventory through the OGC items, and a match with its
     assemblies (75 % of the demo parcels used to repeat a corner)."""
     page = client.get("/ogc/collections/parcels/items", params={"limit": 1000}).json()

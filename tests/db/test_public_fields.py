@@ -3,7 +3,9 @@ landmatch.inventory.fields); db/parcels derives its column lists from it (issue 
 
 from __future__ import annotations
 
+from fastapi.testclient import TestClient
 from sqlalchemy import text
+from sqlalchemy.orm import Session
 
 from landmatch.db.parcels import INTERNAL_COLUMNS, PUBLIC_COLUMNS, PUBLIC_DERIVED
 from landmatch.db.tables import Parcel
@@ -28,7 +30,9 @@ def test_every_parcel_column_is_classified_once() -> None:
     assert set(PUBLIC_DERIVED) <= public
 
 
-def test_the_public_sees_exactly_the_public_fields(client, tokens, session) -> None:  # type: ignore[no-untyped-def]
+def test_the_public_sees_exactly_the_public_fields(
+    client: TestClient, tokens: dict[str, str], session: Session
+) -> None:
     codes = session.execute(
         text(
             "SELECT code FROM landmatch.parcel WHERE status = 'ready' AND visibility = 'public' "

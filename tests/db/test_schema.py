@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from landmatch.db.engine import audited
 
 SQUARE = "ST_Multi(ST_MakeEnvelope(114.5091900, 38.0394600, 114.5103300, 38.0403600, 4490))"
 
 
-def _insert(conn, code="T-0001", status="ready", **extra):  # type: ignore[no-untyped-def]
+def _insert(
+    conn: Connection, code: str = "T-0001", status: str = "ready", **extra: object
+) -> tuple[Any, ...]:
     cols = {
         "code": code,
         "name": "测试地块",
@@ -31,7 +36,7 @@ def _insert(conn, code="T-0001", status="ready", **extra):  # type: ignore[no-un
     ).one()
 
 
-def test_area_is_ellipsoidal_and_web_mercator_copy_is_kept(conn):
+def test_area_is_ellipsoidal_and_web_mercator_copy_is_kept(conn: Connection) -> None:
     _pid, area, srid3857, srid = _insert(conn)
     assert srid == 4490 and srid3857 == 3857
     # The same polygon measured independently on the GRS80 ellipsoid with pyproj.
@@ -56,23 +61,26 @@ def test_area_is_ellipsoidal_and_web_mercator_copy_is_kept(conn):
         ("code", "bad code!"),
     ],
 )
-def test_enumerations_are_constrained_in_the_database(conn, column, value):
+def test_enumerations_are_constrained_in_the_database(
+    conn: Connection, column: str, value: str | list[str]
+) -> None:
     with pytest.raises(IntegrityError), conn.begin_nested():
-        _insert(conn, **{column: value})
+        bad: dict[str, Any] = {column: value}
+        _insert(conn, **bad)
 
 
-def test_parcel_codes_are_unique(conn):
+def test_parcel_codes_are_unique(conn: Connection) -> None:
     _insert(conn, code="T-DUP")
     with pytest.raises(IntegrityError), conn.begin_nested():
         _insert(conn, code="T-DUP")
 
 
-def test_dates_must_be_coherent(conn):
+def test_dates_must_be_coherent(conn: Connection) -> None:
     with pytest.raises(IntegrityError), conn.begin_nested():
         _insert(conn, contract_date="2024-05-01", agreed_start_date="2024-01-01")
 
 
-def test_every_write_leaves_a_version_with_who_and_why(session):
+def test_every_write_leaves_a_version_with_who_and_why(session: Session) -> None:
     with audited(session, "王工", "新增熟地"):
         pid = _insert(session.connection())[0]
     with audited(session, "李工", "更新电力容量"):
@@ -101,7 +109,9 @@ def test_every_write_leaves_a_version_with_who_and_why(session):
     assert rows[2][4] == ["deleted_at"]
 
 
-def test_each_state_is_stored_once_current_in_parcel_superseded_in_versions(session):
+def test_each_state_is_stored_once_current_in_parcel_superseded_in_versions(
+    session: Session,
+) -> None:
     pid = _insert(session.connection(), code="T-STATES", power_kva=100)[0]
     for kva in (200, 300):
         session.execute(
@@ -135,7 +145,7 @@ def test_each_state_is_stored_once_current_in_parcel_superseded_in_versions(sess
     assert current is True
 
 
-def test_hard_delete_is_kept_in_history(session):
+def test_hard_delete_is_kept_in_history(session: Session) -> None:
     pid = _insert(session.connection(), code="T-GONE")[0]
     session.execute(text("DELETE FROM landmatch.parcel WHERE id = :id"), {"id": pid})
     op, geom_ok = session.execute(
@@ -148,10 +158,10 @@ def test_hard_delete_is_kept_in_history(session):
     assert (op, geom_ok) == ("delete", True)
 
 
-def test_writes_bump_the_data_version(conn):
+def test_writes_bump_the_data_version(conn: Connection) -> None:
     before = conn.execute(
         text("SELECT version FROM landmatch.data_state WHERE name = 'parcel'")
-    ).scalar()
+    ).scalar_one()
     _insert(conn, code="T-BUMP")
     after = conn.execute(
         text("SELECT version FROM landmatch.data_state WHERE name = 'parcel'")
@@ -159,7 +169,7 @@ def test_writes_bump_the_data_version(conn):
     assert after == before + 1
 
 
-def test_spatial_indexes_exist(conn):
+def test_spatial_indexes_exist(conn: Connection) -> None:
     names = set(
         conn.execute(
             text(

@@ -123,11 +123,11 @@ def _schema_diffs(conn: Connection) -> list[str]:
     return [d for d in described if d != "remove_table  alembic_version"]
 
 
-def test_the_migrated_database_is_what_tables_py_declares(conn):
+def test_the_migrated_database_is_what_tables_py_declares(conn: Connection) -> None:
     assert _schema_diffs(conn) == []
 
 
-def test_the_comparison_sees_a_drifted_column(conn):
+def test_the_comparison_sees_a_drifted_column(conn: Connection) -> None:
     with conn.begin_nested() as nested:
         conn.execute(text("ALTER TABLE landmatch.audit_log ALTER COLUMN event DROP NOT NULL"))
         conn.execute(text("CREATE INDEX ix_audit_log_extra ON landmatch.audit_log (detail)"))
@@ -141,7 +141,7 @@ def _checks(conn: Connection) -> list[tuple[str, str, str, list[int], str, str]]
     return [tuple(r) for r in conn.execute(text(_CHECKS), {"schema": SCHEMA})]  # type: ignore[misc]
 
 
-def test_the_database_checks_are_the_ones_tables_py_declares(conn):
+def test_the_database_checks_are_the_ones_tables_py_declares(conn: Connection) -> None:
     declared = set()
     for table in Base.metadata.tables.values():
         for ck in table.constraints:
@@ -155,7 +155,7 @@ def _codes(definition: str) -> set[str]:
     return set(re.findall(r"'([^']*)'::(?:character varying|text)", definition))
 
 
-def test_every_vocabulary_is_exactly_what_its_check_allows(conn):
+def test_every_vocabulary_is_exactly_what_its_check_allows(conn: Connection) -> None:
     listing = {
         (table, name): definition
         for table, name, definition, *_ in _checks(conn)
@@ -177,7 +177,7 @@ def _passes(conn: Connection, definition: str, column: str, type_: str, value: o
     return passed is not False  # a CHECK accepts NULL
 
 
-def test_every_vocabulary_code_passes_its_database_check(conn):
+def test_every_vocabulary_code_passes_its_database_check(conn: Connection) -> None:
     for table, name, definition, keys, column, type_ in _checks(conn):
         if (table, name) not in VOCABULARY_CHECKS:
             continue
@@ -190,7 +190,7 @@ def test_every_vocabulary_code_passes_its_database_check(conn):
         assert not _passes(conn, definition, column, type_, unknown), (table, name)
 
 
-def test_functions_triggers_and_views_are_the_stored_definitions(conn):
+def test_functions_triggers_and_views_are_the_stored_definitions(conn: Connection) -> None:
     current = definitions.dump(conn)
     stored = definitions.stored()
     if current != stored:
@@ -209,7 +209,7 @@ def test_functions_triggers_and_views_are_the_stored_definitions(conn):
         )
 
 
-def test_the_definitions_file_sees_a_changed_function(conn):
+def test_the_definitions_file_sees_a_changed_function(conn: Connection) -> None:
     with conn.begin_nested() as nested:
         conn.execute(
             text(
@@ -223,7 +223,7 @@ def test_the_definitions_file_sees_a_changed_function(conn):
     assert definitions.dump(conn) == definitions.stored()
 
 
-def test_migration_files_sort_in_chain_order():
+def test_migration_files_sort_in_chain_order() -> None:
     scripts = ScriptDirectory.from_config(alembic_config("postgresql://unused"))
     chain = list(reversed(list(scripts.walk_revisions("base", "heads"))))
     assert len(scripts.get_heads()) == 1
@@ -254,7 +254,7 @@ def scratch_database(engine: Engine, settings: Settings) -> Iterator[str]:
         admin.dispose()
 
 
-def test_migrations_go_down_to_nothing_and_up_again(scratch_database):
+def test_migrations_go_down_to_nothing_and_up_again(scratch_database: str) -> None:
     upgrade(scratch_database)
     eng = create_engine(scratch_database)
     try:

@@ -5,13 +5,14 @@ from __future__ import annotations
 import datetime as dt
 
 import numpy as np
-from sqlalchemy import text
+import pandas as pd
+from sqlalchemy import Connection, text
 
 from landmatch.seed import parcels as gen
 from landmatch.seed.run import DEMO_AS_OF
 
 
-def test_every_seeded_parcel_lies_inside_its_city(conn):
+def test_every_seeded_parcel_lies_inside_its_city(conn: Connection) -> None:
     outside = conn.execute(
         text(
             "SELECT count(*) FROM landmatch.parcel p JOIN landmatch.admin_division a "
@@ -24,11 +25,11 @@ def test_every_seeded_parcel_lies_inside_its_city(conn):
             "ON a.code = p.city_code WHERE a.code IS NULL"
         )
     ).scalar()
-    assert conn.execute(text("SELECT count(*) FROM landmatch.parcel")).scalar() >= 3000
+    assert conn.execute(text("SELECT count(*) FROM landmatch.parcel")).scalar_one() >= 3000
     assert (outside, orphans) == (0, 0)
 
 
-def test_no_two_seeded_parcels_overlap(conn):
+def test_no_two_seeded_parcels_overlap(conn: Connection) -> None:
     overlaps = conn.execute(
         text(
             "SELECT count(*) FROM landmatch.parcel a JOIN landmatch.parcel b "
@@ -38,8 +39,8 @@ def test_no_two_seeded_parcels_overlap(conn):
     assert overlaps == 0
 
 
-def test_statuses_areas_and_zones_are_mixed(conn):
-    by_status = dict(
+def test_statuses_areas_and_zones_are_mixed(conn: Connection) -> None:
+    by_status: dict[str, int] = dict(
         conn.execute(text("SELECT status, count(*) FROM landmatch.parcel GROUP BY 1")).all()
     )
     # The demo disposal cases (landmatch.seed.monitoring) withdraw a few approvals.
@@ -54,7 +55,7 @@ def test_statuses_areas_and_zones_are_mixed(conn):
     assert cities == 13
 
 
-def test_idle_land_is_more_than_a_year_past_its_start_date(conn):
+def test_idle_land_is_more_than_a_year_past_its_start_date(conn: Connection) -> None:
     bad = conn.execute(
         text(
             "SELECT count(*) FROM landmatch.parcel WHERE status = 'idle' AND "
@@ -72,7 +73,7 @@ def test_idle_land_is_more_than_a_year_past_its_start_date(conn):
     assert no_contract == 0
 
 
-def test_prices_and_indicators_vary_by_city(conn):
+def test_prices_and_indicators_vary_by_city(conn: Connection) -> None:
     rows = conn.execute(
         text(
             "SELECT city_code, avg(ref_price_wan_per_mu), avg(invest_intensity_min) "
@@ -83,7 +84,7 @@ def test_prices_and_indicators_vary_by_city(conn):
     assert prices["131000"] > 1.8 * prices["130700"]  # 廊坊 near Beijing vs 张家口
 
 
-def test_plan_policies_are_seeded_with_the_plans_numbers(conn):
+def test_plan_policies_are_seeded_with_the_plans_numbers(conn: Connection) -> None:
     rate, cap = conn.execute(
         text(
             "SELECT benefit_rate, benefit_cap_wan FROM landmatch.policy "
@@ -102,14 +103,16 @@ def test_plan_policies_are_seeded_with_the_plans_numbers(conn):
     assert kinds == {"province", "city", "zone"}
 
 
-def test_constraints_and_facilities_are_loaded(conn):
+def test_constraints_and_facilities_are_loaded(conn: Connection) -> None:
     kinds = set(conn.execute(text("SELECT kind FROM landmatch.constraint_area")).scalars())
     assert {"eco_redline", "water_source"} <= kinds
-    fac = dict(conn.execute(text("SELECT kind, count(*) FROM landmatch.facility GROUP BY 1")).all())
+    fac: dict[str, int] = dict(
+        conn.execute(text("SELECT kind, count(*) FROM landmatch.facility GROUP BY 1")).all()
+    )
     assert fac["port"] >= 3 and fac["airport"] >= 5
 
 
-def _frame(seed: int):  # type: ignore[no-untyped-def]
+def _frame(seed: int) -> pd.DataFrame:
     import shapely
 
     from landmatch.layers import read_layer
@@ -128,13 +131,13 @@ def _frame(seed: int):  # type: ignore[no-untyped-def]
     )
 
 
-def test_the_generator_is_deterministic():
+def test_the_generator_is_deterministic() -> None:
     a, b, c = _frame(5), _frame(5), _frame(6)
     assert a.to_json() == b.to_json()
     assert a.to_json() != c.to_json()
 
 
-def test_seeded_dates_follow_approval_supply_start(conn):
+def test_seeded_dates_follow_approval_supply_start(conn: Connection) -> None:
     bad = conn.execute(
         text(
             "SELECT count(*) FROM landmatch.parcel WHERE "

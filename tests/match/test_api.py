@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import text
+from sqlalchemy.orm import Session
 
 from landmatch.api.schemas import MatchResult
 from landmatch.db.parcels import INTERNAL_COLUMNS
@@ -11,7 +16,7 @@ from tests.conftest import auth, with_etag
 REQ = {"industry": "36", "area_mu_min": 20, "area_mu_max": 150, "top": 10}
 
 
-def test_schema(client):
+def test_schema(client: TestClient) -> None:
     r = client.get("/api/match/schema")
     assert r.status_code == 200
     props = r.json()["properties"]
@@ -32,7 +37,9 @@ def test_schema(client):
         assert k in props
 
 
-def test_public_match_sees_public_parcels_and_fields_only(client, session):
+def test_public_match_sees_public_parcels_and_fields_only(
+    client: TestClient, session: Session
+) -> None:
     r = client.post("/api/match", json={**REQ, "include_coming": True})
     assert r.status_code == 200, r.text
     body = r.json()
@@ -57,7 +64,7 @@ def test_public_match_sees_public_parcels_and_fields_only(client, session):
     assert body["why_not"]["considered"] >= len(codes)
 
 
-def test_promoter_matches_internal_inventory(client, tokens):
+def test_promoter_matches_internal_inventory(client: TestClient, tokens: dict[str, str]) -> None:
     r = client.post(
         "/api/match",
         json={**REQ, "include_coming": True, "top": 50},
@@ -69,7 +76,7 @@ def test_promoter_matches_internal_inventory(client, tokens):
     assert any(p["coming_available"] for p in props)  # idle / unsupplied land when asked
 
 
-def test_feature_explanation(client, tokens):
+def test_feature_explanation(client: TestClient, tokens: dict[str, str]) -> None:
     body = client.post("/api/match", json=REQ, headers=auth(tokens["promoter"])).json()
     p = body["features"][0]["properties"]
     assert p["rank"] == 1
@@ -91,7 +98,7 @@ def test_feature_explanation(client, tokens):
     )
 
 
-def test_stored_run_is_returned_as_it_was(client, tokens):
+def test_stored_run_is_returned_as_it_was(client: TestClient, tokens: dict[str, str]) -> None:
     h = auth(tokens["promoter"])
     first = client.post("/api/match", json=REQ, headers=h).json()
     again = client.get(f"/api/match/{first['match_id']}", headers=h)
@@ -102,7 +109,7 @@ def test_stored_run_is_returned_as_it_was(client, tokens):
     assert client.get("/api/match/not-a-uuid").status_code == 404
 
 
-def test_bad_requests_are_problems(client):
+def test_bad_requests_are_problems(client: TestClient) -> None:
     r = client.post("/api/match", json={"area_mu_min": 50, "area_mu_max": 10})
     assert r.status_code == 422 and r.headers["content-type"].startswith("application/problem+json")
     r = client.post("/api/match", json={"industry": "99"})
@@ -125,7 +132,7 @@ def test_bad_requests_are_problems(client):
     assert r.status_code == 422
 
 
-def test_why_not_counts_and_near_misses(client, tokens):
+def test_why_not_counts_and_near_misses(client: TestClient, tokens: dict[str, str]) -> None:
     body = client.post(
         "/api/match",
         json={**REQ, "area_mu_max": 40, "budget": {"max_wan_per_mu": 35}},
@@ -143,7 +150,9 @@ def test_why_not_counts_and_near_misses(client, tokens):
     )
 
 
-def test_assemblies_when_no_single_parcel_is_big_enough(client, tokens, session, make_parcel):
+def test_assemblies_when_no_single_parcel_is_big_enough(
+    client: TestClient, tokens: dict[str, str], session: Session, make_parcel: Callable[..., int]
+) -> None:
     from tests.match.conftest import DLAT, DLON, square
 
     # Three ≈15 亩 parcels in a row, 20 m apart, and a fourth 300 m away.
@@ -191,7 +200,7 @@ def test_assemblies_when_no_single_parcel_is_big_enough(client, tokens, session,
     assert not [f for f in body["features"] if f["properties"]["kind"] == "assembly"]
 
 
-def test_projects_crud_and_pipeline(client, tokens):
+def test_projects_crud_and_pipeline(client: TestClient, tokens: dict[str, str]) -> None:
     h = auth(tokens["promoter"])
     assert client.get("/api/projects").status_code == 401
     r = client.post(
@@ -231,7 +240,9 @@ def test_projects_crud_and_pipeline(client, tokens):
     assert client.get(f"/api/projects/{pid}", headers=h).status_code == 404
 
 
-def test_reservation_conflict_and_effect_on_matching(client, tokens, session):
+def test_reservation_conflict_and_effect_on_matching(
+    client: TestClient, tokens: dict[str, str], session: Session
+) -> None:
     h = auth(tokens["promoter"])
     a = client.post("/api/projects", json={"name": "甲", "requirement": REQ}, headers=h).json()
     b = client.post("/api/projects", json={"name": "乙", "requirement": REQ}, headers=h).json()
@@ -266,7 +277,7 @@ def test_reservation_conflict_and_effect_on_matching(client, tokens, session):
     )
 
 
-def test_reverse_match(client, tokens):
+def test_reverse_match(client: TestClient, tokens: dict[str, str]) -> None:
     h = auth(tokens["promoter"])
     fit = client.post("/api/projects", json={"name": "合适", "requirement": REQ}, headers=h).json()
     client.post(
@@ -291,7 +302,9 @@ def test_reverse_match(client, tokens):
     assert client.get("/api/parcels/NO-SUCH/matching-projects", headers=h).status_code == 404
 
 
-def test_large_scopes_count_from_a_repeatable_sample(client, tokens, monkeypatch):
+def test_large_scopes_count_from_a_repeatable_sample(
+    client: TestClient, tokens: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     from landmatch.match import whynot
 
     h = auth(tokens["promoter"])

@@ -8,10 +8,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+from sqlalchemy import Engine
+
+from landmatch.settings import Settings
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _run(settings, *args: str) -> subprocess.CompletedProcess[str]:
+def _run(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
     env = {
         **os.environ,
         "LANDMATCH_DATABASE_URL": settings.database_url,
@@ -28,7 +32,7 @@ def _run(settings, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_table_and_json(engine, settings, tmp_path):
+def test_table_and_json(engine: Engine, settings: Settings, tmp_path: Path) -> None:
     req = tmp_path / "p.json"
     req.write_text(
         json.dumps(
@@ -46,7 +50,7 @@ def test_table_and_json(engine, settings, tmp_path):
     assert body["numberReturned"] == 2 and body["features"][0]["properties"]["rank"] == 1
 
 
-def test_bad_file_is_a_clear_error(engine, settings, tmp_path):
+def test_bad_file_is_a_clear_error(engine: Engine, settings: Settings, tmp_path: Path) -> None:
     bad = tmp_path / "bad.json"
     bad.write_text('{"area_mu_min": 50, "area_mu_max": 10}', encoding="utf-8")
     r = _run(settings, str(bad))

@@ -6,15 +6,19 @@ otherwise."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
+from fastapi.testclient import TestClient
 from sqlalchemy import text
+from sqlalchemy.orm import Session
 
 from landmatch import vocab
 from landmatch.auth import Principal
 from landmatch.db import derived
 from landmatch.db.facts import missing_facts
 from landmatch.reflayers import coverage
+from landmatch.reflayers.report import ChangeReport
 from tests.conftest import auth
 from tests.match.conftest import square
 
@@ -24,7 +28,7 @@ X0, Y0, X1, Y1 = 114.640, 38.120, 114.650, 38.130
 AS_OF = dt.date(2025, 12, 31)
 
 
-def _plant(session, make_parcel) -> dict[str, int]:  # type: ignore[no-untyped-def]
+def _plant(session: Session, make_parcel: Callable[..., int]) -> dict[str, int]:
     session.execute(
         text(
             "INSERT INTO landmatch.constraint_area (code, name, kind, severity, geom) VALUES "
@@ -40,8 +44,8 @@ def _plant(session, make_parcel) -> dict[str, int]:  # type: ignore[no-untyped-d
     }
 
 
-def _excluded(session, ids: dict[str, int]) -> dict[str, Any]:  # type: ignore[no-untyped-def]
-    rows = dict(
+def _excluded(session: Session, ids: dict[str, int]) -> dict[str, Any]:
+    rows: dict[int, Any] = dict(
         session.execute(
             text("SELECT parcel_id, excluded FROM landmatch.parcel_fact WHERE parcel_id = ANY(:i)"),
             {"i": list(ids.values())},
@@ -50,7 +54,7 @@ def _excluded(session, ids: dict[str, int]) -> dict[str, Any]:  # type: ignore[n
     return {k: rows[v] for k, v in ids.items()}
 
 
-def _cover_all(session, city: str = "130100"):  # type: ignore[no-untyped-def]
+def _cover_all(session: Session, city: str = "130100") -> ChangeReport:
     return coverage.change(
         session,
         ADMIN,
@@ -61,7 +65,9 @@ def _cover_all(session, city: str = "130100"):  # type: ignore[no-untyped-def]
     )
 
 
-def test_not_checked_until_every_excluding_kind_is_covered(session, make_parcel):
+def test_not_checked_until_every_excluding_kind_is_covered(
+    session: Session, make_parcel: Callable[..., int]
+) -> None:
     ids = _plant(session, make_parcel)
     # The seed covers 石家庄 for red lines and water sources, not for basic farmland.
     assert {r["kind"] for r in coverage.list_coverage(session, ADMIN, city="130100")} >= {
@@ -93,7 +99,7 @@ def test_not_checked_until_every_excluding_kind_is_covered(session, make_parcel)
     assert _excluded(session, ids) == {"inside": True, "edge": None, "clear": None}
 
 
-def test_a_partial_declaration_refreshes_nothing_and_says_why(session):
+def test_a_partial_declaration_refreshes_nothing_and_says_why(session: Session) -> None:
     before = session.execute(
         text("SELECT count(*) FROM landmatch.parcel_fact WHERE excluded IS NULL")
     ).scalar_one()
@@ -108,7 +114,9 @@ def test_a_partial_declaration_refreshes_nothing_and_says_why(session):
     assert after == before
 
 
-def test_a_city_change_reads_not_checked_until_settled(session, make_parcel):
+def test_a_city_change_reads_not_checked_until_settled(
+    session: Session, make_parcel: Callable[..., int]
+) -> None:
     ids = _plant(session, make_parcel)
     _cover_all(session)
     assert _excluded(session, ids)["clear"] is False
@@ -141,14 +149,16 @@ REQ: dict[str, Any] = {
 }
 
 
-def _match(client, tokens, session, ids: dict[str, int]) -> dict[str, list[str] | None]:  # type: ignore[no-untyped-def]
+def _match(
+    client: TestClient, tokens: dict[str, str], session: Session, ids: dict[str, int]
+) -> dict[str, list[str] | None]:
     r = client.post("/api/match", json=REQ, headers=auth(tokens["promoter"]))
     assert r.status_code == 200, r.text
     body = r.json()
     by_code = {f["properties"]["code"]: f["properties"]["warnings"] for f in body["features"]}
     failed = {f["rule"]: f["count"] for f in body["why_not"]["failed"]}
     assert failed.get("excluded", 0) >= 1
-    codes = dict(
+    codes: dict[int, str] = dict(
         session.execute(
             text("SELECT id, code FROM landmatch.parcel WHERE id = ANY(:i)"),
             {"i": list(ids.values())},
@@ -157,7 +167,9 @@ def _match(client, tokens, session, ids: dict[str, int]) -> dict[str, list[str] 
     return {k: by_code.get(codes[v]) for k, v in ids.items()}
 
 
-def test_the_match_ranks_not_checked_parcels_with_a_warning(client, tokens, session, make_parcel):
+def test_the_match_ranks_not_checked_parcels_with_a_warning(
+    client: TestClient, tokens: dict[str, str], session: Session, make_parcel: Callable[..., int]
+) -> None:
     ids = _plant(session, make_parcel)
     ranked = _match(client, tokens, session, ids)
     assert ranked["inside"] is None  # excluded by the hard rule

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from sqlalchemy import text
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, Row, text
 
 from landmatch import vocab
 from landmatch.db.facts import missing_facts, refresh_facts, refresh_missing
 
 
-def test_seed_filled_the_facts(conn):
+def test_seed_filled_the_facts(conn: Connection) -> None:
     assert missing_facts(conn) == 0
 
 
-def test_distances_are_the_true_nearest_on_the_ellipsoid(conn):
+def test_distances_are_the_true_nearest_on_the_ellipsoid(conn: Connection) -> None:
     # Brute force over every facility of the kind, for a sample of parcels.
     for kind in vocab.FACILITY_KINDS:
         rows = conn.execute(
@@ -34,7 +37,9 @@ def test_distances_are_the_true_nearest_on_the_ellipsoid(conn):
                 assert abs(got - want) < 1e-6, (kind, got, want)
 
 
-def test_containing_zone_and_constraint_hits(conn, make_parcel):
+def test_containing_zone_and_constraint_hits(
+    conn: Connection, make_parcel: Callable[..., int]
+) -> None:
     zone = conn.execute(
         text(
             "SELECT id, ST_X(ST_PointOnSurface(geom)), ST_Y(ST_PointOnSurface(geom)) "
@@ -73,7 +78,9 @@ def test_containing_zone_and_constraint_hits(conn, make_parcel):
     assert other.excluded is (True if excluding_hit else None)
 
 
-def test_geometry_edit_invalidates_then_refresh_restores(conn, make_parcel):
+def test_geometry_edit_invalidates_then_refresh_restores(
+    conn: Connection, make_parcel: Callable[..., int]
+) -> None:
     pid = make_parcel()
     before = conn.execute(
         text("SELECT dist_substation_km FROM landmatch.parcel_fact WHERE parcel_id = :p"),
@@ -121,7 +128,7 @@ def test_geometry_edit_invalidates_then_refresh_restores(conn, make_parcel):
     assert refresh_facts(conn, []) == 0
 
 
-def test_copied_columns_match_the_parcel(conn):
+def test_copied_columns_match_the_parcel(conn: Connection) -> None:
     from landmatch.db.facts import COPIED
 
     for col in COPIED:
@@ -135,7 +142,9 @@ def test_copied_columns_match_the_parcel(conn):
         assert bad == 0, col
 
 
-def test_new_parcel_is_matchable_but_unchecked_until_refreshed(conn, make_parcel):
+def test_new_parcel_is_matchable_but_unchecked_until_refreshed(
+    conn: Connection, make_parcel: Callable[..., int]
+) -> None:
     pid = make_parcel(facts=False)
     row = conn.execute(
         text("SELECT status, excluded FROM landmatch.parcel_fact WHERE parcel_id = :p"), {"p": pid}
@@ -152,7 +161,7 @@ FACT_COLUMNS = (
 )
 
 
-def _facts(conn, ids):
+def _facts(conn: Connection, ids: list[int]) -> Sequence[Row[*tuple[Any, ...]]]:
     return conn.execute(
         text(
             f"SELECT parcel_id, {', '.join(FACT_COLUMNS)} FROM landmatch.parcel_fact "
@@ -162,7 +171,7 @@ def _facts(conn, ids):
     ).all()
 
 
-def test_full_and_partial_refresh_agree(conn):
+def test_full_and_partial_refresh_agree(conn: Connection) -> None:
     # One definition: the seed's full refresh and a refresh of a few parcels give the same
     # facts, to the last bit; and a full refresh again changes nothing.
     ids = [r[0] for r in conn.execute(text("SELECT id FROM landmatch.parcel ORDER BY id"))][::37]
@@ -184,7 +193,7 @@ def test_full_and_partial_refresh_agree(conn):
     assert any(r.zone_id is not None for r in seeded)
 
 
-def test_candidate_bounds_keep_every_near_tie():
+def test_candidate_bounds_keep_every_near_tie() -> None:
     import numpy as np
 
     from landmatch.db.facts import candidates

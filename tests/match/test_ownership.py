@@ -8,7 +8,9 @@ import importlib
 from typing import Any
 
 import pytest
-from sqlalchemy import text
+from fastapi.testclient import TestClient
+from sqlalchemy import Connection, text
+from sqlalchemy.orm import Session
 
 from landmatch.auth import Principal, add_user
 from landmatch.errors import Forbidden, NotFound
@@ -21,7 +23,7 @@ NOTE = "仅甲队可见的预留备注"
 
 
 @pytest.fixture
-def teams(session, tokens) -> dict[str, dict[str, str]]:  # type: ignore[no-untyped-def]
+def teams(session: Session, tokens: dict[str, str]) -> dict[str, dict[str, str]]:
     """Headers per role: team A (the fixture promoter, t-team-a), team B, a promoter without
     a team, admin, bureau and the public."""
     b = add_user(session, "t-promoter-b", "promoter", team="t-team-b")
@@ -38,7 +40,7 @@ def teams(session, tokens) -> dict[str, dict[str, str]]:  # type: ignore[no-unty
 
 
 @pytest.fixture
-def held(client, teams) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+def held(client: TestClient, teams: dict[str, dict[str, str]]) -> dict[str, Any]:
     """Team A's project with an investor, a run made for it and a hold on its best parcel."""
     h = teams["a"]
     p = client.post(
@@ -70,7 +72,9 @@ def held(client, teams) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     }
 
 
-def test_projects_are_seen_and_written_by_their_team_and_admin_only(client, teams, held):
+def test_projects_are_seen_and_written_by_their_team_and_admin_only(
+    client: TestClient, teams: dict[str, dict[str, str]], held: dict[str, Any]
+) -> None:
     pid = held["project"]["id"]
     url = f"/api/projects/{pid}"
     for role in ("a", "admin"):
@@ -110,7 +114,9 @@ def test_projects_are_seen_and_written_by_their_team_and_admin_only(client, team
     assert gone.status_code == 204
 
 
-def test_others_see_that_a_parcel_is_held_and_until_when_only(client, teams, held):
+def test_others_see_that_a_parcel_is_held_and_until_when_only(
+    client: TestClient, teams: dict[str, dict[str, str]], held: dict[str, Any]
+) -> None:
     code, rid = held["code"], held["reservation"]
     for role in ("a", "admin"):
         mine = [r for r in client.get("/api/reservations", headers=teams[role]).json()]
@@ -163,7 +169,9 @@ def test_others_see_that_a_parcel_is_held_and_until_when_only(client, teams, hel
     assert taken.status_code == 201, taken.text
 
 
-def test_runs_made_for_a_project_are_the_teams(client, teams, held):
+def test_runs_made_for_a_project_are_the_teams(
+    client: TestClient, teams: dict[str, dict[str, str]], held: dict[str, Any]
+) -> None:
     run = held["run"]
     for role in ("a", "admin"):
         assert client.get(f"/api/match/{run}", headers=teams[role]).status_code == 200
@@ -176,7 +184,9 @@ def test_runs_made_for_a_project_are_the_teams(client, teams, held):
     assert client.get(f"/api/match/{free}", headers=teams["a"]).status_code == 200
 
 
-def test_reverse_match_hides_other_teams_projects(client, teams, held):
+def test_reverse_match_hides_other_teams_projects(
+    client: TestClient, teams: dict[str, dict[str, str]], held: dict[str, Any]
+) -> None:
     code = held["code"]
     for role, own in (("a", True), ("admin", True), ("b", False), ("bureau", False)):
         r = client.get(f"/api/parcels/{code}/matching-projects", headers=teams[role])
@@ -189,7 +199,9 @@ def test_reverse_match_hides_other_teams_projects(client, teams, held):
             assert any(p["project_id"] is None for p in r.json()["projects"])
 
 
-def test_services_check_the_owner_under_the_row_lock(session, tokens, held):
+def test_services_check_the_owner_under_the_row_lock(
+    session: Session, tokens: dict[str, str], held: dict[str, Any]
+) -> None:
     """The services refuse another team's writes themselves (CLI and pages call them too), and
     a refused write changes nothing."""
     b = Principal(name="t-promoter-b", role="promoter", team="t-team-b")
@@ -210,7 +222,9 @@ def test_services_check_the_owner_under_the_row_lock(session, tokens, held):
     assert row.pipeline_status != "lost" and row.released_at is None
 
 
-def test_migration_backfills_the_owner_team(conn, session, tokens):
+def test_migration_backfills_the_owner_team(
+    conn: Connection, session: Session, tokens: dict[str, str]
+) -> None:
     """0021: existing projects take their maker's team; their holds and runs the project's."""
     from alembic.migration import MigrationContext
     from alembic.operations import Operations

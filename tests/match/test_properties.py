@@ -6,7 +6,8 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import text
+from sqlalchemy import Connection, text
+from sqlalchemy.orm import Session
 
 from landmatch import vocab
 from landmatch.auth import Principal
@@ -27,14 +28,16 @@ scores_st = st.fixed_dictionaries({c: st.floats(0, 1) for c in CRITERIA})
 
 
 @given(scores_st, weights_st)
-def test_contributions_sum_to_total(scores, weights):
+def test_contributions_sum_to_total(scores: dict[str, float], weights: dict[str, float]) -> None:
     total, contrib = combine(scores, weights)
     assert abs(sum(contrib.values()) - total) < 1e-9
     assert -1e-9 <= total <= 100 + 1e-9
 
 
 @given(scores_st, weights_st, st.sampled_from(CRITERIA), st.floats(0.001, 50))
-def test_raising_a_weight_never_lowers_its_contribution(scores, weights, criterion, more):
+def test_raising_a_weight_never_lowers_its_contribution(
+    scores: dict[str, float], weights: dict[str, float], criterion: str, more: float
+) -> None:
     _, before = combine(scores, weights)
     _, after = combine(scores, {**weights, criterion: weights[criterion] + more})
     assert after[criterion] >= before[criterion] - 1e-9
@@ -44,7 +47,7 @@ ranges = st.tuples(st.floats(1, 500), st.floats(0, 500)).map(lambda t: (t[0], t[
 
 
 @given(ranges, st.floats(0, 2000))
-def test_area_fit_peaks_inside_the_range(rng, area):
+def test_area_fit_peaks_inside_the_range(rng: tuple[float, float], area: float) -> None:
     lo, hi = rng
     best_inside = area_fit((lo + hi) / 2, lo, hi)
     assert best_inside == 1.0
@@ -57,7 +60,9 @@ def test_area_fit_peaks_inside_the_range(rng, area):
     max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(ranges, st.floats(0, 1500))
-def test_sql_area_fit_matches_python(conn, rng, area):
+def test_sql_area_fit_matches_python(
+    conn: Connection, rng: tuple[float, float], area: float
+) -> None:
     lo, hi = rng
     ps = Params()
     req = Requirement(area_mu_min=lo, area_mu_max=hi)
@@ -73,9 +78,11 @@ def _compatible(land_use: str, compat: list[str], req: Requirement) -> bool:
             land_use.startswith("1001") and any(c.startswith("1101") for c in compat)
         )
     pc = req.effective_pollution
-    ok = {3: land_use == "100103", 2: land_use in ("100102", "100103")}.get(
-        pc, land_use.startswith("1001")
-    )
+    by_class: dict[int | None, bool] = {
+        3: land_use == "100103",
+        2: land_use in ("100102", "100103"),
+    }
+    ok = by_class.get(pc, land_use.startswith("1001"))
     if req.industry in vocab.RESEARCH_INDUSTRIES:
         ok = ok or land_use == "0802" or (land_use.startswith("1001") and "0802" in compat)
     return ok
@@ -137,7 +144,7 @@ requirements_st = st.builds(
     max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(requirements_st)
-def test_no_ranked_parcel_breaks_a_hard_rule(session, req):
+def test_no_ranked_parcel_breaks_a_hard_rule(session: Session, req: Requirement) -> None:
     result = run_match(session, req, PROMOTER, store=False, today=TODAY)
     for f in result["features"]:
         if f["properties"]["kind"] == "parcel":
@@ -152,7 +159,7 @@ def test_no_ranked_parcel_breaks_a_hard_rule(session, req):
         assert all(0 <= x["score"] <= 1 for x in b)
 
 
-def test_same_request_same_ranking(session):
+def test_same_request_same_ranking(session: Session) -> None:
     req = Requirement(industry="36", area_mu_min=20, area_mu_max=200, top=40, include_coming=True)
     runs = [run_match(session, req, PROMOTER, store=False, today=TODAY) for _ in range(3)]
     orders = [[f["id"] for f in r["features"]] for r in runs]

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
+from sqlalchemy.orm import Session
 
 from landmatch import auth
 from landmatch.auth import Principal
@@ -92,7 +94,7 @@ def _passing(session: Any, req: Requirement, public: bool) -> int:
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(requirements(), st.booleans())
-def test_pruned_ranking_is_the_plain_one(session, req, public):  # type: ignore[no-untyped-def]
+def test_pruned_ranking_is_the_plain_one(session: Session, req: Requirement, public: bool) -> None:
     who = PUBLIC if public else PROMOTER
     pruned = run_match(session, req, who, store=False, today=TODAY, prune=True)
     plain = run_match(session, req, who, store=False, today=TODAY, prune=False)
@@ -100,7 +102,7 @@ def test_pruned_ranking_is_the_plain_one(session, req, public):  # type: ignore[
     assert pruned["why_not"]["passed"] == _passing(session, req, public)
 
 
-def test_ties_across_the_cut(session):  # type: ignore[no-untyped-def]
+def test_ties_across_the_cut(session: Session) -> None:
     """Only the zone fit weighs: parcels of a zone score alike, so the N-th place is shared
     by many; both paths cut by (total to 6 places, code) and agree row for row."""
     req = Requirement(
@@ -118,7 +120,7 @@ def test_ties_across_the_cut(session):  # type: ignore[no-untyped-def]
     assert n_pruned == n_plain == _passing(session, req, False)
 
 
-def test_pruning_scores_few_rows(session):  # type: ignore[no-untyped-def]
+def test_pruning_scores_few_rows(session: Session) -> None:
     """Pruning is real: on a broad request most passing parcels are never scored (counted from
     the pruned query's own survivors)."""
     req = Requirement(industry="14", include_coming=True, top=5)
@@ -130,11 +132,15 @@ def test_pruning_scores_few_rows(session):  # type: ignore[no-untyped-def]
     assert passing > 200 and n < passing / 4, (n, passing)
 
 
-def test_auto_mode_prunes_large_scopes_only(session, monkeypatch):  # type: ignore[no-untyped-def]
+def test_auto_mode_prunes_large_scopes_only(
+    session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
     seen: list[bool] = []
     real = engine._ranked
 
-    def spy(session, plan, top, *, prune=True):  # type: ignore[no-untyped-def]
+    def spy(
+        session: Session, plan: Plan, top: int, *, prune: bool = True
+    ) -> tuple[list[dict[str, Any]], int]:
         seen.append(prune)
         return real(session, plan, top, prune=prune)
 

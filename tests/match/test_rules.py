@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from sqlalchemy import text
+from fastapi.testclient import TestClient
+from sqlalchemy import Connection, text
+from sqlalchemy.orm import Session
 
 from tests.match.helpers import verdicts
 
@@ -198,7 +201,16 @@ CASES: list[tuple[str, dict[str, Any], dict[str, Any] | None, dict[str, Any], st
 @pytest.mark.parametrize(
     ("case", "attrs", "facts", "req", "rule", "passes"), CASES, ids=[c[0] for c in CASES]
 )
-def test_rule(session, make_parcel, case, attrs, facts, req, rule, passes):
+def test_rule(
+    session: Session,
+    make_parcel: Callable[..., int],
+    case: str,
+    attrs: dict[str, Any],
+    facts: dict[str, Any] | None,
+    req: dict[str, Any],
+    rule: str,
+    passes: bool,
+) -> None:
     pid = make_parcel(facts=facts is not None, **attrs)
     if facts:
         sets = ", ".join(f"{k} = :{k}" for k in facts)
@@ -214,7 +226,7 @@ def test_rule(session, make_parcel, case, attrs, facts, req, rule, passes):
     assert v["candidate"] is all(v[k] for k in rules)
 
 
-def test_soft_proximity_is_not_a_rule(session, make_parcel):
+def test_soft_proximity_is_not_a_rule(session: Session, make_parcel: Callable[..., int]) -> None:
     pid = make_parcel()
     session.execute(
         text("UPDATE landmatch.parcel_fact SET dist_port_km = 500 WHERE parcel_id = :id"),
@@ -225,7 +237,9 @@ def test_soft_proximity_is_not_a_rule(session, make_parcel):
     assert v["candidate"] is True
 
 
-def test_budget_uses_published_price_only(session, make_parcel):
+def test_budget_uses_published_price_only(
+    session: Session, make_parcel: Callable[..., int]
+) -> None:
     """An unpublished price is nobody's to filter by (landmatch.confidential): unknown, not a
     failure (flagged in the explanation), for staff and public alike — a budget that failed on
     it would let a promoter narrow it down."""
@@ -271,12 +285,18 @@ def test_budget_uses_published_price_only(session, make_parcel):
         ({}, {"location": {"in_zone_only": True}}, False),
     ],
 )
-def test_status_and_location_scope(session, make_parcel, attrs, req, in_scope):
+def test_status_and_location_scope(
+    session: Session,
+    make_parcel: Callable[..., int],
+    attrs: dict[str, Any],
+    req: dict[str, Any],
+    in_scope: bool,
+) -> None:
     pid = make_parcel(**attrs)
     assert verdicts(session, req, pid)["scope"] is in_scope
 
 
-def test_zone_filters(session, make_parcel):
+def test_zone_filters(session: Session, make_parcel: Callable[..., int]) -> None:
     zone = session.execute(
         text(
             "SELECT id, code, level, ST_AsText(ST_PointOnSurface(geom)) FROM landmatch.dev_zone "
@@ -294,7 +314,9 @@ def test_zone_filters(session, make_parcel):
     assert verdicts(session, {"location": {"zone_levels": [zone.level]}}, pid)["scope"] is True
 
 
-def test_reserved_for_another_project(session, make_parcel, make_project):
+def test_reserved_for_another_project(
+    session: Session, make_parcel: Callable[..., int], make_project: Callable[..., int]
+) -> None:
     pid = make_parcel()
     mine, theirs = make_project("我的项目"), make_project("别人的项目")
     session.execute(
@@ -306,7 +328,9 @@ def test_reserved_for_another_project(session, make_parcel, make_project):
     assert verdicts(session, {}, pid)["reserved"] is False
 
 
-def test_unknown_price_and_freshness_score_zero_not_full(client, tokens, conn):  # type: ignore[no-untyped-def]
+def test_unknown_price_and_freshness_score_zero_not_full(
+    client: TestClient, tokens: dict[str, str], conn: Connection
+) -> None:
     """PostgreSQL's LEAST() ignores NULL: an unknown price must not read as the best price."""
     from sqlalchemy import text
 
@@ -327,7 +351,7 @@ def test_unknown_price_and_freshness_score_zero_not_full(client, tokens, conn): 
     )
     area_mu = conn.execute(
         text("SELECT area_m2 * 15 / 10000 FROM landmatch.parcel WHERE code = :c"), {"c": code}
-    ).scalar()
+    ).scalar_one()
     req = {
         "industry": "34",
         "area_mu_min": float(area_mu) - 1,
