@@ -202,6 +202,12 @@ def live_server(settings: Settings, engine: Engine) -> Iterator[str]:
     thread.join(timeout=10)
 
 
+def app_of(client: TestClient) -> FastAPI:
+    """The application behind ``client`` (TestClient types it as any ASGI app)."""
+    assert isinstance(client.app, FastAPI)
+    return client.app
+
+
 def auth(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 

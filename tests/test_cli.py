@@ -5,11 +5,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine
 
 from landmatch.errors import ConfigError
-from landmatch.settings import load_settings
+from landmatch.settings import Settings, load_settings
 
 
 def run(
@@ -25,7 +27,7 @@ def run(
     )
 
 
-def test_every_command_has_help():
+def test_every_command_has_help() -> None:
     for cmd in (
         ["--help"],
         ["db", "upgrade", "--help"],
@@ -50,14 +52,16 @@ def test_every_command_has_help():
         ["users", "add", "x", "--role", "king"],
     ],
 )
-def test_cli_mistakes_exit_non_zero_without_a_traceback(args, settings):
+def test_cli_mistakes_exit_non_zero_without_a_traceback(
+    args: list[str], settings: Settings
+) -> None:
     r = run(*args, env={"LANDMATCH_DATABASE_URL": settings.database_url})
     assert r.returncode != 0
     assert "Traceback" not in r.stderr + r.stdout
     assert (r.stderr + r.stdout).strip()
 
 
-def test_unreachable_database_is_a_plain_message():
+def test_unreachable_database_is_a_plain_message() -> None:
     r = run(
         "seed", "--parcels", "10", env={"LANDMATCH_DATABASE_URL": "postgresql://x@127.0.0.1:1/none"}
     )
@@ -65,7 +69,7 @@ def test_unreachable_database_is_a_plain_message():
     assert "LANDMATCH_DATABASE_URL" in r.stderr
 
 
-def test_a_wrong_setting_names_the_variable():
+def test_a_wrong_setting_names_the_variable() -> None:
     r = run("db", "upgrade", env={"LANDMATCH_DATABASE_URL": "mysql://x@y/z"})
     assert r.returncode != 0 and "Traceback" not in r.stderr
     assert "LANDMATCH_DATABASE_URL" in r.stderr
@@ -73,13 +77,13 @@ def test_a_wrong_setting_names_the_variable():
         load_settings(port=0)
 
 
-def test_production_refuses_the_default_secret():
+def test_production_refuses_the_default_secret() -> None:
     with pytest.raises(ConfigError, match="LANDMATCH_SECRET_KEY"):
         load_settings(mode="production")
     assert load_settings(mode="production", secret_key="s3cret-for-real").mode == "production"
 
 
-def test_users_add_prints_a_token_that_authenticates(settings, engine):
+def test_users_add_prints_a_token_that_authenticates(settings: Settings, engine: Engine) -> None:
     r = run(
         "users",
         "add",
@@ -101,7 +105,7 @@ def test_users_add_prints_a_token_that_authenticates(settings, engine):
         s.execute(text("DELETE FROM landmatch.app_user WHERE name = 'cli-test-user'"))
 
 
-def test_an_old_schema_asks_for_db_upgrade(settings, tmp_path):
+def test_an_old_schema_asks_for_db_upgrade(settings: Settings, tmp_path: Path) -> None:
     """Code newer than the database: the command says what to run, not a table name."""
     from sqlalchemy import create_engine, text
 
@@ -140,7 +144,7 @@ def test_an_old_schema_asks_for_db_upgrade(settings, tmp_path):
         admin.dispose()
 
 
-def test_users_commands_add_list_revoke_disable(settings, engine):
+def test_users_commands_add_list_revoke_disable(settings: Settings, engine: Engine) -> None:
     """users add with a password from stdin (and a token), list, tokens, revoke, disable."""
     from sqlalchemy import text
 

@@ -14,19 +14,20 @@ from landmatch.match.rules import allowed_land_uses
 from landmatch.match.scores import ZoneInfo, zone_fit
 
 
-def test_table_counts_per_level():
+def test_table_counts_per_level() -> None:
     counts = Counter(i.level for i in ic.all_codes())
     # 20 门类, 97 大类, 473 中类 as the standard states; 1,381 小类 (see the module docstring).
     assert counts == {1: 20, 2: 97, 3: 473, 4: 1381}
     assert [i.code for i in ic.all_codes() if i.level == 1] == list("ABCDEFGHIJKLMNOPQRST")
 
 
-def test_table_is_a_tree_with_consistent_codes():
+def test_table_is_a_tree_with_consistent_codes() -> None:
     rows = {i.code: i for i in ic.all_codes()}
     for i in rows.values():
         if i.level == 1:
             assert i.parent is None
             continue
+        assert i.parent is not None
         parent = rows[i.parent]  # every parent exists
         assert parent.level == i.level - 1
         if i.level > 2:
@@ -58,7 +59,7 @@ def test_table_is_a_tree_with_consistent_codes():
         ("A0111", "0111", 4),
     ],
 )
-def test_any_level_with_or_without_letter(raw, code, level):
+def test_any_level_with_or_without_letter(raw: str, code: str, level: int) -> None:
     assert ic.normalize(raw) == code
     assert ic.get(raw).level == level
 
@@ -74,12 +75,12 @@ def test_any_level_with_or_without_letter(raw, code, level):
         ("", "格式不对"),
     ],
 )
-def test_bad_codes_are_refused_in_chinese(raw, reason):
+def test_bad_codes_are_refused_in_chinese(raw: str, reason: str) -> None:
     with pytest.raises(UnprocessableInput, match=reason):
         ic.normalize(raw)
 
 
-def test_names_and_paths():
+def test_names_and_paths() -> None:
     c = ic.get("C3670")
     assert c.name == "汽车零部件及配件制造" and c.full_code == "C3670"
     assert [i.full_code for i in c.lineage()] == ["C", "C36", "C367", "C3670"]
@@ -88,7 +89,7 @@ def test_names_and_paths():
     assert ic.get("1311").name == "稻谷加工"
 
 
-def test_search_by_code_and_name():
+def test_search_by_code_and_name() -> None:
     assert [i.code for i in ic.search("C3670")][0] == "3670"
     assert [i.code for i in ic.search("367")][:2] == ["367", "3670"]
     assert {"367", "3670"} <= {i.code for i in ic.search("汽车零部件")}
@@ -98,7 +99,7 @@ def test_search_by_code_and_name():
     assert ic.search("不存在的行业") == []
 
 
-def test_derived_from_the_most_specific_level():
+def test_derived_from_the_most_specific_level() -> None:
     # A class listed on its own (electroplating) overrides its division's default.
     assert ic.pollution_class("33") == 2 and ic.pollution_class("3360") == 3
     assert ic.pollution_class("3843") == 3 and ic.pollution_class("3841") == 2
@@ -112,14 +113,14 @@ def test_derived_from_the_most_specific_level():
     assert allowed_land_uses(Requirement(industry="5920"))[0][0].startswith("1101")
 
 
-def test_requirement_accepts_any_level_and_stores_the_canonical_code():
+def test_requirement_accepts_any_level_and_stores_the_canonical_code() -> None:
     assert Requirement(industry="C3670").industry == "3670"
     assert Requirement(industry="c").industry == "C"
     with pytest.raises(ValueError, match="门类字母不对"):
         Requirement(industry="A3670")
 
 
-def test_zone_fit_and_policy_industries_by_level():
+def test_zone_fit_and_policy_industries_by_level() -> None:
     zone = ZoneInfo(1, "Z", "区", "130100", "provincial", ["36"], {})
     assert zone_fit(zone, "3670") == 1.0  # within the leading division
     assert zone_fit(zone, "C") == 0.5  # manufacturing, not known to be 36

@@ -76,7 +76,7 @@ def _files(directory: Path) -> set[str]:
     }
 
 
-def test_the_wheel_holds_the_templates_scripts_layers_and_migrations(site):
+def test_the_wheel_holds_the_templates_scripts_layers_and_migrations(site: Path) -> None:
     package = site / "landmatch"
     for installed, source in [
         (package / "web" / "static", ROOT / "web" / "static"),
@@ -127,7 +127,9 @@ def served(site: Path, settings: Settings, engine: Engine) -> Iterator[tuple[str
         server.wait(timeout=20)
 
 
-def test_the_installed_app_serves_pages_scripts_and_npm_packages(served):
+def test_the_installed_app_serves_pages_scripts_and_npm_packages(
+    served: tuple[str, dict[str, str]],
+) -> None:
     url, _env = served
     for path, kind in [
         ("/map", "text/html"),
@@ -140,7 +142,9 @@ def test_the_installed_app_serves_pages_scripts_and_npm_packages(served):
         assert r.status_code == 200 and kind in r.headers["content-type"], (path, r.status_code)
 
 
-def test_the_installed_package_reads_its_layers_and_migrations(served, site):
+def test_the_installed_package_reads_its_layers_and_migrations(
+    served: tuple[str, dict[str, str]], site: Path
+) -> None:
     _url, env = served
     out = _run(
         sys.executable,

@@ -52,7 +52,9 @@ CHECKS = (
 
 
 @pytest.fixture(scope="module")
-def fuzz_server(settings: Settings, tmp_path_factory) -> Iterator[tuple[str, dict[str, str]]]:  # type: ignore[no-untyped-def]
+def fuzz_server(
+    settings: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, dict[str, str]]]:
     """A live server on a database of its own (seeded small), and a token per role."""
     import uvicorn
 
@@ -192,7 +194,9 @@ def _schemathesis(
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_openapi_has_no_server_errors(fuzz_server, role, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_openapi_has_no_server_errors(
+    fuzz_server: tuple[str, dict[str, str]], role: str, tmp_path: Path
+) -> None:
     url, tokens = fuzz_server
     out = _schemathesis(f"{url}/openapi.json", url, tokens.get(role), tmp_path)
     report = out.stdout[-20000:] + out.stderr[-5000:]
@@ -215,7 +219,9 @@ def test_openapi_has_no_server_errors(fuzz_server, role, tmp_path) -> None:  # t
 
 
 @pytest.mark.parametrize("role", ("public", "admin"))
-def test_ogc_api_has_no_server_errors(fuzz_server, role, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_ogc_api_has_no_server_errors(
+    fuzz_server: tuple[str, dict[str, str]], role: str, tmp_path: Path
+) -> None:
     url, tokens = fuzz_server
     out = _schemathesis(f"{url}/ogc/api", f"{url}/ogc", tokens.get(role), tmp_path)
     report = out.stdout[-20000:] + out.stderr[-5000:]

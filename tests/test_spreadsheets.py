@@ -12,9 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from openpyxl import Workbook, load_workbook
 from openpyxl.cell.cell import Cell
 from sqlalchemy import text
+from sqlalchemy.orm import Session
 
 from landmatch.spreadsheets import safe_cell
 from tests.conftest import auth
@@ -90,7 +92,9 @@ def _planted(cells: list[Any]) -> list[Any]:
     return [c for c in cells if isinstance(c.value, str) and c.value in PAYLOADS[:-1]]
 
 
-def test_every_exported_workbook_keeps_planted_text_as_text(client, session, tokens) -> None:  # type: ignore[no-untyped-def]
+def test_every_exported_workbook_keeps_planted_text_as_text(
+    client: TestClient, session: Session, tokens: dict[str, str]
+) -> None:
     """A parcel, its disposal case and a zone named with formulas, exported through each
     product workbook: the public and staff 熟地清单 and the monitoring export."""
     parcel = (

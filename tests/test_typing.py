@@ -1,4 +1,4 @@
-"""The package type-checks cleanly under mypy (config in pyproject.toml)."""
+"""The package and its tests type-check cleanly under mypy (config in pyproject.toml)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_mypy_reports_no_errors() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "mypy", "landmatch"],
+        [sys.executable, "-m", "mypy", "landmatch", "tests"],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -9,12 +9,14 @@ import io
 import json
 import typing
 import zipfile
+from pathlib import Path
 from typing import Any
 
 import pytest
-from fastapi import UploadFile
+from fastapi import FastAPI, UploadFile
 from fastapi.testclient import TestClient
-from sqlalchemy import text
+from sqlalchemy import Connection, text
+from sqlalchemy.orm import Session
 
 from landmatch.settings import Settings
 from tests.conftest import auth, sign_in
@@ -47,15 +49,15 @@ def _upload_routes(app: Any) -> list[tuple[str, str, str]]:
             if typing.get_origin(base) is list:  # several files in one field (the import wizard)
                 base = typing.get_args(base)[0]
             if base is UploadFile:
-                out.append((sorted(route.methods)[0], path, name))
+                out.append((sorted(route.methods or ())[0], path, name))
     return out
 
 
 @pytest.fixture
-def small_app(settings: Settings, conn):  # type: ignore[no-untyped-def]
+def small_app(settings: Settings, conn: Connection) -> FastAPI:
     """The app with a 1 MB upload cap, on the test's rolled-back transaction."""
     from fastapi import Depends
-    from sqlalchemy.orm import Session, sessionmaker
+    from sqlalchemy.orm import sessionmaker
 
     from landmatch.api.app import create_app
     from landmatch.api.deps import get_job_session, get_session
@@ -100,7 +102,9 @@ def _detail(r: Any) -> str:
     )
 
 
-def test_every_upload_route_is_guarded(small_app, session, tokens, passwords) -> None:  # type: ignore[no-untyped-def]
+def test_every_upload_route_is_guarded(
+    small_app: FastAPI, session: Session, tokens: dict[str, str], passwords: dict[str, str]
+) -> None:
     routes = _upload_routes(small_app)
     assert {p for _, p, _ in routes} >= {
         "/api/imports",
@@ -152,7 +156,7 @@ def test_every_upload_route_is_guarded(small_app, session, tokens, passwords) ->
             assert r.status_code == refused and "一个文件" in _detail(r), (path, r.text[:300])
 
 
-def test_content_must_be_a_kind_the_route_takes(client, tokens) -> None:  # type: ignore[no-untyped-def]
+def test_content_must_be_a_kind_the_route_takes(client: TestClient, tokens: dict[str, str]) -> None:
     fc = json.dumps({"type": "FeatureCollection", "features": []}).encode()
     r = client.post(
         "/api/policies/import",
@@ -171,7 +175,7 @@ def test_file_names_lose_their_directories() -> None:
     assert safe_filename("") == "upload"
 
 
-def test_cli_reads_take_the_same_checks(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_cli_reads_take_the_same_checks(tmp_path: Path) -> None:
     from landmatch.errors import FormatError
     from landmatch.inventory.uploads import PARCEL_FILES, read_file
 
@@ -200,7 +204,9 @@ def _fc(geom: dict[str, Any], props: dict[str, Any]) -> bytes:
     return json.dumps({"type": "FeatureCollection", "features": [feature]}).encode()
 
 
-def test_vertex_limit_in_import_edit_and_layers(client, session, tokens, settings) -> None:  # type: ignore[no-untyped-def]
+def test_vertex_limit_in_import_edit_and_layers(
+    client: TestClient, session: Session, tokens: dict[str, str], settings: Settings
+) -> None:
     limit = settings.max_parcel_vertices
     dense = _dense_polygon(limit + 500)
     h = auth(tokens["admin"])

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import base64
 import logging
+from collections.abc import Callable
 
 import pytest
-from sqlalchemy import text
+from fastapi.testclient import TestClient
+from sqlalchemy import Connection, Engine, text
+from sqlalchemy.orm import Session
 
 from landmatch.api.security import CHALLENGE
 from tests.conftest import TEST_PASSWORD, auth
@@ -17,7 +20,7 @@ def basic(user: str, secret: str) -> dict[str, str]:
     return {"Authorization": "Basic " + base64.b64encode(f"{user}:{secret}".encode()).decode()}
 
 
-def _internal_code(session) -> str:  # type: ignore[no-untyped-def]
+def _internal_code(session: Session) -> str:
     return str(
         session.execute(
             text("SELECT code FROM landmatch.parcel WHERE status = 'idle' ORDER BY code LIMIT 1")
@@ -25,7 +28,9 @@ def _internal_code(session) -> str:  # type: ignore[no-untyped-def]
     )
 
 
-def test_basic_password_on_ogc_items(client, session, passwords) -> None:
+def test_basic_password_on_ogc_items(
+    client: TestClient, session: Session, passwords: dict[str, str]
+) -> None:
     code = _internal_code(session)
     url = f"/ogc/collections/parcels/items?code={code}"
     public = client.get(url).json()
@@ -37,7 +42,9 @@ def test_basic_password_on_ogc_items(client, session, passwords) -> None:
     assert wrong.headers["www-authenticate"] == CHALLENGE
 
 
-def test_basic_with_a_token_as_password(client, session, passwords, tokens) -> None:
+def test_basic_with_a_token_as_password(
+    client: TestClient, session: Session, passwords: dict[str, str], tokens: dict[str, str]
+) -> None:
     code = _internal_code(session)
     url = f"/ogc/collections/parcels/items?code={code}"
     ok = client.get(url, headers=basic(passwords["promoter"], tokens["promoter"]))
@@ -47,7 +54,9 @@ def test_basic_with_a_token_as_password(client, session, passwords, tokens) -> N
     assert other.status_code == 401
 
 
-def test_basic_on_tiles(make_client, conn, passwords) -> None:
+def test_basic_on_tiles(
+    make_client: Callable[..., TestClient], conn: Connection, passwords: dict[str, str]
+) -> None:
     client = make_client()
     x, y = busiest_tile(conn, 12)
     url = f"/tiles/parcels/12/{x}/{y}.pbf"
@@ -59,7 +68,9 @@ def test_basic_on_tiles(make_client, conn, passwords) -> None:
     assert bad.status_code == 401 and bad.headers["www-authenticate"] == CHALLENGE
 
 
-def test_basic_is_throttled_like_the_form(make_client, passwords) -> None:
+def test_basic_is_throttled_like_the_form(
+    make_client: Callable[..., TestClient], passwords: dict[str, str]
+) -> None:
     client = make_client(login_max_failures_per_account=3)
     name = passwords["zone"]
     for _ in range(3):
@@ -75,7 +86,9 @@ def test_basic_is_throttled_like_the_form(make_client, passwords) -> None:
     assert form.status_code == 429
 
 
-def test_basic_refused_until_the_initial_password_is_changed(client, session, passwords) -> None:
+def test_basic_refused_until_the_initial_password_is_changed(
+    client: TestClient, session: Session, passwords: dict[str, str]
+) -> None:
     session.execute(
         text("UPDATE landmatch.app_user SET must_change_password = true WHERE name = 't-admin'")
     )
@@ -96,7 +109,9 @@ def test_basic_refused_until_the_initial_password_is_changed(client, session, pa
         ("/api/me", {}),
     ],
 )
-def test_every_401_carries_the_challenge(client, path: str, headers: dict[str, str]) -> None:
+def test_every_401_carries_the_challenge(
+    client: TestClient, path: str, headers: dict[str, str]
+) -> None:
     r = client.get(path, headers=headers)
     assert r.status_code == 401, r.text
     assert r.headers["www-authenticate"] == CHALLENGE
@@ -115,7 +130,9 @@ def test_every_401_carries_the_challenge(client, path: str, headers: dict[str, s
         "/workbench?token=x",
     ],
 )
-def test_no_credential_in_a_query_string(client, tokens, url: str) -> None:
+def test_no_credential_in_a_query_string(
+    client: TestClient, tokens: dict[str, str], url: str
+) -> None:
     r = client.get(url.replace("lm_secret123", tokens["admin"]), follow_redirects=False)
     assert r.status_code == 400
     assert "网址中不能携带令牌" in r.json()["detail"]
@@ -123,8 +140,8 @@ def test_no_credential_in_a_query_string(client, tokens, url: str) -> None:
 
 
 def test_a_query_credential_never_reaches_the_access_log(
-    live_server: str, tokens, engine, caplog
-) -> None:  # type: ignore[no-untyped-def]
+    live_server: str, tokens: dict[str, str], engine: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
     """uvicorn logs the request line from the request's scope; the refusal blanks it first."""
     import httpx
     import uvicorn
@@ -160,7 +177,9 @@ def test_a_query_credential_never_reaches_the_access_log(
     assert secret not in logged and secret not in caplog.text
 
 
-def test_expired_and_revoked_tokens(client, session, tokens) -> None:
+def test_expired_and_revoked_tokens(
+    client: TestClient, session: Session, tokens: dict[str, str]
+) -> None:
     assert client.get("/api/me", headers=auth(tokens["bureau"])).status_code == 200
     session.execute(
         text(
@@ -172,7 +191,9 @@ def test_expired_and_revoked_tokens(client, session, tokens) -> None:
     assert r.status_code == 401 and "过期" in r.json()["detail"]
 
 
-def test_token_last_used_is_noted(client, session, tokens) -> None:
+def test_token_last_used_is_noted(
+    client: TestClient, session: Session, tokens: dict[str, str]
+) -> None:
     client.get("/api/me", headers=auth(tokens["zone"]))
     used = session.execute(
         text(

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import text
+from sqlalchemy.orm import Session
 
 from tests.conftest import TEST_PASSWORD, auth, sign_in
 
@@ -46,7 +48,7 @@ API = [
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_pages_as_each_role(client, passwords, role: str) -> None:
+def test_pages_as_each_role(client: TestClient, passwords: dict[str, str], role: str) -> None:
     if role != "public":
         sign_in(client, passwords[role])
     for path, allowed in PAGES:
@@ -63,7 +65,7 @@ def test_pages_as_each_role(client, passwords, role: str) -> None:
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_account_api_as_each_role(client, tokens, role: str) -> None:
+def test_account_api_as_each_role(client: TestClient, tokens: dict[str, str], role: str) -> None:
     headers = {} if role == "public" else auth(tokens[role])
     for method, path, body, allowed in API:
         r = client.request(method, path, json=body, headers=headers)
@@ -76,7 +78,9 @@ def test_account_api_as_each_role(client, tokens, role: str) -> None:
             assert r.status_code == 403, (method, path, r.text)
 
 
-def test_admin_manages_an_account_through_the_api(client, session, tokens) -> None:
+def test_admin_manages_an_account_through_the_api(
+    client: TestClient, session: Session, tokens: dict[str, str]
+) -> None:
     h = auth(tokens["admin"])
     r = client.post(
         "/api/users",
@@ -118,7 +122,7 @@ def test_admin_manages_an_account_through_the_api(client, session, tokens) -> No
     assert {"user_created", "token_created", "token_revoked", "user_disabled"} <= set(events)
 
 
-def test_admin_cannot_lock_themself_out(client, tokens) -> None:
+def test_admin_cannot_lock_themself_out(client: TestClient, tokens: dict[str, str]) -> None:
     h = auth(tokens["admin"])
     assert client.post("/api/users/t-admin/disable", headers=h).status_code == 403
     assert (
@@ -126,7 +130,7 @@ def test_admin_cannot_lock_themself_out(client, tokens) -> None:
     )
 
 
-def test_users_own_tokens_only(client, tokens) -> None:
+def test_users_own_tokens_only(client: TestClient, tokens: dict[str, str]) -> None:
     mine = client.post("/api/me/tokens", json={"name": "m"}, headers=auth(tokens["zone"])).json()
     assert (
         client.delete(f"/api/me/tokens/{mine['id']}", headers=auth(tokens["promoter"])).status_code
@@ -138,7 +142,9 @@ def test_users_own_tokens_only(client, tokens) -> None:
     )
 
 
-def test_user_text_is_text_on_the_pages(client, session, passwords, tokens) -> None:
+def test_user_text_is_text_on_the_pages(
+    client: TestClient, session: Session, passwords: dict[str, str], tokens: dict[str, str]
+) -> None:
     payload = "<img src=x onerror=alert(1)>"
     client.patch("/api/users/t-promoter", json={"team": payload}, headers=auth(tokens["admin"]))
     client.post("/api/me/tokens", json={"name": payload}, headers=auth(tokens["admin"]))
@@ -154,7 +160,9 @@ def test_user_text_is_text_on_the_pages(client, session, passwords, tokens) -> N
         assert "&lt;img src=x onerror=alert(1)&gt;" in html, path
 
 
-def test_admin_pages_create_and_reset(client, session, passwords) -> None:
+def test_admin_pages_create_and_reset(
+    client: TestClient, session: Session, passwords: dict[str, str]
+) -> None:
     csrf = sign_in(client, passwords["admin"])
     bad = client.post(
         "/workbench/users",

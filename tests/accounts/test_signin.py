@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
 import pytest
+from fastapi import FastAPI
+from fastapi.dependencies.models import Dependant
+from fastapi.testclient import TestClient
 from sqlalchemy import text
+from sqlalchemy.orm import Session
+from starlette.routing import BaseRoute
 
 from landmatch.api.security import SESSION_COOKIE
 from tests.conftest import TEST_PASSWORD, auth, sign_in
 
 
-def _audit(session, event: str, subject: str) -> int:  # type: ignore[no-untyped-def]
+def _audit(session: Session, event: str, subject: str) -> int:
     return int(
         session.execute(
             text("SELECT count(*) FROM landmatch.audit_log WHERE event = :e AND subject = :s"),
@@ -20,7 +27,9 @@ def _audit(session, event: str, subject: str) -> int:  # type: ignore[no-untyped
     )
 
 
-def test_sign_in_sets_a_session_cookie_and_audits(client, session, passwords) -> None:
+def test_sign_in_sets_a_session_cookie_and_audits(
+    client: TestClient, session: Session, passwords: dict[str, str]
+) -> None:
     name = passwords["bureau"]
     r = client.post(
         "/workbench/login",
@@ -44,7 +53,9 @@ def test_sign_in_sets_a_session_cookie_and_audits(client, session, passwords) ->
     assert home.status_code == 200 and name in home.text and "石家庄" in home.text
 
 
-def test_wrong_password_and_unknown_user_answer_alike(client, session, passwords) -> None:
+def test_wrong_password_and_unknown_user_answer_alike(
+    client: TestClient, session: Session, passwords: dict[str, str]
+) -> None:
     a = client.post(
         "/workbench/login", data={"name": passwords["admin"], "password": "nope-nope-1"}
     )
@@ -56,13 +67,17 @@ def test_wrong_password_and_unknown_user_answer_alike(client, session, passwords
     assert _audit(session, "login_failed", "nobody-here") == 1
 
 
-def test_disabled_account_cannot_sign_in(client, session, passwords) -> None:
+def test_disabled_account_cannot_sign_in(
+    client: TestClient, session: Session, passwords: dict[str, str]
+) -> None:
     session.execute(text("UPDATE landmatch.app_user SET active = false WHERE name = 't-zone'"))
     r = client.post("/workbench/login", data={"name": "t-zone", "password": TEST_PASSWORD})
     assert r.status_code == 200 and "用户名或密码错误" in r.text
 
 
-def test_throttled_per_account_with_when(make_client, session, passwords) -> None:
+def test_throttled_per_account_with_when(
+    make_client: Callable[..., TestClient], session: Session, passwords: dict[str, str]
+) -> None:
     client = make_client(login_max_failures_per_account=3)
     name = passwords["promoter"]
     for _ in range(3):
@@ -83,7 +98,9 @@ def test_throttled_per_account_with_when(make_client, session, passwords) -> Non
     )
 
 
-def test_throttled_per_address(make_client, passwords) -> None:
+def test_throttled_per_address(
+    make_client: Callable[..., TestClient], passwords: dict[str, str]
+) -> None:
     client = make_client(login_max_failures_per_address=4, login_max_failures_per_account=100)
     for i in range(4):
         client.post("/workbench/login", data={"name": f"guess-{i}", "password": "wrong-wrong-1"})
@@ -93,7 +110,9 @@ def test_throttled_per_address(make_client, passwords) -> None:
     assert r.status_code == 429 and "请稍后再试" in r.text
 
 
-def test_a_success_restarts_the_account_count(make_client, session, passwords) -> None:
+def test_a_success_restarts_the_account_count(
+    make_client: Callable[..., TestClient], session: Session, passwords: dict[str, str]
+) -> None:
     client = make_client(login_max_failures_per_account=2)
     name = passwords["bureau"]
     client.post("/workbench/login", data={"name": name, "password": "wrong-wrong-1"})
@@ -119,7 +138,9 @@ def test_a_success_restarts_the_account_count(make_client, session, passwords) -
         ("/%2F%2Fevil.example.com", "/%2F%2Fevil.example.com"),  # a local path, stays local
     ],
 )
-def test_next_accepts_only_same_site_paths(client, passwords, target: str, expected: str) -> None:
+def test_next_accepts_only_same_site_paths(
+    client: TestClient, passwords: dict[str, str], target: str, expected: str
+) -> None:
     r = client.post(
         "/workbench/login",
         data={"name": passwords["admin"], "password": TEST_PASSWORD, "next": target},
@@ -131,7 +152,7 @@ def test_next_accepts_only_same_site_paths(client, passwords, target: str, expec
     assert page.status_code == 303 and page.headers["location"] == expected
 
 
-def test_next_keeps_a_local_path(client, passwords) -> None:
+def test_next_keeps_a_local_path(client: TestClient, passwords: dict[str, str]) -> None:
     r = client.post(
         "/workbench/login",
         data={"name": passwords["admin"], "password": TEST_PASSWORD, "next": "/match/abc/map?x=1"},
@@ -140,7 +161,9 @@ def test_next_keeps_a_local_path(client, passwords) -> None:
     assert r.headers["location"] == "/match/abc/map?x=1"
 
 
-def test_sign_in_from_another_site_is_refused(client, passwords) -> None:
+def test_sign_in_from_another_site_is_refused(
+    client: TestClient, passwords: dict[str, str]
+) -> None:
     r = client.post(
         "/workbench/login",
         data={"name": passwords["admin"], "password": TEST_PASSWORD},
@@ -150,7 +173,9 @@ def test_sign_in_from_another_site_is_refused(client, passwords) -> None:
     assert r.status_code == 403 and SESSION_COOKIE not in client.cookies
 
 
-def test_cookie_writes_need_the_csrf_token(client, session, passwords, public_code) -> None:
+def test_cookie_writes_need_the_csrf_token(
+    client: TestClient, session: Session, passwords: dict[str, str], public_code: str
+) -> None:
     csrf = sign_in(client, passwords["admin"])
     # A JSON write with the cookie and no token: 403, nothing written.
     r = client.post("/api/me/tokens", json={"name": "x"})
@@ -171,7 +196,9 @@ def test_cookie_writes_need_the_csrf_token(client, session, passwords, public_co
     assert ok.status_code == 201 and "只显示这一次" in ok.text
 
 
-def test_cookie_patch_through_the_api_works_with_csrf(client, passwords, public_code) -> None:
+def test_cookie_patch_through_the_api_works_with_csrf(
+    client: TestClient, passwords: dict[str, str], public_code: str
+) -> None:
     """The 401-on-PATCH of the old cookie is gone: a signed-in admin's script can write."""
     csrf = sign_in(client, passwords["admin"])
     etag = client.get(f"/api/parcels/{public_code}").headers["etag"]
@@ -184,12 +211,12 @@ def test_cookie_patch_through_the_api_works_with_csrf(client, passwords, public_
     assert ok.status_code == 200, ok.text
 
 
-def test_bearer_needs_no_csrf(client, tokens) -> None:
+def test_bearer_needs_no_csrf(client: TestClient, tokens: dict[str, str]) -> None:
     r = client.post("/api/me/tokens", json={"name": "script"}, headers=auth(tokens["promoter"]))
     assert r.status_code == 201
 
 
-def test_every_unsafe_route_resolves_the_caller_through_the_csrf_check(app) -> None:
+def test_every_unsafe_route_resolves_the_caller_through_the_csrf_check(app: FastAPI) -> None:
     """Structural: each POST/PUT/PATCH/DELETE route depends on get_auth (API) or the page
     dependency (workbench), both of which check CSRF for the cookie; only the sign-in form
     itself is exempt (it has no session yet; it checks Origin)."""
@@ -198,14 +225,14 @@ def test_every_unsafe_route_resolves_the_caller_through_the_csrf_check(app) -> N
     from landmatch.api.deps import get_auth
     from landmatch.api.routes.workbench.common import _signed_in
 
-    def routes(rs):  # type: ignore[no-untyped-def]
+    def routes(rs: Iterable[BaseRoute]) -> Iterator[BaseRoute]:
         for r in rs:
             if hasattr(r, "original_router"):
                 yield from routes(r.original_router.routes)
             else:
                 yield r
 
-    def calls(d):  # type: ignore[no-untyped-def]
+    def calls(d: Dependant) -> Iterator[Callable[..., Any] | None]:
         yield d.call
         for s in d.dependencies:
             yield from calls(s)
@@ -213,14 +240,16 @@ def test_every_unsafe_route_resolves_the_caller_through_the_csrf_check(app) -> N
     unsafe = [
         r
         for r in routes(app.routes)
-        if isinstance(r, APIRoute) and set(r.methods) - {"GET", "HEAD", "OPTIONS"}
+        if isinstance(r, APIRoute) and set(r.methods or ()) - {"GET", "HEAD", "OPTIONS"}
     ]
     assert len(unsafe) > 40
     missing = [r.path for r in unsafe if not ({get_auth, _signed_in} & set(calls(r.dependant)))]
     assert missing == ["/workbench/login"]
 
 
-def test_sign_out_ends_the_session(client, session, passwords) -> None:
+def test_sign_out_ends_the_session(
+    client: TestClient, session: Session, passwords: dict[str, str]
+) -> None:
     csrf = sign_in(client, passwords["zone"])
     old = client.cookies.get(SESSION_COOKIE)
     assert client.post("/workbench/logout").status_code == 403  # no token
@@ -232,7 +261,9 @@ def test_sign_out_ends_the_session(client, session, passwords) -> None:
     assert client.get("/api/me").status_code == 401
 
 
-def test_idle_and_absolute_timeouts(client, session, passwords) -> None:
+def test_idle_and_absolute_timeouts(
+    client: TestClient, session: Session, passwords: dict[str, str]
+) -> None:
     sign_in(client, passwords["promoter"])
     assert client.get("/api/me").status_code == 200
     session.execute(
@@ -251,7 +282,9 @@ def test_idle_and_absolute_timeouts(client, session, passwords) -> None:
     assert r.status_code == 303 and r.headers["location"].startswith("/workbench/login")
 
 
-def test_secure_cookie_behind_https(make_client, passwords) -> None:
+def test_secure_cookie_behind_https(
+    make_client: Callable[..., TestClient], passwords: dict[str, str]
+) -> None:
     direct = make_client(public_base_url="https://landmatch.example.cn")
     r = direct.post(
         "/workbench/login",

@@ -140,7 +140,9 @@ def _versions(engine: Engine, code: str, op: str | None = None) -> int:
     )
 
 
-def test_parcel_edit_delete_restore_races(live_server, engine, staff, parcel_codes) -> None:  # type: ignore[no-untyped-def]
+def test_parcel_edit_delete_restore_races(
+    live_server: str, engine: Engine, staff: dict[str, dict[str, str]], parcel_codes: list[str]
+) -> None:
     code = f"RACE-P-{uuid.uuid4().hex[:6].upper()}"
     parcel_codes.append(code)
     h = staff["bureau"]
@@ -180,7 +182,9 @@ def test_parcel_edit_delete_restore_races(live_server, engine, staff, parcel_cod
     assert _versions(engine, code, "restore") == 1 and _versions(engine, code) == 4
 
 
-def test_zone_and_assessment_races(live_server, engine, staff) -> None:  # type: ignore[no-untyped-def]
+def test_zone_and_assessment_races(
+    live_server: str, engine: Engine, staff: dict[str, dict[str, str]]
+) -> None:
     code = f"race-z-{uuid.uuid4().hex[:6]}"
     h = staff["admin"]
     body = {
@@ -235,7 +239,7 @@ def test_zone_and_assessment_races(live_server, engine, staff) -> None:  # type:
             c.execute(text("DELETE FROM landmatch.dev_zone WHERE id = :i"), {"i": zid})
 
 
-def test_policy_race(live_server, engine, staff) -> None:  # type: ignore[no-untyped-def]
+def test_policy_race(live_server: str, engine: Engine, staff: dict[str, dict[str, str]]) -> None:
     code = f"race-pol-{uuid.uuid4().hex[:6]}"
     h = staff["bureau"]
     body = {
@@ -279,7 +283,7 @@ def test_policy_race(live_server, engine, staff) -> None:  # type: ignore[no-unt
             c.execute(text("DELETE FROM landmatch.policy WHERE id = :i"), {"i": pid})
 
 
-def test_project_race(live_server, engine, staff) -> None:  # type: ignore[no-untyped-def]
+def test_project_race(live_server: str, engine: Engine, staff: dict[str, dict[str, str]]) -> None:
     h = staff["admin"]
     req = {"industry": "36", "area_mu_min": 30, "area_mu_max": 200}
     r = httpx.post(
@@ -306,7 +310,9 @@ def test_project_race(live_server, engine, staff) -> None:  # type: ignore[no-un
             c.execute(text("DELETE FROM landmatch.project WHERE id = :i"), {"i": pid})
 
 
-def test_disposal_case_race(live_server, engine, staff, parcel_codes) -> None:  # type: ignore[no-untyped-def]
+def test_disposal_case_race(
+    live_server: str, engine: Engine, staff: dict[str, dict[str, str]], parcel_codes: list[str]
+) -> None:
     code = f"RACE-C-{uuid.uuid4().hex[:6].upper()}"
     parcel_codes.append(code)
     h = staff["bureau"]
@@ -337,7 +343,9 @@ def test_disposal_case_race(live_server, engine, staff, parcel_codes) -> None:  
     assert _count(engine, "SELECT version FROM landmatch.disposal_case WHERE id = :i", i=cid) == 2
 
 
-def test_reference_layer_feature_race(live_server, engine, staff) -> None:  # type: ignore[no-untyped-def]
+def test_reference_layer_feature_race(
+    live_server: str, engine: Engine, staff: dict[str, dict[str, str]]
+) -> None:
     code = f"race-ca-{uuid.uuid4().hex[:6]}"
     h = staff["admin"]
     data = json.dumps(
@@ -393,7 +401,9 @@ def test_reference_layer_feature_race(live_server, engine, staff) -> None:  # ty
             changes.delete_record(s, ADMIN, "constraint_area", code, if_match=ANY)
 
 
-def test_concurrent_imports_of_the_same_new_codes(live_server, engine, staff, parcel_codes) -> None:  # type: ignore[no-untyped-def]
+def test_concurrent_imports_of_the_same_new_codes(
+    live_server: str, engine: Engine, staff: dict[str, dict[str, str]], parcel_codes: list[str]
+) -> None:
     """One import holds new codes in its open transaction (as the CLI does while it writes);
     an API import of the same codes waits for it, and when the first commits, gets 409 naming
     the codes and writes nothing."""

@@ -4,6 +4,7 @@ live answers are that model (landmatch/api/schemas.py; extra keys refused)."""
 from __future__ import annotations
 
 import pytest
+from fastapi.testclient import TestClient
 from pydantic import TypeAdapter
 
 from landmatch.api.schemas import (

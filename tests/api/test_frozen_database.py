@@ -99,7 +99,7 @@ class Frozen:
 
 
 @pytest.fixture(scope="module")
-def server(cluster) -> Iterator[tuple[str, list[logging.LogRecord]]]:  # type: ignore[no-untyped-def]
+def server(cluster: dict[str, Any]) -> Iterator[tuple[str, list[logging.LogRecord]]]:
     """The app on the private cluster, with short limits, served by uvicorn in a thread."""
 
     from landmatch.api.app import create_app
@@ -134,7 +134,9 @@ def _unavailable(r: httpx.Response) -> None:
     assert "数据库" in r.json()["detail"]
 
 
-def test_a_frozen_database_answers_503_and_healthz_still_answers(cluster, server) -> None:  # type: ignore[no-untyped-def]
+def test_a_frozen_database_answers_503_and_healthz_still_answers(
+    cluster: dict[str, Any], server: tuple[str, list[logging.LogRecord]]
+) -> None:
     url, records = server
     with httpx.Client(base_url=url, timeout=CLIENT_TIMEOUT) as c:
         assert c.get("/healthz").status_code == 200
@@ -179,7 +181,7 @@ def test_a_frozen_database_answers_503_and_healthz_still_answers(cluster, server
         assert c.get("/api/parcels").status_code == 200
 
 
-def test_a_statement_in_flight_when_the_database_freezes(cluster) -> None:  # type: ignore[no-untyped-def]
+def test_a_statement_in_flight_when_the_database_freezes(cluster: dict[str, Any]) -> None:
     """A statement already sent when the server stops fails (the watchdog cuts its connection:
     a frozen server cannot cancel anything) instead of waiting for the server to come back;
     the pool then opens a fresh connection."""

@@ -8,7 +8,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import text
+from fastapi.testclient import TestClient
+from sqlalchemy import Connection, text
 
 from landmatch.db.parcels import PUBLIC_WHERE
 from tests.conftest import auth
@@ -53,7 +54,9 @@ def check(doc: Any, where: str, flipped: bool = False) -> int:
     return seen
 
 
-def test_every_geojson_answer(client, conn, tokens, public_code) -> None:  # type: ignore[no-untyped-def]
+def test_every_geojson_answer(
+    client: TestClient, conn: Connection, tokens: dict[str, str], public_code: str
+) -> None:
     admin = auth(tokens["admin"])
     zone = conn.execute(
         text("SELECT code FROM landmatch.dev_zone ORDER BY id LIMIT 1")
@@ -106,7 +109,7 @@ def test_the_committed_layers_are_rfc7946() -> None:
     assert check(json.loads((LAYERS / "admin_divisions.geojson").read_text()), "admin") > 100
 
 
-def test_api_parcels_pages_like_ogc_items(client, conn) -> None:  # type: ignore[no-untyped-def]
+def test_api_parcels_pages_like_ogc_items(client: TestClient, conn: Connection) -> None:
     n = conn.execute(
         text(f"SELECT count(*) FROM landmatch.parcel p WHERE {PUBLIC_WHERE}")
     ).scalar_one()

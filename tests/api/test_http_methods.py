@@ -4,8 +4,12 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
+import httpx
 import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
 
 from tests.conftest import auth
 from tests.routes import api_routes
@@ -30,11 +34,11 @@ def _concrete(path: str, code: str) -> str:
     return re.sub(r"\{(\w+)(:\w+)?\}", lambda m: values.get(m[1], "1"), path)
 
 
-def _get_paths(app, code: str) -> list[str]:  # type: ignore[no-untyped-def]
+def _get_paths(app: FastAPI, code: str) -> list[str]:
     out = []
     for path, route in api_routes(app):
         if (
-            "GET" in route.methods
+            "GET" in (route.methods or ())
             and not path.endswith((".xlsx", "/export"))
             and "exports" not in path
         ):
@@ -43,7 +47,9 @@ def _get_paths(app, code: str) -> list[str]:  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.parametrize("role", ["public", "admin"])
-def test_head_answers_wherever_get_does(app, client, tokens, public_code, role: str) -> None:  # type: ignore[no-untyped-def]
+def test_head_answers_wherever_get_does(
+    app: FastAPI, client: TestClient, tokens: dict[str, str], public_code: str, role: str
+) -> None:
     headers = auth(tokens[role]) if role != "public" else {}
     paths = _get_paths(app, public_code)
     assert len(paths) > 40
@@ -58,7 +64,9 @@ def test_head_answers_wherever_get_does(app, client, tokens, public_code, role: 
             assert head.headers["content-length"] == got.headers["content-length"], path
 
 
-def test_options_and_405_list_every_method_of_the_path(client, tokens, public_code) -> None:  # type: ignore[no-untyped-def]
+def test_options_and_405_list_every_method_of_the_path(
+    client: TestClient, tokens: dict[str, str], public_code: str
+) -> None:
     cases = {
         f"/api/parcels/{public_code}": "GET, HEAD, PATCH, DELETE, OPTIONS",
         "/api/parcels": "GET, HEAD, POST, OPTIONS",
@@ -80,7 +88,7 @@ def test_options_and_405_list_every_method_of_the_path(client, tokens, public_co
     assert client.head("/no/such/path").status_code == 404
 
 
-def _cors(r) -> dict[str, str]:  # type: ignore[no-untyped-def]
+def _cors(r: httpx.Response) -> dict[str, str]:
     return {k: v for k, v in r.headers.items() if k.startswith("access-control-")}
 
 
@@ -95,7 +103,9 @@ PUBLIC_DATA = [
 
 
 @pytest.mark.parametrize("path", PUBLIC_DATA)
-def test_public_data_answers_any_origin_without_credentials(make_client, path: str) -> None:  # type: ignore[no-untyped-def]
+def test_public_data_answers_any_origin_without_credentials(
+    make_client: Callable[..., TestClient], path: str
+) -> None:
     client = make_client(cors_origins=TRUSTED)
     r = client.get(path, headers={"Origin": FOREIGN})
     assert r.status_code == 200, r.text
@@ -118,7 +128,7 @@ def test_public_data_answers_any_origin_without_credentials(make_client, path: s
     assert _cors(pre) == {}
 
 
-def test_public_match_is_a_post_any_origin_may_send(make_client) -> None:  # type: ignore[no-untyped-def]
+def test_public_match_is_a_post_any_origin_may_send(make_client: Callable[..., TestClient]) -> None:
     client = make_client()
     pre = client.options(
         "/api/match",
@@ -133,7 +143,9 @@ def test_public_match_is_a_post_any_origin_may_send(make_client) -> None:  # typ
     assert pre.headers["access-control-allow-headers"] == "content-type"
 
 
-def test_foreign_origins_get_nothing_on_private_paths(make_client, tokens, public_code) -> None:  # type: ignore[no-untyped-def]
+def test_foreign_origins_get_nothing_on_private_paths(
+    make_client: Callable[..., TestClient], tokens: dict[str, str], public_code: str
+) -> None:
     client = make_client(cors_origins=TRUSTED)
     for path, method in (
         ("/api/me", "GET"),
@@ -153,8 +165,8 @@ def test_foreign_origins_get_nothing_on_private_paths(make_client, tokens, publi
 
 
 def test_configured_origins_get_credentialed_access_and_others_never_see_it_reflected(
-    make_client, tokens, public_code
-) -> None:  # type: ignore[no-untyped-def]
+    make_client: Callable[..., TestClient], tokens: dict[str, str], public_code: str
+) -> None:
     client = make_client(cors_origins=f"{TRUSTED}, http://localhost:5173")
     pre = client.options(
         f"/api/parcels/{public_code}",

@@ -3,10 +3,12 @@ project APIs."""
 
 from __future__ import annotations
 
+from fastapi.testclient import TestClient
+
 from tests.conftest import auth
 
 
-def test_search_and_show(client):
+def test_search_and_show(client: TestClient) -> None:
     r = client.get("/api/industries", params={"q": "汽车零部件"})
     assert r.status_code == 200
     items = r.json()["items"]
@@ -29,7 +31,9 @@ def test_search_and_show(client):
     assert client.get("/api/industries", params={"q": ""}).status_code == 422
 
 
-def test_match_and_project_take_a_code_at_any_level(client, tokens):
+def test_match_and_project_take_a_code_at_any_level(
+    client: TestClient, tokens: dict[str, str]
+) -> None:
     h = auth(tokens["promoter"])
     for code, canonical in (("C3670", "3670"), ("367", "367"), ("C", "C")):
         r = client.post(

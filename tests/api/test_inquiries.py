@@ -6,13 +6,16 @@ inquiry is internal data."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from landmatch.leads import coverage, inquiries
+from landmatch.settings import Settings
 from tests.conftest import sign_in
 
 
@@ -48,7 +51,7 @@ def _admin() -> Any:
     return Principal(name="t-admin", role="admin")
 
 
-def test_form_token_is_signed_and_not_cached(client, settings) -> None:
+def test_form_token_is_signed_and_not_cached(client: TestClient, settings: Settings) -> None:
     r = client.get("/api/inquiries/form")
     assert r.status_code == 200 and r.headers["cache-control"] == "no-store"
     body = r.json()
@@ -57,7 +60,9 @@ def test_form_token_is_signed_and_not_cached(client, settings) -> None:
     assert issued.isdigit() and len(nonce) == 24 and len(mac) == 32
 
 
-def test_inquiry_reaches_the_team_covering_the_city(client, session, settings, public_code) -> None:
+def test_inquiry_reaches_the_team_covering_the_city(
+    client: TestClient, session: Session, settings: Settings, public_code: str
+) -> None:
     coverage.add(session, _admin(), "t-team-a", city_code="130100")
     r = client.post("/api/inquiries", json=_body(settings, public_code))
     assert r.status_code == 201, r.text
@@ -71,7 +76,9 @@ def test_inquiry_reaches_the_team_covering_the_city(client, session, settings, p
     assert row["address"] == "testclient" and row["consent_at"] is not None
 
 
-def test_a_zone_team_takes_precedence_over_the_city_team(client, session, settings) -> None:
+def test_a_zone_team_takes_precedence_over_the_city_team(
+    client: TestClient, session: Session, settings: Settings
+) -> None:
     code, zone = session.execute(
         text(
             "SELECT p.code, z.code FROM landmatch.parcel p JOIN landmatch.dev_zone z "
@@ -88,12 +95,16 @@ def test_a_zone_team_takes_precedence_over_the_city_team(client, session, settin
     assert _stored(session)[-1]["owner_team"] == "zone-team"
 
 
-def test_no_team_covers_it_then_admins_only(client, session, settings, public_code) -> None:
+def test_no_team_covers_it_then_admins_only(
+    client: TestClient, session: Session, settings: Settings, public_code: str
+) -> None:
     assert client.post("/api/inquiries", json=_body(settings, public_code)).status_code == 201
     assert _stored(session)[-1]["owner_team"] is None
 
 
-def test_honeypot_answers_alike_and_stores_nothing(client, session, settings, public_code) -> None:
+def test_honeypot_answers_alike_and_stores_nothing(
+    client: TestClient, session: Session, settings: Settings, public_code: str
+) -> None:
     r = client.post("/api/inquiries", json=_body(settings, public_code, website="http://x"))
     assert r.status_code == 201 and r.json() == {"message": inquiries.CONFIRMATION}
     assert _stored(session) == []
@@ -110,7 +121,12 @@ def test_honeypot_answers_alike_and_stores_nothing(client, session, settings, pu
     ],
 )
 def test_token_must_be_genuine_and_of_age(
-    client, session, settings, public_code, token: str, reason: str
+    client: TestClient,
+    session: Session,
+    settings: Settings,
+    public_code: str,
+    token: str,
+    reason: str,
 ) -> None:
     if token == "forged":
         token = inquiries.issue_token("another-secret", dt.datetime.now(dt.UTC))
@@ -128,7 +144,9 @@ def test_token_must_be_genuine_and_of_age(
     assert _stored(session) == []
 
 
-def test_one_form_is_sent_once(client, session, settings, public_code) -> None:
+def test_one_form_is_sent_once(
+    client: TestClient, session: Session, settings: Settings, public_code: str
+) -> None:
     body = _body(settings, public_code)
     assert client.post("/api/inquiries", json=body).status_code == 201
     again = client.post("/api/inquiries", json=body)
@@ -153,7 +171,13 @@ def test_one_form_is_sent_once(client, session, settings, public_code) -> None:
     ],
 )
 def test_bad_input_is_refused_beside_its_field(
-    client, session, settings, public_code, changes, field, reason
+    client: TestClient,
+    session: Session,
+    settings: Settings,
+    public_code: str,
+    changes: dict[str, Any],
+    field: str,
+    reason: str,
 ) -> None:
     r = client.post("/api/inquiries", json=_body(settings, public_code, **changes))
     assert r.status_code == 422, r.text
@@ -162,7 +186,9 @@ def test_bad_input_is_refused_beside_its_field(
     assert _stored(session) == []
 
 
-def test_text_is_stored_as_typed(client, session, settings, public_code) -> None:
+def test_text_is_stored_as_typed(
+    client: TestClient, session: Session, settings: Settings, public_code: str
+) -> None:
     payload = '<script>alert(1)</script>&amp; "引号"'
     r = client.post(
         "/api/inquiries", json=_body(settings, public_code, name=payload[:50], message=payload)
@@ -172,7 +198,9 @@ def test_text_is_stored_as_typed(client, session, settings, public_code) -> None
     assert row["message"] == payload and row["name"] == payload[:50]
 
 
-def test_size_limits(client, session, settings, public_code) -> None:
+def test_size_limits(
+    client: TestClient, session: Session, settings: Settings, public_code: str
+) -> None:
     big = _body(settings, public_code, message="x" * (inquiries.MAX_BODY + 10))
     r = client.post("/api/inquiries", json=big)
     assert r.status_code == 413 and "提交内容过大" in r.json()["detail"]
@@ -189,7 +217,7 @@ def test_size_limits(client, session, settings, public_code) -> None:
     assert _stored(session) == []
 
 
-def test_only_public_parcels(client, session, settings) -> None:
+def test_only_public_parcels(client: TestClient, session: Session, settings: Settings) -> None:
     hidden = session.execute(
         text(
             "SELECT code FROM landmatch.parcel WHERE deleted_at IS NULL AND "
@@ -202,7 +230,9 @@ def test_only_public_parcels(client, session, settings) -> None:
     assert _stored(session) == []
 
 
-def test_rate_limit_per_address(make_client, session, settings, public_code) -> None:
+def test_rate_limit_per_address(
+    make_client: Callable[..., TestClient], session: Session, settings: Settings, public_code: str
+) -> None:
     c = make_client(inquiry_max_per_hour=2)
     for _ in range(2):
         assert c.post("/api/inquiries", json=_body(settings, public_code)).status_code == 201
@@ -212,7 +242,13 @@ def test_rate_limit_per_address(make_client, session, settings, public_code) -> 
     assert len(_stored(session)) == 2
 
 
-def test_signed_in_cookie_needs_csrf(client, session, settings, passwords, public_code) -> None:
+def test_signed_in_cookie_needs_csrf(
+    client: TestClient,
+    session: Session,
+    settings: Settings,
+    passwords: dict[str, str],
+    public_code: str,
+) -> None:
     csrf = sign_in(client, passwords["promoter"])
     r = client.post("/api/inquiries", json=_body(settings, public_code))
     assert r.status_code == 403 and "CSRF" in r.json()["detail"]
@@ -222,7 +258,9 @@ def test_signed_in_cookie_needs_csrf(client, session, settings, passwords, publi
     assert r.status_code == 201
 
 
-def test_inquiries_are_not_readable_through_the_api(client, session, settings, public_code) -> None:
+def test_inquiries_are_not_readable_through_the_api(
+    client: TestClient, session: Session, settings: Settings, public_code: str
+) -> None:
     assert client.post("/api/inquiries", json=_body(settings, public_code)).status_code == 201
     r = client.get("/api/inquiries")
     assert r.status_code == 405

@@ -10,11 +10,14 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from fastapi.testclient import TestClient
 
+from landmatch.settings import Settings
 from tests.conftest import _free_port, auth
 
 REQ = {"industry": "36", "area_mu_min": 20, "area_mu_max": 300, "top": 3}
@@ -28,7 +31,9 @@ def _problem(r: Any, *statuses: int) -> dict[str, Any]:
     return body  # type: ignore[no-any-return]
 
 
-def test_match_with_an_unknown_or_out_of_range_project(client, tokens) -> None:  # type: ignore[no-untyped-def]
+def test_match_with_an_unknown_or_out_of_range_project(
+    client: TestClient, tokens: dict[str, str]
+) -> None:
     h = auth(tokens["promoter"])
     body = _problem(client.post("/api/match", json=REQ | {"project_id": 987654}, headers=h), 422)
     assert "987654" in body["detail"] and body["errors"][0]["field"] == "project_id"
@@ -44,7 +49,7 @@ def test_match_with_an_unknown_or_out_of_range_project(client, tokens) -> None: 
     )
 
 
-def test_tiny_and_huge_numbers(client) -> None:  # type: ignore[no-untyped-def]
+def test_tiny_and_huge_numbers(client: TestClient) -> None:
     for max_km in (5e-324, 1e-300, 1e308):
         prox = [{"kind": "port", "max_km": max_km}]
         body = _problem(client.post("/api/match", json=REQ | {"proximity": prox}), 422)
@@ -52,7 +57,7 @@ def test_tiny_and_huge_numbers(client) -> None:  # type: ignore[no-untyped-def]
     _problem(client.post("/api/match", json=REQ | {"investment_wan": 5e-324}), 422)
 
 
-def test_nul_inside_any_json_body(client, tokens) -> None:  # type: ignore[no-untyped-def]
+def test_nul_inside_any_json_body(client: TestClient, tokens: dict[str, str]) -> None:
     h = {**auth(tokens["admin"]), "Content-Type": "application/json"}
     for url, method, body in (
         ("/api/match", "POST", {**REQ, "name": "a\x00b"}),
@@ -71,7 +76,9 @@ def test_nul_inside_any_json_body(client, tokens) -> None:  # type: ignore[no-un
     assert r.status_code == 201 and r.json()["name"] == "示例\\u0000", r.text
 
 
-def test_project_required_fields_cannot_be_nulled(client, tokens) -> None:  # type: ignore[no-untyped-def]
+def test_project_required_fields_cannot_be_nulled(
+    client: TestClient, tokens: dict[str, str]
+) -> None:
     h = auth(tokens["promoter"])
     p = client.post("/api/projects", json={"name": "空值测试", "requirement": REQ}, headers=h)
     assert p.status_code == 201, p.text
@@ -87,7 +94,9 @@ def _deep(n: int) -> bytes:
     return b'{"type":"FeatureCollection","features":' + b"[" * n + b"]" * n + b"}"
 
 
-def test_deeply_nested_geojson_upload(client, tokens, tmp_path, settings) -> None:  # type: ignore[no-untyped-def]
+def test_deeply_nested_geojson_upload(
+    client: TestClient, tokens: dict[str, str], tmp_path: Path, settings: Settings
+) -> None:
     r = client.post(
         "/api/imports",
         files={"file": ("deep.geojson", _deep(5000))},
@@ -108,7 +117,7 @@ def test_deeply_nested_geojson_upload(client, tokens, tmp_path, settings) -> Non
     assert "嵌套" in out.stderr and "内部错误" not in out.stderr + out.stdout
 
 
-def test_deeply_nested_json_body(client, tokens) -> None:  # type: ignore[no-untyped-def]
+def test_deeply_nested_json_body(client: TestClient, tokens: dict[str, str]) -> None:
     body = b'{"industry": "36", "location": ' + b"[" * 5000 + b"]" * 5000 + b"}"
     r = client.post(
         "/api/match",
@@ -122,7 +131,7 @@ def test_deeply_nested_json_body(client, tokens) -> None:  # type: ignore[no-unt
 
 
 @pytest.fixture(scope="module")
-def failing_server(settings) -> Iterator[tuple[int, list[Any]]]:  # type: ignore[no-untyped-def]
+def failing_server(settings: Settings) -> Iterator[tuple[int, list[Any]]]:
     """The real app served by uvicorn, with one extra route that fails as a defect would."""
     import logging
 
@@ -185,7 +194,7 @@ def _exchange(sock: socket.socket, path: str) -> bytes:
     return head + b"\r\n\r\n" + rest
 
 
-def test_an_error_answer_keeps_the_connection_usable(failing_server) -> None:  # type: ignore[no-untyped-def]
+def test_an_error_answer_keeps_the_connection_usable(failing_server: tuple[int, list[Any]]) -> None:
     port, records = failing_server
     with socket.create_connection(("127.0.0.1", port), timeout=20) as sock:
         first = _exchange(sock, "/test-boom")

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from sqlalchemy import text
+from fastapi.testclient import TestClient
+from sqlalchemy import Connection, text
 
 from landmatch.db.parcels import INTERNAL_COLUMNS
+from landmatch.settings import Settings
 from tests.conftest import auth
 
 PROBLEM = "application/problem+json"
 
 
-def test_healthz_reports_database_and_postgis(client):
+def test_healthz_reports_database_and_postgis(client: TestClient) -> None:
     r = client.get("/healthz")
     assert r.status_code == 200
     body = r.json()
@@ -21,7 +23,9 @@ def test_healthz_reports_database_and_postgis(client):
     assert set(body["pending"]) == {"facts", "cells"}
 
 
-def test_healthz_answers_503_with_the_reason_when_the_database_is_unreachable(settings):
+def test_healthz_answers_503_with_the_reason_when_the_database_is_unreachable(
+    settings: Settings,
+) -> None:
     from fastapi.testclient import TestClient
 
     from landmatch.api.app import create_app
@@ -34,7 +38,7 @@ def test_healthz_answers_503_with_the_reason_when_the_database_is_unreachable(se
     assert r.json()["database"] == "unreachable" and r.json()["reason"]
 
 
-def test_public_listing_shows_only_public_ready_parcels_and_fields(client):
+def test_public_listing_shows_only_public_ready_parcels_and_fields(client: TestClient) -> None:
     r = client.get("/api/parcels", params={"limit": 50})
     assert r.status_code == 200 and r.headers["content-type"].startswith("application/geo+json")
     fc = r.json()
@@ -48,14 +52,16 @@ def test_public_listing_shows_only_public_ready_parcels_and_fields(client):
         assert abs(props["area_mu"] - props["area_m2"] * 15 / 10000) < 0.01
 
 
-def test_public_cannot_fetch_an_internal_parcel(client, conn):
+def test_public_cannot_fetch_an_internal_parcel(client: TestClient, conn: Connection) -> None:
     code = conn.execute(
         text("SELECT code FROM landmatch.parcel WHERE status = 'idle' LIMIT 1")
     ).scalar()
     assert client.get(f"/api/parcels/{code}").status_code == 404
 
 
-def test_staff_see_internal_fields_and_all_statuses(client, tokens):
+def test_staff_see_internal_fields_and_all_statuses(
+    client: TestClient, tokens: dict[str, str]
+) -> None:
     r = client.get(
         "/api/parcels",
         params={"status": "idle,unsupplied", "limit": 20},
@@ -69,7 +75,9 @@ def test_staff_see_internal_fields_and_all_statuses(client, tokens):
     assert one.status_code == 200 and one.json()["properties"]["code"] == feats[0]["id"]
 
 
-def test_filters_city_zone_bbox(client, conn, tokens):
+def test_filters_city_zone_bbox(
+    client: TestClient, conn: Connection, tokens: dict[str, str]
+) -> None:
     r = client.get(
         "/api/parcels", params={"city": "130200", "limit": 30}, headers=auth(tokens["admin"])
     )
@@ -94,7 +102,7 @@ def test_filters_city_zone_bbox(client, conn, tokens):
         assert min(xs) > 114.29 and max(xs) < 114.81
 
 
-def test_paging_is_stable_and_limit_is_clamped(client, settings):
+def test_paging_is_stable_and_limit_is_clamped(client: TestClient, settings: Settings) -> None:
     a = client.get("/api/parcels", params={"limit": 5}).json()["features"]
     b = client.get("/api/parcels", params={"limit": 5, "offset": 5}).json()["features"]
     assert not {f["id"] for f in a} & {f["id"] for f in b}
@@ -102,7 +110,7 @@ def test_paging_is_stable_and_limit_is_clamped(client, settings):
     assert big["limit"] == settings.max_page_size
 
 
-def test_malformed_requests_get_problem_responses(client):
+def test_malformed_requests_get_problem_responses(client: TestClient) -> None:
     for params, status in [
         ({"bbox": "1,2,3"}, 400),
         ({"bbox": "a,b,c,d"}, 400),
@@ -120,7 +128,7 @@ def test_malformed_requests_get_problem_responses(client):
     assert client.get("/api/parcels/NOPE-404").status_code == 404
 
 
-def test_tokens_are_checked(client):
+def test_tokens_are_checked(client: TestClient) -> None:
     r = client.get("/api/parcels", headers={"Authorization": "Bearer lm_forged"})
     assert r.status_code == 401 and r.headers["content-type"] == PROBLEM
     r = client.get("/api/parcels", headers={"Authorization": "Basic abc"})

@@ -31,12 +31,12 @@ def main() -> None:
     source = f"OGCAPI:{url}"
     out: dict[str, object] = {"gdal": pyogrio.__gdal_version_string__}
     listed = []
-    for z in range(0, 23):
+    for level in range(0, 23):
         try:
-            pyogrio.read_info(source, layer=f"Zoom level {z}", **opts)
+            pyogrio.read_info(source, layer=f"Zoom level {level}", **opts)
         except DataLayerError:
             continue
-        listed.append(z)
+        listed.append(level)
     out["zoom_levels"] = listed
     for z in zooms:
         meta, _fids, geoms, values = raw.read(source, layer=f"Zoom level {z}", **opts)
@@ -48,7 +48,7 @@ def main() -> None:
                 v = column[i]
                 props[name] = v.item() if hasattr(v, "item") else v
             rows.append({"type": int.from_bytes(geom[1:5], "little") % 1000, "properties": props})
-        out[z] = {"fields": fields, "crs": meta.get("crs"), "features": rows}
+        out[str(z)] = {"fields": fields, "crs": meta.get("crs"), "features": rows}
     print("GDAL-RESULT " + json.dumps(out, default=str, ensure_ascii=False))
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import Engine
 from starlette.applications import Starlette
 from starlette.responses import HTMLResponse
 from starlette.routing import Mount, Route
@@ -90,8 +91,16 @@ def other_origin(counted: Counted) -> Iterator[str]:
         ("parcels", None, None, 14.5, "parcels"),  # polygons from z12
     ],
 )
-def test_maplibre_on_another_origin_draws_the_tiles(  # type: ignore[no-untyped-def]
-    chromium, counted: Counted, other_origin: str, engine, where, lon, lat, zoom, layer
+def test_maplibre_on_another_origin_draws_the_tiles(
+    chromium: Any,
+    counted: Counted,
+    other_origin: str,
+    engine: Engine,
+    where: str,
+    lon: float | None,
+    lat: float | None,
+    zoom: float,
+    layer: str,
 ) -> None:
     from sqlalchemy import text
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 
 from tests.conftest import auth
 
@@ -19,7 +21,9 @@ def test_corpus_is_large_enough() -> None:
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_bad_file_rejected_cleanly(name, client, tokens, fingerprint):  # type: ignore[no-untyped-def]
+def test_bad_file_rejected_cleanly(
+    name: str, client: TestClient, tokens: dict[str, str], fingerprint: Callable[[], tuple]
+) -> None:
     case = CASES[name]
     before = fingerprint()
     r = client.post(

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
-from sqlalchemy import text
+import pytest
+from sqlalchemy import Engine, text
 from typer.testing import CliRunner
 
 from landmatch.cli import app
+from landmatch.settings import Settings
 from tests.inventory.conftest import feature, geojson_bytes
 
 
-def test_cli_dry_run_and_check(tmp_path, engine, settings, monkeypatch):  # type: ignore[no-untyped-def]
+def test_cli_dry_run_and_check(
+    tmp_path: Path, engine: Engine, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from landmatch.settings import get_settings
 
     monkeypatch.setenv("LANDMATCH_DATABASE_URL", settings.database_url)
@@ -31,7 +36,9 @@ def test_cli_dry_run_and_check(tmp_path, engine, settings, monkeypatch):  # type
     assert os.environ["LANDMATCH_DATABASE_URL"] == settings.database_url
 
 
-def test_cli_import_settles_after_commit_and_rolls_back(tmp_path, engine, settings, monkeypatch):  # type: ignore[no-untyped-def]
+def test_cli_import_settles_after_commit_and_rolls_back(
+    tmp_path: Path, engine: Engine, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A committed CLI import that defers its derived data (as a large one does): the parcels,
     their history (who, why) and, right after, their facts; then the whole import undone."""
     from landmatch.settings import get_settings

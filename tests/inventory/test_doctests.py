@@ -9,6 +9,6 @@ import pytest
 
 
 @pytest.mark.parametrize("name", ["landmatch.inventory.codes", "landmatch.inventory.formats"])
-def test_docstring_examples(name):  # type: ignore[no-untyped-def]
+def test_docstring_examples(name: str) -> None:
     result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0 and result.failed == 0

@@ -3,15 +3,24 @@ history with old → new values."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
 from tests.conftest import auth
 from tests.inventory.conftest import feature, square
 
 
-def _create(client, token, code="EDIT-001", **props):  # type: ignore[no-untyped-def]
-    return client.post("/api/parcels", json=feature(code, **props), headers=auth(token))
+def _create(
+    client: TestClient, token: str, code: str = "EDIT-001", **props: object
+) -> httpx.Response:
+    return client.post("/api/parcels", json=feature(code, None, **props), headers=auth(token))
 
 
-def test_create_patch_delete_restore_history(client, tokens):  # type: ignore[no-untyped-def]
+def test_create_patch_delete_restore_history(client: TestClient, tokens: dict[str, str]) -> None:
     r = _create(client, tokens["bureau"], declared_area_m2=50000)
     assert r.status_code == 201, r.text
     body = r.json()
@@ -77,7 +86,7 @@ def test_create_patch_delete_restore_history(client, tokens):  # type: ignore[no
     assert {c["field"] for c in hist["versions"][0]["changes"]} >= {"name", "far_max"}
 
 
-def test_scope_and_roles(client, tokens):  # type: ignore[no-untyped-def]
+def test_scope_and_roles(client: TestClient, tokens: dict[str, str]) -> None:
     # A Shijiazhuang bureau may not create a parcel in Tangshan (118.18 E, 39.63 N).
     r = _create(
         client,
@@ -106,7 +115,9 @@ def test_scope_and_roles(client, tokens):  # type: ignore[no-untyped-def]
     assert admin.status_code == 201 and admin.json()["properties"]["city_code"] == "130200"
 
 
-def test_validation_rejects_with_field_and_location(client, tokens):  # type: ignore[no-untyped-def]
+def test_validation_rejects_with_field_and_location(
+    client: TestClient, tokens: dict[str, str]
+) -> None:
     h = auth(tokens["admin"])
     bow = {
         "type": "Polygon",
@@ -120,7 +131,7 @@ def test_validation_rejects_with_field_and_location(client, tokens):  # type: ig
     fixed = client.post("/api/parcels?repair=true", json=feature("EDIT-BOW", bow), headers=h)
     assert fixed.status_code == 201
     assert any("修复" in w["message"] for w in fixed.json()["warnings"])
-    cases = [
+    cases: list[tuple[dict[str, Any], str]] = [
         ({"status": "maybe"}, "status"),
         ({"far_min": 3, "far_max": 2}, "far_min"),
         ({"far_max": 50}, "far_max"),
@@ -137,7 +148,9 @@ def test_validation_rejects_with_field_and_location(client, tokens):  # type: ig
     assert dup.status_code == 409
 
 
-def test_zone_committee_edits_only_its_own_zones_parcels(client, tokens, session):  # type: ignore[no-untyped-def]
+def test_zone_committee_edits_only_its_own_zones_parcels(
+    client: TestClient, tokens: dict[str, str], session: Session
+) -> None:
     from sqlalchemy import text
 
     zone_id, zone_code = session.execute(
@@ -198,7 +211,9 @@ def test_zone_committee_edits_only_its_own_zones_parcels(client, tokens, session
     assert r.status_code == 403, (zone_code, r.text)
 
 
-def test_heights_are_dropped_with_a_warning(client, tokens, session):  # type: ignore[no-untyped-def]
+def test_heights_are_dropped_with_a_warning(
+    client: TestClient, tokens: dict[str, str], session: Session
+) -> None:
     g = square()
     g["coordinates"] = [[[x, y, 75.0] for x, y in g["coordinates"][0]]]
     r = client.post(
@@ -236,7 +251,9 @@ BAD_BODIES = [
 ]
 
 
-def test_bad_bodies_are_refused_in_chinese(client, tokens, fingerprint):  # type: ignore[no-untyped-def]
+def test_bad_bodies_are_refused_in_chinese(
+    client: TestClient, tokens: dict[str, str], fingerprint: Callable[[], tuple]
+) -> None:
     before = fingerprint()
     for body, expected in BAD_BODIES:
         r = client.post("/api/parcels", json=body, headers=auth(tokens["admin"]))
@@ -246,7 +263,7 @@ def test_bad_bodies_are_refused_in_chinese(client, tokens, fingerprint):  # type
     assert fingerprint() == before
 
 
-def test_malformed_json_and_nul_in_urls(client, tokens):  # type: ignore[no-untyped-def]
+def test_malformed_json_and_nul_in_urls(client: TestClient, tokens: dict[str, str]) -> None:
     h = {**auth(tokens["admin"]), "Content-Type": "application/json"}
     r = client.post("/api/parcels", content=b'{"type": "Feature", "properties": {', headers=h)
     assert r.status_code == 422 and "不是有效的 JSON" in r.json()["detail"]
@@ -260,7 +277,7 @@ def test_malformed_json_and_nul_in_urls(client, tokens):  # type: ignore[no-unty
         assert r.status_code == 400 and "空字符" in r.json()["detail"], url
 
 
-def test_required_fields_cannot_be_cleared(client, tokens):  # type: ignore[no-untyped-def]
+def test_required_fields_cannot_be_cleared(client: TestClient, tokens: dict[str, str]) -> None:
     r = _create(client, tokens["admin"], "EDIT-CLR", supply_modes=["auction"])
     h = {**auth(tokens["admin"]), "If-Match": r.headers["ETag"]}
     for body in ({"name": None}, {"status": ""}, {"land_use": None}):
@@ -270,7 +287,7 @@ def test_required_fields_cannot_be_cleared(client, tokens):  # type: ignore[no-u
     assert ok.status_code == 200 and ok.json()["properties"]["supply_modes"] == []
 
 
-def test_history_says_how_a_geometry_moved(client, tokens):  # type: ignore[no-untyped-def]
+def test_history_says_how_a_geometry_moved(client: TestClient, tokens: dict[str, str]) -> None:
     r = _create(client, tokens["admin"], "EDIT-MOVE")
     moved = square(114.5005)  # 0.0005° east ≈ 44 m at 38° N
     ok = client.patch(
@@ -286,7 +303,9 @@ def test_history_says_how_a_geometry_moved(client, tokens):  # type: ignore[no-u
     assert "中心点移动" in change["summary"]
 
 
-def test_a_province_managed_city_is_its_own_scope(client, tokens):  # type: ignore[no-untyped-def]
+def test_a_province_managed_city_is_its_own_scope(
+    client: TestClient, tokens: dict[str, str]
+) -> None:
     xinji = square(115.22, 37.94)  # inside 辛集市 (130181), within 石家庄's old borders
     r = client.post(
         "/api/parcels",
@@ -303,7 +322,9 @@ def test_a_province_managed_city_is_its_own_scope(client, tokens):  # type: igno
     assert any("省直管" in w["message"] for w in ok.json()["warnings"])
 
 
-def test_readiness_words_from_the_lists_are_understood(client, tokens):  # type: ignore[no-untyped-def]
+def test_readiness_words_from_the_lists_are_understood(
+    client: TestClient, tokens: dict[str, str]
+) -> None:
     r = _create(
         client, tokens["admin"], "EDIT-7T", readiness="通水、通电、通气、通信、通路、场地平整"
     )

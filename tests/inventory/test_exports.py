@@ -13,15 +13,19 @@ import zipfile
 from pathlib import Path
 
 import geopandas as gpd
+import httpx
 import pyogrio
 import pytest
+from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 from sqlalchemy import text
+from sqlalchemy.orm import Session
 
 from landmatch.auth import Principal
 from landmatch.inventory.fields import BY_NAME
 from landmatch.inventory.gisfiles import shp_field_table
 from landmatch.inventory.imports import ImportOptions, run_import
+from landmatch.settings import Settings
 from landmatch.spreadsheets import text_width
 from tests.conftest import auth
 from tests.inventory.conftest import feature, geojson_bytes, post_import, square
@@ -33,7 +37,7 @@ README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 @pytest.fixture
-def planted(session):  # type: ignore[no-untyped-def]
+def planted(session: Session) -> Session:
     """Two withdrawn parcels in 石家庄 (a status the seed leaves rare): one with a Chinese
     code, a formula as its name, dates, booleans and capacities; one nearly empty."""
     feats = [
@@ -65,7 +69,7 @@ def planted(session):  # type: ignore[no-untyped-def]
     return session
 
 
-def _get(client, tokens, fmt: str, **params: str):  # type: ignore[no-untyped-def]
+def _get(client: TestClient, tokens: dict[str, str], fmt: str, **params: str) -> httpx.Response:
     r = client.get(
         "/api/exports/parcels",
         params={"format": fmt, "city": "130100", "status": "withdrawn", **params},
@@ -78,7 +82,9 @@ def _get(client, tokens, fmt: str, **params: str):  # type: ignore[no-untyped-de
 # --------------------------------------------------------------------------- xlsx (item 11)
 
 
-def test_xlsx_list_as_an_office_opens_it(client, tokens, planted):  # type: ignore[no-untyped-def]
+def test_xlsx_list_as_an_office_opens_it(
+    client: TestClient, tokens: dict[str, str], planted: Session
+) -> None:
     wb = load_workbook(io.BytesIO(_get(client, tokens, "xlsx").content))
     ws = wb["熟地清单"]
     header = [c.value for c in ws[1]]
@@ -136,7 +142,9 @@ def test_xlsx_list_as_an_office_opens_it(client, tokens, planted):  # type: igno
     assert total[1].value == "合计" and total[1].font.b
 
 
-def test_xlsx_list_imports_back_unchanged(client, tokens, planted):  # type: ignore[no-untyped-def]
+def test_xlsx_list_imports_back_unchanged(
+    client: TestClient, tokens: dict[str, str], planted: Session
+) -> None:
     data = _get(client, tokens, "xlsx").content
     rep = post_import(client, tokens["admin"], "清单.xlsx", data, dry_run=True)
     assert rep.status_code == 200, rep.text
@@ -155,7 +163,9 @@ def _unzip(data: bytes, dest: Path, drop: tuple[str, ...] = ()) -> Path:
     return dest
 
 
-def test_shapefile_fields_typed_and_named_in_pinyin(client, tokens, planted, tmp_path):  # type: ignore[no-untyped-def]
+def test_shapefile_fields_typed_and_named_in_pinyin(
+    client: TestClient, tokens: dict[str, str], planted: Session, tmp_path: Path
+) -> None:
     data = _get(client, tokens, "shp", encoding="GBK").content
     zf = zipfile.ZipFile(io.BytesIO(data))
     assert {"parcels.shp", "parcels.shx", "parcels.dbf", "parcels.prj", "parcels.cpg"} <= set(
@@ -181,14 +191,14 @@ def test_shapefile_fields_typed_and_named_in_pinyin(client, tokens, planted, tmp
     assert mine["GDFS"] == "auction,flexible_term" and mine["BZ"].endswith("长" * 100)
     area = planted.execute(
         text("SELECT area_m2 FROM landmatch.parcel WHERE code = :c"), {"c": CODE}
-    ).scalar()
+    ).scalar_one()
     assert mine["MJ_MU"] == round(area * 15 / 10000, 2)
     assert mine["MJ_GQ"] == round(area / 10000, 4)
 
 
 def test_gbk_dbf_carries_its_language_driver_and_survives_a_lost_cpg(
-    client, tokens, planted, tmp_path
-):  # type: ignore[no-untyped-def]
+    client: TestClient, tokens: dict[str, str], planted: Session, tmp_path: Path
+) -> None:
     data = _get(client, tokens, "shp", encoding="GBK").content
     dbf = zipfile.ZipFile(io.BytesIO(data)).read("parcels.dbf")
     assert dbf[29] == 0x4D  # LDID 77: code page 936 (GBK), as ArcGIS writes it
@@ -212,7 +222,9 @@ def test_gbk_dbf_carries_its_language_driver_and_survives_a_lost_cpg(
     assert utf8.read("parcels.dbf")[29] != 0x4D and utf8.read("parcels.cpg") == b"UTF-8"
 
 
-def test_ogrinfo_opens_the_zip_and_reads_gbk_without_cpg(client, tokens, planted, tmp_path):  # type: ignore[no-untyped-def]
+def test_ogrinfo_opens_the_zip_and_reads_gbk_without_cpg(
+    client: TestClient, tokens: dict[str, str], planted: Session, tmp_path: Path
+) -> None:
     data = _get(client, tokens, "shp", encoding="GBK").content
     path = tmp_path / "parcels.zip"
     path.write_bytes(data)
@@ -240,7 +252,9 @@ def test_ogrinfo_opens_the_zip_and_reads_gbk_without_cpg(client, tokens, planted
     assert CODE in where.stdout and "正定县" in where.stdout
 
 
-def test_field_notes_in_the_zip_and_the_readme(client, tokens, planted, tmp_path):  # type: ignore[no-untyped-def]
+def test_field_notes_in_the_zip_and_the_readme(
+    client: TestClient, tokens: dict[str, str], planted: Session, tmp_path: Path
+) -> None:
     data = _get(client, tokens, "shp").content
     (tmp_path / "a.zip").write_bytes(data)
     zf = zipfile.ZipFile(io.BytesIO(data))
@@ -259,7 +273,9 @@ def test_field_notes_in_the_zip_and_the_readme(client, tokens, planted, tmp_path
     assert BY_NAME["code"].shp == "DKBH" and BY_NAME["name"].shp == "DKMC"
 
 
-def test_geopackage_fields_typed_with_chinese_aliases(client, tokens, planted, tmp_path):  # type: ignore[no-untyped-def]
+def test_geopackage_fields_typed_with_chinese_aliases(
+    client: TestClient, tokens: dict[str, str], planted: Session, tmp_path: Path
+) -> None:
     import sqlite3
 
     path = tmp_path / "p.gpkg"
@@ -278,7 +294,9 @@ def test_geopackage_fields_typed_with_chinese_aliases(client, tokens, planted, t
     assert aliases["code"] == "地块编号" and aliases["calc_area_mu"] == "面积(亩)"
 
 
-def test_cli_export_shp_writes_a_zip_gdal_opens(tmp_path, settings, monkeypatch):  # type: ignore[no-untyped-def]
+def test_cli_export_shp_writes_a_zip_gdal_opens(
+    tmp_path: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from typer.testing import CliRunner
 
     from landmatch.cli import app

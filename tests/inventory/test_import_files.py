@@ -11,16 +11,21 @@ import io
 import json
 import tempfile
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import geopandas as gpd
+import httpx
 import pytest
-from sqlalchemy import text
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from landmatch.auth import Principal
 from landmatch.errors import InvalidInput, UnprocessableInput
 from landmatch.inventory.imports import ImportOptions, run_import
+from landmatch.settings import Settings
 from tests.conftest import auth
 from tests.geo import shapes
 from tests.inventory.conftest import feature, geojson_bytes, post_import, square
@@ -30,7 +35,7 @@ EXAMPLE = shapes.TXT_EXAMPLE.replace("\n", "\r\n").encode("gbk")  # as a Windows
 EXAMPLE_HEADER_LINE = 13
 
 
-def _problem(r) -> str:  # type: ignore[no-untyped-def]
+def _problem(r: httpx.Response) -> str:
     assert r.headers["content-type"].startswith("application/problem+json"), r.text
     body = r.json()
     return body["detail"] + json.dumps(body.get("errors"), ensure_ascii=False)
@@ -39,7 +44,9 @@ def _problem(r) -> str:  # type: ignore[no-untyped-def]
 # --------------------------------------------------------------------------- TXT codes
 
 
-def test_txt_file_numbers_are_refused_with_a_hint(client, tokens, fingerprint):  # type: ignore[no-untyped-def]
+def test_txt_file_numbers_are_refused_with_a_hint(
+    client: TestClient, tokens: dict[str, str], fingerprint: Callable[[], tuple]
+) -> None:
     before = fingerprint()
     r = post_import(client, tokens["admin"], "zdx.txt", EXAMPLE)
     assert r.status_code == 422, r.text
@@ -57,7 +64,7 @@ def test_txt_file_numbers_are_refused_with_a_hint(client, tokens, fingerprint): 
     assert fingerprint() == before
 
 
-def test_txt_hint_is_given_once_per_row(session):  # type: ignore[no-untyped-def]
+def test_txt_hint_is_given_once_per_row(session: Session) -> None:
     head, body = shapes.TXT_EXAMPLE.split("[地块坐标]\n")
     second = body.replace(",385447", ",385457").replace(",385448", ",385458")
     txt = (head + "[地块坐标]\n" + body + second).encode()  # two parcels, both numbered 1
@@ -74,7 +81,9 @@ def test_txt_hint_is_given_once_per_row(session):  # type: ignore[no-untyped-def
     assert all("--code-prefix" not in p["reason"] for p in rep["rejected"])
 
 
-def test_txt_with_code_prefix_creates_prefix_dash_number(client, tokens, session):  # type: ignore[no-untyped-def]
+def test_txt_with_code_prefix_creates_prefix_dash_number(
+    client: TestClient, tokens: dict[str, str], session: Session
+) -> None:
     r = post_import(client, tokens["bureau"], "zdx.txt", EXAMPLE, code_prefix="SJZ-2024")
     assert r.status_code == 200, r.text
     report = r.json()
@@ -95,7 +104,9 @@ def test_txt_with_code_prefix_creates_prefix_dash_number(client, tokens, session
     assert city == "130100"
 
 
-def test_cli_import_with_code_prefix(tmp_path, engine, settings, monkeypatch):  # type: ignore[no-untyped-def]
+def test_cli_import_with_code_prefix(
+    tmp_path: Path, engine: Engine, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from landmatch.cli import app
     from landmatch.settings import get_settings
 
@@ -125,7 +136,7 @@ def test_cli_import_with_code_prefix(tmp_path, engine, settings, monkeypatch):  
         ).scalar()
 
 
-def test_code_prefix_sanitises_and_applies_to_every_format(session):  # type: ignore[no-untyped-def]
+def test_code_prefix_sanitises_and_applies_to_every_format(session: Session) -> None:
     conn = session.connection()
     txt = shapes.TXT_EXAMPLE.replace(",1,地块1,", ",B/R-14,地块1,").encode()
     rep = run_import(conn, txt, "a.txt", ADMIN, ImportOptions(code_prefix="QHD_2024"))
@@ -142,14 +153,16 @@ def test_code_prefix_sanitises_and_applies_to_every_format(session):  # type: ig
 
 
 @pytest.mark.parametrize("prefix", ["石家庄 2024", "SJZ 2024", "a" * 41, "---", "SJZ/2024"])
-def test_malformed_prefix_is_refused(session, fingerprint, prefix):  # type: ignore[no-untyped-def]
+def test_malformed_prefix_is_refused(
+    session: Session, fingerprint: Callable[[], tuple], prefix: str
+) -> None:
     before = fingerprint()
     with pytest.raises(InvalidInput, match="地块编号前缀“.*”无效：1–40 个字符，不含空格"):
         run_import(session.connection(), EXAMPLE, "a.txt", ADMIN, ImportOptions(code_prefix=prefix))
     assert fingerprint() == before
 
 
-def test_blank_prefix_means_none(session):  # type: ignore[no-untyped-def]
+def test_blank_prefix_means_none(session: Session) -> None:
     rep = run_import(
         session.connection(),
         geojson_bytes(feature("PFX-001")),
@@ -160,7 +173,9 @@ def test_blank_prefix_means_none(session):  # type: ignore[no-untyped-def]
     assert rep["code_prefix"] is None and rep["rows"][0]["code"] == "PFX-001"
 
 
-def test_code_without_letters_or_digits_cannot_take_a_prefix(session, fingerprint):  # type: ignore[no-untyped-def]
+def test_code_without_letters_or_digits_cannot_take_a_prefix(
+    session: Session, fingerprint: Callable[[], tuple]
+) -> None:
     before = fingerprint()
     txt = shapes.TXT_EXAMPLE.replace(",1,地块1,", ",、—,地块1,").encode()
     with pytest.raises(UnprocessableInput) as info:
@@ -176,7 +191,7 @@ def test_code_without_letters_or_digits_cannot_take_a_prefix(session, fingerprin
 # --------------------------------------------------------------------------- TXT content
 
 
-def test_txt_area_mismatch_is_warned_once_in_mu_and_hectares(session):  # type: ignore[no-untyped-def]
+def test_txt_area_mismatch_is_warned_once_in_mu_and_hectares(session: Session) -> None:
     txt = shapes.TXT_EXAMPLE.replace("5,1.0000,", "5,1.2000,").encode()
     rep = run_import(
         session.connection(), txt, "a.txt", ADMIN, ImportOptions(code_prefix="SJZ", dry_run=True)
@@ -191,7 +206,9 @@ def test_txt_area_mismatch_is_warned_once_in_mu_and_hectares(session):  # type: 
     ]
 
 
-def test_utf16_garbage_txt_is_a_clear_format_error(client, tokens, fingerprint):  # type: ignore[no-untyped-def]
+def test_utf16_garbage_txt_is_a_clear_format_error(
+    client: TestClient, tokens: dict[str, str], fingerprint: Callable[[], tuple]
+) -> None:
     before = fingerprint()
     r = post_import(client, tokens["admin"], "x.txt", b"\xff\xfe\x00\x01garbage")
     assert r.status_code == 422
@@ -200,7 +217,9 @@ def test_utf16_garbage_txt_is_a_clear_format_error(client, tokens, fingerprint):
     assert fingerprint() == before
 
 
-def test_txt_encoding_option_is_honoured(client, tokens, fingerprint):  # type: ignore[no-untyped-def]
+def test_txt_encoding_option_is_honoured(
+    client: TestClient, tokens: dict[str, str], fingerprint: Callable[[], tuple]
+) -> None:
     utf16 = shapes.TXT_EXAMPLE.encode("utf-16-le")  # no BOM: only --encoding can tell
     before = fingerprint()
     r = post_import(client, tokens["admin"], "a.txt", utf16, code_prefix="SJZ", dry_run=True)
@@ -245,7 +264,7 @@ ASCII_VALUES = {"地块编号": ["SHP-GBK-1"], "地块名称": ["Plot A"], "用�
 
 
 @pytest.mark.parametrize("ldid", [0x00, 0x4D, 0x7A, 0x57])
-def test_gbk_field_names_without_cpg(tmp_path, session, ldid):  # type: ignore[no-untyped-def]
+def test_gbk_field_names_without_cpg(tmp_path: Path, session: Session, ldid: int) -> None:
     data = _gbk_shapefile(tmp_path, ASCII_VALUES, ldid=ldid, cpg=None)
     rep = run_import(session.connection(), data, "gbk.zip", ADMIN, ImportOptions())
     assert rep["rows"] == [{"row": 1, "code": "SHP-GBK-1", "action": "created"}]
@@ -255,7 +274,7 @@ def test_gbk_field_names_without_cpg(tmp_path, session, ldid):  # type: ignore[n
     assert name == "Plot A"
 
 
-def test_dbf_ldid_gives_chinese_values(tmp_path, session):  # type: ignore[no-untyped-def]
+def test_dbf_ldid_gives_chinese_values(tmp_path: Path, session: Session) -> None:
     values = {**ASCII_VALUES, "地块名称": ["昌黎东区地块"]}
     data = _gbk_shapefile(tmp_path, values, ldid=0x4D, cpg=None)
     run_import(session.connection(), data, "gbk.zip", ADMIN, ImportOptions())
@@ -265,7 +284,9 @@ def test_dbf_ldid_gives_chinese_values(tmp_path, session):  # type: ignore[no-un
     assert name == "昌黎东区地块"
 
 
-def test_encoding_precedence_option_then_cpg_then_ldid(tmp_path, session, fingerprint):  # type: ignore[no-untyped-def]
+def test_encoding_precedence_option_then_cpg_then_ldid(
+    tmp_path: Path, session: Session, fingerprint: Callable[[], tuple]
+) -> None:
     conn = session.connection()
     before = fingerprint()
     # A .cpg that lies (UTF-8) beats the LDID (GBK): the names do not decode.
@@ -362,7 +383,15 @@ def _shp_zip(code: str) -> bytes:
         ),
     ],
 )
-def test_content_decides_with_a_warning(client, tokens, fingerprint, name, make, fmt, warning):  # type: ignore[no-untyped-def]
+def test_content_decides_with_a_warning(
+    client: TestClient,
+    tokens: dict[str, str],
+    fingerprint: Callable[[], tuple],
+    name: str,
+    make: Callable[[], bytes],
+    fmt: str,
+    warning: str,
+) -> None:
     before = fingerprint()
     r = post_import(client, tokens["admin"], name, make(), dry_run=True, city="130100")
     assert r.status_code == 200, r.text
@@ -372,13 +401,15 @@ def test_content_decides_with_a_warning(client, tokens, fingerprint, name, make,
     assert fingerprint() == before
 
 
-def test_matching_extension_gives_no_warning(client, tokens):  # type: ignore[no-untyped-def]
+def test_matching_extension_gives_no_warning(client: TestClient, tokens: dict[str, str]) -> None:
     r = post_import(client, tokens["admin"], "p.gpkg", _gpkg("CT-2"), dry_run=True)
     assert r.status_code == 200, r.text
     assert not [w for w in r.json()["warnings"] if "扩展名" in w]
 
 
-def test_office_documents_that_are_no_workbook_are_refused(client, tokens, fingerprint):  # type: ignore[no-untyped-def]
+def test_office_documents_that_are_no_workbook_are_refused(
+    client: TestClient, tokens: dict[str, str], fingerprint: Callable[[], tuple]
+) -> None:
     from tests.data.make_bad import word_document
 
     before = fingerprint()
@@ -403,7 +434,14 @@ def test_office_documents_that_are_no_workbook_are_refused(client, tokens, finge
         ),
     ],
 )
-def test_gdal_messages_name_the_users_file(client, tokens, fingerprint, name, data, shown):  # type: ignore[no-untyped-def]
+def test_gdal_messages_name_the_users_file(
+    client: TestClient,
+    tokens: dict[str, str],
+    fingerprint: Callable[[], tuple],
+    name: str,
+    data: bytes | None,
+    shown: str,
+) -> None:
     if data is None:
         buf = io.BytesIO()
         with zipfile.ZipFile(buf, "w") as zf:
@@ -419,7 +457,7 @@ def test_gdal_messages_name_the_users_file(client, tokens, fingerprint, name, da
     assert fingerprint() == before
 
 
-def test_gdal_message_paths_are_replaced():  # type: ignore[no-untyped-def]
+def test_gdal_message_paths_are_replaced() -> None:
     """GDAL's text names the server's temp files; the user reads Chinese naming their file."""
     from landmatch.inventory.readers import _gdal_message
 
@@ -444,7 +482,9 @@ def test_gdal_message_paths_are_replaced():  # type: ignore[no-untyped-def]
 # --------------------------------------------------------------------------- the upload
 
 
-def test_two_file_parts_are_refused(client, tokens, fingerprint):  # type: ignore[no-untyped-def]
+def test_two_file_parts_are_refused(
+    client: TestClient, tokens: dict[str, str], fingerprint: Callable[[], tuple]
+) -> None:
     before = fingerprint()
     r = client.post(
         "/api/imports",
@@ -459,7 +499,9 @@ def test_two_file_parts_are_refused(client, tokens, fingerprint):  # type: ignor
     assert fingerprint() == before
 
 
-def test_repeated_form_fields_are_refused(client, tokens, fingerprint):  # type: ignore[no-untyped-def]
+def test_repeated_form_fields_are_refused(
+    client: TestClient, tokens: dict[str, str], fingerprint: Callable[[], tuple]
+) -> None:
     before = fingerprint()
     r = client.post(
         "/api/imports",
@@ -472,7 +514,7 @@ def test_repeated_form_fields_are_refused(client, tokens, fingerprint):  # type:
     assert fingerprint() == before
 
 
-def test_a_single_file_part_is_accepted(client, tokens):  # type: ignore[no-untyped-def]
+def test_a_single_file_part_is_accepted(client: TestClient, tokens: dict[str, str]) -> None:
     r = post_import(
         client, tokens["admin"], "a.geojson", geojson_bytes(feature("ONE-001")), dry_run=True
     )

@@ -4,21 +4,29 @@ by code, import ids on versions, rollback of a whole import, export → import r
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 import shapely
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
 from sqlalchemy import text
+from sqlalchemy.orm import Session
 
 from landmatch.auth import Principal
 from landmatch.geo.txt import parse_txt
 from landmatch.inventory.imports import ImportOptions, rollback_import, run_import
+from landmatch.settings import Settings
 from tests.conftest import auth
 from tests.inventory.conftest import feature, geojson_bytes, post_import, square
 
 ADMIN = Principal(name="tester", role="admin")
 
 
-def test_dry_run_reports_the_same_and_writes_nothing(client, tokens, fingerprint):  # type: ignore[no-untyped-def]
+def test_dry_run_reports_the_same_and_writes_nothing(
+    client: TestClient, tokens: dict[str, str], fingerprint: Callable[[], tuple]
+) -> None:
     data = geojson_bytes(feature("IMP-001"), feature("IMP-002", square(114.52, 38.05)))
     before = fingerprint()
     dry = post_import(client, tokens["bureau"], "a.geojson", data, dry_run=True)
@@ -38,7 +46,7 @@ def test_dry_run_reports_the_same_and_writes_nothing(client, tokens, fingerprint
     assert again["totals"]["unchanged"] == 2
 
 
-def test_upsert_versions_carry_import_id_and_rollback(session):  # type: ignore[no-untyped-def]
+def test_upsert_versions_carry_import_id_and_rollback(session: Session) -> None:
     conn = session.connection()
     first = run_import(
         conn,
@@ -98,7 +106,7 @@ def test_upsert_versions_carry_import_id_and_rollback(session):  # type: ignore[
     assert kept == 2
 
 
-def test_rollback_refused_after_later_edit(session):  # type: ignore[no-untyped-def]
+def test_rollback_refused_after_later_edit(session: Session) -> None:
     from landmatch.errors import Conflict
 
     conn = session.connection()
@@ -109,7 +117,9 @@ def test_rollback_refused_after_later_edit(session):  # type: ignore[no-untyped-
 
 
 @pytest.mark.parametrize("fmt", ["geojson", "gpkg", "shp", "xlsx", "txt"])
-def test_export_import_round_trip(client, tokens, session, fmt):  # type: ignore[no-untyped-def]
+def test_export_import_round_trip(
+    client: TestClient, tokens: dict[str, str], session: Session, fmt: str
+) -> None:
     conn = session.connection()
     holes = shapely.Polygon(
         [(114.60, 38.10), (114.604, 38.10), (114.604, 38.104), (114.60, 38.104)],
@@ -136,7 +146,7 @@ def test_export_import_round_trip(client, tokens, session, fmt):  # type: ignore
         ),
     ]
     run_import(conn, geojson_bytes(*feats), "rt.geojson", ADMIN, ImportOptions(city="130100"))
-    geoms_before = dict(
+    geoms_before: dict[str, bytes] = dict(
         conn.execute(
             text("SELECT code, ST_AsBinary(geom) FROM landmatch.parcel WHERE code LIKE 'RT-%'")
         ).all()
@@ -169,7 +179,9 @@ def test_export_import_round_trip(client, tokens, session, fmt):  # type: ignore
             assert shapely.hausdorff_distance(before, p.geometry_4490) < 1e-8
 
 
-def test_txt_export_per_zone_round_trip(client, tokens, session):  # type: ignore[no-untyped-def]
+def test_txt_export_per_zone_round_trip(
+    client: TestClient, tokens: dict[str, str], session: Session
+) -> None:
     """Parcels in zones 38 and 40: a zip of one TXT per zone, each parcel in its own zone, and
     every file imports back unchanged to 1 mm."""
     import io
@@ -228,7 +240,7 @@ def test_txt_export_per_zone_round_trip(client, tokens, session):  # type: ignor
     assert in_38 / in_40 - 1 > 0.004
 
 
-def test_txt_export_in_one_zone_is_one_file(client, tokens):  # type: ignore[no-untyped-def]
+def test_txt_export_in_one_zone_is_one_file(client: TestClient, tokens: dict[str, str]) -> None:
     r = client.get("/api/exports/parcels?format=txt&city=130100", headers=auth(tokens["admin"]))
     assert r.status_code == 200
     assert r.headers["content-type"].startswith("text/plain")
@@ -236,7 +248,9 @@ def test_txt_export_in_one_zone_is_one_file(client, tokens):  # type: ignore[no-
     assert parse_txt(r.content).epsg == 4526
 
 
-def test_cli_txt_export_over_several_zones_writes_a_zip(tmp_path, settings, monkeypatch):  # type: ignore[no-untyped-def]
+def test_cli_txt_export_over_several_zones_writes_a_zip(
+    tmp_path: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import zipfile
 
     from typer.testing import CliRunner
@@ -262,7 +276,7 @@ def test_cli_txt_export_over_several_zones_writes_a_zip(tmp_path, settings, monk
     assert parse_txt(single.read_bytes()).epsg == 4526
 
 
-def test_public_export_has_public_fields_only(client, tokens):  # type: ignore[no-untyped-def]
+def test_public_export_has_public_fields_only(client: TestClient, tokens: dict[str, str]) -> None:
     r = client.get("/api/exports/parcels?format=geojson&city=130100")
     assert r.status_code == 200
     feats = r.json()["features"]
@@ -279,7 +293,7 @@ def test_public_export_has_public_fields_only(client, tokens):  # type: ignore[n
     assert len(staff) > len(feats) and "contact_phone" in staff[0]["properties"]
 
 
-def test_xlsx_is_the_ready_land_list(client, tokens):  # type: ignore[no-untyped-def]
+def test_xlsx_is_the_ready_land_list(client: TestClient, tokens: dict[str, str]) -> None:
     import io
 
     from openpyxl import load_workbook
@@ -312,7 +326,9 @@ def test_xlsx_is_the_ready_land_list(client, tokens):  # type: ignore[no-untyped
         assert abs(sum(x[4] for x in uses) - total[4]) < 0.05 * len(uses)
 
 
-def test_export_pages_and_refuses_unknown_cities(client, tokens):  # type: ignore[no-untyped-def]
+def test_export_pages_and_refuses_unknown_cities(
+    client: TestClient, tokens: dict[str, str]
+) -> None:
     h = auth(tokens["admin"])
     every = client.get("/api/exports/parcels?format=geojson&status=ready", headers=h).json()
     page = client.get(
@@ -325,7 +341,9 @@ def test_export_pages_and_refuses_unknown_cities(client, tokens):  # type: ignor
     assert client.get("/api/parcels?city=999999", headers=h).status_code == 422
 
 
-def test_txt_export_in_gbk_and_in_one_chosen_zone(client, tokens):  # type: ignore[no-untyped-def]
+def test_txt_export_in_gbk_and_in_one_chosen_zone(
+    client: TestClient, tokens: dict[str, str]
+) -> None:
     h = auth(tokens["admin"])
     r = client.get(
         "/api/exports/parcels?format=txt&city=130200&status=ready&encoding=GBK&gk_zone=39",
@@ -343,7 +361,7 @@ def test_txt_export_in_gbk_and_in_one_chosen_zone(client, tokens):  # type: igno
     assert bad.status_code == 400 and "只用于界址点" in bad.json()["detail"]
 
 
-def test_shapefile_gbk_with_cpg(client, tokens):  # type: ignore[no-untyped-def]
+def test_shapefile_gbk_with_cpg(client: TestClient, tokens: dict[str, str]) -> None:
     import io
     import zipfile
 
@@ -357,7 +375,7 @@ def test_shapefile_gbk_with_cpg(client, tokens):  # type: ignore[no-untyped-def]
     assert body["totals"]["created"] == 0 and body["totals"]["unchanged"] > 0
 
 
-def test_txt_import_with_projected_crs(client, tokens):  # type: ignore[no-untyped-def]
+def test_txt_import_with_projected_crs(client: TestClient, tokens: dict[str, str]) -> None:
     txt = (
         "[属性描述]\r\n坐标系=2000国家大地坐标系\r\n几度分带=3\r\n带号=38\r\n[地块坐标]\r\n"
         "5,1.0000,TXT-1,地块1,面,,工业用地,,@\r\n"
@@ -372,7 +390,7 @@ def test_txt_import_with_projected_crs(client, tokens):  # type: ignore[no-untyp
     assert abs(p["area_m2"] - 10000) < 5 and p["land_use"] == "100102"
 
 
-def test_limits(client, tokens, app):  # type: ignore[no-untyped-def]
+def test_limits(client: TestClient, tokens: dict[str, str], app: FastAPI) -> None:
     app.state.settings = app.state.settings.model_copy(
         update={"max_upload_mb": 1, "max_import_rows": 1}
     )
@@ -413,8 +431,8 @@ def test_batches_start_small_and_cover_every_row_once() -> None:
 
 
 def test_batches_are_written_in_turn_and_a_late_rejection_writes_nothing(
-    session, fingerprint, monkeypatch
-):  # type: ignore[no-untyped-def]
+    session: Session, fingerprint: Callable[[], tuple], monkeypatch: pytest.MonkeyPatch
+) -> None:
     import landmatch.inventory.imports as imports
     from landmatch.errors import Forbidden, UnprocessableInput
 
@@ -445,7 +463,9 @@ def test_batches_are_written_in_turn_and_a_late_rejection_writes_nothing(
     assert again["totals"]["unchanged"] == 11
 
 
-def test_repeated_codes_are_found_across_batches(session, monkeypatch):  # type: ignore[no-untyped-def]
+def test_repeated_codes_are_found_across_batches(
+    session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import landmatch.inventory.imports as imports
     from landmatch.errors import UnprocessableInput
 
@@ -466,7 +486,9 @@ def test_repeated_codes_are_found_across_batches(session, monkeypatch):  # type:
     ]
 
 
-def test_lon_lat_columns_check_a_stored_parcel_and_never_make_one(session, fingerprint):  # type: ignore[no-untyped-def]
+def test_lon_lat_columns_check_a_stored_parcel_and_never_make_one(
+    session: Session, fingerprint: Callable[[], tuple]
+) -> None:
     from landmatch.errors import UnprocessableInput
 
     conn = session.connection()
@@ -481,7 +503,7 @@ def test_lon_lat_columns_check_a_stored_parcel_and_never_make_one(session, finge
     assert report["totals"]["updated"] == 1
     price = conn.execute(
         text("SELECT ref_price_wan_per_mu FROM landmatch.parcel WHERE code = :c"), {"c": code}
-    ).scalar()
+    ).scalar_one()
     assert float(price) == 33.5
     before = fingerprint()
     far = f"地块编号,经度,纬度,参考价格(万元/亩)\n{code},{x + 0.05:.7f},{y:.7f},34\n".encode()
@@ -496,7 +518,7 @@ def test_lon_lat_columns_check_a_stored_parcel_and_never_make_one(session, finge
     assert fingerprint() == before
 
 
-def test_one_reason_per_bad_field(session):  # type: ignore[no-untyped-def]
+def test_one_reason_per_bad_field(session: Session) -> None:
     from landmatch.errors import UnprocessableInput
 
     data = geojson_bytes(feature("IMP-LU1", land_use="月球用地"))

@@ -9,17 +9,24 @@ import io
 import json
 import re
 import zipfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import geopandas as gpd
 import pytest
 import shapely
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from landmatch.auth import Principal
 from landmatch.cli import app
 from landmatch.errors import InvalidInput, UnprocessableInput
 from landmatch.inventory.imports import ImportOptions, run_import
+from landmatch.settings import Settings
 from tests.conftest import auth
 from tests.data import office_files as office
 from tests.inventory.conftest import feature, geojson_bytes, post_import, square
@@ -27,7 +34,7 @@ from tests.inventory.conftest import feature, geojson_bytes, post_import, square
 ADMIN = Principal(name="tester", role="admin")
 
 
-def _dry(session, data: bytes, name: str, **opts):  # type: ignore[no-untyped-def]
+def _dry(session: Session, data: bytes, name: str, **opts: Any) -> dict[str, Any]:
     """A dry-run report; a rejected import's report (the same shape) when rows are refused."""
     try:
         return run_import(
@@ -42,7 +49,9 @@ def _dry(session, data: bytes, name: str, **opts):  # type: ignore[no-untyped-de
 # --------------------------------------------------------------------------- item 9
 
 
-def test_cli_dry_run_exits_2_when_a_row_would_be_rejected(tmp_path, engine, settings, monkeypatch):  # type: ignore[no-untyped-def]
+def test_cli_dry_run_exits_2_when_a_row_would_be_rejected(
+    tmp_path: Path, engine: Engine, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from landmatch.settings import get_settings
 
     monkeypatch.setenv("LANDMATCH_DATABASE_URL", settings.database_url)
@@ -59,7 +68,7 @@ def test_cli_dry_run_exits_2_when_a_row_would_be_rejected(tmp_path, engine, sett
 
 
 @pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16", "utf-16-le", "utf-16-be"])
-def test_geojson_with_bom_or_in_utf16_is_read(session, encoding):  # type: ignore[no-untyped-def]
+def test_geojson_with_bom_or_in_utf16_is_read(session: Session, encoding: str) -> None:
     data = office.geojson([feature("BOM-001", name="带BOM的地块")], encoding=encoding)
     rep = _dry(session, data, "windows.geojson")
     assert rep["totals"]["created"] == 1, rep
@@ -143,7 +152,13 @@ ALLOWED_WORDS = {
         ("地块.csv", lambda: '地块编号,WKT\nW-1,"POLYGON((114.5 38, 114.6 38, 114.6"\n'.encode()),
     ],
 )
-def test_parser_and_gdal_messages_are_in_chinese(client, tokens, fingerprint, name, make):  # type: ignore[no-untyped-def]
+def test_parser_and_gdal_messages_are_in_chinese(
+    client: TestClient,
+    tokens: dict[str, str],
+    fingerprint: Callable[[], tuple],
+    name: str,
+    make: Callable[[], bytes],
+) -> None:
     before = fingerprint()
     r = post_import(client, tokens["admin"], name, make())
     assert r.status_code == 422, r.text
@@ -159,7 +174,7 @@ def test_parser_and_gdal_messages_are_in_chinese(client, tokens, fingerprint, na
 # --------------------------------------------------------------------------- item 8
 
 
-def test_rollback_frees_the_codes_it_created(session):  # type: ignore[no-untyped-def]
+def test_rollback_frees_the_codes_it_created(session: Session) -> None:
     from sqlalchemy import text
 
     from landmatch.inventory.imports import rollback_import
@@ -197,7 +212,7 @@ def test_rollback_frees_the_codes_it_created(session):  # type: ignore[no-untype
     ]
 
 
-def test_rollback_refused_when_a_created_parcel_was_reserved(session):  # type: ignore[no-untyped-def]
+def test_rollback_refused_when_a_created_parcel_was_reserved(session: Session) -> None:
     from sqlalchemy import text
 
     from landmatch.errors import Conflict
@@ -232,7 +247,7 @@ def test_rollback_refused_when_a_created_parcel_was_reserved(session):  # type: 
     )
 
 
-def test_csv_row_longer_than_its_header_is_refused_not_shifted(session):  # type: ignore[no-untyped-def]
+def test_csv_row_longer_than_its_header_is_refused_not_shifted(session: Session) -> None:
     from landmatch.errors import FormatError
 
     data = (
@@ -246,7 +261,7 @@ def test_csv_row_longer_than_its_header_is_refused_not_shifted(session):  # type
 # --------------------------------------------------------------------------- item 4
 
 
-def test_every_problem_of_a_row_at_once_location_first(session):  # type: ignore[no-untyped-def]
+def test_every_problem_of_a_row_at_once_location_first(session: Session) -> None:
     """A parcel in Beijing that also lacks its code and has a bad status and date; a parcel
     in 唐山 stated as 石家庄 with a FAR out of range: every problem, location first."""
     beijing = {
@@ -283,7 +298,7 @@ def test_every_problem_of_a_row_at_once_location_first(session):  # type: ignore
     ]
 
 
-def test_txt_parcel_outside_hebei_without_code_reports_the_location_first(session):  # type: ignore[no-untyped-def]
+def test_txt_parcel_outside_hebei_without_code_reports_the_location_first(session: Session) -> None:
     """A survey TXT (GBK) whose second parcel lies in Beijing (zone 39) and has no code."""
     txt = office.survey_txt(
         [
@@ -313,7 +328,9 @@ SURVEY = [  # a survey delivery: Chinese codes, 地块用途 left empty (GBK, CR
 ]
 
 
-def test_survey_txt_without_land_use_is_stored_unpublished_as_pending(client, tokens, session):  # type: ignore[no-untyped-def]
+def test_survey_txt_without_land_use_is_stored_unpublished_as_pending(
+    client: TestClient, tokens: dict[str, str], session: Session
+) -> None:
     from sqlalchemy import text
 
     r = post_import(client, tokens["admin"], "勘测定界.txt", office.survey_txt(SURVEY))
@@ -357,7 +374,7 @@ def test_survey_txt_without_land_use_is_stored_unpublished_as_pending(client, to
     assert ok.json()["properties"]["land_use"] == "100102"
 
 
-def test_pending_land_use_is_never_public_in_the_database(session):  # type: ignore[no-untyped-def]
+def test_pending_land_use_is_never_public_in_the_database(session: Session) -> None:
     from sqlalchemy import text
     from sqlalchemy.exc import IntegrityError
 
@@ -370,8 +387,8 @@ def test_pending_land_use_is_never_public_in_the_database(session):  # type: ign
 
 
 def test_defaults_given_with_the_import_fill_blanks_and_say_so(
-    tmp_path, engine, settings, monkeypatch
-):  # type: ignore[no-untyped-def]
+    tmp_path: Path, engine: Engine, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from sqlalchemy import text
 
     from landmatch.settings import get_settings
@@ -400,7 +417,9 @@ def test_defaults_given_with_the_import_fill_blanks_and_say_so(
         ).scalar()
 
 
-def test_api_defaults_and_pending_use_gives_way_to_internal(client, tokens):  # type: ignore[no-untyped-def]
+def test_api_defaults_and_pending_use_gives_way_to_internal(
+    client: TestClient, tokens: dict[str, str]
+) -> None:
     r = post_import(
         client,
         tokens["admin"],
@@ -431,7 +450,9 @@ def test_api_defaults_and_pending_use_gives_way_to_internal(client, tokens):  # 
         ("住宅", None, "无法识别"),
     ],
 )
-def test_old_land_use_codes_are_read_where_one_to_one(session, written, stored, note):  # type: ignore[no-untyped-def]
+def test_old_land_use_codes_are_read_where_one_to_one(
+    session: Session, written: str, stored: str | None, note: str | None
+) -> None:
     rep = _dry(session, geojson_bytes(feature("LU-1", land_use=written)), "lu.geojson")
     row = rep["rows"][0]
     if stored is None:
@@ -443,7 +464,7 @@ def test_old_land_use_codes_are_read_where_one_to_one(session, written, stored, 
     assert (note is None and not land_use_notes) or note in land_use_notes[0]
 
 
-def test_txt_land_class_is_read_when_the_use_is_empty(session):  # type: ignore[no-untyped-def]
+def test_txt_land_class_is_read_when_the_use_is_empty(session: Session) -> None:
     from sqlalchemy import text
 
     txt = office.survey_txt([{**SURVEY[0], "land_class": "0601"}])
@@ -514,7 +535,9 @@ BUREAU_ROWS = [
 ]
 
 
-def test_bureau_excel_with_a_boundary_file_through_the_api(client, tokens, session):  # type: ignore[no-untyped-def]
+def test_bureau_excel_with_a_boundary_file_through_the_api(
+    client: TestClient, tokens: dict[str, str], session: Session
+) -> None:
     from sqlalchemy import text
 
     r = client.post(
@@ -573,7 +596,9 @@ def test_bureau_excel_with_a_boundary_file_through_the_api(client, tokens, sessi
         assert said in decided, said
 
 
-def test_bureau_excel_with_boundaries_from_the_cli(tmp_path, engine, settings, monkeypatch):  # type: ignore[no-untyped-def]
+def test_bureau_excel_with_boundaries_from_the_cli(
+    tmp_path: Path, engine: Engine, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from landmatch.settings import get_settings
 
     monkeypatch.setenv("LANDMATCH_DATABASE_URL", settings.database_url)
@@ -597,7 +622,7 @@ def test_bureau_excel_with_boundaries_from_the_cli(tmp_path, engine, settings, m
     ]
 
 
-def test_unknown_headers_and_bad_values_are_all_reported_at_once(session):  # type: ignore[no-untyped-def]
+def test_unknown_headers_and_bad_values_are_all_reported_at_once(session: Session) -> None:
     groups = [
         (None, ["序号"]),
         (None, ["地块编号"]),
@@ -630,7 +655,7 @@ def test_unknown_headers_and_bad_values_are_all_reported_at_once(session):  # ty
     assert rep["rows"][1]["action"] == "created"  # checked in the same attempt
 
 
-def test_percent_cells_and_title_only_sheets(session):  # type: ignore[no-untyped-def]
+def test_percent_cells_and_title_only_sheets(session: Session) -> None:
     """A 建筑密度 cell formatted as a percentage (0.4 shown as 40%) is 40, not 0.4; the sheet
     with the list is found among others (a 说明 sheet first)."""
     from openpyxl import Workbook
@@ -659,7 +684,9 @@ def test_percent_cells_and_title_only_sheets(session):  # type: ignore[no-untype
 # --------------------------------------------------------------------------- item 6
 
 
-def test_a_chinese_code_works_end_to_end(client, tokens, session):  # type: ignore[no-untyped-def]
+def test_a_chinese_code_works_end_to_end(
+    client: TestClient, tokens: dict[str, str], session: Session
+) -> None:
     import gzip
 
     import mapbox_vector_tile
@@ -715,7 +742,9 @@ def test_a_chinese_code_works_end_to_end(client, tokens, session):  # type: igno
 
 
 @pytest.mark.parametrize("bad", ["地块 1", "A/B-1", "x\u200by1", "ab", "a" * 65])
-def test_codes_with_spaces_slashes_or_invisible_characters_are_refused(session, bad):  # type: ignore[no-untyped-def]
+def test_codes_with_spaces_slashes_or_invisible_characters_are_refused(
+    session: Session, bad: str
+) -> None:
     rep = _dry(session, geojson_bytes(feature(bad)), "a.geojson")
     [problem] = rep["rows"][0]["problems"]
     assert problem["field"] == "code"
@@ -723,7 +752,7 @@ def test_codes_with_spaces_slashes_or_invisible_characters_are_refused(session, 
     assert rule in problem["reason"]
 
 
-def test_a_zone_statistical_code_as_county_names_the_county(session):  # type: ignore[no-untyped-def]
+def test_a_zone_statistical_code_as_county_names_the_county(session: Session) -> None:
     rep = _dry(
         session,
         geojson_bytes(feature("HT-1", square(114.52, 38.04), county_code="130171")),
@@ -740,7 +769,7 @@ def test_a_zone_statistical_code_as_county_names_the_county(session):  # type: i
 # --------------------------------------------------------------------------- item 7
 
 
-def test_a_new_parcel_overlapping_a_stored_one_is_warned_with_both_codes(session):  # type: ignore[no-untyped-def]
+def test_a_new_parcel_overlapping_a_stored_one_is_warned_with_both_codes(session: Session) -> None:
     conn = session.connection()
     run_import(
         conn,
@@ -767,7 +796,7 @@ def test_a_new_parcel_overlapping_a_stored_one_is_warned_with_both_codes(session
     )
 
 
-def test_a_dry_run_update_lists_what_changes_old_to_new(session):  # type: ignore[no-untyped-def]
+def test_a_dry_run_update_lists_what_changes_old_to_new(session: Session) -> None:
     conn = session.connection()
     run_import(
         conn,
@@ -795,10 +824,12 @@ def test_a_dry_run_update_lists_what_changes_old_to_new(session):  # type: ignor
     assert set(changes) == {"far_max", "status", "geometry"}
 
 
-def test_declared_area_off_by_more_than_one_percent_is_a_warning_row(session):  # type: ignore[no-untyped-def]
+def test_declared_area_off_by_more_than_one_percent_is_a_warning_row(session: Session) -> None:
     rep = _dry(
         session,
-        geojson_bytes(feature("AR-1", **{"面积(亩)": 999}), feature("AR-2", square(114.52, 38.05))),
+        geojson_bytes(
+            feature("AR-1", None, **{"面积(亩)": 999}), feature("AR-2", square(114.52, 38.05))
+        ),
         "a.geojson",
     )
     first, second = rep["rows"]

@@ -4,8 +4,11 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
-from sqlalchemy import text
+from fastapi.testclient import TestClient
+from sqlalchemy import Connection, text
+from sqlalchemy.orm import Session
 
 from landmatch.auth import Principal
 from landmatch.inventory.imports import ImportOptions, run_import
@@ -16,7 +19,7 @@ from tests.inventory.conftest import feature, geojson_bytes, square
 ADMIN = Principal(name="qa", role="admin")
 
 
-def _plant(conn) -> None:  # type: ignore[no-untyped-def]
+def _plant(conn: Connection) -> None:
     thin = {
         "type": "Polygon",
         "coordinates": [
@@ -48,7 +51,7 @@ def _plant(conn) -> None:  # type: ignore[no-untyped-def]
     )
 
 
-def test_checks_find_planted_problems(session):  # type: ignore[no-untyped-def]
+def test_checks_find_planted_problems(session: Session) -> None:
     conn = session.connection()
     _plant(conn)
     res = {c["id"]: c for c in run_checks(session, ADMIN, city="130100", stale_days=365)["checks"]}
@@ -69,7 +72,7 @@ def test_checks_find_planted_problems(session):  # type: ignore[no-untyped-def]
     assert "无法律经济纠纷" in missing["missing_labels"]
 
 
-def test_outside_city_and_exclusion(session):  # type: ignore[no-untyped-def]
+def test_outside_city_and_exclusion(session: Session) -> None:
     conn = session.connection()
     _plant(conn)
     conn.execute(text("UPDATE landmatch.parcel SET city_code = '130200' WHERE code = 'QA-B'"))
@@ -82,7 +85,7 @@ def test_outside_city_and_exclusion(session):  # type: ignore[no-untyped-def]
             "SELECT code, ST_AsText(ST_PointOnSurface(geom)) FROM "
             "landmatch.constraint_area WHERE severity = 'excludes' LIMIT 1"
         )
-    ).first()
+    ).one()
     x, y = (float(v) for v in k[1].removeprefix("POINT(").rstrip(")").split())
     conn.execute(
         text(
@@ -96,12 +99,12 @@ def test_outside_city_and_exclusion(session):  # type: ignore[no-untyped-def]
     assert hits and hits[0]["constraint_code"] == k[0] and float(hits[0]["overlap_m2"]) > 0
 
 
-def _states(session, city=None):  # type: ignore[no-untyped-def]
+def _states(session: Session, city: str | None = None) -> dict[str, Any]:
     res = {c["id"]: c for c in run_checks(session, ADMIN, city=city)["checks"]}
     return res["constraints"]
 
 
-def _live(session, city=None) -> int:  # type: ignore[no-untyped-def]
+def _live(session: Session, city: str | None = None) -> int:
     return int(
         session.execute(
             text(
@@ -113,7 +116,7 @@ def _live(session, city=None) -> int:  # type: ignore[no-untyped-def]
     )
 
 
-def test_constraint_states_three_way(session):  # type: ignore[no-untyped-def]
+def test_constraint_states_three_way(session: Session) -> None:
     states = _states(session)
     total = _live(session)
     for s in states["items"]:
@@ -151,7 +154,7 @@ def test_constraint_states_three_way(session):  # type: ignore[no-untyped-def]
             assert row["not_checked"] == 0 and row["coverage"]["as_of"]
 
 
-def test_a_red_line_spilling_into_a_city_does_not_cover_it(session):  # type: ignore[no-untyped-def]
+def test_a_red_line_spilling_into_a_city_does_not_cover_it(session: Session) -> None:
     """白洋淀 (保定) reaches 2 km² into 沧州 and 潘家口 (唐山) into 承德: neither neighbour is
     "checked" for that kind, while the cities the layers belong to are."""
     spill = session.execute(
@@ -178,12 +181,12 @@ def test_a_red_line_spilling_into_a_city_does_not_cover_it(session):  # type: ig
         assert owner_row["not_checked"] == 0
 
 
-def test_declaring_and_withdrawing_coverage_moves_parcels_between_states(session):  # type: ignore[no-untyped-def]
+def test_declaring_and_withdrawing_coverage_moves_parcels_between_states(session: Session) -> None:
     from landmatch.reflayers import coverage
 
     n = _live(session, "130900")
 
-    def eco():  # type: ignore[no-untyped-def]
+    def eco() -> dict[str, Any]:
         return next(r for r in _states(session, "130900")["by_city"] if r["kind"] == "eco_redline")
 
     assert (eco()["clear"], eco()["not_checked"]) == (0, n - eco()["inside"])
@@ -206,7 +209,7 @@ def _box(x0: float, y0: float, x1: float, y1: float) -> str:
     return f"ST_Multi(ST_MakeEnvelope({x0}, {y0}, {x1}, {y1}, 4490))"
 
 
-def _plant_edge_case(session) -> dict[str, int]:  # type: ignore[no-untyped-def]
+def _plant_edge_case(session: Session) -> dict[str, int]:
     """An excluding area and three parcels around it: one sharing its west edge, one touching
     its north-east corner, one overlapping it by about 0.0005° × 0.001° (≈ 4 800 m²)."""
     from landmatch.db.facts import refresh_facts
@@ -235,7 +238,7 @@ def _plant_edge_case(session) -> dict[str, int]:  # type: ignore[no-untyped-def]
     return ids
 
 
-def test_touching_an_exclusion_area_is_not_inside(session):  # type: ignore[no-untyped-def]
+def test_touching_an_exclusion_area_is_not_inside(session: Session) -> None:
     ids = _plant_edge_case(session)
     touching = session.execute(
         text(
@@ -250,7 +253,7 @@ def test_touching_an_exclusion_area_is_not_inside(session):  # type: ignore[no-u
     assert "QA-EDGE" not in listed and "QA-CORNER" not in listed
     assert 4_000 < float(listed["QA-OVERLAP"]["overlap_m2"]) < 5_500
     assert all(float(i["overlap_m2"]) >= 1 for i in res["in_exclusion"]["items"])
-    facts = dict(
+    facts: dict[str, bool | None] = dict(
         session.execute(
             text(
                 "SELECT p.code, f.excluded FROM landmatch.parcel_fact f JOIN landmatch.parcel p "
@@ -268,7 +271,7 @@ def test_touching_an_exclusion_area_is_not_inside(session):  # type: ignore[no-u
     assert hits == []
 
 
-def test_a_sliver_below_one_square_metre_is_not_inside(session):  # type: ignore[no-untyped-def]
+def test_a_sliver_below_one_square_metre_is_not_inside(session: Session) -> None:
     from landmatch.db.constraints import MIN_OVERLAP_M2
 
     _plant_edge_case(session)
@@ -292,7 +295,7 @@ def test_a_sliver_below_one_square_metre_is_not_inside(session):  # type: ignore
     assert "QA-SLIVER" not in {i["code"] for i in res["in_exclusion"]["items"]}
 
 
-def test_qa_api_roles(client, tokens):  # type: ignore[no-untyped-def]
+def test_qa_api_roles(client: TestClient, tokens: dict[str, str]) -> None:
     assert client.get("/api/qa").status_code == 401
     r = client.get("/api/qa?stale_days=30&limit=5", headers=auth(tokens["bureau"]))
     assert r.status_code == 200
@@ -311,7 +314,7 @@ def test_qa_api_roles(client, tokens):  # type: ignore[no-untyped-def]
     }
 
 
-def test_qa_api_keeps_a_bureau_to_its_city(client, tokens):  # type: ignore[no-untyped-def]
+def test_qa_api_keeps_a_bureau_to_its_city(client: TestClient, tokens: dict[str, str]) -> None:
     h = auth(tokens["bureau"])  # 石家庄's bureau
     r = client.get("/api/qa?city=130200&limit=1", headers=h)
     assert r.status_code == 403

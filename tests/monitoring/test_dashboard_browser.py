@@ -5,10 +5,12 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
+from sqlalchemy import Engine
+
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "check_dashboard.py"
 
 
-def test_dashboard_draws_in_chromium(engine, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_dashboard_draws_in_chromium(engine: Engine, tmp_path: Path) -> None:
     spec = importlib.util.spec_from_file_location("check_dashboard", SCRIPT)
     assert spec and spec.loader
     mod = importlib.util.module_from_spec(spec)

@@ -11,6 +11,7 @@ import pytest
 from landmatch.dates import add_months, add_years
 from landmatch.monitoring.idle import IdleInputs, IdleRule, assess
 from tests.monitoring.calendar_cases import CASES as CALENDAR_CASES
+from tests.monitoring.calendar_cases import Case as CalendarCase
 
 AS_OF = dt.date(2026, 6, 30)
 
@@ -169,7 +170,9 @@ CASES = [
     [c[1:] for c in CASES],
     ids=[c[0] for c in CASES],
 )
-def test_stage_table(inputs, stage, days, clause, flags):  # type: ignore[no-untyped-def]
+def test_stage_table(
+    inputs: IdleInputs, stage: str, days: int | None, clause: str | None, flags: tuple[str, ...]
+) -> None:
     r = assess(inputs, AS_OF)
     assert (r.stage, r.days, r.clause) == (stage, days, clause)
     assert set(flags) <= set(r.flags)
@@ -205,11 +208,12 @@ def test_fallback_start_is_the_contracts_anniversary() -> None:
 
 
 @pytest.mark.parametrize("case", CALENDAR_CASES, ids=[c.id for c in CALENDAR_CASES])
-def test_lines_are_calendar_anniversaries_across_leap_years(case) -> None:  # type: ignore[no-untyped-def]
+def test_lines_are_calendar_anniversaries_across_leap_years(case: CalendarCase) -> None:
     r = assess(case.inputs, case.as_of)
     assert (r.stage, r.days_to_idle) == (case.stage, case.days_to_idle)
     if r.days is not None:
         start = r.start_due if r.clause == "not_started" else case.inputs.stopped_since
+        assert start is not None
         assert r.days == (case.as_of - start).days  # the day count stays, for display
 
 

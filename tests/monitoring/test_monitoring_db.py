@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -16,7 +18,7 @@ from landmatch.db.locking import ANY
 from landmatch.db.parcels import ParcelFilter, list_parcels
 from landmatch.errors import Conflict, Forbidden, InvalidInput
 from landmatch.monitoring import cases, export, rules, scan, targets, transfer, unsupplied, zones
-from landmatch.monitoring.idle import IdleInputs, IdleRule, assess
+from landmatch.monitoring.idle import IdleAssessment, IdleInputs, IdleRule, assess
 from landmatch.monitoring.terms import IDLE_STAGES
 from tests.conftest import auth
 from tests.monitoring.calendar_cases import CASES as CALENDAR_CASES
@@ -27,11 +29,11 @@ ADMIN = Principal(name="t-admin", role="admin")
 FEE = 0.20
 
 
-def _f(v):  # type: ignore[no-untyped-def]
+def _f(v: Any) -> float | None:
     return None if v is None else float(v)
 
 
-def _inputs(r) -> IdleInputs:  # type: ignore[no-untyped-def]
+def _inputs(r: dict[str, Any]) -> IdleInputs:
     return IdleInputs(
         contract_date=r["contract_date"],
         agreed_start_date=r["agreed_start_date"],
@@ -44,7 +46,7 @@ def _inputs(r) -> IdleInputs:  # type: ignore[no-untyped-def]
     )
 
 
-def _agrees(r, a) -> None:  # type: ignore[no-untyped-def]
+def _agrees(r: dict[str, Any], a: IdleAssessment) -> None:
     """One SQL row against the pure assessment of the same inputs, field by field."""
     got = (r["stage"], r["underlying"], r["clause"], r["start_due"], r["days"], r["days_to_idle"])
     want = (a.stage, a.underlying, a.clause, a.start_due, a.days, a.days_to_idle)
@@ -55,7 +57,7 @@ def _agrees(r, a) -> None:  # type: ignore[no-untyped-def]
         assert float(r["fee_wan"]) == pytest.approx(a.fee_wan, abs=0.011)
 
 
-def test_sql_scan_agrees_with_pure_rules_row_by_row(session) -> None:  # type: ignore[no-untyped-def]
+def test_sql_scan_agrees_with_pure_rules_row_by_row(session: Session) -> None:
     rows = scan.scan_rows(session, AS_OF, IdleRule(fee_rate=FEE))
     assert len(rows) > 100
     stages = set()
@@ -65,7 +67,7 @@ def test_sql_scan_agrees_with_pure_rules_row_by_row(session) -> None:  # type: i
     assert {"normal", "recoverable", "gov_caused"} <= stages
 
 
-def _stage_cases(session, city: str) -> dict[str, Case]:  # type: ignore[no-untyped-def]
+def _stage_cases(session: Session, city: str) -> dict[str, Case]:
     """Give seeded supplied parcels of ``city`` the dates of the calendar cases; by code."""
     codes = (
         session.execute(
@@ -102,7 +104,7 @@ def _stage_cases(session, city: str) -> dict[str, Case]:  # type: ignore[no-unty
     return dict(zip(codes, CALENDAR_CASES, strict=True))
 
 
-def test_sql_twin_agrees_on_every_stage_at_the_calendar_boundaries(session) -> None:  # type: ignore[no-untyped-def]
+def test_sql_twin_agrees_on_every_stage_at_the_calendar_boundaries(session: Session) -> None:
     """The leap-year boundary cases through monitoring_idle.sql and the pure rule: both give
     the expected stage on the last day before each anniversary and on the anniversary, for
     every stage (normal, at_risk, idle_fee, recoverable, gov_caused, unknown)."""
@@ -120,7 +122,7 @@ def test_sql_twin_agrees_on_every_stage_at_the_calendar_boundaries(session) -> N
     assert seen == set(IDLE_STAGES)
 
 
-def test_sql_twin_agrees_under_city_and_province_thresholds(session) -> None:  # type: ignore[no-untyped-def]
+def test_sql_twin_agrees_under_city_and_province_thresholds(session: Session) -> None:
     """The same cases where a city's row (130200) or the province's (130000, for a city
     without a row of its own) sets the months."""
     rules.set_rule(
@@ -142,7 +144,7 @@ def test_sql_twin_agrees_under_city_and_province_thresholds(session) -> None:  #
                 )
 
 
-def _same_report(got, want) -> None:  # type: ignore[no-untyped-def]
+def _same_report(got: dict[str, Any], want: dict[str, Any]) -> None:
     """Two idle summaries: counts exact, areas and fees to their rounding."""
     assert got["scanned"] == want["scanned"]
     assert got["flagged_fallback"] == want["flagged_fallback"]
@@ -162,7 +164,7 @@ def _same_report(got, want) -> None:  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.parametrize("as_of", [AS_OF, dt.date(2024, 2, 29), dt.date(2028, 3, 1)])
-def test_set_wise_summary_is_the_row_by_row_one(session, as_of) -> None:  # type: ignore[no-untyped-def]
+def test_set_wise_summary_is_the_row_by_row_one(session: Session, as_of: dt.date) -> None:
     """The report counted in SQL (GROUP BY city, stage) against the Python twin counting every
     scanned row, for the province and each city, under a city's and the province's own
     thresholds; and the stage listing paged in SQL against the rows filtered in Python."""
@@ -184,7 +186,7 @@ def test_set_wise_summary_is_the_row_by_row_one(session, as_of) -> None:  # type
     assert scan.idle_report(session, as_of, rule, limit=5, offset=10**7)["items"] == []
 
 
-def test_dashboard_figures_are_reused_until_the_inventory_changes(session) -> None:  # type: ignore[no-untyped-def]
+def test_dashboard_figures_are_reused_until_the_inventory_changes(session: Session) -> None:
     """The inventory's figures are computed once per inventory state: the same answer while
     nothing changes; a parcel write or a city's thresholds give the fresh figures."""
     from landmatch.monitoring import summary
@@ -213,7 +215,7 @@ def test_dashboard_figures_are_reused_until_the_inventory_changes(session) -> No
     assert relaxed["idle_stages"] == fresh["stages"] != after["idle_stages"]
 
 
-def test_sql_month_arithmetic_is_the_python_one_on_every_day(session) -> None:  # type: ignore[no-untyped-def]
+def test_sql_month_arithmetic_is_the_python_one_on_every_day(session: Session) -> None:
     """PostgreSQL's date + n months and landmatch.dates.add_months, 2023-01-01 … 2028-12-31."""
     rows = session.execute(
         text(
@@ -226,7 +228,7 @@ def test_sql_month_arithmetic_is_the_python_one_on_every_day(session) -> None:  
     assert [r[2] for r in rows] == [add_months(r[0], r[1]) for r in rows]
 
 
-def test_city_rule_changes_the_scan(session) -> None:  # type: ignore[no-untyped-def]
+def test_city_rule_changes_the_scan(session: Session) -> None:
     before = {r["code"]: r for r in scan.scan_rows(session, AS_OF, IdleRule(), city="130100")}
     rules.set_rule(
         session,
@@ -245,7 +247,7 @@ def test_city_rule_changes_the_scan(session) -> None:  # type: ignore[no-untyped
         )
 
 
-def test_age_bands_partition_the_unsupplied_stock(session) -> None:  # type: ignore[no-untyped-def]
+def test_age_bands_partition_the_unsupplied_stock(session: Session) -> None:
     r = unsupplied.age_bands(session, AS_OF)
     total = session.execute(
         text(
@@ -286,7 +288,7 @@ def test_age_bands_partition_the_unsupplied_stock(session) -> None:  # type: ign
         assert got == band, day
 
 
-def test_supply_rates_per_city_and_county(session) -> None:  # type: ignore[no-untyped-def]
+def test_supply_rates_per_city_and_county(session: Session) -> None:
     r = unsupplied.supply_rates(session, AS_OF)
     assert r["cohorts"]["five_year"] == {"from_year": 2021, "to_year": 2025}
     cities = [x for x in r["rows"] if x["level"] == "city"]
@@ -307,11 +309,11 @@ def test_supply_rates_per_city_and_county(session) -> None:  # type: ignore[no-u
             "AND extract(year FROM approval_date) = 2025"
         ),
         {"d": AS_OF},
-    ).scalar()
+    ).scalar_one()
     assert sjz["last_year_rate"] == pytest.approx(float(expect), abs=1e-4)
 
 
-def test_batches_measure_unsupplied_spatially(session) -> None:  # type: ignore[no-untyped-def]
+def test_batches_measure_unsupplied_spatially(session: Session) -> None:
     r = unsupplied.batches(session, AS_OF)
     assert r["rows"], "the seed stores demo approval batches"
     for b in r["rows"]:
@@ -341,7 +343,7 @@ def test_batches_measure_unsupplied_spatially(session) -> None:  # type: ignore[
     assert again["supplied_m2"] == pytest.approx(b["supplied_m2"], rel=1e-6)
 
 
-def test_transfer_route_threshold(session) -> None:  # type: ignore[no-untyped-def]
+def test_transfer_route_threshold(session: Session) -> None:
     r = transfer.transfer_routes(session)
     assert r["counts"]["transferable_now"] > 0 and r["counts"]["notice_registration"] > 0
     for row in r["rows"]:
@@ -351,7 +353,7 @@ def test_transfer_route_threshold(session) -> None:  # type: ignore[no-untyped-d
     assert transfer.route(0.2499) == "notice_registration"
 
 
-def _idle_parcel(session, stage: str = "recoverable"):  # type: ignore[no-untyped-def]
+def _idle_parcel(session: Session, stage: str = "recoverable") -> dict[str, Any]:
     taken = {c["parcel_code"] for c in cases.list_cases(session, status="open")}
     for r in scan.scan_rows(session, AS_OF, IdleRule()):
         if r["stage"] == stage and r["status"] == "idle" and r["code"] not in taken:
@@ -359,7 +361,7 @@ def _idle_parcel(session, stage: str = "recoverable"):  # type: ignore[no-untype
     raise AssertionError("no idle parcel in the seed")
 
 
-def _walk(session, case_id: int, start: dt.date) -> dt.date:  # type: ignore[no-untyped-def]
+def _walk(session: Session, case_id: int, start: dt.date) -> dt.date:
     day = start
     for k in ("investigation_notice", "holder_reply", "determination", "public_notice"):
         day += dt.timedelta(days=10)
@@ -367,7 +369,7 @@ def _walk(session, case_id: int, start: dt.date) -> dt.date:  # type: ignore[no-
     return day
 
 
-def test_recovery_case_makes_the_parcel_ready_and_matchable(session) -> None:  # type: ignore[no-untyped-def]
+def test_recovery_case_makes_the_parcel_ready_and_matchable(session: Session) -> None:
     p = _idle_parcel(session)
     public = Principal()
     visible = list_parcels(session, ParcelFilter(status=["ready"], limit=100_000), public)
@@ -442,11 +444,11 @@ def test_recovery_case_makes_the_parcel_ready_and_matchable(session) -> None:  #
             "AND record_id = :i"
         ),
         {"i": c["id"]},
-    ).scalar()
+    ).scalar_one()
     assert hist >= 5  # insert + one update per step + the decision
 
 
-def test_case_rules(session) -> None:  # type: ignore[no-untyped-def]
+def test_case_rules(session: Session) -> None:
     p = _idle_parcel(session, "idle_fee")
     with pytest.raises(Forbidden):
         cases.open_case(
@@ -497,7 +499,9 @@ def test_case_rules(session) -> None:  # type: ignore[no-untyped-def]
         (dt.date(2024, 2, 29), dt.date(2025, 2, 28)),
     ],
 )
-def test_extension_is_at_most_one_calendar_year(session, decided, latest) -> None:  # type: ignore[no-untyped-def]
+def test_extension_is_at_most_one_calendar_year(
+    session: Session, decided: dt.date, latest: dt.date
+) -> None:
     p = _idle_parcel(session)
     opened = decided - dt.timedelta(days=40)
     c = cases.open_case(session, ADMIN, p["code"], opened_on=opened, fee_rate=FEE)
@@ -530,7 +534,7 @@ def test_extension_is_at_most_one_calendar_year(session, decided, latest) -> Non
     assert start == latest
 
 
-def test_overdue_steps_raise_alerts(session) -> None:  # type: ignore[no-untyped-def]
+def test_overdue_steps_raise_alerts(session: Session) -> None:
     p = _idle_parcel(session)
     c = cases.open_case(session, ADMIN, p["code"], opened_on=AS_OF, fee_rate=FEE)
     first_due = dt.date.fromisoformat(c["steps"][0]["due_on"])
@@ -541,7 +545,7 @@ def test_overdue_steps_raise_alerts(session) -> None:  # type: ignore[no-untyped
     assert mine[0]["step"] == "investigation_notice"
 
 
-def test_targets_progress_counts_closed_disposals(session) -> None:  # type: ignore[no-untyped-def]
+def test_targets_progress_counts_closed_disposals(session: Session) -> None:
     p = _idle_parcel(session)
     year = 2027
     targets.set_target(
@@ -566,7 +570,7 @@ def test_targets_progress_counts_closed_disposals(session) -> None:  # type: ign
     assert t2["state"] == "missed" and t2["days_left"] == -1
 
 
-def test_zone_kpis_ranked(session) -> None:  # type: ignore[no-untyped-def]
+def test_zone_kpis_ranked(session: Session) -> None:
     r = zones.zone_kpis(session, AS_OF)
     ranked = [z for z in r["zones"] if z["rank"] is not None]
     assert len(ranked) > 10
@@ -576,7 +580,7 @@ def test_zone_kpis_ranked(session) -> None:  # type: ignore[no-untyped-def]
     assert z["supply_rate"] == pytest.approx(z["supplied_m2"] / z["approved_m2"], abs=1e-4)
 
 
-def test_workbook_has_every_table(session) -> None:  # type: ignore[no-untyped-def]
+def test_workbook_has_every_table(session: Session) -> None:
     data = export.workbook(session, AS_OF, IdleRule())
     wb = load_workbook(io.BytesIO(data), read_only=True)
     assert {
@@ -638,7 +642,7 @@ def test_idle_report_counts_in_sql_as_the_rows_say(session: Session, city: str |
     assert all(i["stage_label"] == IDLE_STAGES[stage] for i in first["items"])
 
 
-def test_api_monitoring(client, tokens) -> None:  # type: ignore[no-untyped-def]
+def test_api_monitoring(client: TestClient, tokens: dict[str, str]) -> None:
     assert client.get("/api/monitoring/idle").status_code == 401
     h = auth(tokens["promoter"])
     r = client.get(
@@ -676,7 +680,7 @@ def test_api_monitoring(client, tokens) -> None:  # type: ignore[no-untyped-def]
     assert r.status_code == 404
 
 
-def test_dashboard_page_and_vendor_assets(client, passwords) -> None:  # type: ignore[no-untyped-def]
+def test_dashboard_page_and_vendor_assets(client: TestClient, passwords: dict[str, str]) -> None:
     from tests.conftest import sign_in
 
     signed_out = client.get("/dashboard", follow_redirects=False)

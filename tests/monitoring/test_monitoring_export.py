@@ -6,12 +6,18 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
+from typing import Any
 
-from openpyxl import load_workbook
+import pytest
+from fastapi.testclient import TestClient
+from openpyxl import Workbook, load_workbook
+from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+from sqlalchemy.orm import Session
 
 from landmatch.geo.measure import M2_PER_MU
 from landmatch.monitoring import export, scan, terms, transfer
 from landmatch.monitoring.idle import IdleRule
+from landmatch.spreadsheets import Table
 from tests.conftest import auth
 
 AS_OF = dt.date(2026, 11, 1)
@@ -32,7 +38,9 @@ CODES = {
 }
 
 
-def test_monitoring_workbook_in_chinese_with_labels_and_mu(client, tokens, session) -> None:  # type: ignore[no-untyped-def]
+def test_monitoring_workbook_in_chinese_with_labels_and_mu(
+    client: TestClient, tokens: dict[str, str], session: Session
+) -> None:
     r = client.get(
         "/api/monitoring/export.xlsx",
         params={"city": "130100", "as_of": AS_OF.isoformat()},
@@ -93,14 +101,12 @@ def test_monitoring_workbook_in_chinese_with_labels_and_mu(client, tokens, sessi
     assert all(row[year].number_format == "General" for row in ws.iter_rows(min_row=2))
 
 
-def test_workbook_is_written_row_by_row(session, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_workbook_is_written_row_by_row(session: Session, monkeypatch: pytest.MonkeyPatch) -> None:
     """Write-only: no sheet keeps its cells in memory (openpyxl's streaming worksheets)."""
-    from openpyxl.worksheet._write_only import WriteOnlyWorksheet
-
-    made = []
+    made: list[WriteOnlyWorksheet] = []
     real = export.write_sheet
 
-    def spy(wb, title, *tables, **kw):  # type: ignore[no-untyped-def]
+    def spy(wb: Workbook, title: str, *tables: Table, **kw: Any) -> WriteOnlyWorksheet:
         ws = real(wb, title, *tables, **kw)
         made.append(ws)
         return ws

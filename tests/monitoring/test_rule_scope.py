@@ -5,6 +5,7 @@ zone, a promoter, the admin."""
 from __future__ import annotations
 
 import pytest
+from fastapi.testclient import TestClient
 
 from tests.conftest import auth
 
@@ -24,7 +25,9 @@ BODY = {"idle_after_months": 10, "recover_after_months": 20}
         ("admin", "130000", 200),
     ],
 )
-def test_setting_a_citys_thresholds(client, tokens, role, city, status):
+def test_setting_a_citys_thresholds(
+    client: TestClient, tokens: dict[str, str], role: str | None, city: str, status: int
+) -> None:
     headers = auth(tokens[role]) if role else {}
     r = client.put(f"/api/monitoring/rules/{city}", json=BODY, headers=headers)
     assert r.status_code == status, r.text
@@ -39,7 +42,9 @@ def test_setting_a_citys_thresholds(client, tokens, role, city, status):
     "role,status",
     [(None, 401), ("bureau", 200), ("zone", 200), ("promoter", 200), ("admin", 200)],
 )
-def test_reading_the_thresholds(client, tokens, role, status):
+def test_reading_the_thresholds(
+    client: TestClient, tokens: dict[str, str], role: str | None, status: int
+) -> None:
     headers = auth(tokens[role]) if role else {}
     r = client.get("/api/monitoring/rules", headers=headers)
     assert r.status_code == status, r.text

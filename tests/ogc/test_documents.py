@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from fastapi.testclient import TestClient
 
 from landmatch.ogc import crs as ogc_crs
 from landmatch.ogc.documents import CONFORMANCE
@@ -10,7 +11,7 @@ from landmatch.ogc.documents import CONFORMANCE
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 
 
-def test_landing_links(client) -> None:  # type: ignore[no-untyped-def]
+def test_landing_links(client: TestClient) -> None:
     r = client.get("/ogc/", headers={"Accept": "*/*"})
     assert r.status_code == 200 and r.headers["content-type"] == "application/json"
     rels = {link["rel"]: link for link in r.json()["links"]}
@@ -21,7 +22,7 @@ def test_landing_links(client) -> None:  # type: ignore[no-untyped-def]
     assert "conformance" in rels
 
 
-def test_openapi_is_honestly_3_0(client) -> None:  # type: ignore[no-untyped-def]
+def test_openapi_is_honestly_3_0(client: TestClient) -> None:
     r = client.get("/ogc/api")
     assert r.headers["content-type"] == "application/vnd.oai.openapi+json;version=3.0"
     doc = r.json()
@@ -37,7 +38,7 @@ def test_openapi_is_honestly_3_0(client) -> None:  # type: ignore[no-untyped-def
     assert '"type":["' not in text.replace(" ", "") and "$defs" not in text
 
 
-def test_conformance_lists_what_is_tested(client) -> None:  # type: ignore[no-untyped-def]
+def test_conformance_lists_what_is_tested(client: TestClient) -> None:
     got = client.get("/ogc/conformance").json()["conformsTo"]
     assert got == CONFORMANCE
     for needed in (
@@ -51,7 +52,7 @@ def test_conformance_lists_what_is_tested(client) -> None:  # type: ignore[no-un
         assert any(c.endswith(needed) for c in got)
 
 
-def test_collections(client) -> None:  # type: ignore[no-untyped-def]
+def test_collections(client: TestClient) -> None:
     body = client.get("/ogc/collections").json()
     by_id = {c["id"]: c for c in body["collections"]}
     for cid, c in by_id.items():
@@ -72,7 +73,7 @@ def test_collections(client) -> None:  # type: ignore[no-untyped-def]
     assert "storageCrs" not in by_id["policies"]
 
 
-def test_queryables_json_schema(client, tokens) -> None:  # type: ignore[no-untyped-def]
+def test_queryables_json_schema(client: TestClient, tokens: dict[str, str]) -> None:
     from tests.conftest import auth
 
     r = client.get("/ogc/collections/parcels/queryables")
@@ -108,7 +109,7 @@ def test_queryables_json_schema(client, tokens) -> None:  # type: ignore[no-unty
         "/ogc/collections/zones/tiles",
     ],
 )
-def test_every_resource_has_zh_html(client, path: str) -> None:  # type: ignore[no-untyped-def]
+def test_every_resource_has_zh_html(client: TestClient, path: str) -> None:
     if path.endswith("/items/1"):
         fid = client.get("/ogc/collections/parcels/items?limit=1").json()["features"][0]["id"]
         path = path.replace("/1", f"/{fid}")
@@ -122,7 +123,7 @@ def test_every_resource_has_zh_html(client, path: str) -> None:  # type: ignore[
     assert client.get(path, params={"f": "xml"}).status_code == 400
 
 
-def test_tiles_documents_and_bounds(client) -> None:  # type: ignore[no-untyped-def]
+def test_tiles_documents_and_bounds(client: TestClient) -> None:
     tms = client.get("/ogc/tileMatrixSets").json()
     assert tms["tileMatrixSets"][0]["id"] == "WebMercatorQuad"
     wmq = client.get("/ogc/tileMatrixSets/WebMercatorQuad").json()

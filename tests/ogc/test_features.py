@@ -4,6 +4,7 @@ transaction, compared with the equivalent SQL."""
 from __future__ import annotations
 
 import pytest
+from fastapi.testclient import TestClient
 from pyproj import Transformer
 from sqlalchemy import Connection, text
 
@@ -27,7 +28,9 @@ def _ids(conn: Connection, where: str = "TRUE", order: str = "p.id", **params: o
     ]
 
 
-def _all(client, url: str, headers: dict[str, str] | None = None, **params: object) -> list[dict]:  # type: ignore[no-untyped-def]
+def _all(
+    client: TestClient, url: str, headers: dict[str, str] | None = None, /, **params: object
+) -> list[dict]:
     out: list[dict] = []
     r = client.get(url, params={"limit": 1000, **params}, headers=headers)
     while True:
@@ -40,7 +43,7 @@ def _all(client, url: str, headers: dict[str, str] | None = None, **params: obje
         r = client.get(nxt[0], headers=headers)
 
 
-def test_limit_is_clamped_and_next_link_typed(client, conn) -> None:  # type: ignore[no-untyped-def]
+def test_limit_is_clamped_and_next_link_typed(client: TestClient, conn: Connection) -> None:
     r = client.get(ITEMS, params={"limit": 50000})
     assert r.status_code == 200
     assert r.headers["content-type"] == "application/geo+json"
@@ -53,9 +56,9 @@ def test_limit_is_clamped_and_next_link_typed(client, conn) -> None:  # type: ig
 
 
 def test_offset_paging_matches_sql_including_anchored_deep_pages(
-    client,
-    conn,  # type: ignore[no-untyped-def]
-    monkeypatch,
+    client: TestClient,
+    conn: Connection,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     expected = _ids(conn)
     monkeypatch.setattr(features, "ANCHOR_STEP", 50)
@@ -73,7 +76,7 @@ def test_offset_paging_matches_sql_including_anchored_deep_pages(
     assert body["numberMatched"] == len(expected)
 
 
-def test_number_matched_follows_writes(client, conn) -> None:  # type: ignore[no-untyped-def]
+def test_number_matched_follows_writes(client: TestClient, conn: Connection) -> None:
     before = client.get(ITEMS, params={"limit": 1}).json()["numberMatched"]
     victim = _ids(conn)[0]
     conn.execute(
@@ -84,7 +87,9 @@ def test_number_matched_follows_writes(client, conn) -> None:  # type: ignore[no
     assert client.get(f"{ITEMS}/{victim}").status_code == 404
 
 
-def test_public_view_hides_internal_fields_and_rows(client, conn, tokens) -> None:  # type: ignore[no-untyped-def]
+def test_public_view_hides_internal_fields_and_rows(
+    client: TestClient, conn: Connection, tokens: dict[str, str]
+) -> None:
     internal = set(INTERNAL_COLUMNS) - {"id"}
     pub = client.get(ITEMS, params={"limit": 50}).json()
     assert all(not internal & f["properties"].keys() for f in pub["features"])
@@ -109,7 +114,7 @@ def test_public_view_hides_internal_fields_and_rows(client, conn, tokens) -> Non
         assert r.status_code == 400, r.text
 
 
-def test_hidden_prices_cannot_be_probed_by_filter(client, conn) -> None:  # type: ignore[no-untyped-def]
+def test_hidden_prices_cannot_be_probed_by_filter(client: TestClient, conn: Connection) -> None:
     conn.execute(
         text(
             f"UPDATE landmatch.parcel p SET price_public = false, ref_price_wan_per_mu = 77777 "
@@ -163,7 +168,9 @@ def test_hidden_prices_cannot_be_probed_by_filter(client, conn) -> None:  # type
         ),
     ],
 )
-def test_cql2_equals_sql(client, conn, cql: str, lang: str, sql: str) -> None:  # type: ignore[no-untyped-def]
+def test_cql2_equals_sql(
+    client: TestClient, conn: Connection, cql: str, lang: str, sql: str
+) -> None:
     expected = _ids(conn, sql)
     assert expected, f"test filter selects nothing: {sql}"
     got = _all(client, ITEMS, filter=cql, **{"filter-lang": lang})
@@ -176,13 +183,13 @@ def test_cql2_equals_sql(client, conn, cql: str, lang: str, sql: str) -> None:  
     "bad",
     ["foo = 1", "area_m2 + 1 > 3", "((", "lower(name) = 'x'", "S_INTERSECTS(geometry, POINT(1))"],
 )
-def test_bad_filters_are_400(client, bad: str) -> None:  # type: ignore[no-untyped-def]
+def test_bad_filters_are_400(client: TestClient, bad: str) -> None:
     r = client.get(ITEMS, params={"filter": bad})
     assert r.status_code == 400 and r.headers["content-type"] == "application/problem+json"
     assert "filter" in r.json()["detail"]
 
 
-def test_equality_parameters_sortby_and_properties(client, conn) -> None:  # type: ignore[no-untyped-def]
+def test_equality_parameters_sortby_and_properties(client: TestClient, conn: Connection) -> None:
     expected = _ids(conn, "p.city_code = '130100'", "p.area_m2 DESC, p.id")
     got = _all(client, ITEMS, city_code="130100", sortby="-area_m2", properties="code,area_m2")
     assert [f["id"] for f in got] == expected
@@ -191,7 +198,7 @@ def test_equality_parameters_sortby_and_properties(client, conn) -> None:  # typ
     assert client.get(ITEMS, params={"properties": "nope"}).status_code == 400
 
 
-def test_bbox_and_bbox_crs_axis_order(client, conn) -> None:  # type: ignore[no-untyped-def]
+def test_bbox_and_bbox_crs_axis_order(client: TestClient, conn: Connection) -> None:
     expected = _ids(conn, "ST_Intersects(p.geom, ST_MakeEnvelope(114.3, 37.9, 114.8, 38.3, 4490))")
     crs84 = _all(client, ITEMS, bbox="114.3,37.9,114.8,38.3")
     latlon = _all(
@@ -220,7 +227,7 @@ def test_bbox_and_bbox_crs_axis_order(client, conn) -> None:  # type: ignore[no-
     ("code", "flip"),
     [(4326, True), (4490, True), (3857, False), (4526, True), (4527, True), (4549, True)],
 )
-def test_output_crs_and_content_crs(client, code: int, flip: bool) -> None:  # type: ignore[no-untyped-def]
+def test_output_crs_and_content_crs(client: TestClient, code: int, flip: bool) -> None:
     base = client.get(ITEMS, params={"limit": 1}).json()["features"][0]
     lon, lat = base["geometry"]["coordinates"][0][0][0]
     uri = f"http://www.opengis.net/def/crs/EPSG/0/{code}"
@@ -238,7 +245,7 @@ def test_output_crs_and_content_crs(client, code: int, flip: bool) -> None:  # t
     )
 
 
-def test_datetime(client, conn) -> None:  # type: ignore[no-untyped-def]
+def test_datetime(client: TestClient, conn: Connection) -> None:
     n = len(_ids(conn, "p.data_updated_on IS NOT NULL"))  # parcels: the day data were checked
     assert (
         client.get(ITEMS, params={"datetime": "2000-01-01T00:00:00Z/..", "limit": 1}).json()[
@@ -264,7 +271,7 @@ def test_datetime(client, conn) -> None:  # type: ignore[no-untyped-def]
     assert pol["numberMatched"] == expected
 
 
-def test_errors(client) -> None:  # type: ignore[no-untyped-def]
+def test_errors(client: TestClient) -> None:
     assert client.get(ITEMS, params={"colour": "red"}).status_code == 400
     assert client.get(ITEMS, params={"limit": 0}).status_code == 400
     assert client.get(ITEMS, params={"crs": "EPSG:2000"}).status_code == 400
@@ -275,7 +282,7 @@ def test_errors(client) -> None:  # type: ignore[no-untyped-def]
     assert client.get("/ogc/collections", params={"x": 1}).status_code == 400
 
 
-def test_other_collections(client, conn, tokens) -> None:  # type: ignore[no-untyped-def]
+def test_other_collections(client: TestClient, conn: Connection, tokens: dict[str, str]) -> None:
     staff = auth(tokens["promoter"])
     for cid, table, where, who in [
         ("zones", "dev_zone", "TRUE", None),
@@ -285,7 +292,7 @@ def test_other_collections(client, conn, tokens) -> None:  # type: ignore[no-unt
         ("policies", "policy", "visibility = 'public'", None),
     ]:
         n = conn.execute(text(f"SELECT count(*) FROM landmatch.{table} WHERE {where}")).scalar_one()
-        got = _all(client, f"/ogc/collections/{cid}/items", headers=who)
+        got = _all(client, f"/ogc/collections/{cid}/items", who)
         assert len(got) == n, cid
         assert all(isinstance(f["id"], int) for f in got)
         one = client.get(f"/ogc/collections/{cid}/items/{got[0]['id']}", headers=who).json()

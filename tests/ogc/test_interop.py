@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import Connection, text
 
 from landmatch.db.parcels import PUBLIC_WHERE
@@ -23,7 +24,7 @@ def _count(conn: Connection, where: str = "TRUE", **params: object) -> int:
     )
 
 
-def _matched(client, **params: object) -> int:  # type: ignore[no-untyped-def]
+def _matched(client: TestClient, **params: object) -> int:
     r = client.get(ITEMS, params={"limit": 1, **params})
     assert r.status_code == 200, r.text
     return int(r.json()["numberMatched"])
@@ -43,14 +44,16 @@ def _matched(client, **params: object) -> int:  # type: ignore[no-untyped-def]
         ("is_standard_land = true", "p.is_standard_land"),
     ],
 )
-def test_cql_text_is_cql2_text_and_booleans_take_1_0(client, conn, cql: str, sql: str) -> None:  # type: ignore[no-untyped-def]
+def test_cql_text_is_cql2_text_and_booleans_take_1_0(
+    client: TestClient, conn: Connection, cql: str, sql: str
+) -> None:
     expected = _count(conn, sql)
     assert 0 < expected < _count(conn)
     for lang in ("cql-text", "cql2-text"):
         assert _matched(client, filter=cql, **{"filter-lang": lang}) == expected
 
 
-def test_cql_text_rejects_what_cql2_text_rejects(client) -> None:  # type: ignore[no-untyped-def]
+def test_cql_text_rejects_what_cql2_text_rejects(client: TestClient) -> None:
     for bad in ("area_m2 >> 5", "foo = 1", "is_standard_land = 2", "area_m2 = 'big'"):
         r = client.get(ITEMS, params={"filter": bad, "filter-lang": "cql-text"})
         assert r.status_code == 400, bad
@@ -59,7 +62,7 @@ def test_cql_text_rejects_what_cql2_text_rejects(client) -> None:  # type: ignor
     assert r.status_code == 400 and "cql-text" in r.json()["detail"]
 
 
-def test_equality_parameter_booleans(client, conn) -> None:  # type: ignore[no-untyped-def]
+def test_equality_parameter_booleans(client: TestClient, conn: Connection) -> None:
     yes, no = _count(conn, "p.is_standard_land"), _count(conn, "NOT p.is_standard_land")
     for v, n in (("1", yes), ("true", yes), ("TRUE", yes), ("0", no), ("false", no)):
         assert _matched(client, is_standard_land=v) == n, v
@@ -70,7 +73,7 @@ def test_equality_parameter_booleans(client, conn) -> None:  # type: ignore[no-u
     assert client.get(tile, params={"in_zone": "maybe"}).status_code == 400
 
 
-def test_bad_time_in_an_equality_parameter_names_that_parameter(client) -> None:  # type: ignore[no-untyped-def]
+def test_bad_time_in_an_equality_parameter_names_that_parameter(client: TestClient) -> None:
     r = client.get("/ogc/collections/zones/items", params={"updated_at": "valid-value"})
     assert r.status_code == 400 and r.headers["content-type"] == "application/problem+json"
     assert [e["field"] for e in r.json()["errors"]] == ["updated_at"]
@@ -81,13 +84,13 @@ def test_bad_time_in_an_equality_parameter_names_that_parameter(client) -> None:
     assert ok.status_code == 200
 
 
-def test_openapi_lists_cql_text(client) -> None:  # type: ignore[no-untyped-def]
+def test_openapi_lists_cql_text(client: TestClient) -> None:
     doc = client.get("/ogc/api").json()
     langs = doc["components"]["parameters"]["filter-lang"]["schema"]["enum"]
     assert {"cql-text", "cql2-text", "cql2-json"} <= set(langs)
 
 
-def test_data_updated_on_is_the_temporal_property(client, conn) -> None:  # type: ignore[no-untyped-def]
+def test_data_updated_on_is_the_temporal_property(client: TestClient, conn: Connection) -> None:
     coll = client.get("/ogc/collections/parcels").json()
     temporal = coll["extent"]["temporal"]
     assert temporal["trs"] == TRS == "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"
@@ -142,7 +145,7 @@ def _link_header(value: str) -> dict[str, tuple[str, str]]:
     return out
 
 
-def test_items_link_headers_next_prev_self(client, conn) -> None:  # type: ignore[no-untyped-def]
+def test_items_link_headers_next_prev_self(client: TestClient, conn: Connection) -> None:
     n = _count(conn)
     r = client.get(ITEMS, params={"limit": 10, "offset": 20, "bbox": "113,36,120,43"})
     links = _link_header(r.headers["link"])
@@ -158,7 +161,9 @@ def test_items_link_headers_next_prev_self(client, conn) -> None:  # type: ignor
     assert "next" in _link_header(html.headers["link"])
 
 
-def test_items_by_parcel_code_and_by_id(client, conn, tokens) -> None:  # type: ignore[no-untyped-def]
+def test_items_by_parcel_code_and_by_id(
+    client: TestClient, conn: Connection, tokens: dict[str, str]
+) -> None:
     fid, code = conn.execute(
         text(
             f"SELECT p.id, p.code FROM landmatch.parcel p WHERE {PUBLIC_WHERE} ORDER BY p.id LIMIT 1"
@@ -185,7 +190,7 @@ def test_items_by_parcel_code_and_by_id(client, conn, tokens) -> None:  # type: 
     assert client.get(f"/ogc/collections/zones/items/{zone.code}").json()["id"] == zone.id
 
 
-def test_tileset_metadata_limits_and_fields(client, conn) -> None:  # type: ignore[no-untyped-def]
+def test_tileset_metadata_limits_and_fields(client: TestClient, conn: Connection) -> None:
     import mapbox_vector_tile
 
     from landmatch.db.tiles import tile_at
@@ -231,7 +236,7 @@ def test_tileset_metadata_limits_and_fields(client, conn) -> None:  # type: igno
             assert all(set(f["properties"]) <= set(props) for f in decoded[layer]["features"])
 
 
-def test_density_points_get_the_edge_buffer(conn) -> None:  # type: ignore[no-untyped-def]
+def test_density_points_get_the_edge_buffer(conn: Connection) -> None:
     """A density point near a tile seam is in both tiles (as facilities are), at the same place."""
     import mapbox_vector_tile
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import Connection, event, text
 
 from landmatch.db.parcels import INTERNAL_COLUMNS, PUBLIC_WHERE
-from tests.conftest import auth
+from tests.conftest import app_of, auth
 from tests.tiles.test_tiles import busiest_tile, features, parcel_rows
 
 IDENTITY = {"Accept-Encoding": "identity"}
@@ -20,7 +21,9 @@ def statements(conn: Connection) -> Iterator[list[str]]:
     """Every SQL statement the app sends through the test's connection."""
     seen: list[str] = []
 
-    def record(_c, _cur, statement, _p, _ctx, _many) -> None:  # type: ignore[no-untyped-def]
+    def record(
+        _c: object, _cur: object, statement: str, _p: object, _ctx: object, _many: bool
+    ) -> None:
         seen.append(statement)
 
     event.listen(conn, "before_cursor_execute", record)
@@ -28,7 +31,12 @@ def statements(conn: Connection) -> Iterator[list[str]]:
     event.remove(conn, "before_cursor_execute", record)
 
 
-def test_cache_hit_and_304_touch_no_database(make_client, conn, tokens, statements) -> None:  # type: ignore[no-untyped-def]
+def test_cache_hit_and_304_touch_no_database(
+    make_client: Callable[..., TestClient],
+    conn: Connection,
+    tokens: dict[str, str],
+    statements: list[str],
+) -> None:
     client = make_client(tile_version_poll_ms=60_000, token_cache_seconds=600)
     x, y = busiest_tile(conn, 12)
     url = f"/tiles/parcels/12/{x}/{y}.pbf"
@@ -45,11 +53,13 @@ def test_cache_hit_and_304_touch_no_database(make_client, conn, tokens, statemen
     zipped = client.get(url, headers={**auth(tokens["promoter"]), "Accept-Encoding": "gzip"})
     assert zipped.headers["content-encoding"] == "gzip" and zipped.content == first.content
     assert statements == []
-    server = client.app.state.tile_server
+    server = app_of(client).state.tile_server
     assert server.cache.hits >= 3 and len(server.cache) == 1
 
 
-def test_write_reaches_tiles_after_the_poll_interval(make_client, conn, tokens) -> None:  # type: ignore[no-untyped-def]
+def test_write_reaches_tiles_after_the_poll_interval(
+    make_client: Callable[..., TestClient], conn: Connection, tokens: dict[str, str]
+) -> None:
     client = make_client(tile_version_poll_ms=200)
     x, y = busiest_tile(conn, 12)
     url = f"/tiles/parcels/12/{x}/{y}.pbf"
@@ -69,7 +79,9 @@ def test_write_reaches_tiles_after_the_poll_interval(make_client, conn, tokens) 
     assert status[code] == "withdrawn"
 
 
-def test_poll_zero_reads_versions_on_every_request(make_client, conn, tokens) -> None:  # type: ignore[no-untyped-def]
+def test_poll_zero_reads_versions_on_every_request(
+    make_client: Callable[..., TestClient], conn: Connection, tokens: dict[str, str]
+) -> None:
     client = make_client(tile_version_poll_ms=0, tile_cache_mb=0)  # live tiles, strict versions
     x, y = busiest_tile(conn, 13)
     url = f"/tiles/parcels/13/{x}/{y}.pbf"
@@ -86,7 +98,9 @@ def test_poll_zero_reads_versions_on_every_request(make_client, conn, tokens) ->
     assert after.status_code == 200 and after.content != before.content
 
 
-def test_public_and_internal_stay_apart_with_the_token_cache(make_client, conn, tokens) -> None:  # type: ignore[no-untyped-def]
+def test_public_and_internal_stay_apart_with_the_token_cache(
+    make_client: Callable[..., TestClient], conn: Connection, tokens: dict[str, str]
+) -> None:
     client = make_client(tile_version_poll_ms=60_000, token_cache_seconds=600)
     x, y = busiest_tile(conn, 12, PUBLIC_WHERE)
     url = f"/tiles/parcels/12/{x}/{y}.pbf"
@@ -126,11 +140,13 @@ def test_public_and_internal_stay_apart_with_the_token_cache(make_client, conn, 
         )
     )
     assert client.get(url, headers={**auth(tokens["promoter"]), **IDENTITY}).status_code == 200
-    client.app.state.tile_server.tokens.expire()
+    app_of(client).state.tile_server.tokens.expire()
     assert client.get(url, headers={**auth(tokens["promoter"]), **IDENTITY}).status_code == 401
 
 
-def test_token_cache_ttl_bounds_revocation(make_client, conn, tokens) -> None:  # type: ignore[no-untyped-def]
+def test_token_cache_ttl_bounds_revocation(
+    make_client: Callable[..., TestClient], conn: Connection, tokens: dict[str, str]
+) -> None:
     client = make_client(token_cache_seconds=0.2)
     url = "/tiles/zones/6/52/24.pbf"
     assert client.get(url, headers=auth(tokens["zone"])).status_code == 200
@@ -140,7 +156,9 @@ def test_token_cache_ttl_bounds_revocation(make_client, conn, tokens) -> None:  
 
 
 @pytest.mark.parametrize("cache_mb", [0, 256])
-def test_filters_and_errors_on_the_lean_path(make_client, conn, cache_mb: int) -> None:  # type: ignore[no-untyped-def]
+def test_filters_and_errors_on_the_lean_path(
+    make_client: Callable[..., TestClient], conn: Connection, cache_mb: int
+) -> None:
     client = make_client(tile_cache_mb=cache_mb)
     x, y = busiest_tile(conn, 12, PUBLIC_WHERE)
     url = f"/tiles/parcels/12/{x}/{y}.pbf"
@@ -156,7 +174,9 @@ def test_filters_and_errors_on_the_lean_path(make_client, conn, cache_mb: int) -
     assert client.head(url).status_code == 200
 
 
-def test_staff_cookie_gets_internal_tiles(make_client, conn, passwords) -> None:  # type: ignore[no-untyped-def]
+def test_staff_cookie_gets_internal_tiles(
+    make_client: Callable[..., TestClient], conn: Connection, passwords: dict[str, str]
+) -> None:
     """The staff map authenticates its tile requests with the session cookie, not a header."""
     from landmatch.api.security import SESSION_COOKIE
     from tests.conftest import sign_in

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import gzip
+from collections.abc import Callable
+from typing import Any
 
 import mapbox_vector_tile
 import pytest
+from fastapi.testclient import TestClient
+from shapely import Polygon
+from shapely.geometry.base import BaseGeometry
 from sqlalchemy import Connection, text
 
 from landmatch.db.parcels import INTERNAL_COLUMNS, M2_PER_MU, PUBLIC_WHERE
@@ -19,7 +24,7 @@ from landmatch.db.tiles import (
     render_tile,
     tile_at,
 )
-from tests.conftest import auth
+from tests.conftest import app_of, auth
 
 HEBEI_Z6 = [(x, y) for x in range(51, 54) for y in range(23, 27)]  # covers 113–120.9°E, 35–43°N
 
@@ -85,7 +90,7 @@ def test_internal_tile_has_all_statuses_and_ids(conn: Connection) -> None:
         text("SELECT code, id FROM landmatch.parcel WHERE code = ANY(:c)"),
         {"c": [f["properties"]["code"] for f in feats]},
     ).all()
-    by_code = dict(ids)
+    by_code: dict[str, int] = dict(ids)
     assert all(f["id"] == by_code[f["properties"]["code"]] for f in feats)
 
 
@@ -102,7 +107,9 @@ FILTERS = [
 
 
 @pytest.mark.parametrize(("f", "pred"), FILTERS, ids=lambda v: repr(v)[:40])
-def test_filters_select_exactly_the_matching_parcels(conn: Connection, f, pred) -> None:  # type: ignore[no-untyped-def]
+def test_filters_select_exactly_the_matching_parcels(
+    conn: Connection, f: TileFilter, pred: Callable[[dict[str, Any]], bool]
+) -> None:
     x, y = busiest_tile(conn, PARCEL_MIN_ZOOM)
     everything = features(render_tile(conn, "parcels", 12, x, y, NO_FILTER, False), "parcels")
     rows = parcel_rows(conn, {g["properties"]["code"] for g in everything})
@@ -181,7 +188,7 @@ def test_low_zoom_filters_from_table_and_live_agree(conn: Connection) -> None:
     x, y = 52, 24
     for sql in (_cells_sql, _cells_live_sql):
         params = {"z": 6, "x": x, "y": y}
-        body = conn.execute(text(sql(6, x, y, f, False, params)), params).scalar()
+        body = conn.execute(text(sql(6, x, y, f, False, params)), params).scalar_one()
         assert sum(ft["properties"]["n"] for ft in features(bytes(body), "parcel_cells")) > 0
 
 
@@ -231,12 +238,14 @@ def test_reference_layers(conn: Connection, layer: str) -> None:
     assert feats and all(f["properties"]["code"] and f["properties"]["name"] for f in feats)
 
 
-def test_constraints_are_internal(client) -> None:  # type: ignore[no-untyped-def]
+def test_constraints_are_internal(client: TestClient) -> None:
     r = client.get("/tiles/constraints/6/52/24.pbf")
     assert r.status_code == 403 and r.headers["content-type"].startswith("application/problem+json")
 
 
-def test_http_etag_304_and_write_bumps(client, conn: Connection, tokens) -> None:  # type: ignore[no-untyped-def]
+def test_http_etag_304_and_write_bumps(
+    client: TestClient, conn: Connection, tokens: dict[str, str]
+) -> None:
     x, y = busiest_tile(conn, 12)
     url = f"/tiles/parcels/12/{x}/{y}.pbf"
     h = {**auth(tokens["promoter"]), "Accept-Encoding": "identity"}
@@ -252,7 +261,7 @@ def test_http_etag_304_and_write_bumps(client, conn: Connection, tokens) -> None
     conn.execute(
         text("UPDATE landmatch.parcel SET status = 'withdrawn' WHERE code = :c"), {"c": code}
     )
-    client.app.state.tile_server.clock.expire()  # or wait LANDMATCH_TILE_VERSION_POLL_MS
+    app_of(client).state.tile_server.clock.expire()  # or wait LANDMATCH_TILE_VERSION_POLL_MS
     r3 = client.get(url, headers={**h, "If-None-Match": etag})
     assert r3.status_code == 200 and r3.headers["etag"] != etag
     after = {
@@ -261,7 +270,7 @@ def test_http_etag_304_and_write_bumps(client, conn: Connection, tokens) -> None
     assert after[code] == "withdrawn"
 
 
-def test_http_gzip_and_public_fields(client, conn: Connection) -> None:  # type: ignore[no-untyped-def]
+def test_http_gzip_and_public_fields(client: TestClient, conn: Connection) -> None:
     x, y = busiest_tile(conn, 12, PUBLIC_WHERE)
     url = f"/tiles/parcels/12/{x}/{y}.pbf?status=ready,idle"
     raw = client.get(url, headers={"Accept-Encoding": "identity"})
@@ -291,7 +300,7 @@ def test_http_gzip_and_public_fields(client, conn: Connection) -> None:  # type:
         ("/tiles/parcels/12/3401/1560.pbf?colour=red", 422),
     ],
 )
-def test_bad_requests_are_problems(client, url: str, status: int) -> None:  # type: ignore[no-untyped-def]
+def test_bad_requests_are_problems(client: TestClient, url: str, status: int) -> None:
     r = client.get(url)
     assert r.status_code == status, r.text
     assert r.headers["content-type"].startswith("application/problem+json")
@@ -309,7 +318,9 @@ def _inside(conn: Connection, where: str) -> tuple[str, float, float]:
     return row[0], row[1], row[2]
 
 
-def test_identify_public_and_internal(client, conn: Connection, tokens) -> None:  # type: ignore[no-untyped-def]
+def test_identify_public_and_internal(
+    client: TestClient, conn: Connection, tokens: dict[str, str]
+) -> None:
     code, lon, lat = _inside(conn, PUBLIC_WHERE)
     r = client.get("/api/identify", params={"lon": lon, "lat": lat})
     assert r.status_code == 200
@@ -345,8 +356,8 @@ def test_interior_fast_geometry_equals_st_asmvtgeom(conn: Connection, z: int) ->
     assert _polygon_geom("p.geom_3857") in fast
     slow = fast.replace(_polygon_geom("p.geom_3857"), _geom("p.geom_3857"))
 
-    def shapes(sql: str) -> dict[int, object]:
-        body = conn.execute(text(sql), params).scalar()
+    def shapes(sql: str) -> dict[int, BaseGeometry]:
+        body = conn.execute(text(sql), params).scalar_one()
         return {f["id"]: shape(f["geometry"]) for f in features(bytes(body), "parcels")}
 
     a, b = shapes(fast), shapes(slow)
@@ -361,5 +372,5 @@ def test_interior_fast_geometry_equals_st_asmvtgeom(conn: Connection, z: int) ->
     assert inside, "no parcel wholly inside the tile: the fast path would be untested"
     for fid, g in a.items():
         assert g.is_valid and g.equals(b[fid]), fid
-        if g.geom_type == "Polygon":  # same ring orientation as ST_AsMVTGeom gives
-            assert g.exterior.is_ccw == b[fid].exterior.is_ccw
+        if isinstance(g, Polygon):  # same ring orientation as ST_AsMVTGeom gives
+            assert isinstance(b[fid], Polygon) and g.exterior.is_ccw == b[fid].exterior.is_ccw

@@ -124,7 +124,8 @@ def _tile(lon: float, lat: float, z: int) -> tuple[int, int]:
 
 def _concrete(path: str, p: dict[str, Any], ids: dict[str, Any]) -> list[str]:
     """Every concrete URL worth asking for one GET route."""
-    x, y = _tile(*p["lonlat"], 12)
+    lon, lat = p["lonlat"]
+    x, y = _tile(lon, lat, 12)
     code = p["code"]
     if "{code}" in path:
         if path.startswith(("/api/zones", "/workbench/zones")):
@@ -223,7 +224,7 @@ def walk(app: Any, make_client: Any, planted: dict[str, Any], passwords: Any) ->
         {
             url
             for path, route in api_routes(app)
-            if "GET" in route.methods and not path.endswith(SKIPPED)
+            if "GET" in (route.methods or ()) and not path.endswith(SKIPPED)
             for url in _concrete(path, planted, ids)
         }
         | {f"/api/exports/parcels?format={f}&city={CITY}" for f in ("xlsx", "geojson")}

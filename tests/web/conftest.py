@@ -133,6 +133,7 @@ class Watched:
         self.page = page
         self.errors: list[str] = []
         self.requests: list[str] = []
+        self.dialogs: list[str] = []  # filled by tests that watch dialogs
         page.on(
             "console",
             lambda m: (

@@ -11,11 +11,14 @@ from __future__ import annotations
 import io
 import re
 import uuid
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from openpyxl import load_workbook
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from landmatch.auth import add_user
@@ -85,7 +88,9 @@ def other_bureau(session: Session, password_hash: str) -> str:
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_pages_as_each_role(client, passwords, session, role: str) -> None:  # type: ignore[no-untyped-def]
+def test_pages_as_each_role(
+    client: TestClient, passwords: dict[str, str], session: Session, role: str
+) -> None:
     if role != "public":
         sign_in(client, passwords[role])
     for path in (
@@ -115,7 +120,9 @@ def test_pages_as_each_role(client, passwords, session, role: str) -> None:  # t
     assert made == (1 if role in IMPORTERS else 0)
 
 
-def test_job_pages_as_each_role_and_city(client, passwords, other_bureau, session) -> None:  # type: ignore[no-untyped-def]
+def test_job_pages_as_each_role_and_city(
+    client: TestClient, passwords: dict[str, str], other_bureau: str, session: Session
+) -> None:
     """A 石家庄 job: its bureau and admins see and run it; 唐山's bureau, zone committees and
     promoters are refused on every page and endpoint; the public is sent to sign in."""
     csrf = sign_in(client, passwords["bureau"])
@@ -156,7 +163,9 @@ def test_job_pages_as_each_role_and_city(client, passwords, other_bureau, sessio
     assert _count(session, "SELECT count(*) FROM landmatch.import_job WHERE id = :j", j=job) == 1
 
 
-def test_the_wizard_from_upload_to_rollback(client, passwords, session) -> None:  # type: ignore[no-untyped-def]
+def test_the_wizard_from_upload_to_rollback(
+    client: TestClient, passwords: dict[str, str], session: Session
+) -> None:
     csrf = sign_in(client, passwords["bureau"])
     tag = "W" + uuid.uuid4().hex[:6]
     codes = W.codes(tag)
@@ -287,7 +296,9 @@ def test_the_wizard_from_upload_to_rollback(client, passwords, session) -> None:
     assert 'value="坐落" selected' in page.text
 
 
-def test_a_large_report_pages(client, passwords, session) -> None:  # type: ignore[no-untyped-def]
+def test_a_large_report_pages(
+    client: TestClient, passwords: dict[str, str], session: Session
+) -> None:
     """A report of more lines than a page: the pager walks it, the count is complete."""
     csrf = sign_in(client, passwords["bureau"])
     tag = "P" + uuid.uuid4().hex[:6]
@@ -300,7 +311,9 @@ def test_a_large_report_pages(client, passwords, session) -> None:  # type: igno
     assert len(re.findall(r'<tr class="lm-line-', last.text)) == 30
 
 
-def test_csrf_and_text_stays_text(client, passwords, session) -> None:  # type: ignore[no-untyped-def]
+def test_csrf_and_text_stays_text(
+    client: TestClient, passwords: dict[str, str], session: Session
+) -> None:
     csrf = sign_in(client, passwords["bureau"])
     before = _count(session, "SELECT count(*) FROM landmatch.import_job")
     r = client.post(
@@ -321,7 +334,12 @@ def test_csrf_and_text_stays_text(client, passwords, session) -> None:  # type: 
     assert "<b>清单</b>" not in page.text
 
 
-def test_bad_files_are_refused_in_chinese(client, make_client, passwords, session) -> None:  # type: ignore[no-untyped-def]
+def test_bad_files_are_refused_in_chinese(
+    client: TestClient,
+    make_client: Callable[..., TestClient],
+    passwords: dict[str, str],
+    session: Session,
+) -> None:
     csrf = sign_in(client, passwords["bureau"])
     jobs = _count(session, "SELECT count(*) FROM landmatch.import_job")
     parcels = _count(session, "SELECT count(*) FROM landmatch.parcel")
@@ -381,7 +399,7 @@ def test_bad_files_are_refused_in_chinese(client, make_client, passwords, sessio
     assert _count(session, "SELECT count(*) FROM landmatch.parcel") == parcels
 
 
-def test_the_excel_template(client, passwords) -> None:  # type: ignore[no-untyped-def]
+def test_the_excel_template(client: TestClient, passwords: dict[str, str]) -> None:
     from landmatch.inventory import template
 
     csrf = sign_in(client, passwords["bureau"])
@@ -435,7 +453,9 @@ def test_the_excel_template(client, passwords) -> None:  # type: ignore[no-untyp
     )[:20]
 
 
-def test_a_shapefile_dropped_as_its_parts(client, passwords, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_a_shapefile_dropped_as_its_parts(
+    client: TestClient, passwords: dict[str, str], tmp_path: Path
+) -> None:
     import geopandas as gpd
     from shapely import wkt
 
@@ -460,7 +480,7 @@ def test_a_shapefile_dropped_as_its_parts(client, passwords, tmp_path) -> None: 
     assert "新建 1" in client.get(url).text
 
 
-def test_a_job_in_the_background(engine) -> None:  # type: ignore[no-untyped-def]
+def test_a_job_in_the_background(engine: Engine) -> None:
     """A job run on the server's own connections (as a large file is): its state and progress
     are in the database, the report lines and shapes too; a stopped worker reads as
     interrupted and may be run again."""
@@ -520,7 +540,7 @@ def test_a_job_in_the_background(engine) -> None:  # type: ignore[no-untyped-def
             )
 
 
-def test_the_api_takes_the_same_mapping(client, tokens) -> None:  # type: ignore[no-untyped-def]
+def test_the_api_takes_the_same_mapping(client: TestClient, tokens: dict[str, str]) -> None:
     """``columns`` on POST /api/imports: the mapping the wizard keeps, read by the same code."""
     import json
 
@@ -549,7 +569,9 @@ def test_the_api_takes_the_same_mapping(client, tokens) -> None:  # type: ignore
     assert r.status_code == 400 and "无法识别" in r.json()["detail"]
 
 
-def test_a_survey_txt_gets_a_code_prefix_suggested(client, passwords) -> None:  # type: ignore[no-untyped-def]
+def test_a_survey_txt_gets_a_code_prefix_suggested(
+    client: TestClient, passwords: dict[str, str]
+) -> None:
     """A survey TXT numbers its parcels 1, 2 …: the wizard suggests a prefix (city-year-file),
     pre-filled, and the dry run creates the parcels under it; GBK is detected."""
     csrf = sign_in(client, passwords["bureau"])

@@ -9,6 +9,7 @@ import re
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
@@ -50,7 +51,9 @@ def leads(session: Session, public_code: str) -> dict[str, int]:
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_pages_as_each_role(client, passwords, leads, role: str) -> None:
+def test_pages_as_each_role(
+    client: TestClient, passwords: dict[str, str], leads: dict[str, int], role: str
+) -> None:
     if role != "public":
         sign_in(client, passwords[role])
     pages = {
@@ -73,7 +76,9 @@ def test_pages_as_each_role(client, passwords, leads, role: str) -> None:
             assert r.status_code == 403 and "无权" in r.text, (role, path)
 
 
-def test_promoter_sees_only_its_teams_leads(client, passwords, leads) -> None:
+def test_promoter_sees_only_its_teams_leads(
+    client: TestClient, passwords: dict[str, str], leads: dict[str, int]
+) -> None:
     sign_in(client, passwords["promoter"])
     page = client.get("/workbench/leads?status=all").text
     assert f'/workbench/leads/{leads["own"]}"' in page
@@ -84,7 +89,9 @@ def test_promoter_sees_only_its_teams_leads(client, passwords, leads) -> None:
     assert re.search(r'id="home-leads-count">1<', home), home[home.find("home-leads") :][:300]
 
 
-def test_lead_text_is_text(client, passwords, leads) -> None:
+def test_lead_text_is_text(
+    client: TestClient, passwords: dict[str, str], leads: dict[str, int]
+) -> None:
     sign_in(client, passwords["promoter"])
     page = client.get(f"/workbench/leads/{leads['own']}").text
     assert PAYLOAD not in page and "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in page
@@ -96,7 +103,9 @@ def _csrf(client: Any, path: str) -> str:
     return found.group(1)
 
 
-def test_convert_into_a_project_at_stage_lead(client, passwords, leads, session) -> None:
+def test_convert_into_a_project_at_stage_lead(
+    client: TestClient, passwords: dict[str, str], leads: dict[str, int], session: Session
+) -> None:
     sign_in(client, passwords["promoter"])
     url = f"/workbench/leads/{leads['own']}"
     csrf = _csrf(client, url)
@@ -134,7 +143,9 @@ def test_convert_into_a_project_at_stage_lead(client, passwords, leads, session)
     assert n == 1
 
 
-def test_dismiss_and_writes_as_each_role(client, passwords, leads, session) -> None:
+def test_dismiss_and_writes_as_each_role(
+    client: TestClient, passwords: dict[str, str], leads: dict[str, int], session: Session
+) -> None:
     for role in ("bureau", "zone"):
         csrf = sign_in(client, passwords[role])
         for action in ("convert", "dismiss"):
@@ -160,7 +171,7 @@ def test_dismiss_and_writes_as_each_role(client, passwords, leads, session) -> N
         follow_redirects=False,
     )
     assert r.status_code == 303
-    rows = dict(
+    rows: dict[int, str] = dict(
         session.execute(
             text("SELECT id, status FROM landmatch.inquiry WHERE id = ANY(:i)"),
             {"i": list(leads.values())},
@@ -169,7 +180,9 @@ def test_dismiss_and_writes_as_each_role(client, passwords, leads, session) -> N
     assert rows == {leads["own"]: "dismissed", leads["other"]: "new", leads["none"]: "new"}
 
 
-def test_admin_assigns_and_edits_coverage(client, passwords, leads, session) -> None:
+def test_admin_assigns_and_edits_coverage(
+    client: TestClient, passwords: dict[str, str], leads: dict[str, int], session: Session
+) -> None:
     csrf = sign_in(client, passwords["admin"])
     r = client.post(
         f"/workbench/leads/{leads['none']}/assign",
@@ -203,7 +216,9 @@ def test_admin_assigns_and_edits_coverage(client, passwords, leads, session) -> 
     assert session.execute(text("SELECT count(*) FROM landmatch.team_coverage")).scalar_one() == 0
 
 
-def test_promoter_cannot_edit_coverage_or_assign(client, passwords, leads, session) -> None:
+def test_promoter_cannot_edit_coverage_or_assign(
+    client: TestClient, passwords: dict[str, str], leads: dict[str, int], session: Session
+) -> None:
     csrf = sign_in(client, passwords["promoter"])
     r = client.post(
         "/workbench/teams", data={"team": "t-team-a", "city": "130100", "csrf_token": csrf}

@@ -14,7 +14,9 @@ import re
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import text
+from sqlalchemy.orm import Session
 
 from landmatch.policies.excel import summary
 from tests.conftest import sign_in
@@ -53,7 +55,9 @@ def _facility(code: str, city: str, lon: float, lat: float, name: str = "测试�
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_pages_as_each_role(client, passwords, session, role: str) -> None:
+def test_pages_as_each_role(
+    client: TestClient, passwords: dict[str, str], session: Session, role: str
+) -> None:
     if role != "public":
         sign_in(client, passwords[role])
     policy = session.execute(
@@ -82,7 +86,9 @@ def test_pages_as_each_role(client, passwords, session, role: str) -> None:
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_uploads_as_each_role(client, passwords, session, role: str) -> None:
+def test_uploads_as_each_role(
+    client: TestClient, passwords: dict[str, str], session: Session, role: str
+) -> None:
     """The two uploads as each role: done within scope (the report), refused outside it."""
     csrf = sign_in(client, passwords[role]) if role != "public" else ""
     r = client.post(
@@ -121,7 +127,9 @@ def test_uploads_as_each_role(client, passwords, session, role: str) -> None:
     assert written == (1 if role == "admin" else 0)
 
 
-def test_policy_import_reports_like_the_cli(client, passwords, session) -> None:
+def test_policy_import_reports_like_the_cli(
+    client: TestClient, passwords: dict[str, str], session: Session
+) -> None:
     csrf = sign_in(client, passwords["admin"])
     bad_row = list(GOOD_ROW)
     bad_row[0], bad_row[5] = "wb-p-2", "2024-01-01"  # expires before it starts
@@ -160,7 +168,9 @@ def test_policy_import_reports_like_the_cli(client, passwords, session) -> None:
     assert r.status_code == 403
 
 
-def test_layer_upload_report_and_listing(client, passwords, session) -> None:
+def test_layer_upload_report_and_listing(
+    client: TestClient, passwords: dict[str, str], session: Session
+) -> None:
     csrf = sign_in(client, passwords["bureau"])
     body = _facility("wb-f-2", "130100", 114.5, 38.04, name="<b>站</b>")
     r = client.post(
@@ -207,7 +217,9 @@ def test_layer_upload_report_and_listing(client, passwords, session) -> None:
     ).first()
 
 
-def test_coverage_declare_and_withdraw(client, passwords, session) -> None:
+def test_coverage_declare_and_withdraw(
+    client: TestClient, passwords: dict[str, str], session: Session
+) -> None:
     csrf = sign_in(client, passwords["bureau"])
 
     def declared() -> set[tuple[str, str]]:
@@ -249,7 +261,9 @@ def test_coverage_declare_and_withdraw(client, passwords, session) -> None:
     assert ("flood", "130100") not in declared()
 
 
-def test_layer_import_with_coverage(client, passwords, session) -> None:
+def test_layer_import_with_coverage(
+    client: TestClient, passwords: dict[str, str], session: Session
+) -> None:
     csrf = sign_in(client, passwords["admin"])
     ring = [[114.40, 38.00], [114.41, 38.00], [114.41, 38.01], [114.40, 38.01], [114.40, 38.00]]
     feature: dict[str, Any] = {
@@ -323,7 +337,9 @@ def _invalid(html: str, field: str) -> str:
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_policy_form_as_each_role(client, passwords, session, role: str) -> None:
+def test_policy_form_as_each_role(
+    client: TestClient, passwords: dict[str, str], session: Session, role: str
+) -> None:
     """The form's pages and writes as each role: admins and bureaus (a bureau within its
     city: a province-wide policy is read-only to it) keep policies; the rest do not."""
     csrf = sign_in(client, passwords[role]) if role != "public" else ""
@@ -366,7 +382,9 @@ def test_policy_form_as_each_role(client, passwords, session, role: str) -> None
         assert not _policy_row(session, "wb-form-ts")
 
 
-def test_policy_form_creates_with_errors_beside_fields(client, passwords, session) -> None:
+def test_policy_form_creates_with_errors_beside_fields(
+    client: TestClient, passwords: dict[str, str], session: Session
+) -> None:
     csrf = sign_in(client, passwords["admin"])
     bad = {
         **FORM,
@@ -436,7 +454,9 @@ def _edit_values(html: str) -> dict[str, Any]:
     return {k: (v.replace("&amp;", "&") if isinstance(v, str) else v) for k, v in out.items()}
 
 
-def test_policy_edit_history_and_conflict(client, passwords, session) -> None:
+def test_policy_edit_history_and_conflict(
+    client: TestClient, passwords: dict[str, str], session: Session
+) -> None:
     from landmatch.auth import Principal
     from landmatch.db.locking import etag
     from landmatch.policies import library

@@ -9,7 +9,9 @@ import re
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import text
+from sqlalchemy.orm import Session
 
 from landmatch.match import readable
 from tests.conftest import auth, sign_in
@@ -27,7 +29,7 @@ REQ = {
 
 
 @pytest.fixture
-def run(client, tokens) -> dict[str, Any]:
+def run(client: TestClient, tokens: dict[str, str]) -> dict[str, Any]:
     h = auth(tokens["promoter"])
     p = client.post(
         "/api/projects", json={"name": "汽车零部件项目", "requirement": REQ}, headers=h
@@ -37,7 +39,9 @@ def run(client, tokens) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_results_as_each_role(client, passwords, run, role: str) -> None:
+def test_results_as_each_role(
+    client: TestClient, passwords: dict[str, str], run: dict[str, Any], role: str
+) -> None:
     csrf = sign_in(client, passwords[role]) if role != "public" else ""
     codes = "&".join(f"codes={f['properties']['code']}" for f in run["body"]["features"][:2])
     for path in ("", f"/compare?{codes}", f"/compare.xlsx?{codes}"):
@@ -62,7 +66,9 @@ def test_results_as_each_role(client, passwords, run, role: str) -> None:
             ), (role, path)
 
 
-def test_results_read_as_words(client, passwords, run) -> None:
+def test_results_read_as_words(
+    client: TestClient, passwords: dict[str, str], run: dict[str, Any]
+) -> None:
     sign_in(client, passwords["promoter"])
     page = client.get(f"/workbench/matches/{run['id']}").text
     assert '<h1 class="h4 mb-1" id="results-title">汽车零部件项目</h1>' in page
@@ -166,7 +172,9 @@ def test_explanation_rows_and_compare() -> None:
     assert cmp[-1] == {"label": "合计", "delta": -20.0, "verdict": "", "this": "", "first": ""}
 
 
-def test_near_miss_rerun_applies_the_engines_relaxation(client, passwords, tokens, session) -> None:
+def test_near_miss_rerun_applies_the_engines_relaxation(
+    client: TestClient, passwords: dict[str, str], tokens: dict[str, str], session: Session
+) -> None:
     h = auth(tokens["promoter"])
     # A narrow area window: parcels just outside it are near misses on area alone.
     req = {"industry": "34", "area_mu_min": 50, "area_mu_max": 50.5, "top": 3, "assemblies": False}
@@ -198,7 +206,9 @@ def test_near_miss_rerun_applies_the_engines_relaxation(client, passwords, token
     assert n["code"] in after  # the near miss is now a result
 
 
-def test_another_team_cannot_read_or_rerun(client, run, session, password_hash) -> None:
+def test_another_team_cannot_read_or_rerun(
+    client: TestClient, run: dict[str, Any], session: Session, password_hash: str
+) -> None:
     from landmatch.auth import add_user
 
     add_user(session, "t-promoter-b", "promoter", team="t-team-b")
@@ -220,7 +230,7 @@ def _parcels(run: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 @pytest.fixture
-def wide(client, tokens) -> dict[str, Any]:
+def wide(client: TestClient, tokens: dict[str, str]) -> dict[str, Any]:
     """A run with several results (a wide request of the fixture promoter's team)."""
     h = auth(tokens["promoter"])
     req = {"industry": "34", "area_mu_min": 10, "area_mu_max": 400, "top": 8}
@@ -232,7 +242,9 @@ def wide(client, tokens) -> dict[str, Any]:
     return {"project": p, "id": body["match_id"], "body": body}
 
 
-def test_compare_up_to_five_print_and_xlsx(client, passwords, wide) -> None:
+def test_compare_up_to_five_print_and_xlsx(
+    client: TestClient, passwords: dict[str, str], wide: dict[str, Any]
+) -> None:
     from io import BytesIO
 
     from openpyxl import load_workbook
@@ -260,7 +272,11 @@ def test_compare_up_to_five_print_and_xlsx(client, passwords, wide) -> None:
 
 
 def test_reserve_from_results_expiry_reminder_and_release(
-    client, passwords, wide, session, password_hash
+    client: TestClient,
+    passwords: dict[str, str],
+    wide: dict[str, Any],
+    session: Session,
+    password_hash: str,
 ) -> None:
     import datetime as dt
 
@@ -339,7 +355,9 @@ def test_reserve_from_results_expiry_reminder_and_release(
     )
 
 
-def test_nothing_near_says_what_is_possible(client, passwords, tokens) -> None:
+def test_nothing_near_says_what_is_possible(
+    client: TestClient, passwords: dict[str, str], tokens: dict[str, str]
+) -> None:
     """A 3,000–4,000 亩 request in 衡水: no site, no near miss; the page names the largest ready
     sites there and their shortfall, nearer cities with sites of the size, and coming land."""
     h = auth(tokens["promoter"])
@@ -362,7 +380,9 @@ def test_nothing_near_says_what_is_possible(client, passwords, tokens) -> None:
     assert "衡水市" in page
 
 
-def test_policy_values_with_formula_on_the_results(client, passwords, tokens) -> None:
+def test_policy_values_with_formula_on_the_results(
+    client: TestClient, passwords: dict[str, str], tokens: dict[str, str]
+) -> None:
     h = auth(tokens["promoter"])
     req = {
         "industry": "34",

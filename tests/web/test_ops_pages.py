@@ -17,6 +17,7 @@ import re
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
@@ -68,7 +69,9 @@ def _status(r: Any) -> int:
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_pages_as_each_role(client, passwords, opened, role: str) -> None:
+def test_pages_as_each_role(
+    client: TestClient, passwords: dict[str, str], opened: dict[str, Any], role: str
+) -> None:
     if role != "public":
         sign_in(client, passwords[role])
     own, other = opened["own"], opened["other"]
@@ -126,7 +129,7 @@ def _q(code: str) -> str:
     return quote(code, safe="")
 
 
-def _csrf(client, url: str) -> str:
+def _csrf(client: TestClient, url: str) -> str:
     page = client.get(url)
     found = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
     assert found, page.text[:300]
@@ -134,7 +137,13 @@ def _csrf(client, url: str) -> str:
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_writes_as_each_role_and_scope(client, passwords, opened, session, role: str) -> None:
+def test_writes_as_each_role_and_scope(
+    client: TestClient,
+    passwords: dict[str, str],
+    opened: dict[str, Any],
+    session: Session,
+    role: str,
+) -> None:
     """Opening a case, recording a step and deciding, on a case of the bureau's city and one of
     another: refused (403) or done; the public is sent to sign in; nothing written when
     refused."""
@@ -188,7 +197,9 @@ def test_writes_as_each_role_and_scope(client, passwords, opened, session, role:
             assert _status(r) == 403
 
 
-def test_unsafe_requests_need_the_csrf_token(client, passwords, opened, session) -> None:
+def test_unsafe_requests_need_the_csrf_token(
+    client: TestClient, passwords: dict[str, str], opened: dict[str, Any], session: Session
+) -> None:
     sign_in(client, passwords["bureau"])
     case = opened["own"]
     for url, data in [
@@ -210,7 +221,9 @@ def test_unsafe_requests_need_the_csrf_token(client, passwords, opened, session)
     )
 
 
-def test_qa_report_counts_pages_and_links_to_the_edit_form(client, passwords, session) -> None:
+def test_qa_report_counts_pages_and_links_to_the_edit_form(
+    client: TestClient, passwords: dict[str, str], session: Session
+) -> None:
     from landmatch.inventory import listing
 
     sign_in(client, passwords["bureau"])
@@ -260,7 +273,9 @@ def test_qa_report_counts_pages_and_links_to_the_edit_form(client, passwords, se
     assert _status(bad) == 400 and "未知的数据质量检查项" in bad.text
 
 
-def test_dashboard_and_summary_scoped_by_city(client, passwords) -> None:
+def test_dashboard_and_summary_scoped_by_city(
+    client: TestClient, passwords: dict[str, str]
+) -> None:
     sign_in(client, passwords["bureau"])
     page = client.get("/dashboard").text
     assert 'data-city="130100"' in page and 'id="dash-city"' not in page
@@ -280,7 +295,9 @@ def test_dashboard_and_summary_scoped_by_city(client, passwords) -> None:
     assert _status(client.get("/api/monitoring/summary?city=999999")) == 400
 
 
-def test_case_journey_errors_conflict_overdue_and_recovery(client, passwords, session) -> None:
+def test_case_journey_errors_conflict_overdue_and_recovery(
+    client: TestClient, passwords: dict[str, str], session: Session
+) -> None:
     csrf = sign_in(client, passwords["bureau"])
     code = _idle(session, "130100")
     parcel = client.get(f"/workbench/parcels/{_q(code)}").text
@@ -411,7 +428,9 @@ def test_case_journey_errors_conflict_overdue_and_recovery(client, passwords, se
     assert "已办结" in page and "无偿收回" in page and 'id="decision-form"' not in page
 
 
-def test_idle_list_opens_a_case(client, passwords, session) -> None:
+def test_idle_list_opens_a_case(
+    client: TestClient, passwords: dict[str, str], session: Session
+) -> None:
     csrf = sign_in(client, passwords["bureau"])
     html = client.get("/workbench/cases/idle").text
     rows = re.findall(r'<tr data-code="([^"]+)">', html)

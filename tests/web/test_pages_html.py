@@ -5,16 +5,18 @@ from __future__ import annotations
 import re
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import text
+from sqlalchemy.orm import Session
 
 from landmatch.maps import builders
-from landmatch.settings import load_settings
+from landmatch.settings import Settings, load_settings
 from tests.conftest import TEST_PASSWORD, auth
 
 URL = re.compile(r"""(?:https?:)?//[^\s"'<>)]+""")
 
 
-def test_public_map_has_no_external_url_with_default_basemap(client) -> None:
+def test_public_map_has_no_external_url_with_default_basemap(client: TestClient) -> None:
     html = client.get("/map").text
     assert URL.findall(html) == []
     for src in re.findall(r'(?:src|href)="([^"]+)"', html):
@@ -25,14 +27,16 @@ def test_public_map_has_no_external_url_with_default_basemap(client) -> None:
 @pytest.mark.parametrize(
     "basemap, expected", [("osm", "tile.openstreetmap.org"), ("tianditu", "tianditu.gov.cn")]
 )
-def test_configured_basemap_is_the_only_external_url(settings, basemap, expected) -> None:
+def test_configured_basemap_is_the_only_external_url(
+    settings: Settings, basemap: str, expected: str
+) -> None:
     s = load_settings(database_url=settings.database_url, basemap=basemap, tianditu_key="k123")
     html = builders.public_map(s, cities=[("130100", "石家庄市")], facilities=[])
     hosts = {u.split("/")[2] for u in URL.findall(html)}
     assert hosts and all(expected in h for h in hosts)
 
 
-def test_tianditu_is_web_mercator_with_its_labels(settings) -> None:
+def test_tianditu_is_web_mercator_with_its_labels(settings: Settings) -> None:
     """interop.md: 天地图's Web Mercator matrix set (w) for Leaflet's EPSG:3857, the vector
     basemap and its label layer, subdomains 0-7, the key from configuration."""
     s = load_settings(database_url=settings.database_url, basemap="tianditu", tianditu_key="k123")
@@ -48,7 +52,7 @@ def test_tianditu_is_web_mercator_with_its_labels(settings) -> None:
     assert '"01234567"' in html
 
 
-def test_card_public_vs_staff(client, session, tokens) -> None:
+def test_card_public_vs_staff(client: TestClient, session: Session, tokens: dict[str, str]) -> None:
     code = session.execute(
         text(
             "SELECT code FROM landmatch.parcel WHERE status='ready' AND visibility='public' LIMIT 1"
@@ -67,7 +71,7 @@ def test_card_public_vs_staff(client, session, tokens) -> None:
     )
 
 
-def test_search_validates_and_hides_internal_parcels(client, session) -> None:
+def test_search_validates_and_hides_internal_parcels(client: TestClient, session: Session) -> None:
     assert client.get("/api/search?q=%20").status_code == 400
     idle = session.execute(
         text("SELECT code FROM landmatch.parcel WHERE status='idle' LIMIT 1")
@@ -76,7 +80,9 @@ def test_search_validates_and_hides_internal_parcels(client, session) -> None:
     assert all(h["code"] != idle for h in hits)
 
 
-def test_staff_map_behind_the_workbench_sign_in(client, passwords) -> None:
+def test_staff_map_behind_the_workbench_sign_in(
+    client: TestClient, passwords: dict[str, str]
+) -> None:
     r = client.get("/internal/map", follow_redirects=False)
     assert r.status_code == 303
     assert r.headers["location"] == "/workbench/login?next=/internal/map"
@@ -102,7 +108,7 @@ def test_staff_map_behind_the_workbench_sign_in(client, passwords) -> None:
     assert '<meta name="csrf-token" content="' in page.text
 
 
-def test_brochure_of_internal_parcel_is_404(client, session) -> None:
+def test_brochure_of_internal_parcel_is_404(client: TestClient, session: Session) -> None:
     idle = session.execute(
         text("SELECT code FROM landmatch.parcel WHERE status='idle' LIMIT 1")
     ).scalar()

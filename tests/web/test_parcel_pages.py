@@ -17,7 +17,9 @@ import re
 import zipfile
 from typing import Any
 
+import httpx
 import pytest
+from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -74,7 +76,9 @@ def _may_edit(role: str, which: str, codes: dict[str, str]) -> bool:
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_pages_as_each_role(client, passwords, codes, role: str) -> None:
+def test_pages_as_each_role(
+    client: TestClient, passwords: dict[str, str], codes: dict[str, str], role: str
+) -> None:
     if role != "public":
         sign_in(client, passwords[role])
     for path, allowed in [
@@ -106,7 +110,7 @@ def test_pages_as_each_role(client, passwords, codes, role: str) -> None:
                 assert "<html" in r.text and "无权" in r.text
 
 
-def _csrf_and_version(client, code: str) -> tuple[str, int]:
+def _csrf_and_version(client: TestClient, code: str) -> tuple[str, int]:
     page = client.get(f"/workbench/parcels/{code}/edit")
     assert page.status_code == 200, page.text[:300]
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
@@ -115,7 +119,13 @@ def _csrf_and_version(client, code: str) -> tuple[str, int]:
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_writes_as_each_role_and_scope(client, passwords, codes, session, role: str) -> None:
+def test_writes_as_each_role_and_scope(
+    client: TestClient,
+    passwords: dict[str, str],
+    codes: dict[str, str],
+    session: Session,
+    role: str,
+) -> None:
     """Every form that writes, as each role, on a parcel in and out of its scope: refused
     (403) or done; the public is sent to sign in; nothing is written when refused."""
     csrf = sign_in(client, passwords[role]) if role != "public" else ""
@@ -150,14 +160,16 @@ def test_writes_as_each_role_and_scope(client, passwords, codes, session, role: 
             before = after
 
 
-def _flash(client, r) -> str:  # type: ignore[no-untyped-def]
+def _flash(client: TestClient, r: httpx.Response) -> str:
     """The flash message the redirect ``r`` carries (shown on the page it leads to)."""
     if r.status_code != 303:
         return r.text
     return client.get(r.headers["location"]).text
 
 
-def test_unsafe_requests_need_the_csrf_token(client, passwords, codes, session) -> None:
+def test_unsafe_requests_need_the_csrf_token(
+    client: TestClient, passwords: dict[str, str], codes: dict[str, str], session: Session
+) -> None:
     sign_in(client, passwords["bureau"])
     code = codes["own"]
     _, version = _csrf_and_version(client, code)
@@ -175,7 +187,9 @@ def test_unsafe_requests_need_the_csrf_token(client, passwords, codes, session) 
     assert _one(session, "SELECT version FROM landmatch.parcel WHERE code = :c", c=code) == version
 
 
-def test_stored_text_is_text(client, passwords, codes, session) -> None:
+def test_stored_text_is_text(
+    client: TestClient, passwords: dict[str, str], codes: dict[str, str], session: Session
+) -> None:
     payload = "<img src=x onerror=alert(1)>"
     code = codes["own"]
     session.execute(
@@ -198,7 +212,9 @@ def test_stored_text_is_text(client, passwords, codes, session) -> None:
             assert "&lt;img src=x onerror=alert(1)&gt;" in html, path
 
 
-def test_list_filters_sort_count_and_paging(client, passwords, session) -> None:
+def test_list_filters_sort_count_and_paging(
+    client: TestClient, passwords: dict[str, str], session: Session
+) -> None:
     sign_in(client, passwords["bureau"])
     n_city = _one(
         session,
@@ -264,7 +280,9 @@ def test_list_filters_sort_count_and_paging(client, passwords, session) -> None:
     assert client.get("/workbench/parcels?status=nonsense").status_code == 400
 
 
-def test_qa_filter_matches_the_qa_check(client, passwords, session) -> None:
+def test_qa_filter_matches_the_qa_check(
+    client: TestClient, passwords: dict[str, str], session: Session
+) -> None:
     from landmatch.auth import Principal
     from landmatch.inventory.qa import run_checks
 
@@ -276,7 +294,9 @@ def test_qa_filter_matches_the_qa_check(client, passwords, session) -> None:
         assert f"共 {check['count']:,} 条" in r.text, check["id"]
 
 
-def test_export_is_exactly_the_filtered_set(client, passwords, session) -> None:
+def test_export_is_exactly_the_filtered_set(
+    client: TestClient, passwords: dict[str, str], session: Session
+) -> None:
     sign_in(client, passwords["bureau"])
     want = set(
         session.execute(
@@ -305,7 +325,9 @@ def test_export_is_exactly_the_filtered_set(client, passwords, session) -> None:
     }
 
 
-def test_bulk_publish_in_one_transaction(client, passwords, session, codes) -> None:
+def test_bulk_publish_in_one_transaction(
+    client: TestClient, passwords: dict[str, str], session: Session, codes: dict[str, str]
+) -> None:
     csrf = sign_in(client, passwords["bureau"])
     rows = session.execute(
         text(
@@ -372,7 +394,9 @@ def test_bulk_publish_in_one_transaction(client, passwords, session, codes) -> N
     )
 
 
-def test_bulk_api_endpoint(client, tokens, session, codes) -> None:
+def test_bulk_api_endpoint(
+    client: TestClient, tokens: dict[str, str], session: Session, codes: dict[str, str]
+) -> None:
     code = codes["own"]
     v = _one(session, "SELECT version FROM landmatch.parcel WHERE code = :c", c=code)
     vis = _one(session, "SELECT visibility FROM landmatch.parcel WHERE code = :c", c=code)
@@ -394,7 +418,9 @@ def test_bulk_api_endpoint(client, tokens, session, codes) -> None:
     assert stale.status_code == 412
 
 
-def test_edit_form_errors_beside_the_field_then_saved(client, passwords, codes, session) -> None:
+def test_edit_form_errors_beside_the_field_then_saved(
+    client: TestClient, passwords: dict[str, str], codes: dict[str, str], session: Session
+) -> None:
     csrf = sign_in(client, passwords["bureau"])
     code = codes["own"]
     _, version = _csrf_and_version(client, code)
@@ -446,7 +472,13 @@ def test_edit_form_errors_beside_the_field_then_saved(client, passwords, codes, 
     assert "已保存" in client.get(ok.headers["location"]).text
 
 
-def test_conflict_screen_and_reapply(client, passwords, codes, session, tokens) -> None:
+def test_conflict_screen_and_reapply(
+    client: TestClient,
+    passwords: dict[str, str],
+    codes: dict[str, str],
+    session: Session,
+    tokens: dict[str, str],
+) -> None:
     csrf = sign_in(client, passwords["bureau"])
     code = codes["own"]
     _, version = _csrf_and_version(client, code)
@@ -484,7 +516,9 @@ def test_conflict_screen_and_reapply(client, passwords, codes, session, tokens) 
     assert tuple(row) == ("我填的用地单位", "我填的坐落", version + 2)
 
 
-def test_history_restore_and_deleted_parcels(client, passwords, codes, session) -> None:
+def test_history_restore_and_deleted_parcels(
+    client: TestClient, passwords: dict[str, str], codes: dict[str, str], session: Session
+) -> None:
     csrf = sign_in(client, passwords["bureau"])
     code = codes["own"]
     _, v = _csrf_and_version(client, code)
@@ -528,7 +562,9 @@ def test_history_restore_and_deleted_parcels(client, passwords, codes, session) 
     assert _one(session, "SELECT deleted_at IS NULL FROM landmatch.parcel WHERE code = :c", c=code)
 
 
-def test_home_counts_link_to_the_list(client, passwords, session) -> None:
+def test_home_counts_link_to_the_list(
+    client: TestClient, passwords: dict[str, str], session: Session
+) -> None:
     sign_in(client, passwords["bureau"])
     html = client.get("/workbench").text
     n = _one(
@@ -546,7 +582,9 @@ def _square(lon: float, lat: float, d: float = 0.002) -> str:
     return f"{lon},{lat}\n{lon + d},{lat}\n{lon + d},{lat + d}\n{lon},{lat + d}"
 
 
-def test_boundary_preview_save_and_new_parcels(client, passwords, codes, session) -> None:
+def test_boundary_preview_save_and_new_parcels(
+    client: TestClient, passwords: dict[str, str], codes: dict[str, str], session: Session
+) -> None:
     csrf = sign_in(client, passwords["bureau"])
     code = codes["own"]
     # A neighbour's outline as the new boundary: the preview shows the overlap with it, the
@@ -622,7 +660,7 @@ def test_boundary_preview_save_and_new_parcels(client, passwords, codes, session
         _one(session, "SELECT city_code FROM landmatch.parcel WHERE code = 'SJZ-WB-NEW-1'")
         == "130100"
     )
-    feature = {
+    feature: dict[str, Any] = {
         "type": "FeatureCollection",
         "features": [
             {

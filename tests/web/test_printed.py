@@ -9,10 +9,13 @@ import re
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import text
+from sqlalchemy.orm import Session
 
 from landmatch.maps import printed
 from landmatch.match import compare
+from landmatch.settings import Settings
 from tests.conftest import auth, sign_in
 
 ROLES = ("public", "admin", "bureau", "zone", "promoter")
@@ -21,7 +24,7 @@ NAME = "<b>打印</b>项目"
 
 
 @pytest.fixture
-def run(client, tokens) -> dict[str, Any]:
+def run(client: TestClient, tokens: dict[str, str]) -> dict[str, Any]:
     h = auth(tokens["promoter"])
     p = client.post("/api/projects", json={"name": NAME, "requirement": REQ}, headers=h).json()
     body = client.post(f"/api/projects/{p['id']}/match", headers=h).json()
@@ -31,7 +34,7 @@ def run(client, tokens) -> dict[str, Any]:
     return {"project": p, "id": body["match_id"], "body": body, "codes": codes[:4]}
 
 
-def test_compare_html_holds_the_pages_rows_as_text(run) -> None:
+def test_compare_html_holds_the_pages_rows_as_text(run: dict[str, Any]) -> None:
     sites = compare.pick(run["body"], run["codes"])
     table = compare.rows(run["body"], sites)
     html = printed.compare_html(NAME, sites, table)
@@ -48,7 +51,9 @@ def test_compare_html_holds_the_pages_rows_as_text(run) -> None:
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_compare_pdf_as_each_role(client, passwords, run, role: str) -> None:
+def test_compare_pdf_as_each_role(
+    client: TestClient, passwords: dict[str, str], run: dict[str, Any], role: str
+) -> None:
     if role != "public":
         sign_in(client, passwords[role])
     q = "&".join(f"codes={c}" for c in run["codes"][:3])
@@ -63,7 +68,9 @@ def test_compare_pdf_as_each_role(client, passwords, run, role: str) -> None:
         assert r.status_code == 403
 
 
-def test_compare_page_links_its_pdf(client, passwords, run) -> None:
+def test_compare_page_links_its_pdf(
+    client: TestClient, passwords: dict[str, str], run: dict[str, Any]
+) -> None:
     sign_in(client, passwords["promoter"])
     q = "&".join(f"codes={c}" for c in run["codes"][:2])
     page = client.get(f"/workbench/matches/{run['id']}/compare?{q}").text
@@ -86,7 +93,13 @@ def _proposal(client: Any, passwords: dict[str, str], run: dict[str, Any]) -> st
     return found.group(0)
 
 
-def test_proposal_pdf_public_fields_only(client, passwords, run, session, settings) -> None:
+def test_proposal_pdf_public_fields_only(
+    client: TestClient,
+    passwords: dict[str, str],
+    run: dict[str, Any],
+    session: Session,
+    settings: Settings,
+) -> None:
     session.execute(
         text(
             "UPDATE landmatch.parcel SET visibility = 'public', holder = '内部持有人XYZ', "
@@ -127,7 +140,9 @@ def test_proposal_pdf_public_fields_only(client, passwords, run, session, settin
     assert "<script" not in html
 
 
-def test_bad_proposal_pdf_link_is_the_same_404(client, passwords, run) -> None:
+def test_bad_proposal_pdf_link_is_the_same_404(
+    client: TestClient, passwords: dict[str, str], run: dict[str, Any]
+) -> None:
     link = _proposal(client, passwords, run)
     pid, exp, sig = link.removeprefix("/p/").split(".")
     client.cookies.clear()

@@ -8,6 +8,7 @@ import re
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
@@ -60,7 +61,9 @@ def project_id(session: Session) -> int:
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_pages_as_each_role(client, passwords, project_id, role: str) -> None:
+def test_pages_as_each_role(
+    client: TestClient, passwords: dict[str, str], project_id: int, role: str
+) -> None:
     if role != "public":
         sign_in(client, passwords[role])
     for path in (
@@ -80,7 +83,9 @@ def test_pages_as_each_role(client, passwords, project_id, role: str) -> None:
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_writes_as_each_role(client, passwords, project_id, session, role: str) -> None:
+def test_writes_as_each_role(
+    client: TestClient, passwords: dict[str, str], project_id: int, session: Session, role: str
+) -> None:
     csrf = sign_in(client, passwords[role]) if role != "public" else ""
     forms = [
         ("/workbench/projects/new", {**FORM, "name": f"新项目-{role}"}),
@@ -113,7 +118,9 @@ def test_writes_as_each_role(client, passwords, project_id, session, role: str) 
         )
 
 
-def test_csrf_is_required(client, passwords, project_id, session) -> None:
+def test_csrf_is_required(
+    client: TestClient, passwords: dict[str, str], project_id: int, session: Session
+) -> None:
     sign_in(client, passwords["promoter"])
     r = client.post(
         f"/workbench/projects/{project_id}/note",
@@ -124,7 +131,9 @@ def test_csrf_is_required(client, passwords, project_id, session) -> None:
     assert session.execute(text("SELECT count(*) FROM landmatch.project_event")).scalar_one() == 0
 
 
-def test_the_form_saves_every_field_then_matches(client, passwords, session) -> None:
+def test_the_form_saves_every_field_then_matches(
+    client: TestClient, passwords: dict[str, str], session: Session
+) -> None:
     csrf = sign_in(client, passwords["promoter"])
     r = client.post(
         "/workbench/projects/new",
@@ -190,10 +199,12 @@ def test_the_form_saves_every_field_then_matches(client, passwords, session) -> 
     assert "汽车零部件项目" in board.text and "80–120 亩 · 5 亿元" in board.text
 
 
-def test_bad_input_beside_its_field_nothing_written(client, passwords, session) -> None:
+def test_bad_input_beside_its_field_nothing_written(
+    client: TestClient, passwords: dict[str, str], session: Session
+) -> None:
     csrf = sign_in(client, passwords["promoter"])
     before = session.execute(text("SELECT count(*) FROM landmatch.project")).scalar_one()
-    cases = [
+    cases: list[tuple[dict[str, str | list[str]], str]] = [
         ({"industry": "A3670"}, "门类字母不对"),
         ({"industry": "9999"}, "没有行业代码"),
         ({"area_mu_min": "abc"}, "面积下限应为数字"),
@@ -216,7 +227,9 @@ def test_bad_input_beside_its_field_nothing_written(client, passwords, session) 
     assert after == before
 
 
-def test_stage_note_next_step_and_stale_versions(client, passwords, project_id, session) -> None:
+def test_stage_note_next_step_and_stale_versions(
+    client: TestClient, passwords: dict[str, str], project_id: int, session: Session
+) -> None:
     csrf = sign_in(client, passwords["promoter"])
     base = f"/workbench/projects/{project_id}"
 
@@ -261,7 +274,11 @@ def test_stage_note_next_step_and_stale_versions(client, passwords, project_id, 
 
 
 def test_another_team_neither_sees_nor_writes(
-    client, passwords, project_id, session, password_hash
+    client: TestClient,
+    passwords: dict[str, str],
+    project_id: int,
+    session: Session,
+    password_hash: str,
 ) -> None:
     from landmatch.auth import add_user
 

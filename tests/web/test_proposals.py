@@ -9,14 +9,18 @@ import re
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import text
+from sqlalchemy.orm import Session
 
 from landmatch.db.parcels import INTERNAL_COLUMNS
 from tests.conftest import auth, sign_in
 
 
 @pytest.fixture
-def made(client, tokens, passwords, session) -> dict[str, Any]:
+def made(
+    client: TestClient, tokens: dict[str, str], passwords: dict[str, str], session: Session
+) -> dict[str, Any]:
     h = auth(tokens["promoter"])
     req = {"industry": "34", "area_mu_min": 10, "area_mu_max": 400, "top": 5}
     p = client.post(
@@ -51,7 +55,9 @@ def made(client, tokens, passwords, session) -> dict[str, Any]:
     return {"project": p, "codes": codes, "link": link, "csrf": csrf, "run": run}
 
 
-def test_the_public_link_shows_public_fields_only_and_is_recorded(client, made, session) -> None:
+def test_the_public_link_shows_public_fields_only_and_is_recorded(
+    client: TestClient, made: dict[str, Any], session: Session
+) -> None:
     client.cookies.clear()  # signed out
     r = client.get(made["link"])
     assert r.status_code == 200
@@ -73,7 +79,9 @@ def test_the_public_link_shows_public_fields_only_and_is_recorded(client, made, 
     assert opens == 1
 
 
-def test_altered_expired_or_revoked_links_are_gone(client, made, session, passwords) -> None:
+def test_altered_expired_or_revoked_links_are_gone(
+    client: TestClient, made: dict[str, Any], session: Session, passwords: dict[str, str]
+) -> None:
     pid, exp, sig = made["link"].removeprefix("/p/").split(".")
     for bad in (
         f"/p/{pid}.{int(exp) + 86400}.{sig}",  # extended
@@ -103,7 +111,13 @@ def test_altered_expired_or_revoked_links_are_gone(client, made, session, passwo
     assert "已停用" in page and "打开 1 次" in page
 
 
-def test_other_roles_and_teams(client, made, session, passwords, password_hash) -> None:
+def test_other_roles_and_teams(
+    client: TestClient,
+    made: dict[str, Any],
+    session: Session,
+    passwords: dict[str, str],
+    password_hash: str,
+) -> None:
     from landmatch.auth import add_user
 
     pid = made["link"].removeprefix("/p/").split(".")[0]

@@ -9,6 +9,7 @@ import json
 import re
 from typing import Any
 
+from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
@@ -43,7 +44,7 @@ def _inside(session: Session, codes: list[str], polygon: dict[str, Any]) -> bool
     )
 
 
-def test_the_api_match_keeps_to_the_area(client, session) -> None:
+def test_the_api_match_keeps_to_the_area(client: TestClient, session: Session) -> None:
     box = _box(session)
     body = {"industry": "34", "area_mu_min": 1, "area_mu_max": 5000, "top": 50}
     everywhere = client.post("/api/match", json=body).json()
@@ -54,7 +55,9 @@ def test_the_api_match_keeps_to_the_area(client, session) -> None:
     assert not _inside(session, wide, box)  # without the area, parcels elsewhere rank too
 
 
-def test_form_saves_the_drawn_area_and_matches_within_it(client, passwords, session) -> None:
+def test_form_saves_the_drawn_area_and_matches_within_it(
+    client: TestClient, passwords: dict[str, str], session: Session
+) -> None:
     box = _box(session)
     csrf = sign_in(client, passwords["promoter"])
     page = client.get("/workbench/projects/new").text
@@ -98,7 +101,9 @@ def test_form_saves_the_drawn_area_and_matches_within_it(client, passwords, sess
     assert json.loads(stored.replace("&#34;", '"').replace("&quot;", '"')) == box
 
 
-def test_a_bad_area_comes_back_beside_the_map(client, passwords, session) -> None:
+def test_a_bad_area_comes_back_beside_the_map(
+    client: TestClient, passwords: dict[str, str], session: Session
+) -> None:
     csrf = sign_in(client, passwords["promoter"])
     bow_tie = {
         "type": "Polygon",

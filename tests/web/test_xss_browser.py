@@ -411,7 +411,7 @@ def test_workbench_pages_with_planted_data(
         path
         for path, route in api_routes(app)
         if path.startswith("/workbench")
-        and "GET" in route.methods
+        and "GET" in (route.methods or ())
         and "{" not in path
         and not path.startswith(NOT_PAGES)
     )
@@ -486,7 +486,7 @@ def _html_pages(app: Any, planted: dict[str, Any]) -> list[str]:
         *(f"/workbench/policies/{planted['policy']}{p}" for p in POLICY_PAGES),
     }
     for path, route in api_routes(app):
-        if "GET" in route.methods and "{" not in path and not path.startswith(NOT_PAGES):
+        if "GET" in (route.methods or ()) and "{" not in path and not path.startswith(NOT_PAGES):
             paths.add(path)
     return sorted(paths)
 

@@ -16,6 +16,7 @@ import re
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
@@ -69,7 +70,9 @@ def _version(session: Session, code: str) -> int:
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_pages_as_each_role(client, passwords, zones, role: str) -> None:
+def test_pages_as_each_role(
+    client: TestClient, passwords: dict[str, str], zones: dict[str, str], role: str
+) -> None:
     if role != "public":
         sign_in(client, passwords[role])
     r = client.get("/workbench/zones", follow_redirects=False)
@@ -98,7 +101,13 @@ def test_pages_as_each_role(client, passwords, zones, role: str) -> None:
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_writes_as_each_role_and_scope(client, passwords, zones, session, role: str) -> None:
+def test_writes_as_each_role_and_scope(
+    client: TestClient,
+    passwords: dict[str, str],
+    zones: dict[str, str],
+    session: Session,
+    role: str,
+) -> None:
     """Every form that writes, in and out of scope: done, refused (403, nothing written) or
     sent to sign in."""
     csrf = sign_in(client, passwords[role]) if role != "public" else ""
@@ -127,7 +136,9 @@ def test_writes_as_each_role_and_scope(client, passwords, zones, session, role: 
                 assert after == before + 1
 
 
-def test_contact_edit_is_versioned_kept_and_conflicts(client, passwords, zones, session) -> None:
+def test_contact_edit_is_versioned_kept_and_conflicts(
+    client: TestClient, passwords: dict[str, str], zones: dict[str, str], session: Session
+) -> None:
     code = zones["own"]
     csrf = sign_in(client, passwords["zone"])
     page = client.get(f"/workbench/zones/{code}")
@@ -179,7 +190,9 @@ def test_contact_edit_is_versioned_kept_and_conflicts(client, passwords, zones, 
     assert _version(session, code) == version + 1
 
 
-def test_zone_committee_keeps_its_fields_only(client, passwords, zones, session) -> None:
+def test_zone_committee_keeps_its_fields_only(
+    client: TestClient, passwords: dict[str, str], zones: dict[str, str], session: Session
+) -> None:
     code = zones["own"]
     csrf = sign_in(client, passwords["zone"])
     page = client.get(f"/workbench/zones/{code}").text
@@ -237,7 +250,9 @@ def test_zone_committee_keeps_its_fields_only(client, passwords, zones, session)
     assert _version(session, code) == v
 
 
-def test_admin_sets_level_and_kind(client, passwords, zones, session) -> None:
+def test_admin_sets_level_and_kind(
+    client: TestClient, passwords: dict[str, str], zones: dict[str, str], session: Session
+) -> None:
     code = zones["other"]
     csrf = sign_in(client, passwords["admin"])
     r = client.post(
@@ -263,7 +278,9 @@ def test_admin_sets_level_and_kind(client, passwords, zones, session) -> None:
     assert bad.status_code == 200 and "取值应为" in bad.text
 
 
-def test_assessments_added_renewed_and_expired_shown(client, passwords, zones, session) -> None:
+def test_assessments_added_renewed_and_expired_shown(
+    client: TestClient, passwords: dict[str, str], zones: dict[str, str], session: Session
+) -> None:
     code = zones["own"]
     zid = _one(session, "SELECT id FROM landmatch.dev_zone WHERE code = :c", c=code)
     old = _one(
@@ -326,7 +343,9 @@ def test_assessments_added_renewed_and_expired_shown(client, passwords, zones, s
     ).first()
 
 
-def test_zone_parcels_link_to_parcel_pages(client, passwords, zones, session) -> None:
+def test_zone_parcels_link_to_parcel_pages(
+    client: TestClient, passwords: dict[str, str], zones: dict[str, str], session: Session
+) -> None:
     code = zones["own"]
     sign_in(client, passwords["zone"])
     inside = session.execute(
@@ -342,7 +361,9 @@ def test_zone_parcels_link_to_parcel_pages(client, passwords, zones, session) ->
     assert f'href="/workbench/parcels?zone={code}"' in page
 
 
-def test_stored_text_is_text(client, passwords, zones, session) -> None:
+def test_stored_text_is_text(
+    client: TestClient, passwords: dict[str, str], zones: dict[str, str], session: Session
+) -> None:
     payload = "<img src=x onerror=alert(1)>"
     code = zones["own"]
     session.execute(
@@ -376,7 +397,9 @@ def _geometry(session: Session, code: str) -> dict[str, Any]:
     )
 
 
-def test_boundary_preview_save_and_upload(client, passwords, zones, session) -> None:
+def test_boundary_preview_save_and_upload(
+    client: TestClient, passwords: dict[str, str], zones: dict[str, str], session: Session
+) -> None:
     code = zones["own"]
     csrf = sign_in(client, passwords["zone"])
     geometry = _geometry(session, code)
@@ -443,7 +466,9 @@ def test_boundary_preview_save_and_upload(client, passwords, zones, session) -> 
     assert r.status_code == 403
 
 
-def test_expiring_soon_is_flagged(client, passwords, zones, session) -> None:
+def test_expiring_soon_is_flagged(
+    client: TestClient, passwords: dict[str, str], zones: dict[str, str], session: Session
+) -> None:
     code = zones["own"]
     zid = _one(session, "SELECT id FROM landmatch.dev_zone WHERE code = :c", c=code)
     soon = dt.date.today() + dt.timedelta(days=30)

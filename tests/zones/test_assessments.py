@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 
+from fastapi.testclient import TestClient
 from sqlalchemy import text
+from sqlalchemy.orm import Session
 
 from landmatch.auth import Principal
 from landmatch.zones import assessments
 from tests.conftest import auth, with_etag
 
 
-def test_expiry(session, client, tokens) -> None:  # type: ignore[no-untyped-def]
+def test_expiry(session: Session, client: TestClient, tokens: dict[str, str]) -> None:
     zone = dict(
         session.execute(
             text("SELECT id, code, city_code FROM landmatch.dev_zone ORDER BY id LIMIT 1")
@@ -79,7 +81,7 @@ def test_expiry(session, client, tokens) -> None:  # type: ignore[no-untyped-def
     assert "contact_phone" in r.json() and "source" not in r.json() and "source" in staff
 
 
-def test_bad_assessment(client, tokens, session) -> None:  # type: ignore[no-untyped-def]
+def test_bad_assessment(client: TestClient, tokens: dict[str, str], session: Session) -> None:
     code = session.execute(text("SELECT code FROM landmatch.dev_zone ORDER BY id LIMIT 1")).scalar()
     h = with_etag(client, f"/api/zones/{code}", auth(tokens["zone"]))
     r = client.post(
@@ -96,7 +98,7 @@ def test_bad_assessment(client, tokens, session) -> None:  # type: ignore[no-unt
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "kind"
 
 
-def test_sql_twin_of_a_valid_assessment_agrees_with_python_and_the_match(session) -> None:  # type: ignore[no-untyped-def]
+def test_sql_twin_of_a_valid_assessment_agrees_with_python_and_the_match(session: Session) -> None:
     """``landmatch.valid_assessments`` (SQL), :func:`landmatch.dates.in_force` (Python), the
     match's per-kind view and the card's list, over generated periods and days."""
     import itertools
@@ -105,7 +107,9 @@ def test_sql_twin_of_a_valid_assessment_agrees_with_python_and_the_match(session
     from landmatch.match.reference import data_version, load_reference
     from landmatch.match.scores import valid_assessments as match_valid
 
-    zid = session.execute(text("SELECT id FROM landmatch.dev_zone ORDER BY id LIMIT 1")).scalar()
+    zid = session.execute(
+        text("SELECT id FROM landmatch.dev_zone ORDER BY id LIMIT 1")
+    ).scalar_one()
     session.execute(text("DELETE FROM landmatch.zone_assessment WHERE zone_id = :z"), {"z": zid})
     base = dt.date(2024, 2, 28)
     days = [base + dt.timedelta(days=n) for n in (-1, 0, 1, 2, 366)]

@@ -4,8 +4,11 @@ recomputation gives)."""
 
 from __future__ import annotations
 
+from types import ModuleType
+
 import pytest
-from sqlalchemy import text
+from fastapi.testclient import TestClient
+from sqlalchemy import Connection, Engine, text
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
@@ -13,6 +16,7 @@ from landmatch import vocab
 from landmatch.auth import Principal
 from landmatch.inventory.qa import run_checks
 from landmatch.seed.profiles import CONSTRAINT_LAYER_CITY, CONSTRAINTS
+from landmatch.settings import Settings
 from tests.conftest import auth
 from tests.zones.conftest import box, geojson
 from tests.zones.test_layers import _full_recompute_matches
@@ -21,11 +25,11 @@ pytestmark = pytest.mark.usefixtures("facts_ready")
 URL = "/api/layers/constraint_area/coverage"
 
 
-def _versions(conn) -> dict[str, int]:  # type: ignore[no-untyped-def]
+def _versions(conn: Connection) -> dict[str, int]:
     return dict(conn.execute(text("SELECT name, version FROM landmatch.data_state")).all())
 
 
-def _null_excluded(conn, city: str) -> int:  # type: ignore[no-untyped-def]
+def _null_excluded(conn: Connection, city: str) -> int:
     return int(
         conn.execute(
             text(
@@ -37,7 +41,7 @@ def _null_excluded(conn, city: str) -> int:  # type: ignore[no-untyped-def]
     )
 
 
-def test_the_seed_declares_what_its_demo_layers_belong_to(conn):
+def test_the_seed_declares_what_its_demo_layers_belong_to(conn: Connection) -> None:
     assert set(CONSTRAINT_LAYER_CITY) == {c[0] for c in CONSTRAINTS}
     kinds = {c[0]: c[2] for c in CONSTRAINTS}
     want = {(kinds[code], city) for code, city in CONSTRAINT_LAYER_CITY.items()}
@@ -59,7 +63,9 @@ def test_the_seed_declares_what_its_demo_layers_belong_to(conn):
     assert clear_cities == {"130600", "130300"}
 
 
-def test_declare_and_withdraw_over_http(conn, client, tokens):
+def test_declare_and_withdraw_over_http(
+    conn: Connection, client: TestClient, tokens: dict[str, str]
+) -> None:
     h = auth(tokens["bureau"])  # 石家庄
     v0 = _versions(conn)
     n = int(
@@ -115,7 +121,7 @@ def test_declare_and_withdraw_over_http(conn, client, tokens):
     assert client.delete(URL + "/basic_farmland/130100", headers=h).status_code == 404
 
 
-def test_who_may_declare(client, tokens):
+def test_who_may_declare(client: TestClient, tokens: dict[str, str]) -> None:
     body = {"kinds": ["flood"], "cities": ["130200"], "source": "x", "as_of": "2025-01-01"}
     r = client.post(URL, json=body, headers=auth(tokens["bureau"]))  # 石家庄 declaring 唐山
     assert r.status_code == 403 and "唐山市" in r.json()["detail"]
@@ -131,7 +137,9 @@ def test_who_may_declare(client, tokens):
     assert client.post(URL, json=body, headers=auth(tokens["admin"])).status_code == 200
 
 
-def test_an_import_declares_the_cities_it_covers(conn, client, tokens):
+def test_an_import_declares_the_cities_it_covers(
+    conn: Connection, client: TestClient, tokens: dict[str, str]
+) -> None:
     """沧州's own red-line layer, imported with the city it covers: the spill of 白洋淀 no
     longer decides anything, 沧州's parcels are checked for red lines."""
     data = geojson(
@@ -189,7 +197,9 @@ def test_an_import_declares_the_cities_it_covers(conn, client, tokens):
     assert r.status_code in (400, 422)
 
 
-def test_cli_declare_list_withdraw(engine, settings, monkeypatch):  # type: ignore[no-untyped-def]
+def test_cli_declare_list_withdraw(
+    engine: Engine, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from landmatch.cli import app
     from landmatch.settings import get_settings
 
@@ -263,7 +273,7 @@ def test_cli_declare_list_withdraw(engine, settings, monkeypatch):  # type: igno
     assert vocab.EXCLUDING_KINDS == ("eco_redline", "water_source", "basic_farmland")
 
 
-def _migration():  # type: ignore[no-untyped-def]
+def _migration() -> ModuleType:
     import importlib.util
 
     from landmatch.db.engine import MIGRATIONS
@@ -276,7 +286,7 @@ def _migration():  # type: ignore[no-untyped-def]
     return module
 
 
-def test_coverage_table_constraints(conn):
+def test_coverage_table_constraints(conn: Connection) -> None:
     from sqlalchemy.exc import IntegrityError
 
     def insert(kind: str, city: str, source: str = "来源") -> None:
@@ -296,7 +306,7 @@ def test_coverage_table_constraints(conn):
         insert("flood", "130100")  # one declaration per kind and city
 
 
-def test_the_migration_brings_stored_facts_to_the_new_reading(conn):
+def test_the_migration_brings_stored_facts_to_the_new_reading(conn: Connection) -> None:
     """What 0012 does to facts computed the old way: "clear" without coverage becomes "not
     checked", and a hit that only touches is dropped (with its exclusion)."""
     pid = conn.execute(
@@ -337,7 +347,7 @@ def test_the_migration_brings_stored_facts_to_the_new_reading(conn):
         {"p": pid},
     ).one()
     assert row.excluded is None and row.constraint_hits == []
-    counts = dict(
+    counts: dict[bool | None, int] = dict(
         conn.execute(text("SELECT excluded, count(*) FROM landmatch.parcel_fact GROUP BY 1")).all()
     )
     assert False not in counts and counts[True] == inside_before

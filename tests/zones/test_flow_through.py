@@ -6,9 +6,10 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from sqlalchemy import text
+from fastapi.testclient import TestClient
+from sqlalchemy import Connection, text
 
-from tests.conftest import auth, with_etag
+from tests.conftest import app_of, auth, with_etag
 from tests.zones.conftest import box, geojson
 
 REQ: dict[str, Any] = {
@@ -22,7 +23,7 @@ REQ: dict[str, Any] = {
 }
 
 
-def _match(client, token) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+def _match(client: TestClient, token: str) -> dict[str, Any]:
     r = client.post("/api/match", json=REQ, headers=auth(token))
     assert r.status_code == 200, r.text
     return r.json()
@@ -38,7 +39,7 @@ def _policy_codes(result: dict[str, Any]) -> set[str]:
     return {p["code"] for f in result["features"] for p in f["properties"]["policies"]}
 
 
-def test_policy_changes_show_in_the_next_match(client, tokens) -> None:  # type: ignore[no-untyped-def]
+def test_policy_changes_show_in_the_next_match(client: TestClient, tokens: dict[str, str]) -> None:
     before = _match(client, tokens["promoter"])
     assert before["features"]
     assert "t-flow-pol" not in _policy_codes(before)
@@ -67,7 +68,9 @@ def test_policy_changes_show_in_the_next_match(client, tokens) -> None:  # type:
     assert "t-flow-pol" not in _policy_codes(_match(client, tokens["promoter"]))
 
 
-def test_a_new_red_line_removes_parcels_from_the_next_match_and_tile(client, tokens, conn) -> None:  # type: ignore[no-untyped-def]
+def test_a_new_red_line_removes_parcels_from_the_next_match_and_tile(
+    client: TestClient, tokens: dict[str, str], conn: Connection
+) -> None:
     before = _match(client, tokens["promoter"])
     top = before["features"][0]
     code = top["properties"]["code"]
@@ -103,13 +106,15 @@ def test_a_new_red_line_removes_parcels_from_the_next_match_and_tile(client, tok
     # The next constraints tile is re-rendered (new data version, new ETag) and has the line.
     # Tile workers re-read data versions at most every LANDMATCH_TILE_VERSION_POLL_MS;
     # let that interval pass.
-    client.app.state.tile_server.clock.expire()
+    app_of(client).state.tile_server.clock.expire()
     tile_after = client.get(tile_url, headers=auth(tokens["promoter"]))
     assert tile_after.headers["ETag"] != tile_before.headers["ETag"]
     assert len(tile_after.content) > len(tile_before.content)
 
 
-def test_an_expired_assessment_stops_counting_in_the_next_match(client, tokens, conn) -> None:  # type: ignore[no-untyped-def]
+def test_an_expired_assessment_stops_counting_in_the_next_match(
+    client: TestClient, tokens: dict[str, str], conn: Connection
+) -> None:
     res = _match(client, tokens["promoter"])
     zoned = [f for f in res["features"] if f["properties"].get("zone_code")]
     assert zoned, "expected ranked parcels inside a zone"

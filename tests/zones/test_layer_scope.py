@@ -7,13 +7,18 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
-from sqlalchemy import text
+from fastapi.testclient import TestClient
+from sqlalchemy import Connection, Engine, text
+from sqlalchemy.orm import Session
 
 from landmatch.auth import add_user
 from landmatch.reflayers.scope import cities_reached
+from landmatch.settings import Settings
 from tests.conftest import auth, with_etag
 from tests.zones.conftest import box, geojson, point
 
@@ -22,14 +27,14 @@ CA = "/api/layers/constraint_area"
 FAC = "/api/layers/facility"
 
 
-def _codes(conn, layer: str, city: str | None = "any") -> set[str]:  # type: ignore[no-untyped-def]
+def _codes(conn: Connection, layer: str, city: str | None = "any") -> set[str]:
     where = "" if city == "any" else "WHERE city_code IS NOT DISTINCT FROM :c"
     return set(
         conn.execute(text(f"SELECT code FROM landmatch.{layer} {where}"), {"c": city}).scalars()
     )
 
 
-def _inside(conn, city: str, half: float = 0.01) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+def _inside(conn: Connection, city: str, half: float = 0.01) -> dict[str, Any]:
     """A small box well inside ``city`` (around one of its parcels)."""
     p = conn.execute(
         text(
@@ -43,7 +48,13 @@ def _inside(conn, city: str, half: float = 0.01) -> dict[str, Any]:  # type: ign
     return box(p[0] - half, p[1] - half, p[0] + half, p[1] + half)
 
 
-def _import(client, token: str, layer_url: str, features, **data):  # type: ignore[no-untyped-def]
+def _import(
+    client: TestClient,
+    token: str,
+    layer_url: str,
+    features: list[tuple[dict[str, Any], dict[str, Any]]],
+    **data: str,
+) -> httpx.Response:
     return client.post(
         layer_url + "/import",
         headers=auth(token),
@@ -52,7 +63,9 @@ def _import(client, token: str, layer_url: str, features, **data):  # type: igno
     )
 
 
-def test_a_bureau_cannot_delete_another_citys_features(conn, client, tokens) -> None:  # type: ignore[no-untyped-def]
+def test_a_bureau_cannot_delete_another_citys_features(
+    conn: Connection, client: TestClient, tokens: dict[str, str]
+) -> None:
     h = auth(tokens["bureau"])  # 石家庄 130100
     for url, code, where in (
         (FAC, "airport-tvs", "唐山市"),  # 唐山三女河机场
@@ -81,14 +94,16 @@ def test_a_bureau_cannot_delete_another_citys_features(conn, client, tokens) -> 
     assert "bf-changli-demo" in _codes(conn, "constraint_area")
 
 
-def test_replace_replaces_only_within_the_callers_city(conn, client, tokens) -> None:  # type: ignore[no-untyped-def]
+def test_replace_replaces_only_within_the_callers_city(
+    conn: Connection, client: TestClient, tokens: dict[str, str]
+) -> None:
     others_before = _codes(conn, "constraint_area") - _codes(conn, "constraint_area", "130100")
     hits_elsewhere = conn.execute(
         text(
             "SELECT count(*) FROM landmatch.parcel_fact f JOIN landmatch.parcel p "
             "ON p.id = f.parcel_id WHERE p.city_code <> '130100' AND f.excluded"
         )
-    ).scalar()
+    ).scalar_one()
     assert hits_elsewhere > 0 and len(others_before) >= 10
     assert _codes(conn, "constraint_area", "130100") == {
         "eco-gaocheng-demo",
@@ -143,7 +158,9 @@ def test_replace_replaces_only_within_the_callers_city(conn, client, tokens) -> 
     assert _codes(conn, "constraint_area") == {"eco-sjz-new"}
 
 
-def test_writes_outside_the_city_are_refused_whole(conn, client, tokens) -> None:  # type: ignore[no-untyped-def]
+def test_writes_outside_the_city_are_refused_whole(
+    conn: Connection, client: TestClient, tokens: dict[str, str]
+) -> None:
     token = tokens["bureau"]
     n_hist = conn.execute(text("SELECT count(*) FROM landmatch.layer_version")).scalar()
     own = (
@@ -242,7 +259,9 @@ def test_writes_outside_the_city_are_refused_whole(conn, client, tokens) -> None
     assert listed["eco-sjz-ok"] == "130100" and listed["eco-edge"] is None
 
 
-def test_province_managed_cities_are_their_own_scope(conn, session, client) -> None:  # type: ignore[no-untyped-def]
+def test_province_managed_cities_are_their_own_scope(
+    conn: Connection, session: Session, client: TestClient
+) -> None:
     """辛集 lies inside 石家庄's boundary but has its own bureau: each writes its own only."""
     xinji = add_user(session, "t-bureau-xj", "bureau", "130181")
     session.flush()
@@ -266,7 +285,7 @@ def _cli(*args: str, url: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_the_cli_acts_as_the_given_user(engine, settings, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_the_cli_acts_as_the_given_user(engine: Engine, settings: Settings, tmp_path: Path) -> None:
     with engine.begin() as c:
         c.execute(
             text(

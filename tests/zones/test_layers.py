@@ -3,8 +3,12 @@ report, alerts for the bureaus concerned, refusal of wrong geometry types."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
-from sqlalchemy import text
+from fastapi.testclient import TestClient
+from sqlalchemy import Connection, Row, text
+from sqlalchemy.orm import Session
 
 from landmatch.auth import Principal
 from landmatch.db.locking import ANY
@@ -16,7 +20,7 @@ pytestmark = pytest.mark.usefixtures("facts_ready")
 ADMIN = Principal(name="t-admin", role="admin")
 
 
-def _ready_cluster(conn, city: str):  # type: ignore[no-untyped-def]
+def _ready_cluster(conn: Connection, city: str) -> Row[*tuple[Any, ...]]:
     """A small box around a few ready parcels of ``city`` that no constraint touches yet."""
     return conn.execute(
         text(
@@ -27,10 +31,10 @@ def _ready_cluster(conn, city: str):  # type: ignore[no-untyped-def]
             " ORDER BY p.id LIMIT 1) s"
         ),
         {"c": city},
-    ).first()
+    ).one()
 
 
-def _full_recompute_matches(conn) -> None:  # type: ignore[no-untyped-def]
+def _full_recompute_matches(conn: Connection) -> None:
     """The incremental result equals a from-scratch recomputation for every parcel."""
     incremental = fact_state(conn)
     conn.execute(text("SAVEPOINT full_check"))
@@ -47,7 +51,9 @@ def _full_recompute_matches(conn) -> None:  # type: ignore[no-untyped-def]
                 assert a == b, (pid, c)
 
 
-def test_new_red_line_touches_only_its_parcels(conn, session, client, tokens) -> None:  # type: ignore[no-untyped-def]
+def test_new_red_line_touches_only_its_parcels(
+    conn: Connection, session: Session, client: TestClient, tokens: dict[str, str]
+) -> None:
     b = _ready_cluster(conn, "130100")
     inside = set(
         conn.execute(
@@ -120,13 +126,15 @@ def test_new_red_line_touches_only_its_parcels(conn, session, client, tokens) ->
     ).all()
     assert [tuple(h) for h in hist] == [("insert", "t-bureau-sjz", "新划定红线")]
     assert (
-        conn.execute(text("SELECT version FROM landmatch.data_state WHERE name = 'all'")).scalar()
+        conn.execute(
+            text("SELECT version FROM landmatch.data_state WHERE name = 'all'")
+        ).scalar_one()
         > state0
     )
     _full_recompute_matches(conn)
 
 
-def test_moved_and_deleted_constraint(conn, session) -> None:  # type: ignore[no-untyped-def]
+def test_moved_and_deleted_constraint(conn: Connection, session: Session) -> None:
     b = _ready_cluster(conn, "130600")
     rec = {"code": "eco-move", "name": "移动测试", "kind": "eco_redline", "geometry": None}
     from shapely.geometry import box as sbox
@@ -178,13 +186,14 @@ def test_moved_and_deleted_constraint(conn, session) -> None:  # type: ignore[no
     assert conn.execute(text("SELECT count(*) FROM landmatch.layer_version")).scalar() == n
 
 
-def test_facility_changes_are_incremental_and_exact(conn, session) -> None:  # type: ignore[no-untyped-def]
+def test_facility_changes_are_incremental_and_exact(conn: Connection, session: Session) -> None:
     p = conn.execute(
         text(
             "SELECT ST_X(c) x, ST_Y(c) y FROM (SELECT ST_PointOnSurface(geom) c FROM "
             "landmatch.parcel WHERE city_code = '130500' ORDER BY id LIMIT 1) s"
         )
     ).first()
+    assert p is not None
     before = fact_state(conn)
     port = {
         "code": "port-inland-test",
@@ -214,7 +223,9 @@ def test_facility_changes_are_incremental_and_exact(conn, session) -> None:  # t
         assert final[i]["dist_port_km"] == pytest.approx(before[i]["dist_port_km"], abs=1e-9)
 
 
-def test_wrong_geometry_type_refused(client, tokens, conn) -> None:  # type: ignore[no-untyped-def]
+def test_wrong_geometry_type_refused(
+    client: TestClient, tokens: dict[str, str], conn: Connection
+) -> None:
     h = auth(tokens["admin"])
     n = conn.execute(text("SELECT count(*) FROM landmatch.facility")).scalar()
     poly = geojson(
@@ -251,7 +262,9 @@ def test_wrong_geometry_type_refused(client, tokens, conn) -> None:  # type: ign
     )
 
 
-def test_zone_boundary_flows_into_facts(conn, client, tokens) -> None:  # type: ignore[no-untyped-def]
+def test_zone_boundary_flows_into_facts(
+    conn: Connection, client: TestClient, tokens: dict[str, str]
+) -> None:
     """Shrinking a zone re-derives the containing zone of exactly the parcels it left, and
     bumps the data_state counters the tile cache keys on."""
     z = conn.execute(
@@ -270,12 +283,15 @@ def test_zone_boundary_flows_into_facts(conn, client, tokens) -> None:  # type: 
             )
         ).first()
         token = tokens["admin"]
+        assert z is not None
     else:
         token = tokens["zone"]
     import json
 
     before = fact_state(conn)
-    v0 = dict(conn.execute(text("SELECT name, version FROM landmatch.data_state")).all())
+    v0: dict[str, int] = dict(
+        conn.execute(text("SELECT name, version FROM landmatch.data_state")).all()
+    )
     h = with_etag(client, f"/api/zones/{z.code}", auth(token))
     r = client.patch(f"/api/zones/{z.code}", headers=h, json={"geometry": json.loads(z.g)})
     assert r.status_code == 200, r.text
@@ -285,6 +301,8 @@ def test_zone_boundary_flows_into_facts(conn, client, tokens) -> None:  # type: 
     assert left and left <= changed
     assert all(after[i]["zone_id"] == before[i]["zone_id"] for i in set(after) - changed)
     assert r.json()["facts"]["zone_changed"] == len(left)
-    v1 = dict(conn.execute(text("SELECT name, version FROM landmatch.data_state")).all())
+    v1: dict[str, int] = dict(
+        conn.execute(text("SELECT name, version FROM landmatch.data_state")).all()
+    )
     assert v1["dev_zone"] > v0["dev_zone"] and v1["all"] > v0["all"]
     _full_recompute_matches(conn)

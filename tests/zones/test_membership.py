@@ -8,9 +8,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import Connection, text
+from sqlalchemy.orm import Session
 
 from landmatch.db.membership import assign_zones, zone_label
+from landmatch.settings import Settings
 from tests.conftest import auth, with_etag
 from tests.inventory.conftest import feature, geojson_bytes, post_import
 from tests.zones.conftest import box
@@ -28,7 +31,7 @@ def straddling(inside: float, lat: float, width: float = 0.006) -> dict[str, Any
 
 
 @pytest.fixture
-def zone(client, tokens) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+def zone(client: TestClient, tokens: dict[str, str]) -> dict[str, Any]:
     body = {
         "code": ZONE,
         "name": "测试国家级经开区",
@@ -42,7 +45,9 @@ def zone(client, tokens) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     return r.json()  # type: ignore[no-any-return]
 
 
-def _create(client, token, code: str, geometry: dict[str, Any], **props: Any) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+def _create(
+    client: TestClient, token: str, code: str, geometry: dict[str, Any], **props: Any
+) -> dict[str, Any]:
     props = {"visibility": "public", **props}
     r = client.post("/api/parcels", json=feature(code, geometry, **props), headers=auth(token))
     assert r.status_code == 201, r.text
@@ -61,8 +66,8 @@ def _stored(conn: Connection, code: str) -> tuple[str | None, float | None, int]
 
 
 def test_a_quarter_inside_is_not_in_the_zone_sixty_percent_is_with_its_share(
-    client, tokens, zone, conn
-) -> None:  # type: ignore[no-untyped-def]
+    client: TestClient, tokens: dict[str, str], zone: dict[str, Any], conn: Connection
+) -> None:
     quarter = _create(client, tokens["admin"], "T-MEM-25", straddling(0.25, 38.210))
     sixty = _create(client, tokens["admin"], "T-MEM-60", straddling(0.60, 38.205))
     # Stored on the parcel at creation, and answered by the API that created it.
@@ -70,7 +75,7 @@ def test_a_quarter_inside_is_not_in_the_zone_sixty_percent_is_with_its_share(
     assert sixty["zone_code"] == ZONE and sixty["zone_share"] == pytest.approx(0.6, abs=1e-4)
     assert _stored(conn, "T-MEM-25")[:2] == (None, None)
     # The match reads the same stored zone (parcel_fact copies it).
-    facts = dict(
+    facts: dict[str, str | None] = dict(
         conn.execute(
             text(
                 "SELECT f.code, z.code FROM landmatch.parcel_fact f LEFT JOIN landmatch.dev_zone z "
@@ -95,11 +100,11 @@ def test_a_quarter_inside_is_not_in_the_zone_sixty_percent_is_with_its_share(
 
 
 def test_the_match_restricted_to_national_zones_leaves_out_a_quarter_inside(
-    client, tokens, zone, conn
-) -> None:  # type: ignore[no-untyped-def]
+    client: TestClient, tokens: dict[str, str], zone: dict[str, Any], conn: Connection
+) -> None:
     _create(client, tokens["admin"], "T-MEM-25", straddling(0.25, 38.210))
     _create(client, tokens["admin"], "T-MEM-60", straddling(0.60, 38.205))
-    req = {
+    req: dict[str, Any] = {
         "name": "国家级开发区选址",
         "industry": "36",
         "area_mu_min": 1,
@@ -134,7 +139,9 @@ def test_the_match_restricted_to_national_zones_leaves_out_a_quarter_inside(
     assert all(level == "national" and share >= 0.5 for _c, share, level in rows)
 
 
-def test_a_zone_policy_appears_on_the_card_once_the_zone_is_stored(client, tokens, zone) -> None:  # type: ignore[no-untyped-def]
+def test_a_zone_policy_appears_on_the_card_once_the_zone_is_stored(
+    client: TestClient, tokens: dict[str, str], zone: dict[str, Any]
+) -> None:
     policy = {
         "code": "t-mem-pol",
         "title": "测试开发区入园奖励",
@@ -160,7 +167,13 @@ def test_a_zone_policy_appears_on_the_card_once_the_zone_is_stored(client, token
     assert "t-mem-pol" not in codes("T-MEM-25")
 
 
-def test_the_setting_is_honoured(client, tokens, zone, conn, settings) -> None:  # type: ignore[no-untyped-def]
+def test_the_setting_is_honoured(
+    client: TestClient,
+    tokens: dict[str, str],
+    zone: dict[str, Any],
+    conn: Connection,
+    settings: Settings,
+) -> None:
     _create(client, tokens["admin"], "T-MEM-25", straddling(0.25, 38.210))
     assert _stored(conn, "T-MEM-25")[0] is None
     # The server's engines carry the configured threshold on every connection …
@@ -172,7 +185,7 @@ def test_the_setting_is_honoured(client, tokens, zone, conn, settings) -> None: 
             assert other.execute(text("SHOW landmatch.zone_min_share")).scalar() == "0.2"
     # … and membership follows it: at 20 % a quarter inside is in the zone.
     conn.execute(text("SET LOCAL landmatch.zone_min_share = '0.2'"))
-    pid = conn.execute(text("SELECT id FROM landmatch.parcel WHERE code = 'T-MEM-25'")).scalar()
+    pid = conn.execute(text("SELECT id FROM landmatch.parcel WHERE code = 'T-MEM-25'")).scalar_one()
     assert assign_zones(conn, [pid]) == 1
     zone_code, share, _v = _stored(conn, "T-MEM-25")
     assert zone_code == ZONE and share == pytest.approx(0.25, abs=1e-4)
@@ -189,8 +202,8 @@ def test_the_setting_is_honoured(client, tokens, zone, conn, settings) -> None: 
 
 
 def test_membership_follows_edits_and_zone_boundary_changes_without_new_versions(
-    client, tokens, zone, conn
-) -> None:  # type: ignore[no-untyped-def]
+    client: TestClient, tokens: dict[str, str], zone: dict[str, Any], conn: Connection
+) -> None:
     h = auth(tokens["admin"])
     _create(client, tokens["admin"], "T-MEM-25", straddling(0.25, 38.210))
     # An edit of the boundary: now 80 % inside.
@@ -236,7 +249,9 @@ def test_membership_follows_edits_and_zone_boundary_changes_without_new_versions
     assert _stored(conn, "T-MEM-IN")[:2] == (None, None)
 
 
-def test_an_import_stores_the_zone_by_area_share(client, tokens, zone, conn) -> None:  # type: ignore[no-untyped-def]
+def test_an_import_stores_the_zone_by_area_share(
+    client: TestClient, tokens: dict[str, str], zone: dict[str, Any], conn: Connection
+) -> None:
     data = geojson_bytes(
         feature("T-MEM-I60", straddling(0.60, 38.205), visibility="public"),
         # A zone code in the file does not decide: the boundary does.
@@ -249,8 +264,12 @@ def test_an_import_stores_the_zone_by_area_share(client, tokens, zone, conn) -> 
 
 
 def test_a_zone_committee_cannot_move_its_parcel_out_of_its_zone(
-    client, tokens, zone, session, conn
-) -> None:  # type: ignore[no-untyped-def]
+    client: TestClient,
+    tokens: dict[str, str],
+    zone: dict[str, Any],
+    session: Session,
+    conn: Connection,
+) -> None:
     from landmatch.auth import add_user
 
     token = add_user(session, "t-mem-zone-user", "zone", zone_code=ZONE)
@@ -272,7 +291,9 @@ def test_a_zone_committee_cannot_move_its_parcel_out_of_its_zone(
     assert client.post("/api/parcels", json=inside, headers=h).status_code == 201
 
 
-def test_the_migration_backfills_membership(client, tokens, zone, conn) -> None:  # type: ignore[no-untyped-def]
+def test_the_migration_backfills_membership(
+    client: TestClient, tokens: dict[str, str], zone: dict[str, Any], conn: Connection
+) -> None:
     import importlib
 
     backfill = importlib.import_module(

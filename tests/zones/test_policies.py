@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from openpyxl import Workbook
 from sqlalchemy import text
+from sqlalchemy.orm import Session
 
 from landmatch.auth import Principal
 from landmatch.db.locking import ANY
@@ -52,14 +54,16 @@ BASE = {
         ({"conditions": {"min_invest": 1}}, "conditions.min_invest"),
     ],
 )
-def test_bad_policy_names_field(client, tokens, change, field) -> None:  # type: ignore[no-untyped-def]
+def test_bad_policy_names_field(
+    client: TestClient, tokens: dict[str, str], change: dict[str, Any], field: str
+) -> None:
     r = client.post("/api/policies", headers=auth(tokens["admin"]), json=BASE | change)
     assert r.status_code == 422, r.text
     assert field in [e["field"] for e in r.json()["errors"]]
     assert client.get("/api/policies/t-pol-1", headers=auth(tokens["admin"])).status_code == 404
 
 
-def test_patch_validation_and_scope(client, tokens) -> None:  # type: ignore[no-untyped-def]
+def test_patch_validation_and_scope(client: TestClient, tokens: dict[str, str]) -> None:
     r = client.post("/api/policies", headers=auth(tokens["bureau"]), json=BASE)
     assert r.status_code == 201, r.text
     assert r.json()["conditions"]["enterprise_types"] == ["high_tech"]
@@ -90,7 +94,7 @@ def test_patch_validation_and_scope(client, tokens) -> None:  # type: ignore[no-
     assert [h["op"] for h in hist] == ["insert"] and hist[0]["actor"] == "t-bureau-sjz"
 
 
-def test_policy_edits_bump_the_data_version(session) -> None:  # type: ignore[no-untyped-def]
+def test_policy_edits_bump_the_data_version(session: Session) -> None:
     """Caches keyed on data_state (the match's reference data) see a policy edit at once.
     Which policies apply (expired ones never) is tested through the match and the card in
     tests/zones/test_policy_applicability.py."""
@@ -109,7 +113,7 @@ def test_policy_edits_bump_the_data_version(session) -> None:  # type: ignore[no
     assert version() > v0
 
 
-def test_public_view(client, tokens) -> None:  # type: ignore[no-untyped-def]
+def test_public_view(client: TestClient, tokens: dict[str, str]) -> None:
     client.post(
         "/api/policies",
         headers=auth(tokens["admin"]),
@@ -169,8 +173,8 @@ def _xlsx(rows: list[list[object]]) -> bytes:
     return buf.getvalue()
 
 
-def test_excel_import(client, tokens) -> None:  # type: ignore[no-untyped-def]
-    good = [
+def test_excel_import(client: TestClient, tokens: dict[str, str]) -> None:
+    good: list[list[object]] = [
         [
             "x-1",
             "设备补助",
@@ -260,7 +264,7 @@ def test_excel_import(client, tokens) -> None:  # type: ignore[no-untyped-def]
     assert again.json()["updated"] == ["x-1", "x-2"]
 
 
-def test_seed_is_the_plan(session) -> None:  # type: ignore[no-untyped-def]
+def test_seed_is_the_plan(session: Session) -> None:
     """Every seed record validates, and the plan's numbers are there."""
     seeds = {p["code"]: p for p in plan_policies()}
     for p in seeds.values():

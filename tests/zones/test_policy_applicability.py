@@ -10,6 +10,7 @@ import json
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import Connection, text
 
 from landmatch.policies.applicability import in_force
@@ -19,7 +20,7 @@ from tests.zones.conftest import box
 
 DAY = dt.date.today()
 ZONE = "t-app-zone"
-POLICY = {
+POLICY: dict[str, Any] = {
     "issuer": "测试",
     "benefit_kind": "reward",
     "benefit_amount_wan": 10,
@@ -62,7 +63,7 @@ def test_sql_twin_of_in_force_agrees_with_python(conn: Connection) -> None:
 
 
 @pytest.fixture
-def site(client, tokens) -> None:  # type: ignore[no-untyped-def]
+def site(client: TestClient, tokens: dict[str, str]) -> None:
     """A national zone with one parcel inside (ready, industrial, public) and one outside it."""
     h = auth(tokens["admin"])
     zone = {
@@ -83,7 +84,7 @@ def site(client, tokens) -> None:  # type: ignore[no-untyped-def]
         )
         r = client.post("/api/parcels", json=body, headers=h)
         assert r.status_code == 201, r.text
-    policies = [
+    policies: list[dict[str, Any]] = [
         # In a zone of the right level only (the card used to ignore zone levels).
         {
             "code": "t-app-national",
@@ -138,7 +139,7 @@ def site(client, tokens) -> None:  # type: ignore[no-untyped-def]
         assert r.status_code == 201, r.text
 
 
-def _card(client, code: str) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+def _card(client: TestClient, code: str) -> dict[str, Any]:
     r = client.get(f"/api/parcels/{code}/card")
     assert r.status_code == 200, r.text
     return r.json()  # type: ignore[no-any-return]
@@ -148,7 +149,7 @@ def _mine(codes: set[str]) -> set[str]:
     return {c for c in codes if c.startswith("t-app-")}
 
 
-def test_the_card_lists_what_applies(client, site) -> None:  # type: ignore[no-untyped-def]
+def test_the_card_lists_what_applies(client: TestClient, site: None) -> None:
     inside = {p["code"] for p in _card(client, "T-APP-IN")["policies"]}
     outside = {p["code"] for p in _card(client, "T-APP-OUT")["policies"]}
     # No project on a card: the industry-limited zone policy is on offer there.
@@ -159,7 +160,9 @@ def test_the_card_lists_what_applies(client, site) -> None:  # type: ignore[no-u
 
 
 @pytest.mark.parametrize(("industry", "with_39"), [("39", True), ("34", False), (None, False)])
-def test_the_match_applies_what_the_card_lists(client, tokens, site, industry, with_39) -> None:  # type: ignore[no-untyped-def]
+def test_the_match_applies_what_the_card_lists(
+    client: TestClient, tokens: dict[str, str], site: None, industry: str | None, with_39: bool
+) -> None:
     req = REQ | ({"industry": industry} if industry else {})
     r = client.post("/api/match", json=req, headers=auth(tokens["promoter"]))
     assert r.status_code == 200, r.text
@@ -183,7 +186,9 @@ def test_the_match_applies_what_the_card_lists(client, tokens, site, industry, w
     assert _mine({p["code"] for p in ranked["T-APP-OUT"]["policies"]}) == {"t-app-m2"}
 
 
-def test_expired_policies_are_never_applied_by_the_match_or_the_card(client, tokens, site) -> None:  # type: ignore[no-untyped-def]
+def test_expired_policies_are_never_applied_by_the_match_or_the_card(
+    client: TestClient, tokens: dict[str, str], site: None
+) -> None:
     def matched() -> set[str]:
         r = client.post(
             "/api/match", json=REQ | {"industry": "39"}, headers=auth(tokens["promoter"])

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi.testclient import TestClient
 from shapely.geometry import shape
-from sqlalchemy import text
+from sqlalchemy import Row, text
+from sqlalchemy.orm import Session
 
 from landmatch.auth import Principal
 from landmatch.geo.measure import area_m2
@@ -11,13 +16,15 @@ from tests.conftest import auth, with_etag
 from tests.zones.conftest import box
 
 
-def _zones(session):  # type: ignore[no-untyped-def]
+def _zones(session: Session) -> Sequence[Row[*tuple[Any, ...]]]:
     return session.execute(
         text("SELECT id, code, city_code FROM landmatch.dev_zone ORDER BY id")
     ).all()
 
 
-def test_zone_user_edits_own_zone_only(client, tokens, session) -> None:  # type: ignore[no-untyped-def]
+def test_zone_user_edits_own_zone_only(
+    client: TestClient, tokens: dict[str, str], session: Session
+) -> None:
     zones = _zones(session)
     own, other = zones[0], zones[1]
     h = auth(tokens["zone"])
@@ -84,7 +91,7 @@ def test_zone_user_edits_own_zone_only(client, tokens, session) -> None:  # type
     assert any(v["actor"] == "t-zone" and v["layer"] == "dev_zone" for v in history)
 
 
-def test_parcel_scope_function(session) -> None:  # type: ignore[no-untyped-def]
+def test_parcel_scope_function(session: Session) -> None:
     zones = _zones(session)
     own = zones[0]
     zone_user = Principal(name="z", role="zone", zone_id=own.id)
@@ -101,7 +108,9 @@ def test_parcel_scope_function(session) -> None:  # type: ignore[no-untyped-def]
     assert not Principal(name="p", role="promoter").can_edit_zone(own.id, own.city_code)
 
 
-def test_unknown_industry_refused(client, tokens, session) -> None:  # type: ignore[no-untyped-def]
+def test_unknown_industry_refused(
+    client: TestClient, tokens: dict[str, str], session: Session
+) -> None:
     own = _zones(session)[0]
     r = client.patch(
         f"/api/zones/{own.code}",
@@ -113,13 +122,16 @@ def test_unknown_industry_refused(client, tokens, session) -> None:  # type: ign
     assert "99" in r.json()["detail"]
 
 
-def test_overlapping_boundary_refused(client, tokens, session) -> None:  # type: ignore[no-untyped-def]
+def test_overlapping_boundary_refused(
+    client: TestClient, tokens: dict[str, str], session: Session
+) -> None:
     z = session.execute(
         text(
             "SELECT code, ST_X(ST_PointOnSurface(geom)) x, ST_Y(ST_PointOnSurface(geom)) y "
             "FROM landmatch.dev_zone WHERE city_code = '130100' ORDER BY id LIMIT 1"
         )
     ).first()
+    assert z is not None
     body = {
         "code": "new-zone-t",
         "name": "测试开发区",
@@ -142,6 +154,7 @@ def test_overlapping_boundary_refused(client, tokens, session) -> None:  # type:
             "ST_SetSRID(ST_MakePoint(x, y), 4490), 0.05)) LIMIT 1"
         )
     ).first()
+    assert free is not None
     body["geometry"] = box(free.x, free.y, free.x + 0.01, free.y + 0.01)
     assert client.post("/api/zones", headers=auth(tokens["zone"]), json=body).status_code == 403
     r = client.post("/api/zones", headers=auth(tokens["bureau"]), json=body)
