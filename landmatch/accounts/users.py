@@ -18,6 +18,7 @@ from landmatch import vocab
 from landmatch.accounts import audit, passwords
 from landmatch.accounts.audit import NO_CLIENT, Client
 from landmatch.auth import Principal
+from landmatch.db.like import contains_pattern
 from landmatch.errors import Conflict, Forbidden, NotFound, UnprocessableInput
 from landmatch.paging import Page
 
@@ -133,7 +134,7 @@ def listing(
     params: dict[str, Any] = {"o": offset, "l": limit}
     if q:
         where.append("(u.name ILIKE :q OR u.team ILIKE :q)")
-        params["q"] = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        params["q"] = contains_pattern(q)
     if role:
         where.append("u.role = :role")
         params["role"] = role

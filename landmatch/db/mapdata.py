@@ -8,6 +8,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from landmatch import vocab
+from landmatch.db.like import contains_pattern, escape_like
 from landmatch.db.parcels import PUBLIC_WHERE
 from landmatch.db.tiles import data_versions
 from landmatch.errors import InvalidInput
@@ -35,10 +36,6 @@ def _short_name_sql(column: str) -> str:
     return out
 
 
-def _escape_like(q: str) -> str:
-    return q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 def search(session: Session, q: str, principal: Viewer, limit: int = 10) -> list[dict[str, Any]]:
     """Places first — cities, development zones (also by short name or kind: 高新区, 经开区),
     counties, facilities — then parcels by code (any part of it), name or address.
@@ -53,8 +50,8 @@ def search(session: Session, q: str, principal: Viewer, limit: int = 10) -> list
         raise InvalidInput("请输入地块编号、名称或地名")
     if len(q) > 60:
         raise InvalidInput("搜索词过长（最多 60 个字符）")
-    like = "%" + _escape_like(q) + "%"
-    prefix = _escape_like(q) + "%"
+    like = contains_pattern(q)
+    prefix = escape_like(q) + "%"
     where = PUBLIC_WHERE if principal.is_public else "p.deleted_at IS NULL"
     short = _short_name_sql("z.name")
 

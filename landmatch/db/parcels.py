@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from landmatch.confidential import column_sql
 from landmatch.db.geometry import geojson_sql
+from landmatch.db.like import contains_pattern
 from landmatch.db.values import json_row
 from landmatch.errors import NotFound
 from landmatch.geo.measure import M2_PER_MU
@@ -140,7 +141,7 @@ def filter_sql(f: ParcelFilter, principal: Viewer) -> tuple[list[str], dict[str,
         )
     if f.q:
         where.append("(p.code ILIKE :q ESCAPE '\\' OR p.name ILIKE :q ESCAPE '\\')")
-        params["q"] = "%" + f.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        params["q"] = contains_pattern(f.q)
     if f.qa and not principal.is_public:
         where.append(flag_sql(f.qa))
         params.update(flag_params(f.stale_days))

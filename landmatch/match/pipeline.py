@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from landmatch import industry_codes, vocab
 from landmatch.auth import Principal
+from landmatch.db.like import contains_pattern
 from landmatch.db.locking import check_version, etag
 from landmatch.errors import InvalidInput, NotFound
 from landmatch.match import ownership
@@ -131,7 +132,7 @@ def board(
             params["divs"] = divs
     if q:
         where.append("(name ILIKE :q OR investor ILIKE :q)")
-        params["q"] = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        params["q"] = contains_pattern(q)
     rows = [
         _row(r)
         for r in session.execute(

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from landmatch import vocab
 from landmatch.auth import Principal
 from landmatch.db.engine import audited
+from landmatch.db.like import contains_pattern
 from landmatch.db.locking import check_version, lock_row, require_if_match
 from landmatch.errors import Conflict, Forbidden, NotFound
 from landmatch.policies.applicability import (
@@ -265,7 +266,7 @@ def search_policies(
             "(p.title ILIKE :q OR p.summary ILIKE :q OR p.issuer ILIKE :q "
             "OR coalesce(p.doc_no, '') ILIKE :q OR p.code ILIKE :q)"
         )
-        params["q"] = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        params["q"] = contains_pattern(q)
     if industry:
         where.append(
             "(cardinality(p.industries) = 0 OR EXISTS (SELECT 1 FROM "
