@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from landmatch.db.geometry import geojson_sql
+from landmatch.db.like import contains_pattern
 
 # A running job whose worker has not written its heartbeat for this long has stopped.
 STALE = "interval '90 seconds'"
@@ -20,6 +21,20 @@ _COLUMNS = (
     f"(state IN ('checking', 'committing') AND coalesce(heartbeat_at, updated_at) < now() - {STALE})"
     " AS interrupted"
 )
+
+
+def _file_params(
+    file: tuple[str, bytes], boundaries: tuple[str, bytes] | None, detected: dict[str, Any]
+) -> dict[str, Any]:
+    """The parameters :f, :d, :bf, :bd and :det of a job's uploaded files (name, bytes) and
+    what was detected in them, as the insert and the replacement store them."""
+    return {
+        "f": file[0],
+        "d": file[1],
+        "bf": boundaries[0] if boundaries else None,
+        "bd": boundaries[1] if boundaries else None,
+        "det": json.dumps(detected, ensure_ascii=False),
+    }
 
 
 def insert_job(
@@ -41,12 +56,8 @@ def insert_job(
             {
                 "c": city,
                 "a": actor,
-                "f": file[0],
-                "d": file[1],
-                "bf": boundaries[0] if boundaries else None,
-                "bd": boundaries[1] if boundaries else None,
-                "det": json.dumps(detected, ensure_ascii=False),
                 "o": json.dumps({"city": city} if city else {}),
+                **_file_params(file, boundaries, detected),
             },
         ).scalar_one()
     )
@@ -65,14 +76,7 @@ def replace_files(
             "boundary_data = :bd, detected = CAST(:det AS jsonb), state = 'uploaded', "
             "report = NULL, error = NULL, updated_at = now() WHERE id = :id"
         ),
-        {
-            "id": job_id,
-            "f": file[0],
-            "d": file[1],
-            "bf": boundaries[0] if boundaries else None,
-            "bd": boundaries[1] if boundaries else None,
-            "det": json.dumps(detected, ensure_ascii=False),
-        },
+        {"id": job_id, **_file_params(file, boundaries, detected)},
     )
     clear_report(conn, job_id)
 
@@ -276,7 +280,7 @@ def _line_filter(
         params["field"] = field
     if q:
         where.append("(code ILIKE :q OR row_no = :qe OR reason ILIKE :q)")
-        params["q"] = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        params["q"] = contains_pattern(q)
         params["qe"] = q
     return " AND ".join(where), params
 
