@@ -334,38 +334,40 @@ def _cells_live_sql(
     return _mvt("parcel_cells", inner)
 
 
-def _zones_sql() -> str:
+def _reference_sql(layer: str, table: str, alias: str, columns: str, where: str = "") -> str:
+    """A reference layer's tile: ``columns`` of the rows of ``table`` (as ``alias``) whose box
+    meets the tile's, and ``where`` more conditions (each starting with `` AND``)."""
     inner = (
-        f"SELECT {_geom('d.geom_3857')}, d.code, d.name, d.level, d.kind, d.city_code,"
-        f" round((d.area_m2 / {M2_PER_MU!r})::numeric, 1)::float8 AS area_mu"
-        " FROM landmatch.dev_zone d, env WHERE d.geom_3857 && env.m"
+        f"SELECT {_geom(f'{alias}.geom_3857')}, {columns}"
+        f" FROM landmatch.{table} {alias}, env WHERE {alias}.geom_3857 && env.m{where}"
     )
-    return _mvt("zones", inner)
+    return _mvt(layer, inner)
+
+
+def _zones_sql() -> str:
+    area_mu = f"round((d.area_m2 / {M2_PER_MU!r})::numeric, 1)::float8 AS area_mu"
+    return _reference_sql(
+        "zones", "dev_zone", "d", f"d.code, d.name, d.level, d.kind, d.city_code, {area_mu}"
+    )
 
 
 def _constraints_sql() -> str:
-    inner = (
-        f"SELECT {_geom('k.geom_3857')}, k.code, k.name, k.kind, k.severity"
-        " FROM landmatch.constraint_area k, env WHERE k.geom_3857 && env.m"
+    return _reference_sql(
+        "constraints", "constraint_area", "k", "k.code, k.name, k.kind, k.severity"
     )
-    return _mvt("constraints", inner)
 
 
 def _admin_sql(z: int) -> str:
     level = "" if z >= ADMIN_COUNTY_MIN_ZOOM else " AND a.level <> 'county'"
-    inner = (
-        f"SELECT {_geom('a.geom_3857')}, a.code, a.name, a.level, a.parent_code"
-        f" FROM landmatch.admin_division a, env WHERE a.geom_3857 && env.m{level}"
+    return _reference_sql(
+        "admin", "admin_division", "a", "a.code, a.name, a.level, a.parent_code", level
     )
-    return _mvt("admin", inner)
 
 
 def _facilities_sql() -> str:
-    inner = (
-        f"SELECT {_geom('f.geom_3857')}, f.code, f.name, f.kind, f.city_code, f.approximate"
-        " FROM landmatch.facility f, env WHERE f.geom_3857 && env.m"
+    return _reference_sql(
+        "facilities", "facility", "f", "f.code, f.name, f.kind, f.city_code, f.approximate"
     )
-    return _mvt("facilities", inner)
 
 
 def check_tile(layer: str, z: int, x: int, y: int, public: bool) -> None:
