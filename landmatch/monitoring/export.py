@@ -66,15 +66,19 @@ def _sheets(counties: dict[str, str]) -> dict[str, list[Col]]:
     city = Col("city_code", "城市", words=vocab.CITIES)
     county = [Col("county_code", "县区代码"), Col("county_code", "县区", words=counties)]
     status = Col("status", "状态", words=vocab.PARCEL_STATUS)
+    # Which supplied parcel a row is about: the first columns of the idle and transfer sheets.
+    parcel = [
+        Col("code", "地块编号"),
+        Col("name", "地块名称"),
+        city,
+        *county,
+        status,
+        Col("holder", "用地单位"),
+        mu("area_m2", "面积"),
+    ]
     return {
         "闲置土地": [
-            Col("code", "地块编号"),
-            Col("name", "地块名称"),
-            city,
-            *county,
-            status,
-            Col("holder", "用地单位"),
-            mu("area_m2", "面积"),
+            *parcel,
             Col("land_price_wan", "出让价款(万元)", "num"),
             Col("contract_date", "合同签订日期", "date"),
             Col("agreed_start_date", "约定开工日期", "date"),
@@ -144,13 +148,7 @@ def _sheets(counties: dict[str, str]) -> dict[str, list[Col]]:
             pct("supply_rate", "供地率"),
         ],
         "转让路径": [
-            Col("code", "地块编号"),
-            Col("name", "地块名称"),
-            city,
-            *county,
-            status,
-            Col("holder", "用地单位"),
-            mu("area_m2", "面积"),
+            *parcel,
             Col("total_investment_wan", "总投资(万元)", "num"),
             Col("invested_wan", "已投资(万元)", "num"),
             pct("ratio", "投资比例"),
