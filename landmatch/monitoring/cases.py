@@ -91,15 +91,17 @@ def _case(session: Session, case_id: int, lock: bool = False) -> dict[str, Any]:
     return dict(row)
 
 
-def _locked(
-    session: Session, principal: Principal, case_id: int, if_match: str | None
+def _locked_open(
+    session: Session, principal: Principal, case_id: int, if_match: str | None, closed: str
 ) -> dict[str, Any]:
     """The case locked for a write (a step, the decision) against the version ``if_match``
-    names (428, 412)."""
+    names (428, 412), and still open (else 409 with the message ``closed``)."""
     require_if_match(if_match, "办理处置案件")
     c = _case(session, case_id, lock=True)
     _check_scope(principal, c["city_code"])
     check_version(if_match, case_id, c["version"], what="处置案件", action="办理")
+    if c["status"] != "open":
+        raise Conflict(closed)
     return c
 
 
@@ -227,9 +229,9 @@ def complete_step(
     if_match: str | None,
 ) -> dict[str, Any]:
     """Record the next step as done and re-plan the deadlines of the steps after it."""
-    c = _locked(session, principal, case_id, if_match)
-    if c["status"] != "open":
-        raise Conflict(f"案件 {case_id} 已办结，不能再登记步骤")
+    c = _locked_open(
+        session, principal, case_id, if_match, f"案件 {case_id} 已办结，不能再登记步骤"
+    )
     if kind == "decision":
         raise InvalidInput("处置决定请通过“作出处置决定”登记（POST .../decision）")
     steps = _steps(session, case_id)
@@ -321,9 +323,7 @@ def decide(
     if_match: str | None,
 ) -> dict[str, Any]:
     """Record the decision, close the case and update the parcel (versioned, audited)."""
-    c = _locked(session, principal, case_id, if_match)
-    if c["status"] != "open":
-        raise Conflict(f"案件 {case_id} 已办结")
+    c = _locked_open(session, principal, case_id, if_match, f"案件 {case_id} 已办结")
     allowed = IDLE_DECISIONS if c["kind"] == "idle" else UNSUPPLIED_DECISIONS
     if decision not in allowed:
         raise InvalidInput(
