@@ -470,6 +470,16 @@ FIELDS: tuple[Field, ...] = (
 
 BY_NAME: dict[str, Field] = {f.name: f for f in FIELDS}
 
+# The dates on which each utility's capacity (or availability) was last confirmed.
+UTILITY_DATES = (
+    "power_as_of",
+    "water_as_of",
+    "sewage_as_of",
+    "gas_as_of",
+    "heat_as_of",
+    "telecom_as_of",
+)
+
 # 七通一平 and its siblings as bureaus write them: the bundle → the items it stands for
 # (docs/domain.md §11: 通水/通电/通气/通热/通讯, 通路, 场地平整) [GK]; 九通一平 adds rain water
 # and cable television, which the inventory does not keep apart.

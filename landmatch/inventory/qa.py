@@ -20,15 +20,8 @@ from landmatch import vocab
 from landmatch.auth import Principal
 from landmatch.db.constraints import MIN_OVERLAP_M2, overlap_m2_sql, overlaps_sql
 from landmatch.errors import Forbidden, InvalidInput
+from landmatch.inventory.fields import UTILITY_DATES
 
-UTILITY_DATES = (
-    "power_as_of",
-    "water_as_of",
-    "sewage_as_of",
-    "gas_as_of",
-    "heat_as_of",
-    "telecom_as_of",
-)
 # The capacity (or availability) each as-of date confirms.
 UTILITY_VALUES = {
     "power_as_of": "p.power_kva IS NOT NULL",

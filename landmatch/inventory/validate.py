@@ -39,7 +39,14 @@ from landmatch.geo.validate import (
     too_many_vertices,
 )
 from landmatch.inventory import codes, land_use, quantities
-from landmatch.inventory.fields import BY_NAME, FIELDS, READINESS_BUNDLES, Field, code_for
+from landmatch.inventory.fields import (
+    BY_NAME,
+    FIELDS,
+    READINESS_BUNDLES,
+    UTILITY_DATES,
+    Field,
+    code_for,
+)
 from landmatch.settings import get_settings
 
 AREA_TOLERANCE = 0.01
@@ -513,12 +520,7 @@ DATE_ORDER = (
     ("actual_start_date", "stopped_since", "停工日期早于实际开工日期"),
 )
 NOT_FUTURE = (
-    "power_as_of",
-    "water_as_of",
-    "sewage_as_of",
-    "gas_as_of",
-    "heat_as_of",
-    "telecom_as_of",
+    *UTILITY_DATES,
     "data_updated_on",
     "approval_date",
     "contract_date",
