@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from landmatch.db.geometry import geojson_sql
 from landmatch.match.requirements import CRITERIA, Requirement
-from landmatch.match.scores import combine
+from landmatch.match.scores import area_range, combine
 
 MAX_GAP_M = 30.0
 MAX_MEMBERS = 3
@@ -26,14 +26,10 @@ MAX_PIECES = 5000
 def area_fit(area_mu: float, lo: float | None, hi: float | None) -> float:
     """The same curve as ``scores.area_fit_sql``: 1 at mid-range, 0.7 at the edges, decaying
     outside."""
-    if lo is None and hi is None:
+    rng = area_range(lo, hi)
+    if rng is None:
         return 1.0
-    if hi is None:
-        hi = 2 * lo if lo else 1.0  # type: ignore[operator]
-    if lo is None:
-        lo = hi / 2
-    mid = (lo + hi) / 2
-    half = max((hi - lo) / 2, 0.05 * mid, 1e-6)
+    lo, hi, mid, half = rng
     if lo <= area_mu <= hi:
         return 1 - 0.3 * abs(area_mu - mid) / half
     return 0.7 * math.exp(max(-50.0, -3 * min(abs(area_mu - lo), abs(area_mu - hi)) / half))

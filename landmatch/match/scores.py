@@ -367,17 +367,26 @@ def score_bounds(
     }
 
 
-def area_fit_sql(req: Requirement, ps: Params, area: str = AMU) -> str:
-    """1 at the middle of the requested range, 0.7 at its edges, decaying outside."""
-    lo, hi = req.area_mu_min, req.area_mu_max
+def area_range(lo: float | None, hi: float | None) -> tuple[float, float, float, float] | None:
+    """The requested area range as (low, high, middle, half-width) in 亩, a missing bound
+    completed from the other (no upper bound: twice the lower; no lower: half the upper);
+    None when neither is given. The area fit's curve, in SQL and in Python, is built on it."""
     if lo is None and hi is None:
-        return "1.0"
+        return None
     if hi is None:
         hi = 2 * lo if lo else 1.0  # type: ignore[operator]
     if lo is None:
         lo = hi / 2
     mid = (lo + hi) / 2
-    half = max((hi - lo) / 2, 0.05 * mid, 1e-6)
+    return lo, hi, mid, max((hi - lo) / 2, 0.05 * mid, 1e-6)
+
+
+def area_fit_sql(req: Requirement, ps: Params, area: str = AMU) -> str:
+    """1 at the middle of the requested range, 0.7 at its edges, decaying outside."""
+    rng = area_range(req.area_mu_min, req.area_mu_max)
+    if rng is None:
+        return "1.0"
+    lo, hi, mid, half = rng
     lo_p, hi_p, mid_p, half_p = (ps.add(v, "float8") for v in (lo, hi, mid, half))
     return (
         f"(CASE WHEN {area} BETWEEN {lo_p} AND {hi_p} "
