@@ -177,8 +177,13 @@ def live_server(settings: Settings, engine: Engine) -> Iterator[str]:
     port = _free_port()
     server = uvicorn.Server(
         uvicorn.Config(
-            # Every import wizard job runs in the background here, as a large file's does.
-            create_app(settings.model_copy(update={"import_inline_max_kb": 0})),
+            # Every import wizard job runs in the background here, as a large file's does. The
+            # server does not settle queued derived data every few seconds: it lives for the
+            # whole session, and tests that queue and drain (tests/db/test_derived.py) own the
+            # queue of the shared database.
+            create_app(
+                settings.model_copy(update={"import_inline_max_kb": 0, "settle_poll_seconds": 0})
+            ),
             host="127.0.0.1",
             port=port,
             log_level="warning",
