@@ -79,6 +79,9 @@ class Settings(BaseSettings):
     # page reminds the team of holds ending within the reminder window.
     reservation_days: int = Field(90, ge=1, le=3650)
     reservation_reminder_days: int = Field(14, ge=0, le=365)
+    # Stored match runs older than this many days are deleted (hourly, by each server worker)
+    # unless made for a project or named by an inquiry; 0 keeps every run (landmatch.match.runs).
+    match_run_retention_days: int = Field(180, ge=0, le=36_500)
     # A proposal's (选址建议书) public link works this many days.
     proposal_days: int = Field(30, ge=1, le=365)
     # 我有意向 inquiries from the public map (landmatch.leads.inquiries): at most this many per

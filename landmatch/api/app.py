@@ -55,6 +55,7 @@ from landmatch.db.failures import unavailable
 from landmatch.db.health import Probe
 from landmatch.db.replica import ReplicaWatch
 from landmatch.maps import brochure
+from landmatch.match import runs
 from landmatch.settings import Settings
 
 log = logging.getLogger("landmatch.settle")
@@ -80,14 +81,40 @@ async def _settler(engine: Engine, every: float) -> None:
         await asyncio.sleep(every)
 
 
+def _prune_runs(engine: Engine, retention_days: int) -> int:
+    with engine.begin() as conn:
+        return runs.prune(conn, retention_days)
+
+
+async def _pruner(engine: Engine, retention_days: int) -> None:
+    """Delete match runs past their retention period: a minute after start, then hourly."""
+    await asyncio.sleep(60)
+    while True:
+        try:
+            deleted = await run_in_threadpool(_prune_runs, engine, retention_days)
+            if deleted:
+                log.info("deleted %d match runs older than %d days", deleted, retention_days)
+        except Exception as exc:  # noqa: BLE001 - keep serving; the next round retries
+            log.warning("pruning match runs failed: %s", exc)
+        await asyncio.sleep(3600)
+
+
 def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        task = None
+        tasks = []
         if settings.settle_poll_seconds > 0:
-            task = asyncio.create_task(_settler(app.state.job_engine, settings.settle_poll_seconds))
+            tasks.append(
+                asyncio.create_task(_settler(app.state.job_engine, settings.settle_poll_seconds))
+            )
+        if settings.match_run_retention_days > 0:
+            tasks.append(
+                asyncio.create_task(
+                    _pruner(app.state.job_engine, settings.match_run_retention_days)
+                )
+            )
         yield
-        if task is not None:
+        for task in tasks:
             task.cancel()
 
     app = FastAPI(

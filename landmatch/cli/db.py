@@ -40,6 +40,28 @@ def db_settle() -> None:
     )
 
 
+@app.command("prune-runs")
+def db_prune_runs(
+    days: Annotated[
+        int | None,
+        typer.Option(
+            help="Keep runs this many days (default: LANDMATCH_MATCH_RUN_RETENTION_DAYS)."
+        ),
+    ] = None,
+) -> None:
+    """Delete stored match runs past the retention period, except runs made for a project or
+    named by an inquiry (the server does this hourly by itself)."""
+    from landmatch.match.runs import prune
+
+    keep = settings().match_run_retention_days if days is None else days
+    if keep <= 0:
+        console.print("保留期为 0：保留全部匹配记录 / retention 0 keeps every run")
+        return
+    with engine().begin() as conn:
+        deleted = prune(conn, keep)
+    console.print(f"已删除 {deleted:,} 条超过 {keep} 天的匹配记录 / match runs deleted")
+
+
 @app.command("backup")
 def db_backup(
     file: Annotated[Path, typer.Argument(help="Backup file to write (pg_dump custom format).")],

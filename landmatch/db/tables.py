@@ -852,10 +852,13 @@ class MatchRun(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     project_id: Mapped[int | None] = mapped_column(ForeignKey("project.id", ondelete="SET NULL"))
     request: Mapped[dict[str, Any]] = mapped_column(JSONB)
-    # Runs store ``body``, the response bytes exactly as returned (migration 0003_perfmatch);
+    # Runs store ``body``, the response bytes exactly as returned (migration 0003_perfmatch),
+    # zlib-compressed when ``compressed`` (0034_match_run_storage, landmatch.match.runs);
     # older runs have ``response`` only.
     response: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     body: Mapped[bytes | None] = mapped_column(LargeBinary)
+    compressed: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    returned: Mapped[int | None] = mapped_column(Integer)  # how many sites the run returned
     actor: Mapped[str | None] = mapped_column(Text)
     owner_team: Mapped[str | None] = mapped_column(Text)  # runs made for a project
     public: Mapped[bool] = mapped_column(Boolean)
@@ -863,6 +866,7 @@ class MatchRun(Base):
     created_at: Mapped[dt.datetime] = _now()
     __table_args__ = (
         Index("ix_match_run_project", "project_id"),
+        Index("ix_match_run_expiry", "created_at", postgresql_where=text("project_id IS NULL")),
         CheckConstraint("response IS NOT NULL OR body IS NOT NULL", name="stored"),
     )
 

@@ -25,6 +25,7 @@ from landmatch.db.values import json_value
 from landmatch.errors import NotFound, UnprocessableInput
 from landmatch.geo.measure import M2_PER_MU
 from landmatch.match import assemblies as asm
+from landmatch.match import runs
 from landmatch.match.plan import Plan
 from landmatch.match.policy_values import estimate
 from landmatch.match.reference import data_version, inventory_counts, load_reference, scope_size
@@ -500,22 +501,17 @@ def match_encoded(
         session = store_in
     body = encode(response)
     if store:
-        session.execute(
-            text(
-                "INSERT INTO landmatch.match_run (id, project_id, request, body, actor, "
-                "owner_team, public, data_version) "
-                "VALUES (:id, :pid, CAST(:req AS jsonb), :body, :actor, :team, :pub, :dv)"
-            ),
-            {
-                "id": match_id,
-                "pid": req.project_id,
-                "req": orjson.dumps(req_json).decode(),
-                "body": body,
-                "actor": principal.actor,
-                "team": owner_team,
-                "pub": public,
-                "dv": version[0],
-            },
+        runs.store(
+            session,
+            match_id=match_id,
+            project_id=req.project_id,
+            request=req_json,
+            body=body,
+            returned=len(features),
+            actor=principal.actor,
+            owner_team=owner_team,
+            public=public,
+            data_version=version[0],
         )
     return response, body
 
@@ -535,7 +531,7 @@ def get_run_body(session: Session, match_id: str, principal: Principal) -> bytes
         raise NotFound(f"未找到匹配记录 {match_id}") from None
     row = session.execute(
         text(
-            "SELECT body, response, public, owner_team, "
+            f"SELECT {runs.BODY_COLUMNS}, public, owner_team, "
             "request->>'project_id' IS NOT NULL AS for_project "
             "FROM landmatch.match_run WHERE id = :id"
         ),
@@ -547,4 +543,6 @@ def get_run_body(session: Session, match_id: str, principal: Principal) -> bytes
         or (row.for_project and not principal.owns(row.owner_team))
     ):
         raise NotFound(f"未找到匹配记录 {match_id}")
-    return bytes(row.body) if row.body is not None else encode(row.response)
+    if row.body is None:
+        return encode(row.response)
+    return runs.unpack(bytes(row.body), row.compressed)

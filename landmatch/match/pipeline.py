@@ -191,8 +191,8 @@ def runs(session: Session, project_id: int, limit: int = 20) -> list[dict[str, A
     out = []
     for r in session.execute(
         text(
-            "SELECT id, created_at, actor, coalesce(convert_from(body, 'UTF8')::jsonb, response) "
-            "-> 'numberReturned' AS n FROM landmatch.match_run WHERE project_id = :id "
+            "SELECT id, created_at, actor, returned AS n FROM landmatch.match_run "
+            "WHERE project_id = :id "
             "ORDER BY created_at DESC LIMIT :lim"
         ),
         {"id": project_id, "lim": limit},
