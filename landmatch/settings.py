@@ -62,6 +62,11 @@ class Settings(BaseSettings):
     busy_retry_after_seconds: int = Field(10, ge=1, le=3600)
     # Brochure PDFs kept per worker (by parcel and data version), in MB; 0 disables the cache.
     brochure_cache_mb: int = Field(64, ge=0, le=4096)
+    # ``landmatch serve --workers N``: the supervisor replaces a worker that does not answer its
+    # health check (a ping its own thread answers) within this many seconds. Uvicorn's default of
+    # 5 s killed a worker whose interpreter was held longer, e.g. by a garbage collection of a
+    # multi-gigabyte heap during an in-memory export (issue #20 item 3).
+    worker_healthcheck_seconds: int = Field(30, ge=1, le=3600)
     # Database time limits for requests, in seconds: opening a connection (libpq counts whole
     # seconds, at least 2), waiting for a pooled one, one statement. A request that reaches one
     # answers 503; a frozen or unreachable server cannot hold a request longer than about

@@ -33,4 +33,5 @@ def serve(
         workers=workers,
         log_level="info",
         access_log=access_log,
+        timeout_worker_healthcheck=s.worker_healthcheck_seconds,
     )
