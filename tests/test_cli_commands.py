@@ -23,6 +23,7 @@ def test_the_command_tree() -> None:
     assert sorted(_commands(typer.main.get_command(app))) == [
         "check",
         "db backup",
+        "db prune-runs",
         "db restore",
         "db settle",
         "db upgrade",
