@@ -4,7 +4,6 @@ live answers are that model (landmatch/api/schemas.py; extra keys refused)."""
 from __future__ import annotations
 
 import pytest
-from fastapi.testclient import TestClient
 from pydantic import TypeAdapter
 
 from landmatch.api.schemas import (
