@@ -57,8 +57,8 @@ def test_the_checks_see_lazy_imports(tmp_path: Path) -> None:
 def test_db_does_not_import_auth_or_the_callers() -> None:
     """The db layer reads a ``Viewer`` (landmatch/viewer.py), not ``auth.Principal``; it never
     reaches up to the API, the pages or the command line."""
-    forbidden = ("landmatch.auth", "landmatch.accounts", "landmatch.api", "landmatch.maps")
-    forbidden += ("landmatch.cli",)
+    forbidden: tuple[str, ...] = ("landmatch.auth", "landmatch.accounts", "landmatch.api")
+    forbidden += ("landmatch.maps", "landmatch.cli")
     assert _offenders("db", forbidden) == {}
 
 
