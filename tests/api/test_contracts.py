@@ -17,6 +17,7 @@ from landmatch.api.schemas import (
     Problem,
     SearchResults,
 )
+from landmatch.api.schemas.accounts import Account, AccountPage, SignInSession, Token
 from landmatch.api.schemas.monitoring import MonitoringSummary
 from landmatch.api.schemas.projects import (
     MatchingProjects,
@@ -202,3 +203,19 @@ def test_zones_are_their_models_without_staff_keys_for_the_public(client, tokens
     assert ZoneDetail.model_validate(one).geometry is not None
     for shown in (listed[0], one):  # absent, not null, for the public
         assert ("version" in shown and "can_edit" in shown) == (role is not None)
+
+
+def test_accounts_tokens_and_sessions_are_their_models(client, tokens):
+    admin = auth(tokens["admin"])
+    page = AccountPage.model_validate(client.get("/api/users", headers=admin).json())
+    assert page.total >= 4 and {"t-admin", "t-bureau-sjz"} <= {a.name for a in page.users}
+    me = Account.model_validate(client.get("/api/me", headers=auth(tokens["bureau"])).json())
+    assert me.name == "t-bureau-sjz" and me.city_code == "130100"
+    listed = client.get("/api/users/t-bureau-sjz/tokens", headers=admin).json()
+    assert TypeAdapter(list[Token]).validate_python(listed)
+    mine = client.get("/api/me/tokens", headers=admin).json()
+    assert all("secret" not in t and "token" not in t for t in mine)
+    TypeAdapter(list[Token]).validate_python(mine)
+    TypeAdapter(list[SignInSession]).validate_python(
+        client.get("/api/users/t-admin/sessions", headers=admin).json()
+    )

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from landmatch.accounts import audit, passwords, sessions, tokens, users
 from landmatch.api.deps import AuthDep, ClientDep, PrincipalDep, SessionDep, SettingsDep
+from landmatch.api.schemas.accounts import Account, AccountPage, SignInSession, Token
 from landmatch.auth import Principal
 from landmatch.errors import Unauthorized
 
@@ -109,7 +110,7 @@ def _me(principal: Principal) -> int:
     return principal.user_id
 
 
-@router.get("/api/users", summary="Accounts (admin)")
+@router.get("/api/users", summary="Accounts (admin)", response_model=AccountPage)
 def list_users(
     session: SessionDep,
     principal: PrincipalDep,
@@ -145,7 +146,7 @@ def create_user(
     return _account(account)
 
 
-@router.get("/api/users/{name}", summary="One account (admin)")
+@router.get("/api/users/{name}", summary="One account (admin)", response_model=Account)
 def get_user(name: str, session: SessionDep, principal: PrincipalDep) -> dict[str, Any]:
     _admin(principal)
     return _account(users.get(session, name))
@@ -173,7 +174,9 @@ def patch_user(
     return _account(users.get(session, name))
 
 
-@router.post("/api/users/{name}/disable", summary="Disable an account (admin)")
+@router.post(
+    "/api/users/{name}/disable", summary="Disable an account (admin)", response_model=Account
+)
 def disable_user(
     name: str, session: SessionDep, client: ClientDep, principal: PrincipalDep
 ) -> dict[str, Any]:
@@ -182,7 +185,9 @@ def disable_user(
     return _account(account)
 
 
-@router.post("/api/users/{name}/enable", summary="Enable an account (admin)")
+@router.post(
+    "/api/users/{name}/enable", summary="Enable an account (admin)", response_model=Account
+)
 def enable_user(
     name: str, session: SessionDep, client: ClientDep, principal: PrincipalDep
 ) -> dict[str, Any]:
@@ -212,7 +217,9 @@ def reset_password(
     return _account(account)
 
 
-@router.get("/api/users/{name}/tokens", summary="An account's tokens (admin)")
+@router.get(
+    "/api/users/{name}/tokens", summary="An account's tokens (admin)", response_model=list[Token]
+)
 def user_tokens(name: str, session: SessionDep, principal: PrincipalDep) -> list[dict[str, Any]]:
     _admin(principal)
     return [_token(t) for t in tokens.of_user(session, users.get(session, name).id)]
@@ -260,7 +267,11 @@ def revoke_user_token(
     return _token(info)
 
 
-@router.get("/api/users/{name}/sessions", summary="An account's live sessions (admin)")
+@router.get(
+    "/api/users/{name}/sessions",
+    summary="An account's live sessions (admin)",
+    response_model=list[SignInSession],
+)
 def user_sessions(
     name: str, session: SessionDep, settings: SettingsDep, principal: PrincipalDep
 ) -> list[dict[str, Any]]:
@@ -280,12 +291,12 @@ def revoke_user_session(
     return {"status": "revoked"}
 
 
-@router.get("/api/me", summary="The caller's account")
+@router.get("/api/me", summary="The caller's account", response_model=Account)
 def me(session: SessionDep, auth: AuthDep) -> dict[str, Any]:
     return _account(users.by_id(session, _me(auth.principal)))
 
 
-@router.get("/api/me/tokens", summary="My tokens")
+@router.get("/api/me/tokens", summary="My tokens", response_model=list[Token])
 def my_tokens(session: SessionDep, principal: PrincipalDep) -> list[dict[str, Any]]:
     return [_token(t) for t in tokens.of_user(session, _me(principal))]
 
@@ -320,7 +331,7 @@ def revoke_my_token(
     return _token(info)
 
 
-@router.get("/api/me/sessions", summary="My live sessions")
+@router.get("/api/me/sessions", summary="My live sessions", response_model=list[SignInSession])
 def my_sessions(
     session: SessionDep, settings: SettingsDep, principal: PrincipalDep
 ) -> list[dict[str, Any]]:
