@@ -4,6 +4,7 @@ live answers are that model (landmatch/api/schemas.py; extra keys refused)."""
 from __future__ import annotations
 
 import pytest
+from fastapi.testclient import TestClient
 from pydantic import TypeAdapter
 
 from landmatch.api.schemas import (
@@ -34,7 +35,7 @@ def _response_ref(spec: dict, path: str, status: str) -> str:
     return str(content["application/json"]["schema"]["$ref"]).rsplit("/", 1)[-1]
 
 
-def test_openapi_shows_the_models(client):
+def test_openapi_shows_the_models(client: TestClient) -> None:
     spec = client.get("/openapi.json").json()
     assert _response_ref(spec, "/api/search", "200") == "SearchResults"
     assert _response_ref(spec, "/healthz", "200") == "Health"
@@ -45,7 +46,7 @@ def test_openapi_shows_the_models(client):
     assert hit["properties"]["kind"]["enum"] == ["admin", "zone", "facility", "parcel"]
 
 
-def test_healthz_is_the_health_model(client):
+def test_healthz_is_the_health_model(client: TestClient) -> None:
     r = client.get("/healthz")
     assert r.status_code == 200
     health = Health.model_validate(r.json())
@@ -53,7 +54,9 @@ def test_healthz_is_the_health_model(client):
 
 
 @pytest.mark.parametrize("role", [None, "admin"])
-def test_search_answers_are_the_search_model(client, tokens, public_code, role):
+def test_search_answers_are_the_search_model(
+    client: TestClient, tokens: dict[str, str], public_code: str, role: str
+) -> None:
     headers = auth(tokens[role]) if role else {}
     for q in ("石家庄", public_code):
         r = client.get("/api/search", params={"q": q}, headers=headers)
@@ -64,7 +67,9 @@ def test_search_answers_are_the_search_model(client, tokens, public_code, role):
 
 
 @pytest.mark.parametrize("role", [None, "bureau"])
-def test_the_place_summary_is_its_model(client, tokens, role):
+def test_the_place_summary_is_its_model(
+    client: TestClient, tokens: dict[str, str], role: str
+) -> None:
     headers = auth(tokens[role]) if role else {}
     r = client.get("/api/map/places", headers=headers)
     assert r.status_code == 200, r.text
@@ -80,7 +85,7 @@ def _ref(spec: dict, path: str, method: str = "get") -> tuple[str, str]:
     return media, str(body["schema"]["$ref"]).rsplit("/", 1)[-1]
 
 
-def test_openapi_shows_the_parcel_and_match_models(client):
+def test_openapi_shows_the_parcel_and_match_models(client: TestClient) -> None:
     spec = client.get("/openapi.json").json()
     geo = "application/geo+json"
     assert _ref(spec, "/api/parcels") == (geo, "ParcelCollection")
@@ -98,7 +103,7 @@ def test_openapi_shows_the_parcel_and_match_models(client):
     assert "reserve_price_wan_per_mu" not in ranked and "members" in ranked
 
 
-def test_errors_are_declared_as_problems(client):
+def test_errors_are_declared_as_problems(client: TestClient) -> None:
     spec = client.get("/openapi.json").json()
     assert "HTTPValidationError" not in spec["components"]["schemas"]
     for path, ops in spec["paths"].items():
@@ -113,7 +118,9 @@ def test_errors_are_declared_as_problems(client):
 
 
 @pytest.mark.parametrize("role", [None, "bureau", "promoter"])
-def test_parcels_identify_and_card_are_their_models(client, tokens, public_code, role):
+def test_parcels_identify_and_card_are_their_models(
+    client: TestClient, tokens: dict[str, str], public_code: str, role: str
+) -> None:
     headers = auth(tokens[role]) if role else {}
     page = client.get("/api/parcels", params={"city": "130100", "limit": 5}, headers=headers)
     assert page.status_code == 200, page.text
@@ -141,7 +148,9 @@ def _inside(coordinates: list) -> tuple[float, float]:
 
 
 @pytest.mark.parametrize("role", [None, "admin", "promoter"])
-def test_match_runs_are_the_match_model(client, tokens, role):
+def test_match_runs_are_the_match_model(
+    client: TestClient, tokens: dict[str, str], role: str
+) -> None:
     headers = auth(tokens[role]) if role else {}
     req = {"industry": "36", "area_mu_min": 10, "area_mu_max": 500, "top": 5}
     r = client.post("/api/match", json=req, headers=headers)
@@ -154,7 +163,9 @@ def test_match_runs_are_the_match_model(client, tokens, role):
     assert MatchResult.model_validate(stored.json()) == run
 
 
-def test_projects_holds_and_reverse_match_are_their_models(client, tokens):
+def test_projects_holds_and_reverse_match_are_their_models(
+    client: TestClient, tokens: dict[str, str]
+) -> None:
     team = auth(tokens["promoter"])
     req = {"industry": "36", "area_mu_min": 10, "area_mu_max": 500, "top": 3}
     r = client.post("/api/projects", json={"name": "契约", "requirement": req}, headers=team)
@@ -186,7 +197,9 @@ def test_projects_holds_and_reverse_match_are_their_models(client, tokens):
 
 
 @pytest.mark.parametrize("role", ["admin", "bureau"])
-def test_the_monitoring_summary_is_its_model(client, tokens, role):
+def test_the_monitoring_summary_is_its_model(
+    client: TestClient, tokens: dict[str, str], role: str
+) -> None:
     r = client.get("/api/monitoring/summary", headers=auth(tokens[role]))
     assert r.status_code == 200, r.text
     shown = MonitoringSummary.model_validate(r.json())
@@ -195,7 +208,9 @@ def test_the_monitoring_summary_is_its_model(client, tokens, role):
 
 
 @pytest.mark.parametrize("role", [None, "bureau"])
-def test_zones_are_their_models_without_staff_keys_for_the_public(client, tokens, role):
+def test_zones_are_their_models_without_staff_keys_for_the_public(
+    client: TestClient, tokens: dict[str, str], role: str
+) -> None:
     headers = auth(tokens[role]) if role else {}
     listed = client.get("/api/zones", headers=headers).json()
     zones = TypeAdapter(list[Zone]).validate_python(listed)
@@ -205,7 +220,9 @@ def test_zones_are_their_models_without_staff_keys_for_the_public(client, tokens
         assert ("version" in shown and "can_edit" in shown) == (role is not None)
 
 
-def test_accounts_tokens_and_sessions_are_their_models(client, tokens):
+def test_accounts_tokens_and_sessions_are_their_models(
+    client: TestClient, tokens: dict[str, str]
+) -> None:
     admin = auth(tokens["admin"])
     page = AccountPage.model_validate(client.get("/api/users", headers=admin).json())
     assert page.total >= 4 and {"t-admin", "t-bureau-sjz"} <= {a.name for a in page.users}
