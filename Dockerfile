@@ -1,6 +1,7 @@
 FROM python:3.11-slim-bookworm
+# gmt-gshhg-high: GSHHG's shorelines and rivers, the offline basemap's water (LGPL-3+).
 RUN apt-get update && apt-get install -y --no-install-recommends gdal-bin chromium nodejs npm \
-    postgresql-client && rm -rf /var/lib/apt/lists/*
+    postgresql-client gmt-gshhg-high && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 # The npm packages the app serves (web/package.json) go to /opt/landmatch/node_modules.
 COPY web/package.json web/package-lock.json /opt/landmatch/
@@ -17,4 +18,4 @@ WORKDIR /var/lib/landmatch
 ENV LANDMATCH_HOST=0.0.0.0 LANDMATCH_PORT=8000 \
     LANDMATCH_WEB_ASSETS_DIR=/opt/landmatch/node_modules
 EXPOSE 8000
-CMD ["sh", "-c", "landmatch db upgrade && landmatch seed --if-empty --parcels ${LANDMATCH_DEMO_PARCELS:-20000} && landmatch serve"]
+CMD ["sh", "-c", "landmatch db upgrade && landmatch basemap build --if-empty && landmatch seed --if-empty --parcels ${LANDMATCH_DEMO_PARCELS:-20000} && landmatch serve"]

@@ -63,6 +63,18 @@ FACILITY_KINDS: dict[str, str] = {
     "substation": "变电站",
 }
 
+# The offline basemap's water (landmatch.basemap, from GSHHG): what each feature is.
+BASEMAP_WATER_KINDS: dict[str, str] = {
+    "sea": "海域",
+    "coast": "海岸线",
+    "lake": "湖泊、水库",
+    "river_lake": "宽阔河面",
+    "river_major": "主要河流",
+    "river": "其他河流",
+    "river_intermittent": "季节性河流",
+    "canal": "渠道",
+}
+
 CONSTRAINT_KINDS: dict[str, str] = {
     "eco_redline": "生态保护红线",
     "water_source": "饮用水水源保护区",

@@ -17,8 +17,9 @@ as_root() {
 ensure_system_packages() {
   # PostGIS for the database, GDAL for ogr2ogr/ogrinfo (import benchmark, OGC client tests),
   # Chromium for the browser tests and brochure PDFs (with a CJK font), Node/npm for the
-  # front-end assets, QGIS's Python bindings for the headless QGIS client test.
-  local want=(postgresql-15 postgresql-15-postgis-3 postgresql-client-15 gdal-bin chromium fonts-wqy-microhei nodejs npm python3-qgis)
+  # front-end assets, QGIS's Python bindings for the headless QGIS client test, GSHHG's
+  # shorelines and rivers for the offline basemap (`landmatch basemap build`).
+  local want=(postgresql-15 postgresql-15-postgis-3 postgresql-client-15 gdal-bin chromium fonts-wqy-microhei nodejs npm python3-qgis gmt-gshhg-high)
   local missing=()
   want+=(nginx)  # deploy/'s configuration in front of two app servers (tests/test_deploy.py, bench_scale)
   for p in "${want[@]}"; do
@@ -31,6 +32,12 @@ ensure_system_packages() {
   fi
   if [ ${#missing[@]} -gt 0 ]; then
     if ! command -v apt-get >/dev/null; then
+      # The offline basemap's data is optional: without it the maps draw no water.
+      local needed=(); for p in "${missing[@]}"; do [[ "$p" == gmt-gshhg-high ]] || needed+=("$p"); done
+      if [ ${#needed[@]} -eq 0 ]; then
+        say "gmt-gshhg-high is not installed and there is no apt-get: the offline basemap has no water"
+        return 0
+      fi
       echo "missing system packages (${missing[*]}) and no apt-get: install them by hand" >&2
       return 1
     fi
@@ -155,4 +162,10 @@ base, name = sys.argv[1].replace("postgresql+psycopg://", "postgresql://"), sys.
 with psycopg.connect(base + "/postgres", autocommit=True) as c:
     c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 PYEOF
+}
+
+build_basemap() {
+  # The offline basemap's water (sea, coast, lakes, rivers) from GSHHG into the database, once.
+  # Without the Debian package (no apt) it says why and the maps draw no water.
+  .venv/bin/landmatch basemap build --if-empty || say "offline basemap not built (the maps draw no water)"
 }

@@ -49,6 +49,12 @@ def engine(settings: Settings) -> Iterator[Engine]:
             from landmatch.seed.run import seed
 
             seed(conn, n=SEED_PARCELS, seed_value=SEED)
+    with Session(eng) as s:  # the offline basemap's water, as scripts/up builds it
+        from landmatch.basemap import store
+
+        if not store.water_loaded(s):
+            store.build(s)
+            s.commit()
     yield eng
     eng.dispose()
 

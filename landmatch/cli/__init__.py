@@ -26,6 +26,7 @@ from landmatch.cli import (
     users,
     zones,
 )
+from landmatch.basemap.commands import basemap_app
 from landmatch.cli.common import err
 from landmatch.errors import LandMatchError
 
@@ -41,6 +42,7 @@ GROUPS = {
     "policies": policies.app,
     "zones": zones.app,
     "layers": layers.app,
+    "basemap": basemap_app,
 }
 COMMANDS: dict[str, Callable[..., None]] = {
     "import": imports.import_cmd,

@@ -82,6 +82,9 @@ MultiPolygon4490 = Geometry("MULTIPOLYGON", srid=4490, spatial_index=False)
 MultiPolygon3857 = Geometry("MULTIPOLYGON", srid=3857, spatial_index=False)
 Point4490 = Geometry("POINT", srid=4490, spatial_index=False)
 Point3857 = Geometry("POINT", srid=3857, spatial_index=False)
+# The offline basemap's water (GSHHG, WGS 84): lines and polygons in one column.
+Geometry4326 = Geometry("GEOMETRY", srid=4326, spatial_index=False)
+Geometry3857 = Geometry("GEOMETRY", srid=3857, spatial_index=False)
 
 
 class LandUseCode(Base):
@@ -118,6 +121,29 @@ class AdminDivision(Base):
         CheckConstraint("code ~ '^[0-9]{6}$'", name="code"),
         Index("ix_admin_division_geom", "geom", postgresql_using="gist"),
         Index("ix_admin_division_geom_3857", "geom_3857", postgresql_using="gist"),
+    )
+
+
+class BasemapWater(Base):
+    """The offline basemap's water: sea, coastline, lakes and rivers of Hebei and around it,
+    extracted from GSHHG at set-up (``landmatch basemap build``; ``landmatch.basemap``). Not
+    project data: replaced whole by each build, drawn under everything as the ``water`` tiles."""
+
+    __tablename__ = "basemap_water"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    level: Mapped[int] = mapped_column(SmallInteger)  # WDBII river class / GSHHG shore level
+    min_zoom: Mapped[int] = mapped_column(SmallInteger)
+    source: Mapped[str] = mapped_column(Text)
+    geom: Mapped[Any] = mapped_column(Geometry4326, nullable=False)
+    geom_3857: Mapped[Any] = mapped_column(Geometry3857, Computed(MERCATOR))
+    __table_args__ = (
+        CheckConstraint(_in("kind", vocab.BASEMAP_WATER_KINDS), name="kind"),
+        Index("ix_basemap_water_geom_3857", "geom_3857", postgresql_using="gist"),
+        {
+            "comment": "offline basemap water from GSHHG (landmatch basemap build); "
+            "replaced whole by each build"
+        },
     )
 
 

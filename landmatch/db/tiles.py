@@ -48,6 +48,7 @@ LAYERS: dict[str, str] = {
     "constraints": "管控区",
     "admin": "行政区划",
     "facilities": "设施",
+    "water": "水系",
 }
 # The data_state counter whose bump invalidates a layer's tiles (also the layer's table).
 LAYER_STATE: dict[str, str] = {
@@ -56,6 +57,7 @@ LAYER_STATE: dict[str, str] = {
     "constraints": "constraint_area",
     "admin": "admin_division",
     "facilities": "facility",
+    "water": "basemap_water",
 }
 # Layers the public does not get (landmatch.reflayers.publication decides).
 INTERNAL_LAYERS = frozenset(k for k, table in LAYER_STATE.items() if not published(table))
@@ -89,6 +91,7 @@ LAYER_FIELDS: dict[str, dict[str, dict[str, str]]] = {
         **{c: _TEXT for c in ("code", "name", "kind", "city_code")},
         "approximate": {"type": "boolean"},
     },
+    "water": {"kind": _TEXT, "level": {"type": "integer"}},
 }
 INTERNAL_FIELDS: dict[str, dict[str, dict[str, str]]] = {
     "parcels": {c: _TEXT for c in PARCEL_TILE_INTERNAL},
@@ -370,6 +373,17 @@ def _facilities_sql() -> str:
     )
 
 
+def _water_sql() -> str:
+    """The offline basemap's water (landmatch.basemap): the kinds shown from this zoom, each
+    simplified to a quarter of a pixel (the table holds GSHHG's 1:1 million lines whole)."""
+    pixel = f"({2 * 20037508.342789244!r} / (256 * 2 ^ :z))"
+    inner = (
+        f"SELECT {_geom(f'ST_Simplify(w.geom_3857, {pixel} / 4)')}, w.kind, w.level"
+        " FROM landmatch.basemap_water w, env WHERE w.geom_3857 && env.m AND w.min_zoom <= :z"
+    )
+    return _mvt("water", inner)
+
+
 def check_tile(layer: str, z: int, x: int, y: int, public: bool) -> None:
     if layer not in LAYERS:
         raise NotFound(f"未知图层 {layer}；可选 {', '.join(LAYERS)}")
@@ -401,6 +415,8 @@ def tile_sql(
         sql = _constraints_sql()
     elif layer == "admin":
         sql = _admin_sql(z)
+    elif layer == "water":
+        sql = _water_sql()
     else:
         sql = _facilities_sql()
     return sql, params

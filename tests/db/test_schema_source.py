@@ -29,6 +29,7 @@ from landmatch.settings import Settings
 VOCABULARY_CHECKS: dict[tuple[str, str], Mapping[str, object] | tuple[str, ...]] = {
     ("admin_division", "ck_admin_division_level"): vocab.ADMIN_LEVELS,
     ("app_user", "ck_app_user_role"): vocab.ROLES,
+    ("basemap_water", "ck_basemap_water_kind"): vocab.BASEMAP_WATER_KINDS,
     ("constraint_area", "ck_constraint_area_city_code"): vocab.CITIES,
     ("constraint_area", "ck_constraint_area_kind"): vocab.CONSTRAINT_KINDS,
     ("constraint_area", "ck_constraint_area_severity"): vocab.CONSTRAINT_SEVERITY,

@@ -382,6 +382,7 @@ $function$;
 
 CREATE TRIGGER data_version AFTER INSERT OR DELETE OR UPDATE OR TRUNCATE ON landmatch.admin_division FOR EACH STATEMENT EXECUTE FUNCTION landmatch.bump_data_version();
 CREATE TRIGGER data_version AFTER INSERT OR DELETE OR UPDATE OR TRUNCATE ON landmatch.approval_batch FOR EACH STATEMENT EXECUTE FUNCTION landmatch.bump_data_version();
+CREATE TRIGGER data_version AFTER INSERT OR DELETE OR UPDATE OR TRUNCATE ON landmatch.basemap_water FOR EACH STATEMENT EXECUTE FUNCTION landmatch.bump_data_version();
 CREATE TRIGGER data_version AFTER INSERT OR DELETE OR UPDATE OR TRUNCATE ON landmatch.constraint_area FOR EACH STATEMENT EXECUTE FUNCTION landmatch.bump_data_version();
 CREATE TRIGGER history AFTER INSERT OR DELETE OR UPDATE ON landmatch.constraint_area FOR EACH ROW EXECUTE FUNCTION landmatch.layer_history();
 CREATE TRIGGER data_version AFTER INSERT OR DELETE OR UPDATE OR TRUNCATE ON landmatch.constraint_coverage FOR EACH STATEMENT EXECUTE FUNCTION landmatch.bump_data_version();
