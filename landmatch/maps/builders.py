@@ -16,6 +16,7 @@ from folium.utilities import JsCode
 from shapely.geometry import shape
 
 from landmatch import vocab
+from landmatch.basemap.store import ATTRIBUTION as WATER_ATTRIBUTION
 from landmatch.geo.validate import normalise_polygons
 from landmatch.maps.assets import localise_folium
 from landmatch.maps.elements import AppInit, panel
@@ -25,6 +26,7 @@ from landmatch.maps.styles import (
     STATUS_COLOURS,
     ZONE_COLOURS,
     legend_items,
+    water_style,
 )
 from landmatch.match import readable
 from landmatch.settings import Settings
@@ -44,10 +46,17 @@ STAFF_QUERY = {"status": "ready,unsupplied,idle,supplied"}
 
 
 def base_map(
-    settings: Settings, *, location: tuple[float, float] = HEBEI_CENTRE, zoom: int = 7
+    settings: Settings,
+    *,
+    location: tuple[float, float] = HEBEI_CENTRE,
+    zoom: int = 7,
+    water: bool = False,
 ) -> folium.Map:
     """A map with the configured basemap. ``none`` draws the administrative boundaries as the
-    base (vector tiles from our own server), so the default works with no internet at all."""
+    base (vector tiles from our own server), so the default works with no internet at all;
+    with ``water`` (the offline basemap is built: ``landmatch.basemap.store.water_loaded``)
+    the sea, coast, lakes and rivers too. The full-page maps add the water themselves, above
+    their boundary base (``_common``)."""
     m = folium.Map(
         location=location,
         zoom_start=zoom,
@@ -78,7 +87,20 @@ def base_map(
                 overlay=overlay,
                 control=not overlay,
             ).add_to(m)
+    elif water:
+        water_layer().add_to(m)
     return m
+
+
+def water_layer() -> plugins.VectorGridProtobuf:
+    """The offline basemap's water as vector tiles, its source and licence in the attribution
+    control. Nothing to click (the page script does not answer clicks on it)."""
+    return _vector(
+        _tile_url("water"),
+        "水系（离线底图）",
+        water_style(),
+        attribution=WATER_ATTRIBUTION,
+    )
 
 
 def _vector(
@@ -89,6 +111,7 @@ def _vector(
     show: bool = True,
     pane: str | None = None,
     min_zoom: int | None = None,
+    attribution: str = "landmatch",
 ) -> plugins.VectorGridProtobuf:
     layer_name = url.split("/")[2]  # /tiles/<layer>/...
     styles = {layer_name: style}
@@ -103,7 +126,7 @@ def _vector(
         "maxNativeZoom": 18,
         "maxZoom": 19,
         "rendererFactory": JsCode("L.canvas.tile"),
-        "attribution": "landmatch",
+        "attribution": attribution,
     }
     if pane:
         options["pane"] = pane
@@ -148,12 +171,13 @@ def facility_rows(facilities: list[dict[str, Any]]) -> list[list[Any]]:
     ]
 
 
-def _common(m: folium.Map, settings: Settings, *, staff: bool) -> dict[str, Any]:
+def _common(m: folium.Map, settings: Settings, *, staff: bool, water: bool) -> dict[str, Any]:
     admin_style = "LM.style.adminBase" if settings.basemap == "none" else "LM.style.admin"
-    layers: dict[str, Any] = {
-        "admin": _vector(_tile_url("admin"), "行政区划", admin_style),
-        "zones": _vector(_tile_url("zones"), "开发区（按级别）", "LM.style.zones"),
-    }
+    layers: dict[str, Any] = {"admin": _vector(_tile_url("admin"), "行政区划", admin_style)}
+    if water and settings.basemap == "none":
+        # Above the boundaries' land fill, under zones and parcels.
+        layers["water"] = water_layer()
+    layers["zones"] = _vector(_tile_url("zones"), "开发区（按级别）", "LM.style.zones")
     if staff:
         layers["constraints"] = _vector(
             _tile_url("constraints"), "管控区（红线、基本农田等）", "LM.style.constraints"
@@ -189,12 +213,17 @@ def _filters_context(cities: list[tuple[str, str]], staff: bool) -> dict[str, An
 
 
 def public_map(
-    settings: Settings, *, cities: list[tuple[str, str]], facilities: list[dict[str, Any]]
+    settings: Settings,
+    *,
+    cities: list[tuple[str, str]],
+    facilities: list[dict[str, Any]],
+    water: bool = False,
 ) -> str:
     """``/map``: public ready land by land use, zones, boundaries, facilities, search, filters,
     parcel card and the "find sites for my project" form."""
     m = base_map(settings)
-    layers = _common(m, settings, staff=False)
+    layers = _common(m, settings, staff=False, water=water)
+    water = "water" in layers
     # The page script adds its own layers (places, facilities) to this control.
     layers["control"] = folium.LayerControl(collapsed=True, position="topright").add_to(m)
     root = cast(Figure, m.get_root())  # a folium Map always sits in a Figure
@@ -205,7 +234,7 @@ def public_map(
             "map_panel.html",
             title="河北省熟地“一张图”",
             public=True,
-            legend=legend_items(staff=False),
+            legend=legend_items(staff=False, water=water),
             **_filters_context(cities, False),
         )
     )
@@ -233,11 +262,13 @@ def staff_map(
     facilities: list[dict[str, Any]],
     user: str,
     csrf_token: str,
+    water: bool = False,
 ) -> str:
     """``/internal/map``: every status coloured, constraint areas, QA flags, reservations.
     ``csrf_token``: the session's, for the sign-out form and the page's script requests."""
     m = base_map(settings)
-    layers = _common(m, settings, staff=True)
+    layers = _common(m, settings, staff=True, water=water)
+    water = "water" in layers
     # The page script adds its own layers (places, facilities) to this control.
     layers["control"] = folium.LayerControl(collapsed=True, position="topright").add_to(m)
     root = cast(Figure, m.get_root())  # a folium Map always sits in a Figure
@@ -253,7 +284,7 @@ def staff_map(
             public=False,
             user=user,
             csrf_token=csrf_token,
-            legend=legend_items(staff=True),
+            legend=legend_items(staff=True, water=water),
             **_filters_context(cities, True),
         )
     )
@@ -323,6 +354,7 @@ def match_map(
     run: dict[str, Any],
     facilities: list[dict[str, Any]],
     staff: bool,
+    water: bool = False,
 ) -> str:
     """``/match/{id}/map``: numbered ranked sites, score breakdown, assemblies outlined as one
     site, and the top five side by side."""
@@ -355,7 +387,7 @@ def match_map(
         m.fit_bounds([[min(lats), min(lons)], [max(lats), max(lons)]], padding=(30, 30))
     else:
         m = base_map(settings)
-    layers = _common(m, settings, staff=staff)
+    layers = _common(m, settings, staff=staff, water=water)
     ranked = folium.FeatureGroup(name=f"匹配结果（前 {len(sites)}）").add_to(m)
     layers["ranked"] = ranked
     # The page script adds its own layers (places, facilities) to this control.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from landmatch import vocab
 
 LAND_USE_COLOURS: dict[str, str] = {
@@ -30,9 +32,39 @@ STATUS_COLOURS: dict[str, str] = {
 }
 ZONE_COLOURS: dict[str, str] = {"national": "#1f5fbf", "provincial": "#8e44ad"}
 CONSTRAINT_COLOURS: dict[str, str] = {"excludes": "#c0392b", "penalises": "#e67e22"}
+# The offline basemap's water (landmatch.basemap): a quiet blue, under zones and parcels.
+WATER_FILL = "#cfe3f2"
+WATER_LINE = "#6fa8d6"
+COAST_LINE = "#5b93c4"
+# Line width in px of each kind of water line, at zoom 7 and from zoom 12 (between: linear).
+WATER_WIDTHS: dict[str, tuple[float, float]] = {
+    "coast": (1.0, 1.6),
+    "river_major": (1.0, 2.6),
+    "river": (0.6, 1.6),
+    "river_intermittent": (0.5, 1.2),
+    "canal": (0.5, 1.2),
+}
 
 
-def legend_items(*, staff: bool) -> list[tuple[str, list[tuple[str, str, str]]]]:
+def water_style() -> str:
+    """The water layer's VectorGrid style function (JS source): areas (sea, lakes, wide rivers)
+    filled without an outline, lines (coast, rivers, canals) widening with the zoom."""
+    widths = json.dumps(WATER_WIDTHS)
+    return (
+        "function (p, z) {"
+        f" var w = {widths}[p.kind];"
+        f" if (!w) return {{fill: true, fillColor: {json.dumps(WATER_FILL)}, fillOpacity: 1,"
+        " stroke: false, weight: 0};"
+        " var t = Math.max(0, Math.min(1, (z - 7) / 5));"
+        f" return {{fill: false, color: p.kind === 'coast' ? {json.dumps(COAST_LINE)}"
+        f" : {json.dumps(WATER_LINE)}, weight: w[0] + (w[1] - w[0]) * t, opacity: 0.9,"
+        " dashArray: p.kind === 'river_intermittent' ? '4 3' : null}; }"
+    )
+
+
+def legend_items(
+    *, staff: bool, water: bool = False
+) -> list[tuple[str, list[tuple[str, str, str]]]]:
     """Legend sections: (title, [(colour, label, shape)])."""
     sections: list[tuple[str, list[tuple[str, str, str]]]] = []
     if staff:
@@ -79,7 +111,8 @@ def legend_items(*, staff: bool) -> list[tuple[str, list[tuple[str, str, str]]]]
                     "港口、机场、铁路货场、物流枢纽等（10 级起另显示高速互通、变电站）",
                     "dot",
                 ),
-            ],
+            ]
+            + ([(WATER_LINE, "海岸线、河流、湖泊（离线底图，GSHHG）", "line")] if water else []),
         )
     )
     return sections

@@ -56,22 +56,25 @@ def _parts(m: folium.Map, drawn: str = "") -> MapParts:
     )
 
 
-def _map(settings: Settings, bounds: list[list[float]]) -> folium.Map:
+def _map(settings: Settings, bounds: list[list[float]], water: bool) -> folium.Map:
     (y0, x0), (y1, x1) = bounds
-    m = base_map(settings, location=((y0 + y1) / 2, (x0 + x1) / 2), zoom=16)
+    m = base_map(settings, location=((y0 + y1) / 2, (x0 + x1) / 2), zoom=16, water=water)
     m.fit_bounds(bounds, padding=(20, 20))
     return m
 
 
-def parcel_map(settings: Settings, bounds: list[list[float]]) -> MapParts:
-    """The parcel page's map (the layers come from the page's JSON)."""
-    return _parts(_map(settings, bounds))
+def parcel_map(settings: Settings, bounds: list[list[float]], *, water: bool = False) -> MapParts:
+    """The parcel page's map (the layers come from the page's JSON). ``water``: draw the
+    offline basemap's water (``landmatch.basemap.store.water_loaded``)."""
+    return _parts(_map(settings, bounds, water))
 
 
-def boundary_editor(settings: Settings, bounds: list[list[float]], *, draw: bool) -> MapParts:
+def boundary_editor(
+    settings: Settings, bounds: list[list[float]], *, draw: bool, water: bool = False
+) -> MapParts:
     """A map with GeoMan's controls: edit (drag, add, remove vertices), snapping on; with
     ``draw``, the polygon tool too (a new parcel)."""
-    m = _map(settings, bounds)
+    m = _map(settings, bounds, water)
     group = folium.FeatureGroup(name="地块边界", control=False).add_to(m)
     plugins.GeoMan(
         feature_group=group,
@@ -95,11 +98,11 @@ def boundary_editor(settings: Settings, bounds: list[list[float]], *, draw: bool
 HEBEI = [[36.0, 113.4], [42.6, 119.9]]
 
 
-def area_picker(settings: Settings) -> MapParts:
+def area_picker(settings: Settings, *, water: bool = False) -> MapParts:
     """The requirement form's map: draw (polygon or rectangle), edit and remove the area a match
     is restricted to (``location.polygon``); ``wb-area.js`` keeps the form's field in step."""
     (y0, x0), (y1, x1) = HEBEI
-    m = base_map(settings, location=((y0 + y1) / 2, (x0 + x1) / 2), zoom=7)
+    m = base_map(settings, location=((y0 + y1) / 2, (x0 + x1) / 2), zoom=7, water=water)
     m.fit_bounds(HEBEI)
     group = folium.FeatureGroup(name="选址范围", control=False).add_to(m)
     plugins.GeoMan(

@@ -12,6 +12,7 @@ from fastapi.staticfiles import StaticFiles
 
 from landmatch.api.deps import PrincipalDep, SessionDep, SettingsDep
 from landmatch.api.routes.workbench.common import StaffDep, login_url, safe_next
+from landmatch.basemap.store import water_loaded
 from landmatch.db import mapdata
 from landmatch.db.lookups import brochure_version
 from landmatch.errors import NotFound
@@ -49,7 +50,10 @@ def api_docs() -> HTMLResponse:
 @router.get("/map", response_class=HTMLResponse)
 def public_map(session: SessionDep, settings: SettingsDep) -> HTMLResponse:
     html = builders.public_map(
-        settings, cities=mapdata.cities(session), facilities=mapdata.facilities(session)
+        settings,
+        cities=mapdata.cities(session),
+        facilities=mapdata.facilities(session),
+        water=water_loaded(session),
     )
     return HTMLResponse(html)
 
@@ -64,6 +68,7 @@ def staff_map(
         facilities=mapdata.facilities(session),
         user=staff.principal.actor,
         csrf_token=staff.csrf_token,
+        water=water_loaded(session),
     )
     return HTMLResponse(html)
 
@@ -86,7 +91,12 @@ def match_map(
     run = {"response": get_run(session, match_id, principal)}
     staff = not principal.is_public
     html = builders.match_map(
-        settings, match_id=match_id, run=run, facilities=mapdata.facilities(session), staff=staff
+        settings,
+        match_id=match_id,
+        run=run,
+        facilities=mapdata.facilities(session),
+        staff=staff,
+        water=water_loaded(session),
     )
     return HTMLResponse(html)
 

@@ -27,6 +27,7 @@ from landmatch.api.routes.workbench.common import (
     render,
     staff_with,
 )
+from landmatch.basemap.store import water_loaded
 from landmatch.db.locking import etag
 from landmatch.errors import (
     Forbidden,
@@ -82,7 +83,7 @@ def _page(
         surroundings = sheet.surroundings(session, int(state["row"]["id"]))
         name = state["row"].get("name")
     bounds = bounds_of(geometry) if geometry else HEBEI
-    parts = boundary_editor(settings, bounds, draw=code is None)
+    parts = boundary_editor(settings, bounds, draw=code is None, water=water_loaded(session))
     config = {
         "map": parts.name,
         "drawn": parts.drawn,

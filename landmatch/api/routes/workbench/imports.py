@@ -24,6 +24,7 @@ from landmatch.api.routes.workbench.common import (
     render,
     staff_with,
 )
+from landmatch.basemap.store import water_loaded
 from landmatch.db import derived
 from landmatch.errors import LandMatchError
 from landmatch.inventory import columns, template, wizard
@@ -210,7 +211,7 @@ def _page(
         fields = wizard.report_fields(conn, job)
         bounds = wizard.extent(conn, job)
         if bounds is not None:
-            parts = parcel_map(settings, bounds)
+            parts = parcel_map(settings, bounds, water=water_loaded(conn))
             map_config = {"map": parts.name, "features": f"{URL}/{job_id}/features.geojson"}
     return render(
         request,

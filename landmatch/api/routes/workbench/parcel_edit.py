@@ -24,6 +24,7 @@ from landmatch.api.routes.workbench.common import (
     render,
     staff_with,
 )
+from landmatch.basemap.store import water_loaded
 from landmatch.confidential import CONFIDENTIAL_FIELDS, may_read
 from landmatch.db.locking import etag
 from landmatch.errors import Forbidden, InvalidInput, PreconditionFailed, UnprocessableInput
@@ -236,7 +237,7 @@ def history(
     config: dict[str, Any] | None = None
     parts = None
     if state["geometry"] is not None:
-        parts = parcel_map(settings, bounds_of(state["geometry"]))
+        parts = parcel_map(settings, bounds_of(state["geometry"]), water=water_loaded(session))
         config = {"map": parts.name, "geometries": geometries}
         if not geometries:
             config["parcel"] = {"type": "Feature", "geometry": state["geometry"], "properties": {}}

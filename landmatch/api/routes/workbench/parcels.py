@@ -25,6 +25,7 @@ from landmatch.api.routes.workbench.common import (
     render,
     staff_with,
 )
+from landmatch.basemap.store import water_loaded
 from landmatch.db.parcels import ParcelFilter
 from landmatch.errors import InvalidInput, LandMatchError
 from landmatch.inventory import edits, listing, sheet
@@ -264,7 +265,7 @@ def parcel_page(
 ) -> HTMLResponse:
     data = sheet.parcel_sheet(session, code, staff.principal, stale_days=settings.stale_after_days)
     geometry = data["feature"]["geometry"]
-    parts = parcel_map(settings, bounds_of(geometry))
+    parts = parcel_map(settings, bounds_of(geometry), water=water_loaded(session))
     config = {
         "map": parts.name,
         "parcel": {"type": "Feature", "geometry": geometry, "properties": {"code": code}},

@@ -19,6 +19,7 @@ from landmatch.api.routes.workbench.common import (
     render,
     staff_with,
 )
+from landmatch.basemap.store import water_loaded
 from landmatch.db.locking import etag
 from landmatch.errors import LandMatchError
 from landmatch.maps.workbench import area_picker
@@ -74,6 +75,7 @@ async def _form(request: Request) -> tuple[dict[str, Any], dict[str, list[str]]]
 
 def _form_page(
     request: Request,
+    session: Any,
     settings: Settings,
     *,
     project: dict[str, Any] | None,
@@ -90,13 +92,17 @@ def _form_page(
         head=head,
         f=requirement_form.context(req),
         errors=errors or {},
-        area_map=area_picker(settings),
+        area_map=area_picker(settings, water=water_loaded(session)),
     )
 
 
 @router.get(URL + "/new", response_class=HTMLResponse)
-def new_form(request: Request, staff: PromoterDep, settings: SettingsDep) -> HTMLResponse:
-    return _form_page(request, settings, project=None, req=None, head={"name": "", "investor": ""})
+def new_form(
+    request: Request, session: SessionDep, staff: PromoterDep, settings: SettingsDep
+) -> HTMLResponse:
+    return _form_page(
+        request, session, settings, project=None, req=None, head={"name": "", "investor": ""}
+    )
 
 
 def _match(session: SessionDep, staff: Staff, settings: SettingsDep, project_id: int) -> str:
@@ -116,7 +122,14 @@ async def create(
         errors["name"] = "请填写项目名称"
     if errors:
         return _form_page(
-            request, settings, project=None, req=req, head=head, errors=errors, status=FORM_ERROR
+            request,
+            session,
+            settings,
+            project=None,
+            req=req,
+            head=head,
+            errors=errors,
+            status=FORM_ERROR,
         )
     try:
         p = svc.create_project(
@@ -136,6 +149,7 @@ async def create(
         session.rollback()
         return _form_page(
             request,
+            session,
             settings,
             project=None,
             req=req,
@@ -180,7 +194,7 @@ def edit_form(
 ) -> HTMLResponse:
     p = pipeline.project(session, staff.principal, project_id)
     head = {"name": p["name"], "investor": p["investor"] or ""}
-    return _form_page(request, settings, project=p, req=p["requirement"], head=head)
+    return _form_page(request, session, settings, project=p, req=p["requirement"], head=head)
 
 
 @router.post(URL + "/{project_id}/requirement", response_class=HTMLResponse)
@@ -200,7 +214,14 @@ async def save(
         errors["name"] = "请填写项目名称"
     if errors:
         return _form_page(
-            request, settings, project=p, req=req, head=head, errors=errors, status=FORM_ERROR
+            request,
+            session,
+            settings,
+            project=p,
+            req=req,
+            head=head,
+            errors=errors,
+            status=FORM_ERROR,
         )
     try:
         version = int(flat.get("version") or 0)
@@ -223,6 +244,7 @@ async def save(
         session.rollback()
         return _form_page(
             request,
+            session,
             settings,
             project=p,
             req=req,

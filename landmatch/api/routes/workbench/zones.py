@@ -28,6 +28,7 @@ from landmatch.api.routes.workbench.common import (
     render,
     staff_with,
 )
+from landmatch.basemap.store import water_loaded
 from landmatch.db.locking import etag
 from landmatch.db.parcels import ParcelFilter
 from landmatch.errors import GeometryError, LandMatchError, PreconditionFailed, UnprocessableInput
@@ -103,7 +104,7 @@ def _page(
         session, ParcelFilter(zone=code, limit=PARCELS_SHOWN), staff.principal
     )
     history = records.zone_history(session, staff.principal, code)[-HISTORY_SHOWN:][::-1]
-    parts = parcel_map(settings, bounds_of(z["geometry"]))
+    parts = parcel_map(settings, bounds_of(z["geometry"]), water=water_loaded(session))
     config = {
         "map": parts.name,
         "parcel": {"type": "Feature", "geometry": z["geometry"], "properties": {}},
@@ -392,7 +393,7 @@ def _boundary_page(
     _zone_in_scope(session, staff, code)
     z = records.show_zone(session, staff.principal, code)
     geometry = geometry or z["geometry"]
-    parts = boundary_editor(settings, bounds_of(geometry), draw=False)
+    parts = boundary_editor(settings, bounds_of(geometry), draw=False, water=water_loaded(session))
     config = {
         "map": parts.name,
         "drawn": parts.drawn,
