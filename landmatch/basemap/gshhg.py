@@ -44,8 +44,10 @@ RIVER_FILE = "binned_river_h.nc"
 DEBIAN_PACKAGE = "gmt-gshhg-high"
 SOURCE = "GSHHG 2.3.7 (shorelines, WDBII rivers), © Wessel & Smith, LGPL-3.0-or-later"
 
-# Hebei (113.45–119.85°E, 36.05–42.62°N) with a margin of about half a degree.
-HEBEI_BBOX = (112.9, 35.5, 120.4, 43.2)
+# Hebei (``landmatch.geo.crs.HEBEI_BBOX``) and what the maps show around it at province zoom
+# (z7 at 1366 px spans about 108–123°E): the whole Bohai with the Liaodong and Shandong coasts,
+# so no sea ends in a straight edge in view; east of 124.5°E would add Korea's many islands.
+REGION_BBOX = (108.0, 33.0, 124.5, 45.0)
 
 # WDBII river classes as GSHHG stores them (GMT's ``coast -I`` numbers) and the kind each is
 # drawn as: double-lined and major rivers from province zoom, the rest closer in.
@@ -116,7 +118,7 @@ def _scale(h: Any) -> float:
 
 
 def read_rivers(
-    directory: Path = DEFAULT_DIR, bbox: tuple[float, float, float, float] = HEBEI_BBOX
+    directory: Path = DEFAULT_DIR, bbox: tuple[float, float, float, float] = REGION_BBOX
 ) -> list[Feature]:
     """WDBII rivers and canals inside ``bbox``, merged across bins, one feature per class."""
     with _open(directory / RIVER_FILE) as h:
@@ -151,7 +153,7 @@ def _lines_by_class(
 
 
 def read_shores(
-    directory: Path = DEFAULT_DIR, bbox: tuple[float, float, float, float] = HEBEI_BBOX
+    directory: Path = DEFAULT_DIR, bbox: tuple[float, float, float, float] = REGION_BBOX
 ) -> list[Feature]:
     """The coastline (lines), the sea (polygons) and lakes (polygons) inside ``bbox``."""
     region = box(*bbox)
@@ -196,10 +198,11 @@ def read_shores(
     for pid, parts in lakes.items():
         merged = line_merge(unary_union(parts))
         for ring in polygonize(list(getattr(merged, "geoms", [merged]))).geoms:
-            lake = ring.intersection(region)
-            if not lake.is_empty and lake.area > 0:
-                kind = "river_lake" if area[pid] < 0 else "lake"
-                out.append(Feature(kind, 2, lake))
+            clipped = ring.intersection(region)  # a lake across the region's edge: its parts
+            for lake in getattr(clipped, "geoms", [clipped]):
+                if isinstance(lake, Polygon) and lake.area > 0:
+                    kind = "river_lake" if area[pid] < 0 else "lake"
+                    out.append(Feature(kind, 2, lake))
     return out
 
 
@@ -213,7 +216,7 @@ def _sea(
 
 
 def extract(
-    directory: Path = DEFAULT_DIR, bbox: tuple[float, float, float, float] = HEBEI_BBOX
+    directory: Path = DEFAULT_DIR, bbox: tuple[float, float, float, float] = REGION_BBOX
 ) -> list[Feature]:
     """Everything the offline basemap draws, for ``bbox``. Raises ``SourceMissing``."""
     return read_shores(directory, bbox) + read_rivers(directory, bbox)

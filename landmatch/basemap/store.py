@@ -45,7 +45,7 @@ class BuildResult:
 def build(
     session: Session,
     directory: Path = gshhg.DEFAULT_DIR,
-    bbox: tuple[float, float, float, float] = gshhg.HEBEI_BBOX,
+    bbox: tuple[float, float, float, float] = gshhg.REGION_BBOX,
 ) -> BuildResult:
     """Extract the water for ``bbox`` and replace the table's rows with it (the caller
     commits). When the source is missing, nothing changes and the reason is returned."""

@@ -380,6 +380,8 @@ def _water_sql() -> str:
     inner = (
         f"SELECT {_geom(f'ST_Simplify(w.geom_3857, {pixel} / 4)')}, w.kind, w.level"
         " FROM landmatch.basemap_water w, env WHERE w.geom_3857 && env.m AND w.min_zoom <= :z"
+        # Areas first, so the coastline and rivers are drawn over the sea and lakes.
+        " ORDER BY ST_Dimension(w.geom) DESC, w.id"
     )
     return _mvt("water", inner)
 

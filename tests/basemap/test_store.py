@@ -37,7 +37,7 @@ def test_a_build_replaces_the_water_in_epsg_4326(session: Session) -> None:
     ).all()
     assert {r[0]: r[1] for r in rows} == result.counts  # replaced, not added to
     assert {r[2] for r in rows} == {4326}
-    w, s, e, n = gshhg.HEBEI_BBOX
+    w, s, e, n = gshhg.REGION_BBOX
     for kind, _, _, extent in rows:
         (x0, y0), (x1, y1) = (map(float, c.split()) for c in extent[4:-1].split(","))
         assert w - 1e-9 <= x0 and x1 <= e + 1e-9 and s - 1e-9 <= y0 and y1 <= n + 1e-9, kind
