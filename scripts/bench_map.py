@@ -46,14 +46,14 @@ from playwright.sync_api import sync_playwright
 ROOT = Path(__file__).resolve().parents[1]
 WAIT_LAYERS_JS = """() => {
   if (!window.LM || !LM.layers) return false;
-  const layers = ['admin', 'zones', 'parcels'].map(k => LM.layers[k]).filter(Boolean);
+  const layers = ['admin', 'water', 'zones', 'parcels'].map(k => LM.layers[k]).filter(Boolean);
   if (!window.__lmLoaded) return false;
   return layers.every(l => window.__lmLoaded.has(l._leaflet_id));
 }"""
 HOOK_JS = """() => {
   window.__lmLoaded = new Set();
   // Layers may have loaded before the hook; mark those whose tiles are all in.
-  for (const k of ['admin', 'zones', 'parcels']) {
+  for (const k of ['admin', 'water', 'zones', 'parcels']) {
     const l = LM.layers[k];
     if (!l) continue;
     if (!l._loading) window.__lmLoaded.add(l._leaflet_id);
@@ -76,6 +76,7 @@ WEIGHT_JS = """() => {
   const kind = (e) => {
     const u = e.name;
     if (e.entryType === 'navigation') return 'html';
+    if (u.indexOf('/tiles/water/') >= 0) return 'water tiles';
     if (u.indexOf('.pbf') >= 0) return 'tiles';
     if (/\\.js(\\?|$)/.test(u)) return 'js';
     if (/\\.css(\\?|$)/.test(u)) return 'css';
@@ -87,10 +88,15 @@ WEIGHT_JS = """() => {
   return performance.getEntriesByType('navigation').concat(performance.getEntriesByType('resource'))
     .map(e => [kind(e), e.encodedBodySize || e.transferSize || 0]);
 }"""
-KINDS = ("html", "js", "css", "fonts", "json", "tiles", "images", "other")
+KINDS = ("html", "js", "css", "fonts", "json", "tiles", "water tiles", "images", "other")
+
+
+PORTS: list[int] = []  # --ports: the ports to serve on, in turn (else free ones)
 
 
 def free_port() -> int:
+    if PORTS:
+        return PORTS.pop(0)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
@@ -117,8 +123,8 @@ def measure(browser: Any, url: str, shot: Path | None, city: tuple[float, float]
         page.screenshot(path=str(shot))
     t0 = page.evaluate("performance.now()")
     page.evaluate(
-        "window.__lmLoaded = new Set(); for (const k of ['admin','zones','parcels']) "
-        "LM.layers[k].once('load', () => __lmLoaded.add(LM.layers[k]._leaflet_id));"
+        "window.__lmLoaded = new Set(); for (const k of ['admin','water','zones','parcels']) "
+        "if (LM.layers[k]) LM.layers[k].once('load', () => __lmLoaded.add(LM.layers[k]._leaflet_id));"
     )
     page.evaluate(f"LM.map.setView([{city[0]}, {city[1]}], 14, {{animate: false}})")
     page.wait_for_function(WAIT_LAYERS_JS, timeout=60000, polling=20)
@@ -236,7 +242,9 @@ def main() -> int:
     ap.add_argument("--city", default="38.04,114.51", help="lat,lon of the dense view (石家庄)")
     ap.add_argument("--ref", help="also measure this earlier commit (before/after)")
     ap.add_argument("--out", default=str(ROOT / "artifacts"))
+    ap.add_argument("--ports", help="comma-separated ports for the servers (default: free ones)")
     args = ap.parse_args()
+    PORTS.extend(int(p) for p in (args.ports or "").split(",") if p)
     out = Path(args.out)
     out.mkdir(exist_ok=True)
     ensure_node_modules()
