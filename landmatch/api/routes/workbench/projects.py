@@ -4,6 +4,7 @@ requirement form; "save, then match" runs the engine as ``POST /api/projects/{id
 from __future__ import annotations
 
 import datetime as dt
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Query, Request
@@ -120,17 +121,10 @@ async def create(
     req, errors = requirement_form.parse(flat, lists)
     if not head["name"]:
         errors["name"] = "请填写项目名称"
+    # The form again, with the errors beside the fields.
+    again = partial(_form_page, request, session, settings, project=None, req=req, head=head)
     if errors:
-        return _form_page(
-            request,
-            session,
-            settings,
-            project=None,
-            req=req,
-            head=head,
-            errors=errors,
-            status=FORM_ERROR,
-        )
+        return again(errors=errors, status=FORM_ERROR)
     try:
         p = svc.create_project(
             session,
@@ -147,16 +141,7 @@ async def create(
         session.commit()
     except LandMatchError as exc:
         session.rollback()
-        return _form_page(
-            request,
-            session,
-            settings,
-            project=None,
-            req=req,
-            head=head,
-            errors=form_errors(exc),
-            status=FORM_ERROR,
-        )
+        return again(errors=form_errors(exc), status=FORM_ERROR)
     return redirect(request, target, ("success", f"已保存项目“{head['name']}”"))
 
 
@@ -212,17 +197,10 @@ async def save(
     req, errors = requirement_form.parse(flat, lists)
     if not head["name"]:
         errors["name"] = "请填写项目名称"
+    # The form again, with the errors beside the fields.
+    again = partial(_form_page, request, session, settings, project=p, req=req, head=head)
     if errors:
-        return _form_page(
-            request,
-            session,
-            settings,
-            project=p,
-            req=req,
-            head=head,
-            errors=errors,
-            status=FORM_ERROR,
-        )
+        return again(errors=errors, status=FORM_ERROR)
     try:
         version = int(flat.get("version") or 0)
         svc.update_project(
@@ -242,16 +220,7 @@ async def save(
         session.commit()
     except LandMatchError as exc:
         session.rollback()
-        return _form_page(
-            request,
-            session,
-            settings,
-            project=p,
-            req=req,
-            head=head,
-            errors=form_errors(exc),
-            status=FORM_ERROR,
-        )
+        return again(errors=form_errors(exc), status=FORM_ERROR)
     return redirect(request, target, ("success", "已保存用地需求"))
 
 
