@@ -61,6 +61,7 @@ def test_without_the_package_nothing_changes_and_the_log_says_why(
 def test_water_tiles_show_the_coast_and_major_rivers_first_other_rivers_closer_in(
     session: Session,
 ) -> None:
+    store.build(session)  # this code's zooms (store.MIN_ZOOM), not those of an earlier build
     province = _kinds(session, 118.2, 39.6, 6)
     assert province["coast"] and province["sea"] and province["river_major"]
     assert not province["river"]  # minor rivers only from zoom 8 (store.MIN_ZOOM)
