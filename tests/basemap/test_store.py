@@ -95,3 +95,12 @@ def test_workbench_maps_draw_the_water_too(session: Session) -> None:
     parts = area_picker(settings, water=store.water_loaded(session))
     assert "/tiles/water/" in parts.script and ATTRIBUTION in parts.script
     assert "/tiles/water/" not in parcel_map(settings, [[38, 114], [38.1, 114.1]]).script
+
+
+def test_an_online_basemap_brings_its_own_water() -> None:
+    from landmatch.maps import builders
+    from landmatch.settings import load_settings
+
+    online = load_settings(mode="test", basemap="osm")
+    page = builders.public_map(online, cities=[], facilities=[], water=True)
+    assert "/tiles/water/" not in page and ATTRIBUTION not in page
