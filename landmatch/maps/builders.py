@@ -42,6 +42,7 @@ TIANDITU = (
 # Layers the tile engine serves, and the default query for each page.
 TILE_LAYERS = ("parcels", "zones", "constraints", "admin")
 MATCH_TOP_INLINE = 20
+WORKBENCH_WATER_MAX_ZOOM = 14
 STAFF_QUERY = {"status": "ready,unsupplied,idle,supplied"}
 
 
@@ -88,11 +89,13 @@ def base_map(
                 control=not overlay,
             ).add_to(m)
     elif water:
-        water_layer().add_to(m)
+        # The workbench's maps work at parcel scale (z15-19), where a 1:1 million line would
+        # mislead about a parcel's distance to water: there the water stops at z14.
+        water_layer(max_zoom=WORKBENCH_WATER_MAX_ZOOM).add_to(m)
     return m
 
 
-def water_layer() -> plugins.VectorGridProtobuf:
+def water_layer(max_zoom: int | None = None) -> plugins.VectorGridProtobuf:
     """The offline basemap's water as vector tiles, its source and licence in the attribution
     control. Nothing to click (the page script does not answer clicks on it)."""
     return _vector(
@@ -100,6 +103,7 @@ def water_layer() -> plugins.VectorGridProtobuf:
         "水系（离线底图）",
         water_style(),
         attribution=WATER_ATTRIBUTION,
+        max_zoom=max_zoom,
     )
 
 
@@ -111,6 +115,7 @@ def _vector(
     show: bool = True,
     pane: str | None = None,
     min_zoom: int | None = None,
+    max_zoom: int | None = None,
     attribution: str = "landmatch",
 ) -> plugins.VectorGridProtobuf:
     layer_name = url.split("/")[2]  # /tiles/<layer>/...
@@ -132,6 +137,8 @@ def _vector(
         options["pane"] = pane
     if min_zoom is not None:
         options["minZoom"] = min_zoom
+    if max_zoom is not None:
+        options["maxZoom"] = max_zoom
     return plugins.VectorGridProtobuf(url, name=name, options=options, show=show)
 
 

@@ -128,9 +128,8 @@ def test_a_sites_inquiry_carries_its_parcel_and_the_run(
     code = button.get_attribute("data-lm-inquiry")
     button.click()
     w.page.locator("#lm-inquiry").wait_for(state="visible")
-    w.page.wait_for_function(
-        "document.getElementById('lm-inq-consent-text').textContent.length > 0"
-    )
+    # A locator, not a string wait_for_function: polling that needs eval, which the CSP refuses.
+    w.page.locator("#lm-inq-consent-text", has_text=re.compile(r"\S")).wait_for()
     company = "匹配意向测试公司"
     w.page.fill("#lm-inq-name", "李先生")
     w.page.fill("#lm-inq-company", company)
