@@ -22,6 +22,7 @@ def test_the_command_tree() -> None:
 
     assert sorted(_commands(typer.main.get_command(app))) == [
         "check",
+        "basemap build",
         "db backup",
         "db prune-runs",
         "db restore",

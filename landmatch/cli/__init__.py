@@ -13,6 +13,7 @@ from collections.abc import Callable
 import typer
 
 from landmatch.cli import (
+    basemap,
     db,
     exports,
     imports,
@@ -26,7 +27,6 @@ from landmatch.cli import (
     users,
     zones,
 )
-from landmatch.basemap.commands import basemap_app
 from landmatch.cli.common import err
 from landmatch.errors import LandMatchError
 
@@ -42,7 +42,7 @@ GROUPS = {
     "policies": policies.app,
     "zones": zones.app,
     "layers": layers.app,
-    "basemap": basemap_app,
+    "basemap": basemap.app,
 }
 COMMANDS: dict[str, Callable[..., None]] = {
     "import": imports.import_cmd,

@@ -1,7 +1,7 @@
 """basemap_water: the offline basemap's sea, coastline, lakes and rivers (GSHHG)
 
-Revision ID: 0034_basemap_water
-Revises: 0033_monitoring_index
+Revision ID: 0035_basemap_water
+Revises: 0034_match_run_storage
 
 With ``LANDMATCH_BASEMAP=none`` (offline, the default) the maps had nothing under the parcels
 but the administrative boundaries. ``landmatch basemap build`` (run by ``scripts/up`` and the
@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0034_basemap_water"
-down_revision = "0033_monitoring_index"
+revision = "0035_basemap_water"
+down_revision = "0034_match_run_storage"
 branch_labels = None
 depends_on = None
 

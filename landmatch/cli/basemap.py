@@ -9,10 +9,10 @@ import typer
 
 from landmatch.basemap import gshhg
 
-basemap_app = typer.Typer(help="The offline basemap (water from GSHHG).", no_args_is_help=True)
+app = typer.Typer(help="The offline basemap (water from GSHHG).", no_args_is_help=True)
 
 
-@basemap_app.command("build")
+@app.command("build")
 def build_command(
     directory: Annotated[
         Path, typer.Option("--dir", help="Where the GSHHG binned files are.")
@@ -41,4 +41,3 @@ def build_command(
         return
     summary = ", ".join(f"{k} {n}" for k, n in sorted(result.counts.items()))
     typer.echo(f"offline basemap built: {summary}")
-
