@@ -1,5 +1,5 @@
 """The ``landmatch`` command: one module per area, as ``landmatch.api.routes`` (db, seed,
-serve, imports, exports, qa, policies, zones, layers, users, match, monitoring), sharing
+serve, imports, exports, qa, policies, zones, layers, users, match, monitoring, basemap), sharing
 :mod:`landmatch.cli.common` (engine and sessions, who a command acts as, progress bars).
 
 Commands parse, call the service the API calls and print; they own the transaction.
