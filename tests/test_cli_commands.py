@@ -21,8 +21,8 @@ def test_the_command_tree() -> None:
     from landmatch.cli import app
 
     assert sorted(_commands(typer.main.get_command(app))) == [
-        "check",
         "basemap build",
+        "check",
         "db backup",
         "db prune-runs",
         "db restore",
