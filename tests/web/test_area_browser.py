@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, text
 
+from landmatch.match import runs
 from tests.web.conftest import browser_sign_in, drop_account, make_account
 
 TEAM = "t-area-browser"
@@ -66,16 +67,16 @@ def test_draw_an_area_then_match_within_it(
     page.wait_for_load_state("networkidle")
     mid = page.url.rsplit("/", 1)[1]
     with engine.connect() as c:
-        req, body = c.execute(
+        req, body, compressed = c.execute(
             text(
-                "SELECT p.requirement, convert_from(r.body, 'UTF8') FROM landmatch.project p "
+                "SELECT p.requirement, r.body, r.compressed FROM landmatch.project p "
                 "JOIN landmatch.match_run r ON r.project_id = p.id WHERE r.id = :m"
             ),
             {"m": mid},
         ).one()
         codes = [
             f["properties"]["code"]
-            for f in json.loads(body)["features"]
+            for f in json.loads(runs.unpack(bytes(body), compressed))["features"]
             if f["properties"].get("code")
         ]
         assert req["location"]["polygon"]["type"] == "Polygon"
