@@ -52,7 +52,7 @@ def engine(settings: Settings) -> Iterator[Engine]:
     with Session(eng) as s:  # the offline basemap's water, as scripts/up builds it
         from landmatch.basemap import store
 
-        if not store.water_loaded(s):
+        if not store.water_built(s):
             store.build(s)
             s.commit()
     yield eng

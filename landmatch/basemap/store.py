@@ -85,13 +85,18 @@ def build(
 _told = False
 
 
+def water_built(session: Session) -> bool:
+    """Whether ``basemap_water`` holds anything (what ``build --if-empty`` asks, silently)."""
+    return bool(
+        session.execute(text("SELECT EXISTS (SELECT 1 FROM landmatch.basemap_water)")).scalar()
+    )
+
+
 def water_loaded(session: Session) -> bool:
     """Whether the maps have a water layer to draw. The first time it is missing in this
     process, one log line says why and what to do."""
     global _told
-    loaded = bool(
-        session.execute(text("SELECT EXISTS (SELECT 1 FROM landmatch.basemap_water)")).scalar()
-    )
+    loaded = water_built(session)
     if not loaded and not _told:
         _told = True
         log.warning(

@@ -31,7 +31,7 @@ def build_command(
     from landmatch.settings import get_settings
 
     with Session(job_engine(get_settings())) as session:
-        if if_empty and store.water_loaded(session):
+        if if_empty and store.water_built(session):
             typer.echo("offline basemap already built")
             return
         result = store.build(session, directory)
