@@ -6,6 +6,8 @@ tables); the API and the map show the labels.
 
 from __future__ import annotations
 
+from collections.abc import Container, Iterable
+
 PARCEL_STATUS: dict[str, str] = {
     "ready": "熟地",
     "unsupplied": "批而未供",
@@ -282,6 +284,14 @@ def code_of(vocab: dict[str, str], value: str) -> str | None:
     if v in vocab:
         return v
     return next((code for code, name in vocab.items() if name == v), None)
+
+
+def check_known(values: Iterable[str], known: Container[str], what: str, sep: str = ",") -> None:
+    """A model validator's check that every value is a known code: ``ValueError`` naming the
+    unknown ones (``未知{what} a,b``) otherwise."""
+    bad = [v for v in values if v not in known]
+    if bad:
+        raise ValueError(f"未知{what} {sep.join(bad)}")
 
 
 def label(vocab: dict[str, str], code: str | None) -> str | None:

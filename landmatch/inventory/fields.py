@@ -64,6 +64,49 @@ READINESS_SYNONYMS = {
     "一平": "levelled",
 }
 
+
+def _number(
+    name: str,
+    label: str,
+    shp: str,
+    direction: str | None,
+    hi: float,
+    dimension: str | None = None,
+    *aliases: str,
+) -> Field:
+    """A public number from 0 to ``hi``; a threshold of the plan or of the standard land has
+    its sense (``"min"`` 不低于, ``"max"`` 不高于)."""
+    return Field(
+        name,
+        label,
+        "num",
+        lo=0,
+        hi=hi,
+        public=True,
+        shp=shp,
+        dimension=dimension,
+        direction=direction,
+        aliases=aliases,
+    )
+
+
+def _utility(
+    name: str, label: str, shp: str, dimension: str, hi: float, *aliases: str
+) -> tuple[Field, Field]:
+    """A utility's capacity and the day it was last confirmed, named after its short word (the
+    last alias) and the capacity's DBF prefix: 供电 → 供电数据日期, GDRL → GDSJRQ."""
+    return (
+        _number(name, label, shp, None, hi, dimension, *aliases),
+        Field(
+            f"{name.partition('_')[0]}_as_of",
+            f"{aliases[-1]}数据日期",
+            "date",
+            public=True,
+            shp=f"{shp[:2]}SJRQ",
+        ),
+    )
+
+
 FIELDS: tuple[Field, ...] = (
     Field(
         "code",
@@ -160,122 +203,57 @@ FIELDS: tuple[Field, ...] = (
         shp="TDYT",
     ),
     Field("compatible_uses", "兼容用途", "list", vocab=vocab.LAND_USE, public=True, shp="JRYT"),
-    Field("far_min", "容积率下限", "num", lo=0, hi=20, public=True, shp="RJLXX", direction="min"),
-    Field("far_max", "容积率上限", "num", lo=0, hi=20, public=True, shp="RJLSX", direction="max"),
-    Field(
-        "density_max",
-        "建筑密度上限(%)",
-        "num",
-        lo=0,
-        hi=100,
-        public=True,
-        shp="JZMDSX",
-        dimension="pct",
-        direction="max",
-        aliases=(
-            "建筑密度",
-            "建筑密度上限",
-        ),
+    _number("far_min", "容积率下限", "RJLXX", "min", 20),
+    _number("far_max", "容积率上限", "RJLSX", "max", 20),
+    _number(
+        "density_max", "建筑密度上限(%)", "JZMDSX", "max", 100, "pct", "建筑密度", "建筑密度上限"
     ),
-    Field(
+    _number(
         "building_coeff_min",
         "建筑系数下限(%)",
-        "num",
-        lo=0,
-        hi=100,
-        public=True,
-        shp="JZXSXX",
-        dimension="pct",
-        direction="min",
-        aliases=(
-            "建筑系数",
-            "建筑系数下限",
-        ),
+        "JZXSXX",
+        "min",
+        100,
+        "pct",
+        "建筑系数",
+        "建筑系数下限",
     ),
-    Field(
+    _number(
         "green_ratio_max",
         "绿地率上限(%)",
-        "num",
-        lo=0,
-        hi=100,
-        public=True,
-        shp="LDLSX",
-        dimension="pct",
-        direction="max",
-        aliases=(
-            "绿地率",
-            "绿化率",
-            "绿地率上限",
-        ),
+        "LDLSX",
+        "max",
+        100,
+        "pct",
+        "绿地率",
+        "绿化率",
+        "绿地率上限",
     ),
-    Field(
-        "height_max_m",
-        "限高(米)",
-        "num",
-        lo=0,
-        hi=1000,
-        public=True,
-        shp="XG",
-        dimension="m",
-        direction="max",
-        aliases=(
-            "限高",
-            "建筑限高",
-            "建筑高度",
-        ),
-    ),
+    _number("height_max_m", "限高(米)", "XG", "max", 1000, "m", "限高", "建筑限高", "建筑高度"),
     Field("is_standard_land", "标准地", "bool", aliases=("是否标准地",), public=True, shp="SFBZD"),
-    Field(
+    _number(
         "invest_intensity_min",
         "投资强度下限(万元/亩)",
-        "num",
-        lo=0,
-        hi=100_000,
-        public=True,
-        shp="TZQDXX",
-        dimension="wan_per_mu",
-        direction="min",
-        aliases=(
-            "投资强度",
-            "固定资产投资强度",
-            "投资强度下限",
-        ),
+        "TZQDXX",
+        "min",
+        100_000,
+        "wan_per_mu",
+        "投资强度",
+        "固定资产投资强度",
+        "投资强度下限",
     ),
-    Field(
+    _number(
         "tax_per_mu_min",
         "亩均税收下限(万元/亩)",
-        "num",
-        lo=0,
-        hi=10_000,
-        public=True,
-        shp="MJSSXX",
-        dimension="wan_per_mu",
-        direction="min",
-        aliases=(
-            "亩均税收",
-            "亩均税收下限",
-        ),
+        "MJSSXX",
+        "min",
+        10_000,
+        "wan_per_mu",
+        "亩均税收",
+        "亩均税收下限",
     ),
-    Field(
-        "energy_per_value_max",
-        "单位产值能耗上限",
-        "num",
-        lo=0,
-        hi=100,
-        public=True,
-        shp="DWNHSX",
-        direction="max",
-    ),
-    Field(
-        "emission_value_min",
-        "单位排放增加值下限",
-        "num",
-        lo=0,
-        hi=100_000,
-        public=True,
-        shp="DWPFXX",
-        direction="min",
-    ),
+    _number("energy_per_value_max", "单位产值能耗上限", "DWNHSX", "max", 100),
+    _number("emission_value_min", "单位排放增加值下限", "DWPFXX", "min", 100_000),
     Field("supply_modes", "供地方式", "list", vocab=vocab.SUPPLY_MODES, public=True, shp="GDFS"),
     Field(
         "lease_years",
@@ -317,84 +295,24 @@ FIELDS: tuple[Field, ...] = (
         shp="DJ",
         dimension="wan_per_mu",
     ),
-    Field(
-        "power_kva",
-        "供电容量(kVA)",
-        "num",
-        lo=0,
-        hi=10_000_000,
-        public=True,
-        shp="GDRL",
-        dimension="kva",
-        aliases=(
-            "供电能力",
-            "供电容量",
-            "供电",
-        ),
+    *_utility(
+        "power_kva", "供电容量(kVA)", "GDRL", "kva", 10_000_000, "供电能力", "供电容量", "供电"
     ),
-    Field("power_as_of", "供电数据日期", "date", public=True, shp="GDSJRQ"),
-    Field(
-        "water_m3d",
-        "供水能力(m³/d)",
-        "num",
-        lo=0,
-        hi=10_000_000,
-        public=True,
-        shp="GSNL",
-        dimension="m3d",
-        aliases=(
-            "供水能力",
-            "供水",
-        ),
-    ),
-    Field("water_as_of", "供水数据日期", "date", public=True, shp="GSSJRQ"),
-    Field(
+    *_utility("water_m3d", "供水能力(m³/d)", "GSNL", "m3d", 10_000_000, "供水能力", "供水"),
+    *_utility(
         "sewage_m3d",
         "排水能力(m³/d)",
-        "num",
-        lo=0,
-        hi=10_000_000,
-        public=True,
-        shp="PSNL",
-        dimension="m3d",
-        aliases=(
-            "排水能力",
-            "污水处理能力",
-            "排水",
-        ),
+        "PSNL",
+        "m3d",
+        10_000_000,
+        "排水能力",
+        "污水处理能力",
+        "排水",
     ),
-    Field("sewage_as_of", "排水数据日期", "date", public=True, shp="PSSJRQ"),
-    Field(
-        "gas_m3d",
-        "供气能力(m³/d)",
-        "num",
-        lo=0,
-        hi=10_000_000,
-        public=True,
-        shp="GQNL",
-        dimension="m3d",
-        aliases=(
-            "供气能力",
-            "燃气供应能力",
-            "供气",
-        ),
+    *_utility(
+        "gas_m3d", "供气能力(m³/d)", "GQNL", "m3d", 10_000_000, "供气能力", "燃气供应能力", "供气"
     ),
-    Field("gas_as_of", "供气数据日期", "date", public=True, shp="GQSJRQ"),
-    Field(
-        "heat_mw",
-        "供热能力(MW)",
-        "num",
-        lo=0,
-        hi=10_000,
-        public=True,
-        shp="GRNL",
-        dimension="mw",
-        aliases=(
-            "供热能力",
-            "供热",
-        ),
-    ),
-    Field("heat_as_of", "供热数据日期", "date", public=True, shp="GRSJRQ"),
+    *_utility("heat_mw", "供热能力(MW)", "GRNL", "mw", 10_000, "供热能力", "供热"),
     Field("telecom_5g", "5G覆盖", "bool", public=True, shp="WGFG"),
     Field("fibre", "光纤接入", "bool", public=True, shp="GXJR"),
     Field("telecom_as_of", "通信数据日期", "date", public=True, shp="TXSJRQ"),

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import orjson
 from sqlalchemy import text
@@ -41,6 +41,9 @@ from landmatch.match.scores import (
 from landmatch.match.whynot import why_not
 from landmatch.policies.applicability import applicable
 from landmatch.reflayers.publication import public_hits
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 OVERFETCH = 3  # rows fetched beyond N so float ties at the cut cannot change the order
 # Below this many parcels in the status and city scope the plain query is as fast (planning
@@ -338,29 +341,23 @@ def encode(response: dict[str, Any]) -> bytes:
     return orjson.dumps(response, default=_default)
 
 
+class MatchOptions(TypedDict, total=False):
+    """The options of :func:`match_encoded` that :func:`run_match` passes on."""
+
+    stale_after_days: int
+    store: bool
+    today: dt.date | None
+    prune: bool | None
+
+
 def run_match(
-    session: Session,
-    req: Requirement,
-    principal: Principal,
-    *,
-    stale_after_days: int = 365,
-    store: bool = True,
-    today: dt.date | None = None,
-    prune: bool | None = None,
+    session: Session, req: Requirement, principal: Principal, **options: Unpack[MatchOptions]
 ) -> dict[str, Any]:
     """Rank parcels for ``req``; returns the response (a GeoJSON FeatureCollection with the
     why-not summary and ``match_id``) and stores it as a match run. The ranking is pruned
     (``Plan.select_top``) when the scope is large (``prune=None``), always (True) or never
     (False: the reference path every passing parcel is scored on, for tests and benchmarks)."""
-    return match_encoded(
-        session,
-        req,
-        principal,
-        stale_after_days=stale_after_days,
-        store=store,
-        today=today,
-        prune=prune,
-    )[0]
+    return match_encoded(session, req, principal, **options)[0]
 
 
 def match_encoded(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from landmatch.auth import Principal
@@ -45,6 +46,17 @@ def team_for_new(principal: Principal, requested: str | None) -> str | None:
     if requested is not None and requested != principal.team:
         raise Forbidden(f"只能为本团队（{principal.team}）建立项目")
     return principal.team
+
+
+def owned_project(session: Session, principal: Principal, columns: str, project_id: int) -> Any:
+    """The project's row (``columns``, which include ``owner_team``) if the caller owns it; 404
+    for a missing project and for another team's, as if it did not exist."""
+    row = session.execute(
+        text(f"SELECT {columns} FROM landmatch.project WHERE id = :id"), {"id": project_id}
+    ).first()
+    if row is None or not owns(principal, row.owner_team):
+        raise NotFound(f"未找到项目 {project_id}")
+    return row
 
 
 def lock_owned(

@@ -161,12 +161,7 @@ def board(
 
 def project(session: Session, principal: Principal, project_id: int) -> dict[str, Any]:
     may_read(principal)
-    r = session.execute(
-        text(f"SELECT {_COLS} FROM landmatch.project WHERE id = :id"), {"id": project_id}
-    ).first()
-    if r is None or not ownership.owns(principal, r.owner_team):
-        raise NotFound(f"未找到项目 {project_id}")
-    return _row(r)
+    return _row(ownership.owned_project(session, principal, _COLS, project_id))
 
 
 def events(session: Session, project_id: int) -> list[dict[str, Any]]:

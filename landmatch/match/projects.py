@@ -116,12 +116,7 @@ def list_projects(
 def get_project(session: Session, principal: Principal, project_id: int) -> dict[str, Any]:
     """One project of the caller's team (another team's: 404, as if it did not exist)."""
     principal.require(*STAFF)
-    row = session.execute(
-        text(f"SELECT {_COLS} FROM landmatch.project WHERE id = :id"), {"id": project_id}
-    ).first()
-    if row is None or not ownership.owns(principal, row.owner_team):
-        raise NotFound(f"未找到项目 {project_id}")
-    return _project(row)
+    return _project(ownership.owned_project(session, principal, _COLS, project_id))
 
 
 def _locked(

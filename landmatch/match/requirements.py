@@ -8,7 +8,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from landmatch import industry_codes, vocab
 from landmatch.errors import LandMatchError
@@ -95,31 +102,21 @@ class Proximity(BaseModel):
     hard: bool = Field(False, description="true：超出即排除；false：只影响评分")
 
 
-# Default facility interest per preset (kind, max km): used for the distance score when the
+def _weights(*values: float) -> Weights:
+    """Weights given in ``CRITERIA`` order."""
+    return Weights.model_validate(dict(zip(CRITERIA, values, strict=True)))
+
+
+# Per preset: the weights (area_fit, distance, zone_fit, readiness, price, policy, freshness)
+# and the default facility interest (kind, max km), used for the distance score when the
 # request names none.
 PRESETS: dict[str, tuple[Weights, tuple[tuple[str, float], ...]]] = {
     "general_manufacturing": (
-        Weights(
-            area_fit=1.0,
-            distance=0.8,
-            zone_fit=1.0,
-            readiness=1.2,
-            price=1.0,
-            policy=0.8,
-            freshness=0.4,
-        ),
+        _weights(1.0, 0.8, 1.0, 1.2, 1.0, 0.8, 0.4),
         (("highway_interchange", 15.0), ("rail_freight", 60.0)),
     ),
     "logistics": (
-        Weights(
-            area_fit=0.8,
-            distance=2.0,
-            zone_fit=0.6,
-            readiness=0.8,
-            price=1.0,
-            policy=0.5,
-            freshness=0.4,
-        ),
+        _weights(0.8, 2.0, 0.6, 0.8, 1.0, 0.5, 0.4),
         (
             ("highway_interchange", 10.0),
             ("logistics_hub", 50.0),
@@ -128,27 +125,11 @@ PRESETS: dict[str, tuple[Weights, tuple[tuple[str, float], ...]]] = {
         ),
     ),
     "chemicals": (
-        Weights(
-            area_fit=1.0,
-            distance=0.8,
-            zone_fit=1.5,
-            readiness=1.5,
-            price=0.7,
-            policy=0.6,
-            freshness=0.5,
-        ),
+        _weights(1.0, 0.8, 1.5, 1.5, 0.7, 0.6, 0.5),
         (("port", 120.0), ("rail_freight", 60.0), ("highway_interchange", 20.0)),
     ),
     "high_tech": (
-        Weights(
-            area_fit=0.8,
-            distance=0.8,
-            zone_fit=1.5,
-            readiness=1.0,
-            price=0.6,
-            policy=1.2,
-            freshness=0.4,
-        ),
+        _weights(0.8, 0.8, 1.5, 1.0, 0.6, 1.2, 0.4),
         (("airport", 80.0), ("highway_interchange", 15.0)),
     ),
 }
@@ -189,9 +170,7 @@ class Location(BaseModel):
     @field_validator("cities")
     @classmethod
     def _cities(cls, v: list[str]) -> list[str]:
-        bad = [c for c in v if c not in vocab.CITIES]
-        if bad:
-            raise ValueError(f"未知城市代码 {','.join(bad)}")
+        vocab.check_known(v, vocab.CITIES, "城市代码")
         return sorted(set(v))
 
     @field_validator("bbox")
@@ -234,6 +213,13 @@ class Location(BaseModel):
             or self.bbox
             or self.polygon
         )
+
+
+# A requirement's code lists checked against a vocabulary: field → (codes, what messages call it).
+_CODE_LISTS: dict[str, tuple[dict[str, str], str]] = {
+    "enterprise_types": (vocab.ENTERPRISE_TYPES, "企业资质"),
+    "land_uses": (vocab.LAND_USE, "用地代码"),
+}
 
 
 class Requirement(BaseModel):
@@ -304,25 +290,13 @@ class Requirement(BaseModel):
         except LandMatchError as e:
             raise ValueError(e.message) from None
 
-    @field_validator("enterprise_types")
+    @field_validator("enterprise_types", "land_uses", "supply_modes")
     @classmethod
-    def _enterprise_types(cls, v: list[str]) -> list[str]:
-        bad = [t for t in v if t not in vocab.ENTERPRISE_TYPES]
-        if bad:
-            raise ValueError(f"未知企业资质 {','.join(bad)}")
-        return sorted(set(v))
-
-    @field_validator("land_uses")
-    @classmethod
-    def _land_uses(cls, v: list[str]) -> list[str]:
-        bad = [c for c in v if c not in vocab.LAND_USE]
-        if bad:
-            raise ValueError(f"未知用地代码 {','.join(bad)}")
-        return sorted(set(v))
-
-    @field_validator("supply_modes")
-    @classmethod
-    def _modes(cls, v: list[str]) -> list[str]:
+    def _code_lists(cls, v: list[str], info: ValidationInfo) -> list[str]:
+        """Known codes only (supply modes are typed already), each once, sorted."""
+        known = _CODE_LISTS.get(info.field_name or "")
+        if known:
+            vocab.check_known(v, *known)
         return sorted(set(v))
 
     @model_validator(mode="after")

@@ -180,34 +180,24 @@ def _area(req: Requirement, ps: Params, public: bool) -> Rendered:
     )
 
 
-def _invest(req: Requirement, ps: Params, public: bool) -> Rendered:
-    inv = ps.add(req.investment_wan, "float8")
-    sql = f"(p.invest_intensity_min IS NULL OR p.invest_intensity_min * {AMU} <= {inv})"
-    gap = f"(p.invest_intensity_min * {AMU} - {inv})"
-    return Rendered(
-        "invest_intensity",
-        "投资强度未达标准地要求",
-        sql,
-        gap,
-        lambda g, r: f"总投资 +{_fmt(g)} 万元",
-        float(req.investment_wan or 1),
-        relax=lambda g, r: {"investment_wan": _up((req.investment_wan or 0) + g)},
-    )
+def _floor_per_mu(name: str, label: str, column: str, own: str, change: str) -> Rule:
+    """A standard-land floor per mu (``p.<column>``, 万元/亩) the project's own figure
+    (``req.<own>``, 万元) must reach over the whole parcel."""
 
+    def render(req: Requirement, ps: Params, public: bool) -> Rendered:
+        figure = getattr(req, own)
+        v = ps.add(figure, "float8")
+        return Rendered(
+            name,
+            label,
+            f"(p.{column} IS NULL OR p.{column} * {AMU} <= {v})",
+            f"(p.{column} * {AMU} - {v})",
+            lambda g, r: f"{change} +{_fmt(g)} 万元",
+            float(figure or 1),
+            relax=lambda g, r: {own: _up((figure or 0) + g)},
+        )
 
-def _tax(req: Requirement, ps: Params, public: bool) -> Rendered:
-    tax = ps.add(req.annual_tax_wan, "float8")
-    sql = f"(p.tax_per_mu_min IS NULL OR p.tax_per_mu_min * {AMU} <= {tax})"
-    gap = f"(p.tax_per_mu_min * {AMU} - {tax})"
-    return Rendered(
-        "tax_per_mu",
-        "亩均税收未达标准地要求",
-        sql,
-        gap,
-        lambda g, r: f"年税收 +{_fmt(g)} 万元",
-        float(req.annual_tax_wan or 1),
-        relax=lambda g, r: {"annual_tax_wan": _up((req.annual_tax_wan or 0) + g)},
-    )
+    return Rule(name, label, lambda r: getattr(r, own) is not None, render)
 
 
 def _energy(req: Requirement, ps: Params, public: bool) -> Rendered:
@@ -227,9 +217,10 @@ def _energy(req: Requirement, ps: Params, public: bool) -> Rendered:
     )
 
 
-def _capacity(
-    column: str, name: str, label: str, unit: str, need_label: str
-) -> Callable[[Requirement, Params, bool], Rendered]:
+def _capacity(column: str, name: str, label: str, unit: str, need_label: str) -> Rule:
+    """A utility's capacity on the parcel (``p.<column>``) against the project's need
+    (``req.utilities.<column>``); unknown capacities pass unless known ones are required."""
+
     def render(req: Requirement, ps: Params, public: bool) -> Rendered:
         need = ps.add(getattr(req.utilities, column), "float8")
         if req.require_known_utilities:
@@ -249,7 +240,7 @@ def _capacity(
             },
         )
 
-    return render
+    return Rule(name, label, lambda r: getattr(r.utilities, column) is not None, render)
 
 
 def _telecom(req: Requirement, ps: Params, public: bool) -> Rendered:
@@ -268,34 +259,24 @@ def _excluded(req: Requirement, ps: Params, public: bool) -> Rendered:
     return Rendered("excluded", "位于禁止建设的管控区", "f.excluded IS NOT TRUE")
 
 
-def _budget_mu(req: Requirement, ps: Params, public: bool) -> Rendered:
-    b = ps.add(req.budget.max_wan_per_mu, "float8")
-    price = PRICE
-    return Rendered(
-        "budget_per_mu",
-        "地价超出单价预算",
-        f"({price} IS NULL OR {price} <= {b})",
-        f"({price} - {b})",
-        lambda g, r: f"预算 +{_fmt(g)} 万元/亩",
-        float(req.budget.max_wan_per_mu or 1),
-        relax=lambda g, r: {
-            "budget": {"max_wan_per_mu": _up((req.budget.max_wan_per_mu or 0) + g)}
-        },
-    )
+def _budget(name: str, label: str, limit: str, per: str, change: str) -> Rule:
+    """The published price (万元/亩) times ``per`` within the budget ``req.budget.<limit>``
+    (unknown and unpublished prices pass)."""
 
+    def render(req: Requirement, ps: Params, public: bool) -> Rendered:
+        most = getattr(req.budget, limit)
+        b = ps.add(most, "float8")
+        return Rendered(
+            name,
+            label,
+            f"({PRICE} IS NULL OR {PRICE}{per} <= {b})",
+            f"({PRICE}{per} - {b})",
+            lambda g, r: change.format(_fmt(g)),
+            float(most or 1),
+            relax=lambda g, r: {"budget": {limit: _up((most or 0) + g)}},
+        )
 
-def _budget_total(req: Requirement, ps: Params, public: bool) -> Rendered:
-    b = ps.add(req.budget.max_total_wan, "float8")
-    price = PRICE
-    return Rendered(
-        "budget_total",
-        "土地总价超出预算",
-        f"({price} IS NULL OR {price} * {AMU} <= {b})",
-        f"({price} * {AMU} - {b})",
-        lambda g, r: f"总预算 +{_fmt(g)} 万元",
-        float(req.budget.max_total_wan or 1),
-        relax=lambda g, r: {"budget": {"max_total_wan": _up((req.budget.max_total_wan or 0) + g)}},
-    )
+    return Rule(name, label, lambda r: getattr(r.budget, limit) is not None, render)
 
 
 def _supply(req: Requirement, ps: Params, public: bool) -> Rendered:
@@ -350,43 +331,26 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "area", "面积不符", lambda r: r.area_mu_min is not None or r.area_mu_max is not None, _area
     ),
-    Rule(
+    _floor_per_mu(
         "invest_intensity",
         "投资强度未达标准地要求",
-        lambda r: r.investment_wan is not None,
-        _invest,
+        "invest_intensity_min",
+        "investment_wan",
+        "总投资",
     ),
-    Rule("tax_per_mu", "亩均税收未达标准地要求", lambda r: r.annual_tax_wan is not None, _tax),
+    _floor_per_mu(
+        "tax_per_mu", "亩均税收未达标准地要求", "tax_per_mu_min", "annual_tax_wan", "年税收"
+    ),
     Rule(
         "energy",
         "单位增加值能耗超标",
         lambda r: r.energy_tce is not None and r.value_added_wan is not None,
         _energy,
     ),
-    Rule(
-        "power",
-        "供电容量不足",
-        lambda r: r.utilities.power_kva is not None,
-        _capacity("power_kva", "power", "供电容量不足", "kVA", "用电需求"),
-    ),
-    Rule(
-        "water",
-        "供水能力不足",
-        lambda r: r.utilities.water_m3d is not None,
-        _capacity("water_m3d", "water", "供水能力不足", "m³/日", "用水需求"),
-    ),
-    Rule(
-        "gas",
-        "供气能力不足",
-        lambda r: r.utilities.gas_m3d is not None,
-        _capacity("gas_m3d", "gas", "供气能力不足", "m³/日", "用气需求"),
-    ),
-    Rule(
-        "heat",
-        "供热能力不足",
-        lambda r: r.utilities.heat_mw is not None,
-        _capacity("heat_mw", "heat", "供热能力不足", "MW", "用热需求"),
-    ),
+    _capacity("power_kva", "power", "供电容量不足", "kVA", "用电需求"),
+    _capacity("water_m3d", "water", "供水能力不足", "m³/日", "用水需求"),
+    _capacity("gas_m3d", "gas", "供气能力不足", "m³/日", "用气需求"),
+    _capacity("heat_mw", "heat", "供热能力不足", "MW", "用热需求"),
     Rule(
         "telecom",
         "通信条件不满足",
@@ -394,18 +358,8 @@ RULES: tuple[Rule, ...] = (
         _telecom,
     ),
     Rule("excluded", "位于禁止建设的管控区", lambda r: True, _excluded),
-    Rule(
-        "budget_per_mu",
-        "地价超出单价预算",
-        lambda r: r.budget.max_wan_per_mu is not None,
-        _budget_mu,
-    ),
-    Rule(
-        "budget_total",
-        "土地总价超出预算",
-        lambda r: r.budget.max_total_wan is not None,
-        _budget_total,
-    ),
+    _budget("budget_per_mu", "地价超出单价预算", "max_wan_per_mu", "", "预算 +{} 万元/亩"),
+    _budget("budget_total", "土地总价超出预算", "max_total_wan", f" * {AMU}", "总预算 +{} 万元"),
     Rule("supply_mode", "供地方式不符", lambda r: bool(r.supply_modes), _supply),
     *(_near(k) for k in vocab.FACILITY_KINDS),
     Rule("reserved", "已被其他项目预留", lambda r: True, _reserved),

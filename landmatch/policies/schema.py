@@ -49,9 +49,7 @@ class PolicyConditions(BaseModel):
     @field_validator("zone_levels")
     @classmethod
     def _levels(cls, v: list[str]) -> list[str]:
-        bad = [x for x in v if x not in vocab.ZONE_LEVELS]
-        if bad:
-            raise ValueError(f"未知开发区级别 {', '.join(bad)}")
+        vocab.check_known(v, vocab.ZONE_LEVELS, "开发区级别", ", ")
         return v
 
 
@@ -99,9 +97,7 @@ class PolicyFields(BaseModel):
     @field_validator("statuses")
     @classmethod
     def _statuses(cls, v: list[str]) -> list[str]:
-        bad = [s for s in v if s not in vocab.PARCEL_STATUS]
-        if bad:
-            raise ValueError(f"未知地块状态 {', '.join(bad)}")
+        vocab.check_known(v, vocab.PARCEL_STATUS, "地块状态", ", ")
         return v
 
     @field_validator("visibility")
