@@ -142,6 +142,38 @@ def _props(
     return tuple(out)
 
 
+def _layer(
+    id: str,
+    title: str,
+    description: str,
+    table: Any,
+    alias: str,
+    columns: tuple[str, ...],
+    *,
+    enums: dict[str, tuple[str, ...]],
+    titles: dict[str, str],
+    internal: tuple[str, ...] = (),
+    geometry: str = "MULTIPOLYGON",
+) -> Collection:
+    """A reference layer: integer ``id`` and unique ``code``, these columns public (the
+    ``internal`` ones for staff), dated by its ``updated_at``, its state counter its table's."""
+    name = table.__tablename__
+    return Collection(
+        id=id,
+        title=title,
+        description=description,
+        table=name,
+        alias=alias,
+        id_sql=f"{alias}.id",
+        code_sql=f"{alias}.code",
+        public_props=_props(table, alias, columns, enums=enums, titles=titles),
+        internal_props=_props(table, alias, internal),
+        geometry=geometry,
+        datetime=(f"{alias}.updated_at", f"{alias}.updated_at"),
+        state=name,
+    )
+
+
 _PARCEL_TITLES = {
     "code": "地块编码",
     "name": "地块名称",
@@ -169,42 +201,16 @@ _PARCEL_PUBLIC = _props(
     enums={"status": tuple(vocab.PARCEL_STATUS)},
     # Hidden prices stay hidden, also to filters: everyone sees and filters the published value.
     override={"ref_price_wan_per_mu": PUBLISHED_PRICE_SQL},
-) + (
-    Prop(
-        "zone_code",
-        "z.code",
-        tables.DevZone.__table__.c.code.type,
-        queryable=False,
-        title="开发区编码",
-    ),
-    Prop(
-        "zone_name",
-        "z.name",
-        tables.DevZone.__table__.c.name.type,
-        queryable=False,
-        title="开发区名称",
-    ),
-    Prop(
-        "city_name",
-        "a.name",
-        tables.AdminDivision.__table__.c.name.type,
-        queryable=False,
-        title="城市",
-    ),
-    Prop(
-        "area_mu",
-        f"round((p.area_m2 / {M2_PER_MU!r})::numeric, 2)",
-        Numeric(),
-        queryable=False,
-        title="面积（亩）",
-    ),
-    Prop(
-        "area_ha",
-        "round((p.area_m2 / 10000)::numeric, 4)",
-        Numeric(),
-        queryable=False,
-        title="面积（公顷）",
-    ),
+) + tuple(
+    # Shown with a parcel but not filterable: its zone and city by name, its area in 亩 and ha.
+    Prop(name, sql, type_, queryable=False, title=title)
+    for name, sql, type_, title in (
+        ("zone_code", "z.code", tables.DevZone.__table__.c.code.type, "开发区编码"),
+        ("zone_name", "z.name", tables.DevZone.__table__.c.name.type, "开发区名称"),
+        ("city_name", "a.name", tables.AdminDivision.__table__.c.name.type, "城市"),
+        ("area_mu", f"round((p.area_m2 / {M2_PER_MU!r})::numeric, 2)", Numeric(), "面积（亩）"),
+        ("area_ha", "round((p.area_m2 / 10000)::numeric, 4)", Numeric(), "面积（公顷）"),
+    )
 )
 _PARCEL_INTERNAL = _props(
     tables.Parcel,
@@ -240,38 +246,27 @@ PARCELS = Collection(
     state="parcel",
 )
 
-ZONES = Collection(
-    id="zones",
-    title="开发区",
-    description="国家级和省级开发区边界、主导产业。",
-    table="dev_zone",
-    alias="z",
-    id_sql="z.id",
-    code_sql="z.code",
-    public_props=_props(
-        tables.DevZone,
-        "z",
-        (
-            "code",
-            "name",
-            "city_code",
-            "level",
-            "kind",
-            "leading_industries",
-            "approximate",
-            "source",
-            "area_m2",
-            "updated_at",
-        ),
-        enums={"level": tuple(vocab.ZONE_LEVELS), "kind": vocab.ZONE_KINDS},
-        titles={"code": "开发区编码", "name": "名称", "level": "级别", "kind": "类型"},
+ZONES = _layer(
+    "zones",
+    "开发区",
+    "国家级和省级开发区边界、主导产业。",
+    tables.DevZone,
+    "z",
+    (
+        "code",
+        "name",
+        "city_code",
+        "level",
+        "kind",
+        "leading_industries",
+        "approximate",
+        "source",
+        "area_m2",
+        "updated_at",
     ),
-    internal_props=_props(
-        tables.DevZone, "z", ("contact_name", "contact_phone", "version", "created_at")
-    ),
-    geometry="MULTIPOLYGON",
-    datetime=("z.updated_at", "z.updated_at"),
-    state="dev_zone",
+    enums={"level": tuple(vocab.ZONE_LEVELS), "kind": vocab.ZONE_KINDS},
+    titles={"code": "开发区编码", "name": "名称", "level": "级别", "kind": "类型"},
+    internal=("contact_name", "contact_phone", "version", "created_at"),
 )
 
 ADMIN = Collection(
@@ -303,61 +298,27 @@ ADMIN = Collection(
     key_sql="a.code",
 )
 
-FACILITIES = Collection(
-    id="facilities",
-    title="交通物流设施",
-    description="港口、机场、铁路货运站、高速互通、物流枢纽、冷链基地、变电站等参照设施。",
-    table="facility",
-    alias="f",
-    id_sql="f.id",
-    code_sql="f.code",
-    public_props=_props(
-        tables.Facility,
-        "f",
-        (
-            "code",
-            "name",
-            "kind",
-            "city_code",
-            "approximate",
-            "confidence",
-            "source",
-            "updated_at",
-        ),
-        enums={"kind": tuple(vocab.FACILITY_KINDS)},
-        titles={"name": "名称", "kind": "类型"},
-    ),
+FACILITIES = _layer(
+    "facilities",
+    "交通物流设施",
+    "港口、机场、铁路货运站、高速互通、物流枢纽、冷链基地、变电站等参照设施。",
+    tables.Facility,
+    "f",
+    ("code", "name", "kind", "city_code", "approximate", "confidence", "source", "updated_at"),
+    enums={"kind": tuple(vocab.FACILITY_KINDS)},
+    titles={"name": "名称", "kind": "类型"},
     geometry="POINT",
-    datetime=("f.updated_at", "f.updated_at"),
-    state="facility",
 )
 
-CONSTRAINTS = Collection(
-    id="constraint_areas",
-    title="管控区",
-    description="生态保护红线、水源保护区、永久基本农田、蓄滞洪区等管控区。",
-    table="constraint_area",
-    alias="c",
-    id_sql="c.id",
-    code_sql="c.code",
-    public_props=_props(
-        tables.ConstraintArea,
-        "c",
-        (
-            "code",
-            "name",
-            "kind",
-            "severity",
-            "source",
-            "area_m2",
-            "updated_at",
-        ),
-        enums={"kind": tuple(vocab.CONSTRAINT_KINDS), "severity": tuple(vocab.CONSTRAINT_SEVERITY)},
-        titles={"name": "名称", "kind": "类型", "severity": "管控强度"},
-    ),
-    geometry="MULTIPOLYGON",
-    datetime=("c.updated_at", "c.updated_at"),
-    state="constraint_area",
+CONSTRAINTS = _layer(
+    "constraint_areas",
+    "管控区",
+    "生态保护红线、水源保护区、永久基本农田、蓄滞洪区等管控区。",
+    tables.ConstraintArea,
+    "c",
+    ("code", "name", "kind", "severity", "source", "area_m2", "updated_at"),
+    enums={"kind": tuple(vocab.CONSTRAINT_KINDS), "severity": tuple(vocab.CONSTRAINT_SEVERITY)},
+    titles={"name": "名称", "kind": "类型", "severity": "管控强度"},
 )
 
 POLICIES = Collection(

@@ -16,6 +16,8 @@ from landmatch.ogc import crs as ogc_crs
 from landmatch.ogc.collections import COLLECTIONS, Collection
 from landmatch.ogc.query import ITEM_PARAMS
 
+_TEXT_LIST = {"type": "array", "items": {"type": "string"}}
+
 
 def _param(
     name: str, schema: dict[str, Any], description: str, required: bool = False
@@ -42,196 +44,106 @@ def _ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/parameters/{name}"}
 
 
-def _items_path(coll: Collection) -> dict[str, Any]:
-    params = [_ref(n) for n in ITEM_PARAMS]
-    for name, p in coll.queryables(public=True).items():
-        schema = dict(p.schema)
-        schema.pop("title", None)
-        params.append(_param(name, schema, f"等值过滤：{p.title or name}"))
-    return {
-        "get": {
-            "tags": [coll.id],
-            "summary": f"{coll.title}：要素列表",
-            "operationId": f"getItems_{coll.id}",
-            "parameters": params,
-            "responses": {
-                "200": _response(
-                    "要素集合",
-                    {"application/geo+json": {"type": "object"}, "text/html": {"type": "string"}},
-                ),
-                "400": _ref_resp("400"),
-                "404": _ref_resp("404"),
-            },
-        }
-    }
+def _get(
+    summary: str,
+    operation_id: str,
+    responses: dict[str, Any],
+    *,
+    tag: str | None = None,
+    parameters: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """A path item with one GET operation."""
+    op: dict[str, Any] = {"tags": [tag]} if tag else {}
+    op |= {"summary": summary, "operationId": operation_id}
+    if parameters is not None:
+        op["parameters"] = parameters
+    op["responses"] = responses
+    return {"get": op}
+
+
+def _ok(description: str, media: dict[str, Any], *errors: str) -> dict[str, Any]:
+    """A 200 response in ``media`` and the problem responses named by ``errors``."""
+    return {"200": _response(description, media)} | {code: _ref_resp(code) for code in errors}
+
+
+def _or_html(media_type: str) -> dict[str, Any]:
+    """A JSON object in ``media_type``, or the same as an HTML page."""
+    return {media_type: {"type": "object"}, "text/html": {"type": "string"}}
 
 
 def _ref_resp(code: str) -> dict[str, str]:
     return {"$ref": f"#/components/responses/{code}"}
 
 
+_JSON = {"application/json": {"type": "object"}}
+_SCHEMA_DOC = _or_html("application/schema+json")
+_MVT = {"application/vnd.mapbox-vector-tile": {"type": "string", "format": "binary"}}
+_TILE = "/tiles/WebMercatorQuad/{tileMatrix}/{tileRow}/{tileCol}"
+
+
+def _collection_paths(coll: Collection) -> dict[str, Any]:
+    """The paths of one collection: its description, items, item, queryables and tiles."""
+    json_doc, geo_doc = _or_html("application/json"), _or_html("application/geo+json")
+    f_only = [_ref("f")]
+    item_params = [_ref(n) for n in ("featureId", "f", "crs", "properties")]
+    items_params = [_ref(n) for n in ITEM_PARAMS]
+    for name, p in coll.queryables(public=True).items():
+        schema = dict(p.schema)
+        schema.pop("title", None)
+        items_params.append(_param(name, schema, f"等值过滤：{p.title or name}"))
+    # (path below the collection, summary, operation, responses, parameters)
+    ops: list[tuple[str, str, str, dict[str, Any], list[dict[str, Any]] | None]] = [
+        ("", "集合描述", "describeCollection", _ok("集合", json_doc, "404"), f_only),
+        ("/items", "要素列表", "getItems", _ok("要素集合", geo_doc, "400", "404"), items_params),
+        ("/items/{featureId}", "单个要素", "getFeature", _ok("要素", geo_doc, "404"), item_params),
+        ("/queryables", "可查询属性", "getQueryables", _ok("JSON Schema", _SCHEMA_DOC), f_only),
+    ]
+    if coll.geometry:
+        tile_params = [
+            {"name": n, "in": "path", "required": True, "schema": {"type": "integer", "minimum": 0}}
+            for n in ("tileMatrix", "tileRow", "tileCol")
+        ]
+        ops += [
+            ("/tiles", "矢量瓦片集列表", "getTilesets", _ok("瓦片集", json_doc), f_only),
+            ("/tiles/WebMercatorQuad", "矢量瓦片集", "getTileset", _ok("瓦片集", _JSON), None),
+            (_TILE, "矢量瓦片（MVT）", "getTile", _ok("MVT 瓦片", _MVT, "400", "404"), tile_params),
+        ]
+    return {
+        f"/collections/{coll.id}{path}": _get(
+            f"{coll.title}：{summary}", f"{op}_{coll.id}", responses, tag=coll.id, parameters=params
+        )
+        for path, summary, op, responses, params in ops
+    }
+
+
 def document(base: str, default_limit: int = 100, max_limit: int = 1000) -> dict[str, Any]:
-    json_doc = {"application/json": {"type": "object"}, "text/html": {"type": "string"}}
+    json_doc = _or_html("application/json")
+    f_only = [_ref("f")]
     paths: dict[str, Any] = {
-        "/": {
-            "get": {
-                "summary": "首页",
-                "operationId": "getLandingPage",
-                "parameters": [_ref("f")],
-                "responses": {"200": _response("首页", json_doc)},
-            }
-        },
-        "/conformance": {
-            "get": {
-                "summary": "符合性声明",
-                "operationId": "getConformance",
-                "parameters": [_ref("f")],
-                "responses": {"200": _response("符合性类", json_doc)},
-            }
-        },
-        "/api": {
-            "get": {
-                "summary": "本 API 定义",
-                "operationId": "getApi",
-                "parameters": [_ref("f")],
-                "responses": {
-                    "200": _response(
-                        "OpenAPI 3.0 文档",
-                        {
-                            "application/vnd.oai.openapi+json;version=3.0": {"type": "object"},
-                            "text/html": {"type": "string"},
-                        },
-                    )
-                },
-            }
-        },
-        "/collections": {
-            "get": {
-                "summary": "要素集合列表",
-                "operationId": "getCollections",
-                "parameters": [_ref("f")],
-                "responses": {"200": _response("要素集合", json_doc)},
-            }
-        },
-        "/tileMatrixSets": {
-            "get": {
-                "summary": "瓦片矩阵集",
-                "operationId": "getTileMatrixSets",
-                "parameters": [_ref("f")],
-                "responses": {"200": _response("瓦片矩阵集", json_doc)},
-            }
-        },
-        "/tileMatrixSets/WebMercatorQuad": {
-            "get": {
-                "summary": "WebMercatorQuad 定义",
-                "operationId": "getWebMercatorQuad",
-                "responses": {
-                    "200": _response("瓦片矩阵集定义", {"application/json": {"type": "object"}})
-                },
-            }
-        },
+        "/": _get("首页", "getLandingPage", _ok("首页", json_doc), parameters=f_only),
+        "/conformance": _get(
+            "符合性声明", "getConformance", _ok("符合性类", json_doc), parameters=f_only
+        ),
+        "/api": _get(
+            "本 API 定义",
+            "getApi",
+            _ok("OpenAPI 3.0 文档", _or_html("application/vnd.oai.openapi+json;version=3.0")),
+            parameters=f_only,
+        ),
+        "/collections": _get(
+            "要素集合列表", "getCollections", _ok("要素集合", json_doc), parameters=f_only
+        ),
+        "/tileMatrixSets": _get(
+            "瓦片矩阵集", "getTileMatrixSets", _ok("瓦片矩阵集", json_doc), parameters=f_only
+        ),
+        "/tileMatrixSets/WebMercatorQuad": _get(
+            "WebMercatorQuad 定义",
+            "getWebMercatorQuad",
+            _ok("瓦片矩阵集定义", _JSON),
+        ),
     }
     for coll in COLLECTIONS.values():
-        url = f"/collections/{coll.id}"
-        paths[url] = {
-            "get": {
-                "tags": [coll.id],
-                "summary": f"{coll.title}：集合描述",
-                "operationId": f"describeCollection_{coll.id}",
-                "parameters": [_ref("f")],
-                "responses": {"200": _response("集合", json_doc), "404": _ref_resp("404")},
-            }
-        }
-        paths[f"{url}/items"] = _items_path(coll)
-        paths[f"{url}/items/{{featureId}}"] = {
-            "get": {
-                "tags": [coll.id],
-                "summary": f"{coll.title}：单个要素",
-                "operationId": f"getFeature_{coll.id}",
-                "parameters": [
-                    {"$ref": "#/components/parameters/featureId"},
-                    _ref("f"),
-                    _ref("crs"),
-                    _ref("properties"),
-                ],
-                "responses": {
-                    "200": _response(
-                        "要素",
-                        {
-                            "application/geo+json": {"type": "object"},
-                            "text/html": {"type": "string"},
-                        },
-                    ),
-                    "404": _ref_resp("404"),
-                },
-            }
-        }
-        paths[f"{url}/queryables"] = {
-            "get": {
-                "tags": [coll.id],
-                "summary": f"{coll.title}：可查询属性",
-                "operationId": f"getQueryables_{coll.id}",
-                "parameters": [_ref("f")],
-                "responses": {
-                    "200": _response(
-                        "JSON Schema",
-                        {
-                            "application/schema+json": {"type": "object"},
-                            "text/html": {"type": "string"},
-                        },
-                    )
-                },
-            }
-        }
-        if coll.geometry:
-            paths[f"{url}/tiles"] = {
-                "get": {
-                    "tags": [coll.id],
-                    "summary": f"{coll.title}：矢量瓦片集列表",
-                    "operationId": f"getTilesets_{coll.id}",
-                    "parameters": [_ref("f")],
-                    "responses": {"200": _response("瓦片集", json_doc)},
-                }
-            }
-            paths[f"{url}/tiles/WebMercatorQuad"] = {
-                "get": {
-                    "tags": [coll.id],
-                    "summary": f"{coll.title}：矢量瓦片集",
-                    "operationId": f"getTileset_{coll.id}",
-                    "responses": {
-                        "200": _response("瓦片集", {"application/json": {"type": "object"}})
-                    },
-                }
-            }
-            paths[f"{url}/tiles/WebMercatorQuad/{{tileMatrix}}/{{tileRow}}/{{tileCol}}"] = {
-                "get": {
-                    "tags": [coll.id],
-                    "summary": f"{coll.title}：矢量瓦片（MVT）",
-                    "operationId": f"getTile_{coll.id}",
-                    "parameters": [
-                        {
-                            "name": n,
-                            "in": "path",
-                            "required": True,
-                            "schema": {"type": "integer", "minimum": 0},
-                        }
-                        for n in ("tileMatrix", "tileRow", "tileCol")
-                    ],
-                    "responses": {
-                        "200": _response(
-                            "MVT 瓦片",
-                            {
-                                "application/vnd.mapbox-vector-tile": {
-                                    "type": "string",
-                                    "format": "binary",
-                                }
-                            },
-                        ),
-                        "400": _ref_resp("400"),
-                        "404": _ref_resp("404"),
-                    },
-                }
-            }
+        paths |= _collection_paths(coll)
     problem = {
         "application/problem+json": {
             "schema": {
@@ -260,15 +172,7 @@ def document(base: str, default_limit: int = 100, max_limit: int = 1000) -> dict
         "paths": paths,
         "components": {
             "parameters": {
-                "f": {
-                    "name": "f",
-                    "in": "query",
-                    "required": False,
-                    "style": "form",
-                    "explode": False,
-                    "schema": {"type": "string", "enum": ["json", "html"]},
-                    "description": "输出格式",
-                },
+                "f": _param("f", {"type": "string", "enum": ["json", "html"]}, "输出格式"),
                 "limit": _param(
                     "limit",
                     {
@@ -282,20 +186,11 @@ def document(base: str, default_limit: int = 100, max_limit: int = 1000) -> dict
                 "offset": _param(
                     "offset", {"type": "integer", "minimum": 0, "default": 0}, "跳过的要素数"
                 ),
-                "bbox": {
-                    "name": "bbox",
-                    "in": "query",
-                    "required": False,
-                    "style": "form",
-                    "explode": False,
-                    "description": "范围：minx,miny,maxx,maxy（按 bbox-crs 轴序）",
-                    "schema": {
-                        "type": "array",
-                        "minItems": 4,
-                        "maxItems": 6,
-                        "items": {"type": "number"},
-                    },
-                },
+                "bbox": _param(
+                    "bbox",
+                    {"type": "array", "minItems": 4, "maxItems": 6, "items": {"type": "number"}},
+                    "范围：minx,miny,maxx,maxy（按 bbox-crs 轴序）",
+                ),
                 "bbox-crs": _param(
                     "bbox-crs",
                     {"type": "string", "format": "uri", "enum": ogc_crs.CRS_LIST},
@@ -309,24 +204,8 @@ def document(base: str, default_limit: int = 100, max_limit: int = 1000) -> dict
                 "datetime": _param(
                     "datetime", {"type": "string"}, "时间或区间（RFC 3339，开放端用 ..）"
                 ),
-                "properties": {
-                    "name": "properties",
-                    "in": "query",
-                    "required": False,
-                    "style": "form",
-                    "explode": False,
-                    "description": "返回的属性",
-                    "schema": {"type": "array", "items": {"type": "string"}},
-                },
-                "sortby": {
-                    "name": "sortby",
-                    "in": "query",
-                    "required": False,
-                    "style": "form",
-                    "explode": False,
-                    "description": "排序：+属性 或 -属性，逗号分隔",
-                    "schema": {"type": "array", "items": {"type": "string"}},
-                },
+                "properties": _param("properties", _TEXT_LIST, "返回的属性"),
+                "sortby": _param("sortby", _TEXT_LIST, "排序：+属性 或 -属性，逗号分隔"),
                 "filter": _param("filter", {"type": "string"}, "CQL2 过滤表达式"),
                 "filter-lang": _param(
                     "filter-lang",

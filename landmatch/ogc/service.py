@@ -154,50 +154,31 @@ def item(session: Session, base: str, cid: str, fid: str, params: Params, public
     )
 
 
+def _tiling_document(doc: dict[str, Any], title: str) -> Reply:
+    """A JSON document of the tiles (matrix sets, tilesets), shown as ``document.html``."""
+    return Reply(doc, docs.JSON, "document.html", title, crs=ogc_crs.WEB_MERCATOR)
+
+
 def tile_matrix_sets(base: str, params: Params) -> Reply:
     _only(params, query.COMMON)
-    return Reply(
-        docs.tile_matrix_sets(base),
-        docs.JSON,
-        "document.html",
-        "瓦片矩阵集",
-        crs=ogc_crs.WEB_MERCATOR,
-    )
+    return _tiling_document(docs.tile_matrix_sets(base), "瓦片矩阵集")
 
 
 def web_mercator_quad(base: str, params: Params) -> Reply:
     _only(params, query.COMMON)
-    return Reply(
-        docs.web_mercator_quad(base),
-        docs.JSON,
-        "document.html",
-        "WebMercatorQuad",
-        crs=ogc_crs.WEB_MERCATOR,
-    )
+    return _tiling_document(docs.web_mercator_quad(base), "WebMercatorQuad")
 
 
 def tilesets(base: str, cid: str, params: Params, public: bool) -> Reply:
     coll = _tiled(cid, public)
     _only(params, query.COMMON)
-    return Reply(
-        docs.tilesets(base, coll, public),
-        docs.JSON,
-        "document.html",
-        f"{coll.title}：矢量瓦片集",
-        crs=ogc_crs.WEB_MERCATOR,
-    )
+    return _tiling_document(docs.tilesets(base, coll, public), f"{coll.title}：矢量瓦片集")
 
 
 def tileset(base: str, cid: str, params: Params, public: bool) -> Reply:
     coll = _tiled(cid, public)
     _only(params, query.COMMON)
-    return Reply(
-        docs.tileset(base, coll, public),
-        docs.JSON,
-        "document.html",
-        f"{coll.title}：矢量瓦片集",
-        crs=ogc_crs.WEB_MERCATOR,
-    )
+    return _tiling_document(docs.tileset(base, coll, public), f"{coll.title}：矢量瓦片集")
 
 
 TILE_LAYERS = docs.TILE_LAYERS
