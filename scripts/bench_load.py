@@ -41,7 +41,10 @@ import numpy as np
 from sqlalchemy import create_engine, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench_match import PROJECTS  # noqa: E402
+
+from tests.procs import children  # noqa: E402
 
 TICK = os.sysconf("SC_CLK_TCK")
 
@@ -56,19 +59,6 @@ def cpu_ms(pids: set[int]) -> float:
             continue
         total += int(fields[11]) + int(fields[12])  # utime, stime
     return total * 1000 / TICK
-
-
-def children(pid: int) -> set[int]:
-    out = set()
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                stat = Path(f"/proc/{entry}/stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                out.add(int(entry))
-    return out
 
 
 def backends(engine: Any, database: str) -> set[int]:

@@ -473,10 +473,15 @@ def _geometry_change(prev: Any, cur: Any) -> dict[str, Any]:
     }
 
 
+def _with_history(session: Session, code: str, principal: Principal) -> dict[str, Any]:
+    """The parcel (deleted or not) whose versions a staff caller reads."""
+    principal.require("admin", "bureau", "zone", "promoter")
+    return _current(session, code, deleted=None)
+
+
 def history(session: Session, code: str, principal: Principal) -> dict[str, Any]:
     """Every version, newest first, with who, when, why and the changed fields (old → new)."""
-    principal.require("admin", "bureau", "zone", "promoter")
-    cur = _current(session, code, deleted=None)
+    cur = _with_history(session, code, principal)
     rows = (
         session.execute(
             text(
@@ -542,8 +547,7 @@ def version_state(
 ) -> dict[str, Any]:
     """One version of a parcel (the current one when ``version`` is None, deleted or not): its
     stored fields (``row``), the geometry as GeoJSON, and who wrote it, when and why."""
-    principal.require("admin", "bureau", "zone", "promoter")
-    cur = _current(session, code, deleted=None)
+    cur = _with_history(session, code, principal)
     row = (
         session.execute(
             text(
@@ -575,8 +579,7 @@ def geometry_versions(
 ) -> list[dict[str, Any]]:
     """The parcel's boundary changes, newest first (up to ``limit``): each version whose
     geometry differs from the one before, with both geometries as GeoJSON (EPSG:4490)."""
-    principal.require("admin", "bureau", "zone", "promoter")
-    cur = _current(session, code, deleted=None)
+    cur = _with_history(session, code, principal)
     rows = session.execute(
         text(
             "WITH v AS (SELECT version, actor, at, geom, lag(geom) OVER (ORDER BY version, id) "

@@ -273,15 +273,14 @@ def search_policies(
             "unnest(p.industries) i WHERE :ind LIKE i || '%'))"
         )
         params["ind"] = industry
-    if scope_level:
-        where.append("p.scope_level = :sl")
-        params["sl"] = scope_level
-    if scope_code:
-        where.append("p.scope_code = :sc")
-        params["sc"] = scope_code
-    if benefit_kind:
-        where.append("p.benefit_kind = :bk")
-        params["bk"] = benefit_kind
+    for column, value in (
+        ("scope_level", scope_level),
+        ("scope_code", scope_code),
+        ("benefit_kind", benefit_kind),
+    ):
+        if value:
+            where.append(f"p.{column} = :{column}")
+            params[column] = value
     cols = PUBLIC_COLUMNS if principal.is_public else ("id", "version", *COLUMNS)
     sql_where = " AND ".join(where)
     total = session.execute(

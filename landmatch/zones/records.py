@@ -216,17 +216,7 @@ def create_zone(
     ).first():
         raise Conflict(f"开发区编码 {values['code']} 已存在")
     _check_overlap(session, geometry, None)
-    cols = [
-        "code",
-        "name",
-        "city_code",
-        "level",
-        "kind",
-        "leading_industries",
-        "contact_name",
-        "contact_phone",
-        "source",
-    ]
+    cols = ["code", *sorted(EDITABLE)]
     params = {c: values.get(c) for c in cols} | {"g": shapely.to_wkb(geometry)}
     params["leading_industries"] = params["leading_industries"] or []
     with audited(session, principal.actor, "新建开发区"):

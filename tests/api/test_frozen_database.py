@@ -28,6 +28,7 @@ from landmatch.db.engine import upgrade
 from landmatch.settings import load_settings
 from tests.conftest import _free_port
 from tests.pgcluster import Cluster, own_dir
+from tests.procs import children
 from tests.serving import served
 
 CLIENT_TIMEOUT = 30  # far above the limits under test: "answered" rather than "hung"
@@ -59,16 +60,7 @@ def cluster() -> Iterator[dict[str, Any]]:
 
 def _cluster_pids(postmaster: int) -> list[int]:
     """The postmaster and every process it started (backends, checkpointer, …)."""
-    pids = [postmaster]
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                stat = Path(f"/proc/{entry}/stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == postmaster:
-                pids.append(int(entry))
-    return pids
+    return [postmaster, *children(postmaster)]
 
 
 class Frozen:

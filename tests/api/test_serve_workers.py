@@ -21,21 +21,15 @@ from sqlalchemy import Engine
 
 from landmatch.settings import Settings
 from tests.conftest import _free_port
+from tests.procs import children
 
 
 def _workers(pid: int) -> set[int]:
     out = set()
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                stat = Path(f"/proc/{entry}/stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) != pid:
-                continue
-            with contextlib.suppress(OSError):  # not multiprocessing's resource tracker
-                if b"spawn_main" in Path(f"/proc/{entry}/cmdline").read_bytes():
-                    out.add(int(entry))
+    for child in children(pid):
+        with contextlib.suppress(OSError):  # not multiprocessing's resource tracker
+            if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes():
+                out.add(child)
     return out
 
 
