@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 import uuid
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypedDict
 
 import orjson
@@ -102,22 +103,15 @@ def _round(x: float | None, n: int = 4) -> float | None:
     return None if x is None else round(float(x), n)
 
 
+@dataclass(slots=True)
 class Explainer:
     """Turns a ranked row and its parcel detail into feature properties."""
 
-    def __init__(
-        self,
-        req: Requirement,
-        ref: Reference,
-        today: dt.date,
-        stale_days: int,
-        public: bool = True,
-    ) -> None:
-        self.req = req
-        self.ref = ref
-        self.today = today
-        self.stale_days = stale_days
-        self.public = public
+    req: Requirement
+    ref: Reference
+    today: dt.date
+    stale_days: int
+    public: bool = True
 
     def utilities(self, d: dict[str, Any]) -> tuple[list[dict[str, Any]], list[str]]:
         u = self.req.utilities

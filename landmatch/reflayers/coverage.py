@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from sqlalchemy import Connection, text
 from sqlalchemy.orm import Session
@@ -26,6 +26,9 @@ from landmatch.db.engine import audited
 from landmatch.errors import Forbidden, InvalidInput, NotFound
 from landmatch.reflayers import facts
 from landmatch.reflayers.report import ChangeReport, describe
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 LAYER = "constraint_coverage"
 
@@ -199,21 +202,28 @@ def summary(p: CoveragePlan) -> dict[str, Any]:
     }
 
 
+class Declaration(TypedDict, total=False):
+    """What :func:`change` passes on to :func:`plan`."""
+
+    withdraw: bool
+    source: str | None
+    as_of: dt.date | None
+
+
 def change(
     session: Session,
     principal: Principal,
     kinds: Iterable[str],
     cities: Iterable[str],
     *,
-    withdraw: bool = False,
-    source: str | None = None,
-    as_of: dt.date | None = None,
     reason: str | None = None,
+    **declaration: Unpack[Declaration],
 ) -> ChangeReport:
     """Declare (or withdraw) coverage of ``kinds`` for ``cities``; refresh the facts of the
     parcels of every city whose "checked" state flips; return the change report."""
     conn = session.connection()
-    p = plan(conn, principal, kinds, cities, withdraw=withdraw, source=source, as_of=as_of)
+    withdraw = declaration.get("withdraw", False)
+    p = plan(conn, principal, kinds, cities, **declaration)
     done = summary(p)
     report = ChangeReport(
         layer=LAYER,
