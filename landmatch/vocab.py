@@ -286,7 +286,7 @@ def code_of(vocab: dict[str, str], value: str) -> str | None:
     return next((code for code, name in vocab.items() if name == v), None)
 
 
-def check_known(values: Iterable[str], known: Container[str], what: str, sep: str = ",") -> None:
+def refuse_unknown(values: Iterable[str], known: Container[str], what: str, sep: str = ",") -> None:
     """A model validator's check that every value is a known code: ``ValueError`` naming the
     unknown ones (``未知{what} a,b``) otherwise."""
     bad = [v for v in values if v not in known]

@@ -170,7 +170,7 @@ class Location(BaseModel):
     @field_validator("cities")
     @classmethod
     def _cities(cls, v: list[str]) -> list[str]:
-        vocab.check_known(v, vocab.CITIES, "城市代码")
+        vocab.refuse_unknown(v, vocab.CITIES, "城市代码")
         return sorted(set(v))
 
     @field_validator("bbox")
@@ -296,7 +296,7 @@ class Requirement(BaseModel):
         """Known codes only (supply modes are typed already), each once, sorted."""
         known = _CODE_LISTS.get(info.field_name or "")
         if known:
-            vocab.check_known(v, *known)
+            vocab.refuse_unknown(v, *known)
         return sorted(set(v))
 
     @model_validator(mode="after")

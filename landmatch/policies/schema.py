@@ -49,7 +49,7 @@ class PolicyConditions(BaseModel):
     @field_validator("zone_levels")
     @classmethod
     def _levels(cls, v: list[str]) -> list[str]:
-        vocab.check_known(v, vocab.ZONE_LEVELS, "开发区级别", ", ")
+        vocab.refuse_unknown(v, vocab.ZONE_LEVELS, "开发区级别", ", ")
         return v
 
 
@@ -97,7 +97,7 @@ class PolicyFields(BaseModel):
     @field_validator("statuses")
     @classmethod
     def _statuses(cls, v: list[str]) -> list[str]:
-        vocab.check_known(v, vocab.PARCEL_STATUS, "地块状态", ", ")
+        vocab.refuse_unknown(v, vocab.PARCEL_STATUS, "地块状态", ", ")
         return v
 
     @field_validator("visibility")
