@@ -8,6 +8,7 @@ from fastapi import APIRouter, BackgroundTasks, File, Form, Request, UploadFile
 from starlette.concurrency import run_in_threadpool
 
 from landmatch.api.deps import JobSessionDep, PrincipalDep, SettingsDep
+from landmatch.api.schemas.imports import ImportReport, ImportRollback
 from landmatch.db import derived
 from landmatch.inventory import imports
 from landmatch.inventory.columns import parse_mapping
@@ -17,7 +18,10 @@ router = APIRouter(prefix="/api/imports", tags=["imports"])
 
 
 @router.post(
-    "", summary="Import parcels from a file (GeoJSON, GPKG, Shapefile zip, TXT, xlsx, CSV)"
+    "",
+    summary="Import parcels from a file (GeoJSON, GPKG, Shapefile zip, TXT, xlsx, CSV)",
+    response_model=ImportReport,
+    response_model_exclude_unset=True,  # a row's problems, changes, warnings where it has them
 )
 async def create(
     request: Request,
@@ -108,7 +112,11 @@ async def create(
     return report
 
 
-@router.post("/{import_id}/rollback", summary="Undo a whole import in one step")
+@router.post(
+    "/{import_id}/rollback",
+    summary="Undo a whole import in one step",
+    response_model=ImportRollback,
+)
 def rollback(import_id: int, session: JobSessionDep, principal: PrincipalDep) -> dict[str, Any]:
     out = imports.rollback_import(session.connection(), import_id, principal)
     session.commit()

@@ -10,7 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from landmatch.api.deps import JobSessionDep, PrincipalDep, SessionDep, SettingsDep
 from landmatch.api.etags import tagged
-from landmatch.api.schemas.zones import Zone, ZoneDetail
+from landmatch.api.schemas.history import ZoneVersion
+from landmatch.api.schemas.zones import Zone, ZoneAssessment, ZoneDetail, ZoneWritten
 from landmatch.db.locking import etag
 from landmatch.inventory.uploads import LAYER_FILES, receive
 from landmatch.zones import assessments, records
@@ -105,7 +106,15 @@ def show_zone(
     return tagged(response, code, records.show_zone(session, principal, code, as_of))
 
 
-@router.post("", status_code=201, summary="Create a zone (admin, bureau of its city)")
+# The staff-only keys (and facts, where no boundary changed) stay absent where they are.
+WRITTEN: dict[str, Any] = {"response_model": ZoneWritten, "response_model_exclude_unset": True}
+ASSESSMENT: dict[str, Any] = {
+    "response_model": ZoneAssessment,
+    "response_model_exclude_unset": True,
+}
+
+
+@router.post("", status_code=201, summary="Create a zone (admin, bureau of its city)", **WRITTEN)
 def create_zone(
     body: ZoneIn, session: SessionDep, principal: PrincipalDep, response: Response
 ) -> dict[str, Any]:
@@ -116,7 +125,9 @@ def create_zone(
 
 
 @router.patch(
-    "/{code}", summary="Edit a zone (its committee, bureau of its city, admin); needs If-Match"
+    "/{code}",
+    summary="Edit a zone (its committee, bureau of its city, admin); needs If-Match",
+    **WRITTEN,
 )
 def update_zone(
     code: str,
@@ -137,6 +148,7 @@ def update_zone(
 @router.put(
     "/{code}/boundary",
     summary="Replace the boundary from a file (GeoJSON, GPKG, zip); needs If-Match",
+    **WRITTEN,
 )
 async def replace_boundary(
     request: Request,
@@ -166,12 +178,21 @@ def delete_zone(
     session.commit()
 
 
-@router.get("/{code}/history", summary="Every recorded state of the zone and its assessments")
+@router.get(
+    "/{code}/history",
+    summary="Every recorded state of the zone and its assessments",
+    response_model=list[ZoneVersion],
+)
 def zone_history(code: str, session: SessionDep, principal: PrincipalDep) -> list[dict[str, Any]]:
     return records.zone_history(session, principal, code)
 
 
-@router.get("/{code}/assessments", summary="Assessments; valid_only=true → only those that count")
+@router.get(
+    "/{code}/assessments",
+    summary="Assessments; valid_only=true → only those that count",
+    response_model=list[ZoneAssessment],
+    response_model_exclude_unset=True,  # ``valid`` for staff, who see every one
+)
 def list_assessments(
     code: str,
     session: SessionDep,
@@ -189,6 +210,7 @@ def list_assessments(
     "/{code}/assessments",
     status_code=201,
     summary="Record a regional assessment; needs the zone's If-Match",
+    **ASSESSMENT,
 )
 def add_assessment(
     code: str,
@@ -208,6 +230,7 @@ def add_assessment(
 @router.patch(
     "/{code}/assessments/{assessment_id}",
     summary="Edit a regional assessment; needs the zone's If-Match",
+    **ASSESSMENT,
 )
 def update_assessment(
     code: str,
