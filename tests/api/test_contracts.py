@@ -317,7 +317,7 @@ def _api_routes(app: FastAPI) -> list[tuple[str, str, APIRoute]]:
     for context in iter_route_contexts(app.routes):
         route = context.original_route
         if isinstance(route, APIRoute) and route.include_in_schema:
-            out += [(m, str(context.path), route) for m in sorted(route.methods)]
+            out += [(m, str(context.path), route) for m in sorted(route.methods or ())]
     return out
 
 

@@ -95,6 +95,27 @@ def list_layer(layer: str, session: SessionDep, principal: PrincipalDep) -> list
     return changes.list_records(session, principal, layer)
 
 
+class LayerImportForm(BaseModel):
+    """How to apply a layer file: the form fields beside it."""
+
+    crs: str | None = None
+    replace: bool = False
+    reason: str | None = None
+    covers: str | None = Field(
+        None,
+        pattern=r"^\d{6}(,\d{6})*$",
+        description="constraint_area: city codes (comma-separated) the file's data is "
+        "complete for, for every kind in it",
+    )
+    covers_as_of: dt.date | None = None
+    covers_source: str | None = Field(None, max_length=500)
+
+    def coverage(self) -> changes.Covers | None:
+        if not self.covers:
+            return None
+        return changes.Covers(tuple(self.covers.split(",")), self.covers_as_of, self.covers_source)
+
+
 @router.post(
     "/api/layers/{layer}/import", summary="Import/update a layer file; change report", **REPORT
 )
@@ -105,24 +126,10 @@ async def import_layer(
     principal: PrincipalDep,
     settings: SettingsDep,
     file: Annotated[UploadFile, File()],
-    crs: Annotated[str | None, Form()] = None,
-    replace: Annotated[bool, Form()] = False,
-    reason: Annotated[str | None, Form()] = None,
-    covers: Annotated[
-        str | None,
-        Form(
-            pattern=r"^\d{6}(,\d{6})*$",
-            description="constraint_area: city codes (comma-separated) the file's data is "
-            "complete for, for every kind in it",
-        ),
-    ] = None,
-    covers_as_of: Annotated[dt.date | None, Form()] = None,
-    covers_source: Annotated[str | None, Form(max_length=500)] = None,
+    form: Annotated[LayerImportForm, Form()],
 ) -> dict[str, Any]:
     up = await receive(request, file, LAYER_FILES, settings.max_upload_mb, settings.max_unpacked_mb)
-    cover = (
-        changes.Covers(tuple(covers.split(",")), covers_as_of, covers_source) if covers else None
-    )
+    options = form.model_dump(include={"crs", "replace", "reason"})
     report = await run_in_threadpool(  # off the event loop: other requests go on
         changes.import_file,
         session,
@@ -130,10 +137,8 @@ async def import_layer(
         layer,
         up.data,
         up.filename,
-        crs=crs,
-        replace=replace,
-        reason=reason,
-        covers=cover,
+        **options,
+        covers=form.coverage(),
     )
     session.commit()
     return report.to_dict()

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Header, Query, Request, Response, UploadFile
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
 
 from landmatch.api.deps import JobSessionDep, PrincipalDep, SessionDep, SettingsDep
 from landmatch.api.etags import tagged
@@ -74,6 +76,30 @@ class AssessmentPatch(BaseModel):
     doc_no: str | None = None
 
 
+def _written(
+    session: Session, response: Response, code: str, zone: dict[str, Any], warnings: list[str]
+) -> dict[str, Any]:
+    """A zone write committed: the zone with its ETag and the boundary's repair warnings."""
+    session.commit()
+    return tagged(response, code, zone | {"warnings": warnings})
+
+
+def _assessment_write(
+    session: Session,
+    response: Response,
+    code: str,
+    if_match: str | None,
+    write: Callable[[dict[str, Any]], dict[str, Any]],
+) -> dict[str, Any]:
+    """An assessment written under its zone's lock (``If-Match`` names the zone's version, which
+    the write bumps: the new ETag is the zone's)."""
+    zone = records.lock_zone(session, code, if_match)
+    out = write(zone)
+    session.commit()
+    response.headers["ETag"] = etag(code, zone["version"] + 1)
+    return out
+
+
 @router.get(
     "",
     summary="List development zones",
@@ -120,8 +146,7 @@ def create_zone(
 ) -> dict[str, Any]:
     geom, warnings = records.boundary_from_geojson(body.geometry)
     out = records.create_zone(session, principal, body.model_dump(exclude={"geometry"}), geom)
-    session.commit()
-    return tagged(response, body.code, out | {"warnings": warnings})
+    return _written(session, response, body.code, out, warnings)
 
 
 @router.patch(
@@ -141,8 +166,7 @@ def update_zone(
     geometry = changes.pop("geometry", None)
     geom, warnings = records.boundary_from_geojson(geometry) if geometry else (None, [])
     out = records.update_zone(session, principal, code, changes, geom, if_match=if_match)
-    session.commit()
-    return tagged(response, code, out | {"warnings": warnings})
+    return _written(session, response, code, out, warnings)
 
 
 @router.put(
@@ -166,8 +190,7 @@ async def replace_boundary(
     out = records.update_zone(
         session, principal, code, {}, geom, reason="导入开发区边界", if_match=if_match
     )
-    session.commit()
-    return tagged(response, code, out | {"warnings": warnings})
+    return _written(session, response, code, out, warnings)
 
 
 @router.delete("/{code}", status_code=204, summary="Delete a zone (admin, bureau); needs If-Match")
@@ -220,11 +243,13 @@ def add_assessment(
     response: Response,
     if_match: IfMatch = None,
 ) -> dict[str, Any]:
-    zone = records.lock_zone(session, code, if_match)
-    out = assessments.add_assessment(session, principal, zone, **body.model_dump())
-    session.commit()
-    response.headers["ETag"] = etag(code, zone["version"] + 1)
-    return out
+    return _assessment_write(
+        session,
+        response,
+        code,
+        if_match,
+        lambda zone: assessments.add_assessment(session, principal, zone, **body.model_dump()),
+    )
 
 
 @router.patch(
@@ -241,13 +266,16 @@ def update_assessment(
     response: Response,
     if_match: IfMatch = None,
 ) -> dict[str, Any]:
-    zone = records.lock_zone(session, code, if_match)
-    out = assessments.update_assessment(
-        session, principal, zone, assessment_id, body.model_dump(exclude_unset=True)
+    changes = body.model_dump(exclude_unset=True)
+    return _assessment_write(
+        session,
+        response,
+        code,
+        if_match,
+        lambda zone: assessments.update_assessment(
+            session, principal, zone, assessment_id, changes
+        ),
     )
-    session.commit()
-    response.headers["ETag"] = etag(code, zone["version"] + 1)
-    return out
 
 
 @router.delete(
