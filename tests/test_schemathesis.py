@@ -88,9 +88,10 @@ def fuzz_server(
         os.environ["LANDMATCH_FUZZ_KNOWN"] = str(known_file)
         fuzz = load_settings(database_url=url, mode="test", settle_poll_seconds=0)
         port = _free_port()
-        server = uvicorn.Server(
-            uvicorn.Config(create_app(fuzz), host="127.0.0.1", port=port, log_level="error")
-        )
+        app = create_app(fuzz)
+        # Built (seconds on a loaded machine) before Schemathesis asks for it within its 10 s.
+        app.openapi()
+        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
         thread = threading.Thread(target=server.run, daemon=True)
         thread.start()
         deadline = time.monotonic() + 30

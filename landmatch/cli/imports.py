@@ -81,7 +81,8 @@ def import_cmd(
     from landmatch.inventory.uploads import BOUNDARY_FILES, PARCEL_FILES, read_file
 
     s = settings()
-    opts = ImportOptions(
+    opts = ImportOptions.within(
+        s,
         dry_run=dry_run,
         city=city,
         crs=crs,
@@ -92,8 +93,6 @@ def import_cmd(
         land_use=land_use,
         status=status,
         visibility=visibility,
-        max_rows=s.max_import_rows,
-        settle_inline_max=s.import_settle_inline_max,
     )
     labels = {
         "read": "读取 reading",

@@ -47,6 +47,7 @@ from landmatch.inventory.validate import (
     repeated_codes,
     to_storage_array,
 )
+from landmatch.settings import Settings
 
 Progress = Callable[[str, int, int], None]
 # Rows validated and handed to the writer at a time; the first batches are smaller, so that
@@ -90,6 +91,16 @@ class ImportOptions:
     # Up to this many written parcels, their derived data is settled inside the import's own
     # transaction; above it, after the commit (see landmatch.db.derived).
     settle_inline_max: int = 5_000
+
+    @classmethod
+    def within(cls, settings: Settings, **chosen: Any) -> ImportOptions:
+        """What a caller chose (the API's form, the CLI's options), within the limits the
+        settings set."""
+        return cls(
+            **chosen,
+            max_rows=settings.max_import_rows,
+            settle_inline_max=settings.import_settle_inline_max,
+        )
 
 
 def load_regions(conn: Connection) -> Regions:

@@ -404,4 +404,4 @@ def list_records(session: Session, principal: Principal, layer: str) -> list[dic
             f"FROM landmatch.{layer} ORDER BY code"
         )
     ).mappings()
-    return [dict(r) for r in rows]
+    return [_record(r) for r in rows]  # the geometry as an object, as get_record sends it

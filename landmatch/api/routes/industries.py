@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query
 
 from landmatch import industry_codes, vocab
+from landmatch.api.schemas.industries import IndustryDetail, IndustryPage
 from landmatch.match.requirements import Requirement
 from landmatch.match.rules import allowed_land_uses
 
@@ -17,7 +18,11 @@ POLLUTION_NAMES = {1: "一类工业", 2: "二类工业", 3: "三类工业"}
 KIND_NAMES = {"logistics": "物流仓储", "research": "研发"}
 
 
-@router.get("", summary="Search GB/T 4754-2017 codes by code or name (the industry picker)")
+@router.get(
+    "",
+    summary="Search GB/T 4754-2017 codes by code or name (the industry picker)",
+    response_model=IndustryPage,
+)
 def search(
     q: Annotated[str, Query(min_length=1, max_length=50, description="代码或名称，如 C367、汽车")],
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
@@ -26,7 +31,11 @@ def search(
     return {"items": [i.as_dict() for i in found], "count": len(found)}
 
 
-@router.get("/{code}", summary="One code at any level, with what matching derives from it")
+@router.get(
+    "/{code}",
+    summary="One code at any level, with what matching derives from it",
+    response_model=IndustryDetail,
+)
 def show(
     code: Annotated[str, Path(max_length=10, description="C、36、367、3670 或 C3670")],
 ) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
 from landmatch.api.deps import ClientDep, PrincipalDep, SessionDep, SettingsDep
+from landmatch.api.schemas.inquiries import InquiryForm, InquiryReceived
 from landmatch.errors import InvalidInput, PayloadTooLarge
 from landmatch.leads import inquiries as svc
 
@@ -45,7 +46,13 @@ async def _body(request: Request) -> svc.InquiryIn:
         ) from None
 
 
-@router.get("/api/inquiries/form", summary="A form token for an inquiry (我有意向)")
+# Both answers are sent as built, with Cache-Control: no-store (the models document them;
+# tests/api/test_contracts.py holds them to it).
+@router.get(
+    "/api/inquiries/form",
+    summary="A form token for an inquiry (我有意向)",
+    response_model=InquiryForm,
+)
 def form(settings: SettingsDep) -> JSONResponse:
     """What the inquiry form needs: a signed, time-stamped token (valid from
     ``min_seconds`` after issue for ``valid_hours``), the consent line and the limits."""
@@ -63,6 +70,7 @@ def form(settings: SettingsDep) -> JSONResponse:
     "/api/inquiries",
     status_code=201,
     summary="Send an inquiry about a public parcel (我有意向)",
+    response_model=InquiryReceived,
     openapi_extra={
         "requestBody": {
             "required": True,

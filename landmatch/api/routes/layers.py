@@ -12,12 +12,21 @@ from starlette.concurrency import run_in_threadpool
 
 from landmatch.api.deps import JobSessionDep, PrincipalDep, SessionDep, SettingsDep
 from landmatch.api.etags import tagged
+from landmatch.api.schemas.layers import (
+    Alert,
+    AlertAcknowledged,
+    ChangeReport,
+    Coverage,
+    LayerRecord,
+)
 from landmatch.inventory.uploads import LAYER_FILES, receive
 from landmatch.reflayers import alerts, changes, coverage
 
 router = APIRouter(tags=["layers"])
 COVERAGE = "/api/layers/constraint_area/coverage"
 IfMatch = Annotated[str | None, Header(description="The record's ETag (from GET)")]
+# A report's coverage is empty ({}) unless the write declared coverage.
+REPORT: dict[str, Any] = {"response_model": ChangeReport, "response_model_exclude_unset": True}
 
 
 class CoverageIn(BaseModel):
@@ -30,7 +39,11 @@ class CoverageIn(BaseModel):
     reason: str | None = Field(default=None, max_length=500)
 
 
-@router.get(COVERAGE, summary="Declared coverage of the constraint layers (kind × city)")
+@router.get(
+    COVERAGE,
+    summary="Declared coverage of the constraint layers (kind × city)",
+    response_model=list[Coverage],
+)
 def list_coverage(
     session: SessionDep,
     principal: PrincipalDep,
@@ -40,7 +53,7 @@ def list_coverage(
     return coverage.list_coverage(session, principal, city=city, kind=kind)
 
 
-@router.post(COVERAGE, summary="Declare coverage; the parcels concerned are refreshed")
+@router.post(COVERAGE, summary="Declare coverage; the parcels concerned are refreshed", **REPORT)
 def declare_coverage(
     body: CoverageIn, session: SessionDep, principal: PrincipalDep
 ) -> dict[str, Any]:
@@ -57,7 +70,9 @@ def declare_coverage(
     return report.to_dict()
 
 
-@router.delete(COVERAGE + "/{kind}/{city_code}", summary="Withdraw one coverage declaration")
+@router.delete(
+    COVERAGE + "/{kind}/{city_code}", summary="Withdraw one coverage declaration", **REPORT
+)
 def withdraw_coverage(
     kind: str,
     city_code: str,
@@ -70,12 +85,40 @@ def withdraw_coverage(
     return report.to_dict()
 
 
-@router.get("/api/layers/{layer}", summary="Records of a reference layer")
+@router.get(
+    "/api/layers/{layer}",
+    summary="Records of a reference layer",
+    response_model=list[LayerRecord],
+    response_model_exclude_unset=True,  # severity: constraint areas only
+)
 def list_layer(layer: str, session: SessionDep, principal: PrincipalDep) -> list[dict[str, Any]]:
     return changes.list_records(session, principal, layer)
 
 
-@router.post("/api/layers/{layer}/import", summary="Import/update a layer file; change report")
+class LayerImportForm(BaseModel):
+    """How to apply a layer file: the form fields beside it."""
+
+    crs: str | None = None
+    replace: bool = False
+    reason: str | None = None
+    covers: str | None = Field(
+        None,
+        pattern=r"^\d{6}(,\d{6})*$",
+        description="constraint_area: city codes (comma-separated) the file's data is "
+        "complete for, for every kind in it",
+    )
+    covers_as_of: dt.date | None = None
+    covers_source: str | None = Field(None, max_length=500)
+
+    def coverage(self) -> changes.Covers | None:
+        if not self.covers:
+            return None
+        return changes.Covers(tuple(self.covers.split(",")), self.covers_as_of, self.covers_source)
+
+
+@router.post(
+    "/api/layers/{layer}/import", summary="Import/update a layer file; change report", **REPORT
+)
 async def import_layer(
     request: Request,
     layer: str,
@@ -83,24 +126,10 @@ async def import_layer(
     principal: PrincipalDep,
     settings: SettingsDep,
     file: Annotated[UploadFile, File()],
-    crs: Annotated[str | None, Form()] = None,
-    replace: Annotated[bool, Form()] = False,
-    reason: Annotated[str | None, Form()] = None,
-    covers: Annotated[
-        str | None,
-        Form(
-            pattern=r"^\d{6}(,\d{6})*$",
-            description="constraint_area: city codes (comma-separated) the file's data is "
-            "complete for, for every kind in it",
-        ),
-    ] = None,
-    covers_as_of: Annotated[dt.date | None, Form()] = None,
-    covers_source: Annotated[str | None, Form(max_length=500)] = None,
+    form: Annotated[LayerImportForm, Form()],
 ) -> dict[str, Any]:
     up = await receive(request, file, LAYER_FILES, settings.max_upload_mb, settings.max_unpacked_mb)
-    cover = (
-        changes.Covers(tuple(covers.split(",")), covers_as_of, covers_source) if covers else None
-    )
+    options = form.model_dump(include={"crs", "replace", "reason"})
     report = await run_in_threadpool(  # off the event loop: other requests go on
         changes.import_file,
         session,
@@ -108,10 +137,8 @@ async def import_layer(
         layer,
         up.data,
         up.filename,
-        crs=crs,
-        replace=replace,
-        reason=reason,
-        covers=cover,
+        **options,
+        covers=form.coverage(),
     )
     session.commit()
     return report.to_dict()
@@ -131,7 +158,12 @@ class RecordPatch(BaseModel):
     reason: str | None = Field(None, max_length=500)
 
 
-@router.get("/api/layers/{layer}/{code}", summary="One record of a reference layer (staff)")
+@router.get(
+    "/api/layers/{layer}/{code}",
+    summary="One record of a reference layer (staff)",
+    response_model=LayerRecord,
+    response_model_exclude_unset=True,
+)
 def get_record(
     layer: str, code: str, session: SessionDep, principal: PrincipalDep, response: Response
 ) -> dict[str, Any]:
@@ -139,7 +171,9 @@ def get_record(
 
 
 @router.patch(
-    "/api/layers/{layer}/{code}", summary="Change one record; change report; needs If-Match"
+    "/api/layers/{layer}/{code}",
+    summary="Change one record; change report; needs If-Match",
+    **REPORT,
 )
 def update_record(
     layer: str,
@@ -159,7 +193,9 @@ def update_record(
 
 
 @router.delete(
-    "/api/layers/{layer}/{code}", summary="Delete one record; change report; needs If-Match"
+    "/api/layers/{layer}/{code}",
+    summary="Delete one record; change report; needs If-Match",
+    **REPORT,
 )
 def delete_record(
     layer: str,
@@ -174,7 +210,9 @@ def delete_record(
     return report.to_dict()
 
 
-@router.get("/api/alerts", summary="Layer-change alerts for the caller's city")
+@router.get(
+    "/api/alerts", summary="Layer-change alerts for the caller's city", response_model=list[Alert]
+)
 def list_alerts(
     session: SessionDep,
     principal: PrincipalDep,
@@ -185,7 +223,9 @@ def list_alerts(
     return alerts.list_alerts(session, principal, open_only=open_only, city=city, limit=limit)
 
 
-@router.post("/api/alerts/{alert_id}/ack", summary="Acknowledge an alert")
+@router.post(
+    "/api/alerts/{alert_id}/ack", summary="Acknowledge an alert", response_model=AlertAcknowledged
+)
 def acknowledge(alert_id: int, session: SessionDep, principal: PrincipalDep) -> dict[str, Any]:
     out = alerts.acknowledge(session, principal, alert_id)
     session.commit()

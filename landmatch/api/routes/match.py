@@ -11,6 +11,7 @@ from landmatch.api import reads
 from landmatch.api.deps import PrincipalDep, SessionDep, SettingsDep
 from landmatch.api.media import GEOJSON, GeoJSONResponse
 from landmatch.api.schemas import MatchResult
+from landmatch.api.schemas.match import RequirementSchema
 from landmatch.api.schemas.projects import MatchingProjects
 from landmatch.match.engine import get_run_body, match_encoded
 from landmatch.match.projects import matching_projects
@@ -19,7 +20,12 @@ from landmatch.match.requirements import Requirement
 router = APIRouter(tags=["match"])
 
 
-@router.get("/api/match/schema", summary="JSON Schema of the match requirement")
+@router.get(
+    "/api/match/schema",
+    summary="JSON Schema of the match requirement",
+    response_model=RequirementSchema,
+    response_model_exclude_unset=True,
+)
 def schema() -> dict[str, Any]:
     return Requirement.model_json_schema()
 

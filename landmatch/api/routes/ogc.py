@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
@@ -19,12 +22,15 @@ def _base(request: Request) -> str:
     return str(request.base_url).rstrip("/") + "/ogc"
 
 
-def _params(request: Request) -> dict[str, list[str]]:
+Params = dict[str, list[str]]
+
+
+def _params(request: Request) -> Params:
     qp = request.query_params
     return {k: qp.getlist(k) for k in qp.keys()}  # noqa: SIM118 (MultiDict)
 
 
-def _respond(request: Request, params: dict[str, list[str]], reply: service.Reply) -> Response:
+def _respond(request: Request, params: Params, reply: service.Reply) -> Response:
     headers = {"Content-Crs": reply.crs.header, "Vary": "Accept", **reply.headers}
     if query.output_format(params, request.headers.get("accept")) == "html":
         body = html.render(
@@ -34,151 +40,104 @@ def _respond(request: Request, params: dict[str, list[str]], reply: service.Repl
     return Response(reply.json_text(), media_type=reply.media_type, headers=headers)
 
 
-@router.get("", summary="Landing page", include_in_schema=False)
-@router.get("/", summary="Landing page", response_class=Response, responses=documents(docs.JSON))
-def landing(request: Request) -> Response:
-    p = _params(request)
-    return _respond(request, p, service.landing(_base(request), p))
-
-
-@router.get(
-    "/conformance",
-    summary="Conformance classes",
-    response_class=Response,
-    responses=documents(docs.JSON),
-)
-def conformance(request: Request) -> Response:
-    p = _params(request)
-    return _respond(request, p, service.conformance(_base(request), p))
-
-
-@router.get(
-    "/api",
-    summary="OpenAPI 3.0 document of the OGC API",
-    response_class=Response,
-    responses=documents(docs.OPENAPI),
-)
-def api(request: Request, settings: SettingsDep) -> Response:
-    p = _params(request)
-    reply = service.api(_base(request), p, settings.default_page_size, settings.max_page_size)
-    return _respond(request, p, reply)
-
-
-@router.get(
-    "/collections", summary="Collections", response_class=Response, responses=documents(docs.JSON)
-)
-def collections(request: Request, session: SessionDep, principal: PrincipalDep) -> Response:
-    p = _params(request)
-    return _respond(
-        request, p, service.collections(session, _base(request), p, principal.is_public)
+def _document(path: str, summary: str, media_type: str = docs.JSON) -> Any:
+    """The decorator of an OGC API resource: a JSON document of ``media_type`` or its page."""
+    return router.get(
+        path, summary=summary, response_class=Response, responses=documents(media_type)
     )
 
 
-@router.get(
-    "/collections/{cid}",
-    summary="One collection",
-    response_class=Response,
-    responses=documents(docs.JSON),
-)
+def _answer(request: Request, build: Callable[[str, Params], service.Reply]) -> Response:
+    """The resource ``build`` makes from the base URL and the query, as asked (JSON or HTML)."""
+    p = _params(request)
+    return _respond(request, p, build(_base(request), p))
+
+
+@router.get("", summary="Landing page", include_in_schema=False)
+@_document("/", "Landing page")
+def landing(request: Request) -> Response:
+    return _answer(request, service.landing)
+
+
+@_document("/conformance", "Conformance classes")
+def conformance(request: Request) -> Response:
+    return _answer(request, service.conformance)
+
+
+@_document("/api", "OpenAPI 3.0 document of the OGC API", docs.OPENAPI)
+def api(request: Request, settings: SettingsDep) -> Response:
+    return _answer(
+        request,
+        lambda base, p: service.api(base, p, settings.default_page_size, settings.max_page_size),
+    )
+
+
+@_document("/collections", "Collections")
+def collections(request: Request, session: SessionDep, principal: PrincipalDep) -> Response:
+    return _answer(
+        request, lambda base, p: service.collections(session, base, p, principal.is_public)
+    )
+
+
+@_document("/collections/{cid}", "One collection")
 def collection(
     cid: str, request: Request, session: SessionDep, principal: PrincipalDep
 ) -> Response:
-    p = _params(request)
-    return _respond(
-        request, p, service.collection(session, _base(request), cid, p, principal.is_public)
+    return _answer(
+        request, lambda base, p: service.collection(session, base, cid, p, principal.is_public)
     )
 
 
-@router.get(
-    "/collections/{cid}/queryables",
-    summary="Queryables (JSON Schema 2020-12)",
-    response_class=Response,
-    responses=documents(docs.SCHEMA),
-)
+@_document("/collections/{cid}/queryables", "Queryables (JSON Schema 2020-12)", docs.SCHEMA)
 def queryables(cid: str, request: Request, principal: PrincipalDep) -> Response:
-    p = _params(request)
-    return _respond(request, p, service.queryables(_base(request), cid, p, principal.is_public))
+    return _answer(request, lambda base, p: service.queryables(base, cid, p, principal.is_public))
 
 
-@router.get(
-    "/collections/{cid}/items",
-    summary="Features",
-    response_class=Response,
-    responses=documents(docs.GEOJSON),
-)
+@_document("/collections/{cid}/items", "Features", docs.GEOJSON)
 def items(
     cid: str, request: Request, session: SessionDep, principal: PrincipalDep, settings: SettingsDep
 ) -> Response:
-    p = _params(request)
-    reply = service.items(
-        session,
-        _base(request),
-        cid,
-        p,
-        principal.is_public,
-        settings.default_page_size,
-        settings.max_page_size,
+    return _answer(
+        request,
+        lambda base, p: service.items(
+            session,
+            base,
+            cid,
+            p,
+            principal.is_public,
+            settings.default_page_size,
+            settings.max_page_size,
+        ),
     )
-    return _respond(request, p, reply)
 
 
-@router.get(
-    "/collections/{cid}/items/{fid}",
-    summary="One feature",
-    response_class=Response,
-    responses=documents(docs.GEOJSON),
-)
+@_document("/collections/{cid}/items/{fid}", "One feature", docs.GEOJSON)
 def item(
     cid: str, fid: str, request: Request, session: SessionDep, principal: PrincipalDep
 ) -> Response:
-    p = _params(request)
-    return _respond(
-        request, p, service.item(session, _base(request), cid, fid, p, principal.is_public)
+    return _answer(
+        request, lambda base, p: service.item(session, base, cid, fid, p, principal.is_public)
     )
 
 
-@router.get(
-    "/tileMatrixSets",
-    summary="Tile matrix sets",
-    response_class=Response,
-    responses=documents(docs.JSON),
-)
+@_document("/tileMatrixSets", "Tile matrix sets")
 def tile_matrix_sets(request: Request) -> Response:
-    p = _params(request)
-    return _respond(request, p, service.tile_matrix_sets(_base(request), p))
+    return _answer(request, service.tile_matrix_sets)
 
 
-@router.get(
-    "/tileMatrixSets/WebMercatorQuad",
-    summary="WebMercatorQuad definition",
-    response_class=Response,
-    responses=documents(docs.JSON),
-)
+@_document("/tileMatrixSets/WebMercatorQuad", "WebMercatorQuad definition")
 def web_mercator_quad(request: Request) -> Response:
-    p = _params(request)
-    return _respond(request, p, service.web_mercator_quad(_base(request), p))
+    return _answer(request, service.web_mercator_quad)
 
 
-@router.get(
-    "/collections/{cid}/tiles",
-    summary="Vector tilesets of a collection",
-    response_class=Response,
-    responses=documents(docs.JSON),
-)
+@_document("/collections/{cid}/tiles", "Vector tilesets of a collection")
 def tilesets(cid: str, request: Request, principal: PrincipalDep) -> Response:
-    p = _params(request)
-    return _respond(request, p, service.tilesets(_base(request), cid, p, principal.is_public))
+    return _answer(request, lambda base, p: service.tilesets(base, cid, p, principal.is_public))
 
 
-@router.get(
-    "/collections/{cid}/tiles/WebMercatorQuad",
-    summary="Vector tileset",
-    response_class=Response,
-    responses=documents(docs.JSON),
-)
+@_document("/collections/{cid}/tiles/WebMercatorQuad", "Vector tileset")
 def tileset(cid: str, request: Request, principal: PrincipalDep) -> Response:
-    p = _params(request)
-    return _respond(request, p, service.tileset(_base(request), cid, p, principal.is_public))
+    return _answer(request, lambda base, p: service.tileset(base, cid, p, principal.is_public))
 
 
 @router.get(

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from landmatch.api.deps import PrincipalDep, SessionDep
 from landmatch.api.media import GEOJSON, GeoJSONResponse
+from landmatch.api.schemas.history import ParcelHistory
 from landmatch.api.schemas.parcels import BulkResult, EditedParcel
 from landmatch.db.locking import etag
 from landmatch.inventory import edits
@@ -122,6 +123,7 @@ def restore(
     "/{code}/history",
     summary="Every version with who, when, why and what changed; the ETag of the current one "
     "(also of a deleted parcel, for restore)",
+    response_model=ParcelHistory,
 )
 def history(
     code: str, session: SessionDep, principal: PrincipalDep, response: Response

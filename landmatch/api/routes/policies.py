@@ -10,15 +10,21 @@ from starlette.concurrency import run_in_threadpool
 
 from landmatch.api.deps import JobSessionDep, PrincipalDep, SessionDep, SettingsDep
 from landmatch.api.etags import tagged
+from landmatch.api.schemas.history import RecordVersion
+from landmatch.api.schemas.policies import Policy, PolicyImport, PolicyPage
 from landmatch.inventory.uploads import EXCEL_FILES, receive
 from landmatch.policies import excel, library
 from landmatch.policies.schema import PolicyIn
 
 router = APIRouter(prefix="/api/policies", tags=["policies"])
 IfMatch = Annotated[str | None, Header(description="The policy's ETag (from GET)")]
+# id, version and visibility are staff-only: absent, not null, for the public.
+ONE: dict[str, Any] = {"response_model": Policy, "response_model_exclude_unset": True}
 
 
-@router.get("", summary="Search policies")
+@router.get(
+    "", summary="Search policies", response_model=PolicyPage, response_model_exclude_unset=True
+)
 def search(
     session: SessionDep,
     principal: PrincipalDep,
@@ -47,19 +53,23 @@ def search(
     )
 
 
-@router.get("/{code}", summary="One policy")
+@router.get("/{code}", summary="One policy", **ONE)
 def show(
     code: str, session: SessionDep, principal: PrincipalDep, response: Response
 ) -> dict[str, Any]:
     return tagged(response, code, library.get_policy(session, principal, code))
 
 
-@router.get("/{code}/history", summary="Every recorded state of the policy")
+@router.get(
+    "/{code}/history",
+    summary="Every recorded state of the policy",
+    response_model=list[RecordVersion],
+)
 def history(code: str, session: SessionDep, principal: PrincipalDep) -> list[dict[str, Any]]:
     return library.policy_history(session, principal, code)
 
 
-@router.post("", status_code=201, summary="Create a policy")
+@router.post("", status_code=201, summary="Create a policy", **ONE)
 def create(
     body: PolicyIn, session: SessionDep, principal: PrincipalDep, response: Response
 ) -> dict[str, Any]:
@@ -68,7 +78,9 @@ def create(
     return tagged(response, body.code, out)
 
 
-@router.patch("/{code}", summary="Edit a policy (fields as in POST, all optional); needs If-Match")
+@router.patch(
+    "/{code}", summary="Edit a policy (fields as in POST, all optional); needs If-Match", **ONE
+)
 def update(
     code: str,
     body: Annotated[dict[str, Any], Body()],
@@ -90,7 +102,11 @@ def delete(
     session.commit()
 
 
-@router.post("/import", summary="Import policies from Excel (.xlsx, Chinese headers)")
+@router.post(
+    "/import",
+    summary="Import policies from Excel (.xlsx, Chinese headers)",
+    response_model=PolicyImport,
+)
 async def import_excel(
     request: Request,
     session: JobSessionDep,

@@ -3,10 +3,12 @@ public fields only; each opening recorded for the team). See ``landmatch.match.p
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.orm import Session
 
 from landmatch.api.deps import SessionDep, SettingsDep
 from landmatch.api.routes.workbench.common import templates
@@ -14,8 +16,28 @@ from landmatch.errors import NotFound
 from landmatch.maps import printed
 from landmatch.maps.brochure import html_to_pdf
 from landmatch.match import proposals
+from landmatch.settings import Settings
 
 router = APIRouter(include_in_schema=False)
+
+
+NO_STORE = {"Cache-Control": "no-store"}  # the app sends Referrer-Policy: same-origin
+
+
+def _open(request: Request, session: Session, settings: Settings, token: str) -> dict[str, Any]:
+    """The proposal behind ``token``, its opening recorded (committed by the caller)."""
+    return proposals.open_public(
+        session,
+        token,
+        secret=settings.secret_key,
+        stale_after_days=settings.stale_after_days,
+        user_agent=request.headers.get("user-agent"),
+    )
+
+
+def _not_found(exc: NotFound) -> HTMLResponse:
+    html = templates().get_template("proposal.html").render(error=exc.message)
+    return HTMLResponse(html, status_code=404, headers=NO_STORE)
 
 
 # Before /p/{token}, which would otherwise take "….pdf" as a token.
@@ -28,16 +50,9 @@ def proposal_pdf(
 ) -> Response:
     """The 选址建议书 as a PDF (the brochures' print path); an opening like the page's."""
     try:
-        data = proposals.open_public(
-            session,
-            token,
-            secret=settings.secret_key,
-            stale_after_days=settings.stale_after_days,
-            user_agent=request.headers.get("user-agent"),
-        )
+        data = _open(request, session, settings, token)
     except NotFound as exc:
-        html = templates().get_template("proposal.html").render(error=exc.message)
-        return HTMLResponse(html, status_code=404, headers={"Cache-Control": "no-store"})
+        return _not_found(exc)
     html = printed.proposal_html(data)
     with request.app.state.slots.take("pdf"):  # 429 when every PDF slot is busy
         pdf = html_to_pdf(html)
@@ -45,8 +60,8 @@ def proposal_pdf(
     return Response(
         pdf,
         media_type="application/pdf",
-        headers={
-            "Cache-Control": "no-store",
+        headers=NO_STORE
+        | {
             "Content-Disposition": "attachment; filename=proposal.pdf; "
             f"filename*=UTF-8''{quote(data['title'] + '.pdf')}",
         },
@@ -60,22 +75,14 @@ def proposal_page(
     settings: SettingsDep,
     token: str = Path(max_length=120),
 ) -> HTMLResponse:
-    headers = {"Cache-Control": "no-store"}  # the app sends Referrer-Policy: same-origin
     try:
-        data = proposals.open_public(
-            session,
-            token,
-            secret=settings.secret_key,
-            stale_after_days=settings.stale_after_days,
-            user_agent=request.headers.get("user-agent"),
-        )
+        data = _open(request, session, settings, token)
     except NotFound as exc:
-        html = templates().get_template("proposal.html").render(error=exc.message)
-        return HTMLResponse(html, status_code=404, headers=headers)
+        return _not_found(exc)
     session.commit()
     html = (
         templates()
         .get_template("proposal.html")
         .render(**data, error=None, pdf_url=f"/p/{quote(token)}.pdf")
     )
-    return HTMLResponse(html, headers=headers)
+    return HTMLResponse(html, headers=NO_STORE)

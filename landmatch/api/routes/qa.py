@@ -7,13 +7,17 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from landmatch.api.deps import PrincipalDep, SessionDep, SettingsDep
+from landmatch.api.schemas.qa import QaReport
 from landmatch.inventory.qa import run_checks
 
 router = APIRouter(prefix="/api/qa", tags=["quality"])
 
 
 @router.get(
-    "", summary="Overlaps, outside city, exclusion constraints, slivers, stale data, checklist"
+    "",
+    summary="Overlaps, outside city, exclusion constraints, slivers, stale data, checklist",
+    response_model=QaReport,
+    response_model_exclude_unset=True,  # each check has the keys of its kind
 )
 def qa(
     session: SessionDep,

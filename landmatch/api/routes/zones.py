@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Header, Query, Request, Response, UploadFile
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
 
 from landmatch.api.deps import JobSessionDep, PrincipalDep, SessionDep, SettingsDep
 from landmatch.api.etags import tagged
-from landmatch.api.schemas.zones import Zone, ZoneDetail
+from landmatch.api.schemas.history import ZoneVersion
+from landmatch.api.schemas.zones import Zone, ZoneAssessment, ZoneDetail, ZoneWritten
 from landmatch.db.locking import etag
 from landmatch.inventory.uploads import LAYER_FILES, receive
 from landmatch.zones import assessments, records
@@ -73,6 +76,30 @@ class AssessmentPatch(BaseModel):
     doc_no: str | None = None
 
 
+def _written(
+    session: Session, response: Response, code: str, zone: dict[str, Any], warnings: list[str]
+) -> dict[str, Any]:
+    """A zone write committed: the zone with its ETag and the boundary's repair warnings."""
+    session.commit()
+    return tagged(response, code, zone | {"warnings": warnings})
+
+
+def _assessment_write(
+    session: Session,
+    response: Response,
+    code: str,
+    if_match: str | None,
+    write: Callable[[dict[str, Any]], dict[str, Any]],
+) -> dict[str, Any]:
+    """An assessment written under its zone's lock (``If-Match`` names the zone's version, which
+    the write bumps: the new ETag is the zone's)."""
+    zone = records.lock_zone(session, code, if_match)
+    out = write(zone)
+    session.commit()
+    response.headers["ETag"] = etag(code, zone["version"] + 1)
+    return out
+
+
 @router.get(
     "",
     summary="List development zones",
@@ -105,18 +132,27 @@ def show_zone(
     return tagged(response, code, records.show_zone(session, principal, code, as_of))
 
 
-@router.post("", status_code=201, summary="Create a zone (admin, bureau of its city)")
+# The staff-only keys (and facts, where no boundary changed) stay absent where they are.
+WRITTEN: dict[str, Any] = {"response_model": ZoneWritten, "response_model_exclude_unset": True}
+ASSESSMENT: dict[str, Any] = {
+    "response_model": ZoneAssessment,
+    "response_model_exclude_unset": True,
+}
+
+
+@router.post("", status_code=201, summary="Create a zone (admin, bureau of its city)", **WRITTEN)
 def create_zone(
     body: ZoneIn, session: SessionDep, principal: PrincipalDep, response: Response
 ) -> dict[str, Any]:
     geom, warnings = records.boundary_from_geojson(body.geometry)
     out = records.create_zone(session, principal, body.model_dump(exclude={"geometry"}), geom)
-    session.commit()
-    return tagged(response, body.code, out | {"warnings": warnings})
+    return _written(session, response, body.code, out, warnings)
 
 
 @router.patch(
-    "/{code}", summary="Edit a zone (its committee, bureau of its city, admin); needs If-Match"
+    "/{code}",
+    summary="Edit a zone (its committee, bureau of its city, admin); needs If-Match",
+    **WRITTEN,
 )
 def update_zone(
     code: str,
@@ -130,13 +166,13 @@ def update_zone(
     geometry = changes.pop("geometry", None)
     geom, warnings = records.boundary_from_geojson(geometry) if geometry else (None, [])
     out = records.update_zone(session, principal, code, changes, geom, if_match=if_match)
-    session.commit()
-    return tagged(response, code, out | {"warnings": warnings})
+    return _written(session, response, code, out, warnings)
 
 
 @router.put(
     "/{code}/boundary",
     summary="Replace the boundary from a file (GeoJSON, GPKG, zip); needs If-Match",
+    **WRITTEN,
 )
 async def replace_boundary(
     request: Request,
@@ -154,8 +190,7 @@ async def replace_boundary(
     out = records.update_zone(
         session, principal, code, {}, geom, reason="导入开发区边界", if_match=if_match
     )
-    session.commit()
-    return tagged(response, code, out | {"warnings": warnings})
+    return _written(session, response, code, out, warnings)
 
 
 @router.delete("/{code}", status_code=204, summary="Delete a zone (admin, bureau); needs If-Match")
@@ -166,12 +201,21 @@ def delete_zone(
     session.commit()
 
 
-@router.get("/{code}/history", summary="Every recorded state of the zone and its assessments")
+@router.get(
+    "/{code}/history",
+    summary="Every recorded state of the zone and its assessments",
+    response_model=list[ZoneVersion],
+)
 def zone_history(code: str, session: SessionDep, principal: PrincipalDep) -> list[dict[str, Any]]:
     return records.zone_history(session, principal, code)
 
 
-@router.get("/{code}/assessments", summary="Assessments; valid_only=true → only those that count")
+@router.get(
+    "/{code}/assessments",
+    summary="Assessments; valid_only=true → only those that count",
+    response_model=list[ZoneAssessment],
+    response_model_exclude_unset=True,  # ``valid`` for staff, who see every one
+)
 def list_assessments(
     code: str,
     session: SessionDep,
@@ -189,6 +233,7 @@ def list_assessments(
     "/{code}/assessments",
     status_code=201,
     summary="Record a regional assessment; needs the zone's If-Match",
+    **ASSESSMENT,
 )
 def add_assessment(
     code: str,
@@ -198,16 +243,19 @@ def add_assessment(
     response: Response,
     if_match: IfMatch = None,
 ) -> dict[str, Any]:
-    zone = records.lock_zone(session, code, if_match)
-    out = assessments.add_assessment(session, principal, zone, **body.model_dump())
-    session.commit()
-    response.headers["ETag"] = etag(code, zone["version"] + 1)
-    return out
+    return _assessment_write(
+        session,
+        response,
+        code,
+        if_match,
+        lambda zone: assessments.add_assessment(session, principal, zone, **body.model_dump()),
+    )
 
 
 @router.patch(
     "/{code}/assessments/{assessment_id}",
     summary="Edit a regional assessment; needs the zone's If-Match",
+    **ASSESSMENT,
 )
 def update_assessment(
     code: str,
@@ -218,13 +266,16 @@ def update_assessment(
     response: Response,
     if_match: IfMatch = None,
 ) -> dict[str, Any]:
-    zone = records.lock_zone(session, code, if_match)
-    out = assessments.update_assessment(
-        session, principal, zone, assessment_id, body.model_dump(exclude_unset=True)
+    changes = body.model_dump(exclude_unset=True)
+    return _assessment_write(
+        session,
+        response,
+        code,
+        if_match,
+        lambda zone: assessments.update_assessment(
+            session, principal, zone, assessment_id, changes
+        ),
     )
-    session.commit()
-    response.headers["ETag"] = etag(code, zone["version"] + 1)
-    return out
 
 
 @router.delete(

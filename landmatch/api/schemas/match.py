@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
-from pydantic import Field, create_model
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from landmatch.api.schemas.common import Contract, Geometry
 from landmatch.api.schemas.parcels import parcel_fields
@@ -180,3 +180,16 @@ class MatchResult(Contract):
     policy_texts: dict[str, str | None] = Field(description="each cited policy's summary, once")
     warnings: list[str]
     timing_ms: Timing
+
+
+class RequirementSchema(BaseModel):
+    """The JSON Schema (2020-12) of :class:`Requirement`, as pydantic writes it: ``properties``
+    and ``$defs`` are JSON Schema of their own (other keywords may appear, so extra keys are
+    allowed here)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    title: str
+    type: Literal["object"]
+    properties: dict[str, dict[str, Any]]
+    required: list[str] = []

@@ -45,3 +45,18 @@ class Zone(Contract):
 
 class ZoneDetail(Zone):
     geometry: Geometry | None = Field(description="the boundary, CGCS2000")
+
+
+class ZoneFacts(Contract):
+    """What a boundary change did to the parcels' stored facts."""
+
+    affected_parcels: int
+    zone_changed: int = Field(description="parcels now in another zone (or none)")
+    refreshed_by: str
+
+
+class ZoneWritten(ZoneDetail):
+    """The zone as a write left it (its ETag in the header)."""
+
+    warnings: list[str] = Field(description="what was repaired in the boundary (中文)")
+    facts: ZoneFacts | None = Field(None, description="when the boundary changed")

@@ -131,10 +131,10 @@
         }
         var shown = false;
         (res.body.errors || []).forEach(function (e) {
-          var field = e.field || (e.loc ? e.loc[e.loc.length - 1] : "");
-          if (fieldError(String(field), e.reason || e.msg || "")) shown = true;
+          // Every problem's errors are {field, reason} (landmatch/api/problems.py).
+          if (fieldError(e.field || "", e.reason || "")) shown = true;
         });
-        if (!shown || res.status !== 422) showError(res.body.detail || res.body.title || "提交失败，请稍后再试");
+        if (!shown || res.status !== 422) showError(res.body.detail || "提交失败，请稍后再试");
         // A used, stale or refused token: the next try gets a fresh one.
         if (res.status === 400 || res.status === 409) loadToken();
       })
