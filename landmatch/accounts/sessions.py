@@ -239,17 +239,3 @@ def revoke(
             client=client,
             detail={"session_id": session_id},
         )
-
-
-def end_all(session: Session, user_id: int, *, reason: str, keep: int | None = None) -> int:
-    """End every live session of an account (but ``keep``); returns how many."""
-    return len(
-        session.execute(
-            text(
-                "UPDATE landmatch.user_session SET revoked_at = now(), end_reason = :r "
-                "WHERE user_id = :u AND revoked_at IS NULL AND id IS DISTINCT FROM :k "
-                "RETURNING id"
-            ),
-            {"u": user_id, "r": reason, "k": keep},
-        ).all()
-    )

@@ -15,7 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from landmatch import vocab
-from landmatch.accounts import audit, passwords
+from landmatch.accounts import audit, passwords, tokens
 from landmatch.accounts.audit import NO_CLIENT, Client
 from landmatch.auth import Principal
 from landmatch.db.like import contains_pattern
@@ -26,6 +26,8 @@ from landmatch.paging import Page
 # the user name from the password at the first colon).
 NAME_PATTERN = re.compile(r"^[\w.\-]{2,64}$")
 TEAM_MAX = 64
+# Who acts when a script or test makes an account (:func:`add_user`).
+SYSTEM = Principal(name="system", role="admin")
 
 
 @dataclass(frozen=True)
@@ -289,8 +291,6 @@ def set_active(
     session: Session, name: str, active: bool, by: Principal, client: Client = NO_CLIENT
 ) -> Account:
     """Disable (every session ends, every token stops working) or enable an account."""
-    from landmatch.accounts import sessions
-
     _require_admin(by)
     account = get(session, name)
     if not active and account.id == by.user_id:
@@ -302,7 +302,7 @@ def set_active(
         {"a": active, "i": account.id},
     )
     if not active:
-        sessions.end_all(session, account.id, reason="disabled")
+        end_sessions(session, account.id, reason="disabled")
     audit.record(
         session,
         "user_enabled" if active else "user_disabled",
@@ -323,8 +323,6 @@ def reset_password(
     client: Client = NO_CLIENT,
 ) -> Account:
     """Set a new initial password: every session ends, the user must change it at sign-in."""
-    from landmatch.accounts import sessions
-
     _require_admin(by)
     account = get(session, name)
     passwords.check_policy(password, name, min_length)
@@ -335,7 +333,7 @@ def reset_password(
         ),
         {"p": passwords.hash_password(password), "i": account.id},
     )
-    sessions.end_all(session, account.id, reason="password_reset")
+    end_sessions(session, account.id, reason="password_reset")
     audit.record(session, "password_reset", actor=by.actor, subject=name, client=client)
     return get(session, name)
 
@@ -351,8 +349,6 @@ def change_password(
     client: Client = NO_CLIENT,
 ) -> Account:
     """The user's own change: the current password, then the policy; other sessions end."""
-    from landmatch.accounts import sessions
-
     account = by_id(session, user_id)
     stored = session.execute(
         text("SELECT password_hash FROM landmatch.app_user WHERE id = :i"), {"i": user_id}
@@ -374,11 +370,25 @@ def change_password(
         ),
         {"p": passwords.hash_password(new), "i": user_id},
     )
-    sessions.end_all(session, user_id, reason="password_changed", keep=keep_session)
+    end_sessions(session, user_id, reason="password_changed", keep=keep_session)
     audit.record(
         session, "password_changed", actor=account.name, subject=account.name, client=client
     )
     return by_id(session, user_id)
+
+
+def end_sessions(session: Session, user_id: int, *, reason: str, keep: int | None = None) -> int:
+    """End every live sign-in session of an account (but ``keep``); returns how many."""
+    return len(
+        session.execute(
+            text(
+                "UPDATE landmatch.user_session SET revoked_at = now(), end_reason = :r "
+                "WHERE user_id = :u AND revoked_at IS NULL AND id IS DISTINCT FROM :k "
+                "RETURNING id"
+            ),
+            {"u": user_id, "r": reason, "k": keep},
+        ).all()
+    )
 
 
 def scope_choices(session: Session) -> dict[str, list[tuple[str, str]]]:
@@ -387,3 +397,29 @@ def scope_choices(session: Session) -> dict[str, list[tuple[str, str]]]:
 
     zones = session.execute(text("SELECT code, name FROM landmatch.dev_zone ORDER BY code")).all()
     return {"cities": cities(session), "zones": [(r[0], r[1]) for r in zones]}
+
+
+def add_user(
+    session: Session,
+    name: str,
+    role: str,
+    city_code: str | None = None,
+    zone_code: str | None = None,
+    team: str | None = None,
+) -> str:
+    """Create a user without a password and one API token for it; return the token (shown
+    once). For scripts and tests; people get accounts through :func:`create`."""
+    spec = AccountSpec(name, role, city_code, zone_code, team)
+    account = create(session, spec, SYSTEM, password=None, min_length=0)
+    return tokens.create(session, account.id, SYSTEM, name="脚本")[1]
+
+
+def principal_for_user(session: Session, name: str) -> Principal:
+    """The stored, active user ``name`` as a caller (the CLI's ``--user``: act as that user)."""
+    try:
+        account = get(session, name)
+    except NotFound:
+        account = None
+    if account is None or not account.active:
+        raise NotFound(f"未找到有效用户 {name}")
+    return account.principal()

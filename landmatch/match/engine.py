@@ -40,7 +40,7 @@ from landmatch.match.scores import (
 )
 from landmatch.match.whynot import why_not
 from landmatch.policies.applicability import applicable
-from landmatch.reflayers.publication import public_hits
+from landmatch.publication import public_hits
 
 OVERFETCH = 3  # rows fetched beyond N so float ties at the cut cannot change the order
 # Below this many parcels in the status and city scope the plain query is as fast (planning
@@ -178,7 +178,7 @@ class Explainer:
             out.append("管控区未核验")
         for h in d.get("_hits") or []:
             if h.get("severity") == "penalises":
-                # The public learns the kind of area, not its name (reflayers.publication).
+                # The public learns the kind of area, not its name (landmatch.publication).
                 what = (
                     vocab.label(vocab.CONSTRAINT_KINDS, h.get("kind"))
                     if self.public
