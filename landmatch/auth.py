@@ -88,6 +88,14 @@ class Principal:
         if not self.can_edit_parcel(city_code, zone_id):
             raise Forbidden("无权编辑该地块：超出本账号的城市或开发区范围")
 
+    def require_own(self, user_id: int, refusal: str) -> None:
+        """Refuse unless the caller is the account ``user_id`` or an admin (an account's own
+        tokens and sign-in sessions); ``refusal`` says what was refused."""
+        if self.is_public:
+            raise Unauthorized("需要登录")
+        if self.role != "admin" and self.user_id != user_id:
+            raise Forbidden(refusal)
+
     def require(self, *roles: str) -> None:
         if self.is_public:
             raise Unauthorized("需要登录：请登录工作台，或在请求头中提供 Bearer 令牌或 Basic 认证")

@@ -229,9 +229,8 @@ _AUTHORIZATION = re.compile(
     r"\.require\(|\bForbidden\b|\bUnauthorized\b|\.can_edit|\.owns\("
     r"|principal\.(role|zone_id|city_code|team)\b"
 )
-# Routes that still gate in the route (the admin-only account reads: the accounts services
-# take no principal for them yet); to be emptied, never added to.
-_ROUTES_STILL_GATING = {"users.py"}
+# Routes that still gate in the route; to be emptied, never added to (empty: keep it so).
+_ROUTES_STILL_GATING: set[str] = set()
 
 
 def test_routes_leave_authorization_to_the_services() -> None:

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from landmatch.auth import Principal
 from landmatch.errors import InvalidInput
 from landmatch.paging import Page
 
@@ -111,8 +112,11 @@ class AuditFilter:
             )
 
 
-def entries(session: Session, f: AuditFilter, offset: int, limit: int) -> Page[Entry]:
-    """The log, newest first, filtered; ``total`` counts every matching entry."""
+def entries(
+    session: Session, by: Principal, f: AuditFilter, offset: int, limit: int
+) -> Page[Entry]:
+    """The log, newest first, filtered; ``total`` counts every matching entry (admins only)."""
+    by.require("admin")
     where = ["true"]
     params: dict[str, Any] = {"o": offset, "l": limit}
     if f.event:

@@ -19,7 +19,7 @@ from landmatch.accounts import audit, passwords, tokens
 from landmatch.accounts.audit import NO_CLIENT, Client
 from landmatch.auth import Principal
 from landmatch.db.like import contains_pattern
-from landmatch.errors import Conflict, Forbidden, NotFound, UnprocessableInput
+from landmatch.errors import Conflict, Forbidden, NotFound, Unauthorized, UnprocessableInput
 from landmatch.paging import Page
 
 # Letters (Chinese too), digits, "_", "." and "-": no spaces, and no ":" (HTTP Basic splits
@@ -109,6 +109,23 @@ def _account(row: Any) -> Account:
     return Account(*row)
 
 
+def read(session: Session, name: str, by: Principal) -> Account:
+    """The account ``name`` as its admin reads it (admins only)."""
+    _require_admin(by)
+    return get(session, name)
+
+
+def own_id(by: Principal) -> int:
+    """The caller's own account (``/api/me``): a signed-in user, not the public."""
+    if by.user_id is None:
+        raise Unauthorized("需要登录")
+    return by.user_id
+
+
+def me(session: Session, by: Principal) -> Account:
+    return by_id(session, own_id(by))
+
+
 def get(session: Session, name: str) -> Account:
     row = session.execute(text(SELECT + " WHERE u.name = :n"), {"n": name}).first()
     if row is None:
@@ -125,6 +142,7 @@ def by_id(session: Session, user_id: int) -> Account:
 
 def listing(
     session: Session,
+    by: Principal,
     *,
     q: str | None = None,
     role: str | None = None,
@@ -132,6 +150,8 @@ def listing(
     offset: int = 0,
     limit: int = 50,
 ) -> Page[Account]:
+    """The accounts (admins only), by name, filtered; ``total`` counts every match."""
+    _require_admin(by)
     where = ["true"]
     params: dict[str, Any] = {"o": offset, "l": limit}
     if q:
