@@ -11,8 +11,10 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from landmatch import vocab
+from landmatch.auth import Principal
 from landmatch.geo.measure import M2_PER_MU
 from landmatch.monitoring import sql
+from landmatch.monitoring.scope import city_scope
 from landmatch.monitoring.terms import AGE_BANDS
 
 
@@ -22,7 +24,10 @@ def _rate(supplied: float | None, approved: float | None) -> float | None:
     return round((supplied or 0) / approved, 4)
 
 
-def age_bands(session: Session, as_of: dt.date, city: str | None = None) -> dict[str, Any]:
+def age_bands(
+    session: Session, principal: Principal, as_of: dt.date, city: str | None = None
+) -> dict[str, Any]:
+    city = city_scope(principal, city)
     """Stock by band (< 2 y, 2–5 y, > 5 y), per city and status, with rows per county."""
     rows = (
         session.execute(text(sql.load("monitoring_unsupplied_age")), {"as_of": as_of, "city": city})
@@ -59,7 +64,10 @@ def age_bands(session: Session, as_of: dt.date, city: str | None = None) -> dict
     }
 
 
-def supply_rates(session: Session, as_of: dt.date, city: str | None = None) -> dict[str, Any]:
+def supply_rates(
+    session: Session, principal: Principal, as_of: dt.date, city: str | None = None
+) -> dict[str, Any]:
+    city = city_scope(principal, city)
     """供地率 per city and county for the 5-year cohort (approvals of the five calendar years
     before ``as_of``'s year) and for last year's approvals."""
     y = as_of.year
@@ -97,7 +105,10 @@ def supply_rates(session: Session, as_of: dt.date, city: str | None = None) -> d
     }
 
 
-def batches(session: Session, as_of: dt.date, city: str | None = None) -> dict[str, Any]:
+def batches(
+    session: Session, principal: Principal, as_of: dt.date, city: str | None = None
+) -> dict[str, Any]:
+    city = city_scope(principal, city)
     """Approved minus supplied geometry for every stored approval batch."""
     rows = [
         dict(r)

@@ -22,7 +22,6 @@ from landmatch.api.deps import JobSessionDep, PrincipalDep, SessionDep, Settings
 from landmatch.api.etags import tagged
 from landmatch.api.media import XLSX, files
 from landmatch.api.schemas.monitoring import MonitoringSummary
-from landmatch.auth import Principal
 from landmatch.monitoring import (
     cases,
     export,
@@ -35,7 +34,6 @@ from landmatch.monitoring import (
     zones,
 )
 from landmatch.monitoring.rules import default_rule
-from landmatch.monitoring.scope import city_scope
 from landmatch.monitoring.terms import IDLE_STAGES
 
 router = APIRouter(prefix="/api/monitoring", tags=["monitoring"])
@@ -43,12 +41,6 @@ router = APIRouter(prefix="/api/monitoring", tags=["monitoring"])
 AsOf = Annotated[dt.date | None, Query(description="统计日期 YYYY-MM-DD（默认今天）")]
 City = Annotated[str | None, Query(pattern=r"^\d{6}$", description="城市代码")]
 IfMatch = Annotated[str | None, Header(description="The case's ETag (from GET)")]
-
-
-def _scope(principal: Principal, city: str | None) -> str | None:
-    """The city a read covers: a city bureau its own (another city is refused), anyone else
-    the city asked for (None: the province) — the dashboard's rule, for every read here."""
-    return city_scope(principal, city)
 
 
 def _day(as_of: dt.date | None) -> dt.date:
@@ -79,9 +71,9 @@ def idle(
     limit: Annotated[int, Query(ge=0, le=100_000)] = 500,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> dict[str, Any]:
-    city = _scope(principal, city)
     return scan.idle_report(
         session,
+        principal,
         _day(as_of),
         default_rule(settings.idle_fee_rate),
         city=city,
@@ -95,13 +87,12 @@ def idle(
 def unsupplied_stock(
     session: SessionDep, principal: PrincipalDep, as_of: AsOf = None, city: City = None
 ) -> dict[str, Any]:
-    city = _scope(principal, city)
     day = _day(as_of)
     return {
         "as_of": day.isoformat(),
-        "age": unsupplied.age_bands(session, day, city),
-        "supply_rates": unsupplied.supply_rates(session, day, city),
-        "batches": unsupplied.batches(session, day, city),
+        "age": unsupplied.age_bands(session, principal, day, city),
+        "supply_rates": unsupplied.supply_rates(session, principal, day, city),
+        "batches": unsupplied.batches(session, principal, day, city),
     }
 
 
@@ -109,16 +100,14 @@ def unsupplied_stock(
 def transfer_route(
     session: SessionDep, principal: PrincipalDep, city: City = None
 ) -> dict[str, Any]:
-    city = _scope(principal, city)
-    return transfer.transfer_routes(session, city)
+    return transfer.transfer_routes(session, principal, city)
 
 
 @router.get("/zones", summary="Development-zone KPIs, ranked")
 def zone_kpis(
     session: SessionDep, principal: PrincipalDep, as_of: AsOf = None, city: City = None
 ) -> dict[str, Any]:
-    city = _scope(principal, city)
-    return zones.zone_kpis(session, _day(as_of), city)
+    return zones.zone_kpis(session, principal, _day(as_of), city)
 
 
 @router.get("/targets", summary="Annual disposal targets per city with progress")
@@ -129,8 +118,7 @@ def target_progress(
     year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
     city: City = None,
 ) -> dict[str, Any]:
-    city = _scope(principal, city)
-    return targets.progress(session, _day(as_of), year, city)
+    return targets.progress(session, principal, _day(as_of), year, city)
 
 
 class TargetIn(BaseModel):
@@ -147,15 +135,14 @@ class TargetIn(BaseModel):
 def put_target(body: TargetIn, session: SessionDep, principal: PrincipalDep) -> dict[str, Any]:
     targets.set_target(session, principal, **body.model_dump())
     session.commit()
-    return targets.progress(session, dt.date.today(), body.year, body.city_code)
+    return targets.progress(session, principal, dt.date.today(), body.year, body.city_code)
 
 
 @router.get("/alerts", summary="Overdue steps of open disposal cases")
 def alerts(
     session: SessionDep, principal: PrincipalDep, as_of: AsOf = None, city: City = None
 ) -> dict[str, Any]:
-    city = _scope(principal, city)
-    items = cases.overdue(session, _day(as_of), city)
+    items = cases.overdue(session, principal, _day(as_of), city)
     return {"as_of": _day(as_of).isoformat(), "count": len(items), "items": items}
 
 
@@ -167,8 +154,7 @@ def list_cases(
     status: Annotated[Literal["open", "closed"] | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=100_000)] = 500,
 ) -> dict[str, Any]:
-    city = _scope(principal, city)
-    items = cases.list_cases(session, city=city, status=status, limit=limit)
+    items = cases.list_cases(session, principal, city=city, status=status, limit=limit)
     return {"count": len(items), "items": items}
 
 
@@ -335,10 +321,9 @@ def dashboard_summary(
 ) -> JSONResponse:
     """A city bureau sees its own city (asking for another is refused); everyone else the city
     asked for, or the whole province without ``city``."""
-    scope = city_scope(principal, city)
     rule = default_rule(settings.idle_fee_rate)
     # Sent as built (the model documents it; tests/api/test_contracts.py holds it to it).
-    return JSONResponse(summary.dashboard_data(session, _day(as_of), rule, scope))
+    return JSONResponse(summary.dashboard_data(session, principal, _day(as_of), rule, city))
 
 
 @router.get(
@@ -354,18 +339,18 @@ def export_xlsx(
     as_of: AsOf = None,
     city: City = None,
 ) -> Response:
-    city = _scope(principal, city)
     day = _day(as_of)
-    name = f"monitoring-{city or '130000'}-{day.isoformat()}.xlsx"
     # Written to a temporary file (the idle sheet streams from the database into it) and
     # sent from there: a province's workbook is never held in memory.
     fd, path = tempfile.mkstemp(prefix="lm-monitoring-", suffix=".xlsx")
     os.close(fd)
     try:
-        export.write_workbook(session, day, default_rule(settings.idle_fee_rate), city, path)
+        rule = default_rule(settings.idle_fee_rate)
+        city = export.write_workbook(session, principal, day, rule, city, path)
     except BaseException:
         os.unlink(path)
         raise
+    name = f"monitoring-{city or '130000'}-{day.isoformat()}.xlsx"
     return FileResponse(
         path, media_type=XLSX, filename=name, background=BackgroundTask(os.unlink, path)
     )
