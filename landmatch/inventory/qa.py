@@ -141,7 +141,7 @@ def run_checks(
         "  AS compactness FROM landmatch.parcel p "
         f"WHERE {base} AND {SLIVER_SQL} ORDER BY p.code",
     )
-    stale_sql = " UNION ALL ".join(
+    stale = " UNION ALL ".join(
         f"SELECT p.code, '{c}' AS field, '{UTILITY_LABELS[c]}' AS label, p.{c} AS as_of "
         f"FROM landmatch.parcel p WHERE {base} AND {stale_sql(c)}"
         for c in UTILITY_DATES
@@ -149,11 +149,11 @@ def run_checks(
     add(
         "stale_utilities",
         f"市政配套数据超过 {stale_days} 天未更新",
-        f"SELECT * FROM ({stale_sql}) s ORDER BY as_of, code",
+        f"SELECT * FROM ({stale}) s ORDER BY as_of, code",
         stale_days=stale_days,
     )
     # A capacity nobody dated is of unknown age: never counted as current.
-    undated_sql = " UNION ALL ".join(
+    undated = " UNION ALL ".join(
         f"SELECT p.code, '{c}' AS field, '{UTILITY_LABELS[c]}' AS label "
         f"FROM landmatch.parcel p WHERE {base} AND {undated_sql(c)}"
         for c in UTILITY_DATES
@@ -161,7 +161,7 @@ def run_checks(
     add(
         "undated_utilities",
         "市政配套容量未注明确认日期",
-        f"SELECT * FROM ({undated_sql}) s ORDER BY code, field",
+        f"SELECT * FROM ({undated}) s ORDER BY code, field",
     )
     p["pending_use"] = vocab.LAND_USE_PENDING
     add(

@@ -27,8 +27,8 @@ def _rate(supplied: float | None, approved: float | None) -> float | None:
 def age_bands(
     session: Session, principal: Principal, as_of: dt.date, city: str | None = None
 ) -> dict[str, Any]:
-    city = city_scope(principal, city)
     """Stock by band (< 2 y, 2–5 y, > 5 y), per city and status, with rows per county."""
+    city = city_scope(principal, city)
     rows = (
         session.execute(text(sql.load("monitoring_unsupplied_age")), {"as_of": as_of, "city": city})
         .mappings()
@@ -67,9 +67,9 @@ def age_bands(
 def supply_rates(
     session: Session, principal: Principal, as_of: dt.date, city: str | None = None
 ) -> dict[str, Any]:
-    city = city_scope(principal, city)
     """供地率 per city and county for the 5-year cohort (approvals of the five calendar years
     before ``as_of``'s year) and for last year's approvals."""
+    city = city_scope(principal, city)
     y = as_of.year
     cohorts = {"five_year": (y - 5, y - 1), "last_year": (y - 1, y - 1)}
     merged: dict[tuple[str, str | None], dict[str, Any]] = {}
@@ -108,8 +108,8 @@ def supply_rates(
 def batches(
     session: Session, principal: Principal, as_of: dt.date, city: str | None = None
 ) -> dict[str, Any]:
-    city = city_scope(principal, city)
     """Approved minus supplied geometry for every stored approval batch."""
+    city = city_scope(principal, city)
     rows = [
         dict(r)
         for r in session.execute(
