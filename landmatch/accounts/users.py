@@ -19,6 +19,7 @@ from landmatch.accounts import audit, passwords, tokens
 from landmatch.accounts.audit import NO_CLIENT, Client
 from landmatch.auth import Principal
 from landmatch.db.like import contains_pattern
+from landmatch.db.where import Where, page_of
 from landmatch.errors import Conflict, Forbidden, NotFound, Unauthorized, UnprocessableInput
 from landmatch.paging import Page
 
@@ -152,25 +153,14 @@ def listing(
 ) -> Page[Account]:
     """The accounts (admins only), by name, filtered; ``total`` counts every match."""
     _require_admin(by)
-    where = ["true"]
-    params: dict[str, Any] = {"o": offset, "l": limit}
-    if q:
-        where.append("(u.name ILIKE :q OR u.team ILIKE :q)")
-        params["q"] = contains_pattern(q)
-    if role:
-        where.append("u.role = :role")
-        params["role"] = role
-    if active is not None:
-        where.append("u.active = :active")
-        params["active"] = active
-    cond = " AND ".join(where)
-    total = session.execute(
-        text(f"SELECT count(*) FROM landmatch.app_user u WHERE {cond}"), params
-    ).scalar_one()
-    rows = session.execute(
-        text(SELECT + f" WHERE {cond} ORDER BY u.name OFFSET :o LIMIT :l"), params
-    ).all()
-    return Page([_account(r) for r in rows], int(total), offset, limit)
+    where = (
+        Where()
+        .given(q and contains_pattern(q), "(u.name ILIKE :q OR u.team ILIKE :q)", "q")
+        .given(role, "u.role = :role", "role")
+        .given(active, "u.active = :active", "active")
+    )
+    total, rows = page_of(session, SELECT, "landmatch.app_user u", where, "u.name", offset, limit)
+    return Page([_account(r) for r in rows], total, offset, limit)
 
 
 def _require_admin(by: Principal) -> None:

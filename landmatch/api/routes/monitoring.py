@@ -46,7 +46,7 @@ from landmatch.monitoring import (
     zones,
 )
 from landmatch.monitoring.rules import default_rule
-from landmatch.monitoring.terms import IDLE_STAGES
+from landmatch.monitoring.terms import DECISIONS, IDLE_STAGES, STEP_KINDS
 
 router = APIRouter(prefix="/api/monitoring", tags=["monitoring"])
 
@@ -229,7 +229,7 @@ def get_case(
 
 class StepIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    kind: Literal["investigation_notice", "holder_reply", "determination", "public_notice", "plan"]
+    kind: Literal[tuple(k for k in STEP_KINDS if k != "decision")]  # type: ignore[valid-type]
     done_on: dt.date
     doc_no: str | None = Field(None, max_length=200)
     note: str | None = Field(None, max_length=2000)
@@ -264,18 +264,8 @@ def complete_step(
 
 class DecisionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    decision: Literal[
-        "fee",
-        "recovery",
-        "extension",
-        "change_use",
-        "temporary_use",
-        "negotiated_recovery",
-        "swap",
-        "supply",
-        "withdraw",
-        "adjust",
-    ]
+    # The vocabulary (landmatch.monitoring.terms), checked against the case's kind by the service.
+    decision: Literal[tuple(DECISIONS)]  # type: ignore[valid-type]
     decided_on: dt.date
     fee_wan: float | None = Field(None, ge=0, le=1e9)
     new_start_date: dt.date | None = None

@@ -5,6 +5,7 @@ which checks who may do it."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -133,30 +134,23 @@ def patch_user(
     return Account.of(users.get(session, name))
 
 
-def _set_active(
-    name: str, active: bool, session: SessionDep, client: ClientDep, principal: PrincipalDep
-) -> Account:
-    account = users.set_active(session, name, active, principal, client)
-    session.commit()
-    return Account.of(account)
+def _activation(active: bool) -> Callable[..., Account]:
+    def set_active(
+        name: str, session: SessionDep, client: ClientDep, principal: PrincipalDep
+    ) -> Account:
+        account = users.set_active(session, name, active, principal, client)
+        session.commit()
+        return Account.of(account)
+
+    return set_active
 
 
-@router.post(
+router.post(
     "/api/users/{name}/disable", summary="Disable an account (admin)", response_model=Account
-)
-def disable_user(
-    name: str, session: SessionDep, client: ClientDep, principal: PrincipalDep
-) -> Account:
-    return _set_active(name, False, session, client, principal)
-
-
-@router.post(
+)(_activation(False))
+router.post(
     "/api/users/{name}/enable", summary="Enable an account (admin)", response_model=Account
-)
-def enable_user(
-    name: str, session: SessionDep, client: ClientDep, principal: PrincipalDep
-) -> Account:
-    return _set_active(name, True, session, client, principal)
+)(_activation(True))
 
 
 @router.post(

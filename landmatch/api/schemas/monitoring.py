@@ -298,13 +298,12 @@ class Alerts(Contract):
     items: list[OverdueStep]
 
 
-class CaseListed(Contract):
-    """A disposal case as listed: with its next step and that step's deadline."""
+class _CaseRecord(Contract):
+    """A disposal case's own row (``disposal_case``) with its labels and parcel code."""
 
     id: int
     parcel_id: int
     parcel_code: str
-    parcel_name: str | None
     kind: str
     kind_label: str
     status: Literal["open", "closed"]
@@ -323,6 +322,12 @@ class CaseListed(Contract):
     version: int
     created_at: Timestamp
     updated_at: Timestamp
+
+
+class CaseListed(_CaseRecord):
+    """A disposal case as listed: with its next step and that step's deadline."""
+
+    parcel_name: str | None
     next_step: str | None
     next_step_label: str | None
     next_due: dt.date | None
@@ -347,30 +352,9 @@ class Step(Contract):
     updated_at: Timestamp
 
 
-class Case(Contract):
+class Case(_CaseRecord):
     """One disposal case with its steps (the ETag is its version)."""
 
-    id: int
-    parcel_id: int
-    parcel_code: str
-    kind: str
-    kind_label: str
-    status: Literal["open", "closed"]
-    city_code: str
-    area_m2: float
-    stage_at_open: str | None
-    opened_on: dt.date
-    decision: str | None
-    decision_label: str | None
-    decided_on: dt.date | None
-    closed_on: dt.date | None
-    fee_wan: float | None
-    new_start_date: dt.date | None
-    note: str | None
-    opened_by: str | None
-    version: int
-    created_at: Timestamp
-    updated_at: Timestamp
     steps: list[Step]
 
 

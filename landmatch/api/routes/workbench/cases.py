@@ -313,14 +313,14 @@ def _case_page(
     *,
     errors: dict[str, str] | None = None,
     values: dict[str, Any] | None = None,
-    status: int = 200,
 ) -> HTMLResponse:
+    """The case's page; with ``errors``, the form sent back (``values``) beside them."""
     c = _case_view(session, staff, case_id)
     decisions = IDLE_DECISIONS if c["kind"] == "idle" else UNSUPPLIED_DECISIONS
     return render(
         request,
         "workbench/cases/case.html",
-        status=status,
+        status=FORM_ERROR if errors else 200,
         c=c,
         today=dt.date.today(),
         decisions=list(decisions.items()),
@@ -385,9 +385,7 @@ async def record_step(
     if kind not in STEP_KINDS or kind == "decision":
         errors[""] = "未知的步骤"
     if errors:
-        return _case_page(
-            request, session, staff, case_id, errors=errors, values=sent, status=FORM_ERROR
-        )
+        return _case_page(request, session, staff, case_id, errors=errors, values=sent)
     assert done_on is not None
     try:
         cases.complete_step(
@@ -408,13 +406,7 @@ async def record_step(
         session.rollback()
         field = "done_on" if "日期" in exc.message else ""
         return _case_page(
-            request,
-            session,
-            staff,
-            case_id,
-            errors={field: exc.message},
-            values=sent,
-            status=FORM_ERROR,
+            request, session, staff, case_id, errors={field: exc.message}, values=sent
         )
     return redirect(
         request,
@@ -457,9 +449,7 @@ async def record_decision(
     if not sent["decision"]:
         errors["decision"] = "请选择处置方式"
     if errors:
-        return _case_page(
-            request, session, staff, case_id, errors=errors, values=sent, status=FORM_ERROR
-        )
+        return _case_page(request, session, staff, case_id, errors=errors, values=sent)
     assert decided_on is not None
     try:
         out = cases.decide(
@@ -491,13 +481,7 @@ async def record_decision(
         elif "日期" in exc.message:
             field = "decided_on"
         return _case_page(
-            request,
-            session,
-            staff,
-            case_id,
-            errors={field: exc.message},
-            values=sent,
-            status=FORM_ERROR,
+            request, session, staff, case_id, errors={field: exc.message}, values=sent
         )
     done = f"案件 {case_id} 已办结：{out['decision_label']}"
     if sent["decision"] in RECOVERING_DECISIONS:

@@ -140,15 +140,16 @@ def _detail(
     name: str,
     *,
     status: int = 200,
-    errors: dict[str, str] | None = None,
+    refused: LandMatchError | None = None,
     values: dict[str, str] | None = None,
     new_token: str | None = None,
 ) -> HTMLResponse:
+    """The account's page; ``refused``: a form the service refused, its messages by field."""
     account = users.read(session, name, by)
     return render(
         request,
         "workbench/user.html",
-        status=status,
+        status=FORM_ERROR if refused else status,
         account=account,
         values=values
         or {
@@ -157,7 +158,7 @@ def _detail(
             "zone_code": account.zone_code or "",
             "team": account.team or "",
         },
-        errors=errors or {},
+        errors=form_errors(refused) if refused else {},
         sessions=sessions.of_user(session, account.id, settings, by),
         tokens=tokens.of_user(session, account.id, by),
         policy=passwords.policy_text(settings.password_min_length),
@@ -193,14 +194,7 @@ def update_user(
     except UnprocessableInput as exc:
         values = {"role": role, "city_code": city_code, "zone_code": zone_code, "team": team}
         return _detail(
-            request,
-            session,
-            settings,
-            staff.principal,
-            name,
-            status=FORM_ERROR,
-            errors=form_errors(exc),
-            values=values,
+            request, session, settings, staff.principal, name, refused=exc, values=values
         )
     session.commit()
     return redirect(request, f"{URL}/{name}", flash=("success", "账号已保存"))
@@ -246,15 +240,7 @@ def reset_password(
             client=client,
         )
     except UnprocessableInput as exc:
-        return _detail(
-            request,
-            session,
-            settings,
-            staff.principal,
-            name,
-            status=FORM_ERROR,
-            errors=form_errors(exc),
-        )
+        return _detail(request, session, settings, staff.principal, name, refused=exc)
     session.commit()
     return redirect(
         request,
@@ -303,15 +289,7 @@ def create_token(
     except LandMatchError as exc:
         if exc.status != 422:
             raise
-        return _detail(
-            request,
-            session,
-            settings,
-            staff.principal,
-            name,
-            status=FORM_ERROR,
-            errors=form_errors(exc),
-        )
+        return _detail(request, session, settings, staff.principal, name, refused=exc)
     session.commit()
     return _detail(request, session, settings, staff.principal, name, status=201, new_token=token)
 
