@@ -1,13 +1,12 @@
-"""Users, bearer tokens and what each role may touch."""
+"""Who is calling (a ``Principal``) and what each role may touch; accounts, their tokens and
+sessions are ``landmatch.accounts``."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy.orm import Session
-
 from landmatch import vocab
-from landmatch.errors import Forbidden, NotFound, Unauthorized
+from landmatch.errors import Forbidden, Unauthorized
 
 
 @dataclass(frozen=True)
@@ -89,6 +88,14 @@ class Principal:
         if not self.can_edit_parcel(city_code, zone_id):
             raise Forbidden("无权编辑该地块：超出本账号的城市或开发区范围")
 
+    def require_own(self, user_id: int, refusal: str) -> None:
+        """Refuse unless the caller is the account ``user_id`` or an admin (an account's own
+        tokens and sign-in sessions); ``refusal`` says what was refused."""
+        if self.is_public:
+            raise Unauthorized("需要登录")
+        if self.role != "admin" and self.user_id != user_id:
+            raise Forbidden(refusal)
+
     def require(self, *roles: str) -> None:
         if self.is_public:
             raise Unauthorized("需要登录：请登录工作台，或在请求头中提供 Bearer 令牌或 Basic 认证")
@@ -97,34 +104,3 @@ class Principal:
 
 
 PUBLIC = Principal()
-
-
-def add_user(
-    session: Session,
-    name: str,
-    role: str,
-    city_code: str | None = None,
-    zone_code: str | None = None,
-    team: str | None = None,
-) -> str:
-    """Create a user without a password and one API token for it; return the token (shown
-    once). For scripts and tests; people get accounts through ``landmatch.accounts.users``."""
-    from landmatch.accounts import tokens, users
-
-    admin = Principal(name="system", role="admin")
-    spec = users.AccountSpec(name, role, city_code, zone_code, team)
-    account = users.create(session, spec, admin, password=None, min_length=0)
-    return tokens.create(session, account.id, admin, name="脚本")[1]
-
-
-def principal_for_user(session: Session, name: str) -> Principal:
-    """The stored, active user ``name`` as a caller (the CLI's ``--user``: act as that user)."""
-    from landmatch.accounts import users
-
-    try:
-        account = users.get(session, name)
-    except NotFound:
-        account = None
-    if account is None or not account.active:
-        raise NotFound(f"未找到有效用户 {name}")
-    return account.principal()

@@ -97,7 +97,7 @@ def main() -> None:
     sys.path.insert(0, str(ROOT))
     from sqlalchemy.orm import Session
 
-    from landmatch.auth import add_user
+    from landmatch.accounts.users import add_user
 
     with Session(engine) as s:
         token = add_user(s, f"bench-ogc-{random.randrange(10**9)}", "admin")

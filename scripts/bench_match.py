@@ -256,8 +256,8 @@ def bench_db(url: str, repeat: int, gpd_repeat: int, baselines: bool = True) -> 
     from fastapi.testclient import TestClient
     from sqlalchemy import create_engine, text
 
+    from landmatch.accounts.users import add_user
     from landmatch.api.app import create_app
-    from landmatch.auth import add_user
     from landmatch.db.engine import session_factory
     from landmatch.match.requirements import Requirement
     from landmatch.settings import load_settings

@@ -53,8 +53,11 @@ def main() -> None:
     from sqlalchemy import create_engine, text
     from sqlalchemy.orm import Session
 
+    from landmatch.auth import Principal
     from landmatch.monitoring import scan, summary
     from landmatch.monitoring.idle import IdleRule
+
+    admin = Principal(name="bench", role="admin")
 
     engine = create_engine(f"{args.pg.rstrip('/')}/{args.db}")
     day = dt.date.fromisoformat(args.as_of) if args.as_of else dt.date.today()
@@ -81,10 +84,12 @@ def main() -> None:
 
             def cold(c: str | None = city) -> None:
                 summary._cache.clear()
-                summary.dashboard_data(s, day, rule, c)
+                summary.dashboard_data(s, admin, day, rule, c)
 
             cold_ms = _time(cold, args.repeat)
-            warm_ms = _time(lambda c=city: summary.dashboard_data(s, day, rule, c), args.repeat)
+            warm_ms = _time(
+                lambda c=city: summary.dashboard_data(s, admin, day, rule, c), args.repeat
+            )
             print(
                 f"   {label:<8} summary cold p50 {statistics.median(cold_ms):8.0f} ms, "
                 f"warm (kept figures) p50 {statistics.median(warm_ms):6.1f} ms",

@@ -58,7 +58,7 @@ def staff_token(url: str) -> str:
     """A promoter token in the bench copy, so our tiles carry all statuses like tipg's."""
     from sqlalchemy.orm import Session
 
-    from landmatch.auth import add_user
+    from landmatch.accounts.users import add_user
 
     eng = create_engine(url)
     with Session(eng) as s:

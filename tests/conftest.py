@@ -145,7 +145,7 @@ def public_code(session: Session) -> str:
 @pytest.fixture
 def tokens(session: Session) -> dict[str, str]:
     """One token per role, created inside the test's transaction."""
-    from landmatch.auth import add_user
+    from landmatch.accounts.users import add_user
 
     zone_code = session.execute(
         text("SELECT code FROM landmatch.dev_zone ORDER BY id LIMIT 1")

@@ -58,8 +58,8 @@ def fuzz_server(
     """A live server on a database of its own (seeded small), and a token per role."""
     import uvicorn
 
+    from landmatch.accounts.users import add_user
     from landmatch.api.app import create_app
-    from landmatch.auth import add_user
     from landmatch.db.engine import get_engine, upgrade
     from landmatch.seed.run import seed
 

@@ -9,6 +9,8 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from landmatch.auth import Principal
+from landmatch.db.where import Where, page_of
 from landmatch.errors import InvalidInput
 from landmatch.paging import Page
 
@@ -111,34 +113,23 @@ class AuditFilter:
             )
 
 
-def entries(session: Session, f: AuditFilter, offset: int, limit: int) -> Page[Entry]:
-    """The log, newest first, filtered; ``total`` counts every matching entry."""
-    where = ["true"]
-    params: dict[str, Any] = {"o": offset, "l": limit}
-    if f.event:
-        where.append("event = :event")
-        params["event"] = f.event
-    if f.user:
-        where.append("(actor = :user OR subject = :user)")
-        params["user"] = f.user
-    if f.address:
-        where.append("address = :addr")
-        params["addr"] = f.address
-    if f.since:
-        where.append("at >= CAST(:since AS date)")
-        params["since"] = f.since
-    if f.until:
-        where.append("at < CAST(:until AS date) + 1")
-        params["until"] = f.until
-    cond = " AND ".join(where)
-    total = session.execute(
-        text(f"SELECT count(*) FROM landmatch.audit_log WHERE {cond}"), params
-    ).scalar_one()
-    rows = session.execute(
-        text(
-            "SELECT id, at, event, actor, subject, address, user_agent, detail "
-            f"FROM landmatch.audit_log WHERE {cond} ORDER BY at DESC, id DESC OFFSET :o LIMIT :l"
-        ),
-        params,
-    ).all()
-    return Page([Entry(*r) for r in rows], int(total), offset, limit)
+def entries(
+    session: Session, by: Principal, f: AuditFilter, offset: int, limit: int
+) -> Page[Entry]:
+    """The log, newest first, filtered; ``total`` counts every matching entry (admins only)."""
+    by.require("admin")
+    where = (
+        Where()
+        .given(f.event, "event = :event", "event")
+        .given(f.user, "(actor = :user OR subject = :user)", "user")
+        .given(f.address, "address = :addr", "addr")
+        .given(f.since, "at >= CAST(:since AS date)", "since")
+        .given(f.until, "at < CAST(:until AS date) + 1", "until")
+    )
+    select = (
+        "SELECT id, at, event, actor, subject, address, user_agent, detail FROM landmatch.audit_log"
+    )
+    total, rows = page_of(
+        session, select, "landmatch.audit_log", where, "at DESC, id DESC", offset, limit
+    )
+    return Page([Entry(*r) for r in rows], total, offset, limit)

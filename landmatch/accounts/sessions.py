@@ -20,7 +20,7 @@ from landmatch.accounts import audit, passwords, throttle, users
 from landmatch.accounts.audit import NO_CLIENT, Client
 from landmatch.accounts.tokens import hash_token
 from landmatch.auth import Principal
-from landmatch.errors import Forbidden, NotFound, TooManyRequests, Unauthorized
+from landmatch.errors import NotFound, TooManyRequests, Unauthorized
 from landmatch.settings import Settings
 
 BAD_LOGIN = "用户名或密码错误"
@@ -189,8 +189,10 @@ def sign_out(session: Session, signed_in: SignedIn, client: Client = NO_CLIENT) 
     )
 
 
-def of_user(session: Session, user_id: int, settings: Settings) -> list[SessionInfo]:
-    """The account's live sessions (not ended, idle or too old), newest first."""
+def of_user(session: Session, user_id: int, settings: Settings, by: Principal) -> list[SessionInfo]:
+    """The account's live sessions (not ended, idle or too old), newest first (its owner or
+    an admin)."""
+    by.require_own(user_id, "只能查看自己的会话（管理员可查看所有账号的会话）")
     rows = session.execute(
         text(
             "SELECT id, address, user_agent, created_at, last_seen_at, expires_at, revoked_at, "
@@ -221,8 +223,7 @@ def revoke(
     ).first()
     if row is None or (owner_id is not None and row[0] != owner_id):
         raise NotFound("会话不存在")
-    if by.role != "admin" and by.user_id != row[0]:
-        raise Forbidden("只能撤销自己的会话（管理员可撤销所有账号的会话）")
+    by.require_own(row[0], "只能撤销自己的会话（管理员可撤销所有账号的会话）")
     done = session.execute(
         text(
             "UPDATE landmatch.user_session SET revoked_at = now(), end_reason = 'revoked' "
@@ -239,17 +240,3 @@ def revoke(
             client=client,
             detail={"session_id": session_id},
         )
-
-
-def end_all(session: Session, user_id: int, *, reason: str, keep: int | None = None) -> int:
-    """End every live session of an account (but ``keep``); returns how many."""
-    return len(
-        session.execute(
-            text(
-                "UPDATE landmatch.user_session SET revoked_at = now(), end_reason = :r "
-                "WHERE user_id = :u AND revoked_at IS NULL AND id IS DISTINCT FROM :k "
-                "RETURNING id"
-            ),
-            {"u": user_id, "r": reason, "k": keep},
-        ).all()
-    )

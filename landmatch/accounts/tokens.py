@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from landmatch.accounts import audit
 from landmatch.accounts.audit import NO_CLIENT, Client
 from landmatch.auth import Principal
-from landmatch.errors import Forbidden, NotFound, Unauthorized, UnprocessableInput
+from landmatch.errors import NotFound, Unauthorized, UnprocessableInput
 
 PREFIX = "lm_"
 NAME_MAX = 100
@@ -54,10 +54,7 @@ _SELECT = (
 
 
 def _may_manage(by: Principal, owner_id: int) -> None:
-    if by.is_public:
-        raise Unauthorized("需要登录")
-    if by.role != "admin" and by.user_id != owner_id:
-        raise Forbidden("只能管理自己的令牌（管理员可管理所有账号的令牌）")
+    by.require_own(owner_id, "只能管理自己的令牌（管理员可管理所有账号的令牌）")
 
 
 def create(
@@ -116,7 +113,9 @@ def get(session: Session, token_id: int) -> TokenInfo:
     return TokenInfo(*row)
 
 
-def of_user(session: Session, user_id: int) -> list[TokenInfo]:
+def of_user(session: Session, user_id: int, by: Principal) -> list[TokenInfo]:
+    """The account's tokens, live ones first (its owner or an admin)."""
+    _may_manage(by, user_id)
     rows = session.execute(
         text(_SELECT + "WHERE t.user_id = :u ORDER BY t.revoked_at IS NOT NULL, t.id DESC"),
         {"u": user_id},

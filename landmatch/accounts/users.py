@@ -15,17 +15,20 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from landmatch import vocab
-from landmatch.accounts import audit, passwords
+from landmatch.accounts import audit, passwords, tokens
 from landmatch.accounts.audit import NO_CLIENT, Client
 from landmatch.auth import Principal
 from landmatch.db.like import contains_pattern
-from landmatch.errors import Conflict, Forbidden, NotFound, UnprocessableInput
+from landmatch.db.where import Where, page_of
+from landmatch.errors import Conflict, Forbidden, NotFound, Unauthorized, UnprocessableInput
 from landmatch.paging import Page
 
 # Letters (Chinese too), digits, "_", "." and "-": no spaces, and no ":" (HTTP Basic splits
 # the user name from the password at the first colon).
 NAME_PATTERN = re.compile(r"^[\w.\-]{2,64}$")
 TEAM_MAX = 64
+# Who acts when a script or test makes an account (:func:`add_user`).
+SYSTEM = Principal(name="system", role="admin")
 
 
 @dataclass(frozen=True)
@@ -107,6 +110,23 @@ def _account(row: Any) -> Account:
     return Account(*row)
 
 
+def read(session: Session, name: str, by: Principal) -> Account:
+    """The account ``name`` as its admin reads it (admins only)."""
+    _require_admin(by)
+    return get(session, name)
+
+
+def own_id(by: Principal) -> int:
+    """The caller's own account (``/api/me``): a signed-in user, not the public."""
+    if by.user_id is None:
+        raise Unauthorized("需要登录")
+    return by.user_id
+
+
+def me(session: Session, by: Principal) -> Account:
+    return by_id(session, own_id(by))
+
+
 def get(session: Session, name: str) -> Account:
     row = session.execute(text(SELECT + " WHERE u.name = :n"), {"n": name}).first()
     if row is None:
@@ -123,6 +143,7 @@ def by_id(session: Session, user_id: int) -> Account:
 
 def listing(
     session: Session,
+    by: Principal,
     *,
     q: str | None = None,
     role: str | None = None,
@@ -130,25 +151,16 @@ def listing(
     offset: int = 0,
     limit: int = 50,
 ) -> Page[Account]:
-    where = ["true"]
-    params: dict[str, Any] = {"o": offset, "l": limit}
-    if q:
-        where.append("(u.name ILIKE :q OR u.team ILIKE :q)")
-        params["q"] = contains_pattern(q)
-    if role:
-        where.append("u.role = :role")
-        params["role"] = role
-    if active is not None:
-        where.append("u.active = :active")
-        params["active"] = active
-    cond = " AND ".join(where)
-    total = session.execute(
-        text(f"SELECT count(*) FROM landmatch.app_user u WHERE {cond}"), params
-    ).scalar_one()
-    rows = session.execute(
-        text(SELECT + f" WHERE {cond} ORDER BY u.name OFFSET :o LIMIT :l"), params
-    ).all()
-    return Page([_account(r) for r in rows], int(total), offset, limit)
+    """The accounts (admins only), by name, filtered; ``total`` counts every match."""
+    _require_admin(by)
+    where = (
+        Where()
+        .given(q and contains_pattern(q), "(u.name ILIKE :q OR u.team ILIKE :q)", "q")
+        .given(role, "u.role = :role", "role")
+        .given(active, "u.active = :active", "active")
+    )
+    total, rows = page_of(session, SELECT, "landmatch.app_user u", where, "u.name", offset, limit)
+    return Page([_account(r) for r in rows], total, offset, limit)
 
 
 def _require_admin(by: Principal) -> None:
@@ -289,8 +301,6 @@ def set_active(
     session: Session, name: str, active: bool, by: Principal, client: Client = NO_CLIENT
 ) -> Account:
     """Disable (every session ends, every token stops working) or enable an account."""
-    from landmatch.accounts import sessions
-
     _require_admin(by)
     account = get(session, name)
     if not active and account.id == by.user_id:
@@ -302,7 +312,7 @@ def set_active(
         {"a": active, "i": account.id},
     )
     if not active:
-        sessions.end_all(session, account.id, reason="disabled")
+        end_sessions(session, account.id, reason="disabled")
     audit.record(
         session,
         "user_enabled" if active else "user_disabled",
@@ -323,8 +333,6 @@ def reset_password(
     client: Client = NO_CLIENT,
 ) -> Account:
     """Set a new initial password: every session ends, the user must change it at sign-in."""
-    from landmatch.accounts import sessions
-
     _require_admin(by)
     account = get(session, name)
     passwords.check_policy(password, name, min_length)
@@ -335,7 +343,7 @@ def reset_password(
         ),
         {"p": passwords.hash_password(password), "i": account.id},
     )
-    sessions.end_all(session, account.id, reason="password_reset")
+    end_sessions(session, account.id, reason="password_reset")
     audit.record(session, "password_reset", actor=by.actor, subject=name, client=client)
     return get(session, name)
 
@@ -351,8 +359,6 @@ def change_password(
     client: Client = NO_CLIENT,
 ) -> Account:
     """The user's own change: the current password, then the policy; other sessions end."""
-    from landmatch.accounts import sessions
-
     account = by_id(session, user_id)
     stored = session.execute(
         text("SELECT password_hash FROM landmatch.app_user WHERE id = :i"), {"i": user_id}
@@ -374,11 +380,25 @@ def change_password(
         ),
         {"p": passwords.hash_password(new), "i": user_id},
     )
-    sessions.end_all(session, user_id, reason="password_changed", keep=keep_session)
+    end_sessions(session, user_id, reason="password_changed", keep=keep_session)
     audit.record(
         session, "password_changed", actor=account.name, subject=account.name, client=client
     )
     return by_id(session, user_id)
+
+
+def end_sessions(session: Session, user_id: int, *, reason: str, keep: int | None = None) -> int:
+    """End every live sign-in session of an account (but ``keep``); returns how many."""
+    return len(
+        session.execute(
+            text(
+                "UPDATE landmatch.user_session SET revoked_at = now(), end_reason = :r "
+                "WHERE user_id = :u AND revoked_at IS NULL AND id IS DISTINCT FROM :k "
+                "RETURNING id"
+            ),
+            {"u": user_id, "r": reason, "k": keep},
+        ).all()
+    )
 
 
 def scope_choices(session: Session) -> dict[str, list[tuple[str, str]]]:
@@ -387,3 +407,29 @@ def scope_choices(session: Session) -> dict[str, list[tuple[str, str]]]:
 
     zones = session.execute(text("SELECT code, name FROM landmatch.dev_zone ORDER BY code")).all()
     return {"cities": cities(session), "zones": [(r[0], r[1]) for r in zones]}
+
+
+def add_user(
+    session: Session,
+    name: str,
+    role: str,
+    city_code: str | None = None,
+    zone_code: str | None = None,
+    team: str | None = None,
+) -> str:
+    """Create a user without a password and one API token for it; return the token (shown
+    once). For scripts and tests; people get accounts through :func:`create`."""
+    spec = AccountSpec(name, role, city_code, zone_code, team)
+    account = create(session, spec, SYSTEM, password=None, min_length=0)
+    return tokens.create(session, account.id, SYSTEM, name="脚本")[1]
+
+
+def principal_for_user(session: Session, name: str) -> Principal:
+    """The stored, active user ``name`` as a caller (the CLI's ``--user``: act as that user)."""
+    try:
+        account = get(session, name)
+    except NotFound:
+        account = None
+    if account is None or not account.active:
+        raise NotFound(f"未找到有效用户 {name}")
+    return account.principal()

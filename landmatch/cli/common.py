@@ -94,7 +94,7 @@ def operator(name: str | None = None) -> Principal:
 
 def caller(session: Session, user: str | None, actor: str) -> Principal:
     """The stored user ``user`` (``--user``), else the local operator named ``actor``."""
-    from landmatch.auth import principal_for_user
+    from landmatch.accounts.users import principal_for_user
 
     return operator(actor) if user is None else principal_for_user(session, user)
 

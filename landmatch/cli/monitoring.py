@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from landmatch.cli.common import console, parse_date, reading, settings
+from landmatch.cli.common import console, operator, parse_date, reading, settings
 
 
 def idle_scan(
@@ -27,11 +27,12 @@ def idle_scan(
 
     day = parse_date(as_of) or dt.date.today()
     defaults = default_rule(settings().idle_fee_rate)
+    by = operator()
     with reading() as session:
-        r = scan.idle_report(session, day, defaults, city=city, limit=100_000)
-        alerts = cases.overdue(session, day, city)
+        r = scan.idle_report(session, by, day, defaults, city=city, limit=100_000)
+        alerts = cases.overdue(session, by, day, city)
         if xlsx:
-            export.write_workbook(session, day, defaults, city, xlsx)
+            export.write_workbook(session, by, day, defaults, city, xlsx)
     t = Table(title=f"闲置土地扫描 {r['as_of']}（共 {r['scanned']} 宗已供应土地）")
     for col in ("阶段", "宗数", "面积（亩）"):
         t.add_column(col, justify="right" if col != "阶段" else "left")

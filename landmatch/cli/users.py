@@ -87,7 +87,7 @@ def users_list(
     from landmatch.accounts import users
 
     with reading() as session:
-        page = users.listing(session, active=None if all_ else True, limit=100_000)
+        page = users.listing(session, operator(), active=None if all_ else True, limit=100_000)
     table = Table("用户名", "角色", "范围", "状态", "上次登录")
     for a in page.items:
         state = "已停用" if not a.active else ("待改密码" if a.must_change_password else "启用")
@@ -103,7 +103,7 @@ def users_tokens(name: Annotated[str, typer.Argument(help="Login name.")]) -> No
     from landmatch.accounts import tokens, users
 
     with reading() as session:
-        found = tokens.of_user(session, users.get(session, name).id)
+        found = tokens.of_user(session, users.get(session, name).id, operator())
     table = Table("编号", "名称", "创建", "到期", "最近使用", "状态")
     for t in found:
         table.add_row(

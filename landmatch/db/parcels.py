@@ -13,12 +13,12 @@ from sqlalchemy.orm import Session
 from landmatch.confidential import column_sql
 from landmatch.db.geometry import geojson_sql
 from landmatch.db.like import contains_pattern
+from landmatch.db.qa_flags import flag_params, flag_sql
 from landmatch.db.values import json_row
 from landmatch.errors import NotFound
 from landmatch.geo.measure import M2_PER_MU
 from landmatch.inventory.fields import COLUMN_NAMES as PARCEL_FIELD_COLUMNS
 from landmatch.inventory.fields import FIELDS
-from landmatch.inventory.qa import flag_params, flag_sql
 from landmatch.viewer import Viewer
 
 # Which columns any caller may see: derived from the field table (``Field.public`` in
@@ -56,7 +56,7 @@ class ParcelFilter:
     area_mu_min: float | None = None
     area_mu_max: float | None = None
     visibility: str | None = None
-    # A QA check's flag (``landmatch.inventory.qa.FLAG_TITLES``).
+    # A QA check's flag (``landmatch.db.qa_flags.FLAG_TITLES``).
     qa: str | None = None
     # Data age by data_updated_on: "fresh", "stale" (older than ``stale_days``) or "unknown".
     age: str | None = None

@@ -29,7 +29,7 @@ from sqlalchemy import text
 from landmatch import vocab
 from landmatch.db.parcels import M2_PER_MU, PUBLIC_COLUMNS, PUBLIC_WHERE
 from landmatch.errors import Forbidden, InvalidInput, NotFound
-from landmatch.reflayers.publication import published
+from landmatch.publication import published
 
 EXTENT = 4096
 BUFFER = 256
@@ -59,7 +59,7 @@ LAYER_STATE: dict[str, str] = {
     "facilities": "facility",
     "water": "basemap_water",
 }
-# Layers the public does not get (landmatch.reflayers.publication decides).
+# Layers the public does not get (landmatch.publication decides).
 INTERNAL_LAYERS = frozenset(k for k, table in LAYER_STATE.items() if not published(table))
 
 # Parcel fields carried by tiles. Public ones must be public columns (checked at import).

@@ -68,7 +68,7 @@ def recent_imports(session: Session, principal: Principal, limit: int = 5) -> li
 def overdue_steps(session: Session, principal: Principal, today: dt.date) -> list[dict[str, Any]]:
     """Disposal steps past their deadline (``monitoring.cases.overdue``) in scope."""
     f = listing.scoped(ParcelFilter(), principal)
-    items = cases.overdue(session, today, f.city)
+    items = cases.overdue(session, principal, today, f.city)
     if f.zone_id is not None:
         codes = set(
             session.execute(

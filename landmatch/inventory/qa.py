@@ -19,93 +19,19 @@ from sqlalchemy.orm import Session
 from landmatch import vocab
 from landmatch.auth import Principal
 from landmatch.db.constraints import MIN_OVERLAP_M2, overlap_m2_sql, overlaps_sql
+from landmatch.db.qa_flags import (
+    CHECKLIST_SQL,
+    FLAG_TITLES,
+    OUTSIDE_CITY_SQL,
+    SLIVER_SQL,
+    UTILITY_LABELS,
+    flag_params,
+    flag_sql,
+    stale_sql,
+    undated_sql,
+)
 from landmatch.errors import Forbidden, InvalidInput
 from landmatch.inventory.fields import UTILITY_DATES
-
-# The capacity (or availability) each as-of date confirms.
-UTILITY_VALUES = {
-    "power_as_of": "p.power_kva IS NOT NULL",
-    "water_as_of": "p.water_m3d IS NOT NULL",
-    "sewage_as_of": "p.sewage_m3d IS NOT NULL",
-    "gas_as_of": "p.gas_m3d IS NOT NULL",
-    "heat_as_of": "p.heat_mw IS NOT NULL",
-    "telecom_as_of": "(p.telecom_5g IS NOT NULL OR p.fibre IS NOT NULL)",
-}
-UTILITY_LABELS = {
-    "power_as_of": "供电",
-    "water_as_of": "供水",
-    "sewage_as_of": "排水",
-    "gas_as_of": "供气",
-    "heat_as_of": "供热",
-    "telecom_as_of": "通信",
-}
-SLIVER_M2 = 200.0
-THIN_COMPACTNESS = 0.12  # Polsby–Popper 4πA/P²: a square is 0.785, a 1:25 strip about 0.11
-
-
-def _stale_sql(c: str) -> str:
-    """A utility's as-of date older than ``:stale`` (the check's cut-off)."""
-    return f"p.{c} < :stale"
-
-
-def _undated_sql(c: str) -> str:
-    """A utility capacity given without the date it was confirmed."""
-    return f"({UTILITY_VALUES[c]} AND p.{c} IS NULL)"
-
-
-SLIVER_SQL = (
-    f"(p.area_m2 < {SLIVER_M2} OR 4 * pi() * p.area_m2 / "
-    f"nullif(ST_Perimeter(p.geom::geography) ^ 2, 0) < {THIN_COMPACTNESS})"
-)
-CHECKLIST_SQL = "(p.status = 'ready' AND NOT p.checklist @> CAST(:items AS text[]))"
-OUTSIDE_CITY_SQL = (
-    "EXISTS (SELECT 1 FROM landmatch.admin_division d WHERE d.code = p.city_code "
-    "AND NOT ST_Intersects(d.geom, ST_PointOnSurface(p.geom)))"
-)
-
-# Per-parcel flags (what a listing filters on), one per check of :func:`run_checks`, built from
-# the same pieces as the checks. SQL predicates on ``p`` (a parcel); parameters ``:stale`` (the
-# cut-off date of stale utilities) and ``:items`` (the ready checklist) as the checks bind them.
-FLAG_TITLES: dict[str, str] = {
-    "overlaps": "与其他地块重叠",
-    "outside_city": "不在所属城市范围内",
-    "in_exclusion": "位于禁止类管控区内",
-    "slivers": "碎片或狭长地块",
-    "stale_utilities": "市政配套数据过期",
-    "undated_utilities": "配套容量未注明日期",
-    "ready_checklist": "熟地缺少核查项",
-}
-
-
-def flag_sql(check: str) -> str:
-    """The SQL predicate (on ``p``) of one QA check's flag; see :data:`FLAG_TITLES`."""
-    if check == "overlaps":
-        return (
-            "EXISTS (SELECT 1 FROM landmatch.parcel b WHERE b.id <> p.id "
-            f"AND b.deleted_at IS NULL AND {overlaps_sql('p.geom', 'b.geom')})"
-        )
-    if check == "outside_city":
-        return OUTSIDE_CITY_SQL
-    if check == "in_exclusion":
-        return (
-            "EXISTS (SELECT 1 FROM landmatch.constraint_area k WHERE k.severity = 'excludes' "
-            f"AND {overlaps_sql('p.geom', 'k.geom')})"
-        )
-    if check == "slivers":
-        return SLIVER_SQL
-    if check == "stale_utilities":
-        return "(" + " OR ".join(_stale_sql(c) for c in UTILITY_DATES) + ")"
-    if check == "undated_utilities":
-        return "(" + " OR ".join(_undated_sql(c) for c in UTILITY_DATES) + ")"
-    if check == "ready_checklist":
-        return CHECKLIST_SQL
-    raise InvalidInput(f"未知的数据质量检查项 {check}；可选：{'、'.join(FLAG_TITLES)}")
-
-
-def flag_params(stale_days: int, today: dt.date | None = None) -> dict[str, Any]:
-    """The parameters :func:`flag_sql` predicates bind."""
-    today = today or dt.date.today()
-    return {"stale": today - dt.timedelta(days=stale_days), "items": list(vocab.READY_CHECKLIST)}
 
 
 def flags_of(session: Session, ids: list[int], stale_days: int) -> dict[int, list[str]]:
@@ -215,27 +141,27 @@ def run_checks(
         "  AS compactness FROM landmatch.parcel p "
         f"WHERE {base} AND {SLIVER_SQL} ORDER BY p.code",
     )
-    stale_sql = " UNION ALL ".join(
+    stale = " UNION ALL ".join(
         f"SELECT p.code, '{c}' AS field, '{UTILITY_LABELS[c]}' AS label, p.{c} AS as_of "
-        f"FROM landmatch.parcel p WHERE {base} AND {_stale_sql(c)}"
+        f"FROM landmatch.parcel p WHERE {base} AND {stale_sql(c)}"
         for c in UTILITY_DATES
     )
     add(
         "stale_utilities",
         f"市政配套数据超过 {stale_days} 天未更新",
-        f"SELECT * FROM ({stale_sql}) s ORDER BY as_of, code",
+        f"SELECT * FROM ({stale}) s ORDER BY as_of, code",
         stale_days=stale_days,
     )
     # A capacity nobody dated is of unknown age: never counted as current.
-    undated_sql = " UNION ALL ".join(
+    undated = " UNION ALL ".join(
         f"SELECT p.code, '{c}' AS field, '{UTILITY_LABELS[c]}' AS label "
-        f"FROM landmatch.parcel p WHERE {base} AND {_undated_sql(c)}"
+        f"FROM landmatch.parcel p WHERE {base} AND {undated_sql(c)}"
         for c in UTILITY_DATES
     )
     add(
         "undated_utilities",
         "市政配套容量未注明确认日期",
-        f"SELECT * FROM ({undated_sql}) s ORDER BY code, field",
+        f"SELECT * FROM ({undated}) s ORDER BY code, field",
     )
     p["pending_use"] = vocab.LAND_USE_PENDING
     add(

@@ -20,11 +20,11 @@ from sqlalchemy.orm import Session
 
 from landmatch import vocab
 from landmatch.auth import Principal
-from landmatch.db.cards import zone_of
 from landmatch.db.geometry import geojson_sql
 from landmatch.db.parcels import get_parcel
 from landmatch.errors import Forbidden
 from landmatch.geo.measure import M2_PER_HA, M2_PER_MU
+from landmatch.inventory.cards import zone_of
 from landmatch.inventory.fields import BY_NAME, GROUPS, split_label
 from landmatch.inventory.listing import own_city
 from landmatch.inventory.qa import FLAG_TITLES, flag_params, flag_sql

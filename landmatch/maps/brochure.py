@@ -19,8 +19,9 @@ from sqlalchemy.orm import Session
 
 from landmatch.auth import PUBLIC
 from landmatch.db import locator
-from landmatch.db.cards import extract_shapes, parcel_card
+from landmatch.db.cards import extract_shapes
 from landmatch.errors import ServiceUnavailable
+from landmatch.inventory.cards import parcel_card
 from landmatch.maps.elements import render
 
 CHROMIUM_FLAGS = (

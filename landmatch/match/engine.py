@@ -41,7 +41,7 @@ from landmatch.match.scores import (
 )
 from landmatch.match.whynot import why_not
 from landmatch.policies.applicability import applicable
-from landmatch.reflayers.publication import public_hits
+from landmatch.publication import public_hits
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -175,7 +175,7 @@ class Explainer:
             out.append("管控区未核验")
         for h in d.get("_hits") or []:
             if h.get("severity") == "penalises":
-                # The public learns the kind of area, not its name (reflayers.publication).
+                # The public learns the kind of area, not its name (landmatch.publication).
                 what = (
                     vocab.label(vocab.CONSTRAINT_KINDS, h.get("kind"))
                     if self.public

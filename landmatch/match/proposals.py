@@ -1,6 +1,6 @@
 """选址建议书 (proposals for an investor): chosen sites of a project's match run behind a signed,
 expiring public link. The page behind the link shows the public parcel card of each site
-(``landmatch.db.cards.parcel_card`` as the public sees it: public fields only, public ready land
+(``landmatch.inventory.cards.parcel_card`` as the public sees it: public fields only, public ready land
 only) and their comparison; each opening is recorded for the team.
 
 The link is ``/p/{id}.{expiry}.{signature}``: the signature is an HMAC of the id and the expiry
@@ -20,9 +20,9 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from landmatch.auth import PUBLIC, Principal
-from landmatch.db.cards import parcel_card
 from landmatch.errors import InvalidInput, LandMatchError, NotFound
 from landmatch.geo.measure import M2_PER_MU
+from landmatch.inventory.cards import parcel_card
 from landmatch.match import compare, ownership, pipeline
 from landmatch.match.engine import get_run
 from landmatch.match.numbers import num

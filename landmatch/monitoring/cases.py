@@ -430,6 +430,7 @@ _LIST_WHERE = (
 
 def list_cases(
     session: Session,
+    principal: Principal,
     *,
     city: str | None = None,
     status: str | None = None,
@@ -438,7 +439,9 @@ def list_cases(
     overdue_on: dt.date | None = None,
 ) -> list[dict[str, Any]]:
     """Cases by id, with each one's next step and its deadline; ``overdue_on``: only open
-    cases whose next step was due before that day (what :func:`overdue` alerts on)."""
+    cases whose next step was due before that day (what :func:`overdue` alerts on); in the
+    caller's scope."""
+    city = city_scope(principal, city)
     rows = session.execute(
         text(
             "SELECT c.*, p.code AS parcel_code, p.name AS parcel_name, "
@@ -469,12 +472,14 @@ def list_cases(
 
 def count_cases(
     session: Session,
+    principal: Principal,
     *,
     city: str | None = None,
     status: str | None = None,
     overdue_on: dt.date | None = None,
 ) -> int:
     """How many cases :func:`list_cases` selects with the same filters."""
+    city = city_scope(principal, city)
     return int(
         session.execute(
             text(f"SELECT count(*) FROM landmatch.disposal_case c {_LIST_WHERE}"),
@@ -506,7 +511,10 @@ def open_case_of(session: Session, parcel_ids: list[int]) -> dict[int, int]:
     return {int(r[0]): int(r[1]) for r in rows}
 
 
-def list_steps(session: Session, *, city: str | None = None) -> list[dict[str, Any]]:
+def list_steps(
+    session: Session, principal: Principal, *, city: str | None = None
+) -> list[dict[str, Any]]:
+    city = city_scope(principal, city)
     rows = session.execute(
         text(
             "SELECT s.*, c.city_code, p.code AS parcel_code FROM landmatch.disposal_step s "
@@ -522,8 +530,12 @@ def list_steps(session: Session, *, city: str | None = None) -> list[dict[str, A
     ]
 
 
-def overdue(session: Session, as_of: dt.date, city: str | None = None) -> list[dict[str, Any]]:
-    """Alerts: the current (first undone) step of each open case when its deadline has passed."""
+def overdue(
+    session: Session, principal: Principal, as_of: dt.date, city: str | None = None
+) -> list[dict[str, Any]]:
+    """Alerts: the current (first undone) step of each open case when its deadline has passed,
+    in the caller's scope."""
+    city = city_scope(principal, city)
     rows = session.execute(
         text(
             "SELECT DISTINCT ON (c.id) c.id AS case_id, c.kind, c.city_code, p.code AS parcel_code, "

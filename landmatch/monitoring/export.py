@@ -17,9 +17,11 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from landmatch import vocab
+from landmatch.auth import Principal
 from landmatch.geo.measure import M2_PER_MU
 from landmatch.monitoring import cases, scan, targets, terms, transfer, unsupplied, zones
 from landmatch.monitoring.idle import IdleRule
+from landmatch.monitoring.scope import city_scope
 from landmatch.spreadsheets import Column, Kind, Table, new_workbook, save, write_notes, write_sheet
 
 MAX_ROWS = 1_000_000
@@ -262,41 +264,49 @@ def _stream(cols: Sequence[Col], rows: Iterable[dict[str, Any]], count: int) -> 
 
 
 def workbook(
-    session: Session, as_of: dt.date, defaults: IdleRule, city: str | None = None
+    session: Session,
+    principal: Principal,
+    as_of: dt.date,
+    defaults: IdleRule,
+    city: str | None = None,
 ) -> bytes:
     """The workbook's bytes (see :func:`write_workbook`)."""
     buf = io.BytesIO()
-    write_workbook(session, as_of, defaults, city, buf)
+    write_workbook(session, principal, as_of, defaults, city, buf)
     return buf.getvalue()
 
 
 def write_workbook(
     session: Session,
+    principal: Principal,
     as_of: dt.date,
     defaults: IdleRule,
     city: str | None,
     target: str | Path | BinaryIO,
-) -> None:
+) -> str | None:
     """Write the workbook to ``target`` (a path or a binary file). The idle-land sheet — a row
     per supplied parcel, the one that grows with the province — streams from a server-side
     cursor into the write-only sheet, so memory stays bounded; its summary sheets come from
-    the set-wise count (``scan.stage_groups``)."""
-    idle = scan.idle_report(session, as_of, defaults, city=city, limit=0)
-    ages = unsupplied.age_bands(session, as_of, city)
+    the set-wise count (``scan.stage_groups``). In the caller's scope, as every monitoring read
+    (:func:`~landmatch.monitoring.scope.city_scope`); returns the city written (None: every
+    city)."""
+    city = city_scope(principal, city)
+    idle = scan.idle_report(session, principal, as_of, defaults, city=city, limit=0)
+    ages = unsupplied.age_bands(session, principal, as_of, city)
     data: dict[str, Callable[[], list[dict[str, Any]]]] = {
         "闲置土地": lambda: [],  # streamed below
         "闲置阶段汇总": lambda: idle["stages"],
         "闲置按城市": lambda: idle["by_city"],
         "批而未供账龄": lambda: ages["rows"],
         "批而未供按城市": lambda: ages["by_city"],
-        "供地率": lambda: unsupplied.supply_rates(session, as_of, city)["rows"],
-        "批次空间核算": lambda: unsupplied.batches(session, as_of, city)["rows"],
-        "转让路径": lambda: transfer.transfer_routes(session, city)["rows"],
-        "处置案件": lambda: cases.list_cases(session, city=city, limit=MAX_ROWS),
-        "处置步骤": lambda: cases.list_steps(session, city=city),
-        "逾期提醒": lambda: cases.overdue(session, as_of, city),
-        "年度处置目标": lambda: targets.progress(session, as_of, city=city)["targets"],
-        "开发区指标排名": lambda: zones.zone_kpis(session, as_of, city)["zones"],
+        "供地率": lambda: unsupplied.supply_rates(session, principal, as_of, city)["rows"],
+        "批次空间核算": lambda: unsupplied.batches(session, principal, as_of, city)["rows"],
+        "转让路径": lambda: transfer.transfer_routes(session, principal, city)["rows"],
+        "处置案件": lambda: cases.list_cases(session, principal, city=city, limit=MAX_ROWS),
+        "处置步骤": lambda: cases.list_steps(session, principal, city=city),
+        "逾期提醒": lambda: cases.overdue(session, principal, as_of, city),
+        "年度处置目标": lambda: targets.progress(session, principal, as_of, city=city)["targets"],
+        "开发区指标排名": lambda: zones.zone_kpis(session, principal, as_of, city)["zones"],
     }
     counties = {
         str(r[0]): str(r[1])
@@ -325,3 +335,4 @@ def write_workbook(
             continue
         write_sheet(wb, title, _table(cols, data[title]()[:MAX_ROWS]))
     save(wb, target)
+    return city

@@ -18,11 +18,13 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from landmatch import vocab
+from landmatch.auth import Principal
 from landmatch.db.values import json_value
 from landmatch.geo.measure import M2_PER_MU
 from landmatch.monitoring import sql
 from landmatch.monitoring.idle import IdleRule
 from landmatch.monitoring.rules import sql_defaults
+from landmatch.monitoring.scope import city_scope
 from landmatch.monitoring.terms import IDLE_FLAGS, IDLE_STAGES
 
 STAGE_ORDER = ("normal", "at_risk", "idle_fee", "recoverable", "gov_caused", "unknown")
@@ -179,6 +181,7 @@ def item(r: dict[str, Any]) -> dict[str, Any]:
 
 def idle_report(
     session: Session,
+    principal: Principal,
     as_of: dt.date,
     defaults: IdleRule,
     *,
@@ -187,7 +190,9 @@ def idle_report(
     limit: int = 500,
     offset: int = 0,
 ) -> dict[str, Any]:
-    """Summary by stage and city (counted in SQL), plus the listed rows (JSON-ready)."""
+    """Summary by stage and city (counted in SQL), plus the listed rows (JSON-ready), in the
+    caller's scope (:func:`~landmatch.monitoring.scope.city_scope`)."""
+    city = city_scope(principal, city)
     head = summarise(stage_groups(session, as_of, defaults, city))
     matched = (
         head["scanned"]

@@ -12,11 +12,16 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from landmatch import vocab
+from landmatch.auth import Principal
 from landmatch.monitoring import cases, scan, targets, unsupplied, zones
 from landmatch.monitoring.idle import IdleRule
+from landmatch.monitoring.scope import city_scope
 
 
-def area_by_city_status(session: Session, city: str | None = None) -> list[dict[str, Any]]:
+def area_by_city_status(
+    session: Session, principal: Principal, city: str | None = None
+) -> list[dict[str, Any]]:
+    city = city_scope(principal, city)
     rows = session.execute(
         text(
             "SELECT city_code, status, count(*) AS parcels, sum(area_m2) AS area_m2 "
@@ -63,26 +68,31 @@ def inventory_state(session: Session) -> tuple[Any, ...]:
 
 
 def inventory_figures(
-    session: Session, as_of: dt.date, defaults: IdleRule, city: str | None = None
+    session: Session,
+    principal: Principal,
+    as_of: dt.date,
+    defaults: IdleRule,
+    city: str | None = None,
 ) -> dict[str, Any]:
     """The summary's figures read from the inventory: area by city and status, idle stages
     (counted set-wise: ``scan.stage_groups``), the 批而未供 stock by age, the zone KPIs —
     computed once per inventory state (:func:`inventory_state`), day and city."""
+    city = city_scope(principal, city)
     key = (inventory_state(session), as_of, city, defaults)
     with _cache_lock:
         hit = _cache.get(key)
         if hit is not None:
             _cache.move_to_end(key)
             return hit
-    idle = scan.idle_report(session, as_of, defaults, city=city, limit=0)
-    ages = unsupplied.age_bands(session, as_of, city)
+    idle = scan.idle_report(session, principal, as_of, defaults, city=city, limit=0)
+    ages = unsupplied.age_bands(session, principal, as_of, city)
     out = {
-        "area_by_city_status": area_by_city_status(session, city),
+        "area_by_city_status": area_by_city_status(session, principal, city),
         "idle_stages": idle["stages"],
         "idle_fee_total_wan": idle["fee_total_wan"],
         "unsupplied_age": ages["by_city"],
         "unsupplied_bands": ages["bands"],
-        "zones": zones.zone_kpis(session, as_of, city)["zones"][:20],
+        "zones": zones.zone_kpis(session, principal, as_of, city)["zones"][:20],
     }
     with _cache_lock:
         _cache[key] = out
@@ -92,10 +102,17 @@ def inventory_figures(
 
 
 def dashboard_data(
-    session: Session, as_of: dt.date, defaults: IdleRule, city: str | None = None
+    session: Session,
+    principal: Principal,
+    as_of: dt.date,
+    defaults: IdleRule,
+    city: str | None = None,
 ) -> dict[str, Any]:
-    """Every figure of the dashboard, for one city (``city``) or the whole province (None)."""
-    inv = copy.deepcopy(inventory_figures(session, as_of, defaults, city))
+    """Every figure of the dashboard, for one city (``city``) or the whole province (None): a
+    city bureau sees its own city (asking for another is refused), everyone else the city
+    asked for (:func:`~landmatch.monitoring.scope.city_scope`)."""
+    city = city_scope(principal, city)
+    inv = copy.deepcopy(inventory_figures(session, principal, as_of, defaults, city))
     return {
         "as_of": as_of.isoformat(),
         "city": city,
@@ -107,7 +124,7 @@ def dashboard_data(
         "idle_fee_total_wan": inv["idle_fee_total_wan"],
         "unsupplied_age": inv["unsupplied_age"],
         "unsupplied_bands": inv["unsupplied_bands"],
-        "targets": targets.progress(session, as_of, None, city)["targets"],
+        "targets": targets.progress(session, principal, as_of, None, city)["targets"],
         "zones": inv["zones"],
-        "alerts": cases.overdue(session, as_of, city)[:20],
+        "alerts": cases.overdue(session, principal, as_of, city)[:20],
     }

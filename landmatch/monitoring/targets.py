@@ -20,6 +20,7 @@ from landmatch.auth import Principal
 from landmatch.db.engine import audited
 from landmatch.errors import Forbidden, InvalidInput
 from landmatch.geo.measure import M2_PER_MU
+from landmatch.monitoring.scope import city_scope
 from landmatch.monitoring.terms import CASE_KINDS, NOT_DISPOSING_DECISIONS
 
 
@@ -63,8 +64,13 @@ def set_target(
 
 
 def progress(
-    session: Session, as_of: dt.date, year: int | None = None, city: str | None = None
+    session: Session,
+    principal: Principal,
+    as_of: dt.date,
+    year: int | None = None,
+    city: str | None = None,
 ) -> dict[str, Any]:
+    city = city_scope(principal, city)
     year = year or as_of.year
     rows = (
         session.execute(

@@ -12,6 +12,8 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from landmatch import vocab
+from landmatch.auth import Principal
+from landmatch.monitoring.scope import city_scope
 from landmatch.monitoring.terms import TRANSFER_ROUTES
 
 THRESHOLD = 0.25
@@ -33,7 +35,10 @@ def route(ratio: float | None, threshold: float = THRESHOLD) -> str:
     return "transferable_now" if ratio >= threshold else "notice_registration"
 
 
-def transfer_routes(session: Session, city: str | None = None) -> dict[str, Any]:
+def transfer_routes(
+    session: Session, principal: Principal, city: str | None = None
+) -> dict[str, Any]:
+    city = city_scope(principal, city)
     rows = []
     counts = dict.fromkeys(TRANSFER_ROUTES, 0)
     for r in session.execute(text(_SQL), {"city": city}).mappings():

@@ -11,8 +11,10 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from landmatch import vocab
+from landmatch.auth import Principal
 from landmatch.geo.measure import M2_PER_MU
 from landmatch.monitoring import sql
+from landmatch.monitoring.scope import city_scope
 from landmatch.monitoring.terms import AGE_BANDS
 
 
@@ -22,8 +24,11 @@ def _rate(supplied: float | None, approved: float | None) -> float | None:
     return round((supplied or 0) / approved, 4)
 
 
-def age_bands(session: Session, as_of: dt.date, city: str | None = None) -> dict[str, Any]:
+def age_bands(
+    session: Session, principal: Principal, as_of: dt.date, city: str | None = None
+) -> dict[str, Any]:
     """Stock by band (< 2 y, 2–5 y, > 5 y), per city and status, with rows per county."""
+    city = city_scope(principal, city)
     rows = (
         session.execute(text(sql.load("monitoring_unsupplied_age")), {"as_of": as_of, "city": city})
         .mappings()
@@ -59,9 +64,12 @@ def age_bands(session: Session, as_of: dt.date, city: str | None = None) -> dict
     }
 
 
-def supply_rates(session: Session, as_of: dt.date, city: str | None = None) -> dict[str, Any]:
+def supply_rates(
+    session: Session, principal: Principal, as_of: dt.date, city: str | None = None
+) -> dict[str, Any]:
     """供地率 per city and county for the 5-year cohort (approvals of the five calendar years
     before ``as_of``'s year) and for last year's approvals."""
+    city = city_scope(principal, city)
     y = as_of.year
     cohorts = {"five_year": (y - 5, y - 1), "last_year": (y - 1, y - 1)}
     merged: dict[tuple[str, str | None], dict[str, Any]] = {}
@@ -97,8 +105,11 @@ def supply_rates(session: Session, as_of: dt.date, city: str | None = None) -> d
     }
 
 
-def batches(session: Session, as_of: dt.date, city: str | None = None) -> dict[str, Any]:
+def batches(
+    session: Session, principal: Principal, as_of: dt.date, city: str | None = None
+) -> dict[str, Any]:
     """Approved minus supplied geometry for every stored approval batch."""
+    city = city_scope(principal, city)
     rows = [
         dict(r)
         for r in session.execute(

@@ -25,8 +25,10 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from landmatch import vocab
+from landmatch.auth import Principal
 from landmatch.geo.measure import M2_PER_MU
 from landmatch.monitoring import sql
+from landmatch.monitoring.scope import city_scope
 
 KPIS = (
     "supply_rate",
@@ -50,7 +52,10 @@ def _div(a: Any, b: Any) -> float | None:
     return float(a) / float(b)
 
 
-def zone_kpis(session: Session, as_of: dt.date, city: str | None = None) -> dict[str, Any]:
+def zone_kpis(
+    session: Session, principal: Principal, as_of: dt.date, city: str | None = None
+) -> dict[str, Any]:
+    city = city_scope(principal, city)
     rows = (
         session.execute(text(sql.load("monitoring_zone_kpis")), {"as_of": as_of, "city": city})
         .mappings()

@@ -23,7 +23,7 @@ from landmatch.db.parcels import INTERNAL_COLUMNS, PUBLIC_COLUMNS, PUBLIC_WHERE
 from landmatch.errors import NotFound, Unauthorized
 from landmatch.geo.measure import M2_PER_MU
 from landmatch.policies.library import PUBLIC_COLUMNS as POLICY_PUBLIC_COLUMNS
-from landmatch.reflayers.publication import published
+from landmatch.publication import published
 
 
 @dataclass(frozen=True)
@@ -346,7 +346,7 @@ COLLECTIONS: dict[str, Collection] = {
 
 
 def visible(public: bool) -> list[Collection]:
-    """The collections a caller gets (landmatch.reflayers.publication: no constraint areas for
+    """The collections a caller gets (landmatch.publication: no constraint areas for
     the public)."""
     return [c for c in COLLECTIONS.values() if not public or published(c.table)]
 

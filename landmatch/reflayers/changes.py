@@ -26,10 +26,10 @@ from landmatch.db.engine import audited
 from landmatch.db.geometry import geojson_sql
 from landmatch.db.locking import check_version, lock_row, require_if_match
 from landmatch.errors import InvalidInput, NotFound, UnprocessableInput
+from landmatch.publication import require_published
 from landmatch.reflayers import coverage, facts, scope
 from landmatch.reflayers.alerts import raise_constraint_alerts
 from landmatch.reflayers.files import point_for_storage, polygon_for_storage, read_features, records
-from landmatch.reflayers.publication import require_published
 from landmatch.reflayers.report import ChangeReport, describe
 
 LAYERS = {"facility": "设施", "constraint_area": "管控区"}

@@ -21,7 +21,8 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
-from landmatch.auth import Principal, add_user
+from landmatch.accounts.users import add_user
+from landmatch.auth import Principal
 from landmatch.db.locking import ANY
 from tests.inventory.conftest import feature, geojson_bytes, square
 

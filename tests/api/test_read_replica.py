@@ -92,8 +92,8 @@ def caught_up(pair: dict[str, Any]) -> None:
 def server(pair: dict[str, Any]) -> Iterator[str]:
     """The app on the pair: primary for writes and signed-in reads, the standby for the public.
     ``replica_poll_ms=0``: each routed request re-reads the replica's data version."""
+    from landmatch.accounts.users import add_user
     from landmatch.api.app import create_app
-    from landmatch.auth import add_user
 
     settings = load_settings(
         database_url=pair["primary"].url(DB),

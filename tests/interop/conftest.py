@@ -91,7 +91,7 @@ def staff(engine: Engine) -> Iterator[tuple[str, str]]:
     from sqlalchemy.orm import Session
 
     from landmatch.accounts.passwords import hash_password
-    from landmatch.auth import add_user
+    from landmatch.accounts.users import add_user
 
     with Session(bind=engine) as s:
         add_user(s, STAFF, "promoter")

@@ -12,7 +12,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Connection, text
 from sqlalchemy.orm import Session
 
-from landmatch.auth import Principal, add_user
+from landmatch.accounts.users import add_user
+from landmatch.auth import Principal
 from landmatch.errors import Forbidden, NotFound
 from landmatch.match import projects as svc
 from tests.conftest import auth

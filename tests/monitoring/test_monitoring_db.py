@@ -173,17 +173,19 @@ def test_set_wise_summary_is_the_row_by_row_one(session: Session, as_of: dt.date
     rule = IdleRule(fee_rate=FEE)
     everything = scan.scan_rows(session, as_of, rule)
     assert len({r["stage"] for r in everything}) >= 3
-    for city in (None, "130100", "130200", "130300", "139999"):
+    for city in (None, "130100", "130200", "130300"):
         rows = [r for r in everything if city is None or r["city_code"] == city]
-        got = scan.idle_report(session, as_of, rule, city=city, limit=0)
+        got = scan.idle_report(session, ADMIN, as_of, rule, city=city, limit=0)
         _same_report(got, scan.summarise_rows(rows))
         assert got["items"] == [] and got["numberMatched"] == len(rows)
+    with pytest.raises(InvalidInput):  # the service's scope rule knows the cities
+        scan.idle_report(session, ADMIN, as_of, rule, city="139999", limit=0)
     for stage in ("recoverable", "at_risk", "normal"):
         want = [r["code"] for r in everything if r["stage"] == stage]
-        page = scan.idle_report(session, as_of, rule, stage=stage, limit=7, offset=3)
+        page = scan.idle_report(session, ADMIN, as_of, rule, stage=stage, limit=7, offset=3)
         assert page["numberMatched"] == len(want)
         assert [i["code"] for i in page["items"]] == want[3:10]
-    assert scan.idle_report(session, as_of, rule, limit=5, offset=10**7)["items"] == []
+    assert scan.idle_report(session, ADMIN, as_of, rule, limit=5, offset=10**7)["items"] == []
 
 
 def test_dashboard_figures_are_reused_until_the_inventory_changes(session: Session) -> None:
@@ -192,9 +194,9 @@ def test_dashboard_figures_are_reused_until_the_inventory_changes(session: Sessi
     from landmatch.monitoring import summary
 
     rule = IdleRule(fee_rate=FEE)
-    first = summary.dashboard_data(session, AS_OF, rule)
+    first = summary.dashboard_data(session, ADMIN, AS_OF, rule)
     state = summary.inventory_state(session)
-    assert summary.dashboard_data(session, AS_OF, rule) == first
+    assert summary.dashboard_data(session, ADMIN, AS_OF, rule) == first
     assert summary.inventory_state(session) == state
     pid = session.execute(
         text(
@@ -205,13 +207,13 @@ def test_dashboard_figures_are_reused_until_the_inventory_changes(session: Sessi
     session.execute(
         text("UPDATE landmatch.parcel SET status = 'withdrawn' WHERE id = :id"), {"id": pid}
     )
-    after = summary.dashboard_data(session, AS_OF, rule)
+    after = summary.dashboard_data(session, ADMIN, AS_OF, rule)
     assert summary.inventory_state(session) != state
-    assert after["area_by_city_status"] == summary.area_by_city_status(session, None)
+    assert after["area_by_city_status"] == summary.area_by_city_status(session, ADMIN, None)
     assert after["area_by_city_status"] != first["area_by_city_status"]
     rules.set_rule(session, "130000", {"idle_after_months": 60, "recover_after_months": 72}, "t")
-    relaxed = summary.dashboard_data(session, AS_OF, rule)
-    fresh = scan.idle_report(session, AS_OF, rule, limit=0)
+    relaxed = summary.dashboard_data(session, ADMIN, AS_OF, rule)
+    fresh = scan.idle_report(session, ADMIN, AS_OF, rule, limit=0)
     assert relaxed["idle_stages"] == fresh["stages"] != after["idle_stages"]
 
 
@@ -248,7 +250,7 @@ def test_city_rule_changes_the_scan(session: Session) -> None:
 
 
 def test_age_bands_partition_the_unsupplied_stock(session: Session) -> None:
-    r = unsupplied.age_bands(session, AS_OF)
+    r = unsupplied.age_bands(session, ADMIN, AS_OF)
     total = session.execute(
         text(
             "SELECT sum(area_m2) FROM landmatch.parcel WHERE deleted_at IS NULL "
@@ -289,7 +291,7 @@ def test_age_bands_partition_the_unsupplied_stock(session: Session) -> None:
 
 
 def test_supply_rates_per_city_and_county(session: Session) -> None:
-    r = unsupplied.supply_rates(session, AS_OF)
+    r = unsupplied.supply_rates(session, ADMIN, AS_OF)
     assert r["cohorts"]["five_year"] == {"from_year": 2021, "to_year": 2025}
     cities = [x for x in r["rows"] if x["level"] == "city"]
     counties = [x for x in r["rows"] if x["level"] == "county"]
@@ -314,7 +316,7 @@ def test_supply_rates_per_city_and_county(session: Session) -> None:
 
 
 def test_batches_measure_unsupplied_spatially(session: Session) -> None:
-    r = unsupplied.batches(session, AS_OF)
+    r = unsupplied.batches(session, ADMIN, AS_OF)
     assert r["rows"], "the seed stores demo approval batches"
     for b in r["rows"]:
         members = session.execute(
@@ -339,12 +341,12 @@ def test_batches_measure_unsupplied_spatially(session: Session) -> None:
         ),
         {"i": b["id"]},
     )
-    again = next(x for x in unsupplied.batches(session, AS_OF)["rows"] if x["id"] == b["id"])
+    again = next(x for x in unsupplied.batches(session, ADMIN, AS_OF)["rows"] if x["id"] == b["id"])
     assert again["supplied_m2"] == pytest.approx(b["supplied_m2"], rel=1e-6)
 
 
 def test_transfer_route_threshold(session: Session) -> None:
-    r = transfer.transfer_routes(session)
+    r = transfer.transfer_routes(session, ADMIN)
     assert r["counts"]["transferable_now"] > 0 and r["counts"]["notice_registration"] > 0
     for row in r["rows"]:
         if row["ratio"] is not None:
@@ -354,7 +356,7 @@ def test_transfer_route_threshold(session: Session) -> None:
 
 
 def _idle_parcel(session: Session, stage: str = "recoverable") -> dict[str, Any]:
-    taken = {c["parcel_code"] for c in cases.list_cases(session, status="open")}
+    taken = {c["parcel_code"] for c in cases.list_cases(session, ADMIN, status="open")}
     for r in scan.scan_rows(session, AS_OF, IdleRule()):
         if r["stage"] == stage and r["status"] == "idle" and r["code"] not in taken:
             return r
@@ -538,8 +540,8 @@ def test_overdue_steps_raise_alerts(session: Session) -> None:
     p = _idle_parcel(session)
     c = cases.open_case(session, ADMIN, p["code"], opened_on=AS_OF, fee_rate=FEE)
     first_due = dt.date.fromisoformat(c["steps"][0]["due_on"])
-    assert c["id"] not in {a["case_id"] for a in cases.overdue(session, first_due)}
-    late = cases.overdue(session, first_due + dt.timedelta(days=3))
+    assert c["id"] not in {a["case_id"] for a in cases.overdue(session, ADMIN, first_due)}
+    late = cases.overdue(session, ADMIN, first_due + dt.timedelta(days=3))
     mine = [a for a in late if a["case_id"] == c["id"]]
     assert len(mine) == 1 and mine[0]["days_overdue"] == 3
     assert mine[0]["step"] == "investigation_notice"
@@ -556,22 +558,22 @@ def test_targets_progress_counts_closed_disposals(session: Session) -> None:
         kind="idle",
         target_area_m2=p["area_m2"] * 2,
     )
-    t0 = targets.progress(session, dt.date(year, 3, 1), city=p["city_code"])["targets"][0]
+    t0 = targets.progress(session, ADMIN, dt.date(year, 3, 1), city=p["city_code"])["targets"][0]
     assert t0["deadline"] == f"{year}-09-30" and t0["done_area_m2"] == 0
     c = cases.open_case(session, ADMIN, p["code"], opened_on=dt.date(year, 1, 5), fee_rate=FEE)
     day = _walk(session, c["id"], dt.date(year, 1, 5))
     cases.decide(
         session, ADMIN, c["id"], "negotiated_recovery", decided_on=day, fee_rate=FEE, if_match=ANY
     )
-    t1 = targets.progress(session, dt.date(year, 3, 1), city=p["city_code"])["targets"][0]
+    t1 = targets.progress(session, ADMIN, dt.date(year, 3, 1), city=p["city_code"])["targets"][0]
     assert t1["done_area_m2"] == pytest.approx(p["area_m2"])
     assert t1["progress"] == pytest.approx(0.5, abs=1e-4) and t1["state"] == "on_track"
-    t2 = targets.progress(session, dt.date(year, 10, 1), city=p["city_code"])["targets"][0]
+    t2 = targets.progress(session, ADMIN, dt.date(year, 10, 1), city=p["city_code"])["targets"][0]
     assert t2["state"] == "missed" and t2["days_left"] == -1
 
 
 def test_zone_kpis_ranked(session: Session) -> None:
-    r = zones.zone_kpis(session, AS_OF)
+    r = zones.zone_kpis(session, ADMIN, AS_OF)
     ranked = [z for z in r["zones"] if z["rank"] is not None]
     assert len(ranked) > 10
     scores = [z["score"] for z in ranked]
@@ -581,7 +583,7 @@ def test_zone_kpis_ranked(session: Session) -> None:
 
 
 def test_workbook_has_every_table(session: Session) -> None:
-    data = export.workbook(session, AS_OF, IdleRule())
+    data = export.workbook(session, ADMIN, AS_OF, IdleRule())
     wb = load_workbook(io.BytesIO(data), read_only=True)
     assert {
         "闲置土地",
@@ -612,7 +614,7 @@ def test_idle_report_counts_in_sql_as_the_rows_say(session: Session, city: str |
 
     rule = IdleRule(fee_rate=FEE)
     rows = scan.scan_rows(session, AS_OF, rule, city)
-    report = scan.idle_report(session, AS_OF, rule, city=city, limit=0)
+    report = scan.idle_report(session, ADMIN, AS_OF, rule, city=city, limit=0)
     assert report["scanned"] == len(rows) and report["items"] == []
     counts = Counter(r["stage"] for r in rows)
     assert {s["stage"]: s["count"] for s in report["stages"]} == {
@@ -632,9 +634,9 @@ def test_idle_report_counts_in_sql_as_the_rows_say(session: Session, city: str |
         assert c["idle_area_m2"] == pytest.approx(idle, abs=0.1)
     stage = counts.most_common(1)[0][0]
     listed = [r["code"] for r in rows if r["stage"] == stage]
-    first = scan.idle_report(session, AS_OF, rule, city=city, stage=stage, limit=7)
+    first = scan.idle_report(session, ADMIN, AS_OF, rule, city=city, stage=stage, limit=7)
     last = scan.idle_report(
-        session, AS_OF, rule, city=city, stage=stage, limit=7, offset=len(listed) - 3
+        session, ADMIN, AS_OF, rule, city=city, stage=stage, limit=7, offset=len(listed) - 3
     )
     assert first["numberMatched"] == len(listed) == last["numberMatched"]
     assert [i["code"] for i in first["items"]] == listed[:7]

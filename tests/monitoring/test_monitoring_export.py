@@ -14,6 +14,7 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from sqlalchemy.orm import Session
 
+from landmatch.auth import Principal
 from landmatch.geo.measure import M2_PER_MU
 from landmatch.monitoring import export, scan, terms, transfer
 from landmatch.monitoring.idle import IdleRule
@@ -21,6 +22,7 @@ from landmatch.spreadsheets import Table
 from tests.conftest import auth
 
 AS_OF = dt.date(2026, 11, 1)
+ADMIN = Principal(name="t-admin", role="admin")
 CODES = {
     *terms.IDLE_STAGES,
     *terms.TRANSFER_ROUTES,
@@ -77,7 +79,9 @@ def test_monitoring_workbook_in_chinese_with_labels_and_mu(
     # The idle land: each parcel's area in 亩, its stage as a label.
     idle = {
         x["code"]: x
-        for x in scan.idle_report(session, AS_OF, IdleRule(), city="130100", limit=10**6)["items"]
+        for x in scan.idle_report(session, ADMIN, AS_OF, IdleRule(), city="130100", limit=10**6)[
+            "items"
+        ]
     }
     ws = wb["闲置土地"]
     header = [c.value for c in ws[1]]
@@ -92,7 +96,7 @@ def test_monitoring_workbook_in_chinese_with_labels_and_mu(
     ws = wb["转让路径"]
     header = [c.value for c in ws[1]]
     routes = [row[header.index("转让路径")] for row in ws.iter_rows(min_row=2, values_only=True)]
-    want = transfer.transfer_routes(session, "130100")["rows"]
+    want = transfer.transfer_routes(session, ADMIN, "130100")["rows"]
     assert routes == [terms.TRANSFER_ROUTES[x["route"]] for x in want]
     assert terms.TRANSFER_ROUTES["transferable_now"] in routes
     # The year is not written 2,026.
@@ -112,6 +116,6 @@ def test_workbook_is_written_row_by_row(session: Session, monkeypatch: pytest.Mo
         return ws
 
     monkeypatch.setattr(export, "write_sheet", spy)
-    data = export.workbook(session, AS_OF, IdleRule(), city="130100")
+    data = export.workbook(session, ADMIN, AS_OF, IdleRule(), city="130100")
     assert data[:2] == b"PK" and len(made) == 13
     assert all(isinstance(ws, WriteOnlyWorksheet) for ws in made)

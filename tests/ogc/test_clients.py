@@ -33,7 +33,7 @@ def test_owslib_landing_collections_items_item_queryables(live_url: str, engine:
         in api.conformance()["conformsTo"]
     )
     ids = {c["id"] for c in api.collections()["collections"]}
-    # The public's list: constraint areas are staff data (landmatch.reflayers.publication).
+    # The public's list: constraint areas are staff data (landmatch.publication).
     assert ids == {"parcels", "zones", "admin_divisions", "facilities", "policies"}
     meta = api.collection("parcels")
     assert meta["itemType"] == "feature"

@@ -1,5 +1,5 @@
 """Who sees what, over every GET route of the application, as each role (issue 13 items 7
-and 8): landmatch.confidential and landmatch.reflayers.publication.
+and 8): landmatch.confidential and landmatch.publication.
 
 Sentinel values are planted in 石家庄 (130100): every parcel there gets a reserve price, an
 unpublished reference price and a staff mobile number that appear nowhere else, and a
@@ -73,7 +73,7 @@ def planted(session: Any, tokens: dict[str, str]) -> dict[str, Any]:
         ),
         {"h": json.dumps([hit], ensure_ascii=False), "c": CITY},
     )
-    from landmatch.auth import add_user
+    from landmatch.accounts.users import add_user
 
     tokens = dict(tokens) | {"bureau_other": add_user(session, "t-bureau-ts", "bureau", "130200")}
     session.execute(

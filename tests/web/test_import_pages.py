@@ -21,7 +21,7 @@ from openpyxl import load_workbook
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
-from landmatch.auth import add_user
+from landmatch.accounts.users import add_user
 from tests.api.test_geojson_rfc7946 import check
 from tests.conftest import sign_in
 from tests.data import import_wizard_files as W

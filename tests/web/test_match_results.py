@@ -209,7 +209,7 @@ def test_near_miss_rerun_applies_the_engines_relaxation(
 def test_another_team_cannot_read_or_rerun(
     client: TestClient, run: dict[str, Any], session: Session, password_hash: str
 ) -> None:
-    from landmatch.auth import add_user
+    from landmatch.accounts.users import add_user
 
     add_user(session, "t-promoter-b", "promoter", team="t-team-b")
     session.execute(
@@ -280,7 +280,7 @@ def test_reserve_from_results_expiry_reminder_and_release(
 ) -> None:
     import datetime as dt
 
-    from landmatch.auth import add_user
+    from landmatch.accounts.users import add_user
 
     csrf = sign_in(client, passwords["promoter"])
     first = _parcels(wide)[0]

@@ -280,7 +280,7 @@ def test_another_team_neither_sees_nor_writes(
     session: Session,
     password_hash: str,
 ) -> None:
-    from landmatch.auth import add_user
+    from landmatch.accounts.users import add_user
 
     add_user(session, "t-promoter-b", "promoter", team="t-team-b")
     session.execute(

@@ -118,7 +118,7 @@ def test_other_roles_and_teams(
     passwords: dict[str, str],
     password_hash: str,
 ) -> None:
-    from landmatch.auth import add_user
+    from landmatch.accounts.users import add_user
 
     pid = made["link"].removeprefix("/p/").split(".")[0]
     run_id = made["run"]["match_id"]

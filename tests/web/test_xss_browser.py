@@ -80,7 +80,7 @@ def _one(s: Session, sql: str, **params: Any) -> Any:
 @pytest.fixture(scope="module")
 def planted(engine: Engine, live_url: str) -> Iterator[dict[str, Any]]:
     """Plant the payload (committed) and restore every touched row afterwards."""
-    from landmatch.auth import add_user
+    from landmatch.accounts.users import add_user
 
     first = httpx.post(live_url + "/api/match", json=MATCH_BODY, timeout=60).json()
     code = next(f["properties"]["code"] for f in first["features"] if f["properties"].get("code"))
@@ -311,7 +311,8 @@ def test_brochure_and_its_pdf_keep_planted_text_as_text(
     live_url: str, watched: Any, planted: dict[str, Any], session: Session, settings: Any
 ) -> None:
     from landmatch.auth import PUBLIC
-    from landmatch.db.cards import extract_shapes, parcel_card
+    from landmatch.db.cards import extract_shapes
+    from landmatch.inventory.cards import parcel_card
     from landmatch.maps.brochure import brochure_html
 
     code = planted["code"]

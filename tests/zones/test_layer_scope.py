@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.orm import Session
 
-from landmatch.auth import add_user
+from landmatch.accounts.users import add_user
 from landmatch.reflayers.scope import cities_reached
 from landmatch.settings import Settings
 from tests.conftest import auth, with_etag

@@ -109,7 +109,7 @@ def test_new_red_line_touches_only_its_parcels(
         alerts[0]["record_code"] == "eco-test-new"
         and str(len(ready_inside)) in alerts[0]["message"]
     )
-    from landmatch.auth import add_user
+    from landmatch.accounts.users import add_user
 
     ts = add_user(session, "t-bureau-ts", "bureau", "130200")
     session.flush()

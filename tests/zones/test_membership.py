@@ -270,7 +270,7 @@ def test_a_zone_committee_cannot_move_its_parcel_out_of_its_zone(
     session: Session,
     conn: Connection,
 ) -> None:
-    from landmatch.auth import add_user
+    from landmatch.accounts.users import add_user
 
     token = add_user(session, "t-mem-zone-user", "zone", zone_code=ZONE)
     session.flush()

@@ -9,8 +9,8 @@ from fastapi.responses import JSONResponse
 
 from landmatch.api.deps import PrincipalDep, SessionDep, SettingsDep
 from landmatch.api.schemas import ParcelCard, PlaceSummary, SearchResults
-from landmatch.db.cards import parcel_card
 from landmatch.db.mapdata import place_summary, search
+from landmatch.inventory.cards import parcel_card
 
 router = APIRouter(tags=["map"])
 

@@ -21,8 +21,19 @@ from starlette.background import BackgroundTask
 from landmatch.api.deps import JobSessionDep, PrincipalDep, SessionDep, SettingsDep
 from landmatch.api.etags import tagged
 from landmatch.api.media import XLSX, files
-from landmatch.api.schemas.monitoring import MonitoringSummary
-from landmatch.auth import Principal
+from landmatch.api.schemas.monitoring import (
+    Alerts,
+    Case,
+    CaseList,
+    CityRules,
+    IdleReport,
+    MonitoringSummary,
+    Rules,
+    Targets,
+    TransferRoutes,
+    Unsupplied,
+    ZoneRanking,
+)
 from landmatch.monitoring import (
     cases,
     export,
@@ -35,20 +46,13 @@ from landmatch.monitoring import (
     zones,
 )
 from landmatch.monitoring.rules import default_rule
-from landmatch.monitoring.scope import city_scope
-from landmatch.monitoring.terms import IDLE_STAGES
+from landmatch.monitoring.terms import DECISIONS, IDLE_STAGES, STEP_KINDS
 
 router = APIRouter(prefix="/api/monitoring", tags=["monitoring"])
 
 AsOf = Annotated[dt.date | None, Query(description="统计日期 YYYY-MM-DD（默认今天）")]
 City = Annotated[str | None, Query(pattern=r"^\d{6}$", description="城市代码")]
 IfMatch = Annotated[str | None, Header(description="The case's ETag (from GET)")]
-
-
-def _scope(principal: Principal, city: str | None) -> str | None:
-    """The city a read covers: a city bureau its own (another city is refused), anyone else
-    the city asked for (None: the province) — the dashboard's rule, for every read here."""
-    return city_scope(principal, city)
 
 
 def _day(as_of: dt.date | None) -> dt.date:
@@ -68,7 +72,9 @@ def summary_session(request: Request, session: SessionDep, city: City = None) ->
 ScanSessionDep = Annotated[Session, Depends(summary_session)]
 
 
-@router.get("/idle", summary="Idle-land stages of the inventory (Order 53)")
+@router.get(
+    "/idle", summary="Idle-land stages of the inventory (Order 53)", response_model=IdleReport
+)
 def idle(
     session: ScanSessionDep,
     principal: PrincipalDep,
@@ -78,10 +84,10 @@ def idle(
     stage: Annotated[Literal[tuple(IDLE_STAGES)] | None, Query()] = None,  # type: ignore[valid-type]
     limit: Annotated[int, Query(ge=0, le=100_000)] = 500,
     offset: Annotated[int, Query(ge=0)] = 0,
-) -> dict[str, Any]:
-    city = _scope(principal, city)
-    return scan.idle_report(
+) -> JSONResponse:
+    report = scan.idle_report(
         session,
+        principal,
         _day(as_of),
         default_rule(settings.idle_fee_rate),
         city=city,
@@ -89,39 +95,51 @@ def idle(
         limit=limit,
         offset=offset,
     )
+    # Sent as built, as the summary (up to 100 000 rows; the model documents it and
+    # tests/api/test_contracts_accounts_monitoring.py holds it to it).
+    return JSONResponse(report)
 
 
-@router.get("/unsupplied", summary="批而未供: age bands, supply rates, spatial measure per batch")
+@router.get(
+    "/unsupplied",
+    summary="批而未供: age bands, supply rates, spatial measure per batch",
+    response_model=Unsupplied,
+)
 def unsupplied_stock(
     session: SessionDep, principal: PrincipalDep, as_of: AsOf = None, city: City = None
 ) -> dict[str, Any]:
-    city = _scope(principal, city)
     day = _day(as_of)
     return {
         "as_of": day.isoformat(),
-        "age": unsupplied.age_bands(session, day, city),
-        "supply_rates": unsupplied.supply_rates(session, day, city),
-        "batches": unsupplied.batches(session, day, city),
+        "age": unsupplied.age_bands(session, principal, day, city),
+        "supply_rates": unsupplied.supply_rates(session, principal, day, city),
+        "batches": unsupplied.batches(session, principal, day, city),
     }
 
 
-@router.get("/transfer", summary="Transfer route of each supplied parcel (25 % investment test)")
+@router.get(
+    "/transfer",
+    summary="Transfer route of each supplied parcel (25 % investment test)",
+    response_model=TransferRoutes,
+)
 def transfer_route(
     session: SessionDep, principal: PrincipalDep, city: City = None
 ) -> dict[str, Any]:
-    city = _scope(principal, city)
-    return transfer.transfer_routes(session, city)
+    return transfer.transfer_routes(session, principal, city)
 
 
-@router.get("/zones", summary="Development-zone KPIs, ranked")
+@router.get("/zones", summary="Development-zone KPIs, ranked", response_model=ZoneRanking)
 def zone_kpis(
     session: SessionDep, principal: PrincipalDep, as_of: AsOf = None, city: City = None
 ) -> dict[str, Any]:
-    city = _scope(principal, city)
-    return zones.zone_kpis(session, _day(as_of), city)
+    return zones.zone_kpis(session, principal, _day(as_of), city)
 
 
-@router.get("/targets", summary="Annual disposal targets per city with progress")
+@router.get(
+    "/targets",
+    summary="Annual disposal targets per city with progress",
+    response_model=Targets,
+)
 def target_progress(
     session: SessionDep,
     principal: PrincipalDep,
@@ -129,8 +147,7 @@ def target_progress(
     year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
     city: City = None,
 ) -> dict[str, Any]:
-    city = _scope(principal, city)
-    return targets.progress(session, _day(as_of), year, city)
+    return targets.progress(session, principal, _day(as_of), year, city)
 
 
 class TargetIn(BaseModel):
@@ -143,23 +160,26 @@ class TargetIn(BaseModel):
     source: str | None = Field(None, max_length=500)
 
 
-@router.put("/targets", summary="Set a city's annual disposal target (deadline: 30 Sept)")
+@router.put(
+    "/targets",
+    summary="Set a city's annual disposal target (deadline: 30 Sept)",
+    response_model=Targets,
+)
 def put_target(body: TargetIn, session: SessionDep, principal: PrincipalDep) -> dict[str, Any]:
     targets.set_target(session, principal, **body.model_dump())
     session.commit()
-    return targets.progress(session, dt.date.today(), body.year, body.city_code)
+    return targets.progress(session, principal, dt.date.today(), body.year, body.city_code)
 
 
-@router.get("/alerts", summary="Overdue steps of open disposal cases")
+@router.get("/alerts", summary="Overdue steps of open disposal cases", response_model=Alerts)
 def alerts(
     session: SessionDep, principal: PrincipalDep, as_of: AsOf = None, city: City = None
 ) -> dict[str, Any]:
-    city = _scope(principal, city)
-    items = cases.overdue(session, _day(as_of), city)
+    items = cases.overdue(session, principal, _day(as_of), city)
     return {"as_of": _day(as_of).isoformat(), "count": len(items), "items": items}
 
 
-@router.get("/cases", summary="Disposal cases")
+@router.get("/cases", summary="Disposal cases", response_model=CaseList)
 def list_cases(
     session: SessionDep,
     principal: PrincipalDep,
@@ -167,8 +187,7 @@ def list_cases(
     status: Annotated[Literal["open", "closed"] | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=100_000)] = 500,
 ) -> dict[str, Any]:
-    city = _scope(principal, city)
-    items = cases.list_cases(session, city=city, status=status, limit=limit)
+    items = cases.list_cases(session, principal, city=city, status=status, limit=limit)
     return {"count": len(items), "items": items}
 
 
@@ -179,7 +198,9 @@ class CaseIn(BaseModel):
     note: str | None = Field(None, max_length=2000)
 
 
-@router.post("/cases", status_code=201, summary="Open a disposal case for a parcel")
+@router.post(
+    "/cases", status_code=201, summary="Open a disposal case for a parcel", response_model=Case
+)
 def open_case(
     body: CaseIn,
     session: SessionDep,
@@ -199,7 +220,7 @@ def open_case(
     return tagged(response, out["id"], out)
 
 
-@router.get("/cases/{case_id}", summary="One disposal case with its steps")
+@router.get("/cases/{case_id}", summary="One disposal case with its steps", response_model=Case)
 def get_case(
     case_id: int, session: SessionDep, principal: PrincipalDep, response: Response
 ) -> dict[str, Any]:
@@ -208,13 +229,17 @@ def get_case(
 
 class StepIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    kind: Literal["investigation_notice", "holder_reply", "determination", "public_notice", "plan"]
+    kind: Literal[tuple(k for k in STEP_KINDS if k != "decision")]  # type: ignore[valid-type]
     done_on: dt.date
     doc_no: str | None = Field(None, max_length=200)
     note: str | None = Field(None, max_length=2000)
 
 
-@router.post("/cases/{case_id}/steps", summary="Record the next step as done; needs If-Match")
+@router.post(
+    "/cases/{case_id}/steps",
+    summary="Record the next step as done; needs If-Match",
+    response_model=Case,
+)
 def complete_step(
     case_id: int,
     body: StepIn,
@@ -239,18 +264,8 @@ def complete_step(
 
 class DecisionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    decision: Literal[
-        "fee",
-        "recovery",
-        "extension",
-        "change_use",
-        "temporary_use",
-        "negotiated_recovery",
-        "swap",
-        "supply",
-        "withdraw",
-        "adjust",
-    ]
+    # The vocabulary (landmatch.monitoring.terms), checked against the case's kind by the service.
+    decision: Literal[tuple(DECISIONS)]  # type: ignore[valid-type]
     decided_on: dt.date
     fee_wan: float | None = Field(None, ge=0, le=1e9)
     new_start_date: dt.date | None = None
@@ -263,6 +278,7 @@ class DecisionIn(BaseModel):
 @router.post(
     "/cases/{case_id}/decision",
     summary="Decide, close the case, update the parcel; needs If-Match",
+    response_model=Case,
 )
 def decide(
     case_id: int,
@@ -288,7 +304,7 @@ def decide(
     return tagged(response, case_id, out)
 
 
-@router.get("/rules", summary="Idle-land thresholds per city")
+@router.get("/rules", summary="Idle-land thresholds per city", response_model=Rules)
 def get_rules(
     session: SessionDep, principal: PrincipalDep, settings: SettingsDep
 ) -> dict[str, Any]:
@@ -312,7 +328,11 @@ class RuleIn(BaseModel):
     stalled_clause: bool | None = None
 
 
-@router.put("/rules/{city_code}", summary="Set a city's idle-land thresholds (130000 = province)")
+@router.put(
+    "/rules/{city_code}",
+    summary="Set a city's idle-land thresholds (130000 = province)",
+    response_model=CityRules,
+)
 def put_rule(
     city_code: str, body: RuleIn, session: SessionDep, principal: PrincipalDep
 ) -> dict[str, Any]:
@@ -335,10 +355,9 @@ def dashboard_summary(
 ) -> JSONResponse:
     """A city bureau sees its own city (asking for another is refused); everyone else the city
     asked for, or the whole province without ``city``."""
-    scope = city_scope(principal, city)
     rule = default_rule(settings.idle_fee_rate)
     # Sent as built (the model documents it; tests/api/test_contracts.py holds it to it).
-    return JSONResponse(summary.dashboard_data(session, _day(as_of), rule, scope))
+    return JSONResponse(summary.dashboard_data(session, principal, _day(as_of), rule, city))
 
 
 @router.get(
@@ -354,18 +373,18 @@ def export_xlsx(
     as_of: AsOf = None,
     city: City = None,
 ) -> Response:
-    city = _scope(principal, city)
     day = _day(as_of)
-    name = f"monitoring-{city or '130000'}-{day.isoformat()}.xlsx"
     # Written to a temporary file (the idle sheet streams from the database into it) and
     # sent from there: a province's workbook is never held in memory.
     fd, path = tempfile.mkstemp(prefix="lm-monitoring-", suffix=".xlsx")
     os.close(fd)
     try:
-        export.write_workbook(session, day, default_rule(settings.idle_fee_rate), city, path)
+        rule = default_rule(settings.idle_fee_rate)
+        city = export.write_workbook(session, principal, day, rule, city, path)
     except BaseException:
         os.unlink(path)
         raise
+    name = f"monitoring-{city or '130000'}-{day.isoformat()}.xlsx"
     return FileResponse(
         path, media_type=XLSX, filename=name, background=BackgroundTask(os.unlink, path)
     )

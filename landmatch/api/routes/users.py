@@ -5,16 +5,24 @@ which checks who may do it."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from collections.abc import Callable
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from landmatch.accounts import audit, passwords, sessions, tokens, users
 from landmatch.api.deps import AuthDep, ClientDep, PrincipalDep, SessionDep, SettingsDep
-from landmatch.api.schemas.accounts import Account, AccountPage, SignInSession, Token
-from landmatch.auth import Principal
-from landmatch.errors import Unauthorized
+from landmatch.api.schemas.accounts import (
+    Account,
+    AccountPage,
+    AuditEntry,
+    AuditPage,
+    NewToken,
+    Revoked,
+    SignInSession,
+    Token,
+)
 
 router = APIRouter(tags=["users"])
 
@@ -57,59 +65,6 @@ class TokenIn(BaseModel):
     expires_at: dt.datetime | None = Field(None, description="Default: token_default_days from now")
 
 
-def _account(a: users.Account) -> dict[str, Any]:
-    return {
-        "name": a.name,
-        "role": a.role,
-        "role_label": a.role_label,
-        "city_code": a.city_code,
-        "zone_code": a.zone_code,
-        "team": a.team,
-        "scope": a.scope_label,
-        "active": a.active,
-        "must_change_password": a.must_change_password,
-        "has_password": a.has_password,
-        "last_login_at": a.last_login_at,
-        "created_at": a.created_at,
-    }
-
-
-def _token(t: tokens.TokenInfo) -> dict[str, Any]:
-    return {
-        "id": t.id,
-        "user": t.user_name,
-        "name": t.name,
-        "created_at": t.created_at,
-        "created_by": t.created_by,
-        "expires_at": t.expires_at,
-        "last_used_at": t.last_used_at,
-        "revoked_at": t.revoked_at,
-        "state": t.state,
-    }
-
-
-def _session(s: sessions.SessionInfo) -> dict[str, Any]:
-    return {
-        "id": s.id,
-        "address": s.address,
-        "user_agent": s.user_agent,
-        "created_at": s.created_at,
-        "last_seen_at": s.last_seen_at,
-        "expires_at": s.expires_at,
-    }
-
-
-def _admin(principal: Principal) -> Principal:
-    principal.require("admin")
-    return principal
-
-
-def _me(principal: Principal) -> int:
-    if principal.user_id is None:
-        raise Unauthorized("需要登录")
-    return principal.user_id
-
-
 @router.get("/api/users", summary="Accounts (admin)", response_model=AccountPage)
 def list_users(
     session: SessionDep,
@@ -119,20 +74,23 @@ def list_users(
     active: bool | None = None,
     offset: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-) -> dict[str, Any]:
-    _admin(principal)
-    page = users.listing(session, q=q, role=role, active=active, offset=offset, limit=limit)
-    return {"total": page.total, "users": [_account(a) for a in page.items]}
+) -> AccountPage:
+    page = users.listing(
+        session, principal, q=q, role=role, active=active, offset=offset, limit=limit
+    )
+    return AccountPage(total=page.total, users=[Account.of(a) for a in page.items])
 
 
-@router.post("/api/users", status_code=201, summary="Create an account (admin)")
+@router.post(
+    "/api/users", status_code=201, summary="Create an account (admin)", response_model=Account
+)
 def create_user(
     body: AccountIn,
     session: SessionDep,
     settings: SettingsDep,
     client: ClientDep,
     principal: PrincipalDep,
-) -> dict[str, Any]:
+) -> Account:
     spec = users.AccountSpec(body.name, body.role, body.city_code, body.zone_code, body.team)
     account = users.create(
         session,
@@ -143,21 +101,23 @@ def create_user(
         client=client,
     )
     session.commit()
-    return _account(account)
+    return Account.of(account)
 
 
 @router.get("/api/users/{name}", summary="One account (admin)", response_model=Account)
-def get_user(name: str, session: SessionDep, principal: PrincipalDep) -> dict[str, Any]:
-    _admin(principal)
-    return _account(users.get(session, name))
+def get_user(name: str, session: SessionDep, principal: PrincipalDep) -> Account:
+    return Account.of(users.read(session, name, principal))
 
 
-@router.patch("/api/users/{name}", summary="Change role, scope, team or active (admin)")
+@router.patch(
+    "/api/users/{name}",
+    summary="Change role, scope, team or active (admin)",
+    response_model=Account,
+)
 def patch_user(
     name: str, body: AccountPatch, session: SessionDep, client: ClientDep, principal: PrincipalDep
-) -> dict[str, Any]:
-    _admin(principal)
-    current = users.get(session, name)
+) -> Account:
+    current = users.read(session, name, principal)
     fields = body.model_fields_set
     if fields & {"role", "city_code", "zone_code", "team"}:
         spec = users.AccountSpec(
@@ -171,32 +131,31 @@ def patch_user(
     if "active" in fields and body.active is not None:
         users.set_active(session, name, body.active, principal, client)
     session.commit()
-    return _account(users.get(session, name))
+    return Account.of(users.get(session, name))
 
 
-@router.post(
+def _activation(active: bool) -> Callable[..., Account]:
+    def set_active(
+        name: str, session: SessionDep, client: ClientDep, principal: PrincipalDep
+    ) -> Account:
+        account = users.set_active(session, name, active, principal, client)
+        session.commit()
+        return Account.of(account)
+
+    return set_active
+
+
+router.post(
     "/api/users/{name}/disable", summary="Disable an account (admin)", response_model=Account
-)
-def disable_user(
-    name: str, session: SessionDep, client: ClientDep, principal: PrincipalDep
-) -> dict[str, Any]:
-    account = users.set_active(session, name, False, principal, client)
-    session.commit()
-    return _account(account)
+)(_activation(False))
+router.post(
+    "/api/users/{name}/enable", summary="Enable an account (admin)", response_model=Account
+)(_activation(True))
 
 
 @router.post(
-    "/api/users/{name}/enable", summary="Enable an account (admin)", response_model=Account
+    "/api/users/{name}/password", summary="Reset the password (admin)", response_model=Account
 )
-def enable_user(
-    name: str, session: SessionDep, client: ClientDep, principal: PrincipalDep
-) -> dict[str, Any]:
-    account = users.set_active(session, name, True, principal, client)
-    session.commit()
-    return _account(account)
-
-
-@router.post("/api/users/{name}/password", summary="Reset the password (admin)")
 def reset_password(
     name: str,
     body: PasswordIn,
@@ -204,7 +163,7 @@ def reset_password(
     settings: SettingsDep,
     client: ClientDep,
     principal: PrincipalDep,
-) -> dict[str, Any]:
+) -> Account:
     account = users.reset_password(
         session,
         name,
@@ -214,15 +173,15 @@ def reset_password(
         client=client,
     )
     session.commit()
-    return _account(account)
+    return Account.of(account)
 
 
 @router.get(
     "/api/users/{name}/tokens", summary="An account's tokens (admin)", response_model=list[Token]
 )
-def user_tokens(name: str, session: SessionDep, principal: PrincipalDep) -> list[dict[str, Any]]:
-    _admin(principal)
-    return [_token(t) for t in tokens.of_user(session, users.get(session, name).id)]
+def user_tokens(name: str, session: SessionDep, principal: PrincipalDep) -> list[Token]:
+    owner = users.read(session, name, principal).id
+    return [Token.of(t) for t in tokens.of_user(session, owner, principal)]
 
 
 def _expiry(body: TokenIn, default_days: int) -> dt.datetime:
@@ -233,19 +192,17 @@ def _expiry(body: TokenIn, default_days: int) -> dt.datetime:
     return body.expires_at
 
 
-@router.post("/api/users/{name}/tokens", status_code=201, summary="Create a token (admin)")
-def create_user_token(
-    name: str,
-    body: TokenIn,
+def _new_token(
     session: SessionDep,
+    owner: int,
+    body: TokenIn,
     settings: SettingsDep,
     client: ClientDep,
     principal: PrincipalDep,
-) -> dict[str, Any]:
-    _admin(principal)
+) -> NewToken:
     info, token = tokens.create(
         session,
-        users.get(session, name).id,
+        owner,
         principal,
         name=body.name,
         expires_at=_expiry(body, settings.token_default_days),
@@ -253,18 +210,51 @@ def create_user_token(
         client=client,
     )
     session.commit()
-    return {**_token(info), "token": token}
+    return NewToken.model_validate(Token.of(info).model_dump() | {"token": token})
 
 
-@router.delete("/api/users/{name}/tokens/{token_id}", summary="Revoke a token (admin)")
-def revoke_user_token(
-    name: str, token_id: int, session: SessionDep, client: ClientDep, principal: PrincipalDep
-) -> dict[str, Any]:
-    _admin(principal)
-    owner = users.get(session, name).id
+def _revoke_token(
+    session: SessionDep, token_id: int, owner: int, client: ClientDep, principal: PrincipalDep
+) -> Token:
     info = tokens.revoke(session, token_id, principal, client, owner_id=owner)
     session.commit()
-    return _token(info)
+    return Token.of(info)
+
+
+def _revoke_session(
+    session: SessionDep, session_id: int, owner: int, client: ClientDep, principal: PrincipalDep
+) -> Revoked:
+    sessions.revoke(session, session_id, principal, client, owner_id=owner)
+    session.commit()
+    return Revoked()
+
+
+@router.post(
+    "/api/users/{name}/tokens",
+    status_code=201,
+    summary="Create a token (admin)",
+    response_model=NewToken,
+)
+def create_user_token(
+    name: str,
+    body: TokenIn,
+    session: SessionDep,
+    settings: SettingsDep,
+    client: ClientDep,
+    principal: PrincipalDep,
+) -> NewToken:
+    owner = users.read(session, name, principal).id
+    return _new_token(session, owner, body, settings, client, principal)
+
+
+@router.delete(
+    "/api/users/{name}/tokens/{token_id}", summary="Revoke a token (admin)", response_model=Token
+)
+def revoke_user_token(
+    name: str, token_id: int, session: SessionDep, client: ClientDep, principal: PrincipalDep
+) -> Token:
+    owner = users.read(session, name, principal).id
+    return _revoke_token(session, token_id, owner, client, principal)
 
 
 @router.get(
@@ -274,80 +264,71 @@ def revoke_user_token(
 )
 def user_sessions(
     name: str, session: SessionDep, settings: SettingsDep, principal: PrincipalDep
-) -> list[dict[str, Any]]:
-    _admin(principal)
-    account = users.get(session, name)
-    return [_session(s) for s in sessions.of_user(session, account.id, settings)]
+) -> list[SignInSession]:
+    owner = users.read(session, name, principal).id
+    return [SignInSession.of(s) for s in sessions.of_user(session, owner, settings, principal)]
 
 
-@router.delete("/api/users/{name}/sessions/{session_id}", summary="End a session (admin)")
+@router.delete(
+    "/api/users/{name}/sessions/{session_id}",
+    summary="End a session (admin)",
+    response_model=Revoked,
+)
 def revoke_user_session(
     name: str, session_id: int, session: SessionDep, client: ClientDep, principal: PrincipalDep
-) -> dict[str, str]:
-    _admin(principal)
-    owner = users.get(session, name).id
-    sessions.revoke(session, session_id, principal, client, owner_id=owner)
-    session.commit()
-    return {"status": "revoked"}
+) -> Revoked:
+    owner = users.read(session, name, principal).id
+    return _revoke_session(session, session_id, owner, client, principal)
 
 
 @router.get("/api/me", summary="The caller's account", response_model=Account)
-def me(session: SessionDep, auth: AuthDep) -> dict[str, Any]:
-    return _account(users.by_id(session, _me(auth.principal)))
+def me(session: SessionDep, auth: AuthDep) -> Account:
+    return Account.of(users.me(session, auth.principal))
 
 
 @router.get("/api/me/tokens", summary="My tokens", response_model=list[Token])
-def my_tokens(session: SessionDep, principal: PrincipalDep) -> list[dict[str, Any]]:
-    return [_token(t) for t in tokens.of_user(session, _me(principal))]
+def my_tokens(session: SessionDep, principal: PrincipalDep) -> list[Token]:
+    return [Token.of(t) for t in tokens.of_user(session, users.own_id(principal), principal)]
 
 
-@router.post("/api/me/tokens", status_code=201, summary="Create a token for myself")
+@router.post(
+    "/api/me/tokens", status_code=201, summary="Create a token for myself", response_model=NewToken
+)
 def create_my_token(
     body: TokenIn,
     session: SessionDep,
     settings: SettingsDep,
     client: ClientDep,
     principal: PrincipalDep,
-) -> dict[str, Any]:
-    info, token = tokens.create(
-        session,
-        _me(principal),
-        principal,
-        name=body.name,
-        expires_at=_expiry(body, settings.token_default_days),
-        max_days=settings.token_max_days,
-        client=client,
-    )
-    session.commit()
-    return {**_token(info), "token": token}
+) -> NewToken:
+    return _new_token(session, users.own_id(principal), body, settings, client, principal)
 
 
-@router.delete("/api/me/tokens/{token_id}", summary="Revoke one of my tokens")
+@router.delete("/api/me/tokens/{token_id}", summary="Revoke one of my tokens", response_model=Token)
 def revoke_my_token(
     token_id: int, session: SessionDep, client: ClientDep, principal: PrincipalDep
-) -> dict[str, Any]:
-    info = tokens.revoke(session, token_id, principal, client, owner_id=_me(principal))
-    session.commit()
-    return _token(info)
+) -> Token:
+    return _revoke_token(session, token_id, users.own_id(principal), client, principal)
 
 
 @router.get("/api/me/sessions", summary="My live sessions", response_model=list[SignInSession])
 def my_sessions(
     session: SessionDep, settings: SettingsDep, principal: PrincipalDep
-) -> list[dict[str, Any]]:
-    return [_session(s) for s in sessions.of_user(session, _me(principal), settings)]
+) -> list[SignInSession]:
+    mine = sessions.of_user(session, users.own_id(principal), settings, principal)
+    return [SignInSession.of(s) for s in mine]
 
 
-@router.delete("/api/me/sessions/{session_id}", summary="End one of my sessions")
+@router.delete(
+    "/api/me/sessions/{session_id}", summary="End one of my sessions", response_model=Revoked
+)
 def revoke_my_session(
     session_id: int, session: SessionDep, client: ClientDep, principal: PrincipalDep
-) -> dict[str, str]:
-    sessions.revoke(session, session_id, principal, client, owner_id=_me(principal))
-    session.commit()
-    return {"status": "revoked"}
+) -> Revoked:
+    return _revoke_session(session, session_id, users.own_id(principal), client, principal)
 
 
-@router.get("/api/audit", summary="The audit log (admin)")
+@router.get("/api/audit", summary="The audit log (admin)", response_model=AuditPage)
 def audit_log(
     session: SessionDep,
     principal: PrincipalDep,
@@ -358,25 +339,7 @@ def audit_log(
     until: dt.date | None = None,
     offset: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-) -> dict[str, Any]:
-    _admin(principal)
-    page = audit.entries(
-        session, audit.AuditFilter(event, user, address, since, until), offset, limit
-    )
-    return {
-        "total": page.total,
-        "entries": [
-            {
-                "id": e.id,
-                "at": e.at,
-                "event": e.event,
-                "label": e.label,
-                "actor": e.actor,
-                "subject": e.subject,
-                "address": e.address,
-                "user_agent": e.user_agent,
-                "detail": e.detail,
-            }
-            for e in page.items
-        ],
-    }
+) -> AuditPage:
+    f = audit.AuditFilter(event, user, address, since, until)
+    page = audit.entries(session, principal, f, offset, limit)
+    return AuditPage(total=page.total, entries=[AuditEntry.of(e) for e in page.items])

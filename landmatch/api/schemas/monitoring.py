@@ -1,14 +1,16 @@
-"""The land-monitoring dashboard (``/api/monitoring/summary``): inventory by city and status,
-idle-land stages (Order 53), the 批而未供 stock by age, disposal targets, zone KPIs, overdue
-steps."""
+"""``/api/monitoring``: the dashboard's summary (inventory by city and status, idle-land stages
+(Order 53), the 批而未供 stock by age, disposal targets, zone KPIs, overdue steps) and each
+table behind it — the idle-land scan, 批而未供, transfer routes, targets, disposal cases with
+their steps, the idle thresholds."""
 
 from __future__ import annotations
 
 import datetime as dt
+from typing import Literal
 
 from pydantic import Field
 
-from landmatch.api.schemas.common import Contract
+from landmatch.api.schemas.common import Contract, Timestamp
 
 
 class CityStatusArea(Contract):
@@ -120,3 +122,266 @@ class MonitoringSummary(Contract):
     targets: list[TargetProgress]
     zones: list[ZoneKpis]
     alerts: list[OverdueStep] = Field(description="overdue disposal steps, most overdue first")
+
+
+class IdleCity(Contract):
+    """Parcels per stage of one city, and its idle area (idle_fee, recoverable, gov_caused)."""
+
+    city_code: str
+    city_name: str | None
+    normal: int
+    at_risk: int
+    idle_fee: int
+    recoverable: int
+    gov_caused: int
+    unknown: int
+    idle_area_m2: float
+
+
+class IdleParcel(Contract):
+    """A supplied or idle parcel with its stage on the day (``monitoring_idle.sql``)."""
+
+    id: int
+    code: str
+    name: str | None
+    city_code: str
+    county_code: str | None
+    zone_id: int | None
+    status: str
+    area_m2: float
+    area_mu: float
+    holder: str | None
+    land_price_wan: float | None
+    contract_date: dt.date | None
+    agreed_start_date: dt.date | None
+    actual_start_date: dt.date | None
+    stopped_since: dt.date | None
+    developed_ratio: float | None
+    invest_ratio: float | None
+    gov_caused: bool | None
+    gov_cause: str | None
+    start_due: dt.date | None
+    clause: str | None = Field(description="what started the clock: not started, or stalled")
+    days: int | None = Field(description="days since the clock started")
+    days_to_idle: int | None
+    underlying: str | None = Field(description="the stage before a government cause")
+    stage: str
+    stage_label: str
+    fee_wan: float | None = Field(description="idle-land fee due (万元)")
+    flags: list[str]
+    flag_labels: list[str]
+
+
+class IdleReport(Contract):
+    as_of: dt.date
+    fee_rate_default: float
+    scanned: int
+    stages: list[IdleStage]
+    fee_total_wan: float
+    flagged_fallback: int = Field(description="parcels whose start date is the fallback")
+    by_city: list[IdleCity]
+    numberMatched: int
+    numberReturned: int
+    items: list[IdleParcel]
+
+
+class UnsuppliedRow(Contract):
+    city_code: str
+    county_code: str | None
+    status: str
+    band: Literal["lt2", "2to5", "gt5"]
+    parcels: int
+    area_m2: float
+
+
+class UnsuppliedAgeBands(Contract):
+    as_of: dt.date
+    bands: list[UnsuppliedBand]
+    by_city: list[UnsuppliedAge]
+    rows: list[UnsuppliedRow]
+
+
+class Cohort(Contract):
+    from_year: int
+    to_year: int
+
+
+class SupplyRate(Contract):
+    city_code: str
+    city_name: str | None
+    county_code: str | None
+    level: Literal["city", "county"]
+    five_year_approved_m2: float
+    five_year_supplied_m2: float
+    five_year_rate: float | None
+    last_year_approved_m2: float
+    last_year_supplied_m2: float
+    last_year_rate: float | None
+
+
+class SupplyRates(Contract):
+    as_of: dt.date
+    cohorts: dict[str, Cohort] = Field(description="five_year and last_year: approval years")
+    rows: list[SupplyRate]
+
+
+class Batch(Contract):
+    """An approval batch: approved minus supplied geometry."""
+
+    id: int
+    code: str
+    name: str | None
+    doc_no: str | None
+    approval_date: dt.date
+    city_code: str
+    county_code: str | None
+    approved_m2: float
+    supplied_m2: float
+    unsupplied_m2: float
+    unsupplied_mu: float
+    parcels: int
+    band: Literal["lt2", "2to5", "gt5"]
+    supply_rate: float | None
+
+
+class Batches(Contract):
+    as_of: dt.date
+    rows: list[Batch]
+    approved_m2: float
+    unsupplied_m2: float
+
+
+class Unsupplied(Contract):
+    as_of: dt.date
+    age: UnsuppliedAgeBands
+    supply_rates: SupplyRates
+    batches: Batches
+
+
+class TransferRow(Contract):
+    code: str
+    name: str | None
+    city_code: str
+    city_name: str | None
+    county_code: str | None
+    status: str
+    holder: str | None
+    area_m2: float
+    total_investment_wan: float | None
+    invested_wan: float | None
+    ratio: float | None
+    route: Literal["transferable_now", "notice_registration", "unknown"]
+    route_label: str
+
+
+class TransferRoutes(Contract):
+    threshold: float = Field(description="the investment share that makes land transferable")
+    counts: dict[str, int] = Field(description="route → parcels")
+    rows: list[TransferRow]
+
+
+class ZoneRanking(Contract):
+    as_of: dt.date
+    kpis: dict[str, str] = Field(description="KPI → label")
+    zones: list[ZoneKpis]
+
+
+class Targets(Contract):
+    as_of: dt.date
+    year: int
+    targets: list[TargetProgress]
+
+
+class Alerts(Contract):
+    as_of: dt.date
+    count: int
+    items: list[OverdueStep]
+
+
+class _CaseRecord(Contract):
+    """A disposal case's own row (``disposal_case``) with its labels and parcel code."""
+
+    id: int
+    parcel_id: int
+    parcel_code: str
+    kind: str
+    kind_label: str
+    status: Literal["open", "closed"]
+    city_code: str
+    area_m2: float
+    stage_at_open: str | None
+    opened_on: dt.date
+    decision: str | None
+    decision_label: str | None
+    decided_on: dt.date | None
+    closed_on: dt.date | None
+    fee_wan: float | None
+    new_start_date: dt.date | None
+    note: str | None
+    opened_by: str | None
+    version: int
+    created_at: Timestamp
+    updated_at: Timestamp
+
+
+class CaseListed(_CaseRecord):
+    """A disposal case as listed: with its next step and that step's deadline."""
+
+    parcel_name: str | None
+    next_step: str | None
+    next_step_label: str | None
+    next_due: dt.date | None
+
+
+class CaseList(Contract):
+    count: int
+    items: list[CaseListed]
+
+
+class Step(Contract):
+    id: int
+    case_id: int
+    seq: int
+    kind: str
+    label: str
+    due_on: dt.date
+    done_on: dt.date | None
+    doc_no: str | None
+    note: str | None
+    actor: str | None
+    updated_at: Timestamp
+
+
+class Case(_CaseRecord):
+    """One disposal case with its steps (the ETag is its version)."""
+
+    steps: list[Step]
+
+
+class IdleThresholds(Contract):
+    """Idle-land thresholds (calendar months, ratios, the fee rate)."""
+
+    idle_after_months: int
+    recover_after_months: int
+    at_risk_window_months: int
+    stall_min_months: int
+    developed_ratio_min: float
+    invest_ratio_min: float
+    start_fallback_months: int
+    fee_rate: float | None
+    stalled_clause: bool
+
+
+class CityThresholds(IdleThresholds):
+    city_code: str = Field(description="130000: the province's default")
+    note: str | None
+    updated_by: str | None
+    updated_at: Timestamp
+
+
+class CityRules(Contract):
+    rules: list[CityThresholds] = Field(description="the cities' own thresholds")
+
+
+class Rules(CityRules):
+    defaults: IdleThresholds = Field(description="the built-in defaults")

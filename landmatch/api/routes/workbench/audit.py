@@ -29,7 +29,7 @@ def audit_log(
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> HTMLResponse:
     f = audit.AuditFilter(event or None, user or None, address or None, since, until)
-    page = audit.entries(session, f, offset, PAGE_SIZE)
+    page = audit.entries(session, staff.principal, f, offset, PAGE_SIZE)
     return render(
         request,
         "workbench/audit.html",

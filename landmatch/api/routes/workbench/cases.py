@@ -33,11 +33,11 @@ from landmatch.api.routes.workbench.common import (
     staff_with,
 )
 from landmatch.db.locking import etag
-from landmatch.db.parcels import ParcelFilter
 from landmatch.errors import Conflict, InvalidInput, LandMatchError, PreconditionFailed
 from landmatch.inventory import listing
 from landmatch.monitoring import cases, scan
 from landmatch.monitoring.rules import default_rule
+from landmatch.monitoring.scope import city_scope
 from landmatch.monitoring.terms import (
     CASE_STATUS,
     DECISIONS,
@@ -59,15 +59,9 @@ CityQuery = Annotated[str | None, Query(max_length=6)]
 
 
 def _city(staff: Staff, city: str | None) -> str | None:
-    """The city a page lists: a city bureau's own (asking for another is refused by the
-    inventory's one scope rule), anyone else's choice (None: every city)."""
-    if city and city not in vocab.CITIES:
-        raise InvalidInput(f"未知城市代码 {city}")
-    own = listing.own_city(staff.principal)
-    if own is not None:
-        listing.scoped(ParcelFilter(city=city or None), staff.principal)
-        return own
-    return city or None
+    """The city a page shows: the monitoring reads' one rule (a city bureau its own, asking for
+    another is refused; anyone else its choice, None: every city)."""
+    return city_scope(staff.principal, city or None)
 
 
 def _cities(staff: Staff) -> list[tuple[str, str]]:
@@ -115,15 +109,22 @@ def case_list(
     status = status if status in CASE_STATUS else None
     today = dt.date.today()
     overdue_on = today if overdue == "1" else None
-    total = cases.count_cases(session, city=scope, status=status, overdue_on=overdue_on)
+    by = staff.principal
+    total = cases.count_cases(session, by, city=scope, status=status, overdue_on=overdue_on)
     items = cases.list_cases(
-        session, city=scope, status=status, limit=PAGE_SIZE, offset=offset, overdue_on=overdue_on
+        session,
+        by,
+        city=scope,
+        status=status,
+        limit=PAGE_SIZE,
+        offset=offset,
+        overdue_on=overdue_on,
     )
     for c in items:
         due = c.get("next_due")
         c["days_overdue"] = (today - dt.date.fromisoformat(due)).days if due else 0
         c["city_name"] = vocab.label(vocab.CITIES, c["city_code"])
-    alerts = cases.overdue(session, today, scope)
+    alerts = cases.overdue(session, by, today, scope)
     return render(
         request,
         "workbench/cases/list.html",
@@ -168,11 +169,20 @@ def idle_list(
     today = dt.date.today()
     with _scan_session(request, session, scope) as scan_session:
         if not stage:  # the most urgent stage that has parcels
-            counts = scan.idle_report(scan_session, today, rule, city=scope, limit=0)
+            counts = scan.idle_report(
+                scan_session, staff.principal, today, rule, city=scope, limit=0
+            )
             found = {s["stage"]: s["count"] for s in counts["stages"]}
             stage = next((s for s in LIST_STAGES if found[s]), LIST_STAGES[0])
         report = scan.idle_report(
-            scan_session, today, rule, city=scope, stage=stage, limit=PAGE_SIZE, offset=offset
+            scan_session,
+            staff.principal,
+            today,
+            rule,
+            city=scope,
+            stage=stage,
+            limit=PAGE_SIZE,
+            offset=offset,
         )
     by_stage = {s["stage"]: s for s in report["stages"]}
     items = report["items"]
@@ -303,14 +313,14 @@ def _case_page(
     *,
     errors: dict[str, str] | None = None,
     values: dict[str, Any] | None = None,
-    status: int = 200,
 ) -> HTMLResponse:
+    """The case's page; with ``errors``, the form sent back (``values``) beside them."""
     c = _case_view(session, staff, case_id)
     decisions = IDLE_DECISIONS if c["kind"] == "idle" else UNSUPPLIED_DECISIONS
     return render(
         request,
         "workbench/cases/case.html",
-        status=status,
+        status=FORM_ERROR if errors else 200,
         c=c,
         today=dt.date.today(),
         decisions=list(decisions.items()),
@@ -375,9 +385,7 @@ async def record_step(
     if kind not in STEP_KINDS or kind == "decision":
         errors[""] = "未知的步骤"
     if errors:
-        return _case_page(
-            request, session, staff, case_id, errors=errors, values=sent, status=FORM_ERROR
-        )
+        return _case_page(request, session, staff, case_id, errors=errors, values=sent)
     assert done_on is not None
     try:
         cases.complete_step(
@@ -398,13 +406,7 @@ async def record_step(
         session.rollback()
         field = "done_on" if "日期" in exc.message else ""
         return _case_page(
-            request,
-            session,
-            staff,
-            case_id,
-            errors={field: exc.message},
-            values=sent,
-            status=FORM_ERROR,
+            request, session, staff, case_id, errors={field: exc.message}, values=sent
         )
     return redirect(
         request,
@@ -447,9 +449,7 @@ async def record_decision(
     if not sent["decision"]:
         errors["decision"] = "请选择处置方式"
     if errors:
-        return _case_page(
-            request, session, staff, case_id, errors=errors, values=sent, status=FORM_ERROR
-        )
+        return _case_page(request, session, staff, case_id, errors=errors, values=sent)
     assert decided_on is not None
     try:
         out = cases.decide(
@@ -481,13 +481,7 @@ async def record_decision(
         elif "日期" in exc.message:
             field = "decided_on"
         return _case_page(
-            request,
-            session,
-            staff,
-            case_id,
-            errors={field: exc.message},
-            values=sent,
-            status=FORM_ERROR,
+            request, session, staff, case_id, errors={field: exc.message}, values=sent
         )
     done = f"案件 {case_id} 已办结：{out['decision_label']}"
     if sent["decision"] in RECOVERING_DECISIONS:

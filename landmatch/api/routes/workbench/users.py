@@ -19,6 +19,7 @@ from landmatch.api.routes.workbench.common import (
     redirect,
     render,
 )
+from landmatch.auth import Principal
 from landmatch.errors import Conflict, LandMatchError, UnprocessableInput
 from landmatch.settings import Settings
 
@@ -51,6 +52,7 @@ def user_list(
 ) -> HTMLResponse:
     page = users.listing(
         session,
+        staff.principal,
         q=q or None,
         role=role if role in vocab.ROLES else None,
         active=None if not active else active == "true",
@@ -134,18 +136,20 @@ def _detail(
     request: Request,
     session: SessionDep,
     settings: Settings,
+    by: Principal,
     name: str,
     *,
     status: int = 200,
-    errors: dict[str, str] | None = None,
+    refused: LandMatchError | None = None,
     values: dict[str, str] | None = None,
     new_token: str | None = None,
 ) -> HTMLResponse:
-    account = users.get(session, name)
+    """The account's page; ``refused``: a form the service refused, its messages by field."""
+    account = users.read(session, name, by)
     return render(
         request,
         "workbench/user.html",
-        status=status,
+        status=FORM_ERROR if refused else status,
         account=account,
         values=values
         or {
@@ -154,9 +158,9 @@ def _detail(
             "zone_code": account.zone_code or "",
             "team": account.team or "",
         },
-        errors=errors or {},
-        sessions=sessions.of_user(session, account.id, settings),
-        tokens=tokens.of_user(session, account.id),
+        errors=form_errors(refused) if refused else {},
+        sessions=sessions.of_user(session, account.id, settings, by),
+        tokens=tokens.of_user(session, account.id, by),
         policy=passwords.policy_text(settings.password_min_length),
         new_token=new_token,
         **users.scope_choices(session),
@@ -168,7 +172,7 @@ def _detail(
 def user_detail(
     request: Request, name: str, session: SessionDep, settings: SettingsDep, staff: AdminDep
 ) -> HTMLResponse:
-    return _detail(request, session, settings, name)
+    return _detail(request, session, settings, staff.principal, name)
 
 
 @router.post(URL + "/{name}")
@@ -190,13 +194,7 @@ def update_user(
     except UnprocessableInput as exc:
         values = {"role": role, "city_code": city_code, "zone_code": zone_code, "team": team}
         return _detail(
-            request,
-            session,
-            settings,
-            name,
-            status=FORM_ERROR,
-            errors=form_errors(exc),
-            values=values,
+            request, session, settings, staff.principal, name, refused=exc, values=values
         )
     session.commit()
     return redirect(request, f"{URL}/{name}", flash=("success", "账号已保存"))
@@ -242,7 +240,7 @@ def reset_password(
             client=client,
         )
     except UnprocessableInput as exc:
-        return _detail(request, session, settings, name, status=FORM_ERROR, errors=form_errors(exc))
+        return _detail(request, session, settings, staff.principal, name, refused=exc)
     session.commit()
     return redirect(
         request,
@@ -260,7 +258,7 @@ def revoke_session(
     client: ClientDep,
     staff: AdminDep,
 ) -> Response:
-    account = users.get(session, name)
+    account = users.read(session, name, staff.principal)
     sessions.revoke(session, session_id, staff.principal, client, owner_id=account.id)
     session.commit()
     return redirect(request, f"{URL}/{name}", flash=("success", "会话已撤销"))
@@ -277,7 +275,7 @@ def create_token(
     token_name: Annotated[str, Form(max_length=200)] = "",
     expires_on: Annotated[str, Form(max_length=20)] = "",
 ) -> Response:
-    account = users.get(session, name)
+    account = users.read(session, name, staff.principal)
     try:
         _, token = tokens.create(
             session,
@@ -291,9 +289,9 @@ def create_token(
     except LandMatchError as exc:
         if exc.status != 422:
             raise
-        return _detail(request, session, settings, name, status=FORM_ERROR, errors=form_errors(exc))
+        return _detail(request, session, settings, staff.principal, name, refused=exc)
     session.commit()
-    return _detail(request, session, settings, name, status=201, new_token=token)
+    return _detail(request, session, settings, staff.principal, name, status=201, new_token=token)
 
 
 @router.post(URL + "/{name}/tokens/{token_id}/revoke")
@@ -305,7 +303,7 @@ def revoke_token(
     client: ClientDep,
     staff: AdminDep,
 ) -> Response:
-    account = users.get(session, name)
+    account = users.read(session, name, staff.principal)
     tokens.revoke(session, token_id, staff.principal, client, owner_id=account.id)
     session.commit()
     return redirect(request, f"{URL}/{name}", flash=("success", "令牌已吊销"))

@@ -12,6 +12,9 @@ constraint area and of which kind and severity, without the area's name, code or
 Staff (any signed-in role) see the layers whole. The API's layer listings and the OGC API answer
 the public 401 (sign in), the tiles 403 (a tile URL is not a sign-in prompt), and public match
 results carry :func:`public_hits` only.
+
+Pure (it reads a :class:`~landmatch.viewer.Viewer`), so the tiles of :mod:`landmatch.db.tiles`
+apply the same decision as the services.
 """
 
 from __future__ import annotations
@@ -20,8 +23,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from landmatch import vocab
-from landmatch.auth import Principal
 from landmatch.errors import Unauthorized
+from landmatch.viewer import Viewer
 
 # Reference layers (table names) the public does not get.
 STAFF_ONLY_LAYERS = frozenset({"constraint_area"})
@@ -31,7 +34,7 @@ def published(layer: str) -> bool:
     return layer not in STAFF_ONLY_LAYERS
 
 
-def require_published(principal: Principal, layer: str) -> None:
+def require_published(principal: Viewer, layer: str) -> None:
     """Refuse the public a staff-only layer (401: staff sign in to see it)."""
     if principal.is_public and not published(layer):
         raise Unauthorized(
