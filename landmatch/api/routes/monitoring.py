@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Request
-from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 from starlette.background import BackgroundTask
@@ -21,11 +21,12 @@ from starlette.background import BackgroundTask
 from landmatch.api.deps import JobSessionDep, PrincipalDep, SessionDep, SettingsDep
 from landmatch.api.etags import tagged
 from landmatch.api.media import XLSX, files
-from landmatch.api.schemas.monitoring import MonitoringSummary
+from landmatch.api.schemas.monitoring import ExportJob, MonitoringSummary
 from landmatch.auth import Principal
 from landmatch.monitoring import (
     cases,
     export,
+    export_jobs,
     rules,
     scan,
     summary,
@@ -356,7 +357,7 @@ def export_xlsx(
 ) -> Response:
     city = _scope(principal, city)
     day = _day(as_of)
-    name = f"monitoring-{city or '130000'}-{day.isoformat()}.xlsx"
+    name = export.filename(city, day)
     # Written to a temporary file (the idle sheet streams from the database into it) and
     # sent from there: a province's workbook is never held in memory.
     fd, path = tempfile.mkstemp(prefix="lm-monitoring-", suffix=".xlsx")
@@ -368,4 +369,61 @@ def export_xlsx(
         raise
     return FileResponse(
         path, media_type=XLSX, filename=name, background=BackgroundTask(os.unlink, path)
+    )
+
+
+class ExportIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    as_of: dt.date | None = Field(None, description="统计日期（默认今天）")
+    city: str | None = Field(None, pattern=r"^\d{6}$", description="城市代码（默认全省）")
+
+
+@router.post(
+    "/exports",
+    status_code=202,
+    response_model=ExportJob,
+    summary="Start the Excel workbook as a background job (progress at its status_url)",
+)
+def start_export(
+    body: ExportIn,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    principal: PrincipalDep,
+    settings: SettingsDep,
+) -> dict[str, Any]:
+    conn = session.connection()
+    job_id = export_jobs.start(conn, principal, _day(body.as_of), body.city)
+    job = export_jobs.job_for(conn, principal, job_id)
+    session.commit()
+    export_jobs.run_in_background(
+        request.app.state.job_engine, job_id, default_rule(settings.idle_fee_rate)
+    )
+    response.headers["Location"] = f"/api/monitoring/exports/{job_id}"
+    return export_jobs.view(job)
+
+
+@router.get("/exports/{job_id}", response_model=ExportJob, summary="An export job's progress")
+def export_status(job_id: int, session: SessionDep, principal: PrincipalDep) -> dict[str, Any]:
+    return export_jobs.view(export_jobs.job_for(session.connection(), principal, job_id))
+
+
+@router.get(
+    "/exports/{job_id}/file",
+    summary="A finished export job's workbook",
+    response_class=Response,
+    responses=files(XLSX),
+)
+def export_file(
+    job_id: int, request: Request, session: SessionDep, principal: PrincipalDep
+) -> StreamingResponse:
+    job = export_jobs.job_for(session.connection(), principal, job_id)
+    chunks = export_jobs.file_chunks(request.app.state.job_engine, job)
+    return StreamingResponse(
+        chunks,
+        media_type=XLSX,
+        headers={
+            "Content-Length": str(job["size"]),
+            "Content-Disposition": f'attachment; filename="{job["filename"]}"',
+        },
     )

@@ -5,6 +5,7 @@ steps."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Literal
 
 from pydantic import Field
 
@@ -120,3 +121,22 @@ class MonitoringSummary(Contract):
     targets: list[TargetProgress]
     zones: list[ZoneKpis]
     alerts: list[OverdueStep] = Field(description="overdue disposal steps, most overdue first")
+
+
+class ExportJob(Contract):
+    id: int
+    state: Literal["queued", "running", "done", "failed"]
+    state_label: str = Field(description="排队中, 正在导出, 已完成, 失败")
+    stage: str | None = Field(description="the sheet being written (中文)")
+    done: int = Field(description="idle-land rows written")
+    total: int = Field(description="idle-land rows to write")
+    percent: int = Field(ge=0, le=100)
+    city: str | None = Field(description="the city exported; none: the whole province")
+    city_name: str
+    as_of: dt.date
+    filename: str
+    size: int | None = Field(description="the file's bytes, once done")
+    error: str | None = Field(description="why it failed (中文)")
+    created_at: dt.datetime
+    status_url: str
+    file_url: str | None = Field(description="the workbook, once done")
