@@ -56,6 +56,7 @@ from landmatch.db.health import Probe
 from landmatch.db.replica import ReplicaWatch
 from landmatch.maps import brochure
 from landmatch.match import runs
+from landmatch.monitoring.summary import Figures
 from landmatch.settings import Settings
 
 log = logging.getLogger("landmatch.settle")
@@ -134,6 +135,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.brochures = brochure.PdfCache(settings.brochure_cache_mb * 1024 * 1024)
     app.state.job_engine = job_engine(settings)
     app.state.job_sessions = session_factory(app.state.job_engine)
+    # The dashboard's latest figures, refreshed in the background (monitoring.summary).
+    app.state.figures = Figures(app.state.job_engine)
     # Public reads on the streaming replica when one is configured (landmatch.api.reads).
     replica = read_engine(settings)
     watch = (

@@ -1189,6 +1189,19 @@ IMPORT_JOB_STATES = (
 )
 
 
+class MonitoringFigures(Base):
+    """The dashboard's inventory figures, latest per day, city and idle rule, with the
+    inventory state they came from (migration 0037_monitoring_figures)."""
+
+    __tablename__ = "monitoring_figures"
+    as_of: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    city_code: Mapped[str] = mapped_column(String(6), primary_key=True)
+    rule: Mapped[str] = mapped_column(Text, primary_key=True)
+    state: Mapped[str] = mapped_column(Text)
+    figures: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    computed_at: Mapped[dt.datetime] = _now()
+
+
 EXPORT_JOB_STATES = ("queued", "running", "done", "failed")
 EXPORT_JOB_KINDS = ("monitoring",)
 

@@ -328,6 +328,7 @@ def put_rule(
     response_model=MonitoringSummary,
 )
 def dashboard_summary(
+    request: Request,
     session: ScanSessionDep,
     principal: PrincipalDep,
     settings: SettingsDep,
@@ -335,11 +336,14 @@ def dashboard_summary(
     city: City = None,
 ) -> JSONResponse:
     """A city bureau sees its own city (asking for another is refused); everyone else the city
-    asked for, or the whole province without ``city``."""
+    asked for, or the whole province without ``city``. When the inventory changed since the
+    figures were computed, the latest are sent (``updating``) while new ones are computed."""
     scope = city_scope(principal, city)
     rule = default_rule(settings.idle_fee_rate)
+    data = summary.dashboard_data(session, _day(as_of), rule, scope, request.app.state.figures)
+    session.commit()  # the figures computed here are kept for the other workers
     # Sent as built (the model documents it; tests/api/test_contracts.py holds it to it).
-    return JSONResponse(summary.dashboard_data(session, _day(as_of), rule, scope))
+    return JSONResponse(data)
 
 
 @router.get(

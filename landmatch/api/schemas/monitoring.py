@@ -111,6 +111,10 @@ class MonitoringSummary(Contract):
     as_of: dt.date
     city: str | None = Field(description="the city shown; none: the whole province")
     city_name: str
+    computed_at: dt.datetime = Field(description="when the inventory figures were computed")
+    updating: bool = Field(
+        description="the inventory changed since: newer figures are being computed"
+    )
     statuses: dict[str, str] = Field(description="parcel status → label")
     cities: dict[str, str] = Field(description="city code → name, of the scope")
     area_by_city_status: list[CityStatusArea]

@@ -115,6 +115,10 @@
         $("login").hidden = true; $("main-dash").hidden = false; $("msg").textContent = "";
         draw(d);
         Object.keys(charts).forEach(function (k) { charts[k].resize(); });
+        // When the figures were computed; while newer ones are computed, ask again shortly.
+        var at = new Date(d.computed_at).toLocaleString("zh-CN", { hour12: false });
+        $("dash-fresh").textContent = "统计时间：" + at + (d.updating ? "（数据已有变更，正在重新统计……）" : "");
+        if (d.updating) { setTimeout(load, 3000); }
         document.body.setAttribute("data-ready", "1");
       })
       .catch(function (e) {
