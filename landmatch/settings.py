@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     # routed request): a public reader sees a write within this bound after the replica
     # has replayed it.
     replica_poll_ms: int = Field(200, ge=0, le=60_000)
+    # A replica whose replay lags the primary by more than this many seconds serves nobody
+    # until it has caught up (the public then reads the primary); 0: no cap.
+    replica_max_lag_s: float = Field(30.0, ge=0, le=86_400)
     secret_key: str = DEFAULT_SECRET
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)

@@ -56,6 +56,7 @@ from landmatch.db.health import Probe
 from landmatch.db.replica import ReplicaWatch
 from landmatch.maps import brochure
 from landmatch.match import runs
+from landmatch.monitoring.summary import Figures
 from landmatch.settings import Settings
 
 log = logging.getLogger("landmatch.settle")
@@ -134,13 +135,18 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.brochures = brochure.PdfCache(settings.brochure_cache_mb * 1024 * 1024)
     app.state.job_engine = job_engine(settings)
     app.state.job_sessions = session_factory(app.state.job_engine)
-    app.state.health = Probe(get_engine(settings.database_url, health_limits(settings), 1))
+    # The dashboard's latest figures, refreshed in the background (monitoring.summary).
+    app.state.figures = Figures(app.state.job_engine)
     # Public reads on the streaming replica when one is configured (landmatch.api.reads).
     replica = read_engine(settings)
-    app.state.reads = (
-        Reads(ReplicaWatch(replica, settings.replica_poll_ms / 1000), session_factory(replica))
+    watch = (
+        ReplicaWatch(replica, settings.replica_poll_ms / 1000, settings.replica_max_lag_s)
         if replica is not None
-        else Reads(None, None)
+        else None
+    )
+    app.state.reads = Reads(watch, session_factory(replica) if replica is not None else None)
+    app.state.health = Probe(
+        get_engine(settings.database_url, health_limits(settings), 1), replica=watch
     )
     app.state.tile_server = tiles.tile_server(settings, lambda: app.state.sessions)
     problems.install(app, guards=[RefuseQueryCredentials])  # before any route reads the query

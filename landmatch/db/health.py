@@ -1,11 +1,14 @@
 """The service's health as ``/healthz`` reports it: is the database there, which PostGIS, is the
-schema current, what derived data is pending — answered within a deadline whatever the
-database does (a frozen server included)."""
+schema current, what derived data is pending, and (with a read replica) whether the replica
+answers, how far its replay lags and whether it serves the public — answered within a deadline
+whatever the databases do (a frozen server included)."""
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
+import dataclasses
 import threading
 from typing import Any
 
@@ -15,6 +18,7 @@ from landmatch import __version__
 from landmatch.db import derived
 from landmatch.db.engine import HEALTH_DEADLINE_S, head_revision
 from landmatch.db.failures import UPGRADE_HINT
+from landmatch.db.replica import ReplicaWatch
 
 
 def status(engine: Engine) -> tuple[int, dict[str, Any]]:
@@ -52,16 +56,38 @@ def _down(database: str, reason: str) -> dict[str, Any]:
 class Probe:
     """Runs :func:`status` on its own thread and waits at most ``deadline_s`` for it. One check
     at a time: while one is still waiting on the database, callers share it rather than pile up
-    threads and connections."""
+    threads and connections. The replica (when there is one) is polled alongside, within the
+    same deadline; it never makes the service unhealthy (the primary then serves its reads)."""
 
-    def __init__(self, engine: Engine, deadline_s: float = HEALTH_DEADLINE_S) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        deadline_s: float = HEALTH_DEADLINE_S,
+        replica: ReplicaWatch | None = None,
+    ) -> None:
         self.engine = engine
         self.deadline_s = deadline_s
+        self.replica = replica
         self._pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="healthz")
         self._lock = threading.Lock()
         self._running: concurrent.futures.Future[tuple[int, dict[str, Any]]] | None = None
 
     async def check(self) -> tuple[int, dict[str, Any]]:
+        if self.replica is None:
+            return await self._primary()
+        (code, body), replica = await asyncio.gather(self._primary(), self._replica(self.replica))
+        return code, {**body, "replica": replica}
+
+    async def _replica(self, watch: ReplicaWatch) -> dict[str, Any]:
+        """The replica as polled now (when due and it answers in time), else as last polled."""
+        if watch.due:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    asyncio.shield(asyncio.to_thread(watch.refresh)), self.deadline_s
+                )
+        return dataclasses.asdict(watch.state())
+
+    async def _primary(self) -> tuple[int, dict[str, Any]]:
         with self._lock:
             if self._running is None or self._running.done():
                 self._running = self._pool.submit(status, self.engine)

@@ -1189,6 +1189,63 @@ IMPORT_JOB_STATES = (
 )
 
 
+class MonitoringFigures(Base):
+    """The dashboard's inventory figures, latest per day, city and idle rule, with the
+    inventory state they came from (migration 0037_monitoring_figures)."""
+
+    __tablename__ = "monitoring_figures"
+    as_of: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    city_code: Mapped[str] = mapped_column(String(6), primary_key=True)
+    rule: Mapped[str] = mapped_column(Text, primary_key=True)
+    state: Mapped[str] = mapped_column(Text)
+    figures: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    computed_at: Mapped[dt.datetime] = _now()
+
+
+EXPORT_JOB_STATES = ("queued", "running", "done", "failed")
+EXPORT_JOB_KINDS = ("monitoring",)
+
+
+class ExportJob(Base):
+    """A large export run in the background (migration 0036_export_jobs): its progress, and
+    its file in :class:`ExportJobChunk` rows once done."""
+
+    __tablename__ = "export_job"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    kind: Mapped[str] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(Text)
+    city_code: Mapped[str | None] = mapped_column(String(6))
+    params: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'"))
+    state: Mapped[str] = mapped_column(Text, server_default=text("'queued'"))
+    stage: Mapped[str | None] = mapped_column(Text)
+    done: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    total: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    error: Mapped[str | None] = mapped_column(Text)
+    filename: Mapped[str] = mapped_column(Text)
+    size: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[dt.datetime] = _now()
+    updated_at: Mapped[dt.datetime] = _now()
+    heartbeat_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    __table_args__ = (
+        CheckConstraint(_in("state", EXPORT_JOB_STATES), name="state"),
+        CheckConstraint(_in("kind", EXPORT_JOB_KINDS), name="kind"),
+        Index("ix_export_job_actor", "actor", text("id DESC")),
+        Index("ix_export_job_created", "created_at"),
+    )
+
+
+class ExportJobChunk(Base):
+    """A piece (at most 8 MB) of a finished export's file, in order of ``seq``."""
+
+    __tablename__ = "export_job_chunk"
+    job_id: Mapped[int] = mapped_column(
+        ForeignKey("export_job.id", ondelete="CASCADE", name=conv("export_job_chunk_job_id_fkey")),
+        primary_key=True,
+    )
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
 class ImportJob(Base):
     """An import made in the workbench's wizard (migration 0027_import_jobs): the file, the
     options and column mapping, its state and progress, the report's summary."""

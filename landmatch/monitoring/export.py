@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
@@ -263,6 +263,29 @@ def _stream(cols: Sequence[Col], rows: Iterable[dict[str, Any]], count: int) -> 
     return Table(columns, ([c.value(r) for c in cols] for r in rows), count=count)
 
 
+#: Called with the stage (a sheet's title), the idle-land rows written and their total.
+Progress = Callable[[str, int, int], None]
+# The idle-land sheet reports its progress every this many rows.
+PROGRESS_ROWS = 10_000
+
+
+def filename(city: str | None, as_of: dt.date) -> str:
+    """The workbook's file name: the city's code (the province's for all) and the day."""
+    return f"monitoring-{city or vocab.PROVINCE_CODE}-{as_of.isoformat()}.xlsx"
+
+
+def _counted(
+    rows: Iterable[dict[str, Any]], title: str, total: int, progress: Progress
+) -> Iterator[dict[str, Any]]:
+    """``rows`` passed through, reporting every :data:`PROGRESS_ROWS`."""
+    done = 0
+    for done, row in enumerate(rows, start=1):
+        if done % PROGRESS_ROWS == 0:
+            progress(title, done, total)
+        yield row
+    progress(title, done, total)
+
+
 def workbook(
     session: Session,
     principal: Principal,
@@ -283,13 +306,14 @@ def write_workbook(
     defaults: IdleRule,
     city: str | None,
     target: str | Path | BinaryIO,
+    progress: Progress | None = None,
 ) -> str | None:
     """Write the workbook to ``target`` (a path or a binary file). The idle-land sheet — a row
     per supplied parcel, the one that grows with the province — streams from a server-side
     cursor into the write-only sheet, so memory stays bounded; its summary sheets come from
     the set-wise count (``scan.stage_groups``). In the caller's scope, as every monitoring read
     (:func:`~landmatch.monitoring.scope.city_scope`); returns the city written (None: every
-    city)."""
+    city). ``progress`` hears of each sheet and of the idle-land rows as they are written."""
     city = city_scope(principal, city)
     idle = scan.idle_report(session, principal, as_of, defaults, city=city, limit=0)
     ages = unsupplied.age_bands(session, principal, as_of, city)
@@ -328,11 +352,22 @@ def write_workbook(
             ("工作表", "、".join(data)),
         ],
     )
+    total = min(idle["scanned"], MAX_ROWS)
+    done = 0
     for title, cols in _sheets(counties).items():
+        if progress is not None:
+            progress(title, done, total)
         if title == "闲置土地":
-            rows = islice(scan.iter_rows(session, as_of, defaults, city), MAX_ROWS)
-            write_sheet(wb, title, _stream(cols, rows, min(idle["scanned"], MAX_ROWS)))
+            rows: Iterable[dict[str, Any]] = islice(
+                scan.iter_rows(session, as_of, defaults, city), MAX_ROWS
+            )
+            if progress is not None:
+                rows = _counted(rows, title, total, progress)
+            write_sheet(wb, title, _stream(cols, rows, total))
+            done = total
             continue
         write_sheet(wb, title, _table(cols, data[title]()[:MAX_ROWS]))
+    if progress is not None:
+        progress("保存文件", done, total)
     save(wb, target)
     return city

@@ -13,10 +13,15 @@ from landmatch.errors import Forbidden, InvalidInput
 from landmatch.inventory.listing import own_city
 
 
+def require_reader(principal: Principal) -> None:
+    """Monitoring data is for staff (any role); the public gets 401."""
+    principal.require("admin", "bureau", "zone", "promoter")
+
+
 def city_scope(principal: Principal, city: str | None) -> str | None:
     """The city the dashboard shows: a city bureau its own (another is refused), anyone else
     the city asked for (None: the whole province)."""
-    principal.require("admin", "bureau", "zone", "promoter")
+    require_reader(principal)
     if city is not None and city not in vocab.CITIES:
         raise InvalidInput(f"未知城市代码 {city}")
     own = own_city(principal)

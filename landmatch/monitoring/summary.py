@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import datetime as dt
+import hashlib
+import json
+import logging
 import threading
 from collections import OrderedDict
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from landmatch import vocab
@@ -16,6 +20,8 @@ from landmatch.auth import Principal
 from landmatch.monitoring import cases, scan, targets, unsupplied, zones
 from landmatch.monitoring.idle import IdleRule
 from landmatch.monitoring.scope import city_scope
+
+log = logging.getLogger("landmatch.monitoring")
 
 
 def area_by_city_status(
@@ -41,9 +47,11 @@ def area_by_city_status(
 
 
 # The inventory's part of the summary (every parcel read: seconds at a million parcels) is kept
-# per worker for the data it was computed from; targets and alerts (small tables) are read live.
+# for the inventory state it was computed from: in this worker's memory, and in the table
+# ``monitoring_figures`` for the other workers and after a restart. Targets and alerts (small
+# tables) are read live.
 CACHE_ENTRIES = 32
-_cache: OrderedDict[tuple[Any, ...], dict[str, Any]] = OrderedDict()
+_cache: OrderedDict[tuple[Any, ...], tuple[dict[str, Any], str]] = OrderedDict()
 _cache_lock = threading.Lock()
 
 
@@ -67,23 +75,18 @@ def inventory_state(session: Session) -> tuple[Any, ...]:
     )
 
 
-def inventory_figures(
-    session: Session,
-    principal: Principal,
-    as_of: dt.date,
-    defaults: IdleRule,
-    city: str | None = None,
+def _digest(state: tuple[Any, ...]) -> str:
+    """The state as stored beside the figures (the database's own part left out)."""
+    return hashlib.sha256(repr(state[1:]).encode()).hexdigest()[:32]
+
+
+def _rule_key(defaults: IdleRule) -> str:
+    return json.dumps(dataclasses.asdict(defaults), sort_keys=True)
+
+
+def _compute(
+    session: Session, principal: Principal, as_of: dt.date, defaults: IdleRule, city: str | None
 ) -> dict[str, Any]:
-    """The summary's figures read from the inventory: area by city and status, idle stages
-    (counted set-wise: ``scan.stage_groups``), the 批而未供 stock by age, the zone KPIs —
-    computed once per inventory state (:func:`inventory_state`), day and city."""
-    city = city_scope(principal, city)
-    key = (inventory_state(session), as_of, city, defaults)
-    with _cache_lock:
-        hit = _cache.get(key)
-        if hit is not None:
-            _cache.move_to_end(key)
-            return hit
     idle = scan.idle_report(session, principal, as_of, defaults, city=city, limit=0)
     ages = unsupplied.age_bands(session, principal, as_of, city)
     out = {
@@ -94,11 +97,142 @@ def inventory_figures(
         "unsupplied_bands": ages["bands"],
         "zones": zones.zone_kpis(session, principal, as_of, city)["zones"][:20],
     }
+    # As JSON, as stored: the same values whether computed here or read back.
+    return cast(dict[str, Any], json.loads(json.dumps(out, default=str)))
+
+
+def _remember(key: tuple[Any, ...], found: tuple[dict[str, Any], str]) -> None:
     with _cache_lock:
-        _cache[key] = out
+        _cache[key] = found
         while len(_cache) > CACHE_ENTRIES:
             _cache.popitem(last=False)
-    return out
+
+
+def kept_figures(
+    session: Session, as_of: dt.date, defaults: IdleRule, city: str | None = None
+) -> tuple[dict[str, Any], str] | None:
+    """The figures kept for the inventory state this session sees (in memory, else in the
+    table), with when they were computed; None when none are kept for it."""
+    state = inventory_state(session)
+    key = (state, as_of, city, defaults)
+    with _cache_lock:
+        hit = _cache.get(key)
+        if hit is not None:
+            _cache.move_to_end(key)
+            return hit
+    row = session.execute(
+        text(
+            "SELECT figures, computed_at FROM landmatch.monitoring_figures "
+            "WHERE as_of = :d AND city_code = :c AND rule = :r AND state = :s"
+        ),
+        {
+            "d": as_of,
+            "c": city or vocab.PROVINCE_CODE,
+            "r": _rule_key(defaults),
+            "s": _digest(state),
+        },
+    ).first()
+    if row is None:
+        return None
+    found = (dict(row.figures), row.computed_at.isoformat())
+    _remember(key, found)
+    return found
+
+
+def inventory_figures(
+    session: Session,
+    principal: Principal,
+    as_of: dt.date,
+    defaults: IdleRule,
+    city: str | None = None,
+) -> tuple[dict[str, Any], str]:
+    """The summary's figures read from the inventory — area by city and status, idle stages
+    (counted set-wise: ``scan.stage_groups``), the 批而未供 stock by age, the zone KPIs — and
+    when they were computed: those kept for this inventory state (:func:`inventory_state`),
+    day, city and rule, else computed now and kept (the caller commits the session). In the
+    caller's scope (:func:`~landmatch.monitoring.scope.city_scope`)."""
+    city = city_scope(principal, city)
+    kept = kept_figures(session, as_of, defaults, city)
+    if kept is not None:
+        return kept
+    state = inventory_state(session)
+    figures = _compute(session, principal, as_of, defaults, city)
+    computed_at = session.execute(
+        text(
+            "INSERT INTO landmatch.monitoring_figures (as_of, city_code, rule, state, figures) "
+            "VALUES (:d, :c, :r, :s, CAST(:f AS jsonb)) ON CONFLICT (as_of, city_code, rule) "
+            "DO UPDATE SET state = EXCLUDED.state, figures = EXCLUDED.figures, "
+            "computed_at = EXCLUDED.computed_at RETURNING computed_at"
+        ),
+        {
+            "d": as_of,
+            "c": city or vocab.PROVINCE_CODE,
+            "r": _rule_key(defaults),
+            "s": _digest(state),
+            "f": json.dumps(figures, ensure_ascii=False),
+        },
+    ).scalar_one()
+    found = (figures, computed_at.isoformat())
+    _remember((state, as_of, city, defaults), found)
+    return found
+
+
+class Figures:
+    """One app's latest figures per day, city and rule, whatever inventory state they came
+    from, and their refreshes: when the inventory has changed since, the dashboard answers at
+    once with the latest figures (``updating``: true, with when they were computed) while a
+    background thread (on ``engine``, one per key at a time) computes the current ones."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._latest: dict[tuple[Any, ...], tuple[dict[str, Any], str]] = {}
+        self._refreshing: set[tuple[Any, ...]] = set()
+        self._lock = threading.Lock()
+
+    def get(
+        self,
+        session: Session,
+        principal: Principal,
+        as_of: dt.date,
+        defaults: IdleRule,
+        city: str | None,
+    ) -> tuple[dict[str, Any], str, bool]:
+        """Figures, when computed, and whether newer ones are being computed (in the
+        caller's scope)."""
+        city = city_scope(principal, city)
+        key = (as_of, city, defaults)
+        kept = kept_figures(session, as_of, defaults, city)
+        with self._lock:
+            latest = self._latest.get(key)
+        if kept is None and latest is not None:
+            self._refresh(key, principal)
+            return (*latest, True)
+        found = kept or inventory_figures(session, principal, as_of, defaults, city)
+        with self._lock:
+            self._latest[key] = found
+        return (*found, False)
+
+    def _refresh(self, key: tuple[Any, ...], principal: Principal) -> None:
+        with self._lock:
+            if key in self._refreshing:
+                return
+            self._refreshing.add(key)
+
+        def work() -> None:
+            try:
+                as_of, city, defaults = key
+                with Session(self.engine) as session:
+                    found = inventory_figures(session, principal, as_of, defaults, city)
+                    session.commit()
+                with self._lock:
+                    self._latest[key] = found
+            except Exception:  # noqa: BLE001 - the next request tries again
+                log.exception("refreshing the dashboard figures failed")
+            finally:
+                with self._lock:
+                    self._refreshing.discard(key)
+
+        threading.Thread(target=work, name="dashboard-figures", daemon=True).start()
 
 
 def dashboard_data(
@@ -107,16 +241,26 @@ def dashboard_data(
     as_of: dt.date,
     defaults: IdleRule,
     city: str | None = None,
+    figures: Figures | None = None,
 ) -> dict[str, Any]:
     """Every figure of the dashboard, for one city (``city``) or the whole province (None): a
     city bureau sees its own city (asking for another is refused), everyone else the city
-    asked for (:func:`~landmatch.monitoring.scope.city_scope`)."""
+    asked for (:func:`~landmatch.monitoring.scope.city_scope`). The inventory's figures are
+    those kept for the current state (computed when none are), or, through ``figures``, the
+    latest while the current ones are computed in the background."""
     city = city_scope(principal, city)
-    inv = copy.deepcopy(inventory_figures(session, principal, as_of, defaults, city))
+    if figures is None:
+        inv, computed_at = inventory_figures(session, principal, as_of, defaults, city)
+        updating = False
+    else:
+        inv, computed_at, updating = figures.get(session, principal, as_of, defaults, city)
+    inv = copy.deepcopy(inv)
     return {
         "as_of": as_of.isoformat(),
         "city": city,
         "city_name": vocab.CITIES.get(city) if city else "全省",
+        "computed_at": computed_at,
+        "updating": updating,
         "statuses": vocab.PARCEL_STATUS,
         "cities": {city: vocab.CITIES[city]} if city else vocab.CITIES,
         "area_by_city_status": inv["area_by_city_status"],

@@ -242,6 +242,63 @@ def test_the_poll_interval_bounds_what_a_worker_knows(pair: dict[str, Any]) -> N
         engine.dispose()
 
 
+def _fresh_write(pair: dict[str, Any]) -> None:
+    """A write on the primary, replayed: the replica's last replayed transaction is now."""
+    _sql(
+        pair["primary"],
+        "UPDATE landmatch.data_state SET version = version WHERE name = 'all' RETURNING 1",
+    )
+    caught_up(pair)
+
+
+def test_a_replica_past_the_lag_cap_serves_nobody(pair: dict[str, Any], server: str) -> None:
+    """Replay lag beyond ``replica_max_lag_s``: the public reads the primary (even a request
+    that needs no particular version) and /healthz says the replica lags; caught up, the
+    replica serves again. The module's server (the default 30 s cap) keeps the replica."""
+    from landmatch.api.app import create_app
+
+    settings = load_settings(
+        database_url=pair["primary"].url(DB),
+        read_database_url=pair["standby"].url(DB),
+        replica_poll_ms=0,
+        replica_max_lag_s=1,
+        mode="test",
+        db_connect_timeout=2,
+        db_pool_timeout=1,
+        settle_poll_seconds=0,
+    )
+    code = _code(pair)
+    _fresh_write(pair)
+    with (
+        served(create_app(settings)) as capped_url,
+        httpx.Client(base_url=capped_url, timeout=30) as capped,
+        httpx.Client(base_url=server, timeout=30) as default,
+    ):
+        health = capped.get("/healthz").json()["replica"]
+        assert health["state"] == "ok" and health["serving"] is True
+        assert health["lag_s"] == 0 and health["max_lag_s"] == 1
+        assert health["data_version"] > 0
+        before = _name(capped, code)
+        with replay_paused(pair["standby"]):
+            _sql(
+                pair["primary"],
+                "UPDATE landmatch.parcel SET name = '滞后测试地块' WHERE code = %s RETURNING 1",
+                code,
+            )
+            deadline = time.monotonic() + WAIT_S
+            while (health := capped.get("/healthz").json()["replica"])["state"] != "lagging":
+                assert time.monotonic() < deadline, health
+                time.sleep(0.1)
+            assert health["lag_s"] > 1 and health["serving"] is False
+            assert _name(capped, code) == "滞后测试地块"  # the primary answered
+            assert _name(default, code) == before  # within 30 s: still the replica
+            assert default.get("/healthz").json()["replica"]["state"] == "ok"
+        caught_up(pair)
+        health = capped.get("/healthz").json()["replica"]
+        assert health["state"] == "ok" and health["serving"] is True and health["lag_s"] == 0
+        assert _name(capped, code) == "滞后测试地块"
+
+
 def test_the_primary_down_keeps_the_public_map_up(pair: dict[str, Any], server: str) -> None:
     code = _code(pair)
     auth = {"Authorization": f"Bearer {pair['token']}"}

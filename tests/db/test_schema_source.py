@@ -21,7 +21,7 @@ from sqlalchemy.sql.naming import conv
 from landmatch import vocab
 from landmatch.db import definitions
 from landmatch.db.engine import MIGRATIONS, alembic_config, upgrade
-from landmatch.db.tables import IMPORT_JOB_STATES, SCHEMA, Base
+from landmatch.db.tables import EXPORT_JOB_STATES, IMPORT_JOB_STATES, SCHEMA, Base
 from landmatch.monitoring import terms
 from landmatch.settings import Settings
 
@@ -42,6 +42,7 @@ VOCABULARY_CHECKS: dict[tuple[str, str], Mapping[str, object] | tuple[str, ...]]
     ("disposal_case", "disposal_case_status_check"): terms.CASE_STATUS,
     ("disposal_step", "disposal_step_kind_check"): terms.STEP_KINDS,
     ("disposal_target", "disposal_target_kind_check"): terms.CASE_KINDS,
+    ("export_job", "ck_export_job_state"): EXPORT_JOB_STATES,
     ("facility", "ck_facility_city_code"): vocab.CITIES,
     ("facility", "ck_facility_kind"): vocab.FACILITY_KINDS,
     ("import_batch", "ck_import_batch_status"): ("committed", "rolled_back", "seed"),

@@ -106,6 +106,14 @@ def test_bureau_qa_dashboard_and_disposal_journey(
     assert page.inner_text("#dash-scope") == "石家庄市"
     assert page.locator("#dash-city").count() == 0
     w.shot("workbench_dashboard")
+    # 导出 Excel runs as a job: the progress bar, then the workbook downloads by itself.
+    with page.expect_download(timeout=120000) as download:
+        page.click("#export")
+    assert download.value.suggested_filename.startswith("monitoring-130100-")
+    page.wait_for_selector("#export-file:not([hidden])")
+    assert "已完成" in page.inner_text("#export-status")
+    assert page.get_attribute("#export-progress .progress", "aria-valuenow") == "100"
+    assert page.locator("#export").is_enabled()
 
     # Disposal: the monitoring list, a parcel of it, a case opened 60 days ago.
     page.click("#lm-nav a:has-text('处置案件')")

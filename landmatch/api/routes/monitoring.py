@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Request
-from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 from starlette.background import BackgroundTask
@@ -26,6 +26,7 @@ from landmatch.api.schemas.monitoring import (
     Case,
     CaseList,
     CityRules,
+    ExportJob,
     IdleReport,
     MonitoringSummary,
     Rules,
@@ -37,6 +38,7 @@ from landmatch.api.schemas.monitoring import (
 from landmatch.monitoring import (
     cases,
     export,
+    export_jobs,
     rules,
     scan,
     summary,
@@ -347,6 +349,7 @@ def put_rule(
     response_model=MonitoringSummary,
 )
 def dashboard_summary(
+    request: Request,
     session: ScanSessionDep,
     principal: PrincipalDep,
     settings: SettingsDep,
@@ -354,10 +357,14 @@ def dashboard_summary(
     city: City = None,
 ) -> JSONResponse:
     """A city bureau sees its own city (asking for another is refused); everyone else the city
-    asked for, or the whole province without ``city``."""
+    asked for, or the whole province without ``city``. When the inventory changed since the
+    figures were computed, the latest are sent (``updating``) while new ones are computed."""
     rule = default_rule(settings.idle_fee_rate)
+    figures = request.app.state.figures
+    data = summary.dashboard_data(session, principal, _day(as_of), rule, city, figures)
+    session.commit()  # the figures computed here are kept for the other workers
     # Sent as built (the model documents it; tests/api/test_contracts.py holds it to it).
-    return JSONResponse(summary.dashboard_data(session, principal, _day(as_of), rule, city))
+    return JSONResponse(data)
 
 
 @router.get(
@@ -384,7 +391,64 @@ def export_xlsx(
     except BaseException:
         os.unlink(path)
         raise
-    name = f"monitoring-{city or '130000'}-{day.isoformat()}.xlsx"
+    name = export.filename(city, day)
     return FileResponse(
         path, media_type=XLSX, filename=name, background=BackgroundTask(os.unlink, path)
+    )
+
+
+class ExportIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    as_of: dt.date | None = Field(None, description="统计日期（默认今天）")
+    city: str | None = Field(None, pattern=r"^\d{6}$", description="城市代码（默认全省）")
+
+
+@router.post(
+    "/exports",
+    status_code=202,
+    response_model=ExportJob,
+    summary="Start the Excel workbook as a background job (progress at its status_url)",
+)
+def start_export(
+    body: ExportIn,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    principal: PrincipalDep,
+    settings: SettingsDep,
+) -> dict[str, Any]:
+    conn = session.connection()
+    job_id = export_jobs.start(conn, principal, _day(body.as_of), body.city)
+    job = export_jobs.job_for(conn, principal, job_id)
+    session.commit()
+    export_jobs.run_in_background(
+        request.app.state.job_engine, job_id, principal, default_rule(settings.idle_fee_rate)
+    )
+    response.headers["Location"] = f"/api/monitoring/exports/{job_id}"
+    return export_jobs.view(job)
+
+
+@router.get("/exports/{job_id}", response_model=ExportJob, summary="An export job's progress")
+def export_status(job_id: int, session: SessionDep, principal: PrincipalDep) -> dict[str, Any]:
+    return export_jobs.view(export_jobs.job_for(session.connection(), principal, job_id))
+
+
+@router.get(
+    "/exports/{job_id}/file",
+    summary="A finished export job's workbook",
+    response_class=Response,
+    responses=files(XLSX),
+)
+def export_file(
+    job_id: int, request: Request, session: SessionDep, principal: PrincipalDep
+) -> StreamingResponse:
+    job = export_jobs.job_for(session.connection(), principal, job_id)
+    chunks = export_jobs.file_chunks(request.app.state.job_engine, job)
+    return StreamingResponse(
+        chunks,
+        media_type=XLSX,
+        headers={
+            "Content-Length": str(job["size"]),
+            "Content-Disposition": f'attachment; filename="{job["filename"]}"',
+        },
     )

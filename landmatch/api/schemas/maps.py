@@ -14,6 +14,17 @@ class Pending(Contract):
     cells: int = Field(description="map-cell changes not applied yet")
 
 
+class ReplicaHealth(Contract):
+    state: Literal["ok", "lagging", "unreachable", "unknown"] = Field(
+        description="ok; lagging: replay further behind than max_lag_s; unreachable; "
+        "unknown: not polled yet"
+    )
+    serving: bool = Field(description="whether the public's reads may go to the replica")
+    lag_s: float | None = Field(description="replay lag in seconds (0: replayed all received)")
+    data_version: int | None = Field(description="the data version the replica has replayed")
+    max_lag_s: float = Field(description="the lag cap (0: none)")
+
+
 class Health(Contract):
     status: Literal["ok", "unavailable"]
     database: Literal["ok", "unreachable", "unresponsive"]
@@ -23,6 +34,7 @@ class Health(Contract):
     schema_revision: str | None = Field(None, description="the database's migration revision")
     reason: str | None = Field(None, description="why the service is unavailable (中文)")
     pending: Pending | None = Field(None, description="derived data not settled yet")
+    replica: ReplicaHealth | None = Field(None, description="the read replica, when configured")
 
 
 class SearchHit(Contract):

@@ -112,6 +112,10 @@ class MonitoringSummary(Contract):
     as_of: dt.date
     city: str | None = Field(description="the city shown; none: the whole province")
     city_name: str
+    computed_at: dt.datetime = Field(description="when the inventory figures were computed")
+    updating: bool = Field(
+        description="the inventory changed since: newer figures are being computed"
+    )
     statuses: dict[str, str] = Field(description="parcel status → label")
     cities: dict[str, str] = Field(description="city code → name, of the scope")
     area_by_city_status: list[CityStatusArea]
@@ -385,3 +389,22 @@ class CityRules(Contract):
 
 class Rules(CityRules):
     defaults: IdleThresholds = Field(description="the built-in defaults")
+
+
+class ExportJob(Contract):
+    id: int
+    state: Literal["queued", "running", "done", "failed"]
+    state_label: str = Field(description="排队中, 正在导出, 已完成, 失败")
+    stage: str | None = Field(description="the sheet being written (中文)")
+    done: int = Field(description="idle-land rows written")
+    total: int = Field(description="idle-land rows to write")
+    percent: int = Field(ge=0, le=100)
+    city: str | None = Field(description="the city exported; none: the whole province")
+    city_name: str
+    as_of: dt.date
+    filename: str
+    size: int | None = Field(description="the file's bytes, once done")
+    error: str | None = Field(description="why it failed (中文)")
+    created_at: dt.datetime
+    status_url: str
+    file_url: str | None = Field(description="the workbook, once done")

@@ -115,6 +115,10 @@
         $("login").hidden = true; $("main-dash").hidden = false; $("msg").textContent = "";
         draw(d);
         Object.keys(charts).forEach(function (k) { charts[k].resize(); });
+        // When the figures were computed; while newer ones are computed, ask again shortly.
+        var at = new Date(d.computed_at).toLocaleString("zh-CN", { hour12: false });
+        $("dash-fresh").textContent = "统计时间：" + at + (d.updating ? "（数据已有变更，正在重新统计……）" : "");
+        if (d.updating) { setTimeout(load, 3000); }
         document.body.setAttribute("data-ready", "1");
       })
       .catch(function (e) {
@@ -122,15 +126,54 @@
         else { $("msg").textContent = e.message || String(e); }
       });
   }
+  // 导出 Excel: a background job (POST /api/monitoring/exports), its progress polled from the
+  // job's status_url, then the finished workbook downloaded from its file_url.
+  function csrfHeaders() {
+    var m = document.querySelector('meta[name="csrf-token"]');
+    var h = { "Content-Type": "application/json" };
+    if (m) { h["X-CSRF-Token"] = m.getAttribute("content"); }
+    return h;
+  }
+  function showJob(job) {
+    var bar = $("export-progress");
+    bar.hidden = false;
+    bar.querySelector(".progress-bar").style.width = job.percent + "%";
+    bar.querySelector(".progress").setAttribute("aria-valuenow", job.percent);
+    var text = job.state_label + (job.stage ? "：" + job.stage : "");
+    if (job.total) { text += "（闲置土地 " + job.done.toLocaleString("zh-CN") + " / " + job.total.toLocaleString("zh-CN") + " 宗）"; }
+    $("export-status").textContent = text;
+  }
+  function pollJob(url) {
+    api(url).then(function (r) { return r.json(); }).then(function (job) {
+      showJob(job);
+      if (job.state === "done") {
+        $("export").disabled = false;
+        var a = $("export-file");
+        a.href = job.file_url; a.hidden = false;
+        a.textContent = "下载 " + job.filename + "（" + (job.size / 1048576).toFixed(1) + " MB）";
+        a.click();
+      } else if (job.state === "failed") {
+        $("export").disabled = false;
+        $("msg").textContent = job.error || "导出失败";
+      } else {
+        setTimeout(function () { pollJob(url); }, 1000);
+      }
+    }).catch(function (e) { $("export").disabled = false; $("msg").textContent = e.message || "导出失败"; });
+  }
   $("export").addEventListener("click", function () {
-    $("msg").textContent = "正在导出……";
-    api("/api/monitoring/export.xlsx" + query()).then(function (r) { return r.blob(); })
-      .then(function (b) {
-        $("msg").textContent = "";
-        var a = document.createElement("a"); a.href = URL.createObjectURL(b);
-        a.download = "土地监测-" + ($("dash-scope").textContent || "") + "-" + $("asof").value + ".xlsx"; a.click();
-        setTimeout(function () { URL.revokeObjectURL(a.href); }, 1000);
-      }).catch(function (e) { $("msg").textContent = e.message || "导出失败"; });
+    $("msg").textContent = "";
+    $("export").disabled = true;
+    $("export-file").hidden = true;
+    var body = { as_of: $("asof").value || null, city: city || null };
+    fetch("/api/monitoring/exports", { method: "POST", headers: csrfHeaders(), body: JSON.stringify(body), credentials: "same-origin" })
+      .then(function (r) {
+        return r.json().then(function (b) {
+          if (!r.ok) { throw { message: b.detail || b.title || ("导出失败：" + r.status) }; }
+          return b;
+        });
+      })
+      .then(function (job) { showJob(job); pollJob(job.status_url); })
+      .catch(function (e) { $("export").disabled = false; $("msg").textContent = e.message || "导出失败"; });
   });
   window.addEventListener("resize", function () { Object.keys(charts).forEach(function (k) { charts[k].resize(); }); });
   load();

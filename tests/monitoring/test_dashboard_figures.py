@@ -1,0 +1,90 @@
+"""The dashboard's inventory figures kept across workers and restarts (``monitoring_figures``)
+and answered at once while newer ones are computed (``summary.Figures``, issue #20 item 3).
+On committed data: the refresh runs on a thread with its own connection, as in the server."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session
+
+from landmatch.auth import Principal
+from landmatch.monitoring import summary
+from landmatch.monitoring.idle import IdleRule
+
+DAY = dt.date(2026, 10, 15)  # a day no other test asks the dashboard for
+CITY = "130100"
+ADMIN = Principal(name="t-admin", role="admin")
+WAIT_S = 120  # a bound on the background refresh, never an assertion on speed
+
+
+@pytest.fixture
+def clean(engine: Engine) -> Iterator[None]:
+    def drop() -> None:
+        with engine.begin() as c:
+            c.execute(text("DELETE FROM landmatch.monitoring_figures WHERE as_of = :d"), {"d": DAY})
+
+    drop()
+    summary._cache.clear()
+    yield
+    drop()
+
+
+def _bump(engine: Engine) -> None:
+    """A committed change of the inventory's state (its parcel data version)."""
+    with engine.begin() as c:
+        c.execute(
+            text("UPDATE landmatch.data_state SET version = version + 1 WHERE name = 'parcel'")
+        )
+
+
+def test_latest_figures_while_the_current_ones_are_computed(engine: Engine, clean: None) -> None:
+    rule = IdleRule()
+    worker = summary.Figures(engine)
+    with Session(engine) as s:
+        first, at, updating = worker.get(s, ADMIN, DAY, rule, CITY)
+        s.commit()
+    assert not updating and first["area_by_city_status"]
+    # Nothing changed: the same figures, computed once.
+    with Session(engine) as s:
+        assert worker.get(s, ADMIN, DAY, rule, CITY) == (first, at, False)
+    # Another worker (or this one restarted) reads them from the table: same time stamp.
+    summary._cache.clear()
+    with Session(engine) as s:
+        assert summary.Figures(engine).get(s, ADMIN, DAY, rule, CITY) == (first, at, False)
+
+    _bump(engine)
+    with Session(engine) as s:
+        stale, stale_at, updating = worker.get(s, ADMIN, DAY, rule, CITY)
+    assert (stale, stale_at, updating) == (first, at, True)  # at once, marked
+    # A new worker has no latest figures of its own: it computes them itself.
+    deadline = time.monotonic() + WAIT_S
+    while True:
+        with Session(engine) as s:
+            figures, fresh_at, updating = worker.get(s, ADMIN, DAY, rule, CITY)
+        if not updating:
+            break
+        assert time.monotonic() < deadline, "the figures were not refreshed"
+        time.sleep(0.1)
+    assert fresh_at > at and figures == first  # the data are the same; only the state moved
+    with engine.connect() as c:
+        stored = c.execute(
+            text(
+                "SELECT computed_at FROM landmatch.monitoring_figures "
+                "WHERE as_of = :d AND city_code = :c"
+            ),
+            {"d": DAY, "c": CITY},
+        ).scalar_one()
+    assert stored.isoformat() == fresh_at
+
+
+def test_without_latest_figures_the_first_answer_is_computed(engine: Engine, clean: None) -> None:
+    _bump(engine)
+    with Session(engine) as s:
+        figures, _, updating = summary.Figures(engine).get(s, ADMIN, DAY, IdleRule(), None)
+        assert not updating
+        assert figures["area_by_city_status"] == summary.area_by_city_status(s, ADMIN, None)

@@ -1,0 +1,175 @@
+"""The monitoring workbook as a background job (``/api/monitoring/exports``, issue #20 item 3):
+started, followed and downloaded over a live server (the job runs on a thread of the server,
+on its own connections, so everything here is committed), scoped like every monitoring read,
+seen only by who started it (and the admin)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session
+
+from landmatch.accounts.users import add_user
+from landmatch.auth import Principal
+from landmatch.monitoring import export
+from landmatch.monitoring.idle import IdleRule
+
+AS_OF = "2026-11-01"
+ADMIN = Principal(name="t-admin", role="admin")
+WAIT_S = 300  # a bound on how long a job may take here, never an assertion on speed
+
+
+@pytest.fixture(scope="module")
+def staff(engine: Engine) -> Iterator[dict[str, dict[str, str]]]:
+    """Committed accounts, as bearer headers: admin, 石家庄 and 唐山 bureaus, a promoter."""
+    tag = uuid.uuid4().hex[:6]
+    specs = {
+        "admin": ("admin", None),
+        "sjz": ("bureau", "130100"),
+        "ts": ("bureau", "130200"),
+        "promoter": ("promoter", None),
+    }
+    names = {k: f"export-{k}-{tag}" for k in specs}
+    with Session(engine) as s, s.begin():
+        out = {k: add_user(s, names[k], role, city) for k, (role, city) in specs.items()}
+    yield {k: {"Authorization": f"Bearer {v}"} for k, v in out.items()}
+    with engine.begin() as c:
+        c.execute(
+            text("DELETE FROM landmatch.export_job WHERE actor = ANY(:n)"),
+            {"n": list(names.values())},
+        )
+        c.execute(
+            text("DELETE FROM landmatch.app_user WHERE name = ANY(:n)"), {"n": list(names.values())}
+        )
+
+
+def _finished(c: httpx.Client, url: str, headers: dict[str, str]) -> dict[str, Any]:
+    deadline = time.monotonic() + WAIT_S
+    seen: list[dict[str, Any]] = []
+    while True:
+        r = c.get(url, headers=headers)
+        assert r.status_code == 200, r.text
+        job = r.json()
+        seen.append(job)
+        if job["state"] in ("done", "failed"):
+            return job
+        assert time.monotonic() < deadline, seen[-3:]
+        assert 0 <= job["percent"] < 100 and job["state_label"] in ("排队中", "正在导出")
+        time.sleep(0.2)
+
+
+def test_a_bureau_exports_its_city_as_a_job(
+    live_server: str, staff: dict[str, dict[str, str]], engine: Engine
+) -> None:
+    with httpx.Client(base_url=live_server, timeout=60) as c:
+        r = c.post("/api/monitoring/exports", json={"as_of": AS_OF}, headers=staff["sjz"])
+        assert r.status_code == 202, r.text
+        started = r.json()
+        assert r.headers["Location"] == started["status_url"]
+        # A city bureau's export is its own city's, without asking.
+        assert started["city"] == "130100" and started["city_name"] == "石家庄市"
+        assert started["file_url"] is None and started["as_of"] == AS_OF
+        job = _finished(c, started["status_url"], staff["sjz"])
+        assert job["state"] == "done", job
+        assert job["percent"] == 100 and job["state_label"] == "已完成"
+        assert job["filename"] == "monitoring-130100-2026-11-01.xlsx"
+        # Every idle-land row written, as many as the direct export's scan holds.
+        with Session(engine) as s:
+            direct = export.workbook(s, ADMIN, dt.date(2026, 11, 1), IdleRule(), "130100")
+        assert job["total"] == job["done"] > 0
+        f = c.get(job["file_url"], headers=staff["sjz"])
+        assert f.status_code == 200
+        assert f.headers["content-type"].startswith(
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        )
+        assert int(f.headers["content-length"]) == len(f.content) == job["size"]
+        assert 'filename="monitoring-130100-2026-11-01.xlsx"' in f.headers["content-disposition"]
+        got, want = load_workbook(io.BytesIO(f.content)), load_workbook(io.BytesIO(direct))
+        assert got.sheetnames == want.sheetnames and got.sheetnames[0] == "说明"
+        notes = dict(got["说明"].iter_rows(min_row=2, values_only=True))
+        assert notes["统计范围"] == "石家庄市（130100）"
+        for title in got.sheetnames[1:]:
+            rows = list(got[title].iter_rows(values_only=True))
+            assert rows == list(want[title].iter_rows(values_only=True)), title
+        assert got["闲置土地"].max_row - 1 == job["total"]
+
+        # Nobody else sees it: another city's bureau, the promoter (404), the public (401);
+        # the admin does.
+        for who in ("ts", "promoter"):
+            assert c.get(started["status_url"], headers=staff[who]).status_code == 404
+            assert c.get(job["file_url"], headers=staff[who]).status_code == 404
+        assert c.get(started["status_url"]).status_code == 401
+        assert c.get(job["file_url"]).status_code == 401
+        assert c.get(started["status_url"], headers=staff["admin"]).json()["state"] == "done"
+
+
+def test_an_export_is_scoped_like_every_monitoring_read(
+    live_server: str, staff: dict[str, dict[str, str]]
+) -> None:
+    with httpx.Client(base_url=live_server, timeout=60) as c:
+        r = c.post("/api/monitoring/exports", json={"city": "130200"}, headers=staff["sjz"])
+        assert r.status_code == 403 and "石家庄" in r.json()["detail"]
+        assert c.post("/api/monitoring/exports", json={}).status_code == 401
+        r = c.post("/api/monitoring/exports", json={"city": "999999"}, headers=staff["admin"])
+        assert r.status_code == 400
+        r = c.post("/api/monitoring/exports", json={"colour": "red"}, headers=staff["admin"])
+        assert r.status_code in (400, 422)
+        assert c.get("/api/monitoring/exports/999999999", headers=staff["admin"]).status_code == 404
+
+
+def test_an_interrupted_job_says_so_and_old_jobs_go(
+    live_server: str, staff: dict[str, dict[str, str]], engine: Engine
+) -> None:
+    """A running job whose heartbeat stopped (its worker died) reads as failed; a job older
+    than a day is deleted with its file when the next one starts."""
+    with engine.begin() as c:
+        actor = c.execute(
+            text("SELECT name FROM landmatch.app_user WHERE name LIKE 'export-admin-%' LIMIT 1")
+        ).scalar_one()
+        stuck = c.execute(
+            text(
+                "INSERT INTO landmatch.export_job (kind, actor, params, state, filename, "
+                "heartbeat_at, updated_at) VALUES ('monitoring', :a, '{\"as_of\": \"2026-11-01\"}', "
+                "'running', 'x.xlsx', now() - interval '5 minutes', now() - interval '5 minutes') "
+                "RETURNING id"
+            ),
+            {"a": actor},
+        ).scalar_one()
+        old = c.execute(
+            text(
+                "INSERT INTO landmatch.export_job (kind, actor, params, state, filename, "
+                "created_at) VALUES ('monitoring', :a, '{\"as_of\": \"2026-11-01\"}', 'done', "
+                "'y.xlsx', now() - interval '2 days') RETURNING id"
+            ),
+            {"a": actor},
+        ).scalar_one()
+        c.execute(
+            text("INSERT INTO landmatch.export_job_chunk (job_id, seq, data) VALUES (:j, 0, 'x')"),
+            {"j": old},
+        )
+    with httpx.Client(base_url=live_server, timeout=60) as c:
+        job = c.get(f"/api/monitoring/exports/{stuck}", headers=staff["admin"]).json()
+        assert job["state"] == "failed" and "中断" in job["error"] and job["file_url"] is None
+        assert c.get(f"/api/monitoring/exports/{old}", headers=staff["admin"]).status_code == 200
+        r = c.post(
+            "/api/monitoring/exports",
+            json={"city": "130100", "as_of": AS_OF},
+            headers=staff["admin"],
+        )
+        assert r.status_code == 202
+        assert c.get(f"/api/monitoring/exports/{old}", headers=staff["admin"]).status_code == 404
+        _finished(c, r.json()["status_url"], staff["admin"])
+    with engine.connect() as c:
+        left = c.execute(
+            text("SELECT count(*) FROM landmatch.export_job_chunk WHERE job_id = :j"), {"j": old}
+        ).scalar_one()
+    assert left == 0
