@@ -6,19 +6,20 @@ For the province and for one city: the idle report counted set-wise in SQL
 Python over every scanned row (``scan.summarise_rows(scan.scan_rows(...))``, what the summary
 ran before), then the whole summary cold (its kept figures dropped) and warm (answered from the
 figures kept for the inventory state), and as another worker or a restarted one finds it (read
-from ``monitoring_figures``). It writes only that table's rows of the day it measures, and
-deletes them afterwards.
+from ``monitoring_figures``). It writes only that table's rows of the day it measures (and,
+with ``--export``, one export job), and deletes them afterwards.
 
 Usage::
 
     PYTHONPATH=. .venv/bin/python scripts/bench_monitoring.py --db lm_1m [--pg URL]
-        [--city 130100] [--repeat 3] [--no-baseline]
+        [--city 130100] [--repeat 3] [--no-baseline] [--export]
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import multiprocessing
 import os
 import resource
 import statistics
@@ -49,6 +50,12 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument(
         "--no-baseline", action="store_true", help="skip the row-by-row baseline (slow at 1M)"
+    )
+    ap.add_argument(
+        "--export",
+        action="store_true",
+        help="also the province's workbook as an export job (time, peak RSS, size) beside "
+        "its floor: the idle-land rows streamed from the database and dropped",
     )
     args = ap.parse_args()
 
@@ -115,6 +122,59 @@ def main() -> None:
             )
     print(f"   load average now {os.getloadavg()[0]:.1f}; peak RSS {_rss_mb():.0f} MB")
     engine.dispose()
+    if args.export:
+        url = f"{args.pg.rstrip('/')}/{args.db}"
+        with multiprocessing.get_context("spawn").Pool(1) as pool:
+            floor_s, floor_rows, _ = pool.apply(_floor, (url, day))
+        with multiprocessing.get_context("spawn").Pool(1) as pool:
+            job_s, job_rss, size = pool.apply(_export_job, (url, day))
+        print(
+            f"   全省 workbook as an export job {job_s:6.1f} s, peak RSS {job_rss:5.0f} MB, "
+            f"{size / 1048576:5.1f} MB | floor: {floor_rows:,} idle-land rows streamed and "
+            f"dropped {floor_s:6.1f} s | ×{job_s / floor_s:4.1f}; "
+            f"load average now {os.getloadavg()[0]:.1f}",
+            flush=True,
+        )
+
+
+def _floor(url: str, day: dt.date) -> tuple[float, int, float]:
+    """The idle-land rows of the province streamed from the database and dropped."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.orm import Session
+
+    from landmatch.monitoring import scan
+    from landmatch.monitoring.idle import IdleRule
+
+    t = time.perf_counter()
+    with Session(create_engine(url)) as s:
+        rows = sum(1 for _ in scan.iter_rows(s, day, IdleRule(), None))
+    return time.perf_counter() - t, rows, _rss_mb()
+
+
+def _export_job(url: str, day: dt.date) -> tuple[float, float, int]:
+    """The province's workbook written and stored by an export job (then deleted)."""
+    from sqlalchemy import create_engine, text
+
+    from landmatch.auth import Principal
+    from landmatch.monitoring import export_jobs
+    from landmatch.monitoring.idle import IdleRule
+
+    engine = create_engine(url)
+    admin = Principal(name="bench", role="admin")
+    with engine.begin() as conn:
+        job_id = export_jobs.start(conn, admin, day, None)
+    t = time.perf_counter()
+    export_jobs.execute(engine, job_id, admin, IdleRule())
+    took = time.perf_counter() - t
+    with engine.begin() as conn:
+        state, size, error = conn.execute(
+            text("SELECT state, size, error FROM landmatch.export_job WHERE id = :id"),
+            {"id": job_id},
+        ).one()
+        conn.execute(text("DELETE FROM landmatch.export_job WHERE id = :id"), {"id": job_id})
+    if state != "done":
+        raise SystemExit(f"the export job failed: {error}")
+    return took, _rss_mb(), int(size)
 
 
 if __name__ == "__main__":
