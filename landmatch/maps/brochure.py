@@ -22,6 +22,7 @@ from landmatch.db import locator
 from landmatch.db.cards import extract_shapes
 from landmatch.errors import ServiceUnavailable
 from landmatch.inventory.cards import parcel_card
+from landmatch.maps.card import policy_summary
 from landmatch.maps.elements import render
 
 CHROMIUM_FLAGS = (
@@ -342,22 +343,6 @@ def location_svg(
         "labels": labels,
         "bar_m": bar_m,
         "bar_px": bar_px,
-    }
-
-
-def policy_summary(policies: list[dict[str, Any]]) -> dict[str, Any]:
-    """The brochure's short policy summary: the measures the parcel alone gives a value to
-    (each with its 万元 estimate and formula, ``value_wan`` set by the card), then the rest as
-    one line — how many, by kind of benefit."""
-    valued = [p for p in policies if p.get("value_wan") is not None]
-    rest = [p for p in policies if p.get("value_wan") is None]
-    kinds: dict[str, int] = {}
-    for p in rest:
-        kinds[p["benefit_label"]] = kinds.get(p["benefit_label"], 0) + 1
-    return {
-        "valued": valued,
-        "rest": len(rest),
-        "rest_kinds": sorted(kinds.items(), key=lambda kv: (-kv[1], kv[0])),
     }
 
 

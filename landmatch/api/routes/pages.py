@@ -1,5 +1,6 @@
-"""HTML pages: the public map, the staff map (behind the workbench sign-in), match results and the
-parcel brochure. Thin: each reads what it needs and hands it to a builder in landmatch.maps."""
+"""HTML pages: the public map, the staff map (behind the workbench sign-in), match results, the
+map's parcel card (an HTML fragment) and the parcel brochure. Thin: each reads what it needs and
+hands it to a builder in landmatch.maps."""
 
 from __future__ import annotations
 
@@ -16,8 +17,10 @@ from landmatch.basemap.store import water_loaded
 from landmatch.db import mapdata
 from landmatch.db.lookups import brochure_version
 from landmatch.errors import NotFound
+from landmatch.inventory.cards import parcel_card
 from landmatch.maps import brochure, builders
 from landmatch.maps.assets import VENDOR, app_static_dir, node_modules
+from landmatch.maps.card import card_html
 from landmatch.match.engine import get_run
 from landmatch.settings import Settings
 
@@ -99,6 +102,18 @@ def match_map(
         water=water_loaded(session),
     )
     return HTMLResponse(html)
+
+
+@router.get("/parcels/{code}/card.html", response_class=HTMLResponse)
+def card_fragment(
+    code: str, session: SessionDep, principal: PrincipalDep, settings: SettingsDep
+) -> HTMLResponse:
+    """The map's parcel card as HTML for the panel (landmatch.js), from the same card as
+    ``/api/parcels/{code}/card`` and so with its visibility: the public's card of public ready
+    land, the internal part and confidential fields only for staff who may read them. A parcel
+    the caller may not see is problem+json 404 (the script shows its message)."""
+    card = parcel_card(session, code, principal, stale_after_days=settings.stale_after_days)
+    return HTMLResponse(card_html(card))
 
 
 def _brochure(session: SessionDep, settings: Settings, code: str, pdf: bool) -> str:

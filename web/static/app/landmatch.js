@@ -11,21 +11,9 @@
       .replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")
       .replace(/"/g, "&quot;").replace(/'/g, "&#39;");
   }
-  function num(v, nd) {
-    if (v === null || v === undefined || v === "") return '<span class="text-muted">未知</span>';
-    var n = Number(v);
-    return isFinite(n) ? esc(n.toLocaleString("zh-CN", { maximumFractionDigits: nd === undefined ? 2 : nd })) : esc(v);
-  }
   function known(v) { return v !== null && v !== undefined && v !== ""; }
   // A score as every page writes it (landmatch.match.readable.score): one decimal.
   function score(v) { return known(v) && isFinite(Number(v)) ? Number(v).toFixed(1) : "—"; }
-  // "a – b", "≥ a" or "≤ b": a bound that is not set is left out rather than shown as unknown.
-  function range(lo, hi, unit) {
-    if (known(lo) && known(hi)) return num(lo) + " – " + num(hi) + unit;
-    if (known(lo)) return "≥" + num(lo) + unit;
-    if (known(hi)) return "≤" + num(hi) + unit;
-    return num(null);
-  }
   function $(id) { return document.getElementById(id); }
 
   // ---- styles (functions of the MVT feature properties) -------------------------------
@@ -154,80 +142,19 @@
         if (codes.length) showCard(codes[0], codes.slice(1));
       });
   }
-  function row(label, value) { return "<tr><th>" + esc(label) + "</th><td>" + value + "</td></tr>"; }
-  function renderCard(c, others) {
-    var p = c.parcel, L = c.labels, h = [];
-    h.push('<h2 class="h6 mb-1">' + esc(p.name) + ' <small class="text-muted">' + esc(p.code) + "</small></h2>");
-    h.push('<div class="small mb-2">' + esc(p.city_name || "") + " " + esc(p.address || "") +
-           ' <span class="badge" style="background:' + esc((cfg.status || {})[p.status] || "#555") + '">' + esc(L.status) + "</span></div>");
-    h.push('<table class="table table-sm lm-kv"><tbody>');
-    h.push(row("面积", num(p.area_mu) + " 亩 / " + num(p.area_ha, 4) + " 公顷"));
-    h.push(row("用途", esc(L.land_use) + (L.compatible_uses.length ? "<br><small>兼容：" + esc(L.compatible_uses.join("、")) + "</small>" : "")));
-    h.push(row("容积率", range(p.far_min, p.far_max, "")));
-    h.push(row("建筑密度 / 绿地率", "≤" + num(p.density_max) + "% / ≤" + num(p.green_ratio_max) + "%"));
-    h.push(row("限高", num(p.height_max_m) + " 米"));
-    if (p.is_standard_land) {
-      // Only the indicators the parcel actually sets; an unset one is not a requirement.
-      var ind = [];
-      if (known(p.invest_intensity_min)) ind.push("投资强度 ≥" + num(p.invest_intensity_min) + " 万元/亩");
-      if (known(p.tax_per_mu_min)) ind.push("亩均税收 ≥" + num(p.tax_per_mu_min) + " 万元/亩·年");
-      if (known(p.energy_per_value_max)) ind.push("单位能耗 ≤" + num(p.energy_per_value_max, 4) + " 吨标煤/万元");
-      if (known(p.emission_value_min)) ind.push("排放产出 ≥" + num(p.emission_value_min) + " 万元/吨");
-      h.push(row("标准地指标", ind.join("；") || "—"));
-    }
-    h.push(row("供地方式", esc(L.supply_modes.join("、") || "—") + (p.lease_years ? "（" + esc(p.lease_years) + " 年）" : "")));
-    h.push(row("参考价", p.ref_price_wan_per_mu === null || p.ref_price_wan_per_mu === undefined ? "不公开" : num(p.ref_price_wan_per_mu) + " 万元/亩"));
-    h.push(row("七通一平", esc(L.readiness.join("、") || "—")));
-    h.push("</tbody></table>");
-    h.push('<h3 class="h6">市政配套</h3><table class="table table-sm lm-kv"><tbody>');
-    c.utilities.forEach(function (u) {
-      var v = u.value === null || u.value === undefined ? '<span class="text-muted">未知</span>' :
-        (typeof u.value === "number" ? num(u.value) + " " + esc(u.unit) : esc(u.value));
-      h.push(row(u.label, v + (u.as_of ? ' <small class="' + (u.stale ? "text-danger" : "text-muted") + '">截至 ' + esc(u.as_of) + (u.stale ? "（已过期）" : "") + "</small>" : "")));
-    });
-    h.push("</tbody></table>");
-    if (c.zone) {
-      h.push('<h3 class="h6">所在开发区</h3><div class="small">' + esc(c.zone.label || c.zone.name) + ' <span class="text-muted">' + esc(c.zone.level_label) + "·" + esc(c.zone.kind) + "</span></div>");
-      if (c.zone.industries.length) h.push('<div class="small text-muted">主导产业：' + esc(c.zone.industries.map(function (i) { return i.name; }).join("、")) + "</div>");
-      h.push('<div class="small">已完成区域评估：' + (c.zone.assessments.length ? esc(c.zone.assessments.map(function (a) { return a.label + "（" + a.approved_on + "）"; }).join("、")) : "无") + "</div>");
-    }
-    h.push('<h3 class="h6 mt-2">适用政策（' + c.policies.length + "）</h3><ul class=\"small lm-policies\">");
-    c.policies.slice(0, 8).forEach(function (pl) {
-      h.push("<li><b>" + esc(pl.title) + "</b> <span class=\"badge text-bg-light\">" + esc(pl.scope_label) + "·" + esc(pl.benefit_label) + "</span><br>" + esc(pl.summary) + "</li>");
-    });
-    if (c.policies.length > 8) h.push("<li>… 另有 " + (c.policies.length - 8) + " 项，详见推介书</li>");
-    h.push("</ul>");
-    h.push('<div class="small lm-contact"><i class="fa fa-phone"></i> 联系：' + esc(c.contact.name) + (c.contact.phone ? " " + esc(c.contact.phone) : "") + "</div>");
-    if (c.internal) {
-      var i = c.internal;
-      h.push('<div class="lm-internal mt-2"><h3 class="h6">内部信息</h3><table class="table table-sm lm-kv"><tbody>');
-      h.push(row("可见性", esc(i.visibility)));
-      h.push(row("底价", num(i.reserve_price_wan_per_mu) + " 万元/亩"));
-      h.push(row("土地使用权人", esc(i.holder || "—")));
-      h.push(row("经办人", esc((i.parcel_contact.name || "—") + " " + (i.parcel_contact.phone || ""))));
-      h.push(row("预留", i.reservation ? esc(i.reservation.project + "（" + (i.reservation.reserved_by || "") + "，至 " + (i.reservation.until || "未定") + "）") : "无"));
-      h.push("</tbody></table>");
-      h.push('<div class="small"><b>数据质量提示</b><ul class="lm-qa">' + (i.qa_flags.length ? i.qa_flags.map(function (q) { return "<li>" + esc(q) + "</li>"; }).join("") : "<li>无</li>") + "</ul></div>");
-      h.push('<a class="btn btn-sm btn-outline-secondary" href="' + esc(i.history_url) + '" target="_blank" rel="noopener">变更历史</a> ');
-      h.push("</div>");
-    }
-    h.push('<div class="mt-2"><a class="btn btn-sm btn-primary" href="' + esc(c.brochure_url) + '" target="_blank" rel="noopener"><i class="fa fa-file-lines"></i> 地块推介书</a> ' +
-           '<a class="btn btn-sm btn-outline-primary" href="' + esc(c.brochure_url) + '.pdf"><i class="fa fa-file-pdf"></i> PDF</a>' +
-           // 我有意向 (inquiry.js opens the dialog for any data-lm-inquiry element): investors only.
-           (cfg.staff || c.internal ? "" : ' <button type="button" class="btn btn-sm btn-success" id="lm-inquire" data-lm-inquiry="' + esc(p.code) +
-             '" data-lm-name="' + esc(p.name) + '"><i class="fa fa-handshake"></i> 我有意向</button>') + "</div>");
-    if (others && others.length) h.push('<div class="small text-muted mt-1">此处另有重叠地块：' + esc(others.join("、")) + "</div>");
-    return h.join("");
-  }
+  // The card is rendered by the server (web/templates/parcel_card.html, the sections the
+  // brochure shares), escaped there; the parcel's geometry for the highlight comes with it.
   function showCard(code, others, zoom) {
     var card = fillCard('<p class="small text-muted">正在加载 ' + esc(code) + " …</p>");
-    fetch("/api/parcels/" + encodeURIComponent(code) + "/card")
-      .then(function (r) { return r.ok ? r.json() : r.json().then(function (b) { throw new Error(b.detail || b.title || r.status); }); })
-      .then(function (c) {
-        fillCard(renderCard(c, others));
+    fetch("/parcels/" + encodeURIComponent(code) + "/card.html")
+      .then(function (r) { return r.ok ? r.text() : r.json().then(function (b) { throw new Error(b.detail || b.title || r.status); }); })
+      .then(function (html) {
+        fillCard(html);
+        var parcel = card.querySelector(".lm-parcel");
+        if (others && others.length) parcel.appendChild(el("div", "small text-muted mt-1", "此处另有重叠地块：" + others.join("、")));
         card.dataset.code = code;
         if (highlight) LM.map.removeLayer(highlight);
-        highlight = L.geoJSON(c.geometry, { style: { color: "#00e5ff", weight: 3, fill: false } }).addTo(LM.map);
+        highlight = L.geoJSON(JSON.parse(parcel.dataset.geometry), { style: { color: "#00e5ff", weight: 3, fill: false } }).addTo(LM.map);
         if (zoom) LM.map.fitBounds(highlight.getBounds(), { maxZoom: 17, paddingTopLeft: [20, 20], paddingBottomRight: [20, 20 + sheetOverlap()] });
         openCode = code;
         writeUrl();

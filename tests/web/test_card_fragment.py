@@ -1,0 +1,103 @@
+"""The parcel card is rendered once (issue #19 item 3): web/templates/_parcel_card.html holds
+its sections; the map's card (GET /parcels/{code}/card.html, put in the panel by landmatch.js)
+and the 地块推介书 both render them from the same card dict, with the JSON card's visibility."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from tests.conftest import auth
+
+HOSTILE = "<img src=x onerror=alert(1)>\"'&"
+
+
+def _section(page: str, ident: str) -> str:
+    """The element with id ``ident``, up to its own closing tag."""
+    start = re.search(rf'<(\w+)[^>]*\bid="{ident}"', page)
+    assert start, ident
+    tag = start.group(1)
+    depth = 0
+    for m in re.finditer(rf"<(/?){tag}\b[^>]*>", page[start.start() :]):
+        depth += -1 if m.group(1) else 1
+        if depth == 0:
+            return page[start.start() : start.start() + m.end()]
+    raise AssertionError(f"{ident} is not closed")
+
+
+def _zone_parcel(session: Session) -> str:
+    """A public ready standard-land parcel in a zone with assessments: every section filled."""
+    return str(
+        session.execute(
+            text(
+                "SELECT p.code FROM landmatch.parcel p WHERE p.status = 'ready' "
+                "AND p.visibility = 'public' AND p.deleted_at IS NULL AND p.zone_id IS NOT NULL "
+                "ORDER BY p.is_standard_land DESC, p.code LIMIT 1"
+            )
+        ).scalar_one()
+    )
+
+
+def test_the_map_card_and_the_brochure_render_the_same_sections(
+    client: TestClient, session: Session
+) -> None:
+    code = _zone_parcel(session)
+    card = client.get(f"/api/parcels/{code}/card").json()
+    fragment = client.get(f"/parcels/{code}/card.html")
+    assert fragment.status_code == 200
+    assert fragment.headers["content-type"].startswith("text/html")
+    brochure = client.get(f"/parcels/{code}/brochure").text
+    for ident in ("key", "conditions", "zone", "contact"):
+        assert _section(fragment.text, ident) == _section(brochure, ident), ident
+    conditions = _section(fragment.text, "conditions")
+    assert conditions.count("<tr>") >= 4 and "容积率" in conditions
+    assert "所在开发区" in fragment.text and card["zone"]["label"] in html.unescape(fragment.text)
+    # The highlight's geometry comes with the fragment: one request.
+    attr = re.search(r'data-geometry="([^"]*)"', fragment.text)
+    assert attr and json.loads(html.unescape(attr.group(1))) == card["geometry"]
+    # The links and, for an investor, 我有意向.
+    assert f'href="/parcels/{code}/brochure"' in fragment.text
+    assert f'href="/parcels/{code}/brochure.pdf"' in fragment.text
+    assert f'data-lm-inquiry="{code}"' in fragment.text
+    assert "<script" not in fragment.text and not re.search(r"<[^>]*\son\w+=", fragment.text)
+
+
+def test_the_map_card_follows_the_json_cards_visibility(
+    client: TestClient, session: Session, tokens: dict[str, str]
+) -> None:
+    code = _zone_parcel(session)
+    public = client.get(f"/parcels/{code}/card.html").text
+    assert "内部信息" not in public and "lm-internal" not in public
+    staff = client.get(f"/parcels/{code}/card.html", headers=auth(tokens["promoter"])).text
+    assert "内部信息" in staff and f'href="/api/parcels/{code}/history"' in staff
+    assert "data-lm-inquiry" not in staff  # staff do not inquire
+    idle = session.execute(
+        text("SELECT code FROM landmatch.parcel WHERE status = 'idle' LIMIT 1")
+    ).scalar_one()
+    hidden = client.get(f"/parcels/{idle}/card.html")
+    assert hidden.status_code == 404 and hidden.json()["detail"]  # the script shows the message
+    shown = client.get(f"/parcels/{idle}/card.html", headers=auth(tokens["promoter"]))
+    assert shown.status_code == 200 and "内部信息" in shown.text
+
+
+def test_a_hostile_parcel_name_is_text_in_the_card_and_the_brochure(
+    client: TestClient, session: Session
+) -> None:
+    code = _zone_parcel(session)
+    session.execute(
+        text("UPDATE landmatch.parcel SET name = :n, address = :n WHERE code = :c"),
+        {"n": HOSTILE, "c": code},
+    )
+    for path in (f"/parcels/{code}/card.html", f"/parcels/{code}/brochure"):
+        page = client.get(path).text
+        assert "<img" not in page and "onerror=alert(1)>" not in page, path
+        assert "&lt;img src=x onerror=alert(1)&gt;" in page, path
+        assert HOSTILE in html.unescape(page), path
+    fragment = client.get(f"/parcels/{code}/card.html").text
+    name = re.search(r'data-lm-name="([^"]*)"', fragment)
+    assert name and html.unescape(name.group(1)) == HOSTILE
