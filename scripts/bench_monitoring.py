@@ -102,7 +102,9 @@ def main() -> None:
                 lambda c=city: summary.dashboard_data(s, admin, day, rule, c), args.repeat
             )
             # A worker that has not computed them (another worker, or after a restart): the
-            # figures kept in the table for this inventory state.
+            # figures kept in the table for this inventory state (stored first: the cold runs
+            # above were rolled back).
+            summary._cache.clear()
             summary.dashboard_data(s, admin, day, rule, city)
             s.commit()
 
