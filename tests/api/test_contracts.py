@@ -265,6 +265,7 @@ def test_accounts_tokens_and_sessions_are_their_models(
 NOT_JSON = {
     ("GET", "/api/exports/parcels"),  # a file: geojson, gpkg, shp (zip), xlsx, txt
     ("GET", "/api/monitoring/export.xlsx"),  # a workbook
+    ("GET", "/api/monitoring/exports/{job_id}/file"),  # an export job's workbook
     ("GET", "/tiles/{layer}/{z}/{x}/{y}.pbf"),  # a Mapbox vector tile
     ("GET", "/ogc/"),
     ("GET", "/ogc/conformance"),
