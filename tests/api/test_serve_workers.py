@@ -82,7 +82,9 @@ def _stall(pid: int, seconds: float) -> None:
             os.kill(pid, signal.SIGCONT)
 
 
-def test_a_stalled_worker_is_kept_within_the_setting_and_replaced_beyond_it(serve) -> None:  # type: ignore[no-untyped-def]
+def test_a_stalled_worker_is_kept_within_the_setting_and_replaced_beyond_it(
+    serve: tuple[subprocess.Popen[bytes], str],
+) -> None:
     proc, base = serve
     before = _workers(proc.pid)
     victim = min(before)

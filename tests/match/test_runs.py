@@ -10,7 +10,7 @@ import zlib
 
 import orjson
 from fastapi.testclient import TestClient
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
@@ -120,7 +120,7 @@ def test_retention_deletes_old_runs_nothing_refers_to(session: Session) -> None:
     assert _left(session, ids) == {for_project, named}
 
 
-def test_prune_runs_command(engine) -> None:  # type: ignore[no-untyped-def]
+def test_prune_runs_command(engine: Engine) -> None:
     from landmatch.cli import app
 
     with Session(engine) as s, s.begin():
