@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from landmatch import vocab
@@ -29,11 +28,7 @@ def age_bands(
 ) -> dict[str, Any]:
     """Stock by band (< 2 y, 2–5 y, > 5 y), per city and status, with rows per county."""
     city = city_scope(principal, city)
-    rows = (
-        session.execute(text(sql.load("monitoring_unsupplied_age")), {"as_of": as_of, "city": city})
-        .mappings()
-        .all()
-    )
+    rows = sql.rows(session, "monitoring_unsupplied_age", as_of=as_of, city=city)
     totals: dict[str, dict[str, Any]] = {
         b: {"band": b, "label": AGE_BANDS[b], "parcels": 0, "area_m2": 0.0} for b in AGE_BANDS
     }
@@ -60,7 +55,7 @@ def age_bands(
         "as_of": as_of.isoformat(),
         "bands": list(totals.values()),
         "by_city": sorted(cities.values(), key=lambda c: c["city_code"]),
-        "rows": [dict(r) for r in rows],
+        "rows": rows,
     }
 
 
@@ -74,11 +69,7 @@ def supply_rates(
     cohorts = {"five_year": (y - 5, y - 1), "last_year": (y - 1, y - 1)}
     merged: dict[tuple[str, str | None], dict[str, Any]] = {}
     for name, (y0, y1) in cohorts.items():
-        rows = session.execute(
-            text(sql.load("monitoring_supply_rate")),
-            {"as_of": as_of, "city": city, "y0": y0, "y1": y1},
-        ).mappings()
-        for r in rows:
+        for r in sql.rows(session, "monitoring_supply_rate", as_of=as_of, city=city, y0=y0, y1=y1):
             key = (r["city_code"], None if r["city_total"] else r["county_code"])
             m = merged.setdefault(
                 key,
@@ -110,12 +101,7 @@ def batches(
 ) -> dict[str, Any]:
     """Approved minus supplied geometry for every stored approval batch."""
     city = city_scope(principal, city)
-    rows = [
-        dict(r)
-        for r in session.execute(
-            text(sql.load("monitoring_batches")), {"as_of": as_of, "city": city}
-        ).mappings()
-    ]
+    rows = sql.rows(session, "monitoring_batches", as_of=as_of, city=city)
     for r in rows:
         r["approval_date"] = r["approval_date"].isoformat()
         r["supply_rate"] = _rate(r["supplied_m2"], r["approved_m2"])

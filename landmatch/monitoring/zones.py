@@ -21,7 +21,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from landmatch import vocab
@@ -56,11 +55,7 @@ def zone_kpis(
     session: Session, principal: Principal, as_of: dt.date, city: str | None = None
 ) -> dict[str, Any]:
     city = city_scope(principal, city)
-    rows = (
-        session.execute(text(sql.load("monitoring_zone_kpis")), {"as_of": as_of, "city": city})
-        .mappings()
-        .all()
-    )
+    rows = sql.rows(session, "monitoring_zone_kpis", as_of=as_of, city=city)
     zones = []
     for r in rows:
         k = {
