@@ -221,6 +221,27 @@ def insert_lines(conn: Connection, job_id: int, lines: Sequence[dict[str, Any]])
     )
 
 
+# A row's shape from the file, made valid and polygonal (an empty result is left out).
+_FILE_SHAPE = "ST_Multi(ST_CollectionExtract(ST_MakeValid(ST_GeomFromWKB(t.wkb, 4490)), 3))"
+
+
+def _insert_shapes(conn: Connection, job_id: int, geom: str, source: str, **arrays: Any) -> None:
+    """Insert the job's rows (``arrays`` of equal length, unnested as ``t``) with ``geom``."""
+    if not arrays["rows"]:
+        return
+    casts = {"wkbs": "bytea[]"}
+    columns = {"rows": "row_no", "codes": "code", "actions": "action", "wkbs": "wkb"}
+    unnest = ", ".join(f"CAST(:{k} AS {casts.get(k, 'text[]')})" for k in arrays)
+    conn.execute(
+        text(
+            "INSERT INTO landmatch.import_job_shape (job_id, row_no, code, action, geom) "
+            f"SELECT :job, t.row_no, t.code, t.action, {geom} FROM unnest({unnest}) "
+            f"AS t({', '.join(columns[k] for k in arrays)}) {source}"
+        ),
+        {"job": job_id, **{k: list(v) for k, v in arrays.items()}},
+    )
+
+
 def insert_shapes(
     conn: Connection,
     job_id: int,
@@ -229,24 +250,10 @@ def insert_shapes(
     actions: Sequence[str],
     wkbs: Sequence[bytes],
 ) -> None:
-    if not rows:
-        return
-    conn.execute(
-        text(
-            "INSERT INTO landmatch.import_job_shape (job_id, row_no, code, action, geom) "
-            "SELECT :job, t.row_no, t.code, t.action, ST_Multi(ST_CollectionExtract("
-            "ST_MakeValid(ST_GeomFromWKB(t.wkb, 4490)), 3)) FROM unnest(CAST(:rows AS text[]), "
-            "CAST(:codes AS text[]), CAST(:actions AS text[]), CAST(:wkbs AS bytea[])) "
-            "AS t(row_no, code, action, wkb) WHERE NOT ST_IsEmpty(ST_CollectionExtract("
-            "ST_MakeValid(ST_GeomFromWKB(t.wkb, 4490)), 3))"
-        ),
-        {
-            "job": job_id,
-            "rows": list(rows),
-            "codes": list(codes),
-            "actions": list(actions),
-            "wkbs": list(wkbs),
-        },
+    """Rows with a boundary in the file."""
+    where = f"WHERE NOT ST_IsEmpty({_FILE_SHAPE})"
+    _insert_shapes(
+        conn, job_id, _FILE_SHAPE, where, rows=rows, codes=codes, actions=actions, wkbs=wkbs
     )
 
 
@@ -254,17 +261,8 @@ def insert_stored_shapes(
     conn: Connection, job_id: int, rows: Sequence[str], codes: Sequence[str], actions: Sequence[str]
 ) -> None:
     """Rows without a boundary in the file (a 清单 updating stored parcels): the stored one."""
-    if not rows:
-        return
-    conn.execute(
-        text(
-            "INSERT INTO landmatch.import_job_shape (job_id, row_no, code, action, geom) "
-            "SELECT :job, t.row_no, t.code, t.action, p.geom FROM unnest(CAST(:rows AS text[]), "
-            "CAST(:codes AS text[]), CAST(:actions AS text[])) AS t(row_no, code, action) "
-            "JOIN landmatch.parcel p ON p.code = t.code AND p.deleted_at IS NULL"
-        ),
-        {"job": job_id, "rows": list(rows), "codes": list(codes), "actions": list(actions)},
-    )
+    join = "JOIN landmatch.parcel p ON p.code = t.code AND p.deleted_at IS NULL"
+    _insert_shapes(conn, job_id, "p.geom", join, rows=rows, codes=codes, actions=actions)
 
 
 def _line_filter(
