@@ -3,6 +3,7 @@ password, sessions, tokens)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request
@@ -200,24 +201,19 @@ def update_user(
     return redirect(request, f"{URL}/{name}", flash=("success", "账号已保存"))
 
 
-@router.post(URL + "/{name}/disable")
-def disable_user(
-    request: Request, name: str, session: SessionDep, client: ClientDep, staff: AdminDep
-) -> Response:
-    users.set_active(session, name, False, staff.principal, client)
-    session.commit()
-    return redirect(
-        request, f"{URL}/{name}", flash=("success", "账号已停用：其会话已结束，令牌不再可用")
-    )
+def _activation(active: bool, done: str) -> Callable[..., Response]:
+    def set_active(
+        request: Request, name: str, session: SessionDep, client: ClientDep, staff: AdminDep
+    ) -> Response:
+        users.set_active(session, name, active, staff.principal, client)
+        session.commit()
+        return redirect(request, f"{URL}/{name}", flash=("success", done))
+
+    return set_active
 
 
-@router.post(URL + "/{name}/enable")
-def enable_user(
-    request: Request, name: str, session: SessionDep, client: ClientDep, staff: AdminDep
-) -> Response:
-    users.set_active(session, name, True, staff.principal, client)
-    session.commit()
-    return redirect(request, f"{URL}/{name}", flash=("success", "账号已启用"))
+router.post(URL + "/{name}/disable")(_activation(False, "账号已停用：其会话已结束，令牌不再可用"))
+router.post(URL + "/{name}/enable")(_activation(True, "账号已启用"))
 
 
 @router.post(URL + "/{name}/password")
