@@ -271,8 +271,7 @@ def update(
     session: Session, name: str, spec: AccountSpec, by: Principal, client: Client = NO_CLIENT
 ) -> Account:
     """Change an account's role, scope and team (the name stays)."""
-    _require_admin(by)
-    before = get(session, name)
+    before = read(session, name, by)
     scope = _scope(session, spec)
     _raise(scope.errors)
     if before.id == by.user_id and spec.role != "admin":
@@ -301,8 +300,7 @@ def set_active(
     session: Session, name: str, active: bool, by: Principal, client: Client = NO_CLIENT
 ) -> Account:
     """Disable (every session ends, every token stops working) or enable an account."""
-    _require_admin(by)
-    account = get(session, name)
+    account = read(session, name, by)
     if not active and account.id == by.user_id:
         raise Forbidden("不能停用自己的账号")
     if account.active == active:
@@ -333,8 +331,7 @@ def reset_password(
     client: Client = NO_CLIENT,
 ) -> Account:
     """Set a new initial password: every session ends, the user must change it at sign-in."""
-    _require_admin(by)
-    account = get(session, name)
+    account = read(session, name, by)
     passwords.check_policy(password, name, min_length)
     session.execute(
         text(
