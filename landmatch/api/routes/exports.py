@@ -10,8 +10,7 @@ from pydantic import Field
 from landmatch.api.deps import JobSessionDep, PrincipalDep
 from landmatch.api.limits import heavy
 from landmatch.api.media import files
-from landmatch.api.routes.parcels import ParcelQuery, parse_bbox
-from landmatch.db.parcels import ParcelFilter
+from landmatch.api.routes.parcels import ParcelQuery
 from landmatch.inventory.exports import FORMATS, export_parcels
 
 router = APIRouter(prefix="/api/exports", tags=["exports"])
@@ -39,14 +38,8 @@ def parcels(
     principal: PrincipalDep,
     _slot: Annotated[None, heavy("export")],
 ) -> Response:
-    f = ParcelFilter(
-        status=q.status.split(",") if q.status else None,
-        city=q.city,
-        zone=q.zone,
-        bbox=parse_bbox(q.bbox),
-    )
     # limit / offset page through the parcels in code order, as the listing does.
-    f.offset = q.offset
+    f = q.to_filter()
     out = export_parcels(session, f, principal, q.format, q.encoding, limit=q.limit, zone=q.gk_zone)
     return Response(
         out.data,

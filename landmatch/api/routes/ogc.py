@@ -53,15 +53,31 @@ def _answer(request: Request, build: Callable[[str, Params], service.Reply]) -> 
     return _respond(request, p, build(_base(request), p))
 
 
-@router.get("", summary="Landing page", include_in_schema=False)
-@_document("/", "Landing page")
-def landing(request: Request) -> Response:
-    return _answer(request, service.landing)
+def _fixed(build: Callable[[str, Params], service.Reply]) -> Callable[[Request], Response]:
+    """The endpoint of a document that depends on the base URL and the query only."""
+
+    def endpoint(request: Request) -> Response:
+        return _answer(request, build)
+
+    return endpoint
 
 
-@_document("/conformance", "Conformance classes")
-def conformance(request: Request) -> Response:
-    return _answer(request, service.conformance)
+router.get("", summary="Landing page", include_in_schema=False, name="landing")(
+    _fixed(service.landing)
+)
+for _path, _summary, _build in (
+    ("/", "Landing page", service.landing),
+    ("/conformance", "Conformance classes", service.conformance),
+    ("/tileMatrixSets", "Tile matrix sets", service.tile_matrix_sets),
+    ("/tileMatrixSets/WebMercatorQuad", "WebMercatorQuad definition", service.web_mercator_quad),
+):
+    router.get(
+        _path,
+        summary=_summary,
+        name=_build.__name__,
+        response_class=Response,
+        responses=documents(docs.JSON),
+    )(_fixed(_build))
 
 
 @_document("/api", "OpenAPI 3.0 document of the OGC API", docs.OPENAPI)
@@ -118,16 +134,6 @@ def item(
     return _answer(
         request, lambda base, p: service.item(session, base, cid, fid, p, principal.is_public)
     )
-
-
-@_document("/tileMatrixSets", "Tile matrix sets")
-def tile_matrix_sets(request: Request) -> Response:
-    return _answer(request, service.tile_matrix_sets)
-
-
-@_document("/tileMatrixSets/WebMercatorQuad", "WebMercatorQuad definition")
-def web_mercator_quad(request: Request) -> Response:
-    return _answer(request, service.web_mercator_quad)
 
 
 @_document("/collections/{cid}/tiles", "Vector tilesets of a collection")

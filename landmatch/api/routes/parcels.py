@@ -50,6 +50,16 @@ class ParcelQuery(BaseModel):
                 raise ValueError(f"未知状态 {','.join(bad)}；可选 {','.join(vocab.PARCEL_STATUS)}")
         return v
 
+    def to_filter(self) -> ParcelFilter:
+        """The selection (paged by ``offset``; the caller sets the page size)."""
+        return ParcelFilter(
+            status=self.status.split(",") if self.status else None,
+            city=self.city,
+            zone=self.zone,
+            bbox=parse_bbox(self.bbox),
+            offset=self.offset,
+        )
+
 
 def parse_bbox(v: str | None) -> tuple[float, float, float, float] | None:
     if not v:
@@ -83,15 +93,8 @@ def parcels(
     principal: PrincipalDep,
     settings: SettingsDep,
 ) -> JSONResponse:
-    limit = min(q.limit or settings.default_page_size, settings.max_page_size)
-    f = ParcelFilter(
-        status=q.status.split(",") if q.status else None,
-        city=q.city,
-        zone=q.zone,
-        bbox=parse_bbox(q.bbox),
-        limit=limit,
-        offset=q.offset,
-    )
+    f = q.to_filter()
+    f.limit = min(q.limit or settings.default_page_size, settings.max_page_size)
     page = list_parcels(session, f, principal)
     matched = listing.count(session, f, principal)  # exact, counted once per data version
     page["numberMatched"] = matched

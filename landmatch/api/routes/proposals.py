@@ -3,7 +3,8 @@ public fields only; each opening recorded for the team). See ``landmatch.match.p
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Path, Request
@@ -24,65 +25,59 @@ router = APIRouter(include_in_schema=False)
 NO_STORE = {"Cache-Control": "no-store"}  # the app sends Referrer-Policy: same-origin
 
 
-def _open(request: Request, session: Session, settings: Settings, token: str) -> dict[str, Any]:
-    """The proposal behind ``token``, its opening recorded (committed by the caller)."""
-    return proposals.open_public(
-        session,
-        token,
-        secret=settings.secret_key,
-        stale_after_days=settings.stale_after_days,
-        user_agent=request.headers.get("user-agent"),
-    )
+Link = Annotated[str, Path(max_length=120, description="the proposal's signed link")]
 
 
-def _not_found(exc: NotFound) -> HTMLResponse:
-    html = templates().get_template("proposal.html").render(error=exc.message)
-    return HTMLResponse(html, status_code=404, headers=NO_STORE)
+def _proposal(
+    request: Request,
+    session: Session,
+    settings: Settings,
+    token: str,
+    answer: Callable[[dict[str, Any]], Response],
+) -> Response:
+    """The proposal behind ``token`` as ``answer`` makes it, its opening recorded; an unknown
+    or expired link is the proposal page's 404."""
+    try:
+        data = proposals.open_public(
+            session,
+            token,
+            secret=settings.secret_key,
+            stale_after_days=settings.stale_after_days,
+            user_agent=request.headers.get("user-agent"),
+        )
+    except NotFound as exc:
+        html = templates().get_template("proposal.html").render(error=exc.message)
+        return HTMLResponse(html, status_code=404, headers=NO_STORE)
+    out = answer(data)
+    session.commit()
+    return out
 
 
 # Before /p/{token}, which would otherwise take "….pdf" as a token.
 @router.get("/p/{token}.pdf")
 def proposal_pdf(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    token: str = Path(max_length=120),
+    request: Request, session: SessionDep, settings: SettingsDep, token: Link
 ) -> Response:
     """The 选址建议书 as a PDF (the brochures' print path); an opening like the page's."""
-    try:
-        data = _open(request, session, settings, token)
-    except NotFound as exc:
-        return _not_found(exc)
-    html = printed.proposal_html(data)
-    with request.app.state.slots.take("pdf"):  # 429 when every PDF slot is busy
-        pdf = html_to_pdf(html)
-    session.commit()
-    return Response(
-        pdf,
-        media_type="application/pdf",
-        headers=NO_STORE
-        | {
-            "Content-Disposition": "attachment; filename=proposal.pdf; "
-            f"filename*=UTF-8''{quote(data['title'] + '.pdf')}",
-        },
-    )
+
+    def pdf(data: dict[str, Any]) -> Response:
+        with request.app.state.slots.take("pdf"):  # 429 when every PDF slot is busy
+            body = html_to_pdf(printed.proposal_html(data))
+        name = quote(data["title"] + ".pdf")
+        disposition = f"attachment; filename=proposal.pdf; filename*=UTF-8''{name}"
+        headers = NO_STORE | {"Content-Disposition": disposition}
+        return Response(body, media_type="application/pdf", headers=headers)
+
+    return _proposal(request, session, settings, token, pdf)
 
 
 @router.get("/p/{token}", response_class=HTMLResponse)
 def proposal_page(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    token: str = Path(max_length=120),
-) -> HTMLResponse:
-    try:
-        data = _open(request, session, settings, token)
-    except NotFound as exc:
-        return _not_found(exc)
-    session.commit()
-    html = (
-        templates()
-        .get_template("proposal.html")
-        .render(**data, error=None, pdf_url=f"/p/{quote(token)}.pdf")
-    )
-    return HTMLResponse(html, headers=NO_STORE)
+    request: Request, session: SessionDep, settings: SettingsDep, token: Link
+) -> Response:
+    def page(data: dict[str, Any]) -> Response:
+        template = templates().get_template("proposal.html")
+        html = template.render(**data, error=None, pdf_url=f"/p/{quote(token)}.pdf")
+        return HTMLResponse(html, headers=NO_STORE)
+
+    return _proposal(request, session, settings, token, page)

@@ -24,9 +24,10 @@
     if (code && code.indexOf("1101") === 0) return "#3498db";
     return "#95a5a6";
   }
-  function aggregate(p) { return p && (p.count !== undefined || p.n !== undefined) && !p.code; }
+  // A parcels tile below the cell zoom holds cells (landmatch/db/tiles.py: n parcels, area_mu).
+  function aggregate(p) { return p && p.n !== undefined && !p.code; }
   function aggStyle(p) {
-    var n = Number(p.count || p.n || 1);
+    var n = Number(p.n || 1);
     // A cell is 1/16 of a tile (16 px): keep each dot inside its cell so density reads from
     // colour and size instead of overlapping blobs.
     return { fill: true, fillColor: "#1e8449", fillOpacity: Math.min(0.85, 0.25 + Math.log10(n + 1) / 4),
