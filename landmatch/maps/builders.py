@@ -219,6 +219,67 @@ def _filters_context(cities: list[tuple[str, str]], staff: bool) -> dict[str, An
     }
 
 
+def _finish(m: folium.Map, layers: dict[str, Any], title: str) -> Figure:
+    """The layer control (the page script adds its own layers to it: places, facilities),
+    the page's head and its title."""
+    layers["control"] = folium.LayerControl(collapsed=True, position="topright").add_to(m)
+    root = cast(Figure, m.get_root())  # a folium Map always sits in a Figure
+    _head(root)
+    root.title = title
+    return root
+
+
+def _app_config(
+    page: str, *, staff: bool, facilities: list[dict[str, Any]], **extra: Any
+) -> dict[str, Any]:
+    """What ``LM.init`` (landmatch.js) is given: the page, its facilities, the colours."""
+    return {
+        "page": page,
+        "facilities": facility_rows(facilities),
+        "staff": staff,
+        "tileBase": "/tiles",
+        "landUse": LAND_USE_COLOURS,
+        "status": STATUS_COLOURS,
+        "zones": ZONE_COLOURS,
+        "constraints": CONSTRAINT_COLOURS,
+        "defaultQuery": STAFF_QUERY if staff else {},
+        **extra,
+    }
+
+
+def _inventory_map(
+    settings: Settings,
+    *,
+    staff: bool,
+    title: str,
+    cities: list[tuple[str, str]],
+    facilities: list[dict[str, Any]],
+    water: bool,
+    **panel_context: Any,
+) -> str:
+    """The public or the staff map of the inventory: tiles, side panel, the page script."""
+    m = base_map(settings)
+    layers = _common(m, settings, staff=staff, water=water)
+    water = "water" in layers
+    root = _finish(m, layers, title)
+    if staff:
+        token = html.escape(panel_context["csrf_token"])
+        root.header.add_child(folium.Element(f'<meta name="csrf-token" content="{token}">'))
+    root.html.add_child(
+        panel(
+            "map_panel.html",
+            title=title,
+            public=not staff,
+            legend=legend_items(staff=staff, water=water),
+            **_filters_context(cities, staff),
+            **panel_context,
+        )
+    )
+    page = "staff" if staff else "public"
+    AppInit(layers, _app_config(page, staff=staff, facilities=facilities)).add_to(m)
+    return root.render()
+
+
 def public_map(
     settings: Settings,
     *,
@@ -228,38 +289,14 @@ def public_map(
 ) -> str:
     """``/map``: public ready land by land use, zones, boundaries, facilities, search, filters,
     parcel card and the "find sites for my project" form."""
-    m = base_map(settings)
-    layers = _common(m, settings, staff=False, water=water)
-    water = "water" in layers
-    # The page script adds its own layers (places, facilities) to this control.
-    layers["control"] = folium.LayerControl(collapsed=True, position="topright").add_to(m)
-    root = cast(Figure, m.get_root())  # a folium Map always sits in a Figure
-    _head(root)
-    root.title = "河北省熟地“一张图”"
-    root.html.add_child(
-        panel(
-            "map_panel.html",
-            title="河北省熟地“一张图”",
-            public=True,
-            legend=legend_items(staff=False, water=water),
-            **_filters_context(cities, False),
-        )
+    return _inventory_map(
+        settings,
+        staff=False,
+        title="河北省熟地“一张图”",
+        cities=cities,
+        facilities=facilities,
+        water=water,
     )
-    AppInit(
-        layers,
-        {
-            "page": "public",
-            "facilities": facility_rows(facilities),
-            "staff": False,
-            "tileBase": "/tiles",
-            "landUse": LAND_USE_COLOURS,
-            "status": STATUS_COLOURS,
-            "zones": ZONE_COLOURS,
-            "constraints": CONSTRAINT_COLOURS,
-            "defaultQuery": {},
-        },
-    ).add_to(m)
-    return root.render()
 
 
 def staff_map(
@@ -273,43 +310,16 @@ def staff_map(
 ) -> str:
     """``/internal/map``: every status coloured, constraint areas, QA flags, reservations.
     ``csrf_token``: the session's, for the sign-out form and the page's script requests."""
-    m = base_map(settings)
-    layers = _common(m, settings, staff=True, water=water)
-    water = "water" in layers
-    # The page script adds its own layers (places, facilities) to this control.
-    layers["control"] = folium.LayerControl(collapsed=True, position="topright").add_to(m)
-    root = cast(Figure, m.get_root())  # a folium Map always sits in a Figure
-    _head(root)
-    root.header.add_child(
-        folium.Element(f'<meta name="csrf-token" content="{html.escape(csrf_token)}">')
+    return _inventory_map(
+        settings,
+        staff=True,
+        title="熟地“一张图”（内部）",
+        cities=cities,
+        facilities=facilities,
+        water=water,
+        user=user,
+        csrf_token=csrf_token,
     )
-    root.title = "熟地“一张图”（内部）"
-    root.html.add_child(
-        panel(
-            "map_panel.html",
-            title="熟地“一张图”（内部）",
-            public=False,
-            user=user,
-            csrf_token=csrf_token,
-            legend=legend_items(staff=True, water=water),
-            **_filters_context(cities, True),
-        )
-    )
-    AppInit(
-        layers,
-        {
-            "page": "staff",
-            "facilities": facility_rows(facilities),
-            "staff": True,
-            "tileBase": "/tiles",
-            "landUse": LAND_USE_COLOURS,
-            "status": STATUS_COLOURS,
-            "zones": ZONE_COLOURS,
-            "constraints": CONSTRAINT_COLOURS,
-            "defaultQuery": STAFF_QUERY,
-        },
-    ).add_to(m)
-    return root.render()
 
 
 def match_sites(response: dict[str, Any], top: int = MATCH_TOP_INLINE) -> list[dict[str, Any]]:
@@ -397,11 +407,7 @@ def match_map(
     layers = _common(m, settings, staff=staff, water=water)
     ranked = folium.FeatureGroup(name=f"匹配结果（前 {len(sites)}）").add_to(m)
     layers["ranked"] = ranked
-    # The page script adds its own layers (places, facilities) to this control.
-    layers["control"] = folium.LayerControl(collapsed=True, position="topright").add_to(m)
-    root = cast(Figure, m.get_root())  # a folium Map always sits in a Figure
-    _head(root)
-    root.title = "匹配结果地图"
+    root = _finish(m, layers, "匹配结果地图")
     criteria: dict[str, str] = {}
     for s in sites[:5]:
         s["by_criterion"] = {b["criterion"]: b for b in s["breakdown"]}
@@ -423,19 +429,5 @@ def match_map(
             score=readable.score,
         )
     )
-    AppInit(
-        layers,
-        {
-            "page": "match",
-            "facilities": facility_rows(facilities),
-            "staff": staff,
-            "tileBase": "/tiles",
-            "landUse": LAND_USE_COLOURS,
-            "status": STATUS_COLOURS,
-            "zones": ZONE_COLOURS,
-            "constraints": CONSTRAINT_COLOURS,
-            "defaultQuery": STAFF_QUERY if staff else {},
-            "sites": sites,
-        },
-    ).add_to(m)
+    AppInit(layers, _app_config("match", staff=staff, facilities=facilities, sites=sites)).add_to(m)
     return root.render()

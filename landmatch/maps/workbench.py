@@ -56,10 +56,16 @@ def _parts(m: folium.Map, drawn: str = "") -> MapParts:
     )
 
 
-def _map(settings: Settings, bounds: list[list[float]], water: bool) -> folium.Map:
+def _map(
+    settings: Settings,
+    bounds: list[list[float]],
+    water: bool,
+    zoom: int = 16,
+    padding: tuple[int, int] | None = (20, 20),
+) -> folium.Map:
     (y0, x0), (y1, x1) = bounds
-    m = base_map(settings, location=((y0 + y1) / 2, (x0 + x1) / 2), zoom=16, water=water)
-    m.fit_bounds(bounds, padding=(20, 20))
+    m = base_map(settings, location=((y0 + y1) / 2, (x0 + x1) / 2), zoom=zoom, water=water)
+    m.fit_bounds(bounds, padding=padding)
     return m
 
 
@@ -69,13 +75,10 @@ def parcel_map(settings: Settings, bounds: list[list[float]], *, water: bool = F
     return _parts(_map(settings, bounds, water))
 
 
-def boundary_editor(
-    settings: Settings, bounds: list[list[float]], *, draw: bool, water: bool = False
-) -> MapParts:
-    """A map with GeoMan's controls: edit (drag, add, remove vertices), snapping on; with
-    ``draw``, the polygon tool too (a new parcel)."""
-    m = _map(settings, bounds, water)
-    group = folium.FeatureGroup(name="地块边界", control=False).add_to(m)
+def _drawing(m: folium.Map, name: str, *, draw: bool) -> MapParts:
+    """GeoMan's controls on ``m`` over a layer named ``name``: edit (drag, add, remove
+    vertices), snapping on; with ``draw``, the polygon and rectangle tools and removal too."""
+    group = folium.FeatureGroup(name=name, control=False).add_to(m)
     plugins.GeoMan(
         feature_group=group,
         position="topleft",
@@ -94,6 +97,13 @@ def boundary_editor(
     return _parts(m, drawn=group.get_name())
 
 
+def boundary_editor(
+    settings: Settings, bounds: list[list[float]], *, draw: bool, water: bool = False
+) -> MapParts:
+    """A boundary's editor; with ``draw``, a new parcel's (the polygon tool too)."""
+    return _drawing(_map(settings, bounds, water), "地块边界", draw=draw)
+
+
 #: [[south, west], [north, east]] of Hebei: where a requirement's area is drawn.
 HEBEI = [[36.0, 113.4], [42.6, 119.9]]
 
@@ -101,26 +111,7 @@ HEBEI = [[36.0, 113.4], [42.6, 119.9]]
 def area_picker(settings: Settings, *, water: bool = False) -> MapParts:
     """The requirement form's map: draw (polygon or rectangle), edit and remove the area a match
     is restricted to (``location.polygon``); ``wb-area.js`` keeps the form's field in step."""
-    (y0, x0), (y1, x1) = HEBEI
-    m = base_map(settings, location=((y0 + y1) / 2, (x0 + x1) / 2), zoom=7, water=water)
-    m.fit_bounds(HEBEI)
-    group = folium.FeatureGroup(name="选址范围", control=False).add_to(m)
-    plugins.GeoMan(
-        feature_group=group,
-        position="topleft",
-        drawMarker=False,
-        drawCircleMarker=False,
-        drawPolyline=False,
-        drawRectangle=True,
-        drawPolygon=True,
-        drawCircle=False,
-        drawText=False,
-        cutPolygon=False,
-        rotateMode=False,
-        dragMode=False,
-        removalMode=True,
-    ).add_to(m)
-    return _parts(m, drawn=group.get_name())
+    return _drawing(_map(settings, HEBEI, water, zoom=7, padding=None), "选址范围", draw=True)
 
 
 def bounds_of(geojson: dict[str, Any]) -> list[list[float]]:

@@ -4,15 +4,17 @@ hands it to a builder in landmatch.maps."""
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.orm import Session
 
 from landmatch.api.deps import PrincipalDep, SessionDep, SettingsDep
-from landmatch.api.routes.workbench.common import StaffDep, login_url, safe_next
+from landmatch.api.routes.workbench.common import PDF, StaffDep, download, login_url, safe_next
 from landmatch.basemap.store import water_loaded
 from landmatch.db import mapdata
 from landmatch.db.lookups import brochure_version
@@ -50,15 +52,16 @@ def api_docs() -> HTMLResponse:
     )
 
 
+def _map_data(session: Session, *, cities: bool = True) -> dict[str, Any]:
+    """What the map pages read: the facilities, whether the offline basemap's water is loaded
+    and, for the inventory maps' filters, the cities."""
+    data = {"facilities": mapdata.facilities(session), "water": water_loaded(session)}
+    return data | {"cities": mapdata.cities(session)} if cities else data
+
+
 @router.get("/map", response_class=HTMLResponse)
 def public_map(session: SessionDep, settings: SettingsDep) -> HTMLResponse:
-    html = builders.public_map(
-        settings,
-        cities=mapdata.cities(session),
-        facilities=mapdata.facilities(session),
-        water=water_loaded(session),
-    )
-    return HTMLResponse(html)
+    return HTMLResponse(builders.public_map(settings, **_map_data(session)))
 
 
 @router.get("/internal/map", response_class=HTMLResponse)
@@ -66,12 +69,7 @@ def staff_map(
     request: Request, session: SessionDep, settings: SettingsDep, staff: StaffDep
 ) -> Response:
     html = builders.staff_map(
-        settings,
-        cities=mapdata.cities(session),
-        facilities=mapdata.facilities(session),
-        user=staff.principal.actor,
-        csrf_token=staff.csrf_token,
-        water=water_loaded(session),
+        settings, user=staff.principal.actor, csrf_token=staff.csrf_token, **_map_data(session)
     )
     return HTMLResponse(html)
 
@@ -92,14 +90,12 @@ def match_map(
     match_id: str, session: SessionDep, settings: SettingsDep, principal: PrincipalDep
 ) -> HTMLResponse:
     run = {"response": get_run(session, match_id, principal)}
-    staff = not principal.is_public
     html = builders.match_map(
         settings,
         match_id=match_id,
         run=run,
-        facilities=mapdata.facilities(session),
-        staff=staff,
-        water=water_loaded(session),
+        staff=not principal.is_public,
+        **_map_data(session, cities=False),
     )
     return HTMLResponse(html)
 
@@ -157,8 +153,4 @@ def brochure_pdf(
         )
     except NotFound:
         return _missing(code)
-    return Response(
-        data,
-        media_type="application/pdf",
-        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(code)}-brochure.pdf"},
-    )
+    return download(data, f"{code}-brochure.pdf", PDF)

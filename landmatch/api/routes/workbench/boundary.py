@@ -10,22 +10,24 @@ Who: admins, bureaus (their city), zone committees (their zone).
 from __future__ import annotations
 
 import json
+from functools import partial
 from typing import Annotated, Any
 
 import numpy as np
 import shapely
-from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from landmatch import vocab
 from landmatch.api.deps import SessionDep, SettingsDep
 from landmatch.api.routes.workbench.common import (
     FORM_ERROR,
+    EditorDep,
     Staff,
-    form_errors,
+    Version,
     redirect,
+    refused,
     render,
-    staff_with,
 )
 from landmatch.basemap.store import water_loaded
 from landmatch.db.locking import etag
@@ -45,7 +47,6 @@ from landmatch.maps.workbench import boundary_editor, bounds_of
 from landmatch.settings import Settings
 
 router = APIRouter(include_in_schema=False)
-EditorDep = Annotated[Staff, Depends(staff_with("admin", "bureau", "zone"))]
 Coords = Annotated[str, Form(max_length=2_000_000)]
 HEBEI = [[36.0, 113.4], [42.6, 119.9]]
 NEW_FIELDS = ("code", "name", "land_use", "status", "visibility")
@@ -139,10 +140,7 @@ async def create(
         edits.create_parcel(session, body, staff.principal)
         session.commit()
     except LandMatchError as exc:
-        if exc.status >= 500 or exc.status == 403:
-            raise
-        session.rollback()
-        errors = form_errors(exc)
+        errors = refused(session, exc)
         if isinstance(exc, GeometryError) and "geometry" not in errors:
             errors = {"geometry": exc.message}
         return _page(
@@ -197,11 +195,25 @@ def save_boundary(
     session: SessionDep,
     settings: SettingsDep,
     staff: EditorDep,
-    version: Annotated[int, Form(ge=1)] = 0,
+    version: Version = 0,
     coords: Coords = "",
     reason: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:
     geometry = None
+
+    def again(**shown: Any) -> HTMLResponse:
+        return _page(
+            request,
+            session,
+            settings,
+            staff,
+            code=code,
+            geometry=geometry,
+            version=version,
+            status=FORM_ERROR,
+            **shown,
+        )
+
     try:
         geom = _geometry(coords)
         geometry = json.loads(shapely.to_geojson(geom))
@@ -211,34 +223,13 @@ def save_boundary(
     except PreconditionFailed:
         session.rollback()
         now = edits.version_state(session, code, None, staff.principal)
-        return _page(
-            request,
-            session,
-            settings,
-            staff,
-            code=code,
-            geometry=geometry,
-            version=version,
+        return again(
             notice=f"未保存：{now['actor'] or '他人'}在您打开此页后保存了版本 {now['version']}"
-            f"（{now['reason'] or '无原因'}）。请重新加载后再修改边界，或用下方坐标重新应用您的边界。",
-            status=FORM_ERROR,
+            f"（{now['reason'] or '无原因'}）。请重新加载后再修改边界，或用下方坐标重新应用您的边界。"
         )
     except LandMatchError as exc:
-        if exc.status >= 500 or exc.status == 403:
-            raise
-        session.rollback()
-        errors = form_errors(exc)
-        return _page(
-            request,
-            session,
-            settings,
-            staff,
-            code=code,
-            geometry=geometry,
-            version=version,
-            errors={"geometry": errors.get("geometry") or "；".join(errors.values())},
-            status=FORM_ERROR,
-        )
+        errors = refused(session, exc)
+        return again(errors={"geometry": errors.get("geometry") or "；".join(errors.values())})
     return redirect(request, f"/workbench/parcels/{code}", flash=("success", "边界已保存"))
 
 
@@ -278,29 +269,13 @@ async def _upload(
 ) -> HTMLResponse:
     """A boundary read from a file into the editor (of ``code``, or of a new parcel: ``None``),
     not saved; the file's problem goes beside the file field."""
+    page = partial(_page, request, session, settings, staff, code=code)
     try:
         geometry = await _uploaded_geometry(request, file, settings, code)
     except UnprocessableInput as exc:
-        return _page(
-            request,
-            session,
-            settings,
-            staff,
-            code=code,
-            geometry=None,
-            errors={"file": exc.message},
-            status=FORM_ERROR,
-        )
+        return page(geometry=None, errors={"file": exc.message}, status=FORM_ERROR)
     then = "请预览核对面积与重叠后保存" if code else "请填写编号、名称等并保存"
-    return _page(
-        request,
-        session,
-        settings,
-        staff,
-        code=code,
-        geometry=geometry,
-        notice=f"已读入文件中的边界（尚未保存）：{then}。",
-    )
+    return page(geometry=geometry, notice=f"已读入文件中的边界（尚未保存）：{then}。")
 
 
 @router.post("/workbench/parcels/{code}/boundary/upload")

@@ -2,7 +2,9 @@
 
 - ``StaffDep`` / ``staff_with(*roles)``: the signed-in staff member of a page; without a live
   session the browser is sent to the sign-in page (and back afterwards), with a password to
-  change to the password page; a role outside ``roles`` gets the 403 page.
+  change to the password page; a role outside ``roles`` gets the 403 page. The areas' role
+  groups: ``AdminDep``, ``BureauDep`` (admin, bureau), ``EditorDep`` (admin, bureau, zone),
+  ``PromoterDep`` (admin, promoter).
 - ``render(request, template, **context)``: a template under ``web/templates`` with the base
   context (``staff``, ``csrf_token``, ``nav``, ``flashes``, ``page_url``).
 - ``redirect(url, flash=...)``: the POST-redirect-GET answer, with a flash message for the
@@ -17,12 +19,12 @@ import base64
 import hashlib
 import hmac
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
-from fastapi import Depends, Request
+from fastapi import Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
@@ -166,6 +168,24 @@ def staff_with(*roles: str, allow_password_change: bool = False) -> Callable[...
 
 StaffDep = Annotated[Staff, Depends(staff_with())]
 AdminDep = Annotated[Staff, Depends(staff_with("admin"))]
+#: The version of a record a form was opened at (the service compares it inside the write).
+Version = Annotated[int, Form(ge=1)]
+# The role groups of the areas (one definition each).
+BureauDep = Annotated[Staff, Depends(staff_with("admin", "bureau"))]
+EditorDep = Annotated[Staff, Depends(staff_with("admin", "bureau", "zone"))]
+PromoterDep = Annotated[Staff, Depends(staff_with("admin", "promoter"))]
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+PDF = "application/pdf"
+
+
+def download(data: bytes, filename: str, media_type: str, ascii_name: str = "") -> Response:
+    """A file the browser saves as ``filename`` (any script: RFC 6266's ``filename*``), with
+    ``ascii_name`` for clients that read only the plain ``filename``."""
+    plain = f"filename={ascii_name}; " if ascii_name else ""
+    disposition = f"attachment; {plain}filename*=UTF-8''{quote(filename)}"
+    return Response(data, media_type=media_type, headers={"Content-Disposition": disposition})
 
 
 # ---- flash messages (a signed cookie read once) ---------------------------------------------
@@ -200,6 +220,27 @@ def redirect(
     return resp
 
 
+def act(
+    request: Request,
+    session: Any,
+    action: Callable[[], object],
+    *,
+    back: str,
+    done: str,
+    then: str | None = None,
+) -> RedirectResponse:
+    """A one-button form: run ``action`` (a service call) and commit, then to ``then`` (by
+    default ``back``) with ``done``; a refusal (any :class:`LandMatchError`) rolls back and
+    goes to ``back`` with its message."""
+    try:
+        action()
+    except LandMatchError as exc:
+        session.rollback()
+        return redirect(request, back, ("danger", exc.message))
+    session.commit()
+    return redirect(request, then or back, ("success", done))
+
+
 def _flashes(request: Request) -> list[tuple[str, str]]:
     raw = request.cookies.get(FLASH_COOKIE)
     if not raw:
@@ -224,6 +265,18 @@ def form_errors(exc: LandMatchError) -> dict[str, str]:
     if not out:
         out[""] = exc.message
     return out
+
+
+def refused(
+    session: Any, exc: LandMatchError, raise_on: tuple[int, ...] = (403,)
+) -> dict[str, str]:
+    """A service's refusal of a form's values: the write rolled back, the errors by field for
+    the form (:func:`form_errors`). A refusal with a status in ``raise_on`` (scope: 403) or a
+    server error is raised on, to the error page."""
+    if exc.status >= 500 or exc.status in raise_on:
+        raise exc
+    session.rollback()
+    return form_errors(exc)
 
 
 # ---- rendering -----------------------------------------------------------------------------
@@ -293,6 +346,51 @@ def render(request: Request, template: str, *, status: int = 200, **context: Any
     return resp
 
 
+def conflict_page(
+    request: Request,
+    *,
+    what: str,
+    title: str,
+    url: str,
+    opened: Any,
+    saved: dict[str, Any],
+    rows: list[dict[str, Any]],
+    mine: Iterable[str],
+    sent: dict[str, Any],
+    reason: str,
+    form_names: dict[str, str] | None = None,
+    **nav: Any,
+) -> HTMLResponse:
+    """The conflict screen of a versioned record's form (``workbench/conflict.html``): the
+    version ``opened``, the version ``saved`` since (actor, at, reason, version), the field
+    ``rows``, and a form that sends ``mine`` (the fields changed, as ``sent``) again on the
+    saved version — a list as its values after a ``<name>__present`` marker, so that an emptied
+    list is sent too; ``form_names`` renames a field whose form name differs. ``nav``: the
+    page's navigation (``parcel_code`` or ``crumbs``)."""
+    hidden: list[tuple[str, str]] = []
+    for name in mine:
+        key, value = (form_names or {}).get(name, name), sent[name]
+        if isinstance(value, list):
+            hidden.append((f"{key}__present", "1"))
+            hidden += [(key, v) for v in value]
+        else:
+            hidden.append((key, value))
+    return render(
+        request,
+        "workbench/conflict.html",
+        status=FORM_ERROR,
+        what=what,
+        title=title,
+        url=url,
+        opened=opened,
+        saved=saved,
+        rows=rows,
+        hidden=hidden,
+        reason=reason,
+        **nav,
+    )
+
+
 def install_handlers(app: Any) -> None:
     """Redirects from page dependencies; errors on /workbench pages as an HTML page."""
     from landmatch.api.problems import domain_response
@@ -310,18 +408,28 @@ def install_handlers(app: Any) -> None:
 
 __all__ = [
     "AdminDep",
+    "BureauDep",
+    "EditorDep",
+    "PromoterDep",
     "FORM_ERROR",
     "NAV",
     "NavItem",
     "OptionalStaffDep",
+    "PDF",
     "Redirect",
     "SESSION_COOKIE",
     "Staff",
     "StaffDep",
+    "Version",
+    "XLSX",
+    "act",
+    "conflict_page",
+    "download",
     "form_errors",
     "login_url",
     "page_url",
     "redirect",
+    "refused",
     "render",
     "safe_next",
     "staff_with",

@@ -8,9 +8,10 @@ the work is :mod:`landmatch.inventory.wizard`, which calls the import's own serv
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
@@ -18,11 +19,13 @@ from landmatch import vocab
 from landmatch.api.deps import JobSessionDep, SettingsDep
 from landmatch.api.routes.workbench.common import (
     FORM_ERROR,
+    XLSX,
+    BureauDep,
     Staff,
-    form_errors,
+    download,
     redirect,
+    refused,
     render,
-    staff_with,
 )
 from landmatch.basemap.store import water_loaded
 from landmatch.db import derived
@@ -36,8 +39,6 @@ router = APIRouter(include_in_schema=False)
 URL = "/workbench/imports"
 PAGE_SIZE = 100
 IGNORE = "__ignore__"
-ImporterDep = Annotated[Staff, Depends(staff_with("admin", "bureau"))]
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _cities(staff: Staff) -> list[tuple[str, str]]:
@@ -48,7 +49,7 @@ def _cities(staff: Staff) -> list[tuple[str, str]]:
 def import_list(
     request: Request,
     session: JobSessionDep,
-    staff: ImporterDep,
+    staff: BureauDep,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> HTMLResponse:
     jobs, total = wizard.list_jobs(session.connection(), staff.principal, 50, offset)
@@ -61,18 +62,12 @@ def import_list(
 
 
 @router.get(URL + "/template.xlsx")
-def template_file(staff: ImporterDep) -> Response:
-    return Response(
-        template.template_xlsx(),
-        media_type=XLSX,
-        headers={
-            "Content-Disposition": "attachment; filename*=UTF-8''%E7%86%9F%E5%9C%B0%E6%B8%85%E5%8D%95%E6%A8%A1%E6%9D%BF.xlsx"
-        },
-    )
+def template_file(staff: BureauDep) -> Response:
+    return download(template.template_xlsx(), "熟地清单模板.xlsx", XLSX)
 
 
 @router.get(URL + "/new", response_class=HTMLResponse)
-def new_import(request: Request, staff: ImporterDep, settings: SettingsDep) -> HTMLResponse:
+def new_import(request: Request, staff: BureauDep, settings: SettingsDep) -> HTMLResponse:
     return render(request, "workbench/imports/new.html", errors={}, max_mb=settings.max_upload_mb)
 
 
@@ -81,7 +76,7 @@ async def upload(
     request: Request,
     session: JobSessionDep,
     settings: SettingsDep,
-    staff: ImporterDep,
+    staff: BureauDep,
     files: Annotated[list[UploadFile], File()],
 ) -> Response:
     """The dropped files through the guarded upload path; a job when the import's readers
@@ -113,7 +108,7 @@ async def replace_files(
     job_id: int,
     session: JobSessionDep,
     settings: SettingsDep,
-    staff: ImporterDep,
+    staff: BureauDep,
     files: Annotated[list[UploadFile], File()],
 ) -> Response:
     """A corrected file for the same job (options and mapping stay)."""
@@ -250,7 +245,7 @@ def job_page(
     job_id: int,
     session: JobSessionDep,
     settings: SettingsDep,
-    staff: ImporterDep,
+    staff: BureauDep,
     mapping: Annotated[int | None, Query(ge=1)] = None,
     action: Annotated[str, Query(max_length=12)] = "",
     field: Annotated[str, Query(max_length=60)] = "",
@@ -317,7 +312,7 @@ async def check(
     job_id: int,
     session: JobSessionDep,
     settings: SettingsDep,
-    staff: ImporterDep,
+    staff: BureauDep,
 ) -> Response:
     """Keep the options and the column mapping (and the mapping under a name, if given), then
     run the dry run."""
@@ -348,19 +343,9 @@ async def check(
                     mapping,
                 )
         except LandMatchError as exc:
-            if exc.status >= 500 or exc.status in (403, 404, 409):
-                raise
-            session.rollback()
-            return _page(
-                request,
-                session,
-                settings,
-                staff,
-                job_id,
-                errors=form_errors(exc),
-                sent=sent,
-                status=FORM_ERROR,
-            )
+            errors = refused(session, exc, (403, 404, 409))
+            again = partial(_page, request, session, settings, staff, job_id)
+            return again(errors=errors, sent=sent, status=FORM_ERROR)
         return _run(request, session, settings, staff, job_id, commit=False)
 
     return await run_in_threadpool(work)
@@ -368,30 +353,26 @@ async def check(
 
 @router.post(URL + "/{job_id}/commit")
 def commit(
-    request: Request, job_id: int, session: JobSessionDep, settings: SettingsDep, staff: ImporterDep
+    request: Request, job_id: int, session: JobSessionDep, settings: SettingsDep, staff: BureauDep
 ) -> Response:
     return _run(request, session, settings, staff, job_id, commit=True)
 
 
 @router.get(URL + "/{job_id}/progress")
-def progress(job_id: int, session: JobSessionDep, staff: ImporterDep) -> JSONResponse:
+def progress(job_id: int, session: JobSessionDep, staff: BureauDep) -> JSONResponse:
     job = wizard.job_for(session.connection(), job_id, staff.principal)
     return JSONResponse(wizard.progress_of(job), headers={"Cache-Control": "no-store"})
 
 
 @router.get(URL + "/{job_id}/report.xlsx")
-def report_file(job_id: int, session: JobSessionDep, staff: ImporterDep) -> Response:
+def report_file(job_id: int, session: JobSessionDep, staff: BureauDep) -> Response:
     conn = session.connection()
     job = wizard.job_for(conn, job_id, staff.principal)
-    return Response(
-        wizard.report_xlsx(conn, job),
-        media_type=XLSX,
-        headers={"Content-Disposition": f'attachment; filename="import-{job_id}-report.xlsx"'},
-    )
+    return download(wizard.report_xlsx(conn, job), f"import-{job_id}-report.xlsx", XLSX)
 
 
 @router.get(URL + "/{job_id}/features.geojson")
-def features(job_id: int, session: JobSessionDep, staff: ImporterDep) -> JSONResponse:
+def features(job_id: int, session: JobSessionDep, staff: BureauDep) -> JSONResponse:
     conn = session.connection()
     job = wizard.job_for(conn, job_id, staff.principal)
     return JSONResponse(wizard.features(conn, job), media_type="application/geo+json")
@@ -402,7 +383,7 @@ def rollback(
     request: Request,
     job_id: int,
     session: JobSessionDep,
-    staff: ImporterDep,
+    staff: BureauDep,
     reason: Annotated[str, Form(max_length=500)] = "",
     back: Annotated[str, Form(max_length=20)] = "",
 ) -> Response:

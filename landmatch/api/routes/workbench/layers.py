@@ -11,13 +11,13 @@ import datetime as dt
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
 from landmatch import vocab
 from landmatch.api.deps import JobSessionDep, SessionDep, SettingsDep
-from landmatch.api.routes.workbench.common import FORM_ERROR, Staff, render, staff_with
+from landmatch.api.routes.workbench.common import FORM_ERROR, BureauDep, Staff, render
 from landmatch.errors import InvalidInput, LandMatchError
 from landmatch.inventory.listing import own_city
 from landmatch.inventory.uploads import LAYER_FILES, receive
@@ -25,7 +25,6 @@ from landmatch.reflayers import changes, coverage, listing
 
 router = APIRouter(include_in_schema=False)
 URL = "/workbench/layers"
-LayersDep = Annotated[Staff, Depends(staff_with("admin", "bureau"))]
 PAGE_SIZE = 100
 Text = Annotated[str, Form(max_length=500)]
 
@@ -41,7 +40,7 @@ def layer_list(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
-    staff: LayersDep,
+    staff: BureauDep,
     layer: Annotated[str, Query(max_length=20)] = "constraint_area",
     city: Annotated[str | None, Query(max_length=6)] = None,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
@@ -109,13 +108,30 @@ def _date(value: str, what: str) -> dt.date | None:
         ) from None
 
 
+def _outcome(
+    request: Request,
+    session: Any,
+    title: str,
+    back: str,
+    report: Any = None,
+    error: InvalidInput | None = None,
+) -> HTMLResponse:
+    """The page of a layer change: committed, with its report; or rolled back, with the
+    refusal (a bad file or value: the report page says which)."""
+    if error is not None:
+        session.rollback()
+        return _report_page(request, title, back, error=error, status=FORM_ERROR)
+    session.commit()
+    return _report_page(request, title, back, report=report.to_dict())
+
+
 @router.post(URL + "/{layer}/import", response_class=HTMLResponse)
 async def import_layer(
     request: Request,
     layer: str,
     session: JobSessionDep,
     settings: SettingsDep,
-    staff: LayersDep,
+    staff: BureauDep,
     file: Annotated[UploadFile, File()],
     crs: Annotated[str, Form(max_length=40)] = "",
     replace: Annotated[str, Form(max_length=5)] = "",
@@ -148,18 +164,16 @@ async def import_layer(
             reason=reason.strip() or None,
             covers=cover,
         )
-    except InvalidInput as exc:  # a bad file or value: the report page says which
-        session.rollback()
-        return _report_page(request, title, back, error=exc, status=FORM_ERROR)
-    session.commit()
-    return _report_page(request, title, back, report=report.to_dict())
+    except InvalidInput as exc:
+        return _outcome(request, session, title, back, error=exc)
+    return _outcome(request, session, title, back, report)
 
 
 @router.get(URL + "/coverage", response_class=HTMLResponse)
 def coverage_list(
     request: Request,
     session: SessionDep,
-    staff: LayersDep,
+    staff: BureauDep,
     city: Annotated[str | None, Query(max_length=6)] = None,
 ) -> HTMLResponse:
     rows = coverage.list_coverage(session, staff.principal, city=city or None)
@@ -179,7 +193,7 @@ def coverage_list(
 def declare(
     request: Request,
     session: SessionDep,
-    staff: LayersDep,
+    staff: BureauDep,
     kinds: Annotated[list[str] | None, Form()] = None,
     cities: Annotated[list[str] | None, Form()] = None,
     source: Text = "",
@@ -211,11 +225,9 @@ def declare(
             as_of=day,
             reason=reason.strip() or None,
         )
-    except InvalidInput as exc:  # a bad file or value: the report page says which
-        session.rollback()
-        return _report_page(request, "声明覆盖范围", back, error=exc, status=FORM_ERROR)
-    session.commit()
-    return _report_page(request, "声明覆盖范围", back, report=report.to_dict())
+    except InvalidInput as exc:
+        return _outcome(request, session, "声明覆盖范围", back, error=exc)
+    return _outcome(request, session, "声明覆盖范围", back, report)
 
 
 @router.post(URL + "/coverage/{kind}/{city_code}/withdraw", response_class=HTMLResponse)
@@ -224,7 +236,7 @@ def withdraw(
     kind: str,
     city_code: str,
     session: SessionDep,
-    staff: LayersDep,
+    staff: BureauDep,
     reason: Text = "",
 ) -> HTMLResponse:
     back = f"{URL}/coverage"
@@ -237,8 +249,6 @@ def withdraw(
             withdraw=True,
             reason=reason.strip() or None,
         )
-    except InvalidInput as exc:  # a bad file or value: the report page says which
-        session.rollback()
-        return _report_page(request, "撤销覆盖声明", back, error=exc, status=FORM_ERROR)
-    session.commit()
-    return _report_page(request, "撤销覆盖声明", back, report=report.to_dict())
+    except InvalidInput as exc:
+        return _outcome(request, session, "撤销覆盖声明", back, error=exc)
+    return _outcome(request, session, "撤销覆盖声明", back, report)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from landmatch import vocab
@@ -14,11 +14,13 @@ from landmatch.api.deps import SessionDep
 from landmatch.api.routes.workbench.common import (
     FORM_ERROR,
     AdminDep,
+    PromoterDep,
     Staff,
+    Version,
+    act,
     form_errors,
     redirect,
     render,
-    staff_with,
 )
 from landmatch.errors import LandMatchError
 from landmatch.leads import coverage
@@ -27,7 +29,6 @@ from landmatch.leads import leads as svc
 router = APIRouter(include_in_schema=False)
 URL = "/workbench/leads"
 TEAMS_URL = "/workbench/teams"
-PromoterDep = Annotated[Staff, Depends(staff_with("admin", "promoter"))]
 
 
 @router.get(URL, response_class=HTMLResponse)
@@ -58,23 +59,19 @@ def show(request: Request, session: SessionDep, staff: PromoterDep, lead_id: int
     return render(request, "workbench/leads/lead.html", lead=lead, teams=teams)
 
 
-def _failed(request: Request, session: SessionDep, lead_id: int, exc: LandMatchError) -> Response:
-    session.rollback()
-    return redirect(request, f"{URL}/{lead_id}", ("danger", exc.message))
-
-
 @router.post(URL + "/{lead_id}/convert")
 def convert(
     request: Request,
     session: SessionDep,
     staff: PromoterDep,
     lead_id: int,
-    version: Annotated[int, Form(ge=1)],
+    version: Version,
 ) -> Response:
     try:
         project_id = svc.convert(session, staff.principal, lead_id, version)
     except LandMatchError as exc:
-        return _failed(request, session, lead_id, exc)
+        session.rollback()
+        return redirect(request, f"{URL}/{lead_id}", ("danger", exc.message))
     session.commit()
     return redirect(
         request,
@@ -89,15 +86,17 @@ def dismiss(
     session: SessionDep,
     staff: PromoterDep,
     lead_id: int,
-    version: Annotated[int, Form(ge=1)],
+    version: Version,
     note: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
-    try:
-        svc.dismiss(session, staff.principal, lead_id, version, note)
-    except LandMatchError as exc:
-        return _failed(request, session, lead_id, exc)
-    session.commit()
-    return redirect(request, URL, ("success", f"已忽略线索 {lead_id}"))
+    return act(
+        request,
+        session,
+        lambda: svc.dismiss(session, staff.principal, lead_id, version, note),
+        back=f"{URL}/{lead_id}",
+        done=f"已忽略线索 {lead_id}",
+        then=URL,
+    )
 
 
 @router.post(URL + "/{lead_id}/assign")
@@ -106,15 +105,16 @@ def assign(
     session: SessionDep,
     staff: AdminDep,
     lead_id: int,
-    version: Annotated[int, Form(ge=1)],
+    version: Version,
     team: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
-    try:
-        svc.assign(session, staff.principal, lead_id, version, team)
-    except LandMatchError as exc:
-        return _failed(request, session, lead_id, exc)
-    session.commit()
-    return redirect(request, f"{URL}/{lead_id}", ("success", f"已分派给 {team.strip()}"))
+    return act(
+        request,
+        session,
+        lambda: svc.assign(session, staff.principal, lead_id, version, team),
+        back=f"{URL}/{lead_id}",
+        done=f"已分派给 {team.strip()}",
+    )
 
 
 # ---- team coverage (admins) ----------------------------------------------------------------
@@ -169,10 +169,10 @@ def add_coverage(
 def delete_coverage(
     request: Request, session: SessionDep, staff: AdminDep, coverage_id: int
 ) -> Response:
-    try:
-        coverage.remove(session, staff.principal, coverage_id)
-    except LandMatchError as exc:
-        session.rollback()
-        return redirect(request, TEAMS_URL, ("danger", exc.message))
-    session.commit()
-    return redirect(request, TEAMS_URL, ("success", "已删除该覆盖范围"))
+    return act(
+        request,
+        session,
+        lambda: coverage.remove(session, staff.principal, coverage_id),
+        back=TEAMS_URL,
+        done="已删除该覆盖范围",
+    )

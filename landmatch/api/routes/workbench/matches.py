@@ -7,13 +7,21 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Annotated, Any
-from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
 from landmatch.api.deps import SessionDep, SettingsDep
-from landmatch.api.routes.workbench.common import Staff, redirect, render, staff_with
+from landmatch.api.routes.workbench.common import (
+    PDF,
+    XLSX,
+    PromoterDep,
+    Staff,
+    act,
+    download,
+    redirect,
+    render,
+)
 from landmatch.errors import InvalidInput, LandMatchError
 from landmatch.maps import printed
 from landmatch.maps.brochure import html_to_pdf
@@ -25,7 +33,6 @@ from landmatch.match.requirements import Requirement
 
 router = APIRouter(include_in_schema=False)
 URL = "/workbench/matches"
-PromoterDep = Annotated[Staff, Depends(staff_with("admin", "promoter"))]
 
 
 def _title(
@@ -121,22 +128,23 @@ def compare_page(
     )
 
 
+def _compared(
+    request: Request, session: SessionDep, staff: Staff, match_id: str
+) -> tuple[str, list[dict[str, Any]], list[Any]]:
+    """The run's title, the sites picked for comparison and the comparison's rows."""
+    run = get_run(session, match_id, staff.principal)
+    title, _ = _title(session, staff, run)
+    sites = compare.pick(run, _codes(request))
+    return title, sites, compare.rows(run, sites)
+
+
 @router.get(URL + "/{match_id}/compare.xlsx")
 def compare_xlsx(
     request: Request, session: SessionDep, staff: PromoterDep, match_id: str
 ) -> Response:
-    run = get_run(session, match_id, staff.principal)
-    title, _ = _title(session, staff, run)
-    sites = compare.pick(run, _codes(request))
-    data = compare.workbook(f"{title} · 地块对比", compare.rows(run, sites))
-    name = quote(f"{title}-地块对比.xlsx")
-    return Response(
-        data,
-        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        headers={
-            "Content-Disposition": f"attachment; filename=compare.xlsx; filename*=UTF-8''{name}"
-        },
-    )
+    title, _, rows = _compared(request, session, staff, match_id)
+    data = compare.workbook(f"{title} · 地块对比", rows)
+    return download(data, f"{title}-地块对比.xlsx", XLSX, ascii_name="compare.xlsx")
 
 
 @router.get(URL + "/{match_id}/compare.pdf")
@@ -144,20 +152,11 @@ def compare_pdf(
     request: Request, session: SessionDep, staff: PromoterDep, match_id: str
 ) -> Response:
     """The comparison printed to PDF through the brochures' path (Chromium, the PDF slots)."""
-    run = get_run(session, match_id, staff.principal)
-    title, _ = _title(session, staff, run)
-    sites = compare.pick(run, _codes(request))
-    html = printed.compare_html(title, sites, compare.rows(run, sites))
+    title, sites, rows = _compared(request, session, staff, match_id)
+    html = printed.compare_html(title, sites, rows)
     with request.app.state.slots.take("pdf"):  # 429 when every PDF slot is busy
         data = html_to_pdf(html)
-    name = quote(f"{title}-地块对比.pdf")
-    return Response(
-        data,
-        media_type="application/pdf",
-        headers={
-            "Content-Disposition": f"attachment; filename=compare.pdf; filename*=UTF-8''{name}"
-        },
-    )
+    return download(data, f"{title}-地块对比.pdf", PDF, ascii_name="compare.pdf")
 
 
 @router.post(URL + "/{match_id}/reserve")
@@ -178,23 +177,18 @@ def reserve(
             request, back, ("danger", "这次匹配不属于任何项目，不能预留；请从项目页发起匹配")
         )
     until = dt.date.today() + dt.timedelta(days=settings.reservation_days)
-    try:
-        svc.reserve(
-            session,
-            staff.principal,
-            svc.ReservationIn(
-                parcel_code=parcel_code,
-                project_id=int(pid),
-                until=until,
-                note=f"自匹配 {match_id[:8]} 预留",
-            ),
-        )
-        session.commit()
-    except LandMatchError as exc:
-        session.rollback()
-        return redirect(request, back, ("danger", exc.message))
-    return redirect(
-        request, back, ("success", f"已为本项目预留地块 {parcel_code}，至 {until.isoformat()}")
+    hold = svc.ReservationIn(
+        parcel_code=parcel_code,
+        project_id=int(pid),
+        until=until,
+        note=f"自匹配 {match_id[:8]} 预留",
+    )
+    return act(
+        request,
+        session,
+        lambda: svc.reserve(session, staff.principal, hold),
+        back=back,
+        done=f"已为本项目预留地块 {parcel_code}，至 {until.isoformat()}",
     )
 
 

@@ -10,19 +10,22 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Annotated, Any
+from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
 from landmatch.api.deps import SessionDep, SettingsDep
 from landmatch.api.routes.workbench.common import (
     FORM_ERROR,
+    EditorDep,
     Staff,
     StaffDep,
-    form_errors,
+    Version,
+    conflict_page,
     redirect,
+    refused,
     render,
-    staff_with,
 )
 from landmatch.basemap.store import water_loaded
 from landmatch.confidential import CONFIDENTIAL_FIELDS, may_read
@@ -34,7 +37,6 @@ from landmatch.maps.workbench import bounds_of, parcel_map
 
 router = APIRouter(include_in_schema=False)
 URL = "/workbench/parcels/{code}"
-EditorDep = Annotated[Staff, Depends(staff_with("admin", "bureau", "zone"))]
 Reason = Annotated[str, Form(max_length=500)]
 
 
@@ -115,8 +117,7 @@ async def save(request: Request, code: str, session: SessionDep, staff: EditorDe
         session.rollback()
         return _conflict(request, session, code, staff, base, sent, props, reason)
     except UnprocessableInput as exc:
-        session.rollback()
-        errors = form_errors(exc)
+        errors = refused(session, exc)
         values = {n: v for n, v in sent.items()}
         return _form(
             request,
@@ -160,25 +161,19 @@ def _conflict(
                 "they_changed": theirs["row"].get(n) != base["row"].get(n),
             }
         )
-    hidden = []
-    for n in mine:
-        key = sheet.AREA_FORM if n == sheet.AREA_FIELD else n
-        v = sent[n]
-        if isinstance(v, list):
-            hidden.append((f"{key}__present", "1"))
-            hidden += [(key, x) for x in v]
-        else:
-            hidden.append((key, v))
-    return render(
+    return conflict_page(
         request,
-        "workbench/parcels/conflict.html",
-        status=FORM_ERROR,
-        code=code,
-        base=base,
-        theirs=theirs,
+        what="地块",
+        title=code,
+        url=f"/workbench/parcels/{quote(code)}",
+        opened=base["version"],
+        saved=theirs,
         rows=rows,
-        hidden=hidden,
+        mine=mine,
+        sent=sent,
         reason=reason,
+        form_names={sheet.AREA_FIELD: sheet.AREA_FORM},
+        parcel_code=code,
     )
 
 
@@ -200,7 +195,7 @@ def delete(
     code: str,
     session: SessionDep,
     staff: EditorDep,
-    version: Annotated[int, Form(ge=1)] = 0,
+    version: Version = 0,
     reason: Reason = "",
 ) -> Response:
     _editable_state(session, code, staff)

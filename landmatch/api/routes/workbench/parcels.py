@@ -18,13 +18,7 @@ from sqlalchemy.orm import Session
 from landmatch import vocab
 from landmatch.api.deps import JobSessionDep, SessionDep, SettingsDep
 from landmatch.api.limits import heavy
-from landmatch.api.routes.workbench.common import (
-    Staff,
-    StaffDep,
-    redirect,
-    render,
-    staff_with,
-)
+from landmatch.api.routes.workbench.common import EditorDep, Staff, StaffDep, redirect, render
 from landmatch.basemap.store import water_loaded
 from landmatch.db.parcels import ParcelFilter
 from landmatch.errors import InvalidInput, LandMatchError
@@ -36,7 +30,6 @@ from landmatch.maps.workbench import bounds_of, parcel_map
 router = APIRouter(include_in_schema=False)
 URL = "/workbench/parcels"
 PAGE_SIZE = 50
-EditorDep = Annotated[Staff, Depends(staff_with("admin", "bureau", "zone"))]
 Text = Annotated[str | None, Query(max_length=100)]
 
 

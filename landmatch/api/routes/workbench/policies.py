@@ -13,8 +13,9 @@ between opens the conflict screen (who and when, the fields side by side; reload
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
@@ -23,11 +24,12 @@ from landmatch import vocab
 from landmatch.api.deps import JobSessionDep, SessionDep, SettingsDep
 from landmatch.api.routes.workbench.common import (
     FORM_ERROR,
+    BureauDep,
     Staff,
+    conflict_page,
     form_errors,
     redirect,
     render,
-    staff_with,
 )
 from landmatch.db.locking import etag
 from landmatch.errors import (
@@ -46,7 +48,6 @@ from landmatch.policies.versions import BELOW_AVERAGE, BELOW_AVERAGE_LABEL, COND
 
 router = APIRouter(include_in_schema=False)
 URL = "/workbench/policies"
-LibraryDep = Annotated[Staff, Depends(staff_with("admin", "bureau"))]
 PAGE_SIZE = 50
 
 
@@ -54,7 +55,7 @@ PAGE_SIZE = 50
 def policy_list(
     request: Request,
     session: SessionDep,
-    staff: LibraryDep,
+    staff: BureauDep,
     q: Annotated[str | None, Query(max_length=200)] = None,
     expired: Annotated[str | None, Query(max_length=5)] = None,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
@@ -112,7 +113,7 @@ def _import_page(
 
 
 @router.get(URL + "/import", response_class=HTMLResponse)
-def import_form(request: Request, settings: SettingsDep, staff: LibraryDep) -> HTMLResponse:
+def import_form(request: Request, settings: SettingsDep, staff: BureauDep) -> HTMLResponse:
     return _import_page(request, settings)
 
 
@@ -121,7 +122,7 @@ async def import_excel(
     request: Request,
     session: JobSessionDep,
     settings: SettingsDep,
-    staff: LibraryDep,
+    staff: BureauDep,
     file: Annotated[UploadFile, File()],
     dry_run: Annotated[str, Form(max_length=5)] = "",
 ) -> HTMLResponse:
@@ -258,7 +259,7 @@ def _form_page(
 
 
 @router.get(URL + "/new", response_class=HTMLResponse)
-def new_policy(request: Request, staff: LibraryDep) -> HTMLResponse:
+def new_policy(request: Request, staff: BureauDep) -> HTMLResponse:
     city = listing.own_city(staff.principal)
     values: dict[str, Any] = {f: _form_text(f, None) for f in FORM_FIELDS}
     values |= {
@@ -271,7 +272,7 @@ def new_policy(request: Request, staff: LibraryDep) -> HTMLResponse:
 
 
 @router.post(URL + "/new")
-async def create_policy(request: Request, session: SessionDep, staff: LibraryDep) -> Response:
+async def create_policy(request: Request, session: SessionDep, staff: BureauDep) -> Response:
     form = await request.form()
     sent = _sent(form)
     values, errors = _typed(sent)
@@ -305,7 +306,7 @@ def _editable(session: Any, staff: Staff, code: str) -> dict[str, Any]:
 
 
 @router.get(URL + "/{code}/edit", response_class=HTMLResponse)
-def edit_policy(request: Request, code: str, session: SessionDep, staff: LibraryDep) -> Response:
+def edit_policy(request: Request, code: str, session: SessionDep, staff: BureauDep) -> Response:
     p = _editable(session, staff, code)
     flat = versions.flat(p)
     values = {f: _form_text(f, flat.get(f)) for f in FORM_FIELDS if f != "reason"}
@@ -314,7 +315,7 @@ def edit_policy(request: Request, code: str, session: SessionDep, staff: Library
 
 @router.post(URL + "/{code}/edit")
 async def save_policy(
-    request: Request, code: str, session: SessionDep, staff: LibraryDep
+    request: Request, code: str, session: SessionDep, staff: BureauDep
 ) -> Response:
     form = await request.form()
     try:
@@ -391,31 +392,25 @@ def _conflict(
                     "they_changed": they_changed,
                 }
             )
-    hidden: list[tuple[str, str]] = []
-    for f in mine:
-        if f in CHECKS:
-            hidden.append((f + "__present", "1"))
-            hidden += [(f, x) for x in sent[f]]
-        else:
-            hidden.append((f, sent[f]))
     last = history[-1] if history else {}
-    return render(
+    url = f"{URL}/{quote(theirs['code'])}"
+    return conflict_page(
         request,
-        "workbench/policies/conflict.html",
-        status=FORM_ERROR,
-        p=theirs,
-        base_version=base.get("version"),
-        last=last,
+        what="政策",
+        title=f"政策 {theirs['code']}",
+        url=url,
+        opened=base.get("version"),
+        saved={k: last.get(k) for k in ("actor", "at", "reason")} | {"version": theirs["version"]},
         rows=rows,
-        hidden=hidden,
+        mine=mine,
+        sent=sent,
         reason=sent.get("reason") or "",
+        crumbs=[("政策库", URL), (theirs["code"], url)],
     )
 
 
 @router.get(URL + "/{code}", response_class=HTMLResponse)
-def policy_page(
-    request: Request, code: str, session: SessionDep, staff: LibraryDep
-) -> HTMLResponse:
+def policy_page(request: Request, code: str, session: SessionDep, staff: BureauDep) -> HTMLResponse:
     policy = library.get_policy(session, staff.principal, code)
     history = versions.timeline(library.policy_history(session, staff.principal, code))
     return render(

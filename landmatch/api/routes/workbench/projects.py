@@ -4,21 +4,24 @@ requirement form; "save, then match" runs the engine as ``POST /api/projects/{id
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from functools import partial
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from landmatch.api.deps import SessionDep, SettingsDep
 from landmatch.api.routes.workbench import requirement_form
 from landmatch.api.routes.workbench.common import (
     FORM_ERROR,
+    PromoterDep,
     Staff,
+    Version,
+    act,
     form_errors,
     redirect,
     render,
-    staff_with,
 )
 from landmatch.basemap.store import water_loaded
 from landmatch.db.locking import etag
@@ -32,7 +35,6 @@ from landmatch.settings import Settings
 
 router = APIRouter(include_in_schema=False)
 URL = "/workbench/projects"
-PromoterDep = Annotated[Staff, Depends(staff_with("admin", "promoter"))]
 LIST_FIELDS = ("cities", "zone_levels", "supply_modes", "enterprise_types")
 
 
@@ -112,37 +114,54 @@ def _match(session: SessionDep, staff: Staff, settings: SettingsDep, project_id:
     return f"/workbench/matches/{out['match_id']}"
 
 
-@router.post(URL + "/new", response_class=HTMLResponse)
-async def create(
-    request: Request, session: SessionDep, staff: PromoterDep, settings: SettingsDep
+async def _submit(
+    request: Request,
+    session: SessionDep,
+    staff: Staff,
+    settings: Settings,
+    *,
+    project: dict[str, Any] | None,
+    write: Callable[[dict[str, Any], dict[str, Any]], int],
+    done: str,
 ) -> Response:
+    """The project form as sent: checked, then written by ``write`` (given the form and the
+    project's fields, it answers the project's id), then the project's page or, with
+    ``then=match``, a match run of it; the form again with the errors beside the fields."""
     flat, lists = await _form(request)
     head = {"name": flat.get("name", "").strip(), "investor": flat.get("investor", "").strip()}
     req, errors = requirement_form.parse(flat, lists)
     if not head["name"]:
         errors["name"] = "请填写项目名称"
-    # The form again, with the errors beside the fields.
-    again = partial(_form_page, request, session, settings, project=None, req=req, head=head)
+    again = partial(_form_page, request, session, settings, project=project, req=req, head=head)
     if errors:
         return again(errors=errors, status=FORM_ERROR)
     try:
-        p = svc.create_project(
-            session,
-            staff.principal,
-            svc.ProjectIn(
-                name=head["name"],
-                investor=head["investor"] or None,
-                requirement=Requirement.model_validate(req),
-            ),
-        )
-        target = f"{URL}/{p['id']}"
+        fields = {
+            "name": head["name"],
+            "investor": head["investor"] or None,
+            "requirement": Requirement.model_validate(req),
+        }
+        project_id = write(flat, fields)
+        target = f"{URL}/{project_id}"
         if flat.get("then") == "match":
-            target = _match(session, staff, settings, p["id"])
+            target = _match(session, staff, settings, project_id)
         session.commit()
     except LandMatchError as exc:
         session.rollback()
         return again(errors=form_errors(exc), status=FORM_ERROR)
-    return redirect(request, target, ("success", f"已保存项目“{head['name']}”"))
+    return redirect(request, target, ("success", done.format(**head)))
+
+
+@router.post(URL + "/new", response_class=HTMLResponse)
+async def create(
+    request: Request, session: SessionDep, staff: PromoterDep, settings: SettingsDep
+) -> Response:
+    def write(_form: dict[str, Any], fields: dict[str, Any]) -> int:
+        return int(svc.create_project(session, staff.principal, svc.ProjectIn(**fields))["id"])
+
+    return await _submit(
+        request, session, staff, settings, project=None, write=write, done="已保存项目“{name}”"
+    )
 
 
 @router.get(URL + "/{project_id}", response_class=HTMLResponse)
@@ -192,36 +211,18 @@ async def save(
 ) -> Response:
     p = pipeline.project(session, staff.principal, project_id)
     pipeline.may_write(staff.principal, p)
-    flat, lists = await _form(request)
-    head = {"name": flat.get("name", "").strip(), "investor": flat.get("investor", "").strip()}
-    req, errors = requirement_form.parse(flat, lists)
-    if not head["name"]:
-        errors["name"] = "请填写项目名称"
-    # The form again, with the errors beside the fields.
-    again = partial(_form_page, request, session, settings, project=p, req=req, head=head)
-    if errors:
-        return again(errors=errors, status=FORM_ERROR)
-    try:
-        version = int(flat.get("version") or 0)
+
+    def write(form: dict[str, Any], fields: dict[str, Any]) -> int:
+        version = int(form.get("version") or 0)
+        patch = svc.ProjectPatch(**fields)
         svc.update_project(
-            session,
-            staff.principal,
-            project_id,
-            svc.ProjectPatch(
-                name=head["name"],
-                investor=head["investor"] or None,
-                requirement=Requirement.model_validate(req),
-            ),
-            if_match=etag(project_id, version),
+            session, staff.principal, project_id, patch, if_match=etag(project_id, version)
         )
-        target = f"{URL}/{project_id}"
-        if flat.get("then") == "match":
-            target = _match(session, staff, settings, project_id)
-        session.commit()
-    except LandMatchError as exc:
-        session.rollback()
-        return again(errors=form_errors(exc), status=FORM_ERROR)
-    return redirect(request, target, ("success", "已保存用地需求"))
+        return project_id
+
+    return await _submit(
+        request, session, staff, settings, project=p, write=write, done="已保存用地需求"
+    )
 
 
 @router.post(URL + "/{project_id}/match")
@@ -238,18 +239,6 @@ def match(
     return redirect(request, target)
 
 
-def _after(request: Request, session: SessionDep, project_id: int, ok: str) -> Response:
-    session.commit()
-    return redirect(request, f"{URL}/{project_id}", ("success", ok))
-
-
-def _failed(
-    request: Request, session: SessionDep, project_id: int, exc: LandMatchError
-) -> Response:
-    session.rollback()
-    return redirect(request, f"{URL}/{project_id}", ("danger", exc.message))
-
-
 @router.post(URL + "/{project_id}/stage")
 def stage(
     request: Request,
@@ -257,16 +246,15 @@ def stage(
     staff: PromoterDep,
     project_id: int,
     stage: Annotated[str, Form(max_length=12)],
-    version: Annotated[int, Form(ge=1)],
+    version: Version,
     note: Annotated[str, Form(max_length=4000)] = "",
 ) -> Response:
-    try:
+    def action() -> None:
         pipeline.set_stage(
             session, staff.principal, project_id, stage, version=version, note=note.strip() or None
         )
-    except LandMatchError as exc:
-        return _failed(request, session, project_id, exc)
-    return _after(request, session, project_id, "已更新阶段")
+
+    return act(request, session, action, back=f"{URL}/{project_id}", done="已更新阶段")
 
 
 @router.post(URL + "/{project_id}/note")
@@ -276,13 +264,12 @@ def note(
     staff: PromoterDep,
     project_id: int,
     note: Annotated[str, Form(max_length=4000)],
-    version: Annotated[int, Form(ge=1)],
+    version: Version,
 ) -> Response:
-    try:
+    def action() -> None:
         pipeline.add_note(session, staff.principal, project_id, note, version=version)
-    except LandMatchError as exc:
-        return _failed(request, session, project_id, exc)
-    return _after(request, session, project_id, "已添加备注")
+
+    return act(request, session, action, back=f"{URL}/{project_id}", done="已添加备注")
 
 
 @router.post(URL + "/{project_id}/next-step")
@@ -291,16 +278,15 @@ def next_step(
     session: SessionDep,
     staff: PromoterDep,
     project_id: int,
-    version: Annotated[int, Form(ge=1)],
+    version: Version,
     next_step: Annotated[str, Form(max_length=500)] = "",
     next_step_on: Annotated[str, Form(max_length=10)] = "",
 ) -> Response:
-    try:
+    def action() -> None:
         on = pipeline.parse_date(next_step_on, "next_step_on")
         pipeline.set_next_step(session, staff.principal, project_id, next_step, on, version=version)
-    except LandMatchError as exc:
-        return _failed(request, session, project_id, exc)
-    return _after(request, session, project_id, "已更新下一步")
+
+    return act(request, session, action, back=f"{URL}/{project_id}", done="已更新下一步")
 
 
 @router.post(URL + "/{project_id}/reservations/{reservation_id}/release")
@@ -308,9 +294,9 @@ def release(
     request: Request, session: SessionDep, staff: PromoterDep, project_id: int, reservation_id: int
 ) -> Response:
     """End a hold of this project (the holding team or an admin, checked under the lock)."""
-    try:
+
+    def action() -> None:
         pipeline.project(session, staff.principal, project_id)
         svc.release(session, staff.principal, reservation_id)
-    except LandMatchError as exc:
-        return _failed(request, session, project_id, exc)
-    return _after(request, session, project_id, "已释放预留")
+
+    return act(request, session, action, back=f"{URL}/{project_id}", done="已释放预留")

@@ -16,12 +16,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
 from landmatch import vocab
 from landmatch.api.deps import JobSessionDep, SettingsDep
-from landmatch.api.routes.workbench.common import Staff, render, staff_with
+from landmatch.api.routes.workbench.common import EditorDep, render
 from landmatch.db.parcels import ParcelFilter
 from landmatch.errors import InvalidInput
 from landmatch.inventory import listing, qa
@@ -31,7 +31,6 @@ URL = "/workbench/qa"
 PAGE_SIZE = 50
 # Checks fixed on the boundary editor rather than the attribute form.
 BOUNDARY_CHECKS = frozenset({"overlaps", "outside_city", "in_exclusion", "slivers"})
-KeeperDep = Annotated[Staff, Depends(staff_with("admin", "bureau", "zone"))]
 
 
 @router.get(URL, response_class=HTMLResponse)
@@ -39,7 +38,7 @@ def report(
     request: Request,
     session: JobSessionDep,
     settings: SettingsDep,
-    staff: KeeperDep,
+    staff: EditorDep,
     check: Annotated[str | None, Query(max_length=24)] = None,
     city: Annotated[str | None, Query(max_length=6)] = None,
     offset: Annotated[int, Query(ge=0, le=100_000_000)] = 0,

@@ -60,40 +60,25 @@ def login(
     _same_origin(request)
     target = safe_next(next)
     name = name.strip()
-    if not name or not password:
-        errors = {"": "请输入用户名和密码"}
+
+    def again(message: str, status: int = FORM_ERROR) -> HTMLResponse:
+        # Not 401 for a wrong password: a 401 carries the Basic challenge, and browsers
+        # answer that with their own password dialog.
+        errors = {"": message}
         return render(
-            request,
-            "workbench/login.html",
-            status=FORM_ERROR,
-            next=target,
-            name=name,
-            errors=errors,
+            request, "workbench/login.html", status=status, next=target, name=name, errors=errors
         )
+
+    if not name or not password:
+        return again("请输入用户名和密码")
     try:
         cookie, signed_in = sessions.sign_in(session, name, password, client, settings)
     except TooManyRequests as exc:
-        page = render(
-            request,
-            "workbench/login.html",
-            status=429,
-            next=target,
-            name=name,
-            errors={"": exc.message},
-        )
+        page = again(exc.message, 429)
         page.headers["Retry-After"] = str(exc.retry_after)
         return page
     except Unauthorized as exc:
-        # Not 401: a 401 carries the Basic challenge, and browsers answer that with their own
-        # password dialog.
-        return render(
-            request,
-            "workbench/login.html",
-            status=FORM_ERROR,
-            next=target,
-            name=name,
-            errors={"": exc.message},
-        )
+        return again(exc.message)
     session.commit()
     resp: Response
     if signed_in.must_change_password:

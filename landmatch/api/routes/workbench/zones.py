@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 import shapely
@@ -22,11 +23,11 @@ from landmatch import industry_codes, vocab
 from landmatch.api.deps import SessionDep, SettingsDep
 from landmatch.api.routes.workbench.common import (
     FORM_ERROR,
+    EditorDep,
     Staff,
-    form_errors,
     redirect,
+    refused,
     render,
-    staff_with,
 )
 from landmatch.basemap.store import water_loaded
 from landmatch.db.locking import etag
@@ -36,11 +37,11 @@ from landmatch.geo.coords import polygon_from_text, text_from_geometry
 from landmatch.inventory import listing
 from landmatch.inventory.uploads import LAYER_FILES, receive
 from landmatch.maps.workbench import boundary_editor, bounds_of, parcel_map
+from landmatch.settings import Settings
 from landmatch.zones import assessments, preview, records
 
 router = APIRouter(include_in_schema=False)
 URL = "/workbench/zones"
-ZoneStaffDep = Annotated[Staff, Depends(staff_with("admin", "bureau", "zone"))]
 Version = Annotated[int, Form(ge=0)]
 Short = Annotated[str, Form(max_length=200)]
 Coords = Annotated[str, Form(max_length=2_000_000)]
@@ -65,6 +66,27 @@ def _zone_in_scope(session: Any, staff: Staff, code: str) -> dict[str, Any]:
     return zone
 
 
+@dataclass(frozen=True)
+class ZoneForm:
+    """What the zone's page and each of its forms take: the request, the zone's code, the
+    session, the settings and the staff member (admin, bureau or zone committee)."""
+
+    request: Request
+    code: str
+    session: Any
+    settings: Settings
+    staff: Staff
+
+
+def _zone_form(
+    request: Request, code: str, session: SessionDep, settings: SettingsDep, staff: EditorDep
+) -> ZoneForm:
+    return ZoneForm(request, code, session, settings, staff)
+
+
+ZoneFormDep = Annotated[ZoneForm, Depends(_zone_form)]
+
+
 def _assessment_state(a: dict[str, Any], today: dt.date) -> tuple[str, str]:
     if a["approved_on"] > today:
         return "future", "未生效"
@@ -74,11 +96,7 @@ def _assessment_state(a: dict[str, Any], today: dt.date) -> tuple[str, str]:
 
 
 def _page(
-    request: Request,
-    session: Any,
-    settings: Any,
-    staff: Staff,
-    code: str,
+    at: ZoneForm,
     *,
     form: str = "",
     values: dict[str, Any] | None = None,
@@ -87,6 +105,7 @@ def _page(
     renew: int | None = None,
     status: int = 200,
 ) -> HTMLResponse:
+    session, staff, code = at.session, at.staff, at.code
     _zone_in_scope(session, staff, code)
     today = dt.date.today()
     z = records.show_zone(session, staff.principal, code, today)
@@ -104,13 +123,13 @@ def _page(
         session, ParcelFilter(zone=code, limit=PARCELS_SHOWN), staff.principal
     )
     history = records.zone_history(session, staff.principal, code)[-HISTORY_SHOWN:][::-1]
-    parts = parcel_map(settings, bounds_of(z["geometry"]), water=water_loaded(session))
+    parts = parcel_map(at.settings, bounds_of(z["geometry"]), water=water_loaded(session))
     config = {
         "map": parts.name,
         "parcel": {"type": "Feature", "geometry": z["geometry"], "properties": {}},
     }
     return render(
-        request,
+        at.request,
         "workbench/zones/zone.html",
         status=status,
         z=z,
@@ -134,7 +153,7 @@ def _page(
 
 
 @router.get(URL, response_class=HTMLResponse)
-def zone_list(request: Request, session: SessionDep, staff: ZoneStaffDep) -> Response:
+def zone_list(request: Request, session: SessionDep, staff: EditorDep) -> Response:
     if staff.principal.role == "zone":
         if not staff.account.zone_code:
             return render(request, "workbench/zones/list.html", zones=[], city=None)
@@ -157,19 +176,12 @@ def zone_list(request: Request, session: SessionDep, staff: ZoneStaffDep) -> Res
 
 
 @router.get(URL + "/{code}", response_class=HTMLResponse)
-def zone_page(
-    request: Request,
-    code: str,
-    session: SessionDep,
-    settings: SettingsDep,
-    staff: ZoneStaffDep,
-    renew: int | None = None,
-) -> HTMLResponse:
-    return _page(request, session, settings, staff, code, renew=renew)
+def zone_page(at: ZoneFormDep, renew: int | None = None) -> HTMLResponse:
+    return _page(at, renew=renew)
 
 
-def _conflict_notice(session: Any, staff: Staff, code: str, exc: LandMatchError) -> str:
-    last = records.zone_history(session, staff.principal, code)[-1:]
+def _conflict_notice(at: ZoneForm, exc: LandMatchError) -> str:
+    last = records.zone_history(at.session, at.staff.principal, at.code)[-1:]
     who = (
         f"（最近一次保存：{last[0]['actor'] or '他人'}，{last[0]['at']:%Y-%m-%d %H:%M}）"
         if last
@@ -179,11 +191,7 @@ def _conflict_notice(session: Any, staff: Staff, code: str, exc: LandMatchError)
 
 
 def _save(
-    request: Request,
-    session: Any,
-    settings: Any,
-    staff: Staff,
-    code: str,
+    at: ZoneForm,
     form: str,
     values: dict[str, Any],
     write: Any,
@@ -191,37 +199,34 @@ def _save(
 ) -> Response:
     """Run ``write`` (a service call); on a refused value, re-open ``form`` with the errors
     beside the fields; on a version conflict, with the notice and the current version."""
-    refused = _attempt(session, staff, code, write)
+    refused = _attempt(at, write)
     if refused is None:
-        return redirect(request, f"{URL}/{code}#{form}", flash=("success", done))
-    return _page(request, session, settings, staff, code, form=form, values=values, **refused)
+        return redirect(at.request, f"{URL}/{at.code}#{form}", flash=("success", done))
+    return _page(at, form=form, values=values, **refused)
 
 
-def _attempt(session: Any, staff: Staff, code: str, write: Any) -> dict[str, Any] | None:
+def _attempt(at: ZoneForm, write: Any) -> dict[str, Any] | None:
     """Run ``write`` and commit; or roll back and return what the page shows instead: the
     conflict notice (a save made in between) or the errors by field (a refused value).
     Refusals of scope (403), a missing zone (404) and server errors propagate."""
+    session = at.session
     try:
         write()
     except PreconditionFailed as exc:
         session.rollback()
-        return {"notice": _conflict_notice(session, staff, code, exc), "status": FORM_ERROR}
+        return {"notice": _conflict_notice(at, exc), "status": FORM_ERROR}
     except LandMatchError as exc:
-        if exc.status >= 500 or exc.status in (403, 404):
-            raise
-        session.rollback()
-        return {"errors": form_errors(exc), "status": FORM_ERROR}
+        return {"errors": refused(session, exc, (403, 404)), "status": FORM_ERROR}
     session.commit()
     return None
 
 
 @router.post(URL + "/{code}")
-async def save_basic(
-    request: Request, code: str, session: SessionDep, settings: SettingsDep, staff: ZoneStaffDep
-) -> Response:
+async def save_basic(at: ZoneFormDep) -> Response:
     """Name, level, kind, leading industries and source: the fields the form carries (a zone
     committee's form has no level or kind: the service refuses them from it)."""
-    form = await request.form()
+    session, staff, code = at.session, at.staff, at.code
+    form = await at.request.form()
     version = int(str(form.get("version") or 0))
     changes: dict[str, Any] = {
         k: str(form.get(k) or "").strip() for k in ("name", "level", "kind", "source") if k in form
@@ -247,18 +252,12 @@ async def save_basic(
             session, staff.principal, code, changes, reason=reason, if_match=etag(code, version)
         )
 
-    return _save(
-        request, session, settings, staff, code, "basic", values, write, "开发区信息已保存"
-    )
+    return _save(at, "basic", values, write, "开发区信息已保存")
 
 
 @router.post(URL + "/{code}/contact")
 def save_contact(
-    request: Request,
-    code: str,
-    session: SessionDep,
-    settings: SettingsDep,
-    staff: ZoneStaffDep,
+    at: ZoneFormDep,
     version: Version = 0,
     contact_name: Annotated[str, Form(max_length=100)] = "",
     contact_phone: Annotated[str, Form(max_length=50)] = "",
@@ -269,19 +268,18 @@ def save_contact(
         "contact_phone": contact_phone.strip() or None,
     }
     why = reason.strip() or "在工作台修改招商服务联系方式"
-    return _save(
-        request,
-        session,
-        settings,
-        staff,
-        code,
-        "contact",
-        changes | {"reason": reason},
-        lambda: records.update_zone(
-            session, staff.principal, code, changes, reason=why, if_match=etag(code, version)
-        ),
-        "招商服务联系方式已保存",
-    )
+
+    def write() -> None:
+        records.update_zone(
+            at.session,
+            at.staff.principal,
+            at.code,
+            changes,
+            reason=why,
+            if_match=etag(at.code, version),
+        )
+
+    return _save(at, "contact", changes | {"reason": reason}, write, "招商服务联系方式已保存")
 
 
 def _date(value: str, field: str, required: bool) -> dt.date | None:
@@ -303,11 +301,7 @@ def _date(value: str, field: str, required: bool) -> dt.date | None:
 
 @router.post(URL + "/{code}/assessments")
 def add_assessment(
-    request: Request,
-    code: str,
-    session: SessionDep,
-    settings: SettingsDep,
-    staff: ZoneStaffDep,
+    at: ZoneFormDep,
     version: Version = 0,
     kind: Annotated[str, Form(max_length=20)] = "",
     name: Short = "",
@@ -318,6 +312,7 @@ def add_assessment(
 ) -> Response:
     """Record an assessment; a renewal is a new approval of the same kind (the expired one
     stays listed as expired, and in the history)."""
+    session, staff, code = at.session, at.staff, at.code
     values = {
         "kind": kind,
         "name": name,
@@ -343,45 +338,23 @@ def add_assessment(
             name=name.strip() or None,
         )
 
-    return _save(
-        request,
-        session,
-        settings,
-        staff,
-        code,
-        "assessment",
-        values,
-        write,
-        "区域评估已续期" if renews else "区域评估已登记",
-    )
+    return _save(at, "assessment", values, write, "区域评估已续期" if renews else "区域评估已登记")
 
 
 @router.post(URL + "/{code}/assessments/{assessment_id}/delete")
-def delete_assessment(
-    request: Request,
-    code: str,
-    assessment_id: int,
-    session: SessionDep,
-    settings: SettingsDep,
-    staff: ZoneStaffDep,
-    version: Version = 0,
-) -> Response:
+def delete_assessment(at: ZoneFormDep, assessment_id: int, version: Version = 0) -> Response:
     def write() -> None:
-        zone = records.lock_zone(session, code, etag(code, version), "删除")
-        assessments.delete_assessment(session, staff.principal, zone, assessment_id)
+        zone = records.lock_zone(at.session, at.code, etag(at.code, version), "删除")
+        assessments.delete_assessment(at.session, at.staff.principal, zone, assessment_id)
 
-    return _save(request, session, settings, staff, code, "assessment", {}, write, "区域评估已删除")
+    return _save(at, "assessment", {}, write, "区域评估已删除")
 
 
 # ---- the boundary (the parcels' editor: workbench/_boundary.html, wb-boundary.js) ----------
 
 
 def _boundary_page(
-    request: Request,
-    session: Any,
-    settings: Any,
-    staff: Staff,
-    code: str,
+    at: ZoneForm,
     *,
     geometry: dict[str, Any] | None = None,
     version: int | None = None,
@@ -390,8 +363,9 @@ def _boundary_page(
     reason: str = "",
     status: int = 200,
 ) -> HTMLResponse:
-    _zone_in_scope(session, staff, code)
-    z = records.show_zone(session, staff.principal, code)
+    session, settings, code = at.session, at.settings, at.code
+    _zone_in_scope(session, at.staff, code)
+    z = records.show_zone(session, at.staff.principal, code)
     geometry = geometry or z["geometry"]
     parts = boundary_editor(settings, bounds_of(geometry), draw=False, water=water_loaded(session))
     config = {
@@ -403,7 +377,7 @@ def _boundary_page(
         "neighbours": preview.neighbours(session, code),
     }
     return render(
-        request,
+        at.request,
         "workbench/zones/boundary.html",
         status=status,
         z=z,
@@ -419,15 +393,13 @@ def _boundary_page(
 
 
 @router.get(URL + "/{code}/boundary", response_class=HTMLResponse)
-def boundary(
-    request: Request, code: str, session: SessionDep, settings: SettingsDep, staff: ZoneStaffDep
-) -> HTMLResponse:
-    return _boundary_page(request, session, settings, staff, code)
+def boundary(at: ZoneFormDep) -> HTMLResponse:
+    return _boundary_page(at)
 
 
 @router.post(URL + "/{code}/boundary/preview")
 def boundary_preview(
-    code: str, session: SessionDep, staff: ZoneStaffDep, coords: Coords = ""
+    code: str, session: SessionDep, staff: EditorDep, coords: Coords = ""
 ) -> JSONResponse:
     """The server's figures for a boundary before it is saved (JSON for the page's script)."""
     try:
@@ -439,15 +411,12 @@ def boundary_preview(
 
 @router.post(URL + "/{code}/boundary")
 def save_boundary(
-    request: Request,
-    code: str,
-    session: SessionDep,
-    settings: SettingsDep,
-    staff: ZoneStaffDep,
+    at: ZoneFormDep,
     version: Version = 0,
     coords: Coords = "",
     reason: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:
+    session, staff, code = at.session, at.staff, at.code
     geometry: dict[str, Any] | None = None
 
     def write() -> None:
@@ -464,44 +433,31 @@ def save_boundary(
             if_match=etag(code, version),
         )
 
-    refused = _attempt(session, staff, code, write)
+    refused = _attempt(at, write)
     if refused is None:
-        return redirect(request, f"{URL}/{code}", flash=("success", "开发区边界已保存"))
+        return redirect(at.request, f"{URL}/{code}", flash=("success", "开发区边界已保存"))
     if "notice" in refused:
         refused["notice"] += "请重新加载后再修改边界，或用下方坐标重新应用您的边界。"
     else:  # every problem of a boundary goes beside the coordinates
         errs = refused["errors"]
         refused["errors"] = {"geometry": errs.get("geometry") or "；".join(errs.values())}
-    return _boundary_page(
-        request,
-        session,
-        settings,
-        staff,
-        code,
-        geometry=geometry,
-        version=version,
-        reason=reason,
-        **refused,
-    )
+    return _boundary_page(at, geometry=geometry, version=version, reason=reason, **refused)
 
 
 @router.post(URL + "/{code}/boundary/upload")
 async def upload_boundary(
-    request: Request,
-    code: str,
-    session: SessionDep,
-    settings: SettingsDep,
-    staff: ZoneStaffDep,
+    at: ZoneFormDep,
     file: Annotated[UploadFile, File()],
     crs: Annotated[str, Form(max_length=40)] = "",
 ) -> Response:
     """Read a boundary file through the guarded upload path (every polygon of the file,
     dissolved, as the API's PUT does); shown in the editor, saved only from there."""
-    _zone_in_scope(session, staff, code)
+    settings = at.settings
+    _zone_in_scope(at.session, at.staff, at.code)
     shown: dict[str, Any]
     try:
         up = await receive(
-            request, file, LAYER_FILES, settings.max_upload_mb, settings.max_unpacked_mb
+            at.request, file, LAYER_FILES, settings.max_upload_mb, settings.max_unpacked_mb
         )
         geom, warnings = records.boundary_from_file(up.data, up.filename, crs.strip() or None)
     except UnprocessableInput as exc:
@@ -511,4 +467,4 @@ async def upload_boundary(
         if warnings:
             notice += "提示：" + "；".join(warnings)
         shown = {"geometry": json.loads(shapely.to_geojson(geom)), "notice": notice}
-    return _boundary_page(request, session, settings, staff, code, **shown)
+    return _boundary_page(at, **shown)
