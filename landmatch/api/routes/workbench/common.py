@@ -223,22 +223,59 @@ def redirect(
 def act(
     request: Request,
     session: Any,
-    action: Callable[[], object],
+    action: Callable[[], Any],
     *,
     back: str,
     done: str,
-    then: str | None = None,
+    then: str | Callable[[Any], str] | None = None,
 ) -> RedirectResponse:
     """A one-button form: run ``action`` (a service call) and commit, then to ``then`` (by
-    default ``back``) with ``done``; a refusal (any :class:`LandMatchError`) rolls back and
-    goes to ``back`` with its message."""
+    default ``back``; a function of what ``action`` answered, if one) with ``done``; a refusal
+    (any :class:`LandMatchError`) rolls back and goes to ``back`` with its message."""
     try:
-        action()
+        result = action()
     except LandMatchError as exc:
         session.rollback()
         return redirect(request, back, ("danger", exc.message))
     session.commit()
-    return redirect(request, then or back, ("success", done))
+    target = then(result) if callable(then) else then or back
+    return redirect(request, target, ("success", done))
+
+
+@dataclass(frozen=True)
+class Posted:
+    """A one-button form on a versioned record (a lead, a project): the request, the session,
+    the signed-in staff member and the version the form was opened at."""
+
+    request: Request
+    session: Any
+    staff: Staff
+    version: int
+
+    def act(
+        self,
+        action: Callable[[], Any],
+        *,
+        back: str,
+        done: str,
+        then: str | Callable[[Any], str] | None = None,
+    ) -> RedirectResponse:
+        """:func:`act` in this request."""
+        return act(self.request, self.session, action, back=back, done=done, then=then)
+
+
+def _promoter_post(
+    request: Request, session: SessionDep, staff: PromoterDep, version: Version
+) -> Posted:
+    return Posted(request, session, staff, version)
+
+
+def _admin_post(request: Request, session: SessionDep, staff: AdminDep, version: Version) -> Posted:
+    return Posted(request, session, staff, version)
+
+
+PromoterPost = Annotated[Posted, Depends(_promoter_post)]
+AdminPost = Annotated[Posted, Depends(_admin_post)]
 
 
 def _flashes(request: Request) -> list[tuple[str, str]]:
@@ -408,6 +445,7 @@ def install_handlers(app: Any) -> None:
 
 __all__ = [
     "AdminDep",
+    "AdminPost",
     "BureauDep",
     "EditorDep",
     "PromoterDep",
@@ -416,6 +454,8 @@ __all__ = [
     "NavItem",
     "OptionalStaffDep",
     "PDF",
+    "Posted",
+    "PromoterPost",
     "Redirect",
     "SESSION_COOKIE",
     "Staff",

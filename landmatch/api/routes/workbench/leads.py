@@ -14,9 +14,10 @@ from landmatch.api.deps import SessionDep
 from landmatch.api.routes.workbench.common import (
     FORM_ERROR,
     AdminDep,
+    AdminPost,
     PromoterDep,
+    PromoterPost,
     Staff,
-    Version,
     act,
     form_errors,
     redirect,
@@ -60,39 +61,22 @@ def show(request: Request, session: SessionDep, staff: PromoterDep, lead_id: int
 
 
 @router.post(URL + "/{lead_id}/convert")
-def convert(
-    request: Request,
-    session: SessionDep,
-    staff: PromoterDep,
-    lead_id: int,
-    version: Version,
-) -> Response:
-    try:
-        project_id = svc.convert(session, staff.principal, lead_id, version)
-    except LandMatchError as exc:
-        session.rollback()
-        return redirect(request, f"{URL}/{lead_id}", ("danger", exc.message))
-    session.commit()
-    return redirect(
-        request,
-        f"/workbench/projects/{project_id}/requirement",
-        ("success", "已转为项目（阶段：线索）：请补全用地需求后保存"),
+def convert(f: PromoterPost, lead_id: int) -> Response:
+    """A project at stage 线索, then its requirement form to fill in."""
+    return f.act(
+        lambda: svc.convert(f.session, f.staff.principal, lead_id, f.version),
+        back=f"{URL}/{lead_id}",
+        done="已转为项目（阶段：线索）：请补全用地需求后保存",
+        then=lambda project_id: f"/workbench/projects/{project_id}/requirement",
     )
 
 
 @router.post(URL + "/{lead_id}/dismiss")
 def dismiss(
-    request: Request,
-    session: SessionDep,
-    staff: PromoterDep,
-    lead_id: int,
-    version: Version,
-    note: Annotated[str, Form(max_length=2000)] = "",
+    f: PromoterPost, lead_id: int, note: Annotated[str, Form(max_length=2000)] = ""
 ) -> Response:
-    return act(
-        request,
-        session,
-        lambda: svc.dismiss(session, staff.principal, lead_id, version, note),
+    return f.act(
+        lambda: svc.dismiss(f.session, f.staff.principal, lead_id, f.version, note),
         back=f"{URL}/{lead_id}",
         done=f"已忽略线索 {lead_id}",
         then=URL,
@@ -100,18 +84,9 @@ def dismiss(
 
 
 @router.post(URL + "/{lead_id}/assign")
-def assign(
-    request: Request,
-    session: SessionDep,
-    staff: AdminDep,
-    lead_id: int,
-    version: Version,
-    team: Annotated[str, Form(max_length=200)] = "",
-) -> Response:
-    return act(
-        request,
-        session,
-        lambda: svc.assign(session, staff.principal, lead_id, version, team),
+def assign(f: AdminPost, lead_id: int, team: Annotated[str, Form(max_length=200)] = "") -> Response:
+    return f.act(
+        lambda: svc.assign(f.session, f.staff.principal, lead_id, f.version, team),
         back=f"{URL}/{lead_id}",
         done=f"已分派给 {team.strip()}",
     )

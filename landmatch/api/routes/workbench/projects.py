@@ -16,8 +16,8 @@ from landmatch.api.routes.workbench import requirement_form
 from landmatch.api.routes.workbench.common import (
     FORM_ERROR,
     PromoterDep,
+    PromoterPost,
     Staff,
-    Version,
     act,
     form_errors,
     redirect,
@@ -241,52 +241,41 @@ def match(
 
 @router.post(URL + "/{project_id}/stage")
 def stage(
-    request: Request,
-    session: SessionDep,
-    staff: PromoterDep,
+    f: PromoterPost,
     project_id: int,
     stage: Annotated[str, Form(max_length=12)],
-    version: Version,
     note: Annotated[str, Form(max_length=4000)] = "",
 ) -> Response:
     def action() -> None:
+        why = note.strip() or None
         pipeline.set_stage(
-            session, staff.principal, project_id, stage, version=version, note=note.strip() or None
+            f.session, f.staff.principal, project_id, stage, version=f.version, note=why
         )
 
-    return act(request, session, action, back=f"{URL}/{project_id}", done="已更新阶段")
+    return f.act(action, back=f"{URL}/{project_id}", done="已更新阶段")
 
 
 @router.post(URL + "/{project_id}/note")
-def note(
-    request: Request,
-    session: SessionDep,
-    staff: PromoterDep,
-    project_id: int,
-    note: Annotated[str, Form(max_length=4000)],
-    version: Version,
-) -> Response:
+def note(f: PromoterPost, project_id: int, note: Annotated[str, Form(max_length=4000)]) -> Response:
     def action() -> None:
-        pipeline.add_note(session, staff.principal, project_id, note, version=version)
+        pipeline.add_note(f.session, f.staff.principal, project_id, note, version=f.version)
 
-    return act(request, session, action, back=f"{URL}/{project_id}", done="已添加备注")
+    return f.act(action, back=f"{URL}/{project_id}", done="已添加备注")
 
 
 @router.post(URL + "/{project_id}/next-step")
 def next_step(
-    request: Request,
-    session: SessionDep,
-    staff: PromoterDep,
+    f: PromoterPost,
     project_id: int,
-    version: Version,
     next_step: Annotated[str, Form(max_length=500)] = "",
     next_step_on: Annotated[str, Form(max_length=10)] = "",
 ) -> Response:
     def action() -> None:
         on = pipeline.parse_date(next_step_on, "next_step_on")
-        pipeline.set_next_step(session, staff.principal, project_id, next_step, on, version=version)
+        principal = f.staff.principal
+        pipeline.set_next_step(f.session, principal, project_id, next_step, on, version=f.version)
 
-    return act(request, session, action, back=f"{URL}/{project_id}", done="已更新下一步")
+    return f.act(action, back=f"{URL}/{project_id}", done="已更新下一步")
 
 
 @router.post(URL + "/{project_id}/reservations/{reservation_id}/release")
