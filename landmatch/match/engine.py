@@ -435,7 +435,7 @@ def match_encoded(
                     "properties": {
                         "rank": j,
                         "kind": "assembly",
-                        "name": "组合地块",
+                        "name": runs.ASSEMBLY_NAME,
                         "members": a["members"],
                         "score": round(a["score"], 4),
                         "area_mu": a["area_mu"],
@@ -508,10 +508,10 @@ def match_encoded(
 
 
 def get_run(session: Session, match_id: str, principal: Principal) -> dict[str, Any]:
-    """A stored run exactly as it was returned. Internal runs are not shown to the public; a
-    run made for a project (it carries the investor's requirement) only to the project's team
-    and admins."""
-    return orjson.loads(get_run_body(session, match_id, principal))  # type: ignore[no-any-return]
+    """A stored run as it was returned (an old run brought to the current shape of its sites:
+    :func:`runs.current_shape`). Internal runs are not shown to the public; a run made for a
+    project (it carries the investor's requirement) only to the project's team and admins."""
+    return runs.current_shape(orjson.loads(get_run_body(session, match_id, principal)))
 
 
 def get_run_body(session: Session, match_id: str, principal: Principal) -> bytes:

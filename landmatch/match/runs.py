@@ -32,6 +32,23 @@ def unpack(stored: bytes, compressed: bool) -> bytes:
     return zlib.decompress(stored) if compressed else stored
 
 
+#: The name every assembly (组合地块) carries in a run.
+ASSEMBLY_NAME = "组合地块"
+
+
+def current_shape(run: dict[str, Any]) -> dict[str, Any]:
+    """A stored run in the shape the pages read. Runs stored before every site carried its
+    ``members`` and ``name`` (the typed contracts of issue #19) lack them: a parcel's members are
+    its own code, an assembly is named :data:`ASSEMBLY_NAME`. Current runs pass unchanged."""
+    for feature in run.get("features") or ():
+        props = feature.get("properties") or {}
+        if "members" not in props and props.get("code"):
+            props["members"] = [props["code"]]
+        if props.get("kind") == "assembly":
+            props.setdefault("name", ASSEMBLY_NAME)
+    return run
+
+
 def store(
     session: Session,
     *,

@@ -405,3 +405,34 @@ def test_policy_values_with_formula_on_the_results(
     page = client.get(f"/workbench/matches/{body['match_id']}").text
     assert "约 60 万元（10% × 600 万元 = 60 万元）" in page
     assert "需按条件核定：" in page
+
+
+def test_a_run_stored_before_sites_had_members_still_opens(
+    client: TestClient, passwords: dict[str, str], wide: dict[str, Any], session: Session
+) -> None:
+    """A run stored before every site carried ``members`` and ``name`` (its parcels had their
+    code only, assemblies no name) opens on the results page and its map, not a 500."""
+    import orjson
+
+    from landmatch.match import runs
+
+    body = dict(wide["body"])
+    body["features"] = [
+        {**f, "properties": {k: v for k, v in f["properties"].items() if k != "members"}}
+        for f in body["features"]
+    ]
+    session.execute(
+        text("UPDATE landmatch.match_run SET body = :b, compressed = true WHERE id = :id"),
+        {"b": runs.pack(orjson.dumps(body)), "id": wide["id"]},
+    )
+    sign_in(client, passwords["promoter"])
+    r = client.get(f"/workbench/matches/{wide['id']}")
+    assert r.status_code == 200, r.text[:500]
+    for props in _parcels(wide)[:3]:
+        assert props["code"] in r.text
+    first = _parcels(wide)[0]["code"]
+    assert client.get(f"/workbench/matches/{wide['id']}/compare?codes={first}").status_code == 200
+    # The run's map lists each site by name, else its first member.
+    m = client.get(f"/match/{wide['id']}/map")
+    assert m.status_code == 200, m.text[:500]
+    assert first in m.text
