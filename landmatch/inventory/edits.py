@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from landmatch import vocab
 from landmatch.auth import Principal
-from landmatch.confidential import redact
+from landmatch.confidential import CONFIDENTIAL_FIELDS, may_read, redact
 from landmatch.db.constraints import overlap_m2_sql, overlaps_sql
 from landmatch.db.engine import audited
 from landmatch.db.geometry import geojson_sql
@@ -28,6 +28,7 @@ from landmatch.db.locking import check_version, etag, lock_row, require_if_match
 from landmatch.db.parcels import get_parcel
 from landmatch.errors import (
     Conflict,
+    Forbidden,
     GeometryError,
     InvalidInput,
     NotFound,
@@ -66,6 +67,17 @@ def _require_scope(
             text("SELECT id FROM landmatch.dev_zone WHERE code = :c"), {"c": zone_code}
         ).scalar()
     principal.require_parcel(city or "", zone_id)
+
+
+def _require_confidential(principal: Principal, city: str | None, props: dict[str, Any]) -> None:
+    """Who may not read a parcel's confidential fields (:func:`landmatch.confidential.may_read`:
+    a zone committee, a bureau of another city) may not write them either: it would set a
+    reserve price it cannot see, or clear one by sending back the empty value it was shown."""
+    given = [k for k in CONFIDENTIAL_FIELDS if k in props]
+    if given and not may_read(principal, city):
+        raise Forbidden(
+            f"无权修改{'、'.join(label_of(k) for k in given)}：仅管理员和地块所在城市的国土部门可修改"
+        )
 
 
 def _require_scope_after(session: Session, principal: Principal, code: str) -> None:
@@ -224,6 +236,7 @@ def create_parcel(
 ) -> tuple[dict[str, Any], str]:
     principal.require("admin", "bureau", "zone")
     props, env = _split(body)
+    _require_confidential(principal, props.get("city_code"), props)
     if not props.get("code"):
         raise UnprocessableInput("缺少地块编号", detail=[{"field": "code", "reason": "必填"}])
     zone = principal.role == "zone"  # its zone is known once written (_require_scope_after)
@@ -254,6 +267,7 @@ def update_parcel(
     if cur["deleted_at"] is not None:
         raise NotFound(f"地块 {code} 已删除；如需修改请先恢复")
     props, env = _split(body)
+    _require_confidential(principal, cur["city_code"], props)
     if "code" in props and str(props["code"]) != code:
         raise UnprocessableInput(
             "地块编号不可修改", detail=[{"field": "code", "reason": "不可修改"}]

@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from tests.conftest import auth
@@ -337,3 +338,61 @@ def test_readiness_words_from_the_lists_are_understood(
         "road",
         "levelled",
     }
+
+
+def test_who_may_not_read_the_confidential_fields_may_not_write_them(
+    client: TestClient, tokens: dict[str, str], session: Session
+) -> None:
+    """A zone committee reads null for the reserve price and the staff mobile: sending them
+    (even back as null) is refused with 403, and nothing changes; the admin may."""
+    zone_id = session.execute(
+        text("SELECT zone_id FROM landmatch.app_user WHERE name = 't-zone'")
+    ).scalar()
+    code, city, price = session.execute(
+        text(
+            "SELECT code, city_code, reserve_price_wan_per_mu FROM landmatch.parcel "
+            "WHERE zone_id = :z AND deleted_at IS NULL ORDER BY id LIMIT 1"
+        ),
+        {"z": zone_id},
+    ).one()
+    h = auth(tokens["zone"])
+    seen = client.get(f"/api/parcels/{code}", headers=h)
+    assert seen.json()["properties"]["reserve_price_wan_per_mu"] is None
+    for body in (
+        {"reserve_price_wan_per_mu": 1},
+        {"reserve_price_wan_per_mu": None},
+        {"contact_phone": "13800000000", "power_kva": 1},
+    ):
+        r = client.patch(
+            f"/api/parcels/{code}", json=body, headers={**h, "If-Match": seen.headers["ETag"]}
+        )
+        assert r.status_code == 403, (body, r.text)
+        assert "无权修改" in r.json()["detail"]
+    assert (
+        session.execute(
+            text("SELECT reserve_price_wan_per_mu FROM landmatch.parcel WHERE code = :c"),
+            {"c": code},
+        ).scalar()
+        == price
+    )
+    # Creating one with them is refused too.
+    r = client.post(
+        "/api/parcels",
+        json={
+            "type": "Feature",
+            "properties": {"code": "ZC-CONF-1", "city_code": city, "reserve_price_wan_per_mu": 5},
+            "geometry": None,
+        },
+        headers=h,
+    )
+    assert r.status_code == 403 and "无权修改" in r.json()["detail"]
+    # The admin (who reads them everywhere) writes them.
+    a = auth(tokens["admin"])
+    etag = client.get(f"/api/parcels/{code}", headers=a).headers["ETag"]
+    ok = client.patch(
+        f"/api/parcels/{code}",
+        json={"reserve_price_wan_per_mu": 123},
+        headers={**a, "If-Match": etag},
+    )
+    assert ok.status_code == 200, ok.text
+    assert ok.json()["properties"]["reserve_price_wan_per_mu"] == 123
