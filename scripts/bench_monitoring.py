@@ -93,7 +93,9 @@ def main() -> None:
 
             def cold(c: str | None = city) -> None:
                 summary._cache.clear()
-                s.execute(text("DELETE FROM landmatch.monitoring_figures"))
+                s.execute(
+                    text("DELETE FROM landmatch.monitoring_figures WHERE as_of = :d"), {"d": day}
+                )
                 summary.dashboard_data(s, admin, day, rule, c)
                 s.rollback()
 

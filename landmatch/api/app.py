@@ -56,6 +56,7 @@ from landmatch.db.health import Probe
 from landmatch.db.replica import ReplicaWatch
 from landmatch.maps import brochure
 from landmatch.match import runs
+from landmatch.monitoring.export_jobs import Exporter
 from landmatch.monitoring.summary import Figures
 from landmatch.settings import Settings
 
@@ -137,10 +138,17 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.job_sessions = session_factory(app.state.job_engine)
     # The dashboard's latest figures, refreshed in the background (monitoring.summary).
     app.state.figures = Figures(app.state.job_engine)
+    # Large exports, one at a time per worker process (monitoring.export_jobs).
+    app.state.exporter = Exporter(app.state.job_engine)
     # Public reads on the streaming replica when one is configured (landmatch.api.reads).
     replica = read_engine(settings)
     watch = (
-        ReplicaWatch(replica, settings.replica_poll_ms / 1000, settings.replica_max_lag_s)
+        ReplicaWatch(
+            replica,
+            settings.replica_poll_ms / 1000,
+            settings.replica_max_lag_s,
+            primary=app.state.engine,
+        )
         if replica is not None
         else None
     )

@@ -36,7 +36,7 @@ from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from landmatch.api.security import SAFE_METHODS, is_https, parse_credentials
-from landmatch.db.replica import ReplicaWatch
+from landmatch.db.replica import ALL_VERSION_SQL, ReplicaWatch
 from landmatch.errors import LandMatchError
 from landmatch.settings import Settings
 
@@ -98,6 +98,7 @@ PUBLIC_READS = frozenset(
         "/api/map/places",
         "/api/search",
         "/api/parcels/{code}/card",
+        "/parcels/{code}/card.html",
         "/api/identify",
         "/api/parcels",
         "/api/parcels/{code}",
@@ -140,9 +141,7 @@ def read_session(request: Request, primary: Session) -> Iterator[Session]:
 
 def _primary_version(sessions: Callable[[], Session]) -> int | None:
     with contextlib.suppress(Exception), sessions() as session:
-        v = session.execute(
-            text("SELECT version FROM landmatch.data_state WHERE name = 'all'")
-        ).scalar()
+        v = session.execute(text(ALL_VERSION_SQL)).scalar()
         return int(v or 0)
     return None
 

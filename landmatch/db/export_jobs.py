@@ -68,11 +68,12 @@ def set_progress(
         )
 
 
-def heartbeat(engine: Engine, job_id: int) -> None:
+def heartbeat(engine: Engine, job_ids: list[int]) -> None:
+    """Mark the jobs a worker holds (queued or running) as alive."""
     with engine.begin() as conn:
         conn.execute(
-            text("UPDATE landmatch.export_job SET heartbeat_at = now() WHERE id = :id"),
-            {"id": job_id},
+            text("UPDATE landmatch.export_job SET heartbeat_at = now() WHERE id = ANY(:ids)"),
+            {"ids": job_ids},
         )
 
 
@@ -118,8 +119,10 @@ def file_chunks(engine: Engine, job_id: int) -> Iterator[bytes]:
             {"id": job_id},
         ).scalar_one()
     for seq in range(int(count)):
+        # Read, then hand back the connection before the chunk goes out: a slow or vanished
+        # client holds no connection of the long-jobs pool.
         with engine.connect() as conn:
-            yield bytes(
+            chunk = bytes(
                 conn.execute(
                     text(
                         "SELECT data FROM landmatch.export_job_chunk "
@@ -128,6 +131,7 @@ def file_chunks(engine: Engine, job_id: int) -> Iterator[bytes]:
                     {"id": job_id, "seq": seq},
                 ).scalar_one()
             )
+        yield chunk
 
 
 def prune(conn: Connection) -> int:

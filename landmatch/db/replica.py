@@ -7,10 +7,14 @@ other requests use the last answer meanwhile) and routes a read to the replica o
 ``all`` version has reached the one the request needs (``landmatch.api.reads``).
 
 A replica that does not answer is "unknown" until a later read succeeds: requests go to the
-primary meanwhile. A replica further behind the primary than ``max_lag`` seconds (its replay
-lag: how long ago the last transaction it replayed was committed, 0 when it has replayed all it
-received) serves nobody until it has caught up again, whatever version a request needs: the
-public map shows data at most that old (``LANDMATCH_REPLICA_MAX_LAG_S``; 0: no cap).
+primary meanwhile. Its lag is measured against the primary, whatever the replica believes it
+has received: each poll also reads the primary's ``all`` version, and the lag is how long the
+replica has been short of a version the primary had (0 once it has reached it). A replica whose
+lag passes ``max_lag`` seconds — replay paused or slow, or its WAL stream lost while the primary
+goes on — serves nobody until it catches up, whatever version a request needs: the public map
+shows data at most that old (``LANDMATCH_REPLICA_MAX_LAG_S``; 0: no cap). With the primary
+unreachable the lag cannot be measured and the replica keeps serving (the public map stays up
+when the primary is down).
 """
 
 from __future__ import annotations
@@ -26,14 +30,8 @@ from landmatch.db.tiles import LAYER_STATE
 
 log = logging.getLogger("landmatch.replica")
 ALL = "all"
-# The standby's replay lag in seconds: 0 when it has replayed all the WAL it received (an idle
-# primary, or a primary that is down: the public map keeps being served), else the age of the
-# last transaction it replayed; NULL when it cannot tell (nothing replayed since it started).
-LAG_SQL = (
-    "SELECT CASE WHEN NOT pg_is_in_recovery() "
-    "OR pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0.0 "
-    "ELSE extract(epoch FROM clock_timestamp() - pg_last_xact_replay_timestamp())::float8 END"
-)
+#: The data version every write bumps (on the primary: the newest committed write).
+ALL_VERSION_SQL = "SELECT version FROM landmatch.data_state WHERE name = 'all'"
 
 
 @dataclass(frozen=True)
@@ -48,14 +46,24 @@ class ReplicaState:
 
 
 class ReplicaWatch:
-    """The replica's data versions, re-read when older than ``interval`` seconds."""
+    """The replica's data versions, re-read when older than ``interval`` seconds, and its lag
+    behind ``primary`` (an engine on the primary; None: the lag is not measured)."""
 
-    def __init__(self, engine: Engine, interval: float, max_lag: float = 0.0) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        interval: float,
+        max_lag: float = 0.0,
+        primary: Engine | None = None,
+    ) -> None:
         self.engine = engine
         self.interval = interval
         self.max_lag = max_lag
+        self.primary = primary
         self._versions: dict[str, int] | None = None
         self._lag: float | None = None
+        # The primary's version the replica is short of, and since when (monotonic seconds).
+        self._behind: tuple[int, float] | None = None
         self._read_at = float("-inf")
         self._lock = threading.Lock()
         self._failed = False
@@ -79,7 +87,6 @@ class ReplicaWatch:
                     rows = conn.execute(
                         text("SELECT name, version FROM landmatch.data_state")
                     ).all()
-                    lag = conn.execute(text(LAG_SQL)).scalar()
             except Exception as exc:  # noqa: BLE001 - a replica away: read the primary
                 if not self._failed:  # one line when it goes away, not one per poll
                     log.warning("read replica unavailable, reading the primary: %s", exc)
@@ -91,10 +98,32 @@ class ReplicaWatch:
                     log.warning("read replica available again")
                 self._failed = False
                 self._versions = {name: int(v) for name, v in rows}
-                self._lag = None if lag is None else max(0.0, float(lag))
+                self._lag = self._measure(self._versions.get(ALL, 0), started)
             self._read_at = started
         finally:
             self._lock.release()
+
+    def _primary_version(self) -> int | None:
+        if self.primary is None:
+            return None
+        try:
+            with self.primary.connect() as conn:
+                return int(conn.execute(text(ALL_VERSION_SQL)).scalar() or 0)
+        except Exception:  # noqa: BLE001 - the primary away: the lag cannot be measured
+            return None
+
+    def _measure(self, replayed: int, now: float) -> float | None:
+        """How long the replica has been short of a version the primary had; None unknown."""
+        target = self._primary_version()
+        if target is None:
+            self._behind = None
+            return None
+        if replayed >= target:
+            self._behind = None
+            return 0.0
+        if self._behind is None or replayed >= self._behind[0]:
+            self._behind = (target, now)  # short of this version from now on
+        return now - self._behind[1]
 
     def version(self) -> int | None:
         """The replica's ``all`` version as last read; None when unknown or unreachable."""
@@ -106,10 +135,11 @@ class ReplicaWatch:
         return (self._versions or {}).get(LAYER_STATE[layer], 0)
 
     def within_lag(self) -> bool:
-        """Whether the replica's replay lag (as last read) is within the cap."""
-        if self.max_lag <= 0:
+        """Whether the replica's lag (as last measured) is within the cap; an unmeasured lag
+        (no primary to compare with) is."""
+        if self.max_lag <= 0 or self._lag is None:
             return True
-        return self._lag is not None and self._lag <= self.max_lag
+        return self._lag <= self.max_lag
 
     def serves(self, needed: int) -> bool:
         """Whether the replica has replayed data version ``needed`` and is within the lag cap

@@ -2,12 +2,13 @@
 
 A province's workbook has a row per supplied parcel: minutes of work and tens of MB at a
 million parcels, too long for one request. :func:`start` records a job (the caller's city
-scope decided here, as for every monitoring read); :func:`run_in_background` writes the
-workbook on a thread of the worker that took the request, on the long-jobs engine, recording
+scope decided here, as for every monitoring read); :meth:`Exporter.submit` has it written on
+a thread of the worker that took the request, on the long-jobs engine (:func:`execute`), recording
 the sheet it is on and the idle-land rows written (with a heartbeat, so a job whose worker
-died shows as interrupted), then stores the file in chunks for any app server to send. One
-export runs at a time per worker process (others wait, queued): a burst of exports takes one
-thread and one database connection, and the worker's other requests keep their share.
+died shows as interrupted), then stores the file in chunks for any app server to send. Each
+worker process has one export thread (:class:`Exporter`), which takes its jobs in turn (the
+others wait, queued), and one heartbeat thread: a burst of exports takes two threads and, at a
+time, one export's database connection; the worker's other requests keep their share.
 
 Only the account that started a job (and the admin) sees it; jobs are deleted after a day.
 """
@@ -15,8 +16,11 @@ Only the account that started a job (and the admin) sees it; jobs are deleted af
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import queue
 import tempfile
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -26,7 +30,7 @@ from sqlalchemy.orm import Session
 from landmatch import vocab
 from landmatch.auth import Principal
 from landmatch.db import export_jobs as store
-from landmatch.errors import NotFound
+from landmatch.errors import LandMatchError, NotFound
 from landmatch.monitoring import export
 from landmatch.monitoring.idle import IdleRule
 from landmatch.monitoring.scope import city_scope, require_reader
@@ -34,8 +38,7 @@ from landmatch.monitoring.scope import city_scope, require_reader
 KIND = "monitoring"
 HEARTBEAT_SECONDS = 10
 STATE_LABELS = {"queued": "排队中", "running": "正在导出", "done": "已完成", "failed": "失败"}
-# One export at a time in this process (a second waits, queued).
-_slot = threading.Semaphore(1)
+log = logging.getLogger("landmatch.monitoring")
 
 
 def start(conn: Connection, principal: Principal, as_of: dt.date, city: str | None) -> int:
@@ -103,37 +106,64 @@ def execute(engine: Engine, job_id: int, principal: Principal, rule: IdleRule) -
     as_of, city = dt.date.fromisoformat(job["params"]["as_of"]), job["city_code"]
 
     def progress(stage: str, done: int, total: int) -> None:
-        store.set_progress(engine, job_id, "running", stage, done, total)
+        try:  # best effort: a progress write that fails does not fail the export
+            store.set_progress(engine, job_id, "running", stage, done, total)
+        except Exception:  # noqa: BLE001
+            log.warning("export job %s: progress not recorded", job_id, exc_info=True)
 
     try:
-        with _slot, tempfile.TemporaryFile(prefix="lm-export-") as tmp:
+        with tempfile.TemporaryFile(prefix="lm-export-") as tmp:
             progress("统计汇总", 0, 0)
             with Session(engine) as session:
                 export.write_workbook(session, principal, as_of, rule, city, tmp, progress=progress)
             tmp.seek(0)
             store.store_file(engine, job_id, tmp)
-    except Exception as exc:  # noqa: BLE001 - recorded on the job, which the user sees
-        store.fail(engine, job_id, f"导出失败：{exc}")
+    except LandMatchError as exc:  # a refusal the user can act on, in Chinese
+        store.fail(engine, job_id, f"导出失败：{exc.message}")
+    except Exception:  # noqa: BLE001 - logged; the user gets no SQL or internals
+        log.exception("export job %s failed", job_id)
+        store.fail(engine, job_id, "导出失败：服务器内部错误（已记录），请稍后重试")
 
 
-def run_in_background(
-    engine: Engine, job_id: int, principal: Principal, rule: IdleRule
-) -> threading.Thread:
-    """:func:`execute` on a thread, with a heartbeat every :data:`HEARTBEAT_SECONDS`."""
-    finished = threading.Event()
+class Exporter:
+    """This process's export worker: one thread takes the queued jobs in turn, one heartbeat
+    thread marks every job the process holds (queued or running) every
+    :data:`HEARTBEAT_SECONDS` in one statement. Both start with the first job."""
 
-    def beat() -> None:
-        while not finished.wait(HEARTBEAT_SECONDS):
-            store.heartbeat(engine, job_id)
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._queue: queue.Queue[tuple[int, Principal, IdleRule]] = queue.Queue()
+        self._held: set[int] = set()
+        self._lock = threading.Lock()
+        self._started = False
 
-    def work() -> None:
-        ticker = threading.Thread(target=beat, name=f"export-job-{job_id}-beat", daemon=True)
-        ticker.start()
-        try:
-            execute(engine, job_id, principal, rule)
-        finally:
-            finished.set()
+    def submit(self, job_id: int, principal: Principal, rule: IdleRule) -> None:
+        """Queue a recorded job (the caller has committed it)."""
+        with self._lock:
+            self._held.add(job_id)
+            if not self._started:
+                for target, name in ((self._work, "export-jobs"), (self._beat, "export-beat")):
+                    threading.Thread(target=target, name=name, daemon=True).start()
+                self._started = True
+        self._queue.put((job_id, principal, rule))
 
-    thread = threading.Thread(target=work, name=f"export-job-{job_id}", daemon=True)
-    thread.start()
-    return thread
+    def _work(self) -> None:
+        while True:
+            job_id, principal, rule = self._queue.get()
+            try:
+                execute(self.engine, job_id, principal, rule)
+            finally:
+                with self._lock:
+                    self._held.discard(job_id)
+
+    def _beat(self) -> None:
+        while True:
+            time.sleep(HEARTBEAT_SECONDS)
+            with self._lock:
+                held = sorted(self._held)
+            if not held:
+                continue
+            try:  # best effort: the next beat tries again
+                store.heartbeat(self.engine, held)
+            except Exception:  # noqa: BLE001
+                log.warning("export jobs %s: heartbeat not recorded", held, exc_info=True)

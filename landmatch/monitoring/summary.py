@@ -51,6 +51,7 @@ def area_by_city_status(
 # ``monitoring_figures`` for the other workers and after a restart. Targets and alerts (small
 # tables) are read live.
 CACHE_ENTRIES = 32
+KEPT = "interval '7 days'"
 _cache: OrderedDict[tuple[Any, ...], tuple[dict[str, Any], str]] = OrderedDict()
 _cache_lock = threading.Lock()
 
@@ -157,6 +158,9 @@ def inventory_figures(
         return kept
     state = inventory_state(session)
     figures = _compute(session, principal, as_of, defaults, city)
+    session.execute(  # figures computed over a week ago go (asked again, they are recomputed)
+        text(f"DELETE FROM landmatch.monitoring_figures WHERE computed_at < now() - {KEPT}")
+    )
     computed_at = session.execute(
         text(
             "INSERT INTO landmatch.monitoring_figures (as_of, city_code, rule, state, figures) "
@@ -181,13 +185,21 @@ class Figures:
     """One app's latest figures per day, city and rule, whatever inventory state they came
     from, and their refreshes: when the inventory has changed since, the dashboard answers at
     once with the latest figures (``updating``: true, with when they were computed) while a
-    background thread (on ``engine``, one per key at a time) computes the current ones."""
+    background thread (on ``engine``, one at a time per worker; a request meanwhile gets the
+    latest and asks again) computes the current ones. At most :data:`CACHE_ENTRIES` keys."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self._latest: dict[tuple[Any, ...], tuple[dict[str, Any], str]] = {}
-        self._refreshing: set[tuple[Any, ...]] = set()
+        self._latest: OrderedDict[tuple[Any, ...], tuple[dict[str, Any], str]] = OrderedDict()
+        self._refreshing = False  # one refresh at a time per worker
         self._lock = threading.Lock()
+
+    def _keep(self, key: tuple[Any, ...], found: tuple[dict[str, Any], str]) -> None:
+        with self._lock:
+            self._latest[key] = found
+            self._latest.move_to_end(key)
+            while len(self._latest) > CACHE_ENTRIES:
+                self._latest.popitem(last=False)
 
     def get(
         self,
@@ -208,15 +220,14 @@ class Figures:
             self._refresh(key, principal)
             return (*latest, True)
         found = kept or inventory_figures(session, principal, as_of, defaults, city)
-        with self._lock:
-            self._latest[key] = found
+        self._keep(key, found)
         return (*found, False)
 
     def _refresh(self, key: tuple[Any, ...], principal: Principal) -> None:
         with self._lock:
-            if key in self._refreshing:
+            if self._refreshing:  # the next request asks again
                 return
-            self._refreshing.add(key)
+            self._refreshing = True
 
         def work() -> None:
             try:
@@ -224,13 +235,12 @@ class Figures:
                 with Session(self.engine) as session:
                     found = inventory_figures(session, principal, as_of, defaults, city)
                     session.commit()
-                with self._lock:
-                    self._latest[key] = found
+                self._keep(key, found)
             except Exception:  # noqa: BLE001 - the next request tries again
                 log.exception("refreshing the dashboard figures failed")
             finally:
                 with self._lock:
-                    self._refreshing.discard(key)
+                    self._refreshing = False
 
         threading.Thread(target=work, name="dashboard-figures", daemon=True).start()
 

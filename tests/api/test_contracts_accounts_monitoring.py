@@ -201,3 +201,15 @@ def test_a_case_through_its_steps_and_the_writes_are_their_models(
     assert Targets.model_validate(put.json()).targets
     rule = client.put("/api/monitoring/rules/130100", json={"idle_after_months": 12}, headers=admin)
     assert [c.city_code for c in CityRules.model_validate(rule.json()).rules] == ["130100"]
+
+
+def test_timestamps_are_sent_as_the_services_write_them(
+    client: TestClient, tokens: dict[str, str]
+) -> None:
+    """``…+00:00`` (``datetime.isoformat()``), as every other answer: the models do not
+    re-write them as ``…Z`` (api/schemas/common.Timestamp)."""
+    me = auth(tokens["bureau"])
+    new = client.post("/api/me/tokens", json={}, headers=me).json()
+    assert new["created_at"].endswith("+00:00"), new["created_at"]
+    log = client.get("/api/audit", headers=auth(tokens["admin"])).json()
+    assert log["entries"] and all(e["at"].endswith("+00:00") for e in log["entries"])

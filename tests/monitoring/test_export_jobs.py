@@ -173,3 +173,31 @@ def test_an_interrupted_job_says_so_and_old_jobs_go(
             text("SELECT count(*) FROM landmatch.export_job_chunk WHERE job_id = :j"), {"j": old}
         ).scalar_one()
     assert left == 0
+
+
+def test_a_failed_export_says_why_in_chinese_without_internals(
+    engine: Engine, staff: dict[str, dict[str, str]]
+) -> None:
+    """A refusal met while writing (here: a city the services do not know) fails the job with
+    its Chinese message; nothing else of the error reaches the user."""
+    from landmatch.monitoring import export_jobs
+
+    with engine.begin() as c:
+        actor = c.execute(
+            text("SELECT name FROM landmatch.app_user WHERE name LIKE 'export-admin-%' LIMIT 1")
+        ).scalar_one()
+        job_id = c.execute(
+            text(
+                "INSERT INTO landmatch.export_job (kind, actor, city_code, params, filename) "
+                "VALUES ('monitoring', :a, '139999', '{\"as_of\": \"2026-11-01\"}', 'x.xlsx') "
+                "RETURNING id"
+            ),
+            {"a": actor},
+        ).scalar_one()
+    export_jobs.execute(engine, job_id, ADMIN, IdleRule())
+    with engine.connect() as c:
+        state, error = c.execute(
+            text("SELECT state, error FROM landmatch.export_job WHERE id = :id"), {"id": job_id}
+        ).one()
+    assert state == "failed"
+    assert error.startswith("导出失败：") and "139999" in error and "SELECT" not in error

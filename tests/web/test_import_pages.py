@@ -210,6 +210,8 @@ def test_the_wizard_from_upload_to_rollback(
     ]
     x = client.get(url + "/report.xlsx")
     assert x.status_code == 200 and x.headers["content-type"] == XLSX
+    # A plain file name too, for clients that read no filename* (curl -OJ).
+    assert re.search(r'filename="import-\d+-report\.xlsx"', x.headers["content-disposition"])
     ws = load_workbook(io.BytesIO(x.content)).active
     values = [[c.value for c in row] for row in ws.iter_rows()]
     assert values[2] == ["行号", "地块编号", "处理结果", "字段", "原因/说明"]

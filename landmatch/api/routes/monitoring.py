@@ -421,9 +421,7 @@ def start_export(
     job_id = export_jobs.start(conn, principal, _day(body.as_of), body.city)
     job = export_jobs.job_for(conn, principal, job_id)
     session.commit()
-    export_jobs.run_in_background(
-        request.app.state.job_engine, job_id, principal, default_rule(settings.idle_fee_rate)
-    )
+    request.app.state.exporter.submit(job_id, principal, default_rule(settings.idle_fee_rate))
     response.headers["Location"] = f"/api/monitoring/exports/{job_id}"
     return export_jobs.view(job)
 

@@ -4,12 +4,11 @@ with the two the API spells differently (``scope``, ``user``) read from theirs."
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any, Literal, Self
 
 from pydantic import AliasChoices, ConfigDict, Field
 
-from landmatch.api.schemas.common import Contract
+from landmatch.api.schemas.common import Contract, Timestamp
 
 
 class _Record(Contract):
@@ -34,8 +33,8 @@ class Account(_Record):
     active: bool
     must_change_password: bool
     has_password: bool
-    last_login_at: dt.datetime | None
-    created_at: dt.datetime
+    last_login_at: Timestamp | None
+    created_at: Timestamp
 
 
 class AccountPage(Contract):
@@ -49,11 +48,11 @@ class Token(_Record):
     id: int
     user: str = Field(validation_alias=AliasChoices("user", "user_name"))
     name: str | None
-    created_at: dt.datetime
+    created_at: Timestamp
     created_by: str | None
-    expires_at: dt.datetime | None
-    last_used_at: dt.datetime | None
-    revoked_at: dt.datetime | None
+    expires_at: Timestamp | None
+    last_used_at: Timestamp | None
+    revoked_at: Timestamp | None
     state: Literal["active", "expired", "revoked"]
 
 
@@ -67,9 +66,9 @@ class SignInSession(_Record):
     id: int
     address: str | None
     user_agent: str | None
-    created_at: dt.datetime
-    last_seen_at: dt.datetime | None
-    expires_at: dt.datetime | None
+    created_at: Timestamp
+    last_seen_at: Timestamp | None
+    expires_at: Timestamp | None
 
 
 class Revoked(Contract):
@@ -78,7 +77,7 @@ class Revoked(Contract):
 
 class AuditEntry(_Record):
     id: int
-    at: dt.datetime
+    at: Timestamp
     event: str
     label: str = Field(description="the event in words, 中文")
     actor: str | None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any, Literal
 
 from pydantic import Field
@@ -61,7 +60,7 @@ class RecordVersion(Contract):
     op: str
     actor: str | None
     reason: str | None
-    at: dt.datetime
+    at: Timestamp
     row: dict[str, Any] | None = Field(description="the record's stored fields in that state")
 
 

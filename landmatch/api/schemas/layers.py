@@ -7,7 +7,7 @@ import datetime as dt
 
 from pydantic import Field
 
-from landmatch.api.schemas.common import Contract, Geometry
+from landmatch.api.schemas.common import Contract, Geometry, Timestamp
 
 
 class LayerRecord(Contract):
@@ -18,7 +18,7 @@ class LayerRecord(Contract):
     city_code: str | None
     source: str | None
     version: int = Field(description="for If-Match (the ETag carries it)")
-    updated_at: dt.datetime
+    updated_at: Timestamp
     geometry: Geometry
 
 
@@ -70,7 +70,7 @@ class Coverage(Contract):
     source: str
     as_of: dt.date
     declared_by: str
-    declared_at: dt.datetime
+    declared_at: Timestamp
     kind_label: str
     city_name: str | None
 
@@ -85,8 +85,8 @@ class Alert(Contract):
     ready_count: int
     message: str
     actor: str | None
-    created_at: dt.datetime
-    acknowledged_at: dt.datetime | None
+    created_at: Timestamp
+    acknowledged_at: Timestamp | None
     acknowledged_by: str | None
 
 

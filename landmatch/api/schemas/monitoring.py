@@ -112,7 +112,7 @@ class MonitoringSummary(Contract):
     as_of: dt.date
     city: str | None = Field(description="the city shown; none: the whole province")
     city_name: str
-    computed_at: dt.datetime = Field(description="when the inventory figures were computed")
+    computed_at: Timestamp = Field(description="when the inventory figures were computed")
     updating: bool = Field(
         description="the inventory changed since: newer figures are being computed"
     )
@@ -405,6 +405,6 @@ class ExportJob(Contract):
     filename: str
     size: int | None = Field(description="the file's bytes, once done")
     error: str | None = Field(description="why it failed (中文)")
-    created_at: dt.datetime
+    created_at: Timestamp
     status_url: str
     file_url: str | None = Field(description="the workbook, once done")

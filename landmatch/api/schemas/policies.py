@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import Field
 
-from landmatch.api.schemas.common import Contract
+from landmatch.api.schemas.common import Contract, Timestamp
 
 
 class Policy(Contract):
@@ -32,7 +32,7 @@ class Policy(Contract):
     conditions: dict[str, Any] = Field(description="as PolicyIn.conditions (only those set)")
     summary: str | None
     source: str | None
-    updated_at: dt.datetime
+    updated_at: Timestamp
     active: bool = Field(description="in force on the day asked")
     benefit_label: str | None
     scope_label: str | None

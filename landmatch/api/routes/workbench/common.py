@@ -182,8 +182,10 @@ PDF = "application/pdf"
 
 def download(data: bytes, filename: str, media_type: str, ascii_name: str = "") -> Response:
     """A file the browser saves as ``filename`` (any script: RFC 6266's ``filename*``), with
-    ``ascii_name`` for clients that read only the plain ``filename``."""
-    plain = f"filename={ascii_name}; " if ascii_name else ""
+    ``ascii_name`` (by default ``filename`` itself when it is plain ASCII) for clients that read
+    only the plain ``filename`` (``curl -OJ``)."""
+    ascii_name = ascii_name or (filename if filename.isascii() else "")
+    plain = f'filename="{ascii_name}"; ' if ascii_name else ""
     disposition = f"attachment; {plain}filename*=UTF-8''{quote(filename)}"
     return Response(data, media_type=media_type, headers={"Content-Disposition": disposition})
 
