@@ -73,12 +73,15 @@ def pending(conn: Connection) -> dict[str, int]:
 
 
 def _bump(conn: Connection) -> None:
-    # Tiles and the match's reference data key on these counters.
-    conn.execute(
-        text(
-            "UPDATE landmatch.data_state SET version = version + 1 WHERE name IN ('parcel', 'all')"
+    # Tiles and the match's reference data key on these counters. 'all' first, then the
+    # table's own, one row a statement: the order the statement triggers lock them in
+    # (landmatch.bump_data_version). One statement over both rows locked them in whatever
+    # order it met them, and a drain worker deadlocked with a concurrent write.
+    for name in ("all", "parcel"):
+        conn.execute(
+            text("UPDATE landmatch.data_state SET version = version + 1 WHERE name = :n"),
+            {"n": name},
         )
-    )
 
 
 def drain_cells(conn: Connection) -> int | None:
