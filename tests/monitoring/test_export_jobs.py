@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 from openpyxl import load_workbook
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 from sqlalchemy.orm import Session
 
 from landmatch.accounts.users import add_user
@@ -50,6 +50,15 @@ def staff(engine: Engine) -> Iterator[dict[str, dict[str, str]]]:
         c.execute(
             text("DELETE FROM landmatch.app_user WHERE name = ANY(:n)"), {"n": list(names.values())}
         )
+
+
+def _admin_name(c: Connection) -> str:
+    """The committed admin of the ``staff`` fixture."""
+    return str(
+        c.execute(
+            text("SELECT name FROM landmatch.app_user WHERE name LIKE 'export-admin-%' LIMIT 1")
+        ).scalar_one()
+    )
 
 
 def _finished(c: httpx.Client, url: str, headers: dict[str, str]) -> dict[str, Any]:
@@ -132,9 +141,7 @@ def test_an_interrupted_job_says_so_and_old_jobs_go(
     """A running job whose heartbeat stopped (its worker died) reads as failed; a job older
     than a day is deleted with its file when the next one starts."""
     with engine.begin() as c:
-        actor = c.execute(
-            text("SELECT name FROM landmatch.app_user WHERE name LIKE 'export-admin-%' LIMIT 1")
-        ).scalar_one()
+        actor = _admin_name(c)
         stuck = c.execute(
             text(
                 "INSERT INTO landmatch.export_job (kind, actor, params, state, filename, "
@@ -183,9 +190,7 @@ def test_a_failed_export_says_why_in_chinese_without_internals(
     from landmatch.monitoring import export_jobs
 
     with engine.begin() as c:
-        actor = c.execute(
-            text("SELECT name FROM landmatch.app_user WHERE name LIKE 'export-admin-%' LIMIT 1")
-        ).scalar_one()
+        actor = _admin_name(c)
         job_id = c.execute(
             text(
                 "INSERT INTO landmatch.export_job (kind, actor, city_code, params, filename) "

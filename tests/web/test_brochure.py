@@ -20,6 +20,7 @@ from landmatch.geo.measure import M2_PER_MU
 from landmatch.match.policy_values import estimate, parcel_estimate
 from landmatch.match.requirements import Requirement
 from landmatch.policies.applicability import from_row
+from tests.web.html import section
 
 KINDS = ("port", "airport", "rail_freight", "highway_interchange")
 
@@ -38,19 +39,6 @@ def _zone_parcel(db: Any, order: str = "p.code") -> str:
     )
 
 
-def _section(page: str, ident: str) -> str:
-    """The element with id ``ident``, up to its own closing tag."""
-    start = re.search(rf'<(\w+)[^>]*\bid="{ident}"', page)
-    assert start, ident
-    tag = start.group(1)
-    depth = 0
-    for m in re.finditer(rf"<(/?){tag}\b[^>]*>", page[start.start() :]):
-        depth += -1 if m.group(1) else 1
-        if depth == 0:
-            return page[start.start() : start.start() + m.end()]
-    raise AssertionError(f"{ident} is not closed")
-
-
 def test_location_map_distances_and_the_zones_contact(client: Any, session: Session) -> None:
     code = _zone_parcel(session)
     r = client.get(f"/parcels/{code}/brochure")
@@ -67,8 +55,8 @@ def test_location_map_distances_and_the_zones_contact(client: Any, session: Sess
         .mappings()
         .one()
     )
-    distances = _section(page, "distances")
-    location = _section(page, "location-map")
+    distances = section(page, "distances")
+    location = section(page, "location-map")
     assert "本地块" in location
     for kind in KINDS:
         # The nearest facility of the kind, found here independently of the brochure's code.
@@ -98,7 +86,7 @@ def test_location_map_distances_and_the_zones_contact(client: Any, session: Sess
         ),
         {"c": code},
     ).one()
-    contact = _section(page, "contact")
+    contact = section(page, "contact")
     assert name in contact and phone in contact
 
 
@@ -125,7 +113,7 @@ def test_policy_summary_values_what_the_parcel_alone_allows(client: Any, session
     code = _zone_parcel(session)
     card = client.get(f"/api/parcels/{code}/card").json()
     page = html.unescape(client.get(f"/parcels/{code}/brochure").text)
-    summary = _section(page, "policies")
+    summary = section(page, "policies")
     valued = [p for p in card["policies"] if p["value_wan"] is not None]
     rest = [p for p in card["policies"] if p["value_wan"] is None]
     assert valued and rest

@@ -13,21 +13,9 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from tests.conftest import auth
+from tests.web.html import section
 
 HOSTILE = "<img src=x onerror=alert(1)>\"'&"
-
-
-def _section(page: str, ident: str) -> str:
-    """The element with id ``ident``, up to its own closing tag."""
-    start = re.search(rf'<(\w+)[^>]*\bid="{ident}"', page)
-    assert start, ident
-    tag = start.group(1)
-    depth = 0
-    for m in re.finditer(rf"<(/?){tag}\b[^>]*>", page[start.start() :]):
-        depth += -1 if m.group(1) else 1
-        if depth == 0:
-            return page[start.start() : start.start() + m.end()]
-    raise AssertionError(f"{ident} is not closed")
 
 
 def _zone_parcel(session: Session) -> str:
@@ -53,8 +41,8 @@ def test_the_map_card_and_the_brochure_render_the_same_sections(
     assert fragment.headers["content-type"].startswith("text/html")
     brochure = client.get(f"/parcels/{code}/brochure").text
     for ident in ("key", "conditions", "zone", "contact"):
-        assert _section(fragment.text, ident) == _section(brochure, ident), ident
-    conditions = _section(fragment.text, "conditions")
+        assert section(fragment.text, ident) == section(brochure, ident), ident
+    conditions = section(fragment.text, "conditions")
     assert conditions.count("<tr>") >= 4 and "容积率" in conditions
     assert "所在开发区" in fragment.text and card["zone"]["label"] in html.unescape(fragment.text)
     # The highlight's geometry comes with the fragment: one request.
