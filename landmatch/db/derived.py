@@ -73,10 +73,13 @@ def pending(conn: Connection) -> dict[str, int]:
 
 
 def _bump(conn: Connection) -> None:
-    # Tiles and the match's reference data key on these counters. 'all' first, then the
-    # table's own, one row a statement: the order the statement triggers lock them in
-    # (landmatch.bump_data_version). One statement over both rows locked them in whatever
-    # order it met them, and a drain worker deadlocked with a concurrent write.
+    """Bump the data versions tiles and the match's reference data key on. Called *before*
+    a drain touches any derived row: every parcel write takes these rows first (its statement
+    trigger ``data_version`` fires before ``fact_upd`` and ``parcel_cell_upd``, which lock
+    facts and cells), so a drain must too. Taken last, a cell drain holding cells waited for
+    'all' while a write (or a facts drain, whose zone update is such a write) holding 'all'
+    waited for those cells: a deadlock (bench_import hit it). 'all' first, then the table's
+    own, one row a statement, the order ``landmatch.bump_data_version`` uses."""
     for name in ("all", "parcel"):
         conn.execute(
             text("UPDATE landmatch.data_state SET version = version + 1 WHERE name = :n"),
@@ -91,14 +94,17 @@ def drain_cells(conn: Connection) -> int | None:
         return None
     n = int(conn.execute(text("SELECT count(*) FROM landmatch.parcel_cell_delta")).scalar_one())
     if n:
-        conn.execute(text("SELECT landmatch.parcel_cell_drain()"))
         _bump(conn)
+        conn.execute(text("SELECT landmatch.parcel_cell_drain()"))
     return n
 
 
 def drain_facts(conn: Connection, chunk: int = DRAIN_CHUNK) -> int:
     """Claim up to ``chunk`` queued parcels (rows other transactions hold are skipped) and
     compute their facts in ``conn``'s transaction; how many."""
+    if not conn.execute(text("SELECT EXISTS (SELECT 1 FROM landmatch.parcel_dirty)")).scalar():
+        return 0
+    _bump(conn)
     ids = (
         conn.execute(
             text(
@@ -113,7 +119,6 @@ def drain_facts(conn: Connection, chunk: int = DRAIN_CHUNK) -> int:
     )
     if ids:
         refresh_facts(conn, ids)
-        _bump(conn)
     return len(ids)
 
 

@@ -4,6 +4,7 @@ inside small writes, queued by large imports and drained after their commit."""
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -218,3 +219,75 @@ def test_drain_settles_a_committed_import_on_two_connections(
     # Settled (distances computed); "not checked" for exclusions, as the seed declares no
     # basic-farmland layer for 石家庄 (the coverage is not committed here).
     assert len(facts) == 25 and all(f[0] is None and f[1] is not None for f in facts.values())
+
+
+def _wait_for_lock(engine: Engine, pid: int) -> None:
+    """Until backend ``pid`` waits for a lock (bounded; fails the test rather than hang)."""
+    with engine.connect() as conn:
+        for _ in range(600):
+            state = conn.execute(
+                text("SELECT wait_event_type FROM pg_stat_activity WHERE pid = :p"), {"p": pid}
+            ).scalar()
+            if state == "Lock":
+                return
+            conn.execute(text("SELECT pg_sleep(0.05)"))
+            conn.rollback()
+    raise AssertionError(f"backend {pid} never waited for a lock")
+
+
+def test_a_cell_drain_and_a_concurrent_edit_take_their_locks_in_one_order(
+    engine: Engine, committed_codes: list[str]
+) -> None:
+    """A write takes the data-version rows first (its ``data_version`` trigger), then the cells;
+    the cell drain must too. Taking 'all' last, the drain held the new parcels' cells and
+    waited for 'all' while the write held 'all' and waited for those cells: a deadlock."""
+    with engine.connect() as conn:
+        clear = _site(conn, inside_exclusion=False)
+    codes = [f"DV-L{i}" for i in range(4)]
+    committed_codes.extend(codes)
+    data = _file([(c, _square(clear[0] + 0.003 * i, clear[1] + 0.01)) for i, c in enumerate(codes)])
+    with engine.begin() as conn:
+        run_import(conn, data, "d.geojson", ADMIN, ImportOptions(settle_inline_max=0))
+    errors: list[BaseException] = []
+    with engine.connect() as edit, engine.connect() as drainer:
+        drainer_pid = int(drainer.execute(text("SELECT pg_backend_pid()")).scalar_one())
+        drainer.rollback()
+        # The write holds the data versions (any parcel elsewhere will do)...
+        edit.execute(
+            text(
+                "UPDATE landmatch.parcel SET name = name WHERE id = (SELECT min(id) FROM "
+                "landmatch.parcel WHERE city_code <> '130100' AND deleted_at IS NULL)"
+            )
+        )
+
+        def drain_cells() -> None:
+            try:
+                with drainer.begin():
+                    derived.drain_cells(drainer)
+            except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+                errors.append(exc)
+
+        worker = threading.Thread(target=drain_cells)
+        worker.start()
+        _wait_for_lock(engine, drainer_pid)
+        # ... then touches the new parcels' cells, which the drain holds if it took them first.
+        try:
+            edit.execute(
+                text("UPDATE landmatch.parcel SET name = name || '改' WHERE code = :c"),
+                {"c": codes[0]},
+            )
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+        edit.rollback()
+        worker.join(timeout=60)
+    assert not worker.is_alive()
+    assert errors == []
+    with engine.connect() as conn:
+        assert derived.pending(conn)["cells"] == 0
+        counted = conn.execute(
+            text(
+                "SELECT (SELECT sum(n) FROM landmatch.parcel_cell WHERE z = 11), "
+                "(SELECT count(*) FROM landmatch.parcel WHERE deleted_at IS NULL)"
+            )
+        ).one()
+    assert counted[0] == counted[1]
