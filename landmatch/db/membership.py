@@ -97,6 +97,7 @@ def ids_where(parcel_ids: Sequence[int] | None) -> str | None:
 
 def assign_zones_where(conn: Connection, where: str) -> int:
     """Store the zone membership of the parcels matching ``where``; how many changed."""
+    conn.execute(text("SET LOCAL jit = off"))  # compiling cost more than the update itself
     conn.execute(text("SELECT set_config('landmatch.derived_write', 'on', true)"))
     try:
         changed = conn.execute(text(_update_sql(where))).rowcount or 0
