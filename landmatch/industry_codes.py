@@ -22,15 +22,14 @@ Derived from the most specific level known:
 
 from __future__ import annotations
 
-import csv
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 from typing import Literal
 
 from landmatch import vocab
 from landmatch.errors import UnprocessableInput
+from landmatch.resources import data_rows
 
 LEVEL_NAMES = {1: "门类", 2: "大类", 3: "中类", 4: "小类"}
 
@@ -116,8 +115,7 @@ def _table() -> tuple[dict[str, Industry], dict[str, str]]:
     """(code → Industry, division → 门类 letter)."""
     rows: dict[str, Industry] = {}
     section_of: dict[str, str] = {}
-    text = resources.files("landmatch").joinpath("data/gbt4754_2017.csv").read_text("utf-8")
-    for r in csv.DictReader(text.splitlines()):
+    for r in data_rows("gbt4754_2017.csv"):
         ind = Industry(r["code"], int(r["level"]), r["name"], r["parent"] or None)
         rows[ind.code] = ind
         if ind.level == 2:

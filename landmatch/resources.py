@@ -10,6 +10,7 @@ where they are when the app does not run from a checkout.
 
 from __future__ import annotations
 
+import csv
 from importlib import resources
 from pathlib import Path
 
@@ -17,6 +18,12 @@ from pathlib import Path
 def package_path(*parts: str) -> Path:
     """A directory or file of the installed package, as a filesystem path."""
     return Path(str(resources.files("landmatch").joinpath(*parts)))
+
+
+def data_rows(name: str) -> list[dict[str, str]]:
+    """The rows of the table ``landmatch/data/<name>`` (CSV, UTF-8, a header line)."""
+    text = resources.files("landmatch").joinpath("data", name).read_text("utf-8")
+    return list(csv.DictReader(text.splitlines()))
 
 
 WEB = package_path("web")

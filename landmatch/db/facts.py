@@ -39,6 +39,7 @@ from landmatch import vocab
 from landmatch.db.bulk import psycopg_connection
 from landmatch.db.constraints import checked_cities_sql, overlaps_sql
 from landmatch.db.membership import assign_zones_where, ids_where
+from landmatch.db.tables import FACT_SUPPLY
 
 # Sphere bound: relative error allowed against the true ellipsoidal distance, plus metres.
 EPS = 0.02
@@ -63,14 +64,7 @@ COPIED = (
     "invest_intensity_min",
     "tax_per_mu_min",
     "energy_per_value_max",
-    "power_kva",
-    "water_m3d",
-    "gas_m3d",
-    "heat_mw",
-    "telecom_5g",
-    "fibre",
-    "supply_modes",
-    "readiness",
+    *FACT_SUPPLY,
     "data_updated_on",
 )
 

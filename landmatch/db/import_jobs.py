@@ -11,6 +11,7 @@ from sqlalchemy import Connection, text
 
 from landmatch.db.geometry import geojson_sql
 from landmatch.db.like import contains_pattern
+from landmatch.db.where import Where
 
 # A running job whose worker has not written its heartbeat for this long has stopped.
 STALE = "interval '90 seconds'"
@@ -268,19 +269,13 @@ def insert_stored_shapes(
 def _line_filter(
     action: str | None, field: str | None, q: str | None
 ) -> tuple[str, dict[str, Any]]:
-    where = ["job_id = :job"]
-    params: dict[str, Any] = {}
-    if action:
-        where.append("action = :action")
-        params["action"] = action
-    if field:
-        where.append("field = :field")
-        params["field"] = field
+    w = Where(["job_id = :job"])
+    w.given(action, "action = :action", "action")
+    w.given(field, "field = :field", "field")
     if q:
-        where.append("(code ILIKE :q OR row_no = :qe OR reason ILIKE :q)")
-        params["q"] = contains_pattern(q)
-        params["qe"] = q
-    return " AND ".join(where), params
+        w.clauses.append("(code ILIKE :q OR row_no = :qe OR reason ILIKE :q)")
+        w.params.update(q=contains_pattern(q), qe=q)
+    return w.sql, w.params
 
 
 def lines(

@@ -60,13 +60,18 @@ def check_version(
         )
 
 
+def read_row(session: Session, sql: str, params: dict[str, Any], not_found: str) -> dict[str, Any]:
+    """The row of ``sql`` (a SELECT of one row); 404 with ``not_found`` when there is none."""
+    row = session.execute(text(sql), params).mappings().first()
+    if row is None:
+        raise NotFound(not_found)
+    return dict(row)
+
+
 def lock_row(session: Session, sql: str, params: dict[str, Any], not_found: str) -> dict[str, Any]:
     """The row of ``sql`` (a SELECT of one row, with its ``version``), locked until the end of
     the transaction: ``FOR UPDATE`` is appended (name the table with ``FOR UPDATE OF`` in
     ``sql`` itself when it joins)."""
     if " FOR UPDATE" not in sql:
         sql += " FOR UPDATE"
-    row = session.execute(text(sql), params).mappings().first()
-    if row is None:
-        raise NotFound(not_found)
-    return dict(row)
+    return read_row(session, sql, params, not_found)

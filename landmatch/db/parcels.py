@@ -15,6 +15,7 @@ from landmatch.db.geometry import geojson_sql
 from landmatch.db.like import contains_pattern
 from landmatch.db.qa_flags import flag_params, flag_sql
 from landmatch.db.values import json_row
+from landmatch.db.where import Where
 from landmatch.errors import NotFound
 from landmatch.geo.measure import M2_PER_MU
 from landmatch.inventory.fields import COLUMN_NAMES as PARCEL_FIELD_COLUMNS
@@ -96,56 +97,44 @@ def filter_sql(f: ParcelFilter, principal: Viewer) -> tuple[list[str], dict[str,
     """WHERE clauses (on ``p`` = parcel, ``z`` = dev_zone) and bound parameters for the listing
     filters; the public see public parcels only. Shared by listings and exports."""
     if principal.is_public:
-        where = [PUBLIC_WHERE]
+        w = Where([PUBLIC_WHERE])
     else:
-        where = ["p.deleted_at IS NOT NULL" if f.deleted else "p.deleted_at IS NULL"]
-    params: dict[str, Any] = {}
-    if f.status:
-        where.append("p.status = ANY(:status)")
-        params["status"] = f.status
-    if f.city:
-        where.append("p.city_code = :city")
-        params["city"] = f.city
-    if f.zone:
-        where.append("z.code = :zone")
-        params["zone"] = f.zone
+        w = Where(["p.deleted_at IS NOT NULL" if f.deleted else "p.deleted_at IS NULL"])
+    w.given(f.status, "p.status = ANY(:status)", "status")
+    w.given(f.city, "p.city_code = :city", "city")
+    w.given(f.zone, "z.code = :zone", "zone")
     if f.bbox:
-        where.append("p.geom && ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4490)")
-        params.update(x0=f.bbox[0], y0=f.bbox[1], x1=f.bbox[2], y1=f.bbox[3])
-    if f.zone_id is not None:
-        where.append("p.zone_id = :zone_id")
-        params["zone_id"] = f.zone_id
-    if f.county:
-        where.append("p.county_code = :county")
-        params["county"] = f.county
-    if f.land_use:
-        where.append("p.land_use = ANY(:land_use)")
-        params["land_use"] = f.land_use
-    if f.area_mu_min is not None:
-        where.append("p.area_m2 >= :area_min")
-        params["area_min"] = f.area_mu_min * M2_PER_MU
-    if f.area_mu_max is not None:
-        where.append("p.area_m2 <= :area_max")
-        params["area_max"] = f.area_mu_max * M2_PER_MU
-    if f.visibility and not principal.is_public:
-        where.append("p.visibility = :visibility")
-        params["visibility"] = f.visibility
+        w.clauses.append("p.geom && ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4490)")
+        w.params.update(x0=f.bbox[0], y0=f.bbox[1], x1=f.bbox[2], y1=f.bbox[3])
+    w.given(f.zone_id, "p.zone_id = :zone_id", "zone_id")
+    w.given(f.county, "p.county_code = :county", "county")
+    w.given(f.land_use, "p.land_use = ANY(:land_use)", "land_use")
+    for mu, clause, name in (
+        (f.area_mu_min, "p.area_m2 >= :area_min", "area_min"),
+        (f.area_mu_max, "p.area_m2 <= :area_max", "area_max"),
+    ):
+        w.given(None if mu is None else mu * M2_PER_MU, clause, name)
+    if not principal.is_public:
+        w.given(f.visibility, "p.visibility = :visibility", "visibility")
     if f.age:
-        params["age_before"] = dt.date.today() - dt.timedelta(days=f.stale_days)
-        where.append(
+        w.given(
+            dt.date.today() - dt.timedelta(days=f.stale_days),
             {
                 "fresh": "p.data_updated_on >= :age_before",
                 "stale": "p.data_updated_on < :age_before",
                 "unknown": "p.data_updated_on IS NULL",
-            }[f.age]
+            }[f.age],
+            "age_before",
         )
-    if f.q:
-        where.append("(p.code ILIKE :q ESCAPE '\\' OR p.name ILIKE :q ESCAPE '\\')")
-        params["q"] = contains_pattern(f.q)
+    w.given(
+        f.q and contains_pattern(f.q),
+        "(p.code ILIKE :q ESCAPE '\\' OR p.name ILIKE :q ESCAPE '\\')",
+        "q",
+    )
     if f.qa and not principal.is_public:
-        where.append(flag_sql(f.qa))
-        params.update(flag_params(f.stale_days))
-    return where, params
+        w.clauses.append(flag_sql(f.qa))
+        w.params.update(flag_params(f.stale_days))
+    return w.clauses, w.params
 
 
 def list_parcels(session: Session, f: ParcelFilter, principal: Viewer) -> dict[str, Any]:

@@ -87,6 +87,23 @@ Geometry4326 = Geometry("GEOMETRY", srid=4326, spatial_index=False)
 Geometry3857 = Geometry("GEOMETRY", srid=3857, spatial_index=False)
 
 
+class _Versioned:
+    """A resource with an ETag (landmatch.db.locking): its version, bumped by every write, and
+    when it was last written."""
+
+    version: Mapped[int] = mapped_column(Integer, server_default=text("1"))
+    updated_at: Mapped[dt.datetime] = _now()
+
+
+class _Polygons:
+    """A polygon layer's geometry as given (CGCS2000), and what PostgreSQL derives from it: the
+    Web Mercator copy the tiles read and the area on the ellipsoid."""
+
+    geom: Mapped[Any] = mapped_column(MultiPolygon4490, nullable=False)
+    geom_3857: Mapped[Any] = mapped_column(MultiPolygon3857, Computed(MERCATOR))
+    area_m2: Mapped[float | None] = mapped_column(Double, Computed(ELLIPSOIDAL_AREA))
+
+
 class LandUseCode(Base):
     """用地用海分类 codes (lookup table, FK target of parcel.land_use)."""
 
@@ -105,16 +122,13 @@ class Industry(Base):
     __table_args__ = (CheckConstraint("pollution_class BETWEEN 1 AND 3", name="pollution"),)
 
 
-class AdminDivision(Base):
+class AdminDivision(_Polygons, Base):
     __tablename__ = "admin_division"
     code: Mapped[str] = mapped_column(String(6), primary_key=True)
     name: Mapped[str] = mapped_column(Text)
     level: Mapped[str] = mapped_column(String(10))
     parent_code: Mapped[str | None] = mapped_column(String(6))
     province_managed: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
-    geom: Mapped[Any] = mapped_column(MultiPolygon4490, nullable=False)
-    geom_3857: Mapped[Any] = mapped_column(MultiPolygon3857, Computed(MERCATOR))
-    area_m2: Mapped[float | None] = mapped_column(Double, Computed(ELLIPSOIDAL_AREA))
     source: Mapped[str | None] = mapped_column(Text)
     __table_args__ = (
         CheckConstraint(_in("level", vocab.ADMIN_LEVELS), name="level"),
@@ -147,7 +161,7 @@ class BasemapWater(Base):
     )
 
 
-class DevZone(Base):
+class DevZone(_Polygons, _Versioned, Base):
     """开发区: a development zone with its leading industries and regional assessments."""
 
     __tablename__ = "dev_zone"
@@ -164,12 +178,7 @@ class DevZone(Base):
     contact_phone: Mapped[str | None] = mapped_column(Text)
     approximate: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
     source: Mapped[str | None] = mapped_column(Text)
-    geom: Mapped[Any] = mapped_column(MultiPolygon4490, nullable=False)
-    geom_3857: Mapped[Any] = mapped_column(MultiPolygon3857, Computed(MERCATOR))
-    area_m2: Mapped[float | None] = mapped_column(Double, Computed(ELLIPSOIDAL_AREA))
-    version: Mapped[int] = mapped_column(Integer, server_default=text("1"))
     created_at: Mapped[dt.datetime] = _now()
-    updated_at: Mapped[dt.datetime] = _now()
     __table_args__ = (
         CheckConstraint(_in("level", vocab.ZONE_LEVELS), name="level"),
         CheckConstraint(_in("kind", vocab.ZONE_KINDS), name="kind"),
@@ -195,7 +204,7 @@ class ZoneAssessment(Base):
     )
 
 
-class Parcel(Base):
+class Parcel(_Versioned, Base):
     """地块. Every write is versioned in parcel_version by triggers (migration 0010_write_path).
 
     The ASCII code columns compare byte-wise (``COLLATE "C"``, migration 0011_parcel_keys).
@@ -286,10 +295,8 @@ class Parcel(Base):
     geom: Mapped[Any] = mapped_column(MultiPolygon4490, nullable=False)
     geom_3857: Mapped[Any] = mapped_column(MultiPolygon3857, Computed(MERCATOR))
     # Bookkeeping.
-    version: Mapped[int] = mapped_column(Integer, server_default=text("1"))
     data_updated_on: Mapped[dt.date | None] = mapped_column(Date)
     created_at: Mapped[dt.datetime] = _now()
-    updated_at: Mapped[dt.datetime] = _now()
     updated_by: Mapped[str | None] = mapped_column(Text)
     deleted_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     import_id: Mapped[int | None] = mapped_column(BigInteger)
@@ -441,6 +448,19 @@ class ImportBatch(Base):
     )
 
 
+# The parcel's utility and supply columns a match compares with a requirement: copied into
+# parcel_fact (landmatch.db.facts.COPIED) and carried in its match indexes.
+FACT_SUPPLY = (
+    "power_kva",
+    "water_m3d",
+    "gas_m3d",
+    "heat_mw",
+    "telecom_5g",
+    "fibre",
+    "supply_modes",
+    "readiness",
+)
+
 # What a match reads from parcel_fact besides the index key (migration 0003_perfmatch).
 _FACT_INCLUDE = (
     "parcel_id",
@@ -454,14 +474,7 @@ _FACT_INCLUDE = (
     "invest_f8",
     "tax_f8",
     "energy_f8",
-    "power_kva",
-    "water_m3d",
-    "gas_m3d",
-    "heat_mw",
-    "telecom_5g",
-    "fibre",
-    "supply_modes",
-    "readiness",
+    *FACT_SUPPLY,
     "data_updated_on",
     "dist_port_km",
     "dist_airport_km",
@@ -561,7 +574,7 @@ class ParcelFact(Base):
     )
 
 
-class Policy(Base):
+class Policy(_Versioned, Base):
     """A land or preferential policy (政策)."""
 
     __tablename__ = "policy"
@@ -587,9 +600,7 @@ class Policy(Base):
     summary: Mapped[str] = mapped_column(Text)
     source: Mapped[str | None] = mapped_column(Text)
     visibility: Mapped[str] = mapped_column(String(10), server_default=text("'public'"))
-    version: Mapped[int] = mapped_column(Integer, server_default=text("1"))
     created_at: Mapped[dt.datetime] = _now()
-    updated_at: Mapped[dt.datetime] = _now()
     __table_args__ = (
         CheckConstraint(_in("scope_level", vocab.POLICY_SCOPES), name="scope_level"),
         CheckConstraint(_in("benefit_kind", vocab.BENEFIT_KINDS), name="benefit_kind"),
@@ -601,7 +612,7 @@ class Policy(Base):
     )
 
 
-class Facility(Base):
+class Facility(_Versioned, Base):
     __tablename__ = "facility"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     code: Mapped[str] = mapped_column(String(64), unique=True)
@@ -613,8 +624,6 @@ class Facility(Base):
     source: Mapped[str | None] = mapped_column(Text)
     geom: Mapped[Any] = mapped_column(Point4490, nullable=False)
     geom_3857: Mapped[Any] = mapped_column(Point3857, Computed(MERCATOR))
-    version: Mapped[int] = mapped_column(Integer, server_default=text("1"))
-    updated_at: Mapped[dt.datetime] = _now()
     __table_args__ = (
         CheckConstraint(_in("kind", vocab.FACILITY_KINDS), name="kind"),
         CheckConstraint(f"city_code IS NULL OR {_in('city_code', vocab.CITIES)}", name="city_code"),
@@ -626,7 +635,7 @@ class Facility(Base):
     )
 
 
-class ConstraintArea(Base):
+class ConstraintArea(_Polygons, _Versioned, Base):
     __tablename__ = "constraint_area"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     code: Mapped[str] = mapped_column(String(64), unique=True)
@@ -636,11 +645,6 @@ class ConstraintArea(Base):
     # The city that keeps it; NULL = province-wide (migration 0016_layer_city).
     city_code: Mapped[str | None] = mapped_column(String(6))
     source: Mapped[str | None] = mapped_column(Text)
-    geom: Mapped[Any] = mapped_column(MultiPolygon4490, nullable=False)
-    geom_3857: Mapped[Any] = mapped_column(MultiPolygon3857, Computed(MERCATOR))
-    area_m2: Mapped[float | None] = mapped_column(Double, Computed(ELLIPSOIDAL_AREA))
-    version: Mapped[int] = mapped_column(Integer, server_default=text("1"))
-    updated_at: Mapped[dt.datetime] = _now()
     __table_args__ = (
         CheckConstraint(_in("kind", vocab.CONSTRAINT_KINDS), name="kind"),
         CheckConstraint(_in("severity", vocab.CONSTRAINT_SEVERITY), name="severity"),
@@ -802,7 +806,7 @@ class AuditLog(Base):
     )
 
 
-class Project(Base):
+class Project(_Versioned, Base):
     __tablename__ = "project"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(Text)
@@ -816,9 +820,7 @@ class Project(Base):
     notes: Mapped[str | None] = mapped_column(Text)
     next_step: Mapped[str | None] = mapped_column(Text)
     next_step_on: Mapped[dt.date | None] = mapped_column(Date)
-    version: Mapped[int] = mapped_column(Integer, server_default=text("1"))
     created_at: Mapped[dt.datetime] = _now()
-    updated_at: Mapped[dt.datetime] = _now()
     __table_args__ = (
         CheckConstraint(_in("pipeline_status", vocab.PROJECT_PIPELINE), name="pipeline"),
     )
@@ -927,25 +929,36 @@ class DataState(Base):
     version: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
 
 
-class ParcelCell(Base):
+class _CellKey:
+    """A cell of the zoom-(z+4) tile grid at zoom ``z``, and the parcels' status and view."""
+
+    z: Mapped[int] = mapped_column(SmallInteger, primary_key=True, sort_order=-1)
+    cx: Mapped[int] = mapped_column(Integer, primary_key=True, sort_order=-1)
+    cy: Mapped[int] = mapped_column(Integer, primary_key=True, sort_order=-1)
+    status: Mapped[str] = mapped_column(String(12), primary_key=True, sort_order=-1)
+    public: Mapped[bool] = mapped_column(Boolean, primary_key=True, sort_order=-1)
+
+
+class _CellSums:
+    """What a cell counts: its parcels, their area, and the sums of their bounding-box centres'
+    Web Mercator coordinates (the cell's point is drawn at their mean)."""
+
+    n: Mapped[int] = mapped_column(Integer, sort_order=1)
+    area_m2: Mapped[float] = mapped_column(Double, sort_order=1)
+    sx: Mapped[float] = mapped_column(Double, sort_order=1)
+    sy: Mapped[float] = mapped_column(Double, sort_order=1)
+
+
+class ParcelCell(_CellKey, _CellSums, Base):
     """Parcels counted per zoom (6..11) into cells of the zoom-(z+4) tile grid, split by the tile
     filter dimensions. Kept exact by statement triggers on ``parcel`` (migration 0002_tiles);
     low-zoom vector tiles read it instead of a million polygons."""
 
     __tablename__ = "parcel_cell"
-    z: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
-    cx: Mapped[int] = mapped_column(Integer, primary_key=True)
-    cy: Mapped[int] = mapped_column(Integer, primary_key=True)
-    status: Mapped[str] = mapped_column(String(12), primary_key=True)
-    public: Mapped[bool] = mapped_column(Boolean, primary_key=True)
     city_code: Mapped[str] = mapped_column(String(6), primary_key=True)
     in_zone: Mapped[bool] = mapped_column(Boolean, primary_key=True)
     land_use: Mapped[str] = mapped_column(String(8), primary_key=True)
     area_class: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
-    n: Mapped[int] = mapped_column(Integer)
-    area_m2: Mapped[float] = mapped_column(Double)
-    sx: Mapped[float] = mapped_column(Double)
-    sy: Mapped[float] = mapped_column(Double)
 
 
 class ParcelDirty(Base):
@@ -975,22 +988,25 @@ class ParcelCellDelta(Base):
     y: Mapped[float] = mapped_column(Double)
 
 
-class ParcelCellTotal(Base):
+class ParcelCellTotal(_CellKey, _CellSums, Base):
     """``parcel_cell`` rolled up by status and public only (unfiltered low-zoom tiles)."""
 
     __tablename__ = "parcel_cell_total"
-    z: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
-    cx: Mapped[int] = mapped_column(Integer, primary_key=True)
-    cy: Mapped[int] = mapped_column(Integer, primary_key=True)
-    status: Mapped[str] = mapped_column(String(12), primary_key=True)
-    public: Mapped[bool] = mapped_column(Boolean, primary_key=True)
-    n: Mapped[int] = mapped_column(Integer)
-    area_m2: Mapped[float] = mapped_column(Double)
-    sx: Mapped[float] = mapped_column(Double)
-    sy: Mapped[float] = mapped_column(Double)
 
 
 # --- Monitoring (migration 0007_monitoring) -------------------------------------------------
+
+
+# Each threshold's own CHECK (named as PostgreSQL names a column's check), besides the order of
+# the idle and recovery months and the optional fee rate.
+_MONITORING_RULE_BOUNDS = {
+    "idle_after_months": "> 0",
+    "at_risk_window_months": ">= 0",
+    "stall_min_months": "> 0",
+    "developed_ratio_min": "BETWEEN 0 AND 1",
+    "invest_ratio_min": "BETWEEN 0 AND 1",
+    "start_fallback_months": ">= 0",
+}
 
 
 class MonitoringRule(Base):
@@ -1014,24 +1030,9 @@ class MonitoringRule(Base):
     __table_args__ = (
         CheckConstraint("city_code ~ '^[0-9]{6}$'", name=conv("monitoring_rule_city_code_check")),
         CheckConstraint("recover_after_months > idle_after_months", name="order"),
-        CheckConstraint(
-            "idle_after_months > 0", name=conv("monitoring_rule_idle_after_months_check")
-        ),
-        CheckConstraint(
-            "at_risk_window_months >= 0", name=conv("monitoring_rule_at_risk_window_months_check")
-        ),
-        CheckConstraint(
-            "stall_min_months > 0", name=conv("monitoring_rule_stall_min_months_check")
-        ),
-        CheckConstraint(
-            "developed_ratio_min BETWEEN 0 AND 1",
-            name=conv("monitoring_rule_developed_ratio_min_check"),
-        ),
-        CheckConstraint(
-            "invest_ratio_min BETWEEN 0 AND 1", name=conv("monitoring_rule_invest_ratio_min_check")
-        ),
-        CheckConstraint(
-            "start_fallback_months >= 0", name=conv("monitoring_rule_start_fallback_months_check")
+        *(
+            CheckConstraint(f"{column} {bound}", name=conv(f"monitoring_rule_{column}_check"))
+            for column, bound in _MONITORING_RULE_BOUNDS.items()
         ),
         CheckConstraint(
             "fee_rate IS NULL OR fee_rate BETWEEN 0 AND 1",
@@ -1040,7 +1041,7 @@ class MonitoringRule(Base):
     )
 
 
-class ApprovalBatch(Base):
+class ApprovalBatch(_Polygons, Base):
     """批次用地: an approved conversion/expropriation batch with its approved geometry."""
 
     __tablename__ = "approval_batch"
@@ -1052,9 +1053,6 @@ class ApprovalBatch(Base):
     city_code: Mapped[str] = mapped_column(ForeignKey("admin_division.code"))
     county_code: Mapped[str | None] = mapped_column(String(6))
     source: Mapped[str | None] = mapped_column(Text)
-    geom: Mapped[Any] = mapped_column(MultiPolygon4490, nullable=False)
-    geom_3857: Mapped[Any] = mapped_column(MultiPolygon3857, Computed(MERCATOR))
-    area_m2: Mapped[float | None] = mapped_column(Double, Computed(ELLIPSOIDAL_AREA))
     created_at: Mapped[dt.datetime] = _now()
     __table_args__ = (
         UniqueConstraint("code", name=conv("approval_batch_code_key")),
@@ -1086,7 +1084,7 @@ _STEP_KINDS = (
 )
 
 
-class DisposalCase(Base):
+class DisposalCase(_Versioned, Base):
     """A disposal case (处置案件) of one idle or unsupplied parcel."""
 
     __tablename__ = "disposal_case"
@@ -1105,9 +1103,7 @@ class DisposalCase(Base):
     new_start_date: Mapped[dt.date | None] = mapped_column(Date)
     note: Mapped[str | None] = mapped_column(Text)
     opened_by: Mapped[str | None] = mapped_column(Text)
-    version: Mapped[int] = mapped_column(Integer, server_default=text("1"))
     created_at: Mapped[dt.datetime] = _now()
-    updated_at: Mapped[dt.datetime] = _now()
     __table_args__ = (
         CheckConstraint(_in("kind", _CASE_KINDS), name=conv("disposal_case_kind_check")),
         CheckConstraint(_in("status", ("open", "closed")), name=conv("disposal_case_status_check")),

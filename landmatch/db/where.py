@@ -1,5 +1,5 @@
 """A WHERE clause built filter by filter with its bound parameters, and the page of rows it
-selects with the count of all of them (the listings of accounts and of the audit log)."""
+selects with the count of all of them (listings, exports, map tiles, import reports, alerts)."""
 
 from __future__ import annotations
 
@@ -16,11 +16,18 @@ class Where:
     params: dict[str, Any] = field(default_factory=dict)
 
     def given(self, value: Any, clause: str, name: str) -> Where:
-        """Add ``clause``, binding ``value`` as ``:name``, when there is a value (None or ""
-        is no filter; False is one)."""
-        if value is not None and value != "":
+        """Add ``clause``, binding ``value`` as ``:name``, when there is a value (None, "" or
+        an empty list is no filter; False and 0 are one)."""
+        if value is None or (isinstance(value, str | list | tuple) and not value):
+            return self
+        self.clauses.append(clause)
+        self.params[name] = value
+        return self
+
+    def when(self, condition: object, clause: str) -> Where:
+        """Add ``clause``, which binds nothing, when ``condition`` holds."""
+        if condition:
             self.clauses.append(clause)
-            self.params[name] = value
         return self
 
     @property

@@ -24,7 +24,7 @@ from landmatch.db.constraints import overlap_m2_sql, overlaps_sql
 from landmatch.db.engine import audited
 from landmatch.db.geometry import geojson_sql
 from landmatch.db.inventory import existing_codes, restore_versions, write_parcels
-from landmatch.db.locking import check_version, etag, lock_row, require_if_match
+from landmatch.db.locking import check_version, etag, lock_row, read_row, require_if_match
 from landmatch.db.parcels import get_parcel
 from landmatch.errors import (
     Conflict,
@@ -105,10 +105,7 @@ def _current(
     missing = f"未找到地块 {code}" + ("（或已删除）" if deleted is False else "")
     if lock:
         return lock_row(session, sql + " FOR UPDATE OF p", {"c": code}, missing)
-    row = session.execute(text(sql), {"c": code}).mappings().first()
-    if row is None:
-        raise NotFound(missing)
-    return dict(row)
+    return read_row(session, sql, {"c": code}, missing)
 
 
 def _locked(
@@ -562,20 +559,14 @@ def version_state(
     """One version of a parcel (the current one when ``version`` is None, deleted or not): its
     stored fields (``row``), the geometry as GeoJSON, and who wrote it, when and why."""
     cur = _with_history(session, code, principal)
-    row = (
-        session.execute(
-            text(
-                "SELECT v.version, v.op, v.row, v.actor, v.reason, v.import_id, v.at, "
-                f"{geojson_sql('v.geom', 8, options=0)} AS geometry FROM landmatch.parcel_version_full v "
-                "WHERE v.parcel_id = :p AND v.version = :v ORDER BY v.id DESC LIMIT 1"
-            ),
-            {"p": cur["id"], "v": version if version is not None else cur["version"]},
-        )
-        .mappings()
-        .first()
+    row = read_row(
+        session,
+        "SELECT v.version, v.op, v.row, v.actor, v.reason, v.import_id, v.at, "
+        f"{geojson_sql('v.geom', 8, options=0)} AS geometry FROM landmatch.parcel_version_full v "
+        "WHERE v.parcel_id = :p AND v.version = :v ORDER BY v.id DESC LIMIT 1",
+        {"p": cur["id"], "v": version if version is not None else cur["version"]},
+        f"地块 {code} 没有版本 {version}",
     )
-    if row is None:
-        raise NotFound(f"地块 {code} 没有版本 {version}")
     out = dict(row)
     out["geometry"] = json.loads(row["geometry"]) if row["geometry"] else None
     out["row"] = redact(principal, row["row"], cur["city_code"]) | {

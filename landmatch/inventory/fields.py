@@ -608,6 +608,20 @@ def code_for(f: Field, value: str) -> str | None:
     return vocab.code_of(f.vocab, value) or f.extra.get(value.strip())
 
 
+# What the holder of a granted parcel agreed to and has done with it (the facts Order 53's
+# idle-land test reads, docs/domain.md §5): shown under 监管, and cleared with the grant when the
+# land is taken back (landmatch.monitoring.cases).
+PROGRESS_FIELDS = (
+    "agreed_start_date",
+    "agreed_completion_date",
+    "actual_start_date",
+    "stopped_since",
+    "total_investment_wan",
+    "invested_wan",
+    "developed_ratio",
+    "invest_ratio",
+)
+
 # The fields as staff think of them (parcel page, edit form): group title → field names.
 GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     (
@@ -693,14 +707,7 @@ GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "contract_no",
             "contract_date",
             "holder",
-            "agreed_start_date",
-            "agreed_completion_date",
-            "actual_start_date",
-            "stopped_since",
-            "total_investment_wan",
-            "invested_wan",
-            "developed_ratio",
-            "invest_ratio",
+            *PROGRESS_FIELDS,
             "gov_caused",
             "gov_cause",
         ),

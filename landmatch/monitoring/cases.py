@@ -20,9 +20,10 @@ from landmatch import vocab
 from landmatch.auth import Principal
 from landmatch.dates import add_years
 from landmatch.db.engine import audited
-from landmatch.db.locking import check_version, require_if_match
+from landmatch.db.locking import check_version, lock_row, read_row, require_if_match
 from landmatch.db.values import json_value
-from landmatch.errors import Conflict, Forbidden, InvalidInput, NotFound
+from landmatch.errors import Conflict, Forbidden, InvalidInput
+from landmatch.inventory.fields import PROGRESS_FIELDS
 from landmatch.monitoring.idle import IdleInputs, assess
 from landmatch.monitoring.rules import rule_for_city
 from landmatch.monitoring.scope import city_scope
@@ -66,29 +67,19 @@ def _check_scope(principal: Principal, city_code: str) -> None:
 
 
 def _parcel(session: Session, code: str) -> dict[str, Any]:
-    row = (
-        session.execute(text(_PARCEL_SQL.format(where="code = :c")), {"c": code}).mappings().first()
+    return read_row(
+        session, _PARCEL_SQL.format(where="code = :c"), {"c": code}, f"未找到地块 {code}"
     )
-    if row is None:
-        raise NotFound(f"未找到地块 {code}")
-    return dict(row)
 
 
 def _case(session: Session, case_id: int, lock: bool = False) -> dict[str, Any]:
-    row = (
-        session.execute(
-            text(
-                "SELECT * FROM landmatch.disposal_case WHERE id = :i"
-                + (" FOR UPDATE" if lock else "")
-            ),
-            {"i": case_id},
-        )
-        .mappings()
-        .first()
+    read = lock_row if lock else read_row
+    return read(
+        session,
+        "SELECT * FROM landmatch.disposal_case WHERE id = :i",
+        {"i": case_id},
+        f"未找到处置案件 {case_id}",
     )
-    if row is None:
-        raise NotFound(f"未找到处置案件 {case_id}")
-    return dict(row)
 
 
 def _locked_open(
@@ -277,14 +268,7 @@ _CLEARED_ON_RECOVERY = (
     "contract_date",
     "supply_date",
     "land_price_wan",
-    "agreed_start_date",
-    "agreed_completion_date",
-    "actual_start_date",
-    "stopped_since",
-    "total_investment_wan",
-    "invested_wan",
-    "developed_ratio",
-    "invest_ratio",
+    *PROGRESS_FIELDS,
     "gov_cause",
 )
 _WRITABLE = frozenset(_CLEARED_ON_RECOVERY) | {

@@ -195,7 +195,7 @@ TILE_PARAMS = {
 
 def tile(session: Session, cid: str, z: int, y: int, x: int, params: Params, public: bool) -> bytes:
     """One MVT tile of a collection, rendered by the same engine as the one map's tiles."""
-    from landmatch.db.tiles import TileFilter, render_tile
+    from landmatch.db.tiles import TileFilter, render_versioned
     from landmatch.errors import InvalidInput, NotFound
 
     coll = _tiled(cid, public)
@@ -225,9 +225,10 @@ def tile(session: Session, cid: str, z: int, y: int, x: int, params: Params, pub
                 kw[target] = v
         except ValueError:
             raise InvalidInput(f"瓦片参数 {name} 的值无效：{v}") from None
-    return render_tile(
+    _, data = render_versioned(
         session.connection(), TILE_LAYERS[coll.id], z, x, y, TileFilter(**kw), public
     )
+    return data
 
 
 def _tiled(cid: str, public: bool) -> colls.Collection:

@@ -1,5 +1,5 @@
 """Policy library: create, edit, delete, search, and the policies that apply to a place
-(:func:`policies_for_site`, by the one rule of :mod:`landmatch.policies.applicability`)."""
+(:func:`applicable_to_site`, by the one rule of :mod:`landmatch.policies.applicability`)."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ from landmatch import vocab
 from landmatch.auth import Principal
 from landmatch.db.engine import audited
 from landmatch.db.like import contains_pattern
-from landmatch.db.locking import check_version, lock_row, require_if_match
-from landmatch.errors import Conflict, Forbidden, NotFound
+from landmatch.db.locking import check_version, lock_row, read_row, require_if_match
+from landmatch.errors import Conflict, Forbidden
 from landmatch.policies.applicability import (
     ANY_INDUSTRY,
     IN_FORCE_SQL,
@@ -155,10 +155,7 @@ _CURRENT_SQL = f"SELECT id, version, {', '.join(COLUMNS)} FROM landmatch.policy 
 
 
 def _current(session: Session, code: str) -> dict[str, Any]:
-    row = session.execute(text(_CURRENT_SQL), {"c": code}).mappings().first()
-    if row is None:
-        raise NotFound(f"未找到政策 {code}")
-    return dict(row)
+    return read_row(session, _CURRENT_SQL, {"c": code}, f"未找到政策 {code}")
 
 
 def _locked(session: Session, code: str, if_match: str | None, action: str) -> dict[str, Any]:
@@ -224,16 +221,12 @@ def get_policy(
 ) -> dict[str, Any]:
     cols = PUBLIC_COLUMNS if principal.is_public else ("id", "version", *COLUMNS)
     where = "code = :c" + (" AND visibility = 'public'" if principal.is_public else "")
-    row = (
-        session.execute(
-            text(f"SELECT {', '.join(cols)}, updated_at FROM landmatch.policy WHERE {where}"),
-            {"c": code},
-        )
-        .mappings()
-        .first()
+    row = read_row(
+        session,
+        f"SELECT {', '.join(cols)}, updated_at FROM landmatch.policy WHERE {where}",
+        {"c": code},
+        f"未找到政策 {code}",
     )
-    if row is None:
-        raise NotFound(f"未找到政策 {code}")
     return _out(row, as_of or dt.date.today(), principal.is_public)
 
 
@@ -305,8 +298,10 @@ def applicable_to_site(
     industry: str | None = ANY_INDUSTRY,
     public: bool = False,
 ) -> list[tuple[Policy, dict[str, Any]]]:
-    """:func:`policies_for_site` with each row's :class:`~applicability.Policy` beside it
-    (what a value estimate reads)."""
+    """The policies that apply to ``site`` on ``as_of`` (for a project of ``industry``; by
+    default none: a card or brochure), as seen by the public or by staff, the most local
+    first: each :class:`~applicability.Policy` (what a value estimate reads) beside its row
+    with the labels. One rule (:func:`applicability.applies`), the match's."""
     rows = {
         r["code"]: r
         for r in session.execute(
@@ -317,23 +312,6 @@ def applicable_to_site(
         (from_row(r) for r in rows.values()), site, as_of, industry=industry, public=public
     )
     return [(p, _out(rows[p.code], as_of, public)) for p in hits]
-
-
-def policies_for_site(
-    session: Session,
-    site: Site,
-    as_of: dt.date,
-    *,
-    industry: str | None = ANY_INDUSTRY,
-    public: bool = False,
-) -> list[dict[str, Any]]:
-    """The policies that apply to ``site`` on ``as_of`` (for a project of ``industry``; by
-    default none: a card or brochure), as seen by the public or by staff, the most local
-    first: the rows with their labels. One rule (:func:`applicability.applies`), the match's."""
-    return [
-        row
-        for _p, row in applicable_to_site(session, site, as_of, industry=industry, public=public)
-    ]
 
 
 def policy_history(session: Session, principal: Principal, code: str) -> list[dict[str, Any]]:

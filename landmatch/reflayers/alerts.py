@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from landmatch import vocab
 from landmatch.auth import Principal
+from landmatch.db.where import Where
 from landmatch.errors import Forbidden, NotFound
 
 OP_ZH = {"insert": "新增", "update": "调整", "delete": "删除"}
@@ -92,24 +93,19 @@ def list_alerts(
 ) -> list[dict[str, Any]]:
     """Alerts the caller is concerned with: a bureau its city's, admin all."""
     principal.require("admin", "bureau")
-    where = ["true"]
-    params: dict[str, Any] = {"limit": limit}
     scope = principal.city_code if principal.role == "bureau" else None
-    if scope not in (None, vocab.PROVINCE_CODE):
-        where.append("city_code = :scope")
-        params["scope"] = scope
-    if city:
-        where.append("city_code = :city")
-        params["city"] = city
-    if open_only:
-        where.append("acknowledged_at IS NULL")
+    w = Where()
+    if scope != vocab.PROVINCE_CODE:
+        w.given(scope, "city_code = :scope", "scope")
+    w.given(city, "city_code = :city", "city")
+    w.when(open_only, "acknowledged_at IS NULL")
     rows = session.execute(
         text(
             "SELECT id, layer, record_code, op, city_code, parcel_codes, ready_count, message, "
             "actor, created_at, acknowledged_at, acknowledged_by FROM landmatch.layer_alert "
-            f"WHERE {' AND '.join(where)} ORDER BY created_at DESC, id DESC LIMIT :limit"
+            f"WHERE {w.sql} ORDER BY created_at DESC, id DESC LIMIT :limit"
         ),
-        params,
+        w.params | {"limit": limit},
     ).mappings()
     return [dict(r) for r in rows]
 

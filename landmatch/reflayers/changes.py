@@ -24,7 +24,7 @@ from landmatch import vocab
 from landmatch.auth import Principal
 from landmatch.db.engine import audited
 from landmatch.db.geometry import geojson_sql
-from landmatch.db.locking import check_version, lock_row, require_if_match
+from landmatch.db.locking import check_version, lock_row, read_row, require_if_match
 from landmatch.errors import InvalidInput, NotFound, UnprocessableInput
 from landmatch.publication import require_published
 from landmatch.reflayers import coverage, facts, scope
@@ -365,18 +365,12 @@ def get_record(session: Session, principal: Principal, layer: str, code: str) ->
     principal.require("admin", "bureau", "zone", "promoter")
     if layer not in LAYERS:
         raise NotFound(f"未知图层 {layer}")
-    row = (
-        session.execute(
-            text(
-                f"{_RECORD_SQL.format(cols=', '.join(FIELDS[layer]), layer=layer)} WHERE code = :c"
-            ),
-            {"c": code},
-        )
-        .mappings()
-        .first()
+    row = read_row(
+        session,
+        f"{_RECORD_SQL.format(cols=', '.join(FIELDS[layer]), layer=layer)} WHERE code = :c",
+        {"c": code},
+        f"未找到{LAYERS[layer]} {code}",
     )
-    if row is None:
-        raise NotFound(f"未找到{LAYERS[layer]} {code}")
     return _record(row)
 
 

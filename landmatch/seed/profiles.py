@@ -2,12 +2,15 @@
 
 Prices and 标准地 thresholds are illustrative demo values of a plausible order of magnitude
 (not official schedules): higher near Beijing/Tianjin and in the large cities, lower in the
-north. City seats are the lon/lat of docs/domain.md §1.
+north. City seats are the lon/lat of docs/domain.md §1. The figures, a row a city, are the
+table ``landmatch/data/demo_cities.csv``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from landmatch.resources import data_rows
 
 
 @dataclass(frozen=True)
@@ -17,22 +20,20 @@ class CityProfile:
     invest_intensity: float  # 万元/亩, 标准地 minimum
     tax_per_mu: float  # 万元/亩·年
     weight: float  # share of the demo inventory
+    industries: tuple[str, ...]  # GB/T 4754 divisions typical of the city's zones [demo, GK]
 
 
+# One row a city: landmatch/data/demo_cities.csv (package data).
 CITY_PROFILES: dict[str, CityProfile] = {
-    "130100": CityProfile((114.51, 38.04), 42.0, 300.0, 20.0, 1.4),
-    "130200": CityProfile((118.18, 39.63), 36.0, 280.0, 18.0, 1.3),
-    "130300": CityProfile((119.60, 39.94), 32.0, 250.0, 15.0, 0.7),
-    "130400": CityProfile((114.54, 36.63), 30.0, 250.0, 15.0, 1.0),
-    "130500": CityProfile((114.50, 37.07), 26.0, 220.0, 12.0, 0.9),
-    "130600": CityProfile((115.46, 38.87), 38.0, 280.0, 18.0, 1.2),
-    "130700": CityProfile((114.88, 40.82), 18.0, 150.0, 8.0, 0.6),
-    "130800": CityProfile((117.96, 40.95), 18.0, 150.0, 8.0, 0.5),
-    "130900": CityProfile((116.84, 38.30), 30.0, 250.0, 15.0, 1.0),
-    "131000": CityProfile((116.68, 39.54), 60.0, 350.0, 25.0, 1.1),
-    "131100": CityProfile((115.67, 37.74), 24.0, 200.0, 12.0, 0.7),
-    "130181": CityProfile((115.22, 37.94), 26.0, 220.0, 12.0, 0.2),
-    "130682": CityProfile((114.99, 38.52), 28.0, 220.0, 12.0, 0.2),
+    r["city_code"]: CityProfile(
+        (float(r["seat_lon"]), float(r["seat_lat"])),
+        float(r["price_wan_per_mu"]),
+        float(r["invest_intensity"]),
+        float(r["tax_per_mu"]),
+        float(r["weight"]),
+        tuple(r["industries"].split()),
+    )
+    for r in data_rows("demo_cities.csv")
 }
 
 ROAD_NAMES = (

@@ -14,25 +14,9 @@ from shapely.geometry.base import BaseGeometry
 from landmatch import vocab
 from landmatch.dates import add_years
 from landmatch.geo.validate import normalise_polygons
+from landmatch.seed.profiles import CITY_PROFILES
 
 KM_PER_DEG_LAT = 110.95
-
-# Leading industries (GB/T 4754 divisions) typical of each city's zones [demo, GK].
-CITY_INDUSTRIES: dict[str, list[str]] = {
-    "130100": ["27", "39", "38", "14", "35"],
-    "130200": ["31", "37", "34", "26", "36"],
-    "130300": ["36", "34", "13", "33", "39"],
-    "130400": ["31", "33", "34", "36", "27"],
-    "130500": ["36", "30", "17", "38", "29"],
-    "130600": ["36", "38", "39", "18", "19"],
-    "130700": ["36", "65", "38", "13", "34"],
-    "130800": ["32", "13", "38", "15", "35"],
-    "130900": ["26", "25", "34", "36", "33"],
-    "131000": ["39", "65", "21", "59", "38"],
-    "131100": ["29", "34", "33", "30", "36"],
-    "130181": ["19", "26", "13", "33", "29"],
-    "130682": ["36", "13", "38", "30", "29"],
-}
 
 
 @dataclass
@@ -115,7 +99,8 @@ def build_zones(
         if clipped is None:
             return
         taken = taken.union(clipped)
-        industries = CITY_INDUSTRIES.get(county_city, ["34", "35"])
+        profile = CITY_PROFILES.get(county_city)
+        industries = list(profile.industries) if profile else ["34", "35"]
         pick = sorted(rng.choice(industries, size=min(3, len(industries)), replace=False).tolist())
         phone_area = {
             "130100": "0311",

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from landmatch import vocab
 from landmatch.auth import Principal
 from landmatch.db.engine import audited
+from landmatch.db.locking import read_row
 from landmatch.errors import NotFound, UnprocessableInput
 
 KINDS: dict[str, str] = {**vocab.ASSESSMENTS, "OTHER": "其他评估"}
@@ -117,19 +118,13 @@ def update_assessment(
     changes: dict[str, Any],
 ) -> dict[str, Any]:
     principal.require_zone(zone["id"], zone["city_code"])
-    row = (
-        session.execute(
-            text(
-                "SELECT id, kind, name, approved_on, valid_until, doc_no FROM landmatch.zone_assessment "
-                "WHERE id = :i AND zone_id = :z"
-            ),
-            {"i": assessment_id, "z": zone["id"]},
-        )
-        .mappings()
-        .first()
+    row = read_row(
+        session,
+        "SELECT id, kind, name, approved_on, valid_until, doc_no FROM landmatch.zone_assessment "
+        "WHERE id = :i AND zone_id = :z",
+        {"i": assessment_id, "z": zone["id"]},
+        f"未找到区域评估 {assessment_id}",
     )
-    if row is None:
-        raise NotFound(f"未找到区域评估 {assessment_id}")
     merged = dict(row) | {k: v for k, v in changes.items() if k in row and k != "id"}
     merged["name"] = _check(
         merged["kind"], merged["name"], merged["approved_on"], merged["valid_until"]

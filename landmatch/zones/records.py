@@ -16,10 +16,10 @@ from landmatch import vocab
 from landmatch.auth import Principal
 from landmatch.db.engine import audited
 from landmatch.db.geometry import geojson_sql
-from landmatch.db.locking import check_version, lock_row, require_if_match
+from landmatch.db.locking import check_version, lock_row, read_row, require_if_match
 from landmatch.db.lookups import unknown_industries
 from landmatch.db.membership import release_zone
-from landmatch.errors import Conflict, Forbidden, NotFound, UnprocessableInput
+from landmatch.errors import Conflict, Forbidden, UnprocessableInput
 from landmatch.reflayers import facts
 from landmatch.reflayers.files import polygon_for_storage, read_features
 from landmatch.zones.assessments import visible_assessments
@@ -50,10 +50,7 @@ _ROW_SQL = f"SELECT {', '.join(PUBLIC_FIELDS + INTERNAL_FIELDS)} FROM landmatch.
 
 
 def get_zone_row(session: Session, code: str) -> dict[str, Any]:
-    row = session.execute(text(_ROW_SQL + " WHERE code = :c"), {"c": code}).mappings().first()
-    if row is None:
-        raise NotFound(f"未找到开发区 {code}")
-    return dict(row)
+    return read_row(session, _ROW_SQL + " WHERE code = :c", {"c": code}, f"未找到开发区 {code}")
 
 
 def lock_zone(

@@ -18,7 +18,7 @@ ATTRIBUTION = "GSHHG 2.3.7"
 
 def _kinds(session: Session, lon: float, lat: float, z: int) -> Counter[str]:
     x, y = tiles.tile_at(lon, lat, z)
-    data = tiles.render_tile(session.connection(), "water", z, x, y)
+    data = tiles.render_versioned(session.connection(), "water", z, x, y)[1]
     layer = mapbox_vector_tile.decode(data).get("water", {"features": []}) if data else None
     return Counter(f["properties"]["kind"] for f in (layer or {"features": []})["features"])
 

@@ -240,17 +240,17 @@ def test_density_points_get_the_edge_buffer(conn: Connection) -> None:
     """A density point near a tile seam is in both tiles (as facilities are), at the same place."""
     import mapbox_vector_tile
 
-    from landmatch.db.tiles import NO_FILTER, render_tile
+    from landmatch.db.tiles import NO_FILTER, render_versioned
 
     z = 8
     seen = 0
     for x in range(206, 214):
         for y in range(95, 104):
             left = mapbox_vector_tile.decode(
-                render_tile(conn, "parcels", z, x, y, NO_FILTER, False) or b""
+                render_versioned(conn, "parcels", z, x, y, NO_FILTER, False)[1] or b""
             )
             right = mapbox_vector_tile.decode(
-                render_tile(conn, "parcels", z, x + 1, y, NO_FILTER, False) or b""
+                render_versioned(conn, "parcels", z, x + 1, y, NO_FILTER, False)[1] or b""
             )
             a = [
                 f

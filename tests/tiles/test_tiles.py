@@ -21,7 +21,7 @@ from landmatch.db.tiles import (
     TileFilter,
     _cells_live_sql,
     _cells_sql,
-    render_tile,
+    render_versioned,
     tile_at,
 )
 from tests.conftest import app_of, auth
@@ -68,7 +68,9 @@ def parcel_rows(conn: Connection, codes: set[str]) -> dict[str, dict]:
 
 def test_public_parcel_tile_has_only_public_parcels_and_fields(conn: Connection) -> None:
     x, y = busiest_tile(conn, 13, PUBLIC_WHERE)
-    feats = features(render_tile(conn, "parcels", 13, x, y, NO_FILTER, public=True), "parcels")
+    feats = features(
+        render_versioned(conn, "parcels", 13, x, y, NO_FILTER, public=True)[1], "parcels"
+    )
     assert feats, "the busiest public tile is empty"
     rows = parcel_rows(conn, {f["properties"]["code"] for f in feats})
     for f in feats:
@@ -82,7 +84,9 @@ def test_public_parcel_tile_has_only_public_parcels_and_fields(conn: Connection)
 
 def test_internal_tile_has_all_statuses_and_ids(conn: Connection) -> None:
     x, y = busiest_tile(conn, 13)
-    feats = features(render_tile(conn, "parcels", 13, x, y, NO_FILTER, public=False), "parcels")
+    feats = features(
+        render_versioned(conn, "parcels", 13, x, y, NO_FILTER, public=False)[1], "parcels"
+    )
     statuses = {f["properties"]["status"] for f in feats}
     assert len(statuses) >= 2, statuses
     assert all("visibility" in f["properties"] for f in feats)
@@ -111,12 +115,14 @@ def test_filters_select_exactly_the_matching_parcels(
     conn: Connection, f: TileFilter, pred: Callable[[dict[str, Any]], bool]
 ) -> None:
     x, y = busiest_tile(conn, PARCEL_MIN_ZOOM)
-    everything = features(render_tile(conn, "parcels", 12, x, y, NO_FILTER, False), "parcels")
+    everything = features(
+        render_versioned(conn, "parcels", 12, x, y, NO_FILTER, False)[1], "parcels"
+    )
     rows = parcel_rows(conn, {g["properties"]["code"] for g in everything})
     expected = {c for c, r in rows.items() if pred(r)}
     got = {
         g["properties"]["code"]
-        for g in features(render_tile(conn, "parcels", 12, x, y, f, False), "parcels")
+        for g in features(render_versioned(conn, "parcels", 12, x, y, f, False)[1], "parcels")
     }
     assert expected, "filter matches nothing in the tile; the test would prove nothing"
     assert got == expected
@@ -129,7 +135,7 @@ def test_city_filter(conn: Connection) -> None:
     ).scalar()
     x, y = busiest_tile(conn, 12, f"p.city_code = '{city}'")
     feats = features(
-        render_tile(conn, "parcels", 12, x, y, TileFilter(city=city), False), "parcels"
+        render_versioned(conn, "parcels", 12, x, y, TileFilter(city=city), False)[1], "parcels"
     )
     assert feats and all(f["properties"]["city_code"] == city for f in feats)
 
@@ -143,7 +149,9 @@ def _in_tile(feat: dict) -> bool:
 def _cell_sum(conn: Connection, f: TileFilter, public: bool, key: str = "n") -> int:
     total = 0
     for x, y in HEBEI_Z6:
-        for feat in features(render_tile(conn, "parcels", 6, x, y, f, public), "parcel_cells"):
+        for feat in features(
+            render_versioned(conn, "parcels", 6, x, y, f, public)[1], "parcel_cells"
+        ):
             if _in_tile(feat):
                 total += feat["properties"][key]
     return total
@@ -234,7 +242,7 @@ def test_cells_follow_writes(conn: Connection) -> None:
 
 @pytest.mark.parametrize("layer", ["zones", "admin", "facilities"])
 def test_reference_layers(conn: Connection, layer: str) -> None:
-    feats = features(render_tile(conn, layer, 6, 52, 24, NO_FILTER, True), layer)
+    feats = features(render_versioned(conn, layer, 6, 52, 24, NO_FILTER, True)[1], layer)
     assert feats and all(f["properties"]["code"] and f["properties"]["name"] for f in feats)
 
 
