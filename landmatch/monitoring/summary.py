@@ -140,6 +140,21 @@ def kept_figures(
     return found
 
 
+def _latest_stored(
+    session: Session, as_of: dt.date, defaults: IdleRule, city: str | None
+) -> tuple[dict[str, Any], str] | None:
+    """The figures last stored for the day, city and rule, whatever inventory state they
+    came from (another worker's, or this one's before a restart), with when computed."""
+    row = session.execute(
+        text(
+            "SELECT figures, computed_at FROM landmatch.monitoring_figures "
+            "WHERE as_of = :d AND city_code = :c AND rule = :r"
+        ),
+        {"d": as_of, "c": city or vocab.PROVINCE_CODE, "r": _rule_key(defaults)},
+    ).first()
+    return None if row is None else (dict(row.figures), row.computed_at.isoformat())
+
+
 def inventory_figures(
     session: Session,
     principal: Principal,
@@ -184,7 +199,8 @@ def inventory_figures(
 class Figures:
     """One app's latest figures per day, city and rule, whatever inventory state they came
     from, and their refreshes: when the inventory has changed since, the dashboard answers at
-    once with the latest figures (``updating``: true, with when they were computed) while a
+    once with the latest figures, this worker's or else the last stored by any worker
+    (``updating``: true, with when they were computed) while a
     background thread (on ``engine``, one at a time per worker; a request meanwhile gets the
     latest and asks again) computes the current ones. At most :data:`CACHE_ENTRIES` keys."""
 
@@ -214,11 +230,13 @@ class Figures:
         city = city_scope(principal, city)
         key = (as_of, city, defaults)
         kept = kept_figures(session, as_of, defaults, city)
-        with self._lock:
-            latest = self._latest.get(key)
-        if kept is None and latest is not None:
-            self._refresh(key, principal)
-            return (*latest, True)
+        if kept is None:
+            with self._lock:
+                latest = self._latest.get(key)
+            latest = latest or _latest_stored(session, as_of, defaults, city)
+            if latest is not None:
+                self._refresh(key, principal)
+                return (*latest, True)
         found = kept or inventory_figures(session, principal, as_of, defaults, city)
         self._keep(key, found)
         return (*found, False)

@@ -61,7 +61,6 @@ def test_latest_figures_while_the_current_ones_are_computed(engine: Engine, clea
     with Session(engine) as s:
         stale, stale_at, updating = worker.get(s, ADMIN, DAY, rule, CITY)
     assert (stale, stale_at, updating) == (first, at, True)  # at once, marked
-    # A new worker has no latest figures of its own: it computes them itself.
     deadline = time.monotonic() + WAIT_S
     while True:
         with Session(engine) as s:
@@ -80,6 +79,31 @@ def test_latest_figures_while_the_current_ones_are_computed(engine: Engine, clea
             {"d": DAY, "c": CITY},
         ).scalar_one()
     assert stored.isoformat() == fresh_at
+
+
+def test_another_worker_answers_at_once_with_the_stored_figures(
+    engine: Engine, clean: None
+) -> None:
+    """After a change, a worker that never computed the figures (another one, or this one
+    restarted) answers with the last stored ones at once, marked, and refreshes them."""
+    rule = IdleRule()
+    with Session(engine) as s:
+        first, at, _ = summary.Figures(engine).get(s, ADMIN, DAY, rule, CITY)
+        s.commit()
+    _bump(engine)
+    summary._cache.clear()
+    other = summary.Figures(engine)
+    with Session(engine) as s:
+        assert other.get(s, ADMIN, DAY, rule, CITY) == (first, at, True)
+    deadline = time.monotonic() + WAIT_S
+    while True:
+        with Session(engine) as s:
+            figures, fresh_at, updating = other.get(s, ADMIN, DAY, rule, CITY)
+        if not updating:
+            break
+        assert time.monotonic() < deadline, "the figures were not refreshed"
+        time.sleep(0.1)
+    assert fresh_at > at and figures == first
 
 
 def test_without_latest_figures_the_first_answer_is_computed(engine: Engine, clean: None) -> None:
