@@ -24,6 +24,7 @@ from starlette.responses import Response
 from starlette.routing import Router
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from landmatch.api.asgi import HTTPMiddleware
 from landmatch.api.methods import allowed_methods
 
 # Public data: read from anywhere. (prefix, methods a foreign origin may use)
@@ -55,16 +56,13 @@ def _within(path: str, prefixes: tuple[str, ...]) -> bool:
     return any(path == p.rstrip("/") or path.startswith(p) for p in prefixes)
 
 
-class CORSMiddleware:
+class CORSMiddleware(HTTPMiddleware):
     def __init__(self, app: ASGIApp, router: Router, origins: frozenset[str]) -> None:
-        self.app = app
+        super().__init__(app)
         self.router = router
         self.origins = origins
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope["path"]
         public = _public_methods(path)
         trusted_path = _within(path, CREDENTIALED)

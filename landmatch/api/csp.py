@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from landmatch.api.asgi import HTTPMiddleware
 from landmatch.settings import Settings
 
 _SCRIPT_TAG = re.compile(rb"<script(?=[\s>/])(?![^>]*\snonce=)", re.IGNORECASE)
@@ -61,17 +62,14 @@ def stamp(html: bytes, nonce: str) -> bytes:
     return _SCRIPT_TAG.sub(b'<script nonce="' + nonce.encode() + b'"', html)
 
 
-class CSPMiddleware:
+class CSPMiddleware(HTTPMiddleware):
     """Stamps a per-response nonce into HTML pages and sends the matching policy."""
 
     def __init__(self, app: ASGIApp, settings: Settings) -> None:
-        self.app = app
+        super().__init__(app)
         self.settings = settings
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         start: Message | None = None
         chunks: list[bytes] = []
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from sqlalchemy.orm import Session
 
-from landmatch.accounts.audit import Client
+from landmatch.accounts.audit import AuditFilter, Client
 from landmatch.accounts.principals import Resolved, resolve
 from landmatch.api.reads import replica_sessions
 from landmatch.api.security import check_csrf, client_of, parse_credentials, submitted_csrf
@@ -68,9 +69,22 @@ def get_principal(auth: Annotated[Resolved, Depends(get_auth)]) -> Principal:
     return auth.principal
 
 
+def audit_filter(
+    event: Annotated[str | None, Query(max_length=40)] = None,
+    user: Annotated[str | None, Query(max_length=64)] = None,
+    address: Annotated[str | None, Query(max_length=64)] = None,
+    since: dt.date | None = None,
+    until: dt.date | None = None,
+) -> AuditFilter:
+    """The audit log's filters, from the query of the API's and the workbench's log (an empty
+    field is no filter)."""
+    return AuditFilter(event or None, user or None, address or None, since, until)
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 SessionDep = Annotated[Session, Depends(get_session)]
 ClientDep = Annotated[Client, Depends(get_client)]
 AuthDep = Annotated[Resolved, Depends(get_auth)]
 JobSessionDep = Annotated[Session, Depends(get_job_session)]
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
+AuditFilterDep = Annotated[AuditFilter, Depends(audit_filter)]

@@ -13,24 +13,22 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from landmatch.api.asgi import HTTPMiddleware
 from landmatch.api.problems import PROBLEM
 from landmatch.errors import PayloadTooLarge, TooManyRequests
 from landmatch.settings import Settings
 
 
-class BodyLimitMiddleware:
+class BodyLimitMiddleware(HTTPMiddleware):
     """413 for a request body larger than the upload cap, before the app parses any of it
     (by Content-Length, or counted as a chunked body arrives)."""
 
     def __init__(self, app: ASGIApp, max_mb: int) -> None:
-        self.app = app
+        super().__init__(app)
         self.max_mb = max_mb
         self.cap = max_mb * 1024 * 1024 + 1024 * 1024  # the file plus the form's own fields
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         message = f"上传文件超过上限 {self.max_mb} MB"
         length = dict(scope["headers"]).get(b"content-length", b"")
         if length.isdigit() and int(length) > self.cap:

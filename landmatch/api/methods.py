@@ -18,6 +18,7 @@ from starlette.responses import Response
 from starlette.routing import Match, Mount, Router
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from landmatch.api.asgi import HTTPMiddleware
 from landmatch.api.problems import problem
 
 PROBED = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
@@ -44,15 +45,12 @@ def allowed_methods(router: Router, scope: Scope) -> list[str]:
     return [m for m in ORDER if m in found]
 
 
-class MethodsMiddleware:
+class MethodsMiddleware(HTTPMiddleware):
     def __init__(self, app: ASGIApp, router: Router) -> None:
-        self.app = app
+        super().__init__(app)
         self.router = router
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         method = scope["method"]
         if method == "GET" or method == "POST":  # the common case: nothing to decide
             await self.app(scope, receive, send)

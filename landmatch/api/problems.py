@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from landmatch.api.asgi import HTTPMiddleware
 from landmatch.db.failures import as_domain_error
 from landmatch.errors import InvalidInput, LandMatchError, TooManyRequests
 from landmatch.errors import validation_reason as _reason
@@ -34,17 +35,11 @@ def _is_json(scope: Scope) -> bool:
     return False
 
 
-class RejectNul:
+class RejectNul(HTTPMiddleware):
     """Refuse a request whose path, query or JSON body carries a NUL character (PostgreSQL
     text cannot hold one) before any route sees it: 400, in Chinese."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
             "\x00" in scope.get("path", "")
             or b"%00" in scope.get("query_string", b"").lower()
@@ -81,7 +76,7 @@ class RejectNul:
         await self.app(scope, replay, send)
 
 
-class CatchAll:
+class CatchAll(HTTPMiddleware):
     """The last resort for an exception no handler took: a problem+json answer (503 when the
     database is away or too slow, 4xx for what a database constraint refused, 500 for a
     defect), logged in one line unless it is a defect.
@@ -91,13 +86,7 @@ class CatchAll:
     connection is reset. Here the exception ends with the answer, and the connection stays
     usable."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         state = {"started": False, "done": False}
 
         async def watch(message: Message) -> None:

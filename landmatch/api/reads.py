@@ -35,6 +35,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from landmatch.api.asgi import HTTPMiddleware
 from landmatch.api.security import SAFE_METHODS, is_https, parse_credentials
 from landmatch.db.replica import ALL_VERSION_SQL, ReplicaWatch
 from landmatch.errors import LandMatchError
@@ -146,7 +147,7 @@ def _primary_version(sessions: Callable[[], Session]) -> int | None:
     return None
 
 
-class DataVersionMiddleware:
+class DataVersionMiddleware(HTTPMiddleware):
     """After a successful write with credentials (unsafe method, status below 400), tell the
     writer the primary's data version: ``X-Data-Version`` and the ``lm_dv`` cookie, which the
     routing rule reads back. The public's writes (a match run, an inquiry) bump no data version
@@ -155,14 +156,13 @@ class DataVersionMiddleware:
     def __init__(
         self, app: ASGIApp, sessions: Callable[[], Callable[[], Session]], settings: Settings
     ) -> None:
-        self.app = app
+        super().__init__(app)
         self.sessions = sessions
         self.settings = settings
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
-            scope["type"] != "http"
-            or scope["method"] in SAFE_METHODS
+            scope["method"] in SAFE_METHODS
             or _public(HTTPConnection(scope))  # the public's writes change no data version
         ):
             await self.app(scope, receive, send)

@@ -20,11 +20,12 @@ from urllib.parse import parse_qsl, urlencode
 
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
 from landmatch.accounts.audit import Client
 from landmatch.accounts.principals import NONE, Credentials
 from landmatch.accounts.sessions import SignedIn
+from landmatch.api.asgi import HTTPMiddleware
 from landmatch.api.problems import CHALLENGE as CHALLENGE  # the 401 challenge, answered there
 from landmatch.api.problems import problem
 from landmatch.errors import Forbidden, Unauthorized
@@ -138,17 +139,14 @@ def check_csrf(signed_in: SignedIn, submitted: str | None, method: str) -> None:
         raise Forbidden("请求缺少有效的 CSRF 令牌：请刷新页面后重试")
 
 
-class RefuseQueryCredentials:
+class RefuseQueryCredentials(HTTPMiddleware):
     """Answer 400 to any request with ``?token=`` or ``?access_token=``, before any route.
 
     The credential is blanked in the request's scope first, so the server's access log (which
     reads the same scope when the response goes out) never records it."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope.get("query_string"):
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope.get("query_string"):
             pairs = parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)
             if any(k.lower() in QUERY_CREDENTIALS for k, _ in pairs):
                 scope["query_string"] = urlencode(

@@ -12,7 +12,14 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from landmatch.accounts import audit, passwords, sessions, tokens, users
-from landmatch.api.deps import AuthDep, ClientDep, PrincipalDep, SessionDep, SettingsDep
+from landmatch.api.deps import (
+    AuditFilterDep,
+    AuthDep,
+    ClientDep,
+    PrincipalDep,
+    SessionDep,
+    SettingsDep,
+)
 from landmatch.api.schemas.accounts import (
     Account,
     AccountPage,
@@ -332,14 +339,9 @@ def revoke_my_session(
 def audit_log(
     session: SessionDep,
     principal: PrincipalDep,
-    event: Annotated[str | None, Query(max_length=40)] = None,
-    user: Annotated[str | None, Query(max_length=64)] = None,
-    address: Annotated[str | None, Query(max_length=64)] = None,
-    since: dt.date | None = None,
-    until: dt.date | None = None,
+    f: AuditFilterDep,
     offset: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> AuditPage:
-    f = audit.AuditFilter(event, user, address, since, until)
     page = audit.entries(session, principal, f, offset, limit)
     return AuditPage(total=page.total, entries=[AuditEntry.of(e) for e in page.items])

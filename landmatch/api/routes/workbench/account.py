@@ -5,15 +5,15 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form
 from fastapi.responses import HTMLResponse, Response
 
 from landmatch.accounts import sessions, tokens
-from landmatch.api.deps import ClientDep, SessionDep, SettingsDep
 from landmatch.api.routes.workbench.common import (
     FORM_ERROR,
     LOGIN_URL,
-    StaffDep,
+    PageContext,
+    StaffCtx,
     form_errors,
     redirect,
     render,
@@ -52,86 +52,81 @@ def token_page_context(settings: Settings) -> dict[str, object]:
     }
 
 
+def issue_token(ctx: PageContext, account_id: int, name: str, expires_on: str) -> str:
+    """A new API token for the account from a token form (its name and expiry date, empty for
+    the default), issued by the signed-in staff member: the secret, to show once."""
+    _, token = tokens.create(
+        ctx.session,
+        account_id,
+        ctx.staff.principal,
+        name=name,
+        expires_at=expiry(expires_on, ctx.settings),
+        max_days=ctx.settings.token_max_days,
+        client=ctx.client,
+    )
+    return token
+
+
 def _page(
-    request: Request,
-    session: SessionDep,
-    settings: Settings,
-    staff: StaffDep,
+    ctx: PageContext,
     *,
     status: int = 200,
     errors: dict[str, str] | None = None,
     new_token: str | None = None,
 ) -> HTMLResponse:
     return render(
-        request,
+        ctx.request,
         "workbench/account.html",
         status=status,
-        account=staff.account,
-        sessions=sessions.of_user(session, staff.account.id, settings, staff.principal),
-        current_session=staff.signed_in.session_id,
-        tokens=tokens.of_user(session, staff.account.id, staff.principal),
+        account=ctx.staff.account,
+        sessions=sessions.of_user(
+            ctx.session, ctx.staff.account.id, ctx.settings, ctx.staff.principal
+        ),
+        current_session=ctx.staff.signed_in.session_id,
+        tokens=tokens.of_user(ctx.session, ctx.staff.account.id, ctx.staff.principal),
         errors=errors or {},
         new_token=new_token,
-        **token_page_context(settings),
+        **token_page_context(ctx.settings),
     )
 
 
 @router.get(URL, response_class=HTMLResponse)
-def account(
-    request: Request, session: SessionDep, settings: SettingsDep, staff: StaffDep
-) -> HTMLResponse:
-    return _page(request, session, settings, staff)
+def account(ctx: StaffCtx) -> HTMLResponse:
+    return _page(ctx)
 
 
 @router.post(URL + "/sessions/{session_id}/revoke")
-def revoke_session(
-    request: Request,
-    session_id: int,
-    session: SessionDep,
-    settings: SettingsDep,
-    client: ClientDep,
-    staff: StaffDep,
-) -> Response:
-    sessions.revoke(session, session_id, staff.principal, client, owner_id=staff.account.id)
-    session.commit()
-    if session_id == staff.signed_in.session_id:
-        resp = redirect(request, LOGIN_URL, flash=("info", "当前会话已撤销，请重新登录"))
-        clear_session_cookie(resp, request, settings)
+def revoke_session(ctx: StaffCtx, session_id: int) -> Response:
+    sessions.revoke(
+        ctx.session, session_id, ctx.staff.principal, ctx.client, owner_id=ctx.staff.account.id
+    )
+    ctx.session.commit()
+    if session_id == ctx.staff.signed_in.session_id:
+        resp = redirect(ctx.request, LOGIN_URL, flash=("info", "当前会话已撤销，请重新登录"))
+        clear_session_cookie(resp, ctx.request, ctx.settings)
         return resp
-    return redirect(request, URL, flash=("success", "会话已撤销"))
+    return redirect(ctx.request, URL, flash=("success", "会话已撤销"))
 
 
 @router.post(URL + "/tokens")
 def create_token(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    client: ClientDep,
-    staff: StaffDep,
+    ctx: StaffCtx,
     name: Annotated[str, Form(max_length=200)] = "",
     expires_on: Annotated[str, Form(max_length=20)] = "",
 ) -> Response:
     try:
-        _, token = tokens.create(
-            session,
-            staff.account.id,
-            staff.principal,
-            name=name,
-            expires_at=expiry(expires_on, settings),
-            max_days=settings.token_max_days,
-            client=client,
-        )
+        token = issue_token(ctx, ctx.staff.account.id, name, expires_on)
     except UnprocessableInput as exc:
-        return _page(request, session, settings, staff, status=FORM_ERROR, errors=form_errors(exc))
-    session.commit()
+        return _page(ctx, status=FORM_ERROR, errors=form_errors(exc))
+    ctx.session.commit()
     # Shown once, on this response (not kept anywhere to show again).
-    return _page(request, session, settings, staff, status=201, new_token=token)
+    return _page(ctx, status=201, new_token=token)
 
 
 @router.post(URL + "/tokens/{token_id}/revoke")
-def revoke_token(
-    request: Request, token_id: int, session: SessionDep, client: ClientDep, staff: StaffDep
-) -> Response:
-    tokens.revoke(session, token_id, staff.principal, client, owner_id=staff.account.id)
-    session.commit()
-    return redirect(request, URL, flash=("success", "令牌已吊销"))
+def revoke_token(ctx: StaffCtx, token_id: int) -> Response:
+    tokens.revoke(
+        ctx.session, token_id, ctx.staff.principal, ctx.client, owner_id=ctx.staff.account.id
+    )
+    ctx.session.commit()
+    return redirect(ctx.request, URL, flash=("success", "令牌已吊销"))

@@ -15,15 +15,14 @@ from typing import Annotated, Any
 
 import numpy as np
 import shapely
-from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi import APIRouter, File, Form, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from landmatch import vocab
-from landmatch.api.deps import SessionDep, SettingsDep
 from landmatch.api.routes.workbench.common import (
     FORM_ERROR,
-    EditorDep,
-    Staff,
+    EditorCtx,
+    PageContext,
     Version,
     redirect,
     refused,
@@ -44,7 +43,6 @@ from landmatch.inventory.readers import ReadOptions, read_source
 from landmatch.inventory.uploads import PARCEL_FILES, receive
 from landmatch.inventory.validate import to_storage_array
 from landmatch.maps.workbench import boundary_editor, bounds_of
-from landmatch.settings import Settings
 
 router = APIRouter(include_in_schema=False)
 Coords = Annotated[str, Form(max_length=2_000_000)]
@@ -59,10 +57,7 @@ def _geometry(coords: str) -> Any:
 
 
 def _page(
-    request: Request,
-    session: Any,
-    settings: Settings,
-    staff: Staff,
+    ctx: PageContext,
     *,
     code: str | None,
     geometry: dict[str, Any] | None,
@@ -75,16 +70,18 @@ def _page(
     surroundings: dict[str, Any] = {"neighbours": [], "zones": [], "constraints": []}
     name = None
     if code is not None:
-        state = edits.version_state(session, code, None, staff.principal)
-        sheet.require_view(staff.principal, state["city_code"], state["zone_id"])
-        if not sheet.may_edit(staff.principal, state["city_code"], state["zone_id"]):
+        state = edits.version_state(ctx.session, code, None, ctx.staff.principal)
+        sheet.require_view(ctx.staff.principal, state["city_code"], state["zone_id"])
+        if not sheet.may_edit(ctx.staff.principal, state["city_code"], state["zone_id"]):
             raise Forbidden("无权编辑该地块：超出本账号的城市或开发区范围")
         version = version or state["version"]
         geometry = geometry or state["geometry"]
-        surroundings = sheet.surroundings(session, int(state["row"]["id"]))
+        surroundings = sheet.surroundings(ctx.session, int(state["row"]["id"]))
         name = state["row"].get("name")
     bounds = bounds_of(geometry) if geometry else HEBEI
-    parts = boundary_editor(settings, bounds, draw=code is None, water=water_loaded(session))
+    parts = boundary_editor(
+        ctx.settings, bounds, draw=code is None, water=water_loaded(ctx.session)
+    )
     config = {
         "map": parts.name,
         "drawn": parts.drawn,
@@ -93,7 +90,7 @@ def _page(
         **surroundings,
     }
     return render(
-        request,
+        ctx.request,
         "workbench/parcels/boundary.html",
         status=status,
         code=code,
@@ -108,22 +105,18 @@ def _page(
         land_uses=list(vocab.LAND_USE.items()),
         statuses=list(vocab.PARCEL_STATUS.items()),
         visibilities=list(vocab.VISIBILITY.items()),
-        max_mb=settings.max_upload_mb,
+        max_mb=ctx.settings.max_upload_mb,
     )
 
 
 @router.get("/workbench/parcels/new", response_class=HTMLResponse)
-def new_parcel(
-    request: Request, session: SessionDep, settings: SettingsDep, staff: EditorDep
-) -> HTMLResponse:
-    return _page(request, session, settings, staff, code=None, geometry=None)
+def new_parcel(ctx: EditorCtx) -> HTMLResponse:
+    return _page(ctx, code=None, geometry=None)
 
 
 @router.post("/workbench/parcels/new")
-async def create(
-    request: Request, session: SessionDep, settings: SettingsDep, staff: EditorDep
-) -> Response:
-    form = await request.form()
+async def create(ctx: EditorCtx) -> Response:
+    form = await ctx.request.form()
     values = {k: str(form.get(k) or "").strip() for k in (*NEW_FIELDS, "reason")}
     coords = str(form.get("coords") or "")
     geometry = None
@@ -137,17 +130,14 @@ async def create(
             "geometry": geometry,
             "reason": values["reason"] or "在工作台新建地块",
         }
-        edits.create_parcel(session, body, staff.principal)
-        session.commit()
+        edits.create_parcel(ctx.session, body, ctx.staff.principal)
+        ctx.session.commit()
     except LandMatchError as exc:
-        errors = refused(session, exc)
+        errors = refused(ctx.session, exc)
         if isinstance(exc, GeometryError) and "geometry" not in errors:
             errors = {"geometry": exc.message}
         return _page(
-            request,
-            session,
-            settings,
-            staff,
+            ctx,
             code=None,
             geometry=geometry,
             values=values,
@@ -156,45 +146,40 @@ async def create(
         )
     code = values["code"]
     return redirect(
-        request,
+        ctx.request,
         f"/workbench/parcels/{code}/edit",
         flash=("success", f"地块 {code} 已创建；请补充其余属性"),
     )
 
 
 @router.get("/workbench/parcels/{code}/boundary", response_class=HTMLResponse)
-def boundary(
-    request: Request, code: str, session: SessionDep, settings: SettingsDep, staff: EditorDep
-) -> HTMLResponse:
-    return _page(request, session, settings, staff, code=code, geometry=None)
+def boundary(ctx: EditorCtx, code: str) -> HTMLResponse:
+    return _page(ctx, code=code, geometry=None)
 
 
-def _preview(session: Any, code: str | None, coords: str, staff: Staff) -> JSONResponse:
+def _preview(ctx: PageContext, code: str | None, coords: str) -> JSONResponse:
     try:
         geom = _geometry(coords)
     except GeometryError as exc:
         return JSONResponse({"problems": [{"field": "geometry", "reason": exc.message}]})
-    return JSONResponse(edits.preview_boundary(session, code, geom, staff.principal))
+    return JSONResponse(edits.preview_boundary(ctx.session, code, geom, ctx.staff.principal))
 
 
 @router.post("/workbench/parcels/{code}/boundary/preview")
-def preview(code: str, session: SessionDep, staff: EditorDep, coords: Coords = "") -> JSONResponse:
+def preview(code: str, ctx: EditorCtx, coords: Coords = "") -> JSONResponse:
     """The server's figures for a boundary before it is saved (JSON for the page's script)."""
-    return _preview(session, code, coords, staff)
+    return _preview(ctx, code, coords)
 
 
 @router.post("/workbench/parcels/new/preview")
-def preview_new(session: SessionDep, staff: EditorDep, coords: Coords = "") -> JSONResponse:
-    return _preview(session, None, coords, staff)
+def preview_new(ctx: EditorCtx, coords: Coords = "") -> JSONResponse:
+    return _preview(ctx, None, coords)
 
 
 @router.post("/workbench/parcels/{code}/boundary")
 def save_boundary(
-    request: Request,
+    ctx: EditorCtx,
     code: str,
-    session: SessionDep,
-    settings: SettingsDep,
-    staff: EditorDep,
     version: Version = 0,
     coords: Coords = "",
     reason: Annotated[str, Form(max_length=500)] = "",
@@ -203,10 +188,7 @@ def save_boundary(
 
     def again(**shown: Any) -> HTMLResponse:
         return _page(
-            request,
-            session,
-            settings,
-            staff,
+            ctx,
             code=code,
             geometry=geometry,
             version=version,
@@ -218,30 +200,30 @@ def save_boundary(
         geom = _geometry(coords)
         geometry = json.loads(shapely.to_geojson(geom))
         body = {"geometry": geometry, "reason": reason.strip() or "在工作台修改边界"}
-        edits.update_parcel(session, code, body, etag(code, version), staff.principal)
-        session.commit()
+        edits.update_parcel(ctx.session, code, body, etag(code, version), ctx.staff.principal)
+        ctx.session.commit()
     except PreconditionFailed:
-        session.rollback()
-        now = edits.version_state(session, code, None, staff.principal)
+        ctx.session.rollback()
+        now = edits.version_state(ctx.session, code, None, ctx.staff.principal)
         return again(
             notice=f"未保存：{now['actor'] or '他人'}在您打开此页后保存了版本 {now['version']}"
             f"（{now['reason'] or '无原因'}）。请重新加载后再修改边界，或用下方坐标重新应用您的边界。"
         )
     except LandMatchError as exc:
-        errors = refused(session, exc)
+        errors = refused(ctx.session, exc)
         return again(errors={"geometry": errors.get("geometry") or "；".join(errors.values())})
-    return redirect(request, f"/workbench/parcels/{code}", flash=("success", "边界已保存"))
+    return redirect(ctx.request, f"/workbench/parcels/{code}", flash=("success", "边界已保存"))
 
 
 async def _uploaded_geometry(
-    request: Request, file: UploadFile, settings: Settings, code: str | None
+    ctx: PageContext, file: UploadFile, code: str | None
 ) -> dict[str, Any]:
     """One parcel's boundary (EPSG:4490) from an uploaded file, read through the guarded
     upload path and the import's readers (TXT, GeoJSON, zipped Shapefile…, CRS detected)."""
     up = await receive(
-        request, file, BOUNDARY_FILES, settings.max_upload_mb, settings.max_unpacked_mb
+        ctx.request, file, BOUNDARY_FILES, ctx.settings.max_upload_mb, ctx.settings.max_unpacked_mb
     )
-    opts = ReadOptions(max_unpacked_bytes=settings.max_unpacked_mb * 1024 * 1024)
+    opts = ReadOptions(max_unpacked_bytes=ctx.settings.max_unpacked_mb * 1024 * 1024)
     source = read_source(up.data, up.filename, opts)
     geoms = np.asarray(source.geoms if source.geoms is not None else [], dtype=object)
     keep = np.array([g is not None for g in geoms], dtype=bool)
@@ -259,19 +241,12 @@ async def _uploaded_geometry(
     return json.loads(shapely.to_geojson(stored[0]))
 
 
-async def _upload(
-    request: Request,
-    session: Any,
-    settings: Settings,
-    staff: Staff,
-    file: UploadFile,
-    code: str | None,
-) -> HTMLResponse:
+async def _upload(ctx: PageContext, file: UploadFile, code: str | None) -> HTMLResponse:
     """A boundary read from a file into the editor (of ``code``, or of a new parcel: ``None``),
     not saved; the file's problem goes beside the file field."""
-    page = partial(_page, request, session, settings, staff, code=code)
+    page = partial(_page, ctx, code=code)
     try:
-        geometry = await _uploaded_geometry(request, file, settings, code)
+        geometry = await _uploaded_geometry(ctx, file, code)
     except UnprocessableInput as exc:
         return page(geometry=None, errors={"file": exc.message}, status=FORM_ERROR)
     then = "请预览核对面积与重叠后保存" if code else "请填写编号、名称等并保存"
@@ -280,22 +255,11 @@ async def _upload(
 
 @router.post("/workbench/parcels/{code}/boundary/upload")
 async def upload_boundary(
-    request: Request,
-    code: str,
-    session: SessionDep,
-    settings: SettingsDep,
-    staff: EditorDep,
-    file: Annotated[UploadFile, File()],
+    ctx: EditorCtx, code: str, file: Annotated[UploadFile, File()]
 ) -> Response:
-    return await _upload(request, session, settings, staff, file, code)
+    return await _upload(ctx, file, code)
 
 
 @router.post("/workbench/parcels/new/upload")
-async def upload_new(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    staff: EditorDep,
-    file: Annotated[UploadFile, File()],
-) -> Response:
-    return await _upload(request, session, settings, staff, file, None)
+async def upload_new(ctx: EditorCtx, file: Annotated[UploadFile, File()]) -> Response:
+    return await _upload(ctx, file, None)

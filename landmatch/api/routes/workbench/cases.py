@@ -16,7 +16,7 @@ only, and idle-land cases are internal).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any
 
@@ -24,16 +24,16 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from landmatch import vocab
-from landmatch.api.deps import SessionDep, SettingsDep
 from landmatch.api.routes.workbench.common import (
     FORM_ERROR,
+    PageContext,
     Staff,
+    context_with,
     redirect,
     render,
-    staff_with,
 )
 from landmatch.db.locking import etag
-from landmatch.errors import Conflict, InvalidInput, LandMatchError, PreconditionFailed
+from landmatch.errors import Conflict, InvalidInput, PreconditionFailed
 from landmatch.inventory import listing
 from landmatch.monitoring import cases, scan
 from landmatch.monitoring.rules import default_rule
@@ -54,7 +54,8 @@ URL = "/workbench/cases"
 PAGE_SIZE = 50
 # The stages a case is opened from, most urgent first (the idle list's tabs).
 LIST_STAGES = ("recoverable", "idle_fee", "gov_caused", "at_risk", "unknown")
-KeeperDep = Annotated[Staff, Depends(staff_with("admin", "bureau"))]
+# Who keeps the cases: the admin and the city bureaux.
+KeeperCtx = Annotated[PageContext, Depends(context_with("admin", "bureau"))]
 CityQuery = Annotated[str | None, Query(max_length=6)]
 
 
@@ -97,22 +98,20 @@ def _version(raw: Any) -> int:
 
 @router.get(URL, response_class=HTMLResponse)
 def case_list(
-    request: Request,
-    session: SessionDep,
-    staff: KeeperDep,
+    ctx: KeeperCtx,
     status: Annotated[str | None, Query(max_length=8)] = "open",
     overdue: Annotated[str | None, Query(max_length=1)] = None,
     city: CityQuery = None,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> HTMLResponse:
-    scope = _city(staff, city)
+    scope = _city(ctx.staff, city)
     status = status if status in CASE_STATUS else None
     today = dt.date.today()
     overdue_on = today if overdue == "1" else None
-    by = staff.principal
-    total = cases.count_cases(session, by, city=scope, status=status, overdue_on=overdue_on)
+    by = ctx.staff.principal
+    total = cases.count_cases(ctx.session, by, city=scope, status=status, overdue_on=overdue_on)
     items = cases.list_cases(
-        session,
+        ctx.session,
         by,
         city=scope,
         status=status,
@@ -124,16 +123,16 @@ def case_list(
         due = c.get("next_due")
         c["days_overdue"] = (today - dt.date.fromisoformat(due)).days if due else 0
         c["city_name"] = vocab.label(vocab.CITIES, c["city_code"])
-    alerts = cases.overdue(session, by, today, scope)
+    alerts = cases.overdue(ctx.session, by, today, scope)
     return render(
-        request,
+        ctx.request,
         "workbench/cases/list.html",
         page=Page(items, total, offset, PAGE_SIZE),
         case_status=status or "",
         overdue=overdue == "1",
         overdue_count=len(alerts),
-        city=scope if listing.own_city(staff.principal) is None else None,
-        cities=_cities(staff),
+        city=scope if listing.own_city(ctx.staff.principal) is None else None,
+        cities=_cities(ctx.staff),
         statuses=list(CASE_STATUS.items()),
         today=today,
     )
@@ -152,31 +151,28 @@ def _scan_session(request: Request, session: Any, scope: str | None) -> Iterator
 
 @router.get(URL + "/idle", response_class=HTMLResponse)
 def idle_list(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    staff: KeeperDep,
+    ctx: KeeperCtx,
     stage: Annotated[str | None, Query(max_length=12)] = None,
     city: CityQuery = None,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> HTMLResponse:
     """The monitoring list of idle land (Order 53 stages, ``scan.idle_report``) to open cases
     from: one stage at a time, paged."""
-    scope = _city(staff, city)
+    scope = _city(ctx.staff, city)
     if stage and stage not in LIST_STAGES:
         raise InvalidInput(f"未知的闲置阶段 {stage}")
-    rule = default_rule(settings.idle_fee_rate)
+    rule = default_rule(ctx.settings.idle_fee_rate)
     today = dt.date.today()
-    with _scan_session(request, session, scope) as scan_session:
+    with _scan_session(ctx.request, ctx.session, scope) as scan_session:
         if not stage:  # the most urgent stage that has parcels
             counts = scan.idle_report(
-                scan_session, staff.principal, today, rule, city=scope, limit=0
+                scan_session, ctx.staff.principal, today, rule, city=scope, limit=0
             )
             found = {s["stage"]: s["count"] for s in counts["stages"]}
             stage = next((s for s in LIST_STAGES if found[s]), LIST_STAGES[0])
         report = scan.idle_report(
             scan_session,
-            staff.principal,
+            ctx.staff.principal,
             today,
             rule,
             city=scope,
@@ -186,16 +182,16 @@ def idle_list(
         )
     by_stage = {s["stage"]: s for s in report["stages"]}
     items = report["items"]
-    open_cases = cases.open_case_of(session, [r["id"] for r in items])
+    open_cases = cases.open_case_of(ctx.session, [r["id"] for r in items])
     return render(
-        request,
+        ctx.request,
         "workbench/cases/idle.html",
         stage=stage,
         stages=[by_stage[s] for s in LIST_STAGES],
         page=Page(items, by_stage[stage]["count"], offset, PAGE_SIZE),
         open_cases=open_cases,
-        city=scope if listing.own_city(staff.principal) is None else None,
-        cities=_cities(staff),
+        city=scope if listing.own_city(ctx.staff.principal) is None else None,
+        cities=_cities(ctx.staff),
         today=today,
     )
 
@@ -228,33 +224,30 @@ def _new_form(
 
 @router.get(URL + "/new", response_class=HTMLResponse)
 def new_case(
-    request: Request,
-    session: SessionDep,
-    staff: KeeperDep,
-    parcel: Annotated[str | None, Query(max_length=64)] = None,
+    ctx: KeeperCtx, parcel: Annotated[str | None, Query(max_length=64)] = None
 ) -> Response:
     """The form opening a case on ``parcel``; without one, a form asking for the parcel code
     (an unsupplied parcel is opened from here or from its page: the idle list shows idle land)."""
     if not parcel or not parcel.strip():
-        return render(request, "workbench/cases/pick.html")
-    p = cases.parcel_of(session, parcel.strip())
-    cases.require_scope(staff.principal, p["city_code"])
-    busy = cases.open_case_of(session, [p["id"]]).get(p["id"])
+        return render(ctx.request, "workbench/cases/pick.html")
+    p = cases.parcel_of(ctx.session, parcel.strip())
+    cases.require_scope(ctx.staff.principal, p["city_code"])
+    busy = cases.open_case_of(ctx.session, [p["id"]]).get(p["id"])
     if busy:
         return redirect(
-            request, f"{URL}/{busy}", flash=("info", f"地块 {parcel} 已有办理中的处置案件 {busy}")
+            ctx.request,
+            f"{URL}/{busy}",
+            flash=("info", f"地块 {parcel} 已有办理中的处置案件 {busy}"),
         )
-    return _new_form(request, p, opened_on=dt.date.today().isoformat())
+    return _new_form(ctx.request, p, opened_on=dt.date.today().isoformat())
 
 
 @router.post(URL)
-async def open_case(
-    request: Request, session: SessionDep, settings: SettingsDep, staff: KeeperDep
-) -> Response:
-    form = await request.form()
+async def open_case(ctx: KeeperCtx) -> Response:
+    form = await ctx.request.form()
     code = _text(form.get("parcel_code"), 64) or ""
-    p = cases.parcel_of(session, code)
-    cases.require_scope(staff.principal, p["city_code"])
+    p = cases.parcel_of(ctx.session, code)
+    cases.require_scope(ctx.staff.principal, p["city_code"])
     errors: dict[str, str] = {}
     raw_date = str(form.get("opened_on") or dt.date.today().isoformat())
     opened_on = _date(raw_date, "opened_on", errors)
@@ -265,31 +258,33 @@ async def open_case(
         assert opened_on is not None
         try:
             out = cases.open_case(
-                session,
-                staff.principal,
+                ctx.session,
+                ctx.staff.principal,
                 code,
                 opened_on=opened_on,
-                fee_rate=settings.idle_fee_rate,
+                fee_rate=ctx.settings.idle_fee_rate,
                 note=note,
             )
-            session.commit()
+            ctx.session.commit()
             return redirect(
-                request, f"{URL}/{out['id']}", flash=("success", f"已立案：处置案件 {out['id']}")
+                ctx.request,
+                f"{URL}/{out['id']}",
+                flash=("success", f"已立案：处置案件 {out['id']}"),
             )
         except (InvalidInput, Conflict) as exc:
-            session.rollback()
+            ctx.session.rollback()
             errors[""] = exc.message
     return _new_form(
-        request, p, opened_on=raw_date, note=note or "", errors=errors, status=FORM_ERROR
+        ctx.request, p, opened_on=raw_date, note=note or "", errors=errors, status=FORM_ERROR
     )
 
 
 # ---- one case: steps, deadlines, decision ----------------------------------------------------
 
 
-def _case_view(session: Any, staff: Staff, case_id: int) -> dict[str, Any]:
-    c = cases.get_case(session, staff.principal, case_id)
-    cases.require_scope(staff.principal, c["city_code"])  # the page is for who keeps the case
+def _case_view(ctx: PageContext, case_id: int) -> dict[str, Any]:
+    c = cases.get_case(ctx.session, ctx.staff.principal, case_id)
+    cases.require_scope(ctx.staff.principal, c["city_code"])  # the page is for who keeps the case
     today = dt.date.today()
     pending = [s for s in c["steps"] if not s["done_on"]]
     for s in c["steps"]:
@@ -306,19 +301,17 @@ def _case_view(session: Any, staff: Staff, case_id: int) -> dict[str, Any]:
 
 
 def _case_page(
-    request: Request,
-    session: Any,
-    staff: Staff,
+    ctx: PageContext,
     case_id: int,
     *,
     errors: dict[str, str] | None = None,
     values: dict[str, Any] | None = None,
 ) -> HTMLResponse:
     """The case's page; with ``errors``, the form sent back (``values``) beside them."""
-    c = _case_view(session, staff, case_id)
+    c = _case_view(ctx, case_id)
     decisions = IDLE_DECISIONS if c["kind"] == "idle" else UNSUPPLIED_DECISIONS
     return render(
-        request,
+        ctx.request,
         "workbench/cases/case.html",
         status=FORM_ERROR if errors else 200,
         c=c,
@@ -332,16 +325,14 @@ def _case_page(
 
 
 @router.get(URL + "/{case_id}", response_class=HTMLResponse)
-def case_page(request: Request, case_id: int, session: SessionDep, staff: KeeperDep) -> Response:
-    return _case_page(request, session, staff, case_id)
+def case_page(ctx: KeeperCtx, case_id: int) -> Response:
+    return _case_page(ctx, case_id)
 
 
-def _conflict(
-    request: Request, session: Any, staff: Staff, case_id: int, base: int, sent: dict[str, Any]
-) -> HTMLResponse:
+def _conflict(ctx: PageContext, case_id: int, base: int, sent: dict[str, Any]) -> HTMLResponse:
     """Someone recorded a step (or the decision) after the page was opened: who and when, the
     steps as they are now, what this form sent; reload, or re-apply on the new version."""
-    now = _case_view(session, staff, case_id)
+    now = _case_view(ctx, case_id)
     done = [s for s in now["steps"] if s["done_on"]]
     last = max(done, key=lambda s: s["updated_at"]) if done else None
     kind = sent.get("kind") or "decision"
@@ -350,7 +341,7 @@ def _conflict(
     if kind == "decision" and sent.get("decision") in DECISIONS:
         label += "：" + DECISIONS[sent["decision"]]
     return render(
-        request,
+        ctx.request,
         "workbench/cases/conflict.html",
         status=FORM_ERROR,
         c=now,
@@ -365,11 +356,39 @@ def _conflict(
     )
 
 
+def _record(
+    ctx: PageContext,
+    case_id: int,
+    version: int,
+    sent: dict[str, Any],
+    date_field: str,
+    write: Callable[[str], dict[str, Any]],
+) -> dict[str, Any] | HTMLResponse:
+    """A step's or the decision's write (``write(if_match)``) at the version the form was
+    opened at, committed: what it answered. On a refusal the write is rolled back and the page
+    to answer with is returned instead: the conflict page when the case has moved on, else the
+    form (``sent``) with the refusal beside its field (the one the error names, ``date_field``
+    for a date rule)."""
+    try:
+        out = write(etag(case_id, version))
+        ctx.session.commit()
+    except PreconditionFailed:
+        ctx.session.rollback()
+        return _conflict(ctx, case_id, version, {**sent, "kind": sent.get("kind") or "decision"})
+    except (InvalidInput, Conflict) as exc:
+        ctx.session.rollback()
+        field = ""
+        if isinstance(exc.detail, dict) and exc.detail.get("field"):
+            field = str(exc.detail["field"])
+        elif "日期" in exc.message:
+            field = date_field
+        return _case_page(ctx, case_id, errors={field: exc.message}, values=sent)
+    return out
+
+
 @router.post(URL + "/{case_id}/steps")
-async def record_step(
-    request: Request, case_id: int, session: SessionDep, staff: KeeperDep
-) -> Response:
-    form = await request.form()
+async def record_step(ctx: KeeperCtx, case_id: int) -> Response:
+    form = await ctx.request.form()
     version = _version(form.get("version"))
     errors: dict[str, str] = {}
     kind = _text(form.get("kind"), 24) or ""
@@ -385,41 +404,37 @@ async def record_step(
     if kind not in STEP_KINDS or kind == "decision":
         errors[""] = "未知的步骤"
     if errors:
-        return _case_page(request, session, staff, case_id, errors=errors, values=sent)
+        return _case_page(ctx, case_id, errors=errors, values=sent)
     assert done_on is not None
-    try:
-        cases.complete_step(
-            session,
-            staff.principal,
+    out = _record(
+        ctx,
+        case_id,
+        version,
+        sent,
+        "done_on",
+        lambda if_match: cases.complete_step(
+            ctx.session,
+            ctx.staff.principal,
             case_id,
             kind,
             done_on=done_on,
             doc_no=sent["doc_no"],
             note=sent["note"],
-            if_match=etag(case_id, version),
-        )
-        session.commit()
-    except PreconditionFailed:
-        session.rollback()
-        return _conflict(request, session, staff, case_id, version, sent)
-    except (InvalidInput, Conflict) as exc:
-        session.rollback()
-        field = "done_on" if "日期" in exc.message else ""
-        return _case_page(
-            request, session, staff, case_id, errors={field: exc.message}, values=sent
-        )
+            if_match=if_match,
+        ),
+    )
+    if isinstance(out, HTMLResponse):
+        return out
     return redirect(
-        request,
+        ctx.request,
         f"{URL}/{case_id}",
         flash=("success", f"已登记：{STEP_KINDS[kind]}（{done_on}）"),
     )
 
 
 @router.post(URL + "/{case_id}/decision")
-async def record_decision(
-    request: Request, case_id: int, session: SessionDep, settings: SettingsDep, staff: KeeperDep
-) -> Response:
-    form = await request.form()
+async def record_decision(ctx: KeeperCtx, case_id: int) -> Response:
+    form = await ctx.request.form()
     version = _version(form.get("version"))
     errors: dict[str, str] = {}
     sent: dict[str, Any] = {
@@ -449,41 +464,33 @@ async def record_decision(
     if not sent["decision"]:
         errors["decision"] = "请选择处置方式"
     if errors:
-        return _case_page(request, session, staff, case_id, errors=errors, values=sent)
+        return _case_page(ctx, case_id, errors=errors, values=sent)
     assert decided_on is not None
-    try:
-        out = cases.decide(
-            session,
-            staff.principal,
+    out = _record(
+        ctx,
+        case_id,
+        version,
+        sent,
+        "decided_on",
+        lambda if_match: cases.decide(
+            ctx.session,
+            ctx.staff.principal,
             case_id,
             sent["decision"],
             decided_on=decided_on,
-            fee_rate=settings.idle_fee_rate,
+            fee_rate=ctx.settings.idle_fee_rate,
             fee_wan=fee,
             new_start_date=new_start,
             new_land_use=sent["new_land_use"],
             publish=bool(sent["publish"]),
             doc_no=sent["doc_no"],
             note=sent["note"],
-            if_match=etag(case_id, version),
-        )
-        session.commit()
-    except PreconditionFailed:
-        session.rollback()
-        return _conflict(request, session, staff, case_id, version, {**sent, "kind": "decision"})
-    except LandMatchError as exc:
-        if exc.status >= 500 or not isinstance(exc, InvalidInput | Conflict):
-            raise
-        session.rollback()
-        field = ""
-        if isinstance(exc.detail, dict) and exc.detail.get("field"):
-            field = str(exc.detail["field"])
-        elif "日期" in exc.message:
-            field = "decided_on"
-        return _case_page(
-            request, session, staff, case_id, errors={field: exc.message}, values=sent
-        )
+            if_match=if_match,
+        ),
+    )
+    if isinstance(out, HTMLResponse):
+        return out
     done = f"案件 {case_id} 已办结：{out['decision_label']}"
     if sent["decision"] in RECOVERING_DECISIONS:
         done += f"；地块 {out['parcel_code']} 已转为熟地"
-    return redirect(request, f"{URL}/{case_id}", flash=("success", done))
+    return redirect(ctx.request, f"{URL}/{case_id}", flash=("success", done))

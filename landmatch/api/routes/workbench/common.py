@@ -5,6 +5,9 @@
   change to the password page; a role outside ``roles`` gets the 403 page. The areas' role
   groups: ``AdminDep``, ``BureauDep`` (admin, bureau), ``EditorDep`` (admin, bureau, zone),
   ``PromoterDep`` (admin, promoter).
+- ``PageContext`` / ``context_with(*roles)``: what a handler takes, in one parameter: the
+  request, the session, the settings, the client and the staff member admitted as above
+  (``StaffCtx``, ``AdminCtx``, ``BureauCtx``, ``EditorCtx``, ``PromoterCtx``).
 - ``render(request, template, **context)``: a template under ``web/templates`` with the base
   context (``staff``, ``csrf_token``, ``nav``, ``flashes``, ``page_url``).
 - ``redirect(url, flash=...)``: the POST-redirect-GET answer, with a flash message for the
@@ -27,12 +30,14 @@ from urllib.parse import quote, urlencode
 from fastapi import Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from sqlalchemy.orm import Session
 
 from landmatch import resources, vocab
 from landmatch.accounts import users
+from landmatch.accounts.audit import Client
 from landmatch.accounts.principals import Resolved, resolve
 from landmatch.accounts.sessions import SignedIn
-from landmatch.api.deps import SessionDep, SettingsDep, get_client, submitted_csrf
+from landmatch.api.deps import ClientDep, SessionDep, SettingsDep, get_client, submitted_csrf
 from landmatch.api.security import SESSION_COOKIE, check_csrf, parse_credentials
 from landmatch.auth import Principal
 from landmatch.errors import Forbidden, LandMatchError, Unauthorized
@@ -147,21 +152,60 @@ def _signed_in(
 OptionalStaffDep = Annotated[Staff | None, Depends(_signed_in)]
 
 
+def _admit(
+    request: Request,
+    staff: Staff | None,
+    roles: tuple[str, ...],
+    allow_password_change: bool = False,
+) -> Staff:
+    """The signed-in staff member if ``roles`` may open the page (any staff role if none are
+    given); otherwise the redirect to sign in or to change the password, or the 403 page."""
+    if staff is None:
+        raise Redirect(login_url(_here(request)))
+    if staff.signed_in.must_change_password and not allow_password_change:
+        raise Redirect(f"{PASSWORD_URL}?next={quote(_here(request), safe='/')}")
+    if staff.principal.role not in (roles or STAFF_ROLES):
+        raise Forbidden(
+            f"当前角色（{vocab.label(vocab.ROLES, staff.principal.role)}）无权访问此页面"
+        )
+    return staff
+
+
 def staff_with(*roles: str, allow_password_change: bool = False) -> Callable[..., Staff]:
     """A dependency: the signed-in staff member with one of ``roles`` (any staff role if
     none are given)."""
-    allowed = roles or STAFF_ROLES
 
     def dependency(request: Request, staff: OptionalStaffDep) -> Staff:
-        if staff is None:
-            raise Redirect(login_url(_here(request)))
-        if staff.signed_in.must_change_password and not allow_password_change:
-            raise Redirect(f"{PASSWORD_URL}?next={quote(_here(request), safe='/')}")
-        if staff.principal.role not in allowed:
-            raise Forbidden(
-                f"当前角色（{vocab.label(vocab.ROLES, staff.principal.role)}）无权访问此页面"
-            )
-        return staff
+        return _admit(request, staff, roles, allow_password_change)
+
+    return dependency
+
+
+@dataclass(frozen=True)
+class PageContext:
+    """What a staff page's handler works with: the request, its database session, the
+    settings, the client (for the audit log) and the signed-in staff member. A page that runs
+    a long job takes its ``JobSessionDep`` beside it."""
+
+    request: Request
+    session: Session
+    settings: Settings
+    client: Client
+    staff: Staff
+
+
+def context_with(*roles: str) -> Callable[..., PageContext]:
+    """A dependency: the :class:`PageContext` of a page that ``roles`` may open (any staff
+    role if none are given), admitted as :func:`staff_with` admits."""
+
+    def dependency(
+        request: Request,
+        session: SessionDep,
+        settings: SettingsDep,
+        client: ClientDep,
+        staff: OptionalStaffDep,
+    ) -> PageContext:
+        return PageContext(request, session, settings, client, _admit(request, staff, roles))
 
     return dependency
 
@@ -174,6 +218,12 @@ Version = Annotated[int, Form(ge=1)]
 BureauDep = Annotated[Staff, Depends(staff_with("admin", "bureau"))]
 EditorDep = Annotated[Staff, Depends(staff_with("admin", "bureau", "zone"))]
 PromoterDep = Annotated[Staff, Depends(staff_with("admin", "promoter"))]
+# The same groups as a page's whole context.
+StaffCtx = Annotated[PageContext, Depends(context_with())]
+AdminCtx = Annotated[PageContext, Depends(context_with("admin"))]
+BureauCtx = Annotated[PageContext, Depends(context_with("admin", "bureau"))]
+EditorCtx = Annotated[PageContext, Depends(context_with("admin", "bureau", "zone"))]
+PromoterCtx = Annotated[PageContext, Depends(context_with("admin", "promoter"))]
 
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -446,26 +496,33 @@ def install_handlers(app: Any) -> None:
 
 
 __all__ = [
+    "AdminCtx",
     "AdminDep",
     "AdminPost",
+    "BureauCtx",
     "BureauDep",
+    "EditorCtx",
     "EditorDep",
+    "PromoterCtx",
     "PromoterDep",
     "FORM_ERROR",
     "NAV",
     "NavItem",
     "OptionalStaffDep",
     "PDF",
+    "PageContext",
     "Posted",
     "PromoterPost",
     "Redirect",
     "SESSION_COOKIE",
     "Staff",
+    "StaffCtx",
     "StaffDep",
     "Version",
     "XLSX",
     "act",
     "conflict_page",
+    "context_with",
     "download",
     "form_errors",
     "login_url",

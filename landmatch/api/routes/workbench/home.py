@@ -3,11 +3,11 @@ in the user's scope, each figure linking to the list behind it."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
-from landmatch.api.deps import JobSessionDep, SessionDep, SettingsDep
-from landmatch.api.routes.workbench.common import StaffDep, render
+from landmatch.api.deps import JobSessionDep
+from landmatch.api.routes.workbench.common import StaffCtx, render
 from landmatch.inventory import listing, overview
 from landmatch.leads import leads
 from landmatch.match import pipeline
@@ -16,29 +16,31 @@ router = APIRouter(include_in_schema=False)
 
 
 @router.get("/workbench", response_class=HTMLResponse)
-def home(
-    request: Request, session: SessionDep, settings: SettingsDep, staff: StaffDep
-) -> HTMLResponse:
-    inventory = overview.overview(session, staff.principal, stale_days=settings.stale_after_days)
-    projects = pipeline.home(session, staff.principal, settings.reservation_reminder_days)
+def home(ctx: StaffCtx) -> HTMLResponse:
+    inventory = overview.overview(
+        ctx.session, ctx.staff.principal, stale_days=ctx.settings.stale_after_days
+    )
+    projects = pipeline.home(
+        ctx.session, ctx.staff.principal, ctx.settings.reservation_reminder_days
+    )
     return render(
-        request,
+        ctx.request,
         "workbench/home.html",
         inventory=inventory,
         projects=projects,
-        leads=leads.home(session, staff.principal),
+        leads=leads.home(ctx.session, ctx.staff.principal),
     )
 
 
 @router.get("/workbench/parcels-qa", response_class=HTMLResponse)
-def qa_counts(
-    request: Request, session: JobSessionDep, settings: SettingsDep, staff: StaffDep
-) -> HTMLResponse:
+def qa_counts(ctx: StaffCtx, session: JobSessionDep) -> HTMLResponse:
     """The home page's QA card (loaded by htmx after the page: the checks read every parcel in
     scope: many seconds on a large city, hence the job session's statement limit); opened
     directly, a page of its own."""
-    counted = listing.flag_counts(session, staff.principal, stale_days=settings.stale_after_days)
-    template = (
-        "_qa_counts.html" if request.headers.get("HX-Request") == "true" else "qa_counts.html"
+    counted = listing.flag_counts(
+        session, ctx.staff.principal, stale_days=ctx.settings.stale_after_days
     )
-    return render(request, f"workbench/parcels/{template}", **counted)
+    template = (
+        "_qa_counts.html" if ctx.request.headers.get("HX-Request") == "true" else "qa_counts.html"
+    )
+    return render(ctx.request, f"workbench/parcels/{template}", **counted)

@@ -16,10 +16,11 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from landmatch import vocab
-from landmatch.api.deps import JobSessionDep, SettingsDep
+from landmatch.api.deps import JobSessionDep
 from landmatch.api.routes.workbench.common import (
     FORM_ERROR,
     XLSX,
+    BureauCtx,
     BureauDep,
     Staff,
     download,
@@ -47,14 +48,11 @@ def _cities(staff: Staff) -> list[tuple[str, str]]:
 
 @router.get(URL, response_class=HTMLResponse)
 def import_list(
-    request: Request,
-    session: JobSessionDep,
-    staff: BureauDep,
-    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+    ctx: BureauCtx, session: JobSessionDep, offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0
 ) -> HTMLResponse:
-    jobs, total = wizard.list_jobs(session.connection(), staff.principal, 50, offset)
+    jobs, total = wizard.list_jobs(session.connection(), ctx.staff.principal, 50, offset)
     return render(
-        request,
+        ctx.request,
         "workbench/imports/list.html",
         page=Page(jobs, total, offset, 50),
         cities=vocab.CITIES,
@@ -67,56 +65,55 @@ def template_file(staff: BureauDep) -> Response:
 
 
 @router.get(URL + "/new", response_class=HTMLResponse)
-def new_import(request: Request, staff: BureauDep, settings: SettingsDep) -> HTMLResponse:
-    return render(request, "workbench/imports/new.html", errors={}, max_mb=settings.max_upload_mb)
+def new_import(ctx: BureauCtx) -> HTMLResponse:
+    return render(
+        ctx.request, "workbench/imports/new.html", errors={}, max_mb=ctx.settings.max_upload_mb
+    )
 
 
 @router.post(URL)
 async def upload(
-    request: Request,
-    session: JobSessionDep,
-    settings: SettingsDep,
-    staff: BureauDep,
-    files: Annotated[list[UploadFile], File()],
+    ctx: BureauCtx, session: JobSessionDep, files: Annotated[list[UploadFile], File()]
 ) -> Response:
     """The dropped files through the guarded upload path; a job when the import's readers
     accept them, else the form again with their reason (nothing is kept)."""
-    limits = wizard.Limits.of(settings)
+    limits = wizard.Limits.of(ctx.settings)
     try:
-        upset = await receive_set(request, files, settings.max_upload_mb, settings.max_unpacked_mb)
+        upset = await receive_set(
+            ctx.request, files, ctx.settings.max_upload_mb, ctx.settings.max_unpacked_mb
+        )
         job_id = await run_in_threadpool(
-            wizard.create_job, session.connection(), staff.principal, upset, limits
+            wizard.create_job, session.connection(), ctx.staff.principal, upset, limits
         )
     except LandMatchError as exc:
         if exc.status >= 500 or exc.status == 413:
             raise
         session.rollback()
         return render(
-            request,
+            ctx.request,
             "workbench/imports/new.html",
             status=FORM_ERROR,
             errors={"files": exc.message},
-            max_mb=settings.max_upload_mb,
+            max_mb=ctx.settings.max_upload_mb,
         )
     session.commit()
-    return redirect(request, f"{URL}/{job_id}", flash=("success", "文件已上传，请核对选项后试运行"))
+    return redirect(
+        ctx.request, f"{URL}/{job_id}", flash=("success", "文件已上传，请核对选项后试运行")
+    )
 
 
 @router.post(URL + "/{job_id}/files")
 async def replace_files(
-    request: Request,
-    job_id: int,
-    session: JobSessionDep,
-    settings: SettingsDep,
-    staff: BureauDep,
-    files: Annotated[list[UploadFile], File()],
+    ctx: BureauCtx, job_id: int, session: JobSessionDep, files: Annotated[list[UploadFile], File()]
 ) -> Response:
     """A corrected file for the same job (options and mapping stay)."""
-    limits = wizard.Limits.of(settings)
+    limits = wizard.Limits.of(ctx.settings)
     try:
-        upset = await receive_set(request, files, settings.max_upload_mb, settings.max_unpacked_mb)
+        upset = await receive_set(
+            ctx.request, files, ctx.settings.max_upload_mb, ctx.settings.max_unpacked_mb
+        )
         await run_in_threadpool(
-            wizard.replace_files, session.connection(), job_id, staff.principal, upset, limits
+            wizard.replace_files, session.connection(), job_id, ctx.staff.principal, upset, limits
         )
     except LandMatchError as exc:
         if exc.status >= 500 or exc.status in (403, 404, 409, 413):
@@ -124,16 +121,16 @@ async def replace_files(
         session.rollback()
         return await run_in_threadpool(
             _page,
-            request,
+            ctx.request,
             session,
-            settings,
-            staff,
+            ctx.settings,
+            ctx.staff,
             job_id,
             errors={"files": f"文件未替换：{exc.message}"},
             status=FORM_ERROR,
         )
     session.commit()
-    return redirect(request, f"{URL}/{job_id}", flash=("success", "文件已替换，请重新试运行"))
+    return redirect(ctx.request, f"{URL}/{job_id}", flash=("success", "文件已替换，请重新试运行"))
 
 
 def _mapping_rows(
@@ -241,11 +238,9 @@ def _page(
 
 @router.get(URL + "/{job_id}", response_class=HTMLResponse)
 def job_page(
-    request: Request,
+    ctx: BureauCtx,
     job_id: int,
     session: JobSessionDep,
-    settings: SettingsDep,
-    staff: BureauDep,
     mapping: Annotated[int | None, Query(ge=1)] = None,
     action: Annotated[str, Query(max_length=12)] = "",
     field: Annotated[str, Query(max_length=60)] = "",
@@ -253,10 +248,10 @@ def job_page(
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> HTMLResponse:
     return _page(
-        request,
+        ctx.request,
         session,
-        settings,
-        staff,
+        ctx.settings,
+        ctx.staff,
         job_id,
         mapping=mapping,
         action=action,
@@ -307,22 +302,16 @@ def _run(
 
 
 @router.post(URL + "/{job_id}/check")
-async def check(
-    request: Request,
-    job_id: int,
-    session: JobSessionDep,
-    settings: SettingsDep,
-    staff: BureauDep,
-) -> Response:
+async def check(ctx: BureauCtx, job_id: int, session: JobSessionDep) -> Response:
     """Keep the options and the column mapping (and the mapping under a name, if given), then
     run the dry run."""
-    form = await request.form()
+    form = await ctx.request.form()
     sent = {k: str(form.get(k) or "")[:500] for k in wizard.OPTION_FIELDS}
     mapping_name = str(form.get("mapping_name") or "")[:100]
 
     def work() -> Response:
         conn = session.connection()
-        job = wizard.job_for(conn, job_id, staff.principal)
+        job = wizard.job_for(conn, job_id, ctx.staff.principal)
         headers = job["detected"].get("headers", [])
         mapping: dict[str, str | None] = {}
         for key in form:
@@ -333,29 +322,27 @@ async def check(
             if i < len(headers) and value:
                 mapping[headers[i]] = None if value == IGNORE else value
         try:
-            options = wizard.save_options(conn, job_id, staff.principal, sent, mapping)
+            options = wizard.save_options(conn, job_id, ctx.staff.principal, sent, mapping)
             if mapping_name.strip():
                 wizard.save_mapping(
                     conn,
-                    staff.principal,
+                    ctx.staff.principal,
                     options.get("city") or job["city_code"],
                     mapping_name,
                     mapping,
                 )
         except LandMatchError as exc:
             errors = refused(session, exc, (403, 404, 409))
-            again = partial(_page, request, session, settings, staff, job_id)
+            again = partial(_page, ctx.request, session, ctx.settings, ctx.staff, job_id)
             return again(errors=errors, sent=sent, status=FORM_ERROR)
-        return _run(request, session, settings, staff, job_id, commit=False)
+        return _run(ctx.request, session, ctx.settings, ctx.staff, job_id, commit=False)
 
     return await run_in_threadpool(work)
 
 
 @router.post(URL + "/{job_id}/commit")
-def commit(
-    request: Request, job_id: int, session: JobSessionDep, settings: SettingsDep, staff: BureauDep
-) -> Response:
-    return _run(request, session, settings, staff, job_id, commit=True)
+def commit(ctx: BureauCtx, job_id: int, session: JobSessionDep) -> Response:
+    return _run(ctx.request, session, ctx.settings, ctx.staff, job_id, commit=True)
 
 
 @router.get(URL + "/{job_id}/progress")
@@ -380,25 +367,26 @@ def features(job_id: int, session: JobSessionDep, staff: BureauDep) -> JSONRespo
 
 @router.post(URL + "/{job_id}/rollback")
 def rollback(
-    request: Request,
+    ctx: BureauCtx,
     job_id: int,
     session: JobSessionDep,
-    staff: BureauDep,
     reason: Annotated[str, Form(max_length=500)] = "",
     back: Annotated[str, Form(max_length=20)] = "",
 ) -> Response:
     """Undo a committed import (the import's own rollback)."""
     back_url = URL if back == "list" else f"{URL}/{job_id}"
     try:
-        out = wizard.rollback(session.connection(), job_id, staff.principal, reason.strip() or None)
+        out = wizard.rollback(
+            session.connection(), job_id, ctx.staff.principal, reason.strip() or None
+        )
     except LandMatchError as exc:
         if exc.status >= 500 or exc.status in (403, 404):
             raise
         session.rollback()
-        return redirect(request, back_url, flash=("danger", f"未撤销：{exc.message}"))
+        return redirect(ctx.request, back_url, flash=("danger", f"未撤销：{exc.message}"))
     session.commit()
     return redirect(
-        request,
+        ctx.request,
         back_url,
         flash=(
             "success",

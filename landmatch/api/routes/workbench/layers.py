@@ -16,8 +16,8 @@ from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
 from landmatch import vocab
-from landmatch.api.deps import JobSessionDep, SessionDep, SettingsDep
-from landmatch.api.routes.workbench.common import FORM_ERROR, BureauDep, Staff, render
+from landmatch.api.deps import JobSessionDep
+from landmatch.api.routes.workbench.common import FORM_ERROR, BureauCtx, Staff, render
 from landmatch.errors import InvalidInput, LandMatchError
 from landmatch.inventory.listing import own_city
 from landmatch.inventory.uploads import LAYER_FILES, receive
@@ -37,28 +37,25 @@ def _cities(staff: Staff) -> list[tuple[str, str]]:
 
 @router.get(URL, response_class=HTMLResponse)
 def layer_list(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    staff: BureauDep,
+    ctx: BureauCtx,
     layer: Annotated[str, Query(max_length=20)] = "constraint_area",
     city: Annotated[str | None, Query(max_length=6)] = None,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> HTMLResponse:
     page = listing.record_page(
-        session, staff.principal, layer, city=city, limit=PAGE_SIZE, offset=offset
+        ctx.session, ctx.staff.principal, layer, city=city, limit=PAGE_SIZE, offset=offset
     )
     return render(
-        request,
+        ctx.request,
         "workbench/layers/list.html",
         layer=layer,
         layers=changes.LAYERS,
         city=city,
-        counts=listing.city_counts(session, staff.principal),
+        counts=listing.city_counts(ctx.session, ctx.staff.principal),
         city_names=vocab.CITIES,
         page=page,
-        cities=_cities(staff),
-        max_mb=settings.max_upload_mb,
+        cities=_cities(ctx.staff),
+        max_mb=ctx.settings.max_upload_mb,
     )
 
 
@@ -127,11 +124,9 @@ def _outcome(
 
 @router.post(URL + "/{layer}/import", response_class=HTMLResponse)
 async def import_layer(
-    request: Request,
+    ctx: BureauCtx,
     layer: str,
     session: JobSessionDep,
-    settings: SettingsDep,
-    staff: BureauDep,
     file: Annotated[UploadFile, File()],
     crs: Annotated[str, Form(max_length=40)] = "",
     replace: Annotated[str, Form(max_length=5)] = "",
@@ -144,7 +139,7 @@ async def import_layer(
     back = f"{URL}?layer={layer}"
     try:
         up = await receive(
-            request, file, LAYER_FILES, settings.max_upload_mb, settings.max_unpacked_mb
+            ctx.request, file, LAYER_FILES, ctx.settings.max_upload_mb, ctx.settings.max_unpacked_mb
         )
         cities = tuple(c for c in covers or [] if c)
         cover = (
@@ -155,7 +150,7 @@ async def import_layer(
         report = await run_in_threadpool(  # off the event loop: other requests go on
             changes.import_file,
             session,
-            staff.principal,
+            ctx.staff.principal,
             layer,
             up.data,
             up.filename,
@@ -165,24 +160,21 @@ async def import_layer(
             covers=cover,
         )
     except InvalidInput as exc:
-        return _outcome(request, session, title, back, error=exc)
-    return _outcome(request, session, title, back, report)
+        return _outcome(ctx.request, session, title, back, error=exc)
+    return _outcome(ctx.request, session, title, back, report)
 
 
 @router.get(URL + "/coverage", response_class=HTMLResponse)
 def coverage_list(
-    request: Request,
-    session: SessionDep,
-    staff: BureauDep,
-    city: Annotated[str | None, Query(max_length=6)] = None,
+    ctx: BureauCtx, city: Annotated[str | None, Query(max_length=6)] = None
 ) -> HTMLResponse:
-    rows = coverage.list_coverage(session, staff.principal, city=city or None)
+    rows = coverage.list_coverage(ctx.session, ctx.staff.principal, city=city or None)
     return render(
-        request,
+        ctx.request,
         "workbench/layers/coverage.html",
         rows=rows,
         city=city or "",
-        cities=_cities(staff),
+        cities=_cities(ctx.staff),
         all_cities=list(vocab.CITIES.items()),
         kinds=list(vocab.CONSTRAINT_KINDS.items()),
         today=dt.date.today(),
@@ -191,9 +183,7 @@ def coverage_list(
 
 @router.post(URL + "/coverage", response_class=HTMLResponse)
 def declare(
-    request: Request,
-    session: SessionDep,
-    staff: BureauDep,
+    ctx: BureauCtx,
     kinds: Annotated[list[str] | None, Form()] = None,
     cities: Annotated[list[str] | None, Form()] = None,
     source: Text = "",
@@ -217,8 +207,8 @@ def declare(
                 "请填写现势日期", detail=[{"field": "as_of", "reason": "缺少必填项"}]
             )
         report = coverage.change(
-            session,
-            staff.principal,
+            ctx.session,
+            ctx.staff.principal,
             kinds,
             cities,
             source=source.strip(),
@@ -226,29 +216,22 @@ def declare(
             reason=reason.strip() or None,
         )
     except InvalidInput as exc:
-        return _outcome(request, session, "声明覆盖范围", back, error=exc)
-    return _outcome(request, session, "声明覆盖范围", back, report)
+        return _outcome(ctx.request, ctx.session, "声明覆盖范围", back, error=exc)
+    return _outcome(ctx.request, ctx.session, "声明覆盖范围", back, report)
 
 
 @router.post(URL + "/coverage/{kind}/{city_code}/withdraw", response_class=HTMLResponse)
-def withdraw(
-    request: Request,
-    kind: str,
-    city_code: str,
-    session: SessionDep,
-    staff: BureauDep,
-    reason: Text = "",
-) -> HTMLResponse:
+def withdraw(ctx: BureauCtx, kind: str, city_code: str, reason: Text = "") -> HTMLResponse:
     back = f"{URL}/coverage"
     try:
         report = coverage.change(
-            session,
-            staff.principal,
+            ctx.session,
+            ctx.staff.principal,
             [kind],
             [city_code],
             withdraw=True,
             reason=reason.strip() or None,
         )
     except InvalidInput as exc:
-        return _outcome(request, session, "撤销覆盖声明", back, error=exc)
-    return _outcome(request, session, "撤销覆盖声明", back, report)
+        return _outcome(ctx.request, ctx.session, "撤销覆盖声明", back, error=exc)
+    return _outcome(ctx.request, ctx.session, "撤销覆盖声明", back, report)

@@ -6,18 +6,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Form, Query
 from fastapi.responses import HTMLResponse, Response
 
 from landmatch import vocab
-from landmatch.api.deps import SessionDep
 from landmatch.api.routes.workbench.common import (
     FORM_ERROR,
-    AdminDep,
+    AdminCtx,
     AdminPost,
-    PromoterDep,
+    PageContext,
+    PromoterCtx,
     PromoterPost,
-    Staff,
     act,
     form_errors,
     redirect,
@@ -34,18 +33,18 @@ TEAMS_URL = "/workbench/teams"
 
 @router.get(URL, response_class=HTMLResponse)
 def board(
-    request: Request,
-    session: SessionDep,
-    staff: PromoterDep,
+    ctx: PromoterCtx,
     status: Annotated[str, Query(max_length=12)] = "new",
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> HTMLResponse:
-    rows = svc.list_leads(session, staff.principal, None if status == "all" else status, page)
+    rows = svc.list_leads(
+        ctx.session, ctx.staff.principal, None if status == "all" else status, page
+    )
     return render(
-        request,
+        ctx.request,
         "workbench/leads/board.html",
         rows=rows,
-        counts=svc.counts(session, staff.principal),
+        counts=svc.counts(ctx.session, ctx.staff.principal),
         statuses=svc.STATUS,
         current=status,
         page=page,
@@ -54,10 +53,10 @@ def board(
 
 
 @router.get(URL + "/{lead_id}", response_class=HTMLResponse)
-def show(request: Request, session: SessionDep, staff: PromoterDep, lead_id: int) -> HTMLResponse:
-    lead = svc.get_lead(session, staff.principal, lead_id)
-    teams = coverage.teams(session) if staff.principal.role == "admin" else []
-    return render(request, "workbench/leads/lead.html", lead=lead, teams=teams)
+def show(ctx: PromoterCtx, lead_id: int) -> HTMLResponse:
+    lead = svc.get_lead(ctx.session, ctx.staff.principal, lead_id)
+    teams = coverage.teams(ctx.session) if ctx.staff.principal.role == "admin" else []
+    return render(ctx.request, "workbench/leads/lead.html", lead=lead, teams=teams)
 
 
 @router.post(URL + "/{lead_id}/convert")
@@ -96,58 +95,52 @@ def assign(f: AdminPost, lead_id: int, team: Annotated[str, Form(max_length=200)
 
 
 def _teams_page(
-    request: Request,
-    session: SessionDep,
-    staff: Staff,
+    ctx: PageContext,
     form: dict[str, str] | None = None,
     errors: dict[str, str] | None = None,
     status: int = 200,
 ) -> HTMLResponse:
     return render(
-        request,
+        ctx.request,
         "workbench/leads/teams.html",
         status=status,
-        rows=coverage.list_coverage(session, staff.principal),
-        teams=coverage.teams(session),
+        rows=coverage.list_coverage(ctx.session, ctx.staff.principal),
+        teams=coverage.teams(ctx.session),
         cities=list(vocab.CITIES.items()),
-        zones=coverage.zone_choices(session),
+        zones=coverage.zone_choices(ctx.session),
         form=form or {"team": "", "city": "", "zone": ""},
         errors=errors or {},
     )
 
 
 @router.get(TEAMS_URL, response_class=HTMLResponse)
-def teams(request: Request, session: SessionDep, staff: AdminDep) -> HTMLResponse:
-    return _teams_page(request, session, staff)
+def teams(ctx: AdminCtx) -> HTMLResponse:
+    return _teams_page(ctx)
 
 
 @router.post(TEAMS_URL, response_class=HTMLResponse)
 def add_coverage(
-    request: Request,
-    session: SessionDep,
-    staff: AdminDep,
+    ctx: AdminCtx,
     team: Annotated[str, Form(max_length=200)] = "",
     city: Annotated[str, Form(max_length=12)] = "",
     zone: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
     form = {"team": team, "city": city, "zone": zone}
     try:
-        coverage.add(session, staff.principal, team, city, zone)
+        coverage.add(ctx.session, ctx.staff.principal, team, city, zone)
     except LandMatchError as exc:
-        session.rollback()
-        return _teams_page(request, session, staff, form, form_errors(exc), FORM_ERROR)
-    session.commit()
-    return redirect(request, TEAMS_URL, ("success", f"已保存：{team.strip()} 的覆盖范围"))
+        ctx.session.rollback()
+        return _teams_page(ctx, form, form_errors(exc), FORM_ERROR)
+    ctx.session.commit()
+    return redirect(ctx.request, TEAMS_URL, ("success", f"已保存：{team.strip()} 的覆盖范围"))
 
 
 @router.post(TEAMS_URL + "/{coverage_id}/delete")
-def delete_coverage(
-    request: Request, session: SessionDep, staff: AdminDep, coverage_id: int
-) -> Response:
+def delete_coverage(ctx: AdminCtx, coverage_id: int) -> Response:
     return act(
-        request,
-        session,
-        lambda: coverage.remove(session, staff.principal, coverage_id),
+        ctx.request,
+        ctx.session,
+        lambda: coverage.remove(ctx.session, ctx.staff.principal, coverage_id),
         back=TEAMS_URL,
         done="已删除该覆盖范围",
     )

@@ -12,15 +12,14 @@ import datetime as dt
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form
 from fastapi.responses import HTMLResponse, Response
 
-from landmatch.api.deps import SessionDep, SettingsDep
 from landmatch.api.routes.workbench.common import (
     FORM_ERROR,
-    EditorDep,
-    Staff,
-    StaffDep,
+    EditorCtx,
+    PageContext,
+    StaffCtx,
     Version,
     conflict_page,
     redirect,
@@ -40,21 +39,19 @@ URL = "/workbench/parcels/{code}"
 Reason = Annotated[str, Form(max_length=500)]
 
 
-def _editable_state(session: Any, code: str, staff: Staff) -> dict[str, Any]:
+def _editable_state(ctx: PageContext, code: str) -> dict[str, Any]:
     """The parcel's current version, refused unless the caller may edit it."""
-    state = edits.version_state(session, code, None, staff.principal)
+    state = edits.version_state(ctx.session, code, None, ctx.staff.principal)
     if state["deleted"]:
         raise InvalidInput(f"地块 {code} 已删除；请先在“历史”页恢复")
-    sheet.require_view(staff.principal, state["city_code"], state["zone_id"])
-    if not sheet.may_edit(staff.principal, state["city_code"], state["zone_id"]):
+    sheet.require_view(ctx.staff.principal, state["city_code"], state["zone_id"])
+    if not sheet.may_edit(ctx.staff.principal, state["city_code"], state["zone_id"]):
         raise Forbidden("无权编辑该地块：超出本账号的城市或开发区范围")
     return state
 
 
 def _form(
-    request: Request,
-    session: Any,
-    staff: Staff,
+    ctx: PageContext,
     code: str,
     state: dict[str, Any],
     *,
@@ -68,7 +65,7 @@ def _form(
     shown |= {n: row.get(n) for n in sheet.READ_ONLY}
     shown |= values or {}
     return render(
-        request,
+        ctx.request,
         "workbench/parcels/edit.html",
         status=status,
         code=code,
@@ -77,8 +74,8 @@ def _form(
         groups=sheet.form_groups(
             shown,
             errors or {},
-            sheet.counties_of(session, row["city_code"]),
-            hidden=() if may_read(staff.principal, row["city_code"]) else CONFIDENTIAL_FIELDS,
+            sheet.counties_of(ctx.session, row["city_code"]),
+            hidden=() if may_read(ctx.staff.principal, row["city_code"]) else CONFIDENTIAL_FIELDS,
         ),
         errors=errors or {},
         reason=reason,
@@ -86,13 +83,13 @@ def _form(
 
 
 @router.get(URL + "/edit", response_class=HTMLResponse)
-def edit_form(request: Request, code: str, session: SessionDep, staff: EditorDep) -> HTMLResponse:
-    return _form(request, session, staff, code, _editable_state(session, code, staff))
+def edit_form(ctx: EditorCtx, code: str) -> HTMLResponse:
+    return _form(ctx, code, _editable_state(ctx, code))
 
 
 @router.post(URL + "/edit")
-async def save(request: Request, code: str, session: SessionDep, staff: EditorDep) -> Response:
-    form = await request.form()
+async def save(ctx: EditorCtx, code: str) -> Response:
+    form = await ctx.request.form()
     raw = {k: [str(v) for v in form.getlist(k)] for k in form}
     try:
         base_version = int(raw.get("version", [""])[0])
@@ -100,29 +97,27 @@ async def save(request: Request, code: str, session: SessionDep, staff: EditorDe
         raise InvalidInput("表单缺少版本号；请重新打开编辑页") from None
     reason = (raw.get("reason", [""])[0] or "").strip()[:500]
     sent = sheet.submitted(raw)
-    current = _editable_state(session, code, staff)
+    current = _editable_state(ctx, code)
     base = (
         current
         if base_version == current["version"]
-        else edits.version_state(session, code, base_version, staff.principal)
+        else edits.version_state(ctx.session, code, base_version, ctx.staff.principal)
     )
     props = sheet.changed_props(sent, base["row"])
     if not props:
-        return redirect(request, f"/workbench/parcels/{code}", flash=("info", "没有修改"))
+        return redirect(ctx.request, f"/workbench/parcels/{code}", flash=("info", "没有修改"))
     body = {**props, "reason": reason or "在工作台修改"}
     try:
-        edits.update_parcel(session, code, body, etag(code, base_version), staff.principal)
-        session.commit()
+        edits.update_parcel(ctx.session, code, body, etag(code, base_version), ctx.staff.principal)
+        ctx.session.commit()
     except PreconditionFailed:
-        session.rollback()
-        return _conflict(request, session, code, staff, base, sent, props, reason)
+        ctx.session.rollback()
+        return _conflict(ctx, code, base, sent, props, reason)
     except UnprocessableInput as exc:
-        errors = refused(session, exc)
+        errors = refused(ctx.session, exc)
         values = {n: v for n, v in sent.items()}
         return _form(
-            request,
-            session,
-            staff,
+            ctx,
             code,
             base | {"version": base_version},
             values=values,
@@ -130,14 +125,12 @@ async def save(request: Request, code: str, session: SessionDep, staff: EditorDe
             reason=reason,
             status=FORM_ERROR,
         )
-    return redirect(request, f"/workbench/parcels/{code}", flash=("success", "已保存"))
+    return redirect(ctx.request, f"/workbench/parcels/{code}", flash=("success", "已保存"))
 
 
 def _conflict(
-    request: Request,
-    session: Any,
+    ctx: PageContext,
     code: str,
-    staff: Staff,
     base: dict[str, Any],
     sent: dict[str, Any],
     mine: dict[str, Any],
@@ -145,7 +138,7 @@ def _conflict(
 ) -> HTMLResponse:
     """Someone saved after the form was opened: who and when, each field either side changed
     (theirs as saved, mine as sent) side by side; reload, or re-apply my changes on top."""
-    theirs = edits.version_state(session, code, None, staff.principal)
+    theirs = edits.version_state(ctx.session, code, None, ctx.staff.principal)
     rows = []
     names = [n for n in sheet.EDITABLE if n in mine or theirs["row"].get(n) != base["row"].get(n)]
     for n in names:
@@ -162,7 +155,7 @@ def _conflict(
             }
         )
     return conflict_page(
-        request,
+        ctx.request,
         what="地块",
         title=code,
         url=f"/workbench/parcels/{quote(code)}",
@@ -190,36 +183,27 @@ def _typed(name: str, value: Any) -> Any:
 
 
 @router.post(URL + "/delete")
-def delete(
-    request: Request,
-    code: str,
-    session: SessionDep,
-    staff: EditorDep,
-    version: Version = 0,
-    reason: Reason = "",
-) -> Response:
-    _editable_state(session, code, staff)
+def delete(ctx: EditorCtx, code: str, version: Version = 0, reason: Reason = "") -> Response:
+    _editable_state(ctx, code)
     try:
         edits.delete_parcel(
-            session, code, etag(code, version), staff.principal, reason.strip() or None
+            ctx.session, code, etag(code, version), ctx.staff.principal, reason.strip() or None
         )
-        session.commit()
+        ctx.session.commit()
     except PreconditionFailed as exc:
-        return redirect(request, f"/workbench/parcels/{code}", flash=("danger", exc.message))
+        return redirect(ctx.request, f"/workbench/parcels/{code}", flash=("danger", exc.message))
     return redirect(
-        request,
+        ctx.request,
         f"/workbench/parcels/{code}/history",
         flash=("success", f"地块 {code} 已删除；可在本页恢复"),
     )
 
 
 @router.get(URL + "/history", response_class=HTMLResponse)
-def history(
-    request: Request, code: str, session: SessionDep, settings: SettingsDep, staff: StaffDep
-) -> HTMLResponse:
-    state = edits.version_state(session, code, None, staff.principal)
-    sheet.require_view(staff.principal, state["city_code"], state["zone_id"])
-    timeline = edits.history(session, code, staff.principal)
+def history(ctx: StaffCtx, code: str) -> HTMLResponse:
+    state = edits.version_state(ctx.session, code, None, ctx.staff.principal)
+    sheet.require_view(ctx.staff.principal, state["city_code"], state["zone_id"])
+    timeline = edits.history(ctx.session, code, ctx.staff.principal)
     for v in timeline["versions"]:
         v["at_dt"] = dt.datetime.fromisoformat(v["at"])
         for c in v["changes"]:
@@ -228,22 +212,24 @@ def history(
                 c["new_text"] = sheet.display(c["field"], c["new"])
                 c["unit"] = sheet.split_label(c["field"])[1]
                 c["label"] = sheet.split_label(c["field"])[0]
-    geometries = edits.geometry_versions(session, code, staff.principal)
+    geometries = edits.geometry_versions(ctx.session, code, ctx.staff.principal)
     config: dict[str, Any] | None = None
     parts = None
     if state["geometry"] is not None:
-        parts = parcel_map(settings, bounds_of(state["geometry"]), water=water_loaded(session))
+        parts = parcel_map(
+            ctx.settings, bounds_of(state["geometry"]), water=water_loaded(ctx.session)
+        )
         config = {"map": parts.name, "geometries": geometries}
         if not geometries:
             config["parcel"] = {"type": "Feature", "geometry": state["geometry"], "properties": {}}
     return render(
-        request,
+        ctx.request,
         "workbench/parcels/history.html",
         code=code,
         state=state,
         timeline=timeline,
         current_etag=etag(code, state["current_version"]),
-        can_edit=sheet.may_edit(staff.principal, state["city_code"], state["zone_id"]),
+        can_edit=sheet.may_edit(ctx.staff.principal, state["city_code"], state["zone_id"]),
         map=parts,
         map_config=config,
     )
@@ -251,10 +237,8 @@ def history(
 
 @router.post(URL + "/restore")
 def restore(
-    request: Request,
+    ctx: EditorCtx,
     code: str,
-    session: SessionDep,
-    staff: EditorDep,
     current: Annotated[int, Form(ge=1)] = 0,
     version: Annotated[int | None, Form(ge=1)] = None,
     reason: Reason = "",
@@ -263,18 +247,18 @@ def restore(
     showed (``current``); a change made meanwhile is refused with who made it."""
     if not reason.strip():
         return redirect(
-            request, f"/workbench/parcels/{code}/history", flash=("danger", "恢复须填写原因")
+            ctx.request, f"/workbench/parcels/{code}/history", flash=("danger", "恢复须填写原因")
         )
     try:
         edits.restore_parcel(
-            session, code, version, etag(code, current), staff.principal, reason.strip()
+            ctx.session, code, version, etag(code, current), ctx.staff.principal, reason.strip()
         )
-        session.commit()
+        ctx.session.commit()
     except PreconditionFailed:
-        session.rollback()
-        now = edits.version_state(session, code, None, staff.principal)
+        ctx.session.rollback()
+        now = edits.version_state(ctx.session, code, None, ctx.staff.principal)
         return redirect(
-            request,
+            ctx.request,
             f"/workbench/parcels/{code}/history",
             flash=(
                 "warning",
@@ -283,7 +267,7 @@ def restore(
             ),
         )
     done = f"已恢复到版本 {version}" if version else "已恢复删除的地块"
-    return redirect(request, f"/workbench/parcels/{code}", flash=("success", done))
+    return redirect(ctx.request, f"/workbench/parcels/{code}", flash=("success", done))
 
 
 def _beijing(at: dt.datetime) -> str:

@@ -18,7 +18,14 @@ from sqlalchemy.orm import Session
 from landmatch import vocab
 from landmatch.api.deps import JobSessionDep, SessionDep, SettingsDep
 from landmatch.api.limits import heavy
-from landmatch.api.routes.workbench.common import EditorDep, Staff, StaffDep, redirect, render
+from landmatch.api.routes.workbench.common import (
+    EditorCtx,
+    Staff,
+    StaffCtx,
+    StaffDep,
+    redirect,
+    render,
+)
 from landmatch.basemap.store import water_loaded
 from landmatch.db.parcels import ParcelFilter
 from landmatch.errors import InvalidInput, LandMatchError
@@ -156,25 +163,22 @@ def list_session(request: Request, lq: ListQueryDep, session: SessionDep) -> Ite
 
 @router.get(URL, response_class=HTMLResponse)
 def parcel_list(
-    request: Request,
-    session: Annotated[Session, Depends(list_session)],
-    staff: StaffDep,
-    lq: ListQueryDep,
+    ctx: StaffCtx, session: Annotated[Session, Depends(list_session)], lq: ListQueryDep
 ) -> HTMLResponse:
     page = listing.parcel_page(
-        session, lq.filter, staff.principal, sort=lq.sort, descending=lq.descending
+        session, lq.filter, ctx.staff.principal, sort=lq.sort, descending=lq.descending
     )
-    query = request.url.query
+    query = ctx.request.url.query
     return render(
-        request,
+        ctx.request,
         "workbench/parcels/list.html",
         page=page,
         filters=lq.values,
         query=query,
-        can_edit=staff.principal.role in ("admin", "bureau", "zone"),
+        can_edit=ctx.staff.principal.role in ("admin", "bureau", "zone"),
         formats=[(k, v) for k, v in EXPORT_LABELS.items() if k in FORMATS],
         bulk_statuses=list(vocab.PARCEL_STATUS.items()),
-        **_choices(session, staff),
+        **_choices(session, ctx.staff),
     )
 
 
@@ -215,9 +219,7 @@ BULK_ACTIONS = {"publish": "设为公开", "unpublish": "设为内部", "status"
 
 @router.post(URL + "/bulk")
 def bulk(
-    request: Request,
-    session: SessionDep,
-    staff: EditorDep,
+    ctx: EditorCtx,
     action: Annotated[str, Form(max_length=12)] = "",
     status: Annotated[str, Form(max_length=12)] = "",
     reason: Annotated[str, Form(max_length=500)] = "",
@@ -239,29 +241,31 @@ def bulk(
     try:
         if props is None:
             raise InvalidInput("请选择批量操作")
-        tags = edits.bulk_update(session, items, props, staff.principal, reason)
-        session.commit()
+        tags = edits.bulk_update(ctx.session, items, props, ctx.staff.principal, reason)
+        ctx.session.commit()
     except LandMatchError as exc:
         if exc.status >= 500:
             raise
-        session.rollback()
-        return redirect(request, back_url, flash=("danger", f"批量操作未执行：{exc.message}"))
+        ctx.session.rollback()
+        return redirect(ctx.request, back_url, flash=("danger", f"批量操作未执行：{exc.message}"))
     label = BULK_ACTIONS[action] + (
         f"为“{vocab.label(vocab.PARCEL_STATUS, status)}”" if action == "status" else ""
     )
-    return redirect(request, back_url, flash=("success", f"已将 {len(tags)} 宗地块{label}"))
+    return redirect(ctx.request, back_url, flash=("success", f"已将 {len(tags)} 宗地块{label}"))
 
 
 @router.get(URL + "/{code}", response_class=HTMLResponse)
-def parcel_page(
-    request: Request, code: str, session: SessionDep, settings: SettingsDep, staff: StaffDep
-) -> HTMLResponse:
-    data = sheet.parcel_sheet(session, code, staff.principal, stale_days=settings.stale_after_days)
+def parcel_page(ctx: StaffCtx, code: str) -> HTMLResponse:
+    data = sheet.parcel_sheet(
+        ctx.session, code, ctx.staff.principal, stale_days=ctx.settings.stale_after_days
+    )
     geometry = data["feature"]["geometry"]
-    parts = parcel_map(settings, bounds_of(geometry), water=water_loaded(session))
+    parts = parcel_map(ctx.settings, bounds_of(geometry), water=water_loaded(ctx.session))
     config = {
         "map": parts.name,
         "parcel": {"type": "Feature", "geometry": geometry, "properties": {"code": code}},
         **data["surroundings"],
     }
-    return render(request, "workbench/parcels/parcel.html", d=data, map=parts, map_config=config)
+    return render(
+        ctx.request, "workbench/parcels/parcel.html", d=data, map=parts, map_config=config
+    )

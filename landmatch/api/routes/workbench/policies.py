@@ -15,17 +15,17 @@ from __future__ import annotations
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, File, Form, Query, UploadFile
 from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
 from landmatch import vocab
-from landmatch.api.deps import JobSessionDep, SessionDep, SettingsDep
+from landmatch.api.deps import JobSessionDep
 from landmatch.api.routes.workbench.common import (
     FORM_ERROR,
-    BureauDep,
-    Staff,
+    BureauCtx,
+    PageContext,
     conflict_page,
     form_errors,
     redirect,
@@ -53,16 +53,14 @@ PAGE_SIZE = 50
 
 @router.get(URL, response_class=HTMLResponse)
 def policy_list(
-    request: Request,
-    session: SessionDep,
-    staff: BureauDep,
+    ctx: BureauCtx,
     q: Annotated[str | None, Query(max_length=200)] = None,
     expired: Annotated[str | None, Query(max_length=5)] = None,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> HTMLResponse:
     found = library.search_policies(
-        session,
-        staff.principal,
+        ctx.session,
+        ctx.staff.principal,
         q=(q or "").strip() or None,
         include_expired=expired == "1",
         limit=PAGE_SIZE,
@@ -70,7 +68,7 @@ def policy_list(
     )
     page = Page(found["items"], found["total"], offset, PAGE_SIZE)
     return render(
-        request,
+        ctx.request,
         "workbench/policies/list.html",
         page=page,
         filters={"q": q or "", "expired": expired == "1"},
@@ -78,8 +76,7 @@ def policy_list(
 
 
 def _import_page(
-    request: Request,
-    settings: Any,
+    ctx: PageContext,
     *,
     result: dict[str, Any] | None = None,
     error: LandMatchError | None = None,
@@ -99,7 +96,7 @@ def _import_page(
             if isinstance(d, dict)
         ]
     return render(
-        request,
+        ctx.request,
         "workbench/policies/import.html",
         status=status,
         result=result,
@@ -108,38 +105,36 @@ def _import_page(
         problems=problems,
         dry_run=dry_run,
         headers=sorted(set(excel.FIELD_LABELS.values())),
-        max_mb=settings.max_upload_mb,
+        max_mb=ctx.settings.max_upload_mb,
     )
 
 
 @router.get(URL + "/import", response_class=HTMLResponse)
-def import_form(request: Request, settings: SettingsDep, staff: BureauDep) -> HTMLResponse:
-    return _import_page(request, settings)
+def import_form(ctx: BureauCtx) -> HTMLResponse:
+    return _import_page(ctx)
 
 
 @router.post(URL + "/import", response_class=HTMLResponse)
 async def import_excel(
-    request: Request,
+    ctx: BureauCtx,
     session: JobSessionDep,
-    settings: SettingsDep,
-    staff: BureauDep,
     file: Annotated[UploadFile, File()],
     dry_run: Annotated[str, Form(max_length=5)] = "",
 ) -> HTMLResponse:
     trial = dry_run == "1"
     try:
         up = await receive(
-            request, file, EXCEL_FILES, settings.max_upload_mb, settings.max_unpacked_mb
+            ctx.request, file, EXCEL_FILES, ctx.settings.max_upload_mb, ctx.settings.max_unpacked_mb
         )
         # Checked and written off the event loop: other requests go on meanwhile.
         result = await run_in_threadpool(
-            excel.import_policies, session, staff.principal, up.data, dry_run=trial
+            excel.import_policies, session, ctx.staff.principal, up.data, dry_run=trial
         )
     except InvalidInput as exc:  # a bad file or row; too large, out of scope… get their pages
         session.rollback()
-        return _import_page(request, settings, error=exc, dry_run=trial, status=FORM_ERROR)
+        return _import_page(ctx, error=exc, dry_run=trial, status=FORM_ERROR)
     session.commit()
-    return _import_page(request, settings, result=result, dry_run=trial)
+    return _import_page(ctx, result=result, dry_run=trial)
 
 
 # ---- one policy: the form (new and edit), the conflict screen, the page with its history -----
@@ -233,8 +228,7 @@ def _errors(exc: LandMatchError) -> dict[str, str]:
 
 
 def _form_page(
-    request: Request,
-    staff: Staff,
+    ctx: PageContext,
     *,
     values: dict[str, Any],
     errors: dict[str, str] | None = None,
@@ -242,7 +236,7 @@ def _form_page(
     status: int = 200,
 ) -> HTMLResponse:
     return render(
-        request,
+        ctx.request,
         "workbench/policies/form.html",
         status=status,
         p=policy,
@@ -259,8 +253,8 @@ def _form_page(
 
 
 @router.get(URL + "/new", response_class=HTMLResponse)
-def new_policy(request: Request, staff: BureauDep) -> HTMLResponse:
-    city = listing.own_city(staff.principal)
+def new_policy(ctx: BureauCtx) -> HTMLResponse:
+    city = listing.own_city(ctx.staff.principal)
     values: dict[str, Any] = {f: _form_text(f, None) for f in FORM_FIELDS}
     values |= {
         "scope_level": "city" if city else "province",
@@ -268,36 +262,41 @@ def new_policy(request: Request, staff: BureauDep) -> HTMLResponse:
         "benefit_kind": "subsidy",
         "visibility": "public",
     }
-    return _form_page(request, staff, values=values)
+    return _form_page(ctx, values=values)
 
 
 @router.post(URL + "/new")
-async def create_policy(request: Request, session: SessionDep, staff: BureauDep) -> Response:
-    form = await request.form()
+async def create_policy(ctx: BureauCtx) -> Response:
+    form = await ctx.request.form()
     sent = _sent(form)
     values, errors = _typed(sent)
     if not errors:
         data = _service_data(values, {})
         try:
             library.create_policy(
-                session, staff.principal, data, reason=sent.get("reason") or "在工作台新增政策"
+                ctx.session,
+                ctx.staff.principal,
+                data,
+                reason=sent.get("reason") or "在工作台新增政策",
             )
-            session.commit()
+            ctx.session.commit()
             code = str(values.get("code"))
-            return redirect(request, f"{URL}/{code}", flash=("success", f"已新增政策 {code}"))
+            return redirect(ctx.request, f"{URL}/{code}", flash=("success", f"已新增政策 {code}"))
         except (InvalidInput, Conflict, Forbidden) as exc:
-            session.rollback()
+            ctx.session.rollback()
             errors = _errors(exc)
             if isinstance(exc, Conflict):
                 errors = {"code": exc.message}
             elif isinstance(exc, Forbidden):
                 errors = {"scope_code": exc.message}
-    return _form_page(request, staff, values=sent, errors=errors, status=FORM_ERROR)
+    return _form_page(ctx, values=sent, errors=errors, status=FORM_ERROR)
 
 
-def _editable(session: Any, staff: Staff, code: str) -> dict[str, Any]:
-    p = library.get_policy(session, staff.principal, code)
-    if not library.can_edit_policy(session, staff.principal, p["scope_level"], p["scope_code"]):
+def _editable(ctx: PageContext, code: str) -> dict[str, Any]:
+    p = library.get_policy(ctx.session, ctx.staff.principal, code)
+    if not library.can_edit_policy(
+        ctx.session, ctx.staff.principal, p["scope_level"], p["scope_code"]
+    ):
         raise Forbidden(
             f"无权维护该范围的政策：{vocab.label(vocab.POLICY_SCOPES, p['scope_level'])} "
             f"{p['scope_code']}"
@@ -306,26 +305,24 @@ def _editable(session: Any, staff: Staff, code: str) -> dict[str, Any]:
 
 
 @router.get(URL + "/{code}/edit", response_class=HTMLResponse)
-def edit_policy(request: Request, code: str, session: SessionDep, staff: BureauDep) -> Response:
-    p = _editable(session, staff, code)
+def edit_policy(ctx: BureauCtx, code: str) -> Response:
+    p = _editable(ctx, code)
     flat = versions.flat(p)
     values = {f: _form_text(f, flat.get(f)) for f in FORM_FIELDS if f != "reason"}
-    return _form_page(request, staff, values=values | {"reason": ""}, policy=p)
+    return _form_page(ctx, values=values | {"reason": ""}, policy=p)
 
 
 @router.post(URL + "/{code}/edit")
-async def save_policy(
-    request: Request, code: str, session: SessionDep, staff: BureauDep
-) -> Response:
-    form = await request.form()
+async def save_policy(ctx: BureauCtx, code: str) -> Response:
+    form = await ctx.request.form()
     try:
         base_version = int(str(form.get("version")))
     except ValueError:
         raise InvalidInput("表单缺少版本号；请重新打开编辑页") from None
     sent = _sent(form)
     sent.pop("code", None)  # the code is not edited
-    current = _editable(session, staff, code)
-    history = library.policy_history(session, staff.principal, code)
+    current = _editable(ctx, code)
+    history = library.policy_history(ctx.session, ctx.staff.principal, code)
     base = (
         current if base_version == current["version"] else versions.state_at(history, base_version)
     )
@@ -334,40 +331,35 @@ async def save_policy(
     values, errors = _typed(sent)
     opened = current | {"version": base_version}  # a form sent back keeps its version
     if errors:
-        return _form_page(
-            request, staff, values=sent, errors=errors, policy=opened, status=FORM_ERROR
-        )
+        return _form_page(ctx, values=sent, errors=errors, policy=opened, status=FORM_ERROR)
     base_flat = versions.flat(base)
     mine = {f: v for f, v in values.items() if display(f, v) != display(f, base_flat.get(f))}
     if not mine:
-        return redirect(request, f"{URL}/{code}", flash=("info", "没有修改"))
+        return redirect(ctx.request, f"{URL}/{code}", flash=("info", "没有修改"))
     data = _service_data(mine, dict(current.get("conditions") or {}))
     try:
         library.update_policy(
-            session,
-            staff.principal,
+            ctx.session,
+            ctx.staff.principal,
             code,
             data,
             if_match=etag(code, base_version),
             reason=sent.get("reason") or "在工作台修改政策",
         )
-        session.commit()
+        ctx.session.commit()
     except PreconditionFailed:
-        session.rollback()
-        return _conflict(request, staff, current, history, base, sent, mine)
+        ctx.session.rollback()
+        return _conflict(ctx, current, history, base, sent, mine)
     except (InvalidInput, Conflict, Forbidden) as exc:
-        session.rollback()
+        ctx.session.rollback()
         errors = {"scope_code": exc.message} if isinstance(exc, Forbidden) else _errors(exc)
         shown = {f: _form_text(f, v) for f, v in base_flat.items()} | sent
-        return _form_page(
-            request, staff, values=shown, errors=errors, policy=opened, status=FORM_ERROR
-        )
-    return redirect(request, f"{URL}/{code}", flash=("success", "已保存"))
+        return _form_page(ctx, values=shown, errors=errors, policy=opened, status=FORM_ERROR)
+    return redirect(ctx.request, f"{URL}/{code}", flash=("success", "已保存"))
 
 
 def _conflict(
-    request: Request,
-    staff: Staff,
+    ctx: PageContext,
     theirs: dict[str, Any],
     history: list[dict[str, Any]],
     base: dict[str, Any],
@@ -395,7 +387,7 @@ def _conflict(
     last = history[-1] if history else {}
     url = f"{URL}/{quote(theirs['code'])}"
     return conflict_page(
-        request,
+        ctx.request,
         what="政策",
         title=f"政策 {theirs['code']}",
         url=url,
@@ -410,11 +402,11 @@ def _conflict(
 
 
 @router.get(URL + "/{code}", response_class=HTMLResponse)
-def policy_page(request: Request, code: str, session: SessionDep, staff: BureauDep) -> HTMLResponse:
-    policy = library.get_policy(session, staff.principal, code)
-    history = versions.timeline(library.policy_history(session, staff.principal, code))
+def policy_page(ctx: BureauCtx, code: str) -> HTMLResponse:
+    policy = library.get_policy(ctx.session, ctx.staff.principal, code)
+    history = versions.timeline(library.policy_history(ctx.session, ctx.staff.principal, code))
     return render(
-        request,
+        ctx.request,
         "workbench/policies/policy.html",
         p=policy,
         history=history,
@@ -423,6 +415,6 @@ def policy_page(request: Request, code: str, session: SessionDep, staff: BureauD
             for k, v in (policy.get("conditions") or {}).items()
         ],
         can_edit=library.can_edit_policy(
-            session, staff.principal, policy["scope_level"], policy["scope_code"]
+            ctx.session, ctx.staff.principal, policy["scope_level"], policy["scope_code"]
         ),
     )

@@ -11,13 +11,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from landmatch.api.deps import SessionDep, SettingsDep
 from landmatch.api.routes.workbench import requirement_form
 from landmatch.api.routes.workbench.common import (
     FORM_ERROR,
-    PromoterDep,
+    PageContext,
+    PromoterCtx,
     PromoterPost,
-    Staff,
     act,
     form_errors,
     redirect,
@@ -40,24 +39,22 @@ LIST_FIELDS = ("cities", "zone_levels", "supply_modes", "enterprise_types")
 
 @router.get(URL, response_class=HTMLResponse)
 def board(
-    request: Request,
-    session: SessionDep,
-    staff: PromoterDep,
+    ctx: PromoterCtx,
     stage: Annotated[str | None, Query(max_length=12)] = None,
     owner: Annotated[str | None, Query(max_length=100)] = None,
     industry: Annotated[str | None, Query(max_length=10)] = None,
     q: Annotated[str | None, Query(max_length=100)] = None,
 ) -> HTMLResponse:
     data = pipeline.board(
-        session,
-        staff.principal,
+        ctx.session,
+        ctx.staff.principal,
         stage=stage or None,
         owner=owner or None,
         industry=industry or None,
         q=q or None,
     )
     return render(
-        request,
+        ctx.request,
         "workbench/projects/board.html",
         board=data,
         filters={
@@ -100,25 +97,27 @@ def _form_page(
 
 
 @router.get(URL + "/new", response_class=HTMLResponse)
-def new_form(
-    request: Request, session: SessionDep, staff: PromoterDep, settings: SettingsDep
-) -> HTMLResponse:
+def new_form(ctx: PromoterCtx) -> HTMLResponse:
     return _form_page(
-        request, session, settings, project=None, req=None, head={"name": "", "investor": ""}
+        ctx.request,
+        ctx.session,
+        ctx.settings,
+        project=None,
+        req=None,
+        head={"name": "", "investor": ""},
     )
 
 
-def _match(session: SessionDep, staff: Staff, settings: SettingsDep, project_id: int) -> str:
-    req = svc.project_requirement(session, staff.principal, project_id)
-    out = run_match(session, req, staff.principal, stale_after_days=settings.stale_after_days)
+def _match(ctx: PageContext, project_id: int) -> str:
+    req = svc.project_requirement(ctx.session, ctx.staff.principal, project_id)
+    out = run_match(
+        ctx.session, req, ctx.staff.principal, stale_after_days=ctx.settings.stale_after_days
+    )
     return f"/workbench/matches/{out['match_id']}"
 
 
 async def _submit(
-    request: Request,
-    session: SessionDep,
-    staff: Staff,
-    settings: Settings,
+    ctx: PageContext,
     *,
     project: dict[str, Any] | None,
     write: Callable[[dict[str, Any], dict[str, Any]], int],
@@ -127,12 +126,14 @@ async def _submit(
     """The project form as sent: checked, then written by ``write`` (given the form and the
     project's fields, it answers the project's id), then the project's page or, with
     ``then=match``, a match run of it; the form again with the errors beside the fields."""
-    flat, lists = await _form(request)
+    flat, lists = await _form(ctx.request)
     head = {"name": flat.get("name", "").strip(), "investor": flat.get("investor", "").strip()}
     req, errors = requirement_form.parse(flat, lists)
     if not head["name"]:
         errors["name"] = "请填写项目名称"
-    again = partial(_form_page, request, session, settings, project=project, req=req, head=head)
+    again = partial(
+        _form_page, ctx.request, ctx.session, ctx.settings, project=project, req=req, head=head
+    )
     if errors:
         return again(errors=errors, status=FORM_ERROR)
     try:
@@ -144,44 +145,38 @@ async def _submit(
         project_id = write(flat, fields)
         target = f"{URL}/{project_id}"
         if flat.get("then") == "match":
-            target = _match(session, staff, settings, project_id)
-        session.commit()
+            target = _match(ctx, project_id)
+        ctx.session.commit()
     except LandMatchError as exc:
-        session.rollback()
+        ctx.session.rollback()
         return again(errors=form_errors(exc), status=FORM_ERROR)
-    return redirect(request, target, ("success", done.format(**head)))
+    return redirect(ctx.request, target, ("success", done.format(**head)))
 
 
 @router.post(URL + "/new", response_class=HTMLResponse)
-async def create(
-    request: Request, session: SessionDep, staff: PromoterDep, settings: SettingsDep
-) -> Response:
+async def create(ctx: PromoterCtx) -> Response:
     def write(_form: dict[str, Any], fields: dict[str, Any]) -> int:
-        return int(svc.create_project(session, staff.principal, svc.ProjectIn(**fields))["id"])
+        return int(
+            svc.create_project(ctx.session, ctx.staff.principal, svc.ProjectIn(**fields))["id"]
+        )
 
-    return await _submit(
-        request, session, staff, settings, project=None, write=write, done="已保存项目“{name}”"
-    )
+    return await _submit(ctx, project=None, write=write, done="已保存项目“{name}”")
 
 
 @router.get(URL + "/{project_id}", response_class=HTMLResponse)
-def show(
-    request: Request,
-    session: SessionDep,
-    staff: PromoterDep,
-    settings: SettingsDep,
-    project_id: int,
-) -> HTMLResponse:
-    p = pipeline.project(session, staff.principal, project_id)
+def show(ctx: PromoterCtx, project_id: int) -> HTMLResponse:
+    p = pipeline.project(ctx.session, ctx.staff.principal, project_id)
     return render(
-        request,
+        ctx.request,
         "workbench/projects/project.html",
         p=p,
         stages=pipeline.STAGES,
-        events=pipeline.events(session, project_id),
-        runs=pipeline.runs(session, project_id),
-        reservations=pipeline.reservations(session, project_id),
-        proposals=proposals.for_project(session, staff.principal, project_id, settings.secret_key),
+        events=pipeline.events(ctx.session, project_id),
+        runs=pipeline.runs(ctx.session, project_id),
+        reservations=pipeline.reservations(ctx.session, project_id),
+        proposals=proposals.for_project(
+            ctx.session, ctx.staff.principal, project_id, ctx.settings.secret_key
+        ),
         req=requirement_form.context(p["requirement"]),
         errors={},
         today=dt.date.today(),
@@ -189,54 +184,38 @@ def show(
 
 
 @router.get(URL + "/{project_id}/requirement", response_class=HTMLResponse)
-def edit_form(
-    request: Request,
-    session: SessionDep,
-    staff: PromoterDep,
-    settings: SettingsDep,
-    project_id: int,
-) -> HTMLResponse:
-    p = pipeline.project(session, staff.principal, project_id)
+def edit_form(ctx: PromoterCtx, project_id: int) -> HTMLResponse:
+    p = pipeline.project(ctx.session, ctx.staff.principal, project_id)
     head = {"name": p["name"], "investor": p["investor"] or ""}
-    return _form_page(request, session, settings, project=p, req=p["requirement"], head=head)
+    return _form_page(
+        ctx.request, ctx.session, ctx.settings, project=p, req=p["requirement"], head=head
+    )
 
 
 @router.post(URL + "/{project_id}/requirement", response_class=HTMLResponse)
-async def save(
-    request: Request,
-    session: SessionDep,
-    staff: PromoterDep,
-    settings: SettingsDep,
-    project_id: int,
-) -> Response:
-    p = pipeline.project(session, staff.principal, project_id)
-    pipeline.may_write(staff.principal, p)
+async def save(ctx: PromoterCtx, project_id: int) -> Response:
+    p = pipeline.project(ctx.session, ctx.staff.principal, project_id)
+    pipeline.may_write(ctx.staff.principal, p)
 
     def write(form: dict[str, Any], fields: dict[str, Any]) -> int:
         version = int(form.get("version") or 0)
         patch = svc.ProjectPatch(**fields)
         svc.update_project(
-            session, staff.principal, project_id, patch, if_match=etag(project_id, version)
+            ctx.session, ctx.staff.principal, project_id, patch, if_match=etag(project_id, version)
         )
         return project_id
 
-    return await _submit(
-        request, session, staff, settings, project=p, write=write, done="已保存用地需求"
-    )
+    return await _submit(ctx, project=p, write=write, done="已保存用地需求")
 
 
 @router.post(URL + "/{project_id}/match")
-def match(
-    request: Request,
-    session: SessionDep,
-    staff: PromoterDep,
-    settings: SettingsDep,
-    project_id: int,
-) -> Response:
-    pipeline.may_write(staff.principal, pipeline.project(session, staff.principal, project_id))
-    target = _match(session, staff, settings, project_id)
-    session.commit()
-    return redirect(request, target)
+def match(ctx: PromoterCtx, project_id: int) -> Response:
+    pipeline.may_write(
+        ctx.staff.principal, pipeline.project(ctx.session, ctx.staff.principal, project_id)
+    )
+    target = _match(ctx, project_id)
+    ctx.session.commit()
+    return redirect(ctx.request, target)
 
 
 @router.post(URL + "/{project_id}/stage")
@@ -279,13 +258,11 @@ def next_step(
 
 
 @router.post(URL + "/{project_id}/reservations/{reservation_id}/release")
-def release(
-    request: Request, session: SessionDep, staff: PromoterDep, project_id: int, reservation_id: int
-) -> Response:
+def release(ctx: PromoterCtx, project_id: int, reservation_id: int) -> Response:
     """End a hold of this project (the holding team or an admin, checked under the lock)."""
 
     def action() -> None:
-        pipeline.project(session, staff.principal, project_id)
-        svc.release(session, staff.principal, reservation_id)
+        pipeline.project(ctx.session, ctx.staff.principal, project_id)
+        svc.release(ctx.session, ctx.staff.principal, reservation_id)
 
-    return act(request, session, action, back=f"{URL}/{project_id}", done="已释放预留")
+    return act(ctx.request, ctx.session, action, back=f"{URL}/{project_id}", done="已释放预留")

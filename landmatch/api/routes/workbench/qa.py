@@ -16,12 +16,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse
 
 from landmatch import vocab
-from landmatch.api.deps import JobSessionDep, SettingsDep
-from landmatch.api.routes.workbench.common import EditorDep, render
+from landmatch.api.deps import JobSessionDep
+from landmatch.api.routes.workbench.common import EditorCtx, render
 from landmatch.db.parcels import ParcelFilter
 from landmatch.errors import InvalidInput
 from landmatch.inventory import listing, qa
@@ -35,10 +35,8 @@ BOUNDARY_CHECKS = frozenset({"overlaps", "outside_city", "in_exclusion", "sliver
 
 @router.get(URL, response_class=HTMLResponse)
 def report(
-    request: Request,
+    ctx: EditorCtx,
     session: JobSessionDep,
-    settings: SettingsDep,
-    staff: EditorDep,
     check: Annotated[str | None, Query(max_length=24)] = None,
     city: Annotated[str | None, Query(max_length=6)] = None,
     offset: Annotated[int, Query(ge=0, le=100_000_000)] = 0,
@@ -47,7 +45,7 @@ def report(
     if check and check not in qa.FLAG_TITLES:
         raise InvalidInput(f"未知的数据质量检查项 {check}；可选：{'、'.join(qa.FLAG_TITLES)}")
     counted = listing.flag_counts(
-        session, staff.principal, stale_days=settings.stale_after_days, city=city
+        session, ctx.staff.principal, stale_days=ctx.settings.stale_after_days, city=city
     )
     if not check:  # an attribute check first: a spatial one's list reads every boundary
         flagged = [f["check"] for f in counted["flags"] if f["count"]]
@@ -60,15 +58,15 @@ def report(
         f = ParcelFilter(
             qa=check,
             city=city,
-            stale_days=settings.stale_after_days,
+            stale_days=ctx.settings.stale_after_days,
             limit=PAGE_SIZE,
             offset=offset,
         )
-        page = listing.parcel_page(session, f, staff.principal)
-        flags = qa.flags_of(session, [r["id"] for r in page.items], settings.stale_after_days)
-    province = listing.own_city(staff.principal) is None and staff.principal.role != "zone"
+        page = listing.parcel_page(session, f, ctx.staff.principal)
+        flags = qa.flags_of(session, [r["id"] for r in page.items], ctx.settings.stale_after_days)
+    province = listing.own_city(ctx.staff.principal) is None and ctx.staff.principal.role != "zone"
     return render(
-        request,
+        ctx.request,
         "workbench/qa/report.html",
         counted=counted,
         check=check,

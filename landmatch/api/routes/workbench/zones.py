@@ -20,10 +20,9 @@ from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from landmatch import industry_codes, vocab
-from landmatch.api.deps import SessionDep, SettingsDep
 from landmatch.api.routes.workbench.common import (
     FORM_ERROR,
-    EditorDep,
+    EditorCtx,
     Staff,
     redirect,
     refused,
@@ -78,10 +77,8 @@ class ZoneForm:
     staff: Staff
 
 
-def _zone_form(
-    request: Request, code: str, session: SessionDep, settings: SettingsDep, staff: EditorDep
-) -> ZoneForm:
-    return ZoneForm(request, code, session, settings, staff)
+def _zone_form(ctx: EditorCtx, code: str) -> ZoneForm:
+    return ZoneForm(ctx.request, code, ctx.session, ctx.settings, ctx.staff)
 
 
 ZoneFormDep = Annotated[ZoneForm, Depends(_zone_form)]
@@ -153,13 +150,13 @@ def _page(
 
 
 @router.get(URL, response_class=HTMLResponse)
-def zone_list(request: Request, session: SessionDep, staff: EditorDep) -> Response:
-    if staff.principal.role == "zone":
-        if not staff.account.zone_code:
-            return render(request, "workbench/zones/list.html", zones=[], city=None)
-        return redirect(request, f"{URL}/{staff.account.zone_code}")
-    city = listing.own_city(staff.principal)
-    zones = records.list_zones(session, staff.principal, city=city)
+def zone_list(ctx: EditorCtx) -> Response:
+    if ctx.staff.principal.role == "zone":
+        if not ctx.staff.account.zone_code:
+            return render(ctx.request, "workbench/zones/list.html", zones=[], city=None)
+        return redirect(ctx.request, f"{URL}/{ctx.staff.account.zone_code}")
+    city = listing.own_city(ctx.staff.principal)
+    zones = records.list_zones(ctx.session, ctx.staff.principal, city=city)
     for z in zones:
         z["city_label"] = vocab.label(vocab.CITIES, z["city_code"])
         z["industry_labels"] = [
@@ -168,7 +165,7 @@ def zone_list(request: Request, session: SessionDep, staff: EditorDep) -> Respon
             if _ in z["leading_industries"]
         ]
     return render(
-        request,
+        ctx.request,
         "workbench/zones/list.html",
         zones=zones,
         city=vocab.label(vocab.CITIES, city) if city else None,
@@ -398,15 +395,13 @@ def boundary(at: ZoneFormDep) -> HTMLResponse:
 
 
 @router.post(URL + "/{code}/boundary/preview")
-def boundary_preview(
-    code: str, session: SessionDep, staff: EditorDep, coords: Coords = ""
-) -> JSONResponse:
+def boundary_preview(code: str, ctx: EditorCtx, coords: Coords = "") -> JSONResponse:
     """The server's figures for a boundary before it is saved (JSON for the page's script)."""
     try:
         geom = polygon_from_text(coords)
     except GeometryError as exc:
         return JSONResponse({"problems": [{"field": "geometry", "reason": exc.message}]})
-    return JSONResponse(preview.preview_boundary(session, staff.principal, code, geom))
+    return JSONResponse(preview.preview_boundary(ctx.session, ctx.staff.principal, code, geom))
 
 
 @router.post(URL + "/{code}/boundary")
