@@ -102,6 +102,20 @@ def pct(xs: list[float], q: float) -> float:
     return float(np.percentile(np.array(xs), q))
 
 
+def backend_cpu_ms(pid: int) -> float | None:
+    """CPU time (user + system) the database backend ``pid`` has used so far, from /proc when
+    the server runs on this machine (None otherwise); clock-tick resolution (10 ms), so read
+    it over many matches."""
+    import os
+
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
+
+
 def bench_engine(url: str, repeat: int, projects: dict[str, dict[str, Any]]) -> None:
     """Pruned vs plain ranking, and whole matches with each, alternating per request (the same
     load for both); prints medians, p95 and the ratio plain / pruned."""
@@ -125,11 +139,13 @@ def bench_engine(url: str, repeat: int, projects: dict[str, dict[str, Any]]) -> 
     )
     with Session(engine) as s:
         s.execute(text("SET jit = off"))
+        backend = int(s.execute(text("SELECT pg_backend_pid()")).scalar_one())
         ref = load_reference(s, data_version(s))
         for label, body in projects.items():
             req = Requirement.model_validate(body)
             plan = Plan(s, req, False, ref, today, 365)
             t: dict[str, list[float]] = {"rank1": [], "rank0": [], "run1": [], "run0": []}
+            cpu = {"db1": 0.0, "db0": 0.0, "py1": 0.0, "py0": 0.0}
             same = True
             passed = 0
             for i in range(repeat + 1):
@@ -137,12 +153,17 @@ def bench_engine(url: str, repeat: int, projects: dict[str, dict[str, Any]]) -> 
                     t0 = time.perf_counter()
                     ranked, passed = _ranked(s, plan, req.top, prune=prune)
                     dt_rank = (time.perf_counter() - t0) * 1000
+                    db0, py0 = backend_cpu_ms(backend), time.process_time()
                     t0 = time.perf_counter()
                     res = run_match(s, req, who, store=False, today=today, prune=prune)
                     dt_run = (time.perf_counter() - t0) * 1000
+                    py1, db1 = time.process_time(), backend_cpu_ms(backend)
                     if i:  # the first round warms caches
                         t[f"rank{int(prune)}"].append(dt_rank)
                         t[f"run{int(prune)}"].append(dt_run)
+                        cpu[f"py{int(prune)}"] += (py1 - py0) * 1000 / repeat
+                        if db0 is not None and db1 is not None:
+                            cpu[f"db{int(prune)}"] += (db1 - db0) / repeat
                     ids = [f["id"] for f in res["features"]]
                     if prune:
                         ids_pruned = ids
@@ -156,6 +177,12 @@ def bench_engine(url: str, repeat: int, projects: dict[str, dict[str, Any]]) -> 
                 f"  ×{r0 / r1:4.2f} | match pruned p50 {m1:6.1f} p95 {pct(t['run1'], 95):6.1f}  "
                 f"plain p50 {m0:6.1f} p95 {pct(t['run0'], 95):6.1f}  ×{m0 / m1:4.2f}  "
                 f"same ranking: {same}",
+                flush=True,
+            )
+            print(
+                f"    CPU per whole match: pruned database {cpu['db1']:.1f} ms, Python "
+                f"{cpu['py1']:.1f} ms; plain database {cpu['db0']:.1f} ms, Python "
+                f"{cpu['py0']:.1f} ms (database: the backend's /proc time, 0 when remote)",
                 flush=True,
             )
     engine.dispose()

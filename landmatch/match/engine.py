@@ -27,7 +27,7 @@ from landmatch.errors import NotFound, UnprocessableInput
 from landmatch.geo.measure import M2_PER_MU
 from landmatch.match import assemblies as asm
 from landmatch.match import runs
-from landmatch.match.plan import Plan
+from landmatch.match.plan import NearScan, Plan
 from landmatch.match.policy_values import estimate
 from landmatch.match.reference import data_version, inventory_counts, load_reference, scope_size
 from landmatch.match.requirements import CRITERIA, CRITERION_LABELS, Requirement
@@ -39,7 +39,7 @@ from landmatch.match.scores import (
     time_to_start,
     valid_assessments,
 )
-from landmatch.match.whynot import why_not
+from landmatch.match.whynot import near_scan, why_not
 from landmatch.policies.applicability import applicable
 from landmatch.publication import public_hits
 
@@ -50,6 +50,7 @@ OVERFETCH = 3  # rows fetched beyond N so float ties at the cut cannot change th
 # Below this many parcels in the status and city scope the plain query is as fast (planning
 # the pruned one costs a few milliseconds): the ranking prunes only above it.
 PRUNE_MIN_SCOPE = 20_000
+RANK_WORK_MEM = "32MB"  # per sort or materialised scan of a match's statements (transaction)
 
 
 def site_policies(
@@ -291,6 +292,15 @@ def _rank_key(plan: Plan, row: dict[str, Any]) -> tuple[float, str]:
 def _ranked(
     session: Session, plan: Plan, top: int, *, prune: bool = True
 ) -> tuple[list[dict[str, Any]], int]:
+    """The top rows by (total rounded to 6 places desc, code) and the count of rows passing
+    every rule: ``_rank`` without the near-miss candidates."""
+    ranked, passed, _near = _rank(session, plan, top, prune=prune)
+    return ranked, passed
+
+
+def _rank(
+    session: Session, plan: Plan, top: int, *, prune: bool = True, near: NearScan | None = None
+) -> tuple[list[dict[str, Any]], int, list[int] | None]:
     """The top rows by (total rounded to 6 places desc, code): the database sorts by the float
     total (cheap), Python re-sorts the few rows fetched by the exact key. The cut is exact when
     the last row fetched rounds strictly below the N-th; otherwise (ties across the cut, rare)
@@ -299,12 +309,14 @@ def _ranked(
     With ``prune`` the rows are ranked by ``Plan.select_top``, which scores only the rows
     whose bound can reach the top N; without, by the plain query that scores every passing
     row (the reference the equivalence test compares with). Either way the count of rows
-    passing every rule comes back with them, exactly (second item)."""
+    passing every rule comes back with them, exactly (second item). With ``prune`` and
+    ``near`` the pruned scan also finds the first near-miss pass's candidates (third item;
+    None when not found here: no ``near``, no pruning, or no row ranked)."""
     k = top + OVERFETCH
 
     def fetch(order: str) -> list[dict[str, Any]]:
         if prune:
-            sql = plan.select_top(top, order)
+            sql = plan.select_top(top, order, near)
         else:  # every passing row scored; counted by the window before the cut
             sql = f"SELECT q.*, count(*) OVER () AS passed FROM ({plan.select()}) q {order}"
         return [dict(r) for r in session.execute(text(sql), plan.ps.values).mappings()]
@@ -318,9 +330,11 @@ def _ranked(
         rows = fetch(f"ORDER BY round(total::numeric, 6) DESC, code LIMIT {k}")
         ranked = sorted(rows, key=lambda r: _rank_key(plan, r))
     passed = int(rows[0]["passed"]) if rows else 0
+    near_ids = list(rows[0]["near_ids"]) if rows and "near_ids" in rows[0] else None
     for r in rows:
         del r["passed"]
-    return ranked[:top], passed
+        r.pop("near_ids", None)
+    return ranked[:top], passed, near_ids
 
 
 def _default(v: Any) -> Any:
@@ -376,13 +390,23 @@ def match_encoded(
     version = data_version(session)
     ref = load_reference(session, version)
     plan = Plan(session, req, public, ref, today, stale_after_days)
-    session.execute(text("SET LOCAL jit = off"))  # short queries: compiling costs more
+    # Short queries: compiling costs more than it saves (jit). The pruned ranking materialises
+    # one row per passing parcel (≈ 90,000 at 1M province-wide, 4.5 MB): the default 4 MB of
+    # work_mem spilled it to a temporary file, re-read by every scan of it.
+    session.execute(
+        text(
+            "SELECT set_config('jit', 'off', true), "
+            f"set_config('work_mem', '{RANK_WORK_MEM}', true)"
+        )
+    )
 
     if prune is None:
         cities = list(req.location.cities or [])
         prune = scope_size(session, version, req.statuses, public, cities) > PRUNE_MIN_SCOPE
     t1 = time.perf_counter()
-    ranked, passed = _ranked(session, plan, req.top, prune=prune)
+    # The pruned scan also finds the first near-miss pass's candidates (one scan fewer).
+    near = near_scan(plan) if prune else None
+    ranked, passed, near_first = _rank(session, plan, req.top, prune=prune, near=near)
     candidate_ms = (time.perf_counter() - t1) * 1000
 
     explainer = Explainer(req, ref, today, stale_after_days, public)
@@ -412,6 +436,7 @@ def match_encoded(
         public=public,
         location_active=req.location.active,
         passed=passed,
+        near_first=near_first,
     )
     whynot_ms = (time.perf_counter() - t2) * 1000
 

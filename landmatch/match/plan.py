@@ -7,6 +7,7 @@ same rules. It imports neither of its readers.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -29,6 +30,20 @@ from landmatch.match.scores import (
 # float error and the 6-place rounding of the rank key) cannot reach the top N.
 PRUNE_FETCH = 4
 PRUNE_MARGIN = 1e-4
+
+
+@dataclass(frozen=True, slots=True)
+class NearScan:
+    """A near-miss pass folded into the pruned ranking's scan (``Plan.select_top``), built by
+    ``landmatch.match.whynot.near_scan``: the scan's rows are those of ``where``; a row passing
+    ``ok`` (the rules ``where`` leaves out) is ranked, a row with ``rel`` not NULL is a
+    candidate of the pass (``rel`` its relative change); the ids of the ``keep`` candidates of
+    smallest ``rel``, ties included, come back with the ranking as ``near_ids``."""
+
+    where: str
+    ok: str
+    rel: str
+    keep: int
 
 
 def _zone_ids(ref: Reference, req: Requirement) -> list[int] | None:
@@ -110,14 +125,15 @@ class Plan:
             f"{MATCH_FROM.format(sample='')} WHERE {where} {extra} OFFSET 0) s {order}"
         )
 
-    def select_top(self, top: int, order: str) -> str:
+    def select_top(self, top: int, order: str, near: NearScan | None = None) -> str:
         """``select()`` for the ranking, pruned: one index scan computes each passing row's
         bound (``score_bounds``) — not its scores — into ``c``; the exact totals of the
         ``PRUNE_FETCH``·N + 20 rows of highest bound give a threshold (the N-th best of them,
         a lower bound of the true N-th total); only rows whose bound reaches it are scored.
         A row pruned has total <= bound < threshold - margin <= the N-th total - margin, so
         it can neither enter the top N nor tie the N-th at the rank key's 6 places. Each
-        output row also carries ``passed``: how many rows pass every rule (exact)."""
+        output row also carries ``passed``: how many rows pass every rule (exact), and with
+        ``near`` the near-miss candidates the same scan found (``near_ids``)."""
         where = " AND ".join([self.scope] + [r.sql for r in self.rules])
         cols = ", ".join(f"{sql} AS s_{c}" for c, sql in self.scores.items())
         if self._bound is None:
@@ -135,17 +151,35 @@ class Plan:
                 "OFFSET 0) s"
             )
 
-        best = f"SELECT id FROM c ORDER BY ub DESC, id LIMIT {PRUNE_FETCH * top + 20}"
+        ranked = "c"
+        if near is None:
+            c = f"SELECT p.id, {self._bound} AS ub {MATCH_FROM.format(sample='')} WHERE {where}"
+            near_ids = ""
+        else:  # the scan also finds the near-miss pass's candidates (``NearScan``)
+            c = (
+                f"SELECT p.id, CASE WHEN {near.ok} THEN {self._bound} END AS ub, "
+                f"{near.rel} AS rel {MATCH_FROM.format(sample='')} WHERE {near.where}"
+            )
+            ranked = "(SELECT id, ub FROM c WHERE ub IS NOT NULL) c"
+            last = (
+                f"(SELECT rel FROM c WHERE rel IS NOT NULL ORDER BY rel "
+                f"OFFSET {near.keep - 1} LIMIT 1)"
+            )
+            near_ids = (
+                ", (SELECT COALESCE(array_agg(id ORDER BY id), '{}') FROM c "
+                f"WHERE rel <= COALESCE({last}, 'Infinity'::float8)) AS near_ids"
+            )
+        best = f"SELECT id FROM {ranked} ORDER BY ub DESC, id LIMIT {PRUNE_FETCH * top + 20}"
         threshold = (
             f"(SELECT t.total FROM ({scored(best)}) t ORDER BY t.total DESC "
             f"OFFSET {top - 1} LIMIT 1)"
         )
         keep = (
-            "SELECT id FROM c WHERE "
+            f"SELECT id FROM {ranked} WHERE "
             f"ub >= COALESCE({threshold}, '-Infinity'::float8) - {PRUNE_MARGIN!r}"
         )
         return (
-            f"WITH c AS MATERIALIZED (SELECT p.id, {self._bound} AS ub "
-            f"{MATCH_FROM.format(sample='')} WHERE {where}) "
-            f"SELECT r.*, (SELECT count(*) FROM c) AS passed FROM ({scored(keep)}) r {order}"
+            f"WITH c AS MATERIALIZED ({c}) "
+            f"SELECT r.*, (SELECT count(*) FROM {ranked}) AS passed{near_ids} "
+            f"FROM ({scored(keep)}) r {order}"
         )

@@ -14,13 +14,14 @@ request could relax, ordered by the relative change that would admit them ("面�
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from landmatch import vocab
-from landmatch.match.plan import Plan
+from landmatch.match.plan import NearScan, Plan
 from landmatch.match.rules import AMU, M2_PER_MU, MATCH_FROM, RULE_LABELS
 
 NEAR_MISSES = 10
@@ -50,7 +51,9 @@ def _counts(session: Session, plan: Plan, sample_pct: float | None) -> tuple[int
     return int(row[0]), int(row[1]), [int(x) for x in row[2:]]
 
 
-def _near_misses(session: Session, plan: Plan) -> list[dict[str, Any]]:
+def _near_misses(
+    session: Session, plan: Plan, first: list[int] | None = None
+) -> list[dict[str, Any]]:
     """One indexed pass over the scope (bounded by the area window when the request has an
     area range): the parcels failing exactly one rule, that rule relaxable, by relative change.
 
@@ -58,6 +61,9 @@ def _near_misses(session: Session, plan: Plan) -> list[dict[str, Any]]:
     match, so fewer index entries are read and fewer rows are worked on); the first pass that
     finds ``NEAR_MISSES`` gives exactly the first ones, as every other near miss needs a larger
     change. Otherwise the full window is read.
+
+    ``first``: the first pass's candidates found by the ranking's own scan (``near_scan``), so
+    that pass reads only those rows instead of the window again.
     """
     rules = plan.rules
     relax = [(i, r) for i, r in enumerate(rules) if r.gap is not None]
@@ -65,7 +71,10 @@ def _near_misses(session: Session, plan: Plan) -> list[dict[str, Any]]:
         return []
     rows: list[Any] = []
     for step in (*REL_STEPS, None):
-        rows = _near_miss_rows(session, plan, step)
+        if step == REL_STEPS[0] and first is not None:
+            rows = _near_miss_rows(session, plan, step, first) if first else []
+        else:
+            rows = _near_miss_rows(session, plan, step)
         if len(rows) >= NEAR_MISSES:
             break
     out = []
@@ -87,18 +96,20 @@ def _near_misses(session: Session, plan: Plan) -> list[dict[str, Any]]:
     return out
 
 
-def _near_miss_rows(session: Session, plan: Plan, max_rel: float | None) -> list[Any]:
+@dataclass(frozen=True, slots=True)
+class _NearParts:
+    where: list[str]  # scope, windows, the rules that cannot be relaxed
+    prefilter: str  # the row fails some relaxable rule (within the step's change)
+    refs: dict[int, str]  # relaxable rule index → its reference figure (parameter)
+    cut: str | None  # the step's largest relative change (parameter), None: no limit
+
+
+def _near_parts(plan: Plan, max_rel: float | None) -> _NearParts:
     rules = plan.rules
     relax = [(i, r) for i, r in enumerate(rules) if r.gap is not None]
-    fails = ", ".join(f"(NOT ({r.sql}))::int AS f{i}" for i, r in enumerate(rules))
-    gaps = ", ".join(f"({r.gap})::float8 AS g{i}" for i, r in relax)
     refs = {i: plan.ps.add(max(abs(r.ref), 1e-9), "float8") for i, r in relax}
-    rel = (
-        "CASE " + " ".join(f"WHEN f{i} = 1 THEN abs(g{i}) / {refs[i]}" for i, _r in relax) + " END"
-    )
-    nfail = " + ".join(f"f{i}" for i in range(len(rules)))
     window = [r.window for r in rules if r.window]
-    cut = ""
+    cut = None
     # Cheap test first: the row fails some relaxable rule (within max_rel of it). Most rows in
     # scope pass them all, and are dropped before their flags and gaps are computed.
     if max_rel is None:
@@ -110,7 +121,7 @@ def _near_miss_rows(session: Session, plan: Plan, max_rel: float | None) -> list
         ]
     prefilter = "(" + " OR ".join(some) + ")"
     if max_rel is not None:
-        cut = f" AND rel <= {plan.ps.add(max_rel, 'float8')}"
+        cut = plan.ps.add(max_rel, "float8")
         area = next((r for r in rules if r.name == "area"), None)
         if area is not None:  # |gap| / ref <= max_rel bounds the area itself
             lo = (plan.req.area_mu_min or 0.0) - max_rel * area.ref
@@ -121,12 +132,63 @@ def _near_miss_rows(session: Session, plan: Plan, max_rel: float | None) -> list
     # A near miss fails one relaxable rule, so every other rule passes: the rules that cannot
     # be relaxed (land use among them) bound the scan on the index as well.
     fixed = [r.sql for r in rules if r.gap is None]
-    where = " AND ".join([plan.scope, *window, *fixed, prefilter])
+    return _NearParts([plan.scope, *window, *fixed], prefilter, refs, cut)
+
+
+def near_scan(plan: Plan) -> NearScan | None:
+    """The first near-miss pass (changes up to ``REL_STEPS[0]``) folded into the pruned
+    ranking's scan (``Plan.select_top``): its rows are the ranking's plus the candidates of
+    that pass, and the pass's rows are later read by id (``_near_misses(first=…)``) with the
+    very expressions of the standalone pass — the same near misses, one scan fewer. None when
+    no rule can be relaxed (there is no near miss)."""
+    rules = plan.rules
+    relax = [(i, r) for i, r in enumerate(rules) if r.gap is not None]
+    if not relax:
+        return None
+    parts = _near_parts(plan, REL_STEPS[0])
+    ok = " AND ".join(r.sql for _i, r in relax)
+    nfail = " + ".join(f"(NOT ({r.sql}))::int" for r in rules)
+    rel = (
+        "CASE "
+        + " ".join(
+            f"WHEN (NOT ({r.sql}))::int = 1 THEN abs(({r.gap})::float8) / {parts.refs[i]}"
+            for i, r in relax
+        )
+        + " END"
+    )
+    return NearScan(
+        where=" AND ".join([*parts.where, f"(({ok}) OR {parts.prefilter})"]),
+        ok=ok,
+        rel=f"CASE WHEN {parts.prefilter} AND ({nfail}) = 1 AND ({rel}) <= {parts.cut} "
+        f"THEN ({rel}) END",
+        keep=NEAR_MISSES,
+    )
+
+
+def _near_miss_rows(
+    session: Session, plan: Plan, max_rel: float | None, ids: list[int] | None = None
+) -> list[Any]:
+    rules = plan.rules
+    relax = [(i, r) for i, r in enumerate(rules) if r.gap is not None]
+    parts = _near_parts(plan, max_rel)
+    fails = ", ".join(f"(NOT ({r.sql}))::int AS f{i}" for i, r in enumerate(rules))
+    gaps = ", ".join(f"({r.gap})::float8 AS g{i}" for i, r in relax)
+    rel = (
+        "CASE "
+        + " ".join(f"WHEN f{i} = 1 THEN abs(g{i}) / {parts.refs[i]}" for i, _r in relax)
+        + " END"
+    )
+    nfail = " + ".join(f"f{i}" for i in range(len(rules)))
+    cut = "" if parts.cut is None else f" AND rel <= {parts.cut}"
+    where = [*parts.where, parts.prefilter]
+    if ids is not None:
+        where.append(f"f.parcel_id = ANY({plan.ps.add(ids, 'bigint[]')})")
     return list(
         session.execute(
             text(
                 f"SELECT * FROM (SELECT s.*, {rel} AS rel FROM (SELECT p.code, p.supply_modes, "
-                f"{AMU} AS amu, {fails}, {gaps} {FROM.format(sample='')} WHERE {where} OFFSET 0) s "
+                f"{AMU} AS amu, {fails}, {gaps} {FROM.format(sample='')} "
+                f"WHERE {' AND '.join(where)} OFFSET 0) s "
                 f"WHERE {nfail} = 1) n WHERE rel IS NOT NULL{cut} ORDER BY rel, code "
                 f"LIMIT {NEAR_MISSES}"
             ),
@@ -144,6 +206,7 @@ def why_not(
     public: bool,
     location_active: bool,
     passed: int | None = None,
+    near_first: list[int] | None = None,
 ) -> dict[str, Any]:
     """Counts per failed rule (exact or sampled) and up to 10 exact near misses. ``passed``
     is the ranking's own exact count of the parcels passing every rule (reported as such
@@ -192,5 +255,5 @@ def why_not(
         if sample_pct is None
         else {"rows": considered, "pages_percent": round(sample_pct, 3)},
         "failed": sorted(failed, key=lambda d: (-d["count"], d["rule"])),
-        "near_misses": _near_misses(session, plan),
+        "near_misses": _near_misses(session, plan, near_first),
     }

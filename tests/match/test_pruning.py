@@ -10,13 +10,14 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.orm import Session
 
 from landmatch import auth
 from landmatch.auth import Principal
-from landmatch.match import engine
-from landmatch.match.engine import Plan, _ranked, run_match
+from landmatch.match import engine, whynot
+from landmatch.match.engine import Plan, _rank, _ranked, run_match
+from landmatch.match.plan import NearScan
 from landmatch.match.reference import data_version, load_reference
 from landmatch.match.requirements import CRITERIA, Requirement
 from landmatch.match.rules import MATCH_FROM
@@ -102,6 +103,47 @@ def test_pruned_ranking_is_the_plain_one(session: Session, req: Requirement, pub
     assert pruned["why_not"]["passed"] == _passing(session, req, public)
 
 
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(requirements(), st.booleans())
+def test_near_misses_from_the_ranking_scan(
+    session: Session, req: Requirement, public: bool
+) -> None:
+    """The pruned ranking's scan also finds the first near-miss pass's candidates
+    (``whynot.near_scan``); the near misses read from them are the standalone passes' own."""
+    plan = Plan(session, req, public, load_reference(session, data_version(session)), TODAY, 365)
+    near = whynot.near_scan(plan)
+    ranked, passed, first = _rank(session, plan, req.top, prune=True, near=near)
+    assert (ranked, passed) == _ranked(session, plan, req.top, prune=True)
+    if near is None or not ranked:
+        assert first is None
+    else:
+        assert first is not None
+    assert whynot._near_misses(session, plan, first) == whynot._near_misses(session, plan)
+
+
+def test_a_pruned_match_reads_the_near_miss_window_once(session: Session) -> None:
+    """With pruning, the first near-miss pass reads only the candidates the ranking's scan
+    found (by id), not the area window again."""
+    req = Requirement(industry="14", area_mu_min=5, area_mu_max=40, top=5)
+    seen: list[str] = []
+
+    def spy(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        seen.append(statement)
+
+    bind = session.get_bind()
+    event.listen(bind, "before_cursor_execute", spy)
+    try:
+        out = run_match(session, req, PROMOTER, store=False, today=TODAY, prune=True)
+    finally:
+        event.remove(bind, "before_cursor_execute", spy)
+    assert out["features"] and out["why_not"]["near_misses"]
+    passes = [s for s in seen if "ORDER BY rel, code" in s]
+    assert passes and "f.parcel_id = ANY(" in passes[0]
+    assert any("AS near_ids" in s for s in seen)
+
+
 def test_ties_across_the_cut(session: Session) -> None:
     """Only the zone fit weighs: parcels of a zone score alike, so the N-th place is shared
     by many; both paths cut by (total to 6 places, code) and agree row for row."""
@@ -136,15 +178,15 @@ def test_auto_mode_prunes_large_scopes_only(
     session: Session, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     seen: list[bool] = []
-    real = engine._ranked
+    real = engine._rank
 
     def spy(
-        session: Session, plan: Plan, top: int, *, prune: bool = True
-    ) -> tuple[list[dict[str, Any]], int]:
+        session: Session, plan: Plan, top: int, *, prune: bool = True, near: NearScan | None = None
+    ) -> tuple[list[dict[str, Any]], int, list[int] | None]:
         seen.append(prune)
-        return real(session, plan, top, prune=prune)
+        return real(session, plan, top, prune=prune, near=near)
 
-    monkeypatch.setattr(engine, "_ranked", spy)
+    monkeypatch.setattr(engine, "_rank", spy)
     req = Requirement(industry="36", top=5)
     run_match(session, req, PROMOTER, store=False, today=TODAY)
     monkeypatch.setattr(engine, "PRUNE_MIN_SCOPE", 10)
