@@ -139,6 +139,8 @@ class Column:
     def value(self, v: Any) -> Any:
         """``v`` as the cell holds it: numbers as numbers (areas rounded), dates as dates,
         booleans as 是/否, lists joined with 、."""
+        if type(v) is str and self.kind == "text":  # the commonest cell, as it is
+            return v
         if v is None or (isinstance(v, float) and math.isnan(v)):
             return None
         if isinstance(v, Decimal):
@@ -475,17 +477,25 @@ class _Rows:
         cells: list[str] = []
         first = last = -1
         r = row + 1
-        for k, (c, v) in enumerate(zip(self.cols, values, strict=False)):
-            v = c.value(v)
-            if v is None or (isinstance(v, float) and not math.isfinite(v)):
+        for k, c, v in zip(range(len(self.cols)), self.cols, values, strict=False):
+            if v is None:
                 continue
-            if isinstance(v, int | float):
+            v = c.value(v)
+            kind = type(v)
+            if kind is str:
+                cells.append(self._text(k, r, v))
+            elif kind is float or kind is int:
+                if kind is float and not math.isfinite(v):
+                    continue
                 cells.append(f'<c r="{self.letters[k]}{r}"{self.plain[k]}><v>{v:.16G}</v></c>')
+            elif v is None:
+                continue
             elif isinstance(v, dt.date):
                 cells.append(self._date(k, r, c, v))
-            else:
-                cells.append(self._text(k, r, v if isinstance(v, str) else str(v)))
-            first = k if first < 0 else first
+            else:  # anything else as its text
+                cells.append(self._text(k, r, str(v)))
+            if first < 0:
+                first = k
             last = k
         if cells:
             ws.write_row_xml(row, first, last, "".join(cells))
