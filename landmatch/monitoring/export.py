@@ -281,9 +281,11 @@ PROGRESS_ROWS = 10_000
 def tune(session: Session) -> None:
     """Settings of the export's transaction for its scans of every supplied parcel: no JIT (at
     a million parcels PostgreSQL spends over a second compiling the scan, which a stream read
-    in batches does not win back) and the memory to sort its rows without spilling to disk."""
+    in batches does not win back) and the memory to sort its rows without spilling to disk
+    (the idle scan's sort takes 100 MB at a million parcels; with 4 MB it merged 77 MB on
+    disk and took 6.9 s instead of 3.9 s)."""
     session.execute(text("SET LOCAL jit = off"))
-    session.execute(text("SET LOCAL work_mem = '64MB'"))
+    session.execute(text("SET LOCAL work_mem = '128MB'"))
 
 
 def filename(city: str | None, as_of: dt.date) -> str:
