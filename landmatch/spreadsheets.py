@@ -400,6 +400,8 @@ _STYLES: weakref.WeakKeyDictionary[xlsxwriter.Workbook, dict[tuple[str, str, boo
 )
 _EXCEL_EPOCH = dt.datetime(1899, 12, 30)
 _LEAP_BUG_END = dt.datetime(1900, 3, 1)  # Excel counts a 29 February 1900
+_EXCEL_EPOCH_ORDINAL = _EXCEL_EPOCH.toordinal()
+_LEAP_BUG_DAYS = (_LEAP_BUG_END - _EXCEL_EPOCH).days
 _LITERAL_ESCAPE = re.compile("(_x[0-9a-fA-F]{4}_)")
 _MAX_TEXT = 32767  # UTF-16 units in a cell
 # Text that needs more than writing as it is: characters xlsx cannot hold, XML escapes,
@@ -505,10 +507,11 @@ class _Rows:
         if isinstance(v, dt.datetime):
             style = self.plain[k] if c.kind == "date" else self.datetime
             v = v.replace(tzinfo=None)
+            days: float = (v - _EXCEL_EPOCH) / dt.timedelta(days=1) - (v < _LEAP_BUG_END)
         else:
             style = self.plain[k] if c.kind == "date" else self.date
-            v = dt.datetime(v.year, v.month, v.day)
-        days = (v - _EXCEL_EPOCH) / dt.timedelta(days=1) - (v < _LEAP_BUG_END)
+            days = v.toordinal() - _EXCEL_EPOCH_ORDINAL
+            days -= days < _LEAP_BUG_DAYS
         return f'<c r="{self.letters[k]}{r}"{style}><v>{days:.16G}</v></c>'
 
     def _text(self, k: int, r: int, value: str) -> str:

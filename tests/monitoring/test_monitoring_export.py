@@ -237,10 +237,12 @@ def test_the_xlsxwriter_layout_is_the_openpyxl_one() -> None:
         ["DK-1", 1.23456, 0.5, dt.date(2026, 1, 31), True, 3, 0.123456],
         ["=1+1", None, float("nan"), "2025-02-28", False, -4, Decimal("2.5")],
         ["河北省石家庄市", 12345.678, 1, dt.datetime(2024, 5, 1, 8, 30), None, 0, 1e20],
+        ["DK-4", 0, 0, dt.date(1900, 2, 28), None, None, None],  # Excel's 29 February 1900
+        ["DK-5", 0, 0, dt.datetime(1900, 3, 1, 12), None, None, None],
     ]
     tables = (
         Table(cols, rows, totals=[["合计", 13600.9, None, None, None, -1, None]]),
-        Table(cols[:2], (list(r[:2]) for r in rows), count=3, numbered=False),
+        Table(cols[:2], (list(r[:2]) for r in rows), count=len(rows), numbered=False),
     )
     old = new_workbook()
     write_sheet(old, "表", *tables, freeze_cols=1)
@@ -248,7 +250,10 @@ def test_the_xlsxwriter_layout_is_the_openpyxl_one() -> None:
     buf = io.BytesIO()
     with tempfile.TemporaryDirectory() as tmp:
         new = new_streaming_workbook(buf, tmp)
-        tables = (tables[0], Table(cols[:2], (list(r[:2]) for r in rows), count=3, numbered=False))
+        tables = (
+            tables[0],
+            Table(cols[:2], (list(r[:2]) for r in rows), count=len(rows), numbered=False),
+        )
         write_sheet(new, "表", *tables, freeze_cols=1)
         write_notes(new, [("项目一", "+说明")])
         new.close()
