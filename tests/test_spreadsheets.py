@@ -165,7 +165,7 @@ def test_every_exported_workbook_keeps_planted_text_as_text(
 
 
 WRITERS = re.compile(
-    r"\bWorkbook\(|new_workbook\(|csv\.writer\(|DictWriter\(|\.to_excel\(|\.to_csv\(|xlsxwriter"
+    r"\bWorkbook\(|new_(streaming_)?workbook\(|csv\.writer\(|DictWriter\(|\.to_excel\(|\.to_csv\(|xlsxwriter"
 )
 # The shared layout writes every cell through safe_cell.
 SAFE = re.compile(r"\bsafe_cell\b|\bwrite_sheet\(")

@@ -1,12 +1,14 @@
 """Excel export of every monitoring table (``/api/monitoring/export.xlsx``): one sheet each,
 Chinese headers, areas in 亩, labels instead of codes, ratios as percentages, a 说明 sheet —
-laid out by :mod:`landmatch.spreadsheets` (write-only: memory stays bounded however many rows
-a table has, e.g. the idle scan of a province of a million parcels)."""
+laid out by :mod:`landmatch.spreadsheets` and written by XlsxWriter in constant_memory mode
+(memory stays bounded however many rows a table has, e.g. the idle scan of a province of a
+million parcels; a cell costs a few microseconds, where openpyxl's cost tens)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import io
+import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import islice
@@ -22,7 +24,14 @@ from landmatch.geo.measure import M2_PER_MU
 from landmatch.monitoring import cases, scan, targets, terms, transfer, unsupplied, zones
 from landmatch.monitoring.idle import IdleRule
 from landmatch.monitoring.scope import city_scope
-from landmatch.spreadsheets import Column, Kind, Table, new_workbook, save, write_notes, write_sheet
+from landmatch.spreadsheets import (
+    Column,
+    Kind,
+    Table,
+    new_streaming_workbook,
+    write_notes,
+    write_sheet,
+)
 
 MAX_ROWS = 1_000_000
 BEIJING = dt.timezone(dt.timedelta(hours=8))
@@ -269,6 +278,16 @@ Progress = Callable[[str, int, int], None]
 PROGRESS_ROWS = 10_000
 
 
+def tune(session: Session) -> None:
+    """Settings of the export's transaction for its scans of every supplied parcel: no JIT (at
+    a million parcels PostgreSQL spends over a second compiling the scan, which a stream read
+    in batches does not win back) and the memory to sort its rows without spilling to disk
+    (the idle scan's sort takes 100 MB at a million parcels; with 4 MB it merged 77 MB on
+    disk and took 6.9 s instead of 3.9 s)."""
+    session.execute(text("SET LOCAL jit = off"))
+    session.execute(text("SET LOCAL work_mem = '128MB'"))
+
+
 def filename(city: str | None, as_of: dt.date) -> str:
     """The workbook's file name: the city's code (the province's for all) and the day."""
     return f"monitoring-{city or vocab.PROVINCE_CODE}-{as_of.isoformat()}.xlsx"
@@ -308,13 +327,14 @@ def write_workbook(
     target: str | Path | BinaryIO,
     progress: Progress | None = None,
 ) -> str | None:
-    """Write the workbook to ``target`` (a path or a binary file). The idle-land sheet — a row
-    per supplied parcel, the one that grows with the province — streams from a server-side
-    cursor into the write-only sheet, so memory stays bounded; its summary sheets come from
-    the set-wise count (``scan.stage_groups``). In the caller's scope, as every monitoring read
+    """Write the workbook to ``target`` (a path or a binary file). The idle-land and transfer
+    sheets — a row per supplied parcel, the ones that grow with the province — stream from
+    server-side cursors into XlsxWriter's constant_memory sheets, so memory stays bounded;
+    the idle summary sheets come from the set-wise count (``scan.stage_groups``). In the caller's scope, as every monitoring read
     (:func:`~landmatch.monitoring.scope.city_scope`); returns the city written (None: every
     city). ``progress`` hears of each sheet and of the idle-land rows as they are written."""
     city = city_scope(principal, city)
+    tune(session)
     idle = scan.idle_report(session, principal, as_of, defaults, city=city, limit=0)
     ages = unsupplied.age_bands(session, principal, as_of, city)
     data: dict[str, Callable[[], list[dict[str, Any]]]] = {
@@ -325,12 +345,17 @@ def write_workbook(
         "批而未供按城市": lambda: ages["by_city"],
         "供地率": lambda: unsupplied.supply_rates(session, principal, as_of, city)["rows"],
         "批次空间核算": lambda: unsupplied.batches(session, principal, as_of, city)["rows"],
-        "转让路径": lambda: transfer.transfer_routes(session, principal, city)["rows"],
+        "转让路径": lambda: [],  # streamed below
         "处置案件": lambda: cases.list_cases(session, principal, city=city, limit=MAX_ROWS),
         "处置步骤": lambda: cases.list_steps(session, principal, city=city),
         "逾期提醒": lambda: cases.overdue(session, principal, as_of, city),
         "年度处置目标": lambda: targets.progress(session, principal, as_of, city=city)["targets"],
         "开发区指标排名": lambda: zones.zone_kpis(session, principal, as_of, city)["zones"],
+    }
+    # The sheets with a row per supplied parcel, streamed from server-side cursors.
+    streams: dict[str, Callable[[], Iterator[dict[str, Any]]]] = {
+        "闲置土地": lambda: scan.iter_rows(session, as_of, defaults, city),
+        "转让路径": lambda: transfer.iter_rows(session, principal, city),
     }
     counties = {
         str(r[0]): str(r[1])
@@ -338,36 +363,39 @@ def write_workbook(
             text("SELECT code, name FROM landmatch.admin_division WHERE level = 'county'")
         ).all()
     }
-    wb = new_workbook()
-    write_notes(
-        wb,
-        [
-            ("数据来源", "landmatch 地块库与闲置土地、批而未供监管数据（导出时的现状）"),
-            ("统计范围", f"{vocab.CITIES.get(city, city)}（{city}）" if city else "全省"),
-            ("统计日期", as_of.isoformat()),
-            ("导出时间", dt.datetime.now(BEIJING).strftime("%Y-%m-%d %H:%M（北京时间）")),
-            ("面积单位", "亩（1 亩 = 10000/15 平方米），保留 2 位小数；面积为 CGCS2000 椭球面积"),
-            ("金额单位", "万元"),
-            ("比例", "百分数（供地率、投资比例、完成进度等）"),
-            ("工作表", "、".join(data)),
-        ],
-    )
-    total = min(idle["scanned"], MAX_ROWS)
-    done = 0
-    for title, cols in _sheets(counties).items():
-        if progress is not None:
-            progress(title, done, total)
-        if title == "闲置土地":
-            rows: Iterable[dict[str, Any]] = islice(
-                scan.iter_rows(session, as_of, defaults, city), MAX_ROWS
-            )
+    # The sheets' rows wait in files of this directory until the workbook is closed.
+    with tempfile.TemporaryDirectory(prefix="lm-xlsx-") as tmpdir:
+        wb = new_streaming_workbook(target, tmpdir)
+        write_notes(
+            wb,
+            [
+                ("数据来源", "landmatch 地块库与闲置土地、批而未供监管数据（导出时的现状）"),
+                ("统计范围", f"{vocab.CITIES.get(city, city)}（{city}）" if city else "全省"),
+                ("统计日期", as_of.isoformat()),
+                ("导出时间", dt.datetime.now(BEIJING).strftime("%Y-%m-%d %H:%M（北京时间）")),
+                (
+                    "面积单位",
+                    "亩（1 亩 = 10000/15 平方米），保留 2 位小数；面积为 CGCS2000 椭球面积",
+                ),
+                ("金额单位", "万元"),
+                ("比例", "百分数（供地率、投资比例、完成进度等）"),
+                ("工作表", "、".join(data)),
+            ],
+        )
+        total = min(idle["scanned"], MAX_ROWS)
+        done = 0
+        for title, cols in _sheets(counties).items():
             if progress is not None:
-                rows = _counted(rows, title, total, progress)
-            write_sheet(wb, title, _stream(cols, rows, total))
-            done = total
-            continue
-        write_sheet(wb, title, _table(cols, data[title]()[:MAX_ROWS]))
-    if progress is not None:
-        progress("保存文件", done, total)
-    save(wb, target)
+                progress(title, done, total)
+            if title in streams:
+                rows: Iterable[dict[str, Any]] = islice(streams[title](), MAX_ROWS)
+                if progress is not None and title == "闲置土地":
+                    rows = _counted(rows, title, total, progress)
+                write_sheet(wb, title, _stream(cols, rows, total))
+                done = total
+                continue
+            write_sheet(wb, title, _table(cols, data[title]()[:MAX_ROWS]))
+        if progress is not None:
+            progress("保存文件", done, total)
+        wb.close()
     return city

@@ -6,6 +6,7 @@ recorded in the inventory, so "transferable now" means "meets the investment tes
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy import text
@@ -35,19 +36,31 @@ def route(ratio: float | None, threshold: float = THRESHOLD) -> str:
     return "transferable_now" if ratio >= threshold else "notice_registration"
 
 
-def transfer_routes(
-    session: Session, principal: Principal, city: str | None = None
-) -> dict[str, Any]:
+def iter_rows(
+    session: Session, principal: Principal, city: str | None = None, *, chunk: int = 2000
+) -> Iterator[dict[str, Any]]:
+    """Each supplied or idle parcel with its route, by city and code, read from a server-side
+    cursor ``chunk`` rows at a time (a province's rows never sit in memory at once: the Excel
+    export), in the caller's scope."""
     city = city_scope(principal, city)
-    rows = []
-    counts = dict.fromkeys(TRANSFER_ROUTES, 0)
-    for r in session.execute(text(_SQL), {"city": city}).mappings():
+    result = session.execute(
+        text(_SQL), {"city": city}, execution_options={"stream_results": True, "yield_per": chunk}
+    )
+    for r in result.mappings():
         d: dict[str, Any] = {
             k: (float(v) if type(v).__name__ == "Decimal" else v) for k, v in r.items()
         }
         d["route"] = route(d["ratio"])
         d["route_label"] = TRANSFER_ROUTES[d["route"]]
         d["city_name"] = vocab.CITIES.get(d["city_code"])
+        yield d
+
+
+def transfer_routes(
+    session: Session, principal: Principal, city: str | None = None
+) -> dict[str, Any]:
+    rows = list(iter_rows(session, principal, city))
+    counts = dict.fromkeys(TRANSFER_ROUTES, 0)
+    for d in rows:
         counts[d["route"]] += 1
-        rows.append(d)
     return {"threshold": THRESHOLD, "counts": counts, "rows": rows}

