@@ -272,9 +272,10 @@ def _stream(cols: Sequence[Col], rows: Iterable[dict[str, Any]], count: int) -> 
     return Table(columns, ([c.value(r) for c in cols] for r in rows), count=count)
 
 
-#: Called with the stage (a sheet's title), the idle-land rows written and their total.
+#: Called with the stage (a sheet's title), the rows of the parcel sheets (闲置土地, 转让路径)
+#: written so far and their total.
 Progress = Callable[[str, int, int], None]
-# The idle-land sheet reports its progress every this many rows.
+# A parcel sheet reports its progress every this many rows.
 PROGRESS_ROWS = 10_000
 
 
@@ -294,11 +295,12 @@ def filename(city: str | None, as_of: dt.date) -> str:
 
 
 def _counted(
-    rows: Iterable[dict[str, Any]], title: str, total: int, progress: Progress
+    rows: Iterable[dict[str, Any]], title: str, before: int, total: int, progress: Progress
 ) -> Iterator[dict[str, Any]]:
-    """``rows`` passed through, reporting every :data:`PROGRESS_ROWS`."""
-    done = 0
-    for done, row in enumerate(rows, start=1):
+    """``rows`` passed through, reporting every :data:`PROGRESS_ROWS` (``before`` rows were
+    written by the sheets before this one)."""
+    done = before
+    for done, row in enumerate(rows, start=before + 1):
         if done % PROGRESS_ROWS == 0:
             progress(title, done, total)
         yield row
@@ -332,7 +334,7 @@ def write_workbook(
     server-side cursors into XlsxWriter's constant_memory sheets, so memory stays bounded;
     the idle summary sheets come from the set-wise count (``scan.stage_groups``). In the caller's scope, as every monitoring read
     (:func:`~landmatch.monitoring.scope.city_scope`); returns the city written (None: every
-    city). ``progress`` hears of each sheet and of the idle-land rows as they are written."""
+    city). ``progress`` hears of each sheet and of the parcel sheets' rows as they are written."""
     city = city_scope(principal, city)
     tune(session)
     idle = scan.idle_report(session, principal, as_of, defaults, city=city, limit=0)
@@ -382,17 +384,19 @@ def write_workbook(
                 ("工作表", "、".join(data)),
             ],
         )
-        total = min(idle["scanned"], MAX_ROWS)
+        # Each parcel sheet holds a row per supplied or idle parcel: both count as progress.
+        per_sheet = min(idle["scanned"], MAX_ROWS)
+        total = per_sheet * len(streams)
         done = 0
         for title, cols in _sheets(counties).items():
             if progress is not None:
                 progress(title, done, total)
             if title in streams:
                 rows: Iterable[dict[str, Any]] = islice(streams[title](), MAX_ROWS)
-                if progress is not None and title == "闲置土地":
-                    rows = _counted(rows, title, total, progress)
-                write_sheet(wb, title, _stream(cols, rows, total))
-                done = total
+                if progress is not None:
+                    rows = _counted(rows, title, done, total, progress)
+                write_sheet(wb, title, _stream(cols, rows, per_sheet))
+                done += per_sheet
                 continue
             write_sheet(wb, title, _table(cols, data[title]()[:MAX_ROWS]))
         if progress is not None:

@@ -111,7 +111,8 @@ def test_bureau_qa_dashboard_and_disposal_journey(
         page.click("#export")
     assert download.value.suggested_filename.startswith("monitoring-130100-")
     page.wait_for_selector("#export-file:not([hidden])")
-    assert "已完成" in page.inner_text("#export-status")
+    status = page.inner_text("#export-status")
+    assert "已完成" in status and re.search(r"已写 [\d,]+ / [\d,]+ 行", status), status
     assert page.get_attribute("#export-progress .progress", "aria-valuenow") == "100"
     assert page.locator("#export").is_enabled()
 

@@ -140,7 +140,7 @@
     bar.querySelector(".progress-bar").style.width = job.percent + "%";
     bar.querySelector(".progress").setAttribute("aria-valuenow", job.percent);
     var text = job.state_label + (job.stage ? "：" + job.stage : "");
-    if (job.total) { text += "（闲置土地 " + job.done.toLocaleString("zh-CN") + " / " + job.total.toLocaleString("zh-CN") + " 宗）"; }
+    if (job.total) { text += "（已写 " + job.done.toLocaleString("zh-CN") + " / " + job.total.toLocaleString("zh-CN") + " 行）"; }
     $("export-status").textContent = text;
   }
   function pollJob(url) {
