@@ -104,6 +104,7 @@ def drain_facts(conn: Connection, chunk: int = DRAIN_CHUNK) -> int:
     compute their facts in ``conn``'s transaction; how many."""
     if not conn.execute(text("SELECT EXISTS (SELECT 1 FROM landmatch.parcel_dirty)")).scalar():
         return 0
+    claim = conn.begin_nested()
     _bump(conn)
     ids = (
         conn.execute(
@@ -117,8 +118,11 @@ def drain_facts(conn: Connection, chunk: int = DRAIN_CHUNK) -> int:
         .scalars()
         .all()
     )
-    if ids:
-        refresh_facts(conn, ids)
+    if not ids:  # another worker took the rest meanwhile: no new data version for nothing
+        claim.rollback()
+        return 0
+    claim.commit()
+    refresh_facts(conn, ids)
     return len(ids)
 
 

@@ -291,3 +291,38 @@ def test_a_cell_drain_and_a_concurrent_edit_take_their_locks_in_one_order(
             )
         ).one()
     assert counted[0] == counted[1]
+
+
+def test_a_drain_worker_that_finds_nothing_left_makes_no_new_version(
+    engine: Engine, committed_codes: list[str]
+) -> None:
+    """Two facts workers: the second waits for the first (both take the data versions first),
+    then finds the queue empty; its bump is rolled back, so tiles and the match's reference
+    data keep their version."""
+    with engine.connect() as conn:
+        clear = _site(conn, inside_exclusion=False)
+    codes = [f"DV-N{i}" for i in range(3)]
+    committed_codes.extend(codes)
+    data = _file([(c, _square(clear[0] + 0.003 * i, clear[1] + 0.02)) for i, c in enumerate(codes)])
+    with engine.begin() as conn:
+        run_import(conn, data, "d.geojson", ADMIN, ImportOptions(settle_inline_max=0))
+    version = "SELECT version FROM landmatch.data_state WHERE name = 'all'"
+    claimed: list[int] = []
+    with engine.connect() as first, engine.connect() as second:
+        second_pid = int(second.execute(text("SELECT pg_backend_pid()")).scalar_one())
+        second.rollback()
+        assert derived.drain_facts(first) >= 3  # everything queued, held until its commit
+        after_first = int(first.execute(text(version)).scalar_one())
+
+        def other_worker() -> None:
+            with second.begin():
+                claimed.append(derived.drain_facts(second))
+
+        worker = threading.Thread(target=other_worker)
+        worker.start()
+        _wait_for_lock(engine, second_pid)
+        first.commit()
+        worker.join(timeout=60)
+    assert not worker.is_alive() and claimed == [0]
+    with engine.connect() as conn:
+        assert int(conn.execute(text(version)).scalar_one()) == after_first

@@ -106,21 +106,50 @@ def test_pruned_ranking_is_the_plain_one(session: Session, req: Requirement, pub
 @settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(requirements(), st.booleans())
+@given(requirements(), st.booleans(), st.sampled_from([1, 2, 3, whynot.NEAR_MISSES]))
 def test_near_misses_from_the_ranking_scan(
-    session: Session, req: Requirement, public: bool
+    session: Session, req: Requirement, public: bool, keep: int
 ) -> None:
     """The pruned ranking's scan also finds the first near-miss pass's candidates
-    (``whynot.near_scan``); the near misses read from them are the standalone passes' own."""
-    plan = Plan(session, req, public, load_reference(session, data_version(session)), TODAY, 365)
-    near = whynot.near_scan(plan)
-    ranked, passed, first = _rank(session, plan, req.top, prune=True, near=near)
-    assert (ranked, passed) == _ranked(session, plan, req.top, prune=True)
-    if near is None or not ranked:
-        assert first is None
-    else:
+    (``whynot.near_scan``); the pass read from them is the standalone pass row for row, ties at
+    the last place included, and so are the near misses. Few near misses are kept in most
+    draws (``keep``), so that the first pass, not a later one, gives the answer."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(whynot, "NEAR_MISSES", keep)
+        plan = Plan(
+            session, req, public, load_reference(session, data_version(session)), TODAY, 365
+        )
+        near = whynot.near_scan(plan)
+        ranked, passed, first = _rank(session, plan, req.top, prune=True, near=near)
+        assert (ranked, passed) == _ranked(session, plan, req.top, prune=True)
+        if near is None or not ranked:
+            assert first is None
+            return
         assert first is not None
-    assert whynot._near_misses(session, plan, first) == whynot._near_misses(session, plan)
+        step = whynot.REL_STEPS[0]
+        folded = [dict(r) for r in whynot._near_miss_rows(session, plan, step, first)]
+        alone = [dict(r) for r in whynot._near_miss_rows(session, plan, step)]
+        assert folded == alone
+        assert whynot._near_misses(session, plan, first) == whynot._near_misses(session, plan)
+
+
+@pytest.mark.parametrize("keep", [1, 2])
+def test_a_full_first_near_miss_pass_is_the_standalone_one(
+    session: Session, monkeypatch: pytest.MonkeyPatch, keep: int
+) -> None:
+    """A request whose first pass (changes up to 1 %) fills the near misses by itself: the
+    pass read from the ranking scan's candidates is the standalone pass, row for row."""
+    monkeypatch.setattr(whynot, "NEAR_MISSES", keep)
+    req = Requirement(industry="14", area_mu_min=5, area_mu_max=40, top=5)
+    plan = Plan(session, req, False, load_reference(session, data_version(session)), TODAY, 365)
+    _ranked_rows, _passed, first = _rank(
+        session, plan, req.top, prune=True, near=whynot.near_scan(plan)
+    )
+    assert first is not None
+    step = whynot.REL_STEPS[0]
+    alone = [dict(r) for r in whynot._near_miss_rows(session, plan, step)]
+    assert len(alone) == keep  # the first pass alone gives the answer
+    assert [dict(r) for r in whynot._near_miss_rows(session, plan, step, first)] == alone
 
 
 def test_a_pruned_match_reads_the_near_miss_window_once(session: Session) -> None:
