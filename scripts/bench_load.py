@@ -8,24 +8,27 @@ each waiting for its answer before sending the next (a closed loop: the load is 
 
 Printed per step: requests per second, p50 and p95 latency, and where the CPU went per match:
 the server's processes (``/proc``: the supervisor and its workers) and the database backends
-serving this database (``pg_stat_activity`` + ``/proc``), in CPU milliseconds per request. The
-baseline is the first step (one worker, one client): every other step is printed as a ratio
-of its throughput. Worker processes that the supervisor replaced during a step are reported
-(uvicorn restarts a worker that does not answer its health check in time).
+serving this database (``pg_stat_activity`` + ``/proc``) with the parallel workers they start
+(polled: ``ParallelWorkers``), in CPU milliseconds per request. The baseline is the first
+step (one worker, one client): every other step is printed as a ratio of its throughput.
+Worker processes that the supervisor replaced during a step are reported (uvicorn restarts a
+worker that does not answer its health check in time).
 
-The stored runs the load made are deleted afterwards. Run it on a copy, on a quiet machine;
-the load average is printed with every step.
+``--src DIR`` runs the server from another checkout's code (``PYTHONPATH``), for a before/after
+comparison run back to back. The stored runs the load made are deleted afterwards. Run it on a
+copy, on a quiet machine; the load average is printed with every step.
 
 Usage::
 
     python scripts/bench_load.py postgresql+psycopg://root@127.0.0.1:5432/lm_1m \
-        [--workers 1,2] [--concurrency 1,4,8] [--requests 200] [--port 18900]
+        [--workers 1,2] [--concurrency 1,4,8] [--requests 200] [--port 18900] [--src DIR]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import socket
 import statistics
 import subprocess
@@ -61,6 +64,77 @@ def cpu_ms(pids: set[int]) -> float:
     return total * 1000 / TICK
 
 
+class ParallelWorkers(threading.Thread):
+    """The CPU of the parallel workers that PostgreSQL starts for this database's backends.
+
+    A parallel worker lives for one statement and is not a client backend, so the backends'
+    ``/proc`` time leaves it out. This thread polls the postmaster's children every ``every``
+    seconds, keeps the workers whose leader (``parallel worker for PID n``) serves
+    ``database``, and remembers each one's last CPU reading: a lower bound (a worker's CPU
+    after its last poll, and a worker that lives less than a poll, are missed)."""
+
+    def __init__(self, postmaster: int, database: str, every: float = 0.004) -> None:
+        super().__init__(daemon=True)
+        self.children = Path(f"/proc/{postmaster}/task/{postmaster}/children")
+        self.database = database
+        self.every = every
+        self.cpu: dict[int, float] = {}  # worker pid -> its last CPU reading, ms
+        self.other: set[int] = set()  # postmaster children that are not our workers
+        self.leaders: dict[int, bool] = {}  # leader pid -> serves the database
+        self.done = threading.Event()
+
+    def _ours(self, pid: int) -> bool | None:
+        """Whether ``pid`` is a parallel worker of ours; None while its title is not set."""
+        try:
+            title = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            return False
+        if not title.startswith(b"postgres: "):
+            return None  # just forked: still the postmaster's command line
+        m = re.search(rb"parallel worker for PID (\d+)", title)
+        if not m:
+            return False
+        leader = int(m[1])
+        if leader not in self.leaders:
+            try:
+                lead = Path(f"/proc/{leader}/cmdline").read_bytes().split()
+            except OSError:
+                lead = []
+            self.leaders[leader] = self.database.encode() in lead
+        return self.leaders[leader]
+
+    def run(self) -> None:
+        while not self.done.wait(self.every):
+            try:
+                pids = [int(p) for p in self.children.read_text().split()]
+            except OSError:
+                return
+            for pid in pids:
+                if pid in self.other:
+                    continue
+                if pid not in self.cpu:
+                    ours = self._ours(pid)
+                    if ours is None:
+                        continue
+                    if not ours:
+                        self.other.add(pid)
+                        continue
+                spent = cpu_ms({pid})
+                if spent or pid not in self.cpu:
+                    self.cpu[pid] = spent
+
+    def stop(self) -> tuple[float, int]:
+        """Stop polling: the workers' CPU in ms and how many were seen."""
+        self.done.set()
+        self.join()
+        return sum(self.cpu.values()), len(self.cpu)
+
+
+def postmaster(pid: int) -> int:
+    """The parent of a backend."""
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+
+
 def backends(engine: Any, database: str) -> set[int]:
     with engine.connect() as c:
         return set(
@@ -84,16 +158,21 @@ def free_port(preferred: int) -> int:
             return int(s.getsockname()[1])
 
 
-def start_server(url: str, port: int, workers: int, log: Any) -> subprocess.Popen[bytes]:
+def start_server(
+    url: str, port: int, workers: int, log: Any, src: Path | None = None
+) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "LANDMATCH_DATABASE_URL": url,
         "LANDMATCH_MODE": "development",
         "LANDMATCH_SETTLE_POLL_SECONDS": "0",
     }
+    if src is not None:  # another checkout's code (a before/after comparison)
+        src = src.resolve()
+        env["PYTHONPATH"] = str(src)
     cmd = [sys.executable, "-m", "landmatch.cli", "serve", "--port", str(port)]
     cmd += ["--workers", str(workers), "--no-access-log"]
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=log)
+    proc = subprocess.Popen(cmd, env=env, cwd=src, stdout=subprocess.DEVNULL, stderr=log)
     deadline = time.monotonic() + 180  # imports take a while on a loaded machine
     health = "no answer"
     while time.monotonic() < deadline:
@@ -156,9 +235,16 @@ def main() -> None:
     ap.add_argument("--concurrency", default="1,4,8", help="client threads")
     ap.add_argument("--requests", type=int, default=200, help="requests per step")
     ap.add_argument("--port", type=int, default=18900, help="server port (a free one if taken)")
+    ap.add_argument(
+        "--src",
+        type=Path,
+        help="run the server from this checkout's code (default: the installed landmatch)",
+    )
     args = ap.parse_args()
     engine = create_engine(args.url)
     database = args.url.rsplit("/", 1)[1]
+    with engine.connect() as c:
+        pm = postmaster(c.execute(text("SELECT pg_backend_pid()")).scalar_one())
     made: list[str] = []
     rows = []
     server_log = tempfile.TemporaryFile()  # noqa: SIM115 - closed with the process
@@ -166,7 +252,7 @@ def main() -> None:
     try:
         for workers in [int(w) for w in args.workers.split(",")]:
             port = free_port(args.port)
-            server = start_server(args.url, port, workers, server_log)
+            server = start_server(args.url, port, workers, server_log, args.src)
             base = f"http://127.0.0.1:{port}"
             try:
                 load(base, workers * 2, len(PROJECTS) * workers * 2, made)  # warm every worker
@@ -174,11 +260,16 @@ def main() -> None:
                     app_pids = {server.pid} | children(server.pid)
                     db_pids = backends(engine, database)
                     app0, db0 = cpu_ms(app_pids), cpu_ms(db_pids)
+                    helpers = ParallelWorkers(pm, database)
+                    helpers.start()
                     wall, times = load(base, conc, args.requests, made)
+                    par, n_par = helpers.stop()
                     now_app = {server.pid} | children(server.pid)
                     db_pids |= backends(engine, database)
-                    app_ms = (cpu_ms(app_pids | now_app) - app0) / max(len(times), 1)
-                    db_ms = (cpu_ms(db_pids) - db0) / max(len(times), 1)
+                    done = max(len(times), 1)
+                    app_ms = (cpu_ms(app_pids | now_app) - app0) / done
+                    par_ms = par / done
+                    db_ms = (cpu_ms(db_pids) - db0) / done + par_ms
                     rate = len(times) / wall
                     baseline = baseline or rate
                     replaced = app_pids - now_app
@@ -190,6 +281,8 @@ def main() -> None:
                         "p95": float(np.percentile(times, 95)),
                         "app_ms": app_ms,
                         "db_ms": db_ms,
+                        "par_ms": par_ms,
+                        "par_n": n_par / done,
                         "ratio": rate / baseline,
                         "replaced": len(replaced),
                         "load": os.getloadavg()[0],
@@ -198,7 +291,8 @@ def main() -> None:
                     print(
                         f"  workers {workers} c {conc}: {rate:6.1f} /s  p50 {row['p50']:7.1f} ms  "
                         f"p95 {row['p95']:7.1f} ms  CPU per match: app {app_ms:6.1f} ms, "
-                        f"database {db_ms:6.1f} ms  ({row['ratio']:.2f}× the baseline; "
+                        f"database {db_ms:6.1f} ms, of which parallel workers {par_ms:5.1f} ms "
+                        f"({n_par / done:.1f} per match)  ({row['ratio']:.2f}× the baseline; "
                         f"workers replaced {len(replaced)}; load {row['load']:.1f})",
                         flush=True,
                     )
@@ -214,13 +308,14 @@ def main() -> None:
     print()
     print(
         "| workers | clients | matches/s | × baseline | p50 | p95 | app CPU ms/match "
-        "| database CPU ms/match | workers replaced | load |"
+        "| database CPU ms/match (parallel workers) | workers replaced | load |"
     )
     print("|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(
             f"| {r['workers']} | {r['c']} | {r['rate']:.1f} | {r['ratio']:.2f}× | "
-            f"{r['p50']:.1f} ms | {r['p95']:.1f} ms | {r['app_ms']:.1f} | {r['db_ms']:.1f} | "
+            f"{r['p50']:.1f} ms | {r['p95']:.1f} ms | {r['app_ms']:.1f} | "
+            f"{r['db_ms']:.1f} ({r['par_ms']:.1f}) | "
             f"{r['replaced']} | {r['load']:.1f} |"
         )
 

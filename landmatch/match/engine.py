@@ -392,7 +392,11 @@ def match_encoded(
     plan = Plan(session, req, public, ref, today, stale_after_days)
     # Short queries: compiling costs more than it saves (jit). The pruned ranking materialises
     # one row per passing parcel (≈ 90,000 at 1M province-wide, 4.5 MB): the default 4 MB of
-    # work_mem spilled it to a temporary file, re-read by every scan of it.
+    # work_mem spilled it to a temporary file, re-read by every scan of it. Parallel query stays
+    # at the server's default (2 workers per Gather): a serial match (max_parallel_workers_per_
+    # gather 0) served 6-10 % fewer matches/s at c = 4 and 8 with a p95 13-31 % higher, and
+    # saved about 1 ms of database CPU per match (scripts/bench_load.py on lm_1m, 2026-12-07,
+    # 4 alternating rounds, load 3.1-6.1): the workers share the province-wide scan's work.
     session.execute(
         text(
             "SELECT set_config('jit', 'off', true), "
