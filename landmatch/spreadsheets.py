@@ -355,14 +355,33 @@ class StreamingWorksheet(Worksheet):
     mode — and ``Format._get_xf_index``); tests read the files back with openpyxl and compare
     them with openpyxl's own."""
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.last_xml_row = -1  # the last row written by write_row_xml
+
     def write_row_xml(self, row: int, first_col: int, last_col: int, cells: str) -> None:
         """Row ``row`` (0-based, after every row written so far) with ``cells``: the XML of its
         cells (``<c>`` elements, each with its ``r`` reference) in columns ``first_col`` to
         ``last_col``."""
-        if self._check_dimensions(row, first_col) or self._check_dimensions(row, last_col):
+        if (
+            row <= self.last_xml_row
+            or self._check_dimensions(row, first_col)
+            or self._check_dimensions(row, last_col)
+        ):
             raise ValueError(f"row {row} is outside the sheet or already written")
         self._write_single_row(row)  # whatever XlsxWriter still holds of the rows before
         self.fh.write(f'<row r="{row + 1}">{cells}</row>')
+        self.last_xml_row = row
+
+
+def discard(wb: xlsxwriter.Workbook) -> None:
+    """Give up a workbook before it is closed: close its sheets' row files now (XlsxWriter's
+    objects refer to each other, so otherwise they stay open, and their disk space taken,
+    until Python's cycle collector runs)."""
+    for ws in wb.worksheets():
+        fh = getattr(ws, "fh", None)
+        if fh is not None and not fh.closed:
+            fh.close()
 
 
 def new_streaming_workbook(target: str | Path | BinaryIO, tmpdir: str) -> xlsxwriter.Workbook:
@@ -406,7 +425,7 @@ _LITERAL_ESCAPE = re.compile("(_x[0-9a-fA-F]{4}_)")
 _MAX_TEXT = 32767  # UTF-16 units in a cell
 # Text that needs more than writing as it is: characters xlsx cannot hold, XML escapes,
 # _xHHHH_ (read back as an escaped character), white space at either end.
-_TEXT_SPECIAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f&<>\ufffe\uffff]|_x|^\\s|\\s$")
+_TEXT_SPECIAL = re.compile("[\x00-\x08\x0b\x0c\r\x0e-\x1f&<>\ufffe\uffff]|_x|^\\s|\\s$")
 
 
 class _Streaming:
@@ -486,6 +505,8 @@ class _Rows:
             v = c.value(v)
             kind = type(v)
             if kind is str:
+                if not v:  # a blank cell, not an empty text
+                    continue
                 cells.append(self._text(k, r, v))
             elif kind is float or kind is int:
                 if kind is float and not math.isfinite(v):
@@ -494,7 +515,10 @@ class _Rows:
             elif v is None:
                 continue
             elif isinstance(v, dt.date):
-                cells.append(self._date(k, r, c, v))
+                # Excel has no serial number for days before 1900: those stay text (ISO).
+                cells.append(
+                    self._date(k, r, c, v) if v.year >= 1900 else self._text(k, r, v.isoformat())
+                )
             else:  # anything else as its text
                 cells.append(self._text(k, r, str(v)))
             if first < 0:
@@ -526,6 +550,7 @@ class _Rows:
             text = _LITERAL_ESCAPE.sub(r"_x005F\1", text)
             text = text.replace("\ufffe", "_xFFFE_").replace("\uffff", "_xFFFF_")
             text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            text = text.replace("\r", "&#13;")  # a raw CR would be read back as LF
             if text[:1].isspace() or text[-1:].isspace():
                 space = ' xml:space="preserve"'
         return f'<c r="{self.letters[k]}{r}"{style} t="inlineStr"><is><t{space}>{text}</t></is></c>'

@@ -28,6 +28,7 @@ from landmatch.spreadsheets import (
     Column,
     Kind,
     Table,
+    discard,
     new_streaming_workbook,
     write_notes,
     write_sheet,
@@ -368,38 +369,42 @@ def write_workbook(
     # The sheets' rows wait in files of this directory until the workbook is closed.
     with tempfile.TemporaryDirectory(prefix="lm-xlsx-") as tmpdir:
         wb = new_streaming_workbook(target, tmpdir)
-        write_notes(
-            wb,
-            [
-                ("数据来源", "landmatch 地块库与闲置土地、批而未供监管数据（导出时的现状）"),
-                ("统计范围", f"{vocab.CITIES.get(city, city)}（{city}）" if city else "全省"),
-                ("统计日期", as_of.isoformat()),
-                ("导出时间", dt.datetime.now(BEIJING).strftime("%Y-%m-%d %H:%M（北京时间）")),
-                (
-                    "面积单位",
-                    "亩（1 亩 = 10000/15 平方米），保留 2 位小数；面积为 CGCS2000 椭球面积",
-                ),
-                ("金额单位", "万元"),
-                ("比例", "百分数（供地率、投资比例、完成进度等）"),
-                ("工作表", "、".join(data)),
-            ],
-        )
-        # Each parcel sheet holds a row per supplied or idle parcel: both count as progress.
-        per_sheet = min(idle["scanned"], MAX_ROWS)
-        total = per_sheet * len(streams)
-        done = 0
-        for title, cols in _sheets(counties).items():
-            if progress is not None:
-                progress(title, done, total)
-            if title in streams:
-                rows: Iterable[dict[str, Any]] = islice(streams[title](), MAX_ROWS)
+        try:
+            write_notes(
+                wb,
+                [
+                    ("数据来源", "landmatch 地块库与闲置土地、批而未供监管数据（导出时的现状）"),
+                    ("统计范围", f"{vocab.CITIES.get(city, city)}（{city}）" if city else "全省"),
+                    ("统计日期", as_of.isoformat()),
+                    ("导出时间", dt.datetime.now(BEIJING).strftime("%Y-%m-%d %H:%M（北京时间）")),
+                    (
+                        "面积单位",
+                        "亩（1 亩 = 10000/15 平方米），保留 2 位小数；面积为 CGCS2000 椭球面积",
+                    ),
+                    ("金额单位", "万元"),
+                    ("比例", "百分数（供地率、投资比例、完成进度等）"),
+                    ("工作表", "、".join(data)),
+                ],
+            )
+            # Each parcel sheet holds a row per supplied or idle parcel: both count as progress.
+            per_sheet = min(idle["scanned"], MAX_ROWS)
+            total = per_sheet * len(streams)
+            done = 0
+            for title, cols in _sheets(counties).items():
                 if progress is not None:
-                    rows = _counted(rows, title, done, total, progress)
-                write_sheet(wb, title, _stream(cols, rows, per_sheet))
-                done += per_sheet
-                continue
-            write_sheet(wb, title, _table(cols, data[title]()[:MAX_ROWS]))
-        if progress is not None:
-            progress("保存文件", done, total)
+                    progress(title, done, total)
+                if title in streams:
+                    rows: Iterable[dict[str, Any]] = islice(streams[title](), MAX_ROWS)
+                    if progress is not None:
+                        rows = _counted(rows, title, done, total, progress)
+                    write_sheet(wb, title, _stream(cols, rows, per_sheet))
+                    done += per_sheet
+                    continue
+                write_sheet(wb, title, _table(cols, data[title]()[:MAX_ROWS]))
+            if progress is not None:
+                progress("保存文件", done, total)
+        except BaseException:
+            discard(wb)  # its row files go with the directory now, not at the next collection
+            raise
         wb.close()
     return city

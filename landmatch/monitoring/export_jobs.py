@@ -4,7 +4,7 @@ A province's workbook has a row per supplied parcel: minutes of work and tens of
 million parcels, too long for one request. :func:`start` records a job (the caller's city
 scope decided here, as for every monitoring read); :meth:`Exporter.submit` has it written on
 a thread of the worker that took the request, on the long-jobs engine (:func:`execute`), recording
-the sheet it is on and the idle-land rows written (with a heartbeat, so a job whose worker
+the sheet it is on and the parcel-sheet rows written (with a heartbeat, so a job whose worker
 died shows as interrupted), then stores the file in chunks for any app server to send. Each
 worker process has one export thread (:class:`Exporter`), which takes its jobs in turn (the
 others wait, queued), and one heartbeat thread: a burst of exports takes two threads and, at a

@@ -24,6 +24,7 @@ from landmatch.spreadsheets import (
     Column,
     StreamingWorksheet,
     Table,
+    discard,
     new_streaming_workbook,
     new_workbook,
     save,
@@ -277,3 +278,29 @@ def test_the_xlsxwriter_layout_is_the_openpyxl_one() -> None:
         assert wa.keys() == wb_.keys()
         assert all(0 <= wb_[k] - wa[k] < 1 for k in wa), (wa, wb_)
     assert b["表"]["B3"].value == "=1+1" and b["表"]["B3"].quotePrefix
+
+
+def test_the_streaming_sheet_keeps_returns_blanks_and_early_dates() -> None:
+    """What the XML written by hand must get right besides the layout: a carriage return
+    survives (a raw CR is read back as LF), an empty text is a blank cell, a day before 1900
+    (which has no Excel serial) stays its ISO text, a row is written once, and a workbook given
+    up closes its row files at once."""
+    cols = [Column("文本"), Column("日期", "date")]
+    rows: list[list[Any]] = [["a\r\nb\r", dt.date(1899, 1, 1)], ["", dt.date(1, 1, 1)]]
+    buf = io.BytesIO()
+    with tempfile.TemporaryDirectory() as tmp:
+        wb = new_streaming_workbook(buf, tmp)
+        ws = write_sheet(wb, "表", Table(cols, rows))
+        assert isinstance(ws, StreamingWorksheet)
+        with pytest.raises(ValueError, match="already written"):
+            ws.write_row_xml(1, 0, 0, "")
+        wb.close()
+        got = load_workbook(io.BytesIO(buf.getvalue()))["表"]
+        assert got["B2"].value == "a\r\nb\r" and got["B3"].value is None
+        assert got["C2"].value == "1899-01-01" and got["C3"].value == "0001-01-01"
+
+        given_up = new_streaming_workbook(io.BytesIO(), tmp)
+        sheet = write_sheet(given_up, "表", Table(cols, rows))
+        assert isinstance(sheet, StreamingWorksheet)
+        discard(given_up)
+        assert sheet.fh.closed

@@ -396,8 +396,8 @@ class ExportJob(Contract):
     state: Literal["queued", "running", "done", "failed"]
     state_label: str = Field(description="排队中, 正在导出, 已完成, 失败")
     stage: str | None = Field(description="the sheet being written (中文)")
-    done: int = Field(description="idle-land rows written")
-    total: int = Field(description="idle-land rows to write")
+    done: int = Field(description="rows of the parcel sheets (闲置土地, 转让路径) written")
+    total: int = Field(description="rows of the parcel sheets to write")
     percent: int = Field(ge=0, le=100)
     city: str | None = Field(description="the city exported; none: the whole province")
     city_name: str
