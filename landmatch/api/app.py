@@ -56,6 +56,7 @@ from landmatch.db.health import Probe
 from landmatch.db.replica import ReplicaWatch
 from landmatch.maps import brochure
 from landmatch.match import runs
+from landmatch.monitoring import export
 from landmatch.monitoring.export_jobs import Exporter
 from landmatch.monitoring.summary import Figures
 from landmatch.settings import Settings
@@ -104,6 +105,11 @@ async def _pruner(engine: Engine, retention_days: int) -> None:
 def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        swept = await run_in_threadpool(export.sweep_abandoned)
+        if swept:
+            logging.getLogger("landmatch.export").info(
+                "removed %d temporary export files of stopped processes", swept
+            )
         tasks = []
         if settings.settle_poll_seconds > 0:
             tasks.append(

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import os
+import re
+import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -290,6 +293,42 @@ def tune(session: Session) -> None:
     session.execute(text("SET LOCAL work_mem = '128MB'"))
 
 
+def temp_prefix(kind: str) -> str:
+    """The name prefix of an export's temporary file or directory: ``kind`` and this process's
+    id, so that :func:`sweep_abandoned` can tell those a dead process left behind."""
+    return f"lm-{kind}-{os.getpid()}-"
+
+
+_TEMP_NAME = re.compile(r"lm-[a-z]+-(\d+)-.*")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def sweep_abandoned(directory: str | None = None) -> int:
+    """Remove the temporary files and directories of exports whose process no longer runs (a
+    worker killed in the middle of one: its row files, a named workbook); how many. Each
+    server process calls it once at start."""
+    removed = 0
+    for path in Path(directory or tempfile.gettempdir()).glob("lm-*-*-*"):
+        m = _TEMP_NAME.fullmatch(path.name)
+        if m is None or _alive(int(m.group(1))):
+            continue
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+        removed += 1
+    return removed
+
+
 def filename(city: str | None, as_of: dt.date) -> str:
     """The workbook's file name: the city's code (the province's for all) and the day."""
     return f"monitoring-{city or vocab.PROVINCE_CODE}-{as_of.isoformat()}.xlsx"
@@ -367,7 +406,7 @@ def write_workbook(
         ).all()
     }
     # The sheets' rows wait in files of this directory until the workbook is closed.
-    with tempfile.TemporaryDirectory(prefix="lm-xlsx-") as tmpdir:
+    with tempfile.TemporaryDirectory(prefix=temp_prefix("xlsx")) as tmpdir:
         wb = new_streaming_workbook(target, tmpdir)
         try:
             write_notes(

@@ -6,6 +6,8 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
+import subprocess
+import sys
 import tempfile
 from decimal import Decimal
 from typing import Any
@@ -304,3 +306,28 @@ def test_the_streaming_sheet_keeps_returns_blanks_and_early_dates() -> None:
         assert isinstance(sheet, StreamingWorksheet)
         discard(given_up)
         assert sheet.fh.closed
+
+
+def test_temporary_files_of_a_stopped_process_are_swept(tmp_path: Any) -> None:
+    """A worker killed in the middle of an export leaves its row files (and a named workbook)
+    behind; the next server start removes those of processes that no longer run, never a
+    running one's."""
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    pid = int(dead.stdout)
+    left = tmp_path / f"lm-xlsx-{pid}-abc"
+    left.mkdir()
+    (left / "row-file").write_bytes(b"x" * 100)
+    named = tmp_path / f"lm-monitoring-{pid}-def.xlsx"
+    named.write_bytes(b"x")
+    running = tmp_path / f"{export.temp_prefix('xlsx')}ghi"
+    running.mkdir()
+    other = tmp_path / "lm-other.txt"
+    other.write_text("keep")
+    assert export.sweep_abandoned(str(tmp_path)) == 2
+    assert not left.exists() and not named.exists()
+    assert running.exists() and other.exists()

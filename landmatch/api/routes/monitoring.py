@@ -383,7 +383,7 @@ def export_xlsx(
     day = _day(as_of)
     # Written to a temporary file (the idle sheet streams from the database into it) and
     # sent from there: a province's workbook is never held in memory.
-    fd, path = tempfile.mkstemp(prefix="lm-monitoring-", suffix=".xlsx")
+    fd, path = tempfile.mkstemp(prefix=export.temp_prefix("monitoring"), suffix=".xlsx")
     os.close(fd)
     try:
         rule = default_rule(settings.idle_fee_rate)
