@@ -288,7 +288,9 @@ def tune(session: Session) -> None:
     a million parcels PostgreSQL spends over a second compiling the scan, which a stream read
     in batches does not win back) and the memory to sort its rows without spilling to disk
     (the idle scan's sort takes 100 MB at a million parcels; with 4 MB it merged 77 MB on
-    disk and took 6.9 s instead of 3.9 s)."""
+    disk and took 6.9 s instead of 3.9 s). ``work_mem`` is per sort or hash node and process:
+    the streamed scans (server-side cursors) run without parallel workers, so one export
+    claims about that much once per scan; each worker process runs one export at a time."""
     session.execute(text("SET LOCAL jit = off"))
     session.execute(text("SET LOCAL work_mem = '128MB'"))
 
