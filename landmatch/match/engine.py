@@ -7,9 +7,10 @@ The database does the filtering and ranking in one indexed query over ``parcel``
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypedDict
 
 import orjson
@@ -27,7 +28,7 @@ from landmatch.errors import NotFound, UnprocessableInput
 from landmatch.geo.measure import M2_PER_MU
 from landmatch.match import assemblies as asm
 from landmatch.match import runs
-from landmatch.match.plan import NearScan, Plan
+from landmatch.match.plan import NearScan, Plan, statement
 from landmatch.match.policy_values import estimate
 from landmatch.match.reference import data_version, inventory_counts, load_reference, scope_size
 from landmatch.match.requirements import CRITERIA, CRITERION_LABELS, Requirement
@@ -83,6 +84,7 @@ def _project_team(session: Session, principal: Principal, project_id: int | None
     return row.owner_team  # type: ignore[no-any-return]
 
 
+@functools.cache
 def _detail_sql(public: bool) -> str:
     # A stored match run is read back by anyone it was shared with: it never carries the
     # confidential fields (landmatch.confidential).
@@ -100,6 +102,10 @@ def _detail_sql(public: bool) -> str:
     )
 
 
+# Column values ``json_value`` returns unchanged (it converts dates and decimals only).
+_AS_IS = frozenset({str, int, float, bool, type(None), list, dict})
+
+
 def _round(x: float | None, n: int = 4) -> float | None:
     return None if x is None else round(float(x), n)
 
@@ -113,6 +119,34 @@ class Explainer:
     today: dt.date
     stale_days: int
     public: bool = True
+    # Per match, not per site: the weights, and the policy entries whose estimate does not
+    # depend on the site (every policy but a land-price discount): a site lists ≈ 38 policies
+    # and the 20 sites of a match mostly the same ones.
+    weights: dict[str, float] = field(init=False)
+    _policy_entries: dict[int, dict[str, Any]] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.weights = self.req.effective_weights
+        self._policy_entries = {}
+
+    def policy_entry(self, p: Any, price: float | None, area_mu: float) -> dict[str, Any]:
+        """A policy as a site's explanation lists it, with its estimated value there."""
+        per_site = p.benefit_kind == "land_price_discount" and p.rate is not None
+        hit = None if per_site else self._policy_entries.get(id(p))
+        if hit is None:
+            est = estimate(p, self.req, price, area_mu)
+            hit = {
+                "code": p.code,
+                "title": p.title,
+                "benefit_kind": vocab.label(vocab.BENEFIT_KINDS, p.benefit_kind),
+                "value_wan": est.value_wan,
+                "value_note": est.note,
+                "formula": est.formula,
+                "missing": est.missing,
+            }
+            if not per_site:
+                self._policy_entries[id(p)] = hit
+        return dict(hit)
 
     def utilities(self, d: dict[str, Any]) -> tuple[list[dict[str, Any]], list[str]]:
         u = self.req.utilities
@@ -191,10 +225,10 @@ class Explainer:
         area_mu = d["area_m2"] / M2_PER_MU
         price = None if d.get("ref_price_wan_per_mu") is None else float(d["ref_price_wan_per_mu"])
         scores = {c: float(row[f"s_{c}"]) for c in CRITERIA}
-        total, contrib = combine(scores, req.effective_weights)
+        weights = self.weights
+        total, contrib = combine(scores, weights)
         assess = valid_assessments(zone, self.today)
         util_checks, short = self.utilities(d)
-        pols: list[dict[str, Any]] = []
         site = site_of(
             d["city_code"],
             zone,
@@ -202,20 +236,10 @@ class Explainer:
             status=d["status"],
             land_use=d["land_use"],
         )
-        for p in site_policies(self.ref, site, self.today, req.industry, self.public):
-            est = estimate(p, req, price, area_mu)
-            v = est.value_wan
-            pols.append(
-                {
-                    "code": p.code,
-                    "title": p.title,
-                    "benefit_kind": vocab.label(vocab.BENEFIT_KINDS, p.benefit_kind),
-                    "value_wan": v,
-                    "value_note": est.note,
-                    "formula": est.formula,
-                    "missing": est.missing,
-                }
-            )
+        pols = [
+            self.policy_entry(p, price, area_mu)
+            for p in site_policies(self.ref, site, self.today, req.industry, self.public)
+        ]
         pol_total = round(sum(p["value_wan"] or 0 for p in pols), 2)
         raw = {
             "area_fit": {
@@ -238,22 +262,22 @@ class Explainer:
             "policy": {"policies": len(pols), "value_wan": pol_total},
             "freshness": {"data_updated_on": json_value(d.get("data_updated_on"))},
         }
-        wsum = sum(req.effective_weights.values())
+        wsum = sum(weights.values())
         breakdown = [
             {
                 "criterion": c,
                 "label": CRITERION_LABELS[c],
                 "raw": raw[c],
                 "score": round(scores[c], 4),
-                "weight": round(req.effective_weights[c] / wsum, 4),
+                "weight": round(weights[c] / wsum, 4),
                 "contribution": round(contrib[c], 4),
             }
             for c in CRITERIA
         ]
         props = {
-            k: json_value(v)
+            k: v if type(v) in _AS_IS else json_value(v)
             for k, v in d.items()
-            if not k.startswith("_") and not k.startswith("dist_")
+            if k[0] != "_" and not k.startswith("dist_")
         }
         props.update(
             {
@@ -319,7 +343,7 @@ def _rank(
             sql = plan.select_top(top, order, near)
         else:  # every passing row scored; counted by the window before the cut
             sql = f"SELECT q.*, count(*) OVER () AS passed FROM ({plan.select()}) q {order}"
-        return [dict(r) for r in session.execute(text(sql), plan.ps.values).mappings()]
+        return [dict(r) for r in session.execute(statement(sql), plan.ps.values).mappings()]
 
     rows = fetch(f"ORDER BY total DESC, code LIMIT {k}")
     ranked = sorted(rows, key=lambda r: _rank_key(plan, r))
@@ -419,7 +443,7 @@ def match_encoded(
         details = {
             r["_id"]: dict(r)
             for r in session.execute(
-                text(_detail_sql(public)), {"ids": [r["id"] for r in ranked]}
+                statement(_detail_sql(public)), {"ids": [r["id"] for r in ranked]}
             ).mappings()
         }
         for i, row in enumerate(ranked, start=1):

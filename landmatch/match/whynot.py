@@ -17,11 +17,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from landmatch import vocab
-from landmatch.match.plan import NearScan, Plan
+from landmatch.match.plan import NearScan, Plan, statement
 from landmatch.match.rules import AMU, M2_PER_MU, MATCH_FROM, RULE_LABELS
 
 NEAR_MISSES = 10
@@ -42,7 +41,7 @@ def _counts(session: Session, plan: Plan, sample_pct: float | None) -> tuple[int
         else ""
     )
     row = session.execute(
-        text(
+        statement(
             f"SELECT count(*), count(*) FILTER (WHERE {passed}){''.join(', ' + f for f in fails)} "
             f"{FROM.format(sample=sample)} WHERE {plan.scope}"
         ),
@@ -185,7 +184,7 @@ def _near_miss_rows(
         where.append(f"f.parcel_id = ANY({plan.ps.add(ids, 'bigint[]')})")
     return list(
         session.execute(
-            text(
+            statement(
                 f"SELECT * FROM (SELECT s.*, {rel} AS rel FROM (SELECT p.code, p.supply_modes, "
                 f"{AMU} AS amu, {fails}, {gaps} {FROM.format(sample='')} "
                 f"WHERE {' AND '.join(where)} OFFSET 0) s "
