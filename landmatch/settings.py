@@ -90,6 +90,10 @@ class Settings(BaseSettings):
     # Stored match runs older than this many days are deleted (hourly, by each server worker)
     # unless made for a project or named by an inquiry; 0 keeps every run (landmatch.match.runs).
     match_run_retention_days: int = Field(180, ge=0, le=36_500)
+    # Seconds after start before a server worker computes the day's dashboard figures (the
+    # province and every city) that no process has kept yet, then again after each midnight, so
+    # that the first view of a day answers at once (landmatch.monitoring.summary.warm); 0 = never.
+    dashboard_warm_seconds: float = Field(60, ge=0, le=86_400)
     # A proposal's (选址建议书) public link works this many days.
     proposal_days: int = Field(30, ge=1, le=365)
     # 我有意向 inquiries from the public map (landmatch.leads.inquiries): at most this many per

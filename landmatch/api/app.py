@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -56,8 +57,9 @@ from landmatch.db.health import Probe
 from landmatch.db.replica import ReplicaWatch
 from landmatch.maps import brochure
 from landmatch.match import runs
-from landmatch.monitoring import export
+from landmatch.monitoring import export, summary
 from landmatch.monitoring.export_jobs import Exporter
+from landmatch.monitoring.rules import default_rule
 from landmatch.monitoring.summary import Figures
 from landmatch.settings import Settings
 
@@ -102,6 +104,30 @@ async def _pruner(engine: Engine, retention_days: int) -> None:
         await asyncio.sleep(3600)
 
 
+def _warm_figures(engine: Engine, settings: Settings) -> int:
+    return summary.warm(engine, dt.date.today(), default_rule(settings.idle_fee_rate))
+
+
+async def _warmer(engine: Engine, settings: Settings) -> None:
+    """The day's dashboard figures computed before anyone asks: some seconds after start, then
+    just after each midnight (a new day's idle stages are new figures)."""
+    await asyncio.sleep(settings.dashboard_warm_seconds)
+    while True:
+        try:
+            computed = await run_in_threadpool(_warm_figures, engine, settings)
+            if computed:
+                logging.getLogger("landmatch.monitoring").info(
+                    "computed %d sets of the day's dashboard figures", computed
+                )
+        except Exception as exc:  # noqa: BLE001 - keep serving; a view computes them itself
+            logging.getLogger("landmatch.monitoring").warning(
+                "warming the dashboard figures failed: %s", exc
+            )
+        now = dt.datetime.now()
+        next_day = dt.datetime.combine(now.date() + dt.timedelta(days=1), dt.time(0, 0, 5))
+        await asyncio.sleep(max((next_day - now).total_seconds(), 60.0))
+
+
 def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -115,6 +141,8 @@ def create_app(settings: Settings) -> FastAPI:
             tasks.append(
                 asyncio.create_task(_settler(app.state.job_engine, settings.settle_poll_seconds))
             )
+        if settings.dashboard_warm_seconds > 0:
+            tasks.append(asyncio.create_task(_warmer(app.state.job_engine, settings)))
         if settings.match_run_retention_days > 0:
             tasks.append(
                 asyncio.create_task(

@@ -196,6 +196,31 @@ def inventory_figures(
     return found
 
 
+#: pg_try_advisory_xact_lock key: one process warms the day's figures at a time.
+_WARM = 0x1A4D_F16E
+
+
+def warm(engine: Engine, as_of: dt.date, defaults: IdleRule) -> int:
+    """Compute and keep the figures of ``as_of`` for the province and every city where none
+    are kept for the current inventory, so that the first view of the day answers at once;
+    how many were computed. One process at a time: while another holds the lock, it is doing
+    this very work and this one stops. Run on the long-jobs engine (the province scans every
+    parcel)."""
+    system = Principal(name="landmatch", role="admin")
+    computed = 0
+    for city in (None, *vocab.CITIES):
+        with Session(engine) as session:
+            if not session.execute(
+                text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": _WARM}
+            ).scalar():
+                return computed
+            if kept_figures(session, as_of, defaults, city) is None:
+                inventory_figures(session, system, as_of, defaults, city)
+                computed += 1
+            session.commit()
+    return computed
+
+
 class Figures:
     """One app's latest figures per day, city and rule, whatever inventory state they came
     from, and their refreshes: when the inventory has changed since, the dashboard answers at

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
+from landmatch import vocab
 from landmatch.auth import Principal
 from landmatch.monitoring import summary
 from landmatch.monitoring.idle import IdleRule
@@ -112,3 +113,31 @@ def test_without_latest_figures_the_first_answer_is_computed(engine: Engine, cle
         figures, _, updating = summary.Figures(engine).get(s, ADMIN, DAY, IdleRule(), None)
         assert not updating
         assert figures["area_by_city_status"] == summary.area_by_city_status(s, ADMIN, None)
+
+
+def test_the_days_figures_are_warmed_before_anyone_asks(engine: Engine, clean: None) -> None:
+    """``summary.warm`` (the server's daily task) keeps the day's figures of the province and
+    every city; a worker's first view then reads them; a second warm-up computes nothing; while
+    another process warms (holds the lock), this one leaves it to it."""
+    rule = IdleRule()
+    with engine.connect() as other:
+        other.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": summary._WARM})
+        assert summary.warm(engine, DAY, rule) == 0
+        other.rollback()
+    assert summary.warm(engine, DAY, rule) == 1 + len(vocab.CITIES)
+    with engine.connect() as c:
+        kept: dict[str, dt.datetime] = dict(
+            c.execute(
+                text(
+                    "SELECT city_code, computed_at FROM landmatch.monitoring_figures "
+                    "WHERE as_of = :d"
+                ),
+                {"d": DAY},
+            ).all()
+        )
+    assert set(kept) == {vocab.PROVINCE_CODE, *vocab.CITIES}
+    assert summary.warm(engine, DAY, rule) == 0
+    summary._cache.clear()
+    with Session(engine) as s:
+        _, at, updating = summary.Figures(engine).get(s, ADMIN, DAY, rule, CITY)
+    assert not updating and at == kept[CITY].isoformat()
