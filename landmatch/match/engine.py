@@ -29,7 +29,7 @@ from landmatch.geo.measure import M2_PER_MU
 from landmatch.match import assemblies as asm
 from landmatch.match import runs
 from landmatch.match.plan import NearScan, Plan, statement
-from landmatch.match.policy_values import estimate
+from landmatch.match.policy_values import Estimate, estimate
 from landmatch.match.reference import data_version, inventory_counts, load_reference, scope_size
 from landmatch.match.requirements import CRITERIA, CRITERION_LABELS, Requirement
 from landmatch.match.rules import AMU, PRICE
@@ -110,6 +110,19 @@ def _round(x: float | None, n: int = 4) -> float | None:
     return None if x is None else round(float(x), n)
 
 
+def policy_listing(p: Any, est: Estimate) -> dict[str, Any]:
+    """A policy as an explanation lists it, with ``est``, its estimated value at the site."""
+    return {
+        "code": p.code,
+        "title": p.title,
+        "benefit_kind": vocab.label(vocab.BENEFIT_KINDS, p.benefit_kind),
+        "value_wan": est.value_wan,
+        "value_note": est.note,
+        "formula": est.formula,
+        "missing": est.missing,
+    }
+
+
 @dataclass(slots=True)
 class Explainer:
     """Turns a ranked row and its parcel detail into feature properties."""
@@ -134,16 +147,7 @@ class Explainer:
         per_site = p.benefit_kind == "land_price_discount" and p.rate is not None
         hit = None if per_site else self._policy_entries.get(id(p))
         if hit is None:
-            est = estimate(p, self.req, price, area_mu)
-            hit = {
-                "code": p.code,
-                "title": p.title,
-                "benefit_kind": vocab.label(vocab.BENEFIT_KINDS, p.benefit_kind),
-                "value_wan": est.value_wan,
-                "value_note": est.note,
-                "formula": est.formula,
-                "missing": est.missing,
-            }
+            hit = policy_listing(p, estimate(p, self.req, price, area_mu))
             if not per_site:
                 self._policy_entries[id(p)] = hit
         return dict(hit)

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from landmatch import auth, vocab
+from landmatch import auth
 from landmatch.auth import Principal
 from landmatch.match import engine, plan
 from landmatch.match.engine import run_match
@@ -33,16 +33,7 @@ def _estimated_every_time(
     self: engine.Explainer, p: Any, price: float | None, area_mu: float
 ) -> dict[str, Any]:
     """The entry as the explanation built it before the memo: estimated for every site."""
-    est = estimate(p, self.req, price, area_mu)
-    return {
-        "code": p.code,
-        "title": p.title,
-        "benefit_kind": vocab.label(vocab.BENEFIT_KINDS, p.benefit_kind),
-        "value_wan": est.value_wan,
-        "value_note": est.note,
-        "formula": est.formula,
-        "missing": est.missing,
-    }
+    return engine.policy_listing(p, estimate(p, self.req, price, area_mu))
 
 
 @settings(

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, text
@@ -43,6 +44,20 @@ def _bump(engine: Engine) -> None:
         )
 
 
+def _refreshed(
+    engine: Engine, worker: summary.Figures, rule: IdleRule
+) -> tuple[dict[str, Any], str]:
+    """Ask until the background refresh is done: the figures and when they were computed."""
+    deadline = time.monotonic() + WAIT_S
+    while True:
+        with Session(engine) as s:
+            figures, at, updating = worker.get(s, ADMIN, DAY, rule, CITY)
+        if not updating:
+            return figures, at
+        assert time.monotonic() < deadline, "the figures were not refreshed"
+        time.sleep(0.1)
+
+
 def test_latest_figures_while_the_current_ones_are_computed(engine: Engine, clean: None) -> None:
     rule = IdleRule()
     worker = summary.Figures(engine)
@@ -62,14 +77,7 @@ def test_latest_figures_while_the_current_ones_are_computed(engine: Engine, clea
     with Session(engine) as s:
         stale, stale_at, updating = worker.get(s, ADMIN, DAY, rule, CITY)
     assert (stale, stale_at, updating) == (first, at, True)  # at once, marked
-    deadline = time.monotonic() + WAIT_S
-    while True:
-        with Session(engine) as s:
-            figures, fresh_at, updating = worker.get(s, ADMIN, DAY, rule, CITY)
-        if not updating:
-            break
-        assert time.monotonic() < deadline, "the figures were not refreshed"
-        time.sleep(0.1)
+    figures, fresh_at = _refreshed(engine, worker, rule)
     assert fresh_at > at and figures == first  # the data are the same; only the state moved
     with engine.connect() as c:
         stored = c.execute(
@@ -96,14 +104,7 @@ def test_another_worker_answers_at_once_with_the_stored_figures(
     other = summary.Figures(engine)
     with Session(engine) as s:
         assert other.get(s, ADMIN, DAY, rule, CITY) == (first, at, True)
-    deadline = time.monotonic() + WAIT_S
-    while True:
-        with Session(engine) as s:
-            figures, fresh_at, updating = other.get(s, ADMIN, DAY, rule, CITY)
-        if not updating:
-            break
-        assert time.monotonic() < deadline, "the figures were not refreshed"
-        time.sleep(0.1)
+    figures, fresh_at = _refreshed(engine, other, rule)
     assert fresh_at > at and figures == first
 
 
