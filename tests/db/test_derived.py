@@ -221,6 +221,23 @@ def test_drain_settles_a_committed_import_on_two_connections(
     assert len(facts) == 25 and all(f[0] is None and f[1] is not None for f in facts.values())
 
 
+def _queued_import(
+    engine: Engine, committed_codes: list[str], prefix: str, n: int, north: float
+) -> list[str]:
+    """Commit an import of ``n`` parcels in a row near the clear site (``north`` degrees up)
+    whose derived data is queued, not settled; their codes."""
+    with engine.connect() as conn:
+        clear = _site(conn, inside_exclusion=False)
+    codes = [f"{prefix}{i}" for i in range(n)]
+    committed_codes.extend(codes)
+    data = _file(
+        [(c, _square(clear[0] + 0.003 * i, clear[1] + north)) for i, c in enumerate(codes)]
+    )
+    with engine.begin() as conn:
+        run_import(conn, data, "d.geojson", ADMIN, ImportOptions(settle_inline_max=0))
+    return codes
+
+
 def _wait_for_lock(engine: Engine, pid: int) -> None:
     """Until backend ``pid`` waits for a lock (bounded; fails the test rather than hang)."""
     with engine.connect() as conn:
@@ -241,13 +258,7 @@ def test_a_cell_drain_and_a_concurrent_edit_take_their_locks_in_one_order(
     """A write takes the data-version rows first (its ``data_version`` trigger), then the cells;
     the cell drain must too. Taking 'all' last, the drain held the new parcels' cells and
     waited for 'all' while the write held 'all' and waited for those cells: a deadlock."""
-    with engine.connect() as conn:
-        clear = _site(conn, inside_exclusion=False)
-    codes = [f"DV-L{i}" for i in range(4)]
-    committed_codes.extend(codes)
-    data = _file([(c, _square(clear[0] + 0.003 * i, clear[1] + 0.01)) for i, c in enumerate(codes)])
-    with engine.begin() as conn:
-        run_import(conn, data, "d.geojson", ADMIN, ImportOptions(settle_inline_max=0))
+    codes = _queued_import(engine, committed_codes, "DV-L", 4, 0.01)
     errors: list[BaseException] = []
     with engine.connect() as edit, engine.connect() as drainer:
         drainer_pid = int(drainer.execute(text("SELECT pg_backend_pid()")).scalar_one())
@@ -299,13 +310,7 @@ def test_a_drain_worker_that_finds_nothing_left_makes_no_new_version(
     """Two facts workers: the second waits for the first (both take the data versions first),
     then finds the queue empty; its bump is rolled back, so tiles and the match's reference
     data keep their version."""
-    with engine.connect() as conn:
-        clear = _site(conn, inside_exclusion=False)
-    codes = [f"DV-N{i}" for i in range(3)]
-    committed_codes.extend(codes)
-    data = _file([(c, _square(clear[0] + 0.003 * i, clear[1] + 0.02)) for i, c in enumerate(codes)])
-    with engine.begin() as conn:
-        run_import(conn, data, "d.geojson", ADMIN, ImportOptions(settle_inline_max=0))
+    _queued_import(engine, committed_codes, "DV-N", 3, 0.02)
     version = "SELECT version FROM landmatch.data_state WHERE name = 'all'"
     claimed: list[int] = []
     with engine.connect() as first, engine.connect() as second:
