@@ -10,7 +10,7 @@ import json
 import logging
 import threading
 from collections import OrderedDict
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
@@ -142,17 +142,22 @@ def kept_figures(
 
 def _latest_stored(
     session: Session, as_of: dt.date, defaults: IdleRule, city: str | None
-) -> tuple[dict[str, Any], str] | None:
-    """The figures last stored for the day, city and rule, whatever inventory state they
-    came from (another worker's, or this one's before a restart), with when computed."""
+) -> tuple[tuple[dict[str, Any], str], dt.date] | None:
+    """The figures last stored for the city and rule, of the day or else of the latest day
+    before it (within :data:`KEPT`), whatever inventory state they came from (another
+    worker's, or this one's before a restart): the figures with when computed, and their
+    day."""
     row = session.execute(
         text(
-            "SELECT figures, computed_at FROM landmatch.monitoring_figures "
-            "WHERE as_of = :d AND city_code = :c AND rule = :r"
+            "SELECT as_of, figures, computed_at FROM landmatch.monitoring_figures "
+            f"WHERE as_of <= :d AND as_of > CAST(:d AS date) - {KEPT} "
+            "AND city_code = :c AND rule = :r ORDER BY as_of DESC LIMIT 1"
         ),
         {"d": as_of, "c": city or vocab.PROVINCE_CODE, "r": _rule_key(defaults)},
     ).first()
-    return None if row is None else (dict(row.figures), row.computed_at.isoformat())
+    if row is None:
+        return None
+    return (dict(row.figures), row.computed_at.isoformat()), row.as_of
 
 
 def inventory_figures(
@@ -221,11 +226,23 @@ def warm(engine: Engine, as_of: dt.date, defaults: IdleRule) -> int:
     return computed
 
 
+class Answer(NamedTuple):
+    """The dashboard's inventory figures as :meth:`Figures.get` answers: when they were
+    computed, whether newer ones are being computed, and the day they are of (the day asked
+    for, or an earlier one while the asked day's are computed)."""
+
+    figures: dict[str, Any]
+    computed_at: str
+    updating: bool
+    as_of: dt.date
+
+
 class Figures:
     """One app's latest figures per day, city and rule, whatever inventory state they came
-    from, and their refreshes: when the inventory has changed since, the dashboard answers at
-    once with the latest figures, this worker's or else the last stored by any worker
-    (``updating``: true, with when they were computed) while a
+    from, and their refreshes: when the inventory has changed since, or the day has none yet
+    (a new day before the warm-up), the dashboard answers at once with the latest figures, this
+    worker's or else the last stored by any worker for the day or an earlier one (``updating``:
+    true, with when they were computed and their day) while a
     background thread (on ``engine``, one at a time per worker; a request meanwhile gets the
     latest and asks again) computes the current ones. At most :data:`CACHE_ENTRIES` keys."""
 
@@ -249,22 +266,26 @@ class Figures:
         as_of: dt.date,
         defaults: IdleRule,
         city: str | None,
-    ) -> tuple[dict[str, Any], str, bool]:
-        """Figures, when computed, and whether newer ones are being computed (in the
-        caller's scope)."""
+    ) -> Answer:
+        """Figures, when computed, whether newer ones are being computed and their day (in
+        the caller's scope)."""
         city = city_scope(principal, city)
         key = (as_of, city, defaults)
         kept = kept_figures(session, as_of, defaults, city)
         if kept is None:
             with self._lock:
                 latest = self._latest.get(key)
-            latest = latest or _latest_stored(session, as_of, defaults, city)
+            day = as_of
+            if latest is None:
+                stored = _latest_stored(session, as_of, defaults, city)
+                if stored is not None:
+                    latest, day = stored
             if latest is not None:
                 self._refresh(key, principal)
-                return (*latest, True)
+                return Answer(*latest, True, day)
         found = kept or inventory_figures(session, principal, as_of, defaults, city)
         self._keep(key, found)
-        return (*found, False)
+        return Answer(*found, False, as_of)
 
     def _refresh(self, key: tuple[Any, ...], principal: Principal) -> None:
         with self._lock:
@@ -304,12 +325,15 @@ def dashboard_data(
     city = city_scope(principal, city)
     if figures is None:
         inv, computed_at = inventory_figures(session, principal, as_of, defaults, city)
-        updating = False
+        updating, figures_as_of = False, as_of
     else:
-        inv, computed_at, updating = figures.get(session, principal, as_of, defaults, city)
+        inv, computed_at, updating, figures_as_of = figures.get(
+            session, principal, as_of, defaults, city
+        )
     inv = copy.deepcopy(inv)
     return {
         "as_of": as_of.isoformat(),
+        "figures_as_of": figures_as_of.isoformat(),
         "city": city,
         "city_name": vocab.CITIES.get(city) if city else "全省",
         "computed_at": computed_at,

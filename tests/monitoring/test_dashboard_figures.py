@@ -18,7 +18,8 @@ from landmatch.auth import Principal
 from landmatch.monitoring import summary
 from landmatch.monitoring.idle import IdleRule
 
-DAY = dt.date(2026, 10, 15)  # a day no other test asks the dashboard for
+DAY = dt.date(2026, 10, 15)  # a day no other test asks the dashboard for (nor the day before)
+EVE = DAY - dt.timedelta(days=1)
 CITY = "130100"
 ADMIN = Principal(name="t-admin", role="admin")
 WAIT_S = 120  # a bound on the background refresh, never an assertion on speed
@@ -28,7 +29,14 @@ WAIT_S = 120  # a bound on the background refresh, never an assertion on speed
 def clean(engine: Engine) -> Iterator[None]:
     def drop() -> None:
         with engine.begin() as c:
-            c.execute(text("DELETE FROM landmatch.monitoring_figures WHERE as_of = :d"), {"d": DAY})
+            c.execute(
+                # the day and the week before it, whose figures an answer may fall back on
+                text(
+                    "DELETE FROM landmatch.monitoring_figures "
+                    "WHERE as_of > CAST(:d AS date) - 8 AND as_of <= :d"
+                ),
+                {"d": DAY},
+            )
 
     drop()
     summary._cache.clear()
@@ -51,8 +59,9 @@ def _refreshed(
     deadline = time.monotonic() + WAIT_S
     while True:
         with Session(engine) as s:
-            figures, at, updating = worker.get(s, ADMIN, DAY, rule, CITY)
+            figures, at, updating, day = worker.get(s, ADMIN, DAY, rule, CITY)
         if not updating:
+            assert day == DAY
             return figures, at
         assert time.monotonic() < deadline, "the figures were not refreshed"
         time.sleep(0.1)
@@ -62,21 +71,20 @@ def test_latest_figures_while_the_current_ones_are_computed(engine: Engine, clea
     rule = IdleRule()
     worker = summary.Figures(engine)
     with Session(engine) as s:
-        first, at, updating = worker.get(s, ADMIN, DAY, rule, CITY)
+        first, at, updating, _ = worker.get(s, ADMIN, DAY, rule, CITY)
         s.commit()
     assert not updating and first["area_by_city_status"]
     # Nothing changed: the same figures, computed once.
     with Session(engine) as s:
-        assert worker.get(s, ADMIN, DAY, rule, CITY) == (first, at, False)
+        assert worker.get(s, ADMIN, DAY, rule, CITY) == (first, at, False, DAY)
     # Another worker (or this one restarted) reads them from the table: same time stamp.
     summary._cache.clear()
     with Session(engine) as s:
-        assert summary.Figures(engine).get(s, ADMIN, DAY, rule, CITY) == (first, at, False)
+        assert summary.Figures(engine).get(s, ADMIN, DAY, rule, CITY) == (first, at, False, DAY)
 
     _bump(engine)
     with Session(engine) as s:
-        stale, stale_at, updating = worker.get(s, ADMIN, DAY, rule, CITY)
-    assert (stale, stale_at, updating) == (first, at, True)  # at once, marked
+        assert worker.get(s, ADMIN, DAY, rule, CITY) == (first, at, True, DAY)  # at once, marked
     figures, fresh_at = _refreshed(engine, worker, rule)
     assert fresh_at > at and figures == first  # the data are the same; only the state moved
     with engine.connect() as c:
@@ -97,21 +105,41 @@ def test_another_worker_answers_at_once_with_the_stored_figures(
     restarted) answers with the last stored ones at once, marked, and refreshes them."""
     rule = IdleRule()
     with Session(engine) as s:
-        first, at, _ = summary.Figures(engine).get(s, ADMIN, DAY, rule, CITY)
+        first, at, _, _ = summary.Figures(engine).get(s, ADMIN, DAY, rule, CITY)
         s.commit()
     _bump(engine)
     summary._cache.clear()
     other = summary.Figures(engine)
     with Session(engine) as s:
-        assert other.get(s, ADMIN, DAY, rule, CITY) == (first, at, True)
+        assert other.get(s, ADMIN, DAY, rule, CITY) == (first, at, True, DAY)
     figures, fresh_at = _refreshed(engine, other, rule)
     assert fresh_at > at and figures == first
+
+
+def test_a_new_day_answers_at_once_with_the_day_befores_figures(
+    engine: Engine, clean: None
+) -> None:
+    """A day no figures are kept for yet (a server started on a new day, before its warm-up)
+    is answered at once with the latest earlier day's, marked with that day, while its own
+    are computed; figures of a day after the one asked for are never shown."""
+    rule = IdleRule()
+    with Session(engine) as s:
+        eve, eve_at, _, _ = summary.Figures(engine).get(s, ADMIN, EVE, rule, CITY)
+        s.commit()
+    worker = summary.Figures(engine)
+    with Session(engine) as s:
+        assert worker.get(s, ADMIN, DAY, rule, CITY) == (eve, eve_at, True, EVE)
+    figures, at = _refreshed(engine, worker, rule)
+    assert at > eve_at and figures["area_by_city_status"] == eve["area_by_city_status"]
+    # The day before still has its own figures, not the later day's.
+    with Session(engine) as s:
+        assert summary.Figures(engine).get(s, ADMIN, EVE, rule, CITY) == (eve, eve_at, False, EVE)
 
 
 def test_without_latest_figures_the_first_answer_is_computed(engine: Engine, clean: None) -> None:
     _bump(engine)
     with Session(engine) as s:
-        figures, _, updating = summary.Figures(engine).get(s, ADMIN, DAY, IdleRule(), None)
+        figures, _, updating, _ = summary.Figures(engine).get(s, ADMIN, DAY, IdleRule(), None)
         assert not updating
         assert figures["area_by_city_status"] == summary.area_by_city_status(s, ADMIN, None)
 
@@ -140,5 +168,5 @@ def test_the_days_figures_are_warmed_before_anyone_asks(engine: Engine, clean: N
     assert summary.warm(engine, DAY, rule) == 0
     summary._cache.clear()
     with Session(engine) as s:
-        _, at, updating = summary.Figures(engine).get(s, ADMIN, DAY, rule, CITY)
+        _, at, updating, _ = summary.Figures(engine).get(s, ADMIN, DAY, rule, CITY)
     assert not updating and at == kept[CITY].isoformat()

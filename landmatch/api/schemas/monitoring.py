@@ -114,7 +114,12 @@ class MonitoringSummary(Contract):
     city_name: str
     computed_at: Timestamp = Field(description="when the inventory figures were computed")
     updating: bool = Field(
-        description="the inventory changed since: newer figures are being computed"
+        description="the inventory changed since, or the day has none yet: newer figures are "
+        "being computed"
+    )
+    figures_as_of: dt.date = Field(
+        description="the day the inventory figures are of: as_of, or an earlier day's while "
+        "as_of's are computed"
     )
     statuses: dict[str, str] = Field(description="parcel status → label")
     cities: dict[str, str] = Field(description="city code → name, of the scope")

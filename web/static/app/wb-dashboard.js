@@ -117,7 +117,11 @@
         Object.keys(charts).forEach(function (k) { charts[k].resize(); });
         // When the figures were computed; while newer ones are computed, ask again shortly.
         var at = new Date(d.computed_at).toLocaleString("zh-CN", { hour12: false });
-        $("dash-fresh").textContent = "统计时间：" + at + (d.updating ? "（数据已有变更，正在重新统计……）" : "");
+        // An earlier day's figures are shown while the asked day's are computed.
+        var note = !d.updating ? "" : d.figures_as_of !== d.as_of
+          ? "（暂显示 " + d.figures_as_of + " 的统计，正在统计 " + d.as_of + " 的数据……）"
+          : "（数据已有变更，正在重新统计……）";
+        $("dash-fresh").textContent = "统计时间：" + at + note;
         if (d.updating) { setTimeout(load, 3000); }
         document.body.setAttribute("data-ready", "1");
       })
