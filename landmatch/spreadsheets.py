@@ -31,7 +31,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from copy import copy
 from dataclasses import dataclass, replace
 from decimal import Decimal
-from itertools import islice
+from itertools import islice, zip_longest
 from pathlib import Path
 from typing import Any, BinaryIO, Literal, TypeVar
 
@@ -110,8 +110,12 @@ TOTAL_FONT = Font(bold=True)
 #: Rows measured to fit the widths (spread over the table): enough to see long values,
 #: bounded for a sheet of a million rows.
 WIDTH_SAMPLE = 5000
+#: Rows an XlsxWriter sheet converts and writes at a time, column by column.
+BATCH_ROWS = 2000
 MAX_WIDTH = 60
 _ROUND = {"mu": 2, "ha": 4}
+_NUMBERS = {int, float}
+_PLAIN = {str, int, float, dt.date}  # values Column.values converts column-wise
 
 
 @dataclass(frozen=True)
@@ -141,10 +145,10 @@ class Column:
         booleans as 是/否, lists joined with 、."""
         if type(v) is str and self.kind == "text":  # the commonest cell, as it is
             return v
-        if v is None or (isinstance(v, float) and math.isnan(v)):
-            return None
         if isinstance(v, Decimal):
             v = float(v)
+        if v is None or (isinstance(v, float) and math.isnan(v)):  # NaN: blank
+            return None
         if isinstance(v, bool) or self.kind == "bool":
             return "是" if v else "否"
         if isinstance(v, list | tuple):
@@ -159,6 +163,27 @@ class Column:
         if isinstance(v, dt.datetime) and v.tzinfo is not None:
             return v.replace(tzinfo=None)  # xlsx has no time zones
         return v
+
+    def values(self, vs: Sequence[Any]) -> Sequence[Any]:
+        """:meth:`value` of each of ``vs`` (a column's values): the common columns — text of
+        strings, numbers, dates, booleans — without a call per value."""
+        kinds = set(map(type, vs))
+        kinds.discard(type(None))
+        if self.kind == "bool" and kinds <= {bool}:
+            return [None if v is None else "是" if v else "否" for v in vs]
+        if Decimal in kinds and self.kind != "bool":
+            vs = [float(v) if type(v) is Decimal else v for v in vs]
+            kinds = (kinds - {Decimal}) | {float}
+        if self.kind == "bool" or not kinds <= _PLAIN:
+            return [self.value(v) for v in vs]
+        if kinds == {str}:
+            return vs if self.kind == "text" else [self.value(v) for v in vs]
+        if kinds <= _NUMBERS:
+            if self.kind in _ROUND:
+                digits = _ROUND[self.kind]
+                return [None if v is None or v != v else round(float(v), digits) for v in vs]
+            return [None if v != v else v for v in vs]  # NaN: blank
+        return vs if kinds == {dt.date} else [self.value(v) for v in vs]
 
     def shown(self, v: Any) -> str:
         """How the value reads in the cell (for widths)."""
@@ -345,33 +370,38 @@ def save(wb: Workbook, target: str | Path | BinaryIO | None = None) -> bytes:
 # row file as it is written, so memory stays bounded as with openpyxl's write-only sheets.
 # XlsxWriter's own write_*() keep each cell as an object and write its XML when the next row
 # begins (about 10 µs a cell; a province's two parcel sheets have 14 million), so rows are
-# handed over as XML made here in one pass (:meth:`StreamingWorksheet.write_row_xml`);
+# handed over as XML made here in one pass (:meth:`StreamingWorksheet.write_rows_xml`);
 # XlsxWriter writes everything else (styles, widths, panes, filter, the package).
 
 
 class StreamingWorksheet(Worksheet):
-    """XlsxWriter's worksheet with :meth:`write_row_xml`. It leans on internals of XlsxWriter 3
+    """XlsxWriter's worksheet with :meth:`write_rows_xml`. It leans on internals of XlsxWriter 3
     (``_check_dimensions``, ``_write_single_row``, ``fh`` — the row file in constant_memory
     mode — and ``Format._get_xf_index``); tests read the files back with openpyxl and compare
     them with openpyxl's own."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.last_xml_row = -1  # the last row written by write_row_xml
+        self.last_xml_row = -1  # the last row written by write_rows_xml
 
-    def write_row_xml(self, row: int, first_col: int, last_col: int, cells: str) -> None:
-        """Row ``row`` (0-based, after every row written so far) with ``cells``: the XML of its
-        cells (``<c>`` elements, each with its ``r`` reference) in columns ``first_col`` to
-        ``last_col``."""
-        if (
-            row <= self.last_xml_row
-            or self._check_dimensions(row, first_col)
-            or self._check_dimensions(row, last_col)
-        ):
-            raise ValueError(f"row {row} is outside the sheet or already written")
-        self._write_single_row(row)  # whatever XlsxWriter still holds of the rows before
-        self.fh.write(f'<row r="{row + 1}">{cells}</row>')
-        self.last_xml_row = row
+    def write_rows_xml(self, row: int, first_col: int, last_col: int, rows: Iterable[str]) -> None:
+        """Rows ``row``, ``row`` + 1, … (0-based, after every row written so far) with the XML
+        of their cells (``<c>`` elements, each with its ``r`` reference; "" for a blank row)
+        in columns ``first_col`` to ``last_col``."""
+        if row <= self.last_xml_row:
+            raise ValueError(f"row {row} is already written")
+        parts, used = [], []
+        for r, cells in enumerate(rows, row):
+            if cells:
+                parts.append(f'<row r="{r + 1}">{cells}</row>')
+                used.append(r)
+        if not used:
+            return
+        if self._check_dimensions(used[0], first_col) or self._check_dimensions(used[-1], last_col):
+            raise ValueError(f"rows {used[0]}–{used[-1]} are outside the sheet")
+        self._write_single_row(used[0])  # whatever XlsxWriter still holds of the rows before
+        self.fh.write("".join(parts))
+        self.last_xml_row = used[-1]
 
 
 def discard(wb: xlsxwriter.Workbook) -> None:
@@ -426,6 +456,11 @@ _MAX_TEXT = 32767  # UTF-16 units in a cell
 # Text that needs more than writing as it is: characters xlsx cannot hold, XML escapes,
 # _xHHHH_ (read back as an escaped character), white space at either end.
 _TEXT_SPECIAL = re.compile("[\x00-\x08\x0b\x0c\r\x0e-\x1f&<>\ufffe\uffff]|_x|^\\s|\\s$")
+# Text that needs _text's care: the above, or formula-like (the quote prefix).
+_TEXT_SLOW = re.compile(_TEXT_SPECIAL.pattern + "|^[=+\\-@\t]")
+# The same, searched once in a column's texts joined by line feeds (no false negative: each
+# text begins a line and ends one).
+_TEXT_SLOW_LINES = re.compile(_TEXT_SLOW.pattern, re.MULTILINE)
 
 
 class _Streaming:
@@ -463,20 +498,23 @@ class _Streaming:
                 row += 1  # a blank row between tables
             cols = table.all_columns
             _Rows(self, "header", [Column(c.header) for c in cols]).write(
-                ws, row, [c.header for c in cols]
+                ws, row, [[c.header for c in cols]]
             )
             row += 1
             start = row
             body = _Rows(self, "body", cols)
-            for i, values in enumerate(table.rows, start=1):
-                body.write(ws, row, [i, *values] if table.numbered else values)
-                row += 1
+            rows = iter(table.rows)
+            while batch := list(islice(rows, BATCH_ROWS)):
+                if table.numbered:
+                    batch = [[i, *values] for i, values in enumerate(batch, start=row - start + 1)]
+                body.write(ws, row, batch)
+                row += len(batch)
             if t == 0 and cols:
                 ws.autofilter(start - 1, 0, max(row, start) - 1, len(cols) - 1)
             total = _Rows(self, "total", cols)
-            for values in table.totals:
-                total.write(ws, row, [None, *values] if table.numbered else values)
-                row += 1
+            if table.totals:
+                total.write(ws, row, [[None, *v] if table.numbered else v for v in table.totals])
+                row += len(table.totals)
         return ws
 
 
@@ -495,37 +533,79 @@ class _Rows:
         self.date = book.style(style, "yyyy-mm-dd")
         self.datetime = book.style(style, "yyyy-mm-dd h:mm:ss")
 
-    def write(self, ws: StreamingWorksheet, row: int, values: Sequence[Any]) -> None:
-        cells: list[str] = []
-        first = last = -1
-        r = row + 1
-        for k, c, v in zip(range(len(self.cols)), self.cols, values, strict=False):
-            if v is None:
-                continue
-            v = c.value(v)
-            kind = type(v)
-            if kind is str:
-                if not v:  # a blank cell, not an empty text
-                    continue
-                cells.append(self._text(k, r, v))
-            elif kind is float or kind is int:
-                if kind is float and not math.isfinite(v):
-                    continue
-                cells.append(f'<c r="{self.letters[k]}{r}"{self.plain[k]}><v>{v:.16G}</v></c>')
-            elif v is None:
-                continue
-            elif isinstance(v, dt.date):
-                # Excel has no serial number for days before 1900: those stay text (ISO).
-                cells.append(
-                    self._date(k, r, c, v) if v.year >= 1900 else self._text(k, r, v.isoformat())
-                )
-            else:  # anything else as its text
-                cells.append(self._text(k, r, str(v)))
-            if first < 0:
-                first = k
-            last = k
-        if cells:
-            ws.write_row_xml(row, first, last, "".join(cells))
+    def write(self, ws: StreamingWorksheet, row: int, rows: Sequence[Sequence[Any]]) -> None:
+        """``rows`` from row ``row`` (0-based) on, worked column by column: each column's
+        values converted at once (:meth:`Column.values`), then its cells' XML."""
+        columns = list(zip_longest(*rows))  # a short row's missing values are blank
+        numbers = range(row + 1, row + 1 + len(rows))
+        cells = [
+            self._cells(k, c, c.values(vs), numbers)
+            for k, c, vs in zip(range(len(self.cols)), self.cols, columns, strict=False)
+        ]
+        used = [k for k, xml in enumerate(cells) if any(xml)]
+        if used:
+            ws.write_rows_xml(row, used[0], used[-1], map("".join, zip(*cells, strict=True)))
+
+    def _cells(self, k: int, c: Column, values: Sequence[Any], numbers: range) -> list[str]:
+        """The XML of column ``k``'s cells ("" for a blank) in rows ``numbers`` (1-based)."""
+        kinds = set(map(type, values))
+        kinds.discard(type(None))
+        letter, style = self.letters[k], self.plain[k]
+        if kinds == {str}:  # the commonest
+            texts = list(filter(None, values))
+            if texts and (
+                _TEXT_SLOW_LINES.search("\n".join(texts)) or max(map(len, texts)) > _MAX_TEXT // 2
+            ):
+                return [  # some text needs _text's care: found value by value
+                    ""
+                    if not v
+                    else self._text(k, r, v)
+                    if _TEXT_SLOW.search(v) or len(v) > _MAX_TEXT // 2
+                    else f'<c r="{letter}{r}"{style} t="inlineStr"><is><t>{v}</t></is></c>'
+                    for v, r in zip(values, numbers, strict=True)
+                ]
+            return [
+                f'<c r="{letter}{r}"{style} t="inlineStr"><is><t>{v}</t></is></c>' if v else ""
+                for v, r in zip(values, numbers, strict=True)
+            ]
+        if kinds <= _NUMBERS:
+            return [
+                f'<c r="{letter}{r}"{style}><v>{v:.16G}</v></c>'
+                if v is not None and (type(v) is int or math.isfinite(v))
+                else ""
+                for v, r in zip(values, numbers, strict=True)
+            ]
+        if kinds == {dt.date}:  # days (not times): their serial numbers
+            style = style if c.kind == "date" else self.date
+            out = []
+            for v, r in zip(values, numbers, strict=True):
+                if v is None:
+                    out.append("")
+                elif v.year < 1900:  # no serial number: as text
+                    out.append(self._cell(k, r, c, v))
+                else:
+                    days = v.toordinal() - _EXCEL_EPOCH_ORDINAL
+                    days -= days < _LEAP_BUG_DAYS
+                    out.append(f'<c r="{letter}{r}"{style}><v>{days}</v></c>')
+            return out
+        return [self._cell(k, r, c, v) for v, r in zip(values, numbers, strict=True)]
+
+    def _cell(self, k: int, r: int, c: Column, v: Any) -> str:
+        """The XML of the cell of column ``k`` in row ``r`` (1-based) holding ``v`` (as
+        :meth:`Column.value` made it; "" for a blank)."""
+        kind = type(v)
+        if v is None:
+            return ""
+        if kind is str:
+            return self._text(k, r, v) if v else ""  # an empty text is a blank cell
+        if kind is float or kind is int:
+            if kind is float and not math.isfinite(v):
+                return ""
+            return f'<c r="{self.letters[k]}{r}"{self.plain[k]}><v>{v:.16G}</v></c>'
+        if isinstance(v, dt.date):
+            # Excel has no serial number for days before 1900: those stay text (ISO).
+            return self._date(k, r, c, v) if v.year >= 1900 else self._text(k, r, v.isoformat())
+        return self._text(k, r, str(v))  # anything else as its text
 
     def _date(self, k: int, r: int, c: Column, v: dt.date) -> str:
         if isinstance(v, dt.datetime):

@@ -54,7 +54,21 @@ class Col:
     digits: int = 2
 
     def value(self, row: dict[str, Any]) -> Any:
-        v = row.get(self.key)
+        return self.convert(row.get(self.key))
+
+    def values(self, batch: dict[str, Sequence[Any]]) -> Sequence[Any]:
+        """:meth:`convert` of each value of the column in ``batch`` (columns by key), the
+        common cases without a call per value."""
+        vs = batch[self.key]
+        if self.words is not None:
+            words = self.words
+            return [words.get(v, v) if type(v) is str else self.convert(v) for v in vs]
+        if self.m2:
+            return [v / M2_PER_MU if type(v) is float else self.convert(v) for v in vs]
+        return [self.convert(v) for v in vs] if {list, tuple} & set(map(type, vs)) else vs
+
+    def convert(self, v: Any) -> Any:
+        """The sheet's value of ``v``."""
         if v is None:
             return None
         if self.words is not None:
@@ -249,9 +263,12 @@ def _sheets(counties: dict[str, str]) -> dict[str, list[Col]]:
     }
 
 
+def _columns(cols: Sequence[Col]) -> list[Column]:
+    return [Column(c.header, c.kind, c.digits) for c in cols]
+
+
 def _table(cols: Sequence[Col], rows: Sequence[dict[str, Any]]) -> Table:
-    columns = [Column(c.header, c.kind, c.digits) for c in cols]
-    return Table(columns, _RowView(cols, rows))
+    return Table(_columns(cols), _RowView(cols, rows))
 
 
 class _RowView(Sequence[list[Any]]):
@@ -270,10 +287,13 @@ class _RowView(Sequence[list[Any]]):
         return [c.value(row) for c in self.cols]
 
 
-def _stream(cols: Sequence[Col], rows: Iterable[dict[str, Any]], count: int) -> Table:
-    """A sheet's rows converted as they stream past (``Table.rows`` read once)."""
-    columns = [Column(c.header, c.kind, c.digits) for c in cols]
-    return Table(columns, ([c.value(r) for c in cols] for r in rows), count=count)
+def _rows(
+    cols: Sequence[Col], batches: Iterable[dict[str, Sequence[Any]]]
+) -> Iterator[tuple[Any, ...]]:
+    """A sheet's rows, converted column by column as their batches (columns by key) stream
+    past."""
+    for b in batches:
+        yield from zip(*(c.values(b) for c in cols), strict=True)
 
 
 #: Called with the stage (a sheet's title), the rows of the parcel sheets (闲置土地, 转让路径)
@@ -337,8 +357,8 @@ def filename(city: str | None, as_of: dt.date) -> str:
 
 
 def _counted(
-    rows: Iterable[dict[str, Any]], title: str, before: int, total: int, progress: Progress
-) -> Iterator[dict[str, Any]]:
+    rows: Iterable[Sequence[Any]], title: str, before: int, total: int, progress: Progress
+) -> Iterator[Sequence[Any]]:
     """``rows`` passed through, reporting every :data:`PROGRESS_ROWS` (``before`` rows were
     written by the sheets before this one)."""
     done = before
@@ -396,10 +416,11 @@ def write_workbook(
         "年度处置目标": lambda: targets.progress(session, principal, as_of, city=city)["targets"],
         "开发区指标排名": lambda: zones.zone_kpis(session, principal, as_of, city)["zones"],
     }
-    # The sheets with a row per supplied parcel, streamed from server-side cursors.
-    streams: dict[str, Callable[[], Iterator[dict[str, Any]]]] = {
-        "闲置土地": lambda: scan.iter_rows(session, as_of, defaults, city),
-        "转让路径": lambda: transfer.iter_rows(session, principal, city),
+    # The sheets with a row per supplied parcel, streamed from server-side cursors in batches
+    # of columns.
+    streams: dict[str, Callable[[], Iterator[dict[str, Sequence[Any]]]]] = {
+        "闲置土地": lambda: scan.column_batches(session, as_of, defaults, city),
+        "转让路径": lambda: transfer.column_batches(session, principal, city),
     }
     counties = {
         str(r[0]): str(r[1])
@@ -435,10 +456,10 @@ def write_workbook(
                 if progress is not None:
                     progress(title, done, total)
                 if title in streams:
-                    rows: Iterable[dict[str, Any]] = islice(streams[title](), MAX_ROWS)
+                    rows: Iterable[Sequence[Any]] = islice(_rows(cols, streams[title]()), MAX_ROWS)
                     if progress is not None:
                         rows = _counted(rows, title, done, total, progress)
-                    write_sheet(wb, title, _stream(cols, rows, per_sheet))
+                    write_sheet(wb, title, Table(_columns(cols), rows, count=per_sheet))
                     done += per_sheet
                     continue
                 write_sheet(wb, title, _table(cols, data[title]()[:MAX_ROWS]))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import text
@@ -59,24 +59,18 @@ _ROWS_SQL = (
 ).replace("{body}", sql.load("monitoring_idle"))
 
 
-def iter_rows(
+def column_batches(
     session: Session,
     as_of: dt.date,
     defaults: IdleRule,
     city: str | None = None,
     *,
     chunk: int = 2000,
-) -> Iterator[dict[str, Any]]:
-    """:func:`scan_rows` as a stream: read from a server-side cursor ``chunk`` rows at a time,
-    so a province's scan never sits in memory at once (the Excel export)."""
+) -> Iterator[dict[str, Sequence[Any]]]:
+    """:func:`scan_rows` as a stream of batches of ``chunk`` rows, each as its columns by name
+    (:func:`~landmatch.monitoring.sql.column_batches`: the Excel export)."""
     params = _params(as_of, defaults, city) | {"stage": None, "lim": None, "off": 0}
-    result = session.execute(
-        text(_ROWS_SQL),
-        params,
-        execution_options={"stream_results": True, "yield_per": chunk},
-    )
-    for r in result.mappings():
-        yield dict(r)
+    return sql.column_batches(session, _ROWS_SQL, params, chunk)
 
 
 def stage_groups(

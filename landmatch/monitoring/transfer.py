@@ -6,14 +6,15 @@ recorded in the inventory, so "transferable now" means "meets the investment tes
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from landmatch import vocab
 from landmatch.auth import Principal
+from landmatch.monitoring import sql
 from landmatch.monitoring.scope import city_scope
 from landmatch.monitoring.terms import TRANSFER_ROUTES
 
@@ -36,24 +37,32 @@ def route(ratio: float | None, threshold: float = THRESHOLD) -> str:
     return "transferable_now" if ratio >= threshold else "notice_registration"
 
 
-def iter_rows(
+def column_batches(
     session: Session, principal: Principal, city: str | None = None, *, chunk: int = 2000
-) -> Iterator[dict[str, Any]]:
-    """Each supplied or idle parcel with its route, by city and code, read from a server-side
-    cursor ``chunk`` rows at a time (a province's rows never sit in memory at once: the Excel
-    export), in the caller's scope."""
+) -> Iterator[dict[str, Sequence[Any]]]:
+    """Each supplied or idle parcel with its route, by city and code, in batches of ``chunk``
+    rows read from a server-side cursor, each batch as its columns by name (a province's rows
+    never sit in memory at once: the Excel export), in the caller's scope."""
     city = city_scope(principal, city)
-    result = session.execute(
-        text(_SQL), {"city": city}, execution_options={"stream_results": True, "yield_per": chunk}
-    )
-    for r in result.mappings():
-        d: dict[str, Any] = {
-            k: (float(v) if type(v).__name__ == "Decimal" else v) for k, v in r.items()
+    for b in sql.column_batches(session, _SQL, {"city": city}, chunk):
+        out: dict[str, Sequence[Any]] = {
+            k: [float(v) if type(v) is Decimal else v for v in vs]
+            if Decimal in set(map(type, vs))
+            else vs
+            for k, vs in b.items()
         }
-        d["route"] = route(d["ratio"])
-        d["route_label"] = TRANSFER_ROUTES[d["route"]]
-        d["city_name"] = vocab.CITIES.get(d["city_code"])
-        yield d
+        out["route"] = [route(r) for r in out["ratio"]]
+        out["route_label"] = [TRANSFER_ROUTES[r] for r in out["route"]]
+        out["city_name"] = [vocab.CITIES.get(c) for c in out["city_code"]]
+        yield out
+
+
+def iter_rows(
+    session: Session, principal: Principal, city: str | None = None
+) -> Iterator[dict[str, Any]]:
+    """:func:`column_batches` row by row, each row a dict."""
+    for b in column_batches(session, principal, city):
+        yield from (dict(zip(b, values, strict=True)) for values in zip(*b.values(), strict=True))
 
 
 def transfer_routes(

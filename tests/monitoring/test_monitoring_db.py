@@ -603,7 +603,9 @@ def test_workbook_has_every_table(session: Session) -> None:
     codes = [r[1] for r in ws.iter_rows(min_row=2, values_only=True)]
     # The sheet streams from a server-side cursor: every scanned row, in order.
     assert codes == [r["code"] for r in scan.scan_rows(session, AS_OF, IdleRule())]
-    assert [r["code"] for r in scan.iter_rows(session, AS_OF, IdleRule(), chunk=7)] == codes
+    batches = list(scan.column_batches(session, AS_OF, IdleRule(), chunk=7))
+    assert {len(b["code"]) for b in batches[:-1]} == {7}
+    assert [code for b in batches for code in b["code"]] == codes
 
 
 @pytest.mark.parametrize("city", [None, "130100"])

@@ -295,7 +295,7 @@ def test_the_streaming_sheet_keeps_returns_blanks_and_early_dates() -> None:
         ws = write_sheet(wb, "表", Table(cols, rows))
         assert isinstance(ws, StreamingWorksheet)
         with pytest.raises(ValueError, match="already written"):
-            ws.write_row_xml(1, 0, 0, "")
+            ws.write_rows_xml(1, 0, 0, [""])
         wb.close()
         got = load_workbook(io.BytesIO(buf.getvalue()))["表"]
         assert got["B2"].value == "a\r\nb\r" and got["B3"].value is None
