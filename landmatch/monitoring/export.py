@@ -13,12 +13,13 @@ import re
 import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from landmatch import vocab
@@ -394,28 +395,65 @@ def write_workbook(
     """Write the workbook to ``target`` (a path or a binary file). The idle-land and transfer
     sheets — a row per supplied parcel, the ones that grow with the province — stream from
     server-side cursors into XlsxWriter's constant_memory sheets, so memory stays bounded;
-    the idle summary sheets come from the set-wise count (``scan.stage_groups``). In the caller's scope, as every monitoring read
+    the idle summary sheets come from the set-wise count (``scan.stage_groups``). The other
+    sheets' rows are read meanwhile on a second connection of the session's engine (seconds
+    of database work at a million parcels, done while Python writes the idle-land sheet); a
+    session bound to a connection reads them itself. Each statement sees the data as it is
+    then, as before (read committed). In the caller's scope, as every monitoring read
     (:func:`~landmatch.monitoring.scope.city_scope`); returns the city written (None: every
     city). ``progress`` hears of each sheet and of the parcel sheets' rows as they are written."""
     city = city_scope(principal, city)
     tune(session)
-    idle = scan.idle_report(session, principal, as_of, defaults, city=city, limit=0)
+    with ThreadPoolExecutor(1, thread_name_prefix="lm-export-tables") as pool:
+        bind = session.get_bind()
+        if isinstance(
+            bind, Engine
+        ):  # the other sheets read meanwhile, on a connection of their own
+            later = pool.submit(_other_tables, bind, principal, as_of, city)
+        else:  # a session on a connection (maybe with uncommitted rows) reads them itself
+            later = Future()
+            later.set_result(_tables(session, principal, as_of, city))
+        return _write(session, principal, as_of, defaults, city, target, progress, later)
+
+
+def _other_tables(
+    engine: Engine, principal: Principal, as_of: dt.date, city: str | None
+) -> dict[str, list[dict[str, Any]]]:
+    with Session(engine) as session:
+        tune(session)
+        return _tables(session, principal, as_of, city)
+
+
+def _tables(
+    session: Session, principal: Principal, as_of: dt.date, city: str | None
+) -> dict[str, list[dict[str, Any]]]:
+    """The rows of the sheets that neither stream nor come from the idle report."""
     ages = unsupplied.age_bands(session, principal, as_of, city)
-    data: dict[str, Callable[[], list[dict[str, Any]]]] = {
-        "闲置土地": lambda: [],  # streamed below
-        "闲置阶段汇总": lambda: idle["stages"],
-        "闲置按城市": lambda: idle["by_city"],
-        "批而未供账龄": lambda: ages["rows"],
-        "批而未供按城市": lambda: ages["by_city"],
-        "供地率": lambda: unsupplied.supply_rates(session, principal, as_of, city)["rows"],
-        "批次空间核算": lambda: unsupplied.batches(session, principal, as_of, city)["rows"],
-        "转让路径": lambda: [],  # streamed below
-        "处置案件": lambda: cases.list_cases(session, principal, city=city, limit=MAX_ROWS),
-        "处置步骤": lambda: cases.list_steps(session, principal, city=city),
-        "逾期提醒": lambda: cases.overdue(session, principal, as_of, city),
-        "年度处置目标": lambda: targets.progress(session, principal, as_of, city=city)["targets"],
-        "开发区指标排名": lambda: zones.zone_kpis(session, principal, as_of, city)["zones"],
+    return {
+        "批而未供账龄": ages["rows"],
+        "批而未供按城市": ages["by_city"],
+        "供地率": unsupplied.supply_rates(session, principal, as_of, city)["rows"],
+        "批次空间核算": unsupplied.batches(session, principal, as_of, city)["rows"],
+        "处置案件": cases.list_cases(session, principal, city=city, limit=MAX_ROWS),
+        "处置步骤": cases.list_steps(session, principal, city=city),
+        "逾期提醒": cases.overdue(session, principal, as_of, city),
+        "年度处置目标": targets.progress(session, principal, as_of, city=city)["targets"],
+        "开发区指标排名": zones.zone_kpis(session, principal, as_of, city)["zones"],
     }
+
+
+def _write(
+    session: Session,
+    principal: Principal,
+    as_of: dt.date,
+    defaults: IdleRule,
+    city: str | None,
+    target: str | Path | BinaryIO,
+    progress: Progress | None,
+    later: Future[dict[str, list[dict[str, Any]]]],
+) -> str | None:
+    idle = scan.idle_report(session, principal, as_of, defaults, city=city, limit=0)
+    from_idle = {"闲置阶段汇总": idle["stages"], "闲置按城市": idle["by_city"]}
     # The sheets with a row per supplied parcel, streamed from server-side cursors in batches
     # of columns.
     streams: dict[str, Callable[[], Iterator[dict[str, Sequence[Any]]]]] = {
@@ -428,6 +466,7 @@ def write_workbook(
             text("SELECT code, name FROM landmatch.admin_division WHERE level = 'county'")
         ).all()
     }
+    sheets = _sheets(counties)
     # The sheets' rows wait in files of this directory until the workbook is closed.
     with tempfile.TemporaryDirectory(prefix=temp_prefix("xlsx")) as tmpdir:
         wb = new_streaming_workbook(target, tmpdir)
@@ -445,14 +484,14 @@ def write_workbook(
                     ),
                     ("金额单位", "万元"),
                     ("比例", "百分数（供地率、投资比例、完成进度等）"),
-                    ("工作表", "、".join(data)),
+                    ("工作表", "、".join(sheets)),
                 ],
             )
             # Each parcel sheet holds a row per supplied or idle parcel: both count as progress.
             per_sheet = min(idle["scanned"], MAX_ROWS)
             total = per_sheet * len(streams)
             done = 0
-            for title, cols in _sheets(counties).items():
+            for title, cols in sheets.items():
                 if progress is not None:
                     progress(title, done, total)
                 if title in streams:
@@ -462,7 +501,8 @@ def write_workbook(
                     write_sheet(wb, title, Table(_columns(cols), rows, count=per_sheet))
                     done += per_sheet
                     continue
-                write_sheet(wb, title, _table(cols, data[title]()[:MAX_ROWS]))
+                listed = from_idle[title] if title in from_idle else later.result()[title]
+                write_sheet(wb, title, _table(cols, listed[:MAX_ROWS]))
             if progress is not None:
                 progress("保存文件", done, total)
         except BaseException:

@@ -8,7 +8,9 @@ the sheet it is on and the parcel-sheet rows written (with a heartbeat, so a job
 died shows as interrupted), then stores the file in chunks for any app server to send. Each
 worker process has one export thread (:class:`Exporter`), which takes its jobs in turn (the
 others wait, queued), and one heartbeat thread: a burst of exports takes two threads and, at a
-time, one export's database connection; the worker's other requests keep their share.
+time, one export's database connection (plus, while its small sheets are read beside the
+idle-land sheet, a third thread and a second connection: ``export.write_workbook``); the
+worker's other requests keep their share.
 
 Only the account that started a job (and the admin) sees it; jobs are deleted after a day.
 """

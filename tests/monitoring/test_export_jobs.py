@@ -123,6 +123,22 @@ def test_a_bureau_exports_its_city_as_a_job(
         assert c.get(started["status_url"], headers=staff["admin"]).json()["state"] == "done"
 
 
+def test_the_sheets_read_on_a_second_connection_are_those_read_on_one(engine: Engine) -> None:
+    """A session on the engine has the small sheets read meanwhile on a connection of their
+    own (``export.write_workbook``); a session on a connection reads them itself: on the same
+    committed data, the same workbook (the export time aside)."""
+    day = dt.date.fromisoformat(AS_OF)
+    with Session(engine) as s:
+        assert isinstance(s.get_bind(), Engine)
+        two = load_workbook(io.BytesIO(export.workbook(s, ADMIN, day, IdleRule(), None)))
+    with engine.connect() as conn, Session(bind=conn) as s:
+        one = load_workbook(io.BytesIO(export.workbook(s, ADMIN, day, IdleRule(), None)))
+    assert two.sheetnames == one.sheetnames and len(two.sheetnames) == 14
+    for title in two.sheetnames[1:]:
+        assert list(two[title].values) == list(one[title].values), title
+    assert sum(two[t].max_row for t in two.sheetnames[1:]) > 100  # the sheets have rows
+
+
 def test_an_export_is_scoped_like_every_monitoring_read(
     live_server: str, staff: dict[str, dict[str, str]]
 ) -> None:
