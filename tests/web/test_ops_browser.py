@@ -284,3 +284,45 @@ def test_every_workbench_page_labels_its_controls(
             problems.setdefault(path, []).append("first Tab is not the skip link")
     assert problems == {}, problems
     assert w.errors == [], w.errors
+
+
+def test_a_day_without_figures_shows_the_day_befores_while_counting(
+    live_url: str, watched: Any, bureau_user: str, engine: Engine
+) -> None:
+    """A day the dashboard has no figures for yet (a server started on a new day) opens at once
+    on the latest earlier day's, saying so (暂显示 … 的统计), and turns to the day's own when
+    they are counted."""
+    from playwright.sync_api import expect
+    from sqlalchemy.orm import Session
+
+    from landmatch.auth import Principal
+    from landmatch.monitoring import summary
+    from landmatch.monitoring.rules import default_rule
+    from landmatch.settings import Settings
+
+    day, eve = dt.date(2026, 3, 16), dt.date(2026, 3, 15)  # days no other test asks for
+    rule = default_rule(Settings().idle_fee_rate)  # the server's
+    forget = text(
+        "DELETE FROM landmatch.monitoring_figures WHERE as_of IN (:d, :e) AND city_code = '130100'"
+    )
+    with engine.begin() as c:
+        c.execute(forget, {"d": day, "e": eve})
+    with Session(engine) as s:
+        summary.inventory_figures(s, Principal(name="t", role="admin"), eve, rule, "130100")
+        s.commit()
+    try:
+        w = watched(viewport=(1280, 900))
+        page = w.page
+        page.goto(live_url + "/workbench")
+        browser_sign_in(page, live_url, bureau_user)
+        page.wait_for_url(re.compile(r"/workbench$"))
+        page.goto(live_url + f"/dashboard?as_of={day.isoformat()}")
+        page.wait_for_selector("body[data-ready='1']", timeout=60000)
+        fresh = page.locator("#dash-fresh")
+        assert "暂显示 2026-03-15 的统计，正在统计 2026-03-16 的数据" in fresh.inner_text()
+        # The page asks again while counting: then the day's own figures, said plainly.
+        expect(fresh).not_to_contain_text("正在", timeout=120000)
+        assert fresh.inner_text().startswith("统计时间：")
+    finally:
+        with engine.begin() as c:
+            c.execute(forget, {"d": day, "e": eve})
