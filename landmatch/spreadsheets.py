@@ -227,6 +227,8 @@ def text_width(text: str) -> int:
     >>> text_width("地块编号"), text_width("DKBH"), text_width("1,234.50")
     (8, 4, 8)
     """
+    if text.isascii():
+        return len(text)
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
@@ -264,11 +266,10 @@ def _widths(tables: Sequence[Table]) -> list[float]:
         for row in [*sample, *table.totals]:
             values = [n, *row] if table.numbered else list(row)
             lines.append([c.shown(c.value(v)) for c, v in zip(cols, values, strict=False)])
-        for line in lines:
-            for k, text in enumerate(line):
-                if k >= len(widths):
-                    widths.append(0)
-                widths[k] = max(widths[k], text_width(text))
+        for k, texts in enumerate(zip_longest(*lines, fillvalue="")):
+            if k >= len(widths):
+                widths.append(0)
+            widths[k] = max(widths[k], *map(text_width, set(texts)))  # a text measured once
     return [min(MAX_WIDTH, w + 2) for w in widths]
 
 
