@@ -402,7 +402,8 @@ class StreamingWorksheet(Worksheet):
             raise ValueError(f"rows {used[0]}–{used[-1]} are outside the sheet")
         self._write_single_row(used[0])  # whatever XlsxWriter still holds of the rows before
         self.fh.write("".join(parts))
-        self.last_xml_row = used[-1]
+        # XlsxWriter's own write_*() now refuse these rows, as rows written before them.
+        self.previous_row = self.last_xml_row = used[-1]
 
 
 def discard(wb: xlsxwriter.Workbook) -> None:

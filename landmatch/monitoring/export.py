@@ -8,18 +8,20 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import logging
 import os
 import re
 import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import cache
 from itertools import islice
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, QueuePool, text
 from sqlalchemy.orm import Session
 
 from landmatch import vocab
@@ -39,6 +41,7 @@ from landmatch.spreadsheets import (
 )
 
 MAX_ROWS = 1_000_000
+log = logging.getLogger("landmatch.monitoring")
 BEIJING = dt.timezone(dt.timedelta(hours=8))
 
 
@@ -311,7 +314,8 @@ def tune(session: Session) -> None:
     (the idle scan's sort takes 100 MB at a million parcels; with 4 MB it merged 77 MB on
     disk and took 6.9 s instead of 3.9 s). ``work_mem`` is per sort or hash node and process:
     the streamed scans (server-side cursors) run without parallel workers, so one export
-    claims about that much once per scan; each worker process runs one export at a time."""
+    claims about that much once per scan, on each of its (at most two) connections; each
+    worker process runs one export job at a time."""
     session.execute(text("SET LOCAL jit = off"))
     session.execute(text("SET LOCAL work_mem = '128MB'"))
 
@@ -397,23 +401,46 @@ def write_workbook(
     server-side cursors into XlsxWriter's constant_memory sheets, so memory stays bounded;
     the idle summary sheets come from the set-wise count (``scan.stage_groups``). The other
     sheets' rows are read meanwhile on a second connection of the session's engine (seconds
-    of database work at a million parcels, done while Python writes the idle-land sheet); a
-    session bound to a connection reads them itself. Each statement sees the data as it is
-    then, as before (read committed). In the caller's scope, as every monitoring read
+    of database work at a million parcels, done while Python writes the idle-land sheet) when
+    its pool has one to spare at once; else, if that connection fails, and for a session
+    bound to a connection, the session reads them itself. Each statement sees the committed
+    data as it is then, as before (read committed): the session should hold no uncommitted
+    writes the workbook must show. In the caller's scope, as every monitoring read
     (:func:`~landmatch.monitoring.scope.city_scope`); returns the city written (None: every
     city). ``progress`` hears of each sheet and of the parcel sheets' rows as they are written."""
     city = city_scope(principal, city)
     tune(session)
-    with ThreadPoolExecutor(1, thread_name_prefix="lm-export-tables") as pool:
-        bind = session.get_bind()
-        if isinstance(
-            bind, Engine
-        ):  # the other sheets read meanwhile, on a connection of their own
-            later = pool.submit(_other_tables, bind, principal, as_of, city)
-        else:  # a session on a connection (maybe with uncommitted rows) reads them itself
-            later = Future()
-            later.set_result(_tables(session, principal, as_of, city))
-        return _write(session, principal, as_of, defaults, city, target, progress, later)
+    bind = session.get_bind()
+    pool = ThreadPoolExecutor(1, thread_name_prefix="lm-export-tables")
+    try:
+        later = (
+            pool.submit(_other_tables, bind, principal, as_of, city)
+            if isinstance(bind, Engine) and _spare_connection(bind)
+            else None
+        )
+
+        @cache
+        def others() -> dict[str, list[dict[str, Any]]]:
+            if later is not None:
+                try:
+                    return later.result()
+                except Exception:  # noqa: BLE001 - read here instead (a failure again is raised)
+                    log.warning(
+                        "the small sheets' connection failed; reading them here", exc_info=True
+                    )
+            return _tables(session, principal, as_of, city)
+
+        return _write(session, principal, as_of, defaults, city, target, progress, others)
+    finally:  # a failure here does not wait for the other connection's reads
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _spare_connection(engine: Engine) -> bool:
+    """Whether ``engine``'s pool hands out one more connection at once (one waits idle in it,
+    or it holds fewer than its size): the small sheets take a second connection only then,
+    never waiting for one that requests or other jobs hold."""
+    pool = engine.pool
+    return isinstance(pool, QueuePool) and (pool.checkedin() > 0 or pool.checkedout() < pool.size())
 
 
 def _other_tables(
@@ -450,7 +477,7 @@ def _write(
     city: str | None,
     target: str | Path | BinaryIO,
     progress: Progress | None,
-    later: Future[dict[str, list[dict[str, Any]]]],
+    others: Callable[[], dict[str, list[dict[str, Any]]]],
 ) -> str | None:
     idle = scan.idle_report(session, principal, as_of, defaults, city=city, limit=0)
     from_idle = {"闲置阶段汇总": idle["stages"], "闲置按城市": idle["by_city"]}
@@ -501,7 +528,7 @@ def _write(
                     write_sheet(wb, title, Table(_columns(cols), rows, count=per_sheet))
                     done += per_sheet
                     continue
-                listed = from_idle[title] if title in from_idle else later.result()[title]
+                listed = from_idle[title] if title in from_idle else others()[title]
                 write_sheet(wb, title, _table(cols, listed[:MAX_ROWS]))
             if progress is not None:
                 progress("保存文件", done, total)

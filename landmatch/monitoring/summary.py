@@ -9,6 +9,7 @@ import hashlib
 import json
 import logging
 import threading
+import time
 from collections import OrderedDict
 from typing import Any, NamedTuple, cast
 
@@ -201,6 +202,9 @@ def inventory_figures(
     return found
 
 
+#: A background refresh that failed is tried again by a request this many seconds later.
+RETRY_SECONDS = 60.0
+
 #: pg_try_advisory_xact_lock key: one process warms the day's figures at a time.
 _WARM = 0x1A4D_F16E
 
@@ -250,6 +254,7 @@ class Figures:
         self.engine = engine
         self._latest: OrderedDict[tuple[Any, ...], tuple[dict[str, Any], str]] = OrderedDict()
         self._refreshing = False  # one refresh at a time per worker
+        self._failed: dict[tuple[Any, ...], float] = {}  # key → when its refresh last failed
         self._lock = threading.Lock()
 
     def _keep(self, key: tuple[Any, ...], found: tuple[dict[str, Any], str]) -> None:
@@ -291,6 +296,9 @@ class Figures:
         with self._lock:
             if self._refreshing:  # the next request asks again
                 return
+            failed = self._failed.get(key)
+            if failed is not None and time.monotonic() - failed < RETRY_SECONDS:
+                return  # not a province's scan every few seconds while it keeps failing
             self._refreshing = True
 
         def work() -> None:
@@ -300,8 +308,12 @@ class Figures:
                     found = inventory_figures(session, principal, as_of, defaults, city)
                     session.commit()
                 self._keep(key, found)
-            except Exception:  # noqa: BLE001 - the next request tries again
+                with self._lock:
+                    self._failed.pop(key, None)
+            except Exception:  # noqa: BLE001 - a request after RETRY_SECONDS tries again
                 log.exception("refreshing the dashboard figures failed")
+                with self._lock:
+                    self._failed[key] = time.monotonic()
             finally:
                 with self._lock:
                     self._refreshing = False

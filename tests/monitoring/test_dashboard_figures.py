@@ -136,6 +136,49 @@ def test_a_new_day_answers_at_once_with_the_day_befores_figures(
         assert summary.Figures(engine).get(s, ADMIN, EVE, rule, CITY) == (eve, eve_at, False, EVE)
 
 
+def test_a_later_days_figures_never_answer_an_earlier_day(engine: Engine, clean: None) -> None:
+    rule = IdleRule()
+    with Session(engine) as s:
+        summary.Figures(engine).get(s, ADMIN, DAY, rule, CITY)  # the later day's kept
+        s.commit()
+    _bump(engine)  # the day before has no figures for the new inventory state (nor any)
+    summary._cache.clear()
+    with Session(engine) as s:
+        answer = summary.Figures(engine).get(s, ADMIN, EVE, rule, CITY)
+    assert answer.as_of == EVE and not answer.updating  # computed for the day asked, not DAY's
+
+
+def test_a_failing_refresh_is_tried_again_later_not_on_every_request(
+    engine: Engine, clean: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rule = IdleRule()
+    with Session(engine) as s:
+        eve, eve_at, _, _ = summary.Figures(engine).get(s, ADMIN, EVE, rule, CITY)
+        s.commit()
+    tries: list[dt.date] = []
+
+    def failing(session: Session, principal: Principal, as_of: dt.date, *args: Any) -> Any:
+        tries.append(as_of)
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(summary, "inventory_figures", failing)
+    worker = summary.Figures(engine)
+
+    def ask() -> summary.Answer:
+        with Session(engine) as s:
+            answer = worker.get(s, ADMIN, DAY, rule, CITY)
+        deadline = time.monotonic() + WAIT_S
+        while worker._refreshing:  # the background try ends
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        return answer
+
+    assert ask() == (eve, eve_at, True, EVE) and tries == [DAY]
+    assert ask() == (eve, eve_at, True, EVE) and tries == [DAY]  # not again at once
+    monkeypatch.setattr(summary, "RETRY_SECONDS", 0.0)
+    assert ask() == (eve, eve_at, True, EVE) and tries == [DAY, DAY]  # later, again
+
+
 def test_without_latest_figures_the_first_answer_is_computed(engine: Engine, clean: None) -> None:
     _bump(engine)
     with Session(engine) as s:

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 from openpyxl import load_workbook
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.orm import Session
 
 from landmatch.accounts.users import add_user
@@ -137,6 +137,39 @@ def test_the_sheets_read_on_a_second_connection_are_those_read_on_one(engine: En
     for title in two.sheetnames[1:]:
         assert list(two[title].values) == list(one[title].values), title
     assert sum(two[t].max_row for t in two.sheetnames[1:]) > 100  # the sheets have rows
+
+
+def test_without_a_spare_connection_or_when_it_fails_the_session_reads_them(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The second connection is taken only when the pool has one to spare at once (never
+    waited for: a pool of one still exports), and when its reads fail, the session reads the
+    sheets itself: the same workbook either way."""
+    day = dt.date.fromisoformat(AS_OF)
+    with Session(engine) as s:
+        want = load_workbook(io.BytesIO(export.workbook(s, ADMIN, day, IdleRule(), "130100")))
+    one = create_engine(
+        engine.url.render_as_string(hide_password=False),
+        pool_size=1,
+        max_overflow=0,
+        pool_timeout=1,
+    )
+    try:
+        with Session(one) as s:
+            alone = load_workbook(io.BytesIO(export.workbook(s, ADMIN, day, IdleRule(), "130100")))
+    finally:
+        one.dispose()
+
+    def broken(*args: Any) -> Any:
+        raise OSError("the second connection broke")
+
+    monkeypatch.setattr(export, "_other_tables", broken)
+    with Session(engine) as s:
+        fallen = load_workbook(io.BytesIO(export.workbook(s, ADMIN, day, IdleRule(), "130100")))
+    for got in (alone, fallen):
+        assert got.sheetnames == want.sheetnames
+        for title in want.sheetnames[1:]:
+            assert list(got[title].values) == list(want[title].values), title
 
 
 def test_an_export_is_scoped_like_every_monitoring_read(

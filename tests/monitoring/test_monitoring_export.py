@@ -296,6 +296,7 @@ def test_the_streaming_sheet_keeps_returns_blanks_and_early_dates() -> None:
         assert isinstance(ws, StreamingWorksheet)
         with pytest.raises(ValueError, match="already written"):
             ws.write_rows_xml(1, 0, 0, [""])
+        assert ws.write_string(1, 1, "后写") < 0  # nor by XlsxWriter's own writers
         wb.close()
         got = load_workbook(io.BytesIO(buf.getvalue()))["表"]
         assert got["B2"].value == "a\r\nb\r" and got["B3"].value is None
