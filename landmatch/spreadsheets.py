@@ -402,8 +402,9 @@ class StreamingWorksheet(Worksheet):
             raise ValueError(f"rows {used[0]}–{used[-1]} are outside the sheet")
         self._write_single_row(used[0])  # whatever XlsxWriter still holds of the rows before
         self.fh.write("".join(parts))
-        # XlsxWriter's own write_*() now refuse these rows, as rows written before them.
-        self.previous_row = self.last_xml_row = used[-1]
+        self.last_xml_row = used[-1]
+        # XlsxWriter's own write_*() and set_row() refuse the rows before previous_row: these.
+        self.previous_row = used[-1] + 1
 
 
 def discard(wb: xlsxwriter.Workbook) -> None:

@@ -438,7 +438,8 @@ def write_workbook(
 def _spare_connection(engine: Engine) -> bool:
     """Whether ``engine``'s pool hands out one more connection at once (one waits idle in it,
     or it holds fewer than its size): the small sheets take a second connection only then,
-    never waiting for one that requests or other jobs hold."""
+    never waiting for one that requests or other jobs hold. Deliberately cautious: a pool's
+    overflow is left to the requests, and other pool kinds read inline."""
     pool = engine.pool
     return isinstance(pool, QueuePool) and (pool.checkedin() > 0 or pool.checkedout() < pool.size())
 

@@ -259,6 +259,7 @@ class Figures:
 
     def _keep(self, key: tuple[Any, ...], found: tuple[dict[str, Any], str]) -> None:
         with self._lock:
+            self._failed.pop(key, None)  # figures came, whichever way: no need to wait
             self._latest[key] = found
             self._latest.move_to_end(key)
             while len(self._latest) > CACHE_ENTRIES:
@@ -308,17 +309,24 @@ class Figures:
                     found = inventory_figures(session, principal, as_of, defaults, city)
                     session.commit()
                 self._keep(key, found)
-                with self._lock:
-                    self._failed.pop(key, None)
             except Exception:  # noqa: BLE001 - a request after RETRY_SECONDS tries again
                 log.exception("refreshing the dashboard figures failed")
+                now = time.monotonic()
                 with self._lock:
-                    self._failed[key] = time.monotonic()
+                    self._failed = {
+                        k: t for k, t in self._failed.items() if now - t < RETRY_SECONDS
+                    }
+                    self._failed[key] = now
             finally:
                 with self._lock:
                     self._refreshing = False
 
-        threading.Thread(target=work, name="dashboard-figures", daemon=True).start()
+        try:
+            threading.Thread(target=work, name="dashboard-figures", daemon=True).start()
+        except BaseException:  # no thread: the next request tries again
+            with self._lock:
+                self._refreshing = False
+            raise
 
 
 def dashboard_data(

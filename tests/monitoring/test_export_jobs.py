@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import logging
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -123,16 +125,30 @@ def test_a_bureau_exports_its_city_as_a_job(
         assert c.get(started["status_url"], headers=staff["admin"]).json()["state"] == "done"
 
 
-def test_the_sheets_read_on_a_second_connection_are_those_read_on_one(engine: Engine) -> None:
+def test_the_sheets_read_on_a_second_connection_are_those_read_on_one(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     """A session on the engine has the small sheets read meanwhile on a connection of their
-    own (``export.write_workbook``); a session on a connection reads them itself: on the same
-    committed data, the same workbook (the export time aside)."""
+    own (``export.write_workbook``: once, on the side thread, without falling back); a session
+    on a connection reads them itself: on the same committed data, the same workbook (the
+    export time aside)."""
     day = dt.date.fromisoformat(AS_OF)
-    with Session(engine) as s:
+    read_on: list[str] = []
+    other_tables = export._other_tables
+
+    def spied(*args: Any) -> Any:
+        read_on.append(threading.current_thread().name)
+        return other_tables(*args)
+
+    monkeypatch.setattr(export, "_other_tables", spied)
+    with caplog.at_level(logging.WARNING, logger="landmatch.monitoring"), Session(engine) as s:
         assert isinstance(s.get_bind(), Engine)
         two = load_workbook(io.BytesIO(export.workbook(s, ADMIN, day, IdleRule(), None)))
+    assert len(read_on) == 1 and read_on[0].startswith("lm-export-tables")
+    assert not caplog.records  # read there, not again here
     with engine.connect() as conn, Session(bind=conn) as s:
         one = load_workbook(io.BytesIO(export.workbook(s, ADMIN, day, IdleRule(), None)))
+    assert len(read_on) == 1  # a session on a connection reads them itself
     assert two.sheetnames == one.sheetnames and len(two.sheetnames) == 14
     for title in two.sheetnames[1:]:
         assert list(two[title].values) == list(one[title].values), title
@@ -140,14 +156,19 @@ def test_the_sheets_read_on_a_second_connection_are_those_read_on_one(engine: En
 
 
 def test_without_a_spare_connection_or_when_it_fails_the_session_reads_them(
-    engine: Engine, monkeypatch: pytest.MonkeyPatch
+    engine: Engine, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     """The second connection is taken only when the pool has one to spare at once (never
-    waited for: a pool of one still exports), and when its reads fail, the session reads the
-    sheets itself: the same workbook either way."""
+    waited for: a pool of one does not try), and when its reads fail, the session reads the
+    sheets itself, saying so in the log: the same workbook either way."""
     day = dt.date.fromisoformat(AS_OF)
     with Session(engine) as s:
         want = load_workbook(io.BytesIO(export.workbook(s, ADMIN, day, IdleRule(), "130100")))
+
+    def not_called(*args: Any) -> Any:
+        pytest.fail("a second connection was asked of a pool with none to spare")
+
+    monkeypatch.setattr(export, "_other_tables", not_called)
     one = create_engine(
         engine.url.render_as_string(hide_password=False),
         pool_size=1,
@@ -164,9 +185,10 @@ def test_without_a_spare_connection_or_when_it_fails_the_session_reads_them(
         raise OSError("the second connection broke")
 
     monkeypatch.setattr(export, "_other_tables", broken)
-    with Session(engine) as s:
-        fallen = load_workbook(io.BytesIO(export.workbook(s, ADMIN, day, IdleRule(), "130100")))
-    for got in (alone, fallen):
+    with caplog.at_level(logging.WARNING, logger="landmatch.monitoring"), Session(engine) as s:
+        fallen = export.workbook(s, ADMIN, day, IdleRule(), "130100")
+    assert any("reading them here" in r.getMessage() for r in caplog.records)
+    for got in (alone, load_workbook(io.BytesIO(fallen))):
         assert got.sheetnames == want.sheetnames
         for title in want.sheetnames[1:]:
             assert list(got[title].values) == list(want[title].values), title

@@ -296,7 +296,9 @@ def test_the_streaming_sheet_keeps_returns_blanks_and_early_dates() -> None:
         assert isinstance(ws, StreamingWorksheet)
         with pytest.raises(ValueError, match="already written"):
             ws.write_rows_xml(1, 0, 0, [""])
-        assert ws.write_string(1, 1, "后写") < 0  # nor by XlsxWriter's own writers
+        # nor by XlsxWriter's own writers, the last row written included
+        assert ws.write_string(1, 1, "后写") < 0 and ws.write_string(2, 1, "后写") < 0
+        assert ws.set_row(2, 30) < 0
         wb.close()
         got = load_workbook(io.BytesIO(buf.getvalue()))["表"]
         assert got["B2"].value == "a\r\nb\r" and got["B3"].value is None
