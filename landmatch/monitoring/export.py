@@ -15,6 +15,7 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from itertools import islice
@@ -410,6 +411,86 @@ def write_workbook(
     city). ``progress`` hears of each sheet and of the parcel sheets' rows as they are written."""
     city = city_scope(principal, city)
     tune(session)
+    with _small_sheets(session, principal, as_of, city) as others:
+        idle = scan.idle_report(session, principal, as_of, defaults, city=city, limit=0)
+        from_idle = {"闲置阶段汇总": idle["stages"], "闲置按城市": idle["by_city"]}
+        # The sheets with a row per supplied parcel, streamed from server-side cursors in batches
+        # of columns.
+        streams: dict[str, Callable[[], Iterator[dict[str, Sequence[Any]]]]] = {
+            "闲置土地": lambda: scan.column_batches(session, as_of, defaults, city),
+            "转让路径": lambda: transfer.column_batches(session, principal, city),
+        }
+        counties = {
+            str(r[0]): str(r[1])
+            for r in session.execute(
+                text("SELECT code, name FROM landmatch.admin_division WHERE level = 'county'")
+            ).all()
+        }
+        sheets = _sheets(counties)
+        # The sheets' rows wait in files of this directory until the workbook is closed.
+        with tempfile.TemporaryDirectory(prefix=temp_prefix("xlsx")) as tmpdir:
+            wb = new_streaming_workbook(target, tmpdir)
+            try:
+                write_notes(
+                    wb,
+                    [
+                        (
+                            "数据来源",
+                            "landmatch 地块库与闲置土地、批而未供监管数据（导出时的现状）",
+                        ),
+                        (
+                            "统计范围",
+                            f"{vocab.CITIES.get(city, city)}（{city}）" if city else "全省",
+                        ),
+                        ("统计日期", as_of.isoformat()),
+                        (
+                            "导出时间",
+                            dt.datetime.now(BEIJING).strftime("%Y-%m-%d %H:%M（北京时间）"),
+                        ),
+                        (
+                            "面积单位",
+                            "亩（1 亩 = 10000/15 平方米），保留 2 位小数；面积为 CGCS2000 椭球面积",
+                        ),
+                        ("金额单位", "万元"),
+                        ("比例", "百分数（供地率、投资比例、完成进度等）"),
+                        ("工作表", "、".join(sheets)),
+                    ],
+                )
+                # Each parcel sheet holds a row per supplied or idle parcel: both count as progress.
+                per_sheet = min(idle["scanned"], MAX_ROWS)
+                total = per_sheet * len(streams)
+                done = 0
+                for title, cols in sheets.items():
+                    if progress is not None:
+                        progress(title, done, total)
+                    if title in streams:
+                        rows: Iterable[Sequence[Any]] = islice(
+                            _rows(cols, streams[title]()), MAX_ROWS
+                        )
+                        if progress is not None:
+                            rows = _counted(rows, title, done, total, progress)
+                        write_sheet(wb, title, Table(_columns(cols), rows, count=per_sheet))
+                        done += per_sheet
+                        continue
+                    listed = from_idle[title] if title in from_idle else others()[title]
+                    write_sheet(wb, title, _table(cols, listed[:MAX_ROWS]))
+                if progress is not None:
+                    progress("保存文件", done, total)
+            except BaseException:
+                discard(wb)  # its row files go with the directory now, not at the next collection
+                raise
+            wb.close()
+        return city
+
+
+@contextmanager
+def _small_sheets(
+    session: Session, principal: Principal, as_of: dt.date, city: str | None
+) -> Iterator[Callable[[], dict[str, list[dict[str, Any]]]]]:
+    """The rows of the sheets that neither stream nor come from the idle report, as a call:
+    read meanwhile on a second connection of the session's engine when its pool has one to
+    spare at once (:func:`_spare_connection`); by the session itself otherwise, and when that
+    connection fails. Leaving does not wait for the other connection's reads."""
     bind = session.get_bind()
     pool = ThreadPoolExecutor(1, thread_name_prefix="lm-export-tables")
     try:
@@ -430,8 +511,8 @@ def write_workbook(
                     )
             return _tables(session, principal, as_of, city)
 
-        return _write(session, principal, as_of, defaults, city, target, progress, others)
-    finally:  # a failure here does not wait for the other connection's reads
+        yield others
+    finally:
         pool.shutdown(wait=False, cancel_futures=True)
 
 
@@ -468,73 +549,3 @@ def _tables(
         "年度处置目标": targets.progress(session, principal, as_of, city=city)["targets"],
         "开发区指标排名": zones.zone_kpis(session, principal, as_of, city)["zones"],
     }
-
-
-def _write(
-    session: Session,
-    principal: Principal,
-    as_of: dt.date,
-    defaults: IdleRule,
-    city: str | None,
-    target: str | Path | BinaryIO,
-    progress: Progress | None,
-    others: Callable[[], dict[str, list[dict[str, Any]]]],
-) -> str | None:
-    idle = scan.idle_report(session, principal, as_of, defaults, city=city, limit=0)
-    from_idle = {"闲置阶段汇总": idle["stages"], "闲置按城市": idle["by_city"]}
-    # The sheets with a row per supplied parcel, streamed from server-side cursors in batches
-    # of columns.
-    streams: dict[str, Callable[[], Iterator[dict[str, Sequence[Any]]]]] = {
-        "闲置土地": lambda: scan.column_batches(session, as_of, defaults, city),
-        "转让路径": lambda: transfer.column_batches(session, principal, city),
-    }
-    counties = {
-        str(r[0]): str(r[1])
-        for r in session.execute(
-            text("SELECT code, name FROM landmatch.admin_division WHERE level = 'county'")
-        ).all()
-    }
-    sheets = _sheets(counties)
-    # The sheets' rows wait in files of this directory until the workbook is closed.
-    with tempfile.TemporaryDirectory(prefix=temp_prefix("xlsx")) as tmpdir:
-        wb = new_streaming_workbook(target, tmpdir)
-        try:
-            write_notes(
-                wb,
-                [
-                    ("数据来源", "landmatch 地块库与闲置土地、批而未供监管数据（导出时的现状）"),
-                    ("统计范围", f"{vocab.CITIES.get(city, city)}（{city}）" if city else "全省"),
-                    ("统计日期", as_of.isoformat()),
-                    ("导出时间", dt.datetime.now(BEIJING).strftime("%Y-%m-%d %H:%M（北京时间）")),
-                    (
-                        "面积单位",
-                        "亩（1 亩 = 10000/15 平方米），保留 2 位小数；面积为 CGCS2000 椭球面积",
-                    ),
-                    ("金额单位", "万元"),
-                    ("比例", "百分数（供地率、投资比例、完成进度等）"),
-                    ("工作表", "、".join(sheets)),
-                ],
-            )
-            # Each parcel sheet holds a row per supplied or idle parcel: both count as progress.
-            per_sheet = min(idle["scanned"], MAX_ROWS)
-            total = per_sheet * len(streams)
-            done = 0
-            for title, cols in sheets.items():
-                if progress is not None:
-                    progress(title, done, total)
-                if title in streams:
-                    rows: Iterable[Sequence[Any]] = islice(_rows(cols, streams[title]()), MAX_ROWS)
-                    if progress is not None:
-                        rows = _counted(rows, title, done, total, progress)
-                    write_sheet(wb, title, Table(_columns(cols), rows, count=per_sheet))
-                    done += per_sheet
-                    continue
-                listed = from_idle[title] if title in from_idle else others()[title]
-                write_sheet(wb, title, _table(cols, listed[:MAX_ROWS]))
-            if progress is not None:
-                progress("保存文件", done, total)
-        except BaseException:
-            discard(wb)  # its row files go with the directory now, not at the next collection
-            raise
-        wb.close()
-    return city
