@@ -454,6 +454,14 @@ _EXCEL_EPOCH = dt.datetime(1899, 12, 30)
 _LEAP_BUG_END = dt.datetime(1900, 3, 1)  # Excel counts a 29 February 1900
 _EXCEL_EPOCH_ORDINAL = _EXCEL_EPOCH.toordinal()
 _LEAP_BUG_DAYS = (_LEAP_BUG_END - _EXCEL_EPOCH).days
+
+
+def _day_serial(day: dt.date) -> int:
+    """Excel's serial number of ``day`` (1900 or later), which counts a 29 February 1900."""
+    days = day.toordinal() - _EXCEL_EPOCH_ORDINAL
+    return days - (days < _LEAP_BUG_DAYS)
+
+
 _LITERAL_ESCAPE = re.compile("(_x[0-9a-fA-F]{4}_)")
 _MAX_TEXT = 32767  # UTF-16 units in a cell
 # Text that needs more than writing as it is: characters xlsx cannot hold, XML escapes,
@@ -587,9 +595,7 @@ class _Rows:
                 elif v.year < 1900:  # no serial number: as text
                     out.append(self._cell(k, r, c, v))
                 else:
-                    days = v.toordinal() - _EXCEL_EPOCH_ORDINAL
-                    days -= days < _LEAP_BUG_DAYS
-                    out.append(f'<c r="{letter}{r}"{style}><v>{days}</v></c>')
+                    out.append(f'<c r="{letter}{r}"{style}><v>{_day_serial(v)}</v></c>')
             return out
         return [self._cell(k, r, c, v) for v, r in zip(values, numbers, strict=True)]
 
@@ -617,8 +623,7 @@ class _Rows:
             days: float = (v - _EXCEL_EPOCH) / dt.timedelta(days=1) - (v < _LEAP_BUG_END)
         else:
             style = self.plain[k] if c.kind == "date" else self.date
-            days = v.toordinal() - _EXCEL_EPOCH_ORDINAL
-            days -= days < _LEAP_BUG_DAYS
+            days = _day_serial(v)
         return f'<c r="{self.letters[k]}{r}"{style}><v>{days:.16G}</v></c>'
 
     def _text(self, k: int, r: int, value: str) -> str:
