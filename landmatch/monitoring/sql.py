@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Sequence
 from functools import cache
 from importlib import resources
+from itertools import count
 from typing import Any
 
+import psycopg
+from psycopg.pq import TransactionStatus
 from sqlalchemy import text
 from sqlalchemy.orm import Session
+
+_CURSORS = count(1)  # names of server cursors, unique in a process
 
 
 @cache
@@ -23,12 +28,38 @@ def rows(session: Session, name: str, **params: Any) -> list[dict[str, Any]]:
 
 def column_batches(
     session: Session, sql: str, params: dict[str, Any], chunk: int = 2000
-) -> Iterator[dict[str, Sequence[Any]]]:
-    """The rows of ``sql`` read from a server-side cursor ``chunk`` at a time (a province's
-    rows never sit in memory at once), each batch as its columns by name."""
-    result = session.execute(
-        text(sql), params, execution_options={"stream_results": True, "yield_per": chunk}
+) -> Generator[dict[str, Sequence[Any]], None, None]:
+    """The rows of ``sql`` read from a server cursor ``chunk`` at a time (a province's rows
+    never sit in memory at once), each batch as its columns by name, in the session's
+    transaction.
+
+    The database works out the next batch while the caller handles this one: each ``FETCH``
+    is sent, in psycopg's pipeline mode, before the previous one's rows are handed out. (A
+    server cursor computes its rows only when asked for them, so fetching one batch at a time
+    left the database idle while Python wrote rows, and Python idle while the database made
+    them; at a million parcels that was about a third of the idle-land sheet's time.)"""
+    connection = session.connection()
+    raw = connection.connection.driver_connection
+    if not isinstance(raw, psycopg.Connection):
+        raise TypeError("column_batches needs a psycopg connection")
+    compiled = text(sql).compile(dialect=connection.dialect)
+    name = f"lm_batches_{next(_CURSORS)}"
+    raw.execute(
+        f"DECLARE {name} NO SCROLL CURSOR FOR {compiled.string}",
+        compiled.construct_params(params),
     )
-    keys = list(result.keys())
-    for rows in result.partitions(chunk):
-        yield dict(zip(keys, zip(*rows, strict=True), strict=True))
+    fetch = f"FETCH FORWARD {int(chunk)} FROM {name}"
+    try:
+        with raw.cursor() as this, raw.cursor() as ahead, raw.pipeline():
+            this.execute(fetch)
+            while True:
+                ahead.execute(fetch)  # sent with the wait for this one's rows
+                rows = this.fetchall()
+                if not rows:
+                    break
+                keys = [c.name for c in this.description or ()]
+                yield dict(zip(keys, zip(*rows, strict=True), strict=True))
+                this, ahead = ahead, this
+    finally:  # also when the caller stops early; a failed transaction has no cursor to close
+        if raw.info.transaction_status == TransactionStatus.INTRANS:
+            raw.execute(f"CLOSE {name}")

@@ -6,6 +6,7 @@ import datetime as dt
 import io
 from typing import Any
 
+import psycopg
 import pytest
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
@@ -18,6 +19,7 @@ from landmatch.db.locking import ANY
 from landmatch.db.parcels import ParcelFilter, list_parcels
 from landmatch.errors import Conflict, Forbidden, InvalidInput
 from landmatch.monitoring import cases, export, rules, scan, targets, transfer, unsupplied, zones
+from landmatch.monitoring import sql as msql
 from landmatch.monitoring.idle import IdleAssessment, IdleInputs, IdleRule, assess
 from landmatch.monitoring.terms import IDLE_STAGES
 from tests.conftest import auth
@@ -606,6 +608,40 @@ def test_workbook_has_every_table(session: Session) -> None:
     batches = list(scan.column_batches(session, AS_OF, IdleRule(), chunk=7))
     assert {len(b["code"]) for b in batches[:-1]} == {7}
     assert [code for b in batches for code in b["code"]] == codes
+
+
+@pytest.mark.parametrize(("n", "chunk"), [(0, 4), (5, 5), (11, 4), (3, 2000)])
+def test_column_batches_read_ahead_as_a_plain_query_reads(
+    session: Session, n: int, chunk: int
+) -> None:
+    """The read-ahead stream (a FETCH sent before the previous batch is handed out) gives the
+    query's rows in order, in full batches but the last, with bound parameters and a literal
+    % sign, and closes its server cursor."""
+    query = "SELECT g AS n, g % 3 AS r, 'a%' || :tag AS t FROM generate_series(1, :n) g ORDER BY g"
+    plain = session.execute(text(query), {"n": n, "tag": "x"}).all()
+    batches = list(msql.column_batches(session, query, {"n": n, "tag": "x"}, chunk))
+    assert all(len(b["n"]) == chunk for b in batches[:-1]) and all(b["n"] for b in batches)
+    assert [(a, b, c) for batch in batches for a, b, c in zip(*batch.values(), strict=True)] == [
+        tuple(r) for r in plain
+    ]
+    assert session.execute(text("SELECT count(*) FROM pg_cursors")).scalar_one() == 0
+
+
+def test_column_batches_stopped_early_or_failing_leave_no_cursor(session: Session) -> None:
+    """A caller that stops after the first batch leaves no cursor open and the session usable;
+    a statement failing in a later batch raises (the batches before it were handed out)."""
+    query = "SELECT g, 10 / (g - :bad) AS q FROM generate_series(1, 100) g"
+    stream = msql.column_batches(session, query, {"bad": 1000}, 7)
+    assert list(next(stream)["g"]) == list(range(1, 8))
+    stream.close()
+    assert session.execute(text("SELECT count(*) FROM pg_cursors")).scalar_one() == 0
+    with session.begin_nested():
+        seen: list[int] = []
+        with pytest.raises(psycopg.errors.DivisionByZero):
+            for batch in msql.column_batches(session, query, {"bad": 30}, 7):
+                seen.extend(batch["g"])
+        assert seen and max(seen) < 30
+        session.rollback()  # the savepoint
 
 
 @pytest.mark.parametrize("city", [None, "130100"])

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import random
 import re
 import subprocess
 import sys
 import tempfile
+import zipfile
+import zlib
 from decimal import Decimal
 from typing import Any
 
@@ -18,6 +21,7 @@ from openpyxl import load_workbook
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from landmatch import spreadsheets
 from landmatch.auth import Principal
 from landmatch.geo.measure import M2_PER_MU
 from landmatch.monitoring import export, scan, terms, transfer
@@ -280,6 +284,72 @@ def test_the_xlsxwriter_layout_is_the_openpyxl_one() -> None:
         assert wa.keys() == wb_.keys()
         assert all(0 <= wb_[k] - wa[k] < 1 for k in wa), (wa, wb_)
     assert b["表"]["B3"].value == "=1+1" and b["表"]["B3"].quotePrefix
+
+
+def _streamed(*tables: Table) -> bytes:
+    buf = io.BytesIO()
+    with tempfile.TemporaryDirectory() as tmp:
+        wb = new_streaming_workbook(buf, tmp)
+        write_sheet(wb, "表", *tables)
+        wb.close()
+    return buf.getvalue()
+
+
+def test_repeated_texts_are_shared_strings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A column repeating its texts (cities, states) is written as shared strings, each text
+    once in the table with every use counted; unique texts and formula-like ones (with their
+    quote prefix) stay inline; past the table's bound repeated texts are inline too. Excel's
+    readers get the same values either way."""
+    cities = ["石家庄市", "保定市"] * 6
+    rows = [[f"DK-{i}", c, "=1+1"] for i, c in enumerate(cities)]
+    table = Table([Column("地块编号"), Column("城市"), Column("备注")], rows)
+    data = _streamed(table)
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        sheet = z.read("xl/worksheets/sheet1.xml").decode()
+        shared = z.read("xl/sharedStrings.xml").decode()
+    # 序号 is A, 地块编号 B, 城市 C, 备注 D
+    assert re.findall(r'<c r="C\d+" t="s"><v>(\d+)</v>', sheet) == ["0", "1"] * 6
+    assert re.findall(r"<si><t>(.*?)</t></si>", shared) == ["石家庄市", "保定市"]
+    assert 'count="12" uniqueCount="2"' in shared
+    assert len(re.findall(r'<c r="B\d+" t="inlineStr">', sheet)) == 12
+    assert len(re.findall(r'<c r="D\d+" s="\d+" t="inlineStr"><is><t>=1\+1<', sheet)) == 12
+    ws = _book(data)["表"]
+    assert [r[2] for r in ws.iter_rows(min_row=2, values_only=True)] == cities
+    assert all(ws.cell(r, 4).value == "=1+1" and ws.cell(r, 4).quotePrefix for r in range(2, 14))
+
+    monkeypatch.setattr(spreadsheets, "_MAX_SHARED", 1)
+    data = _streamed(table)
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        assert "xl/sharedStrings.xml" not in z.namelist()
+        assert (
+            len(
+                re.findall(
+                    r'<c r="C\d+" t="inlineStr">', z.read("xl/worksheets/sheet1.xml").decode()
+                )
+            )
+            == 12
+        )
+    assert [r[2] for r in _book(data)["表"].iter_rows(min_row=2, values_only=True)] == cities
+
+
+def test_the_streamed_parts_are_deflated_at_the_set_level() -> None:
+    """XlsxWriter's zip container deflates at ``ZIP_LEVEL`` (XlsxWriter itself has no option
+    for it): a sheet's compressed size is its XML deflated at that level, not at zlib's
+    default."""
+    rng = random.Random(7)
+    rows = [[f"DK-{rng.randrange(10**6)}", rng.random() * 1000] for _ in range(3000)]
+    data = _streamed(Table([Column("地块编号"), Column("面积(亩)", "mu")], rows))
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        info = z.getinfo("xl/worksheets/sheet1.xml")
+        xml = z.read(info)
+
+    def deflated(level: int) -> int:
+        c = zlib.compressobj(level, zlib.DEFLATED, -15)
+        return len(c.compress(xml) + c.flush())
+
+    assert deflated(spreadsheets.ZIP_LEVEL) != deflated(6)  # the levels tell apart here
+    assert info.compress_type == zipfile.ZIP_DEFLATED
+    assert info.compress_size == deflated(spreadsheets.ZIP_LEVEL)
 
 
 def test_the_streaming_sheet_keeps_returns_blanks_and_early_dates() -> None:
