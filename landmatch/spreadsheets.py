@@ -117,6 +117,11 @@ BATCH_ROWS = 2000
 MAX_WIDTH = 60
 _ROUND = {"mu": 2, "ha": 4}
 _NUMBERS = {int, float}
+_EXACT_INT = 2**53  # the integers a float (and so Excel, and .16G) holds exactly
+
+
+def _given(v: Any) -> bool:
+    return v is not None
 _PLAIN = {str, int, float, dt.date}  # values Column.values converts column-wise
 
 
@@ -589,8 +594,10 @@ class _Rows:
         letter, style = self.letters[k], self.plain[k]
         if kinds == {str}:  # the commonest
             texts = list(filter(None, values))
-            if texts and (
-                _TEXT_SLOW_LINES.search("\n".join(texts)) or max(map(len, texts)) > _MAX_TEXT // 2
+            distinct = dict.fromkeys(texts)  # in order: the same workbook, the same indexes
+            if distinct and (
+                _TEXT_SLOW_LINES.search("\n".join(distinct))
+                or max(map(len, distinct)) > _MAX_TEXT // 2
             ):
                 return [  # some text needs _text's care: found value by value
                     ""
@@ -600,7 +607,6 @@ class _Rows:
                     else f'<c r="{letter}{r}"{style} t="inlineStr"><is><t>{v}</t></is></c>'
                     for v, r in zip(values, numbers, strict=True)
                 ]
-            distinct = dict.fromkeys(texts)  # in order: the same workbook, the same indexes
             if len(texts) >= 2 * len(distinct) and (
                 self.shared.unique_count + len(distinct) <= _MAX_SHARED
             ):  # a column of repeated texts (names of cities, states…): shared strings
@@ -614,6 +620,13 @@ class _Rows:
                 f'<c r="{letter}{r}"{style} t="inlineStr"><is><t>{v}</t></is></c>' if v else ""
                 for v, r in zip(values, numbers, strict=True)
             ]
+        if kinds == {int} and -_EXACT_INT <= min(filter(_given, values)) <= _EXACT_INT and (
+            max(filter(_given, values)) <= _EXACT_INT
+        ):  # row numbers, days, counts: their digits are what .16G writes
+            return [
+                f'<c r="{letter}{r}"{style}><v>{v}</v></c>' if v is not None else ""
+                for v, r in zip(values, numbers, strict=True)
+            ]
         if kinds <= _NUMBERS:
             return [
                 f'<c r="{letter}{r}"{style}><v>{v:.16G}</v></c>'
@@ -623,15 +636,15 @@ class _Rows:
             ]
         if kinds == {dt.date}:  # days (not times): their serial numbers
             style = style if c.kind == "date" else self.date
-            out = []
-            for v, r in zip(values, numbers, strict=True):
-                if v is None:
-                    out.append("")
-                elif v.year < 1900:  # no serial number: as text
-                    out.append(self._cell(k, r, c, v))
-                else:
-                    out.append(f'<c r="{letter}{r}"{style}><v>{_day_serial(v)}</v></c>')
-            return out
+            serials = {v: _day_serial(v) for v in set(values) if v is not None and v.year >= 1900}
+            return [
+                f'<c r="{letter}{r}"{style}><v>{serials[v]}</v></c>'
+                if v in serials
+                else ""
+                if v is None
+                else self._cell(k, r, c, v)  # before 1900: no serial number, as text
+                for v, r in zip(values, numbers, strict=True)
+            ]
         return [self._cell(k, r, c, v) for v, r in zip(values, numbers, strict=True)]
 
     def _cell(self, k: int, r: int, c: Column, v: Any) -> str:

@@ -108,6 +108,9 @@ def test_the_plain_columns_of_an_export_agree() -> None:
         ("text", ["地块", "石家庄市", None]),
         ("mu", numbers),
         ("int", numbers),
+        ("int", [7, None, -3, 2**53, -(2**53)]),  # integers a float holds exactly: as they are
+        ("int", [7, None, 2**53 + 1]),  # one it does not: .16G, as the cell writer writes it
+        ("num", [-(2**53) - 1, 10**17, 3]),
         ("date", days),
         ("text", days),
         ("num", [Decimal("1.25"), None]),

@@ -35,9 +35,9 @@ def column_batches(
 
     The database works out the next batch while the caller handles this one: each ``FETCH``
     is sent, in psycopg's pipeline mode, before the previous one's rows are handed out. (A
-    server cursor computes its rows only when asked for them, so fetching one batch at a time
-    left the database idle while Python wrote rows, and Python idle while the database made
-    them; at a million parcels that was about a third of the idle-land sheet's time.)"""
+    server cursor computes its rows only when asked for them: fetching one batch at a time
+    left the database idle while Python wrote rows, and Python idle while it made them.)
+    Rows come as psycopg reads them, without SQLAlchemy's result layer."""
     connection = session.connection()
     raw = connection.connection.driver_connection
     if not isinstance(raw, psycopg.Connection):
