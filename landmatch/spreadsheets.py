@@ -122,6 +122,8 @@ _EXACT_INT = 2**53  # the integers a float (and so Excel, and .16G) holds exactl
 
 def _given(v: Any) -> bool:
     return v is not None
+
+
 _PLAIN = {str, int, float, dt.date}  # values Column.values converts column-wise
 
 
@@ -620,8 +622,10 @@ class _Rows:
                 f'<c r="{letter}{r}"{style} t="inlineStr"><is><t>{v}</t></is></c>' if v else ""
                 for v, r in zip(values, numbers, strict=True)
             ]
-        if kinds == {int} and -_EXACT_INT <= min(filter(_given, values)) <= _EXACT_INT and (
-            max(filter(_given, values)) <= _EXACT_INT
+        if (
+            kinds == {int}
+            and -_EXACT_INT <= min(filter(_given, values)) <= _EXACT_INT
+            and (max(filter(_given, values)) <= _EXACT_INT)
         ):  # row numbers, days, counts: their digits are what .16G writes
             return [
                 f'<c r="{letter}{r}"{style}><v>{v}</v></c>' if v is not None else ""
