@@ -144,6 +144,20 @@ def test_an_old_schema_asks_for_db_upgrade(settings: Settings, tmp_path: Path) -
         admin.dispose()
 
 
+def test_a_missing_table_asks_for_an_upgrade_wrapped_or_not() -> None:
+    """psycopg's own error (a batch stream reads without SQLAlchemy) as much as SQLAlchemy's
+    wrapper of it means the schema is behind the code."""
+    import psycopg
+    from sqlalchemy import exc
+
+    from landmatch.db.failures import schema_behind
+
+    missing = psycopg.errors.UndefinedTable('relation "landmatch.x" does not exist')
+    assert schema_behind(missing)
+    assert schema_behind(exc.ProgrammingError("SELECT 1", {}, missing))
+    assert not schema_behind(psycopg.errors.DivisionByZero("division by zero"))
+
+
 def test_users_commands_add_list_revoke_disable(settings: Settings, engine: Engine) -> None:
     """users add with a password from stdin (and a token), list, tokens, revoke, disable."""
     from sqlalchemy import text

@@ -106,6 +106,7 @@ def test_the_plain_columns_of_an_export_agree() -> None:
     cases: list[tuple[Kind, list[Any]]] = [
         ("text", texts),
         ("text", ["地块", "石家庄市", None]),
+        ("text", ["石家庄市", "保定市"] * 3 + [None, "石家庄市"]),  # shared strings
         ("mu", numbers),
         ("int", numbers),
         ("int", [7, None, -3, 2**53, -(2**53)]),  # integers a float holds exactly: as they are

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from alembic import command
 from alembic.config import Config
+from psycopg import pq
 from sqlalchemy import Engine, create_engine, event, exc, text
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -70,9 +71,11 @@ def get_engine(
     options = [f"-c {MIN_SHARE_GUC}={float(zone_min_share)!r}"] if zone_min_share else []
     if limits is None:
         extra: dict[str, Any] = {"options": " ".join(options)} if options else {}
-        return create_engine(
+        engine = create_engine(
             url, pool_pre_ping=True, pool_size=pool_size, max_overflow=10, connect_args=extra
         )
+        _refuse_pipelined(engine)
+        return engine
     connect_args: dict[str, Any] = {"connect_timeout": max(2, round(limits.connect_s))}
     if limits.statement_s:
         options.append(f"-c statement_timeout={round(limits.statement_s * 1000)}")
@@ -85,8 +88,22 @@ def get_engine(
         pool_timeout=limits.pool_s,
         connect_args=connect_args,
     )
+    _refuse_pipelined(engine)
     _watch(engine, limits)
     return engine
+
+
+def _refuse_pipelined(engine: Engine) -> None:
+    """Never keep a connection returned in psycopg's pipeline mode: one whose batch stream
+    (:func:`landmatch.monitoring.sql.column_batches`) was left open when its session ended
+    has a FETCH in flight, and would give its next user the stream's results (or fail its
+    ping). The pool closes it and opens a new one when next asked (the streams' callers close
+    them; this is the net)."""
+
+    @event.listens_for(engine, "checkin")
+    def _check(dbapi_conn: Any, record: Any) -> None:
+        if dbapi_conn is not None and dbapi_conn.pgconn.pipeline_status != pq.PipelineStatus.OFF:
+            record.invalidate()
 
 
 def _watch(engine: Engine, limits: Limits) -> None:

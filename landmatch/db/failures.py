@@ -36,7 +36,7 @@ def _key(err: psycopg.Error) -> str:
 def schema_behind(exc: BaseException) -> bool:
     """Whether a database error means the schema is older than the code (a table, column or
     function it expects is missing): the answer is ``landmatch db upgrade``."""
-    orig = getattr(exc, "orig", None)
+    orig = getattr(exc, "orig", exc)  # SQLAlchemy's wrapper, or psycopg's own error
     return isinstance(orig, pe.UndefinedTable | pe.UndefinedColumn | pe.UndefinedFunction)
 
 

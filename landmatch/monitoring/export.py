@@ -13,9 +13,9 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from functools import cache
 from itertools import islice
@@ -416,7 +416,7 @@ def write_workbook(
         from_idle = {"闲置阶段汇总": idle["stages"], "闲置按城市": idle["by_city"]}
         # The sheets with a row per supplied parcel, streamed from server-side cursors in batches
         # of columns.
-        streams: dict[str, Callable[[], Iterator[dict[str, Sequence[Any]]]]] = {
+        streams: dict[str, Callable[[], Generator[dict[str, Sequence[Any]], None, None]]] = {
             "闲置土地": lambda: scan.column_batches(session, as_of, defaults, city),
             "转让路径": lambda: transfer.column_batches(session, principal, city),
         }
@@ -464,12 +464,12 @@ def write_workbook(
                     if progress is not None:
                         progress(title, done, total)
                     if title in streams:
-                        rows: Iterable[Sequence[Any]] = islice(
-                            _rows(cols, streams[title]()), MAX_ROWS
-                        )
-                        if progress is not None:
-                            rows = _counted(rows, title, done, total, progress)
-                        write_sheet(wb, title, Table(_columns(cols), rows, count=per_sheet))
+                        # closed here, also when writing fails: its connection is the session's
+                        with closing(streams[title]()) as batches:
+                            rows: Iterable[Sequence[Any]] = islice(_rows(cols, batches), MAX_ROWS)
+                            if progress is not None:
+                                rows = _counted(rows, title, done, total, progress)
+                            write_sheet(wb, title, Table(_columns(cols), rows, count=per_sheet))
                         done += per_sheet
                         continue
                     listed = from_idle[title] if title in from_idle else others()[title]

@@ -37,7 +37,12 @@ def column_batches(
     is sent, in psycopg's pipeline mode, before the previous one's rows are handed out. (A
     server cursor computes its rows only when asked for them: fetching one batch at a time
     left the database idle while Python wrote rows, and Python idle while it made them.)
-    Rows come as psycopg reads them, without SQLAlchemy's result layer."""
+    Rows come as psycopg reads them, without SQLAlchemy's result layer.
+
+    Until the stream is used up or closed its connection has a FETCH in flight: the session
+    must not be used meanwhile, nor another stream of it overlap. Callers close it with
+    :func:`contextlib.closing` (a writer that fails must not leave the stream to the garbage
+    collector; the pool also refuses a connection left so: ``db.engine._refuse_pipelined``)."""
     connection = session.connection()
     raw = connection.connection.driver_connection
     if not isinstance(raw, psycopg.Connection):

@@ -6,7 +6,8 @@ recorded in the inventory, so "transferable now" means "meets the investment tes
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Sequence
+from contextlib import closing
 from decimal import Decimal
 from typing import Any
 
@@ -39,30 +40,34 @@ def route(ratio: float | None, threshold: float = THRESHOLD) -> str:
 
 def column_batches(
     session: Session, principal: Principal, city: str | None = None, *, chunk: int = 2000
-) -> Iterator[dict[str, Sequence[Any]]]:
+) -> Generator[dict[str, Sequence[Any]], None, None]:
     """Each supplied or idle parcel with its route, by city and code, in batches of ``chunk``
     rows read from a server-side cursor, each batch as its columns by name (a province's rows
     never sit in memory at once: the Excel export), in the caller's scope."""
     city = city_scope(principal, city)
-    for b in sql.column_batches(session, _SQL, {"city": city}, chunk):
-        out: dict[str, Sequence[Any]] = {
-            k: [float(v) if type(v) is Decimal else v for v in vs]
-            if Decimal in set(map(type, vs))
-            else vs
-            for k, vs in b.items()
-        }
-        out["route"] = [route(r) for r in out["ratio"]]
-        out["route_label"] = [TRANSFER_ROUTES[r] for r in out["route"]]
-        out["city_name"] = [vocab.CITIES.get(c) for c in out["city_code"]]
-        yield out
+    with closing(sql.column_batches(session, _SQL, {"city": city}, chunk)) as batches:
+        for b in batches:
+            out: dict[str, Sequence[Any]] = {
+                k: [float(v) if type(v) is Decimal else v for v in vs]
+                if Decimal in set(map(type, vs))
+                else vs
+                for k, vs in b.items()
+            }
+            out["route"] = [route(r) for r in out["ratio"]]
+            out["route_label"] = [TRANSFER_ROUTES[r] for r in out["route"]]
+            out["city_name"] = [vocab.CITIES.get(c) for c in out["city_code"]]
+            yield out
 
 
 def iter_rows(
     session: Session, principal: Principal, city: str | None = None
-) -> Iterator[dict[str, Any]]:
+) -> Generator[dict[str, Any], None, None]:
     """:func:`column_batches` row by row, each row a dict."""
-    for b in column_batches(session, principal, city):
-        yield from (dict(zip(b, values, strict=True)) for values in zip(*b.values(), strict=True))
+    with closing(column_batches(session, principal, city)) as batches:
+        for b in batches:
+            yield from (
+                dict(zip(b, values, strict=True)) for values in zip(*b.values(), strict=True)
+            )
 
 
 def transfer_routes(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import io
 from typing import Any
@@ -15,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from landmatch.auth import Principal
 from landmatch.dates import add_months
+from landmatch.db.engine import get_engine
 from landmatch.db.locking import ANY
 from landmatch.db.parcels import ParcelFilter, list_parcels
 from landmatch.errors import Conflict, Forbidden, InvalidInput
@@ -22,6 +24,7 @@ from landmatch.monitoring import cases, export, rules, scan, targets, transfer, 
 from landmatch.monitoring import sql as msql
 from landmatch.monitoring.idle import IdleAssessment, IdleInputs, IdleRule, assess
 from landmatch.monitoring.terms import IDLE_STAGES
+from landmatch.settings import Settings
 from tests.conftest import auth
 from tests.monitoring.calendar_cases import CASES as CALENDAR_CASES
 from tests.monitoring.calendar_cases import Case
@@ -641,7 +644,47 @@ def test_column_batches_stopped_early_or_failing_leave_no_cursor(session: Sessio
             for batch in msql.column_batches(session, query, {"bad": 30}, 7):
                 seen.extend(batch["g"])
         assert seen and max(seen) < 30
-        session.rollback()  # the savepoint
+        session.rollback()  # the failed transaction (the test's outer one goes on)
+
+
+def test_a_workbook_failing_mid_sheet_closes_its_stream(
+    session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sheet writer that fails half-way through a parcel sheet leaves the session's
+    connection out of pipeline mode and usable, even while the failure (and with it the
+    writer's frames) is still held."""
+
+    def failing(wb: Any, title: str, *tables: Any, **_: Any) -> None:
+        if title == "闲置土地":
+            next(iter(tables[0].rows))  # the stream has begun: a FETCH is in flight
+            raise OSError("disk full")
+
+    monkeypatch.setattr(export, "write_sheet", failing)
+    with pytest.raises(OSError, match="disk full") as failure:
+        export.workbook(session, ADMIN, AS_OF, IdleRule())
+    raw = session.connection().connection.driver_connection
+    assert raw.pgconn.pipeline_status == psycopg.pq.PipelineStatus.OFF
+    assert session.execute(text("SELECT count(*) FROM pg_cursors")).scalar_one() == 0
+    assert failure.value is not None  # still held
+
+
+def test_the_pool_never_hands_out_a_connection_left_streaming(settings: Settings) -> None:
+    """The net under the callers' closing: a stream left open when its session ended (its
+    connection back in the pool with a FETCH in flight) is not handed to the next session,
+    which gets a new connection and its own results."""
+    engine = get_engine(settings.database_url, pool_size=1)
+    try:
+        with Session(engine) as first:
+            stream = msql.column_batches(first, "SELECT g FROM generate_series(1, 50) g", {}, 7)
+            assert list(next(stream)["g"]) == list(range(1, 8))
+            left = first.connection().connection.driver_connection
+        with Session(engine) as second:
+            assert second.execute(text("SELECT 41 + 1")).scalar_one() == 42
+            assert second.connection().connection.driver_connection is not left
+        with contextlib.suppress(Exception):  # its connection was closed under it
+            stream.close()
+    finally:
+        engine.dispose()
 
 
 @pytest.mark.parametrize("city", [None, "130100"])

@@ -1,6 +1,7 @@
 -- Idle-land stages of the whole inventory (Order 53), the SQL twin of landmatch.monitoring.idle.
 -- One row per supplied or idle parcel, unordered: landmatch.monitoring.scan wraps it to list
--- (ORDER BY city_code, code) or to count set-wise (GROUP BY city_code, stage).
+-- (ORDER BY city_code, code) or to count set-wise (GROUP BY city_code, stage), and appends
+-- ORDER BY s.city_code, s.code to stream it (so the final SELECT stays FROM s).
 -- Parameters: as_of (date), city (text, NULL = all), and the default of each threshold
 -- (d_idle, d_recover, d_window, d_dev, d_inv, d_fallback, d_fee, d_stalled) used where
 -- neither the city nor the province (130000) has a monitoring_rule row.
