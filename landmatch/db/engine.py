@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -20,6 +21,8 @@ from landmatch.db.watchdog import WATCHDOG
 
 if TYPE_CHECKING:
     from landmatch.settings import Settings
+
+log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 #: How much longer than its statement limit a statement may go unanswered before the client cuts
@@ -95,14 +98,17 @@ def get_engine(
 
 def _refuse_pipelined(engine: Engine) -> None:
     """Never keep a connection returned in psycopg's pipeline mode: one whose batch stream
-    (:func:`landmatch.monitoring.sql.column_batches`) was left open when its session ended
-    has a FETCH in flight, and would give its next user the stream's results (or fail its
-    ping). The pool closes it and opens a new one when next asked (the streams' callers close
-    them; this is the net)."""
+    (:func:`landmatch.monitoring.sql.column_batches`) was left open when its session ended.
+    Its next user's ping would fail (psycopg refuses to change autocommit in a pipeline), and
+    the old stream, once collected, would end the pipeline and send its CLOSE on the
+    connection someone else holds. The pool closes it and opens a new one when next asked
+    (the streams' callers close them; this is the net, and it says so in the log)."""
 
     @event.listens_for(engine, "checkin")
     def _check(dbapi_conn: Any, record: Any) -> None:
-        if dbapi_conn is not None and dbapi_conn.pgconn.pipeline_status != pq.PipelineStatus.OFF:
+        pgconn = getattr(dbapi_conn, "pgconn", None)
+        if pgconn is not None and pgconn.pipeline_status != pq.PipelineStatus.OFF:
+            log.warning("a connection came back in pipeline mode (a batch stream left open)")
             record.invalidate()
 
 
