@@ -118,13 +118,14 @@ MAX_WIDTH = 60
 _ROUND = {"mu": 2, "ha": 4}
 _NUMBERS = {int, float}
 _EXACT_INT = 2**53  # the integers a float (and so Excel, and .16G) holds exactly
-
-
-def _given(v: Any) -> bool:
-    return v is not None
-
-
 _PLAIN = {str, int, float, dt.date}  # values Column.values converts column-wise
+
+
+def _exact_ints(values: Sequence[int | None]) -> bool:
+    """Whether the integers of ``values`` (at least one; None besides) are ones a float holds
+    exactly, and so are written as .16G writes them."""
+    given = [v for v in values if v is not None]
+    return min(given) >= -_EXACT_INT and max(given) <= _EXACT_INT
 
 
 @dataclass(frozen=True)
@@ -622,11 +623,7 @@ class _Rows:
                 f'<c r="{letter}{r}"{style} t="inlineStr"><is><t>{v}</t></is></c>' if v else ""
                 for v, r in zip(values, numbers, strict=True)
             ]
-        if (
-            kinds == {int}
-            and -_EXACT_INT <= min(filter(_given, values)) <= _EXACT_INT
-            and (max(filter(_given, values)) <= _EXACT_INT)
-        ):  # row numbers, days, counts: their digits are what .16G writes
+        if kinds == {int} and _exact_ints(values):  # row numbers, days, counts: as they are
             return [
                 f'<c r="{letter}{r}"{style}><v>{v}</v></c>' if v is not None else ""
                 for v, r in zip(values, numbers, strict=True)
