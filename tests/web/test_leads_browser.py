@@ -62,7 +62,9 @@ def test_inquiry_reaches_the_staff_lead_list(
     dialog = page.locator("#lm-inquiry")
     dialog.wait_for(state="visible")
     assert covered["code"] in dialog.inner_text()
-    page.wait_for_function("document.getElementById('lm-inq-consent-text').textContent.length > 0")
+    page.wait_for_function(
+        "() => document.getElementById('lm-inq-consent-text').textContent.length > 0"
+    )
     page.fill("#lm-inq-name", "王女士")
     page.fill("#lm-inq-company", company)
     page.fill("#lm-inq-phone", "not a phone")

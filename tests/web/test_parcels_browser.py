@@ -117,7 +117,7 @@ def test_bureau_inventory_journey(
     page.wait_for_load_state("networkidle")
     before_text = page.input_value("#f-coords")
     _drag_first_vertex(page)
-    page.wait_for_function("document.getElementById('area-live').textContent !== '—'")
+    page.wait_for_function("() => document.getElementById('area-live').textContent !== '—'")
     assert page.input_value("#f-coords") != before_text
     page.click("#preview-button")
     page.wait_for_selector("#preview-list")
