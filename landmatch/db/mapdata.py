@@ -16,6 +16,10 @@ from landmatch.geo.measure import M2_PER_MU
 from landmatch.viewer import Viewer
 
 _BOX = "ST_XMin(g)::float8, ST_YMin(g)::float8, ST_XMax(g)::float8, ST_YMax(g)::float8"
+# The tagged bigrams of a parcel's code (c) and of its name and address (n): the expression of
+# the search's GIN index (migration 0038_search_bigrams), written the same way so the planner
+# uses it.
+PARCEL_GRAMS = "landmatch.search_grams(p.code, p.name, p.address)"
 
 
 # The short names people use for development zones (石家庄高新区, 正定经开区, 曹妃甸综保区): a zone
@@ -40,8 +44,8 @@ def search(session: Session, q: str, principal: Viewer, limit: int = 10) -> list
     """Places first — cities, development zones (also by short name or kind: 高新区, 经开区),
     counties, facilities — then parcels by code (any part of it), name or address.
 
-    Within each kind an exact name comes first, then a name that starts with the text, then the
-    rest. Each hit says what it is (``kind_label``) and carries a bbox (CGCS2000 lon/lat) to
+    Within each kind of place an exact name comes first, then a name that starts with the
+    text, then the rest; parcels in the order of ``_parcel_hits``. Each hit says what it is (``kind_label``) and carries a bbox (CGCS2000 lon/lat) to
     zoom to. Public callers find public parcels only. At most ``limit`` places and ``limit``
     parcels.
     """
@@ -80,21 +84,9 @@ def search(session: Session, q: str, principal: Viewer, limit: int = 10) -> list
     """
     params = {"q": q, "like": like, "prefix": prefix, "n": limit}
     places = session.execute(text(sql), params).all()
-    parcels = session.execute(
-        text(
-            f"""
-            SELECT CASE WHEN p.code = :q THEN 0 WHEN p.code ILIKE :prefix THEN 1
-                        WHEN p.code ILIKE :like THEN 2 ELSE 3 END AS r,
-                   'parcel', NULL, p.code, p.name || '（' || p.code || '）', {_BOX}
-              FROM landmatch.parcel p, LATERAL (SELECT p.geom AS g) x
-             WHERE {where} AND (p.code ILIKE :like OR p.name ILIKE :like OR p.address ILIKE :like)
-             ORDER BY 1, p.code LIMIT :n
-            """
-        ),
-        params,
-    ).all()
+    parcels = _parcel_hits(session, params, where)
     out = []
-    for row in [r[1:] for r in places] + list(parcels):
+    for row in [r[1:] for r in places] + parcels:
         _rank, kind, sub, code, label, x0, y0, x1, y1 = row
         out.append(
             {
@@ -106,6 +98,67 @@ def search(session: Session, q: str, principal: Viewer, limit: int = 10) -> list
             }
         )
     return out
+
+
+# The parcel hits in order, one kind at a time: the exact code, codes that start with the text,
+# codes that hold it, then names or addresses that hold it; each kind by code. Asked one after
+# the other, each with ORDER BY code LIMIT, so a text that many parcels hold (130, 工业) is
+# answered by reading the code index in order until enough are found, and a rare one from an
+# index of the text's grams; ranking every holder at once read all of them (130: every parcel).
+_CODE_IS, _CODE_STARTS, _CODE_HOLDS = (
+    "p.code = :q",
+    "p.code ILIKE :prefix AND p.code <> :q",
+    "p.code ILIKE :like AND NOT p.code ILIKE :prefix",
+)
+# Names or addresses that hold the text, of parcels not listed already (by the kinds above).
+_NAME_HOLDS = "(p.name ILIKE :like OR p.address ILIKE :like) AND NOT p.code ILIKE {listed}"
+SEARCH_WORK_MEM = "32MB"  # the bitmaps of a common word stay exact (no recheck of every row)
+
+
+def _kinds(q: str) -> list[tuple[str, str]]:
+    """The kinds of parcel hit asked for ``q``, in order, each with the condition on the grams
+    index that narrows it. From two characters on, names and addresses are narrowed by their
+    bigrams (migration 0038_search_bigrams), and so are codes holding a text of two characters
+    (trigrams need three; from three on the code's trigram index is the more selective). A
+    single character is looked for at the start of codes and in names and addresses only:
+    inside codes it is noise (every code holds a 1)."""
+    grams = f"AND {PARCEL_GRAMS} @> landmatch.tagged_bigrams('{{}}', :q)"
+    kinds = [(_CODE_IS, ""), (_CODE_STARTS, "")]
+    if len(q) < 2:
+        return [*kinds, (_NAME_HOLDS.format(listed=":prefix"), "")]
+    return [
+        *kinds,
+        (_CODE_HOLDS, grams.format("c") if len(q) == 2 else ""),
+        (_NAME_HOLDS.format(listed=":like"), grams.format("n")),
+    ]
+
+
+def _parcel_hits(session: Session, params: dict[str, Any], where: str) -> list[Any]:
+    # Planned for the text at hand: its bigrams are folded into the plan, so the planner knows
+    # from the index's statistics how many parcels hold them (a generic plan would not).
+    session.execute(
+        text(
+            "SELECT set_config('plan_cache_mode', 'force_custom_plan', true), "
+            f"set_config('work_mem', '{SEARCH_WORK_MEM}', true)"
+        )
+    )
+    hits: list[Any] = []
+    for rank, (kind, grams) in enumerate(_kinds(params["q"])):
+        left = params["n"] - len(hits)
+        if left <= 0:
+            break
+        hits += session.execute(
+            text(
+                f"""
+                SELECT {rank}, 'parcel', NULL, p.code, p.name || '（' || p.code || '）', {_BOX}
+                  FROM landmatch.parcel p, LATERAL (SELECT p.geom AS g) x
+                 WHERE {where} {grams} AND {kind}
+                 ORDER BY p.code LIMIT :left
+                """
+            ),
+            params | {"left": left},
+        ).all()
+    return hits
 
 
 def _kind_label(kind: str, sub: str | None) -> str:

@@ -384,16 +384,19 @@ class Parcel(_Versioned, Base):
             "code",
             postgresql_where=text("deleted_at IS NOT NULL"),
         ),
-        # The map's search by any part of a code, name or address (migration 0026_search).
-        *(
-            Index(
-                f"ix_parcel_{column}_trgm",
-                column,
-                postgresql_using="gin",
-                postgresql_ops={column: "gin_trgm_ops"},
-                postgresql_where=text("deleted_at IS NULL"),
-            )
-            for column in ("code", "name", "address")
+        # The map's search by any part of a code (migration 0026_search), and by the bigrams of
+        # a code, name or address (0038_search_bigrams).
+        Index(
+            "ix_parcel_code_trgm",
+            "code",
+            postgresql_using="gin",
+            postgresql_ops={"code": "gin_trgm_ops"},
+            postgresql_where=text("deleted_at IS NULL"),
+        ),
+        Index(
+            "ix_parcel_search_grams",
+            text("landmatch.search_grams(code, name, address)"),
+            postgresql_using="gin",
         ),
     )
 

@@ -359,6 +359,26 @@ AS $function$
      AND (p.valid_until IS NULL OR p.valid_until >= p_as_of)
 $function$;
 
+CREATE OR REPLACE FUNCTION landmatch.search_grams(code text, name text, address text)
+ RETURNS text[]
+ LANGUAGE sql
+ IMMUTABLE PARALLEL SAFE
+AS $function$
+  SELECT ARRAY(SELECT 'c' || substr(s.c, i, 2) FROM generate_series(1, length(s.c) - 1) i)
+      || ARRAY(SELECT 'n' || substr(s.n, i, 2) FROM generate_series(1, length(s.n) - 1) i)
+  FROM (SELECT lower(coalesce(code, '')) AS c,
+               lower(coalesce(name, '') || E'\n' || coalesce(address, '')) AS n) s
+$function$;
+
+CREATE OR REPLACE FUNCTION landmatch.tagged_bigrams(tag text, t text)
+ RETURNS text[]
+ LANGUAGE sql
+ IMMUTABLE PARALLEL SAFE STRICT
+AS $function$
+  SELECT ARRAY(SELECT tag || substr(s.l, i, 2) FROM generate_series(1, length(s.l) - 1) i)
+  FROM (SELECT lower(t) AS l) s
+$function$;
+
 CREATE OR REPLACE FUNCTION landmatch.valid_assessment_kinds(p_zone integer, p_as_of date)
  RETURNS text[]
  LANGUAGE sql
