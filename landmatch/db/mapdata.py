@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from sqlalchemy import text
@@ -16,10 +17,12 @@ from landmatch.geo.measure import M2_PER_MU
 from landmatch.viewer import Viewer
 
 _BOX = "ST_XMin(g)::float8, ST_YMin(g)::float8, ST_XMax(g)::float8, ST_YMax(g)::float8"
-# The tagged bigrams of a parcel's code (c) and of its name and address (n): the expression of
-# the search's GIN index (migration 0038_search_bigrams), written the same way so the planner
-# uses it.
-PARCEL_GRAMS = "landmatch.search_grams(p.code, p.name, p.address)"
+# The bigrams of a parcel's name and address: the expression of the search's GIN index
+# (migration 0038_search_bigrams), written the same way so the planner uses it.
+NAME_BIGRAMS = "landmatch.name_bigrams(p.name, p.address)"
+# Three letters or digits in a row: what pg_trgm needs to narrow ILIKE '%…%' (from a shorter
+# text it extracts no trigram, and its index then matches every code).
+TRIGRAM_RUN = re.compile(r"[^\W_]{3}")
 
 
 # The short names people use for development zones (石家庄高新区, 正定经开区, 曹妃甸综保区): a zone
@@ -103,47 +106,35 @@ def search(session: Session, q: str, principal: Viewer, limit: int = 10) -> list
 # The parcel hits in order, one kind at a time: the exact code, codes that start with the text,
 # codes that hold it, then names or addresses that hold it; each kind by code. Asked one after
 # the other, each with ORDER BY code LIMIT, so a text that many parcels hold (130, 工业) is
-# answered by reading the code index in order until enough are found, and a rare one from an
-# index of the text's grams; ranking every holder at once read all of them (130: every parcel).
-_CODE_IS, _CODE_STARTS, _CODE_HOLDS = (
-    "p.code = :q",
-    "p.code ILIKE :prefix AND p.code <> :q",
-    "p.code ILIKE :like AND NOT p.code ILIKE :prefix",
-)
+# answered by reading the code index in order until enough are found, and a rare one from the
+# trigram index of codes or the bigram index of names and addresses; ranking every holder at
+# once read all of them (130: every parcel).
+_CODE_IS = "p.code = :q"
+_CODE_STARTS = "p.code ILIKE :prefix AND p.code <> :q"
+_CODE_HOLDS = "p.code ILIKE :like AND NOT p.code ILIKE :prefix"
 # Names or addresses that hold the text, of parcels not listed already (by the kinds above).
 _NAME_HOLDS = "(p.name ILIKE :like OR p.address ILIKE :like) AND NOT p.code ILIKE {listed}"
 SEARCH_WORK_MEM = "32MB"  # the bitmaps of a common word stay exact (no recheck of every row)
 
 
-def _kinds(q: str) -> list[tuple[str, str]]:
-    """The kinds of parcel hit asked for ``q``, in order, each with the condition on the grams
-    index that narrows it. From two characters on, names and addresses are narrowed by their
-    bigrams (migration 0038_search_bigrams), and so are codes holding a text of two characters
-    (trigrams need three; from three on the code's trigram index is the more selective). A
-    single character is looked for at the start of codes and in names and addresses only:
-    inside codes it is noise (every code holds a 1)."""
-    grams = f"AND {PARCEL_GRAMS} @> landmatch.tagged_bigrams('{{}}', :q)"
-    kinds = [(_CODE_IS, ""), (_CODE_STARTS, "")]
-    if len(q) < 2:
-        return [*kinds, (_NAME_HOLDS.format(listed=":prefix"), "")]
-    return [
-        *kinds,
-        (_CODE_HOLDS, grams.format("c") if len(q) == 2 else ""),
-        (_NAME_HOLDS.format(listed=":like"), grams.format("n")),
-    ]
+def _kinds(q: str) -> list[str]:
+    """The kinds of parcel hit asked for ``q``, in order. Codes are searched inside for a text
+    with three letters or digits in a row, from the trigram index (a shorter one is noise
+    there, every code holds 13, and no index narrows it); names and addresses from two
+    characters on through the bigram index (migration 0038_search_bigrams), and a single
+    character by reading codes in order."""
+    inside = bool(TRIGRAM_RUN.search(q))
+    codes = [_CODE_IS, _CODE_STARTS, _CODE_HOLDS] if inside else [_CODE_IS, _CODE_STARTS]
+    names = _NAME_HOLDS.format(listed=":like" if inside else ":prefix")
+    if len(q) >= 2:
+        names = f"{NAME_BIGRAMS} @> landmatch.bigrams(:q) AND {names}"
+    return [*codes, names]
 
 
 def _parcel_hits(session: Session, params: dict[str, Any], where: str) -> list[Any]:
-    # Planned for the text at hand: its bigrams are folded into the plan, so the planner knows
-    # from the index's statistics how many parcels hold them (a generic plan would not).
-    session.execute(
-        text(
-            "SELECT set_config('plan_cache_mode', 'force_custom_plan', true), "
-            f"set_config('work_mem', '{SEARCH_WORK_MEM}', true)"
-        )
-    )
+    session.execute(text(f"SELECT set_config('work_mem', '{SEARCH_WORK_MEM}', true)"))
     hits: list[Any] = []
-    for rank, (kind, grams) in enumerate(_kinds(params["q"])):
+    for rank, kind in enumerate(_kinds(params["q"])):
         left = params["n"] - len(hits)
         if left <= 0:
             break
@@ -152,7 +143,7 @@ def _parcel_hits(session: Session, params: dict[str, Any], where: str) -> list[A
                 f"""
                 SELECT {rank}, 'parcel', NULL, p.code, p.name || '（' || p.code || '）', {_BOX}
                   FROM landmatch.parcel p, LATERAL (SELECT p.geom AS g) x
-                 WHERE {where} {grams} AND {kind}
+                 WHERE {where} AND {kind}
                  ORDER BY p.code LIMIT :left
                 """
             ),

@@ -385,7 +385,7 @@ class Parcel(_Versioned, Base):
             postgresql_where=text("deleted_at IS NOT NULL"),
         ),
         # The map's search by any part of a code (migration 0026_search), and by the bigrams of
-        # a code, name or address (0038_search_bigrams).
+        # a name or address (0038_search_bigrams).
         Index(
             "ix_parcel_code_trgm",
             "code",
@@ -394,8 +394,8 @@ class Parcel(_Versioned, Base):
             postgresql_where=text("deleted_at IS NULL"),
         ),
         Index(
-            "ix_parcel_search_grams",
-            text("landmatch.search_grams(code, name, address)"),
+            "ix_parcel_name_bigrams",
+            text("landmatch.name_bigrams(name, address)"),
             postgresql_using="gin",
         ),
     )

@@ -425,10 +425,10 @@ def match_encoded(
     # gather 0) served 6-10 % fewer matches/s at c = 4 and 8 with a p95 13-31 % higher, and
     # saved about 1 ms of database CPU per match (scripts/bench_load.py on lm_1m, 2026-12-07,
     # 4 alternating rounds, load 3.1-6.1): the workers share the province-wide scan's work.
-    # Every statement of a match is planned for its values (``force_custom_plan``): psycopg
-    # prepares a statement run five times on a connection, and PostgreSQL then settles on a
-    # generic plan, costed with default selectivities for the bound area window, budget and
-    # scope. For the province-wide ranking that plan expects 171 rows where 82,690 come, and
+    # The match's statements from here on are planned for their values (``force_custom_plan``):
+    # psycopg prepares a statement run five times on a connection (until a rollback there
+    # clears them), and PostgreSQL then settles on a generic plan, costed with default
+    # selectivities for the bound area window, budget and scope. For the province-wide ranking that plan expects 171 rows where 82,690 come, and
     # scans serially: 103-112 ms against 66-72 ms planned for its values (the ranking alone,
     # medians of 10, lm_1m, 2026-12-07); the generic plan was never the faster one.
     session.execute(

@@ -20,6 +20,15 @@ AS $function$
     ELSE 9 END)::smallint
 $function$;
 
+CREATE OR REPLACE FUNCTION landmatch.bigrams(t text)
+ RETURNS text[]
+ LANGUAGE sql
+ IMMUTABLE PARALLEL SAFE STRICT
+AS $function$
+  SELECT ARRAY(SELECT substr(s.l, i, 2) FROM generate_series(1, length(s.l) - 1) i)
+  FROM (SELECT lower(t COLLATE "default") AS l) s
+$function$;
+
 CREATE OR REPLACE FUNCTION landmatch.bump_data_version()
  RETURNS trigger
  LANGUAGE plpgsql
@@ -47,6 +56,14 @@ BEGIN
           NULLIF(current_setting('landmatch.reason', true), ''));
   RETURN NULL;
 END $function$;
+
+CREATE OR REPLACE FUNCTION landmatch.name_bigrams(name text, address text)
+ RETURNS text[]
+ LANGUAGE sql
+ IMMUTABLE PARALLEL SAFE
+AS $function$
+  SELECT landmatch.bigrams(coalesce(name, '') || ' ' || coalesce(address, ''))
+$function$;
 
 CREATE OR REPLACE FUNCTION landmatch.parcel_bump()
  RETURNS trigger
@@ -357,26 +374,6 @@ CREATE OR REPLACE FUNCTION landmatch.policy_active(p landmatch.policy, p_as_of d
 AS $function$
   SELECT (p.valid_from IS NULL OR p.valid_from <= p_as_of)
      AND (p.valid_until IS NULL OR p.valid_until >= p_as_of)
-$function$;
-
-CREATE OR REPLACE FUNCTION landmatch.search_grams(code text, name text, address text)
- RETURNS text[]
- LANGUAGE sql
- IMMUTABLE PARALLEL SAFE
-AS $function$
-  SELECT ARRAY(SELECT 'c' || substr(s.c, i, 2) FROM generate_series(1, length(s.c) - 1) i)
-      || ARRAY(SELECT 'n' || substr(s.n, i, 2) FROM generate_series(1, length(s.n) - 1) i)
-  FROM (SELECT lower(coalesce(code, '')) AS c,
-               lower(coalesce(name, '') || E'\n' || coalesce(address, '')) AS n) s
-$function$;
-
-CREATE OR REPLACE FUNCTION landmatch.tagged_bigrams(tag text, t text)
- RETURNS text[]
- LANGUAGE sql
- IMMUTABLE PARALLEL SAFE STRICT
-AS $function$
-  SELECT ARRAY(SELECT tag || substr(s.l, i, 2) FROM generate_series(1, length(s.l) - 1) i)
-  FROM (SELECT lower(t) AS l) s
 $function$;
 
 CREATE OR REPLACE FUNCTION landmatch.valid_assessment_kinds(p_zone integer, p_as_of date)

@@ -1,21 +1,22 @@
-"""parcel: a bigram index for the map's search (two-character words: 正定, 工业, 物流)
+"""parcel: a bigram index of names and addresses for the map's search (正定, 工业, 物流)
 
 Revision ID: 0038_search_bigrams
 Revises: 0037_monitoring_figures
 
 pg_trgm's indexes (0026_search) answer ``ILIKE '%…%'`` from the trigrams of the text searched
-for, and a word of two characters inside a pattern has none: for 正定 every trigram index
-matched every parcel, and the search read the whole table (2.1 s at 1,000,000 parcels). Most
-Chinese place and road names are two characters.
+for, and a word of two characters inside a pattern has none: for 正定 the name and address
+trigram indexes matched every parcel, and the search read the whole table (0.5–2 s at
+1,000,000 parcels). Most Chinese place and road names have two characters.
 
-``landmatch.search_grams`` gives the two-character substrings, lower-cased, of a parcel's code
-(tagged ``c``) and of its name and address (tagged ``n``); ``landmatch.tagged_bigrams`` those
-of a text, with a tag. A GIN index over each parcel's finds the parcels whose code — or name
-or address — holds every bigram of the text, and ``ILIKE`` keeps those that hold the text
-itself. It replaces the trigram indexes of names and addresses (the code's stays: it is the
-more selective for three digits or more). Not partial: PostgreSQL keeps statistics of the
-expression of a whole-table index only, and the search's plans need them (a word many parcels
-hold is found sooner by reading the code index in order).
+``landmatch.bigrams`` gives a text's two-character substrings, lower-cased in the database's
+default collation whatever the collation of its argument, so that a text holds the bigrams of
+every text it holds case-insensitively: nothing ``ILIKE`` finds is missed.
+``landmatch.name_bigrams`` gives those of a name and an address. A GIN index over each
+parcel's finds the parcels holding every bigram of the text; ``ILIKE`` then keeps those that
+hold the text itself. It replaces the trigram indexes of names and addresses; the code's stays
+(codes are searched by their digits, where trigrams are the more selective). Not partial:
+PostgreSQL keeps statistics of the expression of a whole-table index only, and the search's
+plans need them (a word many parcels hold is found sooner by reading the code index in order).
 """
 
 from __future__ import annotations
@@ -28,20 +29,17 @@ branch_labels = None
 depends_on = None
 
 UPGRADE_SQL = """
-CREATE FUNCTION landmatch.tagged_bigrams(tag text, t text) RETURNS text[]
+CREATE FUNCTION landmatch.bigrams(t text) RETURNS text[]
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
-  SELECT ARRAY(SELECT tag || substr(s.l, i, 2) FROM generate_series(1, length(s.l) - 1) i)
-  FROM (SELECT lower(t) AS l) s
+  SELECT ARRAY(SELECT substr(s.l, i, 2) FROM generate_series(1, length(s.l) - 1) i)
+  FROM (SELECT lower(t COLLATE "default") AS l) s
 $$;
-CREATE FUNCTION landmatch.search_grams(code text, name text, address text) RETURNS text[]
+CREATE FUNCTION landmatch.name_bigrams(name text, address text) RETURNS text[]
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-  SELECT ARRAY(SELECT 'c' || substr(s.c, i, 2) FROM generate_series(1, length(s.c) - 1) i)
-      || ARRAY(SELECT 'n' || substr(s.n, i, 2) FROM generate_series(1, length(s.n) - 1) i)
-  FROM (SELECT lower(coalesce(code, '')) AS c,
-               lower(coalesce(name, '') || E'\\n' || coalesce(address, '')) AS n) s
+  SELECT landmatch.bigrams(coalesce(name, '') || ' ' || coalesce(address, ''))
 $$;
-CREATE INDEX ix_parcel_search_grams ON landmatch.parcel
-  USING gin (landmatch.search_grams(code, name, address));
+CREATE INDEX ix_parcel_name_bigrams ON landmatch.parcel
+  USING gin (landmatch.name_bigrams(name, address));
 DROP INDEX landmatch.ix_parcel_name_trgm;
 DROP INDEX landmatch.ix_parcel_address_trgm;
 """
@@ -51,9 +49,9 @@ CREATE INDEX ix_parcel_name_trgm ON landmatch.parcel
   USING gin (name gin_trgm_ops) WHERE deleted_at IS NULL;
 CREATE INDEX ix_parcel_address_trgm ON landmatch.parcel
   USING gin (address gin_trgm_ops) WHERE deleted_at IS NULL;
-DROP INDEX landmatch.ix_parcel_search_grams;
-DROP FUNCTION landmatch.search_grams(text, text, text);
-DROP FUNCTION landmatch.tagged_bigrams(text, text);
+DROP INDEX landmatch.ix_parcel_name_bigrams;
+DROP FUNCTION landmatch.name_bigrams(text, text);
+DROP FUNCTION landmatch.bigrams(text);
 """
 
 
