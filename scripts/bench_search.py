@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import create_engine, text
 
 from landmatch.db.like import contains_pattern, escape_like
-from landmatch.db.mapdata import TRIGRAM_RUN
+from landmatch.db.mapdata import has_trigram_run
 from landmatch.db.parcels import PUBLIC_WHERE
 
 TERMS = (
@@ -34,6 +34,11 @@ TERMS = (
     "物流",
     "魏县",
     "曹妃甸",
+    "纬三路",
+    "工业路",
+    "黄河大道",
+    "023",
+    "①②③",
     "赞皇县纬三路",
     "路",
     "魏",
@@ -81,7 +86,7 @@ def main() -> None:
                 "q": q,
                 "like": contains_pattern(q),
                 "prefix": escape_like(q) + "%",
-                "inside": bool(TRIGRAM_RUN.search(q)),  # codes are searched inside
+                "inside": has_trigram_run(q),  # codes are searched inside
             }
 
             def search(q: str = q) -> list[dict[str, Any]]:

@@ -6,7 +6,6 @@ every parcel; and the bigrams never miss a text that a name or address holds, in
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -16,10 +15,9 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from landmatch.db.like import contains_pattern
-from landmatch.db.mapdata import NAME_BIGRAMS
+from landmatch.db.mapdata import NAME_BIGRAMS, _parcel_kinds, has_trigram_run
 
 LIMIT = 10  # the parcel hits the search returns at most
-INSIDE = re.compile(r"[^\W_]{3}")  # the rule's own words: three letters or digits in a row
 
 
 def _parcel_codes(client: Any, q: str) -> list[str]:
@@ -43,7 +41,7 @@ def _expected(rows: Sequence[Any], q: str) -> list[str]:
             kind = 0
         elif c.startswith(code_q):
             kind = 1
-        elif code_q in c and INSIDE.search(q):
+        elif code_q in c and has_trigram_run(q):
             kind = 2
         elif low in n or low in a:
             kind = 3
@@ -72,6 +70,7 @@ def test_parcel_hits_are_the_rules_hits(client: Any, session: Session) -> None:
     _add_parcel(session, "Q7Z-SEARCH-1", "测试地块")
     for k in range(3):
         _add_parcel(session, f"T-Q7Z-{k}", "测试地块")
+    _add_parcel(session, "T-Q7Z-9", "测试q7z地块")  # listed once: its code holds the text too
     for k in range(12):
         _add_parcel(session, f"T-SEARCH-{k:02d}", f"测试q7z地块{k}")
         _add_parcel(session, f"T-ROMAN-{k:02d}", f"测试乙Ⅱ期{k}", "开发区")
@@ -102,28 +101,51 @@ def test_parcel_hits_are_the_rules_hits(client: Any, session: Session) -> None:
         code[-5:-1],  # codes that hold it (trigrams)
         code[-3:-1],  # two characters: not looked for inside codes
         "不存在的地名",
+        "①②③",
     }
     for q in sorted(words):
         assert _parcel_codes(client, q) == _expected(rows, q), q
-    assert _parcel_codes(client, "Q7Z")[:4] == ["Q7Z-SEARCH-1", "T-Q7Z-0", "T-Q7Z-1", "T-Q7Z-2"]
+    assert _parcel_codes(client, "Q7Z")[:5] == [
+        "Q7Z-SEARCH-1",
+        *(f"T-Q7Z-{k}" for k in (0, 1, 2, 9)),
+    ]
     assert len(_parcel_codes(client, "乙Ⅱ")) == LIMIT
 
 
 def test_the_search_reads_the_bigram_index(session: Session) -> None:
-    """The search writes the index's expression the way the index does (else a two-character
-    word reads the whole table again)."""
+    """The names kind the search builds for a two-character word is narrowed by the bigram
+    index (else it reads the whole table again)."""
+    kind, narrow = _parcel_kinds("正定")[-1]
+    assert narrow
     session.execute(text("SET LOCAL enable_seqscan = off"))
     session.execute(text("SET LOCAL enable_indexscan = off"))
     plan = "\n".join(
         r[0]
         for r in session.execute(
-            text(
-                f"EXPLAIN SELECT p.code FROM landmatch.parcel p WHERE {NAME_BIGRAMS} "
-                "@> landmatch.bigrams('正定')"
-            )
+            text(f"EXPLAIN SELECT p.code FROM landmatch.parcel p WHERE {narrow} AND {kind}"),
+            {"q": "正定", "like": "%正定%", "prefix": "正定%"},
         )
     )
     assert "ix_parcel_name_bigrams" in plan, plan
+
+
+def test_the_trigram_rule_is_pg_trgm_s(session: Session) -> None:
+    """A text is searched inside codes when pg_trgm can narrow it: three of its word characters
+    in a row. Its word characters, character by character, are those ``has_trigram_run``
+    counts."""
+    chars = "aZ0正ÉéⅡⅱＡａ①²½-_ %.·"
+    words = session.execute(
+        text("SELECT c, show_trgm(c) <> '{}' FROM unnest(CAST(:cs AS text[])) c"),
+        {"cs": list(chars)},
+    ).all()
+    assert {c: has_trigram_run(c * 3) for c, _ in words} == dict(words)
+    assert [has_trigram_run(q) for q in ("130", "纬三路", "a-bc", "0-0", "Ab9")] == [
+        True,
+        True,
+        False,
+        False,
+        True,
+    ]
 
 
 _CHARS = st.sampled_from(list("正定工业物流路县区大街号地块河北AaBbZzÉéⅡⅱＡａ0139-_ %"))
