@@ -132,18 +132,18 @@ SEARCH_WORK_MEM = "32MB"  # the bitmaps of a common word stay exact (no recheck 
 
 
 def _parcel_kinds(q: str) -> list[tuple[str, str | None]]:
-    """The kinds of parcel hit asked for ``q``, in order, each with the condition that narrows
-    it through an index (None: the kind is read from the code index itself). Codes are searched
+    """The kinds of parcel hit asked for ``q``, in order, each with what narrows it: None for a
+    code or its start (the code index itself), otherwise a kind that holds the text, with the
+    condition an index answers ("" where none does: codes are read in order). Codes are searched
     inside for a text with three letters or digits in a row (``has_trigram_run``): a shorter one
     is noise there, every code holds 13, and no index narrows it. Names and addresses are
-    narrowed by their bigrams (migration 0038_search_bigrams) from two characters on; a single
-    character is looked for by reading codes in order."""
+    narrowed by their bigrams (migration 0038_search_bigrams) from two characters on."""
     if not has_trigram_run(q):
         names = _NAME_HOLDS.format(listed=":prefix")
         return [
             (_CODE_IS, None),
             (_CODE_STARTS, None),
-            (names, _NAME_BIGRAMS_HOLD if q[1:] else ""),
+            (names, _NAME_BIGRAMS_HOLD if len(q) >= 2 else ""),
         ]
     return [
         (_CODE_IS, None),

@@ -422,15 +422,17 @@ def match_encoded(
     # one row per passing parcel (≈ 90,000 at 1M province-wide, 4.5 MB): the default 4 MB of
     # work_mem spilled it to a temporary file, re-read by every scan of it. Parallel query stays
     # at the server's default (2 workers per Gather): a serial match (max_parallel_workers_per_
-    # gather 0) served 6-10 % fewer matches/s at c = 4 and 8 with a p95 13-31 % higher, and
-    # saved about 1 ms of database CPU per match (scripts/bench_load.py on lm_1m, 2026-12-07,
-    # 4 alternating rounds, load 3.1-6.1): the workers share the province-wide scan's work.
+    # gather 0) served 6-10 % fewer matches/s at c = 4 and 8 with a p95 13-31 % higher
+    # (scripts/bench_load.py on lm_1m, 2026-12-07, 4 alternating rounds, load 3.1-6.1); on a
+    # faster machine the same day it served 12 % more at c = 8, but one province-wide match
+    # took 110 ms instead of 84 (its scan shared by the workers).
     # The match's statements from here on are planned for their values (``force_custom_plan``):
     # psycopg prepares a statement run five times on a connection (until a rollback there
     # clears them), and PostgreSQL then settles on a generic plan, costed with default
-    # selectivities for the bound area window, budget and scope. For the province-wide ranking that plan expects 171 rows where 82,690 come, and
-    # scans serially: 103-112 ms against 66-72 ms planned for its values (the ranking alone,
-    # medians of 10, lm_1m, 2026-12-07); the generic plan was never the faster one.
+    # selectivities for the bound area window, budget and scope. For the province-wide ranking
+    # that plan expects 171 rows where 82,690 come, and scans serially: 103-112 ms against
+    # 66-72 ms planned for its values (the ranking alone, medians of 10, lm_1m, 2026-12-07);
+    # the generic plan was never the faster one.
     session.execute(
         text(
             "SELECT set_config('jit', 'off', true), "
