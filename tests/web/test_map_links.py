@@ -269,7 +269,7 @@ def test_province_view_answers_where_is_land(
     w.page.locator("#lm-card h2", has_text="").wait_for()
     w.page.wait_for_function("() => location.search.indexOf('parcel=') >= 0", timeout=10000)
 
-    # Opening the parcel zooms to it with an animation: a view set before it ends is undone.
+    # The city's zoom (animated) may still run: Leaflet puts back a view set before it ends.
     w.page.wait_for_function(
         "() => !LM.map._animatingZoom && !(LM.map._panAnim && LM.map._panAnim._inProgress)"
     )
