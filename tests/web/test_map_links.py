@@ -183,6 +183,40 @@ def test_search_box_lists_places_first(
     assert w.errors == []
 
 
+def test_a_place_picked_while_the_map_zooms_is_shown(live_url: str, watched: Any) -> None:
+    """A city's zoom is animated, and Leaflet drops a change of zoom asked for meanwhile: a hit
+    picked then is shown once the animation ends (landmatch.js moveMap)."""
+    w = watched()
+    w.page.goto(live_url + "/map")
+    w.page.locator(".lm-place-city").nth(12).wait_for(state="attached")
+    w.page.wait_for_load_state("networkidle")
+    found = w.page.request.get(live_url + "/api/search?q=保定市").json()["results"][0]
+    city = w.page.request.get(live_url + "/api/search?q=石家庄市").json()["results"][0]
+    assert found["label"] == "保定市" and city["label"] == "石家庄市"
+    w.page.fill("#lm-q", "保定市")
+    w.page.click("#lm-search button[type=submit]")
+    w.page.locator("#lm-hits li").first.wait_for(timeout=10000)
+    # The hit is picked in the city's animation, from its first event on.
+    w.page.evaluate(
+        """() => { window.picked = false;
+                   LM.map.once("zoomanim", () => {
+                     window.picked = LM.map._animatingZoom;
+                     document.querySelector("#lm-hits li").click(); }); }"""
+    )
+    w.page.locator(".lm-place-city", has_text="石家庄市").click()
+    w.page.wait_for_function("() => window.picked === true", timeout=10000)
+    # Without the wait the map stays on the city (whose box does not hold the hit's centre).
+    b = found["bbox"]
+    assert not (city["bbox"][1] <= (b[1] + b[3]) / 2 <= city["bbox"][3])
+    w.page.wait_for_function(
+        """(b) => { const c = LM.map.getCenter();
+                    return b[0] <= c.lng && c.lng <= b[2] && b[1] <= c.lat && c.lat <= b[3]; }""",
+        arg=b,
+        timeout=10000,
+    )
+    assert w.errors == []
+
+
 def test_search_text_is_literal(client: Any) -> None:
     # "%" and "_" are LIKE wildcards: unescaped, they would match every parcel.
     for q in ("%", "_", "\\"):

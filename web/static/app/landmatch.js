@@ -124,8 +124,10 @@
   }
   function goTo(hit) {
     var b = hit.bbox;
-    if (hit.kind === "facility" || (b[0] === b[2] && b[1] === b[3])) LM.map.setView([b[1], b[0]], 14);
-    else LM.map.fitBounds([[b[1], b[0]], [b[3], b[2]]], { maxZoom: 17 });
+    moveMap(function () {
+      if (hit.kind === "facility" || (b[0] === b[2] && b[1] === b[3])) LM.map.setView([b[1], b[0]], 14);
+      else LM.map.fitBounds([[b[1], b[0]], [b[3], b[2]]], { maxZoom: 17 });
+    });
     if (hit.kind === "parcel") showCard(hit.code);
   }
 
@@ -156,7 +158,8 @@
         card.dataset.code = code;
         if (highlight) LM.map.removeLayer(highlight);
         highlight = L.geoJSON(JSON.parse(parcel.dataset.geometry), { style: { color: "#00e5ff", weight: 3, fill: false } }).addTo(LM.map);
-        if (zoom) LM.map.fitBounds(highlight.getBounds(), { maxZoom: 17, paddingTopLeft: [20, 20], paddingBottomRight: [20, 20 + sheetOverlap()] });
+        var bounds = highlight.getBounds();
+        if (zoom) moveMap(function () { LM.map.fitBounds(bounds, { maxZoom: 17, paddingTopLeft: [20, 20], paddingBottomRight: [20, 20 + sheetOverlap()] }); });
         openCode = code;
         writeUrl();
       })
@@ -233,7 +236,7 @@
     Array.prototype.forEach.call(document.querySelectorAll("#lm-ranked [data-rank]"), function (li, i) {
       li.addEventListener("click", function () {
         var s = cfg.sites[i];
-        LM.map.setView([s.lat, s.lon], Math.max(LM.map.getZoom(), 14));
+        moveMap(function () { LM.map.setView([s.lat, s.lon], Math.max(LM.map.getZoom(), 14)); });
         showSite(s);
       });
     });
@@ -283,7 +286,7 @@
       if (zn.parcels) box.appendChild(el("span", "lm-place-sub", " 熟地 " + fmt(zn.parcels, 0) + " 宗 · " + fmt(zn.area_mu) + " 亩"));
       L.marker([zn.lat, zn.lon], { keyboard: false, title: zn.name + "（" + zn.level_label + zn.kind + "）",
         icon: L.divIcon({ html: box, className: "lm-place lm-place-zone" + (zn.parcels ? "" : " lm-place-empty"), iconSize: null }) })
-        .on("click", function () { LM.map.setView([zn.lat, zn.lon], Math.max(LM.map.getZoom(), 13)); })
+        .on("click", function () { moveMap(function () { LM.map.setView([zn.lat, zn.lon], Math.max(LM.map.getZoom(), 13)); }); })
         .addTo(group);
     });
     var maxMu = Math.max.apply(null, body.cities.map(function (c) { return c.area_mu; }).concat([1]));
@@ -307,7 +310,7 @@
   }
   // A city's ready land: zoom to it, filter the parcels to it, list its largest sites.
   function showCity(c) {
-    LM.map.fitBounds([[c.bbox[1], c.bbox[0]], [c.bbox[3], c.bbox[2]]]);
+    moveMap(function () { LM.map.fitBounds([[c.bbox[1], c.bbox[0]], [c.bbox[3], c.bbox[2]]]); });
     var f = $("lm-filters");
     if (f && f.elements.city) { f.elements.city.value = c.code; applyFilters(); }
     fillCard('<h2 class="h6 mb-1">' + esc(c.name) + "熟地</h2>" +
@@ -414,6 +417,14 @@
     var c = $("lm-card");
     if (c && c.classList.contains("lm-sheet")) { c.classList.remove("lm-sheet"); c.classList.add("lm-sheet-closed"); }
   }
+  // Leaflet drops a change of zoom asked for while a zoom animates (Map._tryAnimatedZoom): a
+  // parcel picked from a city's list during the city's zoom would not be shown. Such a move
+  // waits for the animation's end ("zoomanim" starts one, "zoomend" ends it).
+  var zooming = false;
+  function moveMap(move) {
+    if (zooming) LM.map.once("zoomend", move);
+    else move();
+  }
   function togglePanel() { var p = $("lm-panel"); if (p) p.classList.toggle("lm-open"); setTimeout(function () { LM.map.invalidateSize(); }, 250); }
 
   LM.init = function (map, layers, config) {
@@ -436,6 +447,8 @@
     document.addEventListener("keydown", function (e) { if (e.key === "Escape") closeSheet(); });
     zoomClass();
     map.on("zoomend", zoomClass);
+    map.on("zoomanim", function () { zooming = true; });
+    map.on("zoomend", function () { zooming = false; });
     if (cfg.facilities) {
       layers.facilities = drawFacilities(cfg.facilities).addTo(map);
       if (layers.control) layers.control.addOverlay(layers.facilities, "设施（港口、机场、物流等）");
