@@ -19,6 +19,7 @@ from landmatch.accounts import audit, passwords, tokens
 from landmatch.accounts.audit import NO_CLIENT, Client
 from landmatch.auth import Principal
 from landmatch.db.like import contains_pattern
+from landmatch.db.locking import check_version, lock_row
 from landmatch.db.where import Where, page_of
 from landmatch.errors import Conflict, Forbidden, NotFound, Unauthorized, UnprocessableInput
 from landmatch.paging import Page
@@ -45,6 +46,7 @@ class Account:
     has_password: bool
     last_login_at: dt.datetime | None
     created_at: dt.datetime
+    version: int
     city_name: str | None = None
     zone_name: str | None = None
 
@@ -99,7 +101,7 @@ class _Scope:
 SELECT = """
 SELECT u.id, u.name, u.role, u.city_code, u.zone_id, z.code, u.team, u.active,
        u.must_change_password, u.password_hash IS NOT NULL, u.last_login_at, u.created_at,
-       d.name, z.name
+       u.version, d.name, z.name
 FROM landmatch.app_user u
 LEFT JOIN landmatch.dev_zone z ON z.id = u.zone_id
 LEFT JOIN landmatch.admin_division d ON d.code = u.city_code
@@ -268,18 +270,34 @@ def create(
 
 
 def update(
-    session: Session, name: str, spec: AccountSpec, by: Principal, client: Client = NO_CLIENT
+    session: Session,
+    name: str,
+    spec: AccountSpec,
+    by: Principal,
+    client: Client = NO_CLIENT,
+    *,
+    if_match: str | None,
 ) -> Account:
-    """Change an account's role, scope and team (the name stays)."""
-    before = read(session, name, by)
+    """Change an account's role, scope and team (the name stays), against the version
+    ``if_match`` names (``landmatch.db.locking``: 428 without it, 412 when another admin
+    changed the account since; ``ANY`` for the CLI), checked under the row's lock."""
+    _require_admin(by)
+    row = lock_row(
+        session,
+        "SELECT id, version FROM landmatch.app_user WHERE name = :n",
+        {"n": name},
+        f"账号 {name} 不存在",
+    )
+    if row["id"] == by.user_id and spec.role != "admin":
+        raise Forbidden("不能取消自己的管理员角色")
+    check_version(if_match, name, row["version"], what="账号")
+    before = get(session, name)
     scope = _scope(session, spec)
     _raise(scope.errors)
-    if before.id == by.user_id and spec.role != "admin":
-        raise Forbidden("不能取消自己的管理员角色")
     session.execute(
         text(
-            "UPDATE landmatch.app_user SET role = :r, city_code = :c, zone_id = :z, team = :t "
-            "WHERE id = :i"
+            "UPDATE landmatch.app_user SET role = :r, city_code = :c, zone_id = :z, team = :t, "
+            "version = version + 1, updated_at = now() WHERE id = :i"
         ),
         {"r": spec.role, "c": scope.city_code, "z": scope.zone_id, "t": scope.team, "i": before.id},
     )

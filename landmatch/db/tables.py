@@ -725,7 +725,9 @@ class LayerAlert(Base):
     )
 
 
-class AppUser(Base):
+class AppUser(_Versioned, Base):
+    """An account; its version covers its role and scope (an admin's edit names it)."""
+
     __tablename__ = "app_user"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(64), unique=True)

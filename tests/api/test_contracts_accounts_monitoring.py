@@ -81,7 +81,7 @@ def test_account_writes_and_the_audit_log_are_their_models(
     assert made.status_code == 201, made.text
     assert Account.model_validate(made.json()).scope == "唐山市"
     url = "/api/users/t-contract"
-    patched = client.patch(url, json={"team": "契约组"}, headers=admin)
+    patched = client.patch(url, json={"team": "契约组"}, headers=with_etag(client, url, admin))
     assert Account.model_validate(patched.json()).team == "契约组"
     assert not Account.model_validate(client.post(url + "/disable", headers=admin).json()).active
     assert Account.model_validate(client.post(url + "/enable", headers=admin).json()).active

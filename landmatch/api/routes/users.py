@@ -8,7 +8,7 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Header, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from landmatch.accounts import audit, passwords, sessions, tokens, users
@@ -30,8 +30,14 @@ from landmatch.api.schemas.accounts import (
     SignInSession,
     Token,
 )
+from landmatch.db.locking import etag
 
 router = APIRouter(tags=["users"])
+
+IfMatch = Annotated[
+    str | None,
+    Header(description="The account's ETag (from GET): needed to change its role or scope"),
+]
 
 
 class AccountIn(BaseModel):
@@ -111,18 +117,31 @@ def create_user(
     return Account.of(account)
 
 
+def _tagged(response: Response, account: users.Account) -> Account:
+    response.headers["ETag"] = etag(account.name, account.version)
+    return Account.of(account)
+
+
 @router.get("/api/users/{name}", summary="One account (admin)", response_model=Account)
-def get_user(name: str, session: SessionDep, principal: PrincipalDep) -> Account:
-    return Account.of(users.read(session, name, principal))
+def get_user(
+    name: str, session: SessionDep, principal: PrincipalDep, response: Response
+) -> Account:
+    return _tagged(response, users.read(session, name, principal))
 
 
 @router.patch(
     "/api/users/{name}",
-    summary="Change role, scope, team or active (admin)",
+    summary="Change role, scope, team or active (admin); a change of role or scope needs If-Match",
     response_model=Account,
 )
 def patch_user(
-    name: str, body: AccountPatch, session: SessionDep, client: ClientDep, principal: PrincipalDep
+    name: str,
+    body: AccountPatch,
+    session: SessionDep,
+    client: ClientDep,
+    principal: PrincipalDep,
+    response: Response,
+    if_match: IfMatch = None,
 ) -> Account:
     current = users.read(session, name, principal)
     fields = body.model_fields_set
@@ -134,11 +153,11 @@ def patch_user(
             body.zone_code if "zone_code" in fields else current.zone_code,
             body.team if "team" in fields else current.team,
         )
-        users.update(session, name, spec, principal, client)
+        users.update(session, name, spec, principal, client, if_match=if_match)
     if "active" in fields and body.active is not None:
         users.set_active(session, name, body.active, principal, client)
     session.commit()
-    return Account.of(users.get(session, name))
+    return _tagged(response, users.get(session, name))
 
 
 def _activation(active: bool) -> Callable[..., Account]:

@@ -35,6 +35,7 @@ class Account(_Record):
     has_password: bool
     last_login_at: Timestamp | None
     created_at: Timestamp
+    version: int = Field(description="the version of its role and scope (ETag: an edit names it)")
 
 
 class AccountPage(Contract):

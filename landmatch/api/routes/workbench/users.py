@@ -17,12 +17,14 @@ from landmatch.api.routes.workbench.common import (
     FORM_ERROR,
     AdminCtx,
     PageContext,
+    Version,
     form_errors,
     redirect,
     render,
 )
 from landmatch.auth import Principal
-from landmatch.errors import Conflict, LandMatchError, UnprocessableInput
+from landmatch.db.locking import etag
+from landmatch.errors import Conflict, LandMatchError, PreconditionFailed, UnprocessableInput
 
 router = APIRouter(include_in_schema=False)
 URL = "/workbench/users"
@@ -148,15 +150,18 @@ def _detail(
     status: int = 200,
     refused: LandMatchError | None = None,
     values: dict[str, str] | None = None,
+    opened: int | None = None,
     new_token: str | None = None,
 ) -> HTMLResponse:
-    """The account's page; ``refused``: a form the service refused, its messages by field."""
+    """The account's page; ``refused``: a form the service refused, its messages by field, and
+    ``opened`` the version that form was opened at (it is sent again with it)."""
     account = users.read(ctx.session, name, by)
     return render(
         ctx.request,
         "workbench/user.html",
         status=FORM_ERROR if refused else status,
         account=account,
+        version=opened or account.version,
         values=values
         or {
             "role": account.role,
@@ -184,11 +189,29 @@ def update_user(
     ctx: AdminCtx,
     name: str,
     scope: ScopeFormDep,
+    version: Version,
 ) -> Response:
     try:
-        users.update(ctx.session, name, scope.spec(name), ctx.staff.principal, ctx.client)
+        users.update(
+            ctx.session,
+            name,
+            scope.spec(name),
+            ctx.staff.principal,
+            ctx.client,
+            if_match=etag(name, version),
+        )
+    except PreconditionFailed:
+        # Another admin changed the role or scope since this form was opened: the page shows
+        # the account as it is now (with its new version), nothing of this form is saved.
+        ctx.session.rollback()
+        stale = PreconditionFailed(
+            "该账号的角色或范围已被他人修改，未保存。下面是现在的设置，请核对后再保存"
+        )
+        return _detail(ctx, ctx.staff.principal, name, refused=stale)
     except UnprocessableInput as exc:
-        return _detail(ctx, ctx.staff.principal, name, refused=exc, values=scope.values())
+        return _detail(
+            ctx, ctx.staff.principal, name, refused=exc, values=scope.values(), opened=version
+        )
     ctx.session.commit()
     return redirect(ctx.request, f"{URL}/{name}", flash=("success", "账号已保存"))
 
