@@ -1,5 +1,5 @@
 """Optimistic locking for every resource that carries an ETag (parcels, zones, policies,
-projects, disposal cases, reference-layer features).
+projects, disposal cases, reference-layer features, accounts' role and scope).
 
 A resource's ETag is its key and version. A write names the version it was made against in
 ``If-Match``; the check is part of the write itself: the row is locked (``SELECT … FOR UPDATE``)
