@@ -62,11 +62,24 @@ class Principal:
             return self.can_edit_city(zone_city_code)
         return False
 
-    def can_edit_parcel(self, city_code: str, zone_id: int | None) -> bool:
+    def can_edit_parcel(
+        self, city_code: str, zone_id: int | None, zone_city_code: str | None = None
+    ) -> bool:
         """May this caller write a parcel in ``city_code`` / ``zone_id``? Parcel write paths call
-        this for the parcel as it is and as it will be (a zone user cannot move a parcel out)."""
+        this for the parcel as it is and as it will be (a zone user cannot move a parcel out).
+
+        A zone committee writes a parcel only when it is in the committee's zone *and* in
+        that zone's city, ``zone_city_code`` (which the caller looks up: an account of role
+        zone carries no city of its own; without it, nothing). Membership already keeps
+        parcels to zones of their own city (``landmatch.db.membership``); this holds even
+        where a stored membership predates that rule."""
         if self.role == "zone":
-            return self.zone_id is not None and zone_id == self.zone_id
+            return (
+                self.zone_id is not None
+                and zone_id == self.zone_id
+                and zone_city_code is not None
+                and city_code == zone_city_code
+            )
         return self.can_edit_city(city_code)
 
     def owns(self, owner_team: str | None) -> bool:
@@ -83,9 +96,11 @@ class Principal:
         if not self.can_edit_zone(zone_id, zone_city_code):
             raise Forbidden("无权编辑该开发区：开发区账号只能维护本开发区的数据")
 
-    def require_parcel(self, city_code: str, zone_id: int | None) -> None:
+    def require_parcel(
+        self, city_code: str, zone_id: int | None, zone_city_code: str | None = None
+    ) -> None:
         self.require("admin", "bureau", "zone")
-        if not self.can_edit_parcel(city_code, zone_id):
+        if not self.can_edit_parcel(city_code, zone_id, zone_city_code):
             raise Forbidden("无权编辑该地块：超出本账号的城市或开发区范围")
 
     def require_own(self, user_id: int, refusal: str) -> None:

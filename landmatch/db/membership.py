@@ -1,10 +1,17 @@
 """Zone membership: the one definition of "this parcel is in that development zone".
 
-A parcel is in a zone when at least ``LANDMATCH_ZONE_MIN_SHARE`` (default 50 %) of its area
-lies inside the zone's boundary. The share is measured on the GRS80 ellipsoid (``geography``
+A parcel is in a zone when the zone belongs to the parcel's own city (``dev_zone.city_code =
+parcel.city_code``) and at least ``LANDMATCH_ZONE_MIN_SHARE`` (default 50 %) of its area lies
+inside the zone's boundary. The share is measured on the GRS80 ellipsoid (``geography``
 areas, as ``parcel.area_m2`` is), never in degrees or Web Mercator. When the parcel overlaps
 several zones, the one holding the largest share is taken (zones do not overlap, so with the
 default at most one qualifies).
+
+The city condition is a trust boundary, not geometry: membership decides a zone committee's
+write scope and which zone policies apply, so a zone never takes in another city's parcels,
+even where its boundary strays across the city limit (a zone's boundary is kept within its
+city too, ``landmatch.zones.records``, but within a tolerance and only from that check on).
+A province-managed city (辛集, 定州) is a city of its own here, as for every scope.
 
 The result is stored on the parcel — ``parcel.zone_id`` and ``parcel.zone_share`` (0–1, four
 decimals) — and everything reads it from there: the match's zone restriction and zone scores
@@ -12,8 +19,9 @@ decimals) — and everything reads it from there: the match's zone restriction a
 policies and a zone committee's write scope. It is written by :func:`assign_zones`, which
 :func:`landmatch.db.facts.refresh_facts` calls first, so every path that settles a parcel's
 spatial facts sets its zone too: an import, an edit or boundary change (``derived.settle``), a
-zone boundary change (``zones.records``), the seed, ``landmatch db settle`` and
-``landmatch zones membership`` (after changing the setting).
+zone boundary or city change (``zones.records``), the seed, ``landmatch db settle`` and
+``landmatch zones membership`` (after changing the setting). A parcel whose city changes is
+queued for settling (trigger ``fact_city``), so its zone is settled again too.
 
 Membership is derived data, not an edit: writing it neither bumps the parcel's version (an ETag
 held by an editor stays valid) nor adds a history version (the ``parcel_bump`` and
@@ -59,7 +67,7 @@ def share_sql(parcel: str = "p", zone: str = "z") -> str:
 
 def membership_sql(where: str) -> str:
     """Rows (id, zone_id, share) for the parcels matching ``where`` (alias ``p``): the zone
-    each one is in, or NULLs."""
+    of its own city each one is in, or NULLs."""
     return f"""
 SELECT p.id, best.zone_id, best.share
   FROM landmatch.parcel p
@@ -67,7 +75,7 @@ SELECT p.id, best.zone_id, best.share
     SELECT z.id AS zone_id, s.share
       FROM landmatch.dev_zone z
      CROSS JOIN LATERAL (SELECT {share_sql()} AS share) s
-     WHERE ST_Intersects(z.geom, p.geom)
+     WHERE z.city_code = p.city_code AND ST_Intersects(z.geom, p.geom)
      ORDER BY s.share DESC, z.id
      LIMIT 1
   ) best ON best.share >= {min_share_sql()}

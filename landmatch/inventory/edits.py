@@ -38,6 +38,7 @@ from landmatch.geo.crs import STORAGE_EPSG, parse_crs
 from landmatch.geo.measure import distance_m, m2_to_mu
 from landmatch.inventory.fields import BY_NAME, COLUMN_NAMES, label_of
 from landmatch.inventory.imports import load_regions, require_editor
+from landmatch.inventory.listing import zone_city
 from landmatch.inventory.validate import check_frame, flattened_note
 
 _HIDDEN = {"geom_3857", "updated_at", "updated_by", "version", "import_id", "area_m2", "id"}
@@ -56,9 +57,9 @@ def _require_scope(
     zone_code: str | None = None,
     zone_id: int | None = None,
 ) -> None:
-    """Bureaus edit within their city; a zone committee only its own zone's parcels (checked
-    for the parcel as it is and, by :func:`_require_scope_after`, as it is written, so it
-    cannot move one out of its zone)."""
+    """Bureaus edit within their city; a zone committee only its own zone's parcels that lie
+    in the zone's city (checked for the parcel as it is and, by
+    :func:`_require_scope_after`, as it is written, so it cannot move one out of its zone)."""
     if principal.role != "zone":
         require_editor(principal, city)
         return
@@ -66,7 +67,7 @@ def _require_scope(
         zone_id = session.execute(
             text("SELECT id FROM landmatch.dev_zone WHERE code = :c"), {"c": zone_code}
         ).scalar()
-    principal.require_parcel(city or "", zone_id)
+    principal.require_parcel(city or "", zone_id, zone_city(session, principal))
 
 
 def _require_confidential(principal: Principal, city: str | None, props: dict[str, Any]) -> None:
@@ -89,7 +90,7 @@ def _require_scope_after(session: Session, principal: Principal, code: str) -> N
     city, zone_id = session.execute(
         text("SELECT city_code, zone_id FROM landmatch.parcel WHERE code = :c"), {"c": code}
     ).one()
-    principal.require_parcel(city, zone_id)
+    principal.require_parcel(city, zone_id, zone_city(session, principal))
 
 
 def _current(

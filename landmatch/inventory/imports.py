@@ -140,6 +140,8 @@ def import_defaults(opts: ImportOptions) -> dict[str, str]:
 
 
 def require_editor(principal: Principal, city: str | None = None) -> None:
+    """An admin or a bureau; with ``city``, one that keeps that city's parcels (the scope of
+    every parcel write by admins and bureaus: edits, restores, imports, rollbacks)."""
     principal.require("admin", "bureau")
     if city is not None and not principal.can_edit_city(city):
         raise Forbidden(f"无权编辑{vocab.CITIES.get(city, city)}的地块（超出本账号的城市范围）")
@@ -635,6 +637,37 @@ def _refuse_used(conn: Connection, parcel_ids: list[int]) -> None:
         )
 
 
+def _require_rollback_scope(
+    principal: Principal, import_id: int, rows: Sequence[Any], restored: dict[int, str | None]
+) -> None:
+    """Refuse the whole rollback when it would write a parcel the caller may not: one that is
+    now in another city, or one whose restored version is (a restore checks the same, with
+    :func:`require_editor`: the rule is ``Principal.can_edit_city``). Each such parcel is
+    named with the city and why."""
+    refused: list[dict[str, Any]] = []
+    for parcel_id, _v, _op, _cur, code, city in rows:
+        back = restored.get(parcel_id)
+        for which, c in (("now", city), ("restored", back)):
+            if c is None or principal.can_edit_city(c):
+                continue
+            name = vocab.CITIES.get(c, c)
+            reason = f"现属{name}" if which == "now" else f"撤销后将恢复为{name}的地块"
+            refused.append({"code": code, "city_code": c, "reason": reason})
+            break
+    if refused:
+        refused.sort(key=lambda d: d["code"])
+        cities = "、".join(
+            sorted({vocab.CITIES.get(d["city_code"], d["city_code"]) for d in refused})
+        )
+        listed = "、".join(f"{d['code']}（{d['reason']}）" for d in refused[:20])
+        more = f" 等 {len(refused):,} 宗" if len(refused) > 20 else ""
+        raise Forbidden(
+            f"无权撤销导入批次 #{import_id}：撤销会改写{cities}的地块（超出本账号的城市范围），"
+            f"未做任何更改。涉及地块：{listed}{more}",
+            detail=refused,
+        )
+
+
 def rollback_import(
     conn: Connection, import_id: int, principal: Principal, reason: str | None = None
 ) -> dict[str, Any]:
@@ -663,11 +696,25 @@ def rollback_import(
             f"以下地块在导入后又被修改，不能整体撤销：{'、'.join(later[:20])}",
             detail=[{"code": c, "reason": "导入后已被修改"} for c in later],
         )
-    outside = sorted({r[5] for r in rows if not principal.can_edit_city(r[5])})
-    if outside:
-        raise Forbidden("该批次含有超出本账号城市范围的地块，无权撤销")
     created = [r[0] for r in rows if r[2] == "insert"]
     changed = [(r[0], r[1]) for r in rows if r[2] != "insert"]
+    # The versions the changed parcels go back to (the one before the import's), with the
+    # city each one restores.
+    previous = (
+        conn.execute(
+            text(
+                "SELECT DISTINCT ON (v.parcel_id) v.id, v.parcel_id, v.row ->> 'city_code' "
+                "FROM landmatch.parcel_version_full v "
+                "JOIN unnest(CAST(:pids AS bigint[]), CAST(:vers AS int[])) AS t(pid, ver) "
+                "ON v.parcel_id = t.pid AND v.version < t.ver "
+                "ORDER BY v.parcel_id, v.version DESC, v.id DESC"
+            ),
+            {"pids": [c[0] for c in changed], "vers": [c[1] for c in changed]},
+        ).all()
+        if changed
+        else []
+    )
+    _require_rollback_scope(principal, import_id, rows, {r[1]: r[2] for r in previous})
     _refuse_used(conn, created)
     why = reason or f"撤销导入 #{import_id}"
     with audited(conn, principal.actor, why):  # type: ignore[arg-type]
@@ -683,22 +730,8 @@ def rollback_import(
             conn.execute(
                 text("DELETE FROM landmatch.parcel WHERE id = ANY(:ids)"), {"ids": created}
             )
-        previous: Sequence[int] = []
-        if changed:
-            previous = (
-                conn.execute(
-                    text(
-                        "SELECT DISTINCT ON (v.parcel_id) v.id FROM landmatch.parcel_version v "
-                        "JOIN unnest(CAST(:pids AS bigint[]), CAST(:vers AS int[])) AS t(pid, ver) "
-                        "ON v.parcel_id = t.pid AND v.version < t.ver "
-                        "ORDER BY v.parcel_id, v.version DESC, v.id DESC"
-                    ),
-                    {"pids": [c[0] for c in changed], "vers": [c[1] for c in changed]},
-                )
-                .scalars()
-                .all()
-            )
-            restore_versions(conn, previous, undelete=False)
+        if previous:
+            restore_versions(conn, [r[0] for r in previous], undelete=False)
     conn.execute(
         text("UPDATE landmatch.import_batch SET status = 'rolled_back' WHERE id = :id"),
         {"id": import_id},

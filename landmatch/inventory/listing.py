@@ -74,6 +74,19 @@ def own_city(principal: Principal) -> str | None:
     return None
 
 
+def zone_city(session: Session, principal: Principal) -> str | None:
+    """The city of a zone committee's zone, where its parcel writes are checked
+    (:meth:`landmatch.auth.Principal.can_edit_parcel`: in its zone and in that zone's city);
+    None for other roles and for a committee without a zone. Read at each check, so a zone
+    moved to another city takes its committee's scope with it."""
+    if principal.role != "zone" or principal.zone_id is None:
+        return None
+    city = session.execute(
+        text("SELECT city_code FROM landmatch.dev_zone WHERE id = :z"), {"z": principal.zone_id}
+    ).scalar()
+    return None if city is None else str(city)
+
+
 def scoped(f: ParcelFilter, principal: Principal) -> ParcelFilter:
     """``f`` narrowed to the caller's scope: a city bureau sees its city (asking for another is
     refused), a zone committee its zone's parcels; admins and promoters see every city."""

@@ -26,7 +26,7 @@ from landmatch.errors import Forbidden
 from landmatch.geo.measure import M2_PER_HA, M2_PER_MU
 from landmatch.inventory.cards import zone_of
 from landmatch.inventory.fields import BY_NAME, GROUPS, split_label
-from landmatch.inventory.listing import own_city
+from landmatch.inventory.listing import own_city, zone_city
 from landmatch.inventory.qa import FLAG_TITLES, flag_params, flag_sql
 
 # Fixed by the location or derived: shown, never typed.
@@ -59,9 +59,11 @@ def require_view(principal: Principal, city_code: str, zone_id: int | None) -> N
         raise Forbidden("无权查看该地块：开发区账号只能查看本开发区的地块")
 
 
-def may_edit(principal: Principal, city_code: str, zone_id: int | None) -> bool:
+def may_edit(session: Session, principal: Principal, city_code: str, zone_id: int | None) -> bool:
+    """Whether the pages offer to edit the parcel: the rule its writes check (the zone
+    committee's with its zone's city, :func:`landmatch.inventory.listing.zone_city`)."""
     return principal.role in ("admin", "bureau", "zone") and principal.can_edit_parcel(
-        city_code, zone_id
+        city_code, zone_id, zone_city(session, principal)
     )
 
 
@@ -311,7 +313,9 @@ def parcel_sheet(
         ],
         "flags": parcel_flags(session, p["id"], stale_days),
         "surroundings": surroundings(session, p["id"]),
-        "can_edit": may_edit(principal, p["city_code"], _zone_id(session, p.get("zone_code"))),
+        "can_edit": may_edit(
+            session, principal, p["city_code"], _zone_id(session, p.get("zone_code"))
+        ),
     }
 
 

@@ -33,18 +33,30 @@ from landmatch.errors import Forbidden, UnprocessableInput
 # ≈ 50 m, as for parcels (landmatch.inventory.validate.Regions.tolerance_deg).
 BOUNDARY_TOLERANCE_DEG = 0.0005
 
+
+def territory_sql(division: str = "a") -> str:
+    """A city's territory as SQL, for the ``admin_division`` row ``division`` of a code in
+    :data:`landmatch.vocab.CITIES`: its boundary less the province-managed cities inside it
+    (辛集 in 石家庄, 定州 in 保定, each a city of its own for scope); a province-managed city's
+    is its own boundary. The one definition of "the city's territory" (reference-layer scope,
+    a zone's boundary: ``landmatch.zones.records``)."""
+    return (
+        f"COALESCE(ST_Difference({division}.geom, (SELECT ST_Union(e.geom) "
+        "FROM landmatch.admin_division e "
+        f"WHERE e.province_managed AND e.parent_code = {division}.code)), {division}.geom)"
+    )
+
+
 # For features (1-based ordinality i, WKB w): the cities whose territory each one reaches.
 # Each city's territory is built once per call, for the cities near the features only.
-CITIES_REACHED_SQL = """
+CITIES_REACHED_SQL = f"""
 WITH f AS (
   SELECT u.i, ST_GeomFromWKB(u.w, 4490) AS g
   FROM unnest(CAST(:wkbs AS bytea[])) WITH ORDINALITY AS u(w, i)
 ), near AS (
   SELECT ST_SetSRID(ST_Extent(f.g)::geometry, 4490) AS b FROM f
 ), t AS MATERIALIZED (
-  SELECT a.code, ST_Buffer(COALESCE(ST_Difference(a.geom, (
-           SELECT ST_Union(e.geom) FROM landmatch.admin_division e
-           WHERE e.province_managed AND e.parent_code = a.code)), a.geom), -:tol) AS geom
+  SELECT a.code, ST_Buffer({territory_sql("a")}, -:tol) AS geom
   FROM landmatch.admin_division a, near
   WHERE a.code = ANY(:cities) AND a.geom && ST_Expand(near.b, :tol)
 )

@@ -3,7 +3,7 @@
 Parcels are laid on a ~200 m grid: each takes a free k×k block of cells (k = 1..3) and sits
 inside it with a margin, so no two parcels overlap by construction. Every parcel is then
 tested with GEOS to lie within one county (hence one city); zone membership is the same exact
-test against the zone polygons. Attribute values follow the parcel's status so that dates are
+test against the polygons of the zones of that city. Attribute values follow the parcel's status so that dates are
 coherent: idle land really is more than a year past its agreed start date.
 """
 
@@ -55,6 +55,7 @@ class Zone:
     geom: BaseGeometry
     level: str
     leading_industries: list[str]
+    city_code: str | None = None
 
 
 def _cluster_table(counties: list[County], zones: list[Zone], n: int, rng: np.random.Generator):  # type: ignore[no-untyped-def]
@@ -188,7 +189,15 @@ def place_parcels(
         zidx = np.full(polys.size, -1)
         if zone_tree is not None and polys.size:
             zp, zz = zone_tree.query(polys, predicate="within")
-            zidx[zp] = zz
+            # Only a zone of the parcel's own city (landmatch.db.membership).
+            own = np.array(
+                [
+                    zones[z].city_code in (None, counties[cidx[q]].city_code)
+                    for q, z in zip(zp, zz, strict=True)
+                ],
+                dtype=bool,
+            )
+            zidx[zp[own]] = zz[own]
         geoms.append(polys)
         county_idx.append(cidx)
         zone_idx.append(zidx)

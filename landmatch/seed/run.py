@@ -309,7 +309,7 @@ def seed(
 
     stage_done("layers")
     zones = [
-        gen.Zone(zid, z.geom, z.level, z.leading_industries)
+        gen.Zone(zid, z.geom, z.level, z.leading_industries, z.city_code)
         for zid, z in zip(zone_ids, demo_zones, strict=True)
     ]
     df = gen.place_parcels(n, counties, zones, rng, progress=on_place)

@@ -150,7 +150,7 @@ def build_zones(
             "演示边界：以 layers/zone_centres.geojson 的近似中心生成的示意范围",
         )
 
-    for code, name, city, geom in counties:
+    for code, name, _city, geom in counties:
         if rng.random() > provincial_share:
             continue
         seat = geom.representative_point()
@@ -164,10 +164,13 @@ def build_zones(
         short = name.removesuffix("市").removesuffix("县").removesuffix("区")
         if len(short) < 2:
             short = name
+        # Centred a few km from the county's seat, the zone may fall in a neighbouring
+        # county: it belongs to the city it lies in (a zone lies within its city's territory,
+        # landmatch.zones.records), which ``place`` takes from the county it is placed in.
         place(
             f"pz-{code}",
             f"河北{short}经济开发区",
-            city,
+            None,
             "provincial",
             "经开区",
             poly,

@@ -16,7 +16,7 @@ from landmatch.db.geometry import geojson_sql
 from landmatch.errors import GeometryError
 from landmatch.geo.measure import M2_PER_MU
 from landmatch.reflayers.files import polygon_for_storage
-from landmatch.zones.records import OVERLAP_TOLERANCE_M2, get_zone_row
+from landmatch.zones.records import OVERLAP_TOLERANCE_M2, get_zone_row, outside_city
 
 # Neighbouring zones drawn (and snapped to) within this distance of the zone, in degrees.
 NEIGHBOUR_MARGIN_DEG = 0.05
@@ -25,9 +25,10 @@ NEIGHBOUR_MARGIN_DEG = 0.05
 def preview_boundary(
     session: Session, principal: Principal, code: str, geom: BaseGeometry
 ) -> dict[str, Any]:
-    """The problems the save would refuse (the same checks: polygonal, in Hebei, repaired
-    rings as warnings), the ellipsoidal area that would be stored, and the other zones it
-    would overlap (a save refuses those), each with the overlap as GeoJSON."""
+    """The problems the save would refuse (the same checks: polygonal, in Hebei, within the
+    zone's city; repaired rings as warnings), the ellipsoidal area that would be stored, and
+    the other zones it would overlap (a save refuses those), each with the overlap as
+    GeoJSON."""
     zone = get_zone_row(session, code)
     principal.require_zone(zone["id"], zone["city_code"])
     try:
@@ -56,8 +57,11 @@ def preview_boundary(
         ),
         {"w": wkb, "id": zone["id"], "tol": OVERLAP_TOLERANCE_M2},
     ).mappings()
+    outside = outside_city(session, wkb, zone["city_code"])
     return {
-        "problems": [],
+        "problems": []
+        if outside is None
+        else [{"field": "geometry", "label": "边界", "reason": outside}],
         "warnings": warnings,
         "area_m2": round(area, 1),
         "area_mu": round(area / M2_PER_MU, 2),

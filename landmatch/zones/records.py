@@ -19,9 +19,11 @@ from landmatch.db.geometry import geojson_sql
 from landmatch.db.locking import check_version, lock_row, read_row, require_if_match
 from landmatch.db.lookups import unknown_industries
 from landmatch.db.membership import release_zone
-from landmatch.errors import Conflict, Forbidden, UnprocessableInput
+from landmatch.errors import Conflict, Forbidden, ServiceUnavailable, UnprocessableInput
+from landmatch.geo.measure import M2_PER_HA
 from landmatch.reflayers import facts
 from landmatch.reflayers.files import polygon_for_storage, read_features
+from landmatch.reflayers.scope import cities_reached, place_label, territory_sql
 from landmatch.zones.assessments import visible_assessments
 
 # A zone's contact is its public investment-promotion desk (招商服务), shown to investors on the
@@ -44,6 +46,20 @@ ZONE_EDITABLE = frozenset({"name", "leading_industries", "contact_name", "contac
 EDITABLE = ZONE_EDITABLE | {"level", "kind", "city_code"}
 # Overlaps smaller than this (m²) are slivers from digitising shared edges, not overlaps.
 OVERLAP_TOLERANCE_M2 = 1.0
+# A zone lies within its city's territory (``landmatch.reflayers.scope.territory_sql``): its
+# parcels, its committee's write scope and its policies stay in that city. Parts may stray
+# outside by at most this distance (metres, on the ellipsoid): the stored division boundaries
+# are simplified (Douglas–Peucker, 30 m), so a boundary digitised along the real city limit
+# crosses the stored one by up to tens of metres along the whole shared edge. A distance
+# allows that however long the edge is, where an area would have to (30 m along 1.2 km of
+# city limit is already 3.6 公顷) and would then admit a compact block of that size anywhere
+# across it. 50 m, as parcels are located (``landmatch.inventory.validate.Regions``).
+CITY_TOLERANCE_M = 50.0
+# Less than this (m²) beyond the tolerance is the buffer's own rounding (its arcs are chords).
+CITY_NOISE_M2 = 1.0
+# The window around each outside part (degrees, ≫ CITY_TOLERANCE_M) in which the city's
+# territory is buffered: a clip that keeps the buffer small, never a measure.
+_CITY_WINDOW_DEG = 0.01
 
 
 _ROW_SQL = f"SELECT {', '.join(PUBLIC_FIELDS + INTERNAL_FIELDS)} FROM landmatch.dev_zone"
@@ -163,6 +179,84 @@ def _check_overlap(session: Session, geom: BaseGeometry, zone_id: int | None) ->
         )
 
 
+# How much of a boundary (WKB :g) lies outside the territory of city :city, and how much of
+# that further than :tol metres from it (each outside part against the territory buffered on
+# the ellipsoid, within a window around that part); ``beyond`` is that farther part.
+_OUTSIDE_CITY_SQL = f"""
+WITH z AS (SELECT ST_GeomFromWKB(:g, 4490) AS g),
+c AS MATERIALIZED (
+  SELECT {territory_sql("a")} AS t FROM landmatch.admin_division a WHERE a.code = :city
+),
+o AS MATERIALIZED (
+  SELECT CASE WHEN ST_CoveredBy(z.g, c.t) THEN NULL
+         ELSE ST_CollectionExtract(ST_Difference(z.g, c.t), 3) END AS g
+  FROM z, c
+),
+beyond AS MATERIALIZED (
+  SELECT CASE WHEN ST_Intersects(c.t, ST_Expand(d.geom, :window))
+         THEN ST_Difference(d.geom, ST_SetSRID(ST_Buffer(
+                ST_Intersection(c.t, ST_Expand(d.geom, :window))::geography, :tol)::geometry, 4490))
+         ELSE d.geom END AS g
+  FROM o CROSS JOIN LATERAL ST_Dump(o.g) d, c
+)
+SELECT EXISTS (SELECT 1 FROM c) AS known,
+       coalesce((SELECT ST_Area(o.g::geography) FROM o), 0) AS outside_m2,
+       coalesce((SELECT sum(ST_Area(b.g::geography)) FROM beyond b), 0) AS beyond_m2,
+       (SELECT ST_AsBinary(ST_Collect(b.g)) FROM beyond b WHERE NOT ST_IsEmpty(b.g)) AS beyond
+"""
+
+
+def _area_text(m2: float) -> str:
+    return f"{m2 / M2_PER_HA:,.4f} 公顷（{m2:,.1f} 平方米）"
+
+
+def outside_city(session: Session, geom: BaseGeometry | bytes, city_code: str) -> str | None:
+    """Why ``geom`` cannot be the boundary of a zone of ``city_code`` — more than
+    :data:`CITY_TOLERANCE_M` outside the city's territory — in Chinese, naming how much lies
+    outside and the cities it reaches into; None when it lies within."""
+    wkb = geom if isinstance(geom, bytes) else shapely.to_wkb(geom)
+    row = (
+        session.execute(
+            text(_OUTSIDE_CITY_SQL),
+            {"g": wkb, "city": city_code, "tol": CITY_TOLERANCE_M, "window": _CITY_WINDOW_DEG},
+        )
+        .mappings()
+        .one()
+    )
+    if not row["known"]:
+        raise ServiceUnavailable(
+            f"行政区划图层中没有{place_label(city_code)}的边界，无法核对开发区边界是否位于市域内；"
+            "请先运行 landmatch seed（或 ./scripts/up）加载参考图层"
+        )
+    beyond_m2 = float(row["beyond_m2"])
+    if beyond_m2 <= CITY_NOISE_M2:
+        return None
+    outside_m2 = float(row["outside_m2"])
+    city = place_label(city_code)
+    reason = f"开发区边界有 {_area_text(outside_m2)}位于{city}范围以外"
+    if outside_m2 - beyond_m2 > CITY_NOISE_M2:
+        reason += f"，其中 {_area_text(beyond_m2)}超出市界 {CITY_TOLERANCE_M:g} 米以上"
+    beyond = [] if row["beyond"] is None else [shapely.from_wkb(bytes(row["beyond"]))]
+    others = [
+        c for c in (cities_reached(session.connection(), beyond) or [[]])[0] if c != city_code
+    ]
+    if others:
+        reason += f"（伸入{'、'.join(place_label(c) for c in others)}）"
+    return (
+        reason
+        + f"；开发区边界须位于所属城市（{city}）范围内，沿市界允许偏出不超过 {CITY_TOLERANCE_M:g} 米"
+    )
+
+
+def _check_in_city(
+    session: Session, geom: BaseGeometry | bytes, city_code: str, field: str = "geometry"
+) -> None:
+    """Refuse a zone boundary lying outside its city (:func:`outside_city`), whoever writes."""
+    reason = outside_city(session, geom, city_code)
+    if reason is not None:
+        raise UnprocessableInput(reason, detail=[{"field": field, "reason": reason}])
+
+
 def boundary_from_geojson(geometry: dict[str, Any]) -> tuple[BaseGeometry, list[str]]:
     try:
         geom = shape(geometry)
@@ -212,6 +306,7 @@ def create_zone(
         text("SELECT 1 FROM landmatch.dev_zone WHERE code = :c"), {"c": values["code"]}
     ).first():
         raise Conflict(f"开发区编码 {values['code']} 已存在")
+    _check_in_city(session, geometry, values["city_code"])
     _check_overlap(session, geometry, None)
     cols = ["code", *sorted(EDITABLE)]
     params = {c: values.get(c) for c in cols} | {"g": shapely.to_wkb(geometry)}
@@ -252,17 +347,24 @@ def update_zone(
         raise Forbidden("不能把开发区划到本账号范围以外的城市")
     sets = [f"{c} = :{c}" for c in changes]
     params: dict[str, Any] = dict(changes) | {"id": zone["id"]}
-    old_wkb = None
-    if geometry is not None:
-        _check_overlap(session, geometry, zone["id"])
+    city = changes.get("city_code", zone["city_code"])
+    # A new boundary, or a new city: the zone lies in its city, and its parcels' membership
+    # (a parcel is only in a zone of its own city) is settled again.
+    moved = geometry is not None or city != zone["city_code"]
+    old_wkb = new_wkb = None
+    if moved:
         old_wkb = bytes(
             session.execute(
                 text("SELECT ST_AsBinary(geom) FROM landmatch.dev_zone WHERE id = :i"),
                 {"i": zone["id"]},
             ).scalar_one()
         )
+        new_wkb = old_wkb if geometry is None else shapely.to_wkb(geometry)
+        _check_in_city(session, new_wkb, city, "geometry" if geometry is not None else "city_code")
+    if geometry is not None:
+        _check_overlap(session, geometry, zone["id"])
         sets.append("geom = ST_Multi(ST_GeomFromWKB(:g, 4490))")
-        params["g"] = shapely.to_wkb(geometry)
+        params["g"] = new_wkb
     if not sets:
         return show_zone(session, principal, code)
     report = None
@@ -274,8 +376,8 @@ def update_zone(
             ),
             params,
         )
-        if geometry is not None:
-            report = _refresh_zone_facts(session, old_wkb, params["g"])
+        if moved:
+            report = _refresh_zone_facts(session, old_wkb, new_wkb)
     out = show_zone(session, principal, code)
     if report:
         out["facts"] = report

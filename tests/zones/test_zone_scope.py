@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from landmatch.auth import Principal
 from landmatch.geo.measure import area_m2
+from landmatch.reflayers.scope import territory_sql
 from tests.conftest import auth, with_etag
 from tests.zones.conftest import box
 
@@ -95,9 +96,14 @@ def test_parcel_scope_function(session: Session) -> None:
     zones = _zones(session)
     own = zones[0]
     zone_user = Principal(name="z", role="zone", zone_id=own.id)
-    assert zone_user.can_edit_parcel(own.city_code, own.id)
-    assert not zone_user.can_edit_parcel(own.city_code, zones[1].id)
-    assert not zone_user.can_edit_parcel(own.city_code, None)
+    assert zone_user.can_edit_parcel(own.city_code, own.id, own.city_code)
+    assert not zone_user.can_edit_parcel(own.city_code, zones[1].id, own.city_code)
+    assert not zone_user.can_edit_parcel(own.city_code, None, own.city_code)
+    # In its zone but in another city than the zone's (a membership from before the rule),
+    # or with the zone's city unknown: no.
+    other_city = next(c for c in ("130100", "130200") if c != own.city_code)
+    assert not zone_user.can_edit_parcel(other_city, own.id, own.city_code)
+    assert not zone_user.can_edit_parcel(own.city_code, own.id)
     assert not zone_user.can_edit_city(own.city_code)
     bureau = Principal(name="b", role="bureau", city_code="130100")
     in_sjz = next(z for z in zones if z.city_code == "130100")
@@ -146,12 +152,15 @@ def test_overlapping_boundary_refused(
     assert r.json()["errors"][0]["field"] == "geometry"
     assert z.code in r.json()["detail"]
     # The same zone somewhere free is accepted, and a zone user cannot create zones.
+    # A free place within 石家庄's territory (a zone lies in its city: not in 辛集 or 定州).
     free = session.execute(
         text(
-            "SELECT x, y FROM (VALUES (114.9::float8, 38.6::float8), (115.2, 37.9), (114.3, 37.9)) "
-            "v(x, y) "
+            "SELECT x, y FROM (VALUES (114.9::float8, 38.6::float8), (115.2, 37.9), (114.3, 37.9), "
+            "(114.5, 38.3), (114.2, 38.2), (114.7, 37.7)) v(x, y) "
             "WHERE NOT EXISTS (SELECT 1 FROM landmatch.dev_zone WHERE ST_DWithin(geom, "
-            "ST_SetSRID(ST_MakePoint(x, y), 4490), 0.05)) LIMIT 1"
+            "ST_SetSRID(ST_MakePoint(x, y), 4490), 0.05)) AND EXISTS (SELECT 1 FROM "
+            f"landmatch.admin_division a WHERE a.code = '130100' AND ST_Covers({territory_sql()}, "
+            "ST_MakeEnvelope(x, y, x + 0.01, y + 0.01, 4490))) LIMIT 1"
         )
     ).first()
     assert free is not None

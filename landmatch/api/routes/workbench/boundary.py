@@ -72,7 +72,9 @@ def _page(
     if code is not None:
         state = edits.version_state(ctx.session, code, None, ctx.staff.principal)
         sheet.require_view(ctx.staff.principal, state["city_code"], state["zone_id"])
-        if not sheet.may_edit(ctx.staff.principal, state["city_code"], state["zone_id"]):
+        if not sheet.may_edit(
+            ctx.session, ctx.staff.principal, state["city_code"], state["zone_id"]
+        ):
             raise Forbidden("无权编辑该地块：超出本账号的城市或开发区范围")
         version = version or state["version"]
         geometry = geometry or state["geometry"]

@@ -45,7 +45,7 @@ def _editable_state(ctx: PageContext, code: str) -> dict[str, Any]:
     if state["deleted"]:
         raise InvalidInput(f"地块 {code} 已删除；请先在“历史”页恢复")
     sheet.require_view(ctx.staff.principal, state["city_code"], state["zone_id"])
-    if not sheet.may_edit(ctx.staff.principal, state["city_code"], state["zone_id"]):
+    if not sheet.may_edit(ctx.session, ctx.staff.principal, state["city_code"], state["zone_id"]):
         raise Forbidden("无权编辑该地块：超出本账号的城市或开发区范围")
     return state
 
@@ -229,7 +229,9 @@ def history(ctx: StaffCtx, code: str) -> HTMLResponse:
         state=state,
         timeline=timeline,
         current_etag=etag(code, state["current_version"]),
-        can_edit=sheet.may_edit(ctx.staff.principal, state["city_code"], state["zone_id"]),
+        can_edit=sheet.may_edit(
+            ctx.session, ctx.staff.principal, state["city_code"], state["zone_id"]
+        ),
         map=parts,
         map_config=config,
     )
