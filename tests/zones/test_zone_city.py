@@ -394,7 +394,7 @@ def test_the_migration_settles_memberships_across_cities_again(
     import importlib
 
     upgrade_sql = importlib.import_module(
-        "landmatch.db.migrations.versions.0040_account_version"
+        "landmatch.db.migrations.versions.0040_zone_city"
     ).UPGRADE_SQL
     before = conn.execute(
         text("SELECT code, zone_id, zone_share FROM landmatch.parcel ORDER BY code")

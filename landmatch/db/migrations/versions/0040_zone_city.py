@@ -1,9 +1,7 @@
 """parcel: zone membership stays within the parcel's city (data only)
 
-Revision ID: 0040_account_version
-Revises: 0038_search_bigrams
-
-(The revision id is the one this branch was handed; the lead renumbers it at merge.)
+Revision ID: 0040_zone_city
+Revises: 0039_account_version
 
 A parcel is now in a development zone only when the zone belongs to the parcel's own city
 (``landmatch.db.membership``): a zone's boundary redrawn across the city limit took the other
@@ -18,8 +16,8 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0040_account_version"
-down_revision = "0038_search_bigrams"
+revision = "0040_zone_city"
+down_revision = "0039_account_version"
 branch_labels = None
 depends_on = None
 
