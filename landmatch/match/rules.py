@@ -68,35 +68,40 @@ class Params:
 PRICE = PUBLISHED_PRICE_SQL
 
 
+def by_class(classes: tuple[str, str, str], pollution_class: int | None) -> list[str]:
+    """The sub-classes of a 一/二/三类 ladder (``INDUSTRIAL`` or ``LOGISTICS``) a project of
+    ``pollution_class`` may use, docs/domain.md §3: 三类 only the 三类 land, 二类 the 二类 and
+    三类 land, 一类 (or unknown) any of the three."""
+    if pollution_class == 3:
+        return [classes[2]]
+    if pollution_class == 2:
+        return list(classes[1:])
+    return list(classes)
+
+
 def allowed_land_uses(req: Requirement) -> tuple[list[str], list[str]]:
     """Land-use compatibility, docs/domain.md §3: (main uses accepted, compatible uses that
     admit an industrial 1001xx parcel).
 
-    三类 industry only on 100103; 二类 on 100102/100103; 一类 on any 1001xx; logistics on
-    1101xx or on industrial land whose compatible uses include logistics; R&D on 0802 or on
-    industrial land compatible with R&D (and, being 一类, on any 1001xx). Explicit land-use
-    codes in the request replace the table.
+    The 一/二/三类 ladder (:func:`by_class`) holds for industry and for logistics alike: 三类
+    only on 100103 (110103), 二类 on 100102/100103 (110102/110103), 一类 on any 1001xx
+    (1101xx). Logistics goes on its ladder's 1101xx or on industrial land whose compatible
+    uses include one of them; R&D on 0802 or on industrial land compatible with R&D (and, by
+    its class, on 1001xx). Explicit land-use codes in the request replace the table.
     """
     if req.land_uses:
         return list(req.land_uses), list(req.land_uses)
-    main: set[str] = set()
-    compat: set[str] = set()
+    pc = req.effective_pollution
     kind = industry_codes.kind(req.industry)
     if kind == "logistics":
-        main |= set(LOGISTICS)
-        compat |= set(LOGISTICS)
-        return sorted(main), sorted(compat)
+        logistics = by_class(LOGISTICS, pc)
+        return logistics, logistics
+    main = by_class(INDUSTRIAL, pc)
+    compat: list[str] = []
     if kind == "research":
-        main |= {"0802"}
-        compat |= {"0802"}
-    pc = req.effective_pollution
-    if pc == 3:
-        main |= {"100103"}
-    elif pc == 2:
-        main |= {"100102", "100103"}
-    else:  # 一类 or unknown: any industrial land
-        main |= set(INDUSTRIAL)
-    return sorted(main), sorted(compat)
+        main = ["0802", *main]
+        compat = ["0802"]
+    return sorted(main), compat
 
 
 @dataclass(frozen=True)
