@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from landmatch import vocab
+from landmatch.inventory.land_use import LEASE_YEARS_MAX
 from landmatch.inventory.quantities import unit_factor
 
 Kind = Literal["text", "int", "num", "date", "bool", "code", "list"]
@@ -265,7 +266,7 @@ FIELDS: tuple[Field, ...] = (
             "使用年限",
         ),
         lo=1,
-        hi=70,
+        hi=LEASE_YEARS_MAX,  # and at most the use's own ceiling (land_use.LEASE_CEILINGS)
         public=True,
         shp="CRNX",
         dimension="year",

@@ -560,6 +560,48 @@ def _coherence(values: pd.DataFrame, c: _Collector, today: dt.date) -> None:
             c.reject(bad, lo, msg)
 
 
+#: The fields of the rule between a parcel's use and its transfer term (:func:`_lease_terms`).
+LEASE_RULE_FIELDS = ("land_use", "lease_years")
+
+
+def _lease_terms(
+    values: pd.DataFrame, c: _Collector, stored: dict[str, dict[str, Any]] | None
+) -> None:
+    """出让年限 no longer than the maximum term of the parcel's use (``land_use.LEASE_CEILINGS``,
+    docs/domain.md §10). A parcel's use or term the input leaves out is its stored one
+    (``stored``: code → stored values), so changing either is checked against the other; the
+    problem is the given field's (出让年限 when both are given)."""
+    cols = values.columns
+    if "lease_years" not in cols and "land_use" not in cols:
+        return
+    n = len(values)
+    stored = stored or {}
+    kept = [stored.get(str(k), {}) if not _missing(k) else {} for k in c.codes]
+
+    def column(name: str) -> np.ndarray:
+        if name in cols:
+            out = values[name].to_numpy(dtype=object, copy=True)
+        else:
+            out = np.full(n, None, dtype=object)
+        if name not in cols or name == "land_use":  # a blank 用途 keeps the stored one
+            for i in np.flatnonzero(pd.isna(out)):
+                out[i] = kept[i].get(name)
+        return out
+
+    uses, years = column("land_use"), column("lease_years")
+    at = "lease_years" if "lease_years" in cols else "land_use"
+    checked = ~c.rejected("lease_years") & ~c.rejected("land_use")
+    for i in np.flatnonzero(checked & ~pd.isna(years) & ~pd.isna(uses)):
+        ceiling = land_use.lease_ceiling(str(uses[i]))
+        if ceiling is not None and int(years[i]) > ceiling.years:
+            c.reject(
+                [i],
+                at,
+                f"{BY_NAME['lease_years'].label} {int(years[i])} 年超过{ceiling.category}"
+                f"最高 {ceiling.years} 年",
+            )
+
+
 # --------------------------------------------------------------------------- geometry
 
 
@@ -902,6 +944,7 @@ def check_frame(
     stored_pending: set[str] | None = None,
     units: dict[str, str] | None = None,
     keep_missing_geometry: bool = False,
+    stored: dict[str, dict[str, Any]] | None = None,
 ) -> Checked:
     """Validate a frame of parcel records.
 
@@ -912,7 +955,9 @@ def check_frame(
     in the file, with the row of their first occurrence. ``no_boundary`` is the reason given to
     a new parcel without geometry. ``defaults`` (field → code) fill a new parcel's blank land
     use, status and visibility (see :data:`FALLBACK`); ``stored_pending`` are the codes among
-    ``existing`` whose stored land use is 待定 (they cannot be made public).
+    ``existing`` whose stored land use is 待定 (they cannot be made public); ``stored`` (code →
+    field → value) the stored land use and lease term of codes among ``existing`` where the
+    input leaves one out, for the rule between them (:func:`_lease_terms`).
     """
     today = today or dt.date.today()
     n = len(frame)
@@ -1047,6 +1092,7 @@ def check_frame(
                     f"{(dk - a) / a * 100:+.1f}%（超过 1%）",
                 )
     _coherence(values, c, today)
+    _lease_terms(values, c, stored)
     keep = ~c.bad
     return Checked(
         values=values[keep].reset_index(drop=True),

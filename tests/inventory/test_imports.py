@@ -526,3 +526,39 @@ def test_one_reason_per_bad_field(session: Session) -> None:
         run_import(session.connection(), data, "lu.geojson", ADMIN, ImportOptions())
     [problem] = bad.value.detail["rejected"]  # not also "新地块缺少用途"
     assert problem["field"] == "land_use" and "无法识别" in problem["reason"]
+
+
+def test_lease_years_within_the_ceiling_of_the_use(session: Session) -> None:
+    """出让年限 at most the use's maximum term (docs/domain.md §10: 工业 50, 商业 40 years),
+    also where an update gives the term or the use alone (the other is the stored one)."""
+    from landmatch.errors import UnprocessableInput
+
+    conn = session.connection()
+    bad = geojson_bytes(
+        feature("IMP-LY1", lease_years=70),
+        feature("IMP-LY2", square(114.52, 38.05), land_use="0901", lease_years=70),
+        feature("IMP-LY3", square(114.54, 38.05), land_use="0901", lease_years=40),
+    )
+    with pytest.raises(UnprocessableInput) as refused:
+        run_import(conn, bad, "lease.geojson", ADMIN, ImportOptions())
+    assert [(p["row"], p["field"], p["reason"]) for p in refused.value.detail["rejected"]] == [
+        (1, "lease_years", "出让年限 70 年超过工业用地最高 50 年"),
+        (2, "lease_years", "出让年限 70 年超过商业、旅游、娱乐用地最高 40 年"),
+    ]
+    ok = geojson_bytes(
+        feature("IMP-LY1", lease_years=50),
+        feature("IMP-LY3", square(114.54, 38.05), land_use="0901", lease_years=40),
+    )
+    assert run_import(conn, ok, "ok.geojson", ADMIN, ImportOptions())["totals"]["created"] == 2
+    # The term alone, against the stored use; the use alone, against the stored term.
+    for csv, field, reason in (
+        ("地块编号,出让年限\nIMP-LY3,50\n", "lease_years", "商业、旅游、娱乐用地最高 40 年"),
+        ("地块编号,用途\nIMP-LY1,0901\n", "land_use", "出让年限 50 年超过商业"),
+        ("地块编号,用途,出让年限\nIMP-LY1,,60\n", "lease_years", "工业用地最高 50 年"),
+    ):
+        with pytest.raises(UnprocessableInput) as refused:
+            run_import(conn, csv.encode(), "update.csv", ADMIN, ImportOptions())
+        [problem] = refused.value.detail["rejected"]
+        assert problem["field"] == field and reason in problem["reason"], (csv, problem)
+    fine = "地块编号,出让年限\nIMP-LY3,30\n".encode()
+    assert run_import(conn, fine, "fine.csv", ADMIN, ImportOptions())["totals"]["updated"] == 1
