@@ -203,6 +203,7 @@ FIELDS: tuple[Field, ...] = (
         public=True,
         shp="TDYT",
     ),
+    # Each value read as 用途 is (landmatch.inventory.land_use: level-2 and old codes too).
     Field("compatible_uses", "兼容用途", "list", vocab=vocab.LAND_USE, public=True, shp="JRYT"),
     _number("far_min", "容积率下限", "RJLXX", "min", 20),
     _number("far_max", "容积率上限", "RJLSX", "max", 20),

@@ -226,21 +226,26 @@ def lease_ceiling(code: str | None) -> LeaseCeiling | None:
     )
 
 
-def read(value: str) -> tuple[str | None, str | None]:
+def read(value: str, label: str = "用途") -> tuple[str | None, str | None]:
     """A land use as written → (the inventory's code, a note for the report): the note says
     how a generic name or an old code was read; with no code, the note (if any) is the reason
-    it is refused. ``(None, None)``: not a land use at all."""
+    it is refused. ``(None, None)``: not a land use at all. ``label`` is the column the notes
+    name (用途, or 兼容用途 for each of a parcel's compatible uses).
+
+    >>> read("1101", "兼容用途")
+    ('110102', '兼容用途“1101”对应用地用海分类 1101 物流仓储用地，未分一、二、三类，按 110102 二类物流仓储用地记录')
+    """
     v = value.strip()
     code = vocab.code_of(vocab.PARCEL_LAND_USE, v)
     if code is not None:
         return code, None
     if v in GENERIC:
         target, note = GENERIC[v]
-        return target, f"用途“{v}”{note}"
+        return target, f"{label}“{v}”{note}"
     entry = BY_CODE.get(v.upper())
     if entry is None:
         return None, None
-    said = f"用途“{v}”（{entry.standard} {entry.name}）"
+    said = f"{label}“{v}”（{entry.standard} {entry.name}）"
     if entry.target is None:
         return None, f"{said}{entry.note}；请填写用地用海分类代码（如 110102）"
     if entry.note:

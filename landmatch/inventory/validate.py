@@ -459,31 +459,65 @@ def _split_list(v: Any, f: Field) -> list[str]:
     return [p.strip().strip("\"'") for p in _LIST_SPLIT.split(text) if p.strip().strip("\"'")]
 
 
+def _compatible_use(part: str, f: Field) -> tuple[str | None, str | None]:
+    """One of a parcel's compatible uses, read as 用途 is (:func:`land_use.read`: a level-2
+    name or code such as 物流仓储用地 or 1101 as its default sub-class, an old code through the
+    crosswalk), with the note saying how; 待定 is no use."""
+    code, note = land_use.read(part, f.label)
+    if code == vocab.LAND_USE_PENDING:
+        return None, None
+    return code, note
+
+
 def _coerce_list(s: pd.Series, f: Field, c: _Collector) -> pd.Series:
-    def parse(v: Any) -> tuple[list[str] | None, list[str]]:
+    def parse(v: Any) -> tuple[list[str] | None, list[str], list[str]]:
+        """(codes or None when any is refused, the reasons for refusing, notes on how
+        values were read)."""
         codes: list[str] = []
         unknown: list[str] = []
+        why: list[str] = []
+        notes: list[str] = []
         if isinstance(v, dict):
-            return None, ["（应为列表或以逗号分隔的文本，收到的是对象）"]
+            return (
+                None,
+                [f"{f.label}含无法识别的取值：（应为列表或以逗号分隔的文本，收到的是对象）"],
+                [],
+            )
         for part in _split_list(v, f):
-            code = code_for(f, part)
-            (codes if code else unknown).append(code or part)
-        return (None if unknown else sorted(set(codes), key=codes.index)), unknown
+            if f.name == "compatible_uses":
+                code, note = _compatible_use(part, f)
+            else:
+                code, note = code_for(f, part), None
+            if code:
+                codes.append(code)
+                if note:
+                    notes.append(note)
+            elif note:
+                why.append(note)  # an old code that is not one-to-one: why
+            else:
+                unknown.append(part)
+        if unknown:
+            why.append(f"{f.label}含无法识别的取值：{'、'.join(unknown)}")
+        return (None if why else sorted(set(codes), key=codes.index)), why, notes
 
     def present(v: Any) -> bool:
         return isinstance(v, list | tuple | np.ndarray | dict) or not _missing(v)
 
+    nothing: tuple[None, list[str], list[str]] = (None, [], [])
     d = _distinct(s)
     if d is None:  # lists in the cells (GeoJSON arrays): one at a time
-        parsed = [parse(v) if present(v) else (None, []) for v in s]
+        parsed = [parse(v) if present(v) else nothing for v in s]
     else:
         codes, uniques = d
-        per_u = [parse(u) for u in uniques] + [(None, [])]
+        per_u = [parse(u) for u in uniques] + [nothing]
         parsed = [per_u[k] for k in codes]
     values: list[Any] = []
-    for i, (codes_i, unknown) in enumerate(parsed):
-        if unknown:
-            c.reject([i], f.name, f"{f.label}含无法识别的取值：{'、'.join(unknown)}")
+    for i, (codes_i, why, notes) in enumerate(parsed):
+        if why:
+            c.reject([i], f.name, "；".join(why))
+        else:
+            for note in notes:
+                c.decide([i], f.name, note)
         values.append(None if codes_i is None else list(codes_i))
     if f.name == "readiness":
         _bundles_read(s, values, c)

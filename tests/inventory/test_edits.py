@@ -422,3 +422,16 @@ def test_lease_years_within_the_ceiling_of_the_use(
         "/api/parcels/EDIT-LY", json={"land_use": "0901", "lease_years": 40}, headers=h
     )
     assert ok.status_code == 200, ok.text
+
+
+def test_a_level_2_compatible_use_is_read_as_its_default_sub_class(
+    client: TestClient, tokens: dict[str, str]
+) -> None:
+    r = _create(client, tokens["admin"], "EDIT-CU", compatible_uses=["物流仓储用地", "0802"])
+    assert r.status_code == 201, r.text
+    body = r.json()
+    assert body["properties"]["compatible_uses"] == ["110102", "0802"]
+    assert any(
+        w["field"] == "compatible_uses" and "按 110102 二类物流仓储用地记录" in w["message"]
+        for w in body["warnings"]
+    )

@@ -562,3 +562,49 @@ def test_lease_years_within_the_ceiling_of_the_use(session: Session) -> None:
         assert problem["field"] == field and reason in problem["reason"], (csv, problem)
     fine = "地块编号,出让年限\nIMP-LY3,30\n".encode()
     assert run_import(conn, fine, "fine.csv", ADMIN, ImportOptions())["totals"]["updated"] == 1
+
+
+def test_compatible_uses_are_read_as_the_land_use_is(session: Session) -> None:
+    """兼容用途 takes what 用途 takes, read by the same normaliser (land_use.read): a level-2
+    code or name as its default sub-class (said in the report), an old code through the
+    crosswalk; what 用途 refuses it refuses with the same reason."""
+    from landmatch.errors import UnprocessableInput
+
+    conn = session.connection()
+    wkt = (
+        "POLYGON((114.5{k} 38.03,114.5{k}3 38.03,114.5{k}3 38.033,114.5{k} 38.033,114.5{k} 38.03))"
+    )
+    rows = ("1101", "物流仓储用地", "W3、0802", "110101")
+    csv = "地块编号,地块名称,用途,兼容用途,wkt,状态\n" + "".join(
+        f'IMP-CU{k},兼容{k},100102,{uses},"{wkt.format(k=k)}",ready\n'
+        for k, uses in enumerate(rows)
+    )
+    report = run_import(conn, csv.encode(), "compat.csv", ADMIN, ImportOptions())
+    assert report["totals"]["created"] == 4
+    stored: dict[str, list[str]] = dict(
+        conn.execute(
+            text("SELECT code, compatible_uses FROM landmatch.parcel WHERE code LIKE 'IMP-CU%'")
+        ).all()
+    )
+    assert stored == {
+        "IMP-CU0": ["110102"],
+        "IMP-CU1": ["110102"],
+        "IMP-CU2": ["110103", "0802"],
+        "IMP-CU3": ["110101"],
+    }
+    said = {d["message"]: d["rows"] for d in report["decisions"] if d["field"] == "compatible_uses"}
+    assert said == {
+        "兼容用途“1101”对应用地用海分类 1101 物流仓储用地，未分一、二、三类，按 110102 "
+        "二类物流仓储用地记录": [2],
+        "兼容用途“物流仓储用地”对应用地用海分类 1101 物流仓储用地，未分一、二、三类，按 110102 "
+        "二类物流仓储用地记录": [3],
+    }
+    bad = "地块编号,兼容用途\nIMP-CU0,0604\nIMP-CU1,待定\n"
+    with pytest.raises(UnprocessableInput) as refused:
+        run_import(conn, bad.encode(), "bad.csv", ADMIN, ImportOptions())
+    [first, second] = refused.value.detail["rejected"]
+    assert first["field"] == "compatible_uses"
+    assert first["reason"].startswith(
+        "兼容用途“0604”（GB/T 21010-2017 仓储用地）与用地用海分类不是"
+    )
+    assert second["reason"] == "兼容用途含无法识别的取值：待定"

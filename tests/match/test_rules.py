@@ -113,6 +113,23 @@ CASES: list[tuple[str, dict[str, Any], dict[str, Any] | None, dict[str, Any], st
         "land_use",
         False,
     ),
+    # 兼容用途 物流仓储用地 / 1101 is stored as its default sub-class 110102 (as 用途 is).
+    (
+        "二类 logistics on industrial compatible with 1101 (110102)",
+        {"land_use": "100101", "compatible_uses": ["110102"]},
+        {},
+        {"industry": "59", "pollution_class": 2},
+        "land_use",
+        True,
+    ),
+    (
+        "三类 logistics not on industrial compatible with 1101 (110102)",
+        {"land_use": "100101", "compatible_uses": ["110102"]},
+        {},
+        {"industry": "59", "pollution_class": 3},
+        "land_use",
+        False,
+    ),
     ("R&D on 0802", {"land_use": "0802"}, {}, {"industry": "73"}, "land_use", True),
     ("R&D not on commerce", {"land_use": "0901"}, {}, {"industry": "73"}, "land_use", False),
     ("explicit land uses", {"land_use": "0901"}, {}, {"land_uses": ["0901"]}, "land_use", True),
