@@ -49,6 +49,7 @@ from landmatch.inventory.validate import (
     repeated_codes,
     to_storage_array,
 )
+from landmatch.numbers import mu
 from landmatch.settings import Settings
 
 Progress = Callable[[str, int, int], None]
@@ -509,7 +510,7 @@ def _effects(
             "row": row_number(rows.get(new, "")),
             "code": new,
             "field": "geometry",
-            "message": f"与已登记地块 {other} 重叠 {m2:,.0f} 平方米（{m2 / M2_PER_MU:,.2f} 亩）",
+            "message": f"与已登记地块 {other} 重叠 {m2:,.0f} 平方米（{mu(m2 / M2_PER_MU)} 亩）",
         }
         for new, other, m2 in overlaps_of_new(conn, import_id)
     ]
@@ -545,7 +546,7 @@ def _effects(
 
 
 def _mu(m2: Any) -> str:
-    return "（未知）" if m2 is None else f"{float(m2) / M2_PER_MU:,.2f} 亩"
+    return "（未知）" if m2 is None else f"{mu(float(m2) / M2_PER_MU, fixed=True)} 亩"
 
 
 NO_BOUNDARY_FROM_POINTS = (

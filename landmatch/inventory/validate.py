@@ -30,6 +30,7 @@ from landmatch.geo.crs import (
     gk_epsg,
     transformer,
 )
+from landmatch.geo.measure import M2_PER_MU
 from landmatch.geo.validate import (
     check_polygonal,
     looks_swapped_latlon,
@@ -47,6 +48,7 @@ from landmatch.inventory.fields import (
     Field,
     code_for,
 )
+from landmatch.numbers import mu
 from landmatch.settings import get_settings
 
 AREA_TOLERANCE = 0.01
@@ -1122,7 +1124,8 @@ def check_frame(
                 c.warn(
                     int(rows_sel[k]),
                     "declared_area_m2",
-                    f"申报面积 {dk / 666.6667:.2f} 亩与计算面积 {a / 666.6667:.2f} 亩相差 "
+                    f"申报面积 {mu(dk / M2_PER_MU, fixed=True)} 亩与计算面积 "
+                    f"{mu(a / M2_PER_MU, fixed=True)} 亩相差 "
                     f"{(dk - a) / a * 100:+.1f}%（超过 1%）",
                 )
     _coherence(values, c, today)

@@ -22,6 +22,7 @@ from landmatch.confidential import PUBLISHED_PRICE_SQL
 from landmatch.db.facts import COPIED
 from landmatch.geo.measure import M2_PER_MU
 from landmatch.match.requirements import Requirement
+from landmatch.numbers import mu
 
 AMU = "(p.area_m2 * 0.0015)"  # area in 亩 (1 亩 = 10000/15 m²)
 INDUSTRIAL = ("100101", "100102", "100103")
@@ -170,7 +171,8 @@ def _area(req: Requirement, ps: Params, public: bool) -> Rendered:
         gap = f"(CASE WHEN {AMU} < {lo_p} THEN {AMU} - {lo_p} ELSE {AMU} - {hi_p} END)"
 
     def change(g: float, row: dict[str, Any]) -> str:
-        return f"面积下限 -{_fmt(-g)} 亩" if g < 0 else f"面积上限 +{_fmt(g)} 亩"
+        # The change ``relax`` makes, as people read an area (0.01 亩, landmatch.numbers.mu).
+        return f"面积下限 -{mu(_up(-g))} 亩" if g < 0 else f"面积上限 +{mu(_up(g))} 亩"
 
     # Near misses on area: within a factor 1.5 of the range (keeps the search on the index).
     window = f"p.area_m2 >= {ps.add(lo * M2_PER_MU / 1.5, 'float8')}"

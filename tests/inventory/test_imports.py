@@ -608,3 +608,18 @@ def test_compatible_uses_are_read_as_the_land_use_is(session: Session) -> None:
         "兼容用途“0604”（GB/T 21010-2017 仓储用地）与用地用海分类不是"
     )
     assert second["reason"] == "兼容用途含无法识别的取值：待定"
+
+
+def test_declared_area_warning_reads_mu_exactly(session: Session) -> None:
+    """The declared-area warning converts with the exact 1 亩 = 10000/15 m² (not a rounded
+    666.6667) and writes 亩 as people read them: to 0.01, with thousands separators."""
+    from landmatch.geo.measure import M2_PER_MU
+
+    declared = 1234.56503 * M2_PER_MU  # 0.01 亩 rounding flips with 666.6667
+    wkt = "POLYGON((114.50 38.03,114.503 38.03,114.503 38.033,114.50 38.033,114.50 38.03))"
+    csv = f'地块编号,地块名称,用途,申报面积(平方米),wkt\nIMP-DA1,申报,100102,{declared!r},"{wkt}"\n'
+    report = run_import(
+        session.connection(), csv.encode(), "da.csv", ADMIN, ImportOptions(dry_run=True)
+    )
+    [warning] = [w for w in report["warnings"] if "申报面积" in w]
+    assert "申报面积 1,234.57 亩与计算面积 " in warning, warning
