@@ -254,7 +254,18 @@ FIELDS: tuple[Field, ...] = (
         "亩均税收",
         "亩均税收下限",
     ),
-    _number("energy_per_value_max", "单位产值能耗上限", "DWNHSX", "max", 100),
+    # Energy per value added (docs/domain.md §8: 吨标煤 per 万元 of 增加值, the match's
+    # rule); 单位产值能耗上限 was its earlier label and is still read.
+    _number(
+        "energy_per_value_max",
+        "单位增加值能耗上限(吨标煤/万元增加值)",
+        "DWNHSX",
+        "max",
+        100,
+        "tce_per_wan",
+        "单位增加值能耗",
+        "单位产值能耗上限",
+    ),
     _number("emission_value_min", "单位排放增加值下限", "DWPFXX", "min", 100_000),
     Field("supply_modes", "供地方式", "list", vocab=vocab.SUPPLY_MODES, public=True, shp="GDFS"),
     Field(

@@ -623,3 +623,38 @@ def test_declared_area_warning_reads_mu_exactly(session: Session) -> None:
     )
     [warning] = [w for w in report["warnings"] if "申报面积" in w]
     assert "申报面积 1,234.57 亩与计算面积 " in warning, warning
+
+
+def test_energy_indicator_is_per_value_added(session: Session) -> None:
+    """The 标准地 energy figure is per value added, as the match reads it (docs/domain.md §8):
+    labelled 单位增加值能耗上限 in 吨标煤/万元增加值; the earlier header 单位产值能耗上限 and a
+    value in 千克标煤/万元 are read."""
+    from landmatch.inventory.fields import BY_NAME, split_label
+
+    assert split_label("energy_per_value_max") == ("单位增加值能耗上限", "吨标煤/万元增加值")
+    assert "产值" not in BY_NAME["energy_per_value_max"].label
+    conn = session.connection()
+    wkt = (
+        "POLYGON((114.5{k} 38.03,114.5{k}3 38.03,114.5{k}3 38.033,114.5{k} 38.033,114.5{k} 38.03))"
+    )
+    for k, (header, value) in enumerate(
+        (
+            ("单位产值能耗上限", "0.5"),
+            ("单位增加值能耗上限(吨标煤/万元增加值)", "0.4"),
+            ("单位增加值能耗上限", "300千克标煤/万元"),
+        )
+    ):
+        csv = f'地块编号,地块名称,用途,{header},wkt\nIMP-EN{k},能耗,100102,{value},"{wkt.format(k=k)}"\n'
+        report = run_import(conn, csv.encode(), "energy.csv", ADMIN, ImportOptions())
+        assert report["totals"]["created"] == 1, report
+    stored = conn.execute(
+        text(
+            "SELECT code, energy_per_value_max FROM landmatch.parcel WHERE code LIKE 'IMP-EN%' "
+            "ORDER BY code"
+        )
+    ).all()
+    assert [(c, float(v)) for c, v in stored] == [
+        ("IMP-EN0", 0.5),
+        ("IMP-EN1", 0.4),
+        ("IMP-EN2", 0.3),
+    ]
