@@ -33,8 +33,9 @@ from landmatch.resources import data_rows
 
 LEVEL_NAMES = {1: "门类", 2: "大类", 3: "中类", 4: "小类"}
 
-# Pollution class (一/二/三类工业) where a group or class differs from its division's default
-# (vocab.INDUSTRIES). Looked up from the most specific code upwards.
+# Pollution class (一/二/三类工业, and for storage 一/二/三类物流仓储) where a group or class
+# differs from its division's default (vocab.INDUSTRIES). Looked up from the most specific code
+# upwards.
 _POLLUTION: dict[str, int] = {
     "1713": 3,  # 棉印染精加工
     "1723": 3,  # 毛染整精加工
@@ -57,6 +58,7 @@ _POLLUTION: dict[str, int] = {
     "3843": 3,  # 铅蓄电池制造
     "3973": 2,  # 集成电路制造
     "4120": 3,  # 核辐射加工
+    "594": 3,  # 危险品仓储 (油气, 危险化学品 …): 三类物流仓储 is for hazardous goods
 }
 
 Kind = Literal["logistics", "research"]

@@ -233,3 +233,15 @@ def test_users_commands_add_list_revoke_disable(settings: Settings, engine: Engi
         with engine.begin() as c:
             c.execute(text("DELETE FROM landmatch.app_user WHERE name = :n"), {"n": name})
             c.execute(text("DELETE FROM landmatch.audit_log WHERE subject = :n"), {"n": name})
+
+
+def test_idle_scan_writes_areas_as_people_read_them(settings: Settings, engine: Engine) -> None:
+    """亩 to 0.01 with thousands separators (docs/domain.md §0), as everywhere else."""
+    import re
+
+    env = {"LANDMATCH_DATABASE_URL": settings.database_url, "COLUMNS": "200"}
+    r = run("idle-scan", "--show", "0", env=env)
+    assert r.returncode == 0, r.stderr
+    areas = [line.split("│")[3].strip() for line in r.stdout.splitlines() if line.count("│") == 4]
+    assert areas and all(re.fullmatch(r"\d{1,3}(,\d{3})*\.\d{2}", a) for a in areas), r.stdout
+    assert any("," in a for a in areas), r.stdout

@@ -15,6 +15,7 @@ from rich.table import Table
 from landmatch import vocab
 from landmatch.cli.common import console, print_json, settings, transaction
 from landmatch.errors import InvalidInput
+from landmatch.numbers import mu
 
 
 def _requirement(path: Path, top: int | None) -> Any:
@@ -68,7 +69,7 @@ def render_table(result: dict[str, Any], console: Console) -> None:
                 "相邻地块组合",
                 vocab.label(vocab.CITIES, p["city_code"]) or "",
                 "",
-                f"{p['area_mu']:.1f}",
+                mu(p["area_mu"], fixed=True),
                 "",
                 f"{p['score']:.1f}",
                 "",
@@ -83,7 +84,7 @@ def render_table(result: dict[str, Any], console: Console) -> None:
             p["name"],
             vocab.label(vocab.CITIES, p["city_code"]) or "",
             p.get("zone_name") or "—",
-            f"{p['area_mu']:.1f}",
+            mu(p["area_mu"], fixed=True),
             "未公开" if price is None else f"{price:.1f}",
             f"{p['score']:.1f}",
             str(p["time_to_start"]["days"]),

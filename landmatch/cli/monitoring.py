@@ -11,6 +11,7 @@ import typer
 from rich.table import Table
 
 from landmatch.cli.common import console, operator, parse_date, reading, settings
+from landmatch.numbers import mu
 
 
 def idle_scan(
@@ -37,7 +38,7 @@ def idle_scan(
     for col in ("阶段", "宗数", "面积（亩）"):
         t.add_column(col, justify="right" if col != "阶段" else "left")
     for s in r["stages"]:
-        t.add_row(s["label"], str(s["count"]), f"{s['area_mu']:.1f}")
+        t.add_row(s["label"], f"{s['count']:,}", mu(s["area_mu"], fixed=True))
     console.print(t)
     console.print(
         f"应征闲置费合计：{r['fee_total_wan']:.2f} 万元（默认费率 {defaults.fee_rate:.0%}）；"

@@ -11,6 +11,7 @@ import typer
 from rich.table import Table
 
 from landmatch.cli.common import ActorOpt, console, operator, settings, transaction
+from landmatch.numbers import ha
 
 app = typer.Typer(help="Development zones (开发区).", no_args_is_help=True)
 
@@ -31,7 +32,7 @@ def zones_list(city: Annotated[str | None, typer.Option()] = None) -> None:
             z["level_label"],
             z["kind"],
             ",".join(z["leading_industries"]),
-            f"{z['area_ha']:.1f}",
+            ha(z["area_ha"], fixed=True),
             ",".join(z["assessments_valid_kinds"]),
         )
     console.print(t)
@@ -83,4 +84,4 @@ def zones_boundary(
         out = update_zone(s, operator(actor), code, {}, geom, reason="导入开发区边界", if_match=ANY)
     for w in warnings:
         console.print(f"[yellow]提示[/yellow]：{w}")
-    console.print(f"{code} 边界已更新，面积 {out['area_ha']:.2f} 公顷；{out.get('facts')}")
+    console.print(f"{code} 边界已更新，面积 {ha(out['area_ha'])} 公顷；{out.get('facts')}")

@@ -117,6 +117,20 @@ def pending_codes(conn: Connection, codes: Sequence[str]) -> set[str]:
     return set(rows.scalars())
 
 
+def stored_values(
+    conn: Connection, codes: Sequence[str], fields: Sequence[str]
+) -> dict[str, dict[str, Any]]:
+    """The stored ``fields`` (parcel columns) of the given codes: code → field → value."""
+    assert all(f in WRITABLE for f in fields), fields
+    if not codes or not fields:
+        return {}
+    rows = conn.execute(
+        text(f"SELECT code, {', '.join(fields)} FROM landmatch.parcel WHERE code = ANY(:c)"),
+        {"c": list(codes)},
+    ).mappings()
+    return {r["code"]: {f: r[f] for f in fields} for r in rows}
+
+
 def overlaps_of_new(conn: Connection, import_id: int) -> list[tuple[str, str, float]]:
     """(new code, stored code, overlap m²) for each parcel the import created whose interior
     overlaps a parcel stored before it (``landmatch.db.constraints.overlaps_sql``)."""

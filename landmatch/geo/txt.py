@@ -36,6 +36,7 @@ from landmatch.geo.crs import GCJ02, STORAGE_EPSG, gk_epsg, gk_zone_for_lon, par
 from landmatch.geo.crs import transform_geom as _transform
 from landmatch.geo.measure import M2_PER_HA, M2_PER_MU
 from landmatch.geo.validate import check_polygonal, to_multipolygon
+from landmatch.numbers import ha, mu, num
 
 COORDS_SECTION = "地块坐标"
 _HEADER_SECTIONS = ("属性描述", "项目信息")
@@ -378,20 +379,20 @@ def _check_area(
         return declared
     if close(declared, computed_m2):
         warnings.append(
-            f"{label}：地块面积 {declared} 似以平方米填写（计算面积 {computed_m2:.2f} m²），"
-            f"按规定应为公顷；已换算为 {declared / M2_PER_HA:.4f} 公顷"
+            f"{label}：地块面积 {declared} 似以平方米填写（计算面积 {num(computed_m2, 2)} m²），"
+            f"按规定应为公顷；已换算为 {ha(declared / M2_PER_HA)} 公顷"
         )
         return declared / M2_PER_HA
     if close(declared, computed_m2 / M2_PER_MU):
         warnings.append(
-            f"{label}：地块面积 {declared} 似以亩填写（计算面积 {computed_m2 / M2_PER_MU:.4f} 亩），"
-            f"按规定应为公顷；已换算为 {declared * M2_PER_MU / M2_PER_HA:.4f} 公顷"
+            f"{label}：地块面积 {declared} 似以亩填写（计算面积 {mu(computed_m2 / M2_PER_MU)} 亩），"
+            f"按规定应为公顷；已换算为 {ha(declared * M2_PER_MU / M2_PER_HA)} 公顷"
         )
         return declared * M2_PER_MU / M2_PER_HA
     diff = (declared - computed_ha) / computed_ha * 100
     warnings.append(
-        f"{label}：申报面积 {declared} 公顷（{declared * M2_PER_HA / M2_PER_MU:.2f} 亩）"
-        f"与坐标计算面积 {computed_ha:.4f} 公顷（{computed_m2 / M2_PER_MU:.2f} 亩）"
+        f"{label}：申报面积 {declared} 公顷（{mu(declared * M2_PER_HA / M2_PER_MU, fixed=True)} 亩）"
+        f"与坐标计算面积 {ha(computed_ha, fixed=True)} 公顷（{mu(computed_m2 / M2_PER_MU, fixed=True)} 亩）"
         f"相差 {diff:+.2f}%（超过 {AREA_TOLERANCE:.0%}）"
     )
     return declared

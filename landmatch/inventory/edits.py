@@ -40,6 +40,7 @@ from landmatch.inventory.fields import BY_NAME, COLUMN_NAMES, label_of
 from landmatch.inventory.imports import load_regions, require_editor
 from landmatch.inventory.listing import zone_city
 from landmatch.inventory.validate import check_frame, flattened_note
+from landmatch.numbers import mu
 
 _HIDDEN = {"geom_3857", "updated_at", "updated_by", "version", "import_id", "area_m2", "id"}
 # Fields a parcel always has: a PATCH may change them but not clear them.
@@ -471,7 +472,8 @@ def _geometry_change(prev: Any, cur: Any) -> dict[str, Any]:
     moved = distance_m((prev["cx"], prev["cy"]), (cur["cx"], cur["cy"]))
     d_area = new["area_m2"] - old["area_m2"]
     summary = (
-        f"中心点移动 {moved:.2f} 米，面积变化 {d_area:+.2f} 平方米（{m2_to_mu(d_area):+.4f} 亩）"
+        f"中心点移动 {moved:.2f} 米，面积变化 {d_area:+,.2f} 平方米"
+        f"（{'-' if d_area < 0 else '+'}{mu(abs(m2_to_mu(d_area)))} 亩）"
     )
     if new["vertices"] != old["vertices"]:
         summary += f"，界址点数 {old['vertices']} → {new['vertices']}"

@@ -32,6 +32,7 @@ from landmatch.geo.validate import normalise_polygons
 from landmatch.inventory.fields import FIELDS
 from landmatch.inventory.gisfiles import geopackage, shapefile_zip
 from landmatch.inventory.ledger import ledger_xlsx
+from landmatch.numbers import mu
 
 FORMATS = {
     "geojson": ("application/geo+json", "geojson"),
@@ -230,8 +231,8 @@ def scope_text(f: ParcelFilter, principal: Principal) -> str:
     if f.land_use:
         parts.append("用途 " + "、".join(vocab.PARCEL_LAND_USE.get(u, u) for u in f.land_use))
     if f.area_mu_min is not None or f.area_mu_max is not None:
-        lo = "" if f.area_mu_min is None else f"{f.area_mu_min:g}"
-        hi = "" if f.area_mu_max is None else f"{f.area_mu_max:g}"
+        lo = "" if f.area_mu_min is None else mu(f.area_mu_min)
+        hi = "" if f.area_mu_max is None else mu(f.area_mu_max)
         parts.append(f"面积 {lo}–{hi} 亩")
     if f.visibility:
         parts.append(f"公开范围 {vocab.VISIBILITY.get(f.visibility, f.visibility)}")

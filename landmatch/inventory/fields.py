@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from landmatch import vocab
+from landmatch.inventory.land_use import LEASE_YEARS_MAX
 from landmatch.inventory.quantities import unit_factor
 
 Kind = Literal["text", "int", "num", "date", "bool", "code", "list"]
@@ -202,6 +203,7 @@ FIELDS: tuple[Field, ...] = (
         public=True,
         shp="TDYT",
     ),
+    # Each value read as 用途 is (landmatch.inventory.land_use: level-2 and old codes too).
     Field("compatible_uses", "兼容用途", "list", vocab=vocab.LAND_USE, public=True, shp="JRYT"),
     _number("far_min", "容积率下限", "RJLXX", "min", 20),
     _number("far_max", "容积率上限", "RJLSX", "max", 20),
@@ -252,7 +254,18 @@ FIELDS: tuple[Field, ...] = (
         "亩均税收",
         "亩均税收下限",
     ),
-    _number("energy_per_value_max", "单位产值能耗上限", "DWNHSX", "max", 100),
+    # Energy per value added (docs/domain.md §8: 吨标煤 per 万元 of 增加值, the match's
+    # rule); 单位产值能耗上限 was its earlier label and is still read.
+    _number(
+        "energy_per_value_max",
+        "单位增加值能耗上限(吨标煤/万元增加值)",
+        "DWNHSX",
+        "max",
+        100,
+        "tce_per_wan",
+        "单位增加值能耗",
+        "单位产值能耗上限",
+    ),
     _number("emission_value_min", "单位排放增加值下限", "DWPFXX", "min", 100_000),
     Field("supply_modes", "供地方式", "list", vocab=vocab.SUPPLY_MODES, public=True, shp="GDFS"),
     Field(
@@ -265,7 +278,7 @@ FIELDS: tuple[Field, ...] = (
             "使用年限",
         ),
         lo=1,
-        hi=70,
+        hi=LEASE_YEARS_MAX,  # and at most the use's own ceiling (land_use.LEASE_CEILINGS)
         public=True,
         shp="CRNX",
         dimension="year",

@@ -28,6 +28,7 @@ from landmatch.db.inventory import (
     overlaps_of_new,
     pending_codes,
     restore_versions,
+    stored_values,
 )
 from landmatch.errors import Conflict, Forbidden, InvalidInput, NotFound, UnprocessableInput
 from landmatch.geo.crs import GCJ02
@@ -39,6 +40,7 @@ from landmatch.inventory.columns import apply_mapping, map_columns
 from landmatch.inventory.readers import ReadOptions, read_source
 from landmatch.inventory.report import Findings, build_report, row_number, summary, where
 from landmatch.inventory.validate import (
+    LEASE_RULE_FIELDS,
     County,
     Regions,
     check_frame,
@@ -47,6 +49,7 @@ from landmatch.inventory.validate import (
     repeated_codes,
     to_storage_array,
 )
+from landmatch.numbers import mu
 from landmatch.settings import Settings
 
 Progress = Callable[[str, int, int], None]
@@ -242,6 +245,29 @@ def _no_boundary(source: _Source, boundaries: tuple[bytes, str] | None) -> str:
     return "新地块缺少几何图形"
 
 
+def _leaning_on_stored(frame: Any, known: set[str]) -> list[str]:
+    """The stored parcels whose row gives a use or a transfer term and leaves the other to
+    the stored value (a missing column, or a blank 用途, which keeps the stored one)."""
+    if "code" not in frame or not known:
+        return []
+    given = {f: ~_blank_cells(frame[f]) if f in frame else None for f in LEASE_RULE_FIELDS}
+    use, term = given["land_use"], given["lease_years"]
+    if use is None and term is None:
+        return []
+    if use is None:
+        need = term
+    elif term is None:
+        need = use
+    else:
+        need = term & ~use
+    codes = frame["code"].astype(str).str.strip()
+    return sorted(set(codes[need & codes.isin(known)]))
+
+
+def _blank_cells(s: Any) -> Any:
+    return s.isna() | s.astype(str).str.strip().eq("")
+
+
 def _validate_and_write(
     conn: Connection,
     source: _Source,
@@ -267,6 +293,9 @@ def _validate_and_write(
         if "visibility" in frame and "land_use" not in frame
         else set()
     )
+    # The stored use and term of updated parcels, where the file gives one of them (the rule
+    # between them, docs/domain.md §10).
+    stored = stored_values(conn, _leaning_on_stored(frame, known_codes), LEASE_RULE_FIELDS)
     wkt_rows = {p["row"] for p in src.row_problems if p["field"] == "geometry"}
     total = len(frame)
     for start, end in batches(total):
@@ -285,6 +314,7 @@ def _validate_and_write(
             stored_pending=stored_pending,
             units=mapped.units,
             keep_missing_geometry=source.joined is not None,
+            stored=stored,
         )
         if src.format == "txt" and source.prefix is None:
             _hint_file_codes(checked.problems)
@@ -482,7 +512,7 @@ def _effects(
             "row": row_number(rows.get(new, "")),
             "code": new,
             "field": "geometry",
-            "message": f"与已登记地块 {other} 重叠 {m2:,.0f} 平方米（{m2 / M2_PER_MU:,.2f} 亩）",
+            "message": f"与已登记地块 {other} 重叠 {m2:,.0f} 平方米（{mu(m2 / M2_PER_MU)} 亩）",
         }
         for new, other, m2 in overlaps_of_new(conn, import_id)
     ]
@@ -518,7 +548,7 @@ def _effects(
 
 
 def _mu(m2: Any) -> str:
-    return "（未知）" if m2 is None else f"{float(m2) / M2_PER_MU:,.2f} 亩"
+    return "（未知）" if m2 is None else f"{mu(float(m2) / M2_PER_MU, fixed=True)} 亩"
 
 
 NO_BOUNDARY_FROM_POINTS = (

@@ -191,21 +191,61 @@ GENERIC: dict[str, tuple[str, str]] = {
 }
 
 
-def read(value: str) -> tuple[str | None, str | None]:
+@dataclass(frozen=True, slots=True)
+class LeaseCeiling:
+    prefix: str  # 用地用海 codes starting with it ("" for every other use)
+    category: str  # the use as the regulation names it
+    years: int
+
+
+#: The longest transfer term (出让年限) of each use, 《城镇国有土地使用权出让和转让暂行条例》
+#: (国务院令第55号) Art. 12 [GK], docs/domain.md §10: the one table. A code takes the entry of
+#: its longest matching prefix; uses the article does not name (仓储, 公用设施, 留白) are
+#: 综合或者其他用地 [GK?: some cities treat 仓储 as 工业 — 50 years either way].
+LEASE_CEILINGS: tuple[LeaseCeiling, ...] = (
+    LeaseCeiling("07", "居住用地", 70),
+    LeaseCeiling("08", "教育、科技、文化、卫生、体育用地", 50),
+    LeaseCeiling("09", "商业、旅游、娱乐用地", 40),
+    LeaseCeiling("10", "工业用地", 50),
+    LeaseCeiling("", "综合或者其他用地", 50),
+)
+#: The longest term of any use (the 出让年限 field's own range).
+LEASE_YEARS_MAX = max(c.years for c in LEASE_CEILINGS)
+
+
+def lease_ceiling(code: str | None) -> LeaseCeiling | None:
+    """The transfer-term ceiling of a stored land-use code; None for 待定 or no code.
+
+    >>> lease_ceiling("100102").years, lease_ceiling("0901").years, lease_ceiling("110103").years
+    (50, 40, 50)
+    """
+    if not code or code == vocab.LAND_USE_PENDING:
+        return None
+    return max(
+        (c for c in LEASE_CEILINGS if code.startswith(c.prefix)), key=lambda c: len(c.prefix)
+    )
+
+
+def read(value: str, label: str = "用途") -> tuple[str | None, str | None]:
     """A land use as written → (the inventory's code, a note for the report): the note says
     how a generic name or an old code was read; with no code, the note (if any) is the reason
-    it is refused. ``(None, None)``: not a land use at all."""
+    it is refused. ``(None, None)``: not a land use at all. ``label`` is the column the notes
+    name (用途, or 兼容用途 for each of a parcel's compatible uses).
+
+    >>> read("1101", "兼容用途")
+    ('110102', '兼容用途“1101”对应用地用海分类 1101 物流仓储用地，未分一、二、三类，按 110102 二类物流仓储用地记录')
+    """
     v = value.strip()
     code = vocab.code_of(vocab.PARCEL_LAND_USE, v)
     if code is not None:
         return code, None
     if v in GENERIC:
         target, note = GENERIC[v]
-        return target, f"用途“{v}”{note}"
+        return target, f"{label}“{v}”{note}"
     entry = BY_CODE.get(v.upper())
     if entry is None:
         return None, None
-    said = f"用途“{v}”（{entry.standard} {entry.name}）"
+    said = f"{label}“{v}”（{entry.standard} {entry.name}）"
     if entry.target is None:
         return None, f"{said}{entry.note}；请填写用地用海分类代码（如 110102）"
     if entry.note:

@@ -18,6 +18,7 @@ import shapely
 from landmatch import vocab
 from landmatch.geo.measure import M2_PER_HA, M2_PER_MU
 from landmatch.inventory.fields import BY_NAME, Field
+from landmatch.numbers import ha, mu
 from landmatch.spreadsheets import Column, Table, new_workbook, save, write_notes, write_sheet
 
 SHEET = "熟地清单"
@@ -173,7 +174,10 @@ def ledger_xlsx(
             ("字段", fields),
             ("导出时间", now.strftime("%Y-%m-%d %H:%M（北京时间）")),
             ("地块数", f"{len(frame):,} 宗"),
-            ("计算面积合计", f"{total / M2_PER_MU:,.2f} 亩（{total / M2_PER_HA:,.4f} 公顷）"),
+            (
+                "计算面积合计",
+                f"{mu(total / M2_PER_MU, fixed=True)} 亩（{ha(total / M2_PER_HA, fixed=True)} 公顷）",
+            ),
             (
                 "面积单位",
                 "计算面积为 CGCS2000 椭球面积；1 亩 = 10000/15 平方米，1 公顷 = 10000 平方米；"

@@ -28,6 +28,7 @@ from landmatch.inventory.cards import zone_of
 from landmatch.inventory.fields import BY_NAME, GROUPS, split_label
 from landmatch.inventory.listing import own_city, zone_city
 from landmatch.inventory.qa import FLAG_TITLES, flag_params, flag_sql
+from landmatch.numbers import mu
 
 # Fixed by the location or derived: shown, never typed.
 READ_ONLY = ("code", "city_code", "zone_code")
@@ -81,7 +82,7 @@ def display(name: str, value: Any) -> str:
         return "—"
     f = BY_NAME[name]
     if name == AREA_FIELD:
-        return f"{float(value) / M2_PER_MU:,.2f} 亩（{float(value):,.1f} 平方米）"
+        return f"{mu(float(value) / M2_PER_MU, fixed=True)} 亩（{float(value):,.1f} 平方米）"
     if f.kind == "code" and f.vocab is not None:
         return f.vocab.get(value, value)
     if f.kind == "list":

@@ -30,6 +30,7 @@ from landmatch.geo.crs import (
     gk_epsg,
     transformer,
 )
+from landmatch.geo.measure import M2_PER_MU
 from landmatch.geo.validate import (
     check_polygonal,
     looks_swapped_latlon,
@@ -47,6 +48,7 @@ from landmatch.inventory.fields import (
     Field,
     code_for,
 )
+from landmatch.numbers import mu
 from landmatch.settings import get_settings
 
 AREA_TOLERANCE = 0.01
@@ -459,31 +461,65 @@ def _split_list(v: Any, f: Field) -> list[str]:
     return [p.strip().strip("\"'") for p in _LIST_SPLIT.split(text) if p.strip().strip("\"'")]
 
 
+def _compatible_use(part: str, f: Field) -> tuple[str | None, str | None]:
+    """One of a parcel's compatible uses, read as 用途 is (:func:`land_use.read`: a level-2
+    name or code such as 物流仓储用地 or 1101 as its default sub-class, an old code through the
+    crosswalk), with the note saying how; 待定 is no use."""
+    code, note = land_use.read(part, f.label)
+    if code == vocab.LAND_USE_PENDING:
+        return None, None
+    return code, note
+
+
 def _coerce_list(s: pd.Series, f: Field, c: _Collector) -> pd.Series:
-    def parse(v: Any) -> tuple[list[str] | None, list[str]]:
+    def parse(v: Any) -> tuple[list[str] | None, list[str], list[str]]:
+        """(codes or None when any is refused, the reasons for refusing, notes on how
+        values were read)."""
         codes: list[str] = []
         unknown: list[str] = []
+        why: list[str] = []
+        notes: list[str] = []
         if isinstance(v, dict):
-            return None, ["（应为列表或以逗号分隔的文本，收到的是对象）"]
+            return (
+                None,
+                [f"{f.label}含无法识别的取值：（应为列表或以逗号分隔的文本，收到的是对象）"],
+                [],
+            )
         for part in _split_list(v, f):
-            code = code_for(f, part)
-            (codes if code else unknown).append(code or part)
-        return (None if unknown else sorted(set(codes), key=codes.index)), unknown
+            if f.name == "compatible_uses":
+                code, note = _compatible_use(part, f)
+            else:
+                code, note = code_for(f, part), None
+            if code:
+                codes.append(code)
+                if note:
+                    notes.append(note)
+            elif note:
+                why.append(note)  # an old code that is not one-to-one: why
+            else:
+                unknown.append(part)
+        if unknown:
+            why.append(f"{f.label}含无法识别的取值：{'、'.join(unknown)}")
+        return (None if why else sorted(set(codes), key=codes.index)), why, notes
 
     def present(v: Any) -> bool:
         return isinstance(v, list | tuple | np.ndarray | dict) or not _missing(v)
 
+    nothing: tuple[None, list[str], list[str]] = (None, [], [])
     d = _distinct(s)
     if d is None:  # lists in the cells (GeoJSON arrays): one at a time
-        parsed = [parse(v) if present(v) else (None, []) for v in s]
+        parsed = [parse(v) if present(v) else nothing for v in s]
     else:
         codes, uniques = d
-        per_u = [parse(u) for u in uniques] + [(None, [])]
+        per_u = [parse(u) for u in uniques] + [nothing]
         parsed = [per_u[k] for k in codes]
     values: list[Any] = []
-    for i, (codes_i, unknown) in enumerate(parsed):
-        if unknown:
-            c.reject([i], f.name, f"{f.label}含无法识别的取值：{'、'.join(unknown)}")
+    for i, (codes_i, why, notes) in enumerate(parsed):
+        if why:
+            c.reject([i], f.name, "；".join(why))
+        else:
+            for note in notes:
+                c.decide([i], f.name, note)
         values.append(None if codes_i is None else list(codes_i))
     if f.name == "readiness":
         _bundles_read(s, values, c)
@@ -558,6 +594,48 @@ def _coherence(values: pd.DataFrame, c: _Collector, today: dt.date) -> None:
             with np.errstate(invalid="ignore"):
                 bad = np.isfinite(a) & np.isfinite(b) & (a > b)
             c.reject(bad, lo, msg)
+
+
+#: The fields of the rule between a parcel's use and its transfer term (:func:`_lease_terms`).
+LEASE_RULE_FIELDS = ("land_use", "lease_years")
+
+
+def _lease_terms(
+    values: pd.DataFrame, c: _Collector, stored: dict[str, dict[str, Any]] | None
+) -> None:
+    """出让年限 no longer than the maximum term of the parcel's use (``land_use.LEASE_CEILINGS``,
+    docs/domain.md §10). A parcel's use or term the input leaves out is its stored one
+    (``stored``: code → stored values), so changing either is checked against the other; the
+    problem is the given field's (出让年限 when both are given)."""
+    cols = values.columns
+    if "lease_years" not in cols and "land_use" not in cols:
+        return
+    n = len(values)
+    stored = stored or {}
+    kept = [stored.get(str(k), {}) if not _missing(k) else {} for k in c.codes]
+
+    def column(name: str) -> np.ndarray:
+        if name in cols:
+            out = values[name].to_numpy(dtype=object, copy=True)
+        else:
+            out = np.full(n, None, dtype=object)
+        if name not in cols or name == "land_use":  # a blank 用途 keeps the stored one
+            for i in np.flatnonzero(pd.isna(out)):
+                out[i] = kept[i].get(name)
+        return out
+
+    uses, years = column("land_use"), column("lease_years")
+    at = "lease_years" if "lease_years" in cols else "land_use"
+    checked = ~c.rejected("lease_years") & ~c.rejected("land_use")
+    for i in np.flatnonzero(checked & ~pd.isna(years) & ~pd.isna(uses)):
+        ceiling = land_use.lease_ceiling(str(uses[i]))
+        if ceiling is not None and int(years[i]) > ceiling.years:
+            c.reject(
+                [i],
+                at,
+                f"{BY_NAME['lease_years'].label} {int(years[i])} 年超过{ceiling.category}"
+                f"最高 {ceiling.years} 年",
+            )
 
 
 # --------------------------------------------------------------------------- geometry
@@ -902,6 +980,7 @@ def check_frame(
     stored_pending: set[str] | None = None,
     units: dict[str, str] | None = None,
     keep_missing_geometry: bool = False,
+    stored: dict[str, dict[str, Any]] | None = None,
 ) -> Checked:
     """Validate a frame of parcel records.
 
@@ -912,7 +991,9 @@ def check_frame(
     in the file, with the row of their first occurrence. ``no_boundary`` is the reason given to
     a new parcel without geometry. ``defaults`` (field → code) fill a new parcel's blank land
     use, status and visibility (see :data:`FALLBACK`); ``stored_pending`` are the codes among
-    ``existing`` whose stored land use is 待定 (they cannot be made public).
+    ``existing`` whose stored land use is 待定 (they cannot be made public); ``stored`` (code →
+    field → value) the stored land use and lease term of codes among ``existing`` where the
+    input leaves one out, for the rule between them (:func:`_lease_terms`).
     """
     today = today or dt.date.today()
     n = len(frame)
@@ -1043,10 +1124,12 @@ def check_frame(
                 c.warn(
                     int(rows_sel[k]),
                     "declared_area_m2",
-                    f"申报面积 {dk / 666.6667:.2f} 亩与计算面积 {a / 666.6667:.2f} 亩相差 "
+                    f"申报面积 {mu(dk / M2_PER_MU, fixed=True)} 亩与计算面积 "
+                    f"{mu(a / M2_PER_MU, fixed=True)} 亩相差 "
                     f"{(dk - a) / a * 100:+.1f}%（超过 1%）",
                 )
     _coherence(values, c, today)
+    _lease_terms(values, c, stored)
     keep = ~c.bad
     return Checked(
         values=values[keep].reset_index(drop=True),

@@ -12,6 +12,7 @@ from folium.template import Template
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from jinja2.utils import htmlsafe_json_dumps
 
+from landmatch import numbers
 from landmatch.maps.assets import APP_JS, INQUIRY_CSS, INQUIRY_JS, templates_dir
 
 _env: Environment | None = None
@@ -26,6 +27,8 @@ def jinja() -> Environment:
             trim_blocks=True,
             lstrip_blocks=True,
         )
+        # How a figure is written for people, areas in 亩 and 公顷 (docs/domain.md §0).
+        _env.globals.update(num=numbers.num, mu=numbers.mu, ha=numbers.ha)
     return _env
 
 

@@ -13,7 +13,7 @@ from openpyxl.styles import Alignment, Font
 
 from landmatch import vocab
 from landmatch.errors import InvalidInput
-from landmatch.match.numbers import num
+from landmatch.numbers import ha, mu, num
 from landmatch.spreadsheets import safe_cell
 
 MAX_SITES = 5
@@ -58,7 +58,7 @@ def rows(run: dict[str, Any], sites: list[dict[str, Any]]) -> list[tuple[str, li
         ),
         ("状态", [p.get("status_label") or "—" for p in sites]),
         ("用途", [vocab.label(vocab.PARCEL_LAND_USE, p.get("land_use")) or "—" for p in sites]),
-        ("面积", [f"{num(p.get('area_mu'))} 亩（{num(p.get('area_ha'), 2)} 公顷）" for p in sites]),
+        ("面积", [f"{mu(p.get('area_mu'))} 亩（{ha(p.get('area_ha'))} 公顷）" for p in sites]),
         (
             "参考地价",
             [

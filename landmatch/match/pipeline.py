@@ -27,6 +27,7 @@ from landmatch.db.like import contains_pattern
 from landmatch.db.locking import check_version, etag
 from landmatch.errors import InvalidInput, NotFound
 from landmatch.match import ownership
+from landmatch.numbers import mu
 
 
 @dataclass(frozen=True)
@@ -72,11 +73,11 @@ def _size(req: dict[str, Any]) -> str:
     lo, hi = req.get("area_mu_min"), req.get("area_mu_max")
     if lo is not None or hi is not None:
         if lo is not None and hi is not None:
-            parts.append(f"{lo:,.0f}–{hi:,.0f} 亩")
+            parts.append(f"{mu(lo)}–{mu(hi)} 亩")
         elif lo is not None:
-            parts.append(f"≥{lo:,.0f} 亩")
+            parts.append(f"≥{mu(lo)} 亩")
         else:
-            parts.append(f"≤{hi:,.0f} 亩")
+            parts.append(f"≤{mu(hi)} 亩")
     inv = req.get("investment_wan")
     if inv:
         parts.append(

@@ -27,8 +27,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from landmatch import vocab
-from landmatch.match.numbers import num
 from landmatch.match.requirements import Requirement
+from landmatch.numbers import mu, num
 from landmatch.policies.applicability import Policy
 
 #: 用能权 reference price (万元 per 吨标煤) for valuing a free energy quota when the policy record
@@ -111,7 +111,7 @@ def estimate(pol: Policy, req: Requirement, price: float | None, area_mu: float)
         return _capped(
             rate * price * area_mu,
             cap,
-            f"{num(rate * 100)}% × {num(price)} 万元/亩 × {num(area_mu)} 亩",
+            f"{num(rate * 100)}% × {num(price)} 万元/亩 × {mu(area_mu)} 亩",
         )
     if pol.basis == "fixed" and pol.amount is not None:
         return _capped(float(pol.amount), cap, "定额")

@@ -21,11 +21,11 @@ from sqlalchemy.orm import Session
 
 from landmatch.auth import PUBLIC, Principal
 from landmatch.errors import InvalidInput, LandMatchError, NotFound
-from landmatch.geo.measure import M2_PER_MU
+from landmatch.geo.measure import M2_PER_HA, M2_PER_MU
 from landmatch.inventory.cards import parcel_card
 from landmatch.match import compare, ownership, pipeline
 from landmatch.match.engine import get_run
-from landmatch.match.numbers import num
+from landmatch.numbers import ha, mu, num
 
 GONE = "链接无效或已过期，请联系招商团队重新获取"
 
@@ -171,7 +171,7 @@ def public_rows(cards: list[dict[str, Any]]) -> list[tuple[str, list[str]]]:
 
     def area(c: dict[str, Any]) -> str:
         m2 = c["parcel"].get("area_m2") or 0
-        return f"{num(m2 / M2_PER_MU)} 亩（{num(m2 / 10000, 2)} 公顷）"
+        return f"{mu(m2 / M2_PER_MU)} 亩（{ha(m2 / M2_PER_HA)} 公顷）"
 
     def price(c: dict[str, Any]) -> str:
         v = c["parcel"].get("ref_price_wan_per_mu")

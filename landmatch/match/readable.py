@@ -8,8 +8,8 @@ from __future__ import annotations
 from typing import Any
 
 from landmatch import industry_codes, vocab
-from landmatch.match.numbers import num
 from landmatch.match.scores import ASSESSMENT_DAYS, UTILITY_DAYS
+from landmatch.numbers import mu, num
 
 SCOPE_RULES = ("status", "location")
 UTILITY_NAMES = {
@@ -24,21 +24,24 @@ AS_OF = {"power": "power_as_of", "water": "water_as_of", "gas": "gas_as_of"}
 
 
 def _area_words(raw: dict[str, Any]) -> str:
+    """面积 against the requested range, every area as people read one (landmatch.numbers.mu:
+    0.01 亩): 面积 80.3 亩，在 10–80.4 亩 范围内."""
     a = raw.get("area_mu")
     lo, hi = (raw.get("range_mu") or [None, None]) + [None] * (2 - len(raw.get("range_mu") or []))
-    base = f"面积 {num(a)} 亩"
+    base = f"面积 {mu(a)} 亩"
     if lo is None and hi is None:
         return base
-    rng = (
-        f"{num(lo, 0) if lo is not None else '0'}–{num(hi, 0)} 亩"
-        if hi is not None
-        else f"≥{num(lo, 0)} 亩"
-    )
+    rng = f"{mu(lo or 0)}–{mu(hi)} 亩" if hi is not None else f"≥{mu(lo)} 亩"
     if lo is not None and a is not None and a < lo:
-        return f"{base}，比下限 {num(lo, 0)} 亩少 {num(lo - a)} 亩"
+        return f"{base}，比下限 {mu(lo)} 亩少 {_difference(lo - a)} 亩"
     if hi is not None and a is not None and a > hi:
-        return f"{base}，比上限 {num(hi, 0)} 亩多 {num(a - hi)} 亩"
+        return f"{base}，比上限 {mu(hi)} 亩多 {_difference(a - hi)} 亩"
     return f"{base}，在 {rng} 范围内"
+
+
+def _difference(d: float) -> str:
+    """A positive difference of areas: below 0.005 亩 it would read 0."""
+    return mu(d) if round(d, 2) > 0 else "不足 0.01"
 
 
 def _utility_words(props: dict[str, Any]) -> list[str]:
@@ -62,7 +65,7 @@ def criterion_words(b: dict[str, Any], props: dict[str, Any]) -> str:
     raw = b.get("raw") or {}
     c = b["criterion"]
     if c == "area_fit":
-        return _area_words(raw) if raw else f"面积 {num(props.get('area_mu'))} 亩"
+        return _area_words(raw) if raw else f"面积 {mu(props.get('area_mu'))} 亩"
     if c == "distance":
         parts = [
             f"距{vocab.FACILITY_KINDS.get(k, k)} "
@@ -261,5 +264,6 @@ def results_view(run: dict[str, Any]) -> dict[str, Any]:
         "funnel": funnel(run.get("why_not")),
         "near": (run.get("why_not") or {}).get("near_misses") or [],
         "num": num,
+        "mu": mu,
         "score": score,
     }

@@ -22,6 +22,7 @@ from landmatch.confidential import PUBLISHED_PRICE_SQL
 from landmatch.db.facts import COPIED
 from landmatch.geo.measure import M2_PER_MU
 from landmatch.match.requirements import Requirement
+from landmatch.numbers import mu
 
 AMU = "(p.area_m2 * 0.0015)"  # area in 亩 (1 亩 = 10000/15 m²)
 INDUSTRIAL = ("100101", "100102", "100103")
@@ -68,35 +69,40 @@ class Params:
 PRICE = PUBLISHED_PRICE_SQL
 
 
+def by_class(classes: tuple[str, str, str], pollution_class: int | None) -> list[str]:
+    """The sub-classes of a 一/二/三类 ladder (``INDUSTRIAL`` or ``LOGISTICS``) a project of
+    ``pollution_class`` may use, docs/domain.md §3: 三类 only the 三类 land, 二类 the 二类 and
+    三类 land, 一类 (or unknown) any of the three."""
+    if pollution_class == 3:
+        return [classes[2]]
+    if pollution_class == 2:
+        return list(classes[1:])
+    return list(classes)
+
+
 def allowed_land_uses(req: Requirement) -> tuple[list[str], list[str]]:
     """Land-use compatibility, docs/domain.md §3: (main uses accepted, compatible uses that
     admit an industrial 1001xx parcel).
 
-    三类 industry only on 100103; 二类 on 100102/100103; 一类 on any 1001xx; logistics on
-    1101xx or on industrial land whose compatible uses include logistics; R&D on 0802 or on
-    industrial land compatible with R&D (and, being 一类, on any 1001xx). Explicit land-use
-    codes in the request replace the table.
+    The 一/二/三类 ladder (:func:`by_class`) holds for industry and for logistics alike: 三类
+    only on 100103 (110103), 二类 on 100102/100103 (110102/110103), 一类 on any 1001xx
+    (1101xx). Logistics goes on its ladder's 1101xx or on industrial land whose compatible
+    uses include one of them; R&D on 0802 or on industrial land compatible with R&D (and, by
+    its class, on 1001xx). Explicit land-use codes in the request replace the table.
     """
     if req.land_uses:
         return list(req.land_uses), list(req.land_uses)
-    main: set[str] = set()
-    compat: set[str] = set()
+    pc = req.effective_pollution
     kind = industry_codes.kind(req.industry)
     if kind == "logistics":
-        main |= set(LOGISTICS)
-        compat |= set(LOGISTICS)
-        return sorted(main), sorted(compat)
+        logistics = by_class(LOGISTICS, pc)
+        return logistics, logistics
+    main = by_class(INDUSTRIAL, pc)
+    compat: list[str] = []
     if kind == "research":
-        main |= {"0802"}
-        compat |= {"0802"}
-    pc = req.effective_pollution
-    if pc == 3:
-        main |= {"100103"}
-    elif pc == 2:
-        main |= {"100102", "100103"}
-    else:  # 一类 or unknown: any industrial land
-        main |= set(INDUSTRIAL)
-    return sorted(main), sorted(compat)
+        main = ["0802", *main]
+        compat = ["0802"]
+    return sorted(main), compat
 
 
 @dataclass(frozen=True)
@@ -165,7 +171,8 @@ def _area(req: Requirement, ps: Params, public: bool) -> Rendered:
         gap = f"(CASE WHEN {AMU} < {lo_p} THEN {AMU} - {lo_p} ELSE {AMU} - {hi_p} END)"
 
     def change(g: float, row: dict[str, Any]) -> str:
-        return f"面积下限 -{_fmt(-g)} 亩" if g < 0 else f"面积上限 +{_fmt(g)} 亩"
+        # The change ``relax`` makes, as people read an area (0.01 亩, landmatch.numbers.mu).
+        return f"面积下限 -{mu(_up(-g))} 亩" if g < 0 else f"面积上限 +{mu(_up(g))} 亩"
 
     # Near misses on area: within a factor 1.5 of the range (keeps the search on the index).
     window = f"p.area_m2 >= {ps.add(lo * M2_PER_MU / 1.5, 'float8')}"

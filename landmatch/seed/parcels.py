@@ -20,6 +20,7 @@ from shapely.geometry.base import BaseGeometry
 
 from landmatch.geo.measure import M2_PER_MU
 from landmatch.geo.validate import normalise_polygons
+from landmatch.inventory.land_use import lease_ceiling
 from landmatch.seed.profiles import CITY_PROFILES, CONTACT_SURNAMES, ROAD_NAMES
 
 CELL_LAT = 0.0018  # ≈ 200 m
@@ -316,7 +317,11 @@ def fill_attributes(
         else:
             modes.append(["auction"])
     out["supply_modes"] = modes
-    out["lease_years"] = np.where(rng.random(n) < 0.3, 20, 50)
+    # Within the use's ceiling (商业 40 years, docs/domain.md §10).
+    ceiling = {u: lease_ceiling(u).years for u in LAND_USE_P}  # type: ignore[union-attr]
+    out["lease_years"] = np.minimum(
+        np.where(rng.random(n) < 0.3, 20, 50), [ceiling[u] for u in land_use]
+    )
     price = np.round(price_base * zone_factor * rng.uniform(0.75, 1.3, n), 1)
     out["ref_price_wan_per_mu"] = price
     out["price_public"] = rng.random(n) < 0.85

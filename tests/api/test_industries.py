@@ -21,6 +21,11 @@ def test_search_and_show(client: TestClient) -> None:
     assert [x["full_code"] for x in body["lineage"]] == ["C", "C36", "C367", "C3670"]
     assert body["pollution_class"] == 2
     assert [u["code"] for u in body["land_uses"]] == ["100102", "100103"]
+    assert body["pollution_label"] == "二类工业"
+    # Hazardous storage: 三类 on the logistics ladder (docs/domain.md §3).
+    body = client.get("/api/industries/5942").json()
+    assert body["pollution_label"] == "三类物流仓储"
+    assert [u["code"] for u in body["land_uses"]] == ["110103"]
     assert client.get("/api/industries/36").json()["children"][0] == {
         "code": "361",
         "name": "汽车整车制造",

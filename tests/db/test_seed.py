@@ -73,6 +73,20 @@ def test_idle_land_is_more_than_a_year_past_its_start_date(conn: Connection) -> 
     assert no_contract == 0
 
 
+def test_lease_years_within_the_ceiling_of_each_use(conn: Connection) -> None:
+    """The demo passes the inventory's own rule (docs/domain.md §10: 商业 40 years)."""
+    from landmatch.inventory.land_use import lease_ceiling
+
+    longest: dict[str, int | None] = dict(
+        conn.execute(
+            text("SELECT land_use, max(lease_years) FROM landmatch.parcel GROUP BY 1")
+        ).all()
+    )
+    assert "0901" in longest
+    over = {u: y for u, y in longest.items() if y is not None and y > lease_ceiling(u).years}  # type: ignore[union-attr]
+    assert over == {}
+
+
 def test_prices_and_indicators_vary_by_city(conn: Connection) -> None:
     rows = conn.execute(
         text(

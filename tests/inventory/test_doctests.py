@@ -8,7 +8,15 @@ import importlib
 import pytest
 
 
-@pytest.mark.parametrize("name", ["landmatch.inventory.codes", "landmatch.inventory.formats"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "landmatch.inventory.codes",
+        "landmatch.inventory.formats",
+        "landmatch.inventory.land_use",
+        "landmatch.numbers",
+    ],
+)
 def test_docstring_examples(name: str) -> None:
     result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0 and result.failed == 0

@@ -396,3 +396,42 @@ def test_who_may_not_read_the_confidential_fields_may_not_write_them(
     )
     assert ok.status_code == 200, ok.text
     assert ok.json()["properties"]["reserve_price_wan_per_mu"] == 123
+
+
+def test_lease_years_within_the_ceiling_of_the_use(
+    client: TestClient, tokens: dict[str, str]
+) -> None:
+    """An edit is checked by the import's rule: 出让年限 at most the use's maximum term."""
+    h = auth(tokens["admin"])
+    r = client.post("/api/parcels", json=feature("EDIT-LY", lease_years=70), headers=h)
+    assert r.status_code == 422
+    assert r.json()["errors"] == [
+        {
+            "code": "EDIT-LY",
+            "field": "lease_years",
+            "reason": "出让年限 70 年超过工业用地最高 50 年",
+        }
+    ]
+    r = _create(client, tokens["admin"], "EDIT-LY", lease_years=50)
+    assert r.status_code == 201, r.text
+    h["If-Match"] = r.headers["ETag"]
+    bad = client.patch("/api/parcels/EDIT-LY", json={"land_use": "0901"}, headers=h)
+    assert bad.status_code == 422
+    assert "出让年限 50 年超过商业、旅游、娱乐用地最高 40 年" in bad.json()["detail"]
+    ok = client.patch(
+        "/api/parcels/EDIT-LY", json={"land_use": "0901", "lease_years": 40}, headers=h
+    )
+    assert ok.status_code == 200, ok.text
+
+
+def test_a_level_2_compatible_use_is_read_as_its_default_sub_class(
+    client: TestClient, tokens: dict[str, str]
+) -> None:
+    r = _create(client, tokens["admin"], "EDIT-CU", compatible_uses=["物流仓储用地", "0802"])
+    assert r.status_code == 201, r.text
+    body = r.json()
+    assert body["properties"]["compatible_uses"] == ["110102", "0802"]
+    assert any(
+        w["field"] == "compatible_uses" and "按 110102 二类物流仓储用地记录" in w["message"]
+        for w in body["warnings"]
+    )

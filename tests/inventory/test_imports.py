@@ -526,3 +526,135 @@ def test_one_reason_per_bad_field(session: Session) -> None:
         run_import(session.connection(), data, "lu.geojson", ADMIN, ImportOptions())
     [problem] = bad.value.detail["rejected"]  # not also "新地块缺少用途"
     assert problem["field"] == "land_use" and "无法识别" in problem["reason"]
+
+
+def test_lease_years_within_the_ceiling_of_the_use(session: Session) -> None:
+    """出让年限 at most the use's maximum term (docs/domain.md §10: 工业 50, 商业 40 years),
+    also where an update gives the term or the use alone (the other is the stored one)."""
+    from landmatch.errors import UnprocessableInput
+
+    conn = session.connection()
+    bad = geojson_bytes(
+        feature("IMP-LY1", lease_years=70),
+        feature("IMP-LY2", square(114.52, 38.05), land_use="0901", lease_years=70),
+        feature("IMP-LY3", square(114.54, 38.05), land_use="0901", lease_years=40),
+    )
+    with pytest.raises(UnprocessableInput) as refused:
+        run_import(conn, bad, "lease.geojson", ADMIN, ImportOptions())
+    assert [(p["row"], p["field"], p["reason"]) for p in refused.value.detail["rejected"]] == [
+        (1, "lease_years", "出让年限 70 年超过工业用地最高 50 年"),
+        (2, "lease_years", "出让年限 70 年超过商业、旅游、娱乐用地最高 40 年"),
+    ]
+    ok = geojson_bytes(
+        feature("IMP-LY1", lease_years=50),
+        feature("IMP-LY3", square(114.54, 38.05), land_use="0901", lease_years=40),
+    )
+    assert run_import(conn, ok, "ok.geojson", ADMIN, ImportOptions())["totals"]["created"] == 2
+    # The term alone, against the stored use; the use alone, against the stored term.
+    for csv, field, reason in (
+        ("地块编号,出让年限\nIMP-LY3,50\n", "lease_years", "商业、旅游、娱乐用地最高 40 年"),
+        ("地块编号,用途\nIMP-LY1,0901\n", "land_use", "出让年限 50 年超过商业"),
+        ("地块编号,用途,出让年限\nIMP-LY1,,60\n", "lease_years", "工业用地最高 50 年"),
+    ):
+        with pytest.raises(UnprocessableInput) as refused:
+            run_import(conn, csv.encode(), "update.csv", ADMIN, ImportOptions())
+        [problem] = refused.value.detail["rejected"]
+        assert problem["field"] == field and reason in problem["reason"], (csv, problem)
+    fine = "地块编号,出让年限\nIMP-LY3,30\n".encode()
+    assert run_import(conn, fine, "fine.csv", ADMIN, ImportOptions())["totals"]["updated"] == 1
+
+
+def test_compatible_uses_are_read_as_the_land_use_is(session: Session) -> None:
+    """兼容用途 takes what 用途 takes, read by the same normaliser (land_use.read): a level-2
+    code or name as its default sub-class (said in the report), an old code through the
+    crosswalk; what 用途 refuses it refuses with the same reason."""
+    from landmatch.errors import UnprocessableInput
+
+    conn = session.connection()
+    wkt = (
+        "POLYGON((114.5{k} 38.03,114.5{k}3 38.03,114.5{k}3 38.033,114.5{k} 38.033,114.5{k} 38.03))"
+    )
+    rows = ("1101", "物流仓储用地", "W3、0802", "110101")
+    csv = "地块编号,地块名称,用途,兼容用途,wkt,状态\n" + "".join(
+        f'IMP-CU{k},兼容{k},100102,{uses},"{wkt.format(k=k)}",ready\n'
+        for k, uses in enumerate(rows)
+    )
+    report = run_import(conn, csv.encode(), "compat.csv", ADMIN, ImportOptions())
+    assert report["totals"]["created"] == 4
+    stored: dict[str, list[str]] = dict(
+        conn.execute(
+            text("SELECT code, compatible_uses FROM landmatch.parcel WHERE code LIKE 'IMP-CU%'")
+        ).all()
+    )
+    assert stored == {
+        "IMP-CU0": ["110102"],
+        "IMP-CU1": ["110102"],
+        "IMP-CU2": ["110103", "0802"],
+        "IMP-CU3": ["110101"],
+    }
+    said = {d["message"]: d["rows"] for d in report["decisions"] if d["field"] == "compatible_uses"}
+    assert said == {
+        "兼容用途“1101”对应用地用海分类 1101 物流仓储用地，未分一、二、三类，按 110102 "
+        "二类物流仓储用地记录": [2],
+        "兼容用途“物流仓储用地”对应用地用海分类 1101 物流仓储用地，未分一、二、三类，按 110102 "
+        "二类物流仓储用地记录": [3],
+    }
+    bad = "地块编号,兼容用途\nIMP-CU0,0604\nIMP-CU1,待定\n"
+    with pytest.raises(UnprocessableInput) as refused:
+        run_import(conn, bad.encode(), "bad.csv", ADMIN, ImportOptions())
+    [first, second] = refused.value.detail["rejected"]
+    assert first["field"] == "compatible_uses"
+    assert first["reason"].startswith(
+        "兼容用途“0604”（GB/T 21010-2017 仓储用地）与用地用海分类不是"
+    )
+    assert second["reason"] == "兼容用途含无法识别的取值：待定"
+
+
+def test_declared_area_warning_reads_mu_exactly(session: Session) -> None:
+    """The declared-area warning converts with the exact 1 亩 = 10000/15 m² (not a rounded
+    666.6667) and writes 亩 as people read them: to 0.01, with thousands separators."""
+    from landmatch.geo.measure import M2_PER_MU
+
+    declared = 1234.56503 * M2_PER_MU  # 0.01 亩 rounding flips with 666.6667
+    wkt = "POLYGON((114.50 38.03,114.503 38.03,114.503 38.033,114.50 38.033,114.50 38.03))"
+    csv = f'地块编号,地块名称,用途,申报面积(平方米),wkt\nIMP-DA1,申报,100102,{declared!r},"{wkt}"\n'
+    report = run_import(
+        session.connection(), csv.encode(), "da.csv", ADMIN, ImportOptions(dry_run=True)
+    )
+    [warning] = [w for w in report["warnings"] if "申报面积" in w]
+    assert "申报面积 1,234.57 亩与计算面积 " in warning, warning
+
+
+def test_energy_indicator_is_per_value_added(session: Session) -> None:
+    """The 标准地 energy figure is per value added, as the match reads it (docs/domain.md §8):
+    labelled 单位增加值能耗上限 in 吨标煤/万元增加值; the earlier header 单位产值能耗上限 and a
+    value in 千克标煤/万元 are read."""
+    from landmatch.inventory.fields import BY_NAME, split_label
+
+    assert split_label("energy_per_value_max") == ("单位增加值能耗上限", "吨标煤/万元增加值")
+    assert "产值" not in BY_NAME["energy_per_value_max"].label
+    conn = session.connection()
+    wkt = (
+        "POLYGON((114.5{k} 38.03,114.5{k}3 38.03,114.5{k}3 38.033,114.5{k} 38.033,114.5{k} 38.03))"
+    )
+    for k, (header, value) in enumerate(
+        (
+            ("单位产值能耗上限", "0.5"),
+            ("单位增加值能耗上限(吨标煤/万元增加值)", "0.4"),
+            ("单位增加值能耗上限", "300千克标煤/万元"),
+        )
+    ):
+        csv = f'地块编号,地块名称,用途,{header},wkt\nIMP-EN{k},能耗,100102,{value},"{wkt.format(k=k)}"\n'
+        report = run_import(conn, csv.encode(), "energy.csv", ADMIN, ImportOptions())
+        assert report["totals"]["created"] == 1, report
+    stored = conn.execute(
+        text(
+            "SELECT code, energy_per_value_max FROM landmatch.parcel WHERE code LIKE 'IMP-EN%' "
+            "ORDER BY code"
+        )
+    ).all()
+    assert [(c, float(v)) for c, v in stored] == [
+        ("IMP-EN0", 0.5),
+        ("IMP-EN1", 0.4),
+        ("IMP-EN2", 0.3),
+    ]

@@ -48,6 +48,88 @@ CASES: list[tuple[str, dict[str, Any], dict[str, Any] | None, dict[str, Any], st
         "land_use",
         True,
     ),
+    # Logistics on the same 一/二/三类 ladder (三类 storage: hazardous goods).
+    (
+        "三类 logistics on 110103",
+        {"land_use": "110103"},
+        {},
+        {"industry": "59", "pollution_class": 3},
+        "land_use",
+        True,
+    ),
+    (
+        "三类 logistics not on 110101",
+        {"land_use": "110101"},
+        {},
+        {"industry": "59", "pollution_class": 3},
+        "land_use",
+        False,
+    ),
+    (
+        "三类 logistics not on 110102",
+        {"land_use": "110102"},
+        {},
+        {"industry": "59", "pollution_class": 3},
+        "land_use",
+        False,
+    ),
+    (
+        "二类 logistics on 110102",
+        {"land_use": "110102"},
+        {},
+        {"industry": "59", "pollution_class": 2},
+        "land_use",
+        True,
+    ),
+    (
+        "二类 logistics not on 110101",
+        {"land_use": "110101"},
+        {},
+        {"industry": "59", "pollution_class": 2},
+        "land_use",
+        False,
+    ),
+    (
+        "hazardous storage (5942) not on 110102",
+        {"land_use": "110102"},
+        {},
+        {"industry": "5942"},
+        "land_use",
+        False,
+    ),
+    (
+        "三类 logistics on industrial compatible with 110103",
+        {"land_use": "100102", "compatible_uses": ["110103"]},
+        {},
+        {"industry": "59", "pollution_class": 3},
+        "land_use",
+        True,
+    ),
+    (
+        "三类 logistics not on industrial compatible with 110101 only",
+        {"land_use": "100102", "compatible_uses": ["110101"]},
+        {},
+        {"industry": "59", "pollution_class": 3},
+        "land_use",
+        False,
+    ),
+    # 兼容用途 物流仓储用地 / 1101 is stored as its default sub-class 110102 (as 用途 is).
+    (
+        "二类 logistics on industrial compatible with 1101 (110102)",
+        {"land_use": "100101", "compatible_uses": ["110102"]},
+        {},
+        {"industry": "59", "pollution_class": 2},
+        "land_use",
+        True,
+    ),
+    (
+        "三类 logistics not on industrial compatible with 1101 (110102)",
+        {"land_use": "100101", "compatible_uses": ["110102"]},
+        {},
+        {"industry": "59", "pollution_class": 3},
+        "land_use",
+        False,
+    ),
     ("R&D on 0802", {"land_use": "0802"}, {}, {"industry": "73"}, "land_use", True),
     ("R&D not on commerce", {"land_use": "0901"}, {}, {"industry": "73"}, "land_use", False),
     ("explicit land uses", {"land_use": "0901"}, {}, {"land_uses": ["0901"]}, "land_use", True),
@@ -196,6 +278,29 @@ CASES: list[tuple[str, dict[str, Any], dict[str, Any] | None, dict[str, Any], st
         False,
     ),
 ]
+
+
+@pytest.mark.parametrize(
+    ("req", "main", "compat"),
+    [
+        ({"industry": "26"}, ["100103"], []),
+        ({"industry": "36"}, ["100102", "100103"], []),
+        ({"industry": "39"}, ["100101", "100102", "100103"], []),
+        ({"industry": "59"}, ["110101", "110102", "110103"], ["110101", "110102", "110103"]),
+        ({"industry": "59", "pollution_class": 2}, ["110102", "110103"], ["110102", "110103"]),
+        ({"industry": "59", "pollution_class": 3}, ["110103"], ["110103"]),
+        ({"industry": "5942"}, ["110103"], ["110103"]),
+        ({"industry": "73"}, ["0802", "100101", "100102", "100103"], ["0802"]),
+    ],
+)
+def test_allowed_land_uses_one_ladder(
+    req: dict[str, Any], main: list[str], compat: list[str]
+) -> None:
+    """Industry and logistics read the same 一/二/三类 ladder (docs/domain.md §3)."""
+    from landmatch.match.requirements import Requirement
+    from landmatch.match.rules import allowed_land_uses
+
+    assert allowed_land_uses(Requirement(**req)) == (main, compat)
 
 
 @pytest.mark.parametrize(

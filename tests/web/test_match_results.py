@@ -14,6 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from landmatch.match import readable
+from landmatch.numbers import mu
 from tests.conftest import auth, sign_in
 
 ROLES = ("public", "admin", "bureau", "zone", "promoter")
@@ -79,7 +80,7 @@ def test_results_read_as_words(
     ]
     if feats:
         first = feats[0]
-        assert f"面积 {readable.num(first['area_mu'])} 亩，在 80–120 亩 范围内" in page
+        assert f"面积 {mu(first['area_mu'])} 亩，在 80–120 亩 范围内" in page
         assert "距高速互通" in page and "公里" in page
         assert "多久能开工：约" in page and "区域评估" in page
         assert "/match/" + run["id"] + "/map" in page  # the map beside the list
@@ -258,7 +259,7 @@ def test_compare_up_to_five_print_and_xlsx(
     assert "通用设备项目 · 地块对比" in page.text and "data-print" in page.text
     for label in ("参考地价", "面积", "供电", "预计开工", "政策估算合计", "管控区"):
         assert f">{label}</th>" in page.text, label
-    assert f"{readable.num(sites[0]['area_mu'])} 亩" in page.text
+    assert f"{mu(sites[0]['area_mu'])} 亩" in page.text
     x = client.get(f"/workbench/matches/{wide['id']}/compare.xlsx?{q}")
     assert x.status_code == 200 and x.headers["content-type"].startswith("application/vnd.openxml")
     ws = load_workbook(BytesIO(x.content)).active

@@ -14,7 +14,7 @@ from landmatch.match.rules import allowed_land_uses
 
 router = APIRouter(prefix="/api/industries", tags=["industries"])
 
-POLLUTION_NAMES = {1: "一类工业", 2: "二类工业", 3: "三类工业"}
+POLLUTION_NAMES = {1: "一类", 2: "二类", 3: "三类"}
 KIND_NAMES = {"logistics": "物流仓储", "research": "研发"}
 
 
@@ -49,7 +49,11 @@ def show(
         "lineage": [i.as_dict() for i in ind.lineage()],
         "children": [{"code": i.code, "name": i.name} for i in children],
         "pollution_class": pc,
-        "pollution_label": POLLUTION_NAMES.get(pc or 0, "未定（按一类对待）"),
+        "pollution_label": (
+            POLLUTION_NAMES[pc] + ("物流仓储" if kind == "logistics" else "工业")
+            if pc in POLLUTION_NAMES
+            else "未定（按一类对待）"
+        ),
         "kind": kind,
         "kind_label": KIND_NAMES.get(kind or ""),
         "land_uses": [{"code": c, "name": vocab.LAND_USE.get(c, c)} for c in main],

@@ -259,6 +259,8 @@
     return e;
   }
   function fmt(n, nd) { return Number(n).toLocaleString("zh-CN", { maximumFractionDigits: nd === undefined ? 1 : nd }); }
+  // An area in 亩 as landmatch.numbers.mu writes it (docs/domain.md §0): to 0.01, separators.
+  function mu(n) { return fmt(n, 2); }
   function drawFacilities(rows) {
     var group = L.layerGroup();
     rows.forEach(function (r) {
@@ -283,7 +285,7 @@
     body.zones.forEach(function (zn) {
       var box = el("div");
       box.appendChild(el("b", "", zn.short_name));
-      if (zn.parcels) box.appendChild(el("span", "lm-place-sub", " 熟地 " + fmt(zn.parcels, 0) + " 宗 · " + fmt(zn.area_mu) + " 亩"));
+      if (zn.parcels) box.appendChild(el("span", "lm-place-sub", " 熟地 " + fmt(zn.parcels, 0) + " 宗 · " + mu(zn.area_mu) + " 亩"));
       L.marker([zn.lat, zn.lon], { keyboard: false, title: zn.name + "（" + zn.level_label + zn.kind + "）",
         icon: L.divIcon({ html: box, className: "lm-place lm-place-zone" + (zn.parcels ? "" : " lm-place-empty"), iconSize: null }) })
         .on("click", function () { moveMap(function () { LM.map.setView([zn.lat, zn.lon], Math.max(LM.map.getZoom(), 13)); }); })
@@ -298,7 +300,7 @@
       box.appendChild(dot);
       var text = el("span", "lm-city-text");
       text.appendChild(el("b", "", c.name));
-      text.appendChild(el("span", "lm-place-sub", c.parcels ? "熟地 " + fmt(c.parcels, 0) + " 宗 · " + fmt(c.area_mu) + " 亩" : "暂无公开熟地"));
+      text.appendChild(el("span", "lm-place-sub", c.parcels ? "熟地 " + fmt(c.parcels, 0) + " 宗 · " + mu(c.area_mu) + " 亩" : "暂无公开熟地"));
       box.appendChild(text);
       var m = L.marker([c.lat, c.lon], { title: c.name + "：查看熟地清单",
         icon: L.divIcon({ html: box, className: "lm-place lm-place-city", iconSize: null, iconAnchor: [d / 2, d / 2] }) });
@@ -314,7 +316,7 @@
     var f = $("lm-filters");
     if (f && f.elements.city) { f.elements.city.value = c.code; applyFilters(); }
     fillCard('<h2 class="h6 mb-1">' + esc(c.name) + "熟地</h2>" +
-      '<div class="small mb-2">' + (c.parcels ? fmt(c.parcels, 0) + " 宗，共 " + fmt(c.area_mu) + " 亩" : "暂无公开熟地") + "</div>" +
+      '<div class="small mb-2">' + (c.parcels ? fmt(c.parcels, 0) + " 宗，共 " + mu(c.area_mu) + " 亩" : "暂无公开熟地") + "</div>" +
       '<ol class="small lm-city-list" id="lm-city-list"></ol>');
     if (!c.parcels) return;
     var status = cfg.staff ? "" : "&status=ready";
@@ -326,7 +328,7 @@
         (body.features || []).forEach(function (ft) {
           var p = ft.properties || {};
           var li = el("li");
-          var a = el("a", "", (p.name || p.code) + "（" + fmt(p.area_mu || 0) + " 亩）");
+          var a = el("a", "", (p.name || p.code) + "（" + mu(p.area_mu || 0) + " 亩）");
           a.href = "#";
           a.addEventListener("click", function (e) { e.preventDefault(); showCard(p.code, [], true); });
           li.appendChild(a);

@@ -31,7 +31,9 @@
     if (!charts[id]) { charts[id] = echarts.init($(id), null, { renderer: "canvas" }); }
     return charts[id];
   }
-  function mu(m2) { return Math.round(m2 / MU * 10) / 10; }
+  // Areas as landmatch.numbers.mu writes them (docs/domain.md §0): 亩 to 0.01, separators.
+  function mu(m2) { return Math.round(m2 / MU * 100) / 100; }
+  function muText(x) { return Number(x).toLocaleString("zh-CN", { maximumFractionDigits: 2 }); }
 
   function draw(d) {
     var cities = Object.keys(d.cities);
@@ -97,8 +99,8 @@
       return a + (["idle_fee", "recoverable", "gov_caused"].indexOf(s.stage) >= 0 ? s.area_mu : 0); }, 0);
     var unsup = bands.reduce(function (a, b) { return a + b.area_mu; }, 0);
     $("cards").innerHTML = [
-      ["统计日期", d.as_of], ["闲置土地（亩）", total.toFixed(1)],
-      ["应征闲置费（万元）", d.idle_fee_total_wan.toFixed(1)], ["批而未供（亩）", unsup.toFixed(1)],
+      ["统计日期", d.as_of], ["闲置土地（亩）", muText(total)],
+      ["应征闲置费（万元）", d.idle_fee_total_wan.toFixed(1)], ["批而未供（亩）", muText(unsup)],
       ["逾期处置步骤", d.alerts.length]
     ].map(function (c) { return '<div class="lm-dash-card">' + c[0] + "<b>" + c[1] + "</b></div>"; }).join("");
     var rows = d.alerts.map(function (a) {

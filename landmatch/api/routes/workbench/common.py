@@ -32,7 +32,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy.orm import Session
 
-from landmatch import resources, vocab
+from landmatch import numbers, resources, vocab
 from landmatch.accounts import users
 from landmatch.accounts.audit import Client
 from landmatch.accounts.principals import Resolved, resolve
@@ -384,6 +384,8 @@ def templates() -> Environment:
         )
         _env.filters["dt"] = _fmt_datetime
         _env.globals["ROLES"] = vocab.ROLES
+        # How a figure is written for people, areas in 亩 and 公顷 (docs/domain.md §0).
+        _env.globals.update(num=numbers.num, mu=numbers.mu, ha=numbers.ha)
     return _env
 
 
