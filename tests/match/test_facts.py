@@ -42,13 +42,16 @@ def test_containing_zone_and_constraint_hits(
 ) -> None:
     zone = conn.execute(
         text(
-            "SELECT id, ST_X(ST_PointOnSurface(geom)), ST_Y(ST_PointOnSurface(geom)) "
+            "SELECT id, ST_X(ST_PointOnSurface(geom)), ST_Y(ST_PointOnSurface(geom)), city_code "
             "FROM landmatch.dev_zone ORDER BY id LIMIT 1"
         )
     ).one()
     from tests.match.conftest import square
 
-    pid = make_parcel(wkt=square(zone[1] - 0.0002, zone[2] - 0.0002, 0.0004, 0.0004))
+    # A parcel is in a zone of its own city only (landmatch.db.membership).
+    pid = make_parcel(
+        wkt=square(zone[1] - 0.0002, zone[2] - 0.0002, 0.0004, 0.0004), city_code=zone[3]
+    )
     assert (
         conn.execute(
             text("SELECT zone_id FROM landmatch.parcel_fact WHERE parcel_id = :p"), {"p": pid}

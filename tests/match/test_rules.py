@@ -404,14 +404,15 @@ def test_status_and_location_scope(
 def test_zone_filters(session: Session, make_parcel: Callable[..., int]) -> None:
     zone = session.execute(
         text(
-            "SELECT id, code, level, ST_AsText(ST_PointOnSurface(geom)) FROM landmatch.dev_zone "
-            "ORDER BY id LIMIT 1"
+            "SELECT id, code, level, ST_AsText(ST_PointOnSurface(geom)), city_code "
+            "FROM landmatch.dev_zone ORDER BY id LIMIT 1"
         )
     ).one()
     x, y = (float(v) for v in zone[3][6:-1].split())
     from tests.match.conftest import square
 
-    pid = make_parcel(wkt=square(x - 0.0002, y - 0.0002, 0.0004, 0.0004))
+    # A parcel is in a zone of its own city only (landmatch.db.membership).
+    pid = make_parcel(wkt=square(x - 0.0002, y - 0.0002, 0.0004, 0.0004), city_code=zone[4])
     assert verdicts(session, {"location": {"zones": [zone.code]}}, pid)["scope"] is True
     assert verdicts(session, {"location": {"in_zone_only": True}}, pid)["scope"] is True
     other = "provincial" if zone.level == "national" else "national"
