@@ -1038,7 +1038,8 @@ class MonitoringRule(Base):
             for column, bound in _MONITORING_RULE_BOUNDS.items()
         ),
         CheckConstraint(
-            "fee_rate IS NULL OR fee_rate BETWEEN 0 AND 1",
+            # At most 20 % (《城市房地产管理法》 Art. 26), migration 0039_idle_rules.
+            "fee_rate IS NULL OR fee_rate BETWEEN 0 AND 0.2",
             name=conv("monitoring_rule_fee_rate_check"),
         ),
     )

@@ -25,7 +25,8 @@ Rules (all thresholds in :class:`IdleRule`, configurable per city):
 * **Government-caused** (Art. 8): land that would be idle is recorded in the separate stage
   ``gov_caused``, with no fee and no free recovery (it is disposed of by negotiation, Art. 12).
   Its ``underlying`` stage is kept.
-* **Fee** (Art. 14): ``fee_rate × land price`` in the idle-fee and recoverable stages.
+* **Fee** (Art. 14): ``fee_rate × land price`` in the idle-fee and recoverable stages; the rate
+  is at most :data:`FEE_RATE_MAX` (《城市房地产管理法》 Art. 26: up to 20 %).
 """
 
 from __future__ import annotations
@@ -34,6 +35,11 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from landmatch.dates import add_months
+
+# The idle-land fee is at most 20 % of the land price (《城市房地产管理法》 Art. 26; Order 53
+# Art. 14 sets 20 %): the cap of every configured rate (the setting, a city's rule and
+# monitoring_rule's CHECK, migration 0039_idle_rules).
+FEE_RATE_MAX = 0.20
 
 
 @dataclass(frozen=True)

@@ -254,6 +254,30 @@ def test_city_rule_changes_the_scan(session: Session) -> None:
         )
 
 
+def test_fee_rate_is_at_most_twenty_percent(session: Session) -> None:
+    """《城市房地产管理法》 Art. 26: the idle-land fee is up to 20 % of the land price. A city's
+    rule above it is refused by the service (in Chinese, naming the field) and by the
+    database; the setting refuses it too."""
+    from pydantic import ValidationError
+    from sqlalchemy.exc import IntegrityError
+
+    with pytest.raises(InvalidInput, match="fee_rate") as refused:
+        rules.set_rule(session, "130100", {"fee_rate": 0.21}, "t")
+    assert refused.value.detail == {"field": "fee_rate"} and "20%" in refused.value.message
+    rules.set_rule(session, "130100", {"fee_rate": 0.2}, "t")
+    assert rules.rule_for_city(session, "130100", FEE).fee_rate == pytest.approx(0.2)
+    with (
+        pytest.raises(IntegrityError, match="monitoring_rule_fee_rate_check"),
+        session.begin_nested(),
+    ):
+        session.execute(
+            text("UPDATE landmatch.monitoring_rule SET fee_rate = 0.9 WHERE city_code = '130100'")
+        )
+    with pytest.raises(ValidationError, match="idle_fee_rate"):
+        Settings(idle_fee_rate=0.25)
+    assert Settings(idle_fee_rate=0.2).idle_fee_rate == 0.2
+
+
 def test_age_bands_partition_the_unsupplied_stock(session: Session) -> None:
     r = unsupplied.age_bands(session, ADMIN, AS_OF)
     total = session.execute(
