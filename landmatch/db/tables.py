@@ -1024,7 +1024,9 @@ class MonitoringRule(Base):
     stall_min_months: Mapped[int] = mapped_column(Integer, server_default=text("12"))
     developed_ratio_min: Mapped[float] = mapped_column(Numeric(5, 4), server_default=text("0.3333"))
     invest_ratio_min: Mapped[float] = mapped_column(Numeric(5, 4), server_default=text("0.25"))
-    start_fallback_months: Mapped[int] = mapped_column(Integer, server_default=text("12"))
+    # No agreed start date: the contract date + this many months starts the clock (0: idle one
+    # full year after the contract, the 1999 text's rule; migration 0039_idle_rules).
+    start_fallback_months: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     fee_rate: Mapped[float | None] = mapped_column(Numeric(5, 4))
     stalled_clause: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
     note: Mapped[str | None] = mapped_column(Text)

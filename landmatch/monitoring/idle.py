@@ -7,8 +7,11 @@ against this module row by row.
 Rules (all thresholds in :class:`IdleRule`, configurable per city):
 
 * **Art. 2 clause 1, not started**: the clock runs from ``start_due``, the agreed start date
-  (约定开工日期). When it is missing, the documented fallback is the contract date +
-  ``start_fallback_months`` (one year, after the 1999 text) and the row is flagged.
+  (约定开工日期), and the land is idle ``idle_after_months`` (12, 满一年) later. When the date
+  is missing, the 1999 text's rule is the default: the land is idle one full year after the
+  contract (出让合同) took effect, so ``start_due`` is the contract date +
+  ``start_fallback_months`` (0; a city may set another lag) and the row is flagged
+  ``start_date_fallback`` (推定).
 * **Art. 2 clause 2, started but stalled**: work started, the developed area is below 1/3 of
   what it should be *or* the investment below 25 %, and work has been stopped since
   ``stopped_since``, which starts the clock. The article says such land "may" be
@@ -52,7 +55,7 @@ class IdleRule:
     stall_min_months: int = 12  # informational: the stall clock uses the same stage thresholds
     developed_ratio_min: float = 1 / 3
     invest_ratio_min: float = 0.25
-    start_fallback_months: int = 12
+    start_fallback_months: int = 0  # no agreed start: the contract date (+ this) is the start
     fee_rate: float = 0.20
     stalled_clause: bool = True
 
@@ -95,8 +98,13 @@ def _stage(start: dt.date, as_of: dt.date, rule: IdleRule) -> str:
 
 
 def start_due(inputs: IdleInputs, rule: IdleRule) -> tuple[dt.date | None, bool]:
-    """The agreed start date, or the fallback (the contract date's anniversary, by default);
-    second item says whether the fallback was used."""
+    """The agreed start date, or the fallback (the contract date by default, so that the land
+    is idle one full year after the contract, as the 1999 text reads); second item says
+    whether the fallback was used.
+
+    >>> start_due(IdleInputs(contract_date=dt.date(2022, 3, 1)), IdleRule())
+    (datetime.date(2022, 3, 1), True)
+    """
     if inputs.agreed_start_date is not None:
         return inputs.agreed_start_date, False
     if inputs.contract_date is not None:

@@ -147,7 +147,7 @@ CASES = [
     ),
     (
         "missing_start_date_fallback",
-        IdleInputs(contract_date=ago(365 + 400), land_price_wan=PRICE),
+        IdleInputs(contract_date=ago(400), land_price_wan=PRICE),
         "idle_fee",
         400,
         "not_started",
@@ -197,14 +197,28 @@ def test_government_caused_keeps_underlying_stage_and_charges_no_fee() -> None:
     assert early.stage == "at_risk" and "gov_caused" in early.flags
 
 
-def test_fallback_start_is_the_contracts_anniversary() -> None:
-    r = assess(IdleInputs(contract_date=dt.date(2024, 3, 1)), AS_OF)
-    assert r.start_due == dt.date(2025, 3, 1)
-    assert "start_date_fallback" in r.flags
-    leap = assess(IdleInputs(contract_date=dt.date(2024, 2, 29)), AS_OF)
-    assert leap.start_due == dt.date(2025, 2, 28)  # 29 February → 28 February
-    march = assess(IdleInputs(contract_date=dt.date(2023, 3, 1)), AS_OF)
-    assert march.start_due == dt.date(2024, 3, 1)  # not 2024-02-29 (365 days)
+def test_without_a_start_date_land_is_idle_a_full_year_after_the_contract() -> None:
+    """The 1999 text's rule (docs/domain.md §5): with no agreed start date the clock runs
+    from the contract, so the land is idle on the contract's first anniversary, not a year
+    later (the review's parcel: contract 2022-03-01, never started)."""
+    contract = IdleInputs(contract_date=dt.date(2022, 3, 1), land_price_wan=PRICE)
+    for as_of, stage in (
+        (dt.date(2023, 2, 28), "at_risk"),
+        (dt.date(2023, 3, 1), "idle_fee"),
+        (dt.date(2024, 2, 29), "idle_fee"),
+        (dt.date(2024, 3, 1), "recoverable"),
+    ):
+        r = assess(contract, as_of)
+        assert (r.stage, r.start_due) == (stage, dt.date(2022, 3, 1)), as_of
+        assert "start_date_fallback" in r.flags  # 推定
+    leap = assess(IdleInputs(contract_date=dt.date(2024, 2, 29)), dt.date(2025, 2, 28))
+    assert leap.stage == "idle_fee"  # 29 February → 28 February
+    assert assess(IdleInputs(contract_date=dt.date(2024, 2, 29)), dt.date(2025, 2, 27)).stage == (
+        "at_risk"
+    )
+    # A city's lag from the contract to the presumed start moves the clock.
+    lagged = assess(contract, dt.date(2023, 3, 1), IdleRule(start_fallback_months=6))
+    assert (lagged.stage, lagged.start_due) == ("at_risk", dt.date(2022, 9, 1))
 
 
 @pytest.mark.parametrize("case", CALENDAR_CASES, ids=[c.id for c in CALENDAR_CASES])

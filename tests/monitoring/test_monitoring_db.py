@@ -137,7 +137,7 @@ def test_sql_twin_agrees_under_city_and_province_thresholds(session: Session) ->
         "t",
     )
     rules.set_rule(session, "130000", {"idle_after_months": 9, "start_fallback_months": 7}, "t")
-    for city, idle, fallback in (("130200", 6, 12), ("130300", 9, 7)):
+    for city, idle, fallback in (("130200", 6, 0), ("130300", 9, 7)):
         rule = rules.rule_for_city(session, city, FEE)
         assert (rule.idle_after_months, rule.start_fallback_months) == (idle, fallback)
         by_code = _stage_cases(session, city)

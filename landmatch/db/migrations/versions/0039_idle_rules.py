@@ -7,6 +7,13 @@ Revises: 0038_search_bigrams
   is up to 20 % of the land price; Order 53 Art. 14 sets 20 %). A stored rate above the cap is
   lowered to it: no rate above it was ever lawful, and the scan would otherwise keep charging
   it. The downgrade restores the old bound (0 to 1), not the lowered values.
+* ``monitoring_rule.start_fallback_months`` defaults to 0: without an agreed start date
+  (约定开工日期) the land is idle one full year after the contract took effect (the 1999
+  text's rule the reference adopts), so the clock starts on the contract date, not on its
+  anniversary (which made such land idle a year late, at contract + 24 months). The column
+  keeps its meaning (months from the contract to the presumed start); a stored 12 was the old
+  default's misreading, not a city's choice (every row written with other thresholds took it),
+  and becomes 0. The downgrade puts the default and those rows back to 12.
 """
 
 from __future__ import annotations
@@ -22,12 +29,16 @@ RULE = "landmatch.monitoring_rule"
 
 UPGRADE_SQL = f"""
 UPDATE {RULE} SET fee_rate = 0.2 WHERE fee_rate > 0.2;
+UPDATE {RULE} SET start_fallback_months = 0 WHERE start_fallback_months = 12;
+ALTER TABLE {RULE} ALTER COLUMN start_fallback_months SET DEFAULT 0;
 ALTER TABLE {RULE} DROP CONSTRAINT monitoring_rule_fee_rate_check,
   ADD CONSTRAINT monitoring_rule_fee_rate_check
   CHECK (fee_rate IS NULL OR fee_rate BETWEEN 0 AND 0.2);
 """
 
 DOWNGRADE_SQL = f"""
+ALTER TABLE {RULE} ALTER COLUMN start_fallback_months SET DEFAULT 12;
+UPDATE {RULE} SET start_fallback_months = 12 WHERE start_fallback_months = 0;
 ALTER TABLE {RULE} DROP CONSTRAINT monitoring_rule_fee_rate_check,
   ADD CONSTRAINT monitoring_rule_fee_rate_check
   CHECK (fee_rate IS NULL OR fee_rate BETWEEN 0 AND 1);
