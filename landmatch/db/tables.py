@@ -376,6 +376,7 @@ class Parcel(_Versioned, Base):
                 "far_min",
                 "invested_wan",
                 "tax_per_mu_min",
+                "total_investment_wan",  # migration 0039_idle_rules
             ],
         ),
         Index(

@@ -55,8 +55,9 @@ EXTENSION_MAX_YEARS = 1
 
 _PARCEL_SQL = (
     "SELECT id, code, status, city_code, area_m2, contract_date, agreed_start_date, "
-    "actual_start_date, stopped_since, developed_ratio, invest_ratio, gov_caused, land_price_wan, "
-    "notes FROM landmatch.parcel WHERE deleted_at IS NULL AND {where}"
+    "actual_start_date, stopped_since, developed_ratio, invest_ratio, invested_wan, "
+    "total_investment_wan, gov_caused, land_price_wan, notes "
+    "FROM landmatch.parcel WHERE deleted_at IS NULL AND {where}"
 )
 
 
@@ -153,20 +154,7 @@ def open_case(
         )
     stage = None
     if kind == "idle":
-        stage = assess(
-            IdleInputs(
-                contract_date=p["contract_date"],
-                agreed_start_date=p["agreed_start_date"],
-                actual_start_date=p["actual_start_date"],
-                stopped_since=p["stopped_since"],
-                developed_ratio=_f(p["developed_ratio"]),
-                invest_ratio=_f(p["invest_ratio"]),
-                gov_caused=p["gov_caused"],
-                land_price_wan=_f(p["land_price_wan"]),
-            ),
-            opened_on,
-            rule,
-        ).stage
+        stage = assess(IdleInputs.of(p), opened_on, rule).stage
     busy = session.execute(
         text("SELECT id FROM landmatch.disposal_case WHERE parcel_id = :p AND status = 'open'"),
         {"p": p["id"]},

@@ -16,7 +16,8 @@ Rules (all thresholds in :class:`IdleRule`, configurable per city):
   what it should be *or* the investment below 25 %, and work has been stopped since
   ``stopped_since``, which starts the clock. The article says such land "may" be
   treated as idle, so the result is flagged ``discretionary``. Started land whose ratios meet
-  both tests is not idle, whatever the stoppage.
+  both tests is not idle, whatever the stoppage. The invested ratio is :func:`invested_ratio`:
+  the stored ratio, else invested ÷ total investment (the transfer routes read the same).
 * **Stages** by calendar anniversaries of the clock's start, not by day counts (满一年 /
   满两年, docs/domain.md §5; :mod:`landmatch.dates` for the legal reading): ``idle_fee`` from
   ``start + idle_after_months`` (12: the first anniversary) on, ``recoverable`` from
@@ -35,7 +36,10 @@ Rules (all thresholds in :class:`IdleRule`, configurable per city):
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
 
 from landmatch.dates import add_months
 
@@ -72,6 +76,29 @@ class IdleInputs:
     invest_ratio: float | None = None
     gov_caused: bool = False
     land_price_wan: float | None = None
+    invested_wan: float | None = None
+    total_investment_wan: float | None = None
+
+    @classmethod
+    def of(cls, row: Mapping[str, Any]) -> IdleInputs:
+        """The inputs from a row holding the parcel's columns (a parcel, a scanned row)."""
+
+        def num(name: str) -> float | None:
+            v = row.get(name)
+            return None if v is None else float(v)
+
+        return cls(
+            contract_date=row.get("contract_date"),
+            agreed_start_date=row.get("agreed_start_date"),
+            actual_start_date=row.get("actual_start_date"),
+            stopped_since=row.get("stopped_since"),
+            developed_ratio=num("developed_ratio"),
+            invest_ratio=num("invest_ratio"),
+            gov_caused=bool(row.get("gov_caused")),
+            land_price_wan=num("land_price_wan"),
+            invested_wan=num("invested_wan"),
+            total_investment_wan=num("total_investment_wan"),
+        )
 
 
 @dataclass(frozen=True)
@@ -84,6 +111,27 @@ class IdleAssessment:
     days_to_idle: int | None
     fee_wan: float | None
     flags: tuple[str, ...] = field(default_factory=tuple)
+
+
+def _decimal(v: float | Decimal) -> Decimal:
+    return v if isinstance(v, Decimal) else Decimal(repr(float(v)))
+
+
+def invested_ratio(inputs: IdleInputs) -> Decimal | None:
+    """The share of the total investment spent: the stored ratio, else invested ÷ total
+    (None when neither is known). The SQL twin is ``landmatch.invested_ratio`` (migration
+    0039_idle_rules), which the idle scan and the transfer routes read.
+
+    >>> invested_ratio(IdleInputs(invested_wan=8000, total_investment_wan=10000))
+    Decimal('0.8')
+    >>> invested_ratio(IdleInputs(invest_ratio=0.1, invested_wan=8000, total_investment_wan=1e4))
+    Decimal('0.1')
+    """
+    if inputs.invest_ratio is not None:
+        return _decimal(inputs.invest_ratio)
+    if inputs.invested_wan is None or not inputs.total_investment_wan:
+        return None
+    return _decimal(inputs.invested_wan) / _decimal(inputs.total_investment_wan)
 
 
 def _stage(start: dt.date, as_of: dt.date, rule: IdleRule) -> str:
@@ -138,7 +186,7 @@ def assess(inputs: IdleInputs, as_of: dt.date, rule: IdleRule | None = None) -> 
             )
         clock = due
     else:
-        dev, inv = inputs.developed_ratio, inputs.invest_ratio
+        dev, inv = inputs.developed_ratio, invested_ratio(inputs)
         if dev is None and inv is None:
             short = True
             flags.append("ratios_missing")

@@ -48,6 +48,8 @@ def _inputs(r: dict[str, Any]) -> IdleInputs:
         invest_ratio=_f(r["invest_ratio"]),
         gov_caused=r["gov_caused"],
         land_price_wan=_f(r["land_price_wan"]),
+        invested_wan=_f(r["invested_wan"]),
+        total_investment_wan=_f(r["total_investment_wan"]),
     )
 
 
@@ -92,7 +94,8 @@ def _stage_cases(session: Session, city: str) -> dict[str, Case]:
             text(
                 "UPDATE landmatch.parcel SET contract_date = :c, agreed_start_date = :a, "
                 "actual_start_date = :s, stopped_since = :st, developed_ratio = :d, "
-                "invest_ratio = :i, gov_caused = :g, land_price_wan = :p WHERE code = :code"
+                "invest_ratio = :i, gov_caused = :g, land_price_wan = :p, invested_wan = :iw, "
+                "total_investment_wan = :tw WHERE code = :code"
             ),
             {
                 "c": i.contract_date,
@@ -103,6 +106,8 @@ def _stage_cases(session: Session, city: str) -> dict[str, Case]:
                 "i": i.invest_ratio,
                 "g": i.gov_caused,
                 "p": i.land_price_wan,
+                "iw": i.invested_wan,
+                "tw": i.total_investment_wan,
                 "code": code,
             },
         )
@@ -372,6 +377,71 @@ def test_batches_measure_unsupplied_spatially(session: Session) -> None:
     )
     again = next(x for x in unsupplied.batches(session, ADMIN, AS_OF)["rows"] if x["id"] == b["id"])
     assert again["supplied_m2"] == pytest.approx(b["supplied_m2"], rel=1e-6)
+
+
+def _set_parcel(session: Session, code: str, **values: Any) -> None:
+    sets = ", ".join(f"{k} = :{k}" for k in values)
+    session.execute(
+        text(f"UPDATE landmatch.parcel SET {sets} WHERE code = :code"), {**values, "code": code}
+    )
+
+
+def _scanned(session: Session, code: str, city: str, as_of: dt.date = AS_OF) -> dict[str, Any]:
+    """The parcel's scanned row, checked against the pure rule of its own inputs."""
+    row = next(
+        r for r in scan.scan_rows(session, as_of, IdleRule(fee_rate=FEE), city) if r["code"] == code
+    )
+    _agrees(row, assess(_inputs(row), as_of, rules.rule_for_city(session, city, FEE)))
+    return row
+
+
+def _supplied_parcel(session: Session, city: str = "130100") -> str:
+    return str(
+        session.execute(
+            text(
+                "SELECT code FROM landmatch.parcel WHERE city_code = :c AND deleted_at IS NULL "
+                "AND status = 'supplied' AND land_price_wan IS NOT NULL ORDER BY code LIMIT 1"
+            ),
+            {"c": city},
+        ).scalar_one()
+    )
+
+
+def test_the_stalled_test_reads_the_invested_amounts(session: Session) -> None:
+    """Started, stopped since 2022, no stored ratios but the amounts filled in: the invested
+    ratio is invested ÷ total in the idle scan (both twins) as in the transfer routes — 80 %
+    is not short, 20 % is; only a parcel with neither ratios nor amounts is ratios_missing."""
+    code = _supplied_parcel(session)
+    _set_parcel(
+        session,
+        code,
+        approval_date=dt.date(2019, 1, 1),
+        supply_date=dt.date(2019, 6, 1),
+        contract_date=dt.date(2019, 6, 1),
+        agreed_start_date=dt.date(2020, 1, 1),
+        actual_start_date=dt.date(2020, 1, 1),
+        stopped_since=dt.date(2022, 1, 1),
+        total_investment_wan=10000,
+        invested_wan=8000,
+        invest_ratio=None,
+        developed_ratio=None,
+        gov_caused=False,
+    )
+    row = _scanned(session, code, "130100")
+    assert (row["stage"], row["clause"], row["flags"]) == ("normal", None, [])
+    route = next(t for t in transfer.iter_rows(session, ADMIN, "130100") if t["code"] == code)
+    assert (route["ratio"], route["route"]) == (pytest.approx(0.8), "transferable_now")
+    _set_parcel(session, code, invested_wan=2000)
+    row = _scanned(session, code, "130100")
+    assert (row["stage"], row["clause"]) == ("recoverable", "stalled")
+    assert row["flags"] == ["discretionary"]
+    for total, invested in ((None, 2000), (0, 2000), (10000, None)):
+        _set_parcel(session, code, total_investment_wan=total, invested_wan=invested)
+        row = _scanned(session, code, "130100")
+        assert "ratios_missing" in row["flags"] and row["stage"] == "recoverable"
+    # A stored ratio wins over the amounts, in both.
+    _set_parcel(session, code, total_investment_wan=10000, invested_wan=1000, invest_ratio=0.5)
+    assert _scanned(session, code, "130100")["stage"] == "normal"
 
 
 def test_transfer_route_threshold(session: Session) -> None:

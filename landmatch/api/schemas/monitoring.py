@@ -167,6 +167,8 @@ class IdleParcel(Contract):
     stopped_since: dt.date | None
     developed_ratio: float | None
     invest_ratio: float | None
+    invested_wan: float | None
+    total_investment_wan: float | None
     gov_caused: bool | None
     gov_cause: str | None
     start_due: dt.date | None

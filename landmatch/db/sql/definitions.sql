@@ -39,6 +39,14 @@ BEGIN
   RETURN NULL;
 END $function$;
 
+CREATE OR REPLACE FUNCTION landmatch.invested_ratio(invest_ratio numeric, invested_wan numeric, total_investment_wan numeric)
+ RETURNS numeric
+ LANGUAGE sql
+ IMMUTABLE PARALLEL SAFE
+AS $function$
+  SELECT COALESCE(invest_ratio, invested_wan / NULLIF(total_investment_wan, 0))
+$function$;
+
 CREATE OR REPLACE FUNCTION landmatch.layer_history()
  RETURNS trigger
  LANGUAGE plpgsql

@@ -8,10 +8,14 @@
 -- Stage lines are calendar anniversaries of the clock's start (满一年 / 满两年), computed as
 -- CAST(start + make_interval(months => n) AS date): the day is clamped to the end of the
 -- target month (29 February + 1 year = 28 February), exactly landmatch.dates.add_months.
+-- The invested ratio is landmatch.invested_ratio (the stored ratio, else invested ÷ total),
+-- landmatch.monitoring.idle.invested_ratio's twin.
 WITH base AS (
   SELECT p.id, p.code, p.name, p.city_code, p.county_code, p.zone_id, p.status, p.area_m2,
          p.holder, p.land_price_wan, p.contract_date, p.agreed_start_date, p.actual_start_date,
-         p.stopped_since, p.developed_ratio, p.invest_ratio, p.gov_caused, p.gov_cause,
+         p.stopped_since, p.developed_ratio, p.invest_ratio, p.invested_wan,
+         p.total_investment_wan, p.gov_caused, p.gov_cause,
+         landmatch.invested_ratio(p.invest_ratio, p.invested_wan, p.total_investment_wan) AS inv,
          COALESCE(c.idle_after_months, pr.idle_after_months, CAST(:d_idle AS integer)) AS idle_after,
          COALESCE(c.recover_after_months, pr.recover_after_months, CAST(:d_recover AS integer)) AS recover_after,
          COALESCE(c.at_risk_window_months, pr.at_risk_window_months, CAST(:d_window AS integer)) AS risk_window,
@@ -31,9 +35,9 @@ WITH base AS (
                   CAST(b.contract_date + make_interval(months => b.fallback_months) AS date)) AS start_due,
          (b.agreed_start_date IS NULL AND b.contract_date IS NOT NULL) AS fallback,
          (b.actual_start_date IS NOT NULL AND b.actual_start_date <= CAST(:as_of AS date)) AS started,
-         (b.developed_ratio IS NULL AND b.invest_ratio IS NULL) AS ratios_missing,
-         (COALESCE(b.developed_ratio < b.dev_min, false) OR COALESCE(b.invest_ratio < b.inv_min, false)
-          OR (b.developed_ratio IS NULL AND b.invest_ratio IS NULL)) AS short,
+         (b.developed_ratio IS NULL AND b.inv IS NULL) AS ratios_missing,
+         (COALESCE(b.developed_ratio < b.dev_min, false) OR COALESCE(b.inv < b.inv_min, false)
+          OR (b.developed_ratio IS NULL AND b.inv IS NULL)) AS short,
          (b.stopped_since IS NOT NULL AND b.stopped_since <= CAST(:as_of AS date)) AS stopped
     FROM base b
 ), c AS (
@@ -62,7 +66,8 @@ WITH base AS (
 )
 SELECT s.id, s.code, s.name, s.city_code, s.county_code, s.zone_id, s.status, s.area_m2,
        s.holder, s.land_price_wan, s.contract_date, s.agreed_start_date, s.actual_start_date,
-       s.stopped_since, s.developed_ratio, s.invest_ratio, s.gov_caused, s.gov_cause,
+       s.stopped_since, s.developed_ratio, s.invest_ratio, s.invested_wan,
+       s.total_investment_wan, s.gov_caused, s.gov_cause,
        s.start_due, s.clause, s.days,
        CASE WHEN s.idle_on IS NOT NULL THEN GREATEST(s.idle_on - CAST(:as_of AS date), 0) END
          AS days_to_idle,

@@ -14,6 +14,13 @@ Revises: 0038_search_bigrams
   keeps its meaning (months from the contract to the presumed start); a stored 12 was the old
   default's misreading, not a city's choice (every row written with other thresholds took it),
   and becomes 0. The downgrade puts the default and those rows back to 12.
+* ``landmatch.invested_ratio(invest_ratio, invested_wan, total_investment_wan)``: the share of
+  the total investment spent, the stored ratio else invested ÷ total — one definition for the
+  idle scan's stalled test (which read the stored ratio only, and took a parcel with its
+  amounts filled but no ratio for one with no figures) and the transfer routes
+  (``landmatch.monitoring.transfer``). Its Python twin is
+  ``landmatch.monitoring.idle.invested_ratio``. ``ix_parcel_monitoring`` (0033) carries
+  ``total_investment_wan`` too, so the summary's idle count stays an index-only scan.
 """
 
 from __future__ import annotations
@@ -26,17 +33,39 @@ branch_labels = None
 depends_on = None
 
 RULE = "landmatch.monitoring_rule"
+# ix_parcel_monitoring's columns (0033_monitoring_index) and those the idle scan reads now.
+MONITORING_COLUMNS = (
+    "county_code, zone_id, area_m2, approval_date, supply_date, land_price_wan, contract_date, "
+    "agreed_start_date, actual_start_date, stopped_since, developed_ratio, invest_ratio, "
+    "gov_caused, land_use, far_min, invested_wan, tax_per_mu_min"
+)
+ADDED_COLUMNS = "total_investment_wan"
+
+
+def _monitoring_index(columns: str) -> str:
+    return (
+        "DROP INDEX landmatch.ix_parcel_monitoring;\n"
+        "CREATE INDEX ix_parcel_monitoring ON landmatch.parcel (status, city_code) "
+        f"INCLUDE ({columns}) WHERE deleted_at IS NULL;\n"
+    )
+
 
 UPGRADE_SQL = f"""
 UPDATE {RULE} SET fee_rate = 0.2 WHERE fee_rate > 0.2;
-UPDATE {RULE} SET start_fallback_months = 0 WHERE start_fallback_months = 12;
-ALTER TABLE {RULE} ALTER COLUMN start_fallback_months SET DEFAULT 0;
 ALTER TABLE {RULE} DROP CONSTRAINT monitoring_rule_fee_rate_check,
   ADD CONSTRAINT monitoring_rule_fee_rate_check
   CHECK (fee_rate IS NULL OR fee_rate BETWEEN 0 AND 0.2);
-"""
+UPDATE {RULE} SET start_fallback_months = 0 WHERE start_fallback_months = 12;
+ALTER TABLE {RULE} ALTER COLUMN start_fallback_months SET DEFAULT 0;
+CREATE FUNCTION landmatch.invested_ratio(
+  invest_ratio numeric, invested_wan numeric, total_investment_wan numeric)
+RETURNS numeric LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  SELECT COALESCE(invest_ratio, invested_wan / NULLIF(total_investment_wan, 0))
+$$;
+{_monitoring_index(MONITORING_COLUMNS + ", " + ADDED_COLUMNS)}"""
 
 DOWNGRADE_SQL = f"""
+{_monitoring_index(MONITORING_COLUMNS)}DROP FUNCTION landmatch.invested_ratio(numeric, numeric, numeric);
 ALTER TABLE {RULE} ALTER COLUMN start_fallback_months SET DEFAULT 12;
 UPDATE {RULE} SET start_fallback_months = 12 WHERE start_fallback_months = 0;
 ALTER TABLE {RULE} DROP CONSTRAINT monitoring_rule_fee_rate_check,
