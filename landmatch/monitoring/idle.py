@@ -17,7 +17,10 @@ Rules (all thresholds in :class:`IdleRule`, configurable per city):
   ``stopped_since``, which starts the clock. The article says such land "may" be
   treated as idle, so the result is flagged ``discretionary``. Started land whose ratios meet
   both tests is not idle, whatever the stoppage. The invested ratio is :func:`invested_ratio`:
-  the stored ratio, else invested ÷ total investment (the transfer routes read the same).
+  the stored ratio, else invested ÷ total investment (the transfer routes read the same). Both
+  ratios are compared with their thresholds at the stored precision (:data:`RATIO_SCALE`
+  decimals, :func:`ratio_below`): 1/3 is stored as 0.3333, and is the 1/3 it stands for
+  whether the threshold is the built-in 1/3 or a rule row's 0.3333.
 * **Stages** by calendar anniversaries of the clock's start, not by day counts (满一年 /
   满两年, docs/domain.md §5; :mod:`landmatch.dates` for the legal reading): ``idle_fee`` from
   ``start + idle_after_months`` (12: the first anniversary) on, ``recoverable`` from
@@ -38,7 +41,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from landmatch.dates import add_months
@@ -47,6 +50,10 @@ from landmatch.dates import add_months
 # Art. 14 sets 20 %): the cap of every configured rate (the setting, a city's rule and
 # monitoring_rule's CHECK, migration 0039_idle_rules).
 FEE_RATE_MAX = 0.20
+# Decimals of the stored ratios (parcel.developed_ratio / invest_ratio and monitoring_rule's
+# thresholds are numeric(5, 4)): ratios meet thresholds at this precision, rounded half up as
+# PostgreSQL's round(numeric, 4) in monitoring_idle.sql.
+RATIO_SCALE = 4
 
 
 @dataclass(frozen=True)
@@ -134,6 +141,19 @@ def invested_ratio(inputs: IdleInputs) -> Decimal | None:
     return _decimal(inputs.invested_wan) / _decimal(inputs.total_investment_wan)
 
 
+def ratio_below(ratio: float | Decimal, threshold: float | Decimal) -> bool:
+    """Whether ``ratio`` is under ``threshold``, both rounded to the stored precision
+    (:data:`RATIO_SCALE`): a stored 0.3333 is not below 1/3, nor below a rule row's 0.3333.
+
+    >>> ratio_below(0.3333, 1 / 3), ratio_below(0.3333, 0.3333), ratio_below(0.3332, 1 / 3)
+    (False, False, True)
+    """
+    unit = Decimal(1).scaleb(-RATIO_SCALE)
+    return _decimal(ratio).quantize(unit, ROUND_HALF_UP) < _decimal(threshold).quantize(
+        unit, ROUND_HALF_UP
+    )
+
+
 def _stage(start: dt.date, as_of: dt.date, rule: IdleRule) -> str:
     """The stage on ``as_of`` of a clock started on ``start`` (anniversaries, not day counts)."""
     if as_of >= add_months(start, rule.recover_after_months):
@@ -191,8 +211,8 @@ def assess(inputs: IdleInputs, as_of: dt.date, rule: IdleRule | None = None) -> 
             short = True
             flags.append("ratios_missing")
         else:
-            short = (dev is not None and dev < rule.developed_ratio_min) or (
-                inv is not None and inv < rule.invest_ratio_min
+            short = (dev is not None and ratio_below(dev, rule.developed_ratio_min)) or (
+                inv is not None and ratio_below(inv, rule.invest_ratio_min)
             )
         stopped = inputs.stopped_since is not None and inputs.stopped_since <= as_of
         if not (rule.stalled_clause and short and stopped):

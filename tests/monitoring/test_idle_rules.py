@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import doctest
 import importlib
+from dataclasses import replace
 
 import pytest
 
@@ -263,6 +264,33 @@ def test_city_thresholds_are_configurable() -> None:
     assert assess(inputs, AS_OF, strict).stage == "idle_fee"
     assert assess(IdleInputs(agreed_start_date=ago(60)), AS_OF, strict).stage == "normal"
     assert assess(IdleInputs(agreed_start_date=ago(95)), AS_OF, strict).stage == "at_risk"
+
+
+def test_a_third_developed_as_stored_is_a_third_under_either_threshold() -> None:
+    """developed_ratio is numeric(5, 4): 1/3 is stored as 0.3333. It meets the 1/3 test
+    whether the threshold is the built-in 1/3 or a rule row's 0.3333 (both compared at the
+    stored 4 decimals); 0.3332 is short under both."""
+    stalled = IdleInputs(
+        agreed_start_date=dt.date(2020, 1, 1),
+        actual_start_date=dt.date(2020, 2, 1),
+        stopped_since=dt.date(2022, 1, 1),
+        invest_ratio=0.5,
+        land_price_wan=PRICE,
+    )
+    for threshold in (IdleRule(), IdleRule(developed_ratio_min=0.3333)):
+        third = assess(replace(stalled, developed_ratio=0.3333), AS_OF, threshold)
+        assert (third.stage, third.clause) == ("normal", None), threshold
+        short = assess(replace(stalled, developed_ratio=0.3332), AS_OF, threshold)
+        assert (short.stage, short.clause) == ("recoverable", "stalled"), threshold
+    # The invested share likewise: 0.25 as stored, or 2,500 of 10,000, meets 25 %.
+    assert assess(replace(stalled, invest_ratio=0.25, developed_ratio=0.5), AS_OF).stage == (
+        "normal"
+    )
+    amounts = replace(stalled, invest_ratio=None, invested_wan=2500, total_investment_wan=10000)
+    assert assess(replace(amounts, developed_ratio=0.5), AS_OF).stage == "normal"
+    assert assess(replace(amounts, invested_wan=2499, developed_ratio=0.5), AS_OF).clause == (
+        "stalled"
+    )
 
 
 def test_stalled_clause_can_be_switched_off_per_city() -> None:

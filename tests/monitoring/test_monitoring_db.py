@@ -444,6 +444,60 @@ def test_the_stalled_test_reads_the_invested_amounts(session: Session) -> None:
     assert _scanned(session, code, "130100")["stage"] == "normal"
 
 
+def test_a_third_developed_is_a_third_with_or_without_a_rule_row(session: Session) -> None:
+    """The review's parcel: developed 1/3 (stored 0.3333), invested 50 %, stopped since 2022.
+    Without a monitoring_rule row (threshold 1/3 from IdleRule) and with a city row holding the
+    column default (0.3333) it meets the 1/3 test in both twins; 0.3332 is short in both."""
+    code = _supplied_parcel(session)
+    _set_parcel(
+        session,
+        code,
+        approval_date=dt.date(2019, 1, 1),
+        supply_date=dt.date(2019, 6, 1),
+        contract_date=dt.date(2019, 6, 1),
+        agreed_start_date=dt.date(2020, 1, 1),
+        actual_start_date=dt.date(2020, 1, 1),
+        stopped_since=dt.date(2022, 1, 1),
+        invested_wan=None,
+        total_investment_wan=None,
+        invest_ratio=0.5,
+        developed_ratio=1 / 3,
+        gov_caused=False,
+    )
+    session.execute(text("DELETE FROM landmatch.monitoring_rule"))
+    stored = session.execute(
+        text("SELECT developed_ratio FROM landmatch.parcel WHERE code = :c"), {"c": code}
+    ).scalar_one()
+    assert str(stored) == "0.3333"
+    assert _scanned(session, code, "130100")["stage"] == "normal"
+    rules.set_rule(session, "130100", {}, "t")  # a row of column defaults
+    assert rules.rule_for_city(session, "130100", FEE).developed_ratio_min == 0.3333
+    assert _scanned(session, code, "130100")["stage"] == "normal"
+    _set_parcel(session, code, developed_ratio=0.3332)
+    assert _scanned(session, code, "130100")["clause"] == "stalled"
+    session.execute(text("DELETE FROM landmatch.monitoring_rule"))
+    assert _scanned(session, code, "130100")["clause"] == "stalled"
+
+
+def test_a_rule_row_of_column_defaults_is_the_built_in_rule(session: Session) -> None:
+    """One definition of the default thresholds: a monitoring_rule row written with nothing
+    but its city takes the columns' defaults, and they are IdleRule's (the ratios at the
+    stored precision: 0.3333 is 1/3)."""
+    from dataclasses import asdict
+
+    from landmatch.monitoring.idle import ratio_below
+
+    session.execute(text("DELETE FROM landmatch.monitoring_rule"))
+    session.execute(text("INSERT INTO landmatch.monitoring_rule (city_code) VALUES ('130100')"))
+    row, built_in = rules.rule_for_city(session, "130100", FEE), IdleRule(fee_rate=FEE)
+    for name, value in asdict(built_in).items():
+        got = getattr(row, name)
+        if name.endswith("_min"):
+            assert not ratio_below(got, value) and not ratio_below(value, got), name
+        else:
+            assert got == value, name
+
+
 def test_transfer_route_threshold(session: Session) -> None:
     r = transfer.transfer_routes(session, ADMIN)
     assert r["counts"]["transferable_now"] > 0 and r["counts"]["notice_registration"] > 0

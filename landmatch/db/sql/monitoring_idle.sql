@@ -9,7 +9,9 @@
 -- CAST(start + make_interval(months => n) AS date): the day is clamped to the end of the
 -- target month (29 February + 1 year = 28 February), exactly landmatch.dates.add_months.
 -- The invested ratio is landmatch.invested_ratio (the stored ratio, else invested ÷ total),
--- landmatch.monitoring.idle.invested_ratio's twin.
+-- landmatch.monitoring.idle.invested_ratio's twin. Ratios meet their thresholds at the stored
+-- precision, 4 decimals rounded half up (landmatch.monitoring.idle.ratio_below): a stored
+-- 0.3333 is not below 1/3, whether that is the default (:d_dev) or a rule row's 0.3333.
 WITH base AS (
   SELECT p.id, p.code, p.name, p.city_code, p.county_code, p.zone_id, p.status, p.area_m2,
          p.holder, p.land_price_wan, p.contract_date, p.agreed_start_date, p.actual_start_date,
@@ -36,7 +38,8 @@ WITH base AS (
          (b.agreed_start_date IS NULL AND b.contract_date IS NOT NULL) AS fallback,
          (b.actual_start_date IS NOT NULL AND b.actual_start_date <= CAST(:as_of AS date)) AS started,
          (b.developed_ratio IS NULL AND b.inv IS NULL) AS ratios_missing,
-         (COALESCE(b.developed_ratio < b.dev_min, false) OR COALESCE(b.inv < b.inv_min, false)
+         (COALESCE(round(b.developed_ratio, 4) < round(b.dev_min, 4), false)
+          OR COALESCE(round(b.inv, 4) < round(b.inv_min, 4), false)
           OR (b.developed_ratio IS NULL AND b.inv IS NULL)) AS short,
          (b.stopped_since IS NOT NULL AND b.stopped_since <= CAST(:as_of AS date)) AS stopped
     FROM base b
