@@ -14,7 +14,8 @@ Rules (all thresholds in :class:`IdleRule`, configurable per city):
   ``start_date_fallback`` (推定).
 * **Art. 2 clause 2, started but stalled**: work started, the developed area is below 1/3 of
   what it should be *or* the investment below 25 %, and work has been stopped since
-  ``stopped_since``, which starts the clock. The article says such land "may" be
+  ``stopped_since``, which starts the clock, for ``stall_min_months`` (12, 满一年: the idle
+  line of stalled land, configurable per city). The article says such land "may" be
   treated as idle, so the result is flagged ``discretionary``. Started land whose ratios meet
   both tests is not idle, whatever the stoppage. The invested ratio is :func:`invested_ratio`:
   the stored ratio, else invested ÷ total investment (the transfer routes read the same). Both
@@ -23,12 +24,15 @@ Rules (all thresholds in :class:`IdleRule`, configurable per city):
   whether the threshold is the built-in 1/3 or a rule row's 0.3333.
 * **Stages** by calendar anniversaries of the clock's start, not by day counts (满一年 /
   满两年, docs/domain.md §5; :mod:`landmatch.dates` for the legal reading): ``idle_fee`` from
-  ``start + idle_after_months`` (12: the first anniversary) on, ``recoverable`` from
-  ``start + recover_after_months`` (24) on, ``at_risk`` from ``at_risk_window_months`` (12)
-  before the idle line, else ``normal``. A start of 2023-10-02 is idle on 2024-10-02, not on
+  the idle line on (``start + idle_after_months``, 12, for land not started;
+  ``stopped_since + stall_min_months`` for stalled land), ``recoverable`` from
+  ``recover_after_months − idle_after_months`` (12) after the idle line on (so
+  ``start + recover_after_months`` for land not started), ``at_risk`` from
+  ``at_risk_window_months`` (12) before the idle line, else ``normal``. Each line is one month
+  count added to the clock's start. A start of 2023-10-02 is idle on 2024-10-02, not on
   2024-10-01 (365 days later, 2024 having a 29 February); a start of 29 February reaches its
   anniversary on 28 February of a common year. ``days = as_of − start`` is kept for display
-  and ``days_to_idle`` counts the days left to the idle anniversary.
+  and ``days_to_idle`` counts the days left to the idle line.
 * **Government-caused** (Art. 8): land that would be idle is recorded in the separate stage
   ``gov_caused``, with no fee and no free recovery (it is disposed of by negotiation, Art. 12).
   Its ``underlying`` stage is kept.
@@ -63,7 +67,7 @@ class IdleRule:
     idle_after_months: int = 12  # 满一年
     recover_after_months: int = 24  # 满两年
     at_risk_window_months: int = 12
-    stall_min_months: int = 12  # informational: the stall clock uses the same stage thresholds
+    stall_min_months: int = 12  # stalled land is idle once stopped this long (满一年)
     developed_ratio_min: float = 1 / 3
     invest_ratio_min: float = 0.25
     start_fallback_months: int = 0  # no agreed start: the contract date (+ this) is the start
@@ -154,15 +158,18 @@ def ratio_below(ratio: float | Decimal, threshold: float | Decimal) -> bool:
     )
 
 
-def _stage(start: dt.date, as_of: dt.date, rule: IdleRule) -> str:
-    """The stage on ``as_of`` of a clock started on ``start`` (anniversaries, not day counts)."""
-    if as_of >= add_months(start, rule.recover_after_months):
-        return "recoverable"
-    if as_of >= add_months(start, rule.idle_after_months):
-        return "idle_fee"
-    if as_of >= add_months(start, rule.idle_after_months - rule.at_risk_window_months):
-        return "at_risk"
-    return "normal"
+def _stage(start: dt.date, idle_months: int, as_of: dt.date, rule: IdleRule) -> tuple[str, dt.date]:
+    """The stage on ``as_of`` of a clock started on ``start`` whose idle line is
+    ``idle_months`` after it (anniversaries, not day counts), and that line."""
+    idle_on = add_months(start, idle_months)
+    recover = idle_months + rule.recover_after_months - rule.idle_after_months
+    if as_of >= add_months(start, recover):
+        return "recoverable", idle_on
+    if as_of >= idle_on:
+        return "idle_fee", idle_on
+    if as_of >= add_months(start, idle_months - rule.at_risk_window_months):
+        return "at_risk", idle_on
+    return "normal", idle_on
 
 
 def start_due(inputs: IdleInputs, rule: IdleRule) -> tuple[dt.date | None, bool]:
@@ -205,6 +212,7 @@ def assess(inputs: IdleInputs, as_of: dt.date, rule: IdleRule | None = None) -> 
                 "unknown", "unknown", clause, None, None, None, None, tuple(flags)
             )
         clock = due
+        idle_months = rule.idle_after_months
     else:
         dev, inv = inputs.developed_ratio, invested_ratio(inputs)
         if dev is None and inv is None:
@@ -221,10 +229,11 @@ def assess(inputs: IdleInputs, as_of: dt.date, rule: IdleRule | None = None) -> 
         flags.append("discretionary")
         assert inputs.stopped_since is not None  # stopped
         clock = inputs.stopped_since
+        idle_months = rule.stall_min_months
 
     days = (as_of - clock).days
-    underlying = _stage(clock, as_of, rule)
-    days_to_idle = max((add_months(clock, rule.idle_after_months) - as_of).days, 0)
+    underlying, idle_on = _stage(clock, idle_months, as_of, rule)
+    days_to_idle = max((idle_on - as_of).days, 0)
     idle = underlying in ("idle_fee", "recoverable")
     fee: float | None = None
     stage = underlying

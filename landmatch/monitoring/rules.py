@@ -28,6 +28,7 @@ def sql_defaults(rule: IdleRule) -> dict[str, Any]:
         "d_idle": rule.idle_after_months,
         "d_recover": rule.recover_after_months,
         "d_window": rule.at_risk_window_months,
+        "d_stall": rule.stall_min_months,
         "d_dev": rule.developed_ratio_min,
         "d_inv": rule.invest_ratio_min,
         "d_fallback": rule.start_fallback_months,

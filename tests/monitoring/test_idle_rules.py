@@ -293,6 +293,36 @@ def test_a_third_developed_as_stored_is_a_third_under_either_threshold() -> None
     )
 
 
+def test_the_stoppage_a_city_requires_sets_the_stalled_lines() -> None:
+    """stall_min_months is the stalled clause's idle line (满一年 by default): stopped since
+    2024-01-01, the land is idle from 2025-01-01; where a city asks for 24 months, from
+    2026-01-01 (at risk the year before), recoverable a year after that line."""
+    stalled = IdleInputs(
+        agreed_start_date=dt.date(2020, 1, 1),
+        actual_start_date=dt.date(2020, 3, 1),
+        stopped_since=dt.date(2024, 1, 1),
+        developed_ratio=0.1,
+        invest_ratio=0.1,
+        land_price_wan=PRICE,
+    )
+    assert assess(stalled, dt.date(2025, 2, 1)).stage == "idle_fee"
+    two = IdleRule(stall_min_months=24)
+    for day, stage, to_idle in (
+        (dt.date(2024, 12, 31), "normal", 366),
+        (dt.date(2025, 2, 1), "at_risk", 334),
+        (dt.date(2025, 12, 31), "at_risk", 1),
+        (dt.date(2026, 1, 1), "idle_fee", 0),
+        (dt.date(2026, 12, 31), "idle_fee", 0),
+        (dt.date(2027, 1, 1), "recoverable", 0),
+    ):
+        r = assess(stalled, day, two)
+        assert (r.stage, r.clause, r.days_to_idle) == (stage, "stalled", to_idle), day
+    # Land not started keeps its own line.
+    assert assess(
+        IdleInputs(agreed_start_date=dt.date(2024, 1, 1)), dt.date(2025, 1, 1), two
+    ).stage == ("idle_fee")
+
+
 def test_stalled_clause_can_be_switched_off_per_city() -> None:
     inputs = IdleInputs(
         agreed_start_date=ago(900),

@@ -138,10 +138,20 @@ def test_sql_twin_agrees_under_city_and_province_thresholds(session: Session) ->
     rules.set_rule(
         session,
         "130200",
-        {"idle_after_months": 6, "recover_after_months": 18, "at_risk_window_months": 3},
+        {
+            "idle_after_months": 6,
+            "recover_after_months": 18,
+            "at_risk_window_months": 3,
+            "stall_min_months": 9,
+        },
         "t",
     )
-    rules.set_rule(session, "130000", {"idle_after_months": 9, "start_fallback_months": 7}, "t")
+    rules.set_rule(
+        session,
+        "130000",
+        {"idle_after_months": 9, "start_fallback_months": 7, "stall_min_months": 15},
+        "t",
+    )
     for city, idle, fallback in (("130200", 6, 0), ("130300", 9, 7)):
         rule = rules.rule_for_city(session, city, FEE)
         assert (rule.idle_after_months, rule.start_fallback_months) == (idle, fallback)
@@ -245,7 +255,12 @@ def test_city_rule_changes_the_scan(session: Session) -> None:
     rules.set_rule(
         session,
         "130100",
-        {"idle_after_months": 100, "recover_after_months": 130, "fee_rate": 0.1},
+        {
+            "idle_after_months": 100,
+            "recover_after_months": 130,
+            "stall_min_months": 100,
+            "fee_rate": 0.1,
+        },
         "t",
     )
     after = scan.scan_rows(session, AS_OF, IdleRule(), city="130100")
@@ -496,6 +511,32 @@ def test_a_rule_row_of_column_defaults_is_the_built_in_rule(session: Session) ->
             assert not ratio_below(got, value) and not ratio_below(value, got), name
         else:
             assert got == value, name
+
+
+def test_a_citys_stoppage_length_sets_the_stalled_lines(session: Session) -> None:
+    """stall_min_months is read by both twins: stopped since 2024-01-01 (the review's
+    parcel), idle from 2025-01-01 by default, from 2026-01-01 where the city asks for 24."""
+    code = _supplied_parcel(session)
+    _set_parcel(
+        session,
+        code,
+        approval_date=dt.date(2019, 1, 1),
+        supply_date=dt.date(2019, 6, 1),
+        contract_date=dt.date(2019, 6, 1),
+        agreed_start_date=dt.date(2020, 1, 1),
+        actual_start_date=dt.date(2020, 3, 1),
+        stopped_since=dt.date(2024, 1, 1),
+        developed_ratio=0.1,
+        invest_ratio=0.1,
+        gov_caused=False,
+    )
+    day = dt.date(2025, 2, 1)
+    assert _scanned(session, code, "130100", day)["stage"] == "idle_fee"
+    rules.set_rule(session, "130100", {"stall_min_months": 24}, "t")
+    row = _scanned(session, code, "130100", day)
+    assert (row["stage"], row["clause"], row["days_to_idle"]) == ("at_risk", "stalled", 334)
+    assert _scanned(session, code, "130100", dt.date(2026, 1, 1))["stage"] == "idle_fee"
+    assert _scanned(session, code, "130100", dt.date(2027, 1, 1))["stage"] == "recoverable"
 
 
 def test_transfer_route_threshold(session: Session) -> None:

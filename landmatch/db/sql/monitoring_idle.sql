@@ -3,11 +3,15 @@
 -- (ORDER BY city_code, code) or to count set-wise (GROUP BY city_code, stage), and appends
 -- ORDER BY s.city_code, s.code to stream it (so the final SELECT stays FROM s).
 -- Parameters: as_of (date), city (text, NULL = all), and the default of each threshold
--- (d_idle, d_recover, d_window, d_dev, d_inv, d_fallback, d_fee, d_stalled) used where
+-- (d_idle, d_recover, d_window, d_stall, d_dev, d_inv, d_fallback, d_fee, d_stalled) used where
 -- neither the city nor the province (130000) has a monitoring_rule row.
 -- Stage lines are calendar anniversaries of the clock's start (满一年 / 满两年), computed as
 -- CAST(start + make_interval(months => n) AS date): the day is clamped to the end of the
 -- target month (29 February + 1 year = 28 February), exactly landmatch.dates.add_months.
+-- Each line is one month count added to the clock's start: the idle line idle_months after it
+-- (idle_after for land not started, stall_min for stalled land), the recovery line
+-- recover_after - idle_after months after the idle line, the at-risk line risk_window months
+-- before it.
 -- The invested ratio is landmatch.invested_ratio (the stored ratio, else invested ÷ total),
 -- landmatch.monitoring.idle.invested_ratio's twin. Ratios meet their thresholds at the stored
 -- precision, 4 decimals rounded half up (landmatch.monitoring.idle.ratio_below): a stored
@@ -21,6 +25,7 @@ WITH base AS (
          COALESCE(c.idle_after_months, pr.idle_after_months, CAST(:d_idle AS integer)) AS idle_after,
          COALESCE(c.recover_after_months, pr.recover_after_months, CAST(:d_recover AS integer)) AS recover_after,
          COALESCE(c.at_risk_window_months, pr.at_risk_window_months, CAST(:d_window AS integer)) AS risk_window,
+         COALESCE(c.stall_min_months, pr.stall_min_months, CAST(:d_stall AS integer)) AS stall_min,
          COALESCE(c.developed_ratio_min, pr.developed_ratio_min, CAST(:d_dev AS numeric)) AS dev_min,
          COALESCE(c.invest_ratio_min, pr.invest_ratio_min, CAST(:d_inv AS numeric)) AS inv_min,
          COALESCE(c.start_fallback_months, pr.start_fallback_months, CAST(:d_fallback AS integer)) AS fallback_months,
@@ -48,14 +53,16 @@ WITH base AS (
          CASE WHEN NOT d.started THEN 'not_started'
               WHEN d.stalled_clause AND d.short AND d.stopped THEN 'stalled' END AS clause,
          CASE WHEN NOT d.started THEN d.start_due
-              WHEN d.stalled_clause AND d.short AND d.stopped THEN d.stopped_since END AS clock
+              WHEN d.stalled_clause AND d.short AND d.stopped THEN d.stopped_since END AS clock,
+         CASE WHEN NOT d.started THEN d.idle_after ELSE d.stall_min END AS idle_months
     FROM d
 ), l AS (
   SELECT c.*,
          CAST(:as_of AS date) - c.clock AS days,
-         CAST(c.clock + make_interval(months => c.idle_after) AS date) AS idle_on,
-         CAST(c.clock + make_interval(months => c.recover_after) AS date) AS recover_on,
-         CAST(c.clock + make_interval(months => c.idle_after - c.risk_window) AS date) AS risk_on
+         CAST(c.clock + make_interval(months => c.idle_months) AS date) AS idle_on,
+         CAST(c.clock + make_interval(months => c.idle_months + c.recover_after - c.idle_after)
+              AS date) AS recover_on,
+         CAST(c.clock + make_interval(months => c.idle_months - c.risk_window) AS date) AS risk_on
     FROM c
 ), s AS (
   SELECT l.*,
