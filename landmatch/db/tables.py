@@ -275,6 +275,9 @@ class Parcel(_Versioned, Base):
     holder: Mapped[str | None] = mapped_column(Text)
     land_price_wan: Mapped[float | None] = mapped_column(Numeric(14, 2))
     agreed_start_date: Mapped[dt.date | None] = mapped_column(Date)
+    # The agreed start date is a deadline extended by a disposal decision (Order 53 Art. 12 (1),
+    # 延长动工开发期限): idle as soon as it passes unstarted (migration 0039_idle_rules).
+    start_extended: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
     agreed_completion_date: Mapped[dt.date | None] = mapped_column(Date)
     actual_start_date: Mapped[dt.date | None] = mapped_column(Date)
     stopped_since: Mapped[dt.date | None] = mapped_column(Date)
@@ -377,6 +380,7 @@ class Parcel(_Versioned, Base):
                 "invested_wan",
                 "tax_per_mu_min",
                 "total_investment_wan",  # migration 0039_idle_rules
+                "start_extended",  # 〃
             ],
         ),
         Index(

@@ -55,7 +55,7 @@ EXTENSION_MAX_YEARS = 1
 
 _PARCEL_SQL = (
     "SELECT id, code, status, city_code, area_m2, contract_date, agreed_start_date, "
-    "actual_start_date, stopped_since, developed_ratio, invest_ratio, invested_wan, "
+    "start_extended, actual_start_date, stopped_since, developed_ratio, invest_ratio, invested_wan, "
     "total_investment_wan, gov_caused, land_price_wan, notes "
     "FROM landmatch.parcel WHERE deleted_at IS NULL AND {where}"
 )
@@ -263,6 +263,7 @@ _WRITABLE = frozenset(_CLEARED_ON_RECOVERY) | {
     "status",
     "visibility",
     "gov_caused",
+    "start_extended",
     "notes",
     "data_updated_on",
     "land_use",
@@ -331,7 +332,10 @@ def decide(
     if decision in RECOVERING_DECISIONS:
         changes.update(dict.fromkeys(_CLEARED_ON_RECOVERY))
         changes.update(
-            status="ready", visibility="public" if publish else "internal", gov_caused=False
+            status="ready",
+            visibility="public" if publish else "internal",
+            gov_caused=False,
+            start_extended=False,
         )
     elif decision in ("extension", "change_use"):
         if new_start_date is None:
@@ -345,7 +349,21 @@ def decide(
             raise InvalidInput(
                 "新的约定开工日期不能早于决定日期", detail={"field": "new_start_date"}
             )
-        changes.update(status="supplied", agreed_start_date=new_start_date, stopped_since=None)
+        # A supplementary agreement sets the new start date (Art. 12 (1), (2)) and the holder
+        # answers for it: the government's cause is disposed of, so the land is no longer
+        # recorded as government-caused (gov_caused, gov_cause cleared; the case and the
+        # parcel's versions keep them). An extension does not restart the clock (Art. 12: "except
+        # for the extension, the start clock restarts from the new agreed date"): the new date
+        # is the deadline itself (start_extended), idle as soon as it passes unstarted. A change
+        # of use restarts it: a full year of grace from the new date.
+        changes.update(
+            status="supplied",
+            agreed_start_date=new_start_date,
+            start_extended=decision == "extension",
+            stopped_since=None,
+            gov_caused=False,
+            gov_cause=None,
+        )
         if decision == "change_use" and new_land_use:
             if new_land_use not in vocab.LAND_USE:
                 raise InvalidInput(

@@ -12,6 +12,11 @@ Rules (all thresholds in :class:`IdleRule`, configurable per city):
   contract (出让合同) took effect, so ``start_due`` is the contract date +
   ``start_fallback_months`` (0; a city may set another lag) and the row is flagged
   ``start_date_fallback`` (推定).
+* **Extended deadline** (Art. 12 (1), 延长动工开发期限): where ``start_extended`` says the
+  agreed start date is a deadline extended by a disposal decision, the clock does not restart
+  (Art. 12: every other option restarts it from the new date): the land is idle as soon as
+  that date passes unstarted, with no further year of grace, and recoverable a year later.
+  Flagged ``start_extended``.
 * **Art. 2 clause 2, started but stalled**: work started, the developed area is below 1/3 of
   what it should be *or* the investment below 25 %, and work has been stopped since
   ``stopped_since``, which starts the clock, for ``stall_min_months`` (12, 满一年: the idle
@@ -24,8 +29,8 @@ Rules (all thresholds in :class:`IdleRule`, configurable per city):
   whether the threshold is the built-in 1/3 or a rule row's 0.3333.
 * **Stages** by calendar anniversaries of the clock's start, not by day counts (满一年 /
   满两年, docs/domain.md §5; :mod:`landmatch.dates` for the legal reading): ``idle_fee`` from
-  the idle line on (``start + idle_after_months``, 12, for land not started;
-  ``stopped_since + stall_min_months`` for stalled land), ``recoverable`` from
+  the idle line on (``start + idle_after_months``, 12, for land not started; the extended
+  deadline itself; ``stopped_since + stall_min_months`` for stalled land), ``recoverable`` from
   ``recover_after_months − idle_after_months`` (12) after the idle line on (so
   ``start + recover_after_months`` for land not started), ``at_risk`` from
   ``at_risk_window_months`` (12) before the idle line, else ``normal``. Each line is one month
@@ -89,6 +94,8 @@ class IdleInputs:
     land_price_wan: float | None = None
     invested_wan: float | None = None
     total_investment_wan: float | None = None
+    # The agreed start date is a deadline extended by a disposal decision (Art. 12 (1)).
+    start_extended: bool = False
 
     @classmethod
     def of(cls, row: Mapping[str, Any]) -> IdleInputs:
@@ -109,6 +116,7 @@ class IdleInputs:
             land_price_wan=num("land_price_wan"),
             invested_wan=num("invested_wan"),
             total_investment_wan=num("total_investment_wan"),
+            start_extended=bool(row.get("start_extended")),
         )
 
 
@@ -213,6 +221,9 @@ def assess(inputs: IdleInputs, as_of: dt.date, rule: IdleRule | None = None) -> 
             )
         clock = due
         idle_months = rule.idle_after_months
+        if inputs.start_extended and inputs.agreed_start_date is not None:
+            flags.append("start_extended")
+            idle_months = 0  # the extended deadline is the idle line (Art. 12 (1))
     else:
         dev, inv = inputs.developed_ratio, invested_ratio(inputs)
         if dev is None and inv is None:

@@ -19,6 +19,7 @@ IDLE_CLAUSES: dict[str, str] = {
 IDLE_FLAGS: dict[str, str] = {
     "start_date_fallback": "无约定开工日期，按合同签订日起满一年推定",
     "no_start_basis": "无约定开工日期且无合同日期，无法判定",
+    "start_extended": "开工期限已延长（第十二条第一项），期满未动工即构成闲置",
     "ratios_missing": "缺少开发面积或投资比例，按可能闲置处理",
     "discretionary": "第二条第二款为“可以认定”，需人工研判",
     "gov_caused": "政府或政府部门原因造成",

@@ -126,6 +126,36 @@ CASES = [
         "recoverable",
         0,
     ),
+    # An extended start deadline (Art. 12 (1)): idle the day it passes unstarted, no further
+    # year of grace; at risk the year before, recoverable a year after.
+    Case(
+        "extended_deadline_year_before",
+        _not_started(D(2025, 3, 1), start_extended=True),
+        D(2024, 2, 29),
+        "normal",
+        366,
+    ),
+    Case(
+        "extended_deadline_at_risk",
+        _not_started(D(2025, 3, 1), start_extended=True),
+        D(2025, 2, 28),
+        "at_risk",
+        1,
+    ),
+    Case(
+        "extended_deadline_passed",
+        _not_started(D(2025, 3, 1), start_extended=True),
+        D(2025, 3, 1),
+        "idle_fee",
+        0,
+    ),
+    Case(
+        "extended_deadline_second_line",
+        _not_started(D(2025, 3, 1), start_extended=True),
+        D(2026, 3, 1),
+        "recoverable",
+        0,
+    ),
     # Started but stalled (clause 2): the stoppage's anniversaries.
     Case("stalled_day_before_anniversary", _stalled(D(2023, 10, 2)), D(2024, 10, 1), "at_risk", 1),
     Case("stalled_anniversary", _stalled(D(2023, 10, 2)), D(2024, 10, 2), "idle_fee", 0),

@@ -50,6 +50,7 @@ def _inputs(r: dict[str, Any]) -> IdleInputs:
         land_price_wan=_f(r["land_price_wan"]),
         invested_wan=_f(r["invested_wan"]),
         total_investment_wan=_f(r["total_investment_wan"]),
+        start_extended=r["start_extended"],
     )
 
 
@@ -95,7 +96,7 @@ def _stage_cases(session: Session, city: str) -> dict[str, Case]:
                 "UPDATE landmatch.parcel SET contract_date = :c, agreed_start_date = :a, "
                 "actual_start_date = :s, stopped_since = :st, developed_ratio = :d, "
                 "invest_ratio = :i, gov_caused = :g, land_price_wan = :p, invested_wan = :iw, "
-                "total_investment_wan = :tw WHERE code = :code"
+                "total_investment_wan = :tw, start_extended = :x WHERE code = :code"
             ),
             {
                 "c": i.contract_date,
@@ -108,6 +109,7 @@ def _stage_cases(session: Session, city: str) -> dict[str, Case]:
                 "p": i.land_price_wan,
                 "iw": i.invested_wan,
                 "tw": i.total_investment_wan,
+                "x": i.start_extended,
                 "code": code,
             },
         )
@@ -728,6 +730,57 @@ def test_extension_is_at_most_one_calendar_year(
         text("SELECT agreed_start_date FROM landmatch.parcel WHERE code = :c"), {"c": p["code"]}
     ).scalar()
     assert start == latest
+
+
+def _decided(session: Session, code: str, decision: str, **kw: Any) -> tuple[dt.date, Any]:
+    """A case opened on ``code`` at AS_OF, walked to its decision and decided: the decision's
+    day and the parcel's row after it."""
+    c = cases.open_case(session, ADMIN, code, opened_on=AS_OF, fee_rate=FEE)
+    day = _walk(session, c["id"], AS_OF)
+    cases.decide(
+        session, ADMIN, c["id"], decision, decided_on=day, fee_rate=FEE, if_match=ANY, **kw
+    )
+    row = session.execute(
+        text(
+            "SELECT status, agreed_start_date, start_extended, gov_caused, gov_cause "
+            "FROM landmatch.parcel WHERE code = :c"
+        ),
+        {"c": code},
+    ).one()
+    return day, row
+
+
+def test_an_extension_is_the_deadline_itself(session: Session) -> None:
+    """Art. 12: "except for the extension, the start clock restarts from the new agreed date".
+    A government-caused idle parcel whose start is extended is idle the day the extended
+    deadline passes unstarted (both twins), not a year later; a change of use restarts the
+    clock with a full year of grace. Either way the government's cause is disposed of."""
+    gov = [
+        r
+        for r in scan.scan_rows(session, AS_OF, IdleRule())
+        if r["stage"] == "gov_caused" and r["status"] == "idle"
+    ]
+    extended, changed = gov[0], gov[1]
+    day, row = _decided(session, extended["code"], "extension", new_start_date=add_months(AS_OF, 6))
+    deadline = add_months(AS_OF, 6)
+    assert tuple(row) == ("supplied", deadline, True, False, None)
+    city = extended["city_code"]
+    for as_of, stage in (
+        (deadline - dt.timedelta(days=1), "at_risk"),
+        (deadline, "idle_fee"),
+        (add_months(deadline, 12) - dt.timedelta(days=1), "idle_fee"),
+        (add_months(deadline, 12), "recoverable"),
+    ):
+        r = _scanned(session, extended["code"], city, as_of)
+        assert (r["stage"], r["start_due"]) == (stage, deadline), as_of
+        assert "start_extended" in r["flags"]
+    _day, row = _decided(session, changed["code"], "change_use", new_start_date=deadline)
+    assert tuple(row) == ("supplied", deadline, False, False, None)
+    city = changed["city_code"]
+    assert _scanned(session, changed["code"], city, deadline)["stage"] == "at_risk"
+    assert _scanned(session, changed["code"], city, add_months(deadline, 12))["stage"] == (
+        "idle_fee"
+    )
 
 
 def test_overdue_steps_raise_alerts(session: Session) -> None:

@@ -9,7 +9,8 @@
 -- CAST(start + make_interval(months => n) AS date): the day is clamped to the end of the
 -- target month (29 February + 1 year = 28 February), exactly landmatch.dates.add_months.
 -- Each line is one month count added to the clock's start: the idle line idle_months after it
--- (idle_after for land not started, stall_min for stalled land), the recovery line
+-- (idle_after for land not started, 0 for an extended deadline, stall_min for stalled land),
+-- the recovery line
 -- recover_after - idle_after months after the idle line, the at-risk line risk_window months
 -- before it.
 -- The invested ratio is landmatch.invested_ratio (the stored ratio, else invested ÷ total),
@@ -18,7 +19,8 @@
 -- 0.3333 is not below 1/3, whether that is the default (:d_dev) or a rule row's 0.3333.
 WITH base AS (
   SELECT p.id, p.code, p.name, p.city_code, p.county_code, p.zone_id, p.status, p.area_m2,
-         p.holder, p.land_price_wan, p.contract_date, p.agreed_start_date, p.actual_start_date,
+         p.holder, p.land_price_wan, p.contract_date, p.agreed_start_date, p.start_extended,
+         p.actual_start_date,
          p.stopped_since, p.developed_ratio, p.invest_ratio, p.invested_wan,
          p.total_investment_wan, p.gov_caused, p.gov_cause,
          landmatch.invested_ratio(p.invest_ratio, p.invested_wan, p.total_investment_wan) AS inv,
@@ -41,6 +43,7 @@ WITH base AS (
          COALESCE(b.agreed_start_date,
                   CAST(b.contract_date + make_interval(months => b.fallback_months) AS date)) AS start_due,
          (b.agreed_start_date IS NULL AND b.contract_date IS NOT NULL) AS fallback,
+         (b.start_extended AND b.agreed_start_date IS NOT NULL) AS extended,
          (b.actual_start_date IS NOT NULL AND b.actual_start_date <= CAST(:as_of AS date)) AS started,
          (b.developed_ratio IS NULL AND b.inv IS NULL) AS ratios_missing,
          (COALESCE(round(b.developed_ratio, 4) < round(b.dev_min, 4), false)
@@ -54,7 +57,9 @@ WITH base AS (
               WHEN d.stalled_clause AND d.short AND d.stopped THEN 'stalled' END AS clause,
          CASE WHEN NOT d.started THEN d.start_due
               WHEN d.stalled_clause AND d.short AND d.stopped THEN d.stopped_since END AS clock,
-         CASE WHEN NOT d.started THEN d.idle_after ELSE d.stall_min END AS idle_months
+         CASE WHEN NOT d.started AND d.extended THEN 0
+              WHEN NOT d.started THEN d.idle_after
+              ELSE d.stall_min END AS idle_months
     FROM d
 ), l AS (
   SELECT c.*,
@@ -75,7 +80,8 @@ WITH base AS (
     FROM l
 )
 SELECT s.id, s.code, s.name, s.city_code, s.county_code, s.zone_id, s.status, s.area_m2,
-       s.holder, s.land_price_wan, s.contract_date, s.agreed_start_date, s.actual_start_date,
+       s.holder, s.land_price_wan, s.contract_date, s.agreed_start_date, s.start_extended,
+       s.actual_start_date,
        s.stopped_since, s.developed_ratio, s.invest_ratio, s.invested_wan,
        s.total_investment_wan, s.gov_caused, s.gov_cause,
        s.start_due, s.clause, s.days,
@@ -89,6 +95,7 @@ SELECT s.id, s.code, s.name, s.city_code, s.county_code, s.zone_id, s.status, s.
        array_remove(ARRAY[
          CASE WHEN s.fallback THEN 'start_date_fallback' END,
          CASE WHEN s.clause = 'not_started' AND s.start_due IS NULL THEN 'no_start_basis' END,
+         CASE WHEN s.clause = 'not_started' AND s.extended THEN 'start_extended' END,
          CASE WHEN s.started AND s.ratios_missing THEN 'ratios_missing' END,
          CASE WHEN s.clause = 'stalled' THEN 'discretionary' END,
          CASE WHEN s.gov_caused AND s.days IS NOT NULL THEN 'gov_caused' END,

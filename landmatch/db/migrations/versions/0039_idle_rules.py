@@ -21,6 +21,12 @@ Revises: 0038_search_bigrams
   (``landmatch.monitoring.transfer``). Its Python twin is
   ``landmatch.monitoring.idle.invested_ratio``. ``ix_parcel_monitoring`` (0033) carries
   ``total_investment_wan`` too, so the summary's idle count stays an index-only scan.
+* ``parcel.start_extended``: the agreed start date is a deadline extended by a disposal
+  decision (Order 53 Art. 12 (1), 延长动工开发期限). Such land is idle as soon as the deadline
+  passes unstarted: unlike every other Art. 12 option, an extension does not restart the clock
+  with a further year of grace. Parcels whose agreed start date is the new date of a closed
+  extension case get it set (a version each, by this migration). ``ix_parcel_monitoring``
+  carries it.
 """
 
 from __future__ import annotations
@@ -39,7 +45,7 @@ MONITORING_COLUMNS = (
     "agreed_start_date, actual_start_date, stopped_since, developed_ratio, invest_ratio, "
     "gov_caused, land_use, far_min, invested_wan, tax_per_mu_min"
 )
-ADDED_COLUMNS = "total_investment_wan"
+ADDED_COLUMNS = "total_investment_wan, start_extended"
 
 
 def _monitoring_index(columns: str) -> str:
@@ -62,10 +68,19 @@ CREATE FUNCTION landmatch.invested_ratio(
 RETURNS numeric LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
   SELECT COALESCE(invest_ratio, invested_wan / NULLIF(total_investment_wan, 0))
 $$;
+ALTER TABLE landmatch.parcel ADD COLUMN start_extended boolean NOT NULL DEFAULT false;
+SELECT set_config('landmatch.actor', 'migration 0039_idle_rules', true),
+       set_config('landmatch.reason', '开工期限已延长（处置决定：延长动工开发期限）', true);
+UPDATE landmatch.parcel p SET start_extended = true
+  FROM landmatch.disposal_case c
+ WHERE c.parcel_id = p.id AND c.status = 'closed' AND c.decision = 'extension'
+   AND c.new_start_date = p.agreed_start_date;
+SELECT set_config('landmatch.actor', '', true), set_config('landmatch.reason', '', true);
 {_monitoring_index(MONITORING_COLUMNS + ", " + ADDED_COLUMNS)}"""
 
 DOWNGRADE_SQL = f"""
-{_monitoring_index(MONITORING_COLUMNS)}DROP FUNCTION landmatch.invested_ratio(numeric, numeric, numeric);
+{_monitoring_index(MONITORING_COLUMNS)}ALTER TABLE landmatch.parcel DROP COLUMN start_extended;
+DROP FUNCTION landmatch.invested_ratio(numeric, numeric, numeric);
 ALTER TABLE {RULE} ALTER COLUMN start_fallback_months SET DEFAULT 12;
 UPDATE {RULE} SET start_fallback_months = 12 WHERE start_fallback_months = 0;
 ALTER TABLE {RULE} DROP CONSTRAINT monitoring_rule_fee_rate_check,
