@@ -256,5 +256,11 @@ def assess(inputs: IdleInputs, as_of: dt.date, rule: IdleRule | None = None) -> 
         if inputs.land_price_wan is None:
             flags.append("price_missing")
         else:
-            fee = round(rule.fee_rate * float(inputs.land_price_wan), 2)
+            fee = fee_due(rule, inputs.land_price_wan)
     return IdleAssessment(stage, underlying, clause, due, days, days_to_idle, fee, tuple(flags))
+
+
+def fee_due(rule: IdleRule, land_price_wan: float) -> float:
+    """The idle-land fee (万元) the rule sets on a land price: ``fee_rate × price`` to the
+    0.01 万元 (monitoring_idle.sql: ``round(fee_rate * land_price_wan, 2)``)."""
+    return round(rule.fee_rate * float(land_price_wan), 2)

@@ -551,9 +551,11 @@ def test_transfer_route_threshold(session: Session) -> None:
     assert transfer.route(0.2499) == "notice_registration"
 
 
-def _idle_parcel(session: Session, stage: str = "recoverable") -> dict[str, Any]:
+def _idle_parcel(
+    session: Session, stage: str = "recoverable", as_of: dt.date = AS_OF
+) -> dict[str, Any]:
     taken = {c["parcel_code"] for c in cases.list_cases(session, ADMIN, status="open")}
-    for r in scan.scan_rows(session, AS_OF, IdleRule()):
+    for r in scan.scan_rows(session, as_of, IdleRule()):
         if r["stage"] == stage and r["status"] == "idle" and r["code"] not in taken:
             return r
     raise AssertionError("no idle parcel in the seed")
@@ -669,7 +671,7 @@ def test_case_rules(session: Session) -> None:
     day = _walk(session, c["id"], AS_OF)
     with pytest.raises(InvalidInput):  # unsupplied decision on an idle case
         cases.decide(session, ADMIN, c["id"], "supply", decided_on=day, fee_rate=FEE, if_match=ANY)
-    with pytest.raises(InvalidInput):  # extension beyond one year
+    with pytest.raises(InvalidInput, match="政府原因"):  # Art. 12: not for the holder's delay
         cases.decide(
             session,
             ADMIN,
@@ -677,7 +679,7 @@ def test_case_rules(session: Session) -> None:
             "extension",
             decided_on=day,
             fee_rate=FEE,
-            new_start_date=day + dt.timedelta(days=400),
+            new_start_date=day + dt.timedelta(days=100),
             if_match=ANY,
         )
     fee = cases.decide(session, ADMIN, c["id"], "fee", decided_on=day, fee_rate=FEE, if_match=ANY)
@@ -700,7 +702,7 @@ def test_case_rules(session: Session) -> None:
 def test_extension_is_at_most_one_calendar_year(
     session: Session, decided: dt.date, latest: dt.date
 ) -> None:
-    p = _idle_parcel(session)
+    p = _idle_parcel(session, "gov_caused", decided)  # extensions are for government delays
     opened = decided - dt.timedelta(days=40)
     c = cases.open_case(session, ADMIN, p["code"], opened_on=opened, fee_rate=FEE)
     assert _walk(session, c["id"], opened) == decided
@@ -783,6 +785,101 @@ def test_an_extension_is_the_deadline_itself(session: Session) -> None:
     )
 
 
+def _walked_case(session: Session, code: str) -> tuple[int, dt.date]:
+    c = cases.open_case(session, ADMIN, code, opened_on=AS_OF, fee_rate=FEE)
+    return c["id"], _walk(session, c["id"], AS_OF)
+
+
+def _refused(session: Session, case_id: int, decision: str, day: dt.date, **kw: Any) -> Any:
+    """The refusal of ``decision`` (InvalidInput), the case left open."""
+    with pytest.raises(InvalidInput) as refused:
+        cases.decide(
+            session, ADMIN, case_id, decision, decided_on=day, fee_rate=FEE, if_match=ANY, **kw
+        )
+    assert cases.get_case(session, ADMIN, case_id)["status"] == "open"
+    return refused.value
+
+
+def test_decisions_follow_the_parcels_stage(session: Session) -> None:
+    """Order 53 (docs/domain.md §5), as the review reproduced it: government-caused idle land
+    is disposed of by the Art. 12 options only (no fee, no free recovery); land idle through
+    the holder for a year pays the fee but is not recovered free before its second year; the
+    refusal names the stage, the rule and what the stage allows."""
+    code = _supplied_parcel(session)
+    price = session.execute(
+        text("SELECT land_price_wan FROM landmatch.parcel WHERE code = :c"), {"c": code}
+    ).scalar_one()
+    _set_parcel(
+        session,
+        code,
+        contract_date=AS_OF - dt.timedelta(days=500),
+        agreed_start_date=AS_OF - dt.timedelta(days=430),
+        actual_start_date=None,
+        stopped_since=None,
+        gov_caused=True,
+        gov_cause="交地延迟",
+    )
+    case_id, day = _walked_case(session, code)
+    assert cases.get_case(session, ADMIN, case_id)["stage_at_open"] == "gov_caused"
+    stage, allowed = cases.decisions_allowed(session, ADMIN, case_id, day, FEE)
+    assert (stage, list(allowed)) == (
+        "gov_caused",
+        ["extension", "change_use", "temporary_use", "negotiated_recovery", "swap"],
+    )
+    for decision, rule in (("recovery", "第十四条第二项"), ("fee", "第十四条第一项")):
+        e = _refused(session, case_id, decision, day)
+        assert "“政府原因闲置”" in e.message and rule in e.message and "协议有偿收回" in e.message
+        assert e.detail["field"] == "decision" and e.detail["stage"] == "gov_caused"
+    # The holder's delay, 14 months: the fee, not yet free recovery nor an Art. 12 option.
+    _set_parcel(session, code, gov_caused=False, gov_cause=None)
+    e = _refused(session, case_id, "recovery", day)
+    assert "“征缴闲置费”" in e.message and "满两年" in e.message and e.detail["allowed"] == ["fee"]
+    assert "只适用于政府原因" in _refused(session, case_id, "swap", day).message
+    # The fee is the rule's (20 % of the price) at most; a fee belongs to a fee decision only.
+    cap = round(FEE * float(price), 2)
+    e = _refused(session, case_id, "fee", day, fee_wan=cap + 0.01)
+    assert e.detail == {"field": "fee_wan", "max": cap} and "超过" in e.message
+    assert _refused(session, case_id, "fee", day, fee_wan=0).detail == {"field": "fee_wan"}
+    _set_parcel(  # recoverable
+        session,
+        code,
+        contract_date=AS_OF - dt.timedelta(days=900),
+        agreed_start_date=AS_OF - dt.timedelta(days=800),
+    )
+    assert "fee_wan" in _refused(session, case_id, "recovery", day, fee_wan=10).message
+    done = cases.decide(
+        session, ADMIN, case_id, "fee", decided_on=day, fee_rate=FEE, fee_wan=cap - 1, if_match=ANY
+    )
+    assert done["status"] == "closed" and float(done["fee_wan"]) == pytest.approx(cap - 1)
+
+
+def test_a_case_opens_on_idle_or_at_risk_land_only(session: Session) -> None:
+    """Normal land and land whose stage cannot be told are refused, naming why; land at risk
+    opens, but no decision is taken before it is idle."""
+    code = _supplied_parcel(session)
+    _set_parcel(
+        session,
+        code,
+        contract_date=AS_OF - dt.timedelta(days=100),
+        agreed_start_date=AS_OF + dt.timedelta(days=200),
+        actual_start_date=None,
+        stopped_since=None,
+        gov_caused=False,
+    )
+    with pytest.raises(InvalidInput, match="“正常”") as refused:
+        cases.open_case(session, ADMIN, code, opened_on=AS_OF, fee_rate=FEE)
+    assert refused.value.detail == {"field": "parcel_code", "stage": "normal"}
+    _set_parcel(session, code, contract_date=None, agreed_start_date=None)
+    with pytest.raises(InvalidInput, match="无法判定闲置阶段"):
+        cases.open_case(session, ADMIN, code, opened_on=AS_OF, fee_rate=FEE)
+    _set_parcel(session, code, agreed_start_date=AS_OF - dt.timedelta(days=100))
+    case_id, day = _walked_case(session, code)
+    assert cases.get_case(session, ADMIN, case_id)["stage_at_open"] == "at_risk"
+    assert cases.decisions_allowed(session, ADMIN, case_id, day, FEE) == ("at_risk", {})
+    e = _refused(session, case_id, "fee", day)
+    assert "尚未构成闲置土地" in e.message and e.detail["allowed"] == []
+
+
 def test_overdue_steps_raise_alerts(session: Session) -> None:
     p = _idle_parcel(session)
     c = cases.open_case(session, ADMIN, p["code"], opened_on=AS_OF, fee_rate=FEE)
@@ -809,9 +906,19 @@ def test_targets_progress_counts_closed_disposals(session: Session) -> None:
     assert t0["deadline"] == f"{year}-09-30" and t0["done_area_m2"] == 0
     c = cases.open_case(session, ADMIN, p["code"], opened_on=dt.date(year, 1, 5), fee_rate=FEE)
     day = _walk(session, c["id"], dt.date(year, 1, 5))
-    cases.decide(
-        session, ADMIN, c["id"], "negotiated_recovery", decided_on=day, fee_rate=FEE, if_match=ANY
-    )
+    with pytest.raises(InvalidInput, match="政府原因"):  # Art. 12 is for government delays
+        cases.decide(
+            session,
+            ADMIN,
+            c["id"],
+            "negotiated_recovery",
+            decided_on=day,
+            fee_rate=FEE,
+            if_match=ANY,
+        )
+    t = targets.progress(session, ADMIN, dt.date(year, 3, 1), city=p["city_code"])["targets"][0]
+    assert t["done_area_m2"] == 0 and t["cases"] == 0  # a refused decision counts nothing
+    cases.decide(session, ADMIN, c["id"], "recovery", decided_on=day, fee_rate=FEE, if_match=ANY)
     t1 = targets.progress(session, ADMIN, dt.date(year, 3, 1), city=p["city_code"])["targets"][0]
     assert t1["done_area_m2"] == pytest.approx(p["area_m2"])
     assert t1["progress"] == pytest.approx(0.5, abs=1e-4) and t1["state"] == "on_track"
