@@ -300,12 +300,28 @@ def test_fee_rate_is_at_most_twenty_percent(session: Session) -> None:
     assert Settings(idle_fee_rate=0.2).idle_fee_rate == 0.2
 
 
+def _age_band(session: Session, code: str, as_of: dt.date) -> str | None:
+    """The age band monitoring_unsupplied_age.sql gives one parcel on ``as_of`` (None: not in
+    that day's stock), from the query itself with its grouping taken off."""
+    return session.execute(
+        text(
+            "SELECT band FROM ("
+            + msql.load("monitoring_unsupplied_age")
+            .replace("GROUP BY 1, 2, 3, 4", "")
+            .replace("ORDER BY 1, 2, 3, 4", "")
+            .replace("count(*) AS parcels, sum(p.area_m2) AS area_m2", "p.code")
+            + ") q WHERE code = :c"
+        ),
+        {"as_of": as_of, "city": None, "c": code},
+    ).scalar()
+
+
 def test_age_bands_partition_the_unsupplied_stock(session: Session) -> None:
     r = unsupplied.age_bands(session, ADMIN, AS_OF)
     total = session.execute(
         text(
             "SELECT sum(area_m2) FROM landmatch.parcel WHERE deleted_at IS NULL "
-            "AND status IN ('unsupplied','ready') AND approval_date <= :d "
+            "AND status <> 'withdrawn' AND approval_date <= :d "
             "AND (supply_date IS NULL OR supply_date > :d)"
         ),
         {"d": AS_OF},
@@ -339,6 +355,45 @@ def test_age_bands_partition_the_unsupplied_stock(session: Session) -> None:
             {"as_of": AS_OF, "city": None, "c": code},
         ).scalar()
         assert got == band, day
+
+
+def test_a_past_dates_stock_holds_land_supplied_since(session: Session) -> None:
+    """The review's case: on 2024-01-01 a parcel approved in 2020 and supplied in June 2024
+    was 批而未供. The age bands count it that day (by the dates, as the supply rates and
+    batches do), under 批而未供 (not 熟地), and not after its supply."""
+    day = dt.date(2024, 1, 1)
+    code = _supplied_parcel(session)
+    _set_parcel(
+        session,
+        code,
+        approval_date=dt.date(2020, 1, 1),
+        supply_date=dt.date(2024, 6, 1),
+        contract_date=dt.date(2024, 6, 1),
+        agreed_start_date=dt.date(2025, 1, 1),
+    )
+    area, city = session.execute(
+        text("SELECT area_m2, city_code FROM landmatch.parcel WHERE code = :c"), {"c": code}
+    ).one()
+    truth = session.execute(
+        text(
+            "SELECT count(*), sum(area_m2) FROM landmatch.parcel WHERE deleted_at IS NULL "
+            "AND status <> 'withdrawn' AND approval_date <= :d "
+            "AND (supply_date IS NULL OR supply_date > :d)"
+        ),
+        {"d": day},
+    ).one()
+    r = unsupplied.age_bands(session, ADMIN, day)
+    assert sum(b["parcels"] for b in r["bands"]) == truth[0]
+    assert sum(b["area_m2"] for b in r["bands"]) == pytest.approx(truth[1])
+    mine = [x for x in r["rows"] if x["status"] == "supplied" and x["city_code"] == city]
+    assert sum(x["area_m2"] for x in mine) >= area
+    by_city = next(c for c in r["by_city"] if c["city_code"] == city)
+    assert by_city["unsupplied_m2"] + by_city["ready_m2"] == pytest.approx(
+        sum(by_city[f"{b}_m2"] for b in ("lt2", "2to5", "gt5"))
+    )
+    assert _age_band(session, code, day) == "2to5"
+    assert _age_band(session, code, dt.date(2024, 5, 31)) == "2to5"
+    assert _age_band(session, code, dt.date(2024, 6, 1)) is None  # supplied that day
 
 
 def test_supply_rates_per_city_and_county(session: Session) -> None:

@@ -384,6 +384,14 @@ AS $function$
      AND (p.valid_until IS NULL OR p.valid_until >= p_as_of)
 $function$;
 
+CREATE OR REPLACE FUNCTION landmatch.supplied_by(supply_date date, as_of date)
+ RETURNS boolean
+ LANGUAGE sql
+ IMMUTABLE PARALLEL SAFE
+AS $function$
+  SELECT supply_date IS NOT NULL AND supply_date <= as_of
+$function$;
+
 CREATE OR REPLACE FUNCTION landmatch.valid_assessment_kinds(p_zone integer, p_as_of date)
  RETURNS text[]
  LANGUAGE sql
