@@ -14,6 +14,7 @@ from pydantic import Field, ValidationError, ValidationInfo, field_validator, mo
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from landmatch.errors import ConfigError
+from landmatch.monitoring.idle import FEE_RATE_MAX
 
 DEFAULT_SECRET = "change-me-in-production"
 #: A parcel is in a development zone when at least this share of its area lies inside it.
@@ -104,8 +105,9 @@ class Settings(BaseSettings):
     inquiry_form_hours: int = Field(2, ge=1, le=72)
     # Data older than this many days is flagged as stale (utilities, prices).
     stale_after_days: int = Field(365, ge=1)
-    # Idle-land fee rate (Order 53 Art. 14: 20 %), kept configurable (docs/domain.md §5).
-    idle_fee_rate: float = Field(0.20, ge=0, le=1)
+    # Idle-land fee rate (Order 53 Art. 14: 20 %), kept configurable (docs/domain.md §5) up to
+    # the legal cap of 20 % (《城市房地产管理法》 Art. 26).
+    idle_fee_rate: float = Field(0.20, ge=0, le=FEE_RATE_MAX)
     # Zone membership: a parcel is in a development zone when at least this share of its area
     # (on the ellipsoid) lies inside it (landmatch.db.membership). After a change, run
     # ``landmatch zones membership`` to recompute the stored memberships.

@@ -58,6 +58,7 @@ _DEFAULTS: dict[str, Any] = {
     "is_standard_land": False,
     "price_public": True,
     "gov_caused": False,
+    "start_extended": False,
     "status": "unsupplied",
 }
 _NOT_NULL = {c.name for c in Parcel.__table__.columns if not c.nullable}

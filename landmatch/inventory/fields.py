@@ -364,6 +364,9 @@ FIELDS: tuple[Field, ...] = (
     ),
     Field("land_price_wan", "成交价(万元)", "num", lo=0, hi=1e9, shp="CJJ", dimension="wan"),
     Field("agreed_start_date", "约定开工日期", "date", shp="YDKGRQ"),
+    # The agreed start date is the deadline as extended by a disposal decision (Order 53
+    # Art. 12 (1)): no further year of grace (landmatch.monitoring.idle).
+    Field("start_extended", "开工期限已延长", "bool", shp="KGQXYYC"),
     Field("agreed_completion_date", "约定竣工日期", "date", shp="YDJGRQ"),
     Field("actual_start_date", "实际开工日期", "date", shp="SJKGRQ"),
     Field("stopped_since", "停工日期", "date", shp="TGRQ"),
@@ -721,6 +724,7 @@ GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "contract_date",
             "holder",
             *PROGRESS_FIELDS,
+            "start_extended",
             "gov_caused",
             "gov_cause",
         ),

@@ -24,14 +24,18 @@ from landmatch.db.locking import check_version, lock_row, read_row, require_if_m
 from landmatch.db.values import json_value
 from landmatch.errors import Conflict, Forbidden, InvalidInput
 from landmatch.inventory.fields import PROGRESS_FIELDS
-from landmatch.monitoring.idle import IdleInputs, assess
+from landmatch.monitoring.idle import IdleAssessment, IdleInputs, assess, fee_due
 from landmatch.monitoring.rules import rule_for_city
 from landmatch.monitoring.scope import city_scope
 from landmatch.monitoring.terms import (
     CASE_KINDS,
+    DECISION_RULES,
     DECISIONS,
     IDLE_DECISIONS,
+    IDLE_STAGES,
+    OPEN_STAGES,
     RECOVERING_DECISIONS,
+    STAGE_DECISIONS,
     STEP_KINDS,
     UNSUPPLIED_DECISIONS,
 )
@@ -55,8 +59,9 @@ EXTENSION_MAX_YEARS = 1
 
 _PARCEL_SQL = (
     "SELECT id, code, status, city_code, area_m2, contract_date, agreed_start_date, "
-    "actual_start_date, stopped_since, developed_ratio, invest_ratio, gov_caused, land_price_wan, "
-    "notes FROM landmatch.parcel WHERE deleted_at IS NULL AND {where}"
+    "start_extended, actual_start_date, stopped_since, developed_ratio, invest_ratio, invested_wan, "
+    "total_investment_wan, gov_caused, land_price_wan, notes "
+    "FROM landmatch.parcel WHERE deleted_at IS NULL AND {where}"
 )
 
 
@@ -64,6 +69,15 @@ def _check_scope(principal: Principal, city_code: str) -> None:
     principal.require("admin", "bureau")
     if not principal.can_edit_city(city_code):
         raise Forbidden(f"无权处置 {vocab.CITIES.get(city_code, city_code)} 的土地")
+
+
+def idle_stage(
+    session: Session, parcel: dict[str, Any], on: dt.date, fee_rate: float
+) -> IdleAssessment:
+    """The parcel's idle stage on ``on`` under its city's rule: the scan's definition (the
+    Python twin of monitoring_idle.sql, :func:`landmatch.monitoring.idle.assess`)."""
+    rule = rule_for_city(session, parcel["city_code"], fee_rate)
+    return assess(IdleInputs.of(parcel), on, rule)
 
 
 def _parcel(session: Session, code: str) -> dict[str, Any]:
@@ -138,10 +152,11 @@ def open_case(
     fee_rate: float,
     note: str | None = None,
 ) -> dict[str, Any]:
-    """Open the case of an idle (or supplied, at-risk) or unsupplied parcel and plan its steps."""
+    """Open the case of an idle or unsupplied parcel and plan its steps. Supplied land is
+    opened as idle land when its stage on ``opened_on`` (the scan's) is idle or at risk
+    (``OPEN_STAGES``); normal land, and land whose stage cannot be told, is refused."""
     p = _parcel(session, parcel_code)
     _check_scope(principal, p["city_code"])
-    rule = rule_for_city(session, p["city_code"], fee_rate)
     if p["status"] in ("idle", "supplied"):
         kind = "idle"
     elif p["status"] == "unsupplied":
@@ -153,20 +168,19 @@ def open_case(
         )
     stage = None
     if kind == "idle":
-        stage = assess(
-            IdleInputs(
-                contract_date=p["contract_date"],
-                agreed_start_date=p["agreed_start_date"],
-                actual_start_date=p["actual_start_date"],
-                stopped_since=p["stopped_since"],
-                developed_ratio=_f(p["developed_ratio"]),
-                invest_ratio=_f(p["invest_ratio"]),
-                gov_caused=p["gov_caused"],
-                land_price_wan=_f(p["land_price_wan"]),
-            ),
-            opened_on,
-            rule,
-        ).stage
+        stage = idle_stage(session, p, opened_on, fee_rate).stage
+        if stage == "unknown":
+            raise InvalidInput(
+                f"地块 {parcel_code} 既无约定开工日期也无合同签订日期，无法判定闲置阶段，"
+                "不能立案处置；请先补录日期",
+                detail={"field": "parcel_code", "stage": stage},
+            )
+        if stage not in OPEN_STAGES:
+            raise InvalidInput(
+                f"地块 {parcel_code} 在 {opened_on} 的闲置阶段为“{IDLE_STAGES[stage]}”，"
+                "既未构成闲置土地也未临近闲置，不能立案处置",
+                detail={"field": "parcel_code", "stage": stage},
+            )
     busy = session.execute(
         text("SELECT id FROM landmatch.disposal_case WHERE parcel_id = :p AND status = 'open'"),
         {"p": p["id"]},
@@ -275,6 +289,7 @@ _WRITABLE = frozenset(_CLEARED_ON_RECOVERY) | {
     "status",
     "visibility",
     "gov_caused",
+    "start_extended",
     "notes",
     "data_updated_on",
     "land_use",
@@ -288,6 +303,90 @@ def _update_parcel(session: Session, parcel_id: int, changes: dict[str, Any]) ->
     session.execute(
         text(f"UPDATE landmatch.parcel SET {sets} WHERE id = :_id"), {**changes, "_id": parcel_id}
     )
+
+
+def decisions_allowed(
+    session: Session, principal: Principal, case_id: int, on: dt.date, fee_rate: float
+) -> tuple[str | None, dict[str, str]]:
+    """What the case may be decided as on ``on``: for idle land its parcel's stage that day
+    (the scan's) and the decisions Order 53 allows in it (``STAGE_DECISIONS``); for
+    批而未供 no stage and every decision. In the keeper's scope."""
+    c = _case(session, case_id)
+    _check_scope(principal, c["city_code"])
+    if c["kind"] != "idle":
+        return None, dict(UNSUPPLIED_DECISIONS)
+    p = (
+        session.execute(text(_PARCEL_SQL.format(where="id = :i")), {"i": c["parcel_id"]})
+        .mappings()
+        .first()
+    )
+    if p is None or p["status"] not in ("supplied", "idle"):
+        return None, {}
+    stage = idle_stage(session, dict(p), on, fee_rate).stage
+    return stage, {d: IDLE_DECISIONS[d] for d in STAGE_DECISIONS.get(stage, ())}
+
+
+def _check_idle_decision(
+    session: Session, p: Any, decision: str, on: dt.date, fee_rate: float
+) -> None:
+    """Refuse a decision the parcel's idle stage on ``on`` does not allow (Order 53 Arts. 8,
+    12, 14; ``STAGE_DECISIONS``), saying the stage, the rule and what the stage allows."""
+    code = p["code"]
+    if p["status"] not in ("supplied", "idle"):
+        raise Conflict(
+            f"地块 {code} 的状态已是“{vocab.PARCEL_STATUS[p['status']]}”，"
+            "不再是已供应或闲置土地，不能作出闲置土地处置决定"
+        )
+    stage = idle_stage(session, dict(p), on, fee_rate).stage
+    allowed = STAGE_DECISIONS.get(stage, ())
+    if decision in allowed:
+        return
+    said = f"地块 {code} 在 {on} 的闲置阶段为“{IDLE_STAGES[stage]}”"
+    if not allowed:
+        why = "无法判定闲置阶段" if stage == "unknown" else "尚未构成闲置土地"
+        message = f"{said}，{why}，不能作出处置决定"
+    else:
+        message = (
+            f"{said}，不能作出“{DECISIONS[decision]}”决定：{DECISION_RULES[decision]}；"
+            f"该阶段可选：{'、'.join(IDLE_DECISIONS[d] for d in allowed)}"
+        )
+    raise InvalidInput(
+        message, detail={"field": "decision", "stage": stage, "allowed": list(allowed)}
+    )
+
+
+def _fee(
+    session: Session, p: Any, decision: str, fee_wan: float | None, fee_rate: float
+) -> float | None:
+    """The fee a decision records. A fee decision charges the rule's amount, fee_rate × the
+    land price (monitoring.idle.fee_due, what the scan shows); a typed amount may be lower (the
+    law caps the fee, "up to 20 %", 城市房地产管理法 Art. 26, and the 决定书 signed is the
+    record) but not above it, nor zero or less. Without a land price the typed amount stands
+    (it is required). Other decisions carry no fee."""
+    if decision != "fee":
+        if fee_wan is not None:
+            raise InvalidInput(
+                "只有“征缴土地闲置费”决定填写闲置费金额 fee_wan", detail={"field": "fee_wan"}
+            )
+        return None
+    price = p["land_price_wan"]
+    rule = rule_for_city(session, p["city_code"], fee_rate)
+    cap = None if price is None else fee_due(rule, price)
+    if fee_wan is None:
+        if cap is None:
+            raise InvalidInput(
+                "地块缺少出让价款，请填写闲置费金额 fee_wan", detail={"field": "fee_wan"}
+            )
+        return cap
+    if fee_wan <= 0:
+        raise InvalidInput("闲置费金额应大于 0（万元）", detail={"field": "fee_wan"})
+    if cap is not None and round(fee_wan, 2) > cap:
+        raise InvalidInput(
+            f"闲置费 {fee_wan:,.2f} 万元超过规定的 {cap:,.2f} 万元（出让价款 "
+            f"{float(price):,.2f} 万元 × 闲置费率 {rule.fee_rate:.0%}，第十四条）",
+            detail={"field": "fee_wan", "max": cap},
+        )
+    return round(fee_wan, 2)
 
 
 def decide(
@@ -306,7 +405,11 @@ def decide(
     note: str | None = None,
     if_match: str | None,
 ) -> dict[str, Any]:
-    """Record the decision, close the case and update the parcel (versioned, audited)."""
+    """Record the decision, close the case and update the parcel (versioned, audited). An idle
+    case's decision must be one its parcel's stage on ``decided_on`` allows (the scan's stage,
+    ``STAGE_DECISIONS``: the fee from the first year and free recovery from the second where
+    the holder caused the delay, the Art. 12 options where the government did); a fee at
+    most the rule's (:func:`_fee`)."""
     c = _locked_open(session, principal, case_id, if_match, f"案件 {case_id} 已办结")
     allowed = IDLE_DECISIONS if c["kind"] == "idle" else UNSUPPLIED_DECISIONS
     if decision not in allowed:
@@ -330,20 +433,19 @@ def decide(
     )
     if p is None:
         raise Conflict("案件对应的地块已被删除")
+    if c["kind"] == "idle":
+        _check_idle_decision(session, p, decision, decided_on, fee_rate)
+    fee_wan = _fee(session, p, decision, fee_wan, fee_rate)
     stamp = f"[{decided_on}] {DECISIONS[decision]}（处置案件 {case_id}）"
     notes = f"{p['notes']}\n{stamp}" if p["notes"] else stamp
     changes: dict[str, Any] = {"notes": notes, "data_updated_on": decided_on}
-    rule = rule_for_city(session, c["city_code"], fee_rate)
-    if decision == "fee" and fee_wan is None:
-        if p["land_price_wan"] is None:
-            raise InvalidInput(
-                "地块缺少出让价款，请填写闲置费金额 fee_wan", detail={"field": "fee_wan"}
-            )
-        fee_wan = round(rule.fee_rate * float(p["land_price_wan"]), 2)
     if decision in RECOVERING_DECISIONS:
         changes.update(dict.fromkeys(_CLEARED_ON_RECOVERY))
         changes.update(
-            status="ready", visibility="public" if publish else "internal", gov_caused=False
+            status="ready",
+            visibility="public" if publish else "internal",
+            gov_caused=False,
+            start_extended=False,
         )
     elif decision in ("extension", "change_use"):
         if new_start_date is None:
@@ -357,7 +459,21 @@ def decide(
             raise InvalidInput(
                 "新的约定开工日期不能早于决定日期", detail={"field": "new_start_date"}
             )
-        changes.update(status="supplied", agreed_start_date=new_start_date, stopped_since=None)
+        # A supplementary agreement sets the new start date (Art. 12 (1), (2)) and the holder
+        # answers for it: the government's cause is disposed of, so the land is no longer
+        # recorded as government-caused (gov_caused, gov_cause cleared; the case and the
+        # parcel's versions keep them). An extension does not restart the clock (Art. 12: "except
+        # for the extension, the start clock restarts from the new agreed date"): the new date
+        # is the deadline itself (start_extended), idle as soon as it passes unstarted. A change
+        # of use restarts it: a full year of grace from the new date.
+        changes.update(
+            status="supplied",
+            agreed_start_date=new_start_date,
+            start_extended=decision == "extension",
+            stopped_since=None,
+            gov_caused=False,
+            gov_cause=None,
+        )
         if decision == "change_use" and new_land_use:
             if new_land_use not in vocab.LAND_USE:
                 raise InvalidInput(

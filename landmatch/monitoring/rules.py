@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from landmatch import vocab
 from landmatch.auth import Principal
 from landmatch.errors import Forbidden, InvalidInput
-from landmatch.monitoring.idle import IdleRule
+from landmatch.monitoring.idle import FEE_RATE_MAX, IdleRule
 
 RULE_FIELDS = tuple(f.name for f in fields(IdleRule))
 
@@ -28,6 +28,7 @@ def sql_defaults(rule: IdleRule) -> dict[str, Any]:
         "d_idle": rule.idle_after_months,
         "d_recover": rule.recover_after_months,
         "d_window": rule.at_risk_window_months,
+        "d_stall": rule.stall_min_months,
         "d_dev": rule.developed_ratio_min,
         "d_inv": rule.invest_ratio_min,
         "d_fallback": rule.start_fallback_months,
@@ -96,6 +97,13 @@ def set_rule(session: Session, city_code: str, values: dict[str, Any], actor: st
     if city_code != vocab.PROVINCE_CODE and city_code not in vocab.CITIES:
         raise InvalidInput(f"未知城市代码 {city_code}")
     merged = {k: v for k, v in values.items() if v is not None}
+    fee_rate = merged.get("fee_rate")
+    if fee_rate is not None and not 0 <= fee_rate <= FEE_RATE_MAX:
+        raise InvalidInput(
+            f"闲置费率 fee_rate 应在 0 到 {FEE_RATE_MAX:.0%} 之间"
+            f"（《城市房地产管理法》第二十六条：不超过出让金的百分之二十），收到 {fee_rate}",
+            detail={"field": "fee_rate"},
+        )
     idle = merged.get("idle_after_months", 12)
     if merged.get("recover_after_months", max(24, idle + 1)) <= idle:
         raise InvalidInput(

@@ -19,6 +19,7 @@ IDLE_CLAUSES: dict[str, str] = {
 IDLE_FLAGS: dict[str, str] = {
     "start_date_fallback": "无约定开工日期，按合同签订日起满一年推定",
     "no_start_basis": "无约定开工日期且无合同日期，无法判定",
+    "start_extended": "开工期限已延长（第十二条第一项），期满未动工即构成闲置",
     "ratios_missing": "缺少开发面积或投资比例，按可能闲置处理",
     "discretionary": "第二条第二款为“可以认定”，需人工研判",
     "gov_caused": "政府或政府部门原因造成",
@@ -53,6 +54,29 @@ UNSUPPLIED_DECISIONS: dict[str, str] = {
     "adjust": "核减调整",
 }
 DECISIONS: dict[str, str] = {**IDLE_DECISIONS, **UNSUPPLIED_DECISIONS}
+
+# What Order 53 allows in each idle stage (docs/domain.md §5): land idle through the holder
+# (Art. 14) pays the idle fee from the first year and may be recovered without compensation
+# from the second; land idle through the government (Art. 8) is disposed of by the Art. 12
+# options only. No decision before the land is idle (normal, at_risk, unknown).
+STAGE_DECISIONS: dict[str, tuple[str, ...]] = {
+    "idle_fee": ("fee",),
+    "recoverable": ("fee", "recovery"),
+    "gov_caused": ("extension", "change_use", "temporary_use", "negotiated_recovery", "swap"),
+}
+# Why a decision needs its stage: the rule it rests on, for the refusal's message.
+DECISION_RULES: dict[str, str] = {
+    "fee": "征缴土地闲置费须闲置满一年且非政府原因造成（第十四条第一项）",
+    "recovery": "无偿收回须闲置满两年且非政府原因造成（第十四条第二项）",
+    **{
+        d: f"{IDLE_DECISIONS[d]}只适用于政府原因造成的闲置土地（第八条、第十二条）"
+        for d in STAGE_DECISIONS["gov_caused"]
+    },
+}
+# The idle stages a case may be opened in: idle land, and land within the year before the
+# idle line (at risk), whose investigation may begin ahead of it; its decision waits for the
+# line (STAGE_DECISIONS).
+OPEN_STAGES = ("at_risk", "idle_fee", "recoverable", "gov_caused")
 
 # Decisions after which the land goes back to the government as ready stock.
 RECOVERING_DECISIONS = frozenset({"recovery", "negotiated_recovery", "swap"})

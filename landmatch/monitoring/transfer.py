@@ -2,7 +2,9 @@
 transferable now (城市房地产管理法 Art. 39); below → 预告登记 route (国办发〔2019〕34号).
 
 Only the investment test is applied: premium payment and the title certificate are not
-recorded in the inventory, so "transferable now" means "meets the investment test"."""
+recorded in the inventory, so "transferable now" means "meets the investment test". The
+invested ratio is the idle scan's (``landmatch.invested_ratio``, the twin of
+:func:`landmatch.monitoring.idle.invested_ratio`): the stored ratio, else invested ÷ total."""
 
 from __future__ import annotations
 
@@ -24,7 +26,7 @@ THRESHOLD = 0.25
 _SQL = """
 SELECT p.code, p.name, p.city_code, p.county_code, p.status, p.holder, p.area_m2,
        p.total_investment_wan, p.invested_wan,
-       COALESCE(p.invest_ratio, p.invested_wan / NULLIF(p.total_investment_wan, 0)) AS ratio
+       landmatch.invested_ratio(p.invest_ratio, p.invested_wan, p.total_investment_wan) AS ratio
   FROM landmatch.parcel p
  WHERE p.deleted_at IS NULL AND p.status IN ('supplied', 'idle')
    AND (CAST(:city AS text) IS NULL OR p.city_code = CAST(:city AS text))

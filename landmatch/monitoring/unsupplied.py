@@ -1,6 +1,8 @@
 """批而未供 (approved but not supplied): age bands, supply rates, spatial measure per batch
 (docs/domain.md §6). The stock is approved land not supplied by the reporting date and not
-withdrawn; ``ready`` parcels (熟地) are part of it and are shown as such."""
+withdrawn, by the dates (``landmatch.supplied_by``, one definition for the three reports), so a
+past date's stock holds land supplied since; ``ready`` parcels (熟地) are part of it and are
+shown as such (today's status)."""
 
 from __future__ import annotations
 
@@ -48,7 +50,8 @@ def age_bands(
             },
         )
         c[f"{r['band']}_m2"] += r["area_m2"]
-        c["unsupplied_m2" if r["status"] == "unsupplied" else "ready_m2"] += r["area_m2"]
+        # 熟地 today; the rest was 批而未供 on the day, whatever has happened to it since.
+        c["ready_m2" if r["status"] == "ready" else "unsupplied_m2"] += r["area_m2"]
     for t in totals.values():
         t["area_mu"] = round(t["area_m2"] / M2_PER_MU, 2)
     return {

@@ -95,7 +95,7 @@ def seed_cases(conn: Connection, as_of: dt.date, fee_rate: float = 0.20) -> int:
     ).all()
     n = 0
     year_start = dt.date(as_of.year, 1, 1)
-    for i, (code, status, _rn) in enumerate(picks):
+    for i, (code, _status, _rn) in enumerate(picks):
         plan = i % 4
         opened = year_start + dt.timedelta(days=20 + 13 * i % 120)
         c = cases.open_case(
@@ -108,17 +108,24 @@ def seed_cases(conn: Connection, as_of: dt.date, fee_rate: float = 0.20) -> int:
         for k in todo:
             day = day + dt.timedelta(days=12)
             cases.complete_step(session, SEED_ACTOR, c["id"], k, done_on=day, if_match=ANY)
-        if plan in (0, 1) and day + dt.timedelta(days=20) < as_of:
-            if status == "idle":
-                decision = "recovery" if plan == 0 else "negotiated_recovery"
-            else:
-                decision = "supply" if plan == 0 else "withdraw"
+        decided = day + dt.timedelta(days=20)
+        if plan in (0, 1) and decided < as_of:
+            # A decision the parcel's stage allows on the day (Order 53), a recovery first.
+            prefer = ("recovery", "negotiated_recovery", "fee", "supply", "withdraw")
+            if plan == 1:
+                prefer = ("negotiated_recovery", "recovery", "fee", "withdraw", "supply")
+            _stage, allowed = cases.decisions_allowed(
+                session, SEED_ACTOR, c["id"], decided, fee_rate
+            )
+            decision = next((d for d in prefer if d in allowed), None)
+            if decision is None:  # not idle yet on the day: the case waits for its decision
+                continue
             cases.decide(
                 session,
                 SEED_ACTOR,
                 c["id"],
                 decision,
-                decided_on=day + dt.timedelta(days=20),
+                decided_on=decided,
                 fee_rate=fee_rate,
                 doc_no=f"演示处置决定〔{as_of.year}〕{i + 1}号",
                 if_match=ANY,

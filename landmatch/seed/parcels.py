@@ -465,6 +465,7 @@ def fill_attributes(
         np.nan,
     )
     out["gov_caused"] = gov
+    out["start_extended"] = np.zeros(n, dtype=bool)  # extensions come from disposal decisions
     # numpy's stubs reject None in np.where; at runtime it gives an object array.
     out["gov_cause"] = np.where(  # type: ignore[call-overload]
         gov, rng.choice(["未按约定交付土地", "规划调整", "信访", "文物保护"], n), None

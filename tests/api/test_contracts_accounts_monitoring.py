@@ -173,14 +173,24 @@ def test_the_monitoring_reads_are_their_models(
 def test_a_case_through_its_steps_and_the_writes_are_their_models(
     client: TestClient, tokens: dict[str, str], session: Session
 ) -> None:
+    from landmatch.monitoring import scan
+    from landmatch.monitoring.idle import IdleRule
+
     admin = auth(tokens["admin"])
-    parcel = session.execute(
-        text(
-            "SELECT p.code FROM landmatch.parcel p WHERE p.status = 'idle' AND p.deleted_at IS NULL "
-            "AND NOT EXISTS (SELECT 1 FROM landmatch.disposal_case c WHERE c.parcel_id = p.id "
-            "AND c.status = 'open') ORDER BY p.code LIMIT 1"
+    busy = (
+        session.execute(
+            text(
+                "SELECT p.code FROM landmatch.disposal_case c JOIN landmatch.parcel p ON p.id = c.parcel_id WHERE c.status = 'open'"
+            )
         )
-    ).scalar_one()
+        .scalars()
+        .all()
+    )
+    parcel = next(  # recovery without compensation: idle through the holder, 满两年
+        r["code"]
+        for r in scan.scan_rows(session, dt.date.today(), IdleRule())
+        if r["stage"] == "recoverable" and r["status"] == "idle" and r["code"] not in busy
+    )
     today = dt.date.today().isoformat()
     r = client.post("/api/monitoring/cases", json={"parcel_code": parcel}, headers=admin)
     assert r.status_code == 201, r.text

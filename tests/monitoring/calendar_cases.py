@@ -96,19 +96,64 @@ CASES = [
     # Before the clock starts, and on its first day.
     Case("not_due_yet", _not_started(D(2025, 3, 1)), D(2025, 2, 28), "normal", 366),
     Case("due_today", _not_started(D(2025, 3, 1)), D(2025, 3, 1), "at_risk", 365),
-    # No agreed start: the contract's anniversary starts the clock (29 Feb → 28 Feb).
+    # No agreed start: the contract starts the clock, idle on its first anniversary (the 1999
+    # text's rule; 29 Feb → 28 Feb), recoverable on its second.
     Case(
         "fallback_from_leap_day_contract",
         IdleInputs(contract_date=D(2024, 2, 29), land_price_wan=PRICE),
-        D(2026, 2, 27),
+        D(2025, 2, 27),
         "at_risk",
         1,
     ),
     Case(
         "fallback_from_leap_day_contract_idle",
         IdleInputs(contract_date=D(2024, 2, 29), land_price_wan=PRICE),
-        D(2026, 2, 28),
+        D(2025, 2, 28),
         "idle_fee",
+        0,
+    ),
+    Case(
+        "fallback_contract_day_before_second",
+        IdleInputs(contract_date=D(2022, 3, 1), land_price_wan=PRICE),
+        D(2024, 2, 29),
+        "idle_fee",
+        0,
+    ),
+    Case(
+        "fallback_contract_second_anniversary",
+        IdleInputs(contract_date=D(2022, 3, 1), land_price_wan=PRICE),
+        D(2024, 3, 1),
+        "recoverable",
+        0,
+    ),
+    # An extended start deadline (Art. 12 (1)): idle the day it passes unstarted, no further
+    # year of grace; at risk the year before, recoverable a year after.
+    Case(
+        "extended_deadline_year_before",
+        _not_started(D(2025, 3, 1), start_extended=True),
+        D(2024, 2, 29),
+        "normal",
+        366,
+    ),
+    Case(
+        "extended_deadline_at_risk",
+        _not_started(D(2025, 3, 1), start_extended=True),
+        D(2025, 2, 28),
+        "at_risk",
+        1,
+    ),
+    Case(
+        "extended_deadline_passed",
+        _not_started(D(2025, 3, 1), start_extended=True),
+        D(2025, 3, 1),
+        "idle_fee",
+        0,
+    ),
+    Case(
+        "extended_deadline_second_line",
+        _not_started(D(2025, 3, 1), start_extended=True),
+        D(2026, 3, 1),
+        "recoverable",
         0,
     ),
     # Started but stalled (clause 2): the stoppage's anniversaries.

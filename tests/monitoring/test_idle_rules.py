@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import doctest
 import importlib
+from dataclasses import replace
 
 import pytest
 
@@ -147,7 +148,7 @@ CASES = [
     ),
     (
         "missing_start_date_fallback",
-        IdleInputs(contract_date=ago(365 + 400), land_price_wan=PRICE),
+        IdleInputs(contract_date=ago(400), land_price_wan=PRICE),
         "idle_fee",
         400,
         "not_started",
@@ -197,14 +198,28 @@ def test_government_caused_keeps_underlying_stage_and_charges_no_fee() -> None:
     assert early.stage == "at_risk" and "gov_caused" in early.flags
 
 
-def test_fallback_start_is_the_contracts_anniversary() -> None:
-    r = assess(IdleInputs(contract_date=dt.date(2024, 3, 1)), AS_OF)
-    assert r.start_due == dt.date(2025, 3, 1)
-    assert "start_date_fallback" in r.flags
-    leap = assess(IdleInputs(contract_date=dt.date(2024, 2, 29)), AS_OF)
-    assert leap.start_due == dt.date(2025, 2, 28)  # 29 February → 28 February
-    march = assess(IdleInputs(contract_date=dt.date(2023, 3, 1)), AS_OF)
-    assert march.start_due == dt.date(2024, 3, 1)  # not 2024-02-29 (365 days)
+def test_without_a_start_date_land_is_idle_a_full_year_after_the_contract() -> None:
+    """The 1999 text's rule (docs/domain.md §5): with no agreed start date the clock runs
+    from the contract, so the land is idle on the contract's first anniversary, not a year
+    later (the review's parcel: contract 2022-03-01, never started)."""
+    contract = IdleInputs(contract_date=dt.date(2022, 3, 1), land_price_wan=PRICE)
+    for as_of, stage in (
+        (dt.date(2023, 2, 28), "at_risk"),
+        (dt.date(2023, 3, 1), "idle_fee"),
+        (dt.date(2024, 2, 29), "idle_fee"),
+        (dt.date(2024, 3, 1), "recoverable"),
+    ):
+        r = assess(contract, as_of)
+        assert (r.stage, r.start_due) == (stage, dt.date(2022, 3, 1)), as_of
+        assert "start_date_fallback" in r.flags  # 推定
+    leap = assess(IdleInputs(contract_date=dt.date(2024, 2, 29)), dt.date(2025, 2, 28))
+    assert leap.stage == "idle_fee"  # 29 February → 28 February
+    assert assess(IdleInputs(contract_date=dt.date(2024, 2, 29)), dt.date(2025, 2, 27)).stage == (
+        "at_risk"
+    )
+    # A city's lag from the contract to the presumed start moves the clock.
+    lagged = assess(contract, dt.date(2023, 3, 1), IdleRule(start_fallback_months=6))
+    assert (lagged.stage, lagged.start_due) == ("at_risk", dt.date(2022, 9, 1))
 
 
 @pytest.mark.parametrize("case", CALENDAR_CASES, ids=[c.id for c in CALENDAR_CASES])
@@ -249,6 +264,63 @@ def test_city_thresholds_are_configurable() -> None:
     assert assess(inputs, AS_OF, strict).stage == "idle_fee"
     assert assess(IdleInputs(agreed_start_date=ago(60)), AS_OF, strict).stage == "normal"
     assert assess(IdleInputs(agreed_start_date=ago(95)), AS_OF, strict).stage == "at_risk"
+
+
+def test_a_third_developed_as_stored_is_a_third_under_either_threshold() -> None:
+    """developed_ratio is numeric(5, 4): 1/3 is stored as 0.3333. It meets the 1/3 test
+    whether the threshold is the built-in 1/3 or a rule row's 0.3333 (both compared at the
+    stored 4 decimals); 0.3332 is short under both."""
+    stalled = IdleInputs(
+        agreed_start_date=dt.date(2020, 1, 1),
+        actual_start_date=dt.date(2020, 2, 1),
+        stopped_since=dt.date(2022, 1, 1),
+        invest_ratio=0.5,
+        land_price_wan=PRICE,
+    )
+    for threshold in (IdleRule(), IdleRule(developed_ratio_min=0.3333)):
+        third = assess(replace(stalled, developed_ratio=0.3333), AS_OF, threshold)
+        assert (third.stage, third.clause) == ("normal", None), threshold
+        short = assess(replace(stalled, developed_ratio=0.3332), AS_OF, threshold)
+        assert (short.stage, short.clause) == ("recoverable", "stalled"), threshold
+    # The invested share likewise: 0.25 as stored, or 2,500 of 10,000, meets 25 %.
+    assert assess(replace(stalled, invest_ratio=0.25, developed_ratio=0.5), AS_OF).stage == (
+        "normal"
+    )
+    amounts = replace(stalled, invest_ratio=None, invested_wan=2500, total_investment_wan=10000)
+    assert assess(replace(amounts, developed_ratio=0.5), AS_OF).stage == "normal"
+    assert assess(replace(amounts, invested_wan=2499, developed_ratio=0.5), AS_OF).clause == (
+        "stalled"
+    )
+
+
+def test_the_stoppage_a_city_requires_sets_the_stalled_lines() -> None:
+    """stall_min_months is the stalled clause's idle line (满一年 by default): stopped since
+    2024-01-01, the land is idle from 2025-01-01; where a city asks for 24 months, from
+    2026-01-01 (at risk the year before), recoverable a year after that line."""
+    stalled = IdleInputs(
+        agreed_start_date=dt.date(2020, 1, 1),
+        actual_start_date=dt.date(2020, 3, 1),
+        stopped_since=dt.date(2024, 1, 1),
+        developed_ratio=0.1,
+        invest_ratio=0.1,
+        land_price_wan=PRICE,
+    )
+    assert assess(stalled, dt.date(2025, 2, 1)).stage == "idle_fee"
+    two = IdleRule(stall_min_months=24)
+    for day, stage, to_idle in (
+        (dt.date(2024, 12, 31), "normal", 366),
+        (dt.date(2025, 2, 1), "at_risk", 334),
+        (dt.date(2025, 12, 31), "at_risk", 1),
+        (dt.date(2026, 1, 1), "idle_fee", 0),
+        (dt.date(2026, 12, 31), "idle_fee", 0),
+        (dt.date(2027, 1, 1), "recoverable", 0),
+    ):
+        r = assess(stalled, day, two)
+        assert (r.stage, r.clause, r.days_to_idle) == (stage, "stalled", to_idle), day
+    # Land not started keeps its own line.
+    assert assess(
+        IdleInputs(agreed_start_date=dt.date(2024, 1, 1)), dt.date(2025, 1, 1), two
+    ).stage == ("idle_fee")
 
 
 def test_stalled_clause_can_be_switched_off_per_city() -> None:

@@ -38,6 +38,21 @@ def test_setting_a_citys_thresholds(
         assert r.headers["content-type"].startswith("application/problem+json")
 
 
+def test_a_fee_rate_above_twenty_percent_is_refused(
+    client: TestClient, tokens: dict[str, str]
+) -> None:
+    """《城市房地产管理法》 Art. 26 caps the idle-land fee at 20 % of the land price."""
+    r = client.put(
+        "/api/monitoring/rules/130100", json={"fee_rate": 0.25}, headers=auth(tokens["admin"])
+    )
+    assert r.status_code == 422, r.text
+    assert [e["field"] for e in r.json()["errors"]] == ["fee_rate"]
+    r = client.put(
+        "/api/monitoring/rules/130100", json={"fee_rate": 0.2}, headers=auth(tokens["admin"])
+    )
+    assert r.status_code == 200, r.text
+
+
 @pytest.mark.parametrize(
     "role,status",
     [(None, 401), ("bureau", 200), ("zone", 200), ("promoter", 200), ("admin", 200)],

@@ -45,6 +45,20 @@ def _idle(session: Session, city: str) -> str:
     )
 
 
+def _recoverable(session: Session, city: str) -> str:
+    """An idle parcel of ``city`` without an open case that the holder's delay makes
+    recoverable today (Order 53 Art. 14: free recovery from the second year)."""
+    from landmatch.monitoring import scan
+    from landmatch.monitoring.idle import IdleRule
+
+    busy = {c["parcel_code"] for c in cases.list_cases(session, ADMIN, status="open")}
+    return next(
+        r["code"]
+        for r in scan.scan_rows(session, dt.date.today(), IdleRule(), city)
+        if r["stage"] == "recoverable" and r["status"] == "idle" and r["code"] not in busy
+    )
+
+
 @pytest.fixture
 def opened(session: Session, tokens: dict[str, str]) -> dict[str, Any]:
     """An open case on an idle parcel of 石家庄 (the bureau's city), opened 200 days ago (its
@@ -299,7 +313,7 @@ def test_case_journey_errors_conflict_overdue_and_recovery(
     client: TestClient, passwords: dict[str, str], session: Session
 ) -> None:
     csrf = sign_in(client, passwords["bureau"])
-    code = _idle(session, "130100")
+    code = _recoverable(session, "130100")
     parcel = client.get(f"/workbench/parcels/{_q(code)}").text
     assert f'href="/workbench/cases/new?parcel={_q(code)}"' in parcel
     form = client.get(f"/workbench/cases/new?parcel={_q(code)}")
@@ -407,6 +421,25 @@ def test_case_journey_errors_conflict_overdue_and_recovery(
         },
     )
     assert r.status_code == 200 and "请选择处置方式" in r.text
+    # The form offers what the parcel's stage allows today (recoverable: the fee, recovery);
+    # a decision it does not allow is refused beside the field, naming the stage and the rule.
+    form = page.split('id="decision-form"')[1].split("</form>")[0]
+    offered = re.findall(
+        r'<option value="([^"]+)"', form.split('name="decision"')[1].split("</select>")[0]
+    )
+    assert offered == ["fee", "recovery"] and "可无偿收回" in form
+    r = client.post(
+        f"/workbench/cases/{case_id}/decision",
+        data={
+            "csrf_token": csrf,
+            "version": version,
+            "decision": "swap",
+            "decided_on": dt.date.today().isoformat(),
+        },
+    )
+    assert r.status_code == 200 and 'id="decision-form"' in r.text
+    assert "“可无偿收回”" in r.text and "只适用于政府原因造成的闲置土地" in r.text
+    assert re.search(r'<select class="form-select is-invalid" id="f-decision"', r.text)
     r = client.post(
         f"/workbench/cases/{case_id}/decision",
         data={
@@ -445,6 +478,56 @@ def test_idle_list_opens_a_case(
     case_id = r.headers["location"].rsplit("/", 1)[1]
     html = client.get("/workbench/cases/idle").text
     assert f'href="/workbench/cases/{case_id}"' in html
+
+
+def test_land_neither_idle_nor_at_risk_is_not_opened(
+    client: TestClient, passwords: dict[str, str], session: Session
+) -> None:
+    """A parcel whose stage cannot be told is listed without 立案 (a link to fill its dates
+    in instead), and opening it, or normal land, is refused on the form, in Chinese."""
+    csrf = sign_in(client, passwords["bureau"])
+    unknown, normal = (
+        session.execute(
+            text(
+                "SELECT code FROM landmatch.parcel WHERE city_code = '130100' AND status = "
+                "'supplied' AND deleted_at IS NULL ORDER BY code LIMIT 2"
+            )
+        )
+        .scalars()
+        .all()
+    )
+    session.execute(
+        text(
+            "UPDATE landmatch.parcel SET contract_date = NULL, agreed_start_date = NULL, "
+            "actual_start_date = NULL, stopped_since = NULL WHERE code = :c"
+        ),
+        {"c": unknown},
+    )
+    later = dt.date.today() + dt.timedelta(days=400)
+    session.execute(
+        text(
+            "UPDATE landmatch.parcel SET agreed_start_date = :d, actual_start_date = NULL, "
+            "stopped_since = NULL WHERE code = :c"
+        ),
+        {"c": normal, "d": later},
+    )
+    html = client.get("/workbench/cases/idle?stage=unknown").text
+    row = html.split(f'<tr data-code="{unknown}">')[1].split("</tr>")[0]
+    assert "lm-open-case" not in row and f'href="/workbench/parcels/{_q(unknown)}/edit"' in row
+    for code, reason in ((unknown, "无法判定闲置阶段"), (normal, "“正常”")):
+        r = client.post(
+            "/workbench/cases",
+            data={
+                "csrf_token": csrf,
+                "parcel_code": code,
+                "opened_on": dt.date.today().isoformat(),
+            },
+            follow_redirects=False,
+        )
+        assert r.status_code == 200 and reason in r.text and 'id="open-case-form"' in r.text
+        assert not cases.open_case_of(
+            session, [_one(session, "SELECT id FROM landmatch.parcel WHERE code = :c", c=code)]
+        )
 
 
 def test_province_idle_scans_run_on_the_job_session(

@@ -47,6 +47,7 @@ from landmatch.monitoring import (
     unsupplied,
     zones,
 )
+from landmatch.monitoring.idle import FEE_RATE_MAX
 from landmatch.monitoring.rules import default_rule
 from landmatch.monitoring.terms import DECISIONS, IDLE_STAGES, STEP_KINDS
 
@@ -326,7 +327,7 @@ class RuleIn(BaseModel):
     developed_ratio_min: float | None = Field(None, ge=0, le=1)
     invest_ratio_min: float | None = Field(None, ge=0, le=1)
     start_fallback_months: int | None = Field(None, ge=0, le=120)
-    fee_rate: float | None = Field(None, ge=0, le=1)
+    fee_rate: float | None = Field(None, ge=0, le=FEE_RATE_MAX)  # 城市房地产管理法 Art. 26
     stalled_clause: bool | None = None
 
 

@@ -163,10 +163,15 @@ class IdleParcel(Contract):
     land_price_wan: float | None
     contract_date: dt.date | None
     agreed_start_date: dt.date | None
+    start_extended: bool | None = Field(
+        description="the agreed start date is a deadline extended by a disposal decision"
+    )
     actual_start_date: dt.date | None
     stopped_since: dt.date | None
     developed_ratio: float | None
     invest_ratio: float | None
+    invested_wan: float | None
+    total_investment_wan: float | None
     gov_caused: bool | None
     gov_cause: str | None
     start_due: dt.date | None

@@ -39,6 +39,14 @@ BEGIN
   RETURN NULL;
 END $function$;
 
+CREATE OR REPLACE FUNCTION landmatch.invested_ratio(invest_ratio numeric, invested_wan numeric, total_investment_wan numeric)
+ RETURNS numeric
+ LANGUAGE sql
+ IMMUTABLE PARALLEL SAFE
+AS $function$
+  SELECT COALESCE(invest_ratio, invested_wan / NULLIF(total_investment_wan, 0))
+$function$;
+
 CREATE OR REPLACE FUNCTION landmatch.layer_history()
  RETURNS trigger
  LANGUAGE plpgsql
@@ -374,6 +382,14 @@ CREATE OR REPLACE FUNCTION landmatch.policy_active(p landmatch.policy, p_as_of d
 AS $function$
   SELECT (p.valid_from IS NULL OR p.valid_from <= p_as_of)
      AND (p.valid_until IS NULL OR p.valid_until >= p_as_of)
+$function$;
+
+CREATE OR REPLACE FUNCTION landmatch.supplied_by(supply_date date, as_of date)
+ RETURNS boolean
+ LANGUAGE sql
+ IMMUTABLE PARALLEL SAFE
+AS $function$
+  SELECT supply_date IS NOT NULL AND supply_date <= as_of
 $function$;
 
 CREATE OR REPLACE FUNCTION landmatch.valid_assessment_kinds(p_zone integer, p_as_of date)

@@ -1,11 +1,13 @@
 -- Approved minus supplied geometry per approval batch (domain-rules §2.1): the supplied part is
 -- the union of supplied parcels intersecting the batch, clipped to it; areas on the ellipsoid.
+-- Supplied means supplied by :as_of and not withdrawn (landmatch.supplied_by, as the age bands
+-- and supply rates read it).
 WITH sup AS (
   SELECT b.id, ST_Union(p.geom) AS g
     FROM landmatch.approval_batch b
     JOIN landmatch.parcel p ON p.geom && b.geom AND ST_Intersects(p.geom, b.geom)
-   WHERE p.deleted_at IS NULL AND p.status IN ('supplied', 'idle')
-     AND p.supply_date IS NOT NULL AND p.supply_date <= CAST(:as_of AS date)
+   WHERE p.deleted_at IS NULL AND p.status <> 'withdrawn'
+     AND landmatch.supplied_by(p.supply_date, CAST(:as_of AS date))
    GROUP BY b.id
 ), m AS (
   SELECT b.id, b.code, b.name, b.doc_no, b.approval_date, b.city_code, b.county_code,

@@ -41,7 +41,6 @@ from landmatch.monitoring.scope import city_scope
 from landmatch.monitoring.terms import (
     CASE_STATUS,
     DECISIONS,
-    IDLE_DECISIONS,
     IDLE_STAGES,
     RECOVERING_DECISIONS,
     STEP_KINDS,
@@ -307,9 +306,15 @@ def _case_page(
     errors: dict[str, str] | None = None,
     values: dict[str, Any] | None = None,
 ) -> HTMLResponse:
-    """The case's page; with ``errors``, the form sent back (``values``) beside them."""
+    """The case's page; with ``errors``, the form sent back (``values``) beside them. An idle
+    case offers the decisions its parcel's stage allows today (the service refuses any other,
+    on the decision's own date)."""
     c = _case_view(ctx, case_id)
-    decisions = IDLE_DECISIONS if c["kind"] == "idle" else UNSUPPLIED_DECISIONS
+    stage, decisions = None, dict(UNSUPPLIED_DECISIONS)
+    if c["kind"] == "idle" and c["status"] == "open":
+        stage, decisions = cases.decisions_allowed(
+            ctx.session, ctx.staff.principal, case_id, dt.date.today(), ctx.settings.idle_fee_rate
+        )
     return render(
         ctx.request,
         "workbench/cases/case.html",
@@ -317,6 +322,7 @@ def _case_page(
         c=c,
         today=dt.date.today(),
         decisions=list(decisions.items()),
+        stage_today=IDLE_STAGES.get(stage or ""),
         recovering=sorted(RECOVERING_DECISIONS),
         land_uses=list(vocab.PARCEL_LAND_USE.items()),
         errors=errors or {},
