@@ -276,7 +276,7 @@ class Parcel(_Versioned, Base):
     land_price_wan: Mapped[float | None] = mapped_column(Numeric(14, 2))
     agreed_start_date: Mapped[dt.date | None] = mapped_column(Date)
     # The agreed start date is a deadline extended by a disposal decision (Order 53 Art. 12 (1),
-    # 延长动工开发期限): idle as soon as it passes unstarted (migration 0039_idle_rules).
+    # 延长动工开发期限): idle as soon as it passes unstarted (migration 0041_idle_rules).
     start_extended: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
     agreed_completion_date: Mapped[dt.date | None] = mapped_column(Date)
     actual_start_date: Mapped[dt.date | None] = mapped_column(Date)
@@ -379,7 +379,7 @@ class Parcel(_Versioned, Base):
                 "far_min",
                 "invested_wan",
                 "tax_per_mu_min",
-                "total_investment_wan",  # migration 0039_idle_rules
+                "total_investment_wan",  # migration 0041_idle_rules
                 "start_extended",  # 〃
             ],
         ),
@@ -1032,7 +1032,7 @@ class MonitoringRule(Base):
     developed_ratio_min: Mapped[float] = mapped_column(Numeric(5, 4), server_default=text("0.3333"))
     invest_ratio_min: Mapped[float] = mapped_column(Numeric(5, 4), server_default=text("0.25"))
     # No agreed start date: the contract date + this many months starts the clock (0: idle one
-    # full year after the contract, the 1999 text's rule; migration 0039_idle_rules).
+    # full year after the contract, the 1999 text's rule; migration 0041_idle_rules).
     start_fallback_months: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     fee_rate: Mapped[float | None] = mapped_column(Numeric(5, 4))
     stalled_clause: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
@@ -1047,7 +1047,7 @@ class MonitoringRule(Base):
             for column, bound in _MONITORING_RULE_BOUNDS.items()
         ),
         CheckConstraint(
-            # At most 20 % (《城市房地产管理法》 Art. 26), migration 0039_idle_rules.
+            # At most 20 % (《城市房地产管理法》 Art. 26), migration 0041_idle_rules.
             "fee_rate IS NULL OR fee_rate BETWEEN 0 AND 0.2",
             name=conv("monitoring_rule_fee_rate_check"),
         ),

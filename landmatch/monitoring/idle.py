@@ -57,7 +57,7 @@ from landmatch.dates import add_months
 
 # The idle-land fee is at most 20 % of the land price (《城市房地产管理法》 Art. 26; Order 53
 # Art. 14 sets 20 %): the cap of every configured rate (the setting, a city's rule and
-# monitoring_rule's CHECK, migration 0039_idle_rules).
+# monitoring_rule's CHECK, migration 0041_idle_rules).
 FEE_RATE_MAX = 0.20
 # Decimals of the stored ratios (parcel.developed_ratio / invest_ratio and monitoring_rule's
 # thresholds are numeric(5, 4)): ratios meet thresholds at this precision, rounded half up as
@@ -139,7 +139,7 @@ def _decimal(v: float | Decimal) -> Decimal:
 def invested_ratio(inputs: IdleInputs) -> Decimal | None:
     """The share of the total investment spent: the stored ratio, else invested ÷ total
     (None when neither is known). The SQL twin is ``landmatch.invested_ratio`` (migration
-    0039_idle_rules), which the idle scan and the transfer routes read.
+    0041_idle_rules), which the idle scan and the transfer routes read.
 
     >>> invested_ratio(IdleInputs(invested_wan=8000, total_investment_wan=10000))
     Decimal('0.8')

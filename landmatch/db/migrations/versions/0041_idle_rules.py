@@ -1,7 +1,7 @@
 """idle-land rules (Order 53) as the reviewed reference reads them
 
-Revision ID: 0039_idle_rules
-Revises: 0038_search_bigrams
+Revision ID: 0041_idle_rules
+Revises: 0040_zone_city
 
 * ``monitoring_rule.fee_rate`` is at most 20 % (《城市房地产管理法》 Art. 26: the idle-land fee
   is up to 20 % of the land price; Order 53 Art. 14 sets 20 %). A stored rate above the cap is
@@ -36,8 +36,8 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0039_idle_rules"
-down_revision = "0038_search_bigrams"
+revision = "0041_idle_rules"
+down_revision = "0040_zone_city"
 branch_labels = None
 depends_on = None
 
@@ -76,7 +76,7 @@ RETURNS numeric LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
   SELECT COALESCE(invest_ratio, invested_wan / NULLIF(total_investment_wan, 0))
 $$;
 ALTER TABLE landmatch.parcel ADD COLUMN start_extended boolean NOT NULL DEFAULT false;
-SELECT set_config('landmatch.actor', 'migration 0039_idle_rules', true),
+SELECT set_config('landmatch.actor', 'migration 0041_idle_rules', true),
        set_config('landmatch.reason', '开工期限已延长（处置决定：延长动工开发期限）', true);
 UPDATE landmatch.parcel p SET start_extended = true
   FROM landmatch.disposal_case c
