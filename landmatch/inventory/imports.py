@@ -240,6 +240,65 @@ def _no_boundary(source: _Source, boundaries: tuple[bytes, str] | None) -> str:
     return "新地块缺少几何图形"
 
 
+def _stored_out_of_scope(
+    conn: Connection, principal: Principal, known: dict[str, int]
+) -> dict[str, str]:
+    """The stored parcels among ``known`` (code → id) that ``principal`` may not write, each
+    with the reason (the parcel edit path's rule, :meth:`Principal.can_edit_parcel`, for the
+    parcel as it is stored). Called inside the import's write transaction: the parcels are
+    locked until its end, so none moves to another city or zone between this check and the
+    write."""
+    if not known:
+        return {}
+    # In id order, as every import locks them, so that two imports never wait on each other
+    # crosswise. NO KEY UPDATE is the lock the import's UPDATE takes anyway.
+    rows = conn.execute(
+        text(
+            "SELECT code, city_code, zone_id FROM landmatch.parcel WHERE id = ANY(:ids) "
+            "ORDER BY id FOR NO KEY UPDATE"
+        ),
+        {"ids": sorted(known.values())},
+    ).all()
+    out: dict[str, str] = {}
+    for code, city, zone_id in rows:
+        if principal.can_edit_parcel(city, zone_id):
+            continue
+        if principal.can_edit_city(city):
+            out[code] = f"已登记地块 {code} 超出本账号的开发区范围，无权编辑"
+        else:
+            name = vocab.CITIES.get(city, city)
+            out[code] = (
+                f"已登记地块 {code} 属于{name}，无权编辑{name}的地块（超出本账号的城市范围）"
+            )
+    return out
+
+
+def _refuse_out_of_scope(
+    batch: pd.DataFrame, checked: Any, refused: dict[str, str], tally: _Tally
+) -> None:
+    """Each row of ``batch`` naming a stored parcel of ``refused`` is rejected with its reason
+    (also a row rejected for something else: every problem of a row is reported), and taken
+    out of ``checked`` so that nothing of it is written."""
+    if not refused or "code" not in batch:
+        return
+    hit = {
+        row_number(label): code
+        for label, code in zip(batch.index, map(codes.code_text, batch["code"]), strict=True)
+        if code in refused
+    }
+    if not hit:
+        return
+    tally.problems += [
+        {"row": row, "code": code, "field": "code", "reason": refused[code]}
+        for row, code in hit.items()
+    ]
+    keep = np.array([row_number(r) not in hit for r in checked.rows], dtype=bool)
+    if not keep.all():
+        checked.values = checked.values[keep].reset_index(drop=True)
+        checked.geoms = checked.geoms[keep]
+        checked.rows = checked.rows[keep]
+
+
 def _validate_and_write(
     conn: Connection,
     source: _Source,
@@ -251,6 +310,7 @@ def _validate_and_write(
     defaults: dict[str, str],
     progress: Progress | None,
     shapes: dict[Any, Any] | None,
+    refused: dict[str, str],
 ) -> None:
     """Validate a batch, hand its accepted rows to the writer, validate the next while
     PostgreSQL inserts this one. With any row rejected the whole import is rolled back at the
@@ -298,6 +358,7 @@ def _validate_and_write(
             tally.decisions.setdefault(key, []).extend(decided)
         if progress:
             progress("validate", end, total)
+        _refuse_out_of_scope(frame.iloc[start:end], checked, refused, tally)
         cities = set(checked.values["city_code"].dropna()) if len(checked.values) else set()
         outside = sorted(c for c in cities if not principal.can_edit_city(c))
         if outside:
@@ -352,6 +413,8 @@ def run_import(
         if deferred:
             derived.defer(conn)
         with audited(conn, principal.actor, reason, import_id=import_id):  # type: ignore[arg-type]
+            # Before the writer opens its COPY (no other statement runs while it is open).
+            refused = _stored_out_of_scope(conn, principal, known)
             written = [0]
 
             def on_write(k: int) -> None:
@@ -378,6 +441,7 @@ def run_import(
                 defaults,
                 progress,
                 shapes,
+                refused,
             )
             result = writer.finish()
         if deferred:

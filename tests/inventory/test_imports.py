@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import shapely
@@ -526,3 +527,56 @@ def test_one_reason_per_bad_field(session: Session) -> None:
         run_import(session.connection(), data, "lu.geojson", ADMIN, ImportOptions())
     [problem] = bad.value.detail["rejected"]  # not also "新地块缺少用途"
     assert problem["field"] == "land_use" and "无法识别" in problem["reason"]
+
+
+def _parcel_of(conn: Any, city: str) -> tuple[str, str, str]:
+    """(code, name, geometry as WKT) of a stored parcel of ``city``."""
+    row = conn.execute(
+        text(
+            "SELECT code, name, ST_AsText(geom) FROM landmatch.parcel "
+            "WHERE city_code = :c AND deleted_at IS NULL ORDER BY code LIMIT 1"
+        ),
+        {"c": city},
+    ).one()
+    return row[0], row[1], row[2]
+
+
+def test_a_bureau_cannot_overwrite_or_move_another_citys_parcel(
+    client: TestClient, tokens: dict[str, str], session: Session, fingerprint: Callable[[], tuple]
+) -> None:
+    """The 石家庄 bureau imports rows whose codes are 廊坊 parcels: each row is refused with
+    its reason (the parcel edit path's rule), in the dry run too, and nothing is written; the
+    same file is fine for the admin. Reviewer's D1: the import renamed and moved them."""
+    conn = session.connection()
+    code, name, wkt = _parcel_of(conn, "131000")
+    own, _own_name, _ = _parcel_of(conn, "130100")
+    rename = f"地块编号,地块名称\r\n{own},本市改名\r\n{code},改名\r\n".encode()
+    move = geojson_bytes(
+        feature(code, square(114.50, 38.03), 城市="130100", name="被石家庄局改写"),
+    )
+    before = fingerprint()
+    for fname, data, row in (("x.csv", rename, 3), ("hijack.geojson", move, 1)):
+        dry = post_import(client, tokens["bureau"], fname, data, dry_run=True)
+        assert dry.status_code == 200, dry.text
+        [problem] = dry.json()["rejected"]
+        assert problem["row"] == row and problem["field"] == "code", problem
+        assert "无权编辑廊坊市的地块" in problem["reason"] and code in problem["reason"]
+        real = post_import(client, tokens["bureau"], fname, data)
+        assert real.status_code == 422, real.text
+        assert "无权编辑廊坊市的地块" in real.json()["detail"]
+        assert fingerprint() == before
+    stored = conn.execute(
+        text("SELECT name, city_code, ST_AsText(geom) FROM landmatch.parcel WHERE code = :c"),
+        {"c": code},
+    ).one()
+    assert tuple(stored) == (name, "131000", wkt)
+    # A deleted parcel of another city is not brought back either.
+    conn.execute(
+        text("UPDATE landmatch.parcel SET deleted_at = now() WHERE code = :c"), {"c": code}
+    )
+    again = post_import(client, tokens["bureau"], "x.csv", rename, dry_run=True)
+    assert [p["row"] for p in again.json()["rejected"]] == [3]
+    conn.execute(text("UPDATE landmatch.parcel SET deleted_at = NULL WHERE code = :c"), {"c": code})
+    # The admin may.
+    ok = post_import(client, tokens["admin"], "x.csv", rename)
+    assert ok.status_code == 200 and ok.json()["totals"]["updated"] == 2, ok.text

@@ -598,3 +598,30 @@ def test_a_survey_txt_gets_a_code_prefix_suggested(
     assert r.status_code == 303
     page = client.get(url)
     assert "新建 2" in page.text and f"{prefix.group(1)}-1" in page.text
+
+
+def test_the_wizard_refuses_another_citys_parcels(
+    client: TestClient, passwords: dict[str, str], session: Session
+) -> None:
+    """The 石家庄 bureau's wizard job naming a 廊坊 parcel: the dry run rejects the row with
+    its reason, the import cannot be started, the parcel keeps its name (reviewer's D1)."""
+    code, name = session.execute(
+        text(
+            "SELECT code, name FROM landmatch.parcel WHERE city_code = '131000' "
+            "AND deleted_at IS NULL ORDER BY code LIMIT 1"
+        )
+    ).one()
+    csrf = sign_in(client, passwords["bureau"])
+    data = f"地块编号,地块名称\r\n{code},改名\r\n".encode()
+    url = _job_url(_upload(client, csrf, [("改名.csv", data)]))
+    r = client.post(url + "/check", data={"csrf_token": csrf}, follow_redirects=False)
+    assert r.status_code == 303
+    page = client.get(url)
+    assert "拒绝 1" in page.text and "无权编辑廊坊市的地块" in page.text
+    assert 'id="commit-form"' not in page.text
+    r = client.post(url + "/commit", data={"csrf_token": csrf}, follow_redirects=False)
+    assert r.status_code == 409
+    stored = session.execute(
+        text("SELECT name FROM landmatch.parcel WHERE code = :c"), {"c": code}
+    ).scalar_one()
+    assert stored == name
