@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -625,3 +625,55 @@ def test_the_wizard_refuses_another_citys_parcels(
         text("SELECT name FROM landmatch.parcel WHERE code = :c"), {"c": code}
     ).scalar_one()
     assert stored == name
+
+
+@pytest.fixture
+def production_client(settings: Any, engine: Engine) -> Iterator[tuple[TestClient, str]]:
+    """A client of the app as production builds it — its own engines and sessions, each
+    request's commit a real one (the ``client`` fixture binds every session to the test's
+    transaction, where a commit only releases a savepoint and the connection stays open) —
+    and a committed 石家庄 bureau account; what the test imports is removed afterwards."""
+    from landmatch.api.app import create_app
+    from tests.web.conftest import drop_account, make_account
+
+    name = make_account(engine, "bureau", city="130100")
+    app = create_app(settings.model_copy(update={"settle_poll_seconds": 0}))
+    try:
+        with TestClient(app) as c:
+            yield c, name
+    finally:
+        with engine.begin() as c:
+            ids = c.execute(
+                text("SELECT import_id FROM landmatch.import_job WHERE actor = :a"), {"a": name}
+            ).scalars()
+            c.execute(
+                text("DELETE FROM landmatch.parcel WHERE import_id = ANY(:i)"),
+                {"i": [i for i in ids if i is not None]},
+            )
+            c.execute(text("DELETE FROM landmatch.import_job WHERE actor = :a"), {"a": name})
+        drop_account(engine, name)
+
+
+def test_a_small_file_runs_in_the_request_with_real_commits(
+    production_client: tuple[TestClient, str], engine: Engine
+) -> None:
+    """A file under ``import_inline_max_kb`` is checked and imported in the request itself;
+    with the app's own sessions the commit ends the connection the route had taken, and the
+    job is read again after it (review D2: 500 on every small-file dry run and import)."""
+    client, name = production_client
+    csrf = sign_in(client, name)
+    tag = "Q" + uuid.uuid4().hex[:6]
+    url = _job_url(_upload(client, csrf, [("清单.xlsx", W.bureau_xlsx(tag, fixed=True, n=2))]))
+    r = _check(client, url, csrf, W.MAPPING)
+    assert r.status_code == 303 and r.headers["location"] == url, r.text[:300]
+    page = client.get(url)
+    assert "试运行完成" in page.text and "新建 2" in page.text
+    r = client.post(url + "/commit", data={"csrf_token": csrf}, follow_redirects=False)
+    assert r.status_code == 303, r.text[:300]
+    assert "导入完成" in client.get(url).text
+    with engine.connect() as c:
+        n = c.execute(
+            text("SELECT count(*) FROM landmatch.parcel WHERE code = ANY(:c)"),
+            {"c": W.codes(tag, 2)},
+        ).scalar_one()
+    assert n == 2
