@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 import pyogrio
 import shapely
+from openpyxl.utils import get_column_letter
 from pyogrio.errors import DataSourceError
 
 from landmatch.errors import CRSError, FormatError, PayloadTooLarge
@@ -40,7 +41,7 @@ from landmatch.geo.txt import parse_txt
 from landmatch.inventory import fields as F
 from landmatch.inventory import land_use
 from landmatch.inventory.formats import detect_format, utf8_json
-from landmatch.inventory.sheets import read_table
+from landmatch.inventory.sheets import Table, read_table
 
 MAX_ZIP_ENTRIES = 200
 MAX_ZIP_RATIO = 100  # uncompressed / compressed, per entry above 1 MB
@@ -450,10 +451,20 @@ def _read_xlsx(data: bytes, tmp: Path, opts: ReadOptions) -> Source:
 
     safe_extract(data, tmp, opts.max_unpacked_bytes)  # the same bomb checks as any zip
     try:
-        wb = openpyxl.load_workbook(io.BytesIO(data), data_only=True)
+        # Read-only: the sheets are parsed from their XML as the table reads them, never
+        # built cell by cell from the sizes they declare (a 5 KB file may declare a merged
+        # range of millions of cells; landmatch.inventory.sheets).
+        wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception:  # noqa: BLE001 - openpyxl's many ways of failing on a bad file
         raise FormatError("无法读取 Excel 文件：文件已损坏，或不是有效的 xlsx 工作簿") from None
-    table = read_table(wb)
+    try:
+        table = read_table(wb)
+    except (FormatError, PayloadTooLarge):
+        raise
+    except Exception:  # noqa: BLE001 - a sheet's XML openpyxl cannot parse
+        raise FormatError("无法读取 Excel 文件：工作表已损坏，或不是有效的 xlsx 工作簿") from None
+    finally:
+        wb.close()
     _check_rows(len(table.rows), opts)
     frame = pd.DataFrame(table.rows, columns=table.headers, dtype=object)
     frame.index = np.array(table.labels, dtype=np.int64)
@@ -463,7 +474,32 @@ def _read_xlsx(data: bytes, tmp: Path, opts: ReadOptions) -> Source:
     if table.skipped:
         shown = "、".join(f"第 {r} 行（{why}）" for r, why in table.skipped[:10])
         src.warnings.append(f"工作表“{table.sheet}”中以下行不是地块，未导入：{shown}")
+    if table.uncached:
+        _warn_uncached(src, table)
     return src
+
+
+UNCACHED = "是公式，但文件中没有保存计算结果，已按空值读取；请在 Excel 中打开并保存后再导入"
+# Rows whose formula cells a report names one by one (the note counts them all).
+UNCACHED_ROWS = 1_000
+
+
+def _warn_uncached(src: Source, table: Table) -> None:
+    """Formula cells without a saved result (a workbook written by a program and never
+    opened in Excel): a note for the file, a warning on each parcel's row naming its column."""
+    cells = [f"{get_column_letter(c)}{r}" for r, c, _h in table.uncached]
+    shown = "、".join(cells[:10]) + ("…" if len(cells) > 10 else "")
+    src.warnings.append(f"工作表“{table.sheet}”中有 {len(cells)} 个单元格（{shown}）{UNCACHED}")
+    in_rows = [(r, c, h) for r, c, h in table.uncached if h is not None][:UNCACHED_ROWS]
+    for r, c, header in in_rows:
+        src.row_warnings.append(
+            {
+                "row": r,
+                "code": None,
+                "field": F.field_for_header(header) or header,
+                "message": f"单元格 {get_column_letter(c)}{r}（{header}）{UNCACHED}",
+            }
+        )
 
 
 def _read_txt(data: bytes, opts: ReadOptions) -> Source:

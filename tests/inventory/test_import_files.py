@@ -27,6 +27,7 @@ from landmatch.errors import InvalidInput, UnprocessableInput
 from landmatch.inventory.imports import ImportOptions, run_import
 from landmatch.settings import Settings
 from tests.conftest import auth
+from tests.data import office_files as office
 from tests.geo import shapes
 from tests.inventory.conftest import feature, geojson_bytes, post_import, square
 
@@ -520,3 +521,112 @@ def test_a_single_file_part_is_accepted(client: TestClient, tokens: dict[str, st
     )
     assert r.status_code == 200, r.text
     assert r.json()["totals"]["created"] == 1
+
+
+# --------------------------------------------------------------------------- Excel sheets
+
+
+def _with_sheet_xml(data: bytes, edit: Callable[[str], str]) -> bytes:
+    """``data`` (an xlsx) with its first sheet's XML rewritten by ``edit``."""
+    zin = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            part = zin.read(info.filename)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                part = edit(part.decode()).encode()
+            zout.writestr(info.filename, part)
+    return out.getvalue()
+
+
+def _sheet(*rows: list[object]) -> bytes:
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    for row in rows:
+        ws.append(row)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("declared", ["A3:Z20000", "A3:XFD1048576"])
+def test_a_huge_merged_range_in_a_small_workbook_is_not_built_cell_by_cell(
+    declared: str,
+) -> None:
+    """A 5 KB workbook declaring a merged range of millions of cells (and a sheet dimension
+    to match): read from its XML, as the cells it has; openpyxl's full mode built a cell
+    object per merged cell (review D3: 20 s and 500 MB in the server for A3:Z60000)."""
+    import tracemalloc
+
+    from landmatch.inventory.readers import ReadOptions, read_source
+
+    data = _with_sheet_xml(
+        _sheet(["地块编号", "地块名称", "用途"], ["XL-M1", "合并", "100101"]),
+        lambda xml: xml.replace(
+            "</sheetData>",
+            f'</sheetData><mergeCells count="1"><mergeCell ref="{declared}"/></mergeCells>',
+        ).replace('<dimension ref="A1:C2"/>', f'<dimension ref="A1:{declared.split(":")[1]}"/>'),
+    )
+    assert len(data) < 6000
+    tracemalloc.start()
+    try:
+        src = read_source(data, "merged.xlsx", ReadOptions())
+        _now, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert src.frame.to_dict("records") == [
+        {"地块编号": "XL-M1", "地块名称": "合并", "用途": "100101"}
+    ]
+    assert peak < 20 * 2**20, f"{peak / 2**20:.0f} MB"
+
+
+def test_merged_headers_and_values_are_still_filled() -> None:
+    """What the import reads from merged cells in read-only mode: a title merged across, a
+    header merged down over a row the file leaves out, a value merged down over parcels."""
+    from openpyxl import Workbook
+
+    from landmatch.inventory.readers import ReadOptions, read_source
+
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["石家庄市熟地清单"])
+    ws.append(["地块编号", "地块名称", "用途"])
+    ws.append([])  # not written: the header's second row exists only as merged cells
+    ws.append(["XL-F1", "一号", "100101"])
+    ws.append(["XL-F2", None, "100101"])
+    for merged in ("A1:C1", "A2:A3", "B2:B3", "C2:C3", "B4:B5"):
+        ws.merge_cells(merged)
+    buf = io.BytesIO()
+    wb.save(buf)
+    assert b'r="A3"' not in zipfile.ZipFile(buf).read("xl/worksheets/sheet1.xml")
+    src = read_source(buf.getvalue(), "merged.xlsx", ReadOptions())
+    assert list(src.frame.columns) == ["地块编号", "地块名称", "用途"]
+    assert src.header_row == "表头（第 2–3 行）"
+    assert src.frame["地块名称"].tolist() == ["一号", "一号"]
+    assert src.frame.index.tolist() == [4, 5]
+
+
+def test_formula_cells_without_a_saved_result_are_warned_by_row_and_column(
+    session: Session,
+) -> None:
+    """A workbook written by a program (formulas, never opened in Excel) has no results for
+    its formulas: the cells read as empty, and the report says which (review item 14: they
+    became blank silently)."""
+    data = _sheet(
+        ["地块编号", "地块名称", "用途", "面积(亩)", "几何(WKT)"],
+        ["XL-FM1", "公式地块", "100101", "=10*2", office.square_wkt(114.50, 38.04)],
+        ["XL-FM2", "无公式", "100101", 58.47, office.square_wkt(114.51, 38.04)],
+    )
+    report = run_import(session.connection(), data, "f.xlsx", ADMIN, ImportOptions(dry_run=True))
+    assert report["totals"]["created"] == 2
+    first = report["rows"][0]
+    assert first["row"] == 2
+    [warning] = first["warnings"]
+    assert warning["field"] == "面积(亩)" and "D2" in warning["message"]
+    assert (
+        "没有保存计算结果" in warning["message"] and "在 Excel 中打开并保存" in warning["message"]
+    )
+    assert "warnings" not in report["rows"][1]
+    assert any("工作表“Sheet”中有 1 个单元格（D2）是公式" in n for n in report["warnings"])
