@@ -297,8 +297,10 @@ def save_options(
     options = check_options(principal, given)
     if job["city_code"] is not None and principal.role != "admin" and "city" not in options:
         options["city"] = job["city_code"]
-    known = set(job["detected"].get("headers", []))
+    headers = job["detected"].get("headers", [])
+    known = set(headers)
     mapped = columns.check_mapping({h: t for h, t in mapping.items() if h in known})
+    columns.check_collisions(headers, mapped)
     db.set_options(conn, job_id, options.get("city"), options, mapped)
     db.set_state(conn, job_id, "uploaded", report=None, error=None)
     db.clear_report(conn, job_id)

@@ -677,3 +677,39 @@ def test_a_small_file_runs_in_the_request_with_real_commits(
             {"c": W.codes(tag, 2)},
         ).scalar_one()
     assert n == 2
+
+
+def test_a_mapping_onto_a_header_the_file_has_is_refused(
+    client: TestClient, passwords: dict[str, str], tokens: dict[str, str], session: Session
+) -> None:
+    """A column mapped to a header the file already has (or two columns to one): refused
+    naming both columns, in the API and beside the wizard's mapping (review D5: a 500,
+    "Buffer has wrong number of dimensions")."""
+    import json
+
+    from tests.conftest import auth
+
+    wkt = office.square_wkt(114.5, 38.03)
+    data = f'地块编号,宗地号,地块名称,几何(WKT)\nMAPDUP-1,ZD-001,映射测试,"{wkt}"\n'.encode()
+    for mapping, words in (
+        ({"地块名称": "地块编号"}, ("列“地块名称”映射为“地块编号”", "已有列“地块编号”")),
+        ({"宗地号": "坐落", "地块名称": "坐落"}, ("列“宗地号”和列“地块名称”都映射为“坐落”",)),
+    ):
+        r = client.post(
+            "/api/imports",
+            files={"file": ("m.csv", data)},
+            data={"dry_run": "true", "columns": json.dumps(mapping, ensure_ascii=False)},
+            headers=auth(tokens["bureau"]),
+        )
+        assert r.status_code == 400, r.text
+        assert all(w in r.json()["detail"] for w in words), r.json()["detail"]
+    csrf = sign_in(client, passwords["bureau"])
+    url = _job_url(_upload(client, csrf, [("映射.csv", data)]))
+    r = _check(client, url, csrf, {"宗地号": "地块编号"})
+    assert r.status_code == 200 and 'class="small text-danger"' in r.text, r.text[:300]
+    assert "列“宗地号”映射为“地块编号”，而文件中已有列“地块编号”" in r.text
+    job = session.execute(
+        text("SELECT state, columns FROM landmatch.import_job WHERE id = :i"),
+        {"i": int(url.rsplit("/", 1)[1])},
+    ).one()
+    assert job.state == "uploaded" and not job.columns
