@@ -43,6 +43,8 @@ from landmatch.inventory import land_use
 from landmatch.inventory.formats import detect_format, utf8_json
 from landmatch.inventory.sheets import Table, read_table
 
+# 3-D geographic CRSs → the 2-D ones (WGS 84, CGCS2000).
+GEOGRAPHIC_2D = {4979: WGS84_EPSG, 4480: STORAGE_EPSG}
 MAX_ZIP_ENTRIES = 200
 MAX_ZIP_RATIO = 100  # uncompressed / compressed, per entry above 1 MB
 CRS_HINT = "请用 --crs 指定坐标系（例如 --crs EPSG:4527 表示 CGCS2000 3° 带 39 带无带号，--crs EPSG:4490 表示经纬度）"
@@ -260,9 +262,13 @@ def _read_ogr(
     declared = prj_epsg
     if declared is None and df.crs is not None:
         declared = df.crs.to_epsg() or _declared_epsg(df.crs.to_wkt())
+    # Heights are dropped (parcels are planar): a 3-D geographic CRS is its 2-D one. GDAL
+    # gives a GeoJSON with heights and no "crs" EPSG:4979, without heights EPSG:4326, and
+    # OGC:CRS84h no EPSG code at all.
+    declared = GEOGRAPHIC_2D.get(declared, declared) if declared is not None else None
     warnings: list[str] = []
     if fmt == "geojson" and declared == WGS84_EPSG:
-        declared = None  # the GeoJSON default; the coordinates decide
+        declared = None  # the GeoJSON default (RFC 7946: CRS84); the coordinates decide
     crs = resolve_crs(geoms, declared, opts.crs, warnings)
     return Source(frame=frame, geoms=geoms, crs=crs, format=fmt, warnings=warnings)
 

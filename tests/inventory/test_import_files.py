@@ -630,3 +630,37 @@ def test_formula_cells_without_a_saved_result_are_warned_by_row_and_column(
     )
     assert "warnings" not in report["rows"][1]
     assert any("工作表“Sheet”中有 1 个单元格（D2）是公式" in n for n in report["warnings"])
+
+
+# --------------------------------------------------------------------------- GeoJSON CRS
+
+
+@pytest.mark.parametrize(
+    "crs", [None, "urn:ogc:def:crs:OGC:1.3:CRS84", "urn:ogc:def:crs:OGC::CRS84h"]
+)
+@pytest.mark.parametrize("height", [None, 12.5])
+def test_geojson_with_heights_is_read_like_one_without(
+    crs: str | None, height: float | None, session: Session
+) -> None:
+    """Gauss–Krüger coordinates with the zone prefix in a GeoJSON that declares nothing (or
+    the GeoJSON default, CRS84): the zone is read from the prefix, with or without heights
+    (review D7: with heights GDAL says EPSG:4979 and the file was refused)."""
+    x, y, d = 39472400.0, 4378400.0, 100.0
+    ring = [[x, y], [x + d, y], [x + d, y + d], [x, y + d], [x, y]]
+    if height is not None:
+        ring = [[*p, height] for p in ring]
+    fc: dict[str, object] = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "properties": {"地块编号": "GJZ-1", "地块名称": "带高程"},
+                "geometry": {"type": "Polygon", "coordinates": [ring]},
+            }
+        ],
+    }
+    if crs is not None:
+        fc["crs"] = {"type": "name", "properties": {"name": crs}}
+    data = json.dumps(fc, ensure_ascii=False).encode()
+    report = run_import(session.connection(), data, "z.geojson", ADMIN, ImportOptions(dry_run=True))
+    assert report["crs"] == "EPSG:4527" and report["totals"]["created"] == 1, report["rejected"]
