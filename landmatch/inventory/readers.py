@@ -47,7 +47,13 @@ from landmatch.inventory.sheets import Table, read_table
 GEOGRAPHIC_2D = {4979: WGS84_EPSG, 4480: STORAGE_EPSG}
 MAX_ZIP_ENTRIES = 200
 MAX_ZIP_RATIO = 100  # uncompressed / compressed, per entry above 1 MB
-CRS_HINT = "请用 --crs 指定坐标系（例如 --crs EPSG:4527 表示 CGCS2000 3° 带 39 带无带号，--crs EPSG:4490 表示经纬度）"
+# Messages name the options as every front end shows them (the wizard's 坐标系 and 字符编码,
+# the API's fields, the CLI's flags), never one front end's spelling.
+CRS_HINT = (
+    "请指定坐标系：河北的 CGCS2000 3° 带第 38、39、40 带，横坐标带带号（8 位）为 "
+    "EPSG:4526、4527、4528，不带带号（6 位）为 EPSG:4547、4548、4549（中央经线 114°、117°、"
+    "120°）；经纬度为 EPSG:4490"
+)
 
 
 @dataclass
@@ -247,7 +253,7 @@ def _read_ogr(
     except UnicodeDecodeError as exc:  # pyogrio decodes names and values with ``encoding``
         raise FormatError(
             f"{label} 的属性表无法按 {encoding or exc.encoding} 解码（字段名或属性值用的是其他编码）；"
-            "请用 --encoding 指定正确的编码（如 GBK 或 UTF-8）"
+            "请指定正确的字符编码（如 GBK 或 UTF-8）"
         ) from None
     except Exception as exc:  # noqa: BLE001
         raise FormatError(
@@ -309,11 +315,20 @@ def _read_shapefile_zip(data: bytes, filename: str, tmp: Path, opts: ReadOptions
         if ext not in siblings:
             raise FormatError(f"Shapefile 不完整：缺少{what}（{shp.stem}{ext}）")
     prj_epsg = None
-    if ".prj" in siblings:
-        prj = siblings[".prj"].read_bytes().decode("utf-8", errors="replace")
-        prj_epsg = crs_from_wkt(prj)
-        if prj_epsg is None and not opts.crs:
+    prj = (
+        siblings[".prj"].read_bytes().decode("utf-8", errors="replace")
+        if ".prj" in siblings
+        else ""
+    )
+    if prj.strip().lstrip("\ufeff") and not opts.crs:  # a chosen CRS wins; an empty .prj is none
+        try:
+            prj_epsg = crs_from_wkt(prj)
+        except CRSError:
+            raise CRSError(".prj 中的坐标系定义无法解析（不是有效的 WKT）；" + CRS_HINT) from None
+        if prj_epsg is None:
             raise CRSError(".prj 中的坐标系无法识别；" + CRS_HINT)
+    if ".prj" in siblings and (opts.crs or not prj_epsg):
+        siblings[".prj"].unlink()  # not GDAL's to read either
     # --encoding, else the .cpg, else the DBF's language driver id, else detection.
     encoding = opts.encoding
     if not encoding and ".cpg" in siblings:
@@ -338,7 +353,7 @@ def decode_text(data: bytes, encoding: str | None) -> str:
         except UnicodeDecodeError as exc:
             raise FormatError(
                 f"无法按 {encoding} 解码文件（第 {exc.start + 1} 字节起不是有效的 {encoding} 编码）；"
-                "请检查 --encoding，或不指定让系统自动识别"
+                "请检查所选的字符编码，或不指定让系统自动识别"
             ) from None
     return data.decode(text_encoding(data))
 
@@ -353,8 +368,7 @@ def text_encoding(data: bytes) -> str:
             continue
         return enc
     raise FormatError(
-        "文件编码无法识别（既不是 UTF-8 也不是 GBK/GB18030，或混用了多种编码）；"
-        "请用 --encoding 指定"
+        "文件编码无法识别（既不是 UTF-8 也不是 GBK/GB18030，或混用了多种编码）；请指定字符编码"
     )
 
 

@@ -727,7 +727,7 @@ def _check_geometry(
         )
     c.reject(idx[~box_ok], "geometry", "坐标转换失败（坐标超出所选坐标系的有效范围）")
     for k in np.flatnonzero(box_ok & ~in_china):
-        hint = "；疑似经纬度颠倒" if looks_swapped_latlon(stored[k]) else "；请检查坐标系（--crs）"
+        hint = "；疑似经纬度颠倒" if looks_swapped_latlon(stored[k]) else "；请检查坐标系"
         c.reject([idx[k]], "geometry", f"坐标超出中国范围（{_xy(b[k, 0], b[k, 1])}）{hint}")
     for k in np.flatnonzero(in_china & ~in_hebei):
         hint = "；疑似经纬度颠倒" if looks_swapped_latlon(stored[k]) else ""

@@ -136,7 +136,7 @@ def test_utf16_and_utf32_with_bom_parse(codec: str) -> None:
 
 def test_explicit_encoding_is_honoured() -> None:
     data = shapes.TXT_EXAMPLE.encode("utf-16-le")  # no BOM: detection cannot know
-    with pytest.raises(FormatError, match="--encoding"):
+    with pytest.raises(FormatError, match="请指定字符编码"):
         parse_txt(data)
     [p] = parse_txt(data, encoding="UTF-16LE").parcels
     assert p.name == "地块1" and p.use == "工业用地"
@@ -193,8 +193,9 @@ def test_header_zone_conflicting_with_prefix_warns() -> None:
 
 
 def test_no_zone_determinable_suggests_crs_option() -> None:
-    with pytest.raises(CRSError, match="--crs"):
+    with pytest.raises(CRSError, match="请指定坐标系.*EPSG:4547、4548、4549") as refused:
         parse_txt(make_txt(_unprefixed_body(), 带号=""))
+    assert "--" not in refused.value.message
     f = parse_txt(make_txt(_unprefixed_body(), 带号=""), crs="EPSG:4547")
     assert f.epsg == 4547
     assert f.parcels[0].geometry_4490.equals_exact(EXAMPLE_GEOM_4490, 1e-9)

@@ -59,9 +59,9 @@ def test_txt_file_numbers_are_refused_with_a_hint(
     assert problem["reason"].startswith(
         "地块编号“1”格式不正确（3–64 个字符，不含空格、控制字符和 /、\\）；"
     )
-    assert "界址点文件的地块编号只是文件内序号，请用 --code-prefix 指定前缀" in problem["reason"]
-    assert "--code-prefix 130100-2024-XY" in problem["reason"]
-    assert "请用 --code-prefix" in r.json()["detail"]  # the summary names the first problem
+    assert "界址点文件的地块编号只是文件内序号，请指定地块编号前缀" in problem["reason"]
+    assert "（如 130100-2024-XY）" in problem["reason"] and "--" not in problem["reason"]
+    assert "请指定地块编号前缀" in r.json()["detail"]  # the summary names the first problem
     assert fingerprint() == before
 
 
@@ -74,12 +74,12 @@ def test_txt_hint_is_given_once_per_row(session: Session) -> None:
     for row in rep["rows"]:
         reasons = [p["reason"] for p in row["problems"]]
         assert len(reasons) == 2 and "在文件中重复" in reasons[1]
-        assert [r.count("--code-prefix 指定前缀") for r in reasons] == [1, 0]
+        assert [r.count("请指定地块编号前缀") for r in reasons] == [1, 0]
     rep = run_import(
         session.connection(), txt, "a.txt", ADMIN, ImportOptions(dry_run=True, code_prefix="S")
     )
     assert rep["totals"]["rejected"] == 2  # S-1 twice: still duplicates, without the hint
-    assert all("--code-prefix" not in p["reason"] for p in rep["rejected"])
+    assert all("地块编号前缀" not in p["reason"] for p in rep["rejected"])
 
 
 def test_txt_with_code_prefix_creates_prefix_dash_number(
@@ -127,7 +127,7 @@ def test_cli_import_with_code_prefix(
     assert r.exit_code == 2 and "拒绝" in r.output  # a dry run reports rejections, exits 2
     [rejected] = json.loads(out.read_text())["rejected"]
     assert rejected["row"] == EXAMPLE_HEADER_LINE
-    assert "请用 --code-prefix 指定前缀" in rejected["reason"]
+    assert "请指定地块编号前缀" in rejected["reason"]
     r = CliRunner().invoke(app, ["import", str(f), "--dry-run", "--code-prefix", "石家庄 2024"])
     assert isinstance(r.exception, InvalidInput)
     assert "地块编号前缀“石家庄 2024”无效" in r.exception.message
@@ -224,7 +224,7 @@ def test_txt_encoding_option_is_honoured(
     utf16 = shapes.TXT_EXAMPLE.encode("utf-16-le")  # no BOM: only --encoding can tell
     before = fingerprint()
     r = post_import(client, tokens["admin"], "a.txt", utf16, code_prefix="SJZ", dry_run=True)
-    assert r.status_code == 422 and "--encoding" in _problem(r)
+    assert r.status_code == 422 and "请指定字符编码" in _problem(r)
     r = post_import(
         client,
         tokens["admin"],
@@ -292,7 +292,7 @@ def test_encoding_precedence_option_then_cpg_then_ldid(
     before = fingerprint()
     # A .cpg that lies (UTF-8) beats the LDID (GBK): the names do not decode.
     lying = _gbk_shapefile(tmp_path, ASCII_VALUES, ldid=0x4D, cpg="UTF-8")
-    with pytest.raises(UnprocessableInput, match="无法按 UTF-8 解码.*请用 --encoding 指定"):
+    with pytest.raises(UnprocessableInput, match="无法按 UTF-8 解码.*请指定正确的字符编码"):
         run_import(conn, lying, "gbk.zip", ADMIN, ImportOptions())
     assert fingerprint() == before
     # --encoding beats the .cpg.
@@ -664,3 +664,44 @@ def test_geojson_with_heights_is_read_like_one_without(
     data = json.dumps(fc, ensure_ascii=False).encode()
     report = run_import(session.connection(), data, "z.geojson", ADMIN, ImportOptions(dry_run=True))
     assert report["crs"] == "EPSG:4527" and report["totals"]["created"] == 1, report["rejected"]
+
+
+# --------------------------------------------------------------------------- .prj
+
+
+def _gk_shapefile(tmp: Path, prj: str | None) -> bytes:
+    """A shapefile zip of one parcel in CGCS2000 3° GK zone 39 with the zone prefix (near
+    廊坊), its .prj replaced by ``prj`` (None: the real one)."""
+    from shapely import box
+
+    gpd.GeoDataFrame(
+        {"code": ["PRJ-1"], "name": ["投影"], "land_use": ["100101"]},
+        geometry=[box(39472400, 4378400, 39472500, 4378500)],
+        crs="EPSG:4527",
+    ).to_file(tmp / "p.shp", engine="pyogrio", encoding="UTF-8")
+    if prj is not None:
+        (tmp / "p.prj").write_text(prj)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for p in sorted(tmp.iterdir()):
+            zf.write(p, p.name)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("prj", ["", "这不是WKT 坐标系: 2000国家大地坐标系 3度带 39带"])
+def test_a_chosen_crs_wins_over_the_prj(tmp_path: Path, session: Session, prj: str) -> None:
+    """A .prj that is empty counts as none (the coordinates' zone prefix decides); one that
+    is no WKT is refused only when no CRS is chosen; a chosen CRS wins over either (review
+    D9: both blocked the import even with crs=EPSG:4527)."""
+    from landmatch.errors import CRSError
+
+    data = _gk_shapefile(tmp_path, prj)
+    conn = session.connection()
+    chosen = run_import(conn, data, "p.zip", ADMIN, ImportOptions(dry_run=True, crs="EPSG:4527"))
+    assert chosen["crs"] == "EPSG:4527" and chosen["totals"]["created"] == 1, chosen["rejected"]
+    if not prj:
+        found = run_import(conn, data, "p.zip", ADMIN, ImportOptions(dry_run=True))
+        assert found["crs"] == "EPSG:4527" and found["totals"]["created"] == 1
+    else:
+        with pytest.raises(CRSError, match=r"\.prj 中的坐标系定义无法解析.*请指定坐标系"):
+            run_import(conn, data, "p.zip", ADMIN, ImportOptions(dry_run=True))

@@ -713,3 +713,48 @@ def test_a_mapping_onto_a_header_the_file_has_is_refused(
         {"i": int(url.rsplit("/", 1)[1])},
     ).one()
     assert job.state == "uploaded" and not job.columns
+
+
+def _unzoned_txt() -> bytes:
+    """A survey TXT whose eastings carry no zone prefix and whose header leaves 带号 empty:
+    its CRS cannot be told from the file (CGCS2000 3° GK, central meridian 114°)."""
+    head = (
+        "[属性描述]\n坐标系=2000国家大地坐标系\n几度分带=3\n投影类型=高斯克吕格\n计量单位=米\n"
+        "带号=\n[地块坐标]\n5,1.0000,1,地块1,面,,工业用地,,@\n"
+    )
+    n, e, d = 4212000.0, 544700.0, 100.0
+    corners = [(n, e), (n, e + d), (n + d, e + d), (n + d, e), (n, e)]
+    points = [f"J{i % 4 + 1},1,{x:.3f},{y:.3f}" for i, (x, y) in enumerate(corners)]
+    return (head + "\n".join(points) + "\n").replace("\n", "\r\n").encode()
+
+
+def test_a_file_whose_crs_must_be_chosen_gets_a_job(
+    client: TestClient, passwords: dict[str, str]
+) -> None:
+    """A file whose CRS the file does not tell: the job is made, the page asks for the CRS
+    (in words a browser user can act on, no command-line flags), the dry run waits for it
+    and runs with it (review D8: no job could be made, and the message named --crs)."""
+    csrf = sign_in(client, passwords["bureau"])
+    url = _job_url(_upload(client, csrf, [("坐标.txt", _unzoned_txt())]))
+    page = client.get(url)
+    assert "未能识别" in page.text and "EPSG:4547、4548、4549" in page.text
+    assert "--crs" not in page.text
+    r = client.post(
+        url + "/check",
+        data={"csrf_token": csrf, "code_prefix": "130100-2026-ZB", "land_use": "100101"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 200 and 'is-invalid" id="f-crs"' in r.text, r.text[:300]
+    r = client.post(
+        url + "/check",
+        data={
+            "csrf_token": csrf,
+            "crs": "EPSG:4547",
+            "code_prefix": "130100-2026-ZB",
+            "land_use": "100101",
+        },
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    page = client.get(url)
+    assert "新建 1" in page.text and "拒绝 0" in page.text
