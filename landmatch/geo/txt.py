@@ -182,8 +182,11 @@ def _parse_point(fields: list[str], lineno: int, line: str) -> _Point:
             detail={"line": lineno},
         )
     try:
-        ring = int(float(fields[1]))
-    except ValueError:
+        number = float(fields[1])
+        if not number.is_integer():  # 1.7 is no ring number (it was read as 1)
+            raise ValueError(number)
+        ring = int(number)
+    except (ValueError, OverflowError):  # OverflowError: 1e400 is inf
         raise FormatError(
             f"第 {lineno} 行：圈号不是整数：{fields[1]!r}", detail={"line": lineno}
         ) from None

@@ -7,6 +7,7 @@ are unpacked defensively (size, ratio, entry count, paths, links).
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import json
@@ -119,7 +120,7 @@ def safe_extract(data: bytes, dest: Path, max_bytes: int) -> list[Path]:
     for info in zf.infolist():
         name = info.filename
         pure = PurePosixPath(name.replace("\\", "/"))
-        if info.is_dir():
+        if info.is_dir() or _finder_junk(pure):
             continue
         target = dest / pure.name  # flatten: shapefile parts belong together
         written = 0
@@ -136,6 +137,12 @@ def safe_extract(data: bytes, dest: Path, max_bytes: int) -> list[Path]:
             ) from None
         out.append(target)
     return out
+
+
+def _finder_junk(path: PurePosixPath) -> bool:
+    """What macOS Finder adds to a zip it makes: the ``__MACOSX/`` folder of resource forks
+    (``._name`` beside each file, which would read as a second ``.shp``) and ``.DS_Store``."""
+    return "__MACOSX" in path.parts or path.name.startswith("._") or path.name == ".DS_Store"
 
 
 def zlib_error() -> type[Exception]:
@@ -359,9 +366,16 @@ def decode_text(data: bytes, encoding: str | None) -> str:
 
 
 def text_encoding(data: bytes) -> str:
-    """The encoding a text file is read with when none is given: UTF-8 (BOM allowed), else
-    GB18030 (a superset of GBK); :class:`FormatError` when it is neither."""
-    for enc in ("utf-8-sig", "gb18030"):
+    """The encoding a text file is read with when none is given: UTF-16 when it starts with
+    its byte-order mark, else UTF-8 (BOM allowed), else GB18030 (a superset of GBK);
+    :class:`FormatError` when it is none of them."""
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) and not data.startswith(
+        codecs.BOM_UTF32_LE
+    ):
+        encodings: tuple[str, ...] = ("utf-16",)  # Excel's "Unicode 文本" (the BOM says which)
+    else:
+        encodings = ("utf-8-sig", "gb18030")
+    for enc in encodings:
         try:
             data.decode(enc)
         except UnicodeDecodeError:
@@ -430,6 +444,9 @@ def _geometry_columns(frame: pd.DataFrame, opts: ReadOptions) -> Source:
 
 def _read_csv(data: bytes, opts: ReadOptions) -> Source:
     text = decode_text(data, opts.encoding)
+    # Excel saves "Unicode 文本" (UTF-16) and "文本文件（制表符分隔）" with tabs.
+    first = text.lstrip("\ufeff").split("\n", 1)[0]
+    sep = "\t" if "\t" in first and "," not in first else ","
     try:
         with warnings.catch_warnings():
             # A row longer than the header: pandas would drop its tail (or, without
@@ -437,13 +454,14 @@ def _read_csv(data: bytes, opts: ReadOptions) -> Source:
             warnings.simplefilter("error", pd.errors.ParserWarning)
             frame = pd.read_csv(
                 io.StringIO(text),
+                sep=sep,
                 dtype=str,
                 keep_default_na=False,
                 skipinitialspace=True,
                 index_col=False,
             )
     except pd.errors.ParserWarning:
-        raise FormatError(f"CSV 格式错误：{_long_row(text)}") from None
+        raise FormatError(f"CSV 格式错误：{_long_row(text, sep)}") from None
     except Exception as exc:  # noqa: BLE001 - pandas parser errors
         raise FormatError(f"CSV 格式错误：{csv_zh(str(exc))}") from None
     _check_rows(len(frame), opts)
@@ -454,9 +472,9 @@ def _read_csv(data: bytes, opts: ReadOptions) -> Source:
     return src
 
 
-def _long_row(text: str) -> str:
+def _long_row(text: str, sep: str = ",") -> str:
     """Which row of a CSV has more columns than its header."""
-    rows = csv.reader(io.StringIO(text))
+    rows = csv.reader(io.StringIO(text), delimiter=sep)
     width = len(next(rows, []))
     for line, row in enumerate(rows, start=2):
         if len(row) > width:

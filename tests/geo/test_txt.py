@@ -392,6 +392,14 @@ def test_short_point_line_and_bad_ring_number() -> None:
         parse_txt(make_txt(BODY.replace("J2,1,", "J2,a,")))
 
 
+@pytest.mark.parametrize("ring", ["1e400", "-1e400", "1.7"])
+def test_a_ring_number_out_of_range_or_fractional_names_its_line(ring: str) -> None:
+    """1e400 is infinite as a float and had no integer (OverflowError: a 500 in the import);
+    1.7 was read as ring 1 (review D6)."""
+    with pytest.raises(FormatError, match=f"第 15 行：圈号不是整数：'{ring}'"):
+        parse_txt(make_txt(BODY.replace("J2,1,", f"J2,{ring},")))
+
+
 def test_no_coordinate_section() -> None:
     with pytest.raises(FormatError, match="地块坐标"):
         parse_txt(HEADER.encode())

@@ -705,3 +705,72 @@ def test_a_chosen_crs_wins_over_the_prj(tmp_path: Path, session: Session, prj: s
     else:
         with pytest.raises(CRSError, match=r"\.prj 中的坐标系定义无法解析.*请指定坐标系"):
             run_import(conn, data, "p.zip", ADMIN, ImportOptions(dry_run=True))
+
+
+# --------------------------------------------------------------------------- as tools save them
+
+
+def test_a_zip_made_by_macos_finder(tmp_path: Path, session: Session) -> None:
+    """Finder's zip of a folder: the shapefile in the folder, a ``__MACOSX/`` resource fork
+    (``._name``) beside each part and a ``.DS_Store`` — read as the one shapefile (review
+    D11: "多个 .shp 图层（地块.shp、._地块.shp）")."""
+    parts = zipfile.ZipFile(io.BytesIO(_gk_shapefile(tmp_path, None)))
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for info in parts.infolist():
+            zf.writestr(f"数据/{info.filename}", parts.read(info))
+            zf.writestr(f"__MACOSX/数据/._{info.filename}", b"\x00\x05\x16\x07\x00\x02junk")
+        zf.writestr("数据/.DS_Store", b"\x00\x00\x00\x01Bud1")
+    report = run_import(
+        session.connection(), buf.getvalue(), "数据.zip", ADMIN, ImportOptions(dry_run=True)
+    )
+    assert report["format"] == "shp" and report["totals"]["created"] == 1, report["rejected"]
+
+
+@pytest.mark.parametrize("sep", [",", "\t"])
+@pytest.mark.parametrize("bom_encoding", ["utf-16", "utf-16-be"])
+def test_utf16_text_as_excel_saves_it(session: Session, sep: str, bom_encoding: str) -> None:
+    """Excel's "Unicode 文本" is UTF-16 with a byte-order mark (and tabs): read by its BOM,
+    as a table of its separator (review D12: "文件编码无法识别")."""
+    rows = [
+        ["地块编号", "地块名称", "用途", "几何(WKT)"],
+        ["U16-1", "统一码", "100101", office.square_wkt(114.50, 38.04)],
+    ]
+    text = "\r\n".join(sep.join(f'"{v}"' if "," in v else v for v in r) for r in rows) + "\r\n"
+    data = text.encode(bom_encoding)
+    if bom_encoding == "utf-16-be":
+        data = b"\xfe\xff" + data
+    assert data[:2] in (b"\xff\xfe", b"\xfe\xff")
+    report = run_import(session.connection(), data, "u.csv", ADMIN, ImportOptions(dry_run=True))
+    assert report["totals"]["created"] == 1, report["rejected"]
+    assert report["rows"][0]["code"] == "U16-1"
+
+
+def test_the_crs_hint_names_each_zones_codes() -> None:
+    """The hint for coordinates whose CRS cannot be told names, for each of Hebei's zones,
+    the prefixed and the unprefixed code as PROJ names them (review D15: it called EPSG:4527
+    "39 带无带号", which is EPSG:4548)."""
+    import re
+
+    import pyproj
+
+    from landmatch.errors import CRSError
+    from landmatch.inventory.readers import CRS_HINT, ReadOptions, read_source
+
+    data = f'地块编号,几何(WKT)\nH-1,"{_unprefixed_square_wkt()}"\n'.encode()
+    with pytest.raises(CRSError) as refused:
+        read_source(data, "h.csv", ReadOptions())
+    assert CRS_HINT in refused.value.message and "--" not in refused.value.message
+    prefixed = re.search(r"带带号（8 位）为 EPSG:(\d+)、(\d+)、(\d+)", CRS_HINT)
+    plain = re.search(r"不带带号（6 位）为 EPSG:(\d+)、(\d+)、(\d+)", CRS_HINT)
+    assert prefixed and plain
+    for zone, with_prefix, without in zip(
+        (38, 39, 40), prefixed.groups(), plain.groups(), strict=True
+    ):
+        assert pyproj.CRS.from_epsg(int(with_prefix)).name.endswith(f"zone {zone}")
+        assert pyproj.CRS.from_epsg(int(without)).name.endswith(f"CM {zone * 3}E")
+
+
+def _unprefixed_square_wkt() -> str:
+    x, y, d = 544700, 4212000, 100
+    return f"POLYGON(({x} {y},{x + d} {y},{x + d} {y + d},{x} {y + d},{x} {y}))"
