@@ -160,6 +160,7 @@ class _Source:
     unusable: set[Any]  # rows whose code the prefix made unusable
     joined: Any  # boundaries.Joined, with a boundary file
     declared: Any  # declared areas (m²) per row, or None
+    points_crs: Any  # the CRS of the table's lon/lat columns (src.points)
 
 
 @dataclass
@@ -201,6 +202,7 @@ def _read(
     frame = mapped.frame
     unusable = _apply_prefix(frame, prefix, src.row_problems)
     joined = None
+    points_crs = src.crs  # the table's own, also when the boundaries bring theirs
     if boundaries is not None:
         joined = join_boundaries(src, frame, *boundaries, read_opts, prefix)
         src.geoms, src.crs = joined.geoms, joined.crs
@@ -211,7 +213,7 @@ def _read(
     declared = None if src.format == "txt" else src.declared_area_m2
     if declared is None:
         declared = mapped.area
-    return _Source(src, mapped, frame, prefix, unusable, joined, declared)
+    return _Source(src, mapped, frame, prefix, unusable, joined, declared, points_crs)
 
 
 def _first_findings(conn: Connection, source: _Source, known: dict[str, int]) -> _Tally:
@@ -227,7 +229,7 @@ def _first_findings(conn: Connection, source: _Source, known: dict[str, int]) ->
         decisions=dict(source.mapped.decisions),
     )
     if src.points is not None:
-        tally.problems += _check_points(conn, frame, src, known)
+        tally.problems += _check_points(conn, frame, src.points, source.points_crs, known)
     return tally
 
 
@@ -592,13 +594,13 @@ POINT_TOLERANCE_M = 50.0
 
 
 def _check_points(
-    conn: Connection, frame: Any, src: Any, known: dict[str, int]
+    conn: Connection, frame: Any, pts: np.ndarray, crs: Any, known: dict[str, int]
 ) -> list[dict[str, Any]]:
-    """A table's lon/lat columns name a location, not a boundary: each must lie in (or within
-    :data:`POINT_TOLERANCE_M` of) the stored parcel of its code. Returns the problems."""
+    """A table's lon/lat columns (``pts``, in ``crs``) name a location, not a boundary: each
+    must lie in (or within :data:`POINT_TOLERANCE_M` of) the stored parcel of its code.
+    Returns the problems."""
     problems: list[dict[str, Any]] = []
     codes = [None if pd.isna(c) else str(c).strip() for c in frame.get("code", [])]
-    pts = src.points
     coords = shapely.get_coordinates(pts, include_z=False) if len(pts) else np.zeros((0, 2))
     finite = np.isfinite(shapely.get_x(pts)) & np.isfinite(shapely.get_y(pts))
     check: list[int] = []
@@ -611,7 +613,16 @@ def _check_points(
             problems.append(_point_problem(frame, i, c, "经纬度不是有效的数字"))
     if not check:
         return problems
-    stored = to_storage_array(pts[check], src.crs)
+    stored = to_storage_array(pts[check], crs)
+    converted = np.isfinite(shapely.get_coordinates(stored)).all(axis=1)
+    for j in np.flatnonzero(~converted):
+        problems.append(
+            _point_problem(
+                frame, check[j], codes[check[j]], "经纬度无法转换到 CGCS2000（坐标系不符）"
+            )
+        )
+    check = [i for j, i in enumerate(check) if converted[j]]
+    stored = stored[converted]
     far = distances_m(conn, [known[str(codes[i])] for i in check], stored)
     for k, i in enumerate(check):
         d = far[k]

@@ -623,3 +623,32 @@ def test_geometry_collections_are_boundaries_only_of_polygons(
         client, tokens["admin"], "o.geojson", geojson_bytes(feature("GC-OVER", over)), repair=True
     )
     assert r.status_code == 200 and r.json()["totals"]["created"] == 1, r.text
+
+
+def test_lon_lat_columns_are_checked_beside_a_boundary_file(
+    session: Session, fingerprint: Callable[[], tuple]
+) -> None:
+    """A table with lon/lat columns and a boundary file in Gauss–Krüger (a TXT): the lon/lat
+    are still checked against the stored parcel, in their own CRS (review D13: the boundary
+    file's CRS was used for them, which made them infinite, and the check was skipped)."""
+    from landmatch.errors import UnprocessableInput
+    from tests.geo import shapes
+
+    conn = session.connection()
+    code, x, y = conn.execute(
+        text(
+            "SELECT code, ST_X(ST_PointOnSurface(geom)), ST_Y(ST_PointOnSurface(geom)) "
+            "FROM landmatch.parcel WHERE deleted_at IS NULL ORDER BY id LIMIT 1"
+        )
+    ).one()
+    txt = (shapes.TXT_EXAMPLE.replace("\n", "\r\n").encode("gbk"), "边界.txt")
+    before = fingerprint()
+    far = f"地块编号,经度,纬度,参考价格(万元/亩)\n{code},{x + 0.05:.7f},{y:.7f},34\n".encode()
+    with pytest.raises(UnprocessableInput) as bad:
+        run_import(conn, far, "far.csv", ADMIN, ImportOptions(), boundaries=txt)
+    [problem] = bad.value.detail["rejected"]
+    assert problem["field"] == "geometry" and f"不在已登记地块 {code} 的范围内" in problem["reason"]
+    assert fingerprint() == before
+    near = f"地块编号,经度,纬度,参考价格(万元/亩)\n{code},{x:.7f},{y:.7f},34\n".encode()
+    report = run_import(conn, near, "near.csv", ADMIN, ImportOptions(dry_run=True), boundaries=txt)
+    assert report["totals"]["updated"] == 1 and report["crs"] == "EPSG:4526"
