@@ -148,7 +148,7 @@ def dbf_encoding(dbf: bytes) -> str:
     Raises
     ------
     FormatError
-        Neither fits; the message asks for ``--encoding``.
+        Neither fits; the message asks for an encoding.
     """
     header_len = int.from_bytes(dbf[8:10], "little") if len(dbf) >= 32 else 0
     names = _field_names(dbf, header_len)
@@ -159,8 +159,7 @@ def dbf_encoding(dbf: bytes) -> str:
         if _decodes(codec, names, body):
             return codec
     raise FormatError(
-        "DBF 属性表编码无法识别（字段名或属性值既不是 UTF-8 也不是 GBK/GB18030）；"
-        "请用 --encoding 指定"
+        "DBF 属性表编码无法识别（字段名或属性值既不是 UTF-8 也不是 GBK/GB18030）；请指定字符编码"
     )
 
 

@@ -148,7 +148,7 @@ def _decode(data: bytes, encoding: str | None = None) -> str:
         except UnicodeDecodeError as exc:
             raise FormatError(
                 f"无法按 {encoding} 解码文件（第 {exc.start + 1} 字节起不是有效的 {encoding} 编码）；"
-                "请检查 --encoding，或不指定让系统自动识别"
+                "请检查所选的字符编码，或不指定让系统自动识别"
             ) from None
     if data.startswith(codecs.BOM_UTF8):
         data = data[len(codecs.BOM_UTF8) :]
@@ -166,7 +166,7 @@ def _decode(data: bytes, encoding: str | None = None) -> str:
             return data.decode(codec)
         except UnicodeDecodeError:
             continue
-    raise FormatError("无法识别文件编码（既不是 UTF-8，也不是 GBK/GB18030）；请用 --encoding 指定")
+    raise FormatError("无法识别文件编码（既不是 UTF-8，也不是 GBK/GB18030）；请指定字符编码")
 
 
 def _split(line: str) -> list[str]:
@@ -183,8 +183,11 @@ def _parse_point(fields: list[str], lineno: int, line: str) -> _Point:
             detail={"line": lineno},
         )
     try:
-        ring = int(float(fields[1]))
-    except ValueError:
+        number = float(fields[1])
+        if not number.is_integer():  # 1.7 is no ring number (it was read as 1)
+            raise ValueError(number)
+        ring = int(number)
+    except (ValueError, OverflowError):  # OverflowError: 1e400 is inf
         raise FormatError(
             f"第 {lineno} 行：圈号不是整数：{fields[1]!r}", detail={"line": lineno}
         ) from None
@@ -275,17 +278,17 @@ def _detect_epsg(header: dict[str, str], eastings: list[float], warnings: list[s
         )
     band = re.sub(r"\D", "", header.get("几度分带", ""))
     if band and band != "3":
-        raise CRSError(f"文件为 {band} 度分带，暂不支持自动识别；请用 --crs 指定 EPSG 代码")
+        raise CRSError(f"文件为 {band} 度分带，暂不支持自动识别；请指定坐标系（EPSG 代码）")
     header_zone = _header_zone(header.get("带号", ""))
     prefixes = sorted({int(e // 1_000_000) for e in eastings if e >= 1e7})
     odd = [e for e in eastings if 1e6 <= e < 1e7]
     if odd:
         raise CRSError(
             f"横坐标 {odd[0]} 既不带带号也不在 0–1000000 之间，无法确定投影带；"
-            f"请用 --crs 指定坐标系"
+            "请指定坐标系（EPSG 代码）"
         )
     if prefixes and any(e < 1e6 for e in eastings):
-        raise CRSError("文件中既有带带号的横坐标，也有不带带号的横坐标；请用 --crs 指定坐标系")
+        raise CRSError("文件中既有带带号的横坐标，也有不带带号的横坐标；请指定坐标系（EPSG 代码）")
     if len(prefixes) > 1:
         raise CRSError(
             f"文件混用了多个投影带（带号 {', '.join(map(str, prefixes))}）；请按带号拆分文件"
@@ -300,7 +303,8 @@ def _detect_epsg(header: dict[str, str], eastings: list[float], warnings: list[s
     if header_zone is None:
         raise CRSError(
             "无法确定投影带：头部“带号”为空，横坐标也不带带号；"
-            "请用 --crs 指定坐标系，例如 --crs EPSG:4547（CGCS2000 3 度带 中央经线 114°）"
+            "请指定坐标系：河北不带带号的 CGCS2000 3° 带为 EPSG:4547、4548、4549"
+            "（中央经线 114°、117°、120°，即第 38、39、40 带）"
         )
     return gk_epsg(header_zone, prefixed=False, datum=datum)
 
@@ -483,7 +487,7 @@ def parse_txt(data: bytes, *, crs: int | str | None = None, encoding: str | None
         Not this format, undecodable text, or a malformed line (the message names the line
         number).
     CRSError
-        Mixed zones, or no zone can be determined (the message suggests ``--crs``).
+        Mixed zones, or no zone can be determined (the message asks for a CRS).
     """
     header, raw_parcels = _read_lines(_decode(data, encoding))
     warnings: list[str] = []

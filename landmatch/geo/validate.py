@@ -151,6 +151,59 @@ def _polygon_parts(geom: BaseGeometry) -> list[Polygon]:
     return parts
 
 
+_TYPE_ZH = {
+    "Point": "点",
+    "MultiPoint": "点",
+    "LineString": "线",
+    "MultiLineString": "线",
+    "LinearRing": "线",
+}
+
+
+def _leaves(geom: BaseGeometry) -> list[BaseGeometry]:
+    """The single geometries of ``geom``, through nested collections and multi-parts."""
+    out: list[BaseGeometry] = []
+    for part in shapely.get_parts(geom):
+        if shapely.get_type_id(part) in (4, 5, 6, 7):  # Multi*, GeometryCollection
+            out.extend(_leaves(part))
+        else:
+            out.append(part)
+    return out
+
+
+def collection_polygons(geom: BaseGeometry) -> MultiPolygon:
+    """The polygons of a GeometryCollection (nested ones too) as one MultiPolygon, unchecked:
+    :class:`GeometryError` when a member is not a polygon (a point or line would be dropped
+    silently) or when no polygon is left. Whether the parts together are valid (overlapping
+    parts are not) is the caller's check, on the result.
+
+    Examples
+    --------
+    >>> from shapely import GeometryCollection, Point, box
+    >>> collection_polygons(GeometryCollection([box(0, 0, 1, 1), box(2, 0, 3, 1)])).geom_type
+    'MultiPolygon'
+    >>> collection_polygons(GeometryCollection([box(0, 0, 1, 1), Point(5, 5)]))
+    Traceback (most recent call last):
+    ...
+    landmatch.errors.GeometryError: 几何集合中含有点（Point），地块边界只能由面（Polygon/MultiPolygon）组成
+    """
+    others: list[str] = []
+    for part in _leaves(geom):
+        if part.is_empty or part.geom_type == "Polygon":
+            continue
+        kind = f"{_TYPE_ZH.get(part.geom_type, '非面要素')}（{part.geom_type}）"
+        if kind not in others:
+            others.append(kind)
+    if others:
+        raise GeometryError(
+            f"几何集合中含有{'、'.join(others)}，地块边界只能由面（Polygon/MultiPolygon）组成"
+        )
+    polygons = _polygon_parts(geom)
+    if not polygons:
+        raise GeometryError("几何集合中没有面（Polygon），无法作为地块边界")
+    return MultiPolygon(polygons)
+
+
 def to_multipolygon(geom: BaseGeometry) -> MultiPolygon:
     """Return ``geom`` as a MultiPolygon (polygon parts of a collection are kept).
 

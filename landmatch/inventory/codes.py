@@ -34,9 +34,8 @@ _USABLE = re.compile(r"\w")  # a letter or digit of any script
 _DASHES = re.compile(r"-{2,}")
 EXAMPLE_PREFIX = "130100-2024-XY"
 TXT_HINT = (
-    "；界址点文件的地块编号只是文件内序号，请用 --code-prefix 指定前缀"
-    f"（如 --code-prefix {EXAMPLE_PREFIX}），导入为 前缀-编号（如 {EXAMPLE_PREFIX}-1；"
-    "接口调用时用表单字段 code_prefix）"
+    "；界址点文件的地块编号只是文件内序号，请指定地块编号前缀"
+    f"（如 {EXAMPLE_PREFIX}），导入为 前缀-编号（如 {EXAMPLE_PREFIX}-1）"
 )
 
 

@@ -189,10 +189,42 @@ def parse_mapping(text: str | None) -> dict[str, str | None] | None:
     return check_mapping(value)
 
 
+def check_collisions(headers: list[Any], mapping: dict[str, str | None]) -> None:
+    """Refuse a mapping that gives two of the file's columns the same header (a column mapped
+    to a header the file already has, or two columns mapped to one): :class:`InvalidInput`
+    naming both columns, with the mapped one as the detail's field."""
+    from landmatch.errors import InvalidInput
+
+    named: dict[str, str] = {}  # header after the mapping → the file's header
+    for h in map(str, headers):
+        if h in mapping and mapping[h] is None:
+            continue
+        new = mapping.get(h) or h
+        first = named.setdefault(new, h)
+        if first == h:
+            continue
+        if new == first:
+            message = (
+                f"列“{h}”映射为“{new}”，而文件中已有列“{first}”；"
+                "请为其中一列选择其他字段，或忽略其中一列"
+            )
+        elif new == h:
+            message = (
+                f"列“{first}”映射为“{new}”，而文件中已有列“{h}”；"
+                "请为其中一列选择其他字段，或忽略其中一列"
+            )
+        else:
+            message = f"列“{first}”和列“{h}”都映射为“{new}”；一个字段只能对应一列，请忽略其中一列"
+        mapped = h if mapping.get(h) else first
+        raise InvalidInput(message, detail=[{"field": mapped, "reason": message}])
+
+
 def apply_mapping(frame: pd.DataFrame, columns: dict[str, str | None]) -> pd.DataFrame:
     """``frame`` with its headers renamed as ``columns`` says (a header mapped to None is
-    dropped); headers the mapping does not name stay as they are."""
+    dropped); headers the mapping does not name stay as they are. Two columns may not end up
+    with one header (:func:`check_collisions`)."""
     mapping = check_mapping(columns)
+    check_collisions(list(frame.columns), mapping)
     drop = [h for h in frame.columns if mapping.get(str(h), "") is None]
     renamed = {h: mapping[str(h)] for h in frame.columns if mapping.get(str(h))}
     return frame.drop(columns=drop).rename(columns=renamed)

@@ -165,6 +165,7 @@ class _Source:
     unusable: set[Any]  # rows whose code the prefix made unusable
     joined: Any  # boundaries.Joined, with a boundary file
     declared: Any  # declared areas (m²) per row, or None
+    points_crs: Any  # the CRS of the table's lon/lat columns (src.points)
 
 
 @dataclass
@@ -206,6 +207,7 @@ def _read(
     frame = mapped.frame
     unusable = _apply_prefix(frame, prefix, src.row_problems)
     joined = None
+    points_crs = src.crs  # the table's own, also when the boundaries bring theirs
     if boundaries is not None:
         joined = join_boundaries(src, frame, *boundaries, read_opts, prefix)
         src.geoms, src.crs = joined.geoms, joined.crs
@@ -216,7 +218,7 @@ def _read(
     declared = None if src.format == "txt" else src.declared_area_m2
     if declared is None:
         declared = mapped.area
-    return _Source(src, mapped, frame, prefix, unusable, joined, declared)
+    return _Source(src, mapped, frame, prefix, unusable, joined, declared, points_crs)
 
 
 def _first_findings(conn: Connection, source: _Source, known: dict[str, int]) -> _Tally:
@@ -232,7 +234,7 @@ def _first_findings(conn: Connection, source: _Source, known: dict[str, int]) ->
         decisions=dict(source.mapped.decisions),
     )
     if src.points is not None:
-        tally.problems += _check_points(conn, frame, src, known)
+        tally.problems += _check_points(conn, frame, src.points, source.points_crs, known)
     return tally
 
 
@@ -268,6 +270,65 @@ def _blank_cells(s: Any) -> Any:
     return s.isna() | s.astype(str).str.strip().eq("")
 
 
+def _stored_out_of_scope(
+    conn: Connection, principal: Principal, known: dict[str, int]
+) -> dict[str, str]:
+    """The stored parcels among ``known`` (code → id) that ``principal`` may not write, each
+    with the reason (the parcel edit path's rule, :meth:`Principal.can_edit_parcel`, for the
+    parcel as it is stored). Called inside the import's write transaction: the parcels are
+    locked until its end, so none moves to another city or zone between this check and the
+    write."""
+    if not known:
+        return {}
+    # In id order, as every import locks them, so that two imports never wait on each other
+    # crosswise. NO KEY UPDATE is the lock the import's UPDATE takes anyway.
+    rows = conn.execute(
+        text(
+            "SELECT code, city_code, zone_id FROM landmatch.parcel WHERE id = ANY(:ids) "
+            "ORDER BY id FOR NO KEY UPDATE"
+        ),
+        {"ids": sorted(known.values())},
+    ).all()
+    out: dict[str, str] = {}
+    for code, city, zone_id in rows:
+        if principal.can_edit_parcel(city, zone_id):
+            continue
+        if principal.can_edit_city(city):
+            out[code] = f"已登记地块 {code} 超出本账号的开发区范围，无权编辑"
+        else:
+            name = vocab.CITIES.get(city, city)
+            out[code] = (
+                f"已登记地块 {code} 属于{name}，无权编辑{name}的地块（超出本账号的城市范围）"
+            )
+    return out
+
+
+def _refuse_out_of_scope(
+    batch: pd.DataFrame, checked: Any, refused: dict[str, str], tally: _Tally
+) -> None:
+    """Each row of ``batch`` naming a stored parcel of ``refused`` is rejected with its reason
+    (also a row rejected for something else: every problem of a row is reported), and taken
+    out of ``checked`` so that nothing of it is written."""
+    if not refused or "code" not in batch:
+        return
+    hit = {
+        row_number(label): code
+        for label, code in zip(batch.index, map(codes.code_text, batch["code"]), strict=True)
+        if code in refused
+    }
+    if not hit:
+        return
+    tally.problems += [
+        {"row": row, "code": code, "field": "code", "reason": refused[code]}
+        for row, code in hit.items()
+    ]
+    keep = np.array([row_number(r) not in hit for r in checked.rows], dtype=bool)
+    if not keep.all():
+        checked.values = checked.values[keep].reset_index(drop=True)
+        checked.geoms = checked.geoms[keep]
+        checked.rows = checked.rows[keep]
+
+
 def _validate_and_write(
     conn: Connection,
     source: _Source,
@@ -279,6 +340,7 @@ def _validate_and_write(
     defaults: dict[str, str],
     progress: Progress | None,
     shapes: dict[Any, Any] | None,
+    refused: dict[str, str],
 ) -> None:
     """Validate a batch, hand its accepted rows to the writer, validate the next while
     PostgreSQL inserts this one. With any row rejected the whole import is rolled back at the
@@ -330,6 +392,7 @@ def _validate_and_write(
             tally.decisions.setdefault(key, []).extend(decided)
         if progress:
             progress("validate", end, total)
+        _refuse_out_of_scope(frame.iloc[start:end], checked, refused, tally)
         cities = set(checked.values["city_code"].dropna()) if len(checked.values) else set()
         outside = sorted(c for c in cities if not principal.can_edit_city(c))
         if outside:
@@ -384,6 +447,8 @@ def run_import(
         if deferred:
             derived.defer(conn)
         with audited(conn, principal.actor, reason, import_id=import_id):  # type: ignore[arg-type]
+            # Before the writer opens its COPY (no other statement runs while it is open).
+            refused = _stored_out_of_scope(conn, principal, known)
             written = [0]
 
             def on_write(k: int) -> None:
@@ -410,6 +475,7 @@ def run_import(
                 defaults,
                 progress,
                 shapes,
+                refused,
             )
             result = writer.finish()
         if deferred:
@@ -560,13 +626,13 @@ POINT_TOLERANCE_M = 50.0
 
 
 def _check_points(
-    conn: Connection, frame: Any, src: Any, known: dict[str, int]
+    conn: Connection, frame: Any, pts: np.ndarray, crs: Any, known: dict[str, int]
 ) -> list[dict[str, Any]]:
-    """A table's lon/lat columns name a location, not a boundary: each must lie in (or within
-    :data:`POINT_TOLERANCE_M` of) the stored parcel of its code. Returns the problems."""
+    """A table's lon/lat columns (``pts``, in ``crs``) name a location, not a boundary: each
+    must lie in (or within :data:`POINT_TOLERANCE_M` of) the stored parcel of its code.
+    Returns the problems."""
     problems: list[dict[str, Any]] = []
     codes = [None if pd.isna(c) else str(c).strip() for c in frame.get("code", [])]
-    pts = src.points
     coords = shapely.get_coordinates(pts, include_z=False) if len(pts) else np.zeros((0, 2))
     finite = np.isfinite(shapely.get_x(pts)) & np.isfinite(shapely.get_y(pts))
     check: list[int] = []
@@ -579,7 +645,16 @@ def _check_points(
             problems.append(_point_problem(frame, i, c, "经纬度不是有效的数字"))
     if not check:
         return problems
-    stored = to_storage_array(pts[check], src.crs)
+    stored = to_storage_array(pts[check], crs)
+    converted = np.isfinite(shapely.get_coordinates(stored)).all(axis=1)
+    for j in np.flatnonzero(~converted):
+        problems.append(
+            _point_problem(
+                frame, check[j], codes[check[j]], "经纬度无法转换到 CGCS2000（坐标系不符）"
+            )
+        )
+    check = [i for j, i in enumerate(check) if converted[j]]
+    stored = stored[converted]
     far = distances_m(conn, [known[str(codes[i])] for i in check], stored)
     for k, i in enumerate(check):
         d = far[k]

@@ -7,6 +7,7 @@ are unpacked defensively (size, ratio, entry count, paths, links).
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import json
@@ -22,6 +23,7 @@ import numpy as np
 import pandas as pd
 import pyogrio
 import shapely
+from openpyxl.utils import get_column_letter
 from pyogrio.errors import DataSourceError
 
 from landmatch.errors import CRSError, FormatError, PayloadTooLarge
@@ -40,11 +42,19 @@ from landmatch.geo.txt import parse_txt
 from landmatch.inventory import fields as F
 from landmatch.inventory import land_use
 from landmatch.inventory.formats import detect_format, utf8_json
-from landmatch.inventory.sheets import read_table
+from landmatch.inventory.sheets import Table, read_table
 
+# 3-D geographic CRSs → the 2-D ones (WGS 84, CGCS2000).
+GEOGRAPHIC_2D = {4979: WGS84_EPSG, 4480: STORAGE_EPSG}
 MAX_ZIP_ENTRIES = 200
 MAX_ZIP_RATIO = 100  # uncompressed / compressed, per entry above 1 MB
-CRS_HINT = "请用 --crs 指定坐标系（例如 --crs EPSG:4527 表示 CGCS2000 3° 带 39 带无带号，--crs EPSG:4490 表示经纬度）"
+# Messages name the options as every front end shows them (the wizard's 坐标系 and 字符编码,
+# the API's fields, the CLI's flags), never one front end's spelling.
+CRS_HINT = (
+    "请指定坐标系：河北的 CGCS2000 3° 带第 38、39、40 带，横坐标带带号（8 位）为 "
+    "EPSG:4526、4527、4528，不带带号（6 位）为 EPSG:4547、4548、4549（中央经线 114°、117°、"
+    "120°）；经纬度为 EPSG:4490"
+)
 
 
 @dataclass
@@ -110,7 +120,7 @@ def safe_extract(data: bytes, dest: Path, max_bytes: int) -> list[Path]:
     for info in zf.infolist():
         name = info.filename
         pure = PurePosixPath(name.replace("\\", "/"))
-        if info.is_dir():
+        if info.is_dir() or _finder_junk(pure):
             continue
         target = dest / pure.name  # flatten: shapefile parts belong together
         written = 0
@@ -127,6 +137,12 @@ def safe_extract(data: bytes, dest: Path, max_bytes: int) -> list[Path]:
             ) from None
         out.append(target)
     return out
+
+
+def _finder_junk(path: PurePosixPath) -> bool:
+    """What macOS Finder adds to a zip it makes: the ``__MACOSX/`` folder of resource forks
+    (``._name`` beside each file, which would read as a second ``.shp``) and ``.DS_Store``."""
+    return "__MACOSX" in path.parts or path.name.startswith("._") or path.name == ".DS_Store"
 
 
 def zlib_error() -> type[Exception]:
@@ -244,7 +260,7 @@ def _read_ogr(
     except UnicodeDecodeError as exc:  # pyogrio decodes names and values with ``encoding``
         raise FormatError(
             f"{label} 的属性表无法按 {encoding or exc.encoding} 解码（字段名或属性值用的是其他编码）；"
-            "请用 --encoding 指定正确的编码（如 GBK 或 UTF-8）"
+            "请指定正确的字符编码（如 GBK 或 UTF-8）"
         ) from None
     except Exception as exc:  # noqa: BLE001
         raise FormatError(
@@ -259,9 +275,13 @@ def _read_ogr(
     declared = prj_epsg
     if declared is None and df.crs is not None:
         declared = df.crs.to_epsg() or _declared_epsg(df.crs.to_wkt())
+    # Heights are dropped (parcels are planar): a 3-D geographic CRS is its 2-D one. GDAL
+    # gives a GeoJSON with heights and no "crs" EPSG:4979, without heights EPSG:4326, and
+    # OGC:CRS84h no EPSG code at all.
+    declared = GEOGRAPHIC_2D.get(declared, declared) if declared is not None else None
     warnings: list[str] = []
     if fmt == "geojson" and declared == WGS84_EPSG:
-        declared = None  # the GeoJSON default; the coordinates decide
+        declared = None  # the GeoJSON default (RFC 7946: CRS84); the coordinates decide
     crs = resolve_crs(geoms, declared, opts.crs, warnings)
     return Source(frame=frame, geoms=geoms, crs=crs, format=fmt, warnings=warnings)
 
@@ -302,11 +322,20 @@ def _read_shapefile_zip(data: bytes, filename: str, tmp: Path, opts: ReadOptions
         if ext not in siblings:
             raise FormatError(f"Shapefile 不完整：缺少{what}（{shp.stem}{ext}）")
     prj_epsg = None
-    if ".prj" in siblings:
-        prj = siblings[".prj"].read_bytes().decode("utf-8", errors="replace")
-        prj_epsg = crs_from_wkt(prj)
-        if prj_epsg is None and not opts.crs:
+    prj = (
+        siblings[".prj"].read_bytes().decode("utf-8", errors="replace")
+        if ".prj" in siblings
+        else ""
+    )
+    if prj.strip().lstrip("\ufeff") and not opts.crs:  # a chosen CRS wins; an empty .prj is none
+        try:
+            prj_epsg = crs_from_wkt(prj)
+        except CRSError:
+            raise CRSError(".prj 中的坐标系定义无法解析（不是有效的 WKT）；" + CRS_HINT) from None
+        if prj_epsg is None:
             raise CRSError(".prj 中的坐标系无法识别；" + CRS_HINT)
+    if ".prj" in siblings and (opts.crs or not prj_epsg):
+        siblings[".prj"].unlink()  # not GDAL's to read either
     # --encoding, else the .cpg, else the DBF's language driver id, else detection.
     encoding = opts.encoding
     if not encoding and ".cpg" in siblings:
@@ -331,23 +360,29 @@ def decode_text(data: bytes, encoding: str | None) -> str:
         except UnicodeDecodeError as exc:
             raise FormatError(
                 f"无法按 {encoding} 解码文件（第 {exc.start + 1} 字节起不是有效的 {encoding} 编码）；"
-                "请检查 --encoding，或不指定让系统自动识别"
+                "请检查所选的字符编码，或不指定让系统自动识别"
             ) from None
     return data.decode(text_encoding(data))
 
 
 def text_encoding(data: bytes) -> str:
-    """The encoding a text file is read with when none is given: UTF-8 (BOM allowed), else
-    GB18030 (a superset of GBK); :class:`FormatError` when it is neither."""
-    for enc in ("utf-8-sig", "gb18030"):
+    """The encoding a text file is read with when none is given: UTF-16 when it starts with
+    its byte-order mark, else UTF-8 (BOM allowed), else GB18030 (a superset of GBK);
+    :class:`FormatError` when it is none of them."""
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) and not data.startswith(
+        codecs.BOM_UTF32_LE
+    ):
+        encodings: tuple[str, ...] = ("utf-16",)  # Excel's "Unicode 文本" (the BOM says which)
+    else:
+        encodings = ("utf-8-sig", "gb18030")
+    for enc in encodings:
         try:
             data.decode(enc)
         except UnicodeDecodeError:
             continue
         return enc
     raise FormatError(
-        "文件编码无法识别（既不是 UTF-8 也不是 GBK/GB18030，或混用了多种编码）；"
-        "请用 --encoding 指定"
+        "文件编码无法识别（既不是 UTF-8 也不是 GBK/GB18030，或混用了多种编码）；请指定字符编码"
     )
 
 
@@ -409,6 +444,9 @@ def _geometry_columns(frame: pd.DataFrame, opts: ReadOptions) -> Source:
 
 def _read_csv(data: bytes, opts: ReadOptions) -> Source:
     text = decode_text(data, opts.encoding)
+    # Excel saves "Unicode 文本" (UTF-16) and "文本文件（制表符分隔）" with tabs.
+    first = text.lstrip("\ufeff").split("\n", 1)[0]
+    sep = "\t" if "\t" in first and "," not in first else ","
     try:
         with warnings.catch_warnings():
             # A row longer than the header: pandas would drop its tail (or, without
@@ -416,13 +454,14 @@ def _read_csv(data: bytes, opts: ReadOptions) -> Source:
             warnings.simplefilter("error", pd.errors.ParserWarning)
             frame = pd.read_csv(
                 io.StringIO(text),
+                sep=sep,
                 dtype=str,
                 keep_default_na=False,
                 skipinitialspace=True,
                 index_col=False,
             )
     except pd.errors.ParserWarning:
-        raise FormatError(f"CSV 格式错误：{_long_row(text)}") from None
+        raise FormatError(f"CSV 格式错误：{_long_row(text, sep)}") from None
     except Exception as exc:  # noqa: BLE001 - pandas parser errors
         raise FormatError(f"CSV 格式错误：{csv_zh(str(exc))}") from None
     _check_rows(len(frame), opts)
@@ -433,9 +472,9 @@ def _read_csv(data: bytes, opts: ReadOptions) -> Source:
     return src
 
 
-def _long_row(text: str) -> str:
+def _long_row(text: str, sep: str = ",") -> str:
     """Which row of a CSV has more columns than its header."""
-    rows = csv.reader(io.StringIO(text))
+    rows = csv.reader(io.StringIO(text), delimiter=sep)
     width = len(next(rows, []))
     for line, row in enumerate(rows, start=2):
         if len(row) > width:
@@ -450,10 +489,20 @@ def _read_xlsx(data: bytes, tmp: Path, opts: ReadOptions) -> Source:
 
     safe_extract(data, tmp, opts.max_unpacked_bytes)  # the same bomb checks as any zip
     try:
-        wb = openpyxl.load_workbook(io.BytesIO(data), data_only=True)
+        # Read-only: the sheets are parsed from their XML as the table reads them, never
+        # built cell by cell from the sizes they declare (a 5 KB file may declare a merged
+        # range of millions of cells; landmatch.inventory.sheets).
+        wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception:  # noqa: BLE001 - openpyxl's many ways of failing on a bad file
         raise FormatError("无法读取 Excel 文件：文件已损坏，或不是有效的 xlsx 工作簿") from None
-    table = read_table(wb)
+    try:
+        table = read_table(wb)
+    except (FormatError, PayloadTooLarge):
+        raise
+    except Exception:  # noqa: BLE001 - a sheet's XML openpyxl cannot parse
+        raise FormatError("无法读取 Excel 文件：工作表已损坏，或不是有效的 xlsx 工作簿") from None
+    finally:
+        wb.close()
     _check_rows(len(table.rows), opts)
     frame = pd.DataFrame(table.rows, columns=table.headers, dtype=object)
     frame.index = np.array(table.labels, dtype=np.int64)
@@ -463,7 +512,32 @@ def _read_xlsx(data: bytes, tmp: Path, opts: ReadOptions) -> Source:
     if table.skipped:
         shown = "、".join(f"第 {r} 行（{why}）" for r, why in table.skipped[:10])
         src.warnings.append(f"工作表“{table.sheet}”中以下行不是地块，未导入：{shown}")
+    if table.uncached:
+        _warn_uncached(src, table)
     return src
+
+
+UNCACHED = "是公式，但文件中没有保存计算结果，已按空值读取；请在 Excel 中打开并保存后再导入"
+# Rows whose formula cells a report names one by one (the note counts them all).
+UNCACHED_ROWS = 1_000
+
+
+def _warn_uncached(src: Source, table: Table) -> None:
+    """Formula cells without a saved result (a workbook written by a program and never
+    opened in Excel): a note for the file, a warning on each parcel's row naming its column."""
+    cells = [f"{get_column_letter(c)}{r}" for r, c, _h in table.uncached]
+    shown = "、".join(cells[:10]) + ("…" if len(cells) > 10 else "")
+    src.warnings.append(f"工作表“{table.sheet}”中有 {len(cells)} 个单元格（{shown}）{UNCACHED}")
+    in_rows = [(r, c, h) for r, c, h in table.uncached if h is not None][:UNCACHED_ROWS]
+    for r, c, header in in_rows:
+        src.row_warnings.append(
+            {
+                "row": r,
+                "code": None,
+                "field": F.field_for_header(header) or header,
+                "message": f"单元格 {get_column_letter(c)}{r}（{header}）{UNCACHED}",
+            }
+        )
 
 
 def _read_txt(data: bytes, opts: ReadOptions) -> Source:

@@ -15,10 +15,20 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from openpyxl.cell.read_only import ReadOnlyCell
+from openpyxl.utils import get_column_letter
+from openpyxl.utils.cell import range_boundaries
+from openpyxl.worksheet._reader import FORMULA_TAG, VALUE_TAG, WorkSheetParser
+
 from landmatch.errors import FormatError
 from landmatch.inventory import fields as F
 
 SCAN_ROWS = 30
+# A sheet is read from its XML (openpyxl's read-only mode), never from its declared size: a
+# tiny file may declare a merged range or a dimension of millions of cells. A table has at
+# most this many columns, and no row lies beyond Excel's last.
+MAX_COLUMNS = 500
+EXCEL_MAX_ROW = 1_048_576
 PREFERRED_SHEET = "熟地清单"
 # A row that is no parcel: a total, or a note under the table.
 TOTAL_WORDS = ("合计", "小计", "总计", "累计")
@@ -44,6 +54,9 @@ class Table:
     header_row: str  # where the header is, as messages name it
     sheet: str
     skipped: list[tuple[int, str]] = field(default_factory=list)  # (row, why) not parcels
+    # Cells holding a formula without a saved result, read as empty: (row, column, the
+    # column's header where the cell is in a parcel's row, else None).
+    uncached: list[tuple[int, int, str | None]] = field(default_factory=list)
 
 
 def _known(header: Any) -> bool:
@@ -76,28 +89,116 @@ def _combine(top: Any, sub: Any) -> str:
     return t if _known(t) else f"{t}/{s}"
 
 
-def _grid(ws: Any) -> list[list[Any]]:
-    """The sheet's values, each merged range filled with its top-left value; a number shown
-    as a percentage (0.4 as 40%) as the text it shows."""
+class _Parser(WorkSheetParser):
+    """openpyxl's sheet parser (values only, as ``data_only``) that also notes the cells
+    holding a formula without a saved result (a file written by a program, never opened in
+    Excel): openpyxl reads them as empty."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.uncached: list[tuple[int, int]] = []
+
+    def parse_cell(self, element: Any) -> dict[str, Any]:
+        cell: dict[str, Any] = super().parse_cell(element)
+        if element.find(FORMULA_TAG) is not None:
+            saved = element.find(VALUE_TAG)
+            # An empty result is saved as an empty text (t="str"); openpyxl writes a formula
+            # with an empty <v/> and no type.
+            if saved is None or (not saved.text and element.get("t", "n") != "str"):
+                self.uncached.append((cell["row"], cell["column"]))
+        return cell
+
+
+_NO_CELLS: list[Any] = []  # a row the sheet does not have (shared: never written to)
+
+
+@dataclass
+class _Grid:
+    rows: list[list[Any]]  # by sheet row (index 0 = row 1); rows without cells are empty
+    uncached: list[tuple[int, int]]  # (row, column) of formulas without a saved result
+
+
+def _grid(ws: Any) -> _Grid:
+    """The values of a read-only sheet ``ws``: each row the sheet has, as wide as the widest
+    (rows it does not have are empty), each merged range filled with its top-left value
+    (:func:`_fill_merged`); a number shown as a percentage (0.4 as 40%) as the text it
+    shows."""
+    wb = ws.parent
+    cells: list[tuple[int, list[dict[str, Any]]]] = []
+    width = 0
+    with ws._get_source() as src:
+        parser = _Parser(
+            src,
+            ws._shared_strings,
+            data_only=True,
+            epoch=wb.epoch,
+            date_formats=wb._date_formats,
+            timedelta_formats=wb._timedelta_formats,
+        )
+        for idx, row in parser.parse():
+            if idx > EXCEL_MAX_ROW:
+                raise FormatError(f"工作表“{ws.title}”的行号 {idx} 超出 Excel 的范围，文件已损坏")
+            if not row:
+                continue
+            last = max(c["column"] for c in row)
+            if last > MAX_COLUMNS:
+                far = next(c for c in row if c["column"] == last)
+                raise FormatError(
+                    f"工作表“{ws.title}”的单元格 {get_column_letter(last)}{far['row']} 超出"
+                    f"第 {MAX_COLUMNS} 列；清单最多 {MAX_COLUMNS} 列，请删除表格右侧的内容"
+                )
+            width = max(width, last)
+            cells.append((idx, row))
+        merged = parser.merged_cells
     rows: list[list[Any]] = []
-    for row in ws.iter_rows():
-        values = []
-        for cell in row:
-            v = cell.value
-            if (
-                isinstance(v, int | float)
-                and not isinstance(v, bool)
-                and "%" in str(cell.number_format or "")
-            ):
-                v = f"{v * 100:g}%"
-            values.append(v)
+    for idx, row in cells:
+        if idx <= len(rows):
+            raise FormatError(f"工作表“{ws.title}”的第 {idx} 行重复或顺序错乱，文件已损坏")
+        rows.extend([_NO_CELLS] * (idx - 1 - len(rows)))
+        values: list[Any] = [None] * width
+        for c in row:
+            v = c["value"]
+            if isinstance(v, int | float) and not isinstance(v, bool) and c["style_id"]:
+                number_format = ReadOnlyCell(ws, c["row"], c["column"], v, "n", c["style_id"])
+                if "%" in str(number_format.number_format or ""):
+                    v = f"{v * 100:g}%"
+            values[c["column"] - 1] = v
         rows.append(values)
-    for rng in ws.merged_cells.ranges:
-        value = rows[rng.min_row - 1][rng.min_col - 1] if rng.min_row <= len(rows) else None
-        for r in range(rng.min_row - 1, min(rng.max_row, len(rows))):
-            for c in range(rng.min_col - 1, min(rng.max_col, len(rows[r]))):
-                rows[r][c] = value
-    return rows
+    if merged is not None:
+        _fill_merged(rows, width, [m.ref for m in merged.mergeCell], ws.title)
+    return _Grid(rows, parser.uncached)
+
+
+# The rows where a header may be (a header merged down over a row the file leaves out).
+_HEADER_ROWS = SCAN_ROWS + 2
+
+
+def _fill_merged(rows: list[list[Any]], width: int, refs: list[str], title: str) -> None:
+    """Each merged range's top-left value copied over the range, within the sheet's extent
+    (up to its last row with cells, as wide as its widest row) and, below the rows a header
+    may take, only into rows the sheet has. Ranges do not overlap in a workbook Excel wrote;
+    a file where they do may not make this fill more cells than the sheet has."""
+    budget = sum(len(r) for r in rows) + _HEADER_ROWS * width
+    for ref in refs:
+        try:
+            min_col, min_row, max_col, max_row = range_boundaries(ref)
+        except (TypeError, ValueError):
+            continue  # not a range: nothing to fill
+        if min_row is None or min_col is None or min_row > len(rows):
+            continue
+        value = (rows[min_row - 1] + [None] * min_col)[min_col - 1]
+        for r in range(min_row - 1, min(max_row or min_row, len(rows))):
+            row = rows[r]
+            if row is _NO_CELLS:
+                if r >= _HEADER_ROWS:
+                    continue
+                row = rows[r] = [None] * width
+            span = range(min_col - 1, min(max_col or min_col, len(row)))
+            budget -= len(span)
+            if budget < 0:
+                raise FormatError(f"工作表“{title}”的合并单元格区域互相重叠，文件已损坏")
+            for c in span:
+                row[c] = value
 
 
 def _header(grid: list[list[Any]]) -> tuple[int, int, list[str]]:
@@ -146,16 +247,17 @@ def read_table(wb: Any) -> Table:
     """The 清单 of workbook ``wb`` (openpyxl, values only)."""
     named = PREFERRED_SHEET in wb.sheetnames
     sheets = [wb[PREFERRED_SHEET]] if named else list(wb.worksheets)
-    best: tuple[int, Any, list[list[Any]], tuple[int, int, list[str]]] | None = None
+    best: tuple[int, Any, _Grid, tuple[int, int, list[str]]] | None = None
     for ws in sheets:
-        grid = _grid(ws)
-        found = _header(grid) if grid else (0, 1, [])
+        sheet = _grid(ws)
+        found = _header(sheet.rows) if sheet.rows else (0, 1, [])
         score = sum(_known(n) for n in found[2])
         if best is None or score > best[0]:
-            best = (score, ws, grid, found)
-    if best is None or not best[2]:
+            best = (score, ws, sheet, found)
+    if best is None or not best[2].rows:
         raise FormatError("工作表为空")
-    _score, ws, grid, (start, depth, names) = best
+    _score, ws, sheet, (start, depth, names) = best
+    grid = sheet.rows
     # A header merged down over a second row leaves that row a copy of the header.
     while start + depth < len(grid) and _repeats(grid[start + depth], names):
         depth += 1
@@ -194,6 +296,10 @@ def read_table(wb: Any) -> Table:
             continue
         table.rows.append([_cell(v) for v in values])
         table.labels.append(r + 1)
+    body = set(table.labels)
+    table.uncached = [
+        (r, c, names[c - 1] if r in body and c <= width else None) for r, c in sheet.uncached
+    ]
     return table
 
 

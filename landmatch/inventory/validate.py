@@ -20,6 +20,7 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from landmatch import vocab
+from landmatch.errors import GeometryError
 from landmatch.geo import gcj02
 from landmatch.geo.crs import (
     CHINA_BBOX,
@@ -33,6 +34,7 @@ from landmatch.geo.crs import (
 from landmatch.geo.measure import M2_PER_MU
 from landmatch.geo.validate import (
     check_polygonal,
+    collection_polygons,
     looks_swapped_latlon,
     normalise_polygons,
     repair,
@@ -735,8 +737,17 @@ def _check_geometry(
     if extra_dims.any():
         g[extra_dims] = shapely.force_2d(g[extra_dims])
         c.flattened = int(extra_dims.sum())
+    # A GeometryCollection is a boundary only when every member is a polygon; its parts become
+    # one MultiPolygon here, so that the checks below see them together (overlapping parts
+    # are invalid in a MultiPolygon, not in a collection).
+    for i in np.flatnonzero(ok & (shapely.get_type_id(g) == 7)):
+        try:
+            g[i] = collection_polygons(g[i])
+        except GeometryError as exc:
+            c.reject([i], "geometry", exc.message)
+            ok[i] = False
     type_id = shapely.get_type_id(g)
-    polygonal = np.isin(type_id, (3, 6, 7))  # Polygon, MultiPolygon, GeometryCollection
+    polygonal = np.isin(type_id, (3, 6))  # Polygon, MultiPolygon
     wrong = ok & ~polygonal
     c.reject(wrong, "geometry", lambda i: check_polygonal(g[i])[0].message_zh)
     ok &= polygonal
@@ -794,7 +805,7 @@ def _check_geometry(
         )
     c.reject(idx[~box_ok], "geometry", "坐标转换失败（坐标超出所选坐标系的有效范围）")
     for k in np.flatnonzero(box_ok & ~in_china):
-        hint = "；疑似经纬度颠倒" if looks_swapped_latlon(stored[k]) else "；请检查坐标系（--crs）"
+        hint = "；疑似经纬度颠倒" if looks_swapped_latlon(stored[k]) else "；请检查坐标系"
         c.reject([idx[k]], "geometry", f"坐标超出中国范围（{_xy(b[k, 0], b[k, 1])}）{hint}")
     for k in np.flatnonzero(in_china & ~in_hebei):
         hint = "；疑似经纬度颠倒" if looks_swapped_latlon(stored[k]) else ""

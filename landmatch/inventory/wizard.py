@@ -18,7 +18,7 @@ import io
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import shapely
@@ -39,7 +39,7 @@ from landmatch.errors import (
     NotFound,
     UnprocessableInput,
 )
-from landmatch.geo.crs import GCJ02, parse_crs
+from landmatch.geo.crs import GCJ02, STORAGE_EPSG, parse_crs
 from landmatch.inventory import codes, columns, imports
 from landmatch.inventory import fields as F
 from landmatch.inventory.formats import LABELS
@@ -175,15 +175,32 @@ def suggested_prefix(frame: Any, filename: str, city: str | None) -> str:
     return prefix[:40] if codes.PREFIX_RE.fullmatch(prefix[:40]) else ""
 
 
+def _read_for_crs(data: bytes, filename: str, opts: ReadOptions) -> tuple[Any, str, str | None]:
+    """A file read as :func:`detect` reads it: (the source, its CRS as text, why the CRS must
+    be chosen). A file whose CRS cannot be told from it is read once more with a stand-in
+    CRS, for everything else it says; the user chooses its CRS on the job page."""
+    try:
+        src = read_source(data, filename, opts)
+    except CRSError as exc:
+        try:
+            src = read_source(data, filename, replace(opts, crs=f"EPSG:{STORAGE_EPSG}"))
+        except LandMatchError:
+            raise exc from None
+        return src, "", exc.message
+    return src, _crs_text(src.crs), None
+
+
 def detect(upload: UploadSet, limits: Limits, city: str | None = None) -> dict[str, Any]:
     """What the files say, read by the import's own readers: format, CRS, encoding, rows,
     headers, the headers it does not know (each with the closest known one). A file the
-    readers refuse raises their error (in Chinese) and no job is made."""
+    readers refuse raises their error (in Chinese) and no job is made — except for a CRS the
+    file does not tell: then ``crs`` is empty and ``crs_problem`` says why, and the job page
+    asks for it."""
     opts = ReadOptions(max_rows=limits.max_rows, max_unpacked_bytes=limits.max_unpacked_mb << 20)
-    src = read_source(upload.file.data, upload.file.filename, opts)
-    crs = src.crs
+    src, crs, crs_problem = _read_for_crs(upload.file.data, upload.file.filename, opts)
     if upload.boundaries is not None:
-        crs = read_source(upload.boundaries.data, upload.boundaries.filename, opts).crs
+        b = upload.boundaries
+        _bsrc, crs, crs_problem = _read_for_crs(b.data, b.filename, opts)
     encoding = ""
     if src.format in ("txt", "csv"):
         encoding = text_encoding(upload.file.data)
@@ -191,7 +208,8 @@ def detect(upload: UploadSet, limits: Limits, city: str | None = None) -> dict[s
         "format": src.format,
         "format_label": LABELS.get(src.format, src.format),
         "boundary_format": None,
-        "crs": _crs_text(crs),
+        "crs": crs,
+        "crs_problem": crs_problem,
         "encoding": encoding,
         "rows": len(src.frame),
         "headers": [str(h) for h in src.frame.columns],
@@ -295,10 +313,14 @@ def save_options(
     job = job_for(conn, job_id, principal, lock=True)
     _require_idle(job)
     options = check_options(principal, given)
+    if job["detected"].get("crs_problem") and "crs" not in options:
+        raise _field_error("crs", job["detected"]["crs_problem"])
     if job["city_code"] is not None and principal.role != "admin" and "city" not in options:
         options["city"] = job["city_code"]
-    known = set(job["detected"].get("headers", []))
+    headers = job["detected"].get("headers", [])
+    known = set(headers)
     mapped = columns.check_mapping({h: t for h, t in mapping.items() if h in known})
+    columns.check_collisions(headers, mapped)
     db.set_options(conn, job_id, options.get("city"), options, mapped)
     db.set_state(conn, job_id, "uploaded", report=None, error=None)
     db.clear_report(conn, job_id)

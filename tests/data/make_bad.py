@@ -167,7 +167,7 @@ def build() -> dict[str, tuple[bytes, dict, str]]:  # type: ignore[type-arg]
             "带",
         ),
         "utf16_garbage.txt": (b"\xff\xfe\x00\x01garbage", {}, "UTF-16 字节顺序标记"),
-        "txt_file_codes.txt": (EXAMPLE_TXT, {}, "请用 --code-prefix 指定前缀"),
+        "txt_file_codes.txt": (EXAMPLE_TXT, {}, "请指定地块编号前缀"),
         "bad_code_prefix.txt": (EXAMPLE_TXT, {"code_prefix": "石家庄/2024"}, "地块编号前缀"),
         "dbf_undecodable.zip": (
             shapefile_zip(drop=(".cpg",), dbf=(b"BAD-SHP", b"\xff\xfe\xfa\x80\xff\x80\xfe")),
@@ -260,7 +260,7 @@ def build() -> dict[str, tuple[bytes, dict, str]]:  # type: ignore[type-arg]
                 '4212000, 544800 4212100, 544700 4212000))"',
             ),
             {},
-            "--crs",
+            "请指定坐标系",
         ),
         "unknown_status.csv": (csv(HEADER, f'BAD-1,坏,100101,待定,"{SQ_WKT}"'), {}, "状态"),
         "out_of_range.csv": (

@@ -66,7 +66,7 @@ def test_a_language_driver_id_that_does_not_fit_falls_back_to_detection(tmp_path
 def test_undecodable_table_asks_for_encoding(tmp_path: Path) -> None:
     dbf = _dbf(tmp_path, {"name": ["abcdef"]}, "UTF-8", ldid=0)
     broken = dbf.replace(b"abcdef", b"\xff\xfe\xfa\x80\xff\x80")
-    with pytest.raises(FormatError, match="DBF 属性表编码无法识别.*--encoding"):
+    with pytest.raises(FormatError, match="DBF 属性表编码无法识别.*请指定字符编码"):
         dbf_encoding(broken)
 
 

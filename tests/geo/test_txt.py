@@ -136,7 +136,7 @@ def test_utf16_and_utf32_with_bom_parse(codec: str) -> None:
 
 def test_explicit_encoding_is_honoured() -> None:
     data = shapes.TXT_EXAMPLE.encode("utf-16-le")  # no BOM: detection cannot know
-    with pytest.raises(FormatError, match="--encoding"):
+    with pytest.raises(FormatError, match="请指定字符编码"):
         parse_txt(data)
     [p] = parse_txt(data, encoding="UTF-16LE").parcels
     assert p.name == "地块1" and p.use == "工业用地"
@@ -193,8 +193,9 @@ def test_header_zone_conflicting_with_prefix_warns() -> None:
 
 
 def test_no_zone_determinable_suggests_crs_option() -> None:
-    with pytest.raises(CRSError, match="--crs"):
+    with pytest.raises(CRSError, match="请指定坐标系.*EPSG:4547、4548、4549") as refused:
         parse_txt(make_txt(_unprefixed_body(), 带号=""))
+    assert "--" not in refused.value.message
     f = parse_txt(make_txt(_unprefixed_body(), 带号=""), crs="EPSG:4547")
     assert f.epsg == 4547
     assert f.parcels[0].geometry_4490.equals_exact(EXAMPLE_GEOM_4490, 1e-9)
@@ -389,6 +390,14 @@ def test_short_point_line_and_bad_ring_number() -> None:
         )
     with pytest.raises(FormatError, match="圈号"):
         parse_txt(make_txt(BODY.replace("J2,1,", "J2,a,")))
+
+
+@pytest.mark.parametrize("ring", ["1e400", "-1e400", "1.7"])
+def test_a_ring_number_out_of_range_or_fractional_names_its_line(ring: str) -> None:
+    """1e400 is infinite as a float and had no integer (OverflowError: a 500 in the import);
+    1.7 was read as ring 1 (review D6)."""
+    with pytest.raises(FormatError, match=f"第 15 行：圈号不是整数：'{ring}'"):
+        parse_txt(make_txt(BODY.replace("J2,1,", f"J2,{ring},")))
 
 
 def test_no_coordinate_section() -> None:

@@ -27,6 +27,7 @@ from landmatch.errors import InvalidInput, UnprocessableInput
 from landmatch.inventory.imports import ImportOptions, run_import
 from landmatch.settings import Settings
 from tests.conftest import auth
+from tests.data import office_files as office
 from tests.geo import shapes
 from tests.inventory.conftest import feature, geojson_bytes, post_import, square
 
@@ -58,9 +59,9 @@ def test_txt_file_numbers_are_refused_with_a_hint(
     assert problem["reason"].startswith(
         "地块编号“1”格式不正确（3–64 个字符，不含空格、控制字符和 /、\\）；"
     )
-    assert "界址点文件的地块编号只是文件内序号，请用 --code-prefix 指定前缀" in problem["reason"]
-    assert "--code-prefix 130100-2024-XY" in problem["reason"]
-    assert "请用 --code-prefix" in r.json()["detail"]  # the summary names the first problem
+    assert "界址点文件的地块编号只是文件内序号，请指定地块编号前缀" in problem["reason"]
+    assert "（如 130100-2024-XY）" in problem["reason"] and "--" not in problem["reason"]
+    assert "请指定地块编号前缀" in r.json()["detail"]  # the summary names the first problem
     assert fingerprint() == before
 
 
@@ -73,12 +74,12 @@ def test_txt_hint_is_given_once_per_row(session: Session) -> None:
     for row in rep["rows"]:
         reasons = [p["reason"] for p in row["problems"]]
         assert len(reasons) == 2 and "在文件中重复" in reasons[1]
-        assert [r.count("--code-prefix 指定前缀") for r in reasons] == [1, 0]
+        assert [r.count("请指定地块编号前缀") for r in reasons] == [1, 0]
     rep = run_import(
         session.connection(), txt, "a.txt", ADMIN, ImportOptions(dry_run=True, code_prefix="S")
     )
     assert rep["totals"]["rejected"] == 2  # S-1 twice: still duplicates, without the hint
-    assert all("--code-prefix" not in p["reason"] for p in rep["rejected"])
+    assert all("地块编号前缀" not in p["reason"] for p in rep["rejected"])
 
 
 def test_txt_with_code_prefix_creates_prefix_dash_number(
@@ -126,7 +127,7 @@ def test_cli_import_with_code_prefix(
     assert r.exit_code == 2 and "拒绝" in r.output  # a dry run reports rejections, exits 2
     [rejected] = json.loads(out.read_text())["rejected"]
     assert rejected["row"] == EXAMPLE_HEADER_LINE
-    assert "请用 --code-prefix 指定前缀" in rejected["reason"]
+    assert "请指定地块编号前缀" in rejected["reason"]
     r = CliRunner().invoke(app, ["import", str(f), "--dry-run", "--code-prefix", "石家庄 2024"])
     assert isinstance(r.exception, InvalidInput)
     assert "地块编号前缀“石家庄 2024”无效" in r.exception.message
@@ -223,7 +224,7 @@ def test_txt_encoding_option_is_honoured(
     utf16 = shapes.TXT_EXAMPLE.encode("utf-16-le")  # no BOM: only --encoding can tell
     before = fingerprint()
     r = post_import(client, tokens["admin"], "a.txt", utf16, code_prefix="SJZ", dry_run=True)
-    assert r.status_code == 422 and "--encoding" in _problem(r)
+    assert r.status_code == 422 and "请指定字符编码" in _problem(r)
     r = post_import(
         client,
         tokens["admin"],
@@ -291,7 +292,7 @@ def test_encoding_precedence_option_then_cpg_then_ldid(
     before = fingerprint()
     # A .cpg that lies (UTF-8) beats the LDID (GBK): the names do not decode.
     lying = _gbk_shapefile(tmp_path, ASCII_VALUES, ldid=0x4D, cpg="UTF-8")
-    with pytest.raises(UnprocessableInput, match="无法按 UTF-8 解码.*请用 --encoding 指定"):
+    with pytest.raises(UnprocessableInput, match="无法按 UTF-8 解码.*请指定正确的字符编码"):
         run_import(conn, lying, "gbk.zip", ADMIN, ImportOptions())
     assert fingerprint() == before
     # --encoding beats the .cpg.
@@ -520,3 +521,256 @@ def test_a_single_file_part_is_accepted(client: TestClient, tokens: dict[str, st
     )
     assert r.status_code == 200, r.text
     assert r.json()["totals"]["created"] == 1
+
+
+# --------------------------------------------------------------------------- Excel sheets
+
+
+def _with_sheet_xml(data: bytes, edit: Callable[[str], str]) -> bytes:
+    """``data`` (an xlsx) with its first sheet's XML rewritten by ``edit``."""
+    zin = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            part = zin.read(info.filename)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                part = edit(part.decode()).encode()
+            zout.writestr(info.filename, part)
+    return out.getvalue()
+
+
+def _sheet(*rows: list[object]) -> bytes:
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    for row in rows:
+        ws.append(row)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("declared", ["A3:Z20000", "A3:XFD1048576"])
+def test_a_huge_merged_range_in_a_small_workbook_is_not_built_cell_by_cell(
+    declared: str,
+) -> None:
+    """A 5 KB workbook declaring a merged range of millions of cells (and a sheet dimension
+    to match): read from its XML, as the cells it has; openpyxl's full mode built a cell
+    object per merged cell (review D3: 20 s and 500 MB in the server for A3:Z60000)."""
+    import tracemalloc
+
+    from landmatch.inventory.readers import ReadOptions, read_source
+
+    data = _with_sheet_xml(
+        _sheet(["地块编号", "地块名称", "用途"], ["XL-M1", "合并", "100101"]),
+        lambda xml: xml.replace(
+            "</sheetData>",
+            f'</sheetData><mergeCells count="1"><mergeCell ref="{declared}"/></mergeCells>',
+        ).replace('<dimension ref="A1:C2"/>', f'<dimension ref="A1:{declared.split(":")[1]}"/>'),
+    )
+    assert len(data) < 6000
+    tracemalloc.start()
+    try:
+        src = read_source(data, "merged.xlsx", ReadOptions())
+        _now, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert src.frame.to_dict("records") == [
+        {"地块编号": "XL-M1", "地块名称": "合并", "用途": "100101"}
+    ]
+    assert peak < 20 * 2**20, f"{peak / 2**20:.0f} MB"
+
+
+def test_merged_headers_and_values_are_still_filled() -> None:
+    """What the import reads from merged cells in read-only mode: a title merged across, a
+    header merged down over a row the file leaves out, a value merged down over parcels."""
+    from openpyxl import Workbook
+
+    from landmatch.inventory.readers import ReadOptions, read_source
+
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["石家庄市熟地清单"])
+    ws.append(["地块编号", "地块名称", "用途"])
+    ws.append([])  # not written: the header's second row exists only as merged cells
+    ws.append(["XL-F1", "一号", "100101"])
+    ws.append(["XL-F2", None, "100101"])
+    for merged in ("A1:C1", "A2:A3", "B2:B3", "C2:C3", "B4:B5"):
+        ws.merge_cells(merged)
+    buf = io.BytesIO()
+    wb.save(buf)
+    assert b'r="A3"' not in zipfile.ZipFile(buf).read("xl/worksheets/sheet1.xml")
+    src = read_source(buf.getvalue(), "merged.xlsx", ReadOptions())
+    assert list(src.frame.columns) == ["地块编号", "地块名称", "用途"]
+    assert src.header_row == "表头（第 2–3 行）"
+    assert src.frame["地块名称"].tolist() == ["一号", "一号"]
+    assert src.frame.index.tolist() == [4, 5]
+
+
+def test_formula_cells_without_a_saved_result_are_warned_by_row_and_column(
+    session: Session,
+) -> None:
+    """A workbook written by a program (formulas, never opened in Excel) has no results for
+    its formulas: the cells read as empty, and the report says which (review item 14: they
+    became blank silently)."""
+    data = _sheet(
+        ["地块编号", "地块名称", "用途", "面积(亩)", "几何(WKT)"],
+        ["XL-FM1", "公式地块", "100101", "=10*2", office.square_wkt(114.50, 38.04)],
+        ["XL-FM2", "无公式", "100101", 58.47, office.square_wkt(114.51, 38.04)],
+    )
+    report = run_import(session.connection(), data, "f.xlsx", ADMIN, ImportOptions(dry_run=True))
+    assert report["totals"]["created"] == 2
+    first = report["rows"][0]
+    assert first["row"] == 2
+    [warning] = first["warnings"]
+    assert warning["field"] == "面积(亩)" and "D2" in warning["message"]
+    assert (
+        "没有保存计算结果" in warning["message"] and "在 Excel 中打开并保存" in warning["message"]
+    )
+    assert "warnings" not in report["rows"][1]
+    assert any("工作表“Sheet”中有 1 个单元格（D2）是公式" in n for n in report["warnings"])
+
+
+# --------------------------------------------------------------------------- GeoJSON CRS
+
+
+@pytest.mark.parametrize(
+    "crs", [None, "urn:ogc:def:crs:OGC:1.3:CRS84", "urn:ogc:def:crs:OGC::CRS84h"]
+)
+@pytest.mark.parametrize("height", [None, 12.5])
+def test_geojson_with_heights_is_read_like_one_without(
+    crs: str | None, height: float | None, session: Session
+) -> None:
+    """Gauss–Krüger coordinates with the zone prefix in a GeoJSON that declares nothing (or
+    the GeoJSON default, CRS84): the zone is read from the prefix, with or without heights
+    (review D7: with heights GDAL says EPSG:4979 and the file was refused)."""
+    x, y, d = 39472400.0, 4378400.0, 100.0
+    ring = [[x, y], [x + d, y], [x + d, y + d], [x, y + d], [x, y]]
+    if height is not None:
+        ring = [[*p, height] for p in ring]
+    fc: dict[str, object] = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "properties": {"地块编号": "GJZ-1", "地块名称": "带高程"},
+                "geometry": {"type": "Polygon", "coordinates": [ring]},
+            }
+        ],
+    }
+    if crs is not None:
+        fc["crs"] = {"type": "name", "properties": {"name": crs}}
+    data = json.dumps(fc, ensure_ascii=False).encode()
+    report = run_import(session.connection(), data, "z.geojson", ADMIN, ImportOptions(dry_run=True))
+    assert report["crs"] == "EPSG:4527" and report["totals"]["created"] == 1, report["rejected"]
+
+
+# --------------------------------------------------------------------------- .prj
+
+
+def _gk_shapefile(tmp: Path, prj: str | None) -> bytes:
+    """A shapefile zip of one parcel in CGCS2000 3° GK zone 39 with the zone prefix (near
+    廊坊), its .prj replaced by ``prj`` (None: the real one)."""
+    from shapely import box
+
+    gpd.GeoDataFrame(
+        {"code": ["PRJ-1"], "name": ["投影"], "land_use": ["100101"]},
+        geometry=[box(39472400, 4378400, 39472500, 4378500)],
+        crs="EPSG:4527",
+    ).to_file(tmp / "p.shp", engine="pyogrio", encoding="UTF-8")
+    if prj is not None:
+        (tmp / "p.prj").write_text(prj)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for p in sorted(tmp.iterdir()):
+            zf.write(p, p.name)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("prj", ["", "这不是WKT 坐标系: 2000国家大地坐标系 3度带 39带"])
+def test_a_chosen_crs_wins_over_the_prj(tmp_path: Path, session: Session, prj: str) -> None:
+    """A .prj that is empty counts as none (the coordinates' zone prefix decides); one that
+    is no WKT is refused only when no CRS is chosen; a chosen CRS wins over either (review
+    D9: both blocked the import even with crs=EPSG:4527)."""
+    from landmatch.errors import CRSError
+
+    data = _gk_shapefile(tmp_path, prj)
+    conn = session.connection()
+    chosen = run_import(conn, data, "p.zip", ADMIN, ImportOptions(dry_run=True, crs="EPSG:4527"))
+    assert chosen["crs"] == "EPSG:4527" and chosen["totals"]["created"] == 1, chosen["rejected"]
+    if not prj:
+        found = run_import(conn, data, "p.zip", ADMIN, ImportOptions(dry_run=True))
+        assert found["crs"] == "EPSG:4527" and found["totals"]["created"] == 1
+    else:
+        with pytest.raises(CRSError, match=r"\.prj 中的坐标系定义无法解析.*请指定坐标系"):
+            run_import(conn, data, "p.zip", ADMIN, ImportOptions(dry_run=True))
+
+
+# --------------------------------------------------------------------------- as tools save them
+
+
+def test_a_zip_made_by_macos_finder(tmp_path: Path, session: Session) -> None:
+    """Finder's zip of a folder: the shapefile in the folder, a ``__MACOSX/`` resource fork
+    (``._name``) beside each part and a ``.DS_Store`` — read as the one shapefile (review
+    D11: "多个 .shp 图层（地块.shp、._地块.shp）")."""
+    parts = zipfile.ZipFile(io.BytesIO(_gk_shapefile(tmp_path, None)))
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for info in parts.infolist():
+            zf.writestr(f"数据/{info.filename}", parts.read(info))
+            zf.writestr(f"__MACOSX/数据/._{info.filename}", b"\x00\x05\x16\x07\x00\x02junk")
+        zf.writestr("数据/.DS_Store", b"\x00\x00\x00\x01Bud1")
+    report = run_import(
+        session.connection(), buf.getvalue(), "数据.zip", ADMIN, ImportOptions(dry_run=True)
+    )
+    assert report["format"] == "shp" and report["totals"]["created"] == 1, report["rejected"]
+
+
+@pytest.mark.parametrize("sep", [",", "\t"])
+@pytest.mark.parametrize("bom_encoding", ["utf-16", "utf-16-be"])
+def test_utf16_text_as_excel_saves_it(session: Session, sep: str, bom_encoding: str) -> None:
+    """Excel's "Unicode 文本" is UTF-16 with a byte-order mark (and tabs): read by its BOM,
+    as a table of its separator (review D12: "文件编码无法识别")."""
+    rows = [
+        ["地块编号", "地块名称", "用途", "几何(WKT)"],
+        ["U16-1", "统一码", "100101", office.square_wkt(114.50, 38.04)],
+    ]
+    text = "\r\n".join(sep.join(f'"{v}"' if "," in v else v for v in r) for r in rows) + "\r\n"
+    data = text.encode(bom_encoding)
+    if bom_encoding == "utf-16-be":
+        data = b"\xfe\xff" + data
+    assert data[:2] in (b"\xff\xfe", b"\xfe\xff")
+    report = run_import(session.connection(), data, "u.csv", ADMIN, ImportOptions(dry_run=True))
+    assert report["totals"]["created"] == 1, report["rejected"]
+    assert report["rows"][0]["code"] == "U16-1"
+
+
+def test_the_crs_hint_names_each_zones_codes() -> None:
+    """The hint for coordinates whose CRS cannot be told names, for each of Hebei's zones,
+    the prefixed and the unprefixed code as PROJ names them (review D15: it called EPSG:4527
+    "39 带无带号", which is EPSG:4548)."""
+    import re
+
+    import pyproj
+
+    from landmatch.errors import CRSError
+    from landmatch.inventory.readers import CRS_HINT, ReadOptions, read_source
+
+    data = f'地块编号,几何(WKT)\nH-1,"{_unprefixed_square_wkt()}"\n'.encode()
+    with pytest.raises(CRSError) as refused:
+        read_source(data, "h.csv", ReadOptions())
+    assert CRS_HINT in refused.value.message and "--" not in refused.value.message
+    prefixed = re.search(r"带带号（8 位）为 EPSG:(\d+)、(\d+)、(\d+)", CRS_HINT)
+    plain = re.search(r"不带带号（6 位）为 EPSG:(\d+)、(\d+)、(\d+)", CRS_HINT)
+    assert prefixed and plain
+    for zone, with_prefix, without in zip(
+        (38, 39, 40), prefixed.groups(), plain.groups(), strict=True
+    ):
+        assert pyproj.CRS.from_epsg(int(with_prefix)).name.endswith(f"zone {zone}")
+        assert pyproj.CRS.from_epsg(int(without)).name.endswith(f"CM {zone * 3}E")
+
+
+def _unprefixed_square_wkt() -> str:
+    x, y, d = 544700, 4212000, 100
+    return f"POLYGON(({x} {y},{x + d} {y},{x + d} {y + d},{x} {y + d},{x} {y}))"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import shapely
@@ -658,3 +659,128 @@ def test_energy_indicator_is_per_value_added(session: Session) -> None:
         ("IMP-EN1", 0.4),
         ("IMP-EN2", 0.3),
     ]
+
+
+def _parcel_of(conn: Any, city: str) -> tuple[str, str, str]:
+    """(code, name, geometry as WKT) of a stored parcel of ``city``."""
+    row = conn.execute(
+        text(
+            "SELECT code, name, ST_AsText(geom) FROM landmatch.parcel "
+            "WHERE city_code = :c AND deleted_at IS NULL ORDER BY code LIMIT 1"
+        ),
+        {"c": city},
+    ).one()
+    return row[0], row[1], row[2]
+
+
+def test_a_bureau_cannot_overwrite_or_move_another_citys_parcel(
+    client: TestClient, tokens: dict[str, str], session: Session, fingerprint: Callable[[], tuple]
+) -> None:
+    """The 石家庄 bureau imports rows whose codes are 廊坊 parcels: each row is refused with
+    its reason (the parcel edit path's rule), in the dry run too, and nothing is written; the
+    same file is fine for the admin. Reviewer's D1: the import renamed and moved them."""
+    conn = session.connection()
+    code, name, wkt = _parcel_of(conn, "131000")
+    own, _own_name, _ = _parcel_of(conn, "130100")
+    rename = f"地块编号,地块名称\r\n{own},本市改名\r\n{code},改名\r\n".encode()
+    move = geojson_bytes(
+        feature(code, square(114.50, 38.03), 城市="130100", name="被石家庄局改写"),
+    )
+    before = fingerprint()
+    for fname, data, row in (("x.csv", rename, 3), ("hijack.geojson", move, 1)):
+        dry = post_import(client, tokens["bureau"], fname, data, dry_run=True)
+        assert dry.status_code == 200, dry.text
+        [problem] = dry.json()["rejected"]
+        assert problem["row"] == row and problem["field"] == "code", problem
+        assert "无权编辑廊坊市的地块" in problem["reason"] and code in problem["reason"]
+        real = post_import(client, tokens["bureau"], fname, data)
+        assert real.status_code == 422, real.text
+        assert "无权编辑廊坊市的地块" in real.json()["detail"]
+        assert fingerprint() == before
+    stored = conn.execute(
+        text("SELECT name, city_code, ST_AsText(geom) FROM landmatch.parcel WHERE code = :c"),
+        {"c": code},
+    ).one()
+    assert tuple(stored) == (name, "131000", wkt)
+    # A deleted parcel of another city is not brought back either.
+    conn.execute(
+        text("UPDATE landmatch.parcel SET deleted_at = now() WHERE code = :c"), {"c": code}
+    )
+    again = post_import(client, tokens["bureau"], "x.csv", rename, dry_run=True)
+    assert [p["row"] for p in again.json()["rejected"]] == [3]
+    conn.execute(text("UPDATE landmatch.parcel SET deleted_at = NULL WHERE code = :c"), {"c": code})
+    # The admin may.
+    ok = post_import(client, tokens["admin"], "x.csv", rename)
+    assert ok.status_code == 200 and ok.json()["totals"]["updated"] == 2, ok.text
+
+
+def _collection(*members: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "GeometryCollection", "geometries": list(members)}
+
+
+def test_geometry_collections_are_boundaries_only_of_polygons(
+    client: TestClient, tokens: dict[str, str], fingerprint: Callable[[], tuple]
+) -> None:
+    """A GeometryCollection: a line or a point in it is refused by row (it was a 500, or the
+    point was dropped silently); overlapping polygons in it are invalid, in the dry run as in
+    the import (the dry run passed and the import failed in PostGIS with a 500); disjoint
+    polygons make a MultiPolygon; "repair" merges overlapping ones (review D4)."""
+    line = {"type": "LineString", "coordinates": [[114.5, 38.0], [114.51, 38.01]]}
+    point = {"type": "Point", "coordinates": [114.6, 38.1]}
+    cases = {
+        "GC-LINE": (_collection(line), "几何集合中含有线（LineString）"),
+        "GC-POINT": (_collection(square(114.52, 38.02), point), "几何集合中含有点（Point）"),
+        "GC-OVER": (
+            _collection(square(114.53, 38.03), square(114.5305, 38.0305)),
+            "几何图形无效：自相交",
+        ),
+    }
+    before = fingerprint()
+    for code, (geometry, reason) in cases.items():
+        data = geojson_bytes(feature(code, geometry))
+        for dry in (True, False):
+            r = post_import(client, tokens["admin"], f"{code}.geojson", data, dry_run=dry)
+            assert r.status_code == (200 if dry else 422), (code, r.text)
+            body = r.json() if dry else r.json()["errors"]
+            [problem] = body["rejected"]
+            assert problem["field"] == "geometry" and problem["reason"].startswith(reason), problem
+    assert fingerprint() == before
+    disjoint = _collection(square(114.54, 38.04), square(114.55, 38.04))
+    r = post_import(
+        client, tokens["admin"], "d.geojson", geojson_bytes(feature("GC-TWO", disjoint))
+    )
+    assert r.status_code == 200 and r.json()["totals"]["created"] == 1, r.text
+    over = cases["GC-OVER"][0]
+    r = post_import(
+        client, tokens["admin"], "o.geojson", geojson_bytes(feature("GC-OVER", over)), repair=True
+    )
+    assert r.status_code == 200 and r.json()["totals"]["created"] == 1, r.text
+
+
+def test_lon_lat_columns_are_checked_beside_a_boundary_file(
+    session: Session, fingerprint: Callable[[], tuple]
+) -> None:
+    """A table with lon/lat columns and a boundary file in Gauss–Krüger (a TXT): the lon/lat
+    are still checked against the stored parcel, in their own CRS (review D13: the boundary
+    file's CRS was used for them, which made them infinite, and the check was skipped)."""
+    from landmatch.errors import UnprocessableInput
+    from tests.geo import shapes
+
+    conn = session.connection()
+    code, x, y = conn.execute(
+        text(
+            "SELECT code, ST_X(ST_PointOnSurface(geom)), ST_Y(ST_PointOnSurface(geom)) "
+            "FROM landmatch.parcel WHERE deleted_at IS NULL ORDER BY id LIMIT 1"
+        )
+    ).one()
+    txt = (shapes.TXT_EXAMPLE.replace("\n", "\r\n").encode("gbk"), "边界.txt")
+    before = fingerprint()
+    far = f"地块编号,经度,纬度,参考价格(万元/亩)\n{code},{x + 0.05:.7f},{y:.7f},34\n".encode()
+    with pytest.raises(UnprocessableInput) as bad:
+        run_import(conn, far, "far.csv", ADMIN, ImportOptions(), boundaries=txt)
+    [problem] = bad.value.detail["rejected"]
+    assert problem["field"] == "geometry" and f"不在已登记地块 {code} 的范围内" in problem["reason"]
+    assert fingerprint() == before
+    near = f"地块编号,经度,纬度,参考价格(万元/亩)\n{code},{x:.7f},{y:.7f},34\n".encode()
+    report = run_import(conn, near, "near.csv", ADMIN, ImportOptions(dry_run=True), boundaries=txt)
+    assert report["totals"]["updated"] == 1 and report["crs"] == "EPSG:4526"

@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -598,3 +598,163 @@ def test_a_survey_txt_gets_a_code_prefix_suggested(
     assert r.status_code == 303
     page = client.get(url)
     assert "新建 2" in page.text and f"{prefix.group(1)}-1" in page.text
+
+
+def test_the_wizard_refuses_another_citys_parcels(
+    client: TestClient, passwords: dict[str, str], session: Session
+) -> None:
+    """The 石家庄 bureau's wizard job naming a 廊坊 parcel: the dry run rejects the row with
+    its reason, the import cannot be started, the parcel keeps its name (reviewer's D1)."""
+    code, name = session.execute(
+        text(
+            "SELECT code, name FROM landmatch.parcel WHERE city_code = '131000' "
+            "AND deleted_at IS NULL ORDER BY code LIMIT 1"
+        )
+    ).one()
+    csrf = sign_in(client, passwords["bureau"])
+    data = f"地块编号,地块名称\r\n{code},改名\r\n".encode()
+    url = _job_url(_upload(client, csrf, [("改名.csv", data)]))
+    r = client.post(url + "/check", data={"csrf_token": csrf}, follow_redirects=False)
+    assert r.status_code == 303
+    page = client.get(url)
+    assert "拒绝 1" in page.text and "无权编辑廊坊市的地块" in page.text
+    assert 'id="commit-form"' not in page.text
+    r = client.post(url + "/commit", data={"csrf_token": csrf}, follow_redirects=False)
+    assert r.status_code == 409
+    stored = session.execute(
+        text("SELECT name FROM landmatch.parcel WHERE code = :c"), {"c": code}
+    ).scalar_one()
+    assert stored == name
+
+
+@pytest.fixture
+def production_client(settings: Any, engine: Engine) -> Iterator[tuple[TestClient, str]]:
+    """A client of the app as production builds it — its own engines and sessions, each
+    request's commit a real one (the ``client`` fixture binds every session to the test's
+    transaction, where a commit only releases a savepoint and the connection stays open) —
+    and a committed 石家庄 bureau account; what the test imports is removed afterwards."""
+    from landmatch.api.app import create_app
+    from tests.web.conftest import drop_account, make_account
+
+    name = make_account(engine, "bureau", city="130100")
+    app = create_app(settings.model_copy(update={"settle_poll_seconds": 0}))
+    try:
+        with TestClient(app) as c:
+            yield c, name
+    finally:
+        with engine.begin() as c:
+            ids = c.execute(
+                text("SELECT import_id FROM landmatch.import_job WHERE actor = :a"), {"a": name}
+            ).scalars()
+            c.execute(
+                text("DELETE FROM landmatch.parcel WHERE import_id = ANY(:i)"),
+                {"i": [i for i in ids if i is not None]},
+            )
+            c.execute(text("DELETE FROM landmatch.import_job WHERE actor = :a"), {"a": name})
+        drop_account(engine, name)
+
+
+def test_a_small_file_runs_in_the_request_with_real_commits(
+    production_client: tuple[TestClient, str], engine: Engine
+) -> None:
+    """A file under ``import_inline_max_kb`` is checked and imported in the request itself;
+    with the app's own sessions the commit ends the connection the route had taken, and the
+    job is read again after it (review D2: 500 on every small-file dry run and import)."""
+    client, name = production_client
+    csrf = sign_in(client, name)
+    tag = "Q" + uuid.uuid4().hex[:6]
+    url = _job_url(_upload(client, csrf, [("清单.xlsx", W.bureau_xlsx(tag, fixed=True, n=2))]))
+    r = _check(client, url, csrf, W.MAPPING)
+    assert r.status_code == 303 and r.headers["location"] == url, r.text[:300]
+    page = client.get(url)
+    assert "试运行完成" in page.text and "新建 2" in page.text
+    r = client.post(url + "/commit", data={"csrf_token": csrf}, follow_redirects=False)
+    assert r.status_code == 303, r.text[:300]
+    assert "导入完成" in client.get(url).text
+    with engine.connect() as c:
+        n = c.execute(
+            text("SELECT count(*) FROM landmatch.parcel WHERE code = ANY(:c)"),
+            {"c": W.codes(tag, 2)},
+        ).scalar_one()
+    assert n == 2
+
+
+def test_a_mapping_onto_a_header_the_file_has_is_refused(
+    client: TestClient, passwords: dict[str, str], tokens: dict[str, str], session: Session
+) -> None:
+    """A column mapped to a header the file already has (or two columns to one): refused
+    naming both columns, in the API and beside the wizard's mapping (review D5: a 500,
+    "Buffer has wrong number of dimensions")."""
+    import json
+
+    from tests.conftest import auth
+
+    wkt = office.square_wkt(114.5, 38.03)
+    data = f'地块编号,宗地号,地块名称,几何(WKT)\nMAPDUP-1,ZD-001,映射测试,"{wkt}"\n'.encode()
+    for mapping, words in (
+        ({"地块名称": "地块编号"}, ("列“地块名称”映射为“地块编号”", "已有列“地块编号”")),
+        ({"宗地号": "坐落", "地块名称": "坐落"}, ("列“宗地号”和列“地块名称”都映射为“坐落”",)),
+    ):
+        r = client.post(
+            "/api/imports",
+            files={"file": ("m.csv", data)},
+            data={"dry_run": "true", "columns": json.dumps(mapping, ensure_ascii=False)},
+            headers=auth(tokens["bureau"]),
+        )
+        assert r.status_code == 400, r.text
+        assert all(w in r.json()["detail"] for w in words), r.json()["detail"]
+    csrf = sign_in(client, passwords["bureau"])
+    url = _job_url(_upload(client, csrf, [("映射.csv", data)]))
+    r = _check(client, url, csrf, {"宗地号": "地块编号"})
+    assert r.status_code == 200 and 'class="small text-danger"' in r.text, r.text[:300]
+    assert "列“宗地号”映射为“地块编号”，而文件中已有列“地块编号”" in r.text
+    job = session.execute(
+        text("SELECT state, columns FROM landmatch.import_job WHERE id = :i"),
+        {"i": int(url.rsplit("/", 1)[1])},
+    ).one()
+    assert job.state == "uploaded" and not job.columns
+
+
+def _unzoned_txt() -> bytes:
+    """A survey TXT whose eastings carry no zone prefix and whose header leaves 带号 empty:
+    its CRS cannot be told from the file (CGCS2000 3° GK, central meridian 114°)."""
+    head = (
+        "[属性描述]\n坐标系=2000国家大地坐标系\n几度分带=3\n投影类型=高斯克吕格\n计量单位=米\n"
+        "带号=\n[地块坐标]\n5,1.0000,1,地块1,面,,工业用地,,@\n"
+    )
+    n, e, d = 4212000.0, 544700.0, 100.0
+    corners = [(n, e), (n, e + d), (n + d, e + d), (n + d, e), (n, e)]
+    points = [f"J{i % 4 + 1},1,{x:.3f},{y:.3f}" for i, (x, y) in enumerate(corners)]
+    return (head + "\n".join(points) + "\n").replace("\n", "\r\n").encode()
+
+
+def test_a_file_whose_crs_must_be_chosen_gets_a_job(
+    client: TestClient, passwords: dict[str, str]
+) -> None:
+    """A file whose CRS the file does not tell: the job is made, the page asks for the CRS
+    (in words a browser user can act on, no command-line flags), the dry run waits for it
+    and runs with it (review D8: no job could be made, and the message named --crs)."""
+    csrf = sign_in(client, passwords["bureau"])
+    url = _job_url(_upload(client, csrf, [("坐标.txt", _unzoned_txt())]))
+    page = client.get(url)
+    assert "未能识别" in page.text and "EPSG:4547、4548、4549" in page.text
+    assert "--crs" not in page.text
+    r = client.post(
+        url + "/check",
+        data={"csrf_token": csrf, "code_prefix": "130100-2026-ZB", "land_use": "100101"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 200 and 'is-invalid" id="f-crs"' in r.text, r.text[:300]
+    r = client.post(
+        url + "/check",
+        data={
+            "csrf_token": csrf,
+            "crs": "EPSG:4547",
+            "code_prefix": "130100-2026-ZB",
+            "land_use": "100101",
+        },
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    page = client.get(url)
+    assert "新建 1" in page.text and "拒绝 0" in page.text

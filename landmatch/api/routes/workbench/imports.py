@@ -280,7 +280,8 @@ def _run(
     session.commit()
     if report is not None and report.get("derived") == "pending":
         derived.drain(request.app.state.job_engine)
-    job = wizard.job_for(conn, job_id, staff.principal)
+    # The commit gave ``conn`` back to the pool: the job is read on the session's next one.
+    job = wizard.job_for(session.connection(), job_id, staff.principal)
     if job["state"] == "failed":
         return redirect(request, url, flash=("danger", f"处理失败：{job['error']}"))
     t = (job["report"] or {}).get("totals", {})
