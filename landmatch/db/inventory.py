@@ -453,7 +453,10 @@ def restore_versions(conn: Connection, version_ids: Sequence[int], *, undelete: 
         return 0
     # The state comes back; the write is the restore's own, not the import's that first wrote
     # that state (so a rolled-back import leaves no parcel pointing at it).
-    sets = [f"{c} = r.{c}" for c in WRITABLE] + ["geom = v.geom", "import_id = NULL"]
+    # A version stored before a NOT NULL column was added (0041_idle_rules: start_extended)
+    # has no value for it: the parcel keeps its own, as an import that leaves a column out does.
+    sets = [f"{c} = COALESCE(r.{c}, p.{c})" if c in _NOT_NULL else f"{c} = r.{c}" for c in WRITABLE]
+    sets += ["geom = v.geom", "import_id = NULL"]
     sets.append("deleted_at = NULL" if undelete else "deleted_at = r.deleted_at")
     conn.execute(text("SELECT set_config('landmatch.op', 'restore', true)"))
     try:

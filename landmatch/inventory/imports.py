@@ -781,7 +781,8 @@ def rollback_import(
     when a parcel changed, or a created one was reserved or given a case, since."""
     require_editor(principal)
     batch = conn.execute(
-        text("SELECT status FROM landmatch.import_batch WHERE id = :id"), {"id": import_id}
+        text("SELECT status FROM landmatch.import_batch WHERE id = :id FOR UPDATE"),
+        {"id": import_id},
     ).first()
     if batch is None:
         raise NotFound(f"未找到导入批次 #{import_id}")
@@ -791,7 +792,9 @@ def rollback_import(
         text(
             "SELECT v.parcel_id, v.version, v.op, p.version, p.code, p.city_code "
             "FROM landmatch.parcel_version v JOIN landmatch.parcel p ON p.id = v.parcel_id "
-            "WHERE v.import_id = :id"
+            # Locked (in id order, as imports lock them) until the rollback commits: the
+            # version and scope checks below hold for the rows it then writes.
+            "WHERE v.import_id = :id ORDER BY p.id FOR NO KEY UPDATE OF p"
         ),
         {"id": import_id},
     ).all()

@@ -435,3 +435,43 @@ def test_a_level_2_compatible_use_is_read_as_its_default_sub_class(
         w["field"] == "compatible_uses" and "按 110102 二类物流仓储用地记录" in w["message"]
         for w in body["warnings"]
     )
+
+
+def test_a_version_stored_before_a_column_was_added_is_restored(
+    client: TestClient, session: Session, tokens: dict[str, str]
+) -> None:
+    """A version's stored state lacks the columns added to the parcel after it (0041_idle_rules
+    added start_extended, NOT NULL): restoring it keeps the parcel's own value (it was a 500)."""
+    h = auth(tokens["bureau"])
+    first = _create(client, tokens["bureau"], code="EDIT-OLDV")
+    assert first.status_code == 201, first.text
+    ok = client.patch(
+        "/api/parcels/EDIT-OLDV",
+        json={"name": "改名"},
+        headers={**h, "If-Match": first.headers["ETag"]},
+    )
+    assert ok.status_code == 200, ok.text
+    session.execute(
+        text(
+            "UPDATE landmatch.parcel_version SET row = row - 'start_extended' "
+            "WHERE code = 'EDIT-OLDV' AND version = 1"
+        )
+    )
+    session.execute(
+        text("UPDATE landmatch.parcel SET start_extended = true WHERE code = 'EDIT-OLDV'")
+    )
+    session.flush()
+    etag = client.get("/api/parcels/EDIT-OLDV", headers=h).headers["ETag"]
+    back = client.post(
+        "/api/parcels/EDIT-OLDV/restore",
+        json={"version": 1, "reason": "回退到旧版本"},
+        headers={**h, "If-Match": etag},
+    )
+    assert back.status_code == 200, back.text
+    assert back.json()["properties"]["name"] == "测试地块EDIT-OLDV"
+    assert (
+        session.execute(
+            text("SELECT start_extended FROM landmatch.parcel WHERE code = 'EDIT-OLDV'")
+        ).scalar_one()
+        is True
+    )

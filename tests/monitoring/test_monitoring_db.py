@@ -322,7 +322,7 @@ def test_age_bands_partition_the_unsupplied_stock(session: Session) -> None:
         text(
             "SELECT sum(area_m2) FROM landmatch.parcel WHERE deleted_at IS NULL "
             "AND status <> 'withdrawn' AND approval_date <= :d "
-            "AND (supply_date IS NULL OR supply_date > :d)"
+            "AND (supply_date > :d OR (supply_date IS NULL AND status NOT IN ('supplied', 'idle')))"
         ),
         {"d": AS_OF},
     ).scalar()
@@ -378,7 +378,7 @@ def test_a_past_dates_stock_holds_land_supplied_since(session: Session) -> None:
         text(
             "SELECT count(*), sum(area_m2) FROM landmatch.parcel WHERE deleted_at IS NULL "
             "AND status <> 'withdrawn' AND approval_date <= :d "
-            "AND (supply_date IS NULL OR supply_date > :d)"
+            "AND (supply_date > :d OR (supply_date IS NULL AND status NOT IN ('supplied', 'idle')))"
         ),
         {"d": day},
     ).one()
@@ -394,6 +394,20 @@ def test_a_past_dates_stock_holds_land_supplied_since(session: Session) -> None:
     assert _age_band(session, code, day) == "2to5"
     assert _age_band(session, code, dt.date(2024, 5, 31)) == "2to5"
     assert _age_band(session, code, dt.date(2024, 6, 1)) is None  # supplied that day
+
+
+@pytest.mark.parametrize("status", ["supplied", "idle"])
+def test_land_supplied_at_an_unknown_date_is_not_in_the_stock(
+    session: Session, status: str
+) -> None:
+    """Supplied (or idle) land with no 供地日期 on record: supplied by every date, not 批而未供
+    for ever (landmatch.supplied_by); land not yet supplied and undated stays in the stock."""
+    code = _supplied_parcel(session)
+    _set_parcel(session, code, status=status, approval_date=dt.date(2020, 1, 1), supply_date=None)
+    for day in (dt.date(2021, 1, 1), dt.date(2024, 1, 1), AS_OF):
+        assert _age_band(session, code, day) is None, day
+    _set_parcel(session, code, status="unsupplied")
+    assert _age_band(session, code, dt.date(2024, 1, 1)) == "2to5"
 
 
 def test_supply_rates_per_city_and_county(session: Session) -> None:

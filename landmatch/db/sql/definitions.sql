@@ -384,12 +384,13 @@ AS $function$
      AND (p.valid_until IS NULL OR p.valid_until >= p_as_of)
 $function$;
 
-CREATE OR REPLACE FUNCTION landmatch.supplied_by(supply_date date, as_of date)
+CREATE OR REPLACE FUNCTION landmatch.supplied_by(status text, supply_date date, as_of date)
  RETURNS boolean
  LANGUAGE sql
  IMMUTABLE PARALLEL SAFE
 AS $function$
-  SELECT supply_date IS NOT NULL AND supply_date <= as_of
+  SELECT CASE WHEN supply_date IS NULL THEN status IN ('supplied', 'idle')
+              ELSE supply_date <= as_of END
 $function$;
 
 CREATE OR REPLACE FUNCTION landmatch.valid_assessment_kinds(p_zone integer, p_as_of date)

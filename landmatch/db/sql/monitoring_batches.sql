@@ -7,7 +7,7 @@ WITH sup AS (
     FROM landmatch.approval_batch b
     JOIN landmatch.parcel p ON p.geom && b.geom AND ST_Intersects(p.geom, b.geom)
    WHERE p.deleted_at IS NULL AND p.status <> 'withdrawn'
-     AND landmatch.supplied_by(p.supply_date, CAST(:as_of AS date))
+     AND landmatch.supplied_by(p.status, p.supply_date, CAST(:as_of AS date))
    GROUP BY b.id
 ), m AS (
   SELECT b.id, b.code, b.name, b.doc_no, b.approval_date, b.city_code, b.county_code,

@@ -3,7 +3,7 @@
 -- means supplied by :as_of (landmatch.supplied_by, as the age bands and batches read it).
 SELECT p.city_code, p.county_code, GROUPING(p.county_code) = 1 AS city_total,
        sum(p.area_m2) AS approved_m2,
-       sum(p.area_m2) FILTER (WHERE landmatch.supplied_by(p.supply_date, CAST(:as_of AS date)))
+       sum(p.area_m2) FILTER (WHERE landmatch.supplied_by(p.status, p.supply_date, CAST(:as_of AS date)))
          AS supplied_m2,
        count(*) AS parcels
   FROM landmatch.parcel p

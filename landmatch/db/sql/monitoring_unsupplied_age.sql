@@ -12,7 +12,7 @@ SELECT p.city_code, p.county_code, p.status,
  WHERE p.deleted_at IS NULL AND p.approval_date IS NOT NULL
    AND p.approval_date <= CAST(:as_of AS date)
    AND p.status <> 'withdrawn'
-   AND NOT landmatch.supplied_by(p.supply_date, CAST(:as_of AS date))
+   AND NOT landmatch.supplied_by(p.status, p.supply_date, CAST(:as_of AS date))
    AND (CAST(:city AS text) IS NULL OR p.city_code = CAST(:city AS text))
  GROUP BY 1, 2, 3, 4
  ORDER BY 1, 2, 3, 4

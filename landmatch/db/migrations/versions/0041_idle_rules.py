@@ -27,9 +27,11 @@ Revises: 0040_zone_city
   with a further year of grace. Parcels whose agreed start date is the new date of a closed
   extension case get it set (a version each, by this migration). ``ix_parcel_monitoring``
   carries it.
-* ``landmatch.supplied_by(supply_date, as_of)``: whether land was supplied by a reporting date,
-  one definition for the 批而未供 age bands (which took the parcel's status today, and so
-  dropped from a past date's stock the land supplied since), the supply rates and the batches.
+* ``landmatch.supplied_by(status, supply_date, as_of)``: whether land was supplied by a
+  reporting date, one definition for the 批而未供 age bands (which took the parcel's status
+  today, and so dropped from a past date's stock the land supplied since), the supply rates and
+  the batches. Land supplied (or idle) with no 供地日期 on record counts as supplied: by its
+  date alone it would stay in the 批而未供 stock for ever.
 """
 
 from __future__ import annotations
@@ -66,9 +68,10 @@ ALTER TABLE {RULE} DROP CONSTRAINT monitoring_rule_fee_rate_check,
   CHECK (fee_rate IS NULL OR fee_rate BETWEEN 0 AND 0.2);
 UPDATE {RULE} SET start_fallback_months = 0 WHERE start_fallback_months = 12;
 ALTER TABLE {RULE} ALTER COLUMN start_fallback_months SET DEFAULT 0;
-CREATE FUNCTION landmatch.supplied_by(supply_date date, as_of date)
+CREATE FUNCTION landmatch.supplied_by(status text, supply_date date, as_of date)
 RETURNS boolean LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-  SELECT supply_date IS NOT NULL AND supply_date <= as_of
+  SELECT CASE WHEN supply_date IS NULL THEN status IN ('supplied', 'idle')
+              ELSE supply_date <= as_of END
 $$;
 CREATE FUNCTION landmatch.invested_ratio(
   invest_ratio numeric, invested_wan numeric, total_investment_wan numeric)
@@ -88,7 +91,7 @@ SELECT set_config('landmatch.actor', '', true), set_config('landmatch.reason', '
 DOWNGRADE_SQL = f"""
 {_monitoring_index(MONITORING_COLUMNS)}ALTER TABLE landmatch.parcel DROP COLUMN start_extended;
 DROP FUNCTION landmatch.invested_ratio(numeric, numeric, numeric);
-DROP FUNCTION landmatch.supplied_by(date, date);
+DROP FUNCTION landmatch.supplied_by(text, date, date);
 ALTER TABLE {RULE} ALTER COLUMN start_fallback_months SET DEFAULT 12;
 UPDATE {RULE} SET start_fallback_months = 12 WHERE start_fallback_months = 0;
 ALTER TABLE {RULE} DROP CONSTRAINT monitoring_rule_fee_rate_check,
