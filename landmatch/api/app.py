@@ -191,7 +191,8 @@ def create_app(settings: Settings) -> FastAPI:
         get_engine(settings.database_url, health_limits(settings), 1), replica=watch
     )
     app.state.tile_server = tiles.tile_server(settings, lambda: app.state.sessions)
-    problems.install(app, guards=[RefuseQueryCredentials])  # before any route reads the query
+    # The guards come before any route reads the query; a browser's errors are pages.
+    problems.install(app, guards=[RefuseQueryCredentials], page=workbench.common.error_page)
     app.add_middleware(CSPMiddleware, settings=settings)
     app.add_middleware(BodyLimitMiddleware, max_mb=settings.max_upload_mb)
     app.add_middleware(MethodsMiddleware, router=app.router)  # HEAD, OPTIONS, 405 + Allow

@@ -1,14 +1,17 @@
-"""Errors as ``application/problem+json`` (RFC 9457)."""
+"""Errors as ``application/problem+json`` (RFC 9457), and as an error page for a browser
+that asked for a page (:class:`PageErrors`)."""
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import Callable, Sequence
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -22,6 +25,16 @@ PROBLEM = "application/problem+json"
 CHALLENGE = 'Bearer realm="landmatch", Basic realm="landmatch", charset="UTF-8"'
 log = logging.getLogger("landmatch")
 
+# Paths that programs read (the JSON API, the OGC API, tiles, health, the OpenAPI document,
+# static files): their errors are problem+json whatever the client accepts.
+PROGRAM_PATHS = ("/api", "/ogc", "/tiles", "/healthz", "/openapi.json", "/static")
+# Response headers an error page keeps. Not WWW-Authenticate: its Basic challenge would open
+# the browser's own password dialog over the page.
+PAGE_HEADERS = ("allow", "retry-after", "cache-control")
+
+# What renders the error page: (request, status, title, message) -> the page.
+ErrorPage = Callable[[Request, int, str, str], Response]
+
 # A NUL escape in JSON text: ``\u0000`` after an even number of backslashes (an odd one makes
 # it the six characters ``\u0000``, which is fine).
 _JSON_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
@@ -33,6 +46,100 @@ def _is_json(scope: Scope) -> bool:
             kind = value.split(b";", 1)[0].strip().lower()
             return kind == b"application/json" or kind.endswith(b"+json")
     return False
+
+
+def _under(path: str, prefixes: tuple[str, ...]) -> bool:
+    return any(path == p or path.startswith(p + "/") for p in prefixes)
+
+
+def prefers_html(accept: str) -> bool:
+    """Whether an Accept header ranks ``text/html`` (named, not through ``*/*``) above JSON: a
+    browser opening a page does, ``fetch()``'s ``*/*`` and an API client's JSON do not."""
+    html = data = 0.0
+    for part in accept.split(","):
+        kind, *params = part.split(";")
+        q = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        kind = kind.strip().lower()
+        if kind == "text/html":
+            html = max(html, q)
+        elif kind in ("application/json", PROBLEM, "application/*"):
+            data = max(data, q)
+    return html > data
+
+
+def wants_page(scope: Scope) -> bool:
+    """Whether an error for this request is answered as a page rather than problem+json: a
+    browser's request (:func:`prefers_html`) for anything but a path that programs read."""
+    if _under(scope.get("path", ""), PROGRAM_PATHS):
+        return False
+    return prefers_html(Headers(scope=scope).get("accept", ""))
+
+
+class PageErrors(HTTPMiddleware):
+    """A problem+json answer to a request that :func:`wants_page` becomes the error page, with
+    the same status, title and detail, whatever answered it (a route's error, an unknown path,
+    a refused parameter, a guard, :class:`CatchAll`'s 500). Sits inside the CSP middleware
+    (the page's scripts get their nonce) and outside ``CatchAll``."""
+
+    def __init__(self, app: ASGIApp, page: ErrorPage) -> None:
+        super().__init__(app)
+        self.page = page
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if not wants_page(scope):
+            await self.app(scope, receive, send)
+            return
+        start: Message | None = None
+        chunks: list[bytes] = []
+
+        async def wrapped(message: Message) -> None:
+            nonlocal start
+            if message["type"] == "http.response.start":
+                ctype = Headers(raw=message["headers"]).get("content-type", "")
+                if not ctype.startswith(PROBLEM):
+                    await send(message)
+                    return
+                start = message  # hold it: the page replaces it
+                return
+            if start is None or message["type"] != "http.response.body":
+                await send(message)
+                return
+            chunks.append(message.get("body", b""))
+            if message.get("more_body", False):
+                return
+            body = b"".join(chunks)
+            try:
+                response = self._page(scope, start, body)
+            except Exception:  # noqa: BLE001 - the problem itself still answers
+                log.exception("%s: error page failed", scope.get("path"))
+                await send(start)
+                await send({"type": "http.response.body", "body": body, "more_body": False})
+                return
+            await response(scope, receive, send)
+
+        await self.app(scope, receive, wrapped)
+
+    def _page(self, scope: Scope, start: Message, body: bytes) -> Response:
+        status = int(start["status"])
+        found = json.loads(body) if body else {}
+        response = self.page(
+            Request(scope),
+            status,
+            str(found.get("title") or "请求错误"),
+            str(found.get("detail") or ""),
+        )
+        kept = Headers(raw=start["headers"])
+        for name in PAGE_HEADERS:
+            if name in kept:
+                response.headers[name] = kept[name]
+        return response
 
 
 class RejectNul(HTTPMiddleware):
@@ -162,14 +269,21 @@ def domain_response(exc: LandMatchError) -> JSONResponse:
     )
 
 
-def install(app: FastAPI, guards: Sequence[Callable[[ASGIApp], ASGIApp]] = ()) -> None:
+def install(
+    app: FastAPI,
+    guards: Sequence[Callable[[ASGIApp], ASGIApp]] = (),
+    page: ErrorPage | None = None,
+) -> None:
     """The error handlers and the middleware that answers problem+json: ``RejectNul``, then
     ``guards`` (refusals that must come before any route reads the request, e.g.
-    ``landmatch.api.security.RefuseQueryCredentials``), and ``CatchAll`` outermost."""
+    ``landmatch.api.security.RefuseQueryCredentials``), ``CatchAll``, and outermost
+    :class:`PageErrors` with ``page``, when given, for the browser's error pages."""
     app.add_middleware(RejectNul)
     for guard in guards:
         app.add_middleware(guard)
-    app.add_middleware(CatchAll)  # outermost: also catches what the middlewares raise
+    app.add_middleware(CatchAll)  # also catches what the middlewares raise
+    if page is not None:
+        app.add_middleware(PageErrors, page=page)
 
     @app.exception_handler(LandMatchError)
     async def _domain(_: Request, exc: LandMatchError) -> JSONResponse:

@@ -59,6 +59,12 @@ def _map_data(session: Session, *, cities: bool = True) -> dict[str, Any]:
     return data | {"cities": mapdata.cities(session)} if cities else data
 
 
+@router.get("/")
+def home() -> Response:
+    """The bare host: the public map."""
+    return RedirectResponse("/map", status_code=303)
+
+
 @router.get("/map", response_class=HTMLResponse)
 def public_map(session: SessionDep, settings: SettingsDep) -> HTMLResponse:
     return HTMLResponse(builders.public_map(settings, **_map_data(session)))

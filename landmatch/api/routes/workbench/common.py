@@ -482,8 +482,20 @@ def conflict_page(
     )
 
 
+def error_page(request: Request, status: int, title: str, message: str) -> HTMLResponse:
+    """The error page that answers a page's error instead of problem+json (when: the handler
+    below and ``problems.PageErrors``): the workbench's look for staff and on the workbench's
+    paths, the public map's look and link for everyone else."""
+    staff = getattr(request.state, "staff", None)
+    public = staff is None and not request.url.path.startswith(("/workbench", "/dashboard"))
+    error = {"status": status, "title": title, "message": message}
+    return render(request, "workbench/error.html", status=status, error=error, public=public)
+
+
 def install_handlers(app: Any) -> None:
-    """Redirects from page dependencies; errors on /workbench pages as an HTML page."""
+    """Redirects from page dependencies; a domain error of a /workbench page is the error page
+    whatever the request accepts (a form's post, an htmx request). A browser's other errors
+    become the error page in ``problems.PageErrors``."""
     from landmatch.api.problems import domain_response
 
     @app.exception_handler(Redirect)
@@ -493,7 +505,7 @@ def install_handlers(app: Any) -> None:
     @app.exception_handler(LandMatchError)
     async def _domain(request: Request, exc: LandMatchError) -> Response:
         if request.url.path.startswith(("/workbench", "/dashboard")) and exc.status < 500:
-            return render(request, "workbench/error.html", status=exc.status, error=exc)
+            return error_page(request, exc.status, exc.title, exc.message)
         return domain_response(exc)
 
 
@@ -526,6 +538,7 @@ __all__ = [
     "conflict_page",
     "context_with",
     "download",
+    "error_page",
     "form_errors",
     "login_url",
     "page_url",
