@@ -582,6 +582,51 @@ def _square(lon: float, lat: float, d: float = 0.002) -> str:
     return f"{lon},{lat}\n{lon + d},{lat}\n{lon + d},{lat + d}\n{lon},{lat + d}"
 
 
+def _typed(page: str) -> str:
+    """The coordinates textarea's text, unescaped."""
+    import html
+
+    found = re.search(r'<textarea[^>]*id="f-coords"[^>]*>(.*?)</textarea>', page, re.S)
+    assert found, "no coordinates field"
+    return html.unescape(found.group(1))
+
+
+def test_a_refused_boundary_keeps_what_was_typed(
+    client: TestClient, passwords: dict[str, str], codes: dict[str, str], session: Session
+) -> None:
+    csrf = sign_in(client, passwords["bureau"])
+    code = codes["own"]
+    version = _one(session, "SELECT version FROM landmatch.parcel WHERE code = :c", c=code)
+    # Text that cannot be read, and a ring outside Hebei: the text and the reason as typed.
+    for typed in ("114.30 38.20\n114.31 abc\n<b>", _square(100.0, 30.0)):
+        r = client.post(
+            f"/workbench/parcels/{code}/boundary",
+            data={
+                "csrf_token": csrf,
+                "version": version,
+                "coords": typed,
+                "reason": "按测绘<成果>",
+            },
+        )
+        assert r.status_code == 200 and 'id="f-coords-msg"' in r.text
+        assert _typed(r.text) == typed
+        assert 'id="f-reason" name="reason" type="text" value="按测绘&lt;成果&gt;"' in r.text
+    # A new parcel whose coordinates cannot be read: the text and the fields as typed.
+    r = client.post(
+        "/workbench/parcels/new",
+        data={
+            "csrf_token": csrf,
+            "code": "SJZ-WB-TYPED-1",
+            "name": "坐标有误的新地块",
+            "coords": "114.52,38.05\n114.53,北纬38度",
+            "reason": "新建",
+        },
+    )
+    assert r.status_code == 200 and 'id="f-coords-msg"' in r.text
+    assert _typed(r.text) == "114.52,38.05\n114.53,北纬38度"
+    assert 'value="SJZ-WB-TYPED-1"' in r.text and 'value="新建"' in r.text
+
+
 def test_boundary_preview_save_and_new_parcels(
     client: TestClient, passwords: dict[str, str], codes: dict[str, str], session: Session
 ) -> None:
@@ -640,7 +685,7 @@ def test_boundary_preview_save_and_new_parcels(
         f"/workbench/parcels/{code}/boundary",
         data={"csrf_token": csrf, "version": version, "coords": _square(114.5, 38.0)},
     )
-    assert "未保存" in stale.text and "114.50000000,38.00000000" in stale.text
+    assert "未保存" in stale.text and _typed(stale.text) == _square(114.5, 38.0)
     # A new parcel from typed coordinates (inside 石家庄), then one read from a GeoJSON file.
     new = client.post(
         "/workbench/parcels/new",

@@ -66,7 +66,11 @@ def _page(
     errors: dict[str, str] | None = None,
     notice: str | None = None,
     status: int = 200,
+    typed: str | None = None,
 ) -> HTMLResponse:
+    """The boundary page of ``code`` (None: a new parcel). ``typed``: the coordinates text a
+    refused form sent, shown as it was typed (even when it could not be read) instead of the
+    text of ``geometry``."""
     surroundings: dict[str, Any] = {"neighbours": [], "zones": [], "constraints": []}
     name = None
     if code is not None:
@@ -81,6 +85,8 @@ def _page(
         surroundings = sheet.surroundings(ctx.session, int(state["row"]["id"]))
         name = state["row"].get("name")
     bounds = bounds_of(geometry) if geometry else HEBEI
+    if typed is None:
+        typed = text_from_geometry(shapely.geometry.shape(geometry)) if geometry else ""
     parts = boundary_editor(
         ctx.settings, bounds, draw=code is None, water=water_loaded(ctx.session)
     )
@@ -100,7 +106,7 @@ def _page(
         version=version,
         map=parts,
         map_config=config,
-        coords=text_from_geometry(shapely.geometry.shape(geometry)) if geometry else "",
+        coords=typed,
         values=values or {"status": "unsupplied", "visibility": "internal", "land_use": "100102"},
         errors=errors or {},
         notice=notice,
@@ -145,6 +151,7 @@ async def create(ctx: EditorCtx) -> Response:
             values=values,
             errors=errors,
             status=FORM_ERROR,
+            typed=coords,
         )
     code = values["code"]
     return redirect(
@@ -195,6 +202,8 @@ def save_boundary(
             geometry=geometry,
             version=version,
             status=FORM_ERROR,
+            typed=coords,
+            values={"reason": reason},
             **shown,
         )
 
