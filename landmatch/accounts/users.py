@@ -418,10 +418,8 @@ def end_sessions(session: Session, user_id: int, *, reason: str, keep: int | Non
 
 def scope_choices(session: Session) -> dict[str, list[tuple[str, str]]]:
     """Cities and zones an account can be scoped to (for the admin's form)."""
-    from landmatch.db.mapdata import cities
-
     zones = session.execute(text("SELECT code, name FROM landmatch.dev_zone ORDER BY code")).all()
-    return {"cities": cities(session), "zones": [(r[0], r[1]) for r in zones]}
+    return {"cities": list(vocab.CITIES.items()), "zones": [(r[0], r[1]) for r in zones]}
 
 
 def add_user(

@@ -209,13 +209,6 @@ def facilities(session: Session) -> list[dict[str, Any]]:
     ]
 
 
-def cities(session: Session) -> list[tuple[str, str]]:
-    rows = session.execute(
-        text("SELECT code, name FROM landmatch.admin_division WHERE level = 'city' ORDER BY code")
-    )
-    return [(r[0], r[1]) for r in rows]
-
-
 # The place summary changes with the parcels, zones and boundaries: kept per process by
 # (view, data versions), so the map's first question costs one small query after a write.
 _SUMMARY_CACHE: dict[tuple[bool, tuple[int, ...]], dict[str, Any]] = {}

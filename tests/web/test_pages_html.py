@@ -114,3 +114,34 @@ def test_brochure_of_internal_parcel_is_404(client: TestClient, session: Session
     ).scalar()
     r = client.get(f"/parcels/{idle}/brochure")
     assert r.status_code == 404 and r.headers["content-type"].startswith("text/html")
+
+
+def _options(html: str, select_id: str) -> list[tuple[str, str]]:
+    found = re.search(rf'<select[^>]*id="{select_id}"[^>]*>(.*?)</select>', html, re.S)
+    assert found, select_id
+    return re.findall(r'<option value="([^"]+)"[^>]*>([^<]*)</option>', found.group(1))
+
+
+def test_the_maps_city_lists_are_the_projects_cities(
+    client: TestClient, passwords: dict[str, str]
+) -> None:
+    """The public map's city filter and its 为我的项目找地 意向城市 name every city of the
+    project's vocabulary, the province-managed 辛集 and 定州 too, as the staff's project form
+    does; the staff map's filter and the admin's account form the same."""
+    from landmatch import vocab
+    from tests.conftest import sign_in
+
+    cities = list(vocab.CITIES.items())
+    assert ("130181", "辛集市") in cities and ("130682", "定州市") in cities
+    public = client.get("/map").text
+    assert _options(public, "lm-city") == cities
+    assert _options(public, "lm-m-city") == cities
+    sign_in(client, passwords["promoter"])
+    assert _options(client.get("/internal/map").text, "lm-city") == cities
+    form = client.get("/workbench/projects/new").text
+    named = re.findall(r'name="cities" value="([^"]+)"', form)
+    assert named == [code for code, _ in cities]
+    # The admin's account form offers the same cities (a bureau of 辛集 or 定州).
+    sign_in(client, passwords["admin"])
+    account = _options(client.get("/workbench/users/new").text, "f-city_code")
+    assert [c for c in account if c[0] != vocab.PROVINCE_CODE] == cities

@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import Session
 
+from landmatch import vocab
 from landmatch.api.deps import PrincipalDep, SessionDep, SettingsDep
 from landmatch.api.routes.workbench.common import PDF, StaffDep, download, login_url, safe_next
 from landmatch.basemap.store import water_loaded
@@ -54,9 +55,10 @@ def api_docs() -> HTMLResponse:
 
 def _map_data(session: Session, *, cities: bool = True) -> dict[str, Any]:
     """What the map pages read: the facilities, whether the offline basemap's water is loaded
-    and, for the inventory maps' filters, the cities."""
+    and, for the inventory maps' filters, the cities (the project's city vocabulary, as the
+    staff's forms: the eleven and the province-managed 辛集, 定州)."""
     data = {"facilities": mapdata.facilities(session), "water": water_loaded(session)}
-    return data | {"cities": mapdata.cities(session)} if cities else data
+    return data | {"cities": list(vocab.CITIES.items())} if cities else data
 
 
 @router.get("/")
