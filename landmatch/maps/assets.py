@@ -41,6 +41,7 @@ CSS: dict[str, str] = {
     "landmatch_css": f"{APP}/landmatch.css",
 }
 APP_JS = f"{APP}/landmatch.js"
+FORMAT_JS = f"{APP}/format.js"  # the number formats, before landmatch.js
 INQUIRY_JS = f"{APP}/inquiry.js"
 INQUIRY_CSS = f"{APP}/inquiry.css"
 

@@ -13,7 +13,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from jinja2.utils import htmlsafe_json_dumps
 
 from landmatch import numbers
-from landmatch.maps.assets import APP_JS, INQUIRY_CSS, INQUIRY_JS, templates_dir
+from landmatch.maps.assets import APP_JS, FORMAT_JS, INQUIRY_CSS, INQUIRY_JS, templates_dir
 
 _env: Environment | None = None
 
@@ -67,7 +67,11 @@ class AppInit(JSCSSMixin, MacroElement):
         """
     )
     # The 我有意向 dialog rides along on every map page (its buttons open it).
-    default_js = [("landmatch_js", APP_JS), ("landmatch_inquiry_js", INQUIRY_JS)]
+    default_js = [
+        ("landmatch_format_js", FORMAT_JS),
+        ("landmatch_js", APP_JS),
+        ("landmatch_inquiry_js", INQUIRY_JS),
+    ]
     default_css = [("landmatch_inquiry_css", INQUIRY_CSS)]
 
     def __init__(self, layers: dict[str, Any], config: dict[str, Any]) -> None:

@@ -258,9 +258,9 @@
     if (textValue !== undefined) e.textContent = textValue;
     return e;
   }
-  function fmt(n, nd) { return Number(n).toLocaleString("zh-CN", { maximumFractionDigits: nd === undefined ? 1 : nd }); }
-  // An area in 亩 as landmatch.numbers.mu writes it (docs/domain.md §0): to 0.01, separators.
-  function mu(n) { return fmt(n, 2); }
+  // format.js: figures as landmatch.numbers writes them (docs/domain.md §0).
+  var fmt = LMF.num;
+  var mu = LMF.mu;
   function drawFacilities(rows) {
     var group = L.layerGroup();
     rows.forEach(function (r) {

@@ -33,7 +33,6 @@
   }
   // Areas as landmatch.numbers.mu writes them (docs/domain.md §0): 亩 to 0.01, separators.
   function mu(m2) { return Math.round(m2 / MU * 100) / 100; }
-  function muText(x) { return Number(x).toLocaleString("zh-CN", { maximumFractionDigits: 2 }); }
 
   function draw(d) {
     var cities = Object.keys(d.cities);
@@ -98,11 +97,30 @@
     var total = d.idle_stages.reduce(function (a, s) {
       return a + (["idle_fee", "recoverable", "gov_caused"].indexOf(s.stage) >= 0 ? s.area_mu : 0); }, 0);
     var unsup = bands.reduce(function (a, b) { return a + b.area_mu; }, 0);
-    $("cards").innerHTML = [
-      ["统计日期", d.as_of], ["闲置土地（亩）", muText(total)],
-      ["应征闲置费（万元）", d.idle_fee_total_wan.toFixed(1)], ["批而未供（亩）", muText(unsup)],
-      ["逾期处置步骤", d.alerts.length]
-    ].map(function (c) { return '<div class="lm-dash-card">' + c[0] + "<b>" + c[1] + "</b></div>"; }).join("");
+    // The headline figures: [label, figure, the same in another unit (or "")], as text.
+    var cards = $("cards");
+    cards.textContent = "";
+    [
+      ["统计日期", d.as_of, ""],
+      ["闲置土地", LMF.mu(total) + " 亩", LMF.ha(total)],
+      ["应征闲置费", LMF.num(d.idle_fee_total_wan) + " 万元", LMF.yi(d.idle_fee_total_wan)],
+      ["批而未供", LMF.mu(unsup) + " 亩", LMF.ha(unsup)],
+      ["逾期处置步骤", LMF.num(d.alerts.length, 0) + " 项", ""]
+    ].forEach(function (c) {
+      var card = document.createElement("div");
+      card.className = "lm-dash-card";
+      card.appendChild(document.createTextNode(c[0]));
+      var b = document.createElement("b");
+      b.textContent = c[1];
+      card.appendChild(b);
+      if (c[2]) {
+        var sub = document.createElement("span");
+        sub.className = "lm-dash-sub";
+        sub.textContent = c[2];
+        card.appendChild(sub);
+      }
+      cards.appendChild(card);
+    });
     var rows = d.alerts.map(function (a) {
       var td = function (v) { var e = document.createElement("td"); e.textContent = v; return e.outerHTML; };
       return "<tr>" + td(a.city_name) + td(a.parcel_code) + td(a.step_label) + td(a.due_on) + td(a.days_overdue) + "</tr>";
@@ -146,7 +164,7 @@
     bar.querySelector(".progress-bar").style.width = job.percent + "%";
     bar.querySelector(".progress").setAttribute("aria-valuenow", job.percent);
     var text = job.state_label + (job.stage ? "：" + job.stage : "");
-    if (job.total) { text += "（已写 " + job.done.toLocaleString("zh-CN") + " / " + job.total.toLocaleString("zh-CN") + " 行）"; }
+    if (job.total) { text += "（已写 " + LMF.num(job.done, 0) + " / " + LMF.num(job.total, 0) + " 行）"; }
     $("export-status").textContent = text;
   }
   function pollJob(url) {
