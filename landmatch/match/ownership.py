@@ -35,14 +35,23 @@ def visible_sql(principal: Principal, column: str, params: dict[str, Any]) -> st
     return f"{column} = :_owner_team"
 
 
+# Why a promoter without a team creates nothing: the refusal, and the pages' notice up front.
+NO_TEAM = "本账号未分配招商团队，不能建立项目；请管理员在账号管理中设置团队"
+
+
+def may_create(principal: Principal) -> bool:
+    """Whether the caller may create projects: an admin, or an account with a team."""
+    return principal.role == "admin" or principal.team is not None
+
+
 def team_for_new(principal: Principal, requested: str | None) -> str | None:
     """The team a new project belongs to: the promoter's own (403 without one, or naming
     another); an admin may name any team (or none: then only admins see it)."""
     requested = (requested or "").strip() or None
     if principal.role == "admin":
         return requested
-    if principal.team is None:
-        raise Forbidden("本账号未分配招商团队，不能建立项目；请管理员在账号管理中设置团队")
+    if not may_create(principal):
+        raise Forbidden(NO_TEAM)
     if requested is not None and requested != principal.team:
         raise Forbidden(f"只能为本团队（{principal.team}）建立项目")
     return principal.team

@@ -356,7 +356,8 @@ def expiring(
 def home(
     session: Session, principal: Principal, reminder_days: int, today: dt.date | None = None
 ) -> dict[str, Any] | None:
-    """The home page's card: projects per stage and holds about to end (promoters, admins)."""
+    """The home page's card: projects per stage, holds about to end and, for a promoter
+    without a team, why no project can be created (promoters, admins)."""
     if principal.role not in ("admin", "promoter"):
         return None
     b = board(session, principal)
@@ -364,4 +365,5 @@ def home(
         "stages": b["stages"],
         "expiring": expiring(session, principal, reminder_days, today),
         "days": reminder_days,
+        "no_team": None if ownership.may_create(principal) else ownership.NO_TEAM,
     }

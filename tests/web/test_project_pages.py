@@ -320,3 +320,48 @@ def test_another_team_neither_sees_nor_writes(
         ).scalar_one()
         == 0
     )
+
+
+def test_a_promoter_without_a_team_is_told_before_filling_the_form(
+    client: TestClient, session: Session, passwords: dict[str, str], password_hash: str
+) -> None:
+    """The board, the new project's page and the home card say that the account has no team
+    instead of offering a form whose 保存 would be refused; with a team, the button is there.
+    The admin's account form says that a promoter needs a team."""
+    from landmatch.accounts.users import add_user
+    from landmatch.match.ownership import NO_TEAM
+
+    add_user(session, "t-promoter-noteam", "promoter")
+    session.execute(
+        text(
+            "UPDATE landmatch.app_user SET password_hash = :h, must_change_password = false "
+            "WHERE name = 't-promoter-noteam'"
+        ),
+        {"h": password_hash},
+    )
+    session.flush()
+    sign_in(client, "t-promoter-noteam")
+    board = client.get("/workbench/projects").text
+    assert NO_TEAM in board and 'href="/workbench/projects/new"' not in board
+    new = client.get("/workbench/projects/new")
+    assert new.status_code == 200 and 'id="no-team"' in new.text and NO_TEAM in new.text
+    assert 'id="requirement-form"' not in new.text
+    home = client.get("/workbench").text
+    assert 'id="home-no-team"' in home and 'href="/workbench/projects/new"' not in home
+    # Sent anyway (an old tab): refused, and the notice again, no form.
+    sent = client.post("/workbench/projects/new", data={**FORM, "csrf_token": _csrf(board)})
+    assert 'id="no-team"' in sent.text and 'id="requirement-form"' not in sent.text
+    assert (
+        session.execute(
+            text("SELECT count(*) FROM landmatch.project WHERE name = :n"), {"n": FORM["name"]}
+        ).scalar_one()
+        == 0
+    )
+
+    sign_in(client, passwords["promoter"])  # t-team-a
+    board = client.get("/workbench/projects").text
+    assert NO_TEAM not in board and 'href="/workbench/projects/new"' in board
+    assert 'id="requirement-form"' in client.get("/workbench/projects/new").text
+
+    sign_in(client, passwords["admin"])
+    assert "招商人员须属于一个团队" in client.get("/workbench/users/new").text

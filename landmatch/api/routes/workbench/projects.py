@@ -26,11 +26,10 @@ from landmatch.basemap.store import water_loaded
 from landmatch.db.locking import etag
 from landmatch.errors import LandMatchError
 from landmatch.maps.workbench import area_picker
-from landmatch.match import pipeline, proposals
+from landmatch.match import ownership, pipeline, proposals
 from landmatch.match import projects as svc
 from landmatch.match.engine import run_match
 from landmatch.match.requirements import Requirement
-from landmatch.settings import Settings
 
 router = APIRouter(include_in_schema=False)
 URL = "/workbench/projects"
@@ -57,6 +56,7 @@ def board(
         ctx.request,
         "workbench/projects/board.html",
         board=data,
+        no_team=_no_team(ctx),
         filters={
             "stage": stage or "",
             "owner": owner or "",
@@ -73,10 +73,14 @@ async def _form(request: Request) -> tuple[dict[str, Any], dict[str, list[str]]]
     return flat, lists
 
 
+def _no_team(ctx: PageContext) -> str | None:
+    """Why this account may not create projects (a promoter without a team), or None: said
+    on the board and instead of the new project's form, before anything is typed."""
+    return None if ownership.may_create(ctx.staff.principal) else ownership.NO_TEAM
+
+
 def _form_page(
-    request: Request,
-    session: Any,
-    settings: Settings,
+    ctx: PageContext,
     *,
     project: dict[str, Any] | None,
     req: dict[str, Any] | None,
@@ -85,23 +89,22 @@ def _form_page(
     status: int = 200,
 ) -> HTMLResponse:
     return render(
-        request,
+        ctx.request,
         "workbench/projects/form.html",
         status=status,
         project=project,
         head=head,
         f=requirement_form.context(req),
         errors=errors or {},
-        area_map=area_picker(settings, water=water_loaded(session)),
+        area_map=area_picker(ctx.settings, water=water_loaded(ctx.session)),
+        no_team=None if project is not None else _no_team(ctx),
     )
 
 
 @router.get(URL + "/new", response_class=HTMLResponse)
 def new_form(ctx: PromoterCtx) -> HTMLResponse:
     return _form_page(
-        ctx.request,
-        ctx.session,
-        ctx.settings,
+        ctx,
         project=None,
         req=None,
         head={"name": "", "investor": ""},
@@ -131,9 +134,7 @@ async def _submit(
     req, errors = requirement_form.parse(flat, lists)
     if not head["name"]:
         errors["name"] = "请填写项目名称"
-    again = partial(
-        _form_page, ctx.request, ctx.session, ctx.settings, project=project, req=req, head=head
-    )
+    again = partial(_form_page, ctx, project=project, req=req, head=head)
     if errors:
         return again(errors=errors, status=FORM_ERROR)
     try:
@@ -187,9 +188,7 @@ def show(ctx: PromoterCtx, project_id: int) -> HTMLResponse:
 def edit_form(ctx: PromoterCtx, project_id: int) -> HTMLResponse:
     p = pipeline.project(ctx.session, ctx.staff.principal, project_id)
     head = {"name": p["name"], "investor": p["investor"] or ""}
-    return _form_page(
-        ctx.request, ctx.session, ctx.settings, project=p, req=p["requirement"], head=head
-    )
+    return _form_page(ctx, project=p, req=p["requirement"], head=head)
 
 
 @router.post(URL + "/{project_id}/requirement", response_class=HTMLResponse)
