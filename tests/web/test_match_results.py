@@ -356,6 +356,49 @@ def test_reserve_from_results_expiry_reminder_and_release(
     )
 
 
+def test_a_reserved_result_shows_its_hold_and_releases_back_to_the_results(
+    client: TestClient, passwords: dict[str, str], wide: dict[str, Any]
+) -> None:
+    csrf = sign_in(client, passwords["promoter"])
+    results = f"/workbench/matches/{wide['id']}"
+    first = _parcels(wide)[0]
+    rank = first["rank"]
+    page = client.get(results).text
+    assert f'data-reserve="{rank}"' in page and f'data-held="{rank}"' not in page
+    r = client.post(
+        results + "/reserve",
+        data={"parcel_code": first["code"], "csrf_token": csrf},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303 and r.headers["location"] == results
+    page = client.get(results).text
+    # Held by this project: said so, with 释放 (asked first), and no second 预留.
+    assert f'data-reserve="{rank}"' not in page and f'data-held="{rank}"' in page
+    assert "已为本项目预留（至 " in page
+    release = re.search(
+        r'<form method="post" action="([^"]+/release)"[^>]*data-confirm="([^"]+)"', page
+    )
+    assert release and first["code"] in release.group(2)
+    assert f'name="back" value="{results}"' in page
+    # Released from the results: back to them, the parcel may be reserved again.
+    r = client.post(
+        release.group(1), data={"csrf_token": csrf, "back": results}, follow_redirects=False
+    )
+    assert r.status_code == 303 and r.headers["location"] == results
+    page = client.get(results).text
+    assert f'data-reserve="{rank}"' in page and f'data-held="{rank}"' not in page
+    # "back" leads only to a page of this site.
+    client.post(results + "/reserve", data={"parcel_code": first["code"], "csrf_token": csrf})
+    release = re.search(r'action="([^"]+/release)"', client.get(results).text)
+    assert release
+    r = client.post(
+        release.group(1),
+        data={"csrf_token": csrf, "back": "//evil.example/"},
+        follow_redirects=False,
+    )
+    assert r.headers["location"] == f"/workbench/projects/{wide['project']['id']}"
+
+
 def test_nothing_near_says_what_is_possible(
     client: TestClient, passwords: dict[str, str], tokens: dict[str, str]
 ) -> None:

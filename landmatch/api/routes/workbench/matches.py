@@ -66,6 +66,7 @@ def results(ctx: PromoterCtx, match_id: str) -> HTMLResponse:
         title=title,
         project=project,
         reservation_days=ctx.settings.reservation_days,
+        held=pipeline.holding(ctx.session, project["id"]) if project else {},
         **shown,
     )
 

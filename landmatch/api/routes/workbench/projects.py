@@ -21,6 +21,7 @@ from landmatch.api.routes.workbench.common import (
     form_errors,
     redirect,
     render,
+    safe_next,
 )
 from landmatch.basemap.store import water_loaded
 from landmatch.db.locking import etag
@@ -257,11 +258,19 @@ def next_step(
 
 
 @router.post(URL + "/{project_id}/reservations/{reservation_id}/release")
-def release(ctx: PromoterCtx, project_id: int, reservation_id: int) -> Response:
-    """End a hold of this project (the holding team or an admin, checked under the lock)."""
+def release(
+    ctx: PromoterCtx,
+    project_id: int,
+    reservation_id: int,
+    back: Annotated[str | None, Form(max_length=2000)] = None,
+) -> Response:
+    """End a hold of this project (the holding team or an admin, checked under the lock);
+    then ``back`` (a page of this site: the match results it was released from) or the
+    project's page."""
 
     def action() -> None:
         pipeline.project(ctx.session, ctx.staff.principal, project_id)
         svc.release(ctx.session, ctx.staff.principal, reservation_id)
 
-    return act(ctx.request, ctx.session, action, back=f"{URL}/{project_id}", done="已释放预留")
+    page = safe_next(back, f"{URL}/{project_id}")
+    return act(ctx.request, ctx.session, action, back=page, done="已释放预留")
