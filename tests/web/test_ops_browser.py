@@ -179,6 +179,13 @@ def test_bureau_qa_dashboard_and_disposal_journey(
     page.select_option("#f-decision", "recovery")
     page.fill("#f-decided_on", dt.date.today().isoformat())
     page.fill("#f-doc_no", "石自然资收〔2026〕7号")
+    # The decision closes the case for good: asked first, as 立案 is; declining sends nothing.
+    asked.clear()
+    page.once("dialog", decline)
+    page.click("#decide")
+    assert asked and "办结" in asked[0], asked
+    assert page.inner_text("#case-status") != "已办结"
+    page.once("dialog", lambda d: d.accept())
     page.click("#decide")
     page.wait_for_selector(".alert-success")
     assert page.inner_text("#case-status") == "已办结"
