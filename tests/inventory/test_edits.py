@@ -304,6 +304,32 @@ def test_history_says_how_a_geometry_moved(client: TestClient, tokens: dict[str,
     assert "中心点移动" in change["summary"]
 
 
+def test_history_writes_an_area_change_for_people(
+    client: TestClient, tokens: dict[str, str]
+) -> None:
+    """Thousands separators, 亩 to 0.01, the change's sign: "+117,123.45 平方米（+175.69 亩）"
+    (the usability review read "+29168.07 平方米（+43.7521 亩）")."""
+    import re
+
+    r = _create(client, tokens["admin"], "EDIT-GROW")
+    ok = client.patch(
+        "/api/parcels/EDIT-GROW",
+        json={"geometry": square(d=0.004)},  # twice as wide and tall: four times the area
+        headers={**auth(tokens["admin"]), "If-Match": r.headers["ETag"]},
+    )
+    assert ok.status_code == 200, ok.text
+    hist = client.get("/api/parcels/EDIT-GROW/history", headers=auth(tokens["admin"])).json()
+    change = next(c for c in hist["versions"][0]["changes"] if c["field"] == "geom")
+    grown = change["new"]["area_m2"] - change["old"]["area_m2"]
+    found = re.search(r"面积变化 (\+[\d,.]+) 平方米（(\+[\d,.]+) 亩）", change["summary"])
+    assert found, change["summary"]
+    m2, mu = found.groups()
+    assert re.fullmatch(r"\+\d{1,3}(,\d{3})+(\.\d{1,2})?", m2), m2
+    assert re.fullmatch(r"\+\d{1,3}(,\d{3})*(\.\d{1,2})?", mu), mu
+    assert abs(float(m2[1:].replace(",", "")) - grown) < 0.01
+    assert abs(float(mu[1:].replace(",", "")) - grown / (10000 / 15)) < 0.01
+
+
 def test_a_province_managed_city_is_its_own_scope(
     client: TestClient, tokens: dict[str, str]
 ) -> None:
