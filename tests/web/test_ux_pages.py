@@ -4,8 +4,10 @@ the home page, and figures and records written for people rather than as interna
 from __future__ import annotations
 
 from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
 
 from tests.conftest import sign_in
+from tests.web.html import section
 
 
 def test_home_links_the_areas_each_role_may_use(
@@ -29,3 +31,43 @@ def test_home_links_the_areas_each_role_may_use(
         if "home-zones" in cards:
             assert 'href="/workbench/zones"' in page
             assert client.get("/workbench/zones").status_code == 200
+
+
+def test_audit_details_read_as_words(
+    client: TestClient, session: Session, passwords: dict[str, str]
+) -> None:
+    from landmatch.accounts import audit
+
+    audit.record(
+        session,
+        "user_updated",
+        actor="t-admin",
+        subject="t-promoter",
+        detail={
+            "role": ["bureau", "promoter"],
+            "city_code": ["130100", None],
+            "team": [None, "石家庄招商<一组>"],
+        },
+    )
+    audit.record(
+        session,
+        "token_created",
+        actor="t-admin",
+        subject="t-promoter",
+        detail={"token_id": 7, "name": "脚本", "expires_at": None},
+    )
+    session.flush()
+    bad = client.post(
+        "/workbench/login", data={"name": passwords["promoter"], "password": "wrong-password-1"}
+    )
+    assert "用户名或密码错误" in bad.text
+    sign_in(client, passwords["admin"])
+    page = client.get("/workbench/audit").text
+    table = section(page, "audit")
+    assert "角色：自然资源局 → 招商团队" in table
+    assert "城市：石家庄市 → 无" in table
+    assert "团队：无 → 石家庄招商&lt;一组&gt;" in table
+    assert "令牌编号：7；名称：脚本；有效期至：长期有效" in table
+    assert "原因：密码错误；方式：登录页" in table
+    for raw in ("None", "=[", "bad_password", "via=", "team="):
+        assert raw not in table, raw

@@ -382,14 +382,14 @@ def templates() -> Environment:
             trim_blocks=True,
             lstrip_blocks=True,
         )
-        _env.filters["dt"] = _fmt_datetime
+        _env.filters["dt"] = fmt_datetime
         _env.globals["ROLES"] = vocab.ROLES
         # How a figure is written for people, areas in 亩 and 公顷 (docs/domain.md §0).
         _env.globals.update(num=numbers.num, mu=numbers.mu, ha=numbers.ha)
     return _env
 
 
-def _fmt_datetime(value: Any) -> str:
+def fmt_datetime(value: Any) -> str:
     """A timestamp in Beijing time, ``2026-11-01 14:03``; empty for None."""
     import datetime as dt
 
@@ -539,6 +539,7 @@ __all__ = [
     "context_with",
     "download",
     "error_page",
+    "fmt_datetime",
     "form_errors",
     "login_url",
     "page_url",
