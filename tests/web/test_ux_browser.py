@@ -121,3 +121,59 @@ def test_dashboard_headline_figures(live_url: str, watched: Any, admin_user: str
     w.shot("dashboard_cards")
     _no_sideways_scroll(page)
     assert w.errors == [], w.errors
+
+
+NAV_ROW = """() => {
+  const bar = document.querySelector('nav.navbar');
+  const entries = [...document.querySelectorAll('#lm-nav > ul > li')];
+  return {
+    height: bar.getBoundingClientRect().height,
+    tops: [...new Set(entries.map(li => Math.round(li.getBoundingClientRect().top)))],
+    tallest: Math.max(...[...document.querySelectorAll('#lm-nav .nav-link')]
+      .map(a => a.getBoundingClientRect().height)),
+    who: Math.round(document.getElementById('lm-who').getBoundingClientRect().top),
+    hrefs: [...document.querySelectorAll('#lm-nav a[href]')].map(a => a.getAttribute('href')),
+  };
+}"""
+
+
+@pytest.mark.parametrize("role", ["admin", "bureau", "zone", "promoter"])
+def test_the_navigation_fits_one_line_at_1366(
+    live_url: str, watched: Any, engine: Engine, role: str
+) -> None:
+    from landmatch.api.routes.workbench.common import NAV
+
+    scope = {"bureau": {"city": "130100"}, "promoter": {"team": "石家庄招商一组"}}.get(role, {})
+    if role == "zone":
+        with engine.connect() as c:
+            scope = {
+                "zone": c.execute(
+                    text("SELECT code FROM landmatch.dev_zone ORDER BY id LIMIT 1")
+                ).scalar_one()
+            }
+    name = make_account(engine, role, **scope)
+    try:
+        w = watched(viewport=OFFICE)
+        page = w.page
+        # My account: a page every role has (the home page's QA card would load meanwhile).
+        page.goto(live_url + "/workbench/account")
+        browser_sign_in(page, live_url, name)
+        page.wait_for_url(re.compile(r"/workbench/account$"))
+        row = page.evaluate(NAV_ROW)
+        # One row: every entry and the account on the same line, no label broken in two.
+        assert len(row["tops"]) == 1 and row["height"] < 70, row
+        assert row["tallest"] < 45, row
+        # Nothing left out: every entry of the role is a link of the bar (some in a menu).
+        mine = [n.href for n in NAV if role in n.roles]
+        assert set(mine) <= set(row["hrefs"]), (mine, row["hrefs"])
+        _no_sideways_scroll(page)
+        if role == "admin":  # a menu opens, its page is marked as the menu's
+            page.click("#lm-nav button:has-text('系统管理')")
+            page.click("#lm-nav a:has-text('审计日志')")
+            page.wait_for_url(re.compile(r"/workbench/audit$"))
+            toggle = page.locator("#lm-nav button:has-text('系统管理')")
+            assert "active" in (toggle.get_attribute("class") or "")
+            assert page.locator("#lm-nav a[aria-current=page]").inner_text() == "审计日志"
+        assert w.errors == [], w.errors
+    finally:
+        drop_account(engine, name)

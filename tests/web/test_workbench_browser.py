@@ -89,11 +89,14 @@ def test_admin_creates_a_user_who_must_change_the_password(
         rows.first.locator("button", has_text="撤销").click()
         admin.page.wait_for_url(re.compile(rf"/workbench/users/{name}$"))
         assert "没有有效会话" in admin.page.inner_text("#sessions")
-        # The accounts list and the audit log, where the admin reads what happened.
+        # The accounts list and the audit log, where the admin reads what happened (both in
+        # the navigation's 系统管理 menu).
+        admin.page.click("#lm-nav button:has-text('系统管理')")
         admin.page.click("#lm-nav a:has-text('账号管理')")
         admin.page.wait_for_url(re.compile(r"/workbench/users$"))
         assert name in admin.page.inner_text("main")
         admin.shot("workbench_users")
+        admin.page.click("#lm-nav button:has-text('系统管理')")
         admin.page.click("#lm-nav a:has-text('审计日志')")
         admin.page.wait_for_url(re.compile(r"/workbench/audit"))
         assert name in admin.page.inner_text("main")

@@ -58,26 +58,64 @@ class NavItem:
     label: str
     href: str
     roles: tuple[str, ...] = STAFF_ROLES
+    group: str | None = None  # the menu it joins when a role's bar would be too full
 
 
-# The navigation, in order; each area's author adds its entry here (one place).
+@dataclass(frozen=True)
+class NavMenu:
+    """Neighbouring entries of one group as one drop-down menu of the bar."""
+
+    label: str
+    items: tuple[NavItem, ...]
+
+
+# The navigation, in order; each area's author adds its entry here (one place). A group's
+# entries stand next to each other.
 NAV: list[NavItem] = [
     NavItem("首页", "/workbench"),
     NavItem("地块清单", "/workbench/parcels"),
-    NavItem("招商项目", "/workbench/projects", ("admin", "promoter")),
-    NavItem("意向线索", "/workbench/leads", ("admin", "promoter")),
+    NavItem("招商项目", "/workbench/projects", ("admin", "promoter"), "招商"),
+    NavItem("意向线索", "/workbench/leads", ("admin", "promoter"), "招商"),
     NavItem("数据导入", "/workbench/imports", ("admin", "bureau")),
     NavItem("内部地图", "/internal/map"),
     NavItem("监测看板", "/dashboard"),
     NavItem("数据质量", "/workbench/qa", ("admin", "bureau", "zone")),
     NavItem("处置案件", "/workbench/cases", ("admin", "bureau")),
-    NavItem("开发区", "/workbench/zones", ("admin", "bureau", "zone")),
-    NavItem("政策库", "/workbench/policies", ("admin", "bureau")),
-    NavItem("参考图层", "/workbench/layers", ("admin", "bureau")),
-    NavItem("账号管理", "/workbench/users", ("admin",)),
-    NavItem("团队覆盖", "/workbench/teams", ("admin",)),
-    NavItem("审计日志", "/workbench/audit", ("admin",)),
+    NavItem("开发区", "/workbench/zones", ("admin", "bureau", "zone"), "资料库"),
+    NavItem("政策库", "/workbench/policies", ("admin", "bureau"), "资料库"),
+    NavItem("参考图层", "/workbench/layers", ("admin", "bureau"), "资料库"),
+    NavItem("账号管理", "/workbench/users", ("admin",), "系统管理"),
+    NavItem("团队覆盖", "/workbench/teams", ("admin",), "系统管理"),
+    NavItem("审计日志", "/workbench/audit", ("admin",), "系统管理"),
 ]
+# A role with more entries than this gets its groups as menus: ten fit one line of a 1366 px
+# window beside the account (a bureau's), the admin's fifteen do not.
+NAV_FLAT_MAX = 10
+
+
+def nav_bar(items: list[NavItem]) -> list[NavItem | NavMenu]:
+    """The bar of a role's entries: as they are when they fit, otherwise each group of two
+    or more entries as one menu (nothing is left out)."""
+    if len(items) <= NAV_FLAT_MAX:
+        return list(items)
+    bar: list[NavItem | NavMenu] = []
+    for item in items:
+        last = bar[-1] if bar else None
+        if isinstance(last, NavMenu) and last.label == item.group:
+            bar[-1] = NavMenu(last.label, (*last.items, item))
+        else:
+            bar.append(NavMenu(item.group, (item,)) if item.group else item)
+    return [e.items[0] if isinstance(e, NavMenu) and len(e.items) == 1 else e for e in bar]
+
+
+def nav_here(path: str, items: list[NavItem]) -> str | None:
+    """The entry of the page at ``path``: its own, or the longest one it lies under."""
+    under = [
+        i.href
+        for i in items
+        if path == i.href or (i.href != "/workbench" and path.startswith(i.href))
+    ]
+    return max(under, key=len) if under else None
 
 
 class Redirect(Exception):
@@ -418,14 +456,19 @@ def render(request: Request, template: str, *, status: int = 200, **context: Any
     """Render a page with the base context; a flash message shown is cleared."""
     staff: Staff | None = getattr(request.state, "staff", None)
     role = staff.principal.role if staff else None
+    # Until a forced password change is done, the navigation offers nothing else.
+    nav = (
+        [n for n in NAV if role in n.roles]
+        if staff and not staff.signed_in.must_change_password
+        else []
+    )
     base = {
         "request": request,
         "staff": staff,
         "csrf_token": staff.csrf_token if staff else "",
-        # Until a forced password change is done, the navigation offers nothing else.
-        "nav": [n for n in NAV if role in n.roles]
-        if staff and not staff.signed_in.must_change_password
-        else [],
+        "nav": nav,
+        "nav_bar": nav_bar(nav),
+        "nav_here": nav_here(request.url.path, nav),
         "path": request.url.path,
         "flashes": _flashes(request),
         "page_url": lambda **changes: page_url(request, **changes),
@@ -522,6 +565,7 @@ __all__ = [
     "FORM_ERROR",
     "NAV",
     "NavItem",
+    "NavMenu",
     "OptionalStaffDep",
     "PDF",
     "PageContext",
