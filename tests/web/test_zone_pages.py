@@ -482,3 +482,28 @@ def test_expiring_soon_is_flagged(
     session.flush()
     sign_in(client, passwords["zone"])
     assert "30 天后到期" in client.get(f"/workbench/zones/{code}").text
+
+
+def test_a_refused_zone_boundary_keeps_what_was_typed(
+    client: TestClient, passwords: dict[str, str], zones: dict[str, str], session: Session
+) -> None:
+    """As the parcels' boundary page does: text that cannot be read comes back as typed, with
+    the reason, not replaced by the stored boundary."""
+    import html
+
+    code = zones["own"]
+    csrf = sign_in(client, passwords["zone"])
+    typed = "114.30 38.20\n114.31 abc\n<b>"
+    r = client.post(
+        f"/workbench/zones/{code}/boundary",
+        data={
+            "csrf_token": csrf,
+            "version": _version(session, code),
+            "coords": typed,
+            "reason": "勘界<新>",
+        },
+    )
+    assert r.status_code == 200
+    found = re.search(r'<textarea[^>]*id="f-coords"[^>]*>(.*?)</textarea>', r.text, re.S)
+    assert found is not None and html.unescape(found.group(1)) == typed
+    assert "勘界&lt;新&gt;" in r.text

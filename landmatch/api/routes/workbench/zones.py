@@ -359,7 +359,10 @@ def _boundary_page(
     notice: str | None = None,
     reason: str = "",
     status: int = 200,
+    typed: str | None = None,
 ) -> HTMLResponse:
+    """The zone's boundary page. ``typed``: the coordinates text a refused form sent, shown as
+    it was typed (even when it could not be read) instead of the text of ``geometry``."""
     session, settings, code = at.session, at.settings, at.code
     _zone_in_scope(session, at.staff, code)
     z = records.show_zone(session, at.staff.principal, code)
@@ -381,7 +384,7 @@ def _boundary_page(
         version=version or z["version"],
         map=parts,
         map_config=config,
-        coords=text_from_geometry(shapely.geometry.shape(geometry)),
+        coords=text_from_geometry(shapely.geometry.shape(geometry)) if typed is None else typed,
         errors=errors or {},
         notice=notice,
         reason=reason,
@@ -436,7 +439,9 @@ def save_boundary(
     else:  # every problem of a boundary goes beside the coordinates
         errs = refused["errors"]
         refused["errors"] = {"geometry": errs.get("geometry") or "；".join(errs.values())}
-    return _boundary_page(at, geometry=geometry, version=version, reason=reason, **refused)
+    return _boundary_page(
+        at, geometry=geometry, version=version, reason=reason, typed=coords, **refused
+    )
 
 
 @router.post(URL + "/{code}/boundary/upload")
