@@ -221,9 +221,9 @@ def _read(
     return _Source(src, mapped, frame, prefix, unusable, joined, declared, points_crs)
 
 
-def _first_findings(conn: Connection, source: _Source, known: dict[str, int]) -> _Tally:
+def _first_findings(source: _Source) -> _Tally:
     """What the file shows before its rows are validated: unreadable rows and columns, the
-    readers' warnings, the column mapping's decisions, points that do not close."""
+    readers' warnings, the column mapping's decisions."""
     src, frame = source.src, source.frame
     tally = _Tally(
         problems=[*src.row_problems, *source.mapped.problems],
@@ -233,8 +233,6 @@ def _first_findings(conn: Connection, source: _Source, known: dict[str, int]) ->
         ],
         decisions=dict(source.mapped.decisions),
     )
-    if src.points is not None:
-        tally.problems += _check_points(conn, frame, src.points, source.points_crs, known)
     return tally
 
 
@@ -427,7 +425,7 @@ def run_import(
         progress("read", 1, 1)
     file_codes = frame["code"].dropna().astype(str).str.strip().tolist() if "code" in frame else []
     known = existing_ids(conn, file_codes)
-    tally = _first_findings(conn, source, known)
+    tally = _first_findings(source)
     total = len(frame)
     deferred = opts.dry_run or total > opts.settle_inline_max
     reason = opts.reason or f"导入 {filename}"
@@ -449,6 +447,13 @@ def run_import(
         with audited(conn, principal.actor, reason, import_id=import_id):  # type: ignore[arg-type]
             # Before the writer opens its COPY (no other statement runs while it is open).
             refused = _stored_out_of_scope(conn, principal, known)
+            if src.points is not None:
+                # Only parcels the caller may write: a refused row says why, and nothing of
+                # where another city's parcel lies.
+                writable = {c: i for c, i in known.items() if c not in refused}
+                tally.problems += _check_points(
+                    conn, frame, src.points, source.points_crs, writable
+                )
             written = [0]
 
             def on_write(k: int) -> None:

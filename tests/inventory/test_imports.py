@@ -714,6 +714,27 @@ def test_a_bureau_cannot_overwrite_or_move_another_citys_parcel(
     assert ok.status_code == 200 and ok.json()["totals"]["updated"] == 2, ok.text
 
 
+def test_a_bureaus_lon_lat_check_says_nothing_of_where_another_citys_parcel_lies(
+    client: TestClient, tokens: dict[str, str], session: Session
+) -> None:
+    """A 石家庄 bureau's table names a 廊坊 parcel with lon/lat far from it: the row is refused
+    for its scope only; the location check (which would name the distance to that parcel) is
+    not run for a parcel the caller may not write. Its own parcel is still checked."""
+    conn = session.connection()
+    code, _name, _wkt = _parcel_of(conn, "131000")
+    own, _own_name, _ = _parcel_of(conn, "130100")
+    data = (
+        f"地块编号,经度,纬度,参考价格(万元/亩)\r\n{own},114.0,36.5,30\r\n{code},114.0,36.5,30\r\n"
+    ).encode()
+    dry = post_import(client, tokens["bureau"], "far.csv", data, dry_run=True)
+    assert dry.status_code == 200, dry.text
+    by_code = {p["code"]: p for p in dry.json()["rejected"]}
+    assert set(by_code) == {own, code}, by_code
+    assert by_code[own]["field"] == "geometry" and "相距" in by_code[own]["reason"]
+    assert by_code[code]["field"] == "code" and "无权编辑廊坊市的地块" in by_code[code]["reason"]
+    assert "相距" not in dry.text.replace(by_code[own]["reason"], "")
+
+
 def _collection(*members: dict[str, Any]) -> dict[str, Any]:
     return {"type": "GeometryCollection", "geometries": list(members)}
 
