@@ -65,6 +65,24 @@ class TargetProgress(Contract):
     days_left: int
     state: str
     source: str | None
+    version: int = Field(description="the target's version (its ETag: etag)")
+    etag: str = Field(description="If-Match of a change of this target")
+
+
+class TargetSetting(Contract):
+    """One disposal target as set; the ETag is its version (0: not set yet)."""
+
+    city_code: str
+    city_name: str
+    year: int
+    kind: str
+    kind_label: str
+    target_area_m2: float | None = Field(description="None: not set yet")
+    deadline: dt.date | None
+    default_deadline: dt.date = Field(description="30 September of the year")
+    source: str | None
+    version: int
+    updated_at: Timestamp | None
 
 
 class ZoneKpis(Contract):
@@ -391,10 +409,23 @@ class CityThresholds(IdleThresholds):
     note: str | None
     updated_by: str | None
     updated_at: Timestamp
+    version: int = Field(description="the version of the city's rule set (its ETag)")
 
 
 class CityRules(Contract):
     rules: list[CityThresholds] = Field(description="the cities' own thresholds")
+
+
+class CityRuleSet(Contract):
+    """One city's own thresholds and those in force; the ETag is the rule set's version."""
+
+    city_code: str
+    city_name: str
+    version: int = Field(description="0: the city has no thresholds of its own yet")
+    own: CityThresholds | None = Field(description="the city's own thresholds, if any")
+    effective: IdleThresholds = Field(
+        description="in force: the city's, the province's, the defaults"
+    )
 
 
 class Rules(CityRules):
