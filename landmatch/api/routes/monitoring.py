@@ -30,7 +30,9 @@ from landmatch.api.schemas.monitoring import (
     ExportJob,
     IdleReport,
     MonitoringSummary,
+    RuleIn,
     Rules,
+    TargetIn,
     Targets,
     TargetSetting,
     TransferRoutes,
@@ -50,7 +52,6 @@ from landmatch.monitoring import (
     unsupplied,
     zones,
 )
-from landmatch.monitoring.idle import FEE_RATE_MAX
 from landmatch.monitoring.rules import default_rule
 from landmatch.monitoring.terms import DECISIONS, IDLE_STAGES, STEP_KINDS
 
@@ -161,16 +162,6 @@ def target_progress(
     city: City = None,
 ) -> dict[str, Any]:
     return targets.progress(session, principal, _day(as_of), year, city)
-
-
-class TargetIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    city_code: str = Field(pattern=r"^\d{6}$")
-    year: int = Field(ge=2000, le=2100)
-    kind: Literal["idle", "unsupplied"]
-    target_area_m2: float = Field(ge=0, le=1e11)
-    deadline: dt.date | None = None
-    source: str | None = Field(None, max_length=500)
 
 
 @router.get(
@@ -351,20 +342,6 @@ def get_rules(
         "rules": rules.rules_for(session, principal),
         "defaults": default_rule(settings.idle_fee_rate).__dict__,
     }
-
-
-class RuleIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    # Calendar months (12 = 满一年, 24 = 满两年): periods end on anniversaries, not day counts.
-    idle_after_months: int | None = Field(None, ge=1, le=120)
-    recover_after_months: int | None = Field(None, ge=2, le=240)
-    at_risk_window_months: int | None = Field(None, ge=0, le=120)
-    stall_min_months: int | None = Field(None, ge=1, le=120)
-    developed_ratio_min: float | None = Field(None, ge=0, le=1)
-    invest_ratio_min: float | None = Field(None, ge=0, le=1)
-    start_fallback_months: int | None = Field(None, ge=0, le=120)
-    fee_rate: float | None = Field(None, ge=0, le=FEE_RATE_MAX)  # 城市房地产管理法 Art. 26
-    stalled_clause: bool | None = None
 
 
 @router.get(
