@@ -1,11 +1,17 @@
 """Optimistic locking for every resource that carries an ETag (parcels, zones, policies,
-projects, disposal cases, reference-layer features, accounts' role and scope).
+projects, disposal cases, reference-layer features, accounts' role and scope, the monitoring
+settings: a disposal target, a city's idle-land rule set).
 
 A resource's ETag is its key and version. A write names the version it was made against in
 ``If-Match``; the check is part of the write itself: the row is locked (``SELECT … FOR UPDATE``)
 in the writing transaction and only then compared. Of two writers holding the same ETag, the
 second waits for the first to commit, then reads the new version and gets 412 — exactly one
 of them writes.
+
+A setting that may not be made yet (the monitoring settings) is version 0 until it is: its
+first write names version 0 and inserts with ``ON CONFLICT DO NOTHING``; of two first writers
+the second finds the first's row, locks it and is compared with it (``landmatch.monitoring``'s
+``set_target``, ``set_rule``).
 
 Callers that are not HTTP clients (the CLI, imports, the seed) pass :data:`ANY`: the row is still
 locked, whatever its version.

@@ -1019,8 +1019,9 @@ _MONITORING_RULE_BOUNDS = {
 }
 
 
-class MonitoringRule(Base):
-    """Idle-land thresholds of one city (or 130000 for the province default)."""
+class MonitoringRule(_Versioned, Base):
+    """Idle-land thresholds of one city (or 130000 for the province default); its version
+    covers the whole rule set, which a user edits as one (migration 0042_monitoring_version)."""
 
     __tablename__ = "monitoring_rule"
     city_code: Mapped[str] = mapped_column(String(6), primary_key=True)
@@ -1038,7 +1039,6 @@ class MonitoringRule(Base):
     stalled_clause: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
     note: Mapped[str | None] = mapped_column(Text)
     updated_by: Mapped[str | None] = mapped_column(Text)
-    updated_at: Mapped[dt.datetime] = _now()
     __table_args__ = (
         CheckConstraint("city_code ~ '^[0-9]{6}$'", name=conv("monitoring_rule_city_code_check")),
         CheckConstraint("recover_after_months > idle_after_months", name="order"),
@@ -1163,8 +1163,9 @@ class DisposalStep(Base):
     )
 
 
-class DisposalTarget(Base):
-    """Annual disposal target of a city (area), with its deadline."""
+class DisposalTarget(_Versioned, Base):
+    """Annual disposal target of a city (area), with its deadline; versioned per target
+    (city, year, kind), migration 0042_monitoring_version."""
 
     __tablename__ = "disposal_target"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -1174,7 +1175,6 @@ class DisposalTarget(Base):
     target_area_m2: Mapped[float] = mapped_column(Double)
     deadline: Mapped[dt.date] = mapped_column(Date)
     source: Mapped[str | None] = mapped_column(Text)
-    updated_at: Mapped[dt.datetime] = _now()
     __table_args__ = (
         CheckConstraint("city_code ~ '^[0-9]{6}$'", name=conv("disposal_target_city_code_check")),
         CheckConstraint("year BETWEEN 2000 AND 2100", name=conv("disposal_target_year_check")),

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from landmatch import vocab
 from landmatch.auth import Principal
+from landmatch.db.locking import check_version, require_if_match
 from landmatch.errors import Forbidden, InvalidInput
 from landmatch.monitoring.idle import FEE_RATE_MAX, IdleRule
 
@@ -76,26 +77,74 @@ def rules_for(session: Session, principal: Principal) -> list[dict[str, Any]]:
     return list_rules(session)
 
 
+def city_label(city_code: str) -> str:
+    return "全省默认" if city_code == vocab.PROVINCE_CODE else vocab.CITIES[city_code]
+
+
+def _check_city(city_code: str) -> None:
+    if city_code != vocab.PROVINCE_CODE and city_code not in vocab.CITIES:
+        raise InvalidInput(f"未知城市代码 {city_code}")
+
+
+def city_rules(
+    session: Session, principal: Principal, city_code: str, fee_rate: float
+) -> dict[str, Any]:
+    """One city's own thresholds as set (None: none set) with their version (0 while none is
+    set, the version a first setting names), and those in force there, for any staff member."""
+    principal.require(*STAFF)
+    _check_city(city_code)
+    row = (
+        session.execute(
+            text("SELECT * FROM landmatch.monitoring_rule WHERE city_code = :c"), {"c": city_code}
+        )
+        .mappings()
+        .first()
+    )
+    return {
+        "city_code": city_code,
+        "city_name": city_label(city_code),
+        "version": row["version"] if row else 0,
+        "own": dict(row) if row else None,
+        "effective": asdict(rule_for_city(session, city_code, fee_rate)),
+    }
+
+
 def edit_rule(
-    session: Session, principal: Principal, city_code: str, values: dict[str, Any]
-) -> None:
-    """Set a city's thresholds as ``principal``: the admin any, a city bureau its own city's
-    (the province default only a bureau without a city)."""
+    session: Session,
+    principal: Principal,
+    city_code: str,
+    values: dict[str, Any],
+    *,
+    if_match: str | None,
+) -> int:
+    """Set a city's thresholds as ``principal``: the admin and the province's bureau any, a
+    city bureau its own city's, against the version ``if_match``
+    names. Returns the new version."""
     principal.require("admin", "bureau")
-    if not principal.can_edit_city(city_code) or (
-        principal.role == "bureau" and city_code == vocab.PROVINCE_CODE and principal.city_code
-    ):
+    # A city's bureau its own city only; the province's bureau (130000) acts for every city
+    # and the province default (``Principal.can_edit_city``).
+    if not principal.can_edit_city(city_code):
         raise Forbidden("无权修改该城市的闲置认定阈值")
-    set_rule(session, city_code, values, principal.actor)
+    return set_rule(session, city_code, values, principal.actor, if_match=if_match)
 
 
-def set_rule(session: Session, city_code: str, values: dict[str, Any], actor: str) -> None:
-    """Insert or replace a city's thresholds (unknown keys are refused)."""
+def set_rule(
+    session: Session,
+    city_code: str,
+    values: dict[str, Any],
+    actor: str,
+    *,
+    if_match: str | None,
+) -> int:
+    """Insert or change a city's thresholds (unknown keys are refused; those not given keep
+    their values) against the version ``if_match`` names (``landmatch.db.locking``: 428
+    without it, 412 when someone changed the city's rule set since; a city without its own is
+    version 0; ``ANY`` for the CLI and the seed), checked under the row's lock. Returns the
+    new version."""
     bad = [k for k in values if k not in RULE_FIELDS]
     if bad:
         raise InvalidInput(f"未知阈值字段：{', '.join(bad)}；可选：{', '.join(RULE_FIELDS)}")
-    if city_code != vocab.PROVINCE_CODE and city_code not in vocab.CITIES:
-        raise InvalidInput(f"未知城市代码 {city_code}")
+    _check_city(city_code)
     merged = {k: v for k, v in values.items() if v is not None}
     fee_rate = merged.get("fee_rate")
     if fee_rate is not None and not 0 <= fee_rate <= FEE_RATE_MAX:
@@ -109,14 +158,38 @@ def set_rule(session: Session, city_code: str, values: dict[str, Any], actor: st
         raise InvalidInput(
             "无偿收回月数必须大于闲置月数（recover_after_months > idle_after_months）"
         )
-    cols = ["city_code", *merged, "updated_by"]
+    require_if_match(if_match, "修改闲置认定阈值")
     params = {"city_code": city_code, **merged, "updated_by": actor}
-    sets = ", ".join(f"{k} = EXCLUDED.{k}" for k in cols if k != "city_code")
-    session.execute(
-        text(
-            f"INSERT INTO landmatch.monitoring_rule ({', '.join(cols)}) "
-            f"VALUES ({', '.join(':' + c for c in cols)}) "
-            f"ON CONFLICT (city_code) DO UPDATE SET {sets}, updated_at = now()"
-        ),
-        params,
-    )
+    while True:
+        current = session.execute(
+            text(
+                "SELECT version FROM landmatch.monitoring_rule WHERE city_code = :city_code "
+                "FOR UPDATE"
+            ),
+            params,
+        ).scalar()
+        check_version(if_match, city_code, current or 0, what="闲置认定阈值")
+        if current is not None:
+            sets = "".join(f"{k} = :{k}, " for k in [*merged, "updated_by"])
+            return int(
+                session.execute(
+                    text(
+                        f"UPDATE landmatch.monitoring_rule SET {sets}version = version + 1, "
+                        "updated_at = now() WHERE city_code = :city_code RETURNING version"
+                    ),
+                    params,
+                ).scalar_one()
+            )
+        # None yet: of two first settings, the second finds the first's row (the key waits
+        # for it to commit) and is checked against it.
+        cols = ["city_code", *merged, "updated_by"]
+        created = session.execute(
+            text(
+                f"INSERT INTO landmatch.monitoring_rule ({', '.join(cols)}) "
+                f"VALUES ({', '.join(':' + c for c in cols)}) "
+                "ON CONFLICT (city_code) DO NOTHING RETURNING version"
+            ),
+            params,
+        ).scalar()
+        if created is not None:
+            return int(created)

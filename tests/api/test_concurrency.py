@@ -14,6 +14,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from functools import partial
 from typing import Any
 
 import httpx
@@ -474,3 +475,98 @@ def test_concurrent_imports_of_the_same_new_codes(
         assert not c.execute(
             text("SELECT count(*) FROM landmatch.import_batch WHERE filename = 'second.geojson'")
         ).scalar()
+
+
+def _put_target(
+    city: str, year: int, round_: int, tag: str, h: dict[str, str], c: httpx.Client, i: int
+) -> httpx.Response:
+    body = {
+        "city_code": city,
+        "year": year,
+        "kind": "idle",
+        "target_area_m2": 1000.0 * (round_ * N + i + 1),
+    }
+    return c.put("/api/monitoring/targets", json=body, headers={**h, "If-Match": tag})
+
+
+def _put_rules(url: str, tag: str, h: dict[str, str], c: httpx.Client, i: int) -> httpx.Response:
+    body = {"idle_after_months": 12, "recover_after_months": 25 + i}
+    return c.put(url, json=body, headers={**h, "If-Match": tag})
+
+
+def test_disposal_target_race(
+    live_server: str, engine: Engine, staff: dict[str, dict[str, str]]
+) -> None:
+    """Many first settings of the same target (all naming version 0, as the forms opened
+    before it was set), then many changes of one version: one writes each time."""
+    city, year = "130100", 2090 + uuid.uuid4().int % 10
+    one = f"/api/monitoring/targets/{city}/{year}/idle"
+    h = staff["bureau"]
+    history = (
+        "SELECT count(*) FROM landmatch.layer_version WHERE layer = 'disposal_target' "
+        "AND row ->> 'city_code' = :c AND (row ->> 'year')::int = :y"
+    )
+    try:
+        for round_ in range(2):
+            tag = httpx.get(live_server + one, headers=h).headers["ETag"]
+            puts = race(live_server, N, partial(_put_target, city, year, round_, tag, h))
+            won = one_winner(puts)
+            area = won.json()["targets"][0]["target_area_m2"]
+            row = _count(
+                engine,
+                "SELECT row(version, target_area_m2)::text FROM landmatch.disposal_target "
+                "WHERE city_code = :c AND year = :y AND kind = 'idle'",
+                c=city,
+                y=year,
+            )
+            assert row == f"({round_ + 1},{area:g})"
+        assert _count(engine, history, c=city, y=year) == 2  # insert + one update
+    finally:
+        with engine.begin() as c:
+            c.execute(
+                text("DELETE FROM landmatch.disposal_target WHERE city_code = :c AND year = :y"),
+                {"c": city, "y": year},
+            )
+            c.execute(text(history.replace("SELECT count(*)", "DELETE")), {"c": city, "y": year})
+
+
+def test_city_rule_set_race(
+    live_server: str, engine: Engine, staff: dict[str, dict[str, str]]
+) -> None:
+    """Many changes of a city's idle-land rule set naming one version: one writes. The city's
+    row as it was is put back afterwards (the live server shares the database)."""
+    city = "130900"
+    url = f"/api/monitoring/rules/{city}"
+    h = staff["admin"]
+    with engine.connect() as c:
+        kept = (
+            c.execute(
+                text("SELECT * FROM landmatch.monitoring_rule WHERE city_code = :c"), {"c": city}
+            )
+            .mappings()
+            .first()
+        )
+    try:
+        for _ in range(2):
+            tag = httpx.get(live_server + url, headers=h).headers["ETag"]
+            puts = race(live_server, N, partial(_put_rules, url, tag, h))
+            won = one_winner(puts)
+            saved = {r["city_code"]: r for r in won.json()["rules"]}[city]
+            now = httpx.get(live_server + url, headers=h)
+            assert now.headers["ETag"] == won.headers["ETag"]
+            assert now.json()["own"]["recover_after_months"] == saved["recover_after_months"]
+        assert now.json()["version"] == (kept["version"] if kept else 0) + 2
+    finally:
+        with engine.begin() as c:
+            c.execute(
+                text("DELETE FROM landmatch.monitoring_rule WHERE city_code = :c"), {"c": city}
+            )
+            if kept is not None:
+                cols = list(kept.keys())
+                c.execute(
+                    text(
+                        f"INSERT INTO landmatch.monitoring_rule ({', '.join(cols)}) "
+                        f"VALUES ({', '.join(':' + k for k in cols)})"
+                    ),
+                    dict(kept),
+                )

@@ -30,9 +30,11 @@ from landmatch.api.schemas.monitoring import (
     Case,
     CaseList,
     CityRules,
+    CityRuleSet,
     IdleReport,
     Rules,
     Targets,
+    TargetSetting,
     TransferRoutes,
     Unsupplied,
     ZoneRanking,
@@ -155,6 +157,8 @@ def test_the_monitoring_reads_are_their_models(
         "/api/monitoring/alerts": Alerts,
         "/api/monitoring/cases": CaseList,
         "/api/monitoring/rules": Rules,
+        "/api/monitoring/rules/130100": CityRuleSet,
+        "/api/monitoring/targets/130100/2026/idle": TargetSetting,
     }
     shown: dict[str, BaseModel] = {}
     for path, model in models.items():
@@ -207,9 +211,11 @@ def test_a_case_through_its_steps_and_the_writes_are_their_models(
     assert r.status_code == 200, r.text
     assert Case.model_validate(r.json()).status == "closed"
     target = {"city_code": "130100", "year": 2026, "kind": "idle", "target_area_m2": 1000}
-    put = client.put("/api/monitoring/targets", json=target, headers=admin)
+    one = with_etag(client, "/api/monitoring/targets/130100/2026/idle", admin)
+    put = client.put("/api/monitoring/targets", json=target, headers=one)
     assert Targets.model_validate(put.json()).targets
-    rule = client.put("/api/monitoring/rules/130100", json={"idle_after_months": 12}, headers=admin)
+    city = with_etag(client, "/api/monitoring/rules/130100", admin)
+    rule = client.put("/api/monitoring/rules/130100", json={"idle_after_months": 12}, headers=city)
     assert [c.city_code for c in CityRules.model_validate(rule.json()).rules] == ["130100"]
 
 

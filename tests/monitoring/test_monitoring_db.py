@@ -25,7 +25,7 @@ from landmatch.monitoring import sql as msql
 from landmatch.monitoring.idle import IdleAssessment, IdleInputs, IdleRule, assess
 from landmatch.monitoring.terms import IDLE_STAGES
 from landmatch.settings import Settings
-from tests.conftest import auth
+from tests.conftest import auth, with_etag
 from tests.monitoring.calendar_cases import CASES as CALENDAR_CASES
 from tests.monitoring.calendar_cases import Case
 
@@ -147,12 +147,14 @@ def test_sql_twin_agrees_under_city_and_province_thresholds(session: Session) ->
             "stall_min_months": 9,
         },
         "t",
+        if_match=ANY,
     )
     rules.set_rule(
         session,
         "130000",
         {"idle_after_months": 9, "start_fallback_months": 7, "stall_min_months": 15},
         "t",
+        if_match=ANY,
     )
     for city, idle, fallback in (("130200", 6, 0), ("130300", 9, 7)):
         rule = rules.rule_for_city(session, city, FEE)
@@ -190,8 +192,12 @@ def test_set_wise_summary_is_the_row_by_row_one(session: Session, as_of: dt.date
     """The report counted in SQL (GROUP BY city, stage) against the Python twin counting every
     scanned row, for the province and each city, under a city's and the province's own
     thresholds; and the stage listing paged in SQL against the rows filtered in Python."""
-    rules.set_rule(session, "130200", {"idle_after_months": 6, "recover_after_months": 18}, "t")
-    rules.set_rule(session, "130000", {"start_fallback_months": 7, "fee_rate": 0.1}, "t")
+    rules.set_rule(
+        session, "130200", {"idle_after_months": 6, "recover_after_months": 18}, "t", if_match=ANY
+    )
+    rules.set_rule(
+        session, "130000", {"start_fallback_months": 7, "fee_rate": 0.1}, "t", if_match=ANY
+    )
     rule = IdleRule(fee_rate=FEE)
     everything = scan.scan_rows(session, as_of, rule)
     assert len({r["stage"] for r in everything}) >= 3
@@ -233,7 +239,9 @@ def test_dashboard_figures_are_reused_until_the_inventory_changes(session: Sessi
     assert summary.inventory_state(session) != state
     assert after["area_by_city_status"] == summary.area_by_city_status(session, ADMIN, None)
     assert after["area_by_city_status"] != first["area_by_city_status"]
-    rules.set_rule(session, "130000", {"idle_after_months": 60, "recover_after_months": 72}, "t")
+    rules.set_rule(
+        session, "130000", {"idle_after_months": 60, "recover_after_months": 72}, "t", if_match=ANY
+    )
     relaxed = summary.dashboard_data(session, ADMIN, AS_OF, rule)
     fresh = scan.idle_report(session, ADMIN, AS_OF, rule, limit=0)
     assert relaxed["idle_stages"] == fresh["stages"] != after["idle_stages"]
@@ -264,6 +272,7 @@ def test_city_rule_changes_the_scan(session: Session) -> None:
             "fee_rate": 0.1,
         },
         "t",
+        if_match=ANY,
     )
     after = scan.scan_rows(session, AS_OF, IdleRule(), city="130100")
     rule = rules.rule_for_city(session, "130100", FEE)
@@ -272,7 +281,11 @@ def test_city_rule_changes_the_scan(session: Session) -> None:
     assert any(before[r["code"]]["stage"] in ("idle_fee", "recoverable") for r in after)
     with pytest.raises(InvalidInput):
         rules.set_rule(
-            session, "130100", {"idle_after_months": 26, "recover_after_months": 24}, "t"
+            session,
+            "130100",
+            {"idle_after_months": 26, "recover_after_months": 24},
+            "t",
+            if_match=ANY,
         )
 
 
@@ -284,9 +297,9 @@ def test_fee_rate_is_at_most_twenty_percent(session: Session) -> None:
     from sqlalchemy.exc import IntegrityError
 
     with pytest.raises(InvalidInput, match="fee_rate") as refused:
-        rules.set_rule(session, "130100", {"fee_rate": 0.21}, "t")
+        rules.set_rule(session, "130100", {"fee_rate": 0.21}, "t", if_match=ANY)
     assert refused.value.detail == {"field": "fee_rate"} and "20%" in refused.value.message
-    rules.set_rule(session, "130100", {"fee_rate": 0.2}, "t")
+    rules.set_rule(session, "130100", {"fee_rate": 0.2}, "t", if_match=ANY)
     assert rules.rule_for_city(session, "130100", FEE).fee_rate == pytest.approx(0.2)
     with (
         pytest.raises(IntegrityError, match="monitoring_rule_fee_rate_check"),
@@ -556,7 +569,7 @@ def test_a_third_developed_is_a_third_with_or_without_a_rule_row(session: Sessio
     ).scalar_one()
     assert str(stored) == "0.3333"
     assert _scanned(session, code, "130100")["stage"] == "normal"
-    rules.set_rule(session, "130100", {}, "t")  # a row of column defaults
+    rules.set_rule(session, "130100", {}, "t", if_match=ANY)  # a row of column defaults
     assert rules.rule_for_city(session, "130100", FEE).developed_ratio_min == 0.3333
     assert _scanned(session, code, "130100")["stage"] == "normal"
     _set_parcel(session, code, developed_ratio=0.3332)
@@ -603,7 +616,7 @@ def test_a_citys_stoppage_length_sets_the_stalled_lines(session: Session) -> Non
     )
     day = dt.date(2025, 2, 1)
     assert _scanned(session, code, "130100", day)["stage"] == "idle_fee"
-    rules.set_rule(session, "130100", {"stall_min_months": 24}, "t")
+    rules.set_rule(session, "130100", {"stall_min_months": 24}, "t", if_match=ANY)
     row = _scanned(session, code, "130100", day)
     assert (row["stage"], row["clause"], row["days_to_idle"]) == ("at_risk", "stalled", 334)
     assert _scanned(session, code, "130100", dt.date(2026, 1, 1))["stage"] == "idle_fee"
@@ -970,6 +983,7 @@ def test_targets_progress_counts_closed_disposals(session: Session) -> None:
         year=year,
         kind="idle",
         target_area_m2=p["area_m2"] * 2,
+        if_match=ANY,
     )
     t0 = targets.progress(session, ADMIN, dt.date(year, 3, 1), city=p["city_code"])["targets"][0]
     assert t0["deadline"] == f"{year}-09-30" and t0["done_area_m2"] == 0
@@ -1175,12 +1189,14 @@ def test_api_monitoring(client: TestClient, tokens: dict[str, str]) -> None:
     # Writes: promoters may not, a bureau only in its city.
     put = {"city_code": "130100", "year": 2027, "kind": "idle", "target_area_m2": 1000}
     assert client.put("/api/monitoring/targets", json=put, headers=h).status_code == 403
-    r = client.put("/api/monitoring/targets", json=put, headers=auth(tokens["bureau"]))
+    one = "/api/monitoring/targets/130100/2027/idle"
+    bureau = with_etag(client, one, auth(tokens["bureau"]))
+    r = client.put("/api/monitoring/targets", json=put, headers=bureau)
     assert r.status_code == 200 and r.json()["targets"][0]["target_area_m2"] == 1000
     r = client.put(
         "/api/monitoring/targets",
         json={**put, "city_code": "130200"},
-        headers=auth(tokens["bureau"]),
+        headers=bureau,
     )
     assert r.status_code == 403 and r.headers["content-type"].startswith("application/problem+json")
     r = client.post(

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.conftest import auth
+from tests.conftest import auth, with_etag
 
 BODY = {"idle_after_months": 10, "recover_after_months": 20}
 
@@ -29,7 +29,9 @@ def test_setting_a_citys_thresholds(
     client: TestClient, tokens: dict[str, str], role: str | None, city: str, status: int
 ) -> None:
     headers = auth(tokens[role]) if role else {}
-    r = client.put(f"/api/monitoring/rules/{city}", json=BODY, headers=headers)
+    url = f"/api/monitoring/rules/{city}"
+    tag = client.get(url, headers=auth(tokens["admin"])).headers["ETag"]
+    r = client.put(url, json=BODY, headers={**headers, "If-Match": tag})
     assert r.status_code == status, r.text
     if status == 200:
         saved = {x["city_code"]: x for x in r.json()["rules"]}[city]
@@ -47,8 +49,9 @@ def test_a_fee_rate_above_twenty_percent_is_refused(
     )
     assert r.status_code == 422, r.text
     assert [e["field"] for e in r.json()["errors"]] == ["fee_rate"]
+    url = "/api/monitoring/rules/130100"
     r = client.put(
-        "/api/monitoring/rules/130100", json={"fee_rate": 0.2}, headers=auth(tokens["admin"])
+        url, json={"fee_rate": 0.2}, headers=with_etag(client, url, auth(tokens["admin"]))
     )
     assert r.status_code == 200, r.text
 

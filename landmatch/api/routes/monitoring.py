@@ -12,7 +12,7 @@ import tempfile
 from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
@@ -26,15 +26,20 @@ from landmatch.api.schemas.monitoring import (
     Case,
     CaseList,
     CityRules,
+    CityRuleSet,
     ExportJob,
     IdleReport,
     MonitoringSummary,
+    RuleIn,
     Rules,
+    TargetIn,
     Targets,
+    TargetSetting,
     TransferRoutes,
     Unsupplied,
     ZoneRanking,
 )
+from landmatch.db.locking import etag
 from landmatch.monitoring import (
     cases,
     export,
@@ -47,7 +52,6 @@ from landmatch.monitoring import (
     unsupplied,
     zones,
 )
-from landmatch.monitoring.idle import FEE_RATE_MAX
 from landmatch.monitoring.rules import default_rule
 from landmatch.monitoring.terms import DECISIONS, IDLE_STAGES, STEP_KINDS
 
@@ -56,6 +60,13 @@ router = APIRouter(prefix="/api/monitoring", tags=["monitoring"])
 AsOf = Annotated[dt.date | None, Query(description="统计日期 YYYY-MM-DD（默认今天）")]
 City = Annotated[str | None, Query(pattern=r"^\d{6}$", description="城市代码")]
 IfMatch = Annotated[str | None, Header(description="The case's ETag (from GET)")]
+SettingIfMatch = Annotated[
+    str | None,
+    Header(
+        alias="If-Match",
+        description="The setting's ETag (from its GET; a setting not yet made is version 0)",
+    ),
+]
 
 
 def _day(as_of: dt.date | None) -> dt.date:
@@ -153,24 +164,40 @@ def target_progress(
     return targets.progress(session, principal, _day(as_of), year, city)
 
 
-class TargetIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    city_code: str = Field(pattern=r"^\d{6}$")
-    year: int = Field(ge=2000, le=2100)
-    kind: Literal["idle", "unsupplied"]
-    target_area_m2: float = Field(ge=0, le=1e11)
-    deadline: dt.date | None = None
-    source: str | None = Field(None, max_length=500)
+@router.get(
+    "/targets/{city_code}/{year}/{kind}",
+    summary="One disposal target as set, with its ETag (version 0: not set yet)",
+    response_model=TargetSetting,
+)
+def get_target(
+    city_code: str,
+    year: Annotated[int, Path(ge=2000, le=2100)],
+    kind: Literal["idle", "unsupplied"],
+    session: SessionDep,
+    principal: PrincipalDep,
+    response: Response,
+) -> dict[str, Any]:
+    out = targets.get_target(session, principal, city_code, year, kind)
+    response.headers["ETag"] = etag(targets.target_key(city_code, year, kind), out["version"])
+    return out
 
 
 @router.put(
     "/targets",
-    summary="Set a city's annual disposal target (deadline: 30 Sept)",
+    summary="Set a city's annual disposal target (deadline: 30 Sept); needs If-Match",
     response_model=Targets,
 )
-def put_target(body: TargetIn, session: SessionDep, principal: PrincipalDep) -> dict[str, Any]:
-    targets.set_target(session, principal, **body.model_dump())
+def put_target(
+    body: TargetIn,
+    session: SessionDep,
+    principal: PrincipalDep,
+    response: Response,
+    if_match: SettingIfMatch = None,
+) -> dict[str, Any]:
+    version = targets.set_target(session, principal, **body.model_dump(), if_match=if_match)
     session.commit()
+    key = targets.target_key(body.city_code, body.year, body.kind)
+    response.headers["ETag"] = etag(key, version)
     return targets.progress(session, principal, dt.date.today(), body.year, body.city_code)
 
 
@@ -317,30 +344,42 @@ def get_rules(
     }
 
 
-class RuleIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    # Calendar months (12 = 满一年, 24 = 满两年): periods end on anniversaries, not day counts.
-    idle_after_months: int | None = Field(None, ge=1, le=120)
-    recover_after_months: int | None = Field(None, ge=2, le=240)
-    at_risk_window_months: int | None = Field(None, ge=0, le=120)
-    stall_min_months: int | None = Field(None, ge=1, le=120)
-    developed_ratio_min: float | None = Field(None, ge=0, le=1)
-    invest_ratio_min: float | None = Field(None, ge=0, le=1)
-    start_fallback_months: int | None = Field(None, ge=0, le=120)
-    fee_rate: float | None = Field(None, ge=0, le=FEE_RATE_MAX)  # 城市房地产管理法 Art. 26
-    stalled_clause: bool | None = None
+@router.get(
+    "/rules/{city_code}",
+    summary="One city's own idle-land thresholds and those in force, with the ETag of its "
+    "rule set (version 0: none of its own yet)",
+    response_model=CityRuleSet,
+)
+def get_city_rules(
+    city_code: str,
+    session: SessionDep,
+    principal: PrincipalDep,
+    settings: SettingsDep,
+    response: Response,
+) -> dict[str, Any]:
+    out = rules.city_rules(session, principal, city_code, settings.idle_fee_rate)
+    response.headers["ETag"] = etag(city_code, out["version"])
+    return out
 
 
 @router.put(
     "/rules/{city_code}",
-    summary="Set a city's idle-land thresholds (130000 = province)",
+    summary="Set a city's idle-land thresholds (130000 = province); needs If-Match",
     response_model=CityRules,
 )
 def put_rule(
-    city_code: str, body: RuleIn, session: SessionDep, principal: PrincipalDep
+    city_code: str,
+    body: RuleIn,
+    session: SessionDep,
+    principal: PrincipalDep,
+    response: Response,
+    if_match: SettingIfMatch = None,
 ) -> dict[str, Any]:
-    rules.edit_rule(session, principal, city_code, body.model_dump(exclude_none=True))
+    version = rules.edit_rule(
+        session, principal, city_code, body.model_dump(exclude_none=True), if_match=if_match
+    )
     session.commit()
+    response.headers["ETag"] = etag(city_code, version)
     return {"rules": rules.list_rules(session)}
 
 

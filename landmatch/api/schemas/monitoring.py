@@ -11,6 +11,7 @@ from typing import Literal
 from pydantic import Field
 
 from landmatch.api.schemas.common import Contract, Timestamp
+from landmatch.monitoring.idle import FEE_RATE_MAX
 
 
 class CityStatusArea(Contract):
@@ -65,6 +66,24 @@ class TargetProgress(Contract):
     days_left: int
     state: str
     source: str | None
+    version: int = Field(description="the target's version (its ETag: etag)")
+    etag: str = Field(description="If-Match of a change of this target")
+
+
+class TargetSetting(Contract):
+    """One disposal target as set; the ETag is its version (0: not set yet)."""
+
+    city_code: str
+    city_name: str
+    year: int
+    kind: str
+    kind_label: str
+    target_area_m2: float | None = Field(description="None: not set yet")
+    deadline: dt.date | None
+    default_deadline: dt.date = Field(description="30 September of the year")
+    source: str | None
+    version: int
+    updated_at: Timestamp | None
 
 
 class ZoneKpis(Contract):
@@ -391,10 +410,23 @@ class CityThresholds(IdleThresholds):
     note: str | None
     updated_by: str | None
     updated_at: Timestamp
+    version: int = Field(description="the version of the city's rule set (its ETag)")
 
 
 class CityRules(Contract):
     rules: list[CityThresholds] = Field(description="the cities' own thresholds")
+
+
+class CityRuleSet(Contract):
+    """One city's own thresholds and those in force; the ETag is the rule set's version."""
+
+    city_code: str
+    city_name: str
+    version: int = Field(description="0: the city has no thresholds of its own yet")
+    own: CityThresholds | None = Field(description="the city's own thresholds, if any")
+    effective: IdleThresholds = Field(
+        description="in force: the city's, the province's, the defaults"
+    )
 
 
 class Rules(CityRules):
@@ -418,3 +450,28 @@ class ExportJob(Contract):
     created_at: Timestamp
     status_url: str
     file_url: str | None = Field(description="the workbook, once done")
+
+
+# ---- the settings' inputs (the API's bodies and the workbench forms' values) ---------------
+
+
+class TargetIn(Contract):
+    city_code: str = Field(pattern=r"^\d{6}$")
+    year: int = Field(ge=2000, le=2100)
+    kind: Literal["idle", "unsupplied"]
+    target_area_m2: float = Field(ge=0, le=1e11)
+    deadline: dt.date | None = None
+    source: str | None = Field(None, max_length=500)
+
+
+class RuleIn(Contract):
+    # Calendar months (12 = 满一年, 24 = 满两年): periods end on anniversaries, not day counts.
+    idle_after_months: int | None = Field(None, ge=1, le=120)
+    recover_after_months: int | None = Field(None, ge=2, le=240)
+    at_risk_window_months: int | None = Field(None, ge=0, le=120)
+    stall_min_months: int | None = Field(None, ge=1, le=120)
+    developed_ratio_min: float | None = Field(None, ge=0, le=1)
+    invest_ratio_min: float | None = Field(None, ge=0, le=1)
+    start_fallback_months: int | None = Field(None, ge=0, le=120)
+    fee_rate: float | None = Field(None, ge=0, le=FEE_RATE_MAX)  # 城市房地产管理法 Art. 26
+    stalled_clause: bool | None = None

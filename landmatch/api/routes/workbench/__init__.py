@@ -19,6 +19,7 @@ from landmatch.api.routes.workbench import (
     layers,
     leads,
     matches,
+    monitoring_settings,
     parcel_edit,
     parcels,
     policies,
@@ -40,6 +41,7 @@ AREAS = (
     parcel_edit,
     parcels,
     qa,
+    monitoring_settings,  # before cases: /workbench/cases/{case_id}
     cases,
     zones,
     policies,
