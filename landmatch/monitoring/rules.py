@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from landmatch import vocab
 from landmatch.auth import Principal
+from landmatch.db.engine import audited
 from landmatch.db.locking import check_version, require_if_match
 from landmatch.errors import Forbidden, InvalidInput
 from landmatch.monitoring.idle import FEE_RATE_MAX, IdleRule
@@ -153,43 +154,72 @@ def set_rule(
             f"（《城市房地产管理法》第二十六条：不超过出让金的百分之二十），收到 {fee_rate}",
             detail={"field": "fee_rate"},
         )
-    idle = merged.get("idle_after_months", 12)
-    if merged.get("recover_after_months", max(24, idle + 1)) <= idle:
-        raise InvalidInput(
-            "无偿收回月数必须大于闲置月数（recover_after_months > idle_after_months）"
-        )
     require_if_match(if_match, "修改闲置认定阈值")
     params = {"city_code": city_code, **merged, "updated_by": actor}
-    while True:
-        current = session.execute(
-            text(
-                "SELECT version FROM landmatch.monitoring_rule WHERE city_code = :city_code "
-                "FOR UPDATE"
-            ),
-            params,
-        ).scalar()
-        check_version(if_match, city_code, current or 0, what="闲置认定阈值")
-        if current is not None:
-            sets = "".join(f"{k} = :{k}, " for k in [*merged, "updated_by"])
-            return int(
+    with audited(session, actor, f"闲置认定阈值 {city_label(city_code)}"):
+        while True:
+            stored = (
                 session.execute(
                     text(
-                        f"UPDATE landmatch.monitoring_rule SET {sets}version = version + 1, "
-                        "updated_at = now() WHERE city_code = :city_code RETURNING version"
+                        "SELECT version, idle_after_months, recover_after_months "
+                        "FROM landmatch.monitoring_rule WHERE city_code = :city_code FOR UPDATE"
                     ),
                     params,
-                ).scalar_one()
+                )
+                .mappings()
+                .first()
             )
-        # None yet: of two first settings, the second finds the first's row (the key waits
-        # for it to commit) and is checked against it.
-        cols = ["city_code", *merged, "updated_by"]
-        created = session.execute(
-            text(
-                f"INSERT INTO landmatch.monitoring_rule ({', '.join(cols)}) "
-                f"VALUES ({', '.join(':' + c for c in cols)}) "
-                "ON CONFLICT (city_code) DO NOTHING RETURNING version"
-            ),
-            params,
-        ).scalar()
-        if created is not None:
-            return int(created)
+            check_version(
+                if_match, city_code, stored["version"] if stored else 0, what="闲置认定阈值"
+            )
+            _check_order({**(dict(stored) if stored else {}), **merged})
+            version = _write(session, merged, params, update=stored is not None)
+            if version is not None:
+                return version
+
+
+def _check_order(row: dict[str, Any]) -> None:
+    """The rule set as it will be stored (the stored row with the new values over it, the
+    columns' defaults where neither): free recovery comes after idleness."""
+    default = default_rule(0.0)
+    idle, recover = row.get("idle_after_months"), row.get("recover_after_months")
+    idle = default.idle_after_months if idle is None else idle
+    recover = default.recover_after_months if recover is None else recover
+    if recover <= idle:
+        raise InvalidInput(
+            f"无偿收回月数（{recover}）必须大于闲置月数（{idle}）"
+            "（recover_after_months > idle_after_months）",
+            detail={"field": "recover_after_months"},
+        )
+
+
+def _write(
+    session: Session, merged: dict[str, Any], params: dict[str, Any], *, update: bool
+) -> int | None:
+    """Change the locked row (``update``) or insert the city's first; the new version, or
+    None when another first setting committed meanwhile (the caller checks against it)."""
+    if update:
+        sets = "".join(f"{k} = :{k}, " for k in [*merged, "updated_by"])
+        return int(
+            session.execute(
+                text(
+                    f"UPDATE landmatch.monitoring_rule SET {sets}version = version + 1, "
+                    "updated_at = now() WHERE city_code = :city_code RETURNING version"
+                ),
+                params,
+            ).scalar_one()
+        )
+    # None yet: of two first settings, the second finds the first's row (the key waits
+    # for it to commit) and is checked against it.
+    cols = ["city_code", *merged, "updated_by"]
+    created = session.execute(
+        text(
+            f"INSERT INTO landmatch.monitoring_rule ({', '.join(cols)}) "
+            f"VALUES ({', '.join(':' + c for c in cols)}) "
+            "ON CONFLICT (city_code) DO NOTHING RETURNING version"
+        ),
+        params,
+    ).scalar()
+    if created is not None:
+        return int(created)
+    return None

@@ -99,6 +99,44 @@ def test_a_citys_rule_set_needs_its_current_version(
     assert listed["130100"]["version"] == 2 and listed["130100"]["idle_after_months"] == 11
 
 
+def test_a_partial_change_is_checked_against_the_stored_rule_set_and_kept_in_history(
+    client: TestClient, role_tokens: dict[str, str], session: Session
+) -> None:
+    """Review finding 8: a change of one threshold was checked against the defaults, not the
+    city's stored set, and the database refused it by its constraint's name; and a city's
+    rule set kept no history. Now the merged set is checked under the row's lock (in Chinese,
+    naming both figures; nothing written) and every state is kept with who set it."""
+    url = "/api/monitoring/rules/130100"
+    h = auth(role_tokens["bureau"])
+    made = client.put(url, json=RULE, headers={**h, "If-Match": etag("130100", 0)})
+    assert made.status_code == 200, made.text
+    bad = _problem(
+        client.put(
+            url, json={"idle_after_months": 30}, headers={**h, "If-Match": made.headers["ETag"]}
+        ),
+        400,
+    )
+    assert "无偿收回月数（20）必须大于闲置月数（30）" in bad["detail"], bad
+    assert client.get(url, headers=h).json()["own"]["idle_after_months"] == 10
+    ok = client.put(
+        url,
+        json={"idle_after_months": 30, "recover_after_months": 40},
+        headers={**h, "If-Match": made.headers["ETag"]},
+    )
+    assert ok.status_code == 200, ok.text
+    kept = session.execute(
+        text(
+            "SELECT op, actor, reason, (row ->> 'idle_after_months')::int, "
+            "(row ->> 'version')::int FROM landmatch.layer_version "
+            "WHERE layer = 'monitoring_rule' AND record_id = 130100 ORDER BY id"
+        )
+    ).all()
+    assert [tuple(r) for r in kept] == [
+        ("insert", "t-bureau-sjz", "闲置认定阈值 石家庄市", 10, 1),
+        ("update", "t-bureau-sjz", "闲置认定阈值 石家庄市", 30, 2),
+    ]
+
+
 @pytest.mark.parametrize(
     "role,status", [("bureau", 403), ("bureau_other", 403), ("province", 200), ("admin", 200)]
 )

@@ -59,7 +59,7 @@ BEGIN
   END IF;
   IF TG_OP = 'DELETE' THEN rec := to_jsonb(OLD); ELSE rec := to_jsonb(NEW); END IF;
   INSERT INTO landmatch.layer_version (layer, record_id, op, row, actor, reason)
-  VALUES (TG_TABLE_NAME, (rec ->> 'id')::int, lower(TG_OP), rec - 'geom_3857',
+  VALUES (TG_TABLE_NAME, (rec ->> COALESCE(TG_ARGV[0], 'id'))::int, lower(TG_OP), rec - 'geom_3857',
           NULLIF(current_setting('landmatch.actor', true), ''),
           NULLIF(current_setting('landmatch.reason', true), ''));
   RETURN NULL;
@@ -428,6 +428,7 @@ CREATE TRIGGER history AFTER INSERT OR DELETE OR UPDATE ON landmatch.disposal_st
 CREATE TRIGGER history AFTER INSERT OR DELETE OR UPDATE ON landmatch.disposal_target FOR EACH ROW EXECUTE FUNCTION landmatch.layer_history();
 CREATE TRIGGER data_version AFTER INSERT OR DELETE OR UPDATE OR TRUNCATE ON landmatch.facility FOR EACH STATEMENT EXECUTE FUNCTION landmatch.bump_data_version();
 CREATE TRIGGER history AFTER INSERT OR DELETE OR UPDATE ON landmatch.facility FOR EACH ROW EXECUTE FUNCTION landmatch.layer_history();
+CREATE TRIGGER history AFTER INSERT OR DELETE OR UPDATE ON landmatch.monitoring_rule FOR EACH ROW EXECUTE FUNCTION landmatch.layer_history('city_code');
 CREATE TRIGGER bump BEFORE UPDATE ON landmatch.parcel FOR EACH ROW EXECUTE FUNCTION landmatch.parcel_bump();
 CREATE TRIGGER data_version AFTER INSERT OR DELETE OR UPDATE OR TRUNCATE ON landmatch.parcel FOR EACH STATEMENT EXECUTE FUNCTION landmatch.bump_data_version();
 CREATE TRIGGER fact_city AFTER UPDATE ON landmatch.parcel REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION landmatch.parcel_fact_city();
