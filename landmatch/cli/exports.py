@@ -20,7 +20,7 @@ def export_cmd(
     city: Annotated[str | None, typer.Option("--city")] = None,
     zone: Annotated[str | None, typer.Option("--zone")] = None,
     encoding: Annotated[
-        str, typer.Option("--encoding", help="Shapefile DBF and 界址点 TXT: UTF-8 or GBK.")
+        str, typer.Option("--encoding", help="Shapefile DBF and 界址点 TXT: UTF-8, GBK or GB18030.")
     ] = "UTF-8",
     gk_zone: Annotated[
         int | None,

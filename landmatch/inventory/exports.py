@@ -1,5 +1,5 @@
 """Exports of the inventory (with the listing's filters): GeoJSON, GeoPackage, zipped Shapefile
-(UTF-8 or GBK; :mod:`landmatch.inventory.gisfiles`), the 熟地清单 as xlsx
+(UTF-8, GBK or GB18030; :mod:`landmatch.inventory.gisfiles`), the 熟地清单 as xlsx
 (:mod:`landmatch.inventory.ledger`), and the 界址点 TXT (a zip of one TXT per 3° zone when the
 parcels span several). Full coordinate precision, so an export imports back unchanged. Public
 callers get public parcels and fields only. The API, the workbench and the CLI all export
@@ -29,7 +29,7 @@ from landmatch.db.parcels import ParcelFilter, filter_sql
 from landmatch.errors import InvalidInput, NotFound
 from landmatch.geo.txt import write_txt, write_txt_zones
 from landmatch.geo.validate import normalise_polygons
-from landmatch.inventory.fields import FIELDS
+from landmatch.inventory.fields import FIELDS, label_of
 from landmatch.inventory.gisfiles import geopackage, shapefile_zip
 from landmatch.inventory.ledger import ledger_xlsx
 from landmatch.numbers import mu
@@ -155,6 +155,64 @@ def txt_name(zone: int) -> str:
     return f"界址点_{zone}带.txt"
 
 
+# The text encodings a Shapefile or TXT export is written in, by the names a caller may give.
+CODECS = {"UTF8": "UTF-8", "GBK": "GBK", "GB18030": "GB18030"}
+# Parcels named at most in an encoding refusal.
+NAMED_MAX = 5
+
+
+def codec_of(encoding: str) -> str:
+    """The codec a caller's ``encoding`` names (UTF-8, GBK or GB18030, any case, with or
+    without the hyphen); :class:`InvalidInput` otherwise."""
+    codec = CODECS.get(encoding.upper().replace("-", ""))
+    if codec is None:
+        raise InvalidInput(
+            "encoding 仅支持 UTF-8、GBK 或 GB18030",
+            detail=[{"field": "encoding", "reason": encoding}],
+        )
+    return codec
+
+
+def check_encodable(frame: pd.DataFrame, codec: str) -> None:
+    """Refuse an export whose text cannot be written in ``codec``, naming the parcels, the
+    fields and the characters, rather than drop them (GDAL replaces what GBK cannot hold in a
+    Shapefile without a word) or fail on the first one. GBK lacks emoji and rarer characters
+    (e.g. 𠀀); GB18030, a superset of GBK that older tools read as GBK, holds all of Unicode."""
+    if codec != "GBK":
+        return
+    found: list[str] = []
+    count = 0
+    for col in frame.columns:
+        texts = {v for v in frame[col] if isinstance(v, str)}
+        if _in_gbk("".join(texts)):  # the usual case, at the speed of one encode
+            continue
+        for i, value in enumerate(frame[col]):
+            if not isinstance(value, str):
+                continue
+            bad = [ch for ch in dict.fromkeys(value) if not _in_gbk(ch)]
+            if not bad:
+                continue
+            count += 1
+            if len(found) < NAMED_MAX:
+                code = frame["code"].iloc[i] if "code" in frame else i + 1
+                chars = "".join(bad[:3]).encode("unicode_escape").decode("ascii")
+                found.append(f"地块 {code} 的“{label_of(col)}”含 GBK 无法表示的字符（{chars}）")
+    if found:
+        more = f"等 {count} 处" if count > len(found) else ""
+        raise InvalidInput(
+            f"{'；'.join(found)}{more}。请改用 GB18030（兼容 GBK）或 UTF-8 编码导出，或修改这些字段",
+            detail=[{"field": "encoding", "reason": "GBK 无法表示的字符"}],
+        )
+
+
+def _in_gbk(text: str) -> bool:
+    try:
+        text.encode("gbk")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _zip(files: dict[str, bytes]) -> bytes:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
@@ -174,13 +232,13 @@ def export_parcels(
     zone: int | None = None,
     layer: str = "parcels",
 ) -> Export:
-    """The filtered parcels as a file. ``encoding`` (UTF-8 or GBK) applies to shp and txt;
+    """The filtered parcels as a file. ``encoding`` (UTF-8, GBK or GB18030) applies to shp
+    and txt;
     ``zone`` (a 3° zone; 37–40 cover Hebei) writes a TXT export in that one zone; ``layer``
     names the files inside a Shapefile zip."""
     if fmt not in FORMATS:
         raise InvalidInput(f"不支持的导出格式 {fmt}；可选：{', '.join(FORMATS)}")
-    if encoding.upper().replace("-", "") not in ("UTF8", "GBK", "GB18030"):
-        raise InvalidInput("encoding 仅支持 UTF-8 或 GBK")
+    codec = codec_of(encoding)
     if zone is not None and (fmt != "txt" or not 25 <= zone <= 45):
         raise InvalidInput("zone（3° 带号 25–45）只用于界址点 TXT 导出")
     frame, geoms = fetch(session, f, principal, limit)
@@ -188,9 +246,10 @@ def export_parcels(
         raise NotFound("没有符合条件的地块可导出")
     media, ext = FORMATS[fmt]
     stamp = dt.date.today().strftime("%Y%m%d")
+    if fmt in ("txt", "shp"):
+        check_encodable(frame, codec)
     if fmt == "txt":
-        txt_encoding = "utf-8" if encoding.upper().replace("-", "") == "UTF8" else "gbk"
-        by_zone = _txt(frame, geoms, txt_encoding, zone)
+        by_zone = _txt(frame, geoms, codec.lower(), zone)
         if len(by_zone) == 1:
             [data] = by_zone.values()
             return Export(data=data, media_type=media, filename=f"parcels-{stamp}.txt")
@@ -210,7 +269,7 @@ def export_parcels(
     if fmt == "gpkg":
         data = geopackage(frame, geoms, counties)
     elif fmt == "shp":
-        data = shapefile_zip(frame, geoms, counties, encoding, layer=layer)
+        data = shapefile_zip(frame, geoms, counties, codec, layer=layer)
     else:
         fields = "公开字段（公众可见）" if principal.is_public else "全部字段（内部资料，注意保密）"
         data = ledger_xlsx(frame, geoms, counties, scope=scope_text(f, principal), fields=fields)

@@ -133,13 +133,20 @@ def _table(
     return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
 
 
+# What the 字段说明 says of an encoding's DBF language driver id (``geo.dbf.with_ldid``).
+LDID_NOTE = {
+    "GBK": "；属性表头部语言驱动标识为 0x4D，.cpg 丢失时仍可正确读取",
+    "GB18030": "；GB18030 没有语言驱动标识，请保留 .cpg，或在软件中指定 GB18030 编码",
+}
+
+
 def field_notes(names: list[str], encoding: str) -> str:
     """The 字段说明 of a Shapefile export: each DBF field, its Chinese name, type and unit."""
     lines = [
         "字段说明（Shapefile 属性表 .dbf）",
         "",
         "坐标系：CGCS2000 经纬度（EPSG:4490）；面积为 CGCS2000 椭球面积。",
-        f"属性表编码：{encoding}（见 .cpg；GBK 的属性表头部语言驱动标识为 0x4D，.cpg 丢失时仍可正确读取）。",
+        f"属性表编码：{encoding}（见 .cpg{LDID_NOTE.get(encoding, '')}）。",
         "代码字段写代码（用途、状态等为 landmatch 代码，城市、县区为行政区划代码），名称字段在其旁。",
         "多选字段（兼容用途、供地方式、七通一平、熟地核查项）为以英文逗号分隔的代码。",
         "文本字段最长 254 字节（DBF 限制），更长的备注等以 GeoPackage 或 Excel 导出为准。",
@@ -159,12 +166,11 @@ def shapefile_zip(
     frame: pd.DataFrame,
     geoms: np.ndarray,
     county_names: dict[str, str],
-    encoding: str,
+    codec: str,
     layer: str = "parcels",
 ) -> bytes:
-    """A zip of ``layer``.shp/.shx/.dbf/.prj/.cpg and 字段说明.txt."""
-    gbk = encoding.upper().replace("-", "") != "UTF8"
-    codec = "GBK" if gbk else "UTF-8"
+    """A zip of ``layer``.shp/.shx/.dbf/.prj/.cpg and 字段说明.txt, its text in ``codec``
+    (UTF-8, GBK or GB18030; :func:`landmatch.inventory.exports.codec_of`)."""
     table = _table(frame, geoms, county_names, shapefile=True)
     with tempfile.TemporaryDirectory(prefix="lm-export-") as d:
         path = Path(d) / f"{layer}.shp"

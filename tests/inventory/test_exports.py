@@ -222,6 +222,39 @@ def test_gbk_dbf_carries_its_language_driver_and_survives_a_lost_cpg(
     assert utf8.read("parcels.dbf")[29] != 0x4D and utf8.read("parcels.cpg") == b"UTF-8"
 
 
+def test_text_gbk_cannot_hold_is_refused_by_parcel_and_written_in_gb18030(
+    client: TestClient, tokens: dict[str, str], planted: Session, tmp_path: Path
+) -> None:
+    """Review finding: a name GBK cannot hold (an emoji, 𠀀 U+20000) was dropped from a GBK
+    Shapefile without a word (GDAL's replacement, a warning on the server's stderr) and
+    refused whole by the TXT writer, naming only the character. Both now refuse it naming
+    the parcel, the field and the characters, and offer GB18030 (GBK's superset), which
+    writes it and which GDAL and the project's import read back."""
+    name = "EMOJI😀𠀀地块"
+    planted.execute(
+        text("UPDATE landmatch.parcel SET name = :n WHERE code = 'EXP-EMPTY'"), {"n": name}
+    )
+    for fmt in ("shp", "txt"):
+        r = client.get(
+            "/api/exports/parcels",
+            params={"format": fmt, "city": "130100", "status": "withdrawn", "encoding": "GBK"},
+            headers=auth(tokens["admin"]),
+        )
+        assert r.status_code == 400, (fmt, r.text)
+        detail = r.json()["detail"]
+        assert "地块 EXP-EMPTY 的“地块名称”含 GBK 无法表示的字符" in detail, detail
+        assert "\\U0001f600" in detail and "GB18030" in detail, detail
+    data = _get(client, tokens, "shp", encoding="GB18030").content
+    zf = zipfile.ZipFile(io.BytesIO(data))
+    assert zf.read("parcels.cpg") == b"GB18030"
+    assert name.encode("gb18030") in zf.read("parcels.dbf")
+    assert "GB18030 没有语言驱动标识" in zf.read("字段说明.txt").decode("utf-8")
+    df = pyogrio.read_dataframe(_unzip(data, tmp_path) / "parcels.shp")
+    assert name in set(df["DKMC"]), set(df["DKMC"])
+    txt = _get(client, tokens, "txt", encoding="GB18030").content
+    assert name in txt.decode("gb18030")
+
+
 def test_ogrinfo_opens_the_zip_and_reads_gbk_without_cpg(
     client: TestClient, tokens: dict[str, str], planted: Session, tmp_path: Path
 ) -> None:

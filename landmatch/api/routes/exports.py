@@ -18,8 +18,10 @@ router = APIRouter(prefix="/api/exports", tags=["exports"])
 
 class ExportQuery(ParcelQuery):
     format: Literal["geojson", "gpkg", "shp", "xlsx", "txt"] = "geojson"
-    encoding: Literal["UTF-8", "GBK"] = Field(
-        "UTF-8", description="Shapefile DBF and 界址点 TXT text encoding"
+    encoding: Literal["UTF-8", "GBK", "GB18030"] = Field(
+        "UTF-8",
+        description="Shapefile DBF and 界址点 TXT text encoding (GB18030: GBK's superset, "
+        "for text GBK cannot hold; GBK refuses such text, naming the parcels)",
     )
     gk_zone: int | None = Field(
         None, ge=25, le=45, description="TXT: write every parcel in this 3° zone (e.g. 38)"
