@@ -9,15 +9,18 @@ and the public."""
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import text
+from sqlalchemy import Connection, text
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from landmatch.accounts.users import add_user
 from landmatch.auth import Principal
+from landmatch.db.locking import ANY
 from landmatch.monitoring import cases, targets
 from tests.conftest import auth, with_etag
 
@@ -294,3 +297,48 @@ def test_closing_as_each_role(
     else:
         assert r.headers["content-type"].startswith("application/problem+json")
         assert (now["status"], now["version"]) == ("open", case["version"])
+
+
+def test_the_downgrade_refuses_while_a_case_is_closed_without_disposal(
+    conn: Connection, session: Session, at_risk: str
+) -> None:
+    """0044_case_close's downgrade: the old decision checks cannot hold a closure, so the
+    downgrade refuses while one exists (naming how many), instead of rewriting it; without
+    one it goes down, and up again."""
+    from alembic.migration import MigrationContext
+    from alembic.operations import Operations
+
+    mod = importlib.import_module("landmatch.db.migrations.versions.0044_case_close")
+    case = cases.open_case(session, ADMIN, at_risk, opened_on=TODAY, fee_rate=0.2)
+    cases.complete_step(
+        session, ADMIN, case["id"], "investigation_notice", done_on=TODAY, if_match=ANY
+    )
+    cases.decide(
+        session,
+        ADMIN,
+        case["id"],
+        "not_idle",
+        decided_on=TODAY,
+        fee_rate=0.2,
+        note="核查",
+        if_match=ANY,
+    )
+    session.flush()
+    with Operations.context(MigrationContext.configure(conn)):
+        refused = conn.begin_nested()
+        with pytest.raises(DBAPIError, match="1 disposal case"):
+            mod.downgrade()
+        refused.rollback()
+        conn.execute(text("DELETE FROM landmatch.disposal_case WHERE id = :i"), {"i": case["id"]})
+        mod.downgrade()
+        check = conn.begin_nested()
+        with pytest.raises(IntegrityError):
+            conn.execute(
+                text(
+                    "UPDATE landmatch.disposal_case SET status = 'closed', decision = 'started', "
+                    "closed_on = opened_on WHERE id = (SELECT min(id) FROM "
+                    "landmatch.disposal_case WHERE kind = 'idle')"
+                )
+            )
+        check.rollback()
+        mod.upgrade()
