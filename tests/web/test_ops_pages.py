@@ -622,6 +622,17 @@ def test_a_case_closes_without_disposal_on_its_page(
     form = _close_form(page)
     assert re.findall(r'<option value="([^"]+)"', form) == ["not_idle"]
     assert "data-confirm=" in page.split('id="close-form"')[1].split(">")[0]
+    # A page opened before the notice was recorded (version 1): the conflict screen, and the
+    # closure re-applies on the new version (a closure does not wait for a step).
+    r = client.post(f"/workbench/cases/{case_id}/decision", data={**sent, "note": "核查"})
+    assert r.status_code == 200 and 'id="conflict"' in r.text and 'id="reapply-form"' in r.text
+    hidden = dict(
+        re.findall(
+            r'<input type="hidden" name="([^"]+)" value="([^"]*)">',
+            r.text.split('id="reapply-form"')[1],
+        )
+    )
+    assert (hidden["version"], hidden["decision"], hidden["note"]) == ("2", "not_idle", "核查")
     sent = {**sent, "version": 2, "decision": "started"}
     r = client.post(f"/workbench/cases/{case_id}/decision", data=sent)
     assert r.status_code == 200 and "不能以“已动工，结案”结案" in _close_form(r.text)
