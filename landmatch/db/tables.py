@@ -1086,6 +1086,8 @@ _IDLE_DECISIONS = (
     "negotiated_recovery",
     "swap",
 )
+# An idle-land case closed without a disposal (migration 0044_case_close).
+_IDLE_CLOSURES = ("started", "not_idle")
 _UNSUPPLIED_DECISIONS = ("supply", "withdraw", "adjust")
 _STEP_KINDS = (
     "investigation_notice",
@@ -1121,14 +1123,16 @@ class DisposalCase(_Versioned, Base):
         CheckConstraint(_in("kind", _CASE_KINDS), name=conv("disposal_case_kind_check")),
         CheckConstraint(_in("status", ("open", "closed")), name=conv("disposal_case_status_check")),
         CheckConstraint(
-            f"decision IS NULL OR {_in('decision', _IDLE_DECISIONS + _UNSUPPLIED_DECISIONS)}",
+            "decision IS NULL OR "
+            f"{_in('decision', _IDLE_DECISIONS + _IDLE_CLOSURES + _UNSUPPLIED_DECISIONS)}",
             name=conv("disposal_case_decision_check"),
         ),
         CheckConstraint(
             "status = 'open' OR (decision IS NOT NULL AND closed_on IS NOT NULL)", name="closed"
         ),
         CheckConstraint(
-            f"decision IS NULL OR (kind = 'idle' AND {_in('decision', _IDLE_DECISIONS)}) OR "
+            "decision IS NULL OR "
+            f"(kind = 'idle' AND {_in('decision', _IDLE_DECISIONS + _IDLE_CLOSURES)}) OR "
             f"(kind = 'unsupplied' AND {_in('decision', _UNSUPPLIED_DECISIONS)})",
             name="decision_kind",
         ),

@@ -5,7 +5,9 @@ reply (30 days) → determination → public notice → decision. Unsupplied lan
 then a decision (supply, withdraw the approval, adjust). Every write goes through
 :func:`landmatch.db.engine.audited`, so cases and steps keep each state in ``layer_version`` and
 the parcel keeps its own in ``parcel_version``. Closing a case updates the parcel: recovered land
-(recovery, negotiated recovery, swap) becomes ``ready`` stock that matching offers.
+(recovery, negotiated recovery, swap) becomes ``ready`` stock that matching offers. An idle-land
+case may also close without a disposal (``CLOSURES``: the holder started work, or the land was
+found not idle), at any step, by :func:`decide` as well.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from landmatch.monitoring.rules import rule_for_city
 from landmatch.monitoring.scope import city_scope
 from landmatch.monitoring.terms import (
     CASE_KINDS,
+    CLOSURES,
     DECISION_RULES,
     DECISIONS,
     IDLE_DECISIONS,
@@ -355,6 +358,70 @@ def _check_idle_decision(
     )
 
 
+def _closure_refusal(
+    session: Session,
+    p: Any,
+    steps: list[dict[str, Any]],
+    closure: str,
+    on: dt.date,
+    fee_rate: float,
+) -> tuple[str | None, str]:
+    """Why the case of the parcel ``p`` may not close as ``closure`` on ``on`` (None: it may),
+    and the parcel's stage that day (the scan's, :func:`idle_stage`). ``started`` needs the
+    land no longer idle nor at risk: its stage is normal (work started and not stalled). The
+    investigation must have begun for ``not_idle`` (its notice recorded); its reason is
+    checked by :func:`decide`."""
+    code = p["code"]
+    if p["status"] not in ("supplied", "idle"):
+        return (
+            f"地块 {code} 的状态已是“{vocab.PARCEL_STATUS[p['status']]}”，"
+            "不再是已供应或闲置土地，不能以此方式结案"
+        ), "unknown"
+    stage = idle_stage(session, dict(p), on, fee_rate).stage
+    if closure == "started" and stage != "normal":
+        started = p["actual_start_date"] is not None and p["actual_start_date"] <= on
+        fact = (
+            f"已于 {p['actual_start_date']} 动工但已中止且开发或投资不足"
+            if started
+            else f"未登记 {on} 前的实际开工日期"
+        )
+        return (
+            f"地块 {code} 在 {on} 的闲置阶段为“{IDLE_STAGES[stage]}”（{fact}），"
+            f"不能以“{CLOSURES[closure]}”结案：{DECISION_RULES[closure]}。"
+            "请先在地块信息中登记实际开工日期等开发情况；经调查核实不构成闲置的，"
+            f"可选“{CLOSURES['not_idle']}”并写明理由"
+        ), stage
+    if closure == "not_idle" and not any(
+        s["kind"] == "investigation_notice" and s["done_on"] is not None for s in steps
+    ):
+        return (
+            f"尚未登记“{STEP_KINDS['investigation_notice']}”，不能以“{CLOSURES[closure]}”"
+            f"结案：{DECISION_RULES[closure]}"
+        ), stage
+    return None, stage
+
+
+def closures_allowed(
+    session: Session, principal: Principal, case_id: int, on: dt.date, fee_rate: float
+) -> dict[str, str | None]:
+    """How an open idle-land case may close without a disposal on ``on``: each of
+    ``CLOSURES`` with None when it may, else why not (what :func:`decide` would refuse). Other
+    cases: nothing. In the keeper's scope."""
+    c = _case(session, case_id)
+    _check_scope(principal, c["city_code"])
+    if c["kind"] != "idle" or c["status"] != "open":
+        return {}
+    p = (
+        session.execute(text(_PARCEL_SQL.format(where="id = :i")), {"i": c["parcel_id"]})
+        .mappings()
+        .first()
+    )
+    if p is None:
+        return {}
+    steps = _steps(session, case_id)
+    return {k: _closure_refusal(session, p, steps, k, on, fee_rate)[0] for k in CLOSURES}
+
+
 def _fee(
     session: Session, p: Any, decision: str, fee_wan: float | None, fee_rate: float
 ) -> float | None:
@@ -409,13 +476,31 @@ def decide(
     case's decision must be one its parcel's stage on ``decided_on`` allows (the scan's stage,
     ``STAGE_DECISIONS``: the fee from the first year and free recovery from the second where
     the holder caused the delay, the Art. 12 options where the government did); a fee at
-    most the rule's (:func:`_fee`)."""
+    most the rule's (:func:`_fee`). A closure without a disposal (``CLOSURES``) is
+    :func:`_close`'s, ``note`` its reason."""
     c = _locked_open(session, principal, case_id, if_match, f"案件 {case_id} 已办结")
-    allowed = IDLE_DECISIONS if c["kind"] == "idle" else UNSUPPLIED_DECISIONS
+    allowed = {**IDLE_DECISIONS, **CLOSURES} if c["kind"] == "idle" else UNSUPPLIED_DECISIONS
     if decision not in allowed:
         raise InvalidInput(
             f"{CASE_KINDS[c['kind']]}的处置方式只能是：{'、'.join(allowed.values())}",
             detail={"field": "decision", "allowed": list(allowed)},
+        )
+    if decision in CLOSURES:
+        if fee_wan is not None or new_start_date is not None:
+            field = "fee_wan" if fee_wan is not None else "new_start_date"
+            raise InvalidInput(
+                f"“{CLOSURES[decision]}”不填写闲置费金额或新的约定开工日期",
+                detail={"field": field},
+            )
+        return _close(
+            session,
+            principal,
+            c,
+            decision,
+            closed_on=decided_on,
+            fee_rate=fee_rate,
+            doc_no=doc_no,
+            reason=note,
         )
     steps = _steps(session, case_id)
     pending = [s for s in steps if s["done_on"] is None]
@@ -513,6 +598,83 @@ def decide(
                 "n": note,
                 "i": case_id,
             },
+        )
+        _update_parcel(session, c["parcel_id"], changes)
+    return _detail(session, case_id)
+
+
+def _close(
+    session: Session,
+    principal: Principal,
+    c: dict[str, Any],
+    closure: str,
+    *,
+    closed_on: dt.date,
+    fee_rate: float,
+    doc_no: str | None,
+    reason: str | None,
+) -> dict[str, Any]:
+    """Close the locked, open idle-land case ``c`` (:func:`decide` checked its kind) without a
+    disposal (``CLOSURES``), at any step: ``started`` when the parcel's stage on ``closed_on``
+    (the scan's) is normal, ``not_idle`` after the investigation notice with a reason
+    (:func:`_closure_refusal`). The decision step records the day, the document, who and why
+    (the steps not taken stay undone); the case's and the parcel's versions keep the reason
+    (audited). The parcel keeps its data; land recorded as idle (status) is supplied again."""
+    case_id = c["id"]
+    steps = _steps(session, case_id)
+    last_done = max([s["done_on"] for s in steps if s["done_on"]] + [c["opened_on"]])
+    if closed_on < last_done:
+        raise InvalidInput(
+            f"结案日期 {closed_on} 早于上一步骤或立案日期 {last_done}",
+            detail={"field": "decided_on"},
+        )
+    p = (
+        session.execute(text(_PARCEL_SQL.format(where="id = :i")), {"i": c["parcel_id"]})
+        .mappings()
+        .first()
+    )
+    if p is None:
+        raise Conflict("案件对应的地块已被删除")
+    refusal, stage = _closure_refusal(session, p, steps, closure, closed_on, fee_rate)
+    if refusal:
+        raise InvalidInput(refusal, detail={"field": "decision", "stage": stage})
+    reason = (reason or "").strip() or None
+    if closure == "not_idle" and reason is None:
+        raise InvalidInput("请写明不构成闲置的理由（经调查核实的情况）", detail={"field": "note"})
+    if closure == "started":
+        begun = p["actual_start_date"]
+        started = (
+            f"实际开工日期 {begun}"
+            if begun is not None and begun <= closed_on
+            else f"闲置阶段为“{IDLE_STAGES[stage]}”"
+        )
+        why = f"{started}；{reason}" if reason else started
+    else:
+        why = str(reason)
+    label = CLOSURES[closure]
+    stamp = f"[{closed_on}] {label}（处置案件 {case_id}）：{why}"
+    changes: dict[str, Any] = {
+        "notes": f"{p['notes']}\n{stamp}" if p["notes"] else stamp,
+        "data_updated_on": closed_on,
+    }
+    if p["status"] == "idle":
+        changes["status"] = "supplied"
+    step = next(s for s in steps if s["kind"] == "decision")
+    with audited(session, principal.actor, f"处置结案：{label}（案件 {case_id}）：{why}"):
+        session.execute(
+            text(
+                "UPDATE landmatch.disposal_step SET done_on = :d, doc_no = :doc, note = :n, "
+                "actor = :a, updated_at = now() WHERE id = :i"
+            ),
+            {"d": closed_on, "doc": doc_no, "n": why, "a": principal.actor, "i": step["id"]},
+        )
+        session.execute(
+            text(
+                "UPDATE landmatch.disposal_case SET status = 'closed', decision = :dec, "
+                "decided_on = :d, closed_on = :d, fee_wan = NULL, new_start_date = NULL, "
+                "version = version + 1, updated_at = now() WHERE id = :i"
+            ),
+            {"dec": closure, "d": closed_on, "i": case_id},
         )
         _update_parcel(session, c["parcel_id"], changes)
     return _detail(session, case_id)

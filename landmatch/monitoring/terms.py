@@ -48,12 +48,19 @@ IDLE_DECISIONS: dict[str, str] = {
     "negotiated_recovery": "协议有偿收回",
     "swap": "置换土地",
 }
+# An idle-land case closed without a disposal (docs/domain.md §5): the holder started work, so
+# the land is no longer idle nor at risk (the scan's stage on the closing day is normal); or the
+# investigation found the land not idle (after the investigation notice, with a reason).
+CLOSURES: dict[str, str] = {
+    "started": "已动工，结案",
+    "not_idle": "不构成闲置，撤销",
+}
 UNSUPPLIED_DECISIONS: dict[str, str] = {
     "supply": "供应",
     "withdraw": "撤回批文",
     "adjust": "核减调整",
 }
-DECISIONS: dict[str, str] = {**IDLE_DECISIONS, **UNSUPPLIED_DECISIONS}
+DECISIONS: dict[str, str] = {**IDLE_DECISIONS, **CLOSURES, **UNSUPPLIED_DECISIONS}
 
 # What Order 53 allows in each idle stage (docs/domain.md §5): land idle through the holder
 # (Art. 14) pays the idle fee from the first year and may be recovered without compensation
@@ -68,6 +75,11 @@ STAGE_DECISIONS: dict[str, tuple[str, ...]] = {
 DECISION_RULES: dict[str, str] = {
     "fee": "征缴土地闲置费须闲置满一年且非政府原因造成（第十四条第一项）",
     "recovery": "无偿收回须闲置满两年且非政府原因造成（第十四条第二项）",
+    "started": (
+        "“已动工，结案”须地块已动工开发、不再闲置也不再临近闲置（闲置阶段为“正常”，"
+        "第二条、第三十条）"
+    ),
+    "not_idle": "“不构成闲置，撤销”须在下达闲置土地调查通知书、经调查核实后作出，并写明理由",
     **{
         d: f"{IDLE_DECISIONS[d]}只适用于政府原因造成的闲置土地（第八条、第十二条）"
         for d in STAGE_DECISIONS["gov_caused"]
@@ -80,8 +92,9 @@ OPEN_STAGES = ("at_risk", "idle_fee", "recoverable", "gov_caused")
 
 # Decisions after which the land goes back to the government as ready stock.
 RECOVERING_DECISIONS = frozenset({"recovery", "negotiated_recovery", "swap"})
-# A fee alone does not dispose of idle land: the land stays idle until work starts.
-NOT_DISPOSING_DECISIONS = frozenset({"fee"})
+# A fee alone does not dispose of idle land: the land stays idle until work starts. A case
+# closed without a disposal (CLOSURES) disposed of nothing either: the targets count neither.
+NOT_DISPOSING_DECISIONS = frozenset({"fee", *CLOSURES})
 
 TRANSFER_ROUTES: dict[str, str] = {
     "transferable_now": "可直接转让（投资已达 25%）",

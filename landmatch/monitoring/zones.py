@@ -3,7 +3,11 @@
 What each figure is (the inventory has no measured floor area and no tax receipts, so two of
 the five are honest proxies):
 
-* supply rate 供地率 = supplied (supplied + idle) ÷ approved area of the zone's parcels;
+* supply rate 供地率 = area supplied by the reporting date ÷ area approved by it, of the zone's
+  parcels, withdrawn land out of both. "Supplied by the date" is ``landmatch.supplied_by`` (its
+  供地日期 on or before the date, or supplied or idle land with none on record), the supply
+  rates' and the 批而未供 stock's one definition (docs/domain.md §6): a past date's figures are
+  the dates', not today's status. The supplied area below is the same;
 * built-up rate 建成率 = Σ(area × developed_ratio) of started supplied parcels ÷ supplied area
   (developed_ratio is the share of the area under development, Order 53);
 * industrial FAR 工业容积率 = area-weighted *planned minimum* FAR (far_min) of supplied

@@ -256,12 +256,43 @@ def scratch_database(engine: Engine, settings: Settings) -> Iterator[str]:
         admin.dispose()
 
 
+def _fallbacks(c: Connection) -> tuple[dict[str, int], str]:
+    """Each city's start_fallback_months and the column's default."""
+    rows = c.execute(
+        text("SELECT city_code, start_fallback_months FROM landmatch.monitoring_rule")
+    ).all()
+    default = c.execute(
+        text(
+            "SELECT column_default FROM information_schema.columns WHERE table_schema = :s "
+            "AND table_name = 'monitoring_rule' AND column_name = 'start_fallback_months'"
+        ),
+        {"s": SCHEMA},
+    ).scalar_one()
+    return {r[0]: r[1] for r in rows}, str(default)
+
+
 def test_migrations_go_down_to_nothing_and_up_again(scratch_database: str) -> None:
     upgrade(scratch_database)
     eng = create_engine(scratch_database)
     try:
         with eng.connect() as c:
             first = definitions.dump(c)
+        # A city's deliberate no-start-date fallback (0: idle one full year after the
+        # contract) and another's 6 survive going down past 0041_idle_rules and up again; only
+        # the column default is the old schema's.
+        with eng.begin() as c:
+            c.execute(
+                text(
+                    "INSERT INTO landmatch.monitoring_rule (city_code, start_fallback_months) "
+                    "VALUES ('130100', 0), ('130200', 6)"
+                )
+            )
+        command.downgrade(alembic_config(scratch_database), "0040_zone_city")
+        with eng.connect() as c:
+            assert _fallbacks(c) == ({"130100": 0, "130200": 6}, "12")
+        upgrade(scratch_database)
+        with eng.connect() as c:
+            assert _fallbacks(c) == ({"130100": 0, "130200": 6}, "0")
         command.downgrade(alembic_config(scratch_database), "base")
         with eng.connect() as c:
             left = (

@@ -1019,6 +1019,81 @@ def test_zone_kpis_ranked(session: Session) -> None:
     assert z["supply_rate"] == pytest.approx(z["supplied_m2"] / z["approved_m2"], abs=1e-4)
 
 
+def _zone_figures(client: TestClient, token: str | None, code: str, day: dt.date) -> Any:
+    """The 石家庄 zone ``code``'s row of /api/monitoring/zones on ``day`` (the status when
+    refused)."""
+    headers = auth(token) if token else {}
+    query = {"as_of": day.isoformat(), "city": "130100"}
+    r = client.get("/api/monitoring/zones", params=query, headers=headers)
+    if r.status_code != 200:
+        return r.status_code
+    row = next(z for z in r.json()["zones"] if z["code"] == code)
+    # The zone's own figures (its rank and percentiles are among the zones the caller sees).
+    return {k: v for k, v in row.items() if k not in ("score", "rank") and not k.endswith("_pct")}
+
+
+def test_a_past_dates_zone_kpis_are_the_dates(
+    client: TestClient, session: Session, tokens: dict[str, str]
+) -> None:
+    """A zone's figures on a past date count the land supplied by that date (landmatch.supplied_by,
+    as the supply rates and the 批而未供 stock do) and approved by it, not the parcels' status
+    today: a parcel of a 石家庄 zone approved in March 2024 and supplied in June 2024 is in
+    neither figure on 2024-01-01, approved but not supplied on 2024-05-31, both from 2024-06-01.
+    Read through the API as each role (a city bureau reads its own city's zones only)."""
+    from landmatch.accounts.users import add_user
+
+    code, zone, area = session.execute(
+        text(
+            "SELECT p.code, z.code, p.area_m2 FROM landmatch.parcel p "
+            "JOIN landmatch.dev_zone z ON z.id = p.zone_id WHERE p.city_code = '130100' "
+            "AND z.city_code = '130100' AND p.status = 'supplied' AND p.deleted_at IS NULL "
+            "ORDER BY p.code LIMIT 1"
+        )
+    ).one()
+    _set_parcel(
+        session,
+        code,
+        approval_date=dt.date(2024, 3, 1),
+        supply_date=dt.date(2024, 6, 1),
+        contract_date=dt.date(2024, 6, 1),
+        actual_start_date=dt.date(2024, 8, 1),
+        developed_ratio=0.5,
+    )
+    tokens = {
+        **tokens,
+        "province": add_user(session, "t-bureau-prov", "bureau", "130000"),
+        "bureau_other": add_user(session, "t-bureau-ts", "bureau", "130200"),
+    }
+    session.flush()
+    days = (dt.date(2024, 1, 1), dt.date(2024, 5, 31), dt.date(2024, 6, 1))
+    admin = [_zone_figures(client, tokens["admin"], zone, d) for d in days]
+    jan, may, june = admin
+    assert may["approved_m2"] - jan["approved_m2"] >= area - 0.01
+    supplied = session.execute(  # every parcel of the zone supplied on 2024-06-01, this one too
+        text(
+            "SELECT sum(p.area_m2) FROM landmatch.parcel p JOIN landmatch.dev_zone z "
+            "ON z.id = p.zone_id WHERE z.code = :z AND p.deleted_at IS NULL "
+            "AND p.status <> 'withdrawn' AND p.supply_date = '2024-06-01'"
+        ),
+        {"z": zone},
+    ).scalar_one()
+    assert supplied >= area
+    assert june["supplied_m2"] - may["supplied_m2"] == pytest.approx(supplied)
+    assert june["approved_m2"] == pytest.approx(may["approved_m2"])
+    assert may["supply_rate"] == pytest.approx(may["supplied_m2"] / may["approved_m2"], abs=1e-4)
+    for role, want in (
+        (None, 401),
+        ("bureau", 200),
+        ("bureau_other", 403),
+        ("zone", 200),
+        ("promoter", 200),
+        ("province", 200),
+        ("admin", 200),
+    ):
+        got = [_zone_figures(client, tokens[role] if role else None, zone, d) for d in days]
+        assert got == (admin if want == 200 else [want] * 3), role
+
+
 def test_workbook_has_every_table(session: Session) -> None:
     data = export.workbook(session, ADMIN, AS_OF, IdleRule())
     wb = load_workbook(io.BytesIO(data), read_only=True)

@@ -199,6 +199,96 @@ def test_bureau_qa_dashboard_and_disposal_journey(
     assert w.errors == [], w.errors
 
 
+def test_bureau_closes_a_case_when_work_starts(
+    live_url: str, watched: Any, bureau_user: str, put_back: Callable[[str], None], engine: Engine
+) -> None:
+    """A case opened on land at risk ends without a disposal: the case page offers no closure
+    before the investigation notice (saying why), then 不构成闲置，撤销 only; once the holder's
+    start is on record, 已动工，结案 too, asked first (declining sends nothing), and the closed
+    case shows who closed it and why. The parcel recorded as idle is supplied land again."""
+    today = dt.date.today()
+    with engine.begin() as c:
+        code = c.execute(
+            text(
+                "SELECT p.code FROM landmatch.parcel p WHERE p.city_code = '130100' "
+                "AND p.status = 'idle' AND p.deleted_at IS NULL AND NOT EXISTS ("
+                "SELECT 1 FROM landmatch.disposal_case d WHERE d.parcel_id = p.id) "
+                "ORDER BY p.code LIMIT 1"
+            )
+        ).scalar_one()
+    put_back(code)
+    with engine.begin() as c:
+        c.execute(
+            text(
+                "UPDATE landmatch.parcel SET contract_date = :c, agreed_start_date = :a, "
+                "actual_start_date = NULL, stopped_since = NULL, gov_caused = false, "
+                "gov_cause = NULL, start_extended = false WHERE code = :code"
+            ),
+            {
+                "c": today - dt.timedelta(days=200),
+                "a": today - dt.timedelta(days=100),
+                "code": code,
+            },
+        )
+    w = watched(viewport=(1280, 900))
+    page = w.page
+    page.goto(live_url + "/workbench")
+    browser_sign_in(page, live_url, bureau_user)
+    page.wait_for_url(re.compile(r"/workbench$"))
+    page.wait_for_selector("#qa-report-link", timeout=60000)  # the home's cards have loaded
+    page.goto(live_url + f"/workbench/cases/new?parcel={code}")
+    page.focus("#open-case-form button[type=submit]")
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"/workbench/cases/\d+$"))
+    assert page.locator("#close-form").count() == 0
+    refused = page.locator(".lm-closure-refused")
+    assert refused.count() == 2 and "临近闲置" in refused.nth(0).inner_text()
+    page.fill("#f-done_on", today.isoformat())
+    page.fill("#f-doc_no", "石自然资闲调〔2026〕9号")
+    page.click("#step-form button[type=submit]")
+    page.wait_for_selector(".alert-success")
+    values = page.locator("#f-closure option").evaluate_all("os => os.map(o => o.value)")
+    assert values == ["", "not_idle"]
+    # The holder has started work (recorded on the parcel meanwhile): offered on the next load.
+    with engine.begin() as c:
+        c.execute(
+            text(
+                "UPDATE landmatch.parcel SET actual_start_date = :d, developed_ratio = 0.5 "
+                "WHERE code = :code"
+            ),
+            {"d": today - dt.timedelta(days=10), "code": code},
+        )
+    page.reload()
+    values = page.locator("#f-closure option").evaluate_all("os => os.map(o => o.value)")
+    assert values == ["", "started", "not_idle"]
+    page.select_option("#f-closure", "started")
+    page.fill("#f-close_note", "现场核查：主体结构施工中")
+    asked: list[str] = []
+
+    def decline(dialog: Any) -> None:
+        asked.append(dialog.message)
+        dialog.dismiss()
+
+    page.once("dialog", decline)
+    page.click("#close-case")
+    assert asked and "结案" in asked[0], asked
+    assert page.inner_text("#case-status") == "办理中"
+    page.once("dialog", lambda d: d.accept())
+    page.click("#close-case")
+    page.wait_for_selector(".alert-success")
+    assert page.inner_text("#case-status") == "已办结"
+    assert "已动工，结案" in page.inner_text("#case-decision")
+    reason = page.inner_text("#case-close-reason")
+    assert "实际开工日期" in reason and "主体结构施工中" in reason and bureau_user in reason
+    assert "未办理（已结案）" in page.inner_text("tr[data-step='holder_reply']")
+    with engine.connect() as c:
+        status = c.execute(
+            text("SELECT status FROM landmatch.parcel WHERE code = :c"), {"c": code}
+        ).scalar_one()
+    assert status == "supplied"
+    assert w.errors == [], w.errors
+
+
 CONTROLS = "main input:not([type=hidden]), main select, main textarea, main button, main a[href]"
 
 

@@ -561,3 +561,178 @@ def test_province_idle_scans_run_on_the_job_session(
         assert used == ["job", "job"]
     finally:
         app.state.job_sessions = real
+
+
+def _at_risk(session: Session) -> str:
+    """A 石家庄 parcel recorded as idle, without an open case, not started and 100 days past
+    its agreed start date: at risk today (the holder's delay)."""
+    code = _idle(session, "130100")
+    today = dt.date.today()
+    session.execute(
+        text(
+            "UPDATE landmatch.parcel SET contract_date = :c, agreed_start_date = :a, "
+            "actual_start_date = NULL, stopped_since = NULL, gov_caused = false, "
+            "gov_cause = NULL, start_extended = false WHERE code = :code"
+        ),
+        {"c": today - dt.timedelta(days=200), "a": today - dt.timedelta(days=100), "code": code},
+    )
+    return code
+
+
+def _close_form(page: str) -> str:
+    return page.split('id="close-form"')[1].split("</form>")[0]
+
+
+def test_a_case_closes_without_disposal_on_its_page(
+    client: TestClient, passwords: dict[str, str], session: Session
+) -> None:
+    """The case page offers 不予处置，结案 only as the day allows: before the investigation
+    notice neither closure (each says why), then 不构成闲置，撤销 (its reason required, shown
+    beside the field), and 已动工，结案 once the start is recorded; the closed case shows who
+    and why, and the steps not taken as such."""
+    csrf = sign_in(client, passwords["bureau"])
+    today = dt.date.today().isoformat()
+    code = _at_risk(session)
+    r = client.post(
+        "/workbench/cases",
+        data={"csrf_token": csrf, "parcel_code": code, "opened_on": today},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303, r.text[:300]
+    case_id = int(r.headers["location"].rsplit("/", 1)[1])
+    page = client.get(f"/workbench/cases/{case_id}").text
+    assert 'id="h-close-form"' in page and 'id="close-form"' not in page
+    refused = re.findall(r'<p class="small text-muted lm-closure-refused">([^<]+)</p>', page)
+    assert len(refused) == 2
+    assert "“已动工，结案”暂不可选" in refused[0] and "“临近闲置”" in refused[0]
+    assert "调查通知书" in refused[1]
+    # A closure the day does not allow (a page out of date) is refused in the card, not lost.
+    sent = {"csrf_token": csrf, "version": 1, "decision": "not_idle", "decided_on": today}
+    r = client.post(f"/workbench/cases/{case_id}/decision", data={**sent, "note": "核查"})
+    assert r.status_code == 200 and 'id="close-form"' not in r.text
+    card = r.text.split('id="h-close-form"')[1]
+    assert 'id="form-error"' in card and "尚未登记“下达闲置土地调查通知书”" in card
+    r = client.post(
+        f"/workbench/cases/{case_id}/steps",
+        data={"csrf_token": csrf, "version": 1, "kind": "investigation_notice", "done_on": today},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    page = client.get(f"/workbench/cases/{case_id}").text
+    form = _close_form(page)
+    assert re.findall(r'<option value="([^"]+)"', form) == ["not_idle"]
+    assert "data-confirm=" in page.split('id="close-form"')[1].split(">")[0]
+    # A page opened before the notice was recorded (version 1): the conflict screen, and the
+    # closure re-applies on the new version (a closure does not wait for a step).
+    r = client.post(f"/workbench/cases/{case_id}/decision", data={**sent, "note": "核查"})
+    assert r.status_code == 200 and 'id="conflict"' in r.text and 'id="reapply-form"' in r.text
+    hidden = dict(
+        re.findall(
+            r'<input type="hidden" name="([^"]+)" value="([^"]*)">',
+            r.text.split('id="reapply-form"')[1],
+        )
+    )
+    assert (hidden["version"], hidden["decision"], hidden["note"]) == ("2", "not_idle", "核查")
+    sent = {**sent, "version": 2, "decision": "started"}
+    r = client.post(f"/workbench/cases/{case_id}/decision", data=sent)
+    assert r.status_code == 200 and "不能以“已动工，结案”结案" in _close_form(r.text)
+    assert 'class="form-select is-invalid" id="f-closure"' in r.text
+    # No reason: refused beside the reason, in the closure form only; nothing written.
+    sent = {**sent, "decision": "not_idle"}
+    r = client.post(f"/workbench/cases/{case_id}/decision", data={**sent, "note": " "})
+    assert r.status_code == 200 and "请写明不构成闲置的理由" in r.text
+    assert 'class="form-control is-invalid" id="f-close_note"' in r.text
+    assert (
+        'id="form-error"' not in r.text and "is-invalid" not in r.text.split('id="close-form"')[0]
+    )
+    assert "selected" in _close_form(r.text).split('value="not_idle"')[1].split(">")[0]
+    # The holder started ten days ago: 已动工，结案 is offered too, and taken.
+    session.execute(
+        text(
+            "UPDATE landmatch.parcel SET actual_start_date = :d, developed_ratio = 0.5 "
+            "WHERE code = :c"
+        ),
+        {"d": dt.date.today() - dt.timedelta(days=10), "c": code},
+    )
+    form = _close_form(client.get(f"/workbench/cases/{case_id}").text)
+    assert re.findall(r'<option value="([^"]+)"', form) == ["started", "not_idle"]
+    r = client.post(
+        f"/workbench/cases/{case_id}/decision",
+        data={**sent, "decision": "started", "doc_no": "核查-1", "note": "<b>现场核查</b>"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303, r.text[:300]
+    page = client.get(f"/workbench/cases/{case_id}").text
+    assert "已办结：已动工，结案" in page
+    reason = page.split('id="case-close-reason">')[1].split("</dd>")[0]
+    assert "实际开工日期" in reason and "&lt;b&gt;现场核查&lt;/b&gt;" in reason
+    assert "t-bureau-sjz" in reason and "<b>" not in page
+    assert page.count("未办理（已结案）") == 3 and "逾期" not in page
+    assert 'id="h-close-form"' not in page and 'id="step-form"' not in page
+    status = _one(session, "SELECT status FROM landmatch.parcel WHERE code = :c", c=code)
+    assert status == "supplied"
+
+
+@pytest.mark.parametrize("role", (*ROLES, "province"))
+def test_closing_without_disposal_as_each_role(
+    client: TestClient,
+    passwords: dict[str, str],
+    password_hash: str,
+    opened: dict[str, Any],
+    session: Session,
+    role: str,
+) -> None:
+    """不构成闲置，撤销 posted on a case of the bureau's city and one of another's: done by the
+    admin, the province's bureau and the city's own bureau; refused (403, nothing written) to
+    another city's bureau, a zone committee and a promoter; the public is sent to sign in."""
+    from landmatch.accounts.users import add_user
+    from landmatch.db.locking import ANY
+
+    names = dict(passwords)
+    if role == "province":
+        add_user(session, "t-bureau-prov", "bureau", "130000")
+        session.execute(
+            text(
+                "UPDATE landmatch.app_user SET password_hash = :h, must_change_password = false "
+                "WHERE name = 't-bureau-prov'"
+            ),
+            {"h": password_hash},
+        )
+        names["province"] = "t-bureau-prov"
+    today = dt.date.today()
+    for case in opened.values():
+        cases.complete_step(
+            session, ADMIN, case["id"], "investigation_notice", done_on=today, if_match=ANY
+        )
+    session.flush()
+    csrf = sign_in(client, names[role]) if role != "public" else ""
+    for which in ("own", "other"):
+        case = opened[which]
+        allowed = role in ("admin", "province") or (role == "bureau" and which == "own")
+        before = _one(
+            session, "SELECT version FROM landmatch.disposal_case WHERE id = :i", i=case["id"]
+        )
+        r = client.post(
+            f"/workbench/cases/{case['id']}/decision",
+            data={
+                "csrf_token": csrf,
+                "version": before,
+                "decision": "not_idle",
+                "decided_on": today.isoformat(),
+                "note": f"walk {role}",
+            },
+            follow_redirects=False,
+        )
+        status, decision = session.execute(
+            text("SELECT status, decision FROM landmatch.disposal_case WHERE id = :i"),
+            {"i": case["id"]},
+        ).one()
+        if role == "public":
+            assert _status(r) == 303 and "/workbench/login" in r.headers["location"]
+        elif allowed:
+            assert _status(r) == 303, (role, which, r.text[:300])
+            assert (status, decision) == ("closed", "not_idle")
+        else:
+            assert _status(r) == 403, (role, which, _status(r))
+        if not allowed:
+            assert (status, decision) == ("open", None)

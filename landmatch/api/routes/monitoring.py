@@ -295,6 +295,7 @@ def complete_step(
 class DecisionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     # The vocabulary (landmatch.monitoring.terms), checked against the case's kind by the service.
+    # started / not_idle close an idle-land case without a disposal, at any step.
     decision: Literal[tuple(DECISIONS)]  # type: ignore[valid-type]
     decided_on: dt.date
     fee_wan: float | None = Field(None, ge=0, le=1e9)
@@ -302,12 +303,15 @@ class DecisionIn(BaseModel):
     new_land_use: str | None = Field(None, max_length=8)
     publish: bool = Field(True, description="收回后作为熟地公开（公开地图与公开匹配可见）")
     doc_no: str | None = Field(None, max_length=200)
-    note: str | None = Field(None, max_length=2000)
+    note: str | None = Field(
+        None, max_length=2000, description="备注；“不构成闲置，撤销”（not_idle）时为必填的理由"
+    )
 
 
 @router.post(
     "/cases/{case_id}/decision",
-    summary="Decide, close the case, update the parcel; needs If-Match",
+    summary="Decide (or close without a disposal: started, not_idle), close the case, update "
+    "the parcel; needs If-Match",
     response_model=Case,
 )
 def decide(

@@ -2,7 +2,8 @@
 (``landmatch.monitoring.cases``): the idle-land list to open a case from, opening a case (also
 from the parcel page), each step recorded with its date and document number, deadlines and
 what is overdue, and the decision that closes the case (recovery makes the parcel ready stock,
-as the service does).
+as the service does), or, at any step, the closure without a disposal the day allows
+(``cases.closures_allowed``: 已动工，结案, 不构成闲置，撤销), posted to the decision route.
 
 Every write carries the CSRF token and the case's version (a hidden field, sent to the service
 as ``If-Match``); a step recorded meanwhile by someone else opens the conflict screen (who and
@@ -40,6 +41,7 @@ from landmatch.monitoring.rules import default_rule
 from landmatch.monitoring.scope import city_scope
 from landmatch.monitoring.terms import (
     CASE_STATUS,
+    CLOSURES,
     DECISIONS,
     IDLE_STAGES,
     RECOVERING_DECISIONS,
@@ -289,11 +291,13 @@ def _case_view(ctx: PageContext, case_id: int) -> dict[str, Any]:
     for s in c["steps"]:
         due = dt.date.fromisoformat(s["due_on"])
         s["current"] = bool(pending) and s["id"] == pending[0]["id"]
-        s["days_overdue"] = (today - due).days if not s["done_on"] and today > due else 0
+        late = c["status"] == "open" and not s["done_on"] and today > due
+        s["days_overdue"] = (today - due).days if late else 0
     c["next"] = pending[0] if pending and c["status"] == "open" else None
     c["city_name"] = vocab.label(vocab.CITIES, c["city_code"])
     c["status_label"] = CASE_STATUS[c["status"]]
     c["stage_label"] = IDLE_STAGES.get(c["stage_at_open"] or "")
+    c["closed_without_disposal"] = c["decision"] in CLOSURES
     c["area_mu"] = float(c["area_m2"]) / (10000 / 15)
     c["etag"] = etag(case_id, c["version"])
     return c
@@ -311,22 +315,31 @@ def _case_page(
     on the decision's own date)."""
     c = _case_view(ctx, case_id)
     stage, decisions = None, dict(UNSUPPLIED_DECISIONS)
+    closures: dict[str, str | None] = {}
+    today = dt.date.today()
     if c["kind"] == "idle" and c["status"] == "open":
-        stage, decisions = cases.decisions_allowed(
-            ctx.session, ctx.staff.principal, case_id, dt.date.today(), ctx.settings.idle_fee_rate
-        )
+        by, rate = ctx.staff.principal, ctx.settings.idle_fee_rate
+        stage, decisions = cases.decisions_allowed(ctx.session, by, case_id, today, rate)
+        closures = cases.closures_allowed(ctx.session, by, case_id, today, rate)
+    values = values or {}
     return render(
         ctx.request,
         "workbench/cases/case.html",
         status=FORM_ERROR if errors else 200,
         c=c,
-        today=dt.date.today(),
+        today=today,
         decisions=list(decisions.items()),
+        # The closures without a disposal allowed today, and why the others are not.
+        closures=[(k, CLOSURES[k]) for k, why in closures.items() if why is None],
+        closures_refused=[(CLOSURES[k], why) for k, why in closures.items() if why],
+        # Which form the errors and values sent back belong to.
+        closing=values.get("decision") in CLOSURES,
+        decision_step=next((s for s in c["steps"] if s["kind"] == "decision"), None),
         stage_today=IDLE_STAGES.get(stage or ""),
         recovering=sorted(RECOVERING_DECISIONS),
         land_uses=list(vocab.PARCEL_LAND_USE.items()),
         errors=errors or {},
-        values=values or {},
+        values=values,
     )
 
 
@@ -343,6 +356,8 @@ def _conflict(ctx: PageContext, case_id: int, base: int, sent: dict[str, Any]) -
     last = max(done, key=lambda s: s["updated_at"]) if done else None
     kind = sent.get("kind") or "decision"
     still_next = now["next"] is not None and now["next"]["kind"] == kind
+    if sent.get("decision") in CLOSURES:  # a closure is taken at any step of an open case
+        still_next = now["next"] is not None
     label = STEP_KINDS.get(kind, kind)
     if kind == "decision" and sent.get("decision") in DECISIONS:
         label += "：" + DECISIONS[sent["decision"]]

@@ -13,7 +13,13 @@ Revises: 0040_zone_city
   anniversary (which made such land idle a year late, at contract + 24 months). The column
   keeps its meaning (months from the contract to the presumed start); a stored 12 was the old
   default's misreading, not a city's choice (every row written with other thresholds took it),
-  and becomes 0. The downgrade puts the default and those rows back to 12.
+  and becomes 0. The downgrade puts the column default back to 12 and keeps every stored
+  value: the column means the same in both schemas (the contract date + this many months
+  starts the clock, in the code before this revision too), so the old schema holds a city's
+  deliberate 0 as it is. Rows this upgrade moved from 12 to 0 cannot be told from a
+  deliberate 0 and stay 0 (the lawful reading); turning every 0 back into 12 would make a
+  city that chose 0 idle a year late. A city's deliberate 12 set after this upgrade survives
+  the downgrade, but a later upgrade again reads a stored 12 as the old default and makes it 0.
 * ``landmatch.invested_ratio(invest_ratio, invested_wan, total_investment_wan)``: the share of
   the total investment spent, the stored ratio else invested ÷ total — one definition for the
   idle scan's stalled test (which read the stored ratio only, and took a parcel with its
@@ -92,8 +98,9 @@ DOWNGRADE_SQL = f"""
 {_monitoring_index(MONITORING_COLUMNS)}ALTER TABLE landmatch.parcel DROP COLUMN start_extended;
 DROP FUNCTION landmatch.invested_ratio(numeric, numeric, numeric);
 DROP FUNCTION landmatch.supplied_by(text, date, date);
+-- start_fallback_months keeps every stored value, a city's deliberate 0 included (the old
+-- schema reads it the same way); only the column default goes back to 12.
 ALTER TABLE {RULE} ALTER COLUMN start_fallback_months SET DEFAULT 12;
-UPDATE {RULE} SET start_fallback_months = 12 WHERE start_fallback_months = 0;
 ALTER TABLE {RULE} DROP CONSTRAINT monitoring_rule_fee_rate_check,
   ADD CONSTRAINT monitoring_rule_fee_rate_check
   CHECK (fee_rate IS NULL OR fee_rate BETWEEN 0 AND 1);
