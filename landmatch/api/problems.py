@@ -15,7 +15,7 @@ from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from landmatch.api.asgi import HTTPMiddleware
+from landmatch.api.asgi import HTTPMiddleware, buffered
 from landmatch.db.failures import as_domain_error
 from landmatch.errors import InvalidInput, LandMatchError, TooManyRequests
 from landmatch.errors import validation_reason as _reason
@@ -96,25 +96,8 @@ class PageErrors(HTTPMiddleware):
         if not wants_page(scope):
             await self.app(scope, receive, send)
             return
-        start: Message | None = None
-        chunks: list[bytes] = []
 
-        async def wrapped(message: Message) -> None:
-            nonlocal start
-            if message["type"] == "http.response.start":
-                ctype = Headers(raw=message["headers"]).get("content-type", "")
-                if not ctype.startswith(PROBLEM):
-                    await send(message)
-                    return
-                start = message  # hold it: the page replaces it
-                return
-            if start is None or message["type"] != "http.response.body":
-                await send(message)
-                return
-            chunks.append(message.get("body", b""))
-            if message.get("more_body", False):
-                return
-            body = b"".join(chunks)
+        async def paged(start: Message, body: bytes, send: Send) -> None:
             try:
                 response = self._page(scope, start, body)
             except Exception:  # noqa: BLE001 - the problem itself still answers
@@ -124,7 +107,7 @@ class PageErrors(HTTPMiddleware):
                 return
             await response(scope, receive, send)
 
-        await self.app(scope, receive, wrapped)
+        await self.app(scope, receive, buffered(send, PROBLEM, paged))
 
     def _page(self, scope: Scope, start: Message, body: bytes) -> Response:
         status = int(start["status"])
