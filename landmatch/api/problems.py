@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -99,7 +100,8 @@ class PageErrors(HTTPMiddleware):
 
         async def paged(start: Message, body: bytes, send: Send) -> None:
             try:
-                response = self._page(scope, start, body)
+                # The page may read the database (the signed-in staff member's navigation).
+                response = await run_in_threadpool(self._page, scope, start, body)
             except Exception:  # noqa: BLE001 - the problem itself still answers
                 log.exception("%s: error page failed", scope.get("path"))
                 await send(start)
