@@ -18,7 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from landmatch.api.asgi import HTTPMiddleware, buffered
 from landmatch.db.failures import as_domain_error
-from landmatch.errors import InvalidInput, LandMatchError, TooManyRequests
+from landmatch.errors import InvalidInput, LandMatchError, PayloadTooLarge, TooManyRequests
 from landmatch.errors import validation_reason as _reason
 
 PROBLEM = "application/problem+json"
@@ -293,7 +293,13 @@ def install(
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        titles = {404: "未找到", 405: "不支持的请求方法", 401: "未认证", 403: "无权限"}
+        titles = {
+            404: "未找到",
+            405: "不支持的请求方法",
+            401: "未认证",
+            403: "无权限",
+            413: PayloadTooLarge.title,
+        }
         detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
         detail = _HTTP_DETAILS.get(detail, detail)
         return problem(

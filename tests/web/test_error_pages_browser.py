@@ -1,6 +1,6 @@
-"""Error pages in Chromium against the served app and PostGIS: an unknown workbench address
-(signed out, then as a promoter and a bureau) is a zh-CN page with the workbench's bar of the
-role and ways back.
+"""Error pages in Chromium against the served app and PostGIS: an upload over the limit from
+a workbench form (the bureau) and an unknown workbench address (signed out, then as a
+promoter and a bureau) are zh-CN pages with the workbench's bar of the role and ways back.
 The only console lines allowed are Chromium's reports of the error statuses themselves."""
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, text
 
+from landmatch.settings import Settings
+from tests.serving import served
 from tests.web.conftest import browser_sign_in, drop_account, make_account
 
 
@@ -36,6 +38,44 @@ def promoter(engine: Engine) -> Iterator[str]:
     name = make_account(engine, "promoter", team="t-errors")
     yield name
     drop_account(engine, name)
+
+
+def test_an_oversized_upload_in_the_browser(
+    settings: Settings, engine: Engine, watched: Any, bureau: str, tmp_path: Any
+) -> None:
+    """The bureau uploads a 3 MB file where 1 MB is the limit: the page says the file is too
+    large and what the limit is, keeps the bar, and leads back to the form; nothing was read
+    into an import."""
+    from landmatch.api.app import create_app
+
+    big = tmp_path / "清单.geojson"
+    big.write_bytes(b"{" + b" " * (3 << 20) + b"}")
+    app = create_app(settings.model_copy(update={"max_upload_mb": 1, "settle_poll_seconds": 0}))
+    with served(app) as url:
+        w = watched()
+        page = w.page
+        page.goto(url + "/workbench/imports/new")
+        browser_sign_in(page, url, bureau)
+        page.wait_for_url(re.compile(r"/workbench/imports/new$"))
+        page.set_input_files("#f-files", str(big))
+        with page.expect_navigation() as nav:
+            page.click("#upload-submit")
+        assert nav.value.status == 413
+        main = page.inner_text("main")
+        assert "上传文件过大（413）" in main and "上传文件超过上限 1 MB" in main, main
+        assert page.title().startswith("上传文件过大")
+        assert page.locator("#lm-nav a:has-text('数据导入')").count() == 1
+        assert bureau in page.inner_text("#lm-who")
+        w.shot("workbench_upload_too_large")
+        page.click("#error-back")
+        page.wait_for_url(re.compile(r"/workbench/imports/new$"))
+        assert page.locator("#upload-form").count() == 1
+        _only_statuses(w.errors, 413)
+    with engine.connect() as c:
+        n = c.execute(
+            text("SELECT count(*) FROM landmatch.import_job WHERE actor = :a"), {"a": bureau}
+        ).scalar()
+    assert n == 0
 
 
 def test_an_unknown_workbench_address_in_the_browser(
