@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -191,10 +192,13 @@ def create_app(settings: Settings) -> FastAPI:
         get_engine(settings.database_url, health_limits(settings), 1), replica=watch
     )
     app.state.tile_server = tiles.tile_server(settings, lambda: app.state.sessions)
-    # The guards come before any route reads the query; a browser's errors are pages.
-    problems.install(app, guards=[RefuseQueryCredentials], page=workbench.common.error_page)
+    # The guards come before any route reads the query or the body; a browser's errors
+    # (the body limit's 413 too) are pages.
+    body_limit = functools.partial(BodyLimitMiddleware, max_mb=settings.max_upload_mb)
+    problems.install(
+        app, guards=[RefuseQueryCredentials, body_limit], page=workbench.common.error_page
+    )
     app.add_middleware(CSPMiddleware, settings=settings)
-    app.add_middleware(BodyLimitMiddleware, max_mb=settings.max_upload_mb)
     app.add_middleware(MethodsMiddleware, router=app.router)  # HEAD, OPTIONS, 405 + Allow
     app.add_middleware(CORSMiddleware, router=app.router, origins=settings.cors_origin_set)
     if replica is not None:  # writers learn the data version to read back (read-your-writes)

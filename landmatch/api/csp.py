@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from landmatch.api.asgi import HTTPMiddleware
+from landmatch.api.asgi import HTTPMiddleware, buffered
 from landmatch.settings import Settings
 
 _SCRIPT_TAG = re.compile(rb"<script(?=[\s>/])(?![^>]*\snonce=)", re.IGNORECASE)
@@ -70,26 +70,9 @@ class CSPMiddleware(HTTPMiddleware):
         self.settings = settings
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
-        start: Message | None = None
-        chunks: list[bytes] = []
-
-        async def wrapped(message: Message) -> None:
-            nonlocal start
-            if message["type"] == "http.response.start":
-                ctype = MutableHeaders(raw=message["headers"]).get("content-type", "")
-                if ctype.startswith("text/html"):
-                    start = message  # hold it until the whole page is here
-                    return
-                await send(message)
-                return
-            if start is None or message["type"] != "http.response.body":
-                await send(message)
-                return
-            chunks.append(message.get("body", b""))
-            if message.get("more_body", False):
-                return
+        async def stamped(start: Message, html: bytes, send: Send) -> None:
             nonce = secrets.token_urlsafe(18)
-            body = stamp(b"".join(chunks), nonce)
+            body = stamp(html, nonce)
             headers = MutableHeaders(raw=start["headers"])
             if scope["method"] != "HEAD":
                 headers["content-length"] = str(len(body))
@@ -99,4 +82,4 @@ class CSPMiddleware(HTTPMiddleware):
             await send(start)
             await send({"type": "http.response.body", "body": body, "more_body": False})
 
-        await self.app(scope, receive, wrapped)
+        await self.app(scope, receive, buffered(send, "text/html", stamped))

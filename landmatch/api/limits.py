@@ -21,7 +21,9 @@ from landmatch.settings import Settings
 
 class BodyLimitMiddleware(HTTPMiddleware):
     """413 for a request body larger than the upload cap, before the app parses any of it
-    (by Content-Length, or counted as a chunked body arrives)."""
+    (by Content-Length, or counted as a chunked body arrives). One of the error middleware's
+    guards (``problems.install``): inside ``PageErrors``, so that a browser's form post gets
+    the error page rather than problem+json."""
 
     def __init__(self, app: ASGIApp, max_mb: int) -> None:
         super().__init__(app)
@@ -29,7 +31,7 @@ class BodyLimitMiddleware(HTTPMiddleware):
         self.cap = max_mb * 1024 * 1024 + 1024 * 1024  # the file plus the form's own fields
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
-        message = f"上传文件超过上限 {self.max_mb} MB"
+        message = f"上传文件超过上限 {self.max_mb} MB，请压缩或拆分后重新上传"
         length = dict(scope["headers"]).get(b"content-length", b"")
         if length.isdigit() and int(length) > self.cap:
             too_large = PayloadTooLarge(message)

@@ -11,13 +11,14 @@ from collections.abc import Callable, Sequence
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from landmatch.api.asgi import HTTPMiddleware
+from landmatch.api.asgi import HTTPMiddleware, buffered
 from landmatch.db.failures import as_domain_error
-from landmatch.errors import InvalidInput, LandMatchError, TooManyRequests
+from landmatch.errors import InvalidInput, LandMatchError, PayloadTooLarge, TooManyRequests
 from landmatch.errors import validation_reason as _reason
 
 PROBLEM = "application/problem+json"
@@ -96,27 +97,11 @@ class PageErrors(HTTPMiddleware):
         if not wants_page(scope):
             await self.app(scope, receive, send)
             return
-        start: Message | None = None
-        chunks: list[bytes] = []
 
-        async def wrapped(message: Message) -> None:
-            nonlocal start
-            if message["type"] == "http.response.start":
-                ctype = Headers(raw=message["headers"]).get("content-type", "")
-                if not ctype.startswith(PROBLEM):
-                    await send(message)
-                    return
-                start = message  # hold it: the page replaces it
-                return
-            if start is None or message["type"] != "http.response.body":
-                await send(message)
-                return
-            chunks.append(message.get("body", b""))
-            if message.get("more_body", False):
-                return
-            body = b"".join(chunks)
+        async def paged(start: Message, body: bytes, send: Send) -> None:
             try:
-                response = self._page(scope, start, body)
+                # The page may read the database (the signed-in staff member's navigation).
+                response = await run_in_threadpool(self._page, scope, start, body)
             except Exception:  # noqa: BLE001 - the problem itself still answers
                 log.exception("%s: error page failed", scope.get("path"))
                 await send(start)
@@ -124,7 +109,7 @@ class PageErrors(HTTPMiddleware):
                 return
             await response(scope, receive, send)
 
-        await self.app(scope, receive, wrapped)
+        await self.app(scope, receive, buffered(send, PROBLEM, paged))
 
     def _page(self, scope: Scope, start: Message, body: bytes) -> Response:
         status = int(start["status"])
@@ -308,7 +293,13 @@ def install(
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        titles = {404: "未找到", 405: "不支持的请求方法", 401: "未认证", 403: "无权限"}
+        titles = {
+            404: "未找到",
+            405: "不支持的请求方法",
+            401: "未认证",
+            403: "无权限",
+            413: PayloadTooLarge.title,
+        }
         detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
         detail = _HTTP_DETAILS.get(detail, detail)
         return problem(

@@ -212,18 +212,6 @@ def reservations(session: Session, project_id: int) -> list[dict[str, Any]]:
     ]
 
 
-def holding(
-    session: Session, project_id: int, today: dt.date | None = None
-) -> dict[str, dict[str, Any]]:
-    """The project's holds in force (not released, not past their date), by parcel code."""
-    today = today or dt.date.today()
-    return {
-        r["parcel_code"]: r
-        for r in reservations(session, project_id)
-        if r["released_at"] is None and (r["until"] is None or r["until"] >= today)
-    }
-
-
 # ---- writing -----------------------------------------------------------------------------
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Sequence
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -257,6 +258,25 @@ def list_reservations(
         _reservation(r, principal)
         for r in session.execute(text(f"SELECT {_RCOLS} {_RFROM} {where} ORDER BY r.id"))
     ]
+
+
+def holds_on(
+    session: Session, principal: Principal, codes: Sequence[str], today: dt.date | None = None
+) -> dict[str, dict[str, Any]]:
+    """The holds in force (not released, not past their date) on the parcels ``codes``, by
+    parcel code: the caller's team's in full (the project, its team), others' as
+    :data:`OTHERS_SEE` — that the parcel is held and until when. A results page shows them so
+    that nobody offers to reserve what another project holds."""
+    principal.require(*STAFF, "bureau")
+    today = today or dt.date.today()
+    rows = session.execute(
+        text(
+            f"SELECT {_RCOLS} {_RFROM} WHERE p.code = ANY(:codes) AND r.released_at IS NULL "
+            "AND (r.until IS NULL OR r.until >= :d)"
+        ),
+        {"codes": list(codes), "d": today},
+    )
+    return {r.parcel_code: _reservation(r, principal) for r in rows}
 
 
 def reserve(

@@ -4,11 +4,14 @@ JSON API, the OGC API, ``fetch()`` without ``text/html``) keep problem+json."""
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import text
+from sqlalchemy.orm import Session
 
 from tests.conftest import sign_in
 
@@ -101,3 +104,74 @@ def test_what_a_browser_prefers(accept: str, html: bool) -> None:
     from landmatch.api.problems import prefers_html
 
     assert prefers_html(accept) is html
+
+
+@pytest.mark.parametrize(("role", "entry"), [("bureau", "数据导入"), ("promoter", "招商项目")])
+def test_an_unknown_workbench_path_keeps_the_staff_navigation(
+    client: TestClient, passwords: dict[str, str], role: str, entry: str
+) -> None:
+    """No page admits an unknown path, yet a signed-in staff member's error page has the
+    workbench's bar with the entries of the role, and the ways back."""
+    csrf = sign_in(client, passwords[role])
+    referer = {"Referer": str(client.base_url) + "/workbench/parcels?page=2"}
+    for method, path, status, data in (
+        ("GET", "/workbench/no-such-page", 404, None),
+        ("POST", "/workbench/logout", 403, {"csrf_token": "not-" + csrf}),  # CSRF refused
+    ):
+        r = client.request(method, path, headers={**BROWSER, **referer}, data=data)
+        page = _page(r, status)
+        assert 'id="lm-nav"' in page and f">{entry}</a>" in page, (method, path)
+        assert 'href="/workbench/account"' in page and "退出" in page
+        assert 'href="/workbench/parcels?page=2" id="error-back">返回上一页' in page
+        assert 'href="/workbench">返回工作台首页' in page and "error-sign-in" not in page
+    # The promoter's bar has no 数据导入, the bureau's no 招商项目.
+    other = {"数据导入": "招商项目", "招商项目": "数据导入"}[entry]
+    assert f">{other}</a>" not in page
+    # A referer of another site, or of this very page, is no way back.
+    r = client.get(
+        "/workbench/no-such-page",
+        headers={**BROWSER, "Referer": "https://evil.example/workbench/parcels"},
+    )
+    assert "error-back" not in _page(r, 404)
+    r = client.get(
+        "/workbench/no-such-page",
+        headers={**BROWSER, "Referer": str(client.base_url) + "/workbench/no-such-page"},
+    )
+    assert "error-back" not in _page(r, 404)
+
+
+def test_an_unknown_workbench_path_offers_sign_in_to_the_anonymous(client: TestClient) -> None:
+    page = _page(client.get("/workbench/no-such-page?x=1", headers=BROWSER), 404)
+    assert 'id="lm-nav"' not in page and "/workbench/account" not in page
+    assert 'href="/workbench/login?next=/workbench/no-such-page%3Fx%3D1" id="error-sign-in"' in page
+    assert "请求的资源不存在" in page
+
+
+def test_an_oversized_upload_is_a_page_for_a_browser(
+    make_client: Any, passwords: dict[str, str], session: Session
+) -> None:
+    """The body limit answers before the app reads the body: a browser's form post gets the
+    error page (signed in: with the bar and the way back to the form), programs problem+json."""
+    small = make_client(max_upload_mb=1)
+    csrf = sign_in(small, passwords["bureau"])
+    jobs = session.execute(text("SELECT count(*) FROM landmatch.import_job")).scalar()
+    big = {"files": ("big.geojson", b"{" + b" " * (3 << 20) + b"}")}
+    form = str(small.base_url) + "/workbench/imports/new"
+    r = small.post(
+        "/workbench/imports",
+        files=big,
+        data={"csrf_token": csrf},
+        headers={**BROWSER, "Referer": form},
+    )
+    page = _page(r, 413)
+    assert "上传文件过大（413）" in page and "上传文件超过上限 1 MB" in page
+    assert 'id="lm-nav"' in page and ">数据导入</a>" in page
+    assert 'href="/workbench/imports/new" id="error-back">返回上一页' in page
+    assert r.headers["content-security-policy"]  # a page like any other: its nonce
+    # Programs: problem+json, on the same path and on the API's.
+    r = small.post("/workbench/imports", files=big, data={"csrf_token": csrf})
+    _problem(r, 413)
+    assert "上限 1 MB" in r.json()["detail"]
+    r = small.post("/api/imports", files=big, headers=BROWSER)
+    _problem(r, 413)
+    assert session.execute(text("SELECT count(*) FROM landmatch.import_job")).scalar() == jobs

@@ -480,3 +480,71 @@ def test_a_run_stored_before_sites_had_members_still_opens(
     m = client.get(f"/match/{wide['id']}/map")
     assert m.status_code == 200, m.text[:500]
     assert first in m.text
+
+
+def test_results_show_what_other_projects_hold(
+    client: TestClient,
+    passwords: dict[str, str],
+    tokens: dict[str, str],
+    wide: dict[str, Any],
+    session: Session,
+) -> None:
+    """A site held (after the run) by another project of the team shows that project; one
+    held by another team shows only 已被其他项目预留 and the hold's date; neither offers 预留.
+    An admin sees whose each hold is."""
+    import datetime as dt
+
+    from landmatch.accounts.users import add_user
+
+    h = auth(tokens["promoter"])
+    sites = _parcels(wide)
+    mine, theirs, free = sites[0], sites[1], sites[2]
+    ours = client.post(
+        "/api/projects",
+        json={"name": "本团队另一项目", "requirement": {"industry": "34"}},
+        headers=h,
+    ).json()
+    until = (dt.date.today() + dt.timedelta(days=30)).isoformat()
+    r = client.post(
+        "/api/reservations",
+        json={"parcel_code": mine["code"], "project_id": ours["id"], "until": until},
+        headers=h,
+    )
+    assert r.status_code in (200, 201), r.text
+    hb = auth(add_user(session, "t-promoter-b", "promoter", team="t-team-b"))
+    other = client.post(
+        "/api/projects",
+        json={"name": "乙团队保密项目", "requirement": {"industry": "34"}},
+        headers=hb,
+    ).json()
+    r = client.post(
+        "/api/reservations",
+        json={"parcel_code": theirs["code"], "project_id": other["id"], "until": until},
+        headers=hb,
+    )
+    assert r.status_code in (200, 201), r.text
+    results = f"/workbench/matches/{wide['id']}"
+
+    def badge(page: str, rank: int) -> str:
+        found = re.search(rf'<span[^>]*data-held-other="{rank}"[^>]*>([^<]*)</span>', page)
+        assert found, (rank, page[:200])
+        return found.group(1)
+
+    csrf = sign_in(client, passwords["promoter"])
+    page = client.get(results).text
+    assert badge(page, mine["rank"]) == (
+        f"已被项目“本团队另一项目”（t-team-a）预留（至 {until}），不能为本项目预留"
+    )
+    assert badge(page, theirs["rank"]) == f"已被其他项目预留（至 {until}），不能为本项目预留"
+    assert "乙团队保密项目" not in page and "t-team-b" not in page
+    for held in (mine, theirs):
+        assert f'data-reserve="{held["rank"]}"' not in page
+        assert f'data-held="{held["rank"]}"' not in page
+    assert f'data-reserve="{free["rank"]}"' in page
+    # Posted anyway (a page opened before the hold): refused with the reason, as before.
+    r = client.post(results + "/reserve", data={"parcel_code": theirs["code"], "csrf_token": csrf})
+    assert f"已被其他项目预留（至 {until}）" in r.text
+    client.cookies.clear()
+    sign_in(client, passwords["admin"])
+    page = client.get(results).text
+    assert badge(page, theirs["rank"]).startswith("已被项目“乙团队保密项目”（t-team-b）预留")

@@ -22,15 +22,18 @@ import base64
 import hashlib
 import hmac
 import json
+import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Annotated, Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urlsplit
 
 from fastapi import Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from landmatch import numbers, resources, vocab
 from landmatch.accounts import users
@@ -51,6 +54,7 @@ STAFF_ROLES = tuple(vocab.ROLES)
 # A form sent back with its errors answers 200, as Django's admin does: htmx swaps only 2xx
 # answers by default, and browsers log every 4xx page load as a console error.
 FORM_ERROR = 200
+log = logging.getLogger("landmatch")
 
 
 @dataclass(frozen=True)
@@ -160,6 +164,33 @@ def _here(request: Request) -> str:
     return request.url.path + (f"?{q}" if q else "")
 
 
+def _resolved(request: Request, session: Session, settings: Settings) -> Resolved | None:
+    """The request's live sign-in session, or None (pages sign in with the cookie only)."""
+    try:
+        creds = parse_credentials(request)
+    except Unauthorized:
+        return None
+    if creds.kind != "session":
+        return None
+    try:
+        resolved: Resolved = resolve(session, creds, get_client(request, settings), settings)
+    except Unauthorized:
+        return None
+    session.commit()
+    assert resolved.signed_in is not None
+    return resolved
+
+
+def _admitted(request: Request, session: Session, resolved: Resolved) -> Staff:
+    """The staff member of a resolved sign-in, kept on the request for the page's rendering."""
+    assert resolved.signed_in is not None
+    account = users.by_id(session, resolved.signed_in.principal.user_id or 0)
+    staff = Staff(resolved.principal, resolved.signed_in, account)
+    request.state.staff = staff
+    request.state.auth = resolved
+    return staff
+
+
 def _signed_in(
     request: Request,
     session: SessionDep,
@@ -167,24 +198,24 @@ def _signed_in(
     csrf: Annotated[str | None, Depends(submitted_csrf)],
 ) -> Staff | None:
     """The page's session, or None; CSRF is checked here for unsafe methods, as in the API."""
-    try:
-        creds = parse_credentials(request)
-    except Unauthorized:
+    resolved = _resolved(request, session, settings)
+    if resolved is None:
         return None
-    if creds.kind != "session":
-        return None  # pages are signed in with the session cookie only
-    try:
-        resolved: Resolved = resolve(session, creds, get_client(request, settings), settings)
-    except Unauthorized:
-        return None
-    session.commit()
     assert resolved.signed_in is not None
     check_csrf(resolved.signed_in, csrf, request.method)
-    account = users.by_id(session, resolved.signed_in.principal.user_id or 0)
-    staff = Staff(resolved.principal, resolved.signed_in, account)
-    request.state.staff = staff
-    request.state.auth = resolved
-    return staff
+    return _admitted(request, session, resolved)
+
+
+def staff_of(request: Request) -> Staff | None:
+    """The signed-in staff member of a request no page admitted (an unknown path, a refusal
+    by a middleware such as the upload limit, a CSRF refusal), for its error page's
+    navigation; None when not signed in. Blocks on the database: not on the event loop."""
+    staff: Staff | None = getattr(request.state, "staff", None)
+    if staff is not None:
+        return staff
+    with request.app.state.sessions() as session:
+        resolved = _resolved(request, session, request.app.state.settings)
+        return None if resolved is None else _admitted(request, session, resolved)
 
 
 OptionalStaffDep = Annotated[Staff | None, Depends(_signed_in)]
@@ -525,14 +556,49 @@ def conflict_page(
     )
 
 
+WORKBENCH_PATHS = ("/workbench", "/dashboard")
+
+
+def _back(request: Request) -> str | None:
+    """The page the browser came from (a same-site ``Referer``), for the error page's way
+    back; None when there is none or it is this very address."""
+    referer = urlsplit(request.headers.get("referer", ""))
+    if referer.netloc != request.url.netloc or referer.scheme not in ("http", "https"):
+        return None
+    back = safe_next(referer.path + (f"?{referer.query}" if referer.query else ""), "")
+    if not back or (request.method == "GET" and back == _here(request)):
+        return None
+    return back
+
+
 def error_page(request: Request, status: int, title: str, message: str) -> HTMLResponse:
     """The error page that answers a page's error instead of problem+json (when: the handler
-    below and ``problems.PageErrors``): the workbench's look for staff and on the workbench's
-    paths, the public map's look and link for everyone else."""
-    staff = getattr(request.state, "staff", None)
-    public = staff is None and not request.url.path.startswith(("/workbench", "/dashboard"))
+    below and ``problems.PageErrors``): the workbench's look, with the navigation of the
+    signed-in staff member's role (looked up here when no page admitted the request: an
+    unknown path, the upload limit) or the sign-in link, on the workbench's paths and for
+    staff; the public map's look and link for everyone else. Reads the database: called off
+    the event loop."""
+    workbench = request.url.path.startswith(WORKBENCH_PATHS)
+    staff: Staff | None = getattr(request.state, "staff", None)
+    if staff is None and workbench and status < 500:
+        try:
+            staff = staff_of(request)
+        except (LandMatchError, SQLAlchemyError):  # the page answers, without the navigation
+            log.warning("%s: no navigation on the error page", request.url.path, exc_info=True)
+    public = staff is None and not workbench
+    sign_in = None
+    if staff is None and workbench:
+        sign_in = login_url(_here(request)) if request.method == "GET" else LOGIN_URL
     error = {"status": status, "title": title, "message": message}
-    return render(request, "workbench/error.html", status=status, error=error, public=public)
+    return render(
+        request,
+        "workbench/error.html",
+        status=status,
+        error=error,
+        public=public,
+        back=_back(request),
+        sign_in=sign_in,
+    )
 
 
 def install_handlers(app: Any) -> None:
@@ -547,8 +613,8 @@ def install_handlers(app: Any) -> None:
 
     @app.exception_handler(LandMatchError)
     async def _domain(request: Request, exc: LandMatchError) -> Response:
-        if request.url.path.startswith(("/workbench", "/dashboard")) and exc.status < 500:
-            return error_page(request, exc.status, exc.title, exc.message)
+        if request.url.path.startswith(WORKBENCH_PATHS) and exc.status < 500:
+            return await run_in_threadpool(error_page, request, exc.status, exc.title, exc.message)
         return domain_response(exc)
 
 
@@ -591,6 +657,7 @@ __all__ = [
     "refused",
     "render",
     "safe_next",
+    "staff_of",
     "staff_with",
     "templates",
 ]

@@ -66,7 +66,10 @@ def results(ctx: PromoterCtx, match_id: str) -> HTMLResponse:
         title=title,
         project=project,
         reservation_days=ctx.settings.reservation_days,
-        held=pipeline.holding(ctx.session, project["id"]) if project else {},
+        # Every hold in force on a listed site: this project's (release), others' (no reserve).
+        held=svc.holds_on(
+            ctx.session, ctx.staff.principal, [s["p"]["code"] for s in shown["sites"]]
+        ),
         **shown,
     )
 

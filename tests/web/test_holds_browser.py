@@ -1,0 +1,100 @@
+"""Match results show what other projects hold, in Chromium against the live app: a site of
+team B's results that team A reserved after the run reads 已被其他项目预留 with the hold's date
+and offers no 预留 (team B reserves the next one instead); an admin sees whose the hold is.
+Zero console errors, failed requests or page errors."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import Engine, text
+
+from tests.conftest import TEST_PASSWORD
+from tests.web.conftest import browser_sign_in, drop_account, make_account
+
+TEAMS = ("t-holds-a", "t-holds-b")
+
+
+@pytest.fixture
+def accounts(engine: Engine) -> Iterator[tuple[str, str, str]]:
+    a = make_account(engine, "promoter", team=TEAMS[0])
+    b = make_account(engine, "promoter", team=TEAMS[1])
+    admin = make_account(engine, "admin")
+    yield a, b, admin
+    with engine.begin() as c:  # reservations go with their projects
+        for table in ("match_run", "project"):
+            c.execute(
+                text(f"DELETE FROM landmatch.{table} WHERE owner_team = ANY(:t)"),
+                {"t": list(TEAMS)},
+            )
+    for name in (a, b, admin):
+        drop_account(engine, name)
+
+
+def _api(url: str, user: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    r = httpx.post(url + path, json=body, auth=(user, TEST_PASSWORD), timeout=60)
+    assert r.status_code in (200, 201), r.text
+    return dict(r.json())
+
+
+def test_results_show_another_teams_hold(
+    live_url: str, watched: Any, accounts: tuple[str, str, str]
+) -> None:
+    team_a, team_b, admin = accounts
+    req = {"industry": "34", "area_mu_min": 10, "area_mu_max": 400, "top": 5}
+    project_b = _api(live_url, team_b, "/api/projects", {"name": "乙团队项目", "requirement": req})
+    run = _api(live_url, team_b, f"/api/projects/{project_b['id']}/match", {})
+    sites = [f["properties"] for f in run["features"] if f["properties"]["kind"] == "parcel"]
+    assert len(sites) >= 2
+    # After the run, team A holds its #1 for a project of its own.
+    project_a = _api(
+        live_url, team_a, "/api/projects", {"name": "甲团队保密项目", "requirement": req}
+    )
+    until = (dt.date.today() + dt.timedelta(days=20)).isoformat()
+    _api(
+        live_url,
+        team_a,
+        "/api/reservations",
+        {"parcel_code": sites[0]["code"], "project_id": project_a["id"], "until": until},
+    )
+    results = f"{live_url}/workbench/matches/{run['match_id']}"
+
+    w = watched((1400, 900))
+    page = w.page
+    page.goto(results)
+    browser_sign_in(page, live_url, team_b)
+    page.wait_for_url(re.compile(r"/workbench/matches/[0-9a-f-]+$"))
+    page.wait_for_load_state("networkidle")
+    held = page.locator('[data-held-other="1"]')
+    assert held.is_visible()  # #1 is open
+    assert held.inner_text() == f"已被其他项目预留（至 {until}），不能为本项目预留"
+    assert page.locator('[data-reserve="1"]').count() == 0
+    assert "甲团队保密项目" not in page.content() and TEAMS[0] not in page.content()
+    w.shot("workbench_match_results_held_by_others")
+    # The next site is free: reserved for this project.
+    page.click("#site-2 .accordion-button")
+    page.wait_for_selector('[data-reserve="2"]', state="visible")
+    page.click('[data-reserve="2"]')
+    page.wait_for_url(re.compile(r"/workbench/matches/[0-9a-f-]+$"))
+    assert "已为本项目预留地块" in page.inner_text(".alert-success")
+    page.wait_for_load_state("networkidle")
+    assert page.locator('[data-held="2"]').count() == 1
+    assert page.locator('[data-held-other="1"]').count() == 1
+    assert w.errors == [], w.errors
+
+    # An admin sees whose each hold is.
+    x = watched((1400, 900))
+    x.page.goto(results)
+    browser_sign_in(x.page, live_url, admin)
+    x.page.wait_for_url(re.compile(r"/workbench/matches/[0-9a-f-]+$"))
+    x.page.wait_for_load_state("networkidle")
+    text_1 = x.page.inner_text('[data-held-other="1"]')
+    assert text_1.startswith(f"已被项目“甲团队保密项目”（{TEAMS[0]}）预留（至 {until}）")
+    # The run's own project's hold is this project's for the admin too.
+    assert x.page.locator('[data-held="2"]').count() == 1
+    assert x.errors == [], x.errors
