@@ -1086,7 +1086,7 @@ _IDLE_DECISIONS = (
     "negotiated_recovery",
     "swap",
 )
-# An idle-land case closed without a disposal (migration 0044_case_close).
+# An idle-land case closed without a disposal (migration 0043_case_close).
 _IDLE_CLOSURES = ("started", "not_idle")
 _UNSUPPLIED_DECISIONS = ("supply", "withdraw", "adjust")
 _STEP_KINDS = (

@@ -214,7 +214,7 @@ def test_not_idle_needs_the_investigation_and_a_reason(
     )
     year = TODAY.year
     targets.set_target(
-        session, ADMIN, city_code="130100", year=year, kind="idle", target_area_m2=1e6
+        session, ADMIN, city_code="130100", year=year, kind="idle", target_area_m2=1e6, if_match=ANY
     )
     before = targets.progress(session, ADMIN, TODAY, city="130100")["targets"][0]
     case = _open(client, bureau, at_risk)
@@ -302,13 +302,13 @@ def test_closing_as_each_role(
 def test_the_downgrade_refuses_while_a_case_is_closed_without_disposal(
     conn: Connection, session: Session, at_risk: str
 ) -> None:
-    """0044_case_close's downgrade: the old decision checks cannot hold a closure, so the
+    """0043_case_close's downgrade: the old decision checks cannot hold a closure, so the
     downgrade refuses while one exists (naming how many), instead of rewriting it; without
     one it goes down, and up again."""
     from alembic.migration import MigrationContext
     from alembic.operations import Operations
 
-    mod = importlib.import_module("landmatch.db.migrations.versions.0044_case_close")
+    mod = importlib.import_module("landmatch.db.migrations.versions.0043_case_close")
     case = cases.open_case(session, ADMIN, at_risk, opened_on=TODAY, fee_rate=0.2)
     cases.complete_step(
         session, ADMIN, case["id"], "investigation_notice", done_on=TODAY, if_match=ANY

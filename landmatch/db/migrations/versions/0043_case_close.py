@@ -1,7 +1,7 @@
 """disposal cases: an idle-land case closed without a disposal
 
-Revision ID: 0044_case_close
-Revises: 0041_idle_rules
+Revision ID: 0043_case_close
+Revises: 0042_monitoring_version
 
 A case opened on idle land or land at risk may end without a disposal (Order 53,
 docs/domain.md §5): ``started`` (已动工，结案), when the holder has started work and the
@@ -18,8 +18,8 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0044_case_close"
-down_revision = "0041_idle_rules"
+revision = "0043_case_close"
+down_revision = "0042_monitoring_version"
 branch_labels = None
 depends_on = None
 
@@ -48,7 +48,7 @@ DECLARE n integer;
 BEGIN
   SELECT count(*) INTO n FROM {CASE} WHERE decision IN ({CLOSURES});
   IF n > 0 THEN
-    RAISE EXCEPTION '% disposal case(s) closed without a disposal (started, not_idle): the schema before 0044_case_close cannot hold them; delete them first', n;
+    RAISE EXCEPTION '% disposal case(s) closed without a disposal (started, not_idle): the schema before 0043_case_close cannot hold them; delete them first', n;
   END IF;
 END $$;
 """
