@@ -207,6 +207,42 @@ def _floor_per_mu(name: str, label: str, column: str, own: str, change: str) -> 
     return Rule(name, label, lambda r: getattr(r, own) is not None, render)
 
 
+# What the 投资强度 floor is tested with (Requirement.investment_basis): its label in texts.
+INVESTMENT_BASIS_LABELS = {
+    "fixed_asset_investment_wan": "固定资产投资",
+    "investment_wan": "总投资",
+}
+
+
+def _invest_intensity(req: Requirement, ps: Params, public: bool) -> Rendered:
+    """固定资产投资强度 (万元/亩, docs/domain.md §8): the parcel's floor over its whole area
+    against the project's fixed-asset investment; without one, against the total investment,
+    an upper bound (a parcel failing it fails on any fixed-asset figure; one passing it is
+    unconfirmed, as its explanation says: ``landmatch.match.engine``)."""
+    basis = req.investment_basis
+    assert basis is not None
+    own, figure = basis
+    v = ps.add(figure, "float8")
+    words = INVESTMENT_BASIS_LABELS[own]
+
+    def relax(g: float, r: dict[str, Any]) -> dict[str, Any]:
+        more = _up(figure + g)
+        if own == "fixed_asset_investment_wan" and (req.investment_wan or 0) < more:
+            # The fixed-asset investment stays within the total.
+            return {own: more, "investment_wan": more}
+        return {own: more}
+
+    return Rendered(
+        "invest_intensity",
+        "投资强度未达标准地要求",
+        f"(p.invest_intensity_min IS NULL OR p.invest_intensity_min * {AMU} <= {v})",
+        f"(p.invest_intensity_min * {AMU} - {v})",
+        lambda g, r: f"{words} +{_fmt(g)} 万元",
+        float(figure),
+        relax=relax,
+    )
+
+
 def _energy(req: Requirement, ps: Params, public: bool) -> Rendered:
     assert req.energy_tce is not None and req.value_added_wan is not None
     per = ps.add(req.energy_tce / req.value_added_wan, "float8")
@@ -338,12 +374,11 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "area", "面积不符", lambda r: r.area_mu_min is not None or r.area_mu_max is not None, _area
     ),
-    _floor_per_mu(
+    Rule(
         "invest_intensity",
         "投资强度未达标准地要求",
-        "invest_intensity_min",
-        "investment_wan",
-        "总投资",
+        lambda r: r.investment_basis is not None,
+        _invest_intensity,
     ),
     _floor_per_mu(
         "tax_per_mu", "亩均税收未达标准地要求", "tax_per_mu_min", "annual_tax_wan", "年税收"

@@ -155,6 +155,31 @@ CASES: list[tuple[str, dict[str, Any], dict[str, Any] | None, dict[str, Any], st
         False,
     ),
     ("intensity not set", {}, {}, {"investment_wan": 10}, "invest_intensity", True),
+    # The floor is 固定资产投资强度: the fixed-asset investment, not the total, when given.
+    (
+        "fixed-asset intensity short, the total would pass",
+        {"invest_intensity_min": 300},
+        {},
+        {"investment_wan": 6000, "fixed_asset_investment_wan": 4000},
+        "invest_intensity",
+        False,
+    ),
+    (
+        "fixed-asset intensity met",
+        {"invest_intensity_min": 300},
+        {},
+        {"investment_wan": 8000, "fixed_asset_investment_wan": 5000},
+        "invest_intensity",
+        True,
+    ),
+    (
+        "fixed-asset investment alone",
+        {"invest_intensity_min": 300},
+        {},
+        {"fixed_asset_investment_wan": 4000},
+        "invest_intensity",
+        False,
+    ),
     ("tax met", {"tax_per_mu_min": 20}, {}, {"annual_tax_wan": 400}, "tax_per_mu", True),
     ("tax short", {"tax_per_mu_min": 20}, {}, {"annual_tax_wan": 200}, "tax_per_mu", False),
     (

@@ -24,6 +24,12 @@ NUMBERS: list[tuple[str, str, str, tuple[str, ...]]] = [
     ("area_mu_min", "面积下限", "亩", ("area_mu_min",)),
     ("area_mu_max", "面积上限", "亩", ("area_mu_max",)),
     ("investment_wan", "总投资", "万元", ("investment_wan",)),
+    (
+        "fixed_asset_investment_wan",
+        "固定资产投资（含建筑物、设备和地价）",
+        "万元",
+        ("fixed_asset_investment_wan",),
+    ),
     ("annual_tax_wan", "预计年税收", "万元", ("annual_tax_wan",)),
     ("value_added_wan", "预计年增加值", "万元", ("value_added_wan",)),
     ("energy_tce", "年综合能耗", "吨标煤", ("energy_tce",)),
