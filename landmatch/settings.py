@@ -41,6 +41,13 @@ class Settings(BaseSettings):
     # until it has caught up (the public then reads the primary); 0: no cap.
     replica_max_lag_s: float = Field(30.0, ge=0, le=86_400)
     secret_key: str = DEFAULT_SECRET
+    # 工业项目建设用地控制指标 where domain-rules.md marks the national value uncertain
+    # (landmatch.match.control): a project's planned figure beyond the hard value fails on a
+    # parcel that publishes none; between it and the advisory one it passes, marked 未确认.
+    control_building_coeff_hard_min_pct: float = Field(30, ge=0, le=100)  # 2008 edition [V]
+    control_building_coeff_min_pct: float = Field(40, ge=0, le=100)  # 2023 edition [GK?]
+    control_green_ratio_hard_max_pct: float = Field(20, ge=0, le=100)  # 2008 edition [V]
+    control_green_ratio_max_pct: float = Field(15, ge=0, le=100)  # 2023 edition [GK?]
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
     public_base_url: str = "http://127.0.0.1:8000"

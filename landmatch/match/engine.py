@@ -28,7 +28,7 @@ from landmatch.db.values import json_value
 from landmatch.errors import NotFound, UnprocessableInput
 from landmatch.geo.measure import M2_PER_MU
 from landmatch.match import assemblies as asm
-from landmatch.match import runs
+from landmatch.match import control, runs
 from landmatch.match.plan import NearScan, Plan, statement
 from landmatch.match.policy_values import Estimate, estimate
 from landmatch.match.reference import data_version, inventory_counts, load_reference, scope_size
@@ -110,6 +110,10 @@ _AS_IS = frozenset({str, int, float, bool, type(None), list, dict})
 
 # The states of a 标准地 indicator check at a ranked site, in words.
 INDICATOR_STATES = {"met": "满足", "short": "不满足", "unconfirmed": "未确认"}
+
+
+def _met(ok: bool) -> str:
+    return "met" if ok else "short"
 
 
 def _round(x: float | None, n: int = 4) -> float | None:
@@ -226,6 +230,109 @@ class Explainer:
                     "state_label": INDICATOR_STATES[state],
                 }
             )
+        out.extend(self.controls(d))
+        return out
+
+    def controls(self, d: dict[str, Any]) -> list[dict[str, Any]]:
+        """The planned control indicators (docs/domain.md §8) against the parcel's published
+        values, else the national defaults on industrial land (landmatch.match.control)."""
+        req = self.req
+        industrial = str(d.get("land_use") or "").startswith("1001")
+        out: list[dict[str, Any]] = []
+
+        def add(key: str, label: str, planned: float, unit: str, required: str, state: str) -> None:
+            shown = f"{num(planned, 2)}{unit}"
+            out.append(
+                {
+                    "indicator": key,
+                    "label": label,
+                    "required": required,
+                    "planned": planned,
+                    "unit": unit,
+                    "how": f"规划{label} {shown}",
+                    "state": state,
+                    "state_label": INDICATOR_STATES[state],
+                }
+            )
+
+        def banded(
+            key: str, label: str, planned: float, own: Any, band: control.Band, at_least: bool
+        ) -> None:
+            sign = "≥" if at_least else "≤"
+
+            def ok(limit: float) -> bool:
+                return planned >= limit if at_least else planned <= limit
+
+            if own is not None:
+                limit = float(own)
+                add(
+                    key,
+                    label,
+                    planned,
+                    "%",
+                    f"{sign} {num(limit, 2)}%（地块公布）",
+                    _met(ok(limit)),
+                )
+            elif industrial:
+                required = f"{sign} {num(band.hard, 2)}%（国家控制指标默认值"
+                if band.advisory != band.hard:
+                    required += f"；2023 版 {sign} {num(band.advisory, 2)}% 待核实"
+                state = (
+                    "met" if ok(band.advisory) else ("unconfirmed" if ok(band.hard) else "short")
+                )
+                add(key, label, planned, "%", required + "）", state)
+
+        if req.planned_far is not None:
+            lo, hi = d.get("far_min"), d.get("far_max")
+            source = "地块公布"
+            if lo is None and industrial:
+                lo = control.far_min(req.industry)
+                source = "2008 版控制指标行业默认值" if lo is not None else source
+            if lo is not None or hi is not None:
+                parts = []
+                if lo is not None:
+                    parts.append(f"≥ {num(float(lo), 2)}")
+                if hi is not None:
+                    parts.append(f"≤ {num(float(hi), 2)}")
+                within = (lo is None or req.planned_far >= float(lo)) and (
+                    hi is None or req.planned_far <= float(hi)
+                )
+                add(
+                    "far",
+                    "容积率",
+                    req.planned_far,
+                    "",
+                    f"{'，'.join(parts)}（{source}）",
+                    _met(within),
+                )
+        if req.planned_building_coeff_pct is not None:
+            banded(
+                "building_coeff",
+                "建筑系数",
+                req.planned_building_coeff_pct,
+                d.get("building_coeff_min"),
+                control.building_coeff_min(),
+                True,
+            )
+        if req.planned_green_ratio_pct is not None:
+            banded(
+                "green_ratio",
+                "绿地率",
+                req.planned_green_ratio_pct,
+                d.get("green_ratio_max"),
+                control.green_ratio_max(),
+                False,
+            )
+        if req.planned_admin_ratio_pct is not None and industrial:
+            most = control.ADMIN_RATIO_MAX_PCT
+            add(
+                "admin_ratio",
+                "行政办公及生活服务设施用地比例",
+                req.planned_admin_ratio_pct,
+                "%",
+                f"≤ {num(most, 2)}%（国家控制指标）",
+                _met(req.planned_admin_ratio_pct <= most),
+            )
         return out
 
     def warnings(
@@ -236,11 +343,15 @@ class Explainer:
     ) -> list[str]:
         out = []
         for c in indicator_checks:
-            if c["state"] == "unconfirmed" and c["indicator"] == "invest_intensity":
+            if c["state"] != "unconfirmed":
+                continue
+            if c["indicator"] == "invest_intensity":
                 out.append(
                     "投资强度按总投资核验（总投资是固定资产投资的上限），结果未确认："
                     "请填写固定资产投资"
                 )
+            else:
+                out.append(f"{c['how']}：要求 {c['required']}，结果未确认")
         updated = d.get("data_updated_on")
         if updated is None:
             out.append("数据更新日期未知")

@@ -250,6 +250,16 @@ class Requirement(BaseModel):
         description="固定资产投资（万元，含建筑物、设备和地价）；用于核验标准地投资强度",
     )
     annual_tax_wan: float | None = Field(None, ge=0, le=1e8, description="预计年税收（万元）")
+    # The project's planned control indicators (工业项目建设用地控制指标, docs/domain.md §8),
+    # checked against the parcel's published ones, else the defaults of landmatch.match.control.
+    planned_far: float | None = Field(None, gt=0, le=20, description="规划容积率")
+    planned_building_coeff_pct: float | None = Field(
+        None, ge=0, le=100, description="规划建筑系数（%）"
+    )
+    planned_green_ratio_pct: float | None = Field(None, ge=0, le=100, description="规划绿地率（%）")
+    planned_admin_ratio_pct: float | None = Field(
+        None, ge=0, le=100, description="行政办公及生活服务设施用地比例（%）"
+    )
     energy_tce: float | None = Field(None, ge=0, le=1e9, description="年综合能耗（吨标煤）")
     value_added_wan: float | None = Field(None, ge=1e-6, le=1e9, description="预计年增加值（万元）")
     coal_tce: float | None = Field(

@@ -15,6 +15,7 @@ import pytest
         "landmatch.inventory.formats",
         "landmatch.inventory.land_use",
         "landmatch.numbers",
+        "landmatch.match.control",
     ],
 )
 def test_docstring_examples(name: str) -> None:

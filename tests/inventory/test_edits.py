@@ -501,3 +501,23 @@ def test_a_version_stored_before_a_column_was_added_is_restored(
         ).scalar_one()
         is True
     )
+
+
+def test_impossible_control_indicators_are_refused(
+    client: TestClient, tokens: dict[str, str]
+) -> None:
+    """An edit is checked by the import's ranges: 绿地率上限 at most 100 %, none negative."""
+    h = auth(tokens["admin"])
+    r = _create(client, tokens["admin"], "EDIT-CI", green_ratio_max=15)
+    assert r.status_code == 201, r.text
+    h["If-Match"] = r.headers["ETag"]
+    for change, field in (
+        ({"green_ratio_max": 120}, "green_ratio_max"),
+        ({"building_coeff_min": -5}, "building_coeff_min"),
+    ):
+        bad = client.patch("/api/parcels/EDIT-CI", json=change, headers=h)
+        assert bad.status_code == 422, (change, bad.text)
+        assert field in bad.text or "绿地率" in bad.text or "建筑系数" in bad.text
+    assert (
+        client.get("/api/parcels/EDIT-CI", headers=h).json()["properties"]["green_ratio_max"] == 15
+    )

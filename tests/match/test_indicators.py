@@ -114,3 +114,68 @@ def test_fixed_asset_investment_within_the_total() -> None:
     with pytest.raises(ValidationError, match="固定资产投资不能大于总投资"):
         Requirement(investment_wan=1000, fixed_asset_investment_wan=1200)
     Requirement(fixed_asset_investment_wan=1200)
+
+
+def test_control_indicators_explained_with_their_source(
+    session: Session, make_parcel: Callable[..., int]
+) -> None:
+    """Planned control indicators against the parcel's published values, else the national
+    defaults; a figure meeting the 2008 value but not the uncertain 2023 one is 未确认."""
+    own = make_parcel(building_coeff_min=45, far_min=1.0, far_max=2.0)
+    bare = make_parcel()
+    planned = {
+        "industry": "C3670",
+        "planned_far": 1.2,
+        "planned_building_coeff_pct": 46,
+        "planned_green_ratio_pct": 12,
+        "planned_admin_ratio_pct": 6,
+    }
+    site = _site(_match(session, own, **planned), _code(session, own))
+    checks = {c["indicator"]: c for c in site["indicator_checks"]}
+    assert checks["building_coeff"]["required"] == "≥ 45%（地块公布）"
+    assert checks["far"]["required"] == "≥ 1，≤ 2（地块公布）"
+    assert checks["green_ratio"]["required"].startswith("≤ 20%（国家控制指标默认值")
+    assert checks["admin_ratio"]["required"] == "≤ 7%（国家控制指标）"
+    assert {c["state"] for c in checks.values()} == {"met"}
+
+    site = _site(
+        _match(session, bare, **{**planned, "planned_building_coeff_pct": 35}),
+        _code(session, bare),
+    )
+    checks = {c["indicator"]: c for c in site["indicator_checks"]}
+    assert checks["far"]["required"] == "≥ 0.7（2008 版控制指标行业默认值）"
+    coeff = checks["building_coeff"]
+    assert coeff["state"] == "unconfirmed" and "2023 版 ≥ 40% 待核实" in coeff["required"]
+    assert any(w.startswith("规划建筑系数 35%：要求 ≥ 30%") for w in site["warnings"])
+
+
+def test_control_indicators_counted_and_relaxed(
+    session: Session, make_parcel: Callable[..., int]
+) -> None:
+    pid = make_parcel(green_ratio_max=15)
+    code = _code(session, pid)
+    res = _match(session, pid, planned_green_ratio_pct=16)
+    assert not res["features"]
+    failed = {f["rule"]: f for f in res["why_not"]["failed"]}
+    assert failed["green_ratio"]["count"] == 1
+    assert failed["green_ratio"]["label"] == "绿地率超过控制指标"
+    (near,) = [n for n in res["why_not"]["near_misses"] if n["code"] == code]
+    assert near["change"] == "规划绿地率 -1%" and near["relax"] == {"planned_green_ratio_pct": 15}
+
+
+def test_the_uncertain_defaults_are_settings(
+    session: Session, make_parcel: Callable[..., int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from landmatch.settings import get_settings
+    from tests.match.helpers import verdicts
+
+    pid = make_parcel()
+    req = {"planned_building_coeff_pct": 35}
+    assert verdicts(session, req, pid)["building_coeff"] is True
+    monkeypatch.setenv("LANDMATCH_CONTROL_BUILDING_COEFF_HARD_MIN_PCT", "40")
+    get_settings.cache_clear()
+    try:
+        assert verdicts(session, req, pid)["building_coeff"] is False
+    finally:
+        monkeypatch.delenv("LANDMATCH_CONTROL_BUILDING_COEFF_HARD_MIN_PCT")
+        get_settings.cache_clear()

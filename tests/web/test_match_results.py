@@ -515,6 +515,6 @@ def test_the_standard_land_checks_read_as_words(
         assert r.status_code == 403
         return
     page = r.text
-    assert "标准地指标核验" in page and "固定资产投资强度" in page
+    assert "标准地与控制指标核验" in page and "固定资产投资强度" in page
     assert "总投资 900,000 万元 ÷" in page and "未确认" in page
     assert "未填写固定资产投资" in page  # the run's own note
