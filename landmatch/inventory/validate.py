@@ -630,14 +630,9 @@ def _lease_terms(
     at = "lease_years" if "lease_years" in cols else "land_use"
     checked = ~c.rejected("lease_years") & ~c.rejected("land_use")
     for i in np.flatnonzero(checked & ~pd.isna(years) & ~pd.isna(uses)):
-        ceiling = land_use.lease_ceiling(str(uses[i]))
-        if ceiling is not None and int(years[i]) > ceiling.years:
-            c.reject(
-                [i],
-                at,
-                f"{BY_NAME['lease_years'].label} {int(years[i])} 年超过{ceiling.category}"
-                f"最高 {ceiling.years} 年",
-            )
+        reason = land_use.over_ceiling(str(uses[i]), int(years[i]))
+        if reason is not None:
+            c.reject([i], at, reason)
 
 
 # --------------------------------------------------------------------------- geometry
