@@ -16,6 +16,7 @@ import pytest
         "landmatch.inventory.land_use",
         "landmatch.numbers",
         "landmatch.match.control",
+        "landmatch.inventory.min_price",
     ],
 )
 def test_docstring_examples(name: str) -> None:

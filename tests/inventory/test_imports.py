@@ -633,6 +633,28 @@ def test_compatible_uses_are_read_as_the_land_use_is(session: Session) -> None:
     assert second["reason"] == "兼容用途含无法识别的取值：待定"
 
 
+def test_a_reserve_price_below_the_minimum_price_is_reported(
+    session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An import row giving an industrial 出让底价 below its county's grade of the national
+    minimum price (a setting) is imported with a warning in the report."""
+    from landmatch.settings import get_settings
+
+    wkt = "POLYGON((114.50 38.03,114.503 38.03,114.503 38.033,114.50 38.033,114.50 38.03))"
+    csv = f'地块编号,地块名称,用途,底价(万元/亩),wkt\nIMP-MP1,底价,100102,20,"{wkt}"\n'
+    monkeypatch.setenv("LANDMATCH_INDUSTRIAL_PRICE_GRADES", '{"130100": 5}')
+    get_settings.cache_clear()
+    try:
+        report = run_import(
+            session.connection(), csv.encode(), "mp.csv", ADMIN, ImportOptions(dry_run=True)
+        )
+    finally:
+        monkeypatch.delenv("LANDMATCH_INDUSTRIAL_PRICE_GRADES")
+        get_settings.cache_clear()
+    [warning] = [w for w in report["warnings"] if "最低价" in w]
+    assert "出让底价 20 万元/亩低于全国工业用地出让最低价标准（第 5 等" in warning, warning
+
+
 def test_declared_area_warning_reads_mu_exactly(session: Session) -> None:
     """The declared-area warning converts with the exact 1 亩 = 10000/15 m² (not a rounded
     666.6667) and writes 亩 as people read them: to 0.01, with thousands separators."""
