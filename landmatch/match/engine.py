@@ -284,27 +284,24 @@ class Explainer:
 
         if req.planned_far is not None:
             lo, hi = d.get("far_min"), d.get("far_max")
-            source = "地块公布"
-            if lo is None and industrial:
+            default = lo is None and industrial and control.far_min(req.industry) is not None
+            if default:
                 lo = control.far_min(req.industry)
-                source = "2008 版控制指标行业默认值" if lo is not None else source
             if lo is not None or hi is not None:
                 parts = []
                 if lo is not None:
                     parts.append(f"≥ {num(float(lo), 2)}")
+                if default:
+                    parts[-1] += "（2008 版控制指标行业默认值）"
                 if hi is not None:
                     parts.append(f"≤ {num(float(hi), 2)}")
+                required = "，".join(parts)
+                if not default or hi is not None:
+                    required += "（地块公布）"
                 within = (lo is None or req.planned_far >= float(lo)) and (
                     hi is None or req.planned_far <= float(hi)
                 )
-                add(
-                    "far",
-                    "容积率",
-                    req.planned_far,
-                    "",
-                    f"{'，'.join(parts)}（{source}）",
-                    _met(within),
-                )
+                add("far", "容积率", req.planned_far, "", required, _met(within))
         if req.planned_building_coeff_pct is not None:
             banded(
                 "building_coeff",

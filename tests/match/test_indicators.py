@@ -148,6 +148,11 @@ def test_control_indicators_explained_with_their_source(
     assert coeff["state"] == "unconfirmed" and "2023 版 ≥ 40% 待核实" in coeff["required"]
     assert any(w.startswith("规划建筑系数 35%：要求 ≥ 30%") for w in site["warnings"])
 
+    capped = make_parcel(far_max=1.1)
+    site = _site(_match(session, capped, **{**planned, "planned_far": 1.0}), _code(session, capped))
+    (far,) = [c for c in site["indicator_checks"] if c["indicator"] == "far"]
+    assert far["required"] == "≥ 0.7（2008 版控制指标行业默认值），≤ 1.1（地块公布）"
+
 
 def test_control_indicators_counted_and_relaxed(
     session: Session, make_parcel: Callable[..., int]
