@@ -41,6 +41,18 @@ class Settings(BaseSettings):
     # until it has caught up (the public then reads the primary); 0: no cap.
     replica_max_lag_s: float = Field(30.0, ge=0, le=86_400)
     secret_key: str = DEFAULT_SECRET
+    # The grade (等别 1–15) of the national 工业用地出让最低价标准 (landmatch.inventory.min_price)
+    # of each county or city code, as JSON ({"130102": 7, "130100": 8}); the county's grade,
+    # else its city's. Empty: no grade known, no minimum-price check [GK: take the grades from
+    # the provincial department].
+    industrial_price_grades: dict[str, int] = Field(default_factory=dict)
+    # 工业项目建设用地控制指标 where domain-rules.md marks the national value uncertain
+    # (landmatch.match.control): a project's planned figure beyond the hard value fails on a
+    # parcel that publishes none; between it and the advisory one it passes, marked 未确认.
+    control_building_coeff_hard_min_pct: float = Field(30, ge=0, le=100)  # 2008 edition [V]
+    control_building_coeff_min_pct: float = Field(40, ge=0, le=100)  # 2023 edition [GK?]
+    control_green_ratio_hard_max_pct: float = Field(20, ge=0, le=100)  # 2008 edition [V]
+    control_green_ratio_max_pct: float = Field(15, ge=0, le=100)  # 2023 edition [GK?]
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
     public_base_url: str = "http://127.0.0.1:8000"
@@ -158,6 +170,18 @@ class Settings(BaseSettings):
             v = "postgresql://" + v[len("postgres://") :]
         if v.startswith("postgresql://"):
             v = "postgresql+psycopg://" + v[len("postgresql://") :]
+        return v
+
+    @field_validator("industrial_price_grades")
+    @classmethod
+    def _price_grades(cls, v: dict[str, int]) -> dict[str, int]:
+        bad = [
+            f"{k}={g}"
+            for k, g in v.items()
+            if not (k.isdigit() and len(k) == 6) or not 1 <= g <= 15
+        ]
+        if bad:
+            raise ValueError(f"区县或城市代码应为 6 位数字、等别为 1–15：{', '.join(bad)}")
         return v
 
     @field_validator("trusted_proxies")

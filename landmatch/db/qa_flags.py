@@ -11,6 +11,7 @@ from typing import Any
 from landmatch import vocab
 from landmatch.db.constraints import overlaps_sql
 from landmatch.errors import InvalidInput
+from landmatch.inventory.land_use import lease_ceiling_sql
 
 # The capacity (or availability) each as-of date confirms.
 UTILITY_VALUES = {
@@ -53,6 +54,11 @@ OUTSIDE_CITY_SQL = (
     "AND NOT ST_Intersects(d.geom, ST_PointOnSurface(p.geom)))"
 )
 
+# 出让年限 over the ceiling of the parcel's use (land_use.LEASE_CEILINGS): imports and edits
+# refuse it, so only parcels stored before the rule (or before a ceiling changed) carry it.
+LEASE_CEILING_SQL = lease_ceiling_sql("p.land_use")
+LEASE_OVER_SQL = f"COALESCE(p.lease_years > {LEASE_CEILING_SQL}, false)"
+
 # Per-parcel flags (what a listing filters on), one per check of :func:`run_checks`, built from
 # the same pieces as the checks. SQL predicates on ``p`` (a parcel); parameters ``:stale`` (the
 # cut-off date of stale utilities) and ``:items`` (the ready checklist) as the checks bind them.
@@ -64,6 +70,7 @@ FLAG_TITLES: dict[str, str] = {
     "stale_utilities": "市政配套数据过期",
     "undated_utilities": "配套容量未注明日期",
     "ready_checklist": "熟地缺少核查项",
+    "lease_over_ceiling": "出让年限超过用途最高年限",
 }
 
 
@@ -89,6 +96,8 @@ def flag_sql(check: str) -> str:
         return "(" + " OR ".join(undated_sql(c) for c in UTILITY_VALUES) + ")"
     if check == "ready_checklist":
         return CHECKLIST_SQL
+    if check == "lease_over_ceiling":
+        return LEASE_OVER_SQL
     raise InvalidInput(f"未知的数据质量检查项 {check}；可选：{'、'.join(FLAG_TITLES)}")
 
 

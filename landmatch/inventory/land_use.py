@@ -226,6 +226,32 @@ def lease_ceiling(code: str | None) -> LeaseCeiling | None:
     )
 
 
+def lease_ceiling_sql(column: str) -> str:
+    """:func:`lease_ceiling`'s years in SQL over a land-use code ``column`` (NULL for 待定 or no
+    code): the same table, longest prefix first."""
+    ordered = sorted(LEASE_CEILINGS, key=lambda c: -len(c.prefix))
+    whens = " ".join(
+        f"WHEN {column} LIKE '{c.prefix}%' THEN {c.years}" for c in ordered if c.prefix
+    )
+    rest = next(c.years for c in LEASE_CEILINGS if not c.prefix)
+    return (
+        f"(CASE WHEN {column} IS NULL OR {column} = '{vocab.LAND_USE_PENDING}' THEN NULL "
+        f"{whens} ELSE {rest} END)"
+    )
+
+
+def over_ceiling(code: str | None, years: int | None) -> str | None:
+    """Why a term is over the ceiling of its use ("出让年限 70 年超过工业用地最高 50 年"), or None.
+
+    >>> over_ceiling("100102", 70), over_ceiling("0901", 40), over_ceiling(None, 70)
+    ('出让年限 70 年超过工业用地最高 50 年', None, None)
+    """
+    ceiling = lease_ceiling(code)
+    if years is None or ceiling is None or int(years) <= ceiling.years:
+        return None
+    return f"出让年限 {int(years)} 年超过{ceiling.category}最高 {ceiling.years} 年"
+
+
 def read(value: str, label: str = "用途") -> tuple[str | None, str | None]:
     """A land use as written → (the inventory's code, a note for the report): the note says
     how a generic name or an old code was read; with no code, the note (if any) is the reason

@@ -22,6 +22,8 @@ from landmatch.db.constraints import MIN_OVERLAP_M2, overlap_m2_sql, overlaps_sq
 from landmatch.db.qa_flags import (
     CHECKLIST_SQL,
     FLAG_TITLES,
+    LEASE_CEILING_SQL,
+    LEASE_OVER_SQL,
     OUTSIDE_CITY_SQL,
     SLIVER_SQL,
     UTILITY_LABELS,
@@ -32,6 +34,7 @@ from landmatch.db.qa_flags import (
 )
 from landmatch.errors import Forbidden, InvalidInput
 from landmatch.inventory.fields import UTILITY_DATES
+from landmatch.inventory.land_use import lease_ceiling, over_ceiling
 
 
 def flags_of(session: Session, ids: list[int], stale_days: int) -> dict[int, list[str]]:
@@ -43,10 +46,20 @@ def flags_of(session: Session, ids: list[int], stale_days: int) -> dict[int, lis
     session.execute(text("SET LOCAL jit = off"))
     cols = ", ".join(f"{flag_sql(c)} AS {c}" for c in FLAG_TITLES)
     rows = session.execute(
-        text(f"SELECT p.id, {cols} FROM landmatch.parcel p WHERE p.id = ANY(:ids)"),
+        text(
+            f"SELECT p.id, p.land_use AS _use, p.lease_years AS _years, {cols} "
+            "FROM landmatch.parcel p WHERE p.id = ANY(:ids)"
+        ),
         {"ids": ids, **flag_params(stale_days)},
     ).mappings()
-    return {r["id"]: [FLAG_TITLES[c] for c in FLAG_TITLES if r[c]] for r in rows}
+    return {r["id"]: [_flag_text(c, r) for c in FLAG_TITLES if r[c]] for r in rows}
+
+
+def _flag_text(check: str, row: Any) -> str:
+    """A flag as a listing shows it: its title, the term and its ceiling for a lease term."""
+    if check == "lease_over_ceiling":
+        return over_ceiling(row["_use"], row["_years"]) or FLAG_TITLES[check]
+    return FLAG_TITLES[check]
 
 
 def _scope(principal: Principal, city: str | None) -> str | None:
@@ -178,7 +191,18 @@ def run_checks(
         " WHERE NOT i = ANY(p.checklist)) AS missing FROM landmatch.parcel p "
         f"WHERE {base} AND {CHECKLIST_SQL} ORDER BY p.code",
     )
+    add(
+        "lease_over_ceiling",
+        "出让年限超过用途最高年限（导入和编辑已不接受，请修正出让年限或用途）",
+        f"SELECT p.code, p.name, p.land_use, p.lease_years, {LEASE_CEILING_SQL} AS ceiling_years "
+        f"FROM landmatch.parcel p WHERE {base} AND {LEASE_OVER_SQL} ORDER BY p.code",
+    )
     for check in checks:
+        if check["id"] == "lease_over_ceiling":
+            for item in check["items"]:
+                ceiling = lease_ceiling(item["land_use"])
+                item["category"] = ceiling.category if ceiling else None
+                item["reason"] = over_ceiling(item["land_use"], item["lease_years"])
         if check["id"] == "ready_checklist":
             for item in check["items"]:
                 item["missing_labels"] = [vocab.READY_CHECKLIST[m] for m in item["missing"]]

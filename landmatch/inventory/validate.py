@@ -41,7 +41,7 @@ from landmatch.geo.validate import (
     to_multipolygon,
     too_many_vertices,
 )
-from landmatch.inventory import codes, land_use, quantities
+from landmatch.inventory import codes, land_use, min_price, quantities
 from landmatch.inventory.fields import (
     BY_NAME,
     FIELDS,
@@ -630,14 +630,37 @@ def _lease_terms(
     at = "lease_years" if "lease_years" in cols else "land_use"
     checked = ~c.rejected("lease_years") & ~c.rejected("land_use")
     for i in np.flatnonzero(checked & ~pd.isna(years) & ~pd.isna(uses)):
-        ceiling = land_use.lease_ceiling(str(uses[i]))
-        if ceiling is not None and int(years[i]) > ceiling.years:
-            c.reject(
-                [i],
-                at,
-                f"{BY_NAME['lease_years'].label} {int(years[i])} 年超过{ceiling.category}"
-                f"最高 {ceiling.years} 年",
-            )
+        reason = land_use.over_ceiling(str(uses[i]), int(years[i]))
+        if reason is not None:
+            c.reject([i], at, reason)
+
+
+def _minimum_price(values: pd.DataFrame, c: _Collector) -> None:
+    """A warning (never a refusal: priority industries may go to 70 %) where an industrial
+    parcel's 出让底价 is below the national minimum price of its county's grade
+    (landmatch.inventory.min_price). Checked where the row gives the price with its use (an
+    edit always does: it checks the merged parcel)."""
+    cols = values.columns
+    if "reserve_price_wan_per_mu" not in cols or "land_use" not in cols:
+        return
+    prices = pd.to_numeric(values["reserve_price_wan_per_mu"], errors="coerce").to_numpy(
+        dtype=float
+    )
+
+    def text_at(name: str, i: int) -> str | None:
+        if name not in cols:
+            return None
+        v = values[name].iloc[i]
+        return None if _missing(v) else str(v)
+
+    ok = ~c.rejected("reserve_price_wan_per_mu") & ~c.rejected("land_use") & np.isfinite(prices)
+    for k in np.flatnonzero(ok):
+        i = int(k)
+        reason = min_price.below_floor(
+            text_at("land_use", i), text_at("county_code", i), text_at("city_code", i), prices[i]
+        )
+        if reason is not None:
+            c.warn(i, "reserve_price_wan_per_mu", reason)
 
 
 # --------------------------------------------------------------------------- geometry
@@ -1141,6 +1164,7 @@ def check_frame(
                 )
     _coherence(values, c, today)
     _lease_terms(values, c, stored)
+    _minimum_price(values, c)
     keep = ~c.bad
     return Checked(
         values=values[keep].reset_index(drop=True),

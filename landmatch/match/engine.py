@@ -10,6 +10,7 @@ import datetime as dt
 import functools
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypedDict
 
@@ -27,12 +28,12 @@ from landmatch.db.values import json_value
 from landmatch.errors import NotFound, UnprocessableInput
 from landmatch.geo.measure import M2_PER_MU
 from landmatch.match import assemblies as asm
-from landmatch.match import runs
+from landmatch.match import control, runs
 from landmatch.match.plan import NearScan, Plan, statement
 from landmatch.match.policy_values import Estimate, estimate
 from landmatch.match.reference import data_version, inventory_counts, load_reference, scope_size
 from landmatch.match.requirements import CRITERIA, CRITERION_LABELS, Requirement
-from landmatch.match.rules import AMU, PRICE
+from landmatch.match.rules import AMU, INVESTMENT_BASIS_LABELS, PRICE
 from landmatch.match.scores import (
     Reference,
     combine,
@@ -41,6 +42,7 @@ from landmatch.match.scores import (
     valid_assessments,
 )
 from landmatch.match.whynot import near_scan, why_not
+from landmatch.numbers import mu, num
 from landmatch.policies.applicability import applicable
 from landmatch.publication import public_hits
 
@@ -104,6 +106,14 @@ def _detail_sql(public: bool) -> str:
 
 # Column values ``json_value`` returns unchanged (it converts dates and decimals only).
 _AS_IS = frozenset({str, int, float, bool, type(None), list, dict})
+
+
+# The states of a 标准地 indicator check at a ranked site, in words.
+INDICATOR_STATES = {"met": "满足", "short": "不满足", "unconfirmed": "未确认"}
+
+
+def _met(ok: bool) -> str:
+    return "met" if ok else "short"
 
 
 def _round(x: float | None, n: int = 4) -> float | None:
@@ -192,8 +202,153 @@ class Explainer:
                 )
         return checks, short
 
-    def warnings(self, d: dict[str, Any], util_checks: list[dict[str, Any]]) -> list[str]:
+    def indicators(self, d: dict[str, Any], area_mu: float) -> list[dict[str, Any]]:
+        """The 标准地 indicators checked at this site, each with the figures a person can
+        check: the parcel's requirement, the project's figure, how it is got, and the state
+        (met, or unconfirmed where the investment test used the total investment)."""
+        out: list[dict[str, Any]] = []
+        basis = self.req.investment_basis
+        floor = d.get("invest_intensity_min")
+        if basis is not None and floor is not None:
+            own, figure = basis
+            words = INVESTMENT_BASIS_LABELS[own]
+            planned = figure / area_mu
+            confirmed = own == "fixed_asset_investment_wan"
+            state = ("met" if confirmed else "unconfirmed") if planned >= float(floor) else "short"
+            how = f"{words} {num(figure, 2)} 万元 ÷ {mu(area_mu)} 亩 = {num(planned, 2)} 万元/亩"
+            if not confirmed:
+                how += "（总投资是固定资产投资的上限，未填写固定资产投资）"
+            out.append(
+                {
+                    "indicator": "invest_intensity",
+                    "label": "固定资产投资强度",
+                    "required": f"≥ {num(float(floor), 2)} 万元/亩",
+                    "planned": round(planned, 2),
+                    "unit": "万元/亩",
+                    "how": how,
+                    "state": state,
+                    "state_label": INDICATOR_STATES[state],
+                }
+            )
+        out.extend(self.controls(d))
+        return out
+
+    def controls(self, d: dict[str, Any]) -> list[dict[str, Any]]:
+        """The planned control indicators (docs/domain.md §8) against the parcel's published
+        values, else the national defaults on industrial land (landmatch.match.control)."""
+        req = self.req
+        industrial = str(d.get("land_use") or "").startswith("1001")
+        out: list[dict[str, Any]] = []
+
+        def add(key: str, label: str, planned: float, unit: str, required: str, state: str) -> None:
+            shown = f"{num(planned, 2)}{unit}"
+            out.append(
+                {
+                    "indicator": key,
+                    "label": label,
+                    "required": required,
+                    "planned": planned,
+                    "unit": unit,
+                    "how": f"规划{label} {shown}",
+                    "state": state,
+                    "state_label": INDICATOR_STATES[state],
+                }
+            )
+
+        def banded(
+            key: str, label: str, planned: float, own: Any, band: control.Band, at_least: bool
+        ) -> None:
+            sign = "≥" if at_least else "≤"
+
+            def ok(limit: float) -> bool:
+                return planned >= limit if at_least else planned <= limit
+
+            if own is not None:
+                limit = float(own)
+                add(
+                    key,
+                    label,
+                    planned,
+                    "%",
+                    f"{sign} {num(limit, 2)}%（地块公布）",
+                    _met(ok(limit)),
+                )
+            elif industrial:
+                required = f"{sign} {num(band.hard, 2)}%（国家控制指标默认值"
+                if band.advisory != band.hard:
+                    required += f"；2023 版 {sign} {num(band.advisory, 2)}% 待核实"
+                state = (
+                    "met" if ok(band.advisory) else ("unconfirmed" if ok(band.hard) else "short")
+                )
+                add(key, label, planned, "%", required + "）", state)
+
+        if req.planned_far is not None:
+            lo, hi = d.get("far_min"), d.get("far_max")
+            default = lo is None and industrial and control.far_min(req.industry) is not None
+            if default:
+                lo = control.far_min(req.industry)
+            if lo is not None or hi is not None:
+                parts = []
+                if lo is not None:
+                    parts.append(f"≥ {num(float(lo), 2)}")
+                if default:
+                    parts[-1] += "（2008 版控制指标行业默认值）"
+                if hi is not None:
+                    parts.append(f"≤ {num(float(hi), 2)}")
+                required = "，".join(parts)
+                if not default or hi is not None:
+                    required += "（地块公布）"
+                within = (lo is None or req.planned_far >= float(lo)) and (
+                    hi is None or req.planned_far <= float(hi)
+                )
+                add("far", "容积率", req.planned_far, "", required, _met(within))
+        if req.planned_building_coeff_pct is not None:
+            banded(
+                "building_coeff",
+                "建筑系数",
+                req.planned_building_coeff_pct,
+                d.get("building_coeff_min"),
+                control.building_coeff_min(),
+                True,
+            )
+        if req.planned_green_ratio_pct is not None:
+            banded(
+                "green_ratio",
+                "绿地率",
+                req.planned_green_ratio_pct,
+                d.get("green_ratio_max"),
+                control.green_ratio_max(),
+                False,
+            )
+        if req.planned_admin_ratio_pct is not None and industrial:
+            most = control.ADMIN_RATIO_MAX_PCT
+            add(
+                "admin_ratio",
+                "行政办公及生活服务设施用地比例",
+                req.planned_admin_ratio_pct,
+                "%",
+                f"≤ {num(most, 2)}%（国家控制指标）",
+                _met(req.planned_admin_ratio_pct <= most),
+            )
+        return out
+
+    def warnings(
+        self,
+        d: dict[str, Any],
+        util_checks: list[dict[str, Any]],
+        indicator_checks: Sequence[dict[str, Any]] = (),
+    ) -> list[str]:
         out = []
+        for c in indicator_checks:
+            if c["state"] != "unconfirmed":
+                continue
+            if c["indicator"] == "invest_intensity":
+                out.append(
+                    "投资强度按总投资核验（总投资是固定资产投资的上限），结果未确认："
+                    "请填写固定资产投资"
+                )
+            else:
+                out.append(f"{c['how']}：要求 {c['required']}，结果未确认")
         updated = d.get("data_updated_on")
         if updated is None:
             out.append("数据更新日期未知")
@@ -233,6 +388,7 @@ class Explainer:
         total, contrib = combine(scores, weights)
         assess = valid_assessments(zone, self.today)
         util_checks, short = self.utilities(d)
+        indicator_checks = self.indicators(d, area_mu)
         site = site_of(
             d["city_code"],
             zone,
@@ -296,7 +452,8 @@ class Explainer:
                     d["status"], assess, d.get("readiness") or [], short
                 ),
                 "utility_checks": util_checks,
-                "warnings": self.warnings(d, util_checks),
+                "indicator_checks": indicator_checks,
+                "warnings": self.warnings(d, util_checks, indicator_checks),
                 "coming_available": d["status"] != "ready",
                 "status_label": vocab.label(vocab.PARCEL_STATUS, d["status"]),
                 "zone_code": zone.code if zone else None,
@@ -525,8 +682,13 @@ def match_encoded(
             )
 
     run_warnings = []
-    if req.investment_wan is None:
-        run_warnings.append("未填写总投资：未核验标准地投资强度")
+    if req.investment_basis is None:
+        run_warnings.append("未填写固定资产投资或总投资：未核验标准地投资强度")
+    elif req.fixed_asset_investment_wan is None:
+        run_warnings.append(
+            "未填写固定资产投资：标准地投资强度按总投资（固定资产投资的上限）核验，"
+            "达标的地块标为“未确认”"
+        )
     if req.annual_tax_wan is None:
         run_warnings.append("未填写年税收：未核验亩均税收")
     used_policies = {q["code"] for f in features for q in f["properties"]["policies"]}

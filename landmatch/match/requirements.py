@@ -241,7 +241,25 @@ class Requirement(BaseModel):
     area_mu_min: float | None = Field(None, ge=0, le=1e6, description="面积下限（亩）")
     area_mu_max: float | None = Field(None, ge=1e-6, le=1e6, description="面积上限（亩）")
     investment_wan: float | None = Field(None, ge=1e-6, le=1e9, description="总投资（万元）")
+    # The 标准地 投资强度 is fixed-asset investment (buildings, equipment and the land price)
+    # ÷ site area (docs/domain.md §8): a subset of the total investment.
+    fixed_asset_investment_wan: float | None = Field(
+        None,
+        ge=1e-6,
+        le=1e9,
+        description="固定资产投资（万元，含建筑物、设备和地价）；用于核验标准地投资强度",
+    )
     annual_tax_wan: float | None = Field(None, ge=0, le=1e8, description="预计年税收（万元）")
+    # The project's planned control indicators (工业项目建设用地控制指标, docs/domain.md §8),
+    # checked against the parcel's published ones, else the defaults of landmatch.match.control.
+    planned_far: float | None = Field(None, gt=0, le=20, description="规划容积率")
+    planned_building_coeff_pct: float | None = Field(
+        None, ge=0, le=100, description="规划建筑系数（%）"
+    )
+    planned_green_ratio_pct: float | None = Field(None, ge=0, le=100, description="规划绿地率（%）")
+    planned_admin_ratio_pct: float | None = Field(
+        None, ge=0, le=100, description="行政办公及生活服务设施用地比例（%）"
+    )
     energy_tce: float | None = Field(None, ge=0, le=1e9, description="年综合能耗（吨标煤）")
     value_added_wan: float | None = Field(None, ge=1e-6, le=1e9, description="预计年增加值（万元）")
     coal_tce: float | None = Field(
@@ -307,6 +325,12 @@ class Requirement(BaseModel):
             and self.area_mu_min > self.area_mu_max
         ):
             raise ValueError("面积下限不能大于面积上限")
+        if (
+            self.fixed_asset_investment_wan is not None
+            and self.investment_wan is not None
+            and self.fixed_asset_investment_wan > self.investment_wan
+        ):
+            raise ValueError("固定资产投资不能大于总投资")
         kinds = [p.kind for p in self.proximity]
         if len(kinds) != len(set(kinds)):
             raise ValueError("同一类设施的距离要求只能填写一次")
@@ -317,6 +341,17 @@ class Requirement(BaseModel):
     @property
     def statuses(self) -> list[str]:
         return ["ready", "unsupplied", "idle"] if self.include_coming else ["ready"]
+
+    @property
+    def investment_basis(self) -> tuple[str, float] | None:
+        """(field, 万元) the 标准地 投资强度 is tested with: the fixed-asset investment, else the
+        total investment — an upper bound of it, so a parcel passing on it is unconfirmed (a
+        parcel failing on it fails on any fixed-asset figure). None when neither is given."""
+        if self.fixed_asset_investment_wan is not None:
+            return "fixed_asset_investment_wan", self.fixed_asset_investment_wan
+        if self.investment_wan is not None:
+            return "investment_wan", self.investment_wan
+        return None
 
     @property
     def effective_pollution(self) -> int | None:

@@ -21,6 +21,7 @@ from landmatch import industry_codes, vocab
 from landmatch.confidential import PUBLISHED_PRICE_SQL
 from landmatch.db.facts import COPIED
 from landmatch.geo.measure import M2_PER_MU
+from landmatch.match import control
 from landmatch.match.requirements import Requirement
 from landmatch.numbers import mu
 
@@ -207,6 +208,140 @@ def _floor_per_mu(name: str, label: str, column: str, own: str, change: str) -> 
     return Rule(name, label, lambda r: getattr(r, own) is not None, render)
 
 
+# What the 投资强度 floor is tested with (Requirement.investment_basis): its label in texts.
+INVESTMENT_BASIS_LABELS = {
+    "fixed_asset_investment_wan": "固定资产投资",
+    "investment_wan": "总投资",
+}
+
+
+def _invest_intensity(req: Requirement, ps: Params, public: bool) -> Rendered:
+    """固定资产投资强度 (万元/亩, docs/domain.md §8): the parcel's floor over its whole area
+    against the project's fixed-asset investment; without one, against the total investment,
+    an upper bound (a parcel failing it fails on any fixed-asset figure; one passing it is
+    unconfirmed, as its explanation says: ``landmatch.match.engine``)."""
+    basis = req.investment_basis
+    assert basis is not None
+    own, figure = basis
+    v = ps.add(figure, "float8")
+    words = INVESTMENT_BASIS_LABELS[own]
+
+    def relax(g: float, r: dict[str, Any]) -> dict[str, Any]:
+        more = _up(figure + g)
+        if own == "fixed_asset_investment_wan" and (req.investment_wan or 0) < more:
+            # The fixed-asset investment stays within the total.
+            return {own: more, "investment_wan": more}
+        return {own: more}
+
+    return Rendered(
+        "invest_intensity",
+        "投资强度未达标准地要求",
+        f"(p.invest_intensity_min IS NULL OR p.invest_intensity_min * {AMU} <= {v})",
+        f"(p.invest_intensity_min * {AMU} - {v})",
+        lambda g, r: f"{words} +{_fmt(g)} 万元",
+        float(figure),
+        relax=relax,
+    )
+
+
+def _parcel_value(column: str) -> str:
+    """A parcel column the match table does not copy (the control indicators), read by id."""
+    return f"(SELECT g.{column}::float8 FROM landmatch.parcel g WHERE g.id = p.id)"
+
+
+INDUSTRIAL_LAND = "p.land_use LIKE '1001%'"
+
+
+def _default_on_industrial(value: str) -> str:
+    """A national default (control.py) that holds on industrial land only."""
+    return f"(CASE WHEN {INDUSTRIAL_LAND} THEN {value} END)"
+
+
+def _pct(x: float) -> str:
+    return f"{_fmt(x)}%"
+
+
+def _building_coeff(req: Requirement, ps: Params, public: bool) -> Rendered:
+    """规划建筑系数 ≥ the parcel's 建筑系数下限, else the national hard floor (industrial land)."""
+    planned = req.planned_building_coeff_pct
+    assert planned is not None
+    v = ps.add(planned, "float8")
+    floor = (
+        f"COALESCE({_parcel_value('building_coeff_min')}, "
+        f"{_default_on_industrial(ps.add(control.building_coeff_min().hard, 'float8'))})"
+    )
+    return Rendered(
+        "building_coeff",
+        "建筑系数低于控制指标",
+        f"COALESCE({v} >= {floor}, true)",
+        f"({floor} - {v})",
+        lambda g, r: f"规划建筑系数 +{_pct(_up(g))}",
+        max(planned, 1.0),
+        relax=lambda g, r: {"planned_building_coeff_pct": min(100.0, _up(planned + g))},
+    )
+
+
+def _green_ratio(req: Requirement, ps: Params, public: bool) -> Rendered:
+    """规划绿地率 ≤ the parcel's 绿地率上限, else the national hard ceiling (industrial land)."""
+    planned = req.planned_green_ratio_pct
+    assert planned is not None
+    v = ps.add(planned, "float8")
+    ceiling = (
+        f"COALESCE({_parcel_value('green_ratio_max')}, "
+        f"{_default_on_industrial(ps.add(control.green_ratio_max().hard, 'float8'))})"
+    )
+    return Rendered(
+        "green_ratio",
+        "绿地率超过控制指标",
+        f"COALESCE({v} <= {ceiling}, true)",
+        f"({v} - {ceiling})",
+        lambda g, r: f"规划绿地率 -{_pct(_up(g))}",
+        max(planned, 1.0),
+        relax=lambda g, r: {"planned_green_ratio_pct": _down(planned - g)},
+    )
+
+
+def _admin_ratio(req: Requirement, ps: Params, public: bool) -> Rendered:
+    """行政办公及生活服务设施用地比例 ≤ 7 % on industrial land (no parcel publishes its own)."""
+    planned = req.planned_admin_ratio_pct
+    assert planned is not None
+    v = ps.add(planned, "float8")
+    most = ps.add(control.ADMIN_RATIO_MAX_PCT, "float8")
+    return Rendered(
+        "admin_ratio",
+        "行政办公及生活服务设施用地比例超过 7%",
+        f"(NOT ({INDUSTRIAL_LAND}) OR {v} <= {most})",
+        f"({v} - {most})",
+        lambda g, r: f"行政办公及生活服务设施用地比例 -{_pct(_up(g))}",
+        max(planned, 1.0),
+        relax=lambda g, r: {"planned_admin_ratio_pct": _down(planned - g)},
+    )
+
+
+def _far(req: Requirement, ps: Params, public: bool) -> Rendered:
+    """规划容积率 within the parcel's 容积率 range; without a published floor, the 2008 floor of
+    the project's division (industrial land)."""
+    planned = req.planned_far
+    assert planned is not None
+    v = ps.add(planned, "float8")
+    default = control.far_min(req.industry)
+    floor = _parcel_value("far_min")
+    if default is not None:
+        floor = f"COALESCE({floor}, {_default_on_industrial(ps.add(default, 'float8'))})"
+    cap = _parcel_value("far_max")
+    sql = f"(COALESCE({v} >= {floor}, true) AND COALESCE({v} <= {cap}, true))"
+    # Signed: > 0 the plan is below the floor by that much, < 0 above the cap.
+    gap = f"(CASE WHEN {v} < {floor} THEN {floor} - {v} ELSE {cap} - {v} END)"
+
+    def change(g: float, r: dict[str, Any]) -> str:
+        return f"规划容积率 +{_fmt(_up(g))}" if g > 0 else f"规划容积率 -{_fmt(_up(-g))}"
+
+    def relax(g: float, r: dict[str, Any]) -> dict[str, Any]:
+        return {"planned_far": _up(planned + g) if g > 0 else _down(planned + g)}
+
+    return Rendered("far", "容积率不符合控制指标", sql, gap, change, planned, relax=relax)
+
+
 def _energy(req: Requirement, ps: Params, public: bool) -> Rendered:
     assert req.energy_tce is not None and req.value_added_wan is not None
     per = ps.add(req.energy_tce / req.value_added_wan, "float8")
@@ -338,12 +473,11 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "area", "面积不符", lambda r: r.area_mu_min is not None or r.area_mu_max is not None, _area
     ),
-    _floor_per_mu(
+    Rule(
         "invest_intensity",
         "投资强度未达标准地要求",
-        "invest_intensity_min",
-        "investment_wan",
-        "总投资",
+        lambda r: r.investment_basis is not None,
+        _invest_intensity,
     ),
     _floor_per_mu(
         "tax_per_mu", "亩均税收未达标准地要求", "tax_per_mu_min", "annual_tax_wan", "年税收"
@@ -353,6 +487,25 @@ RULES: tuple[Rule, ...] = (
         "单位增加值能耗超标",
         lambda r: r.energy_tce is not None and r.value_added_wan is not None,
         _energy,
+    ),
+    Rule("far", "容积率不符合控制指标", lambda r: r.planned_far is not None, _far),
+    Rule(
+        "building_coeff",
+        "建筑系数低于控制指标",
+        lambda r: r.planned_building_coeff_pct is not None,
+        _building_coeff,
+    ),
+    Rule(
+        "green_ratio",
+        "绿地率超过控制指标",
+        lambda r: r.planned_green_ratio_pct is not None,
+        _green_ratio,
+    ),
+    Rule(
+        "admin_ratio",
+        "行政办公及生活服务设施用地比例超过 7%",
+        lambda r: r.planned_admin_ratio_pct is not None,
+        _admin_ratio,
     ),
     _capacity("power_kva", "power", "供电容量不足", "kVA", "用电需求"),
     _capacity("water_m3d", "water", "供水能力不足", "m³/日", "用水需求"),

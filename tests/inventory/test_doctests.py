@@ -15,6 +15,8 @@ import pytest
         "landmatch.inventory.formats",
         "landmatch.inventory.land_use",
         "landmatch.numbers",
+        "landmatch.match.control",
+        "landmatch.inventory.min_price",
     ],
 )
 def test_docstring_examples(name: str) -> None:

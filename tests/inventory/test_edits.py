@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -501,3 +502,71 @@ def test_a_version_stored_before_a_column_was_added_is_restored(
         ).scalar_one()
         is True
     )
+
+
+def test_impossible_control_indicators_are_refused(
+    client: TestClient, tokens: dict[str, str]
+) -> None:
+    """An edit is checked by the import's ranges: 绿地率上限 at most 100 %, none negative."""
+    h = auth(tokens["admin"])
+    r = _create(client, tokens["admin"], "EDIT-CI", green_ratio_max=15)
+    assert r.status_code == 201, r.text
+    h["If-Match"] = r.headers["ETag"]
+    for change, field in (
+        ({"green_ratio_max": 120}, "green_ratio_max"),
+        ({"building_coeff_min": -5}, "building_coeff_min"),
+    ):
+        bad = client.patch("/api/parcels/EDIT-CI", json=change, headers=h)
+        assert bad.status_code == 422, (change, bad.text)
+        assert field in bad.text or "绿地率" in bad.text or "建筑系数" in bad.text
+    assert (
+        client.get("/api/parcels/EDIT-CI", headers=h).json()["properties"]["green_ratio_max"] == 15
+    )
+
+
+def test_a_reserve_price_below_the_national_minimum_is_a_warning(
+    client: TestClient, tokens: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """工业用地出让最低价标准 (docs/domain.md §10): with 石家庄 configured as grade 5 (384 元/m²,
+    25.6 万元/亩) an industrial 出让底价 below it is written with a warning to check (priority
+    industries may go to 70 %); at or above it, or with no grade configured, nothing is said."""
+    from landmatch.settings import get_settings
+
+    def warnings(r: httpx.Response) -> list[str]:
+        assert r.status_code in (200, 201), r.text
+        return [
+            w["message"] for w in r.json()["warnings"] if w["field"] == "reserve_price_wan_per_mu"
+        ]
+
+    h = auth(tokens["admin"])
+    assert not warnings(_create(client, tokens["admin"], "EDIT-MP0", reserve_price_wan_per_mu=10))
+    monkeypatch.setenv("LANDMATCH_INDUSTRIAL_PRICE_GRADES", '{"130100": 5}')
+    get_settings.cache_clear()
+    try:
+        r = _create(client, tokens["admin"], "EDIT-MP", reserve_price_wan_per_mu=10)
+        assert warnings(r) == [
+            "出让底价 10 万元/亩低于全国工业用地出让最低价标准（第 5 等 384 元/平方米，"
+            "合 25.6 万元/亩）；优先发展产业可按不低于 70%（17.92 万元/亩）确定，请核实"
+        ]
+        h["If-Match"] = r.headers["ETag"]
+        ok = client.patch("/api/parcels/EDIT-MP", json={"reserve_price_wan_per_mu": 26}, headers=h)
+        assert not warnings(ok)
+        # Not industrial land: no floor.
+        shop = _create(
+            client, tokens["admin"], "EDIT-MP2", land_use="0901", reserve_price_wan_per_mu=10
+        )
+        assert not warnings(shop)
+    finally:
+        monkeypatch.delenv("LANDMATCH_INDUSTRIAL_PRICE_GRADES")
+        get_settings.cache_clear()
+
+
+def test_price_grades_are_checked_when_read() -> None:
+    from landmatch.errors import ConfigError
+    from landmatch.settings import load_settings
+
+    with pytest.raises(ConfigError, match="LANDMATCH_INDUSTRIAL_PRICE_GRADES"):
+        load_settings(industrial_price_grades={"130100": 16})
+    assert load_settings(industrial_price_grades={"130102": 7}).industrial_price_grades == {
+        "130102": 7
+    }

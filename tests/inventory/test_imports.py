@@ -565,6 +565,28 @@ def test_lease_years_within_the_ceiling_of_the_use(session: Session) -> None:
     assert run_import(conn, fine, "fine.csv", ADMIN, ImportOptions())["totals"]["updated"] == 1
 
 
+def test_impossible_control_indicators_are_refused(session: Session) -> None:
+    """A 绿地率上限 over 100 %, a negative 建筑系数下限 or 容积率 cannot be a parcel's
+    (docs/domain.md §8); nothing is written."""
+    from landmatch.errors import UnprocessableInput
+
+    bad = geojson_bytes(
+        feature("IMP-CI1", green_ratio_max=120),
+        feature("IMP-CI2", square(114.52, 38.05), building_coeff_min=-5),
+        feature("IMP-CI3", square(114.54, 38.05), far_min=-1),
+    )
+    with pytest.raises(UnprocessableInput) as refused:
+        run_import(session.connection(), bad, "ci.geojson", ADMIN, ImportOptions())
+    got = {(p["row"], p["field"]) for p in refused.value.detail["rejected"]}
+    assert got == {(1, "green_ratio_max"), (2, "building_coeff_min"), (3, "far_min")}
+    reasons = " ".join(p["reason"] for p in refused.value.detail["rejected"])
+    assert "绿地率上限(%)=120 超过允许的最大值 100" in reasons
+    n = session.execute(
+        text("SELECT count(*) FROM landmatch.parcel WHERE code LIKE 'IMP-CI%'")
+    ).scalar_one()
+    assert n == 0
+
+
 def test_compatible_uses_are_read_as_the_land_use_is(session: Session) -> None:
     """兼容用途 takes what 用途 takes, read by the same normaliser (land_use.read): a level-2
     code or name as its default sub-class (said in the report), an old code through the
@@ -609,6 +631,28 @@ def test_compatible_uses_are_read_as_the_land_use_is(session: Session) -> None:
         "兼容用途“0604”（GB/T 21010-2017 仓储用地）与用地用海分类不是"
     )
     assert second["reason"] == "兼容用途含无法识别的取值：待定"
+
+
+def test_a_reserve_price_below_the_minimum_price_is_reported(
+    session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An import row giving an industrial 出让底价 below its county's grade of the national
+    minimum price (a setting) is imported with a warning in the report."""
+    from landmatch.settings import get_settings
+
+    wkt = "POLYGON((114.50 38.03,114.503 38.03,114.503 38.033,114.50 38.033,114.50 38.03))"
+    csv = f'地块编号,地块名称,用途,底价(万元/亩),wkt\nIMP-MP1,底价,100102,20,"{wkt}"\n'
+    monkeypatch.setenv("LANDMATCH_INDUSTRIAL_PRICE_GRADES", '{"130100": 5}')
+    get_settings.cache_clear()
+    try:
+        report = run_import(
+            session.connection(), csv.encode(), "mp.csv", ADMIN, ImportOptions(dry_run=True)
+        )
+    finally:
+        monkeypatch.delenv("LANDMATCH_INDUSTRIAL_PRICE_GRADES")
+        get_settings.cache_clear()
+    [warning] = [w for w in report["warnings"] if "最低价" in w]
+    assert "出让底价 20 万元/亩低于全国工业用地出让最低价标准（第 5 等" in warning, warning
 
 
 def test_declared_area_warning_reads_mu_exactly(session: Session) -> None:

@@ -310,6 +310,7 @@ def test_qa_api_roles(client: TestClient, tokens: dict[str, str]) -> None:
         "undated_utilities",
         "land_use_pending",
         "ready_checklist",
+        "lease_over_ceiling",
         "constraints",
     }
 
@@ -334,3 +335,46 @@ def test_qa_api_keeps_a_bureau_to_its_city(client: TestClient, tokens: dict[str,
     }
     assert cities == {"130200"}
     assert client.get("/api/qa?city=999999", headers=h).status_code == 400
+
+
+def test_lease_terms_over_the_ceiling_are_reported_in_the_viewers_city(session: Session) -> None:
+    """Parcels stored with 出让年限 over their use's ceiling (before imports and edits refused
+    it) are listed with the term and the ceiling, in the viewer's city only."""
+    conn = session.connection()
+    run_import(
+        conn,
+        geojson_bytes(
+            feature("QA-LY1", square(114.60, 38.30, 0.002), lease_years=50),
+            feature("QA-LY2", square(114.62, 38.30, 0.002), land_use="0901", lease_years=40),
+            feature("QA-LY3", square(118.18, 39.63, 0.002), lease_years=50),  # 唐山
+        ),
+        "ly.geojson",
+        ADMIN,
+        ImportOptions(),
+    )
+    session.execute(  # as stored before the rule
+        text(
+            "UPDATE landmatch.parcel SET lease_years = CASE code WHEN 'QA-LY2' THEN 50 "
+            "ELSE 70 END WHERE code LIKE 'QA-LY%'"
+        )
+    )
+    found = {
+        c["id"]: c
+        for c in run_checks(session, ADMIN, city=None, only={"lease_over_ceiling"})["checks"]
+    }["lease_over_ceiling"]
+    items = {i["code"]: i for i in found["items"] if i["code"].startswith("QA-LY")}
+    assert set(items) == {"QA-LY1", "QA-LY2", "QA-LY3"}
+    assert items["QA-LY1"]["lease_years"] == 70 and items["QA-LY1"]["ceiling_years"] == 50
+    assert items["QA-LY1"]["reason"] == "出让年限 70 年超过工业用地最高 50 年"
+    assert items["QA-LY2"]["ceiling_years"] == 40
+    assert items["QA-LY2"]["reason"] == "出让年限 50 年超过商业、旅游、娱乐用地最高 40 年"
+    bureau = Principal(name="t-b", role="bureau", city_code="130100")
+    mine = run_checks(session, bureau, only={"lease_over_ceiling"})["checks"][0]
+    assert {i["code"] for i in mine["items"]} >= {"QA-LY1", "QA-LY2"}
+    assert "QA-LY3" not in {i["code"] for i in mine["items"]}
+    assert {i["code"] for i in mine["items"]} <= {
+        c
+        for (c,) in session.execute(
+            text("SELECT code FROM landmatch.parcel WHERE city_code = '130100'")
+        )
+    }

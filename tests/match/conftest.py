@@ -50,7 +50,9 @@ def make_parcel(session: Session) -> Callable[..., int]:
         vals = ", ".join(f":{k}" for k in row) + ", ST_GeomFromText(:wkt, 4490)"
         pid = session.execute(
             text(f"INSERT INTO landmatch.parcel ({cols}) VALUES ({vals}) RETURNING id"),
-            {**row, "wkt": wkt or square(LON0 + 0.01 * n, LAT0)},
+            # Side by side, wrapping every 90 (a test makes a few; the numbering runs over
+            # the whole session, and 100 steps east would leave the area the scope tests use).
+            {**row, "wkt": wkt or square(LON0 + 0.01 * (n % 90), LAT0)},
         ).scalar_one()
         if facts:
             refresh_facts(session.connection(), [pid])

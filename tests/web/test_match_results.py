@@ -482,6 +482,7 @@ def test_a_run_stored_before_sites_had_members_still_opens(
     assert first in m.text
 
 
+<<<<<<< HEAD
 def test_results_show_what_other_projects_hold(
     client: TestClient,
     passwords: dict[str, str],
@@ -548,3 +549,41 @@ def test_results_show_what_other_projects_hold(
     sign_in(client, passwords["admin"])
     page = client.get(results).text
     assert badge(page, theirs["rank"]).startswith("已被项目“乙团队保密项目”（t-team-b）预留")
+=======
+@pytest.mark.parametrize("role", ("admin", "promoter", "bureau", "zone"))
+def test_the_standard_land_checks_read_as_words(
+    client: TestClient,
+    passwords: dict[str, str],
+    tokens: dict[str, str],
+    session: Session,
+    role: str,
+) -> None:
+    """A site's 标准地 investment check: the floor, the project's figure and how it was got,
+    and 未确认 where only the total investment was given (docs/domain.md §8)."""
+    code, x0, y0, x1, y1 = session.execute(
+        text(
+            "SELECT code, ST_XMin(geom), ST_YMin(geom), ST_XMax(geom), ST_YMax(geom) "
+            "FROM landmatch.parcel WHERE status = 'ready' AND deleted_at IS NULL "
+            "AND invest_intensity_min IS NOT NULL AND land_use LIKE '1001%' ORDER BY id LIMIT 1"
+        )
+    ).one()
+    req = {
+        "land_uses": ["100101", "100102", "100103"],
+        "investment_wan": 900_000,
+        "location": {"bbox": [x0 - 1e-4, y0 - 1e-4, x1 + 1e-4, y1 + 1e-4]},
+        "assemblies": False,
+    }
+    h = auth(tokens["promoter"])
+    p = client.post("/api/projects", json={"name": "标准地项目", "requirement": req}, headers=h)
+    body = client.post(f"/api/projects/{p.json()['id']}/match", headers=h).json()
+    assert code in [f["properties"]["code"] for f in body["features"]]
+    sign_in(client, passwords[role])
+    r = client.get(f"/workbench/matches/{body['match_id']}")
+    if role not in ("admin", "promoter"):
+        assert r.status_code == 403
+        return
+    page = r.text
+    assert "标准地与控制指标核验" in page and "固定资产投资强度" in page
+    assert "总投资 900,000 万元 ÷" in page and "未确认" in page
+    assert "未填写固定资产投资" in page  # the run's own note
+>>>>>>> fix-domrules

@@ -736,3 +736,51 @@ def test_closing_without_disposal_as_each_role(
             assert _status(r) == 403, (role, which, _status(r))
         if not allowed:
             assert (status, decision) == ("open", None)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_lease_terms_over_the_ceiling_on_the_qa_report(
+    client: TestClient, passwords: dict[str, str], session: Session, role: str
+) -> None:
+    """Parcels stored with 出让年限 over their use's ceiling are a QA finding with the term
+    and the ceiling, each viewer seeing their own scope (a city bureau its city, a zone
+    committee its zone); promoters are refused, the public sent to sign in."""
+    zone = _one(session, "SELECT id FROM landmatch.dev_zone ORDER BY id LIMIT 1")
+    planted = {}
+    for key, where in (
+        ("sjz", "p.city_code = '130100' AND p.zone_id IS DISTINCT FROM :z"),
+        ("ts", "p.city_code = '130200' AND p.zone_id IS DISTINCT FROM :z"),
+        ("zone", "p.zone_id = :z"),
+    ):
+        planted[key] = _one(
+            session,
+            "UPDATE landmatch.parcel SET lease_years = 70 WHERE id = (SELECT p.id FROM "
+            f"landmatch.parcel p WHERE {where} AND p.land_use LIKE '1001%' "
+            "AND p.deleted_at IS NULL ORDER BY p.id LIMIT 1) RETURNING code",
+            z=zone,
+        )
+    if role != "public":
+        sign_in(client, passwords[role])
+    r = client.get("/workbench/qa?check=lease_over_ceiling", follow_redirects=False)
+    if role == "public":
+        assert _status(r) == 303 and "/workbench/login" in r.headers["location"]
+        return
+    if role == "promoter":
+        assert _status(r) == 403 and "无权" in r.text
+        return
+    assert _status(r) == 200, r.text[:300]
+    page = r.text
+    assert "出让年限超过用途最高年限" in page
+    seen = {k for k, code in planted.items() if f'data-code="{code}"' in page}
+    sjz_zone = _one(session, "SELECT city_code FROM landmatch.dev_zone WHERE id = :z", z=zone)
+    expected = {
+        "admin": {"sjz", "ts", "zone"},
+        "bureau": {"sjz"} | ({"zone"} if sjz_zone == "130100" else set()),
+        "zone": {"zone"},
+    }[role]
+    assert seen == expected, (role, seen)
+    assert "出让年限 70 年超过工业用地最高 50 年" in page
+    count = re.search(
+        r'data-check="lease_over_ceiling">[^<]*<span class="badge[^"]*">([0-9,]+)<', page
+    )
+    assert count and int(count.group(1).replace(",", "")) == len(expected)

@@ -153,6 +153,11 @@ def test_the_form_saves_every_field_then_matches(
             "w_freshness": "0",
             "rd_increase_wan": "600",
             "equipment_investment_wan": "1,200",
+            "fixed_asset_investment_wan": "30,000",
+            "planned_far": "1.2",
+            "planned_building_coeff_pct": "45",
+            "planned_green_ratio_pct": "12",
+            "planned_admin_ratio_pct": "6",
             "enterprise_types": ["tech_enterprise", "cluster_leader"],
             "strategic_emerging": "on",
             "then": "match",
@@ -175,6 +180,9 @@ def test_the_form_saves_every_field_then_matches(
     assert req["budget"]["max_wan_per_mu"] == 30
     assert req["weights"]["freshness"] == 0 and req["weights"]["price"] == 1
     assert req["rd_increase_wan"] == 600 and req["equipment_investment_wan"] == 1200
+    assert req["fixed_asset_investment_wan"] == 30000
+    assert req["planned_far"] == 1.2 and req["planned_building_coeff_pct"] == 45
+    assert req["planned_green_ratio_pct"] == 12 and req["planned_admin_ratio_pct"] == 6
     assert req["enterprise_types"] == ["cluster_leader", "tech_enterprise"]
     assert req["strategic_emerging"] is True
     runs = session.execute(
@@ -189,6 +197,10 @@ def test_the_form_saves_every_field_then_matches(
         "120 亩",
         "8,000",
         "距高速互通",
+        "固定资产投资",
+        "30,000",
+        "规划建筑系数",
+        "行政办公及生活服务设施用地比例",
         "10",
         "硬性",
         "石家庄市",
@@ -212,6 +224,8 @@ def test_bad_input_beside_its_field_nothing_written(
         ({"power_kva": "-5"}, "不能小于 0"),
         ({"km_port": "0"}, "不能小于"),
         ({"name": ""}, "请填写项目名称"),
+        ({"fixed_asset_investment_wan": "60000"}, "固定资产投资不能大于总投资"),
+        ({"planned_green_ratio_pct": "120"}, "不能大于 100"),
         ({"supply_modes": ["bogus"]}, "不是可选的值"),
     ]
     for change, reason in cases:

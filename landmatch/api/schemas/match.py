@@ -43,6 +43,19 @@ class UtilityCheck(Contract):
     state_label: str
 
 
+class IndicatorCheck(Contract):
+    """A 标准地 / control indicator checked at the site, with the figures a person can check."""
+
+    indicator: str
+    label: str
+    required: str = Field(description="the parcel's (or the default) requirement, in words")
+    planned: float | None = Field(description="the project's figure in ``unit``")
+    unit: str
+    how: str = Field(description="how the project's figure was got, in words")
+    state: Literal["met", "short", "unconfirmed"]
+    state_label: str
+
+
 class TimeParts(Contract):
     status: int
     assessments_missing: list[str]
@@ -79,6 +92,9 @@ class MatchParcelExtras(Contract):
     policy_value_wan: float
     time_to_start: TimeToStart
     utility_checks: list[UtilityCheck]
+    indicator_checks: list[IndicatorCheck] = Field(
+        default_factory=list, description="标准地 and control indicators checked (older runs: none)"
+    )
     warnings: list[str]
     coming_available: bool = Field(description="not ready yet (included on request)")
     status_label: str | None

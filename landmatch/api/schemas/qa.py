@@ -37,7 +37,10 @@ class CityKindStates(KindStates):
 
 
 class QaCheck(Contract):
-    id: str = Field(description="overlaps, outside_city, in_exclusion, slivers, … constraints")
+    id: str = Field(
+        description="overlaps, outside_city, in_exclusion, slivers, … lease_over_ceiling, "
+        "constraints"
+    )
     title: str
     count: int = Field(description="every finding (items are capped at the limit)")
     items: list[dict[str, Any]] = Field(
