@@ -482,7 +482,6 @@ def test_a_run_stored_before_sites_had_members_still_opens(
     assert first in m.text
 
 
-<<<<<<< HEAD
 def test_results_show_what_other_projects_hold(
     client: TestClient,
     passwords: dict[str, str],
@@ -549,7 +548,8 @@ def test_results_show_what_other_projects_hold(
     sign_in(client, passwords["admin"])
     page = client.get(results).text
     assert badge(page, theirs["rank"]).startswith("已被项目“乙团队保密项目”（t-team-b）预留")
-=======
+
+
 @pytest.mark.parametrize("role", ("admin", "promoter", "bureau", "zone"))
 def test_the_standard_land_checks_read_as_words(
     client: TestClient,
@@ -586,4 +586,3 @@ def test_the_standard_land_checks_read_as_words(
     assert "标准地与控制指标核验" in page and "固定资产投资强度" in page
     assert "总投资 900,000 万元 ÷" in page and "未确认" in page
     assert "未填写固定资产投资" in page  # the run's own note
->>>>>>> fix-domrules
