@@ -183,7 +183,7 @@ def events(session: Session, project_id: int) -> list[dict[str, Any]]:
     for r in session.execute(
         text(
             "SELECT at, actor, kind, from_status, to_status, body FROM landmatch.project_event "
-            "WHERE project_id = :id"
+            "WHERE project_id = :id ORDER BY at DESC, id DESC"
         ),
         {"id": project_id},
     ):
@@ -192,8 +192,8 @@ def events(session: Session, project_id: int) -> list[dict[str, Any]]:
             d["from_status_label"] = _status_label(d["from_status"], d["to_status"])
             d["to_status_label"] = _status_label(d["to_status"], d["from_status"])
         out.append(d)
-    out += edits(session, project_id)
-    out.sort(key=lambda e: e["at"], reverse=True)
+    out += reversed(edits(session, project_id))
+    out.sort(key=lambda e: e["at"], reverse=True)  # stable: ties keep the order above
     return out
 
 
