@@ -447,24 +447,54 @@ def _update(
     return {int(r[0]) for r in result}, [int(r[1]) for r in result]
 
 
+def _restored(column: str) -> str:
+    """What a restore writes to ``column``: the version's value (``r``). A version stored
+    before a NOT NULL column was added (0041_idle_rules: start_extended) has no value for it:
+    the parcel (``p``) keeps its own, as an import that leaves a column out does."""
+    return f"COALESCE(r.{column}, p.{column})" if column in _NOT_NULL else f"r.{column}"
+
+
+_RESTORE_FROM = (
+    "landmatch.parcel_version_full v "
+    "CROSS JOIN LATERAL jsonb_populate_record(NULL::landmatch.parcel, v.row) r"
+)
+
+
+def restored_states(conn: Connection, version_ids: Sequence[int]) -> list[dict[str, Any]]:
+    """The state :func:`restore_versions` would write for each of the ``parcel_version`` rows,
+    written nowhere (so it can be checked first): the parcel's id and code, the version, each
+    writable column as it would be stored, the boundary (``wkb``) and the version's
+    ``deleted_at``."""
+    if not version_ids:
+        return []
+    rows = conn.execute(
+        text(
+            "SELECT p.id AS parcel_id, p.code, v.id AS version_id, v.version, "
+            "r.deleted_at, ST_AsBinary(v.geom) AS wkb, "
+            f"{', '.join(f'{_restored(c)} AS {c}' for c in WRITABLE)} "
+            f"FROM {_RESTORE_FROM} JOIN landmatch.parcel p ON p.id = v.parcel_id "
+            "WHERE v.id = ANY(:ids) ORDER BY p.id"
+        ),
+        {"ids": list(version_ids)},
+    ).mappings()
+    return [dict(r) for r in rows]
+
+
 def restore_versions(conn: Connection, version_ids: Sequence[int], *, undelete: bool = True) -> int:
-    """Set each parcel back to the state stored in the given ``parcel_version`` rows."""
+    """Set each parcel back to the state stored in the given ``parcel_version`` rows (as
+    :func:`restored_states` reads it; the caller checks that state first)."""
     if not version_ids:
         return 0
     # The state comes back; the write is the restore's own, not the import's that first wrote
     # that state (so a rolled-back import leaves no parcel pointing at it).
-    # A version stored before a NOT NULL column was added (0041_idle_rules: start_extended)
-    # has no value for it: the parcel keeps its own, as an import that leaves a column out does.
-    sets = [f"{c} = COALESCE(r.{c}, p.{c})" if c in _NOT_NULL else f"{c} = r.{c}" for c in WRITABLE]
+    sets = [f"{c} = {_restored(c)}" for c in WRITABLE]
     sets += ["geom = v.geom", "import_id = NULL"]
     sets.append("deleted_at = NULL" if undelete else "deleted_at = r.deleted_at")
     conn.execute(text("SELECT set_config('landmatch.op', 'restore', true)"))
     try:
         res = conn.execute(
             text(
-                f"UPDATE landmatch.parcel p SET {', '.join(sets)} FROM "
-                "landmatch.parcel_version_full v "
-                "CROSS JOIN LATERAL jsonb_populate_record(NULL::landmatch.parcel, v.row) r "
+                f"UPDATE landmatch.parcel p SET {', '.join(sets)} FROM {_RESTORE_FROM} "
                 "WHERE v.id = ANY(:ids) AND p.id = v.parcel_id RETURNING p.id"
             ),
             {"ids": list(version_ids)},

@@ -23,7 +23,12 @@ from landmatch.confidential import CONFIDENTIAL_FIELDS, may_read, redact
 from landmatch.db.constraints import overlap_m2_sql, overlaps_sql
 from landmatch.db.engine import audited
 from landmatch.db.geometry import geojson_sql
-from landmatch.db.inventory import existing_codes, restore_versions, write_parcels
+from landmatch.db.inventory import (
+    existing_codes,
+    restore_versions,
+    restored_states,
+    write_parcels,
+)
 from landmatch.db.locking import check_version, etag, lock_row, read_row, require_if_match
 from landmatch.db.parcels import get_parcel
 from landmatch.errors import (
@@ -37,7 +42,7 @@ from landmatch.errors import (
 from landmatch.geo.crs import STORAGE_EPSG, parse_crs
 from landmatch.geo.measure import distance_m, m2_to_mu
 from landmatch.inventory.fields import BY_NAME, COLUMN_NAMES, label_of
-from landmatch.inventory.imports import load_regions, require_editor
+from landmatch.inventory.imports import load_regions, require_editor, restored_problems
 from landmatch.inventory.listing import zone_city
 from landmatch.inventory.validate import check_frame, flattened_note
 from landmatch.numbers import mu
@@ -79,6 +84,24 @@ def _require_confidential(principal: Principal, city: str | None, props: dict[st
     if given and not may_read(principal, city):
         raise Forbidden(
             f"无权修改{'、'.join(label_of(k) for k in given)}：仅管理员和地块所在城市的国土部门可修改"
+        )
+
+
+def _require_confidential_restore(
+    principal: Principal, cur: dict[str, Any], state: dict[str, Any], version: int
+) -> None:
+    """A restore is an edit: one that would change a confidential field (the version's value
+    differs from the stored one) is refused to who may not write it
+    (:func:`_require_confidential`), naming the fields. Refused rather than restored without
+    them: a restore that quietly leaves fields out is not the version the user chose."""
+    changed = [k for k in CONFIDENTIAL_FIELDS if state[k] != cur[k]]
+    if changed and not (
+        may_read(principal, cur["city_code"]) and may_read(principal, state["city_code"])
+    ):
+        labels = "、".join(label_of(k) for k in changed)
+        raise Forbidden(
+            f"无权恢复到版本 {version}：该版本的{labels}与当前不同，恢复会修改{labels}，"
+            f"仅管理员和地块所在城市的国土部门可修改；未做任何更改，如需恢复请联系国土部门"
         )
 
 
@@ -444,6 +467,16 @@ def restore_parcel(
         if vid is None:
             raise NotFound(f"地块 {code} 没有版本 {version}")
         _require_scope(session, principal, vid[1], zone_id=vid[2])
+        state = restored_states(session.connection(), [vid[0]])[0]
+        _require_confidential_restore(principal, cur, state, version)
+        problems = restored_problems(session.connection(), [state])
+        if problems:
+            p = problems[0]
+            raise UnprocessableInput(
+                f"不能恢复到版本 {version}：该版本的{p['label']}不符合现行校验规则"
+                f"（{p['reason']}），未做任何更改",
+                detail=[{k: q[k] for k in ("code", "field", "reason")} for q in problems],
+            )
         with audited(session, principal.actor, reason or f"恢复到版本 {version}"):
             restore_versions(session.connection(), [vid[0]], undelete=True)
         _require_scope_after(session, principal, code)

@@ -28,6 +28,7 @@ from landmatch.db.inventory import (
     overlaps_of_new,
     pending_codes,
     restore_versions,
+    restored_states,
     stored_values,
 )
 from landmatch.errors import Conflict, Forbidden, InvalidInput, NotFound, UnprocessableInput
@@ -116,6 +117,37 @@ def load_regions(conn: Connection) -> Regions:
             for code, name, city, wkb in load_counties_wkb(conn)
         ),
     )
+
+
+def restored_problems(conn: Connection, states: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """What today's validation (:func:`check_frame`, the edit's and the import's) finds in
+    the states a restore would write (``landmatch.db.inventory.restored_states``): a restore
+    is an edit, so a state the edit path refuses (written before a rule existed, say) does not
+    come back. Deleted states are not checked (nothing of them is offered or edited). Each
+    problem: ``code``, ``field``, ``label``, ``reason``, parcels in the order given."""
+    live = [s for s in states if s["deleted_at"] is None]
+    if not live:
+        return []
+    frame = pd.DataFrame(
+        [{k: s[k] for k in F.COLUMN_NAMES if k in s} | {"code": s["code"]} for s in live],
+        index=[s["code"] for s in live],
+        dtype=object,
+    )
+    checked = check_frame(
+        frame,
+        shapely.from_wkb(np.array([bytes(s["wkb"]) for s in live], dtype=object)),
+        regions=load_regions(conn),
+        existing={s["code"] for s in live},
+    )
+    return [
+        {
+            "code": p["row"],
+            "field": p["field"],
+            "label": F.label_of(p["field"]),
+            "reason": p["reason"],
+        }
+        for p in checked.problems
+    ]
 
 
 def import_defaults(opts: ImportOptions) -> dict[str, str]:
@@ -778,6 +810,21 @@ def _require_rollback_scope(
         )
 
 
+def _refuse_invalid(conn: Connection, import_id: int, version_ids: list[int]) -> None:
+    """Refuse a rollback that would bring back a state today's validation refuses
+    (:func:`restored_problems`), naming each parcel, field and reason; nothing is written."""
+    problems = restored_problems(conn, restored_states(conn, version_ids))
+    if not problems:
+        return
+    listed = "、".join(f"{p['code']}（{p['label']}：{p['reason']}）" for p in problems[:20])
+    more = f" 等 {len(problems):,} 处" if len(problems) > 20 else ""
+    raise UnprocessableInput(
+        f"不能撤销导入批次 #{import_id}：以下地块导入前的数据不符合现行校验规则，撤销会把它们"
+        f"恢复为该状态，未做任何更改。问题：{listed}{more}。如需更正，请逐宗修改这些地块",
+        detail=[{k: p[k] for k in ("code", "field", "reason")} for p in problems],
+    )
+
+
 def rollback_import(
     conn: Connection, import_id: int, principal: Principal, reason: str | None = None
 ) -> dict[str, Any]:
@@ -827,8 +874,11 @@ def rollback_import(
         if changed
         else []
     )
+    # Who passes this scope check may also read and write the confidential fields of every
+    # parcel the rollback restores (landmatch.confidential.may_read: the same cities).
     _require_rollback_scope(principal, import_id, rows, {r[1]: r[2] for r in previous})
     _refuse_used(conn, created)
+    _refuse_invalid(conn, import_id, [r[0] for r in previous])
     why = reason or f"撤销导入 #{import_id}"
     with audited(conn, principal.actor, why):  # type: ignore[arg-type]
         if created:

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from landmatch import industry_codes, vocab
 from landmatch.auth import Principal
+from landmatch.db.engine import audited
 from landmatch.db.like import contains_pattern
 from landmatch.db.locking import check_version, etag
 from landmatch.errors import InvalidInput, NotFound
@@ -165,7 +166,19 @@ def project(session: Session, principal: Principal, project_id: int) -> dict[str
     return _row(ownership.owned_project(session, principal, _COLS, project_id))
 
 
+def _status_label(status: str, other: str | None) -> str:
+    """A status as the timeline says it: its stage, and the status too where the other end
+    of the change is in the same stage (洽谈（选址中） → 洽谈（已入围）)."""
+    stage = STAGE_OF[status].label
+    if other is not None and STAGE_OF[other] == STAGE_OF[status]:
+        return f"{stage}（{vocab.label(vocab.PROJECT_PIPELINE, status)}）"
+    return stage
+
+
 def events(session: Session, project_id: int) -> list[dict[str, Any]]:
+    """The project's timeline, newest first: stage changes, notes, next steps
+    (``project_event``) and the edits of its name, investor, description and requirement
+    (from its versions, :func:`edits`)."""
     out = []
     for r in session.execute(
         text(
@@ -175,10 +188,65 @@ def events(session: Session, project_id: int) -> list[dict[str, Any]]:
         {"id": project_id},
     ):
         d = dict(r._mapping)
-        for k in ("from_status", "to_status"):
-            if d[k]:
-                d[k + "_label"] = STAGE_OF[d[k]].label
+        if d["from_status"] and d["to_status"]:
+            d["from_status_label"] = _status_label(d["from_status"], d["to_status"])
+            d["to_status_label"] = _status_label(d["to_status"], d["from_status"])
         out.append(d)
+    out += reversed(edits(session, project_id))
+    out.sort(key=lambda e: e["at"], reverse=True)  # stable: ties keep the order above
+    return out
+
+
+#: The fields of a project whose edits the timeline shows (stage changes are events).
+EDITED = {"name": "项目名称", "investor": "投资方", "notes": "项目说明", "requirement": "用地需求"}
+
+
+def _requirement_text(req: dict[str, Any] | None) -> str:
+    req = req or {}
+    ind = req.get("industry")
+    parts = [industry_codes.get(ind).display if ind else "", _size(req)]
+    return " · ".join(p for p in parts if p) or "—"
+
+
+def edits(session: Session, project_id: int) -> list[dict[str, Any]]:
+    """The edits of the project's :data:`EDITED` fields, from its versions (``layer_version``,
+    kept by the history trigger, migration 0044_project_history): each with when, who, why
+    and each changed field's label, old and new value."""
+    rows = session.execute(
+        text(
+            "SELECT op, actor, reason, at, row FROM landmatch.layer_version "
+            "WHERE layer = 'project' AND record_id = :id ORDER BY at, id"
+        ),
+        {"id": project_id},
+    ).mappings()
+    out: list[dict[str, Any]] = []
+    prev: dict[str, Any] | None = None
+    for r in rows:
+        row = r["row"]
+        if prev is not None and r["op"] == "update":
+            changes = []
+            for k, label in EDITED.items():
+                if row.get(k) == prev.get(k):
+                    continue
+                if k == "requirement":
+                    old, new = _requirement_text(prev.get(k)), _requirement_text(row.get(k))
+                    if old == new:
+                        old, new = "（其他条件）", "已修改"
+                else:
+                    old, new = prev.get(k) or "—", row.get(k) or "—"
+                changes.append({"field": k, "label": label, "old": old, "new": new})
+            if changes:
+                at = r["at"]
+                out.append(
+                    {
+                        "at": at,
+                        "actor": r["actor"],
+                        "kind": "edit",
+                        "body": None,
+                        "changes": changes,
+                    }
+                )
+        prev = row
     return out
 
 
@@ -229,6 +297,23 @@ def _lock(session: Session, principal: Principal, project_id: int, version: int)
     return row
 
 
+def record_stage(
+    session: Session,
+    principal: Principal,
+    project_id: int,
+    old: str,
+    new: str,
+    note: str | None = None,
+) -> None:
+    """The one record of a stage change, whoever makes it (this page's stage form, the API's
+    PATCH, a reservation, the first match): a ``stage`` event on the project's timeline. The
+    caller has changed ``pipeline_status`` under the project's lock."""
+    if old != new:
+        _event(
+            session, principal, project_id, kind="stage", from_status=old, to_status=new, body=note
+        )
+
+
 def _event(session: Session, principal: Principal, project_id: int, **values: Any) -> None:
     session.execute(
         text(
@@ -246,14 +331,23 @@ def _event(session: Session, principal: Principal, project_id: int, **values: An
     )
 
 
-def _bump(session: Session, project_id: int, sets: str = "", **params: Any) -> None:
-    session.execute(
-        text(
-            f"UPDATE landmatch.project SET {sets}{', ' if sets else ''}version = version + 1, "
-            "updated_at = now() WHERE id = :id"
-        ),
-        {"id": project_id, **params},
-    )
+def _bump(
+    session: Session,
+    principal: Principal,
+    project_id: int,
+    reason: str,
+    sets: str = "",
+    **params: Any,
+) -> None:
+    """Write the project (a new version, kept with who and why by the history trigger)."""
+    with audited(session, principal.actor, reason):
+        session.execute(
+            text(
+                f"UPDATE landmatch.project SET {sets}{', ' if sets else ''}version = version + 1, "
+                "updated_at = now() WHERE id = :id"
+            ),
+            {"id": project_id, **params},
+        )
 
 
 def set_stage(
@@ -278,8 +372,8 @@ def set_stage(
     if STAGE_OF[old].key == stage:
         return
     new = STAGE_STATUS[stage]
-    _bump(session, project_id, "pipeline_status = :s", s=new)
-    _event(session, principal, project_id, kind="stage", from_status=old, to_status=new, body=note)
+    _bump(session, principal, project_id, "更新阶段", "pipeline_status = :s", s=new)
+    record_stage(session, principal, project_id, old, new, note)
 
 
 def add_note(
@@ -291,7 +385,7 @@ def add_note(
     if len(body) > 4000:
         raise InvalidInput("备注太长", detail=[{"field": "note", "reason": "最多 4000 字"}])
     _lock(session, principal, project_id, version)
-    _bump(session, project_id)
+    _bump(session, principal, project_id, "添加备注")
     _event(session, principal, project_id, kind="note", body=body)
 
 
@@ -308,7 +402,15 @@ def set_next_step(
     if len(step) > 500:
         raise InvalidInput("下一步太长", detail=[{"field": "next_step", "reason": "最多 500 字"}])
     _lock(session, principal, project_id, version)
-    _bump(session, project_id, "next_step = :s, next_step_on = :d", s=step or None, d=on)
+    _bump(
+        session,
+        principal,
+        project_id,
+        "更新下一步",
+        "next_step = :s, next_step_on = :d",
+        s=step or None,
+        d=on,
+    )
     label = f"{step}（{on.isoformat()}）" if on and step else (step or "已清除")
     _event(session, principal, project_id, kind="next_step", body=label)
 

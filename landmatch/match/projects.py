@@ -14,9 +14,10 @@ from sqlalchemy.orm import Session
 
 from landmatch import vocab
 from landmatch.auth import Principal
+from landmatch.db.engine import audited
 from landmatch.db.locking import check_version, require_if_match
 from landmatch.errors import Conflict, InvalidInput, NotFound
-from landmatch.match import ownership
+from landmatch.match import ownership, pipeline
 from landmatch.match.plan import Plan
 from landmatch.match.reference import data_version, load_reference
 from landmatch.match.requirements import CRITERIA, Key, Requirement
@@ -130,7 +131,7 @@ def _locked(
     row = ownership.lock_owned(
         session,
         principal,
-        "SELECT id, version, owner_team FROM landmatch.project WHERE id = :id",
+        "SELECT id, version, owner_team, pipeline_status FROM landmatch.project WHERE id = :id",
         {"id": project_id},
         f"未找到项目 {project_id}",
     )
@@ -141,7 +142,13 @@ def _locked(
 def create_project(session: Session, principal: Principal, body: ProjectIn) -> dict[str, Any]:
     principal.require(*STAFF)
     team = ownership.team_for_new(principal, body.team)
-    pid = session.execute(
+    with audited(session, principal.actor, "新建项目"):
+        pid = _insert(session, principal, body, team)
+    return get_project(session, principal, pid)
+
+
+def _insert(session: Session, principal: Principal, body: ProjectIn, team: str | None) -> int:
+    return session.execute(
         text(
             "INSERT INTO landmatch.project (name, industry_code, requirement, pipeline_status, "
             "investor, owner, owner_team, notes) "
@@ -158,7 +165,6 @@ def create_project(session: Session, principal: Principal, body: ProjectIn) -> d
             "notes": body.notes,
         },
     ).scalar_one()
-    return get_project(session, principal, pid)
 
 
 def update_project(
@@ -169,7 +175,9 @@ def update_project(
     *,
     if_match: str | None,
 ) -> dict[str, Any]:
-    _locked(session, principal, project_id, if_match, "修改")
+    """Change the fields given; each write is a version (the history trigger) and a change of
+    stage is on the project's timeline as the workbench's (``pipeline.record_stage``)."""
+    row = _locked(session, principal, project_id, if_match, "修改")
     sets: list[str] = []
     params: dict[str, Any] = {"id": project_id}
     data = body.model_dump(exclude_unset=True)
@@ -183,17 +191,25 @@ def update_project(
         params["ind"] = body.requirement.industry
     if sets:
         sets += ["version = version + 1", "updated_at = now()"]
-        session.execute(
-            text(f"UPDATE landmatch.project SET {', '.join(sets)} WHERE id = :id"), params
-        )
+        with audited(session, principal.actor, "修改项目"):
+            session.execute(
+                text(f"UPDATE landmatch.project SET {', '.join(sets)} WHERE id = :id"), params
+            )
+        if "pipeline_status" in data:
+            pipeline.record_stage(
+                session, principal, project_id, row["pipeline_status"], data["pipeline_status"]
+            )
     return get_project(session, principal, project_id)
 
 
 def delete_project(
     session: Session, principal: Principal, project_id: int, *, if_match: str | None
 ) -> None:
+    """Delete the project (its holds, proposals and timeline go with it); its last state stays
+    as its ``delete`` version in ``layer_version``, with who deleted it."""
     _locked(session, principal, project_id, if_match, "删除")
-    session.execute(text("DELETE FROM landmatch.project WHERE id = :id"), {"id": project_id})
+    with audited(session, principal.actor, "删除项目"):
+        session.execute(text("DELETE FROM landmatch.project WHERE id = :id"), {"id": project_id})
 
 
 def project_requirement(session: Session, principal: Principal, project_id: int) -> Requirement:
@@ -208,14 +224,33 @@ def project_requirement(session: Session, principal: Principal, project_id: int)
         f"未找到项目 {project_id}",
     )
     p = get_project(session, principal, project_id)
-    session.execute(
-        text(
-            "UPDATE landmatch.project SET pipeline_status = 'matching', version = version + 1, "
-            "updated_at = now() WHERE id = :id AND pipeline_status = 'new'"
-        ),
-        {"id": project_id},
-    )
+    _advance(session, principal, project_id, p["pipeline_status"], ("new",), "matching", "匹配")
     return Requirement.model_validate({**p["requirement"], "project_id": project_id})
+
+
+def _advance(
+    session: Session,
+    principal: Principal,
+    project_id: int,
+    old: str,
+    before: tuple[str, ...],
+    new: str,
+    why: str,
+) -> None:
+    """Move the locked project from ``old`` to ``new`` when ``old`` is one of ``before`` (the
+    engine's moves: matched, a site reserved), a version and a timeline event like a move by
+    hand (``pipeline.record_stage``)."""
+    if old not in before:
+        return
+    with audited(session, principal.actor, why):
+        session.execute(
+            text(
+                "UPDATE landmatch.project SET pipeline_status = :s, version = version + 1, "
+                "updated_at = now() WHERE id = :id"
+            ),
+            {"id": project_id, "s": new},
+        )
+    pipeline.record_stage(session, principal, project_id, old, new, why)
 
 
 # Reservations ------------------------------------------------------------------------------
@@ -304,7 +339,7 @@ def reserve(
     project = ownership.lock_owned(
         session,
         principal,
-        "SELECT id, owner_team FROM landmatch.project WHERE id = :id",
+        "SELECT id, owner_team, pipeline_status FROM landmatch.project WHERE id = :id",
         {"id": body.project_id},
         f"未找到项目 {body.project_id}",
     )
@@ -345,12 +380,14 @@ def reserve(
             ).scalar_one()
     except IntegrityError:  # a concurrent hold won the race
         raise Conflict(f"地块 {body.parcel_code} 已被其他项目预留") from None
-    session.execute(
-        text(
-            "UPDATE landmatch.project SET pipeline_status = 'shortlisted', version = version + 1, "
-            "updated_at = now() WHERE id = :id AND pipeline_status IN ('new', 'matching')"
-        ),
-        {"id": body.project_id},
+    _advance(
+        session,
+        principal,
+        body.project_id,
+        project["pipeline_status"],
+        ("new", "matching"),
+        "shortlisted",
+        f"预留地块 {body.parcel_code}",
     )
     return _reservation(
         session.execute(text(f"SELECT {_RCOLS} {_RFROM} WHERE r.id = :id"), {"id": rid}).one(),

@@ -83,10 +83,22 @@ def idle_stage(
     return assess(IdleInputs.of(parcel), on, rule)
 
 
-def _parcel(session: Session, code: str) -> dict[str, Any]:
-    return read_row(
-        session, _PARCEL_SQL.format(where="code = :c"), {"c": code}, f"未找到地块 {code}"
+def _parcel(session: Session, code: str, *, lock: bool = False) -> dict[str, Any]:
+    read = lock_row if lock else read_row
+    return read(session, _PARCEL_SQL.format(where="code = :c"), {"c": code}, f"未找到地块 {code}")
+
+
+def _locked_parcel(session: Session, parcel_id: int) -> dict[str, Any] | None:
+    """The case's (live) parcel, locked until the end of the transaction, so what a decision
+    checks (status, idle stage) is what it writes over. Lock order: the case first
+    (:func:`_locked_open`), then its parcel, in every case write; a parcel edit locks the parcel
+    alone and never a case, so neither waits for the other in a cycle."""
+    row = (
+        session.execute(text(_PARCEL_SQL.format(where="id = :i") + " FOR UPDATE"), {"i": parcel_id})
+        .mappings()
+        .first()
     )
+    return None if row is None else dict(row)
 
 
 def _case(session: Session, case_id: int, lock: bool = False) -> dict[str, Any]:
@@ -157,8 +169,10 @@ def open_case(
 ) -> dict[str, Any]:
     """Open the case of an idle or unsupplied parcel and plan its steps. Supplied land is
     opened as idle land when its stage on ``opened_on`` (the scan's) is idle or at risk
-    (``OPEN_STAGES``); normal land, and land whose stage cannot be told, is refused."""
-    p = _parcel(session, parcel_code)
+    (``OPEN_STAGES``); normal land, and land whose stage cannot be told, is refused. The
+    parcel is locked first (a concurrent edit or a second opening waits), so its status and
+    stage are checked as they are when the case is written."""
+    p = _parcel(session, parcel_code, lock=True)
     _check_scope(principal, p["city_code"])
     if p["status"] in ("idle", "supplied"):
         kind = "idle"
@@ -299,12 +313,19 @@ _WRITABLE = frozenset(_CLEARED_ON_RECOVERY) | {
 }
 
 
-def _update_parcel(session: Session, parcel_id: int, changes: dict[str, Any]) -> None:
+def _update_parcel(
+    session: Session, parcel_id: int, changes: dict[str, Any], note: str | None = None
+) -> None:
+    """Write ``changes`` to the (locked) parcel, and append ``note`` to its notes in the same
+    statement: added to what is stored, never to a copy read earlier."""
     bad = set(changes) - _WRITABLE
     assert not bad, bad  # programming error, never user input
-    sets = ", ".join(f"{k} = :{k}" for k in changes)
+    sets = [f"{k} = :{k}" for k in changes]
+    if note is not None:
+        sets.append("notes = concat_ws(E'\\n', NULLIF(notes, ''), CAST(:_note AS text))")
     session.execute(
-        text(f"UPDATE landmatch.parcel SET {sets} WHERE id = :_id"), {**changes, "_id": parcel_id}
+        text(f"UPDATE landmatch.parcel SET {', '.join(sets)} WHERE id = :_id"),
+        {**changes, "_note": note, "_id": parcel_id},
     )
 
 
@@ -511,19 +532,14 @@ def decide(
     last_done = max([s["done_on"] for s in steps if s["done_on"]] + [c["opened_on"]])
     if decided_on < last_done:
         raise InvalidInput(f"决定日期 {decided_on} 早于上一步骤日期 {last_done}")
-    p = (
-        session.execute(text(_PARCEL_SQL.format(where="id = :i")), {"i": c["parcel_id"]})
-        .mappings()
-        .first()
-    )
+    p = _locked_parcel(session, c["parcel_id"])  # after the case's lock (see there)
     if p is None:
         raise Conflict("案件对应的地块已被删除")
     if c["kind"] == "idle":
         _check_idle_decision(session, p, decision, decided_on, fee_rate)
     fee_wan = _fee(session, p, decision, fee_wan, fee_rate)
     stamp = f"[{decided_on}] {DECISIONS[decision]}（处置案件 {case_id}）"
-    notes = f"{p['notes']}\n{stamp}" if p["notes"] else stamp
-    changes: dict[str, Any] = {"notes": notes, "data_updated_on": decided_on}
+    changes: dict[str, Any] = {"data_updated_on": decided_on}
     if decision in RECOVERING_DECISIONS:
         changes.update(dict.fromkeys(_CLEARED_ON_RECOVERY))
         changes.update(
@@ -599,7 +615,7 @@ def decide(
                 "i": case_id,
             },
         )
-        _update_parcel(session, c["parcel_id"], changes)
+        _update_parcel(session, c["parcel_id"], changes, note=stamp)
     return _detail(session, case_id)
 
 

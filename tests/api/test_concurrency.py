@@ -570,3 +570,133 @@ def test_city_rule_set_race(
                     ),
                     dict(kept),
                 )
+
+
+def _wait_until_blocked_by(engine: Engine, pid: int) -> None:
+    """Until some backend waits for a lock ``pid`` holds (a condition, not a duration: the
+    deadline only keeps a broken run from hanging)."""
+    deadline = time.monotonic() + 60
+    while not _count(
+        engine, "SELECT count(*) FROM pg_stat_activity WHERE :p = ANY(pg_blocking_pids(pid))", p=pid
+    ):
+        assert time.monotonic() < deadline, "the decision never waited for the parcel edit"
+        time.sleep(0.05)
+
+
+def _during_edit(
+    engine: Engine, code: str, tag: str, body: dict[str, Any], send: Callable[[], httpx.Response]
+) -> httpx.Response:
+    """``send`` while an edit of parcel ``code`` (``body``, by the service, as a bureau of
+    石家庄) is written and not yet committed; the edit commits once ``send``'s request waits
+    for it. ``send``'s answer."""
+    from landmatch.inventory import edits
+
+    editor = Principal(name="t-race-editor", role="bureau", city_code="130100")
+    out: list[httpx.Response] = []
+    with Session(engine) as edit:
+        edits.update_parcel(edit, code, body, tag, editor)
+        blocker = int(edit.execute(text("SELECT pg_backend_pid()")).scalar_one())
+        request = threading.Thread(target=lambda: out.append(send()))
+        request.start()
+        _wait_until_blocked_by(engine, blocker)
+        edit.commit()
+    request.join(90)
+    assert out, "the request did not finish"
+    return out[0]
+
+
+def _case_at_decision(
+    url: str, h: dict[str, str], code: str, opened_on: str, steps: dict[str, str]
+) -> tuple[int, str]:
+    """Open the parcel's case and record ``steps`` (kind → day): its id and ETag."""
+    r = httpx.post(
+        url + "/api/monitoring/cases", json={"parcel_code": code, "opened_on": opened_on}, headers=h
+    )
+    assert r.status_code == 201, r.text
+    cid = r.json()["id"]
+    for kind, day in steps.items():
+        r = httpx.post(
+            f"{url}/api/monitoring/cases/{cid}/steps",
+            json={"kind": kind, "done_on": day},
+            headers={**h, "If-Match": r.headers["ETag"]},
+        )
+        assert r.status_code == 200, r.text
+    return cid, r.headers["ETag"]
+
+
+def test_a_decision_waits_for_a_parcel_edit_and_keeps_it(
+    live_server: str, engine: Engine, staff: dict[str, dict[str, str]], parcel_codes: list[str]
+) -> None:
+    """A disposal decision made while an edit of its parcel is under way (its notes changed,
+    not yet committed) waits for it, then appends its stamp to the notes as the edit left them:
+    the edit's note stays (the decision read the parcel unlocked and wrote the notes it had
+    read, so the edit was lost). The edit's and the decision's versions both exist."""
+    code = f"RACE-D-{uuid.uuid4().hex[:6].upper()}"
+    parcel_codes.append(code)
+    h = staff["bureau"]
+    tag = _new_parcel(
+        live_server, h, code, status="unsupplied", approval_date="2020-03-01", notes="原有备注"
+    ).headers["ETag"]
+    cid, case_tag = _case_at_decision(live_server, h, code, "2025-03-01", {"plan": "2025-03-20"})
+    r = _during_edit(
+        engine,
+        code,
+        tag,
+        {"notes": "权属人已补交材料（重要）", "reason": "补充"},
+        lambda: httpx.post(
+            f"{live_server}/api/monitoring/cases/{cid}/decision",
+            json={"decision": "supply", "decided_on": "2025-04-01"},
+            headers={**h, "If-Match": case_tag},
+            timeout=60,
+        ),
+    )
+    assert r.status_code == 200, r.text
+    notes = _count(engine, "SELECT notes FROM landmatch.parcel WHERE code = :c", c=code)
+    assert notes == f"权属人已补交材料（重要）\n[2025-04-01] 供应（处置案件 {cid}）", notes
+    assert _versions(engine, code) == 3
+
+
+def test_a_decision_checks_the_parcel_as_an_edit_left_it(
+    live_server: str, engine: Engine, staff: dict[str, dict[str, str]], parcel_codes: list[str]
+) -> None:
+    """An idle-land decision made while an edit records the land as ready (recovered
+    meanwhile) waits for it and is refused by the parcel's status as committed (409), the
+    edit's state kept; the case stays open (checked on a read without a lock, the fee was
+    decided on land no longer idle)."""
+    code = f"RACE-I-{uuid.uuid4().hex[:6].upper()}"
+    parcel_codes.append(code)
+    h = staff["bureau"]
+    tag = _new_parcel(
+        live_server,
+        h,
+        code,
+        status="idle",
+        contract_date="2021-01-01",
+        agreed_start_date="2021-06-01",
+        land_price_wan=1000,
+    ).headers["ETag"]
+    steps = {
+        "investigation_notice": "2024-03-01",
+        "holder_reply": "2024-03-20",
+        "determination": "2024-04-10",
+        "public_notice": "2024-04-20",
+    }
+    cid, case_tag = _case_at_decision(live_server, h, code, "2024-02-01", steps)
+    r = _during_edit(
+        engine,
+        code,
+        tag,
+        {"status": "ready", "reason": "已收回"},
+        lambda: httpx.post(
+            f"{live_server}/api/monitoring/cases/{cid}/decision",
+            json={"decision": "fee", "decided_on": "2024-05-01"},
+            headers={**h, "If-Match": case_tag},
+            timeout=60,
+        ),
+    )
+    assert r.status_code == 409, r.text
+    assert "状态已是" in r.json()["detail"]
+    assert _count(engine, "SELECT status FROM landmatch.parcel WHERE code = :c", c=code) == "ready"
+    assert _count(engine, "SELECT status FROM landmatch.disposal_case WHERE id = :i", i=cid) == (
+        "open"
+    )

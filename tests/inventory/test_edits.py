@@ -570,3 +570,132 @@ def test_price_grades_are_checked_when_read() -> None:
     assert load_settings(industrial_price_grades={"130102": 7}).industrial_price_grades == {
         "130102": 7
     }
+
+
+def _state(session: Session, code: str) -> tuple[Any, ...]:
+    return tuple(
+        session.execute(
+            text(
+                "SELECT version, reserve_price_wan_per_mu, contact_phone, lease_years, name "
+                "FROM landmatch.parcel WHERE code = :c"
+            ),
+            {"c": code},
+        ).one()
+    )
+
+
+def test_a_restore_may_not_change_what_the_caller_may_not_write(
+    client: TestClient, tokens: dict[str, str], session: Session
+) -> None:
+    """A zone committee may not PATCH the reserve price (403), nor bring an old one back by
+    restoring a version (it was written): refused with 403 naming 底价 and 联系电话, nothing
+    written. A version that differs from the parcel in other fields only it restores; the
+    admin restores the price (and the walk: the city's bureau too)."""
+    zone_id = session.execute(
+        text("SELECT zone_id FROM landmatch.app_user WHERE name = 't-zone'")
+    ).scalar()
+    code, city, price = session.execute(
+        text(
+            "SELECT code, city_code, reserve_price_wan_per_mu FROM landmatch.parcel "
+            "WHERE zone_id = :z AND deleted_at IS NULL ORDER BY id LIMIT 1"
+        ),
+        {"z": zone_id},
+    ).one()
+    a, z = auth(tokens["admin"]), auth(tokens["zone"])
+    first = client.get(f"/api/parcels/{code}", headers=a)
+    before = first.json()["properties"]["version"]
+    set_price = client.patch(
+        f"/api/parcels/{code}",
+        json={"reserve_price_wan_per_mu": 88.8, "contact_phone": "13900000000"},
+        headers={**a, "If-Match": first.headers["ETag"]},
+    )
+    assert set_price.status_code == 200, set_price.text
+    tag = set_price.headers["ETag"]
+    patched = client.patch(
+        f"/api/parcels/{code}", json={"reserve_price_wan_per_mu": 1}, headers={**z, "If-Match": tag}
+    )
+    assert patched.status_code == 403
+    kept = _state(session, code)
+    r = client.post(
+        f"/api/parcels/{code}/restore",
+        json={"version": before, "reason": "管委会恢复"},
+        headers={**z, "If-Match": tag},
+    )
+    assert r.status_code == 403, r.text
+    detail = r.json()["detail"]
+    assert f"无权恢复到版本 {before}" in detail and "底价(万元/亩)、联系电话" in detail, detail
+    assert "未做任何更改" in detail
+    assert _state(session, code) == kept
+    # A change of other fields it may restore: rename, then restore the version before.
+    renamed = client.patch(
+        f"/api/parcels/{code}", json={"name": "管委会改名"}, headers={**z, "If-Match": tag}
+    )
+    assert renamed.status_code == 200, renamed.text
+    back = client.post(
+        f"/api/parcels/{code}/restore",
+        json={"version": before + 1, "reason": "撤销改名"},
+        headers={**z, "If-Match": renamed.headers["ETag"]},
+    )
+    assert back.status_code == 200, back.text
+    assert _state(session, code)[1:] == kept[1:]
+    # The admin brings the old price back.
+    done = client.post(
+        f"/api/parcels/{code}/restore",
+        json={"version": before, "reason": "恢复底价"},
+        headers={**a, "If-Match": back.headers["ETag"]},
+    )
+    assert done.status_code == 200, done.text
+    assert _state(session, code)[1] == price
+
+
+def test_a_restore_is_checked_by_todays_rules(
+    client: TestClient, tokens: dict[str, str], session: Session
+) -> None:
+    """A version written before a rule existed (出让年限 70 on industrial land, stored by an
+    old import) does not come back by a restore: 422 naming the version, the field and the
+    rule, nothing written. A valid version restores."""
+    h = auth(tokens["bureau"])
+    r = _create(client, tokens["bureau"], "EDIT-LR", lease_years=50)
+    assert r.status_code == 201, r.text
+    session.execute(
+        text(
+            "SELECT set_config('landmatch.actor', 'legacy-import', true), "
+            "set_config('landmatch.reason', '2023 旧数据导入', true)"
+        )
+    )
+    session.execute(text("UPDATE landmatch.parcel SET lease_years = 70 WHERE code = 'EDIT-LR'"))
+    session.flush()
+    etag = client.get("/api/parcels/EDIT-LR", headers=h).headers["ETag"]
+    fixed = client.patch(
+        "/api/parcels/EDIT-LR",
+        json={"lease_years": 50, "reason": "按工业用地最高 50 年更正"},
+        headers={**h, "If-Match": etag},
+    )
+    assert fixed.status_code == 200, fixed.text
+    kept = _state(session, "EDIT-LR")
+    assert kept[0] == 3 and kept[3] == 50
+    bad = client.post(
+        "/api/parcels/EDIT-LR/restore",
+        json={"version": 2},
+        headers={**h, "If-Match": fixed.headers["ETag"]},
+    )
+    assert bad.status_code == 422, bad.text
+    assert bad.json()["detail"] == (
+        "不能恢复到版本 2：该版本的出让年限不符合现行校验规则"
+        "（出让年限 70 年超过工业用地最高 50 年），未做任何更改"
+    )
+    assert bad.json()["errors"] == [
+        {
+            "code": "EDIT-LR",
+            "field": "lease_years",
+            "reason": "出让年限 70 年超过工业用地最高 50 年",
+        }
+    ]
+    assert _state(session, "EDIT-LR") == kept
+    ok = client.post(
+        "/api/parcels/EDIT-LR/restore",
+        json={"version": 1},
+        headers={**h, "If-Match": fixed.headers["ETag"]},
+    )
+    assert ok.status_code == 200, ok.text
+    assert _state(session, "EDIT-LR")[0] == 4

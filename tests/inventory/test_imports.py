@@ -849,3 +849,32 @@ def test_lon_lat_columns_are_checked_beside_a_boundary_file(
     near = f"地块编号,经度,纬度,参考价格(万元/亩)\n{code},{x:.7f},{y:.7f},34\n".encode()
     report = run_import(conn, near, "near.csv", ADMIN, ImportOptions(dry_run=True), boundaries=txt)
     assert report["totals"]["updated"] == 1 and report["crs"] == "EPSG:4526"
+
+
+def test_rollback_refused_when_it_would_restore_a_state_refused_today(session: Session) -> None:
+    """A rollback restores each changed parcel's state before the import: one today's
+    validation refuses (出让年限 70 on industrial land, stored before the rule) is refused
+    with the parcel, field and reason, and nothing is written."""
+    from landmatch.errors import UnprocessableInput
+
+    conn = session.connection()
+    run_import(conn, geojson_bytes(feature("IMP-LY")), "a.geojson", ADMIN, ImportOptions())
+    conn.execute(text("UPDATE landmatch.parcel SET lease_years = 70 WHERE code = 'IMP-LY'"))
+    rep = run_import(
+        conn, geojson_bytes(feature("IMP-LY", lease_years=50)), "b.geojson", ADMIN, ImportOptions()
+    )
+    assert rep["totals"]["updated"] == 1, rep
+    with pytest.raises(UnprocessableInput) as refused:
+        rollback_import(conn, rep["import_id"], ADMIN)
+    assert "IMP-LY（出让年限：出让年限 70 年超过工业用地最高 50 年）" in refused.value.message
+    assert refused.value.detail == [
+        {"code": "IMP-LY", "field": "lease_years", "reason": "出让年限 70 年超过工业用地最高 50 年"}
+    ]
+    stored = conn.execute(
+        text(
+            "SELECT p.lease_years, p.version, b.status FROM landmatch.parcel p "
+            "JOIN landmatch.import_batch b ON b.id = :i WHERE p.code = 'IMP-LY'"
+        ),
+        {"i": rep["import_id"]},
+    ).one()
+    assert tuple(stored) == (50, 3, "committed")

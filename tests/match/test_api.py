@@ -323,3 +323,100 @@ def test_large_scopes_count_from_a_repeatable_sample(
     area = {x["rule"]: x["count"] for x in exact["failed"]}["area"]
     area_est = {x["rule"]: x["count"] for x in s1["failed"]}["area"]
     assert 0.5 * area <= area_est <= 1.5 * area
+
+
+def _project_history(session: Session, pid: int) -> tuple[list[tuple], list[tuple]]:  # type: ignore[type-arg]
+    events = session.execute(
+        text(
+            "SELECT kind, from_status, to_status, actor FROM landmatch.project_event "
+            "WHERE project_id = :p ORDER BY id"
+        ),
+        {"p": pid},
+    ).all()
+    versions = session.execute(
+        text(
+            "SELECT op, actor, reason, row ->> 'name', row ->> 'pipeline_status' "
+            "FROM landmatch.layer_version WHERE layer = 'project' AND record_id = :p ORDER BY id"
+        ),
+        {"p": pid},
+    ).all()
+    return [tuple(e) for e in events], [tuple(v) for v in versions]
+
+
+def test_every_project_edit_is_kept_and_on_its_timeline(
+    client: TestClient, tokens: dict[str, str], passwords: dict[str, str], session: Session
+) -> None:
+    """The API's edits are kept as versions (who, why; the delete's too) and its stage
+    changes, the first match's and a reservation's, are the same timeline events the
+    workbench's stage form writes; the project's page shows them with the field edits. Walked
+    as each role: the owning team and the admin write (and are named), others are refused
+    and leave nothing."""
+    from tests.conftest import sign_in
+
+    h, adm = auth(tokens["promoter"]), auth(tokens["admin"])
+    r = client.post("/api/projects", json={"name": "历史甲", "requirement": REQ}, headers=h)
+    pid = r.json()["id"]
+    assert client.post(f"/api/projects/{pid}/match", headers=h).status_code == 200
+    for role in ("bureau", "zone"):
+        refused = client.patch(
+            f"/api/projects/{pid}",
+            json={"pipeline_status": "lost"},
+            headers={**auth(tokens[role]), "If-Match": "*"},
+        )
+        assert refused.status_code == 403, (role, refused.text)
+    r = client.patch(
+        f"/api/projects/{pid}",
+        json={
+            "name": "历史甲二期",
+            "pipeline_status": "visiting",
+            "requirement": {**REQ, "area_mu_min": 50, "area_mu_max": 80},
+        },
+        headers=with_etag(client, f"/api/projects/{pid}", h),
+    )
+    assert r.status_code == 200, r.text
+    r = client.patch(
+        f"/api/projects/{pid}",
+        json={"pipeline_status": "signed"},
+        headers=with_etag(client, f"/api/projects/{pid}", adm),
+    )
+    assert r.status_code == 200, r.text
+    events, versions = _project_history(session, pid)
+    assert events == [
+        ("stage", "new", "matching", "t-promoter"),
+        ("stage", "matching", "visiting", "t-promoter"),
+        ("stage", "visiting", "signed", "t-admin"),
+    ]
+    assert versions == [
+        ("insert", "t-promoter", "新建项目", "历史甲", "new"),
+        ("update", "t-promoter", "匹配", "历史甲", "matching"),
+        ("update", "t-promoter", "修改项目", "历史甲二期", "visiting"),
+        ("update", "t-admin", "修改项目", "历史甲二期", "signed"),
+    ]
+    # A reservation moves another project to 已入围 with the same event.
+    b = client.post("/api/projects", json={"name": "历史乙", "requirement": REQ}, headers=h)
+    code = client.post("/api/match", json=REQ, headers=h).json()["features"][0]["id"]
+    held = client.post(
+        "/api/reservations", json={"parcel_code": code, "project_id": b.json()["id"]}, headers=h
+    )
+    assert held.status_code == 201, held.text
+    assert _project_history(session, b.json()["id"])[0] == [
+        ("stage", "new", "shortlisted", "t-promoter")
+    ]
+    # The project's page: stage changes and field edits on one timeline.
+    sign_in(client, passwords["promoter"])
+    page = client.get(f"/workbench/projects/{pid}")
+    assert page.status_code == 200
+    timeline = page.text.split('id="events"')[1]
+    assert "阶段：线索 → <strong>洽谈</strong>（匹配）" in timeline
+    assert "阶段：洽谈 → <strong>考察</strong>" in timeline
+    assert "修改：项目名称 历史甲 → <strong>历史甲二期</strong>" in timeline
+    assert (
+        "用地需求 C36 汽车制造业 · 20–150 亩 → <strong>C36 汽车制造业 · 50–80 亩</strong>"
+    ) in timeline
+    # The delete leaves the last state, with who deleted it.
+    gone = client.delete(
+        f"/api/projects/{pid}", headers=with_etag(client, f"/api/projects/{pid}", h)
+    )
+    assert gone.status_code == 204
+    events, versions = _project_history(session, pid)
+    assert versions[-1] == ("delete", "t-promoter", "删除项目", "历史甲二期", "signed")

@@ -761,3 +761,54 @@ def test_boundary_preview_save_and_new_parcels(
         session.execute(text("SELECT 1 FROM landmatch.parcel WHERE code = 'TS-WB-NEW-1'")).first()
         is None
     )
+
+
+def _legacy_write(session: Session, code: str, sets: str) -> int:
+    """A write outside the edit path (an old import), as a version; the new version."""
+    session.execute(
+        text(
+            "SELECT set_config('landmatch.actor', 'legacy-import', true), "
+            "set_config('landmatch.reason', '旧数据', true)"
+        )
+    )
+    session.execute(text(f"UPDATE landmatch.parcel SET {sets} WHERE code = :c"), {"c": code})
+    session.flush()
+    return int(_one(session, "SELECT version FROM landmatch.parcel WHERE code = :c", c=code))
+
+
+def test_a_restore_from_the_history_page_is_an_edit(
+    client: TestClient, passwords: dict[str, str], codes: dict[str, str], session: Session
+) -> None:
+    """The history page's restore is the API's: a zone committee restoring a version whose
+    底价 differs gets the 403 page naming it, nothing written; a bureau restoring a version
+    today's validation refuses is sent back to the history with the reason, nothing written."""
+    code = codes["zone"]
+    old = _one(session, "SELECT version FROM landmatch.parcel WHERE code = :c", c=code)
+    now = _legacy_write(session, code, "reserve_price_wan_per_mu = 88.8")
+    csrf = sign_in(client, passwords["zone"])
+    r = client.post(
+        f"/workbench/parcels/{code}/restore",
+        data={"csrf_token": csrf, "current": now, "version": old, "reason": "恢复"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 403, r.text[:300]
+    assert f"无权恢复到版本 {old}：该版本的底价(万元/亩)与当前不同" in r.text
+    assert _one(session, "SELECT version FROM landmatch.parcel WHERE code = :c", c=code) == now
+
+    code = codes["own"]
+    bad = _legacy_write(session, code, "land_use = '100102', lease_years = 70")
+    now = _legacy_write(session, code, "lease_years = 50")
+    client.cookies.clear()
+    csrf = sign_in(client, passwords["bureau"])
+    r = client.post(
+        f"/workbench/parcels/{code}/restore",
+        data={"csrf_token": csrf, "current": now, "version": bad, "reason": "恢复"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303 and r.headers["location"].endswith(f"/{code}/history")
+    page = client.get(r.headers["location"]).text
+    assert (
+        f"不能恢复到版本 {bad}：该版本的出让年限不符合现行校验规则"
+        "（出让年限 70 年超过工业用地最高 50 年），未做任何更改"
+    ) in page
+    assert _one(session, "SELECT version FROM landmatch.parcel WHERE code = :c", c=code) == now

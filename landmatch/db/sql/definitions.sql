@@ -443,6 +443,7 @@ CREATE TRIGGER parcel_cell_trunc AFTER TRUNCATE ON landmatch.parcel FOR EACH STA
 CREATE TRIGGER parcel_cell_upd AFTER UPDATE ON landmatch.parcel REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION landmatch.parcel_cell_trigger();
 CREATE TRIGGER data_version AFTER INSERT OR DELETE OR UPDATE OR TRUNCATE ON landmatch.policy FOR EACH STATEMENT EXECUTE FUNCTION landmatch.bump_data_version();
 CREATE TRIGGER history AFTER INSERT OR DELETE OR UPDATE ON landmatch.policy FOR EACH ROW EXECUTE FUNCTION landmatch.layer_history();
+CREATE TRIGGER history AFTER INSERT OR DELETE OR UPDATE ON landmatch.project FOR EACH ROW EXECUTE FUNCTION landmatch.layer_history();
 CREATE TRIGGER data_version AFTER INSERT OR DELETE OR UPDATE OR TRUNCATE ON landmatch.zone_assessment FOR EACH STATEMENT EXECUTE FUNCTION landmatch.bump_data_version();
 CREATE TRIGGER history AFTER INSERT OR DELETE OR UPDATE ON landmatch.zone_assessment FOR EACH ROW EXECUTE FUNCTION landmatch.layer_history();
 

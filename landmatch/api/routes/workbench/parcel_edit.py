@@ -246,7 +246,9 @@ def restore(
     reason: Reason = "",
 ) -> Response:
     """Bring back version ``version`` (or undelete, without it) against the version the page
-    showed (``current``); a change made meanwhile is refused with who made it."""
+    showed (``current``); a change made meanwhile is refused with who made it, a version
+    today's validation refuses with why (on the history page); one that would change a
+    confidential field the caller may not write answers the 403 page naming them."""
     if not reason.strip():
         return redirect(
             ctx.request, f"/workbench/parcels/{code}/history", flash=("danger", "恢复须填写原因")
@@ -267,6 +269,11 @@ def restore(
                 f"未恢复：{now['actor'] or '他人'}于 {_beijing(now['at'])} 保存了版本 "
                 f"{now['version']}；请查看最新历史后再决定是否恢复",
             ),
+        )
+    except UnprocessableInput as exc:  # the version's state fails today's validation
+        ctx.session.rollback()
+        return redirect(
+            ctx.request, f"/workbench/parcels/{code}/history", flash=("danger", exc.message)
         )
     done = f"已恢复到版本 {version}" if version else "已恢复删除的地块"
     return redirect(ctx.request, f"/workbench/parcels/{code}", flash=("success", done))
