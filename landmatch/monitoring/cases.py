@@ -644,11 +644,7 @@ def _close(
             f"结案日期 {closed_on} 早于上一步骤或立案日期 {last_done}",
             detail={"field": "decided_on"},
         )
-    p = (
-        session.execute(text(_PARCEL_SQL.format(where="id = :i")), {"i": c["parcel_id"]})
-        .mappings()
-        .first()
-    )
+    p = _locked_parcel(session, c["parcel_id"])  # after the case's lock, as decide()
     if p is None:
         raise Conflict("案件对应的地块已被删除")
     refusal, stage = _closure_refusal(session, p, steps, closure, closed_on, fee_rate)
@@ -669,10 +665,7 @@ def _close(
         why = str(reason)
     label = CLOSURES[closure]
     stamp = f"[{closed_on}] {label}（处置案件 {case_id}）：{why}"
-    changes: dict[str, Any] = {
-        "notes": f"{p['notes']}\n{stamp}" if p["notes"] else stamp,
-        "data_updated_on": closed_on,
-    }
+    changes: dict[str, Any] = {"data_updated_on": closed_on}
     if p["status"] == "idle":
         changes["status"] = "supplied"
     step = next(s for s in steps if s["kind"] == "decision")
@@ -692,7 +685,7 @@ def _close(
             ),
             {"dec": closure, "d": closed_on, "i": case_id},
         )
-        _update_parcel(session, c["parcel_id"], changes)
+        _update_parcel(session, c["parcel_id"], changes, note=stamp)
     return _detail(session, case_id)
 
 

@@ -656,6 +656,47 @@ def test_a_decision_waits_for_a_parcel_edit_and_keeps_it(
     assert _versions(engine, code) == 3
 
 
+def test_a_closure_waits_for_a_parcel_edit_and_keeps_it(
+    live_server: str, engine: Engine, staff: dict[str, dict[str, str]], parcel_codes: list[str]
+) -> None:
+    """The same for a case closed without a disposal (不构成闲置，撤销): it waits for the edit
+    under way and appends its stamp to the notes as the edit left them (it wrote the notes it
+    had read before, losing the edit's)."""
+    code = f"RACE-C-{uuid.uuid4().hex[:6].upper()}"
+    parcel_codes.append(code)
+    h = staff["bureau"]
+    tag = _new_parcel(
+        live_server,
+        h,
+        code,
+        status="idle",
+        contract_date="2021-01-01",
+        agreed_start_date="2021-06-01",
+        land_price_wan=1000,
+        notes="原有备注",
+    ).headers["ETag"]
+    cid, case_tag = _case_at_decision(
+        live_server, h, code, "2024-02-01", {"investigation_notice": "2024-03-01"}
+    )
+    r = _during_edit(
+        engine,
+        code,
+        tag,
+        {"notes": "权属人已补交材料（重要）", "reason": "补充"},
+        lambda: httpx.post(
+            f"{live_server}/api/monitoring/cases/{cid}/decision",
+            json={"decision": "not_idle", "decided_on": "2024-04-01", "note": "已在建"},
+            headers={**h, "If-Match": case_tag},
+            timeout=60,
+        ),
+    )
+    assert r.status_code == 200, r.text
+    notes = _count(engine, "SELECT notes FROM landmatch.parcel WHERE code = :c", c=code)
+    assert notes == (
+        f"权属人已补交材料（重要）\n[2024-04-01] 不构成闲置，撤销（处置案件 {cid}）：已在建"
+    ), notes
+
+
 def test_a_decision_checks_the_parcel_as_an_edit_left_it(
     live_server: str, engine: Engine, staff: dict[str, dict[str, str]], parcel_codes: list[str]
 ) -> None:
