@@ -1,0 +1,75 @@
+"""Check-then-act races, each made deterministic (``tests.locks``): a concurrent write holds its
+locks, uncommitted, while the write under test starts; the test waits until that write waits for
+a lock, then lets the other commit. The scope or state check must be made under the lock inside
+the write, so it sees the other write's result; read before the lock, it passed on the old state
+and the write went through anyway (the reviewer's lost updates)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+import shapely.geometry
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session
+
+from landmatch.auth import Principal
+from landmatch.db.locking import ANY
+from landmatch.errors import Forbidden
+from landmatch.reflayers import changes
+from tests.locks import blocked_write
+
+ADMIN = Principal(name="t-races-admin", role="admin")
+BUREAU = Principal(name="t-races-bureau", role="bureau", city_code="130100")
+
+
+def _tag() -> str:
+    return uuid.uuid4().hex[:6].upper()
+
+
+@pytest.fixture
+def cleanup(engine: Engine) -> Iterator[list[str]]:
+    """SQL statements run (committed) after the test, to remove what it committed."""
+    statements: list[str] = []
+    yield statements
+    with engine.begin() as c:
+        for sql in statements:
+            c.execute(text(sql))
+
+
+# 1. Reference layers: a bureau's import against an admin's concurrent change of scope --------
+
+
+def test_a_layer_import_checks_scope_on_the_rows_it_locks(
+    engine: Engine, cleanup: list[str]
+) -> None:
+    """An admin makes a 石家庄 facility province-wide while a 石家庄 bureau imports a file with
+    the same code: the import waits for the admin's write and is then refused (the feature is
+    no longer the bureau's), instead of overwriting it with its own name and city."""
+    code = f"t-race-hub-{_tag().lower()}"
+    hub = {
+        "code": code,
+        "name": "石家庄测试物流枢纽",
+        "kind": "logistics_hub",
+        "city_code": "130100",
+        "geometry": shapely.geometry.Point(114.51, 38.04),
+    }
+    with Session(engine) as s, s.begin():
+        changes.apply_changes(s, ADMIN, "facility", [hub])
+    cleanup.append(f"DELETE FROM landmatch.facility WHERE code = '{code}'")
+    with Session(engine) as admin:
+        changes.update_record(admin, ADMIN, "facility", code, {"city_code": "130000"}, if_match=ANY)
+        bureau_file = [hub | {"name": "市局文件中的名称"}]
+        result = blocked_write(
+            engine,
+            lambda s: changes.apply_changes(s, BUREAU, "facility", bureau_file),
+            admin.commit,
+        )
+    assert isinstance(result, Forbidden), result
+    assert "全省" in str(result)
+    with engine.connect() as c:
+        stored = c.execute(
+            text("SELECT name, city_code FROM landmatch.facility WHERE code = :c"), {"c": code}
+        ).one()
+    assert tuple(stored) == ("石家庄测试物流枢纽", None)
