@@ -8,16 +8,19 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import shapely.geometry
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
+from landmatch import vocab
 from landmatch.auth import Principal
 from landmatch.db.locking import ANY
-from landmatch.errors import Forbidden
+from landmatch.errors import Forbidden, UnprocessableInput
 from landmatch.reflayers import changes
+from landmatch.zones import records
 from tests.locks import blocked_write
 
 ADMIN = Principal(name="t-races-admin", role="admin")
@@ -73,3 +76,64 @@ def test_a_layer_import_checks_scope_on_the_rows_it_locks(
             text("SELECT name, city_code FROM landmatch.facility WHERE code = :c"), {"c": code}
         ).one()
     assert tuple(stored) == ("石家庄测试物流枢纽", None)
+
+
+# 2. Zones: two boundaries written at once over the same ground ---------------------------------
+
+
+def _zone(code: str, dx: float) -> tuple[dict[str, Any], Any]:
+    x, y, d = 114.70902 + dx, 38.12773, 0.01
+    values = {
+        "code": code,
+        "name": f"测试开发区{code}",
+        "city_code": "130100",
+        "level": "provincial",
+        "kind": vocab.ZONE_KINDS[0],
+    }
+    return values, shapely.geometry.box(x, y, x + d, y + d)
+
+
+def test_zones_created_at_once_over_the_same_ground_do_not_both_pass(
+    engine: Engine, cleanup: list[str]
+) -> None:
+    """A zone is created while another, overlapping it, is being created: the second waits for
+    the first's commit (the zone-geometry lock) and is refused as overlapping, instead of
+    checking against the committed zones only and storing both."""
+    tag = _tag().lower()
+    first, second = f"t-race-za-{tag}", f"t-race-zb-{tag}"
+    cleanup.append(f"DELETE FROM landmatch.dev_zone WHERE code IN ('{first}', '{second}')")
+    with Session(engine) as other:
+        records.create_zone(other, ADMIN, *_zone(first, 0.0))
+        result = blocked_write(
+            engine, lambda s: records.create_zone(s, BUREAU, *_zone(second, 0.004)), other.commit
+        )
+    assert isinstance(result, UnprocessableInput), result
+    assert first in str(result) and "重叠" in str(result)
+    with engine.connect() as c:
+        stored = c.execute(
+            text("SELECT code FROM landmatch.dev_zone WHERE code IN (:a, :b)"),
+            {"a": first, "b": second},
+        )
+        assert stored.scalars().all() == [first]
+
+
+def test_a_zone_reshaped_onto_one_being_created_is_refused(
+    engine: Engine, cleanup: list[str]
+) -> None:
+    """The same for a new boundary of an existing zone (update_zone, as the boundary file, the
+    CLI and the workbench write it)."""
+    tag = _tag().lower()
+    first, moved = f"t-race-zc-{tag}", f"t-race-zd-{tag}"
+    cleanup.append(f"DELETE FROM landmatch.dev_zone WHERE code IN ('{first}', '{moved}')")
+    with Session(engine) as s, s.begin():
+        records.create_zone(s, ADMIN, *_zone(moved, 0.03))  # clear of the first
+    with Session(engine) as other:
+        records.create_zone(other, ADMIN, *_zone(first, 0.0))
+        _, onto = _zone(moved, 0.004)
+        result = blocked_write(
+            engine,
+            lambda s: records.update_zone(s, ADMIN, moved, {}, onto, if_match=ANY),
+            other.commit,
+        )
+    assert isinstance(result, UnprocessableInput), result
+    assert first in str(result)
