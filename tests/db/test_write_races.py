@@ -18,9 +18,13 @@ from sqlalchemy.orm import Session
 from landmatch import vocab
 from landmatch.auth import Principal
 from landmatch.db.locking import ANY
-from landmatch.errors import Forbidden, UnprocessableInput
+from landmatch.errors import Forbidden, NotFound, UnprocessableInput
+from landmatch.inventory.edits import delete_parcel
+from landmatch.inventory.imports import ImportOptions, run_import
+from landmatch.match import projects
 from landmatch.reflayers import changes
 from landmatch.zones import records
+from tests.inventory.conftest import feature, geojson_bytes, square
 from tests.locks import blocked_write
 
 ADMIN = Principal(name="t-races-admin", role="admin")
@@ -137,3 +141,69 @@ def test_a_zone_reshaped_onto_one_being_created_is_refused(
         )
     assert isinstance(result, UnprocessableInput), result
     assert first in str(result)
+
+
+# 3 and 4. A parcel reserved while it is deleted, or while its import is rolled back -----------
+
+
+@pytest.fixture
+def imported(engine: Engine, cleanup: list[str]) -> dict[str, Any]:
+    """A new parcel committed by an import of its own, and a project to hold it for."""
+    code = f"T-RACE-R-{_tag()}"
+    x = 114.20 + (uuid.uuid4().int % 200) * 0.003  # a quiet corner of 石家庄
+    data = geojson_bytes(feature(code, square(x, 38.31, 0.001), visibility="internal"))
+    with engine.begin() as c:
+        report = run_import(c, data, "race.geojson", ADMIN, ImportOptions())
+    with Session(engine) as s, s.begin():
+        project = projects.create_project(
+            s,
+            ADMIN,
+            projects.ProjectIn.model_validate(
+                {
+                    "name": "并发预留测试",
+                    "requirement": {"industry": "C39", "area_mu_min": 1, "area_mu_max": 500},
+                    "team": "t-race",
+                }
+            ),
+        )
+    cleanup.extend(
+        [
+            f"DELETE FROM landmatch.reservation WHERE project_id = {int(project['id'])}",
+            f"DELETE FROM landmatch.project WHERE id = {int(project['id'])}",
+            f"DELETE FROM landmatch.parcel_dirty WHERE parcel_id IN "
+            f"(SELECT id FROM landmatch.parcel WHERE code = '{code}')",
+            f"DELETE FROM landmatch.parcel WHERE code = '{code}'",
+            f"DELETE FROM landmatch.parcel_version WHERE code = '{code}'",
+            f"DELETE FROM landmatch.import_batch WHERE id = {int(report['import_id'])}",
+        ]
+    )
+    return {"code": code, "project": int(project["id"]), "import_id": int(report["import_id"])}
+
+
+def _holds(engine: Engine, code: str) -> int:
+    with engine.connect() as c:
+        return int(
+            c.execute(
+                text(
+                    "SELECT count(*) FROM landmatch.reservation r JOIN landmatch.parcel p "
+                    "ON p.id = r.parcel_id WHERE p.code = :c"
+                ),
+                {"c": code},
+            ).scalar_one()
+        )
+
+
+def test_a_parcel_deleted_while_it_is_reserved_is_not_held(
+    engine: Engine, imported: dict[str, Any]
+) -> None:
+    """The parcel is deleted while a hold on it is being made (the deleting transaction also
+    holds the project, as a slow write of it would): the hold waits for the delete and answers
+    404, instead of holding a deleted parcel."""
+    code, pid = imported["code"], imported["project"]
+    with Session(engine) as other:
+        delete_parcel(other, code, ANY, ADMIN)
+        other.execute(text("SELECT 1 FROM landmatch.project WHERE id = :i FOR UPDATE"), {"i": pid})
+        body = projects.ReservationIn(parcel_code=code, project_id=pid)
+        result = blocked_write(engine, lambda s: projects.reserve(s, ADMIN, body), other.commit)
+    assert isinstance(result, NotFound), result
+    assert _holds(engine, code) == 0
