@@ -18,9 +18,9 @@ from sqlalchemy.orm import Session
 from landmatch import vocab
 from landmatch.auth import Principal
 from landmatch.db.locking import ANY
-from landmatch.errors import Forbidden, NotFound, UnprocessableInput
+from landmatch.errors import Conflict, Forbidden, NotFound, UnprocessableInput
 from landmatch.inventory.edits import delete_parcel
-from landmatch.inventory.imports import ImportOptions, run_import
+from landmatch.inventory.imports import ImportOptions, rollback_import, run_import
 from landmatch.match import projects
 from landmatch.reflayers import changes
 from landmatch.zones import records
@@ -207,3 +207,29 @@ def test_a_parcel_deleted_while_it_is_reserved_is_not_held(
         result = blocked_write(engine, lambda s: projects.reserve(s, ADMIN, body), other.commit)
     assert isinstance(result, NotFound), result
     assert _holds(engine, code) == 0
+
+
+def test_a_rollback_does_not_delete_a_hold_made_while_it_ran(
+    engine: Engine, imported: dict[str, Any]
+) -> None:
+    """A hold (any row whose foreign key names the parcel: it takes the key-share lock only) is
+    written while the import that created the parcel is rolled back: the rollback waits for it
+    and refuses, instead of deleting the parcel and, by the cascade, the hold."""
+    code, pid = imported["code"], imported["project"]
+    with Session(engine) as other:
+        other.execute(
+            text(
+                "INSERT INTO landmatch.reservation (parcel_id, project_id, reserved_by, "
+                "owner_team) SELECT id, :pr, 't-race', 't-race' FROM landmatch.parcel "
+                "WHERE code = :c"
+            ),
+            {"pr": pid, "c": code},
+        )
+        result = blocked_write(
+            engine,
+            lambda s: rollback_import(s.connection(), imported["import_id"], ADMIN),
+            other.commit,
+        )
+    assert isinstance(result, Conflict), result
+    assert code in str(result) and "预留" in str(result)
+    assert _holds(engine, code) == 1
