@@ -16,6 +16,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from landmatch import vocab
+from landmatch.accounts import users
 from landmatch.auth import Principal
 from landmatch.db.locking import ANY
 from landmatch.errors import Conflict, Forbidden, NotFound, UnprocessableInput
@@ -233,3 +234,102 @@ def test_a_rollback_does_not_delete_a_hold_made_while_it_ran(
     assert isinstance(result, Conflict), result
     assert code in str(result) and "预留" in str(result)
     assert _holds(engine, code) == 1
+
+
+# 5. Accounts: two admins demoting each other at the same moment -------------------------------
+
+
+@pytest.fixture
+def two_admins(engine: Engine, cleanup: list[str]) -> list[users.Account]:
+    names = [f"t-race-adm{i}-{_tag().lower()}" for i in (1, 2)]
+    with Session(engine) as s, s.begin():
+        for n in names:
+            users.add_user(s, n, "admin")
+    cleanup.append("DELETE FROM landmatch.app_user WHERE name IN ('" + "', '".join(names) + "')")
+    with Session(engine) as s:
+        return [users.get(s, n) for n in names]
+
+
+def test_two_admins_demoting_each_other_at_once_do_not_both_succeed(
+    engine: Engine, two_admins: list[users.Account]
+) -> None:
+    """The second admin demotes the first while the first demotes the second (its request
+    signed in as admin; the second's write holds both accounts): the first's write waits, then
+    finds its caller no longer an admin and is refused (403), so one admin is left."""
+    a1, a2 = two_admins
+
+    def demote(name: str) -> users.AccountSpec:
+        return users.AccountSpec(name, "promoter", None, None, "t-race")
+
+    with Session(engine) as other:
+        users.update(other, a1.name, demote(a1.name), a2.principal(), if_match=ANY)
+        other.execute(
+            text("SELECT 1 FROM landmatch.app_user WHERE id = :i FOR UPDATE"), {"i": a2.id}
+        )
+        result = blocked_write(
+            engine,
+            lambda s: users.update(s, a2.name, demote(a2.name), a1.principal(), if_match=ANY),
+            other.commit,
+        )
+    assert isinstance(result, Forbidden), result
+    with Session(engine) as s:
+        assert users.get(s, a1.name).role == "promoter"
+        assert users.get(s, a2.name).role == "admin"
+
+
+def test_the_last_active_admin_is_neither_demoted_nor_disabled(session: Session) -> None:
+    """With one active admin left, neither the CLI's operator (an account-less caller, the only
+    one that is not itself that admin) nor anyone demotes or disables it."""
+    users.add_user(session, "t-last-admin", "admin")
+    session.execute(
+        text(
+            "UPDATE landmatch.app_user SET active = false "
+            "WHERE role = 'admin' AND name <> 't-last-admin'"
+        )
+    )
+    spec = users.AccountSpec("t-last-admin", "promoter", None, None, "t")
+    with pytest.raises(Conflict, match="最后一个有效的管理员"):
+        users.update(session, "t-last-admin", spec, users.SYSTEM, if_match=ANY)
+    with pytest.raises(Conflict, match="最后一个有效的管理员"):
+        users.set_active(session, "t-last-admin", False, users.SYSTEM)
+    users.add_user(session, "t-second-admin", "admin")
+    assert users.set_active(session, "t-last-admin", False, users.SYSTEM).active is False
+
+
+def test_the_last_two_admins_cannot_both_be_taken_away_at_once(
+    engine: Engine, two_admins: list[users.Account]
+) -> None:
+    """With the two test admins the only active ones, the first is demoted while the second is
+    being disabled (both by the CLI's operator): the disabling waits for the demotion, then
+    finds the second the last active admin and is refused, instead of each write counting the
+    other admin and leaving none."""
+    a1, a2 = two_admins
+    with engine.begin() as c:
+        others = (
+            c.execute(
+                text(
+                    "UPDATE landmatch.app_user SET active = false WHERE role = 'admin' AND active "
+                    "AND id NOT IN (:a, :b) RETURNING id"
+                ),
+                {"a": a1.id, "b": a2.id},
+            )
+            .scalars()
+            .all()
+        )
+    try:
+        with Session(engine) as other:
+            demote = users.AccountSpec(a1.name, "promoter", None, None, "t-race")
+            users.update(other, a1.name, demote, users.SYSTEM, if_match=ANY)
+            result = blocked_write(
+                engine, lambda s: users.set_active(s, a2.name, False, users.SYSTEM), other.commit
+            )
+        assert isinstance(result, Conflict), result
+        assert "最后一个有效的管理员" in str(result)
+        with Session(engine) as s:
+            assert users.get(s, a2.name).active
+    finally:
+        with engine.begin() as c:
+            c.execute(
+                text("UPDATE landmatch.app_user SET active = true WHERE id = ANY(:i)"),
+                {"i": list(others)},
+            )
