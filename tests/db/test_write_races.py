@@ -20,7 +20,7 @@ from landmatch.accounts import users
 from landmatch.auth import Principal
 from landmatch.db.locking import ANY
 from landmatch.errors import Conflict, Forbidden, NotFound, UnprocessableInput
-from landmatch.inventory.edits import delete_parcel
+from landmatch.inventory.edits import delete_parcel, update_parcel
 from landmatch.inventory.imports import ImportOptions, rollback_import, run_import
 from landmatch.match import projects
 from landmatch.reflayers import changes
@@ -81,6 +81,59 @@ def test_a_layer_import_checks_scope_on_the_rows_it_locks(
             text("SELECT name, city_code FROM landmatch.facility WHERE code = :c"), {"c": code}
         ).one()
     assert tuple(stored) == ("石家庄测试物流枢纽", None)
+
+
+def test_a_replacing_layer_import_deletes_only_what_is_still_the_bureaus(
+    engine: Engine, cleanup: list[str]
+) -> None:
+    """With ``replace``, a bureau's import deletes its city's features absent from its file; an
+    admin makes one of them province-wide meanwhile: the import waits for that write and then
+    leaves the feature (no longer the bureau's), instead of deleting it on the old state."""
+    tag = _tag().lower()
+    kept, absent = f"t-race-keep-{tag}", f"t-race-gone-{tag}"
+    hubs = [
+        {
+            "code": c,
+            "name": f"测试物流枢纽{c}",
+            "kind": "logistics_hub",
+            "city_code": "130100",
+            "geometry": shapely.geometry.Point(114.51 + 0.01 * i, 38.04),
+        }
+        for i, c in enumerate((kept, absent))
+    ]
+    cleanup.append(f"DELETE FROM landmatch.facility WHERE code IN ('{kept}', '{absent}')")
+    with Session(engine) as s, s.begin():
+        changes.apply_changes(s, ADMIN, "facility", hubs)
+    # The bureau's file: its city's features exactly as stored (unchanged), without ``absent``.
+    with engine.connect() as c:
+        rows = c.execute(
+            text(
+                "SELECT code, name, kind, city_code, source, ST_AsBinary(geom) AS wkb "
+                "FROM landmatch.facility WHERE city_code = '130100' AND code <> :a"
+            ),
+            {"a": absent},
+        ).mappings()
+        current = [
+            {k: r[k] for k in changes.FIELDS["facility"]}
+            | {"geometry": shapely.from_wkb(bytes(r["wkb"]))}
+            for r in rows
+        ]
+    with Session(engine) as admin:
+        changes.update_record(
+            admin, ADMIN, "facility", absent, {"city_code": "130000"}, if_match=ANY
+        )
+        result = blocked_write(
+            engine,
+            lambda s: changes.apply_changes(s, BUREAU, "facility", current, replace=True),
+            admin.commit,
+        )
+    assert not isinstance(result, BaseException), result
+    assert result.deleted == [] and result.updated == []
+    with engine.connect() as c:
+        stored = c.execute(
+            text("SELECT city_code FROM landmatch.facility WHERE code = :c"), {"c": absent}
+        ).one()
+    assert stored[0] is None
 
 
 # 2. Zones: two boundaries written at once over the same ground ---------------------------------
@@ -194,19 +247,23 @@ def _holds(engine: Engine, code: str) -> int:
         )
 
 
-def test_a_parcel_deleted_while_it_is_reserved_is_not_held(
-    engine: Engine, imported: dict[str, Any]
+@pytest.mark.parametrize("change", ["delete", "withdraw"])
+def test_a_parcel_deleted_or_withdrawn_while_it_is_reserved_is_not_held(
+    engine: Engine, imported: dict[str, Any], change: str
 ) -> None:
-    """The parcel is deleted while a hold on it is being made (the deleting transaction also
-    holds the project, as a slow write of it would): the hold waits for the delete and answers
-    404, instead of holding a deleted parcel."""
+    """The parcel is deleted (or withdrawn) while a hold on it is being made (the changing
+    transaction also holds the project, as a slow write of it would): the hold waits for the
+    change and answers 404 (409), instead of holding a deleted (withdrawn) parcel."""
     code, pid = imported["code"], imported["project"]
     with Session(engine) as other:
-        delete_parcel(other, code, ANY, ADMIN)
+        if change == "delete":
+            delete_parcel(other, code, ANY, ADMIN)
+        else:
+            update_parcel(other, code, {"status": "withdrawn"}, ANY, ADMIN)
         other.execute(text("SELECT 1 FROM landmatch.project WHERE id = :i FOR UPDATE"), {"i": pid})
         body = projects.ReservationIn(parcel_code=code, project_id=pid)
         result = blocked_write(engine, lambda s: projects.reserve(s, ADMIN, body), other.commit)
-    assert isinstance(result, NotFound), result
+    assert isinstance(result, NotFound if change == "delete" else Conflict), result
     assert _holds(engine, code) == 0
 
 
