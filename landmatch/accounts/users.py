@@ -1,7 +1,10 @@
 """Accounts: create, list, change role and scope, disable, reset and change passwords.
 
 Every function that changes an account takes the caller (``by``) and checks inside itself that
-the caller may do it (admin), then writes the audit entry in the same transaction.
+the caller may do it (admin), then writes the audit entry in the same transaction. An admin's
+writes check the caller under the accounts' locks (:func:`_lock_as_admin`: an admin demoted or
+disabled by another at the same moment writes nothing), and the last active admin is never
+demoted or disabled (:func:`_keep_an_admin`).
 """
 
 from __future__ import annotations
@@ -169,6 +172,56 @@ def _require_admin(by: Principal) -> None:
     by.require("admin")
 
 
+@dataclass(frozen=True)
+class _Locked:
+    """What :func:`_lock_as_admin` read under its locks: each locked account's role and active
+    flag, by id."""
+
+    accounts: dict[int, tuple[str, bool]]
+
+    def admins_but(self, account_id: int) -> int:
+        """How many active admins there are besides ``account_id``."""
+        return sum(
+            1
+            for i, (role, active) in self.accounts.items()
+            if i != account_id and role == "admin" and active
+        )
+
+
+def _lock_as_admin(session: Session, by: Principal, *names: str) -> _Locked:
+    """The admin check of an account write, inside the write: lock the caller's account, the
+    accounts ``names`` (404 for one that does not exist) and every active admin's (``FOR
+    UPDATE``, in id order — the one order every account write takes them in), then refuse
+    (403) unless the caller is still an active admin. The role a request was signed in with is read before its write: an admin
+    demoted or disabled since (by another admin at the same moment) writes nothing. A caller
+    without an account (``SYSTEM``, the CLI's operator) has no row to check."""
+    _require_admin(by)
+    rows = session.execute(
+        text(
+            "SELECT id, name, role, active FROM landmatch.app_user WHERE id = :me "
+            "OR name = ANY(:names) OR (role = 'admin' AND active) ORDER BY id FOR UPDATE"
+        ),
+        {"me": by.user_id, "names": list(names)},
+    ).all()
+    found = {r[1] for r in rows}
+    for name in names:
+        if name not in found:
+            raise NotFound(f"账号 {name} 不存在")
+    locked = _Locked({int(r[0]): (str(r[2]), bool(r[3])) for r in rows})
+    if by.user_id is not None and locked.accounts.get(by.user_id) != ("admin", True):
+        raise Forbidden("本账号已不是有效的管理员账号，不能修改账号（请重新登录）")
+    return locked
+
+
+def _keep_an_admin(locked: _Locked, account: Account, still_admin: bool) -> None:
+    """Refuse (409) to demote or disable the last active admin: someone must be left to manage
+    the accounts. Decided on the rows :func:`_lock_as_admin` locked (every active admin's), so
+    two such writes at once cannot each leave the other as the last."""
+    last = account.role == "admin" and account.active and not locked.admins_but(account.id)
+    if last and not still_admin:
+        raise Conflict(f"{account.name} 是最后一个有效的管理员账号，不能取消其管理员角色或停用")
+
+
 def _scope(session: Session, spec: AccountSpec) -> _Scope:
     """Check role, city, zone and team together; every problem at once, by field."""
     errors: list[dict[str, str]] = []
@@ -218,7 +271,7 @@ def create(
     client: Client = NO_CLIENT,
 ) -> Account:
     """Create an account. With a password, the user must choose a new one at first sign-in."""
-    _require_admin(by)
+    _lock_as_admin(session, by)
     errors: list[dict[str, str]] = []
     if not NAME_PATTERN.match(spec.name):
         errors.append(
@@ -281,7 +334,7 @@ def update(
     """Change an account's role, scope and team (the name stays), against the version
     ``if_match`` names (``landmatch.db.locking``: 428 without it, 412 when another admin
     changed the account since; ``ANY`` for the CLI), checked under the row's lock."""
-    _require_admin(by)
+    locked = _lock_as_admin(session, by, name)
     row = lock_row(
         session,
         "SELECT id, version FROM landmatch.app_user WHERE name = :n",
@@ -294,6 +347,7 @@ def update(
     before = get(session, name)
     scope = _scope(session, spec)
     _raise(scope.errors)
+    _keep_an_admin(locked, before, spec.role == "admin")
     session.execute(
         text(
             "UPDATE landmatch.app_user SET role = :r, city_code = :c, zone_id = :z, team = :t, "
@@ -318,11 +372,13 @@ def set_active(
     session: Session, name: str, active: bool, by: Principal, client: Client = NO_CLIENT
 ) -> Account:
     """Disable (every session ends, every token stops working) or enable an account."""
-    account = read(session, name, by)
+    locked = _lock_as_admin(session, by, name)
+    account = get(session, name)
     if not active and account.id == by.user_id:
         raise Forbidden("不能停用自己的账号")
     if account.active == active:
         return account
+    _keep_an_admin(locked, account, active)
     session.execute(
         text("UPDATE landmatch.app_user SET active = :a WHERE id = :i"),
         {"a": active, "i": account.id},
@@ -349,7 +405,8 @@ def reset_password(
     client: Client = NO_CLIENT,
 ) -> Account:
     """Set a new initial password: every session ends, the user must change it at sign-in."""
-    account = read(session, name, by)
+    _lock_as_admin(session, by, name)
+    account = get(session, name)
     passwords.check_policy(password, name, min_length)
     session.execute(
         text(

@@ -845,8 +845,11 @@ def rollback_import(
             "SELECT v.parcel_id, v.version, v.op, p.version, p.code, p.city_code "
             "FROM landmatch.parcel_version v JOIN landmatch.parcel p ON p.id = v.parcel_id "
             # Locked (in id order, as imports lock them) until the rollback commits: the
-            # version and scope checks below hold for the rows it then writes.
-            "WHERE v.import_id = :id ORDER BY p.id FOR NO KEY UPDATE OF p"
+            # version, scope and use checks below hold for the rows it then writes. FOR UPDATE,
+            # as it conflicts with the key share a new reservation's or case's foreign key
+            # takes: one made while the rollback runs either committed before this lock (and
+            # _refuse_used refuses) or waits and then finds its parcel gone.
+            "WHERE v.import_id = :id ORDER BY p.id FOR UPDATE OF p"
         ),
         {"id": import_id},
     ).all()

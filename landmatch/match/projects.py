@@ -324,8 +324,15 @@ def reserve(
         raise InvalidInput(
             "预留截止日期不能早于今天", detail=[{"field": "until", "reason": "早于今天"}]
         )
+    # The parcel is read FOR SHARE and stays so until the hold commits: a delete or a status
+    # change (an UPDATE, FOR NO KEY UPDATE) waits for it, or came first and is read here (FOR
+    # KEY SHARE, as the hold's foreign key takes, would let both through). Lock order: the
+    # parcel, then the project (as nothing locks a project, then a parcel).
     parcel = session.execute(
-        text("SELECT id, status FROM landmatch.parcel WHERE code = :c AND deleted_at IS NULL"),
+        text(
+            "SELECT id, status FROM landmatch.parcel WHERE code = :c AND deleted_at IS NULL "
+            "FOR SHARE"
+        ),
         {"c": body.parcel_code},
     ).first()
     if parcel is None:

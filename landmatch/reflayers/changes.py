@@ -85,10 +85,26 @@ def _clean(layer: str, rec: dict[str, Any], row: int) -> dict[str, Any]:
     return out
 
 
-def _existing(conn: Connection, layer: str) -> dict[str, dict[str, Any]]:
+def _existing(
+    conn: Connection, layer: str, codes: list[str], *, replacing: Principal | None = None
+) -> dict[str, dict[str, Any]]:
+    """The stored records of ``codes`` (with ``replacing``, also every record that caller's
+    replace may delete), locked ``FOR UPDATE`` in id order until the end of the transaction.
+
+    The scope check (:func:`landmatch.reflayers.scope.assign`) and the write are decided on these
+    locked rows: a concurrent change of one of them (an admin making it province-wide) either
+    committed before — and is read here — or waits for this write. A bureau's replace locks the
+    records of its city (a superset of what :meth:`Principal.can_edit_feature`, applied after,
+    lets it delete); an admin's, every record. Id order keeps two writers from deadlocking."""
     cols = [c for c in FIELDS[layer] if c != "code"]
+    everywhere = replacing is not None and replacing.role == "admin"
+    own = replacing.city_code if replacing is not None and replacing.role == "bureau" else None
     rows = conn.execute(
-        text(f"SELECT id, code, {', '.join(cols)}, ST_AsBinary(geom) AS wkb FROM landmatch.{layer}")
+        text(
+            f"SELECT id, code, {', '.join(cols)}, ST_AsBinary(geom) AS wkb FROM landmatch.{layer} "
+            "WHERE code = ANY(:codes) OR :everywhere OR city_code = :own ORDER BY id FOR UPDATE"
+        ),
+        {"codes": codes, "everywhere": everywhere, "own": own},
     ).mappings()
     return {r["code"]: dict(r) for r in rows}
 
@@ -161,7 +177,7 @@ def apply_changes(
         seen.add(r["code"])
         report.warnings += r.pop("warnings", [])
     conn = session.connection()
-    existing = _existing(conn, layer)
+    existing = _existing(conn, layer, sorted(seen), replacing=principal if replace else None)
     scope.assign(conn, principal, layer, cleaned, existing)
     writes: list[tuple[str, dict[str, Any], dict[str, Any] | None]] = []
     affected: set[int] = set()
@@ -316,7 +332,7 @@ def update_record(
             f"不支持修改的字段：{'、'.join(unknown)}",
             detail=[{"field": k, "reason": "不支持修改"} for k in unknown],
         )
-    current = _existing(session.connection(), layer)[code]
+    current = _existing(session.connection(), layer, [code])[code]
     record = {k: current.get(k) for k in FIELDS[layer]} | {"code": code} | changes
     if changes.get("geometry") is None:
         record["geometry"] = shapely.from_wkb(bytes(current["wkb"]))
@@ -345,7 +361,7 @@ def delete_record(
     principal.require("admin", "bureau")
     _locked(session, layer, code, if_match, "删除")
     conn = session.connection()
-    old = _existing(conn, layer).get(code)
+    old = _existing(conn, layer, [code]).get(code)
     if old is None:
         raise NotFound(f"未找到{LAYERS[layer]} {code}")
     scope.require(principal, LAYERS[layer], code, old["city_code"])

@@ -46,6 +46,12 @@ ZONE_EDITABLE = frozenset({"name", "leading_industries", "contact_name", "contac
 EDITABLE = ZONE_EDITABLE | {"level", "kind", "city_code"}
 # Overlaps smaller than this (m²) are slivers from digitising shared edges, not overlaps.
 OVERLAP_TOLERANCE_M2 = 1.0
+#: pg_advisory_xact_lock key: one transaction at a time writes a zone's boundary (creates a zone
+#: or reshapes one), from the overlap check to its commit. The check reads the committed zones
+#: only; without this lock two boundaries written at once over the same ground would each pass
+#: it and both be stored. One key for the whole zone layer: such writes are rare. Taken before
+#: any zone row lock (:func:`lock_zone`), so that the order is always this lock, then the row.
+ZONE_GEOMETRY_LOCK = 0x1A4D_20E5
 # A zone lies within its city's territory (``landmatch.reflayers.scope.territory_sql``): its
 # parcels, its committee's write scope and its policies stay in that city. Parts may stray
 # outside by at most this distance (metres, on the ellipsoid): the stored division boundaries
@@ -159,7 +165,15 @@ def _check_fields(session: Session, values: dict[str, Any]) -> None:
             )
 
 
+def _lock_zone_geometry(session: Session) -> None:
+    """Wait for any other zone boundary write to commit (:data:`ZONE_GEOMETRY_LOCK`); held
+    until this transaction ends."""
+    session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": ZONE_GEOMETRY_LOCK})
+
+
 def _check_overlap(session: Session, geom: BaseGeometry, zone_id: int | None) -> None:
+    """Refuse a boundary that overlaps another zone's; call it under
+    :func:`_lock_zone_geometry`."""
     hits = session.execute(
         text(
             "SELECT code, name, round(ST_Area(ST_Intersection(geom, g)::geography)::numeric, 1) "
@@ -307,6 +321,7 @@ def create_zone(
     ).first():
         raise Conflict(f"开发区编码 {values['code']} 已存在")
     _check_in_city(session, geometry, values["city_code"])
+    _lock_zone_geometry(session)
     _check_overlap(session, geometry, None)
     cols = ["code", *sorted(EDITABLE)]
     params = {c: values.get(c) for c in cols} | {"g": shapely.to_wkb(geometry)}
@@ -333,6 +348,8 @@ def update_zone(
     *,
     if_match: str | None,
 ) -> dict[str, Any]:
+    if geometry is not None:
+        _lock_zone_geometry(session)  # before the zone's row (the order in ZONE_GEOMETRY_LOCK)
     zone = lock_zone(session, code, if_match)
     principal.require_zone(zone["id"], zone["city_code"])
     allowed = ZONE_EDITABLE if principal.role == "zone" else EDITABLE

@@ -13,6 +13,7 @@ from sqlalchemy import Connection, Engine, text
 from landmatch.auth import Principal
 from landmatch.db import derived
 from landmatch.inventory.imports import ImportOptions, run_import
+from tests.locks import wait_for_lock
 
 ADMIN = Principal(name="t-derived", role="admin")
 
@@ -238,20 +239,6 @@ def _queued_import(
     return codes
 
 
-def _wait_for_lock(engine: Engine, pid: int) -> None:
-    """Until backend ``pid`` waits for a lock (bounded; fails the test rather than hang)."""
-    with engine.connect() as conn:
-        for _ in range(600):
-            state = conn.execute(
-                text("SELECT wait_event_type FROM pg_stat_activity WHERE pid = :p"), {"p": pid}
-            ).scalar()
-            if state == "Lock":
-                return
-            conn.execute(text("SELECT pg_sleep(0.05)"))
-            conn.rollback()
-    raise AssertionError(f"backend {pid} never waited for a lock")
-
-
 def test_a_cell_drain_and_a_concurrent_edit_take_their_locks_in_one_order(
     engine: Engine, committed_codes: list[str]
 ) -> None:
@@ -280,7 +267,7 @@ def test_a_cell_drain_and_a_concurrent_edit_take_their_locks_in_one_order(
 
         worker = threading.Thread(target=drain_cells)
         worker.start()
-        _wait_for_lock(engine, drainer_pid)
+        wait_for_lock(engine, drainer_pid)
         # ... then touches the new parcels' cells, which the drain holds if it took them first.
         try:
             edit.execute(
@@ -325,7 +312,7 @@ def test_a_drain_worker_that_finds_nothing_left_makes_no_new_version(
 
         worker = threading.Thread(target=other_worker)
         worker.start()
-        _wait_for_lock(engine, second_pid)
+        wait_for_lock(engine, second_pid)
         first.commit()
         worker.join(timeout=60)
     assert not worker.is_alive() and claimed == [0]
