@@ -30,12 +30,18 @@ class Credentials:
 
 
 NONE = Credentials()
+#: The answer to a session cookie that names no live session (signed out, idle, too old, or
+#: never ours) where a signed-in caller is needed.
+SESSION_ENDED = "登录已过期或已退出，请重新登录"
 
 
 @dataclass(frozen=True)
 class Resolved:
     principal: Principal
     signed_in: SignedIn | None = None  # set for a session cookie
+    # A session cookie that names no live session, read as the public (``ended_as_public``):
+    # the cookie is cleared, and a refusal of the public says to sign in again.
+    ended: bool = False
 
 
 def basic(
@@ -59,8 +65,20 @@ def basic(
     return account.principal()
 
 
-def resolve(session: Session, creds: Credentials, client: Client, settings: Settings) -> Resolved:
-    """The caller behind the credentials (401 when they are not valid)."""
+def resolve(
+    session: Session,
+    creds: Credentials,
+    client: Client,
+    settings: Settings,
+    *,
+    ended_as_public: bool = False,
+) -> Resolved:
+    """The caller behind the credentials (401 when they are not valid).
+
+    With ``ended_as_public`` (a read the public may make), a session cookie that names no live
+    session is the public, marked ``ended``, rather than a 401: a browser left with an old
+    cookie still reads public data. It never stands for anyone but the public; a bearer token
+    or Basic credentials that are not valid are refused either way."""
     if creds.kind is None:
         return Resolved(PUBLIC)
     if creds.kind == "bearer":
@@ -69,5 +87,7 @@ def resolve(session: Session, creds: Credentials, client: Client, settings: Sett
         return Resolved(basic(session, creds.user, creds.secret, client, settings))
     found = sessions.resolve(session, creds.secret, settings)
     if found is None:
-        raise Unauthorized("登录已过期或已退出，请重新登录")
+        if ended_as_public:
+            return Resolved(PUBLIC, ended=True)
+        raise Unauthorized(SESSION_ENDED)
     return Resolved(found.principal, found)

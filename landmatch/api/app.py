@@ -43,7 +43,7 @@ from landmatch.api.routes import (
     workbench,
     zones,
 )
-from landmatch.api.security import RefuseQueryCredentials
+from landmatch.api.security import ClearEndedSession, RefuseQueryCredentials
 from landmatch.db import derived
 from landmatch.db.engine import (
     get_engine,
@@ -205,6 +205,8 @@ def create_app(settings: Settings) -> FastAPI:
         app.add_middleware(
             DataVersionMiddleware, sessions=lambda: app.state.sessions, settings=settings
         )
+    # Outermost: whatever answered (a route, an error page), an ended session's cookie goes.
+    app.add_middleware(ClearEndedSession, settings=settings)
     app.router.routes.insert(0, tiles.lean_route)  # ahead of every other route (routes/tiles.py)
     app.include_router(health.router)
     app.include_router(match.router)  # before parcels: /api/parcels/{code}/matching-projects

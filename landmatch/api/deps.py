@@ -12,7 +12,13 @@ from sqlalchemy.orm import Session
 from landmatch.accounts.audit import AuditFilter, Client
 from landmatch.accounts.principals import Resolved, resolve
 from landmatch.api.reads import replica_sessions
-from landmatch.api.security import check_csrf, client_of, parse_credentials, submitted_csrf
+from landmatch.api.security import (
+    PUBLIC_READS,
+    check_csrf,
+    client_of,
+    parse_credentials,
+    submitted_csrf,
+)
 from landmatch.auth import Principal
 from landmatch.errors import Forbidden
 from landmatch.settings import Settings
@@ -51,9 +57,16 @@ def get_auth(
 ) -> Resolved:
     """Who is calling, from the one resolver (bearer, Basic or session cookie). A request
     authenticated by the session cookie with an unsafe method must carry its CSRF token:
-    checked here, where the cookie becomes a principal, so every route gets the check."""
+    checked here, where the cookie becomes a principal, so every route gets the check.
+
+    A GET or HEAD whose session cookie names no live session (idle, signed out, or not ours)
+    is the public's read: it gets what the public gets, the cookie is cleared
+    (``security.ClearEndedSession``), and a route that refuses the public answers 401 登录已过期
+    (``problems.signed_out``). Any other request with such a cookie is refused with 401."""
     creds = parse_credentials(request)
-    resolved = resolve(session, creds, client, settings)
+    resolved = resolve(
+        session, creds, client, settings, ended_as_public=request.method in PUBLIC_READS
+    )
     if creds.kind is not None:
         session.commit()  # last-used / last-seen marks, independent of what the route does
     if resolved.signed_in is not None:

@@ -16,9 +16,16 @@ from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from landmatch.accounts.principals import SESSION_ENDED
 from landmatch.api.asgi import HTTPMiddleware, buffered
 from landmatch.db.failures import as_domain_error
-from landmatch.errors import InvalidInput, LandMatchError, PayloadTooLarge, TooManyRequests
+from landmatch.errors import (
+    InvalidInput,
+    LandMatchError,
+    PayloadTooLarge,
+    TooManyRequests,
+    Unauthorized,
+)
 from landmatch.errors import validation_reason as _reason
 
 PROBLEM = "application/problem+json"
@@ -245,7 +252,18 @@ def challenge(status: int, headers: dict[str, str] | None = None) -> dict[str, s
     return {**(headers or {}), "WWW-Authenticate": CHALLENGE}
 
 
-def domain_response(exc: LandMatchError) -> JSONResponse:
+def signed_out(request: Request | None, exc: LandMatchError) -> LandMatchError:
+    """A refusal of the public (401, 403) to a request whose session cookie named no live
+    session and was read as the public (``Resolved.ended``, ``landmatch.api.deps.get_auth``):
+    401, sign in again, which is what the cookie's holder needs to hear."""
+    auth = getattr(request.state, "auth", None) if request is not None else None
+    if getattr(auth, "ended", False) and exc.status in (401, 403):
+        return Unauthorized(SESSION_ENDED)
+    return exc
+
+
+def domain_response(exc: LandMatchError, request: Request | None = None) -> JSONResponse:
+    exc = signed_out(request, exc)
     headers = challenge(exc.status)
     if isinstance(exc, TooManyRequests):
         headers = {**(headers or {}), "Retry-After": str(exc.retry_after)}
@@ -271,8 +289,8 @@ def install(
         app.add_middleware(PageErrors, page=page)
 
     @app.exception_handler(LandMatchError)
-    async def _domain(_: Request, exc: LandMatchError) -> JSONResponse:
-        return domain_response(exc)
+    async def _domain(request: Request, exc: LandMatchError) -> JSONResponse:
+        return domain_response(exc, request)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:

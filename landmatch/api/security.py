@@ -8,6 +8,12 @@ cookie, CSRF, the ``WWW-Authenticate`` challenge and the refusal of credentials 
   session's CSRF token, as the ``X-CSRF-Token`` header (scripts, htmx) or the ``csrf_token``
   form field; ``landmatch.api.deps.get_auth`` checks it wherever the cookie is resolved, so no
   route can be reached as the cookie's user without it.
+- A cookie that names no live session (it idled out, was signed out or revoked, or was never
+  ours) makes a GET or HEAD the public's: the answer is the public's and clears the cookie
+  (:class:`ClearEndedSession`), so a browser left with an old cookie keeps the public map.
+  The cookie keeps the session's absolute lifetime rather than its idle one: renewing it on
+  every request would put a ``Set-Cookie`` on every answer (tiles included), and an ended
+  cookie costs nothing now.
 """
 
 from __future__ import annotations
@@ -18,9 +24,10 @@ import hmac
 import ipaddress
 from urllib.parse import parse_qsl, urlencode
 
+from starlette.datastructures import MutableHeaders
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from landmatch.accounts.audit import Client
 from landmatch.accounts.principals import NONE, Credentials
@@ -35,6 +42,9 @@ SESSION_COOKIE = "lm_session"
 CSRF_HEADER = "x-csrf-token"
 CSRF_FIELD = "csrf_token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+# The methods of the public's reads: with a session cookie that names no live session, these
+# are answered as to the public (``landmatch.api.deps.get_auth``); anything else gets 401.
+PUBLIC_READS = frozenset({"GET", "HEAD"})
 # Query parameters that would put a credential in a URL (and so in logs and histories).
 QUERY_CREDENTIALS = frozenset({"token", "access_token"})
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
@@ -114,6 +124,35 @@ def clear_session_cookie(response: Response, conn: HTTPConnection, settings: Set
     response.delete_cookie(
         SESSION_COOKIE, path="/", httponly=True, samesite="lax", secure=is_https(conn, settings)
     )
+
+
+class ClearEndedSession(HTTPMiddleware):
+    """Clear the session cookie of a request that it could not sign in and that was answered
+    as the public's (``Resolved.ended``, left in the request's state by ``get_auth`` and the
+    tile server), whatever the answer; such an answer is never for a shared cache. Outermost,
+    so an error page keeps the header."""
+
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+        super().__init__(app)
+        self.settings = settings
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        state = scope.setdefault("state", {})
+
+        async def wrapped(message: Message) -> None:
+            if message["type"] == "http.response.start" and getattr(
+                state.get("auth"), "ended", False
+            ):
+                cleared = Response()
+                clear_session_cookie(cleared, HTTPConnection(scope), self.settings)
+                headers = MutableHeaders(scope=message)
+                headers.append("set-cookie", cleared.headers["set-cookie"])
+                cache = headers.get("cache-control")
+                if cache is not None and "public" in cache:
+                    headers["cache-control"] = cache.replace("public", "private")
+            await send(message)
+
+        await self.app(scope, receive, wrapped)
 
 
 async def submitted_csrf(request: Request) -> str | None:

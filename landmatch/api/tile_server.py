@@ -38,7 +38,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from landmatch.accounts.audit import Client
-from landmatch.accounts.principals import Credentials, resolve
+from landmatch.accounts.principals import Credentials, Resolved, resolve
 from landmatch.api.security import client_of, parse_credentials
 from landmatch.auth import PUBLIC, Principal
 from landmatch.db.tiles import NO_FILTER, TileFilter, check_tile, data_versions, render_versioned
@@ -162,7 +162,9 @@ class TokenCache:
     """Credentials (bearer token, Basic, session cookie) → principal, remembered for ``ttl``
     seconds (revocation bounded by it). Resolved by the one resolver
     (``landmatch.accounts.principals``), so Basic failures are throttled and logged as anywhere;
-    a refusal is remembered too, so a wrong password costs one check per ``ttl``."""
+    a refusal is remembered too, so a wrong password costs one check per ``ttl``. Tiles are
+    reads the public may make: a session cookie that names no live session is the public's
+    (``Resolved.ended``: the answer clears the cookie)."""
 
     def __init__(
         self,
@@ -175,14 +177,14 @@ class TokenCache:
         self.ttl = ttl
         self.settings = settings
         self.max_entries = max_entries
-        self._items: OrderedDict[tuple[str, str, str], tuple[float, Principal | None]] = (
+        self._items: OrderedDict[tuple[str, str, str], tuple[float, Resolved | None]] = (
             OrderedDict()
         )
 
     def expire(self) -> None:
         self._items.clear()
 
-    async def principal(self, creds: Credentials, client: Client) -> Principal:
+    async def principal(self, creds: Credentials, client: Client) -> Resolved:
         now = time.monotonic()
         key = creds.cache_key()
         hit = self._items.get(key)
@@ -196,10 +198,10 @@ class TokenCache:
             raise Unauthorized("令牌、密码或登录状态无效")
         return hit[1]
 
-    def _lookup(self, creds: Credentials, client: Client) -> Principal | None:
+    def _lookup(self, creds: Credentials, client: Client) -> Resolved | None:
         with self._sessions()() as session:
             try:
-                found = resolve(session, creds, client, self.settings).principal
+                found = resolve(session, creds, client, self.settings, ended_as_public=True)
             except Unauthorized:
                 return None
             session.commit()  # last-used / last-seen marks
@@ -260,7 +262,9 @@ class TileServer:
         creds = parse_credentials(request)  # bearer, Basic, or the session cookie
         if creds.kind is None:
             return PUBLIC
-        return await self.tokens.principal(creds, client_of(request, self.tokens.settings))
+        resolved = await self.tokens.principal(creds, client_of(request, self.tokens.settings))
+        request.state.auth = resolved  # an ended session's cookie is cleared (ClearEndedSession)
+        return resolved.principal
 
     def _render(
         self,

@@ -28,7 +28,7 @@ from landmatch.maps.styles import (
     legend_items,
     water_style,
 )
-from landmatch.match import readable
+from landmatch.match import readable, runs
 from landmatch.settings import Settings
 
 localise_folium()
@@ -423,6 +423,7 @@ def match_map(
             staff=staff,
             criteria=list(criteria.items()),
             views=views,
+            withdrawn=runs.withdrawn_note(n) if (n := run["response"].get("withdrawn")) else None,
             funnel=shown["funnel"] if run["response"].get("why_not") else None,
             near=shown["near"],
             num=readable.num,

@@ -54,8 +54,8 @@ def proposal_html(data: dict[str, Any]) -> str:
     created = data["created_at"].astimezone(BEIJING).strftime("%Y-%m-%d")
     expires = data["expires_at"].astimezone(BEIJING).strftime("%Y-%m-%d")
     subtitle = [f"编制于 {created}，链接有效至 {expires}。"]
-    if data.get("withdrawn"):
-        subtitle.append(f"另有 {data['withdrawn']} 宗地块目前不再公开供应，未列出。")
+    if data.get("withdrawn_note"):
+        subtitle.append(data["withdrawn_note"])
     return render(
         "printed_table.html",
         title=data["title"],

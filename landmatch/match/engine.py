@@ -738,12 +738,24 @@ def match_encoded(
 def get_run(session: Session, match_id: str, principal: Principal) -> dict[str, Any]:
     """A stored run as it was returned (an old run brought to the current shape of its sites:
     :func:`runs.current_shape`). Internal runs are not shown to the public; a run made for a
-    project (it carries the investor's requirement) only to the project's team and admins."""
-    return runs.current_shape(orjson.loads(get_run_body(session, match_id, principal)))
+    project (it carries the investor's requirement) only to the project's team and admins.
+    Its sites are as ``principal`` may see them now (:func:`runs.as_seen_now`)."""
+    run = runs.current_shape(orjson.loads(_stored_body(session, match_id, principal)))
+    return runs.as_seen_now(session, run, principal)
 
 
 def get_run_body(session: Session, match_id: str, principal: Principal) -> bytes:
-    """The stored run's response bytes, as returned when it ran (older runs: from jsonb)."""
+    """The stored run's response bytes, as returned when it ran (older runs: from jsonb),
+    unless a site changed since for ``principal`` (:func:`runs.as_seen_now`): then the run as
+    it may see it now."""
+    body = _stored_body(session, match_id, principal)
+    run = runs.current_shape(orjson.loads(body))
+    seen = runs.as_seen_now(session, run, principal)
+    return body if seen is run else encode(seen)
+
+
+def _stored_body(session: Session, match_id: str, principal: Principal) -> bytes:
+    """The stored run's bytes, if ``principal`` may open it."""
     try:
         uuid.UUID(match_id)
     except ValueError:

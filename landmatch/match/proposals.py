@@ -23,7 +23,7 @@ from landmatch.auth import PUBLIC, Principal
 from landmatch.errors import InvalidInput, LandMatchError, NotFound
 from landmatch.geo.measure import M2_PER_HA, M2_PER_MU
 from landmatch.inventory.cards import parcel_card
-from landmatch.match import compare, ownership, pipeline
+from landmatch.match import compare, ownership, pipeline, runs
 from landmatch.match.engine import get_run
 from landmatch.numbers import ha, mu, num
 
@@ -162,6 +162,7 @@ def open_public(
         "expires_at": row.expires_at,
         "cards": cards,
         "withdrawn": len(withdrawn),
+        "withdrawn_note": runs.withdrawn_note(len(withdrawn)) if withdrawn else None,
         "rows": public_rows(cards),
     }
 

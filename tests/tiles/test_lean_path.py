@@ -189,7 +189,14 @@ def test_staff_cookie_gets_internal_tiles(
     staff = features(client.get(url, headers=IDENTITY).content, "parcels")
     assert len(staff) > len(public) and all("visibility" in f["properties"] for f in staff)
     assert client.get("/tiles/constraints/6/52/24.pbf").status_code == 200
+    # A cookie that is no session gets the public's tiles (and is cleared), never more; an
+    # internal layer asks its holder to sign in again.
     client.cookies.set(SESSION_COOKIE, "forged-session-value")
-    refused = client.get(url)
+    refused = client.get("/tiles/constraints/6/52/24.pbf")
     assert refused.status_code == 401
     assert "Basic" in refused.headers["www-authenticate"]
+    client.cookies.set(SESSION_COOKIE, "forged-session-value")
+    forged = client.get(url, headers=IDENTITY)
+    assert forged.status_code == 200
+    assert forged.headers["set-cookie"].startswith(f'{SESSION_COOKIE}=""; ')
+    assert features(forged.content, "parcels") == public

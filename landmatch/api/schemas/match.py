@@ -101,6 +101,11 @@ class MatchParcelExtras(Contract):
     zone_label: str | None
     distances_km: dict[str, float | None]
     constraint_hits: list[ConstraintHit] | None
+    current_status: dict[str, str] | None = Field(
+        None,
+        description="staff replaying a run: members whose status changed since (code → status "
+        "now, deleted once deleted)",
+    )
 
 
 # A run serves everyone it is shared with: it never carries the confidential fields.
@@ -127,6 +132,11 @@ class MatchAssemblyProperties(Contract):
     coming_available: bool
     breakdown: list[Criterion]
     warnings: list[str]
+    current_status: dict[str, str] | None = Field(
+        None,
+        description="staff replaying a run: members whose status changed since (code → status "
+        "now, deleted once deleted)",
+    )
 
 
 class MatchParcelFeature(Contract):
@@ -192,6 +202,11 @@ class MatchResult(Contract):
     features: list[MatchParcelFeature | MatchAssemblyFeature]
     numberReturned: int = Field(description="ranked parcels (assemblies not counted)")
     assemblies: int
+    withdrawn: int = Field(
+        0,
+        description="the public replaying a run: ranked parcels no longer public ready land, "
+        "left out with their assemblies",
+    )
     why_not: WhyNot
     policy_texts: dict[str, str | None] = Field(description="each cited policy's summary, once")
     warnings: list[str]

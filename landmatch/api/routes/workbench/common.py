@@ -38,7 +38,7 @@ from starlette.concurrency import run_in_threadpool
 from landmatch import numbers, resources, vocab
 from landmatch.accounts import users
 from landmatch.accounts.audit import Client
-from landmatch.accounts.principals import Resolved, resolve
+from landmatch.accounts.principals import SESSION_ENDED, Resolved, resolve
 from landmatch.accounts.sessions import SignedIn
 from landmatch.api.deps import ClientDep, SessionDep, SettingsDep, get_client, submitted_csrf
 from landmatch.api.security import SESSION_COOKIE, check_csrf, parse_credentials
@@ -123,11 +123,13 @@ def nav_here(path: str, items: list[NavItem]) -> str | None:
 
 
 class Redirect(Exception):
-    """Raised by page dependencies: answer with a 303 to ``url`` (handled in install())."""
+    """Raised by page dependencies: answer with a 303 to ``url`` (handled in install()), with
+    ``flash`` (kind, message) for the next page when given."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, flash: tuple[str, str] | None = None) -> None:
         super().__init__(url)
         self.url = url
+        self.flash = flash
 
 
 @dataclass(frozen=True)
@@ -175,6 +177,7 @@ def _resolved(request: Request, session: Session, settings: Settings) -> Resolve
     try:
         resolved: Resolved = resolve(session, creds, get_client(request, settings), settings)
     except Unauthorized:
+        request.state.session_ended = True  # the sign-in page says why (_admit)
         return None
     session.commit()
     assert resolved.signed_in is not None
@@ -230,7 +233,8 @@ def _admit(
     """The signed-in staff member if ``roles`` may open the page (any staff role if none are
     given); otherwise the redirect to sign in or to change the password, or the 403 page."""
     if staff is None:
-        raise Redirect(login_url(_here(request)))
+        ended = getattr(request.state, "session_ended", False)
+        raise Redirect(login_url(_here(request)), ("warning", SESSION_ENDED) if ended else None)
     if staff.signed_in.must_change_password and not allow_password_change:
         raise Redirect(f"{PASSWORD_URL}?next={quote(_here(request), safe='/')}")
     if staff.principal.role not in (roles or STAFF_ROLES):
@@ -608,14 +612,14 @@ def install_handlers(app: Any) -> None:
     from landmatch.api.problems import domain_response
 
     @app.exception_handler(Redirect)
-    async def _redirect(_: Request, exc: Redirect) -> Response:
-        return RedirectResponse(exc.url, status_code=303)
+    async def _redirect(request: Request, exc: Redirect) -> Response:
+        return redirect(request, exc.url, exc.flash)
 
     @app.exception_handler(LandMatchError)
     async def _domain(request: Request, exc: LandMatchError) -> Response:
         if request.url.path.startswith(WORKBENCH_PATHS) and exc.status < 500:
             return await run_in_threadpool(error_page, request, exc.status, exc.title, exc.message)
-        return domain_response(exc)
+        return domain_response(exc, request)
 
 
 __all__ = [

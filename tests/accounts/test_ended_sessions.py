@@ -1,0 +1,145 @@
+"""A browser left with a session cookie that names no live session (idled out, or never ours):
+the public's reads answer as to the public and clear the cookie; what needs a signed-in
+caller, and every write, still answers 401 登录已过期 (or the sign-in page saying so)."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from landmatch.api.security import SESSION_COOKIE
+from tests.conftest import sign_in
+
+ENDED = "登录已过期或已退出，请重新登录"
+
+
+def _ended_cookie(kind: str, client: TestClient, session: Session, name: str) -> str:
+    """A cookie value the server no longer signs in: a real session idle for 61 minutes (the
+    idle limit is 60), or a value that was never a session."""
+    if kind == "garbage":
+        return "garbage"
+    sign_in(client, name)
+    value = client.cookies.get(SESSION_COOKIE)
+    assert value
+    session.execute(
+        text("UPDATE landmatch.user_session SET last_seen_at = now() - interval '61 minutes'")
+    )
+    client.cookies.clear()
+    return value
+
+
+def _with(cookie: str) -> dict[str, str]:
+    # Sent as a header on each request: the test client would drop the cookie after the
+    # first answer that clears it, which is what a browser does.
+    return {"Cookie": f"{SESSION_COOKIE}={cookie}"}
+
+
+def _clears(set_cookie: str | None) -> bool:
+    return (
+        set_cookie is not None
+        and set_cookie.startswith(f'{SESSION_COOKIE}=""')
+        and "max-age=0" in set_cookie.lower()
+    )
+
+
+def _internal_code(session: Session) -> str:
+    return str(
+        session.execute(
+            text(
+                "SELECT code FROM landmatch.parcel WHERE visibility = 'internal' "
+                "AND city_code = '130100' AND deleted_at IS NULL ORDER BY code LIMIT 1"
+            )
+        ).scalar_one()
+    )
+
+
+@pytest.mark.parametrize("kind", ["idle", "garbage"])
+def test_the_public_reads_answer_as_to_the_public_and_clear_the_cookie(
+    kind: str,
+    client: TestClient,
+    session: Session,
+    passwords: dict[str, str],
+    public_code: str,
+) -> None:
+    cookie = _ended_cookie(kind, client, session, passwords["bureau"])
+    reads = [
+        "/api/map/places",
+        f"/api/search?q={quote(public_code)}",
+        f"/parcels/{public_code}/card.html",
+        f"/api/parcels/{public_code}/card",
+        "/ogc/collections/parcels/items?limit=2",
+        "/tiles/parcels/0/0/0.pbf",
+        "/tiles/zones/5/26/12.pbf",
+    ]
+    for path in reads:
+        anonymous = client.get(path)
+        assert anonymous.status_code == 200, (path, anonymous.text)
+        r = client.get(path, headers=_with(cookie))
+        assert r.status_code == 200, (path, r.text)
+        assert _clears(r.headers.get("set-cookie")), (path, r.headers)
+        assert "public" not in r.headers.get("cache-control", ""), path
+        if not path.startswith("/tiles"):
+            assert r.content == anonymous.content, path  # exactly the public's answer
+    # HEAD is a read too.
+    head = client.head("/api/map/places", headers=_with(cookie))
+    assert head.status_code == 200 and _clears(head.headers.get("set-cookie"))
+    # Never more than the public: a parcel the public may not see stays hidden.
+    internal = _internal_code(session)
+    for path in (f"/api/parcels/{internal}", f"/parcels/{internal}/card.html"):
+        hidden = client.get(path, headers=_with(cookie))
+        assert hidden.status_code == 404, (path, hidden.text)
+        assert client.get(path).status_code == 404
+    found = client.get(f"/api/search?q={quote(internal)}", headers=_with(cookie)).json()
+    assert not [x for x in found["results"] if x.get("code") == internal]
+    # A live session is neither cleared nor narrowed.
+    sign_in(client, passwords["bureau"])
+    r = client.get(f"/parcels/{internal}/card.html")
+    assert r.status_code == 200 and "set-cookie" not in r.headers
+
+
+@pytest.mark.parametrize("kind", ["idle", "garbage"])
+def test_what_needs_a_signed_in_caller_still_says_sign_in_again(
+    kind: str, client: TestClient, session: Session, passwords: dict[str, str]
+) -> None:
+    cookie = _ended_cookie(kind, client, session, passwords["bureau"])
+    for path in (
+        "/api/me",
+        "/api/layers/constraint_area",
+        "/tiles/constraints/5/26/12.pbf",  # the public gets 403 here; this caller signs in again
+        "/api/users",
+    ):
+        r = client.get(path, headers=_with(cookie))
+        assert r.status_code == 401, (path, r.text)
+        assert r.json()["detail"] == ENDED, path
+        assert "www-authenticate" in r.headers
+    # Every write is refused, even one the public may make (CSRF token or not).
+    for csrf in ({}, {"X-CSRF-Token": "x"}):
+        r = client.post(
+            "/api/match",
+            json={"area_mu_min": 10, "area_mu_max": 200},
+            headers=_with(cookie) | csrf,
+        )
+        assert r.status_code == 401 and r.json()["detail"] == ENDED, r.text
+        assert "set-cookie" not in r.headers
+    # The workbench sends the browser to sign in, saying why.
+    page = client.get("/workbench", headers=_with(cookie), follow_redirects=False)
+    assert page.status_code == 303
+    assert page.headers["location"].startswith("/workbench/login?next=")
+    flash = page.cookies.get("lm_flash")
+    assert flash
+    login = client.get(
+        page.headers["location"], headers={"Cookie": f"{SESSION_COOKIE}={cookie}; lm_flash={flash}"}
+    )
+    assert login.status_code == 200 and ENDED in login.text
+    # Someone who never signed in is not told to sign in again, and a bad token is refused
+    # wherever it is sent.
+    client.cookies.clear()
+    r = client.get("/api/me")
+    assert r.status_code == 401 and r.json()["detail"] != ENDED and "set-cookie" not in r.headers
+    for path in ("/api/map/places", "/tiles/parcels/0/0/0.pbf"):
+        r = client.get(path, headers={"Authorization": "Bearer lm_not-a-token"})
+        assert r.status_code == 401, path
