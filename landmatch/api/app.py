@@ -194,7 +194,7 @@ def create_app(settings: Settings) -> FastAPI:
     # The guards come before any route reads the query; a browser's errors are pages.
     problems.install(app, guards=[RefuseQueryCredentials], page=workbench.common.error_page)
     app.add_middleware(CSPMiddleware, settings=settings)
-    app.add_middleware(BodyLimitMiddleware, max_mb=settings.max_upload_mb)
+    app.add_middleware(BodyLimitMiddleware, router=app.router, settings=settings)
     app.add_middleware(MethodsMiddleware, router=app.router)  # HEAD, OPTIONS, 405 + Allow
     app.add_middleware(CORSMiddleware, router=app.router, origins=settings.cors_origin_set)
     if replica is not None:  # writers learn the data version to read back (read-your-writes)

@@ -71,6 +71,7 @@ def form(settings: SettingsDep) -> JSONResponse:
     status_code=201,
     summary="Send an inquiry about a public parcel (我有意向)",
     response_model=InquiryReceived,
+    max_body_size=svc.MAX_BODY,  # refused before any of it is read (api/limits.py)
     openapi_extra={
         "requestBody": {
             "required": True,

@@ -26,6 +26,8 @@ from landmatch.api.security import clear_session_cookie, set_session_cookie
 from landmatch.errors import Forbidden, TooManyRequests, Unauthorized, UnprocessableInput
 
 router = APIRouter(include_in_schema=False)
+# The sign-in form (name, password, next, CSRF): anyone may post it.
+LOGIN_MAX_BODY = 16 * 1024
 PasswordStaffDep = Annotated[Staff, Depends(staff_with(allow_password_change=True))]
 
 
@@ -47,7 +49,7 @@ def login_form(request: Request, staff: OptionalStaffDep, next: str = "/workbenc
     return render(request, "workbench/login.html", next=target, name="", errors={})
 
 
-@router.post(LOGIN_URL)
+@router.post(LOGIN_URL, max_body_size=LOGIN_MAX_BODY)
 def login(
     request: Request,
     session: SessionDep,
