@@ -16,7 +16,7 @@ import base64
 import binascii
 import hmac
 import ipaddress
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
@@ -85,6 +85,24 @@ def client_of(conn: HTTPConnection, settings: Settings) -> Client:
             if not _trusted(hop, settings):
                 break
     return Client(address, conn.headers.get("user-agent"))
+
+
+def own_origin(origin: str, conn: HTTPConnection, settings: Settings) -> bool:
+    """Whether a browser's ``Origin`` is this site: the host the request was sent to, the
+    configured public address (``LANDMATCH_PUBLIC_BASE_URL``), or an origin an administrator
+    allowed (``LANDMATCH_CORS_ORIGINS``)."""
+    parts = urlsplit(origin)
+    if not parts.scheme or not parts.netloc:
+        return False
+    if parts.netloc == conn.headers.get("host", ""):
+        return True
+    public = urlsplit(settings.public_base_url)
+    if public.netloc and (parts.scheme, parts.netloc.lower()) == (
+        public.scheme,
+        public.netloc.lower(),
+    ):
+        return True
+    return origin.lower() in settings.cors_origin_set
 
 
 def is_https(conn: HTTPConnection, settings: Settings) -> bool:

@@ -6,6 +6,7 @@ inquiry is internal data."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -346,3 +347,40 @@ def test_concurrent_inquiries_from_one_address_keep_the_limit(
     finally:
         with engine.begin() as c:
             c.execute(text("DELETE FROM landmatch.inquiry WHERE address = :a"), {"a": address})
+
+
+@pytest.mark.parametrize("who", ["anonymous", "admin", "bureau", "promoter", "zone"])
+def test_only_json_from_this_site(
+    make_client: Callable[..., TestClient],
+    session: Session,
+    settings: Settings,
+    tokens: dict[str, str],
+    public_code: str,
+    who: str,
+) -> None:
+    """Another site's page could post an inquiry as a "simple" request (text/plain or a
+    form, no preflight) from each visitor's browser: 201. Now only JSON is taken (415, so a
+    browser must preflight, which is refused), and a foreign Origin is 403."""
+    c = make_client(cors_origins="https://partner.example", public_base_url="https://lm.example")
+    h = {} if who == "anonymous" else {"Authorization": f"Bearer {tokens[who]}"}
+    text_body = json.dumps(_body(settings, public_code)).encode()
+    for kind in ("text/plain", "application/x-www-form-urlencoded", "multipart/form-data", None):
+        sent = {**h, "Origin": "https://evil.example"}
+        if kind:
+            sent["Content-Type"] = kind
+        r = c.post("/api/inquiries", content=text_body, headers=sent)
+        assert r.status_code == 415, (kind, r.status_code, r.text)
+        assert r.headers["content-type"].startswith("application/problem+json")
+        assert "application/json" in r.json()["detail"]
+    for origin in ("https://evil.example", "null", "http://testserver.evil.example"):
+        r = c.post(
+            "/api/inquiries", json=_body(settings, public_code), headers={**h, "Origin": origin}
+        )
+        assert r.status_code == 403 and "其他网站" in r.json()["detail"], (origin, r.text)
+    assert _stored(session) == []
+    # This site (the host asked, the public address, an allowed origin) or no Origin at all.
+    for own in ("http://testserver", "https://lm.example", "https://partner.example", ""):
+        sent = {**h, "Origin": own} if own else h
+        r = c.post("/api/inquiries", json=_body(settings, public_code), headers=sent)
+        assert r.status_code == 201, (own, r.text)
+    assert len(_stored(session)) == 4

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -22,7 +22,7 @@ from landmatch.api.routes.workbench.common import (
     safe_next,
     staff_with,
 )
-from landmatch.api.security import clear_session_cookie, set_session_cookie
+from landmatch.api.security import clear_session_cookie, own_origin, set_session_cookie
 from landmatch.errors import Forbidden, TooManyRequests, Unauthorized, UnprocessableInput
 
 router = APIRouter(include_in_schema=False)
@@ -35,10 +35,8 @@ def _same_origin(request: Request) -> None:
     """Refuse a sign-in posted from another site (login CSRF): the browser's Origin header,
     when sent, must be this site."""
     origin = request.headers.get("origin")
-    if origin and origin != "null":
-        host = urlsplit(origin).netloc
-        if host != request.headers.get("host", ""):
-            raise Forbidden("登录请求来自其他网站，已拒绝")
+    if origin and origin != "null" and not own_origin(origin, request, request.app.state.settings):
+        raise Forbidden("登录请求来自其他网站，已拒绝")
 
 
 @router.get(LOGIN_URL, response_class=HTMLResponse)
