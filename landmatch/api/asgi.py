@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+#: uvicorn's options for every server of the app (``landmatch serve``, the tests, the scripts).
+#: Not uvicorn's ``X-Forwarded-*`` handling, which by default believes any process on the
+#: same machine (127.0.0.1) before the app sees the request: the client's address and the
+#: scheme stay the connection's, and ``landmatch.api.security`` alone decides which proxies
+#: to believe (``LANDMATCH_TRUSTED_PROXIES``).
+SERVER_OPTIONS: dict[str, Any] = {"proxy_headers": False, "forwarded_allow_ips": ""}
 
 
 class HTTPMiddleware:
