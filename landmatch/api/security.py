@@ -105,6 +105,17 @@ def own_origin(origin: str, conn: HTTPConnection, settings: Settings) -> bool:
     return origin.lower() in settings.cors_origin_set
 
 
+def base_url(conn: HTTPConnection, settings: Settings) -> str:
+    """Where absolute links point (no trailing slash): the configured public address
+    (``LANDMATCH_PUBLIC_BASE_URL``) when set; else the host the request names, over HTTPS
+    when :func:`is_https` says so. A client's ``Host`` header chooses the links only on a
+    server whose public address is not configured."""
+    if settings.public_base_url:
+        return settings.public_base_url
+    scheme = "https" if is_https(conn, settings) else "http"
+    return f"{scheme}://{conn.url.netloc}{conn.scope.get('root_path', '')}".rstrip("/")
+
+
 def is_https(conn: HTTPConnection, settings: Settings) -> bool:
     """Whether the browser talks HTTPS to us: the public URL says so, the connection is TLS,
     or a trusted proxy says it terminated TLS."""
