@@ -86,8 +86,12 @@ class BodyLimitMiddleware(HTTPMiddleware):
         return f"提交内容过大（上限 {_size(cap)}）"
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        headers = dict(scope["headers"])
+        length = headers.get(b"content-length", b"")
+        if not length and b"transfer-encoding" not in headers:  # no body (a GET, a tile)
+            await self.app(scope, receive, send)
+            return
         cap = self.cap_of(scope)
-        length = dict(scope["headers"]).get(b"content-length", b"")
         if length.isdigit() and int(length) > cap:
             await self._refuse(cap, scope, receive, send)
             return
