@@ -115,6 +115,11 @@ class PayloadTooLarge(
 ): ...
 
 
+class UnsupportedMediaType(
+    LandMatchError, status=415, type="/problems/unsupported-media-type", title="不支持的内容类型"
+): ...
+
+
 class ServiceUnavailable(
     LandMatchError, status=503, type="/problems/unavailable", title="服务不可用"
 ): ...

@@ -55,7 +55,10 @@ class Settings(BaseSettings):
     control_green_ratio_max_pct: float = Field(15, ge=0, le=100)  # 2023 edition [GK?]
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
-    public_base_url: str = "http://127.0.0.1:8000"
+    # Where the public reaches the app (scheme://host[:port][/path]): absolute links (the OGC
+    # API, listings' pages) are built from it, never from a client's Host header. Empty: from
+    # the request (its Host, and HTTPS as a trusted proxy says), for a server that has none yet.
+    public_base_url: str = ""
     # Upload and import limits.
     max_upload_mb: int = Field(200, ge=1, le=10_000)
     max_import_rows: int = Field(200_000, ge=1)
@@ -192,6 +195,14 @@ class Settings(BaseSettings):
                 ipaddress.ip_network(part, strict=False)
             except ValueError:
                 raise ValueError(f"not an address or CIDR range: {part}") from None
+        return v
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _public_base_url(cls, v: str) -> str:
+        v = v.strip().rstrip("/")
+        if v and not re.fullmatch(r"https?://[A-Za-z0-9.\-\[\]:]+(/[^\s?#]*)?", v):
+            raise ValueError(f"not a web address (scheme://host[:port][/path]): {v}")
         return v
 
     @field_validator("cors_origins")

@@ -286,12 +286,20 @@ def code_of(vocab: dict[str, str], value: str) -> str | None:
     return next((code for code, name in vocab.items() if name == v), None)
 
 
+#: How many unknown codes an error names (the rest are counted): the message stays short
+#: whatever the caller sent.
+NAMED_UNKNOWN = 5
+
+
 def refuse_unknown(values: Iterable[str], known: Container[str], what: str, sep: str = ",") -> None:
     """A model validator's check that every value is a known code: ``ValueError`` naming the
-    unknown ones (``未知{what} a,b``) otherwise."""
-    bad = [v for v in values if v not in known]
+    unknown ones (``未知{what} a,b``; beyond :data:`NAMED_UNKNOWN` distinct ones, the first of
+    them and ``等 N 个``; each at most 40 characters) otherwise."""
+    bad = list(dict.fromkeys(v for v in values if v not in known))
     if bad:
-        raise ValueError(f"未知{what} {sep.join(bad)}")
+        named = sep.join(str(v)[:40] for v in bad[:NAMED_UNKNOWN])
+        more = f" 等 {len(bad):,} 个" if len(bad) > NAMED_UNKNOWN else ""
+        raise ValueError(f"未知{what} {named}{more}")
 
 
 def label(vocab: dict[str, str], code: str | None) -> str | None:

@@ -25,6 +25,7 @@ from sqlalchemy import text
 
 from landmatch.accounts import users
 from landmatch.api.app import create_app
+from landmatch.api.asgi import SERVER_OPTIONS
 from landmatch.auth import Principal
 from landmatch.db.engine import get_engine, session_factory
 from landmatch.settings import get_settings
@@ -61,7 +62,13 @@ def check(as_of: str, out: Path) -> list[str]:
         )
     port = free_port()
     server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+        uvicorn.Config(
+            create_app(settings),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            **SERVER_OPTIONS,
+        )
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

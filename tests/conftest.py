@@ -179,6 +179,7 @@ def live_server(settings: Settings, engine: Engine) -> Iterator[str]:
     import uvicorn
 
     from landmatch.api.app import create_app
+    from landmatch.api.asgi import SERVER_OPTIONS
 
     port = _free_port()
     server = uvicorn.Server(
@@ -193,6 +194,7 @@ def live_server(settings: Settings, engine: Engine) -> Iterator[str]:
             host="127.0.0.1",
             port=port,
             log_level="warning",
+            **SERVER_OPTIONS,
         )
     )
     thread = threading.Thread(target=server.run, daemon=True)

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from landmatch.api.asgi import SERVER_OPTIONS
 from tests.conftest import _free_port
 
 
@@ -17,7 +18,9 @@ def served(app: Any) -> Iterator[str]:
     import uvicorn
 
     port = _free_port()
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    srv = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", **SERVER_OPTIONS)
+    )
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
     started = time.monotonic()

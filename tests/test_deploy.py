@@ -161,3 +161,51 @@ def test_nginx_spreads_caches_and_compresses(proxy: dict[str, Any], engine: Engi
         assert places.status_code == 200 and places.headers["Content-Encoding"] == "gzip"
         assert places.json() == direct.json()
         assert len(gzip.compress(direct.content)) < len(direct.content)
+
+
+def test_through_nginx_the_client_is_the_one_nginx_saw(
+    proxy: dict[str, Any], engine: Engine, settings: Settings
+) -> None:
+    """The app trusts nginx (127.0.0.1) alone and uvicorn trusts nobody: a client (here at
+    127.0.0.2) that sends its own X-Forwarded-For and -Proto is counted at the address nginx
+    saw, and links keep the scheme nginx was reached by."""
+    import datetime as dt
+
+    from landmatch.leads import inquiries
+
+    spoof = {"X-Forwarded-For": "198.51.100.7", "X-Forwarded-Proto": "https"}
+    transport = httpx.HTTPTransport(local_address="127.0.0.2")
+    with httpx.Client(base_url=proxy["url"], transport=transport, timeout=30) as c:
+        r = c.get("/ogc/", params={"f": "json"}, headers=spoof)
+        assert r.status_code == 200, r.text[:300]
+        hrefs = [link["href"] for link in r.json()["links"]]
+        assert hrefs and all(h.startswith(proxy["url"] + "/ogc") for h in hrefs), hrefs
+        with engine.connect() as conn:
+            code = conn.execute(
+                text(
+                    "SELECT code FROM landmatch.parcel WHERE status = 'ready' "
+                    "AND visibility = 'public' AND deleted_at IS NULL ORDER BY code LIMIT 1"
+                )
+            ).scalar_one()
+        at = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=30)
+        token = inquiries.issue_token(settings.secret_key, at)
+        nonce = token.split(".")[1]
+        body = {
+            "token": token,
+            "parcel": code,
+            "name": "代理测试",
+            "phone": "13800000000",
+            "message": "经 nginx 提交",
+            "consent": True,
+        }
+        try:
+            r = c.post("/api/inquiries", json=body, headers=spoof)
+            assert r.status_code == 201, r.text[:300]
+            with engine.connect() as conn:
+                address = conn.execute(
+                    text("SELECT address FROM landmatch.inquiry WHERE nonce = :n"), {"n": nonce}
+                ).scalar_one()
+            assert address == "127.0.0.2"
+        finally:
+            with engine.begin() as conn:
+                conn.execute(text("DELETE FROM landmatch.inquiry WHERE nonce = :n"), {"n": nonce})

@@ -28,6 +28,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
+from landmatch.api.asgi import SERVER_OPTIONS
 from landmatch.settings import Settings, load_settings
 from tests.conftest import _free_port
 
@@ -91,7 +92,9 @@ def fuzz_server(
         app = create_app(fuzz)
         # Built (seconds on a loaded machine) before Schemathesis asks for it within its 10 s.
         app.openapi()
-        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
+        server = uvicorn.Server(
+            uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error", **SERVER_OPTIONS)
+        )
         thread = threading.Thread(target=server.run, daemon=True)
         thread.start()
         deadline = time.monotonic() + 30

@@ -194,7 +194,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.tile_server = tiles.tile_server(settings, lambda: app.state.sessions)
     # The guards come before any route reads the query or the body; a browser's errors
     # (the body limit's 413 too) are pages.
-    body_limit = functools.partial(BodyLimitMiddleware, max_mb=settings.max_upload_mb)
+    body_limit = functools.partial(BodyLimitMiddleware, router=app.router, settings=settings)
     problems.install(
         app, guards=[RefuseQueryCredentials, body_limit], page=workbench.common.error_page
     )

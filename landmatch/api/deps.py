@@ -20,7 +20,7 @@ from landmatch.api.security import (
     submitted_csrf,
 )
 from landmatch.auth import Principal
-from landmatch.errors import Forbidden
+from landmatch.errors import Forbidden, InvalidInput
 from landmatch.settings import Settings
 
 
@@ -92,6 +92,19 @@ def audit_filter(
     """The audit log's filters, from the query of the API's and the workbench's log (an empty
     field is no filter)."""
     return AuditFilter(event or None, user or None, address or None, since, until)
+
+
+def single_values(request: Request) -> None:
+    """400 for a query parameter given twice (``status=ready&status=idle``), as the OGC API
+    answers: a route whose parameters each take one value would otherwise keep the last one
+    silently. A list goes in one value, comma-separated."""
+    qp = request.query_params
+    for name in qp.keys():  # noqa: SIM118 (MultiDict)
+        if len(qp.getlist(name)) > 1:
+            reason = "只能出现一次（多个取值请用逗号分隔，如 status=ready,idle）"
+            raise InvalidInput(
+                f"参数 {name[:40]} 无效：{reason}", detail=[{"field": name[:40], "reason": reason}]
+            )
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]

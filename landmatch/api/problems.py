@@ -209,6 +209,8 @@ class CatchAll(HTTPMiddleware):
 
 
 def _unexpected(exc: Exception, where: str) -> JSONResponse:
+    if isinstance(exc, StarletteHTTPException):  # raised by a middleware (a body's size cap)
+        return http_problem(exc)
     known = as_domain_error(exc)
     if known is None:
         if isinstance(exc, RecursionError):
@@ -237,12 +239,34 @@ def problem(
     return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
 
 
+# A 422 lists at most this many of a request's errors (and counts the rest).
+NAMED_ERRORS = 20
+
 # Starlette's and FastAPI's own English details, in Chinese.
 _HTTP_DETAILS = {
     "Not Found": "请求的资源不存在",
     "Method Not Allowed": "不支持的请求方法",
     "There was an error parsing the body": "请求体无法解析（格式错误或嵌套层级过深）",
 }
+
+
+def http_problem(exc: StarletteHTTPException) -> JSONResponse:
+    """Starlette's (or a middleware's) HTTP error as problem+json, in Chinese."""
+    titles = {
+        404: "未找到",
+        405: "不支持的请求方法",
+        401: "未认证",
+        403: "无权限",
+        413: PayloadTooLarge.title,
+    }
+    detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+    detail = _HTTP_DETAILS.get(detail, detail)
+    return problem(
+        exc.status_code,
+        titles.get(exc.status_code, "请求错误"),
+        detail,
+        headers=challenge(exc.status_code, getattr(exc, "headers", None)),
+    )
 
 
 def challenge(status: int, headers: dict[str, str] | None = None) -> dict[str, str] | None:
@@ -304,25 +328,16 @@ def install(
                 return problem(422, "请求参数无效", detail, "/problems/validation", errors)
             field = ".".join(loc[1:]) if len(loc) > 1 else ".".join(loc)
             errors.append({"field": field, "in": loc[0] if loc else None, "reason": _reason(e)})
-        where = "；".join(f"{err['field']}：{err['reason']}" for err in errors if err["field"])
+        # However many errors the request made, the answer names the first few (its size
+        # stays small whatever was sent).
+        shown, more = errors[:NAMED_ERRORS], len(errors) - NAMED_ERRORS
+        where = "；".join(f"{err['field']}：{err['reason']}" for err in shown if err["field"])
+        if more > 0:
+            where += f"；另有 {more:,} 处"
         return problem(
-            422, "请求参数无效", f"请求参数无效（{where}）", "/problems/validation", errors
+            422, "请求参数无效", f"请求参数无效（{where}）", "/problems/validation", shown
         )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        titles = {
-            404: "未找到",
-            405: "不支持的请求方法",
-            401: "未认证",
-            403: "无权限",
-            413: PayloadTooLarge.title,
-        }
-        detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
-        detail = _HTTP_DETAILS.get(detail, detail)
-        return problem(
-            exc.status_code,
-            titles.get(exc.status_code, "请求错误"),
-            detail,
-            headers=challenge(exc.status_code, getattr(exc, "headers", None)),
-        )
+        return http_problem(exc)

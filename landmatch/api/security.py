@@ -22,7 +22,7 @@ import base64
 import binascii
 import hmac
 import ipaddress
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from starlette.datastructures import MutableHeaders
 from starlette.requests import HTTPConnection, Request
@@ -95,6 +95,35 @@ def client_of(conn: HTTPConnection, settings: Settings) -> Client:
             if not _trusted(hop, settings):
                 break
     return Client(address, conn.headers.get("user-agent"))
+
+
+def own_origin(origin: str, conn: HTTPConnection, settings: Settings) -> bool:
+    """Whether a browser's ``Origin`` is this site: the host the request was sent to, the
+    configured public address (``LANDMATCH_PUBLIC_BASE_URL``), or an origin an administrator
+    allowed (``LANDMATCH_CORS_ORIGINS``)."""
+    parts = urlsplit(origin)
+    if not parts.scheme or not parts.netloc:
+        return False
+    if parts.netloc == conn.headers.get("host", ""):
+        return True
+    public = urlsplit(settings.public_base_url)
+    if public.netloc and (parts.scheme, parts.netloc.lower()) == (
+        public.scheme,
+        public.netloc.lower(),
+    ):
+        return True
+    return origin.lower() in settings.cors_origin_set
+
+
+def base_url(conn: HTTPConnection, settings: Settings) -> str:
+    """Where absolute links point (no trailing slash): the configured public address
+    (``LANDMATCH_PUBLIC_BASE_URL``) when set; else the host the request names, over HTTPS
+    when :func:`is_https` says so. A client's ``Host`` header chooses the links only on a
+    server whose public address is not configured."""
+    if settings.public_base_url:
+        return settings.public_base_url
+    scheme = "https" if is_https(conn, settings) else "http"
+    return f"{scheme}://{conn.url.netloc}{conn.scope.get('root_path', '')}".rstrip("/")
 
 
 def is_https(conn: HTTPConnection, settings: Settings) -> bool:

@@ -25,6 +25,8 @@ def serve(
     """Serve the API and the maps."""
     import uvicorn
 
+    from landmatch.api.asgi import SERVER_OPTIONS
+
     s = settings()
     uvicorn.run(
         "landmatch.api.main:app",
@@ -34,4 +36,5 @@ def serve(
         log_level="info",
         access_log=access_log,
         timeout_worker_healthcheck=s.worker_healthcheck_seconds,
+        **SERVER_OPTIONS,
     )

@@ -156,9 +156,20 @@ def _validate(body: InquiryIn) -> dict[str, Any]:
     return out
 
 
+#: pg_advisory_xact_lock's first key (the second: the address's hash): inquiries from one
+#: address are counted and written one transaction at a time.
+_RATE_LOCK = 0x1A4D_1A01
+
+
 def _check_rate(session: Session, address: str | None, per_hour: int) -> None:
+    """429 when the address has sent ``per_hour`` inquiries within the hour. The address's
+    lock is held until the transaction ends, so a concurrent request from it counts after
+    this one's inquiry is written (or not)."""
     if not address:
         return
+    session.execute(
+        text("SELECT pg_advisory_xact_lock(:k, hashtext(:a))"), {"k": _RATE_LOCK, "a": address}
+    )
     oldest = session.execute(
         text(
             "SELECT created_at FROM landmatch.inquiry WHERE address = :a "

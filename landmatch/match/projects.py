@@ -24,6 +24,9 @@ from landmatch.match.requirements import CRITERIA, Key, Requirement
 from landmatch.match.scores import combine
 
 Pipeline = Literal["new", "matching", "shortlisted", "visiting", "signed", "landed", "lost"]
+#: The largest request body of a project (``POST``/``PATCH /api/projects``): its requirement
+#: (``requirements.MAX_BODY``) and its texts.
+MAX_BODY = 96 * 1024
 OPEN_PIPELINE = ("new", "matching", "shortlisted", "visiting")
 STAFF = ("admin", "promoter")
 

@@ -6,7 +6,7 @@ The model's JSON Schema is published at ``/api/match/schema``. Areas are asked i
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
     BaseModel,
@@ -65,6 +65,10 @@ PRESET_LABELS: dict[str, str] = {
 # Positive amounts: from a millionth up (a denormal such as 5e-324 is no amount and overflows in
 # PostgreSQL's arithmetic).
 Positive = Annotated[float, Field(ge=1e-6, le=1e9)]
+#: The largest request body a requirement may come in (``POST /api/match``, which anyone may
+#: call): its fields, a drawn polygon of some 1,500 vertices, and room to spare.
+MAX_BODY = 64 * 1024
+
 # Database integer keys (PostgreSQL integer).
 Key = Annotated[int, Field(ge=1, le=2_147_483_647)]
 
@@ -156,9 +160,13 @@ class Budget(BaseModel):
 class Location(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    cities: list[str] = Field(default_factory=list, max_length=20, description="城市代码")
+    cities: list[str] = Field(
+        default_factory=list, max_length=len(vocab.CITIES), description="城市代码"
+    )
     zones: list[str] = Field(default_factory=list, max_length=200, description="开发区编码")
-    zone_levels: list[ZoneLevel] = Field(default_factory=list, description="开发区级别")
+    zone_levels: list[ZoneLevel] = Field(
+        default_factory=list, max_length=len(get_args(ZoneLevel)), description="开发区级别"
+    )
     in_zone_only: bool = Field(False, description="只要开发区内地块")
     bbox: tuple[float, float, float, float] | None = Field(
         None, description="minLon,minLat,maxLon,maxLat（CGCS2000）"
@@ -236,7 +244,9 @@ class Requirement(BaseModel):
         None, ge=1, le=3, description="污染类别 1/2/3（一/二/三类工业）；默认取行业默认值"
     )
     land_uses: list[str] = Field(
-        default_factory=list, description="直接指定可接受的用地代码（用地用海分类）；优先于行业"
+        default_factory=list,
+        max_length=len(vocab.LAND_USE),
+        description="直接指定可接受的用地代码（用地用海分类）；优先于行业",
     )
     area_mu_min: float | None = Field(None, ge=0, le=1e6, description="面积下限（亩）")
     area_mu_max: float | None = Field(None, ge=1e-6, le=1e6, description="面积上限（亩）")
@@ -281,14 +291,18 @@ class Requirement(BaseModel):
         None, ge=0, le=1e7, description="大件运输（7 轴及以上）车辆年通行费（万元）"
     )
     enterprise_types: list[str] = Field(
-        default_factory=list, max_length=20, description="企业资质（高新技术企业、科技型企业…）"
+        default_factory=list,
+        max_length=len(vocab.ENTERPRISE_TYPES),
+        description="企业资质（高新技术企业、科技型企业…）",
     )
     utilities: Utilities = Field(default_factory=Utilities)
     require_known_utilities: bool = Field(
         False, description="true：容量未知的地块视为不满足（默认只标注“未知”）"
     )
     budget: Budget = Field(default_factory=Budget)
-    supply_modes: list[SupplyMode] = Field(default_factory=list, description="可接受的供地方式")
+    supply_modes: list[SupplyMode] = Field(
+        default_factory=list, max_length=len(get_args(SupplyMode)), description="可接受的供地方式"
+    )
     location: Location = Field(default_factory=Location)
     proximity: list[Proximity] = Field(default_factory=list, max_length=8)
     include_coming: bool = Field(False, description="同时匹配批而未供、闲置土地（标为“即将可供”）")

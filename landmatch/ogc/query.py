@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from landmatch import vocab
 from landmatch.errors import InvalidInput
 from landmatch.ogc import cql
 from landmatch.ogc import crs as ogc_crs
@@ -262,9 +263,16 @@ def select_properties(
     wanted = single(params, "properties")
     if wanted is None:
         return props
-    names = [n.strip() for n in wanted.split(",") if n.strip()]
+    given = [n.strip() for n in wanted.split(",") if n.strip()]
+    if len(given) > len(props):  # a name twice is harmless; a list longer than this is not
+        raise _bad(
+            "properties",
+            f"最多 {len(props)} 个属性（本集合共 {len(props)} 个），收到 {len(given):,} 个",
+        )
+    names = list(dict.fromkeys(given))  # each once, in the order asked
     by_name = {p.name: p for p in props}
-    unknown = [n for n in names if n not in by_name]
-    if unknown:
-        raise _bad("properties", f"未知属性 {', '.join(unknown)}")
+    try:
+        vocab.refuse_unknown(names, by_name, "属性", ", ")
+    except ValueError as exc:
+        raise _bad("properties", str(exc)) from None
     return tuple(by_name[n] for n in names)

@@ -14,6 +14,9 @@ from landmatch import vocab
 from landmatch.db.lookups import scope_exists, unknown_industries, unknown_land_uses
 from landmatch.errors import UnprocessableInput, validation_reason
 
+#: The largest request body of a policy (``POST``/``PATCH /api/policies``): its texts (some
+#: 6,000 characters) and conditions.
+MAX_BODY = 64 * 1024
 CODE_PATTERN = f"^{vocab.CODE_PATTERN}$"
 
 

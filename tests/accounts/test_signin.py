@@ -306,7 +306,7 @@ def test_secure_cookie_behind_https(
 def test_forwarded_address_only_from_a_trusted_proxy() -> None:
     from starlette.requests import Request
 
-    from landmatch.api.security import client_of, is_https
+    from landmatch.api.security import base_url, client_of, is_https
     from landmatch.settings import load_settings
 
     def req(peer: str, xff: str, proto: str = "http") -> Request:
@@ -318,6 +318,7 @@ def test_forwarded_address_only_from_a_trusted_proxy() -> None:
                 "client": (peer, 1),
                 "scheme": "http",
                 "server": ("x", 80),
+                "root_path": "",
                 "path": "/",
                 "query_string": b"",
             }
@@ -328,3 +329,14 @@ def test_forwarded_address_only_from_a_trusted_proxy() -> None:
     assert client_of(req("8.8.8.8", "1.2.3.4"), trusting).address == "8.8.8.8"
     assert is_https(req("10.0.0.5", "", "https"), trusting)
     assert not is_https(req("8.8.8.8", "", "https"), trusting)
+    # nginx (deploy/nginx) appends the address it saw to what the client sent, and sets
+    # X-Forwarded-Proto itself: the client's own claims before it are not believed.
+    assert client_of(req("10.0.0.5", "6.6.6.6, 10.0.0.1, 203.0.113.9"), trusting).address == (
+        "203.0.113.9"
+    )
+    # Links: the configured address, else the request's host over the scheme a trusted proxy
+    # reports (an untrusted peer's X-Forwarded-Proto is ignored).
+    assert base_url(req("10.0.0.5", "", "https"), trusting) == "https://x"
+    assert base_url(req("8.8.8.8", "", "https"), trusting) == "http://x"
+    configured = load_settings(public_base_url="https://lm.example/gis/", mode="test")
+    assert base_url(req("8.8.8.8", "", "http"), configured) == "https://lm.example/gis"

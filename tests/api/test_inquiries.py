@@ -6,14 +6,16 @@ inquiry is internal data."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
+from landmatch.errors import TooManyRequests
 from landmatch.leads import coverage, inquiries
 from landmatch.settings import Settings
 from tests.conftest import sign_in
@@ -264,3 +266,121 @@ def test_inquiries_are_not_readable_through_the_api(
     assert client.post("/api/inquiries", json=_body(settings, public_code)).status_code == 201
     r = client.get("/api/inquiries")
     assert r.status_code == 405
+
+
+def test_concurrent_inquiries_from_one_address_keep_the_limit(
+    engine: Engine, settings: Settings
+) -> None:
+    """Twelve concurrent inquiries from one address were 8 × 201 against a limit of 5: each
+    counted before any had written. Here two requests from one address (limit 1) are made to
+    count and write at the same moment: a third connection holds the parcel's row lock, which
+    every inquiry's insert needs (its foreign key), until both are waiting in the database.
+    Without the address's lock both have counted 0 by then and both write; with it the second
+    waits for the first to finish, counts 1 and gets 429."""
+    import threading
+    import time
+    import uuid
+
+    from sqlalchemy.orm import Session as OrmSession
+
+    address = f"203.0.113.{uuid.uuid4().int % 250}-{uuid.uuid4().hex[:8]}"
+    limits = inquiries.Limits(0, settings.inquiry_form_hours, 1)
+    with engine.connect() as c:
+        code = c.execute(
+            text(
+                "SELECT code FROM landmatch.parcel WHERE status = 'ready' "
+                "AND visibility = 'public' AND deleted_at IS NULL ORDER BY code LIMIT 1"
+            )
+        ).scalar_one()
+    outcome: list[str] = []
+
+    def send() -> None:
+        with OrmSession(engine) as s:
+            try:
+                inquiries.submit(
+                    s,
+                    inquiries.InquiryIn.model_validate(_body(settings, code)),
+                    secret=settings.secret_key,
+                    limits=limits,
+                    address=address,
+                    user_agent="race",
+                )
+                s.commit()
+                outcome.append("stored")
+            except TooManyRequests:
+                s.rollback()
+                outcome.append("429")
+
+    def waiting() -> int:
+        with engine.connect() as c:
+            return int(
+                c.execute(
+                    text(
+                        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                        "AND datname = current_database()"
+                    )
+                ).scalar_one()
+            )
+
+    try:
+        with engine.connect() as holder:
+            hold = holder.begin()
+            holder.execute(
+                text("SELECT 1 FROM landmatch.parcel WHERE code = :c FOR UPDATE"), {"c": code}
+            )
+            threads = [threading.Thread(target=send) for _ in range(2)]
+            for t in threads:
+                t.start()
+            deadline = time.monotonic() + 30
+            while waiting() < 2:  # both blocked: on the row (and, fixed, on the address)
+                assert time.monotonic() < deadline, outcome
+                time.sleep(0.05)
+            hold.rollback()
+            for t in threads:
+                t.join(30)
+        assert sorted(outcome) == ["429", "stored"], outcome
+        with engine.connect() as c:
+            stored = c.execute(
+                text("SELECT count(*) FROM landmatch.inquiry WHERE address = :a"), {"a": address}
+            ).scalar_one()
+        assert stored == 1
+    finally:
+        with engine.begin() as c:
+            c.execute(text("DELETE FROM landmatch.inquiry WHERE address = :a"), {"a": address})
+
+
+@pytest.mark.parametrize("who", ["anonymous", "admin", "bureau", "promoter", "zone"])
+def test_only_json_from_this_site(
+    make_client: Callable[..., TestClient],
+    session: Session,
+    settings: Settings,
+    tokens: dict[str, str],
+    public_code: str,
+    who: str,
+) -> None:
+    """Another site's page could post an inquiry as a "simple" request (text/plain or a
+    form, no preflight) from each visitor's browser: 201. Now only JSON is taken (415, so a
+    browser must preflight, which is refused), and a foreign Origin is 403."""
+    c = make_client(cors_origins="https://partner.example", public_base_url="https://lm.example")
+    h = {} if who == "anonymous" else {"Authorization": f"Bearer {tokens[who]}"}
+    text_body = json.dumps(_body(settings, public_code)).encode()
+    for kind in ("text/plain", "application/x-www-form-urlencoded", "multipart/form-data", None):
+        sent = {**h, "Origin": "https://evil.example"}
+        if kind:
+            sent["Content-Type"] = kind
+        r = c.post("/api/inquiries", content=text_body, headers=sent)
+        assert r.status_code == 415, (kind, r.status_code, r.text)
+        assert r.headers["content-type"].startswith("application/problem+json")
+        assert "application/json" in r.json()["detail"]
+    for origin in ("https://evil.example", "null", "http://testserver.evil.example"):
+        r = c.post(
+            "/api/inquiries", json=_body(settings, public_code), headers={**h, "Origin": origin}
+        )
+        assert r.status_code == 403 and "其他网站" in r.json()["detail"], (origin, r.text)
+    assert _stored(session) == []
+    # This site (the host asked, the public address, an allowed origin) or no Origin at all.
+    for own in ("http://testserver", "https://lm.example", "https://partner.example", ""):
+        sent = {**h, "Origin": own} if own else h
+        r = c.post("/api/inquiries", json=_body(settings, public_code), headers=sent)
+        assert r.status_code == 201, (own, r.text)
+    assert len(_stored(session)) == 4

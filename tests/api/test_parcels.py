@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Connection, text
 
@@ -133,3 +136,61 @@ def test_tokens_are_checked(client: TestClient) -> None:
     assert r.status_code == 401 and r.headers["content-type"] == PROBLEM
     r = client.get("/api/parcels", headers={"Authorization": "Basic abc"})
     assert r.status_code == 401
+
+
+ROLES = ("anonymous", "admin", "bureau", "promoter", "zone")
+
+
+def _hrefs(r: object) -> list[str]:
+    body = r.json()  # type: ignore[attr-defined]
+    out = [link["href"] for link in body.get("links", [])]
+    link = r.headers.get("link", "")  # type: ignore[attr-defined]
+    return out + [part.split(">")[0].lstrip(" <") for part in link.split(",") if part.strip()]
+
+
+@pytest.mark.parametrize("who", ROLES)
+def test_links_follow_the_configured_address_not_the_host_header(
+    make_client: Callable[..., TestClient], tokens: dict[str, str], who: str
+) -> None:
+    """``Host: evil.example`` made the OGC API's links point at http://evil.example/…: with
+    the public address configured, every absolute link is built from it."""
+    h = {} if who == "anonymous" else auth(tokens[who])
+    evil = {**h, "Host": "evil.example", "X-Forwarded-Proto": "https"}
+    configured = make_client(public_base_url="https://landmatch.example.cn/gis")
+    for url in (
+        "/ogc/",
+        "/ogc/collections",
+        "/ogc/collections/parcels/items?limit=1",
+        "/api/parcels?limit=1&offset=1",
+    ):
+        r = configured.get(url, headers=evil)
+        assert r.status_code == 200, (url, r.text[:300])
+        hrefs = _hrefs(r)
+        assert hrefs, url
+        assert all(h.startswith("https://landmatch.example.cn/gis/") for h in hrefs), hrefs
+        assert "evil.example" not in r.text, url
+    # Not configured: the request's own host, and HTTPS only as a trusted proxy says.
+    plain = make_client(public_base_url="")
+    hrefs = _hrefs(plain.get("/ogc/collections/parcels/items?limit=1", headers=evil))
+    assert hrefs and all(h.startswith("http://evil.example/ogc/") for h in hrefs), hrefs
+
+
+@pytest.mark.parametrize("who", ROLES)
+def test_a_repeated_parameter_is_refused_by_name(
+    client: TestClient, tokens: dict[str, str], who: str
+) -> None:
+    """``status=ready&status=supplied`` kept the last value silently (0 parcels one way round,
+    1,223 the other); OGC answers 400 for a repeated bbox, and so does this listing."""
+    h = {} if who == "anonymous" else auth(tokens[who])
+    for url in (
+        "/api/parcels?status=ready&status=supplied",
+        "/api/parcels?limit=1&city=130100&city=130200",
+        "/api/exports/parcels?format=geojson&city=130100&city=130200",
+    ):
+        r = client.get(url, headers=h)
+        assert r.status_code == 400, (url, r.status_code, r.text[:300])
+        assert r.headers["content-type"].startswith(PROBLEM)
+        name = url.split("&")[-1].split("=")[0]
+        assert f"参数 {name} 无效" in r.json()["detail"] and "只能出现一次" in r.json()["detail"]
+    r = client.get("/api/parcels?status=ready,supplied&limit=1", headers=h)
+    assert r.status_code == 200

@@ -15,6 +15,7 @@ import httpx
 import pytest
 from sqlalchemy import Engine, text
 
+from landmatch.api.asgi import SERVER_OPTIONS
 from landmatch.settings import Settings
 from tests.conftest import TEST_PASSWORD, _free_port
 
@@ -58,7 +59,14 @@ def serve(app: Any) -> tuple[str, Any, threading.Thread]:
 
     port = _free_port()
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+        uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            lifespan="off",
+            **SERVER_OPTIONS,
+        )
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

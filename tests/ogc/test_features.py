@@ -3,6 +3,8 @@ transaction, compared with the equivalent SQL."""
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 import pytest
 from fastapi.testclient import TestClient
 from pyproj import Transformer
@@ -305,3 +307,37 @@ def test_other_collections(client: TestClient, conn: Connection, tokens: dict[st
     assert (
         client.get("/ogc/collections/policies/items", params={"bbox": "1,2,3,4"}).status_code == 400
     )
+
+
+@pytest.mark.parametrize("who", ["anonymous", "admin", "bureau", "promoter", "zone"])
+def test_repeated_property_names_are_asked_once(
+    client: TestClient, tokens: dict[str, str], who: str
+) -> None:
+    """``properties=name,name,…`` (1,700 times) was a 500 (too many columns): a name asked
+    twice is asked once, in the order first asked; more names than the collection has is 400,
+    on items and on one item, for every collection the caller may read."""
+    from landmatch.ogc.collections import COLLECTIONS
+
+    h = {} if who == "anonymous" else auth(tokens[who])
+    for coll in COLLECTIONS.values():
+        items = f"/ogc/collections/{coll.id}/items"
+        r = client.get(items, params={"limit": 1}, headers=h)
+        if r.status_code != 200:  # not this caller's collection
+            continue
+        first = r.json()["features"]
+        props = list(first[0]["properties"]) if first else []
+        if len(props) < 2:
+            continue
+        a, b = props[0], props[1]
+        r = client.get(items, params={"limit": 1, "properties": f"{b},{a},{b},{b}"}, headers=h)
+        assert r.status_code == 200, (coll.id, r.text[:300])
+        assert list(r.json()["features"][0]["properties"]) == [b, a], coll.id
+        fid = quote(str(r.json()["features"][0]["id"]), safe="")
+        for url in (items, f"{items}/{fid}"):
+            r = client.get(url, params={"properties": ",".join([a] * 1700)}, headers=h)
+            assert r.status_code == 400, (url, r.status_code, r.text[:300])
+            assert r.headers["content-type"].startswith("application/problem+json")
+            assert "收到 1,700 个" in r.json()["detail"] and len(r.content) < 1024
+        many = ",".join(f"nope{i}" for i in range(min(len(props), 8)))
+        r = client.get(items, params={"limit": 1, "properties": many}, headers=h)
+        assert r.status_code == 400 and len(r.content) < 1024, r.text[:300]

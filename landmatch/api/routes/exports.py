@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Depends, Query, Response
 from pydantic import Field
 
-from landmatch.api.deps import JobSessionDep, PrincipalDep
+from landmatch.api.deps import JobSessionDep, PrincipalDep, single_values
 from landmatch.api.limits import heavy
 from landmatch.api.media import files
 from landmatch.api.routes.parcels import ParcelQuery
@@ -33,6 +33,7 @@ class ExportQuery(ParcelQuery):
     summary="Export parcels: geojson, gpkg, shp (zip), xlsx (熟地清单), txt (a zip of one TXT per 3° zone when the parcels span several)",
     response_class=Response,
     responses=files(*sorted({media.split(";")[0] for media, _ext in FORMATS.values()})),
+    dependencies=[Depends(single_values)],
 )
 def parcels(
     q: Annotated[ExportQuery, Query()],

@@ -13,6 +13,7 @@ from landmatch.api.media import GEOJSON, GeoJSONResponse
 from landmatch.api.schemas import MatchResult
 from landmatch.api.schemas.match import RequirementSchema
 from landmatch.api.schemas.projects import MatchingProjects
+from landmatch.match import requirements
 from landmatch.match.engine import get_run_body, match_encoded
 from landmatch.match.projects import matching_projects
 from landmatch.match.requirements import Requirement
@@ -37,6 +38,7 @@ def schema() -> dict[str, Any]:
     summary="Rank parcels for a requirement (GeoJSON + why-not)",
     response_model=MatchResult,
     response_class=GeoJSONResponse,
+    max_body_size=requirements.MAX_BODY,  # refused before it is read (api/limits.py)
 )
 def match(
     req: Requirement,

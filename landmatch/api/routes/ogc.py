@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from landmatch.api.deps import PrincipalDep, SessionDep, SettingsDep
 from landmatch.api.media import documents, files
+from landmatch.api.security import base_url
 from landmatch.ogc import crs as ogc_crs
 from landmatch.ogc import documents as docs
 from landmatch.ogc import html, query, service
@@ -19,7 +20,7 @@ router = APIRouter(prefix="/ogc", tags=["ogc"])
 
 
 def _base(request: Request) -> str:
-    return str(request.base_url).rstrip("/") + "/ogc"
+    return base_url(request, request.app.state.settings) + "/ogc"
 
 
 Params = dict[str, list[str]]

@@ -5,14 +5,15 @@ from __future__ import annotations
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from landmatch import vocab
-from landmatch.api.deps import PrincipalDep, SessionDep, SettingsDep
+from landmatch.api.deps import PrincipalDep, SessionDep, SettingsDep, single_values
 from landmatch.api.media import GEOJSON, GeoJSONResponse
 from landmatch.api.schemas import ParcelCollection, ParcelFeature
+from landmatch.api.security import base_url
 from landmatch.db.locking import etag
 from landmatch.db.parcels import ParcelFilter, get_parcel, list_parcels
 from landmatch.errors import InvalidInput
@@ -85,6 +86,7 @@ def parse_bbox(v: str | None) -> tuple[float, float, float, float] | None:
     summary="List parcels as a GeoJSON FeatureCollection",
     response_model=ParcelCollection,
     response_class=GeoJSONResponse,
+    dependencies=[Depends(single_values)],
 )
 def parcels(
     q: Annotated[ParcelQuery, Query()],
@@ -108,7 +110,7 @@ def _page_links(
 ) -> list[dict[str, str]]:
     """self, next and prev, as the OGC items pages give them (same query, other offset)."""
     kept = [(k, v) for k, v in request.query_params.multi_items() if k != "offset"]
-    url = str(request.url.remove_query_params(list(request.query_params.keys())))
+    url = base_url(request, request.app.state.settings) + request.url.path
 
     def href(offset: int) -> str:
         parts = kept + ([("offset", str(offset))] if offset else [])

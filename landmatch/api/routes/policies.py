@@ -13,7 +13,7 @@ from landmatch.api.etags import tagged
 from landmatch.api.schemas.history import RecordVersion
 from landmatch.api.schemas.policies import Policy, PolicyImport, PolicyPage
 from landmatch.inventory.uploads import EXCEL_FILES, receive
-from landmatch.policies import excel, library
+from landmatch.policies import excel, library, schema
 from landmatch.policies.schema import PolicyIn
 
 router = APIRouter(prefix="/api/policies", tags=["policies"])
@@ -69,7 +69,7 @@ def history(code: str, session: SessionDep, principal: PrincipalDep) -> list[dic
     return library.policy_history(session, principal, code)
 
 
-@router.post("", status_code=201, summary="Create a policy", **ONE)
+@router.post("", status_code=201, summary="Create a policy", max_body_size=schema.MAX_BODY, **ONE)
 def create(
     body: PolicyIn, session: SessionDep, principal: PrincipalDep, response: Response
 ) -> dict[str, Any]:
@@ -79,7 +79,10 @@ def create(
 
 
 @router.patch(
-    "/{code}", summary="Edit a policy (fields as in POST, all optional); needs If-Match", **ONE
+    "/{code}",
+    summary="Edit a policy (fields as in POST, all optional); needs If-Match",
+    max_body_size=schema.MAX_BODY,
+    **ONE,
 )
 def update(
     code: str,

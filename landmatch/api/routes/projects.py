@@ -27,7 +27,13 @@ def list_(
     return svc.list_projects(session, principal, status)
 
 
-@router.post("/api/projects", status_code=201, summary="Create a project", response_model=Project)
+@router.post(
+    "/api/projects",
+    status_code=201,
+    summary="Create a project",
+    response_model=Project,
+    max_body_size=svc.MAX_BODY,
+)
 def create(
     body: svc.ProjectIn, session: SessionDep, principal: PrincipalDep, response: Response
 ) -> dict[str, Any]:
@@ -47,6 +53,7 @@ def get(
     "/api/projects/{project_id}",
     summary="Change a project or its pipeline status; needs If-Match",
     response_model=Project,
+    max_body_size=svc.MAX_BODY,
 )
 def patch(
     project_id: int,

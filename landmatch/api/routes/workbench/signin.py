@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -22,10 +22,12 @@ from landmatch.api.routes.workbench.common import (
     safe_next,
     staff_with,
 )
-from landmatch.api.security import clear_session_cookie, set_session_cookie
+from landmatch.api.security import clear_session_cookie, own_origin, set_session_cookie
 from landmatch.errors import Forbidden, TooManyRequests, Unauthorized, UnprocessableInput
 
 router = APIRouter(include_in_schema=False)
+# The sign-in form (name, password, next, CSRF): anyone may post it.
+LOGIN_MAX_BODY = 16 * 1024
 PasswordStaffDep = Annotated[Staff, Depends(staff_with(allow_password_change=True))]
 
 
@@ -33,10 +35,8 @@ def _same_origin(request: Request) -> None:
     """Refuse a sign-in posted from another site (login CSRF): the browser's Origin header,
     when sent, must be this site."""
     origin = request.headers.get("origin")
-    if origin and origin != "null":
-        host = urlsplit(origin).netloc
-        if host != request.headers.get("host", ""):
-            raise Forbidden("登录请求来自其他网站，已拒绝")
+    if origin and origin != "null" and not own_origin(origin, request, request.app.state.settings):
+        raise Forbidden("登录请求来自其他网站，已拒绝")
 
 
 @router.get(LOGIN_URL, response_class=HTMLResponse)
@@ -47,7 +47,7 @@ def login_form(request: Request, staff: OptionalStaffDep, next: str = "/workbenc
     return render(request, "workbench/login.html", next=target, name="", errors={})
 
 
-@router.post(LOGIN_URL)
+@router.post(LOGIN_URL, max_body_size=LOGIN_MAX_BODY)
 def login(
     request: Request,
     session: SessionDep,
