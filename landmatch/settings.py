@@ -8,7 +8,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from functools import lru_cache
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -19,6 +19,14 @@ from landmatch.monitoring.idle import FEE_RATE_MAX
 DEFAULT_SECRET = "change-me-in-production"
 #: A parcel is in a development zone when at least this share of its area lies inside it.
 DEFAULT_ZONE_MIN_SHARE = 0.5
+
+
+#: uvicorn's options for every server of the app (``landmatch serve``, the tests, the scripts).
+#: Not uvicorn's ``X-Forwarded-*`` handling, which by default believes any process on the
+#: same machine (127.0.0.1) before the app sees the request: the client's address and the
+#: scheme stay the connection's, and ``landmatch.api.security`` alone decides which proxies
+#: to believe (``LANDMATCH_TRUSTED_PROXIES``).
+SERVER_OPTIONS: dict[str, Any] = {"proxy_headers": False, "forwarded_allow_ips": ""}
 
 
 class Settings(BaseSettings):

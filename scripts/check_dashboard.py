@@ -25,10 +25,9 @@ from sqlalchemy import text
 
 from landmatch.accounts import users
 from landmatch.api.app import create_app
-from landmatch.api.asgi import SERVER_OPTIONS
 from landmatch.auth import Principal
 from landmatch.db.engine import get_engine, session_factory
-from landmatch.settings import get_settings
+from landmatch.settings import SERVER_OPTIONS, get_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 CHARTS = ("c-city", "c-funnel", "c-targets", "c-age", "c-zones")

@@ -179,7 +179,7 @@ def live_server(settings: Settings, engine: Engine) -> Iterator[str]:
     import uvicorn
 
     from landmatch.api.app import create_app
-    from landmatch.api.asgi import SERVER_OPTIONS
+    from landmatch.settings import SERVER_OPTIONS
 
     port = _free_port()
     server = uvicorn.Server(

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from landmatch.api.asgi import SERVER_OPTIONS
+from landmatch.settings import SERVER_OPTIONS
 from tests.conftest import _free_port
 
 

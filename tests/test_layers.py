@@ -65,8 +65,19 @@ def test_db_does_not_import_auth_or_the_callers() -> None:
 # The db layer reads the services' pure definitions through modules it may import (QA flags:
 # db/qa_flags.py, publication: landmatch/publication.py). The field table (inventory/fields.py:
 # which fields are public, the utility dates) is the one source db/parcels derives its column
-# lists from; it imports nothing but vocab and inventory.quantities.
-_DB_MAY_READ = ("landmatch.inventory.fields",)
+# lists from; it imports nothing but vocab and inventory.quantities. The land-use table
+# (inventory/land_use.py: the lease ceilings the QA flag reads) imports vocab alone.
+_DB_MAY_READ = ("landmatch.inventory.fields", "landmatch.inventory.land_use")
+
+
+def test_what_the_db_layer_may_read_is_pure_definitions() -> None:
+    """Each module of ``_DB_MAY_READ`` imports only definitions: vocab, units, the other such
+    modules (never a service with a session)."""
+    pure = ("landmatch.vocab", "landmatch.inventory.quantities", *_DB_MAY_READ)
+    for module in _DB_MAY_READ:
+        path = PACKAGE / (module.removeprefix("landmatch.").replace(".", "/") + ".py")
+        imported = {m for m in _imports(path) if m.startswith("landmatch.")}
+        assert {m for m in imported if not m.startswith(pure)} == set(), module
 
 
 def test_db_imports_no_service() -> None:

@@ -28,8 +28,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
-from landmatch.api.asgi import SERVER_OPTIONS
-from landmatch.settings import Settings, load_settings
+from landmatch.settings import SERVER_OPTIONS, Settings, load_settings
 from tests.conftest import _free_port
 
 EXAMPLES = int(os.environ.get("LANDMATCH_SCHEMATHESIS_EXAMPLES", "3"))

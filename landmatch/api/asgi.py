@@ -4,20 +4,12 @@ and :func:`buffered`, for a middleware that replaces whole responses of one cont
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 # What answers in place of a buffered response: (its start message, its whole body, send).
 Transform = Callable[[Message, bytes, Send], Awaitable[None]]
-
-#: uvicorn's options for every server of the app (``landmatch serve``, the tests, the scripts).
-#: Not uvicorn's ``X-Forwarded-*`` handling, which by default believes any process on the
-#: same machine (127.0.0.1) before the app sees the request: the client's address and the
-#: scheme stay the connection's, and ``landmatch.api.security`` alone decides which proxies
-#: to believe (``LANDMATCH_TRUSTED_PROXIES``).
-SERVER_OPTIONS: dict[str, Any] = {"proxy_headers": False, "forwarded_allow_ips": ""}
 
 
 class HTTPMiddleware:

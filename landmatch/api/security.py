@@ -35,7 +35,7 @@ from landmatch.accounts.sessions import SignedIn
 from landmatch.api.asgi import HTTPMiddleware
 from landmatch.api.problems import CHALLENGE as CHALLENGE  # the 401 challenge, answered there
 from landmatch.api.problems import problem
-from landmatch.errors import Forbidden, Unauthorized
+from landmatch.errors import Forbidden, Unauthorized, UnsupportedMediaType
 from landmatch.settings import Settings
 
 SESSION_COOKIE = "lm_session"
@@ -113,6 +113,22 @@ def own_origin(origin: str, conn: HTTPConnection, settings: Settings) -> bool:
     ):
         return True
     return origin.lower() in settings.cors_origin_set
+
+
+def json_from_our_pages(request: Request, refused: str) -> None:
+    """A public write comes as JSON (415 otherwise), and from a page of this site when a
+    browser says where (403 ``refused`` for another site's ``Origin``). A page elsewhere can
+    then only send one through a CORS preflight, which is refused: no other site's form,
+    posted as text/plain or form-encoded without a preflight, writes from its visitors'
+    addresses."""
+    kind = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if kind != "application/json":
+        raise UnsupportedMediaType(
+            f"请求体应为 JSON（Content-Type: application/json），收到：{kind[:60] or '未注明'}"
+        )
+    origin = request.headers.get("origin")
+    if origin is not None and not own_origin(origin, request, request.app.state.settings):
+        raise Forbidden(refused)
 
 
 def base_url(conn: HTTPConnection, settings: Settings) -> str:

@@ -25,7 +25,7 @@ def serve(
     """Serve the API and the maps."""
     import uvicorn
 
-    from landmatch.api.asgi import SERVER_OPTIONS
+    from landmatch.settings import SERVER_OPTIONS
 
     s = settings()
     uvicorn.run(

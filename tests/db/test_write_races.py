@@ -46,11 +46,31 @@ def cleanup(engine: Engine) -> Iterator[list[str]]:
             c.execute(text(sql))
 
 
+@pytest.fixture
+def removed(engine: Engine) -> Iterator[list[tuple[str, str]]]:
+    """Reference features (layer, code) the test committed, deleted after it through the
+    services, so that the parcels' facts and zones are brought level again (a plain DELETE
+    left later tests of the shared database distances to a facility that is gone)."""
+    features: list[tuple[str, str]] = []
+    yield features
+    with Session(engine) as s, s.begin():
+        for layer, code in features:
+            if layer == "dev_zone":
+                if s.execute(
+                    text("SELECT 1 FROM landmatch.dev_zone WHERE code = :c"), {"c": code}
+                ).first():
+                    records.delete_zone(s, ADMIN, code, if_match=ANY)
+            elif s.execute(
+                text(f"SELECT 1 FROM landmatch.{layer} WHERE code = :c"), {"c": code}
+            ).first():
+                changes.delete_record(s, ADMIN, layer, code, if_match=ANY)
+
+
 # 1. Reference layers: a bureau's import against an admin's concurrent change of scope --------
 
 
 def test_a_layer_import_checks_scope_on_the_rows_it_locks(
-    engine: Engine, cleanup: list[str]
+    engine: Engine, removed: list[tuple[str, str]]
 ) -> None:
     """An admin makes a 石家庄 facility province-wide while a 石家庄 bureau imports a file with
     the same code: the import waits for the admin's write and is then refused (the feature is
@@ -65,7 +85,7 @@ def test_a_layer_import_checks_scope_on_the_rows_it_locks(
     }
     with Session(engine) as s, s.begin():
         changes.apply_changes(s, ADMIN, "facility", [hub])
-    cleanup.append(f"DELETE FROM landmatch.facility WHERE code = '{code}'")
+    removed.append(("facility", code))
     with Session(engine) as admin:
         changes.update_record(admin, ADMIN, "facility", code, {"city_code": "130000"}, if_match=ANY)
         bureau_file = [hub | {"name": "市局文件中的名称"}]
@@ -84,7 +104,7 @@ def test_a_layer_import_checks_scope_on_the_rows_it_locks(
 
 
 def test_a_replacing_layer_import_deletes_only_what_is_still_the_bureaus(
-    engine: Engine, cleanup: list[str]
+    engine: Engine, removed: list[tuple[str, str]]
 ) -> None:
     """With ``replace``, a bureau's import deletes its city's features absent from its file; an
     admin makes one of them province-wide meanwhile: the import waits for that write and then
@@ -101,7 +121,7 @@ def test_a_replacing_layer_import_deletes_only_what_is_still_the_bureaus(
         }
         for i, c in enumerate((kept, absent))
     ]
-    cleanup.append(f"DELETE FROM landmatch.facility WHERE code IN ('{kept}', '{absent}')")
+    removed.extend([("facility", kept), ("facility", absent)])
     with Session(engine) as s, s.begin():
         changes.apply_changes(s, ADMIN, "facility", hubs)
     # The bureau's file: its city's features exactly as stored (unchanged), without ``absent``.
@@ -152,14 +172,14 @@ def _zone(code: str, dx: float) -> tuple[dict[str, Any], Any]:
 
 
 def test_zones_created_at_once_over_the_same_ground_do_not_both_pass(
-    engine: Engine, cleanup: list[str]
+    engine: Engine, removed: list[tuple[str, str]]
 ) -> None:
     """A zone is created while another, overlapping it, is being created: the second waits for
     the first's commit (the zone-geometry lock) and is refused as overlapping, instead of
     checking against the committed zones only and storing both."""
     tag = _tag().lower()
     first, second = f"t-race-za-{tag}", f"t-race-zb-{tag}"
-    cleanup.append(f"DELETE FROM landmatch.dev_zone WHERE code IN ('{first}', '{second}')")
+    removed.extend([("dev_zone", first), ("dev_zone", second)])
     with Session(engine) as other:
         records.create_zone(other, ADMIN, *_zone(first, 0.0))
         result = blocked_write(
@@ -176,13 +196,13 @@ def test_zones_created_at_once_over_the_same_ground_do_not_both_pass(
 
 
 def test_a_zone_reshaped_onto_one_being_created_is_refused(
-    engine: Engine, cleanup: list[str]
+    engine: Engine, removed: list[tuple[str, str]]
 ) -> None:
     """The same for a new boundary of an existing zone (update_zone, as the boundary file, the
     CLI and the workbench write it)."""
     tag = _tag().lower()
     first, moved = f"t-race-zc-{tag}", f"t-race-zd-{tag}"
-    cleanup.append(f"DELETE FROM landmatch.dev_zone WHERE code IN ('{first}', '{moved}')")
+    removed.extend([("dev_zone", first), ("dev_zone", moved)])
     with Session(engine) as s, s.begin():
         records.create_zone(s, ADMIN, *_zone(moved, 0.03))  # clear of the first
     with Session(engine) as other:

@@ -15,8 +15,7 @@ import httpx
 import pytest
 from sqlalchemy import Engine, text
 
-from landmatch.api.asgi import SERVER_OPTIONS
-from landmatch.settings import Settings
+from landmatch.settings import SERVER_OPTIONS, Settings
 from tests.conftest import TEST_PASSWORD, _free_port
 
 STAFF = "t-interop-qgis"

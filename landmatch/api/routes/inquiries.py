@@ -14,32 +14,19 @@ from pydantic import ValidationError
 
 from landmatch.api.deps import ClientDep, PrincipalDep, SessionDep, SettingsDep
 from landmatch.api.schemas.inquiries import InquiryForm, InquiryReceived
-from landmatch.api.security import own_origin
-from landmatch.errors import Forbidden, InvalidInput, PayloadTooLarge, UnsupportedMediaType
+from landmatch.api.security import json_from_our_pages
+from landmatch.errors import InvalidInput, PayloadTooLarge
 from landmatch.leads import inquiries as svc
 
 router = APIRouter(tags=["inquiries"])
 NO_STORE = {"Cache-Control": "no-store"}
 
 
-def _from_a_page_of_ours(request: Request) -> None:
-    """An inquiry comes as JSON (415 otherwise), and from a page of this site when a browser
-    says where (403 for another site's ``Origin``). A page elsewhere can then only send one
-    through a CORS preflight, which is refused: no other site's form, posted as text/plain or
-    form-encoded without a preflight, files an inquiry from its visitors' addresses."""
-    kind = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-    if kind != "application/json":
-        raise UnsupportedMediaType(
-            f"请求体应为 JSON（Content-Type: application/json），收到：{kind[:60] or '未注明'}"
-        )
-    origin = request.headers.get("origin")
-    if origin is not None and not own_origin(origin, request, request.app.state.settings):
-        raise Forbidden("意向提交来自其他网站，已拒绝：请在本站地图的地块卡片上点“我有意向”")
-
-
 async def _body(request: Request) -> svc.InquiryIn:
     """The JSON body, read up to :data:`svc.MAX_BODY` bytes (413 beyond, before parsing)."""
-    _from_a_page_of_ours(request)
+    json_from_our_pages(
+        request, "意向提交来自其他网站，已拒绝：请在本站地图的地块卡片上点“我有意向”"
+    )
     length = request.headers.get("content-length", "")
     if length.isdigit() and int(length) > svc.MAX_BODY:
         raise PayloadTooLarge(f"提交内容过大（上限 {svc.MAX_BODY // 1024} KB）")
