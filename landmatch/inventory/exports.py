@@ -252,6 +252,8 @@ def export_parcels(
         by_zone = _txt(frame, geoms, codec.lower(), zone)
         if len(by_zone) == 1:
             [data] = by_zone.values()
+            # The text's own charset (GBK/GB18030 readers need to be told).
+            media = f"text/plain; charset={codec.lower()}"
             return Export(data=data, media_type=media, filename=f"parcels-{stamp}.txt")
         zones = "、".join(str(z) for z in by_zone)
         return Export(

@@ -65,8 +65,12 @@ PRESET_LABELS: dict[str, str] = {
 # Positive amounts: from a millionth up (a denormal such as 5e-324 is no amount and overflows in
 # PostgreSQL's arithmetic).
 Positive = Annotated[float, Field(ge=1e-6, le=1e9)]
+#: The most vertices of a search area (``location.polygon``), drawn on a map: what the body
+#: caps below hold with room to spare, so a requirement the model takes is never too large to
+#: send back (the workbench's form, an API client's PATCH of what it read).
+POLYGON_MAX_VERTICES = 1_500
 #: The largest request body a requirement may come in (``POST /api/match``, which anyone may
-#: call): its fields, a drawn polygon of some 1,500 vertices, and room to spare.
+#: call): its fields, a polygon of ``POLYGON_MAX_VERTICES``, and room to spare.
 MAX_BODY = 64 * 1024
 
 # Database integer keys (PostgreSQL integer).
@@ -196,6 +200,7 @@ class Location(BaseModel):
     def _polygon(cls, v: dict[str, Any] | None) -> Any:
         if v is None:
             return v
+        import shapely
         import shapely.geometry
 
         if v.get("type") not in ("Polygon", "MultiPolygon"):
@@ -206,6 +211,11 @@ class Location(BaseModel):
             raise ValueError(f"polygon 无法解析：{exc}") from None
         if g.is_empty or not g.is_valid:
             raise ValueError("polygon 无效（为空或自相交）")
+        n = shapely.get_num_coordinates(g)
+        if n > POLYGON_MAX_VERTICES:
+            raise ValueError(
+                f"选址范围最多 {POLYGON_MAX_VERTICES:,} 个顶点（收到 {n:,} 个），请简化后再提交"
+            )
         minx, miny, maxx, maxy = g.bounds
         if not (minx >= -180 and maxx <= 180 and miny >= -90 and maxy <= 90):
             raise ValueError("polygon 坐标应为经纬度（CGCS2000）")

@@ -95,6 +95,44 @@ def test_every_requirement_list_is_bounded() -> None:
     assert all(n is not None for _, n in lists), lists
 
 
+def test_a_search_area_the_model_takes_fits_the_caps(client: TestClient) -> None:
+    """Review 3, F6: a requirement's polygon had no size limit, so a project saved through the
+    workbench (2 MB) could not be sent back through the API (96 KB) and a staff match of a
+    drawn area of 3,000 vertices got 413. The model now takes up to ``POLYGON_MAX_VERTICES``,
+    and such a requirement fits the match's and the project's caps (even with spaces after
+    separators); one vertex more is refused by the model in words."""
+    import math
+
+    from landmatch.match import projects
+    from landmatch.match.requirements import MAX_BODY, POLYGON_MAX_VERTICES
+
+    def ring(n: int) -> list[list[float]]:
+        pts = [
+            [
+                round(114.5 + 0.2 * math.cos(2 * math.pi * i / n), 6),
+                round(38.0 + 0.2 * math.sin(2 * math.pi * i / n), 6),
+            ]
+            for i in range(n)
+        ]
+        return [*pts, pts[0]]
+
+    def requirement(n: int) -> dict[str, object]:
+        polygon = {"type": "Polygon", "coordinates": [ring(n)]}
+        return {"area_mu_min": 10, "area_mu_max": 500, "location": {"polygon": polygon}}
+
+    largest = requirement(POLYGON_MAX_VERTICES - 1)  # the closing vertex repeats the first
+    Requirement.model_validate(largest)
+    body = json.dumps(largest, ensure_ascii=False)
+    assert len(body.encode()) < MAX_BODY
+    project = {"name": "很长的项目名称" * 10, "requirement": largest, "description": "说明" * 400}
+    assert len(json.dumps(project, ensure_ascii=False).encode()) < projects.MAX_BODY
+    r = client.post("/api/match", content=body, headers={"Content-Type": "application/json"})
+    assert r.status_code == 200, r.text[:300]
+    over = client.post("/api/match", json=requirement(POLYGON_MAX_VERTICES))
+    assert over.status_code == 422, over.text[:300]
+    assert f"最多 {POLYGON_MAX_VERTICES:,} 个顶点" in over.text
+
+
 def test_many_errors_make_a_short_answer(client: TestClient) -> None:
     body = {f"field{i}": 1 for i in range(2000)}
     r = client.post("/api/match", json=body)

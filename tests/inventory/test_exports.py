@@ -251,8 +251,9 @@ def test_text_gbk_cannot_hold_is_refused_by_parcel_and_written_in_gb18030(
     assert "GB18030 没有语言驱动标识" in zf.read("字段说明.txt").decode("utf-8")
     df = pyogrio.read_dataframe(_unzip(data, tmp_path) / "parcels.shp")
     assert name in set(df["DKMC"]), set(df["DKMC"])
-    txt = _get(client, tokens, "txt", encoding="GB18030").content
-    assert name in txt.decode("gb18030")
+    txt = _get(client, tokens, "txt", encoding="GB18030")
+    assert name in txt.content.decode("gb18030")
+    assert txt.headers["content-type"] == "text/plain; charset=gb18030"  # review 3, F7
 
 
 def test_ogrinfo_opens_the_zip_and_reads_gbk_without_cpg(

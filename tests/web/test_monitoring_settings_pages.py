@@ -148,3 +148,15 @@ def test_a_stale_target_form_saves_nothing_and_shows_the_current_target(
     assert bad.status_code == 200 and "应为数字" in bad.text and 'value="很多"' in bad.text
     wrong_year = _target_post(client, csrf, 1, target_mu="5", deadline="2030-09-30")
     assert wrong_year.status_code == 200 and "截止日期应在目标年度内" in wrong_year.text
+    # Review 3, F3: a year out of range in the address is refused as the API refuses it (a
+    # 500 from the deadline's date before), with nothing written.
+    for year in (99999, 2500):
+        r = client.post(
+            f"/workbench/cases/targets/130100/{year}/idle",
+            data={"csrf_token": csrf, "version": 0, "target_mu": "10"},
+            follow_redirects=False,
+        )
+        assert r.status_code == 422, (year, r.status_code, r.text[:300])
+    assert not session.execute(
+        text("SELECT 1 FROM landmatch.disposal_target WHERE year > 2100")
+    ).first()

@@ -153,3 +153,16 @@ def test_other_roles_and_teams(
     assert r.status_code in (303, 403)
     assert dt.date.today()  # the link still opens for the investor
     assert client.get(made["link"]).status_code == 200
+
+
+def test_the_link_on_the_project_page_is_the_sites_public_address(
+    made: dict[str, Any], make_client: Any, passwords: dict[str, str]
+) -> None:
+    """Review 3, F1: the link to copy was built from the request's own host and scheme, so
+    behind a proxy (uvicorn no longer trusts forwarded headers by itself) it read
+    ``http://127.0.0.1:8000/p/…``; it is the configured public address
+    (``LANDMATCH_PUBLIC_BASE_URL``), as the OGC API's links are."""
+    configured = make_client(public_base_url="http://lm.example/gis")
+    sign_in(configured, passwords["promoter"])
+    page = configured.get(f"/workbench/projects/{made['project']['id']}").text
+    assert f'value="http://lm.example/gis{made["link"]}' in page

@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Query
+from fastapi import APIRouter, Depends, Form, Path, Query
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
@@ -280,7 +280,7 @@ def targets_page(
 def save_target(
     ctx: KeeperCtx,
     city: str,
-    year: int,
+    year: Annotated[int, Path(ge=2000, le=2100)],
     kind: str,
     version: SettingVersion,
     target_mu: Annotated[str, Form(max_length=30)] = "",

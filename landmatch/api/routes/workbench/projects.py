@@ -23,6 +23,7 @@ from landmatch.api.routes.workbench.common import (
     render,
     safe_next,
 )
+from landmatch.api.security import base_url
 from landmatch.basemap.store import water_loaded
 from landmatch.db.locking import etag
 from landmatch.errors import LandMatchError
@@ -182,6 +183,7 @@ def show(ctx: PromoterCtx, project_id: int) -> HTMLResponse:
         req=requirement_form.context(p["requirement"]),
         errors={},
         today=dt.date.today(),
+        site=base_url(ctx.request, ctx.settings),
     )
 
 
