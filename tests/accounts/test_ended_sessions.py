@@ -143,3 +143,33 @@ def test_what_needs_a_signed_in_caller_still_says_sign_in_again(
     for path in ("/api/map/places", "/tiles/parcels/0/0/0.pbf"):
         r = client.get(path, headers={"Authorization": "Bearer lm_not-a-token"})
         assert r.status_code == 401, path
+
+
+def test_a_form_sent_after_the_session_ended_returns_to_its_page(
+    client: TestClient, session: Session, passwords: dict[str, str]
+) -> None:
+    """Review 3, F4: a form posted with an ended session was sent to sign in with the POST's
+    address as where to go next, so signing in ended on a 405 page. It goes back to the page
+    the form was on (its same-site Referer; else the workbench's home), and the sign-in page
+    says the form was not saved."""
+    cookie = _ended_cookie("idle", client, session, passwords["bureau"])
+    page = "/workbench/cases/targets?city=130100&year=2031"
+    for referer, back in (
+        (f"http://testserver{page}", page),
+        ("https://elsewhere.example/workbench/users", "/workbench"),
+        (None, "/workbench"),
+    ):
+        r = client.post(
+            "/workbench/cases/targets/130100/2031/idle",
+            data={"csrf_token": "x", "version": 0, "target_mu": "10"},
+            headers=_with(cookie) | ({"Referer": referer} if referer else {}),
+            follow_redirects=False,
+        )
+        assert r.status_code == 303, r.text[:300]
+        assert r.headers["location"] == f"/workbench/login?next={quote(back, safe='/')}", referer
+    flash = r.cookies.get("lm_flash")
+    assert flash
+    login = client.get(
+        r.headers["location"], headers={"Cookie": f"{SESSION_COOKIE}={cookie}; lm_flash={flash}"}
+    )
+    assert "刚才提交的内容未保存" in login.text

@@ -194,6 +194,22 @@ def _admitted(request: Request, session: Session, resolved: Resolved) -> Staff:
     return staff
 
 
+# Said on the sign-in page when a form was sent with a session that had ended.
+NOT_SAVED = "刚才提交的内容未保存，请登录后重新提交"
+
+
+def _reading(request: Request) -> bool:
+    return request.method in ("GET", "HEAD")
+
+
+def _return_to(request: Request) -> str:
+    """Where to go once signed in: the page asked for; for a form sent (a POST address answers
+    nothing to a GET), the page it was sent from, else the workbench's home."""
+    if _reading(request):
+        return _here(request)
+    return _back(request) or "/workbench"
+
+
 def _signed_in(
     request: Request,
     session: SessionDep,
@@ -234,9 +250,10 @@ def _admit(
     given); otherwise the redirect to sign in or to change the password, or the 403 page."""
     if staff is None:
         ended = getattr(request.state, "session_ended", False)
-        raise Redirect(login_url(_here(request)), ("warning", SESSION_ENDED) if ended else None)
+        message = SESSION_ENDED if _reading(request) else f"{SESSION_ENDED}；{NOT_SAVED}"
+        raise Redirect(login_url(_return_to(request)), ("warning", message) if ended else None)
     if staff.signed_in.must_change_password and not allow_password_change:
-        raise Redirect(f"{PASSWORD_URL}?next={quote(_here(request), safe='/')}")
+        raise Redirect(f"{PASSWORD_URL}?next={quote(_return_to(request), safe='/')}")
     if staff.principal.role not in (roles or STAFF_ROLES):
         raise Forbidden(
             f"当前角色（{vocab.label(vocab.ROLES, staff.principal.role)}）无权访问此页面"
