@@ -250,6 +250,9 @@ _HTTP_DETAILS = {
 }
 
 
+_FIELD_TOO_LARGE = re.compile(r"Field exceeded maximum size of (\d+)KB\.?")
+
+
 def http_problem(exc: StarletteHTTPException) -> JSONResponse:
     """Starlette's (or a middleware's) HTTP error as problem+json, in Chinese."""
     titles = {
@@ -261,6 +264,12 @@ def http_problem(exc: StarletteHTTPException) -> JSONResponse:
     }
     detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
     detail = _HTTP_DETAILS.get(detail, detail)
+    field = _FIELD_TOO_LARGE.fullmatch(detail)
+    if field:  # Starlette's cap on one form field (multipart)
+        detail = (
+            f"表单中有一项超过 {int(field.group(1)):,} KB 的上限，未保存；"
+            "边界坐标很多时，请改用“上传边界文件”（Shapefile、GeoJSON 或界址点 TXT）"
+        )
     return problem(
         exc.status_code,
         titles.get(exc.status_code, "请求错误"),

@@ -175,3 +175,24 @@ def test_an_oversized_upload_is_a_page_for_a_browser(
     r = small.post("/api/imports", files=big, headers=BROWSER)
     _problem(r, 413)
     assert session.execute(text("SELECT count(*) FROM landmatch.import_job")).scalar() == jobs
+
+
+def test_a_form_field_over_its_size_is_refused_in_words(
+    client: TestClient, passwords: dict[str, str], session: Session
+) -> None:
+    """Review 3, F2: a form field over Starlette's 1 MB (a zone boundary of some 40,000
+    vertices typed or drawn) answered 400 in English; it says what happened and what to do
+    instead (upload a boundary file), on the page and to a program."""
+    zone = session.execute(
+        text("SELECT code FROM landmatch.dev_zone WHERE city_code = '130100' ORDER BY code LIMIT 1")
+    ).scalar_one()
+    csrf = sign_in(client, passwords["bureau"])
+    data = {"csrf_token": csrf, "coords": "114.5 38.0," * 110_000}
+    r = client.post(
+        f"/workbench/zones/{zone}/boundary",
+        data=data,
+        headers=BROWSER,
+        follow_redirects=False,
+    )
+    page = _page(r, 400)
+    assert "表单中有一项超过 1,024 KB 的上限" in page and "上传边界文件" in page
