@@ -79,7 +79,9 @@ def rules_for(session: Session, principal: Principal) -> list[dict[str, Any]]:
 
 
 def city_label(city_code: str) -> str:
-    return "全省默认" if city_code == vocab.PROVINCE_CODE else vocab.CITIES[city_code]
+    return (
+        "全省默认" if city_code == vocab.PROVINCE_CODE else vocab.CITIES.get(city_code, city_code)
+    )
 
 
 def _check_city(city_code: str) -> None:

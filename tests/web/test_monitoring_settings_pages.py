@@ -98,7 +98,8 @@ def test_a_stale_rule_form_saves_nothing_and_shows_the_current_values(
     assert 'value="0.5"' in bad.text and _version(bad.text, "rule-form") == opened + 1
     # Another city's rule set, the province's default, or no CSRF token: refused.
     assert _rule_post(client, csrf, "130200", 0, idle_after_months="9").status_code == 403
-    assert _rule_post(client, csrf, "130000", 0, idle_after_months="9").status_code == 403
+    province = _rule_post(client, csrf, "130000", 0, idle_after_months="9")
+    assert province.status_code == 403 and "无权修改全省默认的闲置认定阈值" in province.text
     r = client.post(
         "/workbench/cases/rules/130100", data={"version": opened + 1, "idle_after_months": "9"}
     )

@@ -75,7 +75,7 @@ def _rule_city(staff: Staff, city: str | None) -> str:
     if own is not None:
         if city not in (None, "", own):
             raise Forbidden(
-                f"无权修改{vocab.label(vocab.CITIES, city)}的闲置认定阈值：本账号的城市范围为"
+                f"无权修改{rules.city_label(city)}的闲置认定阈值：本账号的城市范围为"
                 f"{vocab.label(vocab.CITIES, own)}"
             )
         return own
