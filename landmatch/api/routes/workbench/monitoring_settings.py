@@ -68,21 +68,30 @@ def _may_choose(staff: Staff) -> bool:
     return listing.own_city(staff.principal) is None
 
 
-def _rule_city(staff: Staff, city: str | None) -> str:
-    """The rule set a page shows: a city's bureau its own city's (another is refused), anyone
-    else the one asked for (the province's default without one)."""
+def _page_city(
+    staff: Staff, city: str | None, default: str, known: tuple[str, ...], refused: str
+) -> str:
+    """The city (or the province's code) a settings page shows: a city's bureau its own
+    city's (another is refused: ``refused`` with the city's name), anyone else the one asked
+    for, ``default`` without one; one outside ``known`` is refused."""
     own = listing.own_city(staff.principal)
     if own is not None:
         if city not in (None, "", own):
             raise Forbidden(
-                f"无权修改{rules.city_label(city)}的闲置认定阈值：本账号的城市范围为"
+                f"无权{refused.format(rules.city_label(city))}：本账号的城市范围为"
                 f"{vocab.label(vocab.CITIES, own)}"
             )
         return own
-    city = city or vocab.PROVINCE_CODE
-    if city != vocab.PROVINCE_CODE and city not in vocab.CITIES:
+    city = city or default
+    if city not in known:
         raise InvalidInput(f"未知城市代码 {city}")
     return city
+
+
+def _rule_city(staff: Staff, city: str | None) -> str:
+    """A rule set: the province's default without a city."""
+    known = (vocab.PROVINCE_CODE, *vocab.CITIES)
+    return _page_city(staff, city, vocab.PROVINCE_CODE, known, "修改{}的闲置认定阈值")
 
 
 def _shown(value: Any) -> str:
@@ -197,20 +206,9 @@ def save_rules(
 
 
 def _target_city(staff: Staff, city: str | None) -> str:
-    """A city's bureau its own city (another is refused), anyone else the one asked for (the
-    first city without one)."""
-    own = listing.own_city(staff.principal)
-    if own is not None:
-        if city not in (None, "", own):
-            raise Forbidden(
-                f"无权设定{vocab.label(vocab.CITIES, city)}的处置目标：本账号的城市范围为"
-                f"{vocab.label(vocab.CITIES, own)}"
-            )
-        return own
-    city = city or next(iter(vocab.CITIES))
-    if city not in vocab.CITIES:
-        raise InvalidInput(f"未知城市代码 {city}")
-    return city
+    """A city's targets: the first city without one."""
+    known = tuple(vocab.CITIES)
+    return _page_city(staff, city, known[0], known, "设定{}的处置目标")
 
 
 def _target_values(t: dict[str, Any]) -> dict[str, str]:
