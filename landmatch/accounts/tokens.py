@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from landmatch.accounts import audit
 from landmatch.accounts.audit import NO_CLIENT, Client
 from landmatch.auth import Principal
-from landmatch.errors import NotFound, Unauthorized, UnprocessableInput
+from landmatch.errors import Forbidden, NotFound, Unauthorized, UnprocessableInput
 
 PREFIX = "lm_"
 NAME_MAX = 100
@@ -57,6 +57,23 @@ def _may_manage(by: Principal, owner_id: int) -> None:
     by.require_own(owner_id, "只能管理自己的令牌（管理员可管理所有账号的令牌）")
 
 
+def _still_admin(session: Session, by: Principal, owner_id: int) -> None:
+    """An admin's write of another account's tokens, checked inside the write: the caller's
+    account is read ``FOR SHARE`` (which a demotion or disabling, ``FOR UPDATE``, waits for or
+    is waited for by), and the write refused (403) unless it is still an active admin. The
+    role a request was signed in with is read before its write (as for the accounts' own
+    writes, ``users._lock_as_admin``). An owner's own tokens and an account-less caller (the
+    CLI's operator) need no such check."""
+    if by.user_id is None or by.user_id == owner_id:
+        return
+    row = session.execute(
+        text("SELECT role, active FROM landmatch.app_user WHERE id = :i FOR SHARE"),
+        {"i": by.user_id},
+    ).first()
+    if row is None or tuple(row) != ("admin", True):
+        raise Forbidden("本账号已不是有效的管理员账号，不能管理其他账号的令牌（请重新登录）")
+
+
 def create(
     session: Session,
     user_id: int,
@@ -69,6 +86,7 @@ def create(
 ) -> tuple[TokenInfo, str]:
     """A new token for the account; returns it with the token itself (shown once)."""
     _may_manage(by, user_id)
+    _still_admin(session, by, user_id)
     label = (name or "").strip() or None
     if label is not None and len(label) > NAME_MAX:
         raise UnprocessableInput(
@@ -139,6 +157,7 @@ def revoke(
     if owner is None or (owner_id is not None and owner != owner_id):
         raise NotFound(f"令牌 {token_id} 不存在")
     _may_manage(by, owner)
+    _still_admin(session, by, owner)
     done = session.execute(
         text(
             "UPDATE landmatch.api_token SET revoked_at = now() "

@@ -16,7 +16,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from landmatch import vocab
-from landmatch.accounts import users
+from landmatch.accounts import tokens, users
 from landmatch.auth import Principal
 from landmatch.db.locking import ANY
 from landmatch.errors import Conflict, Forbidden, NotFound, UnprocessableInput
@@ -352,6 +352,35 @@ def test_two_admins_demoting_each_other_at_once_do_not_both_succeed(
     with Session(engine) as s:
         assert users.get(s, a1.name).role == "promoter"
         assert users.get(s, a2.name).role == "admin"
+
+
+def test_an_admin_demoted_meanwhile_makes_no_token_for_another_account(
+    engine: Engine, two_admins: list[users.Account]
+) -> None:
+    """The second admin demotes the first while the first makes a token for the second's
+    account (its request signed in as admin): the token write waits for the demotion, then
+    finds its caller no longer an admin and is refused (403), no token made; the same for a
+    revocation. Before, the role the request was signed in with was all that was checked."""
+    a1, a2 = two_admins
+
+    def demote_a1(other: Session) -> None:
+        spec = users.AccountSpec(a1.name, "promoter", None, None, "t-race")
+        users.update(other, a1.name, spec, a2.principal(), if_match=ANY)
+
+    with Session(engine) as s, s.begin():
+        kept, _ = tokens.create(s, a2.id, a2.principal(), name="t-race-kept")
+        before = [t.id for t in tokens.of_user(s, a2.id, a2.principal())]
+    with Session(engine) as other:
+        demote_a1(other)
+        made = blocked_write(
+            engine, lambda s: tokens.create(s, a2.id, a1.principal(), name="t-race"), other.commit
+        )
+    assert isinstance(made, Forbidden), made
+    with Session(engine) as s:
+        assert [t.id for t in tokens.of_user(s, a2.id, a2.principal())] == before
+        # Refused outright now that the demotion is committed (revocation included).
+        with pytest.raises(Forbidden):
+            tokens.revoke(s, kept.id, a1.principal())
 
 
 def test_the_last_active_admin_is_neither_demoted_nor_disabled(session: Session) -> None:
