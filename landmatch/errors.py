@@ -115,6 +115,10 @@ class PayloadTooLarge(
 ): ...
 
 
+class BodyTooLarge(PayloadTooLarge, title="提交内容过大"):
+    """A request body (JSON, a form) over its route's cap: no file was sent."""
+
+
 class UnsupportedMediaType(
     LandMatchError, status=415, type="/problems/unsupported-media-type", title="不支持的内容类型"
 ): ...

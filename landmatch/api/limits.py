@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, Request
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from starlette.routing import Router, compile_path
@@ -19,7 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from landmatch.api.asgi import HTTPMiddleware
 from landmatch.api.problems import PROBLEM
 from landmatch.api.routing import api_routes
-from landmatch.errors import PayloadTooLarge, TooManyRequests
+from landmatch.errors import BodyTooLarge, PayloadTooLarge, TooManyRequests
 from landmatch.settings import Settings
 
 #: Request bodies of the routes that take no file: a JSON or form body. Routes that anyone may
@@ -82,6 +82,10 @@ class BodyLimitMiddleware(HTTPMiddleware):
                 return cap
         return self.default_cap
 
+    def _kind(self, cap: int) -> type[PayloadTooLarge]:
+        """A file over the upload cap, or another body over its route's."""
+        return PayloadTooLarge if cap == self.upload_cap else BodyTooLarge
+
     def _message(self, cap: int) -> str:
         if cap == self.upload_cap:
             return f"上传文件超过上限 {self.max_mb} MB，请压缩或拆分后重新上传"
@@ -99,6 +103,7 @@ class BodyLimitMiddleware(HTTPMiddleware):
             return
         seen = 0
         message = self._message(cap)
+        kind = self._kind(cap)
 
         async def counted() -> Message:
             nonlocal seen
@@ -106,13 +111,13 @@ class BodyLimitMiddleware(HTTPMiddleware):
             if msg["type"] == "http.request":
                 seen += len(msg.get("body", b""))
                 if seen > cap:  # a chunked body: the reader's error handling answers 413
-                    raise HTTPException(413, message)
+                    raise kind(message)
             return msg
 
         await self.app(scope, counted, send)
 
     async def _refuse(self, cap: int, scope: Scope, receive: Receive, send: Send) -> None:
-        too_large = PayloadTooLarge(self._message(cap))
+        too_large = self._kind(cap)(self._message(cap))
         response = JSONResponse(too_large.to_problem(), 413, media_type=PROBLEM)
         await response(scope, receive, send)
 

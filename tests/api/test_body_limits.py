@@ -40,6 +40,9 @@ def _is_413(r: httpx.Response, cap: str) -> None:
     assert r.status_code == 413, (r.status_code, r.text[:300])
     assert r.headers["content-type"].startswith("application/problem+json")
     assert f"上限 {cap}" in r.json()["detail"], r.json()
+    # A file over the upload cap is 上传文件过大; any other body 提交内容过大 (review 3).
+    upload = r.json()["detail"].startswith("上传文件")
+    assert r.json()["title"] == ("上传文件过大" if upload else "提交内容过大"), r.json()
     assert len(r.content) < 1024
 
 

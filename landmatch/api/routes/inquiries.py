@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from landmatch.api.deps import ClientDep, PrincipalDep, SessionDep, SettingsDep
 from landmatch.api.schemas.inquiries import InquiryForm, InquiryReceived
 from landmatch.api.security import json_from_our_pages
-from landmatch.errors import InvalidInput, PayloadTooLarge
+from landmatch.errors import BodyTooLarge, InvalidInput
 from landmatch.leads import inquiries as svc
 
 router = APIRouter(tags=["inquiries"])
@@ -29,12 +29,12 @@ async def _body(request: Request) -> svc.InquiryIn:
     )
     length = request.headers.get("content-length", "")
     if length.isdigit() and int(length) > svc.MAX_BODY:
-        raise PayloadTooLarge(f"提交内容过大（上限 {svc.MAX_BODY // 1024} KB）")
+        raise BodyTooLarge(f"提交内容过大（上限 {svc.MAX_BODY // 1024} KB）")
     chunks, seen = [], 0
     async for chunk in request.stream():
         seen += len(chunk)
         if seen > svc.MAX_BODY:
-            raise PayloadTooLarge(f"提交内容过大（上限 {svc.MAX_BODY // 1024} KB）")
+            raise BodyTooLarge(f"提交内容过大（上限 {svc.MAX_BODY // 1024} KB）")
         chunks.append(chunk)
     try:
         data = json.loads(b"".join(chunks) or b"null")
