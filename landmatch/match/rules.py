@@ -257,6 +257,12 @@ def _default_on_industrial(value: str) -> str:
     return f"(CASE WHEN {INDUSTRIAL_LAND} THEN {value} END)"
 
 
+def _published_or_default(column: str, default: float, ps: Params) -> str:
+    """The parcel's published bound ``column``, else the national ``default`` on industrial
+    land (NULL elsewhere: no bound)."""
+    return f"COALESCE({_parcel_value(column)}, {_default_on_industrial(ps.add(default, 'float8'))})"
+
+
 def _pct(x: float) -> str:
     return f"{_fmt(x)}%"
 
@@ -266,10 +272,7 @@ def _building_coeff(req: Requirement, ps: Params, public: bool) -> Rendered:
     planned = req.planned_building_coeff_pct
     assert planned is not None
     v = ps.add(planned, "float8")
-    floor = (
-        f"COALESCE({_parcel_value('building_coeff_min')}, "
-        f"{_default_on_industrial(ps.add(control.building_coeff_min().hard, 'float8'))})"
-    )
+    floor = _published_or_default("building_coeff_min", control.building_coeff_min().hard, ps)
     return Rendered(
         "building_coeff",
         "建筑系数低于控制指标",
@@ -286,10 +289,7 @@ def _green_ratio(req: Requirement, ps: Params, public: bool) -> Rendered:
     planned = req.planned_green_ratio_pct
     assert planned is not None
     v = ps.add(planned, "float8")
-    ceiling = (
-        f"COALESCE({_parcel_value('green_ratio_max')}, "
-        f"{_default_on_industrial(ps.add(control.green_ratio_max().hard, 'float8'))})"
-    )
+    ceiling = _published_or_default("green_ratio_max", control.green_ratio_max().hard, ps)
     return Rendered(
         "green_ratio",
         "绿地率超过控制指标",
@@ -325,9 +325,11 @@ def _far(req: Requirement, ps: Params, public: bool) -> Rendered:
     assert planned is not None
     v = ps.add(planned, "float8")
     default = control.far_min(req.industry)
-    floor = _parcel_value("far_min")
-    if default is not None:
-        floor = f"COALESCE({floor}, {_default_on_industrial(ps.add(default, 'float8'))})"
+    floor = (
+        _parcel_value("far_min")
+        if default is None
+        else _published_or_default("far_min", default, ps)
+    )
     cap = _parcel_value("far_max")
     sql = f"(COALESCE({v} >= {floor}, true) AND COALESCE({v} <= {cap}, true))"
     # Signed: > 0 the plan is below the floor by that much, < 0 above the cap.
