@@ -24,7 +24,14 @@ from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import Connection, Engine, text
 
-from landmatch.db.facts import refresh_facts
+from landmatch.db.facts import (
+    COMPUTED,
+    SOURCES,
+    compute_facts,
+    forget_computed,
+    refresh_facts,
+    write_facts,
+)
 
 # Parcels per facts transaction (about half a second of work each here).
 DRAIN_CHUNK = 10_000
@@ -99,31 +106,80 @@ def drain_cells(conn: Connection) -> int | None:
     return n
 
 
+def _source_versions(conn: Connection) -> list[tuple[str, int]]:
+    return [
+        (r[0], int(r[1]))
+        for r in conn.execute(
+            text(
+                "SELECT name, version FROM landmatch.data_state WHERE name = ANY(:n) ORDER BY name"
+            ),
+            {"n": list(SOURCES)},
+        )
+    ]
+
+
 def drain_facts(conn: Connection, chunk: int = DRAIN_CHUNK) -> int:
     """Claim up to ``chunk`` queued parcels (rows other transactions hold are skipped) and
-    compute their facts in ``conn``'s transaction; how many."""
-    if not conn.execute(text("SELECT EXISTS (SELECT 1 FROM landmatch.parcel_dirty)")).scalar():
-        return 0
-    claim = conn.begin_nested()
-    _bump(conn)
-    ids = (
+    settle their facts in ``conn``'s transaction; how many were settled.
+
+    The facts are computed before the data versions are taken (:func:`_bump`), which every
+    parcel write and every other drain takes too, so drains on several connections compute
+    side by side and only their writes run one at a time. Under that lock the computation is
+    checked: a parcel written since it was read (its ``xmin`` changed) is computed again,
+    as is every parcel when a reference layer changed meanwhile; a parcel another
+    transaction holds is left queued for the next drain (taking it would deadlock with a
+    write that holds it and waits for the data versions).
+    """
+    claimed = (
         conn.execute(
             text(
-                "DELETE FROM landmatch.parcel_dirty WHERE parcel_id IN (SELECT parcel_id "
-                "FROM landmatch.parcel_dirty ORDER BY parcel_id LIMIT :n FOR UPDATE SKIP LOCKED) "
-                "RETURNING parcel_id"
+                "SELECT parcel_id FROM landmatch.parcel_dirty ORDER BY parcel_id LIMIT :n "
+                "FOR UPDATE SKIP LOCKED"
             ),
             {"n": chunk},
         )
         .scalars()
         .all()
     )
-    if not ids:  # another worker took the rest meanwhile: no new data version for nothing
-        claim.rollback()
+    if not claimed:
         return 0
-    claim.commit()
-    refresh_facts(conn, ids)
-    return len(ids)
+    sources = _source_versions(conn)
+    if not compute_facts(conn, claimed):  # every one deleted since it was queued
+        _unqueue(conn, claimed)
+        return len(claimed)
+    _bump(conn)
+    locked = conn.execute(
+        text(
+            f"SELECT p.id, p.xmin = n.read_xmin FROM {COMPUTED} n "
+            "JOIN landmatch.parcel p ON p.id = n.id "
+            "ORDER BY p.id FOR NO KEY UPDATE OF p SKIP LOCKED"
+        )
+    ).all()
+    if _source_versions(conn) == sources:
+        stale = [r[0] for r in locked if not r[1]]
+        # Written meanwhile (computed again below), held by another transaction or deleted.
+        forget_computed(conn, sorted(set(claimed) - {r[0] for r in locked if r[1]}))
+        write_facts(conn)
+    else:  # a reference layer changed meanwhile: everything again, under the lock
+        conn.execute(text(f"DROP TABLE {COMPUTED}"))
+        stale = [r[0] for r in locked]
+    if stale:
+        refresh_facts(conn, stale)
+    # Settled, or deleted since queued; a parcel another transaction holds stays queued.
+    held = conn.execute(
+        text("SELECT id FROM landmatch.parcel WHERE id = ANY(:ids)"),
+        {"ids": sorted(set(claimed) - {r[0] for r in locked})},
+    ).scalars()
+    done = sorted(set(claimed) - set(held))
+    _unqueue(conn, done)
+    return len(done)
+
+
+def _unqueue(conn: Connection, parcel_ids: Sequence[int]) -> None:
+    conn.execute(
+        text("DELETE FROM landmatch.parcel_dirty WHERE parcel_id = ANY(:ids)"),
+        {"ids": list(parcel_ids)},
+    )
 
 
 def drain(

@@ -38,7 +38,7 @@ from sqlalchemy import Connection, text
 from landmatch import vocab
 from landmatch.db.bulk import psycopg_connection
 from landmatch.db.constraints import checked_cities_sql, overlaps_sql
-from landmatch.db.membership import assign_zones_where, ids_where
+from landmatch.db.membership import ids_where, membership_sql, store_zones
 from landmatch.db.tables import FACT_SUPPLY
 
 # Sphere bound: relative error allowed against the true ellipsoidal distance, plus metres.
@@ -125,27 +125,27 @@ def _dist_cols() -> list[str]:
     return [f"dist_{k}_km" for k in vocab.FACILITY_KINDS]
 
 
-def _sql() -> str:
-    """Facts of the parcels matching ``{where}``, upserted into ``parcel_fact``; the
-    facilities to measure for each are the (parcel_id, facility_id) pairs in ``{pairs}``."""
-    dist_cols = _dist_cols()
+# Where computed facts wait to be written: a temporary table of the computing transaction.
+COMPUTED = "pg_temp.fact_new"
+# The tables a parcel's facts are computed from besides the parcel itself (each write to one
+# bumps its ``data_state`` counter): facilities, constraint areas and coverage, zones.
+SOURCES = ("facility", "constraint_area", "constraint_coverage", "dev_zone")
+
+# Columns of parcel_fact written from a computation; the copied parcel columns follow.
+_COMPUTED_COLS = ("excluded", "constraint_hits", "penalised")
+
+
+def _compute_sql() -> str:
+    """The facts of the parcels matching ``{where}`` into :data:`COMPUTED`, with each parcel's
+    ``xmin`` as read (a later write to the parcel changes it); the facilities to measure for
+    each are the (parcel_id, facility_id) pairs in ``{pairs}``. Reads only."""
     dists = ",\n    ".join(
         f"min(_ST_DistanceUnCached(f.gg, p.gg, true)) FILTER "
         f"(WHERE f.kind = '{k}') / 1000.0 AS dist_{k}_km"
         for k in vocab.FACILITY_KINDS
     )
-    cols = [
-        "zone_id",
-        *dist_cols,
-        "excluded",
-        "constraint_hits",
-        "penalised",
-        "computed_at",
-        *COPIED,
-    ]
-    copied = ", ".join(f"p.{_src(c)}" for c in COPIED)
-    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in cols)
     return f"""
+CREATE TEMP TABLE fact_new ON COMMIT DROP AS
 WITH dist AS (
   SELECT c.parcel_id AS id,
     {dists}
@@ -164,18 +164,34 @@ WITH dist AS (
   FROM landmatch.parcel p JOIN landmatch.constraint_area c ON {overlaps_sql("c.geom", "p.geom")}
   WHERE {{where}}
   GROUP BY p.id
-), checked AS MATERIALIZED {checked_cities_sql()}
-INSERT INTO landmatch.parcel_fact (parcel_id, {", ".join(cols)})
-SELECT p.id, p.zone_id,
-  {", ".join(f"dist.{c}" for c in dist_cols)},
-  CASE WHEN hits.excluded THEN true WHEN checked.city_code IS NOT NULL THEN false END,
-  COALESCE(hits.hits, '[]'::jsonb),
-  COALESCE(hits.penalised, false), clock_timestamp(), {copied}
+), checked AS MATERIALIZED {checked_cities_sql()},
+zone AS MATERIALIZED ({membership_sql("{where}")})
+SELECT p.id, p.xmin AS read_xmin, zone.zone_id, zone.share,
+  {", ".join(f"dist.{c}" for c in _dist_cols())},
+  CASE WHEN hits.excluded THEN true WHEN checked.city_code IS NOT NULL THEN false END
+    AS excluded,
+  COALESCE(hits.hits, '[]'::jsonb) AS constraint_hits,
+  COALESCE(hits.penalised, false) AS penalised
 FROM landmatch.parcel p
+JOIN zone ON zone.id = p.id
 LEFT JOIN dist ON dist.id = p.id
 LEFT JOIN hits ON hits.id = p.id
 LEFT JOIN checked ON checked.city_code = p.city_code
 WHERE {{where}}
+"""
+
+
+def _write_sql() -> str:
+    """Upsert the computed facts of :data:`COMPUTED` into ``parcel_fact``, with the parcel's
+    columns as they are now."""
+    cols = ["zone_id", *_dist_cols(), *_COMPUTED_COLS, "computed_at", *COPIED]
+    computed = ", ".join(f"n.{c}" for c in (*_dist_cols(), *_COMPUTED_COLS))
+    copied = ", ".join(f"p.{_src(c)}" for c in COPIED)
+    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in cols)
+    return f"""
+INSERT INTO landmatch.parcel_fact (parcel_id, {", ".join(cols)})
+SELECT p.id, p.zone_id, {computed}, clock_timestamp(), {copied}
+FROM {COMPUTED} n JOIN landmatch.parcel p ON p.id = n.id
 ON CONFLICT (parcel_id) DO UPDATE SET {updates}
 """
 
@@ -266,13 +282,9 @@ def _load_candidates(conn: Connection, where: str) -> tuple[int, str, dict[str, 
     return len(ids), "pg_temp.fact_pair", {}
 
 
-def refresh_facts(conn: Connection, parcel_ids: Sequence[int] | None = None) -> int:
-    """Recompute the facts of ``parcel_ids`` (all parcels when None); returns the count.
-
-    Set-based, in the caller's transaction; a full refresh and a partial one run the same
-    code. After a full refresh of a large table run ``VACUUM landmatch.parcel_fact`` (outside
-    a transaction) so the match index is used index-only; ``landmatch seed`` does.
-    """
+def compute_facts(conn: Connection, parcel_ids: Sequence[int] | None = None) -> int:
+    """Compute the facts of ``parcel_ids`` (all parcels when None) into :data:`COMPUTED`,
+    writing nothing else; how many parcels. :func:`write_facts` stores them."""
     where = ids_where(parcel_ids)
     if where is None:
         return 0
@@ -282,15 +294,47 @@ def refresh_facts(conn: Connection, parcel_ids: Sequence[int] | None = None) -> 
     # JIT compilation costs more than it saves on these geometry functions (the zone update
     # of 10,000 parcels spent 1.7 of its 1.9 s compiling).
     conn.execute(text("SET LOCAL jit = off"))
-    # The zone first: it is stored on the parcel (the one definition), the fact copies it.
-    assign_zones_where(conn, where)
-    sql = _sql().replace("{where}", where).replace("{pairs}", pairs)
-    result = conn.execute(text(sql), params)
+    conn.execute(text(f"DROP TABLE IF EXISTS {COMPUTED}"))
+    conn.execute(text(_compute_sql().replace("{where}", where).replace("{pairs}", pairs)), params)
     if pairs == "pg_temp.fact_pair":
         conn.execute(text("DROP TABLE pg_temp.fact_pair"))
+    return n
+
+
+def write_facts(conn: Connection) -> int:
+    """Store what :func:`compute_facts` computed: the zone on the parcel (the one definition,
+    ``landmatch.db.membership``), the facts in ``parcel_fact``; drops :data:`COMPUTED`.
+    Returns how many facts were written."""
+    store_zones(conn, f"(SELECT n.id, n.zone_id, n.share FROM {COMPUTED} n)")
+    written = conn.execute(text(_write_sql())).rowcount or 0
+    conn.execute(text(f"DROP TABLE {COMPUTED}"))
+    return written
+
+
+def forget_computed(conn: Connection, parcel_ids: Sequence[int]) -> None:
+    """Leave ``parcel_ids`` out of what :func:`write_facts` will store."""
+    conn.execute(
+        text(
+            f"DELETE FROM {COMPUTED} n USING unnest(CAST(:ids AS bigint[])) AS x(id) "
+            "WHERE n.id = x.id"
+        ),
+        {"ids": list(parcel_ids)},
+    )
+
+
+def refresh_facts(conn: Connection, parcel_ids: Sequence[int] | None = None) -> int:
+    """Recompute the facts of ``parcel_ids`` (all parcels when None); returns the count.
+
+    Set-based, in the caller's transaction; a full refresh and a partial one run the same
+    code. After a full refresh of a large table run ``VACUUM landmatch.parcel_fact`` (outside
+    a transaction) so the match index is used index-only; ``landmatch seed`` does.
+    """
+    if not compute_facts(conn, parcel_ids):
+        return 0
+    n = write_facts(conn)
     if parcel_ids is None:
         conn.execute(text("ANALYZE landmatch.parcel_fact"))
-    return result.rowcount or 0
+    return n
 
 
 # A computed row always has its constraint hits (``[]`` when none); ``excluded`` is no marker,

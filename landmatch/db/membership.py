@@ -16,8 +16,8 @@ A province-managed city (辛集, 定州) is a city of its own here, as for every
 The result is stored on the parcel — ``parcel.zone_id`` and ``parcel.zone_share`` (0–1, four
 decimals) — and everything reads it from there: the match's zone restriction and zone scores
 (through ``parcel_fact``, which copies it), cards, brochures, exports, listings, tiles, zone
-policies and a zone committee's write scope. It is written by :func:`assign_zones`, which
-:func:`landmatch.db.facts.refresh_facts` calls first, so every path that settles a parcel's
+policies and a zone committee's write scope. It is written by :func:`assign_zones`, and
+computed with the other facts by :func:`landmatch.db.facts.refresh_facts`, so every path that settles a parcel's
 spatial facts sets its zone too: an import, an edit or boundary change (``derived.settle``), a
 zone boundary or city change (``zones.records``), the seed, ``landmatch db settle`` and
 ``landmatch zones membership`` (after changing the setting). A parcel whose city changes is
@@ -83,10 +83,11 @@ SELECT p.id, best.zone_id, best.share
 """
 
 
-def _update_sql(where: str) -> str:
+def _update_sql(source: str) -> str:
+    """Store the rows (id, zone_id, share) of relation ``source`` on their parcels."""
     return f"""
 UPDATE landmatch.parcel p SET zone_id = m.zone_id, zone_share = m.share
-  FROM ({membership_sql(where)}) m
+  FROM {source} m
  WHERE m.id = p.id
    AND (p.zone_id IS DISTINCT FROM m.zone_id OR p.zone_share IS DISTINCT FROM m.share)
 """
@@ -103,14 +104,20 @@ def ids_where(parcel_ids: Sequence[int] | None) -> str | None:
     return f"p.id = ANY('{{{','.join(map(str, ids))}}}'::bigint[])"
 
 
-def assign_zones_where(conn: Connection, where: str) -> int:
-    """Store the zone membership of the parcels matching ``where``; how many changed."""
+def store_zones(conn: Connection, source: str, params: dict[str, object] | None = None) -> int:
+    """Store the memberships of relation ``source`` (rows id, zone_id, share, computed by
+    :func:`membership_sql`) on their parcels, as derived data; how many changed."""
     conn.execute(text("SET LOCAL jit = off"))  # compiling cost more than the update itself
     conn.execute(text("SELECT set_config('landmatch.derived_write', 'on', true)"))
     try:
-        changed = conn.execute(text(_update_sql(where))).rowcount or 0
+        return conn.execute(text(_update_sql(source)), params or {}).rowcount or 0
     finally:
         conn.execute(text("SELECT set_config('landmatch.derived_write', 'off', true)"))
+
+
+def assign_zones_where(conn: Connection, where: str) -> int:
+    """Store the zone membership of the parcels matching ``where``; how many changed."""
+    changed = store_zones(conn, f"({membership_sql(where)})")
     if changed:
         # The match reads the zone from parcel_fact: its copy follows at once.
         conn.execute(

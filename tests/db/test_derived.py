@@ -12,6 +12,7 @@ from sqlalchemy import Connection, Engine, text
 
 from landmatch.auth import Principal
 from landmatch.db import derived
+from landmatch.db.facts import refresh_facts
 from landmatch.inventory.imports import ImportOptions, run_import
 from tests.locks import wait_for_lock
 
@@ -294,27 +295,156 @@ def test_a_cell_drain_and_a_concurrent_edit_take_their_locks_in_one_order(
 def test_a_drain_worker_that_finds_nothing_left_makes_no_new_version(
     engine: Engine, committed_codes: list[str]
 ) -> None:
-    """Two facts workers: the second waits for the first (both take the data versions first),
-    then finds the queue empty; its bump is rolled back, so tiles and the match's reference
+    """Two facts workers: the second finds every queued parcel claimed by the first and
+    returns at once, without taking the data versions, so tiles and the match's reference
     data keep their version."""
     _queued_import(engine, committed_codes, "DV-N", 3, 0.02)
     version = "SELECT version FROM landmatch.data_state WHERE name = 'all'"
-    claimed: list[int] = []
     with engine.connect() as first, engine.connect() as second:
-        second_pid = int(second.execute(text("SELECT pg_backend_pid()")).scalar_one())
-        second.rollback()
         assert derived.drain_facts(first) >= 3  # everything queued, held until its commit
         after_first = int(first.execute(text(version)).scalar_one())
-
-        def other_worker() -> None:
-            with second.begin():
-                claimed.append(derived.drain_facts(second))
-
-        worker = threading.Thread(target=other_worker)
-        worker.start()
-        wait_for_lock(engine, second_pid)
+        with second.begin():
+            assert derived.drain_facts(second) == 0
         first.commit()
-        worker.join(timeout=60)
-    assert not worker.is_alive() and claimed == [0]
     with engine.connect() as conn:
         assert int(conn.execute(text(version)).scalar_one()) == after_first
+        assert _queued(conn, committed_codes) == 0
+
+
+def _drain_behind(engine: Engine, holder: Connection) -> tuple[threading.Thread, list[object]]:
+    """A facts drain on a connection of its own, started while ``holder`` holds the data
+    versions; returns once the drain waits for them (its thread, and its outcome when done)."""
+    out: list[object] = []
+    worker_conn = engine.connect()
+    pid = int(worker_conn.execute(text("SELECT pg_backend_pid()")).scalar_one())
+    worker_conn.rollback()
+
+    def run() -> None:
+        try:
+            with worker_conn.begin():
+                out.append(derived.drain_facts(worker_conn))
+        except BaseException as exc:  # noqa: BLE001 - reported by the test
+            out.append(exc)
+        finally:
+            worker_conn.close()
+
+    holder.execute(text("UPDATE landmatch.data_state SET version = version WHERE name = 'all'"))
+    worker = threading.Thread(target=run)
+    worker.start()
+    wait_for_lock(engine, pid)
+    out.append(pid)
+    return worker, out
+
+
+def test_facts_are_computed_before_the_data_versions_are_taken(
+    engine: Engine, committed_codes: list[str]
+) -> None:
+    """Several drains compute side by side: a drain waiting for the data versions (which
+    every write and every other drain takes) has already read the reference layers."""
+    _queued_import(engine, committed_codes, "DV-P", 3, 0.03)
+    with engine.connect() as holder:
+        worker, out = _drain_behind(engine, holder)
+        read = holder.execute(
+            text(
+                "SELECT array_agg(relation::regclass::text ORDER BY relation::regclass::text) "
+                "FROM pg_locks WHERE pid = :p AND relation = ANY(ARRAY["
+                "'landmatch.facility'::regclass, 'landmatch.constraint_area'::regclass, "
+                "'landmatch.dev_zone'::regclass])"
+            ),
+            {"p": out[0]},
+        ).scalar_one()
+        holder.rollback()
+        worker.join(timeout=60)
+    assert not worker.is_alive() and out[1] == 3
+    assert read == ["landmatch.constraint_area", "landmatch.dev_zone", "landmatch.facility"]
+
+
+def _dist(conn: Connection, code: str) -> float | None:
+    value = conn.execute(
+        text(
+            "SELECT f.dist_highway_interchange_km FROM landmatch.parcel_fact f "
+            "JOIN landmatch.parcel p ON p.id = f.parcel_id WHERE p.code = :c"
+        ),
+        {"c": code},
+    ).scalar_one()
+    return None if value is None else float(value)
+
+
+def test_a_parcel_moved_while_its_facts_were_computed_is_computed_again(
+    engine: Engine, committed_codes: list[str]
+) -> None:
+    """The drain computed a parcel's facts from its old place; the parcel moved (and the
+    move committed) before the drain took the data versions: the drain computes it again
+    from where it is now, instead of storing distances of a place it left."""
+    code = _queued_import(engine, committed_codes, "DV-M", 1, 0.04)[0]
+    with engine.connect() as holder:
+        worker, out = _drain_behind(engine, holder)
+        # Its queue row is claimed by the drain: queuing it again must not wait for the drain.
+        holder.execute(
+            text(
+                "UPDATE landmatch.parcel SET geom = ST_Translate(geom, 0.3, 0.2) WHERE code = :c"
+            ),
+            {"c": code},
+        )
+        holder.commit()
+        worker.join(timeout=60)
+    assert not worker.is_alive() and out[1] == 1
+    with engine.connect() as conn:
+        drained = _dist(conn, code)
+        assert _queued(conn, [code]) == 0
+        pid = conn.execute(text("SELECT id FROM landmatch.parcel WHERE code = :c"), {"c": code})
+        refresh_facts(conn, [pid.scalar_one()])
+        assert drained is not None and drained == _dist(conn, code)
+        conn.rollback()
+
+
+def test_a_reference_change_while_facts_were_computed_counts(
+    engine: Engine, committed_codes: list[str]
+) -> None:
+    """A facility added (and committed) while the drain computed: the drain computes its
+    parcels again under the data versions, so the new facility counts."""
+    code = _queued_import(engine, committed_codes, "DV-F", 1, 0.05)[0]
+    with engine.connect() as holder:
+        worker, out = _drain_behind(engine, holder)
+        holder.execute(text("SET LOCAL landmatch.bulk = 'on'"))  # no history for a test row
+        holder.execute(
+            text(
+                "INSERT INTO landmatch.facility (code, name, kind, geom) SELECT 'DV-FAC', "
+                "'测试互通', 'highway_interchange', ST_PointOnSurface(geom) "
+                "FROM landmatch.parcel WHERE code = :c"
+            ),
+            {"c": code},
+        )
+        holder.commit()
+        worker.join(timeout=60)
+    try:
+        assert not worker.is_alive() and out[1] == 1
+        with engine.connect() as conn:
+            assert _dist(conn, code) == 0.0
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text("SET LOCAL landmatch.bulk = 'on'"))
+            conn.execute(text("DELETE FROM landmatch.facility WHERE code = 'DV-FAC'"))
+
+
+def test_a_parcel_another_transaction_holds_stays_queued(
+    engine: Engine, committed_codes: list[str]
+) -> None:
+    """The drain does not wait for a parcel another transaction holds (a write holding it
+    waits for the data versions the drain holds: they would deadlock); it stays queued and
+    the next drain settles it."""
+    codes = _queued_import(engine, committed_codes, "DV-H", 2, 0.06)
+    with engine.connect() as holder, engine.connect() as drainer:
+        holder.execute(
+            text("SELECT 1 FROM landmatch.parcel WHERE code = :c FOR NO KEY UPDATE"),
+            {"c": codes[1]},
+        )
+        with drainer.begin():
+            assert derived.drain_facts(drainer) == 1
+        assert _queued(drainer, codes) == 1 and _queued(drainer, codes[1:]) == 1
+        drainer.rollback()
+        holder.rollback()
+        with drainer.begin():
+            assert derived.drain_facts(drainer) == 1
+        assert _queued(drainer, codes) == 0
+        assert all(f[1] is not None for f in _facts(drainer, codes).values())
