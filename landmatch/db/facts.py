@@ -39,7 +39,7 @@ from landmatch import vocab
 from landmatch.db.bulk import psycopg_connection
 from landmatch.db.constraints import checked_cities_sql, overlaps_sql
 from landmatch.db.membership import ids_where, membership_sql, store_zones
-from landmatch.db.tables import FACT_SUPPLY
+from landmatch.db.tables import FACT_CONTROL, FACT_SUPPLY
 
 # Sphere bound: relative error allowed against the true ellipsoidal distance, plus metres.
 EPS = 0.02
@@ -66,6 +66,7 @@ COPIED = (
     "energy_per_value_max",
     *FACT_SUPPLY,
     "data_updated_on",
+    *FACT_CONTROL,
 )
 
 

@@ -469,6 +469,11 @@ FACT_SUPPLY = (
     "readiness",
 )
 
+# The parcel's control indicators a match checks a plan against (容积率, 建筑系数, 绿地率):
+# copied into parcel_fact, and carried in its match indexes as one float8 array,
+# ``control_f8``, in this order (PostgreSQL allows 32 index columns; migration 0045).
+FACT_CONTROL = ("far_min", "far_max", "building_coeff_min", "green_ratio_max")
+
 # What a match reads from parcel_fact besides the index key (migration 0003_perfmatch).
 _FACT_INCLUDE = (
     "parcel_id",
@@ -492,6 +497,7 @@ _FACT_INCLUDE = (
     "dist_substation_km",
     "excluded",
     "penalised",
+    "control_f8",
 )
 _FACT_INDEXES = (
     ("ix_parcel_fact_match", ("status", "land_use", "area_m2"), "deleted_at IS NULL"),
@@ -554,6 +560,10 @@ class ParcelFact(Base):
     supply_modes: Mapped[list[str] | None] = mapped_column(ARRAY(Text))
     readiness: Mapped[list[str] | None] = mapped_column(ARRAY(Text))
     data_updated_on: Mapped[dt.date | None] = mapped_column(Date)
+    far_min: Mapped[float | None] = mapped_column(Numeric(6, 2))
+    far_max: Mapped[float | None] = mapped_column(Numeric(6, 2))
+    building_coeff_min: Mapped[float | None] = mapped_column(Numeric(5, 2))
+    green_ratio_max: Mapped[float | None] = mapped_column(Numeric(5, 2))
     # Derived by PostgreSQL (migration 0003_perfmatch): the zone a match uses, and the numeric
     # figures as float8 so that ranking does not convert numeric on every row.
     eff_zone_id: Mapped[int | None] = mapped_column(
@@ -570,6 +580,10 @@ class ParcelFact(Base):
     )
     energy_f8: Mapped[float | None] = mapped_column(
         Double, Computed("energy_per_value_max::float8", persisted=True)
+    )
+    control_f8: Mapped[list[float | None] | None] = mapped_column(
+        ARRAY(Double),
+        Computed(f"ARRAY[{', '.join(f'{c}::float8' for c in FACT_CONTROL)}]", persisted=True),
     )
     __table_args__ = tuple(
         Index(

@@ -20,6 +20,7 @@ from typing import Any
 from landmatch import industry_codes, vocab
 from landmatch.confidential import PUBLISHED_PRICE_SQL
 from landmatch.db.facts import COPIED
+from landmatch.db.tables import FACT_CONTROL
 from landmatch.geo.measure import M2_PER_MU
 from landmatch.match import control
 from landmatch.match.requirements import Requirement
@@ -33,12 +34,14 @@ LOGISTICS = ("110101", "110102", "110103")
 # The match reads parcel_fact alone: ``p`` names the parcel columns copied into it, ``f`` the
 # spatial facts (see landmatch.db.facts and migrations 0002_match, 0003_perfmatch). Numeric
 # figures are read from their float8 copies under the parcel's column names, and ``p.zone_key``
-# is the zone a match uses (the parcel's own, else the containing one).
+# is the zone a match uses (the parcel's own, else the containing one). The control indicators
+# come from their array in the match indexes (``FACT_CONTROL``, migration 0045_fact_control).
 _P_FLOAT = (
     ("price_f8", "ref_price_wan_per_mu"),
     ("invest_f8", "invest_intensity_min"),
     ("tax_f8", "tax_per_mu_min"),
     ("energy_f8", "energy_per_value_max"),
+    *((f"control_f8[{i}]", c) for i, c in enumerate(FACT_CONTROL, 1)),
 )
 _P_COLUMNS = tuple(
     c for c in COPIED if c != "parcel_zone_id" and c not in {name for _, name in _P_FLOAT}
@@ -244,11 +247,6 @@ def _invest_intensity(req: Requirement, ps: Params, public: bool) -> Rendered:
     )
 
 
-def _parcel_value(column: str) -> str:
-    """A parcel column the match table does not copy (the control indicators), read by id."""
-    return f"(SELECT g.{column}::float8 FROM landmatch.parcel g WHERE g.id = p.id)"
-
-
 INDUSTRIAL_LAND = "p.land_use LIKE '1001%'"
 
 
@@ -260,7 +258,7 @@ def _default_on_industrial(value: str) -> str:
 def _published_or_default(column: str, default: float, ps: Params) -> str:
     """The parcel's published bound ``column``, else the national ``default`` on industrial
     land (NULL elsewhere: no bound)."""
-    return f"COALESCE({_parcel_value(column)}, {_default_on_industrial(ps.add(default, 'float8'))})"
+    return f"COALESCE(p.{column}, {_default_on_industrial(ps.add(default, 'float8'))})"
 
 
 def _pct(x: float) -> str:
@@ -325,12 +323,8 @@ def _far(req: Requirement, ps: Params, public: bool) -> Rendered:
     assert planned is not None
     v = ps.add(planned, "float8")
     default = control.far_min(req.industry)
-    floor = (
-        _parcel_value("far_min")
-        if default is None
-        else _published_or_default("far_min", default, ps)
-    )
-    cap = _parcel_value("far_max")
+    floor = "p.far_min" if default is None else _published_or_default("far_min", default, ps)
+    cap = "p.far_max"
     sql = f"(COALESCE({v} >= {floor}, true) AND COALESCE({v} <= {cap}, true))"
     # Signed: > 0 the plan is below the floor by that much, < 0 above the cap.
     gap = f"(CASE WHEN {v} < {floor} THEN {floor} - {v} ELSE {cap} - {v} END)"

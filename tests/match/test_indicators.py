@@ -184,3 +184,24 @@ def test_the_uncertain_defaults_are_settings(
     finally:
         monkeypatch.delenv("LANDMATCH_CONTROL_BUILDING_COEFF_HARD_MIN_PCT")
         get_settings.cache_clear()
+
+
+def test_a_changed_control_indicator_is_what_the_next_match_checks(
+    session: Session, make_parcel: Callable[..., int]
+) -> None:
+    """The match reads the parcel's control indicators from its copy in parcel_fact (kept by
+    the parcel triggers, migration 0045): an edit of the published 绿地率上限 counts at once."""
+    pid = make_parcel(green_ratio_max=15)
+    code = _code(session, pid)
+    assert not _match(session, pid, planned_green_ratio_pct=16)["features"]
+    session.execute(
+        text("UPDATE landmatch.parcel SET green_ratio_max = 18 WHERE id = :id"), {"id": pid}
+    )
+    (site,) = _match(session, pid, planned_green_ratio_pct=16)["features"]
+    assert site["properties"]["code"] == code
+    session.execute(
+        text("UPDATE landmatch.parcel SET green_ratio_max = NULL WHERE id = :id"), {"id": pid}
+    )
+    (site,) = _match(session, pid, planned_green_ratio_pct=16)["features"]  # the default, 20 %
+    checks = {c["indicator"]: c for c in site["properties"]["indicator_checks"]}
+    assert checks["green_ratio"]["required"].startswith("≤ 20%（国家控制指标默认值")
