@@ -353,3 +353,33 @@ def test_cli_export_shp_writes_a_zip_gdal_opens(
         ["ogrinfo", "-ro", "-so", "-al", f"/vsizip/{target}"], capture_output=True, text=True
     )
     assert info.returncode == 0 and f"Feature Count: {len(df)}" in info.stdout, info.stderr
+
+
+@pytest.mark.parametrize("brk", ["\u2028", "\u2029", "\x0b", "\x0c", "\x85", "\x1e"])
+def test_txt_export_of_a_name_with_a_line_break_reads_back(
+    client: TestClient, tokens: dict[str, str], session: Session, brk: str
+) -> None:
+    """Review finding (exports 1): a name or use holding a character that ends a line for
+    Python and many text tools (U+2028/U+2029, VT, FF, NEL, the C0 separators) was written
+    into the 界址点 TXT as it was, so the file broke at it and the project's own import
+    refused it (第 13 行：界址点之前缺少地块头行). CR and LF were already made spaces; every line
+    break now is, and the file reads back with the name as one line."""
+    from landmatch.geo.txt import parse_txt
+
+    name = f'甲{brk}=HYPERLINK("http://x","y"){brk}</script><script>alert(1)</script>'
+    rep = run_import(
+        session.connection(),
+        geojson_bytes(feature("TXT-BRK-1", square(114.63, 38.11), name=name, status="withdrawn")),
+        "t.geojson",
+        ADMIN,
+        ImportOptions(city="130100"),
+    )
+    assert rep["totals"]["created"] == 1, rep
+    got = session.execute(
+        text("SELECT name FROM landmatch.parcel WHERE code = 'TXT-BRK-1'")
+    ).scalar_one()
+    assert got == name  # stored as given
+    txt = _get(client, tokens, "txt").content
+    parsed = parse_txt(txt)
+    [p] = [p for p in parsed.parcels if p.code == "TXT-BRK-1"]
+    assert p.name == name.replace(brk, " ").replace(",", "，")
