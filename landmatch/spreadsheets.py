@@ -62,13 +62,45 @@ def _xlsx_text(value: str) -> str:
     return ILLEGAL_CHARACTERS_RE.sub("", value)
 
 
+# Text in an xlsx names a character as _xHHHH_ (ECMA-376 ST_Xstring: Excel shows _x0041_ as
+# "A", _x003D_ as "="), so a text holding such a sequence is written with its underscore
+# escaped as _x005F_, as XlsxWriter and Excel write it; openpyxl neither writes nor reads the
+# escapes, so the project does both (:func:`safe_cell`, :func:`xlsx_unescape`).
+# An underscore that starts _xHHHH_ (each one: in "_x005F_x0041_" both do).
+_LITERAL_ESCAPE = re.compile("_(?=x[0-9a-fA-F]{4}_)")
+_ESCAPED = re.compile("_x([0-9a-fA-F]{4})_")
+
+
+def _xlsx_literal(text: str) -> str:
+    """``text`` stored so that Excel shows it as it is (each _xHHHH_ with its underscore
+    escaped).
+
+    >>> _xlsx_literal("_x0041_"), xlsx_unescape(_xlsx_literal("_x005F_x0041_"))
+    ('_x005F_x0041_', '_x005F_x0041_')
+    """
+    return _LITERAL_ESCAPE.sub("_x005F_", text) if "_x" in text else text
+
+
+def xlsx_unescape(value: str) -> str:
+    r"""Text as Excel shows a cell's stored text (openpyxl reads the _xHHHH_ escapes as they
+    are): what the importers read from an xlsx.
+
+    >>> xlsx_unescape("_x005F_x0041_ and _x0041_"), xlsx_unescape("a_x000D_b")
+    ('_x0041_ and A', 'a\rb')
+    """
+    if "_x" not in value:
+        return value
+    return _ESCAPED.sub(lambda m: chr(int(m.group(1), 16)), value)
+
+
 def safe_cell(value: Any, cell: C | None = None) -> Any:
     """Make ``value`` safe for a spreadsheet cell.
 
     With an openpyxl ``cell`` (``ws.cell(row, col)``, or ``Cell(ws)`` for ``ws.append``), the
     value is written into it — any text as a string (never a formula or an error code), text
     that a spreadsheet would evaluate with the quote prefix set, characters xlsx cannot hold
-    removed — and the cell is returned (style it further as you like). Without a cell, the
+    removed, a literal _xHHHH_ escaped (Excel would show it as one character) — and the cell
+    is returned (style it further as you like). Without a cell, the
     value comes back ready for ``csv.writer``: formula-like text prefixed with ``'``.
 
     >>> safe_cell('=HYPERLINK("http://x/")')
@@ -88,7 +120,9 @@ def safe_cell(value: Any, cell: C | None = None) -> Any:
     if cell is None:
         return "'" + value if _formula_like(value) else value
     text = _xlsx_text(value)
-    cell.value = text
+    # Stored so that Excel shows ``text`` itself (not "=" for a literal "_x003D_"); whether
+    # it reads as a formula is judged on what it shows.
+    cell.value = _xlsx_literal(text)
     cell.data_type = "s"  # openpyxl would otherwise store "=…" as a formula, "#N/A" as an error
     if _formula_like(text):
         cell.quotePrefix = True
@@ -491,7 +525,6 @@ def _day_serial(day: dt.date) -> int:
     return days - (days < _LEAP_BUG_DAYS)
 
 
-_LITERAL_ESCAPE = re.compile("(_x[0-9a-fA-F]{4}_)")
 _MAX_TEXT = 32767  # UTF-16 units in a cell
 # The most distinct texts a workbook's shared-string table takes (it is held in memory until
 # the workbook is closed); repeated texts beyond it are written inline, as the others are.
@@ -684,7 +717,7 @@ class _Rows:
                 text = text.encode("utf-16-le")[: 2 * _MAX_TEXT].decode("utf-16-le", "ignore")
         style = self.quoted[k] if _formula_like(text) else self.plain[k]
         if special:
-            text = _LITERAL_ESCAPE.sub(r"_x005F\1", text)
+            text = _xlsx_literal(text)
             text = text.replace("\ufffe", "_xFFFE_").replace("\uffff", "_xFFFF_")
             text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
             text = text.replace("\r", "&#13;")  # a raw CR would be read back as LF

@@ -224,3 +224,46 @@ def test_a_streamed_table_writes_what_the_listed_one_does() -> None:
     assert {k: d.width for k, d in streamed.column_dimensions.items()} == {
         k: d.width for k, d in listed.column_dimensions.items()
     }
+
+
+ESCAPE_LIKE = ["_x003D_1+1", "_x0041_", "_x005F_x0041_", "a_x0009_b_x005f_", "_x00_"]
+
+
+@pytest.mark.parametrize("streaming", [False, True], ids=["openpyxl", "xlsxwriter"])
+def test_escape_like_text_shows_as_typed_in_either_writer(streaming: bool, tmp_path: Path) -> None:
+    """Excel reads _xHHHH_ in a cell's text as one character (ECMA-376 ST_Xstring). Both
+    writers store such text with each starting underscore escaped — the openpyxl one wrote it
+    as it was ("_x003D_1+1" showed as the formula-like "=1+1" with no quote prefix), and the
+    streaming one missed the second of two sequences sharing an underscore ("_x005F_x0041_"
+    showed as "_x005FA") — and the importers read it back as typed."""
+    from landmatch.inventory.sheets import read_table
+    from landmatch.spreadsheets import (
+        Column,
+        Table,
+        new_streaming_workbook,
+        new_workbook,
+        save,
+        write_sheet,
+    )
+
+    table = Table(
+        [Column("地块编号"), Column("地块名称")], [[f"K{i}", v] for i, v in enumerate(ESCAPE_LIKE)]
+    )
+    path = tmp_path / "x.xlsx"
+    if streaming:
+        wb = new_streaming_workbook(path, str(tmp_path))
+        write_sheet(wb, "清单", table)
+        wb.close()
+    else:
+        wb = new_workbook()
+        write_sheet(wb, "清单", table)
+        save(wb, path)
+    ws = load_workbook(path)["清单"]
+    shown = [
+        re.sub("_x([0-9A-Fa-f]{4})_", lambda m: chr(int(m.group(1), 16)), c.value)
+        for c in ws["C"][1:]
+    ]
+    assert shown == ESCAPE_LIKE
+    assert not any(c.quotePrefix for c in ws["C"][1:])
+    read = read_table(load_workbook(path, read_only=True))
+    assert [r[read.headers.index("地块名称")] for r in read.rows] == ESCAPE_LIKE

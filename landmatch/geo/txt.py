@@ -521,9 +521,21 @@ def _get(parcel: Any, name: str, default: Any = "") -> Any:
     return getattr(parcel, name, default)
 
 
+# What ends a line for str.splitlines (the reader here) and for many text tools: CR, LF, VT,
+# FF, the C0 separators, NEL, U+2028 and U+2029; with the other C0 controls and DEL, which no
+# text field of the format holds.
+_NOT_IN_A_LINE = re.compile("[\x00-\x1f\x7f\x85\u2028\u2029]")
+
+
 def _text(value: Any) -> str:
+    r"""A value as one field of a parcel's header line: commas made full-width (the field
+    separator), and anything that would end the line, or is a control character, a space.
+
+    >>> _text("甲,乙\u2028丙\r\n")
+    '甲，乙 丙'
+    """
     text = "" if value is None else str(value)
-    return text.replace(",", "，").replace("\r", " ").replace("\n", " ").strip()
+    return _NOT_IN_A_LINE.sub(" ", text.replace(",", "，")).strip()
 
 
 def parcel_zone(geom_4490: BaseGeometry) -> int:

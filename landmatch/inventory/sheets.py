@@ -22,6 +22,7 @@ from openpyxl.worksheet._reader import FORMULA_TAG, VALUE_TAG, WorkSheetParser
 
 from landmatch.errors import FormatError
 from landmatch.inventory import fields as F
+from landmatch.spreadsheets import xlsx_unescape
 
 SCAN_ROWS = 30
 # A sheet is read from its XML (openpyxl's read-only mode), never from its declared size: a
@@ -100,6 +101,8 @@ class _Parser(WorkSheetParser):
 
     def parse_cell(self, element: Any) -> dict[str, Any]:
         cell: dict[str, Any] = super().parse_cell(element)
+        if isinstance(cell["value"], str):  # the text Excel shows (_x005F_x0041_: _x0041_)
+            cell["value"] = xlsx_unescape(cell["value"])
         if element.find(FORMULA_TAG) is not None:
             saved = element.find(VALUE_TAG)
             # An empty result is saved as an empty text (t="str"); openpyxl writes a formula

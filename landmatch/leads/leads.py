@@ -37,7 +37,7 @@ _COLS = (
 _FROM = (
     "FROM landmatch.inquiry i LEFT JOIN landmatch.parcel p ON p.id = i.parcel_id "
     "LEFT JOIN landmatch.dev_zone z ON z.id = i.zone_id "
-    "LEFT JOIN landmatch.project pr ON pr.id = i.project_id"
+    "LEFT JOIN landmatch.project pr ON pr.id = i.project_id AND pr.deleted_at IS NULL"
 )
 
 

@@ -28,7 +28,7 @@ from landmatch.db.values import json_value
 from landmatch.errors import NotFound, UnprocessableInput
 from landmatch.geo.measure import M2_PER_MU
 from landmatch.match import assemblies as asm
-from landmatch.match import control, runs
+from landmatch.match import control, ownership, runs
 from landmatch.match.plan import NearScan, Plan, statement
 from landmatch.match.policy_values import Estimate, estimate
 from landmatch.match.reference import data_version, inventory_counts, load_reference, scope_size
@@ -76,7 +76,8 @@ def _project_team(session: Session, principal: Principal, project_id: int | None
     if project_id is None:
         return None
     row = session.execute(
-        text("SELECT owner_team FROM landmatch.project WHERE id = :p"), {"p": project_id}
+        text(f"SELECT owner_team FROM landmatch.project WHERE id = :p AND {ownership.LIVE}"),
+        {"p": project_id},
     ).first()
     if row is None or not principal.owns(row.owner_team):
         raise UnprocessableInput(

@@ -18,6 +18,10 @@ from landmatch.auth import Principal
 from landmatch.db.locking import lock_row
 from landmatch.errors import Forbidden, NotFound
 
+#: The projects that are not deleted (a deleted one is kept, for a restore: every read, lock and
+#: list of projects leaves it out, as if it did not exist).
+LIVE = "deleted_at IS NULL"
+
 
 def owns(principal: Principal, owner_team: str | None) -> bool:
     """Whether ``principal`` may see and write what belongs to ``owner_team``."""
@@ -61,7 +65,8 @@ def owned_project(session: Session, principal: Principal, columns: str, project_
     """The project's row (``columns``, which include ``owner_team``) if the caller owns it; 404
     for a missing project and for another team's, as if it did not exist."""
     row = session.execute(
-        text(f"SELECT {columns} FROM landmatch.project WHERE id = :id"), {"id": project_id}
+        text(f"SELECT {columns} FROM landmatch.project WHERE id = :id AND {LIVE}"),
+        {"id": project_id},
     ).first()
     if row is None or not owns(principal, row.owner_team):
         raise NotFound(f"未找到项目 {project_id}")

@@ -120,7 +120,7 @@ def board(
     """The projects by stage with filters; counts per stage within the other filters."""
     may_read(principal)
     params: dict[str, Any] = {}
-    where = [ownership.visible_sql(principal, "owner_team", params)]
+    where = [ownership.visible_sql(principal, "owner_team", params), ownership.LIVE]
     if owner:
         where.append("owner = :owner")
         params["owner"] = owner
@@ -201,7 +201,7 @@ def events(session: Session, project_id: int) -> list[dict[str, Any]]:
 EDITED = {"name": "项目名称", "investor": "投资方", "notes": "项目说明", "requirement": "用地需求"}
 
 
-def _requirement_text(req: dict[str, Any] | None) -> str:
+def requirement_text(req: dict[str, Any] | None) -> str:
     req = req or {}
     ind = req.get("industry")
     parts = [industry_codes.get(ind).display if ind else "", _size(req)]
@@ -211,7 +211,8 @@ def _requirement_text(req: dict[str, Any] | None) -> str:
 def edits(session: Session, project_id: int) -> list[dict[str, Any]]:
     """The edits of the project's :data:`EDITED` fields, from its versions (``layer_version``,
     kept by the history trigger, migration 0044_project_history): each with when, who, why
-    and each changed field's label, old and new value."""
+    and each changed field's label, old and new value; a delete and a restore as one line
+    each, with the reason given."""
     rows = session.execute(
         text(
             "SELECT op, actor, reason, at, row FROM landmatch.layer_version "
@@ -223,13 +224,29 @@ def edits(session: Session, project_id: int) -> list[dict[str, Any]]:
     prev: dict[str, Any] | None = None
     for r in rows:
         row = r["row"]
-        if prev is not None and r["op"] == "update":
+        if (
+            prev is not None
+            and r["op"] == "update"
+            and row.get("deleted_at") != prev.get("deleted_at")
+        ):
+            # A delete (kept, 0045_project_restore) or a restore: said with its reason.
+            what = "删除项目" if row.get("deleted_at") else "恢复项目"
+            why = r["reason"] if r["reason"] and r["reason"] != what else None
+            out.append(
+                {
+                    "at": r["at"],
+                    "actor": r["actor"],
+                    "kind": "deleted" if row.get("deleted_at") else "restored",
+                    "body": f"{what}（{why}）" if why else what,
+                }
+            )
+        elif prev is not None and r["op"] == "update":
             changes = []
             for k, label in EDITED.items():
                 if row.get(k) == prev.get(k):
                     continue
                 if k == "requirement":
-                    old, new = _requirement_text(prev.get(k)), _requirement_text(row.get(k))
+                    old, new = requirement_text(prev.get(k)), requirement_text(row.get(k))
                     if old == new:
                         old, new = "（其他条件）", "已修改"
                 else:
@@ -288,7 +305,8 @@ def _lock(session: Session, principal: Principal, project_id: int, version: int)
     row = ownership.lock_owned(
         session,
         principal,
-        "SELECT id, version, pipeline_status, owner_team FROM landmatch.project WHERE id = :id",
+        "SELECT id, version, pipeline_status, owner_team FROM landmatch.project "
+        f"WHERE id = :id AND {ownership.LIVE}",
         {"id": project_id},
         f"未找到项目 {project_id}",
     )

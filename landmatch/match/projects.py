@@ -85,6 +85,12 @@ class ReservationIn(BaseModel):
     note: str | None = Field(None, max_length=2000)
 
 
+class RestoreIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str | None = Field(None, max_length=500, description="恢复原因（记入项目历史）")
+
+
 def _project(row: Any) -> dict[str, Any]:
     d = dict(row._mapping)
     for k in ("created_at", "updated_at"):
@@ -106,7 +112,7 @@ def list_projects(
     """The caller's team's projects (an admin: all)."""
     principal.require(*STAFF)
     params: dict[str, Any] = {}
-    where = ownership.visible_sql(principal, "owner_team", params)
+    where = ownership.visible_sql(principal, "owner_team", params) + f" AND {ownership.LIVE}"
     if status:
         if status not in vocab.PROJECT_PIPELINE:
             raise InvalidInput(f"未知项目状态 {status}；可选 {', '.join(vocab.PROJECT_PIPELINE)}")
@@ -134,7 +140,8 @@ def _locked(
     row = ownership.lock_owned(
         session,
         principal,
-        "SELECT id, version, owner_team, pipeline_status FROM landmatch.project WHERE id = :id",
+        "SELECT id, name, version, owner_team, pipeline_status FROM landmatch.project "
+        f"WHERE id = :id AND {ownership.LIVE}",
         {"id": project_id},
         f"未找到项目 {project_id}",
     )
@@ -207,12 +214,136 @@ def update_project(
 
 def delete_project(
     session: Session, principal: Principal, project_id: int, *, if_match: str | None
-) -> None:
-    """Delete the project (its holds, proposals and timeline go with it); its last state stays
-    as its ``delete`` version in ``layer_version``, with who deleted it."""
+) -> dict[str, Any]:
+    """Delete the project: it is kept, with who deleted it and when, and left out of every
+    read until :func:`restore_project` brings it back. Its holds are released and its
+    proposals' links ended at that moment (a restore leaves them so). Answers the parcels
+    whose holds were released and how many links were ended."""
     _locked(session, principal, project_id, if_match, "删除")
+    params = {"id": project_id, "by": principal.actor}
     with audited(session, principal.actor, "删除项目"):
-        session.execute(text("DELETE FROM landmatch.project WHERE id = :id"), {"id": project_id})
+        at = session.execute(
+            text(
+                "UPDATE landmatch.project SET deleted_at = now(), deleted_by = :by, "
+                "version = version + 1, updated_at = now() WHERE id = :id RETURNING deleted_at"
+            ),
+            params,
+        ).scalar_one()
+    released = session.execute(
+        text(
+            "UPDATE landmatch.reservation r SET released_at = :at FROM landmatch.parcel p "
+            "WHERE p.id = r.parcel_id AND r.project_id = :id AND r.released_at IS NULL "
+            "RETURNING p.code"
+        ),
+        {"id": project_id, "at": at},
+    ).scalars()
+    codes = sorted(released)
+    ended = session.execute(
+        text(
+            "UPDATE landmatch.proposal SET revoked_at = :at "
+            "WHERE project_id = :id AND revoked_at IS NULL AND expires_at > :at RETURNING id"
+        ),
+        {"id": project_id, "at": at},
+    ).all()
+    return {"released": codes, "revoked": len(ended)}
+
+
+_DELETED = (
+    "id, name, industry_code, requirement, pipeline_status, investor, owner, owner_team, "
+    "notes, version, created_at, updated_at, deleted_at, deleted_by"
+)
+
+
+def _ended_at_delete(session: Session, project_id: int, at: dt.datetime) -> dict[str, Any]:
+    """What the delete at ``at`` ended: the parcels whose holds it released, and how many
+    proposal links it ended (both were stamped with the delete's time)."""
+    codes = session.execute(
+        text(
+            "SELECT p.code FROM landmatch.reservation r JOIN landmatch.parcel p "
+            "ON p.id = r.parcel_id WHERE r.project_id = :id AND r.released_at = :at ORDER BY 1"
+        ),
+        {"id": project_id, "at": at},
+    ).scalars()
+    revoked = session.execute(
+        text("SELECT count(*) FROM landmatch.proposal WHERE project_id = :id AND revoked_at = :at"),
+        {"id": project_id, "at": at},
+    ).scalar_one()
+    return {"released": list(codes), "revoked": int(revoked)}
+
+
+def deleted_projects(
+    session: Session, principal: Principal, limit: int = 100
+) -> list[dict[str, Any]]:
+    """The caller's team's deleted projects (an admin: all), last deleted first, each as it
+    was when deleted, with who deleted it, when, and what the delete released."""
+    principal.require(*STAFF)
+    params: dict[str, Any] = {"lim": limit}
+    where = ownership.visible_sql(principal, "owner_team", params)
+    rows = session.execute(
+        text(
+            f"SELECT {_DELETED} FROM landmatch.project WHERE deleted_at IS NOT NULL AND {where} "
+            "ORDER BY deleted_at DESC, id DESC LIMIT :lim"
+        ),
+        params,
+    )
+    out = []
+    for r in rows:
+        d = _project(r)
+        at = r.deleted_at
+        d["deleted_at"] = at.isoformat()
+        d |= _ended_at_delete(session, r.id, at)
+        out.append(d)
+    return out
+
+
+def restore_project(
+    session: Session,
+    principal: Principal,
+    project_id: int,
+    *,
+    if_match: str | None,
+    reason: str | None = None,
+) -> dict[str, Any]:
+    """Bring back a deleted project of the caller's team (another team's: 404, as if it did
+    not exist) as it was deleted, with its requirement, timeline and match runs; checked
+    under the row lock against the version ``if_match`` names. The restore is a version with
+    who and why. Holds released and links ended by the delete stay so: the answer names
+    them (``released``, ``revoked``) so the caller can say so."""
+    principal.require(*STAFF)
+    require_if_match(if_match, "恢复项目")
+    row = ownership.lock_owned(
+        session,
+        principal,
+        "SELECT id, name, version, owner_team, deleted_at FROM landmatch.project WHERE id = :id",
+        {"id": project_id},
+        f"未找到项目 {project_id}",
+    )
+    check_version(if_match, project_id, row["version"], what="项目", action="恢复")
+    if row["deleted_at"] is None:
+        raise Conflict(f"项目“{row['name']}”未被删除，无需恢复")
+    ended = _ended_at_delete(session, project_id, row["deleted_at"])
+    why = (reason or "").strip() or "恢复已删除项目"
+    with audited(session, principal.actor, why):
+        session.execute(
+            text(
+                "UPDATE landmatch.project SET deleted_at = NULL, deleted_by = NULL, "
+                "version = version + 1, updated_at = now() WHERE id = :id"
+            ),
+            {"id": project_id},
+        )
+    return get_project(session, principal, project_id) | ended
+
+
+def ended_note(ended: dict[str, Any]) -> str:
+    """What a restore did not bring back, in words ("" when nothing)."""
+    parts = []
+    if ended.get("released"):
+        codes = ended["released"]
+        listed = "、".join(codes[:5]) + (f" 等 {len(codes)} 宗" if len(codes) > 5 else "")
+        parts.append(f"删除时释放的地块预留（{listed}）仍为已释放，如需请重新预留")
+    if ended.get("revoked"):
+        parts.append(f"删除时停用的 {ended['revoked']} 个选址建议书链接仍为停用")
+    return "；".join(parts)
 
 
 def project_requirement(session: Session, principal: Principal, project_id: int) -> Requirement:
@@ -222,7 +353,7 @@ def project_requirement(session: Session, principal: Principal, project_id: int)
     ownership.lock_owned(
         session,
         principal,
-        "SELECT owner_team FROM landmatch.project WHERE id = :id",
+        f"SELECT owner_team FROM landmatch.project WHERE id = :id AND {ownership.LIVE}",
         {"id": project_id},
         f"未找到项目 {project_id}",
     )
@@ -349,7 +480,8 @@ def reserve(
     project = ownership.lock_owned(
         session,
         principal,
-        "SELECT id, owner_team, pipeline_status FROM landmatch.project WHERE id = :id",
+        "SELECT id, owner_team, pipeline_status FROM landmatch.project "
+        f"WHERE id = :id AND {ownership.LIVE}",
         {"id": body.project_id},
         f"未找到项目 {body.project_id}",
     )
@@ -454,7 +586,7 @@ def matching_projects(
         text(
             "SELECT id, name, investor, owner_team, pipeline_status, requirement "
             "FROM landmatch.project "
-            "WHERE pipeline_status = ANY(:open) ORDER BY id"
+            f"WHERE pipeline_status = ANY(:open) AND {ownership.LIVE} ORDER BY id"
         ),
         {"open": list(OPEN_PIPELINE)},
     ):

@@ -19,6 +19,7 @@ from landmatch.auth import Principal
 from landmatch.db.locking import ANY
 from landmatch.errors import FormatError, UnprocessableInput
 from landmatch.policies.library import create_policy, update_policy
+from landmatch.spreadsheets import xlsx_unescape
 
 # Header (as written in the workbook) → field. Several spellings are accepted.
 HEADERS: dict[str, str] = {
@@ -200,7 +201,7 @@ def read_rows(data: bytes) -> list[tuple[int, dict[str, Any]]]:
         for f, v in zip(fields, values, strict=False):
             if f is None:
                 continue
-            val = cell_value(f, v, n)
+            val = cell_value(f, xlsx_unescape(v) if isinstance(v, str) else v, n)
             if val is None:
                 continue
             (cond if f in CONDITION_FIELDS else rec)[f] = val

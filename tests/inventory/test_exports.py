@@ -353,3 +353,80 @@ def test_cli_export_shp_writes_a_zip_gdal_opens(
         ["ogrinfo", "-ro", "-so", "-al", f"/vsizip/{target}"], capture_output=True, text=True
     )
     assert info.returncode == 0 and f"Feature Count: {len(df)}" in info.stdout, info.stderr
+
+
+@pytest.mark.parametrize("brk", ["\u2028", "\u2029", "\x0b", "\x0c", "\x85", "\x1e"])
+def test_txt_export_of_a_name_with_a_line_break_reads_back(
+    client: TestClient, tokens: dict[str, str], session: Session, brk: str
+) -> None:
+    """Review finding (exports 1): a name or use holding a character that ends a line for
+    Python and many text tools (U+2028/U+2029, VT, FF, NEL, the C0 separators) was written
+    into the 界址点 TXT as it was, so the file broke at it and the project's own import
+    refused it (第 13 行：界址点之前缺少地块头行). CR and LF were already made spaces; every line
+    break now is, and the file reads back with the name as one line."""
+    from landmatch.geo.txt import parse_txt
+
+    name = f'甲{brk}=HYPERLINK("http://x","y"){brk}</script><script>alert(1)</script>'
+    rep = run_import(
+        session.connection(),
+        geojson_bytes(feature("TXT-BRK-1", square(114.63, 38.11), name=name, status="withdrawn")),
+        "t.geojson",
+        ADMIN,
+        ImportOptions(city="130100"),
+    )
+    assert rep["totals"]["created"] == 1, rep
+    got = session.execute(
+        text("SELECT name FROM landmatch.parcel WHERE code = 'TXT-BRK-1'")
+    ).scalar_one()
+    assert got == name  # stored as given
+    txt = _get(client, tokens, "txt").content
+    parsed = parse_txt(txt)
+    [p] = [p for p in parsed.parcels if p.code == "TXT-BRK-1"]
+    assert p.name == name.replace(brk, " ").replace(",", "，")
+
+
+def _as_excel_shows(stored: str) -> str:
+    """A cell's stored text as Excel shows it (ECMA-376 ST_Xstring: _xHHHH_ is a character)."""
+    return re.sub("_x([0-9A-Fa-f]{4})_", lambda m: chr(int(m.group(1), 16)), stored)
+
+
+def test_xlsx_list_shows_an_escape_like_name_as_typed_and_imports_it_back(
+    client: TestClient, tokens: dict[str, str], session: Session
+) -> None:
+    """Review finding (exports 2): openpyxl writes text as it is, and Excel reads _xHHHH_ in
+    a cell's text as one character. A parcel named '_x003D_HYPERLINK("http://evil…","点击")'
+    showed in the exported 清单 as =HYPERLINK(…) — without the quote prefix every other
+    formula-like text gets (safe_cell judged the stored text), so one edit of the cell made it
+    a live formula — and '_x0041_' showed as 'A'. The openpyxl path now escapes the
+    underscore (_x005F_), as the streaming path and Excel do; the importer reads the escapes
+    as Excel does, so the file imports back unchanged (and so does one saved by Excel)."""
+    names = {
+        "XESC-1": '_x003D_HYPERLINK("http://evil.example/","点击")',
+        "XESC-2": "A_x0041_B_x005F_x0041_",
+    }
+    rep = run_import(
+        session.connection(),
+        geojson_bytes(
+            *(
+                feature(code, square(114.64 + i / 100, 38.11), name=name, status="withdrawn")
+                for i, (code, name) in enumerate(names.items())
+            )
+        ),
+        "x.geojson",
+        ADMIN,
+        ImportOptions(city="130100"),
+    )
+    assert rep["totals"]["created"] == 2, rep
+    data = _get(client, tokens, "xlsx").content
+    ws = load_workbook(io.BytesIO(data))["熟地清单"]
+    header = [c.value for c in ws[1]]
+    code_col, name_col = header.index("地块编号"), header.index("地块名称")
+    cells = {r[code_col].value: r[name_col] for r in ws.iter_rows(min_row=2) if r[code_col].value}
+    for code, name in names.items():
+        cell = cells[code]
+        assert _as_excel_shows(cell.value) == name, (code, cell.value)
+        assert cell.data_type == "s" and not cell.quotePrefix  # it shows no formula
+    rep = post_import(client, tokens["admin"], "清单.xlsx", data, dry_run=True)
+    assert rep.status_code == 200, rep.text
+    totals = rep.json()["totals"]
+    assert totals["unchanged"] == totals["rows"] >= 2, rep.json()

@@ -413,10 +413,11 @@ def test_every_project_edit_is_kept_and_on_its_timeline(
     assert (
         "用地需求 C36 汽车制造业 · 20–150 亩 → <strong>C36 汽车制造业 · 50–80 亩</strong>"
     ) in timeline
-    # The delete leaves the last state, with who deleted it.
+    # The delete leaves the last state, with who deleted it (the project is kept, deleted:
+    # migration 0045_project_restore).
     gone = client.delete(
         f"/api/projects/{pid}", headers=with_etag(client, f"/api/projects/{pid}", h)
     )
     assert gone.status_code == 204
     events, versions = _project_history(session, pid)
-    assert versions[-1] == ("delete", "t-promoter", "删除项目", "历史甲二期", "signed")
+    assert versions[-1] == ("update", "t-promoter", "删除项目", "历史甲二期", "signed")

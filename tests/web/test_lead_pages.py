@@ -141,6 +141,20 @@ def test_convert_into_a_project_at_stage_lead(
         text("SELECT count(*) FROM landmatch.project WHERE owner_team = 't-team-a'")
     ).scalar_one()
     assert n == 1
+    # The project deleted (kept, to restore): the lead says so instead of a link to nothing.
+    assert f'href="/workbench/projects/{pid}"' in client.get(url).text
+    page = client.get(f"/workbench/projects/{pid}").text
+    found = re.search(r'id="delete-form".*?name="version" value="(\d+)"', page)
+    assert found
+    r = client.post(
+        f"/workbench/projects/{pid}/delete",
+        data={"version": found.group(1), "csrf_token": csrf},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303 and r.headers["location"].endswith("/workbench/projects/deleted")
+    page = client.get(url).text
+    assert f'href="/workbench/projects/{pid}"' not in page
+    assert '项目已删除（可在<a href="/workbench/projects/deleted">已删除的项目</a>中恢复）' in page
 
 
 def test_dismiss_and_writes_as_each_role(

@@ -149,3 +149,32 @@ def test_bad_proposal_pdf_link_is_the_same_404(
     for bad in (f"/p/{pid}.{exp}.{'0' * 32}.pdf", f"/p/{pid}.{int(exp) + 1}.{sig}.pdf", "/p/x.pdf"):
         r = client.get(bad)
         assert r.status_code == 404 and "链接无效或已过期" in r.text, bad
+
+
+def test_a_download_named_after_a_project_is_a_plain_file_name(
+    client: TestClient, tokens: dict[str, str], passwords: dict[str, str]
+) -> None:
+    """Review finding (exports 3): the comparison's file is named after the project, and the
+    name went into ``filename*`` as it was, "/" unencoded (not an RFC 5987 character, so a
+    browser may drop the header's name) and with the characters no file name holds: path
+    separators, Windows' reserved ones, control characters and the bidirectional overrides
+    that make a name read as another (…<U+202E>fdp.exe… shown as …exe.pdf)."""
+    from urllib.parse import unquote
+
+    h = auth(tokens["promoter"])
+    name = '报价单/..\\x\u202efdp.exe"<>|:*?\t' + "长" * 150
+    p = client.post("/api/projects", json={"name": name, "requirement": REQ}, headers=h).json()
+    body = client.post(f"/api/projects/{p['id']}/match", headers=h).json()
+    codes = [f["properties"]["code"] for f in body["features"]][:2]
+    sign_in(client, passwords["promoter"])
+    q = "&".join(f"codes={c}" for c in codes)
+    r = client.get(f"/workbench/matches/{body['match_id']}/compare.xlsx?{q}")
+    assert r.status_code == 200, r.text[:300]
+    found = re.fullmatch(
+        r"""attachment; filename="compare\.xlsx"; filename\*=UTF-8''([A-Za-z0-9!#$&+.^_`|~%-]+)""",
+        r.headers["content-disposition"],
+    )
+    assert found, r.headers["content-disposition"]
+    saved = unquote(found.group(1))
+    assert saved.startswith("报价单_.._x_fdp.exe") and saved.endswith("长.xlsx"), saved
+    assert not re.search('[/\\\\:*?"<>|\x00-\x1f\u202e]', saved) and len(saved) <= 90, saved

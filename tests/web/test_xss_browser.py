@@ -142,6 +142,16 @@ def planted(engine: Engine, live_url: str) -> Iterator[dict[str, Any]]:
             r='{"industry": "34"}',
         )[0]
         created.append(("project", pid))
+        # A deleted one too (kept, listed on 已删除的项目 with who deleted it).
+        gone = _one(
+            s,
+            "INSERT INTO landmatch.project (name, requirement, investor, owner, notes, "
+            "deleted_at, deleted_by) VALUES (:v, CAST(:r AS jsonb), :v, :v, :v, now(), :v) "
+            "RETURNING id",
+            v=PAYLOAD,
+            r='{"industry": "34"}',
+        )[0]
+        created.append(("project", gone))
         case = s.execute(
             text(
                 "INSERT INTO landmatch.disposal_case (parcel_id, kind, city_code, area_m2, "
@@ -419,7 +429,7 @@ def test_workbench_pages_with_planted_data(
     assert "/workbench" in pages or "/workbench/" in pages, pages
     for path in pages:
         w = _open(watched, live_url + path, planted["cookie"])
-        _check(w, shows_payload=False)
+        _check(w, shows_payload=path == "/workbench/projects/deleted")
         w.page.context.close()
 
 

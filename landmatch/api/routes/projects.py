@@ -10,7 +10,13 @@ from landmatch.api.deps import PrincipalDep, SessionDep, SettingsDep
 from landmatch.api.etags import tagged
 from landmatch.api.media import GEOJSON, GeoJSONResponse
 from landmatch.api.schemas import MatchResult
-from landmatch.api.schemas.projects import Project, Reservation, ReservationSeen
+from landmatch.api.schemas.projects import (
+    DeletedProject,
+    Project,
+    Reservation,
+    ReservationSeen,
+    RestoredProject,
+)
 from landmatch.match import projects as svc
 from landmatch.match.engine import match_encoded
 
@@ -40,6 +46,15 @@ def create(
     out = svc.create_project(session, principal, body)
     session.commit()
     return tagged(response, out["id"], out)
+
+
+@router.get(
+    "/api/projects/deleted",
+    summary="Deleted projects of the caller's team, last deleted first (restore one with its ETag)",
+    response_model=list[DeletedProject],
+)
+def deleted(session: SessionDep, principal: PrincipalDep) -> list[dict[str, Any]]:
+    return svc.deleted_projects(session, principal)
 
 
 @router.get("/api/projects/{project_id}", summary="One project", response_model=Project)
@@ -77,6 +92,25 @@ def delete(
     svc.delete_project(session, principal, project_id, if_match=if_match)
     session.commit()
     return Response(status_code=204)
+
+
+@router.post(
+    "/api/projects/{project_id}/restore",
+    summary="Bring back a deleted project; needs If-Match with its ETag (from the deleted list)",
+    response_model=RestoredProject,
+)
+def restore(
+    project_id: int,
+    session: SessionDep,
+    principal: PrincipalDep,
+    response: Response,
+    body: svc.RestoreIn | None = None,
+    if_match: IfMatch = None,
+) -> dict[str, Any]:
+    reason = body.reason if body else None
+    out = svc.restore_project(session, principal, project_id, if_match=if_match, reason=reason)
+    session.commit()
+    return tagged(response, project_id, out)
 
 
 @router.post(

@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from landmatch.api.deps import SessionDep, SettingsDep
-from landmatch.api.routes.workbench.common import templates
+from landmatch.api.routes.workbench.common import attachment, templates
 from landmatch.errors import NotFound
 from landmatch.maps import printed
 from landmatch.maps.brochure import html_to_pdf
@@ -63,8 +63,7 @@ def proposal_pdf(
     def pdf(data: dict[str, Any]) -> Response:
         with request.app.state.slots.take("pdf"):  # 429 when every PDF slot is busy
             body = html_to_pdf(printed.proposal_html(data))
-        name = quote(data["title"] + ".pdf")
-        disposition = f"attachment; filename=proposal.pdf; filename*=UTF-8''{name}"
+        disposition = attachment(data["title"] + ".pdf", "proposal.pdf")
         headers = NO_STORE | {"Content-Disposition": disposition}
         return Response(body, media_type="application/pdf", headers=headers)
 

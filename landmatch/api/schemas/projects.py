@@ -27,6 +27,24 @@ class Project(Contract):
     updated_at: Timestamp
 
 
+class Ended(Contract):
+    """What a project's delete ended, which its restore does not bring back."""
+
+    released: list[str] = Field(description="parcels whose holds the delete released")
+    revoked: int = Field(description="proposal links the delete ended")
+
+
+class DeletedProject(Project, Ended):
+    """A deleted project as it was deleted (restore it with its ETag, the version here)."""
+
+    deleted_at: Timestamp
+    deleted_by: str | None
+
+
+class RestoredProject(Project, Ended):
+    """The project brought back; its holds and links ended by the delete stay ended."""
+
+
 class Reservation(Contract):
     """A hold as its own team (and an admin) sees it."""
 

@@ -23,6 +23,7 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -320,13 +321,38 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 PDF = "application/pdf"
 
 
-def download(data: bytes, filename: str, media_type: str, ascii_name: str = "") -> Response:
-    """A file the browser saves as ``filename`` (any script: RFC 6266's ``filename*``), with
-    ``ascii_name`` (by default ``filename`` itself when it is plain ASCII) for clients that read
-    only the plain ``filename`` (``curl -OJ``)."""
-    ascii_name = ascii_name or (filename if filename.isascii() else "")
+# What a saved file's name cannot hold: path separators, the characters Windows refuses,
+# control characters, and the bidirectional controls that make a name read as another
+# (报价单<U+202E>fdp.exe… shown as …exe.pdf).
+_NOT_IN_A_FILENAME = re.compile(
+    r'[\x00-\x1f\x7f/\\:*?"<>|\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]'
+)
+#: The most characters of a file name's stem (its extension kept): room for any file system.
+FILENAME_STEM = 80
+
+
+def attachment(filename: str, ascii_name: str = "") -> str:
+    r"""The ``Content-Disposition`` of a file the browser saves as ``filename`` (any script:
+    RFC 6266's ``filename*``; a name made of user text, such as a project's, loses what a file
+    name cannot hold), with ``ascii_name`` (by default the name itself when it is plain
+    ASCII) for clients that read only the plain ``filename`` (``curl -OJ``).
+
+    >>> print(attachment("甲/乙\u202eexe.pdf-对比.xlsx", "compare.xlsx"))
+    attachment; filename="compare.xlsx"; filename*=UTF-8''%E7%94%B2_%E4%B9%99_exe.pdf-%E5%AF%B9%E6%AF%94.xlsx
+    """
+    stem, dot, ext = filename.rpartition(".")
+    if not dot:
+        stem, ext = ext, ""
+    stem = _NOT_IN_A_FILENAME.sub("_", stem).strip(" .")[:FILENAME_STEM] or "download"
+    name = stem + dot + _NOT_IN_A_FILENAME.sub("_", ext)
+    ascii_name = ascii_name or (name if name.isascii() else "")
     plain = f'filename="{ascii_name}"; ' if ascii_name else ""
-    disposition = f"attachment; {plain}filename*=UTF-8''{quote(filename)}"
+    return f"attachment; {plain}filename*=UTF-8''{quote(name, safe='')}"
+
+
+def download(data: bytes, filename: str, media_type: str, ascii_name: str = "") -> Response:
+    """A file the browser saves as ``filename`` (:func:`attachment`)."""
+    disposition = attachment(filename, ascii_name)
     return Response(data, media_type=media_type, headers={"Content-Disposition": disposition})
 
 
@@ -668,6 +694,7 @@ __all__ = [
     "act",
     "conflict_page",
     "context_with",
+    "attachment",
     "download",
     "error_page",
     "fmt_datetime",

@@ -166,6 +166,66 @@ async def create(ctx: PromoterCtx) -> Response:
     return await _submit(ctx, project=None, write=write, done="已保存项目“{name}”")
 
 
+@router.get(URL + "/deleted", response_class=HTMLResponse)
+def deleted(ctx: PromoterCtx) -> HTMLResponse:
+    """The team's deleted projects (an admin: all), each as it was deleted, to restore."""
+    return render(
+        ctx.request,
+        "workbench/projects/deleted.html",
+        rows=[
+            d
+            | {
+                "summary": pipeline.requirement_text(d["requirement"]),
+                "deleted": dt.datetime.fromisoformat(d["deleted_at"]),
+                "note": svc.ended_note(d),
+            }
+            for d in svc.deleted_projects(ctx.session, ctx.staff.principal)
+        ],
+        stages={s: st.label for s, st in pipeline.STAGE_OF.items()},
+    )
+
+
+@router.post(URL + "/{project_id}/delete")
+def delete(f: PromoterPost, project_id: int) -> Response:
+    """Delete the project (kept, to be restored from the list of deleted projects)."""
+
+    def action() -> None:
+        at = etag(project_id, f.version)
+        svc.delete_project(f.session, f.staff.principal, project_id, if_match=at)
+
+    return f.act(
+        action,
+        back=f"{URL}/{project_id}",
+        done="已删除项目；如系误删，可在本页恢复",
+        then=f"{URL}/deleted",
+    )
+
+
+@router.post(URL + "/{project_id}/restore")
+def restore(
+    f: PromoterPost, project_id: int, reason: Annotated[str, Form(max_length=500)] = ""
+) -> Response:
+    """Bring back a deleted project, with the reason given (kept in its history)."""
+    back = f"{URL}/deleted"
+    if not reason.strip():
+        return redirect(f.request, back, ("danger", "恢复项目须填写原因"))
+    try:
+        out = svc.restore_project(
+            f.session,
+            f.staff.principal,
+            project_id,
+            if_match=etag(project_id, f.version),
+            reason=reason.strip(),
+        )
+    except LandMatchError as exc:
+        f.session.rollback()
+        return redirect(f.request, back, ("danger", exc.message))
+    f.session.commit()
+    note = svc.ended_note(out)
+    done = f"已恢复项目“{out['name']}”" + (f"；{note}" if note else "")
+    return redirect(f.request, f"{URL}/{project_id}", ("warning" if note else "success", done))
+
+
 @router.get(URL + "/{project_id}", response_class=HTMLResponse)
 def show(ctx: PromoterCtx, project_id: int) -> HTMLResponse:
     p = pipeline.project(ctx.session, ctx.staff.principal, project_id)
