@@ -845,7 +845,7 @@ class Project(_Versioned, Base):
     next_step: Mapped[str | None] = mapped_column(Text)
     next_step_on: Mapped[dt.date | None] = mapped_column(Date)
     created_at: Mapped[dt.datetime] = _now()
-    # A deleted project is kept, left out of every read, until restored (0045_project_restore).
+    # A deleted project is kept, left out of every read, until restored (0046_project_restore).
     deleted_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     deleted_by: Mapped[str | None] = mapped_column(Text)
     __table_args__ = (

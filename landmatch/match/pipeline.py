@@ -229,7 +229,7 @@ def edits(session: Session, project_id: int) -> list[dict[str, Any]]:
             and r["op"] == "update"
             and row.get("deleted_at") != prev.get("deleted_at")
         ):
-            # A delete (kept, 0045_project_restore) or a restore: said with its reason.
+            # A delete (kept, 0046_project_restore) or a restore: said with its reason.
             what = "删除项目" if row.get("deleted_at") else "恢复项目"
             why = r["reason"] if r["reason"] and r["reason"] != what else None
             out.append(

@@ -414,7 +414,7 @@ def test_every_project_edit_is_kept_and_on_its_timeline(
         "用地需求 C36 汽车制造业 · 20–150 亩 → <strong>C36 汽车制造业 · 50–80 亩</strong>"
     ) in timeline
     # The delete leaves the last state, with who deleted it (the project is kept, deleted:
-    # migration 0045_project_restore).
+    # migration 0046_project_restore).
     gone = client.delete(
         f"/api/projects/{pid}", headers=with_etag(client, f"/api/projects/{pid}", h)
     )

@@ -1,4 +1,4 @@
-"""A deleted project can be brought back (migration 0045_project_restore): a delete keeps the
+"""A deleted project can be brought back (migration 0046_project_restore): a delete keeps the
 project (left out of every read), releases its holds and ends its proposals' links; the
 team's list of deleted projects shows each as it was deleted, and a restore — by the team or
 an admin, checked under the row lock against the version, with a reason kept in its history —

@@ -1,7 +1,7 @@
 """project: a delete is kept (``deleted_at``, ``deleted_by``) so that it can be undone
 
-Revision ID: 0045_project_restore
-Revises: 0044_project_history
+Revision ID: 0046_project_restore
+Revises: 0045_fact_control
 
 Deleting a project removed the row, and with it its timeline (stage changes, notes, next
 steps), its proposals and its holds; its last state stayed only as its ``delete`` version in
@@ -23,8 +23,8 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0045_project_restore"
-down_revision = "0044_project_history"
+revision = "0046_project_restore"
+down_revision = "0045_fact_control"
 branch_labels = None
 depends_on = None
 
