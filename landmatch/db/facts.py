@@ -67,11 +67,20 @@ COPIED = (
     *FACT_SUPPLY,
     "data_updated_on",
     *FACT_CONTROL,
+    "bbox_f8",
 )
 
 
-def _src(name: str) -> str:
-    return "zone_id" if name == "parcel_zone_id" else name
+# A copied column's source on the parcel row (alias ``{a}``), where it is not its own name.
+_SOURCE = {
+    "parcel_zone_id": "{a}.zone_id",
+    "bbox_f8": "ARRAY[ST_XMin({a}.geom), ST_YMin({a}.geom), ST_XMax({a}.geom), ST_YMax({a}.geom)]",
+}
+
+
+def source(name: str, alias: str) -> str:
+    """The SQL of copied column ``name`` read from the parcel row ``alias``."""
+    return _SOURCE.get(name, "{a}." + name).format(a=alias)
 
 
 def _unit(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
@@ -187,7 +196,7 @@ def _write_sql() -> str:
     columns as they are now."""
     cols = ["zone_id", *_dist_cols(), *_COMPUTED_COLS, "computed_at", *COPIED]
     computed = ", ".join(f"n.{c}" for c in (*_dist_cols(), *_COMPUTED_COLS))
-    copied = ", ".join(f"p.{_src(c)}" for c in COPIED)
+    copied = ", ".join(source(c, "p") for c in COPIED)
     updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in cols)
     return f"""
 INSERT INTO landmatch.parcel_fact (parcel_id, {", ".join(cols)})

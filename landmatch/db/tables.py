@@ -469,10 +469,13 @@ FACT_SUPPLY = (
     "readiness",
 )
 
-# The parcel's control indicators a match checks a plan against (容积率, 建筑系数, 绿地率):
-# copied into parcel_fact, and carried in its match indexes as one float8 array,
-# ``control_f8``, in this order (PostgreSQL allows 32 index columns; migration 0045).
+# The parcel's control indicators a match checks a plan against (容积率, 建筑系数, 绿地率),
+# copied into parcel_fact, then its bounding box (``bbox_f8``: xmin, ymin, xmax, ymax, for a
+# drawn search area): carried in the match indexes as one float8 array, ``match_f8``, in the
+# order of MATCH_F8 (PostgreSQL allows 32 index columns; migration 0045_fact_control).
 FACT_CONTROL = ("far_min", "far_max", "building_coeff_min", "green_ratio_max")
+FACT_BBOX = ("bbox_xmin", "bbox_ymin", "bbox_xmax", "bbox_ymax")
+MATCH_F8 = (*FACT_CONTROL, *FACT_BBOX)
 
 # What a match reads from parcel_fact besides the index key (migration 0003_perfmatch).
 _FACT_INCLUDE = (
@@ -497,7 +500,7 @@ _FACT_INCLUDE = (
     "dist_substation_km",
     "excluded",
     "penalised",
-    "control_f8",
+    "match_f8",
 )
 _FACT_INDEXES = (
     ("ix_parcel_fact_match", ("status", "land_use", "area_m2"), "deleted_at IS NULL"),
@@ -564,6 +567,7 @@ class ParcelFact(Base):
     far_max: Mapped[float | None] = mapped_column(Numeric(6, 2))
     building_coeff_min: Mapped[float | None] = mapped_column(Numeric(5, 2))
     green_ratio_max: Mapped[float | None] = mapped_column(Numeric(5, 2))
+    bbox_f8: Mapped[list[float] | None] = mapped_column(ARRAY(Double))
     # Derived by PostgreSQL (migration 0003_perfmatch): the zone a match uses, and the numeric
     # figures as float8 so that ranking does not convert numeric on every row.
     eff_zone_id: Mapped[int | None] = mapped_column(
@@ -581,9 +585,11 @@ class ParcelFact(Base):
     energy_f8: Mapped[float | None] = mapped_column(
         Double, Computed("energy_per_value_max::float8", persisted=True)
     )
-    control_f8: Mapped[list[float | None] | None] = mapped_column(
+    match_f8: Mapped[list[float | None] | None] = mapped_column(
         ARRAY(Double),
-        Computed(f"ARRAY[{', '.join(f'{c}::float8' for c in FACT_CONTROL)}]", persisted=True),
+        Computed(
+            f"ARRAY[{', '.join(f'{c}::float8' for c in FACT_CONTROL)}] || bbox_f8", persisted=True
+        ),
     )
     __table_args__ = tuple(
         Index(

@@ -17,10 +17,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import shapely.geometry
+
 from landmatch import industry_codes, vocab
 from landmatch.confidential import PUBLISHED_PRICE_SQL
 from landmatch.db.facts import COPIED
-from landmatch.db.tables import FACT_CONTROL
+from landmatch.db.tables import MATCH_F8
 from landmatch.geo.measure import M2_PER_MU
 from landmatch.match import control
 from landmatch.match.requirements import Requirement
@@ -35,16 +37,19 @@ LOGISTICS = ("110101", "110102", "110103")
 # spatial facts (see landmatch.db.facts and migrations 0002_match, 0003_perfmatch). Numeric
 # figures are read from their float8 copies under the parcel's column names, and ``p.zone_key``
 # is the zone a match uses (the parcel's own, else the containing one). The control indicators
-# come from their array in the match indexes (``FACT_CONTROL``, migration 0045_fact_control).
+# and the bounding box come from their array in the match indexes (``MATCH_F8``, migration
+# 0045_fact_control).
 _P_FLOAT = (
     ("price_f8", "ref_price_wan_per_mu"),
     ("invest_f8", "invest_intensity_min"),
     ("tax_f8", "tax_per_mu_min"),
     ("energy_f8", "energy_per_value_max"),
-    *((f"control_f8[{i}]", c) for i, c in enumerate(FACT_CONTROL, 1)),
+    *((f"match_f8[{i}]", c) for i, c in enumerate(MATCH_F8, 1)),
 )
 _P_COLUMNS = tuple(
-    c for c in COPIED if c != "parcel_zone_id" and c not in {name for _, name in _P_FLOAT}
+    c
+    for c in COPIED
+    if c not in ("parcel_zone_id", "bbox_f8") and c not in {name for _, name in _P_FLOAT}
 )
 MATCH_FROM = (
     "FROM landmatch.parcel_fact f {sample} CROSS JOIN LATERAL (SELECT f.parcel_id AS id, "
@@ -556,16 +561,39 @@ def location_sql(req: Requirement, ps: Params, zone_ids: list[int] | None) -> li
     if loc.bbox:
         x0, y0, x1, y1 = (ps.add(v, "float8") for v in loc.bbox)
         env = f"ST_MakeEnvelope({x0}, {y0}, {x1}, {y1}, 4490)"
-        out.append(
-            "EXISTS (SELECT 1 FROM landmatch.parcel g WHERE g.id = p.id AND "
-            f"g.geom && {env} AND ST_Intersects(g.geom, {env}))"
+        # A parcel whose box lies inside the area is in it: only one across its edge is read.
+        inside = (
+            f"p.bbox_xmin >= {x0} AND p.bbox_xmax <= {x1} "
+            f"AND p.bbox_ymin >= {y0} AND p.bbox_ymax <= {y1}"
         )
+        out.append(f"({_boxes_meet((x0, y0, x1, y1))} AND ({inside} OR {_parcel_meets(env)}))")
     if loc.polygon:
         import json
 
         g = f"ST_SetSRID(ST_GeomFromGeoJSON({ps.add(json.dumps(loc.polygon), 'text')}), 4490)"
-        out.append(
-            "EXISTS (SELECT 1 FROM landmatch.parcel g WHERE g.id = p.id AND "
-            f"ST_Intersects(g.geom, {g}))"
+        x0, y0, x1, y1 = shapely.geometry.shape(loc.polygon).bounds
+        box = (
+            ps.add(x0, "float8"),
+            ps.add(y0, "float8"),
+            ps.add(x1, "float8"),
+            ps.add(y1, "float8"),
         )
+        out.append(f"({_boxes_meet(box)} AND {_parcel_meets(g)})")
     return out
+
+
+def _boxes_meet(box: tuple[str, str, str, str]) -> str:
+    """The parcel's bounding box (from the match index) meets ``box`` (x0, y0, x1, y1)."""
+    x0, y0, x1, y1 = box
+    return (
+        f"p.bbox_xmin <= {x1} AND p.bbox_xmax >= {x0} "
+        f"AND p.bbox_ymin <= {y1} AND p.bbox_ymax >= {y0}"
+    )
+
+
+def _parcel_meets(area: str) -> str:
+    """The parcel's geometry meets ``area`` (read from ``parcel``, one row by id)."""
+    return (
+        "EXISTS (SELECT 1 FROM landmatch.parcel g WHERE g.id = p.id AND "
+        f"ST_Intersects(g.geom, {area}))"
+    )

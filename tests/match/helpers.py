@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from landmatch.db.tables import FACT_BBOX, MATCH_F8
 from landmatch.match.plan import Plan
 from landmatch.match.reference import data_version, load_reference
 from landmatch.match.requirements import Requirement
@@ -30,7 +31,12 @@ def verdicts(
             text(
                 f"SELECT ({plan.scope}) AS scope, {cols} FROM (SELECT q.*, "
                 # The zone a match uses: the parcel's own, else the one containing it.
-                "COALESCE(q.zone_id, g.zone_id) AS zone_key FROM landmatch.parcel q "
+                "COALESCE(q.zone_id, g.zone_id) AS zone_key, "
+                # The parcel's bounding box, as the match reads it (its index array).
+                + ", ".join(
+                    f"g.match_f8[{i}] AS {c}" for i, c in enumerate(MATCH_F8, 1) if c in FACT_BBOX
+                )
+                + " FROM landmatch.parcel q "
                 "LEFT JOIN landmatch.parcel_fact g ON g.parcel_id = q.id) p "
                 "LEFT JOIN landmatch.parcel_fact f ON f.parcel_id = p.id "
                 "WHERE p.id = :target"

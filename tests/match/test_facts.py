@@ -132,14 +132,13 @@ def test_geometry_edit_invalidates_then_refresh_restores(
 
 
 def test_copied_columns_match_the_parcel(conn: Connection) -> None:
-    from landmatch.db.facts import COPIED
+    from landmatch.db.facts import COPIED, source
 
     for col in COPIED:
-        src = "zone_id" if col == "parcel_zone_id" else col
         bad = conn.execute(
             text(
                 f"SELECT count(*) FROM landmatch.parcel p JOIN landmatch.parcel_fact f "
-                f"ON f.parcel_id = p.id WHERE p.{src} IS DISTINCT FROM f.{col}"
+                f"ON f.parcel_id = p.id WHERE {source(col, 'p')} IS DISTINCT FROM f.{col}"
             )
         ).scalar_one()
         assert bad == 0, col

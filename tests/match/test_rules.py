@@ -572,3 +572,33 @@ def test_unknown_price_and_freshness_score_zero_not_full(
     parts = {b["criterion"]: b for b in feat["properties"]["breakdown"]}
     assert parts["price"]["score"] == 0 and parts["price"]["contribution"] == 0
     assert parts["freshness"]["score"] == 0
+
+
+def test_a_search_area_reads_a_parcel_geometry_only_across_its_edge(
+    session: Session, make_parcel: Callable[..., int]
+) -> None:
+    """A drawn search area is decided first on the parcel's bounding box, read from the match
+    index (migration 0045_fact_control); a box across the area's edge is settled by the
+    geometry itself: a triangle whose box overlaps the area's corner but which stays outside
+    is out, a parcel across the edge is in, and a parcel moved out is out at once."""
+    x, y = 114.80, 38.30
+    area = {"location": {"bbox": [x, y, x + 0.01, y + 0.01]}}
+    ring = [[x, y], [x + 0.01, y], [x + 0.01, y + 0.01], [x, y + 0.01], [x, y]]
+    drawn = {"location": {"polygon": {"type": "Polygon", "coordinates": [ring]}}}
+
+    def poly(*pts: tuple[float, float]) -> str:
+        return f"MULTIPOLYGON((({', '.join(f'{x + a} {y + b}' for a, b in (*pts, pts[0]))})))"
+
+    inside = make_parcel(wkt=poly((0.002, 0.002), (0.004, 0.002), (0.004, 0.004)))
+    across = make_parcel(wkt=poly((0.008, 0.004), (0.012, 0.004), (0.012, 0.006), (0.008, 0.006)))
+    beside = make_parcel(wkt=poly((0.009, 0.013), (0.013, 0.013), (0.013, 0.009)))
+    for req in (area, drawn):
+        assert verdicts(session, req, inside)["scope"] is True
+        assert verdicts(session, req, across)["scope"] is True
+        assert verdicts(session, req, beside)["scope"] is False
+    session.execute(
+        text("UPDATE landmatch.parcel SET geom = ST_Translate(geom, 0.05, 0) WHERE id = :id"),
+        {"id": inside},
+    )
+    assert verdicts(session, area, inside)["scope"] is False
+    assert verdicts(session, drawn, inside)["scope"] is False

@@ -1,4 +1,4 @@
-"""match: the control indicators copied into parcel_fact and carried in its match indexes
+"""match: the control indicators and the bounding box in parcel_fact's match indexes
 
 Revision ID: 0045_fact_control
 Revises: 0044_project_history
@@ -6,10 +6,13 @@ Revises: 0044_project_history
 A project's planned 容积率, 建筑系数 and 绿地率 are checked against the parcel's published
 bounds (``far_min``, ``far_max``, ``building_coeff_min``, ``green_ratio_max``). The match read
 them from ``parcel`` by id, one lookup per parcel in scope: at 1,000,000 parcels a province-wide
-match stating them took 4.5 s instead of 0.28 s. They are now copied into ``parcel_fact`` like
-the other columns a match reads (the ``fact_ins`` / ``fact_upd`` triggers), and carried in the
-three match indexes as one stored float8 array, ``control_f8`` (the indexes hold 31 of
-PostgreSQL's 32 columns already), so the ranking stays one index-only scan.
+match stating them took 4.5 s instead of 0.28 s. A search area drawn on the map (``bbox``,
+``polygon``) read each parcel's geometry the same way. The four indicators are now copied into
+``parcel_fact`` like the other columns a match reads (the ``fact_ins`` / ``fact_upd``
+triggers), with the parcel's bounding box (``bbox_f8``: xmin, ymin, xmax, ymax), and all eight
+are carried in the three match indexes as one stored float8 array, ``match_f8`` (the indexes
+hold 31 of PostgreSQL's 32 columns already), so the ranking stays one index-only scan and
+only a parcel across a search area's edge has its geometry read.
 
 The downgrade puts the triggers, the indexes and the table back as 0010 and 0003 left them.
 """
@@ -21,19 +24,21 @@ from pathlib import Path
 from types import ModuleType
 
 from alembic import op
+from sqlalchemy import text
 
 revision = "0045_fact_control"
 down_revision = "0044_project_history"
 branch_labels = None
 depends_on = None
 
-# Frozen copies (as of this migration).
+# Frozen copies (as of this migration): the copied columns added, and their sources.
 CONTROL = (
     ("far_min", "numeric(6,2)"),
     ("far_max", "numeric(6,2)"),
     ("building_coeff_min", "numeric(5,2)"),
     ("green_ratio_max", "numeric(5,2)"),
 )
+BBOX = "ARRAY[ST_XMin({a}.geom), ST_YMin({a}.geom), ST_XMax({a}.geom), ST_YMax({a}.geom)]"
 
 
 def _frozen(name: str) -> ModuleType:
@@ -47,9 +52,9 @@ def _frozen(name: str) -> ModuleType:
 
 def _fact_functions(copied: tuple[str, ...], spatial: tuple[str, ...]) -> str:
     """0010's ``parcel_fact_ins`` and ``parcel_fact_upd`` for the copied columns ``copied``."""
-    src = {"parcel_zone_id": "zone_id"}
+    src = {"parcel_zone_id": "n.zone_id", "bbox_f8": BBOX.format(a="n")}
     cols = ", ".join(copied)
-    vals = ", ".join(f"n.{src.get(c, c)}" for c in copied)
+    vals = ", ".join(src.get(c, f"n.{c}") for c in copied)
     sets = ", ".join(f"{c} = EXCLUDED.{c}" for c in copied)
     reset = ", ".join(f"{c} = NULL" for c in spatial)
     return f"""
@@ -98,6 +103,31 @@ def _create_indexes(include: tuple[str, ...]) -> None:
         )
 
 
+def _backfill(fill: dict[str, str]) -> None:
+    """Fill the new columns (``fill``: column -> SQL over the parcel ``p``) by rewriting the
+    table: an UPDATE would leave every row's old version dead in the heap and, as the indexes
+    are built in the same transaction, in the indexes too (twice their size at 1M parcels)."""
+    cols = [
+        str(r[0])
+        for r in op.get_bind().execute(
+            text(
+                "SELECT column_name FROM information_schema.columns WHERE table_schema = "
+                "'landmatch' AND table_name = 'parcel_fact' AND is_generated = 'NEVER' "
+                "ORDER BY ordinal_position"
+            )
+        )
+    ]
+    listed = ", ".join(cols)
+    op.execute(
+        f"CREATE TEMP TABLE fact_copy ON COMMIT DROP AS SELECT "
+        f"{', '.join(fill.get(c, f'f.{c}') + f' AS {c}' for c in cols)} "
+        "FROM landmatch.parcel_fact f LEFT JOIN landmatch.parcel p ON p.id = f.parcel_id"
+    )
+    op.execute("TRUNCATE landmatch.parcel_fact")
+    op.execute(f"INSERT INTO landmatch.parcel_fact ({listed}) SELECT {listed} FROM fact_copy")
+    op.execute("DROP TABLE fact_copy")
+
+
 def upgrade() -> None:
     w = _frozen("0010_write_path")
     names = tuple(c for c, _ in CONTROL)
@@ -105,16 +135,13 @@ def upgrade() -> None:
     op.execute(
         "ALTER TABLE landmatch.parcel_fact "
         + ", ".join(f"ADD COLUMN {c} {t}" for c, t in CONTROL)
-        + ", ADD COLUMN control_f8 double precision[] GENERATED ALWAYS AS "
-        f"(ARRAY[{', '.join(f'{c}::float8' for c in names)}]) STORED"
+        + ", ADD COLUMN bbox_f8 double precision[], "
+        "ADD COLUMN match_f8 double precision[] GENERATED ALWAYS AS "
+        f"(ARRAY[{', '.join(f'{c}::float8' for c in names)}] || bbox_f8) STORED"
     )
-    op.execute(
-        f"UPDATE landmatch.parcel_fact f SET {', '.join(f'{c} = p.{c}' for c in names)} "
-        "FROM landmatch.parcel p WHERE p.id = f.parcel_id AND "
-        f"({' OR '.join(f'p.{c} IS NOT NULL' for c in names)})"
-    )
-    op.execute(_fact_functions((*w.COPIED, *names), w.SPATIAL))
-    _create_indexes((*_frozen("0008_perfmatch").INCLUDE, "control_f8"))
+    _backfill({**{c: f"p.{c}" for c in names}, "bbox_f8": BBOX.format(a="p")})
+    op.execute(_fact_functions((*w.COPIED, *names, "bbox_f8"), w.SPATIAL))
+    _create_indexes((*_frozen("0008_perfmatch").INCLUDE, "match_f8"))
     op.execute("ANALYZE landmatch.parcel_fact")
 
 
@@ -123,7 +150,7 @@ def downgrade() -> None:
     op.execute(_fact_functions(w.COPIED, w.SPATIAL))
     _drop_indexes()
     op.execute(
-        "ALTER TABLE landmatch.parcel_fact DROP COLUMN control_f8, "
+        "ALTER TABLE landmatch.parcel_fact DROP COLUMN match_f8, DROP COLUMN bbox_f8, "
         + ", ".join(f"DROP COLUMN {c}" for c, _ in CONTROL)
     )
     _create_indexes(_frozen("0008_perfmatch").INCLUDE)
