@@ -241,6 +241,35 @@ def test_bad_input_beside_its_field_nothing_written(
     assert after == before
 
 
+def test_the_form_shown_again_after_an_error_keeps_every_choice(
+    client: TestClient, passwords: dict[str, str]
+) -> None:
+    """The journeys review: after any error the 污染类别 chosen came back as 按行业默认 (the
+    typed "3" was compared with the number 3), so saving the corrected form silently dropped
+    it. Every choice comes back as made."""
+    csrf = sign_in(client, passwords["promoter"])
+    chosen = {
+        "pollution_class": "3",
+        "cities": ["130200"],
+        "supply_modes": ["long_lease"],
+        "preset": "logistics",
+        "need_5g": "on",
+        "in_zone_only": "on",
+    }
+    r = client.post(
+        "/workbench/projects/new",
+        data={**FORM, **chosen, "area_mu_min": "200", "area_mu_max": "100", "csrf_token": csrf},
+        follow_redirects=False,
+    )
+    assert r.status_code == 200 and "面积下限不能大于面积上限" in r.text
+    assert re.search(r'<option value="3" selected>三类工业</option>', r.text), "污染类别 lost"
+    assert re.search(r'name="cities" value="130200"[^>]*checked', r.text)
+    assert re.search(r'name="supply_modes" value="long_lease"[^>]*checked', r.text)
+    assert re.search(r'<option value="logistics"[^>]*selected', r.text)
+    assert re.search(r'name="need_5g"[^>]*checked', r.text)
+    assert 'value="200"' in r.text and "汽车零部件项目" in r.text
+
+
 def test_stage_note_next_step_and_stale_versions(
     client: TestClient, passwords: dict[str, str], project_id: int, session: Session
 ) -> None:

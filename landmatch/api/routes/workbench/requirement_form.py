@@ -229,7 +229,10 @@ def _typed(
     if form.get("industry", "").strip():
         req["industry"] = form["industry"].strip()
     if form.get("pollution_class"):
-        req["pollution_class"] = form["pollution_class"]
+        # A number, as a saved requirement holds it: the form shown again after an error
+        # selects the class chosen (the template compares numbers).
+        chosen = form["pollution_class"]
+        req["pollution_class"] = int(chosen) if chosen in ("1", "2", "3") else chosen
     _numbers(form, req, errors)
     req["location"].update(_location(form, lists, errors))
     req["supply_modes"] = lists.get("supply_modes", [])
