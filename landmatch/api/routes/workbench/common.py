@@ -86,7 +86,7 @@ NAV: list[NavItem] = [
     NavItem("数据质量", "/workbench/qa", ("admin", "bureau", "zone")),
     NavItem("处置案件", "/workbench/cases", ("admin", "bureau")),
     NavItem("开发区", "/workbench/zones", ("admin", "bureau", "zone"), "资料库"),
-    NavItem("政策库", "/workbench/policies", ("admin", "bureau"), "资料库"),
+    NavItem("政策库", "/workbench/policies", ("admin", "bureau", "zone"), "资料库"),
     NavItem("参考图层", "/workbench/layers", ("admin", "bureau"), "资料库"),
     NavItem("账号管理", "/workbench/users", ("admin",), "系统管理"),
     NavItem("团队覆盖", "/workbench/teams", ("admin",), "系统管理"),
