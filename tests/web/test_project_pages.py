@@ -270,6 +270,55 @@ def test_the_form_shown_again_after_an_error_keeps_every_choice(
     assert 'value="200"' in r.text and "汽车零部件项目" in r.text
 
 
+def test_a_requirement_changed_meanwhile_is_said_and_not_overwritten_unawares(
+    client: TestClient, passwords: dict[str, str], project_id: int, session: Session
+) -> None:
+    """The journeys review: a requirement form opened before someone else saved the project
+    came back with only 请修改标出的项目后再保存 (the reason went to an If-Match field the form
+    has not) and the current version in it, so the next click overwrote the other change
+    unawares. Now it says the project was changed meanwhile, by whom, that nothing was
+    saved, keeps what was typed; saving again is the deliberate choice."""
+    csrf = sign_in(client, passwords["promoter"])
+    base = f"/workbench/projects/{project_id}"
+    opened = client.get(base + "/requirement").text
+    version = re.search(r'name="version" value="(\d+)"', opened).group(1)  # type: ignore[union-attr]
+    # Someone saves the project meanwhile (a note: a new version).
+    assert (
+        client.post(
+            base + "/note",
+            data={"note": "同事的备注", "version": version, "csrf_token": csrf},
+            follow_redirects=False,
+        ).status_code
+        == 303
+    )
+    mine = {**FORM, "name": "已有项目", "annual_tax_wan": "2222", "version": version}
+    r = client.post(
+        base + "/requirement", data={**mine, "csrf_token": csrf}, follow_redirects=False
+    )
+    assert r.status_code == 200
+    said = re.search(r'id="form-error">(.*?)</div>', r.text, re.S)
+    assert said and "已被修改（t-promoter，" in said.group(1) and "本次未保存" in said.group(1)
+    assert "请修改标出的项目" not in said.group(1)  # nothing of the form is wrong
+    assert 'value="2222"' in r.text  # what was typed is still there
+    row = session.execute(
+        text("SELECT requirement, version FROM landmatch.project WHERE id = :i"), {"i": project_id}
+    ).one()
+    assert "annual_tax_wan" not in row.requirement and row.version == int(version) + 1
+    # Saving again, told, keeps what was typed.
+    again = re.search(r'name="version" value="(\d+)"', r.text).group(1)  # type: ignore[union-attr]
+    assert int(again) == row.version
+    r = client.post(
+        base + "/requirement",
+        data={**mine, "version": again, "csrf_token": csrf},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    saved = session.execute(
+        text("SELECT requirement FROM landmatch.project WHERE id = :i"), {"i": project_id}
+    ).scalar_one()
+    assert saved["annual_tax_wan"] == 2222
+
+
 def test_stage_note_next_step_and_stale_versions(
     client: TestClient, passwords: dict[str, str], project_id: int, session: Session
 ) -> None:

@@ -18,6 +18,7 @@ from landmatch.api.routes.workbench.common import (
     PromoterCtx,
     PromoterPost,
     act,
+    fmt_datetime,
     form_errors,
     redirect,
     render,
@@ -26,7 +27,7 @@ from landmatch.api.routes.workbench.common import (
 from landmatch.api.security import base_url
 from landmatch.basemap.store import water_loaded
 from landmatch.db.locking import etag
-from landmatch.errors import LandMatchError
+from landmatch.errors import LandMatchError, PreconditionFailed
 from landmatch.maps.workbench import area_picker
 from landmatch.match import ownership, pipeline, proposals
 from landmatch.match import projects as svc
@@ -150,10 +151,27 @@ async def _submit(
         if flat.get("then") == "match":
             target = _match(ctx, project_id)
         ctx.session.commit()
+    except PreconditionFailed as exc:  # an edit's form was opened at an older version
+        ctx.session.rollback()
+        errors = {"": _changed_meanwhile(ctx, project["id"])} if project else form_errors(exc)
+        return again(errors=errors, status=FORM_ERROR)
     except LandMatchError as exc:
         ctx.session.rollback()
         return again(errors=form_errors(exc), status=FORM_ERROR)
     return redirect(ctx.request, target, ("success", done.format(**head)))
+
+
+def _changed_meanwhile(ctx: PageContext, project_id: int) -> str:
+    """What the requirement form says when the project was changed after it was opened: who
+    and when (the timeline's latest entry), that nothing was saved and what was typed is
+    still there, and that saving again (the form now carries the current version) keeps what
+    was typed."""
+    latest = next(iter(pipeline.events(ctx.session, project_id)), None)
+    by = f"（{latest['actor']}，{fmt_datetime(latest['at'])}）" if latest else ""
+    return (
+        f"打开此表单后，这个项目已被修改{by}，本次未保存。你填写的内容仍在下面："
+        "请先在项目页的“备注与修改历史”中核对对方的修改，再点“保存”，将以你填写的内容为准。"
+    )
 
 
 @router.post(URL + "/new", response_class=HTMLResponse)
