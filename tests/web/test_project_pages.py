@@ -90,9 +90,10 @@ def test_writes_as_each_role(
     forms = [
         ("/workbench/projects/new", {**FORM, "name": f"新项目-{role}"}),
         (f"/workbench/projects/{project_id}/requirement", {**FORM, "version": 1}),
-        (f"/workbench/projects/{project_id}/stage", {"stage": "visit", "version": 1}),
-        (f"/workbench/projects/{project_id}/note", {"note": "电话沟通", "version": 1}),
-        (f"/workbench/projects/{project_id}/next-step", {"next_step": "考察", "version": 1}),
+        # Each write is a version: each form as opened after the one before.
+        (f"/workbench/projects/{project_id}/stage", {"stage": "visit", "version": 2}),
+        (f"/workbench/projects/{project_id}/note", {"note": "电话沟通", "version": 3}),
+        (f"/workbench/projects/{project_id}/next-step", {"next_step": "考察", "version": 4}),
         (f"/workbench/projects/{project_id}/match", {}),
     ]
     for url, data in forms:
@@ -341,11 +342,20 @@ def test_stage_note_next_step_and_stale_versions(
         {"i": project_id},
     ).one()
     assert p.pipeline_status == "visiting" and p.next_step == "陪同考察" and p.version == 4
-    # A form showing version 1 is stale now: refused, nothing written.
-    r = post("/stage", stage="lost", version=1)
-    assert r.status_code == 303
-    flash = client.get(base)
-    assert "已被他人修改" in flash.text
+    # A form showing version 1 is stale now: refused, nothing written, and the page comes
+    # back with what was typed and why (the journeys review: the typed note was lost).
+    r = post("/stage", stage="lost", version=1, note="投资方转投他省")
+    assert r.status_code == 200
+    said = re.search(r'id="stage-error">([^<]*)<', r.text)
+    assert (
+        said and "这个项目已被修改（t-promoter，" in said.group(1) and "本次未保存" in said.group(1)
+    )
+    assert '<option value="lost" selected>' in r.text and 'value="投资方转投他省"' in r.text
+    long_note = "投资方下周来访，\n需准备三宗地块的资料"
+    r = post("/note", note=long_note, version=1)
+    assert r.status_code == 200 and 'id="note-error"' in r.text
+    assert "投资方下周来访，\n需准备三宗地块的资料</textarea>" in r.text
+    assert re.search(r'name="version" value="4"', r.text)  # the page's current version
     assert (
         session.execute(
             text("SELECT pipeline_status FROM landmatch.project WHERE id = :i"), {"i": project_id}
@@ -356,8 +366,11 @@ def test_stage_note_next_step_and_stale_versions(
     assert "线索 → <strong>考察</strong>（约好下周考察）" in page
     assert "&lt;b&gt;老板&lt;/b&gt;很满意" in page and "<b>老板</b>" not in page
     assert "下一步：陪同考察（2027-01-15）" in page
-    r = post("/next-step", next_step="x", next_step_on="2027-13-40", version=4)
-    assert "日期 2027-13-40 无效" in client.get(base).text
+    r = post("/next-step", next_step="约投资方看地", next_step_on="2027-13-40", version=4)
+    assert r.status_code == 200
+    said = re.search(r'id="next-error">([^<]*)<', r.text)
+    assert said and "日期 2027-13-40 无效" in said.group(1)
+    assert 'value="约投资方看地"' in r.text
     board = client.get("/workbench/projects")
     counts = dict(
         re.findall(r'data-stage="(\w+)">[^<]+<span class="badge text-bg-light">(\d+)', board.text)
