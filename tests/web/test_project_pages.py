@@ -320,6 +320,33 @@ def test_a_requirement_changed_meanwhile_is_said_and_not_overwritten_unawares(
     assert saved["annual_tax_wan"] == 2222
 
 
+def test_numbers_typed_in_full_width_are_read(
+    client: TestClient, passwords: dict[str, str], session: Session
+) -> None:
+    """The journeys review: an input method's full-width digits were read in some fields
+    (Python reads ５０) and refused in others (１．２ 规划容积率应为数字). Every number of the
+    form reads full-width digits, points and separators as the imports do."""
+    csrf = sign_in(client, passwords["promoter"])
+    typed = {
+        "name": "全角数字项目",
+        "area_mu_min": "５０",
+        "area_mu_max": "１２０．５",
+        "investment_wan": "５０，０００",
+        "planned_far": "１．２",
+        "km_highway_interchange": "１０．５",
+    }
+    r = client.post(
+        "/workbench/projects/new",
+        data={**FORM, **typed, "csrf_token": csrf},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303, re.findall(r"invalid-feedback[^>]*>([^<]*)<", r.text)
+    req = _project(session, "全角数字项目")["requirement"]
+    assert (req["area_mu_min"], req["area_mu_max"], req["planned_far"]) == (50, 120.5, 1.2)
+    assert req["investment_wan"] == 50000
+    assert req["proximity"][0]["max_km"] == 10.5
+
+
 def test_stage_note_next_step_and_stale_versions(
     client: TestClient, passwords: dict[str, str], project_id: int, session: Session
 ) -> None:
