@@ -361,6 +361,50 @@ def test_zone_parcels_link_to_parcel_pages(
     assert f'href="/workbench/parcels?zone={code}"' in page
 
 
+def test_the_zone_page_shows_its_indicators_as_the_dashboard_ranks_them(
+    client: TestClient, passwords: dict[str, str], zones: dict[str, str], session: Session
+) -> None:
+    """The journeys review: a zone committee could see its zone's indicators only as one bar
+    of the dashboard's top-20 chart (not at all below 20th), or through the API. Its page
+    shows each indicator, its percentile among the city's zones and its rank, the same
+    figures as GET /api/monitoring/zones."""
+
+    # The committee's own zone, and (as the admin) the zone with most parcels, which ranks.
+    sign_in(client, passwords["zone"])
+    _shows_its_indicators(client, session, zones["own"], zones["own_city"])
+    busiest, city = session.execute(
+        text(
+            "SELECT z.code, z.city_code FROM landmatch.dev_zone z JOIN landmatch.parcel p "
+            "ON p.zone_id = z.id GROUP BY z.code, z.city_code ORDER BY count(*) DESC LIMIT 1"
+        )
+    ).one()
+    sign_in(client, passwords["admin"])
+    assert _shows_its_indicators(client, session, busiest, city) is not None
+
+
+def _shows_its_indicators(client: TestClient, session: Session, code: str, city: str) -> int | None:
+    """Checks the zone page's indicators against the ranking; answers the zone's rank."""
+    from landmatch.auth import Principal
+    from landmatch.monitoring.zones import KPI_LABELS, zone_kpis
+
+    page = client.get(f"/workbench/zones/{code}").text
+    ranking = zone_kpis(session, Principal(name="t", role="admin"), dt.date.today(), city)
+    mine = next(z for z in ranking["zones"] if z["code"] == code)
+    section = re.search(r'<section[^>]*id="kpis".*?</section>', page, re.S)
+    assert section, page[:500]
+    body = section.group(0)
+    for label in KPI_LABELS.values():
+        assert label in body
+    if mine["rank"] is not None:
+        ranked = sum(1 for z in ranking["zones"] if z["rank"] is not None)
+        assert f"个有指标的开发区中排第 {mine['rank']} 名" in body and f" {ranked} " in body
+    if mine["supply_rate"] is not None:
+        assert f"{mine['supply_rate'] * 100:.1f} %" in body
+    else:
+        assert "—（无数据）" in body
+    return mine["rank"]  # type: ignore[no-any-return]
+
+
 def test_stored_text_is_text(
     client: TestClient, passwords: dict[str, str], zones: dict[str, str], session: Session
 ) -> None:
