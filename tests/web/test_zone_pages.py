@@ -179,6 +179,15 @@ def test_contact_edit_is_versioned_kept_and_conflicts(
     )
     assert stale.status_code == 200 and "已被他人修改" in stale.text
     assert 'value="110"' in stale.text  # the user's value kept in the form
+    saved_at = session.execute(
+        text(
+            "SELECT at FROM landmatch.layer_version WHERE layer = 'dev_zone' AND record_id = "
+            "(SELECT id FROM landmatch.dev_zone WHERE code = :c) ORDER BY id DESC LIMIT 1"
+        ),
+        {"c": code},
+    ).scalar_one()
+    beijing = saved_at.astimezone(dt.timezone(dt.timedelta(hours=8)))
+    assert f"（最近一次保存：t-zone，{beijing:%Y-%m-%d %H:%M}）" in stale.text  # Beijing time
     assert _version(session, code) == version + 1
     # Without the CSRF token: refused.
     r = client.post(

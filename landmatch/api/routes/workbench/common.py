@@ -43,6 +43,7 @@ from landmatch.accounts.sessions import SignedIn
 from landmatch.api.deps import ClientDep, SessionDep, SettingsDep, get_client, submitted_csrf
 from landmatch.api.security import SESSION_COOKIE, check_csrf, parse_credentials
 from landmatch.auth import Principal
+from landmatch.dates import beijing_minute
 from landmatch.errors import Forbidden, LandMatchError, Unauthorized
 from landmatch.settings import Settings
 
@@ -480,15 +481,14 @@ def templates() -> Environment:
 
 
 def fmt_datetime(value: Any) -> str:
-    """A timestamp in Beijing time, ``2026-11-01 14:03``; empty for None."""
+    """A timestamp in Beijing time, ``2026-11-01 14:03`` (``dates.beijing_minute``); empty
+    for None."""
     import datetime as dt
 
     if value is None:
         return ""
     if isinstance(value, dt.datetime):
-        if value.tzinfo is not None:
-            value = value.astimezone(dt.timezone(dt.timedelta(hours=8)))
-        return value.strftime("%Y-%m-%d %H:%M")
+        return beijing_minute(value)
     return str(value)
 
 

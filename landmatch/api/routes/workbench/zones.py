@@ -30,6 +30,7 @@ from landmatch.api.routes.workbench.common import (
     render,
 )
 from landmatch.basemap.store import water_loaded
+from landmatch.dates import beijing_minute
 from landmatch.db.locking import etag
 from landmatch.db.parcels import ParcelFilter
 from landmatch.errors import GeometryError, LandMatchError, PreconditionFailed, UnprocessableInput
@@ -196,7 +197,7 @@ def zone_page(at: ZoneFormDep, renew: int | None = None) -> HTMLResponse:
 def _conflict_notice(at: ZoneForm, exc: LandMatchError) -> str:
     last = records.zone_history(at.session, at.staff.principal, at.code)[-1:]
     who = (
-        f"（最近一次保存：{last[0]['actor'] or '他人'}，{last[0]['at']:%Y-%m-%d %H:%M}）"
+        f"（最近一次保存：{last[0]['actor'] or '他人'}，{beijing_minute(last[0]['at'])}）"
         if last
         else ""
     )
