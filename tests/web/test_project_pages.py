@@ -405,6 +405,59 @@ def test_stage_note_next_step_and_stale_versions(
     assert counts["visit"] == "1"
 
 
+def test_a_lost_project_releases_its_holds(
+    client: TestClient, passwords: dict[str, str], project_id: int, session: Session
+) -> None:
+    """The journeys review: a project moved to 流失 kept its reservation (90 days), so every
+    other team's results showed the site 已被其他项目预留 and none could reserve it. Its holds
+    end with the change, said on the timeline; the API's stage change does the same."""
+    parcel = session.execute(
+        text(
+            "SELECT id, code FROM landmatch.parcel WHERE status = 'ready' AND deleted_at IS NULL "
+            "AND id NOT IN (SELECT parcel_id FROM landmatch.reservation WHERE released_at IS NULL) "
+            "ORDER BY code LIMIT 1"
+        )
+    ).one()
+    session.execute(
+        text(
+            "INSERT INTO landmatch.reservation (parcel_id, project_id, reserved_by, until, "
+            "owner_team) VALUES (:pa, :pr, 't-promoter', current_date + 90, 't-team-a')"
+        ),
+        {"pa": parcel.id, "pr": project_id},
+    )
+    csrf = sign_in(client, passwords["promoter"])
+    r = client.post(
+        f"/workbench/projects/{project_id}/stage",
+        data={"stage": "lost", "note": "投资方转投他省", "version": 1, "csrf_token": csrf},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    held = session.execute(
+        text(
+            "SELECT count(*) FROM landmatch.reservation WHERE project_id = :p "
+            "AND released_at IS NULL"
+        ),
+        {"p": project_id},
+    ).scalar_one()
+    assert held == 0
+    page = client.get(f"/workbench/projects/{project_id}").text
+    assert f"投资方转投他省；项目流失，已释放预留地块 {parcel.code}" in page
+    # Back in talks, nothing is held again by itself; a lost project without holds says nothing.
+    r = client.post(
+        f"/workbench/projects/{project_id}/stage",
+        data={"stage": "talks", "version": 2, "csrf_token": csrf},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    r = client.post(
+        f"/workbench/projects/{project_id}/stage",
+        data={"stage": "lost", "version": 3, "csrf_token": csrf},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    assert client.get(f"/workbench/projects/{project_id}").text.count("已释放预留地块") == 1
+
+
 def test_another_team_neither_sees_nor_writes(
     client: TestClient,
     passwords: dict[str, str],
