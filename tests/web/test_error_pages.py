@@ -94,6 +94,9 @@ def test_a_method_a_workbench_path_does_not_take_is_a_page_for_a_browser(
         if method != "HEAD":
             page = _page(r, 405)
             assert "不支持的请求方法" in page and 'aria-label="主导航"' in page, (method, path)
+            # A form's address opened (a refused form's page reloaded from the address bar,
+            # a bookmark) says what to do.
+            assert ("这个地址用于提交页面上的表单，不能直接打开" in page) == (method == "GET")
         # Programs: problem+json, with the same Allow.
         for accept in ("application/json", "*/*"):
             r = client.request(method, path, headers={"Accept": accept, "X-CSRF-Token": csrf})

@@ -610,6 +610,8 @@ def error_page(request: Request, status: int, title: str, message: str) -> HTMLR
     sign_in = None
     if staff is None and workbench:
         sign_in = login_url(_here(request)) if request.method == "GET" else LOGIN_URL
+    if status == 405 and request.method == "GET":  # a form's address opened, or reloaded
+        message = "这个地址用于提交页面上的表单，不能直接打开：请回到原来的页面重新操作。"
     error = {"status": status, "title": title, "message": message}
     return render(
         request,
