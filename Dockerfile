@@ -1,7 +1,11 @@
 FROM python:3.11-slim-bookworm
 # gmt-gshhg-high: GSHHG's shorelines and rivers, the offline basemap's water (LGPL-3+).
 RUN apt-get update && apt-get install -y --no-install-recommends gdal-bin chromium nodejs npm \
-    postgresql-client gmt-gshhg-high && rm -rf /var/lib/apt/lists/*
+    postgresql-client gmt-gshhg-high tzdata && rm -rf /var/lib/apt/lists/*
+# The process's "today" is Beijing's: every date the app takes as today (legal periods of idle
+# land, assessments' validity, overdue steps, a match's date, reservations) is a Python
+# date.today(), which a UTC container would put a day behind from 00:00 to 08:00 in Hebei.
+ENV TZ=Asia/Shanghai
 WORKDIR /src
 # The npm packages the app serves (web/package.json) go to /opt/landmatch/node_modules.
 COPY web/package.json web/package-lock.json /opt/landmatch/

@@ -17,6 +17,17 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 
+#: China Standard Time (UTC+8, no daylight saving): the time staff and investors read.
+BEIJING = dt.timezone(dt.timedelta(hours=8))
+
+
+def beijing_minute(at: dt.datetime) -> str:
+    """A stored timestamp as staff read it: Beijing time to the minute, ``2026-11-01 14:03``
+    (a naive one is taken as already local)."""
+    if at.tzinfo is not None:
+        at = at.astimezone(BEIJING)
+    return at.strftime("%Y-%m-%d %H:%M")
+
 
 def add_months(d: dt.date, months: int) -> dt.date:
     """``d`` moved by ``months`` calendar months, the day clamped to the target month's end.

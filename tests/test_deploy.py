@@ -209,3 +209,14 @@ def test_through_nginx_the_client_is_the_one_nginx_saw(
         finally:
             with engine.begin() as conn:
                 conn.execute(text("DELETE FROM landmatch.inquiry WHERE nonce = :n"), {"n": nonce})
+
+
+def test_the_image_keeps_beijing_time() -> None:
+    """The journeys review: in the UTC container the app's today (date.today(): idle-land
+    periods, assessments' validity, overdue steps, a match's date) was a day behind Hebei's
+    from 00:00 to 08:00 Beijing time (the zone page said 今天（2026-12-07） at 02:39 on the 8th).
+    The image runs in Beijing time, with the zone data to say so."""
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert re.search(r"^ENV TZ=Asia/Shanghai$", dockerfile, re.M)
+    install = re.search(r"apt-get install[^&]*", dockerfile, re.S)
+    assert install and "tzdata" in install.group(0).split()

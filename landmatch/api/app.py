@@ -18,7 +18,7 @@ from landmatch.api import openapi, problems
 from landmatch.api.cors import CORSMiddleware
 from landmatch.api.csp import CSPMiddleware
 from landmatch.api.limits import BodyLimitMiddleware, slots
-from landmatch.api.methods import MethodsMiddleware
+from landmatch.api.methods import MethodsMiddleware, RefuseMethod
 from landmatch.api.reads import DataVersionMiddleware, Reads
 from landmatch.api.routes import (
     dashboard,
@@ -193,10 +193,12 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.tile_server = tiles.tile_server(settings, lambda: app.state.sessions)
     # The guards come before any route reads the query or the body; a browser's errors
-    # (the body limit's 413 too) are pages.
+    # (the body limit's 413, a refused method's 405 too) are pages.
     body_limit = functools.partial(BodyLimitMiddleware, router=app.router, settings=settings)
     problems.install(
-        app, guards=[RefuseQueryCredentials, body_limit], page=workbench.common.error_page
+        app,
+        guards=[RefuseQueryCredentials, body_limit, RefuseMethod],
+        page=workbench.common.error_page,
     )
     app.add_middleware(CSPMiddleware, settings=settings)
     app.add_middleware(MethodsMiddleware, router=app.router)  # HEAD, OPTIONS, 405 + Allow

@@ -48,6 +48,25 @@ def get_job_session(request: Request) -> Iterator[Session]:
         yield session
 
 
+def _resolved(
+    request: Request,
+    session: Session,
+    settings: Settings,
+    client: Client,
+    csrf: str | None,
+    *,
+    ended_as_public: bool,
+) -> Resolved:
+    creds = parse_credentials(request)
+    resolved = resolve(session, creds, client, settings, ended_as_public=ended_as_public)
+    if creds.kind is not None:
+        session.commit()  # last-used / last-seen marks, independent of what the route does
+    if resolved.signed_in is not None:
+        check_csrf(resolved.signed_in, csrf, request.method)
+    request.state.auth = resolved
+    return resolved
+
+
 def get_auth(
     request: Request,
     session: Annotated[Session, Depends(get_session)],
@@ -62,24 +81,46 @@ def get_auth(
     A GET or HEAD whose session cookie names no live session (idle, signed out, or not ours)
     is the public's read: it gets what the public gets, the cookie is cleared
     (``security.ClearEndedSession``), and a route that refuses the public answers 401 登录已过期
-    (``problems.signed_out``). Any other request with such a cookie is refused with 401."""
-    creds = parse_credentials(request)
-    resolved = resolve(
-        session, creds, client, settings, ended_as_public=request.method in PUBLIC_READS
+    (``problems.signed_out``). Any other request with such a cookie is refused with 401, except
+    on the public's own writes (:func:`get_public_write_auth`)."""
+    return _resolved(
+        request, session, settings, client, csrf, ended_as_public=request.method in PUBLIC_READS
     )
-    if creds.kind is not None:
-        session.commit()  # last-used / last-seen marks, independent of what the route does
-    if resolved.signed_in is not None:
-        check_csrf(resolved.signed_in, csrf, request.method)
-    request.state.auth = resolved
-    return resolved
+
+
+def get_public_write_auth(
+    request: Request,
+    session: Annotated[Session, Depends(get_session)],
+    settings: Annotated[Settings, Depends(get_settings)],
+    client: Annotated[Client, Depends(get_client)],
+    csrf: Annotated[str | None, Depends(submitted_csrf)],
+) -> Resolved:
+    """:func:`get_auth` for a write the public may make (a match, an inquiry from the public
+    map): a session cookie that names no live session makes it the public's, as a read, and
+    the cookie is cleared, so a browser left with an old cookie keeps the public map. The
+    public's write carries no authority, so no cross-site form gains any from the dead cookie.
+    A request that sends a CSRF token (a staff page's script, such as the staff map's match,
+    meant to act as the signed-in staff member) is refused 401 登录已过期 instead, so the staff
+    member is told to sign in again rather than shown the public's answer."""
+    return _resolved(request, session, settings, client, csrf, ended_as_public=csrf is None)
+
+
+def _principal(auth: Resolved) -> Principal:
+    if auth.signed_in is not None and auth.signed_in.must_change_password:
+        raise Forbidden("请先在工作台修改初始密码")
+    return auth.principal
 
 
 def get_principal(auth: Annotated[Resolved, Depends(get_auth)]) -> Principal:
     """The caller for the API; a session that must first change its password gets 403."""
-    if auth.signed_in is not None and auth.signed_in.must_change_password:
-        raise Forbidden("请先在工作台修改初始密码")
-    return auth.principal
+    return _principal(auth)
+
+
+def get_public_write_principal(
+    auth: Annotated[Resolved, Depends(get_public_write_auth)],
+) -> Principal:
+    """:func:`get_principal` of a write the public may make (:func:`get_public_write_auth`)."""
+    return _principal(auth)
 
 
 def audit_filter(
@@ -113,4 +154,6 @@ ClientDep = Annotated[Client, Depends(get_client)]
 AuthDep = Annotated[Resolved, Depends(get_auth)]
 JobSessionDep = Annotated[Session, Depends(get_job_session)]
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
+# The caller of a write the public may make (the match, an inquiry): see get_public_write_auth.
+PublicWritePrincipalDep = Annotated[Principal, Depends(get_public_write_principal)]
 AuditFilterDep = Annotated[AuditFilter, Depends(audit_filter)]

@@ -5,7 +5,10 @@
 - ``OPTIONS`` answers 204 with ``Allow`` listing every method the path takes (§9.3.7).
 - A method the path does not take answers 405 with that same ``Allow`` (§15.5.6). Routing
   alone would name the methods of the first route matching the path only (``GET`` where
-  another route of the same path takes ``PATCH`` and ``DELETE``).
+  another route of the same path takes ``PATCH`` and ``DELETE``). The refusal is found here
+  and answered by :class:`RefuseMethod`, a guard inside ``problems.PageErrors``: a browser
+  gets the error page (a ``/workbench`` URL opened with a method it does not take), programs
+  problem+json.
 
 The methods of a path are found by asking each route whether it would take the request with
 each method, so nothing is declared twice. CORS preflights (``OPTIONS`` with
@@ -22,6 +25,9 @@ from landmatch.api.asgi import HTTPMiddleware
 from landmatch.api.problems import problem
 
 PROBED = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+# The scope key by which MethodsMiddleware hands a refused method's Allow to RefuseMethod (set
+# by the server only: a client cannot put anything in the scope).
+REFUSED = "landmatch.refused_method"
 ORDER = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
 
@@ -62,9 +68,8 @@ class MethodsMiddleware(HTTPMiddleware):
         allow = {"Allow": ", ".join(allowed)}
         if method == "OPTIONS":
             await Response(status_code=204, headers=allow)(scope, receive, send)
-        elif method not in allowed:
-            detail = f"{scope['path']} 不支持 {method}；支持：{allow['Allow']}"
-            await problem(405, "不支持的请求方法", detail, headers=allow)(scope, receive, send)
+        elif method not in allowed:  # answered inside the error pages (RefuseMethod)
+            await self.app({**scope, REFUSED: allow["Allow"]}, receive, send)
         elif method == "HEAD" and not self._route_takes_head(scope):
             await self.app({**scope, "method": "GET"}, receive, _without_body(send))
         else:
@@ -78,6 +83,21 @@ class MethodsMiddleware(HTTPMiddleware):
             if route.matches({**scope, "method": "GET"})[0] == Match.FULL:
                 return False  # the first GET route for the path does not take HEAD
         return False
+
+
+class RefuseMethod(HTTPMiddleware):
+    """405 with ``Allow`` for a method the path does not take, as :class:`MethodsMiddleware`
+    found it; a guard inside ``problems.PageErrors`` (``landmatch.api.app``), so a browser's
+    refusal is the error page."""
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        allow = scope.get(REFUSED)
+        if allow is None:
+            await self.app(scope, receive, send)
+            return
+        detail = f"{scope['path']} 不支持 {scope['method']}；支持：{allow}"
+        response = problem(405, "不支持的请求方法", detail, headers={"Allow": allow})
+        await response(scope, receive, send)
 
 
 def _without_body(send: Send) -> Send:

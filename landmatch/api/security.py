@@ -9,8 +9,10 @@ cookie, CSRF, the ``WWW-Authenticate`` challenge and the refusal of credentials 
   form field; ``landmatch.api.deps.get_auth`` checks it wherever the cookie is resolved, so no
   route can be reached as the cookie's user without it.
 - A cookie that names no live session (it idled out, was signed out or revoked, or was never
-  ours) makes a GET or HEAD the public's: the answer is the public's and clears the cookie
-  (:class:`ClearEndedSession`), so a browser left with an old cookie keeps the public map.
+  ours) makes a GET or HEAD the public's, and a write the public may make (a match, an
+  inquiry; ``landmatch.api.deps.get_public_write_auth``) that sends no CSRF token: the answer
+  is the public's and clears the cookie (:class:`ClearEndedSession`), so a browser left with
+  an old cookie keeps the public map.
   The cookie keeps the session's absolute lifetime rather than its idle one: renewing it on
   every request would put a ``Set-Cookie`` on every answer (tiles included), and an ended
   cookie costs nothing now.
@@ -43,7 +45,8 @@ CSRF_HEADER = "x-csrf-token"
 CSRF_FIELD = "csrf_token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 # The methods of the public's reads: with a session cookie that names no live session, these
-# are answered as to the public (``landmatch.api.deps.get_auth``); anything else gets 401.
+# are answered as to the public (``landmatch.api.deps.get_auth``); anything else gets 401 but
+# the public's own writes (``landmatch.api.deps.get_public_write_auth``).
 PUBLIC_READS = frozenset({"GET", "HEAD"})
 # Query parameters that would put a credential in a URL (and so in logs and histories).
 QUERY_CREDENTIALS = frozenset({"token", "access_token"})

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from landmatch import vocab
 from landmatch.auth import Principal
+from landmatch.dates import beijing_minute
 from landmatch.db.locking import check_version, etag
 from landmatch.errors import Conflict, InvalidInput, NotFound, UnprocessableInput
 from landmatch.leads import coverage
@@ -151,7 +152,7 @@ def convert(session: Session, principal: Principal, lead_id: int, version: int) 
         if x
     )
     notes = (
-        f"来自公开地图的意向（线索 {lead_id}，{lead['created_at']:%Y-%m-%d %H:%M}），"
+        f"来自公开地图的意向（线索 {lead_id}，{beijing_minute(lead['created_at'])}），"
         f"意向地块 {lead['parcel_code']}。\n{contact}\n留言：{lead['message']}"
     )
     team = row["owner_team"] if principal.role == "admin" else None

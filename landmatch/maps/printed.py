@@ -34,6 +34,15 @@ def compare_html(
     )
 
 
+def proposal_dates(data: dict[str, Any]) -> dict[str, str]:
+    """A 选址建议书's dates as its reader counts them (Beijing time), for its page and its PDF
+    alike: when it was made and the last day its link opens."""
+    return {
+        "created_on": data["created_at"].astimezone(BEIJING).strftime("%Y-%m-%d"),
+        "expires_on": data["expires_at"].astimezone(BEIJING).strftime("%Y-%m-%d"),
+    }
+
+
 def proposal_html(data: dict[str, Any]) -> str:
     """A 选址建议书 (``landmatch.match.proposals.open_public``: public cards only) as a
     printable page: the comparison, then each site's public card in a few lines."""
@@ -51,9 +60,8 @@ def proposal_html(data: dict[str, Any]) -> str:
             lines.append("可享政策：" + "、".join(titles[:5]) + more)
         lines.append(f"地块推介书：{c.get('brochure_url', '')}")
         sites.append({"name": p.get("name") or p["code"], "code": p["code"], "lines": lines})
-    created = data["created_at"].astimezone(BEIJING).strftime("%Y-%m-%d")
-    expires = data["expires_at"].astimezone(BEIJING).strftime("%Y-%m-%d")
-    subtitle = [f"编制于 {created}，链接有效至 {expires}。"]
+    dates = proposal_dates(data)
+    subtitle = [f"编制于 {dates['created_on']}，链接有效至 {dates['expires_on']}。"]
     if data.get("withdrawn_note"):
         subtitle.append(data["withdrawn_note"])
     return render(

@@ -325,11 +325,33 @@ def record_stage(
 ) -> None:
     """The one record of a stage change, whoever makes it (this page's stage form, the API's
     PATCH, a reservation, the first match): a ``stage`` event on the project's timeline. The
-    caller has changed ``pipeline_status`` under the project's lock."""
-    if old != new:
-        _event(
-            session, principal, project_id, kind="stage", from_status=old, to_status=new, body=note
-        )
+    caller has changed ``pipeline_status`` under the project's lock.
+
+    A project 流失 holds no land: its reservations end with the change (said on the event),
+    so another team may reserve the sites instead of finding them held until the hold's date."""
+    if old == new:
+        return
+    if new == "lost":
+        freed = release_all(session, project_id)
+        if freed:
+            said = f"项目流失，已释放预留地块 {'、'.join(freed)}"
+            note = f"{note}；{said}" if note else said
+    _event(session, principal, project_id, kind="stage", from_status=old, to_status=new, body=note)
+
+
+def release_all(session: Session, project_id: int) -> list[str]:
+    """End every active reservation of the project; the parcels' codes, in order."""
+    return list(
+        session.execute(
+            text(
+                "WITH freed AS (UPDATE landmatch.reservation SET released_at = now() "
+                "WHERE project_id = :p AND released_at IS NULL RETURNING parcel_id) "
+                "SELECT p.code FROM freed JOIN landmatch.parcel p ON p.id = freed.parcel_id "
+                "ORDER BY p.code"
+            ),
+            {"p": project_id},
+        ).scalars()
+    )
 
 
 def _event(session: Session, principal: Principal, project_id: int, **values: Any) -> None:

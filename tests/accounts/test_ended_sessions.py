@@ -4,6 +4,7 @@ caller, and every write, still answers 401 登录已过期 (or the sign-in page 
 
 from __future__ import annotations
 
+import datetime as dt
 from urllib.parse import quote
 
 import pytest
@@ -12,6 +13,8 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from landmatch.api.security import SESSION_COOKIE
+from landmatch.leads import inquiries
+from landmatch.settings import Settings
 from tests.conftest import sign_in
 
 ENDED = "登录已过期或已退出，请重新登录"
@@ -102,6 +105,56 @@ def test_the_public_reads_answer_as_to_the_public_and_clear_the_cookie(
 
 
 @pytest.mark.parametrize("kind", ["idle", "garbage"])
+def test_the_public_writes_answer_as_to_the_public_and_clear_the_cookie(
+    kind: str,
+    client: TestClient,
+    session: Session,
+    settings: Settings,
+    passwords: dict[str, str],
+    public_code: str,
+) -> None:
+    """The public map's match and 我有意向 with the cookie of an ended session (the known
+    item of the journeys review): the public's answer, not 401, and the cookie is cleared;
+    never more than the public's (no internal parcel ranked, the run stored as the public's)."""
+    cookie = _ended_cookie(kind, client, session, passwords["bureau"])
+    need = {"area_mu_min": 10, "area_mu_max": 400, "location": {"cities": ["130100"]}, "top": 50}
+    anonymous = client.post("/api/match", json=need)
+    assert anonymous.status_code == 200, anonymous.text
+    r = client.post("/api/match", json=need, headers=_with(cookie))
+    assert r.status_code == 200, r.text
+    assert _clears(r.headers.get("set-cookie")), r.headers
+    ranked = [f["properties"]["members"][0] for f in r.json()["features"]]
+    assert ranked == [f["properties"]["members"][0] for f in anonymous.json()["features"]]
+    visible = session.execute(
+        text("SELECT code FROM landmatch.parcel WHERE code = ANY(:c) AND visibility = 'public'"),
+        {"c": ranked},
+    ).scalars()
+    assert ranked and set(visible) == set(ranked)
+    run = session.execute(
+        text("SELECT actor, public FROM landmatch.match_run WHERE id = :i"),
+        {"i": r.json()["match_id"]},
+    ).one()
+    assert tuple(run) == ("public", True)
+
+    form = client.get("/api/inquiries/form", headers=_with(cookie)).json()
+    session.execute(text("DELETE FROM landmatch.inquiry"))
+    issued = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=30)
+    body = {
+        "token": inquiries.issue_token(settings.secret_key, issued),
+        "parcel": public_code,
+        "name": "张先生",
+        "phone": "13800000000",
+        "message": "拟投资建设汽车零部件项目",
+        "consent": True,
+        "website": "",
+    }
+    assert form["consent"]
+    sent = client.post("/api/inquiries", json=body, headers=_with(cookie))
+    assert sent.status_code == 201, sent.text
+    assert _clears(sent.headers.get("set-cookie")), sent.headers
+
+
+@pytest.mark.parametrize("kind", ["idle", "garbage"])
 def test_what_needs_a_signed_in_caller_still_says_sign_in_again(
     kind: str, client: TestClient, session: Session, passwords: dict[str, str]
 ) -> None:
@@ -116,12 +169,19 @@ def test_what_needs_a_signed_in_caller_still_says_sign_in_again(
         assert r.status_code == 401, (path, r.text)
         assert r.json()["detail"] == ENDED, path
         assert "www-authenticate" in r.headers
-    # Every write is refused, even one the public may make (CSRF token or not).
+    # A write the public may make, sent with a CSRF token (a staff page's script meant to act
+    # as the staff member), is told to sign in again too.
+    r = client.post(
+        "/api/match",
+        json={"area_mu_min": 10, "area_mu_max": 200},
+        headers=_with(cookie) | {"X-CSRF-Token": "x"},
+    )
+    assert r.status_code == 401 and r.json()["detail"] == ENDED, r.text
+    assert "set-cookie" not in r.headers
+    # Every staff write is refused, CSRF token or not.
     for csrf in ({}, {"X-CSRF-Token": "x"}):
         r = client.post(
-            "/api/match",
-            json={"area_mu_min": 10, "area_mu_max": 200},
-            headers=_with(cookie) | csrf,
+            "/api/projects", json={"name": "过期会话的项目"}, headers=_with(cookie) | csrf
         )
         assert r.status_code == 401 and r.json()["detail"] == ENDED, r.text
         assert "set-cookie" not in r.headers

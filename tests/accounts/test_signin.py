@@ -219,10 +219,12 @@ def test_bearer_needs_no_csrf(client: TestClient, tokens: dict[str, str]) -> Non
 def test_every_unsafe_route_resolves_the_caller_through_the_csrf_check(app: FastAPI) -> None:
     """Structural: each POST/PUT/PATCH/DELETE route depends on get_auth (API) or the page
     dependency (workbench), both of which check CSRF for the cookie; only the sign-in form
-    itself is exempt (it has no session yet; it checks Origin)."""
+    itself is exempt (it has no session yet; it checks Origin). The public's own writes (the
+    match, an inquiry) depend on get_public_write_auth, which checks CSRF the same way and
+    reads an ended session's cookie as the public: those two only."""
     from fastapi.routing import APIRoute
 
-    from landmatch.api.deps import get_auth
+    from landmatch.api.deps import get_auth, get_public_write_auth
     from landmatch.api.routes.workbench.common import _signed_in
 
     def routes(rs: Iterable[BaseRoute]) -> Iterator[BaseRoute]:
@@ -243,8 +245,11 @@ def test_every_unsafe_route_resolves_the_caller_through_the_csrf_check(app: Fast
         if isinstance(r, APIRoute) and set(r.methods or ()) - {"GET", "HEAD", "OPTIONS"}
     ]
     assert len(unsafe) > 40
-    missing = [r.path for r in unsafe if not ({get_auth, _signed_in} & set(calls(r.dependant)))]
+    checked = {get_auth, _signed_in, get_public_write_auth}
+    missing = [r.path for r in unsafe if not (checked & set(calls(r.dependant)))]
     assert missing == ["/workbench/login"]
+    public = sorted(r.path for r in unsafe if get_public_write_auth in set(calls(r.dependant)))
+    assert public == ["/api/inquiries", "/api/match"]
 
 
 def test_sign_out_ends_the_session(

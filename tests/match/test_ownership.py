@@ -111,6 +111,9 @@ def test_projects_are_seen_and_written_by_their_team_and_admin_only(
         url, json={"pipeline_status": "lost"}, headers={**teams["a"], "If-Match": held["etag"]}
     )
     assert lost.status_code == 200 and lost.json()["pipeline_status"] == "lost"
+    # A lost project holds no land (the journeys review): its hold ended with the change.
+    holds = client.get("/api/reservations", headers=teams["a"]).json()
+    assert all(r["id"] != held["reservation"] or r["released_at"] for r in holds), holds
     gone = client.delete(url, headers={**teams["admin"], "If-Match": lost.headers["ETag"]})
     assert gone.status_code == 204
 

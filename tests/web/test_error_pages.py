@@ -69,6 +69,45 @@ def test_a_signed_in_page_error_keeps_the_navigation(
     assert "请求参数无效" in page
 
 
+def test_a_method_a_workbench_path_does_not_take_is_a_page_for_a_browser(
+    client: TestClient, passwords: dict[str, str]
+) -> None:
+    """A 405 on a /workbench URL (the journeys review's known item): a browser gets the zh-CN
+    error page with the staff's navigation and the Allow header, whichever method it used
+    (routing's GET and POST refusals, and the methods MethodsMiddleware refuses: PUT, DELETE,
+    HEAD on a POST-only URL …); programs keep problem+json with the same Allow."""
+    csrf = sign_in(client, passwords["promoter"])
+    cases = [
+        ("GET", "/workbench/projects/1/stage", "POST"),
+        ("POST", "/workbench/projects", "GET"),
+        ("PUT", "/workbench/projects", "GET, HEAD, OPTIONS"),
+        ("DELETE", "/workbench/projects/1/stage", "POST, OPTIONS"),
+        ("PATCH", "/workbench/account", "GET, HEAD, OPTIONS"),
+        ("HEAD", "/workbench/projects/1/stage", "POST, OPTIONS"),
+    ]
+    for method, path, allow in cases:
+        r = client.request(method, path, headers={**BROWSER, "X-CSRF-Token": csrf})
+        assert r.status_code == 405, (method, path, r.text[:200])
+        assert r.headers["content-type"].startswith("text/html"), (method, path)
+        assert r.headers["allow"] == allow, (method, path)
+        assert r.headers["content-security-policy"], (method, path)
+        if method != "HEAD":
+            page = _page(r, 405)
+            assert "不支持的请求方法" in page and 'aria-label="主导航"' in page, (method, path)
+            # A form's address opened (a refused form's page reloaded from the address bar,
+            # a bookmark) says what to do.
+            assert ("这个地址用于提交页面上的表单，不能直接打开" in page) == (method == "GET")
+        # Programs: problem+json, with the same Allow.
+        for accept in ("application/json", "*/*"):
+            r = client.request(method, path, headers={"Accept": accept, "X-CSRF-Token": csrf})
+            assert r.status_code == 405 and r.headers["allow"] == allow, (method, path)
+            assert r.headers["content-type"] == "application/problem+json", (method, path)
+    # The API's paths keep problem+json for a browser too.
+    r = client.put("/api/projects", headers={**BROWSER, "X-CSRF-Token": csrf})
+    _problem(r, 405)
+    assert r.headers["allow"] == "GET, HEAD, POST, OPTIONS"
+
+
 @pytest.fixture
 def boom(app: FastAPI) -> FastAPI:
     def fail() -> None:

@@ -108,6 +108,11 @@ def test_convert_into_a_project_at_stage_lead(
 ) -> None:
     sign_in(client, passwords["promoter"])
     url = f"/workbench/leads/{leads['own']}"
+    # Sent at 20:30 UTC: 04:30 the next day in Beijing, as the project's notes say it.
+    session.execute(
+        text("UPDATE landmatch.inquiry SET created_at = '2026-03-01 20:30:00+00' WHERE id = :i"),
+        {"i": leads["own"]},
+    )
     csrf = _csrf(client, url)
     r = client.post(
         url + "/convert", data={"version": 1, "csrf_token": csrf}, follow_redirects=False
@@ -124,6 +129,7 @@ def test_convert_into_a_project_at_stage_lead(
     assert p["pipeline_status"] == "new" and p["owner_team"] == "t-team-a"
     assert p["investor"] == "某新材料公司" and p["name"] == "某新材料公司意向项目"
     assert "13800000000" in p["notes"] and PAYLOAD in p["notes"]
+    assert f"（线索 {leads['own']}，2026-03-02 04:30）" in p["notes"]
     assert p["requirement"]["location"]["cities"] == ["130100"]
     assert p["requirement"]["area_mu_min"] < p["requirement"]["area_mu_max"]
     lead = session.execute(

@@ -24,6 +24,8 @@ from tests.zones.test_policies import _xlsx
 
 ROLES = ("public", "admin", "bureau", "zone", "promoter")
 KEEPERS = ("admin", "bureau")
+# A zone committee keeps its zone's policies (library.can_edit_policy), in the workbench too.
+POLICY_KEEPERS = (*KEEPERS, "zone")
 
 GOOD_ROW = [
     "wb-p-1",
@@ -75,13 +77,14 @@ def test_pages_as_each_role(
     ]
     for path in paths:
         r = client.get(path, follow_redirects=False)
+        keepers = POLICY_KEEPERS if path.startswith("/workbench/policies") else KEEPERS
         if role == "public":
             assert r.status_code == 303 and "/workbench/login" in r.headers["location"], path
         else:
-            assert r.status_code == (200 if role in KEEPERS else 403), (role, path)
+            assert r.status_code == (200 if role in keepers else 403), (role, path)
     if role != "public":
         nav = client.get("/workbench").text
-        assert ('href="/workbench/policies"' in nav) == (role in KEEPERS)
+        assert ('href="/workbench/policies"' in nav) == (role in POLICY_KEEPERS)
         assert ('href="/workbench/layers"' in nav) == (role in KEEPERS)
 
 
@@ -340,15 +343,17 @@ def _invalid(html: str, field: str) -> str:
 def test_policy_form_as_each_role(
     client: TestClient, passwords: dict[str, str], session: Session, role: str
 ) -> None:
-    """The form's pages and writes as each role: admins and bureaus (a bureau within its
-    city: a province-wide policy is read-only to it) keep policies; the rest do not."""
+    """The form's pages and writes as each role: admins, bureaus (within its city: a
+    province-wide policy is read-only to it) and zone committees (their zone's: the journeys
+    review found the committee refused the whole library, so its zone's policies needed the
+    API) keep policies; the promoter does not."""
     csrf = sign_in(client, passwords[role]) if role != "public" else ""
     province = session.execute(
         text("SELECT code FROM landmatch.policy WHERE scope_level = 'province' LIMIT 1")
     ).scalar()
     pages = {
-        "/workbench/policies/new": {"admin": 200, "bureau": 200},
-        f"/workbench/policies/{province}/edit": {"admin": 200, "bureau": 403},
+        "/workbench/policies/new": {"admin": 200, "bureau": 200, "zone": 200},
+        f"/workbench/policies/{province}/edit": {"admin": 200, "bureau": 403, "zone": 403},
     }
     for path, allowed in pages.items():
         r = client.get(path, follow_redirects=False)
@@ -356,7 +361,7 @@ def test_policy_form_as_each_role(
             assert r.status_code == 303 and "/workbench/login" in r.headers["location"], path
         else:
             assert r.status_code == allowed.get(role, 403), (role, path)
-    page = client.get(f"/workbench/policies/{province}").text if role in KEEPERS else ""
+    page = client.get(f"/workbench/policies/{province}").text if role in POLICY_KEEPERS else ""
     assert ('id="edit-link"' in page) == (role == "admin")
     r = client.post(
         "/workbench/policies/new",
@@ -369,9 +374,38 @@ def test_policy_form_as_each_role(
         assert (
             r.status_code == 303 and r.headers["location"] == f"/workbench/policies/wb-form-{role}"
         )
+    elif role == "zone":  # a city's policy: refused beside the scope
+        assert r.status_code == 200 and "无权维护该范围的政策" in _invalid(r.text, "scope_code")
     else:
         assert r.status_code == 403
     assert (bool(_policy_row(session, f"wb-form-{role}"))) == (role in KEEPERS)
+    if role == "zone":  # its own zone's: the new form starts there, and it is kept
+        zone = session.execute(
+            text(
+                "SELECT z.code FROM landmatch.dev_zone z JOIN landmatch.app_user u "
+                "ON u.zone_id = z.id WHERE u.name = :n"
+            ),
+            {"n": passwords["zone"]},
+        ).scalar_one()
+        form = client.get("/workbench/policies/new").text
+        assert f'name="scope_code" value="{zone}"' in form
+        assert re.search(r'<option value="zone" selected', form)
+        r = client.post(
+            "/workbench/policies/new",
+            data={
+                **FORM,
+                "code": "wb-form-zone",
+                "scope_level": "zone",
+                "scope_code": zone,
+                "csrf_token": csrf,
+            },
+            follow_redirects=False,
+        )
+        assert r.status_code == 303, r.text[:500]
+        assert _policy_row(session, "wb-form-zone")["scope_code"] == zone
+        page = client.get("/workbench/policies/wb-form-zone").text
+        assert 'id="edit-link"' in page
+        assert client.get("/workbench/policies/wb-form-zone/edit").status_code == 200
     # Out of the bureau's city: refused beside the scope, nothing written.
     if role == "bureau":
         r = client.post(

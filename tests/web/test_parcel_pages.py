@@ -627,6 +627,95 @@ def test_a_refused_boundary_keeps_what_was_typed(
     assert 'value="SJZ-WB-TYPED-1"' in r.text and 'value="新建"' in r.text
 
 
+def test_a_boundary_out_of_the_committees_zone_is_refused_beside_the_map(
+    client: TestClient, passwords: dict[str, str], tokens: dict[str, str], session: Session
+) -> None:
+    """The journeys review: a zone committee's boundary placed outside its zone (a new parcel,
+    or its parcel moved) answered the 403 error page, and the code, name and coordinates
+    typed were gone. The refusal is said beside the map, with everything as typed; nothing
+    is written."""
+    zone, lon, lat = session.execute(
+        text(
+            "SELECT z.code, ST_X(ST_PointOnSurface(z.geom)), ST_Y(ST_PointOnSurface(z.geom)) "
+            "FROM landmatch.app_user u JOIN landmatch.dev_zone z ON z.id = u.zone_id "
+            "WHERE u.name = :n"
+        ),
+        {"n": passwords["zone"]},
+    ).one()
+    # A parcel of the committee's zone (made by the admin), to move.
+    inside = {
+        "type": "Feature",
+        "properties": {"code": "ZONE-WB-IN-1", "name": "区内地块", "land_use": "100101"},
+        "geometry": {
+            "type": "Polygon",
+            "coordinates": [
+                [
+                    [lon, lat],
+                    [lon + 0.0005, lat],
+                    [lon + 0.0005, lat + 0.0005],
+                    [lon, lat + 0.0005],
+                    [lon, lat],
+                ]
+            ],
+        },
+    }
+    made = client.post("/api/parcels", json=inside, headers=auth(tokens["admin"]))
+    assert made.status_code == 201, made.text
+    csrf = sign_in(client, passwords["zone"])
+    # In the zone's city, away from the zone and from every parcel.
+    x, y = session.execute(
+        text(
+            "SELECT ST_X(g), ST_Y(g) FROM (SELECT ST_PointOnSurface(ST_Difference(c.geom, "
+            "ST_Union(ST_Buffer(z.geom, 0.02), COALESCE((SELECT ST_Buffer(ST_Union(p.geom), 0.01) "
+            "FROM landmatch.parcel p WHERE p.city_code = z.city_code), z.geom)))) AS g "
+            "FROM landmatch.dev_zone z JOIN landmatch.admin_division c ON c.code = z.city_code "
+            "WHERE z.code = :z) q"
+        ),
+        {"z": zone},
+    ).one()
+    far = _square(x, y, 0.001)  # in the zone's city, outside the committee's zone
+    r = client.post(
+        "/workbench/parcels/new",
+        data={
+            "csrf_token": csrf,
+            "code": "ZONE-WB-OUT-1",
+            "name": "区外的新地块",
+            "coords": far,
+            "reason": "新建",
+        },
+    )
+    assert r.status_code == 200, r.text[:300]
+    said = re.search(r'id="f-coords-msg">([^<]*)<', r.text)
+    assert said and "边界应在本账号的城市或开发区范围内" in said.group(1)
+    assert _typed(r.text) == far and 'value="ZONE-WB-OUT-1"' in r.text
+    assert not _one(session, "SELECT count(*) FROM landmatch.parcel WHERE code = 'ZONE-WB-OUT-1'")
+    version = _one(session, "SELECT version FROM landmatch.parcel WHERE code = 'ZONE-WB-IN-1'")
+    r = client.post(
+        "/workbench/parcels/ZONE-WB-IN-1/boundary",
+        data={"csrf_token": csrf, "version": version, "coords": far, "reason": "挪到区外"},
+    )
+    assert r.status_code == 200, r.text[:300]
+    said = re.search(r'id="f-coords-msg">([^<]*)<', r.text)
+    assert said and "边界应在本账号的城市或开发区范围内" in said.group(1)
+    assert _typed(r.text) == far and 'value="挪到区外"' in r.text
+    assert (
+        _one(session, "SELECT version FROM landmatch.parcel WHERE code = 'ZONE-WB-IN-1'") == version
+    )
+    assert zone  # the committee's own zone was found
+    # A parcel the committee may not edit at all stays the error page.
+    outside = _one(
+        session,
+        "SELECT p.code FROM landmatch.parcel p LEFT JOIN landmatch.dev_zone z ON z.id = p.zone_id "
+        "WHERE z.code IS DISTINCT FROM :z AND p.deleted_at IS NULL ORDER BY p.code LIMIT 1",
+        z=zone,
+    )
+    r = client.post(
+        f"/workbench/parcels/{outside}/boundary",
+        data={"csrf_token": csrf, "version": 1, "coords": far},
+    )
+    assert r.status_code == 403
+
+
 def test_boundary_preview_save_and_new_parcels(
     client: TestClient, passwords: dict[str, str], codes: dict[str, str], session: Session
 ) -> None:
@@ -745,7 +834,8 @@ def test_boundary_preview_save_and_new_parcels(
         files={"file": ("two.geojson", json.dumps(two).encode())},
     )
     assert many.status_code == 200 and 'id="f-file-msg"' in many.text and "2 个地块" in many.text
-    # Out of scope (a bureau creating in another city): refused, nothing written.
+    # Out of scope (a bureau creating in another city): refused beside the map with what was
+    # typed, nothing written.
     out = client.post(
         "/workbench/parcels/new",
         data={
@@ -756,7 +846,8 @@ def test_boundary_preview_save_and_new_parcels(
             "coords": _square(118.2, 39.63),
         },
     )
-    assert out.status_code == 403
+    assert out.status_code == 200 and "边界应在本账号的城市或开发区范围内" in out.text
+    assert 'value="TS-WB-NEW-1"' in out.text
     assert (
         session.execute(text("SELECT 1 FROM landmatch.parcel WHERE code = 'TS-WB-NEW-1'")).first()
         is None

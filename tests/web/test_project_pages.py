@@ -90,9 +90,10 @@ def test_writes_as_each_role(
     forms = [
         ("/workbench/projects/new", {**FORM, "name": f"新项目-{role}"}),
         (f"/workbench/projects/{project_id}/requirement", {**FORM, "version": 1}),
-        (f"/workbench/projects/{project_id}/stage", {"stage": "visit", "version": 1}),
-        (f"/workbench/projects/{project_id}/note", {"note": "电话沟通", "version": 1}),
-        (f"/workbench/projects/{project_id}/next-step", {"next_step": "考察", "version": 1}),
+        # Each write is a version: each form as opened after the one before.
+        (f"/workbench/projects/{project_id}/stage", {"stage": "visit", "version": 2}),
+        (f"/workbench/projects/{project_id}/note", {"note": "电话沟通", "version": 3}),
+        (f"/workbench/projects/{project_id}/next-step", {"next_step": "考察", "version": 4}),
         (f"/workbench/projects/{project_id}/match", {}),
     ]
     for url, data in forms:
@@ -241,6 +242,111 @@ def test_bad_input_beside_its_field_nothing_written(
     assert after == before
 
 
+def test_the_form_shown_again_after_an_error_keeps_every_choice(
+    client: TestClient, passwords: dict[str, str]
+) -> None:
+    """The journeys review: after any error the 污染类别 chosen came back as 按行业默认 (the
+    typed "3" was compared with the number 3), so saving the corrected form silently dropped
+    it. Every choice comes back as made."""
+    csrf = sign_in(client, passwords["promoter"])
+    chosen = {
+        "pollution_class": "3",
+        "cities": ["130200"],
+        "supply_modes": ["long_lease"],
+        "preset": "logistics",
+        "need_5g": "on",
+        "in_zone_only": "on",
+    }
+    r = client.post(
+        "/workbench/projects/new",
+        data={**FORM, **chosen, "area_mu_min": "200", "area_mu_max": "100", "csrf_token": csrf},
+        follow_redirects=False,
+    )
+    assert r.status_code == 200 and "面积下限不能大于面积上限" in r.text
+    assert re.search(r'<option value="3" selected>三类工业</option>', r.text), "污染类别 lost"
+    assert re.search(r'name="cities" value="130200"[^>]*checked', r.text)
+    assert re.search(r'name="supply_modes" value="long_lease"[^>]*checked', r.text)
+    assert re.search(r'<option value="logistics"[^>]*selected', r.text)
+    assert re.search(r'name="need_5g"[^>]*checked', r.text)
+    assert 'value="200"' in r.text and "汽车零部件项目" in r.text
+
+
+def test_a_requirement_changed_meanwhile_is_said_and_not_overwritten_unawares(
+    client: TestClient, passwords: dict[str, str], project_id: int, session: Session
+) -> None:
+    """The journeys review: a requirement form opened before someone else saved the project
+    came back with only 请修改标出的项目后再保存 (the reason went to an If-Match field the form
+    has not) and the current version in it, so the next click overwrote the other change
+    unawares. Now it says the project was changed meanwhile, by whom, that nothing was
+    saved, keeps what was typed; saving again is the deliberate choice."""
+    csrf = sign_in(client, passwords["promoter"])
+    base = f"/workbench/projects/{project_id}"
+    opened = client.get(base + "/requirement").text
+    version = re.search(r'name="version" value="(\d+)"', opened).group(1)  # type: ignore[union-attr]
+    # Someone saves the project meanwhile (a note: a new version).
+    assert (
+        client.post(
+            base + "/note",
+            data={"note": "同事的备注", "version": version, "csrf_token": csrf},
+            follow_redirects=False,
+        ).status_code
+        == 303
+    )
+    mine = {**FORM, "name": "已有项目", "annual_tax_wan": "2222", "version": version}
+    r = client.post(
+        base + "/requirement", data={**mine, "csrf_token": csrf}, follow_redirects=False
+    )
+    assert r.status_code == 200
+    said = re.search(r'id="form-error">(.*?)</div>', r.text, re.S)
+    assert said and "已被修改（t-promoter，" in said.group(1) and "本次未保存" in said.group(1)
+    assert "请修改标出的项目" not in said.group(1)  # nothing of the form is wrong
+    assert 'value="2222"' in r.text  # what was typed is still there
+    row = session.execute(
+        text("SELECT requirement, version FROM landmatch.project WHERE id = :i"), {"i": project_id}
+    ).one()
+    assert "annual_tax_wan" not in row.requirement and row.version == int(version) + 1
+    # Saving again, told, keeps what was typed.
+    again = re.search(r'name="version" value="(\d+)"', r.text).group(1)  # type: ignore[union-attr]
+    assert int(again) == row.version
+    r = client.post(
+        base + "/requirement",
+        data={**mine, "version": again, "csrf_token": csrf},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    saved = session.execute(
+        text("SELECT requirement FROM landmatch.project WHERE id = :i"), {"i": project_id}
+    ).scalar_one()
+    assert saved["annual_tax_wan"] == 2222
+
+
+def test_numbers_typed_in_full_width_are_read(
+    client: TestClient, passwords: dict[str, str], session: Session
+) -> None:
+    """The journeys review: an input method's full-width digits were read in some fields
+    (Python reads ５０) and refused in others (１．２ 规划容积率应为数字). Every number of the
+    form reads full-width digits, points and separators as the imports do."""
+    csrf = sign_in(client, passwords["promoter"])
+    typed = {
+        "name": "全角数字项目",
+        "area_mu_min": "５０",
+        "area_mu_max": "１２０．５",
+        "investment_wan": "５０，０００",
+        "planned_far": "１．２",
+        "km_highway_interchange": "１０．５",
+    }
+    r = client.post(
+        "/workbench/projects/new",
+        data={**FORM, **typed, "csrf_token": csrf},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303, re.findall(r"invalid-feedback[^>]*>([^<]*)<", r.text)
+    req = _project(session, "全角数字项目")["requirement"]
+    assert (req["area_mu_min"], req["area_mu_max"], req["planned_far"]) == (50, 120.5, 1.2)
+    assert req["investment_wan"] == 50000
+    assert req["proximity"][0]["max_km"] == 10.5
+
+
 def test_stage_note_next_step_and_stale_versions(
     client: TestClient, passwords: dict[str, str], project_id: int, session: Session
 ) -> None:
@@ -263,11 +369,20 @@ def test_stage_note_next_step_and_stale_versions(
         {"i": project_id},
     ).one()
     assert p.pipeline_status == "visiting" and p.next_step == "陪同考察" and p.version == 4
-    # A form showing version 1 is stale now: refused, nothing written.
-    r = post("/stage", stage="lost", version=1)
-    assert r.status_code == 303
-    flash = client.get(base)
-    assert "已被他人修改" in flash.text
+    # A form showing version 1 is stale now: refused, nothing written, and the page comes
+    # back with what was typed and why (the journeys review: the typed note was lost).
+    r = post("/stage", stage="lost", version=1, note="投资方转投他省")
+    assert r.status_code == 200
+    said = re.search(r'id="stage-error">([^<]*)<', r.text)
+    assert (
+        said and "这个项目已被修改（t-promoter，" in said.group(1) and "本次未保存" in said.group(1)
+    )
+    assert '<option value="lost" selected>' in r.text and 'value="投资方转投他省"' in r.text
+    long_note = "投资方下周来访，\n需准备三宗地块的资料"
+    r = post("/note", note=long_note, version=1)
+    assert r.status_code == 200 and 'id="note-error"' in r.text
+    assert "投资方下周来访，\n需准备三宗地块的资料</textarea>" in r.text
+    assert re.search(r'name="version" value="4"', r.text)  # the page's current version
     assert (
         session.execute(
             text("SELECT pipeline_status FROM landmatch.project WHERE id = :i"), {"i": project_id}
@@ -278,13 +393,69 @@ def test_stage_note_next_step_and_stale_versions(
     assert "线索 → <strong>考察</strong>（约好下周考察）" in page
     assert "&lt;b&gt;老板&lt;/b&gt;很满意" in page and "<b>老板</b>" not in page
     assert "下一步：陪同考察（2027-01-15）" in page
-    r = post("/next-step", next_step="x", next_step_on="2027-13-40", version=4)
-    assert "日期 2027-13-40 无效" in client.get(base).text
+    r = post("/next-step", next_step="约投资方看地", next_step_on="2027-13-40", version=4)
+    assert r.status_code == 200
+    said = re.search(r'id="next-error">([^<]*)<', r.text)
+    assert said and "日期 2027-13-40 无效" in said.group(1)
+    assert 'value="约投资方看地"' in r.text
     board = client.get("/workbench/projects")
     counts = dict(
         re.findall(r'data-stage="(\w+)">[^<]+<span class="badge text-bg-light">(\d+)', board.text)
     )
     assert counts["visit"] == "1"
+
+
+def test_a_lost_project_releases_its_holds(
+    client: TestClient, passwords: dict[str, str], project_id: int, session: Session
+) -> None:
+    """The journeys review: a project moved to 流失 kept its reservation (90 days), so every
+    other team's results showed the site 已被其他项目预留 and none could reserve it. Its holds
+    end with the change, said on the timeline; the API's stage change does the same."""
+    parcel = session.execute(
+        text(
+            "SELECT id, code FROM landmatch.parcel WHERE status = 'ready' AND deleted_at IS NULL "
+            "AND id NOT IN (SELECT parcel_id FROM landmatch.reservation WHERE released_at IS NULL) "
+            "ORDER BY code LIMIT 1"
+        )
+    ).one()
+    session.execute(
+        text(
+            "INSERT INTO landmatch.reservation (parcel_id, project_id, reserved_by, until, "
+            "owner_team) VALUES (:pa, :pr, 't-promoter', current_date + 90, 't-team-a')"
+        ),
+        {"pa": parcel.id, "pr": project_id},
+    )
+    csrf = sign_in(client, passwords["promoter"])
+    r = client.post(
+        f"/workbench/projects/{project_id}/stage",
+        data={"stage": "lost", "note": "投资方转投他省", "version": 1, "csrf_token": csrf},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    held = session.execute(
+        text(
+            "SELECT count(*) FROM landmatch.reservation WHERE project_id = :p "
+            "AND released_at IS NULL"
+        ),
+        {"p": project_id},
+    ).scalar_one()
+    assert held == 0
+    page = client.get(f"/workbench/projects/{project_id}").text
+    assert f"投资方转投他省；项目流失，已释放预留地块 {parcel.code}" in page
+    # Back in talks, nothing is held again by itself; a lost project without holds says nothing.
+    r = client.post(
+        f"/workbench/projects/{project_id}/stage",
+        data={"stage": "talks", "version": 2, "csrf_token": csrf},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    r = client.post(
+        f"/workbench/projects/{project_id}/stage",
+        data={"stage": "lost", "version": 3, "csrf_token": csrf},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    assert client.get(f"/workbench/projects/{project_id}").text.count("已释放预留地块") == 1
 
 
 def test_another_team_neither_sees_nor_writes(

@@ -14,6 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from landmatch.db.parcels import INTERNAL_COLUMNS
+from landmatch.maps import printed
 from tests.conftest import auth, sign_in
 
 
@@ -77,6 +78,28 @@ def test_the_public_link_shows_public_fields_only_and_is_recorded(
         {"p": made["project"]["id"]},
     ).scalar_one()
     assert opens == 1
+
+
+def test_the_page_and_its_pdf_date_the_proposal_in_beijing_time(
+    client: TestClient, made: dict[str, Any], session: Session
+) -> None:
+    """The journeys review: the investor's page printed the stored UTC timestamps' dates, so
+    a proposal made in the Beijing morning read 编制于 the day before and its link's last day
+    one day early, unlike the workbench and the PDF. Both say the Beijing dates."""
+    pid, exp, _sig = made["link"].removeprefix("/p/").split(".")
+    session.execute(
+        text("UPDATE landmatch.proposal SET created_at = '2026-03-01 20:30:00+00' WHERE id = :i"),
+        {"i": pid},
+    )
+    last_day = dt.datetime.fromtimestamp(int(exp), printed.BEIJING).strftime("%Y-%m-%d")
+    client.cookies.clear()
+    page = client.get(made["link"]).text
+    assert f"编制于 2026-03-02，链接有效至 {last_day}。" in page
+    data = {
+        "created_at": dt.datetime(2026, 3, 1, 20, 30, tzinfo=dt.UTC),
+        "expires_at": dt.datetime.fromtimestamp(int(exp), dt.UTC),
+    }
+    assert printed.proposal_dates(data) == {"created_on": "2026-03-02", "expires_on": last_day}
 
 
 def test_altered_expired_or_revoked_links_are_gone(

@@ -179,6 +179,15 @@ def test_contact_edit_is_versioned_kept_and_conflicts(
     )
     assert stale.status_code == 200 and "已被他人修改" in stale.text
     assert 'value="110"' in stale.text  # the user's value kept in the form
+    saved_at = session.execute(
+        text(
+            "SELECT at FROM landmatch.layer_version WHERE layer = 'dev_zone' AND record_id = "
+            "(SELECT id FROM landmatch.dev_zone WHERE code = :c) ORDER BY id DESC LIMIT 1"
+        ),
+        {"c": code},
+    ).scalar_one()
+    beijing = saved_at.astimezone(dt.timezone(dt.timedelta(hours=8)))
+    assert f"（最近一次保存：t-zone，{beijing:%Y-%m-%d %H:%M}）" in stale.text  # Beijing time
     assert _version(session, code) == version + 1
     # Without the CSRF token: refused.
     r = client.post(
@@ -359,6 +368,50 @@ def test_zone_parcels_link_to_parcel_pages(
     if inside is not None:
         assert f'href="/workbench/parcels/{inside}"' in page
     assert f'href="/workbench/parcels?zone={code}"' in page
+
+
+def test_the_zone_page_shows_its_indicators_as_the_dashboard_ranks_them(
+    client: TestClient, passwords: dict[str, str], zones: dict[str, str], session: Session
+) -> None:
+    """The journeys review: a zone committee could see its zone's indicators only as one bar
+    of the dashboard's top-20 chart (not at all below 20th), or through the API. Its page
+    shows each indicator, its percentile among the city's zones and its rank, the same
+    figures as GET /api/monitoring/zones."""
+
+    # The committee's own zone, and (as the admin) the zone with most parcels, which ranks.
+    sign_in(client, passwords["zone"])
+    _shows_its_indicators(client, session, zones["own"], zones["own_city"])
+    busiest, city = session.execute(
+        text(
+            "SELECT z.code, z.city_code FROM landmatch.dev_zone z JOIN landmatch.parcel p "
+            "ON p.zone_id = z.id GROUP BY z.code, z.city_code ORDER BY count(*) DESC LIMIT 1"
+        )
+    ).one()
+    sign_in(client, passwords["admin"])
+    assert _shows_its_indicators(client, session, busiest, city) is not None
+
+
+def _shows_its_indicators(client: TestClient, session: Session, code: str, city: str) -> int | None:
+    """Checks the zone page's indicators against the ranking; answers the zone's rank."""
+    from landmatch.auth import Principal
+    from landmatch.monitoring.zones import KPI_LABELS, zone_kpis
+
+    page = client.get(f"/workbench/zones/{code}").text
+    ranking = zone_kpis(session, Principal(name="t", role="admin"), dt.date.today(), city)
+    mine = next(z for z in ranking["zones"] if z["code"] == code)
+    section = re.search(r'<section[^>]*id="kpis".*?</section>', page, re.S)
+    assert section, page[:500]
+    body = section.group(0)
+    for label in KPI_LABELS.values():
+        assert label in body
+    if mine["rank"] is not None:
+        ranked = sum(1 for z in ranking["zones"] if z["rank"] is not None)
+        assert f"个有指标的开发区中排第 {mine['rank']} 名" in body and f" {ranked} " in body
+    if mine["supply_rate"] is not None:
+        assert f"{mine['supply_rate'] * 100:.1f} %" in body
+    else:
+        assert "—（无数据）" in body
+    return mine["rank"]  # type: ignore[no-any-return]
 
 
 def test_stored_text_is_text(

@@ -1,6 +1,7 @@
 """``/api/inquiries``: the public 我有意向 form — a signed form token, then the inquiry
 (``landmatch.leads.inquiries``). No account needed; a signed-in cookie still needs its CSRF
-token, as everywhere (``PrincipalDep``)."""
+token, as everywhere, and a cookie of an ended session is the public's
+(``PublicWritePrincipalDep``)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
-from landmatch.api.deps import ClientDep, PrincipalDep, SessionDep, SettingsDep
+from landmatch.api.deps import ClientDep, PublicWritePrincipalDep, SessionDep, SettingsDep
 from landmatch.api.schemas.inquiries import InquiryForm, InquiryReceived
 from landmatch.api.security import json_from_our_pages
 from landmatch.errors import BodyTooLarge, InvalidInput
@@ -88,7 +89,7 @@ def create(
     body: Annotated[svc.InquiryIn, Depends(_body)],
     session: SessionDep,
     settings: SettingsDep,
-    principal: PrincipalDep,
+    principal: PublicWritePrincipalDep,  # an ended session's cookie: the public's inquiry
     client: ClientDep,
 ) -> JSONResponse:
     """Stored for the promotion team covering the parcel's zone or city; the answer is the

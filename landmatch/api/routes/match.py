@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from landmatch.api import reads
-from landmatch.api.deps import PrincipalDep, SessionDep, SettingsDep
+from landmatch.api.deps import PrincipalDep, PublicWritePrincipalDep, SessionDep, SettingsDep
 from landmatch.api.media import GEOJSON, GeoJSONResponse
 from landmatch.api.schemas import MatchResult
 from landmatch.api.schemas.match import RequirementSchema
@@ -43,7 +43,7 @@ def schema() -> dict[str, Any]:
 def match(
     req: Requirement,
     session: SessionDep,
-    principal: PrincipalDep,
+    principal: PublicWritePrincipalDep,  # an ended session's cookie: the public's match
     settings: SettingsDep,
     request: Request,
 ) -> Response:

@@ -76,7 +76,9 @@ def proposal_page(
 ) -> Response:
     def page(data: dict[str, Any]) -> Response:
         template = templates().get_template("proposal.html")
-        html = template.render(**data, error=None, pdf_url=f"/p/{quote(token)}.pdf")
+        html = template.render(
+            **data, **printed.proposal_dates(data), error=None, pdf_url=f"/p/{quote(token)}.pdf"
+        )
         return HTMLResponse(html, headers=NO_STORE)
 
     return _proposal(request, session, settings, token, page)

@@ -141,9 +141,11 @@ async def create(ctx: EditorCtx) -> Response:
         edits.create_parcel(ctx.session, body, ctx.staff.principal)
         ctx.session.commit()
     except LandMatchError as exc:
-        errors = refused(ctx.session, exc)
-        if isinstance(exc, GeometryError) and "geometry" not in errors:
-            errors = {"geometry": exc.message}
+        # Forbidden here is the boundary's place (out of the account's city or zone), not the
+        # page: said beside the map, with what was typed.
+        errors = refused(ctx.session, exc, raise_on=())
+        if isinstance(exc, GeometryError | Forbidden) and "geometry" not in errors:
+            errors = {"geometry": _placed(exc)}
         return _page(
             ctx,
             code=None,
@@ -221,9 +223,20 @@ def save_boundary(
             f"（{now['reason'] or '无原因'}）。请重新加载后再修改边界，或用下方坐标重新应用您的边界。"
         )
     except LandMatchError as exc:
-        errors = refused(ctx.session, exc)
+        # A boundary out of the account's city or zone (Forbidden) is said beside the map with
+        # what was typed; a parcel the account may not edit is refused again by the page.
+        errors = refused(ctx.session, exc, raise_on=())
+        if isinstance(exc, Forbidden):
+            errors = {"geometry": _placed(exc)}
         return again(errors={"geometry": errors.get("geometry") or "；".join(errors.values())})
     return redirect(ctx.request, f"/workbench/parcels/{code}", flash=("success", "边界已保存"))
+
+
+def _placed(exc: LandMatchError) -> str:
+    """A refused boundary's reason; one out of the account's scope says what to do."""
+    if isinstance(exc, Forbidden):
+        return f"{exc.message}：边界应在本账号的城市或开发区范围内，请修改坐标后再保存"
+    return exc.message
 
 
 async def _uploaded_geometry(

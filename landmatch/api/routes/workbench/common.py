@@ -44,6 +44,7 @@ from landmatch.accounts.sessions import SignedIn
 from landmatch.api.deps import ClientDep, SessionDep, SettingsDep, get_client, submitted_csrf
 from landmatch.api.security import SESSION_COOKIE, check_csrf, parse_credentials
 from landmatch.auth import Principal
+from landmatch.dates import beijing_minute
 from landmatch.errors import Forbidden, LandMatchError, Unauthorized
 from landmatch.settings import Settings
 
@@ -87,7 +88,7 @@ NAV: list[NavItem] = [
     NavItem("数据质量", "/workbench/qa", ("admin", "bureau", "zone")),
     NavItem("处置案件", "/workbench/cases", ("admin", "bureau")),
     NavItem("开发区", "/workbench/zones", ("admin", "bureau", "zone"), "资料库"),
-    NavItem("政策库", "/workbench/policies", ("admin", "bureau"), "资料库"),
+    NavItem("政策库", "/workbench/policies", ("admin", "bureau", "zone"), "资料库"),
     NavItem("参考图层", "/workbench/layers", ("admin", "bureau"), "资料库"),
     NavItem("账号管理", "/workbench/users", ("admin",), "系统管理"),
     NavItem("团队覆盖", "/workbench/teams", ("admin",), "系统管理"),
@@ -506,15 +507,14 @@ def templates() -> Environment:
 
 
 def fmt_datetime(value: Any) -> str:
-    """A timestamp in Beijing time, ``2026-11-01 14:03``; empty for None."""
+    """A timestamp in Beijing time, ``2026-11-01 14:03`` (``dates.beijing_minute``); empty
+    for None."""
     import datetime as dt
 
     if value is None:
         return ""
     if isinstance(value, dt.datetime):
-        if value.tzinfo is not None:
-            value = value.astimezone(dt.timezone(dt.timedelta(hours=8)))
-        return value.strftime("%Y-%m-%d %H:%M")
+        return beijing_minute(value)
     return str(value)
 
 
@@ -636,6 +636,8 @@ def error_page(request: Request, status: int, title: str, message: str) -> HTMLR
     sign_in = None
     if staff is None and workbench:
         sign_in = login_url(_here(request)) if request.method == "GET" else LOGIN_URL
+    if status == 405 and request.method == "GET":  # a form's address opened, or reloaded
+        message = "这个地址用于提交页面上的表单，不能直接打开：请回到原来的页面重新操作。"
     error = {"status": status, "title": title, "message": message}
     return render(
         request,

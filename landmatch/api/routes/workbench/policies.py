@@ -1,5 +1,6 @@
-"""``/workbench/policies``: the policy library for admins and bureaus — list (search, expired
-on request), one policy with its history (each save: who, when, why, the fields old → new), a
+"""``/workbench/policies``: the policy library for admins, bureaus and zone committees (each
+keeps the policies of its scope, ``library.can_edit_policy``: a committee its zone's) — list
+(search, expired on request), one policy with its history (each save: who, when, why, the fields old → new), a
 policy created or edited in a form, and the Excel import through the guarded upload path with
 the CLI's report (``landmatch policies import``): the one-line summary, or the row, field and
 reason that refused the file (all rows or none).
@@ -24,7 +25,7 @@ from landmatch import vocab
 from landmatch.api.deps import JobSessionDep
 from landmatch.api.routes.workbench.common import (
     FORM_ERROR,
-    BureauCtx,
+    EditorCtx,
     PageContext,
     conflict_page,
     form_errors,
@@ -53,7 +54,7 @@ PAGE_SIZE = 50
 
 @router.get(URL, response_class=HTMLResponse)
 def policy_list(
-    ctx: BureauCtx,
+    ctx: EditorCtx,
     q: Annotated[str | None, Query(max_length=200)] = None,
     expired: Annotated[str | None, Query(max_length=5)] = None,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
@@ -110,13 +111,13 @@ def _import_page(
 
 
 @router.get(URL + "/import", response_class=HTMLResponse)
-def import_form(ctx: BureauCtx) -> HTMLResponse:
+def import_form(ctx: EditorCtx) -> HTMLResponse:
     return _import_page(ctx)
 
 
 @router.post(URL + "/import", response_class=HTMLResponse)
 async def import_excel(
-    ctx: BureauCtx,
+    ctx: EditorCtx,
     session: JobSessionDep,
     file: Annotated[UploadFile, File()],
     dry_run: Annotated[str, Form(max_length=5)] = "",
@@ -253,12 +254,15 @@ def _form_page(
 
 
 @router.get(URL + "/new", response_class=HTMLResponse)
-def new_policy(ctx: BureauCtx) -> HTMLResponse:
+def new_policy(ctx: EditorCtx) -> HTMLResponse:
+    """The form, its scope the caller's own: a committee's zone, a bureau's city, else the
+    province."""
     city = listing.own_city(ctx.staff.principal)
+    zone = ctx.staff.account.zone_code if ctx.staff.principal.role == "zone" else None
     values: dict[str, Any] = {f: _form_text(f, None) for f in FORM_FIELDS}
     values |= {
-        "scope_level": "city" if city else "province",
-        "scope_code": city or vocab.PROVINCE_CODE,
+        "scope_level": "zone" if zone else "city" if city else "province",
+        "scope_code": zone or city or vocab.PROVINCE_CODE,
         "benefit_kind": "subsidy",
         "visibility": "public",
     }
@@ -266,7 +270,7 @@ def new_policy(ctx: BureauCtx) -> HTMLResponse:
 
 
 @router.post(URL + "/new")
-async def create_policy(ctx: BureauCtx) -> Response:
+async def create_policy(ctx: EditorCtx) -> Response:
     form = await ctx.request.form()
     sent = _sent(form)
     values, errors = _typed(sent)
@@ -305,7 +309,7 @@ def _editable(ctx: PageContext, code: str) -> dict[str, Any]:
 
 
 @router.get(URL + "/{code}/edit", response_class=HTMLResponse)
-def edit_policy(ctx: BureauCtx, code: str) -> Response:
+def edit_policy(ctx: EditorCtx, code: str) -> Response:
     p = _editable(ctx, code)
     flat = versions.flat(p)
     values = {f: _form_text(f, flat.get(f)) for f in FORM_FIELDS if f != "reason"}
@@ -313,7 +317,7 @@ def edit_policy(ctx: BureauCtx, code: str) -> Response:
 
 
 @router.post(URL + "/{code}/edit")
-async def save_policy(ctx: BureauCtx, code: str) -> Response:
+async def save_policy(ctx: EditorCtx, code: str) -> Response:
     form = await ctx.request.form()
     try:
         base_version = int(str(form.get("version")))
@@ -402,7 +406,7 @@ def _conflict(
 
 
 @router.get(URL + "/{code}", response_class=HTMLResponse)
-def policy_page(ctx: BureauCtx, code: str) -> HTMLResponse:
+def policy_page(ctx: EditorCtx, code: str) -> HTMLResponse:
     policy = library.get_policy(ctx.session, ctx.staff.principal, code)
     history = versions.timeline(library.policy_history(ctx.session, ctx.staff.principal, code))
     return render(

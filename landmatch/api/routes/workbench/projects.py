@@ -10,14 +10,18 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.orm import Session
 
 from landmatch.api.routes.workbench import requirement_form
 from landmatch.api.routes.workbench.common import (
     FORM_ERROR,
     PageContext,
+    Posted,
     PromoterCtx,
     PromoterPost,
+    Staff,
     act,
+    fmt_datetime,
     form_errors,
     redirect,
     render,
@@ -26,7 +30,7 @@ from landmatch.api.routes.workbench.common import (
 from landmatch.api.security import base_url
 from landmatch.basemap.store import water_loaded
 from landmatch.db.locking import etag
-from landmatch.errors import LandMatchError
+from landmatch.errors import LandMatchError, PreconditionFailed
 from landmatch.maps.workbench import area_picker
 from landmatch.match import ownership, pipeline, proposals
 from landmatch.match import projects as svc
@@ -150,10 +154,28 @@ async def _submit(
         if flat.get("then") == "match":
             target = _match(ctx, project_id)
         ctx.session.commit()
+    except PreconditionFailed as exc:  # an edit's form was opened at an older version
+        ctx.session.rollback()
+        then = "请先在项目页的“备注与修改历史”中核对对方的修改，再点“保存”，将以你填写的内容为准。"
+        errors = (
+            {"": _changed_meanwhile(ctx.session, project["id"], then)}
+            if project
+            else form_errors(exc)
+        )
+        return again(errors=errors, status=FORM_ERROR)
     except LandMatchError as exc:
         ctx.session.rollback()
         return again(errors=form_errors(exc), status=FORM_ERROR)
     return redirect(ctx.request, target, ("success", done.format(**head)))
+
+
+def _changed_meanwhile(session: Session, project_id: int, then: str) -> str:
+    """What a project's form says when the project was changed after the form was opened:
+    who and when (the timeline's latest entry), that nothing was saved and that what was
+    typed is still there; ``then``: what to do (the form now carries the current version)."""
+    latest = next(iter(pipeline.events(session, project_id)), None)
+    by = f"（{latest['actor']}，{fmt_datetime(latest['at'])}）" if latest else ""
+    return f"打开此页后，这个项目已被修改{by}，本次未保存。你填写的内容仍在下面：{then}"
 
 
 @router.post(URL + "/new", response_class=HTMLResponse)
@@ -228,22 +250,37 @@ def restore(
 
 @router.get(URL + "/{project_id}", response_class=HTMLResponse)
 def show(ctx: PromoterCtx, project_id: int) -> HTMLResponse:
-    p = pipeline.project(ctx.session, ctx.staff.principal, project_id)
+    return _project_page(ctx.request, ctx.session, ctx.staff, project_id)
+
+
+def _project_page(
+    request: Request,
+    session: Session,
+    staff: Staff,
+    project_id: int,
+    *,
+    typed: dict[str, str] | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    """The project's page; ``typed``: a form of it sent and refused (``form``: stage, note or
+    next; ``error``: why; the fields as typed), shown again as typed with the reason."""
+    settings = request.app.state.settings
+    p = pipeline.project(session, staff.principal, project_id)
     return render(
-        ctx.request,
+        request,
         "workbench/projects/project.html",
+        status=status,
         p=p,
         stages=pipeline.STAGES,
-        events=pipeline.events(ctx.session, project_id),
-        runs=pipeline.runs(ctx.session, project_id),
-        reservations=pipeline.reservations(ctx.session, project_id),
-        proposals=proposals.for_project(
-            ctx.session, ctx.staff.principal, project_id, ctx.settings.secret_key
-        ),
+        events=pipeline.events(session, project_id),
+        runs=pipeline.runs(session, project_id),
+        reservations=pipeline.reservations(session, project_id),
+        proposals=proposals.for_project(session, staff.principal, project_id, settings.secret_key),
         req=requirement_form.context(p["requirement"]),
         errors={},
+        typed=typed or {},
         today=dt.date.today(),
-        site=base_url(ctx.request, ctx.settings),
+        site=base_url(request, settings),
     )
 
 
@@ -280,6 +317,35 @@ def match(ctx: PromoterCtx, project_id: int) -> Response:
     return redirect(ctx.request, target)
 
 
+def _timeline_form(
+    f: Posted,
+    project_id: int,
+    form: str,
+    typed: dict[str, str],
+    action: Callable[[], Any],
+    done: str,
+) -> Response:
+    """One of the project page's own forms (stage, note, next step): written, then the page
+    with ``done``; refused (a value, or the project changed since the page was opened), the
+    page again with the form ``form`` as ``typed`` and the reason beside it, so nothing typed
+    is lost. A refusal of the caller (403, 404) is the error page."""
+    try:
+        action()
+    except LandMatchError as exc:
+        f.session.rollback()
+        if exc.status >= 500 or exc.status in (403, 404):
+            raise
+        reason = exc.message
+        if isinstance(exc, PreconditionFailed):
+            reason = _changed_meanwhile(f.session, project_id, "请核对下面的历史后再提交。")
+        shown = {**typed, "form": form, "error": reason}
+        return _project_page(
+            f.request, f.session, f.staff, project_id, typed=shown, status=FORM_ERROR
+        )
+    f.session.commit()
+    return redirect(f.request, f"{URL}/{project_id}", ("success", done))
+
+
 @router.post(URL + "/{project_id}/stage")
 def stage(
     f: PromoterPost,
@@ -293,7 +359,8 @@ def stage(
             f.session, f.staff.principal, project_id, stage, version=f.version, note=why
         )
 
-    return f.act(action, back=f"{URL}/{project_id}", done="已更新阶段")
+    typed = {"stage": stage, "note": note}
+    return _timeline_form(f, project_id, "stage", typed, action, done="已更新阶段")
 
 
 @router.post(URL + "/{project_id}/note")
@@ -301,7 +368,7 @@ def note(f: PromoterPost, project_id: int, note: Annotated[str, Form(max_length=
     def action() -> None:
         pipeline.add_note(f.session, f.staff.principal, project_id, note, version=f.version)
 
-    return f.act(action, back=f"{URL}/{project_id}", done="已添加备注")
+    return _timeline_form(f, project_id, "note", {"note": note}, action, done="已添加备注")
 
 
 @router.post(URL + "/{project_id}/next-step")
@@ -316,7 +383,8 @@ def next_step(
         principal = f.staff.principal
         pipeline.set_next_step(f.session, principal, project_id, next_step, on, version=f.version)
 
-    return f.act(action, back=f"{URL}/{project_id}", done="已更新下一步")
+    typed = {"next_step": next_step, "next_step_on": next_step_on}
+    return _timeline_form(f, project_id, "next", typed, action, done="已更新下一步")
 
 
 @router.post(URL + "/{project_id}/reservations/{reservation_id}/release")

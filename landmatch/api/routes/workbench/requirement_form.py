@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from landmatch import industry_codes, vocab
+from landmatch.inventory import quantities
 from landmatch.match.readable import num
 from landmatch.match.requirements import (
     CRITERIA,
@@ -143,10 +144,13 @@ def _chinese(e: Any) -> str:
 
 
 def _num(raw: str | None) -> float | None:
-    raw = (raw or "").strip().replace(",", "").replace("，", "")
-    if not raw:
+    """A typed number: full-width digits and points as an input method types them (１．２),
+    thousands separators (50,000 or 50，000) as the imports read them
+    (``quantities.normalise``); ValueError for anything else."""
+    text = quantities.normalise(raw or "")
+    if not text:
         return None
-    return float(raw)
+    return float(text)
 
 
 def _numbers(form: dict[str, Any], req: dict[str, Any], errors: dict[str, str]) -> None:
@@ -229,7 +233,10 @@ def _typed(
     if form.get("industry", "").strip():
         req["industry"] = form["industry"].strip()
     if form.get("pollution_class"):
-        req["pollution_class"] = form["pollution_class"]
+        # A number, as a saved requirement holds it: the form shown again after an error
+        # selects the class chosen (the template compares numbers).
+        chosen = form["pollution_class"]
+        req["pollution_class"] = int(chosen) if chosen in ("1", "2", "3") else chosen
     _numbers(form, req, errors)
     req["location"].update(_location(form, lists, errors))
     req["supply_modes"] = lists.get("supply_modes", [])

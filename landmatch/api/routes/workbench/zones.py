@@ -1,5 +1,6 @@
 """``/workbench/zones``: the zone page — a zone committee keeps its own zone (boundary,
-leading industries, regional assessments, the 招商 desk contact) and sees its parcels; a bureau
+leading industries, regional assessments, the 招商 desk contact) and sees its parcels and its
+indicators as the dashboard ranks them among its city's zones; a bureau
 the zones of its city; an admin every zone.
 
 Every write goes through ``landmatch.zones`` as the API's do: the zone's row is locked and the
@@ -29,13 +30,17 @@ from landmatch.api.routes.workbench.common import (
     render,
 )
 from landmatch.basemap.store import water_loaded
+from landmatch.dates import beijing_minute
 from landmatch.db.locking import etag
 from landmatch.db.parcels import ParcelFilter
 from landmatch.errors import GeometryError, LandMatchError, PreconditionFailed, UnprocessableInput
 from landmatch.geo.coords import polygon_from_text, text_from_geometry
+from landmatch.geo.measure import M2_PER_MU
 from landmatch.inventory import listing
 from landmatch.inventory.uploads import LAYER_FILES, receive
 from landmatch.maps.workbench import boundary_editor, bounds_of, parcel_map
+from landmatch.monitoring import zones as zone_kpis
+from landmatch.numbers import mu
 from landmatch.settings import Settings
 from landmatch.zones import assessments, preview, records
 
@@ -120,6 +125,13 @@ def _page(
         session, ParcelFilter(zone=code, limit=PARCELS_SHOWN), staff.principal
     )
     history = records.zone_history(session, staff.principal, code)[-HISTORY_SHOWN:][::-1]
+    ranking = zone_kpis.zone_kpis(session, staff.principal, today, z["city_code"])
+    kpis = next((r for r in ranking["zones"] if r["code"] == code), None)
+    areas = {
+        label: mu((kpis or {}).get(f"{key}_m2", 0) / M2_PER_MU)
+        for key, label in (("approved", "批准"), ("supplied", "已供应"), ("ready", "熟地"))
+    }
+    areas["闲置"] = mu((kpis or {}).get("idle_m2", 0) / M2_PER_MU)
     parts = parcel_map(at.settings, bounds_of(z["geometry"]), water=water_loaded(session))
     config = {
         "map": parts.name,
@@ -143,6 +155,11 @@ def _page(
         assessment_kinds=list(assessments.KINDS.items()),
         parcels=parcels,
         history=history,
+        kpis=kpis,
+        kpi_labels=ranking["kpis"],
+        ranked=sum(1 for r in ranking["zones"] if r["rank"] is not None),
+        kpi_date=ranking["as_of"],
+        kpi_areas=areas,
         map=parts,
         map_config=config,
         today=today,
@@ -180,7 +197,7 @@ def zone_page(at: ZoneFormDep, renew: int | None = None) -> HTMLResponse:
 def _conflict_notice(at: ZoneForm, exc: LandMatchError) -> str:
     last = records.zone_history(at.session, at.staff.principal, at.code)[-1:]
     who = (
-        f"（最近一次保存：{last[0]['actor'] or '他人'}，{last[0]['at']:%Y-%m-%d %H:%M}）"
+        f"（最近一次保存：{last[0]['actor'] or '他人'}，{beijing_minute(last[0]['at'])}）"
         if last
         else ""
     )
