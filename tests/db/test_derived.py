@@ -381,9 +381,7 @@ def test_a_parcel_moved_while_its_facts_were_computed_is_computed_again(
         worker, out = _drain_behind(engine, holder)
         # Its queue row is claimed by the drain: queuing it again must not wait for the drain.
         holder.execute(
-            text(
-                "UPDATE landmatch.parcel SET geom = ST_Translate(geom, 0.3, 0.2) WHERE code = :c"
-            ),
+            text("UPDATE landmatch.parcel SET geom = ST_Translate(geom, 0.3, 0.2) WHERE code = :c"),
             {"c": code},
         )
         holder.commit()

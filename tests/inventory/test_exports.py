@@ -426,7 +426,7 @@ def test_xlsx_list_shows_an_escape_like_name_as_typed_and_imports_it_back(
         cell = cells[code]
         assert _as_excel_shows(cell.value) == name, (code, cell.value)
         assert cell.data_type == "s" and not cell.quotePrefix  # it shows no formula
-    rep = post_import(client, tokens["admin"], "清单.xlsx", data, dry_run=True)
-    assert rep.status_code == 200, rep.text
-    totals = rep.json()["totals"]
-    assert totals["unchanged"] == totals["rows"] >= 2, rep.json()
+    back = post_import(client, tokens["admin"], "清单.xlsx", data, dry_run=True)
+    assert back.status_code == 200, back.text
+    totals = back.json()["totals"]
+    assert totals["unchanged"] == totals["rows"] >= 2, back.json()

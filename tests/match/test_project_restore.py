@@ -146,8 +146,8 @@ def test_restore_over_the_api_as_each_role(
     ).one()
     assert tuple(last) == ("update", "t-promoter", "误删", None)
     # An admin restores another team's project too.
-    tag = with_etag(client, f"/api/projects/{pid}", h)
-    assert client.delete(f"/api/projects/{pid}", headers=tag).status_code == 204
+    tagged = with_etag(client, f"/api/projects/{pid}", h)
+    assert client.delete(f"/api/projects/{pid}", headers=tagged).status_code == 204
     [d] = [d for d in _deleted(client, adm).json() if d["id"] == pid]
     r = client.post(url, headers={**adm, "If-Match": f'"{pid}.v{d["version"]}"'})
     assert r.status_code == 200, r.text
