@@ -446,3 +446,12 @@ def test_a_parcel_another_transaction_holds_stays_queued(
             assert derived.drain_facts(drainer) == 1
         assert _queued(drainer, codes) == 0
         assert all(f[1] is not None for f in _facts(drainer, codes).values())
+
+
+def test_every_fact_source_has_a_data_version(conn: Connection) -> None:
+    """A drain notices a reference layer changed meanwhile by its data_state counter: each
+    table the facts are computed from must have one (a write bumps only an existing row)."""
+    from landmatch.db.facts import SOURCES
+
+    names = set(conn.execute(text("SELECT name FROM landmatch.data_state")).scalars())
+    assert set(SOURCES) <= names
