@@ -19,6 +19,7 @@ from landmatch.accounts.users import add_user
 from landmatch.auth import Principal
 from landmatch.errors import NotFound
 from landmatch.match import projects as svc
+from tests.accounts_made import add_usable_user
 from tests.conftest import TEST_PASSWORD, auth, sign_in, with_etag
 
 REQ = {"industry": "36", "area_mu_min": 20, "area_mu_max": 150, "top": 5}
@@ -175,15 +176,9 @@ def test_restore_in_the_workbench_as_each_role(
     password_hash: str,
 ) -> None:
     pid = gone["id"]
-    add_user(session, "t-promoter-b", "promoter", team="t-team-b")
-    session.execute(
-        text(
-            "UPDATE landmatch.app_user SET password_hash = :h, must_change_password = false "
-            "WHERE name = 't-promoter-b'"
-        ),
-        {"h": password_hash},
+    add_usable_user(
+        session, "t-promoter-b", "promoter", team="t-team-b", password_hash=password_hash
     )
-    session.flush()
     anon = make_client()
     r = anon.get("/workbench/projects/deleted", follow_redirects=False)
     assert r.status_code in (302, 303) and "/workbench/login" in r.headers["location"]

@@ -23,6 +23,7 @@ import pytest
 from sqlalchemy import text
 
 from landmatch.reflayers.changes import LAYERS as REF_LAYERS
+from tests.accounts_made import add_usable_user
 from tests.conftest import ROLE_USERS, TEST_PASSWORD, auth, sign_in
 from tests.routes import api_routes
 
@@ -73,17 +74,12 @@ def planted(session: Any, tokens: dict[str, str]) -> dict[str, Any]:
         ),
         {"h": json.dumps([hit], ensure_ascii=False), "c": CITY},
     )
-    from landmatch.accounts.users import add_user
 
-    tokens = dict(tokens) | {"bureau_other": add_user(session, "t-bureau-ts", "bureau", "130200")}
-    session.execute(
-        text(
-            "UPDATE landmatch.app_user SET password_hash = :h, must_change_password = false "
-            "WHERE name = 't-bureau-ts'"
-        ),
-        {"h": _hash()},
-    )
-    session.flush()
+    tokens = dict(tokens) | {
+        "bureau_other": add_usable_user(
+            session, "t-bureau-ts", "bureau", "130200", password_hash=_hash()
+        )
+    }
 
     def one(sql: str) -> Any:
         return session.execute(text(sql)).scalar()

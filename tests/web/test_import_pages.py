@@ -21,7 +21,7 @@ from openpyxl import load_workbook
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
-from landmatch.accounts.users import add_user
+from tests.accounts_made import add_usable_user
 from tests.api.test_geojson_rfc7946 import check
 from tests.conftest import sign_in
 from tests.data import import_wizard_files as W
@@ -75,15 +75,7 @@ def _check(client: Any, url: str, csrf: str, mapping: dict[str, str | None], **o
 @pytest.fixture
 def other_bureau(session: Session, password_hash: str) -> str:
     """A land bureau of 唐山 (130200), signed in with TEST_PASSWORD."""
-    add_user(session, "t-bureau-ts", "bureau", "130200")
-    session.execute(
-        text(
-            "UPDATE landmatch.app_user SET password_hash = :h, must_change_password = false "
-            "WHERE name = 't-bureau-ts'"
-        ),
-        {"h": password_hash},
-    )
-    session.flush()
+    add_usable_user(session, "t-bureau-ts", "bureau", "130200", password_hash=password_hash)
     return "t-bureau-ts"
 
 

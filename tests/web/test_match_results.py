@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from landmatch.match import readable
 from landmatch.numbers import mu
+from tests.accounts_made import add_usable_user
 from tests.conftest import auth, sign_in
 
 ROLES = ("public", "admin", "bureau", "zone", "promoter")
@@ -210,15 +211,8 @@ def test_near_miss_rerun_applies_the_engines_relaxation(
 def test_another_team_cannot_read_or_rerun(
     client: TestClient, run: dict[str, Any], session: Session, password_hash: str
 ) -> None:
-    from landmatch.accounts.users import add_user
-
-    add_user(session, "t-promoter-b", "promoter", team="t-team-b")
-    session.execute(
-        text(
-            "UPDATE landmatch.app_user SET password_hash = :h, must_change_password = false "
-            "WHERE name = 't-promoter-b'"
-        ),
-        {"h": password_hash},
+    add_usable_user(
+        session, "t-promoter-b", "promoter", team="t-team-b", password_hash=password_hash
     )
     csrf = sign_in(client, "t-promoter-b")
     assert client.get(f"/workbench/matches/{run['id']}").status_code == 404
@@ -281,8 +275,6 @@ def test_reserve_from_results_expiry_reminder_and_release(
 ) -> None:
     import datetime as dt
 
-    from landmatch.accounts.users import add_user
-
     csrf = sign_in(client, passwords["promoter"])
     first = _parcels(wide)[0]
     r = client.post(
@@ -314,13 +306,8 @@ def test_reserve_from_results_expiry_reminder_and_release(
     home = client.get("/workbench").text
     assert "预留即将到期" in home and first["code"] in home and "还有 3 天" in home
     # Another team sees that the parcel is held but cannot release it.
-    add_user(session, "t-promoter-b", "promoter", team="t-team-b")
-    session.execute(
-        text(
-            "UPDATE landmatch.app_user SET password_hash = :h, must_change_password = false "
-            "WHERE name = 't-promoter-b'"
-        ),
-        {"h": password_hash},
+    add_usable_user(
+        session, "t-promoter-b", "promoter", team="t-team-b", password_hash=password_hash
     )
     client.cookies.clear()
     csrf_b = sign_in(client, "t-promoter-b")

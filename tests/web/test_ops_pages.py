@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from landmatch.auth import Principal
 from landmatch.monitoring import cases
+from tests.accounts_made import add_usable_user
 from tests.conftest import sign_in
 
 ROLES = ("public", "admin", "bureau", "zone", "promoter")
@@ -685,19 +686,11 @@ def test_closing_without_disposal_as_each_role(
     """不构成闲置，撤销 posted on a case of the bureau's city and one of another's: done by the
     admin, the province's bureau and the city's own bureau; refused (403, nothing written) to
     another city's bureau, a zone committee and a promoter; the public is sent to sign in."""
-    from landmatch.accounts.users import add_user
     from landmatch.db.locking import ANY
 
     names = dict(passwords)
     if role == "province":
-        add_user(session, "t-bureau-prov", "bureau", "130000")
-        session.execute(
-            text(
-                "UPDATE landmatch.app_user SET password_hash = :h, must_change_password = false "
-                "WHERE name = 't-bureau-prov'"
-            ),
-            {"h": password_hash},
-        )
+        add_usable_user(session, "t-bureau-prov", "bureau", "130000", password_hash=password_hash)
         names["province"] = "t-bureau-prov"
     today = dt.date.today()
     for case in opened.values():

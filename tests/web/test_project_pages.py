@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from tests.accounts_made import add_usable_user
 from tests.conftest import sign_in
 
 ROLES = ("public", "admin", "bureau", "zone", "promoter")
@@ -465,15 +466,8 @@ def test_another_team_neither_sees_nor_writes(
     session: Session,
     password_hash: str,
 ) -> None:
-    from landmatch.accounts.users import add_user
-
-    add_user(session, "t-promoter-b", "promoter", team="t-team-b")
-    session.execute(
-        text(
-            "UPDATE landmatch.app_user SET password_hash = :h, must_change_password = false "
-            "WHERE name = 't-promoter-b'"
-        ),
-        {"h": password_hash},
+    add_usable_user(
+        session, "t-promoter-b", "promoter", team="t-team-b", password_hash=password_hash
     )
     csrf = sign_in(client, "t-promoter-b")
     board = client.get("/workbench/projects")
@@ -513,18 +507,9 @@ def test_a_promoter_without_a_team_is_told_before_filling_the_form(
     """The board, the new project's page and the home card say that the account has no team
     instead of offering a form whose 保存 would be refused; with a team, the button is there.
     The admin's account form says that a promoter needs a team."""
-    from landmatch.accounts.users import add_user
     from landmatch.match.ownership import NO_TEAM
 
-    add_user(session, "t-promoter-noteam", "promoter")
-    session.execute(
-        text(
-            "UPDATE landmatch.app_user SET password_hash = :h, must_change_password = false "
-            "WHERE name = 't-promoter-noteam'"
-        ),
-        {"h": password_hash},
-    )
-    session.flush()
+    add_usable_user(session, "t-promoter-noteam", "promoter", password_hash=password_hash)
     sign_in(client, "t-promoter-noteam")
     board = client.get("/workbench/projects").text
     assert NO_TEAM in board and 'href="/workbench/projects/new"' not in board

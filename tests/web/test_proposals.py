@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from landmatch.db.parcels import INTERNAL_COLUMNS
 from landmatch.maps import printed
+from tests.accounts_made import add_usable_user
 from tests.conftest import auth, sign_in
 
 
@@ -141,17 +142,11 @@ def test_other_roles_and_teams(
     passwords: dict[str, str],
     password_hash: str,
 ) -> None:
-    from landmatch.accounts.users import add_user
 
     pid = made["link"].removeprefix("/p/").split(".")[0]
     run_id = made["run"]["match_id"]
-    add_user(session, "t-promoter-b", "promoter", team="t-team-b")
-    session.execute(
-        text(
-            "UPDATE landmatch.app_user SET password_hash = :h, must_change_password = false "
-            "WHERE name = 't-promoter-b'"
-        ),
-        {"h": password_hash},
+    add_usable_user(
+        session, "t-promoter-b", "promoter", team="t-team-b", password_hash=password_hash
     )
     for who in ("t-promoter-b", passwords["bureau"], passwords["zone"]):
         client.cookies.clear()
