@@ -43,6 +43,8 @@ def test_admin_creates_a_user_who_must_change_the_password(
         browser_sign_in(user.page, live_url, name, initial)
         user.page.wait_for_url(re.compile(r"/workbench/password\?next=/internal/map$"))
         assert user.page.locator("#forced").is_visible()
+        # Said once: no flash repeats the page's own notice above it.
+        assert user.page.locator(".alert-warning").count() == 1
         # The policy is explained, and a weak password is refused beside the field.
         assert "至少" in user.page.inner_text("#f-new-msg")
         user.page.fill("#f-current", initial)

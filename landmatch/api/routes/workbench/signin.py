@@ -82,11 +82,8 @@ def login(
     session.commit()
     resp: Response
     if signed_in.must_change_password:
-        resp = redirect(
-            request,
-            f"{PASSWORD_URL}?next={quote(target, safe='/')}",
-            flash=("warning", "首次登录或密码已被重置：请先设置新密码"),
-        )
+        # The password page says why (its #forced notice); no flash repeats it.
+        resp = RedirectResponse(f"{PASSWORD_URL}?next={quote(target, safe='/')}", status_code=303)
     else:
         resp = RedirectResponse(target, status_code=303)
     set_session_cookie(resp, request, settings, cookie)
