@@ -426,7 +426,14 @@ def _coerce_code(s: pd.Series, f: Field, c: _Collector) -> pd.Series:
     out, blank = _per_value(s, lambda v: code_for(f, _as_text(v)))
     bad = ~blank & np.fromiter((v is None for v in out), dtype=bool, count=len(out))
     allowed = "、".join(f"{k}（{lab}）" for k, lab in list(f.vocab.items())[:8])  # type: ignore[union-attr]
-    c.reject(bad, f.name, lambda i: f"{f.label}取值“{_shown(s.iloc[i])}”无法识别；可选：{allowed}")
+
+    def reason(i: int) -> str:
+        given = _as_text(s.iloc[i]).strip()
+        if f.name == "city_code" and given in codes.NOT_CITIES:
+            return f"{f.label}“{given}”：{codes.NOT_CITIES[given]}"
+        return f"{f.label}取值“{_shown(s.iloc[i])}”无法识别；可选：{allowed}"
+
+    c.reject(bad, f.name, reason)
     return pd.Series(out, index=s.index, dtype=object)
 
 

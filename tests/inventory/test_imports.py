@@ -710,6 +710,41 @@ def test_the_minimum_price_reads_the_sale_price_and_says_when_the_use_is_unknown
     assert row["warnings"][1]["message"].startswith("成交价 1,000 万元（合 7.6"), row
 
 
+def test_xiongan_as_a_city_is_refused_with_what_to_write(session: Session) -> None:
+    """雄安新区 (133100) is not a city of the inventory (docs/domain.md §4: an NBS code, not
+    GB/T 2260, and no boundary in the division layer): a row naming it as the city is told so
+    and what to write (blank, or 保定 130600), where it got the generic list of eight cities."""
+    from landmatch.errors import UnprocessableInput
+
+    wkt = "POLYGON((115.86 39.05,115.863 39.05,115.863 39.053,115.86 39.053,115.86 39.05))"
+    csv = (
+        "地块编号,地块名称,用途,城市代码,wkt\n"
+        f'IMP-XA1,容城,100102,133100,"{wkt}"\n'
+        f'IMP-XA2,容城,100102,雄安新区,"{wkt}"\n'
+    )
+    with pytest.raises(UnprocessableInput) as refused:
+        run_import(session.connection(), csv.encode(), "xa.csv", ADMIN, ImportOptions())
+    reasons = [(p["field"], p["reason"]) for p in refused.value.detail["rejected"]]
+    assert reasons == [
+        (
+            "city_code",
+            f"城市代码“{given}”：雄安新区（133100）在本系统中不是单独的城市：新区所辖"
+            "容城、安新、雄县按国家区划代码属保定市（130600），其余部分按所在县区的城市；请把城市代码"
+            "留空（由地块位置确定）或填写 130600",
+        )
+        for given in ("133100", "雄安新区")
+    ]
+    # Left blank, the location decides: 容城 is 保定's.
+    ok = run_import(
+        session.connection(),
+        csv.replace(",133100,", ",,").replace(",雄安新区,", ",,").encode(),
+        "xa.csv",
+        ADMIN,
+        ImportOptions(dry_run=True),
+    )
+    assert ok["totals"]["rejected"] == 0, ok["rejected"]
+
+
 def test_declared_area_warning_reads_mu_exactly(session: Session) -> None:
     """The declared-area warning converts with the exact 1 亩 = 10000/15 m² (not a rounded
     666.6667) and writes 亩 as people read them: to 0.01, with thousands separators."""
