@@ -451,6 +451,59 @@ def test_lease_years_within_the_ceiling_of_the_use(
     assert ok.status_code == 200, ok.text
 
 
+def test_a_stored_term_over_the_ceiling_is_named_as_the_stored_value(
+    client: TestClient, tokens: dict[str, str], session: Session
+) -> None:
+    """A parcel stored with 出让年限 over its use's ceiling (before the rule) cannot be edited
+    until the term is corrected: a refusal of an edit that touched neither the use nor the
+    term says the fault is the stored value, what to do, and that QA lists such parcels
+    (it named only the rule, beside a field the edit had not changed); the bulk action says
+    the same; correcting the term in the same edit saves."""
+    from landmatch.inventory.edits import STORED_LEASE_FAULT
+
+    h = auth(tokens["bureau"])
+    r = _create(client, tokens["bureau"], "EDIT-SF", lease_years=50)
+    assert r.status_code == 201, r.text
+    session.execute(text("UPDATE landmatch.parcel SET lease_years = 70 WHERE code = 'EDIT-SF'"))
+    session.flush()
+    tag = client.get("/api/parcels/EDIT-SF", headers=h).headers["ETag"]
+    bad = client.patch(
+        "/api/parcels/EDIT-SF", json={"name": "改名"}, headers={**h, "If-Match": tag}
+    )
+    assert bad.status_code == 422, bad.text
+    assert bad.json()["errors"] == [
+        {
+            "code": "EDIT-SF",
+            "field": "lease_years",
+            "reason": "出让年限 70 年超过工业用地最高 50 年" + STORED_LEASE_FAULT,
+        }
+    ]
+    assert "请先更正出让年限或用途" in bad.json()["detail"]
+    bulk = client.post(
+        "/api/parcels/bulk",
+        json={
+            "items": [{"code": "EDIT-SF", "etag": tag}],
+            "visibility": "internal",
+            "reason": "批量",
+        },
+        headers=h,
+    )
+    assert bulk.status_code == 422, bulk.text
+    assert STORED_LEASE_FAULT in bulk.json()["detail"]
+    # Touching the term (or the use) is the edit's own fault: said without the note.
+    still = client.patch(
+        "/api/parcels/EDIT-SF", json={"lease_years": 60}, headers={**h, "If-Match": tag}
+    )
+    assert still.status_code == 422
+    assert still.json()["errors"][0]["reason"] == "出让年限 60 年超过工业用地最高 50 年"
+    ok = client.patch(
+        "/api/parcels/EDIT-SF",
+        json={"name": "改名", "lease_years": 50},
+        headers={**h, "If-Match": tag},
+    )
+    assert ok.status_code == 200, ok.text
+
+
 def test_a_level_2_compatible_use_is_read_as_its_default_sub_class(
     client: TestClient, tokens: dict[str, str]
 ) -> None:
