@@ -662,8 +662,8 @@ def _minimum_price(
     nobody gave is the one the parcel lies in; the area is the boundary's, else the stored one."""
     cols = values.columns
     priced = [f for f in (min_price.RESERVE, min_price.SALE) if f in cols]
-    if not priced:
-        return
+    if not priced or not get_settings().industrial_price_grades:
+        return  # no grade anywhere, nothing to check: no area or county to work out
     n = len(values)
     stored = stored or {}
     kept = [stored.get(str(k), {}) if not _missing(k) else {} for k in c.codes]

@@ -25,13 +25,14 @@ from landmatch.api.routes.workbench.common import (
     redirect,
     refused,
     render,
+    saved_flash,
 )
 from landmatch.basemap.store import water_loaded
 from landmatch.confidential import CONFIDENTIAL_FIELDS, may_read
 from landmatch.db.locking import etag
 from landmatch.errors import Forbidden, InvalidInput, PreconditionFailed, UnprocessableInput
 from landmatch.inventory import edits, sheet
-from landmatch.inventory.fields import BY_NAME, label_of
+from landmatch.inventory.fields import BY_NAME
 from landmatch.maps.workbench import bounds_of, parcel_map
 
 router = APIRouter(include_in_schema=False)
@@ -127,22 +128,9 @@ async def save(ctx: EditorCtx, code: str) -> Response:
             reason=reason,
             status=FORM_ERROR,
         )
-    return redirect(ctx.request, f"/workbench/parcels/{code}", flash=saved(feature["warnings"]))
-
-
-#: The warnings a save's flash names (a cookie: the rest are counted).
-FLASH_WARNINGS = 3
-
-
-def saved(warnings: list[dict[str, Any]]) -> tuple[str, str]:
-    """The flash of a save: 已保存, with what the validation warned of (the API's warnings:
-    a price below the minimum, a declared area off the measured one …) to check."""
-    if not warnings:
-        return "success", "已保存"
-    said = [f"{label_of(w['field'])}：{w['message']}" for w in warnings[:FLASH_WARNINGS]]
-    more = len(warnings) - len(said)
-    tail = f"；另有 {more} 条提示" if more > 0 else ""
-    return "warning", f"已保存，请核实：{'；'.join(said)}{tail}"
+    return redirect(
+        ctx.request, f"/workbench/parcels/{code}", flash=saved_flash(feature["warnings"], "已保存")
+    )
 
 
 def _conflict(
