@@ -214,6 +214,8 @@ class _Tally:
 def _check_options(principal: Principal, opts: ImportOptions) -> tuple[str | None, dict[str, str]]:
     """The options checked before anything is read: the code prefix (normalised) and the
     defaults for empty cells."""
+    if opts.city is not None and opts.city in codes.NOT_CITIES:
+        raise InvalidInput(f"导入时指定的城市“{opts.city}”：{codes.NOT_CITIES[opts.city]}")
     if opts.city is not None and opts.city not in vocab.CITIES:
         raise InvalidInput(f"未知城市代码 {opts.city}；可选：{', '.join(vocab.CITIES)}")
     require_editor(principal, opts.city)

@@ -714,7 +714,7 @@ def test_xiongan_as_a_city_is_refused_with_what_to_write(session: Session) -> No
     """雄安新区 (133100) is not a city of the inventory (docs/domain.md §4: an NBS code, not
     GB/T 2260, and no boundary in the division layer): a row naming it as the city is told so
     and what to write (blank, or 保定 130600), where it got the generic list of eight cities."""
-    from landmatch.errors import UnprocessableInput
+    from landmatch.errors import InvalidInput, UnprocessableInput
 
     wkt = "POLYGON((115.86 39.05,115.863 39.05,115.863 39.053,115.86 39.053,115.86 39.05))"
     csv = (
@@ -743,6 +743,14 @@ def test_xiongan_as_a_city_is_refused_with_what_to_write(session: Session) -> No
         ImportOptions(dry_run=True),
     )
     assert ok["totals"]["rejected"] == 0, ok["rejected"]
+    # Named as the import's city (--city, the API's form field): the same answer.
+    with pytest.raises(InvalidInput) as whole:
+        run_import(
+            session.connection(), csv.encode(), "xa.csv", ADMIN, ImportOptions(city="133100")
+        )
+    assert whole.value.message.startswith(
+        "导入时指定的城市“133100”：雄安新区（133100）在本系统中不是单独的城市"
+    ), whole.value.message
 
 
 def test_declared_area_warning_reads_mu_exactly(session: Session) -> None:
