@@ -220,3 +220,30 @@ def test_the_image_keeps_beijing_time() -> None:
     assert re.search(r"^ENV TZ=Asia/Shanghai$", dockerfile, re.M)
     install = re.search(r"apt-get install[^&]*", dockerfile, re.S)
     assert install and "tzdata" in install.group(0).split()
+
+
+def test_every_setting_is_in_the_example_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """settings.py and the README promise every LANDMATCH_ variable in .env.example with its
+    default; the minimum price grades, the four control-indicator defaults and the dashboard's
+    warm-up were missing. Each of those lines, read as the app reads the environment, is the
+    default it documents."""
+    example = (ROOT / ".env.example").read_text()
+    listed = dict(re.findall(r"^LANDMATCH_([A-Z0-9_]+)=(.*)$", example, re.M))
+    missing = [f for f in Settings.model_fields if f.upper() not in listed]
+    assert missing == [], missing
+    added = (
+        "industrial_price_grades",
+        "control_building_coeff_hard_min_pct",
+        "control_building_coeff_min_pct",
+        "control_green_ratio_hard_max_pct",
+        "control_green_ratio_max_pct",
+        "dashboard_warm_seconds",
+    )
+    for name in added:
+        monkeypatch.delenv(f"LANDMATCH_{name.upper()}", raising=False)
+    defaults = Settings()
+    for name in added:
+        monkeypatch.setenv(f"LANDMATCH_{name.upper()}", listed[name.upper()])
+    read = Settings()
+    for name in added:
+        assert getattr(read, name) == getattr(defaults, name), name

@@ -121,8 +121,9 @@ def pending_codes(conn: Connection, codes: Sequence[str]) -> set[str]:
 def stored_values(
     conn: Connection, codes: Sequence[str], fields: Sequence[str]
 ) -> dict[str, dict[str, Any]]:
-    """The stored ``fields`` (parcel columns) of the given codes: code → field → value."""
-    assert all(f in WRITABLE for f in fields), fields
+    """The stored ``fields`` (parcel columns, the measured ``area_m2`` too) of the given
+    codes: code → field → value."""
+    assert all(f in WRITABLE or f == "area_m2" for f in fields), fields
     if not codes or not fields:
         return {}
     rows = conn.execute(

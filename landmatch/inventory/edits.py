@@ -44,7 +44,7 @@ from landmatch.geo.measure import distance_m, m2_to_mu
 from landmatch.inventory.fields import BY_NAME, COLUMN_NAMES, label_of
 from landmatch.inventory.imports import load_regions, require_editor, restored_problems
 from landmatch.inventory.listing import zone_city
-from landmatch.inventory.validate import check_frame, flattened_note
+from landmatch.inventory.validate import LEASE_RULE_FIELDS, check_frame, flattened_note
 from landmatch.numbers import mu
 
 _HIDDEN = {"geom_3857", "updated_at", "updated_by", "version", "import_id", "area_m2", "id"}
@@ -198,9 +198,36 @@ def _split(body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     return props, body
 
 
+#: Said of a refusal by the use/term rule that the edit did not touch: the stored term was
+#: written before the rule (docs/domain.md §10), and QA lists such parcels.
+STORED_LEASE_FAULT = (
+    "（已保存的出让年限与用途不符，本次未修改：请先更正出让年限或用途，再保存其他修改；"
+    "数据质量检查“出让年限超过用途最高年限”列出所有此类地块）"
+)
+
+
+def _stored_faults(problems: list[dict[str, Any]], given: Any) -> None:
+    """Say where a refusal by the use/term rule is the stored parcel's, not the edit's: the
+    edit (``given``: the fields it sets) touched neither the use nor the term."""
+    if any(f in given for f in LEASE_RULE_FIELDS):
+        return
+    for p in problems:
+        if p["field"] in LEASE_RULE_FIELDS and not p["reason"].endswith(STORED_LEASE_FAULT):
+            p["reason"] += STORED_LEASE_FAULT
+
+
 def _check_one(
-    session: Session, props: dict[str, Any], geom: Any, crs: Any, *, exists: bool, repair: bool
+    session: Session,
+    props: dict[str, Any],
+    geom: Any,
+    crs: Any,
+    *,
+    exists: bool,
+    repair: bool,
+    given: Any = None,
 ) -> tuple[Any, list[dict[str, Any]]]:
+    """Validate one parcel (``props``: the merged state of a stored one); ``given``, for an
+    edit, the fields it sets (a refusal of what it left as stored says so)."""
     frame = pd.DataFrame([props], index=[1], dtype=object)
     checked = check_frame(
         frame,
@@ -210,6 +237,8 @@ def _check_one(
         existing={props["code"]} if exists else set(),
         repair_geometry=repair,
     )
+    if checked.problems and given is not None:
+        _stored_faults(checked.problems, given)
     if checked.problems:
         p = checked.problems[0]
         raise UnprocessableInput(
@@ -298,7 +327,9 @@ def update_parcel(
     geom, crs = _geometry(env)
     if geom is None:
         geom, crs = shapely.from_wkb(bytes(cur["wkb"])), STORAGE_EPSG
-    checked, warnings = _check_one(session, merged, geom, crs, exists=True, repair=repair)
+    checked, warnings = _check_one(
+        session, merged, geom, crs, exists=True, repair=repair, given=props
+    )
     _require_scope(session, principal, checked.values["city_code"].iloc[0], zone_id=cur["zone_id"])
     _only_given(checked, props, geometry=env.get("geometry") is not None)
     _write(session, checked, principal, env.get("reason") or "修改地块")
@@ -398,6 +429,7 @@ def bulk_update(
         regions=load_regions(session.connection()),
         existing=set(codes),
     )
+    _stored_faults(checked.problems, props)
     if checked.problems:
         p = checked.problems[0]
         raise UnprocessableInput(

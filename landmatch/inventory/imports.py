@@ -34,7 +34,7 @@ from landmatch.db.inventory import (
 from landmatch.errors import Conflict, Forbidden, InvalidInput, NotFound, UnprocessableInput
 from landmatch.geo.crs import GCJ02
 from landmatch.geo.measure import M2_PER_MU
-from landmatch.inventory import codes, land_use
+from landmatch.inventory import codes, land_use, min_price
 from landmatch.inventory import fields as F
 from landmatch.inventory.boundaries import join_boundaries
 from landmatch.inventory.columns import apply_mapping, map_columns
@@ -42,6 +42,7 @@ from landmatch.inventory.readers import ReadOptions, read_source
 from landmatch.inventory.report import Findings, build_report, row_number, summary, where
 from landmatch.inventory.validate import (
     LEASE_RULE_FIELDS,
+    PRICE_RULE_FIELDS,
     County,
     Regions,
     check_frame,
@@ -213,6 +214,8 @@ class _Tally:
 def _check_options(principal: Principal, opts: ImportOptions) -> tuple[str | None, dict[str, str]]:
     """The options checked before anything is read: the code prefix (normalised) and the
     defaults for empty cells."""
+    if opts.city is not None and opts.city in codes.NOT_CITIES:
+        raise InvalidInput(f"导入时指定的城市“{opts.city}”：{codes.NOT_CITIES[opts.city]}")
     if opts.city is not None and opts.city not in vocab.CITIES:
         raise InvalidInput(f"未知城市代码 {opts.city}；可选：{', '.join(vocab.CITIES)}")
     require_editor(principal, opts.city)
@@ -294,6 +297,19 @@ def _leaning_on_stored(frame: Any, known: set[str]) -> list[str]:
         need = term & ~use
     codes = frame["code"].astype(str).str.strip()
     return sorted(set(codes[need & codes.isin(known)]))
+
+
+def _priced_on_stored(frame: Any, known: set[str]) -> list[str]:
+    """The stored parcels whose row gives a 底价 or 成交价 (the minimum price rule reads the
+    stored use, county, city and area where the row leaves them out)."""
+    priced = [f for f in (min_price.RESERVE, min_price.SALE) if f in frame]
+    if "code" not in frame or not known or not priced:
+        return []
+    given = ~_blank_cells(frame[priced[0]])
+    for f in priced[1:]:
+        given |= ~_blank_cells(frame[f])
+    codes = frame["code"].astype(str).str.strip()
+    return sorted(set(codes[given & codes.isin(known)]))
 
 
 def _blank_cells(s: Any) -> Any:
@@ -388,6 +404,13 @@ def _validate_and_write(
     # The stored use and term of updated parcels, where the file gives one of them (the rule
     # between them, docs/domain.md §10).
     stored = stored_values(conn, _leaning_on_stored(frame, known_codes), LEASE_RULE_FIELDS)
+    # ... and the stored use, county, city and area of updated parcels the file gives a price
+    # of (the minimum price rule, docs/domain.md §10: a row without 用途 is checked against the
+    # stored use).
+    for code, kept in stored_values(
+        conn, _priced_on_stored(frame, known_codes), PRICE_RULE_FIELDS
+    ).items():
+        stored.setdefault(code, {}).update(kept)
     wkt_rows = {p["row"] for p in src.row_problems if p["field"] == "geometry"}
     total = len(frame)
     for start, end in batches(total):

@@ -426,7 +426,14 @@ def _coerce_code(s: pd.Series, f: Field, c: _Collector) -> pd.Series:
     out, blank = _per_value(s, lambda v: code_for(f, _as_text(v)))
     bad = ~blank & np.fromiter((v is None for v in out), dtype=bool, count=len(out))
     allowed = "、".join(f"{k}（{lab}）" for k, lab in list(f.vocab.items())[:8])  # type: ignore[union-attr]
-    c.reject(bad, f.name, lambda i: f"{f.label}取值“{_shown(s.iloc[i])}”无法识别；可选：{allowed}")
+
+    def reason(i: int) -> str:
+        given = _as_text(s.iloc[i]).strip()
+        if f.name == "city_code" and given in codes.NOT_CITIES:
+            return f"{f.label}“{given}”：{codes.NOT_CITIES[given]}"
+        return f"{f.label}取值“{_shown(s.iloc[i])}”无法识别；可选：{allowed}"
+
+    c.reject(bad, f.name, reason)
     return pd.Series(out, index=s.index, dtype=object)
 
 
@@ -635,32 +642,78 @@ def _lease_terms(
             c.reject([i], at, reason)
 
 
-def _minimum_price(values: pd.DataFrame, c: _Collector) -> None:
-    """A warning (never a refusal: priority industries may go to 70 %) where an industrial
-    parcel's 出让底价 is below the national minimum price of its county's grade
-    (landmatch.inventory.min_price). Checked where the row gives the price with its use (an
-    edit always does: it checks the merged parcel)."""
+#: The stored fields the minimum price rule reads where an import row leaves them out (its use,
+#: county and city, and its area for the 成交价): :func:`_minimum_price`.
+PRICE_RULE_FIELDS = ("land_use", "county_code", "city_code", "area_m2")
+
+
+def _minimum_price(
+    values: pd.DataFrame,
+    c: _Collector,
+    geoms: np.ndarray,
+    regions: Regions,
+    stored: dict[str, dict[str, Any]] | None,
+) -> None:
+    """Warnings (never refusals: priority industries may go to 70 %) where an industrial
+    parcel's 出让底价 or 成交价 is below the national minimum price of its county's grade, or
+    where a price cannot be checked because the use is not known
+    (``min_price.price_floor_warnings``, the one rule). The use, county, city and area a row
+    leaves out are the stored parcel's (``stored``; an edit checks the merged parcel); a county
+    nobody gave is the one the parcel lies in; the area is the boundary's, else the stored one."""
     cols = values.columns
-    if "reserve_price_wan_per_mu" not in cols or "land_use" not in cols:
-        return
-    prices = pd.to_numeric(values["reserve_price_wan_per_mu"], errors="coerce").to_numpy(
-        dtype=float
-    )
+    priced = [f for f in (min_price.RESERVE, min_price.SALE) if f in cols]
+    if not priced or not get_settings().industrial_price_grades:
+        return  # no grade anywhere, nothing to check: no area or county to work out
+    n = len(values)
+    stored = stored or {}
+    kept = [stored.get(str(k), {}) if not _missing(k) else {} for k in c.codes]
 
-    def text_at(name: str, i: int) -> str | None:
-        if name not in cols:
-            return None
-        v = values[name].iloc[i]
-        return None if _missing(v) else str(v)
-
-    ok = ~c.rejected("reserve_price_wan_per_mu") & ~c.rejected("land_use") & np.isfinite(prices)
-    for k in np.flatnonzero(ok):
-        i = int(k)
-        reason = min_price.below_floor(
-            text_at("land_use", i), text_at("county_code", i), text_at("city_code", i), prices[i]
+    def column(name: str) -> np.ndarray:
+        out = (
+            values[name].to_numpy(dtype=object, copy=True)
+            if name in cols
+            else np.full(n, None, dtype=object)
         )
-        if reason is not None:
-            c.warn(i, "reserve_price_wan_per_mu", reason)
+        for i in np.flatnonzero(pd.isna(out)):
+            out[i] = kept[i].get(name)
+        return out
+
+    prices = {f: pd.to_numeric(values[f], errors="coerce").to_numpy(dtype=float) for f in priced}
+    has_price = np.zeros(n, dtype=bool)
+    for f in priced:
+        has_price |= np.isfinite(prices[f]) & ~c.rejected(f)
+    rows = np.flatnonzero(
+        has_price & ~c.rejected("land_use") & ~c.rejected("county_code") & ~c.rejected("city_code")
+    )
+    if not len(rows):
+        return
+    uses, counties, cities = column("land_use"), column("county_code"), column("city_code")
+    shaped = ~shapely.is_missing(geoms[rows]) & ~c.rejected("geometry")[rows]
+    areas = np.full(n, np.nan)
+    where = np.full(n, None, dtype=object)
+    if shaped.any():
+        at = rows[shaped]
+        areas[at] = planar_area_m2(geoms[at])
+        where[at] = regions.county_of(shapely.point_on_surface(geoms[at]))
+    for k in rows:
+        i = int(k)
+        area = areas[i] if np.isfinite(areas[i]) else kept[i].get("area_m2")
+        county = counties[i] or (where[i].code if where[i] is not None else None)
+
+        def price(f: str, i: int = i) -> float | None:
+            if f not in prices or not np.isfinite(prices[f][i]) or c.rejected(f)[i]:
+                return None
+            return float(prices[f][i])
+
+        for fld, message in min_price.price_floor_warnings(
+            None if _missing(uses[i]) else str(uses[i]),
+            None if _missing(county) else str(county),
+            None if _missing(cities[i]) else str(cities[i]),
+            price(min_price.RESERVE),
+            price(min_price.SALE),
+            None if area is None else float(area),
+        ):
+            c.warn(i, fld, message)
 
 
 # --------------------------------------------------------------------------- geometry
@@ -1164,7 +1217,7 @@ def check_frame(
                 )
     _coherence(values, c, today)
     _lease_terms(values, c, stored)
-    _minimum_price(values, c)
+    _minimum_price(values, c, out_geoms, regions, stored)
     keep = ~c.bad
     return Checked(
         values=values[keep].reset_index(drop=True),

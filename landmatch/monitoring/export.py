@@ -261,7 +261,7 @@ def _sheets(counties: dict[str, str]) -> dict[str, list[Col]]:
             pct("supply_rate", "供地率"),
             pct("built_up_rate", "建成率"),
             Col("industrial_far", "工业用地容积率", "num"),
-            Col("invest_intensity_wan_per_mu", "投资强度(万元/亩)", "num"),
+            Col("invest_intensity_wan_per_mu", "投资强度(已投资额÷供地面积,万元/亩)", "num"),
             Col("tax_wan_per_ha", "地均税收(万元/公顷)", "num"),
             Col("score", "综合得分", "num", digits=4),
         ],

@@ -12,7 +12,8 @@ the five are honest proxies):
   (developed_ratio is the share of the area under development, Order 53);
 * industrial FAR 工业容积率 = area-weighted *planned minimum* FAR (far_min) of supplied
   industrial parcels (用地 1001xx) — a planning proxy, not built floor area;
-* investment intensity 投资强度 = invested 万元 ÷ supplied area in 亩 (actual, where recorded);
+* investment intensity 投资强度 = invested 万元 ÷ supplied area in 亩 (actual, where recorded;
+  the amount invested, not the 标准地 fixed-asset figure, and labelled so);
 * tax per hectare 地均税收 = committed 亩均税收 (tax_per_mu_min) of 标准地 parcels, area-weighted,
   × 15 → 万元/公顷 — a commitment proxy, not taxes paid.
 
@@ -44,7 +45,9 @@ KPI_LABELS = {
     "supply_rate": "供地率",
     "built_up_rate": "建成率（按开发面积比例，代理）",
     "industrial_far": "工业容积率（规划下限，代理）",
-    "invest_intensity_wan_per_mu": "投资强度（万元/亩）",
+    # Not the 标准地 投资强度 (fixed assets incl. the land price, docs/domain.md §8): the
+    # amount invested (Order 53: without the land price) over the supplied area.
+    "invest_intensity_wan_per_mu": "投资强度（已投资额÷供地面积，万元/亩）",
     "tax_wan_per_ha": "地均税收（万元/公顷，承诺值代理）",
 }
 

@@ -655,6 +655,104 @@ def test_a_reserve_price_below_the_minimum_price_is_reported(
     assert "出让底价 20 万元/亩低于全国工业用地出让最低价标准（第 5 等" in warning, warning
 
 
+def test_the_minimum_price_reads_the_sale_price_and_says_when_the_use_is_unknown(
+    session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The import holds 底价 and 成交价 to the minimum price by the same rule as an edit
+    (docs/domain.md §10): a 成交价 (万元) over the parcel's 亩 below the floor is a warning on
+    the row and field; a new row without 用途 (stored 待定) is reported as not checkable; an
+    update row giving a price without 用途 is checked against the stored use and area."""
+    from landmatch.settings import get_settings
+
+    wkt = "POLYGON((114.50 38.03,114.503 38.03,114.503 38.033,114.50 38.033,114.50 38.03))"
+    far = "POLYGON((114.51 38.03,114.513 38.03,114.513 38.033,114.51 38.033,114.51 38.03))"
+    conn = session.connection()
+    run_import(  # a stored industrial parcel of about 131 亩, before any grade is set
+        conn,
+        f'地块编号,地块名称,用途,wkt\nIMP-SP0,已存,100102,"{far}"\n'.encode(),
+        "sp0.csv",
+        ADMIN,
+        ImportOptions(),
+    )
+    csv = (
+        "地块编号,地块名称,用途,底价(万元/亩),成交价(万元),wkt\n"
+        f'IMP-SP1,成交价低,100102,30,1000,"{wkt}"\n'
+        f'IMP-SP2,无用途,,10,1000,"{wkt.replace("38.03", "38.05")}"\n'
+    )
+    update = "地块编号,成交价(万元),底价(万元/亩)\nIMP-SP0,1000,10\n"
+    monkeypatch.setenv("LANDMATCH_INDUSTRIAL_PRICE_GRADES", '{"130100": 5}')
+    get_settings.cache_clear()
+    try:
+        report = run_import(conn, csv.encode(), "sp.csv", ADMIN, ImportOptions(dry_run=True))
+        stored = run_import(conn, update.encode(), "up.csv", ADMIN, ImportOptions(dry_run=True))
+    finally:
+        monkeypatch.delenv("LANDMATCH_INDUSTRIAL_PRICE_GRADES")
+        get_settings.cache_clear()
+    rows = {r["code"]: r for r in report["rows"]}
+    [sale] = rows["IMP-SP1"]["warnings"]  # 底价 30 is above 25.6; 成交价 ≈ 7.6 万元/亩 is not
+    assert sale["field"] == "land_price_wan"
+    assert sale["message"].startswith("成交价 1,000 万元（合 7.6"), sale
+    [unknown] = rows["IMP-SP2"]["warnings"]
+    assert unknown == {
+        "field": "reserve_price_wan_per_mu",
+        "message": "用途待定，无法核验出让底价和成交价是否低于全国工业用地出让最低价标准"
+        "（本地为第 5 等，合 25.6 万元/亩，适用于工业用地）：请补充用途",
+    }
+    assert any(
+        w.startswith("第 3 行（IMP-SP2）底价(万元/亩)：用途待定") for w in report["warnings"]
+    )
+    # The update row names neither 用途 nor a boundary: the stored ones are read.
+    [row] = stored["rows"]
+    assert [w["field"] for w in row["warnings"]] == [
+        "reserve_price_wan_per_mu",
+        "land_price_wan",
+    ], row
+    assert row["warnings"][1]["message"].startswith("成交价 1,000 万元（合 7.6"), row
+
+
+def test_xiongan_as_a_city_is_refused_with_what_to_write(session: Session) -> None:
+    """雄安新区 (133100) is not a city of the inventory (docs/domain.md §4: an NBS code, not
+    GB/T 2260, and no boundary in the division layer): a row naming it as the city is told so
+    and what to write (blank, or 保定 130600), where it got the generic list of eight cities."""
+    from landmatch.errors import InvalidInput, UnprocessableInput
+
+    wkt = "POLYGON((115.86 39.05,115.863 39.05,115.863 39.053,115.86 39.053,115.86 39.05))"
+    csv = (
+        "地块编号,地块名称,用途,城市代码,wkt\n"
+        f'IMP-XA1,容城,100102,133100,"{wkt}"\n'
+        f'IMP-XA2,容城,100102,雄安新区,"{wkt}"\n'
+    )
+    with pytest.raises(UnprocessableInput) as refused:
+        run_import(session.connection(), csv.encode(), "xa.csv", ADMIN, ImportOptions())
+    reasons = [(p["field"], p["reason"]) for p in refused.value.detail["rejected"]]
+    assert reasons == [
+        (
+            "city_code",
+            f"城市代码“{given}”：雄安新区（133100）在本系统中不是单独的城市：新区所辖"
+            "容城、安新、雄县按国家区划代码属保定市（130600），其余部分按所在县区的城市；请把城市代码"
+            "留空（由地块位置确定）或填写 130600",
+        )
+        for given in ("133100", "雄安新区")
+    ]
+    # Left blank, the location decides: 容城 is 保定's.
+    ok = run_import(
+        session.connection(),
+        csv.replace(",133100,", ",,").replace(",雄安新区,", ",,").encode(),
+        "xa.csv",
+        ADMIN,
+        ImportOptions(dry_run=True),
+    )
+    assert ok["totals"]["rejected"] == 0, ok["rejected"]
+    # Named as the import's city (--city, the API's form field): the same answer.
+    with pytest.raises(InvalidInput) as whole:
+        run_import(
+            session.connection(), csv.encode(), "xa.csv", ADMIN, ImportOptions(city="133100")
+        )
+    assert whole.value.message.startswith(
+        "导入时指定的城市“133100”：雄安新区（133100）在本系统中不是单独的城市"
+    ), whole.value.message
+
+
 def test_declared_area_warning_reads_mu_exactly(session: Session) -> None:
     """The declared-area warning converts with the exact 1 亩 = 10000/15 m² (not a rounded
     666.6667) and writes 亩 as people read them: to 0.01, with thousands separators."""

@@ -1017,6 +1017,9 @@ def test_zone_kpis_ranked(session: Session) -> None:
     assert scores == sorted(scores, reverse=True)
     z = next(z for z in ranked if z["supplied_m2"] > 0 and z["approved_m2"] > 0)
     assert z["supply_rate"] == pytest.approx(z["supplied_m2"] / z["approved_m2"], abs=1e-4)
+    # The zones' 投资强度 is the amount invested over the supplied area, and says so: not the
+    # 标准地 fixed-asset intensity a parcel's floor is (docs/domain.md §8).
+    assert r["kpis"]["invest_intensity_wan_per_mu"] == "投资强度（已投资额÷供地面积，万元/亩）"
 
 
 def _zone_figures(client: TestClient, token: str | None, code: str, day: dt.date) -> Any:

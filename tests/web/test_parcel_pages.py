@@ -472,6 +472,94 @@ def test_edit_form_errors_beside_the_field_then_saved(
     assert "已保存" in client.get(ok.headers["location"]).text
 
 
+def test_a_save_names_what_the_validation_warned_of(
+    client: TestClient,
+    passwords: dict[str, str],
+    codes: dict[str, str],
+    session: Session,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The edit form applies the API's minimum price rule (docs/domain.md §10) and says what it
+    found: a 成交价 below the national floor is saved, and the page the save leads to says so
+    beside 已保存 (it said only 已保存, the warning lost)."""
+    from landmatch.settings import get_settings
+
+    csrf = sign_in(client, passwords["bureau"])
+    code = codes["own"]
+    _, version = _csrf_and_version(client, code)
+    monkeypatch.setenv("LANDMATCH_INDUSTRIAL_PRICE_GRADES", '{"130100": 5}')
+    get_settings.cache_clear()
+    try:
+        ok = client.post(
+            f"/workbench/parcels/{code}/edit",
+            data={
+                "csrf_token": csrf,
+                "version": version,
+                "land_use": "100102",
+                "lease_years": "50",
+                "land_price_wan": "1",
+            },
+            follow_redirects=False,
+        )
+    finally:
+        monkeypatch.delenv("LANDMATCH_INDUSTRIAL_PRICE_GRADES")
+        get_settings.cache_clear()
+    assert ok.status_code == 303, ok.text[:500]
+    assert _one(session, "SELECT land_price_wan FROM landmatch.parcel WHERE code = :c", c=code) == 1
+    page = client.get(ok.headers["location"]).text
+    assert "已保存，请核实：成交价(万元)：成交价 1 万元（合 " in page, page[:3000]
+    assert "低于全国工业用地出让最低价标准（第 5 等 384 元/平方米" in page
+
+
+def test_a_boundary_save_names_what_the_validation_warned_of(
+    client: TestClient,
+    passwords: dict[str, str],
+    codes: dict[str, str],
+    session: Session,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A new boundary changes the 亩 a 成交价 is spread over: saved, with the minimum price
+    warning beside 边界已保存 (it said only that)."""
+    from landmatch.settings import get_settings
+
+    csrf = sign_in(client, passwords["bureau"])
+    code = codes["own"]
+    session.execute(
+        text(
+            "UPDATE landmatch.parcel SET land_use = '100102', lease_years = 50, "
+            "land_price_wan = 1 WHERE code = :c"
+        ),
+        {"c": code},
+    )
+    session.flush()
+    version = _one(session, "SELECT version FROM landmatch.parcel WHERE code = :c", c=code)
+    x, y = _one(
+        session,
+        "SELECT ARRAY[ST_X(ST_PointOnSurface(geom)), ST_Y(ST_PointOnSurface(geom))] "
+        "FROM landmatch.parcel WHERE code = :c",
+        c=code,
+    )
+    monkeypatch.setenv("LANDMATCH_INDUSTRIAL_PRICE_GRADES", '{"130100": 5}')
+    get_settings.cache_clear()
+    try:
+        ok = client.post(
+            f"/workbench/parcels/{code}/boundary",
+            data={
+                "csrf_token": csrf,
+                "version": version,
+                "coords": _square(x - 0.001, y - 0.001),
+                "reason": "测绘成果",
+            },
+            follow_redirects=False,
+        )
+    finally:
+        monkeypatch.delenv("LANDMATCH_INDUSTRIAL_PRICE_GRADES")
+        get_settings.cache_clear()
+    assert ok.status_code == 303, ok.text[:500]
+    page = client.get(ok.headers["location"]).text
+    assert "边界已保存，请核实：成交价(万元)：成交价 1 万元（合 " in page, page[:3000]
+
+
 def test_conflict_screen_and_reapply(
     client: TestClient,
     passwords: dict[str, str],

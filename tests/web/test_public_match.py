@@ -150,3 +150,33 @@ def test_a_sites_inquiry_carries_its_parcel_and_the_run(
         c.execute(text("DELETE FROM landmatch.inquiry WHERE company = :c"), {"c": company})
     assert tuple(row) == (code, match_id)
     assert w.errors == []
+
+
+def test_the_quick_match_says_when_only_the_total_investment_is_known(
+    live_url: str, watched: Any
+) -> None:
+    """The map's 为我的项目找地 form takes the fixed-asset investment the 标准地 投资强度 is tested
+    with (docs/domain.md §8), and with the total investment alone the list says the check used
+    the total (an upper bound) and is 未确认 — the run's warning, which the list dropped."""
+    w = watched(viewport=(1440, 900))
+    w.page.goto(live_url + "/map")
+    w.page.wait_for_function(TILES_DRAWN_JS, timeout=15000)
+    w.page.click("#lm-match-box summary")
+    w.page.fill("#lm-m-amin", "10")
+    w.page.fill("#lm-m-amax", "400")
+    w.page.fill("#lm-m-inv", "20000")
+    w.page.click("#lm-match button[type=submit]")
+    result = w.page.locator("#lm-match-result")
+    result.locator("ol").wait_for(timeout=30000)
+    notes = result.locator(".lm-match-note").all_inner_texts()
+    assert "未填写固定资产投资：标准地投资强度按总投资（固定资产投资的上限）核验，" in "".join(
+        notes
+    ), notes
+    w.page.fill("#lm-m-fixed", "15000")
+    with w.page.expect_request(lambda r: r.url.endswith("/api/match")) as sent:
+        w.page.click("#lm-match button[type=submit]")  # the list is emptied at once, then
+    assert sent.value.post_data_json["fixed_asset_investment_wan"] == 15000
+    result.locator("ol").wait_for(timeout=30000)  # rewritten with the new run
+    notes = result.locator(".lm-match-note").all_inner_texts()
+    assert not [n for n in notes if "未填写固定资产投资" in n], notes
+    assert w.errors == []

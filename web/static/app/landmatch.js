@@ -177,6 +177,7 @@
       top: 10
     };
     if (f.elements.investment_wan.value) body.investment_wan = Number(f.elements.investment_wan.value);
+    if (f.elements.fixed_asset_investment_wan.value) body.fixed_asset_investment_wan = Number(f.elements.fixed_asset_investment_wan.value);
     if (f.elements.city.value) body.location = { cities: [f.elements.city.value] };
     if (body.area_mu_min > body.area_mu_max) { out.innerHTML = '<span class="text-danger">用地下限不能大于上限</span>'; return; }
     out.textContent = "正在匹配 …";
@@ -202,6 +203,9 @@
                   '" data-lm-name="' + esc(p.name || code) + '"' + (id ? ' data-lm-match="' + esc(id) + '"' : "") + ">我有意向</button>" : "") + "</li>");
         });
         h.push("</ol>");
+        // What the run could not check (the engine's warnings: the 标准地 投资强度 tested
+        // with the total investment only, 未确认), said with the list, not only on its page.
+        (res.body.warnings || []).forEach(function (w) { h.push('<div class="text-muted lm-match-note">' + esc(w) + "</div>"); });
         out.innerHTML = h.join("");
         Array.prototype.forEach.call(out.querySelectorAll("a[data-code]"), function (a) {
           a.addEventListener("click", function (e) { e.preventDefault(); showCard(a.dataset.code); });

@@ -27,6 +27,7 @@ from landmatch.api.routes.workbench.common import (
     redirect,
     refused,
     render,
+    saved_flash,
 )
 from landmatch.basemap.store import water_loaded
 from landmatch.db.locking import etag
@@ -213,7 +214,9 @@ def save_boundary(
         geom = _geometry(coords)
         geometry = json.loads(shapely.to_geojson(geom))
         body = {"geometry": geometry, "reason": reason.strip() or "在工作台修改边界"}
-        edits.update_parcel(ctx.session, code, body, etag(code, version), ctx.staff.principal)
+        feature, _ = edits.update_parcel(
+            ctx.session, code, body, etag(code, version), ctx.staff.principal
+        )
         ctx.session.commit()
     except PreconditionFailed:
         ctx.session.rollback()
@@ -229,7 +232,11 @@ def save_boundary(
         if isinstance(exc, Forbidden):
             errors = {"geometry": _placed(exc)}
         return again(errors={"geometry": errors.get("geometry") or "；".join(errors.values())})
-    return redirect(ctx.request, f"/workbench/parcels/{code}", flash=("success", "边界已保存"))
+    return redirect(
+        ctx.request,
+        f"/workbench/parcels/{code}",
+        flash=saved_flash(feature["warnings"], "边界已保存"),
+    )
 
 
 def _placed(exc: LandMatchError) -> str:

@@ -46,6 +46,7 @@ from landmatch.api.security import SESSION_COOKIE, check_csrf, parse_credentials
 from landmatch.auth import Principal
 from landmatch.dates import beijing_minute
 from landmatch.errors import Forbidden, LandMatchError, Unauthorized
+from landmatch.inventory.fields import label_of
 from landmatch.settings import Settings
 
 TEMPLATES = resources.TEMPLATES
@@ -387,6 +388,22 @@ def redirect(
         value = _sign(settings, json.dumps([list(flash)], ensure_ascii=False).encode())
         resp.set_cookie(FLASH_COOKIE, value, max_age=120, httponly=True, samesite="lax", path="/")
     return resp
+
+
+#: The warnings a save's flash names (a cookie: the rest are counted).
+FLASH_WARNINGS = 3
+
+
+def saved_flash(warnings: list[dict[str, Any]], done: str) -> tuple[str, str]:
+    """The flash of a parcel saved by the edit service: ``done`` (已保存), with what the
+    validation warned of (the API's warnings: a price below the minimum, a declared area off
+    the measured one …) to check."""
+    if not warnings:
+        return "success", done
+    said = [f"{label_of(w['field'])}：{w['message']}" for w in warnings[:FLASH_WARNINGS]]
+    more = len(warnings) - len(said)
+    tail = f"；另有 {more} 条提示" if more > 0 else ""
+    return "warning", f"{done}，请核实：{'；'.join(said)}{tail}"
 
 
 def act(

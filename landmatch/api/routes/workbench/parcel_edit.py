@@ -25,6 +25,7 @@ from landmatch.api.routes.workbench.common import (
     redirect,
     refused,
     render,
+    saved_flash,
 )
 from landmatch.basemap.store import water_loaded
 from landmatch.confidential import CONFIDENTIAL_FIELDS, may_read
@@ -108,7 +109,9 @@ async def save(ctx: EditorCtx, code: str) -> Response:
         return redirect(ctx.request, f"/workbench/parcels/{code}", flash=("info", "没有修改"))
     body = {**props, "reason": reason or "在工作台修改"}
     try:
-        edits.update_parcel(ctx.session, code, body, etag(code, base_version), ctx.staff.principal)
+        feature, _ = edits.update_parcel(
+            ctx.session, code, body, etag(code, base_version), ctx.staff.principal
+        )
         ctx.session.commit()
     except PreconditionFailed:
         ctx.session.rollback()
@@ -125,7 +128,9 @@ async def save(ctx: EditorCtx, code: str) -> Response:
             reason=reason,
             status=FORM_ERROR,
         )
-    return redirect(ctx.request, f"/workbench/parcels/{code}", flash=("success", "已保存"))
+    return redirect(
+        ctx.request, f"/workbench/parcels/{code}", flash=saved_flash(feature["warnings"], "已保存")
+    )
 
 
 def _conflict(
