@@ -903,3 +903,44 @@ def test_a_restore_from_the_history_page_is_an_edit(
         "（出让年限 70 年超过工业用地最高 50 年），未做任何更改"
     ) in page
     assert _one(session, "SELECT version FROM landmatch.parcel WHERE code = :c", c=code) == now
+
+
+def _options(page: str, name: str) -> list[str]:
+    """The values a filter's select offers (none: the select is not on the page)."""
+    found = re.search(rf'<select[^>]*name="{name}".*?</select>', page, re.S)
+    return re.findall(r'<option value="(\w+)"', found.group(0)) if found else []
+
+
+def test_list_filters_offer_only_the_accounts_scope(
+    client: TestClient, passwords: dict[str, str], session: Session
+) -> None:
+    """A zone committee's parcel list offered every city of the province in its city filter,
+    and every county: it is offered no city (its list is its zone's) and its zone's city's
+    counties; a city bureau likewise no city and its own counties; an admin every city."""
+    zone_city = _one(
+        session,
+        "SELECT z.city_code FROM landmatch.dev_zone z JOIN landmatch.app_user u "
+        "ON u.zone_id = z.id WHERE u.name = :n",
+        n=passwords["zone"],
+    )
+    counties = {
+        city: [
+            r[0]
+            for r in session.execute(
+                text(
+                    "SELECT code FROM landmatch.admin_division WHERE level = 'county' "
+                    "AND parent_code = :c ORDER BY code"
+                ),
+                {"c": city},
+            )
+        ]
+        for city in (zone_city, "130100")
+    }
+    for role, city in (("zone", zone_city), ("bureau", "130100")):
+        sign_in(client, passwords[role])
+        page = client.get("/workbench/parcels").text
+        assert _options(page, "city") == [], role
+        assert _options(page, "county") == counties[city] and counties[city], role
+        client.cookies.clear()
+    sign_in(client, passwords["admin"])
+    assert len(_options(client.get("/workbench/parcels").text, "city")) == 13
