@@ -586,3 +586,34 @@ def test_a_promoter_without_a_team_is_told_before_filling_the_form(
 
     sign_in(client, passwords["admin"])
     assert "招商人员须属于一个团队" in client.get("/workbench/users/new").text
+
+
+def test_bidi_controls_do_not_reorder_what_staff_read(
+    client: TestClient, passwords: dict[str, str], project_id: int, session: Session
+) -> None:
+    """A name or a note holding U+202E (right-to-left override) read reordered on the pages
+    (报价单<U+202E>fdp.exe shown as 报价单exe.pdf): every page's output leaves the bidi
+    controls out (landmatch.display), what is stored stays as it was sent."""
+    name = "报价单\u202efdp.exe项目"
+    session.execute(
+        text("UPDATE landmatch.project SET name = :n WHERE id = :i"), {"n": name, "i": project_id}
+    )
+    csrf = sign_in(client, passwords["promoter"])
+    r = client.post(
+        f"/workbench/projects/{project_id}/note",
+        data={"note": "投资方\u2067甲\u2069确认\u202b看地", "version": 1, "csrf_token": csrf},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    for page in (
+        client.get(f"/workbench/projects/{project_id}"),
+        client.get("/workbench/projects"),
+    ):
+        assert page.status_code == 200
+        assert "报价单fdp.exe项目" in page.text
+        assert not re.search("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]", page.text)
+    assert "投资方甲确认看地" in client.get(f"/workbench/projects/{project_id}").text
+    stored = session.execute(
+        text("SELECT name FROM landmatch.project WHERE id = :i"), {"i": project_id}
+    ).scalar_one()
+    assert stored == name
