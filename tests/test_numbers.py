@@ -64,6 +64,12 @@ def test_near_miss_change_says_the_relaxation() -> None:
 
     r = _area(Requirement(area_mu_min=10, area_mu_max=80.4), Params(), False)
     assert r.change is not None and r.relax is not None
-    assert r.change(0.203, {}) == "面积上限 +0.21 亩"
+    assert r.change(0.203, {}) == "面积上限提高至 80.61 亩（放宽 0.21 亩）"
     assert r.relax(0.203, {}) == {"area_mu_max": 80.61}
-    assert r.change(-150.4, {}) == "面积下限 -150.4 亩"
+    # A lower bound is lowered, never "-0.94": the new bound and by how much, as people say it.
+    assert r.change(-0.9412, {}) == "面积下限降至 9.05 亩（放宽 0.95 亩）"
+    assert r.relax(-0.9412, {}) == {"area_mu_min": 9.05}
+    big = _area(Requirement(area_mu_min=1500), Params(), False)
+    assert big.change is not None and big.change(-150.4, {}) == (
+        "面积下限降至 1,349.6 亩（放宽 150.4 亩）"
+    )

@@ -74,6 +74,15 @@ def own_city(principal: Principal) -> str | None:
     return None
 
 
+def offered_cities(principal: Principal) -> list[tuple[str, str]]:
+    """The cities a staff member's list filters offer: every city to the province's staff
+    (admins, promoters, the province's bureau); none to a city bureau or a zone committee,
+    whose lists hold their own city's or zone's records only."""
+    if principal.role == "zone" or own_city(principal) is not None:
+        return []
+    return list(vocab.CITIES.items())
+
+
 def zone_city(session: Session, principal: Principal) -> str | None:
     """The city of a zone committee's zone, where its parcel writes are checked
     (:meth:`landmatch.auth.Principal.can_edit_parcel`: in its zone and in that zone's city);

@@ -958,6 +958,30 @@ def _check_counties(
     values["county_code"] = out
 
 
+def _county_by_location(
+    values: pd.DataFrame, geoms: np.ndarray, new: np.ndarray, regions: Regions, c: _Collector
+) -> None:
+    """A new parcel without a 县区 gets the county its boundary lies in, as its city is got
+    from its location (the county reference layer, ``Regions.county_of``), when that county is
+    of the parcel's city; a county given is kept."""
+    if not regions.counties:
+        return
+    if "county_code" not in values:
+        values["county_code"] = pd.Series([None] * len(values), index=values.index, dtype=object)
+    col = values["county_code"].to_numpy(dtype=object, copy=True)
+    idx = np.flatnonzero(new & pd.isna(col) & ~c.rejected("county_code"))
+    if not len(idx):
+        return
+    cities = values["city_code"].to_numpy(dtype=object)
+    filled = []
+    for i, county in zip(idx, regions.county_of(shapely.point_on_surface(geoms[idx])), strict=True):
+        if county is not None and county.city == cities[i]:
+            col[i] = county.code
+            filled.append(int(i))
+    values["county_code"] = col
+    c.decide(filled, "county_code", "新地块未填县区，已按地块位置记为所在县区")
+
+
 # --------------------------------------------------------------------------- defaults
 
 #: What a new parcel's blank land use, status and visibility become when the import gives no
@@ -1185,6 +1209,9 @@ def check_frame(
         values["city_code"] = stated
     if "county_code" in values:
         _check_counties(values, out_geoms, has_geom & ~c.rejected("geometry"), regions, c)
+    if "county_code" in values or is_new.all():  # a column added would clear stored ones
+        located = has_geom & ~c.rejected("geometry") & ~c.rejected("city_code")
+        _county_by_location(values, out_geoms, is_new & located, regions, c)
     city_missing = is_new & values["city_code"].isna().to_numpy()
     located = ~c.rejected("geometry") & ~c.rejected("city_code")
     c.reject(city_missing & located, "city_code", "新地块缺少城市代码，且无法由位置确定")

@@ -12,7 +12,7 @@ from folium.template import Template
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from jinja2.utils import htmlsafe_json_dumps
 
-from landmatch import numbers
+from landmatch import display, numbers
 from landmatch.maps.assets import APP_JS, FORMAT_JS, INQUIRY_CSS, INQUIRY_JS, templates_dir
 
 _env: Environment | None = None
@@ -26,6 +26,7 @@ def jinja() -> Environment:
             autoescape=select_autoescape(["html"]),
             trim_blocks=True,
             lstrip_blocks=True,
+            finalize=display.shown,  # user text reads in the order it was typed
         )
         # How a figure is written for people, areas in 亩 and 公顷 (docs/domain.md §0).
         _env.globals.update(num=numbers.num, mu=numbers.mu, ha=numbers.ha)

@@ -26,7 +26,7 @@ from landmatch.auth import Principal
 from landmatch.db.engine import audited
 from landmatch.db.like import contains_pattern
 from landmatch.db.locking import check_version, etag
-from landmatch.errors import InvalidInput, NotFound
+from landmatch.errors import Conflict, InvalidInput, NotFound
 from landmatch.match import ownership
 from landmatch.numbers import mu
 
@@ -47,8 +47,43 @@ STAGES: tuple[Stage, ...] = (
     Stage("lost", "流失", ("lost",)),
 )
 STAGE_OF: dict[str, Stage] = {s: st for st in STAGES for s in st.statuses}
+STAGE_BY_KEY: dict[str, Stage] = {st.key: st for st in STAGES}
 # The status a stage is moved to by hand (洽谈 keeps "shortlisted" when already there).
 STAGE_STATUS: dict[str, str] = {st.key: st.statuses[0] for st in STAGES}
+# The flow a project follows, one stage at a time and never back; 流失 can be reached from
+# any stage, and a lost project taken up again goes back to 洽谈.
+FLOW = ("lead", "talks", "visit", "signed", "landed")
+FLOW_WORDS = (
+    "阶段按 线索 → 洽谈 → 考察 → 签约 → 落地 逐级推进，任何阶段都可标为流失，流失的项目可重新洽谈"
+)
+
+
+def next_stages(stage: str) -> tuple[str, ...]:
+    """The stages a project at ``stage`` (a key) may be moved to, in the flow's order."""
+    if stage == "lost":
+        return ("talks",)
+    i = FLOW.index(stage)
+    return (*FLOW[i + 1 : i + 2], "lost")
+
+
+def stage_choices(stage: str) -> list[Stage]:
+    """The stage form's options: the project's stage and those it may move to."""
+    allowed = {stage, *next_stages(stage)}
+    return [st for st in STAGES if st.key in allowed]
+
+
+def check_move(old_status: str, new_status: str, field: str = "stage") -> None:
+    """Refuse a change of status the flow does not allow (a jump, a step back), for every
+    move by hand — the workbench's stage form and the API's PATCH — checked under the
+    project's lock. Moves within a stage (洽谈: 选址中 ↔ 已入围) are free."""
+    old, new = STAGE_OF[old_status], STAGE_OF[new_status]
+    if old == new or new.key in next_stages(old.key):
+        return
+    may = "、".join(STAGE_BY_KEY[k].label for k in next_stages(old.key))
+    raise Conflict(
+        f"项目阶段不能从{old.label}直接改为{new.label}：{FLOW_WORDS}；当前可改为 {may}",
+        detail=[{"field": field, "reason": f"当前可改为 {may}"}],
+    )
 
 
 # ---- authorization: the team rule (landmatch.match.ownership) ------------------------------
@@ -412,6 +447,7 @@ def set_stage(
     if STAGE_OF[old].key == stage:
         return
     new = STAGE_STATUS[stage]
+    check_move(old, new)
     _bump(session, principal, project_id, "更新阶段", "pipeline_status = :s", s=new)
     record_stage(session, principal, project_id, old, new, note)
 

@@ -191,6 +191,8 @@ def update_project(
     sets: list[str] = []
     params: dict[str, Any] = {"id": project_id}
     data = body.model_dump(exclude_unset=True)
+    if "pipeline_status" in data:
+        pipeline.check_move(row["pipeline_status"], data["pipeline_status"], "pipeline_status")
     for k in ("name", "investor", "notes", "pipeline_status"):
         if k in data:
             sets.append(f"{k} = :{k}")

@@ -26,7 +26,7 @@ from landmatch.db.tables import MATCH_F8
 from landmatch.geo.measure import M2_PER_MU
 from landmatch.match import control
 from landmatch.match.requirements import Requirement
-from landmatch.numbers import mu
+from landmatch.numbers import num
 
 AMU = "(p.area_m2 * 0.0015)"  # area in 亩 (1 亩 = 10000/15 m²)
 INDUSTRIAL = ("100101", "100102", "100103")
@@ -151,6 +151,27 @@ def _fmt(x: float) -> str:
     return f"{x:,.1f}".rstrip("0").rstrip(".") if abs(x) < 100 else f"{x:,.0f}"
 
 
+def moved(
+    what: str, old: float, new: float, unit: str = "", *, bound: bool = False, by_unit: str = ""
+) -> str:
+    """A near miss's change as a person says it: the figure's new value (the one ``relax``
+    writes) and how far it moves, never a signed delta of a bound ("面积下限 -0.94 亩"). A
+    bound of the request is 放宽; a figure of the project is 增加/减少. Figures as
+    landmatch.numbers writes them (to 0.01, thousands separators); ``by_unit`` for the
+    difference where it differs (percentage points).
+
+    >>> moved("面积下限", 10, 9.05, " 亩", bound=True)
+    '面积下限降至 9.05 亩（放宽 0.95 亩）'
+    >>> moved("规划绿地率", 16, 15, "%", by_unit=" 个百分点")
+    '规划绿地率降至 15%（减少 1 个百分点）'
+    """
+    up = new > old
+    how = "放宽" if bound else ("增加" if up else "减少")
+    d = num(abs(new - old), 2)
+    d = "不足 0.01" if d == "0" else d
+    return f"{what}{'提高至' if up else '降至'} {num(new, 2)}{unit}（{how} {d}{by_unit or unit}）"
+
+
 def _land_use(req: Requirement, ps: Params, public: bool) -> Rendered:
     main, compat = allowed_land_uses(req)
     if not compat:
@@ -180,8 +201,10 @@ def _area(req: Requirement, ps: Params, public: bool) -> Rendered:
         gap = f"(CASE WHEN {AMU} < {lo_p} THEN {AMU} - {lo_p} ELSE {AMU} - {hi_p} END)"
 
     def change(g: float, row: dict[str, Any]) -> str:
-        # The change ``relax`` makes, as people read an area (0.01 亩, landmatch.numbers.mu).
-        return f"面积下限 -{mu(_up(-g))} 亩" if g < 0 else f"面积上限 +{mu(_up(g))} 亩"
+        # The change ``relax`` makes, in words.
+        if g < 0:
+            return moved("面积下限", lo, relax(g, row)["area_mu_min"], " 亩", bound=True)
+        return moved("面积上限", hi or 0.0, relax(g, row)["area_mu_max"], " 亩", bound=True)
 
     # Near misses on area: within a factor 1.5 of the range (keeps the search on the index).
     window = f"p.area_m2 >= {ps.add(lo * M2_PER_MU / 1.5, 'float8')}"
@@ -208,7 +231,7 @@ def _floor_per_mu(name: str, label: str, column: str, own: str, change: str) -> 
             label,
             f"(p.{column} IS NULL OR p.{column} * {AMU} <= {v})",
             f"(p.{column} * {AMU} - {v})",
-            lambda g, r: f"{change} +{_fmt(g)} 万元",
+            lambda g, r: moved(change, figure or 0, _up((figure or 0) + g), " 万元"),
             float(figure or 1),
             relax=lambda g, r: {own: _up((figure or 0) + g)},
         )
@@ -246,7 +269,7 @@ def _invest_intensity(req: Requirement, ps: Params, public: bool) -> Rendered:
         "投资强度未达标准地要求",
         f"(p.invest_intensity_min IS NULL OR p.invest_intensity_min * {AMU} <= {v})",
         f"(p.invest_intensity_min * {AMU} - {v})",
-        lambda g, r: f"{words} +{_fmt(g)} 万元",
+        lambda g, r: moved(words, figure, relax(g, r)[own], " 万元"),
         float(figure),
         relax=relax,
     )
@@ -266,8 +289,7 @@ def _published_or_default(column: str, default: float, ps: Params) -> str:
     return f"COALESCE(p.{column}, {_default_on_industrial(ps.add(default, 'float8'))})"
 
 
-def _pct(x: float) -> str:
-    return f"{_fmt(x)}%"
+PP = " 个百分点"  # a percentage's change (moved's by_unit)
 
 
 def _building_coeff(req: Requirement, ps: Params, public: bool) -> Rendered:
@@ -281,7 +303,7 @@ def _building_coeff(req: Requirement, ps: Params, public: bool) -> Rendered:
         "建筑系数低于控制指标",
         f"COALESCE({v} >= {floor}, true)",
         f"({floor} - {v})",
-        lambda g, r: f"规划建筑系数 +{_pct(_up(g))}",
+        lambda g, r: moved("规划建筑系数", planned, min(100.0, _up(planned + g)), "%", by_unit=PP),
         max(planned, 1.0),
         relax=lambda g, r: {"planned_building_coeff_pct": min(100.0, _up(planned + g))},
     )
@@ -298,7 +320,7 @@ def _green_ratio(req: Requirement, ps: Params, public: bool) -> Rendered:
         "绿地率超过控制指标",
         f"COALESCE({v} <= {ceiling}, true)",
         f"({v} - {ceiling})",
-        lambda g, r: f"规划绿地率 -{_pct(_up(g))}",
+        lambda g, r: moved("规划绿地率", planned, _down(planned - g), "%", by_unit=PP),
         max(planned, 1.0),
         relax=lambda g, r: {"planned_green_ratio_pct": _down(planned - g)},
     )
@@ -315,7 +337,9 @@ def _admin_ratio(req: Requirement, ps: Params, public: bool) -> Rendered:
         "行政办公及生活服务设施用地比例超过 7%",
         f"(NOT ({INDUSTRIAL_LAND}) OR {v} <= {most})",
         f"({v} - {most})",
-        lambda g, r: f"行政办公及生活服务设施用地比例 -{_pct(_up(g))}",
+        lambda g, r: moved(
+            "行政办公及生活服务设施用地比例", planned, _down(planned - g), "%", by_unit=PP
+        ),
         max(planned, 1.0),
         relax=lambda g, r: {"planned_admin_ratio_pct": _down(planned - g)},
     )
@@ -334,11 +358,11 @@ def _far(req: Requirement, ps: Params, public: bool) -> Rendered:
     # Signed: > 0 the plan is below the floor by that much, < 0 above the cap.
     gap = f"(CASE WHEN {v} < {floor} THEN {floor} - {v} ELSE {cap} - {v} END)"
 
-    def change(g: float, r: dict[str, Any]) -> str:
-        return f"规划容积率 +{_fmt(_up(g))}" if g > 0 else f"规划容积率 -{_fmt(_up(-g))}"
-
     def relax(g: float, r: dict[str, Any]) -> dict[str, Any]:
         return {"planned_far": _up(planned + g) if g > 0 else _down(planned + g)}
+
+    def change(g: float, r: dict[str, Any]) -> str:
+        return moved("规划容积率", planned, relax(g, r)["planned_far"])
 
     return Rendered("far", "容积率不符合控制指标", sql, gap, change, planned, relax=relax)
 
@@ -354,7 +378,9 @@ def _energy(req: Requirement, ps: Params, public: bool) -> Rendered:
         "单位增加值能耗超过标准地要求",
         sql,
         gap,
-        lambda g, r: f"年能耗 -{_fmt(g)} 吨标煤",
+        lambda g, r: moved(
+            "年综合能耗", req.energy_tce or 0, _down((req.energy_tce or 0) - g), " 吨标煤"
+        ),
         float(req.energy_tce or 1),
         relax=lambda g, r: {"energy_tce": _down((req.energy_tce or 0) - g)},
     )
@@ -376,7 +402,12 @@ def _capacity(column: str, name: str, label: str, unit: str, need_label: str) ->
             label,
             sql,
             gap,
-            lambda g, r: f"{need_label} -{_fmt(g)} {unit}",
+            lambda g, r: moved(
+                need_label,
+                getattr(req.utilities, column) or 0,
+                _down((getattr(req.utilities, column) or 0) - g),
+                f" {unit}",
+            ),
             float(getattr(req.utilities, column) or 1),
             relax=lambda g, r: {
                 "utilities": {column: _down((getattr(req.utilities, column) or 0) - g)}
@@ -402,7 +433,7 @@ def _excluded(req: Requirement, ps: Params, public: bool) -> Rendered:
     return Rendered("excluded", "位于禁止建设的管控区", "f.excluded IS NOT TRUE")
 
 
-def _budget(name: str, label: str, limit: str, per: str, change: str) -> Rule:
+def _budget(name: str, label: str, limit: str, per: str, change: str, unit: str) -> Rule:
     """The published price (万元/亩) times ``per`` within the budget ``req.budget.<limit>``
     (unknown and unpublished prices pass)."""
 
@@ -414,7 +445,7 @@ def _budget(name: str, label: str, limit: str, per: str, change: str) -> Rule:
             label,
             f"({PRICE} IS NULL OR {PRICE}{per} <= {b})",
             f"({PRICE}{per} - {b})",
-            lambda g, r: change.format(_fmt(g)),
+            lambda g, r: moved(change, most or 0, _up((most or 0) + g), unit, bound=True),
             float(most or 1),
             relax=lambda g, r: {"budget": {limit: _up((most or 0) + g)}},
         )
@@ -454,7 +485,9 @@ def _near(kind: str) -> Rule:
             f"距{label}超过 {_fmt(max_km)} 公里",
             f"COALESCE({col} <= {m}, false)",
             f"({col} - {m})",
-            lambda g, r: f"{label}距离上限 +{_fmt(g)} 公里",
+            lambda g, r: moved(
+                f"距{label}的距离上限", max_km, _up(max_km + g), " 公里", bound=True
+            ),
             float(max_km),
             relax=lambda g, r: {"proximity": {"kind": kind, "max_km": _up(max_km + g)}},
         )
@@ -519,8 +552,8 @@ RULES: tuple[Rule, ...] = (
         _telecom,
     ),
     Rule("excluded", "位于禁止建设的管控区", lambda r: True, _excluded),
-    _budget("budget_per_mu", "地价超出单价预算", "max_wan_per_mu", "", "预算 +{} 万元/亩"),
-    _budget("budget_total", "土地总价超出预算", "max_total_wan", f" * {AMU}", "总预算 +{} 万元"),
+    _budget("budget_per_mu", "地价超出单价预算", "max_wan_per_mu", "", "预算", " 万元/亩"),
+    _budget("budget_total", "土地总价超出预算", "max_total_wan", f" * {AMU}", "总预算", " 万元"),
     Rule("supply_mode", "供地方式不符", lambda r: bool(r.supply_modes), _supply),
     *(_near(k) for k in vocab.FACILITY_KINDS),
     Rule("reserved", "已被其他项目预留", lambda r: True, _reserved),

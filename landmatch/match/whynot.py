@@ -8,8 +8,8 @@ would read the whole inventory on every request.
 
 Near misses are always exact: one indexed pass over the scope — bounded by the request's area
 range widened by a factor 1.5 — keeps the parcels failing exactly one rule, that rule one the
-request could relax, ordered by the relative change that would admit them ("面积上限 +12 亩",
-"预算 +3 万元/亩").
+request could relax, ordered by the relative change that would admit them, the change in words
+("面积上限提高至 92 亩（放宽 12 亩）", "预算提高至 38 万元/亩（放宽 3 万元/亩）": rules.moved).
 """
 
 from __future__ import annotations

@@ -9,12 +9,18 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from landmatch import display
+
 TEMPLATES = Path(__file__).parent / "templates"
 
 
 @lru_cache(maxsize=1)
 def environment() -> Environment:
-    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(["html"]),
+        finalize=display.shown,  # user text reads in the order it was typed
+    )
     env.filters["pretty"] = lambda v: json.dumps(v, ensure_ascii=False, indent=2)
     env.filters["cell"] = _cell
     return env

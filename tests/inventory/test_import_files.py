@@ -92,15 +92,29 @@ def test_txt_with_code_prefix_creates_prefix_dash_number(
     assert report["rows"] == [
         {"row": EXAMPLE_HEADER_LINE, "code": "SJZ-2024-1", "action": "created"}
     ]
-    # What the import decided for the file's 工业用地 and the blank status and visibility.
+    # What the import decided for the file's 工业用地, the blank status and visibility, and the
+    # county the parcel lies in (the file names none).
     assert [(d["field"], d["rows"]) for d in report["decisions"]] == [
         ("land_use", [EXAMPLE_HEADER_LINE]),
         ("status", [EXAMPLE_HEADER_LINE]),
         ("visibility", [EXAMPLE_HEADER_LINE]),
+        ("county_code", [EXAMPLE_HEADER_LINE]),
     ]
-    area, city = session.execute(
-        text("SELECT area_m2, city_code FROM landmatch.parcel WHERE code = 'SJZ-2024-1'")
+    area, city, county = session.execute(
+        text(
+            "SELECT area_m2, city_code, county_code FROM landmatch.parcel WHERE code = 'SJZ-2024-1'"
+        )
     ).one()
+    assert (
+        county
+        == session.execute(
+            text(
+                "SELECT c.code FROM landmatch.parcel p JOIN landmatch.admin_division c "
+                "ON c.level = 'county' AND ST_Contains(c.geom, ST_PointOnSurface(p.geom)) "
+                "WHERE p.code = 'SJZ-2024-1'"
+            )
+        ).scalar_one()
+    )
     assert float(area) == pytest.approx(10_000, rel=1e-3)  # 1 公顷 within 0.1 %
     assert city == "130100"
 

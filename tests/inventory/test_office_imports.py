@@ -407,6 +407,7 @@ def test_defaults_given_with_the_import_fill_blanks_and_say_so(
         "land_use": "未填写用途，按导入时指定的默认值记为“二类工业用地”",
         "status": "未填写状态，按导入时指定的默认值记为“熟地”",
         "visibility": "未填写公开范围，按导入时指定的默认值记为“公开”",
+        "county_code": "新地块未填县区，已按地块位置记为所在县区",
     }
     bad = CliRunner().invoke(app, ["import", str(f), "--dry-run", "--land-use", "0604"])
     assert isinstance(bad.exception, InvalidInput)  # main() prints it and exits 2

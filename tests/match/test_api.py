@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -145,9 +146,34 @@ def test_why_not_counts_and_near_misses(client: TestClient, tokens: dict[str, st
     for n in wn["near_misses"]:
         assert n["change"].startswith(("面积", "预算", "总投资", "年税收"))
     assert any(
-        n["change"].startswith("面积上限 +") or n["change"].startswith("预算 +")
-        for n in wn["near_misses"]
+        n["change"].startswith(("面积上限提高至 ", "预算提高至 ")) for n in wn["near_misses"]
     )
+
+
+def test_a_project_moves_along_the_flow(client: TestClient, tokens: dict[str, str]) -> None:
+    """PATCH pipeline_status as the workbench's stage form: a jump (洽谈 → 签约) or a step back
+    is refused in Chinese, 409, nothing changed; 流失 from any stage, and back to 洽谈."""
+    h = auth(tokens["promoter"])
+    pid = client.post("/api/projects", json={"name": "流程项目", "requirement": REQ}, headers=h)
+    pid = pid.json()["id"]
+    url = f"/api/projects/{pid}"
+
+    def patch(status: str) -> Any:
+        return client.patch(
+            url, json={"pipeline_status": status}, headers=with_etag(client, url, h)
+        )
+
+    assert patch("shortlisted").status_code == 200  # 线索 → 洽谈
+    jump = patch("signed")
+    assert jump.status_code == 409 and "项目阶段不能从洽谈直接改为签约" in jump.json()["detail"]
+    assert client.get(url, headers=h).json()["pipeline_status"] == "shortlisted"
+    assert patch("matching").status_code == 200  # within 洽谈
+    assert patch("visiting").status_code == 200
+    back = patch("new")
+    assert back.status_code == 409 and "当前可改为 签约、流失" in back.text
+    assert patch("lost").status_code == 200
+    assert patch("landed").status_code == 409
+    assert patch("matching").status_code == 200
 
 
 def test_assemblies_when_no_single_parcel_is_big_enough(

@@ -91,7 +91,7 @@ def test_fixed_asset_investment_is_what_the_floor_tests(
     failed = {f["rule"]: f["count"] for f in short["why_not"]["failed"]}
     assert failed["invest_intensity"] == 1
     (near,) = [n for n in short["why_not"]["near_misses"] if n["code"] == code]
-    assert near["change"].startswith("固定资产投资 +")
+    assert near["change"].startswith("固定资产投资提高至 ")
     fixed = near["relax"]["fixed_asset_investment_wan"]
     assert 4400 < fixed <= 6000 and "investment_wan" not in near["relax"]
     again = Requirement.model_validate(relaxed(short["requirement"], near["relax"]))
@@ -165,7 +165,9 @@ def test_control_indicators_counted_and_relaxed(
     assert failed["green_ratio"]["count"] == 1
     assert failed["green_ratio"]["label"] == "绿地率超过控制指标"
     (near,) = [n for n in res["why_not"]["near_misses"] if n["code"] == code]
-    assert near["change"] == "规划绿地率 -1%" and near["relax"] == {"planned_green_ratio_pct": 15}
+    assert near["change"] == "规划绿地率降至 15%（减少 1 个百分点）" and near["relax"] == {
+        "planned_green_ratio_pct": 15
+    }
 
 
 def test_the_uncertain_defaults_are_settings(

@@ -991,3 +991,104 @@ def test_a_restore_from_the_history_page_is_an_edit(
         "（出让年限 70 年超过工业用地最高 50 年），未做任何更改"
     ) in page
     assert _one(session, "SELECT version FROM landmatch.parcel WHERE code = :c", c=code) == now
+
+
+def test_a_new_parcel_gets_its_county_from_its_location(
+    client: TestClient, passwords: dict[str, str], tokens: dict[str, str], session: Session
+) -> None:
+    """A parcel drawn in the workbench was saved with no 县区 although its city came from its
+    location: the county it lies in is filled in from the county layer, as the city is; a
+    county the staff chose is kept."""
+    csrf = sign_in(client, passwords["bureau"])
+    lon, lat = 114.52, 38.05
+    county, other = session.execute(
+        text(
+            "SELECT (SELECT code FROM landmatch.admin_division WHERE level = 'county' "
+            "AND ST_Contains(geom, ST_PointOnSurface(ST_MakeEnvelope(:x, :y, :x + 0.002, "
+            ":y + 0.002, 4490)))), (SELECT code FROM landmatch.admin_division "
+            "WHERE level = 'county' AND parent_code = '130100' AND NOT ST_Intersects(geom, "
+            "ST_MakeEnvelope(:x, :y, :x + 0.002, :y + 0.002, 4490)) ORDER BY code LIMIT 1)"
+        ),
+        {"x": lon, "y": lat},
+    ).one()
+    assert county and other
+
+    def new(code: str) -> None:
+        data = {
+            "csrf_token": csrf,
+            "code": code,
+            "name": "工作台新建地块",
+            "land_use": "100101",
+            "coords": _square(lon, lat),
+        }
+        r = client.post("/workbench/parcels/new", data=data, follow_redirects=False)
+        assert r.status_code == 303, r.text[:500]
+
+    new("SJZ-WB-COUNTY-1")
+    # A county given (the API's create; the edit form afterwards) is kept.
+    ring = [[lon, lat], [lon + 0.002, lat], [lon + 0.002, lat + 0.002], [lon, lat + 0.002]]
+    made = client.post(
+        "/api/parcels",
+        json={
+            "type": "Feature",
+            "properties": {
+                "code": "SJZ-WB-COUNTY-2",
+                "name": "县区已选",
+                "land_use": "100101",
+                "county_code": other,
+            },
+            "geometry": {"type": "Polygon", "coordinates": [[*ring, ring[0]]]},
+        },
+        headers=auth(tokens["bureau"]),
+    )
+    assert made.status_code == 201, made.text
+    got: dict[str, str | None] = dict(
+        session.execute(
+            text("SELECT code, county_code FROM landmatch.parcel WHERE code LIKE 'SJZ-WB-COUNTY-%'")
+        ).all()
+    )
+    assert got == {"SJZ-WB-COUNTY-1": county, "SJZ-WB-COUNTY-2": other}
+    page = client.get("/workbench/parcels/SJZ-WB-COUNTY-1").text
+    name = _one(session, "SELECT name FROM landmatch.admin_division WHERE code = :c", c=county)
+    assert name in page
+
+
+def _options(page: str, name: str) -> list[str]:
+    """The values a filter's select offers (none: the select is not on the page)."""
+    found = re.search(rf'<select[^>]*name="{name}".*?</select>', page, re.S)
+    return re.findall(r'<option value="(\w+)"', found.group(0)) if found else []
+
+
+def test_list_filters_offer_only_the_accounts_scope(
+    client: TestClient, passwords: dict[str, str], session: Session
+) -> None:
+    """A zone committee's parcel list offered every city of the province in its city filter,
+    and every county: it is offered no city (its list is its zone's) and its zone's city's
+    counties; a city bureau likewise no city and its own counties; an admin every city."""
+    zone_city = _one(
+        session,
+        "SELECT z.city_code FROM landmatch.dev_zone z JOIN landmatch.app_user u "
+        "ON u.zone_id = z.id WHERE u.name = :n",
+        n=passwords["zone"],
+    )
+    counties = {
+        city: [
+            r[0]
+            for r in session.execute(
+                text(
+                    "SELECT code FROM landmatch.admin_division WHERE level = 'county' "
+                    "AND parent_code = :c ORDER BY code"
+                ),
+                {"c": city},
+            )
+        ]
+        for city in (zone_city, "130100")
+    }
+    for role, city in (("zone", zone_city), ("bureau", "130100")):
+        sign_in(client, passwords[role])
+        page = client.get("/workbench/parcels").text
+        assert _options(page, "city") == [], role
+        assert _options(page, "county") == counties[city] and counties[city], role
+        client.cookies.clear()
+    sign_in(client, passwords["admin"])
+    assert len(_options(client.get("/workbench/parcels").text, "city")) == 13

@@ -92,7 +92,7 @@ def test_writes_as_each_role(
         ("/workbench/projects/new", {**FORM, "name": f"新项目-{role}"}),
         (f"/workbench/projects/{project_id}/requirement", {**FORM, "version": 1}),
         # Each write is a version: each form as opened after the one before.
-        (f"/workbench/projects/{project_id}/stage", {"stage": "visit", "version": 2}),
+        (f"/workbench/projects/{project_id}/stage", {"stage": "talks", "version": 2}),
         (f"/workbench/projects/{project_id}/note", {"note": "电话沟通", "version": 3}),
         (f"/workbench/projects/{project_id}/next-step", {"next_step": "考察", "version": 4}),
         (f"/workbench/projects/{project_id}/match", {}),
@@ -357,6 +357,11 @@ def test_stage_note_next_step_and_stale_versions(
     def post(suffix: str, **data: Any) -> Any:
         return client.post(base + suffix, data={**data, "csrf_token": csrf}, follow_redirects=False)
 
+    # In talks, as its first match leaves it (the flow goes 线索 → 洽谈 → 考察).
+    session.execute(
+        text("UPDATE landmatch.project SET pipeline_status = 'matching' WHERE id = :i"),
+        {"i": project_id},
+    )
     assert post("/stage", stage="visit", version=1, note="约好下周考察").status_code == 303
     assert (
         post("/next-step", next_step="陪同考察", next_step_on="2027-01-15", version=2).status_code
@@ -391,7 +396,7 @@ def test_stage_note_next_step_and_stale_versions(
         == "visiting"
     )
     page = client.get(base).text
-    assert "线索 → <strong>考察</strong>（约好下周考察）" in page
+    assert "洽谈 → <strong>考察</strong>（约好下周考察）" in page
     assert "&lt;b&gt;老板&lt;/b&gt;很满意" in page and "<b>老板</b>" not in page
     assert "下一步：陪同考察（2027-01-15）" in page
     r = post("/next-step", next_step="约投资方看地", next_step_on="2027-13-40", version=4)
@@ -404,6 +409,52 @@ def test_stage_note_next_step_and_stale_versions(
         re.findall(r'data-stage="(\w+)">[^<]+<span class="badge text-bg-light">(\d+)', board.text)
     )
     assert counts["visit"] == "1"
+
+
+def test_the_stage_follows_the_flow(
+    client: TestClient, passwords: dict[str, str], project_id: int, session: Session
+) -> None:
+    """A project went from 线索 straight to 落地, or back from 签约 to 线索, by the stage form:
+    the form offers the next stage and 流失 only, and a jump or a step back sent anyway is
+    refused in Chinese with nothing written and the note kept; 流失 stays reachable."""
+    csrf = sign_in(client, passwords["promoter"])
+    base = f"/workbench/projects/{project_id}"
+
+    def post(**data: Any) -> Any:
+        return client.post(
+            base + "/stage", data={**data, "csrf_token": csrf}, follow_redirects=False
+        )
+
+    def options(page: str) -> list[str]:
+        form = re.search(r'<select[^>]*id="f-stage".*?</select>', page, re.S)
+        assert form
+        return re.findall(r'<option value="(\w+)"', form.group(0))
+
+    assert options(client.get(base).text) == ["lead", "talks", "lost"]
+    r = post(stage="landed", version=1, note="已经落地了")
+    assert r.status_code == 200
+    said = re.search(r'id="stage-error">([^<]*)<', r.text)
+    assert said and "项目阶段不能从线索直接改为落地" in said.group(1)
+    assert "当前可改为 洽谈、流失" in said.group(1) and 'value="已经落地了"' in r.text
+
+    def status() -> tuple[str, int]:
+        row = session.execute(
+            text("SELECT pipeline_status, version FROM landmatch.project WHERE id = :i"),
+            {"i": project_id},
+        ).one()
+        return row.pipeline_status, row.version
+
+    assert status() == ("new", 1)
+    for version, stage in enumerate(("talks", "visit", "signed"), start=1):
+        assert post(stage=stage, version=version).status_code == 303
+    assert options(client.get(base).text) == ["signed", "landed", "lost"]
+    r = post(stage="lead", version=4)  # back
+    said = re.search(r'id="stage-error">([^<]*)<', r.text)
+    assert said and "项目阶段不能从签约直接改为线索" in said.group(1)
+    assert status() == ("signed", 4)
+    assert post(stage="lost", version=4).status_code == 303
+    assert status() == ("lost", 5)
+    assert options(client.get(base).text) == ["talks", "lost"]
 
 
 def test_a_lost_project_releases_its_holds(
@@ -535,3 +586,34 @@ def test_a_promoter_without_a_team_is_told_before_filling_the_form(
 
     sign_in(client, passwords["admin"])
     assert "招商人员须属于一个团队" in client.get("/workbench/users/new").text
+
+
+def test_bidi_controls_do_not_reorder_what_staff_read(
+    client: TestClient, passwords: dict[str, str], project_id: int, session: Session
+) -> None:
+    """A name or a note holding U+202E (right-to-left override) read reordered on the pages
+    (报价单<U+202E>fdp.exe shown as 报价单exe.pdf): every page's output leaves the bidi
+    controls out (landmatch.display), what is stored stays as it was sent."""
+    name = "报价单\u202efdp.exe项目"
+    session.execute(
+        text("UPDATE landmatch.project SET name = :n WHERE id = :i"), {"n": name, "i": project_id}
+    )
+    csrf = sign_in(client, passwords["promoter"])
+    r = client.post(
+        f"/workbench/projects/{project_id}/note",
+        data={"note": "投资方\u2067甲\u2069确认\u202b看地", "version": 1, "csrf_token": csrf},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    for page in (
+        client.get(f"/workbench/projects/{project_id}"),
+        client.get("/workbench/projects"),
+    ):
+        assert page.status_code == 200
+        assert "报价单fdp.exe项目" in page.text
+        assert not re.search("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]", page.text)
+    assert "投资方甲确认看地" in client.get(f"/workbench/projects/{project_id}").text
+    stored = session.execute(
+        text("SELECT name FROM landmatch.project WHERE id = :i"), {"i": project_id}
+    ).scalar_one()
+    assert stored == name

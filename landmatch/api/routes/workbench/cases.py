@@ -67,7 +67,7 @@ def _city(staff: Staff, city: str | None) -> str | None:
 
 
 def _cities(staff: Staff) -> list[tuple[str, str]]:
-    return list(vocab.CITIES.items()) if listing.own_city(staff.principal) is None else []
+    return listing.offered_cities(staff.principal)
 
 
 def _date(raw: Any, field: str, errors: dict[str, str]) -> dt.date | None:

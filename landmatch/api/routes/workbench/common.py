@@ -36,7 +36,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from landmatch import numbers, resources, vocab
+from landmatch import display, numbers, resources, vocab
 from landmatch.accounts import users
 from landmatch.accounts.audit import Client
 from landmatch.accounts.principals import SESSION_ENDED, Resolved, resolve
@@ -326,9 +326,7 @@ PDF = "application/pdf"
 # What a saved file's name cannot hold: path separators, the characters Windows refuses,
 # control characters, and the bidirectional controls that make a name read as another
 # (报价单<U+202E>fdp.exe… shown as …exe.pdf).
-_NOT_IN_A_FILENAME = re.compile(
-    r'[\x00-\x1f\x7f/\\:*?"<>|\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]'
-)
+_NOT_IN_A_FILENAME = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|' + display.BIDI_CONTROLS + "]")
 #: The most characters of a file name's stem (its extension kept): room for any file system.
 FILENAME_STEM = 80
 
@@ -515,6 +513,7 @@ def templates() -> Environment:
             autoescape=select_autoescape(["html"]),
             trim_blocks=True,
             lstrip_blocks=True,
+            finalize=display.shown,  # user text reads in the order it was typed
         )
         _env.filters["dt"] = fmt_datetime
         _env.globals["ROLES"] = vocab.ROLES

@@ -123,7 +123,8 @@ ListQueryDep = Annotated[ListQuery, Depends(list_query)]
 def _choices(session: Any, staff: Staff) -> dict[str, Any]:
     from sqlalchemy import text
 
-    city = listing.own_city(staff.principal)
+    # A zone committee's lists are of its zone: the counties of its zone's city.
+    city = listing.own_city(staff.principal) or listing.zone_city(session, staff.principal)
     zones = session.execute(
         text(
             "SELECT code, name FROM landmatch.dev_zone WHERE CAST(:c AS text) IS NULL "
@@ -139,7 +140,7 @@ def _choices(session: Any, staff: Staff) -> dict[str, Any]:
         {"c": city},
     ).all()
     return {
-        "cities": list(vocab.CITIES.items()) if city is None else [],
+        "cities": listing.offered_cities(staff.principal),
         "zones": [(r[0], r[1]) for r in zones] if staff.principal.role != "zone" else [],
         "counties": [(r[0], r[1]) for r in counties],
         "statuses": list(vocab.PARCEL_STATUS.items()),

@@ -271,7 +271,7 @@ def _project_page(
         "workbench/projects/project.html",
         status=status,
         p=p,
-        stages=pipeline.STAGES,
+        stages=pipeline.stage_choices(p["stage"]),
         events=pipeline.events(session, project_id),
         runs=pipeline.runs(session, project_id),
         reservations=pipeline.reservations(session, project_id),

@@ -64,7 +64,6 @@ def report(
         )
         page = listing.parcel_page(session, f, ctx.staff.principal)
         flags = qa.flags_of(session, [r["id"] for r in page.items], ctx.settings.stale_after_days)
-    province = listing.own_city(ctx.staff.principal) is None and ctx.staff.principal.role != "zone"
     return render(
         ctx.request,
         "workbench/qa/report.html",
@@ -73,7 +72,7 @@ def report(
         check_title=qa.FLAG_TITLES.get(check or ""),
         city=city,
         city_name=vocab.label(vocab.CITIES, city) if city else None,
-        cities=list(vocab.CITIES.items()) if province else [],
+        cities=listing.offered_cities(ctx.staff.principal),
         page=page,
         flags=flags,
         boundary_check=check in BOUNDARY_CHECKS,
