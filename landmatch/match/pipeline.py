@@ -54,16 +54,20 @@ STAGE_STATUS: dict[str, str] = {st.key: st.statuses[0] for st in STAGES}
 # any stage, and a lost project taken up again goes back to 洽谈.
 FLOW = ("lead", "talks", "visit", "signed", "landed")
 FLOW_WORDS = (
-    "阶段按 线索 → 洽谈 → 考察 → 签约 → 落地 逐级推进，任何阶段都可标为流失，流失的项目可重新洽谈"
+    "阶段按 线索 → 洽谈 → 考察 → 签约 → 落地 逐级推进，可退回之前的阶段更正，任何阶段都可标为流失，"
+    "流失的项目可重新洽谈"
 )
 
 
 def next_stages(stage: str) -> tuple[str, ...]:
-    """The stages a project at ``stage`` (a key) may be moved to, in the flow's order."""
+    """The stages a project at ``stage`` (a key) may be moved to, in the flow's order: the next
+    one, any earlier one (a correction: a visit that led nowhere, a wrong click) and 流失; a
+    lost project back to 洽谈. Only a jump forward is refused: the pipeline's counts and
+    conversion rates read each stage as passed through."""
     if stage == "lost":
         return ("talks",)
     i = FLOW.index(stage)
-    return (*FLOW[i + 1 : i + 2], "lost")
+    return (*FLOW[:i], *FLOW[i + 1 : i + 2], "lost")
 
 
 def stage_choices(stage: str) -> list[Stage]:
@@ -73,7 +77,7 @@ def stage_choices(stage: str) -> list[Stage]:
 
 
 def check_move(old_status: str, new_status: str, field: str = "stage") -> None:
-    """Refuse a change of status the flow does not allow (a jump, a step back), for every
+    """Refuse a change of status the flow does not allow (a jump forward), for every
     move by hand — the workbench's stage form and the API's PATCH — checked under the
     project's lock. Moves within a stage (洽谈: 选址中 ↔ 已入围) are free."""
     old, new = STAGE_OF[old_status], STAGE_OF[new_status]

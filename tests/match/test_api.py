@@ -151,8 +151,9 @@ def test_why_not_counts_and_near_misses(client: TestClient, tokens: dict[str, st
 
 
 def test_a_project_moves_along_the_flow(client: TestClient, tokens: dict[str, str]) -> None:
-    """PATCH pipeline_status as the workbench's stage form: a jump (洽谈 → 签约) or a step back
-    is refused in Chinese, 409, nothing changed; 流失 from any stage, and back to 洽谈."""
+    """PATCH pipeline_status as the workbench's stage form: a jump (洽谈 → 签约) is refused in
+    Chinese, 409, nothing changed; a step back is a correction; 流失 from any stage, and back
+    to 洽谈."""
     h = auth(tokens["promoter"])
     pid = client.post("/api/projects", json={"name": "流程项目", "requirement": REQ}, headers=h)
     pid = pid.json()["id"]
@@ -169,8 +170,10 @@ def test_a_project_moves_along_the_flow(client: TestClient, tokens: dict[str, st
     assert client.get(url, headers=h).json()["pipeline_status"] == "shortlisted"
     assert patch("matching").status_code == 200  # within 洽谈
     assert patch("visiting").status_code == 200
-    back = patch("new")
-    assert back.status_code == 409 and "当前可改为 签约、流失" in back.text
+    jump = patch("landed")
+    assert jump.status_code == 409 and "当前可改为 线索、洽谈、签约、流失" in jump.text
+    assert patch("shortlisted").status_code == 200  # back to 洽谈: a correction
+    assert patch("visiting").status_code == 200
     assert patch("lost").status_code == 200
     assert patch("landed").status_code == 409
     assert patch("matching").status_code == 200

@@ -414,9 +414,10 @@ def test_stage_note_next_step_and_stale_versions(
 def test_the_stage_follows_the_flow(
     client: TestClient, passwords: dict[str, str], project_id: int, session: Session
 ) -> None:
-    """A project went from 线索 straight to 落地, or back from 签约 to 线索, by the stage form:
-    the form offers the next stage and 流失 only, and a jump or a step back sent anyway is
-    refused in Chinese with nothing written and the note kept; 流失 stays reachable."""
+    """A project went from 线索 straight to 落地 by the stage form: the form offers the next
+    stage, the earlier ones (a correction) and 流失, and a jump sent anyway is refused in
+    Chinese with nothing written and the note kept; a step back is taken; 流失 stays
+    reachable."""
     csrf = sign_in(client, passwords["promoter"])
     base = f"/workbench/projects/{project_id}"
 
@@ -447,13 +448,18 @@ def test_the_stage_follows_the_flow(
     assert status() == ("new", 1)
     for version, stage in enumerate(("talks", "visit", "signed"), start=1):
         assert post(stage=stage, version=version).status_code == 303
-    assert options(client.get(base).text) == ["signed", "landed", "lost"]
-    r = post(stage="lead", version=4)  # back
+    assert options(client.get(base).text) == ["lead", "talks", "visit", "signed", "landed", "lost"]
+    assert post(stage="landed", version=4).status_code == 303
+    assert post(stage="visit", version=5).status_code == 303  # back two stages: a correction
+    assert status() == ("visiting", 6)
+    assert options(client.get(base).text) == ["lead", "talks", "visit", "signed", "lost"]
+    r = post(stage="landed", version=6)  # a jump over 签约
     said = re.search(r'id="stage-error">([^<]*)<', r.text)
-    assert said and "项目阶段不能从签约直接改为线索" in said.group(1)
-    assert status() == ("signed", 4)
-    assert post(stage="lost", version=4).status_code == 303
-    assert status() == ("lost", 5)
+    assert said and "项目阶段不能从考察直接改为落地" in said.group(1)
+    assert "当前可改为 线索、洽谈、签约、流失" in said.group(1)
+    assert status() == ("visiting", 6)
+    assert post(stage="lost", version=6).status_code == 303
+    assert status() == ("lost", 7)
     assert options(client.get(base).text) == ["talks", "lost"]
 
 

@@ -1,7 +1,7 @@
 """The staff review's defects in Chromium against the live app: a near miss reads as a person
 says it ("面积下限降至 49.5 亩（放宽 0.5 亩）", never "面积下限 -0.5 亩"); a project's stage
-moves along the flow (the form offers the next stage and 流失, a jump sent anyway is refused
-in Chinese beside the form); a name holding a right-to-left override reads in the order it
+moves along the flow (the form offers the next stage, the earlier ones and 流失, a jump sent
+anyway is refused in Chinese beside the form); a name holding a right-to-left override reads in the order it
 was typed; a zone committee's parcel list offers no other city and only its city's counties.
 Zero console errors, failed requests or page errors."""
 
@@ -86,12 +86,12 @@ def test_near_misses_stages_and_names_read_right(
     assert project
     page.goto(live_url + project)
     assert "报价单fdp.exe项目" in page.inner_text("h1")
-    assert _stage_options(page) == ["洽谈", "考察", "流失"]  # matched: in talks
+    assert _stage_options(page) == ["线索", "洽谈", "考察", "流失"]  # matched: in talks
     page.select_option("#f-stage", "visit")
     page.click("#stage-form button[type=submit]")
     page.wait_for_load_state("networkidle")
     assert "已更新阶段" in page.inner_text("main")
-    assert _stage_options(page) == ["考察", "签约", "流失"]
+    assert _stage_options(page) == ["线索", "洽谈", "考察", "签约", "流失"]
     # A jump sent anyway (an old page's form, a hand-made request): refused beside the form.
     page.evaluate(
         "document.querySelector('#f-stage').add(new Option('落地', 'landed', true, true))"
@@ -100,7 +100,7 @@ def test_near_misses_stages_and_names_read_right(
     page.click("#stage-form button[type=submit]")
     page.wait_for_load_state("networkidle")
     refused = page.inner_text("#stage-error")
-    assert "项目阶段不能从考察直接改为落地" in refused and "当前可改为 签约、流失" in refused
+    assert "项目阶段不能从考察直接改为落地" in refused and "当前可改为 线索、洽谈、签约、流失" in refused
     assert page.input_value("#f-stage-note") == "直接落地"  # kept
     assert page.inner_text("#project-stage") == "考察"
     page.select_option("#f-stage", "lost")  # 流失 from any stage
