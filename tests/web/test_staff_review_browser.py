@@ -100,7 +100,10 @@ def test_near_misses_stages_and_names_read_right(
     page.click("#stage-form button[type=submit]")
     page.wait_for_load_state("networkidle")
     refused = page.inner_text("#stage-error")
-    assert "项目阶段不能从考察直接改为落地" in refused and "当前可改为 线索、洽谈、签约、流失" in refused
+    assert (
+        "项目阶段不能从考察直接改为落地" in refused
+        and "当前可改为 线索、洽谈、签约、流失" in refused
+    )
     assert page.input_value("#f-stage-note") == "直接落地"  # kept
     assert page.inner_text("#project-stage") == "考察"
     page.select_option("#f-stage", "lost")  # 流失 from any stage
