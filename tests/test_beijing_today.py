@@ -1,11 +1,12 @@
 """The application's "today" is Beijing's calendar date (landmatch.dates.beijing_today), on a
 UTC server too: at 2026-12-07 17:30 UTC it is already 2026-12-08 01:30 in Hebei, and every
 legal date — an idle-land stage, a reservation's end, a case's opening day, a dated file, the
-dashboard's day — is the 8th.
+dashboard's day — and the database session's own date are the 8th.
 
 The Python clock is moved with time-machine, and the process's local zone with it (UTC, as on
 a CI runner or ``./scripts/up`` on a UTC machine), so ``date.today()`` would say the 7th; the
-database is the real PostGIS."""
+database is the real PostGIS (its clock is not moved: its checks here are of the session's
+zone, which decides what any instant's date is)."""
 
 from __future__ import annotations
 
@@ -20,9 +21,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from landmatch.dates import add_months, beijing_today
+from landmatch.dates import add_months, beijing_minute, beijing_today
+from landmatch.db.engine import get_engine, health_limits, job_engine, read_engine, request_engine
 from landmatch.monitoring import scan
 from landmatch.monitoring.idle import IdleRule
+from landmatch.settings import Settings
 from tests.conftest import auth, sign_in
 
 #: 01:30 on 8 December in Beijing; still the 7th in UTC.
@@ -176,3 +179,33 @@ def test_the_dashboard_opens_on_the_beijing_date(
     page = client.get("/dashboard")
     assert page.status_code == 200, page.text[:300]
     assert re.search(r'id="lm-dash"[^>]*data-today="2026-12-08"', page.text), page.text[:600]
+
+
+def test_every_database_session_counts_days_in_beijing(settings: Settings) -> None:
+    """Each engine the app, the CLI and the workers open (requests, long jobs, the replica's
+    reads, /healthz) runs its session in Beijing time: SQL's current_date and any instant's
+    date are Beijing's, and the instants themselves come back unchanged."""
+    replica = read_engine(settings.model_copy(update={"read_database_url": settings.database_url}))
+    assert replica is not None
+    engines = {
+        "request": request_engine(settings),
+        "job": job_engine(settings),
+        "replica": replica,
+        "health": get_engine(settings.database_url, health_limits(settings), 1),
+        "plain": get_engine(settings.database_url),
+    }
+    for name, engine in engines.items():
+        with engine.connect() as conn:
+            zone, day, today_here, today_there, back = conn.execute(
+                text(
+                    "SELECT current_setting('TimeZone'), CAST(CAST(:at AS timestamptz) AS date), "
+                    "current_date, CAST(now() AT TIME ZONE 'Asia/Shanghai' AS date), "
+                    "CAST(:at AS timestamptz)"
+                ),
+                {"at": INSTANT},
+            ).one()
+        assert zone == "Asia/Shanghai", name
+        assert day == HEBEI_DAY, name  # the instant 17:30 UTC on the 7th is on the 8th
+        assert today_here == today_there, name
+        assert back == INSTANT and beijing_minute(back) == "2026-12-08 01:30", name
+        assert back.utcoffset() == dt.timedelta(hours=8), name  # rendered …+08:00
