@@ -19,6 +19,21 @@ import datetime as dt
 
 #: China Standard Time (UTC+8, no daylight saving): the time staff and investors read.
 BEIJING = dt.timezone(dt.timedelta(hours=8))
+#: The same zone as PostgreSQL names it: every connection's session ``TimeZone``
+#: (:mod:`landmatch.db.engine`), so that SQL's ``current_date`` is Beijing's too.
+BEIJING_ZONE_NAME = "Asia/Shanghai"
+
+
+def beijing_now() -> dt.datetime:
+    """The present instant in Beijing time (aware), whatever the server's own time zone."""
+    return dt.datetime.now(BEIJING)
+
+
+def beijing_today() -> dt.date:
+    """The application's "today": the Beijing calendar date, which a UTC server's
+    ``date.today()`` is not from 00:00 to 08:00. Every legal period, deadline, validity and
+    dated file name counts from it; SQL takes it as a parameter rather than ``current_date``."""
+    return beijing_now().date()
 
 
 def beijing_minute(at: dt.datetime) -> str:

@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from landmatch.db.engine import upgrade
+from landmatch.db.engine import SESSION_OPTIONS, upgrade
 from landmatch.settings import Settings, load_settings
 
 SEED_PARCELS = 3000
@@ -37,7 +37,8 @@ def settings() -> Settings:
 
 @pytest.fixture(scope="session")
 def engine(settings: Settings) -> Iterator[Engine]:
-    eng = create_engine(settings.database_url)
+    # The session settings of every connection the app opens (Beijing's TimeZone).
+    eng = create_engine(settings.database_url, connect_args={"options": SESSION_OPTIONS})
     try:
         with eng.connect() as conn:
             conn.execute(text("SELECT 1"))

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from landmatch.dates import BEIJING, beijing_today
 from landmatch.errors import TooManyRequests
 from landmatch.settings import Settings
 
@@ -65,9 +66,8 @@ def check(session: Session, name: str, address: str | None, limits: Limits) -> N
     """Raise ``TooManyRequests`` (429, with when to retry) while throttled."""
     until = blocked_until(session, name, address, limits)
     if until is not None and until > dt.datetime.now(dt.UTC):
-        beijing = dt.timezone(dt.timedelta(hours=8))
-        local = until.astimezone(beijing)
-        day = "" if local.date() == dt.datetime.now(beijing).date() else f"{local:%m月%d日} "
+        local = until.astimezone(BEIJING)
+        day = "" if local.date() == beijing_today() else f"{local:%m月%d日} "
         raise TooManyRequests(
             f"登录失败次数过多，请稍后再试：{day}{local:%H:%M:%S}（北京时间）后可再次登录",
             retry_at=until,

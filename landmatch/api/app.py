@@ -44,6 +44,7 @@ from landmatch.api.routes import (
     zones,
 )
 from landmatch.api.security import ClearEndedSession, RefuseQueryCredentials
+from landmatch.dates import BEIJING, beijing_now, beijing_today
 from landmatch.db import derived
 from landmatch.db.engine import (
     get_engine,
@@ -106,7 +107,7 @@ async def _pruner(engine: Engine, retention_days: int) -> None:
 
 
 def _warm_figures(engine: Engine, settings: Settings) -> int:
-    return summary.warm(engine, dt.date.today(), default_rule(settings.idle_fee_rate))
+    return summary.warm(engine, beijing_today(), default_rule(settings.idle_fee_rate))
 
 
 async def _warmer(engine: Engine, settings: Settings) -> None:
@@ -124,8 +125,8 @@ async def _warmer(engine: Engine, settings: Settings) -> None:
             logging.getLogger("landmatch.monitoring").warning(
                 "warming the dashboard figures failed: %s", exc
             )
-        now = dt.datetime.now()
-        next_day = dt.datetime.combine(now.date() + dt.timedelta(days=1), dt.time(0, 0, 5))
+        now = beijing_now()
+        next_day = dt.datetime.combine(now.date() + dt.timedelta(days=1), dt.time(0, 0, 5), BEIJING)
         await asyncio.sleep(max((next_day - now).total_seconds(), 60.0))
 
 

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from typing import Annotated
 
@@ -11,6 +10,7 @@ import typer
 from rich.table import Table
 
 from landmatch.cli.common import console, operator, parse_date, reading, settings
+from landmatch.dates import beijing_today
 from landmatch.numbers import mu
 
 
@@ -26,7 +26,7 @@ def idle_scan(
     from landmatch.monitoring import cases, export, scan
     from landmatch.monitoring.rules import default_rule
 
-    day = parse_date(as_of) or dt.date.today()
+    day = parse_date(as_of) or beijing_today()
     defaults = default_rule(settings().idle_fee_rate)
     by = operator()
     with reading() as session:

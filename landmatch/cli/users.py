@@ -13,6 +13,7 @@ import typer
 from rich.table import Table
 
 from landmatch.cli.common import console, operator, reading, settings, transaction
+from landmatch.dates import beijing_minute
 
 app = typer.Typer(help="Accounts, passwords and API tokens.", no_args_is_help=True)
 
@@ -29,7 +30,7 @@ def _read_password() -> str:
 def _when(value: dt.datetime | None) -> str:
     if value is None:
         return "—"
-    return value.astimezone(dt.timezone(dt.timedelta(hours=8))).strftime("%Y-%m-%d %H:%M")
+    return beijing_minute(value)
 
 
 @app.command("add")

@@ -16,6 +16,7 @@ from psycopg import pq
 from sqlalchemy import Engine, create_engine, event, exc, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from landmatch.dates import BEIJING_ZONE_NAME
 from landmatch.db.membership import MIN_SHARE_GUC
 from landmatch.db.watchdog import WATCHDOG
 
@@ -30,6 +31,11 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 GRACE_S = 2.0
 #: /healthz's own limits: it answers within 2 s whatever the database does.
 HEALTH_DEADLINE_S = 1.8
+#: Every connection's session time zone is Beijing's, whatever the server's: SQL's
+#: ``current_date``, ``now()::date`` and any timestamptz-to-date cast give the Beijing calendar
+#: date, as :func:`landmatch.dates.beijing_today` does. Stored instants do not change; psycopg
+#: hands timestamps back in ``+08:00``.
+SESSION_OPTIONS = f"-c TimeZone={BEIJING_ZONE_NAME}"
 
 
 @dataclass(frozen=True)
@@ -70,10 +76,13 @@ def get_engine(
     """The engine for ``url``. With ``limits``, every connection, pool wait and statement is
     bounded (:class:`Limits`); without, none is (migrations, test fixtures). With
     ``zone_min_share``, every connection carries that zone-membership threshold
-    (:mod:`landmatch.db.membership`); without, the default applies."""
-    options = [f"-c {MIN_SHARE_GUC}={float(zone_min_share)!r}"] if zone_min_share else []
+    (:mod:`landmatch.db.membership`); without, the default applies. Every connection runs in
+    Beijing time (:data:`SESSION_OPTIONS`)."""
+    options = [SESSION_OPTIONS]
+    if zone_min_share:
+        options.append(f"-c {MIN_SHARE_GUC}={float(zone_min_share)!r}")
     if limits is None:
-        extra: dict[str, Any] = {"options": " ".join(options)} if options else {}
+        extra: dict[str, Any] = {"options": " ".join(options)}
         engine = create_engine(
             url, pool_pre_ping=True, pool_size=pool_size, max_overflow=10, connect_args=extra
         )
@@ -82,8 +91,7 @@ def get_engine(
     connect_args: dict[str, Any] = {"connect_timeout": max(2, round(limits.connect_s))}
     if limits.statement_s:
         options.append(f"-c statement_timeout={round(limits.statement_s * 1000)}")
-    if options:
-        connect_args["options"] = " ".join(options)
+    connect_args["options"] = " ".join(options)
     engine = create_engine(
         url,
         pool_size=pool_size,

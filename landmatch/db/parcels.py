@@ -11,6 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from landmatch.confidential import column_sql
+from landmatch.dates import beijing_today
 from landmatch.db.geometry import geojson_sql
 from landmatch.db.like import contains_pattern
 from landmatch.db.qa_flags import flag_params, flag_sql
@@ -118,7 +119,7 @@ def filter_sql(f: ParcelFilter, principal: Viewer) -> tuple[list[str], dict[str,
         w.given(f.visibility, "p.visibility = :visibility", "visibility")
     if f.age:
         w.given(
-            dt.date.today() - dt.timedelta(days=f.stale_days),
+            beijing_today() - dt.timedelta(days=f.stale_days),
             {
                 "fresh": "p.data_updated_on >= :age_before",
                 "stale": "p.data_updated_on < :age_before",

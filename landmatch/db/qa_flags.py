@@ -9,6 +9,7 @@ import datetime as dt
 from typing import Any
 
 from landmatch import vocab
+from landmatch.dates import beijing_today
 from landmatch.db.constraints import overlaps_sql
 from landmatch.errors import InvalidInput
 from landmatch.inventory.land_use import lease_ceiling_sql
@@ -103,5 +104,5 @@ def flag_sql(check: str) -> str:
 
 def flag_params(stale_days: int, today: dt.date | None = None) -> dict[str, Any]:
     """The parameters :func:`flag_sql` predicates bind."""
-    today = today or dt.date.today()
+    today = today or beijing_today()
     return {"stale": today - dt.timedelta(days=stale_days), "items": list(vocab.READY_CHECKLIST)}

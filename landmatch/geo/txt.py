@@ -31,6 +31,7 @@ import shapely
 from shapely import MultiPolygon, Polygon
 from shapely.geometry.base import BaseGeometry
 
+from landmatch.dates import beijing_today
 from landmatch.errors import CRSError, FormatError, GeometryError
 from landmatch.geo.crs import GCJ02, STORAGE_EPSG, gk_epsg, gk_zone_for_lon, parse_crs, to_storage
 from landmatch.geo.crs import transform_geom as _transform
@@ -641,7 +642,7 @@ def _write(
         "[属性描述]",
         "格式版本号=1.01版本",
         f"数据产生单位={_text(producer)}",
-        f"数据产生日期={(produced_on or dt.date.today()).isoformat()}",
+        f"数据产生日期={(produced_on or beijing_today()).isoformat()}",
         "坐标系=2000国家大地坐标系",
         "几度分带=3",
         "投影类型=高斯克吕格",

@@ -17,6 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from landmatch import industry_codes, vocab
+from landmatch.dates import beijing_today
 from landmatch.db.cards import qa_flags_of, reservation_of, utilities_of
 from landmatch.db.membership import zone_label
 from landmatch.db.parcels import get_parcel
@@ -127,7 +128,7 @@ def parcel_card(
 
     Raises NotFound for a parcel the caller may not see (the public sees public ready land only).
     """
-    today = today or dt.date.today()
+    today = today or beijing_today()
     feature = get_parcel(session, code, principal)
     p = feature["properties"]
     utilities = utilities_of(p, today - dt.timedelta(days=stale_after_days))

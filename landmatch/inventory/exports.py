@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from landmatch import vocab
 from landmatch.auth import Principal
 from landmatch.confidential import column_sql
+from landmatch.dates import beijing_today
 from landmatch.db.parcels import ParcelFilter, filter_sql
 from landmatch.errors import InvalidInput, NotFound
 from landmatch.geo.txt import write_txt, write_txt_zones
@@ -141,7 +142,7 @@ def _txt(
         }
         for r, g in zip(frame.to_dict("records"), geoms, strict=True)
     ]
-    today = dt.date.today()
+    today = beijing_today()
     if zone is not None:
         data = write_txt(
             items, zone=zone, produced_on=today, producer="landmatch", encoding=encoding
@@ -245,7 +246,7 @@ def export_parcels(
     if fmt == "txt" and not len(frame):
         raise NotFound("没有符合条件的地块可导出")
     media, ext = FORMATS[fmt]
-    stamp = dt.date.today().strftime("%Y%m%d")
+    stamp = beijing_today().strftime("%Y%m%d")
     if fmt in ("txt", "shp"):
         check_encodable(frame, codec)
     if fmt == "txt":

@@ -8,7 +8,6 @@ codes, the name columns, 序号 and the computed areas are ignored on import.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 import numpy as np
@@ -16,6 +15,7 @@ import pandas as pd
 import shapely
 
 from landmatch import vocab
+from landmatch.dates import beijing_now
 from landmatch.geo.measure import M2_PER_HA, M2_PER_MU
 from landmatch.inventory.fields import BY_NAME, Field
 from landmatch.numbers import ha, mu
@@ -28,7 +28,6 @@ DIGITS = {"energy_per_value_max": 4, "developed_ratio": 4, "invest_ratio": 4, "h
 NAMED = {"city_code": "城市名称", "county_code": "县区名称"}
 #: Longest WKT written into a cell (Excel holds 32,767 characters).
 MAX_WKT = 32000
-BEIJING = dt.timezone(dt.timedelta(hours=8))
 
 
 def _column(f: Field) -> Column:
@@ -164,7 +163,7 @@ def ledger_xlsx(
     write_sheet(wb, SHEET, table, freeze_cols=freeze)
     for title, tables in _city_sheets(frame, county_names):
         write_sheet(wb, title, *tables)
-    now = dt.datetime.now(BEIJING)
+    now = beijing_now()
     total = float(frame["area_m2"].sum()) if len(frame) else 0.0
     write_notes(
         wb,

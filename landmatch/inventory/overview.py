@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from landmatch import vocab
 from landmatch.auth import Principal
+from landmatch.dates import beijing_today
 from landmatch.db.parcels import ParcelFilter
 from landmatch.inventory import listing
 from landmatch.monitoring import cases
@@ -84,7 +85,7 @@ def overview(
     session: Session, principal: Principal, *, stale_days: int, today: dt.date | None = None
 ) -> dict[str, Any]:
     """What the home page's inventory cards show (the QA counts come apart: ``flag_counts``)."""
-    today = today or dt.date.today()
+    today = today or beijing_today()
     statuses = listing.status_counts(session, principal)
     stale = listing.count(
         session,

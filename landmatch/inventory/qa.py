@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from landmatch import vocab
 from landmatch.auth import Principal
+from landmatch.dates import beijing_today
 from landmatch.db.constraints import MIN_OVERLAP_M2, overlap_m2_sql, overlaps_sql
 from landmatch.db.qa_flags import (
     CHECKLIST_SQL,
@@ -98,7 +99,7 @@ def run_checks(
 ) -> dict[str, Any]:
     """Run every check (or ``only`` those named) and return counts and items (capped)."""
     city = _scope(principal, city)
-    today = today or dt.date.today()
+    today = today or beijing_today()
     p: dict[str, Any] = {
         "city": city,
         "limit": limit,

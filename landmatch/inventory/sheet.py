@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from landmatch import vocab
 from landmatch.auth import Principal
+from landmatch.dates import beijing_today
 from landmatch.db.geometry import geojson_sql
 from landmatch.db.parcels import get_parcel
 from landmatch.errors import Forbidden
@@ -306,7 +307,7 @@ def parcel_sheet(
         "visibility_label": vocab.label(vocab.VISIBILITY, p.get("visibility")),
         "area_mu": area / M2_PER_MU,
         "area_ha": area / M2_PER_HA,
-        "zone": zone_of(session, p.get("zone_code"), dt.date.today(), p.get("zone_share")),
+        "zone": zone_of(session, p.get("zone_code"), beijing_today(), p.get("zone_share")),
         "constraints": hits,
         "excluded": None if facts is None else facts["excluded"],
         "distances": [

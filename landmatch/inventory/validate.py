@@ -20,6 +20,7 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from landmatch import vocab
+from landmatch.dates import beijing_today
 from landmatch.errors import GeometryError
 from landmatch.geo import gcj02
 from landmatch.geo.crs import (
@@ -1106,7 +1107,7 @@ def check_frame(
     field → value) the stored land use and lease term of codes among ``existing`` where the
     input leaves one out, for the rule between them (:func:`_lease_terms`).
     """
-    today = today or dt.date.today()
+    today = today or beijing_today()
     n = len(frame)
     rows = frame.index.to_numpy()
     codes = _text_cells(frame["code"]) if "code" in frame else np.full(n, None, dtype=object)

@@ -28,6 +28,7 @@ from sqlalchemy import Connection, Engine
 
 from landmatch import vocab
 from landmatch.auth import Principal
+from landmatch.dates import beijing_today
 from landmatch.db import derived
 from landmatch.db import import_jobs as db
 from landmatch.errors import (
@@ -161,7 +162,6 @@ def _crs_text(crs: Any) -> str:
 def suggested_prefix(frame: Any, filename: str, city: str | None) -> str:
     """A code prefix when the file's codes are not parcel codes (a survey TXT numbers its
     parcels 1, 2 …): city-year-file name, as :mod:`landmatch.inventory.codes` allows; else ""."""
-    import datetime as dt
     import re
 
     found = columns.map_columns(frame).frame
@@ -171,7 +171,7 @@ def suggested_prefix(frame: Any, filename: str, city: str | None) -> str:
     if all(v is None or codes.is_code(v) for v in values):
         return ""
     stem = re.sub(r"[^\w]+", "", filename.rsplit(".", 1)[0])[:12]
-    prefix = "-".join(p for p in (city or "", str(dt.date.today().year), stem) if p)
+    prefix = "-".join(p for p in (city or "", str(beijing_today().year), stem) if p)
     return prefix[:40] if codes.PREFIX_RE.fullmatch(prefix[:40]) else ""
 
 

@@ -33,6 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from landmatch.dates import BEIJING
 from landmatch.db.parcels import PUBLIC_WHERE
 from landmatch.errors import Conflict, InvalidInput, NotFound, TooManyRequests, UnprocessableInput
 from landmatch.leads.coverage import route_sql
@@ -180,7 +181,7 @@ def _check_rate(session: Session, address: str | None, per_hour: int) -> None:
     ).scalar()
     if oldest is not None:
         until = oldest + dt.timedelta(hours=1)
-        local = until.astimezone(dt.timezone(dt.timedelta(hours=8)))
+        local = until.astimezone(BEIJING)
         raise TooManyRequests(
             f"提交次数过多：每小时最多 {per_hour} 次，请于 {local:%H:%M}（北京时间）后再试",
             retry_at=until,

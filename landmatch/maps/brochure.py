@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from landmatch.auth import PUBLIC
+from landmatch.dates import beijing_today
 from landmatch.db import locator
 from landmatch.db.cards import extract_shapes
 from landmatch.errors import ServiceUnavailable
@@ -365,7 +366,7 @@ def brochure_html(
         loc=location,
         facilities=facilities or [],
         policies=policy_summary(card["policies"]),
-        today=(today or dt.date.today()).isoformat(),
+        today=(today or beijing_today()).isoformat(),
         pdf_url=pdf_url,
     )
 

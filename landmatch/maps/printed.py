@@ -5,16 +5,14 @@ text, escaped by the template."""
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
+from landmatch.dates import BEIJING, beijing_today
 from landmatch.maps.elements import render
-
-BEIJING = dt.timezone(dt.timedelta(hours=8))
 
 
 def _today() -> str:
-    return dt.datetime.now(BEIJING).strftime("%Y-%m-%d")
+    return beijing_today().isoformat()
 
 
 def compare_html(

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from landmatch import vocab
 from landmatch.auth import Principal
 from landmatch.confidential import CONFIDENTIAL_FIELDS
+from landmatch.dates import beijing_today
 from landmatch.db.geometry import geojson_sql
 from landmatch.db.membership import zone_label
 from landmatch.db.parcels import INTERNAL_COLUMNS, PUBLIC_COLUMNS
@@ -570,7 +571,7 @@ def match_encoded(
     stored through that session (the primary) while the match reads ``session`` (a read
     replica: ``landmatch.api.reads``)."""
     t0 = time.perf_counter()
-    today = today or dt.date.today()
+    today = today or beijing_today()
     public = principal.is_public
     owner_team = _project_team(session, principal, req.project_id)
     version = data_version(session)

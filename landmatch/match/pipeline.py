@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from landmatch import industry_codes, vocab
 from landmatch.auth import Principal
+from landmatch.dates import beijing_today
 from landmatch.db.engine import audited
 from landmatch.db.like import contains_pattern
 from landmatch.db.locking import check_version, etag
@@ -516,7 +517,7 @@ def expiring(
 ) -> list[dict[str, Any]]:
     """The caller's team's active holds ending within ``within_days`` (or already past their
     date and not released), soonest first: the home page's reminder."""
-    today = today or dt.date.today()
+    today = today or beijing_today()
     params: dict[str, Any] = {"d": today + dt.timedelta(days=within_days)}
     visible = ownership.visible_sql(principal, "pr.owner_team", params)
     return [

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from landmatch import vocab
 from landmatch.auth import Principal
+from landmatch.dates import beijing_today
 from landmatch.db.engine import audited
 from landmatch.db.locking import check_version, require_if_match
 from landmatch.errors import Conflict, InvalidInput, NotFound
@@ -439,7 +440,7 @@ def holds_on(
     :data:`OTHERS_SEE` — that the parcel is held and until when. A results page shows them so
     that nobody offers to reserve what another project holds."""
     principal.require(*STAFF, "bureau")
-    today = today or dt.date.today()
+    today = today or beijing_today()
     rows = session.execute(
         text(
             f"SELECT {_RCOLS} {_RFROM} WHERE p.code = ANY(:codes) AND r.released_at IS NULL "
@@ -455,7 +456,7 @@ def reserve(
 ) -> dict[str, Any]:
     """Hold a parcel for one project. A parcel already held (actively) answers 409."""
     principal.require(*STAFF)
-    today = today or dt.date.today()
+    today = today or beijing_today()
     if body.until is not None and body.until < today:
         raise InvalidInput(
             "预留截止日期不能早于今天", detail=[{"field": "until", "reason": "早于今天"}]
@@ -576,7 +577,7 @@ def matching_projects(
     """Open projects whose hard rules the parcel passes, best score first. Another team's
     project shows its industry, status and score only (not its id, name or investor)."""
     principal.require(*STAFF, "bureau", "zone")
-    today = today or dt.date.today()
+    today = today or beijing_today()
     pid = session.execute(
         text("SELECT id FROM landmatch.parcel WHERE code = :c AND deleted_at IS NULL"), {"c": code}
     ).scalar()

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from landmatch import vocab
 from landmatch.auth import Principal
+from landmatch.dates import beijing_now
 from landmatch.geo.measure import M2_PER_MU
 from landmatch.monitoring import cases, scan, targets, terms, transfer, unsupplied, zones
 from landmatch.monitoring.idle import IdleRule
@@ -43,7 +44,6 @@ from landmatch.spreadsheets import (
 
 MAX_ROWS = 1_000_000
 log = logging.getLogger("landmatch.monitoring")
-BEIJING = dt.timezone(dt.timedelta(hours=8))
 
 
 @dataclass(frozen=True)
@@ -445,7 +445,7 @@ def write_workbook(
                         ("统计日期", as_of.isoformat()),
                         (
                             "导出时间",
-                            dt.datetime.now(BEIJING).strftime("%Y-%m-%d %H:%M（北京时间）"),
+                            beijing_now().strftime("%Y-%m-%d %H:%M（北京时间）"),
                         ),
                         (
                             "面积单位",

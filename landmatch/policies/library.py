@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from landmatch import vocab
 from landmatch.auth import Principal
+from landmatch.dates import beijing_today
 from landmatch.db.engine import audited
 from landmatch.db.like import contains_pattern
 from landmatch.db.locking import check_version, lock_row, read_row, require_if_match
@@ -227,7 +228,7 @@ def get_policy(
         {"c": code},
         f"未找到政策 {code}",
     )
-    return _out(row, as_of or dt.date.today(), principal.is_public)
+    return _out(row, as_of or beijing_today(), principal.is_public)
 
 
 def search_policies(
@@ -246,7 +247,7 @@ def search_policies(
 ) -> dict[str, Any]:
     """Full-text-ish search (title, summary, issuer, document number) with filters. The public
     sees public policies only; expired policies only on request (staff)."""
-    day = as_of or dt.date.today()
+    day = as_of or beijing_today()
     where = ["true"]
     params: dict[str, Any] = {"as_of": day, "limit": limit, "offset": offset}
     if principal.is_public:

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from landmatch import vocab
 from landmatch.auth import Principal
+from landmatch.dates import beijing_today
 from landmatch.db.constraints import checked_cities_sql
 from landmatch.db.engine import audited
 from landmatch.errors import Forbidden, InvalidInput, NotFound
@@ -141,7 +142,7 @@ def plan(
             raise InvalidInput("声明覆盖范围需要注明数据来源（source），如批复文件或成果名称")
         if as_of is None:
             raise InvalidInput("声明覆盖范围需要数据现势日期（as_of，YYYY-MM-DD）")
-        if as_of > (today or dt.date.today()):
+        if as_of > (today or beijing_today()):
             raise InvalidInput(f"数据现势日期 {as_of.isoformat()} 晚于今天")
         for key in ((k, c) for k in kind_list for c in city_list):
             row = {

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from landmatch import vocab
 from landmatch.auth import Principal
+from landmatch.dates import beijing_today
 from landmatch.db.engine import audited
 from landmatch.db.locking import read_row
 from landmatch.errors import NotFound, UnprocessableInput
@@ -33,7 +34,7 @@ def valid_assessments(
             "SELECT id, kind, name, approved_on, valid_until, doc_no "
             "FROM landmatch.valid_assessments(:z, :d) ORDER BY kind, approved_on"
         ),
-        {"z": zone_id, "d": as_of or dt.date.today()},
+        {"z": zone_id, "d": as_of or beijing_today()},
     ).mappings()
     return [dict(r) for r in rows]
 
@@ -171,7 +172,7 @@ def all_assessments(
             "FROM landmatch.zone_assessment a WHERE a.zone_id = :z "
             "ORDER BY a.kind, a.approved_on"
         ),
-        {"z": zone_id, "as_of": as_of or dt.date.today()},
+        {"z": zone_id, "as_of": as_of or beijing_today()},
     ).mappings()
     return [dict(r) for r in rows]
 

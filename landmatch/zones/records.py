@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from landmatch import vocab
 from landmatch.auth import Principal
+from landmatch.dates import beijing_today
 from landmatch.db.engine import audited
 from landmatch.db.geometry import geojson_sql
 from landmatch.db.locking import check_version, lock_row, read_row, require_if_match
@@ -135,7 +136,7 @@ def list_zones(
         ),
         params,
     ).mappings()
-    day = as_of or dt.date.today()
+    day = as_of or beijing_today()
     return [_view(session, dict(r), principal, day, geometry=False) for r in rows]
 
 
@@ -143,7 +144,7 @@ def show_zone(
     session: Session, principal: Principal, code: str, as_of: dt.date | None = None
 ) -> dict[str, Any]:
     return _view(
-        session, get_zone_row(session, code), principal, as_of or dt.date.today(), geometry=True
+        session, get_zone_row(session, code), principal, as_of or beijing_today(), geometry=True
     )
 
 

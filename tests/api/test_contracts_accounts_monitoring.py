@@ -5,8 +5,6 @@ monitoring.py)."""
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
@@ -39,6 +37,7 @@ from landmatch.api.schemas.monitoring import (
     Unsupplied,
     ZoneRanking,
 )
+from landmatch.dates import beijing_today
 from tests.conftest import TEST_PASSWORD, auth, sign_in, with_etag
 
 TOKENS = TypeAdapter(list[Token])
@@ -192,10 +191,10 @@ def test_a_case_through_its_steps_and_the_writes_are_their_models(
     )
     parcel = next(  # recovery without compensation: idle through the holder, 满两年
         r["code"]
-        for r in scan.scan_rows(session, dt.date.today(), IdleRule())
+        for r in scan.scan_rows(session, beijing_today(), IdleRule())
         if r["stage"] == "recoverable" and r["status"] == "idle" and r["code"] not in busy
     )
-    today = dt.date.today().isoformat()
+    today = beijing_today().isoformat()
     r = client.post("/api/monitoring/cases", json={"parcel_code": parcel}, headers=admin)
     assert r.status_code == 201, r.text
     case = Case.model_validate(r.json())
@@ -222,10 +221,11 @@ def test_a_case_through_its_steps_and_the_writes_are_their_models(
 def test_timestamps_are_sent_as_the_services_write_them(
     client: TestClient, tokens: dict[str, str]
 ) -> None:
-    """``…+00:00`` (``datetime.isoformat()``), as every other answer: the models do not
-    re-write them as ``…Z`` (api/schemas/common.Timestamp)."""
+    """``…+08:00`` (``datetime.isoformat()`` of what the database session, in Beijing time,
+    hands back), as every other answer: the models do not re-write them as ``…Z``
+    (api/schemas/common.Timestamp)."""
     me = auth(tokens["bureau"])
     new = client.post("/api/me/tokens", json={}, headers=me).json()
-    assert new["created_at"].endswith("+00:00"), new["created_at"]
+    assert new["created_at"].endswith("+08:00"), new["created_at"]
     log = client.get("/api/audit", headers=auth(tokens["admin"])).json()
-    assert log["entries"] and all(e["at"].endswith("+00:00") for e in log["entries"])
+    assert log["entries"] and all(e["at"].endswith("+08:00") for e in log["entries"])

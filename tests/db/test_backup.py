@@ -47,8 +47,10 @@ def cli(*args: str, url: str) -> subprocess.CompletedProcess[str]:
 
 
 def digest(engine: Engine, table: str) -> tuple[int, str]:
-    """Row count and an order-independent digest of a table's whole contents."""
+    """Row count and an order-independent digest of a table's whole contents (timestamps as
+    text in one zone, whatever the engine's sessions use)."""
     with engine.connect() as conn:
+        conn.execute(text("SET LOCAL TimeZone = 'UTC'"))
         row = conn.execute(
             text(
                 f"SELECT count(*), coalesce(md5(string_agg(md5(t::text), '' ORDER BY md5(t::text))), '') "

@@ -20,11 +20,12 @@ from sqlalchemy.orm import Session
 
 from landmatch.accounts.users import add_user
 from landmatch.auth import Principal
+from landmatch.dates import beijing_today
 from landmatch.db.locking import ANY
 from landmatch.monitoring import cases, targets
 from tests.conftest import auth, with_etag
 
-TODAY = dt.date.today()
+TODAY = beijing_today()
 ADMIN = Principal(name="t-admin", role="admin")
 
 

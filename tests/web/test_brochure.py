@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
+from landmatch.dates import beijing_today
 from landmatch.geo.measure import M2_PER_MU
 from landmatch.match.policy_values import estimate, parcel_estimate
 from landmatch.match.requirements import Requirement
@@ -91,7 +92,7 @@ def test_location_map_distances_and_the_zones_contact(client: Any, session: Sess
 
 
 def test_data_dates_are_shown_plainly(client: Any, session: Session, settings: Any) -> None:
-    old = dt.date.today() - dt.timedelta(days=settings.stale_after_days + 30)
+    old = beijing_today() - dt.timedelta(days=settings.stale_after_days + 30)
     code, updated = session.execute(
         text(
             "SELECT code, data_updated_on FROM landmatch.parcel WHERE status = 'ready' "

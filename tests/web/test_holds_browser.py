@@ -14,6 +14,7 @@ import httpx
 import pytest
 from sqlalchemy import Engine, text
 
+from landmatch.dates import beijing_today
 from tests.conftest import TEST_PASSWORD
 from tests.web.conftest import browser_sign_in, drop_account, make_account
 
@@ -55,7 +56,7 @@ def test_results_show_another_teams_hold(
     project_a = _api(
         live_url, team_a, "/api/projects", {"name": "甲团队保密项目", "requirement": req}
     )
-    until = (dt.date.today() + dt.timedelta(days=20)).isoformat()
+    until = (beijing_today() + dt.timedelta(days=20)).isoformat()
     _api(
         live_url,
         team_a,

@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from landmatch.dates import beijing_today
 from landmatch.match import readable
 from landmatch.numbers import mu
 from tests.accounts_made import add_usable_user
@@ -290,7 +291,7 @@ def test_reserve_from_results_expiry_reminder_and_release(
         ),
         {"c": first["code"]},
     ).one()
-    assert row.until == dt.date.today() + dt.timedelta(days=90)  # the setting's default
+    assert row.until == beijing_today() + dt.timedelta(days=90)  # the setting's default
     assert row.owner_team == "t-team-a"
     # Reserving it again is refused with the reason, nothing more written.
     r = client.post(
@@ -301,7 +302,7 @@ def test_reserve_from_results_expiry_reminder_and_release(
     # A hold ending soon is on the home page.
     session.execute(
         text("UPDATE landmatch.reservation SET until = :d WHERE id = :i"),
-        {"d": dt.date.today() + dt.timedelta(days=3), "i": row.id},
+        {"d": beijing_today() + dt.timedelta(days=3), "i": row.id},
     )
     home = client.get("/workbench").text
     assert "预留即将到期" in home and first["code"] in home and "还有 3 天" in home
@@ -491,7 +492,7 @@ def test_results_show_what_other_projects_hold(
         json={"name": "本团队另一项目", "requirement": {"industry": "34"}},
         headers=h,
     ).json()
-    until = (dt.date.today() + dt.timedelta(days=30)).isoformat()
+    until = (beijing_today() + dt.timedelta(days=30)).isoformat()
     r = client.post(
         "/api/reservations",
         json={"parcel_code": mine["code"], "project_id": ours["id"], "until": until},

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, text
 
+from landmatch.dates import beijing_today
 from tests.web.conftest import browser_sign_in, drop_account, make_account
 
 
@@ -151,7 +152,7 @@ def test_bureau_qa_dashboard_and_disposal_journey(
     page.wait_for_url(re.compile(r"/workbench/parcels/[^/]+$"))
     page.click("#open-case")
     page.wait_for_url(re.compile(r"/workbench/cases/new"))
-    opened = dt.date.today() - dt.timedelta(days=60)
+    opened = beijing_today() - dt.timedelta(days=60)
     page.fill("#f-opened_on", opened.isoformat())
     page.fill("#f-note", "年度闲置土地清查")
     page.focus("#open-case-form button[type=submit]")
@@ -177,7 +178,7 @@ def test_bureau_qa_dashboard_and_disposal_journey(
     record("determination", opened + dt.timedelta(days=50), "石自然资闲认〔2026〕7号")
     record("public_notice", opened + dt.timedelta(days=55), "网上公示 2026-7")
     page.select_option("#f-decision", "recovery")
-    page.fill("#f-decided_on", dt.date.today().isoformat())
+    page.fill("#f-decided_on", beijing_today().isoformat())
     page.fill("#f-doc_no", "石自然资收〔2026〕7号")
     # The decision closes the case for good: asked first, as 立案 is; declining sends nothing.
     asked.clear()
@@ -206,7 +207,7 @@ def test_bureau_closes_a_case_when_work_starts(
     before the investigation notice (saying why), then 不构成闲置，撤销 only; once the holder's
     start is on record, 已动工，结案 too, asked first (declining sends nothing), and the closed
     case shows who closed it and why. The parcel recorded as idle is supplied land again."""
-    today = dt.date.today()
+    today = beijing_today()
     with engine.begin() as c:
         code = c.execute(
             text(

@@ -22,6 +22,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from landmatch.auth import Principal
+from landmatch.dates import beijing_today
 from landmatch.monitoring import cases
 from tests.accounts_made import add_usable_user
 from tests.conftest import sign_in
@@ -55,7 +56,7 @@ def _recoverable(session: Session, city: str) -> str:
     busy = {c["parcel_code"] for c in cases.list_cases(session, ADMIN, status="open")}
     return next(
         r["code"]
-        for r in scan.scan_rows(session, dt.date.today(), IdleRule(), city)
+        for r in scan.scan_rows(session, beijing_today(), IdleRule(), city)
         if r["stage"] == "recoverable" and r["status"] == "idle" and r["code"] not in busy
     )
 
@@ -71,7 +72,7 @@ def opened(session: Session, tokens: dict[str, str]) -> dict[str, Any]:
             session,
             ADMIN,
             code,
-            opened_on=dt.date.today() - dt.timedelta(days=200),
+            opened_on=beijing_today() - dt.timedelta(days=200),
             fee_rate=0.2,
         )
         out[which] = {"id": c["id"], "code": code, "version": c["version"]}
@@ -163,7 +164,7 @@ def test_writes_as_each_role_and_scope(
     another: refused (403) or done; the public is sent to sign in; nothing written when
     refused."""
     csrf = sign_in(client, passwords[role]) if role != "public" else ""
-    today = dt.date.today().isoformat()
+    today = beijing_today().isoformat()
     for which in ("own", "other"):
         case = opened[which]
         allowed = role == "admin" or (role == "bureau" and which == "own")
@@ -220,11 +221,11 @@ def test_unsafe_requests_need_the_csrf_token(
     for url, data in [
         (
             f"/workbench/cases/{case['id']}/steps",
-            {"version": 1, "kind": "investigation_notice", "done_on": dt.date.today().isoformat()},
+            {"version": 1, "kind": "investigation_notice", "done_on": beijing_today().isoformat()},
         ),
         (
             f"/workbench/cases/{case['id']}/decision",
-            {"version": 1, "decision": "recovery", "decided_on": dt.date.today().isoformat()},
+            {"version": 1, "decision": "recovery", "decided_on": beijing_today().isoformat()},
         ),
         ("/workbench/cases", {"parcel_code": _idle(session, "130100")}),
     ]:
@@ -319,7 +320,7 @@ def test_case_journey_errors_conflict_overdue_and_recovery(
     assert f'href="/workbench/cases/new?parcel={_q(code)}"' in parcel
     form = client.get(f"/workbench/cases/new?parcel={_q(code)}")
     assert form.status_code == 200 and 'id="open-case-form"' in form.text
-    long_ago = (dt.date.today() - dt.timedelta(days=120)).isoformat()
+    long_ago = (beijing_today() - dt.timedelta(days=120)).isoformat()
     r = client.post(
         "/workbench/cases",
         data={"csrf_token": csrf, "parcel_code": code, "opened_on": "2026-13-40"},
@@ -343,7 +344,7 @@ def test_case_journey_errors_conflict_overdue_and_recovery(
     )
     assert f'href="/workbench/cases/{case_id}"' in client.get("/workbench").text
     # A date before the opening is refused beside the field, nothing recorded.
-    early = (dt.date.today() - dt.timedelta(days=200)).isoformat()
+    early = (beijing_today() - dt.timedelta(days=200)).isoformat()
     r = client.post(
         f"/workbench/cases/{case_id}/steps",
         data={"csrf_token": csrf, "version": 1, "kind": "investigation_notice", "done_on": early},
@@ -351,7 +352,7 @@ def test_case_journey_errors_conflict_overdue_and_recovery(
     assert r.status_code == 200 and "早于上一步骤或立案日期" in r.text and "is-invalid" in r.text
     # Recorded with its document number (stored text is text).
     doc = "石自然资闲调〔2026〕<i>1</i>号"
-    step_day = (dt.date.today() - dt.timedelta(days=100)).isoformat()
+    step_day = (beijing_today() - dt.timedelta(days=100)).isoformat()
     r = client.post(
         f"/workbench/cases/{case_id}/steps",
         data={
@@ -418,7 +419,7 @@ def test_case_journey_errors_conflict_overdue_and_recovery(
             "csrf_token": csrf,
             "version": version,
             "decision": "",
-            "decided_on": dt.date.today().isoformat(),
+            "decided_on": beijing_today().isoformat(),
         },
     )
     assert r.status_code == 200 and "请选择处置方式" in r.text
@@ -435,7 +436,7 @@ def test_case_journey_errors_conflict_overdue_and_recovery(
             "csrf_token": csrf,
             "version": version,
             "decision": "swap",
-            "decided_on": dt.date.today().isoformat(),
+            "decided_on": beijing_today().isoformat(),
         },
     )
     assert r.status_code == 200 and 'id="decision-form"' in r.text
@@ -447,7 +448,7 @@ def test_case_journey_errors_conflict_overdue_and_recovery(
             "csrf_token": csrf,
             "version": version,
             "decision": "recovery",
-            "decided_on": dt.date.today().isoformat(),
+            "decided_on": beijing_today().isoformat(),
             "doc_no": "收回-1",
             "publish": "1",
         },
@@ -472,7 +473,7 @@ def test_idle_list_opens_a_case(
     code = next(c for c in rows if f'value="{c}"><input type="hidden" name="opened_on"' in html)
     r = client.post(
         "/workbench/cases",
-        data={"csrf_token": csrf, "parcel_code": code, "opened_on": dt.date.today().isoformat()},
+        data={"csrf_token": csrf, "parcel_code": code, "opened_on": beijing_today().isoformat()},
         follow_redirects=False,
     )
     assert r.status_code == 303 and r.headers["location"].startswith("/workbench/cases/")
@@ -504,7 +505,7 @@ def test_land_neither_idle_nor_at_risk_is_not_opened(
         ),
         {"c": unknown},
     )
-    later = dt.date.today() + dt.timedelta(days=400)
+    later = beijing_today() + dt.timedelta(days=400)
     session.execute(
         text(
             "UPDATE landmatch.parcel SET agreed_start_date = :d, actual_start_date = NULL, "
@@ -521,7 +522,7 @@ def test_land_neither_idle_nor_at_risk_is_not_opened(
             data={
                 "csrf_token": csrf,
                 "parcel_code": code,
-                "opened_on": dt.date.today().isoformat(),
+                "opened_on": beijing_today().isoformat(),
             },
             follow_redirects=False,
         )
@@ -568,7 +569,7 @@ def _at_risk(session: Session) -> str:
     """A 石家庄 parcel recorded as idle, without an open case, not started and 100 days past
     its agreed start date: at risk today (the holder's delay)."""
     code = _idle(session, "130100")
-    today = dt.date.today()
+    today = beijing_today()
     session.execute(
         text(
             "UPDATE landmatch.parcel SET contract_date = :c, agreed_start_date = :a, "
@@ -592,7 +593,7 @@ def test_a_case_closes_without_disposal_on_its_page(
     beside the field), and 已动工，结案 once the start is recorded; the closed case shows who
     and why, and the steps not taken as such."""
     csrf = sign_in(client, passwords["bureau"])
-    today = dt.date.today().isoformat()
+    today = beijing_today().isoformat()
     code = _at_risk(session)
     r = client.post(
         "/workbench/cases",
@@ -653,7 +654,7 @@ def test_a_case_closes_without_disposal_on_its_page(
             "UPDATE landmatch.parcel SET actual_start_date = :d, developed_ratio = 0.5 "
             "WHERE code = :c"
         ),
-        {"d": dt.date.today() - dt.timedelta(days=10), "c": code},
+        {"d": beijing_today() - dt.timedelta(days=10), "c": code},
     )
     form = _close_form(client.get(f"/workbench/cases/{case_id}").text)
     assert re.findall(r'<option value="([^"]+)"', form) == ["started", "not_idle"]
@@ -692,7 +693,7 @@ def test_closing_without_disposal_as_each_role(
     if role == "province":
         add_usable_user(session, "t-bureau-prov", "bureau", "130000", password_hash=password_hash)
         names["province"] = "t-bureau-prov"
-    today = dt.date.today()
+    today = beijing_today()
     for case in opened.values():
         cases.complete_step(
             session, ADMIN, case["id"], "investigation_notice", done_on=today, if_match=ANY

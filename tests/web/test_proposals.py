@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from landmatch.dates import BEIJING, beijing_today
 from landmatch.db.parcels import INTERNAL_COLUMNS
 from landmatch.maps import printed
 from tests.accounts_made import add_usable_user
@@ -92,7 +93,7 @@ def test_the_page_and_its_pdf_date_the_proposal_in_beijing_time(
         text("UPDATE landmatch.proposal SET created_at = '2026-03-01 20:30:00+00' WHERE id = :i"),
         {"i": pid},
     )
-    last_day = dt.datetime.fromtimestamp(int(exp), printed.BEIJING).strftime("%Y-%m-%d")
+    last_day = dt.datetime.fromtimestamp(int(exp), BEIJING).strftime("%Y-%m-%d")
     client.cookies.clear()
     page = client.get(made["link"]).text
     assert f"编制于 2026-03-02，链接有效至 {last_day}。" in page
@@ -169,7 +170,7 @@ def test_other_roles_and_teams(
     client.cookies.clear()
     r = client.post(f"/workbench/proposals/{pid}/revoke", follow_redirects=False)
     assert r.status_code in (303, 403)
-    assert dt.date.today()  # the link still opens for the investor
+    assert beijing_today()  # the link still opens for the investor
     assert client.get(made["link"]).status_code == 200
 
 

@@ -21,6 +21,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from landmatch import industry_codes
+from landmatch.dates import beijing_today
 from tests.conftest import sign_in
 
 ROLES = ("public", "admin", "bureau", "zone", "promoter")
@@ -397,7 +398,7 @@ def _shows_its_indicators(client: TestClient, session: Session, code: str, city:
     from landmatch.monitoring.zones import KPI_LABELS, zone_kpis
 
     page = client.get(f"/workbench/zones/{code}").text
-    ranking = zone_kpis(session, Principal(name="t", role="admin"), dt.date.today(), city)
+    ranking = zone_kpis(session, Principal(name="t", role="admin"), beijing_today(), city)
     mine = next(z for z in ranking["zones"] if z["code"] == code)
     section = re.search(r'<section[^>]*id="kpis".*?</section>', page, re.S)
     assert section, page[:500]
@@ -524,7 +525,7 @@ def test_expiring_soon_is_flagged(
 ) -> None:
     code = zones["own"]
     zid = _one(session, "SELECT id FROM landmatch.dev_zone WHERE code = :c", c=code)
-    soon = dt.date.today() + dt.timedelta(days=30)
+    soon = beijing_today() + dt.timedelta(days=30)
     session.execute(
         text(
             "INSERT INTO landmatch.zone_assessment (zone_id, kind, name, approved_on, valid_until) "

@@ -13,12 +13,13 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Connection, text
 
+from landmatch.dates import beijing_today
 from landmatch.policies.applicability import in_force
 from tests.conftest import auth, with_etag
 from tests.inventory.conftest import feature
 from tests.zones.conftest import box
 
-DAY = dt.date.today()
+DAY = beijing_today()
 ZONE = "t-app-zone"
 POLICY: dict[str, Any] = {
     "issuer": "测试",

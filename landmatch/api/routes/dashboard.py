@@ -20,6 +20,7 @@ from fastapi.responses import HTMLResponse
 from landmatch import vocab
 from landmatch.api.deps import SessionDep
 from landmatch.api.routes.workbench.common import StaffDep, render
+from landmatch.dates import beijing_today
 from landmatch.monitoring import scope as monitoring_scope
 
 router = APIRouter(tags=["dashboard"])
@@ -38,6 +39,7 @@ def dashboard(
         "dashboard.html",
         city=scope or "",
         city_name=vocab.CITIES[scope] if scope else "全省",
+        today=beijing_today().isoformat(),
         cities=list(vocab.CITIES.items())
         if monitoring_scope.may_choose_city(staff.principal)
         else [],

@@ -39,6 +39,7 @@ from landmatch.api.schemas.monitoring import (
     Unsupplied,
     ZoneRanking,
 )
+from landmatch.dates import beijing_today
 from landmatch.db.locking import etag
 from landmatch.monitoring import (
     cases,
@@ -70,7 +71,7 @@ SettingIfMatch = Annotated[
 
 
 def _day(as_of: dt.date | None) -> dt.date:
-    return as_of or dt.date.today()
+    return as_of or beijing_today()
 
 
 def summary_session(request: Request, session: SessionDep, city: City = None) -> Iterator[Session]:
@@ -198,7 +199,7 @@ def put_target(
     session.commit()
     key = targets.target_key(body.city_code, body.year, body.kind)
     response.headers["ETag"] = etag(key, version)
-    return targets.progress(session, principal, dt.date.today(), body.year, body.city_code)
+    return targets.progress(session, principal, beijing_today(), body.year, body.city_code)
 
 
 @router.get("/alerts", summary="Overdue steps of open disposal cases", response_model=Alerts)
@@ -242,7 +243,7 @@ def open_case(
         session,
         principal,
         body.parcel_code,
-        opened_on=body.opened_on or dt.date.today(),
+        opened_on=body.opened_on or beijing_today(),
         fee_rate=settings.idle_fee_rate,
         note=body.note,
     )

@@ -30,6 +30,7 @@ from landmatch.api.schemas.accounts import (
     SignInSession,
     Token,
 )
+from landmatch.dates import BEIJING
 from landmatch.db.locking import etag
 
 router = APIRouter(tags=["users"])
@@ -214,7 +215,7 @@ def _expiry(body: TokenIn, default_days: int) -> dt.datetime:
     if body.expires_at is None:
         return dt.datetime.now(dt.UTC) + dt.timedelta(days=default_days)
     if body.expires_at.tzinfo is None:
-        return body.expires_at.replace(tzinfo=dt.timezone(dt.timedelta(hours=8)))
+        return body.expires_at.replace(tzinfo=BEIJING)
     return body.expires_at
 
 

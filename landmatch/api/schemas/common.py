@@ -12,8 +12,9 @@ class Contract(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-# A timestamp sent as the services write it (``datetime.isoformat()``: ``…+00:00``), not
-# re-written by pydantic (``…Z``) where a route's answer goes through its model.
+# A timestamp sent as the services write it (``datetime.isoformat()``: ``…+08:00`` as the
+# database session hands it back, db/engine.SESSION_OPTIONS), not re-written by pydantic
+# (``…Z``) where a route's answer goes through its model.
 Timestamp = Annotated[dt.datetime, PlainSerializer(lambda v: v.isoformat(), return_type=str)]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine, pool, text
 
+from landmatch.db.engine import SESSION_OPTIONS
 from landmatch.db.tables import SCHEMA, Base
 
 config = context.config
@@ -17,7 +18,9 @@ def run_migrations_online() -> None:
         url = config.get_main_option("sqlalchemy.url")
         if url is None:
             raise RuntimeError("sqlalchemy.url is not set in the Alembic config")
-        engine = create_engine(url, poolclass=pool.NullPool)
+        engine = create_engine(
+            url, poolclass=pool.NullPool, connect_args={"options": SESSION_OPTIONS}
+        )
         with engine.connect() as connection:
             _run(connection)
     else:

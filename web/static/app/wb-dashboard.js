@@ -8,8 +8,10 @@
   var $ = function (id) { return document.getElementById(id); };
   var params = new URLSearchParams(window.location.search);
   var city = $("lm-dash").getAttribute("data-city") || "";
+  // Without a date: the server's today (Beijing's calendar date; the browser's UTC date is a
+  // day behind from 00:00 to 08:00).
   $("asof").value = /^\d{4}-\d{2}-\d{2}$/.test(params.get("as_of") || "") ? params.get("as_of")
-    : new Date().toISOString().slice(0, 10);
+    : $("lm-dash").getAttribute("data-today");
   function query() {
     return "?as_of=" + encodeURIComponent($("asof").value) + (city ? "&city=" + encodeURIComponent(city) : "");
   }
@@ -136,7 +138,7 @@
         draw(d);
         Object.keys(charts).forEach(function (k) { charts[k].resize(); });
         // When the figures were computed; while newer ones are computed, ask again shortly.
-        var at = new Date(d.computed_at).toLocaleString("zh-CN", { hour12: false });
+        var at = new Date(d.computed_at).toLocaleString("zh-CN", { hour12: false, timeZone: "Asia/Shanghai" });
         // An earlier day's figures are shown while the asked day's are computed.
         var note = !d.updating ? "" : d.figures_as_of !== d.as_of
           ? "（暂显示 " + d.figures_as_of + " 的统计，正在统计 " + d.as_of + " 的数据……）"

@@ -19,6 +19,7 @@ from landmatch.api.routes.workbench.common import (
     render,
 )
 from landmatch.api.security import clear_session_cookie
+from landmatch.dates import BEIJING, beijing_today
 from landmatch.errors import UnprocessableInput
 from landmatch.settings import Settings
 
@@ -28,9 +29,8 @@ URL = "/workbench/account"
 
 def expiry(value: str | None, settings: Settings) -> dt.datetime | None:
     """The form's expiry date (end of that day, Beijing time); empty means the default."""
-    tz = dt.timezone(dt.timedelta(hours=8))
     if not value:
-        day = dt.datetime.now(tz).date() + dt.timedelta(days=settings.token_default_days)
+        day = beijing_today() + dt.timedelta(days=settings.token_default_days)
     else:
         try:
             day = dt.date.fromisoformat(value)
@@ -39,12 +39,11 @@ def expiry(value: str | None, settings: Settings) -> dt.datetime | None:
                 "到期日期格式应为 YYYY-MM-DD",
                 detail=[{"field": "expires_on", "reason": "日期格式应为 YYYY-MM-DD"}],
             ) from None
-    return dt.datetime.combine(day, dt.time(23, 59, 59), tz)
+    return dt.datetime.combine(day, dt.time(23, 59, 59), BEIJING)
 
 
 def token_page_context(settings: Settings) -> dict[str, object]:
-    tz = dt.timezone(dt.timedelta(hours=8))
-    today = dt.datetime.now(tz).date()
+    today = beijing_today()
     return {
         "default_expiry": (today + dt.timedelta(days=settings.token_default_days)).isoformat(),
         "max_expiry": (today + dt.timedelta(days=settings.token_max_days)).isoformat(),

@@ -33,6 +33,7 @@ from landmatch.api.routes.workbench.common import (
     redirect,
     render,
 )
+from landmatch.dates import beijing_today
 from landmatch.db.locking import etag
 from landmatch.errors import Conflict, InvalidInput, PreconditionFailed
 from landmatch.inventory import listing
@@ -107,7 +108,7 @@ def case_list(
 ) -> HTMLResponse:
     scope = _city(ctx.staff, city)
     status = status if status in CASE_STATUS else None
-    today = dt.date.today()
+    today = beijing_today()
     overdue_on = today if overdue == "1" else None
     by = ctx.staff.principal
     total = cases.count_cases(ctx.session, by, city=scope, status=status, overdue_on=overdue_on)
@@ -163,7 +164,7 @@ def idle_list(
     if stage and stage not in LIST_STAGES:
         raise InvalidInput(f"未知的闲置阶段 {stage}")
     rule = default_rule(ctx.settings.idle_fee_rate)
-    today = dt.date.today()
+    today = beijing_today()
     with _scan_session(ctx.request, ctx.session, scope) as scan_session:
         if not stage:  # the most urgent stage that has parcels
             counts = scan.idle_report(
@@ -240,7 +241,7 @@ def new_case(
             f"{URL}/{busy}",
             flash=("info", f"地块 {parcel} 已有办理中的处置案件 {busy}"),
         )
-    return _new_form(ctx.request, p, opened_on=dt.date.today().isoformat())
+    return _new_form(ctx.request, p, opened_on=beijing_today().isoformat())
 
 
 @router.post(URL)
@@ -250,10 +251,10 @@ async def open_case(ctx: KeeperCtx) -> Response:
     p = cases.parcel_of(ctx.session, code)
     cases.require_scope(ctx.staff.principal, p["city_code"])
     errors: dict[str, str] = {}
-    raw_date = str(form.get("opened_on") or dt.date.today().isoformat())
+    raw_date = str(form.get("opened_on") or beijing_today().isoformat())
     opened_on = _date(raw_date, "opened_on", errors)
     note = _text(form.get("note"), 2000)
-    if opened_on is not None and opened_on > dt.date.today():
+    if opened_on is not None and opened_on > beijing_today():
         errors["opened_on"] = "立案日期不能晚于今天"
     if not errors:
         assert opened_on is not None
@@ -286,7 +287,7 @@ async def open_case(ctx: KeeperCtx) -> Response:
 def _case_view(ctx: PageContext, case_id: int) -> dict[str, Any]:
     c = cases.get_case(ctx.session, ctx.staff.principal, case_id)
     cases.require_scope(ctx.staff.principal, c["city_code"])  # the page is for who keeps the case
-    today = dt.date.today()
+    today = beijing_today()
     pending = [s for s in c["steps"] if not s["done_on"]]
     for s in c["steps"]:
         due = dt.date.fromisoformat(s["due_on"])
@@ -316,7 +317,7 @@ def _case_page(
     c = _case_view(ctx, case_id)
     stage, decisions = None, dict(UNSUPPLIED_DECISIONS)
     closures: dict[str, str | None] = {}
-    today = dt.date.today()
+    today = beijing_today()
     if c["kind"] == "idle" and c["status"] == "open":
         by, rate = ctx.staff.principal, ctx.settings.idle_fee_rate
         stage, decisions = cases.decisions_allowed(ctx.session, by, case_id, today, rate)
@@ -420,7 +421,7 @@ async def record_step(ctx: KeeperCtx, case_id: int) -> Response:
         "note": _text(form.get("note"), 2000),
     }
     done_on = _date(sent["done_on"], "done_on", errors)
-    if done_on is not None and done_on > dt.date.today():
+    if done_on is not None and done_on > beijing_today():
         errors["done_on"] = "完成日期不能晚于今天"
     if kind not in STEP_KINDS or kind == "decision":
         errors[""] = "未知的步骤"
@@ -469,7 +470,7 @@ async def record_decision(ctx: KeeperCtx, case_id: int) -> Response:
         "note": _text(form.get("note"), 2000),
     }
     decided_on = _date(sent["decided_on"], "decided_on", errors)
-    if decided_on is not None and decided_on > dt.date.today():
+    if decided_on is not None and decided_on > beijing_today():
         errors["decided_on"] = "决定日期不能晚于今天"
     fee: float | None = None
     if sent["fee_wan"]:

@@ -18,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from landmatch import vocab
 from landmatch.api.deps import JobSessionDep
 from landmatch.api.routes.workbench.common import FORM_ERROR, BureauCtx, Staff, render
+from landmatch.dates import beijing_today
 from landmatch.errors import InvalidInput, LandMatchError
 from landmatch.inventory.listing import own_city
 from landmatch.inventory.uploads import LAYER_FILES, receive
@@ -177,7 +178,7 @@ def coverage_list(
         cities=_cities(ctx.staff),
         all_cities=list(vocab.CITIES.items()),
         kinds=list(vocab.CONSTRAINT_KINDS.items()),
-        today=dt.date.today(),
+        today=beijing_today(),
     )
 
 

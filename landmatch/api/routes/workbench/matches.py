@@ -21,6 +21,7 @@ from landmatch.api.routes.workbench.common import (
     redirect,
     render,
 )
+from landmatch.dates import BEIJING, beijing_today
 from landmatch.errors import InvalidInput, LandMatchError
 from landmatch.maps import printed
 from landmatch.maps.brochure import html_to_pdf
@@ -157,7 +158,7 @@ def reserve(
         return redirect(
             ctx.request, back, ("danger", "这次匹配不属于任何项目，不能预留；请从项目页发起匹配")
         )
-    until = dt.date.today() + dt.timedelta(days=ctx.settings.reservation_days)
+    until = beijing_today() + dt.timedelta(days=ctx.settings.reservation_days)
     hold = svc.ReservationIn(
         parcel_code=parcel_code,
         project_id=int(pid),
@@ -194,7 +195,7 @@ async def proposal(ctx: PromoterCtx, match_id: str) -> Response:
     except LandMatchError as exc:
         ctx.session.rollback()
         return redirect(ctx.request, f"{URL}/{match_id}", ("danger", exc.message))
-    until = made["expires_at"].astimezone(dt.timezone(dt.timedelta(hours=8))).strftime("%Y-%m-%d")
+    until = made["expires_at"].astimezone(BEIJING).strftime("%Y-%m-%d")
     return redirect(
         ctx.request,
         f"/workbench/projects/{pid}#proposals",

@@ -13,7 +13,6 @@ Who: admins and the province's bureau (every city and the province's default), a
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Path, Query
@@ -31,6 +30,7 @@ from landmatch.api.routes.workbench.common import (
     render,
 )
 from landmatch.api.schemas.monitoring import RuleIn, TargetIn
+from landmatch.dates import beijing_today
 from landmatch.db.locking import etag
 from landmatch.errors import Forbidden, InvalidInput, PreconditionFailed, validation_reason
 from landmatch.geo.measure import m2_to_ha, m2_to_mu, mu_to_m2
@@ -271,7 +271,7 @@ def targets_page(
     city: Annotated[str | None, Query(max_length=6)] = None,
     year: YearQuery = None,
 ) -> HTMLResponse:
-    return _targets_page(ctx, _target_city(ctx.staff, city), year or dt.date.today().year)
+    return _targets_page(ctx, _target_city(ctx.staff, city), year or beijing_today().year)
 
 
 @router.post(TARGETS_URL + "/{city}/{year}/{kind}")

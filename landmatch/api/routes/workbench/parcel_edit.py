@@ -29,6 +29,7 @@ from landmatch.api.routes.workbench.common import (
 )
 from landmatch.basemap.store import water_loaded
 from landmatch.confidential import CONFIDENTIAL_FIELDS, may_read
+from landmatch.dates import beijing_minute
 from landmatch.db.locking import etag
 from landmatch.errors import Forbidden, InvalidInput, PreconditionFailed, UnprocessableInput
 from landmatch.inventory import edits, sheet
@@ -271,7 +272,7 @@ def restore(
             f"/workbench/parcels/{code}/history",
             flash=(
                 "warning",
-                f"未恢复：{now['actor'] or '他人'}于 {_beijing(now['at'])} 保存了版本 "
+                f"未恢复：{now['actor'] or '他人'}于 {beijing_minute(now['at'])} 保存了版本 "
                 f"{now['version']}；请查看最新历史后再决定是否恢复",
             ),
         )
@@ -282,7 +283,3 @@ def restore(
         )
     done = f"已恢复到版本 {version}" if version else "已恢复删除的地块"
     return redirect(ctx.request, f"/workbench/parcels/{code}", flash=("success", done))
-
-
-def _beijing(at: dt.datetime) -> str:
-    return at.astimezone(dt.timezone(dt.timedelta(hours=8))).strftime("%Y-%m-%d %H:%M")

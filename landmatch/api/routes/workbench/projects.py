@@ -29,6 +29,7 @@ from landmatch.api.routes.workbench.common import (
 )
 from landmatch.api.security import base_url
 from landmatch.basemap.store import water_loaded
+from landmatch.dates import beijing_today
 from landmatch.db.locking import etag
 from landmatch.errors import LandMatchError, PreconditionFailed
 from landmatch.maps.workbench import area_picker
@@ -279,7 +280,7 @@ def _project_page(
         req=requirement_form.context(p["requirement"]),
         errors={},
         typed=typed or {},
-        today=dt.date.today(),
+        today=beijing_today(),
         site=base_url(request, settings),
     )
 

@@ -30,7 +30,7 @@ from landmatch.api.routes.workbench.common import (
     render,
 )
 from landmatch.basemap.store import water_loaded
-from landmatch.dates import beijing_minute
+from landmatch.dates import beijing_minute, beijing_today
 from landmatch.db.locking import etag
 from landmatch.db.parcels import ParcelFilter
 from landmatch.errors import GeometryError, LandMatchError, PreconditionFailed, UnprocessableInput
@@ -109,7 +109,7 @@ def _page(
 ) -> HTMLResponse:
     session, staff, code = at.session, at.staff, at.code
     _zone_in_scope(session, staff, code)
-    today = dt.date.today()
+    today = beijing_today()
     z = records.show_zone(session, staff.principal, code, today)
     for a in z["assessments"]:
         a["state"], a["state_label"] = _assessment_state(a, today)
