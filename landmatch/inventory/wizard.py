@@ -78,6 +78,7 @@ OPTION_FIELDS = (
     "land_use",
     "status",
     "visibility",
+    "repair",
     "reason",
 )
 # Progress is written to the job this often (seconds), with the heartbeat.
@@ -268,6 +269,8 @@ def check_options(principal: Principal, given: dict[str, str]) -> dict[str, str]
     """The wizard's options, each checked by the import's own rules; the error names its
     field. Blank options are left out (the import's defaults apply)."""
     out = {k: v.strip() for k, v in given.items() if k in OPTION_FIELDS and v and v.strip()}
+    if out.pop("repair", None):  # a ticked box, whatever its value
+        out["repair"] = "1"
     city = out.get("city")
     if city is not None:
         if city not in vocab.CITIES:
@@ -425,6 +428,7 @@ def _options(job: dict[str, Any], commit: bool, limits: Limits) -> imports.Impor
         land_use=o.get("land_use"),
         status=o.get("status"),
         visibility=o.get("visibility"),
+        repair=o.get("repair") == "1",
         columns=job["columns"] or None,
         max_rows=limits.max_rows,
         settle_inline_max=limits.settle_inline_max,

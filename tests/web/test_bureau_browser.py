@@ -1,0 +1,126 @@
+"""The land bureau's journeys the other browser tests leave out, in real headless Chromium
+against the live app and PostGIS, failing on any console error: a file with a self-intersecting
+boundary is refused row by row, then imported with the wizard's 自动修复 and rolled back from
+the job page."""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, text
+
+from tests.web.conftest import browser_sign_in, drop_account, make_account
+
+CITY = "130100"
+
+
+@pytest.fixture
+def bureau(engine: Engine) -> Iterator[str]:
+    name = make_account(engine, "bureau", city=CITY)
+    yield name
+    with engine.begin() as c:
+        c.execute(text("DELETE FROM landmatch.import_job WHERE actor = :a"), {"a": name})
+    drop_account(engine, name)
+
+
+def _square(lon: float, lat: float, d: float = 0.002) -> list[list[float]]:
+    return [[lon, lat], [lon + d, lat], [lon + d, lat + d], [lon, lat + d], [lon, lat]]
+
+
+def _bowtie_file(codes: list[str]) -> bytes:
+    """Two parcels in 石家庄: a square, and a bow-tie (its boundary crosses itself)."""
+    lon, lat = 114.575, 38.083
+    bowtie = [[lon, lat], [lon + 0.002, lat + 0.002], [lon + 0.002, lat], [lon, lat + 0.002]]
+    rings = [_square(lon - 0.004, lat), [*bowtie, bowtie[0]]]
+    features = [
+        {
+            "type": "Feature",
+            "properties": {"地块编号": code, "地块名称": f"测试{i + 1}号地", "用途": "M1"},
+            "geometry": {"type": "Polygon", "coordinates": [ring]},
+        }
+        for i, (code, ring) in enumerate(zip(codes, rings, strict=True))
+    ]
+    return json.dumps({"type": "FeatureCollection", "features": features}).encode()
+
+
+def _live_codes(engine: Engine, codes: list[str]) -> list[str]:
+    with engine.connect() as c:
+        return list(
+            c.execute(
+                text(
+                    "SELECT code FROM landmatch.parcel WHERE code = ANY(:c) "
+                    "AND deleted_at IS NULL ORDER BY code"
+                ),
+                {"c": codes},
+            ).scalars()
+        )
+
+
+def test_an_invalid_boundary_is_repaired_by_the_wizard_then_the_import_rolled_back(
+    live_url: str, watched: Any, bureau: str, engine: Engine
+) -> None:
+    tag = uuid.uuid4().hex[:6]
+    codes = [f"石修复{tag}-1号", f"石修复{tag}-2号"]
+    w = watched(viewport=(1280, 1000))
+    page = w.page
+    page.on("dialog", lambda d: d.accept())
+    page.goto(live_url + "/workbench/imports/new")
+    browser_sign_in(page, live_url, bureau)
+    page.wait_for_url(re.compile(r"/workbench/imports/new$"))
+    page.set_input_files(
+        "#f-files",
+        files=[
+            {
+                "name": "长安区边界.geojson",
+                "mimeType": "application/geo+json",
+                "buffer": _bowtie_file(codes),
+            }
+        ],
+    )
+    page.click("#upload-submit")
+    page.wait_for_url(re.compile(r"/workbench/imports/\d+$"))
+
+    # The dry run refuses the bow-tie: its row, the field and the reason, and what to do.
+    page.click("#check-submit")
+    page.wait_for_selector("#report-table", timeout=120_000)
+    assert "拒绝 1" in page.inner_text("#totals")
+    refused = page.locator("#report-table tbody tr", has_text="拒绝")
+    assert refused.count() == 1
+    line = refused.inner_text()
+    assert codes[1] in line and "几何图形" in line and "自相交" in line
+    assert "可选择“自动修复”后重试" in line
+    assert page.locator("#commit-form").count() == 0
+
+    # The option the message names is on the page: ticked, the dry run repairs and says so.
+    page.get_by_label("自动修复", exact=False).check()
+    page.click("#check-submit")
+    page.wait_for_selector("#commit-form", timeout=120_000)
+    assert "拒绝 0" in page.inner_text("#totals") and "新建 2" in page.inner_text("#totals")
+    assert "已自动修复" in page.inner_text("#report")
+    assert page.locator("#f-repair").is_checked()
+    assert _live_codes(engine, codes) == []  # a dry run writes nothing
+
+    # Commit, then roll the import back from the same page.
+    page.click("#commit-submit")
+    page.wait_for_function(
+        "() => document.getElementById('job-state') && "
+        "document.getElementById('job-state').textContent === '已导入'",
+        timeout=120_000,
+    )
+    assert _live_codes(engine, codes) == sorted(codes)
+    with engine.connect() as c:
+        assert c.execute(
+            text("SELECT bool_and(ST_IsValid(geom)) FROM landmatch.parcel WHERE code = ANY(:c)"),
+            {"c": codes},
+        ).scalar()
+    page.fill("#f-rollback-reason", "边界需重新测绘")
+    page.click("#rollback-form button[type=submit]")
+    page.wait_for_selector(".alert-success")
+    assert "已撤销导入任务" in page.inner_text(".alert-success")
+    assert _live_codes(engine, codes) == []
+    assert w.errors == [], w.errors
