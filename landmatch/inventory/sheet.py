@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from landmatch import vocab
 from landmatch.auth import Principal
+from landmatch.db.cards import reservation_of
 from landmatch.db.geometry import geojson_sql
 from landmatch.db.parcels import get_parcel
 from landmatch.errors import Forbidden
@@ -313,6 +314,9 @@ def parcel_sheet(
             {"label": label, "km": facts[col] if facts else None} for col, label in DISTANCES
         ],
         "flags": parcel_flags(session, p["id"], stale_days),
+        # A parcel held for a project: the bureau sees that it is held and until when before
+        # it changes the parcel (the project itself is the promotion team's).
+        "reservation": reservation_of(session, code, principal),
         "surroundings": surroundings(session, p["id"]),
         "can_edit": may_edit(
             session, principal, p["city_code"], _zone_id(session, p.get("zone_code"))

@@ -1,22 +1,27 @@
 """The land bureau's journeys the other browser tests leave out, in real headless Chromium
 against the live app and PostGIS, failing on any console error: a file with a self-intersecting
 boundary is refused row by row, then imported with the wizard's 自动修复 and rolled back from
-the job page."""
+the job page; a parcel held for a project shows its hold on the bureau's parcel page until the
+promotion team releases it."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import uuid
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import Engine, text
 
+from tests.conftest import TEST_PASSWORD
 from tests.web.conftest import browser_sign_in, drop_account, make_account
 
 CITY = "130100"
+TEAM = "t-bureau-holds"
 
 
 @pytest.fixture
@@ -124,3 +129,73 @@ def test_an_invalid_boundary_is_repaired_by_the_wizard_then_the_import_rolled_ba
     assert "已撤销导入任务" in page.inner_text(".alert-success")
     assert _live_codes(engine, codes) == []
     assert w.errors == [], w.errors
+
+
+@pytest.fixture
+def held(live_url: str, engine: Engine) -> Iterator[tuple[str, str, str]]:
+    """A promoter of a team, its project and a 石家庄 parcel it holds for the project until a
+    date: (promoter, parcel code, until)."""
+    promoter = make_account(engine, "promoter", team=TEAM)
+    with engine.connect() as c:
+        code = c.execute(
+            text(
+                "SELECT p.code FROM landmatch.parcel p WHERE p.city_code = :city "
+                "AND p.status = 'ready' AND p.deleted_at IS NULL AND NOT EXISTS (SELECT 1 "
+                "FROM landmatch.reservation r WHERE r.parcel_id = p.id AND r.released_at IS NULL) "
+                "ORDER BY p.code LIMIT 1 OFFSET 3"
+            ),
+            {"city": CITY},
+        ).scalar_one()
+    auth = (promoter, TEST_PASSWORD)
+    req = {"industry": "34", "area_mu_min": 10, "area_mu_max": 400}
+    r = httpx.post(
+        live_url + "/api/projects",
+        json={"name": "新能源电池项目", "requirement": req},
+        auth=auth,
+        timeout=60,
+    )
+    assert r.status_code in (200, 201), r.text
+    until = (dt.date.today() + dt.timedelta(days=30)).isoformat()
+    r = httpx.post(
+        live_url + "/api/reservations",
+        json={"parcel_code": code, "project_id": r.json()["id"], "until": until},
+        auth=auth,
+        timeout=60,
+    )
+    assert r.status_code in (200, 201), r.text
+    yield promoter, code, until
+    with engine.begin() as c:  # reservations go with their projects
+        c.execute(text("DELETE FROM landmatch.project WHERE owner_team = :t"), {"t": TEAM})
+    drop_account(engine, promoter)
+
+
+def test_the_bureau_sees_a_hold_on_its_parcel_until_it_is_released(
+    live_url: str, watched: Any, bureau: str, held: tuple[str, str, str]
+) -> None:
+    promoter, code, until = held
+    w = watched(viewport=(1280, 900))
+    page = w.page
+    page.goto(f"{live_url}/workbench/parcels/{code}")
+    browser_sign_in(page, live_url, bureau)
+    page.wait_for_url(re.compile(r"/workbench/parcels/[^/]+$"))
+    hold = page.inner_text("#reservation")
+    assert hold == f"已被招商团队为项目预留，至 {until}", hold
+    assert "新能源电池项目" not in page.content()  # the project is the team's
+
+    # The team releases it on its project page; the bureau's page says so.
+    x = watched(viewport=(1280, 900))
+    x.page.on("dialog", lambda d: d.accept())
+    x.page.goto(live_url + "/workbench/projects")
+    browser_sign_in(x.page, live_url, promoter)
+    x.page.click("a:has-text('新能源电池项目')")
+    x.page.wait_for_url(re.compile(r"/workbench/projects/\d+$"))
+    mine = watched(viewport=(1280, 900))
+    mine.page.goto(f"{live_url}/workbench/parcels/{code}")
+    browser_sign_in(mine.page, live_url, promoter)
+    mine.page.wait_for_url(re.compile(r"/workbench/parcels/[^/]+$"))
+    assert mine.page.inner_text("#reservation").startswith("为项目“新能源电池项目”预留")
+    x.page.click(f"form[data-confirm*='{code}'] button[type=submit]")
+    x.page.wait_for_selector(".alert-success")
+    page.reload()
+    assert page.inner_text("#reservation") == "未预留"
+    assert w.errors == [] and x.errors == [] and mine.errors == [], (w.errors, x.errors)
