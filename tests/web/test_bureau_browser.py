@@ -2,7 +2,8 @@
 against the live app and PostGIS, failing on any console error: a file with a self-intersecting
 boundary is refused row by row, then imported with the wizard's 自动修复 and rolled back from
 the job page; a parcel held for a project shows its hold on the bureau's parcel page until the
-promotion team releases it."""
+promotion team releases it; a boundary saved in one tab is refused in the other with who and
+when, the typed boundary kept, and saving again re-applies it."""
 
 from __future__ import annotations
 
@@ -15,10 +16,12 @@ from typing import Any
 
 import httpx
 import pytest
+import shapely
+from shapely import affinity
 from sqlalchemy import Engine, text
 
 from tests.conftest import TEST_PASSWORD
-from tests.web.conftest import browser_sign_in, drop_account, make_account
+from tests.web.conftest import Watched, browser_sign_in, drop_account, make_account
 
 CITY = "130100"
 TEAM = "t-bureau-holds"
@@ -199,3 +202,85 @@ def test_the_bureau_sees_a_hold_on_its_parcel_until_it_is_released(
     page.reload()
     assert page.inner_text("#reservation") == "未预留"
     assert w.errors == [] and x.errors == [] and mine.errors == [], (w.errors, x.errors)
+
+
+@pytest.fixture
+def square_parcel(engine: Engine) -> Iterator[str]:
+    """A 石家庄 parcel of one ring outside any zone (not the other journeys' picks); its state
+    is put back afterwards (a restore: the history keeps the test's versions)."""
+    from landmatch.db.inventory import restore_versions
+
+    with engine.connect() as c:
+        code, pid, version = c.execute(
+            text(
+                "SELECT code, id, version FROM landmatch.parcel WHERE city_code = :city "
+                "AND deleted_at IS NULL AND status = 'supplied' AND zone_id IS NULL "
+                "AND ST_NumGeometries(geom) = 1 AND ST_NRings(geom) = 1 "
+                "AND area_m2 BETWEEN 20000 AND 200000 ORDER BY code LIMIT 1"
+            ),
+            {"city": CITY},
+        ).one()
+    yield code
+    with engine.begin() as c:
+        vid = c.execute(
+            text(
+                "SELECT id FROM landmatch.parcel_version_full WHERE parcel_id = :p "
+                "AND version = :v ORDER BY id DESC LIMIT 1"
+            ),
+            {"p": pid, "v": version},
+        ).scalar_one()
+        restore_versions(c, [vid])
+
+
+def _shrunk(engine: Engine, code: str, factor: float) -> tuple[str, float]:
+    """The parcel's boundary scaled about its centre, as the page's coordinates text, with
+    its planar area (for comparing which one was saved)."""
+    from landmatch.geo.coords import text_from_geometry
+
+    with engine.connect() as c:
+        wkt = c.execute(
+            text("SELECT ST_AsText(geom) FROM landmatch.parcel WHERE code = :c"), {"c": code}
+        ).scalar_one()
+    geom = affinity.scale(shapely.from_wkt(wkt), factor, factor)
+    return text_from_geometry(geom), geom.area
+
+
+def test_a_boundary_saved_in_another_tab_is_refused_with_who_and_when_then_reapplied(
+    live_url: str, watched: Any, bureau: str, square_parcel: str, engine: Engine
+) -> None:
+    code = square_parcel
+    first_text, _ = _shrunk(engine, code, 0.95)
+    second_text, second_area = _shrunk(engine, code, 0.9)
+    w = watched(viewport=(1280, 900))
+    page = w.page
+    page.goto(f"{live_url}/workbench/parcels/{code}/boundary")
+    browser_sign_in(page, live_url, bureau)
+    page.wait_for_url(re.compile(r"/boundary$"))
+    second = Watched(page.context.new_page())  # a second tab of the same browser
+    other = second.page
+    other.goto(f"{live_url}/workbench/parcels/{code}/boundary")
+    for tab, coords, reason in (
+        (page, first_text, "第一次调整"),
+        (other, second_text, "第二次调整"),
+    ):
+        tab.fill("#f-coords", coords)
+        tab.fill("#boundary-form #f-reason", reason)
+        tab.click("#save-boundary")
+        tab.wait_for_load_state("networkidle")
+    assert "边界已保存" in page.inner_text(".alert-success")
+
+    # The second tab: refused, who saved which version when and why; its boundary kept.
+    notice = other.inner_text("#notice")
+    assert notice.startswith("未保存：") and bureau in notice and "第一次调整" in notice
+    assert re.search(r"于 \d{4}-\d{2}-\d{2} \d{2}:\d{2} 保存了版本", notice), notice
+    assert other.input_value("#f-coords") == second_text
+    # Saving again re-applies it on the saved version.
+    other.click("#save-boundary")
+    other.wait_for_url(re.compile(r"/workbench/parcels/[^/]+$"))
+    assert "边界已保存" in other.inner_text(".alert-success")
+    with engine.connect() as c:
+        area = c.execute(
+            text("SELECT ST_Area(geom) FROM landmatch.parcel WHERE code = :c"), {"c": code}
+        ).scalar_one()
+    assert area == pytest.approx(second_area, rel=1e-6)
+    assert w.errors == [] and second.errors == [], (w.errors, second.errors)

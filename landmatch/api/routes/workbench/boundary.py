@@ -24,6 +24,7 @@ from landmatch.api.routes.workbench.common import (
     EditorCtx,
     PageContext,
     Version,
+    fmt_datetime,
     redirect,
     refused,
     render,
@@ -197,12 +198,12 @@ def save_boundary(
 ) -> Response:
     geometry = None
 
-    def again(**shown: Any) -> HTMLResponse:
+    def again(opened: int = version, **shown: Any) -> HTMLResponse:
         return _page(
             ctx,
             code=code,
             geometry=geometry,
-            version=version,
+            version=opened,
             status=FORM_ERROR,
             typed=coords,
             values={"reason": reason},
@@ -218,9 +219,15 @@ def save_boundary(
     except PreconditionFailed:
         ctx.session.rollback()
         now = edits.version_state(ctx.session, code, None, ctx.staff.principal)
+        # Who and when, as the attribute form's conflict screen says it; the typed boundary
+        # stays, now on the saved version, so that saving again re-applies it there (a form
+        # still on the opened version would be refused again, every time).
         return again(
-            notice=f"未保存：{now['actor'] or '他人'}在您打开此页后保存了版本 {now['version']}"
-            f"（{now['reason'] or '无原因'}）。请重新加载后再修改边界，或用下方坐标重新应用您的边界。"
+            opened=int(now["version"]),
+            notice=f"未保存：您打开的是版本 {version}；此后 {now['actor'] or '他人'} 于 "
+            f"{fmt_datetime(now['at'])} 保存了版本 {now['version']}"
+            f"（原因：{now['reason'] or '未填写'}）。下方仍是您的边界：再次“保存边界”即在版本 "
+            f"{now['version']} 上重新应用；放弃您的修改请重新打开“编辑边界”。",
         )
     except LandMatchError as exc:
         # A boundary out of the account's city or zone (Forbidden) is said beside the map with
