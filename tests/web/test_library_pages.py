@@ -130,6 +130,42 @@ def test_uploads_as_each_role(
     assert written == (1 if role == "admin" else 0)
 
 
+def test_a_bureaus_upload_with_another_citys_features_lists_each_of_them(
+    client: TestClient, passwords: dict[str, str], session: Session
+) -> None:
+    """A 石家庄 bureau's file with two 唐山 features among its own: refused with every
+    out-of-scope feature listed (feature, field, reason) on the layer's report page, not the
+    bare error page naming the first; nothing written."""
+    csrf = sign_in(client, passwords["bureau"])
+    features = [
+        json.loads(_facility(code, city, lon, lat))["features"][0]
+        for code, city, lon, lat in (
+            ("wb-f-own", "130100", 114.5, 38.04),
+            ("wb-f-ts1", "130200", 118.2, 39.63),
+            ("wb-f-ts2", "130200", 118.3, 39.65),
+        )
+    ]
+    body = json.dumps({"type": "FeatureCollection", "features": features}).encode()
+    r = client.post(
+        "/workbench/layers/facility/import",
+        data={"csrf_token": csrf, "reason": "补充变电站"},
+        files={"file": ("f.geojson", body, "application/geo+json")},
+    )
+    assert r.status_code == 403 and 'id="report-problems"' in r.text, r.text[:500]
+    assert "没有写入任何记录" in r.text
+    rows = re.findall(
+        r"<tr><td>(.*?)</td><td>(.*?)</td><td>(.*?)</td></tr>",
+        r.text.split('id="report-problems"')[1],
+    )
+    assert [(row, field) for row, field, _ in rows] == [("2", "城市代码"), ("3", "城市代码")]
+    assert all("唐山市" in reason for _, _, reason in rows)
+    assert 'href="/workbench/layers?layer=facility"' in r.text  # back to the upload
+    written = session.execute(
+        text("SELECT count(*) FROM landmatch.facility WHERE code LIKE 'wb-f-%'")
+    ).scalar()
+    assert written == 0
+
+
 def test_policy_import_reports_like_the_cli(
     client: TestClient, passwords: dict[str, str], session: Session
 ) -> None:

@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from landmatch import vocab
 from landmatch.api.deps import JobSessionDep
 from landmatch.api.routes.workbench.common import FORM_ERROR, BureauCtx, Staff, render
-from landmatch.errors import InvalidInput, LandMatchError
+from landmatch.errors import Forbidden, InvalidInput, LandMatchError
 from landmatch.inventory.listing import own_city
 from landmatch.inventory.uploads import LAYER_FILES, receive
 from landmatch.reflayers import changes, coverage, listing
@@ -111,13 +111,15 @@ def _outcome(
     title: str,
     back: str,
     report: Any = None,
-    error: InvalidInput | None = None,
+    error: InvalidInput | Forbidden | None = None,
 ) -> HTMLResponse:
     """The page of a layer change: committed, with its report; or rolled back, with the
-    refusal (a bad file or value: the report page says which)."""
+    refusal (a bad file or value, features outside the account's city: the report page says
+    which)."""
     if error is not None:
         session.rollback()
-        return _report_page(request, title, back, error=error, status=FORM_ERROR)
+        status = FORM_ERROR if isinstance(error, InvalidInput) else error.status
+        return _report_page(request, title, back, error=error, status=status)
     session.commit()
     return _report_page(request, title, back, report=report.to_dict())
 
@@ -160,6 +162,12 @@ async def import_layer(
             covers=cover,
         )
     except InvalidInput as exc:
+        return _outcome(ctx.request, session, title, back, error=exc)
+    except Forbidden as exc:
+        # Features of another city (reflayers.scope): every one of them listed, as a bad
+        # value's rows are, rather than the bare error page with the first one.
+        if not isinstance(exc.detail, list):
+            raise
         return _outcome(ctx.request, session, title, back, error=exc)
     return _outcome(ctx.request, session, title, back, report)
 
