@@ -149,9 +149,31 @@ def changed_props(sent: Mapping[str, str | list[str]], stored: Mapping[str, Any]
             try:
                 out[name] = float(Decimal(value.strip().replace(",", ""))) * M2_PER_MU
             except InvalidOperation:
-                out[name] = value  # the service names the problem
+                out[name] = value  # the service names the problem (in_form_units: in 亩)
             continue
         out[name] = value if isinstance(value, list) else (value.strip() or None)
+    return out
+
+
+def _in_mu(m2: float | None) -> float | None:
+    return None if m2 is None else m2 / M2_PER_MU
+
+
+def in_form_units(errors: Mapping[str, str], sent: Mapping[str, Any]) -> dict[str, str]:
+    """The service's refusals by field as the edit form says them: the declared area is
+    stored in m² but typed in 亩, so its refusal (the service's verdict) is said in 亩."""
+    out = dict(errors)
+    if AREA_FIELD not in out:
+        return out
+    typed = str(sent.get(AREA_FIELD) or "").strip()
+    try:
+        Decimal(typed.replace(",", ""))
+    except InvalidOperation:
+        out[AREA_FIELD] = f"申报面积（亩）：“{typed[:40]}”不是数字"
+        return out
+    f = BY_NAME[AREA_FIELD]
+    lo, hi = _in_mu(f.lo), _in_mu(f.hi)
+    out[AREA_FIELD] = f"申报面积应在 {mu(lo)}–{mu(hi)} 亩之间（填写的是“{typed[:40]}”）"
     return out
 
 
@@ -203,8 +225,9 @@ def form_groups(
                 "readonly": name in READ_ONLY,
                 "kind": f.kind,
                 "choices": list(f.vocab.items()) if f.vocab else None,
-                "lo": f.lo,
-                "hi": f.hi,
+                # The range beside the field, in the field's unit (the area is typed in 亩).
+                "lo": _in_mu(f.lo) if name == AREA_FIELD else f.lo,
+                "hi": _in_mu(f.hi) if name == AREA_FIELD else f.hi,
                 "max_len": f.max_len,
             }
             if name == "county_code":

@@ -472,6 +472,40 @@ def test_edit_form_errors_beside_the_field_then_saved(
     assert "已保存" in client.get(ok.headers["location"]).text
 
 
+def test_the_declared_area_is_said_in_mu_on_the_edit_form(
+    client: TestClient, passwords: dict[str, str], codes: dict[str, str]
+) -> None:
+    """The declared area is typed in 亩 (stored in m²): the range beside its field and its
+    refusals are in 亩, every range is written with thousands separators (never 1e+09), and
+    the other fields' problems are still reported with it."""
+    csrf = sign_in(client, passwords["bureau"])
+    code = codes["own"]
+    _, version = _csrf_and_version(client, code)
+    form = client.get(f"/workbench/parcels/{code}/edit").text
+    ranges = dict(re.findall(r'class="form-text" id="f-([a-z0-9_]+)-msg">([^<]+)<', form))
+    assert ranges["declared_area_mu"] == "0–1,500,000"
+    assert ranges and not [r for r in ranges.values() if "e+" in r], ranges
+
+    def refused(area: str) -> str:
+        r = client.post(
+            f"/workbench/parcels/{code}/edit",
+            data={
+                "csrf_token": csrf,
+                "version": version,
+                "declared_area_mu": area,
+                "height_max_m": "abc",
+            },
+        )
+        assert r.status_code == 200 and f'value="{area}"' in r.text
+        assert re.search(r'id="f-height_max_m-msg">[^<]+<', r.text)
+        msg = re.search(r'id="f-declared_area_mu-msg"[^>]*>([^<]+)<', r.text)
+        assert msg, r.text[:300]
+        return msg.group(1)
+
+    assert refused("二十") == "申报面积（亩）：“二十”不是数字"
+    assert refused("-5") == "申报面积应在 0–1,500,000 亩之间（填写的是“-5”）"
+
+
 def test_conflict_screen_and_reapply(
     client: TestClient,
     passwords: dict[str, str],

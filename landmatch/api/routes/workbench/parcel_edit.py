@@ -114,7 +114,7 @@ async def save(ctx: EditorCtx, code: str) -> Response:
         ctx.session.rollback()
         return _conflict(ctx, code, base, sent, props, reason)
     except UnprocessableInput as exc:
-        errors = refused(ctx.session, exc)
+        errors = sheet.in_form_units(refused(ctx.session, exc), sent)
         values = {n: v for n, v in sent.items()}
         return _form(
             ctx,
