@@ -166,6 +166,67 @@ def test_a_bureaus_upload_with_another_citys_features_lists_each_of_them(
     assert written == 0
 
 
+def test_an_alert_about_the_citys_ready_parcels_is_on_the_home_page_until_checked(
+    client: TestClient, passwords: dict[str, str], session: Session
+) -> None:
+    """A constraint change that reached ready parcels raises an alert for the bureau of their
+    city (reflayers.alerts): the bureau finds it on its home page, with the parcels linked, and
+    marks it checked there (no longer only through /api/alerts); another city's alert is
+    neither shown nor its to check."""
+    code = session.execute(
+        text(
+            "SELECT code FROM landmatch.parcel WHERE city_code = '130100' AND status = 'ready' "
+            "AND deleted_at IS NULL ORDER BY code LIMIT 1"
+        )
+    ).scalar_one()
+
+    def alert(city: str, message: str, codes: list[str]) -> int:
+        return int(
+            session.execute(
+                text(
+                    "INSERT INTO landmatch.layer_alert (layer, record_code, op, city_code, "
+                    "parcel_codes, ready_count, message, actor) VALUES ('constraint_area', "
+                    "'wb-eco-1', 'insert', :city, :codes, :n, :m, 'admin-x') RETURNING id"
+                ),
+                {"city": city, "codes": codes, "n": len(codes), "m": message},
+            ).scalar_one()
+        )
+
+    ours = alert(
+        "130100", "新增管控区「滹沱河生态廊道」（禁止）涉及石家庄市 1 宗熟地，请核查", [code]
+    )
+    theirs = alert("130200", "新增管控区「唐山示意」（禁止）涉及唐山市 2 宗熟地，请核查", [])
+    csrf = sign_in(client, passwords["bureau"])
+    home = client.get("/workbench").text
+    item = re.search(rf'<li[^>]*data-alert="{ours}">(.*?)</li>', home, re.S)
+    assert item and "滹沱河生态廊道" in item.group(1)
+    assert f'href="/workbench/parcels/{code}"' in item.group(1)
+    assert f'action="/workbench/layers/alerts/{ours}/ack"' in item.group(1)
+    assert f'data-alert="{theirs}"' not in home and "唐山示意" not in home
+    r = client.post(
+        f"/workbench/layers/alerts/{theirs}/ack",
+        data={"csrf_token": csrf},
+        follow_redirects=False,
+    )
+    assert r.status_code == 403
+    r = client.post(
+        f"/workbench/layers/alerts/{ours}/ack", data={"csrf_token": csrf}, follow_redirects=False
+    )
+    assert r.status_code == 303 and r.headers["location"] == "/workbench"
+    home = client.get("/workbench").text
+    assert "预警已标记为已核查" in home and f'data-alert="{ours}"' not in home
+    checked = session.execute(
+        text("SELECT acknowledged_by FROM landmatch.layer_alert WHERE id = :i"), {"i": ours}
+    ).scalar_one()
+    assert checked is not None
+    assert (
+        session.execute(
+            text("SELECT acknowledged_at FROM landmatch.layer_alert WHERE id = :i"), {"i": theirs}
+        ).scalar_one()
+        is None
+    )
+
+
 def test_policy_import_reports_like_the_cli(
     client: TestClient, passwords: dict[str, str], session: Session
 ) -> None:

@@ -2,7 +2,8 @@
 bureaus — records per layer and city, a file imported or replacing the layer within the
 caller's scope, and the constraint layers' coverage declarations (declare, withdraw), each
 write answered with the change report the CLI prints (``landmatch layers import``,
-``landmatch layers coverage declare|withdraw``), laid out as a page.
+``landmatch layers coverage declare|withdraw``), laid out as a page; an alert about the
+caller's ready parcels (listed on the home page) marked as checked.
 """
 
 from __future__ import annotations
@@ -12,16 +13,16 @@ import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
 from landmatch import vocab
 from landmatch.api.deps import JobSessionDep
-from landmatch.api.routes.workbench.common import FORM_ERROR, BureauCtx, Staff, render
+from landmatch.api.routes.workbench.common import FORM_ERROR, BureauCtx, Staff, redirect, render
 from landmatch.errors import Forbidden, InvalidInput, LandMatchError
 from landmatch.inventory.listing import own_city
 from landmatch.inventory.uploads import LAYER_FILES, receive
-from landmatch.reflayers import changes, coverage, listing
+from landmatch.reflayers import alerts, changes, coverage, listing
 
 router = APIRouter(include_in_schema=False)
 URL = "/workbench/layers"
@@ -243,3 +244,11 @@ def withdraw(ctx: BureauCtx, kind: str, city_code: str, reason: Text = "") -> HT
     except InvalidInput as exc:
         return _outcome(ctx.request, ctx.session, "撤销覆盖声明", back, error=exc)
     return _outcome(ctx.request, ctx.session, "撤销覆盖声明", back, report)
+
+
+@router.post(URL + "/alerts/{alert_id}/ack")
+def acknowledge_alert(ctx: BureauCtx, alert_id: int) -> RedirectResponse:
+    """An alert of the home page checked: it leaves the list (kept, with who and when)."""
+    alerts.acknowledge(ctx.session, ctx.staff.principal, alert_id)
+    ctx.session.commit()
+    return redirect(ctx.request, "/workbench", flash=("success", "预警已标记为已核查"))
