@@ -661,6 +661,41 @@ def test_a_refused_boundary_keeps_what_was_typed(
     assert 'value="SJZ-WB-TYPED-1"' in r.text and 'value="新建"' in r.text
 
 
+def test_a_self_intersecting_boundary_is_saved_with_the_repair_its_refusal_names(
+    client: TestClient, passwords: dict[str, str], codes: dict[str, str], session: Session
+) -> None:
+    """A bow-tie typed on the boundary page is refused with "可选择“自动修复”后重试": the
+    page has that option, and with it the boundary is saved repaired, the flash saying what
+    the repair did."""
+    csrf = sign_in(client, passwords["bureau"])
+    code = codes["own"]
+    version, x0, y0, x1, y1 = session.execute(
+        text(
+            "SELECT version, ST_XMin(geom), ST_YMin(geom), ST_XMax(geom), ST_YMax(geom) "
+            "FROM landmatch.parcel WHERE code = :c"
+        ),
+        {"c": code},
+    ).one()
+    bowtie = f"{x0},{y0}\n{x1},{y1}\n{x1},{y0}\n{x0},{y1}"
+    data = {"csrf_token": csrf, "version": version, "coords": bowtie, "reason": "按测绘成果"}
+    r = client.post(f"/workbench/parcels/{code}/boundary", data=data)
+    assert r.status_code == 200 and "自相交" in r.text and "可选择“自动修复”后重试" in r.text
+    assert re.search(r'<label class="form-check-label" for="f-repair">自动修复', r.text)
+    r = client.post(
+        f"/workbench/parcels/{code}/boundary",
+        data=data | {"repair": "1"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303, r.text[:500]
+    flash = client.get(r.headers["location"]).text
+    assert re.search(r"边界已保存；[^<]*已自动修复", flash)
+    valid, now = session.execute(
+        text("SELECT ST_IsValid(geom), version FROM landmatch.parcel WHERE code = :c"),
+        {"c": code},
+    ).one()
+    assert valid and now == version + 1
+
+
 def test_a_boundary_out_of_the_committees_zone_is_refused_beside_the_map(
     client: TestClient, passwords: dict[str, str], tokens: dict[str, str], session: Session
 ) -> None:

@@ -126,7 +126,7 @@ def new_parcel(ctx: EditorCtx) -> HTMLResponse:
 @router.post("/workbench/parcels/new")
 async def create(ctx: EditorCtx) -> Response:
     form = await ctx.request.form()
-    values = {k: str(form.get(k) or "").strip() for k in (*NEW_FIELDS, "reason")}
+    values = {k: str(form.get(k) or "").strip() for k in (*NEW_FIELDS, "reason", "repair")}
     coords = str(form.get("coords") or "")
     geometry = None
     try:
@@ -139,7 +139,9 @@ async def create(ctx: EditorCtx) -> Response:
             "geometry": geometry,
             "reason": values["reason"] or "在工作台新建地块",
         }
-        edits.create_parcel(ctx.session, body, ctx.staff.principal)
+        feature, _ = edits.create_parcel(
+            ctx.session, body, ctx.staff.principal, repair=values["repair"] == "1"
+        )
         ctx.session.commit()
     except LandMatchError as exc:
         # Forbidden here is the boundary's place (out of the account's city or zone), not the
@@ -160,7 +162,7 @@ async def create(ctx: EditorCtx) -> Response:
     return redirect(
         ctx.request,
         f"/workbench/parcels/{code}/edit",
-        flash=("success", f"地块 {code} 已创建；请补充其余属性"),
+        flash=("success", _saved(f"地块 {code} 已创建；请补充其余属性", feature)),
     )
 
 
@@ -195,6 +197,7 @@ def save_boundary(
     version: Version = 0,
     coords: Coords = "",
     reason: Annotated[str, Form(max_length=500)] = "",
+    repair: Annotated[str, Form(max_length=5)] = "",
 ) -> Response:
     geometry = None
 
@@ -206,7 +209,7 @@ def save_boundary(
             version=opened,
             status=FORM_ERROR,
             typed=coords,
-            values={"reason": reason},
+            values={"reason": reason, "repair": repair},
             **shown,
         )
 
@@ -214,7 +217,14 @@ def save_boundary(
         geom = _geometry(coords)
         geometry = json.loads(shapely.to_geojson(geom))
         body = {"geometry": geometry, "reason": reason.strip() or "在工作台修改边界"}
-        edits.update_parcel(ctx.session, code, body, etag(code, version), ctx.staff.principal)
+        feature, _ = edits.update_parcel(
+            ctx.session,
+            code,
+            body,
+            etag(code, version),
+            ctx.staff.principal,
+            repair=repair == "1",
+        )
         ctx.session.commit()
     except PreconditionFailed:
         ctx.session.rollback()
@@ -236,7 +246,15 @@ def save_boundary(
         if isinstance(exc, Forbidden):
             errors = {"geometry": _placed(exc)}
         return again(errors={"geometry": errors.get("geometry") or "；".join(errors.values())})
-    return redirect(ctx.request, f"/workbench/parcels/{code}", flash=("success", "边界已保存"))
+    return redirect(
+        ctx.request, f"/workbench/parcels/{code}", flash=("success", _saved("边界已保存", feature))
+    )
+
+
+def _saved(done: str, feature: dict[str, Any]) -> str:
+    """The flash of a saved boundary, with what 自动修复 changed (the service's notes)."""
+    notes = [w["message"] for w in feature.get("warnings", []) if w.get("field") == "geometry"]
+    return "；".join([done, *notes])
 
 
 def _placed(exc: LandMatchError) -> str:
