@@ -97,6 +97,21 @@ def get_job(conn: Connection, job_id: int, *, lock: bool = False) -> dict[str, A
     return dict(row) if row else None
 
 
+def jobs_of_imports(conn: Connection, import_ids: Sequence[int]) -> list[dict[str, Any]]:
+    """The wizard jobs that committed the import batches ``import_ids`` (an import from the
+    CLI or the API has none): id, import_id, city_code and actor of each."""
+    if not import_ids:
+        return []
+    rows = conn.execute(
+        text(
+            "SELECT id, import_id, city_code, actor FROM landmatch.import_job "
+            "WHERE import_id = ANY(:ids)"
+        ),
+        {"ids": list(import_ids)},
+    ).mappings()
+    return [dict(r) for r in rows]
+
+
 def job_files(conn: Connection, job_id: int) -> tuple[tuple[bytes, str], tuple[bytes, str] | None]:
     data, name, bdata, bname = conn.execute(
         text(

@@ -250,7 +250,10 @@ def parse_crs(value: int | str) -> CrsCode:
     match = _EPSG_RE.match(text)
     if match:
         return _known_epsg(int(match.group(1)), value)
-    raise CRSError(f"无法识别的坐标系：{value!r}；请使用 EPSG 代码，例如 EPSG:4490 或 EPSG:4527")
+    raise CRSError(
+        f"无法识别的坐标系“{value.strip()[:40]}”；请使用 EPSG 代码，例如 EPSG:4490 或 "
+        "EPSG:4527；高德、腾讯地图的坐标（GCJ-02）填 GCJ02"
+    )
 
 
 @lru_cache(maxsize=256)

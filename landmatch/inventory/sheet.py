@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from landmatch import vocab
 from landmatch.auth import Principal
 from landmatch.dates import beijing_today
+from landmatch.db.cards import reservation_of
 from landmatch.db.geometry import geojson_sql
 from landmatch.db.parcels import get_parcel
 from landmatch.errors import Forbidden
@@ -149,9 +150,31 @@ def changed_props(sent: Mapping[str, str | list[str]], stored: Mapping[str, Any]
             try:
                 out[name] = float(Decimal(value.strip().replace(",", ""))) * M2_PER_MU
             except InvalidOperation:
-                out[name] = value  # the service names the problem
+                out[name] = value  # the service names the problem (in_form_units: in 亩)
             continue
         out[name] = value if isinstance(value, list) else (value.strip() or None)
+    return out
+
+
+def _in_mu(m2: float | None) -> float | None:
+    return None if m2 is None else m2 / M2_PER_MU
+
+
+def in_form_units(errors: Mapping[str, str], sent: Mapping[str, Any]) -> dict[str, str]:
+    """The service's refusals by field as the edit form says them: the declared area is
+    stored in m² but typed in 亩, so its refusal (the service's verdict) is said in 亩."""
+    out = dict(errors)
+    if AREA_FIELD not in out:
+        return out
+    typed = str(sent.get(AREA_FIELD) or "").strip()
+    try:
+        Decimal(typed.replace(",", ""))
+    except InvalidOperation:
+        out[AREA_FIELD] = f"申报面积（亩）：“{typed[:40]}”不是数字"
+        return out
+    f = BY_NAME[AREA_FIELD]
+    lo, hi = _in_mu(f.lo), _in_mu(f.hi)
+    out[AREA_FIELD] = f"申报面积应在 {mu(lo)}–{mu(hi)} 亩之间（填写的是“{typed[:40]}”）"
     return out
 
 
@@ -203,8 +226,9 @@ def form_groups(
                 "readonly": name in READ_ONLY,
                 "kind": f.kind,
                 "choices": list(f.vocab.items()) if f.vocab else None,
-                "lo": f.lo,
-                "hi": f.hi,
+                # The range beside the field, in the field's unit (the area is typed in 亩).
+                "lo": _in_mu(f.lo) if name == AREA_FIELD else f.lo,
+                "hi": _in_mu(f.hi) if name == AREA_FIELD else f.hi,
                 "max_len": f.max_len,
             }
             if name == "county_code":
@@ -314,6 +338,9 @@ def parcel_sheet(
             {"label": label, "km": facts[col] if facts else None} for col, label in DISTANCES
         ],
         "flags": parcel_flags(session, p["id"], stale_days),
+        # A parcel held for a project: the bureau sees that it is held and until when before
+        # it changes the parcel (the project itself is the promotion team's).
+        "reservation": reservation_of(session, code, principal),
         "surroundings": surroundings(session, p["id"]),
         "can_edit": may_edit(
             session, principal, p["city_code"], _zone_id(session, p.get("zone_code"))

@@ -17,7 +17,7 @@ import codecs
 import io
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -79,6 +79,7 @@ OPTION_FIELDS = (
     "land_use",
     "status",
     "visibility",
+    "repair",
     "reason",
 )
 # Progress is written to the job this often (seconds), with the heartbeat.
@@ -121,6 +122,28 @@ def own_city(principal: Principal) -> str | None:
     return cities[0] if cities else None
 
 
+def _refusal(principal: Principal, job: dict[str, Any]) -> str | None:
+    """Why an admin or a bureau may not open ``job`` (None: it may): a job of another city;
+    one of no city yet (just uploaded) of another account."""
+    city = job["city_code"]
+    if city is not None and not principal.can_edit_city(city):
+        return f"无权查看{vocab.CITIES.get(city, city)}的导入任务（超出本账号的城市范围）"
+    if city is None and principal.role != "admin" and job["actor"] != principal.actor:
+        return "无权查看其他账号的导入任务"
+    return None
+
+
+def jobs_of_imports(
+    conn: Connection, principal: Principal, import_ids: Collection[int]
+) -> dict[int, int]:
+    """For a parcel's history: the wizard job of each import batch in ``import_ids`` that
+    ``principal`` may open (a job's number is not its batch's: the link says which job)."""
+    if principal.role not in ("admin", "bureau"):
+        return {}
+    jobs = db.jobs_of_imports(conn, sorted(import_ids))
+    return {j["import_id"]: j["id"] for j in jobs if _refusal(principal, j) is None}
+
+
 def job_for(
     conn: Connection, job_id: int, principal: Principal, *, lock: bool = False
 ) -> dict[str, Any]:
@@ -129,11 +152,9 @@ def job_for(
     job = db.get_job(conn, job_id, lock=lock)
     if job is None:
         raise NotFound(f"未找到导入任务 #{job_id}")
-    city = job["city_code"]
-    if city is not None and not principal.can_edit_city(city):
-        raise Forbidden(f"无权查看{vocab.CITIES.get(city, city)}的导入任务（超出本账号的城市范围）")
-    if city is None and principal.role != "admin" and job["actor"] != principal.actor:
-        raise Forbidden("无权查看其他账号的导入任务")
+    refusal = _refusal(principal, job)
+    if refusal:
+        raise Forbidden(refusal)
     if job["interrupted"]:
         job["state"], job["error"] = "failed", INTERRUPTED
     job["state_label"] = STATES.get(job["state"], job["state"])
@@ -268,6 +289,8 @@ def check_options(principal: Principal, given: dict[str, str]) -> dict[str, str]
     """The wizard's options, each checked by the import's own rules; the error names its
     field. Blank options are left out (the import's defaults apply)."""
     out = {k: v.strip() for k, v in given.items() if k in OPTION_FIELDS and v and v.strip()}
+    if out.pop("repair", None):  # a ticked box, whatever its value
+        out["repair"] = "1"
     city = out.get("city")
     if city is not None:
         if city not in vocab.CITIES:
@@ -425,6 +448,7 @@ def _options(job: dict[str, Any], commit: bool, limits: Limits) -> imports.Impor
         land_use=o.get("land_use"),
         status=o.get("status"),
         visibility=o.get("visibility"),
+        repair=o.get("repair") == "1",
         columns=job["columns"] or None,
         max_rows=limits.max_rows,
         settle_inline_max=limits.settle_inline_max,

@@ -169,6 +169,15 @@ def test_parse_crs_rejects_unknown(text: bool | int | str) -> None:
     assert "坐标系" in info.value.message or "EPSG" in info.value.message
 
 
+def test_an_unknown_crs_names_gcj02_for_web_map_coordinates() -> None:
+    """Staff holding coordinates from 高德 or 腾讯 maps learn what to type; their own text is
+    quoted as they typed it, not as a Python literal."""
+    with pytest.raises(CRSError) as info:
+        crs.parse_crs(" 高德地图坐标 ")
+    assert "“高德地图坐标”" in info.value.message and "GCJ02" in info.value.message
+    assert "'" not in info.value.message
+
+
 def test_is_crs84() -> None:
     assert crs.is_crs84("CRS84")
     assert crs.is_crs84("http://www.opengis.net/def/crs/OGC/1.3/CRS84")

@@ -159,7 +159,13 @@ def test_bureau_import_journey(
     page.click("#parcel-tabs a:has-text('历史')")
     page.wait_for_url(re.compile(r"/history$"))
     timeline = page.inner_text("#timeline")
-    assert "导入 #" in timeline and "补充限高" in timeline
+    assert "补充限高" in timeline
+    # The version written by the import names its batch and links to the job (whose number
+    # is not the batch's): the job page is where it is rolled back.
+    link = page.locator("#timeline a.lm-import-job")
+    assert link.count() == 1 and link.inner_text() == f"导入任务 #{job_id}"
+    assert link.get_attribute("href") == f"/workbench/imports/{job_id}"
+    assert "导入批次 " in timeline
     versions = page.locator("#timeline > li")
     oldest = versions.nth(versions.count() - 1)
     oldest.locator("input[name=reason]").fill("恢复导入时的数据")

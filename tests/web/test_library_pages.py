@@ -130,6 +130,103 @@ def test_uploads_as_each_role(
     assert written == (1 if role == "admin" else 0)
 
 
+def test_a_bureaus_upload_with_another_citys_features_lists_each_of_them(
+    client: TestClient, passwords: dict[str, str], session: Session
+) -> None:
+    """A 石家庄 bureau's file with two 唐山 features among its own: refused with every
+    out-of-scope feature listed (feature, field, reason) on the layer's report page, not the
+    bare error page naming the first; nothing written."""
+    csrf = sign_in(client, passwords["bureau"])
+    features = [
+        json.loads(_facility(code, city, lon, lat))["features"][0]
+        for code, city, lon, lat in (
+            ("wb-f-own", "130100", 114.5, 38.04),
+            ("wb-f-ts1", "130200", 118.2, 39.63),
+            ("wb-f-ts2", "130200", 118.3, 39.65),
+        )
+    ]
+    body = json.dumps({"type": "FeatureCollection", "features": features}).encode()
+    r = client.post(
+        "/workbench/layers/facility/import",
+        data={"csrf_token": csrf, "reason": "补充变电站"},
+        files={"file": ("f.geojson", body, "application/geo+json")},
+    )
+    assert r.status_code == 403 and 'id="report-problems"' in r.text, r.text[:500]
+    assert "没有写入任何记录" in r.text
+    rows = re.findall(
+        r"<tr><td>(.*?)</td><td>(.*?)</td><td>(.*?)</td></tr>",
+        r.text.split('id="report-problems"')[1],
+    )
+    assert [(row, field) for row, field, _ in rows] == [("2", "城市代码"), ("3", "城市代码")]
+    assert all("唐山市" in reason for _, _, reason in rows)
+    assert 'href="/workbench/layers?layer=facility"' in r.text  # back to the upload
+    written = session.execute(
+        text("SELECT count(*) FROM landmatch.facility WHERE code LIKE 'wb-f-%'")
+    ).scalar()
+    assert written == 0
+
+
+def test_an_alert_about_the_citys_ready_parcels_is_on_the_home_page_until_checked(
+    client: TestClient, passwords: dict[str, str], session: Session
+) -> None:
+    """A constraint change that reached ready parcels raises an alert for the bureau of their
+    city (reflayers.alerts): the bureau finds it on its home page, with the parcels linked, and
+    marks it checked there (no longer only through /api/alerts); another city's alert is
+    neither shown nor its to check."""
+    code = session.execute(
+        text(
+            "SELECT code FROM landmatch.parcel WHERE city_code = '130100' AND status = 'ready' "
+            "AND deleted_at IS NULL ORDER BY code LIMIT 1"
+        )
+    ).scalar_one()
+
+    def alert(city: str, message: str, codes: list[str]) -> int:
+        return int(
+            session.execute(
+                text(
+                    "INSERT INTO landmatch.layer_alert (layer, record_code, op, city_code, "
+                    "parcel_codes, ready_count, message, actor) VALUES ('constraint_area', "
+                    "'wb-eco-1', 'insert', :city, :codes, :n, :m, 'admin-x') RETURNING id"
+                ),
+                {"city": city, "codes": codes, "n": len(codes), "m": message},
+            ).scalar_one()
+        )
+
+    ours = alert(
+        "130100", "新增管控区「滹沱河生态廊道」（禁止）涉及石家庄市 1 宗熟地，请核查", [code]
+    )
+    theirs = alert("130200", "新增管控区「唐山示意」（禁止）涉及唐山市 2 宗熟地，请核查", [])
+    csrf = sign_in(client, passwords["bureau"])
+    home = client.get("/workbench").text
+    item = re.search(rf'<li[^>]*data-alert="{ours}">(.*?)</li>', home, re.S)
+    assert item and "滹沱河生态廊道" in item.group(1)
+    assert f'href="/workbench/parcels/{code}"' in item.group(1)
+    assert f'action="/workbench/layers/alerts/{ours}/ack"' in item.group(1)
+    assert f'data-alert="{theirs}"' not in home and "唐山示意" not in home
+    r = client.post(
+        f"/workbench/layers/alerts/{theirs}/ack",
+        data={"csrf_token": csrf},
+        follow_redirects=False,
+    )
+    assert r.status_code == 403
+    r = client.post(
+        f"/workbench/layers/alerts/{ours}/ack", data={"csrf_token": csrf}, follow_redirects=False
+    )
+    assert r.status_code == 303 and r.headers["location"] == "/workbench"
+    home = client.get("/workbench").text
+    assert "预警已标记为已核查" in home and f'data-alert="{ours}"' not in home
+    checked = session.execute(
+        text("SELECT acknowledged_by FROM landmatch.layer_alert WHERE id = :i"), {"i": ours}
+    ).scalar_one()
+    assert checked is not None
+    assert (
+        session.execute(
+            text("SELECT acknowledged_at FROM landmatch.layer_alert WHERE id = :i"), {"i": theirs}
+        ).scalar_one()
+        is None
+    )
+
+
 def test_policy_import_reports_like_the_cli(
     client: TestClient, passwords: dict[str, str], session: Session
 ) -> None:

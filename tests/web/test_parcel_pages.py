@@ -560,6 +560,40 @@ def test_a_boundary_save_names_what_the_validation_warned_of(
     assert "边界已保存，请核实：成交价(万元)：成交价 1 万元（合 " in page, page[:3000]
 
 
+def test_the_declared_area_is_said_in_mu_on_the_edit_form(
+    client: TestClient, passwords: dict[str, str], codes: dict[str, str]
+) -> None:
+    """The declared area is typed in 亩 (stored in m²): the range beside its field and its
+    refusals are in 亩, every range is written with thousands separators (never 1e+09), and
+    the other fields' problems are still reported with it."""
+    csrf = sign_in(client, passwords["bureau"])
+    code = codes["own"]
+    _, version = _csrf_and_version(client, code)
+    form = client.get(f"/workbench/parcels/{code}/edit").text
+    ranges = dict(re.findall(r'class="form-text" id="f-([a-z0-9_]+)-msg">([^<]+)<', form))
+    assert ranges["declared_area_mu"] == "0–1,500,000"
+    assert ranges and not [r for r in ranges.values() if "e+" in r], ranges
+
+    def refused(area: str) -> str:
+        r = client.post(
+            f"/workbench/parcels/{code}/edit",
+            data={
+                "csrf_token": csrf,
+                "version": version,
+                "declared_area_mu": area,
+                "height_max_m": "abc",
+            },
+        )
+        assert r.status_code == 200 and f'value="{area}"' in r.text
+        assert re.search(r'id="f-height_max_m-msg">[^<]+<', r.text)
+        msg = re.search(r'id="f-declared_area_mu-msg"[^>]*>([^<]+)<', r.text)
+        assert msg, r.text[:300]
+        return msg.group(1)
+
+    assert refused("二十") == "申报面积（亩）：“二十”不是数字"
+    assert refused("-5") == "申报面积应在 0–1,500,000 亩之间（填写的是“-5”）"
+
+
 def test_conflict_screen_and_reapply(
     client: TestClient,
     passwords: dict[str, str],
@@ -713,6 +747,41 @@ def test_a_refused_boundary_keeps_what_was_typed(
     assert r.status_code == 200 and 'id="f-coords-msg"' in r.text
     assert _typed(r.text) == "114.52,38.05\n114.53,北纬38度"
     assert 'value="SJZ-WB-TYPED-1"' in r.text and 'value="新建"' in r.text
+
+
+def test_a_self_intersecting_boundary_is_saved_with_the_repair_its_refusal_names(
+    client: TestClient, passwords: dict[str, str], codes: dict[str, str], session: Session
+) -> None:
+    """A bow-tie typed on the boundary page is refused with "可选择“自动修复”后重试": the
+    page has that option, and with it the boundary is saved repaired, the flash saying what
+    the repair did."""
+    csrf = sign_in(client, passwords["bureau"])
+    code = codes["own"]
+    version, x0, y0, x1, y1 = session.execute(
+        text(
+            "SELECT version, ST_XMin(geom), ST_YMin(geom), ST_XMax(geom), ST_YMax(geom) "
+            "FROM landmatch.parcel WHERE code = :c"
+        ),
+        {"c": code},
+    ).one()
+    bowtie = f"{x0},{y0}\n{x1},{y1}\n{x1},{y0}\n{x0},{y1}"
+    data = {"csrf_token": csrf, "version": version, "coords": bowtie, "reason": "按测绘成果"}
+    r = client.post(f"/workbench/parcels/{code}/boundary", data=data)
+    assert r.status_code == 200 and "自相交" in r.text and "可选择“自动修复”后重试" in r.text
+    assert re.search(r'<label class="form-check-label" for="f-repair">自动修复', r.text)
+    r = client.post(
+        f"/workbench/parcels/{code}/boundary",
+        data=data | {"repair": "1"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303, r.text[:500]
+    flash = client.get(r.headers["location"]).text
+    assert re.search(r"边界已保存；[^<]*已自动修复", flash)
+    valid, now = session.execute(
+        text("SELECT ST_IsValid(geom), version FROM landmatch.parcel WHERE code = :c"),
+        {"c": code},
+    ).one()
+    assert valid and now == version + 1
 
 
 def test_a_boundary_out_of_the_committees_zone_is_refused_beside_the_map(

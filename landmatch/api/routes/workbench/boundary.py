@@ -24,6 +24,7 @@ from landmatch.api.routes.workbench.common import (
     EditorCtx,
     PageContext,
     Version,
+    fmt_datetime,
     redirect,
     refused,
     render,
@@ -126,7 +127,7 @@ def new_parcel(ctx: EditorCtx) -> HTMLResponse:
 @router.post("/workbench/parcels/new")
 async def create(ctx: EditorCtx) -> Response:
     form = await ctx.request.form()
-    values = {k: str(form.get(k) or "").strip() for k in (*NEW_FIELDS, "reason")}
+    values = {k: str(form.get(k) or "").strip() for k in (*NEW_FIELDS, "reason", "repair")}
     coords = str(form.get("coords") or "")
     geometry = None
     try:
@@ -139,7 +140,9 @@ async def create(ctx: EditorCtx) -> Response:
             "geometry": geometry,
             "reason": values["reason"] or "在工作台新建地块",
         }
-        edits.create_parcel(ctx.session, body, ctx.staff.principal)
+        feature, _ = edits.create_parcel(
+            ctx.session, body, ctx.staff.principal, repair=values["repair"] == "1"
+        )
         ctx.session.commit()
     except LandMatchError as exc:
         # Forbidden here is the boundary's place (out of the account's city or zone), not the
@@ -160,7 +163,7 @@ async def create(ctx: EditorCtx) -> Response:
     return redirect(
         ctx.request,
         f"/workbench/parcels/{code}/edit",
-        flash=("success", f"地块 {code} 已创建；请补充其余属性"),
+        flash=saved_flash(feature["warnings"], f"地块 {code} 已创建；请补充其余属性"),
     )
 
 
@@ -195,18 +198,19 @@ def save_boundary(
     version: Version = 0,
     coords: Coords = "",
     reason: Annotated[str, Form(max_length=500)] = "",
+    repair: Annotated[str, Form(max_length=5)] = "",
 ) -> Response:
     geometry = None
 
-    def again(**shown: Any) -> HTMLResponse:
+    def again(opened: int = version, **shown: Any) -> HTMLResponse:
         return _page(
             ctx,
             code=code,
             geometry=geometry,
-            version=version,
+            version=opened,
             status=FORM_ERROR,
             typed=coords,
-            values={"reason": reason},
+            values={"reason": reason, "repair": repair},
             **shown,
         )
 
@@ -215,15 +219,26 @@ def save_boundary(
         geometry = json.loads(shapely.to_geojson(geom))
         body = {"geometry": geometry, "reason": reason.strip() or "在工作台修改边界"}
         feature, _ = edits.update_parcel(
-            ctx.session, code, body, etag(code, version), ctx.staff.principal
+            ctx.session,
+            code,
+            body,
+            etag(code, version),
+            ctx.staff.principal,
+            repair=repair == "1",
         )
         ctx.session.commit()
     except PreconditionFailed:
         ctx.session.rollback()
         now = edits.version_state(ctx.session, code, None, ctx.staff.principal)
+        # Who and when, as the attribute form's conflict screen says it; the typed boundary
+        # stays, now on the saved version, so that saving again re-applies it there (a form
+        # still on the opened version would be refused again, every time).
         return again(
-            notice=f"未保存：{now['actor'] or '他人'}在您打开此页后保存了版本 {now['version']}"
-            f"（{now['reason'] or '无原因'}）。请重新加载后再修改边界，或用下方坐标重新应用您的边界。"
+            opened=int(now["version"]),
+            notice=f"未保存：您打开的是版本 {version}；此后 {now['actor'] or '他人'} 于 "
+            f"{fmt_datetime(now['at'])} 保存了版本 {now['version']}"
+            f"（原因：{now['reason'] or '未填写'}）。下方仍是您的边界：再次“保存边界”即在版本 "
+            f"{now['version']} 上重新应用；放弃您的修改请重新打开“编辑边界”。",
         )
     except LandMatchError as exc:
         # A boundary out of the account's city or zone (Forbidden) is said beside the map with

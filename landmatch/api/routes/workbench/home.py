@@ -11,6 +11,7 @@ from landmatch.api.routes.workbench.common import StaffCtx, render
 from landmatch.inventory import listing, overview
 from landmatch.leads import leads
 from landmatch.match import pipeline
+from landmatch.reflayers import alerts
 
 router = APIRouter(include_in_schema=False)
 
@@ -29,6 +30,12 @@ def home(ctx: StaffCtx) -> HTMLResponse:
         inventory=inventory,
         projects=projects,
         leads=leads.home(ctx.session, ctx.staff.principal),
+        # Constraint changes that reached the caller's ready parcels, until checked.
+        alerts=(
+            alerts.list_alerts(ctx.session, ctx.staff.principal, open_only=True, limit=20)
+            if ctx.staff.principal.role in ("admin", "bureau")
+            else []
+        ),
     )
 
 

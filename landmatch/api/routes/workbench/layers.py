@@ -2,7 +2,8 @@
 bureaus — records per layer and city, a file imported or replacing the layer within the
 caller's scope, and the constraint layers' coverage declarations (declare, withdraw), each
 write answered with the change report the CLI prints (``landmatch layers import``,
-``landmatch layers coverage declare|withdraw``), laid out as a page.
+``landmatch layers coverage declare|withdraw``), laid out as a page; an alert about the
+caller's ready parcels (listed on the home page) marked as checked.
 """
 
 from __future__ import annotations
@@ -12,17 +13,17 @@ import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
 from landmatch import vocab
 from landmatch.api.deps import JobSessionDep
-from landmatch.api.routes.workbench.common import FORM_ERROR, BureauCtx, Staff, render
+from landmatch.api.routes.workbench.common import FORM_ERROR, BureauCtx, Staff, redirect, render
 from landmatch.dates import beijing_today
-from landmatch.errors import InvalidInput, LandMatchError
+from landmatch.errors import Forbidden, InvalidInput, LandMatchError
 from landmatch.inventory.listing import own_city
 from landmatch.inventory.uploads import LAYER_FILES, receive
-from landmatch.reflayers import changes, coverage, listing
+from landmatch.reflayers import alerts, changes, coverage, listing
 
 router = APIRouter(include_in_schema=False)
 URL = "/workbench/layers"
@@ -112,13 +113,15 @@ def _outcome(
     title: str,
     back: str,
     report: Any = None,
-    error: InvalidInput | None = None,
+    error: InvalidInput | Forbidden | None = None,
 ) -> HTMLResponse:
     """The page of a layer change: committed, with its report; or rolled back, with the
-    refusal (a bad file or value: the report page says which)."""
+    refusal (a bad file or value, features outside the account's city: the report page says
+    which)."""
     if error is not None:
         session.rollback()
-        return _report_page(request, title, back, error=error, status=FORM_ERROR)
+        status = FORM_ERROR if isinstance(error, InvalidInput) else error.status
+        return _report_page(request, title, back, error=error, status=status)
     session.commit()
     return _report_page(request, title, back, report=report.to_dict())
 
@@ -161,6 +164,12 @@ async def import_layer(
             covers=cover,
         )
     except InvalidInput as exc:
+        return _outcome(ctx.request, session, title, back, error=exc)
+    except Forbidden as exc:
+        # Features of another city (reflayers.scope): every one of them listed, as a bad
+        # value's rows are, rather than the bare error page with the first one.
+        if not isinstance(exc.detail, list):
+            raise
         return _outcome(ctx.request, session, title, back, error=exc)
     return _outcome(ctx.request, session, title, back, report)
 
@@ -236,3 +245,11 @@ def withdraw(ctx: BureauCtx, kind: str, city_code: str, reason: Text = "") -> HT
     except InvalidInput as exc:
         return _outcome(ctx.request, ctx.session, "撤销覆盖声明", back, error=exc)
     return _outcome(ctx.request, ctx.session, "撤销覆盖声明", back, report)
+
+
+@router.post(URL + "/alerts/{alert_id}/ack")
+def acknowledge_alert(ctx: BureauCtx, alert_id: int) -> RedirectResponse:
+    """An alert of the home page checked: it leaves the list (kept, with who and when)."""
+    alerts.acknowledge(ctx.session, ctx.staff.principal, alert_id)
+    ctx.session.commit()
+    return redirect(ctx.request, "/workbench", flash=("success", "预警已标记为已核查"))

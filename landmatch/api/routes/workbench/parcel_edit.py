@@ -32,7 +32,7 @@ from landmatch.confidential import CONFIDENTIAL_FIELDS, may_read
 from landmatch.dates import beijing_minute
 from landmatch.db.locking import etag
 from landmatch.errors import Forbidden, InvalidInput, PreconditionFailed, UnprocessableInput
-from landmatch.inventory import edits, sheet
+from landmatch.inventory import edits, sheet, wizard
 from landmatch.inventory.fields import BY_NAME
 from landmatch.maps.workbench import bounds_of, parcel_map
 
@@ -118,7 +118,7 @@ async def save(ctx: EditorCtx, code: str) -> Response:
         ctx.session.rollback()
         return _conflict(ctx, code, base, sent, props, reason)
     except UnprocessableInput as exc:
-        errors = refused(ctx.session, exc)
+        errors = sheet.in_form_units(refused(ctx.session, exc), sent)
         values = {n: v for n, v in sent.items()}
         return _form(
             ctx,
@@ -210,8 +210,14 @@ def history(ctx: StaffCtx, code: str) -> HTMLResponse:
     state = edits.version_state(ctx.session, code, None, ctx.staff.principal)
     sheet.require_view(ctx.staff.principal, state["city_code"], state["zone_id"])
     timeline = edits.history(ctx.session, code, ctx.staff.principal)
+    jobs = wizard.jobs_of_imports(
+        ctx.session.connection(),
+        ctx.staff.principal,
+        {v["import_id"] for v in timeline["versions"] if v["import_id"]},
+    )
     for v in timeline["versions"]:
         v["at_dt"] = dt.datetime.fromisoformat(v["at"])
+        v["import_job"] = jobs.get(v["import_id"])
         for c in v["changes"]:
             if c["field"] in BY_NAME:
                 c["old_text"] = sheet.display(c["field"], c["old"])
