@@ -776,7 +776,7 @@ def test_a_self_intersecting_boundary_is_saved_with_the_repair_its_refusal_names
     )
     assert r.status_code == 303, r.text[:500]
     flash = client.get(r.headers["location"]).text
-    assert re.search(r"边界已保存；[^<]*已自动修复", flash)
+    assert re.search(r"边界已保存，请核实：[^<]*已自动修复", flash)
     valid, now = session.execute(
         text("SELECT ST_IsValid(geom), version FROM landmatch.parcel WHERE code = :c"),
         {"c": code},
