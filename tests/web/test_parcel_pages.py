@@ -618,10 +618,13 @@ def test_conflict_screen_and_reapply(
             "version": version,
             "holder": "我填的用地单位",
             "address": "我填的坐落",
+            "declared_area_mu": "1,234.5",
             "reason": "我的修改",
         },
     )
     assert r.status_code == 200 and 'id="conflict"' in r.text
+    # The area typed in 亩 with a thousands separator is read as such, not shown raw.
+    assert "1,234.50 亩（823,000.0 平方米）" in r.text
     assert "t-admin" in r.text and "他人的修改" in r.text
     assert "他人修改的坐落" in r.text and "我填的坐落" in r.text and "我填的用地单位" in r.text
     reapply = re.search(
