@@ -193,3 +193,35 @@ def test_bureau_import_journey(
         ".alert-danger"
     )
     assert w.errors == [], w.errors
+
+
+def test_files_over_the_upload_cap_are_refused_before_they_are_sent(
+    live_url: str, watched: Any, importer: tuple[str, str], settings: Any
+) -> None:
+    """A file over the upload cap went out whole and came back as the 413 error page, the
+    wizard and its choices gone: the page knows the cap (the server's own figure) and the
+    file field says at once that the files are too large, nothing sent. The cap is lowered to
+    1 KB in the page for the test; the server's 413 stays the guard."""
+    user, _ = importer
+    w = watched()
+    page = w.page
+    page.goto(live_url + "/workbench/imports/new")
+    browser_sign_in(page, live_url, user)
+    page.wait_for_url(re.compile(r"/workbench/imports/new$"))
+    cap = page.get_attribute('meta[name="upload-max-mb"]', "content")
+    assert cap == str(settings.max_upload_mb)
+    page.evaluate("document.querySelector('meta[name=\"upload-max-mb\"]').content = '0.001'")
+    posts: list[str] = []
+    page.on("request", lambda r: r.method == "POST" and posts.append(r.url))
+    big = {"name": "清单.csv", "mimeType": "text/csv", "buffer": "地块编号\n".encode() * 500}
+    page.set_input_files("#f-files", files=[big])
+    page.click("#upload-submit")
+    said = page.inner_text("#f-files-size-msg")
+    assert "超过单次上传上限 0.001 MB" in said and "文件未发送" in said, said
+    assert "is-invalid" in (page.get_attribute("#f-files", "class") or "")
+    assert posts == [] and page.url.endswith("/workbench/imports/new")
+    # Within the cap, the form goes as before.
+    page.evaluate(f"document.querySelector('meta[name=\"upload-max-mb\"]').content = '{cap}'")
+    page.click("#upload-submit")
+    page.wait_for_url(re.compile(r"/workbench/imports/\d+$"))
+    assert posts and w.errors == []

@@ -3,6 +3,8 @@
    - every htmx request and every fetch made through LMW.fetch carries the page's CSRF token
      (meta[name=csrf-token]) in the X-CSRF-Token header;
    - <form data-confirm="question"> asks before submitting;
+   - a form whose files exceed the upload cap (meta[name=upload-max-mb], the server's 413)
+     is not sent: the file field says so, at once, instead of after the upload;
    - <button data-copy="#input"> copies that input's value. */
 (function () {
   "use strict";
@@ -13,8 +15,35 @@
   document.addEventListener("htmx:configRequest", function (ev) {
     if (csrf()) { ev.detail.headers["X-CSRF-Token"] = csrf(); }
   });
+  function uploadTooLarge(form) {
+    var meta = document.querySelector('meta[name="upload-max-mb"]');
+    var maxMb = meta ? parseFloat(meta.getAttribute("content")) : NaN;
+    if (!(maxMb > 0) || !form.querySelectorAll) { return false; }
+    var inputs = form.querySelectorAll('input[type="file"]');
+    var total = 0;
+    Array.prototype.forEach.call(inputs, function (input) {
+      Array.prototype.forEach.call(input.files || [], function (f) { total += f.size; });
+    });
+    if (total <= maxMb * 1024 * 1024) { return false; }
+    var input = inputs[0];
+    var id = (input.id || "f-upload") + "-size-msg";
+    var msg = document.getElementById(id);
+    if (!msg) {
+      msg = document.createElement("div");
+      msg.id = id;
+      msg.className = "invalid-feedback d-block";
+      input.insertAdjacentElement("afterend", msg);
+    }
+    msg.textContent = "所选文件合计 " + (total / 1048576).toLocaleString("zh-CN", { maximumFractionDigits: 1 }) +
+      " MB，超过单次上传上限 " + maxMb.toLocaleString("zh-CN") + " MB：请拆分后分批上传（文件未发送）";
+    input.classList.add("is-invalid");
+    input.setAttribute("aria-describedby", id);
+    input.focus();
+    return true;
+  }
   document.addEventListener("submit", function (ev) {
     var form = ev.target;
+    if (uploadTooLarge(form)) { ev.preventDefault(); return; }
     var q = form && form.getAttribute && form.getAttribute("data-confirm");
     if (q && !window.confirm(q)) { ev.preventDefault(); }
   });

@@ -566,6 +566,8 @@ def render(request: Request, template: str, *, status: int = 200, **context: Any
         "path": request.url.path,
         "flashes": _flashes(request),
         "page_url": lambda **changes: page_url(request, **changes),
+        # The upload cap (BodyLimitMiddleware's): workbench.js says it before sending a file.
+        "upload_max_mb": request.app.state.settings.max_upload_mb,
     }
     html = templates().get_template(template).render(**base, **context)
     resp = HTMLResponse(html, status_code=status)
