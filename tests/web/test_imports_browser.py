@@ -212,7 +212,12 @@ def test_files_over_the_upload_cap_are_refused_before_they_are_sent(
     assert cap == str(settings.max_upload_mb)
     page.evaluate("document.querySelector('meta[name=\"upload-max-mb\"]').content = '0.001'")
     posts: list[str] = []
-    page.on("request", lambda r: r.method == "POST" and posts.append(r.url))
+
+    def sent(r: Any) -> None:
+        if r.method == "POST":
+            posts.append(r.url)
+
+    page.on("request", sent)
     big = {"name": "清单.csv", "mimeType": "text/csv", "buffer": "地块编号\n".encode() * 500}
     page.set_input_files("#f-files", files=[big])
     page.click("#upload-submit")
