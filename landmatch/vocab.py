@@ -261,6 +261,28 @@ CITIES: dict[str, str] = {
 }
 PROVINCE_CODE = "130000"
 
+#: Units written as a city that are not cities of the inventory, each with why and what to
+#: write instead (docs/domain.md §4). 雄安新区 is governed by its own 管委会 at city level, but
+#: 133100 is an NBS statistical code, not GB/T 2260 [GK?], and its boundary is not in the
+#: division layer: its counties 容城 130629, 安新 130632 and 雄县 130638 are 保定's.
+NOT_CITIES: dict[str, str] = {
+    name: (
+        "雄安新区（133100）在本系统中不是单独的城市：新区所辖容城、安新、雄县按国家区划代码属"
+        "保定市（130600），其余部分按所在县区的城市；请把城市代码留空（由地块位置确定）或填写 130600"
+    )
+    for name in ("133100", "雄安新区", "雄安")
+}
+
+
+def unknown_city(given: str) -> str:
+    """The refusal of ``given`` where a city code is asked for, wherever one is: 雄安新区 with
+    its reason (:data:`NOT_CITIES`), anything else with the codes to choose from."""
+    said = given.strip()[:20]
+    if said in NOT_CITIES:
+        return NOT_CITIES[said]
+    return f"未知城市代码 {said}；可选：{'、'.join(f'{c} {n}' for c, n in CITIES.items())}"
+
+
 # Codes of parcels, policies and layer features: 3–64 printable characters of any script
 # (石经开2025-31号, SJZ-2024-07) — no whitespace, control or invisible characters, and no "/"
 # or "\\" (a code is one segment of a URL path). Unanchored: use fullmatch, or anchor it for a

@@ -47,7 +47,7 @@ def export_cmd(
             layer = out.stem
         out = out.with_suffix(".zip")
     if city is not None and city not in vocab.CITIES:
-        raise InvalidInput(f"未知城市代码 {city}；可选：{', '.join(vocab.CITIES)}")
+        raise InvalidInput(vocab.unknown_city(city))
     f = ParcelFilter(status=status.split(",") if status else None, city=city, zone=zone)
     with reading() as session:
         res = export_parcels(

@@ -39,17 +39,8 @@ TXT_HINT = (
 )
 
 
-#: Units written as a parcel's city that are not cities of the inventory, each with why and what
-#: to write instead (docs/domain.md §4). 雄安新区 is governed by its own 管委会 at city level, but
-#: 133100 is an NBS statistical code, not GB/T 2260 [GK?], and its boundary is not in the
-#: division layer: its counties 容城 130629, 安新 130632 and 雄县 130638 are 保定's.
-NOT_CITIES: dict[str, str] = {
-    name: (
-        "雄安新区（133100）在本系统中不是单独的城市：新区所辖容城、安新、雄县按国家区划代码属"
-        "保定市（130600），其余部分按所在县区的城市；请把城市代码留空（由地块位置确定）或填写 130600"
-    )
-    for name in ("133100", "雄安新区", "雄安")
-}
+#: Units written as a parcel's city that are not cities of the inventory (vocab's).
+NOT_CITIES = vocab.NOT_CITIES
 
 
 def check_prefix(prefix: str | None) -> str | None:

@@ -214,10 +214,8 @@ class _Tally:
 def _check_options(principal: Principal, opts: ImportOptions) -> tuple[str | None, dict[str, str]]:
     """The options checked before anything is read: the code prefix (normalised) and the
     defaults for empty cells."""
-    if opts.city is not None and opts.city in codes.NOT_CITIES:
-        raise InvalidInput(f"导入时指定的城市“{opts.city}”：{codes.NOT_CITIES[opts.city]}")
     if opts.city is not None and opts.city not in vocab.CITIES:
-        raise InvalidInput(f"未知城市代码 {opts.city}；可选：{', '.join(vocab.CITIES)}")
+        raise InvalidInput(f"导入时指定的城市“{opts.city[:20]}”：{vocab.unknown_city(opts.city)}")
     require_editor(principal, opts.city)
     if opts.reason is not None and len(opts.reason) > 500:
         raise InvalidInput("导入原因过长（最多 500 个字符）")

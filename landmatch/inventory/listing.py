@@ -101,7 +101,7 @@ def scoped(f: ParcelFilter, principal: Principal) -> ParcelFilter:
     refused), a zone committee its zone's parcels; admins and promoters see every city."""
     principal.require("admin", "bureau", "zone", "promoter")
     if f.city is not None and f.city not in vocab.CITIES:
-        raise InvalidInput(f"未知城市代码 {f.city}")
+        raise InvalidInput(vocab.unknown_city(f.city))
     city = own_city(principal)
     if city is not None:
         if f.city not in (None, city):

@@ -68,7 +68,7 @@ def _scope(principal: Principal, city: str | None) -> str | None:
     anyone else's choice (None = every city)."""
     principal.require("admin", "bureau", "zone", "promoter")
     if city is not None and city not in vocab.CITIES:
-        raise InvalidInput(f"未知城市代码 {city}")
+        raise InvalidInput(vocab.unknown_city(city))
     own = principal.city_code
     if principal.role == "bureau" and own not in (None, vocab.PROVINCE_CODE):
         if city is not None and city != own:

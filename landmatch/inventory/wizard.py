@@ -294,7 +294,7 @@ def check_options(principal: Principal, given: dict[str, str]) -> dict[str, str]
     city = out.get("city")
     if city is not None:
         if city not in vocab.CITIES:
-            raise _field_error("city", f"未知城市代码 {city[:10]}")
+            raise _field_error("city", vocab.unknown_city(city))
         if not principal.can_edit_city(city):
             raise _field_error(
                 "city", f"无权导入{vocab.CITIES[city]}的地块（超出本账号的城市范围）"

@@ -91,7 +91,7 @@ def add(
         errors.append({"field": "place", "reason": "请选择一个城市或一个开发区（二选一）"})
     zone_id = None
     if city_code is not None and city_code not in vocab.CITIES:
-        errors.append({"field": "city", "reason": f"未知城市代码 {city_code}"})
+        errors.append({"field": "city", "reason": vocab.unknown_city(city_code)})
     if zone_code is not None:
         zone_id = session.execute(
             text("SELECT id FROM landmatch.dev_zone WHERE code = :c"), {"c": zone_code}

@@ -86,7 +86,7 @@ def city_label(city_code: str) -> str:
 
 def _check_city(city_code: str) -> None:
     if city_code != vocab.PROVINCE_CODE and city_code not in vocab.CITIES:
-        raise InvalidInput(f"未知城市代码 {city_code}")
+        raise InvalidInput(vocab.unknown_city(city_code))
 
 
 def city_rules(

@@ -23,7 +23,7 @@ def city_scope(principal: Principal, city: str | None) -> str | None:
     the city asked for (None: the whole province)."""
     require_reader(principal)
     if city is not None and city not in vocab.CITIES:
-        raise InvalidInput(f"未知城市代码 {city}")
+        raise InvalidInput(vocab.unknown_city(city))
     own = own_city(principal)
     if own is not None:
         if city not in (None, own):

@@ -36,7 +36,7 @@ def target_key(city_code: str, year: int, kind: str) -> str:
 
 def _check_target(city_code: str, kind: str) -> None:
     if city_code not in vocab.CITIES:
-        raise InvalidInput(f"未知城市代码 {city_code}", detail={"field": "city_code"})
+        raise InvalidInput(vocab.unknown_city(city_code), detail={"field": "city_code"})
     if kind not in CASE_KINDS:
         raise InvalidInput(f"目标类型应为 {', '.join(CASE_KINDS)}", detail={"field": "kind"})
 

@@ -72,7 +72,7 @@ def _clean(layer: str, rec: dict[str, Any], row: int) -> dict[str, Any]:
     city = rec.get("city_code")
     city = None if city in (None, "") else str(city).strip()
     if city is not None and city not in vocab.CITIES and city != vocab.PROVINCE_CODE:
-        raise bad("city_code", f"未知城市代码 {city}")
+        raise bad("city_code", vocab.unknown_city(city))
     out["city_code"] = city  # settled by scope.assign
     if layer == "facility":
         out["kind"] = _code_of(str(rec["kind"]), vocab.FACILITY_KINDS, "kind", row)

@@ -69,7 +69,7 @@ def _cities(principal: Principal, cities: Iterable[str]) -> list[str]:
     for c in cities:
         c = str(c).strip()
         if c not in vocab.CITIES:
-            raise InvalidInput(f"未知城市代码 {c}；管控数据覆盖范围按城市声明（如 130100）")
+            raise InvalidInput(f"{vocab.unknown_city(c)}（管控数据覆盖范围按城市声明）")
         if not principal.can_edit_city(c):
             raise Forbidden(
                 f"无权声明{vocab.label(vocab.CITIES, c)}的管控数据覆盖范围：超出本账号的城市范围"
@@ -253,7 +253,7 @@ def list_coverage(
     """The declarations (staff only), with Chinese labels, by city then kind."""
     principal.require("admin", "bureau", "zone", "promoter")
     if city is not None and city not in vocab.CITIES:
-        raise InvalidInput(f"未知城市代码 {city}")
+        raise InvalidInput(vocab.unknown_city(city))
     params: dict[str, Any] = {"city": city, "kind": None if kind is None else kind_code(kind)}
     rows = session.execute(
         text(

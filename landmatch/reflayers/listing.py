@@ -21,7 +21,7 @@ def _check(layer: str, city: str | None) -> None:
     if layer not in LAYERS:
         raise NotFound(f"未知图层 {layer}")
     if city not in (None, "", vocab.PROVINCE_CODE) and city not in vocab.CITIES:
-        raise InvalidInput(f"未知城市代码 {city}")
+        raise InvalidInput(vocab.unknown_city(city))
 
 
 def city_counts(session: Session, principal: Principal) -> dict[str, dict[str, int]]:

@@ -157,7 +157,7 @@ def _check_fields(session: Session, values: dict[str, Any]) -> None:
     if "kind" in values and values["kind"] not in vocab.ZONE_KINDS:
         raise bad("kind", f"取值应为 {', '.join(vocab.ZONE_KINDS)}")
     if "city_code" in values and values["city_code"] not in vocab.CITIES:
-        raise bad("city_code", f"未知城市代码 {values['city_code']}")
+        raise bad("city_code", vocab.unknown_city(values["city_code"]))
     if "leading_industries" in values:
         unknown = unknown_industries(session, values["leading_industries"] or [])
         if unknown:

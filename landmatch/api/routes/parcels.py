@@ -39,7 +39,7 @@ class ParcelQuery(BaseModel):
     @classmethod
     def _city(cls, v: str | None) -> str | None:
         if v is not None and v not in vocab.CITIES:
-            raise ValueError(f"未知城市代码 {v}；可选 {','.join(vocab.CITIES)}")
+            raise ValueError(vocab.unknown_city(v))
         return v
 
     @field_validator("status")

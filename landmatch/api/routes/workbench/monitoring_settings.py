@@ -84,7 +84,7 @@ def _page_city(
         return own
     city = city or default
     if city not in known:
-        raise InvalidInput(f"未知城市代码 {city}")
+        raise InvalidInput(vocab.unknown_city(city))
     return city
 
 
