@@ -529,6 +529,13 @@ def restore_parcel(
         with audited(session, principal.actor, reason or f"恢复到版本 {version}"):
             restore_versions(session.connection(), [vid[0]], undelete=True)
         _require_scope_after(session, principal, code)
+        now = session.execute(
+            text("SELECT status FROM landmatch.parcel WHERE id = :i"), {"i": cur["id"]}
+        ).scalar_one()
+        moved = {cur["id"]: (cur["status"], now)}
+        return _answer(
+            session, code, principal, _notes(on_status_change(session, principal, moved))
+        )
     return _answer(session, code, principal, [])
 
 

@@ -3,7 +3,7 @@ beside, labels, 亩 and 公顷), a summary by city, each city's summary by count
 use, and a 说明 sheet — laid out by :mod:`landmatch.spreadsheets` like every product workbook.
 
 It imports back unchanged: codes stay codes (城市代码, 县区代码), labels are read as their
-codes, the name columns, 序号 and the computed areas are ignored on import.
+codes, the name columns, 序号, the staff's 预留 column and the computed areas are ignored on import.
 """
 
 from __future__ import annotations

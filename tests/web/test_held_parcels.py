@@ -268,3 +268,37 @@ def test_an_import_that_supplies_a_held_parcel_warns_on_its_row_and_ends_the_hol
     ]
     released, notes = _hold_state(session, held)
     assert released is not None and notes and "由熟地改为已供应" in notes[0]
+
+
+def test_restoring_a_version_that_was_supplied_warns_and_ends_the_hold(
+    client: TestClient, session: Session, held: dict[str, Any]
+) -> None:
+    """The history page's restore of a version whose status was 已供应 is a status change."""
+    code = held["code"]
+
+    def write(sets: str) -> int:
+        session.execute(text("SELECT set_config('landmatch.actor', 'legacy-import', true)"))
+        session.execute(text(f"UPDATE landmatch.parcel SET {sets} WHERE code = :c"), {"c": code})
+        session.flush()
+        return int(
+            session.execute(
+                text("SELECT version FROM landmatch.parcel WHERE code = :c"), {"c": code}
+            ).scalar_one()
+        )
+
+    supplied = write("status = 'supplied'")
+    now = write("status = 'ready'")
+    csrf = sign_in(client, held["users"]["bureau"])
+    r = client.post(
+        f"/workbench/parcels/{code}/restore",
+        data={"csrf_token": csrf, "current": now, "version": supplied, "reason": "恢复"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303, r.text[:300]
+    page = client.get(r.headers["location"]).text
+    assert (
+        f"已恢复到版本 {supplied}，请核实：状态：地块 {code} 正由招商团队“{TEAM}”的项目预留"
+        f"（至 {held['until']}）；状态改为已供应后预留已结束" in page
+    ), page[:3000]
+    released, notes = _hold_state(session, held)
+    assert released is not None and len(notes) == 1
