@@ -18,7 +18,6 @@ import json
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-DOC = "domain-rules.md"
 
 SRC_PORTS_3 = "http://prive.logclub.com/articleInfo/NjEzNTI="
 SRC_PORTS_TS = "http://tibet.cn/cn/Instant/local/202311/t20231121_7526290.html"
@@ -29,8 +28,9 @@ SRC_DAXING_BZ = "http://www.huirongyidai.com/Print.aspx?id=119877"
 SRC_HTZ_2013 = "http://www.iincn.com/plus/view.php?aid=137086"
 
 
-def gk(section: str) -> str:
-    return f"{DOC} §{section} (general knowledge)"
+# The ``source`` of an entry from general knowledge, in the words staff read on its card (the
+# section of domain-rules.md it comes from is in layers/README.md).
+GK_SOURCE = "公开资料整理（坐标为近似位置，约 ±3–5 公里）"
 
 
 # code, name, kind, city_code, lon, lat, confidence, source, note
@@ -69,7 +69,7 @@ FACILITIES: list[tuple] = [
         114.697,
         38.281,
         "GK",
-        gk("8.6"),
+        GK_SOURCE,
         None,
     ),
     (
@@ -80,15 +80,15 @@ FACILITIES: list[tuple] = [
         116.41,
         39.51,
         "GK",
-        gk("8.6"),
+        GK_SOURCE,
         "Straddles 北京大兴 and 河北廊坊; terminal on the Beijing side, city_code is the Hebei part",
     ),
-    ("airport-bpe", "秦皇岛北戴河机场", "airport", "130300", 119.06, 39.67, "GK", gk("8.6"), None),
-    ("airport-tvs", "唐山三女河机场", "airport", "130200", 118.00, 39.72, "GK", gk("8.6"), None),
-    ("airport-hdg", "邯郸机场", "airport", "130400", 114.43, 36.52, "GK", gk("8.6"), None),
-    ("airport-xnt", "邢台褡裢机场", "airport", "130500", 114.43, 36.88, "GK", gk("8.6"), None),
-    ("airport-zqz", "张家口宁远机场", "airport", "130700", 114.93, 40.74, "GK", gk("8.6"), None),
-    ("airport-cde", "承德普宁机场", "airport", "130800", 118.07, 41.12, "GK", gk("8.6"), None),
+    ("airport-bpe", "秦皇岛北戴河机场", "airport", "130300", 119.06, 39.67, "GK", GK_SOURCE, None),
+    ("airport-tvs", "唐山三女河机场", "airport", "130200", 118.00, 39.72, "GK", GK_SOURCE, None),
+    ("airport-hdg", "邯郸机场", "airport", "130400", 114.43, 36.52, "GK", GK_SOURCE, None),
+    ("airport-xnt", "邢台褡裢机场", "airport", "130500", 114.43, 36.88, "GK", GK_SOURCE, None),
+    ("airport-zqz", "张家口宁远机场", "airport", "130700", 114.93, 40.74, "GK", GK_SOURCE, None),
+    ("airport-cde", "承德普宁机场", "airport", "130800", 118.07, 41.12, "GK", GK_SOURCE, None),
     # §8.4 logistics nodes.
     (
         "hub-cangzhou-port",
@@ -109,7 +109,7 @@ FACILITIES: list[tuple] = [
         114.51,
         38.04,
         "V",
-        f"{DOC} §8.4 (news excerpt, no URL kept; list year GK?)",
+        "新闻报道摘录（未保留网址；名单年份待核实）",
         "Location not in the doc: placed at the 石家庄 city seat (§6); do not use for distance scoring",
     ),
     (
@@ -120,7 +120,7 @@ FACILITIES: list[tuple] = [
         114.61,
         37.61,
         "GK?",
-        gk("8.4"),
+        GK_SOURCE,
         "Listing year GK?; carrier 石家庄国际陆港 in 高邑 (source for the carrier: "
         f"{SRC_CARRIERS}); point is approximately the 高邑 county seat (GK?)",
     ),
@@ -132,7 +132,7 @@ FACILITIES: list[tuple] = [
         118.18,
         39.63,
         "GK?",
-        gk("8.4"),
+        GK_SOURCE,
         "Listing GK?; location not in the doc: placed at the 唐山 city seat (§6); "
         "do not use for distance scoring",
     ),
@@ -166,7 +166,7 @@ FACILITIES: list[tuple] = [
 # §8.3 bonded zones, shared by both layers: code, name, city_code, lon, lat, year, confidence,
 # source, note.
 BONDED: list[tuple] = [
-    ("bonded-caofeidian", "曹妃甸综合保税区", "130200", 118.47, 39.00, 2012, "GK", gk("8.3"), None),
+    ("bonded-caofeidian", "曹妃甸综合保税区", "130200", 118.47, 39.00, 2012, "GK", GK_SOURCE, None),
     (
         "bonded-shijiazhuang",
         "石家庄综合保税区",
@@ -175,10 +175,10 @@ BONDED: list[tuple] = [
         38.23,
         2014,
         "GK",
-        gk("8.3"),
+        GK_SOURCE,
         "正定, near the airport",
     ),
-    ("bonded-langfang", "廊坊综合保税区", "131000", 116.75, 39.55, 2018, "GK?", gk("8.3"), None),
+    ("bonded-langfang", "廊坊综合保税区", "131000", 116.75, 39.55, 2018, "GK?", GK_SOURCE, None),
     (
         "bonded-qinhuangdao",
         "秦皇岛综合保税区",
@@ -187,7 +187,7 @@ BONDED: list[tuple] = [
         39.95,
         2020,
         "GK?",
-        gk("8.3"),
+        GK_SOURCE,
         None,
     ),
     (
@@ -209,7 +209,7 @@ BONDED: list[tuple] = [
         39.05,
         2024,
         "GK?",
-        gk("8.3"),
+        GK_SOURCE,
         "Existence and date unverified; 雄安新区 (133100) is not in admin_divisions, "
         "city_code is 保定 (its counties' GB/T 2260 parent)",
     ),
@@ -217,7 +217,7 @@ BONDED: list[tuple] = [
 
 # §8.1 / §8.2 / §8.3 zone centres: code, name, kind, city_code, lon, lat, year, confidence, source,
 # note.
-ETDZ_SOURCE = f"{DOC} §8.1 (list: public code [V]; years GK)"
+ETDZ_SOURCE = "国家级经济技术开发区名单（名单已核实；设立年份为一般资料）"
 ZONES: list[tuple] = [
     (
         "etdz-qinhuangdao",
@@ -360,7 +360,7 @@ ZONES: list[tuple] = [
         40.90,
         2012,
         "V",
-        f"{DOC} §8.2 (news excerpt)",
+        "新闻报道摘录",
         None,
     ),
     (
@@ -372,7 +372,7 @@ ZONES: list[tuple] = [
         37.78,
         2015,
         "GK",
-        gk("8.2"),
+        GK_SOURCE,
         "NBS code 131171 exists [V]; national status and year GK",
     ),
     # 中国(河北)自由贸易试验区, Aug 2019, four areas [GK]. The doc gives no coordinates: each area is
@@ -386,7 +386,7 @@ ZONES: list[tuple] = [
         39.05,
         2019,
         "GK",
-        gk("8.3"),
+        GK_SOURCE,
         "No coordinate in the doc; placed at the 雄安综保区 point (GK?); city_code 保定 (雄安 133100 not in the admin layer)",
     ),
     (
@@ -398,7 +398,7 @@ ZONES: list[tuple] = [
         38.23,
         2019,
         "GK",
-        gk("8.3"),
+        GK_SOURCE,
         "No coordinate in the doc; placed at the 石家庄综保区 point (GK?)",
     ),
     (
@@ -410,7 +410,7 @@ ZONES: list[tuple] = [
         39.00,
         2019,
         "GK",
-        gk("8.3"),
+        GK_SOURCE,
         "No coordinate in the doc; placed at the 曹妃甸综保区 point (GK?)",
     ),
     (
@@ -422,7 +422,7 @@ ZONES: list[tuple] = [
         39.49,
         2019,
         "GK",
-        gk("8.3"),
+        GK_SOURCE,
         "Straddles Beijing; placed at the 大兴机场综保区 point (GK?)",
     ),
 ]

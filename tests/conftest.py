@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import pytest
 from fastapi import FastAPI
@@ -21,6 +22,23 @@ from landmatch.settings import Settings, load_settings
 
 SEED_PARCELS = 3000
 SEED = 7
+
+
+@contextmanager
+def configured(monkeypatch: pytest.MonkeyPatch, **env: str) -> Iterator[None]:
+    """The app's settings with ``env`` (``LANDMATCH_…`` variables) for the block: the cached
+    settings are read again on entry and after it, whatever the block raised."""
+    from landmatch.settings import get_settings
+
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    try:
+        yield
+    finally:
+        for name in env:
+            monkeypatch.delenv(name)
+        get_settings.cache_clear()
 
 
 @pytest.fixture(scope="session")

@@ -22,7 +22,7 @@ import math
 import re
 import unicodedata
 
-M2_PER_MU = 10000 / 15
+from landmatch.geo.measure import M2_PER_MU
 
 #: Units by dimension: the unit as written (normalised: NFKC, lower case, no spaces) → factor
 #: to the dimension's unit (the unit of the fields of that dimension).

@@ -19,6 +19,7 @@ from landmatch.auth import Principal
 from landmatch.dates import beijing_minute
 from landmatch.db.locking import check_version, etag
 from landmatch.errors import Conflict, InvalidInput, NotFound, UnprocessableInput
+from landmatch.geo.measure import M2_PER_MU
 from landmatch.leads import coverage
 from landmatch.match import ownership
 from landmatch.match import projects as project_svc
@@ -26,7 +27,6 @@ from landmatch.match.requirements import Location, Requirement
 
 STATUS = vocab.INQUIRY_STATUS
 PAGE = 50
-MU = 10000 / 15  # m² per 亩
 
 _COLS = (
     "i.id, i.created_at, i.parcel_id, i.parcel_code, i.match_id, i.city_code, i.zone_id, "
@@ -51,7 +51,7 @@ def _row(r: Any) -> dict[str, Any]:
     d["status_label"] = STATUS[d["status"]]
     d["city_name"] = vocab.label(vocab.CITIES, d["city_code"])
     area = d.get("parcel_area_m2")
-    d["parcel_area_mu"] = None if area is None else float(area) / MU
+    d["parcel_area_mu"] = None if area is None else float(area) / M2_PER_MU
     d["etag"] = etag(d["id"], d["version"])
     return d
 

@@ -19,6 +19,7 @@ from landmatch.db.engine import audited
 from landmatch.db.holds import ENDS_HOLD
 from landmatch.db.locking import check_version, require_if_match
 from landmatch.errors import Conflict, InvalidInput, NotFound
+from landmatch.inventory.listing import own_city
 from landmatch.match import ownership, pipeline
 from landmatch.match.plan import Plan
 from landmatch.match.reference import data_version, load_reference
@@ -424,13 +425,16 @@ def list_reservations(
     session: Session, principal: Principal, active: bool = True
 ) -> list[dict[str, Any]]:
     """Every hold (active ones by default): the caller's team's in full, others' as
-    :data:`OTHERS_SEE`."""
+    :data:`OTHERS_SEE`; a city's bureau sees the holds on its city's parcels only."""
     principal.require(*STAFF, "bureau")
-    where = "WHERE r.released_at IS NULL" if active else ""
-    return [
-        _reservation(r, principal)
-        for r in session.execute(text(f"SELECT {_RCOLS} {_RFROM} {where} ORDER BY r.id"))
-    ]
+    where = ["r.released_at IS NULL"] if active else []
+    city = own_city(principal)
+    if city is not None:
+        where.append("p.city_code = :city")
+    sql = (
+        f"SELECT {_RCOLS} {_RFROM} {'WHERE ' + ' AND '.join(where) if where else ''} ORDER BY r.id"
+    )
+    return [_reservation(r, principal) for r in session.execute(text(sql), {"city": city})]
 
 
 def holds_on(

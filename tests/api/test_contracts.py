@@ -187,6 +187,7 @@ def test_projects_holds_and_reverse_match_are_their_models(
 ) -> None:
     team = auth(tokens["promoter"])
     req = {"industry": "36", "area_mu_min": 10, "area_mu_max": 500, "top": 3}
+    req["location"] = {"cities": ["130100"]}  # the bureau's city: it sees the hold
     r = client.post("/api/projects", json={"name": "契约", "requirement": req}, headers=team)
     assert r.status_code == 201, r.text
     project = Project.model_validate(r.json())

@@ -157,6 +157,12 @@ def test_point_layers_schema(points: gpd.GeoDataFrame) -> None:
     assert points.confidence.isin({"V", "GK", "GK?"}).all()
     assert points.approximate.all()
     assert points.source.str.len().gt(0).all()
+    # Staff read the source on the card: a URL, or words in Chinese (it was English prose
+    # citing a document outside the repository, "domain-rules.md §8.6 (general knowledge)").
+    said = points.source[~points.source.str.startswith("http")]
+    assert (
+        said.str.contains(r"[\u4e00-\u9fff]").all() and not said.str.contains("domain-rules").any()
+    )
     assert points.city_code.isin(CITIES).all()
     assert (points.geometry.geom_type == "Point").all()
     if "kind" in points and "level" not in points:  # facilities

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from tests.conftest import auth
+from tests.conftest import auth, configured
 from tests.inventory.conftest import feature, square
 
 
@@ -583,7 +583,6 @@ def test_a_reserve_price_below_the_national_minimum_is_a_warning(
     """工业用地出让最低价标准 (docs/domain.md §10): with 石家庄 configured as grade 5 (384 元/m²,
     25.6 万元/亩) an industrial 出让底价 below it is written with a warning to check (priority
     industries may go to 70 %); at or above it, or with no grade configured, nothing is said."""
-    from landmatch.settings import get_settings
 
     def warnings(r: httpx.Response) -> list[str]:
         assert r.status_code in (200, 201), r.text
@@ -593,9 +592,7 @@ def test_a_reserve_price_below_the_national_minimum_is_a_warning(
 
     h = auth(tokens["admin"])
     assert not warnings(_create(client, tokens["admin"], "EDIT-MP0", reserve_price_wan_per_mu=10))
-    monkeypatch.setenv("LANDMATCH_INDUSTRIAL_PRICE_GRADES", '{"130100": 5}')
-    get_settings.cache_clear()
-    try:
+    with configured(monkeypatch, LANDMATCH_INDUSTRIAL_PRICE_GRADES='{"130100": 5}'):
         r = _create(client, tokens["admin"], "EDIT-MP", reserve_price_wan_per_mu=10)
         assert warnings(r) == [
             "出让底价 10 万元/亩低于全国工业用地出让最低价标准（第 5 等 384 元/平方米，"
@@ -609,9 +606,6 @@ def test_a_reserve_price_below_the_national_minimum_is_a_warning(
             client, tokens["admin"], "EDIT-MP2", land_use="0901", reserve_price_wan_per_mu=10
         )
         assert not warnings(shop)
-    finally:
-        monkeypatch.delenv("LANDMATCH_INDUSTRIAL_PRICE_GRADES")
-        get_settings.cache_clear()
 
 
 def test_a_sale_price_below_the_national_minimum_is_a_warning_too(
@@ -621,15 +615,12 @@ def test_a_sale_price_below_the_national_minimum_is_a_warning_too(
     万元 over the parcel's area in 亩 below its grade's floor is written with a warning on the
     成交价, through the API as through the form (both are update_parcel); a parcel whose use is
     待定 is said to be unchecked, not passed in silence."""
-    from landmatch.settings import get_settings
 
     def warnings(r: httpx.Response, fld: str) -> list[str]:
         assert r.status_code in (200, 201), r.text
         return [w["message"] for w in r.json()["warnings"] if w["field"] == fld]
 
-    monkeypatch.setenv("LANDMATCH_INDUSTRIAL_PRICE_GRADES", '{"130100": 5}')
-    get_settings.cache_clear()
-    try:
+    with configured(monkeypatch, LANDMATCH_INDUSTRIAL_PRICE_GRADES='{"130100": 5}'):
         # The square is about 58.6 亩: 500 万元 is about 8.5 万元/亩, under 25.6.
         r = _create(client, tokens["admin"], "EDIT-SP", land_price_wan=500)
         [said] = warnings(r, "land_price_wan")
@@ -663,9 +654,6 @@ def test_a_sale_price_below_the_national_minimum_is_a_warning_too(
         shop = _create(client, tokens["admin"], "EDIT-SP3", land_use="0901", land_price_wan=5)
         assert shop.status_code == 201, shop.text
         assert not [w for w in shop.json()["warnings"] if "最低价" in w["message"]]
-    finally:
-        monkeypatch.delenv("LANDMATCH_INDUSTRIAL_PRICE_GRADES")
-        get_settings.cache_clear()
 
 
 def test_price_grades_are_checked_when_read() -> None:

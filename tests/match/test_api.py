@@ -306,6 +306,43 @@ def test_reservation_conflict_and_effect_on_matching(
     )
 
 
+def test_a_city_bureau_sees_the_holds_of_its_city_only(
+    client: TestClient, tokens: dict[str, str], session: Session
+) -> None:
+    """/api/reservations listed every city's holds to a city's bureau (parcel codes and dates,
+    internal parcels too): a 石家庄 bureau sees the holds on 石家庄's parcels, a 唐山 bureau
+    none of them, the province's bureau and an admin all."""
+    from landmatch.accounts.users import add_user
+
+    h = auth(tokens["promoter"])
+    held = {}
+    for city in ("130100", "130200"):
+        req = {**REQ, "location": {"cities": [city]}}
+        p = client.post("/api/projects", json={"name": city, "requirement": req}, headers=h)
+        pid = p.json()["id"]
+        top = client.post(f"/api/projects/{pid}/match", headers=h).json()["features"][0]["id"]
+        r = client.post(
+            "/api/reservations", json={"parcel_code": top, "project_id": pid}, headers=h
+        )
+        assert r.status_code == 201, r.text
+        held[city] = r.json()["id"]
+    others = {
+        "tangshan": add_user(session, "t-bureau-ts", "bureau", "130200"),
+        "province": add_user(session, "t-bureau-hb", "bureau", "130000"),
+    }
+    session.flush()
+
+    def seen(token: str) -> set[int]:
+        r = client.get("/api/reservations", headers=auth(token))
+        assert r.status_code == 200, r.text
+        return {x["id"] for x in r.json()} & set(held.values())
+
+    assert seen(tokens["bureau"]) == {held["130100"]}
+    assert seen(others["tangshan"]) == {held["130200"]}
+    assert seen(others["province"]) == set(held.values())
+    assert seen(tokens["admin"]) == set(held.values())
+
+
 def test_reverse_match(client: TestClient, tokens: dict[str, str]) -> None:
     h = auth(tokens["promoter"])
     fit = client.post("/api/projects", json={"name": "合适", "requirement": REQ}, headers=h).json()

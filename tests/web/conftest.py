@@ -50,6 +50,32 @@ def drop_account(engine: Engine, name: str) -> None:
         c.execute(text("DELETE FROM landmatch.app_user WHERE name = :n"), {"n": name})
 
 
+def team_promoter(engine: Engine, team: str) -> Iterator[str]:
+    """A promoter of ``team`` for a fixture to yield from; afterwards the team's projects (their
+    reservations and events go with them) and match runs, then the account, are deleted."""
+    name = make_account(engine, "promoter", team=team)
+    yield name
+    with engine.begin() as c:
+        for table in ("match_run", "project"):
+            c.execute(text(f"DELETE FROM landmatch.{table} WHERE owner_team = :t"), {"t": team})
+    drop_account(engine, name)
+
+
+def restore_parcel(conn: Any, parcel_id: int, version: int) -> None:
+    """Put a parcel a browser test changed back to its kept ``version`` (a restore, as staff
+    make it), in ``conn``'s transaction."""
+    from landmatch.db.inventory import restore_versions
+
+    vid = conn.execute(
+        text(
+            "SELECT id FROM landmatch.parcel_version_full WHERE parcel_id = :p "
+            "AND version = :v ORDER BY id DESC LIMIT 1"
+        ),
+        {"p": parcel_id, "v": version},
+    ).scalar_one()
+    restore_versions(conn, [vid])
+
+
 @pytest.fixture(scope="session")
 def staff_user(engine: Engine) -> Iterator[str]:
     """A promoter who signs in with TEST_PASSWORD (committed: the browser's requests use their

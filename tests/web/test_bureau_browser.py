@@ -21,7 +21,7 @@ from shapely import affinity
 from sqlalchemy import Engine, text
 
 from tests.conftest import TEST_PASSWORD
-from tests.web.conftest import Watched, browser_sign_in, drop_account, make_account
+from tests.web.conftest import Watched, browser_sign_in, drop_account, make_account, restore_parcel
 
 CITY = "130100"
 TEAM = "t-bureau-holds"
@@ -208,8 +208,6 @@ def test_the_bureau_sees_a_hold_on_its_parcel_until_it_is_released(
 def square_parcel(engine: Engine) -> Iterator[str]:
     """A 石家庄 parcel of one ring outside any zone (not the other journeys' picks); its state
     is put back afterwards (a restore: the history keeps the test's versions)."""
-    from landmatch.db.inventory import restore_versions
-
     with engine.connect() as c:
         code, pid, version = c.execute(
             text(
@@ -222,14 +220,7 @@ def square_parcel(engine: Engine) -> Iterator[str]:
         ).one()
     yield code
     with engine.begin() as c:
-        vid = c.execute(
-            text(
-                "SELECT id FROM landmatch.parcel_version_full WHERE parcel_id = :p "
-                "AND version = :v ORDER BY id DESC LIMIT 1"
-            ),
-            {"p": pid, "v": version},
-        ).scalar_one()
-        restore_versions(c, [vid])
+        restore_parcel(c, pid, version)
 
 
 def _shrunk(engine: Engine, code: str, factor: float) -> tuple[str, float]:

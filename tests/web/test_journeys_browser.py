@@ -15,19 +15,14 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, text
 
-from tests.web.conftest import browser_sign_in, drop_account, make_account
+from tests.web.conftest import browser_sign_in, drop_account, make_account, team_promoter
 
 TEAM = "t-journeys"
 
 
 @pytest.fixture
 def promoter(engine: Engine) -> Iterator[str]:
-    name = make_account(engine, "promoter", team=TEAM)
-    yield name
-    with engine.begin() as c:  # reservations and events go with their projects
-        for table in ("match_run", "project"):
-            c.execute(text(f"DELETE FROM landmatch.{table} WHERE owner_team = :t"), {"t": TEAM})
-    drop_account(engine, name)
+    yield from team_promoter(engine, TEAM)
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import Engine, text
 
 from landmatch.dates import beijing_today
-from tests.web.conftest import browser_sign_in, drop_account, make_account
+from tests.web.conftest import browser_sign_in, drop_account, make_account, restore_parcel
 
 
 @pytest.fixture
@@ -33,8 +33,6 @@ def put_back(engine: Engine) -> Iterator[Callable[[str], None]]:
     """``put_back(code)`` before the journey's first write to a parcel: afterwards the parcel is
     restored to that version and the cases opened on it are removed (the history keeps the
     journey's versions)."""
-    from landmatch.db.inventory import restore_versions
-
     before: dict[str, tuple[int, int]] = {}
 
     def remember(code: str) -> None:
@@ -48,14 +46,7 @@ def put_back(engine: Engine) -> Iterator[Callable[[str], None]]:
     with engine.begin() as c:
         for pid, version in before.values():
             c.execute(text("DELETE FROM landmatch.disposal_case WHERE parcel_id = :p"), {"p": pid})
-            vid = c.execute(
-                text(
-                    "SELECT id FROM landmatch.parcel_version_full WHERE parcel_id = :p "
-                    "AND version = :v ORDER BY id DESC LIMIT 1"
-                ),
-                {"p": pid, "v": version},
-            ).scalar_one()
-            restore_versions(c, [vid])
+            restore_parcel(c, pid, version)
 
 
 def _flagged(engine: Engine, code: str, check: str) -> bool:

@@ -24,7 +24,7 @@ from openpyxl import load_workbook
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from tests.conftest import auth, sign_in
+from tests.conftest import auth, configured, sign_in
 
 ROLES = ("public", "admin", "bureau", "zone", "promoter")
 EDITORS = ("admin", "bureau", "zone")
@@ -482,14 +482,11 @@ def test_a_save_names_what_the_validation_warned_of(
     """The edit form applies the API's minimum price rule (docs/domain.md §10) and says what it
     found: a 成交价 below the national floor is saved, and the page the save leads to says so
     beside 已保存 (it said only 已保存, the warning lost)."""
-    from landmatch.settings import get_settings
 
     csrf = sign_in(client, passwords["bureau"])
     code = codes["own"]
     _, version = _csrf_and_version(client, code)
-    monkeypatch.setenv("LANDMATCH_INDUSTRIAL_PRICE_GRADES", '{"130100": 5}')
-    get_settings.cache_clear()
-    try:
+    with configured(monkeypatch, LANDMATCH_INDUSTRIAL_PRICE_GRADES='{"130100": 5}'):
         ok = client.post(
             f"/workbench/parcels/{code}/edit",
             data={
@@ -501,9 +498,6 @@ def test_a_save_names_what_the_validation_warned_of(
             },
             follow_redirects=False,
         )
-    finally:
-        monkeypatch.delenv("LANDMATCH_INDUSTRIAL_PRICE_GRADES")
-        get_settings.cache_clear()
     assert ok.status_code == 303, ok.text[:500]
     assert _one(session, "SELECT land_price_wan FROM landmatch.parcel WHERE code = :c", c=code) == 1
     page = client.get(ok.headers["location"]).text
@@ -520,7 +514,6 @@ def test_a_boundary_save_names_what_the_validation_warned_of(
 ) -> None:
     """A new boundary changes the 亩 a 成交价 is spread over: saved, with the minimum price
     warning beside 边界已保存 (it said only that)."""
-    from landmatch.settings import get_settings
 
     csrf = sign_in(client, passwords["bureau"])
     code = codes["own"]
@@ -539,9 +532,7 @@ def test_a_boundary_save_names_what_the_validation_warned_of(
         "FROM landmatch.parcel WHERE code = :c",
         c=code,
     )
-    monkeypatch.setenv("LANDMATCH_INDUSTRIAL_PRICE_GRADES", '{"130100": 5}')
-    get_settings.cache_clear()
-    try:
+    with configured(monkeypatch, LANDMATCH_INDUSTRIAL_PRICE_GRADES='{"130100": 5}'):
         ok = client.post(
             f"/workbench/parcels/{code}/boundary",
             data={
@@ -552,9 +543,6 @@ def test_a_boundary_save_names_what_the_validation_warned_of(
             },
             follow_redirects=False,
         )
-    finally:
-        monkeypatch.delenv("LANDMATCH_INDUSTRIAL_PRICE_GRADES")
-        get_settings.cache_clear()
     assert ok.status_code == 303, ok.text[:500]
     page = client.get(ok.headers["location"]).text
     assert "边界已保存，请核实：成交价(万元)：成交价 1 万元（合 " in page, page[:3000]
@@ -618,10 +606,13 @@ def test_conflict_screen_and_reapply(
             "version": version,
             "holder": "我填的用地单位",
             "address": "我填的坐落",
+            "declared_area_mu": "1,234.5",
             "reason": "我的修改",
         },
     )
     assert r.status_code == 200 and 'id="conflict"' in r.text
+    # The area typed in 亩 with a thousands separator is read as such, not shown raw.
+    assert "1,234.50 亩（823,000.0 平方米）" in r.text
     assert "t-admin" in r.text and "他人的修改" in r.text
     assert "他人修改的坐落" in r.text and "我填的坐落" in r.text and "我填的用地单位" in r.text
     reapply = re.search(

@@ -16,15 +16,13 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import Engine, text
 
-from tests.web.conftest import browser_sign_in, drop_account, make_account
+from tests.web.conftest import browser_sign_in, drop_account, make_account, restore_parcel
 
 
 @pytest.fixture
 def journey_parcel(engine: Engine) -> Iterator[str]:
     """A 石家庄 parcel outside any zone and away from the other tests' picks; its state is put
     back afterwards (a restore: the history keeps the journey's versions)."""
-    from landmatch.db.inventory import restore_versions
-
     with engine.connect() as c:
         code, pid, version = c.execute(
             text(
@@ -35,14 +33,7 @@ def journey_parcel(engine: Engine) -> Iterator[str]:
         ).one()
     yield code
     with engine.begin() as c:
-        vid = c.execute(
-            text(
-                "SELECT id FROM landmatch.parcel_version_full WHERE parcel_id = :p "
-                "AND version = :v ORDER BY id DESC LIMIT 1"
-            ),
-            {"p": pid, "v": version},
-        ).scalar_one()
-        restore_versions(c, [vid])
+        restore_parcel(c, pid, version)
 
 
 @pytest.fixture

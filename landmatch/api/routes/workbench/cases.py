@@ -36,6 +36,7 @@ from landmatch.api.routes.workbench.common import (
 from landmatch.dates import beijing_today
 from landmatch.db.locking import etag
 from landmatch.errors import Conflict, InvalidInput, PreconditionFailed
+from landmatch.geo.measure import M2_PER_MU
 from landmatch.inventory import listing
 from landmatch.monitoring import cases, scan
 from landmatch.monitoring.rules import default_rule
@@ -217,7 +218,7 @@ def _new_form(
         parcel=parcel,
         status_label=vocab.label(vocab.PARCEL_STATUS, parcel["status"]),
         city_name=vocab.label(vocab.CITIES, parcel["city_code"]),
-        area_mu=parcel["area_m2"] / (10000 / 15),
+        area_mu=parcel["area_m2"] / M2_PER_MU,
         opened_on=opened_on,
         note=note,
         errors=errors or {},
@@ -299,7 +300,7 @@ def _case_view(ctx: PageContext, case_id: int) -> dict[str, Any]:
     c["status_label"] = CASE_STATUS[c["status"]]
     c["stage_label"] = IDLE_STAGES.get(c["stage_at_open"] or "")
     c["closed_without_disposal"] = c["decision"] in CLOSURES
-    c["area_mu"] = float(c["area_m2"]) / (10000 / 15)
+    c["area_mu"] = float(c["area_m2"]) / M2_PER_MU
     c["etag"] = etag(case_id, c["version"])
     return c
 

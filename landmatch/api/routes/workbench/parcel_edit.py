@@ -32,7 +32,8 @@ from landmatch.confidential import CONFIDENTIAL_FIELDS, may_read
 from landmatch.dates import beijing_minute
 from landmatch.db.locking import etag
 from landmatch.errors import Forbidden, InvalidInput, PreconditionFailed, UnprocessableInput
-from landmatch.inventory import edits, sheet, wizard
+from landmatch.geo.measure import M2_PER_MU
+from landmatch.inventory import edits, quantities, sheet, wizard
 from landmatch.inventory.fields import BY_NAME
 from landmatch.maps.workbench import bounds_of, parcel_map
 
@@ -179,10 +180,8 @@ def _conflict(
 def _typed(name: str, value: Any) -> Any:
     """A sent form value as the display helper takes it (the area is sent in 亩)."""
     if name == sheet.AREA_FIELD and isinstance(value, str) and value.strip():
-        try:
-            return float(value) * (10000 / 15)
-        except ValueError:
-            return value
+        mu, problem = quantities.read(value, None)
+        return value if mu is None or problem else mu * M2_PER_MU
     if BY_NAME[name].kind == "bool" and isinstance(value, str):
         return {"true": True, "false": False}.get(value, value or None)
     return value or None
