@@ -16,7 +16,7 @@ from sqlalchemy import Engine, text
 
 from landmatch.dates import beijing_today
 from tests.conftest import TEST_PASSWORD
-from tests.web.conftest import browser_sign_in, drop_account, make_account
+from tests.web.conftest import browser_sign_in, drop_account, make_account, restore_parcel
 
 TEAMS = ("t-holds-a", "t-holds-b")
 
@@ -103,19 +103,21 @@ def test_results_show_another_teams_hold(
 
 @pytest.fixture
 def supplied_back(engine: Engine) -> Iterator[dict[str, str]]:
-    """A ready parcel of 石家庄 that nothing holds, its status put back after the journey."""
+    """A ready parcel of 石家庄 that nothing holds, put back afterwards (a restore: the history
+    keeps the journey's versions)."""
     with engine.connect() as c:
-        code = c.execute(
+        code, pid, version = c.execute(
             text(
-                "SELECT p.code FROM landmatch.parcel p WHERE p.city_code = '130100' "
-                "AND p.status = 'ready' AND p.deleted_at IS NULL AND NOT EXISTS (SELECT 1 FROM "
-                "landmatch.reservation r WHERE r.parcel_id = p.id AND r.released_at IS NULL) "
+                "SELECT p.code, p.id, p.version FROM landmatch.parcel p "
+                "WHERE p.city_code = '130100' AND p.status = 'ready' AND p.deleted_at IS NULL "
+                "AND NOT EXISTS (SELECT 1 FROM landmatch.reservation r "
+                "WHERE r.parcel_id = p.id AND r.released_at IS NULL) "
                 "ORDER BY p.code DESC LIMIT 1"
             )
-        ).scalar_one()
+        ).one()
     yield {"code": code}
     with engine.begin() as c:
-        c.execute(text("UPDATE landmatch.parcel SET status = 'ready' WHERE code = :c"), {"c": code})
+        restore_parcel(c, pid, version)
 
 
 def test_a_bureau_finds_a_held_parcel_and_supplying_it_tells_the_team(
