@@ -87,8 +87,8 @@ def qa_flags_of(p: dict[str, Any], utilities: list[dict[str, Any]]) -> list[str]
 
 def reservation_of(session: Session, code: str, principal: Viewer) -> dict[str, Any] | None:
     """The parcel's active hold as ``principal`` may see it (:func:`landmatch.db.holds.seen`:
-    in full for the holding team and admins, the team and date for the land side, for
-    others that the parcel is held and until when)."""
+    in full for the holding team and admins, the team and date for the bureau of its city,
+    for others that the parcel is held and until when)."""
     row = session.execute(
         text(f"SELECT {holds.COLUMNS} {holds.FROM} WHERE p.code = :c AND r.released_at IS NULL"),
         {"c": code},

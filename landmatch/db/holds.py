@@ -4,8 +4,9 @@ caller is shown of one, and the statuses that end one.
 A promotion team holds a parcel for one of its projects (``landmatch.match.projects.reserve``).
 What a caller sees of a hold (:func:`seen`) is one rule for the parcel page, the parcel list
 and its 熟地 export, and the warnings of an edit: the holding team and admins see the project;
-the land side (a bureau, a zone committee), who keep the parcel and must know whom to ask, see
-the team and the date; another team sees only that the parcel is held and until when.
+the bureau of the parcel's city, who keeps the parcel and must know whom to ask, sees the team
+and the date; everyone else (another team, another city's bureau, a zone committee) only that
+the parcel is held and until when.
 """
 
 from __future__ import annotations
@@ -28,11 +29,8 @@ HELD_SQL = f"EXISTS (SELECT 1 FROM landmatch.reservation r WHERE r.parcel_id = p
 #: parcel set to one of them ends its hold).
 ENDS_HOLD = ("supplied", "withdrawn")
 
-#: The roles who keep parcels and see which team holds one.
-LAND_SIDE = ("bureau", "zone")
-
 COLUMNS = (
-    "r.id, r.parcel_id, p.code AS parcel_code, r.project_id, pr.name AS project, "
+    "r.id, r.parcel_id, p.code AS parcel_code, p.city_code, r.project_id, pr.name AS project, "
     "r.reserved_by, r.owner_team, r.until, r.note, r.created_at"
 )
 FROM = (
@@ -43,12 +41,12 @@ FROM = (
 
 def seen(row: Any, viewer: Viewer) -> dict[str, Any]:
     """What ``viewer`` is shown of the hold ``row`` (a row of :func:`in_force`'s columns):
-    ``until`` (ISO date or None) and ``own`` always; ``team`` for the owner and the land
-    side; ``project`` and ``reserved_by`` for the owner only."""
+    ``until`` (ISO date or None) and ``own`` always; ``team`` for the owner and the bureau
+    of the parcel's city; ``project``, ``reserved_by`` and ``note`` for the owner only."""
     d = dict(row._mapping) if hasattr(row, "_mapping") else dict(row)
     until = d["until"].isoformat() if d["until"] is not None else None
     out: dict[str, Any] = {"until": until, "own": viewer.owns(d["owner_team"])}
-    if out["own"] or viewer.role in LAND_SIDE:
+    if out["own"] or (viewer.role == "bureau" and viewer.can_edit_city(d["city_code"])):
         out["team"] = d["owner_team"]
     if out["own"]:
         out |= {"project": d["project"], "reserved_by": d["reserved_by"], "note": d["note"]}

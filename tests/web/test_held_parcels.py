@@ -104,6 +104,10 @@ def test_the_list_filters_and_shows_holds_as_each_role_may_see_them(
     assert _cell(page.text, code) == want
     if role == "bureau_other":
         assert TEAM not in page.text
+        # Another city's bureau reads a card of the parcel: held, until when, not by whom.
+        card = client.get(f"/api/parcels/{code}/card")
+        assert card.status_code == 200, card.text[:300]
+        assert card.json()["internal"]["reservation"] == {"until": held["until"], "own": False}
     # Every row the filter lists is held; the other way round, the parcel is not listed.
     cells = page.text.count('class="small lm-hold">已预留（')
     assert cells == page.text.count('class="small lm-hold">')
