@@ -17,9 +17,9 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from landmatch import vocab
+from landmatch.db import holds
 from landmatch.db.geometry import geojson_sql
 from landmatch.db.parcels import PUBLIC_WHERE
-from landmatch.db.values import json_row
 from landmatch.errors import NotFound
 from landmatch.viewer import Viewer
 
@@ -86,24 +86,14 @@ def qa_flags_of(p: dict[str, Any], utilities: list[dict[str, Any]]) -> list[str]
 
 
 def reservation_of(session: Session, code: str, principal: Viewer) -> dict[str, Any] | None:
-    """The parcel's active hold: in full for the holding team and admins; for others that
-    the parcel is held and until when (``landmatch.match.ownership``)."""
+    """The parcel's active hold as ``principal`` may see it (:func:`landmatch.db.holds.seen`:
+    in full for the holding team and admins, the team and date for the bureau of its city,
+    for others that the parcel is held and until when)."""
     row = session.execute(
-        text(
-            "SELECT r.reserved_by, r.owner_team, r.until, r.note, r.created_at, "
-            "pr.name AS project "
-            "FROM landmatch.reservation r JOIN landmatch.parcel p ON p.id = r.parcel_id "
-            "JOIN landmatch.project pr ON pr.id = r.project_id "
-            "WHERE p.code = :c AND r.released_at IS NULL"
-        ),
+        text(f"SELECT {holds.COLUMNS} {holds.FROM} WHERE p.code = :c AND r.released_at IS NULL"),
         {"c": code},
     ).first()
-    if row is None:
-        return None
-    held = json_row(row)
-    if principal.owns(held.pop("owner_team")):
-        return held | {"own": True}
-    return {"until": held["until"], "own": False}
+    return None if row is None else holds.seen(row, principal)
 
 
 def extract_shapes(

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from landmatch.confidential import column_sql
 from landmatch.dates import beijing_today
 from landmatch.db.geometry import geojson_sql
+from landmatch.db.holds import HELD_SQL
 from landmatch.db.like import contains_pattern
 from landmatch.db.qa_flags import flag_params, flag_sql
 from landmatch.db.values import json_row
@@ -69,6 +70,8 @@ class ParcelFilter:
     deleted: bool = False
     # The caller's own zone (a zone committee's scope), by id.
     zone_id: int | None = None
+    # Held (预留) for a project (True), or not (False); staff only (``landmatch.db.holds``).
+    held: bool | None = None
 
 
 def _select(principal: Viewer) -> str:
@@ -132,6 +135,8 @@ def filter_sql(f: ParcelFilter, principal: Viewer) -> tuple[list[str], dict[str,
         "(p.code ILIKE :q ESCAPE '\\' OR p.name ILIKE :q ESCAPE '\\')",
         "q",
     )
+    if f.held is not None and not principal.is_public:
+        w.clauses.append(HELD_SQL if f.held else f"NOT {HELD_SQL}")
     if f.qa and not principal.is_public:
         w.clauses.append(flag_sql(f.qa))
         w.params.update(flag_params(f.stale_days))

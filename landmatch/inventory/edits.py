@@ -45,6 +45,7 @@ from landmatch.inventory.fields import BY_NAME, COLUMN_NAMES, label_of
 from landmatch.inventory.imports import load_regions, require_editor, restored_problems
 from landmatch.inventory.listing import zone_city
 from landmatch.inventory.validate import LEASE_RULE_FIELDS, check_frame, flattened_note
+from landmatch.match.holds import on_status_change
 from landmatch.numbers import mu
 
 _HIDDEN = {"geom_3857", "updated_at", "updated_by", "version", "import_id", "area_m2", "id"}
@@ -282,6 +283,11 @@ def _answer(
     return feature, etag(code, feature["properties"]["version"])
 
 
+def _notes(warnings: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """An edit's warnings as it answers them (``field``, ``message``; the code is the edit's)."""
+    return [{"field": w["field"], "message": w["message"]} for w in warnings]
+
+
 def create_parcel(
     session: Session, body: dict[str, Any], principal: Principal, *, repair: bool = False
 ) -> tuple[dict[str, Any], str]:
@@ -334,6 +340,9 @@ def update_parcel(
     _only_given(checked, props, geometry=env.get("geometry") is not None)
     _write(session, checked, principal, env.get("reason") or "修改地块")
     _require_scope_after(session, principal, code)
+    if "status" in checked.values:
+        new = str(checked.values["status"].iloc[0])
+        warnings += _notes(on_status_change(session, principal, {cur["id"]: (cur["status"], new)}))
     return _answer(session, code, principal, warnings)
 
 
@@ -378,12 +387,13 @@ def bulk_update(
     props: dict[str, Any],
     principal: Principal,
     reason: str | None,
-) -> dict[str, str]:
+) -> tuple[dict[str, str], list[dict[str, Any]]]:
     """Set the same ``props`` on many parcels, each named with the ETag it was seen at
     (``(code, if_match)``): in one transaction, every parcel locked, its scope and version
     checked inside the write, the merged states validated by the same code as a single edit,
     then written in one statement (each changed parcel gets its own version). Any refusal
-    (out of scope, stale, deleted, invalid) writes nothing. Returns each code's new ETag."""
+    (out of scope, stale, deleted, invalid) writes nothing. Returns each code's new ETag and
+    the write's warnings (a held parcel's status changed: ``landmatch.match.holds``)."""
     principal.require("admin", "bureau", "zone")
     if not items:
         raise UnprocessableInput("未选择地块", detail=[{"field": "codes", "reason": "未选择地块"}])
@@ -440,10 +450,17 @@ def bulk_update(
         _require_scope(session, principal, city, zone)
     _only_given(checked, props, geometry=False)
     _write(session, checked, principal, reason.strip())
+    warnings: list[dict[str, Any]] = []
+    if "status" in checked.values:
+        new = checked.values["status"]
+        moved = {
+            rows[c]["id"]: (rows[c]["status"], str(s)) for c, s in zip(codes, new, strict=True)
+        }
+        warnings = _notes(on_status_change(session, principal, moved))
     versions = session.execute(
         text("SELECT code, version FROM landmatch.parcel WHERE code = ANY(:c)"), {"c": codes}
     ).all()
-    return {c: etag(c, v) for c, v in versions}
+    return {c: etag(c, v) for c, v in versions}, warnings
 
 
 def delete_parcel(
@@ -512,6 +529,13 @@ def restore_parcel(
         with audited(session, principal.actor, reason or f"恢复到版本 {version}"):
             restore_versions(session.connection(), [vid[0]], undelete=True)
         _require_scope_after(session, principal, code)
+        now = session.execute(
+            text("SELECT status FROM landmatch.parcel WHERE id = :i"), {"i": cur["id"]}
+        ).scalar_one()
+        moved = {cur["id"]: (cur["status"], now)}
+        return _answer(
+            session, code, principal, _notes(on_status_change(session, principal, moved))
+        )
     return _answer(session, code, principal, [])
 
 

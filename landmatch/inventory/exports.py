@@ -26,6 +26,7 @@ from landmatch import vocab
 from landmatch.auth import Principal
 from landmatch.confidential import column_sql
 from landmatch.dates import beijing_today
+from landmatch.db.holds import hold_text, seen_by_code
 from landmatch.db.parcels import ParcelFilter, filter_sql
 from landmatch.errors import InvalidInput, NotFound
 from landmatch.geo.txt import write_txt, write_txt_zones
@@ -275,7 +276,12 @@ def export_parcels(
         data = shapefile_zip(frame, geoms, counties, codec, layer=layer)
     else:
         fields = "公开字段（公众可见）" if principal.is_public else "全部字段（内部资料，注意保密）"
-        data = ledger_xlsx(frame, geoms, counties, scope=scope_text(f, principal), fields=fields)
+        holds = None
+        if not principal.is_public:
+            holds = {c: hold_text(h) for c, h in seen_by_code(session, principal).items()}
+        data = ledger_xlsx(
+            frame, geoms, counties, scope=scope_text(f, principal), fields=fields, holds=holds
+        )
     return Export(data=data, media_type=media, filename=f"parcels-{stamp}.{ext}")
 
 
@@ -296,6 +302,8 @@ def scope_text(f: ParcelFilter, principal: Principal) -> str:
         lo = "" if f.area_mu_min is None else mu(f.area_mu_min)
         hi = "" if f.area_mu_max is None else mu(f.area_mu_max)
         parts.append(f"面积 {lo}–{hi} 亩")
+    if f.held is not None:
+        parts.append("已预留" if f.held else "未预留")
     if f.visibility:
         parts.append(f"公开范围 {vocab.VISIBILITY.get(f.visibility, f.visibility)}")
     if f.q:

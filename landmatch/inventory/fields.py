@@ -454,6 +454,7 @@ IGNORED_HEADERS = frozenset(
         "import_id",
         "计算面积(亩)",
         "计算面积(公顷)",
+        "预留",
         "mj_mu",
         "mj_gq",
         "csmc",

@@ -51,6 +51,7 @@ from landmatch.inventory.validate import (
     repeated_codes,
     to_storage_array,
 )
+from landmatch.match.holds import on_status_change
 from landmatch.numbers import mu
 from landmatch.settings import Settings
 
@@ -500,6 +501,7 @@ def run_import(
         with audited(conn, principal.actor, reason, import_id=import_id):  # type: ignore[arg-type]
             # Before the writer opens its COPY (no other statement runs while it is open).
             refused = _stored_out_of_scope(conn, principal, known)
+            was = _statuses(conn, known)
             if src.points is not None:
                 # Only parcels the caller may write: a refused row says why, and nothing of
                 # where another city's parcel lies.
@@ -536,6 +538,7 @@ def run_import(
                 refused,
             )
             result = writer.finish()
+            tally.warnings += _held_moved(conn, principal, was, frame)
         if deferred:
             derived.defer(conn, False)
         tally.problems += result.problems
@@ -591,6 +594,41 @@ def run_import(
             detail=report,
         )
     return report
+
+
+def _statuses(conn: Connection, known: dict[str, int]) -> dict[int, str]:
+    """The stored status of the file's known parcels, by id (before the write)."""
+    return dict(
+        conn.execute(
+            text("SELECT id, status FROM landmatch.parcel WHERE id = ANY(:ids)"),
+            {"ids": list(known.values())},
+        ).all()
+    )
+
+
+def _held_moved(
+    conn: Connection, principal: Principal, was: dict[int, str], frame: Any
+) -> list[dict[str, Any]]:
+    """The written file's changes of held parcels' statuses (``was``: before the write): a
+    warning on each one's row, and the end of the holds a new status ends
+    (:func:`landmatch.match.holds.on_status_change`)."""
+    now: dict[int, str] = dict(
+        conn.execute(
+            text("SELECT id, status FROM landmatch.parcel WHERE id = ANY(:ids)"),
+            {"ids": list(was)},
+        ).all()
+    )
+    changes = {i: (s, now[i]) for i, s in was.items() if i in now and now[i] != s}
+    if not changes:
+        return []
+    rows = {
+        codes.code_text(code): label
+        for label, code in zip(frame.index, frame.get("code", []), strict=False)
+    }
+    out = []
+    for w in on_status_change(conn, principal, changes):
+        out.append({"row": row_number(rows.get(w["code"], "")), **w})
+    return out
 
 
 def _keep_shapes(

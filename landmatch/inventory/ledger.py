@@ -3,7 +3,7 @@ beside, labels, 亩 and 公顷), a summary by city, each city's summary by count
 use, and a 说明 sheet — laid out by :mod:`landmatch.spreadsheets` like every product workbook.
 
 It imports back unchanged: codes stay codes (城市代码, 县区代码), labels are read as their
-codes, the name columns, 序号 and the computed areas are ignored on import.
+codes, the name columns, 序号, the staff's 预留 column and the computed areas are ignored on import.
 """
 
 from __future__ import annotations
@@ -28,6 +28,10 @@ DIGITS = {"energy_per_value_max": 4, "developed_ratio": 4, "invest_ratio": 4, "h
 NAMED = {"city_code": "城市名称", "county_code": "县区名称"}
 #: Longest WKT written into a cell (Excel holds 32,767 characters).
 MAX_WKT = 32000
+
+
+#: The 预留 column of a staff export (an import ignores it: ``fields.IGNORED_HEADERS``).
+HOLD_HEADER = "预留"
 
 
 def _column(f: Field) -> Column:
@@ -56,7 +60,10 @@ def _value(f: Field, v: Any) -> Any:
 
 
 def _list_table(
-    frame: pd.DataFrame, geoms: np.ndarray, county_names: dict[str, str]
+    frame: pd.DataFrame,
+    geoms: np.ndarray,
+    county_names: dict[str, str],
+    holds: dict[str, str] | None,
 ) -> tuple[Table, int]:
     names = [c for c in frame.columns if c != "area_m2"]
     columns: list[Column] = []
@@ -64,6 +71,8 @@ def _list_table(
         columns.append(_column(BY_NAME[n]))
         if n in NAMED:
             columns.append(Column(NAMED[n]))
+    if holds is not None:
+        columns.append(Column(HOLD_HEADER))
     columns += [
         Column("计算面积(亩)", "mu"),
         Column("计算面积(公顷)", "ha"),
@@ -80,6 +89,8 @@ def _list_table(
                 row.append(vocab.CITIES.get(v) if v else None)
             elif n == "county_code":
                 row.append(county_names.get(v) if v else None)
+        if holds is not None:
+            row.append(holds.get(rec["code"]) or None)
         area = rec["area_m2"]
         row += [area / M2_PER_MU, area / M2_PER_HA, wkt if len(wkt) < MAX_WKT else None]
         rows.append(row)
@@ -155,11 +166,13 @@ def ledger_xlsx(
     *,
     scope: str,
     fields: str,
+    holds: dict[str, str] | None = None,
 ) -> bytes:
     """The workbook. ``scope`` says which parcels (the filters), ``fields`` which fields
-    (public or all), both for the 说明 sheet."""
+    (public or all), both for the 说明 sheet; ``holds`` (staff only), each held parcel's
+    预留 as the reader may see it (``landmatch.db.holds.hold_text``), by code."""
     wb = new_workbook()
-    table, freeze = _list_table(frame, geoms, county_names)
+    table, freeze = _list_table(frame, geoms, county_names, holds)
     write_sheet(wb, SHEET, table, freeze_cols=freeze)
     for title, tables in _city_sheets(frame, county_names):
         write_sheet(wb, title, *tables)
@@ -185,7 +198,7 @@ def ledger_xlsx(
             ("金额单位", "万元；价格、投资强度、亩均税收为 万元/亩"),
             ("坐标系", "几何(WKT) 为 CGCS2000 经纬度（EPSG:4490），经度在前"),
             ("代码", "城市代码、县区代码为行政区划代码，名称列在其旁；用途、状态等写为中文名称"),
-            ("重新导入", "本表可直接导入（序号、名称列和计算面积列导入时忽略）"),
+            ("重新导入", "本表可直接导入（序号、名称列、预留列和计算面积列导入时忽略）"),
         ],
     )
     return save(wb)

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from landmatch import vocab
 from landmatch.auth import Principal
+from landmatch.db.holds import hold_text, seen_by_parcel
 from landmatch.db.parcels import ParcelFilter, filter_sql
 from landmatch.db.values import json_row
 from landmatch.errors import Forbidden, InvalidInput
@@ -200,6 +201,10 @@ def parcel_page(
         params,
     ).mappings()
     items = [_row(r) for r in rows]
+    holds = seen_by_parcel(session, [r["id"] for r in items], principal)
+    for item in items:
+        item["hold"] = holds.get(item["id"])
+        item["hold_text"] = hold_text(item["hold"])
     return Page(items[::-1] if reverse else items, total, f.offset, limit)
 
 

@@ -18,7 +18,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 from sqlalchemy.orm import Session
 
 from landmatch import industry_codes, vocab
@@ -394,7 +394,9 @@ def release_all(session: Session, project_id: int) -> list[str]:
     )
 
 
-def _event(session: Session, principal: Principal, project_id: int, **values: Any) -> None:
+def _event(
+    session: Session | Connection, principal: Principal, project_id: int, **values: Any
+) -> None:
     session.execute(
         text(
             "INSERT INTO landmatch.project_event (project_id, actor, kind, from_status, "
@@ -550,3 +552,11 @@ def home(
         "days": reminder_days,
         "no_team": None if ownership.may_create(principal) else ownership.NO_TEAM,
     }
+
+
+def record_note(
+    session: Session | Connection, principal: Principal, project_id: int, body: str
+) -> None:
+    """A note on the project's timeline written by the system for someone outside the team
+    (a bureau's edit that ended a hold): no lock, no version, the caller's name as its actor."""
+    _event(session, principal, project_id, kind="note", body=body)

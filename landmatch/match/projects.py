@@ -16,6 +16,7 @@ from landmatch import vocab
 from landmatch.auth import Principal
 from landmatch.dates import beijing_today
 from landmatch.db.engine import audited
+from landmatch.db.holds import ENDS_HOLD
 from landmatch.db.locking import check_version, require_if_match
 from landmatch.errors import Conflict, InvalidInput, NotFound
 from landmatch.inventory.listing import own_city
@@ -478,7 +479,7 @@ def reserve(
     ).first()
     if parcel is None:
         raise NotFound(f"未找到地块 {body.parcel_code}")
-    if parcel.status in ("supplied", "withdrawn"):
+    if parcel.status in ENDS_HOLD:
         raise Conflict(
             f"地块 {body.parcel_code} 状态为"
             f"{vocab.label(vocab.PARCEL_STATUS, parcel.status)}，不能预留"

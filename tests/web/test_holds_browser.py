@@ -16,7 +16,7 @@ from sqlalchemy import Engine, text
 
 from landmatch.dates import beijing_today
 from tests.conftest import TEST_PASSWORD
-from tests.web.conftest import browser_sign_in, drop_account, make_account
+from tests.web.conftest import browser_sign_in, drop_account, make_account, restore_parcel
 
 TEAMS = ("t-holds-a", "t-holds-b")
 
@@ -99,3 +99,84 @@ def test_results_show_another_teams_hold(
     # The run's own project's hold is this project's for the admin too.
     assert x.page.locator('[data-held="2"]').count() == 1
     assert x.errors == [], x.errors
+
+
+@pytest.fixture
+def supplied_back(engine: Engine) -> Iterator[dict[str, str]]:
+    """A ready parcel of 石家庄 that nothing holds, put back afterwards (a restore: the history
+    keeps the journey's versions)."""
+    with engine.connect() as c:
+        code, pid, version = c.execute(
+            text(
+                "SELECT p.code, p.id, p.version FROM landmatch.parcel p "
+                "WHERE p.city_code = '130100' AND p.status = 'ready' AND p.deleted_at IS NULL "
+                "AND NOT EXISTS (SELECT 1 FROM landmatch.reservation r "
+                "WHERE r.parcel_id = p.id AND r.released_at IS NULL) "
+                "ORDER BY p.code DESC LIMIT 1"
+            )
+        ).one()
+    yield {"code": code}
+    with engine.begin() as c:
+        restore_parcel(c, pid, version)
+
+
+def test_a_bureau_finds_a_held_parcel_and_supplying_it_tells_the_team(
+    live_url: str,
+    watched: Any,
+    engine: Engine,
+    accounts: tuple[str, str, str],
+    supplied_back: dict[str, str],
+) -> None:
+    """The land bureau filters its list to 已预留, sees which team holds the parcel and until
+    when (not the project), sets it to 已供应 and is warned that the hold ended; the team
+    reads it on its project's timeline."""
+    team_a, _, _ = accounts
+    bureau = make_account(engine, "bureau", city="130100")
+    try:
+        code = supplied_back["code"]
+        req = {"industry": "34", "area_mu_min": 1, "area_mu_max": 4000, "top": 5}
+        project = _api(
+            live_url, team_a, "/api/projects", {"name": "甲团队保密项目", "requirement": req}
+        )
+        until = (beijing_today() + dt.timedelta(days=20)).isoformat()
+        _api(
+            live_url,
+            team_a,
+            "/api/reservations",
+            {"parcel_code": code, "project_id": project["id"], "until": until},
+        )
+
+        w = watched((1400, 900))
+        page = w.page
+        page.goto(f"{live_url}/workbench/parcels?q={code}")
+        browser_sign_in(page, live_url, bureau)
+        page.wait_for_url(re.compile(r"/workbench/parcels\?q="))
+        page.select_option("#f-held", ["1"])
+        page.click("#parcel-filters button[type=submit]")
+        page.wait_for_url(re.compile(r"held=1"))
+        row = page.locator("#parcels tbody tr", has_text=code)
+        assert row.locator(".lm-hold").inner_text() == f"已预留（招商团队 {TEAMS[0]}，至 {until}）"
+        assert "甲团队保密项目" not in page.content()
+        w.shot("workbench_parcels_held")
+        page.goto(f"{live_url}/workbench/parcels/{code}/edit")
+        page.select_option("#edit-form select[name=status]", ["supplied"])
+        page.fill("#edit-form [name=reason]", "已出让")
+        page.click("#edit-form button[type=submit]")
+        page.wait_for_url(re.compile(rf"/workbench/parcels/{code}$"))
+        flash = page.inner_text(".alert-warning")
+        assert (
+            f"地块 {code} 正由招商团队“{TEAMS[0]}”的项目预留（至 {until}）；"
+            "状态改为已供应后预留已结束，已记入该项目的进展记录"
+        ) in flash
+        assert w.errors == [], w.errors
+
+        x = watched((1400, 900))
+        x.page.goto(f"{live_url}/workbench/projects/{project['id']}")
+        browser_sign_in(x.page, live_url, team_a)
+        x.page.wait_for_url(re.compile(r"/workbench/projects/\d+$"))
+        assert f"地块 {code} 状态由熟地改为已供应（{bureau}），本项目对该地块的预留已结束" in (
+            x.page.inner_text("body")
+        )
+        assert x.errors == [], x.errors
+    finally:
+        drop_account(engine, bureau)

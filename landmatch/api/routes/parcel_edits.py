@@ -49,11 +49,11 @@ class BulkBody(BaseModel):
 )
 def bulk(session: SessionDep, principal: PrincipalDep, body: BulkBody) -> dict[str, Any]:
     props = {k: v for k, v in (("visibility", body.visibility), ("status", body.status)) if v}
-    tags = edits.bulk_update(
+    tags, warnings = edits.bulk_update(
         session, [(i.code, i.etag) for i in body.items], props, principal, body.reason
     )
     session.commit()
-    return {"updated": len(tags), "etags": tags}
+    return {"updated": len(tags), "etags": tags, "warnings": warnings}
 
 
 @router.post("", status_code=201, summary="Create a parcel (GeoJSON Feature)", **EDITED)

@@ -225,3 +225,6 @@ class EditedParcel(ParcelFeature):
 class BulkResult(Contract):
     updated: int
     etags: dict[str, str] = Field(description="each parcel's new ETag, by code")
+    warnings: list[EditNote] = Field(
+        description="what to check: a held parcel's status changed (中文)"
+    )

@@ -265,7 +265,7 @@ def restore(
             ctx.request, f"/workbench/parcels/{code}/history", flash=("danger", "恢复须填写原因")
         )
     try:
-        edits.restore_parcel(
+        feature, _ = edits.restore_parcel(
             ctx.session, code, version, etag(code, current), ctx.staff.principal, reason.strip()
         )
         ctx.session.commit()
@@ -287,4 +287,6 @@ def restore(
             ctx.request, f"/workbench/parcels/{code}/history", flash=("danger", exc.message)
         )
     done = f"已恢复到版本 {version}" if version else "已恢复删除的地块"
-    return redirect(ctx.request, f"/workbench/parcels/{code}", flash=("success", done))
+    return redirect(
+        ctx.request, f"/workbench/parcels/{code}", flash=saved_flash(feature["warnings"], done)
+    )

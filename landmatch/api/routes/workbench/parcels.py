@@ -25,6 +25,7 @@ from landmatch.api.routes.workbench.common import (
     StaffDep,
     redirect,
     render,
+    saved_flash,
 )
 from landmatch.basemap.store import water_loaded
 from landmatch.db.parcels import ParcelFilter
@@ -52,6 +53,18 @@ def _number(value: str | None, what: str) -> float | None:
     return out
 
 
+#: The list's 预留 filter: held for a project or not (``landmatch.db.holds``).
+HELD_CHOICES = {"1": "已预留", "0": "未预留"}
+
+
+def _held(value: str | None) -> bool | None:
+    if not value:
+        return None
+    if value not in HELD_CHOICES:
+        raise InvalidInput(f"未知的筛选值：{value}")
+    return value == "1"
+
+
 @dataclass
 class ListQuery:
     """The list's query string: filters, sort and page (every view has its URL)."""
@@ -75,6 +88,7 @@ def list_query(
     visibility: Annotated[str | None, Query(max_length=10)] = None,
     qa: Annotated[str | None, Query(max_length=24)] = None,
     age: Annotated[str | None, Query(max_length=10)] = None,
+    held: Annotated[str | None, Query(max_length=5)] = None,
     q: Text = None,
     deleted: Annotated[str | None, Query(max_length=5)] = None,
     sort: Annotated[str, Query(max_length=12)] = "code",
@@ -92,6 +106,7 @@ def list_query(
         visibility=visibility or None,
         qa=qa or None,
         age=age or None,
+        held=_held(held),
         q=(q or "").strip() or None,
         deleted=deleted == "1",
         stale_days=settings.stale_after_days,
@@ -109,6 +124,7 @@ def list_query(
         "visibility": visibility or "",
         "qa": qa or "",
         "age": age or "",
+        "held": held or "",
         "q": q or "",
         "deleted": deleted == "1",
         "sort": sort,
@@ -148,6 +164,7 @@ def _choices(session: Any, staff: Staff) -> dict[str, Any]:
         "visibilities": list(vocab.VISIBILITY.items()),
         "flags": list(FLAG_TITLES.items()),
         "ages": list(listing.AGES.items()),
+        "helds": list(HELD_CHOICES.items()),
         "sorts": list(listing.SORT_LABELS.items()),
     }
 
@@ -242,7 +259,7 @@ def bulk(
     try:
         if props is None:
             raise InvalidInput("请选择批量操作")
-        tags = edits.bulk_update(ctx.session, items, props, ctx.staff.principal, reason)
+        tags, warnings = edits.bulk_update(ctx.session, items, props, ctx.staff.principal, reason)
         ctx.session.commit()
     except LandMatchError as exc:
         if exc.status >= 500:
@@ -252,7 +269,8 @@ def bulk(
     label = BULK_ACTIONS[action] + (
         f"为“{vocab.label(vocab.PARCEL_STATUS, status)}”" if action == "status" else ""
     )
-    return redirect(ctx.request, back_url, flash=("success", f"已将 {len(tags)} 宗地块{label}"))
+    done = f"已将 {len(tags)} 宗地块{label}"
+    return redirect(ctx.request, back_url, flash=saved_flash(warnings, done))
 
 
 @router.get(URL + "/{code}", response_class=HTMLResponse)
