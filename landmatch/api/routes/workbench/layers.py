@@ -1,7 +1,8 @@
 """``/workbench/layers``: the reference layers (facilities, constraint areas) for admins and
 bureaus — records per layer and city, a file imported or replacing the layer within the
-caller's scope, and the constraint layers' coverage declarations (declare, withdraw), each
-write answered with the change report the CLI prints (``landmatch layers import``,
+caller's scope (previewed first: what it would add, change and delete, per kind, confirmed by
+the user against the plan previewed, ``landmatch.reflayers.staging``), and the constraint
+layers' coverage declarations (declare, withdraw), each write answered with the change report the CLI prints (``landmatch layers import``,
 ``landmatch layers coverage declare|withdraw``), laid out as a page; an alert about the
 caller's ready parcels (listed on the home page) marked as checked.
 """
@@ -13,17 +14,24 @@ import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from landmatch import vocab
 from landmatch.api.deps import JobSessionDep
-from landmatch.api.routes.workbench.common import FORM_ERROR, BureauCtx, Staff, redirect, render
+from landmatch.api.routes.workbench.common import (
+    FORM_ERROR,
+    BureauCtx,
+    Staff,
+    form_errors,
+    redirect,
+    render,
+)
 from landmatch.dates import beijing_today
-from landmatch.errors import Forbidden, InvalidInput, LandMatchError
+from landmatch.errors import Forbidden, InvalidInput, LandMatchError, PreconditionFailed
 from landmatch.inventory.listing import own_city
 from landmatch.inventory.uploads import LAYER_FILES, receive
-from landmatch.reflayers import alerts, changes, coverage, listing
+from landmatch.reflayers import alerts, changes, coverage, listing, staging
 
 router = APIRouter(include_in_schema=False)
 URL = "/workbench/layers"
@@ -138,7 +146,7 @@ async def import_layer(
     covers: Annotated[list[str] | None, Form()] = None,
     covers_as_of: Annotated[str, Form(max_length=20)] = "",
     covers_source: Text = "",
-) -> HTMLResponse:
+) -> Response:
     title = f"导入{changes.LAYERS.get(layer, layer)}"
     back = f"{URL}?layer={layer}"
     try:
@@ -151,8 +159,8 @@ async def import_layer(
             if cities
             else None
         )
-        report = await run_in_threadpool(  # off the event loop: other requests go on
-            changes.import_file,
+        upload_id = await run_in_threadpool(  # off the event loop: other requests go on
+            staging.preview_upload,
             session,
             ctx.staff.principal,
             layer,
@@ -171,7 +179,88 @@ async def import_layer(
         if not isinstance(exc.detail, list):
             raise
         return _outcome(ctx.request, session, title, back, error=exc)
+    session.commit()
+    return redirect(ctx.request, f"{URL}/uploads/{upload_id}")
+
+
+def _preview_page(
+    ctx: Any,
+    upload: dict[str, Any],
+    *,
+    errors: dict[str, str] | None = None,
+    stale: str | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    return render(
+        ctx.request,
+        "workbench/layers/preview.html",
+        status=status,
+        upload=upload,
+        preview=upload["preview"],
+        layers=changes.LAYERS,
+        ops=staging.OPS,
+        fact_label=listing.fact_label,
+        errors=errors or {},
+        stale=stale,
+    )
+
+
+@router.get(URL + "/uploads/{upload_id}", response_class=HTMLResponse)
+def upload_preview(ctx: BureauCtx, upload_id: int) -> HTMLResponse:
+    """What an uploaded file would add, change and delete, to confirm or leave."""
+    return _preview_page(ctx, staging.get_upload(ctx.session, ctx.staff.principal, upload_id))
+
+
+@router.post(URL + "/uploads/{upload_id}/apply", response_class=HTMLResponse)
+async def upload_apply(
+    ctx: BureauCtx,
+    upload_id: int,
+    session: JobSessionDep,
+    fingerprint: Annotated[str, Form(max_length=64)] = "",
+    confirm_other_kinds: Annotated[str, Form(max_length=5)] = "",
+) -> HTMLResponse:
+    """The previewed upload imported, unless the layer changed since the preview (then the
+    preview as it is now, to confirm again) or a replace's other kinds are not confirmed."""
+    upload = staging.get_upload(ctx.session, ctx.staff.principal, upload_id)
+    layer = upload["layer"]
+    title = f"导入{changes.LAYERS.get(layer, layer)}"
+    back = f"{URL}?layer={layer}"
+    try:
+        report = await run_in_threadpool(
+            staging.apply_upload,
+            session,
+            ctx.staff.principal,
+            upload_id,
+            fingerprint,
+            confirm_other_kinds=confirm_other_kinds == "1",
+        )
+    except PreconditionFailed as exc:
+        session.rollback()
+        return _preview_page(ctx, upload, stale=exc.message, status=exc.status)
+    except InvalidInput as exc:
+        if isinstance(exc.detail, list) and any(
+            isinstance(d, dict) and d.get("field") == "confirm_other_kinds" for d in exc.detail
+        ):
+            session.rollback()
+            return _preview_page(ctx, upload, errors=form_errors(exc), status=FORM_ERROR)
+        return _outcome(ctx.request, session, title, back, error=exc)
+    except Forbidden as exc:
+        if not isinstance(exc.detail, list):
+            raise
+        return _outcome(ctx.request, session, title, back, error=exc)
     return _outcome(ctx.request, session, title, back, report)
+
+
+@router.post(URL + "/uploads/{upload_id}/preview")
+async def upload_preview_again(
+    ctx: BureauCtx, upload_id: int, session: JobSessionDep
+) -> RedirectResponse:
+    """The kept file previewed again on the layer as it is now."""
+    await run_in_threadpool(staging.preview_again, session, ctx.staff.principal, upload_id)
+    session.commit()
+    return redirect(
+        ctx.request, f"{URL}/uploads/{upload_id}", flash=("info", "已按图层当前状态重新预览")
+    )
 
 
 @router.get(URL + "/coverage", response_class=HTMLResponse)
