@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -28,10 +29,11 @@ from landmatch.api.routes.workbench.common import (
     render,
 )
 from landmatch.dates import beijing_today
+from landmatch.db.locking import etag
 from landmatch.errors import Forbidden, InvalidInput, LandMatchError, PreconditionFailed
 from landmatch.inventory.listing import own_city
 from landmatch.inventory.uploads import LAYER_FILES, receive
-from landmatch.reflayers import alerts, changes, coverage, listing, staging
+from landmatch.reflayers import alerts, changes, coverage, history, listing, staging
 
 router = APIRouter(include_in_schema=False)
 URL = "/workbench/layers"
@@ -342,3 +344,76 @@ def acknowledge_alert(ctx: BureauCtx, alert_id: int) -> RedirectResponse:
     alerts.acknowledge(ctx.session, ctx.staff.principal, alert_id)
     ctx.session.commit()
     return redirect(ctx.request, "/workbench", flash=("success", "预警已标记为已核查"))
+
+
+@router.get(URL + "/deleted", response_class=HTMLResponse)
+def deleted_list(
+    ctx: BureauCtx, layer: Annotated[str, Query(max_length=20)] = "facility"
+) -> HTMLResponse:
+    """The layer's deleted features, each linking to its history to be restored."""
+    rows = history.deleted_features(ctx.session, ctx.staff.principal, layer)
+    return render(
+        ctx.request, "workbench/layers/deleted.html", layer=layer, layers=changes.LAYERS, rows=rows
+    )
+
+
+def _history_page(
+    ctx: Any,
+    layer: str,
+    code: str,
+    *,
+    errors: dict[str, str] | None = None,
+    stale: str | None = None,
+    sent: dict[str, str] | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    return render(
+        ctx.request,
+        "workbench/layers/history.html",
+        status=status,
+        h=history.feature_history(ctx.session, ctx.staff.principal, layer, code),
+        layers=changes.LAYERS,
+        errors=errors or {},
+        stale=stale,
+        sent=sent or {},
+    )
+
+
+@router.get(URL + "/{layer}/{code}/history", response_class=HTMLResponse)
+def feature_history(ctx: BureauCtx, layer: str, code: str) -> HTMLResponse:
+    """A feature's versions (who, when, why, old → new), each restorable."""
+    return _history_page(ctx, layer, code)
+
+
+@router.post(URL + "/{layer}/{code}/restore", response_class=HTMLResponse)
+def feature_restore(
+    ctx: BureauCtx,
+    layer: str,
+    code: str,
+    version_id: Annotated[int, Form(ge=1)],
+    current: Annotated[int, Form(ge=0)],
+    reason: Text = "",
+) -> HTMLResponse:
+    """A version brought back against the version the page showed (``current``; 0: deleted)."""
+    title = f"恢复{changes.LAYERS.get(layer, layer)} {code}"
+    back = f"{URL}/{layer}/{quote(code, safe='')}/history"
+    sent = {"version_id": str(version_id), "reason": reason}
+    try:
+        report = history.restore_version(
+            ctx.session,
+            ctx.staff.principal,
+            layer,
+            code,
+            version_id,
+            if_match=etag(code, current),
+            reason=reason.strip() or None,
+        )
+    except PreconditionFailed as exc:
+        ctx.session.rollback()
+        return _history_page(ctx, layer, code, stale=exc.message, sent=sent, status=exc.status)
+    except InvalidInput as exc:
+        ctx.session.rollback()
+        return _history_page(
+            ctx, layer, code, errors=form_errors(exc), sent=sent, status=FORM_ERROR
+        )
+    return _outcome(ctx.request, ctx.session, title, back, report)
