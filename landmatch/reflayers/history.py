@@ -31,7 +31,8 @@ from landmatch.reflayers.scope import place_label
 OPS = {"insert": "新增", "update": "修改", "delete": "删除"}
 
 
-def _shown(layer: str, field: str, value: Any) -> str:
+def shown(layer: str, field: str, value: Any) -> str:
+    """A stored field's value in words (kinds, severities and cities by name; blank: —)."""
     if field == "kind":
         return str(vocab.label(KIND_LABELS[layer], value)) if value else "—"
     if field == "severity":
@@ -91,12 +92,12 @@ def feature_history(
         if r["op"] != "delete":
             for f in fields:
                 if before is None or before.get(f) != state.get(f):
-                    old = "—" if before is None else _shown(layer, f, before.get(f))
+                    old = "—" if before is None else shown(layer, f, before.get(f))
                     diffs.append(
                         {
                             "field": FIELD_LABELS.get(f, f),
                             "old": old,
-                            "new": _shown(layer, f, state.get(f)),
+                            "new": shown(layer, f, state.get(f)),
                         }
                     )
             if before is not None and before.get("geom") != state.get("geom"):
@@ -111,7 +112,7 @@ def feature_history(
                 "at": r["at"],
                 "version": state.get("version"),
                 "name": state.get("name"),
-                "state": {FIELD_LABELS.get(f, f): _shown(layer, f, state.get(f)) for f in fields},
+                "state": {FIELD_LABELS.get(f, f): shown(layer, f, state.get(f)) for f in fields},
                 "changes": diffs,
             }
         )
@@ -206,8 +207,8 @@ def deleted_features(
         {
             "code": r["code"],
             "name": r["row"].get("name"),
-            "kind": _shown(layer, "kind", r["row"].get("kind")),
-            "city": _shown(layer, "city_code", r["row"].get("city_code")),
+            "kind": shown(layer, "kind", r["row"].get("kind")),
+            "city": shown(layer, "city_code", r["row"].get("city_code")),
             "actor": r["actor"],
             "reason": r["reason"],
             "at": r["at"],
@@ -217,3 +218,37 @@ def deleted_features(
     ]
     out.sort(key=lambda d: d["at"], reverse=True)
     return out[:limit]
+
+
+def state_at(
+    session: Session, principal: Principal, layer: str, code: str, version: int
+) -> dict[str, Any] | None:
+    """The feature's stored fields as they were at ``version`` (the form a conflict was
+    opened at), from its history; None when not recorded."""
+    principal.require("admin", "bureau")
+    _check(layer)
+    row = session.execute(
+        text(
+            "SELECT row, actor, reason, at FROM landmatch.layer_version "
+            "WHERE layer = :l AND row ->> 'code' = :c AND op <> 'delete' "
+            "AND (row ->> 'version')::int = :v ORDER BY at DESC, id DESC LIMIT 1"
+        ),
+        {"l": layer, "c": code, "v": version},
+    ).first()
+    return None if row is None else dict(row[0])
+
+
+def last_change(session: Session, layer: str, code: str) -> dict[str, Any]:
+    """Who saved the feature last, when and why (the conflict screen's "saved since")."""
+    row = (
+        session.execute(
+            text(
+                "SELECT actor, reason, at FROM landmatch.layer_version "
+                "WHERE layer = :l AND row ->> 'code' = :c ORDER BY at DESC, id DESC LIMIT 1"
+            ),
+            {"l": layer, "c": code},
+        )
+        .mappings()
+        .first()
+    )
+    return dict(row) if row else {}

@@ -23,15 +23,14 @@ import shapely
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from landmatch import vocab
 from landmatch.auth import Principal
 from landmatch.db.locking import lock_row, read_row
 from landmatch.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
 from landmatch.reflayers import changes
 from landmatch.reflayers.files import read_features, records
-from landmatch.reflayers.listing import FIELD_LABELS, KIND_LABELS
+from landmatch.reflayers.history import shown
+from landmatch.reflayers.listing import FIELD_LABELS
 from landmatch.reflayers.report import ChangeReport
-from landmatch.reflayers.scope import place_label
 
 #: The rows of each kind of write a preview shows.
 PREVIEW_ROWS = 20
@@ -65,25 +64,14 @@ def _options(
     return out
 
 
-def _shown(layer: str, field: str, value: Any) -> str:
-    """A stored value as the preview shows it (kinds, severities and cities by name)."""
-    if field == "kind":
-        return str(vocab.label(KIND_LABELS[layer], value)) if value else "—"
-    if field == "severity":
-        return str(vocab.label(vocab.CONSTRAINT_SEVERITY, value)) if value else "—"
-    if field == "city_code":
-        return place_label(value)
-    return "—" if value in (None, "") else str(value)
-
-
 def _row(layer: str, op: str, r: dict[str, Any], old: dict[str, Any] | None) -> dict[str, Any]:
     rec = old if op == "delete" else r
     assert rec is not None
     out: dict[str, Any] = {
         "code": r["code"],
         "name": rec.get("name"),
-        "kind": _shown(layer, "kind", rec.get("kind")),
-        "city": _shown(layer, "city_code", rec.get("city_code")),
+        "kind": shown(layer, "kind", rec.get("kind")),
+        "city": shown(layer, "city_code", rec.get("city_code")),
         "changes": [],
     }
     if op == "update" and old is not None:
@@ -92,8 +80,8 @@ def _row(layer: str, op: str, r: dict[str, Any], old: dict[str, Any] | None) -> 
                 out["changes"].append(
                     {
                         "field": FIELD_LABELS.get(f, f),
-                        "old": _shown(layer, f, old.get(f)),
-                        "new": _shown(layer, f, r.get(f)),
+                        "old": shown(layer, f, old.get(f)),
+                        "new": shown(layer, f, r.get(f)),
                     }
                 )
         if not shapely.equals_exact(shapely.from_wkb(bytes(old["wkb"])), r["geom"], 1e-9):
@@ -123,7 +111,7 @@ def _summary(plan: changes.Plan, report: ChangeReport, replace: bool) -> dict[st
     kinds = [
         {
             "kind": k,
-            "label": _shown(layer, "kind", k),
+            "label": shown(layer, "kind", k),
             "in_file": k in in_file,
             **{op: n[op] for op in (*OPS, "unchanged")},
         }

@@ -24,16 +24,25 @@ from landmatch.api.routes.workbench.common import (
     FORM_ERROR,
     BureauCtx,
     Staff,
+    Version,
+    conflict_page,
     form_errors,
     redirect,
+    refused,
     render,
 )
 from landmatch.dates import beijing_today
 from landmatch.db.locking import etag
-from landmatch.errors import Forbidden, InvalidInput, LandMatchError, PreconditionFailed
+from landmatch.errors import (
+    Forbidden,
+    InvalidInput,
+    LandMatchError,
+    NotFound,
+    PreconditionFailed,
+)
 from landmatch.inventory.listing import own_city
 from landmatch.inventory.uploads import LAYER_FILES, receive
-from landmatch.reflayers import alerts, changes, coverage, history, listing, staging
+from landmatch.reflayers import alerts, changes, coverage, history, listing, scope, staging
 
 router = APIRouter(include_in_schema=False)
 URL = "/workbench/layers"
@@ -417,3 +426,146 @@ def feature_restore(
             ctx, layer, code, errors=form_errors(exc), sent=sent, status=FORM_ERROR
         )
     return _outcome(ctx.request, ctx.session, title, back, report)
+
+
+#: The fields of one feature the form edits (the geometry is the file's or the API's).
+EDITED = {
+    "facility": ("name", "kind", "source"),
+    "constraint_area": ("name", "kind", "severity", "source"),
+}
+
+
+def _feature_url(layer: str, code: str) -> str:
+    return f"{URL}/{layer}/{quote(code, safe='')}"
+
+
+def _edit_page(
+    ctx: Any,
+    layer: str,
+    record: dict[str, Any],
+    *,
+    values: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+    stale: str | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    return render(
+        ctx.request,
+        "workbench/layers/edit.html",
+        status=status,
+        layer=layer,
+        layers=changes.LAYERS,
+        r=record,
+        values=values or {f: record.get(f) or "" for f in EDITED[layer]} | {"reason": ""},
+        errors=errors or {},
+        stale=stale,
+        kinds=list(listing.KIND_LABELS[layer].items()),
+        severities=list(vocab.CONSTRAINT_SEVERITY.items()),
+        url=_feature_url(layer, record["code"]),
+        city_label=scope.place_label(record["city_code"]),
+    )
+
+
+def _editable(ctx: Any, layer: str, code: str) -> dict[str, Any]:
+    """The stored feature, refused (403) outside the caller's city as its write would be."""
+    record = changes.get_record(ctx.session, ctx.staff.principal, layer, code)
+    scope.require(ctx.staff.principal, changes.LAYERS[layer], code, record["city_code"])
+    return record
+
+
+@router.get(URL + "/{layer}/{code}/edit", response_class=HTMLResponse)
+def feature_edit(ctx: BureauCtx, layer: str, code: str) -> HTMLResponse:
+    """One feature's name, kind, severity and source in a form; its delete."""
+    return _edit_page(ctx, layer, _editable(ctx, layer, code))
+
+
+@router.post(URL + "/{layer}/{code}/edit", response_class=HTMLResponse)
+async def feature_save(
+    ctx: BureauCtx, layer: str, code: str, version: Version, reason: Text = ""
+) -> HTMLResponse:
+    """Save the fields sent (a re-applied conflict sends only the user's) against the version
+    the form was opened at, through the API's own ``changes.update_record``."""
+    form = await ctx.request.form()
+    if layer not in EDITED:
+        raise NotFound(f"未知图层 {layer}")
+    sent = {f: str(form[f]).strip()[:500] for f in EDITED[layer] if isinstance(form.get(f), str)}
+    fields = {f: (v or None) if f == "source" else v for f, v in sent.items()}
+    try:
+        report = changes.update_record(
+            ctx.session,
+            ctx.staff.principal,
+            layer,
+            code,
+            fields,
+            if_match=etag(code, version),
+            reason=reason.strip() or None,
+        )
+    except PreconditionFailed:
+        ctx.session.rollback()
+        return _conflict(ctx, layer, code, version, sent, reason)
+    except InvalidInput as exc:
+        errors = refused(ctx.session, exc)
+        errors = {str(k): v for k, v in errors.items()}
+        record = _editable(ctx, layer, code)
+        values = {f: record.get(f) or "" for f in EDITED[layer]} | sent | {"reason": reason}
+        return _edit_page(ctx, layer, record, values=values, errors=errors, status=FORM_ERROR)
+    title = f"修改{changes.LAYERS[layer]} {code}"
+    return _outcome(ctx.request, ctx.session, title, _feature_url(layer, code) + "/history", report)
+
+
+def _conflict(
+    ctx: Any, layer: str, code: str, opened: int, sent: dict[str, str], reason: str
+) -> HTMLResponse:
+    """Saved by someone else since the form was opened: both sides, re-apply on request."""
+    theirs = _editable(ctx, layer, code)
+    base = history.state_at(ctx.session, ctx.staff.principal, layer, code, opened) or theirs
+    mine = [f for f in sent if sent[f] != (base.get(f) or "")]
+    rows = [
+        {
+            "name": f,
+            "label": listing.FIELD_LABELS.get(f, f),
+            "unit": None,
+            "base": history.shown(layer, f, base.get(f)),
+            "theirs": history.shown(layer, f, theirs.get(f)),
+            "they_changed": base.get(f) != theirs.get(f),
+            "mine": history.shown(layer, f, sent[f]) if f in mine else None,
+        }
+        for f in EDITED[layer]
+    ]
+    url = _feature_url(layer, code)
+    return conflict_page(
+        ctx.request,
+        what=changes.LAYERS[layer],
+        title=f"{changes.LAYERS[layer]} {code}",
+        url=url,
+        opened=opened,
+        saved=history.last_change(ctx.session, layer, code) | {"version": theirs["version"]},
+        rows=rows,
+        mine=mine,
+        sent=sent,
+        reason=reason,
+        crumbs=[("参考图层", f"{URL}?layer={layer}"), (code, url + "/history")],
+    )
+
+
+@router.post(URL + "/{layer}/{code}/delete", response_class=HTMLResponse)
+def feature_delete(
+    ctx: BureauCtx, layer: str, code: str, version: Version, reason: Text = ""
+) -> HTMLResponse:
+    """Delete the feature as the form showed it (its history stays; restorable)."""
+    try:
+        report = changes.delete_record(
+            ctx.session,
+            ctx.staff.principal,
+            layer,
+            code,
+            reason.strip() or None,
+            if_match=etag(code, version),
+        )
+    except PreconditionFailed as exc:
+        ctx.session.rollback()
+        return _edit_page(
+            ctx, layer, _editable(ctx, layer, code), stale=exc.message, status=exc.status
+        )
+    title = f"删除{changes.LAYERS[layer]} {code}"
+    return _outcome(ctx.request, ctx.session, title, _feature_url(layer, code) + "/history", report)
