@@ -2,7 +2,9 @@
 error: a file of one substation sent with 替换 ticked is previewed — the city's other kinds
 it would delete are named, and 确认导入 without their own tick is refused beside it, nothing
 written; the bureau goes back, sends the file without 替换, confirms the preview and reads
-the change report (``landmatch.reflayers.staging``)."""
+the change report (``landmatch.reflayers.staging``); then corrects the new substation's name
+in its form, deletes it (asked first) and
+restores it from the deleted list (``landmatch.reflayers.history``)."""
 
 from __future__ import annotations
 
@@ -90,6 +92,39 @@ def test_bureau_previews_a_replace_and_imports_without_it(
     assert page.locator("#preview-other-kinds").count() == 0
     assert page.inner_text("#t-delete") == "0" and page.inner_text("#t-insert") == "1"
     page.click("#preview-apply")
+    page.wait_for_selector("#change-report")
+    assert code in page.inner_text("#r-inserted")
+    assert _count(engine) == before + 1
+    # The new substation's history, a correction of its name in the form, its delete (asked
+    # first) and its restore from the deleted list.
+    page.goto(f"{live_url}/workbench/layers/facility/{code}/history")
+    page.click("#edit-link")
+    page.wait_for_url(re.compile(rf"/workbench/layers/facility/{code}/edit$"))
+    page.fill("#f-name", "正定新区110千伏变电站")
+    page.fill("#f-reason", "更正名称")
+    page.click("#feature-save")
+    page.wait_for_selector("#change-report")
+    assert code in page.inner_text("#r-updated")
+    page.goto(f"{live_url}/workbench/layers/facility/{code}/edit")
+    asked: list[str] = []
+
+    def accept(dialog: Any) -> None:
+        asked.append(dialog.message)
+        dialog.accept()
+
+    page.on("dialog", accept)
+    page.fill("#f-delete-reason", "位置有误")
+    page.click("#feature-delete")
+    page.wait_for_selector("#change-report")
+    assert asked and code in asked[0]
+    assert _count(engine) == before
+    page.goto(live_url + "/workbench/layers/deleted?layer=facility")
+    page.click(f"#deleted a:text('{code}')")
+    page.wait_for_selector("#deleted-note")
+    assert "更正名称" in page.inner_text("#timeline")
+    restore = page.locator("form.lm-restore").first
+    restore.locator("input[name=reason]").fill("位置已核实，恢复")
+    restore.locator("button[type=submit]").click()
     page.wait_for_selector("#change-report")
     assert code in page.inner_text("#r-inserted")
     assert _count(engine) == before + 1
