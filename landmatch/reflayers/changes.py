@@ -268,6 +268,29 @@ def write_plan(
     return report
 
 
+def dry_run_changes(
+    session: Session,
+    principal: Principal,
+    layer: str,
+    rows: list[dict[str, Any]],
+    *,
+    replace: bool = False,
+    reason: str | None = None,
+    covers: Covers | None = None,
+) -> tuple[Plan, ChangeReport]:
+    """The plan and the change report of :func:`apply_changes` with these arguments, the
+    write itself run in a savepoint and rolled back: nothing stays written."""
+    if covers is not None and not covers.source and reason:
+        covers = dataclasses.replace(covers, source=reason)
+    savepoint = session.begin_nested()
+    try:
+        plan = plan_changes(session, principal, layer, rows, replace=replace, covers=covers)
+        report = write_plan(session, principal, plan, reason)
+    finally:
+        savepoint.rollback()
+    return plan, report
+
+
 def apply_changes(
     session: Session,
     principal: Principal,
@@ -338,22 +361,23 @@ def import_file(
     replace: bool = False,
     reason: str | None = None,
     covers: Covers | None = None,
+    dry_run: bool = False,
 ) -> ChangeReport:
-    """Read a layer file and apply it (see :func:`apply_changes`)."""
+    """Read a layer file and apply it (see :func:`apply_changes`); with ``dry_run``, report
+    what it would do and write nothing (:func:`dry_run_changes`)."""
     principal.require("admin", "bureau")
     if layer not in LAYERS:
         raise NotFound(f"未知图层 {layer}")
     gdf = read_features(data, filename, crs)
     if covers is not None and not covers.source:
         covers = dataclasses.replace(covers, source=filename)
+    rows = records(gdf, FIELDS[layer])
+    if dry_run:
+        return dry_run_changes(
+            session, principal, layer, rows, replace=replace, reason=reason, covers=covers
+        )[1]
     return apply_changes(
-        session,
-        principal,
-        layer,
-        records(gdf, FIELDS[layer]),
-        replace=replace,
-        reason=reason,
-        covers=covers,
+        session, principal, layer, rows, replace=replace, reason=reason, covers=covers
     )
 
 

@@ -132,23 +132,23 @@ def _dry_run(
     session: Session, principal: Principal, layer: str, data: bytes, filename: str, options: dict
 ) -> tuple[dict[str, Any], str]:
     """The preview and the plan's fingerprint of importing ``data`` with ``options``: the
-    import itself, in a savepoint rolled back."""
+    import itself, rolled back (:func:`landmatch.reflayers.changes.dry_run_changes`)."""
     gdf = read_features(data, filename, options.get("crs"))
     rows = records(gdf, changes.FIELDS[layer])
     covers = _covers(options)
     reason = options.get("reason")
     if covers is not None and not covers.source:
         covers = changes.Covers(covers.cities, covers.as_of, filename)
-    savepoint = session.begin_nested()
-    try:
-        plan = changes.plan_changes(
-            session, principal, layer, rows, replace=bool(options.get("replace")), covers=covers
-        )
-        fingerprint = plan.fingerprint()
-        report = changes.write_plan(session, principal, plan, reason)
-    finally:
-        savepoint.rollback()
-    return _summary(plan, report, bool(options.get("replace"))), fingerprint
+    plan, report = changes.dry_run_changes(
+        session,
+        principal,
+        layer,
+        rows,
+        replace=bool(options.get("replace")),
+        reason=reason,
+        covers=covers,
+    )
+    return _summary(plan, report, bool(options.get("replace"))), plan.fingerprint()
 
 
 def preview_upload(
