@@ -43,6 +43,10 @@ def layers_import(
         bool, typer.Option("--replace", help="Delete records not in the file.")
     ] = False,
     reason: Annotated[str | None, typer.Option()] = None,
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="Report what the import would do; write nothing."),
+    ] = False,
     covers: Annotated[
         list[str] | None,
         typer.Option(
@@ -81,6 +85,7 @@ def layers_import(
             replace=replace,
             reason=reason,
             covers=cover,
+            dry_run=dry_run,
         )
     print_json(report.to_dict())
 

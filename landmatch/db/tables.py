@@ -1315,6 +1315,26 @@ class ImportJob(Base):
     )
 
 
+class LayerUpload(Base):
+    """A reference-layer file previewed in the workbench (migration 0047_layer_upload): the
+    file and options, the preview (what the import would add, change, delete) and its plan's
+    fingerprint, the report once imported (``landmatch.reflayers.staging``)."""
+
+    __tablename__ = "layer_upload"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    layer: Mapped[str] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(Text)
+    filename: Mapped[str] = mapped_column(Text)
+    data: Mapped[bytes | None] = mapped_column(LargeBinary)
+    options: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'"))
+    preview: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'"))
+    fingerprint: Mapped[str] = mapped_column(Text)
+    report: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    created_at: Mapped[dt.datetime] = _now()
+    applied_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    __table_args__ = (Index("ix_layer_upload_created", "created_at"),)
+
+
 class ImportJobLine(Base):
     """A line of an import job's report (row, code, action, field, reason)."""
 

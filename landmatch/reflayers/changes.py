@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 import json
 import re
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ from landmatch.auth import Principal
 from landmatch.db.engine import audited
 from landmatch.db.geometry import geojson_sql
 from landmatch.db.locking import check_version, lock_row, read_row, require_if_match
-from landmatch.errors import InvalidInput, NotFound, UnprocessableInput
+from landmatch.errors import InvalidInput, NotFound, PreconditionFailed, UnprocessableInput
 from landmatch.publication import require_published
 from landmatch.reflayers import coverage, facts, scope
 from landmatch.reflayers.alerts import raise_constraint_alerts
@@ -101,7 +102,8 @@ def _existing(
     own = replacing.city_code if replacing is not None and replacing.role == "bureau" else None
     rows = conn.execute(
         text(
-            f"SELECT id, code, {', '.join(cols)}, ST_AsBinary(geom) AS wkb FROM landmatch.{layer} "
+            f"SELECT id, code, {', '.join(cols)}, version, ST_AsBinary(geom) AS wkb "
+            f"FROM landmatch.{layer} "
             "WHERE code = ANY(:codes) OR :everywhere OR city_code = :own ORDER BY id FOR UPDATE"
         ),
         {"codes": codes, "everywhere": everywhere, "own": own},
@@ -145,21 +147,42 @@ class Covers:
     source: str | None = None
 
 
-def apply_changes(
+@dataclass
+class Plan:
+    """What a write of a layer would do, decided on the locked rows (:func:`plan_changes`):
+    each write as ``(op, record, stored record or None)``, the parcels whose facts it moves."""
+
+    layer: str
+    cleaned: list[dict[str, Any]]
+    writes: list[tuple[str, dict[str, Any], dict[str, Any] | None]]
+    affected: set[int]
+    report: ChangeReport
+    cover_plan: Any = None
+
+    def fingerprint(self) -> str:
+        """The plan's identity: each write with the version of the stored record it changes.
+        A preview (``landmatch.reflayers.staging``) is confirmed against it, so a write whose
+        plan differs from the one the user saw (the layer changed meanwhile) is refused."""
+        ops = sorted(
+            (op, r["code"], None if old is None else int(old["version"]))
+            for op, r, old in self.writes
+        )
+        covers = sorted(self.report.coverage.items()) if self.report.coverage else []
+        blob = json.dumps([self.layer, ops, covers], ensure_ascii=False, default=str)
+        return hashlib.sha256(blob.encode()).hexdigest()[:32]
+
+
+def plan_changes(
     session: Session,
     principal: Principal,
     layer: str,
     rows: list[dict[str, Any]],
     *,
     replace: bool = False,
-    reason: str | None = None,
     covers: Covers | None = None,
-) -> ChangeReport:
-    """Upsert ``rows`` (attribute dicts with ``geometry`` in EPSG:4490) into ``layer`` by code;
-    with ``replace``, records absent from ``rows`` are deleted — those within the caller's
-    scope only (``landmatch.reflayers.scope``: a bureau writes its own city's features). With
-    ``covers`` (constraint areas only), the importer also declares the file's kinds complete
-    for those cities. All or nothing."""
+) -> Plan:
+    """Check ``rows`` and decide each write on the stored records, locked (see
+    :func:`apply_changes`); nothing is written."""
     principal.require("admin", "bureau")
     if layer not in LAYERS:
         raise NotFound(f"未知图层 {layer}")
@@ -209,13 +232,24 @@ def apply_changes(
             principal,
             kinds,
             covers.cities,
-            source=covers.source or reason or "管控区图层导入",
+            source=covers.source or "管控区图层导入",
             as_of=covers.as_of,
         )
         report.coverage = coverage.summary(cover_plan)
         report.warnings += cover_plan.warnings
+    return Plan(layer, cleaned, writes, affected, report, cover_plan)
+
+
+def write_plan(
+    session: Session, principal: Principal, plan: Plan, reason: str | None = None
+) -> ChangeReport:
+    """Carry out ``plan`` (from :func:`plan_changes`, in the same transaction) with history,
+    refresh the facts it moves, and report."""
+    layer, report, writes, affected = plan.layer, plan.report, plan.writes, set(plan.affected)
+    cover_plan = plan.cover_plan
     if not writes and (cover_plan is None or cover_plan.empty):
         return report
+    conn = session.connection()
     with audited(session, principal.actor, reason or f"{LAYERS[layer]}图层导入"):
         for op, r, old in writes:
             _write(conn, layer, op, r, old)
@@ -232,6 +266,58 @@ def apply_changes(
         ops = {r["code"]: op for op, r, _ in writes}
         report.alerts = raise_constraint_alerts(conn, report.hits_gained, ops, principal.actor)
     return report
+
+
+def dry_run_changes(
+    session: Session,
+    principal: Principal,
+    layer: str,
+    rows: list[dict[str, Any]],
+    *,
+    replace: bool = False,
+    reason: str | None = None,
+    covers: Covers | None = None,
+) -> tuple[Plan, ChangeReport]:
+    """The plan and the change report of :func:`apply_changes` with these arguments, the
+    write itself run in a savepoint and rolled back: nothing stays written."""
+    if covers is not None and not covers.source and reason:
+        covers = dataclasses.replace(covers, source=reason)
+    savepoint = session.begin_nested()
+    try:
+        plan = plan_changes(session, principal, layer, rows, replace=replace, covers=covers)
+        report = write_plan(session, principal, plan, reason)
+    finally:
+        savepoint.rollback()
+    return plan, report
+
+
+def apply_changes(
+    session: Session,
+    principal: Principal,
+    layer: str,
+    rows: list[dict[str, Any]],
+    *,
+    replace: bool = False,
+    reason: str | None = None,
+    covers: Covers | None = None,
+    expect: str | None = None,
+) -> ChangeReport:
+    """Upsert ``rows`` (attribute dicts with ``geometry`` in EPSG:4490) into ``layer`` by code;
+    with ``replace``, records absent from ``rows`` are deleted — those within the caller's
+    scope only (``landmatch.reflayers.scope``: a bureau writes its own city's features). With
+    ``covers`` (constraint areas only), the importer also declares the file's kinds complete
+    for those cities. With ``expect`` (a previewed plan's :meth:`Plan.fingerprint`), the write
+    is refused (412) unless it is still the plan that was previewed. All or nothing."""
+    if covers is not None and not covers.source and reason:
+        covers = dataclasses.replace(covers, source=reason)
+    plan = plan_changes(session, principal, layer, rows, replace=replace, covers=covers)
+    if expect is not None and plan.fingerprint() != expect:
+        raise PreconditionFailed(
+            f"预览之后{LAYERS[layer]}图层已有变化（他人修改或导入），本次导入将与预览不同；"
+            "请重新预览后再确认",
+            detail=[{"field": "preview", "reason": "预览已过期"}],
+        )
+    return write_plan(session, principal, plan, reason)
 
 
 def _write(
@@ -275,22 +361,23 @@ def import_file(
     replace: bool = False,
     reason: str | None = None,
     covers: Covers | None = None,
+    dry_run: bool = False,
 ) -> ChangeReport:
-    """Read a layer file and apply it (see :func:`apply_changes`)."""
+    """Read a layer file and apply it (see :func:`apply_changes`); with ``dry_run``, report
+    what it would do and write nothing (:func:`dry_run_changes`)."""
     principal.require("admin", "bureau")
     if layer not in LAYERS:
         raise NotFound(f"未知图层 {layer}")
     gdf = read_features(data, filename, crs)
     if covers is not None and not covers.source:
         covers = dataclasses.replace(covers, source=filename)
+    rows = records(gdf, FIELDS[layer])
+    if dry_run:
+        return dry_run_changes(
+            session, principal, layer, rows, replace=replace, reason=reason, covers=covers
+        )[1]
     return apply_changes(
-        session,
-        principal,
-        layer,
-        records(gdf, FIELDS[layer]),
-        replace=replace,
-        reason=reason,
-        covers=covers,
+        session, principal, layer, rows, replace=replace, reason=reason, covers=covers
     )
 
 

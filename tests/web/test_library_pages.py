@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from landmatch.policies.excel import summary
 from tests.conftest import sign_in
+from tests.web.test_layer_preview import import_file, upload
 from tests.zones.test_policies import _xlsx
 
 ROLES = ("public", "admin", "bureau", "zone", "promoter")
@@ -106,18 +107,11 @@ def test_uploads_as_each_role(
         assert r.status_code == 200 and "1 行：新增 1，更新 0（试运行，未写入）" in r.text
     else:
         assert r.status_code == 403
-    r = client.post(
-        "/workbench/layers/facility/import",
-        data={"csrf_token": csrf},
-        files={
-            "file": (
-                "f.geojson",
-                _facility("wb-f-1", "130200", 118.2, 39.63),
-                "application/geo+json",
-            )
-        },
-        follow_redirects=False,
-    )
+    body = _facility("wb-f-1", "130200", 118.2, 39.63)
+    if role == "admin":  # previewed, then confirmed
+        r = import_file(client, csrf, "facility", body)
+    else:
+        r = upload(client, csrf, "facility", body)
     if role == "public":
         assert r.status_code == 303
     elif role == "admin":
@@ -273,11 +267,7 @@ def test_layer_upload_report_and_listing(
 ) -> None:
     csrf = sign_in(client, passwords["bureau"])
     body = _facility("wb-f-2", "130100", 114.5, 38.04, name="<b>站</b>")
-    r = client.post(
-        "/workbench/layers/facility/import",
-        data={"csrf_token": csrf, "reason": "新建变电站"},
-        files={"file": ("f.geojson", body, "application/geo+json")},
-    )
+    r = import_file(client, csrf, "facility", body, reason="新建变电站")
     assert r.status_code == 200
     assert re.search(r'id="r-inserted">1：wb-f-2', r.text)
     assert "重算的地块" in r.text and "原始报告" in r.text
@@ -377,10 +367,14 @@ def test_layer_import_with_coverage(
         "geometry": {"type": "Polygon", "coordinates": [ring]},
     }
     body = json.dumps({"type": "FeatureCollection", "features": [feature]}).encode()
-    r = client.post(
-        "/workbench/layers/constraint_area/import",
-        data={"csrf_token": csrf, "covers": ["130100"], "covers_as_of": "2025-05-01"},
-        files={"file": ("water.geojson", body, "application/geo+json")},
+    r = import_file(
+        client,
+        csrf,
+        "constraint_area",
+        body,
+        "water.geojson",
+        covers=["130100"],
+        covers_as_of="2025-05-01",
     )
     assert r.status_code == 200, r.text[:500]
     assert 'id="r-coverage"' in r.text and "water_source:130100" in r.text

@@ -127,6 +127,7 @@ def admin_uploads(engine: Engine, admin_user: str) -> Iterator[dict[str, str]]:
 
     with engine.begin() as c:
         c.execute(text("DELETE FROM landmatch.policy WHERE code = :c"), {"c": names["policy"]})
+        c.execute(text("DELETE FROM landmatch.layer_upload WHERE actor = :a"), {"a": admin_user})
     with Session(engine) as s, s.begin():
         found = s.execute(
             text("SELECT 1 FROM landmatch.facility WHERE code = :c"), {"c": names["facility"]}
@@ -214,6 +215,10 @@ def test_admin_uploads_a_policy_excel_and_a_reference_layer(
     page.set_input_files("#f-file", str(layer))
     page.fill("#f-reason", "新投运变电站")
     page.click("#layer-import-submit")
+    # The preview first: nothing written until confirmed.
+    page.wait_for_selector("#preview-confirm")
+    assert admin_uploads["facility"] in page.inner_text("#preview-insert")
+    page.click("#preview-apply")
     page.wait_for_selector("#change-report")
     assert admin_uploads["facility"] in page.inner_text("#r-inserted")
     assert "宗" in page.inner_text("#r-affected")

@@ -306,3 +306,36 @@ def test_zone_boundary_flows_into_facts(
     )
     assert v1["dev_zone"] > v0["dev_zone"] and v1["all"] > v0["all"]
     _full_recompute_matches(conn)
+
+
+def test_api_dry_run_reports_a_replace_and_writes_nothing(
+    client: TestClient, tokens: dict[str, str], conn: Connection
+) -> None:
+    """``dry_run`` on the API import: the change report of a replace with a file of one
+    substation — every other facility of the city listed as deleted — and nothing written
+    (the same dry run the workbench's preview makes, ``changes.dry_run_changes``)."""
+    h = auth(tokens["bureau"])
+
+    def stored() -> set[str]:
+        return set(
+            conn.execute(
+                text("SELECT code FROM landmatch.facility WHERE city_code = '130100'")
+            ).scalars()
+        )
+
+    before = stored()
+    versions = conn.execute(text("SELECT count(*) FROM landmatch.layer_version")).scalar()
+    body = geojson(
+        [({"code": "dry-sub-1", "name": "变电站", "kind": "substation"}, point(114.5, 38.04))]
+    )
+    r = client.post(
+        "/api/layers/facility/import",
+        headers=h,
+        data={"replace": "true", "dry_run": "true"},
+        files={"file": ("f.geojson", body, "application/geo+json")},
+    )
+    assert r.status_code == 200, r.text
+    report = r.json()
+    assert report["inserted"] == ["dry-sub-1"] and set(report["deleted"]) == before
+    assert stored() == before
+    assert conn.execute(text("SELECT count(*) FROM landmatch.layer_version")).scalar() == versions

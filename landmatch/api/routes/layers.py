@@ -101,6 +101,9 @@ class LayerImportForm(BaseModel):
     crs: str | None = None
     replace: bool = False
     reason: str | None = None
+    dry_run: bool = Field(
+        False, description="report what the import would add, change and delete; write nothing"
+    )
     covers: str | None = Field(
         None,
         pattern=r"^\d{6}(,\d{6})*$",
@@ -129,7 +132,7 @@ async def import_layer(
     form: Annotated[LayerImportForm, Form()],
 ) -> dict[str, Any]:
     up = await receive(request, file, LAYER_FILES, settings.max_upload_mb, settings.max_unpacked_mb)
-    options = form.model_dump(include={"crs", "replace", "reason"})
+    options = form.model_dump(include={"crs", "replace", "reason", "dry_run"})
     report = await run_in_threadpool(  # off the event loop: other requests go on
         changes.import_file,
         session,

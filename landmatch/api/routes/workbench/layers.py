@@ -1,7 +1,8 @@
 """``/workbench/layers``: the reference layers (facilities, constraint areas) for admins and
 bureaus — records per layer and city, a file imported or replacing the layer within the
-caller's scope, and the constraint layers' coverage declarations (declare, withdraw), each
-write answered with the change report the CLI prints (``landmatch layers import``,
+caller's scope (previewed first: what it would add, change and delete, per kind, confirmed by
+the user against the plan previewed, ``landmatch.reflayers.staging``), and the constraint
+layers' coverage declarations (declare, withdraw), each write answered with the change report the CLI prints (``landmatch layers import``,
 ``landmatch layers coverage declare|withdraw``), laid out as a page; an alert about the
 caller's ready parcels (listed on the home page) marked as checked.
 """
@@ -11,19 +12,37 @@ from __future__ import annotations
 import datetime as dt
 import json
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from landmatch import vocab
 from landmatch.api.deps import JobSessionDep
-from landmatch.api.routes.workbench.common import FORM_ERROR, BureauCtx, Staff, redirect, render
+from landmatch.api.routes.workbench.common import (
+    FORM_ERROR,
+    BureauCtx,
+    Staff,
+    Version,
+    conflict_page,
+    form_errors,
+    redirect,
+    refused,
+    render,
+)
 from landmatch.dates import beijing_today
-from landmatch.errors import Forbidden, InvalidInput, LandMatchError
+from landmatch.db.locking import etag
+from landmatch.errors import (
+    Forbidden,
+    InvalidInput,
+    LandMatchError,
+    NotFound,
+    PreconditionFailed,
+)
 from landmatch.inventory.listing import own_city
 from landmatch.inventory.uploads import LAYER_FILES, receive
-from landmatch.reflayers import alerts, changes, coverage, listing
+from landmatch.reflayers import alerts, changes, coverage, history, listing, scope, staging
 
 router = APIRouter(include_in_schema=False)
 URL = "/workbench/layers"
@@ -138,7 +157,7 @@ async def import_layer(
     covers: Annotated[list[str] | None, Form()] = None,
     covers_as_of: Annotated[str, Form(max_length=20)] = "",
     covers_source: Text = "",
-) -> HTMLResponse:
+) -> Response:
     title = f"导入{changes.LAYERS.get(layer, layer)}"
     back = f"{URL}?layer={layer}"
     try:
@@ -151,8 +170,8 @@ async def import_layer(
             if cities
             else None
         )
-        report = await run_in_threadpool(  # off the event loop: other requests go on
-            changes.import_file,
+        upload_id = await run_in_threadpool(  # off the event loop: other requests go on
+            staging.preview_upload,
             session,
             ctx.staff.principal,
             layer,
@@ -171,7 +190,88 @@ async def import_layer(
         if not isinstance(exc.detail, list):
             raise
         return _outcome(ctx.request, session, title, back, error=exc)
+    session.commit()
+    return redirect(ctx.request, f"{URL}/uploads/{upload_id}")
+
+
+def _preview_page(
+    ctx: Any,
+    upload: dict[str, Any],
+    *,
+    errors: dict[str, str] | None = None,
+    stale: str | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    return render(
+        ctx.request,
+        "workbench/layers/preview.html",
+        status=status,
+        upload=upload,
+        preview=upload["preview"],
+        layers=changes.LAYERS,
+        ops=staging.OPS,
+        fact_label=listing.fact_label,
+        errors=errors or {},
+        stale=stale,
+    )
+
+
+@router.get(URL + "/uploads/{upload_id}", response_class=HTMLResponse)
+def upload_preview(ctx: BureauCtx, upload_id: int) -> HTMLResponse:
+    """What an uploaded file would add, change and delete, to confirm or leave."""
+    return _preview_page(ctx, staging.get_upload(ctx.session, ctx.staff.principal, upload_id))
+
+
+@router.post(URL + "/uploads/{upload_id}/apply", response_class=HTMLResponse)
+async def upload_apply(
+    ctx: BureauCtx,
+    upload_id: int,
+    session: JobSessionDep,
+    fingerprint: Annotated[str, Form(max_length=64)] = "",
+    confirm_other_kinds: Annotated[str, Form(max_length=5)] = "",
+) -> HTMLResponse:
+    """The previewed upload imported, unless the layer changed since the preview (then the
+    preview as it is now, to confirm again) or a replace's other kinds are not confirmed."""
+    upload = staging.get_upload(ctx.session, ctx.staff.principal, upload_id)
+    layer = upload["layer"]
+    title = f"导入{changes.LAYERS.get(layer, layer)}"
+    back = f"{URL}?layer={layer}"
+    try:
+        report = await run_in_threadpool(
+            staging.apply_upload,
+            session,
+            ctx.staff.principal,
+            upload_id,
+            fingerprint,
+            confirm_other_kinds=confirm_other_kinds == "1",
+        )
+    except PreconditionFailed as exc:
+        session.rollback()
+        return _preview_page(ctx, upload, stale=exc.message, status=exc.status)
+    except InvalidInput as exc:
+        if isinstance(exc.detail, list) and any(
+            isinstance(d, dict) and d.get("field") == "confirm_other_kinds" for d in exc.detail
+        ):
+            session.rollback()
+            return _preview_page(ctx, upload, errors=form_errors(exc), status=FORM_ERROR)
+        return _outcome(ctx.request, session, title, back, error=exc)
+    except Forbidden as exc:
+        if not isinstance(exc.detail, list):
+            raise
+        return _outcome(ctx.request, session, title, back, error=exc)
     return _outcome(ctx.request, session, title, back, report)
+
+
+@router.post(URL + "/uploads/{upload_id}/preview")
+async def upload_preview_again(
+    ctx: BureauCtx, upload_id: int, session: JobSessionDep
+) -> RedirectResponse:
+    """The kept file previewed again on the layer as it is now."""
+    await run_in_threadpool(staging.preview_again, session, ctx.staff.principal, upload_id)
+    session.commit()
+    return redirect(
+        ctx.request, f"{URL}/uploads/{upload_id}", flash=("info", "已按图层当前状态重新预览")
+    )
 
 
 @router.get(URL + "/coverage", response_class=HTMLResponse)
@@ -253,3 +353,219 @@ def acknowledge_alert(ctx: BureauCtx, alert_id: int) -> RedirectResponse:
     alerts.acknowledge(ctx.session, ctx.staff.principal, alert_id)
     ctx.session.commit()
     return redirect(ctx.request, "/workbench", flash=("success", "预警已标记为已核查"))
+
+
+@router.get(URL + "/deleted", response_class=HTMLResponse)
+def deleted_list(
+    ctx: BureauCtx, layer: Annotated[str, Query(max_length=20)] = "facility"
+) -> HTMLResponse:
+    """The layer's deleted features, each linking to its history to be restored."""
+    rows = history.deleted_features(ctx.session, ctx.staff.principal, layer)
+    return render(
+        ctx.request, "workbench/layers/deleted.html", layer=layer, layers=changes.LAYERS, rows=rows
+    )
+
+
+def _history_page(
+    ctx: Any,
+    layer: str,
+    code: str,
+    *,
+    errors: dict[str, str] | None = None,
+    stale: str | None = None,
+    sent: dict[str, str] | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    return render(
+        ctx.request,
+        "workbench/layers/history.html",
+        status=status,
+        h=history.feature_history(ctx.session, ctx.staff.principal, layer, code),
+        layers=changes.LAYERS,
+        errors=errors or {},
+        stale=stale,
+        sent=sent or {},
+    )
+
+
+@router.get(URL + "/{layer}/{code}/history", response_class=HTMLResponse)
+def feature_history(ctx: BureauCtx, layer: str, code: str) -> HTMLResponse:
+    """A feature's versions (who, when, why, old → new), each restorable."""
+    return _history_page(ctx, layer, code)
+
+
+@router.post(URL + "/{layer}/{code}/restore", response_class=HTMLResponse)
+def feature_restore(
+    ctx: BureauCtx,
+    layer: str,
+    code: str,
+    version_id: Annotated[int, Form(ge=1)],
+    current: Annotated[int, Form(ge=0)],
+    reason: Text = "",
+) -> HTMLResponse:
+    """A version brought back against the version the page showed (``current``; 0: deleted)."""
+    title = f"恢复{changes.LAYERS.get(layer, layer)} {code}"
+    back = f"{URL}/{layer}/{quote(code, safe='')}/history"
+    sent = {"version_id": str(version_id), "reason": reason}
+    try:
+        report = history.restore_version(
+            ctx.session,
+            ctx.staff.principal,
+            layer,
+            code,
+            version_id,
+            if_match=etag(code, current),
+            reason=reason.strip() or None,
+        )
+    except PreconditionFailed as exc:
+        ctx.session.rollback()
+        return _history_page(ctx, layer, code, stale=exc.message, sent=sent, status=exc.status)
+    except InvalidInput as exc:
+        ctx.session.rollback()
+        return _history_page(
+            ctx, layer, code, errors=form_errors(exc), sent=sent, status=FORM_ERROR
+        )
+    return _outcome(ctx.request, ctx.session, title, back, report)
+
+
+#: The fields of one feature the form edits (the geometry is the file's or the API's).
+EDITED = {
+    "facility": ("name", "kind", "source"),
+    "constraint_area": ("name", "kind", "severity", "source"),
+}
+
+
+def _feature_url(layer: str, code: str) -> str:
+    return f"{URL}/{layer}/{quote(code, safe='')}"
+
+
+def _edit_page(
+    ctx: Any,
+    layer: str,
+    record: dict[str, Any],
+    *,
+    values: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+    stale: str | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    return render(
+        ctx.request,
+        "workbench/layers/edit.html",
+        status=status,
+        layer=layer,
+        layers=changes.LAYERS,
+        r=record,
+        values=values or {f: record.get(f) or "" for f in EDITED[layer]} | {"reason": ""},
+        errors=errors or {},
+        stale=stale,
+        kinds=list(listing.KIND_LABELS[layer].items()),
+        severities=list(vocab.CONSTRAINT_SEVERITY.items()),
+        url=_feature_url(layer, record["code"]),
+        city_label=scope.place_label(record["city_code"]),
+    )
+
+
+def _editable(ctx: Any, layer: str, code: str) -> dict[str, Any]:
+    """The stored feature, refused (403) outside the caller's city as its write would be."""
+    record = changes.get_record(ctx.session, ctx.staff.principal, layer, code)
+    scope.require(ctx.staff.principal, changes.LAYERS[layer], code, record["city_code"])
+    return record
+
+
+@router.get(URL + "/{layer}/{code}/edit", response_class=HTMLResponse)
+def feature_edit(ctx: BureauCtx, layer: str, code: str) -> HTMLResponse:
+    """One feature's name, kind, severity and source in a form; its delete."""
+    return _edit_page(ctx, layer, _editable(ctx, layer, code))
+
+
+@router.post(URL + "/{layer}/{code}/edit", response_class=HTMLResponse)
+async def feature_save(
+    ctx: BureauCtx, layer: str, code: str, version: Version, reason: Text = ""
+) -> HTMLResponse:
+    """Save the fields sent (a re-applied conflict sends only the user's) against the version
+    the form was opened at, through the API's own ``changes.update_record``."""
+    form = await ctx.request.form()
+    if layer not in EDITED:
+        raise NotFound(f"未知图层 {layer}")
+    sent = {f: str(form[f]).strip()[:500] for f in EDITED[layer] if isinstance(form.get(f), str)}
+    fields = {f: (v or None) if f == "source" else v for f, v in sent.items()}
+    try:
+        report = changes.update_record(
+            ctx.session,
+            ctx.staff.principal,
+            layer,
+            code,
+            fields,
+            if_match=etag(code, version),
+            reason=reason.strip() or None,
+        )
+    except PreconditionFailed:
+        ctx.session.rollback()
+        return _conflict(ctx, layer, code, version, sent, reason)
+    except InvalidInput as exc:
+        errors = refused(ctx.session, exc)
+        errors = {str(k): v for k, v in errors.items()}
+        record = _editable(ctx, layer, code)
+        values = {f: record.get(f) or "" for f in EDITED[layer]} | sent | {"reason": reason}
+        return _edit_page(ctx, layer, record, values=values, errors=errors, status=FORM_ERROR)
+    title = f"修改{changes.LAYERS[layer]} {code}"
+    return _outcome(ctx.request, ctx.session, title, _feature_url(layer, code) + "/history", report)
+
+
+def _conflict(
+    ctx: Any, layer: str, code: str, opened: int, sent: dict[str, str], reason: str
+) -> HTMLResponse:
+    """Saved by someone else since the form was opened: both sides, re-apply on request."""
+    theirs = _editable(ctx, layer, code)
+    base = history.state_at(ctx.session, ctx.staff.principal, layer, code, opened) or theirs
+    mine = [f for f in sent if sent[f] != (base.get(f) or "")]
+    rows = [
+        {
+            "name": f,
+            "label": listing.FIELD_LABELS.get(f, f),
+            "unit": None,
+            "base": history.shown(layer, f, base.get(f)),
+            "theirs": history.shown(layer, f, theirs.get(f)),
+            "they_changed": base.get(f) != theirs.get(f),
+            "mine": history.shown(layer, f, sent[f]) if f in mine else None,
+        }
+        for f in EDITED[layer]
+    ]
+    url = _feature_url(layer, code)
+    return conflict_page(
+        ctx.request,
+        what=changes.LAYERS[layer],
+        title=f"{changes.LAYERS[layer]} {code}",
+        url=url,
+        opened=opened,
+        saved=history.last_change(ctx.session, layer, code) | {"version": theirs["version"]},
+        rows=rows,
+        mine=mine,
+        sent=sent,
+        reason=reason,
+        crumbs=[("参考图层", f"{URL}?layer={layer}"), (code, url + "/history")],
+    )
+
+
+@router.post(URL + "/{layer}/{code}/delete", response_class=HTMLResponse)
+def feature_delete(
+    ctx: BureauCtx, layer: str, code: str, version: Version, reason: Text = ""
+) -> HTMLResponse:
+    """Delete the feature as the form showed it (its history stays; restorable)."""
+    try:
+        report = changes.delete_record(
+            ctx.session,
+            ctx.staff.principal,
+            layer,
+            code,
+            reason.strip() or None,
+            if_match=etag(code, version),
+        )
+    except PreconditionFailed as exc:
+        ctx.session.rollback()
+        return _edit_page(
+            ctx, layer, _editable(ctx, layer, code), stale=exc.message, status=exc.status
+        )
+    title = f"删除{changes.LAYERS[layer]} {code}"
+    return _outcome(ctx.request, ctx.session, title, _feature_url(layer, code) + "/history", report)

@@ -1,0 +1,174 @@
+"""One reference-layer feature edited and deleted in the workbench through the API's own
+``changes.update_record`` / ``delete_record``: errors beside the field with the typed values
+kept; a save made meanwhile shows the conflict screen and re-applies on request; a stale
+delete is refused; CSRF; scope (another city's bureau 403) and roles."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+import shapely.geometry
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from landmatch.auth import Principal
+from landmatch.db.locking import ANY
+from landmatch.reflayers import changes
+from tests.accounts_made import add_usable_user
+from tests.conftest import sign_in
+
+CODE = "edit-sub-1"
+URL = f"/workbench/layers/facility/{CODE}"
+
+
+def _row(session: Session) -> Any:
+    return session.execute(
+        text("SELECT name, kind, source, version FROM landmatch.facility WHERE code = :c"),
+        {"c": CODE},
+    ).first()
+
+
+@pytest.fixture
+def feature(session: Session) -> None:
+    rec = {
+        "code": CODE,
+        "name": "东开发区变电站",
+        "kind": "substation",
+        "city_code": "130100",
+        "source": "电力公司 2025",
+        "geometry": shapely.geometry.Point(114.55, 38.01),
+    }
+    changes.apply_changes(session, Principal(role="admin", name="t-seed"), "facility", [rec])
+    session.flush()
+
+
+@pytest.fixture
+def other_bureau(session: Session, password_hash: str) -> str:
+    add_usable_user(session, "t-bureau-ts4", "bureau", "130200", password_hash=password_hash)
+    return "t-bureau-ts4"
+
+
+def _version(html: str) -> str:
+    m = re.search(r'name="version" value="(\d+)"', html)
+    assert m, html[:500]
+    return m.group(1)
+
+
+def test_edit_a_facility_with_errors_beside_the_field(
+    client: TestClient, passwords: dict[str, str], session: Session, feature: None
+) -> None:
+    csrf = sign_in(client, passwords["bureau"])
+    page = client.get(URL + "/edit")
+    assert page.status_code == 200 and 'value="东开发区变电站"' in page.text
+    version = _version(page.text)
+    form = {"csrf_token": csrf, "version": version, "kind": "substation", "source": "电力公司 2025"}
+    r = client.post(URL + "/edit", data={**form, "name": "", "reason": "更正"})
+    assert r.status_code == 200 and 'id="f-name-msg"' in r.text and "缺少名称" in r.text
+    assert 'value="更正"' in r.text  # the typed reason kept
+    r = client.post(URL + "/edit", data={**form, "name": "<b>x</b>", "kind": "火星站"})
+    assert r.status_code == 200 and 'id="f-kind-msg"' in r.text
+    assert 'value="&lt;b&gt;x&lt;/b&gt;"' in r.text and "<b>x</b>" not in r.text
+    assert _row(session).name == "东开发区变电站"
+    r = client.post(
+        URL + "/edit", data={**form, "name": "东开发区220千伏变电站", "reason": "更正名称"}
+    )
+    assert r.status_code == 200 and re.search(rf'id="r-updated">1：{CODE}', r.text), r.text[:600]
+    assert _row(session).name == "东开发区220千伏变电站"
+    # No CSRF token: refused.
+    r = client.post(URL + "/edit", data={**form, "csrf_token": "", "name": "x"})
+    assert r.status_code == 403 and _row(session).name == "东开发区220千伏变电站"
+
+
+def test_a_save_made_meanwhile_shows_the_conflict_and_reapplies(
+    client: TestClient, passwords: dict[str, str], session: Session, feature: None
+) -> None:
+    csrf = sign_in(client, passwords["bureau"])
+    version = _version(client.get(URL + "/edit").text)
+    changes.update_record(
+        session,
+        Principal(role="admin", name="t-other"),
+        "facility",
+        CODE,
+        {"source": "他人更新的来源"},
+        if_match=ANY,
+        reason="核对来源",
+    )
+    session.flush()
+    r = client.post(
+        URL + "/edit",
+        data={
+            "csrf_token": csrf,
+            "version": version,
+            "name": "我改的名称",
+            "kind": "substation",
+            "source": "电力公司 2025",
+            "reason": "改名",
+        },
+    )
+    assert r.status_code == 200 and 'id="conflict"' in r.text
+    assert "t-other" in r.text and "核对来源" in r.text
+    row = _row(session)
+    assert row.name == "东开发区变电站" and row.source == "他人更新的来源"
+    mine = r.text.split('id="reapply-form"')[1].split("</form>")[0]
+    hidden = dict(re.findall(r'name="(\w+)" value="([^"]*)"', mine))
+    assert hidden["name"] == "我改的名称" and "source" not in hidden  # only my change
+    r = client.post(URL + "/edit", data=hidden)
+    assert r.status_code == 200 and 'id="change-report"' in r.text
+    row = _row(session)
+    assert row.name == "我改的名称" and row.source == "他人更新的来源"
+
+
+def test_delete_and_a_stale_delete(
+    client: TestClient, passwords: dict[str, str], session: Session, feature: None
+) -> None:
+    csrf = sign_in(client, passwords["bureau"])
+    version = _version(client.get(URL + "/edit").text)
+    changes.update_record(
+        session,
+        Principal(role="admin", name="t-other"),
+        "facility",
+        CODE,
+        {"name": "新名"},
+        if_match=ANY,
+    )
+    session.flush()
+    r = client.post(
+        URL + "/delete", data={"csrf_token": csrf, "version": version, "reason": "错误"}
+    )
+    assert r.status_code == 412 and 'id="edit-stale"' in r.text and _row(session) is not None
+    version = _version(r.text)
+    r = client.post(
+        URL + "/delete", data={"csrf_token": csrf, "version": version, "reason": "错误"}
+    )
+    assert r.status_code == 200 and re.search(rf'id="r-deleted">1：{CODE}', r.text)
+    assert _row(session) is None
+    assert f">{CODE}</a>" in client.get("/workbench/layers/deleted?layer=facility").text
+
+
+@pytest.mark.parametrize("role", ("public", "admin", "other_bureau", "zone", "promoter"))
+def test_edit_and_delete_as_each_role(
+    client: TestClient,
+    passwords: dict[str, str],
+    other_bureau: str,
+    session: Session,
+    feature: None,
+    role: str,
+) -> None:
+    csrf = ""
+    if role != "public":
+        csrf = sign_in(client, other_bureau if role == "other_bureau" else passwords[role])
+    version = str(_row(session).version)
+    page = client.get(URL + "/edit", follow_redirects=False)
+    data = {"csrf_token": csrf, "version": version, "name": "改", "kind": "substation"}
+    r = client.post(URL + "/edit", data=data, follow_redirects=False)
+    expected = {"public": 303, "other_bureau": 403, "zone": 403, "promoter": 403, "admin": 200}
+    assert page.status_code == expected[role] and r.status_code == expected[role], role
+    assert (_row(session).name == "改") == (role == "admin")
+    if role != "admin":
+        d = client.post(
+            URL + "/delete", data={"csrf_token": csrf, "version": version}, follow_redirects=False
+        )
+        assert d.status_code == expected[role] and _row(session) is not None

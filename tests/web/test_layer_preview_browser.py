@@ -1,0 +1,131 @@
+"""A land bureau's reference-layer upload in real headless Chromium, failing on any console
+error: a file of one substation sent with 替换 ticked is previewed — the city's other kinds
+it would delete are named, and 确认导入 without their own tick is refused beside it, nothing
+written; the bureau goes back, sends the file without 替换, confirms the preview and reads
+the change report (``landmatch.reflayers.staging``); then corrects the new substation's name
+in its form, deletes it (asked first) and
+restores it from the deleted list (``landmatch.reflayers.history``)."""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, text
+
+from tests.web.conftest import browser_sign_in, drop_account, make_account
+
+
+@pytest.fixture
+def bureau_upload(engine: Engine) -> Iterator[dict[str, str]]:
+    name = make_account(engine, "bureau", city="130100")
+    code = f"wbl-{uuid.uuid4().hex[:6]}"
+    yield {"user": name, "code": code}
+    from sqlalchemy.orm import Session
+
+    from landmatch.auth import Principal
+    from landmatch.db.locking import ANY
+    from landmatch.reflayers.changes import delete_record
+
+    with Session(engine) as s, s.begin():
+        if s.execute(text("SELECT 1 FROM landmatch.facility WHERE code = :c"), {"c": code}).first():
+            delete_record(
+                s, Principal(name="test", role="admin"), "facility", code, "清理", if_match=ANY
+            )
+        s.execute(text("DELETE FROM landmatch.layer_upload WHERE actor = :a"), {"a": name})
+    drop_account(engine, name)
+
+
+def _count(engine: Engine) -> int:
+    with engine.connect() as c:
+        return int(
+            c.execute(
+                text("SELECT count(*) FROM landmatch.facility WHERE city_code = '130100'")
+            ).scalar_one()
+        )
+
+
+def test_bureau_previews_a_replace_and_imports_without_it(
+    live_url: str, watched: Any, bureau_upload: dict[str, str], engine: Engine, tmp_path: Any
+) -> None:
+    w = watched(viewport=(1280, 1000))
+    page = w.page
+    page.goto(live_url + "/workbench/layers?layer=facility")
+    browser_sign_in(page, live_url, bureau_upload["user"])
+    page.wait_for_url(re.compile(r"/workbench/layers\?layer=facility$"))
+    before = _count(engine)
+    code = bureau_upload["code"]
+    feature = {
+        "type": "Feature",
+        "properties": {"code": code, "name": "正定新区变电站", "kind": "变电站"},
+        "geometry": {"type": "Point", "coordinates": [114.58, 38.16]},
+    }
+    path = tmp_path / "变电站.geojson"
+    path.write_bytes(
+        json.dumps(
+            {"type": "FeatureCollection", "features": [feature]}, ensure_ascii=False
+        ).encode()
+    )
+    page.set_input_files("#f-file", str(path))
+    page.check("#f-replace")
+    page.fill("#f-reason", "新投运变电站")
+    page.click("#layer-import-submit")
+    page.wait_for_selector("#preview-confirm")
+    warning = page.inner_text("#preview-other-kinds")
+    assert "物流枢纽" in warning, warning
+    assert code in page.inner_text("#preview-insert")
+    assert int(page.inner_text("#t-delete").replace(",", "")) == before
+    page.click("#preview-apply")  # without ticking the other kinds
+    page.wait_for_selector("#f-confirm-other-kinds-msg")
+    assert "请勾选确认" in page.inner_text("#f-confirm-other-kinds-msg")
+    assert _count(engine) == before
+    # Not what was meant: back, and the same file without 替换.
+    page.click("#preview-cancel")
+    page.wait_for_url(re.compile(r"/workbench/layers\?layer=facility$"))
+    page.set_input_files("#f-file", str(path))
+    page.click("#layer-import-submit")
+    page.wait_for_selector("#preview-confirm")
+    assert page.locator("#preview-other-kinds").count() == 0
+    assert page.inner_text("#t-delete") == "0" and page.inner_text("#t-insert") == "1"
+    page.click("#preview-apply")
+    page.wait_for_selector("#change-report")
+    assert code in page.inner_text("#r-inserted")
+    assert _count(engine) == before + 1
+    # The new substation's history, a correction of its name in the form, its delete (asked
+    # first) and its restore from the deleted list.
+    page.goto(f"{live_url}/workbench/layers/facility/{code}/history")
+    page.click("#edit-link")
+    page.wait_for_url(re.compile(rf"/workbench/layers/facility/{code}/edit$"))
+    page.fill("#f-name", "正定新区110千伏变电站")
+    page.fill("#f-reason", "更正名称")
+    page.click("#feature-save")
+    page.wait_for_selector("#change-report")
+    assert code in page.inner_text("#r-updated")
+    page.goto(f"{live_url}/workbench/layers/facility/{code}/edit")
+    asked: list[str] = []
+
+    def accept(dialog: Any) -> None:
+        asked.append(dialog.message)
+        dialog.accept()
+
+    page.on("dialog", accept)
+    page.fill("#f-delete-reason", "位置有误")
+    page.click("#feature-delete")
+    page.wait_for_selector("#change-report")
+    assert asked and code in asked[0]
+    assert _count(engine) == before
+    page.goto(live_url + "/workbench/layers/deleted?layer=facility")
+    page.click(f"#deleted a:text('{code}')")
+    page.wait_for_selector("#deleted-note")
+    assert "更正名称" in page.inner_text("#timeline")
+    restore = page.locator("form.lm-restore").first
+    restore.locator("input[name=reason]").fill("位置已核实，恢复")
+    restore.locator("button[type=submit]").click()
+    page.wait_for_selector("#change-report")
+    assert code in page.inner_text("#r-inserted")
+    assert _count(engine) == before + 1
+    assert w.errors == []
