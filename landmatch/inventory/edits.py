@@ -45,7 +45,7 @@ from landmatch.inventory.fields import BY_NAME, COLUMN_NAMES, label_of
 from landmatch.inventory.imports import load_regions, require_editor, restored_problems
 from landmatch.inventory.listing import zone_city
 from landmatch.inventory.validate import LEASE_RULE_FIELDS, check_frame, flattened_note
-from landmatch.match.holds import on_status_change
+from landmatch.match.holds import on_delete, on_status_change
 from landmatch.numbers import mu
 
 _HIDDEN = {"geom_3857", "updated_at", "updated_by", "version", "import_id", "area_m2", "id"}
@@ -469,9 +469,10 @@ def delete_parcel(
     if_match: str | None,
     principal: Principal,
     reason: str | None = None,
-) -> str:
+) -> tuple[str, list[dict[str, Any]]]:
     """Soft delete: the parcel disappears from listings and can be restored (against the
-    returned ETag, the deleted version's; the history shows it too)."""
+    returned ETag, the deleted version's; the history shows it too). A hold on it ends, said
+    on its project's timeline and in the returned warnings."""
     principal.require("admin", "bureau", "zone")
     cur = _locked(session, code, if_match, principal, "删除")
     if cur["deleted_at"] is not None:
@@ -483,7 +484,8 @@ def delete_parcel(
             ),
             {"c": code},
         ).scalar_one()
-    return etag(code, version)
+        ended = _notes(on_delete(session, principal, cur["id"]))
+    return etag(code, version), ended
 
 
 def restore_parcel(

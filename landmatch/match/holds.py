@@ -44,16 +44,11 @@ def on_status_change(
             message = f"{said}，状态已改为{label}，请告知该团队"
             out.append({"code": row.parcel_code, "field": "status", "message": message})
             continue
-        session.execute(
-            text("UPDATE landmatch.reservation SET released_at = now() WHERE id = :id"),
-            {"id": row.id},
-        )
-        pipeline.record_note(
+        _end(
             session,
             principal,
-            row.project_id,
-            f"地块 {row.parcel_code} 状态由{vocab.label(vocab.PARCEL_STATUS, old)}改为{label}"
-            f"（{principal.actor}），本项目对该地块的预留已结束",
+            row,
+            f"状态由{vocab.label(vocab.PARCEL_STATUS, old)}改为{label}（{principal.actor}）",
         )
         out.append(
             {
@@ -63,3 +58,32 @@ def on_status_change(
             }
         )
     return out
+
+
+def on_delete(
+    session: Session | Connection, principal: Principal, parcel_id: int
+) -> list[dict[str, Any]]:
+    """A held parcel deleted (restorable, but no project can be offered it meanwhile): its
+    hold ends as for :data:`ENDS_HOLD`, said on the project's timeline, and the deleting
+    caller is told (``{"code", "field", "message"}``, as :func:`on_status_change`)."""
+    out: list[dict[str, Any]] = []
+    for row in in_force(session, [parcel_id], lock=True):
+        said = f"地块 {row.parcel_code} 原由{_held_by(seen(row, principal))}"
+        _end(session, principal, row, f"已删除（{principal.actor}）")
+        message = f"{said}；删除后预留已结束，已记入该项目的进展记录"
+        out.append({"code": row.parcel_code, "field": "status", "message": message})
+    return out
+
+
+def _end(session: Session | Connection, principal: Principal, row: Any, what: str) -> None:
+    """End the hold ``row`` in the caller's transaction, said on its project's timeline."""
+    session.execute(
+        text("UPDATE landmatch.reservation SET released_at = now() WHERE id = :id"),
+        {"id": row.id},
+    )
+    pipeline.record_note(
+        session,
+        principal,
+        row.project_id,
+        f"地块 {row.parcel_code} {what}，本项目对该地块的预留已结束",
+    )

@@ -187,6 +187,31 @@ def test_supplying_a_held_parcel_on_the_edit_form_warns_and_ends_the_hold(
     assert _cell(client.get(f"/workbench/parcels?q={code}").text, code) == "—"
 
 
+def test_deleting_a_held_parcel_ends_the_hold_and_says_so(
+    client: TestClient, session: Session, held: dict[str, Any]
+) -> None:
+    """A held parcel deleted by its bureau kept its hold: the team's project still listed it
+    as 预留中 though no one could be offered it. The hold ends with the delete, said beside the
+    flash and on the project's timeline."""
+    code = held["code"]
+    csrf = sign_in(client, held["users"]["bureau"])
+    version = session.execute(
+        text("SELECT version FROM landmatch.parcel WHERE code = :c"), {"c": code}
+    ).scalar_one()
+    r = client.post(
+        f"/workbench/parcels/{code}/delete",
+        data={"csrf_token": csrf, "version": version, "reason": "重复录入"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303, r.text[:500]
+    page = client.get(r.headers["location"]).text
+    assert f"地块 {code} 已删除；可在本页恢复，请核实：" in page, page[:3000]
+    assert f"原由招商团队“{TEAM}”的项目预留（至 {held['until']}）；删除后预留已结束" in page
+    released, notes = _hold_state(session, held)
+    assert released is not None
+    assert notes == [f"t-bureau-sjz|地块 {code} 已删除（t-bureau-sjz），本项目对该地块的预留已结束"]
+
+
 def test_another_status_by_the_bulk_action_warns_and_keeps_the_hold(
     client: TestClient, session: Session, held: dict[str, Any]
 ) -> None:

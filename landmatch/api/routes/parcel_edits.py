@@ -96,7 +96,7 @@ def delete(
     if_match: Annotated[str | None, Header()] = None,
     reason: Annotated[str | None, Query(max_length=500)] = None,
 ) -> Response:
-    tag = edits.delete_parcel(session, code, if_match, principal, reason)
+    tag, _ended = edits.delete_parcel(session, code, if_match, principal, reason)
     session.commit()
     return Response(status_code=204, headers={"ETag": tag})
 

@@ -191,7 +191,7 @@ def _typed(name: str, value: Any) -> Any:
 def delete(ctx: EditorCtx, code: str, version: Version = 0, reason: Reason = "") -> Response:
     _editable_state(ctx, code)
     try:
-        edits.delete_parcel(
+        _, ended = edits.delete_parcel(
             ctx.session, code, etag(code, version), ctx.staff.principal, reason.strip() or None
         )
         ctx.session.commit()
@@ -200,7 +200,7 @@ def delete(ctx: EditorCtx, code: str, version: Version = 0, reason: Reason = "")
     return redirect(
         ctx.request,
         f"/workbench/parcels/{code}/history",
-        flash=("success", f"地块 {code} 已删除；可在本页恢复"),
+        flash=saved_flash(ended, f"地块 {code} 已删除；可在本页恢复"),
     )
 
 
