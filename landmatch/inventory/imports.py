@@ -538,7 +538,7 @@ def run_import(
                 refused,
             )
             result = writer.finish()
-            tally.warnings += _held_moved(conn, principal, was, frame)
+            tally.warnings += _held_moved(conn, principal, was, frame, opts.dry_run)
         if deferred:
             derived.defer(conn, False)
         tally.problems += result.problems
@@ -607,11 +607,12 @@ def _statuses(conn: Connection, known: dict[str, int]) -> dict[int, str]:
 
 
 def _held_moved(
-    conn: Connection, principal: Principal, was: dict[int, str], frame: Any
+    conn: Connection, principal: Principal, was: dict[int, str], frame: Any, dry_run: bool
 ) -> list[dict[str, Any]]:
     """The written file's changes of held parcels' statuses (``was``: before the write): a
     warning on each one's row, and the end of the holds a new status ends
-    (:func:`landmatch.match.holds.on_status_change`)."""
+    (:func:`landmatch.match.holds.on_status_change`; a dry run says what the import would
+    do, its writes rolled back)."""
     now: dict[int, str] = dict(
         conn.execute(
             text("SELECT id, status FROM landmatch.parcel WHERE id = ANY(:ids)"),
@@ -626,7 +627,7 @@ def _held_moved(
         for label, code in zip(frame.index, frame.get("code", []), strict=False)
     }
     out = []
-    for w in on_status_change(conn, principal, changes):
+    for w in on_status_change(conn, principal, changes, planned=dry_run):
         out.append({"row": row_number(rows.get(w["code"], "")), **w})
     return out
 

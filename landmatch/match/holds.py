@@ -28,12 +28,17 @@ def _held_by(hold: dict[str, Any]) -> str:
 
 
 def on_status_change(
-    session: Session | Connection, principal: Principal, changes: dict[int, tuple[str, str]]
+    session: Session | Connection,
+    principal: Principal,
+    changes: dict[int, tuple[str, str]],
+    *,
+    planned: bool = False,
 ) -> list[dict[str, Any]]:
     """For the parcels whose status the caller's write changes (``changes``: parcel id →
     (old, new) status), under way in the caller's transaction: a warning per held parcel
     (``{"code", "field": "status", "message"}``), and the end of its hold when the new status
-    is one of :data:`ENDS_HOLD`, said on the project's timeline."""
+    is one of :data:`ENDS_HOLD`, said on the project's timeline. ``planned``: the caller rolls
+    its write back (a dry run), so the warning says what the write would do."""
     moved = {pid: c for pid, c in changes.items() if c[0] != c[1]}
     out: list[dict[str, Any]] = []
     for row in in_force(session, list(moved), lock=True):
@@ -54,7 +59,12 @@ def on_status_change(
             {
                 "code": row.parcel_code,
                 "field": "status",
-                "message": f"{said}；状态改为{label}后预留已结束，已记入该项目的进展记录",
+                "message": f"{said}；状态改为{label}后预留"
+                + (
+                    "将结束（导入后记入该项目的进展记录）"
+                    if planned
+                    else "已结束，已记入该项目的进展记录"
+                ),
             }
         )
     return out

@@ -285,6 +285,15 @@ def test_an_import_that_supplies_a_held_parcel_warns_on_its_row_and_ends_the_hol
     out = io.BytesIO()
     wb.save(out)
     bureau = Principal(name="t-bureau-sjz", role="bureau", city_code="130100")
+    # A dry run says what the import would do (it said 预留已结束 though nothing was written).
+    tried = run_import(
+        session.connection(), out.getvalue(), "x.xlsx", bureau, ImportOptions(dry_run=True)
+    )
+    assert [w["message"] for w in tried["rows"][0]["warnings"]] == [
+        f"地块 {code} 正由招商团队“{TEAM}”的项目预留（至 {held['until']}）；"
+        "状态改为已供应后预留将结束（导入后记入该项目的进展记录）"
+    ]
+    assert _hold_state(session, held) == (None, [])
     report = run_import(session.connection(), out.getvalue(), "x.xlsx", bureau, ImportOptions())
     assert report["totals"]["updated"] == 1, report
     [row] = report["rows"]
