@@ -42,6 +42,14 @@ def layers_import(
     replace: Annotated[
         bool, typer.Option("--replace", help="Delete records not in the file.")
     ] = False,
+    other_kinds: Annotated[
+        bool,
+        typer.Option(
+            "--other-kinds",
+            help="With --replace: delete the kinds the file holds none of too (without it, "
+            "such a replace is refused, naming them).",
+        ),
+    ] = False,
     reason: Annotated[str | None, typer.Option()] = None,
     dry_run: Annotated[
         bool,
@@ -86,6 +94,7 @@ def layers_import(
             reason=reason,
             covers=cover,
             dry_run=dry_run,
+            other_kinds=other_kinds,
         )
     print_json(report.to_dict())
 

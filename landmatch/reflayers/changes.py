@@ -26,7 +26,13 @@ from landmatch.auth import Principal
 from landmatch.db.engine import audited
 from landmatch.db.geometry import geojson_sql
 from landmatch.db.locking import check_version, lock_row, read_row, require_if_match
-from landmatch.errors import InvalidInput, NotFound, PreconditionFailed, UnprocessableInput
+from landmatch.errors import (
+    Conflict,
+    InvalidInput,
+    NotFound,
+    PreconditionFailed,
+    UnprocessableInput,
+)
 from landmatch.publication import require_published
 from landmatch.reflayers import coverage, facts, scope
 from landmatch.reflayers.alerts import raise_constraint_alerts
@@ -40,6 +46,8 @@ FIELDS = {
     "facility": ("code", "name", "kind", "city_code", "source"),
     "constraint_area": ("code", "name", "kind", "severity", "city_code", "source"),
 }
+#: Each layer's kinds, code → label.
+KIND_LABELS = {"facility": vocab.FACILITY_KINDS, "constraint_area": vocab.CONSTRAINT_KINDS}
 
 
 def _code_of(value: str, vocabulary: dict[str, str], field_name: str, row: int) -> str:
@@ -171,6 +179,16 @@ class Plan:
         blob = json.dumps([self.layer, ops, covers], ensure_ascii=False, default=str)
         return hashlib.sha256(blob.encode()).hexdigest()[:32]
 
+    def other_kinds(self) -> dict[str, int]:
+        """The kinds a replace deletes that the file holds none of, with how many of each: a
+        file of substations alone would delete every other facility."""
+        in_file = {r.get("kind") for r in self.cleaned}
+        out: dict[str, int] = {}
+        for op, _, old in self.writes:
+            if op == "delete" and old is not None and old.get("kind") not in in_file:
+                out[str(old.get("kind"))] = out.get(str(old.get("kind")), 0) + 1
+        return dict(sorted(out.items()))
+
 
 def plan_changes(
     session: Session,
@@ -301,13 +319,16 @@ def apply_changes(
     reason: str | None = None,
     covers: Covers | None = None,
     expect: str | None = None,
+    other_kinds: bool = False,
 ) -> ChangeReport:
     """Upsert ``rows`` (attribute dicts with ``geometry`` in EPSG:4490) into ``layer`` by code;
     with ``replace``, records absent from ``rows`` are deleted — those within the caller's
     scope only (``landmatch.reflayers.scope``: a bureau writes its own city's features). With
     ``covers`` (constraint areas only), the importer also declares the file's kinds complete
     for those cities. With ``expect`` (a previewed plan's :meth:`Plan.fingerprint`), the write
-    is refused (412) unless it is still the plan that was previewed. All or nothing."""
+    is refused (412) unless it is still the plan that was previewed. A replace that would
+    delete kinds the file holds none of is refused (409, naming them) unless ``other_kinds``
+    says so. All or nothing."""
     if covers is not None and not covers.source and reason:
         covers = dataclasses.replace(covers, source=reason)
     plan = plan_changes(session, principal, layer, rows, replace=replace, covers=covers)
@@ -316,6 +337,14 @@ def apply_changes(
             f"预览之后{LAYERS[layer]}图层已有变化（他人修改或导入），本次导入将与预览不同；"
             "请重新预览后再确认",
             detail=[{"field": "preview", "reason": "预览已过期"}],
+        )
+    others = plan.other_kinds()
+    if others and not other_kinds:
+        labels = KIND_LABELS[layer]
+        listed = "、".join(f"{vocab.label(labels, k)} {n} 个" for k, n in others.items())
+        raise Conflict(
+            f"替换将删除文件中没有的类型：{listed}；确需删除请确认（other_kinds）",
+            detail=[{"field": "other_kinds", "reason": f"将删除{listed}"}],
         )
     return write_plan(session, principal, plan, reason)
 
@@ -362,9 +391,10 @@ def import_file(
     reason: str | None = None,
     covers: Covers | None = None,
     dry_run: bool = False,
+    other_kinds: bool = False,
 ) -> ChangeReport:
-    """Read a layer file and apply it (see :func:`apply_changes`); with ``dry_run``, report
-    what it would do and write nothing (:func:`dry_run_changes`)."""
+    """Read a layer file and apply it (see :func:`apply_changes`, ``other_kinds`` too); with
+    ``dry_run``, report what it would do and write nothing (:func:`dry_run_changes`)."""
     principal.require("admin", "bureau")
     if layer not in LAYERS:
         raise NotFound(f"未知图层 {layer}")
@@ -377,7 +407,14 @@ def import_file(
             session, principal, layer, rows, replace=replace, reason=reason, covers=covers
         )[1]
     return apply_changes(
-        session, principal, layer, rows, replace=replace, reason=reason, covers=covers
+        session,
+        principal,
+        layer,
+        rows,
+        replace=replace,
+        reason=reason,
+        covers=covers,
+        other_kinds=other_kinds,
     )
 
 

@@ -12,9 +12,7 @@ from landmatch import vocab
 from landmatch.auth import Principal
 from landmatch.errors import InvalidInput, NotFound
 from landmatch.paging import Page
-from landmatch.reflayers.changes import FIELDS, LAYERS
-
-KIND_LABELS = {"facility": vocab.FACILITY_KINDS, "constraint_area": vocab.CONSTRAINT_KINDS}
+from landmatch.reflayers.changes import FIELDS, KIND_LABELS, LAYERS
 
 
 def _check(layer: str, city: str | None) -> None:

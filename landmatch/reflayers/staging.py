@@ -287,6 +287,7 @@ def apply_upload(
         reason=options.get("reason"),
         covers=covers,
         expect=row["fingerprint"],
+        other_kinds=confirm_other_kinds,
     )
     session.execute(
         text(

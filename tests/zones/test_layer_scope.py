@@ -111,12 +111,30 @@ def test_replace_replaces_only_within_the_callers_city(
         "ws-huangbizhuang",
     }
     feature = ({"code": "eco-sjz-new", "name": "石家庄新红线", "kind": "生态保护红线"},)
+    # A file of one kind would delete the city's water-source areas: refused, naming them,
+    # unless the caller says so (other_kinds), and nothing is written.
+    refused = _import(
+        client,
+        tokens["bureau"],
+        CA,
+        [(feature[0], _inside(conn, "130100"))],
+        replace="true",
+        reason="石家庄红线更新",
+    )
+    assert refused.status_code == 409, refused.text
+    assert "替换将删除文件中没有的类型：" in refused.json()["detail"]
+    assert _codes(conn, "constraint_area", "130100") == {
+        "eco-gaocheng-demo",
+        "ws-gangnan",
+        "ws-huangbizhuang",
+    }
     r = _import(
         client,
         tokens["bureau"],
         CA,
         [(feature[0], _inside(conn, "130100"))],
         replace="true",
+        other_kinds="true",
         reason="石家庄红线更新",
     )
     assert r.status_code == 200, r.text
@@ -142,6 +160,7 @@ def test_replace_replaces_only_within_the_callers_city(
         FAC,
         [({"code": "port-sjz-dry", "name": "石家庄内陆港", "kind": "port"}, point(114.6, 38.0))],
         replace="true",
+        other_kinds="true",
     )
     assert r.status_code == 200, r.text
     assert _codes(conn, "facility", "130100") == {"port-sjz-dry"}
@@ -153,6 +172,7 @@ def test_replace_replaces_only_within_the_callers_city(
         CA,
         [(feature[0], _inside(conn, "130100"))],
         replace="true",
+        other_kinds="true",
     )
     assert r.status_code == 200, r.text
     assert _codes(conn, "constraint_area") == {"eco-sjz-new"}

@@ -104,6 +104,11 @@ class LayerImportForm(BaseModel):
     dry_run: bool = Field(
         False, description="report what the import would add, change and delete; write nothing"
     )
+    other_kinds: bool = Field(
+        False,
+        description="with replace: delete the kinds the file holds none of too (without it, "
+        "such a replace answers 409 naming them)",
+    )
     covers: str | None = Field(
         None,
         pattern=r"^\d{6}(,\d{6})*$",
@@ -132,7 +137,7 @@ async def import_layer(
     form: Annotated[LayerImportForm, Form()],
 ) -> dict[str, Any]:
     up = await receive(request, file, LAYER_FILES, settings.max_upload_mb, settings.max_unpacked_mb)
-    options = form.model_dump(include={"crs", "replace", "reason", "dry_run"})
+    options = form.model_dump(include={"crs", "replace", "reason", "dry_run", "other_kinds"})
     report = await run_in_threadpool(  # off the event loop: other requests go on
         changes.import_file,
         session,
