@@ -43,9 +43,10 @@ def promoter(engine: Engine) -> Iterator[str]:
 def test_an_oversized_upload_in_the_browser(
     settings: Settings, engine: Engine, watched: Any, bureau: str, tmp_path: Any
 ) -> None:
-    """The bureau uploads a 3 MB file where 1 MB is the limit: the page says the file is too
-    large and what the limit is, keeps the bar, and leads back to the form; nothing was read
-    into an import."""
+    """The bureau uploads a 3 MB file where 1 MB is the limit: the form refuses it before it
+    is sent (workbench.js, the page's upload-max-mb); sent anyway (a page without the script's
+    figure), the server's 413 page says the file is too large and what the limit is, keeps the
+    bar, and leads back to the form; nothing was read into an import."""
     from landmatch.api.app import create_app
 
     big = tmp_path / "清单.geojson"
@@ -58,6 +59,10 @@ def test_an_oversized_upload_in_the_browser(
         browser_sign_in(page, url, bureau)
         page.wait_for_url(re.compile(r"/workbench/imports/new$"))
         page.set_input_files("#f-files", str(big))
+        page.click("#upload-submit")
+        assert "超过单次上传上限 1 MB" in page.inner_text("#f-files-size-msg")
+        assert page.url.endswith("/workbench/imports/new")
+        page.evaluate("document.querySelector('meta[name=\"upload-max-mb\"]').remove()")
         with page.expect_navigation() as nav:
             page.click("#upload-submit")
         assert nav.value.status == 413
