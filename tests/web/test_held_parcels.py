@@ -154,21 +154,30 @@ def _hold_state(session: Session, held: dict[str, Any]) -> tuple[Any, list[str]]
     return released, list(notes)
 
 
-def test_supplying_a_held_parcel_on_the_edit_form_warns_and_ends_the_hold(
-    client: TestClient, session: Session, held: dict[str, Any]
-) -> None:
+def _bureau_posts(
+    client: TestClient, session: Session, held: dict[str, Any], action: str, **data: str
+) -> str:
+    """The 石家庄 bureau posts the held parcel's ``action`` form (edit, delete) on its current
+    version; the page the save leads to."""
     code = held["code"]
     csrf = sign_in(client, held["users"]["bureau"])
     version = session.execute(
         text("SELECT version FROM landmatch.parcel WHERE code = :c"), {"c": code}
     ).scalar_one()
     r = client.post(
-        f"/workbench/parcels/{code}/edit",
-        data={"csrf_token": csrf, "version": version, "status": "supplied"},
+        f"/workbench/parcels/{code}/{action}",
+        data={"csrf_token": csrf, "version": version, **data},
         follow_redirects=False,
     )
     assert r.status_code == 303, r.text[:500]
-    page = client.get(r.headers["location"]).text
+    return client.get(r.headers["location"]).text
+
+
+def test_supplying_a_held_parcel_on_the_edit_form_warns_and_ends_the_hold(
+    client: TestClient, session: Session, held: dict[str, Any]
+) -> None:
+    code = held["code"]
+    page = _bureau_posts(client, session, held, "edit", status="supplied")
     said = (
         f"已保存，请核实：状态：地块 {code} 正由招商团队“{TEAM}”的项目预留（至 {held['until']}）；"
         "状态改为已供应后预留已结束，已记入该项目的进展记录"
@@ -194,17 +203,7 @@ def test_deleting_a_held_parcel_ends_the_hold_and_says_so(
     as 预留中 though no one could be offered it. The hold ends with the delete, said beside the
     flash and on the project's timeline."""
     code = held["code"]
-    csrf = sign_in(client, held["users"]["bureau"])
-    version = session.execute(
-        text("SELECT version FROM landmatch.parcel WHERE code = :c"), {"c": code}
-    ).scalar_one()
-    r = client.post(
-        f"/workbench/parcels/{code}/delete",
-        data={"csrf_token": csrf, "version": version, "reason": "重复录入"},
-        follow_redirects=False,
-    )
-    assert r.status_code == 303, r.text[:500]
-    page = client.get(r.headers["location"]).text
+    page = _bureau_posts(client, session, held, "delete", reason="重复录入")
     assert f"地块 {code} 已删除；可在本页恢复，请核实：" in page, page[:3000]
     assert f"原由招商团队“{TEAM}”的项目预留（至 {held['until']}）；删除后预留已结束" in page
     released, notes = _hold_state(session, held)
