@@ -1,5 +1,6 @@
 """A boundary typed as text: one vertex per line (``经度,纬度``, EPSG:4490), a blank line
-between rings. The keyboard's way to edit a boundary (the map's is GeoMan).
+between rings. The keyboard's way to edit a boundary (the map's is GeoMan); a point's is its
+two numbers (:func:`point_from_text`).
 
 A ring that lies inside the shell of a polygon read before it is that polygon's hole; any
 other ring starts a new polygon.
@@ -9,13 +10,15 @@ other ring starts a new polygon.
 ('MultiPolygon', 5)
 >>> text_from_geometry(g).splitlines()[0]
 '114.50000000,38.00000000'
+>>> point_from_text(" 114.5 ", "38，").coords[0]
+(114.5, 38.0)
 """
 
 from __future__ import annotations
 
 import re
 
-from shapely.geometry import MultiPolygon, Polygon
+from shapely.geometry import MultiPolygon, Point, Polygon
 from shapely.geometry.base import BaseGeometry
 
 from landmatch.errors import GeometryError
@@ -78,3 +81,32 @@ def text_from_geometry(geom: BaseGeometry, digits: int = 8) -> str:
             coords = list(ring.coords)[:-1]
             blocks.append("\n".join(f"{x:.{digits}f},{y:.{digits}f}" for x, y, *_ in coords))
     return "\n\n".join(blocks)
+
+
+#: A point's fields: (form field, label, valid range).
+POINT_FIELDS = (("lon", "经度", (-180.0, 180.0)), ("lat", "纬度", (-90.0, 90.0)))
+
+
+def point_from_text(lon: str, lat: str) -> Point:
+    """A point from its typed 经度 and 纬度 (decimal degrees; a trailing comma or spaces
+    ignored); GeometryError naming the field (``lon`` or ``lat``) of a problem."""
+    values = []
+    for (name, label, (low, high)), typed in zip(POINT_FIELDS, (lon, lat), strict=True):
+        raw = typed.strip().strip(",，").strip()
+        try:
+            value = float(raw)
+        except ValueError:
+            value = float("nan")
+        if not low <= value <= high:  # NaN and inf fail too
+            reason = f"应为 {low:g} 到 {high:g} 之间的十进制度数" if raw else f"请填写{label}"
+            raise GeometryError(
+                f"{label}{reason}：{raw[:40]}" if raw else reason,
+                detail=[{"field": name, "reason": reason}],
+            )
+        values.append(value)
+    return Point(*values)
+
+
+def text_from_point(point: BaseGeometry, digits: int = 7) -> tuple[str, str]:
+    """A point's 经度 and 纬度 as :func:`point_from_text` reads them (7 decimals: 1 cm)."""
+    return f"{point.x:.{digits}f}", f"{point.y:.{digits}f}"

@@ -268,15 +268,42 @@ def parcel_flags(session: Session, parcel_id: int, stale_days: int) -> list[str]
 def surroundings(session: Session, parcel_id: int, margin_m: float = 400) -> dict[str, Any]:
     """GeoJSON (EPSG:4490) of the live parcels, zone boundaries and constraint areas within
     ``margin_m`` of the parcel (for the page map and the boundary editor's snapping)."""
-    near = (
-        "ST_DWithin(x.geom::geography, (SELECT geom::geography FROM landmatch.parcel "
-        "WHERE id = :id), :m)"
+    return surroundings_of(
+        session, "(SELECT geom FROM landmatch.parcel WHERE id = :id)", {"id": parcel_id}, margin_m
     )
-    box = "x.geom && ST_Expand((SELECT geom FROM landmatch.parcel WHERE id = :id), :m / 80000.0)"
+
+
+def feature_surroundings(
+    session: Session, layer: str, code: str, margin_m: float = 400
+) -> dict[str, Any]:
+    """The same round a reference layer's feature (``layer`` one of ``reflayers.changes.LAYERS``),
+    the feature itself left out: what its edit form's map shows and snaps to."""
+    return surroundings_of(
+        session,
+        f"(SELECT geom FROM landmatch.{layer} WHERE code = :code)",
+        {"code": code, "id": 0},
+        margin_m,
+        skip_constraint=code if layer == "constraint_area" else None,
+    )
+
+
+def surroundings_of(
+    session: Session,
+    center: str,
+    params: dict[str, Any],
+    margin_m: float,
+    *,
+    skip_constraint: str | None = None,
+) -> dict[str, Any]:
+    """Parcels (but the one of id ``params["id"]``), zones and constraint areas (but
+    ``skip_constraint``) within ``margin_m`` of the geometry the SQL ``center`` selects."""
+    near = f"ST_DWithin(x.geom::geography, {center}::geography, :m)"
+    box = f"x.geom && ST_Expand({center}, :m / 80000.0)"
+    values = params | {"m": margin_m, "skip": skip_constraint or ""}
 
     def features(sql: str) -> list[dict[str, Any]]:
         out = []
-        for r in session.execute(text(sql), {"id": parcel_id, "m": margin_m}).mappings():
+        for r in session.execute(text(sql), values).mappings():
             props = {k: v for k, v in r.items() if k != "g"}
             out.append({"type": "Feature", "geometry": json.loads(r["g"]), "properties": props})
         return out
@@ -293,7 +320,7 @@ def surroundings(session: Session, parcel_id: int, margin_m: float = 400) -> dic
         ),
         "constraints": features(
             f"SELECT x.code, x.name, x.kind, x.severity, {geojson_sql('x.geom', 7, options=0)} AS g "
-            f"FROM landmatch.constraint_area x WHERE {box} AND {near}"
+            f"FROM landmatch.constraint_area x WHERE {box} AND {near} AND x.code <> :skip"
         ),
     }
 

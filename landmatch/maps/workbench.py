@@ -104,6 +104,16 @@ def boundary_editor(
     return _drawing(_map(settings, bounds, water), "地块边界", draw=draw)
 
 
+def feature_editor(
+    settings: Settings, bounds: list[list[float]], *, point: bool, water: bool = False
+) -> MapParts:
+    """A reference-layer feature's editor: a constraint area's polygon as a boundary's
+    (GeoMan, vertices dragged); a facility's point as a marker ``wb-point.js`` drags."""
+    if point:
+        return _parts(_map(settings, bounds, water))
+    return _drawing(_map(settings, bounds, water), "管控区范围", draw=False)
+
+
 #: [[south, west], [north, east]] of Hebei: where a requirement's area is drawn.
 HEBEI = [[36.0, 113.4], [42.6, 119.9]]
 

@@ -42,6 +42,14 @@ def shown(layer: str, field: str, value: Any) -> str:
     return "—" if value in (None, "") else str(value)
 
 
+def _point(geom: Any) -> str | None:
+    """A stored point's 经度, 纬度 (7 decimals, 1 cm); None for another shape."""
+    if isinstance(geom, dict) and geom.get("type") == "Point":
+        x, y = geom["coordinates"][:2]
+        return f"{x:.7f}, {y:.7f}"
+    return None
+
+
 def _check(layer: str) -> None:
     if layer not in changes.LAYERS:
         raise NotFound(f"未知图层 {layer}")
@@ -101,7 +109,10 @@ def feature_history(
                         }
                     )
             if before is not None and before.get("geom") != state.get("geom"):
-                diffs.append({"field": "几何", "old": "原位置/形状", "new": "已改变"})
+                old, new = _point(before.get("geom")), _point(state.get("geom"))
+                if old is None or new is None:
+                    old, new = "原位置/形状", "已改变"
+                diffs.append({"field": "几何", "old": old, "new": new})
         versions.append(
             {
                 "id": r["id"],

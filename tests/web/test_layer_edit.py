@@ -172,3 +172,137 @@ def test_edit_and_delete_as_each_role(
             URL + "/delete", data={"csrf_token": csrf, "version": version}, follow_redirects=False
         )
         assert d.status_code == expected[role] and _row(session) is not None
+
+
+def _point(session: Session) -> tuple[float, float, int]:
+    row = session.execute(
+        text("SELECT ST_X(geom), ST_Y(geom), version FROM landmatch.facility WHERE code = :c"),
+        {"c": CODE},
+    ).one()
+    return float(row[0]), float(row[1]), int(row[2])
+
+
+def test_a_facility_is_moved_by_its_coordinates_and_an_unchanged_place_is_not_written(
+    client: TestClient, passwords: dict[str, str], session: Session, feature: None
+) -> None:
+    csrf = sign_in(client, passwords["bureau"])
+    page = client.get(URL + "/edit")
+    assert 'id="f-lon"' in page.text and 'value="114.5500000"' in page.text
+    assert 'value="38.0100000"' in page.text and "wb-point.js" in page.text
+    form = {
+        "csrf_token": csrf,
+        "version": _version(page.text),
+        "name": "东开发区变电站",
+        "kind": "substation",
+        "source": "电力公司 2025",
+        "lon": "114.5500000",
+        "lat": "38.0100000",
+    }
+    # The place as shown, the name changed: the name is saved, the point is not rewritten.
+    r = client.post(URL + "/edit", data={**form, "name": "东开发区220千伏变电站"})
+    assert r.status_code == 200 and 'id="change-report"' in r.text
+    x, y, version = _point(session)
+    assert (x, y) == (114.55, 38.01) and version == int(form["version"]) + 1
+    form["version"] = str(version)
+    form["name"] = "东开发区220千伏变电站"
+    # Typed badly: said beside the field; out of Hebei or in another city: beside the place.
+    for typed, where, reason in (
+        ({"lon": "一一四"}, "f-lon-msg", "应为 -180 到 180 之间的十进制度数"),
+        ({"lat": ""}, "f-lat-msg", "请填写纬度"),
+        ({"lon": "100.5"}, "f-geometry-msg", "河北省范围"),
+        ({"lon": "115.46", "lat": "38.87"}, "f-geometry-msg", "保定"),
+    ):
+        r = client.post(URL + "/edit", data={**form, **typed})
+        assert r.status_code == 200 and f'id="{where}"' in r.text, (typed, r.text[:3000])
+        assert reason in r.text.split(f'id="{where}"')[1][:300], typed
+        for k, v in typed.items():
+            assert f'id="f-{k}" name="{k}" type="text" value="{v}"' in r.text  # kept as typed
+        assert _point(session) == (114.55, 38.01, version)
+    # Moved (as a drag writes it, 7 decimals): saved, and the history says the place changed.
+    r = client.post(URL + "/edit", data={**form, "lon": "114.5612345", "lat": "38.0154321"})
+    assert r.status_code == 200 and re.search(rf'id="r-updated">1：{CODE}', r.text), r.text[:800]
+    assert _point(session) == (114.5612345, 38.0154321, version + 1)
+    history = client.get(URL + "/history").text
+    assert "114.5500000, 38.0100000" in history and "114.5612345, 38.0154321" in history
+
+
+AREA = "edit-zone-1"
+AREA_URL = f"/workbench/layers/constraint_area/{AREA}"
+RING = "114.50000000,38.00000000\n114.52000000,38.00000000\n114.52000000,38.02000000\n114.50000000,38.02000000"
+
+
+@pytest.fixture
+def area(session: Session) -> None:
+    from landmatch.geo.coords import polygon_from_text
+
+    rec = {
+        "code": AREA,
+        "name": "水源保护区",
+        "kind": "water_source",
+        "city_code": "130100",
+        "geometry": polygon_from_text(RING),
+    }
+    changes.apply_changes(session, Principal(role="admin", name="t-seed"), "constraint_area", [rec])
+    session.flush()
+
+
+def _area(session: Session) -> tuple[float, int]:
+    row = session.execute(
+        text("SELECT ST_XMax(geom), version FROM landmatch.constraint_area WHERE code = :c"),
+        {"c": AREA},
+    ).one()
+    return round(float(row[0]), 7), int(row[1])
+
+
+def test_a_constraint_areas_boundary_is_edited_as_coordinates(
+    client: TestClient, passwords: dict[str, str], session: Session, area: None
+) -> None:
+    csrf = sign_in(client, passwords["bureau"])
+    page = client.get(AREA_URL + "/edit")
+    assert page.status_code == 200 and 'id="f-coords"' in page.text
+    assert "114.5200000,38.0200000" in page.text and "wb-boundary.js" in page.text
+    coords = (
+        page.text.split('id="f-coords" name="coords"')[1].split(">", 1)[1].split("</textarea>")[0]
+    )
+    form = {"csrf_token": csrf, "version": _version(page.text), "name": "水源保护区"}
+    form |= {"kind": "water_source", "severity": "excludes", "source": "", "coords": coords}
+    before = _area(session)
+    r = client.post(AREA_URL + "/edit", data={**form, "coords": "114.5,38\n114.6,38"})
+    assert r.status_code == 200 and "至少需要 3 个" in r.text, re.findall(
+        r"invalid-feedback[^<]*<|alert[^<]*<", r.text
+    )
+    assert 'id="f-coords-msg"' in r.text
+    assert _area(session) == before
+    r = client.post(AREA_URL + "/edit", data={**form, "coords": coords.replace("114.52", "114.53")})
+    assert r.status_code == 200 and 'id="change-report"' in r.text, r.text[:800]
+    assert _area(session) == (114.53, before[1] + 1)
+
+
+def test_a_move_made_on_an_old_version_is_reapplied_from_the_conflict_screen(
+    client: TestClient, passwords: dict[str, str], session: Session, feature: None
+) -> None:
+    csrf = sign_in(client, passwords["bureau"])
+    version = _version(client.get(URL + "/edit").text)
+    changes.update_record(
+        session,
+        Principal(role="admin", name="t-other"),
+        "facility",
+        CODE,
+        {"name": "他人改名"},
+        if_match=ANY,
+    )
+    session.flush()
+    base = {"csrf_token": csrf, "version": version, "kind": "substation", "source": "电力公司 2025"}
+    r = client.post(
+        URL + "/edit",
+        data={**base, "name": "东开发区变电站", "lon": "114.56", "lat": "38.0100000"},
+    )
+    assert r.status_code == 200 and 'id="conflict"' in r.text
+    assert 'data-field="geometry"' in r.text and "114.5600000，38.0100000" in r.text
+    mine = r.text.split('id="reapply-form"')[1].split("</form>")[0]
+    hidden = dict(re.findall(r'name="(\w+)" value="([^"]*)"', mine))
+    assert hidden["lon"] == "114.56" and "name" not in hidden  # only the move is mine
+    r = client.post(URL + "/edit", data=hidden)
+    assert r.status_code == 200 and 'id="change-report"' in r.text
+    x, _, _ = _point(session)
+    assert x == 114.56 and _row(session).name == "他人改名"

@@ -3,7 +3,7 @@ error: a file of one substation sent with 替换 ticked is previewed — the cit
 it would delete are named, and 确认导入 without their own tick is refused beside it, nothing
 written; the bureau goes back, sends the file without 替换, confirms the preview and reads
 the change report (``landmatch.reflayers.staging``); then corrects the new substation's name
-in its form, deletes it (asked first) and
+in its form, moves it by dragging its marker on the form's map, deletes it (asked first) and
 restores it from the deleted list (``landmatch.reflayers.history``)."""
 
 from __future__ import annotations
@@ -47,6 +47,15 @@ def _count(engine: Engine) -> int:
                 text("SELECT count(*) FROM landmatch.facility WHERE city_code = '130100'")
             ).scalar_one()
         )
+
+
+def _place(engine: Engine, code: str) -> tuple[float, float]:
+    with engine.connect() as c:
+        x, y = c.execute(
+            text("SELECT ST_X(geom), ST_Y(geom) FROM landmatch.facility WHERE code = :c"),
+            {"c": code},
+        ).one()
+    return round(float(x), 7), round(float(y), 7)
 
 
 def test_bureau_previews_a_replace_and_imports_without_it(
@@ -105,6 +114,24 @@ def test_bureau_previews_a_replace_and_imports_without_it(
     page.click("#feature-save")
     page.wait_for_selector("#change-report")
     assert code in page.inner_text("#r-updated")
+    assert _place(engine, code) == (114.58, 38.16)  # the place as shown is not rewritten
+    # The substation moved on the map: its marker dragged east, the fields follow, saved.
+    page.goto(f"{live_url}/workbench/layers/facility/{code}/edit")
+    assert page.input_value("#f-lon") == "114.5800000"
+    box = page.locator(".leaflet-marker-icon").bounding_box()
+    assert box is not None
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] - 4
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x + 40, y, steps=8)
+    page.mouse.move(x + 80, y, steps=8)
+    page.mouse.up()
+    moved = float(page.input_value("#f-lon"))
+    assert moved > 114.58 and page.input_value("#f-lat").startswith("38.1")
+    page.fill("#f-reason", "按竣工图校正位置")
+    page.click("#feature-save")
+    page.wait_for_selector("#change-report")
+    assert _place(engine, code)[0] == round(moved, 7)
     page.goto(f"{live_url}/workbench/layers/facility/{code}/edit")
     asked: list[str] = []
 

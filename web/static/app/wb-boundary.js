@@ -2,7 +2,8 @@
    removed; snapping to the neighbours drawn by wb-map.js), the coordinates textarea kept in step
    with the map (and the map with it: "按坐标更新地图"), a live area estimate, and the server's
    preview (ellipsoidal area, problems, overlaps drawn in red). The form posts the textarea.
-   Shared by the parcel and zone boundary pages (config.subject names what is edited). */
+   Shared by the parcel and zone boundary pages (config.subject names what is edited) and the
+   constraint area's edit form (no server preview there: the save checks). */
 (function () {
   "use strict";
   var el = document.getElementById("lm-map-config");
@@ -64,7 +65,7 @@
     });
     live.textContent = polys.length ? (area / MU).toLocaleString("zh-CN", { maximumFractionDigits: 2 }) : "—";
     coords.value = toText(polys);
-    server.textContent = "—（边界已改动，请重新预览）";
+    if (server) { server.textContent = "—（边界已改动，请重新预览）"; }
   }
   function watch(layer) {
     layer.on("pm:edit pm:markerdragend pm:vertexadded pm:vertexremoved pm:snapdrag", update);
@@ -99,7 +100,7 @@
     var keep = coords.value;
     update();
     if (keep) { coords.value = keep; }  // the server's text (full precision) until an edit
-    server.textContent = "—";
+    if (server) { server.textContent = "—"; }
   }
   document.getElementById("apply-coords").addEventListener("click", function () {
     var rings = fromText(coords.value);
@@ -115,7 +116,9 @@
     li.appendChild(document.createTextNode(text));
     return li;
   }
-  document.getElementById("preview-button").addEventListener("click", function () {
+  var previewButton = document.getElementById("preview-button");
+  if (!previewButton) { return; }
+  previewButton.addEventListener("click", function () {
     var body = new URLSearchParams();
     body.set("coords", coords.value);
     result.textContent = "正在计算……";

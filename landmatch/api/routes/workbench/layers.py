@@ -14,8 +14,10 @@ import json
 from typing import Annotated, Any
 from urllib.parse import quote
 
+import shapely.geometry
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from shapely.geometry.base import BaseGeometry
 from starlette.concurrency import run_in_threadpool
 
 from landmatch import vocab
@@ -31,17 +33,27 @@ from landmatch.api.routes.workbench.common import (
     refused,
     render,
 )
+from landmatch.basemap.store import water_loaded
 from landmatch.dates import beijing_today
 from landmatch.db.locking import etag
 from landmatch.errors import (
     Forbidden,
+    GeometryError,
     InvalidInput,
     LandMatchError,
     NotFound,
     PreconditionFailed,
 )
+from landmatch.geo.coords import (
+    point_from_text,
+    polygon_from_text,
+    text_from_geometry,
+    text_from_point,
+)
+from landmatch.inventory import sheet
 from landmatch.inventory.listing import own_city
 from landmatch.inventory.uploads import LAYER_FILES, receive
+from landmatch.maps.workbench import bounds_of, feature_editor
 from landmatch.reflayers import alerts, changes, coverage, history, listing, scope, staging
 
 router = APIRouter(include_in_schema=False)
@@ -428,11 +440,44 @@ def feature_restore(
     return _outcome(ctx.request, ctx.session, title, back, report)
 
 
-#: The fields of one feature the form edits (the geometry is the file's or the API's).
+#: The attributes of one feature the form edits.
 EDITED = {
     "facility": ("name", "kind", "source"),
     "constraint_area": ("name", "kind", "severity", "source"),
 }
+#: The form fields of its geometry: a facility's point, a constraint area's boundary (typed, or
+#: drawn on the map: ``wb-point.js``, ``wb-boundary.js``); errors on them go under ``geometry``.
+SHAPE = {"facility": ("lon", "lat"), "constraint_area": ("coords",)}
+SHAPE_LABELS = {"facility": "位置（经度, 纬度）", "constraint_area": "范围（界址点）"}
+
+
+def _shape_text(layer: str, geometry: dict[str, Any] | BaseGeometry | None) -> dict[str, str]:
+    """A geometry (GeoJSON or shapely) as the form's fields, at the precision the form shows
+    (7 decimals, 1 cm): what the user sees is what an unchanged form sends back."""
+    if geometry is None:
+        return dict.fromkeys(SHAPE[layer], "")
+    g = geometry if isinstance(geometry, BaseGeometry) else shapely.geometry.shape(geometry)
+    if layer == "facility":
+        return dict(zip(SHAPE[layer], text_from_point(g), strict=True))
+    return {"coords": text_from_geometry(g, digits=7)}
+
+
+def _typed_shape(layer: str, typed: dict[str, str]) -> BaseGeometry:
+    """The geometry the form's fields describe (GeometryError naming the field)."""
+    if layer == "facility":
+        return point_from_text(typed["lon"], typed["lat"])
+    return polygon_from_text(typed["coords"])
+
+
+def _shape_shown(layer: str, geometry: dict[str, Any] | None) -> str:
+    """A geometry in words for the conflict screen: a point's coordinates, a boundary's size."""
+    if geometry is None:
+        return "—"
+    if layer == "facility":
+        return "，".join(_shape_text(layer, geometry).values())
+    g = shapely.geometry.shape(geometry)
+    rings = [r for p in getattr(g, "geoms", [g]) for r in (p.exterior, *p.interiors)]
+    return f"{sum(len(r.coords) - 1 for r in rings)} 个界址点"
 
 
 def _feature_url(layer: str, code: str) -> str:
@@ -449,6 +494,13 @@ def _edit_page(
     stale: str | None = None,
     status: int = 200,
 ) -> HTMLResponse:
+    geometry = record["geometry"]
+    point = layer == "facility"
+    bounds = bounds_of(geometry)
+    if point:  # a box round the point, not a zero-sized one to zoom into
+        (y, x), pad = bounds[0], 0.004
+        bounds = [[y - pad, x - pad], [y + pad, x + pad]]
+    parts = feature_editor(ctx.settings, bounds, point=point, water=water_loaded(ctx.session))
     return render(
         ctx.request,
         "workbench/layers/edit.html",
@@ -456,7 +508,19 @@ def _edit_page(
         layer=layer,
         layers=changes.LAYERS,
         r=record,
-        values=values or {f: record.get(f) or "" for f in EDITED[layer]} | {"reason": ""},
+        values=values
+        or {f: record.get(f) or "" for f in EDITED[layer]}
+        | _shape_text(layer, geometry)
+        | {"reason": ""},
+        map=parts,
+        map_config={
+            "map": parts.name,
+            "drawn": parts.drawn,
+            "editable": True,
+            "subject": changes.LAYERS[layer],
+            "parcel": {"type": "Feature", "geometry": geometry, "properties": {}},
+            **sheet.feature_surroundings(ctx.session, layer, record["code"]),
+        },
         errors=errors or {},
         stale=stale,
         kinds=list(listing.KIND_LABELS[layer].items()),
@@ -484,13 +548,20 @@ async def feature_save(
     ctx: BureauCtx, layer: str, code: str, version: Version, reason: Text = ""
 ) -> HTMLResponse:
     """Save the fields sent (a re-applied conflict sends only the user's) against the version
-    the form was opened at, through the API's own ``changes.update_record``."""
+    the form was opened at, through the API's own ``changes.update_record``. The geometry is
+    sent on only when its fields say something else than the stored one does."""
     form = await ctx.request.form()
     if layer not in EDITED:
         raise NotFound(f"未知图层 {layer}")
     sent = {f: str(form[f]).strip()[:500] for f in EDITED[layer] if isinstance(form.get(f), str)}
-    fields = {f: (v or None) if f == "source" else v for f, v in sent.items()}
+    fields: dict[str, Any] = {f: (v or None) if f == "source" else v for f, v in sent.items()}
+    typed = {f: str(form[f])[:2_000_000] for f in SHAPE[layer] if isinstance(form.get(f), str)}
     try:
+        if len(typed) == len(SHAPE[layer]):
+            shape = _typed_shape(layer, typed)
+            stored = changes.get_record(ctx.session, ctx.staff.principal, layer, code)
+            if _shape_text(layer, shape) != _shape_text(layer, stored["geometry"]):
+                fields["geometry"] = shapely.geometry.mapping(shape)
         report = changes.update_record(
             ctx.session,
             ctx.staff.principal,
@@ -502,12 +573,22 @@ async def feature_save(
         )
     except PreconditionFailed:
         ctx.session.rollback()
-        return _conflict(ctx, layer, code, version, sent, reason)
-    except InvalidInput as exc:
-        errors = refused(ctx.session, exc)
-        errors = {str(k): v for k, v in errors.items()}
+        return _conflict(ctx, layer, code, version, sent | typed, reason)
+    except (InvalidInput, Forbidden) as exc:
+        errors = {str(k): v for k, v in refused(ctx.session, exc, raise_on=()).items()}
+        if isinstance(exc, GeometryError | Forbidden) or "city_code" in errors:
+            # The place is what was refused: said beside the map's fields.
+            errors = {"geometry": exc.message} | {
+                k: v for k, v in errors.items() if k not in ("", "city_code", "geometry")
+            }
         record = _editable(ctx, layer, code)
-        values = {f: record.get(f) or "" for f in EDITED[layer]} | sent | {"reason": reason}
+        values = (
+            {f: record.get(f) or "" for f in EDITED[layer]}
+            | _shape_text(layer, record["geometry"])
+            | sent
+            | typed
+            | {"reason": reason}
+        )
         return _edit_page(ctx, layer, record, values=values, errors=errors, status=FORM_ERROR)
     title = f"修改{changes.LAYERS[layer]} {code}"
     return _outcome(ctx.request, ctx.session, title, _feature_url(layer, code) + "/history", report)
@@ -519,7 +600,16 @@ def _conflict(
     """Saved by someone else since the form was opened: both sides, re-apply on request."""
     theirs = _editable(ctx, layer, code)
     base = history.state_at(ctx.session, ctx.staff.principal, layer, code, opened) or theirs
-    mine = [f for f in sent if sent[f] != (base.get(f) or "")]
+    base_geometry = base.get("geom", base.get("geometry"))
+    mine = [f for f in sent if f in EDITED[layer] and sent[f] != (base.get(f) or "")]
+    shape = {f: sent[f] for f in SHAPE[layer] if f in sent}
+    typed = None
+    if len(shape) == len(SHAPE[layer]):
+        typed = shapely.geometry.mapping(_typed_shape(layer, shape))
+        if _shape_text(layer, typed) != _shape_text(layer, base_geometry):
+            mine += SHAPE[layer]
+        else:
+            typed = None
     rows = [
         {
             "name": f,
@@ -532,6 +622,18 @@ def _conflict(
         }
         for f in EDITED[layer]
     ]
+    rows.append(
+        {
+            "name": "geometry",
+            "label": SHAPE_LABELS[layer],
+            "unit": None,
+            "base": _shape_shown(layer, base_geometry),
+            "theirs": _shape_shown(layer, theirs["geometry"]),
+            "they_changed": _shape_text(layer, base_geometry)
+            != _shape_text(layer, theirs["geometry"]),
+            "mine": None if typed is None else _shape_shown(layer, typed),
+        }
+    )
     url = _feature_url(layer, code)
     return conflict_page(
         ctx.request,
