@@ -11,10 +11,11 @@ Two GDALs:
 * **3.6** (Debian 12's gdal-bin): its driver's vector-tiles code sits under
   ``#ifdef OGR_ENABLE_DRIVER_GML`` and GDAL 3.6's CMake configures ``frmts/ogcapi`` before the
   GML driver defines that, so Debian's build has no vector-tiles reader at all (the
-  ``OGCAPITiledLayer`` constructor in ``libgdal.so.32`` has no caller) — no server can change
-  that. What 3.6 does read is checked: the tile matrix set (its parser knows only the TMS 1.0
-  member names, which the document now carries beside the 2.0 ones; before, 3.6 stopped with
-  "Invalid tiling matrix set name"), the landing page's collections as subdatasets, and the
+  ``OGCAPITiledLayer`` constructor in ``libgdal.so.32`` has no caller; past the tile matrix set
+  the driver goes on only with a raster tile link, and with none it gives up without a message)
+  — no server can change that. What 3.6 does read is checked: the tile matrix set (its parser
+  knows only the TMS 1.0 member names, which the document now carries beside the 2.0 ones;
+  before, 3.6 stopped with "Invalid tiling matrix set name"), the landing page's collections as subdatasets, and the
   collections through the driver's ``API=ITEMS`` (OGC API – Features underneath).
 """
 
@@ -174,6 +175,16 @@ def test_gdal36_reads_the_tile_matrix_set_and_the_collections(
     assert items.returncode == 0, items.stderr
     assert f"Feature Count: {matched(counted.url)}" in items.stdout
 
-    # The vector tiles path gets as far as the tile matrix set, and parses it.
+    # The vector tiles path (the driver's default when a collection has a tileset) follows the
+    # tilesets, the tileset and its tiling-scheme link to the tile matrix set and parses it
+    # without an error; that build then ends without a message and without asking for a tile.
+    mark = counted.mark()
     tiles = _gdal("ogrinfo", "-ro", "-so", f"OGCAPI:{counted.url}/ogc/collections/parcels")
-    assert "Invalid tiling matrix set name" not in tiles.stderr, tiles.stderr
+    asked = [p for _, p, _ in counted.since(mark)]
+    assert asked == [
+        "/ogc/collections/parcels",
+        "/ogc/collections/parcels/tiles",
+        "/ogc/collections/parcels/tiles/WebMercatorQuad",
+        "/ogc/tileMatrixSets/WebMercatorQuad",
+    ], asked
+    assert "ERROR" not in tiles.stderr, tiles.stderr
