@@ -105,13 +105,22 @@ def boundary_editor(
 
 
 def feature_editor(
-    settings: Settings, bounds: list[list[float]], *, point: bool, water: bool = False
+    settings: Settings,
+    bounds: list[list[float]],
+    *,
+    point: bool,
+    draw: bool = False,
+    water: bool = False,
 ) -> MapParts:
     """A reference-layer feature's editor: a constraint area's polygon as a boundary's
-    (GeoMan, vertices dragged); a facility's point as a marker ``wb-point.js`` drags."""
+    (GeoMan, vertices dragged; with ``draw``, a new one's: the polygon tool too); a facility's
+    point as a marker ``wb-point.js`` drags (and, new, places where the map is clicked)."""
+    zoom = 7 if draw else 16
+    padding = None if draw else (20, 20)
+    m = _map(settings, bounds, water, zoom=zoom, padding=padding)
     if point:
-        return _parts(_map(settings, bounds, water))
-    return _drawing(_map(settings, bounds, water), "管控区范围", draw=False)
+        return _parts(m)
+    return _drawing(m, "管控区范围", draw=draw)
 
 
 #: [[south, west], [north, east]] of Hebei: where a requirement's area is drawn.

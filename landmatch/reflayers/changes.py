@@ -461,15 +461,64 @@ def update_record(
     if changes.get("geometry") is None:
         record["geometry"] = shapely.from_wkb(bytes(current["wkb"]))
     else:
-        try:
-            record["geometry"] = shapely.geometry.shape(changes["geometry"])
-        except Exception:  # noqa: BLE001 - any parse failure is the caller's input
-            raise UnprocessableInput(
-                "geometry 不是有效的 GeoJSON 几何",
-                detail=[{"field": "geometry", "reason": "无法解析"}],
-            ) from None
+        record["geometry"] = shape_of(changes["geometry"])
     return apply_changes(
         session, principal, layer, [record], reason=reason or f"修改{LAYERS[layer]}"
+    )
+
+
+def shape_of(geojson: Any) -> Any:
+    """A GeoJSON geometry sent by a caller as a shapely geometry (422 when unreadable)."""
+    try:
+        return shapely.geometry.shape(geojson)
+    except Exception:  # noqa: BLE001 - any parse failure is the caller's input
+        raise UnprocessableInput(
+            "geometry 不是有效的 GeoJSON 几何",
+            detail=[{"field": "geometry", "reason": "无法解析"}],
+        ) from None
+
+
+def create_record(
+    session: Session,
+    principal: Principal,
+    layer: str,
+    record: dict[str, Any],
+    *,
+    reason: str | None = None,
+) -> ChangeReport:
+    """Add one record (attributes and a shapely ``geometry``, EPSG:4490), checked and applied
+    like an import of that one record (:func:`apply_changes`): never over a stored record of
+    the same code, nor over a deleted one's (its history is restored instead). The code's
+    lock (as a restore takes it) keeps two creates of one code apart."""
+    principal.require("admin", "bureau")
+    if layer not in LAYERS:
+        raise NotFound(f"未知图层 {layer}")
+    code = str(record.get("code") or "").strip()
+    session.execute(
+        text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"layer:{layer}:{code}"}
+    )
+    if _existing(session.connection(), layer, [code]):
+        raise Conflict(
+            f"编码 {code} 的{LAYERS[layer]}已存在",
+            detail=[{"field": "code", "reason": "该编码已存在，请换一个或修改已有要素"}],
+        )
+    deleted = session.execute(
+        text(
+            "SELECT 1 FROM landmatch.layer_version WHERE layer = :l AND row ->> 'code' = :c LIMIT 1"
+        ),
+        {"l": layer, "c": code},
+    ).first()
+    if deleted is not None:
+        raise Conflict(
+            f"编码 {code} 的{LAYERS[layer]}曾被删除；请在“已删除要素”中恢复，或换一个编码",
+            detail=[{"field": "code", "reason": "该编码曾被删除，可在已删除要素中恢复"}],
+        )
+    return apply_changes(
+        session,
+        principal,
+        layer,
+        [record | {"code": code}],
+        reason=reason or f"新增{LAYERS[layer]}",
     )
 
 

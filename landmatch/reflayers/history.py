@@ -109,10 +109,10 @@ def feature_history(
                         }
                     )
             if before is not None and before.get("geom") != state.get("geom"):
-                old, new = _point(before.get("geom")), _point(state.get("geom"))
-                if old is None or new is None:
-                    old, new = "原位置/形状", "已改变"
-                diffs.append({"field": "几何", "old": old, "new": new})
+                was, now = _point(before.get("geom")), _point(state.get("geom"))
+                if was is None or now is None:
+                    was, now = "原位置/形状", "已改变"
+                diffs.append({"field": "几何", "old": was, "new": now})
         versions.append(
             {
                 "id": r["id"],

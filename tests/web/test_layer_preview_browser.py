@@ -156,3 +156,41 @@ def test_bureau_previews_a_replace_and_imports_without_it(
     assert code in page.inner_text("#r-inserted")
     assert _count(engine) == before + 1
     assert w.errors == []
+
+
+def test_bureau_adds_one_facility_by_clicking_the_map(
+    live_url: str, watched: Any, bureau_upload: dict[str, str], engine: Engine
+) -> None:
+    """新增设施: a click on the map places the marker and fills 经度/纬度; typed coordinates
+    move it; saved, the change report; the new facility is in its city."""
+    w = watched(viewport=(1280, 1000))
+    page = w.page
+    page.goto(live_url + "/workbench/layers?layer=facility")
+    browser_sign_in(page, live_url, bureau_upload["user"])
+    page.wait_for_url(re.compile(r"/workbench/layers\?layer=facility$"))
+    page.click("#new-feature-link")
+    page.wait_for_url(re.compile(r"/workbench/layers/facility/new$"))
+    assert page.locator(".leaflet-marker-icon").count() == 0
+    page.locator(".lm-map-box .leaflet-container").click(position={"x": 200, "y": 200})
+    page.wait_for_selector(".leaflet-marker-icon")
+    assert page.input_value("#f-lon") and page.input_value("#f-lat")
+    code = bureau_upload["code"]
+    page.fill("#f-code", code)
+    page.fill("#f-name", "正定新区变电站")
+    page.select_option("#f-kind", "substation")
+    page.fill("#f-lon", "114.58")
+    page.fill("#f-lat", "38.16")
+    page.dispatch_event("#f-lat", "change")
+    marker = page.evaluate(
+        "() => { const p = LMW.pointMarker.getLatLng(); return [p.lng, p.lat]; }"
+    )
+    assert marker == [114.58, 38.16]
+    page.click("#feature-save")
+    page.wait_for_selector("#change-report")
+    assert code in page.inner_text("#r-inserted")
+    assert _place(engine, code) == (114.58, 38.16)
+    with engine.connect() as c:
+        city = c.execute(
+            text("SELECT city_code FROM landmatch.facility WHERE code = :c"), {"c": code}
+        ).scalar_one()
+    assert city == "130100" and w.errors == []

@@ -166,6 +166,37 @@ class RecordPatch(BaseModel):
     reason: str | None = Field(None, max_length=500)
 
 
+class RecordIn(BaseModel):
+    """One new facility or constraint area (the fields its layer has)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    code: str = Field(min_length=3, max_length=64)
+    name: str = Field(min_length=1, max_length=200)
+    kind: str = Field(min_length=1, max_length=64)
+    severity: str | None = Field(None, min_length=1, max_length=32)
+    city_code: str | None = Field(None, pattern=r"^\d{6}$")
+    source: str | None = Field(None, max_length=500)
+    geometry: dict[str, Any] = Field(description="GeoJSON geometry, EPSG:4490")
+    reason: str | None = Field(None, max_length=500)
+
+
+@router.post(
+    "/api/layers/{layer}",
+    summary="Add one record (never over a stored or deleted code); change report",
+    status_code=201,
+    **REPORT,
+)
+def create_record(
+    layer: str, body: RecordIn, session: SessionDep, principal: PrincipalDep
+) -> dict[str, Any]:
+    record = body.model_dump(exclude={"reason"})
+    record["geometry"] = changes.shape_of(record["geometry"])
+    report = changes.create_record(session, principal, layer, record, reason=body.reason)
+    session.commit()
+    return report.to_dict()
+
+
 @router.get(
     "/api/layers/{layer}/{code}",
     summary="One record of a reference layer (staff)",

@@ -44,11 +44,10 @@ from landmatch.inventory import edits, sheet
 from landmatch.inventory.readers import ReadOptions, read_source
 from landmatch.inventory.uploads import PARCEL_FILES, receive
 from landmatch.inventory.validate import to_storage_array
-from landmatch.maps.workbench import boundary_editor, bounds_of
+from landmatch.maps.workbench import HEBEI, boundary_editor, bounds_of
 
 router = APIRouter(include_in_schema=False)
 Coords = Annotated[str, Form(max_length=2_000_000)]
-HEBEI = [[36.0, 113.4], [42.6, 119.9]]
 NEW_FIELDS = ("code", "name", "land_use", "status", "visibility")
 # A boundary comes from a file that carries geometry (not an attribute table).
 BOUNDARY_FILES = PARCEL_FILES - {"xlsx", "csv"}

@@ -37,6 +37,7 @@ from landmatch.basemap.store import water_loaded
 from landmatch.dates import beijing_today
 from landmatch.db.locking import etag
 from landmatch.errors import (
+    Conflict,
     Forbidden,
     GeometryError,
     InvalidInput,
@@ -53,7 +54,7 @@ from landmatch.geo.coords import (
 from landmatch.inventory import sheet
 from landmatch.inventory.listing import own_city
 from landmatch.inventory.uploads import LAYER_FILES, receive
-from landmatch.maps.workbench import bounds_of, feature_editor
+from landmatch.maps.workbench import HEBEI, bounds_of, feature_editor
 from landmatch.reflayers import alerts, changes, coverage, history, listing, scope, staging
 
 router = APIRouter(include_in_schema=False)
@@ -469,6 +470,17 @@ def _typed_shape(layer: str, typed: dict[str, str]) -> BaseGeometry:
     return polygon_from_text(typed["coords"])
 
 
+def _refused_place(exc: LandMatchError, errors: dict[str, str]) -> dict[str, str]:
+    """A form's errors by field, a refusal of the place that names no form field of its own
+    (outside Hebei or the account's city, an unreadable or invalid shape) put beside the
+    map's fields (``geometry``)."""
+    shape = isinstance(exc, GeometryError) and "" in errors
+    if isinstance(exc, Forbidden) or "city_code" in errors or shape:
+        rest = {k: v for k, v in errors.items() if k not in ("", "city_code", "geometry")}
+        return {"geometry": exc.message} | rest
+    return errors
+
+
 def _shape_shown(layer: str, geometry: dict[str, Any] | None) -> str:
     """A geometry in words for the conflict screen: a point's coordinates, a boundary's size."""
     if geometry is None:
@@ -484,6 +496,46 @@ def _feature_url(layer: str, code: str) -> str:
     return f"{URL}/{layer}/{quote(code, safe='')}"
 
 
+def _place_map(
+    ctx: Any, layer: str, geometry: dict[str, Any] | None, code: str | None
+) -> dict[str, Any]:
+    """The form's map of a feature's place (a new one's: Hebei, to draw or click on) and its
+    page JSON, the parcels, zones and constraint areas round a stored feature drawn too."""
+    point = layer == "facility"
+    if geometry is None:
+        bounds = HEBEI
+    else:
+        bounds = bounds_of(geometry)
+        if point:  # a box round the point, not a zero-sized one to zoom into
+            (y, x), pad = bounds[0], 0.004
+            bounds = [[y - pad, x - pad], [y + pad, x + pad]]
+    parts = feature_editor(
+        ctx.settings, bounds, point=point, draw=code is None, water=water_loaded(ctx.session)
+    )
+    config: dict[str, Any] = {
+        "map": parts.name,
+        "drawn": parts.drawn,
+        "editable": True,
+        "subject": changes.LAYERS[layer],
+        "placing": code is None,
+        "parcel": None
+        if geometry is None
+        else {"type": "Feature", "geometry": geometry, "properties": {}},
+    }
+    if code is not None:
+        config |= sheet.feature_surroundings(ctx.session, layer, code)
+    return {"map": parts, "map_config": config}
+
+
+def _form_context(layer: str) -> dict[str, Any]:
+    return {
+        "layer": layer,
+        "layers": changes.LAYERS,
+        "kinds": list(listing.KIND_LABELS[layer].items()),
+        "severities": list(vocab.CONSTRAINT_SEVERITY.items()),
+    }
+
+
 def _edit_page(
     ctx: Any,
     layer: str,
@@ -495,38 +547,21 @@ def _edit_page(
     status: int = 200,
 ) -> HTMLResponse:
     geometry = record["geometry"]
-    point = layer == "facility"
-    bounds = bounds_of(geometry)
-    if point:  # a box round the point, not a zero-sized one to zoom into
-        (y, x), pad = bounds[0], 0.004
-        bounds = [[y - pad, x - pad], [y + pad, x + pad]]
-    parts = feature_editor(ctx.settings, bounds, point=point, water=water_loaded(ctx.session))
+    if values is None:
+        values = {f: record.get(f) or "" for f in EDITED[layer]} | _shape_text(layer, geometry)
+        values["reason"] = ""
     return render(
         ctx.request,
         "workbench/layers/edit.html",
         status=status,
-        layer=layer,
-        layers=changes.LAYERS,
         r=record,
-        values=values
-        or {f: record.get(f) or "" for f in EDITED[layer]}
-        | _shape_text(layer, geometry)
-        | {"reason": ""},
-        map=parts,
-        map_config={
-            "map": parts.name,
-            "drawn": parts.drawn,
-            "editable": True,
-            "subject": changes.LAYERS[layer],
-            "parcel": {"type": "Feature", "geometry": geometry, "properties": {}},
-            **sheet.feature_surroundings(ctx.session, layer, record["code"]),
-        },
+        values=values,
         errors=errors or {},
         stale=stale,
-        kinds=list(listing.KIND_LABELS[layer].items()),
-        severities=list(vocab.CONSTRAINT_SEVERITY.items()),
         url=_feature_url(layer, record["code"]),
         city_label=scope.place_label(record["city_code"]),
+        **_form_context(layer),
+        **_place_map(ctx, layer, geometry, record["code"]),
     )
 
 
@@ -535,6 +570,68 @@ def _editable(ctx: Any, layer: str, code: str) -> dict[str, Any]:
     record = changes.get_record(ctx.session, ctx.staff.principal, layer, code)
     scope.require(ctx.staff.principal, changes.LAYERS[layer], code, record["city_code"])
     return record
+
+
+def _new_page(
+    ctx: Any,
+    layer: str,
+    *,
+    values: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    geometry = None
+    if values is not None:
+        try:  # what was typed, drawn again where it can be read
+            geometry = shapely.geometry.mapping(_typed_shape(layer, values))
+        except (GeometryError, KeyError):
+            geometry = None
+    return render(
+        ctx.request,
+        "workbench/layers/new.html",
+        status=status,
+        values=values or dict.fromkeys(("code", *EDITED[layer], *SHAPE[layer], "reason"), ""),
+        errors=errors or {},
+        new=True,
+        code_rule=vocab.CODE_RULE,
+        **_form_context(layer),
+        **_place_map(ctx, layer, geometry, None),
+    )
+
+
+@router.get(URL + "/{layer}/new", response_class=HTMLResponse)
+def feature_new(ctx: BureauCtx, layer: str) -> HTMLResponse:
+    """One new feature: its code, attributes and place (clicked or drawn on the map, typed)."""
+    if layer not in EDITED:
+        raise NotFound(f"未知图层 {layer}")
+    return _new_page(ctx, layer)
+
+
+@router.post(URL + "/{layer}/new", response_class=HTMLResponse)
+async def feature_create(ctx: BureauCtx, layer: str, reason: Text = "") -> HTMLResponse:
+    """Add the feature through ``changes.create_record`` (as an import of one record: the
+    city from its place, the caller's scope checked inside the write); refused values are
+    said beside their fields with what was typed kept."""
+    if layer not in EDITED:
+        raise NotFound(f"未知图层 {layer}")
+    form = await ctx.request.form()
+    names = ("code", *EDITED[layer])
+    sent = {f: str(form[f]).strip()[:500] for f in names if isinstance(form.get(f), str)}
+    typed = {f: str(form.get(f) or "")[:2_000_000] for f in SHAPE[layer]}
+    record: dict[str, Any] = {f: v or None for f, v in sent.items()}
+    try:
+        record["geometry"] = _typed_shape(layer, typed)
+        report = changes.create_record(
+            ctx.session, ctx.staff.principal, layer, record, reason=reason.strip() or None
+        )
+    except (InvalidInput, Forbidden, Conflict) as exc:
+        errors = _refused_place(exc, refused(ctx.session, exc, raise_on=()))
+        values = sent | typed | {"reason": reason}
+        return _new_page(ctx, layer, values=values, errors=errors, status=FORM_ERROR)
+    title = f"新增{changes.LAYERS[layer]} {record['code']}"
+    return _outcome(
+        ctx.request, ctx.session, title, _feature_url(layer, record["code"]) + "/history", report
+    )
 
 
 @router.get(URL + "/{layer}/{code}/edit", response_class=HTMLResponse)
@@ -575,12 +672,7 @@ async def feature_save(
         ctx.session.rollback()
         return _conflict(ctx, layer, code, version, sent | typed, reason)
     except (InvalidInput, Forbidden) as exc:
-        errors = {str(k): v for k, v in refused(ctx.session, exc, raise_on=()).items()}
-        if isinstance(exc, GeometryError | Forbidden) or "city_code" in errors:
-            # The place is what was refused: said beside the map's fields.
-            errors = {"geometry": exc.message} | {
-                k: v for k, v in errors.items() if k not in ("", "city_code", "geometry")
-            }
+        errors = _refused_place(exc, refused(ctx.session, exc, raise_on=()))
         record = _editable(ctx, layer, code)
         values = (
             {f: record.get(f) or "" for f in EDITED[layer]}
