@@ -50,6 +50,13 @@ FIELDS = {
 KIND_LABELS = {"facility": vocab.FACILITY_KINDS, "constraint_area": vocab.CONSTRAINT_KINDS}
 
 
+def require_layer(layer: str) -> str:
+    """The layer's label; a layer that is not one of :data:`LAYERS` is 404."""
+    if layer not in LAYERS:
+        raise NotFound(f"未知图层 {layer}")
+    return LAYERS[layer]
+
+
 def _code_of(value: str, vocabulary: dict[str, str], field_name: str, row: int) -> str:
     if value in vocabulary:
         return value
@@ -202,8 +209,7 @@ def plan_changes(
     """Check ``rows`` and decide each write on the stored records, locked (see
     :func:`apply_changes`); nothing is written."""
     principal.require("admin", "bureau")
-    if layer not in LAYERS:
-        raise NotFound(f"未知图层 {layer}")
+    require_layer(layer)
     if covers is not None and layer != "constraint_area":
         raise InvalidInput("只有管控区图层可以声明覆盖范围（covers）")
     report = ChangeReport(layer=layer)
@@ -379,6 +385,17 @@ def _write(
         )
 
 
+def read_file(
+    layer: str, data: bytes, filename: str, crs: str | None, covers: Covers | None
+) -> tuple[list[dict[str, Any]], Covers | None]:
+    """A layer file's records (``layer``'s fields) and ``covers`` for them: a declaration
+    that names no source cites the file."""
+    rows = records(read_features(data, filename, crs), FIELDS[layer])
+    if covers is not None and not covers.source:
+        covers = dataclasses.replace(covers, source=filename)
+    return rows, covers
+
+
 def import_file(
     session: Session,
     principal: Principal,
@@ -396,12 +413,8 @@ def import_file(
     """Read a layer file and apply it (see :func:`apply_changes`, ``other_kinds`` too); with
     ``dry_run``, report what it would do and write nothing (:func:`dry_run_changes`)."""
     principal.require("admin", "bureau")
-    if layer not in LAYERS:
-        raise NotFound(f"未知图层 {layer}")
-    gdf = read_features(data, filename, crs)
-    if covers is not None and not covers.source:
-        covers = dataclasses.replace(covers, source=filename)
-    rows = records(gdf, FIELDS[layer])
+    require_layer(layer)
+    rows, covers = read_file(layer, data, filename, crs, covers)
     if dry_run:
         return dry_run_changes(
             session, principal, layer, rows, replace=replace, reason=reason, covers=covers
@@ -422,8 +435,7 @@ def _locked(
     session: Session, layer: str, code: str, if_match: str | None, action: str
 ) -> dict[str, Any]:
     """The record locked for a write against the version ``if_match`` names (428, 412)."""
-    if layer not in LAYERS:
-        raise NotFound(f"未知图层 {layer}")
+    require_layer(layer)
     require_if_match(if_match, f"{action}{LAYERS[layer]}")
     row = lock_row(
         session,
@@ -503,8 +515,7 @@ def delete_record(
 def get_record(session: Session, principal: Principal, layer: str, code: str) -> dict[str, Any]:
     """One record (staff), with its ``version`` for ``If-Match``."""
     principal.require("admin", "bureau", "zone", "promoter")
-    if layer not in LAYERS:
-        raise NotFound(f"未知图层 {layer}")
+    require_layer(layer)
     row = read_row(
         session,
         f"{_RECORD_SQL.format(cols=', '.join(FIELDS[layer]), layer=layer)} WHERE code = :c",
@@ -528,8 +539,7 @@ def _record(row: Any) -> dict[str, Any]:
 
 
 def list_records(session: Session, principal: Principal, layer: str) -> list[dict[str, Any]]:
-    if layer not in LAYERS:
-        raise NotFound(f"未知图层 {layer}")
+    require_layer(layer)
     require_published(principal, layer)
     cols = [c for c in FIELDS[layer]]
     rows = session.execute(
