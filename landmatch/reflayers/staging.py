@@ -190,34 +190,34 @@ _COLUMNS = (
 )
 
 
-def _mine(row: dict[str, Any], principal: Principal) -> dict[str, Any]:
-    """An upload is its uploader's: another account gets 404, as for an unknown id."""
+#: An upload another account made answers as an unknown one does.
+_NOT_FOUND = "未找到该上传的预览（预览保留 7 天，且只对上传者可见）"
+
+
+def _upload(
+    session: Session, principal: Principal, upload_id: int, *, lock: bool = False
+) -> dict[str, Any]:
+    """A kept upload, the uploader's own (another account gets 404, as for an unknown id);
+    with ``lock``, locked for its import and with its file."""
+    principal.require("admin", "bureau")
+    row = (lock_row if lock else read_row)(
+        session,
+        f"SELECT {_COLUMNS}{', data' if lock else ''} FROM landmatch.layer_upload WHERE id = :id",
+        {"id": upload_id},
+        _NOT_FOUND,
+    )
     if row["actor"] != principal.actor:
-        raise NotFound("未找到该上传的预览（预览保留 7 天，且只对上传者可见）")
+        raise NotFound(_NOT_FOUND)
     return row
 
 
 def get_upload(session: Session, principal: Principal, upload_id: int) -> dict[str, Any]:
     """A kept upload with its preview (the uploader's own)."""
-    principal.require("admin", "bureau")
-    row = read_row(
-        session,
-        f"SELECT {_COLUMNS} FROM landmatch.layer_upload WHERE id = :id",
-        {"id": upload_id},
-        "未找到该上传的预览（预览保留 7 天，且只对上传者可见）",
-    )
-    return _mine(row, principal)
+    return _upload(session, principal, upload_id)
 
 
 def _locked(session: Session, principal: Principal, upload_id: int) -> dict[str, Any]:
-    principal.require("admin", "bureau")
-    row = lock_row(
-        session,
-        f"SELECT {_COLUMNS}, data FROM landmatch.layer_upload WHERE id = :id",
-        {"id": upload_id},
-        "未找到该上传的预览（预览保留 7 天，且只对上传者可见）",
-    )
-    row = _mine(row, principal)
+    row = _upload(session, principal, upload_id, lock=True)
     if row["applied_at"] is not None or row["data"] is None:
         raise Conflict(f"文件 {row['filename']} 已经导入，不能再次确认")
     return row
