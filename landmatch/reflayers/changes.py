@@ -292,6 +292,22 @@ def write_plan(
     return report
 
 
+def _plan(
+    session: Session,
+    principal: Principal,
+    layer: str,
+    rows: list[dict[str, Any]],
+    replace: bool,
+    reason: str | None,
+    covers: Covers | None,
+) -> Plan:
+    """:func:`plan_changes` of a write: a coverage declaration that names no source cites
+    the write's reason."""
+    if covers is not None and not covers.source and reason:
+        covers = dataclasses.replace(covers, source=reason)
+    return plan_changes(session, principal, layer, rows, replace=replace, covers=covers)
+
+
 def dry_run_changes(
     session: Session,
     principal: Principal,
@@ -304,11 +320,9 @@ def dry_run_changes(
 ) -> tuple[Plan, ChangeReport]:
     """The plan and the change report of :func:`apply_changes` with these arguments, the
     write itself run in a savepoint and rolled back: nothing stays written."""
-    if covers is not None and not covers.source and reason:
-        covers = dataclasses.replace(covers, source=reason)
     savepoint = session.begin_nested()
     try:
-        plan = plan_changes(session, principal, layer, rows, replace=replace, covers=covers)
+        plan = _plan(session, principal, layer, rows, replace, reason, covers)
         report = write_plan(session, principal, plan, reason)
     finally:
         savepoint.rollback()
@@ -335,9 +349,7 @@ def apply_changes(
     is refused (412) unless it is still the plan that was previewed. A replace that would
     delete kinds the file holds none of is refused (409, naming them) unless ``other_kinds``
     says so. All or nothing."""
-    if covers is not None and not covers.source and reason:
-        covers = dataclasses.replace(covers, source=reason)
-    plan = plan_changes(session, principal, layer, rows, replace=replace, covers=covers)
+    plan = _plan(session, principal, layer, rows, replace, reason, covers)
     if expect is not None and plan.fingerprint() != expect:
         raise PreconditionFailed(
             f"预览之后{LAYERS[layer]}图层已有变化（他人修改或导入），本次导入将与预览不同；"
