@@ -145,6 +145,27 @@ def _outcome(
     return _report_page(request, title, back, report=report.to_dict())
 
 
+def _import_outcome(
+    request: Request,
+    session: Any,
+    layer: str,
+    report: Any = None,
+    error: InvalidInput | Forbidden | None = None,
+) -> HTMLResponse:
+    """The page of a layer file's import (:func:`_outcome`), back to the layer's list."""
+    title = f"导入{changes.LAYERS.get(layer, layer)}"
+    return _outcome(request, session, title, f"{URL}?layer={layer}", report, error)
+
+
+def _listed(exc: Forbidden) -> Forbidden:
+    """A refusal of an import's features of another city (reflayers.scope) is shown with every
+    one of them listed, as a bad value's rows are; any other 403 is raised on, to the bare
+    error page."""
+    if not isinstance(exc.detail, list):
+        raise exc
+    return exc
+
+
 @router.post(URL + "/{layer}/import", response_class=HTMLResponse)
 async def import_layer(
     ctx: BureauCtx,
@@ -158,8 +179,6 @@ async def import_layer(
     covers_as_of: Annotated[str, Form(max_length=20)] = "",
     covers_source: Text = "",
 ) -> Response:
-    title = f"导入{changes.LAYERS.get(layer, layer)}"
-    back = f"{URL}?layer={layer}"
     try:
         up = await receive(
             ctx.request, file, LAYER_FILES, ctx.settings.max_upload_mb, ctx.settings.max_unpacked_mb
@@ -183,13 +202,9 @@ async def import_layer(
             covers=cover,
         )
     except InvalidInput as exc:
-        return _outcome(ctx.request, session, title, back, error=exc)
+        return _import_outcome(ctx.request, session, layer, error=exc)
     except Forbidden as exc:
-        # Features of another city (reflayers.scope): every one of them listed, as a bad
-        # value's rows are, rather than the bare error page with the first one.
-        if not isinstance(exc.detail, list):
-            raise
-        return _outcome(ctx.request, session, title, back, error=exc)
+        return _import_outcome(ctx.request, session, layer, error=_listed(exc))
     session.commit()
     return redirect(ctx.request, f"{URL}/uploads/{upload_id}")
 
@@ -234,8 +249,6 @@ async def upload_apply(
     preview as it is now, to confirm again) or a replace's other kinds are not confirmed."""
     upload = staging.get_upload(ctx.session, ctx.staff.principal, upload_id)
     layer = upload["layer"]
-    title = f"导入{changes.LAYERS.get(layer, layer)}"
-    back = f"{URL}?layer={layer}"
     try:
         report = await run_in_threadpool(
             staging.apply_upload,
@@ -254,12 +267,10 @@ async def upload_apply(
         ):
             session.rollback()
             return _preview_page(ctx, upload, errors=form_errors(exc), status=FORM_ERROR)
-        return _outcome(ctx.request, session, title, back, error=exc)
+        return _import_outcome(ctx.request, session, layer, error=exc)
     except Forbidden as exc:
-        if not isinstance(exc.detail, list):
-            raise
-        return _outcome(ctx.request, session, title, back, error=exc)
-    return _outcome(ctx.request, session, title, back, report)
+        return _import_outcome(ctx.request, session, layer, error=_listed(exc))
+    return _import_outcome(ctx.request, session, layer, report)
 
 
 @router.post(URL + "/uploads/{upload_id}/preview")
