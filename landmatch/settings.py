@@ -29,6 +29,11 @@ DEFAULT_ZONE_MIN_SHARE = 0.5
 SERVER_OPTIONS: dict[str, Any] = {"proxy_headers": False, "forwarded_allow_ips": ""}
 
 
+def _items(value: str) -> list[str]:
+    """The entries of a comma-separated setting (``a, b,,c``: a, b, c)."""
+    return [p.strip() for p in value.split(",") if p.strip()]
+
+
 class Settings(BaseSettings):
     """Runtime settings. ``mode=production`` refuses the default secret."""
 
@@ -198,7 +203,7 @@ class Settings(BaseSettings):
     @field_validator("trusted_proxies")
     @classmethod
     def _proxy_networks(cls, v: str) -> str:
-        for part in filter(None, (p.strip() for p in v.split(","))):
+        for part in _items(v):
             try:
                 ipaddress.ip_network(part, strict=False)
             except ValueError:
@@ -216,19 +221,18 @@ class Settings(BaseSettings):
     @field_validator("cors_origins")
     @classmethod
     def _origins(cls, v: str) -> str:
-        for part in filter(None, (p.strip() for p in v.split(","))):
+        for part in _items(v):
             if not re.fullmatch(r"https?://[A-Za-z0-9.\-]+(:\d{1,5})?", part):
                 raise ValueError(f"not a web origin (scheme://host[:port], no path, no *): {part}")
         return v
 
     @property
     def cors_origin_set(self) -> frozenset[str]:
-        return frozenset(p.strip().lower() for p in self.cors_origins.split(",") if p.strip())
+        return frozenset(p.lower() for p in _items(self.cors_origins))
 
     @property
     def proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
-        parts = filter(None, (p.strip() for p in self.trusted_proxies.split(",")))
-        return tuple(ipaddress.ip_network(p, strict=False) for p in parts)
+        return tuple(ipaddress.ip_network(p, strict=False) for p in _items(self.trusted_proxies))
 
     @model_validator(mode="after")
     def _no_default_secret_in_production(self) -> Settings:

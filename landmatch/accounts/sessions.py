@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from landmatch.accounts import audit, passwords, throttle, users
+from landmatch.accounts import audit, owners, passwords, throttle, users
 from landmatch.accounts.audit import NO_CLIENT, Client
 from landmatch.accounts.tokens import hash_token
 from landmatch.auth import Principal
@@ -224,6 +224,7 @@ def revoke(
     if row is None or (owner_id is not None and row[0] != owner_id):
         raise NotFound("会话不存在")
     by.require_own(row[0], "只能撤销自己的会话（管理员可撤销所有账号的会话）")
+    owners.require_still_admin(session, by, row[0], "结束其他账号的会话")
     done = session.execute(
         text(
             "UPDATE landmatch.user_session SET revoked_at = now(), end_reason = 'revoked' "

@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from landmatch.accounts import audit
+from landmatch.accounts import audit, owners
 from landmatch.accounts.audit import NO_CLIENT, Client
 from landmatch.auth import Principal
-from landmatch.errors import Forbidden, NotFound, Unauthorized, UnprocessableInput
+from landmatch.errors import NotFound, Unauthorized, UnprocessableInput
 
 PREFIX = "lm_"
 NAME_MAX = 100
@@ -58,20 +58,7 @@ def _may_manage(by: Principal, owner_id: int) -> None:
 
 
 def _still_admin(session: Session, by: Principal, owner_id: int) -> None:
-    """An admin's write of another account's tokens, checked inside the write: the caller's
-    account is read ``FOR SHARE`` (which a demotion or disabling, ``FOR UPDATE``, waits for or
-    is waited for by), and the write refused (403) unless it is still an active admin. The
-    role a request was signed in with is read before its write (as for the accounts' own
-    writes, ``users._lock_as_admin``). An owner's own tokens and an account-less caller (the
-    CLI's operator) need no such check."""
-    if by.user_id is None or by.user_id == owner_id:
-        return
-    row = session.execute(
-        text("SELECT role, active FROM landmatch.app_user WHERE id = :i FOR SHARE"),
-        {"i": by.user_id},
-    ).first()
-    if row is None or tuple(row) != ("admin", True):
-        raise Forbidden("本账号已不是有效的管理员账号，不能管理其他账号的令牌（请重新登录）")
+    owners.require_still_admin(session, by, owner_id, "管理其他账号的令牌")
 
 
 def create(

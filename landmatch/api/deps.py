@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
@@ -48,32 +49,41 @@ def get_job_session(request: Request) -> Iterator[Session]:
         yield session
 
 
-def _resolved(
-    request: Request,
-    session: Session,
-    settings: Settings,
-    client: Client,
-    csrf: str | None,
-    *,
-    ended_as_public: bool,
-) -> Resolved:
-    creds = parse_credentials(request)
-    resolved = resolve(session, creds, client, settings, ended_as_public=ended_as_public)
-    if creds.kind is not None:
-        session.commit()  # last-used / last-seen marks, independent of what the route does
-    if resolved.signed_in is not None:
-        check_csrf(resolved.signed_in, csrf, request.method)
-    request.state.auth = resolved
-    return resolved
+@dataclass(frozen=True)
+class _Call:
+    """What the resolver reads of a request: the credentials it carries, its client, the
+    CSRF token it sent."""
+
+    request: Request
+    session: Session
+    settings: Settings
+    client: Client
+    csrf: str | None
 
 
-def get_auth(
+def _call(
     request: Request,
     session: Annotated[Session, Depends(get_session)],
     settings: Annotated[Settings, Depends(get_settings)],
     client: Annotated[Client, Depends(get_client)],
     csrf: Annotated[str | None, Depends(submitted_csrf)],
-) -> Resolved:
+) -> _Call:
+    return _Call(request, session, settings, client, csrf)
+
+
+def _resolved(call: _Call, *, ended_as_public: bool) -> Resolved:
+    request, session = call.request, call.session
+    creds = parse_credentials(request)
+    resolved = resolve(session, creds, call.client, call.settings, ended_as_public=ended_as_public)
+    if creds.kind is not None:
+        session.commit()  # last-used / last-seen marks, independent of what the route does
+    if resolved.signed_in is not None:
+        check_csrf(resolved.signed_in, call.csrf, request.method)
+    request.state.auth = resolved
+    return resolved
+
+
+def get_auth(call: Annotated[_Call, Depends(_call)]) -> Resolved:
     """Who is calling, from the one resolver (bearer, Basic or session cookie). A request
     authenticated by the session cookie with an unsafe method must carry its CSRF token:
     checked here, where the cookie becomes a principal, so every route gets the check.
@@ -83,18 +93,10 @@ def get_auth(
     (``security.ClearEndedSession``), and a route that refuses the public answers 401 登录已过期
     (``problems.signed_out``). Any other request with such a cookie is refused with 401, except
     on the public's own writes (:func:`get_public_write_auth`)."""
-    return _resolved(
-        request, session, settings, client, csrf, ended_as_public=request.method in PUBLIC_READS
-    )
+    return _resolved(call, ended_as_public=call.request.method in PUBLIC_READS)
 
 
-def get_public_write_auth(
-    request: Request,
-    session: Annotated[Session, Depends(get_session)],
-    settings: Annotated[Settings, Depends(get_settings)],
-    client: Annotated[Client, Depends(get_client)],
-    csrf: Annotated[str | None, Depends(submitted_csrf)],
-) -> Resolved:
+def get_public_write_auth(call: Annotated[_Call, Depends(_call)]) -> Resolved:
     """:func:`get_auth` for a write the public may make (a match, an inquiry from the public
     map): a session cookie that names no live session makes it the public's, as a read, and
     the cookie is cleared, so a browser left with an old cookie keeps the public map. The
@@ -102,7 +104,7 @@ def get_public_write_auth(
     A request that sends a CSRF token (a staff page's script, such as the staff map's match,
     meant to act as the signed-in staff member) is refused 401 登录已过期 instead, so the staff
     member is told to sign in again rather than shown the public's answer."""
-    return _resolved(request, session, settings, client, csrf, ended_as_public=csrf is None)
+    return _resolved(call, ended_as_public=call.csrf is None)
 
 
 def _principal(auth: Resolved) -> Principal:

@@ -242,10 +242,7 @@ def _check_one(
         _stored_faults(checked.problems, given)
     if checked.problems:
         p = checked.problems[0]
-        raise UnprocessableInput(
-            f"{label_of(p['field'])}：{p['reason']}",
-            detail=[{k: v for k, v in q.items() if k != "row"} for q in checked.problems],
-        )
+        raise _refused(f"{label_of(p['field'])}：{p['reason']}", checked.problems)
     notes = (
         [{"field": "geometry", "message": flattened_note(checked.flattened)}]
         if checked.flattened
@@ -255,6 +252,14 @@ def _check_one(
     return checked, notes + decided + [
         {"field": w["field"], "message": w["message"]} for w in checked.warnings
     ]
+
+
+def _refused(message: str, problems: list[dict[str, Any]]) -> UnprocessableInput:
+    """422 with ``message`` (the first problem's) and every problem, without the row number
+    the checks give it (an edit sent to the API is no row of a file)."""
+    return UnprocessableInput(
+        message, detail=[{k: v for k, v in q.items() if k != "row"} for q in problems]
+    )
 
 
 def _write(session: Session, checked: Any, principal: Principal, reason: str | None) -> None:
@@ -268,11 +273,7 @@ def _write(session: Session, checked: Any, principal: Principal, reason: str | N
             actor=principal.actor,
         )
     if result.problems:
-        p = result.problems[0]
-        raise UnprocessableInput(
-            p["reason"],
-            detail=[{k: v for k, v in q.items() if k != "row"} for q in result.problems],
-        )
+        raise _refused(result.problems[0]["reason"], result.problems)
 
 
 def _answer(
@@ -442,9 +443,8 @@ def bulk_update(
     _stored_faults(checked.problems, props)
     if checked.problems:
         p = checked.problems[0]
-        raise UnprocessableInput(
-            f"地块 {p.get('code')}：{label_of(p['field'])}：{p['reason']}",
-            detail=[{k: v for k, v in q.items() if k != "row"} for q in checked.problems],
+        raise _refused(
+            f"地块 {p.get('code')}：{label_of(p['field'])}：{p['reason']}", checked.problems
         )
     for city, zone in zip(checked.values["city_code"], frame["zone_code"], strict=True):
         _require_scope(session, principal, city, zone)

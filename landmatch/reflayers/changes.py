@@ -50,6 +50,13 @@ FIELDS = {
 KIND_LABELS = {"facility": vocab.FACILITY_KINDS, "constraint_area": vocab.CONSTRAINT_KINDS}
 
 
+def require_layer(layer: str) -> str:
+    """The layer's label; a layer that is not one of :data:`LAYERS` is 404."""
+    if layer not in LAYERS:
+        raise NotFound(f"未知图层 {layer}")
+    return LAYERS[layer]
+
+
 def _code_of(value: str, vocabulary: dict[str, str], field_name: str, row: int) -> str:
     if value in vocabulary:
         return value
@@ -202,8 +209,7 @@ def plan_changes(
     """Check ``rows`` and decide each write on the stored records, locked (see
     :func:`apply_changes`); nothing is written."""
     principal.require("admin", "bureau")
-    if layer not in LAYERS:
-        raise NotFound(f"未知图层 {layer}")
+    require_layer(layer)
     if covers is not None and layer != "constraint_area":
         raise InvalidInput("只有管控区图层可以声明覆盖范围（covers）")
     report = ChangeReport(layer=layer)
@@ -286,6 +292,22 @@ def write_plan(
     return report
 
 
+def _plan(
+    session: Session,
+    principal: Principal,
+    layer: str,
+    rows: list[dict[str, Any]],
+    replace: bool,
+    reason: str | None,
+    covers: Covers | None,
+) -> Plan:
+    """:func:`plan_changes` of a write: a coverage declaration that names no source cites
+    the write's reason."""
+    if covers is not None and not covers.source and reason:
+        covers = dataclasses.replace(covers, source=reason)
+    return plan_changes(session, principal, layer, rows, replace=replace, covers=covers)
+
+
 def dry_run_changes(
     session: Session,
     principal: Principal,
@@ -298,11 +320,9 @@ def dry_run_changes(
 ) -> tuple[Plan, ChangeReport]:
     """The plan and the change report of :func:`apply_changes` with these arguments, the
     write itself run in a savepoint and rolled back: nothing stays written."""
-    if covers is not None and not covers.source and reason:
-        covers = dataclasses.replace(covers, source=reason)
     savepoint = session.begin_nested()
     try:
-        plan = plan_changes(session, principal, layer, rows, replace=replace, covers=covers)
+        plan = _plan(session, principal, layer, rows, replace, reason, covers)
         report = write_plan(session, principal, plan, reason)
     finally:
         savepoint.rollback()
@@ -329,9 +349,7 @@ def apply_changes(
     is refused (412) unless it is still the plan that was previewed. A replace that would
     delete kinds the file holds none of is refused (409, naming them) unless ``other_kinds``
     says so. All or nothing."""
-    if covers is not None and not covers.source and reason:
-        covers = dataclasses.replace(covers, source=reason)
-    plan = plan_changes(session, principal, layer, rows, replace=replace, covers=covers)
+    plan = _plan(session, principal, layer, rows, replace, reason, covers)
     if expect is not None and plan.fingerprint() != expect:
         raise PreconditionFailed(
             f"预览之后{LAYERS[layer]}图层已有变化（他人修改或导入），本次导入将与预览不同；"
@@ -379,6 +397,17 @@ def _write(
         )
 
 
+def read_file(
+    layer: str, data: bytes, filename: str, crs: str | None, covers: Covers | None
+) -> tuple[list[dict[str, Any]], Covers | None]:
+    """A layer file's records (``layer``'s fields) and ``covers`` for them: a declaration
+    that names no source cites the file."""
+    rows = records(read_features(data, filename, crs), FIELDS[layer])
+    if covers is not None and not covers.source:
+        covers = dataclasses.replace(covers, source=filename)
+    return rows, covers
+
+
 def import_file(
     session: Session,
     principal: Principal,
@@ -396,12 +425,8 @@ def import_file(
     """Read a layer file and apply it (see :func:`apply_changes`, ``other_kinds`` too); with
     ``dry_run``, report what it would do and write nothing (:func:`dry_run_changes`)."""
     principal.require("admin", "bureau")
-    if layer not in LAYERS:
-        raise NotFound(f"未知图层 {layer}")
-    gdf = read_features(data, filename, crs)
-    if covers is not None and not covers.source:
-        covers = dataclasses.replace(covers, source=filename)
-    rows = records(gdf, FIELDS[layer])
+    require_layer(layer)
+    rows, covers = read_file(layer, data, filename, crs, covers)
     if dry_run:
         return dry_run_changes(
             session, principal, layer, rows, replace=replace, reason=reason, covers=covers
@@ -422,8 +447,7 @@ def _locked(
     session: Session, layer: str, code: str, if_match: str | None, action: str
 ) -> dict[str, Any]:
     """The record locked for a write against the version ``if_match`` names (428, 412)."""
-    if layer not in LAYERS:
-        raise NotFound(f"未知图层 {layer}")
+    require_layer(layer)
     require_if_match(if_match, f"{action}{LAYERS[layer]}")
     row = lock_row(
         session,
@@ -491,8 +515,7 @@ def create_record(
     the same code, nor over a deleted one's (its history is restored instead). The code's
     lock (as a restore takes it) keeps two creates of one code apart."""
     principal.require("admin", "bureau")
-    if layer not in LAYERS:
-        raise NotFound(f"未知图层 {layer}")
+    require_layer(layer)
     code = str(record.get("code") or "").strip()
     session.execute(
         text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"layer:{layer}:{code}"}
@@ -552,8 +575,7 @@ def delete_record(
 def get_record(session: Session, principal: Principal, layer: str, code: str) -> dict[str, Any]:
     """One record (staff), with its ``version`` for ``If-Match``."""
     principal.require("admin", "bureau", "zone", "promoter")
-    if layer not in LAYERS:
-        raise NotFound(f"未知图层 {layer}")
+    require_layer(layer)
     row = read_row(
         session,
         f"{_RECORD_SQL.format(cols=', '.join(FIELDS[layer]), layer=layer)} WHERE code = :c",
@@ -577,8 +599,7 @@ def _record(row: Any) -> dict[str, Any]:
 
 
 def list_records(session: Session, principal: Principal, layer: str) -> list[dict[str, Any]]:
-    if layer not in LAYERS:
-        raise NotFound(f"未知图层 {layer}")
+    require_layer(layer)
     require_published(principal, layer)
     cols = [c for c in FIELDS[layer]]
     rows = session.execute(

@@ -50,11 +50,6 @@ def _point(geom: Any) -> str | None:
     return None
 
 
-def _check(layer: str) -> None:
-    if layer not in changes.LAYERS:
-        raise NotFound(f"未知图层 {layer}")
-
-
 def _current(session: Session, layer: str, code: str, *, lock: bool = False) -> Any:
     return (
         session.execute(
@@ -76,7 +71,7 @@ def feature_history(
     new, in words), and whether the feature is deleted now; ``version`` is the current one
     (0 when deleted), for ``If-Match``."""
     principal.require("admin", "bureau")
-    _check(layer)
+    changes.require_layer(layer)
     rows = (
         session.execute(
             text(
@@ -159,7 +154,7 @@ def restore_version(
     """Bring ``code`` back to the state of its version ``version_id`` (a deleted feature: its
     last state), against the version ``if_match`` names (``code.v0``: deleted)."""
     principal.require("admin", "bureau")
-    _check(layer)
+    changes.require_layer(layer)
     label = changes.LAYERS[layer]
     require_if_match(if_match, f"恢复{label}")
     if not (reason or "").strip():
@@ -204,7 +199,7 @@ def deleted_features(
     """The layer's deleted features (their code no longer stored), the latest deletion
     first: each one's last state, who deleted it, when and why."""
     principal.require("admin", "bureau")
-    _check(layer)
+    changes.require_layer(layer)
     rows = session.execute(
         text(
             "SELECT DISTINCT ON (v.row ->> 'code') v.row ->> 'code' AS code, v.op, v.actor, "
@@ -237,7 +232,7 @@ def state_at(
     """The feature's stored fields as they were at ``version`` (the form a conflict was
     opened at), from its history; None when not recorded."""
     principal.require("admin", "bureau")
-    _check(layer)
+    changes.require_layer(layer)
     row = session.execute(
         text(
             "SELECT row, actor, reason, at FROM landmatch.layer_version "

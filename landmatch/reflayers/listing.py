@@ -10,14 +10,13 @@ from sqlalchemy.orm import Session
 
 from landmatch import vocab
 from landmatch.auth import Principal
-from landmatch.errors import InvalidInput, NotFound
+from landmatch.errors import InvalidInput
 from landmatch.paging import Page
-from landmatch.reflayers.changes import FIELDS, KIND_LABELS, LAYERS
+from landmatch.reflayers.changes import FIELDS, KIND_LABELS, LAYERS, require_layer
 
 
 def _check(layer: str, city: str | None) -> None:
-    if layer not in LAYERS:
-        raise NotFound(f"未知图层 {layer}")
+    require_layer(layer)
     if city not in (None, "", vocab.PROVINCE_CODE) and city not in vocab.CITIES:
         raise InvalidInput(vocab.unknown_city(city))
 

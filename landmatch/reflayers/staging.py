@@ -27,7 +27,6 @@ from landmatch.auth import Principal
 from landmatch.db.locking import lock_row, read_row
 from landmatch.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
 from landmatch.reflayers import changes
-from landmatch.reflayers.files import read_features, records
 from landmatch.reflayers.history import shown
 from landmatch.reflayers.listing import FIELD_LABELS
 from landmatch.reflayers.report import ChangeReport
@@ -133,12 +132,8 @@ def _dry_run(
 ) -> tuple[dict[str, Any], str]:
     """The preview and the plan's fingerprint of importing ``data`` with ``options``: the
     import itself, rolled back (:func:`landmatch.reflayers.changes.dry_run_changes`)."""
-    gdf = read_features(data, filename, options.get("crs"))
-    rows = records(gdf, changes.FIELDS[layer])
-    covers = _covers(options)
+    rows, covers = changes.read_file(layer, data, filename, options.get("crs"), _covers(options))
     reason = options.get("reason")
-    if covers is not None and not covers.source:
-        covers = changes.Covers(covers.cities, covers.as_of, filename)
     plan, report = changes.dry_run_changes(
         session,
         principal,
@@ -166,8 +161,7 @@ def preview_upload(
     """Keep the upload with the preview of its import (nothing else is written); its id.
     A file the import would refuse is refused here, with the import's own errors."""
     principal.require("admin", "bureau")
-    if layer not in changes.LAYERS:
-        raise NotFound(f"未知图层 {layer}")
+    changes.require_layer(layer)
     options = _options(crs, replace, reason, covers)
     preview, fingerprint = _dry_run(session, principal, layer, data, filename, options)
     session.execute(text(f"DELETE FROM landmatch.layer_upload WHERE created_at < now() - {KEEP}"))
@@ -196,34 +190,34 @@ _COLUMNS = (
 )
 
 
-def _mine(row: dict[str, Any], principal: Principal) -> dict[str, Any]:
-    """An upload is its uploader's: another account gets 404, as for an unknown id."""
+#: An upload another account made answers as an unknown one does.
+_NOT_FOUND = "未找到该上传的预览（预览保留 7 天，且只对上传者可见）"
+
+
+def _upload(
+    session: Session, principal: Principal, upload_id: int, *, lock: bool = False
+) -> dict[str, Any]:
+    """A kept upload, the uploader's own (another account gets 404, as for an unknown id);
+    with ``lock``, locked for its import and with its file."""
+    principal.require("admin", "bureau")
+    row = (lock_row if lock else read_row)(
+        session,
+        f"SELECT {_COLUMNS}{', data' if lock else ''} FROM landmatch.layer_upload WHERE id = :id",
+        {"id": upload_id},
+        _NOT_FOUND,
+    )
     if row["actor"] != principal.actor:
-        raise NotFound("未找到该上传的预览（预览保留 7 天，且只对上传者可见）")
+        raise NotFound(_NOT_FOUND)
     return row
 
 
 def get_upload(session: Session, principal: Principal, upload_id: int) -> dict[str, Any]:
     """A kept upload with its preview (the uploader's own)."""
-    principal.require("admin", "bureau")
-    row = read_row(
-        session,
-        f"SELECT {_COLUMNS} FROM landmatch.layer_upload WHERE id = :id",
-        {"id": upload_id},
-        "未找到该上传的预览（预览保留 7 天，且只对上传者可见）",
-    )
-    return _mine(row, principal)
+    return _upload(session, principal, upload_id)
 
 
 def _locked(session: Session, principal: Principal, upload_id: int) -> dict[str, Any]:
-    principal.require("admin", "bureau")
-    row = lock_row(
-        session,
-        f"SELECT {_COLUMNS}, data FROM landmatch.layer_upload WHERE id = :id",
-        {"id": upload_id},
-        "未找到该上传的预览（预览保留 7 天，且只对上传者可见）",
-    )
-    row = _mine(row, principal)
+    row = _upload(session, principal, upload_id, lock=True)
     if row["applied_at"] is not None or row["data"] is None:
         raise Conflict(f"文件 {row['filename']} 已经导入，不能再次确认")
     return row
@@ -274,15 +268,14 @@ def apply_upload(
             detail=[{"field": "confirm_other_kinds", "reason": f"将删除{listed}，请勾选确认"}],
         )
     options = row["options"]
-    gdf = read_features(bytes(row["data"]), row["filename"], options.get("crs"))
-    covers = _covers(options)
-    if covers is not None and not covers.source:
-        covers = changes.Covers(covers.cities, covers.as_of, row["filename"])
+    rows, covers = changes.read_file(
+        row["layer"], bytes(row["data"]), row["filename"], options.get("crs"), _covers(options)
+    )
     report = changes.apply_changes(
         session,
         principal,
         row["layer"],
-        records(gdf, changes.FIELDS[row["layer"]]),
+        rows,
         replace=bool(options.get("replace")),
         reason=options.get("reason"),
         covers=covers,

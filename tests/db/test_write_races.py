@@ -16,7 +16,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from landmatch import vocab
-from landmatch.accounts import tokens, users
+from landmatch.accounts import sessions, tokens, users
 from landmatch.auth import Principal
 from landmatch.db.locking import ANY
 from landmatch.errors import Conflict, Forbidden, NotFound, UnprocessableInput
@@ -381,6 +381,43 @@ def test_an_admin_demoted_meanwhile_makes_no_token_for_another_account(
         # Refused outright now that the demotion is committed (revocation included).
         with pytest.raises(Forbidden):
             tokens.revoke(s, kept.id, a1.principal())
+
+
+def test_an_admin_demoted_meanwhile_ends_no_session_of_another_account(
+    engine: Engine, two_admins: list[users.Account]
+) -> None:
+    """The second admin demotes the first while the first ends the second's sign-in session
+    (its request signed in as admin): the revocation waits for the demotion, then finds its
+    caller no longer an admin and is refused (403), the session left live, as a token's
+    revocation is. Before, the role the request was signed in with was all that was checked."""
+    a1, a2 = two_admins
+    with Session(engine) as s, s.begin():
+        sid = s.execute(
+            text(
+                "INSERT INTO landmatch.user_session (user_id, token_hash, csrf_token, expires_at) "
+                "VALUES (:u, :h, :c, now() + interval '1 hour') RETURNING id"
+            ),
+            {"u": a2.id, "h": tokens.hash_token(uuid.uuid4().hex), "c": uuid.uuid4().hex},
+        ).scalar_one()
+
+    def live(s: Session) -> bool:
+        return s.execute(
+            text("SELECT revoked_at IS NULL FROM landmatch.user_session WHERE id = :i"),
+            {"i": sid},
+        ).scalar_one()
+
+    with Session(engine) as other:
+        spec = users.AccountSpec(a1.name, "promoter", None, None, "t-race")
+        users.update(other, a1.name, spec, a2.principal(), if_match=ANY)
+        ended = blocked_write(
+            engine, lambda s: sessions.revoke(s, sid, a1.principal()), other.commit
+        )
+    assert isinstance(ended, Forbidden), ended
+    with Session(engine) as s:
+        assert live(s)
+        with pytest.raises(Forbidden):  # refused outright now that the demotion is committed
+            sessions.revoke(s, sid, a1.principal())
+        assert live(s)
 
 
 def test_the_last_active_admin_is_neither_demoted_nor_disabled(session: Session) -> None:

@@ -42,7 +42,6 @@ from landmatch.errors import (
     GeometryError,
     InvalidInput,
     LandMatchError,
-    NotFound,
     PreconditionFailed,
 )
 from landmatch.geo.coords import (
@@ -158,6 +157,27 @@ def _outcome(
     return _report_page(request, title, back, report=report.to_dict())
 
 
+def _import_outcome(
+    request: Request,
+    session: Any,
+    layer: str,
+    report: Any = None,
+    error: InvalidInput | Forbidden | None = None,
+) -> HTMLResponse:
+    """The page of a layer file's import (:func:`_outcome`), back to the layer's list."""
+    title = f"导入{changes.LAYERS.get(layer, layer)}"
+    return _outcome(request, session, title, f"{URL}?layer={layer}", report, error)
+
+
+def _listed(exc: Forbidden) -> Forbidden:
+    """A refusal of an import's features of another city (reflayers.scope) is shown with every
+    one of them listed, as a bad value's rows are; any other 403 is raised on, to the bare
+    error page."""
+    if not isinstance(exc.detail, list):
+        raise exc
+    return exc
+
+
 @router.post(URL + "/{layer}/import", response_class=HTMLResponse)
 async def import_layer(
     ctx: BureauCtx,
@@ -171,8 +191,6 @@ async def import_layer(
     covers_as_of: Annotated[str, Form(max_length=20)] = "",
     covers_source: Text = "",
 ) -> Response:
-    title = f"导入{changes.LAYERS.get(layer, layer)}"
-    back = f"{URL}?layer={layer}"
     try:
         up = await receive(
             ctx.request, file, LAYER_FILES, ctx.settings.max_upload_mb, ctx.settings.max_unpacked_mb
@@ -196,13 +214,9 @@ async def import_layer(
             covers=cover,
         )
     except InvalidInput as exc:
-        return _outcome(ctx.request, session, title, back, error=exc)
+        return _import_outcome(ctx.request, session, layer, error=exc)
     except Forbidden as exc:
-        # Features of another city (reflayers.scope): every one of them listed, as a bad
-        # value's rows are, rather than the bare error page with the first one.
-        if not isinstance(exc.detail, list):
-            raise
-        return _outcome(ctx.request, session, title, back, error=exc)
+        return _import_outcome(ctx.request, session, layer, error=_listed(exc))
     session.commit()
     return redirect(ctx.request, f"{URL}/uploads/{upload_id}")
 
@@ -247,8 +261,6 @@ async def upload_apply(
     preview as it is now, to confirm again) or a replace's other kinds are not confirmed."""
     upload = staging.get_upload(ctx.session, ctx.staff.principal, upload_id)
     layer = upload["layer"]
-    title = f"导入{changes.LAYERS.get(layer, layer)}"
-    back = f"{URL}?layer={layer}"
     try:
         report = await run_in_threadpool(
             staging.apply_upload,
@@ -267,12 +279,10 @@ async def upload_apply(
         ):
             session.rollback()
             return _preview_page(ctx, upload, errors=form_errors(exc), status=FORM_ERROR)
-        return _outcome(ctx.request, session, title, back, error=exc)
+        return _import_outcome(ctx.request, session, layer, error=exc)
     except Forbidden as exc:
-        if not isinstance(exc.detail, list):
-            raise
-        return _outcome(ctx.request, session, title, back, error=exc)
-    return _outcome(ctx.request, session, title, back, report)
+        return _import_outcome(ctx.request, session, layer, error=_listed(exc))
+    return _import_outcome(ctx.request, session, layer, report)
 
 
 @router.post(URL + "/uploads/{upload_id}/preview")
@@ -602,8 +612,7 @@ def _new_page(
 @router.get(URL + "/{layer}/new", response_class=HTMLResponse)
 def feature_new(ctx: BureauCtx, layer: str) -> HTMLResponse:
     """One new feature: its code, attributes and place (clicked or drawn on the map, typed)."""
-    if layer not in EDITED:
-        raise NotFound(f"未知图层 {layer}")
+    changes.require_layer(layer)
     return _new_page(ctx, layer)
 
 
@@ -612,8 +621,7 @@ async def feature_create(ctx: BureauCtx, layer: str, reason: Text = "") -> HTMLR
     """Add the feature through ``changes.create_record`` (as an import of one record: the
     city from its place, the caller's scope checked inside the write); refused values are
     said beside their fields with what was typed kept."""
-    if layer not in EDITED:
-        raise NotFound(f"未知图层 {layer}")
+    changes.require_layer(layer)
     form = await ctx.request.form()
     names = ("code", *EDITED[layer])
     sent = {f: str(form[f]).strip()[:500] for f in names if isinstance(form.get(f), str)}
@@ -648,8 +656,7 @@ async def feature_save(
     the form was opened at, through the API's own ``changes.update_record``. The geometry is
     sent on only when its fields say something else than the stored one does."""
     form = await ctx.request.form()
-    if layer not in EDITED:
-        raise NotFound(f"未知图层 {layer}")
+    changes.require_layer(layer)
     sent = {f: str(form[f]).strip()[:500] for f in EDITED[layer] if isinstance(form.get(f), str)}
     fields: dict[str, Any] = {f: (v or None) if f == "source" else v for f, v in sent.items()}
     typed = {f: str(form[f])[:2_000_000] for f in SHAPE[layer] if isinstance(form.get(f), str)}
