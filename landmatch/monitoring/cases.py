@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from landmatch import vocab
 from landmatch.auth import Principal
-from landmatch.dates import add_years
+from landmatch.dates import add_years, beijing_today
 from landmatch.db.engine import audited
 from landmatch.db.locking import check_version, lock_row, read_row, require_if_match
 from landmatch.db.values import json_value
@@ -158,6 +158,12 @@ def _detail(session: Session, case_id: int) -> dict[str, Any]:
     return c
 
 
+def _not_after_today(day: dt.date, what: str, field: str) -> None:
+    """A step of a case (立案, a step, the decision) is recorded as taken, so not after today."""
+    if day > beijing_today():
+        raise InvalidInput(f"{what}不能晚于今天（{day}）", detail={"field": field})
+
+
 def open_case(
     session: Session,
     principal: Principal,
@@ -172,6 +178,7 @@ def open_case(
     (``OPEN_STAGES``); normal land, and land whose stage cannot be told, is refused. The
     parcel is locked first (a concurrent edit or a second opening waits), so its status and
     stage are checked as they are when the case is written."""
+    _not_after_today(opened_on, "立案日期", "opened_on")
     p = _parcel(session, parcel_code, lock=True)
     _check_scope(principal, p["city_code"])
     if p["status"] in ("idle", "supplied"):
@@ -251,6 +258,7 @@ def complete_step(
     if_match: str | None,
 ) -> dict[str, Any]:
     """Record the next step as done and re-plan the deadlines of the steps after it."""
+    _not_after_today(done_on, "完成日期", "done_on")
     c = _locked_open(
         session, principal, case_id, if_match, f"案件 {case_id} 已办结，不能再登记步骤"
     )
@@ -499,6 +507,7 @@ def decide(
     the holder caused the delay, the Art. 12 options where the government did); a fee at
     most the rule's (:func:`_fee`). A closure without a disposal (``CLOSURES``) is
     :func:`_close`'s, ``note`` its reason."""
+    _not_after_today(decided_on, "决定日期", "decided_on")
     c = _locked_open(session, principal, case_id, if_match, f"案件 {case_id} 已办结")
     allowed = {**IDLE_DECISIONS, **CLOSURES} if c["kind"] == "idle" else UNSUPPLIED_DECISIONS
     if decision not in allowed:

@@ -343,3 +343,34 @@ def test_the_downgrade_refuses_while_a_case_is_closed_without_disposal(
             )
         check.rollback()
         mod.upgrade()
+
+
+def test_no_step_of_a_case_is_recorded_after_today(
+    client: TestClient, session: Session, tokens: dict[str, str], at_risk: str
+) -> None:
+    """立案, a step and a decision are recorded as taken: a date after today (Beijing's) is
+    refused through the API as in the workbench, naming the field, nothing written."""
+    headers = auth(tokens["bureau"])
+    tomorrow = (TODAY + dt.timedelta(days=1)).isoformat()
+    r = client.post(
+        "/api/monitoring/cases",
+        json={"parcel_code": at_risk, "opened_on": tomorrow},
+        headers=headers,
+    )
+    assert r.status_code == 400 and "立案日期不能晚于今天" in r.text, r.text
+    case_id = _open(client, tokens["bureau"], at_risk)["id"]
+    url = f"/api/monitoring/cases/{case_id}"
+    r = client.post(
+        f"{url}/steps",
+        json={"kind": "investigation_notice", "done_on": tomorrow},
+        headers=with_etag(client, url, headers),
+    )
+    assert r.status_code == 400 and "完成日期不能晚于今天" in r.text, r.text
+    r = client.post(
+        f"{url}/decision",
+        json={"decision": "started", "decided_on": tomorrow},
+        headers=with_etag(client, url, headers),
+    )
+    assert r.status_code == 400 and "决定日期不能晚于今天" in r.text, r.text
+    steps = client.get(url, headers=headers).json()["steps"]
+    assert all(s["done_on"] is None for s in steps)

@@ -9,6 +9,7 @@ from typing import Any
 
 import psycopg
 import pytest
+import time_machine
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 from sqlalchemy import text
@@ -32,6 +33,15 @@ from tests.monitoring.calendar_cases import Case
 AS_OF = dt.date(2026, 11, 1)
 ADMIN = Principal(name="t-admin", role="admin")
 FEE = 0.20
+#: The cases here are walked from AS_OF through their steps and decisions, up to two years on;
+#: a step is recorded as taken, so not after today: today is set after the walks.
+WALKED_TO = dt.datetime(2029, 1, 1, tzinfo=dt.UTC)
+
+
+@pytest.fixture(autouse=True)
+def _after_the_walks() -> Any:
+    with time_machine.travel(WALKED_TO, tick=True):
+        yield
 
 
 def _f(v: Any) -> float | None:

@@ -326,6 +326,13 @@ def test_case_journey_errors_conflict_overdue_and_recovery(
         data={"csrf_token": csrf, "parcel_code": code, "opened_on": "2026-13-40"},
     )
     assert r.status_code == 200 and "日期格式应为" in r.text and "is-invalid" in r.text
+    tomorrow = (beijing_today() + dt.timedelta(days=1)).isoformat()
+    r = client.post(
+        "/workbench/cases",
+        data={"csrf_token": csrf, "parcel_code": code, "opened_on": tomorrow},
+    )
+    assert r.status_code == 200 and "立案日期不能晚于今天" in r.text
+    assert 'id="f-opened_on-msg"' in r.text  # beside its field
     r = client.post(
         "/workbench/cases",
         data={"csrf_token": csrf, "parcel_code": code, "opened_on": long_ago, "note": "<b>x</b>"},

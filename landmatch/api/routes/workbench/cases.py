@@ -84,15 +84,6 @@ def _date(raw: Any, field: str, errors: dict[str, str]) -> dt.date | None:
         return None
 
 
-def _done_date(raw: Any, field: str, errors: dict[str, str], what: str) -> dt.date | None:
-    """The day a step of the case was taken (立案, a step, the decision): a date, and not after
-    today."""
-    day = _date(raw, field, errors)
-    if day is not None and day > beijing_today():
-        errors[field] = f"{what}不能晚于今天"
-    return day
-
-
 def _text(raw: Any, limit: int) -> str | None:
     value = str(raw or "").strip()
     return value[:limit] or None
@@ -262,7 +253,7 @@ async def open_case(ctx: KeeperCtx) -> Response:
     cases.require_scope(ctx.staff.principal, p["city_code"])
     errors: dict[str, str] = {}
     raw_date = str(form.get("opened_on") or beijing_today().isoformat())
-    opened_on = _done_date(raw_date, "opened_on", errors, "立案日期")
+    opened_on = _date(raw_date, "opened_on", errors)
     note = _text(form.get("note"), 2000)
     if not errors:
         assert opened_on is not None
@@ -283,7 +274,8 @@ async def open_case(ctx: KeeperCtx) -> Response:
             )
         except (InvalidInput, Conflict) as exc:
             ctx.session.rollback()
-            errors[""] = exc.message
+            named = isinstance(exc.detail, dict) and exc.detail.get("field") == "opened_on"
+            errors["opened_on" if named else ""] = exc.message
     return _new_form(
         ctx.request, p, opened_on=raw_date, note=note or "", errors=errors, status=FORM_ERROR
     )
@@ -428,7 +420,7 @@ async def record_step(ctx: KeeperCtx, case_id: int) -> Response:
         "doc_no": _text(form.get("doc_no"), 200),
         "note": _text(form.get("note"), 2000),
     }
-    done_on = _done_date(sent["done_on"], "done_on", errors, "完成日期")
+    done_on = _date(sent["done_on"], "done_on", errors)
     if kind not in STEP_KINDS or kind == "decision":
         errors[""] = "未知的步骤"
     if errors:
@@ -475,7 +467,7 @@ async def record_decision(ctx: KeeperCtx, case_id: int) -> Response:
         "doc_no": _text(form.get("doc_no"), 200),
         "note": _text(form.get("note"), 2000),
     }
-    decided_on = _done_date(sent["decided_on"], "decided_on", errors, "决定日期")
+    decided_on = _date(sent["decided_on"], "decided_on", errors)
     fee: float | None = None
     if sent["fee_wan"]:
         try:
