@@ -273,6 +273,44 @@ def test_deleting_a_held_parcel_ends_the_hold_and_says_so(
     assert notes == [f"t-bureau-sjz|地块 {code} 已删除（t-bureau-sjz），本项目对该地块的预留已结束"]
 
 
+def test_the_api_delete_answers_the_hold_it_ended_when_asked(
+    client: TestClient, session: Session, tokens: dict[str, str], held: dict[str, Any]
+) -> None:
+    """``DELETE /api/parcels/{code}`` ended a hold and answered 204 with nothing: with
+    ``Prefer: return=representation`` it answers 200 with the delete's warnings; without, 204
+    with the ETag as before."""
+    code = held["code"]
+    bureau = auth(tokens["bureau"])
+    tag = client.get(f"/api/parcels/{code}", headers=bureau).headers["ETag"]
+    prefer = {"Prefer": 'handling=lenient, return="representation"'}
+    r = client.delete(f"/api/parcels/{code}", headers={**bureau, "If-Match": tag, **prefer})
+    assert r.status_code == 200, r.text
+    assert r.headers["Preference-Applied"] == "return=representation"
+    assert r.json() == {
+        "code": code,
+        "deleted": True,
+        "warnings": [
+            {
+                "field": "status",
+                "message": f"地块 {code} 原由招商团队“{TEAM}”的项目预留（至 {held['until']}）；"
+                "删除后预留已结束，已记入该项目的进展记录",
+            }
+        ],
+    }
+    released, notes = _hold_state(session, held)
+    assert released is not None and len(notes) == 1
+    # Restored (against the delete's ETag) and deleted again without asking: 204, no body.
+    back = client.post(
+        f"/api/parcels/{code}/restore", json={}, headers={**bureau, "If-Match": r.headers["ETag"]}
+    )
+    assert back.status_code == 200, back.text
+    again = client.delete(
+        f"/api/parcels/{code}", headers={**bureau, "If-Match": back.headers["ETag"]}
+    )
+    assert again.status_code == 204 and again.content == b"" and again.headers["ETag"]
+    assert "Preference-Applied" not in again.headers
+
+
 def test_another_status_by_the_bulk_action_warns_and_keeps_the_hold(
     client: TestClient, session: Session, held: dict[str, Any]
 ) -> None:

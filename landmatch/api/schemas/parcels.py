@@ -222,6 +222,18 @@ class EditedParcel(ParcelFeature):
     warnings: list[EditNote]
 
 
+class DeletedParcel(Contract):
+    """What a delete did, answered (200) when asked for with ``Prefer: return=representation``;
+    otherwise a delete answers 204 with the deleted version's ETag only."""
+
+    code: str
+    deleted: Literal[True]
+    warnings: list[EditNote] = Field(
+        description="what the delete ended: a hold (预留) on the parcel, said on the holding "
+        "project's timeline too (中文)"
+    )
+
+
 class BulkResult(Contract):
     updated: int
     etags: dict[str, str] = Field(description="each parcel's new ETag, by code")
