@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 
+import shapely
 from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry.base import BaseGeometry
 
@@ -78,3 +79,17 @@ def text_from_geometry(geom: BaseGeometry, digits: int = 8) -> str:
             coords = list(ring.coords)[:-1]
             blocks.append("\n".join(f"{x:.{digits}f},{y:.{digits}f}" for x, y, *_ in coords))
     return "\n\n".join(blocks)
+
+
+def same_boundary(a: BaseGeometry, b: BaseGeometry) -> bool:
+    """Whether two boundaries read the same as coordinates text (:func:`text_from_geometry`,
+    8 decimals, about 1 mm), whichever vertex a ring starts at and whichever way it runs: a
+    boundary page saved as it was opened.
+
+    >>> g = polygon_from_text("114.5,38.0\\n114.51,38.0\\n114.51,38.01\\n114.5,38.01")
+    >>> same_boundary(g, polygon_from_text("114.5,38.01\\n114.51,38.01\\n114.51,38.0\\n114.5,38.0"))
+    True
+    >>> same_boundary(g, polygon_from_text("114.5,38.0\\n114.51,38.0\\n114.51,38.02\\n114.5,38.01"))
+    False
+    """
+    return text_from_geometry(shapely.normalize(a)) == text_from_geometry(shapely.normalize(b))
