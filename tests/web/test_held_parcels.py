@@ -19,6 +19,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from landmatch.accounts.users import add_user
+from landmatch.api.schemas.parcels import ParcelCard
 from landmatch.auth import Principal
 from landmatch.dates import beijing_today
 from landmatch.inventory.imports import ImportOptions, run_import
@@ -170,6 +171,7 @@ def test_the_reservations_api_shows_each_role_what_the_list_shows_it(
     assert card.status_code == 200, card.text[:300]
     want = {"until": held["until"], "own": False} | ({"team": TEAM} if role == "bureau" else {})
     assert card.json()["internal"]["reservation"] == want
+    ParcelCard.model_validate(card.json())  # the documented card (the bureau's team too)
     listed = _cell(client.get(f"/workbench/parcels?q={held['code']}").text, held["code"])
     assert listed == _seen(held)[role] and (TEAM in (listed or "")) == ("owner_team" in hold)
 
