@@ -39,3 +39,16 @@ def documents(media_type: str, *, html: bool = True) -> dict[int | str, dict[str
     if html:
         content["text/html"] = {"schema": {"type": "string"}}
     return {200: {"content": content}}
+
+
+def prefers_representation(prefer: str | None) -> bool:
+    """Does a ``Prefer`` header (RFC 7240: comma-separated preferences, each with optional
+    ``;`` parameters, names case-insensitive, values optionally quoted) ask for
+    ``return=representation``?"""
+    for pref in (prefer or "").split(","):
+        name, _, value = pref.split(";")[0].partition("=")
+        if name.strip().lower() == "return" and value.strip().strip('"').lower() == (
+            "representation"
+        ):
+            return True
+    return False

@@ -90,8 +90,8 @@ def reservation_of(session: Session, code: str, principal: Viewer) -> dict[str, 
     in full for the holding team and admins, the team and date for the bureau of its city,
     for others that the parcel is held and until when)."""
     row = session.execute(
-        text(f"SELECT {holds.COLUMNS} {holds.FROM} WHERE p.code = :c AND r.released_at IS NULL"),
-        {"c": code},
+        text(f"SELECT {holds.COLUMNS} {holds.FROM} WHERE p.code = :c AND {holds.IN_FORCE}"),
+        {"c": code, **holds.day()},
     ).first()
     return None if row is None else holds.seen(row, principal)
 

@@ -11,18 +11,21 @@ the parcel is held and until when.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import Connection, text
 from sqlalchemy.orm import Session
 
+from landmatch.dates import beijing_today
 from landmatch.viewer import Viewer
 
-#: A hold in force on ``p`` (a parcel): not released and not past its date (``r`` the hold).
-IN_FORCE = "r.released_at IS NULL AND (r.until IS NULL OR r.until >= current_date)"
+#: A hold in force on ``p`` (a parcel): not released and not past its date (``r`` the hold),
+#: on the day bound as ``:hold_day`` (:func:`day`: Beijing's today, as every date rule counts).
+IN_FORCE = "r.released_at IS NULL AND (r.until IS NULL OR r.until >= :hold_day)"
 
-#: ``p`` is held (the parcel list's 预留 filter).
+#: ``p`` is held (the parcel list's 预留 filter); binds ``:hold_day`` (:func:`day`).
 HELD_SQL = f"EXISTS (SELECT 1 FROM landmatch.reservation r WHERE r.parcel_id = p.id AND {IN_FORCE})"
 
 #: The statuses a held parcel cannot keep its hold in (a reservation of one is refused; a
@@ -39,14 +42,37 @@ FROM = (
 )
 
 
+#: How much of a hold a caller sees (:func:`shown`).
+Shown = Literal["project", "team", "date"]
+
+
+def day(today: dt.date | None = None) -> dict[str, dt.date]:
+    """The parameter :data:`IN_FORCE` and :data:`HELD_SQL` read: the day a hold must last
+    to (Beijing's today unless given)."""
+    return {"hold_day": today or beijing_today()}
+
+
+def shown(viewer: Viewer, owner_team: str | None, city_code: str) -> Shown:
+    """The one rule of what ``viewer`` is shown of a hold of ``owner_team`` on a parcel of
+    ``city_code``: ``"project"`` (the holding team and admins: the team, the project, who
+    and why, the date), ``"team"`` (the bureau that keeps the parcel's city: the team and
+    the date) or ``"date"`` (anyone else: that the parcel is held, and until when)."""
+    if viewer.owns(owner_team):
+        return "project"
+    if viewer.role == "bureau" and viewer.can_edit_city(city_code):
+        return "team"
+    return "date"
+
+
 def seen(row: Any, viewer: Viewer) -> dict[str, Any]:
-    """What ``viewer`` is shown of the hold ``row`` (a row of :func:`in_force`'s columns):
-    ``until`` (ISO date or None) and ``own`` always; ``team`` for the owner and the bureau
-    of the parcel's city; ``project``, ``reserved_by`` and ``note`` for the owner only."""
+    """What ``viewer`` is shown of the hold ``row`` (a row of :func:`in_force`'s columns), by
+    :func:`shown`: ``until`` (ISO date or None) and ``own`` always; ``team`` for the owner and
+    the bureau of the parcel's city; ``project``, ``reserved_by`` and ``note`` for the owner."""
     d = dict(row._mapping) if hasattr(row, "_mapping") else dict(row)
     until = d["until"].isoformat() if d["until"] is not None else None
-    out: dict[str, Any] = {"until": until, "own": viewer.owns(d["owner_team"])}
-    if out["own"] or (viewer.role == "bureau" and viewer.can_edit_city(d["city_code"])):
+    level = shown(viewer, d["owner_team"], d["city_code"])
+    out: dict[str, Any] = {"until": until, "own": level == "project"}
+    if level != "date":
         out["team"] = d["owner_team"]
     if out["own"]:
         out |= {"project": d["project"], "reserved_by": d["reserved_by"], "note": d["note"]}
@@ -81,7 +107,7 @@ def in_force(
                 f"SELECT {COLUMNS} {FROM} WHERE r.parcel_id = ANY(:ids) AND {IN_FORCE} "
                 f"ORDER BY p.code{' FOR UPDATE OF r' if lock else ''}"
             ),
-            {"ids": list(parcel_ids)},
+            {"ids": list(parcel_ids), **day()},
         )
     )
 
@@ -89,7 +115,7 @@ def in_force(
 def seen_by_code(session: Session, viewer: Viewer) -> dict[str, dict[str, Any]]:
     """:func:`seen` of every hold in force, by parcel code (holds are few: an export of any
     size reads them once)."""
-    rows = session.execute(text(f"SELECT {COLUMNS} {FROM} WHERE {IN_FORCE}"))
+    rows = session.execute(text(f"SELECT {COLUMNS} {FROM} WHERE {IN_FORCE}"), day())
     return {r.parcel_code: seen(r, viewer) for r in rows}
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from landmatch.confidential import column_sql
 from landmatch.dates import beijing_today
+from landmatch.db import holds
 from landmatch.db.geometry import geojson_sql
 from landmatch.db.holds import HELD_SQL
 from landmatch.db.like import contains_pattern
@@ -137,6 +138,7 @@ def filter_sql(f: ParcelFilter, principal: Viewer) -> tuple[list[str], dict[str,
     )
     if f.held is not None and not principal.is_public:
         w.clauses.append(HELD_SQL if f.held else f"NOT {HELD_SQL}")
+        w.params.update(holds.day())
     if f.qa and not principal.is_public:
         w.clauses.append(flag_sql(f.qa))
         w.params.update(flag_params(f.stale_days))

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 
+import shapely
 from shapely.geometry import MultiPolygon, Point, Polygon
 from shapely.geometry.base import BaseGeometry
 
@@ -110,3 +111,17 @@ def point_from_text(lon: str, lat: str) -> Point:
 def text_from_point(point: BaseGeometry, digits: int = 7) -> tuple[str, str]:
     """A point's 经度 and 纬度 as :func:`point_from_text` reads them (7 decimals: 1 cm)."""
     return f"{point.x:.{digits}f}", f"{point.y:.{digits}f}"
+
+
+def same_boundary(a: BaseGeometry, b: BaseGeometry) -> bool:
+    """Whether two boundaries read the same as coordinates text (:func:`text_from_geometry`,
+    8 decimals, about 1 mm), whichever vertex a ring starts at and whichever way it runs: a
+    boundary page saved as it was opened.
+
+    >>> g = polygon_from_text("114.5,38.0\\n114.51,38.0\\n114.51,38.01\\n114.5,38.01")
+    >>> same_boundary(g, polygon_from_text("114.5,38.01\\n114.51,38.01\\n114.51,38.0\\n114.5,38.0"))
+    True
+    >>> same_boundary(g, polygon_from_text("114.5,38.0\\n114.51,38.0\\n114.51,38.02\\n114.5,38.01"))
+    False
+    """
+    return text_from_geometry(shapely.normalize(a)) == text_from_geometry(shapely.normalize(b))

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import TextClause, text
 from sqlalchemy.orm import Session
 
+from landmatch.db import holds
 from landmatch.errors import InvalidInput
 from landmatch.match.requirements import Requirement
 from landmatch.match.rules import AMU, MATCH_FROM, PRICE, Params, render_rules, scope_sql
@@ -83,10 +84,10 @@ def _reserved_ids(session: Session, project_id: int | None, today: dt.date) -> l
         r[0]
         for r in session.execute(
             text(
-                "SELECT parcel_id FROM landmatch.reservation WHERE released_at IS NULL "
-                "AND (until IS NULL OR until >= :d) AND project_id IS DISTINCT FROM :p"
+                f"SELECT r.parcel_id FROM landmatch.reservation r WHERE {holds.IN_FORCE} "
+                "AND r.project_id IS DISTINCT FROM :p"
             ),
-            {"d": today, "p": project_id},
+            {**holds.day(today), "p": project_id},
         )
     ]
 

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from landmatch import vocab
 from landmatch.auth import Principal
 from landmatch.dates import beijing_today
+from landmatch.db import holds
 from landmatch.db.engine import audited
 from landmatch.db.holds import ENDS_HOLD
 from landmatch.db.locking import check_version, require_if_match
@@ -395,25 +396,32 @@ def _advance(
 # Reservations ------------------------------------------------------------------------------
 
 
-#: What everyone who may list reservations sees of another team's: that the parcel is held and
-#: until when, not by whom or for what.
+#: What everyone who may list reservations sees of a hold they are shown the date of only
+#: (:func:`landmatch.db.holds.shown`): that the parcel is held and until when, not by whom or
+#: for what. The bureau of the parcel's city sees ``owner_team`` too.
 OTHERS_SEE = ("id", "parcel_code", "parcel_id", "until", "created_at", "released_at")
 
 
 def _reservation(row: Any, principal: Principal) -> dict[str, Any]:
+    """The hold ``row`` (of :data:`_RCOLS`) as the caller is shown it, by the one rule
+    (:func:`landmatch.db.holds.shown`): in full to the holding team and admins, the team and
+    date to the bureau of the parcel's city, the date to anyone else."""
     d = dict(row._mapping)
+    level = holds.shown(principal, d["owner_team"], d.pop("city_code"))
     for k, v in list(d.items()):
         if hasattr(v, "isoformat"):
             d[k] = v.isoformat()
-    d["own"] = ownership.owns(principal, d["owner_team"])
-    if not d["own"]:
+    d["own"] = level == "project"
+    if level == "team":
+        d = {k: d[k] for k in (*OTHERS_SEE, "owner_team", "own")}
+    elif level == "date":
         d = {k: d[k] for k in (*OTHERS_SEE, "own")}
     return d
 
 
 _RCOLS = (
     "r.id, p.code AS parcel_code, r.parcel_id, r.project_id, pr.name AS project_name, "
-    "r.reserved_by, r.owner_team, r.until, r.note, r.created_at, r.released_at"
+    "r.reserved_by, r.owner_team, r.until, r.note, r.created_at, r.released_at, p.city_code"
 )
 _RFROM = (
     "FROM landmatch.reservation r JOIN landmatch.parcel p ON p.id = r.parcel_id "
@@ -424,34 +432,31 @@ _RFROM = (
 def list_reservations(
     session: Session, principal: Principal, active: bool = True
 ) -> list[dict[str, Any]]:
-    """Every hold (active ones by default): the caller's team's in full, others' as
-    :data:`OTHERS_SEE`; a city's bureau sees the holds on its city's parcels only."""
+    """Every hold (those in force by default, :data:`landmatch.db.holds.IN_FORCE`), each as
+    :func:`_reservation` shows it; a city's bureau sees the holds on its city's parcels only."""
     principal.require(*STAFF, "bureau")
-    where = ["r.released_at IS NULL"] if active else []
+    where = [holds.IN_FORCE] if active else []
+    params: dict[str, Any] = holds.day()
     city = own_city(principal)
     if city is not None:
         where.append("p.city_code = :city")
+        params["city"] = city
     sql = (
         f"SELECT {_RCOLS} {_RFROM} {'WHERE ' + ' AND '.join(where) if where else ''} ORDER BY r.id"
     )
-    return [_reservation(r, principal) for r in session.execute(text(sql), {"city": city})]
+    return [_reservation(r, principal) for r in session.execute(text(sql), params)]
 
 
 def holds_on(
-    session: Session, principal: Principal, codes: Sequence[str], today: dt.date | None = None
+    session: Session, principal: Principal, codes: Sequence[str]
 ) -> dict[str, dict[str, Any]]:
-    """The holds in force (not released, not past their date) on the parcels ``codes``, by
-    parcel code: the caller's team's in full (the project, its team), others' as
-    :data:`OTHERS_SEE` — that the parcel is held and until when. A results page shows them so
-    that nobody offers to reserve what another project holds."""
+    """The holds in force (:data:`landmatch.db.holds.IN_FORCE`) on the parcels ``codes``, by
+    parcel code, each as :func:`_reservation` shows it. A results page shows them so that
+    nobody offers to reserve what another project holds."""
     principal.require(*STAFF, "bureau")
-    today = today or beijing_today()
     rows = session.execute(
-        text(
-            f"SELECT {_RCOLS} {_RFROM} WHERE p.code = ANY(:codes) AND r.released_at IS NULL "
-            "AND (r.until IS NULL OR r.until >= :d)"
-        ),
-        {"codes": list(codes), "d": today},
+        text(f"SELECT {_RCOLS} {_RFROM} WHERE p.code = ANY(:codes) AND {holds.IN_FORCE}"),
+        {"codes": list(codes), **holds.day()},
     )
     return {r.parcel_code: _reservation(r, principal) for r in rows}
 

@@ -41,6 +41,7 @@ from landmatch.api.schemas.projects import (
     Project,
     Reservation,
     ReservationSeen,
+    ReservationTeamSeen,
 )
 from landmatch.api.schemas.qa import QaReport
 from landmatch.api.schemas.zones import Zone, ZoneAssessment, ZoneDetail, ZoneWritten
@@ -202,12 +203,15 @@ def test_projects_holds_and_reverse_match_are_their_models(
     held = Reservation.model_validate(
         client.post("/api/reservations", json=hold, headers=team).json()
     )
-    ours = TypeAdapter(list[Reservation | ReservationSeen])
+    ours = TypeAdapter(list[Reservation | ReservationTeamSeen | ReservationSeen])
     assert held in ours.validate_python(client.get("/api/reservations", headers=team).json())
     seen = ours.validate_python(
         client.get("/api/reservations", headers=auth(tokens["bureau"])).json()
     )
-    assert [h.own for h in seen if h.id == held.id] == [False]  # another's hold, unnamed
+    # The bureau of the parcel's city: another's hold, with its team, not its project.
+    mine = [h for h in seen if h.id == held.id]
+    assert len(mine) == 1 and isinstance(mine[0], ReservationTeamSeen), mine
+    assert not mine[0].own and mine[0].owner_team == "t-team-a"
     fits = MatchingProjects.model_validate(
         client.get(f"/api/parcels/{code}/matching-projects", headers=team).json()
     )

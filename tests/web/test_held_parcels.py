@@ -19,6 +19,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from landmatch.accounts.users import add_user
+from landmatch.api.schemas.parcels import ParcelCard
 from landmatch.auth import Principal
 from landmatch.dates import beijing_today
 from landmatch.inventory.imports import ImportOptions, run_import
@@ -139,6 +140,69 @@ def test_the_export_has_the_hold_column_with_the_same_rule(
     assert any("已预留" in str(c.value) for row in notes.iter_rows() for c in row)
 
 
+@pytest.mark.parametrize("role", ["bureau", "bureau_other", "promoter", "promoter_b", "admin"])
+def test_the_reservations_api_shows_each_role_what_the_list_shows_it(
+    client: TestClient, held: dict[str, Any], role: str
+) -> None:
+    """``/api/reservations`` follows the list's rule (``landmatch.db.holds.shown``): the
+    bureau of the parcel's city is told the team (it was told only the date), another city's
+    bureau lists no hold of 石家庄, another team the date only, the team and admins all."""
+    sign_in(client, held["users"][role])
+    r = client.get("/api/reservations")
+    assert r.status_code == 200, r.text[:300]
+    rows = [h for h in r.json() if h["id"] == held["reservation"]]
+    if role == "bureau_other":
+        assert rows == [] and TEAM not in r.text
+        return
+    (hold,) = rows
+    assert hold["until"] == held["until"] and hold["parcel_code"] == held["code"]
+    if role in ("promoter", "admin"):
+        assert hold["own"] is True and hold["project_name"] == PROJECT
+        assert hold["owner_team"] == TEAM and hold["project_id"] == held["project"]
+        return
+    others = {"id", "parcel_code", "parcel_id", "until", "created_at", "released_at", "own"}
+    assert hold["own"] is False and PROJECT not in r.text
+    if role == "bureau":
+        assert set(hold) == others | {"owner_team"} and hold["owner_team"] == TEAM
+    else:
+        assert set(hold) == others and TEAM not in r.text
+    # The same as the parcel list's 预留 cell and the parcel card say to the same caller.
+    card = client.get(f"/api/parcels/{held['code']}/card")
+    assert card.status_code == 200, card.text[:300]
+    want = {"until": held["until"], "own": False} | ({"team": TEAM} if role == "bureau" else {})
+    assert card.json()["internal"]["reservation"] == want
+    ParcelCard.model_validate(card.json())  # the documented card (the bureau's team too)
+    listed = _cell(client.get(f"/workbench/parcels?q={held['code']}").text, held["code"])
+    assert listed == _seen(held)[role] and (TEAM in (listed or "")) == ("owner_team" in hold)
+
+
+def test_a_hold_past_its_date_is_in_force_nowhere(
+    client: TestClient, session: Session, held: dict[str, Any]
+) -> None:
+    """A hold whose date has passed and that nobody released yet (it ends by itself) is not
+    held on the list, the card or ``/api/reservations`` alike; the card and the API had
+    still shown it while the list and its 预留 filter did not."""
+    yesterday = beijing_today() - dt.timedelta(days=1)
+    session.execute(
+        text("UPDATE landmatch.reservation SET until = :d WHERE id = :i"),
+        {"d": yesterday, "i": held["reservation"]},
+    )
+    session.flush()
+    code = held["code"]
+    for role in ("promoter", "bureau"):
+        sign_in(client, held["users"][role])
+        assert _cell(client.get(f"/workbench/parcels?q={code}").text, code) == "—"
+        assert _cell(client.get("/workbench/parcels?held=1").text, code) is None
+        card = client.get(f"/api/parcels/{code}/card")
+        assert card.status_code == 200 and card.json()["internal"]["reservation"] is None
+        active = client.get("/api/reservations").json()
+        assert held["reservation"] not in [h["id"] for h in active], active
+        every = client.get("/api/reservations?active=false").json()
+        assert [h["until"] for h in every if h["id"] == held["reservation"]] == [
+            yesterday.isoformat()
+        ]
+
+
 def _hold_state(session: Session, held: dict[str, Any]) -> tuple[Any, list[str]]:
     released = session.execute(
         text("SELECT released_at FROM landmatch.reservation WHERE id = :i"),
@@ -209,6 +273,44 @@ def test_deleting_a_held_parcel_ends_the_hold_and_says_so(
     released, notes = _hold_state(session, held)
     assert released is not None
     assert notes == [f"t-bureau-sjz|地块 {code} 已删除（t-bureau-sjz），本项目对该地块的预留已结束"]
+
+
+def test_the_api_delete_answers_the_hold_it_ended_when_asked(
+    client: TestClient, session: Session, tokens: dict[str, str], held: dict[str, Any]
+) -> None:
+    """``DELETE /api/parcels/{code}`` ended a hold and answered 204 with nothing: with
+    ``Prefer: return=representation`` it answers 200 with the delete's warnings; without, 204
+    with the ETag as before."""
+    code = held["code"]
+    bureau = auth(tokens["bureau"])
+    tag = client.get(f"/api/parcels/{code}", headers=bureau).headers["ETag"]
+    prefer = {"Prefer": 'handling=lenient, return="representation"'}
+    r = client.delete(f"/api/parcels/{code}", headers={**bureau, "If-Match": tag, **prefer})
+    assert r.status_code == 200, r.text
+    assert r.headers["Preference-Applied"] == "return=representation"
+    assert r.json() == {
+        "code": code,
+        "deleted": True,
+        "warnings": [
+            {
+                "field": "status",
+                "message": f"地块 {code} 原由招商团队“{TEAM}”的项目预留（至 {held['until']}）；"
+                "删除后预留已结束，已记入该项目的进展记录",
+            }
+        ],
+    }
+    released, notes = _hold_state(session, held)
+    assert released is not None and len(notes) == 1
+    # Restored (against the delete's ETag) and deleted again without asking: 204, no body.
+    back = client.post(
+        f"/api/parcels/{code}/restore", json={}, headers={**bureau, "If-Match": r.headers["ETag"]}
+    )
+    assert back.status_code == 200, back.text
+    again = client.delete(
+        f"/api/parcels/{code}", headers={**bureau, "If-Match": back.headers["ETag"]}
+    )
+    assert again.status_code == 204 and again.content == b"" and again.headers["ETag"]
+    assert "Preference-Applied" not in again.headers
 
 
 def test_another_status_by_the_bulk_action_warns_and_keeps_the_hold(

@@ -864,6 +864,56 @@ def test_a_boundary_out_of_the_committees_zone_is_refused_beside_the_map(
     assert r.status_code == 403
 
 
+def test_a_boundary_saved_as_it_was_opened_writes_nothing(
+    client: TestClient, passwords: dict[str, str], codes: dict[str, str], session: Session
+) -> None:
+    """Saving the boundary page without moving a vertex said 边界已保存 (and wrote a
+    version): now 边界未改变 and nothing is written, also for the same ring typed from
+    another vertex the other way round; a boundary that did change is saved as before."""
+    csrf = sign_in(client, passwords["bureau"])
+    code = codes["own"]
+
+    def state() -> tuple[int, int]:
+        return (
+            session.execute(
+                text(
+                    "SELECT p.version, (SELECT count(*) FROM landmatch.parcel_version v "
+                    "WHERE v.parcel_id = p.id) FROM landmatch.parcel p WHERE p.code = :c"
+                ),
+                {"c": code},
+            )
+            .one()
+            ._tuple()
+        )
+
+    before = state()
+    page = client.get(f"/workbench/parcels/{code}/boundary")
+    assert page.status_code == 200, page.text[:300]
+    opened = _typed(page.text)
+    lines = opened.split("\n\n")[0].splitlines()
+    turned = "\n".join(reversed(lines[1:] + lines[:1]))
+    for typed in (opened, turned):
+        r = client.post(
+            f"/workbench/parcels/{code}/boundary",
+            data={"csrf_token": csrf, "version": before[0], "coords": typed, "reason": "未动"},
+            follow_redirects=False,
+        )
+        assert r.status_code == 303, r.text[:500]
+        shown = client.get(r.headers["location"]).text
+        assert "边界未改变" in shown and "边界已保存" not in shown
+        assert state() == before
+    if "\n\n" not in opened:  # one ring: a vertex moved by 0.0001° is a change
+        x, y = (float(v) for v in lines[0].split(","))
+        moved = "\n".join([f"{x + 0.0001:.8f},{y:.8f}", *lines[1:]])
+        r = client.post(
+            f"/workbench/parcels/{code}/boundary",
+            data={"csrf_token": csrf, "version": before[0], "coords": moved},
+            follow_redirects=False,
+        )
+        assert r.status_code == 303 and "边界已保存" in client.get(r.headers["location"]).text
+        assert state() == (before[0] + 1, before[1] + 1)
+
+
 def test_boundary_preview_save_and_new_parcels(
     client: TestClient, passwords: dict[str, str], codes: dict[str, str], session: Session
 ) -> None:

@@ -9,9 +9,9 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from landmatch.api.deps import PrincipalDep, SessionDep
-from landmatch.api.media import GEOJSON, GeoJSONResponse
+from landmatch.api.media import GEOJSON, GeoJSONResponse, prefers_representation
 from landmatch.api.schemas.history import ParcelHistory
-from landmatch.api.schemas.parcels import BulkResult, EditedParcel
+from landmatch.api.schemas.parcels import BulkResult, DeletedParcel, EditedParcel
 from landmatch.db.locking import etag
 from landmatch.inventory import edits
 
@@ -87,7 +87,17 @@ def patch(
 
 
 @router.delete(
-    "/{code}", status_code=204, summary="Soft-delete a parcel (restorable); needs If-Match"
+    "/{code}",
+    status_code=204,
+    summary="Soft-delete a parcel (restorable); needs If-Match. With Prefer: "
+    "return=representation, 200 with what the delete ended (a hold)",
+    responses={
+        200: {
+            "model": DeletedParcel,
+            "description": "Asked for with Prefer: return=representation (Preference-Applied "
+            "says so): the delete's warnings, e.g. the hold on the parcel it ended",
+        }
+    },
 )
 def delete(
     code: str,
@@ -95,9 +105,19 @@ def delete(
     principal: PrincipalDep,
     if_match: Annotated[str | None, Header()] = None,
     reason: Annotated[str | None, Query(max_length=500)] = None,
+    prefer: Annotated[
+        str | None,
+        Header(description="return=representation: answer 200 with what the delete ended"),
+    ] = None,
 ) -> Response:
-    tag, _ended = edits.delete_parcel(session, code, if_match, principal, reason)
+    tag, ended = edits.delete_parcel(session, code, if_match, principal, reason)
     session.commit()
+    if prefers_representation(prefer):
+        body = DeletedParcel.model_validate({"code": code, "deleted": True, "warnings": ended})
+        return JSONResponse(
+            body.model_dump(),
+            headers={"ETag": tag, "Preference-Applied": "return=representation"},
+        )
     return Response(status_code=204, headers={"ETag": tag})
 
 

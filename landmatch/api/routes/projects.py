@@ -15,6 +15,7 @@ from landmatch.api.schemas.projects import (
     Project,
     Reservation,
     ReservationSeen,
+    ReservationTeamSeen,
     RestoredProject,
 )
 from landmatch.match import projects as svc
@@ -130,8 +131,8 @@ def match_project(
 
 @router.get(
     "/api/reservations",
-    summary="Active reservations (all with active=false)",
-    response_model=list[Reservation | ReservationSeen],
+    summary="Reservations in force (all with active=false), each as the caller may see it",
+    response_model=list[Reservation | ReservationTeamSeen | ReservationSeen],
 )
 def reservations(
     session: SessionDep, principal: PrincipalDep, active: bool = True

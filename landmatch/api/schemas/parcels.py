@@ -176,10 +176,13 @@ class PersonContact(Contract):
 
 
 class CardReservation(Contract):
-    """The parcel's active hold: in full for the holding team and admins, else until when."""
+    """The parcel's hold in force, as ``landmatch.db.holds.shown`` lets the caller see it: in
+    full for the holding team and admins, the team and date for the bureau of the parcel's
+    city, else until when."""
 
     own: bool
     until: dt.date | None
+    team: str | None = Field(None, description="招商团队: the holding team, its city's bureau")
     reserved_by: str | None = None
     note: str | None = None
     created_at: dt.datetime | None = None
@@ -220,6 +223,18 @@ class EditedParcel(ParcelFeature):
     """The parcel as the write left it (its ETag in the header), with the write's notes."""
 
     warnings: list[EditNote]
+
+
+class DeletedParcel(Contract):
+    """What a delete did, answered (200) when asked for with ``Prefer: return=representation``;
+    otherwise a delete answers 204 with the deleted version's ETag only."""
+
+    code: str
+    deleted: Literal[True]
+    warnings: list[EditNote] = Field(
+        description="what the delete ended: a hold (预留) on the parcel, said on the holding "
+        "project's timeline too (中文)"
+    )
 
 
 class BulkResult(Contract):

@@ -62,6 +62,20 @@ class Reservation(Contract):
     released_at: Timestamp | None
 
 
+class ReservationTeamSeen(Contract):
+    """A hold on a parcel of the caller's city as its land bureau sees it: the team that holds
+    it (whom to ask) and until when, not the project."""
+
+    own: Literal[False]
+    id: int
+    parcel_code: str
+    parcel_id: int
+    owner_team: str | None
+    until: dt.date | None
+    created_at: Timestamp
+    released_at: Timestamp | None
+
+
 class ReservationSeen(Contract):
     """Another team's hold: that the parcel is held and until when, not by whom or for what."""
 

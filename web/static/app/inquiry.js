@@ -149,7 +149,7 @@
     form.classList.remove("d-none");
     $("#lm-inq-done").classList.add("d-none");
     clearErrors();
-    $("#lm-inq-parcel").textContent = "意向地块：" + (opts.name ? opts.name + "（" + opts.parcel + "）" : opts.parcel);
+    $("#lm-inq-parcel").textContent = LMF.text("意向地块：" + (opts.name ? opts.name + "（" + opts.parcel + "）" : opts.parcel));
     loadToken();
     dialog.showModal();
     $("#lm-inq-name").focus();

@@ -6,8 +6,9 @@
   var LM = (window.LM = window.LM || {});
   var cfg = {};
 
+  // User text as HTML: LMF.text (format.js: no bidirectional controls), then escaped.
   function esc(v) {
-    return String(v === null || v === undefined ? "" : v)
+    return LMF.text(v)
       .replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")
       .replace(/"/g, "&quot;").replace(/'/g, "&#39;");
   }
@@ -259,7 +260,7 @@
   function el(tag, cls, textValue) {
     var e = document.createElement(tag);
     if (cls) e.className = cls;
-    if (textValue !== undefined) e.textContent = textValue;
+    if (textValue !== undefined) e.textContent = LMF.text(textValue);
     return e;
   }
   // format.js: figures as landmatch.numbers writes them (docs/domain.md §0).
@@ -275,8 +276,8 @@
       box.appendChild(el("span", "lm-fac-label", r[5]));
       var icon = L.divIcon({ html: box, className: "lm-fac-icon", iconSize: null, iconAnchor: [9, 9] });
       // Leaflet reads a string tooltip as HTML: hand it a text node so a name stays text.
-      L.marker([r[0], r[1]], { icon: icon, title: r[3], keyboard: false })
-        .bindTooltip(document.createTextNode(r[3])).addTo(group);
+      L.marker([r[0], r[1]], { icon: icon, title: LMF.text(r[3]), keyboard: false })
+        .bindTooltip(document.createTextNode(LMF.text(r[3]))).addTo(group);
     });
     return group;
   }
@@ -290,7 +291,7 @@
       var box = el("div");
       box.appendChild(el("b", "", zn.short_name));
       if (zn.parcels) box.appendChild(el("span", "lm-place-sub", " 熟地 " + fmt(zn.parcels, 0) + " 宗 · " + mu(zn.area_mu) + " 亩"));
-      L.marker([zn.lat, zn.lon], { keyboard: false, title: zn.name + "（" + zn.level_label + zn.kind + "）",
+      L.marker([zn.lat, zn.lon], { keyboard: false, title: LMF.text(zn.name + "（" + zn.level_label + zn.kind + "）"),
         icon: L.divIcon({ html: box, className: "lm-place lm-place-zone" + (zn.parcels ? "" : " lm-place-empty"), iconSize: null }) })
         .on("click", function () { moveMap(function () { LM.map.setView([zn.lat, zn.lon], Math.max(LM.map.getZoom(), 13)); }); })
         .addTo(group);

@@ -113,7 +113,7 @@
   function item(text, cls) {
     var li = document.createElement("li");
     li.className = "list-group-item " + (cls || "");
-    li.appendChild(document.createTextNode(text));
+    li.appendChild(document.createTextNode(LMF.text(text)));
     return li;
   }
   var previewButton = document.getElementById("preview-button");

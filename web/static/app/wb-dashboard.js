@@ -124,7 +124,7 @@
       cards.appendChild(card);
     });
     var rows = d.alerts.map(function (a) {
-      var td = function (v) { var e = document.createElement("td"); e.textContent = v; return e.outerHTML; };
+      var td = function (v) { var e = document.createElement("td"); e.textContent = LMF.text(v); return e.outerHTML; };
       return "<tr>" + td(a.city_name) + td(a.parcel_code) + td(a.step_label) + td(a.due_on) + td(a.days_overdue) + "</tr>";
     }).join("");
     $("alerts").innerHTML = '<table class="table table-sm"><tr><th scope="col">城市</th><th scope="col">地块</th><th scope="col">当前步骤</th><th scope="col">期限</th><th scope="col">逾期天数</th></tr>' +
@@ -176,7 +176,7 @@
         $("export").disabled = false;
         var a = $("export-file");
         a.href = job.file_url; a.hidden = false;
-        a.textContent = "下载 " + job.filename + "（" + (job.size / 1048576).toFixed(1) + " MB）";
+        a.textContent = "下载 " + LMF.text(job.filename) + "（" + (job.size / 1048576).toFixed(1) + " MB）";
         a.click();
       } else if (job.state === "failed") {
         $("export").disabled = false;

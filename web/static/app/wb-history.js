@@ -16,7 +16,7 @@
       L.geoJSON(g.after, { style: { color: "#0d47a1", weight: 3, fillOpacity: 0.2 } })
     ]).addTo(map);
     map.fitBounds(shown.getBounds(), { padding: [30, 30], animate: false });
-    if (caption) { caption.textContent = "显示版本 " + v + " 的边界变化（" + (g.actor || "—") + "）"; }
+    if (caption) { caption.textContent = "显示版本 " + v + " 的边界变化（" + (LMF.text(g.actor) || "—") + "）"; }
   }
   document.addEventListener("click", function (ev) {
     var b = ev.target.closest ? ev.target.closest(".lm-show-geom") : null;

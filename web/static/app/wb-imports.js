@@ -12,7 +12,7 @@
     list.textContent = "";
     Array.prototype.forEach.call(input.files || [], function (f) {
       var li = document.createElement("li");
-      li.textContent = f.name + "（" + Math.max(1, Math.round(f.size / 1024)).toLocaleString("zh-CN") + " KB）";
+      li.textContent = LMF.text(f.name) + "（" + Math.max(1, Math.round(f.size / 1024)).toLocaleString("zh-CN") + " KB）";
       list.appendChild(li);
     });
   }
@@ -76,7 +76,7 @@
           },
           onEachFeature: function (f, l) {
             var p = f.properties;
-            l.bindTooltip(document.createTextNode("第 " + p.row + " 行 " + (p.code || "") + "：" + (LABELS[p.action] || p.action)));
+            l.bindTooltip(document.createTextNode(LMF.text("第 " + p.row + " 行 " + (p.code || "") + "：" + (LABELS[p.action] || p.action))));
           }
         }).addTo(m);
         if (fc.features.length) { m.fitBounds(layer.getBounds(), { padding: [20, 20], animate: false }); }

@@ -1,12 +1,12 @@
 /* Maps of the inventory pages. Folium made the map (window[config.map]); this script draws
    the layers from the page's JSON (script#lm-map-config): the parcel, its neighbours, zones
-   and constraint areas. Names become text nodes (never HTML). Exposes LMW.parcelMap for the
+   and constraint areas. Names become text nodes (never HTML), through LMF.text (format.js). Exposes LMW.parcelMap for the
    boundary editor and the tests. */
 (function () {
   "use strict";
   var STATUS = { ready: "#2e7d32", unsupplied: "#f9a825", idle: "#c62828", supplied: "#1565c0", withdrawn: "#757575" };
 
-  function text(s) { return document.createTextNode(s == null ? "" : String(s)); }
+  function text(s) { return document.createTextNode(LMF.text(s)); }
 
   function draw(map, cfg) {
     var out = {};

@@ -39,7 +39,7 @@ from landmatch.errors import (
     PreconditionFailed,
     UnprocessableInput,
 )
-from landmatch.geo.coords import polygon_from_text, text_from_geometry
+from landmatch.geo.coords import polygon_from_text, same_boundary, text_from_geometry
 from landmatch.inventory import edits, sheet
 from landmatch.inventory.readers import ReadOptions, read_source
 from landmatch.inventory.uploads import PARCEL_FILES, receive
@@ -216,6 +216,8 @@ def save_boundary(
     try:
         geom = _geometry(coords)
         geometry = json.loads(shapely.to_geojson(geom))
+        if _unchanged(ctx, code, geom):
+            return redirect(ctx.request, f"/workbench/parcels/{code}", flash=("info", "边界未改变"))
         body = {"geometry": geometry, "reason": reason.strip() or "在工作台修改边界"}
         feature, _ = edits.update_parcel(
             ctx.session,
@@ -250,6 +252,21 @@ def save_boundary(
         ctx.request,
         f"/workbench/parcels/{code}",
         flash=saved_flash(feature["warnings"], "边界已保存"),
+    )
+
+
+def _unchanged(ctx: PageContext, code: str, geom: Any) -> bool:
+    """Is ``geom`` the parcel's current boundary (as the page shows it)? Then a save writes
+    nothing. Asked of a parcel the account may edit only (refused as the page is, otherwise)."""
+    state = edits.version_state(ctx.session, code, None, ctx.staff.principal)
+    sheet.require_view(ctx.staff.principal, state["city_code"], state["zone_id"])
+    if not sheet.may_edit(ctx.session, ctx.staff.principal, state["city_code"], state["zone_id"]):
+        raise Forbidden("无权编辑该地块：超出本账号的城市或开发区范围")
+    current = state["geometry"]
+    return (
+        not state["deleted"]
+        and current is not None
+        and same_boundary(geom, shapely.geometry.shape(current))
     )
 
 
