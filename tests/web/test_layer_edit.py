@@ -82,9 +82,15 @@ def test_edit_a_facility_with_errors_beside_the_field(
     assert r.status_code == 403 and _row(session).name == "东开发区220千伏变电站"
 
 
-def test_a_save_made_meanwhile_shows_the_conflict_and_reapplies(
-    client: TestClient, passwords: dict[str, str], session: Session, feature: None
-) -> None:
+def _opened_then_saved_by_another(
+    client: TestClient,
+    passwords: dict[str, str],
+    session: Session,
+    fields: dict[str, Any],
+    reason: str | None = None,
+) -> tuple[str, str]:
+    """The bureau signed in with the edit form open (its CSRF token and version), then the
+    feature saved by another account with ``fields``."""
     csrf = sign_in(client, passwords["bureau"])
     version = _version(client.get(URL + "/edit").text)
     changes.update_record(
@@ -92,11 +98,20 @@ def test_a_save_made_meanwhile_shows_the_conflict_and_reapplies(
         Principal(role="admin", name="t-other"),
         "facility",
         CODE,
-        {"source": "他人更新的来源"},
+        fields,
         if_match=ANY,
-        reason="核对来源",
+        reason=reason,
     )
     session.flush()
+    return csrf, version
+
+
+def test_a_save_made_meanwhile_shows_the_conflict_and_reapplies(
+    client: TestClient, passwords: dict[str, str], session: Session, feature: None
+) -> None:
+    csrf, version = _opened_then_saved_by_another(
+        client, passwords, session, {"source": "他人更新的来源"}, reason="核对来源"
+    )
     r = client.post(
         URL + "/edit",
         data={
@@ -124,17 +139,7 @@ def test_a_save_made_meanwhile_shows_the_conflict_and_reapplies(
 def test_delete_and_a_stale_delete(
     client: TestClient, passwords: dict[str, str], session: Session, feature: None
 ) -> None:
-    csrf = sign_in(client, passwords["bureau"])
-    version = _version(client.get(URL + "/edit").text)
-    changes.update_record(
-        session,
-        Principal(role="admin", name="t-other"),
-        "facility",
-        CODE,
-        {"name": "新名"},
-        if_match=ANY,
-    )
-    session.flush()
+    csrf, version = _opened_then_saved_by_another(client, passwords, session, {"name": "新名"})
     r = client.post(
         URL + "/delete", data={"csrf_token": csrf, "version": version, "reason": "错误"}
     )
@@ -281,17 +286,7 @@ def test_a_constraint_areas_boundary_is_edited_as_coordinates(
 def test_a_move_made_on_an_old_version_is_reapplied_from_the_conflict_screen(
     client: TestClient, passwords: dict[str, str], session: Session, feature: None
 ) -> None:
-    csrf = sign_in(client, passwords["bureau"])
-    version = _version(client.get(URL + "/edit").text)
-    changes.update_record(
-        session,
-        Principal(role="admin", name="t-other"),
-        "facility",
-        CODE,
-        {"name": "他人改名"},
-        if_match=ANY,
-    )
-    session.flush()
+    csrf, version = _opened_then_saved_by_another(client, passwords, session, {"name": "他人改名"})
     base = {"csrf_token": csrf, "version": version, "kind": "substation", "source": "电力公司 2025"}
     r = client.post(
         URL + "/edit",

@@ -194,3 +194,30 @@ def test_bureau_adds_one_facility_by_clicking_the_map(
             text("SELECT city_code FROM landmatch.facility WHERE code = :c"), {"c": code}
         ).scalar_one()
     assert city == "130100" and w.errors == []
+
+
+def test_a_constraint_areas_edit_form_draws_its_boundary(
+    live_url: str, watched: Any, bureau_upload: dict[str, str], engine: Engine
+) -> None:
+    """A constraint area's form: its boundary drawn on the map to edit, the live area in 亩,
+    its coordinates as text; no console error."""
+    with engine.connect() as c:
+        code = c.execute(
+            text(
+                "SELECT code FROM landmatch.constraint_area WHERE city_code = '130100' "
+                "AND GeometryType(geom) IN ('POLYGON', 'MULTIPOLYGON') ORDER BY code LIMIT 1"
+            )
+        ).scalar_one()
+    w = watched(viewport=(1280, 1000))
+    page = w.page
+    url = f"{live_url}/workbench/layers/constraint_area/{code}/edit"
+    page.goto(url)
+    browser_sign_in(page, live_url, bureau_upload["user"])
+    page.wait_for_url(url)
+    page.wait_for_selector("#f-coords")
+    # GeoMan's vertex handles: the boundary is on the map, ready to drag.
+    page.wait_for_selector(".lm-map-box .marker-icon")
+    assert page.locator(".lm-map-box .marker-icon").count() >= 3
+    live = page.inner_text("#area-live")
+    assert live != "—" and float(live.replace(",", "")) > 0
+    assert page.input_value("#f-coords").count(",") >= 3 and w.errors == []
