@@ -278,6 +278,8 @@ def feature_surroundings(
 ) -> dict[str, Any]:
     """The same round a reference layer's feature (``layer`` one of ``reflayers.changes.LAYERS``),
     the feature itself left out: what its edit form's map shows and snaps to."""
+    if layer not in ("facility", "constraint_area"):  # a table name, never the caller's text
+        raise ValueError(f"not a reference layer: {layer!r}")
     return surroundings_of(
         session,
         f"(SELECT geom FROM landmatch.{layer} WHERE code = :code)",

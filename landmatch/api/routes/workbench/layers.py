@@ -594,7 +594,7 @@ def _new_page(
     if values is not None:
         try:  # what was typed, drawn again where it can be read
             geometry = shapely.geometry.mapping(_typed_shape(layer, values))
-        except (GeometryError, KeyError):
+        except GeometryError:
             geometry = None
     return render(
         ctx.request,
