@@ -89,3 +89,38 @@ def test_a_hostile_parcel_name_is_text_in_the_card_and_the_brochure(
     fragment = client.get(f"/parcels/{code}/card.html").text
     name = re.search(r'data-lm-name="([^"]*)"', fragment)
     assert name and html.unescape(name.group(1)) == HOSTILE
+
+
+def _planning(page: str) -> str:
+    """The text of the conditions' 规划条件 row."""
+    row = re.search(r"<th>规划条件</th><td>(.*?)</td>", section(page, "conditions"), re.S)
+    assert row, "no 规划条件 row"
+    return html.unescape(row.group(1)).strip()
+
+
+def test_the_planning_conditions_list_only_what_the_parcel_sets(
+    client: TestClient, session: Session
+) -> None:
+    """An unset condition is left out of the card and the brochure (it read “建筑系数 ≥未知%”
+    and “限高 未知 米”); a FAR with one bound shows that bound; none at all reads 未提供."""
+    code = _zone_parcel(session)
+    session.execute(
+        text(
+            "UPDATE landmatch.parcel SET far_min = 1.2, far_max = NULL, density_max = 55, "
+            "building_coeff_min = NULL, green_ratio_max = NULL, height_max_m = NULL "
+            "WHERE code = :c"
+        ),
+        {"c": code},
+    )
+    for path in (f"/parcels/{code}/card.html", f"/parcels/{code}/brochure"):
+        page = client.get(path).text
+        assert _planning(page) == "容积率 ≥1.2；建筑密度 ≤55%", path
+        assert "未知" not in section(page, "conditions") + section(page, "key"), path
+    session.execute(
+        text("UPDATE landmatch.parcel SET far_min = NULL, density_max = NULL WHERE code = :c"),
+        {"c": code},
+    )
+    for path in (f"/parcels/{code}/card.html", f"/parcels/{code}/brochure"):
+        page = client.get(path).text
+        assert _planning(page) == "未提供", path
+        assert "未知" not in section(page, "key"), path
