@@ -191,12 +191,30 @@ def field_rows(
             if name == AREA_FIELD:
                 label, unit = "申报面积", "亩"
             value = props.get(name)
-            shown = display(name, value)
-            if code_names and isinstance(value, str) and value in code_names:
-                shown = f"{code_names[value]}（{value}）"
+            shown = _shown(name, value, code_names)
             rows.append({"name": name, "label": label, "unit": unit, "value": shown})
         groups.append({"title": title, "rows": rows})
     return groups
+
+
+def _shown(name: str, value: Any, code_names: Mapping[str, str] | None) -> str:
+    """A field's value in words; a code ``code_names`` names as 名称（code）."""
+    if code_names and isinstance(value, str) and value in code_names:
+        return f"{code_names[value]}（{value}）"
+    return display(name, value)
+
+
+def code_names(session: Session, city_code: str, zone_code: str | None) -> dict[str, str]:
+    """The names of the codes a parcel's fields hold outside the vocabularies: its city's
+    counties and its zone (the pages showed the zone as its bare code, htz-shijiazhuang)."""
+    names = dict(counties_of(session, city_code))
+    if zone_code:
+        zone = session.execute(
+            text("SELECT name FROM landmatch.dev_zone WHERE code = :c"), {"c": zone_code}
+        ).scalar()
+        if zone:
+            names[zone_code] = str(zone)
+    return names
 
 
 def form_groups(
@@ -204,10 +222,12 @@ def form_groups(
     errors: Mapping[str, str],
     counties: list[tuple[str, str]],
     hidden: Collection[str] = (),
+    code_names: Mapping[str, str] | None = None,
 ) -> list[dict[str, Any]]:
     """The edit form: every editable field with its label, unit, input kind, choices and error
     (``values``: form text by field name); ``hidden`` fields (those the editor may not read,
-    landmatch.confidential) are left out, so the form neither shows nor sends them."""
+    landmatch.confidential) are left out, so the form neither shows nor sends them. The
+    read-only fields are shown as the parcel page shows them (``code_names``: as field_rows)."""
     groups = []
     for title, names in GROUPS:
         items = []
@@ -234,7 +254,7 @@ def form_groups(
             if name == "county_code":
                 item["kind"], item["choices"] = "code", counties
             if name in READ_ONLY:
-                item["shown"] = display(name, values.get(name) or None)
+                item["shown"] = _shown(name, values.get(name) or None, code_names)
             items.append(item)
         groups.append({"title": title, "fields": items})
     return groups
@@ -325,7 +345,7 @@ def parcel_sheet(
     return {
         "feature": feature,
         "parcel": p,
-        "groups": field_rows(p, dict(counties_of(session, p["city_code"]))),
+        "groups": field_rows(p, code_names(session, p["city_code"], p.get("zone_code"))),
         "updated_at": dt.datetime.fromisoformat(p["updated_at"]) if p.get("updated_at") else None,
         "status_label": vocab.label(vocab.PARCEL_STATUS, p["status"]),
         "visibility_label": vocab.label(vocab.VISIBILITY, p.get("visibility")),

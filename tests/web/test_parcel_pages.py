@@ -110,6 +110,25 @@ def test_pages_as_each_role(
                 assert "<html" in r.text and "无权" in r.text
 
 
+def test_the_zone_is_named_on_the_parcel_page_and_the_edit_form(
+    client: TestClient, passwords: dict[str, str], codes: dict[str, str], session: Session
+) -> None:
+    """The committee reads its zone's name beside the code (it read htz-…, a bare code)."""
+    zone_code, zone_name = session.execute(
+        text(
+            "SELECT z.code, z.name FROM landmatch.parcel p JOIN landmatch.dev_zone z "
+            "ON z.id = p.zone_id WHERE p.code = :c"
+        ),
+        {"c": codes["zone"]},
+    ).one()
+    sign_in(client, passwords["zone"])
+    shown = f"{zone_name}（{zone_code}）"
+    page = client.get(f"/workbench/parcels/{codes['zone']}").text
+    assert f'data-field="zone_code">{shown}</dd>' in page
+    form = client.get(f"/workbench/parcels/{codes['zone']}/edit").text
+    assert f'id="f-zone_code" value="{shown}" readonly' in form
+
+
 def _csrf_and_version(client: TestClient, code: str) -> tuple[str, int]:
     page = client.get(f"/workbench/parcels/{code}/edit")
     assert page.status_code == 200, page.text[:300]
