@@ -344,6 +344,28 @@ def test_export_is_exactly_the_filtered_set(
     }
 
 
+def test_a_committees_export_names_its_zone_county_and_check(
+    client: TestClient, passwords: dict[str, str], codes: dict[str, str], session: Session
+) -> None:
+    """The 说明 sheet's 导出范围 of a zone committee's export says the zone's name, the county's
+    and the QA check's title (it said “开发区 17”, “县区 130108”, “质检问题 stale_utilities”)."""
+    zone, county, county_name = session.execute(
+        text(
+            "SELECT z.name, p.county_code, d.name FROM landmatch.parcel p "
+            "JOIN landmatch.dev_zone z ON z.id = p.zone_id "
+            "JOIN landmatch.admin_division d ON d.code = p.county_code WHERE p.code = :c"
+        ),
+        {"c": codes["zone"]},
+    ).one()
+    sign_in(client, passwords["zone"])
+    r = client.get(f"/workbench/parcels/export?format=xlsx&county={county}&qa=stale_utilities")
+    assert r.status_code == 200, r.text[:300]
+    notes = dict(load_workbook(io.BytesIO(r.content))["说明"].iter_rows(values_only=True))
+    scope = str(notes["导出范围"])
+    assert f"县区 {county_name}（{county}）" in scope, scope
+    assert f"开发区 {zone}" in scope and "质检问题 市政配套数据过期" in scope, scope
+
+
 def test_bulk_publish_in_one_transaction(
     client: TestClient, passwords: dict[str, str], session: Session, codes: dict[str, str]
 ) -> None:
