@@ -132,6 +132,20 @@ def test_brochure_page_and_pdf(live_url: str, watched: Any, public_parcel: dict[
     assert pdf.headers["content-type"] == "application/pdf"
 
 
+def test_the_brochure_fits_a_phone(
+    live_url: str, watched: Any, public_parcel: dict[str, Any]
+) -> None:
+    """At 390 px the 推介书 is no wider than the screen (its maps' borders made it 392 px: the
+    page slid sideways under an investor's thumb)."""
+    w = watched(viewport=(390, 844))
+    w.page.goto(f"{live_url}/parcels/{public_parcel['code']}/brochure")
+    w.page.wait_for_load_state("networkidle")
+    assert w.page.locator(".maps svg").count() == 2
+    overflow = "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    assert w.page.evaluate(overflow) <= 0
+    assert w.errors == []
+
+
 def test_match_map_numbers_sites_and_shows_breakdown(
     live_url: str, watched: Any, match_id: str
 ) -> None:
