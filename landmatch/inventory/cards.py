@@ -146,6 +146,7 @@ def parcel_card(
                 vocab.label(vocab.SUPPLY_MODES, m) for m in p.get("supply_modes") or []
             ],
             "readiness": [vocab.label(vocab.READINESS, r) for r in p.get("readiness") or []],
+            "visibility": vocab.label(vocab.VISIBILITY, p.get("visibility")),
         },
         "utilities": utilities,
         "zone": zone,

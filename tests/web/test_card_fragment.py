@@ -62,7 +62,10 @@ def test_the_map_card_follows_the_json_cards_visibility(
     public = client.get(f"/parcels/{code}/card.html").text
     assert "内部信息" not in public and "lm-internal" not in public
     staff = client.get(f"/parcels/{code}/card.html", headers=auth(tokens["promoter"])).text
-    assert "内部信息" in staff and f'href="/api/parcels/{code}/history"' in staff
+    # The history is the workbench's page, and the visibility a word (it was the API's JSON
+    # and the code “public”/“internal”).
+    assert "内部信息" in staff and f'href="/workbench/parcels/{code}/history"' in staff
+    assert "<th>可见性</th><td>公开</td>" in staff
     assert "data-lm-inquiry" not in staff  # staff do not inquire
     idle = session.execute(
         text("SELECT code FROM landmatch.parcel WHERE status = 'idle' LIMIT 1")
@@ -71,6 +74,7 @@ def test_the_map_card_follows_the_json_cards_visibility(
     assert hidden.status_code == 404 and hidden.json()["detail"]  # the script shows the message
     shown = client.get(f"/parcels/{idle}/card.html", headers=auth(tokens["promoter"]))
     assert shown.status_code == 200 and "内部信息" in shown.text
+    assert "<th>可见性</th><td>内部</td>" in shown.text and ">internal<" not in shown.text
 
 
 def test_a_hostile_parcel_name_is_text_in_the_card_and_the_brochure(

@@ -111,7 +111,7 @@ def test_staff_map_login_all_statuses_and_internal_card(
     assert "数据质量提示" in text and "预留" in text
     assert (
         w.page.locator("#lm-card a", has_text="变更历史").get_attribute("href")
-        == f"/api/parcels/{idle_parcel['code']}/history"
+        == f"/workbench/parcels/{idle_parcel['code']}/history"
     )
     w.shot("staff_map_card")
     assert w.errors == [], [u for u in w.requests]

@@ -105,6 +105,7 @@ class CardLabels(Contract):
     compatible_uses: list[str | None]
     supply_modes: list[str | None]
     readiness: list[str | None]
+    visibility: str | None = Field(None, description="公开 / 内部 (staff's card)")
 
 
 class CardUtility(Contract):
