@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from landmatch import vocab
 from landmatch.auth import Principal
+from landmatch.confidential import CONFIDENTIAL_FIELDS, may_read
 from landmatch.dates import beijing_today
 from landmatch.db.cards import reservation_of
 from landmatch.db.geometry import geojson_sql
@@ -178,11 +179,19 @@ def in_form_units(errors: Mapping[str, str], sent: Mapping[str, Any]) -> dict[st
     return out
 
 
+# What a field the reader may not read (landmatch.confidential) shows instead of its value:
+# not “—”, which reads as “not recorded”.
+WITHHELD = "仅所在城市的自然资源部门可见"
+
+
 def field_rows(
-    props: Mapping[str, Any], code_names: Mapping[str, str] | None = None
+    props: Mapping[str, Any],
+    code_names: Mapping[str, str] | None = None,
+    withheld: Collection[str] = (),
 ) -> list[dict[str, Any]]:
     """Every field grouped as staff think of them, with label, unit and shown value
-    (``code_names``: names of codes outside the vocabularies, e.g. county codes)."""
+    (``code_names``: names of codes outside the vocabularies, e.g. county codes;
+    ``withheld``: the fields the reader may not read, shown as :data:`WITHHELD`)."""
     groups = []
     for title, names in GROUPS:
         rows = []
@@ -191,7 +200,7 @@ def field_rows(
             if name == AREA_FIELD:
                 label, unit = "申报面积", "亩"
             value = props.get(name)
-            shown = _shown(name, value, code_names)
+            shown = WITHHELD if name in withheld else _shown(name, value, code_names)
             rows.append({"name": name, "label": label, "unit": unit, "value": shown})
         groups.append({"title": title, "rows": rows})
     return groups
@@ -345,7 +354,11 @@ def parcel_sheet(
     return {
         "feature": feature,
         "parcel": p,
-        "groups": field_rows(p, code_names(session, p["city_code"], p.get("zone_code"))),
+        "groups": field_rows(
+            p,
+            code_names(session, p["city_code"], p.get("zone_code")),
+            withheld=() if may_read(principal, p["city_code"]) else CONFIDENTIAL_FIELDS,
+        ),
         "updated_at": dt.datetime.fromisoformat(p["updated_at"]) if p.get("updated_at") else None,
         "status_label": vocab.label(vocab.PARCEL_STATUS, p["status"]),
         "visibility_label": vocab.label(vocab.VISIBILITY, p.get("visibility")),

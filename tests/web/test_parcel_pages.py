@@ -129,6 +129,24 @@ def test_the_zone_is_named_on_the_parcel_page_and_the_edit_form(
     assert f'id="f-zone_code" value="{shown}" readonly' in form
 
 
+def test_a_field_the_reader_may_not_read_says_so(
+    client: TestClient, passwords: dict[str, str], codes: dict[str, str], session: Session
+) -> None:
+    """The committee does not read the parcel's contact phone (landmatch.confidential): the
+    page says who does, where it showed “—” as if none were recorded; the admin reads it."""
+    session.execute(
+        text("UPDATE landmatch.parcel SET contact_phone = '13900001111' WHERE code = :c"),
+        {"c": codes["zone"]},
+    )
+    sign_in(client, passwords["zone"])
+    page = client.get(f"/workbench/parcels/{codes['zone']}").text
+    assert 'data-field="contact_phone">仅所在城市的自然资源部门可见</dd>' in page
+    assert "13900001111" not in page
+    sign_in(client, passwords["admin"])
+    page = client.get(f"/workbench/parcels/{codes['zone']}").text
+    assert 'data-field="contact_phone">13900001111</dd>' in page
+
+
 def _csrf_and_version(client: TestClient, code: str) -> tuple[str, int]:
     page = client.get(f"/workbench/parcels/{code}/edit")
     assert page.status_code == 200, page.text[:300]
