@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from landmatch import vocab
 from landmatch.auth import Principal
-from landmatch.confidential import CONFIDENTIAL_FIELDS, may_read
+from landmatch.confidential import CONFIDENTIAL_FIELDS, WITHHELD, may_read
 from landmatch.dates import beijing_today
 from landmatch.db.cards import reservation_of
 from landmatch.db.geometry import geojson_sql
@@ -179,11 +179,6 @@ def in_form_units(errors: Mapping[str, str], sent: Mapping[str, Any]) -> dict[st
     return out
 
 
-# What a field the reader may not read (landmatch.confidential) shows instead of its value:
-# not “—”, which reads as “not recorded”.
-WITHHELD = "仅所在城市的自然资源部门可见"
-
-
 def field_rows(
     props: Mapping[str, Any],
     code_names: Mapping[str, str] | None = None,
@@ -191,7 +186,8 @@ def field_rows(
 ) -> list[dict[str, Any]]:
     """Every field grouped as staff think of them, with label, unit and shown value
     (``code_names``: names of codes outside the vocabularies, e.g. county codes;
-    ``withheld``: the fields the reader may not read, shown as :data:`WITHHELD`)."""
+    ``withheld``: the fields the reader may not read, shown as
+    :data:`landmatch.confidential.WITHHELD`)."""
     groups = []
     for title, names in GROUPS:
         rows = []

@@ -128,3 +128,30 @@ def test_the_planning_conditions_list_only_what_the_parcel_sets(
         page = client.get(path).text
         assert _planning(page) == "未提供", path
         assert "未知" not in section(page, "key"), path
+
+
+def test_the_staff_card_says_which_fields_its_reader_may_not_read(
+    client: TestClient, session: Session, tokens: dict[str, str]
+) -> None:
+    """A promoter does not read the 底价 or the contact's phone (landmatch.confidential): the
+    card says who does, where it said “底价 未知 万元/亩” as if none were set; the admin reads
+    both."""
+    code = _zone_parcel(session)
+    session.execute(
+        text(
+            "UPDATE landmatch.parcel SET reserve_price_wan_per_mu = 33.5, contact_name = '王工', "
+            "contact_phone = '13900002222' WHERE code = :c"
+        ),
+        {"c": code},
+    )
+    promoter = client.get(f"/parcels/{code}/card.html", headers=auth(tokens["promoter"])).text
+    internal = section(promoter, "internal")
+    assert '<th>底价</th><td><span class="muted">仅所在城市的自然资源部门可见</span>' in internal
+    assert "王工" in internal and "（电话仅所在城市的自然资源部门可见）" in internal
+    assert "底价</th><td>未知" not in internal and "13900002222" not in promoter
+    assert "33.5" not in internal
+    admin = section(
+        client.get(f"/parcels/{code}/card.html", headers=auth(tokens["admin"])).text, "internal"
+    )
+    assert "<th>底价</th><td>33.50 万元/亩</td>" in admin and "13900002222" in admin
+    assert "仅所在城市" not in admin

@@ -196,6 +196,9 @@ class CardInternal(Contract):
     reservation: CardReservation | None
     qa_flags: list[str]
     history_url: str
+    withheld: dict[str, str] = Field(
+        default_factory=dict, description="confidential fields the caller may not read → text"
+    )
 
 
 class ParcelCard(Contract):
