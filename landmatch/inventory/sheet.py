@@ -265,6 +265,28 @@ def form_groups(
     return groups
 
 
+def scope_bounds(session: Session, principal: Principal) -> list[list[float]] | None:
+    """[[south, west], [north, east]] of where the account keeps parcels (a committee's zone,
+    a city bureau's city), where a new parcel's map opens; None for a province-wide account."""
+    key: int | str | None
+    if principal.role == "zone" and principal.zone_id is not None:
+        table, column, key = "dev_zone", "id", principal.zone_id
+    else:
+        table, column, key = "admin_division", "code", own_city(principal)
+    if key is None:
+        return None
+    box = session.execute(
+        text(
+            "SELECT ST_YMin(e), ST_XMin(e), ST_YMax(e), ST_XMax(e) FROM "
+            f"(SELECT geom::box2d AS e FROM landmatch.{table} WHERE {column} = :k) b"
+        ),
+        {"k": key},
+    ).first()
+    if box is None or box[0] is None:
+        return None
+    return [[float(box[0]), float(box[1])], [float(box[2]), float(box[3])]]
+
+
 def counties_of(session: Session, city_code: str) -> list[tuple[str, str]]:
     rows = session.execute(
         text(

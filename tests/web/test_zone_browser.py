@@ -353,3 +353,37 @@ def test_a_committees_pages_fit_a_phone(
             wide.append(path)
     assert wide == []
     assert w.errors == []
+
+
+MAP_VIEW_JS = """() => {
+  for (const k in window) {
+    const m = window[k];
+    if (m instanceof L.Map) { const c = m.getCenter(); return {lat: c.lat, lon: c.lng, zoom: m.getZoom()}; }
+  }
+  return null;
+}"""
+
+
+def test_a_committees_new_parcel_map_opens_on_its_zone(
+    live_url: str, watched: Any, busy_committee: dict[str, str], engine: Engine
+) -> None:
+    """The new parcel's map opens over the committee's zone (it opened at Hebei's centre at the
+    editor's zoom, a grey square with nothing to draw on)."""
+    with engine.connect() as c:
+        s, w_, n, e = c.execute(
+            text(
+                "SELECT ST_YMin(b), ST_XMin(b), ST_YMax(b), ST_XMax(b) FROM "
+                "(SELECT geom::box2d AS b FROM landmatch.dev_zone WHERE code = :c) x"
+            ),
+            {"c": busy_committee["code"]},
+        ).one()
+    w = watched(viewport=(1280, 900))
+    page = w.page
+    page.goto(live_url + "/workbench/parcels/new")
+    browser_sign_in(page, live_url, busy_committee["user"])
+    page.wait_for_url(re.compile(r"/workbench/parcels/new$"))
+    page.wait_for_load_state("networkidle")
+    view = page.evaluate(MAP_VIEW_JS)
+    assert view and s <= view["lat"] <= n and w_ <= view["lon"] <= e, (view, (s, w_, n, e))
+    assert view["zoom"] < 14  # the whole zone in view, not the editor's closest zoom
+    assert w.errors == []
