@@ -28,6 +28,9 @@ from typing import Any
 from landmatch.viewer import Viewer
 
 CONFIDENTIAL_FIELDS: tuple[str, ...] = ("reserve_price_wan_per_mu", "contact_phone")
+# What a page shows for a confidential field its reader may not read (not “—” or 未知, which
+# read as “not recorded”).
+WITHHELD = "仅所在城市的自然资源部门可见"
 _SQL_TYPES = {"reserve_price_wan_per_mu": "numeric", "contact_phone": "text"}
 REF_PRICE = "ref_price_wan_per_mu"
 _CITY_CODE = re.compile(r"\d{6}")

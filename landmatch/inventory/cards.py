@@ -17,6 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from landmatch import industry_codes, vocab
+from landmatch.confidential import CONFIDENTIAL_FIELDS, WITHHELD, may_read
 from landmatch.dates import beijing_today
 from landmatch.db.cards import qa_flags_of, reservation_of, utilities_of
 from landmatch.db.membership import zone_label
@@ -146,6 +147,7 @@ def parcel_card(
                 vocab.label(vocab.SUPPLY_MODES, m) for m in p.get("supply_modes") or []
             ],
             "readiness": [vocab.label(vocab.READINESS, r) for r in p.get("readiness") or []],
+            "visibility": vocab.label(vocab.VISIBILITY, p.get("visibility")),
         },
         "utilities": utilities,
         "zone": zone,
@@ -171,5 +173,9 @@ def parcel_card(
             "reservation": reservation_of(session, code, principal),
             "qa_flags": qa_flags_of(p, utilities),
             "history_url": f"/api/parcels/{quote(code, safe='')}/history",
+            # The confidential fields this reader may not read, each with what to show.
+            "withheld": {}
+            if may_read(principal, p.get("city_code"))
+            else dict.fromkeys(CONFIDENTIAL_FIELDS, WITHHELD),
         }
     return json.loads(json.dumps(card, default=str))

@@ -28,6 +28,7 @@ from landmatch.confidential import column_sql
 from landmatch.dates import beijing_today
 from landmatch.db.holds import hold_text, seen_by_code
 from landmatch.db.parcels import ParcelFilter, filter_sql
+from landmatch.db.qa_flags import FLAG_TITLES
 from landmatch.errors import InvalidInput, NotFound
 from landmatch.geo.txt import write_txt, write_txt_zones
 from landmatch.geo.validate import normalise_polygons
@@ -279,21 +280,38 @@ def export_parcels(
         holds = None
         if not principal.is_public:
             holds = {c: hold_text(h) for c, h in seen_by_code(session, principal).items()}
-        data = ledger_xlsx(
-            frame, geoms, counties, scope=scope_text(f, principal), fields=fields, holds=holds
-        )
+        scope = scope_text(f, principal, counties, zone_name(session, f))
+        data = ledger_xlsx(frame, geoms, counties, scope=scope, fields=fields, holds=holds)
     return Export(data=data, media_type=media, filename=f"parcels-{stamp}.{ext}")
 
 
-def scope_text(f: ParcelFilter, principal: Principal) -> str:
-    """Which parcels an export holds, in words (for the 说明 sheet)."""
+def zone_name(session: Session, f: ParcelFilter) -> str | None:
+    """The name of the zone ``f`` is narrowed to (by code, or by id for a committee)."""
+    if not (f.zone or f.zone_id):
+        return None
+    name = session.execute(
+        text("SELECT name FROM landmatch.dev_zone WHERE code = :c OR id = :i"),
+        {"c": f.zone, "i": f.zone_id},
+    ).scalar()
+    return None if name is None else str(name)
+
+
+def scope_text(
+    f: ParcelFilter,
+    principal: Principal,
+    counties: dict[str, str] | None = None,
+    zone: str | None = None,
+) -> str:
+    """Which parcels an export holds, in words (for the 说明 sheet): names for codes
+    (``counties``: county names by code; ``zone``: the zone's name), never a bare id."""
     parts = []
     if f.city:
         parts.append(f"城市 {vocab.CITIES.get(f.city, f.city)}（{f.city}）")
     if f.county:
-        parts.append(f"县区 {f.county}")
+        county = (counties or {}).get(f.county)
+        parts.append(f"县区 {county}（{f.county}）" if county else f"县区 {f.county}")
     if f.zone or f.zone_id:
-        parts.append(f"开发区 {f.zone or f.zone_id}")
+        parts.append(f"开发区 {zone or f.zone or f.zone_id}")
     if f.status:
         parts.append("状态 " + "、".join(vocab.PARCEL_STATUS.get(s, s) for s in f.status))
     if f.land_use:
@@ -309,7 +327,7 @@ def scope_text(f: ParcelFilter, principal: Principal) -> str:
     if f.q:
         parts.append(f"编号或名称含“{f.q}”")
     if f.qa:
-        parts.append(f"质检问题 {f.qa}")
+        parts.append(f"质检问题 {FLAG_TITLES.get(f.qa, f.qa)}")
     if f.age:
         parts.append(
             {"fresh": "数据较新", "stale": "数据过期", "unknown": "未注明更新日期"}.get(

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from landmatch import vocab
 from landmatch.auth import Principal
+from landmatch.confidential import CONFIDENTIAL_FIELDS, WITHHELD, may_read
 from landmatch.dates import beijing_today
 from landmatch.db.cards import reservation_of
 from landmatch.db.geometry import geojson_sql
@@ -179,10 +180,14 @@ def in_form_units(errors: Mapping[str, str], sent: Mapping[str, Any]) -> dict[st
 
 
 def field_rows(
-    props: Mapping[str, Any], code_names: Mapping[str, str] | None = None
+    props: Mapping[str, Any],
+    code_names: Mapping[str, str] | None = None,
+    withheld: Collection[str] = (),
 ) -> list[dict[str, Any]]:
     """Every field grouped as staff think of them, with label, unit and shown value
-    (``code_names``: names of codes outside the vocabularies, e.g. county codes)."""
+    (``code_names``: names of codes outside the vocabularies, e.g. county codes;
+    ``withheld``: the fields the reader may not read, shown as
+    :data:`landmatch.confidential.WITHHELD`)."""
     groups = []
     for title, names in GROUPS:
         rows = []
@@ -191,12 +196,30 @@ def field_rows(
             if name == AREA_FIELD:
                 label, unit = "申报面积", "亩"
             value = props.get(name)
-            shown = display(name, value)
-            if code_names and isinstance(value, str) and value in code_names:
-                shown = f"{code_names[value]}（{value}）"
+            shown = WITHHELD if name in withheld else _shown(name, value, code_names)
             rows.append({"name": name, "label": label, "unit": unit, "value": shown})
         groups.append({"title": title, "rows": rows})
     return groups
+
+
+def _shown(name: str, value: Any, code_names: Mapping[str, str] | None) -> str:
+    """A field's value in words; a code ``code_names`` names as 名称（code）."""
+    if code_names and isinstance(value, str) and value in code_names:
+        return f"{code_names[value]}（{value}）"
+    return display(name, value)
+
+
+def code_names(session: Session, city_code: str, zone_code: str | None) -> dict[str, str]:
+    """The names of the codes a parcel's fields hold outside the vocabularies: its city's
+    counties and its zone (the pages showed the zone as its bare code, htz-shijiazhuang)."""
+    names = dict(counties_of(session, city_code))
+    if zone_code:
+        zone = session.execute(
+            text("SELECT name FROM landmatch.dev_zone WHERE code = :c"), {"c": zone_code}
+        ).scalar()
+        if zone:
+            names[zone_code] = str(zone)
+    return names
 
 
 def form_groups(
@@ -204,10 +227,12 @@ def form_groups(
     errors: Mapping[str, str],
     counties: list[tuple[str, str]],
     hidden: Collection[str] = (),
+    code_names: Mapping[str, str] | None = None,
 ) -> list[dict[str, Any]]:
     """The edit form: every editable field with its label, unit, input kind, choices and error
     (``values``: form text by field name); ``hidden`` fields (those the editor may not read,
-    landmatch.confidential) are left out, so the form neither shows nor sends them."""
+    landmatch.confidential) are left out, so the form neither shows nor sends them. The
+    read-only fields are shown as the parcel page shows them (``code_names``: as field_rows)."""
     groups = []
     for title, names in GROUPS:
         items = []
@@ -234,10 +259,32 @@ def form_groups(
             if name == "county_code":
                 item["kind"], item["choices"] = "code", counties
             if name in READ_ONLY:
-                item["shown"] = display(name, values.get(name) or None)
+                item["shown"] = _shown(name, values.get(name) or None, code_names)
             items.append(item)
         groups.append({"title": title, "fields": items})
     return groups
+
+
+def scope_bounds(session: Session, principal: Principal) -> list[list[float]] | None:
+    """[[south, west], [north, east]] of where the account keeps parcels (a committee's zone,
+    a city bureau's city), where a new parcel's map opens; None for a province-wide account."""
+    key: int | str | None
+    if principal.role == "zone" and principal.zone_id is not None:
+        table, column, key = "dev_zone", "id", principal.zone_id
+    else:
+        table, column, key = "admin_division", "code", own_city(principal)
+    if key is None:
+        return None
+    box = session.execute(
+        text(
+            "SELECT ST_YMin(e), ST_XMin(e), ST_YMax(e), ST_XMax(e) FROM "
+            f"(SELECT geom::box2d AS e FROM landmatch.{table} WHERE {column} = :k) b"
+        ),
+        {"k": key},
+    ).first()
+    if box is None or box[0] is None:
+        return None
+    return [[float(box[0]), float(box[1])], [float(box[2]), float(box[3])]]
 
 
 def counties_of(session: Session, city_code: str) -> list[tuple[str, str]]:
@@ -354,7 +401,11 @@ def parcel_sheet(
     return {
         "feature": feature,
         "parcel": p,
-        "groups": field_rows(p, dict(counties_of(session, p["city_code"]))),
+        "groups": field_rows(
+            p,
+            code_names(session, p["city_code"], p.get("zone_code")),
+            withheld=() if may_read(principal, p["city_code"]) else CONFIDENTIAL_FIELDS,
+        ),
         "updated_at": dt.datetime.fromisoformat(p["updated_at"]) if p.get("updated_at") else None,
         "status_label": vocab.label(vocab.PARCEL_STATUS, p["status"]),
         "visibility_label": vocab.label(vocab.VISIBILITY, p.get("visibility")),

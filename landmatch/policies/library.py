@@ -92,6 +92,33 @@ def _scope_city(session: Session, level: str, code: str) -> str | None:
     return None
 
 
+def name_scopes(session: Session, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each policy with ``scope_place``: where it applies, by name (全省, 石家庄市, 裕华区, the
+    zone's name), for pages that showed the bare code (市 130100); the code's own text where
+    it names nothing known."""
+    codes = {p["scope_code"] for p in items if p["scope_level"] in ("county", "zone")}
+    names: dict[tuple[str, str], str] = {}
+    if codes:
+        for level, code, name in session.execute(
+            text(
+                "SELECT 'county', code, name FROM landmatch.admin_division "
+                "WHERE level = 'county' AND code = ANY(:c) "
+                "UNION ALL SELECT 'zone', code, name FROM landmatch.dev_zone WHERE code = ANY(:c)"
+            ),
+            {"c": list(codes)},
+        ):
+            names[(level, code)] = name
+    for p in items:
+        level, code = p["scope_level"], p["scope_code"]
+        if level == "province":
+            p["scope_place"] = vocab.POLICY_SCOPES["province"]
+        elif level == "city":
+            p["scope_place"] = vocab.CITIES.get(code, code)
+        else:
+            p["scope_place"] = names.get((level, code), code)
+    return items
+
+
 def can_edit_policy(session: Session, principal: Principal, level: str, code: str) -> bool:
     """Bureaus keep policies of their scope; a zone committee its zone's; admin all."""
     if principal.role == "admin":

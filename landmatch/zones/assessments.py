@@ -56,7 +56,7 @@ def _check(kind: str, name: str | None, approved_on: dt.date, valid_until: dt.da
     if valid_until is not None and valid_until < approved_on:
         raise UnprocessableInput(
             "有效期截止日期早于批复日期",
-            detail=[{"field": "valid_until", "reason": "早于 approved_on"}],
+            detail=[{"field": "valid_until", "reason": "早于批复日期"}],
         )
     return name or KINDS[kind]
 

@@ -62,7 +62,10 @@ def test_the_map_card_follows_the_json_cards_visibility(
     public = client.get(f"/parcels/{code}/card.html").text
     assert "内部信息" not in public and "lm-internal" not in public
     staff = client.get(f"/parcels/{code}/card.html", headers=auth(tokens["promoter"])).text
-    assert "内部信息" in staff and f'href="/api/parcels/{code}/history"' in staff
+    # The history is the workbench's page, and the visibility a word (it was the API's JSON
+    # and the code “public”/“internal”).
+    assert "内部信息" in staff and f'href="/workbench/parcels/{code}/history"' in staff
+    assert "<th>可见性</th><td>公开</td>" in staff
     assert "data-lm-inquiry" not in staff  # staff do not inquire
     idle = session.execute(
         text("SELECT code FROM landmatch.parcel WHERE status = 'idle' LIMIT 1")
@@ -71,6 +74,7 @@ def test_the_map_card_follows_the_json_cards_visibility(
     assert hidden.status_code == 404 and hidden.json()["detail"]  # the script shows the message
     shown = client.get(f"/parcels/{idle}/card.html", headers=auth(tokens["promoter"]))
     assert shown.status_code == 200 and "内部信息" in shown.text
+    assert "<th>可见性</th><td>内部</td>" in shown.text and ">internal<" not in shown.text
 
 
 def test_a_hostile_parcel_name_is_text_in_the_card_and_the_brochure(
@@ -89,3 +93,65 @@ def test_a_hostile_parcel_name_is_text_in_the_card_and_the_brochure(
     fragment = client.get(f"/parcels/{code}/card.html").text
     name = re.search(r'data-lm-name="([^"]*)"', fragment)
     assert name and html.unescape(name.group(1)) == HOSTILE
+
+
+def _planning(page: str) -> str:
+    """The text of the conditions' 规划条件 row."""
+    row = re.search(r"<th>规划条件</th><td>(.*?)</td>", section(page, "conditions"), re.S)
+    assert row, "no 规划条件 row"
+    return html.unescape(row.group(1)).strip()
+
+
+def test_the_planning_conditions_list_only_what_the_parcel_sets(
+    client: TestClient, session: Session
+) -> None:
+    """An unset condition is left out of the card and the brochure (it read “建筑系数 ≥未知%”
+    and “限高 未知 米”); a FAR with one bound shows that bound; none at all reads 未提供."""
+    code = _zone_parcel(session)
+    session.execute(
+        text(
+            "UPDATE landmatch.parcel SET far_min = 1.2, far_max = NULL, density_max = 55, "
+            "building_coeff_min = NULL, green_ratio_max = NULL, height_max_m = NULL "
+            "WHERE code = :c"
+        ),
+        {"c": code},
+    )
+    for path in (f"/parcels/{code}/card.html", f"/parcels/{code}/brochure"):
+        page = client.get(path).text
+        assert _planning(page) == "容积率 ≥1.2；建筑密度 ≤55%", path
+        assert "未知" not in section(page, "conditions") + section(page, "key"), path
+    session.execute(
+        text("UPDATE landmatch.parcel SET far_min = NULL, density_max = NULL WHERE code = :c"),
+        {"c": code},
+    )
+    for path in (f"/parcels/{code}/card.html", f"/parcels/{code}/brochure"):
+        page = client.get(path).text
+        assert _planning(page) == "未提供", path
+        assert "未知" not in section(page, "key"), path
+
+
+def test_the_staff_card_says_which_fields_its_reader_may_not_read(
+    client: TestClient, session: Session, tokens: dict[str, str]
+) -> None:
+    """A promoter does not read the 底价 or the contact's phone (landmatch.confidential): the
+    card says who does, where it said “底价 未知 万元/亩” as if none were set; the admin reads
+    both."""
+    code = _zone_parcel(session)
+    session.execute(
+        text(
+            "UPDATE landmatch.parcel SET reserve_price_wan_per_mu = 33.5, contact_name = '王工', "
+            "contact_phone = '13900002222' WHERE code = :c"
+        ),
+        {"c": code},
+    )
+    promoter = client.get(f"/parcels/{code}/card.html", headers=auth(tokens["promoter"])).text
+    internal = section(promoter, "internal")
+    assert '<th>底价</th><td><span class="muted">仅所在城市的自然资源部门可见</span>' in internal
+    assert "王工" in internal and "（电话仅所在城市的自然资源部门可见）" in internal
+    assert "底价</th><td>未知" not in internal and "13900002222" not in promoter
+    assert "33.5" not in internal
+    admin = section(
+        client.get(f"/parcels/{code}/card.html", headers=auth(tokens["admin"])).text, "internal"
+    )
+    assert "<th>底价</th><td>33.50 万元/亩</td>" in admin and "13900002222" in admin
+    assert "仅所在城市" not in admin

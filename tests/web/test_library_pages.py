@@ -430,6 +430,34 @@ def _invalid(html: str, field: str) -> str:
     return found.group(1) if found else ""
 
 
+def test_the_policy_pages_name_where_a_policy_applies(
+    client: TestClient, passwords: dict[str, str], session: Session
+) -> None:
+    """The committee reads 石家庄市 and its zone's name in the policy list and on a policy's
+    page, where both said 市 130100 and 开发区 htz-… (the code alone)."""
+    zone, zone_name = session.execute(
+        text(
+            "SELECT z.code, z.name FROM landmatch.dev_zone z JOIN landmatch.app_user u "
+            "ON u.zone_id = z.id WHERE u.name = 't-zone'"
+        )
+    ).one()
+    policy = session.execute(
+        text(
+            "INSERT INTO landmatch.policy (code, title, issuer, scope_level, scope_code, "
+            "benefit_kind, summary) VALUES ('wb-scope-name', '区内厂房租金补助', '管委会', "
+            "'zone', :z, 'subsidy', '租金补助') RETURNING code"
+        ),
+        {"z": zone},
+    ).scalar_one()
+    sign_in(client, passwords["zone"])
+    listed = client.get("/workbench/policies?q=wb-scope-name").text
+    assert re.search(rf'title="开发区 {re.escape(zone)}">{re.escape(zone_name)}</td>', listed)
+    city = client.get("/workbench/policies?q=demo-130100-land-price").text
+    assert 'title="市 130100">石家庄市</td>' in city
+    page = client.get(f"/workbench/policies/{policy}").text
+    assert f'id="policy-scope">{zone_name}<' in page
+
+
 @pytest.mark.parametrize("role", ROLES)
 def test_policy_form_as_each_role(
     client: TestClient, passwords: dict[str, str], session: Session, role: str

@@ -111,7 +111,7 @@ def test_staff_map_login_all_statuses_and_internal_card(
     assert "数据质量提示" in text and "预留" in text
     assert (
         w.page.locator("#lm-card a", has_text="变更历史").get_attribute("href")
-        == f"/api/parcels/{idle_parcel['code']}/history"
+        == f"/workbench/parcels/{idle_parcel['code']}/history"
     )
     w.shot("staff_map_card")
     assert w.errors == [], [u for u in w.requests]
@@ -130,6 +130,20 @@ def test_brochure_page_and_pdf(live_url: str, watched: Any, public_parcel: dict[
     pdf = httpx.get(f"{live_url}/parcels/{code}/brochure.pdf", timeout=90)
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
     assert pdf.headers["content-type"] == "application/pdf"
+
+
+def test_the_brochure_fits_a_phone(
+    live_url: str, watched: Any, public_parcel: dict[str, Any]
+) -> None:
+    """At 390 px the 推介书 is no wider than the screen (its maps' borders made it 392 px: the
+    page slid sideways under an investor's thumb)."""
+    w = watched(viewport=(390, 844))
+    w.page.goto(f"{live_url}/parcels/{public_parcel['code']}/brochure")
+    w.page.wait_for_load_state("networkidle")
+    assert w.page.locator(".maps svg").count() == 2
+    overflow = "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    assert w.page.evaluate(overflow) <= 0
+    assert w.errors == []
 
 
 def test_match_map_numbers_sites_and_shows_breakdown(

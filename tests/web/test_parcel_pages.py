@@ -110,6 +110,43 @@ def test_pages_as_each_role(
                 assert "<html" in r.text and "无权" in r.text
 
 
+def test_the_zone_is_named_on_the_parcel_page_and_the_edit_form(
+    client: TestClient, passwords: dict[str, str], codes: dict[str, str], session: Session
+) -> None:
+    """The committee reads its zone's name beside the code (it read htz-…, a bare code)."""
+    zone_code, zone_name = session.execute(
+        text(
+            "SELECT z.code, z.name FROM landmatch.parcel p JOIN landmatch.dev_zone z "
+            "ON z.id = p.zone_id WHERE p.code = :c"
+        ),
+        {"c": codes["zone"]},
+    ).one()
+    sign_in(client, passwords["zone"])
+    shown = f"{zone_name}（{zone_code}）"
+    page = client.get(f"/workbench/parcels/{codes['zone']}").text
+    assert f'data-field="zone_code">{shown}</dd>' in page
+    form = client.get(f"/workbench/parcels/{codes['zone']}/edit").text
+    assert f'id="f-zone_code" value="{shown}" readonly' in form
+
+
+def test_a_field_the_reader_may_not_read_says_so(
+    client: TestClient, passwords: dict[str, str], codes: dict[str, str], session: Session
+) -> None:
+    """The committee does not read the parcel's contact phone (landmatch.confidential): the
+    page says who does, where it showed “—” as if none were recorded; the admin reads it."""
+    session.execute(
+        text("UPDATE landmatch.parcel SET contact_phone = '13900001111' WHERE code = :c"),
+        {"c": codes["zone"]},
+    )
+    sign_in(client, passwords["zone"])
+    page = client.get(f"/workbench/parcels/{codes['zone']}").text
+    assert 'data-field="contact_phone">仅所在城市的自然资源部门可见</dd>' in page
+    assert "13900001111" not in page
+    sign_in(client, passwords["admin"])
+    page = client.get(f"/workbench/parcels/{codes['zone']}").text
+    assert 'data-field="contact_phone">13900001111</dd>' in page
+
+
 def _csrf_and_version(client: TestClient, code: str) -> tuple[str, int]:
     page = client.get(f"/workbench/parcels/{code}/edit")
     assert page.status_code == 200, page.text[:300]
@@ -323,6 +360,28 @@ def test_export_is_exactly_the_filtered_set(
         "dbf",
         "cpg",
     }
+
+
+def test_a_committees_export_names_its_zone_county_and_check(
+    client: TestClient, passwords: dict[str, str], codes: dict[str, str], session: Session
+) -> None:
+    """The 说明 sheet's 导出范围 of a zone committee's export says the zone's name, the county's
+    and the QA check's title (it said “开发区 17”, “县区 130108”, “质检问题 stale_utilities”)."""
+    zone, county, county_name = session.execute(
+        text(
+            "SELECT z.name, p.county_code, d.name FROM landmatch.parcel p "
+            "JOIN landmatch.dev_zone z ON z.id = p.zone_id "
+            "JOIN landmatch.admin_division d ON d.code = p.county_code WHERE p.code = :c"
+        ),
+        {"c": codes["zone"]},
+    ).one()
+    sign_in(client, passwords["zone"])
+    r = client.get(f"/workbench/parcels/export?format=xlsx&county={county}&qa=stale_utilities")
+    assert r.status_code == 200, r.text[:300]
+    notes = dict(load_workbook(io.BytesIO(r.content))["说明"].iter_rows(values_only=True))
+    scope = str(notes["导出范围"])
+    assert f"县区 {county_name}（{county}）" in scope, scope
+    assert f"开发区 {zone}" in scope and "质检问题 市政配套数据过期" in scope, scope
 
 
 def test_bulk_publish_in_one_transaction(

@@ -302,3 +302,88 @@ def test_admin_creates_and_edits_a_policy_in_the_form(
         ).scalar_one()
     assert version == 3
     assert w.errors == [] and other.errors == []
+
+
+@pytest.fixture
+def busy_committee(engine: Engine) -> Iterator[dict[str, str]]:
+    """A committee account of the zone with the most parcels (its QA list is not empty)."""
+    with engine.connect() as c:
+        code = c.execute(
+            text(
+                "SELECT z.code FROM landmatch.dev_zone z JOIN landmatch.parcel p "
+                "ON p.zone_id = z.id AND p.deleted_at IS NULL "
+                "WHERE EXISTS (SELECT 1 FROM landmatch.zone_assessment a WHERE a.zone_id = z.id) "
+                "GROUP BY z.code ORDER BY count(*) DESC, z.code LIMIT 1"
+            )
+        ).scalar_one()
+    name = make_account(engine, "zone", zone=code)
+    yield {"code": code, "user": name}
+    drop_account(engine, name)
+
+
+PAGE_OVERFLOW_JS = (
+    "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+)
+
+
+def test_a_committees_pages_fit_a_phone(
+    live_url: str, watched: Any, busy_committee: dict[str, str]
+) -> None:
+    """At 390 px no page of the committee's journey is wider than the screen (its zone page's
+    assessments table put 续期/删除 off it, as did the QA report's 修正 column, the policy
+    list and the dashboard's 520 px charts): a wide table scrolls inside its own box."""
+    w = watched(viewport=(390, 844))
+    page = w.page
+    page.goto(live_url + "/workbench")
+    browser_sign_in(page, live_url, busy_committee["user"])
+    page.wait_for_url(re.compile(r"/workbench$"))
+    page.wait_for_load_state("networkidle")  # the home's QA counts come after the page
+    code = busy_committee["code"]
+    wide = []
+    for path, table in (
+        (f"/workbench/zones/{code}", "#assessments"),
+        ("/workbench/qa?check=stale_utilities", "#qa-parcels"),
+        ("/workbench/policies", "#policies"),
+        ("/dashboard", ".lm-dash-panel"),
+    ):
+        page.goto(live_url + path)
+        page.wait_for_load_state("networkidle")
+        assert page.locator(table).count(), path  # the wide content is on the page
+        if page.evaluate(PAGE_OVERFLOW_JS) > 0:
+            wide.append(path)
+    assert wide == []
+    assert w.errors == []
+
+
+MAP_VIEW_JS = """() => {
+  for (const k in window) {
+    const m = window[k];
+    if (m instanceof L.Map) { const c = m.getCenter(); return {lat: c.lat, lon: c.lng, zoom: m.getZoom()}; }
+  }
+  return null;
+}"""
+
+
+def test_a_committees_new_parcel_map_opens_on_its_zone(
+    live_url: str, watched: Any, busy_committee: dict[str, str], engine: Engine
+) -> None:
+    """The new parcel's map opens over the committee's zone (it opened at Hebei's centre at the
+    editor's zoom, a grey square with nothing to draw on)."""
+    with engine.connect() as c:
+        s, w_, n, e = c.execute(
+            text(
+                "SELECT ST_YMin(b), ST_XMin(b), ST_YMax(b), ST_XMax(b) FROM "
+                "(SELECT geom::box2d AS b FROM landmatch.dev_zone WHERE code = :c) x"
+            ),
+            {"c": busy_committee["code"]},
+        ).one()
+    w = watched(viewport=(1280, 900))
+    page = w.page
+    page.goto(live_url + "/workbench/parcels/new")
+    browser_sign_in(page, live_url, busy_committee["user"])
+    page.wait_for_url(re.compile(r"/workbench/parcels/new$"))
+    page.wait_for_load_state("networkidle")
+    view = page.evaluate(MAP_VIEW_JS)
+    assert view and s <= view["lat"] <= n and w_ <= view["lon"] <= e, (view, (s, w_, n, e))
+    assert view["zoom"] < 14  # the whole zone in view, not the editor's closest zoom
+    assert w.errors == []

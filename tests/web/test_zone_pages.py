@@ -320,6 +320,9 @@ def test_assessments_added_renewed_and_expired_shown(
     }
     bad = client.post(f"/workbench/zones/{code}/assessments", data=data)
     assert bad.status_code == 200 and 'id="f-a-valid_until-msg"' in bad.text
+    # In words, beside the field and in the message (it said “早于 approved_on”).
+    assert re.search(r'id="f-a-valid_until-msg">早于批复日期<', bad.text)
+    assert "approved_on" not in re.sub(r"<[^>]+>", "", bad.text)
     assert _version(session, code) == v
     r = client.post(
         f"/workbench/zones/{code}/assessments",

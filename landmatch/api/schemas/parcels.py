@@ -105,6 +105,7 @@ class CardLabels(Contract):
     compatible_uses: list[str | None]
     supply_modes: list[str | None]
     readiness: list[str | None]
+    visibility: str | None = Field(None, description="公开 / 内部 (staff's card)")
 
 
 class CardUtility(Contract):
@@ -198,6 +199,9 @@ class CardInternal(Contract):
     reservation: CardReservation | None
     qa_flags: list[str]
     history_url: str
+    withheld: dict[str, str] = Field(
+        default_factory=dict, description="confidential fields the caller may not read → text"
+    )
 
 
 class ParcelCard(Contract):

@@ -101,6 +101,11 @@
     update();
     if (keep) { coords.value = keep; }  // the server's text (full precision) until an edit
     if (server) { server.textContent = "—"; }
+  } else if (cfg.start) {
+    // No boundary yet: the account's zone or city (the page's own fit ran before the map had
+    // its size, and left it at the editor's zoom).
+    map.invalidateSize();
+    map.fitBounds(cfg.start, { padding: [20, 20], animate: false });
   }
   document.getElementById("apply-coords").addEventListener("click", function () {
     var rings = fromText(coords.value);

@@ -85,7 +85,14 @@ def _page(
         geometry = geometry or state["geometry"]
         surroundings = sheet.surroundings(ctx.session, int(state["row"]["id"]))
         name = state["row"].get("name")
-    bounds = bounds_of(geometry) if geometry else HEBEI
+    # A new parcel's map opens on the account's zone or city (it opened at Hebei's centre at
+    # the editor's zoom: a grey square far from the committee's zone).
+    start = (
+        None
+        if geometry or code is not None
+        else sheet.scope_bounds(ctx.session, ctx.staff.principal)
+    )
+    bounds = bounds_of(geometry) if geometry else (start or HEBEI)
     if typed is None:
         typed = text_from_geometry(shapely.geometry.shape(geometry)) if geometry else ""
     parts = boundary_editor(
@@ -96,6 +103,7 @@ def _page(
         "drawn": parts.drawn,
         "editable": True,
         "parcel": {"type": "Feature", "geometry": geometry, "properties": {}} if geometry else None,
+        "start": bounds if not geometry else None,
         **surroundings,
     }
     return render(

@@ -79,6 +79,7 @@ def _form(
             errors or {},
             sheet.counties_of(ctx.session, row["city_code"]),
             hidden=() if may_read(ctx.staff.principal, row["city_code"]) else CONFIDENTIAL_FIELDS,
+            code_names=sheet.code_names(ctx.session, row["city_code"], row.get("zone_code")),
         ),
         errors=errors or {},
         reason=reason,

@@ -67,7 +67,7 @@ def policy_list(
         limit=PAGE_SIZE,
         offset=offset,
     )
-    page = Page(found["items"], found["total"], offset, PAGE_SIZE)
+    page = Page(library.name_scopes(ctx.session, found["items"]), found["total"], offset, PAGE_SIZE)
     return render(
         ctx.request,
         "workbench/policies/list.html",
@@ -407,7 +407,9 @@ def _conflict(
 
 @router.get(URL + "/{code}", response_class=HTMLResponse)
 def policy_page(ctx: EditorCtx, code: str) -> HTMLResponse:
-    policy = library.get_policy(ctx.session, ctx.staff.principal, code)
+    [policy] = library.name_scopes(
+        ctx.session, [library.get_policy(ctx.session, ctx.staff.principal, code)]
+    )
     history = versions.timeline(library.policy_history(ctx.session, ctx.staff.principal, code))
     return render(
         ctx.request,
