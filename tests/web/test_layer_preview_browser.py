@@ -171,6 +171,11 @@ def test_bureau_adds_one_facility_by_clicking_the_map(
     page.click("#new-feature-link")
     page.wait_for_url(re.compile(r"/workbench/layers/facility/new$"))
     assert page.locator(".leaflet-marker-icon").count() == 0
+    # The map opens over the bureau's city (石家庄), not Hebei's centre.
+    lng, lat, zoom = page.evaluate(
+        "() => { const m = LMW.parcelMap.map, c = m.getCenter(); return [c.lng, c.lat, m.getZoom()]; }"
+    )
+    assert 113.5 < lng < 115.5 and 37.4 < lat < 38.8 and 7 <= zoom <= 11, (lng, lat, zoom)
     page.locator(".lm-map-box .leaflet-container").click(position={"x": 200, "y": 200})
     page.wait_for_selector(".leaflet-marker-icon")
     assert page.input_value("#f-lon") and page.input_value("#f-lat")

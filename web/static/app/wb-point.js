@@ -27,7 +27,13 @@
     }
   }
   var g = cfg.parcel && cfg.parcel.geometry;
-  if (g && g.type === "Point") { place([g.coordinates[1], g.coordinates[0]]); }
+  if (g && g.type === "Point") {
+    place([g.coordinates[1], g.coordinates[0]]);
+  } else if (cfg.start) {
+    // Not placed yet: the bureau's city (the page's own fit ran before the map had its size).
+    map.invalidateSize();
+    map.fitBounds(cfg.start, { padding: [20, 20], animate: false });
+  }
   if (cfg.placing) {  // a new facility: a click places (or moves) it
     map.on("click", function (e) { place(e.latlng); fields(e.latlng); });
   }

@@ -512,8 +512,10 @@ def _place_map(
     """The form's map of a feature's place (a new one's: Hebei, to draw or click on) and its
     page JSON, the parcels, zones and constraint areas round a stored feature drawn too."""
     point = layer == "facility"
-    if geometry is None:
-        bounds = HEBEI
+    start = None
+    if geometry is None:  # a new feature: over the bureau's city (Hebei for the province)
+        start = sheet.scope_bounds(ctx.session, ctx.staff.principal)
+        bounds = start or HEBEI
     else:
         bounds = bounds_of(geometry)
         if point:  # a box round the point, not a zero-sized one to zoom into
@@ -528,6 +530,7 @@ def _place_map(
         "editable": True,
         "subject": changes.LAYERS[layer],
         "placing": code is None,
+        "start": start,
         "parcel": None
         if geometry is None
         else {"type": "Feature", "geometry": geometry, "properties": {}},
