@@ -91,8 +91,10 @@ class Limits:
     per_hour: int
 
 
-def check_token(token: str, secret: str, limits: Limits, now: dt.datetime) -> str:
-    """The token's nonce if it is genuine and of the right age; else 400 in words."""
+def check_token(token: str, secret: str, limits: Limits, now: dt.datetime) -> tuple[str, float]:
+    """The token's nonce and age in seconds if it is genuine and not expired; else 400 in
+    words. Whether it is old enough (``too_fast``) is asked after the fields are checked: a
+    person who sends the form at once, empty, is told what to fill in."""
     parts = token.split(".")
     if len(parts) != 3 or not parts[0].isdigit() or not re.fullmatch(r"[0-9a-f]{24}", parts[1]):
         raise InvalidInput("表单令牌无效：请刷新页面后重新填写")
@@ -100,11 +102,15 @@ def check_token(token: str, secret: str, limits: Limits, now: dt.datetime) -> st
     if not hmac.compare_digest(mac, _mac(secret, issued, nonce)):
         raise InvalidInput("表单令牌无效：请刷新页面后重新填写")
     age = now.timestamp() - issued
-    if age < limits.min_seconds:
-        raise InvalidInput("提交过快：请确认填写内容后再提交")
     if age > limits.form_hours * 3600:
         raise InvalidInput("表单已过期：请重新打开“我有意向”后填写")
-    return nonce
+    return nonce, age
+
+
+def too_fast(age: float, limits: Limits) -> None:
+    """400 for a form sent sooner than a person fills it in (``min_seconds``)."""
+    if age < limits.min_seconds:
+        raise InvalidInput("提交过快：请确认填写内容后再提交")
 
 
 # ---- checks --------------------------------------------------------------------------------
@@ -204,10 +210,11 @@ def submit(
     """Store an inquiry about a public parcel for the team covering it; its id (None when the
     honeypot caught a robot: nothing stored, the same answer)."""
     now = now or dt.datetime.now(dt.UTC)
-    nonce = check_token(body.token, secret, limits, now)
+    nonce, age = check_token(body.token, secret, limits, now)
     if body.website.strip():
         return None
     fields = _validate(body)
+    too_fast(age, limits)
     _check_rate(session, address, limits.per_hour)
     parcel = session.execute(
         text(

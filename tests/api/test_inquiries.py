@@ -146,6 +146,21 @@ def test_token_must_be_genuine_and_of_age(
     assert _stored(session) == []
 
 
+def test_a_form_sent_at_once_and_empty_is_told_what_to_fill_in(
+    client: TestClient, session: Session, settings: Settings, public_code: str
+) -> None:
+    """Sent as soon as it opened: the empty fields are named first (422), not 提交过快; filled
+    in, still too soon, 提交过快 (400)."""
+    fresh = _token(settings, seconds_ago=0)
+    empty = _body(settings, public_code, token=fresh, name="", message="", phone="")
+    r = client.post("/api/inquiries", json=empty)
+    assert r.status_code == 422, r.text
+    assert {e["field"] for e in r.json()["errors"]} >= {"name", "message", "phone"}
+    r = client.post("/api/inquiries", json=_body(settings, public_code, token=fresh))
+    assert r.status_code == 400 and "提交过快" in r.json()["detail"]
+    assert _stored(session) == []
+
+
 def test_one_form_is_sent_once(
     client: TestClient, session: Session, settings: Settings, public_code: str
 ) -> None:
