@@ -417,6 +417,7 @@ def match_map(
         panel(
             "match_panel.html",
             match_id=match_id,
+            wanted=readable.requirement_line(run["response"].get("requirement") or {}),
             sites=sites,
             top5=sites[:5],
             run=run,

@@ -23,6 +23,22 @@ UTILITY_NAMES = {
 AS_OF = {"power": "power_as_of", "water": "water_as_of", "gas": "gas_as_of"}
 
 
+def requirement_line(req: dict[str, Any]) -> str:
+    """What a run looked for, in a line people read: 行业 · 面积范围 · 总投资 (those given);
+    "" for a request that named none of them."""
+    parts = []
+    if req.get("industry"):
+        parts.append(industry_codes.name(req["industry"]) or str(req["industry"]))
+    lo, hi = req.get("area_mu_min"), req.get("area_mu_max")
+    if lo is not None and hi is not None:
+        parts.append(f"{mu(lo)}–{mu(hi)} 亩")
+    elif lo is not None or hi is not None:
+        parts.append(f"≥{mu(lo)} 亩" if lo is not None else f"≤{mu(hi)} 亩")
+    if req.get("investment_wan"):
+        parts.append(f"总投资 {num(req['investment_wan'])} 万元")
+    return " · ".join(parts)
+
+
 def _area_words(raw: dict[str, Any]) -> str:
     """面积 against the requested range, every area as people read one (landmatch.numbers.mu:
     0.01 亩): 面积 80.3 亩，在 10–80.4 亩 范围内."""

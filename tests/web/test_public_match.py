@@ -65,6 +65,17 @@ def test_the_public_map_explains_with_the_staff_renderer(client: Any, passwords:
     )
 
 
+def test_the_match_map_is_titled_with_what_was_looked_for(client: Any) -> None:
+    """The panel's title says what the run looked for, in words; the run's number (which an
+    inquiry cites) stays beside it."""
+    mid = _public_run(client)["match_id"]
+    page = client.get(f"/match/{mid}/map").text
+    title = _first(page, r'<h1 class="lm-title">.*?</h1>')
+    assert '<span id="lm-wanted">' in title, title
+    assert "通用设备制造业 · 10–400 亩" in title, title
+    assert f"匹配编号 {mid[:8]}" in page
+
+
 def test_scores_are_written_one_way(client: Any) -> None:
     mid = _public_run(client)["match_id"]
     page = client.get(f"/match/{mid}/map").text

@@ -44,7 +44,7 @@ def _title(ctx: PageContext, run: dict[str, Any]) -> tuple[str, dict[str, Any] |
             return p["name"], p
         except LandMatchError:
             pass
-    return req.get("name") or "匹配结果", None
+    return req.get("name") or readable.requirement_line(req) or "匹配结果", None
 
 
 def view(run: dict[str, Any]) -> dict[str, Any]:
