@@ -180,6 +180,15 @@ def test_search_box_lists_places_first(
     assert "高新区" in first.inner_text() and "高新技术产业开发区" in first.inner_text()
     first.click()
     w.page.wait_for_function("() => LM.map.getZoom() >= 10", timeout=10000)
+    # Picked, the list closes (on a phone it covered the map); the query stays.
+    assert w.page.locator("#lm-hits li").count() == 0
+    assert w.page.input_value("#lm-q") == "高新区"
+    # From the keyboard: the hit focused and Enter pressed does the same.
+    w.page.click("#lm-search button[type=submit]")
+    first.wait_for(timeout=10000)
+    first.focus()
+    w.page.keyboard.press("Enter")
+    w.page.locator("#lm-hits li").first.wait_for(state="detached", timeout=10000)
     assert w.errors == []
 
 

@@ -118,8 +118,14 @@
           return '<li class="list-group-item list-group-item-action small" data-i="' + i + '" tabindex="0">' +
             '<span class="badge text-bg-secondary me-1">' + esc(h.kind_label) + "</span>" + esc(h.label) + "</li>";
         }).join("");
+        // A hit picked (clicked, or Enter / Space on it) is shown and the list closes, so that
+        // on a phone it no longer covers the map; the query stays in the box to search again.
         Array.prototype.forEach.call(hits.children, function (li) {
-          li.addEventListener("click", function () { goTo(items[Number(li.dataset.i)]); });
+          function pick() { goTo(items[Number(li.dataset.i)]); hits.innerHTML = ""; }
+          li.addEventListener("click", pick);
+          li.addEventListener("keydown", function (e) {
+            if (e.key === "Enter" || e.key === " ") { e.preventDefault(); pick(); }
+          });
         });
       });
   }
