@@ -26,7 +26,7 @@ from landmatch.db.values import json_row
 from landmatch.geo.measure import M2_PER_MU
 from landmatch.match.policy_values import parcel_estimate
 from landmatch.policies.applicability import Site
-from landmatch.policies.library import applicable_to_site
+from landmatch.policies.library import applicable_to_site, name_scopes
 from landmatch.viewer import Viewer
 from landmatch.zones.assessments import valid_assessments
 
@@ -101,7 +101,9 @@ def policies_for(
         land_use=parcel.get("land_use"),
     )
     out = []
-    for pol, r in applicable_to_site(session, site, today, public=principal.is_public):
+    found = applicable_to_site(session, site, today, public=principal.is_public)
+    places = name_scopes(session, [dict(r) for _, r in found])
+    for (pol, r), named in zip(found, places, strict=True):
         item = {k: r.get(k) for k in POLICY_FIELDS}
         est = parcel_estimate(pol, None if price is None else float(price), area_mu)
         out.append(
@@ -109,6 +111,7 @@ def policies_for(
             | {
                 "benefit_label": r["benefit_label"],
                 "scope_label": r["scope_label"],
+                "scope_place": named["scope_place"],
                 "value_wan": est.value_wan,
                 "value_formula": est.formula,
                 "value_conditions": list(est.conditions),

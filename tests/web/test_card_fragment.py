@@ -155,3 +155,26 @@ def test_the_staff_card_says_which_fields_its_reader_may_not_read(
     )
     assert "<th>底价</th><td>33.50 万元/亩</td>" in admin and "13900002222" in admin
     assert "仅所在城市" not in admin
+
+
+def test_the_cards_policies_say_where_they_apply_by_name(
+    client: TestClient, session: Session
+) -> None:
+    """A zone parcel's card lists its city's and its zone's policies by the place's name
+    (石家庄市, the zone's name), not the bare level 市 / 开发区."""
+    code = _zone_parcel(session)
+    city, zone = session.execute(
+        text(
+            "SELECT p.city_code, z.name FROM landmatch.parcel p JOIN landmatch.dev_zone z "
+            "ON z.id = p.zone_id WHERE p.code = :c"
+        ),
+        {"c": code},
+    ).one()
+    from landmatch import vocab
+
+    policies = client.get(f"/api/parcels/{code}/card").json()["policies"]
+    places = {p["scope_level"]: p["scope_place"] for p in policies}
+    assert places.get("city") == vocab.CITIES[city] and places.get("zone") == zone, places
+    fragment = client.get(f"/parcels/{code}/card.html").text
+    for place in (vocab.CITIES[city], html.escape(zone)):
+        assert f"{place}·" in fragment or f'<div class="sub">{place}' in fragment, place

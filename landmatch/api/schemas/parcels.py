@@ -160,6 +160,9 @@ class CardPolicy(Contract):
     industries: list[str] | None
     benefit_label: str | None
     scope_label: str | None
+    scope_place: str | None = Field(
+        None, description="where it applies, by name (全省, 石家庄市, a county's or zone's name)"
+    )
     value_wan: float | None = Field(description="what the parcel alone is worth under it, 万元")
     value_formula: str | None
     value_conditions: list[str] = Field(description="what a project must meet for that value")
