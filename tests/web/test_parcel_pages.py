@@ -933,17 +933,14 @@ def test_a_boundary_saved_as_it_was_opened_writes_nothing(
     code = codes["own"]
 
     def state() -> tuple[int, int]:
-        return (
-            session.execute(
-                text(
-                    "SELECT p.version, (SELECT count(*) FROM landmatch.parcel_version v "
-                    "WHERE v.parcel_id = p.id) FROM landmatch.parcel p WHERE p.code = :c"
-                ),
-                {"c": code},
-            )
-            .one()
-            ._tuple()
-        )
+        version, versions = session.execute(
+            text(
+                "SELECT p.version, (SELECT count(*) FROM landmatch.parcel_version v "
+                "WHERE v.parcel_id = p.id) FROM landmatch.parcel p WHERE p.code = :c"
+            ),
+            {"c": code},
+        ).one()
+        return int(version), int(versions)
 
     before = state()
     page = client.get(f"/workbench/parcels/{code}/boundary")
