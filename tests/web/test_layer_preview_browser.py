@@ -225,6 +225,11 @@ def test_a_constraint_areas_edit_form_draws_its_boundary(
     assert page.locator(".lm-map-box .marker-icon").count() >= 3
     live = page.inner_text("#area-live")
     assert live != "—" and float(live.replace(",", "")) > 0
+    # 公顷 beside the 亩 (15 亩 = 1 公顷).
+    ha = page.inner_text("#area-live-ha")
+    m = re.fullmatch(r"（([\d,.]+) 公顷）", ha)
+    assert m, ha
+    assert abs(float(m.group(1).replace(",", "")) - float(live.replace(",", "")) / 15) < 0.01
     assert page.input_value("#f-coords").count(",") >= 3 and w.errors == []
 
 
