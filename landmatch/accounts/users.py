@@ -231,7 +231,10 @@ def _scope(session: Session, spec: AccountSpec) -> _Scope:
         errors.append({"field": "role", "reason": f"未知角色；可选：{'、'.join(vocab.ROLES)}"})
     if spec.role == "bureau" and city is None:
         errors.append(
-            {"field": "city_code", "reason": "自然资源局账号需要指定城市（全省用 130000）"}
+            {
+                "field": "city_code",
+                "reason": "自然资源局账号需要选择城市范围（省厅账号选“全省”，接口中为 130000）",
+            }
         )
     if city is not None and city != vocab.PROVINCE_CODE:
         found = session.execute(

@@ -68,6 +68,11 @@ def base_map(
         control_scale=False,  # a metric-only scale is added by LM.init
         attribution_control=True,
     )
+    # folium (0.20) leaves min_zoom / max_zoom out of the map's options when it has no tile
+    # layer of its own: Leaflet then takes the map's zoom range from its layers, and the
+    # workbench water's maxZoom 14 capped the editors below parcel scale (and its clamp from
+    # the starting zoom ran as an animation that swallowed the editors' own fit).
+    m.options.update(min_zoom=5, max_zoom=19)
     if settings.basemap == "osm":
         folium.TileLayer(
             settings.osm_tile_url,

@@ -206,3 +206,21 @@ def test_admin_pages_create_and_reset(
         )
     ).scalar()
     assert changed == 0
+
+
+def test_a_bureau_without_a_city_is_told_what_to_pick_on_the_form(
+    client: TestClient, passwords: dict[str, str]
+) -> None:
+    """The form offers cities by name and "全省" (no codes): its error names the choice."""
+    csrf = sign_in(client, passwords["admin"])
+    bad = client.post(
+        "/workbench/users",
+        data={
+            "name": "new-wang",
+            "role": "bureau",
+            "password": "new-wang-pass-1",
+            "csrf_token": csrf,
+        },
+    )
+    assert bad.status_code == 200
+    assert "自然资源局账号需要选择城市范围（省厅账号选“全省”" in bad.text

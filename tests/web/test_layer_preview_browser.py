@@ -225,4 +225,39 @@ def test_a_constraint_areas_edit_form_draws_its_boundary(
     assert page.locator(".lm-map-box .marker-icon").count() >= 3
     live = page.inner_text("#area-live")
     assert live != "—" and float(live.replace(",", "")) > 0
+    # 公顷 beside the 亩 (15 亩 = 1 公顷).
+    ha = page.inner_text("#area-live-ha")
+    m = re.fullmatch(r"（([\d,.]+) 公顷）", ha)
+    assert m, ha
+    assert abs(float(m.group(1).replace(",", "")) - float(live.replace(",", "")) / 15) < 0.01
     assert page.input_value("#f-coords").count(",") >= 3 and w.errors == []
+
+
+def test_a_constraint_areas_edit_form_shows_its_whole_boundary_on_a_phone(
+    live_url: str, watched: Any, bureau_upload: dict[str, str], engine: Engine
+) -> None:
+    """At 390 px the edit form's map opens over the whole boundary (not zoomed in on a corner
+    of it at the map's last zoom, with no boundary line in sight)."""
+    with engine.connect() as c:
+        code, w_, s_, e_, n_ = c.execute(
+            text(
+                "SELECT code, ST_XMin(geom), ST_YMin(geom), ST_XMax(geom), ST_YMax(geom) "
+                "FROM landmatch.constraint_area WHERE city_code = '130100' "
+                "AND GeometryType(geom) IN ('POLYGON', 'MULTIPOLYGON') ORDER BY code LIMIT 1"
+            )
+        ).one()
+    w = watched(viewport=(390, 844))
+    page = w.page
+    url = f"{live_url}/workbench/layers/constraint_area/{code}/edit"
+    page.goto(url)
+    browser_sign_in(page, live_url, bureau_upload["user"])
+    page.wait_for_url(url)
+    page.wait_for_selector(".lm-map-box .marker-icon")
+    shown = page.evaluate(
+        "([w, s, e, n]) => LMW.parcelMap.map.getBounds().contains(L.latLngBounds([s, w], [n, e]))",
+        [w_, s_, e_, n_],
+    )
+    assert shown, page.evaluate("() => LMW.parcelMap.map.getBounds().toBBoxString()")
+    # Zooming in goes on to parcel scale (the water layer's z14 is not the map's limit).
+    assert page.evaluate("() => LMW.parcelMap.map.getMaxZoom()") == 19
+    assert w.errors == []

@@ -64,6 +64,8 @@
       p.forEach(function (ring, k) { area += (k === 0 ? 1 : -1) * ringArea(ring); });
     });
     live.textContent = polys.length ? (area / MU).toLocaleString("zh-CN", { maximumFractionDigits: 2 }) : "—";
+    var ha = document.getElementById("area-live-ha");  // 公顷 beside the 亩 (house style)
+    if (ha) { ha.textContent = polys.length ? "（" + LMF.ha(area / MU) + "）" : ""; }
     coords.value = toText(polys);
     if (server) { server.textContent = "—（边界已改动，请重新预览）"; }
   }
