@@ -201,24 +201,34 @@ def test_bureau_adds_one_facility_by_clicking_the_map(
     assert city == "130100" and w.errors == []
 
 
+def _constraint_form(
+    live_url: str, watched: Any, user: str, engine: Engine, viewport: tuple[int, int]
+) -> tuple[Any, list[float]]:
+    """A 石家庄 constraint area's edit form, opened by the bureau ``user`` at ``viewport``:
+    the watched page and the area's box [west, south, east, north]."""
+    with engine.connect() as c:
+        code, *box = c.execute(
+            text(
+                "SELECT code, ST_XMin(geom), ST_YMin(geom), ST_XMax(geom), ST_YMax(geom) "
+                "FROM landmatch.constraint_area WHERE city_code = '130100' "
+                "AND GeometryType(geom) IN ('POLYGON', 'MULTIPOLYGON') ORDER BY code LIMIT 1"
+            )
+        ).one()
+    w = watched(viewport=viewport)
+    url = f"{live_url}/workbench/layers/constraint_area/{code}/edit"
+    w.page.goto(url)
+    browser_sign_in(w.page, live_url, user)
+    w.page.wait_for_url(url)
+    return w, [float(v) for v in box]
+
+
 def test_a_constraint_areas_edit_form_draws_its_boundary(
     live_url: str, watched: Any, bureau_upload: dict[str, str], engine: Engine
 ) -> None:
     """A constraint area's form: its boundary drawn on the map to edit, the live area in 亩,
     its coordinates as text; no console error."""
-    with engine.connect() as c:
-        code = c.execute(
-            text(
-                "SELECT code FROM landmatch.constraint_area WHERE city_code = '130100' "
-                "AND GeometryType(geom) IN ('POLYGON', 'MULTIPOLYGON') ORDER BY code LIMIT 1"
-            )
-        ).scalar_one()
-    w = watched(viewport=(1280, 1000))
+    w, _ = _constraint_form(live_url, watched, bureau_upload["user"], engine, (1280, 1000))
     page = w.page
-    url = f"{live_url}/workbench/layers/constraint_area/{code}/edit"
-    page.goto(url)
-    browser_sign_in(page, live_url, bureau_upload["user"])
-    page.wait_for_url(url)
     page.wait_for_selector("#f-coords")
     # GeoMan's vertex handles: the boundary is on the map, ready to drag.
     page.wait_for_selector(".lm-map-box .marker-icon")
@@ -238,24 +248,12 @@ def test_a_constraint_areas_edit_form_shows_its_whole_boundary_on_a_phone(
 ) -> None:
     """At 390 px the edit form's map opens over the whole boundary (not zoomed in on a corner
     of it at the map's last zoom, with no boundary line in sight)."""
-    with engine.connect() as c:
-        code, w_, s_, e_, n_ = c.execute(
-            text(
-                "SELECT code, ST_XMin(geom), ST_YMin(geom), ST_XMax(geom), ST_YMax(geom) "
-                "FROM landmatch.constraint_area WHERE city_code = '130100' "
-                "AND GeometryType(geom) IN ('POLYGON', 'MULTIPOLYGON') ORDER BY code LIMIT 1"
-            )
-        ).one()
-    w = watched(viewport=(390, 844))
+    w, box = _constraint_form(live_url, watched, bureau_upload["user"], engine, (390, 844))
     page = w.page
-    url = f"{live_url}/workbench/layers/constraint_area/{code}/edit"
-    page.goto(url)
-    browser_sign_in(page, live_url, bureau_upload["user"])
-    page.wait_for_url(url)
     page.wait_for_selector(".lm-map-box .marker-icon")
     shown = page.evaluate(
         "([w, s, e, n]) => LMW.parcelMap.map.getBounds().contains(L.latLngBounds([s, w], [n, e]))",
-        [w_, s_, e_, n_],
+        box,
     )
     assert shown, page.evaluate("() => LMW.parcelMap.map.getBounds().toBBoxString()")
     # Zooming in goes on to parcel scale (the water layer's z14 is not the map's limit).
