@@ -73,6 +73,8 @@ def test_a_stale_rule_form_saves_nothing_and_shows_the_current_values(
     csrf = _signed(client, passwords, "bureau")
     page = client.get("/workbench/cases/rules")
     assert page.status_code == 200 and "石家庄市" in page.text
+    # Shares in force read with their percentage (the default 1/3, 20 %), not 0.333333 alone.
+    assert "现行：0.333333（33.33%）" in page.text and "现行：0.2（20%）" in page.text
     opened = _version(page.text, "rule-form")
     r = _rule_post(client, csrf, "130100", opened, idle_after_months="10", fee_rate="0.15")
     assert r.status_code == 303, r.text[:500]

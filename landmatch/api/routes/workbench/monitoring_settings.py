@@ -102,6 +102,19 @@ def _shown(value: Any) -> str:
     return f"{float(value):g}" if not isinstance(value, int) else str(value)
 
 
+#: The rule fields that are shares of a whole (0 to 1): shown in force with their percentage.
+RATIO_FIELDS = ("developed_ratio_min", "invest_ratio_min", "fee_rate")
+
+
+def _in_force(field: str, value: Any) -> str:
+    """A rule's value in force as the form says it: a share with its percentage beside it
+    (0.333333（33.33%）), not the bare fraction."""
+    shown = _shown(value)
+    if field in RATIO_FIELDS and value is not None:
+        shown += f"（{float(value) * 100:.4g}%）"
+    return shown
+
+
 def _rules_page(
     ctx: PageContext,
     city: str,
@@ -126,7 +139,7 @@ def _rules_page(
         labels=RULE_LABELS,
         stalled_choices=STALLED_CHOICES,
         values=values or {k: _shown(own.get(k)) for k in rules.RULE_FIELDS},
-        effective={k: _shown(v) for k, v in current["effective"].items()},
+        effective={k: _in_force(k, v) for k, v in current["effective"].items()},
         own=current["own"],
         errors=errors or {},
     )
