@@ -153,6 +153,16 @@ def test_delete_and_a_stale_delete(
     assert f">{CODE}</a>" in client.get("/workbench/layers/deleted?layer=facility").text
 
 
+def _signed_in_as(
+    client: TestClient, passwords: dict[str, str], other_bureau: str, role: str
+) -> str:
+    """Signed in as ``role`` (another city's bureau: ``other_bureau``); its CSRF token ("" for
+    the public, who stays signed out)."""
+    if role == "public":
+        return ""
+    return sign_in(client, other_bureau if role == "other_bureau" else passwords[role])
+
+
 @pytest.mark.parametrize("role", ("public", "admin", "other_bureau", "zone", "promoter"))
 def test_edit_and_delete_as_each_role(
     client: TestClient,
@@ -162,9 +172,7 @@ def test_edit_and_delete_as_each_role(
     feature: None,
     role: str,
 ) -> None:
-    csrf = ""
-    if role != "public":
-        csrf = sign_in(client, other_bureau if role == "other_bureau" else passwords[role])
+    csrf = _signed_in_as(client, passwords, other_bureau, role)
     version = str(_row(session).version)
     page = client.get(URL + "/edit", follow_redirects=False)
     data = {"csrf_token": csrf, "version": version, "name": "改", "kind": "substation"}
@@ -374,9 +382,7 @@ def test_adding_a_feature_as_each_role(
     session: Session,
     role: str,
 ) -> None:
-    csrf = ""
-    if role != "public":
-        csrf = sign_in(client, other_bureau if role == "other_bureau" else passwords[role])
+    csrf = _signed_in_as(client, passwords, other_bureau, role)
     page = client.get("/workbench/layers/facility/new", follow_redirects=False)
     data = {"csrf_token": csrf, "code": NEW, "name": "变电站", "kind": "substation"}
     data |= {"lon": "114.58", "lat": "38.16"}

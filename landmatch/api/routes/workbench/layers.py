@@ -509,8 +509,9 @@ def _feature_url(layer: str, code: str) -> str:
 def _place_map(
     ctx: Any, layer: str, geometry: dict[str, Any] | None, code: str | None
 ) -> dict[str, Any]:
-    """The form's map of a feature's place (a new one's: Hebei, to draw or click on) and its
-    page JSON, the parcels, zones and constraint areas round a stored feature drawn too."""
+    """The form's map of a feature's place (a new one's: the bureau's city, to draw or click
+    on), its page JSON (the parcels, zones and constraint areas round a stored feature drawn
+    too) and the script that edits it."""
     point = layer == "facility"
     start = None
     if geometry is None:  # a new feature: over the bureau's city (Hebei for the province)
@@ -537,7 +538,11 @@ def _place_map(
     }
     if code is not None:
         config |= sheet.feature_surroundings(ctx.session, layer, code)
-    return {"map": parts, "map_config": config}
+    return {
+        "map": parts,
+        "map_config": config,
+        "editor": "wb-point.js" if point else "wb-boundary.js",
+    }
 
 
 def _form_context(layer: str) -> dict[str, Any]:
